@@ -1,0 +1,144 @@
+"""Time for every timer in ambient: the real clock live, a virtual one in tests and simulations.
+
+Nothing in ambient calls ``time.time()``, ``asyncio.sleep()`` or ``loop.call_later()`` for
+behaviour: it asks a :class:`Clock`, so a simulation can replay an hour in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+
+class TimerHandle(Protocol):
+    """What ``call_at`` returns: something that can be cancelled."""
+
+    def cancel(self) -> None: ...
+
+
+class Clock(ABC):
+    """Now, sleep until, call at — in seconds since the unix epoch."""
+
+    @abstractmethod
+    def now(self) -> float:
+        """The current time in unix seconds."""
+
+    @abstractmethod
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback`` once at ``when`` (or as soon as possible if that has passed)."""
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
+        return self.call_at(self.now() + delay_s, callback)
+
+    async def sleep_until(self, when: float) -> None:
+        """Suspend the calling task until ``when`` on this clock."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        handle = self.call_at(when, wake)
+        try:
+            await done
+        finally:
+            handle.cancel()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self.now() + max(0.0, seconds))
+
+    def local(self, tz: tzinfo | None = None) -> datetime:
+        """The current time as an aware datetime in ``tz`` (the system zone by default)."""
+        return datetime.fromtimestamp(self.now(), tz=tz).astimezone(tz)
+
+
+class RealClock(Clock):
+    """Wall-clock time, timers on the running asyncio loop."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        loop = asyncio.get_running_loop()
+        return loop.call_later(max(0.0, when - time.time()), callback)
+
+
+@dataclass(order=True)
+class _VirtualTimer:
+    when: float
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class VirtualClock(Clock):
+    """A clock that only moves when told to, jumping straight to the next due timer.
+
+    ``advance_to`` fires due timers synchronously; ``run_until`` also lets the asyncio
+    tasks those timers woke run to their next wait, so sleeping coroutines (action
+    sequences, delays) behave exactly as they would live.
+    """
+
+    #: Loop iterations granted to woken tasks after each timer; enough for a task to wake,
+    #: do its work and register its next sleep.
+    SETTLE_ROUNDS = 8
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._timers: list[_VirtualTimer] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        timer = _VirtualTimer(max(when, self._now), next(self._seq), callback)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def next_due(self) -> float | None:
+        """When the next live timer is due, or ``None`` when nothing is scheduled."""
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+        return self._timers[0].when if self._timers else None
+
+    def _pop_due(self, until: float) -> _VirtualTimer | None:
+        due = self.next_due()
+        if due is None or due > until:
+            return None
+        return heapq.heappop(self._timers)
+
+    def advance_to(self, when: float) -> None:
+        """Move time forward to ``when``, firing due timers in order (no task switches)."""
+        while (timer := self._pop_due(when)) is not None:
+            self._now = max(self._now, timer.when)
+            timer.callback()
+        self._now = max(self._now, when)
+
+    async def run_until(self, when: float) -> None:
+        """Like ``advance_to``, but lets woken tasks run after each timer."""
+        await self._settle()
+        while (timer := self._pop_due(when)) is not None:
+            self._now = max(self._now, timer.when)
+            timer.callback()
+            await self._settle()
+        self._now = max(self._now, when)
+
+    async def run_until_idle(self, limit: float) -> None:
+        """Run timers until none is left before ``limit`` (the end of a simulation)."""
+        await self.run_until(limit)
+
+    async def _settle(self) -> None:
+        for _ in range(self.SETTLE_ROUNDS):
+            await asyncio.sleep(0)

@@ -1,0 +1,123 @@
+"""Checks across sections that one model cannot see: duplicate ids, references, signal names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ambient.config.actions import (
+    BUILTIN_ACTIONS,
+    ChooseStepConfig,
+    IfStepConfig,
+    MqttPublishActionConfig,
+)
+from ambient.config.root import AmbientConfig
+from ambient.config.signals import SIGNAL_NAMES
+from ambient.config.triggers import SignalTriggerConfig
+from ambient.config.yaml_source import KeyPath
+
+Finding = tuple[KeyPath, str]
+
+_HA_ACTIONS = frozenset(BUILTIN_ACTIONS) - {"log", "mqtt.publish"}
+
+
+def cross_checks(config: AmbientConfig) -> list[Finding]:
+    return [
+        *_duplicates(config),
+        *_person_references(config),
+        *_signal_names(config),
+        *_connections(config),
+    ]
+
+
+def _duplicates(config: AmbientConfig) -> Iterator[Finding]:
+    for section, ids in (
+        ("people", [p.id for p in config.people]),
+        ("rules", [r.id for r in config.rules]),
+        ("sensors", [s.id for s in config.sensors]),
+    ):
+        seen: dict[str, int] = {}
+        for index, item_id in enumerate(ids):
+            if item_id is None:
+                continue
+            if item_id in seen:
+                yield (
+                    (section, index, "id"),
+                    f"duplicate id `{item_id}` (first used at {section}[{seen[item_id]}])",
+                )
+            else:
+                seen[item_id] = index
+
+
+def _person_references(config: AmbientConfig) -> Iterator[Finding]:
+    known = set(config.person_ids())
+    listing = ", ".join(sorted(known)) or "none: add a `people:` section"
+    for section, items in (("sensors", config.sensors), ("rules", config.rules)):
+        for index, item in enumerate(items):
+            person = getattr(item, "person", None)
+            if person is not None and person not in known:
+                yield (
+                    (section, index, "person"),
+                    f"unknown person `{person}`; people are: {listing}",
+                )
+
+
+def _signal_names(config: AmbientConfig) -> Iterator[Finding]:
+    user_metrics = {
+        str(getattr(sensor, "metric", "")) for sensor in config.sensors if hasattr(sensor, "metric")
+    }
+    allowed = SIGNAL_NAMES | user_metrics
+    for r_index, rule in enumerate(config.rules):
+        for t_index, trigger in enumerate(rule.triggers):
+            if isinstance(trigger, SignalTriggerConfig) and trigger.signal not in allowed:
+                yield (
+                    ("rules", r_index, "triggers", t_index, "signal"),
+                    f"unknown signal `{trigger.signal}`{_suggest(trigger.signal, allowed)}; "
+                    f"signals are: {', '.join(sorted(allowed))}",
+                )
+
+
+def _connections(config: AmbientConfig) -> Iterator[Finding]:
+    for r_index, rule in enumerate(config.rules):
+        for path, action in _walk_actions(rule, ("rules", r_index)):
+            kind = getattr(action, "action", None)
+            needs_ha = kind in _HA_ACTIONS or (
+                isinstance(kind, str) and "." in kind and kind != "mqtt.publish"
+            )
+            if needs_ha and config.homeassistant is None:
+                yield path, f"action `{kind}` needs a `homeassistant:` section"
+            if isinstance(action, MqttPublishActionConfig) and config.mqtt is None:
+                yield path, "action `mqtt.publish` needs an `mqtt:` section"
+    for s_index, sensor in enumerate(config.sensors):
+        if sensor.type == "mqtt" and config.mqtt is None:
+            yield ("sensors", s_index, "type"), "an mqtt sensor needs an `mqtt:` section"
+        if sensor.type == "homeassistant" and config.homeassistant is None:
+            yield (
+                ("sensors", s_index, "type"),
+                "a homeassistant sensor needs a `homeassistant:` section",
+            )
+
+
+def _walk_actions(rule: Any, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    def walk(actions: list[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+        for index, action in enumerate(actions):
+            yield (*path, index), action
+            if isinstance(action, IfStepConfig):
+                yield from walk(action.then, (*path, index, "then"))
+                yield from walk(action.else_, (*path, index, "else"))
+            elif isinstance(action, ChooseStepConfig):
+                for o_index, option in enumerate(action.choose):
+                    yield from walk(option.sequence, (*path, index, "choose", o_index, "sequence"))
+                yield from walk(action.default, (*path, index, "default"))
+
+    yield from walk(rule.actions, (*base, "actions"))
+    yield from walk(rule.on_recovery, (*base, "on_recovery"))
+    for e_index, level in enumerate(rule.escalate):
+        yield from walk(level.actions, (*base, "escalate", e_index, "actions"))
+
+
+def _suggest(word: str, choices: set[str] | frozenset[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""

@@ -1,0 +1,72 @@
+"""Durations as people write them: ``90s``, ``5min``, ``1h30m``, ``00:05:00`` or plain seconds."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+_UNIT_SECONDS = {
+    "ms": 0.001,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_CLOCK = re.compile(r"^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d+)?)$|^(\d+):([0-5]?\d)$")
+
+DURATION_HELP = "a duration like 90s, 5min, 1h30m, 00:05:00 or a number of seconds"
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in ``value``; raises ``ValueError`` naming the accepted forms."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {DURATION_HELP}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = _parse_text(value.strip().lower())
+    else:
+        raise ValueError(f"expected {DURATION_HELP}")
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"a duration cannot be negative; expected {DURATION_HELP}")
+    return seconds
+
+
+def _parse_text(text: str) -> float:
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    if match := _CLOCK.match(text):
+        if match.group(1) is not None:
+            h, m, s = match.group(1), match.group(2), match.group(3)
+            return int(h) * 3600 + int(m) * 60 + float(s)
+        return int(match.group(4)) * 3600 + int(match.group(5)) * 60
+    compact = text.replace(" ", "")
+    parts = _PART.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise ValueError(f"`{text}` is not {DURATION_HELP}")
+    total = 0.0
+    for number, unit in parts:
+        if unit not in _UNIT_SECONDS:
+            raise ValueError(f"unknown unit `{unit}` in `{text}`; expected {DURATION_HELP}")
+        total += float(number) * _UNIT_SECONDS[unit]
+    return total
+
+
+#: A duration field; the value is in seconds.
+Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -1,0 +1,227 @@
+"""Load and validate a config file, turning every problem into a precise :class:`ConfigIssue`."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from ambient.config.checks import cross_checks
+from ambient.config.errors import ConfigError, ConfigIssue, format_path
+from ambient.config.root import AmbientConfig
+from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
+
+DEFAULT_CONFIG_PATH = Path("/etc/ambient/ambient.yaml")
+
+
+def load_config(path: Path, secrets_file: Path | None = None) -> AmbientConfig:
+    """Read, validate and cross-check ``path``; raise :class:`ConfigError` with every issue."""
+    document = load_yaml(path, secrets_file)
+    data = document.data
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [ConfigIssue(document.file, 1, 1, "", "the config must be a mapping of sections")]
+        )
+    data = _resolve_relative_paths(data, path.parent)
+    try:
+        config = AmbientConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [_issue_from_error(document, error) for error in exc.errors(include_input=False)]
+        ) from None
+    findings = cross_checks(config)
+    if findings:
+        issues = []
+        for key_path, message in findings:
+            position = document.position_of(key_path)
+            issues.append(
+                ConfigIssue(
+                    document.file,
+                    position.line if position else None,
+                    position.column if position else None,
+                    format_path(key_path),
+                    message,
+                )
+            )
+        raise ConfigError(issues)
+    return config
+
+
+def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Recording paths are relative to the config file, so configs can travel with their data."""
+    sensors = data.get("sensors")
+    if isinstance(sensors, list):
+        for sensor in sensors:
+            if isinstance(sensor, dict) and sensor.get("type") == "recording":
+                raw = sensor.get("path")
+                if isinstance(raw, str) and not Path(raw).is_absolute():
+                    sensor["path"] = str(base / raw)
+    return data
+
+
+def _issue_from_error(document: YamlDocument, error: ErrorDetails) -> ConfigIssue:
+    loc = tuple(error["loc"])
+    data_path = _data_path(document.data, loc)
+    kind = error["type"]
+    if kind == "missing":
+        position = document.position_of(data_path)
+        message = f"required key `{loc[-1]}` is missing"
+        data_path = (*data_path, str(loc[-1]))
+    else:
+        position = document.position_of(data_path)
+        message = _message(error, loc)
+    return ConfigIssue(
+        document.file,
+        position.line if position else None,
+        position.column if position else None,
+        format_path(data_path),
+        message,
+    )
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> KeyPath:
+    """Follow pydantic's ``loc`` through the data, skipping union tags and validator names."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if _has_child(current, part):
+            path.append(part)
+            current = current[part]
+    return tuple(path)
+
+
+def _has_child(container: Any, part: str | int) -> bool:
+    if isinstance(container, dict):
+        return isinstance(part, str) and part in container
+    if isinstance(container, list):
+        return isinstance(part, int) and 0 <= part < len(container)
+    return False
+
+
+def _message(error: ErrorDetails, loc: tuple[str | int, ...]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(loc[:-1])
+        hint = ""
+        if allowed:
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+            if close:
+                hint = f"; did you mean `{close[0]}`?"
+            hint += f" Allowed keys: {', '.join(allowed)}"
+        return f"unknown key `{key}`{hint}"
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag", ""))
+        expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        expected = [t for t in expected if t]
+        close = difflib.get_close_matches(tag, expected, n=1, cutoff=0.5)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        what = _discriminator_name(ctx)
+        expected = [_TAG_DESCRIPTIONS.get(t, t) for t in expected]
+        return f"unknown {what} `{tag}`{hint} Allowed: {', '.join(expected)}"
+    if kind == "union_tag_not_found":
+        what = _discriminator_name(ctx)
+        return f"missing {what}: every entry here needs one"
+    message = error["msg"]
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    return message
+
+
+_TAG_DESCRIPTIONS = {"service_call": "any HA domain.service"}
+
+
+def _discriminator_name(ctx: dict[str, Any]) -> str:
+    name = str(ctx.get("discriminator", "kind")).strip("'")
+    return "action" if "action_tag" in name else name
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """Field names (by alias) of the model at ``loc``, following field types and union tags."""
+    model = _model_at(AmbientConfig, loc)
+    if model is None:
+        return []
+    return sorted(field.alias or name for name, field in model.model_fields.items())
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    current: Any = model
+    pending = list(loc)
+    while pending:
+        part = pending.pop(0)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = _field_named(current, str(part))
+            if field is None:
+                return None
+            current = field
+            continue
+        current = _unwrap(current, part)
+        if current is None:
+            return None
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+    current = _unwrap(current, None) if not isinstance(current, type) else current
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
+
+
+def _field_named(model: type[BaseModel], name: str) -> Any:
+    for field_name, field in model.model_fields.items():
+        if name in (field_name, field.alias):
+            return field.annotation
+    return None
+
+
+def _unwrap(annotation: Any, part: str | int | None) -> Any:
+    """Step into list / Optional / Annotated / union types; ``part`` picks a union member."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0], part)
+    if origin in (list, tuple, set, frozenset):
+        return typing.get_args(annotation)[0] if isinstance(part, int) else None
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    if origin in (typing.Union, types.UnionType):
+        members = [_unwrap(arg, None) or arg for arg in typing.get_args(annotation)]
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        for tag, tagged in _tagged_members(annotation):
+            if tag == part:
+                return tagged
+        if len(models) == 1:
+            return models[0]
+        for member in models:
+            if member.__name__ == part:
+                return member
+        return None
+    return annotation
+
+
+def _tagged_members(annotation: Any) -> list[tuple[str, type[BaseModel]]]:
+    """(tag, model) pairs of a discriminated union, from ``Tag`` or the ``Literal`` field."""
+    from pydantic import Tag
+
+    pairs: list[tuple[str, type[BaseModel]]] = []
+    for arg in typing.get_args(annotation):
+        model: Any = arg
+        tag: str | None = None
+        if typing.get_origin(arg) is typing.Annotated:
+            model, *extras = typing.get_args(arg)
+            for extra in extras:
+                if isinstance(extra, Tag):
+                    tag = extra.tag
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        if tag is not None:
+            pairs.append((tag, model))
+            continue
+        for field in model.model_fields.values():
+            if typing.get_origin(field.annotation) is typing.Literal:
+                pairs.extend((str(value), model) for value in typing.get_args(field.annotation))
+    return pairs

@@ -1,0 +1,44 @@
+"""How to reach the MQTT broker, shared by MQTT sensors, discovery and actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+
+from ambient.config.base import ConfigModel
+from ambient.config.durations import Duration
+
+
+class MqttTlsConfig(ConfigModel):
+    ca_file: Path | None = Field(default=None, title="CA file; system CAs when omitted")
+    certfile: Path | None = Field(default=None, title="Client certificate")
+    keyfile: Path | None = Field(default=None, title="Client key")
+    insecure: bool = Field(default=False, title="Skip hostname checks (test brokers only)")
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> MqttTlsConfig:
+        if (self.certfile is None) != (self.keyfile is None):
+            raise ValueError("`certfile` and `keyfile` go together")
+        return self
+
+
+class MqttConfig(ConfigModel):
+    host: str = "localhost"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: MqttTlsConfig | None = None
+    client_id: str | None = Field(default=None, title="Default: ambient-<instance>")
+    keepalive: int = Field(default=60, ge=5, le=3600)
+    discovery: bool = Field(default=True, title="Publish HA MQTT discovery")
+    discovery_prefix: str = "homeassistant"
+    base_topic: str = "ambient"
+    publish_interval: Duration = Field(default=5.0, gt=0, title="State publishing throttle")
+    backoff_max: Duration = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _password_needs_username(self) -> MqttConfig:
+        if self.password is not None and not self.username:
+            raise ValueError("a `password` must be given with a `username`")
+        return self

@@ -1,0 +1,37 @@
+"""The whole config file: one section per concern."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ambient.config.base import ConfigModel
+from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.config.logging import LoggingConfig
+from ambient.config.mqtt import MqttConfig
+from ambient.config.people import PersonConfig
+from ambient.config.rules import RuleConfig
+from ambient.config.sensors import SensorConfig
+from ambient.config.signals import SignalsConfig
+from ambient.config.store import StoreConfig
+from ambient.config.types import Identifier
+
+
+class AmbientConfig(ConfigModel):
+    instance: Identifier = Field(default="ambient", title="This daemon's id (topics, HA device)")
+    role: Literal["standalone", "satellite"] = Field(
+        default="standalone", title="A satellite only forwards its readings over MQTT"
+    )
+    timezone: str | None = Field(default=None, title="IANA zone for times; system zone if omitted")
+    people: list[PersonConfig] = Field(default_factory=list)
+    sensors: list[SensorConfig] = Field(default_factory=list)
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)
+    rules: list[RuleConfig] = Field(default_factory=list)
+    homeassistant: HomeAssistantConfig | None = None
+    mqtt: MqttConfig | None = None
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    def person_ids(self) -> list[str]:
+        return [person.id for person in self.people]

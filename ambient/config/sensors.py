@@ -1,0 +1,78 @@
+"""Sensor kinds, chosen by ``type:``. Adding a kind: one model here, one module in sensors/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ambient.config.base import ConfigModel
+from ambient.config.durations import Duration
+from ambient.config.types import EntityId, Identifier, MetricName
+
+
+class SensorBase(ConfigModel):
+    id: Identifier | None = Field(default=None, title="Sensor id for diagnostics and status")
+    person: Identifier | None = Field(default=None, title="Whose readings these are")
+
+
+class RecordingSensorConfig(SensorBase):
+    """Replays a CSV or JSON Lines recording (see docs/recordings.md)."""
+
+    type: Literal["recording"]
+    path: Path = Field(title="Recording file; relative paths are relative to the config file")
+    speed: float = Field(default=1.0, gt=0, title="Replay speed; 1 is real time")
+    loop: bool = Field(default=False, title="Start again at the end")
+
+
+class BleSensorConfig(SensorBase):
+    """A standard Heart Rate Service strap or watch over Bluetooth LE."""
+
+    type: Literal["ble"]
+    address: str | None = Field(default=None, title="MAC address (or CoreBluetooth UUID)")
+    name: str | None = Field(default=None, title="Advertised device name")
+    adapter: str | None = Field(default=None, title="BlueZ adapter, e.g. hci0")
+    priority: int = Field(default=0, title="Higher wins when one person wears two devices")
+    watchdog: Duration = Field(default=15.0, gt=0, title="Reconnect after this long silent")
+    backoff_max: Duration = Field(default=60.0, gt=0, title="Longest wait between attempts")
+
+    @model_validator(mode="after")
+    def _address_or_name(self) -> BleSensorConfig:
+        if not self.address and not self.name:
+            raise ValueError("give the device's `address` or its advertised `name`")
+        return self
+
+
+class MqttSensorConfig(SensorBase):
+    """Readings from MQTT topics (Zigbee2MQTT, ESPHome, phones, another ambient)."""
+
+    type: Literal["mqtt"]
+    topic: str = Field(title="Topic; + and # wildcards allowed")
+    metric: MetricName = Field(title="Metric the values are")
+    value: str | None = Field(default=None, title="Dotted JSON path; omit for a plain number")
+    unit: Literal["bpm", "ms", "s"] | None = Field(default=None, title="Unit of the payload")
+    timestamp: str | None = Field(default=None, title="Dotted JSON path of a timestamp")
+    person_topic_level: int | None = Field(
+        default=None, ge=0, title="Take the person from this topic level (0-based)"
+    )
+    max_retained_age: Duration = Field(default=300.0, title="Ignore retained values older")
+    qos: Literal[0, 1, 2] = 1
+
+
+class HomeAssistantSensorConfig(SensorBase):
+    """An HA entity's state or attribute as a metric (e.g. the companion app's heart rate)."""
+
+    type: Literal["homeassistant"]
+    entity_id: EntityId
+    attribute: str | None = Field(default=None, title="Read this attribute, not the state")
+    metric: MetricName
+    unit: Literal["bpm", "ms", "s"] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+SensorConfig = Annotated[
+    RecordingSensorConfig | BleSensorConfig | MqttSensorConfig | HomeAssistantSensorConfig,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,63 @@
+"""The seams between stages, as protocols: what the daemon wires together.
+
+A sensor produces readings into a :class:`ReadingSink`; the signal engine turns readings into
+:class:`~ambient.messages.SignalUpdate`; the rule engine reads a :class:`SignalView` and asks an
+:class:`ActionPerformer` to act; traces go to every :class:`TraceSink`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ambient.messages import (
+    ActionContext,
+    ActionResult,
+    ExternalEvent,
+    SignalUpdate,
+    SignalValue,
+    TraceRecord,
+)
+from ambient.readings import Reading
+
+
+class ReadingSink(Protocol):
+    """Where sensors put readings. ``put_nowait`` never blocks (BLE callbacks are sync);
+    ``put`` waits for room (recordings replayed at full speed)."""
+
+    def put_nowait(self, reading: Reading) -> None: ...
+
+    async def put(self, reading: Reading) -> None: ...
+
+
+class Sensor(Protocol):
+    """A source of readings. ``run`` owns its connection and its reconnects, and returns only
+    when cancelled (live sensors) or when its input is exhausted (a recording)."""
+
+    name: str
+
+    async def run(self, sink: ReadingSink) -> None: ...
+
+    def diagnostics(self) -> Mapping[str, Any]: ...
+
+
+class SignalView(Protocol):
+    """Read access to the current signals; values go unknown when stale."""
+
+    def get(self, person: str, name: str) -> SignalValue: ...
+
+    def people(self) -> list[str]: ...
+
+
+SignalListener = Callable[[SignalUpdate], None]
+EventListener = Callable[[ExternalEvent], None]
+TraceSink = Callable[[TraceRecord], None]
+
+
+class ActionPerformer(Protocol):
+    """Performs one action (a validated action config) in a context; never raises for an
+    action that failed, it reports it in the result."""
+
+    async def perform(self, action: Any, context: ActionContext) -> ActionResult: ...
+
+    async def end_episode(self, context: ActionContext) -> None: ...

@@ -1,0 +1,40 @@
+"""The one thing every sensor produces: a timestamped value of a metric for a person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+#: Metrics every part of ambient understands. Sensors may also emit user-named metrics
+#: (any name matching ``METRIC_NAME_PATTERN``), for example from MQTT or HA entities.
+HR: Final = "hr"  # heart rate, beats per minute
+RR: Final = "rr"  # one beat-to-beat interval, milliseconds, one reading per beat
+CONTACT: Final = "contact"  # skin contact: 1.0 in contact, 0.0 lost
+ACTIVITY: Final = "activity"  # activity level: 0.0 at rest, 1.0 active (or a sensor's own scale)
+STEPS: Final = "steps"  # step count (cumulative or per interval, as the sensor says)
+
+BUILTIN_METRICS: Final = frozenset({HR, RR, CONTACT, ACTIVITY, STEPS})
+METRIC_NAME_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
+
+#: Physiologically possible ranges, used to reject bad input at the edges.
+VALID_RANGE: Final[dict[str, tuple[float, float]]] = {
+    HR: (20.0, 250.0),
+    RR: (200.0, 3000.0),
+    CONTACT: (0.0, 1.0),
+    STEPS: (0.0, 1e9),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value from a sensor.
+
+    ``time`` is in seconds on the daemon's clock (unix time when live, virtual time in a
+    simulation); ``source`` names the sensor that produced it, for diagnostics.
+    """
+
+    time: float
+    person: str
+    metric: str
+    value: float
+    source: str
