@@ -61,3 +61,28 @@ class ActionPerformer(Protocol):
     async def perform(self, action: Any, context: ActionContext) -> ActionResult: ...
 
     async def end_episode(self, context: ActionContext) -> None: ...
+
+
+class Actuator(Protocol):
+    """Performs the action kinds it names (``log``, ``calm_lights``, ``service_call`` …).
+
+    Raise :class:`ActuatorUnavailable` when the outside world is not reachable right now (the
+    dispatcher retries within the action's TTL); return ``ActionResult(ok=False)`` for a
+    definite failure that retrying will not fix.
+    """
+
+    kinds: frozenset[str]
+
+    async def perform(self, action: Any, context: ActionContext) -> ActionResult: ...
+
+    async def end_episode(self, context: ActionContext) -> None: ...
+
+
+class ActuatorUnavailable(Exception):
+    """The connection an actuator needs is down; worth retrying until the TTL passes."""
+
+
+class Service(Protocol):
+    """A long-running part the daemon starts once (a connection, a publisher)."""
+
+    async def run(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Actuators: what ambient does in the world (HA actions, MQTT), behind one dispatcher."""

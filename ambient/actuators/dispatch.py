@@ -1,0 +1,114 @@
+"""Routes each action to the actuator for its kind, with a per-attempt timeout, retries with
+backoff inside the action's time-to-live, and nothing performed after it (a breathing prompt an
+hour late is worse than none). In report-only mode (simulate, analyze) nothing is performed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
+
+from ambient.clock import Clock
+from ambient.messages import ActionContext, ActionResult
+from ambient.ports import Actuator, ActuatorUnavailable
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+
+
+def action_kind(action: Any) -> str:
+    """The dispatch key: the built-in kind, or ``service_call`` for any HA ``domain.service``."""
+    kind = getattr(action, "action", None)
+    if not isinstance(kind, str):
+        return type(action).__name__
+    from ambient.config.actions import BUILTIN_ACTIONS
+
+    return kind if kind in BUILTIN_ACTIONS else "service_call"
+
+
+def describe(action: Any) -> str:
+    """A one-line summary of an action for timelines and traces."""
+    kind = getattr(action, "action", type(action).__name__)
+    fields = action.model_dump(
+        exclude={"action", "alias", "timeout", "ttl"}, exclude_defaults=True, by_alias=True
+    )
+    details = " ".join(f"{key}={value}" for key, value in fields.items())
+    return f"{kind} {details}".strip()
+
+
+class ActionTimeout(Exception):
+    pass
+
+
+async def clock_timeout(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
+    """Await ``awaitable`` but give up after ``seconds`` on ``clock`` (virtual in simulations)."""
+    task = asyncio.ensure_future(awaitable)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        done, _ = await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        timer.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    raise ActionTimeout(f"no answer within {seconds:g} s")
+
+
+class ActionDispatcher:
+    """Satisfies :class:`ambient.ports.ActionPerformer` for the rule engine."""
+
+    def __init__(
+        self, clock: Clock, actuators: Iterable[Actuator], *, report_only: bool = False
+    ) -> None:
+        self.clock = clock
+        self.report_only = report_only
+        self._by_kind: dict[str, Actuator] = {}
+        for actuator in actuators:
+            for kind in actuator.kinds:
+                self._by_kind[kind] = actuator
+
+    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+        kind = action_kind(action)
+        summary = describe(action)
+        if self.report_only:
+            return ActionResult(kind, True, summary, performed=False)
+        actuator = self._by_kind.get(kind)
+        if actuator is None:
+            return ActionResult(kind, False, f"no actuator configured for `{kind}`")
+        ttl_s = float(getattr(action, "ttl", 120.0))
+        timeout_s = float(getattr(action, "timeout", 10.0))
+        deadline = context.deadline if context.deadline is not None else context.time + ttl_s
+        delay_s = RETRY_FIRST_S
+        last_error = ""
+        while True:
+            if self.clock.now() > deadline:
+                _LOGGER.warning(
+                    "Dropped %s for rule %s: not delivered within its time-to-live (%s)",
+                    kind,
+                    context.rule,
+                    last_error or "too late",
+                )
+                return ActionResult(kind, False, f"dropped: time-to-live passed ({last_error})")
+            try:
+                return await clock_timeout(self.clock, actuator.perform(action, context), timeout_s)
+            except (ActuatorUnavailable, ActionTimeout) as exc:
+                last_error = str(exc) or type(exc).__name__
+            wait_s = min(delay_s, max(0.0, deadline - self.clock.now()))
+            delay_s = min(delay_s * 2, RETRY_MAX_S)
+            await self.clock.sleep(wait_s + 0.001)
+
+    async def end_episode(self, context: ActionContext) -> None:
+        if self.report_only:
+            return
+        for actuator in {id(a): a for a in self._by_kind.values()}.values():
+            try:
+                await actuator.end_episode(context)
+            except Exception:
+                _LOGGER.exception("Actuator %s failed to end episode", type(actuator).__name__)

@@ -1,0 +1,21 @@
+"""Builds the actuators a config needs; HA and MQTT ones only when those sections exist."""
+
+from __future__ import annotations
+
+from ambient.actuators.log import LogActuator
+from ambient.connections import Connections
+from ambient.ports import Actuator
+
+
+def build_actuators(connections: Connections) -> list[Actuator]:
+    config = connections.config
+    actuators: list[Actuator] = [LogActuator()]
+    if config.homeassistant is not None:
+        from ambient.actuators.homeassistant import HomeAssistantActuator
+
+        actuators.append(HomeAssistantActuator(connections.homeassistant(), connections.clock))
+    if config.mqtt is not None:
+        from ambient.actuators.mqtt import MqttActuator
+
+        actuators.append(MqttActuator(connections.mqtt()))
+    return actuators

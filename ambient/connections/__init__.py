@@ -1,0 +1,53 @@
+"""Outside connections (MQTT, Home Assistant), each created once on first use and shared by
+the sensors and actuators that need it. Imports are lazy: a config without MQTT never loads
+aiomqtt."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ambient.clock import Clock
+from ambient.config.root import AmbientConfig
+from ambient.counters import Counters
+from ambient.hub import Hub
+from ambient.ports import Service
+
+if TYPE_CHECKING:
+    from ambient.connections.homeassistant import HomeAssistantClient
+    from ambient.connections.mqtt import MqttConnection
+
+
+class Connections:
+    def __init__(self, config: AmbientConfig, clock: Clock, counters: Counters, hub: Hub) -> None:
+        self.config = config
+        self.clock = clock
+        self.counters = counters
+        self.hub = hub
+        self._mqtt: MqttConnection | None = None
+        self._homeassistant: HomeAssistantClient | None = None
+
+    def mqtt(self) -> MqttConnection:
+        if self._mqtt is None:
+            from ambient.connections.mqtt import MqttConnection
+
+            if self.config.mqtt is None:
+                raise RuntimeError("no `mqtt:` section in the config")
+            self._mqtt = MqttConnection(
+                self.config.mqtt, self.config.instance, self.clock, self.counters
+            )
+        return self._mqtt
+
+    def homeassistant(self) -> HomeAssistantClient:
+        if self._homeassistant is None:
+            from ambient.connections.homeassistant import HomeAssistantClient
+
+            if self.config.homeassistant is None:
+                raise RuntimeError("no `homeassistant:` section in the config")
+            self._homeassistant = HomeAssistantClient(
+                self.config.homeassistant, self.clock, self.counters
+            )
+        return self._homeassistant
+
+    def services(self) -> list[Service]:
+        """The connections in use, for the daemon to run."""
+        return [c for c in (self._mqtt, self._homeassistant) if c is not None]

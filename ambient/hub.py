@@ -1,0 +1,50 @@
+"""A small in-process publish/subscribe hub: how parts hear about signals, traces and events
+without importing each other (the MQTT publisher hears traces; the rule engine hears HA states)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._signal_listeners: list[Callable[[SignalUpdate], None]] = []
+        self._trace_listeners: list[Callable[[TraceRecord], None]] = []
+        self._event_listeners: list[Callable[[ExternalEvent], None]] = []
+        #: Named callables whose results make up ``ambient status`` (sensors, rules, …).
+        self.status_providers: dict[str, Callable[[], Any]] = {}
+
+    def on_signals(self, listener: Callable[[SignalUpdate], None]) -> None:
+        self._signal_listeners.append(listener)
+
+    def on_trace(self, listener: Callable[[TraceRecord], None]) -> None:
+        self._trace_listeners.append(listener)
+
+    def on_event(self, listener: Callable[[ExternalEvent], None]) -> None:
+        self._event_listeners.append(listener)
+
+    def publish_signals(self, update: SignalUpdate) -> None:
+        for listener in self._signal_listeners:
+            self._call(listener, update)
+
+    def publish_trace(self, record: TraceRecord) -> None:
+        for listener in self._trace_listeners:
+            self._call(listener, record)
+
+    def publish_event(self, event: ExternalEvent) -> None:
+        for listener in self._event_listeners:
+            self._call(listener, event)
+
+    @staticmethod
+    def _call(listener: Callable[[Any], None], message: object) -> None:
+        # One faulty listener must not stop the others, nor the pipeline.
+        try:
+            listener(message)
+        except Exception:
+            _LOGGER.exception("Listener %r failed", listener)

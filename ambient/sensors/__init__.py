@@ -1,0 +1,1 @@
+"""Sensors: where readings enter ambient (recordings, BLE, MQTT, Home Assistant entities)."""

@@ -1,0 +1,33 @@
+"""Builds the sensor for each configured kind; imports each kind only when it is used."""
+
+from __future__ import annotations
+
+from ambient.config.sensors import SensorConfig
+from ambient.connections import Connections
+from ambient.ports import Sensor
+
+
+def sensor_name(config: SensorConfig, index: int) -> str:
+    if config.id:
+        return config.id
+    return f"{config.type}{index}"
+
+
+def build_sensor(config: SensorConfig, index: int, connections: Connections) -> Sensor:
+    clock, counters = connections.clock, connections.counters
+    name = sensor_name(config, index)
+    if config.type == "recording":
+        from ambient.sensors.recording import RecordingSensor
+
+        return RecordingSensor(config, clock, name=name)
+    if config.type == "ble":
+        from ambient.sensors.ble import BleSensor
+
+        return BleSensor(config, clock, counters)
+    if config.type == "mqtt":
+        from ambient.sensors.mqtt import MqttSensor
+
+        return MqttSensor(config, connections.mqtt(), clock, counters, name=name)
+    from ambient.sensors.homeassistant import HomeAssistantSensor
+
+    return HomeAssistantSensor(config, connections.homeassistant(), clock, counters, name=name)
