@@ -1,0 +1,297 @@
+"""``ambient status``: the running daemon answers over a Unix socket that only its user can open.
+
+The daemon runs a :class:`StatusServer` on ``<state dir>/ambient.sock`` (mode 0600) and fills the
+document through a callable; the CLI asks with :func:`run_status`. The protocol is one request
+line (``status``) and one JSON document back, so ``socat - UNIX:/var/lib/ambient/ambient.sock``
+works for debugging too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import stat
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+logger = logging.getLogger(__name__)
+
+SOCKET_NAME = "ambient.sock"
+_REQUEST_LIMIT_BYTES = 1024
+_REQUEST_TIMEOUT_S = 2.0
+
+StatusProvider = Callable[[], dict[str, Any]]
+
+
+class StatusUnavailable(Exception):
+    """No daemon answered; the message says why in words a user can act on."""
+
+
+def socket_path_for(store_path: Path | None) -> Path:
+    """The status socket lives beside the state file; without one, in the runtime dir."""
+    if store_path is not None:
+        return store_path.parent / SOCKET_NAME
+    return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/ambient")) / SOCKET_NAME
+
+
+class StatusServer:
+    """Serves ``provider()`` as JSON to whoever can open the socket (the daemon's user)."""
+
+    def __init__(self, path: Path, provider: StatusProvider) -> None:
+        self.path = path
+        self._provider = provider
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        self._remove_stale_socket()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # the socket file is born 0600: no window for others
+        try:
+            sock.bind(str(self.path))
+        except OSError:
+            sock.close()
+            raise
+        finally:
+            os.umask(old_umask)
+        self.path.chmod(0o600)
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+        logger.debug("status socket listening at %s", self.path)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def _remove_stale_socket(self) -> None:
+        """A socket left by a crashed daemon is removed; a live one means a second daemon."""
+        try:
+            mode = self.path.lstat().st_mode
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(mode):
+            raise RuntimeError(f"{self.path} exists and is not a socket; not replacing it")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(self.path))
+        except (ConnectionRefusedError, FileNotFoundError):
+            self.path.unlink(missing_ok=True)
+            return
+        finally:
+            probe.close()
+        raise RuntimeError(f"another ambient daemon is answering on {self.path}")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            try:
+                async with asyncio.timeout(_REQUEST_TIMEOUT_S):
+                    request = await reader.readline()
+            except TimeoutError:
+                return
+            command = request[:_REQUEST_LIMIT_BYTES].decode("utf-8", "replace").strip()
+            writer.write(self._answer(command))
+            await writer.drain()
+        except ConnectionError:
+            pass  # the client went away; nothing to tell it
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    def _answer(self, command: str) -> bytes:
+        if command not in ("", "status"):
+            document: dict[str, Any] = {"error": f"unknown request {command[:40]!r}"}
+        else:
+            try:
+                document = self._provider()
+            except Exception as exc:
+                logger.exception("building the status document failed")
+                document = {"error": f"the daemon could not build its status: {exc}"}
+        return (json.dumps(document, default=str, sort_keys=False) + "\n").encode()
+
+
+async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
+    """Ask the daemon at ``path`` for its status; :class:`StatusUnavailable` when it cannot."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            try:
+                writer.write(b"status\n")
+                await writer.drain()
+                raw = await reader.read()
+            finally:
+                writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
+    except FileNotFoundError:
+        raise StatusUnavailable(
+            f"no status socket at {path}: is the daemon running? "
+            "(systemctl status ambient; the socket is in the store's directory)"
+        ) from None
+    except ConnectionRefusedError:
+        raise StatusUnavailable(
+            f"nothing answers on {path}: the daemon is not running (the socket is stale)"
+        ) from None
+    except PermissionError:
+        raise StatusUnavailable(
+            f"permission denied on {path}: run as the daemon's user "
+            "(sudo -u ambient ambient status) or as root"
+        ) from None
+    except TimeoutError:
+        raise StatusUnavailable(
+            f"the daemon at {path} did not answer within {timeout_s:g} s: it may be hung"
+        ) from None
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError:
+        raise StatusUnavailable(f"the answer on {path} is not a status document") from None
+    if not isinstance(document, dict):
+        raise StatusUnavailable(f"the answer on {path} is not a status document")
+    if "error" in document and len(document) == 1:
+        raise StatusUnavailable(str(document["error"]))
+    return document
+
+
+def run_status(socket_path: Path, as_json: bool, out: TextIO) -> int:
+    """``ambient status [--json]``: 0 with the status printed, 1 with a reason when none."""
+    try:
+        document = asyncio.run(query_status(socket_path))
+    except StatusUnavailable as exc:
+        print(f"ambient status: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        json.dump(document, out, indent=2, default=str)
+        out.write("\n")
+    else:
+        out.write(render_status(document))
+    return 0
+
+
+def render_status(status: Mapping[str, Any]) -> str:
+    """A readable page: header, then sensors, people, rules, queues, counters."""
+    lines = [_header(status)]
+    lines += _section("Sensors", _sensor_lines(status.get("sensors") or []))
+    lines += _section("People", _people_lines(status.get("people") or {}))
+    lines += _section("Rules", _rule_lines(status.get("rules") or []))
+    lines += _section("Queues", _queue_lines(status.get("queues") or {}))
+    lines += _section("Errors", _counter_lines(status.get("counters") or {}), empty="none")
+    return "\n".join(lines) + "\n"
+
+
+def _header(status: Mapping[str, Any]) -> str:
+    parts = [f"ambient {status.get('version', '?')}"]
+    if status.get("instance"):
+        parts.append(f"instance {status['instance']}")
+    uptime_s = status.get("uptime_s")
+    if isinstance(uptime_s, int | float):
+        parts.append(f"up {format_duration(uptime_s)}")
+    parts.append("PAUSED" if status.get("paused") else "running")
+    return " · ".join(parts)
+
+
+def _section(title: str, body: list[str], empty: str = "none configured") -> list[str]:
+    return ["", title, *(body or [f"  {empty}"])]
+
+
+def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for sensor in sensors:
+        connected = sensor.get("connected")
+        state = "unknown" if connected is None else "connected" if connected else "DISCONNECTED"
+        age_s = sensor.get("last_reading_age_s")
+        age = "no reading yet" if age_s is None else f"last reading {format_duration(age_s)} ago"
+        rows.append([str(sensor.get("name", "?")), str(sensor.get("type", "?")), state, age])
+    return _table(rows)
+
+
+def _people_lines(people: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = []
+    for person, signals in people.items():
+        lines.append(f"  {person}")
+        rows = []
+        for name, signal in signals.items():
+            value = signal.get("value") if isinstance(signal, Mapping) else signal
+            reason = signal.get("reason") if isinstance(signal, Mapping) else None
+            shown = "unknown" if value is None else _format_value(value)
+            if reason:
+                shown += f" ({reason})"
+            rows.append([str(name), shown])
+        lines += ["  " + line for line in _table(rows)] or ["    no signals yet"]
+    return lines
+
+
+def _rule_lines(rules: list[Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for rule in rules:
+        last = rule.get("last_fired")
+        rows.append(
+            [
+                str(rule.get("id", "?")),
+                str(rule.get("state", "?")).replace("_", " "),
+                "never fired" if last is None else f"last fired {_format_time(last)}",
+            ]
+        )
+    return _table(rows)
+
+
+def _queue_lines(queues: Mapping[str, Any]) -> list[str]:
+    return _table([[str(name), str(depth)] for name, depth in queues.items()])
+
+
+def _counter_lines(counters: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for scope, reasons in counters.items():
+        for reason, count in reasons.items():
+            rows.append([str(scope), str(reason), str(count)])
+    return _table(rows)
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _format_time(value: Any) -> str:
+    if isinstance(value, int | float):
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+    return str(value)
+
+
+def format_duration(seconds: float) -> str:
+    """``0.4 s``, ``42 s``, ``3 min 05 s``, ``2 h 03 min``, ``4 d 07 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours:02d} h"

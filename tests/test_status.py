@@ -1,0 +1,253 @@
+"""``ambient status``: a real Unix socket between a StatusServer and the client the CLI uses."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import socket
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ambient.status import (
+    StatusServer,
+    StatusUnavailable,
+    format_duration,
+    query_status,
+    render_status,
+    run_status,
+    socket_path_for,
+)
+
+SAMPLE: dict[str, Any] = {
+    "version": "0.1.0",
+    "uptime_s": 7380.0,
+    "instance": "home",
+    "sensors": [
+        {"name": "polar_h10", "type": "ble", "connected": True, "last_reading_age_s": 1.2},
+        {"name": "watch", "type": "mqtt", "connected": False, "last_reading_age_s": None},
+    ],
+    "people": {
+        "alex": {
+            "stress_score": {"value": 0.4213, "reason": None},
+            "hrv_ln_rmssd": {"value": None, "reason": "no RR for 60 s"},
+        }
+    },
+    "rules": [
+        {"id": "evening_calm", "state": "cooling_down", "last_fired": "2026-11-26T21:04:00"},
+        {"id": "focus", "state": "armed", "last_fired": None},
+    ],
+    "queues": {"readings": 3, "actions": 0},
+    "counters": {"mqtt:watch/hr": {"bad_json": 2}},
+    "paused": False,
+}
+
+
+def file_mode(path: Path) -> int | None:
+    """The mode of ``path``, or ``None`` when it is gone (sync: called from async tests)."""
+    try:
+        return path.stat().st_mode
+    except FileNotFoundError:
+        return None
+
+
+@pytest.fixture
+def sock_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "ambient.sock"
+
+
+async def started(path: Path, provider: Any) -> StatusServer:
+    path.parent.mkdir(exist_ok=True)
+    server = StatusServer(path, provider)
+    await server.start()
+    return server
+
+
+async def test_client_gets_the_providers_document(sock_path: Path) -> None:
+    server = await started(sock_path, lambda: SAMPLE)
+    try:
+        assert await query_status(sock_path) == SAMPLE
+    finally:
+        await server.stop()
+
+
+async def test_provider_is_asked_on_every_query(sock_path: Path) -> None:
+    calls = []
+
+    def provider() -> dict[str, Any]:
+        calls.append(1)
+        return {"version": "x", "uptime_s": float(len(calls))}
+
+    server = await started(sock_path, provider)
+    try:
+        assert (await query_status(sock_path))["uptime_s"] == 1.0
+        assert (await query_status(sock_path))["uptime_s"] == 2.0
+    finally:
+        await server.stop()
+
+
+async def test_socket_is_private_to_the_daemon_user(sock_path: Path) -> None:
+    server = await started(sock_path, lambda: SAMPLE)
+    try:
+        mode = file_mode(sock_path)
+        assert mode is not None
+        assert stat.S_ISSOCK(mode)
+        assert stat.S_IMODE(mode) == 0o600
+    finally:
+        await server.stop()
+    assert file_mode(sock_path) is None
+
+
+async def test_stale_socket_from_a_crash_is_replaced(sock_path: Path) -> None:
+    sock_path.parent.mkdir()
+    leftover = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    leftover.bind(str(sock_path))
+    leftover.close()  # bound but nobody listening: what a killed daemon leaves behind
+
+    server = await started(sock_path, lambda: SAMPLE)
+    try:
+        assert await query_status(sock_path) == SAMPLE
+    finally:
+        await server.stop()
+
+
+async def test_second_daemon_on_the_same_socket_is_refused(sock_path: Path) -> None:
+    first = await started(sock_path, lambda: SAMPLE)
+    try:
+        with pytest.raises(RuntimeError, match="another ambient daemon"):
+            await StatusServer(sock_path, lambda: {}).start()
+        assert await query_status(sock_path) == SAMPLE
+    finally:
+        await first.stop()
+
+
+def test_a_regular_file_in_the_way_is_not_deleted(sock_path: Path) -> None:
+    sock_path.parent.mkdir()
+    sock_path.write_text("precious")
+
+    with pytest.raises(RuntimeError, match="not a socket"):
+        asyncio.run(StatusServer(sock_path, lambda: {}).start())
+    assert sock_path.read_text() == "precious"
+
+
+async def test_failing_provider_is_reported_and_server_keeps_serving(sock_path: Path) -> None:
+    healthy = False
+
+    def provider() -> dict[str, Any]:
+        if not healthy:
+            raise KeyError("rules")
+        return SAMPLE
+
+    server = await started(sock_path, provider)
+    try:
+        with pytest.raises(StatusUnavailable, match="could not build its status"):
+            await query_status(sock_path)
+        healthy = True
+        assert await query_status(sock_path) == SAMPLE
+    finally:
+        await server.stop()
+
+
+async def test_unknown_request_gets_an_error(sock_path: Path) -> None:
+    server = await started(sock_path, lambda: SAMPLE)
+    try:
+        reader, writer = await asyncio.open_unix_connection(str(sock_path))
+        writer.write(b"reboot\n")
+        answer = json.loads(await reader.read())
+        writer.close()
+        assert answer == {"error": "unknown request 'reboot'"}
+    finally:
+        await server.stop()
+
+
+async def test_no_daemon_gives_a_clear_message(sock_path: Path) -> None:
+    with pytest.raises(StatusUnavailable, match="is the daemon running"):
+        await query_status(sock_path)
+
+
+async def test_silent_daemon_times_out(sock_path: Path) -> None:
+    sock_path.parent.mkdir()
+    accepted = asyncio.Event()
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set()
+        await reader.read()  # never answers; returns when the client gives up
+        writer.close()
+
+    server = await asyncio.start_unix_server(hang, path=str(sock_path))
+    try:
+        with pytest.raises(StatusUnavailable, match=r"did not answer within 0\.2 s"):
+            await query_status(sock_path, timeout_s=0.2)
+        assert accepted.is_set()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_run_status_json_and_exit_codes(
+    sock_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = await started(sock_path, lambda: SAMPLE)
+    try:
+        out = io.StringIO()
+        code = await asyncio.to_thread(run_status, sock_path, True, out)
+        assert code == 0
+        assert json.loads(out.getvalue()) == SAMPLE
+
+        out = io.StringIO()
+        assert await asyncio.to_thread(run_status, sock_path, False, out) == 0
+        assert "polar_h10" in out.getvalue()
+    finally:
+        await server.stop()
+
+    out = io.StringIO()
+    assert await asyncio.to_thread(run_status, sock_path, True, out) == 1
+    assert out.getvalue() == ""
+    assert "is the daemon running" in capsys.readouterr().err
+
+
+def test_render_shows_every_section() -> None:
+    text = render_status(SAMPLE)
+
+    assert text.splitlines()[0] == "ambient 0.1.0 · instance home · up 2 h 03 min · running"
+    assert "polar_h10  ble   connected     last reading 1.2 s ago" in text
+    assert "watch      mqtt  DISCONNECTED  no reading yet" in text
+    assert "stress_score  0.421" in text
+    assert "hrv_ln_rmssd  unknown (no RR for 60 s)" in text
+    assert "evening_calm  cooling down  last fired 2026-11-26T21:04:00" in text
+    assert "focus         armed         never fired" in text
+    assert "readings  3" in text
+    assert "mqtt:watch/hr  bad_json  2" in text
+
+
+def test_render_paused_and_empty_sections() -> None:
+    text = render_status({"version": "0.1.0", "uptime_s": 5, "paused": True})
+
+    assert text.splitlines()[0] == "ambient 0.1.0 · up 5.0 s · PAUSED"
+    assert "Sensors\n  none configured" in text
+    assert "Errors\n  none" in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.42, "0.4 s"),
+        (42, "42 s"),
+        (185, "3 min 05 s"),
+        (7380, "2 h 03 min"),
+        (370800, "4 d 07 h"),
+    ],
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_socket_lives_beside_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert socket_path_for(Path("/var/lib/ambient/ambient.db")) == Path(
+        "/var/lib/ambient/ambient.sock"
+    )
+    monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path))
+    assert socket_path_for(None) == tmp_path / "ambient.sock"
