@@ -71,6 +71,25 @@ class RealClock(Clock):
         return loop.call_later(max(0.0, when - time.time()), callback)
 
 
+class ScaledClock(Clock):
+    """Real time running ``speed`` times faster: ``ambient run --speed 60`` replays a recorded
+    hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
+
+    def __init__(self, speed: float, start: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._wall_start = time.time()
+        self._start = self._wall_start if start is None else start
+
+    def now(self) -> float:
+        return self._start + (time.time() - self._wall_start) * self.speed
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        loop = asyncio.get_running_loop()
+        return loop.call_later(max(0.0, (when - self.now()) / self.speed), callback)
+
+
 @dataclass(order=True)
 class _VirtualTimer:
     when: float

@@ -22,7 +22,6 @@ class RecordingSensorConfig(SensorBase):
 
     type: Literal["recording"]
     path: Path = Field(title="Recording file; relative paths are relative to the config file")
-    speed: float = Field(default=1.0, gt=0, title="Replay speed; 1 is real time")
     loop: bool = Field(default=False, title="Start again at the end")
 
 
@@ -33,8 +32,12 @@ class BleSensorConfig(SensorBase):
     address: str | None = Field(default=None, title="MAC address (or CoreBluetooth UUID)")
     name: str | None = Field(default=None, title="Advertised device name")
     adapter: str | None = Field(default=None, title="BlueZ adapter, e.g. hci0")
-    priority: int = Field(default=0, title="Higher wins when one person wears two devices")
+    priority: int = Field(
+        default=0, title="Higher wins when one person wears two devices (after RR-capable)"
+    )
     watchdog: Duration = Field(default=15.0, gt=0, title="Reconnect after this long silent")
+    scan_timeout: Duration = Field(default=30.0, gt=0, title="Give up one search after this")
+    backoff_initial: Duration = Field(default=1.0, gt=0, title="First wait between attempts")
     backoff_max: Duration = Field(default=60.0, gt=0, title="Longest wait between attempts")
 
     @model_validator(mode="after")

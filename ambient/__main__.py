@@ -1,0 +1,5 @@
+"""``python -m ambient``."""
+
+from ambient.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,337 @@
+"""Wires sensors → signals → rules → actuators for one config, and runs them until told to stop.
+
+The same wiring runs live (``ambient run``), faster than real time (``--speed``), and on a
+virtual clock (``ambient simulate``). Nothing imports this module but the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ambient import __version__
+from ambient.actuators.dispatch import ActionDispatcher
+from ambient.clock import Clock, RealClock, VirtualClock
+from ambient.config import AmbientConfig, ConfigError, load_config
+from ambient.connections import Connections
+from ambient.counters import Counters
+from ambient.hub import Hub
+from ambient.messages import ExternalEvent, TraceRecord
+from ambient.pipeline import DirectSink, ReadingQueue
+from ambient.ports import ReadingSink, Sensor, Service
+from ambient.readings import Reading
+from ambient.recordings import RecordingWriter
+from ambient.sensors.factory import build_sensor
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+QUEUE_SIZE = 10_000
+SENSOR_RESTART_S = 5.0
+SHUTDOWN_BUDGET_S = 1.5
+
+Outcome = Literal["stop", "reload", "done"]
+
+
+@dataclass
+class DaemonOptions:
+    """How to run a config: live or virtual, performing actions or only reporting them."""
+
+    report_only: bool = False
+    #: Replace the configured sensors (``simulate --recording``), or ``None`` to build them.
+    sensors: list[Sensor] | None = None
+    #: Skip the configured store (a simulation must never touch real state).
+    store_in_memory: bool = False
+    #: Write every reading here (``ambient record``); then signals and rules do not run.
+    record_to: RecordingWriter | None = None
+    #: Extra listeners for traces (the simulate timeline, the live timeline on a TTY).
+    trace_listeners: list[Callable[[TraceRecord], None]] = field(default_factory=list)
+    #: Stop when every sensor has finished (recordings that do not loop).
+    exit_when_sensors_done: bool = True
+    #: Start the systemd notifier and the status socket (the real daemon only).
+    services: bool = True
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: AmbientConfig,
+        clock: Clock,
+        options: DaemonOptions | None = None,
+        config_path: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.options = options or DaemonOptions()
+        self.config_path = config_path
+        self.counters = Counters()
+        self.started_monotonic = time.monotonic()
+        self._wake = asyncio.Event()
+        self._request: Outcome | None = None
+        self._status: Callable[[], dict[str, Any]] | None = None
+
+    # -- control -----------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._request = "stop"
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        if self._request is None:
+            self._request = "reload"
+        self._wake.set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+
+    async def run(self) -> int:
+        """Run until stopped; on SIGHUP reload the config, keeping the running one if invalid."""
+        while True:
+            outcome = await self._run_config(self.config)
+            if outcome != "reload":
+                return 0
+            self._request = None
+            self._wake.clear()
+            self._reload_config()
+
+    def _reload_config(self) -> None:
+        if self.config_path is None:
+            _LOGGER.warning("Reload requested, but there is no config file to read")
+            return
+        try:
+            self.config = load_config(self.config_path)
+        except ConfigError as exc:
+            self.counters.increment("config", "reload_rejected")
+            _LOGGER.error(
+                "New config rejected, keeping the running one (%d problems):\n%s",
+                len(exc.issues),
+                exc,
+            )
+            return
+        _LOGGER.info("Config reloaded from %s", self.config_path)
+
+    # -- one config --------------------------------------------------------------------------
+
+    async def _run_config(self, config: AmbientConfig) -> Outcome:
+        from ambient.rules.engine import RuleEngine
+        from ambient.signals.engine import SignalEngine
+
+        opts = self.options
+        virtual = isinstance(self.clock, VirtualClock)
+        hub = Hub()
+        store = Store(None if opts.store_in_memory else config.store.path)
+        connections = Connections(config, self.clock, self.counters, hub)
+        for listener in opts.trace_listeners:
+            hub.on_trace(listener)
+
+        signals = SignalEngine(
+            config.signals,
+            config.people,
+            self.clock,
+            store,
+            on_update=hub.publish_signals,
+            counters=self.counters,
+        )
+        actuators = [] if opts.report_only else _build_actuators(connections)
+        dispatcher = ActionDispatcher(self.clock, actuators, report_only=opts.report_only)
+        rules = RuleEngine(config, self.clock, store, signals, dispatcher, hub.publish_trace)
+        hub.on_signals(rules.on_signals)
+        hub.on_event(rules.on_event)
+
+        def process(reading: Reading) -> None:
+            if opts.record_to is not None:
+                opts.record_to.write(reading)
+                return
+            signals.feed(reading)
+
+        sensors = (
+            opts.sensors
+            if opts.sensors is not None
+            else [build_sensor(s, i, connections) for i, s in enumerate(config.sensors)]
+        )
+        services: list[Service] = []
+        if not opts.report_only:
+            services = self._live_services(config, connections, hub, rules)
+        queue = ReadingQueue(QUEUE_SIZE, self.counters)
+        sink: ReadingSink = DirectSink(process) if virtual else queue
+        self._status = lambda: self._status_document(config, sensors, signals, rules, queue)
+        hub.status_providers.update(
+            sensors=lambda: [dict(s.diagnostics()) for s in sensors],
+            rules=rules.status,
+        )
+
+        await rules.start()
+        outcome: Outcome = "done"
+        try:
+            async with asyncio.TaskGroup() as group:
+                service_tasks = [group.create_task(s.run()) for s in services]
+                consumer = None if virtual else group.create_task(self._consume(queue, process))
+                sensor_tasks = [group.create_task(self._run_sensor(s, sink)) for s in sensors]
+                notifier = await self._start_process_services(config, group)
+                outcome = await self._wait(sensor_tasks)
+                for task in sensor_tasks:
+                    task.cancel()
+                await asyncio.gather(*sensor_tasks, return_exceptions=True)
+                self._drain(queue, process)
+                for task in [*service_tasks, *([consumer] if consumer else []), *notifier]:
+                    task.cancel()
+        finally:
+            await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
+            signals.flush()
+            store.close()
+        return outcome
+
+    def _live_services(
+        self, config: AmbientConfig, connections: Connections, hub: Hub, rules: Any
+    ) -> list[Service]:
+        """Outside connections in use, plus HA state watching and MQTT discovery."""
+        if config.homeassistant is not None:
+            client = connections.homeassistant()
+            entities = rules.entities_used()
+            if entities:
+
+                def on_state(
+                    entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
+                ) -> None:
+                    data = {
+                        "state": (new or {}).get("state"),
+                        "attributes": (new or {}).get("attributes", {}),
+                        "old_state": (old or {}).get("state"),
+                        "context": (new or {}).get("context"),
+                    }
+                    hub.publish_event(ExternalEvent(self.clock.now(), "ha_state", entity_id, data))
+
+                client.watch_entities(entities, on_state)
+        services: list[Service] = []
+        if config.mqtt is not None and config.mqtt.discovery and config.role == "standalone":
+            from ambient.actuators.mqtt_discovery import DiscoveryPublisher
+
+            services.append(DiscoveryPublisher(config, connections.mqtt(), hub, self.clock))
+        return [*connections.services(), *services]
+
+    async def _start_process_services(
+        self, config: AmbientConfig, group: asyncio.TaskGroup
+    ) -> list[asyncio.Task[None]]:
+        """systemd notification and the status socket, for the real daemon only."""
+        if not self.options.services:
+            return []
+        tasks: list[asyncio.Task[None]] = []
+        with contextlib.suppress(ImportError):
+            from ambient.sdnotify import SystemdNotifier
+
+            notifier = SystemdNotifier()
+            notifier.ready(f"{len(config.rules)} rules armed")
+            interval = notifier.watchdog_interval_s()
+            if interval:
+                tasks.append(group.create_task(_watchdog(notifier, interval)))
+        if config.store.path is not None:
+            with contextlib.suppress(ImportError):
+                from ambient.status import StatusServer
+
+                server = StatusServer(config.store.path.parent / "ambient.sock", self.status)
+                await server.start()
+                tasks.append(group.create_task(_serve_until_cancelled(server)))
+        return tasks
+
+    async def _wait(self, sensor_tasks: list[asyncio.Task[None]]) -> Outcome:
+        wake = asyncio.ensure_future(self._wake.wait())
+        try:
+            while True:
+                pending = [t for t in sensor_tasks if not t.done()]
+                if self._request is not None:
+                    return self._request
+                if self.options.exit_when_sensors_done and not pending:
+                    return "done"
+                await asyncio.wait([wake, *pending], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+
+    async def _consume(self, queue: ReadingQueue, process: Callable[[Reading], None]) -> None:
+        while True:
+            reading = await queue.get()
+            try:
+                process(reading)
+            except Exception:
+                self.counters.increment("pipeline", "processing_error")
+                _LOGGER.exception("Failed to process a %s reading", reading.metric)
+
+    def _drain(self, queue: ReadingQueue, process: Callable[[Reading], None]) -> None:
+        while (reading := queue.get_nowait()) is not None:
+            process(reading)
+
+    async def _run_sensor(self, sensor: Sensor, sink: ReadingSink) -> None:
+        """Sensors own their reconnects; one that crashes anyway is logged and restarted."""
+        while True:
+            try:
+                await sensor.run(sink)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.counters.increment(f"sensor:{sensor.name}", "crashed")
+                _LOGGER.exception(
+                    "Sensor %s failed; restarting in %.0f s", sensor.name, SENSOR_RESTART_S
+                )
+                await self.clock.sleep(SENSOR_RESTART_S)
+
+    # -- status ------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return self._status() if self._status else {"version": __version__, "starting": True}
+
+    def _status_document(
+        self,
+        config: AmbientConfig,
+        sensors: list[Sensor],
+        signals: Any,
+        rules: Any,
+        queue: ReadingQueue,
+    ) -> dict[str, Any]:
+        people: dict[str, dict[str, Any]] = {}
+        for person in signals.people():
+            people[person] = {
+                name: {"value": value.value, "reason": value.reason}
+                for name, value in sorted(signals.snapshot(person).items())
+            }
+        return {
+            "version": __version__,
+            "instance": config.instance,
+            "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
+            "sensors": [dict(s.diagnostics()) for s in sensors],
+            "people": people,
+            "rules": rules.status(),
+            "paused": rules.paused,
+            "queues": {"readings": queue.qsize()},
+            "counters": self.counters.snapshot(),
+        }
+
+
+def _build_actuators(connections: Connections) -> list[Any]:
+    from ambient.actuators.factory import build_actuators
+
+    return list(build_actuators(connections))
+
+
+async def _watchdog(notifier: Any, interval_s: float) -> None:
+    # Real time on purpose, whatever the daemon's clock: systemd measures wall-clock liveness.
+    clock = RealClock()
+    while True:
+        notifier.ping()
+        await clock.sleep(interval_s)
+
+
+async def _serve_until_cancelled(server: Any) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()

@@ -1,0 +1,168 @@
+"""Recording formats: CSV (header ``t,metric,value,person``) and JSON Lines with the same fields.
+
+``t`` is seconds from the start, unix seconds, or ISO-8601; ``person`` is optional. Lines starting
+with ``#`` are comments (attribution, notes). A real session written by ``ambient record`` can be
+replayed by ``ambient simulate`` as a regression test. See docs/recordings.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from ambient.readings import METRIC_NAME_PATTERN, Reading
+
+_LOGGER = logging.getLogger(__name__)
+_METRIC = re.compile(METRIC_NAME_PATTERN)
+#: Times above this are unix seconds; below, seconds from the start of the recording.
+UNIX_THRESHOLD_S = 100_000_000.0
+FIELDS = ("t", "metric", "value", "person")
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be read at all (missing file, no header)."""
+
+
+@dataclass
+class Recording:
+    readings: list[Reading]
+    #: True when times are seconds from the start (the replay anchors them to a clock time).
+    relative: bool
+    #: ``file:line: problem`` for each row that was skipped.
+    problems: list[str] = field(default_factory=list)
+
+
+def _parse_time(raw: str) -> tuple[float, bool]:
+    text = raw.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if stamp.tzinfo is None:
+            stamp = stamp.astimezone()
+        return stamp.timestamp(), False
+    if not math.isfinite(value):
+        raise ValueError(f"time `{raw}` is not finite")
+    return value, value < UNIX_THRESHOLD_S
+
+
+def _row_reading(row: dict[str, Any], default_person: str, source: str) -> tuple[Reading, bool]:
+    for key in ("t", "metric", "value"):
+        if row.get(key) in (None, ""):
+            raise ValueError(f"missing `{key}`")
+    time_s, relative = _parse_time(str(row["t"]))
+    metric = str(row["metric"]).strip()
+    if not _METRIC.match(metric):
+        raise ValueError(f"bad metric name `{metric}`")
+    value = float(row["value"])
+    if not math.isfinite(value):
+        raise ValueError("value is not finite")
+    person = str(row.get("person") or default_person).strip()
+    return Reading(time_s, person, metric, value, source), relative
+
+
+def _rows(path: Path, handle: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, row or error text) for each data line."""
+    if path.suffix in (".jsonl", ".ndjson"):
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"bad JSON ({exc.msg})"
+                continue
+            yield number, row if isinstance(row, dict) else "not a JSON object"
+        return
+    lines = [(n, line) for n, line in enumerate(handle, start=1) if not line.startswith("#")]
+    if not lines:
+        raise RecordingError(f"{path}: empty recording")
+    header = next(csv.reader([lines[0][1]]))
+    if [h.strip() for h in header[:3]] != ["t", "metric", "value"]:
+        raise RecordingError(
+            f"{path}:{lines[0][0]}: header must be `t,metric,value[,person]`, "
+            f"got `{lines[0][1].strip()}`"
+        )
+    names = [h.strip() for h in header]
+    for number, line in lines[1:]:
+        if not line.strip():
+            continue
+        values = next(csv.reader([line]))
+        yield number, dict(zip(names, values, strict=False))
+
+
+def load_recording(path: Path, default_person: str = "default") -> Recording:
+    """Read every row of ``path``; bad rows are skipped and listed in ``problems``."""
+    source = f"recording:{path.name}"
+    readings: list[Reading] = []
+    problems: list[str] = []
+    relative_flags: set[bool] = set()
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
+    with handle:
+        for number, row in _rows(path, handle):
+            if isinstance(row, str):
+                problems.append(f"{path}:{number}: {row}")
+                continue
+            try:
+                reading, relative = _row_reading(row, default_person, source)
+            except ValueError as exc:
+                problems.append(f"{path}:{number}: {exc}")
+                continue
+            relative_flags.add(relative)
+            readings.append(reading)
+    if len(relative_flags) > 1:
+        raise RecordingError(f"{path}: mixes relative and absolute times")
+    readings.sort(key=lambda r: r.time)  # stable: same-time rows keep file order
+    for problem in problems[:5]:
+        _LOGGER.warning("Skipped a recording row: %s", problem)
+    if len(problems) > 5:
+        _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
+    return Recording(readings, relative=relative_flags != {False}, problems=problems)
+
+
+def read_recording(path: Path, default_person: str = "default") -> list[Reading]:
+    """The readings of ``path`` in time order (times as written: relative or unix seconds)."""
+    return load_recording(path, default_person).readings
+
+
+class RecordingWriter:
+    """Writes readings as CSV or JSON Lines (by suffix), unix-second times, flushed per row."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._jsonl = path.suffix in (".jsonl", ".ndjson")
+        self._handle = path.open("w", encoding="utf-8", newline="")
+        if not self._jsonl:
+            self._handle.write(",".join(FIELDS) + "\n")
+
+    def write(self, reading: Reading) -> None:
+        if self._jsonl:
+            row = {"t": round(reading.time, 3), "metric": reading.metric}
+            row |= {"value": reading.value, "person": reading.person}
+            self._handle.write(json.dumps(row) + "\n")
+        else:
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerow(
+                [f"{reading.time:.3f}", reading.metric, f"{reading.value:g}", reading.person]
+            )
+            self._handle.write(buffer.getvalue())
+        self._handle.flush()
+
+    def write_all(self, readings: Iterable[Reading]) -> None:
+        for reading in readings:
+            self.write(reading)
+
+    def close(self) -> None:
+        self._handle.close()
