@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Install ambient as a hardened systemd service on Raspberry Pi OS / Debian.
+#
+#   sudo deploy/install.sh              install or upgrade (idempotent)
+#   sudo deploy/install.sh --uninstall  remove the program and service; keep config and state
+#   sudo deploy/install.sh --purge      remove everything, config, state and the user included
+#
+# Layout: venv /opt/ambient, config /etc/ambient (secrets.yaml mode 0600), state
+# /var/lib/ambient (mode 0700), unit /etc/systemd/system/ambient.service, user `ambient`
+# (groups ambient, bluetooth), and /usr/local/bin/ambient for `ambient status`.
+#
+# Environment (for packagers and tests; the defaults are the real system):
+#   AMBIENT_ROOT        prefix for every path below (a throwaway root in tests)
+#   AMBIENT_PREFIX      venv                          (/opt/ambient)
+#   AMBIENT_CONFIG_DIR  configuration                 (/etc/ambient)
+#   AMBIENT_STATE_DIR   state                         (/var/lib/ambient)
+#   AMBIENT_UNIT_DIR    systemd units                 (/etc/systemd/system)
+#   AMBIENT_BIN_DIR     command link                  (/usr/local/bin)
+#   AMBIENT_PYTHON      interpreter for the venv      (python3)
+#   AMBIENT_SOURCE      what pip installs             (this checkout, else `ambient` from PyPI)
+#   AMBIENT_PIP_ARGS    extra pip arguments           (e.g. --no-index --find-links wheels/)
+#   AMBIENT_SKIP_PIP=1  create the venv but install nothing into it
+#   AMBIENT_NO_SYSTEM=1 touch no users, owners, packages or systemd: print those steps instead
+
+set -o errexit -o nounset -o pipefail
+
+readonly SERVICE=ambient
+readonly USER_NAME=ambient
+readonly ROOT="${AMBIENT_ROOT:-}"
+readonly PREFIX="${AMBIENT_PREFIX:-/opt/ambient}"
+readonly CONFIG_DIR="${AMBIENT_CONFIG_DIR:-/etc/ambient}"
+readonly STATE_DIR="${AMBIENT_STATE_DIR:-/var/lib/ambient}"
+readonly UNIT_DIR="${AMBIENT_UNIT_DIR:-/etc/systemd/system}"
+readonly BIN_DIR="${AMBIENT_BIN_DIR:-/usr/local/bin}"
+readonly PYTHON="${AMBIENT_PYTHON:-python3}"
+readonly NO_SYSTEM="${AMBIENT_NO_SYSTEM:-0}"
+readonly SKIP_PIP="${AMBIENT_SKIP_PIP:-0}"
+
+DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly DEPLOY_DIR
+readonly CHECKOUT="${DEPLOY_DIR%/deploy}"
+
+say() { printf 'ambient-install: %s\n' "$*"; }
+die() { printf 'ambient-install: error: %s\n' "$*" >&2; exit 1; }
+
+# Steps that change the machine outside the install paths: run, or only print in test mode.
+system() {
+    if [[ "${NO_SYSTEM}" == 1 ]]; then
+        say "skip: $*"
+    else
+        "$@"
+    fi
+}
+
+usage() {
+    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+check_python() {
+    command -v "${PYTHON}" >/dev/null || die "${PYTHON} not found; install python3 (3.11 or newer)"
+    "${PYTHON}" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+        || die "ambient needs Python 3.11 or newer; ${PYTHON} is $("${PYTHON}" -V 2>&1)"
+    if ! "${PYTHON}" -c 'import ensurepip, venv' 2>/dev/null; then
+        [[ "${NO_SYSTEM}" == 1 ]] && die "${PYTHON} has no venv module"
+        say "installing python3-venv"
+        apt-get install -y --no-install-recommends python3-venv
+    fi
+}
+
+create_user() {
+    if [[ "${NO_SYSTEM}" != 1 ]] && ! getent group bluetooth >/dev/null; then
+        system groupadd --system bluetooth
+    fi
+    if [[ "${NO_SYSTEM}" != 1 ]] && getent passwd "${USER_NAME}" >/dev/null; then
+        system usermod --append --groups bluetooth "${USER_NAME}"
+    else
+        system useradd --system --user-group --groups bluetooth --no-create-home \
+            --home-dir "${STATE_DIR}" --shell /usr/sbin/nologin \
+            --comment "ambient stress-aware home" "${USER_NAME}"
+    fi
+}
+
+install_venv() {
+    local venv="${ROOT}${PREFIX}"
+    if [[ ! -x "${venv}/bin/python" ]]; then
+        say "creating the virtual environment in ${venv}"
+        "${PYTHON}" -m venv "${venv}"
+    fi
+    if [[ "${SKIP_PIP}" == 1 ]]; then
+        say "skip: pip install (AMBIENT_SKIP_PIP=1)"
+        return
+    fi
+    local source="${AMBIENT_SOURCE:-}"
+    if [[ -z "${source}" ]]; then
+        if [[ -f "${CHECKOUT}/pyproject.toml" ]]; then source="${CHECKOUT}"; else source=ambient; fi
+    fi
+    say "installing ${source} into ${venv}"
+    # shellcheck disable=SC2086 # AMBIENT_PIP_ARGS is a list of words on purpose
+    "${venv}/bin/pip" install --quiet --disable-pip-version-check --upgrade \
+        ${AMBIENT_PIP_ARGS:-} "${source}"
+}
+
+install_config() {
+    local dir="${ROOT}${CONFIG_DIR}"
+    install -d -m 0750 "${dir}"
+    # The examples are always refreshed; the user's files are never overwritten.
+    install -m 0644 "${DEPLOY_DIR}/config/ambient.example.yaml" "${dir}/ambient.example.yaml"
+    if [[ ! -e "${dir}/ambient.yaml" ]]; then
+        say "writing ${dir}/ambient.yaml from the example: edit it, then \`ambient check\`"
+        install -m 0640 "${DEPLOY_DIR}/config/ambient.example.yaml" "${dir}/ambient.yaml"
+    fi
+    if [[ ! -e "${dir}/secrets.yaml" ]]; then
+        install -m 0600 "${DEPLOY_DIR}/config/secrets.example.yaml" "${dir}/secrets.yaml"
+    fi
+    chmod 0600 "${dir}/secrets.yaml"
+    system chown root:"${USER_NAME}" "${dir}" "${dir}/ambient.yaml" "${dir}/ambient.example.yaml"
+    system chown "${USER_NAME}:${USER_NAME}" "${dir}/secrets.yaml"
+}
+
+install_state() {
+    install -d -m 0700 "${ROOT}${STATE_DIR}"
+    system chown "${USER_NAME}:${USER_NAME}" "${ROOT}${STATE_DIR}"
+}
+
+install_unit() {
+    local unit="${ROOT}${UNIT_DIR}/${SERVICE}.service"
+    install -d -m 0755 "${ROOT}${UNIT_DIR}"
+    # The shipped unit names the default paths; rewrite them when installing elsewhere.
+    sed -e "s|/opt/ambient/|${PREFIX}/|g" \
+        -e "s|/etc/ambient/|${CONFIG_DIR}/|g" \
+        -e "s|ReadWritePaths=/var/lib/ambient|ReadWritePaths=${STATE_DIR}|" \
+        "${DEPLOY_DIR}/systemd/${SERVICE}.service" >"${unit}.new"
+    chmod 0644 "${unit}.new"
+    mv -f "${unit}.new" "${unit}"
+    install -d -m 0755 "${ROOT}${BIN_DIR}"
+    ln -sfn "${PREFIX}/bin/ambient" "${ROOT}${BIN_DIR}/ambient"
+    system systemctl daemon-reload
+    system systemctl enable "${SERVICE}.service"
+    # An upgrade restarts a running daemon; a first install waits for the config to be edited.
+    system systemctl try-restart "${SERVICE}.service"
+}
+
+do_install() {
+    check_python
+    create_user
+    install_venv
+    install_config
+    install_state
+    install_unit
+    say "installed. Next: edit ${CONFIG_DIR}/ambient.yaml and secrets.yaml,"
+    say "  ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
+    say "  systemctl start ${SERVICE} && ambient status"
+}
+
+do_uninstall() {
+    local purge="$1"
+    system systemctl disable --now "${SERVICE}.service"
+    rm -f "${ROOT}${UNIT_DIR}/${SERVICE}.service"
+    system systemctl daemon-reload
+    if [[ -L "${ROOT}${BIN_DIR}/ambient" ]]; then rm -f "${ROOT}${BIN_DIR}/ambient"; fi
+    rm -rf "${ROOT}${PREFIX}"
+    if [[ "${purge}" == 1 ]]; then
+        rm -rf "${ROOT}${CONFIG_DIR}" "${ROOT}${STATE_DIR}"
+        if [[ "${NO_SYSTEM}" == 1 ]] || getent passwd "${USER_NAME}" >/dev/null; then
+            system userdel "${USER_NAME}"
+        fi
+        say "removed ambient, its configuration, its state and its user"
+    else
+        say "removed ambient; kept ${CONFIG_DIR} and ${STATE_DIR} (--purge removes them)"
+    fi
+}
+
+main() {
+    local action=install
+    while (($#)); do
+        case "$1" in
+            --uninstall) action=uninstall ;;
+            --purge) action=purge ;;
+            -h | --help) usage; exit 0 ;;
+            *) usage >&2; die "unknown argument: $1" ;;
+        esac
+        shift
+    done
+    if [[ "${NO_SYSTEM}" != 1 && "${EUID}" -ne 0 ]]; then
+        die "run as root (sudo $0)"
+    fi
+    case "${action}" in
+        install) do_install ;;
+        uninstall) do_uninstall 0 ;;
+        purge) do_uninstall 1 ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,144 @@
+"""deploy/install.sh, run for real against a throwaway root (``AMBIENT_ROOT``).
+
+Users, ownership and systemd are outside a throwaway root, so ``AMBIENT_NO_SYSTEM=1`` makes the
+script print those steps instead of running them; the tests assert the printed commands.
+Installing the package with pip is skipped (``AMBIENT_SKIP_PIP=1``): it needs the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "deploy" / "install.sh"
+
+
+def install(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "AMBIENT_ROOT": str(root),
+        "AMBIENT_NO_SYSTEM": "1",
+        "AMBIENT_SKIP_PIP": "1",
+        **env,
+    }
+    return subprocess.run(
+        [str(SCRIPT), *args], env=environ, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_install_upgrade_uninstall_purge(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    etc, state = root / "etc/ambient", root / "var/lib/ambient"
+    unit = root / "etc/systemd/system/ambient.service"
+
+    first = install(root)
+    assert first.returncode == 0, first.stderr
+
+    # Layout and permissions.
+    assert (root / "opt/ambient/bin/python").exists()
+    assert mode(etc) == 0o750
+    assert mode(etc / "ambient.yaml") == 0o640
+    assert mode(etc / "secrets.yaml") == 0o600
+    assert mode(state) == 0o700
+    assert unit.read_text() == (REPO / "deploy/systemd/ambient.service").read_text()
+    assert (root / "usr/local/bin/ambient").readlink() == Path("/opt/ambient/bin/ambient")
+    # What would have been done to the real system.
+    assert "skip: useradd --system --user-group --groups bluetooth" in first.stdout
+    assert "skip: chown ambient:ambient " + str(etc / "secrets.yaml") in first.stdout
+    assert "skip: systemctl enable ambient.service" in first.stdout
+
+    # The user edits the config; a second run (an upgrade) keeps it and is otherwise a no-op.
+    (etc / "ambient.yaml").write_text("instance: mine\n")
+    (etc / "secrets.yaml").write_text("homeassistant_token: abc\n")
+    (etc / "secrets.yaml").chmod(0o644)  # a careless edit
+    (state / "ambient.db").write_bytes(b"state")
+    venv_inode = (root / "opt/ambient/bin/python").lstat().st_ino
+
+    second = install(root)
+    assert second.returncode == 0, second.stderr
+    assert (etc / "ambient.yaml").read_text() == "instance: mine\n"
+    assert (etc / "secrets.yaml").read_text() == "homeassistant_token: abc\n"
+    assert mode(etc / "secrets.yaml") == 0o600
+    assert (root / "opt/ambient/bin/python").lstat().st_ino == venv_inode
+    assert "creating the virtual environment" not in second.stdout
+    assert "writing" not in second.stdout
+    assert "skip: systemctl try-restart ambient.service" in second.stdout
+
+    # --uninstall removes the program and the service, keeps config and state.
+    removed = install(root, "--uninstall")
+    assert removed.returncode == 0, removed.stderr
+    assert not (root / "opt/ambient").exists()
+    assert not unit.exists()
+    assert not (root / "usr/local/bin/ambient").is_symlink()
+    assert (etc / "ambient.yaml").read_text() == "instance: mine\n"
+    assert (state / "ambient.db").read_bytes() == b"state"
+    assert "skip: systemctl disable --now ambient.service" in removed.stdout
+    assert "userdel" not in removed.stdout
+
+    # Uninstalling twice is fine; --purge then removes everything, the user included.
+    assert install(root, "--uninstall").returncode == 0
+    purged = install(root, "--purge")
+    assert purged.returncode == 0, purged.stderr
+    assert not etc.exists()
+    assert not state.exists()
+    assert "skip: userdel ambient" in purged.stdout
+
+
+def test_custom_paths_are_written_into_the_unit(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    result = install(
+        root,
+        AMBIENT_PREFIX="/srv/ambient",
+        AMBIENT_CONFIG_DIR="/srv/ambient-etc",
+        AMBIENT_STATE_DIR="/srv/ambient-state",
+    )
+    assert result.returncode == 0, result.stderr
+
+    unit = (root / "etc/systemd/system/ambient.service").read_text()
+    assert "ExecStart=/srv/ambient/bin/ambient run --config /srv/ambient-etc/ambient.yaml" in unit
+    assert "ReadWritePaths=/srv/ambient-state\n" in unit
+    assert "/opt/ambient" not in unit
+    assert (root / "srv/ambient-etc/secrets.yaml").exists()
+    assert mode(root / "srv/ambient-state") == 0o700
+
+
+def test_unknown_argument_is_refused(tmp_path: Path) -> None:
+    result = install(tmp_path / "root", "--upgrade")
+
+    assert result.returncode != 0
+    assert "unknown argument: --upgrade" in result.stderr
+    assert not (tmp_path / "root").exists()
+
+
+def test_too_old_python_is_refused(tmp_path: Path) -> None:
+    old = shutil.which("python3.9") or shutil.which("python3.8")
+    if old is None:
+        pytest.skip("no Python older than 3.11 on this machine")
+    result = install(tmp_path / "root", AMBIENT_PYTHON=old)
+
+    assert result.returncode != 0
+    assert "needs Python 3.11 or newer" in result.stderr
+
+
+def test_shellcheck_is_clean() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed")
+    scripts = [SCRIPT, *sorted((REPO / "deploy").rglob("*.sh"))]
+    result = subprocess.run(
+        [shellcheck, "--shell=bash", *map(str, dict.fromkeys(scripts))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
