@@ -13,6 +13,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
+from ambient.config.triggers import Threshold
 from ambient.config.types import EntityId, ServiceName
 
 
@@ -112,8 +113,14 @@ class WaitForStepConfig(ConfigModel):
 
     class WaitFor(ConfigModel):
         signal: str
-        above: float | None = None
-        below: float | None = None
+        above: Threshold | None = None
+        below: Threshold | None = None
+
+        @model_validator(mode="after")
+        def _needs_threshold(self) -> WaitForStepConfig.WaitFor:
+            if self.above is None and self.below is None:
+                raise ValueError("give `above`, `below` or both")
+            return self
 
     wait_for: WaitFor
     timeout: Duration | None = None

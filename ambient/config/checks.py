@@ -12,6 +12,7 @@ from ambient.config.actions import (
     MqttPublishActionConfig,
 )
 from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import rule_checks
 from ambient.config.signals import SIGNAL_NAMES
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
@@ -27,6 +28,7 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_person_references(config),
         *_signal_names(config),
         *_connections(config),
+        *rule_checks(config),
     ]
 
 

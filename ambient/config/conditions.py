@@ -1,19 +1,117 @@
-"""Rule conditions, chosen by ``condition:``; and / or / not nest."""
+"""Rule conditions, chosen by ``condition:``; ``and`` / ``or`` / ``not`` nest, as in HA."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
-from ambient.config.types import TimeOfDay
+from ambient.config.durations import Duration
+from ambient.config.triggers import Threshold, Weekday, _one_or_many, _state_text
+from ambient.config.types import EntityId, TimeOfDay
 
 
 class TimeConditionConfig(ConfigModel):
+    """Local time between ``after`` and ``before``; ``after`` later than ``before`` crosses
+    midnight (22:00 → 06:00)."""
+
     condition: Literal["time"]
     after: TimeOfDay | None = None
     before: TimeOfDay | None = None
+    weekday: Annotated[list[Weekday], BeforeValidator(_one_or_many)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> TimeConditionConfig:
+        if self.after is None and self.before is None and self.weekday is None:
+            raise ValueError("give `after`, `before` or `weekday`")
+        return self
 
 
-ConditionConfig = Annotated[TimeConditionConfig, Field(discriminator="condition")]
+class StateConditionConfig(ConfigModel):
+    """An HA entity is in one of the given states (optionally for some time)."""
+
+    condition: Literal["state"]
+    entity_id: Annotated[list[EntityId], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    state: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    attribute: str | None = None
+    for_: Duration = Field(default=0.0, alias="for")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _states_as_text(cls, value: Any) -> Any:
+        values = _one_or_many(value)
+        return [_state_text(v) for v in values] if isinstance(values, list) else values
+
+
+class SignalConditionConfig(ConfigModel):
+    """A signal of the person the rule runs for: numeric (above / below, strict as in HA) or
+    text (``state``: activity_state is rest). Unknown and stale values never hold."""
+
+    condition: Literal["signal"]
+    signal: str
+    above: Threshold | None = None
+    below: Threshold | None = None
+    state: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _states_as_text(cls, value: Any) -> Any:
+        values = _one_or_many(value)
+        return [_state_text(v) for v in values] if isinstance(values, list) else values
+
+    @model_validator(mode="after")
+    def _one_test(self) -> SignalConditionConfig:
+        numeric = self.above is not None or self.below is not None
+        if numeric == (self.state is not None):
+            raise ValueError("give `above` / `below`, or `state`")
+        return self
+
+
+class TriggerConditionConfig(ConfigModel):
+    """The rule was fired by the trigger with this id (one of these ids)."""
+
+    condition: Literal["trigger"]
+    id: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
+
+
+class AndConditionConfig(ConfigModel):
+    condition: Literal["and"]
+    conditions: list[ConditionConfig] = Field(min_length=1)
+
+
+class OrConditionConfig(ConfigModel):
+    condition: Literal["or"]
+    conditions: list[ConditionConfig] = Field(min_length=1)
+
+
+class NotConditionConfig(ConfigModel):
+    """None of the listed conditions holds (HA's ``not``)."""
+
+    condition: Literal["not"]
+    conditions: list[ConditionConfig] = Field(min_length=1)
+
+
+def _condition_tag(data: Any) -> str | None:
+    if isinstance(data, ConfigModel):
+        return str(getattr(data, "condition", None))
+    if isinstance(data, dict):
+        kind = data.get("condition")
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+ConditionConfig = Annotated[
+    Annotated[TimeConditionConfig, Tag("time")]
+    | Annotated[StateConditionConfig, Tag("state")]
+    | Annotated[SignalConditionConfig, Tag("signal")]
+    | Annotated[TriggerConditionConfig, Tag("trigger")]
+    | Annotated[AndConditionConfig, Tag("and")]
+    | Annotated[OrConditionConfig, Tag("or")]
+    | Annotated[NotConditionConfig, Tag("not")],
+    Discriminator(_condition_tag),
+]
+
+AndConditionConfig.model_rebuild()
+OrConditionConfig.model_rebuild()
+NotConditionConfig.model_rebuild()

@@ -11,7 +11,7 @@ from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.config.logging import LoggingConfig
 from ambient.config.mqtt import MqttConfig
 from ambient.config.people import PersonConfig
-from ambient.config.rules import RuleConfig
+from ambient.config.rules import QuietHoursConfig, RuleConfig
 from ambient.config.sensors import SensorConfig
 from ambient.config.signals import SignalsConfig
 from ambient.config.store import StoreConfig
@@ -28,6 +28,8 @@ class AmbientConfig(ConfigModel):
     sensors: list[SensorConfig] = Field(default_factory=list)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     rules: list[RuleConfig] = Field(default_factory=list)
+    quiet_hours: QuietHoursConfig | None = Field(default=None, title="No rule acts in these hours")
+    pause: bool = Field(default=False, title="Start paused (until resumed from HA or MQTT)")
     homeassistant: HomeAssistantConfig | None = None
     mqtt: MqttConfig | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)

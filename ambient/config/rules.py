@@ -1,22 +1,23 @@
-"""A rule: triggers, conditions, mode, cooldown, actions, recovery and escalation."""
+"""A rule: triggers, conditions, mode, cooldown, actions, recovery and escalation; and the
+global quiet hours that hold every rule's actions back."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ambient.config.actions import ActionConfig
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import TriggerConfig
-from ambient.config.types import Identifier
+from ambient.config.types import Identifier, TimeOfDay
 
 
 class EscalationConfig(ConfigModel):
-    after: Duration = Field(title="Still triggered this long after firing")
-    actions: list[ActionConfig]
+    after: Duration = Field(gt=0, title="Still triggered this long after firing")
+    actions: list[ActionConfig] = Field(min_length=1)
 
 
 class RuleConfig(ConfigModel):
@@ -31,3 +32,18 @@ class RuleConfig(ConfigModel):
     actions: list[ActionConfig] = Field(default_factory=list)
     on_recovery: list[ActionConfig] = Field(default_factory=list)
     escalate: list[EscalationConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _escalation_order(self) -> RuleConfig:
+        afters = [level.after for level in self.escalate]
+        if afters != sorted(afters) or len(set(afters)) != len(afters):
+            raise ValueError("`escalate` levels must have increasing `after` times")
+        return self
+
+
+class QuietHoursConfig(ConfigModel):
+    """Local hours in which no rule acts (firings are traced as suppressed); ``start`` later
+    than ``end`` crosses midnight."""
+
+    start: TimeOfDay
+    end: TimeOfDay

@@ -1,13 +1,29 @@
-"""Rule triggers, chosen by ``trigger:`` (HA's older ``platform:`` is accepted)."""
+"""Rule triggers, chosen by ``trigger:`` (HA's older ``platform:`` is accepted).
+
+Thresholds (``above`` / ``below``) are a number or an HA entity id such as
+``input_number.stress_threshold``, read live, so changing the helper re-evaluates the rule.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
+from ambient.config.types import EntityId, TimeOfDay
+
+#: A number, or the id of an HA entity whose state is that number.
+Threshold = float | EntityId
+
+TRIGGER_KINDS = ("signal", "state", "time", "cron", "mqtt")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _one_or_many(value: Any) -> Any:
+    """HA accepts a single value or a list for ``entity_id``, ``at``, ``to`` …"""
+    return [value] if isinstance(value, str | int | float | bool) else value
 
 
 class TriggerBase(ConfigModel):
@@ -15,12 +31,12 @@ class TriggerBase(ConfigModel):
 
 
 class SignalTriggerConfig(TriggerBase):
-    """Like HA's numeric_state, on ambient's signals."""
+    """Like HA's numeric_state, on ambient's signals, with hysteresis that keeps `above` exact."""
 
     trigger: Literal["signal"]
     signal: str
-    above: float | None = None
-    below: float | None = None
+    above: Threshold | None = None
+    below: Threshold | None = None
     for_: Duration = Field(default=0.0, alias="for", title="Must hold this long")
     hysteresis: float = Field(default=0.0, ge=0, title="Clears only this far past the threshold")
 
@@ -28,7 +44,107 @@ class SignalTriggerConfig(TriggerBase):
     def _needs_threshold(self) -> SignalTriggerConfig:
         if self.above is None and self.below is None:
             raise ValueError("give `above`, `below` or both")
+        above, below = self.above, self.below
+        if isinstance(above, float) and isinstance(below, float) and above >= below:
+            raise ValueError(f"`above` ({above:g}) must be less than `below` ({below:g})")
         return self
 
 
-TriggerConfig = Annotated[SignalTriggerConfig, Field(discriminator="trigger")]
+class StateTriggerConfig(TriggerBase):
+    """An HA entity's state (or a text signal such as ``activity_state``) changing."""
+
+    trigger: Literal["state"]
+    entity_id: Annotated[list[EntityId], BeforeValidator(_one_or_many)] | None = None
+    signal: str | None = Field(default=None, title="A text signal, per person (activity_state)")
+    attribute: str | None = None
+    from_: Annotated[list[str], BeforeValidator(_one_or_many)] | None = Field(
+        default=None, alias="from"
+    )
+    to: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None
+    for_: Duration = Field(default=0.0, alias="for", title="The new state must hold this long")
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _states_as_text(cls, value: Any) -> Any:
+        values = _one_or_many(value)
+        if isinstance(values, list):
+            return [_state_text(v) for v in values]
+        return values
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StateTriggerConfig:
+        if (self.entity_id is None) == (self.signal is None):
+            raise ValueError("give exactly one of `entity_id` or `signal`")
+        if self.signal is not None and self.attribute is not None:
+            raise ValueError("`attribute` only applies to `entity_id`")
+        return self
+
+
+class TimeTriggerConfig(TriggerBase):
+    """At a local time of day, every day (or on the given weekdays)."""
+
+    trigger: Literal["time"]
+    at: Annotated[list[TimeOfDay], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    weekday: Annotated[list[Weekday], BeforeValidator(_one_or_many)] | None = None
+
+
+class CronTriggerConfig(TriggerBase):
+    """A five-field cron expression (minute hour day month weekday), run through APScheduler."""
+
+    trigger: Literal["cron"]
+    cron: str = Field(title="e.g. `*/15 8-22 * * mon-fri`")
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression `{value}`: {exc}") from None
+        return value
+
+
+class MqttTriggerConfig(TriggerBase):
+    """A message on an MQTT topic (wildcards + and # allowed), optionally with a given payload."""
+
+    trigger: Literal["mqtt"]
+    topic: str = Field(min_length=1)
+    payload: str | None = None
+
+
+def _state_text(value: Any) -> Any:
+    """YAML reads `on`/`off` as booleans; HA states are text."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _platform_alias(data: Any) -> Any:
+    if isinstance(data, dict) and "platform" in data and "trigger" not in data:
+        data = dict(data)
+        data["trigger"] = data.pop("platform")
+    return data
+
+
+def _trigger_tag(data: Any) -> str | None:
+    if isinstance(data, ConfigModel):
+        return str(getattr(data, "trigger", None))
+    if isinstance(data, dict):
+        kind = data.get("trigger", data.get("platform"))
+        return kind if isinstance(kind, str) else None
+    return None
+
+
+TriggerConfig = Annotated[
+    Annotated[SignalTriggerConfig, Tag("signal")]
+    | Annotated[StateTriggerConfig, Tag("state")]
+    | Annotated[TimeTriggerConfig, Tag("time")]
+    | Annotated[CronTriggerConfig, Tag("cron")]
+    | Annotated[MqttTriggerConfig, Tag("mqtt")],
+    Discriminator(_trigger_tag),
+    BeforeValidator(_platform_alias),
+]

@@ -1,0 +1,125 @@
+"""Cross-checks for rules that one model cannot see: trigger ids a condition names, signals a
+condition or wait step reads, and the connections entity- and MQTT-based rules need."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ambient.config.actions import ChooseStepConfig, IfStepConfig, WaitForStepConfig
+from ambient.config.conditions import (
+    AndConditionConfig,
+    NotConditionConfig,
+    OrConditionConfig,
+    SignalConditionConfig,
+    StateConditionConfig,
+    TriggerConditionConfig,
+)
+from ambient.config.root import AmbientConfig
+from ambient.config.rules import RuleConfig
+from ambient.config.signals import SIGNAL_NAMES
+from ambient.config.triggers import MqttTriggerConfig, SignalTriggerConfig, StateTriggerConfig
+from ambient.config.yaml_source import KeyPath
+
+Finding = tuple[KeyPath, str]
+
+
+def rule_checks(config: AmbientConfig) -> list[Finding]:
+    user_metrics = {
+        str(getattr(sensor, "metric", "")) for sensor in config.sensors if hasattr(sensor, "metric")
+    }
+    signals = SIGNAL_NAMES | user_metrics
+    findings: list[Finding] = []
+    for r_index, rule in enumerate(config.rules):
+        base: KeyPath = ("rules", r_index)
+        findings.extend(_rule_findings(config, rule, base, signals))
+    return findings
+
+
+def _rule_findings(
+    config: AmbientConfig, rule: RuleConfig, base: KeyPath, signals: frozenset[str] | set[str]
+) -> Iterator[Finding]:
+    trigger_ids = {t.id for t in rule.triggers if t.id is not None}
+    for t_index, trigger in enumerate(rule.triggers):
+        path = (*base, "triggers", t_index)
+        if isinstance(trigger, StateTriggerConfig):
+            if trigger.signal is not None and trigger.signal not in signals:
+                yield (*path, "signal"), _unknown_signal(trigger.signal, signals)
+            if trigger.entity_id is not None and config.homeassistant is None:
+                yield (*path, "entity_id"), "a state trigger on an entity needs `homeassistant:`"
+        if isinstance(trigger, SignalTriggerConfig):
+            yield from _entity_thresholds(config, trigger, path)
+        if isinstance(trigger, MqttTriggerConfig) and config.mqtt is None:
+            yield (*path, "topic"), "an mqtt trigger needs an `mqtt:` section"
+    for path, condition in _walk_conditions(rule, base):
+        if isinstance(condition, TriggerConditionConfig):
+            for name in condition.id:
+                if name not in trigger_ids:
+                    known = ", ".join(sorted(trigger_ids)) or "none: give triggers an `id:`"
+                    yield (
+                        (*path, "id"),
+                        f"unknown trigger id `{name}`{_suggest(name, trigger_ids)}; "
+                        f"this rule's trigger ids are: {known}",
+                    )
+        elif isinstance(condition, SignalConditionConfig):
+            if condition.signal not in signals:
+                yield (*path, "signal"), _unknown_signal(condition.signal, signals)
+            yield from _entity_thresholds(config, condition, path)
+        elif isinstance(condition, StateConditionConfig) and config.homeassistant is None:
+            yield (*path, "entity_id"), "a state condition needs a `homeassistant:` section"
+    for path, step in _walk_steps(rule, base):
+        if isinstance(step, WaitForStepConfig):
+            if step.wait_for.signal not in signals:
+                yield (*path, "wait_for", "signal"), _unknown_signal(step.wait_for.signal, signals)
+            yield from _entity_thresholds(config, step.wait_for, (*path, "wait_for"))
+
+
+def _entity_thresholds(config: AmbientConfig, item: Any, path: KeyPath) -> Iterator[Finding]:
+    for key in ("above", "below"):
+        if isinstance(getattr(item, key), str) and config.homeassistant is None:
+            yield (*path, key), "a threshold read from an HA entity needs `homeassistant:`"
+
+
+def _walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    def walk(conditions: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+        for index, condition in enumerate(conditions):
+            yield (*path, index), condition
+            if isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
+                yield from walk(condition.conditions, (*path, index, "conditions"))
+
+    yield from walk(rule.conditions, (*base, "conditions"))
+    for step_path, step in _walk_steps(rule, base):
+        if isinstance(step, IfStepConfig):
+            yield from walk(step.if_, (*step_path, "if"))
+        elif isinstance(step, ChooseStepConfig):
+            for o_index, option in enumerate(step.choose):
+                yield from walk(option.conditions, (*step_path, "choose", o_index, "conditions"))
+
+
+def _walk_steps(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    def walk(steps: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+        for index, step in enumerate(steps):
+            yield (*path, index), step
+            if isinstance(step, IfStepConfig):
+                yield from walk(step.then, (*path, index, "then"))
+                yield from walk(step.else_, (*path, index, "else"))
+            elif isinstance(step, ChooseStepConfig):
+                for o_index, option in enumerate(step.choose):
+                    yield from walk(option.sequence, (*path, index, "choose", o_index, "sequence"))
+                yield from walk(step.default, (*path, index, "default"))
+
+    yield from walk(rule.actions, (*base, "actions"))
+    yield from walk(rule.on_recovery, (*base, "on_recovery"))
+    for e_index, level in enumerate(rule.escalate):
+        yield from walk(level.actions, (*base, "escalate", e_index, "actions"))
+
+
+def _unknown_signal(name: str, signals: frozenset[str] | set[str]) -> str:
+    listing = ", ".join(sorted(signals))
+    return f"unknown signal `{name}`{_suggest(name, signals)}; signals are: {listing}"
+
+
+def _suggest(word: str, choices: frozenset[str] | set[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
