@@ -1,0 +1,266 @@
+"""A broken config is reported precisely: file:line:column, key path, what is wrong, what is
+allowed — and every problem at once."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ambient.config import ConfigError, load_config
+
+VALID_RULE = """\
+rules:
+  - id: calm
+    triggers:
+      - trigger: signal
+        signal: stress_score
+        above: 70
+    actions:
+      - action: log
+"""
+
+# (name, config text, expected line, expected path, expected words in the message)
+CASES = [
+    (
+        "yaml_syntax",
+        "people:\n  - id: alex\n   name: Alex\n",
+        3,
+        "",
+        ["YAML syntax"],
+    ),
+    (
+        "unknown_top_level_key",
+        "peple:\n  - id: alex\n",
+        1,
+        "peple",
+        ["unknown key `peple`", "did you mean `people`?"],
+    ),
+    (
+        "unknown_rule_key_suggests",
+        VALID_RULE + "    cooldwn: 5min\n",
+        9,
+        "rules[0].cooldwn",
+        ["unknown key `cooldwn`", "did you mean `cooldown`?"],
+    ),
+    (
+        "wrong_type",
+        "people:\n  - id: alex\n    age: old\n",
+        3,
+        "people[0].age",
+        ["valid integer"],
+    ),
+    (
+        "bad_duration",
+        VALID_RULE.replace("above: 70", "above: 70\n        for: 3 fortnights"),
+        7,
+        "rules[0].triggers[0].for",
+        ["fortnights", "90s, 5min, 1h30m, 00:05:00"],
+    ),
+    (
+        "negative_duration",
+        VALID_RULE + "    cooldown: -5\n",
+        9,
+        "rules[0].cooldown",
+        ["cannot be negative"],
+    ),
+    (
+        "unknown_trigger_kind",
+        VALID_RULE.replace("trigger: signal", "trigger: signl"),
+        4,
+        "rules[0].triggers[0]",
+        ["unknown trigger `signl`", "did you mean `signal`?"],
+    ),
+    (
+        "unknown_action_kind",
+        VALID_RULE.replace("action: log", "action: lgo"),
+        8,
+        "rules[0].actions[0]",
+        ["unknown action `lgo`", "did you mean `log`?", "domain.service"],
+    ),
+    (
+        "unknown_sensor_type",
+        "sensors:\n  - type: bluetooth\n    address: AA\n",
+        2,
+        "sensors[0]",
+        ["unknown type `bluetooth`", "Allowed: recording, ble"],
+    ),
+    (
+        "missing_required_key",
+        "sensors:\n  - type: mqtt\n    metric: hr\n",
+        2,
+        "sensors[0].topic",
+        ["required key `topic` is missing"],
+    ),
+    (
+        "unknown_signal",
+        VALID_RULE.replace("signal: stress_score", "signal: stres_score"),
+        5,
+        "rules[0].triggers[0].signal",
+        ["unknown signal `stres_score`", "did you mean `stress_score`?"],
+    ),
+    (
+        "bad_metric_name",
+        "sensors:\n  - type: mqtt\n    topic: a/b\n    metric: Heart Rate\n",
+        4,
+        "sensors[0].metric",
+        ["should match pattern"],
+    ),
+    (
+        "duplicate_rule_id",
+        VALID_RULE + VALID_RULE.removeprefix("rules:\n"),
+        9,
+        "rules[1].id",
+        ["duplicate id `calm`", "rules[0]"],
+    ),
+    (
+        "duplicate_yaml_key",
+        "people:\n  - id: alex\n    id: sam\n",
+        3,
+        "people[0].id",
+        ["duplicate key `id`"],
+    ),
+    (
+        "unknown_person",
+        "people:\n  - id: alex\n" + VALID_RULE + "    person: sam\n",
+        11,
+        "rules[0].person",
+        ["unknown person `sam`", "people are: alex"],
+    ),
+    (
+        "trigger_without_threshold",
+        VALID_RULE.replace("        above: 70\n", ""),
+        4,
+        "rules[0].triggers[0]",
+        ["give `above`, `below` or both"],
+    ),
+    (
+        "ha_action_without_ha",
+        VALID_RULE.replace("action: log", "action: light.turn_on"),
+        8,
+        "rules[0].actions[0]",
+        ["needs a `homeassistant:` section"],
+    ),
+    (
+        "password_without_username",
+        "mqtt:\n  host: localhost\n  password: hunter2\n",
+        1,
+        "mqtt",
+        ["`password` must be given with a `username`"],
+    ),
+    (
+        "unknown_tag",
+        "mqtt:\n  host: !vault broker\n",
+        2,
+        "mqtt.host",
+        ["unknown tag `!vault`", "!secret, !env"],
+    ),
+    (
+        "not_a_mapping",
+        "- just\n- a list\n",
+        1,
+        "",
+        ["must be a mapping of sections"],
+    ),
+]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key_path", "words"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_broken_config_is_reported_where_it_is(
+    tmp_path: Path, text: str, line: int, key_path: str, words: list[str]
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    issue = caught.value.issues[0]
+    assert issue.file == str(path)
+    assert issue.line == line, str(issue)
+    assert issue.path == key_path, str(issue)
+    for word in words:
+        assert word in issue.message, str(issue)
+    assert str(issue).startswith(f"{path}:{line}")
+
+
+def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        VALID_RULE.replace("action: log", "action: lgo") + "    cooldwn: 5min\n    mode: singel\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    paths = sorted(issue.path for issue in caught.value.issues)
+    assert paths == ["rules[0].actions[0]", "rules[0].cooldwn", "rules[0].mode"]
+
+
+def test_missing_secret_names_the_secret_and_the_file(tmp_path: Path) -> None:
+    (tmp_path / "secrets.yaml").write_text("mqtt_password: s3cret\n")
+    path = write(tmp_path, "mqtt:\n  username: ambient\n  password: !secret mqtt_pasword\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    issue = caught.value.issues[0]
+    assert (issue.line, issue.path) == (3, "mqtt.password")
+    assert "secret `mqtt_pasword` is not in" in issue.message
+    assert "mqtt_password" in issue.message  # lists the names it has …
+    assert "s3cret" not in str(caught.value)  # … never the values
+
+
+def test_missing_secrets_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "mqtt:\n  username: ambient\n  password: !secret mqtt_password\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "secrets.yaml, which does not exist" in caught.value.issues[0].message
+
+
+def test_missing_env_var_without_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AMBIENT_TEST_BROKER", raising=False)
+    path = write(tmp_path, "mqtt:\n  host: !env AMBIENT_TEST_BROKER\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    issue = caught.value.issues[0]
+    assert (issue.line, issue.path) == (2, "mqtt.host")
+    assert "environment variable `AMBIENT_TEST_BROKER` is not set" in issue.message
+
+
+def test_secret_value_never_shows_in_errors_or_repr(tmp_path: Path) -> None:
+    (tmp_path / "secrets.yaml").write_text("mqtt_password: s3cret\n")
+    path = write(tmp_path, "mqtt:\n  username: ambient\n  password: !secret mqtt_password\n")
+    config = load_config(path)
+    assert config.mqtt is not None and config.mqtt.password is not None
+    assert config.mqtt.password.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(config)
+    assert "s3cret" not in str(config.model_dump())
+    bad = write(
+        tmp_path,
+        "mqtt:\n  username: ambient\n  password: !secret mqtt_password\n  port: !secret mqtt_password\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_env_var_and_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMBIENT_TEST_HOST", "broker.lan")
+    monkeypatch.delenv("AMBIENT_TEST_PORT", raising=False)
+    path = write(
+        tmp_path, "mqtt:\n  host: !env AMBIENT_TEST_HOST\n  port: !env AMBIENT_TEST_PORT 8883\n"
+    )
+    config = load_config(path)
+    assert config.mqtt is not None
+    assert (config.mqtt.host, config.mqtt.port) == ("broker.lan", 8883)
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "nope.yaml")
+    assert "cannot read" in str(caught.value)

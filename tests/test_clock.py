@@ -1,0 +1,62 @@
+"""The clock every timer reads: virtual time jumps to the next due timer, in order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ambient.clock import ScaledClock, VirtualClock
+
+
+def test_virtual_timers_fire_in_time_order_at_their_own_time() -> None:
+    clock = VirtualClock(100.0)
+    fired: list[tuple[str, float]] = []
+    clock.call_at(130.0, lambda: fired.append(("b", clock.now())))
+    clock.call_at(110.0, lambda: fired.append(("a", clock.now())))
+    clock.call_later(50.0, lambda: fired.append(("c", clock.now())))
+    clock.advance_to(140.0)
+    assert fired == [("a", 110.0), ("b", 130.0)]
+    assert clock.now() == 140.0
+    clock.advance_to(1000.0)
+    assert fired[-1] == ("c", 150.0)
+
+
+def test_cancelled_virtual_timer_never_fires() -> None:
+    clock = VirtualClock()
+    fired: list[int] = []
+    handle = clock.call_at(5.0, lambda: fired.append(1))
+    handle.cancel()
+    clock.advance_to(10.0)
+    assert fired == []
+    assert clock.next_due() is None
+
+
+def test_timer_in_the_past_fires_at_once_without_moving_time_back() -> None:
+    clock = VirtualClock(50.0)
+    seen: list[float] = []
+    clock.call_at(10.0, lambda: seen.append(clock.now()))
+    clock.advance_to(50.0)
+    assert seen == [50.0]
+
+
+async def test_sleeping_tasks_wake_on_virtual_time() -> None:
+    clock = VirtualClock(0.0)
+    woke: list[float] = []
+
+    async def sleeper(seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append(clock.now())
+        await clock.sleep(seconds)
+        woke.append(clock.now())
+
+    task = asyncio.create_task(sleeper(3600.0))
+    await clock.run_until(7200.0)
+    assert woke == [3600.0, 7200.0]
+    assert task.done()
+
+
+async def test_scaled_clock_runs_faster_than_real_time() -> None:
+    clock = ScaledClock(1000.0, start=0.0)
+    fired = asyncio.Event()
+    clock.call_later(60.0, fired.set)  # one scaled minute = 60 ms of real time
+    await asyncio.wait_for(fired.wait(), timeout=5.0)
+    assert clock.now() >= 60.0

@@ -1,0 +1,94 @@
+"""Recording formats: CSV and JSON Lines with t,metric,value[,person]; t relative, unix or ISO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ambient.readings import Reading
+from ambient.recordings import RecordingError, RecordingWriter, load_recording, read_recording
+
+DATA = Path(__file__).resolve().parent.parent / "ambient" / "data"
+
+
+def test_bundled_resting_hour_is_one_rr_row_per_real_beat() -> None:
+    readings = read_recording(DATA / "resting-hour.csv")
+    assert len(readings) == 4684
+    assert {r.metric for r in readings} == {"rr"}
+    assert {r.person for r in readings} == {"alex"}
+    assert readings[0].value == 664
+    assert 3590 < readings[-1].time < 3610  # an hour
+
+
+def test_demo_recording_has_the_simulated_episode_at_minute_30() -> None:
+    readings = read_recording(DATA / "demo.csv")
+    episode = [r.value for r in readings if 1830 <= r.time < 2370]
+    before = [r.value for r in readings if 1200 <= r.time < 1800]
+    assert 580 < sum(episode) / len(episode) < 620
+    assert sum(before) / len(before) > 750
+
+
+def test_csv_relative_times_and_default_person(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("# a comment\nt,metric,value\n0.5,hr,61\n1.5,rr,980\n")
+    recording = load_recording(path, default_person="sam")
+    assert recording.relative
+    assert [(r.time, r.metric, r.value, r.person) for r in recording.readings] == [
+        (0.5, "hr", 61.0, "sam"),
+        (1.5, "rr", 980.0, "sam"),
+    ]
+
+
+def test_iso_and_unix_times_are_absolute(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "t,metric,value,person\n2026-11-26T20:00:00Z,hr,60,alex\n1795723201,hr,61,alex\n"
+    )
+    recording = load_recording(path)
+    assert not recording.relative
+    assert [r.time for r in recording.readings] == [1795723200.0, 1795723201.0]
+
+
+def test_bad_rows_are_skipped_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n1,hr,60\n2,hr,sixty\n3,Heart Rate,60\n4,hr,nan\n5,hr,62\n")
+    recording = load_recording(path)
+    assert [r.value for r in recording.readings] == [60.0, 62.0]
+    assert [p.split(": ")[0] for p in recording.problems] == [
+        f"{path}:3",
+        f"{path}:4",
+        f"{path}:5",
+    ]
+    assert "bad metric name" in recording.problems[1]
+
+
+def test_missing_header_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("time,what,value\n1,hr,60\n")
+    with pytest.raises(RecordingError, match=r"r\.csv:1: header must be"):
+        load_recording(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_written_recordings_read_back_identically(tmp_path: Path, suffix: str) -> None:
+    readings = [
+        Reading(1795723200.25, "alex", "rr", 812.0, "ble:h10"),
+        Reading(1795723201.0, "sam", "hr", 64.0, "mqtt:x"),
+    ]
+    path = tmp_path / f"session{suffix}"
+    writer = RecordingWriter(path)
+    writer.write_all(readings)
+    writer.close()
+    back = read_recording(path)
+    assert [(r.time, r.person, r.metric, r.value) for r in back] == [
+        (r.time, r.person, r.metric, r.value) for r in readings
+    ]
+
+
+def test_jsonl_bad_line_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"t": 1, "metric": "hr", "value": 60}\n{"t": 2,\n')
+    recording = load_recording(path)
+    assert len(recording.readings) == 1
+    assert recording.problems[0].startswith(f"{path}:2: bad JSON")

@@ -1,0 +1,46 @@
+"""The store keeps state across restarts, privately (0600), in SQLite WAL mode."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+from ambient.store import Store
+
+
+def test_values_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "ambient.db"
+    store = Store(path)
+    store.put("baseline", "alex", {"ln_rmssd_mean": 3.9, "days": 12})
+    store.close()
+    again = Store(path)
+    assert again.get("baseline", "alex") == {"ln_rmssd_mean": 3.9, "days": 12}
+    assert again.get("baseline", "sam") is None
+    again.close()
+
+
+def test_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    Store(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_bounded_lists_keep_the_newest(tmp_path: Path) -> None:
+    store = Store(None)
+    for i in range(30):
+        store.append("traces", "calm", {"n": i}, keep=20)
+    store.append("traces", "other", {"n": -1}, keep=20)
+    assert [e["n"] for e in store.recent("traces", "calm", limit=100)] == list(range(10, 30))
+    assert [e["n"] for e in store.recent("traces", "calm", limit=3)] == [27, 28, 29]
+    assert store.recent("traces", None, limit=2) == [{"n": 29}, {"n": -1}]
+
+
+def test_items_and_delete() -> None:
+    store = Store(None)
+    store.put("timers", "a", 1)
+    store.put("timers", "b", 2)
+    store.delete("timers", "a")
+    assert store.items("timers") == {"b": 2}
