@@ -85,14 +85,39 @@ def _issue_from_error(document: YamlDocument, error: ErrorDetails) -> ConfigIssu
 
 
 def _data_path(data: Any, loc: tuple[str | int, ...]) -> KeyPath:
-    """Follow pydantic's ``loc`` through the data, skipping union tags and validator names."""
+    """Follow pydantic's ``loc`` through the data and the model types together: a part that
+    names a union member (a tag such as ``signal`` or ``service_call``) is skipped, so a trigger
+    kind is never mistaken for the key of the same name."""
     path: list[str | int] = []
-    current = data
+    current: Any = data
+    annotation: Any = AmbientConfig
     for part in loc:
+        members = _union_members(annotation)
+        if members is not None:
+            annotation = members.get(str(part), annotation)
+            if str(part) in members:
+                continue
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = _field_named(annotation, str(part))
+        else:
+            annotation = _unwrap(annotation, part)
         if _has_child(current, part):
             path.append(part)
             current = current[part]
     return tuple(path)
+
+
+def _union_members(annotation: Any) -> dict[str, Any] | None:
+    """Tag → member model for a union of several models; None for anything else."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if len(args) == 1:
+        return _union_members(args[0])
+    members = {tag: model for tag, model in _tagged_members(annotation)}
+    return members or None
 
 
 def _has_child(container: Any, part: str | int) -> bool:
@@ -139,7 +164,8 @@ _TAG_DESCRIPTIONS = {"service_call": "any HA domain.service"}
 
 def _discriminator_name(ctx: dict[str, Any]) -> str:
     name = str(ctx.get("discriminator", "kind")).strip("'")
-    return "action" if "action_tag" in name else name
+    # A callable discriminator is named after its function, e.g. `_trigger_tag()`.
+    return name.removesuffix("()").strip("_").removesuffix("_tag")
 
 
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
@@ -189,6 +215,9 @@ def _unwrap(annotation: Any, part: str | int | None) -> Any:
     if origin is dict:
         return typing.get_args(annotation)[1]
     if origin in (typing.Union, types.UnionType):
+        non_null = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(non_null) == 1:
+            return _unwrap(non_null[0], part)
         members = [_unwrap(arg, None) or arg for arg in typing.get_args(annotation)]
         models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
         for tag, tagged in _tagged_members(annotation):
