@@ -1,0 +1,220 @@
+"""The shared MQTT connection against a real Mosquitto: auth flavours, availability, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from fixtures.mosquitto import MosquittoBroker
+from fixtures.mqtt_clients import (
+    WAIT_S,
+    Collector,
+    device_client,
+    make_connection,
+    retained,
+    running,
+)
+
+from ambient.clock import VirtualClock
+from ambient.connections.mqtt import backoff_delay, topic_matches
+from ambient.counters import Counters
+from ambient.ports import ActuatorUnavailable
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "topic", "expected"),
+    [
+        ("a/b", "a/b", True),
+        ("a/+", "a/b", True),
+        ("a/+", "a/b/c", False),
+        ("a/#", "a", True),
+        ("a/#", "a/b/c", True),
+        ("+/b", "x/b", True),
+        ("#", "$SYS/x", False),
+        ("+/x", "$SYS/x", False),
+        ("a/b", "a/b/c", False),
+    ],
+)
+def test_topic_filters_match_as_mqtt_specifies(
+    topic_filter: str, topic: str, expected: bool
+) -> None:
+    assert topic_matches(topic_filter, topic) is expected
+
+
+def test_backoff_grows_to_its_cap_with_jitter() -> None:
+    rng = random.Random(1)
+    delays = [backoff_delay(attempt, 1.0, 60.0, rng) for attempt in range(12)]
+    assert 0.5 <= delays[0] <= 1.0
+    assert 4.0 <= delays[3] <= 8.0
+    assert all(30.0 <= d <= 60.0 for d in delays[7:])
+    assert len(set(delays[7:])) == len(delays[7:])  # jitter: no lock-step
+
+
+async def test_anonymous_subscribe_receive_and_publish(mosquitto: MosquittoBroker) -> None:
+    connection = make_connection(mosquitto)
+    collector = Collector()
+    connection.subscribe("sensors/+/hr", collector)
+    async with running(connection), device_client(mosquitto) as device:
+        await device.publish("sensors/alex/hr", b"72", qos=1)
+        message = await collector.next()
+        assert (message.topic, message.payload) == ("sensors/alex/hr", b"72")
+
+        await device.subscribe("out/topic", qos=1)
+        await connection.publish("out/topic", "hello", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for received in device.messages:
+                assert received.payload == b"hello"
+                break
+
+
+async def test_status_is_online_retained_while_connected_and_offline_after(
+    mosquitto: MosquittoBroker,
+) -> None:
+    connection = make_connection(mosquitto, instance="den")
+    async with running(connection):
+        assert connection.connected
+        found = await retained(mosquitto, "ambient/den/status", 1)
+        assert found == {"ambient/den/status": b"online"}
+    assert not connection.connected
+    found = await retained(mosquitto, "ambient/den/status", 1)
+    assert found == {"ambient/den/status": b"offline"}
+
+
+async def test_publish_when_not_connected_is_unavailable(mosquitto: MosquittoBroker) -> None:
+    connection = make_connection(mosquitto)
+    with pytest.raises(ActuatorUnavailable, match="not connected"):
+        await connection.publish("x", "y")
+
+
+async def test_password_broker_accepts_the_right_user(
+    mosquitto_password: MosquittoBroker,
+) -> None:
+    connection = make_connection(mosquitto_password)
+    collector = Collector()
+    connection.subscribe("t", collector)
+    async with running(connection), device_client(mosquitto_password) as device:
+        await device.publish("t", b"1", qos=1)
+        assert (await collector.next()).payload == b"1"
+
+
+async def test_password_broker_refuses_a_wrong_password_and_keeps_retrying(
+    mosquitto_password: MosquittoBroker,
+) -> None:
+    counters = Counters()
+    connection = make_connection(mosquitto_password, counters=counters, password="wrong")
+    async with running(connection, wait=False):
+        for _ in range(2):
+            await asyncio.wait_for(connection.wait_attempt_ended(), WAIT_S)
+    assert counters.get("mqtt", "connect_failed") >= 2
+    assert not connection.connected
+    assert connection.last_error is not None
+    assert "wrong" not in connection.last_error
+
+
+async def test_tls_broker_with_the_test_ca(mosquitto_tls: MosquittoBroker) -> None:
+    connection = make_connection(mosquitto_tls)
+    collector = Collector()
+    connection.subscribe("secure/#", collector)
+    async with running(connection), device_client(mosquitto_tls) as device:
+        await device.publish("secure/x", b"7", qos=1)
+        assert (await collector.next()).payload == b"7"
+
+
+async def test_tls_broker_is_refused_without_its_ca(mosquitto_tls: MosquittoBroker) -> None:
+    counters = Counters()
+    connection = make_connection(mosquitto_tls, counters=counters, tls={})  # system CAs only
+    async with running(connection, wait=False):
+        await asyncio.wait_for(connection.wait_attempt_ended(), WAIT_S)
+    assert counters.get("mqtt", "connect_failed") == 1
+    assert not connection.connected
+    assert "CERTIFICATE_VERIFY_FAILED" in (connection.last_error or "").upper().replace(" ", "_")
+
+
+async def test_broker_killed_and_restarted_reconnects_resubscribes_and_reruns_hooks(
+    mosquitto: MosquittoBroker,
+) -> None:
+    connection = make_connection(mosquitto)
+    collector = Collector()
+    connection.subscribe("beats/#", collector)
+    hook_calls: asyncio.Queue[int] = asyncio.Queue()
+
+    async def hook() -> None:
+        hook_calls.put_nowait(connection.connects)
+
+    connection.on_connect(hook)
+    async with running(connection):
+        assert await asyncio.wait_for(hook_calls.get(), WAIT_S) == 1
+        mosquitto.kill()  # no persistence: the broker forgets the session
+        mosquitto.start()
+        assert await asyncio.wait_for(hook_calls.get(), WAIT_S) == 2
+        assert connection.reconnects == 1
+        async with device_client(mosquitto) as device:
+            await device.publish("beats/alex", b"800", qos=1)
+        assert (await collector.next()).payload == b"800"
+
+
+async def test_qos1_messages_sent_while_ambient_was_away_arrive_after_reconnect(
+    mosquitto: MosquittoBroker,
+) -> None:
+    collector = Collector()
+    first = make_connection(mosquitto, instance="home")
+    first.subscribe("z2m/watch", collector)
+    async with running(first):
+        pass
+    async with device_client(mosquitto) as device:
+        for value in (b"61", b"62", b"63"):
+            await device.publish("z2m/watch", value, qos=1)
+    second = make_connection(mosquitto, instance="home")  # same client id: same session
+    second.subscribe("z2m/watch", collector)
+    async with running(second):
+        payloads = [(await collector.next()).payload for _ in range(3)]
+    assert payloads == [b"61", b"62", b"63"]
+
+
+async def test_qos1_messages_published_while_ambient_reconnects_after_a_broker_crash(
+    mosquitto_persistent: MosquittoBroker,
+) -> None:
+    """The broker crashes; while ambient waits out its backoff (a virtual clock holds it
+    there), the broker is back and a phone publishes: the persisted session queues them."""
+    broker = mosquitto_persistent
+    clock = VirtualClock(1000.0)
+    connection = make_connection(broker, instance="home", clock=clock)
+    collector = Collector()
+    connection.subscribe("phone/hr", collector)
+    async with running(connection):
+        async with device_client(broker, identifier="phone") as phone:
+            await phone.publish("phone/hr", b"70", qos=1)
+        assert (await collector.next()).payload == b"70"
+        ended = asyncio.ensure_future(connection.wait_attempt_ended())
+        broker.kill()
+        await asyncio.wait_for(ended, WAIT_S)
+        assert not connection.connected
+        broker.start()
+        async with device_client(broker, identifier="phone") as phone:
+            for value in (b"71", b"72"):
+                await phone.publish("phone/hr", value, qos=1)
+        assert collector.queue.empty()  # ambient is still away, held by its backoff
+        await clock.run_until(clock.now() + 60.0)
+        await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+        payloads = [(await collector.next()).payload for _ in range(2)]
+        assert payloads == [b"71", b"72"]
+        assert connection.reconnects == 1
+
+
+async def test_a_failing_handler_is_counted_and_others_still_run(
+    mosquitto: MosquittoBroker,
+) -> None:
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    collector = Collector()
+
+    def broken(_message: object) -> None:
+        raise ValueError("boom")
+
+    connection.subscribe("t/#", broken)
+    connection.subscribe("t/#", collector)
+    async with running(connection), device_client(mosquitto) as device:
+        await device.publish("t/1", b"x", qos=1)
+        await collector.next()
+    assert counters.get("mqtt:t/1", "handler_error") == 1
