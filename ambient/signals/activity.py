@@ -1,0 +1,74 @@
+"""Rest, active or recovering: from activity and step sensors, else from the HR reserve.
+
+A high HR or a low HRV while the body works is not stress (Firstbeat stops calling it stress
+above about 20 % of VO2max), and it takes a while to settle afterwards: the hold-off.
+"""
+
+from __future__ import annotations
+
+from ambient.config.signals import ActivityConfig
+
+REST = "rest"
+ACTIVE = "active"
+RECOVERING = "recovering"
+
+
+class ActivityTracker:
+    def __init__(self, config: ActivityConfig, max_hr: float) -> None:
+        self.config = config
+        self.max_hr = max_hr
+        self._sensor_active_time: float | None = None  # last sensor reading saying active
+        self._sensor_time: float | None = None  # last activity/steps reading of any value
+        self._last_steps: tuple[float, float] | None = None  # (time, cumulative count)
+        self._last_active: float | None = None  # last moment we called it active
+
+    def activity(self, time: float, value: float) -> None:
+        self._sensor_time = time
+        if value >= self.config.activity_threshold:
+            self._sensor_active_time = time
+
+    def steps(self, time: float, value: float) -> None:
+        self._sensor_time = time
+        previous = self._last_steps
+        if self.config.steps_mode == "cumulative":
+            self._last_steps = (time, value)
+            if previous is None or value < previous[1] or time <= previous[0]:
+                return  # first reading, or the counter was reset
+            steps, minutes = value - previous[1], (time - previous[0]) / 60
+        else:
+            self._last_steps = (time, value)
+            if previous is None or time <= previous[0]:
+                return
+            steps, minutes = value, (time - previous[0]) / 60
+        if steps / minutes >= self.config.steps_per_min:
+            self._sensor_active_time = time
+
+    def state(self, now: float, hr: float | None, resting_hr: float) -> str | None:
+        """The state now, or None when there is nothing to tell from (no HR, no sensor)."""
+        valid_for = self.config.sensor_valid_for
+        sensor_fresh = self._sensor_time is not None and now - self._sensor_time <= valid_for
+        sensor_active = (
+            self._sensor_active_time is not None and now - self._sensor_active_time <= valid_for
+        )
+        hr_active = False
+        if hr is not None and self.max_hr > resting_hr:
+            hr_active = (hr - resting_hr) / (self.max_hr - resting_hr) >= self.config.hr_reserve
+        if sensor_active or hr_active:
+            self._last_active = now
+            return ACTIVE
+        if self._last_active is not None and now - self._last_active < self.config.hold_off:
+            return RECOVERING
+        if hr is None and not sensor_fresh:
+            return None
+        return REST
+
+    def deadlines(self) -> list[float]:
+        """Times at which the state may change without a new reading."""
+        out: list[float] = []
+        if self._sensor_active_time is not None:
+            out.append(self._sensor_active_time + self.config.sensor_valid_for)
+        if self._sensor_time is not None:
+            out.append(self._sensor_time + self.config.sensor_valid_for)
+        if self._last_active is not None:
+            out.append(self._last_active + self.config.hold_off)
+        return out

@@ -1,0 +1,273 @@
+"""Beat cleaning: range filter, then artifact detection and correction after Lipponen &
+Tarvainen (2019), the method Kubios uses, adapted to a stream.
+
+The batch method looks at the whole series; here thresholds come from the last 91 beats and
+the decision on a beat waits for the next two (its look-ahead), so cleaned beats come out two
+beats (about two seconds at rest) after they arrive. Corrections keep time: a missed beat is
+split, an extra beat merged, an ectopic pair evened out, so windows by time stay whole.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+MIN_RR_MS: Final = 300.0
+MAX_RR_MS: Final = 2000.0
+
+_ALPHA: Final = 5.2  # threshold multiplier on the quartile deviation
+_C1: Final = 0.13  # ectopic decision boundary, slope
+_C2: Final = 0.17  # ectopic decision boundary, offset
+_THRESHOLD_BEATS: Final = 91  # beats the quartile deviations are taken over
+_MEDIAN_BEATS: Final = 11  # beats the reference median is taken over
+_WARMUP_BEATS: Final = 15  # fewer differences than this: no detection yet
+_MIN_THRESHOLD_MS: Final = 10.0  # keeps tiny-variability stretches from flagging every beat
+LOOKAHEAD_BEATS: Final = 2
+_PATTERN_TOLERANCE: Final = 0.25  # missed/extra: sums within this share of the median
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """One cleaned interval ending at ``time``.
+
+    ``corrected`` beats were made up or changed by the correction; ``follows_clean`` is true
+    when the previous beat is a clean beat of the same unbroken run, so the successive
+    difference between them is a real one (RMSSD and pNN50 use only those).
+    """
+
+    time: float
+    rr_ms: float
+    corrected: bool
+    follows_clean: bool
+
+
+class _RollingQuartiles:
+    """Quartile deviation of the last ``size`` values, kept sorted (O(size) memmove)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._order: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def add(self, value: float) -> None:
+        if len(self._order) == self._size:
+            old = self._order.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        self._order.append(value)
+        bisect.insort(self._sorted, value)
+
+    def quartile_deviation(self) -> float:
+        values = self._sorted
+        n = len(values)
+        if n == 0:
+            return 0.0
+        return (_quantile(values, n, 0.75) - _quantile(values, n, 0.25)) / 2
+
+
+def _quantile(values: list[float], n: int, q: float) -> float:
+    """Linear-interpolated quantile of sorted ``values`` (as numpy and pandas compute it)."""
+    position = (n - 1) * q
+    low = int(position)
+    high = min(low + 1, n - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def _median_of(values: Iterable[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+@dataclass(slots=True)
+class _Raw:
+    time: float
+    rr_ms: float
+
+
+class BeatCleaner:
+    """Feed raw intervals with ``add``; it returns the beats it has settled on (0 to several).
+
+    Counts what it did in ``corrections`` (missed, extra, ectopic, long_short,
+    out_of_range) for diagnostics.
+    """
+
+    def __init__(self, gap_s: float = 5.0) -> None:
+        self.gap_s = gap_s
+        self._pending: list[_Raw] = []
+        self._abs_drr = _RollingQuartiles(_THRESHOLD_BEATS)
+        self._abs_mrr = _RollingQuartiles(_THRESHOLD_BEATS)
+        self._recent_out: deque[float] = deque(maxlen=_MEDIAN_BEATS)
+        self._last_out_rr: float | None = None
+        self._last_out_clean = False
+        self._last_time: float | None = None
+        self._fragment_ms = 0.0
+        self.corrections: dict[str, int] = {
+            "missed": 0,
+            "extra": 0,
+            "ectopic": 0,
+            "long_short": 0,
+            "out_of_range": 0,
+        }
+
+    def add(self, time: float, rr_ms: float) -> list[Beat]:
+        """Take one raw interval ending at ``time``; return the beats now settled."""
+        out: list[Beat] = []
+        if self._last_time is not None and time - self._last_time > self.gap_s + rr_ms / 1000:
+            out.extend(self.flush())
+        self._last_time = time
+        if rr_ms != rr_ms or rr_ms <= 0:
+            self.corrections["out_of_range"] += 1
+            return out
+        if self._fragment_ms:
+            # The previous interval was too short to be a beat (an extra detection, such as a
+            # T wave): it belongs to this one.
+            rr_ms += self._fragment_ms
+            self._fragment_ms = 0.0
+            self.corrections["extra"] += 1
+        if rr_ms < MIN_RR_MS:
+            self._fragment_ms = rr_ms
+            return out
+        if rr_ms > MAX_RR_MS:
+            # Longer than any heartbeat: lost beats or a pause; break the run of beats.
+            self.corrections["out_of_range"] += 1
+            out.extend(self.flush())
+            return out
+        self._pending.append(_Raw(time, rr_ms))
+        if len(self._abs_drr) < _WARMUP_BEATS:
+            if len(self._pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
+                return out  # the first beats wait until thresholds can be set from them
+            self._prime()
+        while len(self._pending) > LOOKAHEAD_BEATS:
+            out.extend(self._settle_first())
+        return out
+
+    def flush(self) -> list[Beat]:
+        """Settle what is pending without look-ahead and start a new run (after a gap)."""
+        out: list[Beat] = []
+        while self._pending:
+            out.extend(self._settle_first())
+        self._last_out_rr = None
+        self._last_out_clean = False
+        self._fragment_ms = 0.0
+        return out
+
+    # -- detection -------------------------------------------------------------------------
+
+    def _median(self) -> float | None:
+        return _median_of(self._recent_out) if self._recent_out else None
+
+    def _prime(self) -> None:
+        """Set the thresholds from the first beats of a stream (a centred start)."""
+        values = [raw.rr_ms for raw in self._pending]
+        median = _median_of(values)
+        for a, b in itertools.pairwise(values):
+            self._abs_drr.add(abs(b - a))
+        for value in values:
+            deviation = value - median
+            self._abs_mrr.add(abs(2 * deviation if deviation < 0 else deviation))
+        self._recent_out.append(median)
+
+    def _settle_first(self) -> list[Beat]:
+        pending = self._pending
+        first = pending[0]
+        median = self._median()
+        if median is None:
+            self._pending.pop(0)
+            return [self._emit(first.time, first.rr_ms, corrected=False)]
+        prev = self._last_out_rr if self._last_out_rr is not None else median
+
+        drr = [first.rr_ms - prev]
+        for a, b in itertools.pairwise(pending):
+            drr.append(b.rr_ms - a.rr_ms)
+        mrr = first.rr_ms - median
+        mrr = 2 * mrr if mrr < 0 else mrr
+        ready = len(self._abs_drr) >= _WARMUP_BEATS
+        th1 = max(_ALPHA * self._abs_drr.quartile_deviation(), _MIN_THRESHOLD_MS)
+        th2 = max(_ALPHA * self._abs_mrr.quartile_deviation(), _MIN_THRESHOLD_MS)
+        self._abs_drr.add(abs(drr[0]))
+        self._abs_mrr.add(abs(mrr))
+        if not ready:
+            pending.pop(0)
+            return [self._emit(first.time, first.rr_ms, corrected=False)]
+
+        d = [x / th1 for x in drr]  # normalised differences: d[0] is this beat's
+        m = mrr / th2
+        kind = self._classify(d, m, first.rr_ms, median, th2)
+        return self._correct(kind, median)
+
+    def _classify(self, d: list[float], m: float, rr_ms: float, median: float, th2: float) -> str:
+        d0 = d[0]
+        d1 = d[1] if len(d) > 1 else 0.0
+        d2 = d[2] if len(d) > 2 else 0.0
+        # Ectopic pair: the next beat meets Lipponen & Tarvainen's ectopic rule (its s12 uses
+        # this beat and the one after) and this beat jumped the other way: a premature beat
+        # and its compensatory pause (or the reverse), corrected as a pair.
+        if len(d) > 2:
+            s12_next = max(d0, d2) if d1 > 0 else min(d0, d2)
+            next_ectopic = (d1 > 1 and s12_next < -_C1 * d1 - _C2) or (
+                d1 < -1 and s12_next > -_C1 * d1 + _C2
+            )
+            if next_ectopic and d0 * d1 < 0:
+                return "ectopic"
+        if abs(d0) <= 1:
+            return "normal"
+        s22 = min(d1, d2) if d0 >= 0 else max(d1, d2)
+        long_beat = d0 > 1 and s22 < -1
+        short_beat = d0 < -1 and s22 > 1
+        # The missed/extra tests use the smaller of th2 and a quarter of the median: with
+        # trailing (not centred) thresholds th2 alone lets long respiratory beats pass as missed.
+        tolerance = min(th2, _PATTERN_TOLERANCE * median)
+        following = self._pending[1].rr_ms if len(self._pending) > 1 else None
+        if short_beat and following is not None and abs(rr_ms + following - median) < tolerance:
+            return "extra"
+        if long_beat and abs(rr_ms / 2 - median) < tolerance:
+            return "missed"
+        # A long or short beat that fits no pattern is corrected only when it is far from the
+        # local median (|mRR| > 3): in high-HRV people long respiratory beats pass the dRR
+        # tests alone, and replacing them biases RMSSD down (see docs/signals.md).
+        if abs(m) > 3:
+            return "long_short"
+        return "normal"
+
+    # -- correction ------------------------------------------------------------------------
+
+    def _correct(self, kind: str, median: float) -> list[Beat]:
+        pending = self._pending
+        first = pending.pop(0)
+        if kind == "normal":
+            return [self._emit(first.time, first.rr_ms, corrected=False)]
+        self.corrections[kind] += 1
+        if kind == "ectopic":
+            second = pending.pop(0)
+            even = (first.rr_ms + second.rr_ms) / 2
+            return [
+                self._emit(first.time, even, corrected=True),
+                self._emit(second.time, even, corrected=True),
+            ]
+        if kind == "extra":
+            second = pending.pop(0)
+            return [self._emit(second.time, first.rr_ms + second.rr_ms, corrected=True)]
+        if kind == "missed":
+            parts = max(2, round(first.rr_ms / median))
+            each = first.rr_ms / parts
+            return [
+                self._emit(first.time - (parts - 1 - k) * each / 1000, each, corrected=True)
+                for k in range(parts)
+            ]
+        # long_short: an implausible interval that fits no pattern; the local median stands in.
+        return [self._emit(first.time, median, corrected=True)]
+
+    def _emit(self, time: float, rr_ms: float, corrected: bool) -> Beat:
+        beat = Beat(time, rr_ms, corrected, follows_clean=self._last_out_clean and not corrected)
+        self._last_out_rr = rr_ms
+        self._last_out_clean = not corrected
+        self._recent_out.append(rr_ms)
+        return beat

@@ -1,0 +1,159 @@
+"""Readings in, signal updates out: the per-person signal state, timers for staleness, and
+the baseline saved to the store periodically and at shutdown (never per beat)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ambient.clock import Clock, TimerHandle
+from ambient.config.people import PersonConfig
+from ambient.config.signals import SignalsConfig
+from ambient.counters import Counters
+from ambient.messages import SignalUpdate, SignalValue
+from ambient.readings import VALID_RANGE, Reading
+from ambient.signals.person import NO_DATA, PersonSignals
+from ambient.store import Store
+
+logger = logging.getLogger(__name__)
+
+BASELINE_NAMESPACE = "signals.baseline"
+
+
+class SignalEngine:
+    """Turns readings into per-person signals; satisfies :class:`ambient.ports.SignalView`."""
+
+    def __init__(
+        self,
+        config: SignalsConfig,
+        people: Sequence[PersonConfig],
+        clock: Clock,
+        store: Store,
+        on_update: Callable[[SignalUpdate], None],
+        counters: Counters | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.on_update = on_update
+        self.counters = counters or Counters()
+        self._configs = {p.id: p for p in people}
+        self._people: dict[str, PersonSignals] = {}
+        self._timer: dict[str, tuple[float, TimerHandle]] = {}
+        for person in people:
+            self._person(person.id)
+        self._persist_handle = clock.call_later(config.baseline.persist_every, self._persist_tick)
+
+    # -- SignalView ------------------------------------------------------------------------
+
+    def people(self) -> list[str]:
+        return sorted(self._people)
+
+    def get(self, person: str, name: str) -> SignalValue:
+        state = self._people.get(person)
+        if state is None:
+            return SignalValue.unknown(self.clock.now(), f"unknown person `{person}`")
+        value = state.emitted.get(name)
+        if value is None:
+            return SignalValue.unknown(self.clock.now(), NO_DATA)
+        return value
+
+    def snapshot(self, person: str) -> dict[str, SignalValue]:
+        state = self._people.get(person)
+        return dict(state.emitted) if state else {}
+
+    # -- input -----------------------------------------------------------------------------
+
+    def feed(self, reading: Reading) -> None:
+        value = reading.value
+        bounds = VALID_RANGE.get(reading.metric)
+        if not math.isfinite(value) or (bounds and not bounds[0] <= value <= bounds[1]):
+            self.counters.increment(f"signals:{reading.person}", f"{reading.metric}_out_of_range")
+            logger.debug("ignored %s=%r for %s", reading.metric, value, reading.person)
+            return
+        state = self._person(reading.person)
+        state.feed(reading.time, reading.metric, value)
+        self._update(state)
+
+    def flush(self) -> None:
+        """Save every changed baseline now (at shutdown)."""
+        for state in self._people.values():
+            if state.baseline.dirty:
+                self.store.put(BASELINE_NAMESPACE, state.id, state.baseline.to_json())
+                state.baseline.dirty = False
+
+    def close(self) -> None:
+        self.flush()
+        self._persist_handle.cancel()
+        for _, handle in self._timer.values():
+            handle.cancel()
+        self._timer.clear()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Per person: beat corrections so far, and whether the baseline is personal yet."""
+        now = self.clock.now()
+        return {
+            pid: {
+                "corrections": dict(state.cleaner.corrections),
+                "baseline_ready": state.baseline.norm(now).ready,
+            }
+            for pid, state in sorted(self._people.items())
+        }
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _person(self, person_id: str) -> PersonSignals:
+        state = self._people.get(person_id)
+        if state is None:
+            state = PersonSignals(person_id, self.config, self._configs.get(person_id))
+            saved = self.store.get(BASELINE_NAMESPACE, person_id)
+            if saved is not None and not state.baseline.load_json(saved):
+                self.counters.increment(f"signals:{person_id}", "baseline_unreadable")
+                logger.warning("saved baseline of %s is unreadable; starting afresh", person_id)
+            self._people[person_id] = state
+        return state
+
+    def _update(self, state: PersonSignals) -> None:
+        now = self.clock.now()
+        values = state.compute(now)
+        changed = {
+            name: value
+            for name, value in values.items()
+            if (old := state.emitted.get(name)) is None
+            or old.value != value.value
+            or old.reason != value.reason
+        }
+        state.emitted.update(changed)
+        self._schedule(state, now)
+        if changed:
+            self.on_update(SignalUpdate(now, state.id, changed))
+
+    def _schedule(self, state: PersonSignals, now: float) -> None:
+        """Keep one timer per person at the next moment a signal may go stale or settle.
+
+        A timer already due earlier is kept (it re-checks and re-arms), so a beat costs no
+        timer churn.
+        """
+        upcoming = [t for t in state.deadlines() if t > now]
+        if not upcoming:
+            return
+        due = min(upcoming) + 1e-6
+        current = self._timer.get(state.id)
+        if current is not None and now < current[0] <= due:
+            return
+        if current is not None:
+            current[1].cancel()
+        handle = self.clock.call_at(due, lambda: self._on_timer(state))
+        self._timer[state.id] = (due, handle)
+
+    def _on_timer(self, state: PersonSignals) -> None:
+        self._timer.pop(state.id, None)
+        self._update(state)
+
+    def _persist_tick(self) -> None:
+        self.flush()
+        self._persist_handle = self.clock.call_later(
+            self.config.baseline.persist_every, self._persist_tick
+        )

@@ -1,0 +1,213 @@
+"""One person's signal state: their beats, windows, baseline and activity, and the signals
+computed from them. Every signal is a value or unknown-with-a-reason, never a guess."""
+
+from __future__ import annotations
+
+import math
+
+from ambient.config.people import PersonConfig
+from ambient.config.signals import SignalsConfig
+from ambient.messages import SignalValue
+from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
+from ambient.signals.activity import ActivityTracker
+from ambient.signals.baseline import Baseline
+from ambient.signals.beats import BeatCleaner
+from ambient.signals.stress import stress_score, z_score
+from ambient.signals.windows import BeatWindow, WindowStats
+
+#: Decimal places each float signal is reported with (changes below this are not updates).
+PRECISION = {
+    "hr": 1,
+    "hr_delta_rest": 1,
+    "rmssd": 1,
+    "ln_rmssd": 3,
+    "ln_rmssd_z": 2,
+    "sdnn": 1,
+    "pnn50": 1,
+    "stress_index": 1,
+    "stress_score": 1,
+    "quality": 2,
+}
+
+STALE = "stale"
+NO_DATA = "no data"
+NO_CONTACT = "no skin contact"
+NO_RR = "no RR intervals (HR-only source)"
+POOR_QUALITY = "poor signal quality"
+TOO_FEW_BEATS = "too few beats"
+EXERCISE = "exercise"
+
+
+class PersonSignals:
+    def __init__(self, person_id: str, config: SignalsConfig, person: PersonConfig | None) -> None:
+        self.id = person_id
+        self.config = config
+        resting_hr = person.resting_hr if person else None
+        max_hr = config.activity.default_max_hr
+        if person is not None and person.max_hr is not None:
+            max_hr = person.max_hr
+        elif person is not None and person.age is not None:
+            max_hr = 208 - 0.7 * person.age  # Tanaka et al. 2001
+        self.cleaner = BeatCleaner(gap_s=config.rr_gap)
+        self.windows = [BeatWindow(seconds) for seconds in config.windows]
+        self.hr_window = BeatWindow(config.hr_window)
+        self.si_window = next((w for w in self.windows if w.length_s >= 120), None)
+        self.baseline = Baseline(config.baseline, resting_hr)
+        self.activity = ActivityTracker(config.activity, max_hr)
+        self.last_time: dict[str, float] = {}  # metric -> time of its latest reading
+        self.hr_reading: float | None = None
+        self.contact: bool | None = None
+        self.metrics: dict[str, float] = {}  # user-named metrics, passed through
+        self.emitted: dict[str, SignalValue] = {}
+        self._previous_rr: float | None = None
+        self._next_sample = -math.inf
+
+    # -- input -----------------------------------------------------------------------------
+
+    def feed(self, time: float, metric: str, value: float) -> None:
+        self.last_time[metric] = time
+        if metric == RR:
+            for beat in self.cleaner.add(time, value):
+                previous = self._previous_rr if beat.follows_clean else None
+                for window in (*self.windows, self.hr_window):
+                    window.add(beat, previous)
+                self._previous_rr = beat.rr_ms
+        elif metric == HR:
+            self.hr_reading = value
+        elif metric == CONTACT:
+            self.contact = value >= 0.5
+        elif metric == ACTIVITY:
+            self.activity.activity(time, value)
+        elif metric == STEPS:
+            self.activity.steps(time, value)
+        else:
+            self.metrics[metric] = value
+
+    def _fresh(self, metric: str, now: float, limit: float | None = None) -> bool:
+        last = self.last_time.get(metric)
+        return last is not None and now - last <= (limit or self.config.stale_after)
+
+    def deadlines(self) -> list[float]:
+        stale = self.config.stale_after
+        out = [t + stale for m, t in self.last_time.items() if m in (RR, HR, CONTACT)]
+        out += [
+            t + self.config.metric_stale_after
+            for m, t in self.last_time.items()
+            if m in self.metrics
+        ]
+        out += self.activity.deadlines()
+        return out
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def compute(self, now: float) -> dict[str, SignalValue]:
+        """Every signal of this person as of ``now``."""
+        cfg = self.config
+        out: dict[str, SignalValue] = {}
+
+        def put(name: str, value: float | str | bool | None, reason: str) -> None:
+            if value is None:
+                out[name] = SignalValue.unknown(now, reason)
+            elif isinstance(value, float):
+                out[name] = SignalValue(round(value, PRECISION.get(name, 3)), now)
+            else:
+                out[name] = SignalValue(value, now)
+
+        def missing(metric: str) -> str:
+            return STALE if metric in self.last_time else NO_DATA
+
+        fresh_rr = self._fresh(RR, now)
+        fresh_hr = self._fresh(HR, now)
+        contact = self.contact if self._fresh(CONTACT, now) else None
+        put("contact", contact, missing(CONTACT))
+        contact_lost = contact is False
+
+        # Heart rate: from beats when there are, else from the sensor's own HR.
+        hr: float | None = None
+        hr_reason = missing(RR) if RR in self.last_time else missing(HR)
+        if contact_lost:
+            hr_reason = NO_CONTACT
+        elif fresh_rr and (hr_stats := self.hr_window.stats(now)).hr is not None:
+            hr = hr_stats.hr
+        elif fresh_hr:
+            hr = self.hr_reading
+        put("hr", hr, hr_reason)
+        put("rr_available", True if fresh_rr else (False if fresh_hr else None), hr_reason)
+
+        primary = self.windows[0].stats(now)
+        hrv_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, primary)
+        usable = hrv_reason is None
+        put("quality", primary.quality if fresh_rr else None, hrv_reason or STALE)
+        put("rmssd", primary.rmssd if usable else None, hrv_reason or TOO_FEW_BEATS)
+        put("ln_rmssd", primary.ln_rmssd if usable else None, hrv_reason or TOO_FEW_BEATS)
+        put("sdnn", primary.sdnn if usable else None, hrv_reason or TOO_FEW_BEATS)
+        put("pnn50", primary.pnn50 if usable else None, hrv_reason or TOO_FEW_BEATS)
+        if self.si_window is None:
+            put("stress_index", None, "no window of 2 min or more configured")
+        else:
+            si = self.si_window.stats(now)
+            si_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, si)
+            put(
+                "stress_index",
+                si.stress_index if si_reason is None else None,
+                si_reason or TOO_FEW_BEATS,
+            )
+
+        norm = self.baseline.norm(now)
+        put("baseline_ready", norm.ready, "")
+        ln_z = None
+        if usable and primary.ln_rmssd is not None:
+            ln_z = z_score(primary.ln_rmssd, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
+        put("ln_rmssd_z", ln_z, hrv_reason or TOO_FEW_BEATS)
+        put("hr_delta_rest", None if hr is None else hr - norm.hr_mean, hr_reason)
+
+        state = self.activity.state(now, hr, norm.hr_mean)
+        put("activity_state", state, hr_reason if hr is None else STALE)
+
+        score: float | None = None
+        if state in ("active", "recovering"):
+            score_reason = EXERCISE
+        elif ln_z is None:
+            score_reason = hrv_reason or TOO_FEW_BEATS
+        elif hr is None:
+            score_reason = hr_reason
+        else:
+            score_reason = ""
+            score = stress_score(ln_z, z_score(hr, norm.hr_mean, norm.hr_sd), cfg.stress)
+        put("stress_score", score, score_reason)
+
+        for metric, value in self.metrics.items():
+            if metric not in out:
+                fresh = self._fresh(metric, now, cfg.metric_stale_after)
+                put(metric, value if fresh else None, STALE)
+
+        self._sample_baseline(now, state, primary, usable)
+        return out
+
+    def _hrv_reason(
+        self, contact_lost: bool, fresh_rr: bool, fresh_hr: bool, stats: WindowStats
+    ) -> str | None:
+        if contact_lost:
+            return NO_CONTACT
+        if not fresh_rr:
+            return NO_RR if fresh_hr else missing_reason(RR in self.last_time)
+        if stats.quality < self.config.min_quality:
+            return POOR_QUALITY
+        return None
+
+    def _sample_baseline(
+        self, now: float, state: str | None, primary: WindowStats, usable: bool
+    ) -> None:
+        """One resting sample per window length, from windows of baseline quality."""
+        if now < self._next_sample or state != "rest" or not usable:
+            return
+        if primary.quality < self.config.baseline.min_quality:
+            return
+        if primary.ln_rmssd is None or primary.hr is None:
+            return
+        self.baseline.add(now, primary.ln_rmssd, primary.hr)
+        self._next_sample = now + self.windows[0].length_s
+
+
+def missing_reason(seen_before: bool) -> str:
+    return STALE if seen_before else NO_DATA
