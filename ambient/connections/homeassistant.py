@@ -1,0 +1,583 @@
+"""A thin Home Assistant client on aiohttp: the WebSocket API for service calls and entity
+subscriptions, REST for reading one entity's state.
+
+One connection is shared by every HA sensor and actuator. It reconnects forever with backoff on
+the injected clock, waits after each (re)connect until HA reports ``RUNNING``, then subscribes
+again — only to the entities the config uses (``subscribe_entities`` with ``entity_ids``; never
+every state, which large homes cannot fit in one message). A wrong token, HA down or HA
+restarting each give one clear log line (never the token) and a retry, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import ssl
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ambient.clock import Clock
+from ambient.config.homeassistant import SUPERVISOR_URL, HomeAssistantConfig
+from ambient.counters import Counters
+from ambient.ports import ActuatorUnavailable
+
+_LOGGER = logging.getLogger(__name__)
+
+#: ``handler(entity_id, new_state, old_state)``; states are HA's state dicts (``state``,
+#: ``attributes``, ``last_changed``, ``last_updated``, ``context``) or ``None`` (removed / first).
+StateHandler = Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]
+
+BACKOFF_FIRST_S = 1.0
+#: How often to ask again whether HA has finished starting (also woken by its started event).
+STARTUP_POLL_S = 5.0
+CONNECT_TIMEOUT_S = 10.0
+REST_TIMEOUT_S = 10.0
+COUNTER_SCOPE = "homeassistant"
+
+
+class HomeAssistantError(Exception):
+    """HA answered a command with an error (``code``: HA's error code, e.g. ``not_found``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class _AuthRejected(Exception):
+    pass
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to reach HA's API (from the config, or the Supervisor inside the add-on)."""
+
+    rest_url: str  # base of /api/... paths
+    websocket_url: str
+    token: str
+    via_supervisor: bool
+
+
+def resolve_endpoint(config: HomeAssistantConfig, environ: Mapping[str, str]) -> Endpoint | None:
+    """The configured URL and token; inside the HA add-on (no token configured but
+    ``SUPERVISOR_TOKEN`` set) the Supervisor's proxy. ``None`` when there is no token at all."""
+    if config.token is not None:
+        base = config.url
+        ws_base = "ws" + base[len("http") :]
+        return Endpoint(
+            f"{base}/api", f"{ws_base}/api/websocket", config.token.get_secret_value(), False
+        )
+    supervisor_token = environ.get("SUPERVISOR_TOKEN")
+    if supervisor_token:
+        return Endpoint(
+            f"{SUPERVISOR_URL}/api", "ws://supervisor/core/websocket", supervisor_token, True
+        )
+    return None
+
+
+def expand_compressed_state(entity_id: str, compressed: Mapping[str, Any]) -> dict[str, Any]:
+    """HA's compressed state (``subscribe_entities``: s, a, c, lc, lu) as a full state dict."""
+    context = compressed.get("c")
+    if isinstance(context, str):
+        context = {"id": context, "parent_id": None, "user_id": None}
+    last_changed = compressed.get("lc")
+    return {
+        "entity_id": entity_id,
+        "state": compressed.get("s"),
+        "attributes": dict(compressed.get("a") or {}),
+        "last_changed": last_changed,
+        "last_updated": compressed.get("lu", last_changed),
+        "context": dict(context) if isinstance(context, Mapping) else None,
+    }
+
+
+def apply_state_diff(old: Mapping[str, Any], diff: Mapping[str, Any]) -> dict[str, Any]:
+    """A state after one ``subscribe_entities`` change (``+`` additions, ``-`` removals)."""
+    new = dict(old)
+    new["attributes"] = dict(old.get("attributes") or {})
+    new["context"] = dict(old.get("context") or {})
+    additions = diff.get("+") or {}
+    if "s" in additions:
+        new["state"] = additions["s"]
+    if "lc" in additions:
+        new["last_changed"] = new["last_updated"] = additions["lc"]
+    elif "lu" in additions:
+        new["last_updated"] = additions["lu"]
+    context = additions.get("c")
+    if isinstance(context, str):
+        new["context"]["id"] = context
+    elif isinstance(context, Mapping):
+        new["context"].update(context)
+    new["attributes"].update(additions.get("a") or {})
+    for key in (diff.get("-") or {}).get("a") or ():
+        new["attributes"].pop(key, None)
+    return new
+
+
+class HomeAssistantClient:
+    """Satisfies :class:`ambient.ports.Service`; run it once, share it."""
+
+    def __init__(
+        self,
+        config: HomeAssistantConfig,
+        clock: Clock,
+        counters: Counters,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.counters = counters
+        self.endpoint = resolve_endpoint(config, os.environ if environ is None else environ)
+        #: HA's id of the user ambient acts as (from ``auth/current_user``): state changes in
+        #: a context with another user id were made by someone else.
+        self.user_id: str | None = None
+        #: ``connecting``, ``auth_failed``, ``waiting_for_ha``, ``connected``, ``disconnected``.
+        self.status = "disconnected"
+        self.last_error: str | None = None
+        self.connect_count = 0
+        self._handlers: dict[str, list[StateHandler]] = {}
+        self._states: dict[str, dict[str, Any]] = {}
+        self._subscribed: set[str] = set()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._event_handlers: dict[int, Callable[[Any], None]] = {}
+        self._next_id = 1
+        self._connected = asyncio.Event()
+        self._status_listeners: list[Callable[[str], None]] = []
+        self._logged_error: str | None = None
+        self._reached_running = False
+
+    # -- public API --------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Authenticated, HA running, subscriptions in place."""
+        return self.status == "connected"
+
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
+
+    def watch_entities(self, entity_ids: Iterable[str], handler: StateHandler) -> None:
+        """Call ``handler`` on every change of these entities (first with their current state,
+        ``old_state=None``), across reconnects. Only watched entities are ever subscribed."""
+        new_ids = []
+        for entity_id in entity_ids:
+            if entity_id not in self._handlers:
+                new_ids.append(entity_id)
+            self._handlers.setdefault(entity_id, []).append(handler)
+            if (state := self._states.get(entity_id)) is not None:
+                handler(entity_id, state, None)
+        if new_ids and self.connected:
+            asyncio.get_running_loop().create_task(self._subscribe_entities(new_ids))
+
+    def state(self, entity_id: str) -> dict[str, Any] | None:
+        """The last state seen of a watched entity (``None`` before the first)."""
+        return self._states.get(entity_id)
+
+    async def call_service(
+        self,
+        domain: str,
+        service: str,
+        data: dict[str, Any] | None = None,
+        target: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Call ``domain.service`` over the WebSocket; returns HA's result (with ``context``).
+
+        Raises :class:`ActuatorUnavailable` when not connected (worth retrying) and
+        :class:`HomeAssistantError` when HA rejects the call (not worth retrying).
+        """
+        message: dict[str, Any] = {
+            "type": "call_service",
+            "domain": domain,
+            "service": service,
+            "service_data": data or {},
+        }
+        if target:
+            message["target"] = target
+        if not self.connected:
+            raise ActuatorUnavailable(f"Home Assistant is not connected ({self.status})")
+        result = await self._command(message)
+        return result if isinstance(result, dict) else {"result": result}
+
+    async def get_state(self, entity_id: str) -> dict[str, Any] | None:
+        """One entity's current state over REST (``None`` if HA does not know the entity)."""
+        session, endpoint = self._session, self.endpoint
+        if session is None or endpoint is None or not self.connected:
+            raise ActuatorUnavailable("Home Assistant is not connected")
+        try:
+            async with session.get(
+                f"{endpoint.rest_url}/states/{entity_id}",
+                headers=self._auth_headers(),
+                timeout=aiohttp.ClientTimeout(total=REST_TIMEOUT_S),
+            ) as response:
+                if response.status == 404:
+                    return None
+                if response.status != 200:
+                    raise HomeAssistantError(
+                        f"http_{response.status}", f"GET state of {entity_id} failed"
+                    )
+                body = await response.json()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ActuatorUnavailable(f"Home Assistant unreachable: {exc}") from exc
+        if not isinstance(body, dict):
+            raise HomeAssistantError("bad_reply", f"state of {entity_id} is not an object")
+        return body
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect with backoff — until cancelled."""
+        if self.endpoint is None:
+            self._set_status("no_token")
+            _LOGGER.error(
+                "Home Assistant: no `homeassistant.token` configured and no SUPERVISOR_TOKEN in "
+                "the environment; HA actions and sensors stay unavailable"
+            )
+            await asyncio.Event().wait()
+            return
+        first_delay_s = min(BACKOFF_FIRST_S, float(self.config.backoff_max))
+        delay_s = first_delay_s
+        ssl_context = self._ssl_context()
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=ssl_context),
+            timeout=aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S),
+        ) as session:
+            self._session = session
+            try:
+                while True:
+                    self._reached_running = False
+                    try:
+                        await self._serve_once(session)
+                    except asyncio.CancelledError:
+                        raise
+                    except _AuthRejected as exc:
+                        self._report(f"rejected the access token ({exc})", "auth_invalid")
+                        self._set_status("auth_failed")
+                    except (
+                        aiohttp.ClientError,
+                        OSError,
+                        TimeoutError,
+                        _ConnectionLost,
+                        ActuatorUnavailable,
+                    ) as exc:
+                        if self._reached_running:
+                            self._report(f"closed the connection ({exc})", "disconnected")
+                        else:
+                            self._report(
+                                f"is not reachable ({type(exc).__name__}: {exc})", "connect"
+                            )
+                        self._set_status("disconnected")
+                    except HomeAssistantError as exc:
+                        self._report(f"answered with an error ({exc})", "error")
+                        self._set_status("disconnected")
+                    finally:
+                        self._teardown()
+                    if self._reached_running:
+                        delay_s = first_delay_s
+                    _LOGGER.debug("Home Assistant: reconnecting in %.0f s", delay_s)
+                    await self.clock.sleep(delay_s)
+                    delay_s = min(delay_s * 2, float(self.config.backoff_max))
+            finally:
+                self._session = None
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "last_error": self.last_error,
+            "connects": self.connect_count,
+            "watched_entities": sorted(self._handlers),
+        }
+
+    # -- one connection ----------------------------------------------------------------------
+
+    async def _serve_once(self, session: aiohttp.ClientSession) -> None:
+        """One connection from connect to loss (always ends by raising)."""
+        assert self.endpoint is not None
+        self._set_status("connecting")
+        async with session.ws_connect(
+            self.endpoint.websocket_url, max_msg_size=0, autoping=True, heartbeat=None
+        ) as ws:
+            await _within(self.clock, self._authenticate(ws), CONNECT_TIMEOUT_S)
+            self._ws = ws
+            reader = asyncio.create_task(self._read(ws))
+            pinger: asyncio.Task[None] | None = None
+            try:
+                await self._command(
+                    {"type": "supported_features", "features": {"coalesce_messages": 1}}
+                )
+                user = await self._command({"type": "auth/current_user"})
+                self.user_id = user.get("id") if isinstance(user, dict) else None
+                pinger = asyncio.create_task(self._heartbeat())
+                await self._wait_until_running(reader)
+                self._subscribed.clear()
+                await self._subscribe_entities(list(self._handlers))
+                self._reached_running = True
+                self.connect_count += 1
+                self._set_status("connected")
+                self._connected.set()
+                if self._logged_error is not None:
+                    _LOGGER.warning("Home Assistant: connected again to %s", self._where())
+                else:
+                    _LOGGER.info("Home Assistant: connected to %s", self._where())
+                self._logged_error = None
+                self.last_error = None
+                await reader
+                raise _ConnectionLost("connection closed")
+            finally:
+                if pinger is not None:
+                    pinger.cancel()
+                reader.cancel()
+                with contextlib.suppress(BaseException):
+                    await reader
+
+    async def _authenticate(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        assert self.endpoint is not None
+        hello = await ws.receive_json()
+        if hello.get("type") != "auth_required":
+            raise _ConnectionLost(f"unexpected greeting {hello.get('type')!r}")
+        await ws.send_json({"type": "auth", "access_token": self.endpoint.token})
+        answer = await ws.receive_json()
+        if answer.get("type") == "auth_invalid":
+            raise _AuthRejected(str(answer.get("message", "auth_invalid")))
+        if answer.get("type") != "auth_ok":
+            raise _ConnectionLost(f"unexpected auth answer {answer.get('type')!r}")
+
+    async def _wait_until_running(self, reader: asyncio.Task[None]) -> None:
+        """HA accepts connections while it is still starting; act only once it runs."""
+        started = asyncio.Event()
+        subscription = await self._command(
+            {"type": "subscribe_events", "event_type": "homeassistant_started"},
+            on_event=lambda _event: started.set(),
+        )
+        del subscription
+        announced = False
+        while True:
+            config = await self._command({"type": "get_config"})
+            state = config.get("state") if isinstance(config, dict) else None
+            if state == "RUNNING" or started.is_set():
+                return
+            if not announced:
+                self._set_status("waiting_for_ha")
+                _LOGGER.info("Home Assistant is %s; waiting until it runs", state or "starting")
+                announced = True
+            waiter = asyncio.create_task(started.wait())
+            sleeper = asyncio.create_task(self.clock.sleep(STARTUP_POLL_S))
+            try:
+                await asyncio.wait({waiter, sleeper, reader}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                sleeper.cancel()
+            if reader.done():
+                raise _ConnectionLost("connection closed while HA was starting")
+
+    async def _subscribe_entities(self, entity_ids: list[str]) -> None:
+        wanted = [e for e in entity_ids if e not in self._subscribed]
+        if not wanted:
+            return
+        self._subscribed.update(wanted)
+        try:
+            await self._command(
+                {"type": "subscribe_entities", "entity_ids": wanted}, on_event=self._on_entities
+            )
+        except (ActuatorUnavailable, HomeAssistantError) as exc:
+            self._subscribed.difference_update(wanted)
+            _LOGGER.warning("Home Assistant: could not subscribe to %s: %s", wanted, exc)
+
+    async def _heartbeat(self) -> None:
+        """HA's application-level ping; a missing pong means a dead connection."""
+        interval_s = float(self.config.ping_interval)
+        timeout_s = float(self.config.ping_timeout)
+        while True:
+            await self.clock.sleep(interval_s)
+            pong = asyncio.ensure_future(self._command({"type": "ping"}))
+            timer = asyncio.ensure_future(self.clock.sleep(timeout_s))
+            try:
+                await asyncio.wait({pong, timer}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                timer.cancel()
+            if not pong.done():
+                pong.cancel()
+                _LOGGER.warning("Home Assistant: no pong within %.0f s; reconnecting", timeout_s)
+                if self._ws is not None:
+                    await self._ws.close()
+                return
+            if pong.exception() is not None:
+                return
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for raw in ws:
+            if raw.type != aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                payload = raw.json()
+            except ValueError:
+                self.counters.increment(COUNTER_SCOPE, "bad_json")
+                _LOGGER.warning("Home Assistant sent a message that is not JSON; ignored")
+                continue
+            for message in payload if isinstance(payload, list) else [payload]:
+                if isinstance(message, dict):
+                    self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        message_id = message.get("id")
+        kind = message.get("type")
+        if kind == "event" and isinstance(message_id, int):
+            handler = self._event_handlers.get(message_id)
+            if handler is not None:
+                try:
+                    handler(message.get("event"))
+                except Exception:
+                    _LOGGER.exception("Home Assistant: event handler failed")
+            return
+        if not isinstance(message_id, int):
+            return
+        future = self._pending.pop(message_id, None)
+        if future is None or future.done():
+            return
+        if kind == "pong":
+            future.set_result(None)
+        elif kind == "result":
+            if message.get("success"):
+                future.set_result(message.get("result"))
+            else:
+                error = message.get("error") or {}
+                future.set_exception(
+                    HomeAssistantError(
+                        str(error.get("code", "unknown_error")), str(error.get("message", ""))
+                    )
+                )
+
+    def _on_entities(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            return
+        for entity_id, compressed in (event.get("a") or {}).items():
+            new = expand_compressed_state(entity_id, compressed)
+            old = self._states.get(entity_id)
+            self._states[entity_id] = new
+            if old is not None and _same_state(old, new):
+                continue  # the re-sent current state after a reconnect: nothing changed
+            self._notify(entity_id, new, old)
+        for entity_id, diff in (event.get("c") or {}).items():
+            old = self._states.get(entity_id)
+            if old is None:
+                continue
+            new = apply_state_diff(old, diff)
+            self._states[entity_id] = new
+            self._notify(entity_id, new, old)
+        for entity_id in event.get("r") or ():
+            old = self._states.pop(entity_id, None)
+            self._notify(entity_id, None, old)
+
+    def _notify(
+        self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
+    ) -> None:
+        for handler in list(self._handlers.get(entity_id, ())):
+            try:
+                handler(entity_id, new, old)
+            except Exception:
+                _LOGGER.exception("Home Assistant: handler for %s failed", entity_id)
+
+    async def _command(
+        self, message: dict[str, Any], *, on_event: Callable[[Any], None] | None = None
+    ) -> Any:
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise ActuatorUnavailable("Home Assistant is not connected")
+        message_id = self._next_id
+        self._next_id += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        if on_event is not None:
+            self._event_handlers[message_id] = on_event
+        try:
+            await ws.send_json({"id": message_id, **message})
+        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            self._pending.pop(message_id, None)
+            self._event_handlers.pop(message_id, None)
+            raise ActuatorUnavailable(f"Home Assistant connection lost: {exc}") from exc
+        try:
+            return await future
+        finally:
+            self._pending.pop(message_id, None)
+
+    def _teardown(self) -> None:
+        self._ws = None
+        self._connected.clear()
+        if self.status == "connected":
+            self._set_status("disconnected")
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ActuatorUnavailable("Home Assistant connection lost"))
+        self._pending.clear()
+        self._event_handlers.clear()
+        self._subscribed.clear()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def on_status(self, listener: Callable[[str], None]) -> None:
+        """Hear every status change (``connected``, ``auth_failed`` …): for status and tests."""
+        self._status_listeners.append(listener)
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        for listener in list(self._status_listeners):
+            try:
+                listener(status)
+            except Exception:
+                _LOGGER.exception("Home Assistant: status listener failed")
+
+    def _report(self, what: str, reason: str) -> None:
+        """One clear line per distinct failure; repeats of the same one go to DEBUG."""
+        self.counters.increment(COUNTER_SCOPE, reason)
+        message = f"Home Assistant at {self._where()} {what}"
+        self.last_error = message
+        if message != self._logged_error:
+            _LOGGER.error(
+                "%s; retrying with backoff (up to %.0f s)", message, self.config.backoff_max
+            )
+            self._logged_error = message
+        else:
+            _LOGGER.debug("%s", message)
+
+    def _where(self) -> str:
+        if self.endpoint is not None and self.endpoint.via_supervisor:
+            return "the Supervisor proxy"
+        return self.config.url
+
+    def _auth_headers(self) -> dict[str, str]:
+        assert self.endpoint is not None
+        return {"Authorization": f"Bearer {self.endpoint.token}"}
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        if not self.config.verify_ssl:
+            return False
+        if self.config.ca_file is not None:
+            return ssl.create_default_context(cafile=str(self.config.ca_file))
+        return True
+
+
+async def _within(clock: Clock, awaitable: Awaitable[None], seconds: float) -> None:
+    """Await ``awaitable``, but treat no answer within ``seconds`` (on ``clock``) as lost."""
+    task = asyncio.ensure_future(awaitable)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        timer.cancel()
+    if not task.done():
+        task.cancel()
+        raise _ConnectionLost(f"no answer within {seconds:g} s")
+    task.result()
+
+
+def _same_state(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return old.get("state") == new.get("state") and old.get("attributes") == new.get("attributes")

@@ -1,0 +1,171 @@
+"""The HA client against a real Home Assistant: connect, call, watch, reconnect, wrong token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from pydantic import SecretStr
+
+from ambient.clock import RealClock, VirtualClock
+from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
+from ambient.counters import Counters
+from ambient.ports import ActuatorUnavailable
+
+pytestmark = pytest.mark.ha
+
+
+def make_config(ha: HomeAssistantInstance, **overrides: Any) -> HomeAssistantConfig:
+    fields: dict[str, Any] = {"url": ha.url, "token": SecretStr(ha.token)}
+    fields.update(overrides)
+    return HomeAssistantConfig(**fields)
+
+
+async def wait_status(client: HomeAssistantClient, wanted: str, timeout_s: float = 15.0) -> None:
+    """Wait on the client's status events (no polling) until it reaches ``wanted``."""
+    if client.status == wanted:
+        return
+    reached = asyncio.Event()
+    client.on_status(lambda status: reached.set() if status == wanted else None)
+    await asyncio.wait_for(reached.wait(), timeout_s)
+
+
+@contextlib.asynccontextmanager
+async def running(client: HomeAssistantClient) -> AsyncIterator[HomeAssistantClient]:
+    task = asyncio.create_task(client.run())
+    try:
+        yield client
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_calls_a_service_and_ha_changes_the_light(ha: HomeAssistantInstance) -> None:
+    client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
+    async with running(client), HaProbe(ha.url, ha.token) as probe:
+        await wait_status(client, "connected")
+        assert client.user_id == ha.owner_user_id
+        result = await client.call_service(
+            "light", "turn_on", {"brightness": 77}, target={"entity_id": "light.bed_light"}
+        )
+        assert result["context"]["user_id"] == ha.owner_user_id
+        state = await probe.state("light.bed_light")
+        assert state is not None
+        assert state["state"] == "on"
+        assert state["attributes"]["brightness"] == 77
+
+
+async def test_service_errors_carry_has_message(ha: HomeAssistantInstance) -> None:
+    client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
+    async with running(client):
+        await wait_status(client, "connected")
+        with pytest.raises(HomeAssistantError) as raised:
+            await client.call_service("light", "no_such_service", target={"entity_id": "light.x"})
+        assert raised.value.code == "not_found"
+
+
+async def test_watches_only_the_entities_asked_for(ha: HomeAssistantInstance) -> None:
+    seen: list[tuple[str, Any, Any]] = []
+    changed = asyncio.Event()
+
+    def handler(entity_id: str, new: Any, old: Any) -> None:
+        seen.append((entity_id, new, old))
+        changed.set()
+
+    client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
+    client.watch_entities(["input_boolean.sleeping"], handler)
+    async with running(client), HaProbe(ha.url, ha.other_token) as other:
+        await wait_status(client, "connected")
+        await asyncio.wait_for(changed.wait(), 10)
+        first = seen[-1]
+        assert first[0] == "input_boolean.sleeping"
+        assert first[2] is None  # the current state, nothing before it
+        changed.clear()
+        await other.call_service("input_boolean", "toggle", {"entity_id": "input_boolean.sleeping"})
+        # Something else changes too: it must not reach the handler.
+        await other.call_service("input_boolean", "toggle", {"entity_id": "input_boolean.presence"})
+        await asyncio.wait_for(changed.wait(), 10)
+        entity_id, new, old = seen[-1]
+        assert entity_id == "input_boolean.sleeping"
+        assert new["state"] != old["state"]
+        assert new["context"]["user_id"] == ha.other_user_id
+        assert {e for e, _, _ in seen} == {"input_boolean.sleeping"}
+        assert client.state("input_boolean.sleeping") == new
+
+
+async def test_not_connected_calls_raise_unavailable(ha: HomeAssistantInstance) -> None:
+    client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
+    with pytest.raises(ActuatorUnavailable):
+        await client.call_service("light", "turn_on", target={"entity_id": "light.bed_light"})
+
+
+async def test_wrong_token_logs_once_backs_off_and_keeps_running(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = VirtualClock(start=1_000.0)
+    counters = Counters()
+    secret = "not-a-valid-token-abcdef"
+    client = HomeAssistantClient(
+        make_config(ha, token=SecretStr(secret), backoff_max=8.0), clock, counters
+    )
+    failures = asyncio.Queue[str]()
+    client.on_status(
+        lambda status: failures.put_nowait(status) if status == "auth_failed" else None
+    )
+    caplog.set_level(logging.DEBUG, logger="ambient.connections.homeassistant")
+    async with running(client):
+        delays = []
+        for _ in range(5):
+            await asyncio.wait_for(failures.get(), 10)
+            await clock._settle()
+            due = clock.next_due()
+            assert due is not None
+            delays.append(due - clock.now())
+            clock.advance_to(due)
+        assert delays == [1.0, 2.0, 4.0, 8.0, 8.0]
+        assert counters.get("homeassistant", "auth_invalid") == 5
+        assert not client.connected
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "rejected the access token" in errors[0].getMessage()
+    assert ha.url in errors[0].getMessage()
+    assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ambient.connections.homeassistant")
+    client = HomeAssistantClient(make_config(ha, backoff_max=0.5), RealClock(), Counters())
+    watched: list[Any] = []
+    client.watch_entities(["light.bed_light"], lambda e, new, old: watched.append(new))
+    async with running(client):
+        await wait_status(client, "connected")
+        assert client.connect_count == 1
+        disconnected = wait_status(client, "disconnected")
+        await asyncio.to_thread(ha.stop)
+        await disconnected
+        with pytest.raises(ActuatorUnavailable):
+            await client.call_service("light", "turn_on", target={"entity_id": "light.bed_light"})
+        await asyncio.to_thread(ha.start)
+        await wait_status(client, "connected", timeout_s=30)
+        assert client.connect_count == 2
+        await client.call_service("light", "turn_off", target={"entity_id": "light.bed_light"})
+        # The subscription came back: the handler hears the change made after the reconnect.
+        heard = asyncio.Event()
+        client.watch_entities(
+            ["light.bed_light"],
+            lambda e, new, old: heard.set() if new and new["state"] == "off" else None,
+        )
+        await asyncio.wait_for(heard.wait(), 10)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors, "HA going away must be logged"
+    assert len(set(errors)) <= 2  # "closed the connection" once, "not reachable" once
+    assert any("connected again" in r.getMessage() for r in caplog.records)
