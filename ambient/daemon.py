@@ -178,6 +178,12 @@ class Daemon:
                 consumer = None if virtual else group.create_task(self._consume(queue, process))
                 sensor_tasks = [group.create_task(self._run_sensor(s, sink)) for s in sensors]
                 notifier = await self._start_process_services(config, group)
+                _LOGGER.info(
+                    "Running: %d sensors, %d rules%s",
+                    len(sensors),
+                    len(config.rules),
+                    " (actions reported, not performed)" if opts.report_only else "",
+                )
                 outcome = await self._wait(sensor_tasks)
                 for task in sensor_tasks:
                     task.cancel()
@@ -187,7 +193,7 @@ class Daemon:
                     task.cancel()
         finally:
             await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
-            signals.flush()
+            signals.close()  # flushes the baselines
             store.close()
         return outcome
 

@@ -1,0 +1,81 @@
+"""`ambient simulate` speed: the 60-minute demo recording (aim: well under a second) and 24 hours
+of beats for 3 people (aim: under 5 s). Prints wall time and beats per second."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ambient.config import load_config
+from ambient.simulate import simulate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(config_path: Path, recording: Path | None, repeats: int) -> tuple[float, int]:
+    config = load_config(config_path)
+    best = float("inf")
+    events = 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = asyncio.run(simulate(config, recording))
+        best = min(best, time.perf_counter() - started)
+        events = len(result.traces)
+    return best, events
+
+
+def day_of_beats(path: Path, people: list[str], hours: float) -> int:
+    """A synthetic day: ~70 bpm with respiratory variability, per person, interleaved by time."""
+    rng = random.Random(24)
+    rows: list[tuple[float, str, float]] = []
+    for person in people:
+        t = 0.0
+        while t < hours * 3600:
+            rr = 857 + 40 * rng.gauss(0, 1) + 30 * (1 if int(t / 4) % 2 else -1)
+            t += rr / 1000
+            rows.append((t, person, round(rr)))
+    rows.sort()
+    with path.open("w") as out:
+        out.write("t,metric,value,person\n")
+        out.writelines(f"{t:.3f},rr,{rr:.0f},{person}\n" for t, person, rr in rows)
+    return len(rows)
+
+
+def main() -> int:
+    demo_s, demo_events = timed(ROOT / "config" / "demo.yaml", None, repeats=3)
+    beats = sum(1 for line in (ROOT / "ambient/data/demo.csv").open() if ",rr," in line)
+    print(
+        f"simulate demo (60 min, {beats} beats): {demo_s * 1000:.0f} ms best of 3, "
+        f"{beats / demo_s:,.0f} beats/s, {demo_events} rule events"
+    )
+    people = ["alex", "sam", "kim"]
+    with tempfile.TemporaryDirectory() as tmp:
+        recording = Path(tmp) / "day.csv"
+        total = day_of_beats(recording, people, hours=24)
+        config = Path(tmp) / "day.yaml"
+        rules = "".join(
+            f"  - id: calm_{p}\n    person: {p}\n    triggers:\n      - trigger: signal\n"
+            f"        signal: stress_score\n        above: 70\n        for: 2min\n"
+            f"        hysteresis: 10\n    cooldown: 20min\n    actions:\n      - action: log\n"
+            for p in people
+        )
+        config.write_text(
+            "people:\n"
+            + "".join(f"  - id: {p}\n" for p in people)
+            + f"sensors:\n  - type: recording\n    path: {recording}\nrules:\n{rules}"
+            + "store:\n  path: null\n"
+        )
+        day_s, day_events = timed(config, None, repeats=1)
+    print(
+        f"simulate 24 h x 3 people ({total} beats): {day_s:.2f} s, "
+        f"{total / day_s:,.0f} beats/s, {day_events} rule events"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""`ambient simulate`: the demo's stress episode fires the rule and it recovers after; the real
+resting hour fires nothing; the output is identical run after run; nothing is performed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "config" / "demo.yaml"
+EPISODE_START_S = 1800.0
+EPISODE_END_S = 2400.0
+
+
+def simulate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", "simulate", "--config", str(DEMO), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def events(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_demo_episode_fires_within_three_minutes_and_recovers_after() -> None:
+    result = simulate("--json")
+    assert result.returncode == 0, result.stderr
+    rows = events(result.stdout)
+    assert all(set(row) == {"t", "rule", "event", "reason", "actions"} for row in rows)
+    fired = [row for row in rows if row["event"] == "fired"]
+    recovered = [row for row in rows if row["event"] == "recovered"]
+    assert len(fired) == 1, rows
+    t_fired = float(str(fired[0]["t"]))
+    assert EPISODE_START_S < t_fired <= EPISODE_START_S + 180
+    assert fired[0]["rule"] == "calm_alex"
+    assert any("is stressed" in str(action) for action in fired[0]["actions"])  # type: ignore[attr-defined]
+    assert len(recovered) == 1
+    assert float(str(recovered[0]["t"])) > EPISODE_END_S
+
+
+def test_same_output_twice() -> None:
+    first, second = simulate("--json"), simulate("--json")
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    assert first.stdout  # not vacuously equal
+
+
+def test_real_resting_hour_fires_nothing() -> None:
+    result = simulate("--json", "--recording", str(ROOT / "ambient/data/resting-hour.csv"))
+    assert result.returncode == 0, result.stderr
+    assert [row for row in events(result.stdout) if row["event"] == "fired"] == []
+
+
+def test_text_timeline_names_rule_event_and_actions() -> None:
+    result = simulate()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    fired = next(line for line in lines if " fired " in line)
+    assert fired.startswith("00:3")  # minute 30-something of the recording
+    assert "calm_alex" in fired
+    assert any(line.strip().startswith("-> log") for line in lines)
+
+
+def test_simulate_performs_nothing_and_writes_no_state(tmp_path: Path) -> None:
+    store = tmp_path / "state.db"
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        DEMO.read_text()
+        .replace("path: null", f"path: {store}")
+        .replace("../ambient/data/demo.csv", str(ROOT / "ambient/data/demo.csv"))
+        + "homeassistant:\n  url: http://127.0.0.1:9\n  token: not-a-real-token\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ambient", "simulate", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert any(row["event"] == "fired" for row in events(result.stdout))
+    assert not store.exists()
+
+
+def test_missing_recording_is_a_clear_error(tmp_path: Path) -> None:
+    result = simulate("--recording", str(tmp_path / "nope.csv"))
+    assert result.returncode == 1
+    assert "nope.csv: cannot read" in result.stderr
