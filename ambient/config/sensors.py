@@ -62,6 +62,24 @@ class MqttSensorConfig(SensorBase):
     max_retained_age: Duration = Field(default=300.0, title="Ignore retained values older")
     qos: Literal[0, 1, 2] = 1
 
+    @model_validator(mode="after")
+    def _unit_fits_metric(self) -> MqttSensorConfig:
+        if self.metric == "hr" and self.unit not in (None, "bpm"):
+            raise ValueError("heart rate (`hr`) payloads are in `bpm`")
+        if self.metric == "rr" and self.unit == "bpm":
+            raise ValueError("RR interval (`rr`) payloads are in `ms` or `s`")
+        return self
+
+
+class SatelliteSensorConfig(SensorBase):
+    """Readings forwarded by ambient satellites over MQTT (``<base_topic>/<instance>/readings``)."""
+
+    type: Literal["satellite"]
+    instances: list[Identifier] = Field(
+        default_factory=list, title="Satellites to listen to; all when empty"
+    )
+    max_age: Duration = Field(default=300.0, gt=0, title="Drop readings older than this")
+
 
 class HomeAssistantSensorConfig(SensorBase):
     """An HA entity's state or attribute as a metric (e.g. the companion app's heart rate)."""
@@ -76,6 +94,10 @@ class HomeAssistantSensorConfig(SensorBase):
 
 
 SensorConfig = Annotated[
-    RecordingSensorConfig | BleSensorConfig | MqttSensorConfig | HomeAssistantSensorConfig,
+    RecordingSensorConfig
+    | BleSensorConfig
+    | MqttSensorConfig
+    | SatelliteSensorConfig
+    | HomeAssistantSensorConfig,
     Field(discriminator="type"),
 ]

@@ -1,0 +1,73 @@
+"""The wire format between a satellite and the central instance: batches of readings.
+
+``<base_topic>/<instance>/readings`` carries ``{"v": 1, "instance": ..., "readings": [[time,
+person, metric, value, source], ...]}``: compact (a strap makes one RR reading per beat) and
+versioned, so a newer central can still read an older satellite.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any, Final
+
+from ambient.readings import METRIC_NAME_PATTERN, VALID_RANGE, Reading
+
+FORMAT_VERSION: Final = 1
+_PERSON: Final = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+_METRIC: Final = re.compile(METRIC_NAME_PATTERN)
+
+
+def readings_topic(base_topic: str, instance: str) -> str:
+    return f"{base_topic}/{instance}/readings"
+
+
+def readings_filter(base_topic: str) -> str:
+    return f"{base_topic}/+/readings"
+
+
+def encode_batch(instance: str, readings: Iterable[Reading]) -> bytes:
+    rows = [[r.time, r.person, r.metric, r.value, r.source] for r in readings]
+    document = {"v": FORMAT_VERSION, "instance": instance, "readings": rows}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+class BatchError(ValueError):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def decode_batch(document: Any) -> tuple[str, list[Any]]:
+    """The instance and raw rows of a decoded JSON batch; :class:`BatchError` if malformed."""
+    if not isinstance(document, dict):
+        raise BatchError("bad_batch", "not a JSON object")
+    if document.get("v") != FORMAT_VERSION:
+        raise BatchError("bad_version", f"format version {document.get('v')!r} is not 1")
+    instance, rows = document.get("instance"), document.get("readings")
+    if not isinstance(instance, str) or not isinstance(rows, list):
+        raise BatchError("bad_batch", "needs `instance` (text) and `readings` (a list)")
+    return instance, rows
+
+
+def reading_from_row(row: Any, instance: str) -> Reading:
+    """One validated reading; :class:`BatchError` names what is wrong with the row."""
+    if not isinstance(row, list) or len(row) != 5:
+        raise BatchError("bad_reading", "a reading is [time, person, metric, value, source]")
+    time, person, metric, value, source = row
+    if not isinstance(person, str) or not _PERSON.match(person):
+        raise BatchError("bad_person", "person is not an id")
+    if not isinstance(metric, str) or not _METRIC.match(metric):
+        raise BatchError("bad_metric", "metric is not a metric name")
+    for name, number in (("time", time), ("value", value)):
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise BatchError("not_a_number", f"{name} is not a number")
+        if not math.isfinite(number):
+            raise BatchError("nan", f"{name} is not finite")
+    valid = VALID_RANGE.get(metric)
+    if valid is not None and not valid[0] <= value <= valid[1]:
+        raise BatchError("out_of_range", f"{metric} outside {valid[0]:g}..{valid[1]:g}")
+    return Reading(float(time), person, metric, float(value), f"{instance}/{source}")

@@ -1,0 +1,150 @@
+"""Turning one MQTT payload into numbers, or a precise reason why not.
+
+Pure functions, no I/O: the MQTT sensor counts and logs the reasons; tests and benchmarks call
+these directly. Reasons are short stable words used as counter names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+#: Larger payloads are refused before decoding: no sensor sends a 16 KiB heart rate.
+MAX_PAYLOAD_BYTES: Final = 16 * 1024
+#: A numeric timestamp above this is in milliseconds, not seconds (year 5138 in seconds).
+_MILLISECOND_TIMESTAMPS_ABOVE: Final = 1e11
+
+
+class PayloadError(ValueError):
+    """Why a payload was dropped: ``reason`` is the counter name, ``detail`` for the log
+    (never the payload itself: it may be health data)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPayload:
+    values: tuple[float, ...]
+    timestamp: float | None
+
+
+def decode(payload: bytes) -> str:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError("oversized", f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError("bad_encoding", f"not UTF-8 at byte {exc.start}") from None
+
+
+def lookup(document: Any, path: str) -> Any:
+    """Follow a dotted path (``heart.bpm``, ``rr.0``) through objects and arrays."""
+    node = document
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise PayloadError("missing_path", f"no `{path}` in the payload (stopped at `{part}`)")
+    return node
+
+
+def to_number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or value is None:
+        raise PayloadError("not_a_number", f"{where} is {json.dumps(value)}, not a number")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise PayloadError("not_a_number", f"{where} is text, not a number") from None
+    else:
+        raise PayloadError("not_a_number", f"{where} is a {type(value).__name__}, not a number")
+    if math.isnan(number):
+        raise PayloadError("nan", f"{where} is NaN")
+    if math.isinf(number):
+        raise PayloadError("not_finite", f"{where} is infinite")
+    return number
+
+
+def to_numbers(value: Any, where: str) -> tuple[float, ...]:
+    """One number, or a non-empty list of them (several RR intervals in one message)."""
+    if isinstance(value, list):
+        if not value:
+            raise PayloadError("not_a_number", f"{where} is an empty list")
+        return tuple(to_number(item, f"{where}[{i}]") for i, item in enumerate(value))
+    return (to_number(value, where),)
+
+
+def to_timestamp(value: Any, where: str) -> float:
+    """Unix seconds or milliseconds, or an ISO 8601 string (naive means local time)."""
+    if isinstance(value, str) and not _looks_numeric(value):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise PayloadError("bad_timestamp", f"{where} is not ISO 8601 nor a number") from None
+        return parsed.timestamp() if parsed.tzinfo else parsed.astimezone().timestamp()
+    try:
+        number = to_number(value, where)
+    except PayloadError as exc:
+        raise PayloadError("bad_timestamp", exc.detail) from None
+    return number / 1000.0 if number > _MILLISECOND_TIMESTAMPS_ABOVE else number
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_payload(
+    payload: bytes, value_path: str | None = None, timestamp_path: str | None = None
+) -> ParsedPayload:
+    """The numbers (and the timestamp, when configured) in ``payload``.
+
+    Without ``value_path`` the payload is a plain number (``72``, ``72.5``) or a JSON number or
+    list of numbers; with it, a JSON document the path leads into.
+    """
+    text = decode(payload)
+    if value_path is None and timestamp_path is None:
+        stripped = text.strip()
+        if stripped.startswith("["):
+            try:
+                return ParsedPayload(to_numbers(json.loads(stripped), "the payload"), None)
+            except json.JSONDecodeError as exc:
+                raise PayloadError("bad_json", f"line {exc.lineno} col {exc.colno}") from None
+        return ParsedPayload((to_number(stripped, "the payload"),), None)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PayloadError("bad_json", f"{exc.msg} at line {exc.lineno} col {exc.colno}") from None
+    if value_path is None:
+        values = to_numbers(document, "the payload")
+    else:
+        values = to_numbers(lookup(document, value_path), f"`{value_path}`")
+    timestamp = None
+    if timestamp_path is not None:
+        timestamp = to_timestamp(lookup(document, timestamp_path), f"`{timestamp_path}`")
+    return ParsedPayload(values, timestamp)
+
+
+def beat_times(end_time: float, rr_ms: Sequence[float]) -> list[float]:
+    """Times of successive beats whose last one is at ``end_time``."""
+    times = []
+    offset_ms = 0.0
+    for value in reversed(rr_ms):
+        times.append(end_time - offset_ms / 1000.0)
+        offset_ms += value
+    times.reverse()
+    return times

@@ -1,0 +1,118 @@
+"""The central side of satellites: readings other ambient instances forward over MQTT.
+
+A satellite runs its own BLE/MQTT sensors and publishes batches to
+``<base_topic>/<instance>/readings``; this sensor subscribes to ``<base_topic>/+/readings`` and
+feeds them into the local pipeline as if they were local, with the satellite's name in
+``source``. Bad batches and readings are dropped and counted per topic, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.sensors import SatelliteSensorConfig
+from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.connections.mqtt_readings import (
+    BatchError,
+    decode_batch,
+    reading_from_row,
+    readings_filter,
+)
+from ambient.counters import Counters
+from ambient.ports import ReadingSink
+from ambient.sensors.mqtt import FUTURE_TOLERANCE_S, DropLog
+from ambient.sensors.mqtt_payload import PayloadError, decode
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SatelliteSensor:
+    def __init__(
+        self,
+        config: SatelliteSensorConfig,
+        connection: MqttConnection,
+        clock: Clock,
+        counters: Counters,
+        *,
+        name: str,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self._connection = connection
+        self._clock = clock
+        self._drops = DropLog(counters, name)
+        self._own_instance = connection.instance
+        self._sink: ReadingSink | None = None
+        self._readings_by_instance: dict[str, int] = {}
+        self._last_at: dict[str, float] = {}
+
+    @property
+    def topic_filter(self) -> str:
+        return readings_filter(self._connection.config.base_topic)
+
+    async def run(self, sink: ReadingSink) -> None:
+        self._sink = sink
+        self._connection.subscribe(self.topic_filter, self.handle, qos=1)
+        await asyncio.get_running_loop().create_future()  # until cancelled
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        now = self._clock.now()
+        return {
+            "type": "satellite",
+            "connected": self._connection.connected,
+            "satellites": {
+                instance: {"readings": count, "last_reading_age_s": now - self._last_at[instance]}
+                for instance, count in sorted(self._readings_by_instance.items())
+            },
+            "dropped": dict(self._drops.dropped),
+            "last_reading_age_s": (now - max(self._last_at.values())) if self._last_at else None,
+        }
+
+    def handle(self, message: MqttMessage) -> None:
+        topic_instance = message.topic.split("/")[-2]
+        if topic_instance == self._own_instance:
+            return  # our own forwarder (a satellite that is also central)
+        if self.config.instances and topic_instance not in self.config.instances:
+            return
+        try:
+            document = json.loads(decode(message.payload))
+            instance, rows = decode_batch(document)
+        except PayloadError as exc:
+            self._drops.drop(message.topic, exc.reason, exc.detail)
+            return
+        except json.JSONDecodeError as exc:
+            self._drops.drop(message.topic, "bad_json", f"line {exc.lineno} col {exc.colno}")
+            return
+        except BatchError as exc:
+            self._drops.drop(message.topic, exc.reason, exc.detail)
+            return
+        if instance != topic_instance:
+            self._drops.drop(message.topic, "bad_batch", "instance differs from the topic")
+            return
+        now = self._clock.now()
+        for row in rows:
+            try:
+                reading = reading_from_row(row, instance)
+            except BatchError as exc:
+                self._drops.drop(message.topic, exc.reason, exc.detail)
+                continue
+            if now - reading.time > self.config.max_age:
+                self._drops.drop(message.topic, "stale", "older than max_age")
+                continue
+            if reading.time > now + FUTURE_TOLERANCE_S:
+                self._drops.drop(message.topic, "bad_timestamp", "in the future")
+                continue
+            if self._sink is None:
+                return
+            try:
+                self._sink.put_nowait(reading)
+            except asyncio.QueueFull:
+                self._drops.drop(message.topic, "queue_full", "the reading queue is full")
+                return
+            self._readings_by_instance[instance] = self._readings_by_instance.get(instance, 0) + 1
+            self._last_at[instance] = now

@@ -1,0 +1,84 @@
+"""Parsing MQTT payloads: every way a payload can be wrong has its own reason."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ambient.sensors.mqtt_payload import (
+    MAX_PAYLOAD_BYTES,
+    PayloadError,
+    beat_times,
+    parse_payload,
+)
+
+
+def reason_of(payload: bytes, value: str | None = None, timestamp: str | None = None) -> str:
+    with pytest.raises(PayloadError) as caught:
+        parse_payload(payload, value, timestamp)
+    return caught.value.reason
+
+
+def test_plain_numbers() -> None:
+    assert parse_payload(b"72").values == (72.0,)
+    assert parse_payload(b" 72.5\n").values == (72.5,)
+    assert parse_payload(b"[800, 812]").values == (800.0, 812.0)
+
+
+def test_dotted_json_path_through_objects_and_lists() -> None:
+    payload = b'{"heart": {"bpm": 64, "rr": [900, 910]}}'
+    assert parse_payload(payload, "heart.bpm").values == (64.0,)
+    assert parse_payload(payload, "heart.rr").values == (900.0, 910.0)
+    assert parse_payload(payload, "heart.rr.1").values == (910.0,)
+    assert parse_payload(b'{"hr": "71"}', "hr").values == (71.0,)  # ESPHome-style text
+
+
+@pytest.mark.parametrize(
+    ("payload", "value", "reason"),
+    [
+        (b"high", None, "not_a_number"),
+        (b"", None, "not_a_number"),
+        (b"NaN", None, "nan"),
+        (b"nan", None, "nan"),
+        (b"inf", None, "not_finite"),
+        (b'{"hr": NaN}', "hr", "nan"),
+        (b'{"hr": true}', "hr", "not_a_number"),
+        (b'{"hr": null}', "hr", "not_a_number"),
+        (b'{"hr": {"x": 1}}', "hr", "not_a_number"),
+        (b'{"hr": []}', "hr", "not_a_number"),
+        (b'{"hr": 72', "hr", "bad_json"),
+        (b"[800, ", None, "bad_json"),
+        (b'{"heart": {}}', "heart.bpm", "missing_path"),
+        (b'{"rr": [1]}', "rr.3", "missing_path"),
+        (b"\xff\xfe72", None, "bad_encoding"),
+        (b"7" * (MAX_PAYLOAD_BYTES + 1), None, "oversized"),
+    ],
+)
+def test_bad_payloads_have_precise_reasons(payload: bytes, value: str | None, reason: str) -> None:
+    assert reason_of(payload, value) == reason
+
+
+def test_timestamps_in_seconds_milliseconds_and_iso() -> None:
+    assert parse_payload(b'{"v": 1, "t": 1700000000}', "v", "t").timestamp == 1700000000.0
+    assert parse_payload(b'{"v": 1, "t": 1700000000500}', "v", "t").timestamp == 1700000000.5
+    iso = b'{"v": 1, "t": "2023-11-14T22:13:20+00:00"}'
+    assert parse_payload(iso, "v", "t").timestamp == 1700000000.0
+
+
+def test_bad_and_missing_timestamps() -> None:
+    assert reason_of(b'{"v": 1, "t": "yesterday"}', "v", "t") == "bad_timestamp"
+    assert reason_of(b'{"v": 1, "t": null}', "v", "t") == "bad_timestamp"
+    assert reason_of(b'{"v": 1}', "v", "t") == "missing_path"
+
+
+def test_error_details_never_contain_the_value() -> None:
+    with pytest.raises(PayloadError) as caught:
+        parse_payload(b'{"hr": "seventy-two"}', "hr")
+    assert "seventy" not in str(caught.value)
+
+
+def test_beat_times_end_at_the_timestamp() -> None:
+    times = beat_times(100.0, [1000.0, 500.0, 250.0])
+    assert [round(t, 3) for t in times] == [99.25, 99.75, 100.0]
+    assert not any(math.isnan(t) for t in times)

@@ -1,0 +1,184 @@
+"""The MQTT sensor: payloads to readings, and every bad payload dropped, counted and throttled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fixtures.mosquitto import MosquittoBroker
+from fixtures.mqtt_clients import RecordingSink, device_client, make_connection, running
+
+from ambient.clock import VirtualClock
+from ambient.config.mqtt import MqttConfig
+from ambient.config.sensors import MqttSensorConfig
+from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.counters import Counters
+from ambient.readings import Reading
+from ambient.sensors.mqtt import MqttSensor
+
+NOW = 1_700_000_000.0
+
+
+def sensor_config(**values: Any) -> MqttSensorConfig:
+    values.setdefault("type", "mqtt")
+    values.setdefault("topic", "zigbee2mqtt/alex_watch")
+    values.setdefault("person", "alex")
+    values.setdefault("metric", "hr")
+    return MqttSensorConfig.model_validate(values)
+
+
+class Harness:
+    """A sensor with an unconnected real connection; messages are handed in directly."""
+
+    def __init__(self, **config: Any) -> None:
+        self.clock = VirtualClock(NOW)
+        self.counters = Counters()
+        connection = MqttConnection(MqttConfig(), "test", self.clock, self.counters)
+        self.sensor = MqttSensor(
+            sensor_config(**config), connection, self.clock, self.counters, name="watch"
+        )
+        self.sink = RecordingSink()
+        self.sensor._sink = self.sink  # what run() does, without needing a broker
+
+    def feed(
+        self, payload: bytes, topic: str = "zigbee2mqtt/alex_watch", retain: bool = False
+    ) -> list[Reading]:
+        before = len(self.sink.readings)
+        self.sensor.handle(MqttMessage(topic, payload, retain=retain))
+        return self.sink.readings[before:]
+
+
+def test_plain_number_becomes_a_reading_now() -> None:
+    h = Harness()
+    [reading] = h.feed(b"72")
+    assert reading == Reading(NOW, "alex", "hr", 72.0, "watch")
+
+
+def test_json_path_and_timestamp() -> None:
+    h = Harness(value="heart.bpm", timestamp="ts")
+    [reading] = h.feed(b'{"heart": {"bpm": 66}, "ts": 1699999990}')
+    assert (reading.time, reading.value) == (1699999990.0, 66.0)
+
+
+def test_rr_in_seconds_converted_to_ms_with_beat_times() -> None:
+    h = Harness(metric="rr", unit="s", value="rr")
+    readings = h.feed(b'{"rr": [0.8, 0.9]}')
+    assert [r.value for r in readings] == [800.0, 900.0]
+    assert [r.time for r in readings] == [NOW - 0.9, NOW]
+
+
+def test_person_from_a_topic_level() -> None:
+    h = Harness(topic="phones/+/hr", person=None, person_topic_level=1)
+    [reading] = h.feed(b"70", topic="phones/sam/hr")
+    assert reading.person == "sam"
+    assert h.feed(b"70", topic="phones/Not A Person/hr") == []
+    assert h.counters.get("mqtt:phones/Not A Person/hr", "bad_person") == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "payload", "reason"),
+    [
+        ({}, b"seventy", "not_a_number"),
+        ({}, b"NaN", "nan"),
+        ({}, b"300", "out_of_range"),
+        ({}, b"12", "out_of_range"),
+        ({"metric": "rr"}, b"5000", "out_of_range"),
+        ({"metric": "rr", "unit": "s"}, b"0.1", "out_of_range"),
+        ({"value": "heart.bpm"}, b"{not json", "bad_json"),
+        ({"value": "heart.bpm"}, b'{"heart": {}}', "missing_path"),
+        ({}, b"7" * 20000, "oversized"),
+        ({}, b"\xc3\x28", "bad_encoding"),
+        ({"value": "v", "timestamp": "t"}, b'{"v": 70, "t": }', "bad_json"),
+        (
+            {"value": "v", "timestamp": "t"},
+            b'{"v": 70, "t": ' + str(NOW + 3600).encode() + b"}",
+            "bad_timestamp",
+        ),
+    ],
+)
+def test_each_bad_payload_is_dropped_and_counted_per_topic(
+    config: dict[str, Any], payload: bytes, reason: str
+) -> None:
+    h = Harness(**config)
+    assert h.feed(payload) == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {reason: 1}
+    assert h.sensor.diagnostics()["dropped"] == {reason: 1}
+
+
+def test_retained_values_need_a_recent_timestamp() -> None:
+    h = Harness(value="v", timestamp="t", max_retained_age=60)
+    assert h.feed(b'{"v": 70, "t": %d}' % (NOW - 30), retain=True)
+    assert h.feed(b'{"v": 70, "t": %d}' % (NOW - 120), retain=True) == []
+    assert h.counters.get("mqtt:zigbee2mqtt/alex_watch", "stale_retained") == 1
+    plain = Harness()
+    assert plain.feed(b"70", retain=True) == []
+    assert plain.counters.get("mqtt:zigbee2mqtt/alex_watch", "retained_without_time") == 1
+
+
+def test_drops_are_logged_once_per_topic_per_minute_without_the_value(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = Harness(topic="z/+")
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        for _ in range(5):
+            h.feed(b"999", topic="z/a")
+        h.feed(b"999", topic="z/b")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "z/a" in warnings[0] and "out_of_range" in warnings[0]
+    assert "z/b" in warnings[1]
+    assert not any("999" in w for w in warnings)
+    assert h.counters.get("mqtt:z/a", "out_of_range") == 5
+
+
+def test_unit_must_fit_the_metric() -> None:
+    with pytest.raises(ValueError, match="bpm"):
+        sensor_config(unit="ms")
+    with pytest.raises(ValueError, match="ms"):
+        sensor_config(metric="rr", unit="bpm")
+
+
+@contextlib.asynccontextmanager
+async def running_sensor(
+    connection: MqttConnection, sensor: MqttSensor, sink: RecordingSink
+) -> AsyncIterator[None]:
+    task = asyncio.get_running_loop().create_task(sensor.run(sink))
+    try:
+        async with running(connection):
+            yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_zigbee2mqtt_payloads_through_a_real_broker_survive_garbage(
+    mosquitto: MosquittoBroker,
+) -> None:
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    sensor = MqttSensor(
+        sensor_config(value="heart_rate"), connection, connection._clock, counters, name="watch"
+    )
+    sink = RecordingSink()
+    async with running_sensor(connection, sensor, sink), device_client(mosquitto) as device:
+        topic = "zigbee2mqtt/alex_watch"
+        for payload in (
+            b'{"heart_rate": 61}',
+            b"garbage",
+            b'{"heart_rate": NaN}',
+            b'{"battery": 90}',
+            b'{"heart_rate": 62}',
+        ):
+            await device.publish(topic, payload, qos=1)
+        assert [(await sink.next()).value for _ in range(2)] == [61.0, 62.0]
+    assert counters.scope("mqtt:zigbee2mqtt/alex_watch") == {
+        "bad_json": 1,
+        "nan": 1,
+        "missing_path": 1,
+    }
+    assert sensor.diagnostics()["readings"] == 2
