@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Mapping
 
 from ambient.clock import Clock
@@ -39,6 +40,11 @@ class SystemdNotifier:
 
     def stopping(self) -> None:
         self._send("STOPPING=1")
+
+    def reloading(self) -> None:
+        """A config reload has begun; send :meth:`ready` when the new config runs."""
+        monotonic_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self._send(f"RELOADING=1\nMONOTONIC_USEC={monotonic_usec}")
 
     def status(self, text: str) -> None:
         """Free text shown by ``systemctl status ambient``."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,18 @@ def test_stopping_status_and_ping(notify_socket: tuple[str, socket.socket]) -> N
     notifier.stopping()
 
     assert received(receiver) == ["STATUS=waiting for the strap", "WATCHDOG=1", "STOPPING=1"]
+
+
+def test_reloading_carries_the_monotonic_time(notify_socket: tuple[str, socket.socket]) -> None:
+    path, receiver = notify_socket
+    before_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+    SystemdNotifier({"NOTIFY_SOCKET": path}).reloading()
+
+    fields = dict(line.split("=", 1) for line in receiver.recv(4096).decode().splitlines())
+    assert fields["RELOADING"] == "1"
+    assert before_usec <= int(fields["MONOTONIC_USEC"])
+    assert int(fields["MONOTONIC_USEC"]) <= time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
 def test_abstract_socket_name(tmp_path: Path) -> None:

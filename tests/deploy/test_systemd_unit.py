@@ -73,6 +73,7 @@ def test_notify_watchdog_and_restart() -> None:
     assert unit["NotifyAccess"] == ["main"]
     assert unit["WatchdogSec"] == ["30s"]
     assert unit["Restart"] == ["on-failure"]
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert unit["ExecStart"] == ["/opt/ambient/bin/ambient run --config /etc/ambient/ambient.yaml"]
 
 
