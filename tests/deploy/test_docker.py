@@ -1,0 +1,112 @@
+"""deploy/docker: no container engine runs here, so these check the files statically: the
+image runs as a non-root user, copies only what exists, and the compose example wires ambient
+to Mosquitto with a locked-down container."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKER = REPO / "deploy" / "docker"
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    result = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+def final_stage(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    starts = [i for i, (keyword, _) in enumerate(steps) if keyword == "FROM"]
+    return steps[starts[-1] :]
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_image_runs_as_a_non_root_user() -> None:
+    stage = final_stage(instructions(DOCKER / "Dockerfile"))
+    users = [args for keyword, args in stage if keyword == "USER"]
+
+    assert users, "the final stage sets no USER"
+    user = users[-1].split(":")[0]
+    assert user not in {"root", "0"}
+    assert any("useradd" in args and user in args for keyword, args in stage if keyword == "RUN")
+
+
+def test_base_image_is_a_slim_python_311() -> None:
+    steps = instructions(DOCKER / "Dockerfile")
+    default = next(args for keyword, args in steps if keyword == "ARG" and "PYTHON_IMAGE" in args)
+
+    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.1[1-3]-slim-\w+", default)
+    assert [args.split()[0] for keyword, args in steps if keyword == "FROM"] == [
+        "${PYTHON_IMAGE}",
+        "${PYTHON_IMAGE}",
+    ]
+
+
+def test_copied_sources_exist_and_nothing_is_fetched_by_add() -> None:
+    steps = instructions(DOCKER / "Dockerfile")
+    for keyword, args in steps:
+        assert keyword != "ADD", "use COPY; ADD can fetch URLs and unpack archives"
+        if keyword == "COPY" and not args.startswith("--from"):
+            *sources, _ = args.split()
+            for source in sources:
+                assert (REPO / source).exists(), source
+
+
+def test_entrypoint_runs_the_daemon_with_a_healthcheck() -> None:
+    steps = dict(final_stage(instructions(DOCKER / "Dockerfile")))
+
+    assert steps["ENTRYPOINT"] == '["ambient"]'
+    assert steps["CMD"] == '["run", "--config", "/etc/ambient/ambient.yaml"]'
+    assert "ambient status" in steps["HEALTHCHECK"]
+
+
+def test_compose_builds_from_the_repository_root() -> None:
+    ambient = compose()["services"]["ambient"]
+    context = (DOCKER / ambient["build"]["context"]).resolve()
+
+    assert context == REPO
+    assert (context / ambient["build"]["dockerfile"]).resolve() == DOCKER / "Dockerfile"
+
+
+def test_compose_ambient_is_locked_down_and_reaches_bluez() -> None:
+    ambient = compose()["services"]["ambient"]
+
+    assert ambient["read_only"] is True
+    assert ambient["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in ambient["security_opt"]
+    assert "privileged" not in ambient
+    assert "network_mode" not in ambient
+    volumes = ambient["volumes"]
+    assert "./config:/etc/ambient:ro" in volumes
+    assert "ambient-state:/var/lib/ambient" in volumes
+    assert "/run/dbus/system_bus_socket:/run/dbus/system_bus_socket:ro" in volumes
+    assert ambient["depends_on"] == ["mosquitto"]
+
+
+def test_compose_mosquitto_requires_credentials() -> None:
+    services = compose()["services"]
+    mosquitto = services["mosquitto"]
+    assert mosquitto["image"].startswith("eclipse-mosquitto:2")
+    conf = (DOCKER / "mosquitto" / "mosquitto.conf").read_text()
+
+    assert re.search(r"^allow_anonymous false$", conf, re.M)
+    assert re.search(r"^password_file /mosquitto/config/passwd$", conf, re.M)
+    assert "./mosquitto:/mosquitto/config" in mosquitto["volumes"]
+    named = {v.split(":")[0] for s in services.values() for v in s["volumes"]}
+    assert {n for n in named if not n.startswith(("./", "/"))} <= set(compose()["volumes"])
