@@ -1,0 +1,144 @@
+"""Evaluate rule conditions (HA's and / or / not, time, state, plus signals and trigger ids),
+with a short label per condition so traces can say which one held the rule back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ambient.config.conditions import (
+    AndConditionConfig,
+    NotConditionConfig,
+    OrConditionConfig,
+    SignalConditionConfig,
+    StateConditionConfig,
+    TimeConditionConfig,
+    TriggerConditionConfig,
+)
+from ambient.messages import SignalValue
+from ambient.rules.timeofday import in_window, parse_time_of_day, weekday_of
+from ambient.rules.values import EntityState, numeric, value_text
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionContext:
+    """What a condition may look at when a rule fires for one person."""
+
+    now: float
+    local: datetime
+    person: str | None
+    trigger_id: str | None
+    signal: Callable[[str], SignalValue | None]
+    entities: Mapping[str, EntityState]
+    threshold: Callable[[float | str | None], float | None]
+
+
+def evaluate_all(
+    conditions: Sequence[Any], ctx: ConditionContext
+) -> tuple[bool, tuple[tuple[str, bool], ...]]:
+    """Every top-level condition's result (all are evaluated, for the trace), and their AND."""
+    results = tuple((label(c), evaluate(c, ctx)) for c in conditions)
+    return all(ok for _, ok in results), results
+
+
+def evaluate(condition: Any, ctx: ConditionContext) -> bool:
+    if isinstance(condition, TimeConditionConfig):
+        return _time(condition, ctx)
+    if isinstance(condition, SignalConditionConfig):
+        return _signal(condition, ctx)
+    if isinstance(condition, StateConditionConfig):
+        return _state(condition, ctx)
+    if isinstance(condition, TriggerConditionConfig):
+        return ctx.trigger_id is not None and ctx.trigger_id in condition.id
+    if isinstance(condition, AndConditionConfig):
+        return all(evaluate(c, ctx) for c in condition.conditions)
+    if isinstance(condition, OrConditionConfig):
+        return any(evaluate(c, ctx) for c in condition.conditions)
+    if isinstance(condition, NotConditionConfig):
+        return not any(evaluate(c, ctx) for c in condition.conditions)
+    raise TypeError(f"unknown condition {condition!r}")
+
+
+def _time(condition: TimeConditionConfig, ctx: ConditionContext) -> bool:
+    if condition.weekday is not None and weekday_of(ctx.local) not in condition.weekday:
+        return False
+    after = parse_time_of_day(condition.after) if condition.after else None
+    before = parse_time_of_day(condition.before) if condition.before else None
+    return in_window(ctx.local.time().replace(tzinfo=None), after, before)
+
+
+def _signal(condition: SignalConditionConfig, ctx: ConditionContext) -> bool:
+    current = ctx.signal(condition.signal)
+    if current is None or current.value is None:
+        return False
+    if condition.state is not None:
+        return str(current.value) in condition.state
+    return numeric_holds(numeric(current.value), condition.above, condition.below, ctx.threshold)
+
+
+def numeric_holds(
+    value: float | None,
+    above: float | str | None,
+    below: float | str | None,
+    threshold: Callable[[float | str | None], float | None],
+) -> bool:
+    """HA's numeric test: strictly above / below; unknown values and thresholds never hold."""
+    if value is None:
+        return False
+    if above is not None:
+        limit = threshold(above)
+        if limit is None or not value > limit:
+            return False
+    if below is not None:
+        limit = threshold(below)
+        if limit is None or not value < limit:
+            return False
+    return True
+
+
+def _state(condition: StateConditionConfig, ctx: ConditionContext) -> bool:
+    for entity_id in condition.entity_id:
+        entity = ctx.entities.get(entity_id)
+        if entity is None or entity.value(condition.attribute) not in condition.state:
+            return False
+        if condition.for_ and ctx.now - entity.changed_at < condition.for_:
+            return False
+    return True
+
+
+def label(condition: Any) -> str:
+    """``time (after 07:00, before 23:00)``, ``signal quality above 0.8`` …"""
+    if isinstance(condition, TimeConditionConfig):
+        parts = [f"after {condition.after}"] if condition.after else []
+        parts += [f"before {condition.before}"] if condition.before else []
+        parts += [f"on {','.join(condition.weekday)}"] if condition.weekday else []
+        return f"time ({', '.join(parts)})"
+    if isinstance(condition, SignalConditionConfig):
+        if condition.state is not None:
+            return f"signal {condition.signal} is {'/'.join(condition.state)}"
+        return f"signal {condition.signal} {bounds_text(condition.above, condition.below)}"
+    if isinstance(condition, StateConditionConfig):
+        what = "/".join(condition.entity_id)
+        if condition.attribute:
+            what += f".{condition.attribute}"
+        return f"state {what} is {'/'.join(condition.state)}"
+    if isinstance(condition, TriggerConditionConfig):
+        return f"trigger {'/'.join(condition.id)}"
+    if isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
+        inner = "; ".join(label(c) for c in condition.conditions)
+        return f"{condition.condition} ({inner})"
+    return type(condition).__name__
+
+
+def bounds_text(above: float | str | None, below: float | str | None) -> str:
+    if above is not None and below is not None:
+        return f"between {_limit(above)} and {_limit(below)}"
+    if above is not None:
+        return f"above {_limit(above)}"
+    return f"below {_limit(below)}"
+
+
+def _limit(limit: float | str | None) -> str:
+    return value_text(limit) if isinstance(limit, float) else str(limit)

@@ -1,0 +1,77 @@
+"""Readable sentences for traces: why a rule fired, was held back, escalated or recovered."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from ambient.config.triggers import (
+    CronTriggerConfig,
+    MqttTriggerConfig,
+    SignalTriggerConfig,
+    StateTriggerConfig,
+    TimeTriggerConfig,
+)
+from ambient.rules.conditions import bounds_text
+from ambient.rules.timeofday import duration_text, local_text
+from ambient.rules.values import value_text
+
+
+def trigger_label(trigger: object, index: int) -> str:
+    """The trigger's id, or a name made from its kind and position."""
+    trigger_id = getattr(trigger, "id", None)
+    return trigger_id if trigger_id else f"{getattr(trigger, 'trigger', 'trigger')}#{index}"
+
+
+def signal_fired(trigger: SignalTriggerConfig, value: float | None, now_inside: bool) -> str:
+    """``stress_score 74.2 above 70 for 2min``."""
+    bounds = bounds_text(trigger.above, trigger.below)
+    held = f" for {duration_text(trigger.for_)}" if trigger.for_ else ""
+    shown = "unknown" if value is None else value_text(value)
+    if now_inside:
+        return f"{trigger.signal} {shown} {bounds}{held}"
+    band = value_text(trigger.hysteresis)
+    return f"{trigger.signal} {bounds}{held} (now {shown}, within hysteresis {band})"
+
+
+def signal_recovered(
+    trigger: SignalTriggerConfig, value: float, above: float | None, below: float | None
+) -> str:
+    """``stress_score 55 at or below 60 (70 - hysteresis 10)``."""
+    h = trigger.hysteresis
+    if above is not None and value <= above - h:
+        limit = value_text(above - h)
+        why = f" ({value_text(above)} - hysteresis {value_text(h)})" if h else ""
+        return f"{trigger.signal} {value_text(value)} at or below {limit}{why}"
+    assert below is not None
+    limit = value_text(below + h)
+    why = f" ({value_text(below)} + hysteresis {value_text(h)})" if h else ""
+    return f"{trigger.signal} {value_text(value)} at or above {limit}{why}"
+
+
+def escalated(trigger: SignalTriggerConfig, value: float | None, after_s: float, level: int) -> str:
+    shown = "unknown" if value is None else value_text(value)
+    bounds = bounds_text(trigger.above, trigger.below)
+    return (
+        f"{trigger.signal} still {bounds} after {duration_text(after_s)} "
+        f"(now {shown}; level {level + 1})"
+    )
+
+
+def scheduled(trigger: TimeTriggerConfig | CronTriggerConfig, when: float, zone: tzinfo) -> str:
+    if isinstance(trigger, CronTriggerConfig):
+        return f"cron `{trigger.cron}` at {local_text(when, zone)}"
+    return f"time {local_text(when, zone)}"
+
+
+def state_changed(trigger: StateTriggerConfig, what: str, old: str | None, new: str) -> str:
+    held = f" for {duration_text(trigger.for_)}" if trigger.for_ else ""
+    return f"{what} changed from {old if old is not None else 'unknown'} to {new}{held}"
+
+
+def mqtt_message(trigger: MqttTriggerConfig, topic: str, payload: str | None) -> str:
+    text = f"mqtt message on {topic}"
+    return text + (f" with payload {payload!r}" if trigger.payload is not None else "")
+
+
+def cooldown(until: float, zone: tzinfo) -> str:
+    return f"cooldown until {local_text(until, zone)}"

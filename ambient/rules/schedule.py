@@ -1,0 +1,93 @@
+"""Next fire times of ``time`` and ``cron`` triggers, from APScheduler 3's CronTrigger, on the
+project's clock (so ``simulate`` runs them on virtual time).
+
+Daylight saving behaves as in Home Assistant: a wall time skipped by spring-forward does not
+fire that day (APScheduler alone would fire it an hour late), and a wall time repeated by
+fall-back fires at each occurrence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from ambient.clock import Clock, TimerHandle
+from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
+from ambient.rules.timeofday import parse_time_of_day
+
+_MAX_SKIPS = 48
+
+
+def cron_triggers(config: TimeTriggerConfig | CronTriggerConfig, zone: tzinfo) -> list[CronTrigger]:
+    if isinstance(config, CronTriggerConfig):
+        return [CronTrigger.from_crontab(config.cron, timezone=zone)]
+    weekdays = ",".join(config.weekday) if config.weekday else None
+    triggers = []
+    for text in config.at:
+        at = parse_time_of_day(text)
+        triggers.append(
+            CronTrigger(
+                day_of_week=weekdays,
+                hour=at.hour,
+                minute=at.minute,
+                second=at.second,
+                timezone=zone,
+            )
+        )
+    return triggers
+
+
+def next_fire_time(trigger: CronTrigger, zone: tzinfo, after: float) -> float | None:
+    """The first fire time strictly after ``after`` (unix seconds), skipping wall times that
+    do not exist in ``zone``."""
+    previous: datetime | None = None
+    now = datetime.fromtimestamp(after, zone)
+    for _ in range(_MAX_SKIPS):
+        candidate: datetime | None = trigger.get_next_fire_time(previous, now)
+        if candidate is None:
+            return None
+        when = candidate.timestamp()
+        normal = datetime.fromtimestamp(when, zone)
+        if normal.replace(tzinfo=None) == candidate.replace(tzinfo=None) and when > after:
+            return when
+        # A wall time in the spring-forward gap (or not after ``after``): look further.
+        previous = candidate
+        now = datetime.fromtimestamp(max(when, after) + 1e-6, zone)
+    return None
+
+
+class Schedule:
+    """Keeps one CronTrigger armed on the clock, calling ``fire(when)`` at each fire time."""
+
+    def __init__(
+        self, clock: Clock, trigger: CronTrigger, zone: tzinfo, fire: Callable[[float], None]
+    ) -> None:
+        self._clock = clock
+        self._trigger = trigger
+        self._zone = zone
+        self._fire = fire
+        self._handle: TimerHandle | None = None
+        self.next_at: float | None = None
+
+    def arm(self, after: float | None = None) -> None:
+        self.cancel()
+        self.next_at = next_fire_time(
+            self._trigger, self._zone, self._clock.now() if after is None else after
+        )
+        if self.next_at is not None:
+            self._handle = self._clock.call_at(self.next_at, self._due)
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _due(self) -> None:
+        when = self.next_at
+        self._handle = None
+        if when is None:
+            return
+        self.arm(after=when)
+        self._fire(when)

@@ -1,0 +1,130 @@
+"""Runs one action sequence: leaf actions through the performer, flow steps (delay, wait_for,
+choose, if) on the clock. The position of the current step is saved before it starts, so a
+sequence cut by a restart resumes there: a delay or wait keeps its deadline, and a leaf action
+that was in flight is not repeated (at most once is safer than twice for lights and messages).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from ambient.clock import Clock
+from ambient.config.actions import (
+    ChooseStepConfig,
+    DelayStepConfig,
+    IfStepConfig,
+    WaitForStepConfig,
+)
+from ambient.messages import ActionResult
+from ambient.rules.state import RunRecord
+
+_LOGGER = logging.getLogger(__name__)
+
+Path = list[int | str]
+
+
+class SequenceHost(Protocol):
+    """What a sequence needs from the engine."""
+
+    clock: Clock
+
+    async def perform_leaf(self, action: Any, run: RunRecord) -> ActionResult: ...
+
+    def conditions_hold(self, conditions: Sequence[Any], run: RunRecord) -> bool: ...
+
+    async def wait_for_signal(
+        self, step: WaitForStepConfig, run: RunRecord, until: float | None
+    ) -> bool: ...
+
+    def save_run(self, run: RunRecord) -> None: ...
+
+
+class SequenceRun:
+    """One pass through ``steps`` for ``run``; ``results`` collects every leaf's result."""
+
+    def __init__(
+        self,
+        host: SequenceHost,
+        run: RunRecord,
+        on_first_wait: Callable[[], None],
+        on_result: Callable[[ActionResult], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.run = run
+        self.results: list[ActionResult] = []
+        self._on_first_wait = on_first_wait
+        self._on_result = on_result
+
+    async def execute(self, steps: Sequence[Any]) -> bool:
+        resume = list(self.run.position) or None
+        return await self._steps(steps, [], resume)
+
+    async def _steps(self, steps: Sequence[Any], prefix: Path, resume: Path | None) -> bool:
+        start = int(resume[0]) if resume else 0
+        for index in range(start, len(steps)):
+            resuming = resume is not None and index == start
+            sub = list(resume[1:]) if resume is not None and index == start else []
+            if not await self._step(steps[index], [*prefix, index], sub, resuming):
+                return False
+        return True
+
+    async def _step(self, step: Any, path: Path, sub: Path, resuming: bool) -> bool:
+        clock = self.host.clock
+        if isinstance(step, DelayStepConfig):
+            until = self.run.wait_until if resuming and self.run.wait_until else None
+            self._save(path, until if until is not None else clock.now() + step.delay)
+            self._on_first_wait()
+            assert self.run.wait_until is not None
+            await clock.sleep_until(self.run.wait_until)
+            return True
+        if isinstance(step, WaitForStepConfig):
+            until = self.run.wait_until if resuming else None
+            if until is None and step.timeout is not None:
+                until = clock.now() + step.timeout
+            self._save(path, until)
+            self._on_first_wait()
+            recovered = await self.host.wait_for_signal(step, self.run, until)
+            return recovered or step.continue_on_timeout
+        if isinstance(step, IfStepConfig):
+            if sub:
+                branch = str(sub[0])
+            else:
+                self._save(path, None)
+                branch = "then" if self.host.conditions_hold(step.if_, self.run) else "else"
+            steps = step.then if branch == "then" else step.else_
+            return await self._steps(steps, [*path, branch], list(sub[1:]) or None)
+        if isinstance(step, ChooseStepConfig):
+            if sub:
+                chosen: Path = list(sub[:2]) if sub[0] == "choose" else list(sub[:1])
+                rest = list(sub[len(chosen) :]) or None
+            else:
+                self._save(path, None)
+                chosen = ["default"]
+                for o_index, option in enumerate(step.choose):
+                    if self.host.conditions_hold(option.conditions, self.run):
+                        chosen = ["choose", o_index]
+                        break
+                rest = None
+            steps = step.choose[int(chosen[1])].sequence if chosen[0] == "choose" else step.default
+            return await self._steps(steps, [*path, *chosen], rest)
+        if resuming and not sub:
+            _LOGGER.info(
+                "Rule run %s resumed after a restart; not repeating the action that was in "
+                "flight (%s)",
+                self.run.id,
+                getattr(step, "action", type(step).__name__),
+            )
+            return True
+        self._save(path, None)
+        result = await self.host.perform_leaf(step, self.run)
+        self.results.append(result)
+        if self._on_result is not None:
+            self._on_result(result)
+        return True
+
+    def _save(self, path: Path, wait_until: float | None) -> None:
+        self.run.position = path
+        self.run.wait_until = wait_until
+        self.host.save_run(self.run)

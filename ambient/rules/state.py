@@ -1,0 +1,127 @@
+"""What the engine remembers per rule and person, as plain data that the store persists: trigger
+phases and `for` deadlines, cooldowns, open episodes (for escalation and recovery) and action
+runs with their position, so a restart continues where it stopped."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ambient.clock import TimerHandle
+
+Phase = Literal["clear", "pending", "active"]
+RunKind = Literal["actions", "escalate", "recovery"]
+
+
+@dataclass(slots=True)
+class TriggerState:
+    """One trigger for one person: ``clear`` → ``pending`` (in range, `for` counting) →
+    ``active`` (fired or suppressed; waits to clear past the hysteresis)."""
+
+    phase: Phase = "clear"
+    since: float | None = None
+    for_until: float | None = None
+    value: str | None = None  # a state trigger's new state
+    timer: TimerHandle | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"phase": self.phase, "since": self.since, "for_until": self.for_until} | (
+            {"value": self.value} if self.value is not None else {}
+        )
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TriggerState:
+        return cls(data["phase"], data.get("since"), data.get("for_until"), data.get("value"))
+
+
+@dataclass(slots=True)
+class Episode:
+    """One firing of a signal trigger, open until it clears: escalation and recovery hang
+    off it, and actuators use its id to undo what they did."""
+
+    id: str
+    trigger: int
+    trigger_id: str | None
+    fired_at: float
+    next_level: int = 0
+    signals: dict[str, Any] = field(default_factory=dict)
+    timer: TimerHandle | None = field(default=None, compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("timer")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Episode:
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """One running (or queued) action sequence and where it is."""
+
+    id: str
+    kind: RunKind
+    person: str | None
+    episode: str
+    trigger_id: str | None
+    started: float
+    level: int | None = None
+    position: list[int | str] = field(default_factory=list)
+    wait_until: float | None = None
+    queued: bool = False
+    signals: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class PersonState:
+    """A rule's state for one person (or for nobody, when it reads no person's signals)."""
+
+    triggers: dict[int, TriggerState] = field(default_factory=dict)
+    cooldown_until: float | None = None
+    last_fired: float | None = None
+    episodes: dict[int, Episode] = field(default_factory=dict)
+    runs: dict[str, RunRecord] = field(default_factory=dict)
+
+    def trigger(self, index: int) -> TriggerState:
+        state = self.triggers.get(index)
+        if state is None:
+            state = self.triggers[index] = TriggerState()
+        return state
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "triggers": {
+                str(i): t.to_json() for i, t in self.triggers.items() if t.phase != "clear"
+            },
+            "cooldown_until": self.cooldown_until,
+            "last_fired": self.last_fired,
+            "episodes": {str(i): e.to_json() for i, e in self.episodes.items()},
+            "runs": {key: r.to_json() for key, r in self.runs.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PersonState:
+        return cls(
+            triggers={int(i): TriggerState.from_json(t) for i, t in data["triggers"].items()},
+            cooldown_until=data.get("cooldown_until"),
+            last_fired=data.get("last_fired"),
+            episodes={int(i): Episode.from_json(e) for i, e in data["episodes"].items()},
+            runs={key: RunRecord.from_json(r) for key, r in data["runs"].items()},
+        )
+
+
+def person_key(person: str | None) -> str:
+    return "" if person is None else person
+
+
+def person_of(key: str) -> str | None:
+    return None if key == "" else key

@@ -1,0 +1,64 @@
+"""Local time for rules: the configured zone, time-of-day windows that may cross midnight, and
+short texts for traces."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, tzinfo
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def resolve_zone(name: str | None) -> tzinfo:
+    """The config's IANA zone, or the system's (a real zone, so DST changes are known)."""
+    if name:
+        return ZoneInfo(name)
+    import tzlocal
+
+    zone: tzinfo = tzlocal.get_localzone()
+    return zone
+
+
+def parse_time_of_day(text: str) -> time:
+    parts = [int(p) for p in text.split(":")]
+    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+
+
+def in_window(now: time, after: time | None, before: time | None) -> bool:
+    """HA's time condition: ``after`` inclusive, ``before`` exclusive; when ``after`` is later
+    than ``before`` the window crosses midnight (22:00 → 06:00)."""
+    if after is None and before is None:
+        return True
+    if after is None:
+        assert before is not None
+        return now < before
+    if before is None:
+        return now >= after
+    if after <= before:
+        return after <= now < before
+    return now >= after or now < before
+
+
+def weekday_of(moment: datetime) -> str:
+    return WEEKDAYS[moment.weekday()]
+
+
+def local_text(timestamp: float, zone: tzinfo) -> str:
+    """``10:45`` (or ``10:45:30`` when seconds matter) in the rule zone."""
+    moment = datetime.fromtimestamp(timestamp, zone)
+    return moment.strftime("%H:%M:%S" if moment.second else "%H:%M")
+
+
+def duration_text(seconds: float) -> str:
+    """``2min``, ``1h30min``, ``45s``: how durations are written in the config."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes:
+        parts.append(f"{minutes}min")
+    if secs or not parts:
+        parts.append(f"{secs}s")
+    return "".join(parts)
