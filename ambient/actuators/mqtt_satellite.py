@@ -45,6 +45,7 @@ class SatelliteForwarder:
         self._buffer: deque[Reading] = deque()
         self._max_buffer = max_buffer
         self._wake: asyncio.Event | None = None
+        self._drained: list[asyncio.Future[None]] = []
         self.forwarded = 0
 
     def _event(self) -> asyncio.Event:
@@ -63,6 +64,14 @@ class SatelliteForwarder:
 
     async def put(self, reading: Reading) -> None:
         self.put_nowait(reading)
+
+    async def wait_drained(self) -> None:
+        """Until everything buffered so far has been acknowledged by the broker."""
+        if not self._buffer:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._drained.append(waiter)
+        await waiter
 
     @property
     def pending(self) -> int:
@@ -95,3 +104,7 @@ class SatelliteForwarder:
                 if self._buffer and self._buffer[0] is reading:
                     self._buffer.popleft()
             self.forwarded += len(batch)
+        waiters, self._drained = self._drained, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)

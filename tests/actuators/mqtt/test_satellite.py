@@ -79,6 +79,7 @@ async def test_readings_made_while_the_broker_was_down_arrive_after_it_is_back(
     async with running(central), running(satellite), tasks(sensor.run(sink), forwarder.run()):
         forwarder.put_nowait(beat(0))
         assert (await sink.next()).value == 800.0
+        await asyncio.wait_for(forwarder.wait_drained(), 10)  # acknowledged: not sent twice
         lost = asyncio.ensure_future(satellite.wait_attempt_ended())
         broker.kill()
         await asyncio.wait_for(lost, 10)
