@@ -25,7 +25,10 @@ _C2: Final = 0.17  # ectopic decision boundary, offset
 _THRESHOLD_BEATS: Final = 91  # beats the quartile deviations are taken over
 _MEDIAN_BEATS: Final = 11  # beats the reference median is taken over
 _WARMUP_BEATS: Final = 15  # fewer differences than this: no detection yet
-_MIN_THRESHOLD_MS: Final = 10.0  # keeps tiny-variability stretches from flagging every beat
+# Floors on the thresholds: in very regular stretches (low HRV, QD near 0) a change of a few
+# per cent of the interval is still a normal beat, never an artifact.
+_MIN_THRESHOLD_MS: Final = 10.0
+_MIN_THRESHOLD_SHARE: Final = 0.05
 LOOKAHEAD_BEATS: Final = 2
 _PATTERN_TOLERANCE: Final = 0.25  # missed/extra: sums within this share of the median
 
@@ -149,6 +152,11 @@ class BeatCleaner:
             out.extend(self._settle_first())
         return out
 
+    @property
+    def pending(self) -> int:
+        """Beats received but not settled yet (waiting for their look-ahead)."""
+        return len(self._pending)
+
     def flush(self) -> list[Beat]:
         """Settle what is pending without look-ahead and start a new run (after a gap)."""
         out: list[Beat] = []
@@ -190,8 +198,9 @@ class BeatCleaner:
         mrr = first.rr_ms - median
         mrr = 2 * mrr if mrr < 0 else mrr
         ready = len(self._abs_drr) >= _WARMUP_BEATS
-        th1 = max(_ALPHA * self._abs_drr.quartile_deviation(), _MIN_THRESHOLD_MS)
-        th2 = max(_ALPHA * self._abs_mrr.quartile_deviation(), _MIN_THRESHOLD_MS)
+        floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
+        th1 = max(_ALPHA * self._abs_drr.quartile_deviation(), floor)
+        th2 = max(_ALPHA * self._abs_mrr.quartile_deviation(), floor)
         self._abs_drr.add(abs(drr[0]))
         self._abs_mrr.add(abs(mrr))
         if not ready:
@@ -215,7 +224,7 @@ class BeatCleaner:
             next_ectopic = (d1 > 1 and s12_next < -_C1 * d1 - _C2) or (
                 d1 < -1 and s12_next > -_C1 * d1 + _C2
             )
-            if next_ectopic and d0 * d1 < 0:
+            if next_ectopic and d0 * d1 < 0 and not self._next_is_missed(rr_ms, median, th2):
                 return "ectopic"
         if abs(d0) <= 1:
             return "normal"
@@ -236,6 +245,15 @@ class BeatCleaner:
         if abs(m) > 3:
             return "long_short"
         return "normal"
+
+    def _next_is_missed(self, rr_ms: float, median: float, th2: float) -> bool:
+        """The next interval is two beats long and this one is no early beat: the pattern
+        looks ectopic to the s12 rule, but it is a missed beat after an ordinary one."""
+        following = self._pending[1].rr_ms
+        tolerance = min(th2, _PATTERN_TOLERANCE * median)
+        next_missed = abs(following / 2 - median) < tolerance
+        pair_fits = abs(rr_ms + following - 2 * median) < tolerance
+        return next_missed and not pair_fits
 
     # -- correction ------------------------------------------------------------------------
 

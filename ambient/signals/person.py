@@ -11,7 +11,7 @@ from ambient.messages import SignalValue
 from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import Baseline
-from ambient.signals.beats import BeatCleaner
+from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.stress import stress_score, z_score
 from ambient.signals.windows import BeatWindow, WindowStats
 
@@ -67,11 +67,7 @@ class PersonSignals:
     def feed(self, time: float, metric: str, value: float) -> None:
         self.last_time[metric] = time
         if metric == RR:
-            for beat in self.cleaner.add(time, value):
-                previous = self._previous_rr if beat.follows_clean else None
-                for window in (*self.windows, self.hr_window):
-                    window.add(beat, previous)
-                self._previous_rr = beat.rr_ms
+            self._add_beats(self.cleaner.add(time, value))
         elif metric == HR:
             self.hr_reading = value
         elif metric == CONTACT:
@@ -83,6 +79,19 @@ class PersonSignals:
         else:
             self.metrics[metric] = value
 
+    def settle(self, now: float) -> None:
+        """Beats held for look-ahead are let out once the stream has paused ``rr_gap``."""
+        last = self.last_time.get(RR)
+        if last is not None and now - last >= self.config.rr_gap and self.cleaner.pending:
+            self._add_beats(self.cleaner.flush())
+
+    def _add_beats(self, beats: list[Beat]) -> None:
+        for beat in beats:
+            previous = self._previous_rr if beat.follows_clean else None
+            for window in (*self.windows, self.hr_window):
+                window.add(beat, previous)
+            self._previous_rr = beat.rr_ms
+
     def _fresh(self, metric: str, now: float, limit: float | None = None) -> bool:
         last = self.last_time.get(metric)
         return last is not None and now - last <= (limit or self.config.stale_after)
@@ -90,6 +99,8 @@ class PersonSignals:
     def deadlines(self) -> list[float]:
         stale = self.config.stale_after
         out = [t + stale for m, t in self.last_time.items() if m in (RR, HR, CONTACT)]
+        if self.cleaner.pending and RR in self.last_time:
+            out.append(self.last_time[RR] + self.config.rr_gap)
         out += [
             t + self.config.metric_stale_after
             for m, t in self.last_time.items()
@@ -103,6 +114,7 @@ class PersonSignals:
     def compute(self, now: float) -> dict[str, SignalValue]:
         """Every signal of this person as of ``now``."""
         cfg = self.config
+        self.settle(now)
         out: dict[str, SignalValue] = {}
 
         def put(name: str, value: float | str | bool | None, reason: str) -> None:

@@ -1,0 +1,104 @@
+"""Beat cleaning: what Lipponen & Tarvainen's method, run as a stream, must get right."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from signals.signals_helpers import inject_artifacts, load_nn, timed
+
+from ambient.signals.beats import Beat, BeatCleaner
+
+
+def clean(rr_ms: list[float]) -> tuple[list[Beat], BeatCleaner]:
+    cleaner = BeatCleaner()
+    beats: list[Beat] = []
+    for t, rr in timed(rr_ms):
+        beats += cleaner.add(t, rr)
+    beats += cleaner.flush()
+    return beats, cleaner
+
+
+def rmssd_raw(rr_ms: list[float]) -> float:
+    diffs = [b - a for a, b in zip(rr_ms, rr_ms[1:], strict=False)]
+    return math.sqrt(sum(d * d for d in diffs) / len(diffs))
+
+
+def rmssd_clean(beats: list[Beat]) -> float:
+    diffs = [b.rr_ms - a.rr_ms for a, b in zip(beats, beats[1:], strict=False) if b.follows_clean]
+    return math.sqrt(sum(d * d for d in diffs) / len(diffs))
+
+
+@pytest.mark.parametrize("series", ["5min", "60min"])
+def test_clean_high_hrv_series_is_left_nearly_alone(series: str) -> None:
+    """A 20 %-rule flags long respiratory beats of high-HRV people; this must not."""
+    rr = load_nn(series)
+    beats, cleaner = clean(rr)
+    corrected = sum(b.corrected for b in beats)
+    assert corrected / len(beats) < 0.01
+    assert abs(rmssd_clean(beats) / rmssd_raw(rr) - 1) < 0.02
+    assert sum(b.rr_ms for b in beats) == pytest.approx(sum(rr))  # time is kept
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_artifacts_in_the_real_hour_are_corrected(seed: int) -> None:
+    rr = load_nn("60min")
+    reference = rmssd_raw(rr)
+    bad = inject_artifacts(rr, 0.02, seed)
+    beats, cleaner = clean(bad)
+    assert abs(rmssd_raw(bad) / reference - 1) > 0.38  # uncorrected is far off
+    assert abs(rmssd_clean(beats) / reference - 1) < 0.03
+    found = cleaner.corrections
+    assert found["missed"] >= 25 and found["extra"] >= 25 and found["ectopic"] >= 25
+
+
+def test_artifacts_in_the_real_five_minutes_are_corrected_on_average() -> None:
+    """Six artifacts in 337 beats: single runs vary, the mean error stays within 3 %."""
+    rr = load_nn("5min")
+    reference = rmssd_raw(rr)
+    errors = []
+    for seed in range(10):
+        bad = inject_artifacts(rr, 0.02, seed)
+        assert abs(rmssd_raw(bad) / reference - 1) > 0.38
+        errors.append(rmssd_clean(clean(bad)[0]) / reference - 1)
+    assert abs(sum(errors) / len(errors)) < 0.03
+    assert max(abs(e) for e in errors) < 0.06
+
+
+def test_a_missed_beat_is_split_and_an_extra_one_merged() -> None:
+    rr = load_nn("5min")[:60]
+    missed = [*rr[:30], rr[30] + rr[31], *rr[32:]]
+    beats, cleaner = clean(missed)
+    assert cleaner.corrections["missed"] == 1
+    assert len(beats) == len(rr)
+    extra = [*rr[:30], rr[30] * 0.5, rr[30] * 0.5, *rr[31:]]
+    beats, cleaner = clean(extra)
+    assert cleaner.corrections["extra"] == 1
+    assert [round(b.rr_ms) for b in beats] == [round(x) for x in rr]
+
+
+def test_impossible_intervals_are_dropped_and_break_the_run() -> None:
+    cleaner = BeatCleaner()
+    beats: list[Beat] = []
+    for t, rr in timed([800.0] * 20 + [2600.0] + [800.0] * 20):
+        beats += cleaner.add(t, rr)
+    beats += cleaner.flush()
+    assert cleaner.corrections["out_of_range"] == 1
+    assert all(300 <= b.rr_ms <= 2000 for b in beats)
+    assert sum(not b.follows_clean for b in beats) == 2  # the first beat, and after the drop
+
+
+def test_a_too_short_fragment_joins_the_next_interval() -> None:
+    cleaner = BeatCleaner()
+    beats: list[Beat] = []
+    for t, rr in timed([800.0] * 20 + [250.0, 550.0] + [800.0] * 5):
+        beats += cleaner.add(t, rr)
+    beats += cleaner.flush()
+    assert [b.rr_ms for b in beats] == [800.0] * 26
+
+
+def test_the_look_ahead_is_two_beats_once_warm() -> None:
+    cleaner = BeatCleaner()
+    out = [len(cleaner.add(t, rr)) for t, rr in timed([800.0 + (i % 3) for i in range(40)])]
+    assert sum(out[:16]) == 0  # the first beats wait to set the thresholds
+    assert sum(out) == 38 and out[-1] == 1

@@ -1,0 +1,180 @@
+"""The signal engine as rules see it: values, unknowns with reasons, staleness on the clock,
+exercise gating, the false-alarm check on a real resting hour, and the demo's episode."""
+
+from __future__ import annotations
+
+import pytest
+from signals.signals_helpers import DEMO, Replay, load_nn, longest_run_at_or_above, timed
+
+from ambient.config.people import PersonConfig
+from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
+from ambient.recordings import read_recording
+
+
+def steady(start: float, seconds: float, rr_ms: float = 800.0) -> list[tuple[float, float]]:
+    """Beats alternating ±20 ms around ``rr_ms`` (RMSSD 40 ms)."""
+    count = int(seconds * 1000 / rr_ms)
+    return timed([rr_ms + (20 if i % 2 else -20) for i in range(count)], start)
+
+
+def test_every_signal_name_is_reported_after_a_minute_of_beats() -> None:
+    replay = Replay()
+    replay.beats(steady(0, 90))
+    snapshot = replay.engine.snapshot("alex")
+    assert set(snapshot) == SIGNAL_NAMES
+    assert snapshot["hr"].value == pytest.approx(75.0, abs=0.5)
+    assert snapshot["rmssd"].value == pytest.approx(40.0, abs=0.5)
+    assert snapshot["rr_available"].value is True
+    assert snapshot["activity_state"].value == "rest"
+    assert snapshot["baseline_ready"].value is False
+    assert snapshot["contact"].value is None and snapshot["contact"].reason == "no data"
+    assert isinstance(snapshot["stress_score"].value, float)
+
+
+def test_updates_carry_only_the_signals_that_changed() -> None:
+    replay = Replay()
+    replay.beats(steady(0, 90))
+    replay.updates.clear()
+    replay.feed(replay.clock.now(), "contact", 1.0)
+    assert [set(u.values) for u in replay.updates] == [{"contact"}]
+
+
+def test_signals_go_unknown_on_the_clock_when_beats_stop() -> None:
+    replay = Replay()
+    replay.beats(steady(0, 90))
+    last = replay.clock.now()
+    replay.updates.clear()
+    replay.clock.advance_to(last + 60)  # no readings: only the timer can tell
+    stale = {n: v for u in replay.updates for n, v in u.values.items()}
+    for name in ("hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "stress_score", "quality"):
+        assert stale[name].value is None, name
+        assert stale[name].reason == "stale", name
+    hr_unknown_at = next(t for t, v, _ in replay.history("hr") if v is None)
+    assert hr_unknown_at == pytest.approx(last + 15, abs=0.01)
+    assert replay.engine.get("alex", "hr").value is None
+
+
+def test_an_hr_only_source_gives_hr_and_reports_hrv_unknown() -> None:
+    replay = Replay()
+    for second in range(120):
+        replay.feed(float(second), "hr", 72.0)
+    get = replay.engine.get
+    assert get("alex", "hr").value == 72.0
+    assert get("alex", "rr_available").value is False
+    assert get("alex", "hr_delta_rest").value == pytest.approx(2.0)  # prior resting HR 70
+    for name in ("rmssd", "ln_rmssd_z", "stress_score"):
+        assert get("alex", name).value is None
+        assert get("alex", name).reason == "no RR intervals (HR-only source)"
+
+
+def test_lost_skin_contact_makes_heart_signals_unknown() -> None:
+    replay = Replay()
+    replay.beats(steady(0, 90))
+    replay.feed(90.5, "contact", 0.0)
+    assert replay.engine.get("alex", "contact").value is False
+    assert replay.engine.get("alex", "hr").reason == "no skin contact"
+    assert replay.engine.get("alex", "rmssd").reason == "no skin contact"
+
+
+def test_poor_quality_windows_give_no_hrv() -> None:
+    replay = Replay()
+    beats = steady(0, 90)
+    replay.beats(beats[:40] + [(t, rr) for t, rr in beats[40:] if int(t) % 3 == 0])
+    assert replay.engine.get("alex", "rmssd").value is None
+    assert replay.engine.get("alex", "rmssd").reason == "poor signal quality"
+
+
+def test_unknown_people_get_state_and_user_metrics_pass_through() -> None:
+    replay = Replay(people=[])
+    replay.feed(0.0, "room_co2", 812.0, person="sam")
+    assert replay.engine.people() == ["sam"]
+    assert replay.engine.get("sam", "room_co2").value == 812.0
+    replay.clock.advance_to(601.0)
+    assert replay.engine.get("sam", "room_co2").value is None
+    assert replay.engine.get("sam", "room_co2").reason == "stale"
+    assert replay.engine.get("nobody", "hr").value is None
+
+
+def test_bad_readings_are_counted_and_ignored() -> None:
+    replay = Replay()
+    replay.feed(1.0, "hr", float("nan"))
+    replay.feed(2.0, "rr", 5000.0)
+    counts = replay.engine.counters.scope("signals:alex")
+    assert counts == {"hr_out_of_range": 1, "rr_out_of_range": 1}
+    assert replay.engine.get("alex", "hr").value is None
+
+
+def test_the_real_resting_hour_never_holds_a_stress_score_of_70_for_2_minutes() -> None:
+    replay = Replay()
+    beats = timed(load_nn("60min"))
+    replay.beats(beats)
+    longest, _ = longest_run_at_or_above(replay.history("stress_score"), 70.0, beats[-1][0])
+    assert longest < 120
+    scores = [v for _, v, _ in replay.history("stress_score") if isinstance(v, float)]
+    assert len(scores) > 3000  # it was a number nearly all the time, not unknown
+
+
+def test_the_demo_episode_is_detected_within_3_minutes_of_its_start() -> None:
+    readings = read_recording(DEMO)
+    replay = Replay()
+    for reading in readings:
+        replay.feed(reading.time, reading.metric, reading.value, reading.person)
+    history = replay.history("stress_score")
+    before = [(t, v, r) for t, v, r in history if t < 1800]
+    assert longest_run_at_or_above(before, 70.0, 1800)[0] < 120
+    during = [(t, v, r) for t, v, r in history if 1800 <= t < 2400]
+    longest, first = longest_run_at_or_above(during, 70.0, 2400)
+    assert first is not None and first - 1800 + 120 <= 180  # `for 2min` fires by 3 min
+    assert longest >= 120
+
+
+def bout(replay: Replay, start: float, seconds: float, active_sensor: bool) -> float:
+    """Exercise: HR ~140 with low HRV, and an `activity` signal when ``active_sensor``."""
+    t = start
+    for t, rr in steady(start, seconds, rr_ms=430.0):
+        if active_sensor and int(t) % 10 == 0:
+            replay.feed(t, "activity", 1.0)
+        replay.feed(t, "rr", rr)
+    return t
+
+
+@pytest.mark.parametrize("active_sensor", [True, False])
+def test_exercise_and_its_recovery_never_give_a_stress_number(active_sensor: bool) -> None:
+    replay = Replay(people=[PersonConfig(id="alex", age=40)])
+    replay.beats(steady(0, 300))
+    end = bout(replay, 300.0, 600.0, active_sensor)
+    # recovery: HR coming down (95 bpm), HRV still low; a steps sensor says 0 steps
+    t = end
+    for t, rr in timed([630.0 + (4 if i % 2 else -4) for i in range(int(600 / 0.63))], end):
+        if active_sensor and int(t) % 30 == 0:
+            replay.feed(t, "activity", 0.0)
+        replay.feed(t, "rr", rr)
+    during = [(t0, v, r) for t0, v, r in replay.history("stress_score") if 300 < t0 <= t]
+    assert during, "the score must have been reported"
+    if active_sensor:
+        assert all(v is None and r == "exercise" for _, v, r in during[1:])
+    else:
+        # From HR alone, the first seconds of the climb look like rest; the bout is called
+        # active within 30 s, long before a `for 2min` rule could fire.
+        assert all(v is None and r == "exercise" for t0, v, r in during if t0 > 330)
+        assert longest_run_at_or_above(during, 70.0, t)[0] < 30
+    states = {v for t0, v, _ in replay.history("activity_state") if 300 < t0 <= t}
+    assert states <= {"active", "recovering"} and "active" in states
+
+
+def test_after_the_hold_off_the_score_comes_back() -> None:
+    replay = Replay(config=SignalsConfig.model_validate({"activity": {"hold_off": "2min"}}))
+    replay.beats(steady(0, 120))
+    end = bout(replay, 120.0, 120.0, True)
+    replay.beats(steady(end, 300))
+    assert replay.engine.get("alex", "activity_state").value == "rest"
+    assert isinstance(replay.engine.get("alex", "stress_score").value, float)
+
+
+def test_steps_make_a_person_active() -> None:
+    replay = Replay()
+    replay.beats(steady(0, 90))
+    replay.feed(91.0, "steps", 1000.0)
+    replay.feed(121.0, "steps", 1060.0)  # 120 steps/min
+    assert replay.engine.get("alex", "activity_state").value == "active"
+    assert replay.engine.get("alex", "stress_score").reason == "exercise"

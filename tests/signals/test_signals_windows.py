@@ -1,0 +1,86 @@
+"""HRV windows: agreement with neurokit2 on real data, incremental equals batch, invariants."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from signals.signals_helpers import load_nn, timed
+
+from ambient.signals.beats import Beat
+from ambient.signals.windows import BeatWindow, stats_of
+
+
+def as_beats(rr_ms: list[float]) -> list[Beat]:
+    return [Beat(t, rr, False, i > 0) for i, (t, rr) in enumerate(timed(rr_ms))]
+
+
+@pytest.mark.parametrize("series", ["5min", "60min"])
+def test_agrees_with_neurokit2_on_the_real_series(series: str) -> None:
+    nk = pytest.importorskip("neurokit2")  # a dev/test dependency only, never at runtime
+    rr = load_nn(series)
+    reference = nk.hrv_time(nk.intervals_to_peaks(rr, sampling_rate=1000), sampling_rate=1000)
+    ours = stats_of(as_beats(rr), length_s=sum(rr) / 1000)
+    assert ours.rmssd == pytest.approx(float(reference["HRV_RMSSD"].iloc[0]), rel=0.005)
+    assert ours.sdnn == pytest.approx(float(reference["HRV_SDNN"].iloc[0]), rel=0.005)
+    mean_hr = 60000 / float(reference["HRV_MeanNN"].iloc[0])
+    assert ours.hr == pytest.approx(mean_hr, rel=0.005)
+    assert ours.pnn50 == pytest.approx(float(reference["HRV_pNN50"].iloc[0]), abs=0.5)
+
+
+def test_the_sliding_window_equals_a_fresh_computation_at_every_beat() -> None:
+    beats = as_beats(load_nn("5min"))
+    window = BeatWindow(60.0)
+    previous = None
+    for i, beat in enumerate(beats):
+        window.add(beat, previous)
+        previous = beat.rr_ms
+        first = next(k for k in range(i + 1) if beats[k].time > beat.time - 60.0)
+        inside = beats[first : i + 1]
+        expected = stats_of(inside, 60.0)
+        got = window.stats()
+        assert got.beats == expected.beats
+        assert got.hr == pytest.approx(expected.hr)
+        if expected.sdnn is not None:
+            assert got.sdnn == pytest.approx(expected.sdnn, rel=1e-9, abs=1e-9)
+        # the window also counts its first beat's difference to the beat before it
+        diffs = [beats[k].rr_ms - beats[k - 1].rr_ms for k in range(max(first, 1), i + 1)]
+        if diffs:
+            rmssd = math.sqrt(sum(d * d for d in diffs) / len(diffs))
+            assert got.rmssd == pytest.approx(rmssd, rel=1e-9, abs=1e-9)
+
+
+def test_stress_index_only_for_windows_of_two_minutes_or_more() -> None:
+    beats = as_beats(load_nn("5min"))
+    assert stats_of(beats[:60], 60.0).stress_index is None
+    five = stats_of(beats, 300.0)
+    assert five.stress_index is not None and 5 < five.stress_index < 500
+
+
+def test_quality_is_the_share_of_the_window_covered_by_clean_beats() -> None:
+    beats = [Beat(i * 1.0, 1000.0, i % 4 == 0, True) for i in range(1, 61)]
+    stats = stats_of(beats, 60.0)
+    assert stats.quality == pytest.approx(0.75)
+    assert stats.corrected == pytest.approx(0.25)
+    assert stats_of(beats[:30], 60.0).quality == pytest.approx(23 / 60)  # 7 of 30 corrected
+
+
+def test_an_empty_window_gives_no_numbers() -> None:
+    stats = BeatWindow(60.0).stats(now=100.0)
+    assert (stats.hr, stats.rmssd, stats.sdnn, stats.pnn50) == (None, None, None, None)
+    assert stats.quality == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rr=st.lists(st.floats(400, 1500), min_size=3, max_size=80),
+    shift=st.floats(-100, 300),
+)
+def test_rmssd_is_invariant_to_a_constant_shift(rr: list[float], shift: float) -> None:
+    a = stats_of(as_beats(rr), 600.0)
+    b = stats_of(as_beats([x + shift for x in rr]), 600.0)
+    assert a.rmssd is not None and b.rmssd is not None
+    assert math.isclose(a.rmssd, b.rmssd, rel_tol=1e-6, abs_tol=1e-6)
+    assert a.pnn50 == b.pnn50
