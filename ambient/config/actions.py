@@ -39,22 +39,30 @@ class LogActionConfig(ActionBase):
 
 
 class CalmLightsActionConfig(ActionBase):
+    """Warm, dim lights; the lights' previous state is snapshotted and restored on recovery.
+    A light someone changes during the episode is left alone (and not restored)."""
+
     action: Literal["calm_lights"]
     target: list[EntityId] = Field(min_length=1, title="Lights to calm")
     color_temp_kelvin: int = Field(default=2400, ge=1500, le=6500)
     brightness_pct: int = Field(default=35, ge=1, le=100)
-    transition: Duration = Field(default=20.0, title="Fade time")
+    transition: Duration = Field(default=20.0, ge=0, le=300, title="Fade time")
     restore: bool = Field(default=True, title="Restore the snapshot on recovery")
 
 
 class PlayCalmingActionConfig(ActionBase):
+    """Calming media with a gentle volume ramp; never cuts into something already playing
+    unless ``interrupt: true``."""
+
     action: Literal["play_calming"]
     target: EntityId = Field(title="Media player")
-    media_content_id: str
+    media_content_id: str = Field(min_length=1, title="Playlist, URI or media-source id")
     media_content_type: str = "playlist"
     volume: float = Field(default=0.25, gt=0, le=1, title="Volume ceiling of the ramp")
-    ramp: Duration = Field(default=30.0, title="Time to ramp up to the ceiling")
+    start_volume: float = Field(default=0.05, ge=0, le=1, title="Volume the ramp starts at")
+    ramp: Duration = Field(default=30.0, ge=0, le=600, title="Time to ramp up to the ceiling")
     interrupt: bool = Field(default=False, title="Interrupt something already playing")
+    stop_on_recovery: bool = Field(default=True, title="Stop and restore the volume on recovery")
 
 
 class BreathingPhase(ConfigModel):
@@ -63,28 +71,67 @@ class BreathingPhase(ConfigModel):
 
 
 class BreathingActionConfig(ActionBase):
+    """A paced breathing session: spoken cues (``tts.speak`` with ``tts_entity``, or a legacy
+    ``tts.*_say`` ``tts_service``) and/or lights that brighten on each inhale and dim on each
+    exhale. Presets: box 4-4-4-4, 4-7-8, resonance (5.5 s in, 5.5 s out: ~5.5 breaths/min)."""
+
     action: Literal["breathing"]
     preset: Literal["box", "4-7-8", "resonance"] | None = "resonance"
-    phases: list[BreathingPhase] | None = Field(default=None, title="Custom phases")
+    phases: list[BreathingPhase] | None = Field(
+        default=None, min_length=1, title="Custom phases (override the preset)"
+    )
     cycles: int = Field(default=6, ge=1, le=60)
     media_player: EntityId | None = Field(default=None, title="Where cues are spoken")
     tts_entity: EntityId | None = Field(default=None, title="TTS entity for tts.speak")
     tts_service: ServiceName | None = Field(default=None, title="Legacy tts.*_say service")
+    language: str | None = Field(default=None, title="TTS language (engine default if omitted)")
+    opening: str = Field(default="Let's breathe together for a minute. Follow my voice.")
+    closing: str = Field(default="Well done. Let your breath find its own pace again.")
     lights: list[EntityId] = Field(default_factory=list, title="Lights that pace the breath")
+    inhale_brightness_pct: int = Field(default=60, ge=1, le=100)
+    exhale_brightness_pct: int = Field(default=15, ge=1, le=100)
     ttl: Duration = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _voice_or_lights(self) -> BreathingActionConfig:
+        if self.tts_entity and self.tts_service:
+            raise ValueError("give `tts_entity` (tts.speak) or `tts_service` (legacy), not both")
+        if (self.tts_entity or self.tts_service) and not self.media_player:
+            raise ValueError("spoken cues need a `media_player` to speak on")
+        if self.tts_service and not self.tts_service.startswith("tts."):
+            raise ValueError("`tts_service` must be a tts.*_say service, e.g. tts.google_say")
+        if not (self.tts_entity or self.tts_service) and not self.lights:
+            raise ValueError("give a voice (`tts_entity` or `tts_service`) or `lights` to pace")
+        if self.phases is None and self.preset is None:
+            raise ValueError("give a `preset` or custom `phases`")
+        return self
 
 
 class NotifyActionConfig(ActionBase):
+    """A message through an HA notify service (e.g. a trusted person's phone). Opt-in: only
+    sent when a rule names it; at most one per ``min_interval`` per service."""
+
     action: Literal["notify"]
     service: ServiceName = Field(title="e.g. notify.mobile_app_sam_phone")
     message: str
     title: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, title="Extra notify data")
     min_interval: Duration = Field(default=3600.0, title="At most one message this often")
+
+    @model_validator(mode="after")
+    def _notify_domain(self) -> NotifyActionConfig:
+        if not self.service.startswith("notify."):
+            raise ValueError("`service` must be a notify.* service, e.g. notify.mobile_app_phone")
+        return self
 
 
 class LogbookActionConfig(ActionBase):
+    """An entry in HA's logbook saying what ambient did and why."""
+
     action: Literal["logbook"]
     message: str = "{rule}: {event}"
+    name: str = Field(default="ambient", title="Who the entry is from")
+    entity_id: EntityId | None = Field(default=None, title="Entity the entry is about")
 
 
 class MqttPublishActionConfig(ActionBase):

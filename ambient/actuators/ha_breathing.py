@@ -1,0 +1,120 @@
+"""Paced breathing: the phase plan from a preset or custom phases, and the session that speaks
+the cues and paces the lights on the clock (absolute times, so slow calls never add drift)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.actions import BreathingActionConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Preset phases in seconds. Resonance: 5.5 s in + 5.5 s out = about 5.5 breaths a minute.
+PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
+    "box": (("inhale", 4.0), ("hold", 4.0), ("exhale", 4.0), ("hold_out", 4.0)),
+    "4-7-8": (("inhale", 4.0), ("hold", 7.0), ("exhale", 8.0)),
+    "resonance": (("inhale", 5.5), ("exhale", 5.5)),
+}
+CUES = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
+#: Time the opening words get before the first inhale.
+OPENING_S = 6.0
+
+CallService = Callable[[str, str, dict[str, Any], dict[str, Any] | None], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing to do at ``offset_s`` after the session starts."""
+
+    offset_s: float
+    kind: str  # opening, inhale, hold, exhale, hold_out, closing
+    seconds: float = 0.0  # how long the phase lasts (the lights' transition)
+
+
+def phases_of(action: BreathingActionConfig) -> list[tuple[str, float]]:
+    if action.phases:
+        return [(p.phase, p.seconds) for p in action.phases]
+    assert action.preset is not None
+    return list(PRESETS[action.preset])
+
+
+def plan(action: BreathingActionConfig) -> list[Step]:
+    """The whole session as timed steps: opening, N cycles of phases, closing."""
+    steps = [Step(0.0, "opening")]
+    offset_s = OPENING_S
+    for _ in range(action.cycles):
+        for kind, seconds in phases_of(action):
+            steps.append(Step(offset_s, kind, seconds))
+            offset_s += seconds
+    steps.append(Step(offset_s, "closing"))
+    return steps
+
+
+def breaths_per_minute(action: BreathingActionConfig) -> float:
+    return 60.0 / sum(seconds for _, seconds in phases_of(action))
+
+
+class BreathingSession:
+    """Runs one :func:`plan` against HA. Cancel the task to stop early (recovery, pause)."""
+
+    def __init__(
+        self,
+        action: BreathingActionConfig,
+        clock: Clock,
+        call_service: CallService,
+        paced_lights: Callable[[], list[str]],
+    ) -> None:
+        self.action = action
+        self.clock = clock
+        self.call_service = call_service
+        self.paced_lights = paced_lights  # asked at each phase: the user may take one over
+        self.steps = plan(action)
+
+    async def run(self) -> None:
+        start = self.clock.now()
+        for step in self.steps:
+            await self.clock.sleep_until(start + step.offset_s)
+            await asyncio.gather(*self._calls(step))
+
+    def _calls(self, step: Step) -> list[Awaitable[Any]]:
+        calls: list[Awaitable[Any]] = []
+        text = {"opening": self.action.opening, "closing": self.action.closing}.get(
+            step.kind, CUES.get(step.kind, "")
+        )
+        if text and (self.action.tts_entity or self.action.tts_service):
+            calls.append(self._speak(text))
+        lights = self.paced_lights()
+        if lights:
+            level = {
+                "opening": self.action.exhale_brightness_pct,
+                "inhale": self.action.inhale_brightness_pct,
+                "exhale": self.action.exhale_brightness_pct,
+            }.get(step.kind)
+            if level is not None:
+                calls.append(
+                    self.call_service(
+                        "light",
+                        "turn_on",
+                        {"brightness_pct": level, "transition": step.seconds or 1.0},
+                        {"entity_id": lights},
+                    )
+                )
+        return calls
+
+    def _speak(self, message: str) -> Awaitable[Any]:
+        action = self.action
+        data: dict[str, Any] = {"message": message, "cache": True}
+        if action.language:
+            data["language"] = action.language
+        if action.tts_entity:
+            data["media_player_entity_id"] = action.media_player
+            return self.call_service("tts", "speak", data, {"entity_id": action.tts_entity})
+        assert action.tts_service is not None
+        domain, service = action.tts_service.split(".", 1)
+        data["entity_id"] = action.media_player
+        return self.call_service(domain, service, data, None)

@@ -1,0 +1,102 @@
+"""calm_lights: snapshot, warm and dim, restore on recovery — unless someone took a light over.
+
+A change to a calmed light counts as someone else's when its HA context names another user
+(the HA app or dashboard), or when it has no user and switches the light on/off (a wall switch,
+a remote). Attribute-only updates without a user (a light reporting its fade) are not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
+from ambient.config.actions import CalmLightsActionConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CalmLights:
+    def __init__(self, client: HomeAssistantClient, episodes: Callable[[], list[Episode]]) -> None:
+        self.client = client
+        self.episodes = episodes
+        self._watched: set[str] = set()
+
+    async def snapshot(self, episode: Episode, lights: list[str], *, restore: bool) -> None:
+        """Remember the lights' state (once per episode) in a scene HA holds for us."""
+        for entity_id in lights:
+            if entity_id in episode.lights:
+                continue
+            scene_id = f"ambient_{slug(episode.id)}_{slug(entity_id)}"
+            await self.client.call_service(
+                "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
+            )
+            episode.lights[entity_id] = LightSnapshot(entity_id, f"scene.{scene_id}", restore)
+            self._watch(entity_id)
+
+    async def calm(self, episode: Episode, action: CalmLightsActionConfig) -> str:
+        await self.snapshot(episode, list(action.target), restore=action.restore)
+        lights = episode.active_lights(list(action.target))
+        if not lights:
+            return "left alone: every light was changed by someone during this episode"
+        await self.client.call_service(
+            "light",
+            "turn_on",
+            {
+                "color_temp_kelvin": action.color_temp_kelvin,
+                "brightness_pct": action.brightness_pct,
+                "transition": float(action.transition),
+            },
+            {"entity_id": lights},
+        )
+        skipped = sorted(set(action.target) - set(lights))
+        detail = f"{', '.join(lights)} at {action.color_temp_kelvin} K {action.brightness_pct}%"
+        return detail + (f" (left alone: {', '.join(skipped)})" if skipped else "")
+
+    async def restore(self, episode: Episode) -> list[str]:
+        """Put back what ambient changed; lights someone took over stay as they are."""
+        restored = []
+        for snapshot in episode.lights.values():
+            if snapshot.restore and snapshot.overridden_by is None:
+                await self.client.call_service(
+                    "scene", "turn_on", {}, {"entity_id": snapshot.scene_entity_id}
+                )
+                restored.append(snapshot.entity_id)
+        scenes = [s.scene_entity_id for s in episode.lights.values()]
+        if scenes:
+            await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
+        return restored
+
+    def _watch(self, entity_id: str) -> None:
+        if entity_id not in self._watched:
+            self._watched.add(entity_id)
+            self.client.watch_entities([entity_id], self._on_change)
+
+    def _on_change(
+        self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
+    ) -> None:
+        if new is None or old is None:
+            return
+        who = self._changed_by_someone_else(new, old)
+        if who is None:
+            return
+        for episode in self.episodes():
+            snapshot = episode.lights.get(entity_id)
+            if snapshot is not None and snapshot.overridden_by is None:
+                snapshot.overridden_by = who
+                _LOGGER.info(
+                    "%s was changed by someone else during episode %s: leaving it alone",
+                    entity_id,
+                    episode.id,
+                )
+
+    def _changed_by_someone_else(self, new: dict[str, Any], old: dict[str, Any]) -> str | None:
+        context = new.get("context") or {}
+        user_id = context.get("user_id")
+        if user_id is not None:
+            return None if user_id == self.client.user_id else str(user_id)
+        if context.get("parent_id") is None and new.get("state") != old.get("state"):
+            return "device"
+        return None

@@ -1,0 +1,235 @@
+"""The Home Assistant actuator: calm_lights, play_calming, breathing, notify, logbook and any
+``domain.service`` passthrough, over the shared :class:`HomeAssistantClient`.
+
+Not connected → :class:`ActuatorUnavailable` (the dispatcher retries within the action's TTL and
+drops it after). HA rejecting a call → a failed result naming the entity, counted under
+``ha:<entity_id>``, not retried. Long-running parts (the volume ramp, a breathing session) run as
+tasks of the episode; ``end_episode`` stops them and restores what ambient changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ambient.actuators.ha_breathing import BreathingSession, breaths_per_minute, plan
+from ambient.actuators.ha_episode import Episode
+from ambient.actuators.ha_lights import CalmLights
+from ambient.actuators.ha_media import PlayCalming, UnknownEntity
+from ambient.actuators.log import render_message
+from ambient.clock import Clock
+from ambient.config.actions import (
+    BreathingActionConfig,
+    CalmLightsActionConfig,
+    LogbookActionConfig,
+    NotifyActionConfig,
+    PlayCalmingActionConfig,
+    ServiceCallActionConfig,
+)
+from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
+from ambient.counters import Counters
+from ambient.messages import ActionContext, ActionResult
+from ambient.ports import ActuatorUnavailable
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class HomeAssistantActuator:
+    """Satisfies :class:`ambient.ports.Actuator`."""
+
+    kinds = frozenset(
+        {"calm_lights", "play_calming", "breathing", "notify", "logbook", "service_call"}
+    )
+
+    def __init__(self, client: HomeAssistantClient, clock: Clock) -> None:
+        self.client = client
+        self.clock = clock
+        self.counters: Counters = client.counters
+        self._episodes: dict[str, Episode] = {}
+        self._notified_at: dict[str, float] = {}
+        self.lights = CalmLights(client, lambda: list(self._episodes.values()))
+        self.media = PlayCalming(client, clock)
+
+    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+        kind = _kind(action)
+        try:
+            detail = await self._perform(kind, action, context)
+        except HomeAssistantError as exc:
+            entities = _entities_of(action)
+            for scope in entities or [_service_of(action)]:
+                self.counters.increment(f"ha:{scope}", "service_error")
+            where = ", ".join(entities) or _service_of(action)
+            _LOGGER.error("Home Assistant rejected %s for %s: %s", kind, where, exc.message)
+            return ActionResult(kind, False, f"HA rejected {kind} for {where}: {exc}")
+        except UnknownEntity as exc:
+            for entity_id in _entities_of(action):
+                self.counters.increment(f"ha:{entity_id}", "unknown_entity")
+            _LOGGER.error("%s: %s", kind, exc)
+            return ActionResult(kind, False, str(exc))
+        return ActionResult(kind, True, detail)
+
+    async def end_episode(self, context: ActionContext) -> None:
+        """Recovery: stop sessions and ramps, stop media, restore lights nobody took over."""
+        episode = self._episodes.pop(context.episode, None)
+        if episode is None:
+            return
+        await episode.cancel_tasks()
+        try:
+            stopped = await self.media.stop(episode)
+            restored = await self.lights.restore(episode)
+        except (ActuatorUnavailable, HomeAssistantError) as exc:
+            _LOGGER.warning("Could not undo episode %s in Home Assistant: %s", episode.id, exc)
+            return
+        kept = [s.entity_id for s in episode.lights.values() if s.overridden_by is not None]
+        _LOGGER.info(
+            "Episode %s over: restored %s, stopped %s, left alone %s",
+            episode.id,
+            restored or "nothing",
+            stopped or "nothing",
+            kept or "nothing",
+        )
+
+    async def pause(self) -> None:
+        """Stop every breathing session and volume ramp now (ambient paused); lights and media
+        are restored when their episodes end."""
+        for episode in self._episodes.values():
+            await episode.cancel_tasks()
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            episode.id: {
+                "lights": {
+                    e: {"overridden_by": s.overridden_by} for e, s in episode.lights.items()
+                },
+                "media": sorted(episode.media),
+                "running": len(episode.tasks),
+            }
+            for episode in self._episodes.values()
+        }
+
+    # -- kinds ---------------------------------------------------------------------------------
+
+    async def _perform(self, kind: str, action: Any, context: ActionContext) -> str:
+        if not self.client.connected:
+            raise ActuatorUnavailable(f"Home Assistant is not connected ({self.client.status})")
+        event = "recovered" if context.recovery else "fired"
+        if isinstance(action, CalmLightsActionConfig):
+            return await self.lights.calm(self._episode(context), action)
+        if isinstance(action, PlayCalmingActionConfig):
+            return await self.media.play(self._episode(context), action)
+        if isinstance(action, BreathingActionConfig):
+            return await self._breathing(self._episode(context), action)
+        if isinstance(action, NotifyActionConfig):
+            return await self._notify(action, context, event)
+        if isinstance(action, LogbookActionConfig):
+            data: dict[str, Any] = {
+                "name": action.name,
+                "message": render_message(action.message, context, event),
+            }
+            if action.entity_id:
+                data["entity_id"] = action.entity_id
+            await self.client.call_service("logbook", "log", data)
+            return str(data["message"])
+        if isinstance(action, ServiceCallActionConfig):
+            domain, service = action.action.split(".", 1)
+            await self.client.call_service(
+                domain, service, _render(action.data, context, event), dict(action.target) or None
+            )
+            return action.action
+        raise TypeError(f"not a Home Assistant action: {kind}")
+
+    async def _breathing(self, episode: Episode, action: BreathingActionConfig) -> str:
+        if episode.breathing is not None and not episode.breathing.done():
+            return "a breathing session is already running"
+        if action.lights:
+            await self.lights.snapshot(episode, list(action.lights), restore=True)
+        session = BreathingSession(
+            action,
+            self.clock,
+            self.client.call_service,
+            lambda: episode.active_lights(list(action.lights)),
+        )
+        episode.breathing = asyncio.create_task(self._run_session(session, episode))
+        episode.start_task(episode.breathing)
+        steps = plan(action)
+        name = "custom" if action.phases else action.preset
+        return (
+            f"breathing {name}, {action.cycles} cycles at {breaths_per_minute(action):.1f}/min "
+            f"(~{steps[-1].offset_s:.0f} s)"
+        )
+
+    async def _run_session(self, session: BreathingSession, episode: Episode) -> None:
+        try:
+            await session.run()
+        except ActuatorUnavailable as exc:
+            # Never resumed late: a breathing cue after HA comes back would be out of step.
+            _LOGGER.warning("Breathing session of episode %s stopped: %s", episode.id, exc)
+        except HomeAssistantError as exc:
+            self.counters.increment(
+                f"ha:{session.action.media_player or 'breathing'}", "service_error"
+            )
+            _LOGGER.error("Breathing session of episode %s stopped: HA said %s", episode.id, exc)
+
+    async def _notify(self, action: NotifyActionConfig, context: ActionContext, event: str) -> str:
+        last = self._notified_at.get(action.service)
+        now = self.clock.now()
+        if last is not None and now - last < float(action.min_interval):
+            return f"not sent: {action.service} had a message {now - last:.0f} s ago"
+        domain, service = action.service.split(".", 1)
+        data: dict[str, Any] = {"message": render_message(action.message, context, event)}
+        if action.title:
+            data["title"] = render_message(action.title, context, event)
+        if action.data:
+            data["data"] = dict(action.data)
+        await self.client.call_service(domain, service, data)
+        self._notified_at[action.service] = now
+        return f"sent via {action.service}"
+
+    def _episode(self, context: ActionContext) -> Episode:
+        episode = self._episodes.get(context.episode)
+        if episode is None:
+            episode = self._episodes[context.episode] = Episode(context.episode)
+        return episode
+
+
+def _kind(action: Any) -> str:
+    if isinstance(action, ServiceCallActionConfig):
+        return "service_call"
+    return str(getattr(action, "action", type(action).__name__))
+
+
+def _entities_of(action: Any) -> list[str]:
+    """The entities an action is about, for error messages and counters."""
+    if isinstance(action, CalmLightsActionConfig):
+        return list(action.target)
+    if isinstance(action, PlayCalmingActionConfig):
+        return [action.target]
+    if isinstance(action, BreathingActionConfig):
+        found = [e for e in (action.tts_entity, action.media_player) if e]
+        return found + list(action.lights)
+    if isinstance(action, LogbookActionConfig) and action.entity_id:
+        return [action.entity_id]
+    if isinstance(action, ServiceCallActionConfig):
+        entity_ids = action.target.get("entity_id", action.data.get("entity_id", []))
+        return [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
+    return []
+
+
+def _service_of(action: Any) -> str:
+    if isinstance(action, NotifyActionConfig):
+        return action.service
+    if isinstance(action, ServiceCallActionConfig):
+        return action.action
+    return str(getattr(action, "action", "unknown"))
+
+
+def _render(data: Any, context: ActionContext, event: str) -> Any:
+    """Fill ``{rule}``, ``{person}`` … in the string values of passthrough data."""
+    if isinstance(data, str):
+        return render_message(data, context, event)
+    if isinstance(data, dict):
+        return {key: _render(value, context, event) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_render(value, context, event) for value in data]
+    return data

@@ -1,0 +1,123 @@
+"""calm_lights against a real HA: warm and dim, restored on recovery, and the user wins."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from fixtures.homeassistant import HaProbe
+
+from ambient.actuators.homeassistant import HomeAssistantActuator
+from ambient.clock import RealClock
+from ambient.config.actions import CalmLightsActionConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.messages import ActionContext
+
+pytestmark = pytest.mark.ha
+
+BED = "light.bed_light"
+CEILING = "light.ceiling_lights"
+
+
+def context(episode: str) -> ActionContext:
+    return ActionContext(rule="evening_calm", person="alex", episode=episode, time=0.0)
+
+
+def calm(*lights: str, **fields: Any) -> CalmLightsActionConfig:
+    return CalmLightsActionConfig(action="calm_lights", target=list(lights), **fields)
+
+
+async def set_light(probe: HaProbe, entity_id: str, brightness: int, kelvin: int) -> None:
+    await probe.call_service(
+        "light",
+        "turn_on",
+        {"entity_id": entity_id, "brightness": brightness, "color_temp_kelvin": kelvin},
+    )
+
+
+def is_at(brightness: int, kelvin: int) -> Any:
+    def check(state: dict[str, Any]) -> bool:
+        attributes = state["attributes"]
+        return (
+            state["state"] == "on"
+            and attributes.get("brightness") == brightness
+            and attributes.get("color_temp_kelvin") == kelvin
+        )
+
+    return check
+
+
+async def test_lights_go_warm_and_dim_then_are_restored(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+
+    result = await actuator.perform(
+        calm(BED, color_temp_kelvin=2400, brightness_pct=35, transition=20), context("e1")
+    )
+
+    assert result.ok, result.detail
+    state = await probe.state(BED)
+    assert state is not None
+    assert is_at(round(255 * 35 / 100), 2400)(state)
+    turn_on = [e for e in probe.service_calls("light") if e.data["service"] == "turn_on"][-1]
+    assert turn_on.data["service_data"]["transition"] == 20.0
+    assert turn_on.context["user_id"] == ha_client.user_id
+
+    await actuator.end_episode(context("e1"))
+
+    restored = await probe.state(BED)
+    assert restored is not None
+    assert is_at(200, 5000)(restored)
+    # The snapshot scene is cleaned up, not left behind in the user's HA.
+    assert await probe.state("scene.ambient_e1_light_bed_light") is None
+
+
+async def test_a_light_someone_else_changed_is_left_alone_and_not_restored(
+    ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    await set_light(probe, CEILING, 180, 4000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert (await actuator.perform(calm(BED, CEILING), context("e2"))).ok
+
+    someone_else_id = (await someone_else.call("auth/current_user"))["id"]
+    heard = asyncio.Event()
+    ha_client.watch_entities(
+        [BED],
+        lambda e, new, old: heard.set()
+        if new and (new.get("context") or {}).get("user_id") == someone_else_id
+        else None,
+    )
+    await set_light(someone_else, BED, 250, 3000)
+    await asyncio.wait_for(heard.wait(), 10)
+
+    # A second calm_lights in the same episode (an escalation) must not touch it either.
+    second = await actuator.perform(calm(BED, CEILING, brightness_pct=20), context("e2"))
+    assert second.ok
+    assert "left alone: light.bed_light" in second.detail
+    await actuator.end_episode(context("e2"))
+
+    bed = await probe.state(BED)
+    ceiling = await probe.state(CEILING)
+    assert bed is not None and ceiling is not None
+    assert is_at(250, 3000)(bed)  # the user's choice stands
+    assert is_at(180, 4000)(ceiling)  # the other light is restored
+    scene_calls = [e.data for e in probe.service_calls("scene") if e.data["service"] == "turn_on"]
+    assert [c["service_data"]["entity_id"] for c in scene_calls[-1:]] == [
+        ["scene.ambient_e2_light_ceiling_lights"]
+    ]
+
+
+async def test_restore_false_leaves_the_calm_state(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert (await actuator.perform(calm(BED, restore=False), context("e3"))).ok
+    await actuator.end_episode(context("e3"))
+    state = await probe.state(BED)
+    assert state is not None
+    assert is_at(round(255 * 35 / 100), 2400)(state)
