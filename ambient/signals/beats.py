@@ -28,7 +28,7 @@ _WARMUP_BEATS: Final = 15  # fewer differences than this: no detection yet
 # Floors on the thresholds: in very regular stretches (low HRV, QD near 0) a change of a few
 # per cent of the interval is still a normal beat, never an artifact.
 _MIN_THRESHOLD_MS: Final = 10.0
-_MIN_THRESHOLD_SHARE: Final = 0.05
+_MIN_THRESHOLD_SHARE: Final = 0.1
 LOOKAHEAD_BEATS: Final = 2
 _PATTERN_TOLERANCE: Final = 0.25  # missed/extra: sums within this share of the median
 

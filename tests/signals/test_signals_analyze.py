@@ -1,0 +1,51 @@
+"""`ambient analyze`: HRV per window of a recording, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from signals.signals_helpers import DEMO, load_nn, timed
+
+from ambient.config.signals import SignalsConfig
+from ambient.readings import Reading
+from ambient.signals.analyze import analyze, run_analyze
+
+
+def test_one_row_per_window_with_the_documented_fields() -> None:
+    readings = [Reading(t, "alex", "rr", rr, "t") for t, rr in timed(load_nn("5min"))]
+    rows = list(analyze(readings, 60.0, SignalsConfig()))
+    assert len(rows) == 5
+    assert set(rows[0]) == {"t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality",
+                            "corrected"}
+    assert [row["t"] for row in rows] == pytest.approx([0, 60, 120, 180, 240])
+    assert all(float(str(row["corrected"])) < 0.05 for row in rows)
+
+
+def test_several_people_are_told_apart() -> None:
+    beats = timed(load_nn("5min")[:150])
+    readings = [Reading(t, p, "rr", rr, "t") for t, rr in beats for p in ("alex", "sam")]
+    rows = list(analyze(readings, 60.0, SignalsConfig()))
+    assert {row["person"] for row in rows} == {"alex", "sam"}
+
+
+def test_the_demo_episode_shows_in_the_json_lines() -> None:
+    out = io.StringIO()
+    assert run_analyze(DEMO, 300.0, True, out) == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    by_start = {round(row["t"]): row for row in rows}
+    assert by_start[1800]["rmssd"] < 25 < by_start[1500]["rmssd"]
+    assert by_start[1800]["hr"] > 90
+
+
+def test_the_table_marks_unknown_values(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("t,metric,value,person\n" + "".join(
+        f"{i * 0.8:.1f},rr,800,alex\n" for i in range(1, 20)))
+    out = io.StringIO()
+    run_analyze(path, 60.0, False, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:3] == ["t", "hr", "rmssd"]
+    assert lines[1].split()[2] == "-"  # 15 s of beats in a 60 s window: quality too low
