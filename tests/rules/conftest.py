@@ -1,0 +1,1 @@
+"""Rule tests run on a VirtualClock; no test sleeps."""

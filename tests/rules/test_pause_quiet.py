@@ -1,0 +1,65 @@
+"""Pause (from HA or MQTT commands) and quiet hours hold actions back, and say so in traces."""
+
+from __future__ import annotations
+
+from rules.rule_doubles import Harness, log, make_config, stress_rule
+
+
+async def test_pause_command_suppresses_firing_and_resume_restores() -> None:
+    h = await Harness(make_config([stress_rule(cooldown=0)])).start()
+    await h.event(0, "command", "pause", paused=True, source="switch.ambient_pause")
+    assert h.engine.paused
+    await h.push(10, stress_score=80)
+    await h.run_until(200)
+    assert h.events() == [(130, "suppressed", "paused (by switch.ambient_pause)")]
+    await h.event(300, "command", "resume")
+    assert not h.engine.paused
+    await h.push(310, stress_score=50)
+    await h.push(320, stress_score=80)
+    await h.run_until(440)
+    assert h.kinds() == ["suppressed", "fired"]
+    assert h.performer.messages() == ["calm"]
+
+
+async def test_pause_mid_sequence_suppresses_the_remaining_actions() -> None:
+    rule = stress_rule(actions=[log("dim"), {"delay": "5min"}, log("music")])
+    h = await Harness(make_config([rule])).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(130)
+    h.engine.set_paused(True, "test")
+    await h.run_until(600)
+    assert h.performer.messages() == ["dim"]
+
+
+async def test_pause_survives_a_restart_and_config_sets_the_initial_state() -> None:
+    h = await Harness(make_config([stress_rule()], pause=True)).start()
+    assert h.engine.paused
+    h.engine.set_paused(False, "ha")
+    again = await Harness(h.config, store=h.store).start()
+    assert not again.engine.paused
+
+
+async def test_quiet_hours_crossing_midnight_suppress_firing() -> None:
+    # T0 is 16:13:20 Europe/Berlin; quiet hours 22:00-07:00.
+    config = make_config([stress_rule(cooldown=0)], quiet_hours={"start": "22:00", "end": "07:00"})
+    h = await Harness(config).start()
+    night = 6 * 3600 + 2 * 60  # 22:15:20
+    await h.push(night, stress_score=80)
+    await h.run_until(night + 120)
+    assert h.events()[-1][1:] == ("suppressed", "quiet hours 22:00–07:00")
+    morning = night + 9 * 3600  # 07:15:20
+    await h.push(morning, stress_score=50)
+    await h.push(morning + 10, stress_score=80)
+    await h.run_until(morning + 130)
+    assert h.kinds() == ["suppressed", "fired"]
+
+
+async def test_quiet_hours_starting_during_a_run_suppress_later_actions() -> None:
+    config = make_config(
+        [stress_rule(actions=[log("dim"), {"delay": "1h"}, log("music")])],
+        quiet_hours={"start": "17:00", "end": "06:00"},
+    )
+    h = await Harness(config).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(4000)
+    assert h.performer.messages() == ["dim"]

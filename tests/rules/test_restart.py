@@ -1,0 +1,105 @@
+"""State survives restarts: a real on-disk Store and a new engine instance continue `for`
+windows, cooldowns, running sequences and escalations as if there had been no restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ambient.store import Store
+from rules.rule_doubles import T0, Harness, log, make_config, stress_rule
+
+
+async def _restart(h: Harness, path: Path) -> Harness:
+    """Stop the engine, close the store, and start a new engine on the same file and time."""
+    await h.engine.stop()
+    h.store.close()
+    again = Harness(h.config, store=Store(path), start=h.clock.now())
+    again.signals.values = h.signals.values
+    return await again.start()
+
+
+async def test_for_window_straddling_a_restart_continues_the_count(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(60)
+    h = await _restart(h, path)
+    assert h.engine.status()[0]["state"] == "in_for"
+    await h.push(90, stress_score=81)
+    await h.run_until(119)
+    assert h.kinds() == []
+    await h.run_until(120)
+    assert h.events() == [(120, "fired", "stress_score 81 above 70 for 2min")]
+
+
+async def test_cooldown_straddling_a_restart_still_suppresses_then_clears(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule()
+    rule["triggers"][0]["for"] = 0
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.push(60, stress_score=10)
+    h = await _restart(h, path)
+    await h.push(600, stress_score=80)
+    assert h.events() == [(600, "suppressed", "cooldown until 16:43:20")]
+    await h.push(700, stress_score=10)
+    h = await _restart(h, path)
+    await h.run_until(1900)  # past the cooldown end, while stopped and started again
+    h = await _restart(h, path)
+    await h.push(1900, stress_score=80)
+    assert h.events() == [(1900, "fired", "stress_score 80 above 70")]
+
+
+async def test_active_episode_recovers_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(130)
+    h = await _restart(h, path)
+    await h.push(140, stress_score=90)  # still active: no new firing
+    await h.push(150, stress_score=40)
+    assert h.kinds() == ["recovered"]
+    assert h.performer.messages() == ["recovered"]
+    assert len(h.performer.ended) == 1
+
+
+async def test_running_sequence_resumes_after_its_delay(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(actions=[log("dim"), {"delay": "10min"}, log("music")])
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(300)
+    assert h.performer.messages() == ["dim"]
+    h = await _restart(h, path)
+    assert h.engine.status()[0]["state"] == "running"
+    await h.run_until(719)
+    assert h.performer.messages() == []
+    await h.run_until(720)
+    assert h.performer.messages() == ["music"]
+    assert h.engine.status()[0]["state"] == "cooling_down"
+
+
+async def test_escalation_straddling_a_restart_fires_on_time(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(escalate=[{"after": "10min", "actions": [log("level 1")]}])
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(300)
+    h = await _restart(h, path)
+    await h.push(400, stress_score=85)
+    await h.run_until(720)
+    assert h.events() == [
+        (720, "escalated", "stress_score still above 70 after 10min (now 85; level 1)")
+    ]
+    assert h.performer.messages() == ["level 1"]
+
+
+async def test_changed_rule_starts_fresh(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.engine.stop()
+    h.store.close()
+    edited = Harness(make_config([stress_rule(cooldown="5min")]), store=Store(path), start=T0 + 60)
+    await edited.start()
+    assert edited.engine.status()[0]["state"] == "armed"
