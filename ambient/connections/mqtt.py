@@ -106,6 +106,7 @@ class MqttConnection:
         self.status_topic = f"{config.base_topic}/{instance}/status"
         self._clock = clock
         self._counters = counters
+        self.counters = counters
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
         self._match_cache: dict[str, list[MessageHandler]] = {}
         self._hooks: list[ConnectHook] = []

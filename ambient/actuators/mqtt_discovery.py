@@ -1,0 +1,309 @@
+"""Home Assistant MQTT discovery: ambient's people and daemon appear in HA with no YAML.
+
+The publisher listens to the hub (signal updates, rule traces, commands), keeps the state each
+entity should show (:class:`~ambient.actuators.mqtt_state.StateBook`) and publishes it retained,
+throttled; discovery and every state are re-published after each (re)connect and whenever HA's
+birth message (``<prefix>/status`` = ``online``) says HA restarted. HA's pause switch and
+breathing button become hub events at once: ``ExternalEvent(kind="command", key="pause",
+data={"paused": bool})`` and ``key="breathing"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from ambient.actuators.mqtt_entities import (
+    PERSON_ENTITIES,
+    REFRESH_S,
+    UNKNOWN,
+    DiscoveryPayloads,
+    Topics,
+    format_state,
+)
+from ambient.actuators.mqtt_state import StateBook
+from ambient.clock import Clock
+from ambient.config.root import AmbientConfig
+from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.hub import Hub
+from ambient.logs import Throttle
+from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
+from ambient.ports import ActuatorUnavailable
+
+_LOGGER = logging.getLogger(__name__)
+NO_RULE = "none"
+_EVENT_QUEUE_LIMIT = 100
+
+
+class DiscoveryPublisher:
+    """A :class:`~ambient.ports.Service`: run it next to ``connection.run()``."""
+
+    def __init__(
+        self, config: AmbientConfig, connection: MqttConnection, hub: Hub, clock: Clock
+    ) -> None:
+        if config.mqtt is None:
+            raise ValueError("HA discovery needs an `mqtt:` section")
+        self.topics = Topics(config)
+        self.payloads = DiscoveryPayloads(config, self.topics)
+        self._connection = connection
+        self._hub = hub
+        self._clock = clock
+        self._interval_s = config.mqtt.publish_interval
+        self._people = {person.id for person in config.people}
+        self._book = StateBook(REFRESH_S)
+        self._events: deque[str] = deque(maxlen=_EVENT_QUEUE_LIMIT)
+        self._active: dict[str, TraceRecord] = {}
+        self._throttle = Throttle(60.0)
+        self._wake: asyncio.Event | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.discovery_publishes = 0
+        self._initial_states()
+        hub.on_signals(self._on_signals)
+        hub.on_trace(self._on_trace)
+        hub.on_event(self._on_event)
+        connection.subscribe(self.topics.birth, self._on_birth)
+        connection.subscribe(self.topics.pause_command, self._on_pause_command)
+        connection.subscribe(self.topics.breathing_command, self._on_breathing_command)
+        connection.on_connect(self._on_connect)
+
+    # -- running --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._poll_providers()
+        if self._connection.connected:  # started after the first connect: catch up
+            await self.publish_all()
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._tick_loop())
+            group.create_task(self._urgent_loop())
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await self._clock.sleep(self._interval_s)
+            self._poll_providers()
+            await self._publish_states(self._book.due(self._clock.now()))
+
+    async def _urgent_loop(self) -> None:
+        wake = self._event()
+        while True:
+            await wake.wait()
+            wake.clear()
+            await self._send_events()
+            await self._publish_states(self._book.urgent(self._clock.now()))
+
+    def _event(self) -> asyncio.Event:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        return self._wake
+
+    async def _on_connect(self) -> None:
+        self._book.forget_sent()
+        await self.publish_all()
+
+    async def publish_all(self) -> None:
+        """Discovery for every device, then every state (retained)."""
+        for topic, document in self.payloads.all().items():
+            payload = json.dumps(document, separators=(",", ":"))
+            await self._connection.publish(topic, payload, qos=1, retain=True)
+        self.discovery_publishes += 1
+        await self._publish_states(self._book.everything())
+
+    async def _publish_states(self, states: list[tuple[str, str]]) -> None:
+        for topic, payload in states:
+            try:
+                await self._connection.publish(topic, payload, qos=1, retain=True)
+            except ActuatorUnavailable:
+                return  # everything is re-published after the reconnect
+            self._book.sent(topic, payload, self._clock.now())
+
+    async def _send_events(self) -> None:
+        while self._events:
+            payload = self._events[0]
+            try:
+                # Never retained: HA ignores retained events, and a replay would be wrong.
+                await self._connection.publish(self.topics.rule_event, payload, qos=1)
+            except ActuatorUnavailable:
+                self._events.clear()  # an event is a moment; it is not sent late
+                return
+            self._events.popleft()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- states ---------------------------------------------------------------------------
+
+    def _set(
+        self, topic: str, payload: str, value: float | None = None, deadband: float = 0.0
+    ) -> None:
+        if self._book.set(topic, payload, value, deadband):
+            self._event().set()
+
+    def _initial_states(self) -> None:
+        for person in self._people:
+            for entity in PERSON_ENTITIES:
+                self._book.set(self.topics.person_state(person, entity.key), UNKNOWN)
+            self._book.set(self.topics.wearable(person), "online")
+        self._book.set(self.topics.paused, "OFF")
+        self._book.set(self.topics.mqtt_reconnects, "0", 0.0)
+        self._set_active_rule()
+
+    def _on_signals(self, update: SignalUpdate) -> None:
+        if update.person not in self._people:
+            return
+        for entity in PERSON_ENTITIES:
+            if entity.signal is None or entity.signal not in update.values:
+                continue
+            payload, number = format_state(entity, update.values[entity.signal].value)
+            self._set(
+                self.topics.person_state(update.person, entity.key),
+                payload,
+                number,
+                entity.deadband,
+            )
+
+    def _poll_providers(self) -> None:
+        """Wearable diagnostics and the pause state, from the daemon's status providers."""
+        self._book.set(
+            self.topics.mqtt_reconnects,
+            str(self._connection.reconnects),
+            float(self._connection.reconnects),
+        )
+        paused = _call(self._hub.status_providers.get("paused"))
+        if isinstance(paused, bool):
+            self._set(self.topics.paused, "ON" if paused else "OFF")
+        sensors = _call(self._hub.status_providers.get("sensors"))
+        if not isinstance(sensors, list):
+            return
+        for person in self._people:
+            mine = [s for s in sensors if isinstance(s, Mapping) and s.get("person") == person]
+            if mine:
+                self._wearable_states(person, mine)
+
+    def _wearable_states(self, person: str, sensors: list[Mapping[str, Any]]) -> None:
+        states = [s.get("connected") for s in sensors]
+        connected = any(state is True for state in states)
+        all_down = all(state is False for state in states)
+        self._set(self.topics.wearable(person), "offline" if all_down else "online")
+        for entity in PERSON_ENTITIES:
+            topic = self.topics.person_state(person, entity.key)
+            if entity.key == "wearable_connected":
+                value: Any = connected if not all(s is None for s in states) else None
+            elif entity.key == "battery":
+                value = _first(sensors, "battery_pct")
+            elif entity.key == "rssi":
+                value = _first(sensors, "rssi")
+            elif entity.key == "reconnects":
+                counts = [s["reconnects"] for s in sensors if isinstance(s.get("reconnects"), int)]
+                value = sum(counts) if counts else None
+            else:
+                continue
+            payload, number = format_state(entity, value)
+            self._book.set(topic, payload, number, entity.deadband)
+
+    # -- rules ----------------------------------------------------------------------------
+
+    def _on_trace(self, record: TraceRecord) -> None:
+        if record.event in ("fired", "escalated"):
+            self._active[record.rule] = record
+        elif record.event == "recovered":
+            self._active.pop(record.rule, None)
+        self._events.append(
+            json.dumps(
+                {
+                    "event_type": record.event,
+                    "rule": record.rule,
+                    "person": record.person,
+                    "reason": record.reason,
+                    "trigger": record.trigger,
+                }
+            )
+        )
+        self._set_active_rule()
+        self._event().set()
+
+    def _set_active_rule(self) -> None:
+        latest = max(self._active.values(), key=lambda r: r.time, default=None)
+        self._set(self.topics.active_rule, latest.rule if latest else NO_RULE)
+        attributes = {
+            "active": [
+                {"rule": r.rule, "person": r.person, "since": r.time, "trigger": r.trigger}
+                for r in sorted(self._active.values(), key=lambda r: r.time)
+            ],
+        }
+        self._set(self.topics.active_rule_attributes, json.dumps(attributes))
+
+    def _on_event(self, event: ExternalEvent) -> None:
+        if event.kind != "command":
+            return
+        if event.key == "pause":
+            paused = bool(event.data.get("paused", True))
+            self._set(self.topics.paused, "ON" if paused else "OFF")
+        elif event.key == "resume":
+            self._set(self.topics.paused, "OFF")
+
+    # -- from Home Assistant --------------------------------------------------------------
+
+    def _on_birth(self, message: MqttMessage) -> None:
+        if message.payload.strip() == b"online":
+            _LOGGER.info("Home Assistant (re)started: re-publishing discovery and states")
+            self._spawn(self._republish_quietly())
+
+    async def _republish_quietly(self) -> None:
+        with contextlib.suppress(ActuatorUnavailable):  # the reconnect will do it
+            await self.publish_all()
+
+    def _on_pause_command(self, message: MqttMessage) -> None:
+        if message.retain:
+            return  # a stale retained command must not pause ambient at every reconnect
+        command = message.payload.strip().upper()
+        if command not in (b"ON", b"OFF"):
+            self._bad_command(message, "expected ON or OFF")
+            return
+        paused = command == b"ON"
+        self._hub.publish_event(
+            ExternalEvent(self._clock.now(), "command", "pause", {"paused": paused})
+        )
+        self._set(self.topics.paused, "ON" if paused else "OFF")
+
+    def _on_breathing_command(self, message: MqttMessage) -> None:
+        if message.retain:
+            return
+        if message.payload.strip().upper() != b"PRESS":
+            self._bad_command(message, "expected PRESS")
+            return
+        self._hub.publish_event(ExternalEvent(self._clock.now(), "command", "breathing", {}))
+
+    def _bad_command(self, message: MqttMessage, detail: str) -> None:
+        self._connection.counters.increment(f"mqtt:{message.topic}", "bad_command")
+        self._throttle.log(
+            _LOGGER,
+            logging.WARNING,
+            message.topic,
+            "Ignored a command on %s: %s",
+            message.topic,
+            detail,
+        )
+
+
+def _call(provider: Any) -> Any:
+    if provider is None:
+        return None
+    try:
+        return provider()
+    except Exception:
+        _LOGGER.debug("status provider failed", exc_info=True)
+        return None
+
+
+def _first(sensors: list[Mapping[str, Any]], key: str) -> Any:
+    for sensor in sensors:
+        value = sensor.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    return None

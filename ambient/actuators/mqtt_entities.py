@@ -1,0 +1,322 @@
+"""What ambient shows in Home Assistant: the entities, their topics and discovery payloads.
+
+Device-based discovery (``<prefix>/device/<id>/config``, retained, with ``dev``, ``o`` and
+``cmps``): one device per person, one for the daemon. Every component carries ``p`` and
+``unique_id`` (HA requires both), and both entity-id keys: ``object_id`` (read by HA up to
+2025.9, ignored from 2026.4) and ``default_entity_id`` (2025.10 on). States are plain payloads on
+their own retained topics; ``None`` is HA's word for unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import ambient
+from ambient.config.root import AmbientConfig
+
+Platform = Literal["sensor", "binary_sensor", "switch", "button", "event"]
+
+#: HA MQTT entities read this state payload as "unknown".
+UNKNOWN: Final = "None"
+#: Physiological sensors go unavailable in HA when not refreshed for this long.
+EXPIRE_AFTER_S: Final = 150
+#: Every state is re-sent at least this often, well inside ``EXPIRE_AFTER_S``.
+REFRESH_S: Final = 60.0
+RULE_EVENT_TYPES: Final = ("fired", "recovered", "suppressed", "escalated", "action_failed")
+
+_UNSAFE: Final = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def safe_id(text: str) -> str:
+    """An id HA accepts in discovery topics and unique ids: ``[a-zA-Z0-9_-]`` only."""
+    return _UNSAFE.sub("_", text)
+
+
+@dataclass(frozen=True)
+class PersonEntity:
+    """One entity on a person's device, fed by a signal (``signal``) or sensor diagnostics."""
+
+    key: str
+    platform: Platform
+    name: str
+    signal: str | None = None
+    scale: float = 1.0
+    decimals: int = 1
+    deadband: float = 0.0
+    diagnostic: bool = False
+    physiological: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+PERSON_ENTITIES: Final = (
+    PersonEntity(
+        "heart_rate",
+        "sensor",
+        "Heart rate",
+        signal="hr",
+        decimals=0,
+        deadband=5.0,
+        physiological=True,
+        extra={
+            "unit_of_measurement": "bpm",
+            "state_class": "measurement",
+            "icon": "mdi:heart-pulse",
+        },
+    ),
+    PersonEntity(
+        "rmssd",
+        "sensor",
+        "RMSSD",
+        signal="rmssd",
+        deadband=5.0,
+        physiological=True,
+        extra={
+            "unit_of_measurement": "ms",
+            "state_class": "measurement",
+            "icon": "mdi:heart-flash",
+        },
+    ),
+    PersonEntity(
+        "stress_score",
+        "sensor",
+        "Stress score",
+        signal="stress_score",
+        decimals=0,
+        deadband=10.0,
+        physiological=True,
+        extra={"state_class": "measurement", "icon": "mdi:head-heart"},
+    ),
+    PersonEntity(
+        "signal_quality",
+        "sensor",
+        "Signal quality",
+        signal="quality",
+        scale=100.0,
+        decimals=0,
+        deadband=20.0,
+        physiological=True,
+        extra={"unit_of_measurement": "%", "state_class": "measurement", "icon": "mdi:signal"},
+    ),
+    PersonEntity(
+        "activity_state",
+        "sensor",
+        "Activity",
+        signal="activity_state",
+        physiological=True,
+        extra={"icon": "mdi:run"},
+    ),
+    PersonEntity(
+        "skin_contact",
+        "binary_sensor",
+        "Skin contact",
+        signal="contact",
+        physiological=True,
+        extra={"icon": "mdi:hand-back-right"},
+    ),
+    PersonEntity(
+        "wearable_connected",
+        "binary_sensor",
+        "Wearable connected",
+        diagnostic=True,
+        extra={"device_class": "connectivity"},
+    ),
+    PersonEntity(
+        "battery",
+        "sensor",
+        "Wearable battery",
+        decimals=0,
+        diagnostic=True,
+        extra={"device_class": "battery", "unit_of_measurement": "%", "state_class": "measurement"},
+    ),
+    PersonEntity(
+        "rssi",
+        "sensor",
+        "Wearable signal strength",
+        decimals=0,
+        diagnostic=True,
+        extra={
+            "device_class": "signal_strength",
+            "unit_of_measurement": "dBm",
+            "state_class": "measurement",
+        },
+    ),
+    PersonEntity(
+        "reconnects",
+        "sensor",
+        "Wearable reconnects",
+        decimals=0,
+        diagnostic=True,
+        extra={"state_class": "total_increasing", "icon": "mdi:restart"},
+    ),
+)
+
+
+class Topics:
+    """Every topic ambient publishes or listens to for HA, in one place."""
+
+    def __init__(self, config: AmbientConfig) -> None:
+        assert config.mqtt is not None
+        self.prefix = config.mqtt.discovery_prefix
+        self.root = f"{config.mqtt.base_topic}/{config.instance}"
+        self.status = f"{self.root}/status"
+        self.birth = f"{self.prefix}/status"
+        self.active_rule = f"{self.root}/active_rule"
+        self.active_rule_attributes = f"{self.root}/active_rule/attributes"
+        self.rule_event = f"{self.root}/rule_event"
+        self.paused = f"{self.root}/paused"
+        self.pause_command = f"{self.root}/paused/set"
+        self.breathing_command = f"{self.root}/breathing/press"
+        self.mqtt_reconnects = f"{self.root}/mqtt_reconnects"
+
+    def person_state(self, person: str, key: str) -> str:
+        return f"{self.root}/{person}/{key}"
+
+    def wearable(self, person: str) -> str:
+        return f"{self.root}/{person}/wearable"
+
+    def discovery(self, device_id: str) -> str:
+        return f"{self.prefix}/device/{device_id}/config"
+
+
+def format_state(entity: PersonEntity, value: Any) -> tuple[str, float | None]:
+    """The payload for ``value`` and its number (for deadbands); unknown is ``None``."""
+    if value is None:
+        return UNKNOWN, None
+    if entity.platform == "binary_sensor":
+        return ("ON" if bool(value) else "OFF"), None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value), None
+    number = round(float(value) * entity.scale, entity.decimals)
+    text = f"{number:.{entity.decimals}f}"
+    return text, number
+
+
+class DiscoveryPayloads:
+    """Builds the retained discovery documents for one config."""
+
+    def __init__(self, config: AmbientConfig, topics: Topics) -> None:
+        self.config = config
+        self.topics = topics
+        self.instance = config.instance
+        self.daemon_device_id = safe_id(f"ambient_{config.instance}")
+        self._origin = {"name": "ambient", "sw_version": ambient.__version__}
+
+    def person_device_id(self, person: str) -> str:
+        return safe_id(f"ambient_{self.instance}_{person}")
+
+    def _identity(self, key: str, platform: Platform) -> dict[str, Any]:
+        object_id = safe_id(f"{self.instance}_{key}")
+        return {
+            "p": platform,
+            "unique_id": safe_id(f"ambient_{self.instance}_{key}"),
+            "object_id": object_id,
+            "default_entity_id": f"{platform}.{object_id}",
+        }
+
+    def _daemon_availability(self) -> list[dict[str, str]]:
+        return [{"topic": self.topics.status}]
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        """Discovery topic -> payload, for the daemon and every person."""
+        documents = {self.topics.discovery(self.daemon_device_id): self.daemon()}
+        for person in self.config.people:
+            device_id = self.person_device_id(person.id)
+            documents[self.topics.discovery(device_id)] = self.person(
+                person.id, person.display_name
+            )
+        return documents
+
+    def person(self, person: str, display_name: str) -> dict[str, Any]:
+        components: dict[str, dict[str, Any]] = {}
+        for entity in PERSON_ENTITIES:
+            component = self._identity(f"{person}_{entity.key}", entity.platform)
+            component.update(
+                name=entity.name,
+                state_topic=self.topics.person_state(person, entity.key),
+                **entity.extra,
+            )
+            if entity.physiological:
+                component["expire_after"] = EXPIRE_AFTER_S
+                component["availability"] = [
+                    {"topic": self.topics.status},
+                    {"topic": self.topics.wearable(person)},
+                ]
+                component["availability_mode"] = "all"
+            else:
+                component["availability"] = self._daemon_availability()
+            if entity.diagnostic:
+                component["entity_category"] = "diagnostic"
+            components[entity.key] = component
+        return {
+            "dev": {
+                "identifiers": [self.person_device_id(person)],
+                "name": display_name,
+                "manufacturer": "ambient",
+                "model": "Person",
+                "sw_version": ambient.__version__,
+                "via_device": self.daemon_device_id,
+            },
+            "o": self._origin,
+            "cmps": components,
+            "qos": 1,
+        }
+
+    def daemon(self) -> dict[str, Any]:
+        availability = self._daemon_availability()
+        components: dict[str, dict[str, Any]] = {
+            "active_rule": {
+                **self._identity("active_rule", "sensor"),
+                "name": "Active rule",
+                "state_topic": self.topics.active_rule,
+                "json_attributes_topic": self.topics.active_rule_attributes,
+                "icon": "mdi:playlist-check",
+                "availability": availability,
+            },
+            "rule_event": {
+                **self._identity("rule_event", "event"),
+                "name": "Rule event",
+                "state_topic": self.topics.rule_event,
+                "event_types": list(RULE_EVENT_TYPES),
+                "availability": availability,
+            },
+            "pause": {
+                **self._identity("pause", "switch"),
+                "name": "Pause actions",
+                "state_topic": self.topics.paused,
+                "command_topic": self.topics.pause_command,
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                "icon": "mdi:pause-circle",
+                "availability": availability,
+            },
+            "breathing": {
+                **self._identity("breathing", "button"),
+                "name": "Start breathing session",
+                "command_topic": self.topics.breathing_command,
+                "payload_press": "PRESS",
+                "icon": "mdi:weather-windy",
+                "availability": availability,
+            },
+            "mqtt_reconnects": {
+                **self._identity("mqtt_reconnects", "sensor"),
+                "name": "MQTT reconnects",
+                "state_topic": self.topics.mqtt_reconnects,
+                "state_class": "total_increasing",
+                "entity_category": "diagnostic",
+                "availability": availability,
+            },
+        }
+        return {
+            "dev": {
+                "identifiers": [self.daemon_device_id],
+                "name": f"ambient {self.instance}",
+                "manufacturer": "ambient",
+                "model": "Daemon",
+                "sw_version": ambient.__version__,
+            },
+            "o": self._origin,
+            "cmps": components,
+            "qos": 1,
+        }

@@ -1,0 +1,137 @@
+"""HA device-based discovery documents, field by field (facts: ../shared/ha/README.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import ambient
+from ambient.actuators.mqtt_entities import (
+    EXPIRE_AFTER_S,
+    DiscoveryPayloads,
+    PersonEntity,
+    Topics,
+    format_state,
+    safe_id,
+)
+from ambient.config.root import AmbientConfig
+
+
+def config(**values: Any) -> AmbientConfig:
+    values.setdefault("instance", "home")
+    values.setdefault("people", [{"id": "alex", "name": "Alex"}])
+    values.setdefault("mqtt", {"host": "localhost"})
+    return AmbientConfig.model_validate(values)
+
+
+@pytest.fixture
+def documents() -> dict[str, dict[str, Any]]:
+    cfg = config()
+    return DiscoveryPayloads(cfg, Topics(cfg)).all()
+
+
+def test_one_device_per_person_and_one_for_the_daemon(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    assert set(documents) == {
+        "homeassistant/device/ambient_home/config",
+        "homeassistant/device/ambient_home_alex/config",
+    }
+
+
+def test_every_document_has_dev_origin_and_components(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    for document in documents.values():
+        assert document["o"] == {"name": "ambient", "sw_version": ambient.__version__}
+        assert document["dev"]["manufacturer"] == "ambient"
+        assert document["dev"]["identifiers"]
+        assert document["cmps"]
+        for component in document["cmps"].values():
+            platform = component["p"]
+            assert platform in {"sensor", "binary_sensor", "switch", "button", "event"}
+            assert component["unique_id"].startswith("ambient_home_")
+            assert component["default_entity_id"] == f"{platform}.{component['object_id']}"
+            assert component["availability"][0] == {"topic": "ambient/home/status"}
+
+
+def test_person_sensors_units_classes_expiry_and_wearable_availability(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    person = documents["homeassistant/device/ambient_home_alex/config"]
+    assert person["dev"]["name"] == "Alex"
+    assert person["dev"]["via_device"] == "ambient_home"
+    cmps = person["cmps"]
+    hr = cmps["heart_rate"]
+    assert hr["p"] == "sensor"
+    assert hr["unique_id"] == "ambient_home_alex_heart_rate"
+    assert hr["object_id"] == "home_alex_heart_rate"
+    assert hr["default_entity_id"] == "sensor.home_alex_heart_rate"
+    assert hr["unit_of_measurement"] == "bpm"
+    assert hr["state_class"] == "measurement"
+    assert hr["expire_after"] == EXPIRE_AFTER_S
+    assert hr["state_topic"] == "ambient/home/alex/heart_rate"
+    assert hr["availability"] == [
+        {"topic": "ambient/home/status"},
+        {"topic": "ambient/home/alex/wearable"},
+    ]
+    assert hr["availability_mode"] == "all"
+    assert "entity_category" not in hr
+    assert cmps["rmssd"]["unit_of_measurement"] == "ms"
+    assert cmps["stress_score"]["state_class"] == "measurement"
+    assert cmps["signal_quality"]["unit_of_measurement"] == "%"
+    assert "unit_of_measurement" not in cmps["activity_state"]
+    assert cmps["skin_contact"]["p"] == "binary_sensor"
+    for key, device_class, unit in [
+        ("battery", "battery", "%"),
+        ("rssi", "signal_strength", "dBm"),
+        ("reconnects", None, None),
+        ("wearable_connected", "connectivity", None),
+    ]:
+        diag = cmps[key]
+        assert diag["entity_category"] == "diagnostic"
+        assert diag.get("device_class") == device_class
+        assert diag.get("unit_of_measurement") == unit
+        assert "expire_after" not in diag
+
+
+def test_daemon_switch_button_event_and_active_rule(documents: dict[str, dict[str, Any]]) -> None:
+    cmps = documents["homeassistant/device/ambient_home/config"]["cmps"]
+    assert cmps["pause"]["p"] == "switch"
+    assert cmps["pause"]["command_topic"] == "ambient/home/paused/set"
+    assert cmps["pause"]["state_topic"] == "ambient/home/paused"
+    assert (cmps["pause"]["payload_on"], cmps["pause"]["payload_off"]) == ("ON", "OFF")
+    assert cmps["breathing"]["p"] == "button"
+    assert cmps["breathing"]["payload_press"] == "PRESS"
+    assert cmps["rule_event"]["p"] == "event"
+    assert {"fired", "recovered", "suppressed", "escalated"} <= set(
+        cmps["rule_event"]["event_types"]
+    )
+    assert cmps["active_rule"]["json_attributes_topic"] == "ambient/home/active_rule/attributes"
+    assert cmps["mqtt_reconnects"]["entity_category"] == "diagnostic"
+
+
+def test_ids_are_sanitised_and_prefix_and_base_topic_configurable() -> None:
+    assert safe_id("ambient.home/alex wear") == "ambient_home_alex_wear"
+    cfg = config(mqtt={"discovery_prefix": "ha", "base_topic": "calm"})
+    topics = Topics(cfg)
+    assert DiscoveryPayloads(cfg, topics).all().keys() == {
+        "ha/device/ambient_home/config",
+        "ha/device/ambient_home_alex/config",
+    }
+    assert topics.status == "calm/home/status"
+    assert topics.birth == "ha/status"
+
+
+def test_state_formatting_unknown_is_none_never_a_number() -> None:
+    hr = PersonEntity("heart_rate", "sensor", "HR", decimals=0)
+    quality = PersonEntity("q", "sensor", "Q", scale=100.0, decimals=0)
+    contact = PersonEntity("c", "binary_sensor", "C")
+    assert format_state(hr, 71.6) == ("72", 72.0)
+    assert format_state(hr, None) == ("None", None)
+    assert format_state(quality, 0.934) == ("93", 93.0)
+    assert format_state(contact, 1.0) == ("ON", None)
+    assert format_state(contact, False) == ("OFF", None)
+    assert format_state(contact, None) == ("None", None)
+    assert format_state(PersonEntity("a", "sensor", "A"), "rest") == ("rest", None)
