@@ -18,8 +18,7 @@ def test_one_row_per_window_with_the_documented_fields() -> None:
     readings = [Reading(t, "alex", "rr", rr, "t") for t, rr in timed(load_nn("5min"))]
     rows = list(analyze(readings, 60.0, SignalsConfig()))
     assert len(rows) == 5
-    assert set(rows[0]) == {"t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality",
-                            "corrected"}
+    assert set(rows[0]) == {"t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected"}
     assert [row["t"] for row in rows] == pytest.approx([0, 60, 120, 180, 240])
     assert all(float(str(row["corrected"])) < 0.05 for row in rows)
 
@@ -42,8 +41,9 @@ def test_the_demo_episode_shows_in_the_json_lines() -> None:
 
 def test_the_table_marks_unknown_values(tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
-    path.write_text("t,metric,value,person\n" + "".join(
-        f"{i * 0.8:.1f},rr,800,alex\n" for i in range(1, 20)))
+    path.write_text(
+        "t,metric,value,person\n" + "".join(f"{i * 0.8:.1f},rr,800,alex\n" for i in range(1, 20))
+    )
     out = io.StringIO()
     run_analyze(path, 60.0, False, out)
     lines = out.getvalue().splitlines()

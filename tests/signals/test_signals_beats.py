@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -20,12 +21,12 @@ def clean(rr_ms: list[float]) -> tuple[list[Beat], BeatCleaner]:
 
 
 def rmssd_raw(rr_ms: list[float]) -> float:
-    diffs = [b - a for a, b in zip(rr_ms, rr_ms[1:], strict=False)]
+    diffs = [b - a for a, b in itertools.pairwise(rr_ms)]
     return math.sqrt(sum(d * d for d in diffs) / len(diffs))
 
 
 def rmssd_clean(beats: list[Beat]) -> float:
-    diffs = [b.rr_ms - a.rr_ms for a, b in zip(beats, beats[1:], strict=False) if b.follows_clean]
+    diffs = [b.rr_ms - a.rr_ms for a, b in itertools.pairwise(beats) if b.follows_clean]
     return math.sqrt(sum(d * d for d in diffs) / len(diffs))
 
 
@@ -33,7 +34,7 @@ def rmssd_clean(beats: list[Beat]) -> float:
 def test_clean_high_hrv_series_is_left_nearly_alone(series: str) -> None:
     """A 20 %-rule flags long respiratory beats of high-HRV people; this must not."""
     rr = load_nn(series)
-    beats, cleaner = clean(rr)
+    beats, _cleaner = clean(rr)
     corrected = sum(b.corrected for b in beats)
     assert corrected / len(beats) < 0.01
     assert abs(rmssd_clean(beats) / rmssd_raw(rr) - 1) < 0.02

@@ -8,8 +8,18 @@ from signals.signals_helpers import Replay
 
 from ambient.config.signals import SIGNAL_NAMES
 
-NUMERIC = ("hr", "hr_delta_rest", "rmssd", "ln_rmssd", "ln_rmssd_z", "sdnn", "pnn50",
-           "stress_index", "stress_score", "quality")
+NUMERIC = (
+    "hr",
+    "hr_delta_rest",
+    "rmssd",
+    "ln_rmssd",
+    "ln_rmssd_z",
+    "sdnn",
+    "pnn50",
+    "stress_index",
+    "stress_score",
+    "quality",
+)
 
 rr_values = st.floats(min_value=250, max_value=2500, allow_nan=False)
 gaps = st.floats(min_value=0.3, max_value=2.0)
