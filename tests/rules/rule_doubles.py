@@ -81,6 +81,7 @@ class Harness:
         self, config: AmbientConfig, store: Store | None = None, start: float = T0
     ) -> None:
         self.config = config
+        self.t0 = start
         self.clock = VirtualClock(start)
         self.store = store if store is not None else Store(None)
         self.signals = DictSignals()
@@ -95,8 +96,8 @@ class Harness:
         return self
 
     async def push(self, at: float, person: str = "alex", **values: SignalScalar | None) -> None:
-        """Run the clock to ``T0 + at`` seconds, then deliver these signal values."""
-        await self.clock.run_until(T0 + at)
+        """Run the clock to ``t0 + at`` seconds, then deliver these signal values."""
+        await self.clock.run_until(self.t0 + at)
         update: dict[str, SignalValue] = {}
         for name, value in values.items():
             signal = SignalValue(value, self.clock.now(), None if value is not None else "stale")
@@ -106,17 +107,17 @@ class Harness:
         await self.clock.run_until(self.clock.now())
 
     async def event(self, at: float, kind: Any, key: str, **data: Any) -> None:
-        await self.clock.run_until(T0 + at)
+        await self.clock.run_until(self.t0 + at)
         self.engine.on_event(ExternalEvent(self.clock.now(), kind, key, data))
         await self.clock.run_until(self.clock.now())
 
     async def run_until(self, at: float) -> None:
-        await self.clock.run_until(T0 + at)
+        await self.clock.run_until(self.t0 + at)
 
     def events(self, rule: str | None = None) -> list[tuple[float, str, str]]:
-        """(seconds since T0, event, reason) of every trace, in emission order."""
+        """(seconds since t0, event, reason) of every trace, in emission order."""
         return [
-            (round(t.time - T0, 3), t.event, t.reason)
+            (round(t.time - self.t0, 3), t.event, t.reason)
             for t in self.traces
             if rule is None or t.rule == rule
         ]

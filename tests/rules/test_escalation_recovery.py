@@ -61,7 +61,9 @@ async def test_suppressed_firing_has_no_recovery() -> None:
 
 
 async def test_failed_action_is_traced_and_the_sequence_goes_on() -> None:
-    rule = stress_rule(actions=[{"action": "notify", "service": "notify.sam", "message": "hi"}, log("after")])
+    rule = stress_rule(
+        actions=[{"action": "notify", "service": "notify.sam", "message": "hi"}, log("after")]
+    )
     config = make_config([rule], homeassistant={"token": "x"})
     h = Harness(config)
     h.performer.fail = {"notify"}

@@ -15,6 +15,7 @@ async def _restart(h: Harness, path: Path) -> Harness:
     h.store.close()
     again = Harness(h.config, store=Store(path), start=h.clock.now())
     again.signals.values = h.signals.values
+    again.t0 = h.t0
     return await again.start()
 
 

@@ -21,7 +21,11 @@ async def test_fires_once_after_for_and_only_again_after_clearing_past_hysteresi
     assert h.kinds() == ["fired"]
     # At or below 60 clears: recovery runs, and the next entry fires again after `for`.
     await h.push(700, stress_score=60)
-    assert h.events()[-1] == (700, "recovered", "stress_score 60 at or below 60 (70 - hysteresis 10)")
+    assert h.events()[-1] == (
+        700,
+        "recovered",
+        "stress_score 60 at or below 60 (70 - hysteresis 10)",
+    )
     assert h.performer.messages() == ["calm", "recovered"]
     await h.push(800, stress_score=71)
     await h.run_until(920)
@@ -80,7 +84,9 @@ async def test_unknown_value_resets_the_for_window_and_is_traced_as_quality() ->
     await h.push(0, stress_score=80)
     await h.push(60, stress_score=None)
     await h.run_until(300)
-    assert h.events() == [(60, "suppressed", "quality: stress_score unknown (stale); for window reset")]
+    assert h.events() == [
+        (60, "suppressed", "quality: stress_score unknown (stale); for window reset")
+    ]
     # Coming back above counts as a fresh entry.
     await h.push(400, stress_score=80)
     await h.run_until(520)

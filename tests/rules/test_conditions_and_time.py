@@ -1,0 +1,188 @@
+"""Conditions (time crossing midnight, state, signal, trigger id, and/or/not) and scheduled
+triggers (time, cron) on virtual time, across DST changes in Europe/Berlin."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from ambient.rules.schedule import next_fire_time
+from ambient.rules.timeofday import in_window
+from rules.rule_doubles import Harness, log, make_config
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _at(*args: int) -> float:
+    return datetime(*args, tzinfo=BERLIN).timestamp()  # type: ignore[misc]
+
+
+def _local(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, BERLIN).strftime("%m-%d %H:%M%z")
+
+
+def test_time_window_crossing_midnight() -> None:
+    after, before = time(22, 0), time(6, 0)
+    assert in_window(time(23, 59), after, before)
+    assert in_window(time(0, 0), after, before)
+    assert in_window(time(5, 59, 59), after, before)
+    assert not in_window(time(6, 0), after, before)
+    assert not in_window(time(21, 59), after, before)
+    assert in_window(time(22, 0), after, before)
+    assert in_window(time(9, 0), time(7, 0), time(23, 0))
+    assert not in_window(time(23, 30), time(7, 0), time(23, 0))
+
+
+def _cron_rule(cron: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": "nightly",
+        "triggers": [{"trigger": "cron", "cron": cron}],
+        "actions": [log("x")],
+        **extra,
+    }
+
+
+async def _fire_times(rule: dict[str, Any], start: float, end: float) -> list[str]:
+    h = Harness(make_config([rule]), start=start)
+    await h.start()
+    await h.clock.run_until(end)
+    return [_local(t.time) for t in h.traces if t.event == "fired"]
+
+
+async def test_daily_cron_skips_the_spring_forward_gap_like_ha() -> None:
+    fired = await _fire_times(_cron_rule("30 2 * * *"), _at(2026, 3, 28, 12), _at(2026, 3, 31, 12))
+    # 02:30 does not exist on 29 March 2026: no firing that day (APScheduler alone: 03:30).
+    assert fired == ["03-30 02:30+0200", "03-31 02:30+0200"]
+
+
+async def test_daily_cron_fires_at_both_occurrences_when_falling_back() -> None:
+    fired = await _fire_times(
+        _cron_rule("30 2 * * *"), _at(2026, 10, 24, 12), _at(2026, 10, 26, 12)
+    )
+    assert fired == ["10-25 02:30+0200", "10-25 02:30+0100", "10-26 02:30+0100"]
+
+
+async def test_half_hourly_cron_across_both_changes() -> None:
+    spring = await _fire_times(
+        _cron_rule("*/30 1-3 * * *"), _at(2026, 3, 29, 0, 50), _at(2026, 3, 29, 3, 50)
+    )
+    assert spring == [
+        "03-29 01:00+0100",
+        "03-29 01:30+0100",
+        "03-29 03:00+0200",
+        "03-29 03:30+0200",
+    ]
+    fall = await _fire_times(_cron_rule("0 2 * * *"), _at(2026, 10, 25, 0), _at(2026, 10, 25, 4))
+    assert fall == ["10-25 02:00+0200", "10-25 02:00+0100"]
+
+
+def test_next_fire_time_is_strictly_after() -> None:
+    trigger = CronTrigger.from_crontab("0 * * * *", timezone=BERLIN)
+    start = _at(2026, 1, 1, 10)
+    assert next_fire_time(trigger, BERLIN, start) == start + 3600
+
+
+async def test_time_trigger_with_weekday_and_conditions_per_person() -> None:
+    rule = {
+        "id": "evening",
+        "triggers": [{"platform": "time", "at": "21:30", "weekday": ["mon", "tue"]}],
+        "conditions": [{"condition": "signal", "signal": "stress_score", "above": 50}],
+        "actions": [log("wind down")],
+    }
+    h = Harness(make_config([rule]), start=_at(2026, 11, 22, 12))  # a Sunday
+    await h.start()
+    await h.push(0, "alex", stress_score=60.0)
+    await h.push(1, "sam", stress_score=40.0)
+    await h.clock.run_until(_at(2026, 11, 25, 12))
+    assert sorted((_local(t.time), str(t.person), t.event) for t in h.traces) == [
+        ("11-23 21:30+0100", "alex", "fired"),
+        ("11-23 21:30+0100", "sam", "suppressed"),
+        ("11-24 21:30+0100", "alex", "fired"),
+        ("11-24 21:30+0100", "sam", "suppressed"),
+    ]
+    reasons = {(str(t.person), t.reason) for t in h.traces}
+    assert reasons == {
+        ("alex", "time 21:30"),
+        ("sam", "condition signal stress_score above 50 false"),
+    }
+
+
+async def test_time_condition_crossing_midnight_in_a_rule() -> None:
+    rule = {
+        "id": "night",
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "hr", "above": 100}],
+        "conditions": [{"condition": "time", "after": "22:00", "before": "06:00"}],
+        "actions": [log("x")],
+    }
+    h = await Harness(make_config([rule]), start=_at(2026, 11, 24, 21, 0)).start()
+    for hours, expected in (
+        (0.5, "suppressed"),
+        (2.5, "fired"),
+        (4.0, "fired"),
+        (9.5, "suppressed"),
+    ):
+        await h.push(hours * 3600, hr=50.0)
+        await h.push(hours * 3600 + 1, hr=120.0)
+        decision = [t for t in h.traces if t.event != "recovered"][-1]
+        assert (_local(decision.time)[6:11], decision.event) == (
+            _local(h.t0 + hours * 3600 + 1)[6:11],
+            expected,
+        )
+    assert h.traces[-1].reason == "condition time (after 22:00, before 06:00) false"
+
+
+async def test_nested_conditions_and_trigger_ids() -> None:
+    rule = {
+        "id": "nested",
+        "person": "alex",
+        "mode": "parallel",
+        "triggers": [
+            {"trigger": "signal", "signal": "hr", "above": 100, "id": "hr_high"},
+            {"trigger": "signal", "signal": "stress_score", "above": 70, "id": "stressed"},
+        ],
+        "conditions": [
+            {
+                "condition": "or",
+                "conditions": [
+                    {"condition": "trigger", "id": "stressed"},
+                    {
+                        "condition": "and",
+                        "conditions": [
+                            {"condition": "signal", "signal": "activity_state", "state": "rest"},
+                            {
+                                "condition": "not",
+                                "conditions": [
+                                    {
+                                        "condition": "state",
+                                        "entity_id": "person.alex",
+                                        "state": "not_home",
+                                    }
+                                ],
+                            },
+                        ],
+                    },
+                ],
+            }
+        ],
+        "actions": [log("x")],
+    }
+    h = await Harness(make_config([rule], homeassistant={"token": "t"})).start()
+    await h.push(0, hr=120.0, activity_state="active")
+    await h.push(10, stress_score=80.0)
+    await h.push(20, hr=50.0, activity_state="rest")
+    await h.event(25, "ha_state", "person.alex", state="home")
+    await h.push(30, hr=120.0)
+    await h.event(40, "ha_state", "person.alex", state="not_home")
+    await h.push(50, hr=50.0)
+    await h.push(60, hr=120.0)
+    decisions = [(t.trigger, t.event) for t in h.traces if t.event != "recovered"]
+    assert decisions == [
+        ("hr_high", "suppressed"),
+        ("stressed", "fired"),
+        ("hr_high", "fired"),
+        ("hr_high", "suppressed"),
+    ]
