@@ -62,6 +62,8 @@ class DiscoveryPublisher:
         self._wake: asyncio.Event | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.discovery_publishes = 0
+        self._published: asyncio.Event | None = None
+        self._count_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._initial_states()
         hub.on_signals(self._on_signals)
         hub.on_trace(self._on_trace)
@@ -101,6 +103,7 @@ class DiscoveryPublisher:
         return self._wake
 
     async def _on_connect(self) -> None:
+        self._published_event().clear()
         self._book.forget_sent()
         await self.publish_all()
 
@@ -109,8 +112,33 @@ class DiscoveryPublisher:
         for topic, document in self.payloads.all().items():
             payload = json.dumps(document, separators=(",", ":"))
             await self._connection.publish(topic, payload, qos=1, retain=True)
-        self.discovery_publishes += 1
         await self._publish_states(self._book.everything())
+        self.discovery_publishes += 1
+        self._published_event().set()
+        waiting = []
+        for count, waiter in self._count_waiters:
+            if self.discovery_publishes >= count and not waiter.done():
+                waiter.set_result(None)
+            elif not waiter.done():
+                waiting.append((count, waiter))
+        self._count_waiters = waiting
+
+    async def wait_publishes(self, count: int) -> None:
+        """Until discovery has been published ``count`` times in all (tests, diagnostics)."""
+        if self.discovery_publishes >= count:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._count_waiters.append((count, waiter))
+        await waiter
+
+    async def wait_published(self) -> None:
+        """Until discovery and all states have been published since the last (re)connect."""
+        await self._published_event().wait()
+
+    def _published_event(self) -> asyncio.Event:
+        if self._published is None:
+            self._published = asyncio.Event()
+        return self._published
 
     async def _publish_states(self, states: list[tuple[str, str]]) -> None:
         for topic, payload in states:
@@ -252,6 +280,7 @@ class DiscoveryPublisher:
     def _on_birth(self, message: MqttMessage) -> None:
         if message.payload.strip() == b"online":
             _LOGGER.info("Home Assistant (re)started: re-publishing discovery and states")
+            self._published_event().clear()
             self._spawn(self._republish_quietly())
 
     async def _republish_quietly(self) -> None:
