@@ -79,13 +79,16 @@ class MqttSensor:
         self._factor = _UNIT_FACTOR[config.unit] if config.unit else 1.0
         self._range = VALID_RANGE.get(config.metric)
         self._sink: ReadingSink | None = None
+        self._subscribed = False
         self._messages = 0
         self._readings = 0
         self._last_reading_at: float | None = None
 
     async def run(self, sink: ReadingSink) -> None:
         self._sink = sink
-        self._connection.subscribe(self.config.topic, self.handle, qos=self.config.qos)
+        if not self._subscribed:  # run() again after a crash: one subscription
+            self._subscribed = True
+            self._connection.subscribe(self.config.topic, self.handle, qos=self.config.qos)
         await asyncio.get_running_loop().create_future()  # until cancelled
 
     def diagnostics(self) -> Mapping[str, Any]:

@@ -48,6 +48,7 @@ class SatelliteSensor:
         self._drops = DropLog(counters, name)
         self._own_instance = connection.instance
         self._sink: ReadingSink | None = None
+        self._subscribed = False
         self._readings_by_instance: dict[str, int] = {}
         self._last_at: dict[str, float] = {}
 
@@ -57,7 +58,9 @@ class SatelliteSensor:
 
     async def run(self, sink: ReadingSink) -> None:
         self._sink = sink
-        self._connection.subscribe(self.topic_filter, self.handle, qos=1)
+        if not self._subscribed:  # run() again after a crash: one subscription
+            self._subscribed = True
+            self._connection.subscribe(self.topic_filter, self.handle, qos=1)
         await asyncio.get_running_loop().create_future()  # until cancelled
 
     def diagnostics(self) -> Mapping[str, Any]:
