@@ -8,16 +8,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+from rules.rule_doubles import Harness, log, make_config
 
 from ambient.rules.schedule import next_fire_time
 from ambient.rules.timeofday import in_window
-from rules.rule_doubles import Harness, log, make_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def _at(*args: int) -> float:
-    return datetime(*args, tzinfo=BERLIN).timestamp()  # type: ignore[misc]
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN).timestamp()
 
 
 def _local(timestamp: float) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ambient.rules.engine import topic_matches
 from rules.rule_doubles import Harness, log, make_config
+
+from ambient.rules.engine import topic_matches
 
 HA = {"homeassistant": {"token": "t"}}
 

@@ -8,7 +8,6 @@ import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from rules.rule_doubles import Harness, make_config
 
 ABOVE = 70.0
@@ -119,7 +118,7 @@ def test_engine_matches_reference_model(
 
 def test_reference_model_examples() -> None:
     """The reference itself, on the documented example: enter, dip inside the band, clear."""
-    samples = [(0.0, 75.0), (60.0, 65.0), (180.0, 80.0), (300.0, 55.0), (400.0, 80.0)]
+    samples: list[Sample] = [(0.0, 75.0), (60.0, 65.0), (180.0, 80.0), (300.0, 55.0), (400.0, 80.0)]
     assert reference(samples, 10.0, 120.0, 1800.0) == [
         ("fired", 120.0),
         ("recovered", 300.0),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ambient.store import Store
 from rules.rule_doubles import T0, Harness, log, make_config, stress_rule
+
+from ambient.store import Store
 
 
 async def _restart(h: Harness, path: Path) -> Harness:

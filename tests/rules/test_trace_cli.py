@@ -6,9 +6,10 @@ import io
 import json
 from pathlib import Path
 
+from rules.rule_doubles import Harness, make_config, stress_rule
+
 from ambient.rules.trace_cli import run_trace
 from ambient.store import Store
-from rules.rule_doubles import Harness, make_config, stress_rule
 
 
 async def test_traces_are_kept_per_rule_and_printed(tmp_path: Path) -> None:

@@ -1,0 +1,241 @@
+"""Rule YAML: HA's spellings (platform:, service:), every trigger and condition kind, and
+precise file:line errors for mistakes, including cross-checks one model cannot see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from ambient.config import ConfigError, load_config
+from ambient.config.actions import ServiceCallActionConfig
+from ambient.config.conditions import NotConditionConfig, TimeConditionConfig
+from ambient.config.triggers import (
+    CronTriggerConfig,
+    MqttTriggerConfig,
+    SignalTriggerConfig,
+    StateTriggerConfig,
+    TimeTriggerConfig,
+)
+
+FULL = """\
+timezone: Europe/Berlin
+people: [{id: alex}]
+homeassistant: {token: abc}
+mqtt: {host: localhost}
+quiet_hours: {start: "22:30", end: "07:00"}
+pause: false
+rules:
+  - id: calm_living_room
+    alias: Calm the living room when Alex is stressed
+    person: alex
+    triggers:
+      - platform: signal
+        signal: stress_score
+        above: input_number.stress_threshold
+        for: 3min
+        hysteresis: 10
+        id: stressed
+      - trigger: state
+        entity_id: person.alex
+        to: home
+        for: 00:05:00
+      - trigger: time
+        at: ["21:30", "07:15"]
+      - trigger: cron
+        cron: "*/15 8-22 * * mon-fri"
+      - trigger: mqtt
+        topic: home/alex/button
+        payload: press
+    conditions:
+      - condition: time
+        after: "07:00"
+        before: "23:00"
+      - condition: not
+        conditions:
+          - condition: state
+            entity_id: person.alex
+            state: not_home
+      - condition: signal
+        signal: quality
+        above: 0.79
+      - condition: trigger
+        id: stressed
+    mode: queued
+    max: 3
+    cooldown: 45min
+    actions:
+      - service: light.turn_on
+        target: {entity_id: light.living_room}
+      - delay: 2min
+      - wait_for: {signal: stress_score, below: 50}
+        timeout: 10min
+      - if: [{condition: signal, signal: activity_state, state: rest}]
+        then: [{action: log, message: resting}]
+        else: [{action: log, message: moving}]
+      - choose:
+          - conditions: [{condition: trigger, id: stressed}]
+            sequence: [{action: log}]
+        default: [{action: log}]
+    on_recovery: [{action: log, message: better}]
+    escalate:
+      - after: 10min
+        actions: [{action: notify, service: notify.sam, message: "Alex is still stressed"}]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(dedent(text))
+    return path
+
+
+def _errors(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, text))
+    return [str(issue) for issue in caught.value.issues]
+
+
+def test_full_rule_with_ha_spellings_loads(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, FULL))
+    rule = config.rules[0]
+    kinds = [type(t) for t in rule.triggers]
+    assert kinds == [
+        SignalTriggerConfig,
+        StateTriggerConfig,
+        TimeTriggerConfig,
+        CronTriggerConfig,
+        MqttTriggerConfig,
+    ]
+    signal = rule.triggers[0]
+    assert isinstance(signal, SignalTriggerConfig)
+    assert signal.above == "input_number.stress_threshold" and signal.for_ == 180.0
+    state = rule.triggers[1]
+    assert isinstance(state, StateTriggerConfig) and state.for_ == 300.0
+    assert isinstance(rule.conditions[0], TimeConditionConfig)
+    assert isinstance(rule.conditions[1], NotConditionConfig)
+    service_call = rule.actions[0]
+    assert isinstance(service_call, ServiceCallActionConfig)
+    assert service_call.action == "light.turn_on"
+    assert config.quiet_hours is not None and config.quiet_hours.start == "22:30"
+
+
+def _rule(body: str) -> str:
+    """One rule (id r, one log action) whose remaining keys are ``body``, indented 4."""
+    return "people: [{id: alex}]\nrules:\n  - id: r\n    actions: [{action: log}]\n" + body
+
+
+def test_unknown_trigger_kind_names_the_line(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, _rule("    triggers:\n      - platform: numeric\n"))
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{tmp_path / 'ambient.yaml'}:6:")
+    assert "numeric" in errors[0] and "signal" in errors[0]
+
+
+def test_signal_trigger_needs_a_threshold(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path, _rule("    triggers:\n      - trigger: signal\n        signal: hr\n")
+    )
+    assert errors == [
+        f"{tmp_path / 'ambient.yaml'}:6:9: rules[0].triggers[0]: give `above`, `below` or both"
+    ]
+
+
+def test_invalid_cron_names_the_field(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path, _rule("    triggers:\n      - trigger: cron\n        cron: '61 * * * *'\n")
+    )
+    assert len(errors) == 1 and ":7:" in errors[0]
+    assert "rules[0].triggers[0].cron: invalid cron expression `61 * * * *`" in errors[0]
+
+
+def test_condition_naming_an_unknown_trigger_id(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        _rule(
+            "    triggers:\n"
+            "      - {trigger: signal, signal: hr, above: 100, id: hr_high}\n"
+            "    conditions:\n"
+            "      - {condition: trigger, id: hr_hihg}\n"
+        ),
+    )
+    assert len(errors) == 1
+    assert (
+        "rules[0].conditions[0].id: unknown trigger id `hr_hihg` (did you mean `hr_high`?)"
+        in errors[0]
+    )
+    assert ":8:30:" in errors[0]
+
+
+def test_signal_condition_and_wait_for_naming_unknown_signals(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        "people: [{id: alex}]\nrules:\n  - id: r\n"
+        "    triggers: [{trigger: signal, signal: hr, above: 1}]\n"
+        "    conditions:\n      - {condition: signal, signal: stres_score, above: 1}\n"
+        "    actions:\n      - wait_for: {signal: qualty, above: 0.5}\n",
+    )
+    assert len(errors) == 2
+    assert (
+        "rules[0].conditions[0].signal: unknown signal `stres_score` (did you mean `stress_score`?)"
+        in errors[0]
+    )
+    assert (
+        "rules[0].actions[0].wait_for.signal: unknown signal `qualty` (did you mean `quality`?)"
+        in errors[1]
+    )
+
+
+def test_entity_threshold_and_state_trigger_need_homeassistant(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        _rule(
+            "    triggers:\n"
+            "      - {trigger: signal, signal: hr, above: input_number.limit}\n"
+            "      - {trigger: state, entity_id: person.alex}\n"
+            "      - {trigger: mqtt, topic: a/b}\n"
+        ),
+    )
+    assert [e.split(": ", 1)[1] for e in errors] == [
+        "rules[0].triggers[0].above: a threshold read from an HA entity needs `homeassistant:`",
+        "rules[0].triggers[1].entity_id: a state trigger on an entity needs `homeassistant:`",
+        "rules[0].triggers[2].topic: an mqtt trigger needs an `mqtt:` section",
+    ]
+
+
+def test_state_trigger_needs_exactly_one_source(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, _rule("    triggers: [{trigger: state, to: home}]\n"))
+    assert len(errors) == 1 and ":5:16: rules[0].triggers[0]: " in errors[0]
+    assert errors[0].endswith("give exactly one of `entity_id` or `signal`")
+
+
+def test_escalation_levels_in_order(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        _rule(
+            "    triggers: [{trigger: signal, signal: hr, above: 100}]\n"
+            "    escalate:\n"
+            "      - {after: 20min, actions: [{action: log}]}\n"
+            "      - {after: 10min, actions: [{action: log}]}\n"
+        ),
+    )
+    assert len(errors) == 1
+    assert errors[0].endswith("rules[0]: `escalate` levels must have increasing `after` times")
+
+
+def test_quiet_hours_reject_bad_times(tmp_path: Path) -> None:
+    errors = _errors(tmp_path, "quiet_hours: {start: '25:00', end: '07:00'}\n")
+    assert len(errors) == 1 and errors[0].split(": ", 1)[1].startswith("quiet_hours.start:")
+
+
+def test_yaml_booleans_in_states_become_ha_text(tmp_path: Path) -> None:
+    config = load_config(
+        _write(
+            tmp_path,
+            "homeassistant: {token: t}\nrules:\n  - id: r\n    actions: [{action: log}]\n"
+            "    triggers: [{trigger: state, entity_id: input_boolean.guest, to: on}]\n",
+        )
+    )
+    trigger = config.rules[0].triggers[0]
+    assert isinstance(trigger, StateTriggerConfig) and trigger.to == ["on"]
