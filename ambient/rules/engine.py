@@ -167,6 +167,8 @@ class RuleEngine:
         ] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._current: SignalUpdate | None = None
+        self._dirty: set[_Rule] = set()
+        self._flush_scheduled = False
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -257,8 +259,9 @@ class RuleEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+        self._dirty.clear()
         for rule in self._rules:
-            self._save(rule)
+            self._write(rule)
 
     def _restore(self, rule: _Rule) -> None:
         stored = self._store.get(STATE_NAMESPACE, rule.id)
@@ -302,6 +305,26 @@ class RuleEngine:
                 )
 
     def _save(self, rule: _Rule) -> None:
+        """Persist ``rule`` before the loop's next turn: changes made while handling one
+        update (or one timer) are written together, once."""
+        if rule in self._dirty:
+            return
+        self._dirty.add(rule)
+        if not self._flush_scheduled:
+            try:
+                asyncio.get_running_loop().call_soon(self._flush)
+            except RuntimeError:  # no loop (a synchronous caller): write now
+                self._flush()
+                return
+            self._flush_scheduled = True
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        for rule in dirty:
+            self._write(rule)
+
+    def _write(self, rule: _Rule) -> None:
         self._store.put(
             STATE_NAMESPACE,
             rule.id,
@@ -750,7 +773,7 @@ class RuleEngine:
         running = [r for r in runs if not r.queued]
         queue = False
         if config.mode == "single" and running:
-            _LOGGER.warning("Rule %s: already running", rule.id)
+            _LOGGER.debug("Rule %s: already running", rule.id)
             suppress("mode single: already running")
             return
         if config.mode == "queued":

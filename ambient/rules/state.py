@@ -4,7 +4,7 @@ runs with their position, so a restart continues where it stopped."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ambient.clock import TimerHandle
@@ -48,9 +48,14 @@ class Episode:
     timer: TimerHandle | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("timer")
-        return data
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "trigger_id": self.trigger_id,
+            "fired_at": self.fired_at,
+            "next_level": self.next_level,
+            "signals": dict(self.signals),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Episode:
@@ -74,7 +79,19 @@ class RunRecord:
     signals: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "person": self.person,
+            "episode": self.episode,
+            "trigger_id": self.trigger_id,
+            "started": self.started,
+            "level": self.level,
+            "position": list(self.position),
+            "wait_until": self.wait_until,
+            "queued": self.queued,
+            "signals": dict(self.signals),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
