@@ -177,3 +177,18 @@ async def test_action_context_carries_rule_person_episode_trigger_and_signals() 
     assert recovered.context.recovery is True
     assert recovered.context.episode == fired.context.episode
     assert h.performer.ended[0].episode == fired.context.episode
+
+
+async def test_worked_example_of_docs_rules_md() -> None:
+    """The timeline drawn in docs/rules.md, half a minute per sample."""
+    h = await Harness(make_config([stress_rule(**{"on_recovery": []})])).start()
+    scores = [50, 74, 74, 65, 75, 75, 78, 78, 76, 74, 72, 58, 55, 52, 52, 55, 76, 76, 78, 78]
+    scores += [77, 79, 78, 77, 78]
+    for half_minutes, score in enumerate(scores):
+        await h.push(half_minutes * 30, stress_score=float(score))
+    await h.run_until(40 * 60)
+    assert h.events() == [
+        (150, "fired", "stress_score 75 above 70 for 2min"),
+        (330, "recovered", "stress_score 58 at or below 60 (70 - hysteresis 10)"),
+        (600, "suppressed", "cooldown until 16:45:50"),
+    ]
