@@ -168,11 +168,16 @@ def run_status(socket_path: Path, as_json: bool, out: TextIO) -> int:
     except StatusUnavailable as exc:
         print(f"ambient status: {exc}", file=sys.stderr)
         return 1
-    if as_json:
-        json.dump(document, out, indent=2, default=str)
-        out.write("\n")
-    else:
-        out.write(render_status(document))
+    text = (
+        json.dumps(document, indent=2, default=str) + "\n" if as_json else render_status(document)
+    )
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        # `ambient status | head`: the reader left; not an error, and no traceback at exit.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
