@@ -1114,7 +1114,7 @@ class RuleEngine:
         )
 
     def _emit(self, record: TraceRecord) -> None:
-        _LOGGER.info("Rule %s %s: %s", record.rule, record.event, record.reason)
+        _LOGGER.debug("Rule %s %s: %s", record.rule, record.event, record.reason)
         self._store.append(TRACE_NAMESPACE, record.rule, record.as_dict(), keep=self._keep)
         try:
             self._on_trace(record)
