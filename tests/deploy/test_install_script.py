@@ -11,6 +11,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,15 @@ def test_install_upgrade_uninstall_purge(tmp_path: Path) -> None:
     assert mode(state) == 0o700
     assert unit.read_text() == (REPO / "deploy/systemd/ambient.service").read_text()
     assert (root / "usr/local/bin/ambient").readlink() == Path("/opt/ambient/bin/ambient")
+    # The installed example (with its secrets file) is a config the real `ambient check` accepts.
+    check = subprocess.run(
+        [sys.executable, "-m", "ambient", "check", "--config", str(etc / "ambient.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
     # What would have been done to the real system.
     assert "skip: useradd --system --user-group --groups bluetooth" in first.stdout
     assert "skip: chown ambient:ambient " + str(etc / "secrets.yaml") in first.stdout
