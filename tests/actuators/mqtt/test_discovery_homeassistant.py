@@ -1,0 +1,132 @@
+"""The real Home Assistant 2025.4.4 reads ambient's discovery from the test broker.
+
+HA's MQTT integration is set up through its REST config flow (no YAML), pointed at this test's
+Mosquitto. Entities are found by ``unique_id`` in HA's entity registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.mosquitto import MosquittoBroker
+from fixtures.mqtt_clients import make_connection, running
+
+from ambient.actuators.mqtt_discovery import DiscoveryPublisher
+from ambient.clock import RealClock
+from ambient.config.root import AmbientConfig
+from ambient.hub import Hub
+from ambient.messages import ActionContext, ActionResult, SignalUpdate, SignalValue
+
+pytestmark = pytest.mark.ha
+
+
+class NoActions:
+    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+        return ActionResult("none", True)
+
+    async def end_episode(self, context: ActionContext) -> None:
+        return None
+
+
+@contextlib.asynccontextmanager
+async def mqtt_integration(
+    ha: HomeAssistantInstance, broker: MosquittoBroker
+) -> AsyncIterator[None]:
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    base = f"{ha.url}/api/config/config_entries"
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def remove_existing() -> None:
+            async with session.get(f"{base}/entry", params={"domain": "mqtt"}) as reply:
+                entries = await reply.json()
+            for entry in entries:
+                async with session.delete(f"{base}/entry/{entry['entry_id']}") as reply:
+                    assert reply.status == 200
+
+        await remove_existing()
+        async with session.post(f"{base}/flow", json={"handler": "mqtt"}) as reply:
+            if reply.status != 200:
+                pytest.skip(f"HA's MQTT config flow is unavailable ({reply.status}): paho-mqtt?")
+            flow = await reply.json()
+        async with session.post(
+            f"{base}/flow/{flow['flow_id']}", json={"broker": broker.host, "port": broker.port}
+        ) as reply:
+            result = await reply.json()
+        assert result["type"] == "create_entry", result
+        try:
+            yield
+        finally:
+            await remove_existing()
+
+
+async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
+    ha: HomeAssistantInstance, mosquitto: MosquittoBroker
+) -> None:
+    from ambient.rules.engine import RuleEngine
+    from ambient.signals.engine import SignalEngine
+    from ambient.store import Store
+
+    log_start = ha.log_file.stat().st_size if ha.log_file.exists() else 0
+    config = AmbientConfig.model_validate(
+        {
+            "instance": "hatest",
+            "people": [{"id": "alex", "name": "Alex"}],
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "store": {"path": None},
+        }
+    )
+    clock, hub, store = RealClock(), Hub(), Store(None)
+    signals = SignalEngine(config.signals, config.people, clock, store, hub.publish_signals)
+    rules = RuleEngine(config, clock, store, signals, NoActions(), hub.publish_trace)
+    hub.on_event(rules.on_event)
+    hub.status_providers["paused"] = lambda: rules.paused
+    paused = asyncio.Event()
+    hub.on_event(lambda event: paused.set() if event.key == "pause" else None)
+    await rules.start()
+    connection = make_connection(mosquitto, instance="hatest")
+    publisher = DiscoveryPublisher(config, connection, hub, clock)
+
+    async with mqtt_integration(ha, mosquitto), HaProbe(ha.url, ha.token) as probe:
+        await probe.subscribe("state_changed")
+        publisher_task = asyncio.ensure_future(publisher.run())
+        try:
+            async with running(connection):
+                hub.publish_signals(
+                    SignalUpdate(clock.now(), "alex", {"hr": SignalValue(72.0, clock.now())})
+                )
+                heart = "sensor.hatest_alex_heart_rate"
+                state = await probe.wait_for_state(heart, lambda s: s["state"] == "72")
+                assert state["attributes"]["unit_of_measurement"] == "bpm"
+                assert state["attributes"]["state_class"] == "measurement"
+
+                registry = await probe.call("config/entity_registry/list")
+                by_unique_id = {e["unique_id"]: e for e in registry if e["platform"] == "mqtt"}
+                assert by_unique_id["ambient_hatest_alex_heart_rate"]["entity_id"] == heart
+                rmssd = by_unique_id["ambient_hatest_alex_rmssd"]["entity_id"]
+                assert (await probe.state(rmssd) or {})["attributes"]["unit_of_measurement"] == "ms"
+                battery = by_unique_id["ambient_hatest_alex_battery"]
+                assert battery["entity_category"] == "diagnostic"
+                pause = by_unique_id["ambient_hatest_pause"]["entity_id"]
+
+                assert not rules.paused
+                await probe.call_service("switch", "turn_on", {"entity_id": pause})
+                await asyncio.wait_for(paused.wait(), 10)
+                assert rules.paused
+                await probe.wait_for_state(pause, lambda s: s["state"] == "on")
+        finally:
+            publisher_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher_task
+        # ambient stopped (cleanly: it said offline): its entities become unavailable
+        await probe.wait_for_state(heart, lambda s: s["state"] == "unavailable")
+        await probe.wait_for_state(pause, lambda s: s["state"] == "unavailable")
+    await rules.stop()
+    signals.close()
+    log = ha.log_file.read_text(errors="replace")[log_start:] if ha.log_file.exists() else ""
+    assert "Invalid MQTT" not in log
