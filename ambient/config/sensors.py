@@ -88,9 +88,15 @@ class HomeAssistantSensorConfig(SensorBase):
     entity_id: EntityId
     attribute: str | None = Field(default=None, title="Read this attribute, not the state")
     metric: MetricName
-    unit: Literal["bpm", "ms", "s"] | None = None
-    minimum: float | None = None
-    maximum: float | None = None
+    unit: Literal["bpm", "ms", "s"] | None = Field(default=None, title="Unit of the HA value")
+    minimum: float | None = Field(default=None, title="Lowest plausible value (else an error)")
+    maximum: float | None = Field(default=None, title="Highest plausible value (else an error)")
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> HomeAssistantSensorConfig:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("`minimum` must not be above `maximum`")
+        return self
 
 
 SensorConfig = Annotated[

@@ -1,0 +1,342 @@
+"""A standard Heart Rate Service strap or watch over bleak, with a connection that never gives up.
+
+One :class:`BleSensor` supervises one device: it scans until the device advertises (so it always
+connects from a fresh ``BLEDevice``; BlueZ forgets stale addresses), connects through
+bleak-retry-connector with a new client per session, subscribes to Heart Rate Measurement, and
+watches the notifications. When the link drops, or stays up but goes silent for ``watchdog``
+seconds, it disconnects (always, so adapter slots do not leak) and tries again after an
+exponential backoff with jitter that resets only once notifications flow again. Every wait reads
+the injected clock. Nothing here raises out of ``run`` except cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.exc import BleakError
+from bleak_retry_connector import establish_connection
+
+from ambient.clock import Clock, TimerHandle
+from ambient.config.sensors import BleSensorConfig
+from ambient.counters import Counters
+from ambient.logs import Throttle
+from ambient.ports import ReadingSink
+from ambient.sensors.ble_backoff import Backoff
+from ambient.sensors.ble_beats import MeasurementReadings
+from ambient.sensors.heart_rate import (
+    BATTERY_LEVEL_UUID,
+    BODY_SENSOR_LOCATION_UUID,
+    HEART_RATE_MEASUREMENT_UUID,
+    MalformedPacket,
+    parse_battery_level,
+    parse_body_sensor_location,
+    parse_measurement,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+#: How long ``disconnect()`` may take before we give up on it (the session is over anyway).
+DISCONNECT_TIMEOUT_S: Final = 10.0
+#: Connection attempts inside one call to ``establish_connection`` (it retries BlueZ
+#: ``InProgress`` / ``NotReady`` and friends with its own short backoff).
+CONNECT_ATTEMPTS: Final = 3
+
+
+class BleBackend:
+    """The bleak backend classes to use; ``None`` means the platform's own (BlueZ on a Pi).
+
+    Tests subclass this to drive real bleak code against an emulated strap.
+    """
+
+    scanner: ClassVar[type[BaseBleakScanner] | None] = None
+    client: ClassVar[type[BaseBleakClient] | None] = None
+
+
+class _SessionEnded(Exception):
+    """The link is gone (or silent); ``reason`` is the counter key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def ble_source_name(config: BleSensorConfig) -> str:
+    """The name a BLE sensor gives its readings' ``source``: its id, else the device's."""
+    return config.id or config.name or config.address or "ble"
+
+
+class BleSensor:
+    """Readings ``hr``, ``rr`` (one per beat) and ``contact`` from one BLE heart-rate device."""
+
+    def __init__(
+        self,
+        config: BleSensorConfig,
+        clock: Clock,
+        counters: Counters,
+        *,
+        backend: type[BleBackend] | None = None,
+        name: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.name = name or ble_source_name(config)
+        self.scope = f"ble:{self.name}"
+        self._clock = clock
+        self._counters = counters
+        self._backend = backend or BleBackend
+        self._bluez: dict[str, Any] = {"adapter": config.adapter} if config.adapter else {}
+        self._backoff = Backoff(config.backoff_initial, config.backoff_max, rng)
+        self._throttle = Throttle(60.0)
+        self._readings = MeasurementReadings(
+            config.person or "default", self.name, self._count
+        )
+        self._sink: ReadingSink | None = None
+        self._connected = False
+        self._address: str | None = None
+        self._rssi: int | None = None
+        self._battery_pct: int | None = None
+        self._body_location: str | None = None
+        self._last_notification_at: float | None = None
+        self._session_started_at = 0.0
+        self._notifications = 0
+        self._sessions = 0
+        self._flowing = False
+        self._session_end: asyncio.Future[str] | None = None
+        self._watchdog: TimerHandle | None = None
+
+    # -- public -----------------------------------------------------------------------------
+
+    async def run(self, sink: ReadingSink) -> None:
+        """Stream readings into ``sink`` until cancelled, reconnecting forever."""
+        self._sink = sink
+        while True:
+            try:
+                await self._session()
+            except _SessionEnded as ended:
+                self._count(ended.reason)
+                self._log_problem(ended.reason, "%s: %s", self.name, _describe(ended.reason))
+            except (BleakError, TimeoutError, OSError, EOFError) as exc:
+                reason = _failure_reason(exc)
+                self._count(reason)
+                self._log_problem(reason, "%s: %s (%s)", self.name, reason, exc)
+            except Exception as exc:  # a backend bug must not stop the daemon
+                self._count("unexpected_error")
+                self._log_problem(
+                    "unexpected_error", "%s: unexpected %s: %s", self.name, type(exc).__name__, exc
+                )
+            _raise_if_cancelling()
+            delay_s = self._backoff.next_delay_s()
+            _LOGGER.debug("%s: next attempt in %.2f s", self.name, delay_s)
+            await self._clock.sleep(delay_s)
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        last = self._last_notification_at
+        return {
+            "connected": self._connected,
+            "address": self._address,
+            "last_notification_age_s": None if last is None else self._clock.now() - last,
+            "reconnects": max(0, self._sessions - 1),
+            "rssi": self._rssi,
+            "battery_pct": self._battery_pct,
+            "body_sensor_location": self._body_location,
+            "notifications": self._notifications,
+            "counters": dict(self._counters.scope(self.scope)),
+        }
+
+    # -- one session: find, connect, stream, clean up ---------------------------------------
+
+    async def _session(self) -> None:
+        device = await self._find_device()
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[str] = loop.create_future()
+        self._session_end = ended
+        self._flowing = False
+
+        def on_disconnected(_client: BleakClient) -> None:
+            self._end_session("link_lost")
+
+        client: BleakClient = await establish_connection(
+            BleakClient,
+            device,
+            self.name,
+            disconnected_callback=on_disconnected,
+            max_attempts=CONNECT_ATTEMPTS,
+            bluez=self._bluez,
+            backend=self._backend.client,
+        )
+        try:
+            self._connected = True
+            self._sessions += 1
+            self._session_started_at = self._clock.now()
+            self._readings.new_session()
+            _LOGGER.info("%s: connected to %s", self.name, device.address)
+            await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_measurement)
+            self._arm_watchdog()
+            await self._read_device_info(client)
+            _raise_if_cancelling()
+            reason = await ended
+            raise _SessionEnded(reason)
+        finally:
+            self._connected = False
+            self._session_end = None
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
+            await self._disconnect(client)
+
+    async def _find_device(self) -> BLEDevice:
+        """Scan until the configured device advertises; return that fresh ``BLEDevice``."""
+        loop = asyncio.get_running_loop()
+        found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = loop.create_future()
+
+        def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
+            if not found.done() and self._matches(device, adv):
+                found.set_result((device, adv))
+
+        def on_timeout() -> None:
+            if not found.done():
+                found.set_exception(_SessionEnded("not_found"))
+
+        scanner = BleakScanner(on_advertisement, bluez=self._bluez, backend=self._backend.scanner)
+        await scanner.start()
+        timer = self._clock.call_later(self.config.scan_timeout, on_timeout)
+        try:
+            device, adv = await found
+        finally:
+            timer.cancel()
+            with contextlib.suppress(BleakError, OSError, TimeoutError):
+                await scanner.stop()
+        self._address = device.address
+        self._rssi = adv.rssi
+        return device
+
+    def _matches(self, device: BLEDevice, adv: AdvertisementData) -> bool:
+        if self.config.address:
+            return device.address.upper() == self.config.address.upper()
+        return self.config.name is not None and self.config.name in (device.name, adv.local_name)
+
+    async def _read_device_info(self, client: BleakClient) -> None:
+        """Battery (read, then notify when offered) and body sensor location; optional."""
+        services = client.services
+        battery = services.get_characteristic(BATTERY_LEVEL_UUID)
+        if battery is not None:
+            try:
+                self._on_battery(battery, await client.read_gatt_char(battery))
+                if "notify" in battery.properties:
+                    await client.start_notify(battery, self._on_battery)
+            except BleakError as exc:
+                self._count("battery_read_failed")
+                _LOGGER.debug("%s: battery level unavailable: %s", self.name, exc)
+        location = services.get_characteristic(BODY_SENSOR_LOCATION_UUID)
+        if location is not None:
+            try:
+                self._body_location = parse_body_sensor_location(
+                    await client.read_gatt_char(location)
+                )
+            except (BleakError, MalformedPacket) as exc:
+                self._count("location_read_failed")
+                _LOGGER.debug("%s: body sensor location unavailable: %s", self.name, exc)
+
+    async def _disconnect(self, client: BleakClient) -> None:
+        try:
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                await client.disconnect()
+        except (BleakError, OSError, TimeoutError, EOFError) as exc:
+            self._count("disconnect_failed")
+            _LOGGER.debug("%s: disconnect failed: %s", self.name, exc)
+
+    # -- notifications and the watchdog -----------------------------------------------------
+
+    def _on_measurement(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        now = self._clock.now()
+        self._last_notification_at = now
+        self._notifications += 1
+        if not self._flowing:
+            self._flowing = True
+            self._backoff.reset()
+        try:
+            measurement = parse_measurement(data)
+        except MalformedPacket as exc:
+            reason = f"packet_{exc.reason}"
+            self._count(reason)
+            self._log_problem(reason, "%s: bad heart rate packet: %s", self.name, exc)
+            _LOGGER.debug("%s: bad packet bytes %s", self.name, bytes(data).hex(" "))
+            return
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug("%s: %s", self.name, measurement)
+        sink = self._sink
+        if sink is None:
+            return
+        for reading in self._readings.readings(measurement, now):
+            try:
+                sink.put_nowait(reading)
+            except Exception:  # a full queue must not break the BLE callback
+                self._count("sink_full")
+
+    def _on_battery(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        try:
+            self._battery_pct = parse_battery_level(data)
+        except MalformedPacket as exc:
+            self._count(f"battery_{exc.reason}")
+
+    def _arm_watchdog(self) -> None:
+        last = max(self._last_notification_at or 0.0, self._session_started_at)
+        self._watchdog = self._clock.call_at(last + self.config.watchdog, self._check_watchdog)
+
+    def _check_watchdog(self) -> None:
+        if self._session_end is None:
+            return
+        last = max(self._last_notification_at or 0.0, self._session_started_at)
+        if self._clock.now() - last >= self.config.watchdog:
+            self._watchdog = None
+            self._end_session("silent")
+        else:
+            self._arm_watchdog()
+
+    def _end_session(self, reason: str) -> None:
+        if self._session_end is not None and not self._session_end.done():
+            self._session_end.set_result(reason)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _count(self, reason: str) -> None:
+        self._counters.increment(self.scope, reason)
+
+    def _log_problem(self, reason: str, msg: str, *args: object) -> None:
+        self._throttle.log(_LOGGER, logging.WARNING, f"{self.name}:{reason}", msg, *args)
+
+
+def _raise_if_cancelling() -> None:
+    """Re-raise a cancellation that a library swallowed (seen in GATT reads cut short)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def _failure_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "InProgress" in text:
+        return "bluez_in_progress"
+    if "NotReady" in text:
+        return "bluez_not_ready"
+    if isinstance(exc, TimeoutError):
+        return "connect_timeout"
+    return "connect_failed"
+
+
+def _describe(reason: str) -> str:
+    return {
+        "link_lost": "link lost; reconnecting",
+        "silent": "no notification within the watchdog time; reconnecting",
+        "not_found": "device not seen advertising; still looking",
+    }.get(reason, reason)

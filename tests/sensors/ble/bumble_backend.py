@@ -1,0 +1,362 @@
+"""A bleak backend on Google's bumble: real bleak code against emulated straps, no kernel Bluetooth.
+
+bumble's ``LocalLink`` carries link-layer traffic between in-process controllers, so an emulated
+"adapter" (a bumble central) and emulated straps (bumble peripherals with a Heart Rate GATT
+server) talk real ATT/GATT to each other. :class:`EmulatedAir` hands bleak a backend through
+``backend=``, so ``BleakScanner``, ``establish_connection``, ``start_notify`` and the
+``disconnected_callback`` all run unchanged above it.
+
+Like BlueZ, an adapter runs one scan however many scanners want it, and one connection attempt at
+a time. ``fail_next_scans`` / ``fail_next_connects`` make the adapter answer the way BlueZ does
+when busy (``org.bluez.Error.InProgress``) or powered off (``org.bluez.Error.NotReady``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient, NotifyCallback
+from bleak.backends.descriptor import BleakGATTDescriptor
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import (
+    AdvertisementData,
+    AdvertisementDataCallback,
+    BaseBleakScanner,
+)
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
+from bleak.exc import BleakDBusError, BleakError
+from bleak.uuids import normalize_uuid_str
+from bumble import gatt
+from bumble.controller import Controller
+from bumble.core import UUID, AdvertisingData
+from bumble.device import Advertisement, Connection, Device, Peer
+from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
+from bumble.hci import Address
+from bumble.host import Host
+from bumble.link import LocalLink
+from bumble.transport.common import AsyncPipeSink
+
+from ambient.sensors.ble import BleBackend
+
+DEFAULT_ADAPTER = "hci0"
+#: Advertising interval of the emulated straps, ms (real straps: ~100-1000 ms).
+ADVERTISING_INTERVAL_MS = 20.0
+
+_PROPERTY_NAMES = {
+    gatt.Characteristic.Properties.BROADCAST: "broadcast",
+    gatt.Characteristic.Properties.READ: "read",
+    gatt.Characteristic.Properties.WRITE_WITHOUT_RESPONSE: "write-without-response",
+    gatt.Characteristic.Properties.WRITE: "write",
+    gatt.Characteristic.Properties.NOTIFY: "notify",
+    gatt.Characteristic.Properties.INDICATE: "indicate",
+    gatt.Characteristic.Properties.AUTHENTICATED_SIGNED_WRITES: "authenticated-signed-writes",
+    gatt.Characteristic.Properties.EXTENDED_PROPERTIES: "extended-properties",
+}
+
+
+def _bleak_uuid(uuid: UUID) -> str:
+    return normalize_uuid_str(uuid.to_hex_str().lower())
+
+
+class _Adapter:
+    """One emulated Bluetooth adapter: a bumble central on the shared link."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.scanners: set[BumbleScanner] = set()
+        self.connect_lock = asyncio.Lock()
+
+    def on_advertisement(self, advertisement: Advertisement) -> None:
+        for scanner in list(self.scanners):
+            scanner.on_advertisement(advertisement)
+
+
+class EmulatedAir:
+    """The radio world of one test: adapters and straps on one bumble ``LocalLink``."""
+
+    def __init__(self) -> None:
+        self.link = LocalLink()
+        self.adapters: dict[str, _Adapter] = {}
+        self._scan_failures: list[BleakError] = []
+        self._connect_failures: list[BleakError] = []
+        self.connect_attempts = 0
+        self.backend = self._make_backend()
+
+    def _make_backend(self) -> type[BleBackend]:
+        air = self
+
+        class Scanner(BumbleScanner):
+            pass
+
+        class Client(BumbleClient):
+            pass
+
+        Scanner.air = air
+        Client.air = air
+
+        class Backend(BleBackend):
+            scanner = Scanner
+            client = Client
+
+        return Backend
+
+    async def adapter(self, name: str) -> _Adapter:
+        if name not in self.adapters:
+            index = len(self.adapters)
+            address = f"C0:00:00:00:00:{index:02X}"
+            controller = Controller(name, link=self.link, public_address=address)
+            device = Device(
+                name=name,
+                address=Address(address),
+                host=Host(controller, AsyncPipeSink(controller)),
+            )
+            await device.power_on()
+            adapter = _Adapter(device)
+            device.on("advertisement", adapter.on_advertisement)
+            self.adapters[name] = adapter
+        return self.adapters[name]
+
+    def fail_next_scans(self, count: int, dbus_error: str) -> None:
+        self._scan_failures.extend(BleakDBusError(dbus_error, []) for _ in range(count))
+
+    def fail_next_connects(self, count: int, dbus_error: str) -> None:
+        self._connect_failures.extend(BleakDBusError(dbus_error, []) for _ in range(count))
+
+    def take_scan_failure(self) -> BleakError | None:
+        return self._scan_failures.pop(0) if self._scan_failures else None
+
+    def take_connect_failure(self) -> BleakError | None:
+        return self._connect_failures.pop(0) if self._connect_failures else None
+
+
+def _adapter_name(kwargs: dict[str, Any]) -> str:
+    bluez = kwargs.get("bluez") or {}
+    name = bluez.get("adapter")
+    return name if isinstance(name, str) else DEFAULT_ADAPTER
+
+
+class BumbleScanner(BaseBleakScanner):
+    """``BleakScanner`` backend: reports the adapter's advertisement reports."""
+
+    air: ClassVar[EmulatedAir]
+
+    def __init__(
+        self,
+        detection_callback: AdvertisementDataCallback | None,
+        service_uuids: list[str] | None,
+        scanning_mode: str = "active",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(detection_callback, service_uuids)
+        self._adapter_name = _adapter_name(kwargs)
+        self._adapter: _Adapter | None = None
+
+    async def start(self) -> None:
+        if (failure := self.air.take_scan_failure()) is not None:
+            raise failure
+        self.seen_devices = {}
+        adapter = await self.air.adapter(self._adapter_name)
+        self._adapter = adapter
+        if not adapter.scanners and not adapter.device.scanning:
+            await adapter.device.start_scanning(filter_duplicates=False)
+        adapter.scanners.add(self)
+
+    async def stop(self) -> None:
+        adapter, self._adapter = self._adapter, None
+        if adapter is None:
+            return
+        adapter.scanners.discard(self)
+        if not adapter.scanners and adapter.device.scanning:
+            await adapter.device.stop_scanning()
+
+    def on_advertisement(self, advertisement: Advertisement) -> None:
+        data = advertisement.data
+        name = data.get(AdvertisingData.COMPLETE_LOCAL_NAME) or data.get(
+            AdvertisingData.SHORTENED_LOCAL_NAME
+        )
+        local_name = name if isinstance(name, str) else None
+        uuids: list[str] = []
+        for kind in (
+            AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+            AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+        ):
+            uuids.extend(_bleak_uuid(uuid) for uuid in data.get(kind) or [])
+        if not self.is_allowed_uuid(uuids):
+            return
+        address = str(advertisement.address).split("/")[0]
+        adv = AdvertisementData(
+            local_name=local_name,
+            manufacturer_data={},
+            service_data={},
+            service_uuids=uuids,
+            tx_power=None,
+            rssi=advertisement.rssi,
+            platform_data=(advertisement,),
+        )
+        device = self.create_or_update_device(
+            address, address, local_name, {"bumble_address": advertisement.address}, adv
+        )
+        self.call_detection_callbacks(device, adv)
+
+
+class BumbleClient(BaseBleakClient):
+    """``BleakClient`` backend: a bumble GATT client on the adapter's connection."""
+
+    air: ClassVar[EmulatedAir]
+
+    def __init__(
+        self,
+        address_or_ble_device: BLEDevice | str,
+        *,
+        disconnected_callback: Callable[[], None] | None,
+        timeout: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout
+        )
+        self._adapter_name = _adapter_name(kwargs)
+        details = (
+            address_or_ble_device.details if isinstance(address_or_ble_device, BLEDevice) else {}
+        )
+        target = details.get("bumble_address") if isinstance(details, dict) else None
+        self._target: Address = target if isinstance(target, Address) else Address(self.address)
+        self._connection: Connection | None = None
+        self._disconnecting = False
+
+    @property
+    def name(self) -> str:
+        return self.address
+
+    @property
+    def mtu_size(self) -> int:
+        return self._connection.att_mtu if self._connection is not None else 23
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None
+
+    async def connect(self, pair: bool, **kwargs: Any) -> None:
+        self.air.connect_attempts += 1
+        if (failure := self.air.take_connect_failure()) is not None:
+            raise failure
+        adapter = await self.air.adapter(self._adapter_name)
+        timeout = float(kwargs.get("timeout", self._timeout))
+        async with adapter.connect_lock:
+            try:
+                connection = await adapter.device.connect(self._target, timeout=timeout)
+            except Exception as exc:
+                raise BleakError(f"connection to {self.address} failed: {exc}") from exc
+        self._connection = connection
+        self._disconnecting = False
+        connection.on("disconnection", self._on_disconnection)
+        try:
+            self.services = await self._discover(Peer(connection))
+        except Exception:
+            await self.disconnect()
+            raise
+
+    async def _discover(self, peer: Peer) -> BleakGATTServiceCollection:
+        collection = BleakGATTServiceCollection()
+        for service_proxy in await peer.discover_services():
+            service = BleakGATTService(
+                service_proxy, service_proxy.handle, _bleak_uuid(service_proxy.uuid)
+            )
+            collection.add_service(service)
+            for char_proxy in await service_proxy.discover_characteristics():
+                properties = [
+                    label for flag, label in _PROPERTY_NAMES.items() if char_proxy.properties & flag
+                ]
+                characteristic = BleakGATTCharacteristic(
+                    char_proxy,
+                    char_proxy.handle,
+                    _bleak_uuid(char_proxy.uuid),
+                    properties,  # type: ignore[arg-type]
+                    lambda: self.mtu_size - 3,
+                    service,
+                )
+                collection.add_characteristic(characteristic)
+                for descriptor_proxy in await char_proxy.discover_descriptors():
+                    collection.add_descriptor(
+                        BleakGATTDescriptor(
+                            descriptor_proxy,
+                            descriptor_proxy.handle,
+                            _bleak_uuid(descriptor_proxy.type),
+                            characteristic,
+                        )
+                    )
+        return collection
+
+    def _on_disconnection(self, _reason: int) -> None:
+        self._connection = None
+        if not self._disconnecting and self._disconnected_callback is not None:
+            self._disconnected_callback()
+
+    async def disconnect(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        self._disconnecting = True
+        try:
+            await connection.disconnect()
+        except Exception as exc:  # already gone
+            if self._connection is not None:
+                raise BleakError(f"disconnect from {self.address} failed: {exc}") from exc
+        finally:
+            self._connection = None
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("the emulated straps do not pair")
+
+    async def unpair(self) -> None:
+        raise NotImplementedError("the emulated straps do not pair")
+
+    def _require(self) -> Connection:
+        if self._connection is None:
+            raise BleakError("Not connected")
+        return self._connection
+
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        self._require()
+        proxy: CharacteristicProxy[bytes] = characteristic.obj
+        return bytearray(await proxy.read_value())
+
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
+        self._require()
+        proxy: DescriptorProxy = descriptor.obj
+        return bytearray(await proxy.read_value())
+
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
+    ) -> None:
+        self._require()
+        proxy: CharacteristicProxy[bytes] = characteristic.obj
+        await proxy.write_value(bytes(data), with_response=response)
+
+    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
+        self._require()
+        proxy: DescriptorProxy = descriptor.obj
+        await proxy.write_value(bytes(data), with_response=True)
+
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
+        self._require()
+        proxy: CharacteristicProxy[bytes] = characteristic.obj
+
+        def deliver(value: bytes) -> None:
+            callback(bytearray(value))
+
+        await proxy.subscribe(deliver, prefer_notify=True)
+
+    async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
+        self._require()
+        proxy: CharacteristicProxy[bytes] = characteristic.obj
+        await proxy.unsubscribe()
