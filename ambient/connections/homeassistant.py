@@ -542,7 +542,7 @@ class HomeAssistantClient:
         self.last_error = message
         if message != self._logged_error:
             _LOGGER.error(
-                "%s; retrying with backoff (up to %.0f s)", message, self.config.backoff_max
+                "%s; retrying with backoff (up to %g s)", message, self.config.backoff_max
             )
             self._logged_error = message
         else:

@@ -39,7 +39,7 @@ async def set_light(probe: HaProbe, entity_id: str, brightness: int, kelvin: int
 def is_at(brightness: int, kelvin: int) -> Any:
     def check(state: dict[str, Any]) -> bool:
         attributes = state["attributes"]
-        return (
+        return bool(
             state["state"] == "on"
             and attributes.get("brightness") == brightness
             and attributes.get("color_temp_kelvin") == kelvin
@@ -87,9 +87,11 @@ async def test_a_light_someone_else_changed_is_left_alone_and_not_restored(
     heard = asyncio.Event()
     ha_client.watch_entities(
         [BED],
-        lambda e, new, old: heard.set()
-        if new and (new.get("context") or {}).get("user_id") == someone_else_id
-        else None,
+        lambda e, new, old: (
+            heard.set()
+            if new and (new.get("context") or {}).get("user_id") == someone_else_id
+            else None
+        ),
     )
     await set_light(someone_else, BED, 250, 3000)
     await asyncio.wait_for(heard.wait(), 10)

@@ -1,0 +1,152 @@
+"""An HA entity's state or attribute as readings (the companion app's heart rate, a sleep
+sensor, steps, presence), through the shared client's entity subscription.
+
+``unknown`` / ``unavailable`` give no reading (unknown is unknown, never a made-up number). A
+state that is not a number, or a number outside the configured (or physiological) range, is
+an error naming the entity, counted under ``ha:<entity_id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.sensors import HomeAssistantSensorConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
+from ambient.logs import Throttle
+from ambient.ports import ReadingSink
+from ambient.readings import RR, VALID_RANGE, Reading
+
+_LOGGER = logging.getLogger(__name__)
+
+NO_VALUE = frozenset({"unknown", "unavailable", "none", ""})
+#: States of binary sensors, presence and trackers, as numbers.
+BOOLEAN_STATES = {
+    "on": 1.0,
+    "off": 0.0,
+    "home": 1.0,
+    "not_home": 0.0,
+    "true": 1.0,
+    "false": 0.0,
+    "detected": 1.0,
+    "clear": 0.0,
+}
+DEFAULT_PERSON = "default"
+
+
+class BadHaValue(ValueError):
+    pass
+
+
+def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> float | None:
+    """The reading value in ambient's units, ``None`` when HA does not know it; raises
+    :class:`BadHaValue` for a value that cannot be right."""
+    where = f"{config.entity_id}" + (f" attribute {config.attribute}" if config.attribute else "")
+    if config.attribute:
+        raw = (state.get("attributes") or {}).get(config.attribute)
+        if raw is None:
+            return None
+    else:
+        raw = state.get("state")
+    if isinstance(raw, (bool, int, float)):
+        value = float(raw)
+    elif isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in NO_VALUE:
+            return None
+        if text in BOOLEAN_STATES:
+            value = BOOLEAN_STATES[text]
+        else:
+            try:
+                value = float(text)
+            except ValueError:
+                raise BadHaValue(f"{where}: state {raw[:40]!r} is not a number") from None
+    else:
+        raise BadHaValue(f"{where}: value of type {type(raw).__name__} is not a number")
+    if not math.isfinite(value):
+        raise BadHaValue(f"{where}: {value} is not a finite number")
+    if config.unit == "s" and config.metric == RR:
+        value *= 1000.0
+    low, high = VALID_RANGE.get(config.metric, (-math.inf, math.inf))
+    low = config.minimum if config.minimum is not None else low
+    high = config.maximum if config.maximum is not None else high
+    if not low <= value <= high:
+        raise BadHaValue(f"{where}: {config.metric} {value:g} is outside {low:g}..{high:g}")
+    return value
+
+
+class HomeAssistantSensor:
+    """Satisfies :class:`ambient.ports.Sensor`."""
+
+    def __init__(
+        self,
+        config: HomeAssistantSensorConfig,
+        client: HomeAssistantClient,
+        clock: Clock,
+        counters: Counters,
+        *,
+        name: str,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.clock = clock
+        self.counters = counters
+        self.name = name
+        self.person = config.person or DEFAULT_PERSON
+        self.readings = 0
+        self.last_error: str | None = None
+        self._throttle = Throttle(60.0)
+
+    async def run(self, sink: ReadingSink) -> None:
+        self.client.watch_entities(
+            [self.config.entity_id], lambda _e, new, old: self._on_state(sink, new, old)
+        )
+        await asyncio.Event().wait()
+
+    def _on_state(
+        self, sink: ReadingSink, new: dict[str, Any] | None, old: dict[str, Any] | None
+    ) -> None:
+        if new is None:
+            return
+        try:
+            value = parse_value(self.config, new)
+        except BadHaValue as exc:
+            reason = "out_of_range" if "outside" in str(exc) else "unparseable"
+            self.counters.increment(f"ha:{self.config.entity_id}", reason)
+            self.last_error = str(exc)
+            self._throttle.log(
+                _LOGGER, logging.WARNING, self.config.entity_id, "Sensor %s: %s", self.name, exc
+            )
+            return
+        if value is None:
+            return
+        if old is not None and _attribute_unchanged(self.config.attribute, new, old):
+            return  # another attribute changed: not a new reading
+        _LOGGER.debug("Sensor %s: %s = %s", self.name, self.config.metric, value)
+        self.readings += 1
+        sink.put_nowait(
+            Reading(self.clock.now(), self.person, self.config.metric, value, self.name)
+        )
+
+    def diagnostics(self) -> Mapping[str, Any]:
+        return {
+            "entity_id": self.config.entity_id,
+            "readings": self.readings,
+            "last_error": self.last_error,
+            "connection": self.client.status,
+        }
+
+
+def _attribute_unchanged(
+    attribute: str | None, new: Mapping[str, Any], old: Mapping[str, Any]
+) -> bool:
+    """In attribute mode, a change elsewhere in the entity is not a new reading."""
+    if attribute is None:
+        return False
+    new_value = (new.get("attributes") or {}).get(attribute)
+    return bool(new_value == (old.get("attributes") or {}).get(attribute))

@@ -1,0 +1,230 @@
+"""Breathing and calming media against a real HA: cues and volume steps arrive in order, on time
+(stepped on a virtual clock, so "on time" is exact), and stop on recovery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fixtures.homeassistant import HaProbe, SeenEvent, StepClock
+
+from ambient.actuators.ha_breathing import CUES, OPENING_S
+from ambient.actuators.homeassistant import HomeAssistantActuator
+from ambient.config.actions import BreathingActionConfig, PlayCalmingActionConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.messages import ActionContext
+
+pytestmark = pytest.mark.ha
+
+BED = "light.bed_light"
+
+
+def context(episode: str, clock: StepClock) -> ActionContext:
+    return ActionContext(rule="breathe", person="alex", episode=episode, time=clock.now())
+
+
+def is_cue(event: SeenEvent) -> bool:
+    data = event.data
+    return event.event_type == "call_service" and (
+        (data["domain"], data["service"]) in {("tts", "speak"), ("tts", "demo_say")}
+    )
+
+
+def pacing(event: SeenEvent) -> bool:
+    data = event.data
+    return (
+        event.event_type == "call_service"
+        and (data["domain"], data["service"]) == ("light", "turn_on")
+        and "brightness_pct" in data["service_data"]
+        and "color_temp_kelvin" not in data["service_data"]
+    )
+
+
+async def run_session(
+    clock: StepClock, probe: HaProbe, steps: int, cues_per_step: int = 1
+) -> list[tuple[float, str]]:
+    """Step the session's clock; after each step wait for its cue to reach HA."""
+    start = clock.now()
+    timeline: list[tuple[float, str]] = []
+    for index in range(steps):
+        at = await clock.step()
+        cue = (await probe.wait_count(is_cue, index + 1))[index]
+        timeline.append((round(at - start, 3), cue.data["service_data"]["message"]))
+    return timeline
+
+
+async def test_box_breathing_speaks_through_a_tts_entity_and_paces_the_light(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = BreathingActionConfig(
+        action="breathing",
+        preset="box",
+        cycles=1,
+        media_player="media_player.living_room",
+        tts_entity="tts.ambient_test",
+        lights=[BED],
+    )
+
+    result = await actuator.perform(action, context("b1", clock))
+    assert result.ok, result.detail
+    timeline = await run_session(clock, probe, steps=6)
+
+    assert timeline == [
+        (0.0, action.opening),
+        (OPENING_S, CUES["inhale"]),
+        (OPENING_S + 4, CUES["hold"]),
+        (OPENING_S + 8, CUES["exhale"]),
+        (OPENING_S + 12, CUES["hold_out"]),
+        (OPENING_S + 16, action.closing),
+    ]
+    speak = next(e for e in probe.events if is_cue(e)).data
+    assert speak["service_data"]["entity_id"] == ["tts.ambient_test"]
+    assert speak["service_data"]["media_player_entity_id"] == "media_player.living_room"
+    # The TTS entity really spoke: HA played its audio on the media player.
+    played = await probe.wait_for(
+        lambda e: (
+            e.event_type == "call_service"
+            and e.data["service"] == "play_media"
+            and "tts" in str(e.data["service_data"].get("media_content_id", ""))
+        )
+    )
+    assert played.data["service_data"]["entity_id"] == ["media_player.living_room"]
+    # Lights: dim for the opening, up on the inhale, down on the exhale, fading over the phase.
+    levels = [
+        (e.data["service_data"]["brightness_pct"], e.data["service_data"]["transition"])
+        for e in probe.events
+        if pacing(e)
+    ]
+    assert levels == [(15, 1.0), (60, 4.0), (15, 4.0)]
+    await actuator.end_episode(context("b1", clock))
+    restored = await probe.state(BED)
+    assert restored is not None and restored["attributes"]["brightness"] == 200
+
+
+async def test_legacy_tts_say_resonance_at_five_and_a_half_breaths(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = BreathingActionConfig(
+        action="breathing",
+        preset="resonance",
+        cycles=2,
+        media_player="media_player.bedroom",
+        tts_service="tts.demo_say",
+    )
+    result = await actuator.perform(action, context("b2", clock))
+    assert result.ok
+    assert "5.5/min" in result.detail
+    timeline = await run_session(clock, probe, steps=6)
+    assert [t for t, _ in timeline] == [0.0, 6.0, 11.5, 17.0, 22.5, 28.0]
+    cues = [e.data for e in probe.events if is_cue(e)]
+    assert {c["service"] for c in cues} == {"demo_say"}
+    assert {c["service_data"]["entity_id"] for c in cues} == {"media_player.bedroom"}
+
+
+async def test_breathing_stops_early_on_recovery(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = BreathingActionConfig(
+        action="breathing",
+        preset="4-7-8",
+        cycles=4,
+        media_player="media_player.bedroom",
+        tts_service="tts.demo_say",
+    )
+    assert (await actuator.perform(action, context("b3", clock))).ok
+    await run_session(clock, probe, steps=2)  # opening, first inhale
+    await clock.next_timer()
+    await actuator.end_episode(context("b3", clock))
+    assert clock.next_due() is None  # nothing left scheduled
+    clock.advance_to(clock.now() + 600)
+    spoken = [e.data["service_data"]["message"] for e in probe.events if is_cue(e)]
+    assert spoken == [action.opening, CUES["inhale"]]
+
+
+async def test_calming_media_ramps_the_volume_and_restores_it_on_recovery(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    player = "media_player.bedroom"
+    await probe.call_service(
+        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.6}
+    )
+    await probe.call_service("media_player", "media_pause", {"entity_id": player})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = PlayCalmingActionConfig(
+        action="play_calming",
+        target=player,
+        media_content_id="https://example.invalid/calm.m3u",
+        volume=0.25,
+        start_volume=0.05,
+        ramp=10,
+    )
+    result = await actuator.perform(action, context("m1", clock))
+    assert result.ok, result.detail
+    start = clock.now()
+    steps: list[tuple[float, float]] = []
+    for _ in range(5):
+        at = await clock.step()
+        # Two volume_set calls came first (the test's 0.6, the quiet start); each step adds one.
+        event = (await probe.wait_count(volume_set, len(steps) + 3))[-1]
+        steps.append((round(at - start, 3), event.data["service_data"]["volume_level"]))
+    assert steps == [(2.0, 0.09), (4.0, 0.13), (6.0, 0.17), (8.0, 0.21), (10.0, 0.25)]
+    # (call_service events come as a call starts: wait for the state it leads to.)
+    playing = await probe.wait_for_state(
+        player, lambda s: s["attributes"].get("volume_level") == 0.25
+    )
+    # (HA's demo player takes the media but stays paused; real players start playing.)
+    assert playing["attributes"]["media_content_id"] == action.media_content_id
+    order = [
+        e.data["service"]
+        for e in probe.service_calls("media_player")
+        if e.data["service_data"].get("entity_id") == player
+    ]
+    assert order[2:4] == ["volume_set", "play_media"]  # quiet first, then play
+
+    await actuator.end_episode(context("m1", clock))
+    after = await probe.state(player)
+    assert after is not None
+    assert after["state"] == "off"
+    # Off players hide their volume: switch it on to see the volume it was left at.
+    await probe.call_service("media_player", "turn_on", {"entity_id": player})
+    back_on = await probe.state(player)
+    assert back_on is not None
+    assert back_on["attributes"]["volume_level"] == 0.6
+
+
+def volume_set(event: SeenEvent) -> bool:
+    return event.event_type == "call_service" and event.data["service"] == "volume_set"
+
+
+async def test_calming_media_does_not_interrupt_unless_asked(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    player = "media_player.living_room"
+    await probe.call_service("media_player", "media_play", {"entity_id": player})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    fields: dict[str, Any] = {
+        "action": "play_calming",
+        "target": player,
+        "media_content_id": "calm",
+        "ramp": 0,
+    }
+    polite = await actuator.perform(PlayCalmingActionConfig(**fields), context("m2", clock))
+    assert polite.ok
+    assert "already playing" in polite.detail
+    assert not [e for e in probe.service_calls("media_player") if e.data["service"] == "play_media"]
+
+    forced = await actuator.perform(
+        PlayCalmingActionConfig(**fields, interrupt=True), context("m3", clock)
+    )
+    assert forced.ok
+    play = [e for e in probe.service_calls("media_player") if e.data["service"] == "play_media"]
+    assert [e.data["service_data"]["media_content_id"] for e in play] == ["calm"]

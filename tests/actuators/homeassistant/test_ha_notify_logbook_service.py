@@ -1,0 +1,208 @@
+"""notify, logbook and passthrough service calls against a real HA; HA's errors are reported
+naming the entity and counted; actions past their time-to-live while HA restarts are dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, StepClock
+
+from ambient.actuators.dispatch import ActionDispatcher
+from ambient.actuators.homeassistant import HomeAssistantActuator
+from ambient.clock import RealClock
+from ambient.config.actions import (
+    CalmLightsActionConfig,
+    LogbookActionConfig,
+    NotifyActionConfig,
+    ServiceCallActionConfig,
+)
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.messages import ActionContext
+
+pytestmark = pytest.mark.ha
+
+
+def context(clock: Any, episode: str = "n1", **fields: Any) -> ActionContext:
+    return ActionContext(
+        rule="evening_calm",
+        person="alex",
+        episode=episode,
+        time=clock.now(),
+        signals={"hr": 97.0},
+        **fields,
+    )
+
+
+async def test_notify_is_sent_once_per_interval(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = NotifyActionConfig(
+        action="notify",
+        service="notify.trusted_person",
+        message="{person} seems stressed (HR {hr})",
+        title="ambient",
+        min_interval=600,
+    )
+    first = await actuator.perform(action, context(clock))
+    clock.advance_to(clock.now() + 300)
+    second = await actuator.perform(action, context(clock))
+    clock.advance_to(clock.now() + 301)
+    third = await actuator.perform(action, context(clock))
+
+    assert (first.ok, second.ok, third.ok) == (True, True, True)
+    assert "not sent" in second.detail
+    sent = await probe.wait_count(
+        lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 2
+    )
+    assert [e.data["service_data"] for e in sent] == [
+        {"message": "alex seems stressed (HR 97.0)", "title": "ambient"}
+    ] * 2
+
+
+async def test_logbook_entry_says_what_and_why(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await probe.subscribe("logbook_entry")
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    action = LogbookActionConfig(
+        action="logbook",
+        message="{rule} {event}: warm lights for {person}",
+        entity_id="light.bed_light",
+    )
+    result = await actuator.perform(action, context(RealClock()))
+    assert result.ok
+    entry = await probe.wait_for(lambda e: e.event_type == "logbook_entry")
+    assert entry.data["name"] == "ambient"
+    assert entry.data["message"] == "evening_calm fired: warm lights for alex"
+    assert entry.data["entity_id"] == "light.bed_light"
+
+
+async def test_passthrough_service_call_changes_ha(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await probe.call_service("input_boolean", "turn_off", {"entity_id": "input_boolean.sleeping"})
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    action = ServiceCallActionConfig(
+        action="input_boolean.turn_on", target={"entity_id": "input_boolean.sleeping"}
+    )
+    assert (await actuator.perform(action, context(RealClock()))).ok
+    state = await probe.state("input_boolean.sleeping")
+    assert state is not None and state["state"] == "on"
+
+
+async def test_ha_rejecting_a_call_is_a_clear_counted_failure(
+    ha_client: HomeAssistantClient,
+) -> None:
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    bad_value = ServiceCallActionConfig(
+        action="input_number.set_value",
+        target={"entity_id": "input_number.stress_threshold"},
+        data={"value": "not a number"},
+    )
+    result = await actuator.perform(bad_value, context(RealClock()))
+    assert not result.ok
+    assert "input_number.stress_threshold" in result.detail
+    assert ha_client.counters.get("ha:input_number.stress_threshold", "service_error") == 1
+
+    no_service = ServiceCallActionConfig(
+        action="light.make_coffee", target={"entity_id": "light.bed_light"}
+    )
+    result = await actuator.perform(no_service, context(RealClock()))
+    assert not result.ok
+    assert "light.bed_light" in result.detail and "not_found" in result.detail
+    assert ha_client.counters.get("ha:light.bed_light", "service_error") == 1
+
+
+async def test_unknown_media_player_is_named(ha_client: HomeAssistantClient) -> None:
+    from ambient.config.actions import PlayCalmingActionConfig
+
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    action = PlayCalmingActionConfig(
+        action="play_calming", target="media_player.nowhere", media_content_id="calm"
+    )
+    result = await actuator.perform(action, context(RealClock()))
+    assert not result.ok
+    assert "media_player.nowhere" in result.detail
+    assert ha_client.counters.get("ha:media_player.nowhere", "unknown_entity") == 1
+
+
+async def test_ha_restart_mid_episode_reconnects_and_drops_actions_past_their_ttl(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient
+) -> None:
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    dispatcher = ActionDispatcher(clock, [actuator])
+    calm = CalmLightsActionConfig(
+        action="calm_lights", target=["light.bed_light"], brightness_pct=35, ttl=5
+    )
+    async with HaProbe(ha.url, ha.token) as probe:
+        await probe.call_service("light", "turn_off", {"entity_id": "light.bed_light"})
+        assert (await dispatcher.perform(calm, context(clock, "r1"))).ok
+
+    # HA goes away mid-episode; one action is due while it is down.
+    await asyncio.to_thread(ha.stop)
+    await asyncio.wait_for(_until(ha_client, lambda: not ha_client.connected), 10)
+    late = asyncio.create_task(
+        dispatcher.perform(
+            ServiceCallActionConfig(
+                action="input_boolean.turn_on",
+                target={"entity_id": "input_boolean.presence"},
+                ttl=5,
+            ),
+            context(clock, "r1"),
+        )
+    )
+    started = clock.now()
+    attempts_at = []
+    while not late.done():
+        stepping = asyncio.create_task(clock.step())
+        await asyncio.wait({late, stepping}, return_when=asyncio.FIRST_COMPLETED)
+        if stepping.done():
+            attempts_at.append(round(stepping.result() - started, 3))
+        else:
+            stepping.cancel()
+    dropped = late.result()
+    # Retried with backoff (1 s, 2 s, then up to the deadline), never after it.
+    assert attempts_at[:2] == [1.001, 3.002]
+    assert max(attempts_at) <= 5.01
+    assert not dropped.ok
+    assert dropped.detail.startswith("dropped: time-to-live passed")
+
+    # HA is back (demo states reset on restart): ambient reconnects by itself ...
+    await asyncio.to_thread(ha.start)
+    await asyncio.wait_for(ha_client.wait_connected(), 30)
+    async with HaProbe(ha.url, ha.token) as probe:
+        await probe.subscribe("call_service")
+        await probe.call_service(
+            "input_boolean", "turn_off", {"entity_id": "input_boolean.presence"}
+        )
+        # ... and a fresh action in the same episode is performed ...
+        fresh = ServiceCallActionConfig(
+            action="input_boolean.turn_on", target={"entity_id": "input_boolean.sleeping"}
+        )
+        assert (await dispatcher.perform(fresh, context(clock, "r1"))).ok
+        sleeping = await probe.state("input_boolean.sleeping")
+        assert sleeping is not None and sleeping["state"] == "on"
+        # ... while the one past its TTL was never replayed.
+        presence = await probe.state("input_boolean.presence")
+        assert presence is not None and presence["state"] == "off"
+        assert not [
+            e
+            for e in probe.service_calls("input_boolean")
+            if e.data["service_data"].get("entity_id") == "input_boolean.presence"
+            and e.data["service"] == "turn_on"
+        ]
+        # Recovery after the restart: the snapshot scene died with HA; nothing crashes.
+        await dispatcher.end_episode(context(clock, "r1"))
+
+
+async def _until(client: HomeAssistantClient, predicate: Any) -> None:
+    if predicate():
+        return
+    changed = asyncio.Event()
+    client.on_status(lambda _status: changed.set() if predicate() else None)
+    await changed.wait()

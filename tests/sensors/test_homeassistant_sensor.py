@@ -1,0 +1,158 @@
+"""HA entities as readings, against a real HA: numbers, booleans, attributes, units; bad values
+named and counted; unknown gives no reading."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from pydantic import SecretStr
+
+from ambient.clock import RealClock
+from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.config.sensors import HomeAssistantSensorConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
+from ambient.readings import Reading
+from ambient.sensors.homeassistant import BadHaValue, HomeAssistantSensor, parse_value
+
+
+class QueueSink:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Reading] = asyncio.Queue()
+
+    def put_nowait(self, reading: Reading) -> None:
+        self.queue.put_nowait(reading)
+
+    async def put(self, reading: Reading) -> None:
+        await self.queue.put(reading)
+
+    async def next(self) -> Reading:
+        return await asyncio.wait_for(self.queue.get(), 10)
+
+
+def sensor_config(**fields: Any) -> HomeAssistantSensorConfig:
+    base: dict[str, Any] = {"type": "homeassistant", "person": "alex"}
+    base.update(fields)
+    return HomeAssistantSensorConfig(**base)
+
+
+def state(value: Any, **attributes: Any) -> dict[str, Any]:
+    return {"state": value, "attributes": attributes}
+
+
+class TestParseValue:
+    def test_numbers_booleans_and_units(self) -> None:
+        hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
+        assert parse_value(hr, state("72")) == 72.0
+        presence = sensor_config(entity_id="binary_sensor.bed", metric="in_bed")
+        assert parse_value(presence, state("on")) == 1.0
+        assert parse_value(presence, state("off")) == 0.0
+        rr = sensor_config(entity_id="sensor.rr", metric="rr", unit="s")
+        assert parse_value(rr, state("0.85")) == pytest.approx(850.0)
+
+    def test_unknown_and_unavailable_are_no_value(self) -> None:
+        hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
+        assert parse_value(hr, state("unknown")) is None
+        assert parse_value(hr, state("unavailable")) is None
+
+    def test_unparseable_state_names_the_entity(self) -> None:
+        hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
+        with pytest.raises(BadHaValue, match=r"sensor\.watch_heart_rate: state 'fast' is not a"):
+            parse_value(hr, state("fast"))
+
+    def test_out_of_range_uses_configured_then_physiological_bounds(self) -> None:
+        hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
+        with pytest.raises(BadHaValue, match=r"hr 400 is outside 20\.\.250"):
+            parse_value(hr, state("400"))
+        steps = sensor_config(entity_id="sensor.steps", metric="steps_today", maximum=100000)
+        with pytest.raises(BadHaValue, match="outside"):
+            parse_value(steps, state("250000"))
+
+    def test_attribute(self) -> None:
+        hr = sensor_config(entity_id="sensor.watch", attribute="heart_rate", metric="hr")
+        assert parse_value(hr, state("ok", heart_rate=64)) == 64.0
+        assert parse_value(hr, state("ok")) is None
+
+
+@contextlib.asynccontextmanager
+async def running_sensor(
+    ha: HomeAssistantInstance, config: HomeAssistantSensorConfig
+) -> AsyncIterator[tuple[HomeAssistantSensor, QueueSink, Counters]]:
+    counters = Counters()
+    client = HomeAssistantClient(
+        HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token)), RealClock(), counters
+    )
+    sensor = HomeAssistantSensor(config, client, RealClock(), counters, name="ha_threshold")
+    sink = QueueSink()
+    tasks = [asyncio.create_task(client.run()), asyncio.create_task(sensor.run(sink))]
+    try:
+        yield sensor, sink, counters
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.mark.ha
+async def test_entity_state_becomes_readings(ha: HomeAssistantInstance) -> None:
+    config = sensor_config(
+        entity_id="input_number.stress_threshold", metric="hr", minimum=40, maximum=180
+    )
+    async with HaProbe(ha.url, ha.token) as probe:
+        await probe.call_service(
+            "input_number", "set_value", {"entity_id": config.entity_id, "value": 100}
+        )
+        async with running_sensor(ha, config) as (sensor, sink, counters):
+            first = await sink.next()  # the current state on subscribe
+            assert (first.person, first.metric, first.value, first.source) == (
+                "alex",
+                "hr",
+                100.0,
+                "ha_threshold",
+            )
+            await probe.call_service(
+                "input_number", "set_value", {"entity_id": config.entity_id, "value": 120}
+            )
+            assert (await sink.next()).value == 120.0
+
+            # 190 is a valid input_number but outside this sensor's range: error, no reading.
+            await probe.call_service(
+                "input_number", "set_value", {"entity_id": config.entity_id, "value": 190}
+            )
+            await probe.call_service(
+                "input_number", "set_value", {"entity_id": config.entity_id, "value": 90}
+            )
+            assert (await sink.next()).value == 90.0  # 190 never arrived as a reading
+            assert counters.get("ha:input_number.stress_threshold", "out_of_range") == 1
+            assert sensor.last_error is not None
+            assert "input_number.stress_threshold" in sensor.last_error
+
+
+@pytest.mark.ha
+async def test_unparseable_ha_state_is_counted(ha: HomeAssistantInstance) -> None:
+    # HA's REST API lets a client set any state: the way a broken integration would look.
+    config = sensor_config(entity_id="sensor.ambient_test_hr", metric="hr")
+    async with HaProbe(ha.url, ha.token) as probe:
+        assert probe._session is not None
+        headers = {"Authorization": f"Bearer {ha.token}"}
+
+        async def post(value: str) -> None:
+            assert probe._session is not None
+            async with probe._session.post(
+                f"{ha.url}/api/states/{config.entity_id}", json={"state": value}, headers=headers
+            ) as reply:
+                assert reply.status in (200, 201)
+
+        await post("70")
+        async with running_sensor(ha, config) as (_sensor, sink, counters):
+            assert (await sink.next()).value == 70.0
+            await post("garbage")
+            await post("unknown")
+            await post("71")
+            assert (await sink.next()).value == 71.0
+            assert counters.get("ha:sensor.ambient_test_hr", "unparseable") == 1
