@@ -165,6 +165,7 @@ class BleSensor:
         def on_disconnected(_client: BleakClient) -> None:
             self._end_session("link_lost")
 
+        info: asyncio.Task[None] | None = None
         client: BleakClient = await establish_connection(
             BleakClient,
             device,
@@ -182,8 +183,8 @@ class BleSensor:
             _LOGGER.info("%s: connected to %s", self.name, device.address)
             await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_measurement)
             self._arm_watchdog()
-            await self._read_device_info(client)
-            _raise_if_cancelling()
+            # battery and location are extras: a link lost mid-read must not hold the session
+            info = asyncio.create_task(self._read_device_info(client))
             reason = await ended
             raise _SessionEnded(reason)
         finally:
@@ -192,6 +193,10 @@ class BleSensor:
             if self._watchdog is not None:
                 self._watchdog.cancel()
                 self._watchdog = None
+            if info is not None:
+                info.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await info
             await self._disconnect(client)
 
     async def _find_device(self) -> BLEDevice:

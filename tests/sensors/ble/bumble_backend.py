@@ -14,8 +14,8 @@ when busy (``org.bluez.Error.InProgress``) or powered off (``org.bluez.Error.Not
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, TypeVar
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -40,6 +40,8 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from ambient.sensors.ble import BleBackend
+
+_T = TypeVar("_T")
 
 DEFAULT_ADAPTER = "hci0"
 #: Advertising interval of the emulated straps, ms (real straps: ~100-1000 ms).
@@ -226,6 +228,7 @@ class BumbleClient(BaseBleakClient):
         self._target: Address = target if isinstance(target, Address) else Address(self.address)
         self._connection: Connection | None = None
         self._disconnecting = False
+        self._lost: asyncio.Event = asyncio.Event()
 
     @property
     def name(self) -> str:
@@ -252,6 +255,7 @@ class BumbleClient(BaseBleakClient):
                 raise BleakError(f"connection to {self.address} failed: {exc}") from exc
         self._connection = connection
         self._disconnecting = False
+        self._lost = asyncio.Event()
         connection.on("disconnection", self._on_disconnection)
         try:
             self.services = await self._discover(Peer(connection))
@@ -292,6 +296,7 @@ class BumbleClient(BaseBleakClient):
 
     def _on_disconnection(self, _reason: int) -> None:
         self._connection = None
+        self._lost.set()
         if not self._disconnecting and self._disconnected_callback is not None:
             self._disconnected_callback()
 
@@ -319,31 +324,42 @@ class BumbleClient(BaseBleakClient):
             raise BleakError("Not connected")
         return self._connection
 
+    async def _unless_lost(self, operation: Callable[[], Awaitable[_T]]) -> _T:
+        """Run a GATT operation, failing it (as BlueZ does) if the link goes meanwhile;
+        bumble itself would leave the request pending forever."""
+        self._require()
+        op_task = asyncio.ensure_future(operation())
+        lost_task = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({op_task, lost_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost_task.cancel()
+        if not op_task.done():
+            op_task.cancel()
+            raise BleakError(f"{self.address}: disconnected during a GATT operation")
+        return op_task.result()
+
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
-        self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        return bytearray(await proxy.read_value())
+        return bytearray(await self._unless_lost(proxy.read_value))
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
-        self._require()
         proxy: DescriptorProxy = descriptor.obj
-        return bytearray(await proxy.read_value())
+        return bytearray(await self._unless_lost(proxy.read_value))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
-        self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.write_value(bytes(data), with_response=response)
+        await self._unless_lost(lambda: proxy.write_value(bytes(data), with_response=response))
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
-        self._require()
         proxy: DescriptorProxy = descriptor.obj
-        await proxy.write_value(bytes(data), with_response=True)
+        await self._unless_lost(lambda: proxy.write_value(bytes(data), with_response=True))
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
@@ -354,9 +370,8 @@ class BumbleClient(BaseBleakClient):
         def deliver(value: bytes) -> None:
             callback(bytearray(value))
 
-        await proxy.subscribe(deliver, prefer_notify=True)
+        await self._unless_lost(lambda: proxy.subscribe(deliver, prefer_notify=True))
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
-        self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.unsubscribe()
+        await self._unless_lost(proxy.unsubscribe)

@@ -1,0 +1,123 @@
+"""The connection that never gives up: dropped links, silent straps, a busy or absent adapter.
+
+These run on the real clock with test-speed settings (watchdog 0.5 s, backoff 20-200 ms):
+bumble's link runs in real time, and the point is that the real timers fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sensors.ble.ble_harness import CollectingSink, air, ble_config, nn_series, running
+from sensors.ble.bumble_backend import EmulatedAir
+from sensors.ble.strap import EmulatedStrap, polar_h10_packet, to_raw
+
+from ambient.clock import RealClock
+from ambient.counters import Counters
+
+__all__ = ["air"]
+
+ADDRESS = "F1:00:00:00:00:10"
+
+
+async def _strap(air: EmulatedAir, address: str = ADDRESS, name: str = "Polar H10 R") -> EmulatedStrap:
+    strap = EmulatedStrap(air, name=name, address=address)
+    await strap.start()
+    return strap
+
+
+async def test_dropped_link_reconnects_within_the_backoff_bound(air: EmulatedAir) -> None:
+    strap = await _strap(air)
+    sink, counters = CollectingSink(), Counters()
+    config = ble_config(address=ADDRESS, backoff_initial=0.05, backoff_max=0.2)
+    loop = asyncio.get_running_loop()
+    async with running(config, air, RealClock(), sink, counters) as sensor:
+        await strap.wait_subscribed()
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
+
+        dropped_at = loop.time()
+        await strap.drop_link()
+        await strap.wait_subscribed(count=2)
+        took_s = loop.time() - dropped_at
+        assert await strap.notify(polar_h10_packet(61, [1000]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 2)
+        diagnostics = sensor.diagnostics()
+
+    # first wait after a flowing session is at most backoff_initial; the rest is scan+connect
+    assert took_s < config.backoff_initial + 1.0
+    assert diagnostics["reconnects"] == 1
+    assert counters.get("ble:F1:00:00:00:00:10", "link_lost") == 1
+
+
+async def test_silent_strap_is_reconnected_by_the_watchdog(air: EmulatedAir) -> None:
+    strap = await _strap(air)
+    sink, counters = CollectingSink(), Counters()
+    config = ble_config(address=ADDRESS, watchdog=0.3)
+    async with running(config, air, RealClock(), sink, counters) as sensor:
+        await strap.wait_subscribed()
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        # the strap keeps the link up but says nothing more
+        await strap.wait_subscribed(count=2, timeout_s=3.0)
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 2)
+        assert sensor.diagnostics()["connected"] is True
+
+    assert counters.get("ble:F1:00:00:00:00:10", "silent") >= 1
+    assert counters.get("ble:F1:00:00:00:00:10", "link_lost") == 0
+    assert len(strap.device.connections) == 0, "the sensor disconnects (no leaked adapter slot)"
+
+
+async def test_twenty_forced_disconnects_lose_and_duplicate_no_beat(air: EmulatedAir) -> None:
+    strap = await _strap(air)
+    sink = CollectingSink()
+    nn = iter(nn_series())
+    config = ble_config(address=ADDRESS, backoff_initial=0.01, backoff_max=0.05)
+    sent_rr_raw: list[int] = []
+    async with running(config, air, RealClock(), sink) as sensor:
+        for session in range(1, 22):
+            await strap.wait_subscribed(count=session)
+            for _ in range(3):
+                rr_raw = [to_raw(next(nn)), to_raw(next(nn))]
+                assert await strap.notify(polar_h10_packet(70, rr_raw))
+                sent_rr_raw.extend(rr_raw)
+            if session <= 20:
+                # drop right after sending: the beats are in flight as the link goes
+                await strap.drop_link()
+        await sink.wait_until(lambda: len(sink.metric("rr")) >= len(sent_rr_raw))
+        diagnostics = sensor.diagnostics()
+
+    received = [round(r.value * 1024 / 1000) for r in sink.metric("rr")]
+    assert received == sent_rr_raw
+    assert diagnostics["reconnects"] == 20
+    assert diagnostics["connected"] is True
+
+
+async def test_bluez_in_progress_and_not_ready_are_retried(air: EmulatedAir) -> None:
+    strap = await _strap(air)
+    air.fail_next_scans(2, "org.bluez.Error.NotReady")
+    air.fail_next_connects(2, "org.bluez.Error.InProgress")
+    sink, counters = CollectingSink(), Counters()
+    async with running(ble_config(address=ADDRESS), air, RealClock(), sink, counters):
+        await strap.wait_subscribed(timeout_s=5.0)
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
+
+    scope = counters.scope("ble:F1:00:00:00:00:10")
+    assert scope.get("bluez_not_ready") == 2
+    # bleak-retry-connector retries InProgress inside one establish_connection call
+    assert air.connect_attempts >= 3
+
+
+async def test_absent_device_keeps_being_looked_for(air: EmulatedAir) -> None:
+    sink, counters = CollectingSink(), Counters()
+    config = ble_config(address="F1:00:00:00:00:99", scan_timeout=0.1)
+    async with running(config, air, RealClock(), sink, counters) as sensor:
+        strap = None
+        async with asyncio.timeout(5):
+            while counters.get("ble:F1:00:00:00:00:99", "not_found") < 2:
+                await asyncio.sleep(0.02)  # polling a counter: no event exists for "not found"
+        # then it shows up, and the sensor finds it
+        strap = await _strap(air, address="F1:00:00:00:00:99")
+        await strap.wait_subscribed(timeout_s=5.0)
+        assert sensor.diagnostics()["connected"] is True
