@@ -100,6 +100,7 @@ class EmulatedStrap:
             services.append(gatt.Service(gatt.GATT_BATTERY_SERVICE, [self.battery]))
         self.device.add_services(services)
         self.subscribers: set[Connection] = set()
+        self.battery_subscribers: set[Connection] = set()
         self.subscriptions = 0
         self.connections = 0
         self.sent: list[bytes] = []
@@ -134,6 +135,7 @@ class EmulatedStrap:
 
     def _on_disconnection(self, connection: Connection) -> None:
         self.subscribers.discard(connection)
+        self.battery_subscribers.discard(connection)
         self._signal()
 
     def _on_subscription(
@@ -143,6 +145,9 @@ class EmulatedStrap:
         notify_enabled: bool,
         indicate_enabled: bool,
     ) -> None:
+        if characteristic is self.battery and notify_enabled:
+            self.battery_subscribers.add(connection)
+            self._signal()
         if characteristic is not self.hrm:
             return
         if notify_enabled:

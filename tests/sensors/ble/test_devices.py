@@ -1,0 +1,138 @@
+"""Device quirks end to end: Garmin's bogus RR, HR-only devices, lost contact, bad packets,
+two straps for two people."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
+from sensors.ble.bumble_backend import EmulatedAir
+from sensors.ble.strap import EmulatedStrap, polar_h10_packet
+
+from ambient.clock import RealClock, VirtualClock
+from ambient.counters import Counters
+
+__all__ = ["air"]
+
+
+async def test_garmin_spurious_rr_is_dropped_and_counted(air: EmulatedAir) -> None:
+    strap = EmulatedStrap(air, name="HRM-Dual:123", address="F2:00:00:00:00:01")
+    await strap.start()
+    sink, counters = CollectingSink(), Counters()
+    async with running(ble_config(name="HRM-Dual:123"), air, VirtualClock(100.0), sink, counters):
+        await strap.wait_subscribed()
+        # the real capture: HR 56, RR 1069/1024 s and a spurious 53/1024 s (51.8 ms)
+        assert await strap.notify(bytes.fromhex("10 38 2d 04 35 00"))
+        await sink.wait_until(lambda: len(sink.metric("hr")) == 1)
+
+    assert [r.value for r in sink.metric("rr")] == [pytest.approx(1069 * 1000 / 1024)]
+    assert sink.metric("rr")[0].time == 100.0
+    assert counters.get("ble:HRM-Dual:123", "rr_out_of_range") == 1
+
+
+async def test_hr_only_device_gives_heart_rate_and_no_beats(air: EmulatedAir) -> None:
+    strap = EmulatedStrap(
+        air, name="Mi Band", address="F2:00:00:00:00:02", battery_pct=None, body_location=None
+    )
+    await strap.start()
+    sink = CollectingSink()
+    async with running(ble_config(name="Mi Band"), air, VirtualClock(0.0), sink) as sensor:
+        await strap.wait_subscribed()
+        for hr in (64, 66, 65):
+            assert await strap.notify(bytes([0x00, hr]))
+        await sink.wait_until(lambda: len(sink.metric("hr")) == 3)
+        diagnostics = sensor.diagnostics()
+
+    assert [r.value for r in sink.metric("hr")] == [64.0, 66.0, 65.0]
+    assert sink.metric("rr") == []
+    assert diagnostics["battery_pct"] is None
+
+
+async def test_lost_contact_is_a_contact_reading_never_hr_zero(air: EmulatedAir) -> None:
+    strap = EmulatedStrap(air, name="Polar H7", address="F2:00:00:00:00:03")
+    await strap.start()
+    sink, counters = CollectingSink(), Counters()
+    async with running(ble_config(name="Polar H7"), air, VirtualClock(0.0), sink, counters):
+        await strap.wait_subscribed()
+        packets = [
+            bytes.fromhex("16 3c 11 04"),  # contact, HR 60, one RR
+            bytes.fromhex("04 00"),  # strap slipped: contact supported, none, HR 0
+            bytes.fromhex("14 00 00 04"),  # still off, a stray RR
+            bytes.fromhex("16 3d 00 04"),  # back on
+        ]
+        for packet in packets:
+            assert await strap.notify(packet)
+        await sink.wait_until(lambda: len(sink.metric("contact")) == 3)
+        await sink.wait_until(lambda: len(sink.metric("hr")) == 2)
+
+    assert [r.value for r in sink.metric("contact")] == [1.0, 0.0, 1.0]
+    assert [r.value for r in sink.metric("hr")] == [60.0, 61.0]
+    assert all(r.value > 0 for r in sink.metric("hr"))
+    assert len(sink.metric("rr")) == 2
+    assert counters.get("ble:Polar H7", "rr_without_contact") == 1
+
+
+async def test_bad_packets_are_counted_logged_and_survived(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    strap = EmulatedStrap(air, name="Cheap strap", address="F2:00:00:00:00:04")
+    await strap.start()
+    sink, counters = CollectingSink(), Counters()
+    caplog.set_level(logging.WARNING, logger="ambient.sensors.ble")
+    async with running(ble_config(name="Cheap strap"), air, VirtualClock(0.0), sink, counters):
+        await strap.wait_subscribed()
+        for packet in (b"", b"\x01\x50", b"\x08\x50\x01", b"\x10"):
+            assert await strap.notify(packet)
+        assert await strap.notify(polar_h10_packet(72, [850]))
+        await sink.wait_until(lambda: len(sink.metric("hr")) == 1)
+
+    scope = counters.scope("ble:Cheap strap")
+    assert scope.get("packet_empty") == 1
+    assert scope.get("packet_too_short") == 3
+    assert len(sink.metric("rr")) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("Cheap strap" in message and "bad heart rate packet" in message for message in warnings)
+    # throttled: one warning per reason, and no health data above DEBUG
+    assert len(warnings) == 2
+    assert not any("72" in message or "850" in message for message in warnings)
+
+
+async def test_battery_notifications_update_diagnostics(air: EmulatedAir) -> None:
+    strap = EmulatedStrap(air, name="Polar H10 B", address="F2:00:00:00:00:05", battery_pct=40)
+    await strap.start()
+    sink = CollectingSink()
+    async with running(ble_config(name="Polar H10 B"), air, VirtualClock(0.0), sink) as sensor:
+        await strap.wait_subscribed()
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("hr")) == 1)
+        # the sensor reads the level, then subscribes to it
+        await strap.wait_until(lambda: bool(strap.battery_subscribers))
+        assert sensor.diagnostics()["battery_pct"] == 40
+        await strap.set_battery(39)
+        # a reading marks the battery notification (sent before it) as delivered
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("hr")) == 2)
+        assert sensor.diagnostics()["battery_pct"] == 39
+
+
+async def test_two_straps_two_people_on_one_adapter(air: EmulatedAir) -> None:
+    alex = EmulatedStrap(air, name="Polar H10 ALEX", address="F3:00:00:00:00:01")
+    sam = EmulatedStrap(air, name="Polar H10 SAM", address="F3:00:00:00:00:02")
+    await alex.start()
+    await sam.start()
+    sink = CollectingSink()
+    clock = RealClock()
+    config_alex = ble_config(address="F3:00:00:00:00:01", person="alex", adapter="hci0")
+    config_sam = ble_config(address="F3:00:00:00:00:02", person="sam", adapter="hci0")
+    async with running(config_alex, air, clock, sink), running(config_sam, air, clock, sink):
+        await alex.wait_subscribed()
+        await sam.wait_subscribed()
+        for _ in range(5):
+            assert await alex.notify(polar_h10_packet(60, [1024]))
+            assert await sam.notify(polar_h10_packet(80, [768]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 10)
+
+    assert [r.value for r in sink.metric("rr", "alex")] == [1000.0] * 5
+    assert [r.value for r in sink.metric("rr", "sam")] == [750.0] * 5
+    assert {r.source for r in sink.metric("hr", "sam")} == {"F3:00:00:00:00:02"}
