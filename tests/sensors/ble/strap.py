@@ -64,10 +64,12 @@ class EmulatedStrap:
         address: str,
         battery_pct: int | None = 87,
         body_location: int | None = 1,
+        advertise_heart_rate: bool = True,
     ) -> None:
         self.air = air
         self.name = name
         self.address = address
+        self.advertise_heart_rate = advertise_heart_rate
         controller = Controller(name, link=air.link, public_address=address)
         self.device = Device(
             name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller))
@@ -110,17 +112,17 @@ class EmulatedStrap:
 
     async def start(self) -> None:
         await self.device.power_on()
-        advertising_data = bytes(
-            AdvertisingData(
-                [
-                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
-                    (
-                        AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-                        gatt.GATT_HEART_RATE_SERVICE.to_bytes(),
-                    ),
-                ]
+        fields: list[tuple[int, bytes]] = [
+            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())
+        ]
+        if self.advertise_heart_rate:
+            fields.append(
+                (
+                    AdvertisingData.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+                    gatt.GATT_HEART_RATE_SERVICE.to_bytes(),
+                )
             )
-        )
+        advertising_data = bytes(AdvertisingData(fields))
         await self.device.start_advertising(
             advertising_data=advertising_data,
             advertising_interval_min=ADVERTISING_INTERVAL_MS,

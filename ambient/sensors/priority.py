@@ -1,0 +1,108 @@
+"""One person, two devices (a strap and a watch): whose readings count.
+
+Two sources for one person would double every beat and mix two heart-rate estimates, so per
+person one source is *active* and the others' readings are dropped. The choice, made afresh on
+every reading from reading times alone (so it replays identically in a simulation):
+
+1. only live sources (a reading within ``stale_after_s``) compete;
+2. a source that delivered RR intervals within ``stale_after_s`` beats one that did not
+   (HRV needs beats; a watch sending only HR loses to a strap sending RR);
+3. then the higher configured ``priority``; then the source name, for a stable order.
+
+When the strap slips off and stops sending RR, the watch takes over ``stale_after_s`` later;
+when the strap comes back, it wins again at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ambient.config.sensors import BleSensorConfig
+from ambient.ports import ReadingSink
+from ambient.readings import RR, Reading
+from ambient.sensors.ble import ble_source_name
+
+
+@dataclass
+class _SourceState:
+    priority: int
+    last_reading: float | None = None
+    last_rr: float | None = None
+
+
+class SourceArbiter:
+    """``accept(reading)`` is ``True`` when the reading's source is its person's active one.
+
+    Sources not registered (MQTT, HA, recordings, a person with one device) are always
+    accepted: arbitration only applies among the registered sources of one person.
+    """
+
+    def __init__(
+        self, sources: Iterable[tuple[str, str, int]], *, stale_after_s: float = 10.0
+    ) -> None:
+        """``sources``: (person, source name, priority) for each device to arbitrate."""
+        self.stale_after_s = stale_after_s
+        self._people: dict[str, dict[str, _SourceState]] = {}
+        for person, source, priority in sources:
+            self._people.setdefault(person, {})[source] = _SourceState(priority)
+        # one device for a person needs no arbitration
+        self._people = {p: s for p, s in self._people.items() if len(s) > 1}
+        self.rejected = 0
+
+    @classmethod
+    def from_configs(
+        cls, configs: Iterable[BleSensorConfig], *, stale_after_s: float = 10.0
+    ) -> SourceArbiter:
+        """Arbitrate between the BLE devices configured for the same person."""
+        return cls(
+            (
+                (config.person or "default", ble_source_name(config), config.priority)
+                for config in configs
+            ),
+            stale_after_s=stale_after_s,
+        )
+
+    def accept(self, reading: Reading) -> bool:
+        sources = self._people.get(reading.person)
+        if sources is None or reading.source not in sources:
+            return True
+        state = sources[reading.source]
+        state.last_reading = reading.time
+        if reading.metric == RR:
+            state.last_rr = reading.time
+        accepted = self.active(reading.person, reading.time) == reading.source
+        if not accepted:
+            self.rejected += 1
+        return accepted
+
+    def active(self, person: str, now: float) -> str | None:
+        """The source whose readings count for ``person`` at ``now`` (``None``: none live)."""
+        sources = self._people.get(person)
+        if not sources:
+            return None
+        best: tuple[bool, int, str] | None = None
+        for name, state in sources.items():
+            if state.last_reading is None or now - state.last_reading > self.stale_after_s:
+                continue
+            has_rr = state.last_rr is not None and now - state.last_rr <= self.stale_after_s
+            key = (has_rr, state.priority, name)
+            if best is None or key > best:
+                best = key
+        return None if best is None else best[2]
+
+
+class ArbitratedSink:
+    """A ``ReadingSink`` that passes on only what the arbiter accepts."""
+
+    def __init__(self, sink: ReadingSink, arbiter: SourceArbiter) -> None:
+        self._sink = sink
+        self._arbiter = arbiter
+
+    def put_nowait(self, reading: Reading) -> None:
+        if self._arbiter.accept(reading):
+            self._sink.put_nowait(reading)
+
+    async def put(self, reading: Reading) -> None:
+        if self._arbiter.accept(reading):
+            await self._sink.put(reading)

@@ -1,0 +1,73 @@
+"""``ambient scan``: find nearby heart-rate devices and print ready-to-paste config lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, TextIO
+
+from bleak import BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
+
+from ambient.sensors.ble import BleBackend
+from ambient.sensors.heart_rate import HEART_RATE_SERVICE_UUID
+
+#: Exit codes: found something / found nothing / Bluetooth unusable.
+FOUND, NOTHING_FOUND, BLUETOOTH_ERROR = 0, 1, 2
+
+
+async def scan(
+    adapter: str | None,
+    timeout_s: float,
+    out: TextIO,
+    *,
+    backend: type[BleBackend] | None = None,
+) -> int:
+    """Listen ``timeout_s`` for devices advertising the Heart Rate Service; print one config
+    entry per device (strongest signal first) and return an exit code."""
+    seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
+
+    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
+        seen[device.address] = (device, adv)
+
+    bluez: dict[str, Any] = {"adapter": adapter} if adapter else {}
+    scanner = BleakScanner(
+        on_advertisement,
+        service_uuids=[HEART_RATE_SERVICE_UUID],
+        bluez=bluez,  # type: ignore[arg-type]
+        backend=(backend or BleBackend).scanner,
+    )
+    where = adapter or "the default adapter"
+    try:
+        await scanner.start()
+        try:
+            await asyncio.sleep(timeout_s)  # the scan's length, asked for by the user
+        finally:
+            await scanner.stop()
+    except (BleakError, OSError) as exc:
+        out.write(f"# cannot scan on {where}: {exc}\n")
+        out.write("# is bluetoothd running, and is this user in the `bluetooth` group?\n")
+        return BLUETOOTH_ERROR
+
+    if not seen:
+        out.write(
+            f"# no heart-rate devices seen on {where} in {timeout_s:g} s: wear the strap "
+            "(most only advertise with skin contact) and make sure no phone app is connected\n"
+        )
+        return NOTHING_FOUND
+
+    out.write("sensors:\n")
+    ranked = sorted(seen.values(), key=lambda item: item[1].rssi, reverse=True)
+    for device, adv in ranked:
+        name = adv.local_name or device.name
+        out.write(f"  # {name or 'unnamed'}, RSSI {adv.rssi} dBm\n")
+        out.write("  - type: ble\n")
+        out.write(f"    address: {json.dumps(device.address)}\n")
+        if name:
+            out.write(f"    name: {json.dumps(name)}\n")
+        out.write("    person: default  # whose heart this is\n")
+        if adapter:
+            out.write(f"    adapter: {adapter}\n")
+    return FOUND

@@ -1,0 +1,65 @@
+"""One person wearing a strap and a watch: RR-capable first, then priority."""
+
+from __future__ import annotations
+
+from sensors.ble.ble_harness import CollectingSink, ble_config
+
+from ambient.readings import HR, RR, Reading
+from ambient.sensors.priority import ArbitratedSink, SourceArbiter
+
+
+def _r(time: float, source: str, metric: str = HR, person: str = "alex") -> Reading:
+    return Reading(time=time, person=person, metric=metric, value=800.0, source=source)
+
+
+def _arbiter() -> SourceArbiter:
+    configs = [
+        ble_config(id="strap", address="F5:00:00:00:00:01", person="alex", priority=0),
+        ble_config(id="watch", name="Forerunner", person="alex", priority=5),
+        ble_config(id="sams", address="F5:00:00:00:00:02", person="sam"),
+    ]
+    return SourceArbiter.from_configs(configs, stale_after_s=10.0)
+
+
+def test_rr_capable_strap_beats_a_higher_priority_watch() -> None:
+    arbiter = _arbiter()
+    assert arbiter.accept(_r(0.0, "watch"))  # alone so far
+    assert arbiter.accept(_r(1.0, "strap", RR))
+    assert arbiter.accept(_r(1.0, "strap", HR))
+    assert not arbiter.accept(_r(1.5, "watch"))
+    assert arbiter.active("alex", 2.0) == "strap"
+
+
+def test_watch_takes_over_when_the_strap_stops_sending_beats_and_yields_back() -> None:
+    arbiter = _arbiter()
+    arbiter.accept(_r(0.0, "strap", RR))
+    assert not arbiter.accept(_r(5.0, "watch"))
+    # the strap slipped: HR only from it now (or nothing); after 10 s the watch wins on priority
+    assert arbiter.accept(_r(11.0, "watch"))
+    assert not arbiter.accept(_r(11.5, "strap", HR))
+    # beats again: the strap wins at once
+    assert arbiter.accept(_r(12.0, "strap", RR))
+    assert not arbiter.accept(_r(12.5, "watch"))
+
+
+def test_without_rr_the_higher_priority_wins() -> None:
+    arbiter = _arbiter()
+    arbiter.accept(_r(0.0, "strap"))
+    assert arbiter.accept(_r(0.5, "watch"))
+    assert not arbiter.accept(_r(1.0, "strap"))
+
+
+def test_single_device_people_and_other_sources_pass_untouched() -> None:
+    arbiter = _arbiter()
+    assert arbiter.accept(_r(0.0, "sams", person="sam"))
+    assert arbiter.accept(_r(0.0, "mqtt0", person="alex"))
+    assert arbiter.rejected == 0
+
+
+def test_arbitrated_sink_forwards_only_accepted_readings() -> None:
+    sink = CollectingSink()
+    arbitrated = ArbitratedSink(sink, _arbiter())
+    arbitrated.put_nowait(_r(0.0, "strap", RR))
+    arbitrated.put_nowait(_r(0.5, "watch"))
+    arbitrated.put_nowait(_r(1.0, "strap", HR))
+    assert [r.source for r in sink.readings] == ["strap", "strap"]
