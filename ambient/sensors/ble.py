@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
 from bleak import BleakClient, BleakScanner
+from bleak.args.bluez import BlueZClientArgs, BlueZScannerArgs
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
@@ -94,12 +95,12 @@ class BleSensor:
         self._clock = clock
         self._counters = counters
         self._backend = backend or BleBackend
-        self._bluez: dict[str, Any] = {"adapter": config.adapter} if config.adapter else {}
+        # bleak >= 3 picks the adapter per scanner and client this way
+        self._scan_bluez: BlueZScannerArgs = {"adapter": config.adapter} if config.adapter else {}
+        self._client_bluez: BlueZClientArgs = {"adapter": config.adapter} if config.adapter else {}
         self._backoff = Backoff(config.backoff_initial, config.backoff_max, rng)
         self._throttle = Throttle(60.0)
-        self._readings = MeasurementReadings(
-            config.person or "default", self.name, self._count
-        )
+        self._readings = MeasurementReadings(config.person or "default", self.name, self._count)
         self._sink: ReadingSink | None = None
         self._connected = False
         self._address: str | None = None
@@ -172,7 +173,7 @@ class BleSensor:
             self.name,
             disconnected_callback=on_disconnected,
             max_attempts=CONNECT_ATTEMPTS,
-            bluez=self._bluez,
+            bluez=self._client_bluez,
             backend=self._backend.client,
         )
         try:
@@ -212,7 +213,9 @@ class BleSensor:
             if not found.done():
                 found.set_exception(_SessionEnded("not_found"))
 
-        scanner = BleakScanner(on_advertisement, bluez=self._bluez, backend=self._backend.scanner)
+        scanner = BleakScanner(
+            on_advertisement, bluez=self._scan_bluez, backend=self._backend.scanner
+        )
         await scanner.start()
         timer = self._clock.call_later(self.config.scan_timeout, on_timeout)
         try:

@@ -95,4 +95,6 @@ class MeasurementReadings:
         return out
 
     def _reading(self, time: float, metric: str, value: float) -> Reading:
-        return Reading(time=time, person=self.person, metric=metric, value=value, source=self.source)
+        return Reading(
+            time=time, person=self.person, metric=metric, value=value, source=self.source
+        )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, TextIO
+from typing import TextIO
 
 from bleak import BleakScanner
+from bleak.args.bluez import BlueZScannerArgs
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
@@ -32,11 +33,11 @@ async def scan(
     def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
         seen[device.address] = (device, adv)
 
-    bluez: dict[str, Any] = {"adapter": adapter} if adapter else {}
+    bluez: BlueZScannerArgs = {"adapter": adapter} if adapter else {}
     scanner = BleakScanner(
         on_advertisement,
         service_uuids=[HEART_RATE_SERVICE_UUID],
-        bluez=bluez,  # type: ignore[arg-type]
+        bluez=bluez,
         backend=(backend or BleBackend).scanner,
     )
     where = adapter or "the default adapter"

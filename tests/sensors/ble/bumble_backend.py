@@ -80,7 +80,7 @@ class EmulatedAir:
     """The radio world of one test: adapters and straps on one bumble ``LocalLink``."""
 
     def __init__(self) -> None:
-        self.link = LocalLink()
+        self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.adapters: dict[str, _Adapter] = {}
         self._scan_failures: list[BleakError] = []
         self._connect_failures: list[BleakError] = []

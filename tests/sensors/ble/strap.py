@@ -17,7 +17,6 @@ from bumble.device import Connection, Device
 from bumble.hci import Address
 from bumble.host import Host
 from bumble.transport.common import AsyncPipeSink
-
 from sensors.ble.bumble_backend import ADVERTISING_INTERVAL_MS, EmulatedAir
 
 #: Polar H10 style flags: RR present, contact detection not supported.

@@ -92,7 +92,9 @@ async def test_bad_packets_are_counted_logged_and_survived(
     assert scope.get("packet_too_short") == 3
     assert len(sink.metric("rr")) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("Cheap strap" in message and "bad heart rate packet" in message for message in warnings)
+    assert any(
+        "Cheap strap" in message and "bad heart rate packet" in message for message in warnings
+    )
     # throttled: one warning per reason, and no health data above DEBUG
     assert len(warnings) == 2
     assert not any("72" in message or "850" in message for message in warnings)

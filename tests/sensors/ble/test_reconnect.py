@@ -20,7 +20,9 @@ __all__ = ["air"]
 ADDRESS = "F1:00:00:00:00:10"
 
 
-async def _strap(air: EmulatedAir, address: str = ADDRESS, name: str = "Polar H10 R") -> EmulatedStrap:
+async def _strap(
+    air: EmulatedAir, address: str = ADDRESS, name: str = "Polar H10 R"
+) -> EmulatedStrap:
     strap = EmulatedStrap(air, name=name, address=address)
     await strap.start()
     return strap
@@ -109,14 +111,26 @@ async def test_bluez_in_progress_and_not_ready_are_retried(air: EmulatedAir) -> 
     assert air.connect_attempts >= 3
 
 
+class _WatchedCounters(Counters):
+    """Real counters that also let a test wait for a count (no event exists for "not found")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def increment(self, scope: str, reason: str, amount: int = 1) -> None:
+        super().increment(scope, reason, amount)
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
 async def test_absent_device_keeps_being_looked_for(air: EmulatedAir) -> None:
-    sink, counters = CollectingSink(), Counters()
+    sink, counters = CollectingSink(), _WatchedCounters()
     config = ble_config(address="F1:00:00:00:00:99", scan_timeout=0.1)
     async with running(config, air, RealClock(), sink, counters) as sensor:
-        strap = None
         async with asyncio.timeout(5):
             while counters.get("ble:F1:00:00:00:00:99", "not_found") < 2:
-                await asyncio.sleep(0.02)  # polling a counter: no event exists for "not found"
+                await counters.changed.wait()
         # then it shows up, and the sensor finds it
         strap = await _strap(air, address="F1:00:00:00:00:99")
         await strap.wait_subscribed(timeout_s=5.0)
