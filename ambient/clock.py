@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class TimerHandle(Protocol):
@@ -117,6 +117,43 @@ class VirtualClock(Clock):
         self._now = start
         self._timers: list[_VirtualTimer] = []
         self._seq = itertools.count()
+        # Set when a sleeping task was woken or a task was created: only then do the woken
+        # tasks need loop turns, so plain timers (most of a simulation) cost no task switches.
+        self._stirred = False
+        self._watched_loop: asyncio.AbstractEventLoop | None = None
+
+    async def sleep_until(self, when: float) -> None:
+        self._watch_task_creation()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not done.done():
+                self._stirred = True
+                done.set_result(None)
+
+        handle = self.call_at(when, wake)
+        try:
+            await done
+        finally:
+            handle.cancel()
+
+    def _watch_task_creation(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._watched_loop is loop:
+            return
+        self._watched_loop = loop
+        previous = loop.get_task_factory()
+
+        def factory(
+            loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
+        ) -> asyncio.Future[Any]:
+            self._stirred = True
+            if previous is not None:
+                return previous(loop, coro, **kwargs)
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.set_task_factory(factory)
 
     def now(self) -> float:
         return self._now
@@ -146,11 +183,17 @@ class VirtualClock(Clock):
         self._now = max(self._now, when)
 
     async def run_until(self, when: float) -> None:
-        """Like ``advance_to``, but lets woken tasks run after each timer."""
+        """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started
+        run to their next wait before time moves on."""
+        self._watch_task_creation()
+        # One turn always: tasks woken by readings (an asyncio.Event set by a signal update)
+        # take their next step before time moves on.
+        await asyncio.sleep(0)
         await self._settle()
         while (timer := self._pop_due(when)) is not None:
             self._now = max(self._now, timer.when)
             timer.callback()
+            await asyncio.sleep(0)  # a future the timer resolved wakes its task
             await self._settle()
         self._now = max(self._now, when)
 
@@ -159,5 +202,9 @@ class VirtualClock(Clock):
         await self.run_until(limit)
 
     async def _settle(self) -> None:
-        for _ in range(self.SETTLE_ROUNDS):
-            await asyncio.sleep(0)
+        rounds = 0
+        while self._stirred and rounds < 4:
+            self._stirred = False
+            rounds += 1
+            for _ in range(self.SETTLE_ROUNDS):
+                await asyncio.sleep(0)

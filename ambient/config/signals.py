@@ -116,6 +116,12 @@ class SignalsConfig(ConfigModel):
     rr_gap: Duration = Field(
         default=5.0, gt=0, title="A pause in beats longer than this restarts beat cleaning"
     )
+    update_interval: Duration = Field(
+        default=2.0,
+        ge=0,
+        le=30,
+        title="Recompute a person's signals at most this often (0: on every reading)",
+    )
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
     activity: ActivityConfig = Field(default_factory=ActivityConfig)
     stress: StressConfig = Field(default_factory=StressConfig)

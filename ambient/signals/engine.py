@@ -13,7 +13,7 @@ from ambient.config.people import PersonConfig
 from ambient.config.signals import SignalsConfig
 from ambient.counters import Counters
 from ambient.messages import SignalUpdate, SignalValue
-from ambient.readings import VALID_RANGE, Reading
+from ambient.readings import RR, VALID_RANGE, Reading
 from ambient.signals.person import NO_DATA, PersonSignals
 from ambient.store import Store
 
@@ -42,6 +42,7 @@ class SignalEngine:
         self._configs = {p.id: p for p in people}
         self._people: dict[str, PersonSignals] = {}
         self._timer: dict[str, tuple[float, TimerHandle]] = {}
+        self._next_update: dict[str, float] = {}
         for person in people:
             self._person(person.id)
         self._persist_handle = clock.call_later(config.baseline.persist_every, self._persist_tick)
@@ -75,6 +76,13 @@ class SignalEngine:
             return
         state = self._person(reading.person)
         state.feed(reading.time, reading.metric, value)
+        # Beats come ~1/s and signals change on a seconds scale: recompute at most every
+        # `update_interval` for beats (a beat in between leaves a timer for the next slot);
+        # anything else (contact lost, HR, activity) updates at once.
+        next_update = self._next_update.get(state.id, -math.inf)
+        if reading.metric == RR and self.clock.now() < next_update:
+            self._arm(state, next_update)
+            return
         self._update(state)
 
     def flush(self) -> None:
@@ -117,6 +125,7 @@ class SignalEngine:
 
     def _update(self, state: PersonSignals) -> None:
         now = self.clock.now()
+        self._next_update[state.id] = now + self.config.update_interval
         values = state.compute(now)
         changed = {
             name: value
@@ -137,9 +146,11 @@ class SignalEngine:
         timer churn.
         """
         upcoming = [t for t in state.deadlines() if t > now]
-        if not upcoming:
-            return
-        due = min(upcoming) + 1e-6
+        if upcoming:
+            self._arm(state, min(upcoming) + 1e-6)
+
+    def _arm(self, state: PersonSignals, due: float) -> None:
+        now = self.clock.now()
         current = self._timer.get(state.id)
         if current is not None and now < current[0] <= due:
             return
