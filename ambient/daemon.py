@@ -7,11 +7,10 @@ virtual clock (``ambient simulate``). Nothing imports this module but the CLI.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,11 +22,12 @@ from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.connections import Connections
 from ambient.counters import Counters
 from ambient.hub import Hub
-from ambient.messages import ExternalEvent, TraceRecord
+from ambient.messages import ActionContext, ExternalEvent, TraceRecord
 from ambient.pipeline import DirectSink, ReadingQueue
 from ambient.ports import ReadingSink, Sensor, Service
 from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
+from ambient.sdnotify import SystemdNotifier, run_watchdog
 from ambient.sensors.factory import build_sensor
 from ambient.store import Store
 
@@ -76,6 +76,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._request: Outcome | None = None
         self._status: Callable[[], dict[str, Any]] | None = None
+        self._notifier: SystemdNotifier | None = None
 
     # -- control -----------------------------------------------------------------------------
 
@@ -86,6 +87,8 @@ class Daemon:
     def request_reload(self) -> None:
         if self._request is None:
             self._request = "reload"
+            if self._notifier is not None:
+                self._notifier.reloading()
         self._wake.set()
 
     def install_signal_handlers(self) -> None:
@@ -96,9 +99,13 @@ class Daemon:
 
     async def run(self) -> int:
         """Run until stopped; on SIGHUP reload the config, keeping the running one if invalid."""
+        if self.options.services:
+            self._notifier = SystemdNotifier()
         while True:
             outcome = await self._run_config(self.config)
             if outcome != "reload":
+                if self._notifier is not None:
+                    self._notifier.stopping()
                 return 0
             self._request = None
             self._wake.clear()
@@ -161,13 +168,22 @@ class Daemon:
         )
         services: list[Service] = []
         if not opts.report_only:
-            services = self._live_services(config, connections, hub, rules)
+            services = self._live_services(config, connections, hub, rules, dispatcher)
         queue = ReadingQueue(QUEUE_SIZE, self.counters)
         sink: ReadingSink = DirectSink(process) if virtual else queue
+        if config.role == "satellite" and opts.record_to is None:
+            # A satellite only forwards its readings to the central instance over MQTT.
+            from ambient.actuators.mqtt_satellite import SatelliteForwarder
+
+            forwarder = SatelliteForwarder(connections.mqtt(), self.clock, self.counters)
+            sink = forwarder
+            services = [*connections.services(), forwarder]
+        sink = _arbitrated(config, sink)
         self._status = lambda: self._status_document(config, sensors, signals, rules, queue)
         hub.status_providers.update(
             sensors=lambda: [dict(s.diagnostics()) for s in sensors],
             rules=rules.status,
+            paused=lambda: rules.paused,
         )
 
         await rules.start()
@@ -198,9 +214,29 @@ class Daemon:
         return outcome
 
     def _live_services(
-        self, config: AmbientConfig, connections: Connections, hub: Hub, rules: Any
+        self,
+        config: AmbientConfig,
+        connections: Connections,
+        hub: Hub,
+        rules: Any,
+        dispatcher: ActionDispatcher,
     ) -> list[Service]:
-        """Outside connections in use, plus HA state watching and MQTT discovery."""
+        """Outside connections in use, HA state watching, MQTT triggers and discovery, and the
+        commands that HA's pause switch and breathing button send."""
+        hub.on_event(_CommandHandler(config, self.clock, dispatcher).on_event)
+        if config.mqtt is not None:
+            topics = rules.mqtt_topics_used()
+            if topics:
+                from ambient.connections.mqtt import MqttMessage
+
+                def on_message(message: MqttMessage) -> None:
+                    payload = message.payload.decode("utf-8", errors="replace")
+                    hub.publish_event(
+                        ExternalEvent(self.clock.now(), "mqtt", message.topic, {"payload": payload})
+                    )
+
+                for topic in sorted(topics):
+                    connections.mqtt().subscribe(topic, on_message)
         if config.homeassistant is not None:
             client = connections.homeassistant()
             entities = rules.entities_used()
@@ -232,21 +268,21 @@ class Daemon:
         if not self.options.services:
             return []
         tasks: list[asyncio.Task[None]] = []
-        with contextlib.suppress(ImportError):
-            from ambient.sdnotify import SystemdNotifier
-
-            notifier = SystemdNotifier()
-            notifier.ready(f"{len(config.rules)} rules armed")
-            interval = notifier.watchdog_interval_s()
-            if interval:
-                tasks.append(group.create_task(_watchdog(notifier, interval)))
         if config.store.path is not None:
-            with contextlib.suppress(ImportError):
-                from ambient.status import StatusServer
+            from ambient.status import StatusServer
 
-                server = StatusServer(config.store.path.parent / "ambient.sock", self.status)
-                await server.start()
-                tasks.append(group.create_task(_serve_until_cancelled(server)))
+            server = StatusServer(config.store.path.parent / "ambient.sock", self.status)
+            await server.start()
+            tasks.append(group.create_task(_serve_until_cancelled(server)))
+        notifier = self._notifier
+        if notifier is not None:
+            notifier.ready(
+                f"{len(config.sensors)} sensors started, {len(config.rules)} rules armed"
+            )
+            if notifier.watchdog_interval_s():
+                # Real time on purpose, whatever the daemon's clock: systemd measures
+                # wall-clock liveness of this loop.
+                tasks.append(group.create_task(run_watchdog(notifier, RealClock())))
         return tasks
 
     async def _wait(self, sensor_tasks: list[asyncio.Task[None]]) -> Outcome:
@@ -328,16 +364,63 @@ def _build_actuators(connections: Connections) -> list[Any]:
     return list(build_actuators(connections))
 
 
-async def _watchdog(notifier: Any, interval_s: float) -> None:
-    # Real time on purpose, whatever the daemon's clock: systemd measures wall-clock liveness.
-    clock = RealClock()
-    while True:
-        notifier.ping()
-        await clock.sleep(interval_s)
-
-
 async def _serve_until_cancelled(server: Any) -> None:
     try:
         await asyncio.Event().wait()
     finally:
         await server.stop()
+
+
+def _arbitrated(config: AmbientConfig, sink: ReadingSink) -> ReadingSink:
+    """When one person wears several BLE devices, only one device's readings count at a time
+    (RR-capable first, then `priority`)."""
+    ble = [s for s in config.sensors if s.type == "ble"]
+    people = [s.person for s in ble]
+    if len(people) == len(set(people)):
+        return sink
+    from ambient.sensors.priority import ArbitratedSink, SourceArbiter
+
+    return ArbitratedSink(sink, SourceArbiter.from_configs(ble))
+
+
+class _CommandHandler:
+    """Acts on commands from HA (MQTT switch and button): pausing stops running sessions at
+    once; the breathing button starts the first breathing action the rules configure."""
+
+    def __init__(self, config: AmbientConfig, clock: Clock, dispatcher: ActionDispatcher) -> None:
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.breathing = _first_breathing_action(config)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def on_event(self, event: ExternalEvent) -> None:
+        if event.kind != "command":
+            return
+        if event.key == "pause" and event.data.get("paused", True):
+            self._spawn(self.dispatcher.pause())
+        elif event.key == "breathing":
+            if self.breathing is None:
+                _LOGGER.warning("Breathing button pressed, but no rule has a breathing action")
+                return
+            now = self.clock.now()
+            context = ActionContext(
+                rule="breathing_button", person=None, episode=f"button-{now:.0f}", time=now
+            )
+            self._spawn(self.dispatcher.perform(self.breathing, context))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _first_breathing_action(config: AmbientConfig) -> Any:
+    from ambient.config.actions import BreathingActionConfig
+
+    for rule in config.rules:
+        levels = [rule.actions, *(level.actions for level in rule.escalate)]
+        for actions in levels:
+            for action in actions:
+                if isinstance(action, BreathingActionConfig):
+                    return action
+    return None

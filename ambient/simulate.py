@@ -19,7 +19,7 @@ from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
 from ambient.messages import TraceRecord
 from ambient.ports import Sensor
-from ambient.recordings import load_recording
+from ambient.recordings import Recording, load_recording
 from ambient.sensors.recording import RecordingSensor
 
 #: Relative recordings start here on the virtual clock: a Monday at 09:00 UTC, so time-of-day
@@ -50,23 +50,21 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     return [c.model_copy(update={"loop": False}) for c in configs]
 
 
-def start_time(configs: list[RecordingSensorConfig]) -> float:
+def start_time(recordings: list[Recording]) -> float:
     """The first absolute time among the recordings, else the fixed simulation epoch."""
-    starts = []
-    for sensor in configs:
-        recording = load_recording(sensor.path, sensor.person or "default")
-        if recording.readings and not recording.relative:
-            starts.append(recording.readings[0].time)
+    starts = [r.readings[0].time for r in recordings if r.readings and not r.relative]
     return min(starts) if starts else SIMULATION_EPOCH
 
 
 async def simulate(config: AmbientConfig, recording: Path | None) -> Simulation:
     """Every trace of the replay, in time order."""
     configs = recording_configs(config, recording)
-    start = start_time(configs)
+    recordings = [load_recording(c.path, c.person or "default") for c in configs]
+    start = start_time(recordings)
     clock = VirtualClock(start)
     sensors: list[Sensor] = [
-        RecordingSensor(c, clock, name=c.id or f"recording{i}") for i, c in enumerate(configs)
+        RecordingSensor(c, clock, name=c.id or f"recording{i}", recording=r)
+        for i, (c, r) in enumerate(zip(configs, recordings, strict=True))
     ]
     traces: list[TraceRecord] = []
     options = DaemonOptions(

@@ -104,6 +104,18 @@ class ActionDispatcher:
             delay_s = min(delay_s * 2, RETRY_MAX_S)
             await self.clock.sleep(wait_s + 0.001)
 
+    async def pause(self) -> None:
+        """Stop what actuators are doing right now (sessions, ramps): ambient was paused."""
+        if self.report_only:
+            return
+        for actuator in {id(a): a for a in self._by_kind.values()}.values():
+            pause = getattr(actuator, "pause", None)
+            if pause is not None:
+                try:
+                    await pause()
+                except Exception:
+                    _LOGGER.exception("Actuator %s failed to pause", type(actuator).__name__)
+
     async def end_episode(self, context: ActionContext) -> None:
         if self.report_only:
             return

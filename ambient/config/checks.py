@@ -90,9 +90,11 @@ def _connections(config: AmbientConfig) -> Iterator[Finding]:
                 yield path, f"action `{kind}` needs a `homeassistant:` section"
             if isinstance(action, MqttPublishActionConfig) and config.mqtt is None:
                 yield path, "action `mqtt.publish` needs an `mqtt:` section"
+    if config.role == "satellite" and config.mqtt is None:
+        yield ("role",), "a satellite forwards its readings over MQTT: add an `mqtt:` section"
     for s_index, sensor in enumerate(config.sensors):
-        if sensor.type == "mqtt" and config.mqtt is None:
-            yield ("sensors", s_index, "type"), "an mqtt sensor needs an `mqtt:` section"
+        if sensor.type in ("mqtt", "satellite") and config.mqtt is None:
+            yield ("sensors", s_index, "type"), f"a {sensor.type} sensor needs an `mqtt:` section"
         if sensor.type == "homeassistant" and config.homeassistant is None:
             yield (
                 ("sensors", s_index, "type"),

@@ -28,6 +28,10 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
         from ambient.sensors.mqtt import MqttSensor
 
         return MqttSensor(config, connections.mqtt(), clock, counters, name=name)
+    if config.type == "satellite":
+        from ambient.sensors.satellite import SatelliteSensor
+
+        return SatelliteSensor(config, connections.mqtt(), clock, counters, name=name)
     from ambient.sensors.homeassistant import HomeAssistantSensor
 
     return HomeAssistantSensor(config, connections.homeassistant(), clock, counters, name=name)

@@ -16,14 +16,22 @@ from ambient.clock import Clock, VirtualClock
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.ports import ReadingSink
 from ambient.readings import Reading
-from ambient.recordings import load_recording
+from ambient.recordings import Recording, load_recording
 
 _LOGGER = logging.getLogger(__name__)
 
 
 class RecordingSensor:
-    def __init__(self, config: RecordingSensorConfig, clock: Clock, *, name: str) -> None:
+    def __init__(
+        self,
+        config: RecordingSensorConfig,
+        clock: Clock,
+        *,
+        name: str,
+        recording: Recording | None = None,
+    ) -> None:
         self.config = config
+        self._preloaded = recording
         self.clock = clock
         self.name = name
         self._replayed = 0
@@ -32,7 +40,9 @@ class RecordingSensor:
         self._skipped = 0
 
     async def run(self, sink: ReadingSink) -> None:
-        recording = load_recording(self.config.path, self.config.person or "default")
+        recording = self._preloaded or load_recording(
+            self.config.path, self.config.person or "default"
+        )
         self._skipped = len(recording.problems)
         readings = recording.readings
         self._total = len(readings)
