@@ -37,6 +37,8 @@ readonly NO_SYSTEM="${AMBIENT_NO_SYSTEM:-0}"
 readonly SKIP_PIP="${AMBIENT_SKIP_PIP:-0}"
 
 DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The one example config of the project (also what `ambient check` is tested on).
+EXAMPLE_CONFIG="${DEPLOY_DIR}/../config/ambient.example.yaml"
 readonly DEPLOY_DIR
 readonly CHECKOUT="${DEPLOY_DIR%/deploy}"
 
@@ -104,10 +106,10 @@ install_config() {
     local dir="${ROOT}${CONFIG_DIR}"
     install -d -m 0750 "${dir}"
     # The examples are always refreshed; the user's files are never overwritten.
-    install -m 0644 "${DEPLOY_DIR}/config/ambient.example.yaml" "${dir}/ambient.example.yaml"
+    install -m 0644 "${EXAMPLE_CONFIG}" "${dir}/ambient.example.yaml"
     if [[ ! -e "${dir}/ambient.yaml" ]]; then
         say "writing ${dir}/ambient.yaml from the example: edit it, then \`ambient check\`"
-        install -m 0640 "${DEPLOY_DIR}/config/ambient.example.yaml" "${dir}/ambient.yaml"
+        install -m 0640 "${EXAMPLE_CONFIG}" "${dir}/ambient.yaml"
     fi
     if [[ ! -e "${dir}/secrets.yaml" ]]; then
         install -m 0600 "${DEPLOY_DIR}/config/secrets.example.yaml" "${dir}/secrets.yaml"
