@@ -242,7 +242,8 @@ def test_secret_value_never_shows_in_errors_or_repr(tmp_path: Path) -> None:
     assert "s3cret" not in str(config.model_dump())
     bad = write(
         tmp_path,
-        "mqtt:\n  username: ambient\n  password: !secret mqtt_password\n  port: !secret mqtt_password\n",
+        "mqtt:\n  username: ambient\n  password: !secret mqtt_password\n"
+        "  port: !secret mqtt_password\n",
     )
     with pytest.raises(ConfigError) as caught:
         load_config(bad)
