@@ -44,6 +44,7 @@ class Clock(ABC):
 
         def wake() -> None:
             if not done.done():
+                self._woke()
                 done.set_result(None)
 
         handle = self.call_at(when, wake)
@@ -51,6 +52,9 @@ class Clock(ABC):
             await done
         finally:
             handle.cancel()
+
+    def _woke(self) -> None:  # noqa: B027 - a hook, deliberately a no-op here
+        """A sleeping task is about to resume (the virtual clock gives it loop turns)."""
 
     async def sleep(self, seconds: float) -> None:
         await self.sleep_until(self.now() + max(0.0, seconds))
@@ -124,19 +128,10 @@ class VirtualClock(Clock):
 
     async def sleep_until(self, when: float) -> None:
         self._watch_task_creation()
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
+        await super().sleep_until(when)
 
-        def wake() -> None:
-            if not done.done():
-                self._stirred = True
-                done.set_result(None)
-
-        handle = self.call_at(when, wake)
-        try:
-            await done
-        finally:
-            handle.cancel()
+    def _woke(self) -> None:
+        self._stirred = True
 
     def _watch_task_creation(self) -> None:
         loop = asyncio.get_running_loop()

@@ -416,11 +416,10 @@ class _CommandHandler:
 
 def _first_breathing_action(config: AmbientConfig) -> Any:
     from ambient.config.actions import BreathingActionConfig
+    from ambient.config.rule_checks import walk_steps
 
     for rule in config.rules:
-        levels = [rule.actions, *(level.actions for level in rule.escalate)]
-        for actions in levels:
-            for action in actions:
-                if isinstance(action, BreathingActionConfig):
-                    return action
+        for _, step in walk_steps(rule, ()):
+            if isinstance(step, BreathingActionConfig):
+                return step
     return None

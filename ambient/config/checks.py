@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from ambient.config.actions import (
     BUILTIN_ACTIONS,
-    ChooseStepConfig,
-    IfStepConfig,
     MqttPublishActionConfig,
 )
 from ambient.config.root import AmbientConfig
-from ambient.config.rule_checks import rule_checks
-from ambient.config.signals import SIGNAL_NAMES
-from ambient.config.triggers import SignalTriggerConfig
+from ambient.config.rule_checks import rule_checks, walk_steps
 from ambient.config.yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -26,7 +21,6 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
     return [
         *_duplicates(config),
         *_person_references(config),
-        *_signal_names(config),
         *_connections(config),
         *rule_checks(config),
     ]
@@ -64,24 +58,9 @@ def _person_references(config: AmbientConfig) -> Iterator[Finding]:
                 )
 
 
-def _signal_names(config: AmbientConfig) -> Iterator[Finding]:
-    user_metrics = {
-        str(getattr(sensor, "metric", "")) for sensor in config.sensors if hasattr(sensor, "metric")
-    }
-    allowed = SIGNAL_NAMES | user_metrics
-    for r_index, rule in enumerate(config.rules):
-        for t_index, trigger in enumerate(rule.triggers):
-            if isinstance(trigger, SignalTriggerConfig) and trigger.signal not in allowed:
-                yield (
-                    ("rules", r_index, "triggers", t_index, "signal"),
-                    f"unknown signal `{trigger.signal}`{_suggest(trigger.signal, allowed)}; "
-                    f"signals are: {', '.join(sorted(allowed))}",
-                )
-
-
 def _connections(config: AmbientConfig) -> Iterator[Finding]:
     for r_index, rule in enumerate(config.rules):
-        for path, action in _walk_actions(rule, ("rules", r_index)):
+        for path, action in walk_steps(rule, ("rules", r_index)):
             kind = getattr(action, "action", None)
             needs_ha = kind in _HA_ACTIONS or (
                 isinstance(kind, str) and "." in kind and kind != "mqtt.publish"
@@ -100,28 +79,3 @@ def _connections(config: AmbientConfig) -> Iterator[Finding]:
                 ("sensors", s_index, "type"),
                 "a homeassistant sensor needs a `homeassistant:` section",
             )
-
-
-def _walk_actions(rule: Any, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
-    def walk(actions: list[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
-        for index, action in enumerate(actions):
-            yield (*path, index), action
-            if isinstance(action, IfStepConfig):
-                yield from walk(action.then, (*path, index, "then"))
-                yield from walk(action.else_, (*path, index, "else"))
-            elif isinstance(action, ChooseStepConfig):
-                for o_index, option in enumerate(action.choose):
-                    yield from walk(option.sequence, (*path, index, "choose", o_index, "sequence"))
-                yield from walk(action.default, (*path, index, "default"))
-
-    yield from walk(rule.actions, (*base, "actions"))
-    yield from walk(rule.on_recovery, (*base, "on_recovery"))
-    for e_index, level in enumerate(rule.escalate):
-        yield from walk(level.actions, (*base, "escalate", e_index, "actions"))
-
-
-def _suggest(word: str, choices: set[str] | frozenset[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""

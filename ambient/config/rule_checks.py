@@ -49,6 +49,8 @@ def _rule_findings(
             if trigger.entity_id is not None and config.homeassistant is None:
                 yield (*path, "entity_id"), "a state trigger on an entity needs `homeassistant:`"
         if isinstance(trigger, SignalTriggerConfig):
+            if trigger.signal not in signals:
+                yield (*path, "signal"), _unknown_signal(trigger.signal, signals)
             yield from _entity_thresholds(config, trigger, path)
         if isinstance(trigger, MqttTriggerConfig) and config.mqtt is None:
             yield (*path, "topic"), "an mqtt trigger needs an `mqtt:` section"
@@ -68,7 +70,7 @@ def _rule_findings(
             yield from _entity_thresholds(config, condition, path)
         elif isinstance(condition, StateConditionConfig) and config.homeassistant is None:
             yield (*path, "entity_id"), "a state condition needs a `homeassistant:` section"
-    for path, step in _walk_steps(rule, base):
+    for path, step in walk_steps(rule, base):
         if isinstance(step, WaitForStepConfig):
             if step.wait_for.signal not in signals:
                 yield (*path, "wait_for", "signal"), _unknown_signal(step.wait_for.signal, signals)
@@ -89,7 +91,7 @@ def _walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath,
                 yield from walk(condition.conditions, (*path, index, "conditions"))
 
     yield from walk(rule.conditions, (*base, "conditions"))
-    for step_path, step in _walk_steps(rule, base):
+    for step_path, step in walk_steps(rule, base):
         if isinstance(step, IfStepConfig):
             yield from walk(step.if_, (*step_path, "if"))
         elif isinstance(step, ChooseStepConfig):
@@ -97,7 +99,10 @@ def _walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath,
                 yield from walk(option.conditions, (*step_path, "choose", o_index, "conditions"))
 
 
-def _walk_steps(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+def walk_steps(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    """Every action step of a rule (actions, on_recovery, escalation levels, and the steps
+    nested in `if` and `choose`), with its key path."""
+
     def walk(steps: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
         for index, step in enumerate(steps):
             yield (*path, index), step
