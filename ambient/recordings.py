@@ -83,20 +83,21 @@ def _rows(path: Path, handle: IO[str]) -> Iterator[tuple[int, dict[str, Any] | s
                 continue
             yield number, row if isinstance(row, dict) else "not a JSON object"
         return
-    lines = [(n, line) for n, line in enumerate(handle, start=1) if not line.startswith("#")]
-    if not lines:
+    numbered = ((n, line) for n, line in enumerate(handle, start=1) if not line.startswith("#"))
+    first = next(numbered, None)
+    if first is None:
         raise RecordingError(f"{path}: empty recording")
-    header = next(csv.reader([lines[0][1]]))
+    header = next(csv.reader([first[1]]))
     if [h.strip() for h in header[:3]] != ["t", "metric", "value"]:
         raise RecordingError(
-            f"{path}:{lines[0][0]}: header must be `t,metric,value[,person]`, "
-            f"got `{lines[0][1].strip()}`"
+            f"{path}:{first[0]}: header must be `t,metric,value[,person]`, got `{first[1].strip()}`"
         )
     names = [h.strip() for h in header]
-    for number, line in lines[1:]:
+    for number, line in numbered:
         if not line.strip():
             continue
-        values = next(csv.reader([line]))
+        # Plain rows (the usual case) split directly; quoted ones go through the csv module.
+        values = line.rstrip("\r\n").split(",") if '"' not in line else next(csv.reader([line]))
         yield number, dict(zip(names, values, strict=False))
 
 
