@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -149,6 +148,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     _setup_logging(args, config)
+    import asyncio
+
     from ambient.clock import Clock, RealClock, ScaledClock
     from ambient.daemon import Daemon, DaemonOptions
     from ambient.simulate import format_trace
@@ -210,6 +211,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     _setup_logging(args)
+    import asyncio
+
     from ambient.sensors.scan import scan
 
     return asyncio.run(scan(args.adapter, args.timeout, sys.stdout))
@@ -232,6 +235,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     _setup_logging(args, config)
+    import asyncio
+
     from ambient.clock import RealClock
     from ambient.daemon import Daemon, DaemonOptions
     from ambient.recordings import RecordingWriter

@@ -239,6 +239,5 @@ ActionConfig = Annotated[
     Discriminator(_action_tag),
 ]
 
-ChooseOption.model_rebuild()
-ChooseStepConfig.model_rebuild()
-IfStepConfig.model_rebuild()
+# No model_rebuild() for the models that refer to ActionConfig: the base model defers building
+# (config/base.py), so the reference is resolved when a validator is first built.

@@ -6,11 +6,17 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ConfigModel(BaseModel):
-    """Frozen, strict about keys; fields may be written by alias (``for``) or name."""
+    """Frozen, strict about keys; fields may be written by alias (``for``) or name.
+
+    ``defer_build``: a model's validator is built on first use, not at import. Loading a config
+    builds one validator (``AmbientConfig``'s) instead of one per model, each holding its own
+    copy of the nested action, condition and trigger unions: faster start-up, less memory.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         populate_by_name=True,
         str_strip_whitespace=True,
+        defer_build=True,
     )

@@ -112,6 +112,5 @@ ConditionConfig = Annotated[
     Discriminator(_condition_tag),
 ]
 
-AndConditionConfig.model_rebuild()
-OrConditionConfig.model_rebuild()
-NotConditionConfig.model_rebuild()
+# No model_rebuild() for the models that refer to ConditionConfig: the base model defers building
+# (config/base.py), so the reference is resolved when a validator is first built.

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING
 
 from ambient.clock import Clock, TimerHandle
 from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
 from ambient.rules.timeofday import parse_time_of_day
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
 _MAX_SKIPS = 48
 
 
 def cron_triggers(config: TimeTriggerConfig | CronTriggerConfig, zone: tzinfo) -> list[CronTrigger]:
+    # Imported here: APScheduler loads only when a rule has a time or cron trigger.
+    from apscheduler.triggers.cron import CronTrigger
+
     if isinstance(config, CronTriggerConfig):
         return [CronTrigger.from_crontab(config.cron, timezone=zone)]
     weekdays = ",".join(config.weekday) if config.weekday else None

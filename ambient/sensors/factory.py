@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ambient.config.sensors import SensorConfig
-from ambient.connections import Connections
-from ambient.ports import Sensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: `ambient check` (sensor_name) loads no asyncio
+    from ambient.config.sensors import SensorConfig
+    from ambient.connections import Connections
+    from ambient.ports import Sensor
 
 
 def sensor_name(config: SensorConfig, index: int) -> str:
