@@ -361,8 +361,7 @@ async def test_rules_read_ha_entities_live_through_the_daemon(
     traces = await stored_traces(config)
     calm = [t for t in traces if t["rule"] == "calm_evening"]
     assert [t["event"] for t in calm] == ["suppressed"]
-    assert calm[0]["conditions"] == [[calm[0]["conditions"][0][0], False]]
-    assert "input_boolean.presence" in calm[0]["conditions"][0][0]
+    assert calm[0]["conditions"] == [["state input_boolean.presence is on", False]]
     threshold = [t for t in traces if t["rule"] == "over_ha_threshold"]
     assert [t["event"] for t in threshold] == ["fired"]
     assert [a["ok"] for a in threshold[0]["actions"]] == [True]
