@@ -155,13 +155,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from ambient.simulate import format_trace
 
     clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
-    start = clock.now()
 
     def print_trace(record: object) -> None:
         from ambient.messages import TraceRecord
 
         assert isinstance(record, TraceRecord)
-        print(format_trace(record, start, as_json=False), flush=True)
+        # Times from when the sensors started: with a recording, its own t.
+        print(format_trace(record, daemon.started_at, as_json=False), flush=True)
 
     options = DaemonOptions(trace_listeners=[print_trace])
     daemon = Daemon(config, clock, options, config_path=args.config)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from ambient import __version__
 from ambient.actuators.dispatch import ActionDispatcher
-from ambient.clock import Clock, RealClock, VirtualClock
+from ambient.clock import Clock, RealClock, ScaledClock, VirtualClock
 from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.connections import Connections
 from ambient.counters import Counters
@@ -77,6 +77,8 @@ class Daemon:
         self._request: Outcome | None = None
         self._status: Callable[[], dict[str, Any]] | None = None
         self._notifier: SystemdNotifier | None = None
+        #: Clock time when the sensors of the running config started (the timeline's zero).
+        self.started_at = clock.now()
 
     # -- control -----------------------------------------------------------------------------
 
@@ -149,8 +151,15 @@ class Daemon:
             on_update=hub.publish_signals,
             counters=self.counters,
         )
-        actuators = [] if opts.report_only else _build_actuators(connections)
-        dispatcher = ActionDispatcher(self.clock, actuators, report_only=opts.report_only)
+        actuators = [] if opts.report_only else _build_actuators(connections, store)
+        dispatcher = ActionDispatcher(
+            self.clock,
+            actuators,
+            report_only=opts.report_only,
+            # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
+            # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
+            timeout_clock=RealClock() if isinstance(self.clock, ScaledClock) else None,
+        )
         rules = RuleEngine(config, self.clock, store, signals, dispatcher, hub.publish_trace)
         hub.on_signals(rules.on_signals)
         hub.on_event(rules.on_event)
@@ -188,10 +197,12 @@ class Daemon:
 
         await rules.start()
         outcome: Outcome = "done"
+        rules_stopped = False
         try:
             async with asyncio.TaskGroup() as group:
                 service_tasks = [group.create_task(s.run()) for s in services]
                 consumer = None if virtual else group.create_task(self._consume(queue, process))
+                self.started_at = self.clock.now()
                 sensor_tasks = [group.create_task(self._run_sensor(s, sink)) for s in sensors]
                 notifier = await self._start_process_services(config, group)
                 _LOGGER.info(
@@ -205,10 +216,15 @@ class Daemon:
                     task.cancel()
                 await asyncio.gather(*sensor_tasks, return_exceptions=True)
                 self._drain(queue, process)
+                # Rules end first, while the connections are still up (a restore in flight
+                # completes), then the services.
+                rules_stopped = True
+                await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
                 for task in [*service_tasks, *([consumer] if consumer else []), *notifier]:
                     task.cancel()
         finally:
-            await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
+            if not rules_stopped:
+                await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
             signals.close()  # flushes the baselines
             store.close()
         return outcome
@@ -358,10 +374,10 @@ class Daemon:
         }
 
 
-def _build_actuators(connections: Connections) -> list[Any]:
+def _build_actuators(connections: Connections, store: Store) -> list[Any]:
     from ambient.actuators.factory import build_actuators
 
-    return list(build_actuators(connections))
+    return list(build_actuators(connections, store))
 
 
 async def _serve_until_cancelled(server: Any) -> None:

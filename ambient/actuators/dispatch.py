@@ -65,9 +65,16 @@ class ActionDispatcher:
     """Satisfies :class:`ambient.ports.ActionPerformer` for the rule engine."""
 
     def __init__(
-        self, clock: Clock, actuators: Iterable[Actuator], *, report_only: bool = False
+        self,
+        clock: Clock,
+        actuators: Iterable[Actuator],
+        *,
+        report_only: bool = False,
+        timeout_clock: Clock | None = None,
     ) -> None:
         self.clock = clock
+        #: What per-attempt timeouts are measured on (TTLs always use ``clock``).
+        self.timeout_clock = timeout_clock or clock
         self.report_only = report_only
         self._by_kind: dict[str, Actuator] = {}
         for actuator in actuators:
@@ -97,7 +104,9 @@ class ActionDispatcher:
                 )
                 return ActionResult(kind, False, f"dropped: time-to-live passed ({last_error})")
             try:
-                return await clock_timeout(self.clock, actuator.perform(action, context), timeout_s)
+                return await clock_timeout(
+                    self.timeout_clock, actuator.perform(action, context), timeout_s
+                )
             except (ActuatorUnavailable, ActionTimeout) as exc:
                 last_error = str(exc) or type(exc).__name__
             wait_s = min(delay_s, max(0.0, deadline - self.clock.now()))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from ambient.actuators.log import LogActuator
 from ambient.connections import Connections
 from ambient.ports import Actuator
+from ambient.store import Store
 
 
-def build_actuators(connections: Connections) -> list[Actuator]:
+def build_actuators(connections: Connections, store: Store | None = None) -> list[Actuator]:
+    """``store`` keeps what an actuator must undo after a restart (light snapshots)."""
     config = connections.config
     actuators: list[Actuator] = [LogActuator()]
     if config.homeassistant is not None:
