@@ -230,6 +230,17 @@ class Daemon:
                 fields[key] = int(value.split()[0])
         return fields["VmRSS"], fields["VmHWM"]
 
+    def shares_kib(self) -> dict[str, int]:
+        """Pss, Anonymous and Shared_Clean in KiB: RSS counts shared library pages (libpython,
+        libcrypto, pydantic-core) in full, though other processes map the same pages."""
+        fields = {}
+        rollup = Path(f"/proc/{self.process.pid}/smaps_rollup")
+        for line in rollup.read_text().splitlines()[1:]:
+            key, _, value = line.partition(":")
+            if key in ("Pss", "Anonymous", "Shared_Clean"):
+                fields[key] = int(value.split()[0])
+        return fields
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -295,6 +306,12 @@ def bench_memory(directory: Path, mqtt_port: int) -> None:
             while next_hour <= DAY_HOURS and done >= next_hour * per_hour:
                 rss, hwm = daemon.rss_kib()
                 samples.append((next_hour, rss, hwm))
+                if next_hour == 1:
+                    shares = daemon.shares_kib()
+                    print(
+                        "  after 1 h: "
+                        + ", ".join(f"{key} {kib / 1024:.1f} MiB" for key, kib in shares.items())
+                    )
                 next_hour += 1
             time.sleep(0.1)  # a benchmark polling a live process, not a test waiting
     finally:
@@ -316,6 +333,8 @@ def bench_memory(directory: Path, mqtt_port: int) -> None:
 
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, replay speed x{SPEED:.0f}")
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("PYTHONDONTWRITEBYTECODE is set: uncached modules are compiled at every start")
     with tempfile.TemporaryDirectory(prefix="ambient-bench-") as tmp:
         directory = Path(tmp)
         broker, mqtt_port = start_mosquitto(directory)
