@@ -4,6 +4,11 @@ A satellite runs its own BLE/MQTT sensors and publishes batches to
 ``<base_topic>/<instance>/readings``; this sensor subscribes to ``<base_topic>/+/readings`` and
 feeds them into the local pipeline as if they were local, with the satellite's name in
 ``source``. Bad batches and readings are dropped and counted per topic, never fatal.
+
+Live, both instances read NTP-synchronised wall clocks and readings keep the satellite's times.
+Under ``ambient run --speed N`` each process's scaled clock starts at its own launch, so two
+instances disagree by about ``(N - 1)`` times the gap between their starts; the central then maps
+each satellite's times onto its own clock (see :meth:`SatelliteSensor._offset_s`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from ambient.clock import Clock
+from ambient.clock import Clock, ScaledClock
 from ambient.config.sensors import SatelliteSensorConfig
 from ambient.connections.mqtt import MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import (
@@ -25,6 +31,7 @@ from ambient.connections.mqtt_readings import (
 )
 from ambient.counters import Counters
 from ambient.ports import ReadingSink
+from ambient.readings import Reading
 from ambient.sensors.mqtt import FUTURE_TOLERANCE_S, DropLog
 from ambient.sensors.mqtt_payload import PayloadError, decode
 
@@ -51,6 +58,7 @@ class SatelliteSensor:
         self._subscribed = False
         self._readings_by_instance: dict[str, int] = {}
         self._last_at: dict[str, float] = {}
+        self._offsets_s: dict[str, float] = {}  # per satellite, only on a scaled clock
 
     @property
     def topic_filter(self) -> str:
@@ -98,12 +106,16 @@ class SatelliteSensor:
             self._drops.drop(message.topic, "bad_batch", "instance differs from the topic")
             return
         now = self._clock.now()
+        readings: list[Reading] = []
         for row in rows:
             try:
-                reading = reading_from_row(row, instance)
+                readings.append(reading_from_row(row, instance))
             except BatchError as exc:
                 self._drops.drop(message.topic, exc.reason, exc.detail)
-                continue
+        offset_s = self._offset_s(instance, readings, now)
+        for reading in readings:
+            if offset_s:
+                reading = replace(reading, time=reading.time + offset_s)
             if now - reading.time > self.config.max_age:
                 self._drops.drop(message.topic, "stale", "older than max_age")
                 continue
@@ -119,3 +131,16 @@ class SatelliteSensor:
                 return
             self._readings_by_instance[instance] = self._readings_by_instance.get(instance, 0) + 1
             self._last_at[instance] = now
+
+    def _offset_s(self, instance: str, readings: list[Reading], now: float) -> float:
+        """What to add to ``instance``'s reading times: 0 on a real clock; on a scaled clock the
+        smallest gap seen between a batch's newest reading and its arrival. Backlogs (larger
+        gaps) keep their age; a gap beyond ``max_age`` above it means the satellite restarted
+        (its clock started again), so the offset is measured afresh."""
+        if not readings or not isinstance(self._clock, ScaledClock):
+            return 0.0
+        gap_s = now - max(reading.time for reading in readings)
+        offset_s = self._offsets_s.get(instance)
+        if offset_s is None or gap_s < offset_s or gap_s - offset_s > self.config.max_age:
+            self._offsets_s[instance] = offset_s = gap_s
+        return offset_s

@@ -1,0 +1,108 @@
+"""Satellite times under ``ambient run --speed``: the central maps them onto its own clock.
+
+Two scaled clocks started a second apart disagree by about ``speed - 1`` seconds; without the
+mapping every forwarded reading is stale or in the future. Live (real clock) the satellite's
+times are kept. The central's scaled clock runs at a negligible speed here so that its ``now``
+stays put (a real :class:`ScaledClock`, no stand-in); batches are handed to the sensor as the
+connection would deliver them, without a broker (the broker path is in
+tests/actuators/mqtt/test_satellite.py and test_satellite_processes.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from ambient.clock import Clock, RealClock, ScaledClock
+from ambient.config.mqtt import MqttConfig
+from ambient.config.sensors import SatelliteSensorConfig
+from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.counters import Counters
+from ambient.readings import Reading
+from ambient.sensors.satellite import SatelliteSensor
+
+NOW = 1_800_000_000.0
+TOPIC = "ambient/kitchen/readings"
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+
+    def put_nowait(self, reading: Reading) -> None:
+        self.readings.append(reading)
+
+    async def put(self, reading: Reading) -> None:
+        self.put_nowait(reading)
+
+
+async def started_sensor(clock: Clock, counters: Counters) -> tuple[SatelliteSensor, Collected]:
+    connection = MqttConnection(MqttConfig(), "home", clock, counters)
+    sensor = SatelliteSensor(
+        SatelliteSensorConfig(type="satellite"), connection, clock, counters, name="satellites"
+    )
+    sink = Collected()
+    task = asyncio.ensure_future(sensor.run(sink))
+    await asyncio.sleep(0)  # run() takes the sink and subscribes, then waits forever
+    task.cancel()
+    return sensor, sink
+
+
+def batch(*times: float) -> MqttMessage:
+    rows = [[time, "alex", "rr", 800.0, "recording0"] for time in times]
+    document = {"v": 1, "instance": "kitchen", "readings": rows}
+    return MqttMessage(TOPIC, json.dumps(document).encode(), qos=1)
+
+
+def frozen_scaled_clock() -> ScaledClock:
+    return ScaledClock(1e-9, start=NOW)
+
+
+async def test_a_scaled_central_maps_a_satellite_clock_behind_it_keeping_the_spacing() -> None:
+    counters = Counters()
+    sensor, sink = await started_sensor(frozen_scaled_clock(), counters)
+    behind = NOW - 900.0  # the central started 1.5 s earlier at --speed 600
+    sensor.handle(batch(behind - 2.0, behind - 1.0, behind))
+    assert [round(r.time - NOW, 3) for r in sink.readings] == [-2.0, -1.0, 0.0]
+    assert {r.source for r in sink.readings} == {"kitchen/recording0"}
+    assert counters.snapshot() == {}
+
+
+async def test_a_scaled_central_maps_a_satellite_clock_ahead_of_it() -> None:
+    counters = Counters()
+    sensor, sink = await started_sensor(frozen_scaled_clock(), counters)
+    ahead = NOW + 900.0  # the satellite started first: its readings look 15 min in the future
+    sensor.handle(batch(ahead - 1.0, ahead))
+    assert [round(r.time - NOW, 3) for r in sink.readings] == [-1.0, 0.0]
+    assert counters.snapshot() == {}
+
+
+async def test_a_late_batch_keeps_its_age_and_a_fresher_one_tightens_the_offset() -> None:
+    counters = Counters()
+    sensor, sink = await started_sensor(frozen_scaled_clock(), counters)
+    sensor.handle(batch(NOW - 902.0))  # first batch: offset 902 s (2 s in transit)
+    sensor.handle(batch(NOW - 1022.0))  # held back 120 s more (a backlog): stays 120 s old
+    sensor.handle(batch(NOW - 900.5))  # quicker transit: the offset becomes 900.5 s
+    sensor.handle(batch(NOW - 901.5))
+    assert [round(r.time - NOW, 3) for r in sink.readings] == [0.0, -120.0, 0.0, -1.0]
+
+
+async def test_a_restarted_satellite_clock_is_measured_afresh() -> None:
+    counters = Counters()
+    sensor, sink = await started_sensor(frozen_scaled_clock(), counters)
+    sensor.handle(batch(NOW - 900.0))
+    # Restarted 2 s later at --speed 600: its clock is now ~1200 s further behind, which is
+    # more than max_age (300 s) beyond the offset, so that is a new clock, not a backlog.
+    sensor.handle(batch(NOW - 2100.0))
+    assert [round(r.time - NOW, 3) for r in sink.readings] == [0.0, 0.0]
+    assert counters.snapshot() == {}
+
+
+async def test_a_real_clock_central_keeps_the_satellite_times() -> None:
+    counters = Counters()
+    sensor, sink = await started_sensor(RealClock(), counters)
+    now = RealClock().now()
+    sensor.handle(batch(now - 2.0, now - 1.0))
+    sensor.handle(batch(now - 900.0))  # an unsynchronised satellite clock is not corrected
+    assert [round(r.time - now, 3) for r in sink.readings] == [-2.0, -1.0]
+    assert counters.scope("mqtt:" + TOPIC) == {"stale": 1}
