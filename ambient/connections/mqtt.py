@@ -194,6 +194,11 @@ class MqttConnection:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=_CALL_TIMEOUT_S)
         except aiomqtt.MqttError as exc:
             raise ActuatorUnavailable(f"MQTT publish to {topic} failed: {exc}") from exc
+        # Python 3.11's asyncio.wait_for (inside aiomqtt) swallows a cancellation that arrives
+        # in the same loop turn as the acknowledgement; honour it, or shutdown can hang.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
 
     # -- the connection loop --------------------------------------------------------------
 
