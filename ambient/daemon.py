@@ -164,7 +164,10 @@ class Daemon:
         hub.on_signals(rules.on_signals)
         hub.on_event(rules.on_event)
 
+        last_reading_at: dict[str, float] = {}  # by source: for status and HA diagnostics
+
         def process(reading: Reading) -> None:
+            last_reading_at[reading.source] = reading.time
             if opts.record_to is not None:
                 opts.record_to.write(reading)
                 return
@@ -188,9 +191,27 @@ class Daemon:
             sink = forwarder
             services = [*connections.services(), forwarder]
         sink = _arbitrated(config, sink)
-        self._status = lambda: self._status_document(config, sensors, signals, rules, queue)
+
+        def sensor_status() -> list[dict[str, Any]]:
+            """Every sensor's own diagnostics, plus the keys all of them share."""
+            now = self.clock.now()
+            entries = []
+            for sensor in sensors:
+                sensor_config = getattr(sensor, "config", None)
+                last = last_reading_at.get(sensor.name)
+                entry: dict[str, Any] = {
+                    "name": sensor.name,
+                    "type": getattr(sensor_config, "type", None),
+                    "person": getattr(sensor_config, "person", None),
+                    "last_reading_age_s": None if last is None else round(now - last, 3),
+                }
+                entry.update(sensor.diagnostics())
+                entries.append(entry)
+            return entries
+
+        self._status = lambda: self._status_document(config, sensor_status, signals, rules, queue)
         hub.status_providers.update(
-            sensors=lambda: [dict(s.diagnostics()) for s in sensors],
+            sensors=sensor_status,
             rules=rules.status,
             paused=lambda: rules.paused,
         )
@@ -350,7 +371,7 @@ class Daemon:
     def _status_document(
         self,
         config: AmbientConfig,
-        sensors: list[Sensor],
+        sensors: Callable[[], list[dict[str, Any]]],
         signals: Any,
         rules: Any,
         queue: ReadingQueue,
@@ -365,7 +386,7 @@ class Daemon:
             "version": __version__,
             "instance": config.instance,
             "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
-            "sensors": [dict(s.diagnostics()) for s in sensors],
+            "sensors": sensors(),
             "people": people,
             "rules": rules.status(),
             "paused": rules.paused,
