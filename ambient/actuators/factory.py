@@ -15,7 +15,9 @@ def build_actuators(connections: Connections, store: Store | None = None) -> lis
     if config.homeassistant is not None:
         from ambient.actuators.homeassistant import HomeAssistantActuator
 
-        actuators.append(HomeAssistantActuator(connections.homeassistant(), connections.clock))
+        actuators.append(
+            HomeAssistantActuator(connections.homeassistant(), connections.clock, store)
+        )
     if config.mqtt is not None:
         from ambient.actuators.mqtt import MqttActuator
 

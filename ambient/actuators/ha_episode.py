@@ -1,12 +1,22 @@
 """What the HA actuator did in one episode, so recovery can undo exactly that (and nothing a
-person changed in the meantime)."""
+person changed in the meantime) — kept in the store too, because an episode can outlive the
+process: the rule engine carries an open episode across a restart, and its recovery must still
+find the lights' snapshot scenes and the media ambient took over."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Store namespace of the episodes' records (key: the episode id).
+NAMESPACE = "ha.episodes"
 
 
 def slug(text: str) -> str:
@@ -41,6 +51,11 @@ class Episode:
     media: dict[str, MediaTakeover] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     breathing: asyncio.Task[None] | None = None
+    #: Read back from the store after a restart: changes made while ambient was not running
+    #: were never seen, so each light's current state is judged before it is touched again.
+    recovered: bool = False
+    #: The episode is over but HA was unreachable to undo it: undone when HA is back.
+    ended: bool = False
 
     def active_lights(self, entity_ids: list[str]) -> list[str]:
         """Those of ``entity_ids`` nobody else has taken over in this episode."""
@@ -58,3 +73,115 @@ class Episode:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def to_record(self) -> dict[str, Any]:
+        """What recovery needs, as JSON (running tasks are not kept: a breathing session or a
+        volume ramp is never resumed late)."""
+        return {
+            "lights": {
+                e: {
+                    "scene_entity_id": s.scene_entity_id,
+                    "restore": s.restore,
+                    "overridden_by": s.overridden_by,
+                }
+                for e, s in self.lights.items()
+            },
+            "media": {
+                e: {"previous_volume": m.previous_volume, "stop_on_recovery": m.stop_on_recovery}
+                for e, m in self.media.items()
+            },
+            "ended": self.ended,
+        }
+
+    @classmethod
+    def from_record(cls, episode_id: str, record: Any) -> Episode:
+        """The inverse of :meth:`to_record`; ``ValueError`` naming the field if it is not."""
+        ended = _mapping(record, "record").get("ended", False)
+        if not isinstance(ended, bool):
+            raise ValueError(f"ended is not true/false: {ended!r}")
+        episode = cls(episode_id, recovered=True, ended=ended)
+        lights = _mapping(record, "record").get("lights", {})
+        for entity_id, light in _mapping(lights, "lights").items():
+            where = f"lights.{entity_id}"
+            light = _mapping(light, where)
+            scene = light.get("scene_entity_id")
+            overridden_by = light.get("overridden_by")
+            restore = light.get("restore", True)
+            if not isinstance(scene, str) or not scene.startswith("scene."):
+                raise ValueError(f"{where}.scene_entity_id is not a scene: {scene!r}")
+            if not isinstance(restore, bool):
+                raise ValueError(f"{where}.restore is not true/false: {restore!r}")
+            if overridden_by is not None and not isinstance(overridden_by, str):
+                raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
+            episode.lights[entity_id] = LightSnapshot(entity_id, scene, restore, overridden_by)
+        media = _mapping(record, "record").get("media", {})
+        for entity_id, takeover in _mapping(media, "media").items():
+            where = f"media.{entity_id}"
+            takeover = _mapping(takeover, where)
+            volume = takeover.get("previous_volume")
+            stop = takeover.get("stop_on_recovery", True)
+            if volume is not None and (
+                isinstance(volume, bool) or not isinstance(volume, (int, float))
+            ):
+                raise ValueError(f"{where}.previous_volume is not a number: {volume!r}")
+            if not isinstance(stop, bool):
+                raise ValueError(f"{where}.stop_on_recovery is not true/false: {stop!r}")
+            episode.media[entity_id] = MediaTakeover(
+                entity_id, None if volume is None else float(volume), stop
+            )
+        return episode
+
+
+class EpisodeRecords:
+    """The episodes' records in the store, written when a snapshot is taken, media is taken
+    over or a light is taken over by someone (on change, never per tick). ``Store`` ``None``:
+    memory only, as before."""
+
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+        self._written: dict[str, dict[str, Any]] = {}
+
+    def save(self, episode: Episode) -> None:
+        if self.store is None:
+            return
+        record = episode.to_record()
+        if not record["lights"] and not record["media"]:
+            return  # nothing to undo (notify, logbook): nothing to keep
+        if self._written.get(episode.id) != record:
+            self.store.put(NAMESPACE, episode.id, record)
+            self._written[episode.id] = record
+
+    def delete(self, episode_id: str) -> None:
+        self._written.pop(episode_id, None)
+        if self.store is not None:
+            self.store.delete(NAMESPACE, episode_id)
+
+    def load(self) -> tuple[list[Episode], list[str]]:
+        """The stored episodes, and the keys of records that could not be read (deleted: an
+        unreadable record can never be undone, and must not fail every start)."""
+        if self.store is None:
+            return [], []
+        episodes, bad = [], []
+        for episode_id, record in self.store.items(NAMESPACE).items():
+            try:
+                episode = Episode.from_record(episode_id, record)
+            except ValueError as exc:
+                _LOGGER.error(
+                    "Store %s, record %s/%s: %s; dropped (its lights cannot be restored)",
+                    self.store.path or "(memory)",
+                    NAMESPACE,
+                    episode_id,
+                    exc,
+                )
+                self.store.delete(NAMESPACE, episode_id)
+                bad.append(episode_id)
+                continue
+            self._written[episode_id] = episode.to_record()
+            episodes.append(episode)
+        return episodes, bad
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} is not an object: {type(value).__name__}")
+    return value

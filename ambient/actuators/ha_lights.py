@@ -18,10 +18,21 @@ from ambient.connections.homeassistant import HomeAssistantClient
 _LOGGER = logging.getLogger(__name__)
 
 
+#: What ambient leaves a light it calmed or paced as: the "before" a light's state is judged
+#: against when ambient did not see the change itself (it was not running, or HA was away).
+AS_AMBIENT_LEFT_IT: dict[str, Any] = {"state": "on"}
+
+
 class CalmLights:
-    def __init__(self, client: HomeAssistantClient, episodes: Callable[[], list[Episode]]) -> None:
+    def __init__(
+        self,
+        client: HomeAssistantClient,
+        episodes: Callable[[], list[Episode]],
+        changed: Callable[[Episode], None] = lambda episode: None,
+    ) -> None:
         self.client = client
         self.episodes = episodes
+        self.changed = changed  # told after each new snapshot or takeover (to persist it)
         self._watched: set[str] = set()
 
     async def snapshot(self, episode: Episode, lights: list[str], *, restore: bool) -> None:
@@ -34,7 +45,8 @@ class CalmLights:
                 "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
             )
             episode.lights[entity_id] = LightSnapshot(entity_id, f"scene.{scene_id}", restore)
-            self._watch(entity_id)
+            self.changed(episode)
+            self.watch([entity_id])
 
     async def calm(self, episode: Episode, action: CalmLightsActionConfig) -> str:
         await self.snapshot(episode, list(action.target), restore=action.restore)
@@ -69,23 +81,49 @@ class CalmLights:
             await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
         return restored
 
-    def _watch(self, entity_id: str) -> None:
-        if entity_id not in self._watched:
-            self._watched.add(entity_id)
-            self.client.watch_entities([entity_id], self._on_change)
+    async def judge_current(self, episode: Episode) -> None:
+        """For an episode ambient did not watch throughout (carried over a restart, or ended
+        while HA was away): a light whose last change was someone else's is theirs now."""
+        for snapshot in list(episode.lights.values()):
+            if snapshot.overridden_by is None:
+                state = await self.client.get_state(snapshot.entity_id)
+                if state is not None:
+                    self._judge(snapshot.entity_id, state, AS_AMBIENT_LEFT_IT, [episode])
+
+    def watch(self, entity_ids: list[str]) -> None:
+        for entity_id in entity_ids:
+            if entity_id not in self._watched:
+                self._watched.add(entity_id)
+                self.client.watch_entities([entity_id], self._on_change)
 
     def _on_change(
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
     ) -> None:
-        if new is None or old is None:
+        if new is None:
             return
+        if old is None:
+            # The first state seen since ambient started: only episodes carried over a restart
+            # can have missed a change, and ambient left their lights on.
+            recovered = [e for e in self.episodes() if e.recovered]
+            self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
+        else:
+            self._judge(entity_id, new, old, self.episodes())
+
+    def _judge(
+        self,
+        entity_id: str,
+        new: dict[str, Any],
+        old: dict[str, Any],
+        episodes: list[Episode],
+    ) -> None:
         who = self._changed_by_someone_else(new, old)
         if who is None:
             return
-        for episode in self.episodes():
+        for episode in episodes:
             snapshot = episode.lights.get(entity_id)
             if snapshot is not None and snapshot.overridden_by is None:
                 snapshot.overridden_by = who
+                self.changed(episode)
                 _LOGGER.info(
                     "%s was changed by someone else during episode %s: leaving it alone",
                     entity_id,

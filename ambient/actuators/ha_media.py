@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from ambient.actuators.ha_episode import Episode, MediaTakeover
 from ambient.clock import Clock
@@ -23,9 +24,15 @@ class UnknownEntity(Exception):
 
 
 class PlayCalming:
-    def __init__(self, client: HomeAssistantClient, clock: Clock) -> None:
+    def __init__(
+        self,
+        client: HomeAssistantClient,
+        clock: Clock,
+        changed: Callable[[Episode], None] = lambda episode: None,
+    ) -> None:
         self.client = client
         self.clock = clock
+        self.changed = changed  # told after each takeover (to persist it)
 
     async def play(self, episode: Episode, action: PlayCalmingActionConfig) -> str:
         player = action.target
@@ -58,6 +65,7 @@ class PlayCalming:
             float(previous) if isinstance(previous, (int, float)) else None,
             action.stop_on_recovery,
         )
+        self.changed(episode)
         if ramping:
             episode.start_task(asyncio.create_task(self._ramp(action, start_volume)))
         return f"{action.media_content_id} on {player}, volume to {action.volume:g}"

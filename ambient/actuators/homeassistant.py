@@ -5,6 +5,10 @@ Not connected → :class:`ActuatorUnavailable` (the dispatcher retries within th
 drops it after). HA rejecting a call → a failed result naming the entity, counted under
 ``ha:<entity_id>``, not retried. Long-running parts (the volume ramp, a breathing session) run as
 tasks of the episode; ``end_episode`` stops them and restores what ambient changed.
+
+What an episode changed (snapshot scenes, taken-over lights, media) is also kept in the store
+(``ha.episodes``), so an episode the rule engine carries across a restart is still undone; one
+that ends while HA is unreachable is undone when HA is back.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import logging
 from typing import Any
 
 from ambient.actuators.ha_breathing import BreathingSession, breaths_per_minute, plan
-from ambient.actuators.ha_episode import Episode
+from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming, UnknownEntity
 from ambient.actuators.log import render_message
@@ -31,6 +35,7 @@ from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistant
 from ambient.counters import Counters
 from ambient.messages import ActionContext, ActionResult
 from ambient.ports import ActuatorUnavailable
+from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,14 +47,35 @@ class HomeAssistantActuator:
         {"calm_lights", "play_calming", "breathing", "notify", "logbook", "service_call"}
     )
 
-    def __init__(self, client: HomeAssistantClient, clock: Clock) -> None:
+    def __init__(
+        self, client: HomeAssistantClient, clock: Clock, store: Store | None = None
+    ) -> None:
         self.client = client
         self.clock = clock
         self.counters: Counters = client.counters
         self._episodes: dict[str, Episode] = {}
+        #: Ended while HA was unreachable: undone as soon as HA is connected again.
+        self._owed: dict[str, Episode] = {}
+        self._settling: asyncio.Task[None] | None = None
         self._notified_at: dict[str, float] = {}
-        self.lights = CalmLights(client, lambda: list(self._episodes.values()))
-        self.media = PlayCalming(client, clock)
+        self._records = EpisodeRecords(store)
+        self.lights = CalmLights(client, self._every_episode, self._records.save)
+        self.media = PlayCalming(client, clock, self._records.save)
+        episodes, unreadable = self._records.load()
+        for _ in unreadable:
+            self.counters.increment("homeassistant", "bad_episode_record")
+        for episode in episodes:
+            (self._owed if episode.ended else self._episodes)[episode.id] = episode
+            self.lights.watch(list(episode.lights))
+        if episodes:
+            _LOGGER.info(
+                "Home Assistant: %d episode(s) carried over from before the restart: %s",
+                len(episodes),
+                ", ".join(e.id for e in episodes),
+            )
+        client.on_status(self._on_status)
+        if client.connected:
+            self._on_status("connected")
 
     async def perform(self, action: Any, context: ActionContext) -> ActionResult:
         kind = _kind(action)
@@ -75,12 +101,32 @@ class HomeAssistantActuator:
         if episode is None:
             return
         await episode.cancel_tasks()
+        await self._undo(episode)
+
+    async def _undo(self, episode: Episode) -> None:
+        """Undo one ended episode; HA unreachable → owed (and stored so) until it is back."""
         try:
+            if episode.recovered or episode.ended:
+                await self.lights.judge_current(episode)
             stopped = await self.media.stop(episode)
             restored = await self.lights.restore(episode)
-        except (ActuatorUnavailable, HomeAssistantError) as exc:
-            _LOGGER.warning("Could not undo episode %s in Home Assistant: %s", episode.id, exc)
+        except ActuatorUnavailable as exc:
+            _LOGGER.warning(
+                "Could not undo episode %s yet (%s): will when Home Assistant is back",
+                episode.id,
+                exc,
+            )
+            episode.ended = True
+            self._owed[episode.id] = episode
+            self._records.save(episode)
             return
+        except HomeAssistantError as exc:
+            _LOGGER.warning("Could not undo episode %s in Home Assistant: %s", episode.id, exc)
+            self._owed.pop(episode.id, None)
+            self._records.delete(episode.id)
+            return
+        self._owed.pop(episode.id, None)
+        self._records.delete(episode.id)
         kept = [s.entity_id for s in episode.lights.values() if s.overridden_by is not None]
         _LOGGER.info(
             "Episode %s over: restored %s, stopped %s, left alone %s",
@@ -89,6 +135,20 @@ class HomeAssistantActuator:
             stopped or "nothing",
             kept or "nothing",
         )
+
+    def _every_episode(self) -> list[Episode]:
+        return [*self._episodes.values(), *self._owed.values()]
+
+    def _on_status(self, status: str) -> None:
+        idle = self._settling is None or self._settling.done()
+        if status == "connected" and self._owed and idle:
+            self._settling = asyncio.get_running_loop().create_task(self._settle_owed())
+
+    async def _settle_owed(self) -> None:
+        for episode in list(self._owed.values()):
+            if not self.client.connected:
+                return  # gone again: the next connect tries the rest
+            await self._undo(episode)
 
     async def pause(self) -> None:
         """Stop every breathing session and volume ramp now (ambient paused); lights and media
@@ -104,8 +164,10 @@ class HomeAssistantActuator:
                 },
                 "media": sorted(episode.media),
                 "running": len(episode.tasks),
+                "carried_over_restart": episode.recovered,
+                "waiting_for_ha": episode.ended,
             }
-            for episode in self._episodes.values()
+            for episode in self._every_episode()
         }
 
     # -- kinds ---------------------------------------------------------------------------------

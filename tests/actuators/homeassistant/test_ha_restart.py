@@ -1,0 +1,249 @@
+"""An episode outlives the ambient process: the rule engine carries it across a restart, so the
+HA actuator keeps what it must undo (snapshot scenes, lights someone took over, media) in the
+store. Each "restart" here is a new client, a new Store object on the same file and a new
+actuator; the old client is stopped first, so nothing of the old process is still listening."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent
+from pydantic import SecretStr
+
+from ambient.actuators.ha_episode import NAMESPACE
+from ambient.actuators.homeassistant import HomeAssistantActuator
+from ambient.clock import RealClock
+from ambient.config.actions import CalmLightsActionConfig, PlayCalmingActionConfig
+from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
+from ambient.messages import ActionContext
+from ambient.store import Store
+
+BED = "light.bed_light"
+CEILING = "light.ceiling_lights"
+PLAYER = "media_player.bedroom"
+
+
+def context(episode: str) -> ActionContext:
+    return ActionContext(rule="evening_calm", person="alex", episode=episode, time=0.0)
+
+
+def calm(*lights: str) -> CalmLightsActionConfig:
+    return CalmLightsActionConfig(
+        action="calm_lights", target=list(lights), color_temp_kelvin=2200, brightness_pct=40
+    )
+
+
+def client_for(ha: HomeAssistantInstance) -> HomeAssistantClient:
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token), backoff_max=0.5)
+    return HomeAssistantClient(config, RealClock(), Counters())
+
+
+@contextlib.asynccontextmanager
+async def running(client: HomeAssistantClient) -> AsyncIterator[HomeAssistantClient]:
+    """The client connected for the block, and stopped (connection closed) after it."""
+    task = asyncio.create_task(client.run())
+    try:
+        await asyncio.wait_for(client.wait_connected(), 30)
+        yield client
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def seen(client: HomeAssistantClient, entity_id: str) -> None:
+    """Wait until ``client`` has HA's current state of ``entity_id``."""
+    arrived = asyncio.Event()
+    client.watch_entities([entity_id], lambda e, new, old: arrived.set() if new else None)
+    await asyncio.wait_for(arrived.wait(), 10)
+
+
+async def set_light(probe: HaProbe, entity_id: str, brightness: int, kelvin: int) -> None:
+    await probe.call_service(
+        "light",
+        "turn_on",
+        {"entity_id": entity_id, "brightness": brightness, "color_temp_kelvin": kelvin},
+    )
+
+
+def light_of(state: dict[str, Any] | None) -> tuple[str, int | None, int | None]:
+    assert state is not None
+    attributes = state["attributes"]
+    return state["state"], attributes.get("brightness"), attributes.get("color_temp_kelvin")
+
+
+def scene_of(episode: str, light: str) -> str:
+    return f"scene.ambient_{episode}_{light.replace('.', '_')}"
+
+
+def removed(entity_id: str) -> Any:
+    def check(event: SeenEvent) -> bool:
+        return bool(
+            event.event_type == "state_changed"
+            and event.data.get("entity_id") == entity_id
+            and event.data.get("new_state") is None
+        )
+
+    return check
+
+
+@pytest.mark.ha
+async def test_an_episode_started_before_a_restart_is_undone_after_it(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    await probe.call_service(
+        "media_player", "volume_set", {"entity_id": PLAYER, "volume_level": 0.6}
+    )
+    await probe.call_service("media_player", "media_pause", {"entity_id": PLAYER})
+    path = tmp_path / "state.db"
+
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        before = HomeAssistantActuator(client, RealClock(), store)
+        assert (await before.perform(calm(BED), context("r1"))).ok
+        media = PlayCalmingActionConfig(
+            action="play_calming", target=PLAYER, media_content_id="calm", volume=0.3, ramp=0
+        )
+        assert (await before.perform(media, context("r1"))).ok
+    store.close()  # the process is gone; HA still has the calm light and the snapshot scene
+    assert light_of(await probe.state(BED)) == ("on", 102, 2200)
+    assert await probe.state(scene_of("r1", BED)) is not None
+
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        after = HomeAssistantActuator(client, RealClock(), store)
+        assert after.diagnostics()["r1"]["carried_over_restart"] is True
+        await after.end_episode(context("r1"))
+
+    assert light_of(await probe.state(BED)) == ("on", 200, 5000)
+    assert await probe.state(scene_of("r1", BED)) is None  # the snapshot scene is deleted
+    stopped = await probe.state(PLAYER)
+    assert stopped is not None and stopped["state"] == "off"
+    await probe.call_service("media_player", "turn_on", {"entity_id": PLAYER})
+    back_on = await probe.state(PLAYER)
+    assert back_on is not None and back_on["attributes"]["volume_level"] == 0.6
+    assert store.items(NAMESPACE) == {}  # nothing left to undo
+    store.close()
+
+
+@pytest.mark.ha
+@pytest.mark.parametrize("taken_over", ["before the restart", "while down", "after the restart"])
+async def test_a_light_someone_took_over_stays_theirs_across_a_restart(
+    ha: HomeAssistantInstance,
+    probe: HaProbe,
+    someone_else: HaProbe,
+    tmp_path: Path,
+    taken_over: str,
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    await set_light(probe, CEILING, 180, 4000)
+    someone_else_id = (await someone_else.call("auth/current_user"))["id"]
+    path = tmp_path / "state.db"
+    episode = f"o{['before the restart', 'while down', 'after the restart'].index(taken_over)}"
+
+    async def take_over_bed(client: HomeAssistantClient | None) -> None:
+        """Someone sets the bed light their way; wait until ``client`` (if any) heard it."""
+        heard = asyncio.Event()
+        if client is not None:
+            client.watch_entities(
+                [BED],
+                lambda e, new, old: (
+                    heard.set()
+                    if new and (new.get("context") or {}).get("user_id") == someone_else_id
+                    else None
+                ),
+            )
+        await set_light(someone_else, BED, 250, 3000)
+        if client is not None:
+            await asyncio.wait_for(heard.wait(), 10)
+
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        before = HomeAssistantActuator(client, RealClock(), store)
+        assert (await before.perform(calm(BED, CEILING), context(episode))).ok
+        if taken_over == "before the restart":
+            await take_over_bed(client)
+    store.close()
+    if taken_over == "while down":
+        await take_over_bed(None)
+
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        after = HomeAssistantActuator(client, RealClock(), store)
+        if taken_over == "after the restart":
+            await seen(client, BED)  # so the change below is one the new process watches
+            await take_over_bed(client)
+        await after.end_episode(context(episode))
+
+    assert light_of(await probe.state(BED)) == ("on", 250, 3000)  # the user's choice stands
+    assert light_of(await probe.state(CEILING)) == ("on", 180, 4000)  # the other is restored
+    restores = [
+        e.data["service_data"]["entity_id"]
+        for e in probe.service_calls("scene")
+        if e.data["service"] == "turn_on" and episode in str(e.data["service_data"])
+    ]
+    assert restores == [[scene_of(episode, CEILING)]]
+    assert await probe.state(scene_of(episode, BED)) is None
+    assert await probe.state(scene_of(episode, CEILING)) is None
+    assert store.items(NAMESPACE) == {}
+    store.close()
+
+
+@pytest.mark.ha
+async def test_an_episode_ending_before_ha_is_reachable_is_undone_once_it_is(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    path = tmp_path / "state.db"
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        before = HomeAssistantActuator(client, RealClock(), store)
+        assert (await before.perform(calm(BED), context("u1"))).ok
+    store.close()
+
+    # Restarted; recovery comes before the connection to HA is up.
+    store = Store(path)
+    client = client_for(ha)
+    after = HomeAssistantActuator(client, RealClock(), store)
+    await after.end_episode(context("u1"))
+    assert light_of(await probe.state(BED)) == ("on", 102, 2200)
+    assert store.items(NAMESPACE)["u1"]["ended"] is True  # owed, even across another restart
+    assert after.diagnostics()["u1"]["waiting_for_ha"] is True
+
+    async with running(client):
+        await probe.wait_for(removed(scene_of("u1", BED)))
+    assert light_of(await probe.state(BED)) == ("on", 200, 5000)
+    assert store.items(NAMESPACE) == {}
+    assert after.diagnostics() == {}
+    store.close()
+
+
+async def test_an_unreadable_record_is_dropped_named_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No HA needed: the records are read when the actuator is built (the client never runs)."""
+    path = tmp_path / "state.db"
+    store = Store(path)
+    store.put(NAMESPACE, "calm:alex:12.000", {"lights": {BED: {"scene_entity_id": 7}}})
+    store.put(NAMESPACE, "calm:alex:13.000", {"lights": {BED: {"scene_entity_id": "scene.x"}}})
+    config = HomeAssistantConfig(url="http://127.0.0.1:9", token=SecretStr("t"))
+    client = HomeAssistantClient(config, RealClock(), Counters())
+
+    with caplog.at_level(logging.ERROR):
+        actuator = HomeAssistantActuator(client, RealClock(), store)
+
+    assert client.counters.get("homeassistant", "bad_episode_record") == 1
+    assert "ha.episodes/calm:alex:12.000" in caplog.text
+    assert "lights.light.bed_light.scene_entity_id is not a scene: 7" in caplog.text
+    assert list(store.items(NAMESPACE)) == ["calm:alex:13.000"]
+    assert list(actuator.diagnostics()) == ["calm:alex:13.000"]
+    store.close()
