@@ -112,6 +112,8 @@ def apply_state_diff(old: Mapping[str, Any], diff: Mapping[str, Any]) -> dict[st
         new["last_changed"] = new["last_updated"] = additions["lc"]
     elif "lu" in additions:
         new["last_updated"] = additions["lu"]
+    # HA sends only what changed (websocket_api.messages._state_diff): a bare string means only
+    # the context id changed, a mapping the parts that did; parent and user carry over.
     context = additions.get("c")
     if isinstance(context, str):
         new["context"]["id"] = context
