@@ -108,7 +108,12 @@ async def test_rule_traces_give_events_and_the_active_rule(mosquitto: MosquittoB
         while payload_of(active) != "evening":
             active = await next_on(ha, "ambient/home/active_rule")
         hub.publish_trace(TraceRecord(9.0, "evening", "recovered", "calm again", person="alex"))
-        assert payload_of(await next_on(ha, "ambient/home/active_rule")) == "none"
+        # A periodic state refresh may repeat "evening" first; "none" must follow (next_on
+        # fails the test if it does not arrive in time).
+        active = await next_on(ha, "ambient/home/active_rule")
+        while payload_of(active) == "evening":
+            active = await next_on(ha, "ambient/home/active_rule")
+        assert payload_of(active) == "none"
 
 
 async def test_pause_switch_and_breathing_button_become_hub_commands(
