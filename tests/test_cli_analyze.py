@@ -1,0 +1,55 @@
+"""`ambient analyze` as users call it: one JSON object per window with the documented keys,
+`--window` in any duration form, a clear error for a missing file, quiet under `| head`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "ambient" / "data" / "demo.csv"
+
+
+def analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", "analyze", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_json_lines_per_window() -> None:
+    result = analyze("--recording", str(DEMO), "--json", "--window", "5min")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["t"] for row in rows] == [300.0 * i for i in range(13)]  # + the last beat
+    assert rows[-1]["rmssd"] is None  # a window of one beat has no HRV: unknown, never 0
+    keys = {"t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected"}
+    assert all(set(row) == keys for row in rows)
+    episode = next(row for row in rows if row["t"] == 1800.0)
+    calm = next(row for row in rows if row["t"] == 1500.0)
+    assert episode["hr"] > 95 > calm["hr"]
+    assert episode["rmssd"] < 25 < calm["rmssd"]
+
+
+def test_missing_recording_is_a_clear_error(tmp_path: Path) -> None:
+    result = analyze("--recording", str(tmp_path / "nope.csv"))
+    assert result.returncode == 1
+    assert "nope.csv: cannot read" in result.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    shell = f"{sys.executable} -m ambient analyze --recording {DEMO} --json | head -n 1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", shell],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert len(result.stdout.splitlines()) == 1
+    assert "Traceback" not in result.stderr
