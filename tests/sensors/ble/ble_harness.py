@@ -19,15 +19,11 @@ from ambient.readings import Reading
 from ambient.sensors.ble import BleSensor
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-NN_5MIN = Path("/work/shared/data/nsrdb-nn-5min.txt")
 
 
 def nn_series() -> list[int]:
-    """The real 5-minute NN series (ms): the project's copy, else the shared reference data."""
-    path = DATA / "nsrdb-nn-5min.txt"
-    if not path.exists():
-        path = NN_5MIN
-    return [int(line) for line in path.read_text().split()]
+    """The real 5-minute NN series (ms), from the project's copy in tests/data."""
+    return [int(line) for line in (DATA / "nsrdb-nn-5min.txt").read_text().split()]
 
 
 class CollectingSink:
