@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ambient.clock import Clock
+from ambient.clock import Clock, RealClock, ScaledClock
 from ambient.config.root import AmbientConfig
 from ambient.counters import Counters
 from ambient.hub import Hub
@@ -21,6 +21,9 @@ class Connections:
     def __init__(self, config: AmbientConfig, clock: Clock, counters: Counters, hub: Hub) -> None:
         self.config = config
         self.clock = clock
+        # Brokers and HA live in real time: under `ambient run --speed N` their heartbeats,
+        # timeouts and backoff must not run N times faster with the daemon's clock.
+        self.link_clock: Clock = RealClock() if isinstance(clock, ScaledClock) else clock
         self.counters = counters
         self.hub = hub
         self._mqtt: MqttConnection | None = None
@@ -33,7 +36,7 @@ class Connections:
             if self.config.mqtt is None:
                 raise RuntimeError("no `mqtt:` section in the config")
             self._mqtt = MqttConnection(
-                self.config.mqtt, self.config.instance, self.clock, self.counters
+                self.config.mqtt, self.config.instance, self.link_clock, self.counters
             )
         return self._mqtt
 
@@ -44,7 +47,7 @@ class Connections:
             if self.config.homeassistant is None:
                 raise RuntimeError("no `homeassistant:` section in the config")
             self._homeassistant = HomeAssistantClient(
-                self.config.homeassistant, self.clock, self.counters
+                self.config.homeassistant, self.link_clock, self.counters
             )
         return self._homeassistant
 
