@@ -84,14 +84,22 @@ async def test_signal_updates_become_retained_states(mosquitto: MosquittoBroker)
             "rmssd": SignalValue.unknown(1.0, "poor signal quality"),
         }
         hub.publish_signals(SignalUpdate(1.0, "alex", values))
-        message = await next_on(ha, "ambient/home/alex/heart_rate")
-        while payload_of(message) == "None":  # the retained initial state comes first
-            message = await next_on(ha, "ambient/home/alex/heart_rate")
-        assert payload_of(message) == "72"
+        expected = {
+            "ambient/home/alex/heart_rate": "72",
+            "ambient/home/alex/signal_quality": "91",
+            "ambient/home/alex/skin_contact": "ON",
+            "ambient/home/alex/activity_state": "rest",
+        }
+        # Retained initial states ("None") come first; wait until every update has arrived.
+        latest: dict[str, str] = {}
+        async with asyncio.timeout(WAIT_S):
+            async for message in ha.messages:
+                latest[message.topic.value] = payload_of(message)
+                if all(latest.get(topic) == value for topic, value in expected.items()):
+                    break
     states = await retained(mosquitto, "ambient/home/alex/+", 11)
-    assert states["ambient/home/alex/signal_quality"] == b"91"
-    assert states["ambient/home/alex/skin_contact"] == b"ON"
-    assert states["ambient/home/alex/activity_state"] == b"rest"
+    for topic, value in expected.items():
+        assert states[topic] == value.encode()
     assert states["ambient/home/alex/rmssd"] == b"None"
 
 
