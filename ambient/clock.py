@@ -116,6 +116,9 @@ class VirtualClock(Clock):
     #: Loop iterations granted to woken tasks after each timer; enough for a task to wake,
     #: do its work and register its next sleep.
     SETTLE_ROUNDS = 8
+    #: Loop turns ``run_until`` may skip in a row when no callback is ready (see
+    #: ``_turn_if_ready``).
+    MAX_TURNS_SKIPPED = 100
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
@@ -125,6 +128,7 @@ class VirtualClock(Clock):
         # tasks need loop turns, so plain timers (most of a simulation) cost no task switches.
         self._stirred = False
         self._watched_loop: asyncio.AbstractEventLoop | None = None
+        self._turns_skipped = 0
 
     async def sleep_until(self, when: float) -> None:
         self._watch_task_creation()
@@ -133,10 +137,10 @@ class VirtualClock(Clock):
     def _woke(self) -> None:
         self._stirred = True
 
-    def _watch_task_creation(self) -> None:
+    def _watch_task_creation(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
         if self._watched_loop is loop:
-            return
+            return loop
         self._watched_loop = loop
         previous = loop.get_task_factory()
 
@@ -149,6 +153,7 @@ class VirtualClock(Clock):
             return asyncio.Task(coro, loop=loop, **kwargs)
 
         loop.set_task_factory(factory)
+        return loop
 
     def now(self) -> float:
         return self._now
@@ -180,17 +185,31 @@ class VirtualClock(Clock):
     async def run_until(self, when: float) -> None:
         """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started
         run to their next wait before time moves on."""
-        self._watch_task_creation()
-        # One turn always: tasks woken by readings (an asyncio.Event set by a signal update)
-        # take their next step before time moves on.
-        await asyncio.sleep(0)
+        loop = self._watch_task_creation()
+        # Tasks woken by readings (an asyncio.Event set by a signal update) take their next
+        # step before time moves on.
+        await self._turn_if_ready(loop)
         await self._settle()
         while (timer := self._pop_due(when)) is not None:
             self._now = max(self._now, timer.when)
             timer.callback()
-            await asyncio.sleep(0)  # a future the timer resolved wakes its task
+            await self._turn_if_ready(loop)  # a future the timer resolved wakes its task
             await self._settle()
         self._now = max(self._now, when)
+
+    async def _turn_if_ready(self, loop: asyncio.AbstractEventLoop) -> None:
+        """One loop turn when a callback is ready to run (a resolved future, a set Event).
+
+        With none ready the turn would only resume this task, and a replay takes one step per
+        reading: skipping it halves a simulation's cost. Every ``MAX_TURNS_SKIPPED``-th turn
+        is taken anyway, so I/O and signal handlers are never held off for long.
+        """
+        ready = getattr(loop, "_ready", None)  # CPython's queue of ready callbacks
+        if ready is None or ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
+            self._turns_skipped = 0
+            await asyncio.sleep(0)
+        else:
+            self._turns_skipped += 1
 
     async def run_until_idle(self, limit: float) -> None:
         """Run timers until none is left before ``limit`` (the end of a simulation)."""
