@@ -126,15 +126,13 @@ class SignalEngine:
     def _update(self, state: PersonSignals) -> None:
         now = self.clock.now()
         self._next_update[state.id] = now + self.config.update_interval
-        values = state.compute(now)
-        changed = {
-            name: value
-            for name, value in values.items()
-            if (old := state.emitted.get(name)) is None
-            or old.value != value.value
-            or old.reason != value.reason
-        }
-        state.emitted.update(changed)
+        emitted = state.emitted
+        changed: dict[str, SignalValue] = {}
+        for name, (value, reason) in state.compute(now).items():
+            old = emitted.get(name)
+            if old is None or old.value != value or old.reason != reason:
+                changed[name] = SignalValue(value, now, reason)
+        emitted.update(changed)
         self._schedule(state, now)
         if changed:
             self.on_update(SignalUpdate(now, state.id, changed))

@@ -7,7 +7,7 @@ import math
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SignalsConfig
-from ambient.messages import SignalValue
+from ambient.messages import SignalScalar, SignalValue
 from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import Baseline
@@ -36,6 +36,9 @@ NO_RR = "no RR intervals (HR-only source)"
 POOR_QUALITY = "poor signal quality"
 TOO_FEW_BEATS = "too few beats"
 EXERCISE = "exercise"
+
+#: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
+Outcome = tuple[SignalScalar | None, str | None]
 
 
 class PersonSignals:
@@ -111,19 +114,20 @@ class PersonSignals:
 
     # -- signals ---------------------------------------------------------------------------
 
-    def compute(self, now: float) -> dict[str, SignalValue]:
-        """Every signal of this person as of ``now``."""
+    def compute(self, now: float) -> dict[str, Outcome]:
+        """Every signal of this person as of ``now``, as (value, reason) pairs: the engine
+        makes a :class:`SignalValue` only of those that changed (most do not, every 2 s)."""
         cfg = self.config
         self.settle(now)
-        out: dict[str, SignalValue] = {}
+        out: dict[str, Outcome] = {}
 
         def put(name: str, value: float | str | bool | None, reason: str) -> None:
             if value is None:
-                out[name] = SignalValue.unknown(now, reason)
+                out[name] = (None, reason)
             elif isinstance(value, float):
-                out[name] = SignalValue(round(value, PRECISION.get(name, 3)), now)
+                out[name] = (round(value, PRECISION.get(name, 3)), None)
             else:
-                out[name] = SignalValue(value, now)
+                out[name] = (value, None)
 
         def missing(metric: str) -> str:
             return STALE if metric in self.last_time else NO_DATA
@@ -139,8 +143,8 @@ class PersonSignals:
         hr_reason = missing(RR) if RR in self.last_time else missing(HR)
         if contact_lost:
             hr_reason = NO_CONTACT
-        elif fresh_rr and (hr_stats := self.hr_window.stats(now)).hr is not None:
-            hr = hr_stats.hr
+        elif fresh_rr and (window_hr := self.hr_window.hr(now)) is not None:
+            hr = window_hr
         elif fresh_hr:
             hr = self.hr_reading
         put("hr", hr, hr_reason)

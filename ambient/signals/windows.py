@@ -1,9 +1,9 @@
 """HRV over a sliding window of beats by time, updated in amortised O(1) per beat.
 
 Running sums give mean HR, SDNN, RMSSD and pNN50; monotonic deques give the range and a
-50 ms histogram gives the mode for Baevsky's stress index. Sums are rebuilt from the beats
-each time the window has turned over once, so float drift never builds up (still O(1)
-amortised). Memory is bounded by the beats in one window.
+50 ms histogram gives the mode for Baevsky's stress index (kept only by windows long enough
+for it). Sums are rebuilt from the beats each time the window has turned over once, so float
+drift never builds up (still O(1) amortised). Memory is bounded by the beats in one window.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from ambient.signals.beats import Beat
 
@@ -21,9 +20,12 @@ _MIN_STRESS_INDEX_WINDOW_S: Final = 120.0
 _NN50_MS: Final = 50.0
 
 
-@dataclass(frozen=True, slots=True)
-class WindowStats:
-    """HRV of one window; a field is None when the window cannot give it."""
+class WindowStats(NamedTuple):
+    """HRV of one window; a field is None when the window cannot give it.
+
+    A named tuple, not a frozen dataclass: one is built per window at every signal update,
+    and a tuple is made several times faster.
+    """
 
     beats: int
     hr: float | None
@@ -42,6 +44,8 @@ class BeatWindow:
 
     def __init__(self, length_s: float) -> None:
         self.length_s = length_s
+        # The range and histogram serve only the stress index: shorter windows skip them.
+        self._keeps_shape = length_s >= _MIN_STRESS_INDEX_WINDOW_S
         self._beats: deque[Beat] = deque()
         self._diffs_ms: deque[float | None] = deque()  # each beat's successive difference
         self._min: deque[Beat] = deque()
@@ -71,18 +75,14 @@ class BeatWindow:
         diff = None
         if beat.follows_clean and previous_rr_ms is not None:
             diff = beat.rr_ms - previous_rr_ms
-        self._beats.append(beat)
+        beats = self._beats
+        beats.append(beat)
         self._diffs_ms.append(diff)
         self._count_in(beat, diff)
-        while self._min and self._min[-1].rr_ms >= beat.rr_ms:
-            self._min.pop()
-        self._min.append(beat)
-        while self._max and self._max[-1].rr_ms <= beat.rr_ms:
-            self._max.pop()
-        self._max.append(beat)
-        key = int(beat.rr_ms // _BIN_MS)
-        self._bins[key] = self._bins.get(key, 0) + 1
-        self.expire(beat.time)
+        if self._keeps_shape:
+            self._shape_in(beat)
+        if beats[0].time <= beat.time - self.length_s:
+            self.expire(beat.time)
 
     def expire(self, now: float) -> None:
         """Drop beats that ended more than ``length_s`` before ``now``."""
@@ -91,19 +91,35 @@ class BeatWindow:
         while beats and beats[0].time <= start:
             old = beats.popleft()
             self._count_out(old, self._diffs_ms.popleft())
-            if self._min and self._min[0] is old:
-                self._min.popleft()
-            if self._max and self._max[0] is old:
-                self._max.popleft()
-            key = int(old.rr_ms // _BIN_MS)
-            left = self._bins[key] - 1
-            if left:
-                self._bins[key] = left
-            else:
-                del self._bins[key]
+            if self._keeps_shape:
+                self._shape_out(old)
             self._since_rebuild += 1
         if self._since_rebuild > len(beats) + 16:
             self._rebuild()
+
+    def _shape_in(self, beat: Beat) -> None:
+        rr_ms = beat.rr_ms
+        low, high = self._min, self._max
+        while low and low[-1].rr_ms >= rr_ms:
+            low.pop()
+        low.append(beat)
+        while high and high[-1].rr_ms <= rr_ms:
+            high.pop()
+        high.append(beat)
+        key = int(rr_ms // _BIN_MS)
+        self._bins[key] = self._bins.get(key, 0) + 1
+
+    def _shape_out(self, old: Beat) -> None:
+        if self._min and self._min[0] is old:
+            self._min.popleft()
+        if self._max and self._max[0] is old:
+            self._max.popleft()
+        key = int(old.rr_ms // _BIN_MS)
+        left = self._bins[key] - 1
+        if left:
+            self._bins[key] = left
+        else:
+            del self._bins[key]
 
     def clear(self) -> None:
         self._beats.clear()
@@ -145,58 +161,51 @@ class BeatWindow:
             self._count_in(beat, diff)
         self._since_rebuild = 0
 
+    def hr(self, now: float) -> float | None:
+        """Mean heart rate as of ``now`` (the ``hr`` signal: no other statistic needed)."""
+        self.expire(now)
+        return 60000.0 / (self._sum_rr / len(self._beats)) if self._beats else None
+
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
         if now is not None:
             self.expire(now)
-        return _stats(
-            n=len(self._beats),
-            sum_rr=self._sum_rr,
-            sum_rr2=self._sum_rr2,
-            clean_ms=self._clean_ms,
-            corrected=self._corrected,
-            diffs=self._diffs,
-            sum_d2=self._sum_d2,
-            nn50=self._nn50,
-            rr_range_ms=(self._max[0].rr_ms - self._min[0].rr_ms) if self._beats else 0.0,
-            bins=self._bins,
-            length_s=self.length_s,
+        n = len(self._beats)
+        quality = min(1.0, max(0.0, self._clean_ms / (self.length_s * 1000)))
+        if n == 0:
+            return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
+        mean_rr = self._sum_rr / n
+        sdnn = None
+        if n > 1:
+            sdnn = math.sqrt(max(0.0, (self._sum_rr2 - n * mean_rr * mean_rr) / (n - 1)))
+        diffs = self._diffs
+        rmssd = math.sqrt(max(0.0, self._sum_d2 / diffs)) if diffs else None
+        return WindowStats(
+            n,
+            60000.0 / mean_rr,
+            mean_rr,
+            rmssd,
+            math.log(rmssd) if rmssd else None,
+            sdnn,
+            100.0 * self._nn50 / diffs if diffs else None,
+            self._stress_index(n),
+            quality,
+            self._corrected / n,
         )
 
-
-def _stats(
-    *,
-    n: int,
-    sum_rr: float,
-    sum_rr2: float,
-    clean_ms: float,
-    corrected: int,
-    diffs: int,
-    sum_d2: float,
-    nn50: int,
-    rr_range_ms: float,
-    bins: dict[int, int],
-    length_s: float,
-) -> WindowStats:
-    quality = min(1.0, max(0.0, clean_ms / (length_s * 1000)))
-    corrected_share = corrected / n if n else 0.0
-    if n == 0:
-        return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
-    mean_rr = sum_rr / n
-    hr = 60000.0 / mean_rr
-    sdnn = math.sqrt(max(0.0, (sum_rr2 - n * mean_rr * mean_rr) / (n - 1))) if n > 1 else None
-    rmssd = math.sqrt(max(0.0, sum_d2 / diffs)) if diffs else None
-    ln_rmssd = math.log(rmssd) if rmssd else None
-    pnn50 = 100.0 * nn50 / diffs if diffs else None
-    stress_index = None
-    if length_s >= _MIN_STRESS_INDEX_WINDOW_S and rr_range_ms > 0:
-        mode_bin, mode_count = max(bins.items(), key=lambda item: (item[1], -item[0]))
+    def _stress_index(self, n: int) -> float | None:
+        """Baevsky's SI = AMo / (2 · Mo · range): from windows of 2 min or more only."""
+        if self.length_s < _MIN_STRESS_INDEX_WINDOW_S or not self._max:
+            return None
+        rr_range_ms = self._max[0].rr_ms - self._min[0].rr_ms
+        if rr_range_ms <= 0:
+            return None
+        bins = self._bins
+        mode_count = max(bins.values())
+        mode_bin = min(key for key, count in bins.items() if count == mode_count)  # ties: lower
         mode_s = (mode_bin * _BIN_MS + _BIN_MS / 2) / 1000
         amplitude_pct = 100.0 * mode_count / n
-        stress_index = amplitude_pct / (2 * mode_s * rr_range_ms / 1000)
-    return WindowStats(
-        n, hr, mean_rr, rmssd, ln_rmssd, sdnn, pnn50, stress_index, quality, corrected_share
-    )
+        return amplitude_pct / (2 * mode_s * rr_range_ms / 1000)
 
 
 def stats_of(beats: Iterable[Beat], length_s: float) -> WindowStats:
