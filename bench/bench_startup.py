@@ -15,6 +15,7 @@ and aiohttp are loaded and reconnect with backoff). The beats come from a record
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -191,13 +192,18 @@ class Daemon:
     """`ambient run` with a NOTIFY_SOCKET owned here; READY is awaited on it."""
 
     def __init__(
-        self, config: Path, directory: Path, importtime: bool = False, speed: float = SPEED
+        self,
+        config: Path,
+        directory: Path,
+        importtime: bool = False,
+        speed: float = SPEED,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.notify_path = directory / f"notify-{time.monotonic_ns()}.sock"
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(str(self.notify_path))
         self.stderr_path = directory / "daemon.err"
-        env = {**os.environ, "NOTIFY_SOCKET": str(self.notify_path)}
+        env = {**os.environ, **(extra_env or {}), "NOTIFY_SOCKET": str(self.notify_path)}
         command = ambient("run", "--config", str(config), "--speed", str(speed))
         if importtime:
             command.insert(1, "-X")
@@ -229,6 +235,12 @@ class Daemon:
             if key in ("VmRSS", "VmHWM"):
                 fields[key] = int(value.split()[0])
         return fields["VmRSS"], fields["VmHWM"]
+
+    def threads(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+        return 0
 
     def shares_kib(self) -> dict[str, int]:
         """Pss, Anonymous and Shared_Clean in KiB: RSS counts shared library pages (libpython,
@@ -287,13 +299,16 @@ async def replayed(socket_path: Path) -> int | None:
     return None
 
 
-def bench_memory(directory: Path, mqtt_port: int) -> None:
+def bench_memory(
+    directory: Path, mqtt_port: int, hours: int = DAY_HOURS, extra_env: dict[str, str] | None = None
+) -> int | None:
     """The bundled hour on a loop: the recording's own rows stay one hour's worth, so what grows
-    is the daemon (signal windows, baselines, traces, counters), not the replay's input."""
+    is the daemon (signal windows, baselines, traces, counters), not the replay's input.
+    Returns VmRSS after the first replayed hour (KiB)."""
     per_hour = sum(1 for line in RECORDING.read_text().splitlines() if line and line[0].isdigit())
     config = write_config(directory, RECORDING, mqtt_port, loop=True)
     socket_path = directory / "state" / "ambient.sock"
-    daemon = Daemon(config, directory, speed=DAY_SPEED)
+    daemon = Daemon(config, directory, speed=DAY_SPEED, extra_env=extra_env)
     samples: list[tuple[int, int, int]] = []
     try:
         daemon.wait_ready()
@@ -301,9 +316,9 @@ def bench_memory(directory: Path, mqtt_port: int) -> None:
         print(f"RSS at READY: {rss_ready / 1024:.1f} MiB")
         next_hour = 1
         deadline = time.monotonic() + 600
-        while next_hour <= DAY_HOURS and time.monotonic() < deadline:
+        while next_hour <= hours and time.monotonic() < deadline:
             done = asyncio.run(replayed(socket_path)) or 0
-            while next_hour <= DAY_HOURS and done >= next_hour * per_hour:
+            while next_hour <= hours and done >= next_hour * per_hour:
                 rss, hwm = daemon.rss_kib()
                 samples.append((next_hour, rss, hwm))
                 if next_hour == 1:
@@ -311,6 +326,7 @@ def bench_memory(directory: Path, mqtt_port: int) -> None:
                     print(
                         "  after 1 h: "
                         + ", ".join(f"{key} {kib / 1024:.1f} MiB" for key, kib in shares.items())
+                        + f", threads {daemon.threads()}"
                     )
                 next_hour += 1
             time.sleep(0.1)  # a benchmark polling a live process, not a test waiting
@@ -318,23 +334,54 @@ def bench_memory(directory: Path, mqtt_port: int) -> None:
         daemon.stop()
     if not samples:
         print("memory: the replay made no progress")
-        return
+        return None
     for hour, rss, hwm in samples:
         if hour in (1, 2, 6, 12, 24) or hour == samples[-1][0]:
             print(f"  after {hour:2d} h replayed: RSS {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f})")
     first, last = samples[0], samples[-1]
-    growth = (last[1] - first[1]) / 1024
-    span = last[0] - first[0]
-    print(
-        f"RSS after a 1-hour replay: {first[1] / 1024:.1f} MiB; growth from hour 1 to hour "
-        f"{last[0]}: {growth:+.1f} MiB ({growth / max(span, 1):+.2f} MiB per simulated hour)"
+    if last[0] > first[0]:
+        growth = (last[1] - first[1]) / 1024
+        span = last[0] - first[0]
+        print(
+            f"RSS after a 1-hour replay: {first[1] / 1024:.1f} MiB; growth from hour 1 to hour "
+            f"{last[0]}: {growth:+.1f} MiB ({growth / max(span, 1):+.2f} MiB per simulated hour)"
+        )
+    else:
+        print(f"RSS after a 1-hour replay: {first[1] / 1024:.1f} MiB")
+    return first[1]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Start-up and memory of the daemon.")
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="skip the check and ready timings; run only the memory figure",
     )
+    parser.add_argument(
+        "--hours", type=int, default=DAY_HOURS, help="simulated hours to replay (default: a day)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="memory runs (median RSS after 1 h is printed)"
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the daemon (e.g. MALLOC_ARENA_MAX=2), repeatable",
+    )
+    return parser.parse_args()
 
 
 def main() -> None:
+    args = parse_args()
+    extra_env = dict(item.split("=", 1) for item in args.env)
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, replay speed x{SPEED:.0f}")
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         print("PYTHONDONTWRITEBYTECODE is set: uncached modules are compiled at every start")
+    if extra_env:
+        print(f"daemon environment: {extra_env}")
     with tempfile.TemporaryDirectory(prefix="ambient-bench-") as tmp:
         directory = Path(tmp)
         broker, mqtt_port = start_mosquitto(directory)
@@ -344,9 +391,20 @@ def main() -> None:
         )
         try:
             config = write_config(directory, RECORDING, mqtt_port)
-            bench_check(config)
-            bench_ready(config, directory)
-            bench_memory(directory, mqtt_port)
+            if not args.memory_only:
+                bench_check(config)
+                bench_ready(config, directory)
+            after_hour = []
+            for _ in range(args.runs):
+                rss = bench_memory(directory, mqtt_port, args.hours, extra_env)
+                if rss is not None:
+                    after_hour.append(rss)
+            if len(after_hour) > 1:
+                print(
+                    f"RSS after 1 h over {len(after_hour)} runs: median "
+                    f"{statistics.median(after_hour) / 1024:.1f} MiB, min "
+                    f"{min(after_hour) / 1024:.1f}, max {max(after_hour) / 1024:.1f}"
+                )
         finally:
             if broker is not None:
                 broker.terminate()
