@@ -76,6 +76,21 @@ def test_entrypoint_runs_the_daemon_with_a_healthcheck() -> None:
     assert "ambient status" in steps["HEALTHCHECK"]
 
 
+def test_image_keeps_bytecode_for_a_read_only_start() -> None:
+    """The container runs read-only with PYTHONDONTWRITEBYTECODE, so bytecode must be in the
+    image: the venv's (pip writes it) and the standard library's (the python images have none),
+    or every start compiles them again (docs/performance.md, Start-up and memory)."""
+    steps = instructions(DOCKER / "Dockerfile")
+    runs = [args for keyword, args in steps if keyword == "RUN"]
+    assert not any("__pycache__" in args or "--no-compile" in args for args in runs)
+    final_runs = [args for keyword, args in final_stage(steps) if keyword == "RUN"]
+    assert any("compileall" in args and 'get_path("stdlib")' in args for args in final_runs), (
+        "the final stage does not compile the standard library"
+    )
+    env = " ".join(args for keyword, args in final_stage(steps) if keyword == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in env
+
+
 def test_compose_builds_from_the_repository_root() -> None:
     ambient = compose()["services"]["ambient"]
     context = (DOCKER / ambient["build"]["context"]).resolve()
