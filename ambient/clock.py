@@ -12,7 +12,7 @@ import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
 
@@ -94,12 +94,11 @@ class ScaledClock(Clock):
         return loop.call_later(max(0.0, (when - self.now()) / self.speed), callback)
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class _VirtualTimer:
     when: float
-    seq: int
-    callback: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    callback: Callable[[], None]
+    cancelled: bool = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -122,7 +121,9 @@ class VirtualClock(Clock):
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
-        self._timers: list[_VirtualTimer] = []
+        # A heap of (when, sequence, timer): tuples compare in C, earliest first, ties in the
+        # order they were set.
+        self._timers: list[tuple[float, int, _VirtualTimer]] = []
         self._seq = itertools.count()
         # Set when a sleeping task was woken or a task was created: only then do the woken
         # tasks need loop turns, so plain timers (most of a simulation) cost no task switches.
@@ -159,21 +160,22 @@ class VirtualClock(Clock):
         return self._now
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
-        timer = _VirtualTimer(max(when, self._now), next(self._seq), callback)
-        heapq.heappush(self._timers, timer)
+        timer = _VirtualTimer(max(when, self._now), callback)
+        heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
         return timer
 
     def next_due(self) -> float | None:
         """When the next live timer is due, or ``None`` when nothing is scheduled."""
-        while self._timers and self._timers[0].cancelled:
-            heapq.heappop(self._timers)
-        return self._timers[0].when if self._timers else None
+        timers = self._timers
+        while timers and timers[0][2].cancelled:
+            heapq.heappop(timers)
+        return timers[0][0] if timers else None
 
     def _pop_due(self, until: float) -> _VirtualTimer | None:
         due = self.next_due()
         if due is None or due > until:
             return None
-        return heapq.heappop(self._timers)
+        return heapq.heappop(self._timers)[2]
 
     def advance_to(self, when: float) -> None:
         """Move time forward to ``when``, firing due timers in order (no task switches)."""

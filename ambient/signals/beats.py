@@ -48,38 +48,44 @@ class Beat:
     follows_clean: bool
 
 
-class _RollingQuartiles:
-    """Quartile deviation of the last ``size`` values, kept sorted (O(size) memmove)."""
+class _RollingSorted:
+    """The last ``size`` values, also kept sorted in ``values`` (an O(size) memmove at C
+    speed), so the quartiles and median of a sliding window cost no sort per beat."""
+
+    __slots__ = ("_order", "_size", "values")
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._order: deque[float] = deque()
-        self._sorted: list[float] = []
-
-    def __len__(self) -> int:
-        return len(self._sorted)
+        self.values: list[float] = []
 
     def add(self, value: float) -> None:
         if len(self._order) == self._size:
             old = self._order.popleft()
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
+            del self.values[bisect.bisect_left(self.values, old)]
         self._order.append(value)
-        bisect.insort(self._sorted, value)
+        bisect.insort(self.values, value)
 
     def quartile_deviation(self) -> float:
-        values = self._sorted
-        n = len(values)
-        if n == 0:
+        """Half the interquartile range; quartiles interpolated linearly, as numpy and pandas
+        compute them (written out: this runs twice per beat)."""
+        values = self.values
+        last = len(values) - 1
+        if last < 0:
             return 0.0
-        return (_quantile(values, n, 0.75) - _quantile(values, n, 0.25)) / 2
+        q1_at, q3_at = last * 0.25, last * 0.75
+        low1, low3 = int(q1_at), int(q3_at)
+        high1 = low1 + 1 if low1 < last else last
+        high3 = low3 + 1 if low3 < last else last
+        q1 = values[low1] + (values[high1] - values[low1]) * (q1_at - low1)
+        q3 = values[low3] + (values[high3] - values[low3]) * (q3_at - low3)
+        return (q3 - q1) / 2
 
-
-def _quantile(values: list[float], n: int, q: float) -> float:
-    """Linear-interpolated quantile of sorted ``values`` (as numpy and pandas compute it)."""
-    position = (n - 1) * q
-    low = int(position)
-    high = min(low + 1, n - 1)
-    return values[low] + (values[high] - values[low]) * (position - low)
+    def median(self) -> float:
+        values = self.values
+        n = len(values)
+        mid = n // 2
+        return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def _median_of(values: Iterable[float]) -> float:
@@ -105,9 +111,9 @@ class BeatCleaner:
     def __init__(self, gap_s: float = 5.0) -> None:
         self.gap_s = gap_s
         self._pending: list[_Raw] = []
-        self._abs_drr = _RollingQuartiles(_THRESHOLD_BEATS)
-        self._abs_mrr = _RollingQuartiles(_THRESHOLD_BEATS)
-        self._recent_out: deque[float] = deque(maxlen=_MEDIAN_BEATS)
+        self._abs_drr = _RollingSorted(_THRESHOLD_BEATS)
+        self._abs_mrr = _RollingSorted(_THRESHOLD_BEATS)
+        self._recent_out = _RollingSorted(_MEDIAN_BEATS)
         self._last_out_rr: float | None = None
         self._last_out_clean = False
         self._last_time: float | None = None
@@ -143,13 +149,14 @@ class BeatCleaner:
             self.corrections["out_of_range"] += 1
             out.extend(self.flush())
             return out
-        self._pending.append(_Raw(time, rr_ms))
-        if len(self._abs_drr) < _WARMUP_BEATS:
-            if len(self._pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
+        pending = self._pending
+        pending.append(_Raw(time, rr_ms))
+        if len(self._abs_drr.values) < _WARMUP_BEATS:
+            if len(pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
                 return out  # the first beats wait until thresholds can be set from them
             self._prime()
-        while len(self._pending) > LOOKAHEAD_BEATS:
-            out.extend(self._settle_first())
+        while len(pending) > LOOKAHEAD_BEATS:
+            self._settle_first(out)
         return out
 
     @property
@@ -161,16 +168,13 @@ class BeatCleaner:
         """Settle what is pending without look-ahead and start a new run (after a gap)."""
         out: list[Beat] = []
         while self._pending:
-            out.extend(self._settle_first())
+            self._settle_first(out)
         self._last_out_rr = None
         self._last_out_clean = False
         self._fragment_ms = 0.0
         return out
 
     # -- detection -------------------------------------------------------------------------
-
-    def _median(self) -> float | None:
-        return _median_of(self._recent_out) if self._recent_out else None
 
     def _prime(self) -> None:
         """Set the thresholds from the first beats of a stream (a centred start)."""
@@ -181,36 +185,43 @@ class BeatCleaner:
         for value in values:
             deviation = value - median
             self._abs_mrr.add(abs(2 * deviation if deviation < 0 else deviation))
-        self._recent_out.append(median)
+        self._recent_out.add(median)
 
-    def _settle_first(self) -> list[Beat]:
+    def _settle_first(self, out: list[Beat]) -> None:
+        """Decide on the oldest pending beat (using its look-ahead) and append what it gives."""
         pending = self._pending
         first = pending[0]
-        median = self._median()
-        if median is None:
-            self._pending.pop(0)
-            return [self._emit(first.time, first.rr_ms, corrected=False)]
+        rr_ms = first.rr_ms
+        if not self._recent_out.values:
+            pending.pop(0)
+            out.append(self._emit(first.time, rr_ms, corrected=False))
+            return
+        median = self._recent_out.median()
         prev = self._last_out_rr if self._last_out_rr is not None else median
-
-        drr = [first.rr_ms - prev]
-        for a, b in itertools.pairwise(pending):
-            drr.append(b.rr_ms - a.rr_ms)
-        mrr = first.rr_ms - median
+        drr = rr_ms - prev
+        mrr = rr_ms - median
         mrr = 2 * mrr if mrr < 0 else mrr
-        ready = len(self._abs_drr) >= _WARMUP_BEATS
+        abs_drr, abs_mrr = self._abs_drr, self._abs_mrr
+        ready = len(abs_drr.values) >= _WARMUP_BEATS
         floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
-        th1 = max(_ALPHA * self._abs_drr.quartile_deviation(), floor)
-        th2 = max(_ALPHA * self._abs_mrr.quartile_deviation(), floor)
-        self._abs_drr.add(abs(drr[0]))
-        self._abs_mrr.add(abs(mrr))
+        th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
+        th2 = max(_ALPHA * abs_mrr.quartile_deviation(), floor)
+        abs_drr.add(abs(drr))
+        abs_mrr.add(abs(mrr))
         if not ready:
             pending.pop(0)
-            return [self._emit(first.time, first.rr_ms, corrected=False)]
-
-        d = [x / th1 for x in drr]  # normalised differences: d[0] is this beat's
-        m = mrr / th2
-        kind = self._classify(d, m, first.rr_ms, median, th2)
-        return self._correct(kind, median)
+            out.append(self._emit(first.time, rr_ms, corrected=False))
+            return
+        # Normalised successive differences: d[0] is this beat's, then its look-ahead's.
+        d = [drr / th1]
+        for i in range(1, len(pending)):
+            d.append((pending[i].rr_ms - pending[i - 1].rr_ms) / th1)
+        kind = self._classify(d, mrr / th2, rr_ms, median, th2)
+        if kind == "normal":  # the usual case, without a call
+            pending.pop(0)
+            out.append(self._emit(first.time, rr_ms, corrected=False))
+        else:
+            self._correct(kind, median, out)
 
     def _classify(self, d: list[float], m: float, rr_ms: float, median: float, th2: float) -> str:
         d0 = d[0]
@@ -257,35 +268,36 @@ class BeatCleaner:
 
     # -- correction ------------------------------------------------------------------------
 
-    def _correct(self, kind: str, median: float) -> list[Beat]:
+    def _correct(self, kind: str, median: float, out: list[Beat]) -> None:
         pending = self._pending
         first = pending.pop(0)
         if kind == "normal":
-            return [self._emit(first.time, first.rr_ms, corrected=False)]
+            out.append(self._emit(first.time, first.rr_ms, corrected=False))
+            return
         self.corrections[kind] += 1
         if kind == "ectopic":
             second = pending.pop(0)
             even = (first.rr_ms + second.rr_ms) / 2
-            return [
-                self._emit(first.time, even, corrected=True),
-                self._emit(second.time, even, corrected=True),
-            ]
-        if kind == "extra":
+            out.append(self._emit(first.time, even, corrected=True))
+            out.append(self._emit(second.time, even, corrected=True))
+        elif kind == "extra":
             second = pending.pop(0)
-            return [self._emit(second.time, first.rr_ms + second.rr_ms, corrected=True)]
-        if kind == "missed":
+            out.append(self._emit(second.time, first.rr_ms + second.rr_ms, corrected=True))
+        elif kind == "missed":
             parts = max(2, round(first.rr_ms / median))
             each = first.rr_ms / parts
-            return [
+            out.extend(
                 self._emit(first.time - (parts - 1 - k) * each / 1000, each, corrected=True)
                 for k in range(parts)
-            ]
-        # long_short: an implausible interval that fits no pattern; the local median stands in.
-        return [self._emit(first.time, median, corrected=True)]
+            )
+        else:
+            # long_short: an implausible interval that fits no pattern; the local median
+            # stands in.
+            out.append(self._emit(first.time, median, corrected=True))
 
     def _emit(self, time: float, rr_ms: float, corrected: bool) -> Beat:
         beat = Beat(time, rr_ms, corrected, follows_clean=self._last_out_clean and not corrected)
         self._last_out_rr = rr_ms
         self._last_out_clean = not corrected
-        self._recent_out.append(rr_ms)
+        self._recent_out.add(rr_ms)
         return beat

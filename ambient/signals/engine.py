@@ -126,13 +126,15 @@ class SignalEngine:
     def _update(self, state: PersonSignals) -> None:
         now = self.clock.now()
         self._next_update[state.id] = now + self.config.update_interval
-        emitted = state.emitted
-        changed: dict[str, SignalValue] = {}
-        for name, (value, reason) in state.compute(now).items():
-            old = emitted.get(name)
-            if old is None or old.value != value or old.reason != reason:
-                changed[name] = SignalValue(value, now, reason)
-        emitted.update(changed)
+        outcomes = state.compute(now)
+        last = state.outcomes
+        changed = {
+            name: SignalValue(outcome[0], now, outcome[1])
+            for name, outcome in outcomes.items()
+            if last.get(name) != outcome
+        }
+        last.update(outcomes)
+        state.emitted.update(changed)
         self._schedule(state, now)
         if changed:
             self.on_update(SignalUpdate(now, state.id, changed))

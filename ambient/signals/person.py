@@ -13,7 +13,7 @@ from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import Baseline
 from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.stress import stress_score, z_score
-from ambient.signals.windows import BeatWindow, WindowStats
+from ambient.signals.windows import BeatTerms, BeatWindow, WindowStats
 
 #: Decimal places each float signal is reported with (changes below this are not updates).
 PRECISION = {
@@ -52,9 +52,17 @@ class PersonSignals:
         elif person is not None and person.age is not None:
             max_hr = 208 - 0.7 * person.age  # Tanaka et al. 2001
         self.cleaner = BeatCleaner(gap_s=config.rr_gap)
-        self.windows = [BeatWindow(seconds) for seconds in config.windows]
-        self.hr_window = BeatWindow(config.hr_window)
+        # The first window gives the HRV signals; the first of 2 min or more the stress index
+        # (only its quality and stress index are read, so it keeps no HRV sums unless it is
+        # also the first); the HR window gives `hr`.
+        first_si = next((s for s in config.windows if s >= 120), None)
+        self.windows = [
+            BeatWindow(seconds, hrv=i == 0 or seconds != first_si)
+            for i, seconds in enumerate(config.windows)
+        ]
         self.si_window = next((w for w in self.windows if w.length_s >= 120), None)
+        self.hr_window = BeatWindow(config.hr_window, hrv=False)
+        self._all_windows = (*self.windows, self.hr_window)
         self.baseline = Baseline(config.baseline, resting_hr)
         self.activity = ActivityTracker(config.activity, max_hr)
         self.last_time: dict[str, float] = {}  # metric -> time of its latest reading
@@ -62,6 +70,7 @@ class PersonSignals:
         self.contact: bool | None = None
         self.metrics: dict[str, float] = {}  # user-named metrics, passed through
         self.emitted: dict[str, SignalValue] = {}
+        self.outcomes: dict[str, Outcome] = {}  # the last computed, to tell what changed
         self._previous_rr: float | None = None
         self._next_sample = -math.inf
 
@@ -90,9 +99,9 @@ class PersonSignals:
 
     def _add_beats(self, beats: list[Beat]) -> None:
         for beat in beats:
-            previous = self._previous_rr if beat.follows_clean else None
-            for window in (*self.windows, self.hr_window):
-                window.add(beat, previous)
+            terms = BeatTerms.of(beat, self._previous_rr)
+            for window in self._all_windows:
+                window.add_terms(terms)
             self._previous_rr = beat.rr_ms
 
     def _fresh(self, metric: str, now: float, limit: float | None = None) -> bool:

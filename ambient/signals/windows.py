@@ -39,17 +39,49 @@ class WindowStats(NamedTuple):
     corrected: float  # share of beats that were corrected, 0-1
 
 
-class BeatWindow:
-    """The beats of the last ``length_s`` seconds (ending at the newest beat)."""
+class BeatTerms(NamedTuple):
+    """One beat's share of a window's running sums, worked out once per beat and added to
+    every window of the person (so each window only adds and subtracts)."""
 
-    def __init__(self, length_s: float) -> None:
+    time: float
+    rr_ms: float
+    rr_sq: float
+    clean_ms: float  # rr_ms when the beat is clean, else 0
+    corrected: int  # 1 when the beat was corrected, else 0
+    diffs: int  # 1 when the beat has a successive difference (it follows a clean beat)
+    diff_sq: float
+    nn50: int  # 1 when that difference exceeds 50 ms
+
+    @classmethod
+    def of(cls, beat: Beat, previous_rr_ms: float | None) -> BeatTerms:
+        """``previous_rr_ms`` is the beat before ``beat``, for its difference."""
+        rr_ms = beat.rr_ms
+        corrected = 1 if beat.corrected else 0
+        clean_ms = 0.0 if corrected else rr_ms
+        if beat.follows_clean and previous_rr_ms is not None:
+            diff = rr_ms - previous_rr_ms
+            nn50 = 1 if abs(diff) > _NN50_MS else 0
+            return cls(beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 1, diff * diff, nn50)
+        return cls(beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 0, 0.0, 0)
+
+
+class BeatWindow:
+    """The beats of the last ``length_s`` seconds (ending at the newest beat).
+
+    With ``hrv=False`` the window keeps only what mean HR, quality and the stress index need
+    (the person's HR and stress-index windows): its RMSSD, SDNN and pNN50 are None.
+    """
+
+    def __init__(self, length_s: float, *, hrv: bool = True) -> None:
         self.length_s = length_s
+        self.hrv = hrv
+        self._count_in = self._count_all_in if hrv else self._count_basic_in
+        self._count_out = self._count_all_out if hrv else self._count_basic_out
         # The range and histogram serve only the stress index: shorter windows skip them.
         self._keeps_shape = length_s >= _MIN_STRESS_INDEX_WINDOW_S
-        self._beats: deque[Beat] = deque()
-        self._diffs_ms: deque[float | None] = deque()  # each beat's successive difference
-        self._min: deque[Beat] = deque()
-        self._max: deque[Beat] = deque()
+        self._beats: deque[BeatTerms] = deque()
+        self._min: deque[BeatTerms] = deque()
+        self._max: deque[BeatTerms] = deque()
         self._bins: dict[int, int] = {}
         self._since_rebuild = 0
         self._reset_sums()
@@ -72,17 +104,16 @@ class BeatWindow:
 
     def add(self, beat: Beat, previous_rr_ms: float | None) -> None:
         """Add ``beat``; ``previous_rr_ms`` is the beat before it, for its difference."""
-        diff = None
-        if beat.follows_clean and previous_rr_ms is not None:
-            diff = beat.rr_ms - previous_rr_ms
+        self.add_terms(BeatTerms.of(beat, previous_rr_ms))
+
+    def add_terms(self, terms: BeatTerms) -> None:
         beats = self._beats
-        beats.append(beat)
-        self._diffs_ms.append(diff)
-        self._count_in(beat, diff)
+        beats.append(terms)
+        self._count_in(terms)
         if self._keeps_shape:
-            self._shape_in(beat)
-        if beats[0].time <= beat.time - self.length_s:
-            self.expire(beat.time)
+            self._shape_in(terms)
+        if beats[0].time <= terms.time - self.length_s:
+            self.expire(terms.time)
 
     def expire(self, now: float) -> None:
         """Drop beats that ended more than ``length_s`` before ``now``."""
@@ -90,26 +121,26 @@ class BeatWindow:
         beats = self._beats
         while beats and beats[0].time <= start:
             old = beats.popleft()
-            self._count_out(old, self._diffs_ms.popleft())
+            self._count_out(old)
             if self._keeps_shape:
                 self._shape_out(old)
             self._since_rebuild += 1
         if self._since_rebuild > len(beats) + 16:
             self._rebuild()
 
-    def _shape_in(self, beat: Beat) -> None:
-        rr_ms = beat.rr_ms
+    def _shape_in(self, terms: BeatTerms) -> None:
+        rr_ms = terms.rr_ms
         low, high = self._min, self._max
         while low and low[-1].rr_ms >= rr_ms:
             low.pop()
-        low.append(beat)
+        low.append(terms)
         while high and high[-1].rr_ms <= rr_ms:
             high.pop()
-        high.append(beat)
+        high.append(terms)
         key = int(rr_ms // _BIN_MS)
         self._bins[key] = self._bins.get(key, 0) + 1
 
-    def _shape_out(self, old: Beat) -> None:
+    def _shape_out(self, old: BeatTerms) -> None:
         if self._min and self._min[0] is old:
             self._min.popleft()
         if self._max and self._max[0] is old:
@@ -126,39 +157,41 @@ class BeatWindow:
         self._min.clear()
         self._max.clear()
         self._bins.clear()
-        self._diffs_ms.clear()
         self._reset_sums()
 
-    def _count_in(self, beat: Beat, diff: float | None) -> None:
-        self._sum_rr += beat.rr_ms
-        self._sum_rr2 += beat.rr_ms * beat.rr_ms
-        if beat.corrected:
-            self._corrected += 1
-        else:
-            self._clean_ms += beat.rr_ms
-        if diff is not None:
-            self._diffs += 1
-            self._sum_d2 += diff * diff
-            if abs(diff) > _NN50_MS:
-                self._nn50 += 1
+    # Adding a zero term leaves a float sum exactly as it was, so these need no branches.
+    def _count_all_in(self, terms: BeatTerms) -> None:
+        self._sum_rr += terms.rr_ms
+        self._sum_rr2 += terms.rr_sq
+        self._clean_ms += terms.clean_ms
+        self._corrected += terms.corrected
+        self._diffs += terms.diffs
+        self._sum_d2 += terms.diff_sq
+        self._nn50 += terms.nn50
 
-    def _count_out(self, beat: Beat, diff: float | None) -> None:
-        self._sum_rr -= beat.rr_ms
-        self._sum_rr2 -= beat.rr_ms * beat.rr_ms
-        if beat.corrected:
-            self._corrected -= 1
-        else:
-            self._clean_ms -= beat.rr_ms
-        if diff is not None:
-            self._diffs -= 1
-            self._sum_d2 -= diff * diff
-            if abs(diff) > _NN50_MS:
-                self._nn50 -= 1
+    def _count_all_out(self, terms: BeatTerms) -> None:
+        self._sum_rr -= terms.rr_ms
+        self._sum_rr2 -= terms.rr_sq
+        self._clean_ms -= terms.clean_ms
+        self._corrected -= terms.corrected
+        self._diffs -= terms.diffs
+        self._sum_d2 -= terms.diff_sq
+        self._nn50 -= terms.nn50
+
+    def _count_basic_in(self, terms: BeatTerms) -> None:
+        self._sum_rr += terms.rr_ms
+        self._clean_ms += terms.clean_ms
+        self._corrected += terms.corrected
+
+    def _count_basic_out(self, terms: BeatTerms) -> None:
+        self._sum_rr -= terms.rr_ms
+        self._clean_ms -= terms.clean_ms
+        self._corrected -= terms.corrected
 
     def _rebuild(self) -> None:
         self._reset_sums()
-        for beat, diff in zip(self._beats, self._diffs_ms, strict=True):
-            self._count_in(beat, diff)
+        for terms in self._beats:
+            self._count_in(terms)
         self._since_rebuild = 0
 
     def hr(self, now: float) -> float | None:
@@ -176,7 +209,7 @@ class BeatWindow:
             return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
         mean_rr = self._sum_rr / n
         sdnn = None
-        if n > 1:
+        if n > 1 and self.hrv:
             sdnn = math.sqrt(max(0.0, (self._sum_rr2 - n * mean_rr * mean_rr) / (n - 1)))
         diffs = self._diffs
         rmssd = math.sqrt(max(0.0, self._sum_d2 / diffs)) if diffs else None
