@@ -116,7 +116,7 @@ class VirtualClock(Clock):
     #: do its work and register its next sleep.
     SETTLE_ROUNDS = 8
     #: Loop turns ``run_until`` may skip in a row when no callback is ready (see
-    #: ``_turn_if_ready``).
+    #: ``_turn_needed``).
     MAX_TURNS_SKIPPED = 100
 
     def __init__(self, start: float = 0.0) -> None:
@@ -189,18 +189,24 @@ class VirtualClock(Clock):
         run to their next wait before time moves on."""
         loop = self._watch_task_creation()
         # Tasks woken by readings (an asyncio.Event set by a signal update) take their next
-        # step before time moves on.
-        await self._turn_if_ready(loop)
-        await self._settle()
+        # step before time moves on. (Each wait is checked before it is awaited: a replay
+        # calls this once per reading, and most calls have nothing to wait for.)
+        if self._turn_needed(loop):
+            await asyncio.sleep(0)
+        if self._stirred:
+            await self._settle()
         while (timer := self._pop_due(when)) is not None:
             self._now = max(self._now, timer.when)
             timer.callback()
-            await self._turn_if_ready(loop)  # a future the timer resolved wakes its task
-            await self._settle()
+            if self._turn_needed(loop):
+                await asyncio.sleep(0)  # a future the timer resolved wakes its task
+            if self._stirred:
+                await self._settle()
         self._now = max(self._now, when)
 
-    async def _turn_if_ready(self, loop: asyncio.AbstractEventLoop) -> None:
-        """One loop turn when a callback is ready to run (a resolved future, a set Event).
+    def _turn_needed(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """Whether to give the loop a turn: only when a callback is ready to run (a resolved
+        future, a set Event).
 
         With none ready the turn would only resume this task, and a replay takes one step per
         reading: skipping it halves a simulation's cost. Every ``MAX_TURNS_SKIPPED``-th turn
@@ -209,9 +215,9 @@ class VirtualClock(Clock):
         ready = getattr(loop, "_ready", None)  # CPython's queue of ready callbacks
         if ready is None or ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
             self._turns_skipped = 0
-            await asyncio.sleep(0)
-        else:
-            self._turns_skipped += 1
+            return True
+        self._turns_skipped += 1
+        return False
 
     async def run_until_idle(self, limit: float) -> None:
         """Run timers until none is left before ``limit`` (the end of a simulation)."""

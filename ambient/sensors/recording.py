@@ -49,25 +49,36 @@ class RecordingSensor:
         if not readings:
             _LOGGER.warning("Recording %s has no readings", self.config.path)
             return
-        virtual = isinstance(self.clock, VirtualClock)
         while True:
-            if recording.relative or not virtual:
-                offset = self.clock.now() - (0.0 if recording.relative else readings[0].time)
+            if isinstance(self.clock, VirtualClock):
+                offset = self.clock.now() if recording.relative else 0.0
+                await self._replay_virtual(self.clock, readings, offset, sink)
             else:
-                offset = 0.0
-            for reading in readings:
-                when = reading.time + offset
-                if virtual:
-                    assert isinstance(self.clock, VirtualClock)
-                    await self.clock.run_until(when)
-                elif when > self.clock.now():
-                    await self.clock.sleep_until(when)
-                shifted = Reading(when, reading.person, reading.metric, reading.value, self.name)
-                await sink.put(shifted)
-                self._replayed += 1
-                self._last_reading_time = when
+                offset = self.clock.now() - (0.0 if recording.relative else readings[0].time)
+                await self._replay_live(readings, offset, sink)
             if not self.config.loop:
                 return
+
+    async def _replay_virtual(
+        self, clock: VirtualClock, readings: list[Reading], offset: float, sink: ReadingSink
+    ) -> None:
+        """Each reading at its own virtual time; the replay moves the clock itself."""
+        name = self.name
+        for reading in readings:
+            when = reading.time + offset
+            await clock.run_until(when)
+            await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
+            self._replayed += 1
+            self._last_reading_time = when
+
+    async def _replay_live(self, readings: list[Reading], offset: float, sink: ReadingSink) -> None:
+        for reading in readings:
+            when = reading.time + offset
+            if when > self.clock.now():
+                await self.clock.sleep_until(when)
+            await sink.put(Reading(when, reading.person, reading.metric, reading.value, self.name))
+            self._replayed += 1
+            self._last_reading_time = when
 
     def diagnostics(self) -> Mapping[str, Any]:
         age = (

@@ -28,6 +28,7 @@ PRECISION = {
     "stress_score": 1,
     "quality": 2,
 }
+_DEFAULT_PRECISION = 3  # user-named metrics passed through
 
 STALE = "stale"
 NO_DATA = "no data"
@@ -125,86 +126,92 @@ class PersonSignals:
 
     def compute(self, now: float) -> dict[str, Outcome]:
         """Every signal of this person as of ``now``, as (value, reason) pairs: the engine
-        makes a :class:`SignalValue` only of those that changed (most do not, every 2 s)."""
+        makes a :class:`SignalValue` only of those that changed (it runs every
+        ``update_interval`` for every person)."""
         cfg = self.config
         self.settle(now)
+        last_time = self.last_time
+        stale_after = cfg.stale_after
+        rr_at, hr_at, contact_at = last_time.get(RR), last_time.get(HR), last_time.get(CONTACT)
+        fresh_rr = rr_at is not None and now - rr_at <= stale_after
+        fresh_hr = hr_at is not None and now - hr_at <= stale_after
+        fresh_contact = contact_at is not None and now - contact_at <= stale_after
         out: dict[str, Outcome] = {}
 
-        def put(name: str, value: float | str | bool | None, reason: str) -> None:
-            if value is None:
-                out[name] = (None, reason)
-            elif isinstance(value, float):
-                out[name] = (round(value, PRECISION.get(name, 3)), None)
-            else:
-                out[name] = (value, None)
-
-        def missing(metric: str) -> str:
-            return STALE if metric in self.last_time else NO_DATA
-
-        fresh_rr = self._fresh(RR, now)
-        fresh_hr = self._fresh(HR, now)
-        contact = self.contact if self._fresh(CONTACT, now) else None
-        put("contact", contact, missing(CONTACT))
+        contact = self.contact if fresh_contact else None
+        out["contact"] = (contact, None) if contact is not None else (None, _missing(contact_at))
         contact_lost = contact is False
 
         # Heart rate: from beats when there are, else from the sensor's own HR.
         hr: float | None = None
-        hr_reason = missing(RR) if RR in self.last_time else missing(HR)
+        hr_reason = _missing(rr_at) if rr_at is not None else _missing(hr_at)
         if contact_lost:
             hr_reason = NO_CONTACT
         elif fresh_rr and (window_hr := self.hr_window.hr(now)) is not None:
             hr = window_hr
         elif fresh_hr:
             hr = self.hr_reading
-        put("hr", hr, hr_reason)
-        put("rr_available", True if fresh_rr else (False if fresh_hr else None), hr_reason)
+        out["hr"] = _known(hr, PRECISION["hr"], hr_reason)
+        rr_available = True if fresh_rr else (False if fresh_hr else None)
+        out["rr_available"] = (
+            (rr_available, None) if rr_available is not None else (None, hr_reason)
+        )
 
         primary = self.windows[0].stats(now)
         hrv_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, primary)
         usable = hrv_reason is None
-        put("quality", primary.quality if fresh_rr else None, hrv_reason or STALE)
-        put("rmssd", primary.rmssd if usable else None, hrv_reason or TOO_FEW_BEATS)
-        put("ln_rmssd", primary.ln_rmssd if usable else None, hrv_reason or TOO_FEW_BEATS)
-        put("sdnn", primary.sdnn if usable else None, hrv_reason or TOO_FEW_BEATS)
-        put("pnn50", primary.pnn50 if usable else None, hrv_reason or TOO_FEW_BEATS)
+        out["quality"] = _known(
+            primary.quality if fresh_rr else None, PRECISION["quality"], hrv_reason or STALE
+        )
+        unusable = hrv_reason or TOO_FEW_BEATS
+        if usable:
+            out["rmssd"] = _known(primary.rmssd, PRECISION["rmssd"], unusable)
+            out["ln_rmssd"] = _known(primary.ln_rmssd, PRECISION["ln_rmssd"], unusable)
+            out["sdnn"] = _known(primary.sdnn, PRECISION["sdnn"], unusable)
+            out["pnn50"] = _known(primary.pnn50, PRECISION["pnn50"], unusable)
+        else:
+            out["rmssd"] = out["ln_rmssd"] = out["sdnn"] = out["pnn50"] = (None, unusable)
         if self.si_window is None:
-            put("stress_index", None, "no window of 2 min or more configured")
+            out["stress_index"] = (None, "no window of 2 min or more configured")
         else:
             si = self.si_window.stats(now)
             si_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, si)
-            put(
-                "stress_index",
+            out["stress_index"] = _known(
                 si.stress_index if si_reason is None else None,
+                PRECISION["stress_index"],
                 si_reason or TOO_FEW_BEATS,
             )
 
         norm = self.baseline.norm(now)
-        put("baseline_ready", norm.ready, "")
+        out["baseline_ready"] = (norm.ready, None)
         ln_z = None
         if usable and primary.ln_rmssd is not None:
             ln_z = z_score(primary.ln_rmssd, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
-        put("ln_rmssd_z", ln_z, hrv_reason or TOO_FEW_BEATS)
-        put("hr_delta_rest", None if hr is None else hr - norm.hr_mean, hr_reason)
+        out["ln_rmssd_z"] = _known(ln_z, PRECISION["ln_rmssd_z"], unusable)
+        out["hr_delta_rest"] = _known(
+            None if hr is None else hr - norm.hr_mean, PRECISION["hr_delta_rest"], hr_reason
+        )
 
         state = self.activity.state(now, hr, norm.hr_mean)
-        put("activity_state", state, hr_reason if hr is None else STALE)
+        activity_reason = hr_reason if hr is None else STALE
+        out["activity_state"] = (state, None) if state is not None else (None, activity_reason)
 
         score: float | None = None
         if state in ("active", "recovering"):
             score_reason = EXERCISE
         elif ln_z is None:
-            score_reason = hrv_reason or TOO_FEW_BEATS
+            score_reason = unusable
         elif hr is None:
             score_reason = hr_reason
         else:
             score_reason = ""
             score = stress_score(ln_z, z_score(hr, norm.hr_mean, norm.hr_sd), cfg.stress)
-        put("stress_score", score, score_reason)
+        out["stress_score"] = _known(score, PRECISION["stress_score"], score_reason)
 
         for metric, value in self.metrics.items():
             if metric not in out:
                 fresh = self._fresh(metric, now, cfg.metric_stale_after)
-                put(metric, value if fresh else None, STALE)
+                out[metric] = _known(value if fresh else None, _DEFAULT_PRECISION, STALE)
 
         self._sample_baseline(now, state, primary, usable)
         return out
@@ -232,6 +239,15 @@ class PersonSignals:
             return
         self.baseline.add(now, primary.ln_rmssd, primary.hr)
         self._next_sample = now + self.windows[0].length_s
+
+
+def _known(value: float | None, digits: int, reason: str) -> Outcome:
+    """A float signal rounded to the places it is reported with, or unknown for ``reason``."""
+    return (None, reason) if value is None else (round(value, digits), None)
+
+
+def _missing(last_seen: float | None) -> str:
+    return NO_DATA if last_seen is None else STALE
 
 
 def missing_reason(seen_before: bool) -> str:
