@@ -189,10 +189,21 @@ class BeatWindow:
         self._corrected -= terms.corrected
 
     def _rebuild(self) -> None:
-        self._reset_sums()
-        for terms in self._beats:
-            self._count_in(terms)
+        """Sum the window's beats afresh, column by column at C speed (``sum`` adds floats in
+        order, as the running sums do)."""
         self._since_rebuild = 0
+        if not self._beats:
+            self._reset_sums()
+            return
+        _, rr, rr_sq, clean, corrected, diffs, diff_sq, nn50 = zip(*self._beats, strict=True)
+        self._sum_rr = sum(rr)
+        self._clean_ms = sum(clean)
+        self._corrected = sum(corrected)
+        if self.hrv:
+            self._sum_rr2 = sum(rr_sq)
+            self._diffs = sum(diffs)
+            self._sum_d2 = sum(diff_sq)
+            self._nn50 = sum(nn50)
 
     def hr(self, now: float) -> float | None:
         """Mean heart rate as of ``now`` (the ``hr`` signal: no other statistic needed)."""
