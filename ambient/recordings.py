@@ -78,8 +78,33 @@ def _row_reading(row: dict[str, Any], default_person: str, source: str) -> tuple
     return Reading(time_s, person, metric, value, source), relative
 
 
-def _rows(path: Path, handle: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, row or error text) for each data line."""
+def _plain_csv_reading(
+    values: list[str], columns: dict[str, int], default_person: str, source: str
+) -> tuple[Reading, bool] | None:
+    """The usual CSV row (numeric time and value, a valid metric name) read without building
+    a dict; None for anything else, which ``_row_reading`` then reads or explains."""
+    try:
+        time_s = float(values[columns["t"]])
+        value = float(values[columns["value"]])
+        metric = values[columns["metric"]].strip()
+    except (ValueError, IndexError):
+        return None
+    if not (math.isfinite(time_s) and math.isfinite(value) and _valid_metric(metric)):
+        return None
+    person_at = columns.get("person")
+    raw_person = values[person_at] if person_at is not None and person_at < len(values) else ""
+    person = (raw_person or default_person).strip()
+    return Reading(time_s, person, metric, value, source), time_s < UNIX_THRESHOLD_S
+
+
+Row = dict[str, Any] | str | tuple[Reading, bool]
+
+
+def _rows(
+    path: Path, handle: IO[str], default_person: str, source: str
+) -> Iterator[tuple[int, Row]]:
+    """(line number, row) for each data line: a row to read, error text, or (plain CSV rows)
+    the reading already read."""
     if path.suffix in (".jsonl", ".ndjson"):
         for number, line in enumerate(handle, start=1):
             if not line.strip() or line.lstrip().startswith("#"):
@@ -101,12 +126,16 @@ def _rows(path: Path, handle: IO[str]) -> Iterator[tuple[int, dict[str, Any] | s
             f"{path}:{first[0]}: header must be `t,metric,value[,person]`, got `{first[1].strip()}`"
         )
     names = [h.strip() for h in header]
+    columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
     for number, line in numbered:
         if not line.strip():
             continue
-        # Plain rows (the usual case) split directly; quoted ones go through the csv module.
-        values = line.rstrip("\r\n").split(",") if '"' not in line else next(csv.reader([line]))
-        yield number, dict(zip(names, values, strict=False))
+        if '"' in line:  # quoted fields go through the csv module
+            yield number, dict(zip(names, next(csv.reader([line])), strict=False))
+            continue
+        values = line.rstrip("\r\n").split(",")
+        plain = _plain_csv_reading(values, columns, default_person, source)
+        yield number, plain if plain is not None else dict(zip(names, values, strict=False))
 
 
 def load_recording(path: Path, default_person: str = "default") -> Recording:
@@ -120,15 +149,18 @@ def load_recording(path: Path, default_person: str = "default") -> Recording:
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for number, row in _rows(path, handle):
+        for number, row in _rows(path, handle, default_person, source):
             if isinstance(row, str):
                 problems.append(f"{path}:{number}: {row}")
                 continue
-            try:
-                reading, relative = _row_reading(row, default_person, source)
-            except ValueError as exc:
-                problems.append(f"{path}:{number}: {exc}")
-                continue
+            if isinstance(row, tuple):
+                reading, relative = row
+            else:
+                try:
+                    reading, relative = _row_reading(row, default_person, source)
+                except ValueError as exc:
+                    problems.append(f"{path}:{number}: {exc}")
+                    continue
             relative_flags.add(relative)
             readings.append(reading)
     if len(relative_flags) > 1:
