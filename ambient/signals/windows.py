@@ -1,9 +1,10 @@
 """HRV over a sliding window of beats by time, updated in amortised O(1) per beat.
 
-Running sums give mean HR, SDNN, RMSSD and pNN50; monotonic deques give the range and a
-50 ms histogram gives the mode for Baevsky's stress index (kept only by windows long enough
-for it). Sums are rebuilt from the beats each time the window has turned over once, so float
-drift never builds up (still O(1) amortised). Memory is bounded by the beats in one window.
+Running sums give mean HR, SDNN, RMSSD and pNN50 (a beat's terms are worked out once for all
+of a person's windows); monotonic deques give the range and a 50 ms histogram gives the mode
+for Baevsky's stress index (kept only by windows long enough for it). Sums are rebuilt from
+the beats each time the window has turned over once, so float drift never builds up (still
+O(1) amortised). Memory is bounded by the beats in one window.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class BeatWindow:
         self.add_terms(BeatTerms.of(beat, previous_rr_ms))
 
     def add_terms(self, terms: BeatTerms) -> None:
+        """Add a beat by its terms (a person's windows share one :class:`BeatTerms`)."""
         beats = self._beats
         beats.append(terms)
         self._count_in(terms)
