@@ -219,10 +219,6 @@ class VirtualClock(Clock):
         self._turns_skipped += 1
         return False
 
-    async def run_until_idle(self, limit: float) -> None:
-        """Run timers until none is left before ``limit`` (the end of a simulation)."""
-        await self.run_until(limit)
-
     async def _settle(self) -> None:
         rounds = 0
         while self._stirred and rounds < 4:

@@ -60,3 +60,19 @@ async def test_scaled_clock_runs_faster_than_real_time() -> None:
     clock.call_later(60.0, fired.set)  # one scaled minute = 60 ms of real time
     await asyncio.wait_for(fired.wait(), timeout=5.0)
     assert clock.now() >= 60.0
+
+
+async def test_a_replay_still_gives_the_loop_turns_for_outside_callbacks() -> None:
+    """A replay calls run_until once per reading and skips loop turns when nothing is ready;
+    a callback scheduled from outside (I/O, a signal handler) still runs within 100 calls."""
+    clock = VirtualClock(0.0)
+    loop = asyncio.get_running_loop()
+    await clock.run_until(1.0)  # nothing ready: the next calls may skip their turn
+    ran: list[float] = []
+    loop.call_soon(lambda: ran.append(clock.now()))  # not a timer of the clock
+    calls = 0
+    while not ran and calls < 200:
+        calls += 1
+        await clock.run_until(1.0 + calls)
+    assert ran, "the outside callback never ran"
+    assert calls <= VirtualClock.MAX_TURNS_SKIPPED + 1
