@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import TextIO
 
@@ -12,6 +11,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
+from ambient.clock import Clock, RealClock
 from ambient.sensors.ble import BleBackend
 from ambient.sensors.heart_rate import HEART_RATE_SERVICE_UUID
 
@@ -25,6 +25,7 @@ async def scan(
     out: TextIO,
     *,
     backend: type[BleBackend] | None = None,
+    clock: Clock | None = None,
 ) -> int:
     """Listen ``timeout_s`` for devices advertising the Heart Rate Service; print one config
     entry per device (strongest signal first) and return an exit code."""
@@ -44,7 +45,7 @@ async def scan(
     try:
         await scanner.start()
         try:
-            await asyncio.sleep(timeout_s)  # the scan's length, asked for by the user
+            await (clock or RealClock()).sleep(timeout_s)  # the scan's length
         finally:
             await scanner.stop()
     except (BleakError, OSError) as exc:
