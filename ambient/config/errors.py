@@ -27,7 +27,8 @@ class ConfigError(Exception):
     """All problems found in a config, reported together."""
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
-        self.issues = issues
+        # In file order, as a reader goes through the file to fix them.
+        self.issues = sorted(issues, key=lambda issue: (issue.line or 0, issue.column or 0))
         super().__init__("\n".join(str(issue) for issue in issues))
 
 

@@ -265,3 +265,16 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "nope.yaml")
     assert "cannot read" in str(caught.value)
+
+
+def test_problems_are_listed_in_file_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        VALID_RULE.replace("action: log", "action: lgo").replace(
+            "  - id: calm\n", "  - id: calm\n    cooldwn: 5min\n"
+        ),
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = [issue.line for issue in caught.value.issues]
+    assert lines == sorted(lines) and len(lines) == 2
