@@ -276,5 +276,5 @@ def test_problems_are_listed_in_file_order(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    lines = [issue.line for issue in caught.value.issues]
+    lines = [issue.line or 0 for issue in caught.value.issues]
     assert lines == sorted(lines) and len(lines) == 2
