@@ -142,3 +142,9 @@ def person_key(person: str | None) -> str:
 
 def person_of(key: str) -> str | None:
     return None if key == "" else key
+
+
+def cancel_timer(trigger: TriggerState) -> None:
+    if trigger.timer is not None:
+        trigger.timer.cancel()
+        trigger.timer = None

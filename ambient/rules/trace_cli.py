@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from ambient.rules.engine import TRACE_NAMESPACE
+from ambient.rules.tracing import TRACE_NAMESPACE
 from ambient.store import Store
 
 MAX_TRACES = 10_000

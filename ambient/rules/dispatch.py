@@ -1,0 +1,472 @@
+"""From signal updates, HA entity changes, MQTT messages, commands and schedules to trigger state:
+each trigger's `for` window and edge (clear → pending → active, cleared past the hysteresis),
+per person, handing firings and recoveries to the :class:`~ambient.rules.firing.Firer`.
+
+``on_signals`` is the hot path: values are indexed by the thresholds where a trigger's state can
+change, so an update touches only the triggers whose boundary it crossed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
+
+from ambient.clock import Clock
+from ambient.config.triggers import (
+    CronTriggerConfig,
+    MqttTriggerConfig,
+    SignalTriggerConfig,
+    StateTriggerConfig,
+    TimeTriggerConfig,
+)
+from ambient.messages import ExternalEvent, SignalUpdate, SignalValue
+from ambient.rules import describe
+from ambient.rules.band import BoundaryIndex, boundaries, cleared, inside
+from ambient.rules.current_values import CurrentValues
+from ambient.rules.firing import Firer, Firing
+from ambient.rules.hold import ActionHold
+from ambient.rules.rule import Rule, SignalSlot, TextSlot
+from ambient.rules.rule_store import RuleStore
+from ambient.rules.runs import Runs
+from ambient.rules.schedule import Schedule, cron_triggers
+from ambient.rules.state import PersonState, TriggerState, cancel_timer
+from ambient.rules.tracing import Tracer
+from ambient.rules.values import EntityState, entity_state_from_event, numeric
+
+
+class TriggerDispatch:
+    """Every rule's triggers, indexed by what can change them, and their per-person state."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        zone: tzinfo,
+        rules: Sequence[Rule],
+        current_values: CurrentValues,
+        hold: ActionHold,
+        tracer: Tracer,
+        rule_store: RuleStore,
+        runs: Runs,
+        firer: Firer,
+    ) -> None:
+        self.clock = clock
+        self._zone = zone
+        self._rules = rules
+        self._current_values = current_values
+        # Collaborators' state and methods, bound once: the hot path reads them directly.
+        self._values = current_values.values
+        self._texts = current_values.texts
+        self._entities = current_values.entities
+        self._signal = current_values.signal
+        self._threshold = current_values.threshold
+        self._set_paused = hold.set_paused
+        self._trace = tracer.trace
+        self._save = rule_store.save
+        self._waiters = runs.waiters
+        self._wake_waiters = runs.wake_waiters
+        self._fire = firer.fire
+        self._fire_signal = firer.fire_signal
+        self._fire_for_scope = firer.fire_for_scope
+        self._recover = firer.recover
+        self._numeric: dict[str, BoundaryIndex[SignalSlot]] = {}
+        self._text: dict[str, list[TextSlot]] = {}
+        self._entity_triggers: dict[str, list[tuple[Rule, int, StateTriggerConfig]]] = {}
+        self._threshold_users: dict[str, list[SignalSlot]] = {}
+        self._mqtt: list[tuple[Rule, int, MqttTriggerConfig]] = []
+        self._index_triggers()
+
+    def _index_triggers(self) -> None:
+        for rule in self._rules:
+            for index, trigger in enumerate(rule.config.triggers):
+                if isinstance(trigger, SignalTriggerConfig):
+                    slot = SignalSlot(rule, index, trigger)
+                    points = boundaries(trigger.above, trigger.below, trigger.hysteresis)
+                    self._numeric.setdefault(trigger.signal, BoundaryIndex()).add(slot, points)
+                    for limit in (trigger.above, trigger.below):
+                        if isinstance(limit, str):
+                            self._threshold_users.setdefault(limit, []).append(slot)
+                elif isinstance(trigger, StateTriggerConfig):
+                    if trigger.signal is not None:
+                        self._text.setdefault(trigger.signal, []).append(
+                            TextSlot(rule, index, trigger)
+                        )
+                    for entity in trigger.entity_id or ():
+                        self._entity_triggers.setdefault(entity, []).append((rule, index, trigger))
+                elif isinstance(trigger, MqttTriggerConfig):
+                    self._mqtt.append((rule, index, trigger))
+
+    def mqtt_topics_used(self) -> set[str]:
+        return {trigger.topic for _, _, trigger in self._mqtt}
+
+    # -- restart --------------------------------------------------------------------------
+
+    def rearm_for_timers(self, rule: Rule, person: str | None, state: PersonState) -> None:
+        """Re-arm the `for` timers of a person's state restored from the store."""
+        for index, trigger in state.triggers.items():
+            if trigger.phase == "pending" and trigger.for_until is not None:
+                trigger.timer = self.clock.call_at(
+                    trigger.for_until, self._for_callback(rule, person, index)
+                )
+
+    def rearm_entity_timers(self, rule: Rule) -> None:
+        """Re-arm the `for` timers of entity state triggers restored from the store."""
+        for key, pending in rule.entity_pending.items():
+            if pending.for_until is not None:
+                index_text, entity = key.split(":", 1)
+                pending.timer = self.clock.call_at(
+                    pending.for_until, self._entity_for_callback(rule, int(index_text), entity)
+                )
+
+    def arm_schedules(self, rule: Rule) -> None:
+        for index, trigger in enumerate(rule.config.triggers):
+            if isinstance(trigger, TimeTriggerConfig | CronTriggerConfig):
+                for cron in cron_triggers(trigger, self._zone):
+                    schedule = Schedule(
+                        self.clock,
+                        cron,
+                        self._zone,
+                        self._scheduled_callback(rule, index, trigger),
+                    )
+                    schedule.arm()
+                    rule.schedules.append(schedule)
+
+    # -- signals: the hot path ------------------------------------------------------------
+
+    def on_signals(self, update: SignalUpdate) -> None:
+        person = update.person
+        values = self._values.get(person)
+        if values is None:
+            values = self._values[person] = {}
+        current_values = self._current_values
+        current_values.current = update
+        try:
+            for name, signal in update.values.items():
+                index = self._numeric.get(name)
+                if index is not None:
+                    new = numeric(signal.value)
+                    old = values.get(name)
+                    if new != old:
+                        values[name] = new
+                        if old is None or new is None:
+                            slots = index.every
+                        else:
+                            slots = index.crossed(old, new)
+                        for slot in slots:
+                            self._evaluate(slot, person, new, update.time, signal)
+                text_slots = self._text.get(name)
+                if text_slots is not None:
+                    self._on_text(text_slots, person, signal, update.time)
+            if self._waiters:
+                self._wake_waiters(update)
+        finally:
+            current_values.current = None
+
+    def _evaluate(
+        self,
+        slot: SignalSlot,
+        person: str,
+        value: float | None,
+        now: float,
+        signal: SignalValue | None = None,
+    ) -> None:
+        rule = slot.rule
+        config = slot.config
+        if rule.config.person is not None and rule.config.person != person:
+            return
+        above = self._threshold(config.above)
+        below = self._threshold(config.below)
+        state = rule.person(person)
+        trigger = state.trigger(slot.index)
+        phase = trigger.phase
+        unknown = value is None or (config.above is not None and above is None)
+        unknown = unknown or (config.below is not None and below is None)
+        if unknown:
+            if phase == "pending":
+                cancel_timer(trigger)
+                trigger.phase, trigger.since, trigger.for_until = "clear", None, None
+                self._save(rule)
+                why = signal.reason if signal is not None and signal.reason else "unknown"
+                what = config.signal if value is None else "a threshold entity"
+                self._trace(
+                    rule,
+                    "suppressed",
+                    f"quality: {what} unknown ({why}); for window reset",
+                    person,
+                    describe.trigger_label(config, slot.index),
+                )
+            return
+        assert value is not None
+        if phase == "clear":
+            if inside(value, above, below):
+                if config.for_ <= 0:
+                    trigger.phase, trigger.since = "active", now
+                    self._save(rule)
+                    self._fire_signal(slot, person, value, now)
+                else:
+                    trigger.phase, trigger.since = "pending", now
+                    trigger.for_until = now + config.for_
+                    trigger.timer = self.clock.call_at(
+                        trigger.for_until, self._for_callback(rule, person, slot.index)
+                    )
+                    self._save(rule)
+        elif cleared(value, above, below, config.hysteresis):
+            cancel_timer(trigger)
+            trigger.phase, trigger.since, trigger.for_until = "clear", None, None
+            if phase == "active" and slot.index in state.episodes:
+                self._recover(slot, person, value, above, below, now)
+            self._save(rule)
+
+    def _for_callback(self, rule: Rule, person: str | None, index: int) -> Callable[[], None]:
+        return lambda: self._for_due(rule, person, index)
+
+    def _for_due(self, rule: Rule, person: str | None, index: int) -> None:
+        state = rule.person(person)
+        trigger = state.trigger(index)
+        trigger.timer = None
+        if trigger.phase != "pending":
+            return
+        config = rule.config.triggers[index]
+        if isinstance(config, StateTriggerConfig):
+            self._text_for_due(rule, person, index, config, trigger)
+            return
+        assert isinstance(config, SignalTriggerConfig) and person is not None
+        now = self.clock.now()
+        current = self._signal(person, config.signal)
+        value = self._values.get(person, {}).get(config.signal)
+        if current is None or current.value is None or value is None:
+            trigger.phase, trigger.since, trigger.for_until = "clear", None, None
+            self._save(rule)
+            why = current.reason if current is not None and current.reason else "unknown"
+            self._trace(
+                rule,
+                "suppressed",
+                f"quality: {config.signal} unknown ({why}) when `for` ended",
+                person,
+                describe.trigger_label(config, index),
+            )
+            return
+        trigger.phase, trigger.for_until = "active", None
+        self._save(rule)
+        slot = SignalSlot(rule, index, config)
+        self._fire_signal(slot, person, value, now)
+
+    # -- text signals and HA entities (state triggers) ------------------------------------
+
+    def _on_text(self, slots: list[TextSlot], person: str, signal: SignalValue, now: float) -> None:
+        texts = self._texts.setdefault(person, {})
+        name = slots[0].config.signal
+        assert name is not None
+        new = None if signal.value is None else _state_text(signal.value)
+        old = texts.get(name)
+        if new == old:
+            return
+        texts[name] = new
+        for slot in slots:
+            rule = slot.rule
+            if rule.config.person is not None and rule.config.person != person:
+                continue
+            trigger = rule.person(person).trigger(slot.index)
+            matched = new is not None and _state_matches(slot.config, old, new)
+            if trigger.phase == "pending" and not (new is not None and _in_to(slot.config, new)):
+                cancel_timer(trigger)
+                trigger.phase, trigger.for_until, trigger.value = "clear", None, None
+                self._save(rule)
+            if not matched or trigger.phase == "pending":
+                continue
+            assert new is not None
+            what = f"{name}"
+            if slot.config.for_ <= 0:
+                firing = Firing(
+                    slot.index,
+                    slot.config.id,
+                    describe.trigger_label(slot.config, slot.index),
+                    describe.state_changed(slot.config, what, old, new),
+                )
+                self._fire(rule, person, firing, now)
+            else:
+                trigger.phase, trigger.since, trigger.value = "pending", now, new
+                trigger.for_until = now + slot.config.for_
+                trigger.timer = self.clock.call_at(
+                    trigger.for_until, self._for_callback(rule, person, slot.index)
+                )
+                self._save(rule)
+
+    def _text_for_due(
+        self,
+        rule: Rule,
+        person: str | None,
+        index: int,
+        config: StateTriggerConfig,
+        trigger: TriggerState,
+    ) -> None:
+        assert config.signal is not None
+        current = self._texts.get(person or "", {}).get(config.signal)
+        new = trigger.value
+        trigger.phase, trigger.for_until, trigger.value = "clear", None, None
+        self._save(rule)
+        if current is None or new is None or current != new:
+            return
+        firing = Firing(
+            index,
+            config.id,
+            describe.trigger_label(config, index),
+            describe.state_changed(config, config.signal, None, new),
+        )
+        self._fire(rule, person, firing, self.clock.now())
+
+    def on_event(self, event: ExternalEvent) -> None:
+        if event.kind == "command":
+            self._on_command(event)
+        elif event.kind == "ha_state":
+            self._on_entity(event)
+        elif event.kind == "mqtt":
+            self._on_mqtt(event)
+
+    def _on_command(self, event: ExternalEvent) -> None:
+        source = str(event.data.get("source", "command"))
+        if event.key == "pause":
+            self._set_paused(bool(event.data.get("paused", True)), source)
+        elif event.key == "resume":
+            self._set_paused(False, source)
+
+    def _on_entity(self, event: ExternalEvent) -> None:
+        entity_id = event.key
+        previous = self._entities.get(entity_id)
+        new = entity_state_from_event(event.data, event.time)
+        if previous is not None and previous.state == new.state:
+            new.changed_at = previous.changed_at
+        self._entities[entity_id] = new
+        for slot in self._threshold_users.get(entity_id, ()):
+            for person, values in self._values.items():
+                value = values.get(slot.config.signal)
+                self._evaluate(slot, person, value, event.time)
+        for rule, index, trigger in self._entity_triggers.get(entity_id, ()):
+            old_value: str | None
+            if previous is not None:
+                old_value = previous.value(trigger.attribute)
+            else:
+                raw_old = event.data.get("old_state")
+                old_value = None if raw_old is None else str(raw_old)
+            self._on_entity_trigger(rule, index, trigger, entity_id, old_value, new, event.time)
+
+    def _on_entity_trigger(
+        self,
+        rule: Rule,
+        index: int,
+        trigger: StateTriggerConfig,
+        entity_id: str,
+        old: str | None,
+        entity: EntityState,
+        now: float,
+    ) -> None:
+        new = entity.value(trigger.attribute)
+        if new == old:
+            return
+        key = f"{index}:{entity_id}"
+        pending = rule.entity_pending.get(key)
+        if pending is not None and not (new is not None and _in_to(trigger, new)):
+            cancel_timer(pending)
+            del rule.entity_pending[key]
+            self._save(rule)
+        if new is None or not _state_matches(trigger, old, new):
+            return
+        what = entity_id + (f".{trigger.attribute}" if trigger.attribute else "")
+        if trigger.for_ <= 0:
+            firing = Firing(
+                index,
+                trigger.id,
+                describe.trigger_label(trigger, index),
+                describe.state_changed(trigger, what, old, new),
+            )
+            self._fire_for_scope(rule, firing, now)
+        elif key not in rule.entity_pending:
+            state = TriggerState("pending", now, now + trigger.for_, new)
+            state.timer = self.clock.call_at(
+                now + trigger.for_, self._entity_for_callback(rule, index, entity_id)
+            )
+            rule.entity_pending[key] = state
+            self._save(rule)
+
+    def _entity_for_callback(self, rule: Rule, index: int, entity_id: str) -> Callable[[], None]:
+        return lambda: self._entity_for_due(rule, index, entity_id)
+
+    def _entity_for_due(self, rule: Rule, index: int, entity_id: str) -> None:
+        pending = rule.entity_pending.pop(f"{index}:{entity_id}", None)
+        if pending is None:
+            return
+        self._save(rule)
+        trigger = rule.config.triggers[index]
+        assert isinstance(trigger, StateTriggerConfig)
+        entity = self._entities.get(entity_id)
+        current = None if entity is None else entity.value(trigger.attribute)
+        if current is None or current != pending.value:
+            return
+        what = entity_id + (f".{trigger.attribute}" if trigger.attribute else "")
+        firing = Firing(
+            index,
+            trigger.id,
+            describe.trigger_label(trigger, index),
+            describe.state_changed(trigger, what, None, current),
+        )
+        self._fire_for_scope(rule, firing, self.clock.now())
+
+    def _on_mqtt(self, event: ExternalEvent) -> None:
+        raw = event.data.get("payload")
+        payload = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+        for rule, index, trigger in self._mqtt:
+            if not topic_matches(trigger.topic, event.key):
+                continue
+            if trigger.payload is not None and (
+                payload is None or str(payload).strip() != trigger.payload
+            ):
+                continue
+            text = None if payload is None else str(payload)
+            firing = Firing(
+                index,
+                trigger.id,
+                describe.trigger_label(trigger, index),
+                describe.mqtt_message(trigger, event.key, text),
+            )
+            self._fire_for_scope(rule, firing, event.time)
+
+    def _scheduled_callback(
+        self, rule: Rule, index: int, trigger: TimeTriggerConfig | CronTriggerConfig
+    ) -> Callable[[float], None]:
+        def fire(when: float) -> None:
+            firing = Firing(
+                index,
+                trigger.id,
+                describe.trigger_label(trigger, index),
+                describe.scheduled(trigger, when, self._zone),
+            )
+            self._fire_for_scope(rule, firing, when)
+
+        return fire
+
+
+def _state_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def _in_to(trigger: StateTriggerConfig, new: str) -> bool:
+    return trigger.to is None or new in trigger.to
+
+
+def _state_matches(trigger: StateTriggerConfig, old: str | None, new: str) -> bool:
+    if trigger.from_ is not None and (old is None or old not in trigger.from_):
+        return False
+    return _in_to(trigger, new)
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """MQTT wildcard match: ``+`` one level, ``#`` the rest."""
+    wanted = pattern.split("/")
+    actual = topic.split("/")
+    for position, part in enumerate(wanted):
+        if part == "#":
+            return True
+        if position >= len(actual) or (part != "+" and part != actual[position]):
+            return False
+    return len(wanted) == len(actual)

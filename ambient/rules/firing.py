@@ -1,0 +1,274 @@
+"""Firing a rule for a person, or saying exactly why not (cooldown, conditions, pause, quiet
+hours, mode: single, restart, queued, parallel); the episode a signal trigger's firing opens,
+its escalation while it stays, and the recovery run when it clears."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from ambient.clock import Clock
+from ambient.config.root import AmbientConfig
+from ambient.config.triggers import SignalTriggerConfig
+from ambient.messages import TraceRecord
+from ambient.ports import SignalView
+from ambient.rules import describe
+from ambient.rules.band import inside
+from ambient.rules.conditions import evaluate_all
+from ambient.rules.current_values import CurrentValues
+from ambient.rules.hold import ActionHold
+from ambient.rules.rule import Rule, SignalSlot
+from ambient.rules.rule_store import RuleStore
+from ambient.rules.runs import Runs
+from ambient.rules.state import Episode, RunRecord
+from ambient.rules.tracing import Tracer
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """Why a rule is being fired: which trigger, and the sentence for the trace."""
+
+    index: int
+    trigger_id: str | None
+    label: str
+    reason: str
+
+
+class Firer:
+    """Decides each firing and starts its runs: actions, escalation levels, recovery."""
+
+    def __init__(
+        self,
+        config: AmbientConfig,
+        clock: Clock,
+        zone: tzinfo,
+        signals: SignalView,
+        current_values: CurrentValues,
+        hold: ActionHold,
+        tracer: Tracer,
+        rule_store: RuleStore,
+        runs: Runs,
+    ) -> None:
+        self._config = config
+        self.clock = clock
+        self._zone = zone
+        self._signals = signals
+        self._values = current_values.values
+        self._signal = current_values.signal
+        self._signals_seen = current_values.signals_seen
+        self._threshold = current_values.threshold
+        self._condition_context = current_values.condition_context
+        self._held_back = hold.held_back
+        self._trace = tracer.trace
+        self._emit = tracer.emit
+        self._save = rule_store.save
+        self._run_id = runs.run_id
+        self._launch = runs.launch
+        self._cancel_run = runs.cancel_run
+
+    def fire_signal(self, slot: SignalSlot, person: str, value: float, now: float) -> None:
+        config = slot.config
+        now_inside = inside(value, self._threshold(config.above), self._threshold(config.below))
+        firing = Firing(
+            slot.index,
+            config.id,
+            describe.trigger_label(config, slot.index),
+            describe.signal_fired(config, value, now_inside),
+        )
+        self.fire(slot.rule, person, firing, now, episode_trigger=True)
+
+    def recover(
+        self,
+        slot: SignalSlot,
+        person: str,
+        value: float,
+        above: float | None,
+        below: float | None,
+        now: float,
+    ) -> None:
+        rule = slot.rule
+        state = rule.person(person)
+        episode = state.episodes.pop(slot.index)
+        if episode.timer is not None:
+            episode.timer.cancel()
+        run = RunRecord(
+            id=self._run_id(rule),
+            kind="recovery",
+            person=person,
+            episode=episode.id,
+            trigger_id=episode.trigger_id,
+            started=now,
+            signals=self._signals_seen(rule, person),
+        )
+        state.runs[run.id] = run
+        trace = TraceRecord(
+            time=now,
+            rule=rule.id,
+            event="recovered",
+            reason=describe.signal_recovered(slot.config, value, above, below),
+            person=person,
+            trigger=describe.trigger_label(slot.config, slot.index),
+            signals=run.signals,
+        )
+        self._launch(rule, run, trace)
+
+    def fire_for_scope(self, rule: Rule, firing: Firing, now: float) -> None:
+        """A trigger that belongs to nobody fires the rule for each person it applies to."""
+        for person in self._scope(rule):
+            self.fire(rule, person, firing, now)
+
+    def _scope(self, rule: Rule) -> list[str | None]:
+        if rule.config.person is not None:
+            return [rule.config.person]
+        if not rule.per_person:
+            return [None]
+        known = set(self._config.person_ids()) | set(self._signals.people())
+        return [*sorted(known | set(self._values))]
+
+    def fire(
+        self,
+        rule: Rule,
+        person: str | None,
+        firing: Firing,
+        now: float,
+        episode_trigger: bool = False,
+    ) -> None:
+        """Fire, or say exactly why not: cooldown, conditions, pause, quiet hours, mode."""
+        config = rule.config
+        state = rule.person(person)
+        seen = self._signals_seen(rule, person)
+        results: tuple[tuple[str, bool], ...] = ()
+
+        def suppress(reason: str) -> None:
+            self._trace(rule, "suppressed", reason, person, firing.label, seen, results)
+
+        if state.cooldown_until is not None and now < state.cooldown_until:
+            suppress(describe.cooldown(state.cooldown_until, self._zone))
+            return
+        if config.conditions:
+            context = self._condition_context(person, firing.trigger_id)
+            ok, results = evaluate_all(config.conditions, context)
+            if not ok:
+                failed = next(name for name, held in results if not held)
+                suppress(f"condition {failed} false")
+                return
+        held_back = self._held_back()
+        if held_back is not None:
+            suppress(held_back)
+            return
+        runs = [r for r in state.runs.values() if r.kind == "actions"]
+        running = [r for r in runs if not r.queued]
+        queue = False
+        if config.mode == "single" and running:
+            _LOGGER.debug("Rule %s: already running", rule.id)
+            suppress("mode single: already running")
+            return
+        if config.mode == "queued":
+            if len(runs) >= config.max:
+                suppress(f"mode queued: {config.max} runs already running or queued")
+                return
+            queue = bool(running)
+        if config.mode == "parallel" and len(running) >= config.max:
+            suppress(f"mode parallel: {config.max} runs already running")
+            return
+        if config.mode == "restart":
+            for run in running:
+                self._cancel_run(rule, run)
+        episode_id = f"{rule.id}:{person or '-'}:{now:.3f}"
+        state.last_fired = now
+        state.cooldown_until = now + config.cooldown if config.cooldown > 0 else None
+        if episode_trigger and person is not None:
+            episode = Episode(episode_id, firing.index, firing.trigger_id, now, signals=seen)
+            state.episodes[firing.index] = episode
+            self.arm_escalation(rule, person, firing.index, episode)
+        run = RunRecord(
+            id=self._run_id(rule),
+            kind="actions",
+            person=person,
+            episode=episode_id,
+            trigger_id=firing.trigger_id,
+            started=now,
+            queued=queue,
+            signals=seen,
+        )
+        state.runs[run.id] = run
+        self._save(rule)
+        trace = TraceRecord(
+            time=now,
+            rule=rule.id,
+            event="fired",
+            reason=firing.reason + (" (queued)" if queue else ""),
+            person=person,
+            trigger=firing.label,
+            signals=seen,
+            conditions=results,
+        )
+        if queue:
+            self._emit(trace)
+        else:
+            self._launch(rule, run, trace)
+
+    # -- escalation -----------------------------------------------------------------------
+
+    def arm_escalation(self, rule: Rule, person: str | None, index: int, episode: Episode) -> None:
+        levels = rule.config.escalate
+        if episode.next_level >= len(levels):
+            return
+        due = episode.fired_at + levels[episode.next_level].after
+        episode.timer = self.clock.call_at(
+            due, lambda: self._escalation_due(rule, person, index, episode)
+        )
+
+    def _escalation_due(self, rule: Rule, person: str | None, index: int, episode: Episode) -> None:
+        state = rule.person(person)
+        if state.episodes.get(index) is not episode or person is None:
+            return
+        episode.timer = None
+        level = episode.next_level
+        episode.next_level += 1
+        self.arm_escalation(rule, person, index, episode)
+        self._save(rule)
+        trigger = rule.config.triggers[index]
+        assert isinstance(trigger, SignalTriggerConfig)
+        now = self.clock.now()
+        label = describe.trigger_label(trigger, index)
+        seen = self._signals_seen(rule, person)
+        current = self._signal(person, trigger.signal)
+        value = self._values.get(person, {}).get(trigger.signal)
+        if current is None or current.value is None or value is None:
+            why = current.reason if current is not None and current.reason else "unknown"
+            reason = f"quality: {trigger.signal} unknown ({why}); escalation {level + 1} skipped"
+            self._trace(rule, "suppressed", reason, person, label, seen)
+            return
+        held_back = self._held_back()
+        if held_back is not None:
+            self._trace(
+                rule, "suppressed", f"escalation {level + 1}: {held_back}", person, label, seen
+            )
+            return
+        run = RunRecord(
+            id=self._run_id(rule),
+            kind="escalate",
+            person=person,
+            episode=episode.id,
+            trigger_id=episode.trigger_id,
+            started=now,
+            level=level,
+            signals=seen,
+        )
+        state.runs[run.id] = run
+        self._save(rule)
+        after = rule.config.escalate[level].after
+        trace = TraceRecord(
+            time=now,
+            rule=rule.id,
+            event="escalated",
+            reason=describe.escalated(trigger, value, after, level),
+            person=person,
+            trigger=label,
+            signals=seen,
+        )
+        self._launch(rule, run, trace)

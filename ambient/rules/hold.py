@@ -1,0 +1,65 @@
+"""The global hold on actions: `pause` (from the config, HA, MQTT or a command; it survives a
+restart) and `quiet_hours`. Firings still happen and are traced as suppressed with the reason."""
+
+from __future__ import annotations
+
+import logging
+from datetime import tzinfo
+
+from ambient.clock import Clock
+from ambient.config.root import AmbientConfig
+from ambient.rules.timeofday import in_window, parse_time_of_day
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+META_NAMESPACE = "rules_meta"
+
+
+class ActionHold:
+    """Whether actions may run right now, and if not, why."""
+
+    def __init__(self, config: AmbientConfig, clock: Clock, zone: tzinfo, store: Store) -> None:
+        self.clock = clock
+        self._zone = zone
+        self._store = store
+        quiet = config.quiet_hours
+        self._quiet = (
+            (parse_time_of_day(quiet.start), parse_time_of_day(quiet.end), quiet) if quiet else None
+        )
+        self._paused = config.pause
+        self._pause_source = "config"
+
+    def restore(self) -> None:
+        """Take up the pause as it was saved (it outlives the config's `pause`)."""
+        pause = self._store.get(META_NAMESPACE, "pause")
+        if isinstance(pause, dict):
+            self._paused = bool(pause.get("paused"))
+            self._pause_source = str(pause.get("source", "store"))
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool, source: str) -> None:
+        """Hold back every rule's actions (firings are traced as suppressed) until resumed."""
+        if paused != self._paused:
+            _LOGGER.info("Rules %s by %s", "paused" if paused else "resumed", source)
+        self._paused = paused
+        self._pause_source = source
+        self._store.put(META_NAMESPACE, "pause", {"paused": paused, "source": source})
+
+    def _quiet_now(self) -> bool:
+        if self._quiet is None:
+            return False
+        start, end, _ = self._quiet
+        now = self.clock.local(self._zone).time().replace(tzinfo=None)
+        return in_window(now, start, end)
+
+    def held_back(self) -> str | None:
+        """Why actions may not run right now (pause, quiet hours), or None."""
+        if self._paused:
+            return f"paused (by {self._pause_source})"
+        if self._quiet is not None and self._quiet_now():
+            return f"quiet hours {self._quiet[2].start}–{self._quiet[2].end}"
+        return None

@@ -1,0 +1,139 @@
+"""A configured rule as the engine holds it: its config, a fingerprint that tells whether saved
+state still belongs to it, and its live state per person; plus the walks over its conditions and
+steps that find which signals and HA entities it reads."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ambient.config.actions import ChooseStepConfig, IfStepConfig, WaitForStepConfig
+from ambient.config.conditions import (
+    AndConditionConfig,
+    NotConditionConfig,
+    OrConditionConfig,
+    SignalConditionConfig,
+    StateConditionConfig,
+)
+from ambient.config.rules import RuleConfig
+from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
+from ambient.rules.schedule import Schedule
+from ambient.rules.state import PersonState, TriggerState, person_key
+
+
+@dataclass(eq=False, slots=True)
+class SignalSlot:
+    """A numeric signal trigger where the dispatch index points: its rule and position."""
+
+    rule: Rule
+    index: int
+    config: SignalTriggerConfig
+
+
+@dataclass(eq=False, slots=True)
+class TextSlot:
+    """A state trigger on a daemon (text) signal, as indexed by the dispatch."""
+
+    rule: Rule
+    index: int
+    config: StateTriggerConfig
+
+
+@dataclass(eq=False)
+class Rule:
+    """A rule's config and its live state, per person."""
+
+    config: RuleConfig
+    fingerprint: str
+    per_person: bool
+    signal_names: tuple[str, ...]
+    persons: dict[str, PersonState] = field(default_factory=dict)
+    #: `for` timers of entity state triggers, by "<trigger index>:<entity id>".
+    entity_pending: dict[str, TriggerState] = field(default_factory=dict)
+    schedules: list[Schedule] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def person(self, person: str | None) -> PersonState:
+        key = person_key(person)
+        state = self.persons.get(key)
+        if state is None:
+            state = self.persons[key] = PersonState()
+        return state
+
+
+def build_rule(config: RuleConfig) -> Rule:
+    names: list[str] = []
+    for trigger in config.triggers:
+        if isinstance(trigger, SignalTriggerConfig) or (
+            isinstance(trigger, StateTriggerConfig) and trigger.signal is not None
+        ):
+            assert trigger.signal is not None
+            names.append(trigger.signal)
+    for condition in all_conditions(config):
+        if isinstance(condition, SignalConditionConfig):
+            names.append(condition.signal)
+    waits = [s.wait_for.signal for s in all_steps(config) if isinstance(s, WaitForStepConfig)]
+    per_person = bool(names or waits)
+    fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+    return Rule(config, fingerprint, per_person, tuple(dict.fromkeys(names)))
+
+
+def entities_used(rules: Iterable[Rule]) -> set[str]:
+    """HA entities the rules read, so the HA client subscribes to just these."""
+    used: set[str] = set()
+    for rule in rules:
+        config = rule.config
+        for trigger in config.triggers:
+            if isinstance(trigger, SignalTriggerConfig):
+                used |= {x for x in (trigger.above, trigger.below) if isinstance(x, str)}
+            elif isinstance(trigger, StateTriggerConfig):
+                used |= set(trigger.entity_id or ())
+        for condition in all_conditions(config):
+            if isinstance(condition, StateConditionConfig):
+                used |= set(condition.entity_id)
+            elif isinstance(condition, SignalConditionConfig):
+                used |= {x for x in (condition.above, condition.below) if isinstance(x, str)}
+        for step in all_steps(config):
+            if isinstance(step, WaitForStepConfig):
+                limits = (step.wait_for.above, step.wait_for.below)
+                used |= {x for x in limits if isinstance(x, str)}
+    return used
+
+
+def all_steps(config: RuleConfig) -> Iterable[Any]:
+    def walk(steps: Iterable[Any]) -> Iterable[Any]:
+        for step in steps:
+            yield step
+            if isinstance(step, IfStepConfig):
+                yield from walk(step.then)
+                yield from walk(step.else_)
+            elif isinstance(step, ChooseStepConfig):
+                for option in step.choose:
+                    yield from walk(option.sequence)
+                yield from walk(step.default)
+
+    yield from walk(config.actions)
+    yield from walk(config.on_recovery)
+    for level in config.escalate:
+        yield from walk(level.actions)
+
+
+def all_conditions(config: RuleConfig) -> Iterable[Any]:
+    def walk(conditions: Iterable[Any]) -> Iterable[Any]:
+        for condition in conditions:
+            yield condition
+            if isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
+                yield from walk(condition.conditions)
+
+    yield from walk(config.conditions)
+    for step in all_steps(config):
+        if isinstance(step, IfStepConfig):
+            yield from walk(step.if_)
+        elif isinstance(step, ChooseStepConfig):
+            for option in step.choose:
+                yield from walk(option.conditions)

@@ -1,0 +1,228 @@
+"""Action runs: starting, resuming queued ones and cancelling them, executing their steps (the
+sequence's host: actions through the performer unless held back, conditions, `wait_for` on
+signals), and ending an episode when its recovery run is done."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.actions import WaitForStepConfig
+from ambient.messages import ActionContext, ActionResult, SignalUpdate, SignalValue, TraceRecord
+from ambient.ports import ActionPerformer
+from ambient.rules.conditions import evaluate_all, numeric_holds
+from ambient.rules.current_values import CurrentValues
+from ambient.rules.hold import ActionHold
+from ambient.rules.rule import Rule
+from ambient.rules.rule_store import RuleStore
+from ambient.rules.sequence import SequenceRun
+from ambient.rules.state import RunRecord
+from ambient.rules.tracing import Tracer
+from ambient.rules.values import numeric
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Runs:
+    """The running and queued action sequences of every rule, as asyncio tasks."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        rules: Sequence[Rule],
+        performer: ActionPerformer,
+        current_values: CurrentValues,
+        hold: ActionHold,
+        tracer: Tracer,
+        rule_store: RuleStore,
+    ) -> None:
+        self.clock = clock
+        self._by_id = {rule.id: rule for rule in rules}
+        self._performer = performer
+        self._current_values = current_values
+        self._signal = current_values.signal
+        self._threshold = current_values.threshold
+        self._held_back = hold.held_back
+        self._trace = tracer.trace
+        self._emit = tracer.emit
+        self._save = rule_store.save
+        self._seq = itertools.count(1)
+        #: Runs waiting in `wait_for`, by person and signal.
+        self.waiters: dict[
+            tuple[str | None, str], list[tuple[WaitForStepConfig, asyncio.Future[bool]]]
+        ] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    def run_id(self, rule: Rule) -> str:
+        return f"{rule.id}-{self.clock.now():.3f}-{next(self._seq)}"
+
+    def launch(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
+        task = asyncio.get_running_loop().create_task(self._execute(rule, run, trace))
+        self._tasks[run.id] = task
+
+    def cancel_run(self, rule: Rule, run: RunRecord) -> None:
+        task = self._tasks.pop(run.id, None)
+        if task is not None:
+            task.cancel()
+        rule.person(run.person).runs.pop(run.id, None)
+
+    def start_queued(self, rule: Rule, person: str | None) -> None:
+        state = rule.person(person)
+        for run in state.runs.values():
+            if run.kind == "actions" and run.queued:
+                run.queued = False
+                self._save(rule)
+                self.launch(rule, run, None)
+                return
+
+    def resume(self) -> None:
+        """Runs may start again (after :meth:`stop`)."""
+        self._stopping = False
+
+    async def stop(self) -> None:
+        """Cancel every run; their records stay, so they resume on the next start."""
+        self._stopping = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    def _steps_of(self, rule: Rule, run: RunRecord) -> Sequence[Any]:
+        if run.kind == "actions":
+            return rule.config.actions
+        if run.kind == "recovery":
+            return rule.config.on_recovery
+        assert run.level is not None
+        return rule.config.escalate[run.level].actions
+
+    async def _execute(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
+        emitted = trace is None
+
+        def emit() -> None:
+            nonlocal emitted
+            if not emitted and trace is not None:
+                emitted = True
+                self._emit(replace(trace, actions=tuple(sequence.results)))
+
+        def on_result(result: ActionResult) -> None:
+            if not result.ok:
+                self._trace(
+                    rule,
+                    "action_failed",
+                    f"{result.action} failed: {result.detail}",
+                    run.person,
+                    run.trigger_id,
+                    run.signals,
+                    actions=(result,),
+                )
+
+        sequence = SequenceRun(self, run, on_first_wait=emit, on_result=on_result)
+        finished = False
+        try:
+            await sequence.execute(self._steps_of(rule, run))
+            emit()
+            if run.kind == "recovery":
+                await self._performer.end_episode(self._context(run))
+            finished = True
+        except asyncio.CancelledError:
+            if self._stopping:
+                raise
+            finished = True
+        except Exception:
+            _LOGGER.exception("Rule %s: run %s failed", rule.id, run.id)
+            finished = True
+        finally:
+            emit()
+            if finished and not self._stopping:
+                self._tasks.pop(run.id, None)
+                state = rule.person(run.person)
+                if state.runs.pop(run.id, None) is not None:
+                    self._save(rule)
+                if run.kind == "actions" and rule.config.mode == "queued":
+                    self.start_queued(rule, run.person)
+
+    def _context(self, run: RunRecord) -> ActionContext:
+        return ActionContext(
+            rule=run.episode.split(":", 1)[0],
+            person=run.person,
+            episode=run.episode,
+            time=self.clock.now(),
+            trigger=run.trigger_id,
+            signals=run.signals,
+            recovery=run.kind == "recovery",
+        )
+
+    # SequenceHost
+
+    async def perform_leaf(self, action: Any, run: RunRecord) -> ActionResult:
+        kind = str(getattr(action, "action", type(action).__name__))
+        held_back = self._held_back()
+        if held_back is not None:
+            return ActionResult(kind, True, f"suppressed: {held_back}", performed=False)
+        try:
+            return await self._performer.perform(action, self._context(run))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            _LOGGER.exception("Action %s of run %s raised", kind, run.id)
+            return ActionResult(kind, False, f"error: {exc}")
+
+    def conditions_hold(self, conditions: Sequence[Any], run: RunRecord) -> bool:
+        context = self._current_values.condition_context(run.person, run.trigger_id)
+        ok, _ = evaluate_all(conditions, context)
+        return ok
+
+    async def wait_for_signal(
+        self, step: WaitForStepConfig, run: RunRecord, until: float | None
+    ) -> bool:
+        wanted = step.wait_for
+        if run.person is not None and self._wait_holds(
+            step, self._signal(run.person, wanted.signal)
+        ):
+            return True
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        key = (run.person, wanted.signal)
+        self.waiters.setdefault(key, []).append((step, future))
+        timer = None
+        if until is not None:
+            timer = self.clock.call_at(
+                until, lambda: None if future.done() else future.set_result(False)
+            )
+        try:
+            return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            waiting = self.waiters.get(key, [])
+            with contextlib.suppress(ValueError):
+                waiting.remove((step, future))
+            if not waiting:
+                self.waiters.pop(key, None)
+
+    def save_run(self, run: RunRecord) -> None:
+        rule = self._by_id[run.episode.split(":", 1)[0]]
+        self._save(rule)
+
+    def _wait_holds(self, step: WaitForStepConfig, value: SignalValue | None) -> bool:
+        if value is None:
+            return False
+        return numeric_holds(
+            numeric(value.value), step.wait_for.above, step.wait_for.below, self._threshold
+        )
+
+    def wake_waiters(self, update: SignalUpdate) -> None:
+        for name, value in update.values.items():
+            waiting = self.waiters.get((update.person, name))
+            if not waiting:
+                continue
+            for step, future in list(waiting):
+                if not future.done() and self._wait_holds(step, value):
+                    future.set_result(True)
