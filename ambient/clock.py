@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class TimerHandle(Protocol):
@@ -44,7 +44,6 @@ class Clock(ABC):
 
         def wake() -> None:
             if not done.done():
-                self._woke()
                 done.set_result(None)
 
         handle = self.call_at(when, wake)
@@ -52,9 +51,6 @@ class Clock(ABC):
             await done
         finally:
             handle.cancel()
-
-    def _woke(self) -> None:  # noqa: B027 - a hook, deliberately a no-op here
-        """A sleeping task is about to resume (the virtual clock gives it loop turns)."""
 
     async def sleep(self, seconds: float) -> None:
         await self.sleep_until(self.now() + max(0.0, seconds))
@@ -112,11 +108,12 @@ class VirtualClock(Clock):
     sequences, delays) behave exactly as they would live.
     """
 
-    #: Loop iterations granted to woken tasks after each timer; enough for a task to wake,
-    #: do its work and register its next sleep.
+    #: Loop turns given when the loop's ready queue cannot be seen (not CPython's loop).
     SETTLE_ROUNDS = 8
-    #: Loop turns ``run_until`` may skip in a row when no callback is ready (see
-    #: ``_turn_needed``).
+    #: At most this many turns in a row while callbacks stay ready (a task that keeps
+    #: rescheduling itself must not stall the simulation).
+    MAX_SETTLE_ROUNDS = 64
+    #: Calls of ``run_until`` that may pass without a loop turn when nothing is ready.
     MAX_TURNS_SKIPPED = 100
 
     def __init__(self, start: float = 0.0) -> None:
@@ -125,36 +122,7 @@ class VirtualClock(Clock):
         # order they were set.
         self._timers: list[tuple[float, int, _VirtualTimer]] = []
         self._seq = itertools.count()
-        # Set when a sleeping task was woken or a task was created: only then do the woken
-        # tasks need loop turns, so plain timers (most of a simulation) cost no task switches.
-        self._stirred = False
-        self._watched_loop: asyncio.AbstractEventLoop | None = None
         self._turns_skipped = 0
-
-    async def sleep_until(self, when: float) -> None:
-        self._watch_task_creation()
-        await super().sleep_until(when)
-
-    def _woke(self) -> None:
-        self._stirred = True
-
-    def _watch_task_creation(self) -> asyncio.AbstractEventLoop:
-        loop = asyncio.get_running_loop()
-        if self._watched_loop is loop:
-            return loop
-        self._watched_loop = loop
-        previous = loop.get_task_factory()
-
-        def factory(
-            loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
-        ) -> asyncio.Future[Any]:
-            self._stirred = True
-            if previous is not None:
-                return previous(loop, coro, **kwargs)
-            return asyncio.Task(coro, loop=loop, **kwargs)
-
-        loop.set_task_factory(factory)
-        return loop
 
     def now(self) -> float:
         return self._now
@@ -187,42 +155,33 @@ class VirtualClock(Clock):
     async def run_until(self, when: float) -> None:
         """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started
         run to their next wait before time moves on."""
-        loop = self._watch_task_creation()
-        # Tasks woken by readings (an asyncio.Event set by a signal update) take their next
-        # step before time moves on. (Each wait is checked before it is awaited: a replay
-        # calls this once per reading, and most calls have nothing to wait for.)
-        if self._turn_needed(loop):
-            await asyncio.sleep(0)
-        if self._stirred:
-            await self._settle()
+        loop = asyncio.get_running_loop()
+        await self._let_ready_tasks_run(loop)
         while (timer := self._pop_due(when)) is not None:
             self._now = max(self._now, timer.when)
             timer.callback()
-            if self._turn_needed(loop):
-                await asyncio.sleep(0)  # a future the timer resolved wakes its task
-            if self._stirred:
-                await self._settle()
+            await self._let_ready_tasks_run(loop)
         self._now = max(self._now, when)
 
-    def _turn_needed(self, loop: asyncio.AbstractEventLoop) -> bool:
-        """Whether to give the loop a turn: only when a callback is ready to run (a resolved
-        future, a set Event).
+    async def _let_ready_tasks_run(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the loop turns while callbacks are ready to run: a task woken by a timer or
+        an ``asyncio.Event``, or a task just created, runs until its next wait.
 
-        With none ready the turn would only resume this task, and a replay takes one step per
-        reading: skipping it halves a simulation's cost. Every ``MAX_TURNS_SKIPPED``-th turn
-        is taken anyway, so I/O and signal handlers are never held off for long.
+        A replay calls this once per reading and most calls find nothing ready; skipping the
+        turn then halves a simulation's cost. Every ``MAX_TURNS_SKIPPED``-th call takes a turn
+        anyway, so I/O and signal handlers are never held off for long.
         """
         ready = getattr(loop, "_ready", None)  # CPython's queue of ready callbacks
-        if ready is None or ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
-            self._turns_skipped = 0
-            return True
-        self._turns_skipped += 1
-        return False
-
-    async def _settle(self) -> None:
-        rounds = 0
-        while self._stirred and rounds < 4:
-            self._stirred = False
-            rounds += 1
+        if ready is None:
             for _ in range(self.SETTLE_ROUNDS):
                 await asyncio.sleep(0)
+            return
+        if not ready and self._turns_skipped < self.MAX_TURNS_SKIPPED:
+            self._turns_skipped += 1
+            return
+        self._turns_skipped = 0
+        await asyncio.sleep(0)
+        rounds = 1
+        while ready and rounds < self.MAX_SETTLE_ROUNDS:
+            await asyncio.sleep(0)
+            rounds += 1

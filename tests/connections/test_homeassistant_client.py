@@ -124,7 +124,7 @@ async def test_wrong_token_logs_once_backs_off_and_keeps_running(
         delays = []
         for _ in range(5):
             await asyncio.wait_for(failures.get(), 10)
-            await clock._settle()
+            await clock.run_until(clock.now())  # the client reaches its backoff wait
             due = clock.next_due()
             assert due is not None
             delays.append(due - clock.now())
