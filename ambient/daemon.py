@@ -133,17 +133,28 @@ class Daemon:
     # -- one config --------------------------------------------------------------------------
 
     async def _run_config(self, config: AmbientConfig) -> Outcome:
+        wiring = self._wire(config)
+        self._status = lambda: self._status_document(config, wiring)
+        await wiring.rules.start()
+        try:
+            return await self._serve(config, wiring)
+        finally:
+            if not wiring.rules_stopped:
+                await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
+            wiring.signals.close()  # flushes the baselines
+            wiring.store.close()
+
+    def _wire(self, config: AmbientConfig) -> _Wiring:
+        """Build every part for one config and connect them; nothing runs yet."""
         from ambient.rules.engine import RuleEngine
         from ambient.signals.engine import SignalEngine
 
         opts = self.options
-        virtual = isinstance(self.clock, VirtualClock)
         hub = Hub()
-        store = Store(None if opts.store_in_memory else config.store.path)
-        connections = Connections(config, self.clock, self.counters, hub)
         for listener in opts.trace_listeners:
             hub.on_trace(listener)
-
+        store = Store(None if opts.store_in_memory else config.store.path)
+        connections = Connections(config, self.clock, self.counters)
         signals = SignalEngine(
             config.signals,
             config.people,
@@ -152,10 +163,9 @@ class Daemon:
             on_update=hub.publish_signals,
             counters=self.counters,
         )
-        actuators = [] if opts.report_only else _build_actuators(connections, store)
         dispatcher = ActionDispatcher(
             self.clock,
-            actuators,
+            [] if opts.report_only else _build_actuators(connections, store),
             report_only=opts.report_only,
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
@@ -165,90 +175,76 @@ class Daemon:
         hub.on_signals(rules.on_signals)
         hub.on_event(rules.on_event)
 
-        last_reading_at: dict[str, float] = {}  # by source: for status and HA diagnostics
-
-        def process(reading: Reading) -> None:
-            last_reading_at[reading.source] = reading.time
-            if opts.record_to is not None:
-                opts.record_to.write(reading)
-                return
-            signals.feed(reading)
-
         sensors = (
             opts.sensors
             if opts.sensors is not None
             else [build_sensor(s, i, connections) for i, s in enumerate(config.sensors)]
         )
-        services: list[Service] = []
-        if not opts.report_only:
-            services = self._live_services(config, connections, hub, rules, dispatcher)
+        sensor_status = _SensorStatus(sensors, self.clock)
+        record_to = opts.record_to
+
+        def process(reading: Reading) -> None:
+            sensor_status.saw(reading)
+            if record_to is not None:
+                record_to.write(reading)
+            else:
+                signals.feed(reading)
+
         queue = ReadingQueue(QUEUE_SIZE, self.counters)
-        sink: ReadingSink = DirectSink(process) if virtual else queue
-        if config.role == "satellite" and opts.record_to is None:
+        sink: ReadingSink = DirectSink(process) if isinstance(self.clock, VirtualClock) else queue
+        services: list[Service] = []
+        if config.role == "satellite" and record_to is None:
             # A satellite only forwards its readings to the central instance over MQTT.
             from ambient.actuators.mqtt_satellite import SatelliteForwarder
 
             forwarder = SatelliteForwarder(connections.mqtt(), self.clock, self.counters)
             sink = forwarder
             services = [*connections.services(), forwarder]
-        sink = _arbitrated(config, sink)
-
-        def sensor_status() -> list[dict[str, Any]]:
-            """Every sensor's own diagnostics, plus the keys all of them share."""
-            now = self.clock.now()
-            entries = []
-            for sensor in sensors:
-                sensor_config = getattr(sensor, "config", None)
-                last = last_reading_at.get(sensor.name)
-                entry: dict[str, Any] = {
-                    "name": sensor.name,
-                    "type": getattr(sensor_config, "type", None),
-                    "person": getattr(sensor_config, "person", None),
-                    "last_reading_age_s": None if last is None else round(now - last, 3),
-                }
-                entry.update(sensor.diagnostics())
-                entries.append(entry)
-            return entries
-
-        self._status = lambda: self._status_document(config, sensor_status, signals, rules, queue)
+        elif not opts.report_only:
+            services = self._live_services(config, connections, hub, rules, dispatcher)
         hub.status_providers.update(
-            sensors=sensor_status,
-            rules=rules.status,
-            paused=lambda: rules.paused,
+            sensors=sensor_status.entries, rules=rules.status, paused=lambda: rules.paused
+        )
+        return _Wiring(
+            store,
+            signals,
+            rules,
+            sensors,
+            sensor_status,
+            services,
+            _arbitrated(config, sink),
+            queue,
+            process,
         )
 
-        await rules.start()
-        outcome: Outcome = "done"
-        rules_stopped = False
-        try:
-            async with asyncio.TaskGroup() as group:
-                service_tasks = [group.create_task(s.run()) for s in services]
-                consumer = None if virtual else group.create_task(self._consume(queue, process))
-                self.started_at = self.clock.now()
-                sensor_tasks = [group.create_task(self._run_sensor(s, sink)) for s in sensors]
-                notifier = await self._start_process_services(config, group)
-                _LOGGER.info(
-                    "Running: %d sensors, %d rules%s",
-                    len(sensors),
-                    len(config.rules),
-                    " (actions reported, not performed)" if opts.report_only else "",
-                )
-                outcome = await self._wait(sensor_tasks)
-                for task in sensor_tasks:
-                    task.cancel()
-                await asyncio.gather(*sensor_tasks, return_exceptions=True)
-                self._drain(queue, process)
-                # Rules end first, while the connections are still up (a restore in flight
-                # completes), then the services.
-                rules_stopped = True
-                await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
-                for task in [*service_tasks, *([consumer] if consumer else []), *notifier]:
-                    task.cancel()
-        finally:
-            if not rules_stopped:
-                await asyncio.wait_for(rules.stop(), SHUTDOWN_BUDGET_S)
-            signals.close()  # flushes the baselines
-            store.close()
+    async def _serve(self, config: AmbientConfig, wiring: _Wiring) -> Outcome:
+        """Run the services, the consumer and the sensors until stopped or done; then stop
+        the sensors, process what they left in the queue, end the rules while connections are
+        still up (a restore in flight completes), and only then the services."""
+        async with asyncio.TaskGroup() as group:
+            background = [group.create_task(s.run()) for s in wiring.services]
+            if not isinstance(self.clock, VirtualClock):
+                background.append(group.create_task(self._consume(wiring.queue, wiring.process)))
+            self.started_at = self.clock.now()
+            sensor_tasks = [
+                group.create_task(self._run_sensor(s, wiring.sink)) for s in wiring.sensors
+            ]
+            background += await self._start_process_services(config, group)
+            _LOGGER.info(
+                "Running: %d sensors, %d rules%s",
+                len(wiring.sensors),
+                len(config.rules),
+                " (actions reported, not performed)" if self.options.report_only else "",
+            )
+            outcome = await self._wait(sensor_tasks)
+            for task in sensor_tasks:
+                task.cancel()
+            await asyncio.gather(*sensor_tasks, return_exceptions=True)
+            self._drain(wiring.queue, wiring.process)
+            wiring.rules_stopped = True
+            await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
+            for task in background:
+                task.cancel()
         return outcome
 
     def _live_services(
@@ -370,14 +366,8 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         return self._status() if self._status else {"version": __version__, "starting": True}
 
-    def _status_document(
-        self,
-        config: AmbientConfig,
-        sensors: Callable[[], list[dict[str, Any]]],
-        signals: Any,
-        rules: Any,
-        queue: ReadingQueue,
-    ) -> dict[str, Any]:
+    def _status_document(self, config: AmbientConfig, wiring: _Wiring) -> dict[str, Any]:
+        signals, rules = wiring.signals, wiring.rules
         people: dict[str, dict[str, Any]] = {}
         for person in signals.people():
             people[person] = {
@@ -388,13 +378,58 @@ class Daemon:
             "version": __version__,
             "instance": config.instance,
             "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
-            "sensors": sensors(),
+            "sensors": wiring.sensor_status.entries(),
             "people": people,
             "rules": rules.status(),
             "paused": rules.paused,
-            "queues": {"readings": queue.qsize()},
+            "queues": {"readings": wiring.queue.qsize()},
             "counters": self.counters.snapshot(),
         }
+
+
+@dataclass
+class _Wiring:
+    """The parts built for one config, as `_serve` runs them."""
+
+    store: Store
+    signals: Any  # ambient.signals.engine.SignalEngine (imported lazily)
+    rules: Any  # ambient.rules.engine.RuleEngine (imported lazily)
+    sensors: list[Sensor]
+    sensor_status: _SensorStatus
+    services: list[Service]
+    sink: ReadingSink
+    queue: ReadingQueue
+    process: Callable[[Reading], None]
+    rules_stopped: bool = False
+
+
+class _SensorStatus:
+    """Every sensor's own diagnostics, plus what all of them share (name, type, person, and
+    the age of the last reading the pipeline saw from it)."""
+
+    def __init__(self, sensors: list[Sensor], clock: Clock) -> None:
+        self.sensors = sensors
+        self.clock = clock
+        self._last_reading_at: dict[str, float] = {}
+
+    def saw(self, reading: Reading) -> None:
+        self._last_reading_at[reading.source] = reading.time
+
+    def entries(self) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        entries = []
+        for sensor in self.sensors:
+            sensor_config = getattr(sensor, "config", None)
+            last = self._last_reading_at.get(sensor.name)
+            entry: dict[str, Any] = {
+                "name": sensor.name,
+                "type": getattr(sensor_config, "type", None),
+                "person": getattr(sensor_config, "person", None),
+                "last_reading_age_s": None if last is None else round(now - last, 3),
+            }
+            entry.update(sensor.diagnostics())
+            entries.append(entry)
+        return entries
 
 
 def release_freed_heap() -> None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from ambient.clock import Clock, RealClock, ScaledClock
 from ambient.config.root import AmbientConfig
 from ambient.counters import Counters
-from ambient.hub import Hub
 from ambient.ports import Service
 
 if TYPE_CHECKING:
@@ -18,14 +17,13 @@ if TYPE_CHECKING:
 
 
 class Connections:
-    def __init__(self, config: AmbientConfig, clock: Clock, counters: Counters, hub: Hub) -> None:
+    def __init__(self, config: AmbientConfig, clock: Clock, counters: Counters) -> None:
         self.config = config
         self.clock = clock
         # Brokers and HA live in real time: under `ambient run --speed N` their heartbeats,
         # timeouts and backoff must not run N times faster with the daemon's clock.
         self.link_clock: Clock = RealClock() if isinstance(clock, ScaledClock) else clock
         self.counters = counters
-        self.hub = hub
         self._mqtt: MqttConnection | None = None
         self._homeassistant: HomeAssistantClient | None = None
 
