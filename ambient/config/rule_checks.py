@@ -49,9 +49,7 @@ def _rule_findings(
             if trigger.entity_id is not None and config.homeassistant is None:
                 yield (*path, "entity_id"), "a state trigger on an entity needs `homeassistant:`"
         if isinstance(trigger, SignalTriggerConfig):
-            if trigger.signal not in signals:
-                yield (*path, "signal"), _unknown_signal(trigger.signal, signals)
-            yield from _entity_thresholds(config, trigger, path)
+            yield from _signal_test(config, trigger, path, signals)
         if isinstance(trigger, MqttTriggerConfig) and config.mqtt is None:
             yield (*path, "topic"), "an mqtt trigger needs an `mqtt:` section"
     for path, condition in _walk_conditions(rule, base):
@@ -65,16 +63,22 @@ def _rule_findings(
                         f"this rule's trigger ids are: {known}",
                     )
         elif isinstance(condition, SignalConditionConfig):
-            if condition.signal not in signals:
-                yield (*path, "signal"), _unknown_signal(condition.signal, signals)
-            yield from _entity_thresholds(config, condition, path)
+            yield from _signal_test(config, condition, path, signals)
         elif isinstance(condition, StateConditionConfig) and config.homeassistant is None:
             yield (*path, "entity_id"), "a state condition needs a `homeassistant:` section"
     for path, step in walk_steps(rule, base):
         if isinstance(step, WaitForStepConfig):
-            if step.wait_for.signal not in signals:
-                yield (*path, "wait_for", "signal"), _unknown_signal(step.wait_for.signal, signals)
-            yield from _entity_thresholds(config, step.wait_for, (*path, "wait_for"))
+            yield from _signal_test(config, step.wait_for, (*path, "wait_for"), signals)
+
+
+def _signal_test(
+    config: AmbientConfig, item: Any, path: KeyPath, signals: frozenset[str] | set[str]
+) -> Iterator[Finding]:
+    """A trigger, condition or wait step that tests a signal against thresholds: the signal
+    must exist, and thresholds read from HA entities need `homeassistant:`."""
+    if item.signal not in signals:
+        yield (*path, "signal"), _unknown_signal(item.signal, signals)
+    yield from _entity_thresholds(config, item, path)
 
 
 def _entity_thresholds(config: AmbientConfig, item: Any, path: KeyPath) -> Iterator[Finding]:
