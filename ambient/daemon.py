@@ -147,6 +147,7 @@ class Daemon:
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""
         from ambient.rules.engine import RuleEngine
+        from ambient.rules.timeofday import resolve_zone
         from ambient.signals.engine import SignalEngine
 
         opts = self.options
@@ -162,6 +163,7 @@ class Daemon:
             store,
             on_update=hub.publish_signals,
             counters=self.counters,
+            zone=resolve_zone(config.timezone),
         )
         dispatcher = ActionDispatcher(
             self.clock,

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from ambient.config.signals import BaselineConfig
 
-_SECONDS_PER_DAY = 86400
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+
+
+def local_day(time: float, zone: tzinfo) -> int:
+    """The day number of ``time`` (days since 1970-01-01) by the calendar of ``zone``: a day
+    ends at local midnight, and is 23 or 25 hours long when the clocks change."""
+    return datetime.fromtimestamp(time, zone).toordinal() - _EPOCH_ORDINAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,17 +35,21 @@ class Norm:
 
 
 class Baseline:
-    """Per-day sums of resting samples: ``[n, Σln, Σln², Σhr, Σhr²]`` by UTC day number."""
+    """Per-day sums of resting samples: ``[n, Σln, Σln², Σhr, Σhr²]`` by local day number
+    (days in the configured time ``zone``)."""
 
-    def __init__(self, config: BaselineConfig, resting_hr: float | None = None) -> None:
+    def __init__(
+        self, config: BaselineConfig, resting_hr: float | None = None, zone: tzinfo = UTC
+    ) -> None:
         self.config = config
         self.resting_hr = resting_hr  # from the person's config: wins over measured HR
+        self.zone = zone
         self._days: dict[int, list[float]] = {}
         self.dirty = False
         self._norm: Norm | None = None
 
     def add(self, time: float, ln_rmssd: float, hr: float) -> None:
-        day = int(time // _SECONDS_PER_DAY)
+        day = local_day(time, self.zone)
         sums = self._days.setdefault(day, [0.0, 0.0, 0.0, 0.0, 0.0])
         sums[0] += 1
         sums[1] += ln_rmssd
@@ -53,7 +64,7 @@ class Baseline:
     def norm(self, time: float) -> Norm:
         """The norm today: personal when ready, else the prior (``ready`` False)."""
         if self._norm is None:
-            self._norm = self._compute(int(time // _SECONDS_PER_DAY))
+            self._norm = self._compute(local_day(time, self.zone))
         return self._norm
 
     def _compute(self, today: int) -> Norm:

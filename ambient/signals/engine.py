@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
 from typing import Any
 
 from ambient.clock import Clock, TimerHandle
@@ -33,8 +34,10 @@ class SignalEngine:
         store: Store,
         on_update: Callable[[SignalUpdate], None],
         counters: Counters | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self.config = config
+        self.zone = zone  # the configured time zone: baseline days end at its midnight
         self.clock = clock
         self.store = store
         self.on_update = on_update
@@ -115,7 +118,7 @@ class SignalEngine:
     def _person(self, person_id: str) -> PersonSignals:
         state = self._people.get(person_id)
         if state is None:
-            state = PersonSignals(person_id, self.config, self._configs.get(person_id))
+            state = PersonSignals(person_id, self.config, self._configs.get(person_id), self.zone)
             saved = self.store.get(BASELINE_NAMESPACE, person_id)
             if saved is not None and not state.baseline.load_json(saved):
                 self.counters.increment(f"signals:{person_id}", "baseline_unreadable")

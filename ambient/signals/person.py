@@ -4,6 +4,7 @@ computed from them. Every signal is a value or unknown-with-a-reason, never a gu
 from __future__ import annotations
 
 import math
+from datetime import UTC, tzinfo
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SignalsConfig
@@ -43,7 +44,13 @@ Outcome = tuple[SignalScalar | None, str | None]
 
 
 class PersonSignals:
-    def __init__(self, person_id: str, config: SignalsConfig, person: PersonConfig | None) -> None:
+    def __init__(
+        self,
+        person_id: str,
+        config: SignalsConfig,
+        person: PersonConfig | None,
+        zone: tzinfo = UTC,
+    ) -> None:
         self.id = person_id
         self.config = config
         resting_hr = person.resting_hr if person else None
@@ -64,7 +71,7 @@ class PersonSignals:
         self.si_window = next((w for w in self.windows if w.length_s >= 120), None)
         self.hr_window = BeatWindow(config.hr_window, hrv=False)
         self._all_windows = (*self.windows, self.hr_window)
-        self.baseline = Baseline(config.baseline, resting_hr)
+        self.baseline = Baseline(config.baseline, resting_hr, zone)  # days end at local midnight
         self.activity = ActivityTracker(config.activity, max_hr)
         self.last_time: dict[str, float] = {}  # metric -> time of its latest reading
         self.hr_reading: float | None = None

@@ -102,3 +102,20 @@ def test_the_baseline_survives_a_restart_in_a_new_process(tmp_path: Path) -> Non
     assert second["ready"] is True
     fresh = run(tmp_path / "other.db", 1_000_000.0 + 4000.0, 1 / 60)
     assert fresh["ready"] is False
+
+
+def test_baseline_days_end_at_local_midnight_in_the_configured_zone() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    baseline = Baseline(BaselineConfig(min_days=2, min_samples=2), zone=berlin)
+    # 23:30 and 00:30 Berlin time (summer, UTC+2) are one UTC day but two local days.
+    evening = datetime(2026, 7, 1, 23, 30, tzinfo=berlin).timestamp()
+    baseline.add(evening, 4.0, 60.0)
+    baseline.add(evening + 3600, 4.0, 60.0)
+    assert baseline.norm(evening + 3600).ready
+    utc_days = Baseline(BaselineConfig(min_days=2, min_samples=2))
+    utc_days.add(evening, 4.0, 60.0)
+    utc_days.add(evening + 3600, 4.0, 60.0)
+    assert not utc_days.norm(evening + 3600).ready
