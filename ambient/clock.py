@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Protocol
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class TimerHandle(Protocol):
@@ -24,7 +27,17 @@ class TimerHandle(Protocol):
 
 
 class Clock(ABC):
-    """Now, sleep until, call at — in seconds since the unix epoch."""
+    """Now, sleep until, call at — in seconds since the unix epoch.
+
+    Every timer callback runs guarded: one that raises is logged in one line and counted in
+    :attr:`failed_callbacks` (and told to :attr:`on_callback_failure`), never passed to
+    asyncio's default handler, so it can neither stop a simulation nor go unnoticed live.
+    """
+
+    #: Timer callbacks that raised, since this clock was made.
+    failed_callbacks: int = 0
+    #: Told the name of each callback that raised (the daemon counts it in its counters).
+    on_callback_failure: Callable[[str], None] | None = None
 
     @abstractmethod
     def now(self) -> float:
@@ -36,6 +49,17 @@ class Clock(ABC):
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
         return self.call_at(self.now() + delay_s, callback)
+
+    def _run_guarded(self, callback: Callable[[], None]) -> None:
+        """Run one timer callback; an exception is logged (one line) and counted."""
+        try:
+            callback()
+        except Exception as exc:  # a timer must never take the loop down
+            self.failed_callbacks += 1
+            name = getattr(callback, "__qualname__", type(callback).__name__)
+            _LOGGER.error("Timer callback %s failed: %s: %s", name, type(exc).__name__, exc)
+            if self.on_callback_failure is not None:
+                self.on_callback_failure(name)
 
     async def sleep_until(self, when: float) -> None:
         """Suspend the calling task until ``when`` on this clock."""
@@ -68,7 +92,7 @@ class RealClock(Clock):
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         loop = asyncio.get_running_loop()
-        return loop.call_later(max(0.0, when - time.time()), callback)
+        return loop.call_later(max(0.0, when - time.time()), self._run_guarded, callback)
 
 
 class ScaledClock(Clock):
@@ -87,7 +111,8 @@ class ScaledClock(Clock):
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         loop = asyncio.get_running_loop()
-        return loop.call_later(max(0.0, (when - self.now()) / self.speed), callback)
+        delay_s = max(0.0, (when - self.now()) / self.speed)
+        return loop.call_later(delay_s, self._run_guarded, callback)
 
 
 @dataclass(slots=True)
@@ -149,7 +174,7 @@ class VirtualClock(Clock):
         """Move time forward to ``when``, firing due timers in order (no task switches)."""
         while (timer := self._pop_due(when)) is not None:
             self._now = max(self._now, timer.when)
-            timer.callback()
+            self._run_guarded(timer.callback)
         self._now = max(self._now, when)
 
     async def run_until(self, when: float) -> None:
@@ -159,7 +184,7 @@ class VirtualClock(Clock):
         await self._let_ready_tasks_run(loop)
         while (timer := self._pop_due(when)) is not None:
             self._now = max(self._now, timer.when)
-            timer.callback()
+            self._run_guarded(timer.callback)
             await self._let_ready_tasks_run(loop)
         self._now = max(self._now, when)
 

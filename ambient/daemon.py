@@ -23,7 +23,7 @@ from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.connections import Connections
 from ambient.counters import Counters
 from ambient.hub import Hub
-from ambient.messages import ActionContext, ExternalEvent, TraceRecord
+from ambient.messages import ActionContext, ExternalEvent, SignalUpdate, TraceRecord
 from ambient.pipeline import DirectSink, ReadingQueue
 from ambient.ports import ReadingSink, Sensor, Service
 from ambient.readings import Reading
@@ -54,6 +54,10 @@ class DaemonOptions:
     record_to: RecordingWriter | None = None
     #: Extra listeners for traces (the simulate timeline, the live timeline on a TTY).
     trace_listeners: list[Callable[[TraceRecord], None]] = field(default_factory=list)
+    #: Extra listeners for signal updates (evaluate's unknown shares, the plots).
+    signal_listeners: list[Callable[[SignalUpdate], None]] = field(default_factory=list)
+    #: HA entity states given up front (``simulate --state``), so HA conditions run offline.
+    entity_states: dict[str, str] = field(default_factory=dict)
     #: Stop when every sensor has finished (recordings that do not loop).
     exit_when_sensors_done: bool = True
     #: Start the systemd notifier and the status socket (the real daemon only).
@@ -73,6 +77,7 @@ class Daemon:
         self.options = options or DaemonOptions()
         self.config_path = config_path
         self.counters = Counters()
+        clock.on_callback_failure = lambda name: self.counters.increment("clock", name)
         self.started_monotonic = time.monotonic()
         self._wake = asyncio.Event()
         self._request: Outcome | None = None
@@ -176,6 +181,11 @@ class Daemon:
         rules = RuleEngine(config, self.clock, store, signals, dispatcher, hub.publish_trace)
         hub.on_signals(rules.on_signals)
         hub.on_event(rules.on_event)
+        for signal_listener in opts.signal_listeners:
+            hub.on_signals(signal_listener)
+        for entity_id, entity_state in opts.entity_states.items():
+            event = ExternalEvent(self.clock.now(), "ha_state", entity_id, {"state": entity_state})
+            hub.publish_event(event)
 
         sensors = (
             opts.sensors

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
-from ambient.clock import ScaledClock, VirtualClock
+import pytest
+
+from ambient.clock import Clock, RealClock, ScaledClock, VirtualClock
 
 
 def test_virtual_timers_fire_in_time_order_at_their_own_time() -> None:
@@ -76,3 +80,44 @@ async def test_a_replay_still_gives_the_loop_turns_for_outside_callbacks() -> No
         await clock.run_until(1.0 + calls)
     assert ran, "the outside callback never ran"
     assert calls <= VirtualClock.MAX_TURNS_SKIPPED + 1
+
+
+def _boom() -> None:
+    raise RuntimeError("half-updated")
+
+
+async def test_a_failing_virtual_timer_is_logged_counted_and_the_replay_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = VirtualClock(0.0)
+    failures: list[str] = []
+    clock.on_callback_failure = failures.append
+    fired: list[float] = []
+    clock.call_at(5.0, _boom)
+    clock.call_at(6.0, lambda: fired.append(clock.now()))
+    with caplog.at_level(logging.ERROR, logger="ambient.clock"):
+        await clock.run_until(10.0)
+        clock.call_at(11.0, _boom)
+        clock.advance_to(12.0)
+    assert fired == [6.0]
+    assert clock.failed_callbacks == 2
+    assert failures == ["_boom", "_boom"]
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["Timer callback _boom failed: RuntimeError: half-updated"] * 2
+    assert all(r.exc_info is None for r in caplog.records)  # one line, no traceback
+
+
+@pytest.mark.parametrize("make_clock", [RealClock, lambda: ScaledClock(60.0)])
+async def test_a_failing_live_timer_never_reaches_asyncios_handler(
+    make_clock: Callable[[], Clock],
+) -> None:
+    clock = make_clock()
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    after: asyncio.Future[None] = loop.create_future()
+    clock.call_at(clock.now() - 1.0, _boom)
+    clock.call_at(clock.now() - 1.0, lambda: after.set_result(None))
+    await after
+    assert unhandled == []
+    assert clock.failed_callbacks == 1

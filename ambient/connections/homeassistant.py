@@ -159,6 +159,8 @@ class HomeAssistantClient:
         self._status_listeners: list[Callable[[str], None]] = []
         self._logged_error: str | None = None
         self._reached_running = False
+        #: Subscriptions started outside the connection loop, kept until they finish.
+        self._subscribing: set[asyncio.Task[None]] = set()
 
     # -- public API --------------------------------------------------------------------------
 
@@ -181,7 +183,9 @@ class HomeAssistantClient:
             if (state := self._states.get(entity_id)) is not None:
                 handler(entity_id, state, None)
         if new_ids and self.connected:
-            asyncio.get_running_loop().create_task(self._subscribe_entities(new_ids))
+            task = asyncio.get_running_loop().create_task(self._subscribe_entities(new_ids))
+            self._subscribing.add(task)
+            task.add_done_callback(self._subscribing.discard)
 
     def state(self, entity_id: str) -> dict[str, Any] | None:
         """The last state seen of a watched entity (``None`` before the first)."""
