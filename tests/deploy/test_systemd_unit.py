@@ -77,6 +77,14 @@ def test_notify_watchdog_and_restart() -> None:
     assert unit["ExecStart"] == ["/opt/ambient/bin/ambient run --config /etc/ambient/ambient.yaml"]
 
 
+def test_starts_after_the_clock_is_set() -> None:
+    """A Pi has no RTC: started before NTP, wall-time deadlines and MQTT timestamps are wrong."""
+    unit = directives(UNIT.read_text())
+
+    assert "time-sync.target" in " ".join(unit["After"]).split()
+    assert "time-sync.target" in " ".join(unit["Wants"]).split()
+
+
 def test_sandbox_settings_the_issue_asks_for() -> None:
     unit = directives(UNIT.read_text())
 
