@@ -13,7 +13,9 @@ import io
 import json
 import logging
 import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,12 +181,22 @@ def read_recording(path: Path, default_person: str = "default") -> list[Reading]
 
 
 class RecordingWriter:
-    """Writes readings as CSV or JSON Lines (by suffix), unix-second times, flushed per row."""
+    """Writes readings as CSV or JSON Lines (by suffix), unix-second times, flushed per row.
+
+    The file is heart data: it is created 0600 whatever the umask, and an existing file that is
+    overwritten is made 0600 too."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._jsonl = path.suffix in (".jsonl", ".ndjson")
-        self._handle = path.open("w", encoding="utf-8", newline="")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not /dev/stdout or a pipe
+                os.fchmod(descriptor, 0o600)
+        except OSError:
+            os.close(descriptor)
+            raise
+        self._handle = os.fdopen(descriptor, "w", encoding="utf-8", newline="")
         if not self._jsonl:
             self._handle.write(",".join(FIELDS) + "\n")
 
