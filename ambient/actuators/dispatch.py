@@ -4,17 +4,16 @@ hour late is worse than none). In report-only mode (simulate, analyze) nothing i
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
+from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
 from ambient.messages import ActionContext, ActionResult
 from ambient.ports import Actuator, ActuatorUnavailable
 
 _LOGGER = logging.getLogger(__name__)
-T = TypeVar("T")
 
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
@@ -38,27 +37,6 @@ def describe(action: Any) -> str:
     )
     details = " ".join(f"{key}={value}" for key, value in fields.items())
     return f"{kind} {details}".strip()
-
-
-class ActionTimeout(Exception):
-    pass
-
-
-async def clock_timeout(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
-    """Await ``awaitable`` but give up after ``seconds`` on ``clock`` (virtual in simulations)."""
-    task = asyncio.ensure_future(awaitable)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        done, _ = await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        task.cancel()
-        raise
-    finally:
-        timer.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    raise ActionTimeout(f"no answer within {seconds:g} s")
 
 
 class ActionDispatcher:
@@ -104,10 +82,10 @@ class ActionDispatcher:
                 )
                 return ActionResult(kind, False, f"dropped: time-to-live passed ({last_error})")
             try:
-                return await clock_timeout(
+                return await result_or_clock_timeout(
                     self.timeout_clock, actuator.perform(action, context), timeout_s
                 )
-            except (ActuatorUnavailable, ActionTimeout) as exc:
+            except (ActuatorUnavailable, ClockTimeout) as exc:
                 last_error = str(exc) or type(exc).__name__
             wait_s = min(delay_s, max(0.0, deadline - self.clock.now()))
             delay_s = min(delay_s * 2, RETRY_MAX_S)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 
+from ambient.asyncutil import reraise_lost_cancel
 from ambient.clock import Clock
 from ambient.connections.mqtt import MqttConnection
 from ambient.connections.mqtt_readings import encode_batch, readings_topic
@@ -89,11 +90,11 @@ class SatelliteForwarder:
             wake.clear()
             await self._connection.wait_connected()
             await self._flush()
-            _reraise_lost_cancel()
+            reraise_lost_cancel()
 
     async def _flush(self) -> None:
         while self._buffer:
-            _reraise_lost_cancel()
+            reraise_lost_cancel()
             batch = [self._buffer[i] for i in range(min(self._max_batch, len(self._buffer)))]
             try:
                 await self._connection.publish(
@@ -110,13 +111,3 @@ class SatelliteForwarder:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-
-def _reraise_lost_cancel() -> None:
-    """Python 3.11's ``asyncio.wait_for`` (inside aiomqtt's publish) returns the result when the
-    broker's acknowledgement and a cancel arrive together, losing the cancel; the daemon's
-    shutdown would then wait forever for this task (in ``wait_connected`` after the connection
-    has stopped). The task still counts the request, so honour it here."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError

@@ -32,6 +32,7 @@ from ambient.rules.schedule import Schedule, cron_triggers
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
 from ambient.rules.values import EntityState, entity_state_from_event, numeric
+from ambient.topics import topic_matches
 
 
 class TriggerDispatch:
@@ -458,15 +459,3 @@ def _state_matches(trigger: StateTriggerConfig, old: str | None, new: str) -> bo
     if trigger.from_ is not None and (old is None or old not in trigger.from_):
         return False
     return _in_to(trigger, new)
-
-
-def topic_matches(pattern: str, topic: str) -> bool:
-    """MQTT wildcard match: ``+`` one level, ``#`` the rest."""
-    wanted = pattern.split("/")
-    actual = topic.split("/")
-    for position, part in enumerate(wanted):
-        if part == "#":
-            return True
-        if position >= len(actual) or (part != "+" and part != actual[position]):
-            return False
-    return len(wanted) == len(actual)

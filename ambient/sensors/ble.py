@@ -27,6 +27,7 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
+from ambient.asyncutil import reraise_lost_cancel
 from ambient.clock import Clock, TimerHandle
 from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
@@ -135,7 +136,7 @@ class BleSensor:
                 self._log_problem(
                     "unexpected_error", "%s: unexpected %s: %s", self.name, type(exc).__name__, exc
                 )
-            _raise_if_cancelling()
+            reraise_lost_cancel()
             delay_s = self._backoff.next_delay_s()
             _LOGGER.debug("%s: next attempt in %.2f s", self.name, delay_s)
             await self._clock.sleep(delay_s)
@@ -322,13 +323,6 @@ class BleSensor:
 
     def _log_problem(self, reason: str, msg: str, *args: object) -> None:
         self._throttle.log(_LOGGER, logging.WARNING, f"{self.name}:{reason}", msg, *args)
-
-
-def _raise_if_cancelling() -> None:
-    """Re-raise a cancellation that a library swallowed (seen in GATT reads cut short)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _failure_reason(exc: BaseException) -> str:

@@ -1,0 +1,44 @@
+"""Small asyncio helpers used across the package, one copy each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from ambient.clock import Clock
+
+T = TypeVar("T")
+
+
+class ClockTimeout(Exception):
+    """The awaited call gave no answer within its time on the clock."""
+
+
+async def result_or_clock_timeout(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
+    """Await ``awaitable`` but give up after ``seconds`` on ``clock`` (virtual in simulations,
+    where ``asyncio.wait_for`` would wait in real time); raises :class:`ClockTimeout`."""
+    task = asyncio.ensure_future(awaitable)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    try:
+        done, _ = await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    finally:
+        timer.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    raise ClockTimeout(f"no answer within {seconds:g} s")
+
+
+def reraise_lost_cancel() -> None:
+    """Raise :class:`asyncio.CancelledError` if this task was asked to stop.
+
+    Python 3.11's ``asyncio.wait_for`` (inside aiomqtt's calls, bleak's GATT reads) returns the
+    result when the answer and a cancel arrive in the same loop turn, losing the cancel; the task
+    still counts the request, so honouring it here keeps shutdown from hanging."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
