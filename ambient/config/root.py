@@ -8,9 +8,11 @@ from pydantic import Field
 
 from ambient.config.base import ConfigModel
 from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.config.insights import InsightsConfig
 from ambient.config.logging import LoggingConfig
 from ambient.config.mqtt import MqttConfig
 from ambient.config.people import PersonConfig
+from ambient.config.retention import RetentionConfig
 from ambient.config.rules import QuietHoursConfig, RuleConfig
 from ambient.config.sensors import SensorConfig
 from ambient.config.signals import SignalsConfig
@@ -33,6 +35,8 @@ class AmbientConfig(ConfigModel):
     homeassistant: HomeAssistantConfig | None = None
     mqtt: MqttConfig | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)
+    insights: InsightsConfig = Field(default_factory=InsightsConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     def person_ids(self) -> list[str]:

@@ -16,6 +16,7 @@ from ambient.config.conditions import (
     StateConditionConfig,
     TriggerConditionConfig,
 )
+from ambient.config.insights import INSIGHT_SIGNAL_NAMES
 from ambient.config.root import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.signals import SIGNAL_NAMES
@@ -29,7 +30,7 @@ def rule_checks(config: AmbientConfig) -> list[Finding]:
     user_metrics = {
         str(getattr(sensor, "metric", "")) for sensor in config.sensors if hasattr(sensor, "metric")
     }
-    signals = SIGNAL_NAMES | user_metrics
+    signals = SIGNAL_NAMES | INSIGHT_SIGNAL_NAMES | user_metrics
     findings: list[Finding] = []
     for r_index, rule in enumerate(config.rules):
         base: KeyPath = ("rules", r_index)
