@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,72 +28,245 @@ def _duration_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
+def _window_arg(text: str) -> float:
+    value = _duration_arg(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
+        raise argparse.ArgumentTypeError(f"a window must be longer than 0 s, got `{text}`")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ambient.config.loader import DEFAULT_CONFIG_PATH
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: `{text}`") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got `{text}`")
+    return value
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+
+def expected_failure(exc: BaseException) -> str | None:
+    """The one line to print for a failure a user can act on (a file that cannot be opened,
+    a second daemon, a bad recording), or None for anything else: a bug keeps its traceback.
+    An exception group (from a task group) counts when every exception in it does."""
+    import sqlite3
+
+    from ambient.config import ConfigError
+    from ambient.recordings import RecordingError
+    from ambient.status import StatusSocketBusy
+
+    if isinstance(exc, BaseExceptionGroup):
+        messages = [expected_failure(inner) for inner in exc.exceptions]
+        if any(message is None for message in messages):
+            return None
+        return "; ".join(dict.fromkeys(m for m in messages if m))
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, StatusSocketBusy | RecordingError | ConfigError | OSError):
+        return str(exc)
+    if isinstance(exc, sqlite3.OperationalError):
+        return f"the state file cannot be used ({exc})"
+    return None
+
+
+#: What every subcommand's exit status means (argparse itself exits 2 on a usage error).
+EXIT_CODES = (
+    "exit codes: 0 done, 1 failed (one line on stderr says why), 2 usage error, 130 interrupted"
+)
+CONFIG_ENV = "AMBIENT_CONFIG"
+
+
+def _add_common_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """The options every subcommand takes, before or after the subcommand's name. The
+    subcommands' copies default to SUPPRESS so they only override what was given."""
+    parser.add_argument(
         "--config",
         "-c",
         type=Path,
-        default=DEFAULT_CONFIG_PATH,
-        help=f"config file (default {DEFAULT_CONFIG_PATH})",
+        default=default,
+        metavar="FILE",
+        help=f"config file (default: ${CONFIG_ENV}, else /etc/ambient/ambient.yaml)",
     )
-    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    common.add_argument("--log-format", choices=["text", "json"])
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        default=default,
+        help="log level (default: the config's logging.level, else INFO)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=default,
+        help="log format (default: the config's logging.format, else text)",
+    )
+
+
+def _subcommand(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    name: str,
+    summary: str,
+    example: str,
+    exit_codes: str = EXIT_CODES,
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary, an example and its exit codes in ``--help``."""
+    return commands.add_parser(
+        name,
+        parents=[common],
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"example:\n  {example}\n\n{exit_codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _config_positional(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "config_file", nargs="?", type=Path, metavar="CONFIG", help="config file (as --config)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common_options(common, argparse.SUPPRESS)
 
     parser = argparse.ArgumentParser(
-        prog="ambient", description="A calm, private, stress-aware home."
+        prog="ambient",
+        description="A calm, private, stress-aware home.",
+        epilog=(
+            "The options above work before or after COMMAND. `ambient COMMAND --help` shows\n"
+            f"a command's options, an example and its exit codes.\n\n{EXIT_CODES}"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ambient {__version__}")
+    _add_common_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser(
-        "check", parents=[common], help="validate the config and show what it sets up"
+    check = _subcommand(
+        commands,
+        common,
+        "check",
+        "validate the config and show what it sets up",
+        "ambient check /etc/ambient/ambient.yaml",
+        "exit codes: 0 valid, 1 invalid (every problem is listed with file:line:column), "
+        "2 usage error",
     )
-    run = commands.add_parser("run", parents=[common], help="run the daemon")
+    _config_positional(check)
+    run = _subcommand(
+        commands,
+        common,
+        "run",
+        "run the daemon until stopped (SIGHUP reloads the config)",
+        "ambient run --config config/demo.yaml --speed 600",
+        "exit codes: 0 stopped, 1 could not start (the reason is printed), 2 usage error",
+    )
+    _config_positional(run)
     run.add_argument(
         "--speed",
         type=_positive_float,
         default=None,
+        metavar="N",
         help="run the clock N times faster (for replaying recordings)",
     )
-    simulate = commands.add_parser(
-        "simulate", parents=[common], help="replay a recording through the rules (no side effects)"
+    simulate = _subcommand(
+        commands,
+        common,
+        "simulate",
+        "replay a recording through the rules on a virtual clock (nothing is performed)",
+        "ambient simulate config/demo.yaml --json",
     )
-    simulate.add_argument("--recording", "-r", type=Path, help="recording to replay")
-    simulate.add_argument("--json", action="store_true", help="one JSON object per line")
-    analyze = commands.add_parser(
-        "analyze", parents=[common], help="print the signals per window of a recording"
+    _config_positional(simulate)
+    simulate.add_argument(
+        "--recording",
+        "-r",
+        type=Path,
+        metavar="FILE",
+        help="recording to replay, CSV or .jsonl (default: the config's recording sensors)",
     )
-    analyze.add_argument("--recording", "-r", type=Path, required=True)
-    analyze.add_argument("--json", action="store_true", help="one JSON object per line")
-    analyze.add_argument("--window", type=_duration_arg, default=60.0, help="window (60s)")
-    trace = commands.add_parser("trace", parents=[common], help="show recent rule traces")
-    trace.add_argument("rule", nargs="?", help="only this rule")
-    trace.add_argument("--json", action="store_true")
-    scan = commands.add_parser("scan", parents=[common], help="find heart-rate wearables nearby")
-    scan.add_argument("--adapter", help="BlueZ adapter, e.g. hci0")
-    scan.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds (10)")
-    status = commands.add_parser("status", parents=[common], help="ask the running daemon")
-    status.add_argument("--json", action="store_true")
-    record = commands.add_parser(
-        "record", parents=[common], help="write what the live sensors read to a recording"
+    simulate.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: t, rule, event, reason, actions",
     )
-    record.add_argument("--out", "-o", type=Path, required=True, help="file.csv or file.jsonl")
-    record.add_argument("--duration", type=_duration_arg, help="stop after this long")
+    analyze = _subcommand(
+        commands,
+        common,
+        "analyze",
+        "print the signals of a recording, window by window",
+        "ambient analyze --recording ambient/data/demo.csv --window 5min",
+    )
+    analyze.add_argument(
+        "--recording",
+        "-r",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="recording to analyse, CSV or .jsonl (see docs/recordings.md)",
+    )
+    analyze.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per line: t, hr, rmssd, ln_rmssd, sdnn, pnn50, quality, corrected",
+    )
+    analyze.add_argument(
+        "--window",
+        type=_window_arg,
+        default=60.0,
+        metavar="DURATION",
+        help="window length, e.g. 60s or 5min (default 60s)",
+    )
+    trace = _subcommand(
+        commands,
+        common,
+        "trace",
+        "show the recent traces of the rules (why each fired, or did not)",
+        "ambient trace calm_alex --config /etc/ambient/ambient.yaml",
+        "exit codes: 0 traces shown, 1 none to show or no such rule, 2 usage error",
+    )
+    trace.add_argument("rule", nargs="?", help="only this rule (its id)")
+    trace.add_argument("--json", action="store_true", help="one JSON object per trace")
+    scan = _subcommand(
+        commands,
+        common,
+        "scan",
+        "find heart-rate wearables nearby and print them as config lines",
+        "ambient scan --timeout 20",
+        "exit codes: 0 scanned, 1 failed, 2 Bluetooth unavailable or usage error",
+    )
+    scan.add_argument("--adapter", help="BlueZ adapter, e.g. hci0 (default: the system's)")
+    scan.add_argument(
+        "--timeout", type=_positive_float, default=10.0, metavar="S", help="seconds (10)"
+    )
+    status = _subcommand(
+        commands,
+        common,
+        "status",
+        "ask the running daemon: sensors, signals, rule phases, queues, errors",
+        "ambient status        # finds the daemon you started, else the system one",
+        "exit codes: 0 the daemon answered, 1 no daemon answered (the reason is printed)",
+    )
+    status.add_argument("--json", action="store_true", help="the daemon's status document as JSON")
+    record = _subcommand(
+        commands,
+        common,
+        "record",
+        "write what the live sensors read to a recording (rules do not run)",
+        "ambient record --config my.yaml --out session.csv --duration 30min",
+    )
+    record.add_argument(
+        "--out", "-o", type=Path, required=True, metavar="FILE", help="file.csv or file.jsonl"
+    )
+    record.add_argument(
+        "--duration", type=_duration_arg, metavar="DURATION", help="stop after this long"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _resolve_config(args, parser)
     handler = _COMMANDS[args.command]
     try:
         return handler(args)
@@ -103,14 +277,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except Exception as exc:
+        message = expected_failure(exc)
+        if message is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"ambient {args.command}: {message}", file=sys.stderr)
+        return 1
 
 
-def _setup_logging(args: argparse.Namespace, config: AmbientConfig | None = None) -> None:
+def _resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """``args.config``: the positional config, else ``--config`` (before or after the
+    subcommand), else ``$AMBIENT_CONFIG``, else the default path. ``args.config_given`` says
+    whether the user named one."""
+    from ambient.config.loader import DEFAULT_CONFIG_PATH
+
+    positional = getattr(args, "config_file", None)
+    option = args.config
+    if positional is not None and option is not None and positional != option:
+        parser.error(f"two configs given: {positional} and --config {option}")
+    named = positional or option
+    from_env = os.environ.get(CONFIG_ENV) or None
+    args.config_given = named is not None or from_env is not None
+    args.config = named or (Path(from_env) if from_env else DEFAULT_CONFIG_PATH)
+
+
+def _setup_logging(
+    args: argparse.Namespace, config: AmbientConfig | None = None, timeline: bool = False
+) -> None:
     from ambient.logs import setup_logging
 
     level = args.log_level or (config.logging.level if config else "INFO")
     fmt = args.log_format or (config.logging.format if config else "text")
-    setup_logging(level, fmt)
+    setup_logging(level, fmt, timeline)
 
 
 def _load(args: argparse.Namespace) -> AmbientConfig | None:
@@ -120,7 +318,8 @@ def _load(args: argparse.Namespace) -> AmbientConfig | None:
     try:
         return load_config(args.config)
     except ConfigError as exc:
-        print(f"{args.config}: {len(exc.issues)} problem(s):", file=sys.stderr)
+        count = len(exc.issues)
+        print(f"{args.config}: {count} problem{'' if count == 1 else 's'}:", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return None
@@ -146,30 +345,39 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"  {rule.id}{alias}")
     connections = [name for name in ("homeassistant", "mqtt") if getattr(config, name) is not None]
     print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
+    for note in _idle_notes(config):
+        print(f"Note: {note}")
     return 0
+
+
+def _idle_notes(config: AmbientConfig) -> list[str]:
+    """What a valid config leaves out that makes ambient do nothing at all."""
+    if not config.sensors and not config.rules:
+        return [
+            "this config does nothing: it has no sensors and no rules "
+            "(docs/first-rule.md shows a first one)"
+        ]
+    if not config.sensors:
+        return ["no sensors: nothing is read, so only time, cron, state and mqtt rules can fire"]
+    if not config.rules:
+        return ["no rules: readings become signals, but nothing ever acts on them"]
+    return []
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return 1
-    _setup_logging(args, config)
+    _setup_logging(args, config, timeline=True)
     import asyncio
 
     from ambient.clock import Clock, RealClock, ScaledClock
     from ambient.daemon import Daemon, DaemonOptions
-    from ambient.simulate import format_trace
+    from ambient.logs import Timeline
 
     clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
-
-    def print_trace(record: object) -> None:
-        from ambient.messages import TraceRecord
-
-        assert isinstance(record, TraceRecord)
-        # Times from when the sensors started: with a recording, its own t.
-        print(format_trace(record, daemon.started_at, as_json=False), flush=True)
-
-    options = DaemonOptions(trace_listeners=[print_trace])
+    timeline = Timeline(sys.stdout, _timezone(config))
+    options = DaemonOptions(trace_listeners=[timeline])
     daemon = Daemon(config, clock, options, config_path=args.config)
 
     async def serve() -> int:
@@ -177,6 +385,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return await daemon.run()
 
     return asyncio.run(serve())
+
+
+def _timezone(config: AmbientConfig) -> tzinfo | None:
+    """The config's time zone (checked when the config was loaded), else the system's."""
+    if config.timezone is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(config.timezone)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -210,9 +427,25 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return 1
+    rule_ids = [rule.id for rule in config.rules]
+    if args.rule is not None and args.rule not in rule_ids:
+        known = ", ".join(rule_ids) or "none"
+        print(f"ambient trace: no rule {args.rule} (rules: {known})", file=sys.stderr)
+        return 1
+    path = config.store.path
+    if path is None:
+        print(
+            "ambient trace: this config keeps no store (store.path: null), "
+            "so traces live only while ambient runs",
+            file=sys.stderr,
+        )
+        return 1
+    if not path.exists():
+        print(f"ambient trace: no store at {path} yet: has the daemon run?", file=sys.stderr)
+        return 1
     from ambient.rules.trace_cli import run_trace
 
-    return run_trace(config.store.path, args.rule, args.json, sys.stdout)
+    return run_trace(path, args.rule, args.json, sys.stdout)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -225,15 +458,21 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
-    from ambient.status import run_status
+    from ambient.status import find_socket, run_status, socket_path_for
 
-    if config.store.path is None:
-        print("ambient status: the config keeps no state directory (store.path: null)")
-        return 1
-    return run_status(config.store.path.parent / "ambient.sock", args.json, sys.stdout)
+    if args.config_given:
+        config = _load(args)
+        if config is None:
+            return 1
+        if config.store.path is None:
+            print(
+                f"ambient status: {args.config} keeps no store (store.path: null), "
+                "so its daemon has no status socket",
+                file=sys.stderr,
+            )
+            return 1
+        return run_status(socket_path_for(config.store.path), args.json, sys.stdout)
+    return run_status(find_socket(), args.json, sys.stdout)
 
 
 def _cmd_record(args: argparse.Namespace) -> int:

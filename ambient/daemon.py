@@ -315,9 +315,11 @@ class Daemon:
             return []
         tasks: list[asyncio.Task[None]] = []
         if config.store.path is not None:
-            from ambient.status import StatusServer
+            from ambient.status import StatusServer, socket_path_for, user_link_path
 
-            server = StatusServer(config.store.path.parent / "ambient.sock", self.status)
+            server = StatusServer(
+                socket_path_for(config.store.path), self.status, link=user_link_path()
+            )
             await server.start()
             tasks.append(group.create_task(_serve_until_cancelled(server)))
         notifier = self._notifier

@@ -1,4 +1,5 @@
-"""Logging set-up (readable on a TTY, JSON for shippers) and throttling of repeated errors.
+"""Logging set-up (timestamped text, or JSON for shippers), the live timeline of ``ambient run``,
+and throttling of repeated errors.
 
 Health data stays at DEBUG: callers log values only with ``logger.debug``.
 """
@@ -7,9 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
-from typing import Any, Literal
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+if TYPE_CHECKING:
+    from ambient.messages import TraceRecord
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
 
@@ -30,20 +36,75 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def setup_logging(level: str = "INFO", fmt: Literal["text", "json"] = "text") -> None:
-    """Configure the root logger once; under systemd (no TTY) omit the timestamp journald adds."""
+def setup_logging(
+    level: str = "INFO", fmt: Literal["text", "json"] = "text", timeline: bool = False
+) -> None:
+    """Configure the root logger once. Text lines carry a timestamp, except when stderr goes to
+    the journal, which stamps every line itself. With ``timeline`` (``ambient run``), the
+    ``log`` action's lines are left to the timeline, so each action is printed once."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
-    elif sys.stderr.isatty():
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        )
-    else:
+    elif stderr_goes_to_journal():
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+            )
+        )
+    if timeline and fmt == "text":
+        handler.addFilter(_not_action_lines)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def stderr_goes_to_journal() -> bool:
+    """systemd sets ``JOURNAL_STREAM=device:inode`` for a service whose output goes to the
+    journal; it counts only when stderr is still that stream (not redirected by a script)."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    device, _, inode = stream.partition(":")
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+        return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
+    except (ValueError, OSError):
+        return False
+
+
+def _not_action_lines(record: logging.LogRecord) -> bool:
+    return not (record.name == ACTIONS_LOGGER and record.levelno == logging.INFO)
+
+
+#: The logger the ``log`` action writes to (ambient.actuators.log).
+ACTIONS_LOGGER = "ambient.actions"
+
+
+class Timeline:
+    """``ambient run``'s live timeline on stdout, one entry per rule trace at clock time:
+
+    ``21:04:13  calm_alex                fired       stress_score 98.8 above 70 for 2min``
+    followed by ``-> action`` lines. The date is shown when it changes.
+    """
+
+    def __init__(self, out: TextIO, timezone: tzinfo | None = None) -> None:
+        self.out = out
+        self.timezone = timezone
+        self._day: str | None = None
+
+    def __call__(self, record: TraceRecord) -> None:
+        when = datetime.fromtimestamp(record.time, self.timezone)
+        day = when.strftime("%Y-%m-%d")
+        lines = []
+        if day != self._day:
+            self._day = day
+            lines.append(f"-- {day} --")
+        lines.append(
+            f"{when:%H:%M:%S}  {record.rule:<24} {record.event:<11} {record.reason}".rstrip()
+        )
+        lines.extend(f"{'':8}  -> {action.detail}" for action in record.actions)
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
 
 
 class Throttle:

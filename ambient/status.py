@@ -34,6 +34,14 @@ class StatusUnavailable(Exception):
     """No daemon answered; the message says why in words a user can act on."""
 
 
+class StatusSocketBusy(Exception):
+    """The socket's path is taken: another daemon answers there, or a file that is no socket."""
+
+
+#: The system daemon's socket: beside the default store, /var/lib/ambient/ambient.db.
+SYSTEM_SOCKET = Path("/var/lib/ambient") / SOCKET_NAME
+
+
 def socket_path_for(store_path: Path | None) -> Path:
     """The status socket lives beside the state file; without one, in the runtime dir."""
     if store_path is not None:
@@ -41,11 +49,44 @@ def socket_path_for(store_path: Path | None) -> Path:
     return Path(os.environ.get("RUNTIME_DIRECTORY", "/run/ambient")) / SOCKET_NAME
 
 
+def user_link_path() -> Path:
+    """Where a daemon leaves a link to its socket for ``ambient status`` without ``--config``:
+    ``$XDG_RUNTIME_DIR/ambient.sock``, else ``/tmp/ambient-<uid>/ambient.sock``. The daemon
+    this user started last wins."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / SOCKET_NAME
+    return Path(f"/tmp/ambient-{os.getuid()}") / SOCKET_NAME
+
+
+def find_socket() -> Path:
+    """The socket to ask when no config is named: the daemon this user started (its link),
+    else the system daemon's (:data:`SYSTEM_SOCKET`)."""
+    link = user_link_path()
+    return link if link.is_symlink() else SYSTEM_SOCKET
+
+
+def _private_dir(path: Path) -> bool:
+    """``path`` is (or is now) a directory of ours that nobody else can enter."""
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and info.st_uid == os.getuid()
+        and stat.S_IMODE(info.st_mode) & 0o077 == 0
+    )
+
+
 class StatusServer:
     """Serves ``provider()`` as JSON to whoever can open the socket (the daemon's user)."""
 
-    def __init__(self, path: Path, provider: StatusProvider) -> None:
+    def __init__(self, path: Path, provider: StatusProvider, link: Path | None = None) -> None:
         self.path = path
+        #: A symlink to ``path`` that ``ambient status`` finds without a config (best effort).
+        self.link = link
         self._provider = provider
         self._server: asyncio.AbstractServer | None = None
 
@@ -63,14 +104,37 @@ class StatusServer:
         self.path.chmod(0o600)
         self._server = await asyncio.start_unix_server(self._serve, sock=sock)
         logger.debug("status socket listening at %s", self.path)
+        self._place_link()
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        self._remove_link()
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+
+    def _place_link(self) -> None:
+        link = self.link
+        if link is None or not _private_dir(link.parent):
+            return
+        staged = link.with_name(f".{link.name}.{os.getpid()}")
+        try:
+            staged.unlink(missing_ok=True)
+            staged.symlink_to(self.path.absolute())
+            staged.replace(link)  # atomic: `ambient status` never sees a half-made link
+        except OSError as exc:
+            logger.debug("no status link at %s: %s", link, exc)
+
+    def _remove_link(self) -> None:
+        """The link goes only if it still points here (a later daemon may have taken it)."""
+        link = self.link
+        if link is None:
+            return
+        with contextlib.suppress(OSError):
+            if link.readlink() == self.path.absolute():
+                link.unlink()
 
     def _remove_stale_socket(self) -> None:
         """A socket left by a crashed daemon is removed; a live one means a second daemon."""
@@ -79,7 +143,7 @@ class StatusServer:
         except FileNotFoundError:
             return
         if not stat.S_ISSOCK(mode):
-            raise RuntimeError(f"{self.path} exists and is not a socket; not replacing it")
+            raise StatusSocketBusy(f"{self.path} exists and is not a socket; not replacing it")
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(str(self.path))
@@ -88,7 +152,10 @@ class StatusServer:
             return
         finally:
             probe.close()
-        raise RuntimeError(f"another ambient daemon is answering on {self.path}")
+        raise StatusSocketBusy(
+            f"another ambient daemon is already running with this config "
+            f"(it answers on {self.path}); stop it first, or give this one another store.path"
+        )
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -134,8 +201,8 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
                     await writer.wait_closed()
     except FileNotFoundError:
         raise StatusUnavailable(
-            f"no status socket at {path}: is the daemon running? "
-            "(systemctl status ambient; the socket is in the store's directory)"
+            f"no status socket at {path}: is the daemon running? (`systemctl status ambient`; "
+            "for a daemon started by hand, give its config: ambient status --config FILE)"
         ) from None
     except ConnectionRefusedError:
         raise StatusUnavailable(

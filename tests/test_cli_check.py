@@ -42,7 +42,7 @@ def test_broken_config_exits_1_with_every_problem(tmp_path: Path) -> None:
     path.write_text("peple: []\nlogging:\n  level: LOUD\n")
     result = ambient("check", "--config", str(path))
     assert result.returncode == 1
-    assert "2 problem(s)" in result.stderr
+    assert "2 problems:" in result.stderr
     assert f"{path}:1:1: peple: unknown key `peple`; did you mean `people`?" in result.stderr
     assert f"{path}:3:3: logging.level:" in result.stderr
 

@@ -14,6 +14,7 @@ import pytest
 
 from ambient.status import (
     StatusServer,
+    StatusSocketBusy,
     StatusUnavailable,
     format_duration,
     query_status,
@@ -117,7 +118,7 @@ async def test_stale_socket_from_a_crash_is_replaced(sock_path: Path) -> None:
 async def test_second_daemon_on_the_same_socket_is_refused(sock_path: Path) -> None:
     first = await started(sock_path, lambda: SAMPLE)
     try:
-        with pytest.raises(RuntimeError, match="another ambient daemon"):
+        with pytest.raises(StatusSocketBusy, match="another ambient daemon"):
             await StatusServer(sock_path, lambda: {}).start()
         assert await query_status(sock_path) == SAMPLE
     finally:
@@ -128,7 +129,7 @@ def test_a_regular_file_in_the_way_is_not_deleted(sock_path: Path) -> None:
     sock_path.parent.mkdir()
     sock_path.write_text("precious")
 
-    with pytest.raises(RuntimeError, match="not a socket"):
+    with pytest.raises(StatusSocketBusy, match="not a socket"):
         asyncio.run(StatusServer(sock_path, lambda: {}).start())
     assert sock_path.read_text() == "precious"
 
