@@ -1,12 +1,40 @@
-"""Where state that survives a restart lives."""
+"""Where state that survives a restart lives, and the key that encrypts it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
 from ambient.config.base import ConfigModel
+from ambient.config.types import Identifier
+
+
+class StoreEncryptionConfig(ConfigModel):
+    """Exactly one source of the SQLCipher key. A key of 64 hex digits is used as the raw
+    256-bit key (fast to open); anything else is a passphrase (SQLCipher derives the key)."""
+
+    key_file: Path | None = Field(
+        default=None, title="File holding the key; must not be readable by group or others"
+    )
+    credential: Identifier | None = Field(
+        default=None,
+        title="systemd credential name (LoadCredential= in the unit), read from "
+        "$CREDENTIALS_DIRECTORY",
+    )
+    key: SecretStr | None = Field(default=None, title="The key itself (use !secret)")
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> StoreEncryptionConfig:
+        given = [
+            name for name in ("key_file", "credential", "key") if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of `key_file`, `credential` or `key`"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
 
 
 class StoreConfig(ConfigModel):
@@ -15,3 +43,8 @@ class StoreConfig(ConfigModel):
         title="SQLite file (mode 0600); null keeps state in memory only",
     )
     traces_per_rule: int = Field(default=20, ge=1, le=10_000)
+    encryption: StoreEncryptionConfig | None = Field(
+        default=None,
+        title="Encrypt the file with SQLCipher (needs the `crypto` extra); a plain file is "
+        "migrated at the first start with a key",
+    )

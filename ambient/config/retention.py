@@ -1,0 +1,49 @@
+"""How long ambient keeps each kind of personal data before it is purged.
+
+Each field names a data class of :mod:`ambient.privacy.data_classes`; ``null`` keeps that class
+until it is forgotten by hand. The defaults keep enough to learn from (a baseline needs weeks)
+without keeping a heart history forever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from ambient.config.base import ConfigModel
+from ambient.config.durations import Duration
+
+DAY_S = 86_400.0
+
+#: A retention limit: at least an hour, or ``null`` for "until forgotten".
+Limit = Annotated[Duration, Field(ge=3600.0)] | None
+
+
+class RetentionConfig(ConfigModel):
+    recordings: Limit = Field(
+        default=30 * DAY_S, title="Recording files (beats) in `recordings_dir`, by last change"
+    )
+    traces: Limit = Field(default=30 * DAY_S, title="Rule traces (also capped per rule)")
+    episodes: Limit = Field(default=365 * DAY_S, title="Measured calming episodes")
+    check_ins: Limit = Field(default=365 * DAY_S, title="Mood check-ins and episode feedback")
+    daily_summaries: Limit = Field(default=730 * DAY_S, title="Daily summaries per person")
+    recordings_dir: Path | None = Field(
+        default=None,
+        title="Where `ambient record` output is kept and purged; default: `recordings` beside "
+        "the store",
+    )
+    interval: Duration = Field(default=3600.0, ge=60.0, title="How often the purge runs")
+
+    def limit_s(self, data_class: str) -> float | None:
+        """The limit for the data class named ``data_class`` (a field of this model)."""
+        value = getattr(self, data_class)
+        assert value is None or isinstance(value, float)
+        return value
+
+    def recordings_path(self, store_path: Path | None) -> Path | None:
+        """The recordings directory: as configured, else beside the store, else none."""
+        if self.recordings_dir is not None:
+            return self.recordings_dir
+        return None if store_path is None else store_path.parent / "recordings"

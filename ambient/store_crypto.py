@@ -1,0 +1,175 @@
+"""Encryption at rest for the store: the key's sources, and opening a file through SQLCipher.
+
+Why here and not in each table's module: encryption is decided where the connection is opened,
+so every table in the file (today's and any a later module adds through the same ``Store``) is
+covered without knowing about it. A plain file found where an encrypted one is configured is
+migrated once (``sqlcipher_export``); a missing SQLCipher or a wrong key is a ``StoreError``
+with one line saying what to do, never a silent plain file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+from ambient.config.store import StoreEncryptionConfig
+
+#: The first 16 bytes of every plain SQLite file; an SQLCipher file starts with random salt.
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: The environment variable systemd sets for a unit with ``LoadCredential=``.
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
+_RAW_KEY = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class StoreError(Exception):
+    """The store cannot be opened as configured; the message names the file and the fix."""
+
+
+class StoreKey:
+    """The SQLCipher key, kept out of ``repr``, logs and tracebacks' locals."""
+
+    __slots__ = ("_secret", "source")
+
+    def __init__(self, secret: str, source: str) -> None:
+        if not secret:
+            raise StoreError(f"store key from {source} is empty")
+        self._secret = secret
+        #: Where the key came from (a path or credential name), for messages; never the key.
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"StoreKey(source={self.source!r})"
+
+    @property
+    def is_raw(self) -> bool:
+        """64 hex digits: a raw 256-bit key, used as is (no slow key derivation on a Pi)."""
+        return _RAW_KEY.fullmatch(self._secret) is not None
+
+    def sql_value(self) -> str:
+        """The key as SQLCipher reads it in ``PRAGMA key`` and ``ATTACH ... KEY``."""
+        return f"x'{self._secret}'" if self.is_raw else self._secret
+
+    def pragma(self) -> str:
+        value = self.sql_value().replace("'", "''")
+        return f"PRAGMA key = '{value}'"
+
+
+def read_key(config: StoreEncryptionConfig) -> StoreKey:
+    """The key from the one source ``config`` names; ``StoreError`` saying what is wrong."""
+    if config.key is not None:
+        return StoreKey(config.key.get_secret_value().strip(), "store.encryption.key")
+    if config.credential is not None:
+        directory = os.environ.get(CREDENTIALS_ENV)
+        if not directory:
+            raise StoreError(
+                f"store.encryption.credential `{config.credential}`: ${CREDENTIALS_ENV} is not "
+                f"set; run under systemd with LoadCredential={config.credential}:<key file>, "
+                "or use store.encryption.key_file"
+            )
+        return _read_key_file(Path(directory) / config.credential, check_mode=False)
+    assert config.key_file is not None
+    return _read_key_file(config.key_file, check_mode=True)
+
+
+def _read_key_file(path: Path, check_mode: bool) -> StoreKey:
+    try:
+        info = path.stat()
+        if check_mode and stat.S_IMODE(info.st_mode) & 0o077:
+            raise StoreError(
+                f"store key file {path} is readable by group or others "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 {path}"
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StoreError(f"store key file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"store key file {path}: cannot read it: {exc}") from None
+    return StoreKey(text.strip(), str(path))
+
+
+def sqlcipher() -> Any:
+    """The SQLCipher DB-API module; ``StoreError`` when it is not installed."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
+        raise StoreError(
+            "store.encryption is set but SQLCipher is not installed: "
+            "pip install 'ambient[crypto]' (the sqlcipher3 package)"
+        ) from None
+    return dbapi2
+
+
+def file_is_plain(path: Path) -> bool | None:
+    """True for a plain SQLite file, False for anything else (encrypted), None if empty/absent."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return None
+    if not head:
+        return None
+    return head == SQLITE_HEADER
+
+
+def connect_encrypted(path: Path, key: StoreKey) -> Any:
+    """An SQLCipher connection to ``path`` (created, or migrated from plain, as needed)."""
+    dbapi2 = sqlcipher()
+    if file_is_plain(path):
+        migrate_plain(path, key)
+    db = dbapi2.connect(str(path))
+    try:
+        _quiet(db)
+        db.execute(key.pragma())
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except dbapi2.DatabaseError:
+        db.close()
+        raise StoreError(
+            f"store {path} cannot be opened with the key from {key.source} "
+            "(a wrong key, or not an ambient store)"
+        ) from None
+    return db
+
+
+def migrate_plain(path: Path, key: StoreKey) -> None:
+    """Encrypt the plain store at ``path`` in place: export into a new encrypted file beside
+    it, then replace the plain one. The plain file's blocks may survive on flash storage; see
+    docs/privacy.md."""
+    dbapi2 = sqlcipher()
+    encrypted = path.with_name(path.name + ".encrypting")
+    for leftover in (encrypted, _wal(encrypted), _shm(encrypted)):
+        leftover.unlink(missing_ok=True)
+    os.close(os.open(encrypted, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    plain = dbapi2.connect(str(path))
+    try:
+        _quiet(plain)
+        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        plain.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(encrypted), key.sql_value()))
+        plain.execute("SELECT sqlcipher_export('encrypted')")
+        plain.execute("DETACH DATABASE encrypted")
+    except dbapi2.DatabaseError as exc:
+        plain.close()
+        encrypted.unlink(missing_ok=True)
+        raise StoreError(f"store {path}: cannot encrypt the plain file: {exc}") from None
+    plain.close()
+    encrypted.replace(path)
+    for leftover in (_wal(path), _shm(path)):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _quiet(db: Any) -> None:
+    """SQLCipher writes its own log lines to stderr (a wrong key logs an HMAC failure per
+    page); the ``StoreError`` already says it in one line."""
+    db.execute("PRAGMA cipher_log_level = NONE")
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _shm(path: Path) -> Path:
+    return path.with_name(path.name + "-shm")
