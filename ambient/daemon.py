@@ -159,7 +159,7 @@ class Daemon:
         hub = Hub()
         for listener in opts.trace_listeners:
             hub.on_trace(listener)
-        store = Store(None if opts.store_in_memory else config.store.path)
+        store = Store.from_config(config.store, in_memory=opts.store_in_memory)
         connections = Connections(config, self.clock, self.counters)
         signals = SignalEngine(
             config.signals,
@@ -214,6 +214,11 @@ class Daemon:
             services = [*connections.services(), forwarder]
         elif not opts.report_only:
             services = self._live_services(config, connections, hub, rules, dispatcher)
+            if store.path is not None:
+                from ambient.privacy.retention import Retention
+
+                recordings = config.retention.recordings_path(store.path)
+                services.append(Retention(config.retention, store, self.clock, recordings))
         hub.status_providers.update(
             sensors=sensor_status.entries, rules=rules.status, paused=lambda: rules.paused
         )

@@ -3,15 +3,30 @@
 One small key-value table of JSON values by namespace, plus bounded lists for traces. WAL mode,
 file mode 0600 (health data). Calls are synchronous and cheap; callers write on change, never
 per beat.
+
+Encryption at rest is decided where the connection is opened (``Store(path, key)``, or
+``Store.from_config``): every table in the file is encrypted, including tables other modules add
+through this connection (``execute_script``). Never open the file with another connection.
+Per-person tables should also be registered in :mod:`ambient.privacy.data_classes`, so that
+retention, export and forget cover them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ambient.store_crypto import StoreError, StoreKey, file_is_plain
+
+if TYPE_CHECKING:
+    from ambient.config.store import StoreConfig
+
+__all__ = ["Store", "StoreError", "StoreKey"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -33,8 +48,12 @@ CREATE INDEX IF NOT EXISTS log_by_key ON log (namespace, key, id);
 class Store:
     """A typed face over one SQLite file; ``Store(None)`` keeps everything in memory."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, key: StoreKey | None = None) -> None:
+        """``key``: open (or create, or migrate) the file encrypted with SQLCipher; a
+        ``StoreError`` when that cannot be done, never a plain file instead."""
         self.path = path
+        #: Whether the file on disk is encrypted (an in-memory store has no file).
+        self.encrypted = path is not None and key is not None
         if path is None:
             self._db = sqlite3.connect(":memory:")
         else:
@@ -45,12 +64,29 @@ class Store:
             path.chmod(0o600)
             old_umask = os.umask(0o077)  # the -wal and -shm files too
             try:
-                self._db = sqlite3.connect(path)
+                self._db = _connect(path, key)
                 self._db.execute("PRAGMA journal_mode=WAL")
             finally:
                 os.umask(old_umask)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._batching = False
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Commit every write made inside once, at the end (one fsync for a burst of writes)."""
+        if self._batching:
+            yield
+            return
+        self._batching = True
+        try:
+            with self._db:
+                yield
+        finally:
+            self._batching = False
+
+    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext() if self._batching else self._db
 
     def get(self, namespace: str, key: str) -> Any | None:
         row = self._db.execute(
@@ -59,7 +95,7 @@ class Store:
         return None if row is None else json.loads(row[0])
 
     def put(self, namespace: str, key: str, value: Any) -> None:
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "INSERT INTO kv (namespace, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value",
@@ -67,7 +103,7 @@ class Store:
             )
 
     def delete(self, namespace: str, key: str) -> None:
-        with self._db:
+        with self._transaction():
             self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
 
     def items(self, namespace: str) -> dict[str, Any]:
@@ -78,7 +114,7 @@ class Store:
 
     def append(self, namespace: str, key: str, value: Any, keep: int) -> None:
         """Add ``value`` to the list ``namespace/key``, keeping only the newest ``keep``."""
-        with self._db:
+        with self._transaction():
             self._db.execute(
                 "INSERT INTO log (namespace, key, value) VALUES (?, ?, ?)",
                 (namespace, key, json.dumps(value, separators=(",", ":"))),
@@ -106,3 +142,53 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
+
+    @classmethod
+    def from_config(cls, config: StoreConfig, in_memory: bool = False) -> Store:
+        """The store ``config`` describes, with its key read from the configured source."""
+        if in_memory or config.path is None:
+            return cls(None)
+        key = None
+        if config.encryption is not None:
+            from ambient.store_crypto import read_key
+
+            key = read_key(config.encryption)
+        return cls(config.path, key)
+
+    # -- generic SQL, for tables registered by other modules (privacy, insights) ------------
+
+    def execute_script(self, sql: str) -> None:
+        """Run DDL (``CREATE TABLE IF NOT EXISTS ...``) on this store's connection."""
+        self._db.executescript(sql)
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return list(self._db.execute(sql, params).fetchall())
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one statement (in its own transaction, unless inside ``batch``); the number of
+        rows it changed."""
+        with self._transaction():
+            return int(self._db.execute(sql, params).rowcount)
+
+    def secure_delete(self) -> None:
+        """Overwrite deleted content with zeros from now on (forget, retention): a deleted row
+        must not survive in a free page."""
+        self._db.execute("PRAGMA secure_delete = ON")
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log back into the file and empty it (no old pages linger)."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _connect(path: Path, key: StoreKey | None) -> sqlite3.Connection:
+    if key is not None:
+        from ambient.store_crypto import connect_encrypted
+
+        db: sqlite3.Connection = connect_encrypted(path, key)
+        return db
+    if file_is_plain(path) is False:
+        raise StoreError(
+            f"store {path} is encrypted (or not an SQLite file): give its key in "
+            "store.encryption"
+        )
+    return sqlite3.connect(path)

@@ -1,0 +1,154 @@
+"""The registry of per-person data in the store: what retention purges, export writes out and
+forget erases.
+
+A :class:`DataClass` names rows of one table by SQL: which rows belong to the class
+(``where``), whose they are (``person``: a column or an expression such as
+``json_extract(value, '$.person')``) and, for data that ages, when they were made (``time``:
+unix seconds). A module that adds a per-person table registers it once, at import, next to the
+code that writes it::
+
+    from ambient.privacy.data_classes import DataClass, register
+
+    register(DataClass(
+        name="daily_summaries",          # the section in an export
+        table="daily_summary",
+        person="person",
+        time="day_start",                # unix seconds; None for state that does not age
+        retention="daily_summaries",     # a field of the `retention:` config, or None
+        description="one summary per person and day",
+    ))
+
+Registration must happen before ``ambient export``/``forget`` or the daemon's purge runs: list
+the module in :data:`PROVIDERS` so it is imported then (it need not be imported by anything
+else). State kept inside a JSON value shared by several people (a rule's per-person timers) is
+not a row: register an :class:`Eraser` for it, which forget calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ambient.config.retention import RetentionConfig
+from ambient.store import Store
+
+#: Modules that register data classes of their own when imported (add yours here).
+PROVIDERS: list[str] = []
+
+
+@dataclass(frozen=True)
+class DataClass:
+    """Rows of ``table`` (those matching ``where``) that belong to one person each."""
+
+    name: str
+    table: str
+    person: str
+    time: str | None
+    retention: str | None
+    description: str
+    where: str = "1"
+    #: Columns holding JSON text: decoded in an export, so it reads as one document.
+    json_columns: tuple[str, ...] = ()
+
+    def person_clause(self) -> str:
+        return f"({self.where}) AND ({self.person}) = ?"
+
+    def exists(self, store: Store) -> bool:
+        """Whether the table is in this store yet (a feature that never ran has none)."""
+        rows = store.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.table,)
+        )
+        return bool(rows)
+
+
+#: Forget's hook for per-person state nested in shared values: (store, person) -> entries
+#: removed.
+Eraser = Callable[[Store, str], int]
+
+_CLASSES: dict[str, DataClass] = {}
+_ERASERS: dict[str, Eraser] = {}
+
+
+def register(data_class: DataClass) -> None:
+    """Add ``data_class`` (replacing one of the same name: re-imports are harmless)."""
+    if (
+        data_class.retention is not None
+        and data_class.retention not in RetentionConfig.model_fields
+    ):
+        raise ValueError(
+            f"data class {data_class.name}: retention `{data_class.retention}` is not a field "
+            "of the retention config"
+        )
+    if data_class.retention is not None and data_class.time is None:
+        raise ValueError(f"data class {data_class.name}: retention needs a time column")
+    _CLASSES[data_class.name] = data_class
+
+
+def register_eraser(name: str, eraser: Eraser) -> None:
+    _ERASERS[name] = eraser
+
+
+def data_classes() -> list[DataClass]:
+    """Every registered class, the built-in ones and the providers' included."""
+    _load_providers()
+    return list(_CLASSES.values())
+
+
+def erasers() -> dict[str, Eraser]:
+    _load_providers()
+    return dict(_ERASERS)
+
+
+def _load_providers() -> None:
+    for module in PROVIDERS:
+        importlib.import_module(module)
+
+
+# -- what the core of ambient keeps ---------------------------------------------------------
+
+register(
+    DataClass(
+        name="traces",
+        table="log",
+        where="namespace = 'traces'",
+        person="json_extract(value, '$.person')",
+        time="json_extract(value, '$.t')",
+        retention="traces",
+        description="why each rule fired, was suppressed or recovered, with the signals then",
+        json_columns=("value",),
+    )
+)
+register(
+    DataClass(
+        name="baselines",
+        table="kv",
+        where="namespace = 'signals.baseline'",
+        person="key",
+        time=None,
+        retention=None,
+        description="the personal HRV and heart-rate baseline the signals learn",
+        json_columns=("value",),
+    )
+)
+
+
+def _erase_rule_state(store: Store, person: str) -> int:
+    """A rule's saved state holds its `for` windows, cooldowns and open episodes per person."""
+    import json
+
+    removed = 0
+    for key, value in store.query("SELECT key, value FROM kv WHERE namespace = 'rules'"):
+        state = json.loads(value)
+        persons = state.get("persons") if isinstance(state, dict) else None
+        if isinstance(persons, dict) and person in persons:
+            del persons[person]
+            store.execute(
+                "UPDATE kv SET value = ? WHERE namespace = 'rules' AND key = ?",
+                (json.dumps(state, separators=(",", ":")), key),
+            )
+            removed += 1
+    return removed
+
+
+register_eraser("rule_state", _erase_rule_state)

@@ -1,0 +1,126 @@
+"""Retention: what is older than its class's limit is deleted, on the daemon's clock.
+
+Runs as a daemon service: once at start (so data kept past its limit while ambient was stopped
+goes at once), then every ``retention.interval``. Rows are deleted in small batches with a loop
+turn between them, so a large purge never holds up readings or rules; recording files are
+listed and removed in a worker thread. Deleted rows are overwritten (``secure_delete``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ambient.clock import Clock
+from ambient.config.retention import RetentionConfig
+from ambient.privacy.data_classes import DataClass, data_classes
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Rows deleted per statement; each batch is one short transaction.
+BATCH_ROWS = 500
+#: What ``ambient record`` writes: the files retention and forget manage.
+RECORDING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+
+
+@dataclass
+class PurgeReport:
+    """How many rows of each class, and which recording files, one purge removed."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values()) + len(self.files)
+
+
+class Retention:
+    """Purges the store and the recordings directory; also a :class:`~ambient.ports.Service`."""
+
+    def __init__(
+        self,
+        config: RetentionConfig,
+        store: Store,
+        clock: Clock,
+        recordings_dir: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.recordings_dir = recordings_dir
+        self.purges = 0
+
+    async def run(self) -> None:
+        while True:
+            report = await self.purge()
+            if report.total:
+                _LOGGER.info(
+                    "Retention: removed %s",
+                    ", ".join(
+                        [f"{count} {name}" for name, count in report.rows.items() if count]
+                        + ([f"{len(report.files)} recording file(s)"] if report.files else [])
+                    ),
+                )
+            await self.clock.sleep(self.config.interval)
+
+    async def purge(self) -> PurgeReport:
+        """Delete everything older than its limit as of ``clock.now()`` (strictly older: a row
+        exactly at the limit stays until the next purge)."""
+        now = self.clock.now()
+        report = PurgeReport()
+        self.store.secure_delete()
+        for data_class in data_classes():
+            limit_s = self._limit_s(data_class)
+            if limit_s is None or not data_class.exists(self.store):
+                continue
+            report.rows[data_class.name] = await self._purge_rows(data_class, now - limit_s)
+        limit_s = self.config.limit_s("recordings")
+        if self.recordings_dir is not None and limit_s is not None:
+            report.files = await asyncio.to_thread(
+                purge_recordings, self.recordings_dir, now - limit_s
+            )
+        if any(report.rows.values()):
+            self.store.checkpoint()
+        self.purges += 1
+        return report
+
+    def _limit_s(self, data_class: DataClass) -> float | None:
+        if data_class.retention is None or data_class.time is None:
+            return None
+        return self.config.limit_s(data_class.retention)
+
+    async def _purge_rows(self, data_class: DataClass, cutoff: float) -> int:
+        assert data_class.time is not None
+        sql = (
+            f"DELETE FROM {data_class.table} WHERE rowid IN (SELECT rowid FROM "
+            f"{data_class.table} WHERE ({data_class.where}) AND ({data_class.time}) < ? "
+            f"LIMIT {BATCH_ROWS})"
+        )
+        removed = 0
+        while True:
+            count = self.store.execute(sql, (cutoff,))
+            removed += count
+            if count < BATCH_ROWS:
+                return removed
+            await asyncio.sleep(0)  # a turn for readings and rules between batches
+
+
+def purge_recordings(directory: Path, cutoff: float) -> list[Path]:
+    """Remove recording files in ``directory`` last changed before ``cutoff`` (unix s)."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if not entry.is_file(follow_symlinks=False) or not entry.name.endswith(RECORDING_SUFFIXES):
+            continue
+        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return sorted(removed)
