@@ -16,14 +16,14 @@ import math
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
-from ambient.readings import METRIC_NAME_PATTERN, Reading
+from ambient.readings import HR, METRIC_NAME_PATTERN, RR, VALID_RANGE, Reading
 
 _LOGGER = logging.getLogger(__name__)
 _METRIC = re.compile(METRIC_NAME_PATTERN)
@@ -76,8 +76,21 @@ def _row_reading(row: dict[str, Any], default_person: str, source: str) -> tuple
     value = float(row["value"])
     if not math.isfinite(value):
         raise ValueError("value is not finite")
+    if not _plausible(metric, value):
+        low, high = VALID_RANGE[metric]
+        unit = f" {_UNITS[metric]}" if metric in _UNITS else ""
+        raise ValueError(f"{metric} {value:g} is outside {low:g}..{high:g}{unit}")
     person = str(row.get("person") or default_person).strip()
     return Reading(time_s, person, metric, value, source), relative
+
+
+_UNITS = {HR: "bpm", RR: "ms"}
+
+
+def _plausible(metric: str, value: float) -> bool:
+    """Inside the metric's physiological range (any value for a metric without one)."""
+    limits = VALID_RANGE.get(metric)
+    return limits is None or limits[0] <= value <= limits[1]
 
 
 def _plain_csv_reading(
@@ -91,7 +104,12 @@ def _plain_csv_reading(
         metric = values[columns["metric"]].strip()
     except (ValueError, IndexError):
         return None
-    if not (math.isfinite(time_s) and math.isfinite(value) and _valid_metric(metric)):
+    if not (
+        math.isfinite(time_s)
+        and math.isfinite(value)
+        and _valid_metric(metric)
+        and _plausible(metric, value)
+    ):
         return None
     person_at = columns.get("person")
     raw_person = values[person_at] if person_at is not None and person_at < len(values) else ""
@@ -140,8 +158,11 @@ def _rows(
         yield number, plain if plain is not None else dict(zip(names, values, strict=False))
 
 
-def load_recording(path: Path, default_person: str = "default") -> Recording:
-    """Read every row of ``path``; bad rows are skipped and listed in ``problems``."""
+def load_recording(
+    path: Path, default_person: str = "default", people: Collection[str] | None = None
+) -> Recording:
+    """Read every row of ``path``; bad rows are skipped and listed in ``problems``: unreadable
+    or implausible ones (``hr`` -5), and, when ``people`` is given, rows for anyone else."""
     source = f"recording:{path.name}"
     readings: list[Reading] = []
     problems: list[str] = []
@@ -163,6 +184,13 @@ def load_recording(path: Path, default_person: str = "default") -> Recording:
                 except ValueError as exc:
                     problems.append(f"{path}:{number}: {exc}")
                     continue
+            if people is not None and reading.person not in people:
+                known = ", ".join(sorted(people)) or "none"
+                problems.append(
+                    f"{path}:{number}: person `{reading.person}` is not in the config "
+                    f"(people: {known})"
+                )
+                continue
             relative_flags.add(relative)
             readings.append(reading)
     if len(relative_flags) > 1:

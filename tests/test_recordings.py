@@ -92,3 +92,42 @@ def test_jsonl_bad_line_is_reported(tmp_path: Path) -> None:
     recording = load_recording(path)
     assert len(recording.readings) == 1
     assert recording.problems[0].startswith(f"{path}:2: bad JSON")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_implausible_heart_values_are_reported_with_file_and_line(
+    tmp_path: Path, suffix: str
+) -> None:
+    rows = [(1, "hr", 60), (2, "hr", -5), (3, "hr", 1000), (4, "rr", 50), (5, "hr", 61)]
+    path = tmp_path / f"r{suffix}"
+    if suffix == ".csv":
+        path.write_text("t,metric,value\n" + "".join(f"{t},{m},{v}\n" for t, m, v in rows))
+        first_line = 2
+    else:
+        path.write_text(
+            "".join(f'{{"t": {t}, "metric": "{m}", "value": {v}}}\n' for t, m, v in rows)
+        )
+        first_line = 1
+    recording = load_recording(path)
+    assert [r.value for r in recording.readings] == [60.0, 61.0]
+    assert recording.problems == [
+        f"{path}:{first_line + 1}: hr -5 is outside 20..250 bpm",
+        f"{path}:{first_line + 2}: hr 1000 is outside 20..250 bpm",
+        f"{path}:{first_line + 3}: rr 50 is outside 200..3000 ms",
+    ]
+
+
+def test_a_row_for_someone_the_config_does_not_know_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value,person\n1,hr,60,alex\n2,hr,61,bob\n3,hr,62\n")
+    recording = load_recording(path, default_person="alex", people={"alex", "sam"})
+    assert [(r.value, r.person) for r in recording.readings] == [(60.0, "alex"), (62.0, "alex")]
+    assert recording.problems == [
+        f"{path}:3: person `bob` is not in the config (people: alex, sam)"
+    ]
+
+
+def test_without_people_any_person_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value,person\n1,hr,60,bob\n")
+    assert [r.person for r in load_recording(path).readings] == ["bob"]

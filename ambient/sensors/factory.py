@@ -22,7 +22,8 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
     if config.type == "recording":
         from ambient.sensors.recording import RecordingSensor
 
-        return RecordingSensor(config, clock, name=name)
+        known = {person.id for person in connections.config.people} or None
+        return RecordingSensor(config, clock, name=name, people=known)
     if config.type == "ble":
         from ambient.sensors.ble import BleSensor
 

@@ -9,7 +9,7 @@ time itself, so an hour replays as fast as the CPU allows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from ambient.clock import Clock, VirtualClock
@@ -29,9 +29,12 @@ class RecordingSensor:
         *,
         name: str,
         recording: Recording | None = None,
+        people: Collection[str] | None = None,
     ) -> None:
         self.config = config
         self._preloaded = recording
+        #: The people the config knows: rows for anyone else are skipped and reported.
+        self._people = people
         self.clock = clock
         self.name = name
         self._replayed = 0
@@ -41,7 +44,7 @@ class RecordingSensor:
 
     async def run(self, sink: ReadingSink) -> None:
         recording = self._preloaded or load_recording(
-            self.config.path, self.config.person or "default"
+            self.config.path, self.config.person or "default", self._people
         )
         self._skipped = len(recording.problems)
         readings = recording.readings
