@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 from ambient.config.checks import cross_checks
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
+from ambient.config.types import PATTERN_MEANINGS
 from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
 
 DEFAULT_CONFIG_PATH = Path("/etc/ambient/ambient.yaml")
@@ -31,9 +32,7 @@ def load_config(path: Path, secrets_file: Path | None = None) -> AmbientConfig:
     try:
         config = AmbientConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(
-            [_issue_from_error(document, error) for error in exc.errors(include_input=False)]
-        ) from None
+        raise ConfigError(_issues(document, exc.errors(include_input=False))) from None
     findings = cross_checks(config)
     if findings:
         issues = []
@@ -62,6 +61,53 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                 if isinstance(raw, str) and not Path(raw).is_absolute():
                     sensor["path"] = str(base / raw)
     return data
+
+
+def _issues(document: YamlDocument, errors: list[ErrorDetails]) -> list[ConfigIssue]:
+    """One issue per problem: the errors pydantic gives for each member of a plain union
+    (``above: hundred`` is neither a number nor an entity id) become one issue."""
+    alternatives: dict[tuple[str | int, ...], list[ErrorDetails]] = {}
+    singles: list[ErrorDetails] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if _names_a_union_member(document.data, loc, error["type"]):
+            alternatives.setdefault(loc[:-1], []).append(error)
+        else:
+            singles.append(error)
+    issues = [_issue_from_error(document, error) for error in singles]
+    for loc, group in alternatives.items():
+        if len(group) == 1:
+            issues.append(_issue_from_error(document, group[0]))
+            continue
+        expected = dict.fromkeys(_expectation(error) for error in group)
+        merged = ErrorDetails(
+            type="union_mismatch",
+            loc=loc,
+            msg=f"expected {' or '.join(expected)}",
+            input=None,
+        )
+        issues.append(_issue_from_error(document, merged))
+    return issues
+
+
+def _names_a_union_member(data: Any, loc: tuple[str | int, ...], kind: str) -> bool:
+    """pydantic ends the location of a union member's error with the member's name
+    (``float``, ``constrained-str``): a part that is no key in the data."""
+    if kind in ("missing", "extra_forbidden") or len(loc) < 2 or not isinstance(loc[-1], str):
+        return False
+    return _data_path(data, loc) == _data_path(data, loc[:-1])
+
+
+def _expectation(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind in ("float_parsing", "float_type"):
+        return "a number"
+    if kind in ("int_parsing", "int_type"):
+        return "a whole number"
+    if kind == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        return PATTERN_MEANINGS.get(pattern, "text in another form")
+    return error["msg"][0].lower() + error["msg"][1:]
 
 
 def _issue_from_error(document: YamlDocument, error: ErrorDetails) -> ConfigIssue:
@@ -153,6 +199,8 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...]) -> str:
     if kind == "union_tag_not_found":
         what = _discriminator_name(ctx)
         return f"missing {what}: every entry here needs one"
+    if kind == "string_pattern_mismatch":
+        return f"expected {_expectation(error)}"
     message = error["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")

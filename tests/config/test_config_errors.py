@@ -105,7 +105,21 @@ CASES = [
         "sensors:\n  - type: mqtt\n    topic: a/b\n    metric: Heart Rate\n",
         4,
         "sensors[0].metric",
-        ["should match pattern"],
+        ["expected a metric name", "lower-case letters"],
+    ),
+    (
+        "person_id_with_spaces",
+        "people:\n  - id: alex smith\n",
+        2,
+        "people[0].id",
+        ["expected an id", "no spaces"],
+    ),
+    (
+        "time_of_day_out_of_range",
+        "quiet_hours:\n  start: '25:00'\n  end: '07:00'\n",
+        2,
+        "quiet_hours.start",
+        ["expected a time of day from 00:00 to 23:59"],
     ),
     (
         "duplicate_rule_id",
@@ -278,3 +292,22 @@ def test_problems_are_listed_in_file_order(tmp_path: Path) -> None:
         load_config(path)
     lines = [issue.line or 0 for issue in caught.value.issues]
     assert lines == sorted(lines) and len(lines) == 2
+
+
+def test_no_message_shows_a_regular_expression(tmp_path: Path) -> None:
+    path = write(tmp_path, "people:\n  - id: Alex Smith\nquiet_hours:\n  start: '25:00'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    text = str(caught.value)
+    assert "pattern" not in text
+    assert "^" not in text and "\\d" not in text
+
+
+def test_a_value_fitting_no_member_of_a_union_is_one_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID_RULE.replace("above: 70", "above: hundred"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [str(issue) for issue in caught.value.issues] == [
+        f"{path}:6:9: rules[0].triggers[0].above: expected a number or a Home Assistant id "
+        "such as `input_number.stress_threshold`"
+    ]
