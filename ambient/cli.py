@@ -45,6 +45,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _state_arg(text: str) -> tuple[str, str]:
+    """``ENTITY=VALUE``: an HA entity's state for rules that run offline."""
+    entity, sep, value = text.partition("=")
+    if not sep or "." not in entity.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected ENTITY=VALUE, e.g. person.alex=home, got `{text}`"
+        )
+    return entity.strip(), value.strip()
+
+
+#: Exit codes of the commands that can draw (``--plot``).
+PLOT_EXIT_CODES = (
+    "exit codes: 0 done, 1 failed (one line on stderr says why), 2 usage error,\n"
+    "3 --plot given but matplotlib is not installed (pip install 'ambient[plot]')"
+)
+
+
 def expected_failure(exc: BaseException) -> str | None:
     """The one line to print for a failure a user can act on (a file that cannot be opened,
     a second daemon, a bad recording), or None for anything else: a bug keeps its traceback.
@@ -175,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate",
         "replay a recording through the rules on a virtual clock (nothing is performed)",
         "ambient simulate config/demo.yaml --json",
+        PLOT_EXIT_CODES,
     )
     _config_positional(simulate)
     simulate.add_argument(
@@ -188,6 +206,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="one JSON object per line: t, rule, event, reason, actions",
+    )
+    _add_state_option(simulate)
+    simulate.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="also draw the timeline (heart rate, HRV, stress score, firings) as a PNG to FILE",
+    )
+    evaluate = _subcommand(
+        commands,
+        common,
+        "evaluate",
+        "score the rules on labelled recordings: episodes found, latency, false alarms",
+        "ambient evaluate config/ambient.example.yaml --recordings bench/data/stress-predict "
+        "--state person.alex=home",
+        PLOT_EXIT_CODES,
+    )
+    _config_positional(evaluate)
+    evaluate.add_argument(
+        "--recordings",
+        "-r",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="a recording, or a folder of them (CSV, .jsonl)",
+    )
+    evaluate.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FILE",
+        help="labels.jsonl, one line per recording (default: labels.jsonl beside the "
+        "recordings, else label rows in each recording; see docs/recordings.md)",
+    )
+    evaluate.add_argument(
+        "--rule", metavar="ID", help="only this rule (default: every rule with a signal trigger)"
+    )
+    evaluate.add_argument("--json", action="store_true", help="one JSON document")
+    _add_state_option(evaluate)
+    evaluate.add_argument(
+        "--plot", type=Path, metavar="DIR", help="also draw a timeline per recording: DIR/NAME.png"
     )
     analyze = _subcommand(
         commands,
@@ -261,6 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration", type=_duration_arg, metavar="DURATION", help="stop after this long"
     )
     return parser
+
+
+def _add_state_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        type=_state_arg,
+        action="append",
+        default=[],
+        metavar="ENTITY=VALUE",
+        help="an HA entity's state for the rules (repeatable), e.g. person.alex=home",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -401,14 +470,51 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     _setup_logging(args, config)
+    from ambient.plot import PlotUnavailable
     from ambient.recordings import RecordingError
     from ambient.simulate import SimulationError, run_simulate
 
     try:
-        return run_simulate(config, args.recording, args.json, sys.stdout)
+        return run_simulate(
+            config, args.recording, args.json, sys.stdout, dict(args.state), args.plot
+        )
     except (SimulationError, RecordingError) as exc:
         print(f"ambient simulate: {exc}", file=sys.stderr)
         return 1
+    except PlotUnavailable as exc:
+        print(f"ambient simulate: {exc}", file=sys.stderr)
+        return 3
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    args.log_level = args.log_level or "WARNING"  # not a line per replayed recording
+    _setup_logging(args, config)
+    from ambient.evaluate.command import run_evaluate
+    from ambient.evaluate.labels import LabelsError
+    from ambient.evaluate.run import EvaluationError
+    from ambient.plot import PlotUnavailable
+    from ambient.recordings import RecordingError
+
+    try:
+        return run_evaluate(
+            config,
+            args.recordings,
+            args.labels,
+            args.rule,
+            dict(args.state),
+            sys.stdout,
+            json_output=args.json,
+            plot_dir=args.plot,
+        )
+    except (EvaluationError, LabelsError, RecordingError) as exc:
+        print(f"ambient evaluate: {exc}", file=sys.stderr)
+        return 1
+    except PlotUnavailable as exc:
+        print(f"ambient evaluate: {exc}", file=sys.stderr)
+        return 3
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -512,6 +618,7 @@ _COMMANDS = {
     "check": _cmd_check,
     "run": _cmd_run,
     "simulate": _cmd_simulate,
+    "evaluate": _cmd_evaluate,
     "analyze": _cmd_analyze,
     "trace": _cmd_trace,
     "scan": _cmd_scan,

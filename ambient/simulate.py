@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -17,7 +19,8 @@ from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
-from ambient.messages import TraceRecord
+from ambient.evaluate.labels import Labels, LabelsError, split_label_rows
+from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.ports import Sensor
 from ambient.recordings import Recording, load_recording
 from ambient.sensors.recording import RecordingSensor
@@ -35,6 +38,12 @@ class SimulationError(Exception):
 class Simulation:
     start: float
     traces: list[TraceRecord]
+    #: Every signal update of the replay, in time order (what evaluate and the plots read).
+    signals: list[SignalUpdate] = field(default_factory=list)
+    #: The labels a replayed recording carried in its own label rows, if any.
+    labels: Labels | None = None
+    #: Clock time of the last reading replayed.
+    end: float = 0.0
 
 
 def recording_configs(config: AmbientConfig, recording: Path | None) -> list[RecordingSensorConfig]:
@@ -50,16 +59,47 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     return [c.model_copy(update={"loop": False}) for c in configs]
 
 
+def end_time(recordings: list[Recording], start: float) -> float:
+    """The clock time of the last reading of the replay."""
+    ends = [r.readings[-1].time + (start if r.relative else 0.0) for r in recordings if r.readings]
+    return max(ends, default=start)
+
+
 def start_time(recordings: list[Recording]) -> float:
     """The first absolute time among the recordings, else the fixed simulation epoch."""
     starts = [r.readings[0].time for r in recordings if r.readings and not r.relative]
     return min(starts) if starts else SIMULATION_EPOCH
 
 
-async def simulate(config: AmbientConfig, recording: Path | None) -> Simulation:
-    """Every trace of the replay, in time order."""
+async def simulate(
+    config: AmbientConfig, recording: Path | None, states: Mapping[str, str] | None = None
+) -> Simulation:
+    """Every trace and signal update of the replay, in time order. ``states`` are HA entity
+    states (entity id -> state) the rules see from the start, as if HA had sent them."""
     configs = recording_configs(config, recording)
-    recordings = [load_recording(c.path, c.person or "default") for c in configs]
+    recordings: list[Recording] = []
+    labels: Labels | None = None
+    for sensor_config in configs:
+        people = {person.id for person in config.people} or None  # rows for others: reported
+        loaded = load_recording(sensor_config.path, sensor_config.person or "default", people)
+        try:
+            without_labels, own_labels = split_label_rows(loaded, str(sensor_config.path))
+        except LabelsError as exc:
+            raise SimulationError(str(exc)) from None
+        recordings.append(without_labels)
+        labels = labels or own_labels
+    result = await replay(config, configs, recordings, states or {})
+    result.labels = labels
+    return result
+
+
+async def replay(
+    config: AmbientConfig,
+    configs: list[RecordingSensorConfig],
+    recordings: list[Recording],
+    states: Mapping[str, str],
+) -> Simulation:
+    """Replay recordings already read (one per sensor config) on a virtual clock."""
     start = start_time(recordings)
     clock = VirtualClock(start)
     sensors: list[Sensor] = [
@@ -67,22 +107,49 @@ async def simulate(config: AmbientConfig, recording: Path | None) -> Simulation:
         for i, (c, r) in enumerate(zip(configs, recordings, strict=True))
     ]
     traces: list[TraceRecord] = []
+    signals: list[SignalUpdate] = []
     options = DaemonOptions(
         report_only=True,
         sensors=sensors,
         store_in_memory=True,
         trace_listeners=[traces.append],
+        signal_listeners=[signals.append],
+        entity_states=dict(states),
         services=False,
     )
     await Daemon(config, clock, options).run()
     traces.sort(key=lambda record: record.time)
-    return Simulation(start, traces)
+    signals.sort(key=lambda update: update.time)
+    return Simulation(start, traces, signals, end=end_time(recordings, start))
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def fill_placeholders(text: str, record: TraceRecord) -> str:
+    """``{person}``, ``{rule}``, ``{event}``, ``{trigger}`` and the signals the rule saw filled
+    in as a performed action would show them; any other braces are left as they are."""
+    fields: dict[str, SignalScalar | None] = dict(record.signals)
+    fields.update(
+        rule=record.rule, person=record.person or "", event=record.event, trigger=record.trigger
+    )
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in fields:
+            return match.group(0)
+        found = fields[name]
+        if found is None:
+            return "unknown"
+        return f"{found:.1f}" if isinstance(found, float) else str(found)
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def format_trace(record: TraceRecord, start: float, as_json: bool) -> str:
     """One timeline entry: a JSON object (``t, rule, event, reason, actions``) or text lines."""
     t = round(record.time - start, 3)
-    actions = [a.detail for a in record.actions]
+    actions = [fill_placeholders(a.detail, record) for a in record.actions]
     if as_json:
         row = {"t": t, "rule": record.rule, "event": record.event}
         row |= {"reason": record.reason, "actions": actions}
@@ -92,10 +159,29 @@ def format_trace(record: TraceRecord, start: float, as_json: bool) -> str:
     return "\n".join(lines)
 
 
-def run_simulate(config: AmbientConfig, recording: Path | None, as_json: bool, out: TextIO) -> int:
-    result = asyncio.run(simulate(config, recording))
+def run_simulate(
+    config: AmbientConfig,
+    recording: Path | None,
+    as_json: bool,
+    out: TextIO,
+    states: Mapping[str, str] | None = None,
+    plot_path: Path | None = None,
+) -> int:
+    """Print the timeline; with ``plot_path``, draw it too (exit 3 when matplotlib is missing,
+    checked before the replay so nothing is half done)."""
+    if plot_path is not None:
+        from ambient.plot import require_matplotlib
+
+        require_matplotlib()
+    result = asyncio.run(simulate(config, recording, states))
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json) + "\n")
+    if plot_path is not None:
+        from ambient.evaluate.timeline import build_timeline
+        from ambient.plot import draw_timeline
+
+        name = recording.stem if recording is not None else "simulation"
+        draw_timeline(build_timeline(config, result, name, states or {}), plot_path)
     return 0
 
 

@@ -1,0 +1,47 @@
+"""The ``ambient evaluate`` command: evaluate, print, and draw a timeline per recording."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from ambient.config import AmbientConfig
+from ambient.evaluate.report import as_json, as_text
+from ambient.evaluate.run import EvaluationError, evaluate
+
+
+def run_evaluate(
+    config: AmbientConfig,
+    recordings_path: Path,
+    labels_path: Path | None,
+    rule_id: str | None,
+    states: Mapping[str, str],
+    out: TextIO,
+    *,
+    json_output: bool = False,
+    plot_dir: Path | None = None,
+) -> int:
+    """Print the evaluation; with ``plot_dir``, write ``<recording>.png`` there. Raises
+    :class:`EvaluationError` (and the plot's :class:`~ambient.plot.PlotUnavailable`) for
+    inputs that cannot be used, before any output."""
+    if plot_dir is not None:
+        from ambient.plot import require_matplotlib
+
+        require_matplotlib()
+    evaluation = evaluate(config, recordings_path, labels_path, rule_id, states)
+    if json_output:
+        out.write(json.dumps(as_json(evaluation)) + "\n")
+    else:
+        out.write(as_text(evaluation))
+    if plot_dir is not None:
+        from ambient.plot import draw_timeline
+
+        try:
+            plot_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EvaluationError(f"{plot_dir}: cannot create ({exc.strerror or exc})") from None
+        for result in evaluation.recordings:
+            draw_timeline(result.timeline, plot_dir / f"{result.name}.png")
+    return 0

@@ -1,0 +1,139 @@
+"""What a recording is labelled with: the episodes a rule should find and the calm baseline.
+
+Labels come from a ``labels.jsonl`` file (one JSON object per recording, matched by ``subject``
+= the recording's file stem) or from label rows inside the recording itself (metrics
+``label_episode`` and ``label_baseline``: 1 where the stretch starts, 0 where it ends). Times are
+seconds on the recording's own scale, as its ``t`` column. See docs/recordings.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ambient.readings import Reading
+from ambient.recordings import Recording
+
+#: Label rows a recording may carry; they are labels, never replayed as readings.
+EPISODE_ROW = "label_episode"
+BASELINE_ROW = "label_baseline"
+LABEL_METRICS = frozenset({EPISODE_ROW, BASELINE_ROW})
+
+Span = tuple[float, float]
+
+
+class LabelsError(ValueError):
+    """Labels that cannot be used: the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Episodes to find and the labelled calm baseline, in seconds of the recording."""
+
+    episodes: tuple[Span, ...]
+    baseline: Span | None = None
+    #: Where the labelled session ends (else the recording's last reading).
+    end: float | None = None
+    episode_names: tuple[str, ...] = ()
+
+
+def load_labels_file(path: Path) -> dict[str, Labels]:
+    """Labels by subject from a ``labels.jsonl`` file; a bad line is a :class:`LabelsError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LabelsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    by_subject: dict[str, Labels] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabelsError(f"{where}: bad JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise LabelsError(f"{where}: not a JSON object")
+        subject = row.get("subject")
+        if not isinstance(subject, str) or not subject:
+            raise LabelsError(f"{where}: `subject` (the recording's file stem) is missing")
+        by_subject[subject] = labels_from_json(row, where)
+    return by_subject
+
+
+def labels_from_json(row: Mapping[str, Any], where: str) -> Labels:
+    tasks = row.get("tasks")
+    if not isinstance(tasks, list):
+        raise LabelsError(f"{where}: `tasks` must be a list of [start, end] pairs")
+    episodes = tuple(_span(task, f"{where}: tasks[{i}]") for i, task in enumerate(tasks))
+    baseline = row.get("baseline")
+    end = row.get("end")
+    if end is not None and not _number(end):
+        raise LabelsError(f"{where}: `end` must be a number of seconds")
+    names = row.get("task_names", [])
+    return Labels(
+        episodes=tuple(sorted(episodes)),
+        baseline=None if baseline is None else _span(baseline, f"{where}: baseline"),
+        end=None if end is None else float(end),
+        episode_names=tuple(str(n) for n in names) if isinstance(names, list) else (),
+    )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _span(value: object, where: str) -> Span:
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) != 2
+        or not all(_number(v) for v in value)
+        or value[0] >= value[1]
+    ):
+        raise LabelsError(f"{where}: expected [start, end] in seconds with start < end")
+    return float(value[0]), float(value[1])
+
+
+def split_label_rows(recording: Recording, where: str) -> tuple[Recording, Labels | None]:
+    """The recording without its label rows, and the labels those rows give (None if none)."""
+    rows = [r for r in recording.readings if r.metric in LABEL_METRICS]
+    if not rows:
+        return recording, None
+    readings = [r for r in recording.readings if r.metric not in LABEL_METRICS]
+    # Absolute recordings count from their first reading, as the replay does.
+    origin = readings[0].time if readings and not recording.relative else 0.0
+    episodes = _spans_from_rows(
+        (r for r in rows if r.metric == EPISODE_ROW), where, EPISODE_ROW, origin
+    )
+    baselines = _spans_from_rows(
+        (r for r in rows if r.metric == BASELINE_ROW), where, BASELINE_ROW, origin
+    )
+    if len(baselines) > 1:
+        raise LabelsError(f"{where}: more than one `{BASELINE_ROW}` stretch")
+    labels = Labels(tuple(episodes), baselines[0] if baselines else None)
+    return replace(recording, readings=readings), labels
+
+
+def _spans_from_rows(rows: Iterable[Reading], where: str, metric: str, origin: float) -> list[Span]:
+    """Stretches from 1 (start) / 0 (end) rows; a start without an end is an error."""
+    spans: list[Span] = []
+    opened: float | None = None
+    for row in rows:
+        t = row.time - origin
+        if row.value >= 0.5:
+            if opened is not None:
+                raise LabelsError(f"{where}: `{metric}` starts twice (at {opened:g} s and {t:g} s)")
+            opened = t
+        elif opened is None:
+            raise LabelsError(f"{where}: `{metric}` ends at {t:g} s without a start")
+        else:
+            if t > opened:
+                spans.append((opened, t))
+            opened = None
+    if opened is not None:
+        raise LabelsError(f"{where}: `{metric}` starting at {opened:g} s never ends")
+    return spans

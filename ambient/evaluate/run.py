@@ -1,0 +1,161 @@
+"""Replay each recording on a virtual clock (as ``simulate`` does: no devices, brokers, HA or
+state file) and score the rules' firings against its labels."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ambient.config import AmbientConfig
+from ambient.config.rules import RuleConfig
+from ambient.config.sensors import RecordingSensorConfig
+from ambient.evaluate.labels import Labels, LabelsError, load_labels_file, split_label_rows
+from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
+from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
+from ambient.recordings import load_recording
+from ambient.rules.rule import build_rule, entities_used
+from ambient.simulate import replay
+
+RECORDING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+#: Found beside the recordings when ``--labels`` is not given.
+LABELS_FILE = "labels.jsonl"
+
+
+class EvaluationError(Exception):
+    """An input that cannot be evaluated; the message is one line naming where."""
+
+
+@dataclass
+class RecordingResult:
+    name: str
+    path: Path
+    #: Where the labels came from: the labels file, ``rows`` in the recording, or None.
+    labels_source: str | None
+    timeline: Timeline
+    #: Per rule id: its score (None when the recording has no labels).
+    scores: dict[str, DetectionScore | None]
+    #: Per rule id: its firings, in seconds from the start.
+    firings_s: dict[str, list[float]]
+
+    @property
+    def duration_s(self) -> float:
+        return self.timeline.duration_s
+
+    def unknown_s(self, signal: str) -> dict[str, float]:
+        return unknown_seconds(self.timeline.changes(signal), self.duration_s)
+
+
+@dataclass
+class Evaluation:
+    rules: list[RuleConfig]
+    recordings: list[RecordingResult]
+    #: Signals the evaluated rules read, for the unknown-share table.
+    signals_read: list[str]
+    #: HA entities the rules read that were not given with ``--state``.
+    entities_missing: list[str]
+
+
+def find_recordings(path: Path, labels_path: Path | None) -> list[Path]:
+    """A recording, or the recordings in a folder (labels files excluded), by name."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise EvaluationError(f"{path}: no such recording or folder")
+    found = [
+        p
+        for p in sorted(path.iterdir())
+        if p.is_file()
+        and p.suffix in RECORDING_SUFFIXES
+        and not p.stem.endswith("labels")
+        and p != labels_path
+    ]
+    if not found:
+        raise EvaluationError(f"{path}: no recordings (*.csv, *.jsonl, *.ndjson) in this folder")
+    return found
+
+
+def labels_file_for(recordings_path: Path, labels_path: Path | None) -> Path | None:
+    if labels_path is not None:
+        return labels_path
+    folder = recordings_path if recordings_path.is_dir() else recordings_path.parent
+    beside = folder / LABELS_FILE
+    return beside if beside.is_file() else None
+
+
+def rules_to_evaluate(config: AmbientConfig, rule_id: str | None) -> list[RuleConfig]:
+    if rule_id is not None:
+        rules = [rule for rule in config.rules if rule.id == rule_id]
+        if not rules:
+            known = ", ".join(rule.id for rule in config.rules) or "none"
+            raise EvaluationError(f"no rule `{rule_id}` in the config (rules: {known})")
+        return rules
+    rules = [rule for rule in config.rules if has_signal_trigger(rule)]
+    if not rules:
+        raise EvaluationError("the config has no rule with a signal trigger to evaluate")
+    return rules
+
+
+def detection_config(config: AmbientConfig, rules: Sequence[RuleConfig]) -> AmbientConfig:
+    """The rules as detectors: cooldown, mode, quiet hours and pause pace or hold back actions,
+    not detection, so every firing of trigger and conditions counts."""
+    detectors = [
+        rule.model_copy(update={"cooldown": 0.0, "mode": "parallel", "max": 1000}) for rule in rules
+    ]
+    return config.model_copy(update={"rules": detectors, "quiet_hours": None, "pause": False})
+
+
+def evaluate(
+    config: AmbientConfig,
+    recordings_path: Path,
+    labels_path: Path | None,
+    rule_id: str | None,
+    states: Mapping[str, str],
+) -> Evaluation:
+    rules = rules_to_evaluate(config, rule_id)
+    labels_file = labels_file_for(recordings_path, labels_path)
+    by_subject = load_labels_file(labels_file) if labels_file is not None else {}
+    detectors = detection_config(config, rules)
+    results = [
+        evaluate_recording(detectors, path, by_subject, labels_file, states)
+        for path in find_recordings(recordings_path, labels_path)
+    ]
+    built = [build_rule(rule) for rule in rules]
+    read = sorted({name for rule in built for name in rule.signal_names})
+    missing = sorted(entities_used(built) - set(states))
+    return Evaluation(rules, results, read, missing)
+
+
+def evaluate_recording(
+    config: AmbientConfig,
+    path: Path,
+    by_subject: Mapping[str, Labels],
+    labels_file: Path | None,
+    states: Mapping[str, str],
+) -> RecordingResult:
+    person = config.people[0].id if config.people else None
+    sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
+    try:
+        people = {p.id for p in config.people} or None  # rows for others: reported, skipped
+        loaded = load_recording(path, person or "default", people)
+        recording, own_labels = split_label_rows(loaded, str(path))
+    except LabelsError as exc:
+        raise EvaluationError(str(exc)) from None
+    labels, source = own_labels, "rows" if own_labels is not None else None
+    if path.stem in by_subject:
+        labels, source = by_subject[path.stem], str(labels_file)
+    result = asyncio.run(replay(config, [sensor], [recording], states))
+    rule_ids = [rule.id for rule in config.rules]
+    timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
+    if labels is not None and labels.end is not None:
+        timeline.duration_s = labels.end
+    firings = {
+        rule_id: [e.t for e in timeline.events if e.rule == rule_id and e.event == "fired"]
+        for rule_id in rule_ids
+    }
+    scores = {
+        rule_id: None if labels is None else score(labels, times, timeline.duration_s)
+        for rule_id, times in firings.items()
+    }
+    return RecordingResult(path.stem, path, source, timeline, scores, firings)

@@ -1,0 +1,169 @@
+"""Timeline pictures for ``simulate --plot`` and ``evaluate --plot``: heart rate, HRV and the
+stress score, with the rules' thresholds and hysteresis bands, the stretches the score was
+unknown (shaded by reason), labelled episodes, firings and recoveries.
+
+The only module that imports matplotlib (the optional extra ``plot``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from ambient.evaluate.timeline import Change, Threshold, Timeline
+
+#: The panels, top to bottom: (signal, axis label).
+PANELS = (
+    ("hr", "heart rate (bpm)"),
+    ("rmssd", "HRV: RMSSD (ms)"),
+    ("stress_score", "stress score"),
+)
+UNKNOWN_SIGNAL = "stress_score"
+#: Colours for the reasons a signal is unknown (others cycle through the rest).
+REASON_COLOURS = {
+    "poor signal quality": "#9e9e9e",
+    "exercise": "#64b5f6",
+    "no RR intervals (HR-only source)": "#ce93d8",
+    "too few beats": "#bcaaa4",
+    "stale": "#ffcc80",
+    "no data": "#e0e0e0",
+    "no skin contact": "#ef9a9a",
+}
+SPARE_COLOURS = ("#a5d6a7", "#fff59d", "#80cbc4", "#b39ddb", "#f48fb1")
+EPISODE_COLOUR = "#ff7043"
+FIRED_COLOUR = "#c62828"
+RECOVERED_COLOUR = "#2e7d32"
+LINE_COLOUR = "#263238"
+INSTALL_HINT = "matplotlib is not installed; install the plot extra: pip install 'ambient[plot]'"
+
+
+class PlotUnavailable(Exception):
+    """matplotlib is missing: the message says how to install it."""
+
+
+def require_matplotlib() -> None:
+    """Fail early, before a long replay, when pictures cannot be drawn."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlotUnavailable(INSTALL_HINT) from None
+
+
+def draw_timeline(timeline: Timeline, path: Path) -> None:
+    """Write the timeline as a PNG to ``path``."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(
+        len(PANELS), 1, sharex=True, figsize=(13, 8.5), height_ratios=(1, 1, 1.4)
+    )
+    end_min = max(timeline.duration_s, 1.0) / 60
+    handles: dict[str, Any] = {}
+    for ax, (signal, label) in zip(axes, PANELS, strict=True):
+        _shade_episodes(ax, timeline, handles)
+        xs, ys = _steps(timeline.changes(signal), timeline.duration_s)
+        ax.plot(xs, ys, drawstyle="steps-post", color=LINE_COLOUR, linewidth=1.1)
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        for threshold in timeline.thresholds:
+            if threshold.signal == signal:
+                _draw_threshold(ax, threshold, handles)
+        _mark_events(ax, timeline, handles)
+        if not any(not math.isnan(y) for y in ys):
+            ax.text(0.5, 0.5, f"no {signal} values", transform=ax.transAxes, ha="center")
+    score_ax = axes[-1]
+    score_ax.set_ylim(0, 100)
+    _shade_unknown(score_ax, timeline.changes(UNKNOWN_SIGNAL), timeline.duration_s, handles)
+    score_ax.set_xlim(0, end_min)
+    score_ax.set_xlabel("minutes from the start of the recording")
+    figure.suptitle(_title(timeline), fontsize=12)
+    figure.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=min(4, max(1, len(handles))),
+        fontsize=9,
+        frameon=False,
+    )
+    figure.tight_layout(rect=(0, 0.04 + 0.025 * math.ceil(len(handles) / 4), 1, 0.97))
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def _title(timeline: Timeline) -> str:
+    rules = sorted({t.rule for t in timeline.thresholds} | {e.rule for e in timeline.events})
+    fired = sum(1 for e in timeline.events if e.event == "fired")
+    who = f" ({timeline.person})" if timeline.person else ""
+    return f"{timeline.name}{who} — rules: {', '.join(rules) or 'none'} — {fired} firing(s)"
+
+
+def _steps(changes: list[Change], end_s: float) -> tuple[list[float], list[float]]:
+    """Minutes and values for a step line; unknown and non-numeric values break the line."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for t, value, _ in changes:
+        xs.append(t / 60)
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        ys.append(float(value) if numeric else math.nan)  # type: ignore[arg-type]
+    if xs:
+        xs.append(max(end_s / 60, xs[-1]))
+        ys.append(ys[-1])
+    return xs, ys
+
+
+def _unknown_spans(changes: list[Change], end_s: float) -> list[tuple[float, float, str]]:
+    spans: list[tuple[float, float, str]] = []
+    for index, (t, value, reason) in enumerate(changes):
+        until = changes[index + 1][0] if index + 1 < len(changes) else end_s
+        if value is not None or until <= t:
+            continue
+        why = reason or "unknown"
+        if spans and spans[-1][2] == why and abs(spans[-1][1] - t) < 1e-6:
+            spans[-1] = (spans[-1][0], until, why)
+        else:
+            spans.append((t, until, why))
+    return spans
+
+
+def _shade_unknown(ax: Any, changes: list[Change], end_s: float, handles: dict[str, Any]) -> None:
+    spare = iter(SPARE_COLOURS * 4)
+    colours = dict(REASON_COLOURS)
+    for start, end, reason in _unknown_spans(changes, end_s):
+        colour = colours.setdefault(reason, next(spare, "#dddddd"))
+        patch = ax.axvspan(start / 60, end / 60, ymin=0, ymax=0.12, color=colour, alpha=0.9, lw=0)
+        handles.setdefault(f"score unknown: {reason}", patch)
+
+
+def _shade_episodes(ax: Any, timeline: Timeline, handles: dict[str, Any]) -> None:
+    if timeline.labels is None:
+        return
+    for start, end in timeline.labels.episodes:
+        patch = ax.axvspan(start / 60, end / 60, color=EPISODE_COLOUR, alpha=0.13, lw=0)
+        handles.setdefault("labelled episode", patch)
+
+
+def _draw_threshold(ax: Any, threshold: Threshold, handles: dict[str, Any]) -> None:
+    line = ax.axhline(threshold.value, color=FIRED_COLOUR, linewidth=1.2, linestyle="-")
+    word = "above" if threshold.direction == "above" else "below"
+    held = f" for {threshold.for_s:g} s" if threshold.for_s else ""
+    handles.setdefault(f"{threshold.rule}: fires {word} {threshold.value:g}{held}", line)
+    if threshold.hysteresis:
+        low, high = sorted((threshold.value, threshold.clear_at))
+        band = ax.axhspan(low, high, color=FIRED_COLOUR, alpha=0.08, lw=0)
+        handles.setdefault(f"hysteresis band (clears past {threshold.clear_at:g})", band)
+
+
+def _mark_events(ax: Any, timeline: Timeline, handles: dict[str, Any]) -> None:
+    for event in timeline.events:
+        fired = event.event == "fired"
+        line = ax.axvline(
+            event.t / 60,
+            color=FIRED_COLOUR if fired else RECOVERED_COLOUR,
+            linestyle="-" if fired else "--",
+            linewidth=1.4,
+        )
+        handles.setdefault("fired" if fired else "recovered", line)
