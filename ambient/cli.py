@@ -71,6 +71,7 @@ def expected_failure(exc: BaseException) -> str | None:
     from ambient.config import ConfigError
     from ambient.recordings import RecordingError
     from ambient.status import StatusSocketBusy
+    from ambient.store_crypto import StoreError
 
     if isinstance(exc, BaseExceptionGroup):
         messages = [expected_failure(inner) for inner in exc.exceptions]
@@ -79,7 +80,7 @@ def expected_failure(exc: BaseException) -> str | None:
         return "; ".join(dict.fromkeys(m for m in messages if m))
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
-    if isinstance(exc, StatusSocketBusy | RecordingError | ConfigError | OSError):
+    if isinstance(exc, StatusSocketBusy | RecordingError | ConfigError | OSError | StoreError):
         return str(exc)
     if isinstance(exc, sqlite3.OperationalError):
         return f"the state file cannot be used ({exc})"
@@ -318,6 +319,36 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument(
         "--duration", type=_duration_arg, metavar="DURATION", help="stop after this long"
     )
+    export = _subcommand(
+        commands,
+        common,
+        "export",
+        "write out everything the store holds about one person (JSON or CSV, optionally "
+        "age-encrypted)",
+        "ambient export --person alex --out alex.json.age --age-recipient age1...",
+    )
+    export.add_argument("--person", required=True, help="the person's id")
+    export.add_argument("--format", choices=["json", "csv"], default="json", help="(json)")
+    export.add_argument(
+        "--out", "-o", type=Path, metavar="FILE", help="file to write, mode 0600 (default stdout)"
+    )
+    export.add_argument(
+        "--age-recipient",
+        action="append",
+        default=[],
+        metavar="RECIPIENT",
+        help="encrypt to this age (age1...) or SSH public key; repeatable",
+    )
+    forget = _subcommand(
+        commands,
+        common,
+        "forget",
+        "erase one person: store rows, retained MQTT topics (HA drops the device), recordings",
+        "systemctl stop ambient && ambient forget --person alex --yes",
+        "exit codes: 0 forgotten, 1 refused or a part not erased (said which), 2 usage error",
+    )
+    forget.add_argument("--person", required=True, help="the person's id")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
 
@@ -614,6 +645,26 @@ def _cmd_record(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}", file=sys.stderr)
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    from ambient.privacy.commands import run_export
+
+    return run_export(
+        config, args.person, args.format, args.out, args.age_recipient, sys.stdout, sys.stderr
+    )
+
+
+def _cmd_forget(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    from ambient.privacy.commands import run_forget
+
+    return run_forget(config, args.person, args.yes, sys.stdin, sys.stdout, sys.stderr)
+
+
 _COMMANDS = {
     "check": _cmd_check,
     "run": _cmd_run,
@@ -624,4 +675,6 @@ _COMMANDS = {
     "scan": _cmd_scan,
     "status": _cmd_status,
     "record": _cmd_record,
+    "export": _cmd_export,
+    "forget": _cmd_forget,
 }

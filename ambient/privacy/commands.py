@@ -1,0 +1,148 @@
+"""The ``export`` and ``forget`` subcommands: options in, one report out, an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ambient.config.root import AmbientConfig
+from ambient.privacy.export import ExportError, ExportFormat, export_person, write_private
+from ambient.privacy.forget import (
+    ForgetError,
+    ForgetReport,
+    clear_retained,
+    forget_recordings,
+    forget_store,
+    format_report,
+    ha_entity_ids,
+)
+from ambient.store import Store
+
+_PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+
+
+def _check_person(person: str) -> None:
+    if not _PERSON_ID.fullmatch(person):
+        raise ForgetError(f"`{person}` is not a person id (lower-case letters, digits, _)")
+
+
+def run_export(
+    config: AmbientConfig,
+    person: str,
+    fmt: ExportFormat,
+    out_path: Path | None,
+    recipients: Sequence[str],
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """0 written; 1 with one line on ``stderr`` when it cannot be."""
+    try:
+        _check_person(person)
+        if config.store.path is None or not config.store.path.exists():
+            raise ExportError("this config keeps no store yet: there is nothing to export")
+        if out_path is None and recipients and stdout.isatty():
+            raise ExportError("an age-encrypted export is binary: give --out FILE or a pipe")
+        store = Store.from_config(config.store)
+        try:
+            data = export_person(store, person, fmt, config.instance, recipients)
+        finally:
+            store.close()
+    except (ExportError, ForgetError) as exc:
+        print(f"ambient export: {exc}", file=stderr)
+        return 1
+    if out_path is None:
+        stdout.flush()
+        binary = getattr(stdout, "buffer", None)
+        if binary is not None:
+            binary.write(data)
+            binary.flush()
+        else:
+            stdout.write(data.decode())
+    else:
+        write_private(out_path, data)
+        print(f"wrote {out_path} ({len(data)} bytes, mode 0600)", file=stderr)
+    return 0
+
+
+def run_forget(
+    config: AmbientConfig, person: str, yes: bool, stdin: TextIO, stdout: TextIO, stderr: TextIO
+) -> int:
+    """0 everything erased; 1 refused, or a part could not be erased (said which)."""
+    try:
+        _check_person(person)
+        _refuse_while_running(config)
+        if not yes:
+            _confirm(config, person, stdin, stdout)
+    except ForgetError as exc:
+        print(f"ambient forget: {exc}", file=stderr)
+        return 1
+    report = ForgetReport()
+    path = config.store.path
+    if path is not None and path.exists():
+        store = Store.from_config(config.store)
+        try:
+            report.rows = forget_store(store, person)
+        finally:
+            store.close()
+    failed = False
+    if config.mqtt is None:
+        report.mqtt_note = "not configured: nothing retained to clear"
+    else:
+        try:
+            report.mqtt_cleared = asyncio.run(clear_retained(config, person))
+        except Exception as exc:  # aiomqtt.MqttError, OSError: the broker cannot be reached
+            failed = True
+            report.mqtt_note = (
+                f"broker {config.mqtt.host}:{config.mqtt.port} unreachable ({exc}): retained "
+                "topics NOT cleared; run forget again when it is reachable"
+            )
+        report.ha_entities = ha_entity_ids(config, person)
+    recordings = config.retention.recordings_path(path)
+    report.files_removed, report.files_rewritten = forget_recordings(recordings, person)
+    report.files_kept = [
+        sensor.path
+        for sensor in config.sensors
+        if sensor.type == "recording" and sensor.person == person
+    ]
+    stdout.write(format_report(person, report))
+    if person in config.person_ids():
+        print(
+            f"ambient forget: {person} is still in the config's people: the next start "
+            "publishes their device again and learns afresh; remove them from the config",
+            file=stderr,
+        )
+    return 1 if failed else 0
+
+
+def _refuse_while_running(config: AmbientConfig) -> None:
+    from ambient.status import StatusUnavailable, query_status, socket_path_for
+
+    if config.store.path is None:
+        return
+    socket = socket_path_for(config.store.path)
+    if not socket.exists():
+        return
+    try:
+        asyncio.run(query_status(socket, timeout_s=2.0))
+    except StatusUnavailable:
+        return
+    raise ForgetError(
+        "the daemon is running and would write the person back from memory: stop it first "
+        "(systemctl stop ambient), then forget"
+    )
+
+
+def _confirm(config: AmbientConfig, person: str, stdin: TextIO, stdout: TextIO) -> None:
+    if not stdin.isatty():
+        raise ForgetError("nothing erased: confirm with --yes (stdin is not a terminal)")
+    stdout.write(
+        f"This erases everything ambient holds about {person}: the store's rows, the retained "
+        "MQTT topics (HA drops the device) and their rows in the recordings directory. "
+        "It cannot be undone.\nForget them? [y/N] "
+    )
+    stdout.flush()
+    if stdin.readline().strip().lower() not in ("y", "yes"):
+        raise ForgetError("nothing erased")

@@ -1,0 +1,137 @@
+"""``ambient export``: everything the store holds about one person, as one document.
+
+JSON (the default) is one object::
+
+    {"format": "ambient-export", "version": 1, "person": "alex",
+     "exported_at": "2026-12-04T21:00:00+00:00", "instance": "ambient",
+     "data": {"<data class>": {"description": "...", "rows": [{"<column>": value, ...}]}}}
+
+Each data class of :mod:`ambient.privacy.data_classes` present in the store is a key of
+``data``, its rows in store order with every column; columns holding JSON are decoded. CSV is
+one row per stored row: ``data_class,time,row`` (``time`` in unix seconds where the class has
+one, ``row`` the same object as in JSON, as compact JSON text). With age recipients the whole
+output is age-encrypted (binary, ``age -d`` reads it). The file is written mode 0600.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ambient.privacy.data_classes import DataClass, data_classes
+from ambient.store import Store
+
+EXPORT_FORMAT = "ambient-export"
+EXPORT_VERSION = 1
+ExportFormat = Literal["json", "csv"]
+
+
+class ExportError(Exception):
+    """The export cannot be written as asked; the message says why."""
+
+
+def person_rows(
+    store: Store, data_class: DataClass, person: str
+) -> list[tuple[float | None, dict[str, Any]]]:
+    """Every row of ``data_class`` that belongs to ``person``, in store order, as (its time
+    in unix seconds or None, all its columns with JSON decoded)."""
+    columns = [row[1] for row in store.query(f"PRAGMA table_info({data_class.table})")]
+    selected = ", ".join([data_class.time or "NULL", *(f'"{c}"' for c in columns)])
+    rows = store.query(
+        f"SELECT {selected} FROM {data_class.table} WHERE {data_class.person_clause()} "
+        "ORDER BY rowid",
+        (person,),
+    )
+    records = []
+    for when, *values in rows:
+        record = dict(zip(columns, values, strict=True))
+        for column in data_class.json_columns:
+            if isinstance(record.get(column), str):
+                record[column] = json.loads(record[column])
+        records.append((None if when is None else float(when), record))
+    return records
+
+
+def collect(
+    store: Store, person: str
+) -> dict[str, tuple[DataClass, list[tuple[float | None, dict[str, Any]]]]]:
+    """Per data class present in the store: the class and ``person``'s rows."""
+    return {
+        data_class.name: (data_class, person_rows(store, data_class, person))
+        for data_class in data_classes()
+        if data_class.exists(store)
+    }
+
+
+def render_json(store: Store, person: str, instance: str, now: datetime) -> bytes:
+    document = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "person": person,
+        "exported_at": now.isoformat(timespec="seconds"),
+        "instance": instance,
+        "data": {
+            name: {"description": data_class.description, "rows": [row for _, row in rows]}
+            for name, (data_class, rows) in collect(store, person).items()
+        },
+    }
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def render_csv(store: Store, person: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["data_class", "time", "row"])
+    for name, (_, rows) in collect(store, person).items():
+        for when, row in rows:
+            text = json.dumps(row, separators=(",", ":"), ensure_ascii=False)
+            writer.writerow([name, "" if when is None else repr(when), text])
+    return buffer.getvalue().encode()
+
+
+def age_encrypt(data: bytes, recipients: Sequence[str]) -> bytes:
+    """``data`` encrypted to every recipient (age ``age1...`` or SSH public keys)."""
+    try:
+        import pyrage
+    except ImportError:
+        raise ExportError("--age-recipient needs pyrage: pip install 'ambient[crypto]'") from None
+    parsed = []
+    for text in recipients:
+        parser = pyrage.ssh.Recipient if text.startswith("ssh-") else pyrage.x25519.Recipient
+        try:
+            parsed.append(parser.from_str(text.strip()))
+        except pyrage.RecipientError:
+            raise ExportError(
+                f"--age-recipient {text[:20]}...: not an age (age1...) or SSH public key"
+            ) from None
+    return bytes(pyrage.encrypt(data, parsed))
+
+
+def export_person(
+    store: Store,
+    person: str,
+    fmt: ExportFormat,
+    instance: str,
+    recipients: Sequence[str] = (),
+    now: datetime | None = None,
+) -> bytes:
+    """The export of ``person`` in ``fmt``, age-encrypted when ``recipients`` are given."""
+    now = now or datetime.now(UTC)
+    data = render_json(store, person, instance, now) if fmt == "json" else render_csv(store, person)
+    return age_encrypt(data, recipients) if recipients else data
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` created mode 0600 (replacing an older file atomically)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    tmp.replace(path)

@@ -1,0 +1,220 @@
+"""``ambient forget``: erase one person from everything ambient controls.
+
+In order: the store's rows of every registered data class and the per-person state inside
+shared values (rule timers), overwritten and checkpointed; the retained MQTT topics for the
+person (HA discovery and states: an empty retained discovery document makes HA delete the
+device and its entities); the person's rows in the recordings directory. What only Home
+Assistant can erase, its recorder's history of those entities, is listed with the service that
+does it. The daemon must be stopped first: it would write the person back from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ambient.config.root import AmbientConfig
+from ambient.privacy.data_classes import data_classes, erasers
+from ambient.privacy.retention import RECORDING_SUFFIXES
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+#: How long to wait for the broker to hand over the retained topics (a safety net: the
+#: marker message normally ends the wait at once).
+RETAINED_WAIT_S = 10.0
+_MARKER_KEY = "_forget_marker"
+
+
+class ForgetError(Exception):
+    """Forgetting cannot go ahead; the message says why and what to do."""
+
+
+@dataclass
+class ForgetReport:
+    rows: dict[str, int] = field(default_factory=dict)
+    mqtt_cleared: list[str] = field(default_factory=list)
+    mqtt_note: str | None = None
+    files_removed: list[Path] = field(default_factory=list)
+    files_rewritten: list[Path] = field(default_factory=list)
+    files_kept: list[Path] = field(default_factory=list)
+    ha_entities: list[str] = field(default_factory=list)
+
+
+def forget_store(store: Store, person: str) -> dict[str, int]:
+    """Delete ``person``'s rows of every data class and erase their nested state."""
+    removed: dict[str, int] = {}
+    store.secure_delete()
+    with store.batch():
+        for data_class in data_classes():
+            if data_class.exists(store):
+                removed[data_class.name] = store.execute(
+                    f"DELETE FROM {data_class.table} WHERE {data_class.person_clause()}",
+                    (person,),
+                )
+        for name, erase in erasers().items():
+            removed[name] = erase(store, person)
+    store.checkpoint()
+    return removed
+
+
+# -- MQTT -----------------------------------------------------------------------------------
+
+
+def person_topics(config: AmbientConfig, person: str) -> tuple[str, str, list[str]]:
+    """(the person's discovery topic, the root of their state topics, every known topic)."""
+    from ambient.actuators.mqtt_entities import PERSON_ENTITIES, DiscoveryPayloads, Topics
+
+    topics = Topics(config)
+    discovery = topics.discovery(DiscoveryPayloads(config, topics).person_device_id(person))
+    known = [discovery, topics.wearable(person)]
+    known += [topics.person_state(person, entity.key) for entity in PERSON_ENTITIES]
+    return discovery, f"{topics.root}/{person}", known
+
+
+async def clear_retained(config: AmbientConfig, person: str) -> list[str]:
+    """Empty every retained topic of ``person`` on the broker: the ones ambient publishes,
+    and any other retained under their state root. Returns the topics cleared."""
+    import aiomqtt
+
+    from ambient.connections.mqtt import tls_context
+
+    mqtt = config.mqtt
+    assert mqtt is not None
+    discovery, root, known = person_topics(config, person)
+    client_id = f"{mqtt.client_id or f'ambient-{config.instance}'}-forget"
+    client = aiomqtt.Client(
+        mqtt.host,
+        mqtt.port,
+        username=mqtt.username,
+        password=mqtt.password.get_secret_value() if mqtt.password else None,
+        identifier=client_id,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        timeout=RETAINED_WAIT_S,
+        tls_context=tls_context(mqtt),
+        logger=_LOGGER.getChild("client"),
+    )
+    marker = f"{root}/{_MARKER_KEY}"
+    found: set[str] = set()
+    async with client:
+        await client.subscribe(f"{root}/#", qos=1)
+        await client.subscribe(discovery, qos=1)
+        # Retained messages arrive before anything published after the subscription: when
+        # our own marker comes back, every retained topic has been seen.
+        await client.publish(marker, b"1", qos=1, retain=False)
+        try:
+            async with asyncio.timeout(RETAINED_WAIT_S):
+                async for message in client.messages:
+                    topic = str(message.topic)
+                    if topic == marker:
+                        break
+                    if message.retain and message.payload:
+                        found.add(topic)
+        except TimeoutError:
+            _LOGGER.warning("the broker did not echo the marker; clearing the known topics")
+        cleared = sorted(found | set(known))
+        for topic in cleared:
+            await client.publish(topic, b"", qos=1, retain=True)
+    return cleared
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def forget_recordings(directory: Path | None, person: str) -> tuple[list[Path], list[Path]]:
+    """Remove ``person``'s rows from the recordings in ``directory``: a file holding only
+    theirs is deleted, a shared one rewritten (0600) without them. (removed, rewritten)."""
+    removed: list[Path] = []
+    rewritten: list[Path] = []
+    if directory is None or not directory.is_dir():
+        return removed, rewritten
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or path.is_symlink() or not path.name.endswith(RECORDING_SUFFIXES):
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        header, body = (lines[:1], lines[1:]) if path.suffix == ".csv" else ([], lines)
+        kept = [line for line in body if _row_person(line, path.suffix == ".csv") != person]
+        if len(kept) == len(body):
+            continue
+        if not kept:
+            path.unlink()
+            removed.append(path)
+            continue
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(header + kept)
+        tmp.replace(path)
+        rewritten.append(path)
+    return removed, rewritten
+
+
+def _row_person(line: str, is_csv: bool) -> str | None:
+    if not line.strip():
+        return None
+    if is_csv:
+        fields = next(csv.reader(io.StringIO(line)), [])
+        return fields[3].strip() if len(fields) > 3 else None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    person = row.get("person") if isinstance(row, dict) else None
+    return person if isinstance(person, str) else None
+
+
+# -- what only Home Assistant can remove -----------------------------------------------------
+
+
+def ha_entity_ids(config: AmbientConfig, person: str) -> list[str]:
+    """The entity ids HA gave the person's entities (unless renamed there)."""
+    from ambient.actuators.mqtt_entities import PERSON_ENTITIES, safe_id
+
+    return [
+        f"{entity.platform}.{safe_id(f'{config.instance}_{person}_{entity.key}')}"
+        for entity in PERSON_ENTITIES
+    ]
+
+
+def recorder_instructions(entity_ids: list[str]) -> str:
+    """How to purge HA's recorder history of ``entity_ids`` (Developer tools > Actions)."""
+    listed = "\n".join(f"    - {entity_id}" for entity_id in entity_ids)
+    return (
+        "Home Assistant keeps its own history of these entities (its recorder database);\n"
+        "only HA can remove it. In Developer tools > Actions, run:\n"
+        "  action: recorder.purge_entities\n"
+        "  data:\n"
+        "    keep_days: 0\n"
+        "    entity_id:\n"
+        f"{listed}\n"
+    )
+
+
+def format_report(person: str, report: ForgetReport) -> str:
+    lines = [f"Forgot {person}:"]
+    rows = ", ".join(f"{count} {name}" for name, count in report.rows.items() if count)
+    lines.append(f"  store: {rows or 'nothing held'} (deleted rows overwritten)")
+    if report.mqtt_note:
+        lines.append(f"  MQTT: {report.mqtt_note}")
+    else:
+        lines.append(
+            f"  MQTT: {len(report.mqtt_cleared)} retained topic(s) emptied, the discovery "
+            "document included (HA removes the device)"
+        )
+    lines += [f"  removed {path}" for path in report.files_removed]
+    lines += [f"  rewrote {path} without {person}'s rows" for path in report.files_rewritten]
+    lines += [
+        f"  not touched: {path} (a recording the config replays; yours to delete)"
+        for path in report.files_kept
+    ]
+    text = "\n".join(lines) + "\n"
+    if report.ha_entities:
+        text += recorder_instructions(report.ha_entities)
+    return text
