@@ -581,8 +581,10 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         print(f"ambient trace: no store at {path} yet: has the daemon run?", file=sys.stderr)
         return 1
     from ambient.rules.trace_cli import run_trace
+    from ambient.store_crypto import read_key
 
-    return run_trace(path, args.rule, args.json, sys.stdout)
+    key = read_key(config.store.encryption) if config.store.encryption else None
+    return run_trace(path, args.rule, args.json, sys.stdout, key)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:

@@ -9,17 +9,23 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ambient.rules.tracing import TRACE_NAMESPACE
-from ambient.store import Store
+from ambient.store import Store, StoreKey
 
 MAX_TRACES = 10_000
 
 
-def run_trace(store_path: Path | None, rule: str | None, as_json: bool, out: TextIO) -> int:
+def run_trace(
+    store_path: Path | None,
+    rule: str | None,
+    as_json: bool,
+    out: TextIO,
+    key: StoreKey | None = None,
+) -> int:
     """Print traces oldest first; 0 on success, 1 when there is nothing to show."""
     if store_path is None or not store_path.exists():
         out.write("No store: traces are kept only while ambient runs (store.path is null).\n")
         return 1
-    store = Store(store_path)
+    store = Store(store_path, key)
     try:
         records = store.recent(TRACE_NAMESPACE, rule, limit=MAX_TRACES)
     finally:
