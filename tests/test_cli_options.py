@@ -1,0 +1,167 @@
+"""The CLI keeps Linux habits: global options before or after the subcommand, the config as a
+positional argument or ``$AMBIENT_CONFIG``, every subcommand with a description, an example
+and its exit codes, and one clear line (never a traceback) for an expected failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ambient.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "config" / "demo.yaml"
+DEMO_RECORDING = ROOT / "ambient" / "data" / "demo.csv"
+
+
+def ambient(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "AMBIENT_CONFIG"} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=full_env,
+    )
+
+
+def subcommands() -> list[str]:
+    actions = build_parser()._subparsers._group_actions  # type: ignore[union-attr]
+    return sorted(name for action in actions for name in action.choices)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--config", str(DEMO), "check"),
+        ("check", "--config", str(DEMO)),
+        ("-c", str(DEMO), "check"),
+        ("check", str(DEMO)),
+    ],
+    ids=["before", "after", "short-before", "positional"],
+)
+def test_the_config_can_be_given_before_after_or_as_a_positional(args: tuple[str, ...]) -> None:
+    result = ambient(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{DEMO}: OK")
+
+
+def test_the_config_can_come_from_the_environment() -> None:
+    result = ambient("check", env={"AMBIENT_CONFIG": str(DEMO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{DEMO}: OK")
+
+
+def test_a_named_config_wins_over_the_environment(tmp_path: Path) -> None:
+    result = ambient("check", str(DEMO), env={"AMBIENT_CONFIG": str(tmp_path / "none.yaml")})
+    assert result.returncode == 0, result.stderr
+
+
+def test_two_different_configs_are_a_usage_error(tmp_path: Path) -> None:
+    result = ambient("check", str(DEMO), "--config", str(tmp_path / "other.yaml"))
+    assert result.returncode == 2
+    assert "two configs given" in result.stderr
+
+
+def test_log_options_work_before_the_subcommand() -> None:
+    result = ambient(
+        "--log-level", "ERROR", "analyze", "--recording", str(DEMO_RECORDING), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_main_help_lists_every_subcommand_with_a_summary() -> None:
+    result = ambient("--help")
+    assert result.returncode == 0
+    for name in subcommands():
+        line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name))
+        assert len(line.split()) > 2, f"{name} has no summary"
+    assert "AMBIENT_CONFIG" in result.stdout
+    assert "exit codes:" in result.stdout
+
+
+@pytest.mark.parametrize("name", subcommands())
+def test_every_subcommand_has_a_description_an_example_and_exit_codes(name: str) -> None:
+    result = ambient(name, "--help")
+    assert result.returncode == 0
+    text = result.stdout
+    description = text.split("\n\n")[1]
+    assert not description.startswith(("positional", "options")), f"{name}: no description"
+    example = text.split("example:\n", 1)[1].split("\n\n")[0]
+    assert f"ambient {name}" in example, f"{name}: no example"
+    assert "exit codes: 0 " in text
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        ("simulate", "--json"),
+        ("simulate", "--recording"),
+        ("analyze", "--json"),
+        ("analyze", "--recording"),
+        ("trace", "--json"),
+        ("status", "--json"),
+    ],
+)
+def test_options_have_help(name: str, option: str) -> None:
+    help_text = build_parser()._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
+    action = next(a for a in help_text._actions if option in a.option_strings)
+    assert action.help, f"{name} {option} has no help"
+    assert option in ambient(name, "--help").stdout
+
+
+def test_window_of_zero_is_a_usage_error_not_a_traceback() -> None:
+    result = ambient("analyze", "--recording", str(DEMO_RECORDING), "--window", "0")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "a window must be longer than 0 s" in result.stderr
+
+
+def test_trace_of_an_unknown_rule_names_the_rules(tmp_path: Path) -> None:
+    result = ambient("trace", "nosuchrule", "--config", str(DEMO))
+    assert result.returncode == 1
+    assert result.stderr.strip() == "ambient trace: no rule nosuchrule (rules: calm_alex)"
+
+
+def test_trace_without_a_store_file_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"store:\n  path: {tmp_path / 'state' / 'ambient.db'}\n")
+    result = ambient("trace", "--config", str(config))
+    assert result.returncode == 1
+    assert "no store at" in result.stderr and "has the daemon run?" in result.stderr
+
+
+def test_an_empty_config_is_valid_but_said_to_do_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "empty.yaml"
+    config.write_text("")
+    result = ambient("check", str(config))
+    assert result.returncode == 0
+    assert "this config does nothing: it has no sensors and no rules" in result.stdout
+
+
+def test_one_problem_is_singular(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("peple: []\n")
+    result = ambient("check", str(config))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{config}: 1 problem:\n")
+
+
+def test_simulate_reports_implausible_and_unknown_person_rows_with_file_and_line(
+    tmp_path: Path,
+) -> None:
+    recording = tmp_path / "r.csv"
+    rows = "".join(f"{t},rr,800,alex\n" for t in range(1, 30))
+    recording.write_text(
+        f"t,metric,value,person\n{rows}30,hr,-5,alex\n31,hr,1000,alex\n32,hr,60,bob\n"
+    )
+    result = ambient("simulate", str(DEMO), "--recording", str(recording))
+    assert result.returncode == 0, result.stderr
+    assert f"{recording}:31: hr -5 is outside 20..250 bpm" in result.stderr
+    assert f"{recording}:32: hr 1000 is outside 20..250 bpm" in result.stderr
+    assert f"{recording}:33: person `bob` is not in the config (people: alex)" in result.stderr
