@@ -4,6 +4,7 @@ and its exit codes, and one clear line (never a traceback) for an expected failu
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -30,9 +31,15 @@ def ambient(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise AssertionError("no subcommands")
+
+
 def subcommands() -> list[str]:
-    actions = build_parser()._subparsers._group_actions  # type: ignore[union-attr]
-    return sorted(name for action in actions for name in action.choices)
+    return sorted(subparsers())
 
 
 @pytest.mark.parametrize(
@@ -109,8 +116,7 @@ def test_every_subcommand_has_a_description_an_example_and_exit_codes(name: str)
     ],
 )
 def test_options_have_help(name: str, option: str) -> None:
-    help_text = build_parser()._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
-    action = next(a for a in help_text._actions if option in a.option_strings)
+    action = next(a for a in subparsers()[name]._actions if option in a.option_strings)
     assert action.help, f"{name} {option} has no help"
     assert option in ambient(name, "--help").stdout
 
