@@ -1,0 +1,230 @@
+"""Encryption at rest: with a key the store is an SQLCipher file that plain SQLite cannot open
+and that holds none of what was written in the clear; every failure is one clear error."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ambient.config.store import StoreConfig
+from ambient.store import Store, StoreError, StoreKey
+from ambient.store_crypto import CREDENTIALS_ENV, file_is_plain, read_key
+
+RAW_KEY = "3f" * 32
+#: Values that must never be readable in the file on disk.
+KNOWN = {
+    "person": "alexandra_known_person",
+    "hr": "173.25",
+    "note": "felt-panicky-before-the-exam",
+}
+
+
+def write_known(store: Store) -> None:
+    store.put("signals.baseline", KNOWN["person"], {"hr": KNOWN["hr"], "note": KNOWN["note"]})
+    store.append("traces", "calm", {"t": 1.0, "person": KNOWN["person"]}, keep=20)
+
+
+def raw_bytes(path: Path) -> bytes:
+    """The file and its write-ahead log, as a thief with the SD card would read them."""
+    data = path.read_bytes()
+    wal = path.with_name(path.name + "-wal")
+    return data + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_an_encrypted_store_holds_no_known_value_and_sqlite_cannot_open_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    store = Store(path, StoreKey(RAW_KEY, "test"))
+    write_known(store)
+    on_disk_while_open = raw_bytes(path)
+    store.close()
+
+    for value in KNOWN.values():
+        assert value.encode() not in on_disk_while_open
+        assert value.encode() not in raw_bytes(path)
+    assert file_is_plain(path) is False
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(sqlite3.DatabaseError), sqlite3.connect(path) as db:
+        db.execute("SELECT * FROM kv").fetchall()
+
+
+def test_a_plain_store_does_hold_the_known_values(tmp_path: Path) -> None:
+    """The check above can fail: without a key the same values are in the file."""
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    write_known(store)
+    store.close()
+    assert KNOWN["note"].encode() in raw_bytes(path)
+
+
+def test_a_restart_with_the_key_reads_everything_back(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    store = Store(path, StoreKey(RAW_KEY, "test"))
+    write_known(store)
+    store.close()
+    again = Store(path, StoreKey(RAW_KEY, "test"))
+    assert again.get("signals.baseline", KNOWN["person"]) == {
+        "hr": KNOWN["hr"],
+        "note": KNOWN["note"],
+    }
+    assert again.recent("traces", "calm") == [{"t": 1.0, "person": KNOWN["person"]}]
+    assert again.encrypted
+    again.close()
+
+
+def test_a_passphrase_key_works_too(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    passphrase = "correct horse's battery"
+    store = Store(path, StoreKey(passphrase, "test"))
+    store.put("a", "b", 1)
+    store.close()
+    again = Store(path, StoreKey(passphrase, "test"))
+    assert again.get("a", "b") == 1
+    again.close()
+
+
+def test_a_wrong_key_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    Store(path, StoreKey(RAW_KEY, "test")).close()
+    with pytest.raises(StoreError) as error:
+        Store(path, StoreKey("00" * 32, "/etc/ambient/store.key"))
+    assert str(error.value) == (
+        f"store {path} cannot be opened with the key from /etc/ambient/store.key "
+        "(a wrong key, or not an ambient store)"
+    )
+
+
+def test_an_encrypted_store_opened_without_a_key_says_to_give_one(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    Store(path, StoreKey(RAW_KEY, "test")).close()
+    with pytest.raises(StoreError, match=r"is encrypted .*give its key in store.encryption"):
+        Store(path)
+
+
+def test_a_plain_store_is_migrated_when_a_key_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    plain = Store(path)
+    write_known(plain)
+    plain.close()
+    assert KNOWN["note"].encode() in raw_bytes(path)
+
+    store = Store(path, StoreKey(RAW_KEY, "test"))
+    assert store.get("signals.baseline", KNOWN["person"])["note"] == KNOWN["note"]
+    assert store.recent("traces", "calm") == [{"t": 1.0, "person": KNOWN["person"]}]
+    store.close()
+    assert file_is_plain(path) is False
+    assert KNOWN["note"].encode() not in raw_bytes(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ambient.db"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_key_is_never_in_its_repr() -> None:
+    key = StoreKey(RAW_KEY, "/etc/ambient/store.key")
+    assert RAW_KEY not in repr(key)
+    assert "/etc/ambient/store.key" in repr(key)
+
+
+# -- where the key comes from ----------------------------------------------------------------
+
+
+def encryption(**source: object) -> StoreConfig:
+    return StoreConfig.model_validate({"path": "/x/ambient.db", "encryption": source})
+
+
+def test_a_key_file_is_read_and_must_be_private(tmp_path: Path) -> None:
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY + "\n")
+    key_file.chmod(0o600)
+    config = encryption(key_file=str(key_file))
+    assert config.encryption is not None
+    assert read_key(config.encryption).sql_value() == f"x'{RAW_KEY}'"
+    key_file.chmod(0o640)
+    with pytest.raises(StoreError, match=r"readable by group or others \(mode 0640\); chmod 600"):
+        read_key(config.encryption)
+
+
+def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
+    config = encryption(key_file=str(tmp_path / "nope.key"))
+    assert config.encryption is not None
+    with pytest.raises(StoreError, match=r"store key file .*nope.key does not exist"):
+        read_key(config.encryption)
+
+
+def test_a_systemd_credential_is_read_from_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "store_key").write_text(RAW_KEY)
+    config = encryption(credential="store_key")
+    assert config.encryption is not None
+    monkeypatch.setenv(CREDENTIALS_ENV, str(tmp_path))
+    assert read_key(config.encryption).sql_value() == f"x'{RAW_KEY}'"
+    monkeypatch.delenv(CREDENTIALS_ENV)
+    with pytest.raises(StoreError, match=r"CREDENTIALS_DIRECTORY is not set; .*LoadCredential="):
+        read_key(config.encryption)
+
+
+def test_exactly_one_key_source_is_accepted() -> None:
+    with pytest.raises(ValueError, match="exactly one of"):
+        encryption()
+    with pytest.raises(ValueError, match=r"got key_file, key"):
+        encryption(key_file="/k", key="x")
+
+
+def test_from_config_opens_the_store_encrypted(tmp_path: Path) -> None:
+    config = StoreConfig.model_validate(
+        {"path": str(tmp_path / "ambient.db"), "encryption": {"key": RAW_KEY}}
+    )
+    store = Store.from_config(config)
+    store.put("a", "b", 1)
+    store.close()
+    assert file_is_plain(tmp_path / "ambient.db") is False
+
+
+def test_without_sqlcipher_an_encrypted_config_fails_and_writes_no_plain_file(
+    tmp_path: Path,
+) -> None:
+    """Stand-in: SQLCipher is installed here, so the subprocess hides it (sys.modules entry
+    None makes its import fail exactly as when the package is absent)."""
+    path = tmp_path / "ambient.db"
+    script = (
+        "import sys; sys.modules['sqlcipher3'] = None\n"
+        "from pathlib import Path\n"
+        "from ambient.store import Store, StoreError, StoreKey\n"
+        "try:\n"
+        f"    Store(Path({str(path)!r}), StoreKey({RAW_KEY!r}, 'k'))\n"
+        "except StoreError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "SQLCipher is not installed: pip install 'ambient[crypto]'" in result.stdout
+    assert file_is_plain(path) is not True
+
+
+def test_check_reports_and_cli_fails_cleanly_on_a_wrong_key(tmp_path: Path) -> None:
+    """Through the real CLI: a wrong key is one line on stderr and exit 1, no traceback."""
+    db = tmp_path / "ambient.db"
+    Store(db, StoreKey(RAW_KEY, "test")).close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(json.dumps({"store": {"path": str(db), "encryption": {"key": "11" * 32}}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "ambient", "trace", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"ambient trace: store {db} cannot be opened with the key from store.encryption.key "
+        "(a wrong key, or not an ambient store)"
+    ]
