@@ -116,7 +116,10 @@ def test_a_plain_store_is_migrated_when_a_key_is_given(tmp_path: Path) -> None:
     assert KNOWN["note"].encode() in raw_bytes(path)
 
     store = Store(path, StoreKey(RAW_KEY, "test"))
-    assert store.get("signals.baseline", KNOWN["person"])["note"] == KNOWN["note"]
+    assert store.get("signals.baseline", KNOWN["person"]) == {
+        "hr": KNOWN["hr"],
+        "note": KNOWN["note"],
+    }
     assert store.recent("traces", "calm") == [{"t": 1.0, "person": KNOWN["person"]}]
     store.close()
     assert file_is_plain(path) is False
