@@ -30,6 +30,11 @@ SIGNAL_NAMES: Final = frozenset(
         "contact",
         "rr_available",
         "baseline_ready",
+        "baseline_state",
+        "stress_basis",
+        "stress_confidence",
+        "coverage",
+        "hrv_pairs",
     }
 )
 
@@ -44,7 +49,22 @@ class BaselineConfig(ConfigModel):
         default=60, ge=1, title="Resting windows (in all) before the baseline is ready"
     )
     min_quality: float = Field(
-        default=0.9, ge=0, le=1, title="Window quality needed for a baseline sample"
+        default=0.9,
+        ge=0,
+        le=1,
+        title="Share of clean (uncorrected) beats a minute needs for a baseline HRV sample",
+    )
+    min_pairs: int = Field(
+        default=30, ge=2, title="Successive differences a minute needs for a baseline HRV sample"
+    )
+    provisional_samples: int = Field(
+        default=5, ge=1, title="Resting minutes before the baseline is provisional (not prior)"
+    )
+    provisional_ln_rmssd_sd: float = Field(
+        default=0.3, gt=0, title="Spread of ln(RMSSD) assumed while the baseline is provisional"
+    )
+    provisional_hr_sd: float = Field(
+        default=5.0, gt=0, title="Spread of resting HR (bpm) assumed while provisional"
     )
     persist_every: Duration = Field(default=600.0, gt=0, title="Save the baseline this often")
     # Population prior, used (and flagged baseline_ready=false) until the baseline is ready.
@@ -77,6 +97,16 @@ class ActivityConfig(ConfigModel):
     default_max_hr: float = Field(
         default=185.0, ge=100, le=240, title="Max HR when a person gives neither max_hr nor age"
     )
+    movement_metric: str = Field(
+        default="movement",
+        title="Metric holding accelerometer movement: mean of | |a| - 1 g | per reading, in g",
+    )
+    movement_active: float = Field(
+        default=0.1, gt=0, title="Movement (g, averaged over movement_window) meaning active"
+    )
+    movement_window: Duration = Field(
+        default=60.0, gt=0, title="Movement is averaged over this long before it is compared"
+    )
     hold_off: Duration = Field(
         default=900.0, ge=0, title="After activity, `recovering` (no stress score) this long"
     )
@@ -93,6 +123,9 @@ class StressConfig(ConfigModel):
     )
     midpoint: float = Field(default=1.0, title="Combined z at which the score is 50")
     scale: float = Field(default=0.5, gt=0, title="Combined z per logistic unit")
+    smoothing: Duration = Field(
+        default=60.0, ge=0, title="Time constant of the average the combined z goes through"
+    )
 
 
 class SignalsConfig(ConfigModel):
@@ -108,7 +141,21 @@ class SignalsConfig(ConfigModel):
         default=15.0, gt=0, title="Mean HR over beats of this window (the `hr` signal)"
     )
     min_quality: float = Field(
-        default=0.75, ge=0, le=1, title="HRV signals are unknown below this window quality"
+        default=0.0,
+        ge=0,
+        le=1,
+        title="HRV signals are unknown below this window quality (0: pairs decide)",
+    )
+    min_pairs: int = Field(
+        default=20,
+        ge=2,
+        title="HRV signals are unknown with fewer successive differences in the first window",
+    )
+    min_cleanliness: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        title="HRV signals are unknown when fewer of the window's beats are clean",
     )
     metric_stale_after: Duration = Field(
         default=600.0, gt=0, title="User-named metrics passed through go unknown after this"

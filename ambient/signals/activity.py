@@ -1,10 +1,15 @@
-"""Rest, active or recovering: from activity and step sensors, else from the HR reserve.
+"""Rest, active or recovering: from a movement, activity or step sensor, else from the HR
+reserve.
 
 A high HR or a low HRV while the body works is not stress (Firstbeat stops calling it stress
-above about 20 % of VO2max), and it takes a while to settle afterwards: the hold-off.
+above about 20 % of VO2max), and it takes a while to settle afterwards: the hold-off. When a
+sensor that sees the body move is fresh, it alone decides: HR cannot tell a stressful moment
+from light exercise, a movement sensor can.
 """
 
 from __future__ import annotations
+
+import math
 
 from ambient.config.signals import ActivityConfig
 
@@ -21,6 +26,27 @@ class ActivityTracker:
         self._sensor_time: float | None = None  # last activity/steps reading of any value
         self._last_steps: tuple[float, float] | None = None  # (time, cumulative count)
         self._last_active: float | None = None  # last moment we called it active
+        # Movement (g) averaged over about `movement_window`: an exponential average, O(1).
+        self._movement_mean: float | None = None
+        self._movement_time: float | None = None
+
+    def movement(self, time: float, value: float) -> None:
+        """One accelerometer figure, in g: the mean of | |a| - 1 g | (ENMO-like) over a
+        moment. Its average over ``movement_window`` at or above ``movement_active`` is
+        active: a seated gesture is a spike, walking stays high."""
+        previous, previous_time = self._movement_mean, self._movement_time
+        if previous is None or previous_time is None:
+            # The average starts from stillness: one early gesture is not a workout.
+            previous, previous_time = 0.0, time - 1.0
+        if time <= previous_time:
+            mean = previous
+        else:
+            weight = 1 - math.exp(-(time - previous_time) / self.config.movement_window)
+            mean = previous + weight * (value - previous)
+        self._movement_mean, self._movement_time = mean, time
+        self._sensor_time = time
+        if mean >= self.config.movement_active:
+            self._sensor_active_time = time
 
     def activity(self, time: float, value: float) -> None:
         self._sensor_time = time
@@ -51,7 +77,9 @@ class ActivityTracker:
             self._sensor_active_time is not None and now - self._sensor_active_time <= valid_for
         )
         hr_active = False
-        if hr is not None and self.max_hr > resting_hr:
+        # The HR reserve is only the fallback: a fresh movement, activity or steps sensor
+        # knows better (it calls seated stress rest).
+        if hr is not None and not sensor_fresh and self.max_hr > resting_hr:
             hr_active = (hr - resting_hr) / (self.max_hr - resting_hr) >= self.config.hr_reserve
         if sensor_active or hr_active:
             self._last_active = now

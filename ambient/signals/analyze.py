@@ -14,7 +14,7 @@ from typing import TextIO
 from ambient.config.signals import SignalsConfig
 from ambient.readings import RR, Reading
 from ambient.signals.beats import Beat, BeatCleaner
-from ambient.signals.windows import WindowStats, stats_of
+from ambient.signals.windows import WindowStats, hrv_problem, stats_of
 
 COLUMNS = ("t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected")
 
@@ -23,7 +23,7 @@ def analyze(
     readings: Iterable[Reading], window_s: float, config: SignalsConfig
 ) -> Iterator[dict[str, object]]:
     """One dict per window and person: ``t`` (window start), HRV, quality and the share of
-    beats corrected; HRV values are None when the window's quality is below the minimum."""
+    beats corrected; HRV values are None when the window has too few clean pairs."""
     beats: dict[str, list[Beat]] = {}
     cleaners: dict[str, BeatCleaner] = {}
     for reading in readings:
@@ -62,7 +62,9 @@ def _row(
     several: bool,
 ) -> dict[str, object]:
     stats: WindowStats = stats_of(beats, window_s)
-    usable = stats.quality >= config.min_quality
+    usable = (
+        hrv_problem(stats, config.min_pairs, config.min_cleanliness, config.min_quality) is None
+    )
     row: dict[str, object] = {
         "t": round(start, 3),
         "hr": _r(stats.hr, 1),

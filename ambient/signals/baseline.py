@@ -1,8 +1,14 @@
 """A person's resting ln(RMSSD) and HR, HRV4Training style: a 7-day mean against a 60-day range.
 
-Samples are resting windows of good quality. They are kept as per-day sums (count, sum, sum
-of squares), so 60 days cost 60 small rows, and the whole thing is one JSON value in the
-store. Until there is enough data the population prior stands in, flagged not ready.
+Samples are resting minutes: HR from any source, ln(RMSSD) only when the minute had enough
+clean successive differences (an HR-only watch still gets a personal HR norm). They are kept
+as per-day sums, so 60 days cost 60 small rows, and the whole thing is one JSON value in the
+store. The norm is in one of three states:
+
+- ``prior``: fewer than ``provisional_samples`` resting minutes; the population prior stands in.
+- ``provisional``: the first quiet minutes of wear give the mean; the spread is not yet known
+  from one sitting, so the typical within-person spread (``provisional_*_sd``) stands in.
+- ``personal``: ``min_samples`` on ``min_days`` days: mean and spread are the person's own.
 """
 
 from __future__ import annotations
@@ -10,11 +16,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, Final, Literal
 
 from ambient.config.signals import BaselineConfig
 
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+_VERSION: Final = 2
+# Per-day sums: resting-HR samples, then ln(RMSSD) samples.
+_N_HR, _SUM_HR, _SUM_HR2, _N_LN, _SUM_LN, _SUM_LN2 = range(6)
+
+BaselineState = Literal["prior", "provisional", "personal"]
+PRIOR: Final = "prior"
+PROVISIONAL: Final = "provisional"
+PERSONAL: Final = "personal"
 
 
 def local_day(time: float, zone: tzinfo) -> int:
@@ -25,17 +39,20 @@ def local_day(time: float, zone: tzinfo) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Norm:
-    """Mean and SD of resting ln(RMSSD) and HR, and whether they are personal (ready)."""
+    """Mean and SD of resting ln(RMSSD) and HR, and where they come from (``state``)."""
 
     ln_rmssd_mean: float
     ln_rmssd_sd: float
     hr_mean: float
     hr_sd: float
-    ready: bool
+    ready: bool  # personal: enough days (the `baseline_ready` signal)
+    state: BaselineState = "personal"
+    hr_samples: int = 0
+    ln_rmssd_samples: int = 0
 
 
 class Baseline:
-    """Per-day sums of resting samples: ``[n, Σln, Σln², Σhr, Σhr²]`` by local day number
+    """Per-day sums of resting samples (see ``_N_HR`` ... ``_SUM_LN2``) by local day number
     (days in the configured time ``zone``)."""
 
     def __init__(
@@ -47,74 +64,117 @@ class Baseline:
         self._days: dict[int, list[float]] = {}
         self.dirty = False
         self._norm: Norm | None = None
+        self._norm_day: int | None = None
 
-    def add(self, time: float, ln_rmssd: float, hr: float) -> None:
+    def add(self, time: float, ln_rmssd: float | None, hr: float) -> None:
+        """One resting minute: its mean HR, and its ln(RMSSD) when it had enough pairs."""
         day = local_day(time, self.zone)
-        sums = self._days.setdefault(day, [0.0, 0.0, 0.0, 0.0, 0.0])
-        sums[0] += 1
-        sums[1] += ln_rmssd
-        sums[2] += ln_rmssd * ln_rmssd
-        sums[3] += hr
-        sums[4] += hr * hr
-        for old in [d for d in self._days if d <= day - self.config.range_days]:
-            del self._days[old]
+        sums = self._days.get(day)
+        if sums is None:
+            sums = self._days[day] = [0.0] * 6
+            for old in [d for d in self._days if d <= day - self.config.range_days]:
+                del self._days[old]
+        sums[_N_HR] += 1
+        sums[_SUM_HR] += hr
+        sums[_SUM_HR2] += hr * hr
+        if ln_rmssd is not None:
+            sums[_N_LN] += 1
+            sums[_SUM_LN] += ln_rmssd
+            sums[_SUM_LN2] += ln_rmssd * ln_rmssd
+        self.dirty = True
+        self._norm = None
+
+    def clear(self) -> None:
+        """Forget every sample (``ambient baseline reset``): back to the prior."""
+        self._days.clear()
         self.dirty = True
         self._norm = None
 
     def norm(self, time: float) -> Norm:
-        """The norm today: personal when ready, else the prior (``ready`` False)."""
-        if self._norm is None:
-            self._norm = self._compute(local_day(time, self.zone))
+        """The norm today: personal when ready, provisional after the first quiet minutes,
+        else the population prior."""
+        today = local_day(time, self.zone)
+        if self._norm is None or self._norm_day != today:
+            self._norm = self._compute(today)
+            self._norm_day = today
         return self._norm
 
     def _compute(self, today: int) -> Norm:
         c = self.config
-        in_range = {d: s for d, s in self._days.items() if today - c.range_days < d <= today}
-        total = sum(s[0] for s in in_range.values())
-        days_with_data = sum(1 for s in in_range.values() if s[0] > 0)
+        in_range = [s for d, s in self._days.items() if today - c.range_days < d <= today]
+        recent = [s for d, s in self._days.items() if today - c.mean_days < d <= today]
+        n_hr = sum(s[_N_HR] for s in in_range)
+        n_ln = sum(s[_N_LN] for s in in_range)
+        days_with_data = sum(1 for s in in_range if s[_N_HR] > 0)
         prior_hr = self.resting_hr if self.resting_hr is not None else c.prior_resting_hr
-        if total < c.min_samples or days_with_data < c.min_days:
-            return Norm(c.prior_ln_rmssd, c.prior_ln_rmssd_sd, prior_hr, c.prior_hr_sd, False)
-        recent = [s for d, s in in_range.items() if d > today - c.mean_days]
-        recent_n = sum(s[0] for s in recent)
-        pool = recent if recent_n else list(in_range.values())
-        pool_n = recent_n or total
-        ln_mean = sum(s[1] for s in pool) / pool_n
-        hr_mean = sum(s[3] for s in pool) / pool_n
-        ln_sd = _sd(
-            total, sum(s[1] for s in in_range.values()), sum(s[2] for s in in_range.values())
-        )
-        hr_sd = _sd(
-            total, sum(s[3] for s in in_range.values()), sum(s[4] for s in in_range.values())
-        )
+        personal = n_hr >= c.min_samples and days_with_data >= c.min_days
+        if n_hr < c.provisional_samples and not personal:
+            return Norm(
+                c.prior_ln_rmssd, c.prior_ln_rmssd_sd, prior_hr, c.prior_hr_sd, False, PRIOR,
+                int(n_hr), int(n_ln),
+            )  # fmt: skip
+        hr_mean, hr_sd = _mean_sd(in_range, recent, _N_HR)
+        ln_mean, ln_sd = c.prior_ln_rmssd, c.prior_ln_rmssd_sd
+        if n_ln >= min(c.provisional_samples, c.min_samples):
+            ln_mean, ln_sd = _mean_sd(in_range, recent, _N_LN)
+            floor = c.min_ln_rmssd_sd if personal else c.provisional_ln_rmssd_sd
+            ln_sd = max(ln_sd, floor)
+        hr_floor = c.min_hr_sd if personal else c.provisional_hr_sd
         return Norm(
             ln_mean,
-            max(ln_sd, c.min_ln_rmssd_sd),
+            ln_sd,
             self.resting_hr if self.resting_hr is not None else hr_mean,
-            max(hr_sd, c.min_hr_sd),
-            True,
+            max(hr_sd, hr_floor),
+            personal,
+            PERSONAL if personal else PROVISIONAL,
+            int(n_hr),
+            int(n_ln),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": 1, "days": {str(d): s for d, s in sorted(self._days.items())}}
+        return {"version": _VERSION, "days": {str(d): s for d, s in sorted(self._days.items())}}
 
     def load_json(self, data: Any) -> bool:
-        """Take saved state; False (and nothing changed) when it is not a baseline we wrote."""
-        if not isinstance(data, dict) or data.get("version") != 1:
+        """Take saved state; False (and nothing changed) when it is not a baseline we wrote.
+
+        Version 1 (``[n, Σln, Σln², Σhr, Σhr²]``, every sample with both) is read as well.
+        """
+        if not isinstance(data, dict) or data.get("version") not in (1, _VERSION):
             return False
         days = data.get("days")
         if not isinstance(days, dict):
             return False
+        width = 5 if data["version"] == 1 else 6
         loaded: dict[int, list[float]] = {}
         for key, sums in days.items():
-            if not (isinstance(sums, list) and len(sums) == 5):
+            if not (isinstance(sums, list) and len(sums) == width):
                 return False
             if not all(isinstance(x, int | float) and math.isfinite(x) for x in sums):
                 return False
-            loaded[int(key)] = [float(x) for x in sums]
+            try:
+                day = int(key)
+            except ValueError:
+                return False
+            values = [float(x) for x in sums]
+            if width == 5:
+                n, s_ln, s_ln2, s_hr, s_hr2 = values
+                values = [n, s_hr, s_hr2, n, s_ln, s_ln2]
+            loaded[day] = values
         self._days = loaded
         self._norm = None
         return True
+
+
+def _mean_sd(
+    in_range: list[list[float]], recent: list[list[float]], n_at: int
+) -> tuple[float, float]:
+    """Mean over the recent days (all in range when those have none), SD over the range."""
+    n = sum(s[n_at] for s in in_range)
+    recent_n = sum(s[n_at] for s in recent)
+    pool, pool_n = (recent, recent_n) if recent_n else (in_range, n)
+    mean = sum(s[n_at + 1] for s in pool) / pool_n
+    sd = _sd(n, sum(s[n_at + 1] for s in in_range), sum(s[n_at + 2] for s in in_range))
+    return mean, sd
 
 
 def _sd(n: float, total: float, total_sq: float) -> float:

@@ -31,6 +31,11 @@ _MIN_THRESHOLD_MS: Final = 10.0
 _MIN_THRESHOLD_SHARE: Final = 0.1
 LOOKAHEAD_BEATS: Final = 2
 _PATTERN_TOLERANCE: Final = 0.25  # missed/extra: sums within this share of the median
+#: An interval whose end comes later than this many of its own lengths after the previous
+#: interval's end does not follow it: beats were skipped in between (a wrist PPG sensor reports
+#: only the intervals it is sure of), so the two give no successive difference. 1.5 leaves room
+#: for the jitter of back-computed BLE times and catches a single skipped beat (2 lengths).
+_CONTIGUOUS_SPAN: Final = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,7 @@ def _median_of(values: Iterable[float]) -> float:
 class _Raw:
     time: float
     rr_ms: float
+    after_gap: bool = False  # beats were skipped before this interval (sparse sources)
 
 
 class BeatCleaner:
@@ -129,8 +135,10 @@ class BeatCleaner:
     def add(self, time: float, rr_ms: float) -> list[Beat]:
         """Take one raw interval ending at ``time``; return the beats now settled."""
         out: list[Beat] = []
-        if self._last_time is not None and time - self._last_time > self.gap_s + rr_ms / 1000:
+        last_time = self._last_time
+        if last_time is not None and time - last_time > self.gap_s + rr_ms / 1000:
             out.extend(self.flush())
+        after_gap = last_time is not None and (time - last_time) * 1000 > _CONTIGUOUS_SPAN * rr_ms
         self._last_time = time
         if rr_ms != rr_ms or rr_ms <= 0:
             self.corrections["out_of_range"] += 1
@@ -150,7 +158,7 @@ class BeatCleaner:
             out.extend(self.flush())
             return out
         pending = self._pending
-        pending.append(_Raw(time, rr_ms))
+        pending.append(_Raw(time, rr_ms, after_gap))
         if len(self._abs_drr.values) < _WARMUP_BEATS:
             if len(pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
                 return out  # the first beats wait until thresholds can be set from them
@@ -194,7 +202,7 @@ class BeatCleaner:
         rr_ms = first.rr_ms
         if not self._recent_out.values:
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, corrected=False))
+            out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
             return
         median = self._recent_out.median()
         prev = self._last_out_rr if self._last_out_rr is not None else median
@@ -210,7 +218,7 @@ class BeatCleaner:
         abs_mrr.add(abs(mrr))
         if not ready:
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, corrected=False))
+            out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
             return
         # Normalised successive differences: d[0] is this beat's, then its look-ahead's.
         d = [drr / th1]
@@ -219,7 +227,7 @@ class BeatCleaner:
         kind = self._classify(d, mrr / th2, rr_ms, median, th2)
         if kind == "normal":  # the usual case, without a call
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, corrected=False))
+            out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
         else:
             self._correct(kind, median, out)
 
@@ -272,7 +280,9 @@ class BeatCleaner:
         pending = self._pending
         first = pending.pop(0)
         if kind == "normal":
-            out.append(self._emit(first.time, first.rr_ms, corrected=False))
+            out.append(
+                self._emit(first.time, first.rr_ms, corrected=False, after_gap=first.after_gap)
+            )
             return
         self.corrections[kind] += 1
         if kind == "ectopic":
@@ -295,8 +305,9 @@ class BeatCleaner:
             # stands in.
             out.append(self._emit(first.time, median, corrected=True))
 
-    def _emit(self, time: float, rr_ms: float, corrected: bool) -> Beat:
-        beat = Beat(time, rr_ms, corrected, follows_clean=self._last_out_clean and not corrected)
+    def _emit(self, time: float, rr_ms: float, corrected: bool, after_gap: bool = False) -> Beat:
+        follows_clean = self._last_out_clean and not corrected and not after_gap
+        beat = Beat(time, rr_ms, corrected, follows_clean)
         self._last_out_rr = rr_ms
         self._last_out_clean = not corrected
         self._recent_out.add(rr_ms)

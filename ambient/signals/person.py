@@ -3,7 +3,6 @@ computed from them. Every signal is a value or unknown-with-a-reason, never a gu
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, tzinfo
 
 from ambient.config.people import PersonConfig
@@ -11,10 +10,10 @@ from ambient.config.signals import SignalsConfig
 from ambient.messages import SignalScalar, SignalValue
 from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
-from ambient.signals.baseline import Baseline
+from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import Beat, BeatCleaner
-from ambient.signals.stress import stress_score, z_score
-from ambient.signals.windows import BeatTerms, BeatWindow, WindowStats
+from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z, z_score
+from ambient.signals.windows import BeatTerms, BeatWindow, WindowStats, hrv_problem
 
 #: Decimal places each float signal is reported with (changes below this are not updates).
 PRECISION = {
@@ -28,6 +27,8 @@ PRECISION = {
     "stress_index": 1,
     "stress_score": 1,
     "quality": 2,
+    "coverage": 2,
+    "stress_confidence": 2,
 }
 _DEFAULT_PRECISION = 3  # user-named metrics passed through
 
@@ -38,6 +39,14 @@ NO_RR = "no RR intervals (HR-only source)"
 POOR_QUALITY = "poor signal quality"
 TOO_FEW_BEATS = "too few beats"
 EXERCISE = "exercise"
+
+#: Window quality Baevsky's stress index needs (it reads every beat, not pairs).
+_STRESS_INDEX_MIN_QUALITY = 0.75
+#: Beat coverage of the HR window below which a sensor's own HR is the better figure.
+_BEAT_HR_MIN_COVERAGE = 0.5
+#: How much a score's data and baseline are worth (the `stress_confidence` signal).
+_BASIS_CONFIDENCE = {HR_BASIS: 0.5, HRV_HR_BASIS: 1.0}
+_BASELINE_CONFIDENCE = {PRIOR: 0.3, PROVISIONAL: 0.7}
 
 #: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
 Outcome = tuple[SignalScalar | None, str | None]
@@ -80,7 +89,10 @@ class PersonSignals:
         self.emitted: dict[str, SignalValue] = {}
         self.outcomes: dict[str, Outcome] = {}  # the last computed, to tell what changed
         self._previous_rr: float | None = None
-        self._next_sample = -math.inf
+        self._next_sample: float | None = None  # first sample one window after the start
+        self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
+        self._hr_count = 0
+        self._smoother = StressSmoother(config.stress.smoothing)
 
     # -- input -----------------------------------------------------------------------------
 
@@ -90,6 +102,8 @@ class PersonSignals:
             self._add_beats(self.cleaner.add(time, value))
         elif metric == HR:
             self.hr_reading = value
+            self._hr_sum += value
+            self._hr_count += 1
         elif metric == CONTACT:
             self.contact = value >= 0.5
         elif metric == ACTIVITY:
@@ -97,6 +111,8 @@ class PersonSignals:
         elif metric == STEPS:
             self.activity.steps(time, value)
         else:
+            if metric == self.config.activity.movement_metric:
+                self.activity.movement(time, value)
             self.metrics[metric] = value
 
     def settle(self, now: float) -> None:
@@ -154,10 +170,16 @@ class PersonSignals:
         hr_reason = _missing(rr_at) if rr_at is not None else _missing(hr_at)
         if contact_lost:
             hr_reason = NO_CONTACT
-        elif fresh_rr and (window_hr := self.hr_window.hr(now)) is not None:
-            hr = window_hr
+        elif (
+            fresh_rr
+            and (window_hr := self.hr_window.hr(now)) is not None
+            and (not fresh_hr or self.hr_window.coverage(now) >= _BEAT_HR_MIN_COVERAGE)
+        ):
+            hr = window_hr  # beats that cover the window: the exact figure
         elif fresh_hr:
-            hr = self.hr_reading
+            hr = self.hr_reading  # a sparse (wrist) stream: the sensor's own HR is steadier
+        elif fresh_rr:
+            hr = self.hr_window.hr(now)
         out["hr"] = _known(hr, PRECISION["hr"], hr_reason)
         rr_available = True if fresh_rr else (False if fresh_hr else None)
         out["rr_available"] = (
@@ -167,9 +189,14 @@ class PersonSignals:
         primary = self.windows[0].stats(now)
         hrv_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, primary)
         usable = hrv_reason is None
+        rr_reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, RR in last_time)
         out["quality"] = _known(
-            primary.quality if fresh_rr else None, PRECISION["quality"], hrv_reason or STALE
+            primary.quality if fresh_rr else None, PRECISION["quality"], rr_reason or STALE
         )
+        out["coverage"] = _known(
+            primary.coverage if fresh_rr else None, PRECISION["coverage"], rr_reason or STALE
+        )
+        out["hrv_pairs"] = (primary.pairs, None) if rr_reason is None else (None, rr_reason)
         unusable = hrv_reason or TOO_FEW_BEATS
         if usable:
             out["rmssd"] = _known(primary.rmssd, PRECISION["rmssd"], unusable)
@@ -182,7 +209,9 @@ class PersonSignals:
             out["stress_index"] = (None, "no window of 2 min or more configured")
         else:
             si = self.si_window.stats(now)
-            si_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, si)
+            si_reason = rr_reason
+            if si_reason is None and si.quality < _STRESS_INDEX_MIN_QUALITY:
+                si_reason = POOR_QUALITY
             out["stress_index"] = _known(
                 si.stress_index if si_reason is None else None,
                 PRECISION["stress_index"],
@@ -191,6 +220,7 @@ class PersonSignals:
 
         norm = self.baseline.norm(now)
         out["baseline_ready"] = (norm.ready, None)
+        out["baseline_state"] = (norm.state, None)
         ln_z = None
         if usable and primary.ln_rmssd is not None:
             ln_z = z_score(primary.ln_rmssd, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
@@ -202,50 +232,81 @@ class PersonSignals:
         state = self.activity.state(now, hr, norm.hr_mean)
         activity_reason = hr_reason if hr is None else STALE
         out["activity_state"] = (state, None) if state is not None else (None, activity_reason)
-
-        score: float | None = None
-        if state in ("active", "recovering"):
-            score_reason = EXERCISE
-        elif ln_z is None:
-            score_reason = unusable
-        elif hr is None:
-            score_reason = hr_reason
-        else:
-            score_reason = ""
-            score = stress_score(ln_z, z_score(hr, norm.hr_mean, norm.hr_sd), cfg.stress)
-        out["stress_score"] = _known(score, PRECISION["stress_score"], score_reason)
+        self._stress(out, now, state, hr, hr_reason, ln_z, primary.pairs, norm)
 
         for metric, value in self.metrics.items():
             if metric not in out:
                 fresh = self._fresh(metric, now, cfg.metric_stale_after)
                 out[metric] = _known(value if fresh else None, _DEFAULT_PRECISION, STALE)
 
-        self._sample_baseline(now, state, primary, usable)
+        self._sample_baseline(now, state, hr, primary, usable)
         return out
+
+    def _stress(
+        self,
+        out: dict[str, Outcome],
+        now: float,
+        state: str | None,
+        hr: float | None,
+        hr_reason: str,
+        ln_z: float | None,
+        pairs: int,
+        norm: Norm,
+    ) -> None:
+        """The stress score, its basis and confidence: from HRV and HR when the window has
+        enough clean pairs, else from HR alone; unknown only with no HR or while exercising."""
+        reason = EXERCISE if state in ("active", "recovering") else hr_reason
+        if hr is None or reason == EXERCISE:
+            self._smoother.reset()
+            out["stress_score"] = out["stress_basis"] = out["stress_confidence"] = (None, reason)
+            return
+        hr_z = z_score(hr, norm.hr_mean, norm.hr_sd)
+        basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
+        combined = combined_z(ln_z, hr_z, self.config.stress)
+        score = self._smoother.score(now, combined, self.config.stress)
+        data = _BASIS_CONFIDENCE[basis]
+        if ln_z is not None:  # more pairs, surer HRV: 0.5 (HR alone) up to 1 at 3x the minimum
+            data = 0.5 + 0.5 * min(1.0, pairs / (3 * self.config.min_pairs))
+        confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
+        out["stress_score"] = _known(score, PRECISION["stress_score"], "")
+        out["stress_basis"] = (basis, None)
+        out["stress_confidence"] = _known(confidence, PRECISION["stress_confidence"], "")
 
     def _hrv_reason(
         self, contact_lost: bool, fresh_rr: bool, fresh_hr: bool, stats: WindowStats
     ) -> str | None:
-        if contact_lost:
-            return NO_CONTACT
-        if not fresh_rr:
-            return NO_RR if fresh_hr else missing_reason(RR in self.last_time)
-        if stats.quality < self.config.min_quality:
-            return POOR_QUALITY
-        return None
+        """Why the window gives no HRV: no beats, or too few clean consecutive pairs (coverage
+        alone does not matter: a watch that reports 40 % of beats still has pairs)."""
+        reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, RR in self.last_time)
+        if reason is not None:
+            return reason
+        cfg = self.config
+        return hrv_problem(stats, cfg.min_pairs, cfg.min_cleanliness, cfg.min_quality)
 
     def _sample_baseline(
-        self, now: float, state: str | None, primary: WindowStats, usable: bool
+        self, now: float, state: str | None, hr: float | None, primary: WindowStats, usable: bool
     ) -> None:
-        """One resting sample per window length, from windows of baseline quality."""
-        if now < self._next_sample or state != "rest" or not usable:
+        """One resting sample per window length: the minute's HR, and its ln(RMSSD) when the
+        minute had enough clean pairs for a baseline."""
+        if self._next_sample is None:
+            self._next_sample = now + self.windows[0].length_s
+        if now < self._next_sample:
             return
-        if primary.quality < self.config.baseline.min_quality:
-            return
-        if primary.ln_rmssd is None or primary.hr is None:
-            return
-        self.baseline.add(now, primary.ln_rmssd, primary.hr)
+        sensor_hr = self._hr_sum / self._hr_count if self._hr_count else None
+        self._hr_sum, self._hr_count = 0.0, 0
         self._next_sample = now + self.windows[0].length_s
+        if state != "rest" or hr is None:
+            return
+        beats_cover = primary.hr is not None and primary.coverage >= _BEAT_HR_MIN_COVERAGE
+        minute_hr = primary.hr if beats_cover or sensor_hr is None else sensor_hr
+        if minute_hr is None:
+            return
+        base = self.config.baseline
+        ln_rmssd = None
+        clean = 1.0 - primary.corrected
+        if usable and primary.pairs >= base.min_pairs and clean >= base.min_quality:
+            ln_rmssd = primary.ln_rmssd
+        self.baseline.add(now, ln_rmssd, minute_hr)
 
 
 def _known(value: float | None, digits: int, reason: str) -> Outcome:
@@ -259,3 +320,12 @@ def _missing(last_seen: float | None) -> str:
 
 def missing_reason(seen_before: bool) -> str:
     return STALE if seen_before else NO_DATA
+
+
+def _rr_reason(contact_lost: bool, fresh_rr: bool, fresh_hr: bool, seen: bool) -> str | None:
+    """Why there are no beats to use now, or None when there are."""
+    if contact_lost:
+        return NO_CONTACT
+    if not fresh_rr:
+        return NO_RR if fresh_hr else missing_reason(seen)
+    return None

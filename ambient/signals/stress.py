@@ -1,26 +1,74 @@
 """The stress score: a wellness heuristic from how far HRV is below and HR above one's norm.
 
-    combined = w · (−z_lnRMSSD) + (1 − w) · z_HR
-    stress_score = 100 / (1 + exp(−(combined − midpoint) / scale))
+    combined = (w · (−z_lnRMSSD) + (1 − w) · z_HR) / √(w² + (1 − w)²)     basis hrv+hr
+    combined = z_HR                                                      basis hr
+    smoothed = exponential average of combined, time constant `smoothing`
+    stress_score = 100 / (1 + exp(−(smoothed − midpoint) / scale))
 
-z_lnRMSSD = (ln RMSSD − norm mean) / norm SD and z_HR likewise; w = hrv_weight. The score is
-strictly decreasing in z_lnRMSSD and increasing in z_HR (for 0 < w < 1), and bounded 0–100.
+z_lnRMSSD = (ln RMSSD − norm mean) / norm SD and z_HR likewise; w = hrv_weight. Dividing by
+√(w² + (1 − w)²) keeps the combined figure a z-score (SD 1 at rest when the two are
+independent), so both bases mean the same on the same scale. The score is strictly decreasing
+in z_lnRMSSD and increasing in z_HR (for 0 < w < 1), and bounded 0–100.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from ambient.config.signals import StressConfig
+
+HRV_HR_BASIS: Final = "hrv+hr"
+HR_BASIS: Final = "hr"
 
 
 def z_score(value: float, mean: float, sd: float) -> float:
     return (value - mean) / sd
 
 
-def stress_score(ln_rmssd_z: float, hr_z: float, config: StressConfig) -> float:
-    combined = config.hrv_weight * -ln_rmssd_z + (1 - config.hrv_weight) * hr_z
+def combined_z(ln_rmssd_z: float | None, hr_z: float, config: StressConfig) -> float:
+    """The standardised evidence of stress: HRV and HR when there is HRV, else HR alone."""
+    if ln_rmssd_z is None:
+        return hr_z
+    w = config.hrv_weight
+    return (w * -ln_rmssd_z + (1 - w) * hr_z) / math.sqrt(w * w + (1 - w) * (1 - w))
+
+
+def score_of(combined: float, config: StressConfig) -> float:
+    """0–100 from a combined z: 50 at ``midpoint``, logistic with ``scale``."""
     exponent = -(combined - config.midpoint) / config.scale
     if exponent > 700:  # exp overflow: the score is 0 to any precision shown
         return 0.0
     return 100.0 / (1.0 + math.exp(exponent))
+
+
+def stress_score(ln_rmssd_z: float, hr_z: float, config: StressConfig) -> float:
+    """The unsmoothed score of one moment (basis hrv+hr)."""
+    return score_of(combined_z(ln_rmssd_z, hr_z, config), config)
+
+
+class StressSmoother:
+    """An exponential average of the combined z over time (O(1) per update).
+
+    A 60 s RMSSD and a 15 s HR swing from window to window even when stress is steady; the
+    average takes the swings out while still following a rise within about a time constant.
+    """
+
+    def __init__(self, time_constant_s: float) -> None:
+        self.time_constant_s = time_constant_s
+        self._value: float | None = None
+        self._time = 0.0
+
+    def reset(self) -> None:
+        """Start afresh (after exercise or lost data: old evidence is not carried over)."""
+        self._value = None
+
+    def score(self, now: float, combined: float, config: StressConfig) -> float:
+        previous = self._value
+        if previous is None or self.time_constant_s <= 0:
+            value = combined
+        else:
+            weight = 1.0 - math.exp(-max(0.0, now - self._time) / self.time_constant_s)
+            value = previous + weight * (combined - previous)
+        self._value, self._time = value, now
+        return score_of(value, config)

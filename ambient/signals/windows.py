@@ -37,7 +37,9 @@ class WindowStats(NamedTuple):
     pnn50: float | None
     stress_index: float | None
     quality: float  # share of the window covered by clean beats, 0-1
-    corrected: float  # share of beats that were corrected, 0-1
+    corrected: float  # share of beats that were corrected, 0-1 (1 - cleanliness)
+    pairs: int = 0  # successive differences between two clean, consecutive beats
+    coverage: float = 0.0  # share of the window covered by beats of any kind, 0-1
 
 
 class BeatTerms(NamedTuple):
@@ -212,14 +214,21 @@ class BeatWindow:
         self.expire(now)
         return 60000.0 / (self._sum_rr / len(self._beats)) if self._beats else None
 
+    def coverage(self, now: float) -> float:
+        """Share of the window, as of ``now``, covered by beats (sparse sources leave gaps)."""
+        self.expire(now)
+        return min(1.0, max(0.0, self._sum_rr / (self.length_s * 1000)))
+
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
         if now is not None:
             self.expire(now)
         n = len(self._beats)
-        quality = min(1.0, max(0.0, self._clean_ms / (self.length_s * 1000)))
+        window_ms = self.length_s * 1000
+        quality = min(1.0, max(0.0, self._clean_ms / window_ms))
         if n == 0:
             return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
+        coverage = min(1.0, max(0.0, self._sum_rr / window_ms))
         mean_rr = self._sum_rr / n
         sdnn = None
         if n > 1 and self.hrv:
@@ -237,6 +246,8 @@ class BeatWindow:
             self._stress_index(n),
             quality,
             self._corrected / n,
+            diffs,
+            coverage,
         )
 
     def _stress_index(self, n: int) -> float | None:
@@ -252,6 +263,19 @@ class BeatWindow:
         mode_s = (mode_bin * _BIN_MS + _BIN_MS / 2) / 1000
         amplitude_pct = 100.0 * mode_count / n
         return amplitude_pct / (2 * mode_s * rr_range_ms / 1000)
+
+
+def hrv_problem(
+    stats: WindowStats, min_pairs: int, min_cleanliness: float, min_quality: float = 0.0
+) -> str | None:
+    """Why a window's HRV is not worth reporting, or None when it is. Pairs, not coverage,
+    decide: a wrist sensor that reports 40 % of beats still has enough consecutive pairs in a
+    minute, and RMSSD needs nothing else."""
+    if stats.pairs < min_pairs:
+        return "too few beat pairs"
+    if 1.0 - stats.corrected < min_cleanliness or stats.quality < min_quality:
+        return "poor signal quality"
+    return None
 
 
 def stats_of(beats: Iterable[Beat], length_s: float) -> WindowStats:

@@ -15,20 +15,45 @@ from ambient.signals.baseline import Baseline
 DAY = 86400.0
 
 
-def test_the_population_prior_stands_in_until_enough_resting_data() -> None:
-    baseline = Baseline(BaselineConfig(min_days=3, min_samples=6))
-    for day in range(2):
-        for k in range(5):
-            baseline.add(day * DAY + k * 60, 4.2, 60.0)
-    norm = baseline.norm(2 * DAY)
-    assert not norm.ready
+def test_the_prior_then_the_first_quiet_minutes_then_the_personal_norm() -> None:
+    config = BaselineConfig(min_days=3, min_samples=11, provisional_samples=5)
+    baseline = Baseline(config)
+    for k in range(4):
+        baseline.add(k * 60, 4.2, 60.0)
+    norm = baseline.norm(300)
+    assert (norm.state, norm.ready) == ("prior", False)
     assert (norm.ln_rmssd_mean, norm.hr_mean) == (3.7, 70.0)
-    baseline.add(2 * DAY + 10, 4.2, 60.0)
-    norm = baseline.norm(2 * DAY + 20)
-    assert norm.ready
-    assert norm.ln_rmssd_mean == pytest.approx(4.2)
-    assert norm.hr_mean == pytest.approx(60.0)
+    baseline.add(300, 4.2, 60.0)  # the fifth quiet minute
+    norm = baseline.norm(301)
+    assert (norm.state, norm.ready) == ("provisional", False)
+    assert (norm.ln_rmssd_mean, norm.hr_mean) == (pytest.approx(4.2), pytest.approx(60.0))
+    # One sitting cannot tell the day-to-day spread: the typical within-person one stands in.
+    assert (norm.ln_rmssd_sd, norm.hr_sd) == (0.3, 5.0)
+    for day in range(1, 3):
+        for k in range(3):
+            baseline.add(day * DAY + k * 60, 4.2, 60.0)
+    norm = baseline.norm(2 * DAY + 200)
+    assert (norm.state, norm.ready) == ("personal", True)
     assert norm.ln_rmssd_sd == pytest.approx(0.1)  # the floor: no spread yet
+
+
+def test_hr_only_minutes_give_a_personal_hr_but_leave_hrv_on_the_prior() -> None:
+    baseline = Baseline(BaselineConfig(provisional_samples=3))
+    for k in range(3):
+        baseline.add(k * 60, None, 58.0)
+    norm = baseline.norm(200)
+    assert norm.state == "provisional"
+    assert norm.hr_mean == pytest.approx(58.0)
+    assert (norm.ln_rmssd_mean, norm.ln_rmssd_sd) == (3.7, 0.5)
+
+
+def test_a_reset_goes_back_to_the_prior() -> None:
+    baseline = Baseline(BaselineConfig(provisional_samples=1))
+    baseline.add(0, 4.0, 60.0)
+    assert baseline.norm(1).state == "provisional"
+    baseline.clear()
+    assert baseline.norm(2).state == "prior"
+    assert baseline.dirty
 
 
 def test_the_mean_is_the_last_7_days_and_the_spread_the_last_60() -> None:
@@ -48,9 +73,20 @@ def test_a_configured_resting_hr_wins() -> None:
 
 def test_saved_state_that_is_not_ours_is_refused() -> None:
     baseline = Baseline(BaselineConfig())
+    assert not baseline.load_json({"version": 3})
     assert not baseline.load_json({"version": 2})
     assert not baseline.load_json({"version": 1, "days": {"1": [1, 2]}})
-    assert baseline.load_json({"version": 1, "days": {"1": [1, 4.0, 16.0, 60.0, 3600.0]}})
+    assert not baseline.load_json({"version": 2, "days": {"x": [1, 60, 3600, 1, 4.0, 16.0]}})
+    assert baseline.load_json({"version": 2, "days": {"1": [1, 60.0, 3600.0, 1, 4.0, 16.0]}})
+
+
+def test_a_baseline_saved_by_the_previous_version_is_read() -> None:
+    baseline = Baseline(BaselineConfig(min_days=1, min_samples=2))
+    assert baseline.load_json({"version": 1, "days": {"1": [2, 8.0, 32.0, 120.0, 7200.0]}})
+    norm = baseline.norm(DAY + 10)
+    assert norm.ready
+    assert (norm.ln_rmssd_mean, norm.hr_mean) == (pytest.approx(4.0), pytest.approx(60.0))
+    assert baseline.to_json()["version"] == 2
 
 
 _RUN = """

@@ -103,3 +103,21 @@ def test_the_look_ahead_is_two_beats_once_warm() -> None:
     out = [len(cleaner.add(t, rr)) for t, rr in timed([800.0 + (i % 3) for i in range(40)])]
     assert sum(out[:16]) == 0  # the first beats wait to set the thresholds
     assert sum(out) == 38 and out[-1] == 1
+
+
+def test_intervals_with_beats_left_out_between_them_give_no_successive_difference() -> None:
+    """A wrist sensor skips beats it is unsure of: the interval after a skip does not follow
+    the one before it, so their difference is no RMSSD term."""
+    cleaner = BeatCleaner()
+    beats: list[Beat] = []
+    t = 0.0
+    for i in range(40):
+        t += 0.8
+        if i % 5 == 4:
+            continue  # skipped: the next interval ends 1.6 s after the previous one
+        beats += cleaner.add(t, 800.0 + (20 if i % 2 else -20))
+    beats += cleaner.flush()
+    assert len(beats) == 32
+    after_skip = [b for b in beats if round(b.time / 0.8) % 5 == 1 and b.time > 1]
+    assert after_skip and not any(b.follows_clean for b in after_skip)
+    assert sum(b.follows_clean for b in beats) == 32 - 1 - len(after_skip)
