@@ -34,7 +34,7 @@ from ambient.config.retention import RetentionConfig
 from ambient.store import Store
 
 #: Modules that register data classes of their own when imported (add yours here).
-PROVIDERS: list[str] = []
+PROVIDERS: list[str] = ["ambient.interventions.episodes"]
 
 
 @dataclass(frozen=True)

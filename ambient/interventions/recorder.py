@@ -1,0 +1,143 @@
+"""Measures each calming episode on the clock and tells the learner what it found.
+
+It keeps the last 25 minutes of each person's signals (enough for the 5 minutes before an
+episode), opens an episode row when a rule performs a calming option, and 20 minutes later
+measures the response and updates that option's belief. Episodes that were waiting when the
+daemon stopped are measured at start from what the store has: the signals of the gap are gone,
+so they are kept as not usable ("missing data") rather than guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import (
+    CHECKIN_RESPONSE_SD,
+    CHECKIN_WEIGHT,
+    OptionBelief,
+    Prior,
+)
+from ambient.interventions.response import AFTER_S, BEFORE_S, Sample, measure_response
+from ambient.messages import SignalUpdate
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Population norms (ln RMSSD SD, HR SD in bpm) until the person's baseline is known.
+PRIOR_NORMS = (0.5, 8.0)
+HISTORY_S = AFTER_S[1] - BEFORE_S[0]
+
+Norms = Callable[[str], tuple[float, float]]
+
+
+class EpisodeRecorder:
+    """Signals in, measured episodes and updated beliefs out (into the :class:`EpisodeBook`)."""
+
+    def __init__(self, clock: Clock, book: EpisodeBook, norms: Norms | None = None) -> None:
+        self._clock = clock
+        self._book = book
+        self._norms = norms or (lambda _person: PRIOR_NORMS)
+        self._samples: dict[str, deque[Sample]] = {}
+        self._latest: dict[str, dict[str, Any]] = {}
+
+    def on_signals(self, update: SignalUpdate) -> None:
+        latest = self._latest.setdefault(update.person, {})
+        for name in ("ln_rmssd", "hr", "activity_state"):
+            if name in update.values:
+                latest[name] = update.values[name].value
+        samples = self._samples.setdefault(update.person, deque())
+        ln_rmssd, hr = latest.get("ln_rmssd"), latest.get("hr")
+        samples.append(
+            Sample(
+                update.time,
+                float(ln_rmssd) if isinstance(ln_rmssd, int | float) else None,
+                float(hr) if isinstance(hr, int | float) else None,
+                str(latest["activity_state"]) if latest.get("activity_state") else None,
+            )
+        )
+        while samples and samples[0].time < update.time - HISTORY_S:
+            samples.popleft()
+
+    def start(
+        self,
+        person: str,
+        rule: str,
+        option: str,
+        prior: Prior,
+        context: Mapping[str, Any],
+    ) -> int:
+        """Open an episode now and measure it when its after-span has passed."""
+        now = self._clock.now()
+        beliefs = self._book.beliefs(person, rule)
+        if option not in beliefs:
+            beliefs[option] = OptionBelief.from_prior(option, prior)
+            self._book.save_beliefs(person, rule, beliefs)
+        episode_id = self._book.open(person, rule, option, now, context)
+        self._clock.call_at(now + AFTER_S[1], lambda: self._measure(episode_id))
+        return episode_id
+
+    def resume(self) -> None:
+        """Measure, or re-arm, the episodes a previous run left unmeasured."""
+        now = self._clock.now()
+        for row in self._book.unmeasured():
+            due = row.start + AFTER_S[1]
+            self._clock.call_at(max(now, due), functools.partial(self._measure, row.id))
+
+    def check_in(self, episode_id: int, answer: str) -> bool:
+        """A person's answer (calmer / same / worse): stored, and a small nudge to the belief."""
+        if answer not in CHECKIN_RESPONSE_SD:
+            return False
+        rows = [row for row in self._book.episodes() if row.id == episode_id]
+        if not rows:
+            return False
+        row = rows[0]
+        self._book.record_check_in(episode_id, answer)
+        self._update_belief(
+            row.person, row.rule, row.option, CHECKIN_RESPONSE_SD[answer], CHECKIN_WEIGHT
+        )
+        return True
+
+    def _measure(self, episode_id: int) -> None:
+        rows = [row for row in self._book.episodes() if row.id == episode_id]
+        if not rows or rows[0].usable is not None:
+            return
+        row = rows[0]
+        others = [
+            other.start
+            for other in self._book.episodes(row.person, since=row.start + BEFORE_S[0])
+            if other.id != row.id
+        ]
+        ln_sd, hr_sd = self._norms(row.person)
+        response = measure_response(
+            list(self._samples.get(row.person, ())),
+            row.start,
+            ln_rmssd_sd=ln_sd,
+            hr_sd=hr_sd,
+            other_episode_starts=others,
+        )
+        self._book.record_response(episode_id, response, self._clock.now())
+        _LOGGER.info(
+            "Episode %s of %s (%s, option %s) measured: %s",
+            episode_id,
+            row.person,
+            row.rule,
+            row.option,
+            response.reason,
+        )
+        if response.reward is not None:
+            self._update_belief(row.person, row.rule, row.option, response.reward, 1.0)
+
+    def _update_belief(
+        self, person: str, rule: str, option: str, response_sd: float, weight: float
+    ) -> None:
+        beliefs = self._book.beliefs(person, rule)
+        belief = beliefs.get(option)
+        if belief is None:
+            return  # forgotten since the episode started: nothing to learn for
+        beliefs[option] = belief.observe(response_sd, weight)
+        self._book.save_beliefs(person, rule, beliefs)

@@ -1,0 +1,82 @@
+"""Episodes measured on the virtual clock, stored, and learnt from — across a restart too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ambient.clock import VirtualClock
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import PRIORS
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.messages import SignalUpdate, SignalValue
+from ambient.privacy.data_classes import data_classes
+from ambient.store import Store
+
+T0 = 1_800_000_000.0
+
+
+def feed(
+    recorder: EpisodeRecorder, clock: VirtualClock, until: float, ln: float, hr: float
+) -> None:
+    """One update a minute, on the clock, up to ``until``."""
+    while clock.now() + 60 <= until:
+        clock.advance_to(clock.now() + 60.0)
+        values = {
+            "ln_rmssd": SignalValue(ln, clock.now()),
+            "hr": SignalValue(hr, clock.now()),
+            "activity_state": SignalValue("rest", clock.now()),
+        }
+        recorder.on_signals(SignalUpdate(clock.now(), "alex", values))
+
+
+def test_an_episode_is_measured_twenty_minutes_on_and_moves_the_belief(tmp_path: Path) -> None:
+    clock = VirtualClock(T0)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    episode = recorder.start("alex", "calm", "box", PRIORS["breathing"], {"hour": 21})
+    feed(recorder, clock, T0 + 600 + 240, ln=3.1, hr=78.0)
+    feed(recorder, clock, T0 + 600 + 1260, ln=3.2, hr=76.0)
+
+    (row,) = book.episodes("alex")
+    assert row.id == episode and row.usable is True and row.option == "box"
+    assert row.ln_rmssd_change_sd == pytest.approx(0.5)
+    assert row.hr_change_sd == pytest.approx(-1.0)
+    belief = book.beliefs("alex", "calm")["box"]
+    assert belief.episodes == 1 and belief.mean > PRIORS["breathing"].mean
+
+
+def test_a_check_in_answer_is_stored_and_nudges_the_belief(tmp_path: Path) -> None:
+    clock = VirtualClock(T0)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book)
+    episode = recorder.start("alex", "calm", "lights", PRIORS["calm_lights"], {})
+    assert recorder.check_in(episode, "calmer")
+    assert not recorder.check_in(episode, "ecstatic")
+    (row,) = book.episodes("alex")
+    assert row.check_in == "calmer"
+    assert book.beliefs("alex", "calm")["lights"].mean > PRIORS["calm_lights"].mean
+
+
+def test_an_episode_left_waiting_by_a_stopped_daemon_is_kept_as_not_usable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    clock = VirtualClock(T0)
+    first = EpisodeRecorder(clock, EpisodeBook(Store(path)))
+    first.start("alex", "calm", "box", PRIORS["breathing"], {})
+
+    later = VirtualClock(T0 + 7200)
+    book = EpisodeBook(Store(path))
+    EpisodeRecorder(later, book).resume()
+    later.advance_to(later.now() + 1.0)
+    (row,) = book.episodes("alex")
+    assert (row.usable, row.reason) == (False, "missing data")
+    assert book.beliefs("alex", "calm")["box"].episodes == 0
+
+
+def test_episodes_and_beliefs_are_part_of_export_and_forget() -> None:
+    names = {data_class.name for data_class in data_classes()}
+    assert {"episodes", "learner"} <= names
