@@ -147,10 +147,13 @@ class Daemon:
             if not wiring.rules_stopped:
                 await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
             wiring.signals.close()  # flushes the baselines
+            if wiring.insights is not None:
+                wiring.insights.close()  # saves the open day
             wiring.store.close()
 
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""
+        from ambient.insights.wiring import add_insights
         from ambient.rules.engine import RuleEngine
         from ambient.rules.timeofday import resolve_zone
         from ambient.signals.engine import SignalEngine
@@ -178,8 +181,13 @@ class Daemon:
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
             timeout_clock=RealClock() if isinstance(self.clock, ScaledClock) else None,
         )
-        rules = RuleEngine(config, self.clock, store, signals, dispatcher, hub.publish_trace)
+        insights, view = add_insights(
+            config, self.clock, store, signals, hub, None if opts.report_only else connections
+        )
+        rules = RuleEngine(config, self.clock, store, view, dispatcher, hub.publish_trace)
         hub.on_signals(rules.on_signals)
+        if insights is not None:
+            hub.on_signals(insights.on_signals)
         hub.on_event(rules.on_event)
         for signal_listener in opts.signal_listeners:
             hub.on_signals(signal_listener)
@@ -232,6 +240,7 @@ class Daemon:
             _arbitrated(config, sink),
             queue,
             process,
+            insights=insights,
         )
 
     async def _serve(self, config: AmbientConfig, wiring: _Wiring) -> Outcome:
@@ -420,6 +429,7 @@ class _Wiring:
     queue: ReadingQueue
     process: Callable[[Reading], None]
     rules_stopped: bool = False
+    insights: Any = None  # ambient.insights.service.Insights (imported lazily)
 
 
 class _SensorStatus:

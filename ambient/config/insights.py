@@ -108,7 +108,10 @@ class InsightsConfig(ConfigModel):
     min_night_minutes: int = Field(
         default=30, ge=5, title="Resting minutes at night to use the night ln RMSSD"
     )
-    keep_days: int = Field(default=400, ge=70, title="Days of summaries and minutes kept")
+    keep_days: int = Field(default=400, ge=70, title="Days of daily summaries kept")
+    keep_minutes_days: int = Field(
+        default=70, ge=7, title="Days of minute bins kept (to recompute a summary)"
+    )
     persist_every: Duration = Field(default=600.0, gt=0, title="Save the open day this often")
     stress_slope_window: Duration = Field(
         default=600.0, ge=120, title="Window of the stress score slope (points per minute)"

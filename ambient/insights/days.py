@@ -1,0 +1,35 @@
+"""Local calendar days in the configured time zone: a day ends at local midnight, so it is
+23 or 25 hours long when the clocks change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+
+
+def day_of(moment: float, zone: tzinfo) -> date:
+    """The local date of a unix time."""
+    return datetime.fromtimestamp(moment, zone).date()
+
+
+def day_start(day: date, zone: tzinfo) -> float:
+    """Unix time of local midnight starting ``day``."""
+    return datetime.combine(day, time(0), zone).timestamp()
+
+
+def day_end(day: date, zone: tzinfo) -> float:
+    """Unix time of local midnight ending ``day`` (the next day's start)."""
+    return day_start(day + timedelta(days=1), zone)
+
+
+def iso_week(text: str) -> date:
+    """The Monday of an ISO week written ``2026-W49``; ValueError for anything else."""
+    year, _, week = text.partition("-W")
+    try:
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError as exc:
+        raise ValueError(f"`{text}` is not an ISO week such as 2026-W49") from exc
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"

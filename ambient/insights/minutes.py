@@ -1,0 +1,146 @@
+"""One person's open day as per-minute bins of time-weighted signal seconds.
+
+Signals are updates (a value holds until it changes), so each stretch between two updates is
+added, second by second, to the minutes it covers. The bins are what the store keeps of a
+day: the daily summary is computed from them and can be recomputed from them at any time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+from typing import Any
+
+from ambient.config.insights import InsightsConfig
+from ambient.insights.days import day_end, day_start
+from ambient.messages import SignalScalar, SignalValue
+
+# Fields of a minute bin (seconds, or sums of value x seconds).
+MEASURED_S = 0  # a stress score was known
+LOW_S = 1
+MEDIUM_S = 2
+HIGH_S = 3
+RECOVERY_S = 4  # at rest with a score below `recovery_below`
+ACTIVE_S = 5
+REST_HR_S = 6  # at rest with an HR
+REST_HR_SUM = 7
+REST_LN_S = 8  # at rest with an ln RMSSD
+REST_LN_SUM = 9
+STRESS_SUM = 10  # score x seconds, for the mean score of a minute
+FIELDS = 11
+
+Bins = dict[int, list[float]]
+
+
+@dataclass
+class HeldState:
+    """The last known value of each signal the summaries read (None: unknown)."""
+
+    stress: float | None = None
+    activity: str | None = None
+    hr: float | None = None
+    ln_rmssd: float | None = None
+
+    def update(self, values: Mapping[str, SignalValue]) -> None:
+        if "stress_score" in values:
+            self.stress = _number(values["stress_score"].value)
+        if "hr" in values:
+            self.hr = _number(values["hr"].value)
+        if "ln_rmssd" in values:
+            self.ln_rmssd = _number(values["ln_rmssd"].value)
+        if "activity_state" in values:
+            state = values["activity_state"].value
+            self.activity = state if isinstance(state, str) else None
+
+
+def _number(value: SignalScalar | None) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+@dataclass
+class OpenDay:
+    """A day being recorded: its minute bins, episodes and sleep."""
+
+    day: date
+    start: float
+    end: float
+    bins: Bins = field(default_factory=dict)
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    sleep: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, day: date, zone: tzinfo) -> OpenDay:
+        return cls(day, day_start(day, zone), day_end(day, zone))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "day": self.day.isoformat(),
+            "bins": {str(m): [round(v, 2) for v in b] for m, b in sorted(self.bins.items())},
+            "episodes": self.episodes,
+            "sleep": self.sleep,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, zone: tzinfo) -> OpenDay | None:
+        """A stored day, or None when it is not one we wrote."""
+        if not isinstance(data, dict) or data.get("version") != 1:
+            return None
+        try:
+            opened = cls.of(date.fromisoformat(data["day"]), zone)
+            for key, values in data["bins"].items():
+                row = [float(v) for v in values]
+                if len(row) != FIELDS or not all(math.isfinite(v) for v in row):
+                    return None
+                opened.bins[int(key)] = row
+            opened.episodes = [dict(e) for e in data.get("episodes", [])]
+            opened.sleep = {str(k): float(v) for k, v in data.get("sleep", {}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        return opened
+
+    def add(self, begin: float, until: float, held: HeldState, config: InsightsConfig) -> None:
+        """Add the stretch [begin, until) (inside this day) with the values held."""
+        weights = _weights(held, config)
+        if not weights:
+            return
+        t = max(begin, self.start)
+        until = min(until, self.end)
+        while t < until:
+            minute = int((t - self.start) // 60)
+            step = min(until, self.start + (minute + 1) * 60) - t
+            row = self.bins.get(minute)
+            if row is None:
+                row = self.bins[minute] = [0.0] * FIELDS
+            for index, per_second in weights:
+                row[index] += per_second * step
+            t += step
+
+
+def _weights(held: HeldState, config: InsightsConfig) -> list[tuple[int, float]]:
+    """Which bin fields a second of this state adds to, and how much."""
+    out: list[tuple[int, float]] = []
+    at_rest = held.activity == "rest"
+    if held.activity == "active":
+        out.append((ACTIVE_S, 1.0))
+    if held.stress is not None:
+        score = held.stress
+        levels = config.stress_levels
+        out += [(MEASURED_S, 1.0), (STRESS_SUM, score)]
+        if score >= levels.high:
+            out.append((HIGH_S, 1.0))
+        elif score >= levels.medium:
+            out.append((MEDIUM_S, 1.0))
+        elif score >= levels.low:
+            out.append((LOW_S, 1.0))
+        if at_rest and score < config.recovery_below:
+            out.append((RECOVERY_S, 1.0))
+    if at_rest and held.hr is not None:
+        out += [(REST_HR_S, 1.0), (REST_HR_SUM, held.hr)]
+    if at_rest and held.ln_rmssd is not None:
+        out += [(REST_LN_S, 1.0), (REST_LN_SUM, held.ln_rmssd)]
+    return out

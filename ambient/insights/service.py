@@ -1,0 +1,287 @@
+"""Insights, live: hears signal updates and rule traces, records each person's open day, closes
+it at local midnight into a daily summary, and publishes the insight signals (``hrv_trend``,
+``hrv_low``, ``stress_slope``, ``day_*``) like any other signal update.
+
+The open day is saved every ``persist_every`` and at shutdown, so a restart continues it; a day
+left open by a daemon that was off at midnight is closed at the next start. Trends are
+recomputed from the stored summaries, never carried in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+from ambient.clock import Clock, TimerHandle
+from ambient.config.insights import INSIGHT_SIGNAL_NAMES, InsightsConfig
+from ambient.insights.days import day_end, day_of
+from ambient.insights.minutes import HeldState, OpenDay
+from ambient.insights.storage import InsightStore
+from ambient.insights.summaries import DaySummary, summarize
+from ambient.insights.trends import HrvTrend, StressSlope, hrv_trend
+from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
+from ambient.ports import SignalView
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+OPEN = "insights.open"
+NOT_YET = "no finished day yet"
+
+
+class Insights:
+    """One per config; satisfies the read side of :class:`ambient.ports.SignalView` for the
+    insight signals."""
+
+    def __init__(
+        self,
+        config: InsightsConfig,
+        people: Iterable[str],
+        zone: tzinfo,
+        clock: Clock,
+        store: Store,
+        publish: Callable[[SignalUpdate], None],
+    ) -> None:
+        self.config = config
+        self.zone = zone
+        self.clock = clock
+        self.storage = InsightStore(store)
+        self.publish = publish
+        self._days: dict[str, OpenDay] = {}
+        self._held: dict[str, HeldState] = {}
+        self._last: dict[str, float] = {}
+        self._slopes: dict[str, StressSlope] = {}
+        self._emitted: dict[str, dict[str, SignalValue]] = {}
+        self._trends: dict[str, HrvTrend] = {}
+        now = clock.now()
+        for person in people:
+            self._open(person, now)
+        self._midnight: TimerHandle = clock.call_at(self._next_midnight(now), self._on_midnight)
+        self._persist: TimerHandle = clock.call_later(config.persist_every, self._on_persist)
+        self._first: TimerHandle = clock.call_later(0.0, self._publish_days)
+
+    # -- the view --------------------------------------------------------------------------
+
+    def get(self, person: str, name: str) -> SignalValue:
+        value = self._emitted.get(person, {}).get(name)
+        return value if value is not None else SignalValue.unknown(self.clock.now(), NOT_YET)
+
+    def trend(self, person: str) -> HrvTrend | None:
+        return self._trends.get(person)
+
+    def status(self) -> dict[str, Any]:
+        """Per person: the HRV trend with its numbers, and the open day so far."""
+        return {
+            person: {
+                "hrv_trend": trend.attributes() if (trend := self._trends.get(person)) else None,
+                "day": opened.day.isoformat(),
+            }
+            for person, opened in sorted(self._days.items())
+        }
+
+    # -- input -----------------------------------------------------------------------------
+
+    def on_signals(self, update: SignalUpdate) -> None:
+        names = update.values.keys()
+        if all(name in INSIGHT_SIGNAL_NAMES for name in names):
+            return  # our own
+        person = update.person
+        if person not in self._days:
+            self._open(person, update.time)
+        self._account(person, update.time)
+        self._held[person].update(update.values)
+        stress = update.values.get("stress_score")
+        if stress is not None:
+            slope = self._slopes.setdefault(person, StressSlope(self.config.stress_slope_window))
+            score = stress.value
+            slope.add(update.time, float(score) if isinstance(score, int | float) else None)
+            value, why = slope.slope(update.time)
+            self._emit(
+                person,
+                update.time,
+                {"stress_slope": None if value is None else round(value, 1)},
+                why,
+            )
+
+    def on_trace(self, record: TraceRecord) -> None:
+        """Episodes: a rule firing for a person until it recovers."""
+        person = record.person
+        if person is None or person not in self._days:
+            return
+        episodes = self._days[person].episodes
+        if record.event == "fired":
+            episodes.append(
+                {
+                    "rule": record.rule,
+                    "start": record.time,
+                    "end": None,
+                    "actions": [a.action for a in record.actions],
+                }
+            )
+        elif record.event == "recovered":
+            for episode in reversed(episodes):
+                if episode["rule"] == record.rule and episode["end"] is None:
+                    episode["end"] = record.time
+                    break
+
+    def on_sleep(self, person: str, kind: str, value: float) -> None:
+        """Sleep hours or score (``kind``) reported now: it counts for today (the wake day)."""
+        if person not in self._days:
+            self._open(person, self.clock.now())
+        self._days[person].sleep[kind] = round(value, 2)
+
+    def close(self) -> None:
+        now = self.clock.now()
+        for person in list(self._days):
+            self._account(person, now)
+        self._save_open()
+        for handle in (self._midnight, self._persist, self._first):
+            handle.cancel()
+
+    # -- days ------------------------------------------------------------------------------
+
+    def _open(self, person: str, now: float) -> None:
+        today = day_of(now, self.zone)
+        saved = self.storage.store.get(OPEN, person)
+        if isinstance(saved, str) and saved != today.isoformat():
+            stale = self.storage.open_day(person, date.fromisoformat(saved), self.zone)
+            if stale is not None and stale.day < today:
+                self._finish(person, stale)
+        opened = self.storage.open_day(person, today, self.zone) or OpenDay.of(today, self.zone)
+        self._days[person] = opened
+        self._held.setdefault(person, HeldState())
+        self.storage.store.put(OPEN, person, today.isoformat())
+        self._trends[person] = self._trend(person, today - timedelta(days=1))
+
+    def _account(self, person: str, now: float) -> None:
+        """Add the time since the last update (held values) to the open day, closing days
+        whose midnight has passed."""
+        begin = self._last.get(person)
+        self._last[person] = now
+        opened = self._days[person]
+        if begin is None or now <= begin:
+            return
+        held = self._held[person]
+        while begin < now:
+            if begin >= opened.end:
+                opened = self._roll(person)
+                continue
+            until = min(now, opened.end)
+            opened.add(begin, until, held, self.config)
+            begin = until
+        if now >= opened.end:
+            self._roll(person)
+
+    def _roll(self, person: str) -> OpenDay:
+        finished = self._days[person]
+        self._finish(person, finished)
+        opened = OpenDay.of(finished.day + timedelta(days=1), self.zone)
+        self._days[person] = opened
+        self.storage.store.put(OPEN, person, opened.day.isoformat())
+        return opened
+
+    def _finish(self, person: str, finished: OpenDay) -> DaySummary:
+        summary = summarize(person, finished, self.config, self.zone)
+        self.storage.put_day(person, finished, summary)
+        self.storage.expire(
+            person, finished.day, self.config.keep_days, self.config.keep_minutes_days
+        )
+        self._trends[person] = self._trend(person, finished.day)
+        _LOGGER.debug("closed %s of %s", finished.day, person)
+        return summary
+
+    def _trend(self, person: str, day: date) -> HrvTrend:
+        daily = {
+            d: s.ln_rmssd
+            for d, s in self.storage.summaries(person).items()
+            if s.ln_rmssd is not None and d <= day
+        }
+        return hrv_trend(daily, day, self.config.trend)
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _next_midnight(self, now: float) -> float:
+        return day_end(day_of(now, self.zone), self.zone)
+
+    def _on_midnight(self) -> None:
+        now = self.clock.now()
+        for person in list(self._days):
+            self._account(person, now)
+        self._publish_days()
+        self._midnight = self.clock.call_at(self._next_midnight(now), self._on_midnight)
+
+    def _on_persist(self) -> None:
+        self._save_open()
+        self._persist = self.clock.call_later(self.config.persist_every, self._on_persist)
+
+    def _save_open(self) -> None:
+        for person, opened in self._days.items():
+            self.storage.put_day(person, opened, None)
+
+    def _publish_days(self) -> None:
+        """The last finished day's numbers and the trend, for every person."""
+        now = self.clock.now()
+        for person in sorted(self._days):
+            yesterday = self._days[person].day - timedelta(days=1)
+            summary = self.storage.summaries(person).get(yesterday)
+            values: dict[str, float | None] = {
+                "day_resting_hr": None,
+                "day_ln_rmssd": None,
+                "day_stress_minutes": None,
+                "day_recovery_minutes": None,
+                "day_active_minutes": None,
+                "day_sleep_hours": None,
+            }
+            if summary is not None and summary.measured_minutes > 0:
+                values.update(
+                    day_resting_hr=summary.resting_hr,
+                    day_ln_rmssd=summary.ln_rmssd,
+                    day_stress_minutes=round(summary.stress_minutes),
+                    day_recovery_minutes=round(summary.recovery_minutes),
+                    day_active_minutes=round(summary.active_minutes),
+                )
+            if summary is not None:
+                values["day_sleep_hours"] = summary.sleep_hours
+            self._emit(person, now, values, f"no summary of {yesterday}")
+            trend = self._trends.get(person) or self._trend(person, yesterday)
+            self._emit(person, now, {"hrv_trend": trend.state}, trend.why, keep_reason=True)
+            low = None if trend.state is None else trend.state == "low"
+            self._emit(person, now, {"hrv_low": low}, trend.why)
+
+    def _emit(
+        self,
+        person: str,
+        now: float,
+        values: dict[str, Any],
+        why: str,
+        keep_reason: bool = False,
+    ) -> None:
+        """Publish the values that changed; unknown ones carry ``why``."""
+        mine = self._emitted.setdefault(person, {})
+        changed: dict[str, SignalValue] = {}
+        for name, value in values.items():
+            scalar: SignalScalar | None = value
+            reason = why if (scalar is None or keep_reason) else None
+            last = mine.get(name)
+            if last is not None and (last.value, last.reason) == (scalar, reason):
+                continue
+            mine[name] = changed[name] = SignalValue(scalar, now, reason)
+        if changed:
+            self.publish(SignalUpdate(now, person, changed))
+
+
+class SignalsWithInsights:
+    """The signal view the rules read: the signal engine's, plus the insight signals."""
+
+    def __init__(self, signals: SignalView, insights: Insights) -> None:
+        self.signals = signals
+        self.insights = insights
+
+    def get(self, person: str, name: str) -> SignalValue:
+        if name in INSIGHT_SIGNAL_NAMES:
+            return self.insights.get(person, name)
+        return self.signals.get(person, name)
+
+    def people(self) -> list[str]:
+        return self.signals.people()

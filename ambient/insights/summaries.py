@@ -1,0 +1,185 @@
+"""A person's day in a few numbers, computed from the day's minute bins (so it can always be
+recomputed from what the store keeps).
+
+- Resting HR: the lowest mean HR over 5 consecutive resting minutes.
+- ln RMSSD: the mean over resting minutes in the night window (a chest strap worn overnight)
+  when there are at least ``min_night_minutes`` of them; otherwise the quietest 5 minutes of
+  the day (the 5 consecutive resting minutes with the lowest HR). ``ln_rmssd_source`` says
+  which, since the two are not interchangeable.
+- Minutes of low / medium / high stress and of recovery (at rest, score below
+  ``recovery_below``), active minutes, and the minutes with a stress score at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, tzinfo
+from typing import Any, Literal
+
+from ambient.config.insights import InsightsConfig
+from ambient.insights.minutes import (
+    ACTIVE_S,
+    HIGH_S,
+    LOW_S,
+    MEASURED_S,
+    MEDIUM_S,
+    RECOVERY_S,
+    REST_HR_S,
+    REST_HR_SUM,
+    REST_LN_S,
+    REST_LN_SUM,
+    STRESS_SUM,
+    Bins,
+    OpenDay,
+)
+
+#: A minute counts as "resting with data" when it holds at least this many seconds of it.
+FULL_MINUTE_S = 30.0
+QUIET_MINUTES = 5
+
+LnSource = Literal["night", "quietest_5min"]
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    person: str
+    day: date
+    measured_minutes: float
+    low_minutes: float
+    medium_minutes: float
+    high_minutes: float
+    recovery_minutes: float
+    active_minutes: float
+    resting_hr: float | None
+    ln_rmssd: float | None
+    ln_rmssd_source: LnSource | None
+    mean_stress: float | None
+    sleep_hours: float | None = None
+    sleep_score: float | None = None
+    episodes: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    checkins: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def stress_minutes(self) -> float:
+        return self.low_minutes + self.medium_minutes + self.high_minutes
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        data["episodes"] = list(self.episodes)
+        data["checkins"] = list(self.checkins)
+        data["version"] = 1
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> DaySummary | None:
+        """A stored summary, or None when it is not one we wrote."""
+        if not isinstance(data, dict) or data.get("version") != 1:
+            return None
+        try:
+            fields = {k: v for k, v in data.items() if k != "version"}
+            fields["day"] = date.fromisoformat(fields["day"])
+            fields["episodes"] = tuple(fields.get("episodes", ()))
+            fields["checkins"] = tuple(fields.get("checkins", ()))
+            return cls(**fields)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def summarize(person: str, opened: OpenDay, config: InsightsConfig, zone: tzinfo) -> DaySummary:
+    """The summary of one day from its bins, episodes and sleep."""
+    bins = opened.bins
+
+    def minutes(index: int) -> float:
+        return round(sum(row[index] for row in bins.values()) / 60, 1)
+
+    measured_s = sum(row[MEASURED_S] for row in bins.values())
+    mean_stress = (
+        round(sum(row[STRESS_SUM] for row in bins.values()) / measured_s, 1) if measured_s else None
+    )
+    ln_rmssd, source = _ln_rmssd(opened, config, zone)
+    quiet = _quietest(bins)
+    resting_hr = None if quiet is None else round(quiet[0], 1)
+    return DaySummary(
+        person=person,
+        day=opened.day,
+        measured_minutes=minutes(MEASURED_S),
+        low_minutes=minutes(LOW_S),
+        medium_minutes=minutes(MEDIUM_S),
+        high_minutes=minutes(HIGH_S),
+        recovery_minutes=minutes(RECOVERY_S),
+        active_minutes=minutes(ACTIVE_S),
+        resting_hr=resting_hr,
+        ln_rmssd=None if ln_rmssd is None else round(ln_rmssd, 3),
+        ln_rmssd_source=source,
+        mean_stress=mean_stress,
+        sleep_hours=opened.sleep.get("hours"),
+        sleep_score=opened.sleep.get("score"),
+        episodes=tuple(_with_response(e, opened) for e in opened.episodes),
+    )
+
+
+def _ln_rmssd(
+    opened: OpenDay, config: InsightsConfig, zone: tzinfo
+) -> tuple[float | None, LnSource | None]:
+    night = _night_minutes(opened, config, zone)
+    rows = [opened.bins[m] for m in night if m in opened.bins]
+    full = [r for r in rows if r[REST_LN_S] >= FULL_MINUTE_S]
+    if len(full) >= config.min_night_minutes:
+        seconds = sum(r[REST_LN_S] for r in full)
+        return sum(r[REST_LN_SUM] for r in full) / seconds, "night"
+    quiet = _quietest(opened.bins)
+    if quiet is None:
+        return None, None
+    return quiet[1], "quietest_5min"
+
+
+def _night_minutes(opened: OpenDay, config: InsightsConfig, zone: tzinfo) -> range:
+    """Minute indexes of the night window on this day's clock (it may start the day before:
+    then only the part inside this day counts)."""
+    start_t = _parse(config.night_start)
+    end_t = _parse(config.night_end)
+    begin = (
+        opened.start
+        if start_t >= end_t
+        else datetime.combine(opened.day, start_t, zone).timestamp()
+    )
+    end = datetime.combine(opened.day, end_t, zone).timestamp()
+    return range(int((begin - opened.start) // 60), int((end - opened.start) // 60))
+
+
+def _parse(text: str) -> time:
+    parts = [int(p) for p in text.split(":")]
+    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+
+
+def _quietest(bins: Bins) -> tuple[float, float] | None:
+    """(mean HR, mean ln RMSSD) of the 5 consecutive resting minutes with the lowest HR."""
+    best: tuple[float, float] | None = None
+    for minute in sorted(bins):
+        window = [bins.get(minute + k) for k in range(QUIET_MINUTES)]
+        rows = [r for r in window if r is not None and r[REST_HR_S] >= FULL_MINUTE_S]
+        if len(rows) < QUIET_MINUTES or any(r[REST_LN_S] < FULL_MINUTE_S for r in rows):
+            continue
+        hr = sum(r[REST_HR_SUM] for r in rows) / sum(r[REST_HR_S] for r in rows)
+        if best is None or hr < best[0]:
+            ln = sum(r[REST_LN_SUM] for r in rows) / sum(r[REST_LN_S] for r in rows)
+            best = (hr, ln)
+    return best
+
+
+def _with_response(episode: dict[str, Any], opened: OpenDay) -> dict[str, Any]:
+    """The episode with the mean stress score in the 10 minutes before it started and in the
+    10 to 20 minutes after (None where the day holds no score then)."""
+    start_minute = int((float(episode["start"]) - opened.start) // 60)
+    before = _mean_stress(opened.bins, range(start_minute - 10, start_minute))
+    after = _mean_stress(opened.bins, range(start_minute + 10, start_minute + 20))
+    return {**episode, "stress_before": before, "stress_after": after}
+
+
+def _mean_stress(bins: Bins, minutes: range) -> float | None:
+    rows = [bins[m] for m in minutes if m in bins]
+    seconds = sum(r[MEASURED_S] for r in rows)
+    if seconds < 120:
+        return None
+    return round(sum(r[STRESS_SUM] for r in rows) / seconds, 1)

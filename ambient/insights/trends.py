@@ -1,0 +1,198 @@
+"""Trends that warn early, and never from a gap.
+
+The HRV trend (HRV4Training style, with Plews et al.'s minimum-data gates) is a pure function
+of the stored daily ln RMSSD values, recomputed from scratch each day: a restart cannot make
+or lose a trend, and days without data are simply absent.
+
+- Normal band: the mean ± ``band_sd`` SDs of the daily values in the 60-day range, leaving
+  out the latest ``mean_days`` (so a drop does not pull its own reference down).
+- ``low`` when the 7-day mean is under the band, or when a one-sided CUSUM on the daily
+  z-scores (allowance ``cusum_k``) passes ``cusum_h``; ``high`` when the 7-day mean is above.
+- No trend (unknown, with the reason) with fewer than ``min_days_per_week`` valid days in the
+  last 7 or ``min_range_days`` in the range. A gap longer than ``max_gap_days`` restarts the
+  CUSUM from zero.
+
+The stress slope: a least-squares slope (points per minute) of the stress score over a
+window, unknown unless the points cover half the window without a gap over two minutes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+from ambient.config.insights import TrendConfig
+
+TrendState = Literal["low", "normal", "high"]
+#: Floor of the daily SD (ln units), so a very steady person is not alarmed by a wobble.
+MIN_SD = 0.03
+
+
+@dataclass(frozen=True)
+class HrvTrend:
+    state: TrendState | None
+    why: str
+    mean_7d: float | None = None
+    band_low: float | None = None
+    band_high: float | None = None
+    cusum: float = 0.0
+    cusum_alarm: bool = False
+    valid_days_7d: int = 0
+    valid_days_range: int = 0
+
+    def attributes(self) -> dict[str, object]:
+        return {
+            "trend": self.state,
+            "why": self.why,
+            "mean_7d": _r(self.mean_7d),
+            "band_low": _r(self.band_low),
+            "band_high": _r(self.band_high),
+            "cusum": round(self.cusum, 2),
+            "valid_days_7d": self.valid_days_7d,
+            "valid_days_range": self.valid_days_range,
+        }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def hrv_trend(daily: Mapping[date, float], today: date, config: TrendConfig) -> HrvTrend:
+    """The trend as of the end of ``today`` from daily ln RMSSD values (valid days only)."""
+    series = _Series(daily)
+    week = series.values(today - timedelta(days=config.mean_days - 1), today)
+    reference = _reference(series, today, config)
+    cusum, alarm = _cusum(series, today, config)
+    if reference[0] < config.min_range_days:
+        why = f"{reference[0]} days with HRV in the normal range; {config.min_range_days} needed"
+        return HrvTrend(None, why, valid_days_7d=len(week), valid_days_range=reference[0])
+    if len(week) < config.min_days_per_week:
+        why = (
+            f"{len(week)} days with HRV in the last {config.mean_days}; "
+            f"{config.min_days_per_week} needed"
+        )
+        return HrvTrend(None, why, valid_days_7d=len(week), valid_days_range=reference[0])
+    _, mean, sd = reference
+    low, high = mean - config.band_sd * sd, mean + config.band_sd * sd
+    mean_7d = statistics.fmean(week)
+    band = f"normal band {low:.2f}–{high:.2f}"
+    state: TrendState
+    if alarm:
+        state = "low"
+        why = f"ln RMSSD has stayed below normal (CUSUM {cusum:.1f} > {config.cusum_h:g} SD)"
+    elif mean_7d < low:
+        state, why = "low", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} below the {band}"
+    elif mean_7d > high:
+        state, why = "high", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} above the {band}"
+    else:
+        state, why = "normal", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} in the {band}"
+    return HrvTrend(state, why, mean_7d, low, high, cusum, alarm, len(week), reference[0])
+
+
+class _Series:
+    """Daily values sorted by day, with prefix sums: any range's count, mean and SD at once."""
+
+    def __init__(self, daily: Mapping[date, float]) -> None:
+        self.days = sorted(daily)
+        self.by_day = daily
+        self._sum = [0.0]
+        self._sq = [0.0]
+        for day in self.days:
+            value = daily[day]
+            self._sum.append(self._sum[-1] + value)
+            self._sq.append(self._sq[-1] + value * value)
+
+    def span(self, first: date, last: date) -> tuple[int, int]:
+        return bisect.bisect_left(self.days, first), bisect.bisect_right(self.days, last)
+
+    def values(self, first: date, last: date) -> list[float]:
+        lo, hi = self.span(first, last)
+        return [self.by_day[d] for d in self.days[lo:hi]]
+
+    def stats(self, first: date, last: date) -> tuple[int, float, float]:
+        """(count, mean, SD floored at MIN_SD) of the values in [first, last]."""
+        lo, hi = self.span(first, last)
+        n = hi - lo
+        if n < 2:
+            return n, 0.0, MIN_SD
+        total, squares = self._sum[hi] - self._sum[lo], self._sq[hi] - self._sq[lo]
+        mean = total / n
+        variance = max(0.0, (squares - n * mean * mean) / (n - 1))
+        return n, mean, max(math.sqrt(variance), MIN_SD)
+
+
+def _reference(series: _Series, day: date, config: TrendConfig) -> tuple[int, float, float]:
+    """(count, mean, SD) of the range before ``day``, leaving out the latest week."""
+    first = day - timedelta(days=config.range_days - 1)
+    return series.stats(first, day - timedelta(days=config.mean_days))
+
+
+def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bool]:
+    """The one-sided (downward) CUSUM over the range, in SDs, and whether it is in alarm."""
+    total, alarm = 0.0, False
+    previous: date | None = None
+    lo, hi = series.span(today - timedelta(days=config.range_days - 1), today)
+    for day in series.days[lo:hi]:
+        if previous is not None and (day - previous).days > config.max_gap_days:
+            total, alarm = 0.0, False
+        previous = day
+        count, mean, sd = _reference(series, day, config)
+        if count < config.min_range_days:
+            continue
+        total = max(0.0, total - (series.by_day[day] - mean) / sd - config.cusum_k)
+        if total > config.cusum_h:
+            alarm = True
+        elif total <= config.cusum_release:
+            alarm = False
+    if previous is not None and (today - previous).days > config.max_gap_days:
+        return 0.0, False
+    return total, alarm
+
+
+class StressSlope:
+    """The recent slope of one person's stress score, in points per minute."""
+
+    #: Keep at most one point per this many seconds.
+    SPACING_S = 5.0
+    MAX_GAP_S = 120.0
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._points: deque[tuple[float, float]] = deque()
+
+    def add(self, time: float, score: float | None) -> None:
+        """A new score (None: unknown, which ends the run of points: a gap is no trend)."""
+        points = self._points
+        if score is None:
+            points.clear()
+            return
+        if points and time - points[-1][0] > self.MAX_GAP_S:
+            points.clear()
+        if points and time - points[-1][0] < self.SPACING_S:
+            return
+        points.append((time, score))
+        while points and points[0][0] < time - self.window_s:
+            points.popleft()
+
+    def slope(self, now: float) -> tuple[float | None, str]:
+        """(points per minute, "") or (None, why not)."""
+        points = [p for p in self._points if p[0] >= now - self.window_s]
+        if not points or now - points[-1][0] > self.MAX_GAP_S:
+            return None, "no recent stress score"
+        span = points[-1][0] - points[0][0]
+        if span < self.window_s / 2 or len(points) < 3:
+            return None, f"{span / 60:.0f} of {self.window_s / 60:.0f} min of scores so far"
+        t0 = points[0][0]
+        xs = [(t - t0) / 60 for t, _ in points]
+        ys = [s for _, s in points]
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        sxx = sum((x - mx) ** 2 for x in xs)
+        if sxx <= 0 or not math.isfinite(sxx):
+            return None, "no spread in time"
+        return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx, ""
