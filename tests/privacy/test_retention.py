@@ -1,0 +1,164 @@
+"""Retention deletes exactly what is older than its class's limit, on the daemon's clock, in
+small batches that leave the event loop free, and the recording files past their limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from ambient.clock import VirtualClock
+from ambient.config.retention import DAY_S, RetentionConfig
+from ambient.privacy import data_classes as registry
+from ambient.privacy.data_classes import DataClass
+from ambient.privacy.retention import BATCH_ROWS, Retention
+from ambient.store import Store
+
+NOW = 1_780_000_000.0
+
+
+def trace(t: float, person: str | None = "alex") -> dict[str, object]:
+    return {"t": t, "rule": "calm", "event": "fired", "person": person}
+
+
+def trace_times(store: Store) -> list[float]:
+    return [record["t"] for record in store.recent("traces", None, limit=10_000)]
+
+
+async def test_purges_exactly_what_is_older_than_the_limit_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    limit = 30 * DAY_S
+    times = [NOW - limit - 3600, NOW - limit - 1, NOW - limit, NOW - limit + 1, NOW - 60]
+    for t in times:
+        store.append("traces", "calm", trace(t), keep=100)
+    store.append("traces", "calm", trace(NOW - limit - 5, person=None), keep=100)
+    store.put("signals.baseline", "alex", {"ready": True})
+    store.close()
+
+    reopened = Store(path)  # the daemon restarted: it purges what the last run left
+    retention = Retention(RetentionConfig(traces=limit), reopened, VirtualClock(NOW))
+    report = await retention.purge()
+
+    assert report.rows["traces"] == 3
+    assert trace_times(reopened) == [NOW - limit, NOW - limit + 1, NOW - 60]
+    assert reopened.get("signals.baseline", "alex") == {"ready": True}  # state never ages
+    reopened.close()
+
+
+async def test_a_null_limit_keeps_everything(tmp_path: Path) -> None:
+    store = Store(None)
+    store.append("traces", "calm", trace(0.0), keep=100)
+    await Retention(RetentionConfig(traces=None), store, VirtualClock(NOW)).purge()
+    assert trace_times(store) == [0.0]
+
+
+async def test_the_service_purges_at_start_and_every_interval_on_the_clock() -> None:
+    clock = VirtualClock(NOW)
+    store = Store(None)
+    config = RetentionConfig(traces=DAY_S, interval=3600.0)
+    store.append("traces", "calm", trace(NOW - 2 * DAY_S), keep=100)
+    store.append("traces", "calm", trace(NOW - DAY_S + 1800), keep=100)
+    retention = Retention(config, store, clock)
+    task = asyncio.create_task(retention.run())
+    try:
+        await clock.run_until(NOW)
+        assert retention.purges == 1
+        assert trace_times(store) == [NOW - DAY_S + 1800]
+
+        await clock.run_until(NOW + 1799)  # not yet older than a day, no purge due
+        assert retention.purges == 1
+        await clock.run_until(NOW + 3600)  # the next purge: now it is
+        assert retention.purges == 2
+        assert trace_times(store) == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_large_purge_gives_the_loop_turns_between_batches() -> None:
+    store = Store(None)
+    with store.batch():
+        for i in range(BATCH_ROWS * 3 + 7):
+            store.append("traces", "calm", trace(float(i)), keep=100_000)
+    store.append("traces", "calm", trace(NOW), keep=100_000)
+    seen_during_purge: list[int] = []
+    purging = True
+
+    async def other_work() -> None:
+        while purging:
+            seen_during_purge.append(len(trace_times(store)))
+            await asyncio.sleep(0)
+
+    worker = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    report = await Retention(RetentionConfig(traces=DAY_S), store, VirtualClock(NOW)).purge()
+    purging = False
+    await worker
+
+    assert report.rows["traces"] == BATCH_ROWS * 3 + 7
+    assert trace_times(store) == [NOW]
+    # Other work ran while the purge was half done (no single long transaction).
+    assert any(1 < count < BATCH_ROWS * 3 + 8 for count in seen_during_purge)
+
+
+async def test_recording_files_past_their_limit_are_removed(tmp_path: Path) -> None:
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    old, fresh, notes = recordings / "old.csv", recordings / "fresh.jsonl", recordings / "n.txt"
+    for path in (old, fresh, notes):
+        path.write_text("t,metric,value,person\n")
+    os.utime(old, (NOW - 31 * DAY_S, NOW - 31 * DAY_S))
+    os.utime(fresh, (NOW - 29 * DAY_S, NOW - 29 * DAY_S))
+    os.utime(notes, (NOW - 90 * DAY_S, NOW - 90 * DAY_S))
+
+    retention = Retention(
+        RetentionConfig(recordings=30 * DAY_S), Store(None), VirtualClock(NOW), recordings
+    )
+    report = await retention.purge()
+
+    assert report.files == [old]
+    assert sorted(p.name for p in recordings.iterdir()) == ["fresh.jsonl", "n.txt"]
+
+
+async def test_a_registered_data_class_is_purged_by_its_own_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What another module registers (a daily summary table here) follows retention."""
+    monkeypatch.setattr(registry, "_CLASSES", dict(registry._CLASSES))
+    registry.register(
+        DataClass(
+            name="daily_summaries",
+            table="daily_summary",
+            person="person",
+            time="day_start",
+            retention="daily_summaries",
+            description="one summary per person and day",
+        )
+    )
+    store = Store(None)
+    store.execute_script("CREATE TABLE daily_summary (person TEXT, day_start REAL, body TEXT)")
+    for day in (800, 700, 10):
+        store.execute(
+            "INSERT INTO daily_summary VALUES (?, ?, ?)", ("alex", NOW - day * DAY_S, "{}")
+        )
+    config = RetentionConfig(daily_summaries=730 * DAY_S)
+    report = await Retention(config, store, VirtualClock(NOW)).purge()
+    assert report.rows["daily_summaries"] == 1
+    assert store.query("SELECT day_start FROM daily_summary ORDER BY day_start") == [
+        (NOW - 700 * DAY_S,),
+        (NOW - 10 * DAY_S,),
+    ]
+
+
+def test_a_data_class_must_name_a_retention_field() -> None:
+    with pytest.raises(ValueError, match="retention `forever` is not a field"):
+        registry.register(
+            DataClass("x", "t", "person", "time", retention="forever", description="")
+        )
