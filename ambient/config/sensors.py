@@ -59,6 +59,12 @@ class MqttSensorConfig(SensorBase):
     person_topic_level: int | None = Field(
         default=None, ge=0, title="Take the person from this topic level (0-based)"
     )
+    unlisted_people: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        title="With person_topic_level: how many ids not in `people:` to accept (first come)",
+    )
     max_retained_age: Duration = Field(default=300.0, title="Ignore retained values older")
     qos: Literal[0, 1, 2] = 1
 

@@ -6,8 +6,18 @@ queued by the broker and delivered after the reconnect. The last will marks the 
 ``offline`` (retained); ``online`` is published on every connect.
 
 ``run`` never returns on its own: it reconnects forever with capped exponential backoff and
-jitter, timed on the injectable clock, re-subscribes every filter and calls the ``on_connect``
-hooks (discovery re-publishes) after every (re)connect.
+jitter, timed on the injectable clock, re-subscribes every filter (retrying one the broker
+refuses) and calls the ``on_connect`` hooks (discovery re-publishes) after every (re)connect.
+
+Nothing the broker hands over is lost: a QoS 1/2 message is acknowledged only after its handlers
+ran, and one a handler :class:`Declined` (a sensor shutting down) stays unacknowledged, so the
+broker delivers it again in the next session. The broker sends at most ``RECEIVE_MAXIMUM``
+unacknowledged messages at a time, which bounds what waits in memory; QoS 0 messages beyond
+``QOS0_QUEUE_LIMIT`` are dropped and counted.
+
+After a reconnect the broker first delivers what it queued while we were away. Its age is
+unknown, so such messages are marked ``backlog`` until a marker we publish to ourselves comes
+back (the broker delivers a session's queue in order).
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import contextlib
 import logging
 import random
 import ssl
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +36,15 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ambient.clock import Clock
+from ambient.asyncutil import reraise_lost_cancel
+from ambient.clock import Clock, TimerHandle
 from ambient.config.mqtt import MqttConfig
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ActuatorUnavailable
+from ambient.topics import topic_matches
+
+__all__ = ["Declined", "MqttConnection", "MqttMessage", "backoff_delay", "topic_matches"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,7 +54,19 @@ ONLINE = "online"
 OFFLINE = "offline"
 _CALL_TIMEOUT_S = 10.0
 _OFFLINE_TIMEOUT_S = 2.0
+_SUBSCRIBE_RETRY_MAX_S = 60.0
 _MATCH_CACHE_LIMIT = 4096
+#: Unacknowledged QoS 1/2 messages the broker may send us at once (MQTT 5 Receive Maximum).
+RECEIVE_MAXIMUM = 64
+#: QoS 0 messages waiting to be handled beyond this are dropped (the broker cannot hold them back).
+QOS0_QUEUE_LIMIT = 1000
+#: How long to wait for the backlog marker before treating messages as live again.
+BACKLOG_MARKER_TIMEOUT_S = 10.0
+
+
+class Declined(Exception):
+    """Raised by a handler that cannot take a message now (it is shutting down): the message is
+    left unacknowledged, so the broker delivers it again in the next session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,29 +77,12 @@ class MqttMessage:
     payload: bytes
     retain: bool = False
     qos: int = 0
+    #: Queued by the broker while we were away (or redelivered): of unknown age.
+    backlog: bool = False
 
 
 MessageHandler = Callable[[MqttMessage], None]
 ConnectHook = Callable[[], Awaitable[None]]
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT filter matching: ``+`` one level, ``#`` the rest (and the parent level)."""
-    filter_levels = topic_filter.split("/")
-    topic_levels = topic.split("/")
-    for index, level in enumerate(filter_levels):
-        if level == "#":
-            # '#' does not match topics starting with '$' at the first level.
-            return not (index == 0 and topic.startswith("$"))
-        if index >= len(topic_levels):
-            return False
-        if level == "+":
-            if index == 0 and topic_levels[0].startswith("$"):
-                return False
-            continue
-        if level != topic_levels[index]:
-            return False
-    return len(filter_levels) == len(topic_levels)
 
 
 def backoff_delay(attempt: int, minimum_s: float, maximum_s: float, rng: random.Random) -> float:
@@ -108,7 +118,7 @@ class MqttConnection:
         self._counters = counters
         self.counters = counters
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
-        self._match_cache: dict[str, list[MessageHandler]] = {}
+        self._match_cache: dict[str, list[tuple[str, MessageHandler]]] = {}
         self._hooks: list[ConnectHook] = []
         self._client: aiomqtt.Client | None = None
         self._connected_event: asyncio.Event | None = None
@@ -117,6 +127,12 @@ class MqttConnection:
         self._rng = random.Random()
         self.connects = 0
         self.last_error: str | None = None
+        #: Filters the broker refused in this session, with why; retried until it accepts.
+        self.subscribe_failures: dict[str, str] = {}
+        self._granted: dict[str, asyncio.Event] = {}  # set while the broker has the filter
+        self._retry_task: asyncio.Task[None] | None = None
+        self._backlog_marker: str | None = None  # the marker still awaited in this session
+        self._backlog_timer: TimerHandle | None = None
 
     # -- registration ---------------------------------------------------------------------
 
@@ -129,8 +145,7 @@ class MqttConnection:
         self._match_cache.clear()
         client = self._client
         if client is not None:
-            task = asyncio.get_running_loop().create_task(self._subscribe_now(client, topic_filter))
-            task.add_done_callback(_log_task_failure)
+            self._subscribe_later(client, [topic_filter], 0.0)
 
     def on_connect(self, hook: ConnectHook) -> None:
         """Run ``hook`` after every (re)connect, once subscriptions are in place."""
@@ -148,6 +163,10 @@ class MqttConnection:
 
     async def wait_connected(self) -> None:
         await self._event().wait()
+
+    async def wait_subscribed(self, topic_filter: str) -> None:
+        """Until the broker has accepted ``topic_filter`` in the current session."""
+        await self._granted.setdefault(topic_filter, asyncio.Event()).wait()
 
     async def wait_attempt_ended(self) -> None:
         """Until the current connection attempt (or session) ends, failed or lost."""
@@ -169,6 +188,7 @@ class MqttConnection:
             "reconnects": self.reconnects,
             "last_error": self.last_error,
             "subscriptions": sorted(self._subscriptions),
+            "subscribe_failures": dict(sorted(self.subscribe_failures.items())),
         }
 
     def _event(self) -> asyncio.Event:
@@ -194,11 +214,7 @@ class MqttConnection:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=_CALL_TIMEOUT_S)
         except aiomqtt.MqttError as exc:
             raise ActuatorUnavailable(f"MQTT publish to {topic} failed: {exc}") from exc
-        # Python 3.11's asyncio.wait_for (inside aiomqtt) swallows a cancellation that arrives
-        # in the same loop turn as the acknowledgement; honour it, or shutdown can hang.
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise asyncio.CancelledError
+        reraise_lost_cancel()  # or shutdown can hang
 
     # -- the connection loop --------------------------------------------------------------
 
@@ -238,7 +254,8 @@ class MqttConnection:
         config = self.config
         connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         connect_properties.SessionExpiryInterval = int(config.session_expiry)
-        return aiomqtt.Client(
+        connect_properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        client = aiomqtt.Client(
             config.host,
             config.port,
             username=config.username,
@@ -253,6 +270,14 @@ class MqttConnection:
             tls_context=tls_context(config),
             logger=_LOGGER.getChild("client"),
         )
+        # aiomqtt 2 has no manual acknowledgement of its own; its paho client does. Without it
+        # paho acknowledges on arrival, and whatever aiomqtt still queues at a shutdown is lost.
+        client._client.manual_ack_set(True)
+        client._queue = _IncomingQueue(QOS0_QUEUE_LIMIT, self._dropped_qos0)
+        return client
+
+    def _dropped_qos0(self) -> None:
+        self._counters.increment(COUNTER_SCOPE, "qos0_queue_full")
 
     async def _session(self) -> None:
         client = self._client_for_session()
@@ -268,23 +293,36 @@ class MqttConnection:
                 self.client_id,
             )
             try:
+                self._expect_backlog_marker()
+                await client.subscribe(self._marker_topic, qos=1, timeout=_CALL_TIMEOUT_S)
                 await client.publish(self.status_topic, ONLINE, qos=1, retain=True)
-                for topic_filter in list(self._subscriptions):
-                    await self._subscribe_now(client, topic_filter)
+                failed = [
+                    f for f in list(self._subscriptions) if not await self._subscribe_now(client, f)
+                ]
+                if failed:
+                    self._subscribe_later(client, failed, self.config.backoff_min)
+                await client.publish(self._marker_topic, self._backlog_marker or "", qos=1)
                 self._event().set()  # connected and subscribed
                 hooks = asyncio.get_running_loop().create_task(self._run_hooks())
                 async for message in client.messages:
-                    self._dispatch(message)
+                    self._dispatch(client, message)
+                    # One message per loop turn: the reading consumer keeps pace with a flood.
+                    await asyncio.sleep(0)
             except asyncio.CancelledError:
                 await self._say_offline(client)
                 raise
             finally:
                 self._client = None
                 self._event().clear()
-                if hooks is not None:
-                    hooks.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await hooks
+                self._end_backlog()
+                for granted in self._granted.values():
+                    granted.clear()
+                for task in (hooks, self._retry_task):
+                    if task is not None:
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+                self._retry_task = None
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
         """A clean shutdown sends no last will: say ``offline`` ourselves."""
@@ -293,12 +331,88 @@ class MqttConnection:
                 self.status_topic, OFFLINE, qos=1, retain=True, timeout=_OFFLINE_TIMEOUT_S
             )
 
-    async def _subscribe_now(self, client: aiomqtt.Client, topic_filter: str) -> None:
+    # -- subscriptions --------------------------------------------------------------------
+
+    async def _subscribe_now(self, client: aiomqtt.Client, topic_filter: str) -> bool:
+        """Subscribe once; a refusal is counted, logged and remembered (False)."""
         entry = self._subscriptions.get(topic_filter)
         if entry is None:
-            return
-        with contextlib.suppress(aiomqtt.MqttError):  # a drop here is handled by run()
-            await client.subscribe(topic_filter, qos=entry[0], timeout=_CALL_TIMEOUT_S)
+            return True
+        try:
+            granted = await client.subscribe(topic_filter, qos=entry[0], timeout=_CALL_TIMEOUT_S)
+        except aiomqtt.MqttError as exc:  # a timeout, or the link dropped (then run() reconnects)
+            problem = str(exc) or type(exc).__name__
+        except ValueError as exc:  # a filter paho refuses to send
+            problem = str(exc)
+        else:
+            refused = [code for code in granted if _is_refusal(code)]
+            if not refused:
+                self.subscribe_failures.pop(topic_filter, None)
+                self._granted.setdefault(topic_filter, asyncio.Event()).set()
+                return True
+            problem = f"refused by the broker: {refused[0]}"
+        self.subscribe_failures[topic_filter] = problem
+        self._counters.increment(COUNTER_SCOPE, "subscribe_failed")
+        self._throttle.log(
+            _LOGGER,
+            logging.WARNING,
+            f"subscribe:{topic_filter}",
+            "MQTT subscribe to %s failed: %s; retrying",
+            topic_filter,
+            problem,
+        )
+        return False
+
+    def _subscribe_later(self, client: aiomqtt.Client, filters: list[str], first_s: float) -> None:
+        """Keep subscribing ``filters`` (with backoff) until the broker accepts them all or this
+        session ends; one retry task per session."""
+        pending = set(filters)
+        if self._retry_task is not None and not self._retry_task.done():
+            self._retry_task.cancel()
+            pending |= set(self.subscribe_failures)
+        self._retry_task = asyncio.get_running_loop().create_task(
+            self._retry_subscribes(client, pending, first_s)
+        )
+        self._retry_task.add_done_callback(_log_task_failure)
+
+    async def _retry_subscribes(
+        self, client: aiomqtt.Client, pending: set[str], first_s: float
+    ) -> None:
+        attempt = 0
+        delay_s = first_s
+        while pending and self._client is client:
+            if delay_s > 0:
+                await self._clock.sleep(delay_s)
+            pending = {f for f in pending if not await self._subscribe_now(client, f)}
+            delay_s = backoff_delay(
+                attempt, self.config.backoff_min, _SUBSCRIBE_RETRY_MAX_S, self._rng
+            )
+            attempt += 1
+
+    # -- the backlog marker ---------------------------------------------------------------
+
+    @property
+    def _marker_topic(self) -> str:
+        return f"{self.config.base_topic}/{self.instance}/backlog_end"
+
+    def _expect_backlog_marker(self) -> None:
+        self._end_backlog()
+        self._backlog_marker = f"{self.connects}-{uuid.uuid4().hex}"
+        self._backlog_timer = self._clock.call_later(
+            BACKLOG_MARKER_TIMEOUT_S, self._backlog_marker_lost
+        )
+
+    def _backlog_marker_lost(self) -> None:
+        self._backlog_timer = None
+        if self._backlog_marker is not None:
+            self._backlog_marker = None
+            self._counters.increment(COUNTER_SCOPE, "backlog_marker_lost")
+
+    def _end_backlog(self) -> None:
+        self._backlog_marker = None
+        if self._backlog_timer is not None:
+            self._backlog_timer.cancel()
+            self._backlog_timer = None
 
     async def _run_hooks(self) -> None:
         for hook in list(self._hooks):
@@ -309,39 +423,80 @@ class MqttConnection:
             except Exception:
                 _LOGGER.exception("MQTT on_connect hook %r failed", hook)
 
-    def _dispatch(self, message: aiomqtt.Message) -> None:
+    def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Deliver one message, then acknowledge it unless a handler declined it."""
         topic = message.topic.value
         payload = message.payload
         if not isinstance(payload, bytes):  # aiomqtt always gives bytes; be defensive
             payload = b"" if payload is None else str(payload).encode()
-        self.deliver(MqttMessage(topic, payload, bool(message.retain), int(message.qos)))
+        if topic == self._marker_topic:
+            if self._backlog_marker is not None and payload == self._backlog_marker.encode():
+                self._end_backlog()
+            accepted = True
+        else:
+            backlog = self._backlog_marker is not None
+            qos, retain = int(message.qos), bool(message.retain)
+            accepted = self.deliver(MqttMessage(topic, payload, retain, qos, backlog))
+        if accepted and message.qos > 0:
+            client._client.ack(message.mid, message.qos)
 
-    def deliver(self, message: MqttMessage) -> None:
-        """Hand ``message`` to every handler whose filter matches its topic."""
-        handlers = self._match_cache.get(message.topic)
-        if handlers is None:
-            handlers = [
-                handler
+    def deliver(self, message: MqttMessage) -> bool:
+        """Hand ``message`` to every handler whose filter matches its topic; False when one
+        declined it (it must stay unacknowledged)."""
+        matched = self._match_cache.get(message.topic)
+        if matched is None:
+            matched = [
+                (topic_filter, handler)
                 for topic_filter, (_qos, filter_handlers) in self._subscriptions.items()
                 if topic_matches(topic_filter, message.topic)
                 for handler in filter_handlers
             ]
             if len(self._match_cache) >= _MATCH_CACHE_LIMIT:
                 self._match_cache.clear()
-            self._match_cache[message.topic] = handlers
-        for handler in handlers:
+            self._match_cache[message.topic] = matched
+        accepted = True
+        for topic_filter, handler in matched:
             try:
                 handler(message)
+            except Declined:
+                accepted = False
             except Exception:
-                self._counters.increment(f"mqtt:{message.topic}", "handler_error")
+                # Counted per filter, not per topic: invented topics must not grow memory.
+                self._counters.increment(f"mqtt:{topic_filter}", "handler_error")
                 self._throttle.log(
                     _LOGGER,
                     logging.ERROR,
-                    f"handler:{message.topic}",
+                    f"handler:{topic_filter}",
                     "Handling an MQTT message on %s failed",
                     message.topic,
                 )
                 _LOGGER.debug("Handler failure on %s", message.topic, exc_info=True)
+        return accepted
+
+
+class _IncomingQueue(asyncio.Queue[aiomqtt.Message]):
+    """aiomqtt's queue of received messages, bounded where it can be.
+
+    QoS 1/2 messages are always taken: the broker sends at most ``RECEIVE_MAXIMUM`` of them
+    unacknowledged, and one dropped here would hold its slot until the next session. QoS 0
+    messages beyond ``qos0_limit`` are dropped and reported."""
+
+    def __init__(self, qos0_limit: int, on_drop: Callable[[], None]) -> None:
+        super().__init__()
+        self._qos0_limit = qos0_limit
+        self._on_drop = on_drop
+
+    def put_nowait(self, item: aiomqtt.Message) -> None:
+        if item.qos == 0 and self.qsize() >= self._qos0_limit:
+            self._on_drop()
+            return
+        super().put_nowait(item)
+
+
+def _is_refusal(code: object) -> bool:
+    """A SUBACK entry that refuses: an MQTT 5 reason code of 0x80 or more (or 128 in 3.1.1)."""
+    value = getattr(code, "value", code)
+    return isinstance(value, int) and value >= 0x80
 
 
 def _log_task_failure(task: asyncio.Task[None]) -> None:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from ambient.readings import METRIC_NAME_PATTERN, VALID_RANGE, Reading
+from ambient.topics import is_person_id
 
 FORMAT_VERSION: Final = 1
-_PERSON: Final = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _METRIC: Final = re.compile(METRIC_NAME_PATTERN)
 
 
@@ -58,14 +58,18 @@ def reading_from_row(row: Any, instance: str) -> Reading:
     if not isinstance(row, list) or len(row) != 5:
         raise BatchError("bad_reading", "a reading is [time, person, metric, value, source]")
     time, person, metric, value, source = row
-    if not isinstance(person, str) or not _PERSON.match(person):
+    if not isinstance(person, str) or not is_person_id(person):
         raise BatchError("bad_person", "person is not an id")
     if not isinstance(metric, str) or not _METRIC.match(metric):
         raise BatchError("bad_metric", "metric is not a metric name")
     for name, number in (("time", time), ("value", value)):
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise BatchError("not_a_number", f"{name} is not a number")
-        if not math.isfinite(number):
+        try:
+            finite = math.isfinite(number)
+        except OverflowError:  # an integer beyond the float range
+            finite = False
+        if not finite:
             raise BatchError("nan", f"{name} is not finite")
     valid = VALID_RANGE.get(metric)
     if valid is not None and not valid[0] <= value <= valid[1]:

@@ -31,7 +31,8 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
     if config.type == "mqtt":
         from ambient.sensors.mqtt import MqttSensor
 
-        return MqttSensor(config, connections.mqtt(), clock, counters, name=name)
+        people = [person.id for person in connections.config.people]
+        return MqttSensor(config, connections.mqtt(), clock, counters, name=name, people=people)
     if config.type == "satellite":
         from ambient.sensors.satellite import SatelliteSensor
 

@@ -1,31 +1,32 @@
 """Readings from MQTT topics: Zigbee2MQTT, ESPHome, phone apps.
 
-Every bad payload is dropped with a reason counted under ``mqtt:<topic>`` and logged at most once
-per topic per minute (values only at DEBUG: they are health data); nothing here ever raises into
-the connection.
+Every bad payload is dropped with a reason counted under ``mqtt:<topic filter>`` (one scope per
+configured filter, however many topics a hostile publisher invents) and logged at most once per
+filter and reason per minute (values only at DEBUG: they are health data); nothing here raises
+into the connection except :class:`Declined` once the sensor has stopped, which leaves the
+message unacknowledged for the broker to deliver again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from ambient.clock import Clock
 from ambient.config.sensors import MqttSensorConfig
-from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
 from ambient.readings import RR, VALID_RANGE, Reading
 from ambient.sensors.mqtt_payload import PayloadError, beat_times, parse_payload
+from ambient.topics import is_person_id
 
 _LOGGER = logging.getLogger(__name__)
 
-_PERSON_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 #: Timestamps this far ahead of our clock are wrong, not early.
 FUTURE_TOLERANCE_S: Final = 60.0
@@ -36,21 +37,33 @@ def counter_scope(topic: str) -> str:
 
 
 class DropLog:
-    """Counts a dropped payload per topic and logs it at most once per topic per minute."""
+    """Counts a dropped payload and logs it at most once per minute per reason.
 
-    def __init__(self, counters: Counters, sensor: str, throttle: Throttle | None = None) -> None:
+    With ``topic_filter`` every topic the filter matches shares one counter scope and one log
+    throttle, so memory stays flat whatever topics arrive; without it, per topic."""
+
+    def __init__(
+        self,
+        counters: Counters,
+        sensor: str,
+        throttle: Throttle | None = None,
+        *,
+        topic_filter: str | None = None,
+    ) -> None:
         self._counters = counters
         self._sensor = sensor
         self._throttle = throttle or Throttle(60.0)
+        self._topic_filter = topic_filter
         self.dropped: Counter[str] = Counter()
 
     def drop(self, topic: str, reason: str, detail: str) -> None:
         self.dropped[reason] += 1
-        self._counters.increment(counter_scope(topic), reason)
+        scope = counter_scope(self._topic_filter or topic)
+        self._counters.increment(scope, reason)
         self._throttle.log(
             _LOGGER,
             logging.WARNING,
-            topic,
+            f"{scope} {reason}",
             "%s: dropped a payload on %s: %s (%s)",
             self._sensor,
             topic,
@@ -70,12 +83,17 @@ class MqttSensor:
         counters: Counters,
         *,
         name: str,
+        people: Collection[str] = (),
     ) -> None:
         self.name = name
         self.config = config
         self._connection = connection
         self._clock = clock
-        self._drops = DropLog(counters, name)
+        self._drops = DropLog(counters, name, topic_filter=config.topic)
+        #: Person ids a topic level may name: the configured people, then up to
+        #: ``unlisted_people`` others, first come (each costs per-person state downstream).
+        self._people = set(people)
+        self._unlisted_left = config.unlisted_people
         self._factor = _UNIT_FACTOR[config.unit] if config.unit else 1.0
         self._range = VALID_RANGE.get(config.metric)
         self._sink: ReadingSink | None = None
@@ -89,7 +107,10 @@ class MqttSensor:
         if not self._subscribed:  # run() again after a crash: one subscription
             self._subscribed = True
             self._connection.subscribe(self.config.topic, self.handle, qos=self.config.qos)
-        await asyncio.get_running_loop().create_future()  # until cancelled
+        try:
+            await asyncio.get_running_loop().create_future()  # until cancelled
+        finally:
+            self._sink = None  # stopped: later messages are declined, not lost
 
     def diagnostics(self) -> Mapping[str, Any]:
         last = self._last_reading_at
@@ -107,7 +128,12 @@ class MqttSensor:
     # -- one message ----------------------------------------------------------------------
 
     def handle(self, message: MqttMessage) -> None:
-        """Turn one message into readings, or drop it with a counted reason."""
+        """Turn one message into readings, or drop it with a counted reason.
+
+        Raises :class:`Declined` when the sensor is not running (shutting down): the connection
+        then leaves the message unacknowledged and the broker delivers it again."""
+        if self._sink is None:
+            raise Declined(f"{self.name} is not running")
         self._messages += 1
         try:
             readings = self.readings_from(message)
@@ -116,8 +142,6 @@ class MqttSensor:
             _LOGGER.debug("%s: payload on %s was %r", self.name, message.topic, message.payload)
             return
         sink = self._sink
-        if sink is None:
-            return
         for reading in readings:
             try:
                 sink.put_nowait(reading)
@@ -132,6 +156,9 @@ class MqttSensor:
         person = self._person(message.topic)
         parsed = parse_payload(message.payload, config.value, config.timestamp)
         now = self._clock.now()
+        if message.backlog and not message.retain and parsed.timestamp is None:
+            # Queued by the broker while we were away: without a timestamp its age is unknown.
+            raise PayloadError("backlog_without_time", "queued while away and has no timestamp")
         if message.retain:
             # A retained value is as old as its timestamp says; without one its age is unknown.
             if parsed.timestamp is None:
@@ -168,6 +195,12 @@ class MqttSensor:
         if level >= len(levels):
             raise PayloadError("bad_person", f"topic has no level {level} for the person")
         person = levels[level]
-        if not _PERSON_PATTERN.match(person):
+        if person in self._people:
+            return person
+        if not is_person_id(person):
             raise PayloadError("bad_person", f"topic level {level} is not a person id")
+        if self._unlisted_left <= 0:
+            raise PayloadError("unknown_person", f"topic level {level} names no configured person")
+        self._unlisted_left -= 1
+        self._people.add(person)
         return person

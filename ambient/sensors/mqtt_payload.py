@@ -17,6 +17,8 @@ from typing import Any, Final
 MAX_PAYLOAD_BYTES: Final = 16 * 1024
 #: A numeric timestamp above this is in milliseconds, not seconds (year 5138 in seconds).
 _MILLISECOND_TIMESTAMPS_ABOVE: Final = 1e11
+#: Timestamps before 2000-01-01 UTC are a broken sensor clock, not a reading's real time.
+EARLIEST_TIMESTAMP: Final = 946_684_800.0
 
 
 class PayloadError(ValueError):
@@ -44,6 +46,20 @@ def decode(payload: bytes) -> str:
         raise PayloadError("bad_encoding", f"not UTF-8 at byte {exc.start}") from None
 
 
+def load_json(text: str) -> Any:
+    """``json.loads`` with every way it can fail turned into a named reason: ``bad_json``,
+    ``too_deep`` (nesting beyond the interpreter's recursion limit) and ``number_too_long``
+    (an integer of more digits than Python converts, 4,300 by default)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PayloadError("bad_json", f"{exc.msg} at line {exc.lineno} col {exc.colno}") from None
+    except RecursionError:
+        raise PayloadError("too_deep", "nested too deeply") from None
+    except ValueError:
+        raise PayloadError("number_too_long", "a number has too many digits") from None
+
+
 def lookup(document: Any, path: str) -> Any:
     """Follow a dotted path (``heart.bpm``, ``rr.0``) through objects and arrays."""
     node = document
@@ -61,7 +77,10 @@ def to_number(value: Any, where: str) -> float:
     if isinstance(value, bool) or value is None:
         raise PayloadError("not_a_number", f"{where} is {json.dumps(value)}, not a number")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise PayloadError("not_finite", f"{where} is too large") from None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -86,18 +105,23 @@ def to_numbers(value: Any, where: str) -> tuple[float, ...]:
 
 
 def to_timestamp(value: Any, where: str) -> float:
-    """Unix seconds or milliseconds, or an ISO 8601 string (naive means local time)."""
+    """Unix seconds or milliseconds, or an ISO 8601 string (naive means local time); not
+    before :data:`EARLIEST_TIMESTAMP`."""
     if isinstance(value, str) and not _looks_numeric(value):
         try:
             parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
+            seconds = parsed.timestamp() if parsed.tzinfo else parsed.astimezone().timestamp()
+        except (ValueError, OverflowError, OSError):  # OverflowError, OSError: year 1 or 9999
             raise PayloadError("bad_timestamp", f"{where} is not ISO 8601 nor a number") from None
-        return parsed.timestamp() if parsed.tzinfo else parsed.astimezone().timestamp()
-    try:
-        number = to_number(value, where)
-    except PayloadError as exc:
-        raise PayloadError("bad_timestamp", exc.detail) from None
-    return number / 1000.0 if number > _MILLISECOND_TIMESTAMPS_ABOVE else number
+    else:
+        try:
+            number = to_number(value, where)
+        except PayloadError as exc:
+            raise PayloadError("bad_timestamp", exc.detail) from None
+        seconds = number / 1000.0 if number > _MILLISECOND_TIMESTAMPS_ABOVE else number
+    if seconds < EARLIEST_TIMESTAMP:
+        raise PayloadError("bad_timestamp", f"{where} is before the year 2000")
+    return seconds
 
 
 def _looks_numeric(text: str) -> bool:
@@ -120,15 +144,9 @@ def parse_payload(
     if value_path is None and timestamp_path is None:
         stripped = text.strip()
         if stripped.startswith("["):
-            try:
-                return ParsedPayload(to_numbers(json.loads(stripped), "the payload"), None)
-            except json.JSONDecodeError as exc:
-                raise PayloadError("bad_json", f"line {exc.lineno} col {exc.colno}") from None
+            return ParsedPayload(to_numbers(load_json(stripped), "the payload"), None)
         return ParsedPayload((to_number(stripped, "the payload"),), None)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PayloadError("bad_json", f"{exc.msg} at line {exc.lineno} col {exc.colno}") from None
+    document = load_json(text)
     if value_path is None:
         values = to_numbers(document, "the payload")
     else:

@@ -14,7 +14,6 @@ each satellite's times onto its own clock (see :meth:`SatelliteSensor._offset_s`
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -22,7 +21,7 @@ from typing import Any
 
 from ambient.clock import Clock, ScaledClock
 from ambient.config.sensors import SatelliteSensorConfig
-from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import (
     BatchError,
     decode_batch,
@@ -33,7 +32,7 @@ from ambient.counters import Counters
 from ambient.ports import ReadingSink
 from ambient.readings import Reading
 from ambient.sensors.mqtt import FUTURE_TOLERANCE_S, DropLog
-from ambient.sensors.mqtt_payload import PayloadError, decode
+from ambient.sensors.mqtt_payload import PayloadError, decode, load_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,7 +51,9 @@ class SatelliteSensor:
         self.config = config
         self._connection = connection
         self._clock = clock
-        self._drops = DropLog(counters, name)
+        self._drops = DropLog(
+            counters, name, topic_filter=readings_filter(connection.config.base_topic)
+        )
         self._own_instance = connection.instance
         self._sink: ReadingSink | None = None
         self._subscribed = False
@@ -69,7 +70,10 @@ class SatelliteSensor:
         if not self._subscribed:  # run() again after a crash: one subscription
             self._subscribed = True
             self._connection.subscribe(self.topic_filter, self.handle, qos=1)
-        await asyncio.get_running_loop().create_future()  # until cancelled
+        try:
+            await asyncio.get_running_loop().create_future()  # until cancelled
+        finally:
+            self._sink = None  # stopped: later batches are declined, not lost
 
     def diagnostics(self) -> Mapping[str, Any]:
         now = self._clock.now()
@@ -85,19 +89,18 @@ class SatelliteSensor:
         }
 
     def handle(self, message: MqttMessage) -> None:
+        if self._sink is None:  # left unacknowledged: the broker delivers it again
+            raise Declined(f"{self.name} is not running")
         topic_instance = message.topic.split("/")[-2]
         if topic_instance == self._own_instance:
             return  # our own forwarder (a satellite that is also central)
         if self.config.instances and topic_instance not in self.config.instances:
             return
         try:
-            document = json.loads(decode(message.payload))
+            document = load_json(decode(message.payload))
             instance, rows = decode_batch(document)
         except PayloadError as exc:
             self._drops.drop(message.topic, exc.reason, exc.detail)
-            return
-        except json.JSONDecodeError as exc:
-            self._drops.drop(message.topic, "bad_json", f"line {exc.lineno} col {exc.colno}")
             return
         except BatchError as exc:
             self._drops.drop(message.topic, exc.reason, exc.detail)

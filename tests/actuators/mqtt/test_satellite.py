@@ -113,11 +113,12 @@ async def test_bad_batches_are_counted_per_topic_and_good_ones_still_flow(
         json.dumps({"v": 1, "instance": "attic", "readings": [good]}),
     ]
     async with running(central), tasks(sensor.run(sink)), device_client(mosquitto) as device:
+        await asyncio.wait_for(central.wait_subscribed(sensor.topic_filter), 10)
         for payload in bad_batches:
             await device.publish("ambient/attic/readings", payload, qos=1)
         reading = await sink.next()
     assert reading.value == 70.0
-    assert counters.scope("mqtt:ambient/attic/readings") == {
+    assert counters.scope("mqtt:ambient/+/readings") == {
         "bad_json": 1,
         "bad_version": 1,
         "out_of_range": 1,

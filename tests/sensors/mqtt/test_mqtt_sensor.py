@@ -15,7 +15,7 @@ from fixtures.mqtt_clients import RecordingSink, device_client, make_connection,
 from ambient.clock import VirtualClock
 from ambient.config.mqtt import MqttConfig
 from ambient.config.sensors import MqttSensorConfig
-from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.counters import Counters
 from ambient.readings import Reading
 from ambient.sensors.mqtt import MqttSensor
@@ -34,21 +34,30 @@ def sensor_config(**values: Any) -> MqttSensorConfig:
 class Harness:
     """A sensor with an unconnected real connection; messages are handed in directly."""
 
-    def __init__(self, **config: Any) -> None:
+    def __init__(self, people: tuple[str, ...] = ("alex", "sam"), **config: Any) -> None:
         self.clock = VirtualClock(NOW)
         self.counters = Counters()
         connection = MqttConnection(MqttConfig(), "test", self.clock, self.counters)
         self.sensor = MqttSensor(
-            sensor_config(**config), connection, self.clock, self.counters, name="watch"
+            sensor_config(**config),
+            connection,
+            self.clock,
+            self.counters,
+            name="watch",
+            people=people,
         )
         self.sink = RecordingSink()
         self.sensor._sink = self.sink  # what run() does, without needing a broker
 
     def feed(
-        self, payload: bytes, topic: str = "zigbee2mqtt/alex_watch", retain: bool = False
+        self,
+        payload: bytes,
+        topic: str = "zigbee2mqtt/alex_watch",
+        retain: bool = False,
+        backlog: bool = False,
     ) -> list[Reading]:
         before = len(self.sink.readings)
-        self.sensor.handle(MqttMessage(topic, payload, retain=retain))
+        self.sensor.handle(MqttMessage(topic, payload, retain=retain, backlog=backlog))
         return self.sink.readings[before:]
 
 
@@ -76,7 +85,30 @@ def test_person_from_a_topic_level() -> None:
     [reading] = h.feed(b"70", topic="phones/sam/hr")
     assert reading.person == "sam"
     assert h.feed(b"70", topic="phones/Not A Person/hr") == []
-    assert h.counters.get("mqtt:phones/Not A Person/hr", "bad_person") == 1
+    assert h.counters.get("mqtt:phones/+/hr", "bad_person") == 1
+
+
+def test_a_topic_level_names_only_configured_people() -> None:
+    h = Harness(topic="phones/+/hr", person=None, person_topic_level=1)
+    for index in range(50):
+        assert h.feed(b"70", topic=f"phones/stranger{index}/hr") == []
+    assert h.counters.scope("mqtt:phones/+/hr") == {"unknown_person": 50}
+    assert [r.person for r in h.feed(b"70", topic="phones/alex/hr")] == ["alex"]
+
+
+def test_unlisted_people_are_accepted_only_up_to_the_configured_number() -> None:
+    h = Harness(topic="phones/+/hr", person=None, person_topic_level=1, unlisted_people=2)
+    accepted = [r.person for i in range(5) for r in h.feed(b"70", topic=f"phones/guest{i}/hr")]
+    assert accepted == ["guest0", "guest1"]
+    assert h.feed(b"71", topic="phones/guest1/hr")  # the ones taken stay welcome
+    assert h.counters.get("mqtt:phones/+/hr", "unknown_person") == 3
+
+
+def test_hostile_topics_share_one_counter_scope() -> None:
+    h = Harness(topic="z/#")
+    for index in range(2000):
+        h.feed(b"garbage", topic=f"z/{index}")
+    assert h.counters.snapshot() == {"mqtt:z/#": {"not_a_number": 2000}}
 
 
 @pytest.mark.parametrize(
@@ -93,6 +125,22 @@ def test_person_from_a_topic_level() -> None:
         ({}, b"7" * 20000, "oversized"),
         ({}, b"\xc3\x28", "bad_encoding"),
         ({"value": "v", "timestamp": "t"}, b'{"v": 70, "t": }', "bad_json"),
+        ({"value": "v"}, b'{"v": ' + b"7" * 4301 + b"}", "number_too_long"),
+        ({"value": "v"}, b'{"v": 70, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "too_deep"),
+        ({}, b"[" * 5000 + b"]" * 5000, "too_deep"),
+        ({"value": "v"}, b'{"v": ' + b"7" * 400 + b"}", "not_finite"),
+        (
+            {"value": "v", "timestamp": "t"},
+            b'{"v": 70, "t": "0001-01-01T00:00:00"}',
+            "bad_timestamp",
+        ),
+        (
+            {"value": "v", "timestamp": "t"},
+            b'{"v": 70, "t": "9999-12-31T23:59:59"}',
+            "bad_timestamp",
+        ),
+        ({"value": "v", "timestamp": "t"}, b'{"v": 70, "t": -1e300}', "bad_timestamp"),
+        ({"value": "v", "timestamp": "t"}, b'{"v": 70, "t": 0}', "bad_timestamp"),
         (
             {"value": "v", "timestamp": "t"},
             b'{"v": 70, "t": ' + str(NOW + 3600).encode() + b"}",
@@ -119,7 +167,7 @@ def test_retained_values_need_a_recent_timestamp() -> None:
     assert plain.counters.get("mqtt:zigbee2mqtt/alex_watch", "retained_without_time") == 1
 
 
-def test_drops_are_logged_once_per_topic_per_minute_without_the_value(
+def test_drops_are_logged_once_per_reason_per_minute_without_the_value(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     h = Harness(topic="z/+")
@@ -127,12 +175,30 @@ def test_drops_are_logged_once_per_topic_per_minute_without_the_value(
         for _ in range(5):
             h.feed(b"999", topic="z/a")
         h.feed(b"999", topic="z/b")
+        h.feed(b"x", topic="z/b")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert "z/a" in warnings[0] and "out_of_range" in warnings[0]
-    assert "z/b" in warnings[1]
+    assert "z/b" in warnings[1] and "not_a_number" in warnings[1]
     assert not any("999" in w for w in warnings)
-    assert h.counters.get("mqtt:z/a", "out_of_range") == 5
+    assert h.counters.scope("mqtt:z/+") == {"out_of_range": 6, "not_a_number": 1}
+
+
+def test_a_backlog_value_needs_a_timestamp() -> None:
+    """Queued by the broker while ambient was away: without a time, its age is unknown."""
+    plain = Harness()
+    assert plain.feed(b"70", backlog=True) == []
+    assert plain.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"backlog_without_time": 1}
+    timed = Harness(value="v", timestamp="t")
+    [reading] = timed.feed(b'{"v": 70, "t": %d}' % (NOW - 600), backlog=True)
+    assert reading.time == NOW - 600
+
+
+def test_a_stopped_sensor_declines_messages() -> None:
+    h = Harness()
+    h.sensor._sink = None
+    with pytest.raises(Declined):
+        h.feed(b"70")
 
 
 def test_unit_must_fit_the_metric() -> None:

@@ -105,4 +105,4 @@ async def test_a_real_clock_central_keeps_the_satellite_times() -> None:
     sensor.handle(batch(now - 2.0, now - 1.0))
     sensor.handle(batch(now - 900.0))  # an unsynchronised satellite clock is not corrected
     assert [round(r.time - now, 3) for r in sink.readings] == [-2.0, -1.0]
-    assert counters.scope("mqtt:" + TOPIC) == {"stale": 1}
+    assert counters.scope("mqtt:ambient/+/readings") == {"stale": 1}
