@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ambient.evaluate.timeline import Change, Threshold, Timeline
+from ambient.rules.timeofday import duration_text
 
 #: The panels, top to bottom: (signal, axis label).
 PANELS = (
@@ -32,8 +33,8 @@ REASON_COLOURS = {
 }
 SPARE_COLOURS = ("#a5d6a7", "#fff59d", "#80cbc4", "#b39ddb", "#f48fb1")
 EPISODE_COLOUR = "#ff7043"
-FIRED_COLOUR = "#c62828"
-RECOVERED_COLOUR = "#2e7d32"
+#: One colour per rule, in the order the rules appear: its threshold, firings and recoveries.
+RULE_COLOURS = ("#c62828", "#1565c0", "#6a1b9a", "#00838f", "#2e7d32", "#5d4037")
 LINE_COLOUR = "#263238"
 INSTALL_HINT = "matplotlib is not installed; install the plot extra: pip install 'ambient[plot]'"
 
@@ -63,6 +64,10 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     )
     end_min = max(timeline.duration_s, 1.0) / 60
     handles: dict[str, Any] = {}
+    rules = [t.rule for t in timeline.thresholds] + [e.rule for e in timeline.events]
+    colours = {
+        rule: RULE_COLOURS[i % len(RULE_COLOURS)] for i, rule in enumerate(dict.fromkeys(rules))
+    }
     for ax, (signal, label) in zip(axes, PANELS, strict=True):
         _shade_episodes(ax, timeline, handles)
         xs, ys = _steps(timeline.changes(signal), timeline.duration_s)
@@ -71,8 +76,8 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
         ax.grid(True, alpha=0.3)
         for threshold in timeline.thresholds:
             if threshold.signal == signal:
-                _draw_threshold(ax, threshold, handles)
-        _mark_events(ax, timeline, handles)
+                _draw_threshold(ax, threshold, colours[threshold.rule], handles)
+        _mark_events(ax, timeline, colours, handles)
         if not any(not math.isnan(y) for y in ys):
             ax.text(0.5, 0.5, f"no {signal} values", transform=ax.transAxes, ha="center")
     score_ax = axes[-1]
@@ -146,24 +151,34 @@ def _shade_episodes(ax: Any, timeline: Timeline, handles: dict[str, Any]) -> Non
         handles.setdefault("labelled episode", patch)
 
 
-def _draw_threshold(ax: Any, threshold: Threshold, handles: dict[str, Any]) -> None:
-    line = ax.axhline(threshold.value, color=FIRED_COLOUR, linewidth=1.2, linestyle="-")
-    word = "above" if threshold.direction == "above" else "below"
-    held = f" for {threshold.for_s:g} s" if threshold.for_s else ""
-    handles.setdefault(f"{threshold.rule}: fires {word} {threshold.value:g}{held}", line)
+def _draw_threshold(ax: Any, threshold: Threshold, colour: str, handles: dict[str, Any]) -> None:
+    line = ax.axhline(threshold.value, color=colour, linewidth=1.2)
+    held = f" for {duration_text(threshold.for_s)}" if threshold.for_s else ""
+    handles.setdefault(
+        f"{threshold.rule}: fires {threshold.direction} {threshold.value:g}{held}", line
+    )
     if threshold.hysteresis:
         low, high = sorted((threshold.value, threshold.clear_at))
-        band = ax.axhspan(low, high, color=FIRED_COLOUR, alpha=0.08, lw=0)
-        handles.setdefault(f"hysteresis band (clears past {threshold.clear_at:g})", band)
+        band = ax.axhspan(low, high, color=colour, alpha=0.08, lw=0)
+        handles.setdefault(f"{threshold.rule}: clears past {threshold.clear_at:g}", band)
 
 
-def _mark_events(ax: Any, timeline: Timeline, handles: dict[str, Any]) -> None:
+#: How each rule event is drawn: (line style, legend text after the rule id).
+EVENT_STYLES = {
+    "fired": ("-", "fired"),
+    "recovered": ("--", "recovered"),
+    "suppressed": (":", "held, not fired: {reason}"),
+}
+
+
+def _mark_events(
+    ax: Any, timeline: Timeline, colours: dict[str, str], handles: dict[str, Any]
+) -> None:
     for event in timeline.events:
-        fired = event.event == "fired"
-        line = ax.axvline(
-            event.t / 60,
-            color=FIRED_COLOUR if fired else RECOVERED_COLOUR,
-            linestyle="-" if fired else "--",
-            linewidth=1.4,
-        )
-        handles.setdefault("fired" if fired else "recovered", line)
+        style, legend = EVENT_STYLES[event.event]
+        line = ax.axvline(event.t / 60, color=colours[event.rule], linestyle=style, linewidth=1.4)
+        handles.setdefault(f"{event.rule} " + legend.format(reason=_short(event.reason)), line)
+
+
+def _short(reason: str, limit: int = 48) -> str:
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"

@@ -17,7 +17,7 @@ from ambient.simulate import Simulation
 Change = tuple[float, SignalScalar | None, str | None]
 
 #: Trace events a timeline shows.
-SHOWN_EVENTS = frozenset({"fired", "recovered"})
+SHOWN_EVENTS = frozenset({"fired", "recovered", "suppressed"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ class Threshold:
 class RuleEvent:
     t: float
     rule: str
-    event: str  # "fired" or "recovered"
+    event: str  # "fired", "recovered" or "suppressed" (the trigger held; a condition did not)
+    reason: str = ""
 
 
 @dataclass
@@ -83,7 +84,7 @@ def build_timeline(
     rules = selected_rules(config, rule_ids)
     wanted = {rule.id for rule in rules}
     events = [
-        RuleEvent(trace.time - start, trace.rule, trace.event)
+        RuleEvent(trace.time - start, trace.rule, trace.event, trace.reason)
         for trace in result.traces
         if trace.rule in wanted and trace.event in SHOWN_EVENTS
     ]
