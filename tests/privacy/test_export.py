@@ -1,0 +1,143 @@
+"""``ambient export``: what is exported is what the store held about the person, and nothing
+about anyone else; JSON, CSV and age-encrypted, through the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyrage
+
+from ambient.store import Store, StoreKey
+
+RAW_KEY = "5a" * 32
+
+
+def fill(store: Store) -> None:
+    for i, person in enumerate(["alex", "sam", "alex", None]):
+        store.append(
+            "traces",
+            f"rule_{i % 2}",
+            {"t": 1000.0 + i, "rule": f"rule_{i % 2}", "event": "fired", "person": person},
+            keep=20,
+        )
+    store.put("signals.baseline", "alex", {"ln_rmssd": [3.9, 0.2], "days": 12})
+    store.put("signals.baseline", "sam", {"ln_rmssd": [3.1, 0.3], "days": 2})
+
+
+def held_about(path: Path, person: str) -> dict[str, list[dict[str, Any]]]:
+    """Straight from the (plain) file with sqlite3, not through the export code."""
+    with sqlite3.connect(path) as db:
+        traces = [
+            {"id": i, "namespace": ns, "key": k, "value": json.loads(v)}
+            for i, ns, k, v in db.execute("SELECT id, namespace, key, value FROM log ORDER BY id")
+            if ns == "traces" and json.loads(v)["person"] == person
+        ]
+        baselines = [
+            {"namespace": ns, "key": k, "value": json.loads(v)}
+            for ns, k, v in db.execute("SELECT namespace, key, value FROM kv ORDER BY rowid")
+            if ns == "signals.baseline" and k == person
+        ]
+    return {"traces": traces, "baselines": baselines}
+
+
+def setup(tmp_path: Path, encrypted: bool = False) -> tuple[Path, Path]:
+    db = tmp_path / "state" / "ambient.db"
+    store = Store(db, StoreKey(RAW_KEY, "test") if encrypted else None)
+    fill(store)
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    section: dict[str, Any] = {"path": str(db)}
+    if encrypted:
+        section["encryption"] = {"key": RAW_KEY}
+    config.write_text(json.dumps({"people": [{"id": "alex"}], "store": section}))
+    return config, db
+
+
+def ambient(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", *argv], capture_output=True, check=False, timeout=60
+    )
+
+
+def test_json_export_round_trips_what_the_store_held(tmp_path: Path) -> None:
+    config, db = setup(tmp_path)
+    out = tmp_path / "alex.json"
+    result = ambient("export", "--config", str(config), "--person", "alex", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+
+    assert document["format"] == "ambient-export"
+    assert document["version"] == 1
+    assert document["person"] == "alex"
+    exported = {name: section["rows"] for name, section in document["data"].items()}
+    held = held_about(db, "alex")
+    # Every other registered class (episodes, learner, ...) is present and empty here.
+    assert exported == {name: [] for name in exported} | held
+    assert len(exported["traces"]) == 2
+    assert "sam" not in out.read_text()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_csv_export_holds_the_same_rows(tmp_path: Path) -> None:
+    config, db = setup(tmp_path)
+    result = ambient("export", "--config", str(config), "--person", "alex", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
+    held = held_about(db, "alex")
+    assert [row["data_class"] for row in rows] == ["traces", "traces", "baselines"]
+    assert [json.loads(row["row"]) for row in rows] == held["traces"] + held["baselines"]
+    assert [row["time"] for row in rows] == ["1000.0", "1002.0", ""]
+
+
+def test_an_age_encrypted_export_of_an_encrypted_store_decrypts_to_the_same_document(
+    tmp_path: Path,
+) -> None:
+    config, _ = setup(tmp_path, encrypted=True)
+    identity = pyrage.x25519.Identity.generate()
+    plain_out, age_out = tmp_path / "alex.json", tmp_path / "alex.json.age"
+    common = ("export", "--config", str(config), "--person", "alex")
+    assert ambient(*common, "--out", str(plain_out)).returncode == 0
+    result = ambient(*common, "--out", str(age_out), "--age-recipient", str(identity.to_public()))
+    assert result.returncode == 0, result.stderr
+
+    sealed = age_out.read_bytes()
+    assert sealed.startswith(b"age-encryption.org/v1")
+    assert b"ln_rmssd" not in sealed
+    opened = json.loads(pyrage.decrypt(sealed, [identity]))
+    expected = json.loads(plain_out.read_text())
+    assert {k: v for k, v in opened.items() if k != "exported_at"} == {
+        k: v for k, v in expected.items() if k != "exported_at"
+    }
+    assert len(opened["data"]["traces"]["rows"]) == 2
+
+
+def test_a_bad_recipient_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    config, _ = setup(tmp_path)
+    out = tmp_path / "x.age"
+    result = ambient(
+        "export", "--config", str(config), "--person", "alex", "--out", str(out),
+        "--age-recipient", "age1notakey",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().splitlines() == [
+        "ambient export: --age-recipient age1notakey...: not an age (age1...) or SSH public key"
+    ]
+    assert not out.exists()
+
+
+def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
+    config, _ = setup(tmp_path)
+    result = ambient("export", "--config", str(config), "--person", "nobody")
+    assert result.returncode == 0
+    document = json.loads(result.stdout)
+    sections = {name: s["rows"] for name, s in document["data"].items()}
+    assert {"traces", "baselines"} <= set(sections)
+    assert all(rows == [] for rows in sections.values())
