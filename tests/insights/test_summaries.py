@@ -1,0 +1,177 @@
+"""Daily summaries: recorded from signal updates, closed at local midnight (Europe/Berlin, across
+DST), kept in the store, continued after a restart and recomputable from the stored minutes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ambient.clock import VirtualClock
+from ambient.config.insights import InsightsConfig
+from ambient.insights.days import day_end, day_start
+from ambient.insights.service import Insights
+from ambient.insights.storage import InsightStore
+from ambient.insights.summaries import summarize
+from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
+from ambient.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class Day:
+    """Insights on a virtual clock, fed signal updates as the signal engine would."""
+
+    def __init__(self, start: float, store: Store, config: InsightsConfig | None = None) -> None:
+        self.clock = VirtualClock(start)
+        self.published: list[SignalUpdate] = []
+        self.insights = Insights(
+            config or InsightsConfig(),
+            ["alex"],
+            BERLIN,
+            self.clock,
+            store,
+            self.published.append,
+        )
+
+    def signals(self, t: float, **values: SignalScalar | None) -> None:
+        self.clock.advance_to(t)
+        update = SignalUpdate(
+            t,
+            "alex",
+            {k: SignalValue(v, t, None if v is not None else "stale") for k, v in values.items()},
+        )
+        self.insights.on_signals(update)
+
+    def last(self, name: str) -> SignalScalar | None:
+        for update in reversed(self.published):
+            if name in update.values:
+                return update.values[name].value
+        raise AssertionError(f"{name} never published")
+
+
+def local(year: int, month: int, day: int, hour: int, minute: int, second: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BERLIN).timestamp()
+
+
+def test_a_day_is_closed_at_local_midnight_with_minutes_by_level() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 8, 0), store)
+    day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0, activity_state="rest", hr=60.0)
+    day.signals(local(2026, 7, 1, 8, 20), stress_score=60.0)  # 20 min low
+    day.signals(local(2026, 7, 1, 8, 30), stress_score=80.0)  # 10 min medium
+    day.signals(local(2026, 7, 1, 8, 35), stress_score=10.0)  # 5 min high
+    day.signals(local(2026, 7, 1, 9, 35), activity_state="active")  # 60 min recovery
+    day.signals(local(2026, 7, 1, 10, 5), stress_score=None, activity_state="rest")  # 30 active
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    summary = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert (summary.low_minutes, summary.medium_minutes, summary.high_minutes) == (20, 10, 5)
+    assert summary.recovery_minutes == 60
+    assert summary.active_minutes == 30
+    assert summary.measured_minutes == 125
+    assert day.last("day_stress_minutes") == 35
+    assert day.last("day_recovery_minutes") == 60
+
+
+def test_days_across_dst_are_23_and_25_hours_and_count_every_minute() -> None:
+    spring, autumn = date(2026, 3, 29), date(2026, 10, 25)
+    assert day_end(spring, BERLIN) - day_start(spring, BERLIN) == 23 * 3600
+    assert day_end(autumn, BERLIN) - day_start(autumn, BERLIN) == 25 * 3600
+    store = Store(None)
+    day = Day(day_start(autumn, BERLIN), store)
+    day.signals(day_start(autumn, BERLIN), stress_score=30.0, activity_state="rest")
+    day.clock.advance_to(day_end(autumn, BERLIN) + 1)
+    day.signals(day_end(autumn, BERLIN) + 60, stress_score=30.0)
+    summaries = InsightStore(store).summaries("alex")
+    assert summaries[autumn].low_minutes == 25 * 60
+    assert date(2026, 10, 26) not in summaries  # still open
+
+
+def test_a_restart_continues_the_open_day_and_closes_one_left_open(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    first = Day(local(2026, 7, 1, 22, 0), store)
+    first.signals(local(2026, 7, 1, 22, 0), stress_score=30.0, activity_state="rest")
+    first.signals(local(2026, 7, 1, 22, 30), stress_score=None)
+    first.insights.close()
+    store.close()
+    # The daemon was off at midnight: the next start closes 1 July with what it had.
+    store = Store(path)
+    second = Day(local(2026, 7, 2, 7, 0), store)
+    summaries = InsightStore(store).summaries("alex")
+    assert summaries[date(2026, 7, 1)].low_minutes == 30
+    second.signals(local(2026, 7, 2, 7, 0), stress_score=55.0, activity_state="rest")
+    second.signals(local(2026, 7, 2, 7, 10), stress_score=None)
+    second.insights.close()
+    store.close()
+    store = Store(path)
+    third = Day(local(2026, 7, 2, 9, 0), store)
+    third.signals(local(2026, 7, 2, 9, 0), stress_score=55.0)
+    third.signals(local(2026, 7, 2, 9, 5), stress_score=None)
+    third.clock.advance_to(local(2026, 7, 3, 0, 0, 1))
+    assert InsightStore(store).summaries("alex")[date(2026, 7, 2)].medium_minutes == 15
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_summary_is_recomputed_from_the_stored_minutes() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 1, 0), store)
+    t = local(2026, 7, 1, 1, 0)
+    for k in range(60):  # an hour at night, at rest, HRV and HR known
+        day.signals(
+            t + k * 60,
+            stress_score=20.0,
+            activity_state="rest",
+            hr=55.0 + k % 3,
+            ln_rmssd=4.0 + (k % 2) * 0.1,
+        )
+    day.signals(t + 3600, stress_score=None, hr=None, ln_rmssd=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    storage = InsightStore(store)
+    kept = storage.summaries("alex")[date(2026, 7, 1)]
+    opened = storage.open_day("alex", date(2026, 7, 1), BERLIN)
+    assert opened is not None
+    assert summarize("alex", opened, InsightsConfig(), BERLIN) == kept
+    assert kept.ln_rmssd_source == "night"
+    assert kept.ln_rmssd == pytest.approx(4.05, abs=0.01)
+    assert kept.resting_hr == pytest.approx(56.0, abs=0.5)
+
+
+def test_without_a_night_the_quietest_5_minutes_give_the_hrv() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 12, 0), store)
+    t = local(2026, 7, 1, 12, 0)
+    for k in range(20):
+        quiet = 10 <= k < 15
+        day.signals(
+            t + k * 60,
+            activity_state="rest",
+            hr=50.0 if quiet else 70.0,
+            ln_rmssd=4.5 if quiet else 3.5,
+        )
+    day.signals(t + 20 * 60, hr=None, ln_rmssd=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert kept.ln_rmssd_source == "quietest_5min"
+    assert kept.ln_rmssd == pytest.approx(4.5)
+    assert kept.resting_hr == pytest.approx(50.0)
+
+
+def test_episodes_and_sleep_are_kept_with_the_day() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 7, 0), store)
+    day.insights.on_sleep("alex", "hours", 6.5)
+    t = local(2026, 7, 1, 9, 0)
+    day.signals(t - 600, stress_score=80.0, activity_state="rest")
+    day.insights.on_trace(TraceRecord(t, "calm", "fired", "stress high", person="alex"))
+    day.signals(t + 600, stress_score=40.0)
+    day.insights.on_trace(TraceRecord(t + 900, "calm", "recovered", "calm", person="alex"))
+    day.signals(t + 1500, stress_score=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert kept.sleep_hours == 6.5
+    (episode,) = kept.episodes
+    assert (episode["rule"], episode["end"]) == ("calm", t + 900)
+    assert (episode["stress_before"], episode["stress_after"]) == (80.0, 40.0)
