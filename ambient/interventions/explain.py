@@ -1,0 +1,108 @@
+"""What the learner knows, in words and numbers: `ambient insights` and the HA entity's
+attributes read the same rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import OptionBelief, thompson_probabilities, with_floor
+
+DEFAULT_FLOOR = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How a rule lets ambient choose: its options, the floor, what the user pinned or banned."""
+
+    options: tuple[str, ...]
+    floor: float = DEFAULT_FLOOR
+    pinned: str | None = None
+    banned: frozenset[str] = field(default_factory=frozenset)
+
+
+def probabilities_now(beliefs: Mapping[str, OptionBelief], policy: Policy) -> dict[str, float]:
+    """How likely each option is to be chosen at the next episode."""
+    allowed = [
+        beliefs[option]
+        for option in policy.options
+        if option in beliefs and option not in policy.banned
+    ]
+    if policy.pinned is not None and policy.pinned in beliefs:
+        return {option: float(option == policy.pinned) for option in policy.options}
+    odds = with_floor(thompson_probabilities(allowed), policy.floor) if allowed else {}
+    return {option: odds.get(option, 0.0) for option in policy.options}
+
+
+def insight_rows(
+    book: EpisodeBook, policies: Mapping[str, Policy], person: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per person, rule and option: episodes, response, belief and odds now."""
+    episodes = book.episodes(person)
+    rows: list[dict[str, Any]] = []
+    for (who, rule), beliefs in sorted(book.all_beliefs().items()):
+        if person is not None and who != person:
+            continue
+        policy = policies.get(rule, Policy(tuple(beliefs)))
+        odds = probabilities_now(beliefs, policy)
+        for option in policy.options or tuple(beliefs):
+            belief = beliefs.get(option)
+            mine = [
+                e for e in episodes if e.person == who and e.rule == rule and e.option == option
+            ]
+            rewards = [
+                e.ln_rmssd_change_sd
+                if e.ln_rmssd_change_sd is not None
+                else -(e.hr_change_sd or 0.0)
+                for e in mine
+                if e.usable
+            ]
+            rows.append(
+                {
+                    "person": who,
+                    "rule": rule,
+                    "option": option,
+                    "episodes": len(mine),
+                    "usable": len(rewards),
+                    "check_ins": sum(1 for e in mine if e.check_in),
+                    "mean_response_sd": sum(rewards) / len(rewards) if rewards else None,
+                    "belief_mean_sd": None if belief is None else round(belief.mean, 3),
+                    "belief_sd": None if belief is None else round(belief.sd, 3),
+                    "probability": round(odds.get(option, 0.0), 3),
+                    "pinned": option == policy.pinned,
+                    "banned": option in policy.banned,
+                }
+            )
+    return rows
+
+
+def write_insights(rows: list[dict[str, Any]], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+        return
+    if not rows:
+        out.write("No calming episodes yet: a rule with `choose_calming` has not run.\n")
+        return
+    current: tuple[str, str] | None = None
+    for row in rows:
+        if (row["person"], row["rule"]) != current:
+            current = (row["person"], row["rule"])
+            out.write(f"{row['person']} — rule {row['rule']}\n")
+            out.write(
+                "  option               episodes  usable  mean response   belief          now\n"
+            )
+        mean = "-" if row["mean_response_sd"] is None else f"{row['mean_response_sd']:+.2f} SD"
+        belief = (
+            "-"
+            if row["belief_mean_sd"] is None
+            else f"{row['belief_mean_sd']:+.2f} ± {row['belief_sd']:.2f}"
+        )
+        flag = " (pinned)" if row["pinned"] else " (banned)" if row["banned"] else ""
+        out.write(
+            f"  {row['option']:<20} {row['episodes']:>8}  {row['usable']:>6}  {mean:>13}   "
+            f"{belief:<14}  {row['probability']:>4.0%}{flag}\n"
+        )

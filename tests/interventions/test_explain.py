@@ -1,0 +1,67 @@
+"""`ambient insights`: per person and option, the episodes, the response and the odds now."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.explain import Policy, insight_rows, write_insights
+from ambient.interventions.learner import PRIORS, OptionBelief
+from ambient.interventions.response import EpisodeResponse
+from ambient.store import Store
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> EpisodeBook:
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    for start, option, change in [
+        (0.0, "box", 0.8),
+        (3600.0, "box", 0.4),
+        (7200.0, "lights", -0.2),
+    ]:
+        episode = book.open("alex", "calm", option, start, {"hour": 20})
+        book.record_response(episode, EpisodeResponse(change, None, True, "measured"), start + 1200)
+    unusable = book.open("alex", "calm", "lights", 9000.0, {})
+    book.record_response(unusable, EpisodeResponse(None, None, False, "movement or exercise"), 1)
+    beliefs = {
+        "box": OptionBelief.from_prior("box", PRIORS["breathing"]).observe(0.8).observe(0.4),
+        "lights": OptionBelief.from_prior("lights", PRIORS["calm_lights"]).observe(-0.2),
+    }
+    book.save_beliefs("alex", "calm", beliefs)
+    return book
+
+
+def test_each_option_shows_its_episodes_response_and_odds(book: EpisodeBook) -> None:
+    rows = insight_rows(book, {"calm": Policy(("box", "lights"))})
+    by_option = {row["option"]: row for row in rows}
+    assert by_option["box"]["episodes"] == 2 and by_option["box"]["usable"] == 2
+    assert by_option["box"]["mean_response_sd"] == pytest.approx(0.6)
+    assert by_option["lights"]["episodes"] == 2 and by_option["lights"]["usable"] == 1
+    assert by_option["box"]["probability"] > by_option["lights"]["probability"] >= 0.1
+    assert sum(row["probability"] for row in rows) == pytest.approx(1.0, abs=0.01)
+
+
+def test_pinned_and_banned_options_say_so(book: EpisodeBook) -> None:
+    rows = insight_rows(book, {"calm": Policy(("box", "lights"), pinned="lights")})
+    assert {row["option"]: row["probability"] for row in rows} == {"box": 0.0, "lights": 1.0}
+    out = io.StringIO()
+    write_insights(rows, as_json=False, out=out)
+    assert "alex — rule calm" in out.getvalue() and "(pinned)" in out.getvalue()
+
+
+def test_json_has_one_object_per_option(book: EpisodeBook) -> None:
+    out = io.StringIO()
+    write_insights(insight_rows(book, {}), as_json=True, out=out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [row["option"] for row in rows] == ["box", "lights"]
+    assert {"person", "rule", "episodes", "mean_response_sd", "probability"} <= set(rows[0])
+
+
+def test_no_episodes_says_why(tmp_path: Path) -> None:
+    out = io.StringIO()
+    write_insights(insight_rows(EpisodeBook(Store(tmp_path / "s.db")), {}), False, out)
+    assert "No calming episodes yet" in out.getvalue()
