@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+import aiomqtt
 import pytest
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import (
@@ -15,9 +16,19 @@ from fixtures.mqtt_clients import (
     retained,
     running,
 )
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 
 from ambient.clock import VirtualClock
-from ambient.connections.mqtt import backoff_delay, topic_matches
+from ambient.config.mqtt import MqttConfig
+from ambient.connections.mqtt import (
+    Declined,
+    MqttMessage,
+    _IncomingQueue,
+    _is_refusal,
+    backoff_delay,
+    topic_matches,
+)
 from ambient.counters import Counters
 from ambient.ports import ActuatorUnavailable
 
@@ -218,3 +229,97 @@ async def test_a_failing_handler_is_counted_and_others_still_run(
         await device.publish("t/1", b"x", qos=1)
         await collector.next()
     assert counters.get("mqtt:t/#", "handler_error") == 1
+
+
+def test_reconnect_backoff_starts_small_and_stays_under_two_seconds_by_default() -> None:
+    """A broker back after a restart is reconnected to within 2 s, however long it was away."""
+    config = MqttConfig()
+    rng = random.Random(2)
+    delays = [backoff_delay(n, config.backoff_min, config.backoff_max, rng) for n in range(40)]
+    assert delays[0] <= 0.1
+    assert max(delays) <= 2.0
+
+
+async def test_a_declined_message_is_left_unacknowledged_and_delivered_again(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A handler shutting down declines; the broker gets no acknowledgement and delivers the
+    message in the next session instead of it being lost."""
+    offered = Collector()
+
+    def declining(message: MqttMessage) -> None:
+        offered(message)
+        raise Declined("shutting down")
+
+    first = make_connection(mosquitto, instance="home")
+    first.subscribe("z2m/watch", declining)
+    async with running(first), device_client(mosquitto) as device:
+        await device.publish("z2m/watch", b"61", qos=1)
+        assert (await offered.next()).payload == b"61"
+    collector = Collector()
+    second = make_connection(mosquitto, instance="home")  # same client id: same session
+    second.subscribe("z2m/watch", collector)
+    async with running(second):
+        again = await collector.next()
+    assert (again.payload, again.backlog) == (b"61", True)
+
+
+async def test_messages_queued_while_away_are_marked_backlog_and_live_ones_are_not(
+    mosquitto: MosquittoBroker,
+) -> None:
+    collector = Collector()
+    first = make_connection(mosquitto, instance="home")
+    first.subscribe("z2m/watch", collector)
+    async with running(first):
+        pass
+    async with device_client(mosquitto) as device:
+        for value in (b"61", b"62"):
+            await device.publish("z2m/watch", value, qos=1)
+    second = make_connection(mosquitto, instance="home")
+    second.subscribe("z2m/watch", collector)
+    async with running(second), device_client(mosquitto) as device:
+        queued = [await collector.next() for _ in range(2)]
+        await device.publish("z2m/watch", b"63", qos=1)
+        live = await collector.next()
+    assert [(m.payload, m.backlog) for m in queued] == [(b"61", True), (b"62", True)]
+    assert (live.payload, live.backlog) == (b"63", False)
+
+
+async def test_a_refused_subscribe_is_counted_shown_and_retried_while_others_work(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """paho refuses a malformed filter before it reaches the broker; the connection keeps
+    running, counts each attempt and lists the filter in its diagnostics."""
+    clock = VirtualClock(1000.0)
+    counters = Counters()
+    connection = make_connection(mosquitto, clock=clock, counters=counters)
+    collector = Collector()
+    connection.subscribe("test/#/heart", collector)
+    connection.subscribe("test/ok", collector)
+    async with running(connection), device_client(mosquitto) as device:
+        await connection.wait_subscribed("test/ok")
+        assert counters.get("mqtt", "subscribe_failed") == 1
+        assert "test/#/heart" in connection.diagnostics()["subscribe_failures"]
+        await clock.run_until(clock.now() + 120.0)
+        assert counters.get("mqtt", "subscribe_failed") >= 2
+        await device.publish("test/ok", b"1", qos=1)
+        assert (await collector.next()).payload == b"1"
+        assert connection.connected
+
+
+@pytest.mark.parametrize(
+    ("code", "refused"),
+    [(ReasonCode(PacketTypes.SUBACK, identifier=0x87), True), (1, False), (0x80, True)],
+)
+def test_suback_refusals_are_recognised(code: object, refused: bool) -> None:
+    """Mosquitto 2.0 grants every well-formed filter, so these SUBACK entries (MQTT 5
+    ``Not authorized``, a 3.1.1 failure byte) are built by hand."""
+    assert _is_refusal(code) is refused
+
+
+def test_the_incoming_queue_bounds_qos0_but_never_refuses_qos1() -> None:
+    dropped: list[None] = []
+    queue = _IncomingQueue(2, lambda: dropped.append(None))
+    for qos in (0, 0, 0, 1, 1):
+        queue.put_nowait(aiomqtt.Message("t", b"", qos=qos, retain=False, mid=1, properties=None))
+    assert (queue.qsize(), len(dropped)) == (4, 1)
