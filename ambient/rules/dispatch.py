@@ -32,7 +32,7 @@ from ambient.rules.schedule import Schedule, cron_triggers
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
 from ambient.rules.values import EntityState, entity_state_from_event, numeric
-from ambient.topics import topic_matches
+from ambient.topics import topic_matches as topic_matches  # re-exported for rules.engine
 
 
 class TriggerDispatch:
