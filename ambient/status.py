@@ -304,15 +304,49 @@ def _people_lines(people: Mapping[str, Mapping[str, Any]]) -> list[str]:
 def _rule_lines(rules: list[Mapping[str, Any]]) -> list[str]:
     rows = []
     for rule in rules:
+        who = f" ({rule['person']})" if rule.get("person") else ""
         last = rule.get("last_fired")
         rows.append(
             [
-                str(rule.get("id", "?")),
-                str(rule.get("state", "?")).replace("_", " "),
+                f"{rule.get('id', '?')}{who}",
+                rule_phase_text(rule),
                 "never fired" if last is None else f"last fired {_format_time(last)}",
             ]
         )
     return _table(rows)
+
+
+def rule_phase_text(rule: Mapping[str, Any]) -> str:
+    """``active since 21:04:13, waiting for stress_score at or below 60`` and the like: the
+    phase first, then every other fact that applies, then whether actions are held back."""
+    phase = str(rule.get("state", "?"))
+    facts = {
+        "running": _fact("running actions since", rule.get("running_since")),
+        "in_for": _fact("in `for` until", rule.get("for_until"), rule.get("in_range")),
+        "cooling_down": _fact("cooling down until", rule.get("cooldown_until")),
+        "active": _active_fact(rule),
+    }
+    first = facts.pop(phase, None) or phase.replace("_", " ")
+    parts = [first, *(fact for fact in facts.values() if fact)]
+    if rule.get("held_back"):
+        parts.append(f"actions held back: {rule['held_back']}")
+    return ", ".join(parts)
+
+
+def _fact(words: str, when: Any, holding: Any = None) -> str | None:
+    if when is None:
+        return None
+    return f"{words} {_format_time(when)}" + (f" ({holding})" if holding else "")
+
+
+def _active_fact(rule: Mapping[str, Any]) -> str | None:
+    since = rule.get("active_since")
+    if since is None and rule.get("state") != "active":
+        return None
+    text = "active" if since is None else f"active since {_format_time(since)}"
+    if rule.get("recovery"):
+        text += f", waiting for {rule['recovery']}"
+    return text
 
 
 def _queue_lines(queues: Mapping[str, Any]) -> list[str]:
@@ -347,8 +381,11 @@ def _format_value(value: Any) -> str:
 
 
 def _format_time(value: Any) -> str:
+    """Clock time; the date too unless it is today."""
     if isinstance(value, int | float):
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
+        shown = time.localtime(value)
+        today = time.localtime()[:3] == shown[:3]
+        return time.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S", shown)
     return str(value)
 
 

@@ -25,10 +25,11 @@ from ambient.rules.current_values import CurrentValues
 from ambient.rules.dispatch import TriggerDispatch, topic_matches
 from ambient.rules.firing import Firer
 from ambient.rules.hold import ActionHold
+from ambient.rules.phases import rule_rows
 from ambient.rules.rule import build_rule, entities_used
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
-from ambient.rules.state import PersonState, cancel_timer, person_of
+from ambient.rules.state import cancel_timer, person_of
 from ambient.rules.timeofday import resolve_zone
 from ambient.rules.tracing import Tracer
 from ambient.store import Store
@@ -155,34 +156,5 @@ class RuleEngine:
     # -- status ---------------------------------------------------------------------------
 
     def status(self) -> list[dict[str, Any]]:
-        """Per rule and person: armed / in_for / cooling_down / running, with the times."""
-        now = self.clock.now()
-        rows: list[dict[str, Any]] = []
-        for rule in self._rules:
-            states = rule.persons or {"": PersonState()}
-            for key, state in states.items():
-                pending = [
-                    t.for_until
-                    for t in state.triggers.values()
-                    if t.phase == "pending" and t.for_until is not None
-                ]
-                cooldown = state.cooldown_until
-                if any(not r.queued for r in state.runs.values()):
-                    status = "running"
-                elif pending:
-                    status = "in_for"
-                elif cooldown is not None and cooldown > now:
-                    status = "cooling_down"
-                else:
-                    status = "armed"
-                rows.append(
-                    {
-                        "id": rule.id,
-                        "person": person_of(key),
-                        "state": status,
-                        "for_until": min(pending) if pending else None,
-                        "cooldown_until": cooldown if cooldown and cooldown > now else None,
-                        "last_fired": state.last_fired,
-                    }
-                )
-        return rows
+        """Per rule and person: the phase and what ends it (see :mod:`~ambient.rules.phases`)."""
+        return rule_rows(self._rules, self.clock.now(), self._hold.held_back())

@@ -1,0 +1,79 @@
+"""What ``ambient status`` says about a rule: the phase it is really in, with the time or value
+that ends it — never ``armed`` while a fired rule waits for recovery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ambient.status import rule_phase_text
+from tests.rules.rule_doubles import Harness, make_config, stress_rule
+
+
+def row(h: Harness) -> dict[str, Any]:
+    rows = h.engine.status()
+    assert len(rows) == 1  # one rule, and only alex ever has signals here
+    return rows[0]
+
+
+async def test_armed_then_in_for_with_its_deadline() -> None:
+    h = await Harness(make_config([stress_rule()])).start()
+    assert row(h)["state"] == "armed"
+    await h.push(0, stress_score=80)
+    status = row(h)
+    assert status["state"] == "in_for"
+    assert status["for_until"] == h.t0 + 120
+    assert status["in_range"] == "stress_score above 70"
+
+
+async def test_a_fired_rule_waits_for_recovery_below_the_hysteresis() -> None:
+    h = await Harness(make_config([stress_rule(cooldown=0)])).start()
+    await h.push(0, stress_score=80)
+    await h.push(130, stress_score=85)
+    status = row(h)
+    assert status["state"] == "active"
+    assert status["active_since"] == h.t0 + 120
+    assert status["recovery"] == "stress_score at or below 60"
+    await h.push(200, stress_score=65)  # below 70 but not past the hysteresis
+    assert row(h)["state"] == "active"
+    await h.push(210, stress_score=55)
+    assert row(h)["state"] == "armed"
+    assert row(h)["active_since"] is None
+
+
+async def test_cooling_down_names_its_end_and_the_recovery_it_waits_for() -> None:
+    h = await Harness(make_config([stress_rule()])).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(130)
+    status = row(h)
+    assert status["state"] == "cooling_down"
+    assert status["cooldown_until"] == h.t0 + 120 + 1800
+    assert status["recovery"] == "stress_score at or below 60"
+
+
+async def test_pause_and_quiet_hours_are_shown_as_held_back() -> None:
+    h = await Harness(make_config([stress_rule()])).start()
+    assert row(h)["held_back"] is None
+    h.engine.set_paused(True, "test")
+    assert row(h)["held_back"] == "paused (by test)"
+    quiet = make_config([stress_rule()], quiet_hours={"start": "00:00", "end": "23:59"})
+    q = await Harness(quiet).start()
+    assert row(q)["held_back"] == "quiet hours 00:00–23:59"
+
+
+def test_the_text_puts_the_phase_first_then_every_other_fact() -> None:
+    status = {
+        "id": "calm",
+        "state": "cooling_down",
+        "cooldown_until": "21:34:00",
+        "active_since": "21:04:00",
+        "recovery": "stress_score at or below 60",
+        "held_back": "paused (by ha)",
+    }
+    assert rule_phase_text(status) == (
+        "cooling down until 21:34:00, active since 21:04:00, waiting for stress_score at or "
+        "below 60, actions held back: paused (by ha)"
+    )
+    assert rule_phase_text(
+        {"state": "in_for", "for_until": "21:02:00", "in_range": "hr above 100"}
+    ) == ("in `for` until 21:02:00 (hr above 100)")
+    assert rule_phase_text({"state": "armed"}) == "armed"
