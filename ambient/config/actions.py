@@ -14,7 +14,7 @@ from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import Threshold
-from ambient.config.types import EntityId, ServiceName
+from ambient.config.types import EntityId, Identifier, ServiceName
 
 
 class ActionBase(ConfigModel):
@@ -193,6 +193,43 @@ class IfStepConfig(ConfigModel):
     alias: str | None = None
 
 
+class CalmingOption(ConfigModel):
+    """One way to calm down that ambient may choose: an id and the actions it performs."""
+
+    id: Identifier
+    actions: list[ActionConfig] = Field(min_length=1)
+
+
+class ChooseCalming(ConfigModel):
+    options: list[CalmingOption] = Field(min_length=1, title="The options ambient chooses among")
+    per_day: int = Field(default=4, ge=1, le=48, title="At most this many episodes a person a day")
+    floor: float = Field(default=0.1, ge=0.0, le=0.5, title="Every option at least this likely")
+    pin: Identifier | None = Field(default=None, title="Always choose this option")
+    ban: list[Identifier] = Field(default_factory=list, title="Never choose these options")
+
+    @model_validator(mode="after")
+    def _known_ids(self) -> ChooseCalming:
+        ids = [option.id for option in self.options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("option ids must be unique")
+        unknown = [i for i in [*([self.pin] if self.pin else []), *self.ban] if i not in ids]
+        if unknown:
+            raise ValueError(
+                f"`pin`/`ban` name no option: {', '.join(unknown)} (options: {', '.join(ids)})"
+            )
+        if self.pin is not None and self.pin in self.ban:
+            raise ValueError(f"`{self.pin}` is both pinned and banned")
+        return self
+
+
+class ChooseCalmingStepConfig(ConfigModel):
+    """Let ambient learn which calming option works for each person (Thompson sampling on the
+    measured response; docs/interventions.md)."""
+
+    choose_calming: ChooseCalming
+    alias: str | None = None
+
+
 BUILTIN_ACTIONS = (
     "log",
     "calm_lights",
@@ -202,7 +239,7 @@ BUILTIN_ACTIONS = (
     "logbook",
     "mqtt.publish",
 )
-FLOW_STEPS = ("delay", "wait_for", "choose", "if")
+FLOW_STEPS = ("delay", "wait_for", "choose_calming", "choose", "if")
 
 
 def _action_tag(data: Any) -> str | None:
@@ -235,6 +272,7 @@ ActionConfig = Annotated[
     | Annotated[DelayStepConfig, Tag("delay")]
     | Annotated[WaitForStepConfig, Tag("wait_for")]
     | Annotated[ChooseStepConfig, Tag("choose")]
+    | Annotated[ChooseCalmingStepConfig, Tag("choose_calming")]
     | Annotated[IfStepConfig, Tag("if")],
     Discriminator(_action_tag),
 ]

@@ -1,0 +1,103 @@
+"""The `choose_calming` step's decision: which option now, for this person, and why.
+
+It honours what the user decided first (a pinned option, banned ones, the daily cap), then asks
+the learner. Safety actions stay outside its reach by construction: quiet hours and pause hold
+back every action before it is performed, and notify/escalation steps sit outside the options.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.actions import ChooseCalming
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import OptionBelief, choose, prior_for
+from ambient.interventions.recorder import EpisodeRecorder
+
+
+@dataclass(frozen=True, slots=True)
+class CalmingDecision:
+    """An option to perform (``option``), or none with the ``reason`` why."""
+
+    option: str | None
+    reason: str
+    probabilities: Mapping[str, float]
+
+
+def _action_kinds(actions: list[Any]) -> list[str]:
+    return [str(getattr(action, "action", "")) for action in actions]
+
+
+class CalmingChooser:
+    """Chooses per episode and opens the episode the recorder will measure."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        book: EpisodeBook,
+        recorder: EpisodeRecorder,
+        timezone: tzinfo,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._clock = clock
+        self._book = book
+        self._recorder = recorder
+        self._timezone = timezone
+        self._rng = rng or random.Random()
+
+    def _day_start(self, now: float) -> float:
+        local = datetime.fromtimestamp(now, self._timezone)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def decide(self, step: ChooseCalming, rule: str, person: str | None) -> CalmingDecision:
+        who = person or "_household"
+        now = self._clock.now()
+        today = [
+            episode
+            for episode in self._book.episodes(who, since=self._day_start(now))
+            if episode.rule == rule
+        ]
+        if len(today) >= step.per_day:
+            return CalmingDecision(None, f"daily cap reached ({step.per_day} today)", {})
+        stored = self._book.beliefs(who, rule)
+        beliefs = [
+            stored.get(option.id)
+            or OptionBelief.from_prior(option.id, prior_for(_action_kinds(option.actions)))
+            for option in step.options
+        ]
+        choice = choose(
+            beliefs,
+            floor=step.floor,
+            rng=self._rng,
+            pinned=step.pin,
+            banned=frozenset(step.ban),
+        )
+        if choice is None:
+            return CalmingDecision(None, "every option is banned", {})
+        return CalmingDecision(choice.option, choice.reason, choice.probabilities)
+
+    def started(
+        self,
+        step: ChooseCalming,
+        rule: str,
+        person: str | None,
+        decision: CalmingDecision,
+        context: Mapping[str, Any],
+    ) -> int | None:
+        """Open the episode of the option just performed (measured 20 minutes on)."""
+        if decision.option is None:
+            return None
+        option = next(o for o in step.options if o.id == decision.option)
+        local = datetime.fromtimestamp(self._clock.now(), self._timezone)
+        return self._recorder.start(
+            person or "_household",
+            rule,
+            option.id,
+            prior_for(_action_kinds(option.actions)),
+            {"hour": local.hour, "weekday": local.strftime("%a"), **context},
+        )

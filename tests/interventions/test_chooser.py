@@ -1,0 +1,90 @@
+"""`choose_calming`: the user's pins, bans and daily cap first, then the learner."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from ambient.clock import VirtualClock
+from ambient.config.actions import ChooseCalming
+from ambient.interventions.chooser import CalmingChooser
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# 2026-12-04 20:00 in Berlin.
+EVENING = 1_796_410_800.0
+
+
+def step(**extra: object) -> ChooseCalming:
+    return ChooseCalming.model_validate(
+        {
+            "options": [
+                {"id": "breathe", "actions": [{"action": "log", "message": "in, out"}]},
+                {"id": "quiet", "actions": [{"action": "log", "message": "quiet"}]},
+            ],
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def chooser(tmp_path: Path) -> tuple[CalmingChooser, EpisodeBook, VirtualClock]:
+    clock = VirtualClock(EVENING)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book)
+    return CalmingChooser(clock, book, recorder, BERLIN, random.Random(7)), book, clock
+
+
+def test_a_choice_opens_an_episode_with_its_context(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
+) -> None:
+    calming, book, _ = chooser
+    decision = calming.decide(step(), "calm", "alex")
+    assert decision.option in {"breathe", "quiet"}
+    assert min(decision.probabilities.values()) >= 0.1
+    calming.started(step(), "calm", "alex", decision, {"quality": "good"})
+    (episode,) = book.episodes("alex")
+    assert episode.option == decision.option
+    assert episode.context == {"hour": 20, "weekday": "Fri", "quality": "good"}
+
+
+def test_the_daily_cap_counts_the_local_day(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
+) -> None:
+    calming, _, clock = chooser
+    for _ in range(2):
+        calming.started(step(per_day=2), "calm", "alex", calming.decide(step(), "calm", "alex"), {})
+    capped = calming.decide(step(per_day=2), "calm", "alex")
+    assert (capped.option, capped.reason) == (None, "daily cap reached (2 today)")
+    clock.advance_to(EVENING + 4 * 3600)  # past midnight in Berlin
+    assert calming.decide(step(per_day=2), "calm", "alex").option is not None
+
+
+def test_pinned_and_banned_options_are_honoured(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
+) -> None:
+    calming, _, _ = chooser
+    assert {calming.decide(step(pin="quiet"), "calm", "alex").option for _ in range(20)} == {
+        "quiet"
+    }
+    assert {calming.decide(step(ban=["quiet"]), "calm", "alex").option for _ in range(20)} == {
+        "breathe"
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"pin": "nope"}, "name no option: nope"),
+        ({"pin": "quiet", "ban": ["quiet"]}, "both pinned and banned"),
+    ],
+)
+def test_pins_and_bans_must_name_options(extra: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        step(**extra)
