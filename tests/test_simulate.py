@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
 EPISODE_START_S = 1800.0
@@ -92,3 +94,59 @@ def test_missing_recording_is_a_clear_error(tmp_path: Path) -> None:
     result = simulate("--recording", str(tmp_path / "nope.csv"))
     assert result.returncode == 1
     assert "nope.csv: cannot read" in result.stderr
+
+
+EXAMPLE = ROOT / "config" / "ambient.example.yaml"
+
+
+def simulate_example(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", "simulate", "--config", str(EXAMPLE), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_state_option_meets_an_ha_condition_offline_and_placeholders_are_filled() -> None:
+    demo = str(ROOT / "ambient/data/demo.csv")
+    offline = events(simulate_example("--recording", demo, "--json").stdout)
+    assert [row["event"] for row in offline if row["rule"] == "calm_living_room"] == ["suppressed"]
+    assert "person.alex is home false" in str(offline[0]["reason"])
+
+    result = simulate_example("--recording", demo, "--json", "--state", "person.alex=home")
+    assert result.returncode == 0, result.stderr
+    rows = [row for row in events(result.stdout) if row["rule"] == "calm_living_room"]
+    assert all(set(row) == {"t", "rule", "event", "reason", "actions"} for row in rows)
+    assert [row["event"] for row in rows] == ["fired", "escalated", "recovered"]
+    assert EPISODE_START_S < float(str(rows[0]["t"])) <= EPISODE_START_S + 180
+    # The example's `message: "{person} has calmed down; lights restored"`, filled in.
+    assert rows[-1]["actions"] == ["logbook message=alex has calmed down; lights restored"]
+
+
+def test_state_option_needs_entity_and_value() -> None:
+    result = simulate_example("--state", "person.alex")
+    assert result.returncode == 2
+    assert "expected ENTITY=VALUE" in result.stderr
+
+
+def test_plot_writes_the_timeline_as_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
+    picture = tmp_path / "demo.png"
+    result = simulate("--plot", str(picture))
+    assert result.returncode == 0, result.stderr
+    assert " fired " in result.stdout  # the timeline is still printed
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert picture.stat().st_size > 20_000
+
+
+def test_a_recording_carrying_label_rows_replays_without_them(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.csv"
+    source = (ROOT / "ambient/data/demo.csv").read_text()
+    labelled.write_text(source + "1800,label_episode,1,alex\n2400,label_episode,0,alex\n")
+    plain = simulate("--json", "--recording", str(ROOT / "ambient/data/demo.csv"))
+    with_labels = simulate("--json", "--recording", str(labelled))
+    assert with_labels.returncode == 0, with_labels.stderr
+    assert with_labels.stdout == plain.stdout
+    assert "label_episode" not in with_labels.stderr

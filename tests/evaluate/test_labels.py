@@ -1,0 +1,114 @@
+"""Labels from a labels.jsonl file (one line per recording) or from label rows inside a
+recording; anything unusable is one error naming the file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ambient.evaluate.labels import Labels, LabelsError, load_labels_file, split_label_rows
+from ambient.readings import Reading
+from ambient.recordings import Recording
+
+LINE = (
+    '{"subject": "S01", "tasks": [[79.0, 374.0], [646, 1031]], "baseline": [0, 79], '
+    '"end": 2072.0, "task_names": ["stroop", "interview"]}'
+)
+
+
+def test_a_labels_file_gives_labels_by_subject(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text(f"# comment\n{LINE}\n\n")
+    assert load_labels_file(path) == {
+        "S01": Labels(
+            episodes=((79.0, 374.0), (646.0, 1031.0)),
+            baseline=(0.0, 79.0),
+            end=2072.0,
+            episode_names=("stroop", "interview"),
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("{not json", "bad JSON"),
+        ('{"tasks": []}', "`subject`"),
+        ('{"subject": "S1", "tasks": [[5, 1]]}', "tasks[0]: expected [start, end]"),
+        ('{"subject": "S1", "tasks": [], "baseline": [0]}', "baseline: expected"),
+        ('{"subject": "S1"}', "`tasks` must be a list"),
+        ('{"subject": "S1", "tasks": [], "end": "late"}', "`end` must be a number"),
+    ],
+)
+def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, problem: str) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text(f"{LINE}\n{line}\n")
+    with pytest.raises(LabelsError) as error:
+        load_labels_file(path)
+    assert str(error.value).startswith(f"{path}:2: ")
+    assert problem in str(error.value)
+
+
+def test_a_missing_labels_file_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(LabelsError, match=r"nope\.jsonl: cannot read"):
+        load_labels_file(tmp_path / "nope.jsonl")
+
+
+def rows(*items: tuple[float, str, float]) -> list[Reading]:
+    return [Reading(t, "alex", metric, value, "test") for t, metric, value in items]
+
+
+def test_label_rows_become_labels_and_leave_the_readings() -> None:
+    recording = Recording(
+        rows(
+            (0.0, "label_baseline", 1),
+            (1.0, "hr", 70),
+            (300.0, "label_baseline", 0),
+            (300.0, "label_episode", 1),
+            (301.0, "hr", 110),
+            (600.0, "label_episode", 0),
+        ),
+        relative=True,
+    )
+    rest, labels = split_label_rows(recording, "r.csv")
+    assert labels == Labels(episodes=((300.0, 600.0),), baseline=(0.0, 300.0))
+    assert [r.metric for r in rest.readings] == ["hr", "hr"]
+
+
+def test_label_rows_of_an_absolute_recording_count_from_its_first_reading() -> None:
+    start = 1_795_723_200.0
+    recording = Recording(
+        rows((start, "hr", 70), (start + 60, "label_episode", 1), (start + 90, "label_episode", 0)),
+        relative=False,
+    )
+    assert split_label_rows(recording, "r.csv")[1] == Labels(episodes=((60.0, 90.0),))
+
+
+def test_a_recording_without_label_rows_has_no_labels() -> None:
+    recording = Recording(rows((1.0, "hr", 70)), relative=True)
+    assert split_label_rows(recording, "r.csv") == (recording, None)
+
+
+@pytest.mark.parametrize(
+    ("items", "problem"),
+    [
+        (((5.0, "label_episode", 1),), "never ends"),
+        (((5.0, "label_episode", 0),), "without a start"),
+        (((1.0, "label_episode", 1), (2.0, "label_episode", 1)), "starts twice"),
+        (
+            (
+                (0.0, "label_baseline", 1),
+                (1.0, "label_baseline", 0),
+                (2.0, "label_baseline", 1),
+                (3.0, "label_baseline", 0),
+            ),
+            "more than one",
+        ),
+    ],
+)
+def test_unpaired_label_rows_are_an_error(
+    items: tuple[tuple[float, str, float], ...], problem: str
+) -> None:
+    with pytest.raises(LabelsError, match=problem):
+        split_label_rows(Recording(rows(*items), relative=True), "r.csv")

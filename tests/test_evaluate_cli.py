@@ -1,0 +1,252 @@
+"""`ambient evaluate` as users call it, on small hand-made recordings whose right answers are
+known: a heart-rate-only recording with one labelled episode and one calm-time burst, scored
+from a labels file, from a labels.jsonl beside it, or from its own label rows; HA conditions met
+with --state; a picture per recording; and every bad input as one line with exit code 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CONFIG = """\
+people:
+  - id: alex
+rules:
+  - id: fast_heart
+    person: alex
+    triggers:
+      - trigger: signal
+        signal: hr
+        above: 100
+        for: 60s
+    actions:
+      - action: log
+        message: "{person}: heart rate {hr}"
+store:
+  path: null
+"""
+AT_HOME = """\
+    conditions:
+      - condition: state
+        entity_id: person.alex
+        state: home
+"""
+EPISODE_S = (600, 900)
+CALM_BURST_S = (1500, 1620)  # in calm time: more than 5 min after the episode
+END_S = 1800
+LABELS = {"subject": "alex", "tasks": [list(EPISODE_S)], "baseline": [0, 600], "end": END_S}
+
+
+def hr_at(t: int) -> int:
+    fast = EPISODE_S[0] <= t < EPISODE_S[1] or CALM_BURST_S[0] <= t < CALM_BURST_S[1]
+    return 120 if fast else 70
+
+
+def write_recording(path: Path, label_rows: bool = False) -> Path:
+    rows = [f"{t},hr,{hr_at(t)},alex" for t in range(1, END_S + 1)]
+    if label_rows:
+        rows += ["0,label_baseline,1,alex", "600,label_baseline,0,alex"]
+        rows += ["600,label_episode,1,alex", "900,label_episode,0,alex"]
+    path.write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    return path
+
+
+#: Needed by a state condition; nothing listens there, and evaluate never connects.
+HOMEASSISTANT = "homeassistant:\n  url: http://127.0.0.1:9\n  token: not-a-real-token\n"
+
+
+def write_config(folder: Path, conditions: str = "") -> Path:
+    path = folder / "ambient.yaml"
+    text = CONFIG.replace("    actions:\n", conditions + "    actions:\n")
+    path.write_text(text + (HOMEASSISTANT if conditions else ""))
+    return path
+
+
+def evaluate(config: Path, *args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
+    code = f"{prelude}import sys; from ambient.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run(
+        [sys.executable, "-c", code, "evaluate", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def labelled(tmp_path: Path) -> Path:
+    """A folder with the recording `alex.csv` and a labels.jsonl for it."""
+    write_recording(tmp_path / "alex.csv")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS) + "\n")
+    return tmp_path
+
+
+def report(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
+def test_the_episode_is_found_a_minute_in_and_the_calm_burst_is_a_false_alarm(
+    labelled: Path,
+) -> None:
+    config = write_config(labelled)
+    document = report(evaluate(config, "--recordings", str(labelled), "--json"))
+    (rule,) = document["rules"]
+    assert rule["id"] == "fast_heart"
+    assert rule["triggers"] == ["hr above 100 for 1min"]
+    (row,) = rule["recordings"]
+    assert row["recording"] == "alex"
+    assert (row["found"], row["episodes_total"]) == (1, 1)
+    assert 59 <= row["episodes"][0]["latency_s"] <= 62
+    assert row["false_alarms"] == 1
+    calm_h = (600 + (END_S - 1200)) / 3600  # baseline + from 5 min after the episode
+    assert row["calm_hours"] == pytest.approx(calm_h, abs=1e-3)
+    assert row["false_alarms_per_calm_hour"] == pytest.approx(1 / calm_h, abs=0.01)
+    assert len(row["firings_s"]) == 2
+    assert rule["overall"]["found_share"] == 1.0
+
+
+def test_json_shape(labelled: Path) -> None:
+    document = report(evaluate(write_config(labelled), "-r", str(labelled), "--json"))
+    assert set(document) >= {"rules", "recordings", "unknown_overall", "signals_read"}
+    (recording,) = document["recordings"]
+    assert set(recording) >= {"recording", "path", "labels", "duration_s", "unknown"}
+    assert recording["labels"].endswith("labels.jsonl")
+    assert recording["duration_s"] == END_S
+    hr = recording["unknown"]["hr"]
+    assert hr["share"] < 0.01  # known from the first second on
+    stress = recording["unknown"]["stress_score"]
+    assert stress["share"] > 0.5  # HR alone never gives HRV
+    assert sum(stress["reasons"].values()) == pytest.approx(stress["share"], abs=0.01)
+    assert document["signals_read"] == ["hr"]
+    episode = document["rules"][0]["recordings"][0]["episodes"][0]
+    assert set(episode) == {"start", "end", "name", "found", "latency_s"}
+
+
+def test_text_table_per_recording_and_unknown_shares(labelled: Path) -> None:
+    result = evaluate(write_config(labelled), "--recordings", str(labelled / "alex.csv"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Rule fast_heart: hr above 100 for 1min"
+    row = next(line for line in lines if line.startswith("alex "))
+    assert row.split()[:5] == ["alex", "1/1", "60", "s", "1"]
+    assert "Unknown share" in result.stdout
+
+
+def test_an_ha_condition_is_false_offline_unless_given_with_state(labelled: Path) -> None:
+    config = write_config(labelled, AT_HOME)
+    without = evaluate(config, "--recordings", str(labelled), "--json")
+    assert report(without)["rules"][0]["overall"]["found"] == 0
+    assert report(without)["entities_missing"] == ["person.alex"]
+    given = evaluate(config, "-r", str(labelled), "--json", "--state", "person.alex=home")
+    assert report(given)["rules"][0]["overall"]["found"] == 1
+    assert report(given)["entities_missing"] == []
+    away = evaluate(config, "-r", str(labelled), "--json", "--state", "person.alex=away")
+    assert report(away)["rules"][0]["overall"]["found"] == 0
+
+
+def test_a_recording_can_carry_its_own_labels(tmp_path: Path) -> None:
+    recording = write_recording(tmp_path / "session.csv", label_rows=True)
+    document = report(evaluate(write_config(tmp_path), "-r", str(recording), "--json"))
+    row = document["rules"][0]["recordings"][0]
+    assert (row["found"], row["false_alarms"]) == (1, 1)
+    assert document["recordings"][0]["labels"] == "rows"
+    # The label rows are labels, not signals.
+    assert "label_episode" not in document["recordings"][0]["unknown"]
+
+
+def test_a_labels_file_given_wins_and_unlabelled_recordings_still_count_firings(
+    tmp_path: Path,
+) -> None:
+    write_recording(tmp_path / "alex.csv")
+    write_recording(tmp_path / "other.csv")
+    labels = tmp_path / "elsewhere.jsonl"
+    labels.write_text(json.dumps(LABELS) + "\n")
+    result = evaluate(write_config(tmp_path), "-r", str(tmp_path), "--labels", str(labels))
+    assert result.returncode == 0, result.stderr
+    assert "other" in result.stdout and "no labels (2 firing(s))" in result.stdout
+
+
+def test_only_the_rule_asked_for(labelled: Path) -> None:
+    config = write_config(labelled)
+    document = report(evaluate(config, "-r", str(labelled), "--rule", "fast_heart", "--json"))
+    assert [rule["id"] for rule in document["rules"]] == ["fast_heart"]
+    unknown = evaluate(config, "-r", str(labelled), "--rule", "nope")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == (
+        "ambient evaluate: no rule `nope` in the config (rules: fast_heart)"
+    )
+
+
+def test_plot_writes_a_png_per_recording(labelled: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
+    plots = labelled / "plots"
+    result = evaluate(write_config(labelled), "-r", str(labelled), "--plot", str(plots))
+    assert result.returncode == 0, result.stderr
+    png = plots / "alex.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000  # a drawn figure, not an empty canvas
+
+
+def test_plot_without_matplotlib_is_one_line_and_exit_3(labelled: Path) -> None:
+    # A stand-in for an installation without the extra: matplotlib made unimportable.
+    result = evaluate(
+        write_config(labelled),
+        "-r",
+        str(labelled),
+        "--plot",
+        str(labelled / "plots"),
+        prelude="import sys; sys.modules['matplotlib'] = None; ",
+    )
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "ambient evaluate: matplotlib is not installed; "
+        "install the plot extra: pip install 'ambient[plot]'"
+    ]
+    assert result.stdout == ""
+    assert not (labelled / "plots").exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("missing", "nope: no such recording or folder"),
+        ("empty", "no recordings (*.csv, *.jsonl, *.ndjson) in this folder"),
+        ("bad_labels", "labels.jsonl:2: bad JSON"),
+        ("bad_rows", "`label_episode` starting at 600 s never ends"),
+    ],
+)
+def test_bad_inputs_are_one_line_and_exit_1(tmp_path: Path, setup: str, expected: str) -> None:
+    config = write_config(tmp_path)
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    target = folder
+    if setup == "missing":
+        target = tmp_path / "nope"
+    elif setup == "bad_labels":
+        write_recording(folder / "alex.csv")
+        (folder / "labels.jsonl").write_text(json.dumps(LABELS) + "\n{oops\n")
+    elif setup == "bad_rows":
+        recording = folder / "alex.csv"
+        write_recording(recording)
+        with recording.open("a") as out:
+            out.write("600,label_episode,1,alex\n")
+    result = evaluate(config, "--recordings", str(target))
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("ambient evaluate: ")
+    assert expected in line
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_state_option_is_a_usage_error(labelled: Path) -> None:
+    result = evaluate(write_config(labelled), "-r", str(labelled), "--state", "home")
+    assert result.returncode == 2
+    assert "expected ENTITY=VALUE" in result.stderr
