@@ -1,0 +1,324 @@
+"""``ambient forget``: after it, the store holds no row about the person (their bytes are gone
+from the file), the broker holds no retained topic of theirs, Home Assistant has dropped their
+device, and their recordings are gone; everyone else's data stays. Through the real CLI, the
+real Mosquitto and the real Home Assistant."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.mosquitto import MosquittoBroker
+from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, running
+
+from ambient.actuators.mqtt_discovery import DiscoveryPublisher
+from ambient.clock import RealClock
+from ambient.config.root import AmbientConfig
+from ambient.hub import Hub
+from ambient.privacy.data_classes import data_classes
+from ambient.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+REPLAYED = ROOT / "ambient" / "data" / "demo.csv"
+
+
+def write_config(tmp_path: Path, broker: MosquittoBroker | None, instance: str) -> Path:
+    config: dict[str, Any] = {
+        "instance": instance,
+        "people": [{"id": "alex", "name": "Alex"}, {"id": "sam", "name": "Sam"}],
+        "sensors": [{"type": "recording", "path": str(REPLAYED), "person": "alex"}],
+        "store": {"path": str(tmp_path / "state" / "ambient.db")},
+    }
+    if broker is not None:
+        config["mqtt"] = {"host": broker.host, "port": broker.port, "publish_interval": 0.05}
+    path = tmp_path / "ambient.yaml"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def fill_store(db: Path) -> None:
+    store = Store(db)
+    for i, person in enumerate(["alex", "sam", "alex"]):
+        store.append("traces", "calm", {"t": 100.0 + i, "rule": "calm", "person": person}, keep=20)
+    store.put("signals.baseline", "alex", {"note": "alex-baseline-marker"})
+    store.put("signals.baseline", "sam", {"note": "sam-baseline-marker"})
+    store.put(
+        "rules",
+        "calm",
+        {"fingerprint": "f", "persons": {"alex": {"phase": "idle"}, "sam": {"phase": "idle"}}},
+    )
+    store.close()
+
+
+def fill_recordings(directory: Path) -> None:
+    directory.mkdir(parents=True)
+    (directory / "alex-only.csv").write_text("t,metric,value,person\n1.0,hr,70,alex\n")
+    (directory / "both.jsonl").write_text(
+        '{"t": 1.0, "metric": "hr", "value": 70, "person": "alex"}\n'
+        '{"t": 1.0, "metric": "hr", "value": 64, "person": "sam"}\n'
+    )
+    (directory / "sam-only.csv").write_text("t,metric,value,person\n1.0,hr,64,sam\n")
+
+
+def rows_about(db: Path, person: str) -> dict[str, int]:
+    store = Store(db)
+    try:
+        return {
+            c.name: store.query(
+                f"SELECT count(*) FROM {c.table} WHERE {c.person_clause()}", (person,)
+            )[0][0]
+            for c in data_classes()
+            if c.exists(store)
+        }
+    finally:
+        store.close()
+
+
+def forget(
+    config: Path, person: str, *extra: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ambient",
+            "forget",
+            "--config",
+            str(config),
+            "--person",
+            person,
+            *extra,
+        ],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_forget_erases_the_person_from_the_store_and_their_recordings(tmp_path: Path) -> None:
+    config = write_config(tmp_path, None, "home")
+    db = tmp_path / "state" / "ambient.db"
+    fill_store(db)
+    recordings = tmp_path / "state" / "recordings"
+    fill_recordings(recordings)
+
+    result = forget(config, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert set(rows_about(db, "alex").values()) == {0}
+    assert rows_about(db, "sam")["traces"] == 1
+    assert rows_about(db, "sam")["baselines"] == 1
+    raw = db.read_bytes()
+    assert b"alex" not in raw  # not even in free pages (secure_delete)
+    assert b"sam-baseline-marker" in raw
+    store = Store(db)
+    assert store.get("rules", "calm") == {"fingerprint": "f", "persons": {"sam": {"phase": "idle"}}}
+    store.close()
+    assert sorted(p.name for p in recordings.iterdir()) == ["both.jsonl", "sam-only.csv"]
+    assert "alex" not in (recordings / "both.jsonl").read_text()
+    assert (recordings / "both.jsonl").stat().st_mode & 0o777 == 0o600
+    assert REPLAYED.exists()
+    assert "store: 2 traces, 1 baselines, 1 rule_state" in result.stdout
+    assert f"not touched: {REPLAYED}" in result.stdout
+    assert "MQTT: not configured" in result.stdout
+    assert "still in the config's people" in result.stderr
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_erased(tmp_path: Path) -> None:
+    config = write_config(tmp_path, None, "home")
+    db = tmp_path / "state" / "ambient.db"
+    fill_store(db)
+    result = forget(config, "alex", stdin="y\n")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "ambient forget: nothing erased: confirm with --yes (stdin is not a terminal)"
+    )
+    assert rows_about(db, "alex")["traces"] == 2
+
+
+def test_forget_refuses_while_the_daemon_runs(tmp_path: Path) -> None:
+    """The daemon holds the person in memory and would write them back."""
+    config = write_config(tmp_path, None, "home")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "ambient", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:  # blocks until the daemon says it runs (or exits)
+            if "Running:" in line:
+                break
+        result = forget(config, "alex", "--yes")
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    assert result.returncode == 1
+    assert "the daemon is running" in result.stderr
+    assert "Forgot" not in result.stdout
+
+
+# -- the broker and Home Assistant -------------------------------------------------------
+
+
+async def retained_now(broker: MosquittoBroker, filters: list[str]) -> dict[str, bytes]:
+    """Every non-empty retained message under ``filters`` at this moment (a marker published
+    after subscribing says when the broker has handed them all over)."""
+    found: dict[str, bytes] = {}
+    marker = "forget-test/marker"
+    async with device_client(broker, identifier="forget-reader") as client:
+        for topic_filter in [*filters, marker]:
+            await client.subscribe(topic_filter, qos=1)
+        await client.publish(marker, b"1", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for message in client.messages:
+                if message.topic.value == marker:
+                    break
+                if message.retain and isinstance(message.payload, bytes) and message.payload:
+                    found[message.topic.value] = message.payload
+    return found
+
+
+@contextlib.asynccontextmanager
+async def discovery_published(config_path: Path, broker: MosquittoBroker) -> AsyncIterator[None]:
+    """ambient's real discovery publisher ran for this config (then stopped)."""
+    text = await asyncio.to_thread(config_path.read_text)
+    config = AmbientConfig.model_validate(json.loads(text))
+    connection = make_connection(broker, instance=config.instance)
+    publisher = DiscoveryPublisher(config, connection, Hub(), RealClock())
+    task = asyncio.ensure_future(publisher.run())
+    try:
+        async with running(connection):
+            await asyncio.wait_for(publisher.wait_published(), WAIT_S)
+            yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def forget_async(config: Path, person: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(forget, config, person, "--yes")
+
+
+@pytest.mark.mosquitto
+async def test_forget_empties_the_persons_retained_topics(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    config = write_config(tmp_path, mosquitto, "home")
+    async with discovery_published(config, mosquitto):
+        pass
+    alex = ["ambient/home/alex/#", "homeassistant/device/ambient_home_alex/config"]
+    sam = ["ambient/home/sam/#", "homeassistant/device/ambient_home_sam/config"]
+    assert len(await retained_now(mosquitto, alex)) == 12  # discovery + 11 states
+    # Something else retained under alex's root is cleared too.
+    async with device_client(mosquitto, identifier="other") as other:
+        await other.publish("ambient/home/alex/custom_note", b"x", qos=1, retain=True)
+
+    result = await forget_async(config, "alex")
+
+    assert result.returncode == 0, result.stderr
+    assert await retained_now(mosquitto, alex) == {}
+    assert len(await retained_now(mosquitto, sam)) == 12
+    assert "13 retained topic(s) emptied" in result.stdout
+    assert "recorder.purge_entities" in result.stdout
+    assert "    - sensor.home_alex_heart_rate" in result.stdout
+
+
+def test_an_unreachable_broker_is_said_and_fails_the_command(tmp_path: Path) -> None:
+    from fixtures.mosquitto import free_port
+
+    config_path = tmp_path / "ambient.yaml"
+    config = {
+        "people": [],
+        "store": {"path": str(tmp_path / "ambient.db")},
+        "mqtt": {"host": "127.0.0.1", "port": free_port()},
+    }
+    config_path.write_text(json.dumps(config))
+    fill_store(tmp_path / "ambient.db")
+    result = forget(config_path, "alex", "--yes")
+    assert result.returncode == 1
+    assert "retained topics NOT cleared; run forget again" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert rows_about(tmp_path / "ambient.db", "alex")["traces"] == 0  # the store still was
+
+
+@contextlib.asynccontextmanager
+async def mqtt_integration(
+    ha: HomeAssistantInstance, broker: MosquittoBroker
+) -> AsyncIterator[None]:
+    """HA's MQTT integration, set up through its config flow, pointed at ``broker``."""
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    base = f"{ha.url}/api/config/config_entries"
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def remove_existing() -> None:
+            async with session.get(f"{base}/entry", params={"domain": "mqtt"}) as reply:
+                entries = await reply.json()
+            for entry in entries:
+                async with session.delete(f"{base}/entry/{entry['entry_id']}") as reply:
+                    assert reply.status == 200
+
+        await remove_existing()
+        async with session.post(f"{base}/flow", json={"handler": "mqtt"}) as reply:
+            if reply.status != 200:
+                pytest.skip(f"HA's MQTT config flow is unavailable ({reply.status})")
+            flow = await reply.json()
+        async with session.post(
+            f"{base}/flow/{flow['flow_id']}", json={"broker": broker.host, "port": broker.port}
+        ) as reply:
+            assert (await reply.json())["type"] == "create_entry"
+        try:
+            yield
+        finally:
+            await remove_existing()
+
+
+def device_of(devices: list[dict[str, Any]], identifier: str) -> dict[str, Any] | None:
+    return next((d for d in devices if ["mqtt", identifier] in d["identifiers"]), None)
+
+
+@pytest.mark.ha
+async def test_home_assistant_drops_the_forgotten_persons_device(
+    tmp_path: Path, ha: HomeAssistantInstance, mosquitto: MosquittoBroker
+) -> None:
+    config = write_config(tmp_path, mosquitto, "forgettest")
+    async with mqtt_integration(ha, mosquitto), HaProbe(ha.url, ha.token) as probe:
+        await probe.subscribe("state_changed")
+        await probe.subscribe("device_registry_updated")
+        async with discovery_published(config, mosquitto):
+            for entity_id in ("sensor.forgettest_alex_heart_rate", "sensor.forgettest_sam_rmssd"):
+                await probe.wait_for_state(entity_id, lambda s: s is not None)
+        devices = await probe.call("config/device_registry/list")
+        alex = device_of(devices, "ambient_forgettest_alex")
+        assert alex is not None
+        assert device_of(devices, "ambient_forgettest_sam") is not None
+
+        result = await forget_async(config, "alex")
+        assert result.returncode == 0, result.stderr
+
+        await probe.wait_for(
+            lambda e: (
+                e.event_type == "device_registry_updated"
+                and e.data.get("action") == "remove"
+                and e.data.get("device_id") == alex["id"]
+            )
+        )
+        devices = await probe.call("config/device_registry/list")
+        assert device_of(devices, "ambient_forgettest_alex") is None
+        assert device_of(devices, "ambient_forgettest_sam") is not None
+        entities = await probe.call("config/entity_registry/list")
+        assert not [e for e in entities if e["unique_id"].startswith("ambient_forgettest_alex")]
+        assert [e for e in entities if e["unique_id"].startswith("ambient_forgettest_sam")]
