@@ -285,6 +285,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trace.add_argument("rule", nargs="?", help="only this rule (its id)")
     trace.add_argument("--json", action="store_true", help="one JSON object per trace")
+    report = _subcommand(
+        commands,
+        common,
+        "report",
+        "write a person's weekly report: one HTML page that works offline and on a phone",
+        "ambient report --person alex --week 2026-W49 --out alex.html",
+        "exit codes: 0 written (its path printed), 1 failed (one line on stderr says why), "
+        "2 usage error",
+    )
+    report.add_argument("--person", required=True, help="whose week (a person's id)")
+    report.add_argument("--week", help="ISO week such as 2026-W49 (default: the last full week)")
+    report.add_argument("--out", type=Path, help="file to write (default: ambient-P-WEEK.html)")
     scan = _subcommand(
         commands,
         common,
@@ -587,6 +599,19 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     return run_trace(path, args.rule, args.json, sys.stdout, key)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    import time
+
+    from ambient.insights.report_cli import run_report
+    from ambient.store_crypto import read_key
+
+    key = read_key(config.store.encryption) if config.store.encryption else None
+    return run_report(config, args.person, args.week, args.out, time.time(), sys.stderr, key)
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     _setup_logging(args)
     import asyncio
@@ -674,6 +699,7 @@ _COMMANDS = {
     "evaluate": _cmd_evaluate,
     "analyze": _cmd_analyze,
     "trace": _cmd_trace,
+    "report": _cmd_report,
     "scan": _cmd_scan,
     "status": _cmd_status,
     "record": _cmd_record,

@@ -1,0 +1,131 @@
+"""Plain-language observations the data support, each with the numbers behind it, and none when
+the data are too thin. Patterns and options, never blame."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ambient.insights.summaries import DaySummary
+
+#: Days in each group before a comparison is told.
+MIN_GROUP_DAYS = 3
+#: A difference smaller than this share of the smaller mean is not worth telling.
+MIN_RELATIVE_DIFFERENCE = 0.2
+SHORT_SLEEP_H = 6.5
+ACTIVE_DAY_MIN = 30.0
+WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+@dataclass(frozen=True)
+class Observation:
+    text: str
+    strength: float  # relative difference, to pick the clearest three
+
+
+def observations(history: Sequence[DaySummary], week: Sequence[DaySummary]) -> list[Observation]:
+    """Up to three, strongest first, from the last four weeks (``history``) and this week."""
+    found = [
+        o
+        for o in (_sleep_then_stress(history), _weekday(history), _activity(history))
+        if o is not None
+    ]
+    found += [o for o in [_episodes(week)] if o is not None]
+    return sorted(found, key=lambda o: -o.strength)[:3]
+
+
+def _measured(days: Sequence[DaySummary]) -> list[DaySummary]:
+    return [d for d in days if d.measured_minutes >= 60]
+
+
+def _compare(a: list[float], b: list[float]) -> tuple[float, float, float] | None:
+    if len(a) < MIN_GROUP_DAYS or len(b) < MIN_GROUP_DAYS:
+        return None
+    mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
+    base = max(min(mean_a, mean_b), 1.0)
+    relative = abs(mean_a - mean_b) / base
+    return (mean_a, mean_b, relative) if relative >= MIN_RELATIVE_DIFFERENCE else None
+
+
+def _sleep_then_stress(history: Sequence[DaySummary]) -> Observation | None:
+    """A day's sleep is the night that ended that morning."""
+    short: list[float] = []
+    longer: list[float] = []
+    for day in _measured(history):
+        if day.sleep_hours is not None:
+            group = short if day.sleep_hours < SHORT_SLEEP_H else longer
+            group.append(day.stress_minutes)
+    compared = _compare(short, longer)
+    if compared is None:
+        return None
+    after_short, after_long, relative = compared
+    more = "more" if after_short > after_long else "fewer"
+    return Observation(
+        f"On the {len(short)} days after a night under {SHORT_SLEEP_H:g} h of sleep you had "
+        f"{after_short:.0f} minutes of stress on average, against {after_long:.0f} after "
+        f"longer nights ({len(longer)} days): {more} after short nights. An earlier evening "
+        f"wind-down is one option to try.",
+        relative,
+    )
+
+
+def _weekday(history: Sequence[DaySummary]) -> Observation | None:
+    days = _measured(history)
+    if len(days) < 14:
+        return None
+    by_weekday: dict[int, list[float]] = {}
+    for day in days:
+        by_weekday.setdefault(day.day.weekday(), []).append(day.stress_minutes)
+    candidates = {w: v for w, v in by_weekday.items() if len(v) >= 2}
+    if not candidates:
+        return None
+    weekday = max(candidates, key=lambda w: statistics.fmean(candidates[w]))
+    peak = statistics.fmean(candidates[weekday])
+    overall = statistics.fmean(d.stress_minutes for d in days)
+    relative = (peak - overall) / max(overall, 1.0)
+    if relative < MIN_RELATIVE_DIFFERENCE:
+        return None
+    return Observation(
+        f"{WEEKDAYS[weekday]} had the most stress: {peak:.0f} minutes on average over "
+        f"{len(candidates[weekday])} {WEEKDAYS[weekday]}, against {overall:.0f} on an average "
+        f"day. A lighter plan or a short break on {WEEKDAYS[weekday]} may help.",
+        relative,
+    )
+
+
+def _activity(history: Sequence[DaySummary]) -> Observation | None:
+    days = _measured(history)
+    active = [d.recovery_minutes for d in days if d.active_minutes >= ACTIVE_DAY_MIN]
+    quiet = [d.recovery_minutes for d in days if d.active_minutes < ACTIVE_DAY_MIN]
+    compared = _compare(active, quiet)
+    if compared is None:
+        return None
+    on_active, on_quiet, relative = compared
+    word = "more" if on_active > on_quiet else "less"
+    return Observation(
+        f"Days with at least {ACTIVE_DAY_MIN:.0f} active minutes ({len(active)} days) had "
+        f"{on_active:.0f} minutes of recovery, against {on_quiet:.0f} on other days "
+        f"({len(quiet)}): {word} recovery on active days.",
+        relative,
+    )
+
+
+def _episodes(week: Sequence[DaySummary]) -> Observation | None:
+    pairs = [
+        (float(e["stress_before"]), float(e["stress_after"]))
+        for day in week
+        for e in day.episodes
+        if e.get("stress_before") is not None and e.get("stress_after") is not None
+    ]
+    if len(pairs) < MIN_GROUP_DAYS:
+        return None
+    before = statistics.fmean(p[0] for p in pairs)
+    after = statistics.fmean(p[1] for p in pairs)
+    relative = abs(before - after) / max(min(before, after), 1.0)
+    direction = "fell" if after < before else "rose"
+    return Observation(
+        f"After the {len(pairs)} calming moments this week your stress score {direction} "
+        f"from {before:.0f} to {after:.0f} on average (10 minutes before, 10–20 after).",
+        relative,
+    )

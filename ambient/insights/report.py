@@ -1,0 +1,222 @@
+"""The weekly report: one self-contained HTML page per person and ISO week (inline SVG plots,
+inline CSS, no scripts, nothing loaded from anywhere), readable offline and on a phone.
+
+It shows the week's stress and recovery minutes per day beside sleep and activity, the HRV
+trend inside its normal band, the calming episodes and how the body responded, up to three
+observations the data support, and what changed since last week.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
+
+from ambient.config.insights import TrendConfig
+from ambient.insights.days import week_label
+from ambient.insights.observations import observations
+from ambient.insights.summaries import DaySummary
+from ambient.insights.trends import hrv_trend
+
+HISTORY_DAYS = 28
+TREND_DAYS = 60
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:16px;
+color:#23303b;background:#fbfaf7;line-height:1.45}
+main{max-width:760px;margin:0 auto}
+h1{font-size:1.4rem;margin:.2em 0}h2{font-size:1.1rem;margin:1.6em 0 .4em}
+p.lead{color:#52606d;margin-top:0}
+figure{margin:0}figure svg{width:100%;height:auto;display:block}
+.table{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+ul{padding-left:1.2em}li{margin:.4em 0}
+.note{color:#52606d;font-size:.85rem}
+"""
+
+
+def render_week(
+    name: str,
+    summaries: Mapping[date, DaySummary],
+    monday: date,
+    trend_config: TrendConfig,
+    week_bars: Callable[..., str],
+    hrv_band: Callable[..., str],
+) -> str:
+    """The page for the week starting ``monday`` (the plot functions are passed in, so only
+    the caller imports matplotlib)."""
+    week_days = [monday + timedelta(days=k) for k in range(7)]
+    week = [summaries[d] for d in week_days if d in summaries]
+    last_week = [summaries[d] for d in (d - timedelta(days=7) for d in week_days) if d in summaries]
+    history = [
+        summaries[monday + timedelta(days=k)]
+        for k in range(7 - HISTORY_DAYS, 7)
+        if monday + timedelta(days=k) in summaries
+    ]
+    label = week_label(monday)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(name)} · week {label}</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>{_e(name)}'s week</h1>",
+        f'<p class="lead">{label}: {monday:%d %b} – {week_days[-1]:%d %b %Y}. '
+        f"{len(week)} of 7 days with data.</p>",
+    ]
+    parts += _days_section(week_days, summaries, week_bars)
+    parts += _trend_section(summaries, week_days[-1], monday, trend_config, hrv_band)
+    parts += _episodes_section(week)
+    parts += _observations_section(history, week)
+    parts += _changes_section(week, last_week)
+    parts.append(
+        '<p class="note">ambient is a wellness tool, not a medical device. These are patterns '
+        "in your own data, offered as options to try, never as a verdict.</p>"
+    )
+    parts.append("</main></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _n(value: float | None, digits: int = 0, unit: str = "") -> str:
+    return "–" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def _days_section(
+    days: Sequence[date], summaries: Mapping[date, DaySummary], week_bars: Callable[..., str]
+) -> list[str]:
+    rows = [summaries.get(d) for d in days]
+
+    def col(attribute: str) -> list[float]:
+        return [float(getattr(s, attribute)) if s is not None else 0.0 for s in rows]
+
+    out = ['<section id="days"><h2>Stress and recovery, day by day</h2>']
+    if not any(rows):
+        return [*out, "<p>No days with data this week.</p></section>"]
+    svg = week_bars(
+        days,
+        col("low_minutes"),
+        col("medium_minutes"),
+        col("high_minutes"),
+        col("recovery_minutes"),
+    )
+    out.append(f'<figure aria-label="stress and recovery minutes per day">{svg}</figure>')
+    out.append('<div class="table"><table><thead><tr><th>day</th><th>stress min</th>')
+    out.append("<th>recovery min</th><th>sleep h</th><th>active min</th><th>rest HR</th>")
+    out.append("</tr></thead><tbody>")
+    for day, s in zip(days, rows, strict=True):
+        if s is None:
+            out.append(f"<tr><td>{day:%a %d}</td>" + "<td>–</td>" * 5 + "</tr>")
+            continue
+        out.append(
+            f"<tr><td>{day:%a %d}</td><td>{s.stress_minutes:.0f}</td>"
+            f"<td>{s.recovery_minutes:.0f}</td><td>{_n(s.sleep_hours, 1)}</td>"
+            f"<td>{s.active_minutes:.0f}</td><td>{_n(s.resting_hr)}</td></tr>"
+        )
+    out.append("</tbody></table></div></section>")
+    return out
+
+
+def _trend_section(
+    summaries: Mapping[date, DaySummary],
+    last_day: date,
+    monday: date,
+    config: TrendConfig,
+    hrv_band: Callable[..., str],
+) -> list[str]:
+    daily = {d: s.ln_rmssd for d, s in summaries.items() if s.ln_rmssd is not None}
+    days = [last_day - timedelta(days=k) for k in range(TREND_DAYS - 1, -1, -1)]
+    trends = [hrv_trend(daily, d, config) for d in days]
+    out = ['<section id="trend"><h2>Heart rate variability and its normal band</h2>']
+    latest = trends[-1]
+    if not any(t.band_low is not None for t in trends):
+        out.append(f"<p>Not enough nights yet for a trend: {_e(latest.why)}.</p></section>")
+        return out
+    svg = hrv_band(
+        days,
+        [daily.get(d) for d in days],
+        [t.mean_7d for t in trends],
+        [t.band_low for t in trends],
+        [t.band_high for t in trends],
+        monday,
+    )
+    out.append(f'<figure aria-label="HRV trend inside its normal band">{svg}</figure>')
+    words = {
+        "low": "below your normal band: your body may be asking for a lighter few days",
+        "normal": "inside your normal band",
+        "high": "above your normal band",
+        None: "not known this week",
+    }
+    out.append(
+        f"<p>At the end of the week your HRV was {words[latest.state]} ({_e(latest.why)}).</p>"
+    )
+    return [*out, "</section>"]
+
+
+def _episodes_section(week: Sequence[DaySummary]) -> list[str]:
+    episodes = [(s.day, e) for s in week for e in s.episodes]
+    out = ['<section id="episodes"><h2>Calming moments and how your body responded</h2>']
+    if not episodes:
+        return [*out, "<p>No calming moments this week.</p></section>"]
+    out.append('<div class="table"><table><thead><tr><th>day</th><th>rule</th><th>what</th>')
+    out.append("<th>stress before</th><th>after</th></tr></thead><tbody>")
+    for day, e in episodes:
+        actions = ", ".join(str(a) for a in e.get("actions", [])) or "–"
+        out.append(
+            f"<tr><td>{day:%a %d}</td><td>{_e(e.get('rule', ''))}</td><td>{_e(actions)}</td>"
+            f"<td>{_n(e.get('stress_before'))}</td><td>{_n(e.get('stress_after'))}</td></tr>"
+        )
+    return [*out, "</tbody></table></div></section>"]
+
+
+def _observations_section(history: Sequence[DaySummary], week: Sequence[DaySummary]) -> list[str]:
+    found = observations(history, week)
+    out = ['<section id="observations"><h2>What the data show</h2>']
+    if not found:
+        return [
+            *out,
+            "<p>Not enough data yet to say anything with confidence; patterns appear after a "
+            "few weeks of wear.</p></section>",
+        ]
+    out.append("<ul>")
+    out += [f"<li>{_e(o.text)}</li>" for o in found]
+    return [*out, "</ul></section>"]
+
+
+def _changes_section(week: Sequence[DaySummary], last_week: Sequence[DaySummary]) -> list[str]:
+    out = ['<section id="changes"><h2>Since last week</h2>']
+    if len(week) < 3 or len(last_week) < 3:
+        return [*out, "<p>Too few days in one of the two weeks to compare.</p></section>"]
+    measures: list[tuple[str, Callable[[DaySummary], float | None], str, int]] = [
+        ("stress minutes a day", lambda s: s.stress_minutes, "", 0),
+        ("recovery minutes a day", lambda s: s.recovery_minutes, "", 0),
+        ("sleep", lambda s: s.sleep_hours, " h", 1),
+        ("active minutes a day", lambda s: s.active_minutes, "", 0),
+        ("resting heart rate", lambda s: s.resting_hr, " bpm", 0),
+        ("HRV (ln RMSSD)", lambda s: s.ln_rmssd, "", 2),
+    ]
+    out.append('<div class="table"><table><thead><tr><th>measure</th><th>last week</th>')
+    out.append("<th>this week</th><th>change</th></tr></thead><tbody>")
+    for title, read, unit, digits in measures:
+        before, now = _mean(last_week, read), _mean(week, read)
+        change = "–" if before is None or now is None else _change(now - before, digits, unit)
+        out.append(
+            f"<tr><td>{title}</td><td>{_n(before, digits, unit)}</td>"
+            f"<td>{_n(now, digits, unit)}</td><td>{change}</td></tr>"
+        )
+    return [*out, "</tbody></table></div></section>"]
+
+
+def _change(difference: float, digits: int, unit: str) -> str:
+    return "same" if round(difference, digits) == 0 else f"{difference:+.{digits}f}{unit}"
+
+
+def _mean(days: Sequence[DaySummary], read: Callable[[DaySummary], float | None]) -> float | None:
+    values = [v for v in (read(d) for d in days) if v is not None]
+    return statistics.fmean(values) if values else None

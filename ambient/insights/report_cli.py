@@ -1,0 +1,91 @@
+"""``ambient report --person P [--week 2026-W49] [--out report.html]``: the weekly report of
+one person from the store, as one HTML file (mode 0600: it is health data)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta, tzinfo
+from pathlib import Path
+from typing import TextIO
+
+from ambient.config.root import AmbientConfig
+from ambient.insights.days import day_of, iso_week, week_label
+from ambient.insights.storage import InsightStore
+from ambient.insights.summaries import DaySummary
+from ambient.store import Store, StoreKey
+
+
+def last_full_week(today: date) -> date:
+    """The Monday of the last week that has ended."""
+    return today - timedelta(days=today.weekday() + 7)
+
+
+def render(
+    config: AmbientConfig, summaries: dict[date, DaySummary], person: str, monday: date
+) -> str:
+    """The page (imports matplotlib: the `report` extra)."""
+    from ambient.insights import plots
+    from ambient.insights.report import render_week
+
+    name = next((p.display_name for p in config.people if p.id == person), person)
+    return render_week(
+        name, summaries, monday, config.insights.trend, plots.week_bars, plots.hrv_band
+    )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    path.chmod(0o600)
+
+
+def run_report(
+    config: AmbientConfig,
+    person: str,
+    week: str | None,
+    out: Path | None,
+    now: float,
+    err: TextIO,
+    key: StoreKey | None = None,
+) -> int:
+    """0 written; 1 with one line on ``err`` saying why not."""
+    if person not in config.person_ids():
+        known = ", ".join(config.person_ids()) or "none"
+        err.write(f"ambient report: no person {person} (people: {known})\n")
+        return 1
+    try:
+        monday = iso_week(week) if week else last_full_week(day_of(now, _zone(config)))
+    except ValueError as exc:
+        err.write(f"ambient report: {exc}\n")
+        return 1
+    path = config.store.path
+    if path is None or not path.exists():
+        err.write(f"ambient report: no store at {path}: has the daemon run?\n")
+        return 1
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        err.write("ambient report: needs matplotlib: pip install 'ambient[report]'\n")
+        return 1
+    store = Store(path, key)
+    try:
+        summaries = InsightStore(store).summaries(person)
+    finally:
+        store.close()
+    target = out or Path(f"ambient-{person}-{week_label(monday)}.html")
+    try:
+        write_private(target, render(config, summaries, person, monday))
+    except OSError as exc:
+        err.write(f"ambient report: cannot write {target}: {exc.strerror}\n")
+        return 1
+    print(target)
+    return 0
+
+
+def _zone(config: AmbientConfig) -> tzinfo:
+    from ambient.rules.timeofday import resolve_zone
+
+    return resolve_zone(config.timezone)
