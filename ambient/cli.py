@@ -457,9 +457,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"  {rule.id}{alias}")
     connections = [name for name in ("homeassistant", "mqtt") if getattr(config, name) is not None]
     print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
+    from ambient.privacy.store_status import describe_store
+
+    store_line, store_usable = describe_store(config.store)
+    print(f"Store: {store_line}")
     for note in _idle_notes(config):
         print(f"Note: {note}")
-    return 0
+    return 0 if store_usable else 1
 
 
 def _idle_notes(config: AmbientConfig) -> list[str]:

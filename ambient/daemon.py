@@ -412,6 +412,10 @@ class Daemon:
             "paused": rules.paused,
             "queues": {"readings": wiring.queue.qsize()},
             "counters": self.counters.snapshot(),
+            "store": {
+                "path": None if wiring.store.path is None else str(wiring.store.path),
+                "encrypted": wiring.store.encrypted,
+            },
         }
 
 

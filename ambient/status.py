@@ -256,7 +256,17 @@ def render_status(status: Mapping[str, Any]) -> str:
     lines += _section("Rules", _rule_lines(status.get("rules") or []))
     lines += _section("Queues", _queue_lines(status.get("queues") or {}))
     lines += _section("Errors", _counter_lines(status.get("counters") or {}), empty="none")
+    lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
     return "\n".join(lines) + "\n"
+
+
+def _store_lines(store: Mapping[str, Any]) -> list[str]:
+    if not store:
+        return []
+    if store.get("path") is None:
+        return ["  in memory (nothing on disk)"]
+    encrypted = "encrypted (SQLCipher)" if store.get("encrypted") else "NOT encrypted"
+    return [f"  {store['path']}  {encrypted}"]
 
 
 def _header(status: Mapping[str, Any]) -> str:

@@ -1,0 +1,40 @@
+"""One line about the store's encryption, for ``ambient check``: what the config asks for and
+what the file on disk is, without opening it (``check`` must stay fast and read-only)."""
+
+from __future__ import annotations
+
+from ambient.config.store import StoreConfig
+from ambient.store_crypto import StoreError, file_is_plain, sqlcipher
+
+
+def describe_store(config: StoreConfig) -> tuple[str, bool]:
+    """The line, and False when the store cannot be used as configured (encryption asked
+    for and SQLCipher missing, or an encrypted file and no key)."""
+    path = config.path
+    if path is None:
+        return "in memory (nothing is written to disk)", True
+    try:
+        plain = file_is_plain(path)
+    except OSError as exc:
+        return f"{path} (cannot read it to tell whether it is encrypted: {exc.strerror})", True
+    encryption = config.encryption
+    if encryption is None:
+        if plain is False:
+            return f"{path} is encrypted, but store.encryption gives no key", False
+        return f"{path}, not encrypted (store.encryption encrypts it; see docs/privacy.md)", True
+    try:
+        sqlcipher()
+    except StoreError as exc:
+        return f"{path}: {exc}", False
+    if encryption.key_file is not None:
+        source = f"key file {encryption.key_file}"
+    elif encryption.credential is not None:
+        source = f"systemd credential {encryption.credential}"
+    else:
+        source = "the config"
+    state = {
+        None: "created encrypted at the first start",
+        True: "a plain file now: encrypted at the next start",
+        False: "encrypted",
+    }[plain]
+    return f"{path}, encrypted with SQLCipher ({state}; key from {source})", True
