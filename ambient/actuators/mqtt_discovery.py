@@ -205,6 +205,7 @@ class DiscoveryPublisher:
         paused = _call(self._hub.status_providers.get("paused"))
         if isinstance(paused, bool):
             self._set(self.topics.paused, "ON" if paused else "OFF")
+        self._insight_attributes()
         sensors = _call(self._hub.status_providers.get("sensors"))
         if not isinstance(sensors, list):
             return
@@ -212,6 +213,16 @@ class DiscoveryPublisher:
             mine = [s for s in sensors if isinstance(s, Mapping) and s.get("person") == person]
             if mine:
                 self._wearable_states(person, mine)
+
+    def _insight_attributes(self) -> None:
+        """The HRV trend's numbers and reason, as attributes of the "HRV below normal" sensor."""
+        insights = _call(self._hub.status_providers.get("insights"))
+        if not isinstance(insights, Mapping):
+            return
+        for person in self._people:
+            trend = (insights.get(person) or {}).get("hrv_trend")
+            if trend is not None:
+                self._set(self.topics.attributes(person, "hrv_low"), json.dumps(trend))
 
     def _wearable_states(self, person: str, sensors: list[Mapping[str, Any]]) -> None:
         states = [s.get("connected") for s in sensors]

@@ -47,6 +47,8 @@ class PersonEntity:
     deadband: float = 0.0
     diagnostic: bool = False
     physiological: bool = False
+    #: Carries JSON attributes on ``<state topic>/attributes`` (from the insights provider).
+    attributes: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -116,6 +118,102 @@ PERSON_ENTITIES: Final = (
         extra={"icon": "mdi:hand-back-right"},
     ),
     PersonEntity(
+        "hrv_low",
+        "binary_sensor",
+        "HRV below normal",
+        signal="hrv_low",
+        attributes=True,
+        extra={"device_class": "problem", "icon": "mdi:heart-minus"},
+    ),
+    PersonEntity(
+        "hrv_trend",
+        "sensor",
+        "HRV trend",
+        signal="hrv_trend",
+        extra={"device_class": "enum", "options": ["low", "normal", "high"]},
+    ),
+    PersonEntity(
+        "stress_slope",
+        "sensor",
+        "Stress slope",
+        signal="stress_slope",
+        deadband=1.0,
+        physiological=True,
+        extra={
+            "unit_of_measurement": "/min",
+            "state_class": "measurement",
+            "icon": "mdi:trending-up",
+        },
+    ),
+    PersonEntity(
+        "day_resting_hr",
+        "sensor",
+        "Resting HR (last day)",
+        signal="day_resting_hr",
+        decimals=0,
+        extra={
+            "unit_of_measurement": "bpm",
+            "state_class": "measurement",
+            "icon": "mdi:calendar-today",
+        },
+    ),
+    PersonEntity(
+        "day_ln_rmssd",
+        "sensor",
+        "HRV ln RMSSD (last day)",
+        signal="day_ln_rmssd",
+        decimals=2,
+        extra={
+            "unit_of_measurement": "ln(ms)",
+            "state_class": "measurement",
+            "icon": "mdi:calendar-today",
+        },
+    ),
+    PersonEntity(
+        "day_stress_minutes",
+        "sensor",
+        "Stress minutes (last day)",
+        signal="day_stress_minutes",
+        decimals=0,
+        extra={
+            "unit_of_measurement": "min",
+            "state_class": "measurement",
+            "icon": "mdi:calendar-today",
+        },
+    ),
+    PersonEntity(
+        "day_recovery_minutes",
+        "sensor",
+        "Recovery minutes (last day)",
+        signal="day_recovery_minutes",
+        decimals=0,
+        extra={
+            "unit_of_measurement": "min",
+            "state_class": "measurement",
+            "icon": "mdi:calendar-today",
+        },
+    ),
+    PersonEntity(
+        "day_active_minutes",
+        "sensor",
+        "Active minutes (last day)",
+        signal="day_active_minutes",
+        decimals=0,
+        extra={
+            "unit_of_measurement": "min",
+            "state_class": "measurement",
+            "icon": "mdi:calendar-today",
+        },
+    ),
+    PersonEntity(
+        "day_sleep_hours",
+        "sensor",
+        "Sleep (last day)",
+        signal="day_sleep_hours",
+        decimals=1,
+        extra={"unit_of_measurement": "h", "state_class": "measurement", "icon": "mdi:sleep"},
+    ),
+    PersonEntity(
         "wearable_connected",
         "binary_sensor",
         "Wearable connected",
@@ -172,6 +270,9 @@ class Topics:
 
     def person_state(self, person: str, key: str) -> str:
         return f"{self.root}/{person}/{key}"
+
+    def attributes(self, person: str, key: str) -> str:
+        return f"{self.root}/{person}/{key}/attributes"
 
     def wearable(self, person: str) -> str:
         return f"{self.root}/{person}/wearable"
@@ -246,6 +347,8 @@ class DiscoveryPayloads:
                 component["availability_mode"] = "all"
             else:
                 component["availability"] = self._daemon_availability()
+            if entity.attributes:
+                component["json_attributes_topic"] = self.topics.attributes(person, entity.key)
             if entity.diagnostic:
                 component["entity_category"] = "diagnostic"
             components[entity.key] = component

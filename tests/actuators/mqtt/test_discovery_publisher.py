@@ -64,9 +64,14 @@ def payload_of(message: aiomqtt.Message) -> str:
 async def test_discovery_and_initial_states_are_retained(mosquitto: MosquittoBroker) -> None:
     async with publishing(mosquitto, Hub()):
         found = await retained(mosquitto, DISCOVERY, 2)
-        states = await retained(mosquitto, "ambient/home/#", 16)
+        states = await retained(mosquitto, "ambient/home/#", 25)
     person = json.loads(found["homeassistant/device/ambient_home_alex/config"])
     assert person["cmps"]["heart_rate"]["unit_of_measurement"] == "bpm"
+    # Daily summaries keep HA's long-term statistics; the HRV trend carries its numbers.
+    assert person["cmps"]["day_stress_minutes"]["state_class"] == "measurement"
+    assert "expire_after" not in person["cmps"]["day_stress_minutes"]
+    hrv_low = person["cmps"]["hrv_low"]
+    assert hrv_low["json_attributes_topic"] == "ambient/home/alex/hrv_low/attributes"
     assert states["ambient/home/alex/heart_rate"] == b"None"  # unknown, never made up
     assert states["ambient/home/paused"] == b"OFF"
     assert states["ambient/home/alex/wearable"] == b"online"
@@ -97,7 +102,7 @@ async def test_signal_updates_become_retained_states(mosquitto: MosquittoBroker)
                 latest[message.topic.value] = payload_of(message)
                 if all(latest.get(topic) == value for topic, value in expected.items()):
                     break
-    states = await retained(mosquitto, "ambient/home/alex/+", 11)
+    states = await retained(mosquitto, "ambient/home/alex/+", 20)
     for topic, value in expected.items():
         assert states[topic] == value.encode()
     assert states["ambient/home/alex/rmssd"] == b"None"
