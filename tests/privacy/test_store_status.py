@@ -1,0 +1,128 @@
+"""``ambient check`` and ``ambient status`` say whether the store is encrypted; a daemon with a
+key keeps an encrypted store and reads it back after a restart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ambient.status import render_status
+from ambient.store import Store, StoreKey
+from ambient.store_crypto import file_is_plain
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
+RAW_KEY = "7c" * 32
+
+
+def ambient(*argv: str, python: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, *python] if python else [sys.executable, "-m", "ambient"]
+    return subprocess.run(
+        [*command, *argv], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def config_file(tmp_path: Path, store: dict[str, Any]) -> Path:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(json.dumps({"store": store}))
+    return path
+
+
+def test_check_says_a_plain_store_is_not_encrypted(tmp_path: Path) -> None:
+    db = tmp_path / "ambient.db"
+    result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
+    assert result.returncode == 0
+    assert f"Store: {db}, not encrypted (store.encryption encrypts it" in result.stdout
+
+
+def test_check_says_where_the_key_comes_from_and_what_the_file_is(tmp_path: Path) -> None:
+    db = tmp_path / "ambient.db"
+    config = config_file(
+        tmp_path, {"path": str(db), "encryption": {"key_file": "/etc/ambient/store.key"}}
+    )
+    first = ambient("check", str(config))
+    assert first.returncode == 0
+    assert (
+        f"Store: {db}, encrypted with SQLCipher (created encrypted at the first start; "
+        "key from key file /etc/ambient/store.key)"
+    ) in first.stdout
+    Store(db).close()
+    assert "(a plain file now: encrypted at the next start;" in ambient("check", str(config)).stdout
+    db.unlink()
+    Store(db, StoreKey(RAW_KEY, "t")).close()
+    assert "(encrypted; key from" in ambient("check", str(config)).stdout
+
+
+def test_check_fails_for_an_encrypted_file_without_a_key(tmp_path: Path) -> None:
+    db = tmp_path / "ambient.db"
+    Store(db, StoreKey(RAW_KEY, "t")).close()
+    result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
+    assert result.returncode == 1
+    assert f"Store: {db} is encrypted, but store.encryption gives no key" in result.stdout
+
+
+def test_check_fails_when_encryption_is_asked_for_and_sqlcipher_is_missing(
+    tmp_path: Path,
+) -> None:
+    """Stand-in for a machine without the package: the import is made to fail."""
+    db = tmp_path / "ambient.db"
+    config = config_file(tmp_path, {"path": str(db), "encryption": {"key": RAW_KEY}})
+    hide = "import sys; sys.modules['sqlcipher3'] = None; from ambient.cli import main; "
+    result = ambient("check", str(config), python=("-c", hide + "sys.exit(main(sys.argv[1:]))"))
+    assert result.returncode == 1
+    assert "SQLCipher is not installed: pip install 'ambient[crypto]'" in result.stdout
+    assert not db.exists()
+
+
+def test_status_renders_the_store_line() -> None:
+    encrypted = render_status({"store": {"path": "/var/lib/ambient/ambient.db", "encrypted": True}})
+    plain = render_status({"store": {"path": "/var/lib/ambient/ambient.db", "encrypted": False}})
+    assert "Store\n  /var/lib/ambient/ambient.db  encrypted (SQLCipher)" in encrypted
+    assert "Store\n  /var/lib/ambient/ambient.db  NOT encrypted" in plain
+    assert "Store\n  in memory" in render_status({"store": {"path": None, "encrypted": False}})
+
+
+def test_a_daemon_with_a_key_reports_and_keeps_an_encrypted_store(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "ambient.db"
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY + "\n")
+    key_file.chmod(0o600)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "people": [{"id": "alex"}],
+                "sensors": [{"type": "recording", "path": str(RECORDING), "person": "alex"}],
+                "store": {"path": str(db), "encryption": {"key_file": str(key_file)}},
+            }
+        )
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "ambient", "run", "--config", str(config), "--speed", "10"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert daemon.stderr is not None
+        for line in daemon.stderr:  # until the daemon says it runs
+            if "Running:" in line:
+                break
+        status = ambient("status", "--config", str(config), "--json")
+    finally:
+        daemon.terminate()
+        assert daemon.wait(timeout=30) == 0
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["store"] == {"path": str(db), "encrypted": True}
+    assert file_is_plain(db) is False
+    # Every table the daemon's parts made is inside the one encrypted file, read with the key.
+    store = Store(db, StoreKey(RAW_KEY, "t"))
+    tables = {name for (name,) in store.query("SELECT name FROM sqlite_master WHERE type='table'")}
+    store.close()
+    assert {"kv", "log"} <= tables
+    assert sorted(p.name for p in db.parent.iterdir() if p.name.startswith("ambient.db")) == [
+        "ambient.db"
+    ]
