@@ -72,10 +72,14 @@ def start_time(recordings: list[Recording]) -> float:
 
 
 async def simulate(
-    config: AmbientConfig, recording: Path | None, states: Mapping[str, str] | None = None
+    config: AmbientConfig,
+    recording: Path | None,
+    states: Mapping[str, str] | None = None,
+    keep_signals: bool = False,
 ) -> Simulation:
-    """Every trace and signal update of the replay, in time order. ``states`` are HA entity
-    states (entity id -> state) the rules see from the start, as if HA had sent them."""
+    """Every trace of the replay, in time order, and with ``keep_signals`` every signal
+    update (a day of them is large: only pictures and evaluations ask). ``states`` are HA
+    entity states (entity id -> state) the rules see from the start, as if HA had sent them."""
     configs = recording_configs(config, recording)
     recordings: list[Recording] = []
     labels: Labels | None = None
@@ -88,7 +92,7 @@ async def simulate(
             raise SimulationError(str(exc)) from None
         recordings.append(without_labels)
         labels = labels or own_labels
-    result = await replay(config, configs, recordings, states or {})
+    result = await replay(config, configs, recordings, states or {}, keep_signals)
     result.labels = labels
     return result
 
@@ -98,6 +102,7 @@ async def replay(
     configs: list[RecordingSensorConfig],
     recordings: list[Recording],
     states: Mapping[str, str],
+    keep_signals: bool = True,
 ) -> Simulation:
     """Replay recordings already read (one per sensor config) on a virtual clock."""
     start = start_time(recordings)
@@ -113,7 +118,7 @@ async def replay(
         sensors=sensors,
         store_in_memory=True,
         trace_listeners=[traces.append],
-        signal_listeners=[signals.append],
+        signal_listeners=[signals.append] if keep_signals else [],
         entity_states=dict(states),
         services=False,
     )
@@ -173,7 +178,7 @@ def run_simulate(
         from ambient.plot import require_matplotlib
 
         require_matplotlib()
-    result = asyncio.run(simulate(config, recording, states))
+    result = asyncio.run(simulate(config, recording, states, keep_signals=plot_path is not None))
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json) + "\n")
     if plot_path is not None:
