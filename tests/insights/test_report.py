@@ -1,0 +1,164 @@
+"""The weekly report: its structure (golden file), nothing loaded from anywhere, the CLI as a
+real subprocess, and the page as a person sees it in headless Chromium at phone and desktop
+widths (screenshots kept under build/artifacts/report/, nothing may overflow)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from ambient.config.insights import TrendConfig
+from ambient.insights import plots
+from ambient.insights.report import render_week
+from ambient.insights.storage import InsightStore
+from ambient.insights.synthetic import summaries
+from ambient.store import Store
+
+WEEK = date(2026, 11, 30)  # 2026-W49
+GOLDEN = Path(__file__).with_name("report_structure.golden")
+ARTIFACTS = Path(__file__).parents[2] / "build" / "artifacts" / "report"
+
+
+def page(days: int = 56, first: date = date(2026, 10, 12)) -> str:
+    kept = {s.day: s for s in summaries("alex", first, days, seed=3)}
+    return render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+
+
+class Outline(HTMLParser):
+    """Headings, section ids, figures and list items: the page's structure, not its numbers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.urls: list[str] = []
+        self._heading: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name in ("src", "href", "xlink:href", "action", "poster", "data"):
+            if values.get(name):
+                self.urls.append(str(values[name]))
+        if tag in ("h1", "h2"):
+            self._heading = tag
+        elif tag == "section":
+            self.lines.append(f"section#{values.get('id')}")
+        elif tag == "figure":
+            self.lines.append(f"  figure: {values.get('aria-label')}")
+        elif tag in ("li", "table", "script", "link", "img", "iframe"):
+            self.lines.append(f"  {tag}")
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            text = data.strip() if self._heading == "h2" else "<name>'s week"
+            self.lines.append(f"{self._heading}: {text}")
+            self._heading = None
+
+
+def outline(html: str) -> Outline:
+    parser = Outline()
+    parser.feed(html)
+    return parser
+
+
+def test_the_page_has_the_structure_of_the_golden_file() -> None:
+    got = "\n".join(outline(page()).lines) + "\n"
+    if not GOLDEN.exists():  # first run writes it; review it, then it is the promise
+        GOLDEN.write_text(got)
+    assert got == GOLDEN.read_text()
+
+
+def test_the_page_loads_nothing_from_anywhere() -> None:
+    html = page()
+    parsed = outline(html)
+    assert all(url.startswith("#") for url in parsed.urls), parsed.urls
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert not re.search(r"url\(\s*['\"]?(?!#)", html)
+
+
+def test_thin_data_give_no_observations_and_say_so() -> None:
+    html = page(days=5, first=WEEK)  # the first five days ever worn
+    assert "Not enough data yet to say anything with confidence" in html
+    assert "<li>" not in html
+    assert "Too few days in one of the two weeks to compare" in html
+    assert "Not enough nights yet for a trend" in html
+
+
+def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
+    store_path = tmp_path / "state" / "ambient.db"
+    store = Store(store_path)
+    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\n    name: Alex\nstore:\n  path: {store_path}\n")
+    out = tmp_path / "alex.html"
+    command = [sys.executable, "-m", "ambient", "report", "--config", str(config)]
+    done = subprocess.run(
+        [*command, "--person", "alex", "--week", "2026-W49", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out)
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    assert "Alex's week" in out.read_text()
+    assert InsightStore(Store(store_path)).summaries("alex")
+    bad = subprocess.run([*command, "--person", "sam"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert bad.stderr == "ambient report: no person sam (people: alex)\n"
+    week = subprocess.run(
+        [*command, "--person", "alex", "--week", "49"], capture_output=True, text=True, timeout=120
+    )
+    assert week.returncode == 1 and "not an ISO week" in week.stderr
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Debian's `chromium` is not installed (scripts/test installs it)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    source = ARTIFACTS / "report.html"
+    source.write_text(page())
+    # The page's own script is never part of the report: the check is added to a copy.
+    probe = ARTIFACTS / f"probe-{width}.html"
+    probe.write_text(
+        source.read_text().replace(
+            "</body>",
+            "<script>document.title = 'W' + document.documentElement.scrollWidth + "
+            "'V' + window.innerWidth;</script></body>",
+        )
+    )
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    shot = ARTIFACTS / f"report-{width}px.png"
+    subprocess.run(
+        [browser, *flags, f"--window-size={width},2400", f"--screenshot={shot}", source.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    dumped = subprocess.run(
+        [browser, *flags, f"--window-size={width},2400", "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    print(f"\nscreenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+    found = re.search(r"<title>W(\d+)V(\d+)</title>", dumped.stdout)
+    assert found is not None, dumped.stdout[:300]
+    scroll_width, viewport = int(found[1]), int(found[2])
+    assert scroll_width <= viewport
