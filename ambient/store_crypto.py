@@ -64,6 +64,8 @@ def read_key(config: StoreEncryptionConfig) -> StoreKey:
         return StoreKey(config.key.get_secret_value().strip(), "store.encryption.key")
     if config.credential is not None:
         directory = os.environ.get(CREDENTIALS_ENV)
+        if not directory and config.key_file is not None:
+            return _read_key_file(config.key_file, check_mode=True)
         if not directory:
             raise StoreError(
                 f"store.encryption.credential `{config.credential}`: ${CREDENTIALS_ENV} is not "

@@ -173,8 +173,21 @@ def test_a_systemd_credential_is_read_from_its_directory(
         read_key(config.encryption)
 
 
-def test_exactly_one_key_source_is_accepted() -> None:
-    with pytest.raises(ValueError, match="exactly one of"):
+def test_outside_systemd_a_credential_falls_back_to_its_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root running `ambient export` reads the file the unit loads the credential from."""
+    key_file = tmp_path / "store.key"
+    key_file.write_text("ab" * 32)
+    key_file.chmod(0o600)
+    monkeypatch.delenv(CREDENTIALS_ENV, raising=False)
+    config = encryption(credential="store_key", key_file=str(key_file))
+    assert config.encryption is not None
+    assert read_key(config.encryption).source == str(key_file)
+
+
+def test_one_key_source_is_required() -> None:
+    with pytest.raises(ValueError, match="give one of"):
         encryption()
     with pytest.raises(ValueError, match=r"got key_file, key"):
         encryption(key_file="/k", key="x")

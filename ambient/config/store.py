@@ -11,8 +11,11 @@ from ambient.config.types import Identifier
 
 
 class StoreEncryptionConfig(ConfigModel):
-    """Exactly one source of the SQLCipher key. A key of 64 hex digits is used as the raw
-    256-bit key (fast to open); anything else is a passphrase (SQLCipher derives the key)."""
+    """One source of the SQLCipher key: ``key_file``, ``credential`` or ``key``; a
+    ``credential`` may name a ``key_file`` too, read when the systemd credential is not there
+    (root running ``ambient export`` outside the service). A key of 64 hex digits is used as
+    the raw 256-bit key (fast to open); anything else is a passphrase (SQLCipher derives the
+    key)."""
 
     key_file: Path | None = Field(
         default=None, title="File holding the key; must not be readable by group or others"
@@ -25,14 +28,14 @@ class StoreEncryptionConfig(ConfigModel):
     key: SecretStr | None = Field(default=None, title="The key itself (use !secret)")
 
     @model_validator(mode="after")
-    def _exactly_one_source(self) -> StoreEncryptionConfig:
+    def _one_source(self) -> StoreEncryptionConfig:
         given = [
             name for name in ("key_file", "credential", "key") if getattr(self, name) is not None
         ]
-        if len(given) != 1:
+        if not given or (len(given) > 1 and set(given) != {"credential", "key_file"}):
             raise ValueError(
-                "give exactly one of `key_file`, `credential` or `key`"
-                + (f" (got {', '.join(given)})" if given else "")
+                "give one of `key_file`, `credential` (optionally with a `key_file` for use "
+                "outside systemd) or `key`" + (f" (got {', '.join(given)})" if given else "")
             )
         return self
 
