@@ -5,7 +5,7 @@
 #   sudo deploy/install.sh --uninstall  remove the program and service; keep config and state
 #   sudo deploy/install.sh --purge      remove everything, config, state and the user included
 #
-# Layout: venv /opt/ambient, config /etc/ambient (secrets.yaml mode 0600), state
+# Layout: venv /opt/ambient, config /etc/ambient (secrets.yaml and store.key mode 0600), state
 # /var/lib/ambient (mode 0700), unit /etc/systemd/system/ambient.service, user `ambient`
 # (groups ambient, bluetooth), and /usr/local/bin/ambient for `ambient status`.
 #
@@ -115,6 +115,14 @@ install_config() {
         install -m 0600 "${DEPLOY_DIR}/config/secrets.example.yaml" "${dir}/secrets.yaml"
     fi
     chmod 0600 "${dir}/secrets.yaml"
+    # The store's encryption key: root's alone. systemd hands it to the service
+    # (LoadCredential= in the unit); the ambient user never reads the file itself.
+    if [[ ! -e "${dir}/store.key" ]]; then
+        say "generating the store's encryption key ${dir}/store.key"
+        (umask 077 && "${PYTHON}" -c 'import secrets; print(secrets.token_hex(32))' \
+            >"${dir}/store.key")
+    fi
+    chmod 0600 "${dir}/store.key"
     system chown root:"${USER_NAME}" "${dir}" "${dir}/ambient.yaml" "${dir}/ambient.example.yaml"
     system chown "${USER_NAME}:${USER_NAME}" "${dir}/secrets.yaml"
 }
