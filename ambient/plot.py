@@ -36,6 +36,7 @@ EPISODE_COLOUR = "#ff7043"
 #: One colour per rule, in the order the rules appear: its threshold, firings and recoveries.
 RULE_COLOURS = ("#c62828", "#1565c0", "#6a1b9a", "#00838f", "#2e7d32", "#5d4037")
 LINE_COLOUR = "#263238"
+LEGEND_COLUMNS = 3
 INSTALL_HINT = "matplotlib is not installed; install the plot extra: pip install 'ambient[plot]'"
 
 
@@ -86,17 +87,30 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     score_ax.set_xlim(0, end_min)
     score_ax.set_xlabel("minutes from the start of the recording")
     figure.suptitle(_title(timeline), fontsize=12)
+    labels = sorted(handles, key=lambda text: _legend_order(text, list(colours)))
+    columns = min(LEGEND_COLUMNS, max(1, len(labels)))
     figure.legend(
-        list(handles.values()),
-        list(handles),
+        [handles[text] for text in labels],
+        labels,
         loc="lower center",
-        ncol=min(4, max(1, len(handles))),
+        ncol=columns,
         fontsize=9,
         frameon=False,
     )
-    figure.tight_layout(rect=(0, 0.04 + 0.025 * math.ceil(len(handles) / 4), 1, 0.97))
+    legend_rows = math.ceil(len(labels) / columns)
+    figure.tight_layout(rect=(0, 0.015 + 0.027 * legend_rows, 1, 0.97))
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def _legend_order(text: str, rules: list[str]) -> tuple[int, int, str]:
+    """Episodes first, then each rule's entries together, then the unknown reasons."""
+    if text.startswith("labelled"):
+        return (0, 0, text)
+    for index, rule in enumerate(rules):
+        if text.startswith(rule + ":") or text.startswith(rule + " "):
+            return (1, index, text)
+    return (2, 0, text)
 
 
 def _title(timeline: Timeline) -> str:
@@ -180,5 +194,5 @@ def _mark_events(
         handles.setdefault(f"{event.rule} " + legend.format(reason=_short(event.reason)), line)
 
 
-def _short(reason: str, limit: int = 48) -> str:
+def _short(reason: str, limit: int = 40) -> str:
     return reason if len(reason) <= limit else reason[: limit - 1] + "…"
