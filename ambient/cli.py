@@ -361,6 +361,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     forget.add_argument("--person", required=True, help="the person's id")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    baseline = _subcommand(
+        commands,
+        common,
+        "baseline",
+        "show a person's resting baseline (prior, provisional or personal), or reset it",
+        "ambient baseline show --person alex --config /etc/ambient/ambient.yaml",
+        "exit codes: 0 shown or reset, 1 refused (one line says why: unknown person, no "
+        "store, daemon running), 2 usage error",
+    )
+    baseline.add_argument(
+        "action", choices=["show", "reset"], help="show: what has been learned; reset: forget it"
+    )
+    baseline.add_argument("--person", required=True, help="the person's id")
+    baseline.add_argument("--json", action="store_true", help="show: one JSON document")
     return parser
 
 
@@ -696,6 +710,15 @@ def _cmd_forget(args: argparse.Namespace) -> int:
     return run_forget(config, args.person, args.yes, sys.stdin, sys.stdout, sys.stderr)
 
 
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    from ambient.signals.baseline_cli import run_baseline
+
+    return run_baseline(config, args.action, args.person, args.json, sys.stdout, sys.stderr)
+
+
 _COMMANDS = {
     "check": _cmd_check,
     "run": _cmd_run,
@@ -709,4 +732,5 @@ _COMMANDS = {
     "record": _cmd_record,
     "export": _cmd_export,
     "forget": _cmd_forget,
+    "baseline": _cmd_baseline,
 }

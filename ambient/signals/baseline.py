@@ -90,6 +90,15 @@ class Baseline:
         self.dirty = True
         self._norm = None
 
+    def days_with_data(self, time: float) -> int:
+        """Days within the range (``range_days`` up to ``time``) with a resting sample."""
+        today = local_day(time, self.zone)
+        return sum(
+            1
+            for day, sums in self._days.items()
+            if today - self.config.range_days < day <= today and sums[_N_HR] > 0
+        )
+
     def norm(self, time: float) -> Norm:
         """The norm today: personal when ready, provisional after the first quiet minutes,
         else the population prior."""

@@ -46,7 +46,10 @@ _STRESS_INDEX_MIN_QUALITY = 0.75
 _BEAT_HR_MIN_COVERAGE = 0.5
 #: How much a score's data and baseline are worth (the `stress_confidence` signal).
 _BASIS_CONFIDENCE = {HR_BASIS: 0.5, HRV_HR_BASIS: 1.0}
-_BASELINE_CONFIDENCE = {PRIOR: 0.3, PROVISIONAL: 0.7}
+_BASELINE_CONFIDENCE = {PRIOR: 0.25, PROVISIONAL: 0.7}
+
+#: Stressed minutes in a row left out of the baseline before their level counts as rest.
+_MAX_SKIPPED_MINUTES = 60
 
 #: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
 Outcome = tuple[SignalScalar | None, str | None]
@@ -93,6 +96,7 @@ class PersonSignals:
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
         self._hr_count = 0
         self._smoother = StressSmoother(config.stress.smoothing)
+        self._skipped_minutes = 0  # stressed minutes in a row left out of the baseline
 
     # -- input -----------------------------------------------------------------------------
 
@@ -283,6 +287,19 @@ class PersonSignals:
         cfg = self.config
         return hrv_problem(stats, cfg.min_pairs, cfg.min_cleanliness, cfg.min_quality)
 
+    def _stressed_minute(self, now: float) -> bool:
+        """A minute the score calls stressed (above 50) is not rest: the baseline must not
+        learn the stress it is there to find. After ``_MAX_SKIPPED_MINUTES`` such minutes in a
+        row the level is taken as the new rest (a score stuck high is a wrong rest, not
+        stress: episodes last minutes, not an hour)."""
+        combined = self._smoother.combined
+        prior = self.baseline.norm(now).state == PRIOR
+        if prior or combined is None or combined <= self.config.stress.midpoint:
+            self._skipped_minutes = 0
+            return False
+        self._skipped_minutes += 1
+        return self._skipped_minutes <= _MAX_SKIPPED_MINUTES
+
     def _sample_baseline(
         self, now: float, state: str | None, hr: float | None, primary: WindowStats, usable: bool
     ) -> None:
@@ -296,6 +313,8 @@ class PersonSignals:
         self._hr_sum, self._hr_count = 0.0, 0
         self._next_sample = now + self.windows[0].length_s
         if state != "rest" or hr is None:
+            return
+        if self._stressed_minute(now):
             return
         beats_cover = primary.hr is not None and primary.coverage >= _BEAT_HR_MIN_COVERAGE
         minute_hr = primary.hr if beats_cover or sensor_hr is None else sensor_hr

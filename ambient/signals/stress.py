@@ -59,6 +59,11 @@ class StressSmoother:
         self._value: float | None = None
         self._time = 0.0
 
+    @property
+    def combined(self) -> float | None:
+        """The averaged combined z, None before the first update or after a reset."""
+        return self._value
+
     def reset(self) -> None:
         """Start afresh (after exercise or lost data: old evidence is not carried over)."""
         self._value = None

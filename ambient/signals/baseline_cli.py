@@ -1,0 +1,167 @@
+"""``ambient baseline show|reset --person P``: what ambient has learned of a person's rest, and
+a way to start again (after an illness, a new medication, a new wearable).
+
+The baseline lives in the store (``signals.baseline/<person>``); the daemon keeps a copy in
+memory and saves it every few minutes, so a reset refuses while the daemon runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from typing import Any, TextIO
+
+from ambient.config import AmbientConfig
+from ambient.signals.baseline import Baseline, Norm
+from ambient.signals.engine import BASELINE_NAMESPACE
+from ambient.store import Store
+
+_PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+
+
+class BaselineCommandError(Exception):
+    """An expected refusal: printed as one line, exit code 1."""
+
+
+def run_baseline(
+    config: AmbientConfig,
+    action: str,
+    person: str,
+    as_json: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+    now: float | None = None,
+) -> int:
+    """0 shown or reset; 1 with one line on ``stderr`` saying why not."""
+    try:
+        if not _PERSON_ID.fullmatch(person):
+            raise BaselineCommandError(
+                f"`{person}` is not a person id (lower-case letters, digits, _)"
+            )
+        if action == "reset":
+            _reset(config, person, stdout)
+        else:
+            _show(config, person, as_json, stdout, time.time() if now is None else now)
+    except BaselineCommandError as exc:
+        print(f"ambient baseline: {exc}", file=stderr)
+        return 1
+    return 0
+
+
+def _baseline_of(config: AmbientConfig, person: str, store: Store | None) -> Baseline:
+    from ambient.rules.timeofday import resolve_zone
+
+    people = {p.id: p for p in config.people}
+    resting_hr = people[person].resting_hr if person in people else None
+    baseline = Baseline(config.signals.baseline, resting_hr, resolve_zone(config.timezone))
+    saved = None if store is None else store.get(BASELINE_NAMESPACE, person)
+    if saved is not None and not baseline.load_json(saved):
+        raise BaselineCommandError(
+            f"the saved baseline of {person} is unreadable (the daemon starts it afresh)"
+        )
+    return baseline
+
+
+def _open_store(config: AmbientConfig) -> Store | None:
+    path = config.store.path
+    if path is None or not path.exists():
+        return None
+    return Store.from_config(config.store)
+
+
+def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: float) -> None:
+    store = _open_store(config)
+    try:
+        saved = store is not None and store.get(BASELINE_NAMESPACE, person) is not None
+        if person not in config.person_ids() and not saved:
+            raise BaselineCommandError(f"no person `{person}` in the config or the store")
+        baseline = _baseline_of(config, person, store)
+    finally:
+        if store is not None:
+            store.close()
+    norm = baseline.norm(now)
+    document = _document(person, norm, baseline.days_with_data(now))
+    if as_json:
+        out.write(json.dumps(document) + "\n")
+        return
+    out.write(_text(document))
+
+
+def _document(person: str, norm: Norm, days: int) -> dict[str, Any]:
+    return {
+        "person": person,
+        "state": norm.state,
+        "ready": norm.ready,
+        "days": days,
+        "resting_hr": {
+            "mean": round(norm.hr_mean, 1),
+            "sd": round(norm.hr_sd, 1),
+            "samples": norm.hr_samples,
+        },
+        "ln_rmssd": {
+            "mean": round(norm.ln_rmssd_mean, 3),
+            "sd": round(norm.ln_rmssd_sd, 3),
+            "samples": norm.ln_rmssd_samples,
+            "rmssd_ms": round(math.exp(norm.ln_rmssd_mean), 1),
+        },
+    }
+
+
+_STATE_TEXT = {
+    "prior": "population prior (too few quiet minutes of wear yet)",
+    "provisional": "provisional (from the first quiet minutes; the spread is assumed)",
+    "personal": "personal (7-day mean, 60-day spread)",
+}
+
+
+def _text(doc: dict[str, Any]) -> str:
+    hr, ln = doc["resting_hr"], doc["ln_rmssd"]
+    return (
+        f"{doc['person']}: {_STATE_TEXT[doc['state']]}\n"
+        f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   "
+        f"({hr['samples']} resting minutes)\n"
+        f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
+        f"{ln['samples']} minutes with enough beat pairs)\n"
+        f"  days with data: {doc['days']}\n"
+    )
+
+
+def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
+    _refuse_while_running(config)
+    store = _open_store(config)
+    if store is None:
+        raise BaselineCommandError("this config keeps no store yet: there is nothing to reset")
+    try:
+        had = store.get(BASELINE_NAMESPACE, person) is not None
+        store.delete(BASELINE_NAMESPACE, person)
+    finally:
+        store.close()
+    if not had:
+        out.write(f"{person} has no saved baseline: nothing to reset\n")
+        return
+    out.write(
+        f"baseline of {person} reset: the population prior stands in until the first quiet "
+        "minutes of wear give a provisional one\n"
+    )
+
+
+def _refuse_while_running(config: AmbientConfig) -> None:
+    from ambient.status import StatusUnavailable, query_status, socket_path_for
+
+    if config.store.path is None:
+        return
+    socket = socket_path_for(config.store.path)
+    if not socket.exists():
+        return
+    import asyncio
+
+    try:
+        asyncio.run(query_status(socket, timeout_s=2.0))
+    except StatusUnavailable:
+        return
+    raise BaselineCommandError(
+        "the daemon is running and would save its copy again: stop it first "
+        "(systemctl stop ambient), then reset"
+    )

@@ -1,0 +1,80 @@
+"""`ambient baseline show|reset` as users call it: what has been learned of a person's rest
+(prior, provisional, personal), a reset back to the prior, one clear line when refused."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ambient.config.signals import BaselineConfig
+from ambient.signals.baseline import Baseline
+from ambient.signals.engine import BASELINE_NAMESPACE
+from ambient.store import Store
+
+
+def baseline(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", "baseline", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def config_with_store(tmp_path: Path) -> tuple[Path, Path]:
+    store = tmp_path / "state" / "ambient.db"
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store}\n")
+    return config, store
+
+
+def save_quiet_minutes(store_path: Path, minutes: int, hr: float) -> None:
+    """Minutes ending now: `show` reads the real clock, as users run it."""
+    learned = Baseline(BaselineConfig())
+    now = time.time()
+    for k in range(minutes):
+        learned.add(now - 60 * (minutes - k), 4.0, hr)
+    store = Store(store_path)
+    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
+    store.close()
+
+
+def test_show_tells_a_provisional_baseline_from_the_first_quiet_minutes(tmp_path: Path) -> None:
+    config, store = config_with_store(tmp_path)
+    save_quiet_minutes(store, 8, 58.0)
+    result = baseline(config, "show", "--person", "alex", "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["state"] == "provisional"
+    assert shown["ready"] is False
+    assert shown["resting_hr"] == {"mean": 58.0, "sd": 5.0, "samples": 8}
+    assert shown["ln_rmssd"]["mean"] == 4.0
+    text = baseline(config, "show", "--person", "alex")
+    assert "provisional" in text.stdout and "58.0" in text.stdout
+
+
+def test_reset_goes_back_to_the_prior(tmp_path: Path) -> None:
+    config, store = config_with_store(tmp_path)
+    save_quiet_minutes(store, 8, 58.0)
+    result = baseline(config, "reset", "--person", "alex")
+    assert result.returncode == 0, result.stderr
+    assert "reset" in result.stdout
+    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    assert shown["state"] == "prior"
+    assert shown["resting_hr"]["mean"] == 70.0
+
+
+def test_refusals_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
+    config, _ = config_with_store(tmp_path)
+    unknown = baseline(config, "show", "--person", "bob")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "ambient baseline: no person `bob` in the config or the store"
+    nothing = baseline(config, "reset", "--person", "alex")  # no store file yet
+    assert nothing.returncode == 1
+    assert nothing.stderr.count("\n") == 1 and "Traceback" not in nothing.stderr
+    usage = baseline(config, "forget", "--person", "alex")
+    assert usage.returncode == 2
