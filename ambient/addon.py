@@ -37,6 +37,7 @@ logger = logging.getLogger("ambient.addon")
 SUPERVISOR_URL = "http://supervisor"
 CORE_URL = "http://supervisor/core"
 MQTT_PASSWORD_SECRET = "addon_mqtt_password"
+STORE_KEY_SECRET = "addon_store_key"
 HEALTH_PORT = 8099
 
 EXAMPLE_CONFIG = """\
@@ -131,6 +132,10 @@ def build_config(
 
     store = dict(config.get("store") or {})
     store.setdefault("path", str(data_dir / "ambient.db"))
+    if options.get("store_encryption_key") and "encryption" not in store:
+        # The key goes to the private secrets file, never into the config text.
+        secrets[STORE_KEY_SECRET] = str(options["store_encryption_key"])
+        store["encryption"] = {"key": Tagged("!secret", STORE_KEY_SECRET)}
     config["store"] = store
 
     logging_section = dict(config.get("logging") or {})
