@@ -554,8 +554,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     args.log_level = args.log_level or "WARNING"  # not a line per replayed recording
     _setup_logging(args, config)
     from ambient.evaluate.command import run_evaluate
-    from ambient.evaluate.labels import LabelsError
     from ambient.evaluate.run import EvaluationError
+    from ambient.labels import LabelsError
     from ambient.plot import PlotUnavailable
     from ambient.recordings import RecordingError
 
@@ -688,6 +688,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
     finally:
         writer.close()
         print(f"wrote {args.out}", file=sys.stderr)
+        from ambient.privacy.retention import unmanaged_recording_note
+
+        note = unmanaged_recording_note(args.out, config.retention, config.store.path)
+        if note is not None:
+            print(f"note: {note}", file=sys.stderr)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

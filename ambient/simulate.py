@@ -19,7 +19,7 @@ from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
-from ambient.evaluate.labels import Labels, LabelsError, split_label_rows
+from ambient.labels import Labels, LabelsError, split_label_rows
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.ports import Sensor
 from ambient.recordings import Recording, load_recording

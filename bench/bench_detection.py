@@ -31,9 +31,15 @@ from pathlib import Path
 
 from ambient.config import AmbientConfig, load_config
 from ambient.config.rules import RuleConfig
-from ambient.evaluate.labels import BASELINE_ROW, EPISODE_ROW, Labels, load_labels_file
 from ambient.evaluate.run import RecordingResult, detection_config, evaluate_recording
 from ambient.evaluate.scoring import HOUR_S, DetectionScore, total
+from ambient.labels import (
+    BASELINE_ROW,
+    EPISODE_ROW,
+    Labels,
+    load_labels_file,
+    split_label_rows,
+)
 from ambient.recordings import load_recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,8 +247,6 @@ def write_scenario(scenario: Scenario, folder: Path) -> Path:
 
 
 def labels_from_rows(path: Path) -> tuple[Labels, str]:
-    from ambient.evaluate.labels import split_label_rows
-
     _, labels = split_label_rows(load_recording(path, PERSON), str(path))
     assert labels is not None
     return labels, "rows"

@@ -11,9 +11,9 @@ from pathlib import Path
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
-from ambient.evaluate.labels import Labels, LabelsError, load_labels_file, split_label_rows
 from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
+from ambient.labels import Labels, LabelsError, load_labels_file, split_label_rows
 from ambient.recordings import load_recording
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import replay
@@ -144,7 +144,7 @@ def evaluate_recording(
         raise EvaluationError(str(exc)) from None
     labels, source = own_labels, "rows" if own_labels is not None else None
     if path.stem in by_subject:
-        labels, source = by_subject[path.stem], str(labels_file)
+        labels, source = by_subject[path.stem], str(labels_file or "given")
     result = asyncio.run(replay(config, [sensor], [recording], states))
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)

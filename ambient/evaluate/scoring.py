@@ -13,8 +13,8 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ambient.evaluate.labels import Labels, Span
 from ambient.evaluate.timeline import Change
+from ambient.labels import Labels, Span
 
 FOUND_AFTER_END_S = 60.0
 CALM_AFTER_EPISODE_S = 300.0

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.triggers import SignalTriggerConfig
-from ambient.evaluate.labels import Labels
+from ambient.labels import Labels
 from ambient.messages import SignalScalar
 from ambient.simulate import Simulation
 

@@ -124,3 +124,17 @@ def purge_recordings(directory: Path, cutoff: float) -> list[Path]:
             Path(entry.path).unlink(missing_ok=True)
             removed.append(Path(entry.path))
     return sorted(removed)
+
+
+def unmanaged_recording_note(path: Path, config: RetentionConfig, store: Path | None) -> str | None:
+    """A note for ``ambient record`` when ``path`` is outside the recordings directory, where
+    retention and forget cannot see it; None when it is inside."""
+    directory = config.recordings_path(store)
+    if directory is None:
+        return f"{path} is kept until you delete it (no recordings directory: store.path is null)"
+    if path.resolve().is_relative_to(directory.resolve()):
+        return None
+    return (
+        f"{path} is outside {directory}, so retention and `ambient forget` do not manage it; "
+        "move it there to have them do so"
+    )

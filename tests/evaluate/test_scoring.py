@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ambient.evaluate.labels import Labels
 from ambient.evaluate.scoring import calm_spans, score, total, unknown_seconds
+from ambient.labels import Labels
 
 #: Baseline 0-600 s, episodes 600-900 s and 1500-1800 s, the recording ends at 3000 s.
 LABELS = Labels(episodes=((600.0, 900.0), (1500.0, 1800.0)), baseline=(0.0, 600.0))

@@ -14,7 +14,7 @@ from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
 from ambient.privacy import data_classes as registry
 from ambient.privacy.data_classes import DataClass
-from ambient.privacy.retention import BATCH_ROWS, Retention
+from ambient.privacy.retention import BATCH_ROWS, Retention, unmanaged_recording_note
 from ambient.store import Store
 
 NOW = 1_780_000_000.0
@@ -162,3 +162,14 @@ def test_a_data_class_must_name_a_retention_field() -> None:
         registry.register(
             DataClass("x", "t", "person", "time", retention="forever", description="")
         )
+
+
+def test_a_recording_outside_the_recordings_directory_gets_a_note(tmp_path: Path) -> None:
+    store = tmp_path / "state" / "ambient.db"
+    config = RetentionConfig()
+    inside = tmp_path / "state" / "recordings" / "evening.csv"
+    assert unmanaged_recording_note(inside, config, store) is None
+    note = unmanaged_recording_note(tmp_path / "evening.csv", config, store)
+    assert note is not None
+    assert f"is outside {tmp_path / 'state' / 'recordings'}, so retention" in note
+    assert "kept until you delete it" in str(unmanaged_recording_note(inside, config, None))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ambient.evaluate.labels import Labels, LabelsError, load_labels_file, split_label_rows
+from ambient.labels import Labels, LabelsError, load_labels_file, split_label_rows
 from ambient.readings import Reading
 from ambient.recordings import Recording
 
