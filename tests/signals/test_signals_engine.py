@@ -68,7 +68,7 @@ def test_an_hr_only_source_gives_hr_a_score_from_hr_and_reports_hrv_unknown() ->
     assert isinstance(get("alex", "stress_score").value, float)
     assert get("alex", "stress_basis").value == "hr"
     assert get("alex", "baseline_state").value == "prior"
-    assert get("alex", "stress_confidence").value == pytest.approx(0.15)  # HR alone, prior
+    assert get("alex", "stress_confidence").value == pytest.approx(0.12)  # HR alone, prior
 
 
 def test_a_score_from_hr_rises_with_hr_above_the_persons_own_rest() -> None:
@@ -93,6 +93,16 @@ def test_lost_skin_contact_makes_heart_signals_unknown() -> None:
     assert replay.engine.get("alex", "contact").value is False
     assert replay.engine.get("alex", "hr").reason == "no skin contact"
     assert replay.engine.get("alex", "rmssd").reason == "no skin contact"
+
+
+def test_minutes_the_score_calls_stressed_do_not_move_the_baseline() -> None:
+    replay = Replay()
+    for second in range(600):
+        replay.feed(float(second), "hr", 60.0)
+    for second in range(600, 1200):  # ten stressed minutes, 20 bpm above rest
+        replay.feed(float(second), "hr", 80.0)
+    # Had the stressed minutes been learned as rest, the delta would be about 10 bpm.
+    assert replay.engine.get("alex", "hr_delta_rest").value == pytest.approx(20.0, abs=0.5)
 
 
 def test_windows_without_enough_consecutive_pairs_give_no_hrv() -> None:
