@@ -60,6 +60,8 @@ class Insights:
         self._midnight: TimerHandle = clock.call_at(self._next_midnight(now), self._on_midnight)
         self._persist: TimerHandle = clock.call_later(config.persist_every, self._on_persist)
         self._first: TimerHandle = clock.call_later(0.0, self._publish_days)
+        #: Anything else to close with the insights (the scheduled report).
+        self.closing: list[Callable[[], None]] = []
 
     # -- the view --------------------------------------------------------------------------
 
@@ -138,6 +140,8 @@ class Insights:
         self._save_open()
         for handle in (self._midnight, self._persist, self._first):
             handle.cancel()
+        for close in self.closing:
+            close()
 
     # -- days ------------------------------------------------------------------------------
 

@@ -35,6 +35,12 @@ def add_insights(
         from ambient.insights.sources import connect_sleep
 
         connect_sleep(insights, config, connections)
+    if connections is not None and config.insights.report is not None:
+        from ambient.insights.delivery import ReportDelivery
+
+        notify = _notifier(connections) if config.homeassistant is not None else None
+        delivery = ReportDelivery(config, config.insights.report, clock, store, zone, notify)
+        insights.closing.append(delivery.close)
     return insights, SignalsWithInsights(signals, insights)
 
 
@@ -42,3 +48,11 @@ def _zone(name: str | None) -> Any:
     from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
 
     return resolve_zone(name)
+
+
+def _notifier(connections: Any) -> Any:
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        domain, _, name = service.partition(".")
+        await connections.homeassistant().call_service(domain, name, data)
+
+    return notify

@@ -1,0 +1,118 @@
+"""The weekly report, delivered: on the configured weekday and time, last week's page of every
+person is written to ``insights.report.folder`` (where HA serves files: ``/config/www/…`` is
+``/local/…``), and an HA notification links to it.
+
+HA serves ``/local/`` without a login, so each file name carries a random part kept per person
+in the store: the link works, a guess does not. Files are written 0600 (health data), so HA must
+run as the same user (as it does under the add-on). The page is rendered in a worker thread (it
+takes a few hundred milliseconds), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from ambient.clock import Clock, TimerHandle
+from ambient.config.insights import ReportDeliveryConfig
+from ambient.config.root import AmbientConfig
+from ambient.insights.days import day_of, week_label
+from ambient.insights.report_cli import last_full_week, render, write_private
+from ambient.insights.storage import InsightStore
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+TOKENS = "insights.report_token"
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: Sends one notification: (service ``notify.x``, service data).
+Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class ReportDelivery:
+    def __init__(
+        self,
+        config: AmbientConfig,
+        delivery: ReportDeliveryConfig,
+        clock: Clock,
+        store: Store,
+        zone: tzinfo,
+        notify: Notify | None,
+    ) -> None:
+        self.config = config
+        self.delivery = delivery
+        self.clock = clock
+        self.store = store
+        self.zone = zone
+        self.notify = notify
+        self.written: list[Path] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._timer: TimerHandle = clock.call_at(self.next_due(clock.now()), self._due)
+
+    def next_due(self, now: float) -> float:
+        """The next configured weekday and time after ``now`` (local, DST-aware)."""
+        hour, minute = (int(p) for p in self.delivery.at.split(":")[:2])
+        today = day_of(now, self.zone)
+        weekday = _WEEKDAYS.index(self.delivery.weekday)
+        for ahead in range(8):
+            day = today + timedelta(days=ahead)
+            if day.weekday() != weekday:
+                continue
+            due = datetime.combine(day, time(hour, minute), self.zone).timestamp()
+            if due > now:
+                return due
+        raise AssertionError("a weekday recurs within 8 days")
+
+    def close(self) -> None:
+        self._timer.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    async def settled(self) -> None:
+        """Until the deliveries under way are done."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def deliver(self) -> None:
+        """Write last week's page of every person and tell HA (one notification each)."""
+        monday = last_full_week(day_of(self.clock.now(), self.zone))
+        folder = self.delivery.folder
+        for person in self.config.people:
+            summaries = InsightStore(self.store).summaries(person.id)
+            page = await asyncio.to_thread(render, self.config, summaries, person.id, monday)
+            name = f"{person.id}-{week_label(monday)}-{self._token(person.id)}.html"
+            await asyncio.to_thread(write_private, folder / name, page)
+            self.written.append(folder / name)
+            if self.notify is not None and self.delivery.notify is not None:
+                link = f"{self.delivery.url.rstrip('/')}/{name}"
+                await self.notify(
+                    self.delivery.notify,
+                    {
+                        "title": f"{person.display_name}'s week",
+                        "message": f"Your report for {week_label(monday)} is ready.",
+                        "data": {"url": link, "clickAction": link},
+                    },
+                )
+
+    def _token(self, person: str) -> str:
+        token = self.store.get(TOKENS, person)
+        if not isinstance(token, str):
+            token = secrets.token_urlsafe(12)
+            self.store.put(TOKENS, person, token)
+        return token
+
+    def _due(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver_logged())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._timer = self.clock.call_at(self.next_due(self.clock.now() + 1), self._due)
+
+    async def _deliver_logged(self) -> None:
+        try:
+            await self.deliver()
+        except Exception as exc:  # a report that cannot be written must not stop the daemon
+            _LOGGER.warning("Weekly report not delivered: %s", exc)

@@ -1,0 +1,86 @@
+"""The scheduled weekly report: written on the configured local weekday and time (across DST),
+under a name that cannot be guessed, with one HA notification per person linking to it.
+
+The notification goes to a recording stand-in for HA's notify service: the call itself is HA's
+client, tested against the real HA in tests/actuators."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ambient.clock import VirtualClock
+from ambient.config.root import AmbientConfig
+from ambient.insights.delivery import ReportDelivery
+from ambient.insights.synthetic import summaries
+from ambient.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN).timestamp()
+
+
+def config(folder: Path) -> AmbientConfig:
+    return AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex", "name": "Alex"}],
+            "insights": {
+                "report": {
+                    "folder": str(folder),
+                    "weekday": "mon",
+                    "at": "08:00",
+                    "notify": "notify.mobile_app_alex",
+                    "url": "/local/ambient/",
+                }
+            },
+        }
+    )
+
+
+async def test_the_report_is_written_monday_morning_and_linked_in_a_notification(
+    tmp_path: Path,
+) -> None:
+    store = Store(None)
+    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        sent.append((service, data))
+
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 5, 12))  # a Saturday
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    assert delivery.next_due(clock.now()) == berlin(2026, 12, 7, 8)
+    await clock.run_until(berlin(2026, 12, 7, 7, 59))
+    assert not delivery.written
+    await clock.run_until(berlin(2026, 12, 7, 8, 1))
+    await delivery.settled()  # the page is rendered in a worker thread
+    (path,) = delivery.written
+    assert path.parent == tmp_path / "www"
+    assert (
+        path.name.startswith("alex-2026-W49-") and len(path.name) > len("alex-2026-W49-.html") + 8
+    )
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert "Alex's week" in path.read_text()
+    ((service, data),) = sent
+    assert service == "notify.mobile_app_alex"
+    assert data["data"]["url"] == f"/local/ambient/{path.name}"
+    delivery.close()
+
+
+def test_the_time_is_local_across_a_dst_change(tmp_path: Path) -> None:
+    settings = config(tmp_path)
+    assert settings.insights.report is not None
+    delivery = ReportDelivery(
+        settings, settings.insights.report, VirtualClock(0.0), Store(None), BERLIN, None
+    )
+    # Clocks go back on Sunday 25 October 2026: Monday 08:00 is then UTC+1.
+    assert delivery.next_due(berlin(2026, 10, 24, 12)) == berlin(2026, 10, 26, 8)
+    assert delivery.next_due(berlin(2026, 10, 26, 8)) == berlin(2026, 11, 2, 8)
+    delivery.close()
