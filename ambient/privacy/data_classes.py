@@ -132,6 +132,48 @@ register(
     )
 )
 
+# The insights' per-person days (namespaces of ambient.insights.storage; keys `person/date`).
+# Insights expire them by their own `insights.keep_days`/`keep_minutes_days` too: the shorter
+# limit wins.
+_PERSON_OF_DAY_KEY = "substr(key, 1, instr(key, '/') - 1)"
+register(
+    DataClass(
+        name="daily_summaries",
+        table="kv",
+        where="namespace = 'insights.days'",
+        person=_PERSON_OF_DAY_KEY,
+        time="CAST(strftime('%s', substr(key, instr(key, '/') + 1)) AS REAL)",
+        retention="daily_summaries",
+        description="one summary per person and day: HR, HRV, stress minutes, sleep, episodes",
+        json_columns=("value",),
+    )
+)
+register(
+    DataClass(
+        name="day_minutes",
+        table="kv",
+        where="namespace = 'insights.minutes'",
+        person=_PERSON_OF_DAY_KEY,
+        time=None,
+        retention=None,
+        description="per-minute heart rate, HRV and stress of the recent days (to recompute "
+        "a summary)",
+        json_columns=("value",),
+    )
+)
+register(
+    DataClass(
+        name="day_index",
+        table="kv",
+        where="namespace = 'insights.index'",
+        person="key",
+        time=None,
+        retention=None,
+        description="which days are kept for the person",
+        json_columns=("value",),
+    )
+)
+
 
 def _erase_rule_state(store: Store, person: str) -> int:
     """A rule's saved state holds its `for` windows, cooldowns and open episodes per person."""

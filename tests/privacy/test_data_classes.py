@@ -1,0 +1,59 @@
+"""The registry names every per-person kind of data the store holds, so retention, export and
+forget cover them; these checks catch a namespace renamed on one side only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ambient.clock import VirtualClock
+from ambient.config.retention import DAY_S, RetentionConfig
+from ambient.insights.storage import INDEX, MINUTES, SUMMARIES
+from ambient.privacy.data_classes import data_classes
+from ambient.privacy.export import person_rows
+from ambient.privacy.forget import forget_store
+from ambient.privacy.retention import Retention
+from ambient.rules.rule_store import STATE_NAMESPACE
+from ambient.rules.tracing import TRACE_NAMESPACE
+from ambient.signals.engine import BASELINE_NAMESPACE
+from ambient.store import Store
+
+NOW = 1_780_000_000.0  # 2026-05-28
+
+
+def by_name() -> dict[str, str]:
+    return {c.name: c.where for c in data_classes()}
+
+
+def test_the_core_namespaces_are_registered() -> None:
+    where = by_name()
+    assert where["traces"] == f"namespace = '{TRACE_NAMESPACE}'"
+    assert where["baselines"] == f"namespace = '{BASELINE_NAMESPACE}'"
+    assert where["daily_summaries"] == f"namespace = '{SUMMARIES}'"
+    assert where["day_minutes"] == f"namespace = '{MINUTES}'"
+    assert where["day_index"] == f"namespace = '{INDEX}'"
+    assert STATE_NAMESPACE == "rules"  # erased by the rule_state eraser
+
+
+async def test_daily_summaries_age_by_their_day_and_belong_to_their_person(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "ambient.db")
+    for key in ("alex/2024-05-27", "alex/2026-05-20", "sam/2024-01-01", "alexa/2026-05-01"):
+        store.put(SUMMARIES, key, {"day": key})
+    store.put(MINUTES, "alex/2026-05-20", [1, 2])
+    store.put(INDEX, "alex", ["2026-05-20"])
+
+    [summaries] = [c for c in data_classes() if c.name == "daily_summaries"]
+    assert [row["key"] for _, row in person_rows(store, summaries, "alex")] == [
+        "alex/2024-05-27",
+        "alex/2026-05-20",
+    ]
+    config = RetentionConfig(daily_summaries=730 * DAY_S)
+    report = await Retention(config, store, VirtualClock(NOW)).purge()
+    assert report.rows["daily_summaries"] == 2  # alex's and sam's from over two years ago
+    assert sorted(store.items(SUMMARIES)) == ["alex/2026-05-20", "alexa/2026-05-01"]
+
+    removed = forget_store(store, "alex")
+    assert (removed["daily_summaries"], removed["day_minutes"], removed["day_index"]) == (1, 1, 1)
+    assert sorted(store.items(SUMMARIES)) == ["alexa/2026-05-01"]  # a prefix is not a person
+    store.close()
