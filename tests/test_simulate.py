@@ -150,3 +150,26 @@ def test_a_recording_carrying_label_rows_replays_without_them(tmp_path: Path) ->
     assert with_labels.returncode == 0, with_labels.stderr
     assert with_labels.stdout == plain.stdout
     assert "label_episode" not in with_labels.stderr
+
+
+def test_plot_without_matplotlib_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    # A stand-in for an installation without the `plot` extra: matplotlib made unimportable.
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; from ambient.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    picture = tmp_path / "demo.png"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "simulate", str(DEMO), "--plot", str(picture)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "ambient simulate: matplotlib is not installed; "
+        "install the plot extra: pip install 'ambient[plot]'"
+    ]
+    assert result.stdout == ""  # checked before the replay, not after
+    assert not picture.exists()
