@@ -69,6 +69,10 @@ class Insights:
         value = self._emitted.get(person, {}).get(name)
         return value if value is not None else SignalValue.unknown(self.clock.now(), NOT_YET)
 
+    def open_day(self, person: str) -> OpenDay | None:
+        """The day being recorded for ``person``."""
+        return self._days.get(person)
+
     def trend(self, person: str) -> HrvTrend | None:
         return self._trends.get(person)
 

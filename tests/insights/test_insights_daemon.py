@@ -1,0 +1,146 @@
+"""Insights in the running daemon: a rule on `stress_slope` acts before the threshold rule
+(`ambient simulate` on the demo recording, a real subprocess), the HRV trend is the same
+after a restart, and sleep arrives over a real MQTT broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fixtures.mosquitto import MosquittoBroker
+from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, running
+
+from ambient.clock import RealClock, VirtualClock
+from ambient.config.insights import InsightsConfig
+from ambient.config.root import AmbientConfig
+from ambient.insights.days import day_start
+from ambient.insights.service import Insights
+from ambient.insights.sources import connect_sleep
+from ambient.insights.summaries import DaySummary
+from ambient.insights.synthetic import ln_rmssd_series
+from ambient.messages import SignalUpdate
+from ambient.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+EPISODE_START_S = 1800.0
+BERLIN = ZoneInfo("Europe/Berlin")
+
+RULES = """
+people:
+  - id: alex
+sensors:
+  - type: recording
+    id: demo
+    path: {recording}
+    person: alex
+rules:
+  - id: threshold
+    person: alex
+    triggers:
+      - {{trigger: signal, signal: stress_score, above: 70, for: 2min, hysteresis: 10}}
+    actions:
+      - {{action: log, message: over 70}}
+  - id: rising
+    person: alex
+    triggers:
+      - {{trigger: signal, signal: stress_slope, above: 3, for: 1min}}
+    actions:
+      - {{action: log, message: rising}}
+store:
+  path: null
+"""
+
+
+def test_a_rule_on_the_stress_slope_acts_before_the_threshold_rule(tmp_path: Path) -> None:
+    config = tmp_path / "ambient.yaml"
+    config.write_text(RULES.format(recording=ROOT / "ambient" / "data" / "demo.csv"))
+    done = subprocess.run(
+        [sys.executable, "-m", "ambient", "simulate", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    fired = [json.loads(line) for line in done.stdout.splitlines() if '"event": "fired"' in line]
+    threshold = next(row["t"] for row in fired if row["rule"] == "threshold")
+    rising = [row["t"] for row in fired if row["rule"] == "rising" and row["t"] >= EPISODE_START_S]
+    assert rising and rising[0] < threshold, fired
+
+
+def stored_days(store: Store, days: dict[date, float]) -> None:
+    for day, value in days.items():
+        summary = DaySummary("alex", day, 600, 60, 20, 5, 200, 30, 58.0, value, "night", 35.0)
+        store.put("insights.days", f"alex/{day}", summary.to_json())
+
+
+def trend_published(store: Store, now: float) -> list[SignalUpdate]:
+    clock = VirtualClock(now)
+    published: list[SignalUpdate] = []
+    insights = Insights(InsightsConfig(), ["alex"], BERLIN, clock, store, published.append)
+    clock.advance_to(now + 1)
+    insights.close()
+    return [u for u in published if "hrv_trend" in u.values]
+
+
+def test_a_restart_publishes_the_same_trend_and_no_new_alert(tmp_path: Path) -> None:
+    first_day = date(2026, 9, 1)
+    series = ln_rmssd_series(first_day, 60, seed=11, drop_from=50)
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    stored_days(store, series)
+    morning = day_start(first_day + timedelta(days=60), BERLIN) + 8 * 3600
+    before = trend_published(store, morning)
+    store.close()
+    store = Store(path)
+    after = trend_published(store, morning + 600)
+    (one,), (two,) = before, after
+    assert one.values["hrv_trend"].value == two.values["hrv_trend"].value == "low"
+    assert one.values["hrv_trend"].reason == two.values["hrv_trend"].reason
+
+
+async def test_sleep_arrives_over_mqtt(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}],
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "insights": {
+                "sleep": [
+                    {
+                        "person": "alex",
+                        "duration_topic": "home/alex/sleep",
+                        "duration_unit": "min",
+                        "score_topic": "home/alex/sleep_score",
+                    }
+                ]
+            },
+        }
+    )
+    heard = asyncio.Event()
+
+    class Listening(Insights):
+        def on_sleep(self, person: str, kind: str, value: float) -> None:
+            super().on_sleep(person, kind, value)
+            if kind == "score":
+                heard.set()
+
+    insights = Listening(config.insights, ["alex"], BERLIN, RealClock(), Store(None), print)
+    connection = make_connection(mosquitto)
+
+    class Connections:
+        def mqtt(self) -> object:
+            return connection
+
+    connect_sleep(insights, config, Connections())
+    async with running(connection), device_client(mosquitto, "tracker") as tracker:
+        await tracker.publish("home/alex/sleep", "450", qos=1)
+        await tracker.publish("home/alex/sleep_score", "not a number", qos=1)
+        await tracker.publish("home/alex/sleep_score", "82", qos=1)
+        await asyncio.wait_for(heard.wait(), WAIT_S)
+    insights.close()
+    opened = insights.open_day("alex")
+    assert opened is not None and opened.sleep == {"hours": 7.5, "score": 82.0}
