@@ -317,14 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ambient status        # finds the daemon you started, else the system one",
         "exit codes: 0 the daemon answered, 1 no daemon answered (the reason is printed)",
     )
+    _config_positional(status)
     status.add_argument("--json", action="store_true", help="the daemon's status document as JSON")
     record = _subcommand(
         commands,
         common,
         "record",
         "write what the live sensors read to a recording (rules do not run)",
-        "ambient record --config my.yaml --out session.csv --duration 30min",
+        "ambient record my.yaml --out session.csv --duration 30min",
     )
+    _config_positional(record)
     record.add_argument(
         "--out", "-o", type=Path, required=True, metavar="FILE", help="file.csv or file.jsonl"
     )

@@ -163,7 +163,9 @@ class Daemon:
         for listener in opts.trace_listeners:
             hub.on_trace(listener)
         store = Store.from_config(config.store, in_memory=opts.store_in_memory)
-        connections = Connections(config, self.clock, self.counters)
+        # A recorder runs beside the daemon: a broker client of its own, never announcing.
+        role = "record" if opts.record_to is not None else None
+        connections = Connections(config, self.clock, self.counters, role)
         signals = SignalEngine(
             config.signals,
             config.people,

@@ -1,13 +1,18 @@
 """`ambient record` writes what the configured sensors read, so a session becomes a recording
-that `ambient simulate` replays."""
+that `ambient simulate` replays; it runs beside the daemon on the same config."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import AmbientProcess
+from fixtures.mosquitto import MosquittoBroker
+from paho.mqtt import publish, subscribe
 
 from ambient.recordings import read_recording
 
@@ -66,3 +71,58 @@ def test_the_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert oct(out.stat().st_mode & 0o777) == oct(0o600), out.name
+
+
+def test_recording_beside_the_running_daemon_keeps_both_on_the_broker(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """`ambient record` with the daemon's own config is a second broker client with an id of
+    its own: neither knocks the other off, every reading is recorded, and the daemon stays
+    `online` for Home Assistant after the recording ends."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "instance: home\npeople:\n  - id: alex\n"
+        "sensors:\n  - type: mqtt\n    topic: home/alex/heart_rate\n    metric: hr\n"
+        "    value: hr\n    timestamp: t\n    person: alex\n"
+        f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n"
+        f"store:\n  path: {tmp_path / 'state' / 'ambient.db'}\n"
+    )
+    daemon = AmbientProcess("run", str(config))
+    recorder: AmbientProcess | None = None
+    try:
+        daemon.stderr.wait_for("Connected to MQTT broker")
+        recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout")
+        recorder.stderr.wait_for("as ambient-home-record")
+        probe = json.dumps({"hr": 50, "t": time.time()})
+        while True:  # until the recorder has subscribed and shows a probe reading
+            publish.single(
+                "home/alex/heart_rate", probe, qos=1, hostname=mosquitto.host, port=mosquitto.port
+            )
+            line = recorder.stdout.next_within(0.5)
+            if line is not None and ",hr,50," in line:
+                break
+        values = list(range(60, 68))
+        # Timestamped, as a phone sends them (a reading the broker hands over as backlog
+        # keeps its time).
+        now = time.time()
+        publish.multiple(
+            [
+                ("home/alex/heart_rate", json.dumps({"hr": v, "t": now + i}), 1, False)
+                for i, v in enumerate(values)
+            ],
+            hostname=mosquitto.host,
+            port=mosquitto.port,
+        )
+        rows = [recorder.stdout.wait_for(",hr,6").strip().split(",") for _ in values]
+        assert [(row[2], row[3]) for row in rows] == [(str(v), "alex") for v in values]
+        assert recorder.interrupt() == 0
+        status = subscribe.simple(  # type: ignore[no-untyped-call]
+            "ambient/home/status", hostname=mosquitto.host, port=mosquitto.port, retained=True
+        )
+        assert status.payload == b"online"
+        connects = [line for line in daemon.stderr.drain() if "Connected to MQTT broker" in line]
+        assert len(connects) == 1, daemon.stderr.seen
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        daemon.stop()

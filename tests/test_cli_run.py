@@ -6,21 +6,19 @@ text logs carry a timestamp except when they go to the journal."""
 from __future__ import annotations
 
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import AmbientProcess, clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
-DEMO = ROOT / "config" / "demo.yaml"
 
 CONFIG = """\
 people:
@@ -45,11 +43,6 @@ store:
 """
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    drop = {"AMBIENT_CONFIG", "JOURNAL_STREAM", "XDG_RUNTIME_DIR"}
-    return {k: v for k, v in os.environ.items() if k not in drop} | extra
-
-
 def ambient(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ambient", *args],
@@ -61,41 +54,6 @@ def ambient(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     )
 
 
-class RunningDaemon:
-    """An ``ambient run`` process whose log lines can be awaited (no sleeps)."""
-
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ambient", "run", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-
-    def wait_for(self, text: str) -> None:
-        seen: list[str] = []
-        while True:
-            try:
-                line = self.lines.get(timeout=30)
-            except queue.Empty:
-                pytest.fail(f"no log line with {text!r}; saw:\n{''.join(seen)}")
-            seen.append(line)
-            if text in line:
-                return
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 @pytest.fixture
 def runtime_dir(tmp_path: Path) -> Path:
     path = tmp_path / "run"
@@ -104,19 +62,19 @@ def runtime_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, runtime_dir: Path) -> Iterator[tuple[RunningDaemon, Path]]:
+def daemon(tmp_path: Path, runtime_dir: Path) -> Iterator[tuple[AmbientProcess, Path]]:
     config = tmp_path / "ambient.yaml"
     config.write_text(CONFIG.format(recording=RECORDING, store=tmp_path / "state" / "ambient.db"))
-    running = RunningDaemon(config, clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
+    running = AmbientProcess("run", str(config), env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
     try:
-        running.wait_for("Running:")
+        running.stderr.wait_for("Running:")
         yield running, config
     finally:
         running.stop()
 
 
 def test_a_second_daemon_on_the_same_config_says_so_in_one_line(
-    daemon: tuple[RunningDaemon, Path], tmp_path: Path
+    daemon: tuple[AmbientProcess, Path], tmp_path: Path
 ) -> None:
     _, config = daemon
     second = ambient("run", str(config), env=clean_env())
@@ -130,7 +88,7 @@ def test_a_second_daemon_on_the_same_config_says_so_in_one_line(
 
 
 def test_status_without_a_config_finds_the_daemon_this_user_started(
-    daemon: tuple[RunningDaemon, Path], runtime_dir: Path
+    daemon: tuple[AmbientProcess, Path], runtime_dir: Path
 ) -> None:
     result = ambient("status", env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
     assert result.returncode == 0, result.stderr
@@ -139,7 +97,7 @@ def test_status_without_a_config_finds_the_daemon_this_user_started(
 
 
 def test_the_link_goes_when_the_daemon_stops(
-    daemon: tuple[RunningDaemon, Path], runtime_dir: Path
+    daemon: tuple[AmbientProcess, Path], runtime_dir: Path
 ) -> None:
     running, _ = daemon
     running.stop()
@@ -150,20 +108,52 @@ def test_the_link_goes_when_the_daemon_stops(
     assert result.stderr.startswith("ambient status: ")
 
 
-def test_live_timeline_shows_clock_time_and_each_action_once() -> None:
+HR_RULE = """\
+people:
+  - id: alex
+sensors:
+  - type: recording
+    path: hr.csv
+    person: alex
+rules:
+  - id: fast_heart
+    person: alex
+    triggers:
+      - trigger: signal
+        signal: hr
+        above: 100
+    actions:
+      - action: log
+        message: "{person}: heart rate {hr}"
+    on_recovery:
+      - action: log
+        message: "{person}: calm again"
+store:
+  path: null
+"""
+
+
+def test_live_timeline_shows_clock_time_and_each_action_once(tmp_path: Path) -> None:
+    # Heart rate 120 from minute 10 to minute 20 of a 30-minute recording.
+    rows = "".join(f"{t},hr,{120 if 600 <= t < 1200 else 60}\n" for t in range(0, 1800, 5))
+    (tmp_path / "hr.csv").write_text("t,metric,value\n" + rows)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(HR_RULE)
     started = time.time()
-    result = ambient("run", str(DEMO), "--speed", "3000", env=clean_env())
+    result = ambient("run", str(config), "--speed", "600", env=clean_env())
     assert result.returncode == 0, result.stderr
     day = re.search(r"^-- (\d{4}-\d\d-\d\d) --$", result.stdout, re.MULTILINE)
-    fired = re.search(r"^(\d\d:\d\d:\d\d)  calm_alex +fired ", result.stdout, re.MULTILINE)
+    fired = re.search(r"^(\d\d:\d\d:\d\d)  fast_heart +fired ", result.stdout, re.MULTILINE)
     assert day and fired, result.stdout
     shown = datetime.strptime(f"{day[1]} {fired[1]}", "%Y-%m-%d %H:%M:%S").timestamp()
-    # The clock starts at the wall time of the start and runs 3000x; the stress episode runs
-    # from minute 30 to 40 of the recording, which plays from the clock's start.
-    assert started + 30 * 60 <= shown <= time.time() + 40 * 60
+    # The clock starts at the wall time of its creation and runs 600x; the recording plays
+    # from when the sensors start, so the rule fires at least 10 min of clock time after the
+    # start, and never later than the clock can have reached.
+    ended = time.time()
+    assert started + 10 * 60 - 1 <= shown <= ended + (ended - started) * 600
     output = result.stdout + result.stderr
-    assert output.count("alex is stressed") == 1
-    assert output.count("alex has recovered") == 1
+    assert output.count("alex: heart rate 120") == 1
+    assert output.count("alex: calm again") == 1
 
 
 def test_text_logs_are_timestamped_except_when_they_go_to_the_journal(tmp_path: Path) -> None:

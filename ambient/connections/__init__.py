@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 
 
 class Connections:
-    def __init__(self, config: AmbientConfig, clock: Clock, counters: Counters) -> None:
+    def __init__(
+        self, config: AmbientConfig, clock: Clock, counters: Counters, role: str | None = None
+    ) -> None:
+        """``role``: these connections are a second client beside the daemon (``record``)."""
         self.config = config
+        self.role = role
         self.clock = clock
         # Brokers and HA live in real time: under `ambient run --speed N` their heartbeats,
         # timeouts and backoff must not run N times faster with the daemon's clock.
@@ -34,7 +38,7 @@ class Connections:
             if self.config.mqtt is None:
                 raise RuntimeError("no `mqtt:` section in the config")
             self._mqtt = MqttConnection(
-                self.config.mqtt, self.config.instance, self.link_clock, self.counters
+                self.config.mqtt, self.config.instance, self.link_clock, self.counters, self.role
             )
         return self._mqtt
 

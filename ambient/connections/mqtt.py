@@ -109,10 +109,22 @@ def tls_context(config: MqttConfig) -> ssl.SSLContext | None:
 class MqttConnection:
     """The shared connection; see the module docstring."""
 
-    def __init__(self, config: MqttConfig, instance: str, clock: Clock, counters: Counters) -> None:
+    def __init__(
+        self,
+        config: MqttConfig,
+        instance: str,
+        clock: Clock,
+        counters: Counters,
+        role: str | None = None,
+    ) -> None:
+        """``role`` names a second client of the same instance (``record`` while the daemon
+        runs): it gets a client id of its own, so the broker does not drop the daemon's
+        session for it, and it never says the instance is online or offline."""
         self.config = config
         self.instance = instance
-        self.client_id = config.client_id or f"ambient-{instance}"
+        self.role = role
+        base_id = config.client_id or f"ambient-{instance}"
+        self.client_id = base_id if role is None else f"{base_id}-{role}"
         self.status_topic = f"{config.base_topic}/{instance}/status"
         self._clock = clock
         self._counters = counters
@@ -264,7 +276,9 @@ class MqttConnection:
             protocol=aiomqtt.ProtocolVersion.V5,
             clean_start=False,
             properties=connect_properties,
-            will=aiomqtt.Will(self.status_topic, OFFLINE, qos=1, retain=True),
+            will=aiomqtt.Will(self.status_topic, OFFLINE, qos=1, retain=True)
+            if self.role is None
+            else None,
             keepalive=config.keepalive,
             timeout=_CALL_TIMEOUT_S,
             tls_context=tls_context(config),
@@ -295,7 +309,8 @@ class MqttConnection:
             try:
                 self._expect_backlog_marker()
                 await client.subscribe(self._marker_topic, qos=1, timeout=_CALL_TIMEOUT_S)
-                await client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+                if self.role is None:
+                    await client.publish(self.status_topic, ONLINE, qos=1, retain=True)
                 failed = [
                     f for f in list(self._subscriptions) if not await self._subscribe_now(client, f)
                 ]
@@ -326,6 +341,8 @@ class MqttConnection:
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
         """A clean shutdown sends no last will: say ``offline`` ourselves."""
+        if self.role is not None:
+            return
         with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
             await client.publish(
                 self.status_topic, OFFLINE, qos=1, retain=True, timeout=_OFFLINE_TIMEOUT_S
@@ -393,7 +410,8 @@ class MqttConnection:
 
     @property
     def _marker_topic(self) -> str:
-        return f"{self.config.base_topic}/{self.instance}/backlog_end"
+        role = "" if self.role is None else f"/{self.role}"
+        return f"{self.config.base_topic}/{self.instance}{role}/backlog_end"
 
     def _expect_backlog_marker(self) -> None:
         self._end_backlog()
