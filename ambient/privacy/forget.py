@@ -184,16 +184,20 @@ def ha_entity_ids(config: AmbientConfig, person: str) -> list[str]:
 
 
 def recorder_instructions(entity_ids: list[str]) -> str:
-    """How to purge HA's recorder history of ``entity_ids`` (Developer tools > Actions)."""
-    listed = "\n".join(f"    - {entity_id}" for entity_id in entity_ids)
+    """How to purge HA's recorder history of ``entity_ids`` (Developer tools > Actions), and
+    the long-term statistics that purge leaves."""
+    listed = "\n".join(f"      - {entity_id}" for entity_id in entity_ids)
     return (
         "Home Assistant keeps its own history of these entities (its recorder database);\n"
-        "only HA can remove it. In Developer tools > Actions, run:\n"
+        "only HA can remove it. In Developer tools > Actions, in YAML mode, run:\n"
         "  action: recorder.purge_entities\n"
-        "  data:\n"
-        "    keep_days: 0\n"
+        "  target:\n"
         "    entity_id:\n"
         f"{listed}\n"
+        "  data:\n"
+        "    keep_days: 0\n"
+        "The hourly long-term statistics of heart rate, RMSSD and stress score stay after that:\n"
+        "delete them in Developer tools > Statistics (each shows an issue with a Fix button).\n"
     )
 
 

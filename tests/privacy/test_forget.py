@@ -237,7 +237,7 @@ async def test_forget_empties_the_persons_retained_topics(
     assert await retained_now(mosquitto, sam) == sam_before
     assert f"{len(alex_before) + 1} retained topic(s) emptied" in result.stdout
     assert "recorder.purge_entities" in result.stdout
-    assert "    - sensor.home_alex_heart_rate" in result.stdout
+    assert "      - sensor.home_alex_heart_rate" in result.stdout
 
 
 def test_an_unreachable_broker_is_said_and_fails_the_command(tmp_path: Path) -> None:
