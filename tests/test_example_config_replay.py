@@ -1,5 +1,5 @@
-"""The example config's stress rules on real and simulated data (issue 3's must-shows, end to
-end through `ambient simulate`): the real resting hour sets off nothing; the demo's stress
+"""The example config's stress rules on real and simulated data (end to end through
+`ambient simulate`): the real resting hour sets off nothing; the demo's stress
 episode is detected within 3 minutes; an exercise bout and the recovery after it never are."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 8, item 6: parts a config does not use cost nothing at start-up.
+"""Parts a config does not use cost nothing at start-up.
 
 Each command runs in a fresh interpreter (a subprocess, so modules the test runner has already
 imported do not hide an import) and reports every module it loaded.

@@ -1,4 +1,4 @@
-"""HA device-based discovery documents, field by field (facts: ../shared/ha/README.md)."""
+"""HA device-based discovery documents, field by field."""
 
 from __future__ import annotations
 
