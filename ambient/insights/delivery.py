@@ -22,7 +22,7 @@ from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import ReportDeliveryConfig
 from ambient.config.root import AmbientConfig
 from ambient.insights.days import day_of, week_label
-from ambient.insights.report_cli import last_full_week, render, write_private
+from ambient.insights.report_cli import last_full_week, learned_weeks, render, write_private
 from ambient.insights.storage import InsightStore
 from ambient.store import Store
 
@@ -83,7 +83,10 @@ class ReportDelivery:
         folder = self.delivery.folder
         for person in self.config.people:
             summaries = InsightStore(self.store).summaries(person.id)
-            page = await asyncio.to_thread(render, self.config, summaries, person.id, monday)
+            learned = learned_weeks(self.store, person.id, monday, self.zone)
+            page = await asyncio.to_thread(
+                render, self.config, summaries, person.id, monday, learned
+            )
             name = f"{person.id}-{week_label(monday)}-{self._token(person.id)}.html"
             await asyncio.to_thread(write_private, folder / name, page)
             self.written.append(folder / name)

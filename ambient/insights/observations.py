@@ -4,8 +4,9 @@ the data are too thin. Patterns and options, never blame."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ambient.insights.summaries import DaySummary
 
@@ -24,11 +25,21 @@ class Observation:
     strength: float  # relative difference, to pick the clearest three
 
 
-def observations(history: Sequence[DaySummary], week: Sequence[DaySummary]) -> list[Observation]:
-    """Up to three, strongest first, from the last four weeks (``history``) and this week."""
+def observations(
+    history: Sequence[DaySummary],
+    week: Sequence[DaySummary],
+    learned: Sequence[Mapping[str, Any]] = (),
+) -> list[Observation]:
+    """Up to three, strongest first, from the last four weeks (``history``, ``learned``: the
+    episodes the intervention learning measured) and this week."""
     found = [
         o
-        for o in (_sleep_then_stress(history), _weekday(history), _activity(history))
+        for o in (
+            _sleep_then_stress(history),
+            _weekday(history),
+            _activity(history),
+            _options(learned),
+        )
         if o is not None
     ]
     found += [o for o in [_episodes(week)] if o is not None]
@@ -128,4 +139,26 @@ def _episodes(week: Sequence[DaySummary]) -> Observation | None:
         f"After the {len(pairs)} calming moments this week your stress score {direction} "
         f"from {before:.0f} to {after:.0f} on average (10 minutes before, 10–20 after).",
         relative,
+    )
+
+
+def _options(learned: Sequence[Mapping[str, Any]]) -> Observation | None:
+    """Which calming option the body answered best, when two have 3 measured episodes each."""
+    by_option: dict[str, list[float]] = {}
+    for e in learned:
+        if e.get("usable") and e.get("response_sd") is not None:
+            by_option.setdefault(str(e["option"]), []).append(float(e["response_sd"]))
+    measured = {o: v for o, v in by_option.items() if len(v) >= MIN_GROUP_DAYS}
+    if len(measured) < 2:
+        return None
+    ranked = sorted(measured, key=lambda o: -statistics.fmean(measured[o]))
+    best, last = ranked[0], ranked[-1]
+    best_mean, last_mean = statistics.fmean(measured[best]), statistics.fmean(measured[last])
+    if best_mean - last_mean < 0.2:  # SD units: smaller differences are noise here
+        return None
+    return Observation(
+        f"Your HRV rose most after {best}: {best_mean:+.1f} SD on average over "
+        f"{len(measured[best])} times, against {last_mean:+.1f} SD after {last} "
+        f"({len(measured[last])} times).",
+        best_mean - last_mean,
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from ambient.config.insights import TrendConfig
 from ambient.insights.days import week_label
@@ -45,9 +46,12 @@ def render_week(
     trend_config: TrendConfig,
     week_bars: Callable[..., str],
     hrv_band: Callable[..., str],
+    learned: Sequence[Mapping[str, Any]] = (),
+    zone: tzinfo = UTC,
 ) -> str:
     """The page for the week starting ``monday`` (the plot functions are passed in, so only
-    the caller imports matplotlib)."""
+    the caller imports matplotlib). ``learned``: the episodes the intervention learning
+    measured over the last four weeks (see :mod:`ambient.insights.learned`)."""
     week_days = [monday + timedelta(days=k) for k in range(7)]
     week = [summaries[d] for d in week_days if d in summaries]
     last_week = [summaries[d] for d in (d - timedelta(days=7) for d in week_days) if d in summaries]
@@ -69,8 +73,10 @@ def render_week(
     ]
     parts += _days_section(week_days, summaries, week_bars)
     parts += _trend_section(summaries, week_days[-1], monday, trend_config, hrv_band)
-    parts += _episodes_section(week)
-    parts += _observations_section(history, week)
+    week_begin = datetime.combine(monday, time(0), zone).timestamp()
+    this_week = [e for e in learned if float(e["start"]) >= week_begin]
+    parts += _measured_section(this_week, zone) if this_week else _episodes_section(week)
+    parts += _observations_section(history, week, learned)
     parts += _changes_section(week, last_week)
     parts.append(
         '<p class="note">ambient is a wellness tool, not a medical device. These are patterns '
@@ -175,8 +181,35 @@ def _episodes_section(week: Sequence[DaySummary]) -> list[str]:
     return [*out, "</tbody></table></div></section>"]
 
 
-def _observations_section(history: Sequence[DaySummary], week: Sequence[DaySummary]) -> list[str]:
-    found = observations(history, week)
+def _measured_section(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> list[str]:
+    out = ['<section id="episodes"><h2>Calming moments and how your body responded</h2>']
+    out.append('<div class="table"><table><thead><tr><th>when</th><th>rule</th><th>what</th>')
+    out.append("<th>HRV after</th><th>how it felt</th></tr></thead><tbody>")
+    for e in learned:
+        when = datetime.fromtimestamp(float(e["start"]), zone)
+        if e.get("usable") and e.get("response_sd") is not None:
+            response = f"{float(e['response_sd']):+.1f} SD"
+        else:
+            response = "not measured" + (f" ({e['reason']})" if e.get("reason") else "")
+        out.append(
+            f"<tr><td>{when:%a %H:%M}</td><td>{_e(e.get('rule', ''))}</td>"
+            f"<td>{_e(e.get('option', ''))}</td><td>{_e(response)}</td>"
+            f"<td>{_e(e.get('check_in') or '–')}</td></tr>"
+        )
+    out.append("</tbody></table></div>")
+    out.append(
+        '<p class="note">HRV after: the change in your heart rate variability 5–20 minutes '
+        "after, against the 5 minutes before, in units of your own day-to-day spread.</p>"
+    )
+    return [*out, "</section>"]
+
+
+def _observations_section(
+    history: Sequence[DaySummary],
+    week: Sequence[DaySummary],
+    learned: Sequence[Mapping[str, Any]] = (),
+) -> list[str]:
+    found = observations(history, week, learned)
     out = ['<section id="observations"><h2>What the data show</h2>']
     if not found:
         return [

@@ -4,12 +4,14 @@ one person from the store, as one HTML file (mode 0600: it is health data)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta, tzinfo
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ambient.config.root import AmbientConfig
-from ambient.insights.days import day_of, iso_week, week_label
+from ambient.insights.days import day_of, day_start, iso_week, week_label
+from ambient.insights.learned import learned_episodes
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import DaySummary
 from ambient.store import Store, StoreKey
@@ -21,7 +23,11 @@ def last_full_week(today: date) -> date:
 
 
 def render(
-    config: AmbientConfig, summaries: dict[date, DaySummary], person: str, monday: date
+    config: AmbientConfig,
+    summaries: dict[date, DaySummary],
+    person: str,
+    monday: date,
+    learned: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The page (imports matplotlib: the `report` extra)."""
     from ambient.insights import plots
@@ -29,8 +35,21 @@ def render(
 
     name = next((p.display_name for p in config.people if p.id == person), person)
     return render_week(
-        name, summaries, monday, config.insights.trend, plots.week_bars, plots.hrv_band
+        name,
+        summaries,
+        monday,
+        config.insights.trend,
+        plots.week_bars,
+        plots.hrv_band,
+        learned,
+        _zone(config),
     )
+
+
+def learned_weeks(store: Store, person: str, monday: date, zone: tzinfo) -> list[dict[str, Any]]:
+    """The measured episodes of the four weeks up to the end of ``monday``'s week."""
+    begin = day_start(monday - timedelta(weeks=3), zone)
+    return learned_episodes(store, person, begin, day_start(monday + timedelta(weeks=1), zone))
 
 
 def write_private(path: Path, text: str) -> None:
@@ -73,11 +92,12 @@ def run_report(
     store = Store(path, key)
     try:
         summaries = InsightStore(store).summaries(person)
+        learned = learned_weeks(store, person, monday, _zone(config))
     finally:
         store.close()
     target = out or Path(f"ambient-{person}-{week_label(monday)}.html")
     try:
-        write_private(target, render(config, summaries, person, monday))
+        write_private(target, render(config, summaries, person, monday, learned))
     except OSError as exc:
         err.write(f"ambient report: cannot write {target}: {exc.strerror}\n")
         return 1

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
 from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES, InsightsConfig
 from ambient.insights.days import day_end, day_of
+from ambient.insights.learned import learned_episodes
 from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import DaySummary, summarize
@@ -191,6 +193,22 @@ class Insights:
 
     def _finish(self, person: str, finished: OpenDay) -> DaySummary:
         summary = summarize(person, finished, self.config, self.zone)
+        measured = learned_episodes(self.storage.store, person, finished.start, finished.end)
+        if measured:
+            summary = replace(
+                summary,
+                measured_episodes=tuple(measured),
+                checkins=tuple(
+                    {
+                        "start": e["start"],
+                        "rule": e["rule"],
+                        "option": e["option"],
+                        "answer": e["check_in"],
+                    }
+                    for e in measured
+                    if e["check_in"] is not None
+                ),
+            )
         self.storage.put_day(person, finished, summary)
         self.storage.expire(
             person, finished.day, self.config.keep_days, self.config.keep_minutes_days
@@ -216,6 +234,8 @@ class Insights:
         now = self.clock.now()
         for person in list(self._days):
             self._account(person, now)
+            while self._days[person].end <= now:  # a day without updates closes too
+                self._roll(person)
         self._publish_days()
         self._midnight = self.clock.call_at(self._next_midnight(now), self._on_midnight)
 

@@ -57,7 +57,10 @@ class DaySummary:
     sleep_hours: float | None = None
     sleep_score: float | None = None
     episodes: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: Check-in answers ("calmer", "same", "worse") with their episode's rule and option.
     checkins: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: Episodes the intervention learning measured: option, response in SD, check-in.
+    measured_episodes: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     @property
     def stress_minutes(self) -> float:
@@ -68,6 +71,7 @@ class DaySummary:
         data["day"] = self.day.isoformat()
         data["episodes"] = list(self.episodes)
         data["checkins"] = list(self.checkins)
+        data["measured_episodes"] = list(self.measured_episodes)
         data["version"] = 1
         return data
 
@@ -81,6 +85,7 @@ class DaySummary:
             fields["day"] = date.fromisoformat(fields["day"])
             fields["episodes"] = tuple(fields.get("episodes", ()))
             fields["checkins"] = tuple(fields.get("checkins", ()))
+            fields["measured_episodes"] = tuple(fields.get("measured_episodes", ()))
             return cls(**fields)
         except (KeyError, TypeError, ValueError):
             return None

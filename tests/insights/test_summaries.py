@@ -175,3 +175,14 @@ def test_episodes_and_sleep_are_kept_with_the_day() -> None:
     (episode,) = kept.episodes
     assert (episode["rule"], episode["end"]) == ("calm", t + 900)
     assert (episode["stress_before"], episode["stress_after"]) == (80.0, 40.0)
+
+
+def test_a_day_without_signals_is_closed_too_with_its_sleep() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 7, 0), store)
+    day.insights.on_sleep("alex", "hours", 8.0)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert (kept.measured_minutes, kept.sleep_hours) == (0, 8.0)
+    assert day.last("day_sleep_hours") == 8.0
+    assert day.last("day_stress_minutes") is None  # unknown, not 0
