@@ -44,3 +44,21 @@ def test_items_and_delete() -> None:
     store.put("timers", "b", 2)
     store.delete("timers", "a")
     assert store.items("timers") == {"b": 2}
+
+
+def test_tables_added_through_the_store_share_its_file_and_transactions(tmp_path: Path) -> None:
+    """A feature's own table (created with execute_script) lives in the same file, so the
+    store's encryption covers it; `execute` commits, inside `batch` only at its end."""
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    store.execute_script("CREATE TABLE IF NOT EXISTS day (person TEXT, n INTEGER)")
+    assert store.execute("INSERT INTO day VALUES (?, ?)", ("alex", 1)) == 1
+    with store.batch():
+        store.execute("INSERT INTO day VALUES (?, ?)", ("sam", 2))
+        with sqlite3.connect(path) as other:  # not committed yet: another reader sees one row
+            assert other.execute("SELECT count(*) FROM day").fetchone()[0] == 1
+    assert store.execute("DELETE FROM day WHERE person = ?", ("alex",)) == 1
+    store.checkpoint()
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT person, n FROM day").fetchall() == [("sam", 2)]
