@@ -20,7 +20,7 @@ from typing import Any
 from ambient.clock import Clock
 from ambient.config.root import AmbientConfig
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
-from ambient.ports import ActionPerformer, SignalView
+from ambient.ports import ActionPerformer, CalmingChooser, SignalView
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.dispatch import TriggerDispatch, topic_matches
 from ambient.rules.firing import Firer
@@ -32,6 +32,7 @@ from ambient.rules.runs import Runs
 from ambient.rules.state import cancel_timer, person_of
 from ambient.rules.timeofday import resolve_zone
 from ambient.rules.tracing import Tracer
+from ambient.rules.write_behind import WriteBehind
 from ambient.store import Store
 
 __all__ = ["RuleEngine", "topic_matches"]
@@ -48,16 +49,18 @@ class RuleEngine:
         signals: SignalView,
         performer: ActionPerformer,
         on_trace: Callable[[TraceRecord], None],
+        calming: CalmingChooser | None = None,
     ) -> None:
         self.clock = clock
         zone = resolve_zone(config.timezone)
         self._rules = [build_rule(rule) for rule in config.rules]
         self._current_values = CurrentValues(clock, zone, signals)
         self._hold = ActionHold(config, clock, zone, store)
+        self._writes = WriteBehind(clock, store)
         self._tracer = Tracer(
-            clock, store, config.store.traces_per_rule, self._current_values, on_trace
+            clock, self._writes, config.store.traces_per_rule, self._current_values, on_trace
         )
-        self._rule_store = RuleStore(store)
+        self._rule_store = RuleStore(store, self._writes)
         self._runs = Runs(
             clock,
             self._rules,
@@ -66,6 +69,7 @@ class RuleEngine:
             self._hold,
             self._tracer,
             self._rule_store,
+            calming,
         )
         self._firer = Firer(
             config,
@@ -125,7 +129,11 @@ class RuleEngine:
             self._dispatch.arm_schedules(rule)
 
     async def stop(self) -> None:
-        """Persist everything and cancel timers and runs; runs resume on the next start."""
+        """Persist everything and cancel timers and runs; runs resume on the next start.
+
+        The state is written before the first wait, so a caller's time limit on stopping can
+        cut the runs' cancellation short but never the write."""
+        self._rule_store.write_all(self._rules)
         for rule in self._rules:
             for schedule in rule.schedules:
                 schedule.cancel()
@@ -139,9 +147,7 @@ class RuleEngine:
             for pending in rule.entity_pending.values():
                 cancel_timer(pending)
         await self._runs.stop()
-        self._rule_store.discard_pending()
-        for rule in self._rules:
-            self._rule_store.write(rule)
+        self._rule_store.write_all(self._rules)
 
     # -- pause ----------------------------------------------------------------------------
 

@@ -4,11 +4,12 @@ rule (another fingerprint) is dropped."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from typing import Any
 
 from ambient.rules.rule import Rule
 from ambient.rules.state import PersonState, TriggerState
+from ambient.rules.write_behind import WriteBehind
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -17,12 +18,12 @@ STATE_NAMESPACE = "rules"
 
 
 class RuleStore:
-    """Loads rule state at start and writes it back, coalesced to once per rule per loop turn."""
+    """Loads rule state at start and writes it back behind the actions (see
+    :mod:`~ambient.rules.write_behind`), coalesced to one write per rule."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, writes: WriteBehind) -> None:
         self._store = store
-        self._dirty: set[Rule] = set()
-        self._flush_scheduled = False
+        self._writes = writes
 
     def load(self, rule: Rule) -> bool:
         """Put the saved state into ``rule``; False when there is none it can use."""
@@ -48,36 +49,20 @@ class RuleStore:
         return True
 
     def save(self, rule: Rule) -> None:
-        """Persist ``rule`` before the loop's next turn: changes made while handling one
-        update (or one timer) are written together, once."""
-        if rule in self._dirty:
-            return
-        self._dirty.add(rule)
-        if not self._flush_scheduled:
-            try:
-                asyncio.get_running_loop().call_soon(self._flush)
-            except RuntimeError:  # no loop (a synchronous caller): write now
-                self._flush()
-                return
-            self._flush_scheduled = True
+        """Persist ``rule`` shortly: changes made while handling one update (or one timer),
+        and the firing's run record, are written together, once, after the action is sent."""
+        self._writes.put(STATE_NAMESPACE, rule.id, lambda: self.record(rule))
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
-        dirty, self._dirty = self._dirty, set()
-        for rule in dirty:
-            self.write(rule)
+    def write_all(self, rules: list[Rule]) -> None:
+        """Write every rule and everything pending now, in one transaction (at stop)."""
+        for rule in rules:
+            self.save(rule)
+        self._writes.flush()
 
-    def discard_pending(self) -> None:
-        """Forget the coalesced writes (the caller writes every rule itself)."""
-        self._dirty.clear()
-
-    def write(self, rule: Rule) -> None:
-        self._store.put(
-            STATE_NAMESPACE,
-            rule.id,
-            {
-                "fingerprint": rule.fingerprint,
-                "persons": {key: state.to_json() for key, state in rule.persons.items()},
-                "entity_pending": {k: v.to_json() for k, v in rule.entity_pending.items()},
-            },
-        )
+    @staticmethod
+    def record(rule: Rule) -> dict[str, Any]:
+        return {
+            "fingerprint": rule.fingerprint,
+            "persons": {key: state.to_json() for key, state in rule.persons.items()},
+            "entity_pending": {k: v.to_json() for k, v in rule.entity_pending.items()},
+        }

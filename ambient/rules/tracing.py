@@ -11,7 +11,7 @@ from ambient.clock import Clock
 from ambient.messages import ActionResult, SignalScalar, TraceRecord
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.rule import Rule
-from ambient.store import Store
+from ambient.rules.write_behind import WriteBehind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -19,18 +19,19 @@ TRACE_NAMESPACE = "traces"
 
 
 class Tracer:
-    """Writes trace records to the store and to the listener; a failing listener is logged."""
+    """Hands trace records to the listener at once and to the store behind the actions; a
+    failing listener is logged."""
 
     def __init__(
         self,
         clock: Clock,
-        store: Store,
+        writes: WriteBehind,
         keep: int,
         current_values: CurrentValues,
         on_trace: Callable[[TraceRecord], None],
     ) -> None:
         self.clock = clock
-        self._store = store
+        self._writes = writes
         self._keep = keep
         self._signals_seen = current_values.signals_seen
         self._on_trace = on_trace
@@ -64,8 +65,8 @@ class Tracer:
 
     def emit(self, record: TraceRecord) -> None:
         _LOGGER.debug("Rule %s %s: %s", record.rule, record.event, record.reason)
-        self._store.append(TRACE_NAMESPACE, record.rule, record.as_dict(), keep=self._keep)
         try:
             self._on_trace(record)
         except Exception:
             _LOGGER.exception("Trace listener failed")
+        self._writes.append(TRACE_NAMESPACE, record.rule, record.as_dict(), keep=self._keep)

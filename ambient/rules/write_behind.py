@@ -1,0 +1,73 @@
+"""Rule state and traces reach the store just after the action they belong to has been sent:
+a firing's writes (trigger phase, cooldown, run record, its position, the trace) are gathered
+and committed together, once, ``WRITE_BEHIND_S`` later on the clock, never between a reading
+and the Home Assistant call it causes.
+
+The price is a window of ``WRITE_BEHIND_S`` in which a kill -9 loses the newest state; a clean
+stop writes everything first (:meth:`WriteBehind.flush`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from ambient.clock import Clock, TimerHandle
+from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
+
+#: How long after a change its write waits (clock seconds): long enough for the action's
+#: request to leave, short enough that a crash loses next to nothing.
+WRITE_BEHIND_S = 0.02
+
+
+class WriteBehind:
+    """Pending ``put``s (the newest value per key, made when written) and ``append``s."""
+
+    def __init__(self, clock: Clock, store: Store) -> None:
+        self.clock = clock
+        self._store = store
+        self._puts: dict[tuple[str, str], Callable[[], Any]] = {}
+        self._appends: list[tuple[str, str, Any, int]] = []
+        self._timer: TimerHandle | None = None
+        #: Commits made (one per flush with something to write).
+        self.commits = 0
+
+    def put(self, namespace: str, key: str, value: Callable[[], Any]) -> None:
+        """Write ``value()`` under the key at the next flush (later calls replace it)."""
+        self._puts[(namespace, key)] = value
+        self._schedule()
+
+    def append(self, namespace: str, key: str, value: Any, keep: int) -> None:
+        self._appends.append((namespace, key, value, keep))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._timer is None:
+            try:
+                self._timer = self.clock.call_later(WRITE_BEHIND_S, self.flush)
+            except RuntimeError:  # no running loop (a synchronous caller): write now
+                self.flush()
+
+    def flush(self) -> None:
+        """Write everything pending, in one transaction."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._puts and not self._appends:
+            return
+        puts, self._puts = self._puts, {}
+        appends, self._appends = self._appends, []
+        try:
+            with self._store.batch():
+                for (namespace, key), value in puts.items():
+                    self._store.put(namespace, key, value())
+                for namespace, key, record, keep in appends:
+                    self._store.append(namespace, key, record, keep)
+        except sqlite3.Error as exc:
+            _LOGGER.error("Store %s: rule state not written: %s", self._store.path, exc)
+            return
+        self.commits += 1
