@@ -156,7 +156,11 @@ def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bo
 
 
 class StressSlope:
-    """The recent slope of one person's stress score, in points per minute."""
+    """The recent slope of one person's stress score, in points per minute.
+
+    Running sums over the points in the window make each update O(1): the score changes every
+    couple of seconds for every person.
+    """
 
     #: Keep at most one point per this many seconds.
     SPACING_S = 5.0
@@ -165,34 +169,54 @@ class StressSlope:
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
         self._points: deque[tuple[float, float]] = deque()
+        self._origin = 0.0  # x is minutes since this, so the sums stay small
+        self._sums = [0.0, 0.0, 0.0, 0.0]  # Σx, Σy, Σxy, Σx²
 
     def add(self, time: float, score: float | None) -> None:
         """A new score (None: unknown, which ends the run of points: a gap is no trend)."""
         points = self._points
-        if score is None:
-            points.clear()
+        if score is None or (points and time - points[-1][0] > self.MAX_GAP_S):
+            self._clear()
+        if score is None or (points and time - points[-1][0] < self.SPACING_S):
             return
-        if points and time - points[-1][0] > self.MAX_GAP_S:
-            points.clear()
-        if points and time - points[-1][0] < self.SPACING_S:
-            return
+        if not points:
+            self._origin = time
         points.append((time, score))
-        while points and points[0][0] < time - self.window_s:
-            points.popleft()
+        self._change(time, score, 1.0)
+        self._expire(time)
 
     def slope(self, now: float) -> tuple[float | None, str]:
         """(points per minute, "") or (None, why not)."""
-        points = [p for p in self._points if p[0] >= now - self.window_s]
+        self._expire(now)
+        points = self._points
         if not points or now - points[-1][0] > self.MAX_GAP_S:
             return None, "no recent stress score"
         span = points[-1][0] - points[0][0]
         if span < self.window_s / 2 or len(points) < 3:
             return None, f"{span / 60:.0f} of {self.window_s / 60:.0f} min of scores so far"
-        t0 = points[0][0]
-        xs = [(t - t0) / 60 for t, _ in points]
-        ys = [s for _, s in points]
-        mx, my = statistics.fmean(xs), statistics.fmean(ys)
-        sxx = sum((x - mx) ** 2 for x in xs)
-        if sxx <= 0 or not math.isfinite(sxx):
+        n = len(points)
+        sx, sy, sxy, sxx = self._sums
+        spread = sxx - sx * sx / n
+        if spread <= 1e-9 or not math.isfinite(spread):
             return None, "no spread in time"
-        return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx, ""
+        return (sxy - sx * sy / n) / spread, ""
+
+    def _expire(self, now: float) -> None:
+        points = self._points
+        while points and points[0][0] < now - self.window_s:
+            time, score = points.popleft()
+            self._change(time, score, -1.0)
+        if not points:
+            self._clear()
+
+    def _change(self, time: float, score: float, sign: float) -> None:
+        x = (time - self._origin) / 60
+        sums = self._sums
+        sums[0] += sign * x
+        sums[1] += sign * score
+        sums[2] += sign * x * score
+        sums[3] += sign * x * x
+
+    def _clear(self) -> None:
+        self._points.clear()
+        self._sums = [0.0, 0.0, 0.0, 0.0]
