@@ -1,0 +1,164 @@
+"""Real ``ambient record`` processes against a real Mosquitto, for the shutdown tests and the
+fault benches: a recorder whose readings arrive on its stdout, a QoS-1 flood of timestamped
+heart rates, and a broker that queues without limit (Mosquitto's default keeps 1,000 messages
+per client and silently drops the rest, which would hide what ambient itself loses)."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import aiomqtt
+from fixtures.mosquitto import MosquittoBroker
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+INSTANCE = "home"
+CLIENT_ID = "ambient-flood-test"
+#: ``record`` connects as a second client of the instance, under a client id of its own.
+RECORDER_CLIENT_ID = f"{CLIENT_ID}-record"
+TOPIC = "flood/hr"
+#: Publishes in flight at once (Mosquitto accepts 20 unacknowledged from one client).
+PUBLISH_WINDOW = 20
+
+CONFIG = """\
+instance: {instance}
+mqtt: {{host: {host}, port: {port}, discovery: false, client_id: {client_id}}}
+people: [{{id: alex}}]
+sensors:
+  - {{type: mqtt, topic: {topic}, person: alex, metric: hr, value: hr, timestamp: ts}}
+store: {{path: {store}}}
+"""
+
+
+def unlimited_queue_broker(directory: Path) -> MosquittoBroker:
+    """A broker (not started) that queues every QoS-1 message for an absent or slow client."""
+    broker = MosquittoBroker(directory)
+    with broker.config_path.open("a") as config:
+        config.write("max_queued_messages 0\n")
+    return broker
+
+
+def write_config(directory: Path, broker: MosquittoBroker) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "ambient.yaml"
+    path.write_text(
+        CONFIG.format(
+            instance=INSTANCE,
+            client_id=CLIENT_ID,
+            host=broker.host,
+            port=broker.port,
+            topic=TOPIC,
+            store=directory / "ambient.db",
+        )
+    )
+    return path
+
+
+async def create_session(broker: MosquittoBroker) -> None:
+    """Open ambient's persistent session (its client id, the sensor's subscription) so the
+    broker queues the flood for it from the first message, whenever the recorder connects."""
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = 3600
+    async with aiomqtt.Client(
+        broker.host,
+        broker.port,
+        identifier=RECORDER_CLIENT_ID,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=False,
+        properties=properties,
+    ) as client:
+        await client.subscribe(TOPIC, qos=1)
+
+
+def reading_time(index: int, start_s: float) -> float:
+    """Reading ``index`` of a flood: one millisecond apart, so each is told apart by its time."""
+    return round(start_s + index / 1000.0, 3)
+
+
+def payload(index: int, start_s: float) -> bytes:
+    return b'{"hr": %d, "ts": %.3f}' % (60 + index % 60, reading_time(index, start_s))
+
+
+async def flood(broker: MosquittoBroker, count: int, start_s: float, first: int = 0) -> None:
+    """Publish readings ``first`` .. ``count - 1`` at QoS 1, each acknowledged by the broker."""
+    async with aiomqtt.Client(broker.host, broker.port, identifier="flood") as client:
+        for low in range(first, count, PUBLISH_WINDOW):
+            high = min(count, low + PUBLISH_WINDOW)
+            for index in range(low, high):
+                await client.publish(TOPIC, payload(index, start_s), qos=1)
+
+
+class Recorder:
+    """``ambient record --out /dev/stdout``: each reading arrives as a CSV row on stdout."""
+
+    def __init__(self, config: Path) -> None:
+        command = [sys.executable, "-X", "faulthandler", "-m", "ambient", "record"]
+        self.process = subprocess.Popen(
+            [*command, "--config", str(config), "--out", "/dev/stdout"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.times: set[float] = set()
+        self.rows = 0
+        self.stderr: list[str] = []
+        self._ended = False
+        self._rows: queue.Queue[float | None] = queue.Queue()
+        threading.Thread(target=self._read_rows, daemon=True).start()
+        threading.Thread(target=self._read_log, daemon=True).start()
+
+    def _read_rows(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            first = line.split(",", 1)[0]
+            if first and first[0].isdigit():
+                self._rows.put(float(first))
+        self._rows.put(None)
+
+    def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.stderr.append(line.rstrip("\n"))
+
+    def wait_rows(self, count: int, deadline_s: float, known: set[float] | None = None) -> bool:
+        """Until ``count`` distinct times were seen (with ``known``'s), the process ended, or
+        the deadline (monotonic) passed; whether the count was reached."""
+        known = known or set()
+        while len(self.times | known) < count:
+            remaining = deadline_s - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                row = self._rows.get(timeout=remaining)
+            except queue.Empty:
+                return False
+            if row is None:
+                self._ended = True
+                return False
+            self.rows += 1
+            self.times.add(row)
+        return True
+
+    def stop(self, timeout_s: float = 20.0) -> int:
+        """SIGTERM, then every row it still writes; its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        while not self._ended:
+            row = self._rows.get()
+            if row is None:
+                self._ended = True
+            else:
+                self.rows += 1
+                self.times.add(row)
+        return code
