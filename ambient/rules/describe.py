@@ -33,6 +33,13 @@ def signal_fired(trigger: SignalTriggerConfig, value: float | None, now_inside: 
     return f"{trigger.signal} {bounds}{held} (now {shown}, within hysteresis {band})"
 
 
+def late_after_restart(late_s: float) -> str:
+    """`` (due 3.2 s earlier, while ambient was not running)`` for a deadline that waited."""
+    if late_s < 0.05:
+        return ""
+    return f" (due {late_s:.1f} s earlier, while ambient was not running)"
+
+
 def signal_recovered(
     trigger: SignalTriggerConfig, value: float, above: float | None, below: float | None
 ) -> str:

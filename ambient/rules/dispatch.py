@@ -25,6 +25,7 @@ from ambient.rules.band import BoundaryIndex, boundaries, cleared, inside
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.firing import Firer, Firing
 from ambient.rules.hold import ActionHold
+from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, SignalSlot, TextSlot
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
@@ -49,8 +50,11 @@ class TriggerDispatch:
         rule_store: RuleStore,
         runs: Runs,
         firer: Firer,
+        grace: ResumeGrace,
     ) -> None:
         self.clock = clock
+        self._grace = grace
+        self._waiting = grace.waiting
         self._zone = zone
         self._rules = rules
         self._current_values = current_values
@@ -102,9 +106,11 @@ class TriggerDispatch:
     # -- restart --------------------------------------------------------------------------
 
     def rearm_for_timers(self, rule: Rule, person: str | None, state: PersonState) -> None:
-        """Re-arm the `for` timers of a person's state restored from the store."""
+        """Re-arm the `for` timers of a person's state restored from the store; one that fell
+        due while ambient was not running waits for its signal (see :mod:`.resume`)."""
         for index, trigger in state.triggers.items():
             if trigger.phase == "pending" and trigger.for_until is not None:
+                trigger.resumed = True
                 trigger.timer = self.clock.call_at(
                     trigger.for_until, self._for_callback(rule, person, index)
                 )
@@ -154,6 +160,8 @@ class TriggerDispatch:
                             slots = index.crossed(old, new)
                         for slot in slots:
                             self._evaluate(slot, person, new, update.time, signal)
+                        if self._waiting and new is not None:
+                            self._grace.known(person, name)
                 text_slots = self._text.get(name)
                 if text_slots is not None:
                     self._on_text(text_slots, person, signal, update.time)
@@ -181,6 +189,10 @@ class TriggerDispatch:
         phase = trigger.phase
         unknown = value is None or (config.above is not None and above is None)
         unknown = unknown or (config.below is not None and below is None)
+        if trigger.resumed:
+            if unknown and self._grace.active():
+                return  # not arrived yet since the restart: the window goes on
+            trigger.resumed = False
         if unknown:
             if phase == "pending":
                 cancel_timer(trigger)
@@ -235,6 +247,10 @@ class TriggerDispatch:
         current = self._signal(person, config.signal)
         value = self._values.get(person, {}).get(config.signal)
         if current is None or current.value is None or value is None:
+            if trigger.resumed and self._grace.active():
+                # Due while ambient was not running: decide on the signal's first value.
+                self._grace.wait(person, config.signal, lambda: self._overdue(rule, person, index))
+                return
             trigger.phase, trigger.since, trigger.for_until = "clear", None, None
             self._save(rule)
             why = current.reason if current is not None and current.reason else "unknown"
@@ -246,10 +262,23 @@ class TriggerDispatch:
                 describe.trigger_label(config, index),
             )
             return
+        late_s = now - trigger.for_until if trigger.for_until is not None else 0.0
         trigger.phase, trigger.for_until = "active", None
         self._save(rule)
         slot = SignalSlot(rule, index, config)
-        self._fire_signal(slot, person, value, now)
+        note = describe.late_after_restart(late_s) if trigger.resumed else ""
+        trigger.resumed = False
+        self._fire_signal(slot, person, value, now, note)
+
+    def _overdue(self, rule: Rule, person: str, index: int) -> None:
+        """A `for` deadline that waited for its signal after a restart decides now, unless
+        the window was reset or replaced in the meantime."""
+        trigger = rule.person(person).triggers.get(index)
+        if trigger is None or trigger.phase != "pending" or trigger.for_until is None:
+            return
+        if trigger.for_until <= self.clock.now():
+            trigger.resumed = True  # decided as the deadline that fell due in the restart
+            self._for_due(rule, person, index)
 
     # -- text signals and HA entities (state triggers) ------------------------------------
 

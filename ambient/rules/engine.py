@@ -26,6 +26,7 @@ from ambient.rules.dispatch import TriggerDispatch, topic_matches
 from ambient.rules.firing import Firer
 from ambient.rules.hold import ActionHold
 from ambient.rules.phases import rule_rows
+from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import build_rule, entities_used
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
@@ -61,6 +62,7 @@ class RuleEngine:
             clock, self._writes, config.store.traces_per_rule, self._current_values, on_trace
         )
         self._rule_store = RuleStore(store, self._writes)
+        self._grace = ResumeGrace(clock, config.signals.stale_after)
         self._runs = Runs(
             clock,
             self._rules,
@@ -81,6 +83,7 @@ class RuleEngine:
             self._tracer,
             self._rule_store,
             self._runs,
+            self._grace,
         )
         self._dispatch = TriggerDispatch(
             clock,
@@ -92,6 +95,7 @@ class RuleEngine:
             self._rule_store,
             self._runs,
             self._firer,
+            self._grace,
         )
 
     def on_signals(self, update: SignalUpdate) -> None:
@@ -113,12 +117,14 @@ class RuleEngine:
         """Restore persisted state and re-arm its timers, resume runs, arm schedules."""
         self._runs.resume()
         self._hold.restore()
+        self._grace.begin()
         for rule in self._rules:
             if self._rule_store.load(rule):
                 for key, state in rule.persons.items():
                     person = person_of(key)
                     self._dispatch.rearm_for_timers(rule, person, state)
                     for index, episode in state.episodes.items():
+                        episode.resumed = True
                         self._firer.arm_escalation(rule, person, index, episode)
                     running = [r for r in state.runs.values() if not r.queued]
                     for run in running:
@@ -134,6 +140,7 @@ class RuleEngine:
         The state is written before the first wait, so a caller's time limit on stopping can
         cut the runs' cancellation short but never the write."""
         self._rule_store.write_all(self._rules)
+        self._grace.cancel()
         for rule in self._rules:
             for schedule in rule.schedules:
                 schedule.cancel()

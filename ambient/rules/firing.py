@@ -18,6 +18,7 @@ from ambient.rules.band import inside
 from ambient.rules.conditions import evaluate_all
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.hold import ActionHold
+from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, SignalSlot
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
@@ -51,8 +52,10 @@ class Firer:
         tracer: Tracer,
         rule_store: RuleStore,
         runs: Runs,
+        grace: ResumeGrace,
     ) -> None:
         self._config = config
+        self._grace = grace
         self.clock = clock
         self._zone = zone
         self._signals = signals
@@ -69,14 +72,16 @@ class Firer:
         self._launch = runs.launch
         self._cancel_run = runs.cancel_run
 
-    def fire_signal(self, slot: SignalSlot, person: str, value: float, now: float) -> None:
+    def fire_signal(
+        self, slot: SignalSlot, person: str, value: float, now: float, note: str = ""
+    ) -> None:
         config = slot.config
         now_inside = inside(value, self._threshold(config.above), self._threshold(config.below))
         firing = Firing(
             slot.index,
             config.id,
             describe.trigger_label(config, slot.index),
-            describe.signal_fired(config, value, now_inside),
+            describe.signal_fired(config, value, now_inside) + note,
         )
         self.fire(slot.rule, person, firing, now, episode_trigger=True)
 
@@ -227,17 +232,26 @@ class Firer:
         if state.episodes.get(index) is not episode or person is None:
             return
         episode.timer = None
+        trigger = rule.config.triggers[index]
+        assert isinstance(trigger, SignalTriggerConfig)
+        value = self._values.get(person, {}).get(trigger.signal)
+        if value is None and episode.resumed and self._grace.active():
+            # Due while ambient was not running: decide on the signal's first value.
+            self._grace.wait(
+                person, trigger.signal, lambda: self._escalation_due(rule, person, index, episode)
+            )
+            return
+        due = episode.fired_at + rule.config.escalate[episode.next_level].after
         level = episode.next_level
         episode.next_level += 1
         self.arm_escalation(rule, person, index, episode)
         self._save(rule)
-        trigger = rule.config.triggers[index]
-        assert isinstance(trigger, SignalTriggerConfig)
         now = self.clock.now()
+        note = describe.late_after_restart(now - due) if episode.resumed else ""
+        episode.resumed = False
         label = describe.trigger_label(trigger, index)
         seen = self._signals_seen(rule, person)
         current = self._signal(person, trigger.signal)
-        value = self._values.get(person, {}).get(trigger.signal)
         if current is None or current.value is None or value is None:
             why = current.reason if current is not None and current.reason else "unknown"
             reason = f"quality: {trigger.signal} unknown ({why}); escalation {level + 1} skipped"
@@ -266,7 +280,7 @@ class Firer:
             time=now,
             rule=rule.id,
             event="escalated",
-            reason=describe.escalated(trigger, value, after, level),
+            reason=describe.escalated(trigger, value, after, level) + note,
             person=person,
             trigger=label,
             signals=seen,

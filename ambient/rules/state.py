@@ -23,6 +23,8 @@ class TriggerState:
     for_until: float | None = None
     value: str | None = None  # a state trigger's new state
     timer: TimerHandle | None = field(default=None, compare=False, repr=False)
+    #: Restored from the store and no value seen since: unknown may mean "not arrived yet".
+    resumed: bool = field(default=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"phase": self.phase, "since": self.since, "for_until": self.for_until} | (
@@ -46,6 +48,8 @@ class Episode:
     next_level: int = 0
     signals: dict[str, Any] = field(default_factory=dict)
     timer: TimerHandle | None = field(default=None, compare=False, repr=False)
+    #: Restored from the store: an escalation due before its signal arrived waits for it.
+    resumed: bool = field(default=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -105,3 +105,87 @@ async def test_changed_rule_starts_fresh(tmp_path: Path) -> None:
     edited = Harness(make_config([stress_rule(cooldown="5min")]), store=Store(path), start=T0 + 60)
     await edited.start()
     assert edited.engine.status()[0]["state"] == "armed"
+
+
+async def _killed_and_restarted(
+    h: Harness, path: Path, killed_at: float, back_at: float
+) -> Harness:
+    """kill -9 at ``killed_at`` (nothing is stopped: only what was written survives), a new
+    engine at ``back_at`` that has seen no reading yet, as after a real restart."""
+    await h.run_until(killed_at)
+    h.store.close()
+    again = Harness(h.config, store=Store(path), start=h.t0 + back_at)
+    again.t0 = h.t0
+    return await again.start()
+
+
+async def test_for_deadline_due_during_a_restart_waits_for_the_first_reading(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    h = await _killed_and_restarted(h, path, killed_at=119.5, back_at=120.5)
+    await h.run_until(121)
+    assert h.kinds() == []  # due, but nothing is known yet: it waits
+    await h.push(121, stress_score=None)  # the signal warming up after the restart
+    await h.push(123, stress_score=81)
+    assert h.events() == [
+        (
+            123,
+            "fired",
+            "stress_score 81 above 70 for 2min (due 3.0 s earlier, while ambient was not running)",
+        )
+    ]
+    assert h.performer.messages() == ["calm"]
+
+
+async def test_for_deadline_due_during_a_restart_resets_when_the_first_reading_has_cleared(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    h = await _killed_and_restarted(h, path, killed_at=119.5, back_at=125)
+    await h.push(126, stress_score=50)
+    await h.run_until(600)
+    assert h.kinds() == [] and h.performer.performed == []
+    assert h.engine.status()[0]["state"] == "armed"
+
+
+async def test_for_deadline_with_no_reading_within_stale_after_of_the_restart_is_unknown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    h = await _killed_and_restarted(h, path, killed_at=119.5, back_at=120.5)
+    await h.run_until(135.4)
+    assert h.kinds() == []
+    await h.run_until(136)  # 15 s (signals.stale_after) after the start
+    assert h.events() == [
+        (135.5, "suppressed", "quality: stress_score unknown (no data) when `for` ended")
+    ]
+
+
+async def test_escalation_due_during_a_restart_is_sent_on_the_first_reading(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(escalate=[{"after": "10min", "actions": [log("level 1")]}])
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.push(700, stress_score=82)
+    h = await _killed_and_restarted(h, path, killed_at=719.5, back_at=724.5)
+    await h.push(726, stress_score=84)
+    assert h.events() == [
+        (
+            726,
+            "escalated",
+            "stress_score still above 70 after 10min (now 84; level 1) "
+            "(due 6.0 s earlier, while ambient was not running)",
+        )
+    ]
+    assert h.performer.messages() == ["level 1"]
+    await h.push(800, stress_score=40)
+    assert h.kinds() == ["escalated", "recovered"]

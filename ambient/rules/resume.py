@@ -1,0 +1,61 @@
+"""Deadlines that fell due while ambient was not running wait for their inputs.
+
+A `for` window or an escalation restored from the store can be due the moment the engine starts,
+before any reading has arrived: every signal is unknown then, because of the restart, not
+because of the person. Such a deadline waits until its signal is known again (then it decides
+as an uninterrupted run would have, on the first value after the restart) or until the grace
+period ends (``signals.stale_after`` after the start: by then a sensor that is still sending
+has been heard), and only then treats the signal as unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ambient.clock import Clock, TimerHandle
+
+Retry = Callable[[], None]
+
+
+class ResumeGrace:
+    """The grace period after a start, and the deadlines waiting in it, by person and signal."""
+
+    def __init__(self, clock: Clock, grace_s: float) -> None:
+        self.clock = clock
+        self.grace_s = grace_s
+        #: Clock time the grace period ends (None before the engine started).
+        self.until: float | None = None
+        #: Deadlines waiting for a signal, by (person, signal name).
+        self.waiting: dict[tuple[str, str], list[Retry]] = {}
+        self._timer: TimerHandle | None = None
+
+    def begin(self) -> None:
+        self.until = self.clock.now() + self.grace_s
+
+    def active(self) -> bool:
+        """Still within the grace period: an unknown signal may just not have arrived yet."""
+        return self.until is not None and self.clock.now() < self.until
+
+    def wait(self, person: str, signal: str, retry: Retry) -> None:
+        """Call ``retry`` when ``signal`` of ``person`` is known, or when the grace ends."""
+        self.waiting.setdefault((person, signal), []).append(retry)
+        if self._timer is None and self.until is not None:
+            self._timer = self.clock.call_at(self.until, self._expire)
+
+    def known(self, person: str, signal: str) -> None:
+        """``signal`` of ``person`` has a value: the deadlines waiting for it decide now."""
+        for retry in self.waiting.pop((person, signal), ()):
+            retry()
+
+    def cancel(self) -> None:
+        self.waiting.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        waiting, self.waiting = self.waiting, {}
+        for retries in waiting.values():
+            for retry in retries:
+                retry()
