@@ -32,8 +32,17 @@ class Clock(ABC):
     Every timer callback runs guarded: one that raises is logged in one line and counted in
     :attr:`failed_callbacks` (and told to :attr:`on_callback_failure`), never passed to
     asyncio's default handler, so it can neither stop a simulation nor go unnoticed live.
+
+    Parts that behave differently on different clocks ask the clock, never its type:
+    :attr:`virtual`, :attr:`runs_ahead_of_wall_time`, :meth:`for_outside_links`, :meth:`reach`.
     """
 
+    #: Time moves only when a replay moves it (``ambient simulate``): readings go straight
+    #: through without a queue, the replay drives time itself, and random choices are seeded.
+    virtual: bool = False
+    #: Time runs faster than the wall clock (``ambient run --speed N``): times from peers that
+    #: live in real time (a satellite's readings) need an offset.
+    runs_ahead_of_wall_time: bool = False
     #: Timer callbacks that raised, since this clock was made.
     failed_callbacks: int = 0
     #: Told the name of each callback that raised (the daemon counts it in its counters).
@@ -49,6 +58,17 @@ class Clock(ABC):
 
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
         return self.call_at(self.now() + delay_s, callback)
+
+    def for_outside_links(self) -> Clock:
+        """The clock for timeouts, heartbeats and backoff of the broker and Home Assistant,
+        which answer in real time: this clock, except that a faster one hands out a real one."""
+        return self
+
+    async def reach(self, when: float) -> None:
+        """Return once the clock shows ``when``: a live clock sleeps until then; a virtual one
+        is moved there by the caller (a replay), firing what falls due on the way."""
+        if when > self.now():
+            await self.sleep_until(when)
 
     def _run_guarded(self, callback: Callable[[], None]) -> None:
         """Run one timer callback; an exception is logged (one line) and counted."""
@@ -99,6 +119,8 @@ class ScaledClock(Clock):
     """Real time running ``speed`` times faster: ``ambient run --speed 60`` replays a recorded
     hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
 
+    runs_ahead_of_wall_time = True
+
     def __init__(self, speed: float, start: float | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
@@ -113,6 +135,9 @@ class ScaledClock(Clock):
         loop = asyncio.get_running_loop()
         delay_s = max(0.0, (when - self.now()) / self.speed)
         return loop.call_later(delay_s, self._run_guarded, callback)
+
+    def for_outside_links(self) -> Clock:
+        return RealClock()
 
 
 @dataclass(slots=True)
@@ -132,6 +157,8 @@ class VirtualClock(Clock):
     tasks those timers woke run to their next wait, so sleeping coroutines (action
     sequences, delays) behave exactly as they would live.
     """
+
+    virtual = True
 
     #: Loop turns given when the loop's ready queue cannot be seen (not CPython's loop).
     SETTLE_ROUNDS = 8
@@ -176,6 +203,9 @@ class VirtualClock(Clock):
             self._now = max(self._now, timer.when)
             self._run_guarded(timer.callback)
         self._now = max(self._now, when)
+
+    async def reach(self, when: float) -> None:
+        await self.run_until(when)
 
     async def run_until(self, when: float) -> None:
         """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started

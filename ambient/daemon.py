@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from ambient import __version__
 from ambient.actuators.dispatch import ActionDispatcher
-from ambient.clock import Clock, RealClock, ScaledClock, VirtualClock
+from ambient.clock import Clock, RealClock
 from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.connections import Connections
 from ambient.counters import Counters
@@ -181,7 +181,7 @@ class Daemon:
             report_only=opts.report_only,
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
-            timeout_clock=RealClock() if isinstance(self.clock, ScaledClock) else None,
+            timeout_clock=self.clock.for_outside_links(),
         )
         insights, view = add_insights(
             config, self.clock, store, signals, hub, None if opts.report_only else connections
@@ -213,7 +213,7 @@ class Daemon:
                 signals.feed(reading)
 
         queue = ReadingQueue(QUEUE_SIZE, self.counters)
-        sink: ReadingSink = DirectSink(process) if isinstance(self.clock, VirtualClock) else queue
+        sink: ReadingSink = DirectSink(process) if self.clock.virtual else queue
         services: list[Service] = []
         if config.role == "satellite" and record_to is None:
             # A satellite only forwards its readings to the central instance over MQTT.
@@ -251,7 +251,7 @@ class Daemon:
         still up (a restore in flight completes), and only then the services."""
         async with asyncio.TaskGroup() as group:
             background = [group.create_task(s.run()) for s in wiring.services]
-            if not isinstance(self.clock, VirtualClock):
+            if not self.clock.virtual:
                 background.append(group.create_task(self._consume(wiring.queue, wiring.process)))
             self.started_at = self.clock.now()
             sensor_tasks = [

@@ -121,3 +121,22 @@ async def test_a_failing_live_timer_never_reaches_asyncios_handler(
     await after
     assert unhandled == []
     assert clock.failed_callbacks == 1
+
+
+def test_each_clock_answers_what_its_users_ask() -> None:
+    """Parts ask the clock, not its type: the answers that tell live, faster and replayed apart."""
+    real, scaled, virtual = RealClock(), ScaledClock(60), VirtualClock(0.0)
+    assert [c.virtual for c in (real, scaled, virtual)] == [False, False, True]
+    assert [c.runs_ahead_of_wall_time for c in (real, scaled, virtual)] == [False, True, False]
+    assert real.for_outside_links() is real
+    assert virtual.for_outside_links() is virtual
+    assert type(scaled.for_outside_links()) is RealClock  # brokers answer in real time
+
+
+async def test_reaching_a_time_on_a_virtual_clock_moves_it_there() -> None:
+    clock = VirtualClock(100.0)
+    fired: list[float] = []
+    clock.call_at(150.0, lambda: fired.append(clock.now()))
+    await clock.reach(200.0)
+    assert clock.now() == 200.0
+    assert fired == [150.0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ambient.clock import Clock, RealClock, ScaledClock
+from ambient.clock import Clock
 from ambient.config.root import AmbientConfig
 from ambient.counters import Counters
 from ambient.ports import Service
@@ -26,7 +26,7 @@ class Connections:
         self.clock = clock
         # Brokers and HA live in real time: under `ambient run --speed N` their heartbeats,
         # timeouts and backoff must not run N times faster with the daemon's clock.
-        self.link_clock: Clock = RealClock() if isinstance(clock, ScaledClock) else clock
+        self.link_clock: Clock = clock.for_outside_links()
         self.counters = counters
         self._mqtt: MqttConnection | None = None
         self._homeassistant: HomeAssistantClient | None = None

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from ambient.clock import Clock, VirtualClock
+from ambient.clock import Clock
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.ports import ReadingSink
 from ambient.readings import Reading
@@ -53,7 +53,7 @@ class RecordingSensor:
             _LOGGER.warning("Recording %s has no readings", self.config.path)
             return
         while True:
-            if isinstance(self.clock, VirtualClock):
+            if self.clock.virtual:
                 offset = self.clock.now() if recording.relative else 0.0
                 await self._replay_virtual(self.clock, readings, offset, sink)
             else:
@@ -63,13 +63,13 @@ class RecordingSensor:
                 return
 
     async def _replay_virtual(
-        self, clock: VirtualClock, readings: list[Reading], offset: float, sink: ReadingSink
+        self, clock: Clock, readings: list[Reading], offset: float, sink: ReadingSink
     ) -> None:
         """Each reading at its own virtual time; the replay moves the clock itself."""
         name = self.name
         for reading in readings:
             when = reading.time + offset
-            await clock.run_until(when)
+            await clock.reach(when)
             await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
             self._replayed += 1
             self._last_reading_time = when

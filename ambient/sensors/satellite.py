@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ambient.clock import Clock, ScaledClock
+from ambient.clock import Clock
 from ambient.config.sensors import SatelliteSensorConfig
 from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import (
@@ -140,7 +140,7 @@ class SatelliteSensor:
         smallest gap seen between a batch's newest reading and its arrival. Backlogs (larger
         gaps) keep their age; a gap beyond ``max_age`` above it means the satellite restarted
         (its clock started again), so the offset is measured afresh."""
-        if not readings or not isinstance(self._clock, ScaledClock):
+        if not readings or not self._clock.runs_ahead_of_wall_time:
             return 0.0
         gap_s = now - max(reading.time for reading in readings)
         offset_s = self._offsets_s.get(instance)
