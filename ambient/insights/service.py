@@ -91,8 +91,7 @@ class Insights:
     # -- input -----------------------------------------------------------------------------
 
     def on_signals(self, update: SignalUpdate) -> None:
-        names = update.values.keys()
-        if all(name in INSIGHT_SIGNAL_NAMES for name in names):
+        if not INSIGHT_SIGNAL_NAMES.isdisjoint(update.values):
             return  # our own
         person = update.person
         if person not in self._days:
@@ -103,7 +102,8 @@ class Insights:
         if stress is not None:
             slope = self._slopes.setdefault(person, StressSlope(self.config.stress_slope_window))
             score = stress.value
-            slope.add(update.time, float(score) if isinstance(score, int | float) else None)
+            if not slope.add(update.time, float(score) if isinstance(score, int | float) else None):
+                return  # the slope moves only when a point is kept (every 10 s at most)
             value, why = slope.slope(update.time)
             self._emit(
                 person,

@@ -162,8 +162,8 @@ class StressSlope:
     couple of seconds for every person.
     """
 
-    #: Keep at most one point per this many seconds.
-    SPACING_S = 5.0
+    #: Keep at most one point per this many seconds (60 points in a 10-minute window).
+    SPACING_S = 10.0
     MAX_GAP_S = 120.0
 
     def __init__(self, window_s: float) -> None:
@@ -172,18 +172,22 @@ class StressSlope:
         self._origin = 0.0  # x is minutes since this, so the sums stay small
         self._sums = [0.0, 0.0, 0.0, 0.0]  # Σx, Σy, Σxy, Σx²
 
-    def add(self, time: float, score: float | None) -> None:
-        """A new score (None: unknown, which ends the run of points: a gap is no trend)."""
+    def add(self, time: float, score: float | None) -> bool:
+        """A new score (None: unknown, which ends the run of points: a gap is no trend).
+        True when the slope may have changed (a point was kept or the run ended)."""
         points = self._points
         if score is None or (points and time - points[-1][0] > self.MAX_GAP_S):
             self._clear()
-        if score is None or (points and time - points[-1][0] < self.SPACING_S):
-            return
+            if score is None:
+                return True
+        if points and time - points[-1][0] < self.SPACING_S:
+            return False
         if not points:
             self._origin = time
         points.append((time, score))
         self._change(time, score, 1.0)
         self._expire(time)
+        return True
 
     def slope(self, now: float) -> tuple[float | None, str]:
         """(points per minute, "") or (None, why not)."""
