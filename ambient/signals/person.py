@@ -44,8 +44,9 @@ EXERCISE = "exercise"
 _STRESS_INDEX_MIN_QUALITY = 0.75
 #: Beat coverage of the HR window below which a sensor's own HR is the better figure.
 _BEAT_HR_MIN_COVERAGE = 0.5
-#: How much a score's data and baseline are worth (the `stress_confidence` signal).
-_BASIS_CONFIDENCE = {HR_BASIS: 0.5, HRV_HR_BASIS: 1.0}
+#: What a score's data and baseline are worth (the `stress_confidence` signal): HR alone is
+#: half the evidence; the population prior a quarter of a personal baseline.
+_HR_ONLY_CONFIDENCE = 0.5
 _BASELINE_CONFIDENCE = {PRIOR: 0.25, PROVISIONAL: 0.7}
 
 #: Stressed minutes in a row left out of the baseline before their level counts as rest.
@@ -268,9 +269,10 @@ class PersonSignals:
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
         score = self._smoother.score(now, combined, self.config.stress)
-        data = _BASIS_CONFIDENCE[basis]
-        if ln_z is not None:  # more pairs, surer HRV: 0.5 (HR alone) up to 1 at 3x the minimum
-            data = 0.5 + 0.5 * min(1.0, pairs / (3 * self.config.min_pairs))
+        data = _HR_ONLY_CONFIDENCE
+        if ln_z is not None:  # more pairs, surer HRV: from HR alone's up to 1 at 3x the minimum
+            share = min(1.0, pairs / (3 * self.config.min_pairs))
+            data = _HR_ONLY_CONFIDENCE + (1 - _HR_ONLY_CONFIDENCE) * share
         confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
         out["stress_score"] = _known(score, PRECISION["stress_score"], "")
         out["stress_basis"] = (basis, None)
