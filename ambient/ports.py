@@ -66,9 +66,9 @@ class ActionPerformer(Protocol):
 class Actuator(Protocol):
     """Performs the action kinds it names (``log``, ``calm_lights``, ``service_call`` …).
 
-    Raise :class:`ActuatorUnavailable` when the outside world is not reachable right now (the
-    dispatcher retries within the action's TTL); return ``ActionResult(ok=False)`` for a
-    definite failure that retrying will not fix.
+    Let :class:`~ambient.connections.errors.NotConnected` through when the outside world is
+    not reachable right now (the dispatcher retries within the action's TTL); return
+    ``ActionResult(ok=False)`` for a definite failure that retrying will not fix.
     """
 
     kinds: frozenset[str]
@@ -76,10 +76,6 @@ class Actuator(Protocol):
     async def perform(self, action: Any, context: ActionContext) -> ActionResult: ...
 
     async def end_episode(self, context: ActionContext) -> None: ...
-
-
-class ActuatorUnavailable(Exception):
-    """The connection an actuator needs is down; worth retrying until the TTL passes."""
 
 
 class Service(Protocol):

@@ -10,8 +10,9 @@ from typing import Any
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
+from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
-from ambient.ports import Actuator, ActuatorUnavailable
+from ambient.ports import Actuator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class ActionDispatcher:
                 return await result_or_clock_timeout(
                     self.timeout_clock, actuator.perform(action, context), timeout_s
                 )
-            except (ActuatorUnavailable, ClockTimeout) as exc:
+            except (NotConnected, ClockTimeout) as exc:
                 last_error = str(exc) or type(exc).__name__
             wait_s = min(delay_s, max(0.0, deadline - self.clock.now()))
             delay_s = min(delay_s * 2, RETRY_MAX_S)

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from ambient.actuators.ha_episode import Episode, MediaTakeover
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
+from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.ports import ActuatorUnavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class PlayCalming:
                     {"volume_level": round(volume, 3)},
                     {"entity_id": action.target},
                 )
-            except ActuatorUnavailable:
+            except NotConnected:
                 _LOGGER.warning("Volume ramp on %s stopped: HA not connected", action.target)
                 return
 

@@ -1,7 +1,7 @@
 """The Home Assistant actuator: calm_lights, play_calming, breathing, notify, logbook and any
 ``domain.service`` passthrough, over the shared :class:`HomeAssistantClient`.
 
-Not connected → :class:`ActuatorUnavailable` (the dispatcher retries within the action's TTL and
+Not connected → :class:`NotConnected` (the dispatcher retries within the action's TTL and
 drops it after). HA rejecting a call → a failed result naming the entity, counted under
 ``ha:<entity_id>``, not retried. Long-running parts (the volume ramp, a breathing session) run as
 tasks of the episode; ``end_episode`` stops them and restores what ambient changed.
@@ -31,10 +31,10 @@ from ambient.config.actions import (
     PlayCalmingActionConfig,
     ServiceCallActionConfig,
 )
+from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 from ambient.counters import Counters
 from ambient.messages import ActionContext, ActionResult
-from ambient.ports import ActuatorUnavailable
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class HomeAssistantActuator:
                 await self.lights.judge_current(episode)
             stopped = await self.media.stop(episode)
             restored = await self.lights.restore(episode)
-        except ActuatorUnavailable as exc:
+        except NotConnected as exc:
             _LOGGER.warning(
                 "Could not undo episode %s yet (%s): will when Home Assistant is back",
                 episode.id,
@@ -174,7 +174,7 @@ class HomeAssistantActuator:
 
     async def _perform(self, kind: str, action: Any, context: ActionContext) -> str:
         if not self.client.connected:
-            raise ActuatorUnavailable(f"Home Assistant is not connected ({self.client.status})")
+            raise NotConnected(f"Home Assistant is not connected ({self.client.status})")
         event = "recovered" if context.recovery else "fired"
         if isinstance(action, CalmLightsActionConfig):
             return await self.lights.calm(self._episode(context), action)
@@ -224,7 +224,7 @@ class HomeAssistantActuator:
     async def _run_session(self, session: BreathingSession, episode: Episode) -> None:
         try:
             await session.run()
-        except ActuatorUnavailable as exc:
+        except NotConnected as exc:
             # Never resumed late: a breathing cue after HA comes back would be out of step.
             _LOGGER.warning("Breathing session of episode %s stopped: %s", episode.id, exc)
         except HomeAssistantError as exc:

@@ -68,7 +68,7 @@ class MqttActuator:
         self._connection = connection
 
     async def perform(self, action: Any, context: ActionContext) -> ActionResult:
-        """Publish; raises ActuatorUnavailable while the broker is away (the dispatcher
+        """Publish; raises NotConnected while the broker is away (the dispatcher
         retries within the action's TTL)."""
         assert isinstance(action, MqttPublishActionConfig)
         fields = template_fields(context)

@@ -29,11 +29,11 @@ from ambient.actuators.mqtt_entities import (
 from ambient.actuators.mqtt_state import StateBook
 from ambient.clock import Clock
 from ambient.config.root import AmbientConfig
+from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt import MqttConnection, MqttMessage
 from ambient.hub import Hub
 from ambient.logs import Throttle
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
-from ambient.ports import ActuatorUnavailable
 
 _LOGGER = logging.getLogger(__name__)
 NO_RULE = "none"
@@ -144,7 +144,7 @@ class DiscoveryPublisher:
         for topic, payload in states:
             try:
                 await self._connection.publish(topic, payload, qos=1, retain=True)
-            except ActuatorUnavailable:
+            except NotConnected:
                 return  # everything is re-published after the reconnect
             self._book.sent(topic, payload, self._clock.now())
 
@@ -154,7 +154,7 @@ class DiscoveryPublisher:
             try:
                 # Never retained: HA ignores retained events, and a replay would be wrong.
                 await self._connection.publish(self.topics.rule_event, payload, qos=1)
-            except ActuatorUnavailable:
+            except NotConnected:
                 self._events.clear()  # an event is a moment; it is not sent late
                 return
             self._events.popleft()
@@ -295,7 +295,7 @@ class DiscoveryPublisher:
             self._spawn(self._republish_quietly())
 
     async def _republish_quietly(self) -> None:
-        with contextlib.suppress(ActuatorUnavailable):  # the reconnect will do it
+        with contextlib.suppress(NotConnected):  # the reconnect will do it
             await self.publish_all()
 
     def _on_pause_command(self, message: MqttMessage) -> None:

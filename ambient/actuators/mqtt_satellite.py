@@ -14,10 +14,10 @@ from collections import deque
 
 from ambient.asyncutil import reraise_lost_cancel
 from ambient.clock import Clock
+from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt import MqttConnection
 from ambient.connections.mqtt_readings import encode_batch, readings_topic
 from ambient.counters import Counters
-from ambient.ports import ActuatorUnavailable
 from ambient.readings import Reading
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class SatelliteForwarder:
                 await self._connection.publish(
                     self.topic, encode_batch(self._connection.instance, batch), qos=1
                 )
-            except ActuatorUnavailable:
+            except NotConnected:
                 self._event().set()  # try again after the reconnect; readings stay buffered
                 return
             for reading in batch:  # the buffer may have shed its oldest meanwhile

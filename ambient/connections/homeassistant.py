@@ -23,8 +23,8 @@ import aiohttp
 
 from ambient.clock import Clock
 from ambient.config.homeassistant import SUPERVISOR_URL, HomeAssistantConfig
+from ambient.connections.errors import NotConnected, Rejected
 from ambient.counters import Counters
-from ambient.ports import ActuatorUnavailable
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,13 +40,8 @@ REST_TIMEOUT_S = 10.0
 COUNTER_SCOPE = "homeassistant"
 
 
-class HomeAssistantError(Exception):
+class HomeAssistantError(Rejected):
     """HA answered a command with an error (``code``: HA's error code, e.g. ``not_found``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 class _AuthRejected(Exception):
@@ -200,7 +195,7 @@ class HomeAssistantClient:
     ) -> dict[str, Any]:
         """Call ``domain.service`` over the WebSocket; returns HA's result (with ``context``).
 
-        Raises :class:`ActuatorUnavailable` when not connected (worth retrying) and
+        Raises :class:`NotConnected` when not connected (worth retrying) and
         :class:`HomeAssistantError` when HA rejects the call (not worth retrying).
         """
         message: dict[str, Any] = {
@@ -212,7 +207,7 @@ class HomeAssistantClient:
         if target:
             message["target"] = target
         if not self.connected:
-            raise ActuatorUnavailable(f"Home Assistant is not connected ({self.status})")
+            raise NotConnected(f"Home Assistant is not connected ({self.status})")
         result = await self._command(message)
         return result if isinstance(result, dict) else {"result": result}
 
@@ -220,7 +215,7 @@ class HomeAssistantClient:
         """One entity's current state over REST (``None`` if HA does not know the entity)."""
         session, endpoint = self._session, self.endpoint
         if session is None or endpoint is None or not self.connected:
-            raise ActuatorUnavailable("Home Assistant is not connected")
+            raise NotConnected("Home Assistant is not connected")
         try:
             async with session.get(
                 f"{endpoint.rest_url}/states/{entity_id}",
@@ -235,7 +230,7 @@ class HomeAssistantClient:
                     )
                 body = await response.json()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ActuatorUnavailable(f"Home Assistant unreachable: {exc}") from exc
+            raise NotConnected(f"Home Assistant unreachable: {exc}") from exc
         if not isinstance(body, dict):
             raise HomeAssistantError("bad_reply", f"state of {entity_id} is not an object")
         return body
@@ -273,7 +268,7 @@ class HomeAssistantClient:
                         OSError,
                         TimeoutError,
                         _ConnectionLost,
-                        ActuatorUnavailable,
+                        NotConnected,
                     ) as exc:
                         if self._reached_running:
                             self._report(f"closed the connection ({exc})", "disconnected")
@@ -394,7 +389,7 @@ class HomeAssistantClient:
             await self._command(
                 {"type": "subscribe_entities", "entity_ids": wanted}, on_event=self._on_entities
             )
-        except (ActuatorUnavailable, HomeAssistantError) as exc:
+        except (NotConnected, HomeAssistantError) as exc:
             self._subscribed.difference_update(wanted)
             _LOGGER.warning("Home Assistant: could not subscribe to %s: %s", wanted, exc)
 
@@ -497,7 +492,7 @@ class HomeAssistantClient:
     ) -> Any:
         ws = self._ws
         if ws is None or ws.closed:
-            raise ActuatorUnavailable("Home Assistant is not connected")
+            raise NotConnected("Home Assistant is not connected")
         message_id = self._next_id
         self._next_id += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -509,7 +504,7 @@ class HomeAssistantClient:
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             self._pending.pop(message_id, None)
             self._event_handlers.pop(message_id, None)
-            raise ActuatorUnavailable(f"Home Assistant connection lost: {exc}") from exc
+            raise NotConnected(f"Home Assistant connection lost: {exc}") from exc
         try:
             return await future
         finally:
@@ -522,7 +517,7 @@ class HomeAssistantClient:
             self._set_status("disconnected")
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(ActuatorUnavailable("Home Assistant connection lost"))
+                future.set_exception(NotConnected("Home Assistant connection lost"))
         self._pending.clear()
         self._event_handlers.clear()
         self._subscribed.clear()

@@ -39,9 +39,9 @@ from paho.mqtt.properties import Properties
 from ambient.asyncutil import reraise_lost_cancel
 from ambient.clock import Clock, TimerHandle
 from ambient.config.mqtt import MqttConfig
+from ambient.connections.errors import NotConnected
 from ambient.counters import Counters
 from ambient.logs import Throttle
-from ambient.ports import ActuatorUnavailable
 from ambient.topics import topic_matches
 
 __all__ = ["Declined", "MqttConnection", "MqttMessage", "backoff_delay", "topic_matches"]
@@ -215,17 +215,17 @@ class MqttConnection:
     ) -> None:
         """Publish and, for QoS 1/2, wait for the broker's acknowledgement.
 
-        Raises :class:`ActuatorUnavailable` when not connected or when the connection drops
+        Raises :class:`NotConnected` when not connected or when the connection drops
         before the broker acknowledged."""
         client = self._client
         if client is None:
-            raise ActuatorUnavailable(
+            raise NotConnected(
                 f"MQTT broker {self.config.host}:{self.config.port} is not connected"
             )
         try:
             await client.publish(topic, payload, qos=qos, retain=retain, timeout=_CALL_TIMEOUT_S)
         except aiomqtt.MqttError as exc:
-            raise ActuatorUnavailable(f"MQTT publish to {topic} failed: {exc}") from exc
+            raise NotConnected(f"MQTT publish to {topic} failed: {exc}") from exc
         reraise_lost_cancel()  # or shutdown can hang
 
     # -- the connection loop --------------------------------------------------------------
@@ -436,7 +436,7 @@ class MqttConnection:
         for hook in list(self._hooks):
             try:
                 await hook()
-            except ActuatorUnavailable:
+            except NotConnected:
                 return  # disconnected again; the next connect runs the hooks anew
             except Exception:
                 _LOGGER.exception("MQTT on_connect hook %r failed", hook)

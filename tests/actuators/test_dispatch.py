@@ -9,8 +9,8 @@ from typing import Any
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.clock import VirtualClock
 from ambient.config.actions import LogActionConfig, ServiceCallActionConfig
+from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
-from ambient.ports import ActuatorUnavailable
 
 
 class FlakyHomeAssistant:
@@ -29,7 +29,7 @@ class FlakyHomeAssistant:
         if self.hang:
             await asyncio.Event().wait()
         if len(self.attempts) <= self.down_for:
-            raise ActuatorUnavailable("HA is not connected")
+            raise NotConnected("HA is not connected")
         return ActionResult("service_call", True, "done")
 
     async def end_episode(self, context: ActionContext) -> None:

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 from ambient.counters import Counters
-from ambient.ports import ActuatorUnavailable
 
 pytestmark = pytest.mark.ha
 
@@ -102,7 +102,7 @@ async def test_watches_only_the_entities_asked_for(ha: HomeAssistantInstance) ->
 
 async def test_not_connected_calls_raise_unavailable(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
-    with pytest.raises(ActuatorUnavailable):
+    with pytest.raises(NotConnected):
         await client.call_service("light", "turn_on", target={"entity_id": "light.bed_light"})
 
 
@@ -152,7 +152,7 @@ async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
         disconnected = wait_status(client, "disconnected")
         await asyncio.to_thread(ha.stop)
         await disconnected
-        with pytest.raises(ActuatorUnavailable):
+        with pytest.raises(NotConnected):
             await client.call_service("light", "turn_on", target={"entity_id": "light.bed_light"})
         await asyncio.to_thread(ha.start)
         await wait_status(client, "connected", timeout_s=30)

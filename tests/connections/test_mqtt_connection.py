@@ -21,6 +21,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ambient.clock import VirtualClock
 from ambient.config.mqtt import MqttConfig
+from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt import (
     Declined,
     MqttMessage,
@@ -30,7 +31,6 @@ from ambient.connections.mqtt import (
     topic_matches,
 )
 from ambient.counters import Counters
-from ambient.ports import ActuatorUnavailable
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ async def test_status_is_online_retained_while_connected_and_offline_after(
 
 async def test_publish_when_not_connected_is_unavailable(mosquitto: MosquittoBroker) -> None:
     connection = make_connection(mosquitto)
-    with pytest.raises(ActuatorUnavailable, match="not connected"):
+    with pytest.raises(NotConnected, match="not connected"):
         await connection.publish("x", "y")
 
 

@@ -12,8 +12,8 @@ from pydantic import TypeAdapter
 
 from ambient.actuators.mqtt import MqttActuator, render, template_fields
 from ambient.config.actions import ActionConfig, MqttPublishActionConfig
+from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext
-from ambient.ports import ActuatorUnavailable
 
 CONTEXT = ActionContext(
     rule="evening_stress",
@@ -58,7 +58,7 @@ async def test_wildcard_topic_is_refused(mosquitto: MosquittoBroker) -> None:
 
 async def test_unavailable_while_disconnected(mosquitto: MosquittoBroker) -> None:
     actuator = MqttActuator(make_connection(mosquitto))
-    with pytest.raises(ActuatorUnavailable):
+    with pytest.raises(NotConnected):
         await actuator.perform(action(topic="x"), CONTEXT)
 
 
