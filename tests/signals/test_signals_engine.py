@@ -93,6 +93,9 @@ def test_lost_skin_contact_makes_heart_signals_unknown() -> None:
     assert replay.engine.get("alex", "contact").value is False
     assert replay.engine.get("alex", "hr").reason == "no skin contact"
     assert replay.engine.get("alex", "rmssd").reason == "no skin contact"
+    for name in ("stress_score", "stress_basis", "stress_confidence"):
+        assert replay.engine.get("alex", name).value is None, name
+        assert replay.engine.get("alex", name).reason == "no skin contact", name
 
 
 def test_minutes_the_score_calls_stressed_do_not_move_the_baseline() -> None:
