@@ -71,6 +71,8 @@ class OpenDay:
     bins: Bins = field(default_factory=dict)
     episodes: list[dict[str, Any]] = field(default_factory=list)
     sleep: dict[str, float] = field(default_factory=dict)
+    #: Changed since it was last saved (saving rewrites the whole day: skip it when idle).
+    dirty: bool = True
 
     @classmethod
     def of(cls, day: date, zone: tzinfo) -> OpenDay:
@@ -108,6 +110,7 @@ class OpenDay:
         weights = _weights(held, config)
         if not weights:
             return
+        self.dirty = True
         t = max(begin, self.start)
         until = min(until, self.end)
         while t < until:

@@ -117,6 +117,7 @@ class Insights:
         person = record.person
         if person is None or person not in self._days:
             return
+        self._days[person].dirty = True
         episodes = self._days[person].episodes
         if record.event == "fired":
             episodes.append(
@@ -138,6 +139,7 @@ class Insights:
         if person not in self._days:
             self._open(person, self.clock.now())
         self._days[person].sleep[kind] = round(value, 2)
+        self._days[person].dirty = True
 
     def close(self) -> None:
         now = self.clock.now()
@@ -245,7 +247,9 @@ class Insights:
 
     def _save_open(self) -> None:
         for person, opened in self._days.items():
-            self.storage.put_day(person, opened, None)
+            if opened.dirty:
+                self.storage.put_day(person, opened, None)
+                opened.dirty = False
 
     def _publish_days(self) -> None:
         """The last finished day's numbers and the trend, for every person."""

@@ -186,3 +186,23 @@ def test_a_day_without_signals_is_closed_too_with_its_sleep() -> None:
     assert (kept.measured_minutes, kept.sleep_hours) == (0, 8.0)
     assert day.last("day_sleep_hours") == 8.0
     assert day.last("day_stress_minutes") is None  # unknown, not 0
+
+
+class CountingStore(Store):
+    """A real in-memory store that counts writes of the minute bins."""
+
+    writes = 0
+
+    def put(self, namespace: str, key: str, value: object) -> None:
+        if namespace == "insights.minutes":
+            self.writes += 1
+        super().put(namespace, key, value)
+
+
+def test_an_idle_open_day_is_not_rewritten_every_save() -> None:
+    store = CountingStore(None)
+    day = Day(local(2026, 7, 1, 8, 0), store)
+    day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
+    day.signals(local(2026, 7, 1, 8, 5), stress_score=None)
+    day.clock.advance_to(local(2026, 7, 1, 12, 0))  # 4 hours: 24 saves due, one has news
+    assert store.writes == 1
