@@ -12,6 +12,7 @@ recomputed from what the store keeps).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any, Literal
@@ -103,8 +104,8 @@ def summarize(person: str, opened: OpenDay, config: InsightsConfig, zone: tzinfo
         round(sum(row[STRESS_SUM] for row in bins.values()) / measured_s, 1) if measured_s else None
     )
     ln_rmssd, source = _ln_rmssd(opened, config, zone)
-    quiet = _quietest(bins)
-    resting_hr = None if quiet is None else round(quiet[0], 1)
+    lowest = _quietest(bins, with_hrv=False)  # HR-only sources have a resting HR too
+    resting_hr = None if lowest is None else round(lowest[0], 1)
     return DaySummary(
         person=person,
         day=opened.day,
@@ -133,7 +134,7 @@ def _ln_rmssd(
     if len(full) >= config.min_night_minutes:
         seconds = sum(r[REST_LN_S] for r in full)
         return sum(r[REST_LN_SUM] for r in full) / seconds, "night"
-    quiet = _quietest(opened.bins)
+    quiet = _quietest(opened.bins, with_hrv=True)
     if quiet is None:
         return None, None
     return quiet[1], "quietest_5min"
@@ -158,17 +159,21 @@ def _parse(text: str) -> time:
     return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
 
 
-def _quietest(bins: Bins) -> tuple[float, float] | None:
-    """(mean HR, mean ln RMSSD) of the 5 consecutive resting minutes with the lowest HR."""
+def _quietest(bins: Bins, with_hrv: bool) -> tuple[float, float] | None:
+    """(mean HR, mean ln RMSSD or NaN) of the 5 consecutive resting minutes with the lowest
+    HR; ``with_hrv``: only minutes that have an ln RMSSD too."""
     best: tuple[float, float] | None = None
     for minute in sorted(bins):
         window = [bins.get(minute + k) for k in range(QUIET_MINUTES)]
         rows = [r for r in window if r is not None and r[REST_HR_S] >= FULL_MINUTE_S]
-        if len(rows) < QUIET_MINUTES or any(r[REST_LN_S] < FULL_MINUTE_S for r in rows):
+        if len(rows) < QUIET_MINUTES:
+            continue
+        if with_hrv and any(r[REST_LN_S] < FULL_MINUTE_S for r in rows):
             continue
         hr = sum(r[REST_HR_SUM] for r in rows) / sum(r[REST_HR_S] for r in rows)
         if best is None or hr < best[0]:
-            ln = sum(r[REST_LN_SUM] for r in rows) / sum(r[REST_LN_S] for r in rows)
+            ln_seconds = sum(r[REST_LN_S] for r in rows)
+            ln = sum(r[REST_LN_SUM] for r in rows) / ln_seconds if ln_seconds else math.nan
             best = (hr, ln)
     return best
 

@@ -206,3 +206,16 @@ def test_an_idle_open_day_is_not_rewritten_every_save() -> None:
     day.signals(local(2026, 7, 1, 8, 5), stress_score=None)
     day.clock.advance_to(local(2026, 7, 1, 12, 0))  # 4 hours: 24 saves due, one has news
     assert store.writes == 1
+
+
+def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 12, 0), store)
+    t = local(2026, 7, 1, 12, 0)
+    for k in range(20):
+        day.signals(t + k * 60, activity_state="rest", hr=52.0 if 5 <= k < 10 else 66.0)
+    day.signals(t + 20 * 60, hr=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert kept.resting_hr == pytest.approx(52.0)
+    assert (kept.ln_rmssd, kept.ln_rmssd_source) == (None, None)
