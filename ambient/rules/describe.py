@@ -35,7 +35,7 @@ def signal_fired(trigger: SignalTriggerConfig, value: float | None, now_inside: 
 
 def late_after_restart(late_s: float) -> str:
     """`` (due 3.2 s earlier, while ambient was not running)`` for a deadline that waited."""
-    if late_s < 0.05:
+    if late_s <= 0:
         return ""
     return f" (due {late_s:.1f} s earlier, while ambient was not running)"
 

@@ -249,7 +249,12 @@ class TriggerDispatch:
         if current is None or current.value is None or value is None:
             if trigger.resumed and self._grace.active():
                 # Due while ambient was not running: decide on the signal's first value.
-                self._grace.wait(person, config.signal, lambda: self._overdue(rule, person, index))
+                self._grace.wait(
+                    f"Rule {rule.id}: the `for` window",
+                    person,
+                    config.signal,
+                    lambda: self._overdue(rule, person, index),
+                )
                 return
             trigger.phase, trigger.since, trigger.for_until = "clear", None, None
             self._save(rule)

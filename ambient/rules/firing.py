@@ -238,7 +238,10 @@ class Firer:
         if value is None and episode.resumed and self._grace.active():
             # Due while ambient was not running: decide on the signal's first value.
             self._grace.wait(
-                person, trigger.signal, lambda: self._escalation_due(rule, person, index, episode)
+                f"Rule {rule.id}: escalation {episode.next_level + 1}",
+                person,
+                trigger.signal,
+                lambda: self._escalation_due(rule, person, index, episode),
             )
             return
         due = episode.fired_at + rule.config.escalate[episode.next_level].after

@@ -10,9 +10,12 @@ has been heard), and only then treats the signal as unknown.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from ambient.clock import Clock, TimerHandle
+
+_LOGGER = logging.getLogger(__name__)
 
 Retry = Callable[[], None]
 
@@ -36,10 +39,18 @@ class ResumeGrace:
         """Still within the grace period: an unknown signal may just not have arrived yet."""
         return self.until is not None and self.clock.now() < self.until
 
-    def wait(self, person: str, signal: str, retry: Retry) -> None:
+    def wait(self, what: str, person: str, signal: str, retry: Retry) -> None:
         """Call ``retry`` when ``signal`` of ``person`` is known, or when the grace ends."""
+        assert self.until is not None
+        _LOGGER.info(
+            "%s of %s fell due while ambient was not running: waiting up to %.1f s for %s",
+            what,
+            person,
+            self.until - self.clock.now(),
+            signal,
+        )
         self.waiting.setdefault((person, signal), []).append(retry)
-        if self._timer is None and self.until is not None:
+        if self._timer is None:
             self._timer = self.clock.call_at(self.until, self._expire)
 
     def known(self, person: str, signal: str) -> None:

@@ -71,3 +71,4 @@ class WriteBehind:
             _LOGGER.error("Store %s: rule state not written: %s", self._store.path, exc)
             return
         self.commits += 1
+        _LOGGER.debug("Rule state written: %d states, %d traces", len(puts), len(appends))
