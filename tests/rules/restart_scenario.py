@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 TOPIC = "test/alex/heart"
 #: A guard against a daemon that never says what the scenario waits for (a failure, not a pace).
@@ -93,7 +94,7 @@ class Publisher:
         self.on = threading.Event()
         self._stop = threading.Event()
         self._interval_s = interval_s
-        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2)
+        self._client = paho.Client(CallbackAPIVersion.VERSION2)
         self._client.connect(host, port)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._run, daemon=True)
