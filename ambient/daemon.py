@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +22,8 @@ from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.connections import Connections
 from ambient.counters import Counters
 from ambient.hub import Hub
-from ambient.messages import ActionContext, ExternalEvent, SignalUpdate, TraceRecord
+from ambient.memory import release_freed_heap
+from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 from ambient.pipeline import DirectSink, ReadingQueue
 from ambient.ports import ReadingSink, Sensor, Service
 from ambient.readings import Reading
@@ -285,37 +285,15 @@ class Daemon:
     ) -> list[Service]:
         """Outside connections in use, HA state watching, MQTT triggers and discovery, and the
         commands that HA's pause switch and breathing button send."""
-        hub.on_event(_CommandHandler(config, self.clock, dispatcher).on_event)
-        if config.mqtt is not None:
-            topics = rules.mqtt_topics_used()
-            if topics:
-                from ambient.connections.mqtt import MqttMessage
+        from ambient.actuators.commands import CommandHandler
+        from ambient.sensors.events import watch_ha_entities, watch_mqtt_topics
 
-                def on_message(message: MqttMessage) -> None:
-                    payload = message.payload.decode("utf-8", errors="replace")
-                    hub.publish_event(
-                        ExternalEvent(self.clock.now(), "mqtt", message.topic, {"payload": payload})
-                    )
-
-                for topic in sorted(topics):
-                    connections.mqtt().subscribe(topic, on_message)
-        if config.homeassistant is not None:
+        hub.on_event(CommandHandler(config, self.clock, dispatcher).on_event)
+        if config.mqtt is not None and (topics := rules.mqtt_topics_used()):
+            watch_mqtt_topics(connections.mqtt(), topics, self.clock, hub.publish_event)
+        if config.homeassistant is not None and (entities := rules.entities_used()):
             client = connections.homeassistant()
-            entities = rules.entities_used()
-            if entities:
-
-                def on_state(
-                    entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
-                ) -> None:
-                    data = {
-                        "state": (new or {}).get("state"),
-                        "attributes": (new or {}).get("attributes", {}),
-                        "old_state": (old or {}).get("state"),
-                        "context": (new or {}).get("context"),
-                    }
-                    hub.publish_event(ExternalEvent(self.clock.now(), "ha_state", entity_id, data))
-
-                client.watch_entities(entities, on_state)
+            watch_ha_entities(client, entities, self.clock, hub.publish_event)
         services: list[Service] = []
         if config.mqtt is not None and config.mqtt.discovery and config.role == "standalone":
             from ambient.actuators.mqtt_discovery import DiscoveryPublisher
@@ -467,20 +445,6 @@ class _SensorStatus:
         return entries
 
 
-def release_freed_heap() -> None:
-    """Give the heap that start-up freed (compiling, building the config validator) back to the
-    OS: glibc keeps freed blocks mapped, so RSS would stay at its start-up peak. Linux with
-    glibc only; elsewhere (musl in the add-on image, macOS) nothing happens."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-
-    # The symbols already loaded into this process (libc among them); musl has no malloc_trim.
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
 def _build_actuators(connections: Connections, store: Store) -> list[Any]:
     from ambient.actuators.factory import build_actuators
 
@@ -504,45 +468,3 @@ def _arbitrated(config: AmbientConfig, sink: ReadingSink) -> ReadingSink:
     from ambient.sensors.priority import ArbitratedSink, SourceArbiter
 
     return ArbitratedSink(sink, SourceArbiter.from_configs(ble))
-
-
-class _CommandHandler:
-    """Acts on commands from HA (MQTT switch and button): pausing stops running sessions at
-    once; the breathing button starts the first breathing action the rules configure."""
-
-    def __init__(self, config: AmbientConfig, clock: Clock, dispatcher: ActionDispatcher) -> None:
-        self.clock = clock
-        self.dispatcher = dispatcher
-        self.breathing = _first_breathing_action(config)
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def on_event(self, event: ExternalEvent) -> None:
-        if event.kind != "command":
-            return
-        if event.key == "pause" and event.data.get("paused", True):
-            self._spawn(self.dispatcher.pause())
-        elif event.key == "breathing":
-            if self.breathing is None:
-                _LOGGER.warning("Breathing button pressed, but no rule has a breathing action")
-                return
-            now = self.clock.now()
-            context = ActionContext(
-                rule="breathing_button", person=None, episode=f"button-{now:.0f}", time=now
-            )
-            self._spawn(self.dispatcher.perform(self.breathing, context))
-
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-
-def _first_breathing_action(config: AmbientConfig) -> Any:
-    from ambient.config.actions import BreathingActionConfig
-    from ambient.config.rule_checks import walk_steps
-
-    for rule in config.rules:
-        for _, step in walk_steps(rule, ()):
-            if isinstance(step, BreathingActionConfig):
-                return step
-    return None

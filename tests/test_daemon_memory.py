@@ -14,7 +14,7 @@ import pytest
 # pages stay resident until malloc_trim releases the free ones in the middle.
 _PROBE = """
 from pathlib import Path
-from ambient.daemon import release_freed_heap
+from ambient.memory import release_freed_heap
 
 def rss_kib():
     for line in Path("/proc/self/status").read_text().splitlines():
