@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from ambient.config.actions import LeafActionConfig
 from ambient.messages import (
     ActionContext,
     ActionResult,
@@ -58,7 +59,7 @@ class ActionPerformer(Protocol):
     """Performs one action (a validated action config) in a context; never raises for an
     action that failed, it reports it in the result."""
 
-    async def perform(self, action: Any, context: ActionContext) -> ActionResult: ...
+    async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult: ...
 
     async def end_episode(self, context: ActionContext) -> None: ...
 
@@ -73,7 +74,7 @@ class Actuator(Protocol):
 
     kinds: frozenset[str]
 
-    async def perform(self, action: Any, context: ActionContext) -> ActionResult: ...
+    async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult: ...
 
     async def end_episode(self, context: ActionContext) -> None: ...
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
+from ambient.config.actions import LeafActionConfig
 from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
 from ambient.ports import Actuator
@@ -20,7 +20,7 @@ RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
 
 
-def action_kind(action: Any) -> str:
+def action_kind(action: LeafActionConfig) -> str:
     """The dispatch key: the built-in kind, or ``service_call`` for any HA ``domain.service``."""
     kind = getattr(action, "action", None)
     if not isinstance(kind, str):
@@ -30,7 +30,7 @@ def action_kind(action: Any) -> str:
     return kind if kind in BUILTIN_ACTIONS else "service_call"
 
 
-def describe(action: Any) -> str:
+def describe(action: LeafActionConfig) -> str:
     """A one-line summary of an action for timelines and traces."""
     kind = getattr(action, "action", type(action).__name__)
     fields = action.model_dump(
@@ -60,7 +60,7 @@ class ActionDispatcher:
             for kind in actuator.kinds:
                 self._by_kind[kind] = actuator
 
-    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+    async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult:
         kind = action_kind(action)
         summary = describe(action)
         if self.report_only:

@@ -26,6 +26,7 @@ from ambient.clock import Clock
 from ambient.config.actions import (
     BreathingActionConfig,
     CalmLightsActionConfig,
+    LeafActionConfig,
     LogbookActionConfig,
     NotifyActionConfig,
     PlayCalmingActionConfig,
@@ -77,7 +78,7 @@ class HomeAssistantActuator:
         if client.connected:
             self._on_status("connected")
 
-    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+    async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult:
         kind = _kind(action)
         try:
             detail = await self._perform(kind, action, context)
@@ -172,7 +173,7 @@ class HomeAssistantActuator:
 
     # -- kinds ---------------------------------------------------------------------------------
 
-    async def _perform(self, kind: str, action: Any, context: ActionContext) -> str:
+    async def _perform(self, kind: str, action: LeafActionConfig, context: ActionContext) -> str:
         if not self.client.connected:
             raise NotConnected(f"Home Assistant is not connected ({self.client.status})")
         event = "recovered" if context.recovery else "fired"
@@ -255,13 +256,13 @@ class HomeAssistantActuator:
         return episode
 
 
-def _kind(action: Any) -> str:
+def _kind(action: LeafActionConfig) -> str:
     if isinstance(action, ServiceCallActionConfig):
         return "service_call"
     return str(getattr(action, "action", type(action).__name__))
 
 
-def _entities_of(action: Any) -> list[str]:
+def _entities_of(action: LeafActionConfig) -> list[str]:
     """The entities an action is about, for error messages and counters."""
     if isinstance(action, CalmLightsActionConfig):
         return list(action.target)
@@ -278,7 +279,7 @@ def _entities_of(action: Any) -> list[str]:
     return []
 
 
-def _service_of(action: Any) -> str:
+def _service_of(action: LeafActionConfig) -> str:
     if isinstance(action, NotifyActionConfig):
         return action.service
     if isinstance(action, ServiceCallActionConfig):

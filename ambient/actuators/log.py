@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ambient.config.actions import LogActionConfig
+from ambient.config.actions import LeafActionConfig, LogActionConfig
 from ambient.messages import ActionContext, ActionResult
 
 _LOGGER = logging.getLogger("ambient.actions")
@@ -29,7 +29,7 @@ def render_message(template: str, context: ActionContext, event: str) -> str:
 class LogActuator:
     kinds = frozenset({"log"})
 
-    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+    async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult:
         assert isinstance(action, LogActionConfig)
         message = render_message(
             action.message, context, "recovered" if context.recovery else "fired"

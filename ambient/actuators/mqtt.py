@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
-from ambient.config.actions import MqttPublishActionConfig
+from ambient.config.actions import LeafActionConfig, MqttPublishActionConfig
 from ambient.connections.mqtt import MqttConnection
 from ambient.messages import ActionContext, ActionResult, SignalScalar
 
@@ -67,7 +67,7 @@ class MqttActuator:
     def __init__(self, connection: MqttConnection) -> None:
         self._connection = connection
 
-    async def perform(self, action: Any, context: ActionContext) -> ActionResult:
+    async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult:
         """Publish; raises NotConnected while the broker is away (the dispatcher
         retries within the action's TTL)."""
         assert isinstance(action, MqttPublishActionConfig)

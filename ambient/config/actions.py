@@ -260,6 +260,19 @@ def _action_tag(data: Any) -> str | None:
     return kind
 
 
+#: What an actuator performs: an action, not a step that sequences actions (delay, wait_for,
+#: choose, choose_calming, if). This is the type that travels across the action ports.
+LeafActionConfig = (
+    LogActionConfig
+    | CalmLightsActionConfig
+    | PlayCalmingActionConfig
+    | BreathingActionConfig
+    | NotifyActionConfig
+    | LogbookActionConfig
+    | MqttPublishActionConfig
+    | ServiceCallActionConfig
+)
+
 ActionConfig = Annotated[
     Annotated[LogActionConfig, Tag("log")]
     | Annotated[CalmLightsActionConfig, Tag("calm_lights")]
