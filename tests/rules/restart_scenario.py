@@ -197,16 +197,10 @@ def write_config(directory: Path, host: str, port: int) -> tuple[Path, Path]:
     return config, store
 
 
-def _start(config: Path, publisher: Publisher) -> Daemon:
-    daemon = Daemon(config)
-    daemon.wait_for("Connected to MQTT broker")
-    return daemon
-
-
 def uninterrupted(directory: Path, host: str, port: int) -> Outcome:
     config, store = write_config(directory, host, port)
     publisher = Publisher(host, port)
-    daemon = _start(config, publisher)
+    daemon = Daemon(config)
     try:
         publisher.on.set()
         daemon.wait_for("Rule calm fired")
@@ -228,14 +222,14 @@ def interrupted(
     """Two kills: before the `for` deadline, and before the escalation is due."""
     config, store = write_config(directory, host, port)
     publisher = Publisher(host, port)
-    daemon = _start(config, publisher)
+    daemon = Daemon(config)
     try:
         publisher.on.set()
         daemon.wait_for(WRITTEN)  # the pending window is on disk; its deadline ~2 s ahead
         publisher.on.clear()
         daemon.kill()
         on_kill()
-        daemon = _start(config, publisher)  # no reading until its deadline has passed
+        daemon = Daemon(config)  # no reading until its deadline has passed
         daemon.wait_for(FOR_WAITING, FOR_LOST)
         publisher.on.set()
         daemon.wait_for("Rule calm fired")
@@ -243,7 +237,7 @@ def interrupted(
         publisher.on.clear()
         daemon.kill()
         on_kill()
-        daemon = _start(config, publisher)
+        daemon = Daemon(config)
         daemon.wait_for(ESCALATION_WAITING, ESCALATION_LOST)
         publisher.on.set()
         if daemon.wait_for("Rule calm escalated", ESCALATION_LOST) == ESCALATION_LOST:

@@ -1,0 +1,72 @@
+"""kill -9 before deadlines: N interrupted runs against one uninterrupted run.
+
+Real `ambient run` processes and a real Mosquitto (tests/fixtures). Each interrupted run is
+killed twice — once its `for` window is on disk (deadline ~2 s ahead) and once its firing is
+(escalation due 3 s later) — and restarted after ``--restart-delay`` seconds (0: at once; the
+shipped unit's RestartSec is 5). A run matches when its trace events and its actions' messages
+equal the uninterrupted run's. Prints "matches N of N" and how late the overdue decisions came.
+
+    python bench/bench_restart.py [--runs 5] [--restart-delay 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fixtures.mosquitto import MosquittoBroker, mosquitto_available
+from rules.restart_scenario import interrupted, uninterrupted
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--restart-delay", type=float, default=1.0, metavar="SECONDS")
+    args = parser.parse_args()
+    if not mosquitto_available():
+        print("mosquitto is not installed", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = MosquittoBroker(Path(tmp) / "mosquitto")
+        broker.start()
+        try:
+            expected = uninterrupted(Path(tmp) / "uninterrupted", broker.host, broker.port)
+            print(f"uninterrupted: {expected.events} {expected.actions}")
+            matched = 0
+            late_s: list[float] = []
+            for run in range(args.runs):
+                outcome = interrupted(
+                    Path(tmp) / f"run{run}",
+                    broker.host,
+                    broker.port,
+                    on_kill=lambda: time.sleep(args.restart_delay),  # the restart's delay
+                )
+                same = (outcome.events, outcome.actions) == (expected.events, expected.actions)
+                matched += same
+                late_s += [
+                    float(m) for m in re.findall(r"due ([0-9.]+) s earlier", "".join(outcome.notes))
+                ]
+                verdict = "match" if same else "DIFFERS"
+                print(f"run {run + 1}: {verdict} {outcome.events} {outcome.actions}")
+        finally:
+            broker.kill()
+    print(
+        f"kill -9 before deadlines, restart after {args.restart_delay:g} s: "
+        f"matches {matched} of {args.runs}"
+    )
+    if late_s:
+        print(
+            f"overdue decisions: {len(late_s)}, late by {min(late_s):.1f}-{max(late_s):.1f} s "
+            "(the restart's gap until the first reading)"
+        )
+    return 0 if matched == args.runs else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
