@@ -217,6 +217,8 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
         raise StatusUnavailable(
             f"the daemon at {path} did not answer within {timeout_s:g} s: it may be hung"
         ) from None
+    except OSError as exc:  # a path through something that is no directory, and the like
+        raise StatusUnavailable(f"cannot reach a daemon at {path}: {exc.strerror or exc}") from None
     try:
         document = json.loads(raw)
     except json.JSONDecodeError:

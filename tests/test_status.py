@@ -169,6 +169,12 @@ async def test_no_daemon_gives_a_clear_message(sock_path: Path) -> None:
         await query_status(sock_path)
 
 
+async def test_a_path_through_a_file_is_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file, not a directory")
+    with pytest.raises(StatusUnavailable, match=r"cannot reach a daemon at .*: Not a directory"):
+        await query_status(tmp_path / "state" / "ambient.sock")
+
+
 async def test_silent_daemon_times_out(sock_path: Path) -> None:
     sock_path.parent.mkdir()
     accepted = asyncio.Event()
