@@ -13,7 +13,7 @@ from ambient.config.root import AmbientConfig
 from ambient.insights.days import day_of, day_start, iso_week, week_label
 from ambient.insights.learned import learned_episodes
 from ambient.insights.storage import InsightStore
-from ambient.insights.summaries import DaySummary
+from ambient.insights.summaries import DaySummary, summarize
 from ambient.store import Store, StoreKey
 
 
@@ -44,6 +44,20 @@ def render(
         learned,
         _zone(config),
     )
+
+
+def kept_and_open(
+    storage: InsightStore, config: AmbientConfig, person: str
+) -> dict[date, DaySummary]:
+    """The kept summaries, plus the days still open summarised from their stored minutes (so
+    this week's report shows today so far)."""
+    zone = _zone(config)
+    summaries = storage.summaries(person)
+    for day in storage.days_without_summary(person):
+        opened = storage.open_day(person, day, zone)
+        if opened is not None:
+            summaries[day] = summarize(person, opened, config.insights, zone)
+    return summaries
 
 
 def learned_weeks(store: Store, person: str, monday: date, zone: tzinfo) -> list[dict[str, Any]]:
@@ -91,7 +105,7 @@ def run_report(
         return 1
     store = Store(path, key)
     try:
-        summaries = InsightStore(store).summaries(person)
+        summaries = kept_and_open(InsightStore(store), config, person)
         learned = learned_weeks(store, person, monday, _zone(config))
     finally:
         store.close()

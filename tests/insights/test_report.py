@@ -4,6 +4,7 @@ widths (screenshots kept under build/artifacts/report/, nothing may overflow).""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -11,12 +12,16 @@ import sys
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from ambient.config.insights import TrendConfig
+from ambient.config.insights import InsightsConfig, TrendConfig
+from ambient.config.root import AmbientConfig
 from ambient.insights import plots
+from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.report import render_week
+from ambient.insights.report_cli import run_report
 from ambient.insights.storage import InsightStore
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
@@ -162,3 +167,21 @@ def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
     assert found is not None, dumped.stdout[:300]
     scroll_width, viewport = int(found[1]), int(found[2])
     assert scroll_width <= viewport
+
+
+def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    store_path = tmp_path / "ambient.db"
+    store = Store(store_path)
+    opened = OpenDay.of(WEEK, berlin)
+    held = HeldState(stress=60.0, activity="rest")
+    opened.add(opened.start + 8 * 3600, opened.start + 9 * 3600, held, InsightsConfig())
+    InsightStore(store).put_day("alex", opened, None)  # open: no summary yet
+    store.close()
+    config = AmbientConfig.model_validate(
+        {"people": [{"id": "alex"}], "timezone": "Europe/Berlin", "store": {"path": store_path}}
+    )
+    out, err = tmp_path / "now.html", io.StringIO()
+    now = opened.start + 10 * 3600
+    assert run_report(config, "alex", "2026-W49", out, now, err) == 0, err.getvalue()
+    assert "<tr><td>Mon 30</td><td>60</td>" in out.read_text()
