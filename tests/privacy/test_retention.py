@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +177,45 @@ def test_a_recording_outside_the_recordings_directory_gets_a_note(tmp_path: Path
     assert note is not None
     assert f"is outside {tmp_path / 'state' / 'recordings'}, so retention" in note
     assert "kept until you delete it" in str(unmanaged_recording_note(inside, config, None))
+
+
+def test_the_daemon_purges_what_a_previous_run_left_as_it_starts(tmp_path: Path) -> None:
+    """A real `ambient run`: the trace older than the limit goes at start, the recent stays."""
+    recording = Path(__file__).resolve().parents[2] / "ambient" / "data" / "resting-hour.csv"
+    db = tmp_path / "state" / "ambient.db"
+    store = Store(db)
+    wall_now = time.time()
+    store.append("traces", "calm", trace(wall_now - 31 * DAY_S), keep=20)
+    store.append("traces", "calm", trace(wall_now - 29 * DAY_S), keep=20)
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "people": [{"id": "alex"}],
+                "sensors": [{"type": "recording", "path": str(recording), "person": "alex"}],
+                "store": {"path": str(db)},
+                "retention": {"traces": "30d"},
+            }
+        )
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "ambient", "run", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert daemon.stderr is not None
+        seen = []
+        for line in daemon.stderr:  # until the purge reports (or the daemon exits)
+            seen.append(line)
+            if "Retention: removed" in line:
+                break
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    assert "Retention: removed 1 traces" in seen[-1], "".join(seen)
+    store = Store(db)
+    assert trace_times(store) == [wall_now - 29 * DAY_S]
+    store.close()
