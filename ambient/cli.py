@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         common,
         "record",
-        "write what the live sensors read to a recording (rules do not run)",
+        "write what the live sensors read to a recording (from the running daemon if one runs)",
         "ambient record my.yaml --out session.csv --duration 30min",
     )
     _config_positional(record)
@@ -672,14 +672,27 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     writer = RecordingWriter(args.out)
     clock = RealClock()
-    daemon = Daemon(
-        config,
-        clock,
-        DaemonOptions(record_to=writer, services=False, store_in_memory=True),
-        config_path=args.config,
-    )
+
+    async def from_daemon() -> bool:
+        """What the running daemon of this config reads, when one does: the sensors stay
+        the daemon's (a strap takes one connection; a broker session is per client)."""
+        from ambient.reading_stream import record_from_daemon
+        from ambient.status import socket_path_for
+
+        if config.store.path is None:
+            return False
+        socket = socket_path_for(config.store.path)
+        return await record_from_daemon(socket, writer.write, args.duration, clock)
 
     async def serve() -> int:
+        if await from_daemon():
+            return 0
+        daemon = Daemon(
+            config,
+            clock,
+            DaemonOptions(record_to=writer, services=False, store_in_memory=True),
+            config_path=args.config,
+        )
         daemon.install_signal_handlers()
         if args.duration:
             clock.call_later(args.duration, daemon.request_stop)

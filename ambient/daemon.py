@@ -26,6 +26,7 @@ from ambient.memory import release_freed_heap
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 from ambient.pipeline import DirectSink, ReadingQueue
 from ambient.ports import ReadingSink, Sensor, Service
+from ambient.reading_stream import ReadingFeed
 from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
@@ -85,6 +86,8 @@ class Daemon:
         self._notifier: SystemdNotifier | None = None
         #: Clock time when the sensors of the running config started (the timeline's zero).
         self.started_at = clock.now()
+        #: Every processed reading, for `ambient record` clients of the status socket.
+        self.readings = ReadingFeed()
 
     # -- control -----------------------------------------------------------------------------
 
@@ -204,9 +207,12 @@ class Daemon:
         )
         sensor_status = _SensorStatus(sensors, self.clock)
         record_to = opts.record_to
+        feed = self.readings if opts.services else None
 
         def process(reading: Reading) -> None:
             sensor_status.saw(reading)
+            if feed:
+                feed.publish(reading)
             if record_to is not None:
                 record_to.write(reading)
             else:
@@ -312,7 +318,10 @@ class Daemon:
             from ambient.status import StatusServer, socket_path_for, user_link_path
 
             server = StatusServer(
-                socket_path_for(config.store.path), self.status, link=user_link_path()
+                socket_path_for(config.store.path),
+                self.status,
+                link=user_link_path(),
+                readings=self.readings,
             )
             await server.start()
             tasks.append(group.create_task(_serve_until_cancelled(server)))

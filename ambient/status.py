@@ -3,7 +3,8 @@
 The daemon runs a :class:`StatusServer` on ``<state dir>/ambient.sock`` (mode 0600) and fills the
 document through a callable; the CLI asks with :func:`run_status`. The protocol is one request
 line (``status``) and one JSON document back, so ``socat - UNIX:/var/lib/ambient/ambient.sock``
-works for debugging too.
+works for debugging too. A ``readings`` request streams the daemon's readings instead
+(:mod:`ambient.reading_stream`, for ``ambient record``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
+
+from ambient.reading_stream import ReadingFeed, serve_readings
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +86,21 @@ def _private_dir(path: Path) -> bool:
 class StatusServer:
     """Serves ``provider()`` as JSON to whoever can open the socket (the daemon's user)."""
 
-    def __init__(self, path: Path, provider: StatusProvider, link: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        provider: StatusProvider,
+        link: Path | None = None,
+        readings: ReadingFeed | None = None,
+    ) -> None:
         self.path = path
         #: A symlink to ``path`` that ``ambient status`` finds without a config (best effort).
         self.link = link
+        #: Streamed to a client that asks ``readings`` (``ambient record`` beside the daemon).
+        self.readings = readings
         self._provider = provider
         self._server: asyncio.AbstractServer | None = None
+        self._streams: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         self._remove_stale_socket()
@@ -107,6 +119,8 @@ class StatusServer:
         self._place_link()
 
     async def stop(self) -> None:
+        for stream in tuple(self._streams):
+            stream.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -165,6 +179,15 @@ class StatusServer:
             except TimeoutError:
                 return
             command = request[:_REQUEST_LIMIT_BYTES].decode("utf-8", "replace").strip()
+            if command == "readings" and self.readings is not None:
+                task = asyncio.current_task()
+                assert task is not None
+                self._streams.add(task)  # a stop ends it: the client may never hang up
+                try:
+                    await serve_readings(self.readings, reader, writer)
+                finally:
+                    self._streams.discard(task)
+                return
             writer.write(self._answer(command))
             await writer.drain()
         except ConnectionError:

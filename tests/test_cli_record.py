@@ -73,26 +73,35 @@ def test_the_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         assert oct(out.stat().st_mode & 0o777) == oct(0o600), out.name
 
 
+@pytest.mark.parametrize(
+    ("store", "recorder_says"),
+    [
+        ("state/ambient.db", "Recording what the running daemon reads"),
+        ("null", "as ambient-home-record"),  # no store, no status socket: its own sensors
+    ],
+    ids=["from-the-daemon", "own-client-id"],
+)
 def test_recording_beside_the_running_daemon_keeps_both_on_the_broker(
-    tmp_path: Path, mosquitto: MosquittoBroker
+    tmp_path: Path, mosquitto: MosquittoBroker, store: str, recorder_says: str
 ) -> None:
-    """`ambient record` with the daemon's own config is a second broker client with an id of
-    its own: neither knocks the other off, every reading is recorded, and the daemon stays
-    `online` for Home Assistant after the recording ends."""
+    """`ambient record` with the daemon's own config records what the daemon reads, over its
+    status socket; without a socket it runs the sensors itself as a second broker client with
+    an id of its own. Either way neither knocks the other off, every reading is recorded, and
+    the daemon stays `online` for Home Assistant after the recording ends."""
     config = tmp_path / "ambient.yaml"
     config.write_text(
         "instance: home\npeople:\n  - id: alex\n"
         "sensors:\n  - type: mqtt\n    topic: home/alex/heart_rate\n    metric: hr\n"
         "    value: hr\n    timestamp: t\n    person: alex\n"
         f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n"
-        f"store:\n  path: {tmp_path / 'state' / 'ambient.db'}\n"
+        f"store:\n  path: {store}\n"
     )
-    daemon = AmbientProcess("run", str(config))
+    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
     recorder: AmbientProcess | None = None
     try:
         daemon.stderr.wait_for("Connected to MQTT broker")
-        recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout")
-        recorder.stderr.wait_for("as ambient-home-record")
+        recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=tmp_path)
+        recorder.stderr.wait_for(recorder_says)
         probe = json.dumps({"hr": 50, "t": time.time()})
         while True:  # until the recorder has subscribed and shows a probe reading
             publish.single(
@@ -122,6 +131,32 @@ def test_recording_beside_the_running_daemon_keeps_both_on_the_broker(
         assert status.payload == b"online"
         connects = [line for line in daemon.stderr.drain() if "Connected to MQTT broker" in line]
         assert len(connects) == 1, daemon.stderr.seen
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        daemon.stop()
+
+
+def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "ambient.yaml"
+    source = tmp_path / "source.csv"
+    source.write_text("t,metric,value\n0,hr,61\n1,hr,62\n")
+    config.write_text(
+        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
+        "    person: sam\n    loop: true\nstore:\n  path: state/ambient.db\n"
+    )
+    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
+    recorder: AmbientProcess | None = None
+    try:
+        daemon.stderr.wait_for("Running:")
+        recorder = AmbientProcess("record", str(config), "--out", "session.csv", cwd=tmp_path)
+        recorder.stderr.wait_for("Recording what the running daemon reads")
+        daemon.process.terminate()
+        assert daemon.process.wait(timeout=30) == 0
+        assert recorder.process.wait(timeout=30) == 0
+        recorder.stderr.wait_for("wrote session.csv")
     finally:
         if recorder is not None:
             recorder.stop()

@@ -1,0 +1,151 @@
+"""The running daemon's readings, streamed over its status socket to ``ambient record``.
+
+A second process that opened the sensors itself would compete with the daemon for them (a BLE
+strap takes one connection; a broker session is per client id). Asking the daemon instead
+records exactly what it reads. The request is one line, ``readings``; the answer is one JSON
+object per reading (``t``, ``metric``, ``value``, ``person``, as in a ``.jsonl`` recording)
+until the client hangs up. The socket is the daemon user's only (mode 0600): heart data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from ambient.clock import Clock
+from ambient.readings import Reading
+
+logger = logging.getLogger(__name__)
+
+REQUEST = b"readings\n"
+#: Readings held for a slow client before newer ones are dropped (and counted).
+QUEUE_LIMIT = 10_000
+
+ReadingListener = Callable[[Reading], None]
+
+
+class ReadingFeed:
+    """What the daemon's pipeline hands every processed reading to; costs one truth test per
+    reading while nobody listens."""
+
+    def __init__(self) -> None:
+        self._listeners: list[ReadingListener] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._listeners)
+
+    def publish(self, reading: Reading) -> None:
+        for listener in tuple(self._listeners):
+            listener(reading)
+
+    def listen(self, listener: ReadingListener) -> Callable[[], None]:
+        """Start calling ``listener``; returns what stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+
+async def serve_readings(
+    feed: ReadingFeed, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Stream the feed to one client until it hangs up (the server's side of ``readings``)."""
+    queue: asyncio.Queue[Reading] = asyncio.Queue(QUEUE_LIMIT)
+    dropped = 0
+
+    def on_reading(reading: Reading) -> None:
+        nonlocal dropped
+        try:
+            queue.put_nowait(reading)
+        except asyncio.QueueFull:
+            dropped += 1
+
+    stop = feed.listen(on_reading)
+    hangup = asyncio.ensure_future(reader.read())  # the client sends nothing more: EOF
+    try:
+        while True:
+            ready = asyncio.ensure_future(queue.get())
+            await asyncio.wait([ready, hangup], return_when=asyncio.FIRST_COMPLETED)
+            if not ready.done():
+                ready.cancel()
+                return
+            writer.write(_encode(ready.result()))
+            await writer.drain()
+    finally:
+        stop()
+        hangup.cancel()
+        if dropped:
+            logger.warning("A recording client was too slow: %d readings not sent", dropped)
+
+
+def _encode(reading: Reading) -> bytes:
+    row = {"t": round(reading.time, 3), "metric": reading.metric, "value": reading.value}
+    row["person"] = reading.person
+    return (json.dumps(row) + "\n").encode()
+
+
+class NoDaemon(Exception):
+    """No daemon streams readings on this socket (none runs, or an older one)."""
+
+
+@contextlib.asynccontextmanager
+async def daemon_readings(path: Path) -> AsyncIterator[AsyncIterator[Reading]]:
+    """The readings of the daemon at ``path`` as they come; :class:`NoDaemon` when no daemon
+    answers there with readings."""
+    try:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+    except OSError:
+        raise NoDaemon(f"no daemon answers on {path}") from None
+    try:
+        writer.write(REQUEST)
+        await writer.drain()
+        yield _readings(reader, path)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def _readings(reader: asyncio.StreamReader, path: Path) -> AsyncIterator[Reading]:
+    source = f"daemon:{path}"
+    while line := await reader.readline():
+        row = json.loads(line)
+        if "error" in row:  # an older daemon that does not know the request
+            raise NoDaemon(str(row["error"]))
+        yield Reading(row["t"], row["person"], row["metric"], float(row["value"]), source)
+
+
+async def record_from_daemon(
+    path: Path, write: Callable[[Reading], None], duration_s: float | None, clock: Clock
+) -> bool:
+    """Write what the daemon at ``path`` reads until Ctrl-C, SIGTERM, ``duration_s`` or the
+    daemon's stop; False (nothing written) when no daemon streams readings there."""
+    try:
+        async with daemon_readings(path) as readings:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            if duration_s:
+                clock.call_later(duration_s, stop.set)
+            logger.info("Recording what the running daemon reads (%s); Ctrl-C stops", path)
+            copying = asyncio.ensure_future(_copy(readings, write))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([copying, stopping], return_when=asyncio.FIRST_COMPLETED)
+            for task in (copying, stopping):
+                task.cancel()
+            await asyncio.gather(copying, stopping, return_exceptions=True)
+            failure = None if copying.cancelled() else copying.exception()
+            if failure is not None:
+                raise failure
+            return True
+    except NoDaemon:
+        return False
+
+
+async def _copy(readings: AsyncIterator[Reading], write: Callable[[Reading], None]) -> None:
+    async for reading in readings:
+        write(reading)

@@ -1,0 +1,75 @@
+"""The daemon's readings over its status socket: a client gets every reading processed after it
+asked, in order; nobody listening costs nothing; no daemon is said plainly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ambient.reading_stream import NoDaemon, ReadingFeed, daemon_readings
+from ambient.readings import Reading
+from ambient.status import StatusServer
+
+WAIT_S = 10.0
+
+
+async def turns_until(condition: Callable[[], bool], max_turns: int = 10_000) -> None:
+    """Give the loop turns (no time passes) until ``condition`` holds."""
+    for _ in range(max_turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    pytest.fail("the condition never held")
+
+
+async def test_a_client_gets_the_readings_published_after_it_asked(tmp_path: Path) -> None:
+    feed = ReadingFeed()
+    path = tmp_path / "ambient.sock"
+    server = StatusServer(path, dict, readings=feed)
+    await server.start()
+    try:
+        async with daemon_readings(path) as readings:
+            await turns_until(lambda: bool(feed))  # the server registers the client
+            sent = [Reading(1800000000.0 + i, "alex", "hr", 60.0 + i, "mqtt0") for i in range(3)]
+            for reading in sent:
+                feed.publish(reading)
+            got = [await asyncio.wait_for(anext(readings), WAIT_S) for _ in sent]
+        assert [(r.time, r.person, r.metric, r.value) for r in got] == [
+            (r.time, r.person, r.metric, r.value) for r in sent
+        ]
+        await turns_until(lambda: not feed)  # the client hung up: the server stops listening
+    finally:
+        await server.stop()
+
+
+def test_an_idle_feed_is_false_and_a_listener_can_leave() -> None:
+    feed = ReadingFeed()
+    assert not feed
+    seen: list[Reading] = []
+    stop = feed.listen(seen.append)
+    assert feed
+    feed.publish(Reading(1.0, "alex", "hr", 60.0, "x"))
+    stop()
+    feed.publish(Reading(2.0, "alex", "hr", 61.0, "x"))
+    assert not feed and [r.time for r in seen] == [1.0]
+
+
+async def test_no_daemon_on_the_path(tmp_path: Path) -> None:
+    with pytest.raises(NoDaemon, match="no daemon answers"):
+        async with daemon_readings(tmp_path / "ambient.sock"):
+            pass
+
+
+async def test_a_daemon_without_readings_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.sock"
+    server = StatusServer(path, dict)  # no feed: answers the request as an unknown one
+    await server.start()
+    try:
+        async with daemon_readings(path) as readings:
+            with pytest.raises(NoDaemon, match="unknown request"):
+                await asyncio.wait_for(anext(readings), WAIT_S)
+    finally:
+        await server.stop()
