@@ -16,6 +16,36 @@ from ambient.config.signals import ActivityConfig
 REST = "rest"
 ACTIVE = "active"
 RECOVERING = "recovering"
+#: The HR-reserve fallback reads HR averaged over about this long: exercise is sustained, a
+#: one-second spike of a wrist sensor's HR is not.
+_HR_AVERAGE_S = 30.0
+
+
+class ExponentialAverage:
+    """An average over about ``time_constant_s`` of readings at any times, in O(1)."""
+
+    def __init__(self, time_constant_s: float, start: float | None = None) -> None:
+        self.time_constant_s = time_constant_s
+        self.start = start  # the value before the first reading (None: the first reading)
+        self.value: float | None = None
+        self._time = 0.0
+
+    def add(self, time: float, value: float) -> float:
+        previous = self.value
+        if previous is None:
+            if self.start is None:
+                self.value, self._time = value, time
+                return value
+            previous, self._time = self.start, time - 1.0
+        if time > self._time:
+            weight = 1 - math.exp(-(time - self._time) / self.time_constant_s)
+            previous += weight * (value - previous)
+            self._time = time
+        self.value = previous
+        return previous
+
+    def reset(self) -> None:
+        self.value = None
 
 
 class ActivityTracker:
@@ -26,26 +56,16 @@ class ActivityTracker:
         self._sensor_time: float | None = None  # last activity/steps reading of any value
         self._last_steps: tuple[float, float] | None = None  # (time, cumulative count)
         self._last_active: float | None = None  # last moment we called it active
-        # Movement (g) averaged over about `movement_window`: an exponential average, O(1).
-        self._movement_mean: float | None = None
-        self._movement_time: float | None = None
+        # Movement (g) from stillness: one early gesture is not a workout.
+        self._movement = ExponentialAverage(config.movement_window, start=0.0)
+        self._hr = ExponentialAverage(_HR_AVERAGE_S)
 
     def movement(self, time: float, value: float) -> None:
         """One accelerometer figure, in g: the mean of | |a| - 1 g | (ENMO-like) over a
         moment. Its average over ``movement_window`` at or above ``movement_active`` is
         active: a seated gesture is a spike, walking stays high."""
-        previous, previous_time = self._movement_mean, self._movement_time
-        if previous is None or previous_time is None:
-            # The average starts from stillness: one early gesture is not a workout.
-            previous, previous_time = 0.0, time - 1.0
-        if time <= previous_time:
-            mean = previous
-        else:
-            weight = 1 - math.exp(-(time - previous_time) / self.config.movement_window)
-            mean = previous + weight * (value - previous)
-        self._movement_mean, self._movement_time = mean, time
         self._sensor_time = time
-        if mean >= self.config.movement_active:
+        if self._movement.add(time, value) >= self.config.movement_active:
             self._sensor_active_time = time
 
     def activity(self, time: float, value: float) -> None:
@@ -70,13 +90,19 @@ class ActivityTracker:
             self._sensor_active_time = time
 
     def state(self, now: float, hr: float | None, resting_hr: float) -> str | None:
-        """The state now, or None when there is nothing to tell from (no HR, no sensor)."""
+        """The state now, or None when there is nothing to tell from (no HR, no sensor).
+        ``resting_hr`` is where the HR reserve starts (the person's rest, or a high one while
+        their rest is not known)."""
         valid_for = self.config.sensor_valid_for
         sensor_fresh = self._sensor_time is not None and now - self._sensor_time <= valid_for
         sensor_active = (
             self._sensor_active_time is not None and now - self._sensor_active_time <= valid_for
         )
         hr_active = False
+        if hr is None:
+            self._hr.reset()
+        else:
+            hr = self._hr.add(now, hr)
         # The HR reserve is only the fallback: a fresh movement, activity or steps sensor
         # knows better (it calls seated stress rest).
         if hr is not None and not sensor_fresh and self.max_hr > resting_hr:

@@ -234,7 +234,10 @@ class PersonSignals:
             None if hr is None else hr - norm.hr_mean, PRECISION["hr_delta_rest"], hr_reason
         )
 
-        state = self.activity.state(now, hr, norm.hr_mean)
+        # While the rest is the population's, the HR reserve starts from a high rest (2 SD up),
+        # so a calm person whose rest is high is not taken for exercising.
+        reserve_from = norm.hr_mean + (2 * norm.hr_sd if norm.state == PRIOR else 0.0)
+        state = self.activity.state(now, hr, reserve_from)
         activity_reason = hr_reason if hr is None else STALE
         out["activity_state"] = (state, None) if state is not None else (None, activity_reason)
         self._stress(out, now, state, hr, hr_reason, ln_z, primary.pairs, norm)

@@ -35,3 +35,13 @@ def test_a_stale_movement_source_hands_back_to_the_hr_reserve() -> None:
     tracker.movement(0.0, 0.01)
     assert tracker.state(60.0, 130.0, 70.0) == "rest"
     assert tracker.state(200.0, 130.0, 70.0) == "active"
+
+
+def test_the_hr_reserve_reads_sustained_hr_not_a_spike() -> None:
+    tracker = ActivityTracker(ActivityConfig(), max_hr=185.0)
+    for second in range(120):
+        tracker.state(float(second), 70.0, 70.0)
+    assert tracker.state(120.0, 150.0, 70.0) == "rest"  # one wrist-sensor spike
+    for second in range(121, 300):
+        state = tracker.state(float(second), 150.0, 70.0)
+    assert state == "active"  # three minutes at 150 bpm
