@@ -21,14 +21,16 @@ code that writes it::
 Registration must happen before ``ambient export``/``forget`` or the daemon's purge runs: list
 the module in :data:`PROVIDERS` so it is imported then (it need not be imported by anything
 else). State kept inside a JSON value shared by several people (a rule's per-person timers) is
-not a row: register an :class:`Eraser` for it, which forget calls.
+not a row: register a :class:`NestedState` for it, which export and forget call.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ambient.config.retention import RetentionConfig
 from ambient.store import Store
@@ -62,12 +64,19 @@ class DataClass:
         return bool(rows)
 
 
-#: Forget's hook for per-person state nested in shared values: (store, person) -> entries
-#: removed.
-Eraser = Callable[[Store, str], int]
+@dataclass(frozen=True)
+class NestedState:
+    """Per-person state inside values shared by several people (not rows of its own):
+    ``collect`` gives the person's part for an export, ``erase`` removes it (the count)."""
+
+    name: str
+    description: str
+    collect: Callable[[Store, str], list[dict[str, Any]]]
+    erase: Callable[[Store, str], int]
+
 
 _CLASSES: dict[str, DataClass] = {}
-_ERASERS: dict[str, Eraser] = {}
+_NESTED: dict[str, NestedState] = {}
 
 
 def register(data_class: DataClass) -> None:
@@ -85,8 +94,8 @@ def register(data_class: DataClass) -> None:
     _CLASSES[data_class.name] = data_class
 
 
-def register_eraser(name: str, eraser: Eraser) -> None:
-    _ERASERS[name] = eraser
+def register_nested(state: NestedState) -> None:
+    _NESTED[state.name] = state
 
 
 def data_classes() -> list[DataClass]:
@@ -95,9 +104,9 @@ def data_classes() -> list[DataClass]:
     return list(_CLASSES.values())
 
 
-def erasers() -> dict[str, Eraser]:
+def nested_states() -> list[NestedState]:
     _load_providers()
-    return dict(_ERASERS)
+    return list(_NESTED.values())
 
 
 def _load_providers() -> None:
@@ -175,16 +184,29 @@ register(
 )
 
 
-def _erase_rule_state(store: Store, person: str) -> int:
-    """A rule's saved state holds its `for` windows, cooldowns and open episodes per person."""
-    import json
-
-    removed = 0
+def _rule_states(store: Store) -> list[tuple[str, dict[str, Any]]]:
+    """Each rule's saved state (its `for` windows, cooldowns and open episodes per person)."""
+    found = []
     for key, value in store.query("SELECT key, value FROM kv WHERE namespace = 'rules'"):
         state = json.loads(value)
-        persons = state.get("persons") if isinstance(state, dict) else None
-        if isinstance(persons, dict) and person in persons:
-            del persons[person]
+        if isinstance(state, dict) and isinstance(state.get("persons"), dict):
+            found.append((key, state))
+    return found
+
+
+def _collect_rule_state(store: Store, person: str) -> list[dict[str, Any]]:
+    return [
+        {"rule": key, "state": state["persons"][person]}
+        for key, state in _rule_states(store)
+        if person in state["persons"]
+    ]
+
+
+def _erase_rule_state(store: Store, person: str) -> int:
+    removed = 0
+    for key, state in _rule_states(store):
+        if person in state["persons"]:
+            del state["persons"][person]
             store.execute(
                 "UPDATE kv SET value = ? WHERE namespace = 'rules' AND key = ?",
                 (json.dumps(state, separators=(",", ":")), key),
@@ -193,4 +215,11 @@ def _erase_rule_state(store: Store, person: str) -> int:
     return removed
 
 
-register_eraser("rule_state", _erase_rule_state)
+register_nested(
+    NestedState(
+        name="rule_state",
+        description="each rule's timers, cooldowns and open episode for the person",
+        collect=_collect_rule_state,
+        erase=_erase_rule_state,
+    )
+)

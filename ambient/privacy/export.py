@@ -7,7 +7,8 @@ JSON (the default) is one object::
      "data": {"<data class>": {"description": "...", "rows": [{"<column>": value, ...}]}}}
 
 Each data class of :mod:`ambient.privacy.data_classes` present in the store is a key of
-``data``, its rows in store order with every column; columns holding JSON are decoded. CSV is
+``data``, its rows in store order with every column; columns holding JSON are decoded. Nested
+per-person state (a rule's timers for the person) follows as rows of its own shape. CSV is
 one row per stored row: ``data_class,time,row`` (``time`` in unix seconds where the class has
 one, ``row`` the same object as in JSON, as compact JSON text). With age recipients the whole
 output is age-encrypted (binary, ``age -d`` reads it). The file is written mode 0600.
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from ambient.privacy.data_classes import DataClass, data_classes
+from ambient.privacy.data_classes import DataClass, data_classes, nested_states
 from ambient.store import Store
 
 EXPORT_FORMAT = "ambient-export"
@@ -79,6 +80,10 @@ def render_json(store: Store, person: str, instance: str, now: datetime) -> byte
         "data": {
             name: {"description": data_class.description, "rows": [row for _, row in rows]}
             for name, (data_class, rows) in collect(store, person).items()
+        }
+        | {
+            state.name: {"description": state.description, "rows": state.collect(store, person)}
+            for state in nested_states()
         },
     }
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode()
@@ -92,6 +97,9 @@ def render_csv(store: Store, person: str) -> bytes:
         for when, row in rows:
             text = json.dumps(row, separators=(",", ":"), ensure_ascii=False)
             writer.writerow([name, "" if when is None else repr(when), text])
+    for state in nested_states():
+        for row in state.collect(store, person):
+            writer.writerow([state.name, "", json.dumps(row, separators=(",", ":"))])
     return buffer.getvalue().encode()
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ambient.config.root import AmbientConfig
-from ambient.privacy.data_classes import data_classes, erasers
+from ambient.privacy.data_classes import data_classes, nested_states
 from ambient.privacy.retention import RECORDING_SUFFIXES
 from ambient.store import Store
 
@@ -58,8 +58,8 @@ def forget_store(store: Store, person: str) -> dict[str, int]:
                     f"DELETE FROM {data_class.table} WHERE {data_class.person_clause()}",
                     (person,),
                 )
-        for name, erase in erasers().items():
-            removed[name] = erase(store, person)
+        for state in nested_states():
+            removed[state.name] = state.erase(store, person)
     store.checkpoint()
     return removed
 

@@ -30,6 +30,11 @@ def fill(store: Store) -> None:
         )
     store.put("signals.baseline", "alex", {"ln_rmssd": [3.9, 0.2], "days": 12})
     store.put("signals.baseline", "sam", {"ln_rmssd": [3.1, 0.3], "days": 2})
+    store.put(
+        "rules",
+        "calm",
+        {"fingerprint": "f", "persons": {"alex": {"cooldown_until": 5.0}, "sam": {}}},
+    )
 
 
 def held_about(path: Path, person: str) -> dict[str, list[dict[str, Any]]]:
@@ -45,7 +50,12 @@ def held_about(path: Path, person: str) -> dict[str, list[dict[str, Any]]]:
             for ns, k, v in db.execute("SELECT namespace, key, value FROM kv ORDER BY rowid")
             if ns == "signals.baseline" and k == person
         ]
-    return {"traces": traces, "baselines": baselines}
+        rule_state = [
+            {"rule": k, "state": json.loads(v)["persons"][person]}
+            for ns, k, v in db.execute("SELECT namespace, key, value FROM kv ORDER BY rowid")
+            if ns == "rules" and person in json.loads(v)["persons"]
+        ]
+    return {"traces": traces, "baselines": baselines, "rule_state": rule_state}
 
 
 def setup(tmp_path: Path, encrypted: bool = False) -> tuple[Path, Path]:
@@ -82,6 +92,7 @@ def test_json_export_round_trips_what_the_store_held(tmp_path: Path) -> None:
     # Every other registered class (episodes, learner, ...) is present and empty here.
     assert exported == {name: [] for name in exported} | held
     assert len(exported["traces"]) == 2
+    assert exported["rule_state"] == [{"rule": "calm", "state": {"cooldown_until": 5.0}}]
     assert "sam" not in out.read_text()
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
 
@@ -92,9 +103,11 @@ def test_csv_export_holds_the_same_rows(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
     held = held_about(db, "alex")
-    assert [row["data_class"] for row in rows] == ["traces", "traces", "baselines"]
-    assert [json.loads(row["row"]) for row in rows] == held["traces"] + held["baselines"]
-    assert [row["time"] for row in rows] == ["1000.0", "1002.0", ""]
+    assert [row["data_class"] for row in rows] == ["traces", "traces", "baselines", "rule_state"]
+    assert [json.loads(row["row"]) for row in rows] == (
+        held["traces"] + held["baselines"] + held["rule_state"]
+    )
+    assert [row["time"] for row in rows] == ["1000.0", "1002.0", "", ""]
 
 
 def test_an_age_encrypted_export_of_an_encrypted_store_decrypts_to_the_same_document(
@@ -139,5 +152,5 @@ def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     assert result.returncode == 0
     document = json.loads(result.stdout)
     sections = {name: s["rows"] for name, s in document["data"].items()}
-    assert {"traces", "baselines"} <= set(sections)
+    assert {"traces", "baselines", "rule_state"} <= set(sections)
     assert all(rows == [] for rows in sections.values())
