@@ -188,7 +188,6 @@ def _connect(path: Path, key: StoreKey | None) -> sqlite3.Connection:
         return db
     if file_is_plain(path) is False:
         raise StoreError(
-            f"store {path} is encrypted (or not an SQLite file): give its key in "
-            "store.encryption"
+            f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
         )
     return sqlite3.connect(path)
