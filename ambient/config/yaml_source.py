@@ -2,6 +2,10 @@
 
 PyYAML composes a node tree that carries line and column marks; we build plain data from it and
 keep a map from key path to position, so validation errors can name ``file:line:column``.
+
+Whatever the file holds, reading it raises :class:`ConfigError` and nothing else: characters
+YAML forbids, nesting or aliases that would exhaust the recursion limit or memory, and values
+PyYAML cannot construct are problems with a place, like any other.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import SecretStr
@@ -17,6 +21,60 @@ from pydantic import SecretStr
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 
 KeyPath = tuple[str | int, ...]
+
+#: Deeper than any real config (a rule's nested steps are a dozen levels); much deeper input
+#: would exhaust Python's recursion limit while it is composed or built.
+MAX_NESTING = 64
+#: Values a file may expand to, aliases included: aliases of aliases grow exponentially.
+MAX_VALUES = 100_000
+
+
+class _Mark(Protocol):
+    """Where PyYAML found something (its pure-Python and libyaml marks both have these)."""
+
+    line: int
+    column: int
+
+
+class _Rejected(Exception):
+    """A problem found while composing or building, with the place it was found."""
+
+    def __init__(self, mark: _Mark | None, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than :data:`MAX_NESTING` and an alias
+    inside the value it names (PyYAML would build a value that contains itself)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._open_anchors: set[str] = set()
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise _Rejected(
+                    event.start_mark,
+                    f"alias `*{event.anchor}` is inside the value it names (a recursive alias)",
+                )
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_NESTING:
+            raise _Rejected(event.start_mark, f"nested deeper than {MAX_NESTING} levels")
+        anchor = getattr(event, "anchor", None)
+        self._depth += 1
+        if anchor is not None:
+            self._open_anchors.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            if anchor is not None:
+                self._open_anchors.discard(anchor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +111,7 @@ class _Builder:
         self.positions: dict[KeyPath, Position] = {}
         self.secret_paths: set[KeyPath] = set()
         self._scalars = yaml.SafeLoader("")
+        self._values = 0
 
     def _pos(self, mark: yaml.Mark) -> Position:
         return Position(str(self.file), mark.line + 1, mark.column + 1)
@@ -62,6 +121,14 @@ class _Builder:
         self.issues.append(ConfigIssue(pos.file, pos.line, pos.column, format_path(path), message))
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _Rejected(node.start_mark, f"expands to more than {MAX_VALUES} values (aliases?)")
+        if len(path) > MAX_NESTING:  # aliases inside aliases nest deeper than the text
+            raise _Rejected(node.start_mark, f"nested deeper than {MAX_NESTING} levels")
+        if not isinstance(node, yaml.ScalarNode) and node.tag.startswith("!"):
+            self._issue(node, path, f"`{node.tag}` takes a name, not a list or mapping")
+            return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -79,7 +146,18 @@ class _Builder:
         if node.tag.startswith("!"):
             self._issue(node, path, f"unknown tag `{node.tag}`; allowed: !secret, !env")
             return None
-        return self._scalars.construct_object(node, deep=True)
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        """A plain value; one PyYAML cannot construct (``!!binary`` that is not base64, a
+        date such as 2026-02-30, an unknown ``!!`` tag) is a problem at its place."""
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            self._issue(node, path, exc.problem or "cannot read this value")
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            self._issue(node, path, f"cannot read this value: {exc}")
+        return None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -91,7 +169,10 @@ class _Builder:
                         for key, value in item.items():
                             result.setdefault(key, value)
                 continue
-            key = self._scalars.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._issue(key_node, path, "a key must be plain text, not a list or mapping")
+                continue
+            key = self._scalar(key_node, path)
             if not isinstance(key, str):
                 key = str(key)
             child_path = (*path, key)
@@ -117,12 +198,26 @@ class _Builder:
     def _load_secrets(self, node: yaml.Node, path: KeyPath) -> dict[str, Any] | None:
         if self._secrets is None:
             try:
-                loaded = yaml.safe_load(self.secrets_file.read_text(encoding="utf-8"))
+                text = self.secrets_file.read_text(encoding="utf-8")
             except FileNotFoundError:
                 self._issue(node, path, f"!secret needs {self.secrets_file}, which does not exist")
                 return None
-            except yaml.YAMLError as exc:
-                self._issue(node, path, f"{self.secrets_file} is not valid YAML: {exc}")
+            except OSError as exc:
+                self._issue(node, path, f"cannot read {self.secrets_file}: {exc.strerror}")
+                return None
+            except UnicodeDecodeError:
+                self._issue(node, path, f"{self.secrets_file} is not UTF-8 text")
+                return None
+            try:
+                loaded = yaml.load(text, Loader=_ConfigLoader)
+            except _Rejected as exc:
+                self._issue(node, path, f"{self.secrets_file}: {exc.message}")
+                return None
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                # Not the details: they could quote a secret.
+                self._issue(
+                    node, path, f"{self.secrets_file} is not valid YAML ({type(exc).__name__})"
+                )
                 return None
             self._secrets = loaded if isinstance(loaded, dict) else {}
         return self._secrets
@@ -144,17 +239,32 @@ def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
     """Read ``file``; raise :class:`ConfigError` for unreadable or malformed YAML."""
     secrets_file = secrets_file or file.with_name("secrets.yaml")
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
     except OSError as exc:
         raise ConfigError(
             [ConfigIssue(str(file), None, None, "", f"cannot read: {exc.strerror}")]
         ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [ConfigIssue(str(file), None, None, "", f"not UTF-8 text ({exc.reason})")]
-        ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at_line, at_column = _line_and_column(raw, exc.start, b"\n")
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02X} ({exc.reason}); save it as UTF-8"
+        raise ConfigError([ConfigIssue(str(file), at_line, at_column, "", message)]) from None
+    try:
+        loader = _ConfigLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+        builder = _Builder(file, secrets_file)
+        data = {} if node is None else builder.build(node, ())
+    except _Rejected as exc:
+        line, column = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (None, None)
+        raise ConfigError([ConfigIssue(str(file), line, column, "", exc.message)]) from None
+    except yaml.reader.ReaderError as exc:
+        at_line, at_column = _line_and_column(text, exc.position, "\n")
+        issue = ConfigIssue(str(file), at_line, at_column, "", _bad_character(exc))
+        raise ConfigError([issue]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -164,8 +274,20 @@ def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
         raise ConfigError(
             [ConfigIssue(str(file), line, column, "", f"YAML syntax: {problem}{context}")]
         ) from None
-    builder = _Builder(file, secrets_file)
-    data = {} if node is None else builder.build(node, ())
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigIssue(str(file), None, None, "", f"YAML: {exc}")]) from None
     if builder.issues:
         raise ConfigError(builder.issues)
     return YamlDocument(str(file), data, builder.positions, builder.secret_paths)
+
+
+def _line_and_column(text: str | bytes, offset: int, newline: Any) -> tuple[int, int]:
+    """1-based line and column of ``offset`` (characters of a str, bytes of bytes)."""
+    line_start = text.rfind(newline, 0, offset) + 1
+    return text.count(newline, 0, offset) + 1, offset - line_start + 1
+
+
+def _bad_character(error: yaml.reader.ReaderError) -> str:
+    code = error.character if isinstance(error.character, int) else ord(error.character)
+    what = "a NUL byte" if code == 0 else "a control character"
+    return f"character U+{code:04X} ({what}) is not allowed in YAML; delete it"
