@@ -157,6 +157,7 @@ class Daemon:
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""
         from ambient.insights.wiring import add_insights
+        from ambient.interventions.wiring import add_interventions
         from ambient.rules.engine import RuleEngine
         from ambient.rules.timeofday import resolve_zone
         from ambient.signals.engine import SignalEngine
@@ -189,7 +190,10 @@ class Daemon:
         insights, view = add_insights(
             config, self.clock, store, signals, hub, None if opts.report_only else connections
         )
-        rules = RuleEngine(config, self.clock, store, view, dispatcher, hub.publish_trace)
+        calming = add_interventions(config, self.clock, store, signals.norm, hub)
+        rules = RuleEngine(
+            config, self.clock, store, view, dispatcher, hub.publish_trace, calming=calming
+        )
         hub.on_signals(rules.on_signals)
         if insights is not None:
             hub.on_signals(insights.on_signals)

@@ -117,3 +117,13 @@ class TraceRecord:
             "conditions": [list(c) for c in self.conditions],
             "actions": [a.as_dict() for a in self.actions],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CalmingDecision:
+    """Which calming option a `choose_calming` step performs (``option``), or none, and why;
+    ``probabilities`` says how likely each option was."""
+
+    option: str | None
+    reason: str
+    probabilities: Mapping[str, float] = field(default_factory=dict)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ambient.config.actions import LeafActionConfig
+from ambient.config.actions import ChooseCalming, LeafActionConfig
 from ambient.messages import (
     ActionContext,
     ActionResult,
+    CalmingDecision,
     ExternalEvent,
     SignalUpdate,
     SignalValue,
@@ -83,3 +84,20 @@ class Service(Protocol):
     """A long-running part the daemon starts once (a connection, a publisher)."""
 
     async def run(self) -> None: ...
+
+
+class CalmingChooser(Protocol):
+    """Decides which option a `choose_calming` step performs, and opens the episode that will
+    be measured once the option has been performed."""
+
+    def decide(self, step: ChooseCalming, rule: str, person: str | None) -> CalmingDecision: ...
+
+    def started(
+        self,
+        step: ChooseCalming,
+        rule: str,
+        person: str | None,
+        decision: CalmingDecision,
+        context: Mapping[str, Any],
+        started: float,
+    ) -> int | None: ...

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -18,15 +17,7 @@ from ambient.config.actions import ChooseCalming
 from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import OptionBelief, choose, prior_for
 from ambient.interventions.recorder import EpisodeRecorder
-
-
-@dataclass(frozen=True, slots=True)
-class CalmingDecision:
-    """An option to perform (``option``), or none with the ``reason`` why."""
-
-    option: str | None
-    reason: str
-    probabilities: Mapping[str, float]
+from ambient.messages import CalmingDecision
 
 
 def _action_kinds(actions: list[Any]) -> list[str]:
@@ -88,16 +79,19 @@ class CalmingChooser:
         person: str | None,
         decision: CalmingDecision,
         context: Mapping[str, Any],
+        started: float | None = None,
     ) -> int | None:
         """Open the episode of the option just performed (measured 20 minutes on)."""
         if decision.option is None:
             return None
         option = next(o for o in step.options if o.id == decision.option)
-        local = datetime.fromtimestamp(self._clock.now(), self._timezone)
+        start = self._clock.now() if started is None else started
+        local = datetime.fromtimestamp(start, self._timezone)
         return self._recorder.start(
             person or "_household",
             rule,
             option.id,
             prior_for(_action_kinds(option.actions)),
             {"hour": local.hour, "weekday": local.strftime("%a"), **context},
+            start,
         )

@@ -190,13 +190,16 @@ def choose(
         if pick < running:
             chosen = option
             break
-    best = max(allowed, key=lambda belief: belief.mean)
-    reason = (
-        f"{chosen} drawn with p={probabilities[chosen]:.2f}; best so far {best.option} "
-        f"(+{best.mean:.2f} ± {best.sd:.2f} SD after {best.episodes} episode(s))"
-        if best.mean >= 0
-        else f"{chosen} drawn with p={probabilities[chosen]:.2f}; no option has helped yet"
-    )
+    drawn = f"{chosen} drawn with p={probabilities[chosen]:.2f}"
+    measured = [belief for belief in allowed if belief.episodes > 0]
+    if not measured:
+        reason = f"{drawn}; no episodes measured yet, so the priors decide"
+    else:
+        best = max(measured, key=lambda belief: belief.mean)
+        reason = (
+            f"{drawn}; best so far {best.option} ({best.mean:+.2f} ± {best.sd:.2f} SD after "
+            f"{best.episodes} episode(s))"
+        )
     return Choice(chosen, probabilities, reason)
 
 

@@ -70,9 +70,11 @@ class EpisodeRecorder:
         option: str,
         prior: Prior,
         context: Mapping[str, Any],
+        start: float | None = None,
     ) -> int:
-        """Open an episode now and measure it when its after-span has passed."""
-        now = self._clock.now()
+        """Open an episode (started ``start``, default now) and measure it when its after-span
+        has passed."""
+        now = self._clock.now() if start is None else start
         beliefs = self._book.beliefs(person, rule)
         if option not in beliefs:
             beliefs[option] = OptionBelief.from_prior(option, prior)

@@ -13,9 +13,16 @@ from dataclasses import replace
 from typing import Any
 
 from ambient.clock import Clock
-from ambient.config.actions import WaitForStepConfig
-from ambient.messages import ActionContext, ActionResult, SignalUpdate, SignalValue, TraceRecord
-from ambient.ports import ActionPerformer
+from ambient.config.actions import ChooseCalming, WaitForStepConfig
+from ambient.messages import (
+    ActionContext,
+    ActionResult,
+    CalmingDecision,
+    SignalUpdate,
+    SignalValue,
+    TraceRecord,
+)
+from ambient.ports import ActionPerformer, CalmingChooser
 from ambient.rules.conditions import evaluate_all, numeric_holds
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.hold import ActionHold
@@ -41,8 +48,10 @@ class Runs:
         hold: ActionHold,
         tracer: Tracer,
         rule_store: RuleStore,
+        calming: CalmingChooser | None = None,
     ) -> None:
         self.clock = clock
+        self._calming = calming
         self._by_id = {rule.id: rule for rule in rules}
         self._performer = performer
         self._current_values = current_values
@@ -125,11 +134,12 @@ class Runs:
                 )
 
         sequence = SequenceRun(self, run, on_first_wait=emit, on_result=on_result)
-        finished = False
+        finished = ended = False
         try:
             await sequence.execute(self._steps_of(rule, run))
             emit()
-            if run.kind == "recovery":
+            if self._ends_episode(rule, run):
+                ended = True
                 await self._performer.end_episode(self._context(run))
             finished = True
         except asyncio.CancelledError:
@@ -141,6 +151,9 @@ class Runs:
             finished = True
         finally:
             emit()
+            if finished and not self._stopping and not ended and self._ends_episode(rule, run):
+                # Cancelled (mode: restart) or failed: what it changed is undone all the same.
+                await self._performer.end_episode(self._context(run))
             if finished and not self._stopping:
                 self._tasks.pop(run.id, None)
                 state = rule.person(run.person)
@@ -148,6 +161,28 @@ class Runs:
                     self._save(rule)
                 if run.kind == "actions" and rule.config.mode == "queued":
                     self.start_queued(rule, run.person)
+
+    @staticmethod
+    def _ends_episode(rule: Rule, run: RunRecord) -> bool:
+        """Whether the end of ``run`` ends its episode: a recovery does; so does the actions'
+        run of a firing no recovery will follow (a time, cron, state or MQTT trigger), once
+        its steps (delays, waits) are done. A signal trigger's episode stays open until it
+        clears."""
+        if run.kind == "recovery":
+            return True
+        if run.kind != "actions":
+            return False
+        open_episodes = rule.person(run.person).episodes.values()
+        return all(episode.id != run.episode for episode in open_episodes)
+
+    def live_episodes(self, rules: Sequence[Rule]) -> set[str]:
+        """Episodes the rules still own: open ones and those of runs that will resume."""
+        live: set[str] = set()
+        for rule in rules:
+            for state in rule.persons.values():
+                live.update(episode.id for episode in state.episodes.values())
+                live.update(run.episode for run in state.runs.values())
+        return live
 
     def _context(self, run: RunRecord) -> ActionContext:
         return ActionContext(
@@ -210,6 +245,24 @@ class Runs:
     def save_run(self, run: RunRecord) -> None:
         rule = self._by_id[run.episode.split(":", 1)[0]]
         self._save(rule)
+
+    def decide_calming(self, step: ChooseCalming, run: RunRecord) -> CalmingDecision:
+        rule = run.episode.split(":", 1)[0]
+        if self._calming is not None:
+            return self._calming.decide(step, rule, run.person)
+        # Nothing learns here (a bare engine): the pinned option, else the first allowed one.
+        allowed = [option.id for option in step.options if option.id not in step.ban]
+        option = step.pin or (allowed[0] if allowed else None)
+        return CalmingDecision(option, "no learner: the pinned or first option")
+
+    def calming_performed(
+        self, step: ChooseCalming, run: RunRecord, decision: CalmingDecision, started: float
+    ) -> None:
+        if self._calming is not None:
+            rule = run.episode.split(":", 1)[0]
+            self._calming.started(
+                step, rule, run.person, decision, {"trigger": run.trigger_id}, started
+            )
 
     def _wait_holds(self, step: WaitForStepConfig, value: SignalValue | None) -> bool:
         if value is None:

@@ -12,12 +12,14 @@ from typing import Any, Protocol
 
 from ambient.clock import Clock
 from ambient.config.actions import (
+    ChooseCalming,
+    ChooseCalmingStepConfig,
     ChooseStepConfig,
     DelayStepConfig,
     IfStepConfig,
     WaitForStepConfig,
 )
-from ambient.messages import ActionResult
+from ambient.messages import ActionResult, CalmingDecision
 from ambient.rules.state import RunRecord
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,6 +41,12 @@ class SequenceHost(Protocol):
     ) -> bool: ...
 
     def save_run(self, run: RunRecord) -> None: ...
+
+    def decide_calming(self, step: ChooseCalming, run: RunRecord) -> CalmingDecision: ...
+
+    def calming_performed(
+        self, step: ChooseCalming, run: RunRecord, decision: CalmingDecision, started: float
+    ) -> None: ...
 
 
 class SequenceRun:
@@ -109,6 +117,8 @@ class SequenceRun:
                 rest = None
             steps = step.choose[int(chosen[1])].sequence if chosen[0] == "choose" else step.default
             return await self._steps(steps, [*path, *chosen], rest)
+        if isinstance(step, ChooseCalmingStepConfig):
+            return await self._choose_calming(step.choose_calming, path, sub)
         if resuming and not sub:
             _LOGGER.info(
                 "Rule run %s resumed after a restart; not repeating the action that was in "
@@ -118,11 +128,40 @@ class SequenceRun:
             )
             return True
         self._save(path, None)
-        result = await self.host.perform_leaf(step, self.run)
+        self._record(await self.host.perform_leaf(step, self.run))
+        return True
+
+    async def _choose_calming(self, step: ChooseCalming, path: Path, sub: Path) -> bool:
+        """Perform the option the learner picks; a resumed run goes on inside its option (the
+        episode was opened, or not, by the run that chose it)."""
+        if sub:
+            return await self._steps(
+                step.options[int(sub[1])].actions, [*path, "option", sub[1]], list(sub[2:]) or None
+            )
+        self._save(path, None)
+        decision = self.host.decide_calming(step, self.run)
+        self._record(
+            ActionResult(
+                "choose_calming",
+                True,
+                f"{decision.option or 'no option'}: {decision.reason}",
+                performed=False,
+            )
+        )
+        if decision.option is None:
+            return True
+        index = next(i for i, option in enumerate(step.options) if option.id == decision.option)
+        started = self.host.clock.now()
+        first_result = len(self.results)
+        done = await self._steps(step.options[index].actions, [*path, "option", index], None)
+        if any(result.performed for result in self.results[first_result:]):
+            self.host.calming_performed(step, self.run, decision, started)
+        return done
+
+    def _record(self, result: ActionResult) -> None:
         self.results.append(result)
         if self._on_result is not None:
             self._on_result(result)
-        return True
 
     def _save(self, path: Path, wait_until: float | None) -> None:
         self.run.position = path

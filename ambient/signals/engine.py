@@ -15,6 +15,7 @@ from ambient.config.signals import SignalsConfig
 from ambient.counters import Counters
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.readings import RR, VALID_RANGE, Reading
+from ambient.signals.baseline import Norm
 from ambient.signals.person import NO_DATA, PersonSignals
 from ambient.store import Store
 
@@ -63,6 +64,11 @@ class SignalEngine:
         if value is None:
             return SignalValue.unknown(self.clock.now(), NO_DATA)
         return value
+
+    def norm(self, person: str) -> Norm | None:
+        """The person's resting norm now (personal, provisional or the prior); None if unseen."""
+        state = self._people.get(person)
+        return None if state is None else state.baseline.norm(self.clock.now())
 
     def snapshot(self, person: str) -> dict[str, SignalValue]:
         state = self._people.get(person)

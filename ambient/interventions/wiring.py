@@ -1,0 +1,68 @@
+"""How the daemon adds learning interventions to its wiring: one call, so daemon.py stays a list
+of parts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from ambient.clock import Clock, VirtualClock
+from ambient.config.actions import ChooseCalmingStepConfig
+from ambient.config.root import AmbientConfig
+from ambient.hub import Hub
+from ambient.interventions.chooser import CalmingChooser
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.recorder import PRIOR_NORMS, EpisodeRecorder
+from ambient.signals.baseline import Norm
+from ambient.store import Store
+
+
+def uses_choose_calming(config: AmbientConfig) -> bool:
+    """Whether any rule has a `choose_calming` step (at any depth of its actions)."""
+
+    def walk(actions: list[object]) -> bool:
+        for action in actions:
+            if isinstance(action, ChooseCalmingStepConfig):
+                return True
+            nested = [
+                getattr(action, name, None) for name in ("then", "else_", "default", "sequence")
+            ]
+            options = getattr(action, "choose", None) or []
+            if any(walk(list(branch)) for branch in nested if isinstance(branch, list)):
+                return True
+            if any(walk(list(option.sequence)) for option in options):
+                return True
+        return False
+
+    return any(
+        walk(list(rule.actions))
+        or walk(list(rule.on_recovery))
+        or any(walk(list(level.actions)) for level in rule.escalate)
+        for rule in config.rules
+    )
+
+
+def add_interventions(
+    config: AmbientConfig,
+    clock: Clock,
+    store: Store,
+    norm_of: Callable[[str], Norm | None],
+    hub: Hub,
+) -> CalmingChooser | None:
+    """The chooser the rules ask (None when no rule lets ambient choose). Episodes left
+    unmeasured by a previous run are measured or re-armed now."""
+    if not uses_choose_calming(config):
+        return None
+    from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
+
+    def norms(person: str) -> tuple[float, float]:
+        norm = norm_of(person)
+        return PRIOR_NORMS if norm is None else (norm.ln_rmssd_sd, norm.hr_sd)
+
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book, norms)
+    hub.on_signals(recorder.on_signals)
+    recorder.resume()
+    # A simulation gives the same choices every run; live, choices are fresh.
+    rng = random.Random(0) if isinstance(clock, VirtualClock) else random.Random()
+    return CalmingChooser(clock, book, recorder, resolve_zone(config.timezone), rng)
