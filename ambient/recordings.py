@@ -7,6 +7,7 @@ replayed by ``ambient simulate`` as a regression test. See docs/recordings.md.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -171,7 +172,7 @@ def load_recording(
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
+    with handle, _text_only(path):
         for number, row in _rows(path, handle, default_person, source):
             if isinstance(row, str):
                 problems.append(f"{path}:{number}: {row}")
@@ -201,6 +202,17 @@ def load_recording(
     if len(problems) > 5:
         _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
     return Recording(readings, relative=relative_flags != {False}, problems=problems)
+
+
+@contextlib.contextmanager
+def _text_only(path: Path) -> Iterator[None]:
+    """A file that is not UTF-8 text (a binary file given by mistake) is one clear error."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise RecordingError(
+            f"{path}: not a text recording (byte {exc.start} is not UTF-8)"
+        ) from None
 
 
 def read_recording(path: Path, default_person: str = "default") -> list[Reading]:

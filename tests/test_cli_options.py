@@ -171,3 +171,13 @@ def test_simulate_reports_implausible_and_unknown_person_rows_with_file_and_line
     assert f"{recording}:31: hr -5 is outside 20..250 bpm" in result.stderr
     assert f"{recording}:32: hr 1000 is outside 20..250 bpm" in result.stderr
     assert f"{recording}:33: person `bob` is not in the config (people: alex)" in result.stderr
+
+
+def test_a_binary_recording_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    recording = tmp_path / "photo.csv"
+    recording.write_bytes(bytes(range(256)) * 4)
+    result = ambient("analyze", "--recording", str(recording))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ambient analyze: {recording}: not a text recording (byte 128 is not UTF-8)"
+    ]

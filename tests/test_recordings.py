@@ -131,3 +131,10 @@ def test_without_people_any_person_is_read(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("t,metric,value,person\n1,hr,60,bob\n")
     assert [r.person for r in load_recording(path).readings] == ["bob"]
+
+
+def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"t,metric,value\n1,hr,60\n\xd0\xff\xfe binary\n")
+    with pytest.raises(RecordingError, match=r"r\.csv: not a text recording \(byte \d+ is not"):
+        load_recording(path)
