@@ -9,9 +9,8 @@ from light exercise, a movement sensor can.
 
 from __future__ import annotations
 
-import math
-
 from ambient.config.signals import ActivityConfig
+from ambient.signals.average import ExponentialAverage
 
 REST = "rest"
 ACTIVE = "active"
@@ -19,33 +18,6 @@ RECOVERING = "recovering"
 #: The HR-reserve fallback reads HR averaged over about this long: exercise is sustained, a
 #: one-second spike of a wrist sensor's HR is not.
 _HR_AVERAGE_S = 30.0
-
-
-class ExponentialAverage:
-    """An average over about ``time_constant_s`` of readings at any times, in O(1)."""
-
-    def __init__(self, time_constant_s: float, start: float | None = None) -> None:
-        self.time_constant_s = time_constant_s
-        self.start = start  # the value before the first reading (None: the first reading)
-        self.value: float | None = None
-        self._time = 0.0
-
-    def add(self, time: float, value: float) -> float:
-        previous = self.value
-        if previous is None:
-            if self.start is None:
-                self.value, self._time = value, time
-                return value
-            previous, self._time = self.start, time - 1.0
-        if time > self._time:
-            weight = 1 - math.exp(-(time - self._time) / self.time_constant_s)
-            previous += weight * (value - previous)
-            self._time = time
-        self.value = previous
-        return previous
-
-    def reset(self) -> None:
-        self.value = None
 
 
 class ActivityTracker:

@@ -17,6 +17,7 @@ import math
 from typing import Final
 
 from ambient.config.signals import StressConfig
+from ambient.signals.average import ExponentialAverage
 
 HRV_HR_BASIS: Final = "hrv+hr"
 HR_BASIS: Final = "hr"
@@ -48,32 +49,23 @@ def stress_score(ln_rmssd_z: float, hr_z: float, config: StressConfig) -> float:
 
 
 class StressSmoother:
-    """An exponential average of the combined z over time (O(1) per update).
+    """The combined z averaged over time, and the score of that average.
 
     A 60 s RMSSD and a 15 s HR swing from window to window even when stress is steady; the
     average takes the swings out while still following a rise within about a time constant.
     """
 
     def __init__(self, time_constant_s: float) -> None:
-        self.time_constant_s = time_constant_s
-        self._value: float | None = None
-        self._time = 0.0
+        self._average = ExponentialAverage(time_constant_s)
 
     @property
     def combined(self) -> float | None:
         """The averaged combined z, None before the first update or after a reset."""
-        return self._value
+        return self._average.value
 
     def reset(self) -> None:
         """Start afresh (after exercise or lost data: old evidence is not carried over)."""
-        self._value = None
+        self._average.reset()
 
     def score(self, now: float, combined: float, config: StressConfig) -> float:
-        previous = self._value
-        if previous is None or self.time_constant_s <= 0:
-            value = combined
-        else:
-            weight = 1.0 - math.exp(-max(0.0, now - self._time) / self.time_constant_s)
-            value = previous + weight * (combined - previous)
-        self._value, self._time = value, now
-        return score_of(value, config)
+        return score_of(self._average.add(now, combined), config)
