@@ -57,7 +57,7 @@ _OFFLINE_TIMEOUT_S = 2.0
 _SUBSCRIBE_RETRY_MAX_S = 60.0
 _MATCH_CACHE_LIMIT = 4096
 #: Unacknowledged QoS 1/2 messages the broker may send us at once (MQTT 5 Receive Maximum).
-RECEIVE_MAXIMUM = 64
+RECEIVE_MAXIMUM = 1000
 #: QoS 0 messages waiting to be handled beyond this are dropped (the broker cannot hold them back).
 QOS0_QUEUE_LIMIT = 1000
 #: How long to wait for the backlog marker before treating messages as live again.
