@@ -84,6 +84,8 @@ class Daemon:
         self._request: Outcome | None = None
         self._status: Callable[[], dict[str, Any]] | None = None
         self._notifier: SystemdNotifier | None = None
+        #: A config read and built on SIGHUP, waiting for the running one to stop.
+        self._next_config: AmbientConfig | None = None
         #: Clock time when the sensors of the running config started (the timeline's zero).
         self.started_at = clock.now()
         #: Every processed reading, for `ambient record` clients of the status socket.
@@ -96,10 +98,17 @@ class Daemon:
         self._wake.set()
 
     def request_reload(self) -> None:
-        if self._request is None:
-            self._request = "reload"
-            if self._notifier is not None:
-                self._notifier.reloading()
+        """Read the config file and build its whole wiring while the running one carries on;
+        only a config that builds replaces it. Anything else is one log line, nothing stops."""
+        if self._request is not None:
+            return
+        new_config = self._read_new_config()
+        if new_config is None:
+            return
+        self._next_config = new_config
+        self._request = "reload"
+        if self._notifier is not None:
+            self._notifier.reloading()
         self._wake.set()
 
     def install_signal_handlers(self) -> None:
@@ -120,14 +129,18 @@ class Daemon:
                 return 0
             self._request = None
             self._wake.clear()
-            self._reload_config()
+            if self._next_config is not None:
+                self.config, self._next_config = self._next_config, None
+                _LOGGER.info("Config reloaded from %s", self.config_path)
 
-    def _reload_config(self) -> None:
+    def _read_new_config(self) -> AmbientConfig | None:
+        """The config file's new content, if it loads and its wiring builds; else None, logged."""
         if self.config_path is None:
             _LOGGER.warning("Reload requested, but there is no config file to read")
-            return
+            return None
         try:
-            self.config = load_config(self.config_path)
+            new_config = load_config(self.config_path)
+            self._trial_wiring(new_config)
         except ConfigError as exc:
             self.counters.increment("config", "reload_rejected")
             _LOGGER.error(
@@ -135,8 +148,33 @@ class Daemon:
                 len(exc.issues),
                 exc,
             )
-            return
-        _LOGGER.info("Config reloaded from %s", self.config_path)
+            return None
+        except Exception as exc:  # whatever it is, the running config stays
+            self.counters.increment("config", "reload_rejected")
+            _LOGGER.error(
+                "New config rejected, keeping the running one: it cannot be started: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        return new_config
+
+    def _trial_wiring(self, config: AmbientConfig) -> None:
+        """Build every part for ``config`` as ``_wire`` does, on a clock that never runs and an
+        in-memory store, then drop it: a part that cannot be built fails here, not after the
+        running config has stopped. Nothing runs, nothing outside the process is touched."""
+        from dataclasses import replace
+
+        from ambient.clock import VirtualClock
+
+        options = replace(
+            self.options,
+            store_in_memory=True,
+            services=False,
+            trace_listeners=[],
+            signal_listeners=[],
+        )
+        Daemon(config, VirtualClock(self.clock.now()), options)._wire(config)
 
     # -- one config --------------------------------------------------------------------------
 

@@ -51,12 +51,20 @@ class Daemon:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.lines.put(line)
+
+    def all_lines(self) -> list[str]:
+        """Every line the process wrote, once it has exited."""
+        self._reader.join()
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return self.seen
 
     def wait_for(self, text: str, timeout_s: float = 20.0) -> str:
         deadline = time.monotonic() + timeout_s
@@ -128,7 +136,48 @@ def test_sighup_with_an_invalid_config_keeps_the_running_one(
     os.kill(daemon.process.pid, signal.SIGHUP)
     daemon.wait_for("New config rejected, keeping the running one")
     daemon.wait_for("did you mean `cooldown`?")
-    daemon.wait_for("Running: 1 sensors, 1 rules")
     assert daemon.process.poll() is None
+    reload_a_valid_config_and_stop(daemon, config)
+
+
+def reload_a_valid_config_and_stop(daemon: Daemon, config: Path) -> None:
+    """The daemon still serves and reloads; a rejected config never stopped the running one
+    (its sensors and rules ran on: `Running:` only at the start and after the valid reload)."""
+    store = config.parent / "state" / "ambient.db"
+    second_rule = (
+        "  - id: second\n    triggers:\n      - trigger: signal\n        signal: hr\n"
+        "        above: 150\n    actions:\n      - action: log\nstore:"
+    )
+    valid = CONFIG.format(recording=RECORDING, store=store, rule_id="calm")
+    config.write_text(valid.replace("store:", second_rule))
+    os.kill(daemon.process.pid, signal.SIGHUP)
+    daemon.wait_for("Config reloaded")
+    daemon.wait_for("Running: 1 sensors, 2 rules")
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
+    lines = daemon.all_lines()
+    assert sum("Running:" in line for line in lines) == 2, "".join(lines)
+    assert not any("Traceback" in line for line in lines), "".join(lines)
+
+
+HOSTILE_CONFIGS = {
+    "control_character": "rules: []\ninstance: ho\x01me\n",
+    "nul_byte": "rules: []\ninstance: ho\x00me\n",
+    "recursive_alias": "people: &p\n  - id: alex\n    friends: *p\n",
+    "nesting_3000_deep": "rules: " + "[" * 3000 + "]" * 3000 + "\n",
+    "unknown_time_zone": "timezone: Mars/Olympus_Mons\n",
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_CONFIGS.values(), ids=HOSTILE_CONFIGS.keys())
+def test_sighup_with_a_hostile_config_keeps_the_running_one(
+    write_config: tuple[Path, Path], content: str
+) -> None:
+    config, _ = write_config
+    daemon = Daemon(config)
+    daemon.wait_for("Running: 1 sensors, 1 rules")
+    config.write_text(content, encoding="utf-8")
+    os.kill(daemon.process.pid, signal.SIGHUP)
+    daemon.wait_for("New config rejected, keeping the running one")
+    assert daemon.process.poll() is None
+    reload_a_valid_config_and_stop(daemon, config)
