@@ -22,8 +22,18 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_duplicates(config),
         *_person_references(config),
         *_connections(config),
+        *_recording_files(config),
         *rule_checks(config),
     ]
+
+
+def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
+    """A recording sensor's file must be there (a path is relative to the config file)."""
+    for index, sensor in enumerate(config.sensors):
+        path = getattr(sensor, "path", None) if sensor.type == "recording" else None
+        if path is not None and not path.is_file():
+            problem = "is a directory" if path.is_dir() else "does not exist"
+            yield (("sensors", index, "path"), f"recording {path} {problem}")
 
 
 def _duplicates(config: AmbientConfig) -> Iterator[Finding]:

@@ -311,3 +311,14 @@ def test_a_value_fitting_no_member_of_a_union_is_one_problem(tmp_path: Path) -> 
         f"{path}:6:9: rules[0].triggers[0].above: expected a number or a Home Assistant id "
         "such as `input_number.stress_threshold`"
     ]
+
+
+def test_a_recording_sensor_needs_its_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "sensors:\n  - type: recording\n    path: nothere.csv\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [str(issue) for issue in caught.value.issues] == [
+        f"{path}:3:5: sensors[0].path: recording {tmp_path / 'nothere.csv'} does not exist"
+    ]
+    (tmp_path / "nothere.csv").write_text("t,metric,value\n")
+    assert load_config(path).sensors[0].type == "recording"

@@ -274,6 +274,8 @@ def write_user_config(tmp_path: Path, text: str = USER_CONFIG) -> None:
     config_dir.mkdir(exist_ok=True)
     (config_dir / "ambient.yaml").write_text(text)
     (config_dir / "secrets.yaml").write_text("ha_token: users-own-token\n")
+    (config_dir / "recordings").mkdir(exist_ok=True)  # the replay sensor's file is there
+    (config_dir / "recordings" / "evening.csv").write_text("t,metric,value\n0,hr,60\n")
 
 
 DEFAULT_OPTIONS = {"config_file": "ambient.yaml", "log_level": "debug", "mqtt_discovery": False}
