@@ -28,10 +28,10 @@ def _duration_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _window_arg(text: str) -> float:
+def _positive_duration(text: str) -> float:
     value = _duration_arg(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"a window must be longer than 0 s, got `{text}`")
+        raise argparse.ArgumentTypeError(f"must be longer than 0 s, got `{text}`")
     return value
 
 
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--window",
-        type=_window_arg,
+        type=_positive_duration,
         default=60.0,
         metavar="DURATION",
         help="window length, e.g. 60s or 5min (default 60s)",
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", "-o", type=Path, required=True, metavar="FILE", help="file.csv or file.jsonl"
     )
     record.add_argument(
-        "--duration", type=_duration_arg, metavar="DURATION", help="stop after this long"
+        "--duration", type=_positive_duration, metavar="DURATION", help="stop after this long"
     )
     export = _subcommand(
         commands,

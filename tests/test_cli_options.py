@@ -125,7 +125,7 @@ def test_window_of_zero_is_a_usage_error_not_a_traceback() -> None:
     result = ambient("analyze", "--recording", str(DEMO_RECORDING), "--window", "0")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "a window must be longer than 0 s" in result.stderr
+    assert "argument --window: must be longer than 0 s" in result.stderr
 
 
 def test_trace_of_an_unknown_rule_names_the_rules(tmp_path: Path) -> None:
