@@ -377,6 +377,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     baseline.add_argument("--person", required=True, help="the person's id")
     baseline.add_argument("--json", action="store_true", help="show: one JSON document")
+    insights = _subcommand(
+        commands,
+        common,
+        "insights",
+        "show what ambient learnt of each calming option per person: episodes, mean response "
+        "and how likely each option is now",
+        "ambient insights --person alex --config /etc/ambient/ambient.yaml",
+        "exit codes: 0 shown (also when nothing is learnt yet), 1 no store or unknown person "
+        "(one line says why), 2 usage error",
+    )
+    insights.add_argument("--person", help="only this person (default: everyone)")
+    insights.add_argument("--json", action="store_true", help="one JSON object per option")
     return parser
 
 
@@ -739,6 +751,15 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     return run_baseline(config, args.action, args.person, args.json, sys.stdout, sys.stderr)
 
 
+def _cmd_insights(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return 1
+    from ambient.interventions.insights_cli import run_insights
+
+    return run_insights(config, args.person, args.json, sys.stdout, sys.stderr)
+
+
 _COMMANDS = {
     "check": _cmd_check,
     "run": _cmd_run,
@@ -753,4 +774,5 @@ _COMMANDS = {
     "export": _cmd_export,
     "forget": _cmd_forget,
     "baseline": _cmd_baseline,
+    "insights": _cmd_insights,
 }

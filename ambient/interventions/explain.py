@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ambient.interventions.episodes import EpisodeBook
-from ambient.interventions.learner import OptionBelief, thompson_probabilities, with_floor
+from ambient.interventions.learner import (
+    OptionBelief,
+    Prior,
+    thompson_probabilities,
+    with_floor,
+)
 
 DEFAULT_FLOOR = 0.1
 
@@ -22,6 +27,15 @@ class Policy:
     floor: float = DEFAULT_FLOOR
     pinned: str | None = None
     banned: frozenset[str] = field(default_factory=frozenset)
+    #: Each option's prior: an option not tried yet is believed what the chooser believes.
+    priors: Mapping[str, Prior] = field(default_factory=dict)
+
+    def with_priors(self, beliefs: Mapping[str, OptionBelief]) -> dict[str, OptionBelief]:
+        """``beliefs`` with the options not tried yet added at their prior."""
+        filled = dict(beliefs)
+        for option, prior in self.priors.items():
+            filled.setdefault(option, OptionBelief.from_prior(option, prior))
+        return filled
 
 
 def probabilities_now(beliefs: Mapping[str, OptionBelief], policy: Policy) -> dict[str, float]:
@@ -47,6 +61,7 @@ def insight_rows(
         if person is not None and who != person:
             continue
         policy = policies.get(rule, Policy(tuple(beliefs)))
+        beliefs = policy.with_priors(beliefs)
         odds = probabilities_now(beliefs, policy)
         for option in policy.options or tuple(beliefs):
             belief = beliefs.get(option)

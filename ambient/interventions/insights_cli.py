@@ -1,0 +1,51 @@
+"""``ambient insights [--person P] [--json]``: what the learner knows, read from the store the
+daemon keeps, with the odds each rule's `choose_calming` step (pin, ban, floor) gives now."""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from ambient.config.root import AmbientConfig
+from ambient.interventions.explain import insight_rows, write_insights
+from ambient.interventions.policies import policies_of
+from ambient.store import Store
+
+_PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+_TABLE = "intervention_episode"
+
+
+def run_insights(
+    config: AmbientConfig, person: str | None, as_json: bool, stdout: TextIO, stderr: TextIO
+) -> int:
+    """0 shown (also when nothing is learnt yet); 1 with one line on ``stderr`` saying why not."""
+    if person is not None and not _PERSON_ID.fullmatch(person):
+        print(f"ambient insights: `{person}` is not a person id", file=stderr)
+        return 1
+    path = config.store.path
+    if path is None:
+        print(
+            "ambient insights: this config keeps no store (store.path: null), "
+            "so nothing learnt outlives the daemon",
+            file=stderr,
+        )
+        return 1
+    if not path.exists():
+        print(f"ambient insights: no store at {path} yet: has the daemon run?", file=stderr)
+        return 1
+    store = Store.from_config(config.store)
+    try:
+        if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_TABLE,)):
+            rows = []
+        else:
+            from ambient.interventions.episodes import EpisodeBook
+
+            rows = insight_rows(EpisodeBook(store), policies_of(config), person)
+    finally:
+        store.close()
+    if person is not None and not rows and person not in config.person_ids():
+        known = ", ".join(config.person_ids()) or "none"
+        print(f"ambient insights: no person `{person}` (people: {known})", file=stderr)
+        return 1
+    write_insights(rows, as_json, stdout)
+    return 0

@@ -1,0 +1,34 @@
+"""Each rule's `choose_calming` step as the explain module's :class:`Policy`: its options, the
+floor, what the user pinned or banned (read from the config, so the CLI and the HA entity
+explain the odds the daemon itself uses)."""
+
+from __future__ import annotations
+
+from ambient.config.actions import ChooseCalmingStepConfig
+from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import walk_steps
+from ambient.interventions.explain import Policy
+from ambient.interventions.learner import prior_for
+
+
+def policies_of(config: AmbientConfig) -> dict[str, Policy]:
+    """Rule id -> the policy of its first `choose_calming` step (rules without one are absent);
+    the priors are the chooser's, from the kinds of action each option performs."""
+    found: dict[str, Policy] = {}
+    for index, rule in enumerate(config.rules):
+        for _path, step in walk_steps(rule, ("rules", index)):
+            if isinstance(step, ChooseCalmingStepConfig) and rule.id not in found:
+                calming = step.choose_calming
+                found[rule.id] = Policy(
+                    options=tuple(option.id for option in calming.options),
+                    floor=calming.floor,
+                    pinned=calming.pin,
+                    banned=frozenset(calming.ban),
+                    priors={
+                        option.id: prior_for(
+                            [str(getattr(action, "action", "")) for action in option.actions]
+                        )
+                        for option in calming.options
+                    },
+                )
+    return found

@@ -1,0 +1,119 @@
+"""`ambient insights` (a real subprocess): per person and option the episodes, the mean
+response, the belief and how likely each option is now, with the rule's pin and ban."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ambient.clock import VirtualClock
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import PRIORS
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.interventions.response import EpisodeResponse
+from ambient.store import Store
+
+T0 = 1_800_000_000.0
+
+
+def write_config(tmp_path: Path, ban: list[str] | None = None) -> Path:
+    calming = {
+        "options": [
+            {"id": "breathe", "actions": [{"action": "log", "message": "breathe"}]},
+            {"id": "music", "actions": [{"action": "log", "message": "music"}]},
+            {"id": "lights", "actions": [{"action": "log", "message": "lights"}]},
+        ],
+        "ban": ban or [],
+    }
+    config = {
+        "people": [{"id": "alex"}, {"id": "sam"}],
+        "store": {"path": str(tmp_path / "state.db")},
+        "rules": [
+            {
+                "id": "calm",
+                "person": "alex",
+                "triggers": [{"trigger": "signal", "signal": "stress_score", "above": 70}],
+                "actions": [{"choose_calming": calming}],
+            }
+        ],
+    }
+    path = tmp_path / "ambient.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def learnt(tmp_path: Path) -> None:
+    """Three measured breathing episodes (+0.8 SD each), one music episode not usable."""
+    store = Store(tmp_path / "state.db")
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(VirtualClock(T0), book)
+    for k in range(3):
+        episode = recorder.start("alex", "calm", "breathe", PRIORS["breathing"], {}, T0 + k)
+        book.record_response(episode, EpisodeResponse(0.8, -0.5, True, "measured"), T0 + k)
+        beliefs = book.beliefs("alex", "calm")
+        beliefs["breathe"] = beliefs["breathe"].observe(0.8)
+        book.save_beliefs("alex", "calm", beliefs)
+    episode = recorder.start("alex", "calm", "music", PRIORS["play_calming"], {}, T0 + 10)
+    book.record_response(episode, EpisodeResponse(None, None, False, "moving"), T0 + 10)
+    recorder.check_in(episode, "same")
+    store.close()
+
+
+def ambient(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    learnt(tmp_path)
+    result = ambient("insights", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "alex — rule calm"
+    breathe = next(line for line in lines if line.strip().startswith("breathe"))
+    assert "+0.80 SD" in breathe
+    assert breathe.split()[1:3] == ["3", "3"]  # episodes, usable
+    music = next(line for line in lines if line.strip().startswith("music"))
+    assert music.split()[1:3] == ["1", "0"]
+
+
+def test_insights_json_gives_one_object_per_option_and_honours_a_ban(tmp_path: Path) -> None:
+    config = write_config(tmp_path, ban=["music"])
+    learnt(tmp_path)
+    result = ambient("insights", "--person", "alex", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    rows = {row["option"]: row for row in map(json.loads, result.stdout.splitlines())}
+    assert list(rows) == ["breathe", "music", "lights"]
+    assert rows["music"]["banned"] and rows["music"]["probability"] == 0.0
+    assert rows["music"]["check_ins"] == 1 and rows["music"]["usable"] == 0
+    assert rows["breathe"]["mean_response_sd"] == pytest.approx(0.8)
+    assert rows["breathe"]["probability"] > rows["lights"]["probability"] >= 0.1
+    assert abs(sum(row["probability"] for row in rows.values()) - 1.0) < 0.01
+
+
+def test_insights_before_anything_is_learnt_and_for_an_unknown_person(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    missing = ambient("insights", "--config", str(config))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("ambient insights: no store at")
+    assert "Traceback" not in missing.stderr
+    Store(tmp_path / "state.db").close()
+    empty = ambient("insights", "--config", str(config))
+    assert (empty.returncode, empty.stdout) == (
+        0,
+        "No calming episodes yet: a rule with `choose_calming` has not run.\n",
+    )
+    unknown = ambient("insights", "--person", "robin", "--config", str(config))
+    assert unknown.returncode == 1
+    assert unknown.stderr == "ambient insights: no person `robin` (people: alex, sam)\n"
