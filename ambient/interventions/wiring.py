@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from ambient.clock import Clock, VirtualClock
+from ambient.clock import Clock
 from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.root import AmbientConfig
 from ambient.hub import Hub
@@ -64,5 +64,5 @@ def add_interventions(
     hub.on_signals(recorder.on_signals)
     recorder.resume()
     # A simulation gives the same choices every run; live, choices are fresh.
-    rng = random.Random(0) if isinstance(clock, VirtualClock) else random.Random()
+    rng = random.Random(0) if clock.virtual else random.Random()
     return CalmingChooser(clock, book, recorder, resolve_zone(config.timezone), rng)
