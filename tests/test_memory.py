@@ -1,4 +1,4 @@
-"""The daemon gives the heap that start-up freed back to the OS (glibc's malloc_trim)."""
+"""The heap that start-up freed goes back to the OS (glibc's malloc_trim)."""
 
 from __future__ import annotations
 
