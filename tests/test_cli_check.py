@@ -52,3 +52,120 @@ def test_version() -> None:
 
     result = ambient("--version")
     assert result.stdout.strip() == f"ambient {__version__}"
+
+
+def check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(text, encoding="utf-8")
+    return ambient("check", "--config", str(path))
+
+
+def test_a_misspelt_time_zone_is_refused_with_a_suggestion(tmp_path: Path) -> None:
+    result = check(tmp_path, "instance: home\ntimezone: Europe/Berln\n")
+    assert result.returncode == 1
+    assert ":2:1: timezone: unknown time zone `Europe/Berln`; did you mean `Europe/Berlin`?" in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("where", "topic", "words"),
+    [
+        ("sensor", "test/#/heart", "`#` must be a whole level and the last one"),
+        ("sensor", "test/h+/x", "`+` must be a whole level"),
+        ("trigger", "home/#/x", "`#` must be a whole level and the last one"),
+        ("base_topic", "ambient/+", "`+` and `#` are wildcards"),
+        ("publish", "lights/#", "`+` and `#` are wildcards"),
+    ],
+)
+def test_an_mqtt_topic_a_broker_would_refuse_is_a_config_problem(
+    tmp_path: Path, where: str, topic: str, words: str
+) -> None:
+    text = {
+        "sensor": f"mqtt: {{}}\nsensors:\n  - {{type: mqtt, topic: '{topic}', metric: hr}}\n",
+        "trigger": "mqtt: {}\nrules:\n  - id: r\n    triggers:\n"
+        f"      - {{trigger: mqtt, topic: '{topic}'}}\n    actions: [{{action: log}}]\n",
+        "base_topic": f"mqtt: {{base_topic: '{topic}'}}\n",
+        "publish": "mqtt: {}\nrules:\n  - id: r\n    triggers:\n"
+        "      - {trigger: mqtt, topic: a/b}\n"
+        f"    actions: [{{action: mqtt.publish, topic: '{topic}'}}]\n",
+    }[where]
+    result = check(tmp_path, text)
+    assert result.returncode == 1, result.stdout
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+RULE_WITH_ACTION = """\
+people:
+  - id: alex
+mqtt: {{}}
+homeassistant:
+  url: http://ha.local:8123
+  token: abc
+rules:
+  - id: calm
+    triggers:
+      - trigger: signal
+        signal: hr
+        above: 100
+    actions:
+      - {action}
+"""
+
+
+@pytest.mark.parametrize(
+    ("action", "key"),
+    [
+        ('{action: log, message: "hr is {hrr}"}', "message"),
+        ('{action: logbook, message: "{hrr}"}', "message"),
+        ('{action: notify, service: notify.phone, message: "ok", title: "{hrr}"}', "title"),
+        ('{action: light.turn_on, data: {effect: "{hrr}"}}', "data.effect"),
+        ('{action: mqtt.publish, topic: "a/{person}", payload: \'{"hr": {hrr}}\'}', "payload"),
+    ],
+)
+def test_an_unknown_placeholder_is_refused_with_the_ones_there_are(
+    tmp_path: Path, action: str, key: str
+) -> None:
+    result = check(tmp_path, RULE_WITH_ACTION.format(action=action))
+    assert result.returncode == 1, result.stdout
+    assert ".yaml:14:" in result.stderr
+    assert f"rules[0].actions[0].{key}: unknown placeholder `{{hrr}}`" in result.stderr
+    assert "(did you mean `{hr}`?)" in result.stderr
+    assert "placeholders here are: {rule}, {person}, {event}" in result.stderr
+
+
+def test_placeholders_an_action_fills_in_are_accepted(tmp_path: Path) -> None:
+    action = (
+        '{action: log, message: "{person} at {hr} ({rule} {event}), {{literal}}"}\n'
+        "      - {action: mqtt.publish, topic: 'home/{person}/{rule}',"
+        ' payload: \'{"hr": {hr}, "at": {time}, "all": {signals}, "ep": "{episode}"}\'}'
+    )
+    result = check(tmp_path, RULE_WITH_ACTION.format(action=action))
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        ("hr {hr:.0f}", "no number formats"),
+        ("a } alone", "Single '}'"),
+        ("{}", "needs a name"),
+    ],
+)
+def test_a_message_that_cannot_be_formatted_is_refused(
+    tmp_path: Path, message: str, words: str
+) -> None:
+    action = f'{{action: log, message: "{message}"}}'
+    result = check(tmp_path, RULE_WITH_ACTION.format(action=action))
+    assert result.returncode == 1, result.stdout
+    assert words in result.stderr
+
+
+def test_a_recording_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    result = check(
+        tmp_path,
+        "people: [{id: alex}]\nsensors:\n  - {type: recording, path: gone.csv, person: alex}\n",
+    )
+    assert result.returncode == 1
+    assert f"sensors[0].path: recording {tmp_path / 'gone.csv'} does not exist" in result.stderr

@@ -10,6 +10,7 @@ from ambient.config.actions import (
 )
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
+from ambient.config.template_checks import template_checks
 from ambient.config.yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -24,6 +25,7 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_connections(config),
         *_recording_files(config),
         *rule_checks(config),
+        *template_checks(config),
     ]
 
 

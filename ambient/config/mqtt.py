@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
+from ambient.config.types import MqttTopicName
 
 
 class MqttTlsConfig(ConfigModel):
@@ -32,8 +33,8 @@ class MqttConfig(ConfigModel):
     client_id: str | None = Field(default=None, title="Default: ambient-<instance>")
     keepalive: int = Field(default=60, ge=5, le=3600)
     discovery: bool = Field(default=True, title="Publish HA MQTT discovery")
-    discovery_prefix: str = "homeassistant"
-    base_topic: str = "ambient"
+    discovery_prefix: MqttTopicName = "homeassistant"
+    base_topic: MqttTopicName = "ambient"
     publish_interval: Duration = Field(default=5.0, gt=0, title="State publishing throttle")
     # Small and capped low: reconnecting within 2 s of a broker's return loses nothing queued
     # for us, and one connection attempt every 1.5 s costs a home broker nothing.

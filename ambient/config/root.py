@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ambient.config.base import ConfigModel
+from ambient.config.check_ins import CheckInsConfig
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.config.insights import InsightsConfig
 from ambient.config.logging import LoggingConfig
@@ -17,7 +18,7 @@ from ambient.config.rules import QuietHoursConfig, RuleConfig
 from ambient.config.sensors import SensorConfig
 from ambient.config.signals import SignalsConfig
 from ambient.config.store import StoreConfig
-from ambient.config.types import Identifier
+from ambient.config.types import Identifier, TimeZoneName
 
 
 class AmbientConfig(ConfigModel):
@@ -25,7 +26,9 @@ class AmbientConfig(ConfigModel):
     role: Literal["standalone", "satellite"] = Field(
         default="standalone", title="A satellite only forwards its readings over MQTT"
     )
-    timezone: str | None = Field(default=None, title="IANA zone for times; system zone if omitted")
+    timezone: TimeZoneName | None = Field(
+        default=None, title="IANA zone for times; system zone if omitted"
+    )
     people: list[PersonConfig] = Field(default_factory=list)
     sensors: list[SensorConfig] = Field(default_factory=list)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
@@ -36,6 +39,7 @@ class AmbientConfig(ConfigModel):
     mqtt: MqttConfig | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)
     insights: InsightsConfig = Field(default_factory=InsightsConfig)
+    check_ins: CheckInsConfig | None = Field(default=None, title="Ask, rarely, if calming helped")
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 

@@ -53,7 +53,7 @@ def _rule_findings(
             yield from _signal_test(config, trigger, path, signals)
         if isinstance(trigger, MqttTriggerConfig) and config.mqtt is None:
             yield (*path, "topic"), "an mqtt trigger needs an `mqtt:` section"
-    for path, condition in _walk_conditions(rule, base):
+    for path, condition in walk_conditions(rule, base):
         if isinstance(condition, TriggerConditionConfig):
             for name in condition.id:
                 if name not in trigger_ids:
@@ -88,7 +88,10 @@ def _entity_thresholds(config: AmbientConfig, item: Any, path: KeyPath) -> Itera
             yield (*path, key), "a threshold read from an HA entity needs `homeassistant:`"
 
 
-def _walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+def walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    """Every condition of a rule (nested ones too, and those of `if` and `choose` steps),
+    with its key path."""
+
     def walk(conditions: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
         for index, condition in enumerate(conditions):
             yield (*path, index), condition

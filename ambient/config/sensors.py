@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import EntityId, Identifier, MetricName
+from ambient.config.types import EntityId, Identifier, MetricName, MqttTopicFilter
 
 
 class SensorBase(ConfigModel):
@@ -51,7 +51,7 @@ class MqttSensorConfig(SensorBase):
     """Readings from MQTT topics (Zigbee2MQTT, ESPHome, phones, another ambient)."""
 
     type: Literal["mqtt"]
-    topic: str = Field(title="Topic; + and # wildcards allowed")
+    topic: MqttTopicFilter = Field(title="Topic; + and # wildcards allowed")
     metric: MetricName = Field(title="Metric the values are")
     value: str | None = Field(default=None, title="Dotted JSON path; omit for a plain number")
     unit: Literal["bpm", "ms", "s"] | None = Field(default=None, title="Unit of the payload")

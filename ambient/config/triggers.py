@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import EntityId, TimeOfDay
+from ambient.config.types import EntityId, MqttTopicFilter, TimeOfDay
 
 #: A number, or the id of an HA entity whose state is that number.
 Threshold = float | EntityId
@@ -110,7 +110,7 @@ class MqttTriggerConfig(TriggerBase):
     """A message on an MQTT topic (wildcards + and # allowed), optionally with a given payload."""
 
     trigger: Literal["mqtt"]
-    topic: str = Field(min_length=1)
+    topic: MqttTopicFilter
     payload: str | None = None
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from ambient.readings import METRIC_NAME_PATTERN
 
@@ -30,3 +31,60 @@ PATTERN_MEANINGS = {
     ENTITY_ID_PATTERN: "a Home Assistant id such as `input_number.stress_threshold`",
     TIME_OF_DAY_PATTERN: "a time of day from 00:00 to 23:59, written HH:MM or HH:MM:SS",
 }
+
+
+def _known_time_zone(name: str) -> str:
+    """An IANA zone this machine has: `run` needs it for every time trigger and quiet hours."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise ValueError(
+            f"unknown time zone `{name}`{hint} (an IANA name such as `Europe/Berlin`)"
+        ) from None
+    return name
+
+
+def topic_problem(topic: str, wildcards: bool) -> str | None:
+    """What makes ``topic`` unusable as an MQTT topic filter (``wildcards``) or topic name,
+    by the MQTT specification; None when it is fine. A broker refuses such a subscription."""
+    if not topic:
+        return "an MQTT topic must not be empty"
+    if "\x00" in topic:
+        return "an MQTT topic must not contain a NUL character"
+    if len(topic.encode("utf-8")) > 65535:
+        return "an MQTT topic is at most 65535 bytes"
+    levels = topic.split("/")
+    for index, level in enumerate(levels):
+        if not wildcards and ("+" in level or "#" in level):
+            return f"`{topic}`: `+` and `#` are wildcards, only for subscribing, not here"
+        if "#" in level and (level != "#" or index != len(levels) - 1):
+            return f"`{topic}`: `#` must be a whole level and the last one, as in `home/#`"
+        if "+" in level and level != "+":
+            return f"`{topic}`: `+` must be a whole level, as in `home/+/heart`"
+    return None
+
+
+def _topic_filter(topic: str) -> str:
+    problem = topic_problem(topic, wildcards=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return topic
+
+
+def _topic_name(topic: str) -> str:
+    problem = topic_problem(topic, wildcards=False)
+    if problem is not None:
+        raise ValueError(problem)
+    return topic
+
+
+#: An IANA time zone name, such as ``Europe/Berlin``, that this machine knows.
+TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
+#: An MQTT topic filter to subscribe to: ``+`` and ``#`` wildcards, each a whole level.
+MqttTopicFilter = Annotated[str, AfterValidator(_topic_filter)]
+#: An MQTT topic (or topic prefix) to publish to: no wildcards.
+MqttTopicName = Annotated[str, AfterValidator(_topic_name)]

@@ -1,0 +1,131 @@
+"""Placeholders in action texts must be ones the action fills in: an unknown ``{hrr}`` would be
+sent literally (or, in ``mqtt.publish``, fail every time), so ``check`` refuses it and lists the
+placeholders there are.
+
+Two kinds of template, as the actuators render them:
+
+- ``log``, ``logbook`` and ``notify`` messages, a notify ``title`` and the strings in a service
+  call's ``data``: Python format strings (``{{`` for a literal brace) with ``{rule}``,
+  ``{person}``, ``{event}`` and every signal the rule reads.
+- ``mqtt.publish`` ``topic`` and ``payload``: only ``{name}`` with a lower-case name counts (other
+  braces are left alone, so JSON needs no escaping), with ``{episode}``, ``{trigger}``,
+  ``{time}`` and ``{signals}`` besides.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Iterator
+from typing import Any, Final
+
+from ambient.config.actions import (
+    LogActionConfig,
+    LogbookActionConfig,
+    MqttPublishActionConfig,
+    NotifyActionConfig,
+    ServiceCallActionConfig,
+)
+from ambient.config.conditions import SignalConditionConfig
+from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import walk_conditions, walk_steps
+from ambient.config.rules import RuleConfig
+from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
+from ambient.config.types import topic_problem
+from ambient.config.yaml_source import KeyPath
+
+Finding = tuple[KeyPath, str]
+
+#: What every message template gets besides the rule's signals.
+MESSAGE_FIELDS: Final = ("rule", "person", "event")
+#: What an ``mqtt.publish`` template gets besides the rule's signals.
+PUBLISH_FIELDS: Final = ("rule", "person", "event", "episode", "trigger", "time", "signals")
+_PUBLISH_PLACEHOLDER: Final = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def template_checks(config: AmbientConfig) -> list[Finding]:
+    findings: list[Finding] = []
+    for r_index, rule in enumerate(config.rules):
+        signals = signals_in_templates(rule)
+        for path, step in walk_steps(rule, ("rules", r_index)):
+            findings.extend(_step_findings(step, path, signals))
+    return findings
+
+
+def signals_in_templates(rule: RuleConfig) -> tuple[str, ...]:
+    """The signals a rule's actions see, in order: those its triggers and conditions read."""
+    names: list[str] = []
+    for trigger in rule.triggers:
+        if isinstance(trigger, SignalTriggerConfig | StateTriggerConfig) and trigger.signal:
+            names.append(trigger.signal)
+    for _, condition in walk_conditions(rule, ()):
+        if isinstance(condition, SignalConditionConfig):
+            names.append(condition.signal)
+    return tuple(dict.fromkeys(names))
+
+
+def _step_findings(step: Any, path: KeyPath, signals: tuple[str, ...]) -> Iterator[Finding]:
+    message_fields = (*MESSAGE_FIELDS, *signals)
+    if isinstance(step, LogActionConfig | LogbookActionConfig):
+        yield from _message(step.message, (*path, "message"), message_fields)
+    elif isinstance(step, NotifyActionConfig):
+        yield from _message(step.message, (*path, "message"), message_fields)
+        if step.title is not None:
+            yield from _message(step.title, (*path, "title"), message_fields)
+    elif isinstance(step, ServiceCallActionConfig):
+        for data_path, text in _strings(step.data, (*path, "data")):
+            yield from _message(text, data_path, message_fields)
+    elif isinstance(step, MqttPublishActionConfig):
+        publish_fields = (*PUBLISH_FIELDS, *signals)
+        problem = topic_problem(_PUBLISH_PLACEHOLDER.sub("x", step.topic), wildcards=False)
+        if problem is not None:
+            yield (*path, "topic"), problem
+        for key in ("topic", "payload"):
+            for name in _PUBLISH_PLACEHOLDER.findall(getattr(step, key)):
+                if name not in publish_fields:
+                    yield (*path, key), _unknown(name, publish_fields)
+
+
+def _message(text: str, path: KeyPath, fields: tuple[str, ...]) -> Iterator[Finding]:
+    """A format string: it must parse, name only ``fields``, and format with text values."""
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        yield path, f"not a valid template: {exc} (write `{{{{` and `}}}}` for literal braces)"
+        return
+    for _, field, _, _ in parts:
+        if field is None:
+            continue
+        name = re.split(r"[.\[]", field, maxsplit=1)[0]
+        if not name or name.isdigit():
+            yield path, f"placeholder `{{{field}}}` needs a name; {_listing(fields)}"
+            return
+        if name not in fields:
+            yield path, _unknown(name, fields)
+            return
+    try:
+        text.format_map(dict.fromkeys(fields, "0.0"))
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        yield path, f"not a valid template: {exc} (values are text: no number formats)"
+
+
+def _strings(data: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _strings(value, (*path, index))
+
+
+def _unknown(name: str, fields: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    hint = f" (did you mean `{{{close[0]}}}`?)" if close else ""
+    return f"unknown placeholder `{{{name}}}`{hint}; {_listing(fields)}"
+
+
+def _listing(fields: tuple[str, ...]) -> str:
+    return "placeholders here are: " + ", ".join(f"{{{name}}}" for name in fields)
