@@ -181,3 +181,25 @@ def test_a_binary_recording_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"ambient analyze: {recording}: not a text recording (byte 128 is not UTF-8)"
     ]
+
+
+def test_config_mistakes_are_said_in_words_not_regular_expressions(tmp_path: Path) -> None:
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people:\n  - id: alex smith\n"
+        "rules:\n  - id: r1\n    triggers:\n      - trigger: time\n        at: '25:00'\n"
+        "    actions: [{action: log}]\n"
+        "  - id: r2\n    triggers:\n      - trigger: signal\n        signal: hr\n"
+        "        above: hundred\n    actions: [{action: log}]\n"
+    )
+    result = ambient("check", str(config))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{config}: 3 problems:",
+        f"  {config}:2:5: people[0].id: expected an id: lower-case letters, digits and `_` "
+        "(no spaces), such as `alex_smith`",
+        f"  {config}:7:9: rules[0].triggers[0].at: expected a time of day from 00:00 to 23:59, "
+        "written HH:MM or HH:MM:SS",
+        f"  {config}:13:9: rules[1].triggers[0].above: expected a number or a Home Assistant id "
+        "such as `input_number.stress_threshold`",
+    ]
