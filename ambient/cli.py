@@ -69,6 +69,7 @@ def expected_failure(exc: BaseException) -> str | None:
     import sqlite3
 
     from ambient.config import ConfigError
+    from ambient.reading_stream import NotYours
     from ambient.recordings import RecordingError
     from ambient.status import StatusSocketBusy
     from ambient.store_crypto import StoreError
@@ -80,7 +81,8 @@ def expected_failure(exc: BaseException) -> str | None:
         return "; ".join(dict.fromkeys(m for m in messages if m))
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
-    if isinstance(exc, StatusSocketBusy | RecordingError | ConfigError | OSError | StoreError):
+    expected = (StatusSocketBusy, RecordingError, ConfigError, OSError, StoreError, NotYours)
+    if isinstance(exc, expected):
         return str(exc)
     if isinstance(exc, sqlite3.OperationalError):
         return f"the state file cannot be used ({exc})"

@@ -91,12 +91,22 @@ class NoDaemon(Exception):
     """No daemon streams readings on this socket (none runs, or an older one)."""
 
 
+class NotYours(Exception):
+    """A daemon's socket is there but belongs to another user: recording with the sensors
+    instead would compete with that daemon for them, so the user is told to switch user."""
+
+
 @contextlib.asynccontextmanager
 async def daemon_readings(path: Path) -> AsyncIterator[AsyncIterator[Reading]]:
     """The readings of the daemon at ``path`` as they come; :class:`NoDaemon` when no daemon
     answers there with readings."""
     try:
         reader, writer = await asyncio.open_unix_connection(str(path))
+    except PermissionError:
+        raise NotYours(
+            f"the daemon's socket {path} belongs to another user: record as that user "
+            "(sudo -u ambient ambient record ...), so the sensors stay the daemon's"
+        ) from None
     except OSError:
         raise NoDaemon(f"no daemon answers on {path}") from None
     try:
