@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ambient.reading_stream import NoDaemon, ReadingFeed, daemon_readings
+from ambient.reading_stream import NoDaemon, NotYours, ReadingFeed, daemon_readings
 from ambient.readings import Reading
 from ambient.status import StatusServer
 
@@ -73,3 +73,17 @@ async def test_a_daemon_without_readings_says_so(tmp_path: Path) -> None:
                 await asyncio.wait_for(anext(readings), WAIT_S)
     finally:
         await server.stop()
+
+
+async def test_a_socket_of_another_user_says_to_switch_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stand-in: the tests run as root, whom no socket refuses, so the refusal is simulated."""
+
+    async def refused(path: str) -> object:
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(asyncio, "open_unix_connection", refused)
+    with pytest.raises(NotYours, match=r"sudo -u ambient ambient record"):
+        async with daemon_readings(tmp_path / "ambient.sock"):
+            pass
