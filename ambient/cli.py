@@ -491,6 +491,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     store_line, store_usable = describe_store(config.store)
     print(f"Store: {store_line}")
+    from ambient.config import config_warnings
+
+    for warning in config_warnings(args.config, config):
+        print(f"Warning: {warning}")
     for note in _idle_notes(config):
         print(f"Note: {note}")
     return 0 if store_usable else 1

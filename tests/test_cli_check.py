@@ -169,3 +169,33 @@ def test_a_recording_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert f"sensors[0].path: recording {tmp_path / 'gone.csv'} does not exist" in result.stderr
+
+
+METRIC_CONFIG = """\
+people: [{{id: alex}}]
+mqtt: {{}}
+sensors:
+  - {{type: mqtt, topic: watch/alex, metric: {metric}, person: alex}}
+rules:
+  - id: r
+    triggers: [{{trigger: signal, signal: {signal}, above: 100}}]
+    actions: [{{action: log}}]
+"""
+
+
+def test_a_metric_no_rule_reads_is_a_warning_with_a_suggestion(tmp_path: Path) -> None:
+    """`heartrate` becomes a signal of its own: the `hr` rule would never see these readings."""
+    result = check(tmp_path, METRIC_CONFIG.format(metric="heartrate", signal="hr"))
+    assert result.returncode == 0, result.stderr
+    assert (
+        ":4:37: sensors[0].metric: no rule reads metric `heartrate` and ambient computes no "
+        "signals from it (built-in metrics: activity, contact, hr, rr, steps); did you mean `hr`?"
+    ) in result.stdout
+    assert result.stdout.count("Warning:") == 1
+
+
+@pytest.mark.parametrize(("metric", "signal"), [("hr", "hr"), ("spo2", "spo2")])
+def test_a_metric_a_rule_reads_gives_no_warning(tmp_path: Path, metric: str, signal: str) -> None:
+    result = check(tmp_path, METRIC_CONFIG.format(metric=metric, signal=signal))
+    assert result.returncode == 0, result.stderr
+    assert "Warning:" not in result.stdout

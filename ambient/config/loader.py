@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from ambient.config.advice import config_advice
 from ambient.config.checks import cross_checks
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
@@ -35,20 +36,32 @@ def load_config(path: Path, secrets_file: Path | None = None) -> AmbientConfig:
         raise ConfigError(_issues(document, exc.errors(include_input=False))) from None
     findings = cross_checks(config)
     if findings:
-        issues = []
-        for key_path, message in findings:
-            position = document.position_of(key_path)
-            issues.append(
-                ConfigIssue(
-                    document.file,
-                    position.line if position else None,
-                    position.column if position else None,
-                    format_path(key_path),
-                    message,
-                )
-            )
-        raise ConfigError(issues)
+        raise ConfigError(
+            [_issue_at(document, key_path, message) for key_path, message in findings]
+        )
     return config
+
+
+def config_warnings(
+    path: Path, config: AmbientConfig, secrets_file: Path | None = None
+) -> list[ConfigIssue]:
+    """What the valid ``config`` read from ``path`` probably does not mean, each at its place."""
+    findings = config_advice(config)
+    if not findings:
+        return []
+    document = load_yaml(path, secrets_file)
+    return [_issue_at(document, key_path, message) for key_path, message in findings]
+
+
+def _issue_at(document: YamlDocument, key_path: KeyPath, message: str) -> ConfigIssue:
+    position = document.position_of(key_path)
+    return ConfigIssue(
+        document.file,
+        position.line if position else None,
+        position.column if position else None,
+        format_path(key_path),
+        message,
+    )
 
 
 def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:

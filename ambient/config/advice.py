@@ -1,0 +1,74 @@
+"""What a valid config probably does not mean: shown by ``ambient check`` as warnings, never
+fatal (a metric nothing reads may still be wanted in a recording)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Final
+
+from pydantic import BaseModel
+
+from ambient.config.actions import WaitForStepConfig
+from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import walk_steps
+from ambient.config.template_checks import signals_in_templates
+from ambient.config.yaml_source import KeyPath
+from ambient.readings import BUILTIN_METRICS
+
+Finding = tuple[KeyPath, str]
+
+#: Names people give the built-in metrics.
+_METRIC_SYNONYMS: Final = {
+    "heartrate": "hr",
+    "heart_rate": "hr",
+    "heart": "hr",
+    "pulse": "hr",
+    "bpm": "hr",
+    "rr_interval": "rr",
+    "rr_intervals": "rr",
+    "rri": "rr",
+    "ibi": "rr",
+    "step": "steps",
+    "step_count": "steps",
+    "stepcount": "steps",
+}
+
+
+def config_advice(config: AmbientConfig) -> list[Finding]:
+    return list(_unread_metrics(config))
+
+
+def _unread_metrics(config: AmbientConfig) -> Iterator[Finding]:
+    """A sensor's user-named metric becomes a signal of that name; when no rule reads it, the
+    readings go nowhere, which is most often a misnamed built-in (`heartrate` for `hr`)."""
+    read = set(_metrics_the_signals_read(config.signals))
+    for r_index, rule in enumerate(config.rules):
+        read.update(signals_in_templates(rule))
+        for _, step in walk_steps(rule, ("rules", r_index)):
+            if isinstance(step, WaitForStepConfig):
+                read.add(step.wait_for.signal)
+    builtins = ", ".join(sorted(BUILTIN_METRICS))
+    for index, sensor in enumerate(config.sensors):
+        metric = getattr(sensor, "metric", None)
+        if not isinstance(metric, str) or metric in BUILTIN_METRICS or metric in read:
+            continue
+        close = _METRIC_SYNONYMS.get(metric) or next(
+            iter(difflib.get_close_matches(metric, sorted(BUILTIN_METRICS), n=1, cutoff=0.6)),
+            None,
+        )
+        hint = f"; did you mean `{close}`?" if close else ""
+        yield (
+            ("sensors", index, "metric"),
+            f"no rule reads metric `{metric}` and ambient computes no signals from it "
+            f"(built-in metrics: {builtins}){hint}",
+        )
+
+
+def _metrics_the_signals_read(model: BaseModel) -> Iterator[str]:
+    """Metric names the signal settings name (``activity.movement_metric`` and the like)."""
+    for name, value in model:
+        if isinstance(value, BaseModel):
+            yield from _metrics_the_signals_read(value)
+        elif name.endswith("_metric") and isinstance(value, str):
+            yield value
