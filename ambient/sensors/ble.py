@@ -20,11 +20,12 @@ from typing import Any, ClassVar, Final
 
 from bleak import BleakClient, BleakScanner
 from bleak.args.bluez import BlueZClientArgs, BlueZScannerArgs
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakError
+from bleak.exc import BleakDBusError, BleakError
 from bleak_retry_connector import establish_connection
 
 from ambient.asyncutil import reraise_lost_cancel
@@ -325,11 +326,21 @@ class BleSensor:
         self._throttle.log(_LOGGER, logging.WARNING, f"{self.name}:{reason}", msg, *args)
 
 
+def _bluez_error(exc: BaseException | None) -> str | None:
+    """The BlueZ D-Bus error name behind ``exc``: bleak raises a ``BleakDBusError``, which
+    bleak-retry-connector wraps (as the cause) in errors of its own."""
+    while exc is not None:
+        if isinstance(exc, BleakDBusError):
+            return exc.dbus_error
+        exc = exc.__cause__
+    return None
+
+
 def _failure_reason(exc: BaseException) -> str:
-    text = str(exc)
-    if "InProgress" in text:
+    bluez_error = _bluez_error(exc)
+    if bluez_error == BLUEZ_ERROR_IN_PROGRESS:
         return "bluez_in_progress"
-    if "NotReady" in text:
+    if bluez_error == BLUEZ_ERROR_NOT_READY:
         return "bluez_not_ready"
     if isinstance(exc, TimeoutError):
         return "connect_timeout"

@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
@@ -122,16 +123,29 @@ class EmulatedAir:
         return self.adapters[name]
 
     def fail_next_scans(self, count: int, dbus_error: str) -> None:
-        self._scan_failures.extend(BleakDBusError(dbus_error, []) for _ in range(count))
+        self._scan_failures.extend(bluez_error(dbus_error) for _ in range(count))
 
     def fail_next_connects(self, count: int, dbus_error: str) -> None:
-        self._connect_failures.extend(BleakDBusError(dbus_error, []) for _ in range(count))
+        self._connect_failures.extend(bluez_error(dbus_error) for _ in range(count))
 
     def take_scan_failure(self) -> BleakError | None:
         return self._scan_failures.pop(0) if self._scan_failures else None
 
     def take_connect_failure(self) -> BleakError | None:
         return self._connect_failures.pop(0) if self._connect_failures else None
+
+
+#: What bluetoothd answers with each error (its src/error.c): bleak turns the D-Bus error name and
+#: this text into a ``BleakDBusError``, ``str()`` of which is "[name] text".
+BLUEZ_ERROR_TEXT = {
+    BLUEZ_ERROR_IN_PROGRESS: "Operation already in progress",
+    BLUEZ_ERROR_NOT_READY: "Resource Not Ready",
+}
+
+
+def bluez_error(dbus_error: str) -> BleakDBusError:
+    """The error bleak raises for a BlueZ refusal, as it raises it (name and body)."""
+    return BleakDBusError(dbus_error, [BLUEZ_ERROR_TEXT[dbus_error]])
 
 
 def _adapter_name(kwargs: dict[str, Any]) -> str:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
+from bleak.exc import BleakDBusError
+from bleak_retry_connector import BleakConnectionError
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, nn_series, running
-from sensors.ble.bumble_backend import EmulatedAir
+from sensors.ble.bumble_backend import EmulatedAir, bluez_error
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet, to_raw
 
 from ambient.clock import RealClock
 from ambient.counters import Counters
+from ambient.sensors.ble import _failure_reason
 
 __all__ = ["air"]
 
@@ -97,8 +101,8 @@ async def test_twenty_forced_disconnects_lose_and_duplicate_no_beat(air: Emulate
 
 async def test_bluez_in_progress_and_not_ready_are_retried(air: EmulatedAir) -> None:
     strap = await _strap(air)
-    air.fail_next_scans(2, "org.bluez.Error.NotReady")
-    air.fail_next_connects(2, "org.bluez.Error.InProgress")
+    air.fail_next_scans(2, BLUEZ_ERROR_NOT_READY)
+    air.fail_next_connects(2, BLUEZ_ERROR_IN_PROGRESS)
     sink, counters = CollectingSink(), Counters()
     async with running(ble_config(address=ADDRESS), air, RealClock(), sink, counters):
         await strap.wait_subscribed(timeout_s=5.0)
@@ -135,3 +139,14 @@ async def test_absent_device_keeps_being_looked_for(air: EmulatedAir) -> None:
         strap = await _strap(air, address="F1:00:00:00:00:99")
         await strap.wait_subscribed(timeout_s=5.0)
         assert sensor.diagnostics()["connected"] is True
+
+
+def test_bluez_errors_are_recognised_by_their_dbus_name_also_when_wrapped() -> None:
+    """bleak-retry-connector gives up with an error of its own whose cause is bleak's."""
+    cause = bluez_error(BLUEZ_ERROR_IN_PROGRESS)
+    wrapped = BleakConnectionError(f"Polar H10 - {ADDRESS}: Failed to connect: {cause}")
+    wrapped.__cause__ = cause
+    assert _failure_reason(wrapped) == "bluez_in_progress"
+    assert _failure_reason(bluez_error(BLUEZ_ERROR_NOT_READY)) == "bluez_not_ready"
+    other = BleakDBusError("org.bluez.Error.Failed", ["Software caused connection abort"])
+    assert _failure_reason(other) == "connect_failed"

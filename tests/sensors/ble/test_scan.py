@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import yaml
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_NOT_READY
 from sensors.ble.ble_harness import air
 from sensors.ble.bumble_backend import EmulatedAir
 from sensors.ble.strap import EmulatedStrap
@@ -43,7 +44,7 @@ async def test_scan_with_nothing_around_says_what_to_try(air: EmulatedAir) -> No
 
 
 async def test_scan_on_an_unusable_adapter_explains(air: EmulatedAir) -> None:
-    air.fail_next_scans(1, "org.bluez.Error.NotReady")
+    air.fail_next_scans(1, BLUEZ_ERROR_NOT_READY)
     out = io.StringIO()
     assert await scan("hci0", 0.05, out, backend=air.backend) == BLUETOOTH_ERROR
     assert "NotReady" in out.getvalue()
