@@ -16,9 +16,7 @@ from ambient.status import (
     StatusServer,
     StatusSocketBusy,
     StatusUnavailable,
-    format_duration,
     query_status,
-    render_status,
     run_status,
     socket_path_for,
 )
@@ -214,42 +212,6 @@ async def test_run_status_json_and_exit_codes(
     assert await asyncio.to_thread(run_status, sock_path, True, out) == 1
     assert out.getvalue() == ""
     assert "is the daemon running" in capsys.readouterr().err
-
-
-def test_render_shows_every_section() -> None:
-    text = render_status(SAMPLE)
-
-    assert text.splitlines()[0] == "ambient 0.1.0 · instance home · up 2 h 03 min · running"
-    assert "polar_h10  ble   connected     last reading 1.2 s ago" in text
-    assert "watch      mqtt  DISCONNECTED  no reading yet" in text
-    assert "stress_score  0.421" in text
-    assert "hrv_ln_rmssd  unknown (no RR for 60 s)" in text
-    assert "evening_calm  cooling down  last fired 2026-11-26T21:04:00" in text
-    assert "focus         armed         never fired" in text
-    assert "readings  3" in text
-    assert "mqtt:watch/hr  bad_json  2" in text
-
-
-def test_render_paused_and_empty_sections() -> None:
-    text = render_status({"version": "0.1.0", "uptime_s": 5, "paused": True})
-
-    assert text.splitlines()[0] == "ambient 0.1.0 · up 5.0 s · PAUSED"
-    assert "Sensors\n  none configured" in text
-    assert "Errors\n  none" in text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0.42, "0.4 s"),
-        (42, "42 s"),
-        (185, "3 min 05 s"),
-        (7380, "2 h 03 min"),
-        (370800, "4 d 07 h"),
-    ],
-)
-def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
 
 
 def test_socket_lives_beside_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ambient.status import rule_phase_text
 from tests.rules.rule_doubles import Harness, make_config, stress_rule
 
 
@@ -58,22 +57,3 @@ async def test_pause_and_quiet_hours_are_shown_as_held_back() -> None:
     quiet = make_config([stress_rule()], quiet_hours={"start": "00:00", "end": "23:59"})
     q = await Harness(quiet).start()
     assert row(q)["held_back"] == "quiet hours 00:00–23:59"
-
-
-def test_the_text_puts_the_phase_first_then_every_other_fact() -> None:
-    status = {
-        "id": "calm",
-        "state": "cooling_down",
-        "cooldown_until": "21:34:00",
-        "active_since": "21:04:00",
-        "recovery": "stress_score at or below 60",
-        "held_back": "paused (by ha)",
-    }
-    assert rule_phase_text(status) == (
-        "cooling down until 21:34:00, active since 21:04:00, waiting for stress_score at or "
-        "below 60, actions held back: paused (by ha)"
-    )
-    assert rule_phase_text(
-        {"state": "in_for", "for_until": "21:02:00", "in_range": "hr above 100"}
-    ) == ("in `for` until 21:02:00 (hr above 100)")
-    assert rule_phase_text({"state": "armed"}) == "armed"

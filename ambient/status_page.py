@@ -1,0 +1,176 @@
+"""``ambient status`` as a page a person reads: a header, then sensors, people and their signals,
+each rule's phase (see :func:`rule_phase_text`), queues, error counters and the store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+
+def render_status(status: Mapping[str, Any]) -> str:
+    """A readable page: header, then sensors, people, rules, queues, counters."""
+    lines = [_header(status)]
+    lines += _section("Sensors", _sensor_lines(status.get("sensors") or []))
+    lines += _section("People", _people_lines(status.get("people") or {}))
+    lines += _section("Rules", _rule_lines(status.get("rules") or []))
+    lines += _section("Queues", _queue_lines(status.get("queues") or {}))
+    lines += _section("Errors", _counter_lines(status.get("counters") or {}), empty="none")
+    lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
+    return "\n".join(lines) + "\n"
+
+
+def _store_lines(store: Mapping[str, Any]) -> list[str]:
+    if not store:
+        return []
+    if store.get("path") is None:
+        return ["  in memory (nothing on disk)"]
+    encrypted = "encrypted (SQLCipher)" if store.get("encrypted") else "NOT encrypted"
+    return [f"  {store['path']}  {encrypted}"]
+
+
+def _header(status: Mapping[str, Any]) -> str:
+    parts = [f"ambient {status.get('version', '?')}"]
+    if status.get("instance"):
+        parts.append(f"instance {status['instance']}")
+    uptime_s = status.get("uptime_s")
+    if isinstance(uptime_s, int | float):
+        parts.append(f"up {format_duration(uptime_s)}")
+    parts.append("PAUSED" if status.get("paused") else "running")
+    return " · ".join(parts)
+
+
+def _section(title: str, body: list[str], empty: str = "none configured") -> list[str]:
+    return ["", title, *(body or [f"  {empty}"])]
+
+
+def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for sensor in sensors:
+        connected = sensor.get("connected")
+        state = "unknown" if connected is None else "connected" if connected else "DISCONNECTED"
+        age_s = sensor.get("last_reading_age_s")
+        age = "no reading yet" if age_s is None else f"last reading {format_duration(age_s)} ago"
+        rows.append([str(sensor.get("name", "?")), str(sensor.get("type", "?")), state, age])
+    return _table(rows)
+
+
+def _people_lines(people: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    lines = []
+    for person, signals in people.items():
+        lines.append(f"  {person}")
+        rows = []
+        for name, signal in signals.items():
+            value = signal.get("value") if isinstance(signal, Mapping) else signal
+            reason = signal.get("reason") if isinstance(signal, Mapping) else None
+            shown = "unknown" if value is None else _format_value(value)
+            if reason:
+                shown += f" ({reason})"
+            rows.append([str(name), shown])
+        lines += ["  " + line for line in _table(rows)] or ["    no signals yet"]
+    return lines
+
+
+def _rule_lines(rules: list[Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for rule in rules:
+        who = f" ({rule['person']})" if rule.get("person") else ""
+        last = rule.get("last_fired")
+        rows.append(
+            [
+                f"{rule.get('id', '?')}{who}",
+                rule_phase_text(rule),
+                "never fired" if last is None else f"last fired {_format_time(last)}",
+            ]
+        )
+    return _table(rows)
+
+
+def rule_phase_text(rule: Mapping[str, Any]) -> str:
+    """``active since 21:04:13, waiting for stress_score at or below 60`` and the like: the
+    phase first, then every other fact that applies, then whether actions are held back."""
+    phase = str(rule.get("state", "?"))
+    facts = {
+        "running": _fact("running actions since", rule.get("running_since")),
+        "in_for": _fact("in `for` until", rule.get("for_until"), rule.get("in_range")),
+        "cooling_down": _fact("cooling down until", rule.get("cooldown_until")),
+        "active": _active_fact(rule),
+    }
+    first = facts.pop(phase, None) or phase.replace("_", " ")
+    parts = [first, *(fact for fact in facts.values() if fact)]
+    if rule.get("held_back"):
+        parts.append(f"actions held back: {rule['held_back']}")
+    return ", ".join(parts)
+
+
+def _fact(words: str, when: Any, holding: Any = None) -> str | None:
+    if when is None:
+        return None
+    return f"{words} {_format_time(when)}" + (f" ({holding})" if holding else "")
+
+
+def _active_fact(rule: Mapping[str, Any]) -> str | None:
+    since = rule.get("active_since")
+    if since is None and rule.get("state") != "active":
+        return None
+    text = "active" if since is None else f"active since {_format_time(since)}"
+    if rule.get("recovery"):
+        text += f", waiting for {rule['recovery']}"
+    return text
+
+
+def _queue_lines(queues: Mapping[str, Any]) -> list[str]:
+    return _table([[str(name), str(depth)] for name, depth in queues.items()])
+
+
+def _counter_lines(counters: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    rows = []
+    for scope, reasons in counters.items():
+        for reason, count in reasons.items():
+            rows.append([str(scope), str(reason), str(count)])
+    return _table(rows)
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _format_time(value: Any) -> str:
+    """Clock time; the date too unless it is today."""
+    if isinstance(value, int | float):
+        shown = time.localtime(value)
+        today = time.localtime()[:3] == shown[:3]
+        return time.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S", shown)
+    return str(value)
+
+
+def format_duration(seconds: float) -> str:
+    """``0.4 s``, ``42 s``, ``3 min 05 s``, ``2 h 03 min``, ``4 d 07 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours:02d} h"

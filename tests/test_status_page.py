@@ -1,0 +1,88 @@
+"""``ambient status`` as a person reads it: every section, each rule's phase with the facts
+that end it, durations in words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ambient.status_page import format_duration, render_status, rule_phase_text
+
+SAMPLE: dict[str, Any] = {
+    "version": "0.1.0",
+    "uptime_s": 7380.0,
+    "instance": "home",
+    "sensors": [
+        {"name": "polar_h10", "type": "ble", "connected": True, "last_reading_age_s": 1.2},
+        {"name": "watch", "type": "mqtt", "connected": False, "last_reading_age_s": None},
+    ],
+    "people": {
+        "alex": {
+            "stress_score": {"value": 0.4213, "reason": None},
+            "hrv_ln_rmssd": {"value": None, "reason": "no RR for 60 s"},
+        }
+    },
+    "rules": [
+        {"id": "evening_calm", "state": "cooling_down", "last_fired": "2026-11-26T21:04:00"},
+        {"id": "focus", "state": "armed", "last_fired": None},
+    ],
+    "queues": {"readings": 3, "actions": 0},
+    "counters": {"mqtt:watch/hr": {"bad_json": 2}},
+    "paused": False,
+}
+
+
+def test_render_shows_every_section() -> None:
+    text = render_status(SAMPLE)
+
+    assert text.splitlines()[0] == "ambient 0.1.0 · instance home · up 2 h 03 min · running"
+    assert "polar_h10  ble   connected     last reading 1.2 s ago" in text
+    assert "watch      mqtt  DISCONNECTED  no reading yet" in text
+    assert "stress_score  0.421" in text
+    assert "hrv_ln_rmssd  unknown (no RR for 60 s)" in text
+    assert "evening_calm  cooling down  last fired 2026-11-26T21:04:00" in text
+    assert "focus         armed         never fired" in text
+    assert "readings  3" in text
+    assert "mqtt:watch/hr  bad_json  2" in text
+
+
+def test_render_paused_and_empty_sections() -> None:
+    text = render_status({"version": "0.1.0", "uptime_s": 5, "paused": True})
+
+    assert text.splitlines()[0] == "ambient 0.1.0 · up 5.0 s · PAUSED"
+    assert "Sensors\n  none configured" in text
+    assert "Errors\n  none" in text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.42, "0.4 s"),
+        (42, "42 s"),
+        (185, "3 min 05 s"),
+        (7380, "2 h 03 min"),
+        (370800, "4 d 07 h"),
+    ],
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+def test_the_text_puts_the_phase_first_then_every_other_fact() -> None:
+    status = {
+        "id": "calm",
+        "state": "cooling_down",
+        "cooldown_until": "21:34:00",
+        "active_since": "21:04:00",
+        "recovery": "stress_score at or below 60",
+        "held_back": "paused (by ha)",
+    }
+    assert rule_phase_text(status) == (
+        "cooling down until 21:34:00, active since 21:04:00, waiting for stress_score at or "
+        "below 60, actions held back: paused (by ha)"
+    )
+    assert rule_phase_text(
+        {"state": "in_for", "for_until": "21:02:00", "in_range": "hr above 100"}
+    ) == ("in `for` until 21:02:00 (hr above 100)")
+    assert rule_phase_text({"state": "armed"}) == "armed"
