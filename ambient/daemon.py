@@ -228,7 +228,9 @@ class Daemon:
         insights, view = add_insights(
             config, self.clock, store, signals, hub, None if opts.report_only else connections
         )
-        calming = add_interventions(config, self.clock, store, signals.norm, hub)
+        calming = add_interventions(
+            config, self.clock, store, signals.norm, hub, None if opts.report_only else connections
+        )
         rules = RuleEngine(
             config, self.clock, store, view, dispatcher, hub.publish_trace, calming=calming
         )

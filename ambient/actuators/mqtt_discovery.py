@@ -206,6 +206,7 @@ class DiscoveryPublisher:
         if isinstance(paused, bool):
             self._set(self.topics.paused, "ON" if paused else "OFF")
         self._insight_attributes()
+        self._calming_states()
         sensors = _call(self._hub.status_providers.get("sensors"))
         if not isinstance(sensors, list):
             return
@@ -223,6 +224,20 @@ class DiscoveryPublisher:
             trend = (insights.get(person) or {}).get("hrv_trend")
             if trend is not None:
                 self._set(self.topics.attributes(person, "hrv_low"), json.dumps(trend))
+
+    def _calming_states(self) -> None:
+        """The calming option most likely next and what was learnt, per person."""
+        calming = _call(self._hub.status_providers.get("calming"))
+        if not isinstance(calming, Mapping):
+            return
+        for person in self._people:
+            entry = calming.get(person)
+            if isinstance(entry, Mapping):
+                self._set(self.topics.person_state(person, "calming_choice"), str(entry["state"]))
+                self._set(
+                    self.topics.attributes(person, "calming_choice"),
+                    json.dumps(entry["attributes"], sort_keys=True),
+                )
 
     def _wearable_states(self, person: str, sensors: list[Mapping[str, Any]]) -> None:
         states = [s.get("connected") for s in sensors]

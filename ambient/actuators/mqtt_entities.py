@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import ambient
+from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import walk_steps
 
 Platform = Literal["sensor", "binary_sensor", "switch", "button", "event"]
 
@@ -49,6 +51,8 @@ class PersonEntity:
     physiological: bool = False
     #: Carries JSON attributes on ``<state topic>/attributes`` (from the insights provider).
     attributes: bool = False
+    #: Only announced when a rule lets ambient choose its calming (``choose_calming``).
+    calming: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -214,6 +218,14 @@ PERSON_ENTITIES: Final = (
         extra={"unit_of_measurement": "h", "state_class": "measurement", "icon": "mdi:sleep"},
     ),
     PersonEntity(
+        "calming_choice",
+        "sensor",
+        "Calming most likely next",
+        attributes=True,
+        calming=True,
+        extra={"icon": "mdi:meditation"},
+    ),
+    PersonEntity(
         "wearable_connected",
         "binary_sensor",
         "Wearable connected",
@@ -303,6 +315,11 @@ class DiscoveryPayloads:
         self.instance = config.instance
         self.daemon_device_id = safe_id(f"ambient_{config.instance}")
         self._origin = {"name": "ambient", "sw_version": ambient.__version__}
+        self._chooses_calming = any(
+            isinstance(step, ChooseCalmingStepConfig)
+            for index, rule in enumerate(config.rules)
+            for _path, step in walk_steps(rule, ("rules", index))
+        )
 
     def person_device_id(self, person: str) -> str:
         return safe_id(f"ambient_{self.instance}_{person}")
@@ -332,6 +349,8 @@ class DiscoveryPayloads:
     def person(self, person: str, display_name: str) -> dict[str, Any]:
         components: dict[str, dict[str, Any]] = {}
         for entity in PERSON_ENTITIES:
+            if entity.calming and not self._chooses_calming:
+                continue
             component = self._identity(f"{person}_{entity.key}", entity.platform)
             component.update(
                 name=entity.name,

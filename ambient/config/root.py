@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ambient.config.base import ConfigModel
+from ambient.config.check_ins import CheckInsConfig
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.config.insights import InsightsConfig
 from ambient.config.logging import LoggingConfig
@@ -38,6 +39,7 @@ class AmbientConfig(ConfigModel):
     mqtt: MqttConfig | None = None
     store: StoreConfig = Field(default_factory=StoreConfig)
     insights: InsightsConfig = Field(default_factory=InsightsConfig)
+    check_ins: CheckInsConfig | None = Field(default=None, title="Ask, rarely, if calming helped")
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import ssl
@@ -156,6 +157,7 @@ class HomeAssistantClient:
         self._reached_running = False
         #: Subscriptions started outside the connection loop, kept until they finish.
         self._subscribing: set[asyncio.Task[None]] = set()
+        self._event_watchers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 
     # -- public API --------------------------------------------------------------------------
 
@@ -179,6 +181,17 @@ class HomeAssistantClient:
                 handler(entity_id, state, None)
         if new_ids and self.connected:
             task = asyncio.get_running_loop().create_task(self._subscribe_entities(new_ids))
+            self._subscribing.add(task)
+            task.add_done_callback(self._subscribing.discard)
+
+    def watch_events(self, event_type: str, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``handler`` with the data of every event of ``event_type`` on HA's bus, across
+        reconnects. HA lets only administrators subscribe to most event types: a refusal is
+        one warning line, and the rest of the client works on."""
+        new = event_type not in self._event_watchers
+        self._event_watchers.setdefault(event_type, []).append(handler)
+        if new and self.connected:
+            task = asyncio.get_running_loop().create_task(self._subscribe_events([event_type]))
             self._subscribing.add(task)
             task.add_done_callback(self._subscribing.discard)
 
@@ -321,6 +334,7 @@ class HomeAssistantClient:
                 await self._wait_until_running(reader)
                 self._subscribed.clear()
                 await self._subscribe_entities(list(self._handlers))
+                await self._subscribe_events(list(self._event_watchers))
                 self._reached_running = True
                 self.connect_count += 1
                 self._set_status("connected")
@@ -392,6 +406,26 @@ class HomeAssistantClient:
         except (NotConnected, HomeAssistantError) as exc:
             self._subscribed.difference_update(wanted)
             _LOGGER.warning("Home Assistant: could not subscribe to %s: %s", wanted, exc)
+
+    async def _subscribe_events(self, event_types: list[str]) -> None:
+        for event_type in event_types:
+            try:
+                await self._command(
+                    {"type": "subscribe_events", "event_type": event_type},
+                    on_event=functools.partial(self._on_bus_event, event_type),
+                )
+            except (NotConnected, HomeAssistantError) as exc:
+                _LOGGER.warning(
+                    "Home Assistant: could not subscribe to %s events: %s", event_type, exc
+                )
+
+    def _on_bus_event(self, event_type: str, event: Any) -> None:
+        data = event.get("data") if isinstance(event, dict) else None
+        for handler in list(self._event_watchers.get(event_type, ())):
+            try:
+                handler(dict(data) if isinstance(data, dict) else {})
+            except Exception:
+                _LOGGER.exception("Home Assistant: handler of %s events failed", event_type)
 
     async def _heartbeat(self) -> None:
         """HA's application-level ping; a missing pong means a dead connection."""

@@ -44,6 +44,8 @@ class EpisodeRecorder:
         self._norms = norms or (lambda _person: PRIOR_NORMS)
         self._samples: dict[str, deque[Sample]] = {}
         self._latest: dict[str, dict[str, Any]] = {}
+        #: Called with each episode's id once it is measured (check-ins, the HA entity).
+        self.measured_listeners: list[Callable[[int], None]] = []
 
     def on_signals(self, update: SignalUpdate) -> None:
         latest = self._latest.setdefault(update.person, {})
@@ -133,6 +135,11 @@ class EpisodeRecorder:
         )
         if response.reward is not None:
             self._update_belief(row.person, row.rule, row.option, response.reward, 1.0)
+        for listener in list(self.measured_listeners):
+            try:
+                listener(episode_id)
+            except Exception:
+                _LOGGER.exception("A listener of measured episodes failed")
 
     def _update_belief(
         self, person: str, rule: str, option: str, response_sd: float, weight: float

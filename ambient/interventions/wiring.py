@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.actions import ChooseCalmingStepConfig
@@ -48,9 +49,11 @@ def add_interventions(
     store: Store,
     norm_of: Callable[[str], Norm | None],
     hub: Hub,
+    connections: Any | None = None,
 ) -> CalmingChooser | None:
     """The chooser the rules ask (None when no rule lets ambient choose). Episodes left
-    unmeasured by a previous run are measured or re-armed now."""
+    unmeasured by a previous run are measured or re-armed now. ``connections``: the shared
+    ones, for check-ins; None in simulations (nothing is asked)."""
     if not uses_choose_calming(config):
         return None
     from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
@@ -62,6 +65,10 @@ def add_interventions(
     book = EpisodeBook(store)
     recorder = EpisodeRecorder(clock, book, norms)
     hub.on_signals(recorder.on_signals)
+    from ambient.interventions.checkin_wiring import add_check_ins, add_entity
+
+    entity = add_entity(config, book, recorder, hub)
+    add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(0) if clock.virtual else random.Random()

@@ -1,0 +1,103 @@
+"""Check-ins in the store: each question asked after an episode (and what became of it) and
+each daily mood, one row each in ``check_in``. Kept for ``retention.check_ins``, exported and
+forgotten with the person; the answer to an episode's question is also on the episode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ambient.privacy.data_classes import DataClass, register
+from ambient.store import Store
+
+#: A question waiting for its answer; then answered or timed out. A mood is given.
+ASKED, ANSWERED, TIMED_OUT, GIVEN = "asked", "answered", "timed_out", "given"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS check_in (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    person TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    time REAL NOT NULL,
+    episode_id INTEGER,
+    status TEXT NOT NULL,
+    answer TEXT,
+    answered_at REAL,
+    source TEXT
+);
+CREATE INDEX IF NOT EXISTS check_in_by_person ON check_in (person, kind, time);
+"""
+
+register(
+    DataClass(
+        name="check_ins",
+        table="check_in",
+        person="person",
+        time="time",
+        retention="check_ins",
+        description="check-ins: questions after calming episodes and their answers, daily moods",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInRow:
+    id: int
+    person: str
+    kind: str  # "episode" or "mood"
+    time: float
+    episode_id: int | None
+    status: str
+    answer: str | None
+    source: str | None
+
+
+class CheckInBook:
+    """Every call is one short transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        store.execute_script(_SCHEMA)
+
+    def asked(self, person: str, episode_id: int, time: float) -> int:
+        self._store.execute(
+            "INSERT INTO check_in (person, kind, time, episode_id, status) "
+            "VALUES (?, 'episode', ?, ?, ?)",
+            (person, time, episode_id, ASKED),
+        )
+        return int(self._store.query("SELECT last_insert_rowid()")[0][0])
+
+    def close(
+        self, check_in_id: int, status: str, answer: str | None, time: float, source: str
+    ) -> None:
+        self._store.execute(
+            "UPDATE check_in SET status = ?, answer = ?, answered_at = ?, source = ? "
+            "WHERE id = ? AND status = ?",
+            (status, answer, time, source, check_in_id, ASKED),
+        )
+
+    def mood(self, person: str, answer: str, time: float, source: str) -> int:
+        self._store.execute(
+            "INSERT INTO check_in (person, kind, time, status, answer, answered_at, source) "
+            "VALUES (?, 'mood', ?, ?, ?, ?, ?)",
+            (person, time, GIVEN, answer, time, source),
+        )
+        return int(self._store.query("SELECT last_insert_rowid()")[0][0])
+
+    def rows(
+        self, person: str | None = None, kind: str | None = None, since: float = 0.0
+    ) -> list[CheckInRow]:
+        sql = (
+            "SELECT id, person, kind, time, episode_id, status, answer, source FROM check_in "
+            "WHERE time >= ?"
+        )
+        params: tuple[object, ...] = (since,)
+        if person is not None:
+            sql += " AND person = ?"
+            params += (person,)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params += (kind,)
+        return [CheckInRow(*row) for row in self._store.query(sql + " ORDER BY time, id", params)]
+
+    def open_questions(self) -> list[CheckInRow]:
+        return [row for row in self.rows(kind="episode") if row.status == ASKED]

@@ -1,0 +1,171 @@
+"""Where check-ins are asked and answered: Home Assistant and MQTT.
+
+Home Assistant: an actionable notification on the companion app (``notify.mobile_app_*`` with
+``data.actions``; each button's action is ``AMBIENT_CHECKIN_<episode>_<ANSWER>``), whose answers
+arrive as ``mobile_app_notification_action`` events on HA's bus; a question left unanswered is
+withdrawn (``clear_notification`` by its ``tag``). A person's mood ``input_select`` is watched.
+
+MQTT, under ``<base_topic>/<instance>``: questions go out on ``checkin/<person>/question``
+(JSON); answers come in on ``checkin/<person>`` (``calmer``, ``same``, ``worse``, or JSON
+``{"answer": "calmer", "episode": 12}``) and moods on ``mood/<person>``. Retained messages are
+ignored: an answer is a moment, not a state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ambient.config.check_ins import CheckInsConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.connections.mqtt import MqttConnection, MqttMessage
+from ambient.interventions.checkins import ANSWERS, CheckIns, Question, action_id
+from ambient.interventions.mood import Moods
+
+_LOGGER = logging.getLogger(__name__)
+
+NOTIFICATION_ACTION_EVENT = "mobile_app_notification_action"
+
+
+def notification(question: Question, title: str) -> dict[str, Any]:
+    """The notify service data of a check-in: three buttons, one tag per episode."""
+    return {
+        "title": title,
+        "message": question.text,
+        "data": {
+            "tag": tag(question.episode_id),
+            "actions": [
+                {"action": action_id(question.episode_id, answer), "title": answer.capitalize()}
+                for answer in ANSWERS
+            ],
+        },
+    }
+
+
+def tag(episode_id: int) -> str:
+    return f"ambient_checkin_{episode_id}"
+
+
+def link_homeassistant(
+    checkins: CheckIns,
+    moods: Moods,
+    config: CheckInsConfig,
+    client: HomeAssistantClient,
+) -> None:
+    """Ask through each person's notify service; hear the buttons and the mood entities."""
+    for person, where in config.people.items():
+        if where.notify is not None:
+            domain, _, service = where.notify.partition(".")
+            checkins.askers.setdefault(person, []).append(
+                _notifier(client, domain, service, config.title)
+            )
+            checkins.withdrawers.setdefault(person, []).append(_withdrawer(client, domain, service))
+        if where.mood_entity is not None:
+            client.watch_entities([where.mood_entity], _mood_watcher(moods, person))
+    if any(where.notify is not None for where in config.people.values()):
+        client.watch_events(NOTIFICATION_ACTION_EVENT, checkins.on_notification_action)
+
+
+def _notifier(client: HomeAssistantClient, domain: str, service: str, title: str) -> Any:
+    async def ask(question: Question) -> None:
+        await client.call_service(domain, service, notification(question, title))
+
+    return ask
+
+
+def _withdrawer(client: HomeAssistantClient, domain: str, service: str) -> Any:
+    async def withdraw(question: Question) -> None:
+        data = {"message": "clear_notification", "data": {"tag": tag(question.episode_id)}}
+        await client.call_service(domain, service, data)
+
+    return withdraw
+
+
+def _mood_watcher(
+    moods: Moods, person: str
+) -> Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]:
+    def changed(_entity: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> None:
+        if old is None or new is None or new.get("state") == old.get("state"):
+            return  # the first state seen is yesterday's choice, not a new mood
+        moods.give(person, str(new.get("state")), "homeassistant")
+
+    return changed
+
+
+class MqttCheckIns:
+    """The check-in topics of one daemon on its broker connection."""
+
+    def __init__(
+        self,
+        checkins: CheckIns,
+        moods: Moods,
+        connection: MqttConnection,
+        root: str,
+        people: list[str],
+    ) -> None:
+        self._checkins = checkins
+        self._moods = moods
+        self._connection = connection
+        self._root = root
+        self._people = set(people)
+        connection.subscribe(f"{root}/checkin/+", self._on_answer)
+        connection.subscribe(f"{root}/mood/+", self._on_mood)
+        for person in people:
+            checkins.askers.setdefault(person, []).append(self._ask)
+
+    def answer_topic(self, person: str) -> str:
+        return f"{self._root}/checkin/{person}"
+
+    def question_topic(self, person: str) -> str:
+        return f"{self._root}/checkin/{person}/question"
+
+    async def _ask(self, question: Question) -> None:
+        payload = {
+            "episode": question.episode_id,
+            "person": question.person,
+            "rule": question.rule,
+            "option": question.option,
+            "question": question.text,
+            "answers": list(ANSWERS),
+            "answer_topic": self.answer_topic(question.person),
+        }
+        await self._connection.publish(
+            self.question_topic(question.person), json.dumps(payload), qos=1
+        )
+
+    def _person(self, message: MqttMessage) -> str | None:
+        person = message.topic.rsplit("/", 1)[-1]
+        if message.retain or person not in self._people:
+            return None
+        return person
+
+    def _on_answer(self, message: MqttMessage) -> None:
+        person = self._person(message)
+        if person is None:
+            return
+        text = message.payload.decode("utf-8", "replace").strip()
+        answer, episode = text, None
+        if text.startswith("{"):
+            try:
+                document = json.loads(text)
+            except ValueError:
+                document = None
+            if not isinstance(document, dict):
+                _LOGGER.warning("Check-in answer on %s is not a JSON object", message.topic)
+                return
+            answer = str(document.get("answer", ""))
+            raw_episode = document.get("episode")
+            episode = raw_episode if isinstance(raw_episode, int) else None
+        if not self._checkins.answer(person, answer, episode, "mqtt"):
+            _LOGGER.info(
+                "Check-in answer on %s matched no open question (expected one of %s)",
+                message.topic,
+                ", ".join(ANSWERS),
+            )
+
+    def _on_mood(self, message: MqttMessage) -> None:
+        person = self._person(message)
+        if person is not None:
+            self._moods.give(person, message.payload.decode("utf-8", "replace"), "mqtt")

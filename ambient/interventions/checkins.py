@@ -1,0 +1,232 @@
+"""Asking, rarely, whether a calming episode helped: "calmer / same / worse".
+
+When an episode has been measured, the person is asked (through the ways the config gives:
+an actionable notification on the HA companion app, and/or a question on MQTT) unless they
+were asked ``per_day`` times today already, it is quiet hours (the config's and the
+check-ins' own), ambient is paused, or the episode is too old to remember. An answer, from
+the notification's buttons or MQTT, goes to the episode and nudges the learner
+(``EpisodeRecorder.check_in``); a question not answered within ``timeout`` is closed and
+counted. Open questions survive a restart (the store), and are closed at start when overdue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.check_ins import CheckInsConfig
+from ambient.config.rules import QuietHoursConfig
+from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook, CheckInRow
+from ambient.interventions.episodes import EpisodeBook, EpisodeRow
+from ambient.interventions.learner import CHECKIN_RESPONSE_SD
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.rules.timeofday import in_window, parse_time_of_day
+
+_LOGGER = logging.getLogger(__name__)
+
+ANSWERS = tuple(CHECKIN_RESPONSE_SD)  # calmer, same, worse
+#: The companion app's action ids: ``AMBIENT_CHECKIN_<episode>_<ANSWER>``.
+ACTION_PREFIX = "AMBIENT_CHECKIN_"
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """What is asked, of whom, about which episode."""
+
+    episode_id: int
+    person: str
+    option: str
+    rule: str
+    text: str
+
+
+#: Sends a question one way (a notification, an MQTT message); ``closed`` sends its withdrawal.
+Asker = Callable[[Question], Awaitable[None]]
+
+
+def action_id(episode_id: int, answer: str) -> str:
+    return f"{ACTION_PREFIX}{episode_id}_{answer.upper()}"
+
+
+def parse_action(action: str) -> tuple[int, str] | None:
+    """``AMBIENT_CHECKIN_12_CALMER`` -> (12, "calmer"); None for anyone else's action."""
+    if not action.startswith(ACTION_PREFIX):
+        return None
+    episode, _, answer = action[len(ACTION_PREFIX) :].partition("_")
+    if not episode.isdigit() or answer.lower() not in ANSWERS:
+        return None
+    return int(episode), answer.lower()
+
+
+class CheckIns:
+    """The questions after episodes: when to ask, the answers, the timeouts."""
+
+    def __init__(
+        self,
+        config: CheckInsConfig,
+        global_quiet: QuietHoursConfig | None,
+        clock: Clock,
+        zone: tzinfo,
+        episodes: EpisodeBook,
+        recorder: EpisodeRecorder,
+        book: CheckInBook,
+        names: Mapping[str, str] | None = None,
+        paused: Callable[[], bool] | None = None,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._zone = zone
+        self._episodes = episodes
+        self._recorder = recorder
+        self._book = book
+        self._names = dict(names or {})
+        self._paused = paused or (lambda: False)
+        self._quiet = [
+            (parse_time_of_day(q.start), parse_time_of_day(q.end))
+            for q in (global_quiet, config.quiet_hours)
+            if q is not None
+        ]
+        #: Ways of asking, per person (a person with none is never asked).
+        self.askers: dict[str, list[Asker]] = {}
+        #: Ways of withdrawing a question when it times out (clearing the notification).
+        self.withdrawers: dict[str, list[Asker]] = {}
+        #: Called after each answer (the HA entity shows it).
+        self.answered_listeners: list[Callable[[str], None]] = []
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("asked", "answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet"), 0
+        )
+        self._sending: set[asyncio.Task[None]] = set()
+
+    # -- asking -------------------------------------------------------------------------
+
+    def on_measured(self, episode_id: int) -> None:
+        """An episode was measured: ask about it, if this is a good moment."""
+        episode = self._episode(episode_id)
+        if episode is None or not self.askers.get(episode.person):
+            return
+        now = self._clock.now()
+        if now - episode.start > self._config.timeout + 3600.0:
+            return  # measured late (after a restart): too long ago to ask how it felt
+        why_not = self._why_not_now(episode.person, now)
+        if why_not is not None:
+            self.counts[why_not] += 1
+            _LOGGER.debug("Not asking %s about episode %s: %s", episode.person, episode_id, why_not)
+            return
+        check_in = self._book.asked(episode.person, episode_id, now)
+        self.counts["asked"] += 1
+        self._clock.call_at(now + self._config.timeout, functools.partial(self._time_out, check_in))
+        question = Question(
+            episode_id,
+            episode.person,
+            episode.option,
+            episode.rule,
+            self._config.message.format(
+                option=episode.option.replace("_", " "),
+                name=self._names.get(episode.person, episode.person),
+            ),
+        )
+        _LOGGER.info("Asking %s how episode %s felt", episode.person, episode_id)
+        for ask in self.askers[episode.person]:
+            self._send(ask, question)
+
+    def _why_not_now(self, person: str, now: float) -> str | None:
+        local = self._clock.local(self._zone)
+        if self._paused() or any(
+            in_window(local.time().replace(tzinfo=None), start, end) for start, end in self._quiet
+        ):
+            return "not_asked_quiet"
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        if len(self._book.rows(person, "episode", since=day_start)) >= self._config.per_day:
+            return "not_asked_cap"
+        return None
+
+    def resume(self) -> None:
+        """Close the questions a previous run left open past their timeout; re-arm the rest."""
+        now = self._clock.now()
+        for row in self._book.open_questions():
+            due = row.time + self._config.timeout
+            if due <= now:
+                self._time_out(row.id)
+            else:
+                self._clock.call_at(due, functools.partial(self._time_out, row.id))
+
+    def _time_out(self, check_in: int) -> None:
+        row = self._open(lambda r: r.id == check_in)
+        if row is None:
+            return
+        self._book.close(check_in, TIMED_OUT, None, self._clock.now(), "timeout")
+        self.counts["timed_out"] += 1
+        _LOGGER.info("No answer from %s about episode %s: closed", row.person, row.episode_id)
+        episode = self._episode(row.episode_id or 0)
+        if episode is None:
+            return
+        question = Question(episode.id, episode.person, episode.option, episode.rule, "")
+        for withdraw in self.withdrawers.get(row.person, ()):
+            self._send(withdraw, question)
+
+    # -- answers ------------------------------------------------------------------------
+
+    def answer(self, person: str | None, answer: str, episode_id: int | None, source: str) -> bool:
+        """An answer: to ``episode_id``'s open question, or (no id) the person's latest one.
+        False when it matches no open question (late, unknown, or not an answer)."""
+        answer = answer.strip().lower()
+        if answer not in ANSWERS:
+            return False
+        row = self._open(
+            lambda r: (
+                (episode_id is None or r.episode_id == episode_id)
+                and (person is None or r.person == person)
+            )
+        )
+        if row is None or row.episode_id is None:
+            self.counts["late"] += 1
+            return False
+        self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)
+        self._recorder.check_in(row.episode_id, answer)
+        self.counts["answered"] += 1
+        _LOGGER.info("%s answered %s about episode %s", row.person, answer, row.episode_id)
+        for listener in list(self.answered_listeners):
+            listener(row.person)
+        return True
+
+    def on_notification_action(self, data: Mapping[str, Any]) -> None:
+        """A ``mobile_app_notification_action`` event's data (from any app, any action)."""
+        action = data.get("action")
+        parsed = parse_action(action) if isinstance(action, str) else None
+        if parsed is not None:
+            self.answer(None, parsed[1], parsed[0], "notification")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _open(self, matches: Callable[[CheckInRow], bool]) -> CheckInRow | None:
+        found = [row for row in self._book.open_questions() if matches(row)]
+        return found[-1] if found else None
+
+    def _episode(self, episode_id: int) -> EpisodeRow | None:
+        return next((e for e in self._episodes.episodes() if e.id == episode_id), None)
+
+    def _send(self, ask: Asker, question: Question) -> None:
+        async def send() -> None:
+            try:
+                await ask(question)
+            except Exception as exc:  # a failed question is a lost question, never a crash
+                _LOGGER.warning(
+                    "Could not ask %s about episode %s: %s: %s",
+                    question.person,
+                    question.episode_id,
+                    type(exc).__name__,
+                    exc,
+                )
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    def status(self) -> dict[str, int]:
+        return dict(self.counts)

@@ -1,0 +1,56 @@
+"""The optional daily mood ("good / ok / bad"), kept beside the day's check-ins and fed to the
+learner lightly: as a check-in worth ``MOOD_WEIGHT`` of an episode on each option measured
+that day. A mood says little about one option (the day had many causes), hence half a
+check-in's weight; words other than good / ok / bad are kept but teach nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import tzinfo
+
+from ambient.clock import Clock
+from ambient.interventions.checkin_book import CheckInBook
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import CHECKIN_WEIGHT
+
+_LOGGER = logging.getLogger(__name__)
+
+#: A mood as a response in baseline SD (as the check-in answers calmer / same / worse).
+MOOD_RESPONSE_SD = {"good": 0.5, "ok": 0.0, "bad": -0.5}
+MOOD_WEIGHT = CHECKIN_WEIGHT / 2
+_LONGEST_WORD = 40
+
+
+class Moods:
+    def __init__(
+        self, clock: Clock, zone: tzinfo, episodes: EpisodeBook, book: CheckInBook
+    ) -> None:
+        self._clock = clock
+        self._zone = zone
+        self._episodes = episodes
+        self._book = book
+
+    def give(self, person: str, mood: str, source: str) -> bool:
+        """Keep ``person``'s mood now; True when it taught the learner something."""
+        word = mood.strip().lower()[:_LONGEST_WORD]
+        if not word or word in ("unknown", "unavailable"):
+            return False
+        now = self._clock.now()
+        self._book.mood(person, word, now, source)
+        response = MOOD_RESPONSE_SD.get(word)
+        if response is None:
+            return False
+        local = self._clock.local(self._zone)
+        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        measured = {
+            (e.rule, e.option)
+            for e in self._episodes.episodes(person, since=day_start)
+            if e.usable is not None
+        }
+        for rule, option in sorted(measured):
+            beliefs = self._episodes.beliefs(person, rule)
+            if option in beliefs:
+                beliefs[option] = beliefs[option].observe(response, MOOD_WEIGHT)
+                self._episodes.save_beliefs(person, rule, beliefs)
+        _LOGGER.info("%s's mood today: %s (%d options nudged)", person, word, len(measured))
+        return bool(measured)

@@ -1,0 +1,204 @@
+"""Check-ins on the virtual clock: asked after a measured episode, at most `per_day` a day,
+never in quiet hours or while paused, closed after the timeout; answers reach the episode and
+the learner; open questions outlive a restart; the daily mood nudges the day's options.
+
+The ways of asking here are a list the test reads (a stand-in for the notification and the
+MQTT question, which tests/interventions/test_checkins_homeassistant.py and
+test_checkins_mqtt.py run against the real Home Assistant and Mosquitto)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ambient.clock import VirtualClock
+from ambient.config.check_ins import CheckInsConfig
+from ambient.config.rules import QuietHoursConfig
+from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook
+from ambient.interventions.checkins import CheckIns, Question, action_id, parse_action
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import CHECKIN_WEIGHT, PRIORS
+from ambient.interventions.mood import MOOD_WEIGHT, Moods
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.privacy.data_classes import data_classes
+from ambient.store import Store
+
+T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
+MEASURED_AFTER_S = 1200.0
+UTC = ZoneInfo("UTC")
+
+
+class Household:
+    """The episode book, recorder and check-ins on one clock and store."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: VirtualClock,
+        global_quiet: QuietHoursConfig | None = None,
+        paused: bool = False,
+        **settings: object,
+    ) -> None:
+        self.clock = clock
+        self.episodes = EpisodeBook(store)
+        self.recorder = EpisodeRecorder(clock, self.episodes)
+        self.book = CheckInBook(store)
+        self.checkins = CheckIns(
+            CheckInsConfig.model_validate(settings),
+            global_quiet,
+            clock,
+            UTC,
+            self.episodes,
+            self.recorder,
+            self.book,
+            names={"alex": "Alex"},
+            paused=lambda: paused,
+        )
+        self.recorder.measured_listeners.append(self.checkins.on_measured)
+        self.asked: list[Question] = []
+        self.withdrawn: list[Question] = []
+        self.checkins.askers["alex"] = [self._ask]
+        self.checkins.withdrawers["alex"] = [self._withdraw]
+
+    async def _ask(self, question: Question) -> None:
+        self.asked.append(question)
+
+    async def _withdraw(self, question: Question) -> None:
+        self.withdrawn.append(question)
+
+    async def episode(self, at: float, option: str = "box") -> int:
+        """An episode started ``at``, measured 20 minutes on (the clock is run there)."""
+        await self.clock.run_until(at)
+        episode = self.recorder.start("alex", "calm", option, PRIORS["breathing"], {})
+        await self.clock.run_until(at + MEASURED_AFTER_S)
+        return episode
+
+    def check_in_of(self, episode: int) -> str | None:
+        return next(e.check_in for e in self.episodes.episodes() if e.id == episode)
+
+
+async def test_a_measured_episode_is_asked_about_and_the_answer_reaches_it() -> None:
+    h = Household(Store(None), VirtualClock(T0))
+    episode = await h.episode(T0 + 60)
+    (question,) = h.asked
+    assert (question.episode_id, question.person, question.option) == (episode, "alex", "box")
+    assert question.text == "How do you feel after the box?"
+    before = h.episodes.beliefs("alex", "calm")["box"]
+
+    assert h.checkins.answer(None, "CALMER", episode, "notification")
+    assert h.check_in_of(episode) == "calmer"
+    after = h.episodes.beliefs("alex", "calm")["box"]
+    assert after.weight == pytest.approx(before.weight + CHECKIN_WEIGHT)
+    assert after.mean > before.mean
+    (row,) = h.book.rows("alex", "episode")
+    assert (row.status, row.answer, row.source) == (ANSWERED, "calmer", "notification")
+    assert not h.checkins.answer("alex", "worse", None, "mqtt")  # answered already
+    assert h.checkins.status()["answered"] == 1
+
+
+async def test_at_most_per_day_questions_a_day() -> None:
+    h = Household(Store(None), VirtualClock(T0), per_day=2)
+    for hour in (1, 3, 5):
+        await h.episode(T0 + hour * 3600)
+    assert len(h.asked) == 2
+    assert h.checkins.status()["not_asked_cap"] == 1
+    await h.episode(T0 + 86_400)  # the next day
+    assert len(h.asked) == 3
+
+
+@pytest.mark.parametrize(
+    ("global_quiet", "own_quiet", "paused"),
+    [
+        (QuietHoursConfig(start="08:00", end="09:00"), None, False),
+        (None, {"start": "07:30", "end": "08:30"}, False),
+        (None, None, True),
+    ],
+    ids=["global quiet hours", "the check-ins' quiet hours", "paused"],
+)
+async def test_never_asked_in_quiet_hours_or_while_paused(
+    global_quiet: QuietHoursConfig | None, own_quiet: dict[str, str] | None, paused: bool
+) -> None:
+    settings = {"quiet_hours": own_quiet} if own_quiet else {}
+    h = Household(Store(None), VirtualClock(T0), global_quiet, paused, **settings)
+    await h.episode(T0)  # measured at 08:20
+    assert h.asked == []
+    assert h.checkins.status()["not_asked_quiet"] == 1
+
+
+async def test_an_unanswered_question_closes_after_the_timeout_and_is_withdrawn() -> None:
+    h = Household(Store(None), VirtualClock(T0), timeout="30min")
+    episode = await h.episode(T0)
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1799)
+    assert h.withdrawn == []
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)
+    assert [q.episode_id for q in h.withdrawn] == [episode]
+    (row,) = h.book.rows("alex", "episode")
+    assert (row.status, row.answer) == (TIMED_OUT, None)
+    assert not h.checkins.answer(None, "calmer", episode, "notification")
+    assert h.check_in_of(episode) is None
+    assert h.checkins.status() == {
+        "asked": 1,
+        "answered": 0,
+        "timed_out": 1,
+        "late": 1,
+        "not_asked_cap": 0,
+        "not_asked_quiet": 0,
+    }
+
+
+async def test_open_questions_outlive_a_restart(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    first = Household(store, VirtualClock(T0))
+    closes = await first.episode(T0)  # asked at T0 + 20 min
+    answered_later = await first.episode(T0 + 1500)  # asked at T0 + 45 min
+    store.close()
+
+    # The daemon is back at T0 + 47 min: both questions are still open; the first closes at
+    # T0 + 50 min, 30 minutes after it was asked, and the second can still be answered.
+    store = Store(tmp_path / "state.db")
+    again = Household(store, VirtualClock(T0 + 2820))
+    again.checkins.resume()
+    await again.clock.run_until(T0 + 3000)
+    statuses = {row.episode_id: row.status for row in again.book.rows("alex")}
+    assert statuses == {closes: TIMED_OUT, answered_later: "asked"}
+    assert again.checkins.answer("alex", "same", None, "mqtt")
+    assert again.check_in_of(answered_later) == "same"
+
+
+async def test_a_mood_is_kept_and_nudges_the_options_measured_that_day() -> None:
+    store = Store(None)
+    h = Household(store, VirtualClock(T0))
+    await h.episode(T0, option="box")
+    await h.episode(T0 + 3600, option="music")
+    before = h.episodes.beliefs("alex", "calm")
+    moods = Moods(h.clock, UTC, h.episodes, h.book)
+
+    assert moods.give("alex", " Good ", "homeassistant")
+    after = h.episodes.beliefs("alex", "calm")
+    for option in ("box", "music"):
+        assert after[option].weight == pytest.approx(before[option].weight + MOOD_WEIGHT)
+        assert after[option].mean > before[option].mean
+    assert not moods.give("alex", "meh", "mqtt")  # kept, teaches nothing
+    assert h.episodes.beliefs("alex", "calm") == after
+    moods_kept = [(row.answer, row.source) for row in h.book.rows("alex", "mood")]
+    assert moods_kept == [("good", "homeassistant"), ("meh", "mqtt")]
+
+
+def test_the_companion_app_action_names_the_episode_and_the_answer() -> None:
+    assert action_id(12, "calmer") == "AMBIENT_CHECKIN_12_CALMER"
+    assert parse_action("AMBIENT_CHECKIN_12_CALMER") == (12, "calmer")
+    assert parse_action("AMBIENT_CHECKIN_12_ECSTATIC") is None
+    assert parse_action("AMBIENT_CHECKIN_x_SAME") is None
+    assert parse_action("ALARM") is None
+
+
+def test_check_ins_are_exported_forgotten_and_purged_with_the_person() -> None:
+    (check_ins,) = [c for c in data_classes() if c.name == "check_ins"]
+    assert (check_ins.table, check_ins.retention) == ("check_in", "check_ins")
+
+
+def test_a_message_naming_anything_but_option_and_name_is_a_config_problem() -> None:
+    with pytest.raises(ValueError, match="option"):
+        CheckInsConfig.model_validate({"message": "How was {mood}?"})
