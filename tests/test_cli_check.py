@@ -199,3 +199,25 @@ def test_a_metric_a_rule_reads_gives_no_warning(tmp_path: Path, metric: str, sig
     result = check(tmp_path, METRIC_CONFIG.format(metric=metric, signal=signal))
     assert result.returncode == 0, result.stderr
     assert "Warning:" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"instance: ho\x01me\n", ":1:13: character U+0001 (a control character)"),
+        (b"instance: ho\x00me\n", ":1:13: character U+0000 (a NUL byte)"),
+        (b"people: &p\n  - id: alex\n    friends: *p\n", ":3:14: alias `*p` is inside"),
+        (b"rules: " + b"[" * 3000 + b"]" * 3000 + b"\n", ":1:71: nested deeper than 64 levels"),
+        (b"instance: home\npeople:\n  - id: j\xfcrgen\n", ":3:10: not UTF-8 text: byte 0xFC"),
+    ],
+    ids=["control_character", "nul_byte", "recursive_alias", "nesting_3000_deep", "latin_1"],
+)
+def test_a_file_yaml_cannot_hold_is_one_problem_with_its_place(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_bytes(content)
+    result = ambient("check", "--config", str(path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"{path}: 1 problem:\n  {path}{words}")
+    assert "Traceback" not in result.stderr
