@@ -144,8 +144,10 @@ async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
 ) -> None:
     caplog.set_level(logging.INFO, logger="ambient.connections.homeassistant")
     client = HomeAssistantClient(make_config(ha, backoff_max=0.5), RealClock(), Counters())
-    watched: list[Any] = []
-    client.watch_entities(["light.bed_light"], lambda e, new, old: watched.append(new))
+    states: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    client.watch_entities(
+        ["light.bed_light"], lambda e, new, old: states.put_nowait(new) if new else None
+    )
     async with running(client):
         await wait_status(client, "connected")
         assert client.connect_count == 1
@@ -157,14 +159,22 @@ async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
         await asyncio.to_thread(ha.start)
         await wait_status(client, "connected", timeout_s=30)
         assert client.connect_count == 2
-        await client.call_service("light", "turn_off", target={"entity_id": "light.bed_light"})
-        # The subscription came back: the handler hears the change made after the reconnect.
-        heard = asyncio.Event()
-        client.watch_entities(
-            ["light.bed_light"],
-            lambda e, new, old: heard.set() if new and new["state"] == "off" else None,
+        # The subscription came back: the handler (registered before the outage) hears the
+        # change this call makes, known by HA's context id, not a state cached before.
+        current = client.state("light.bed_light")
+        wanted = "off" if current is not None and current["state"] == "on" else "on"
+        result = await client.call_service(
+            "light", f"turn_{wanted}", target={"entity_id": "light.bed_light"}
         )
-        await asyncio.wait_for(heard.wait(), 10)
+
+        async def caused_by_the_call() -> dict[str, Any]:
+            while True:
+                new = await states.get()
+                if (new.get("context") or {}).get("id") == result["context"]["id"]:
+                    return new
+
+        changed = await asyncio.wait_for(caused_by_the_call(), 10)
+        assert changed["state"] == wanted
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors, "HA going away must be logged"
     assert len(set(errors)) <= 2  # "closed the connection" once, "not reachable" once
