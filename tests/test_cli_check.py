@@ -221,3 +221,13 @@ def test_a_file_yaml_cannot_hold_is_one_problem_with_its_place(
     assert result.returncode == 1
     assert result.stderr.startswith(f"{path}: 1 problem:\n  {path}{words}")
     assert "Traceback" not in result.stderr
+
+
+def test_a_tls_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """Read at every connect: a missing CA would fail every attempt, for ever."""
+    ca_file = tmp_path / "ca.pem"
+    result = check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {ca_file}\n")
+    assert result.returncode == 1
+    assert f":3:5: mqtt.tls.ca_file: {ca_file} does not exist" in result.stderr
+    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {ca_file}\n").returncode == 0

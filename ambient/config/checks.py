@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from ambient.config.actions import (
@@ -24,6 +25,7 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_person_references(config),
         *_connections(config),
         *_recording_files(config),
+        *_tls_files(config),
         *rule_checks(config),
         *template_checks(config),
     ]
@@ -36,6 +38,22 @@ def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
         if path is not None and not path.is_file():
             problem = "is a directory" if path.is_dir() else "does not exist"
             yield (("sensors", index, "path"), f"recording {path} {problem}")
+        elif path is not None and not os.access(path, os.R_OK):
+            yield (("sensors", index, "path"), f"recording {path} cannot be read (permissions)")
+
+
+def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
+    """The broker's CA and the client's certificate and key are read at every connect: one
+    that is missing would fail every attempt."""
+    tls = config.mqtt.tls if config.mqtt is not None else None
+    for key in ("ca_file", "certfile", "keyfile"):
+        path = getattr(tls, key, None)
+        if path is None:
+            continue
+        if not path.is_file():
+            yield (("mqtt", "tls", key), f"{path} does not exist")
+        elif not os.access(path, os.R_OK):
+            yield (("mqtt", "tls", key), f"{path} cannot be read (permissions)")
 
 
 def _duplicates(config: AmbientConfig) -> Iterator[Finding]:
