@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
 from ambient.config.homeassistant import SUPERVISOR_URL, HomeAssistantConfig
 from ambient.connections.errors import NotConnected, Rejected
@@ -602,16 +603,10 @@ class HomeAssistantClient:
 
 async def _within(clock: Clock, awaitable: Awaitable[None], seconds: float) -> None:
     """Await ``awaitable``, but treat no answer within ``seconds`` (on ``clock``) as lost."""
-    task = asyncio.ensure_future(awaitable)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
     try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        timer.cancel()
-    if not task.done():
-        task.cancel()
-        raise _ConnectionLost(f"no answer within {seconds:g} s")
-    task.result()
+        await result_or_clock_timeout(clock, awaitable, seconds)
+    except ClockTimeout as exc:
+        raise _ConnectionLost(str(exc)) from None
 
 
 def _same_state(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
