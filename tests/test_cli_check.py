@@ -231,3 +231,12 @@ def test_a_tls_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     assert f":3:5: mqtt.tls.ca_file: {ca_file} does not exist" in result.stderr
     ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
     assert check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {ca_file}\n").returncode == 0
+
+
+def test_a_person_topic_level_past_the_topic_is_refused(tmp_path: Path) -> None:
+    sensor = "{type: mqtt, topic: 'watch/+/hr', metric: hr, person_topic_level: %d}"
+    result = check(tmp_path, "mqtt: {}\nsensors:\n  - " + sensor % 3 + "\n")
+    assert result.returncode == 1
+    assert "`person_topic_level: 3` is past the last level of `watch/+/hr`" in result.stderr
+    assert "0 to 2 here" in result.stderr
+    assert check(tmp_path, "mqtt: {}\nsensors:\n  - " + sensor % 1 + "\n").returncode == 0

@@ -69,6 +69,17 @@ class MqttSensorConfig(SensorBase):
     qos: Literal[0, 1, 2] = 1
 
     @model_validator(mode="after")
+    def _person_level_in_topic(self) -> MqttSensorConfig:
+        levels = self.topic.split("/")
+        level = self.person_topic_level
+        if level is not None and "#" not in levels and level >= len(levels):
+            raise ValueError(
+                f"`person_topic_level: {level}` is past the last level of `{self.topic}` "
+                f"(levels count from 0, so 0 to {len(levels) - 1} here)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _unit_fits_metric(self) -> MqttSensorConfig:
         if self.metric == "hr" and self.unit not in (None, "bpm"):
             raise ValueError("heart rate (`hr`) payloads are in `bpm`")
