@@ -1,0 +1,166 @@
+"""Check-ins over the real Mosquitto: the question goes out on `<root>/checkin/<person>/question`,
+an answer on `<root>/checkin/<person>` reaches the episode, a mood on `<root>/mood/<person>` is
+kept; the person's calming sensor (discovery) shows the likeliest option and the rows.
+
+The interventions run on a virtual clock (the episode is measured 20 minutes on); the broker
+connection on the real one, as in the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fixtures.mosquitto import MosquittoBroker
+from fixtures.mqtt_clients import Collector, device_client, make_connection, running
+
+from ambient.actuators.mqtt_discovery import DiscoveryPublisher
+from ambient.clock import RealClock, VirtualClock
+from ambient.config.actions import ChooseCalmingStepConfig
+from ambient.config.root import AmbientConfig
+from ambient.connections.mqtt import MqttConnection
+from ambient.hub import Hub
+from ambient.interventions.checkin_book import CheckInBook
+from ambient.interventions.checkin_wiring import add_check_ins, add_entity
+from ambient.interventions.chooser import CalmingChooser
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.store import Store
+
+T0 = 1_800_000_000.0  # 08:00 UTC
+WAIT_S = 10.0
+
+
+def config_for(broker: MosquittoBroker, choose: bool = True) -> AmbientConfig:
+    calming = {
+        "choose_calming": {
+            "options": [
+                {"id": "breathe", "actions": [{"action": "log", "message": "breathe"}]},
+                {"id": "music", "actions": [{"action": "log", "message": "music"}]},
+            ]
+        }
+    }
+    rule = {
+        "id": "calm",
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "stress_score", "above": 70}],
+        "actions": [calming if choose else {"action": "log", "message": "calm"}],
+    }
+    return AmbientConfig.model_validate(
+        {
+            "instance": "test",
+            "timezone": "UTC",
+            "people": [{"id": "alex", "name": "Alex"}],
+            "mqtt": {"host": broker.host, "port": broker.port, "publish_interval": 0.1},
+            "store": {"path": None},
+            "rules": [rule],
+            "check_ins": {"per_day": 2},
+        }
+    )
+
+
+class Links:
+    """The daemon's shared connections, as far as check-ins use them (MQTT only here)."""
+
+    def __init__(self, mqtt: MqttConnection) -> None:
+        self._mqtt = mqtt
+
+    def mqtt(self) -> MqttConnection:
+        return self._mqtt
+
+
+def test_the_calming_sensor_is_announced_only_when_a_rule_lets_ambient_choose(
+    mosquitto: MosquittoBroker,
+) -> None:
+    connection = make_connection(mosquitto)
+    chooses = DiscoveryPublisher(config_for(mosquitto), connection, Hub(), VirtualClock(T0))
+    component = chooses.payloads.person("alex", "Alex")["cmps"]["calming_choice"]
+    assert component["p"] == "sensor"
+    assert component["state_topic"] == "ambient/test/alex/calming_choice"
+    assert component["json_attributes_topic"] == "ambient/test/alex/calming_choice/attributes"
+    assert component["unique_id"] == "ambient_test_alex_calming_choice"
+    plain = DiscoveryPublisher(config_for(mosquitto, False), connection, Hub(), VirtualClock(T0))
+    assert "calming_choice" not in plain.payloads.person("alex", "Alex")["cmps"]
+
+
+async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
+    mosquitto: MosquittoBroker,
+) -> None:
+    config = config_for(mosquitto)
+    clock, hub, store = VirtualClock(T0), Hub(), Store(None)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book)
+    connection = make_connection(mosquitto)
+    entity = add_entity(config, book, recorder, hub)
+    checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
+    assert checkins is not None
+    answered = asyncio.Event()
+    checkins.answered_listeners.append(lambda _person: answered.set())
+    chooser = CalmingChooser(clock, book, recorder, ZoneInfo("UTC"))
+    (step,) = [a for a in config.rules[0].actions if isinstance(a, ChooseCalmingStepConfig)]
+    # The sensor's states are published on the real clock, as the daemon's outside links are.
+    publisher = DiscoveryPublisher(config, connection, hub, RealClock())
+
+    questions = Collector()
+    async with running(connection), device_client(mosquitto, "phone") as phone:
+        await connection.wait_subscribed("ambient/test/checkin/+")
+        await connection.wait_subscribed("ambient/test/mood/+")
+        publishing = asyncio.ensure_future(publisher.run())
+        await phone.subscribe("ambient/test/checkin/alex/question", qos=1)
+        await phone.subscribe("ambient/test/alex/calming_choice/#", qos=1)
+        reader = asyncio.ensure_future(_forward(phone, questions))
+        try:
+            decision = chooser.decide(step.choose_calming, "calm", "alex")
+            episode = chooser.started(step.choose_calming, "calm", "alex", decision, {})
+            await clock.run_until(T0 + 1200)  # measured: the question goes out
+
+            asked = await questions.until(lambda m: m.topic.endswith("/question"))
+            question = json.loads(asked.payload)
+            assert question["episode"] == episode
+            assert question["answers"] == ["calmer", "same", "worse"]
+            assert question["answer_topic"] == "ambient/test/checkin/alex"
+            assert question["question"] == f"How do you feel after the {decision.option}?"
+
+            # In order from one client: once the answer is in, the mood before it is too.
+            await phone.publish("ambient/test/mood/alex", b"good", qos=1)
+            await phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
+            await asyncio.wait_for(answered.wait(), WAIT_S)
+            (row,) = book.episodes("alex")
+            assert row.check_in == "calmer"
+            states = await asyncio.wait_for(_calming_sensor(questions), WAIT_S)
+        finally:
+            reader.cancel()
+            publishing.cancel()
+            await asyncio.gather(reader, publishing, return_exceptions=True)
+
+    assert states["ambient/test/alex/calming_choice"].decode() in ("breathe", "music")
+    attributes = json.loads(states["ambient/test/alex/calming_choice/attributes"])
+    assert attributes["rule"] == "calm"
+    by_option = {row["option"]: row for row in attributes["options"]}
+    assert set(by_option) == {"breathe", "music"}
+    assert by_option[str(decision.option)]["check_ins"] == 1
+    assert sum(row["probability"] for row in by_option.values()) == pytest.approx(1.0, abs=0.01)
+    moods = CheckInBook(store).rows("alex", "mood")
+    assert [(m.answer, m.source) for m in moods] == [("good", "mqtt")]
+
+
+async def _forward(client: Any, collector: Collector) -> None:
+    from ambient.connections.mqtt import MqttMessage
+
+    async for message in client.messages:
+        collector(MqttMessage(message.topic.value, bytes(message.payload)))
+
+
+async def _calming_sensor(messages: Collector) -> dict[str, bytes]:
+    """The calming sensor's state and attributes once both show what was learnt."""
+    seen: dict[str, bytes] = {}
+    while not (
+        seen.get("ambient/test/alex/calming_choice", b"None") != b"None"
+        and "ambient/test/alex/calming_choice/attributes" in seen
+        and b'"check_ins": 1' in seen["ambient/test/alex/calming_choice/attributes"]
+    ):
+        message = await messages.next()
+        seen[message.topic] = message.payload
+    return seen
