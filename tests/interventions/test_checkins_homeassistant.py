@@ -1,0 +1,123 @@
+"""Check-ins through the real Home Assistant: the actionable notification is sent to the
+person's companion-app notify service, and the button's answer, fired as a real
+`mobile_app_notification_action` event through HA's REST API, reaches the episode.
+
+The test HA has no phone: `notify.mobile_app_ambient_phone` is a stand-in service in the test
+component (tests/fixtures/ha_config/custom_components/ambient_test); the event is the one the
+companion app fires, sent the same way (HA's API)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+
+from ambient.clock import RealClock, VirtualClock
+from ambient.config.root import AmbientConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
+from ambient.hub import Hub
+from ambient.interventions.checkin_wiring import add_check_ins, add_entity
+from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.learner import PRIORS
+from ambient.interventions.recorder import EpisodeRecorder
+from ambient.store import Store
+
+pytestmark = pytest.mark.ha
+
+T0 = 1_800_000_000.0  # 08:00 UTC
+WAIT_S = 10.0
+
+
+class Links:
+    """The daemon's shared connections, as far as check-ins use them (HA only here)."""
+
+    def __init__(self, client: HomeAssistantClient) -> None:
+        self._client = client
+
+    def homeassistant(self) -> HomeAssistantClient:
+        return self._client
+
+
+@contextlib.asynccontextmanager
+async def connected(client: HomeAssistantClient) -> AsyncIterator[None]:
+    task = asyncio.create_task(client.run())
+    try:
+        await asyncio.wait_for(client.wait_connected(), 30)
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def fire(ha: HomeAssistantInstance, event_type: str, data: dict[str, Any]) -> None:
+    """Fire an event on HA's bus through its REST API, as the companion app does."""
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ha.token}"}) as session,
+        session.post(f"{ha.url}/api/events/{event_type}", json=data) as reply,
+    ):
+        assert reply.status == 200, await reply.text()
+
+
+async def test_the_notification_is_sent_and_its_button_answers_the_episode(
+    ha: HomeAssistantInstance,
+) -> None:
+    config = AmbientConfig.model_validate(
+        {
+            "timezone": "UTC",
+            "people": [{"id": "alex", "name": "Alex"}],
+            "homeassistant": {"url": ha.url, "token": ha.token, "backoff_max": 0.5},
+            "store": {"path": None},
+            "check_ins": {"people": {"alex": {"notify": "notify.mobile_app_ambient_phone"}}},
+        }
+    )
+    assert config.homeassistant is not None
+    clock, hub, store = VirtualClock(T0), Hub(), Store(None)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book)
+    client = HomeAssistantClient(config.homeassistant, RealClock(), Counters())
+    entity = add_entity(config, book, recorder, hub)
+    checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(client), entity)
+    assert checkins is not None
+    answered = asyncio.Event()
+    checkins.answered_listeners.append(lambda _person: answered.set())
+
+    async with connected(client), HaProbe(ha.url, ha.token) as probe:
+        await probe.subscribe("call_service")
+        episode = recorder.start("alex", "calm", "breathe", PRIORS["breathing"], {})
+        await clock.run_until(T0 + 1200)  # measured: the question goes out
+
+        sent = await probe.wait_for(
+            lambda e: (
+                e.event_type == "call_service"
+                and e.data.get("service") == "mobile_app_ambient_phone"
+            ),
+            WAIT_S,
+        )
+        data = sent.data["service_data"]
+        assert data["message"] == "How do you feel after the breathe?"
+        assert data["data"]["tag"] == f"ambient_checkin_{episode}"
+        assert data["data"]["actions"] == [
+            {"action": f"AMBIENT_CHECKIN_{episode}_CALMER", "title": "Calmer"},
+            {"action": f"AMBIENT_CHECKIN_{episode}_SAME", "title": "Same"},
+            {"action": f"AMBIENT_CHECKIN_{episode}_WORSE", "title": "Worse"},
+        ]
+
+        await fire(ha, "mobile_app_notification_action", {"action": "ALARM"})  # not ours
+        await fire(
+            ha,
+            "mobile_app_notification_action",
+            {"action": f"AMBIENT_CHECKIN_{episode}_WORSE", "tag": f"ambient_checkin_{episode}"},
+        )
+        await asyncio.wait_for(answered.wait(), WAIT_S)
+
+    (row,) = book.episodes("alex")
+    assert row.check_in == "worse"
+    assert checkins.status()["answered"] == 1
+    assert checkins.status()["late"] == 0
