@@ -7,12 +7,13 @@ to 10 s), and comes back; each time the bench measures from "broker running agai
 connected again". Readings the phone could publish (the broker acknowledged them) must all reach
 the sensor.
 
-Run: ``python bench/bench_faults_reconnect.py`` (needs mosquitto). Stops by itself; prints the
-figures.
+Run: ``python bench/bench_faults_reconnect.py [--backoff-min S --backoff-max S]`` (needs
+mosquitto; the default backoff unless given). Stops by itself; prints the figures.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import sys
@@ -69,12 +70,12 @@ async def phone(broker: MosquittoBroker, published: set[float], stop: asyncio.Ev
             await asyncio.sleep(0.05)
 
 
-async def run() -> int:
+async def run(backoff: dict[str, float]) -> int:
     with tempfile.TemporaryDirectory() as directory:
         broker = MosquittoBroker(Path(directory) / "mosquitto", persistent=True)
         broker.start()
         counters = Counters()
-        config = MqttConfig(host=broker.host, port=broker.port)  # the default backoff
+        config = MqttConfig(host=broker.host, port=broker.port, **backoff)
         connection = MqttConnection(config, "home", RealClock(), counters)
         sensor_config = MqttSensorConfig.model_validate(
             {"type": "mqtt", "topic": TOPIC, "person": "alex", "metric": "hr"}
@@ -124,5 +125,18 @@ async def run() -> int:
     return 0 if max(reconnect_s) <= 2.0 and not lost else 1
 
 
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backoff-min", type=float, help="first wait, s (default: the config's)")
+    parser.add_argument("--backoff-max", type=float, help="longest wait, s (default: the config's)")
+    args = parser.parse_args()
+    backoff = {
+        name: value
+        for name, value in (("backoff_min", args.backoff_min), ("backoff_max", args.backoff_max))
+        if value is not None
+    }
+    return asyncio.run(run(backoff))
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(run()))
+    sys.exit(main())
