@@ -106,3 +106,21 @@ async def test_a_real_clock_central_keeps_the_satellite_times() -> None:
     sensor.handle(batch(now - 900.0))  # an unsynchronised satellite clock is not corrected
     assert [round(r.time - now, 3) for r in sink.readings] == [-2.0, -1.0]
     assert counters.scope("mqtt:ambient/+/readings") == {"stale": 1}
+
+
+async def test_hostile_batches_get_a_named_reason_not_a_handler_error() -> None:
+    """Huge integers and deep nesting break ``json.loads`` in ways other than bad JSON."""
+    counters = Counters()
+    sensor, sink = await started_sensor(RealClock(), counters)
+    now = RealClock().now()
+    huge = b'{"v": 1, "instance": "kitchen", "readings": [[' + b"9" * 5000 + b', "alex"]]}'
+    deep = b'{"v": 1, "instance": "kitchen", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    too_big = json.dumps(
+        {"v": 1, "instance": "kitchen", "readings": [[now, "alex", "rr", 10**400, "s"]]}
+    ).encode()
+    for payload in (huge, deep, too_big):
+        sensor.handle(MqttMessage(TOPIC, payload, qos=1))
+    assert sink.readings == []
+    assert counters.snapshot() == {
+        "mqtt:ambient/+/readings": {"number_too_long": 1, "too_deep": 1, "nan": 1}
+    }
