@@ -48,7 +48,7 @@ __all__ = ["Declined", "MqttConnection", "MqttMessage", "backoff_delay", "topic_
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Counters scope for the connection itself (per-topic payload problems use ``mqtt:<topic>``).
+#: Counters scope for the connection itself (payload problems use ``mqtt:<topic filter>``).
 COUNTER_SCOPE = "mqtt"
 ONLINE = "online"
 OFFLINE = "offline"
