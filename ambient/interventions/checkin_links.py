@@ -7,8 +7,9 @@ withdrawn (``clear_notification`` by its ``tag``). A person's mood ``input_selec
 
 MQTT, under ``<base_topic>/<instance>``: questions go out on ``checkin/<person>/question``
 (JSON); answers come in on ``checkin/<person>`` (``calmer``, ``same``, ``worse``, or JSON
-``{"answer": "calmer", "episode": 12}``) and moods on ``mood/<person>``. Retained messages are
-ignored: an answer is a moment, not a state.
+``{"answer": "calmer", "episode": 12}``), on ``checkin`` (that JSON: what the shipped HA
+blueprint sends) and moods on ``mood/<person>``. Retained messages are ignored: an answer is a
+moment, not a state.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class MqttCheckIns:
         self._connection = connection
         self._root = root
         self._people = set(people)
+        connection.subscribe(f"{root}/checkin", self._on_any_answer)
         connection.subscribe(f"{root}/checkin/+", self._on_answer)
         connection.subscribe(f"{root}/mood/+", self._on_mood)
         for person in people:
@@ -145,19 +147,7 @@ class MqttCheckIns:
         person = self._person(message)
         if person is None:
             return
-        text = message.payload.decode("utf-8", "replace").strip()
-        answer, episode = text, None
-        if text.startswith("{"):
-            try:
-                document = json.loads(text)
-            except ValueError:
-                document = None
-            if not isinstance(document, dict):
-                _LOGGER.warning("Check-in answer on %s is not a JSON object", message.topic)
-                return
-            answer = str(document.get("answer", ""))
-            raw_episode = document.get("episode")
-            episode = raw_episode if isinstance(raw_episode, int) else None
+        answer, episode = _parse_answer(message.payload)
         if not self._checkins.answer(person, answer, episode, "mqtt"):
             _LOGGER.info(
                 "Check-in answer on %s matched no open question (expected one of %s)",
@@ -165,7 +155,40 @@ class MqttCheckIns:
                 ", ".join(ANSWERS),
             )
 
+    def _on_any_answer(self, message: MqttMessage) -> None:
+        """``<root>/checkin``: JSON naming the episode (what the shipped blueprint sends)."""
+        if message.retain:
+            return
+        answer, episode = _parse_answer(message.payload)
+        if episode is None:
+            _LOGGER.warning(
+                "Check-in answer on %s names no episode: send "
+                '{"episode": <id>, "answer": "calmer"}, or answer on %s/<person>',
+                message.topic,
+                message.topic,
+            )
+            return
+        self._checkins.answer(None, answer, episode, "mqtt")
+
     def _on_mood(self, message: MqttMessage) -> None:
         person = self._person(message)
         if person is not None:
             self._moods.give(person, message.payload.decode("utf-8", "replace"), "mqtt")
+
+
+def _parse_answer(payload: bytes) -> tuple[str, int | None]:
+    """``calmer`` -> ("calmer", None); ``{"answer": "calmer", "episode": 12}`` -> ("calmer", 12).
+    What is neither gives an empty answer, which matches no question."""
+    text = payload.decode("utf-8", "replace").strip()
+    if not text.startswith("{"):
+        return text, None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "", None
+    if not isinstance(document, dict):
+        return "", None
+    episode = document.get("episode")
+    if isinstance(episode, str) and episode.isdigit():
+        episode = int(episode)
+    return str(document.get("answer", "")), episode if isinstance(episode, int) else None
