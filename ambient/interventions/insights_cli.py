@@ -41,6 +41,7 @@ def run_insights(
             from ambient.interventions.episodes import EpisodeBook
 
             rows = insight_rows(EpisodeBook(store), policies_of(config), person)
+        check_ins = _check_in_counts(store, person)
     finally:
         store.close()
     if person is not None and not rows and person not in config.person_ids():
@@ -48,4 +49,24 @@ def run_insights(
         print(f"ambient insights: no person `{person}` (people: {known})", file=stderr)
         return 1
     write_insights(rows, as_json, stdout)
+    if not as_json:
+        for who, counts in sorted(check_ins.items()):
+            stdout.write(
+                f"{who} — check-ins: {counts.get('asked', 0)} open, "
+                f"{counts.get('answered', 0)} answered, {counts.get('timed_out', 0)} unanswered; "
+                f"{counts.get('given', 0)} daily moods\n"
+            )
     return 0
+
+
+def _check_in_counts(store: Store, person: str | None) -> dict[str, dict[str, int]]:
+    """Person -> check-in rows by status (asked, answered, timed_out; moods are ``given``)."""
+    if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name='check_in'"):
+        return {}
+    counts: dict[str, dict[str, int]] = {}
+    for who, status, count in store.query(
+        "SELECT person, status, count(*) FROM check_in GROUP BY person, status"
+    ):
+        if person is None or who == person:
+            counts.setdefault(who, {})[status] = count
+    return counts

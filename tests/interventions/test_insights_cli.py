@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ambient.clock import VirtualClock
+from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook
 from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import PRIORS
 from ambient.interventions.recorder import EpisodeRecorder
@@ -61,6 +62,12 @@ def learnt(tmp_path: Path) -> None:
     episode = recorder.start("alex", "calm", "music", PRIORS["play_calming"], {}, T0 + 10)
     book.record_response(episode, EpisodeResponse(None, None, False, "moving"), T0 + 10)
     recorder.check_in(episode, "same")
+    check_ins = CheckInBook(store)
+    answered = check_ins.asked("alex", episode, T0 + 1210)
+    check_ins.close(answered, ANSWERED, "same", T0 + 1300, "mqtt")
+    unanswered = check_ins.asked("alex", 1, T0 + 1200)
+    check_ins.close(unanswered, TIMED_OUT, None, T0 + 3000, "timeout")
+    check_ins.mood("alex", "good", T0 + 40_000, "mqtt")
     store.close()
 
 
@@ -86,6 +93,7 @@ def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Pat
     assert breathe.split()[1:3] == ["3", "3"]  # episodes, usable
     music = next(line for line in lines if line.strip().startswith("music"))
     assert music.split()[1:3] == ["1", "0"]
+    assert lines[-1] == "alex — check-ins: 0 open, 1 answered, 1 unanswered; 1 daily moods"
 
 
 def test_insights_json_gives_one_object_per_option_and_honours_a_ban(tmp_path: Path) -> None:
