@@ -86,6 +86,8 @@ class Daemon:
         self._notifier: SystemdNotifier | None = None
         #: A config read and built on SIGHUP, waiting for the running one to stop.
         self._next_config: AmbientConfig | None = None
+        #: The config a reload replaced, until the new one is wired.
+        self._previous_config: AmbientConfig | None = None
         #: Clock time when the sensors of the running config started (the timeline's zero).
         self.started_at = clock.now()
         #: Every processed reading, for `ambient record` clients of the status socket.
@@ -130,6 +132,7 @@ class Daemon:
             self._request = None
             self._wake.clear()
             if self._next_config is not None:
+                self._previous_config = self.config
                 self.config, self._next_config = self._next_config, None
                 _LOGGER.info("Config reloaded from %s", self.config_path)
 
@@ -179,7 +182,7 @@ class Daemon:
     # -- one config --------------------------------------------------------------------------
 
     async def _run_config(self, config: AmbientConfig) -> Outcome:
-        wiring = self._wire(config)
+        config, wiring = self._wire_or_go_back(config)
         self._status = lambda: self._status_document(config, wiring)
         await wiring.rules.start()
         try:
@@ -191,6 +194,24 @@ class Daemon:
             if wiring.insights is not None:
                 wiring.insights.close()  # saves the open day
             wiring.store.close()
+
+    def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring]:
+        """``config`` wired; a reloaded config that fails only now (its store cannot be opened:
+        the trial used one in memory) is logged and the previous config wired again."""
+        previous, self._previous_config = self._previous_config, None
+        try:
+            return config, self._wire(config)
+        except Exception as exc:
+            if previous is None:
+                raise
+            self.counters.increment("config", "reload_rejected")
+            _LOGGER.error(
+                "New config could not be started, going back to the previous one: %s: %s",
+                type(exc).__name__,
+                exc,
+            )
+            self.config = previous
+            return previous, self._wire(previous)
 
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""

@@ -240,3 +240,18 @@ def test_a_person_topic_level_past_the_topic_is_refused(tmp_path: Path) -> None:
     assert "`person_topic_level: 3` is past the last level of `watch/+/hr`" in result.stderr
     assert "0 to 2 here" in result.stderr
     assert check(tmp_path, "mqtt: {}\nsensors:\n  - " + sensor % 1 + "\n").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["directory", "under_a_file"])
+def test_a_store_path_that_cannot_be_a_file_is_refused(tmp_path: Path, kind: str) -> None:
+    taken = tmp_path / "taken"
+    if kind == "directory":
+        taken.mkdir()
+        path = taken
+    else:
+        taken.write_text("")
+        path = taken / "ambient.db"
+    result = check(tmp_path, f"store:\n  path: {path}\n")
+    assert result.returncode == 1
+    words = "is a directory; name the file" if kind == "directory" else "is a file, so"
+    assert f":2:3: store.path: {tmp_path / 'taken'} {words}" in result.stderr

@@ -178,3 +178,32 @@ def test_sighup_with_a_hostile_config_keeps_the_running_one(
     daemon.wait_for("New config rejected, keeping the running one")
     assert daemon.process.poll() is None
     reload_a_valid_config_and_stop(daemon, config)
+
+
+def test_sighup_with_a_config_whose_store_cannot_open_goes_back_to_the_running_one(
+    write_config: tuple[Path, Path],
+) -> None:
+    """The trial wiring uses a store in memory, so a key file that is missing is found only when
+    the new config is wired for real: the previous config is wired again, and serves."""
+    config, store = write_config
+    daemon = Daemon(config)
+    daemon.wait_for("Running: 1 sensors, 1 rules")
+    missing_key = config.parent / "no-such-key"
+    second_rule = (
+        "  - id: second\n    triggers:\n      - trigger: signal\n        signal: hr\n"
+        "        above: 150\n    actions:\n      - action: log\nstore:"
+    )
+    config.write_text(
+        CONFIG.format(recording=RECORDING, store=store, rule_id="calm").replace(
+            "store:", second_rule
+        )
+        + f"  encryption:\n    key_file: {missing_key}\n"
+    )
+    os.kill(daemon.process.pid, signal.SIGHUP)
+    daemon.wait_for("Config reloaded")
+    line = daemon.wait_for("New config could not be started, going back to the previous one")
+    assert f"{missing_key} does not exist" in line
+    daemon.wait_for("Running: 1 sensors, 1 rules")  # the previous config: one rule
+    daemon.process.terminate()
+    assert daemon.process.wait(timeout=10) == 0
+    assert not any("Traceback" in line for line in daemon.all_lines())

@@ -26,6 +26,7 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_connections(config),
         *_recording_files(config),
         *_tls_files(config),
+        *_store_path(config),
         *rule_checks(config),
         *template_checks(config),
     ]
@@ -40,6 +41,22 @@ def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
             yield (("sensors", index, "path"), f"recording {path} {problem}")
         elif path is not None and not os.access(path, os.R_OK):
             yield (("sensors", index, "path"), f"recording {path} cannot be read (permissions)")
+
+
+def _store_path(config: AmbientConfig) -> Iterator[Finding]:
+    """The store must be a file in a directory that is, or can be, there. (Whether this user
+    may write it is left to `run`: `check` is often run by someone else than the daemon.)"""
+    path = config.store.path
+    if path is None:
+        return
+    if path.is_dir():
+        yield ("store", "path"), f"{path} is a directory; name the file, e.g. {path / 'ambient.db'}"
+        return
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                yield ("store", "path"), f"{parent} is a file, so {path} cannot be created"
+            return
 
 
 def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
