@@ -31,7 +31,7 @@ instance: {instance}
 mqtt: {{host: {host}, port: {port}, discovery: false, client_id: {client_id}}}
 people: [{{id: alex}}]
 sensors:
-  - {{type: mqtt, topic: {topic}, person: alex, metric: hr, value: hr, timestamp: ts}}
+  - {{type: mqtt, topic: {topic}, person: alex, metric: hr, value: hr{timestamp}}}
 store: {{path: {store}}}
 """
 
@@ -44,7 +44,9 @@ def unlimited_queue_broker(directory: Path) -> MosquittoBroker:
     return broker
 
 
-def write_config(directory: Path, broker: MosquittoBroker) -> Path:
+def write_config(directory: Path, broker: MosquittoBroker, *, timestamps: bool = True) -> Path:
+    """A config whose sensor reads ``{"hr": 70, "ts": ...}`` (or ``{"hr": 70}`` without
+    ``timestamps``) on :data:`TOPIC`."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "ambient.yaml"
     path.write_text(
@@ -54,6 +56,7 @@ def write_config(directory: Path, broker: MosquittoBroker) -> Path:
             host=broker.host,
             port=broker.port,
             topic=TOPIC,
+            timestamp=", timestamp: ts" if timestamps else "",
             store=directory / "ambient.db",
         )
     )
@@ -108,6 +111,7 @@ class Recorder:
         self.times: set[float] = set()
         self.rows = 0
         self.stderr: list[str] = []
+        self._logged = threading.Condition()
         self._ended = False
         self._rows: queue.Queue[float | None] = queue.Queue()
         threading.Thread(target=self._read_rows, daemon=True).start()
@@ -124,7 +128,16 @@ class Recorder:
     def _read_log(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.stderr.append(line.rstrip("\n"))
+            with self._logged:
+                self.stderr.append(line.rstrip("\n"))
+                self._logged.notify_all()
+
+    def wait_log(self, text: str, timeout_s: float) -> bool:
+        """Until a log line holding ``text`` was written (or the timeout passed)."""
+        with self._logged:
+            return self._logged.wait_for(
+                lambda: any(text in line for line in self.stderr), timeout_s
+            )
 
     def wait_rows(self, count: int, deadline_s: float, known: set[float] | None = None) -> bool:
         """Until ``count`` distinct times were seen (with ``known``'s), the process ended, or
