@@ -5,14 +5,16 @@ construct, and a broken secrets file."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ambient.config import ConfigError, load_config
+from ambient.config import ConfigError, config_warnings, load_config
 from ambient.config.yaml_source import MAX_NESTING, MAX_VALUES
 
 
@@ -199,11 +201,14 @@ def fuzz_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def loads_or_config_error(path: Path) -> None:
+    """`check`'s whole path: load, then the warnings."""
     try:
-        load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         assert exc.issues
         assert all(issue.file == str(path) or "secrets" in issue.file for issue in exc.issues)
+    else:
+        config_warnings(path, config)
 
 
 @settings(max_examples=300, deadline=None)
@@ -225,5 +230,43 @@ def test_any_bytes_are_a_config_or_a_config_error(fuzz_file: Path, content: byte
 def test_any_config_shaped_mapping_is_a_config_or_a_config_error(
     fuzz_file: Path, data: dict[str, object]
 ) -> None:
+    fuzz_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    loads_or_config_error(fuzz_file)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+#: A rich valid config (the example, its secrets given inline), mutated below leaf by leaf.
+_EXAMPLE: Any = yaml.safe_load(
+    (ROOT / "config" / "ambient.example.yaml")
+    .read_text(encoding="utf-8")
+    .replace("!secret homeassistant_token", "abc")
+    .replace("!secret mqtt_password", "abc")
+)
+
+
+def _leaf_paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(data, dict):
+        return [p for key, value in data.items() for p in _leaf_paths(value, (*path, key))]
+    if isinstance(data, list):
+        return [p for index, value in enumerate(data) for p in _leaf_paths(value, (*path, index))]
+    return [path]
+
+
+_EXAMPLE_LEAVES = _leaf_paths(_EXAMPLE)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mutations=st.lists(st.tuples(st.sampled_from(_EXAMPLE_LEAVES), _VALUES), min_size=1, max_size=3)
+)
+def test_the_example_with_any_values_changed_is_a_config_or_a_config_error(
+    fuzz_file: Path, mutations: list[tuple[tuple[Any, ...], Any]]
+) -> None:
+    data = copy.deepcopy(_EXAMPLE)
+    for path, value in mutations:
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = value
     fuzz_file.write_text(yaml.safe_dump(data), encoding="utf-8")
     loads_or_config_error(fuzz_file)
