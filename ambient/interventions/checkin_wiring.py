@@ -61,6 +61,7 @@ def add_check_ins(
         paused=lambda: bool(_provided(hub, "paused")),
     )
     moods = Moods(clock, zone, book, checkin_book)
+    moods.given_listeners.append(entity.changed)
     recorder.measured_listeners.append(checkins.on_measured)
     checkins.answered_listeners.append(entity.changed)
     hub.status_providers["check_ins"] = checkins.status

@@ -6,6 +6,7 @@ check-in's weight; words other than good / ok / bad are kept but teach nothing."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import tzinfo
 
 from ambient.clock import Clock
@@ -29,6 +30,8 @@ class Moods:
         self._zone = zone
         self._episodes = episodes
         self._book = book
+        #: Called with the person after each mood kept (the HA entity shows what it taught).
+        self.given_listeners: list[Callable[[str], None]] = []
 
     def give(self, person: str, mood: str, source: str) -> bool:
         """Keep ``person``'s mood now; True when it taught the learner something."""
@@ -37,6 +40,12 @@ class Moods:
             return False
         now = self._clock.now()
         self._book.mood(person, word, now, source)
+        taught = self._teach(person, word)
+        for listener in list(self.given_listeners):
+            listener(person)
+        return taught
+
+    def _teach(self, person: str, word: str) -> bool:
         response = MOOD_RESPONSE_SD.get(word)
         if response is None:
             return False

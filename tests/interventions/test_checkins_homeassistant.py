@@ -22,6 +22,7 @@ from ambient.config.root import AmbientConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.hub import Hub
+from ambient.interventions.checkin_book import CheckInBook
 from ambient.interventions.checkin_wiring import add_check_ins, add_entity
 from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import PRIORS
@@ -121,3 +122,50 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
     assert row.check_in == "worse"
     assert checkins.status()["answered"] == 1
     assert checkins.status()["late"] == 0
+
+
+async def test_a_mood_chosen_in_the_input_select_is_kept_and_teaches(
+    ha: HomeAssistantInstance,
+) -> None:
+    config = AmbientConfig.model_validate(
+        {
+            "timezone": "UTC",
+            "people": [{"id": "alex", "name": "Alex"}],
+            "homeassistant": {"url": ha.url, "token": ha.token, "backoff_max": 0.5},
+            "store": {"path": None},
+            "check_ins": {"people": {"alex": {"mood_entity": "input_select.alex_mood"}}},
+        }
+    )
+    assert config.homeassistant is not None
+    clock, hub, store = VirtualClock(T0), Hub(), Store(None)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book)
+    recorder.start("alex", "calm", "breathe", PRIORS["breathing"], {})
+    await clock.run_until(T0 + 1200)  # measured today
+    before = book.beliefs("alex", "calm")["breathe"]
+    client = HomeAssistantClient(config.homeassistant, RealClock(), Counters())
+    entity = add_entity(config, book, recorder, hub)
+    add_check_ins(config, clock, store, book, recorder, hub, Links(client), entity)
+
+    moods = CheckInBook(store)
+    mood = "input_select.alex_mood"
+    async with HaProbe(ha.url, ha.token) as probe:
+        # Yesterday's choice, before ambient connects: the first state seen is not a new mood.
+        await probe.call_service(
+            "input_select", "select_option", {"entity_id": mood, "option": "ok"}
+        )
+        async with connected(client):
+            changed = asyncio.Event()
+            client.watch_entities(
+                [mood],
+                lambda _e, new, old: changed.set() if old is not None and new is not None else None,
+            )
+            await probe.call_service(
+                "input_select", "select_option", {"entity_id": mood, "option": "good"}
+            )
+            await asyncio.wait_for(changed.wait(), WAIT_S)  # ambient's watcher ran before this
+
+    assert [(m.answer, m.source) for m in moods.rows("alex", "mood")] == [("good", "homeassistant")]
+    after = book.beliefs("alex", "calm")["breathe"]
+    assert after.mean > before.mean
+    assert hub.status_providers["calming"]()["alex"]["attributes"]["rule"] == "calm"
