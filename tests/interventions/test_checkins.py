@@ -23,6 +23,8 @@ from ambient.interventions.learner import CHECKIN_WEIGHT, PRIORS
 from ambient.interventions.mood import MOOD_WEIGHT, Moods
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.privacy.data_classes import data_classes
+from ambient.privacy.export import collect
+from ambient.privacy.forget import forget_store
 from ambient.store import Store
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
@@ -194,9 +196,23 @@ def test_the_companion_app_action_names_the_episode_and_the_answer() -> None:
     assert parse_action("ALARM") is None
 
 
-def test_check_ins_are_exported_forgotten_and_purged_with_the_person() -> None:
+def test_check_ins_are_exported_and_forgotten_with_the_person() -> None:
+    store = Store(None)
+    book = CheckInBook(store)
+    book.mood("alex", "good", T0, "mqtt")
+    asked = book.asked("alex", 7, T0)
+    book.close(asked, ANSWERED, "calmer", T0 + 60, "notification")
+    book.mood("sam", "bad", T0, "mqtt")
     (check_ins,) = [c for c in data_classes() if c.name == "check_ins"]
-    assert (check_ins.table, check_ins.retention) == ("check_in", "check_ins")
+    assert check_ins.retention == "check_ins"
+
+    exported = collect(store, "alex")["check_ins"][1]
+    assert [(row["kind"], row["answer"]) for _t, row in exported] == [
+        ("mood", "good"),
+        ("episode", "calmer"),
+    ]
+    assert forget_store(store, "alex")["check_ins"] == 2
+    assert [row.person for row in book.rows()] == ["sam"]
 
 
 def test_a_message_naming_anything_but_option_and_name_is_a_config_problem() -> None:
