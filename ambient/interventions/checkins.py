@@ -26,11 +26,14 @@ from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook,
 from ambient.interventions.episodes import EpisodeBook, EpisodeRow
 from ambient.interventions.learner import CHECKIN_RESPONSE_SD
 from ambient.interventions.recorder import EpisodeRecorder
+from ambient.interventions.response import AFTER_S
 from ambient.rules.timeofday import in_window, parse_time_of_day
 
 _LOGGER = logging.getLogger(__name__)
 
 ANSWERS = tuple(CHECKIN_RESPONSE_SD)  # calmer, same, worse
+#: An episode is measured this long after it started (the end of its after-span).
+MEASURED_AFTER_S = AFTER_S[1]
 #: The companion app's action ids: ``AMBIENT_CHECKIN_<episode>_<ANSWER>``.
 ACTION_PREFIX = "AMBIENT_CHECKIN_"
 
@@ -111,9 +114,9 @@ class CheckIns:
         if episode is None or not self.askers.get(episode.person):
             return
         now = self._clock.now()
-        if now - episode.start > self._config.timeout + 3600.0:
+        if now - episode.start > MEASURED_AFTER_S + self._config.timeout:
             return  # measured late (after a restart): too long ago to ask how it felt
-        why_not = self._why_not_now(episode.person, now)
+        why_not = self._why_not_now(episode.person)
         if why_not is not None:
             self.counts[why_not] += 1
             _LOGGER.debug("Not asking %s about episode %s: %s", episode.person, episode_id, why_not)
@@ -135,7 +138,7 @@ class CheckIns:
         for ask in self.askers[episode.person]:
             self._send(ask, question)
 
-    def _why_not_now(self, person: str, now: float) -> str | None:
+    def _why_not_now(self, person: str) -> str | None:
         local = self._clock.local(self._zone)
         if self._paused() or any(
             in_window(local.time().replace(tzinfo=None), start, end) for start, end in self._quiet
@@ -224,7 +227,12 @@ class CheckIns:
                     exc,
                 )
 
-        task = asyncio.get_running_loop().create_task(send())
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a tool reading the store): nobody to ask
+            _LOGGER.debug("Not sent about episode %s: no event loop", question.episode_id)
+            return
+        task = loop.create_task(send())
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
