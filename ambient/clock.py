@@ -207,6 +207,20 @@ class VirtualClock(Clock):
     async def reach(self, when: float) -> None:
         await self.run_until(when)
 
+    def reach_at_once(self, when: float) -> bool:
+        """Do what ``reach`` would when it only has to move time (no timer due by ``when``,
+        no loop turn due): True. False: nothing done, await ``reach``. A replay calls this
+        per reading, and most readings need no coroutine."""
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
+        if ready is None or ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
+            return False
+        due = self.next_due()
+        if due is not None and due <= when:
+            return False
+        self._turns_skipped += 1
+        self._now = max(self._now, when)
+        return True
+
     async def run_until(self, when: float) -> None:
         """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started
         run to their next wait before time moves on."""
