@@ -68,6 +68,9 @@ class ActionContext:
     signals: Mapping[str, SignalScalar | None] = field(default_factory=dict)
     deadline: float | None = None
     recovery: bool = False
+    #: When what the rule answers began: a signal trigger's condition first held (its firing
+    #: minus its ``for``); ``None`` when not known. Says how long the stress has lasted.
+    since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,16 @@ def build_actuators(connections: Connections, store: Store | None = None) -> lis
     actuators: list[Actuator] = [LogActuator()]
     if config.homeassistant is not None:
         from ambient.actuators.homeassistant import HomeAssistantActuator
+        from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
 
         actuators.append(
-            HomeAssistantActuator(connections.homeassistant(), connections.clock, store)
+            HomeAssistantActuator(
+                connections.homeassistant(),
+                connections.clock,
+                store,
+                names={person.id: person.display_name for person in config.people},
+                zone=resolve_zone(config.timezone),
+            )
         )
     if config.mqtt is not None:
         from ambient.actuators.mqtt import MqttActuator

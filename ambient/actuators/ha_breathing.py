@@ -1,16 +1,26 @@
-"""Paced breathing: the phase plan from a preset or custom phases, and the session that speaks
-the cues and paces the lights on the clock (absolute times, so slow calls never add drift)."""
+"""Paced breathing: the phase plan from a session script (a preset or custom phases, or the
+pacing a checked assistant answer chose), and the session that speaks the script's words and
+cues and paces the lights on the clock (absolute times, so slow calls never add drift)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
+from ambient.interventions.script import (
+    DEFAULT_CLOSING,
+    DEFAULT_OPENING,
+    ScriptContext,
+    SessionScript,
+    from_template,
+)
+from ambient.messages import ActionContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -23,6 +33,8 @@ PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
 CUES = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
 #: Time the opening words get before the first inhale.
 OPENING_S = 6.0
+#: ``SessionScript.source`` of a breathing action without ``script:`` (its fixed words).
+FIXED_TEXT = "fixed text"
 
 CallService = Callable[[str, str, dict[str, Any], dict[str, Any] | None], Awaitable[Any]]
 
@@ -36,27 +48,61 @@ class Step:
     seconds: float = 0.0  # how long the phase lasts (the lights' transition)
 
 
-def phases_of(action: BreathingActionConfig) -> list[tuple[str, float]]:
+def phases_of(action: BreathingActionConfig) -> tuple[tuple[str, float], ...]:
     if action.phases:
-        return [(p.phase, p.seconds) for p in action.phases]
+        return tuple((p.phase, p.seconds) for p in action.phases)
     assert action.preset is not None
-    return list(PRESETS[action.preset])
+    return PRESETS[action.preset]
 
 
-def plan(action: BreathingActionConfig) -> list[Step]:
+def pattern_of(action: BreathingActionConfig) -> str:
+    return "custom" if action.phases else str(action.preset)
+
+
+def moment_of(
+    action: BreathingActionConfig, context: ActionContext, name: str, zone: tzinfo | None
+) -> ScriptContext:
+    """The coarse facts a script may use: who, the local hour, how long the stress has lasted
+    (whole minutes) and the configured pattern. Never a heart figure."""
+    since = context.since if context.since is not None else context.time
+    return ScriptContext(
+        name=name,
+        hour=datetime.fromtimestamp(context.time, zone).hour,
+        stress_minutes=max(0, round((context.time - since) / 60.0)),
+        pattern=pattern_of(action),
+        phases=phases_of(action),
+    )
+
+
+def template_script(action: BreathingActionConfig, moment: ScriptContext) -> SessionScript:
+    """The configured script: the templates of ``script:`` (built-in ones where omitted), or
+    without ``script:`` the fixed opening and closing, as before scripts existed."""
+    if action.script is None:
+        return SessionScript(
+            action.opening, action.closing, phases_of(action), action.cycles, FIXED_TEXT
+        )
+    return from_template(
+        moment,
+        action.cycles,
+        action.script.opening or DEFAULT_OPENING,
+        action.script.closing or DEFAULT_CLOSING,
+    )
+
+
+def plan(script: SessionScript) -> list[Step]:
     """The whole session as timed steps: opening, N cycles of phases, closing."""
     steps = [Step(0.0, "opening")]
     offset_s = OPENING_S
-    for _ in range(action.cycles):
-        for kind, seconds in phases_of(action):
+    for _ in range(script.cycles):
+        for kind, seconds in script.phases:
             steps.append(Step(offset_s, kind, seconds))
             offset_s += seconds
     steps.append(Step(offset_s, "closing"))
     return steps
 
 
-def breaths_per_minute(action: BreathingActionConfig) -> float:
-    return 60.0 / sum(seconds for _, seconds in phases_of(action))
+def breaths_per_minute(phases: Sequence[tuple[str, float]]) -> float:
+    return 60.0 / sum(seconds for _, seconds in phases)
 
 
 class BreathingSession:
@@ -65,15 +111,17 @@ class BreathingSession:
     def __init__(
         self,
         action: BreathingActionConfig,
+        script: SessionScript,
         clock: Clock,
         call_service: CallService,
         paced_lights: Callable[[], list[str]],
     ) -> None:
-        self.action = action
+        self.action = action  # where to speak and which lights: the script says what and when
+        self.script = script
         self.clock = clock
         self.call_service = call_service
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
-        self.steps = plan(action)
+        self.steps = plan(script)
 
     async def run(self) -> None:
         start = self.clock.now()
@@ -83,7 +131,7 @@ class BreathingSession:
 
     def _calls(self, step: Step) -> list[Awaitable[Any]]:
         calls: list[Awaitable[Any]] = []
-        text = {"opening": self.action.opening, "closing": self.action.closing}.get(
+        text = {"opening": self.script.opening, "closing": self.script.closing}.get(
             step.kind, CUES.get(step.kind, "")
         )
         if text and (self.action.tts_entity or self.action.tts_service):

@@ -15,9 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from datetime import tzinfo
 from typing import Any
 
-from ambient.actuators.ha_breathing import BreathingSession, breaths_per_minute, plan
+from ambient.actuators.ha_assistant import assistant_script
+from ambient.actuators.ha_breathing import (
+    FIXED_TEXT,
+    BreathingSession,
+    breaths_per_minute,
+    moment_of,
+    pattern_of,
+    plan,
+    template_script,
+)
 from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming, UnknownEntity
@@ -49,10 +60,19 @@ class HomeAssistantActuator:
     )
 
     def __init__(
-        self, client: HomeAssistantClient, clock: Clock, store: Store | None = None
+        self,
+        client: HomeAssistantClient,
+        clock: Clock,
+        store: Store | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        zone: tzinfo | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
+        #: Display names by person id, and the home's zone: what session scripts address.
+        self.names = dict(names or {})
+        self.zone = zone
         self.counters: Counters = client.counters
         self._episodes: dict[str, Episode] = {}
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
@@ -182,7 +202,7 @@ class HomeAssistantActuator:
         if isinstance(action, PlayCalmingActionConfig):
             return await self.media.play(self._episode(context), action)
         if isinstance(action, BreathingActionConfig):
-            return await self._breathing(self._episode(context), action)
+            return await self._breathing(self._episode(context), action, context)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
         if isinstance(action, LogbookActionConfig):
@@ -202,25 +222,39 @@ class HomeAssistantActuator:
             return action.action
         raise TypeError(f"not a Home Assistant action: {kind}")
 
-    async def _breathing(self, episode: Episode, action: BreathingActionConfig) -> str:
+    async def _breathing(
+        self, episode: Episode, action: BreathingActionConfig, context: ActionContext
+    ) -> str:
         if episode.breathing is not None and not episode.breathing.done():
             return "a breathing session is already running"
+        name = self.names.get(context.person or "", context.person or "there")
+        moment = moment_of(action, context, name, self.zone)
+        script = template_script(action, moment)
+        if action.script is not None and action.script.assistant is not None:
+            script = await assistant_script(
+                self.client.call_service,
+                action.script.assistant,
+                moment,
+                script,
+                self.clock.for_outside_links(),
+            )
         if action.lights:
             await self.lights.snapshot(episode, list(action.lights), restore=True)
         session = BreathingSession(
             action,
+            script,
             self.clock,
             self.client.call_service,
             lambda: episode.active_lights(list(action.lights)),
         )
         episode.breathing = asyncio.create_task(self._run_session(session, episode))
         episode.start_task(episode.breathing)
-        steps = plan(action)
-        name = "custom" if action.phases else action.preset
-        return (
-            f"breathing {name}, {action.cycles} cycles at {breaths_per_minute(action):.1f}/min "
-            f"(~{steps[-1].offset_s:.0f} s)"
+        steps = plan(script)
+        detail = (
+            f"breathing {pattern_of(action)}, {script.cycles} cycles at "
+            f"{breaths_per_minute(script.phases):.1f}/min (~{steps[-1].offset_s:.0f} s)"
         )
+        return detail if script.source == FIXED_TEXT else f"{detail}; script: {script.source}"
 
     async def _run_session(self, session: BreathingSession, episode: Episode) -> None:
         try:

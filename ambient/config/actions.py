@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from jinja2 import Environment, TemplateSyntaxError, meta
+from pydantic import Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import Threshold
 from ambient.config.types import EntityId, Identifier, ServiceName
+
+#: Time an attempt keeps after the assistant's timeout to start the session from the template.
+ASSISTANT_MARGIN_S = 5.0
+ASSISTANT_TIMEOUT_S = 8.0
 
 
 class ActionBase(ConfigModel):
@@ -70,6 +75,61 @@ class BreathingPhase(ConfigModel):
     seconds: float = Field(gt=0, le=30)
 
 
+#: What a session-script template may use (``ambient.interventions.script.ScriptContext``).
+SCRIPT_VARIABLES = frozenset(
+    {"name", "time_of_day", "greeting", "stress_minutes", "pattern", "pattern_words"}
+)
+_DURATION: TypeAdapter[float] = TypeAdapter(Duration)
+#: A template checks its syntax only; rendering happens sandboxed at run time.
+_TEMPLATE_SYNTAX = Environment(autoescape=False)
+
+
+def _check_template(text: str | None) -> str | None:
+    """A template that cannot parse, or names a variable it will not get, is a config problem
+    (``ambient check`` shows it), not a surprise at 3 a.m."""
+    if text is None:
+        return None
+    try:
+        parsed = _TEMPLATE_SYNTAX.parse(text)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"template line {exc.lineno}: {exc.message}") from None
+    unknown = sorted(meta.find_undeclared_variables(parsed) - SCRIPT_VARIABLES)
+    if unknown:
+        raise ValueError(
+            f"unknown template variable(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(SCRIPT_VARIABLES))}"
+        )
+    return text
+
+
+class AssistantConfig(ConfigModel):
+    """The LLM the user already has in HA writes the script (``ai_task.generate_data``)."""
+
+    entity_id: EntityId = Field(title="The ai_task entity, e.g. ai_task.openai")
+    timeout: Duration = Field(
+        default=ASSISTANT_TIMEOUT_S, gt=0, le=60, title="Use the template after this"
+    )
+    task_name: str = Field(default="ambient breathing session", min_length=1)
+
+    @field_validator("entity_id")
+    @classmethod
+    def _ai_task(cls, value: str) -> str:
+        if not value.startswith("ai_task."):
+            raise ValueError("`entity_id` must be an ai_task entity, e.g. ai_task.openai")
+        return value
+
+
+class SessionScriptConfig(ConfigModel):
+    """Words made for the person and moment: Jinja2 templates (built-in ones when omitted),
+    optionally written by the user's LLM in HA and checked, the templates being the fallback."""
+
+    opening: str | None = Field(default=None, min_length=1, title="Opening (a Jinja2 template)")
+    closing: str | None = Field(default=None, min_length=1, title="Closing (a Jinja2 template)")
+    assistant: AssistantConfig | None = None
+
+    _templates = field_validator("opening", "closing")(_check_template)
+
+
 class BreathingActionConfig(ActionBase):
     """A paced breathing session: spoken cues (``tts.speak`` with ``tts_entity``, or a legacy
     ``tts.*_say`` ``tts_service``) and/or lights that brighten on each inhale and dim on each
@@ -87,10 +147,30 @@ class BreathingActionConfig(ActionBase):
     language: str | None = Field(default=None, title="TTS language (engine default if omitted)")
     opening: str = Field(default="Let's breathe together for a minute. Follow my voice.")
     closing: str = Field(default="Well done. Let your breath find its own pace again.")
+    script: SessionScriptConfig | None = Field(
+        default=None, title="Words made for the moment (replaces fixed opening/closing)"
+    )
     lights: list[EntityId] = Field(default_factory=list, title="Lights that pace the breath")
     inhale_brightness_pct: int = Field(default=60, ge=1, le=100)
     exhale_brightness_pct: int = Field(default=15, ge=1, le=100)
     ttl: Duration = Field(default=60.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attempt_covers_the_assistant(cls, data: Any) -> Any:
+        """Without its own ``timeout``, one attempt lasts the assistant's wait plus a margin
+        to start the session from the template."""
+        if not isinstance(data, dict) or "timeout" in data:
+            return data
+        script = data.get("script")
+        assistant = script.get("assistant") if isinstance(script, dict) else None
+        if not isinstance(assistant, dict):
+            return data
+        try:
+            wait_s = float(_DURATION.validate_python(assistant.get("timeout", ASSISTANT_TIMEOUT_S)))
+        except ValueError:
+            return data  # the field's own validation names the problem
+        return {**data, "timeout": wait_s + ASSISTANT_MARGIN_S}
 
     @model_validator(mode="after")
     def _voice_or_lights(self) -> BreathingActionConfig:
@@ -104,6 +184,21 @@ class BreathingActionConfig(ActionBase):
             raise ValueError("give a voice (`tts_entity` or `tts_service`) or `lights` to pace")
         if self.phases is None and self.preset is None:
             raise ValueError("give a `preset` or custom `phases`")
+        if self.script is not None:
+            fixed = sorted({"opening", "closing"} & self.model_fields_set)
+            if fixed:
+                raise ValueError(
+                    f"with `script:` give the words as templates in `script.{fixed[0]}`, "
+                    f"not as fixed `{fixed[0]}`"
+                )
+            assistant = self.script.assistant
+            wait_s = float(assistant.timeout) if assistant is not None else 0.0
+            if assistant is not None and wait_s + ASSISTANT_MARGIN_S > float(self.timeout):
+                raise ValueError(
+                    f"`script.assistant.timeout` ({wait_s:g} s) must end at least "
+                    f"{ASSISTANT_MARGIN_S:g} s before the action's `timeout` "
+                    f"({float(self.timeout):g} s), so the template can still be used"
+                )
         return self
 
 

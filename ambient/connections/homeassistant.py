@@ -206,8 +206,11 @@ class HomeAssistantClient:
         service: str,
         data: dict[str, Any] | None = None,
         target: dict[str, Any] | None = None,
+        *,
+        return_response: bool = False,
     ) -> dict[str, Any]:
-        """Call ``domain.service`` over the WebSocket; returns HA's result (with ``context``).
+        """Call ``domain.service`` over the WebSocket; returns HA's result (with ``context``,
+        and the service's answer under ``response`` when ``return_response`` asks for it).
 
         Raises :class:`NotConnected` when not connected (worth retrying) and
         :class:`HomeAssistantError` when HA rejects the call (not worth retrying).
@@ -220,6 +223,8 @@ class HomeAssistantClient:
         }
         if target:
             message["target"] = target
+        if return_response:
+            message["return_response"] = True
         if not self.connected:
             raise NotConnected(f"Home Assistant is not connected ({self.status})")
         result = await self._command(message)

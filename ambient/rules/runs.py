@@ -193,7 +193,20 @@ class Runs:
             trigger=run.trigger_id,
             signals=run.signals,
             recovery=run.kind == "recovery",
+            since=self._since(run),
         )
+
+    def _since(self, run: RunRecord) -> float:
+        """When the episode's condition first held: its firing minus its trigger's ``for``;
+        the run's start for triggers without an open episode."""
+        rule = self._by_id.get(run.episode.split(":", 1)[0])
+        if rule is None or run.person is None:
+            return run.started
+        for episode in rule.person(run.person).episodes.values():
+            if episode.id == run.episode:
+                trigger = rule.config.triggers[episode.trigger]
+                return episode.fired_at - float(getattr(trigger, "for_", 0.0))
+        return run.started
 
     # SequenceHost
 
