@@ -215,6 +215,7 @@ class Daemon:
 
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""
+        from ambient.actuators.ha_breathing import ScriptPreview
         from ambient.insights.wiring import add_insights
         from ambient.interventions.wiring import add_interventions
         from ambient.rules.engine import RuleEngine
@@ -245,6 +246,9 @@ class Daemon:
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
             timeout_clock=self.clock.for_outside_links(),
+            preview=ScriptPreview(config.people, resolve_zone(config.timezone))
+            if opts.report_only
+            else None,
         )
         insights, view = add_insights(
             config, self.clock, store, signals, hub, None if opts.report_only else connections

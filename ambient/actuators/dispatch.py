@@ -5,7 +5,7 @@ hour late is worse than none). In report-only mode (simulate, analyze) nothing i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
@@ -50,8 +50,11 @@ class ActionDispatcher:
         *,
         report_only: bool = False,
         timeout_clock: Clock | None = None,
+        preview: Callable[[LeafActionConfig, ActionContext], str | None] | None = None,
     ) -> None:
         self.clock = clock
+        #: In report-only mode, adds what an action would do to its summary (a session script).
+        self.preview = preview
         #: What per-attempt timeouts are measured on (TTLs always use ``clock``).
         self.timeout_clock = timeout_clock or clock
         self.report_only = report_only
@@ -64,7 +67,9 @@ class ActionDispatcher:
         kind = action_kind(action)
         summary = describe(action)
         if self.report_only:
-            return ActionResult(kind, True, summary, performed=False)
+            extra = self.preview(action, context) if self.preview is not None else None
+            detail = f"{summary}; {extra}" if extra else summary
+            return ActionResult(kind, True, detail, performed=False)
         actuator = self._by_kind.get(kind)
         if actuator is None:
             return ActionResult(kind, False, f"no actuator configured for `{kind}`")

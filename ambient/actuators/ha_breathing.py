@@ -13,6 +13,7 @@ from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
+from ambient.config.people import PersonConfig
 from ambient.interventions.script import (
     DEFAULT_CLOSING,
     DEFAULT_OPENING,
@@ -103,6 +104,22 @@ def plan(script: SessionScript) -> list[Step]:
 
 def breaths_per_minute(phases: Sequence[tuple[str, float]]) -> float:
     return 60.0 / sum(seconds for _, seconds in phases)
+
+
+class ScriptPreview:
+    """What a breathing action would say, for report-only runs (``ambient simulate``): always
+    its template script — the assistant is never asked when nothing is performed."""
+
+    def __init__(self, people: Sequence[PersonConfig], zone: tzinfo | None) -> None:
+        self.names = {person.id: person.display_name for person in people}
+        self.zone = zone
+
+    def __call__(self, action: object, context: ActionContext) -> str | None:
+        if not isinstance(action, BreathingActionConfig) or action.script is None:
+            return None
+        name = self.names.get(context.person or "", context.person or "there")
+        script = template_script(action, moment_of(action, context, name, self.zone))
+        return f"script: {script.source}: {script.opening}"
 
 
 class BreathingSession:
