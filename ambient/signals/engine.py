@@ -154,9 +154,9 @@ class SignalEngine:
         A timer already due earlier is kept (it re-checks and re-arms), so a beat costs no
         timer churn.
         """
-        upcoming = [t for t in state.deadlines() if t > now]
-        if upcoming:
-            self._arm(state, min(upcoming) + 1e-6)
+        upcoming = state.next_deadline(now)
+        if upcoming is not None:
+            self._arm(state, upcoming + 1e-6)
 
     def _arm(self, state: PersonSignals, due: float) -> None:
         now = self.clock.now()

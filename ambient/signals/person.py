@@ -137,18 +137,29 @@ class PersonSignals:
         last = self.last_time.get(metric)
         return last is not None and now - last <= (limit or self.config.stale_after)
 
-    def deadlines(self) -> list[float]:
-        stale = self.config.stale_after
-        out = [t + stale for m, t in self.last_time.items() if m in (RR, HR, CONTACT)]
-        if self.cleaner.pending and RR in self.last_time:
-            out.append(self.last_time[RR] + self.config.rr_gap)
-        out += [
-            t + self.config.metric_stale_after
-            for m, t in self.last_time.items()
-            if m in self.metrics
-        ]
-        out += self.activity.deadlines()
-        return out
+    def next_deadline(self, now: float) -> float | None:
+        """The earliest time after ``now`` at which a signal may go stale or beats settle
+        without a new reading (None: none); the engine asks at every update."""
+        cfg = self.config
+        last_time = self.last_time
+        best: float | None = None
+        for metric, seen in last_time.items():
+            if metric in (RR, HR, CONTACT):
+                due = seen + cfg.stale_after
+            elif metric in self.metrics:
+                due = seen + cfg.metric_stale_after
+            else:
+                continue
+            if due > now and (best is None or due < best):
+                best = due
+        if self.cleaner.pending and RR in last_time:
+            due = last_time[RR] + cfg.rr_gap
+            if due > now and (best is None or due < best):
+                best = due
+        for due in self.activity.deadlines():
+            if due > now and (best is None or due < best):
+                best = due
+        return best
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -213,12 +224,12 @@ class PersonSignals:
         if self.si_window is None:
             out["stress_index"] = (None, "no window of 2 min or more configured")
         else:
-            si = self.si_window.stats(now)
+            si_quality, stress_index = self.si_window.quality_and_stress_index(now)
             si_reason = rr_reason
-            if si_reason is None and si.quality < _STRESS_INDEX_MIN_QUALITY:
+            if si_reason is None and si_quality < _STRESS_INDEX_MIN_QUALITY:
                 si_reason = POOR_QUALITY
             out["stress_index"] = _known(
-                si.stress_index if si_reason is None else None,
+                stress_index if si_reason is None else None,
                 PRECISION["stress_index"],
                 si_reason or TOO_FEW_BEATS,
             )

@@ -250,6 +250,14 @@ class BeatWindow:
             coverage,
         )
 
+    def quality_and_stress_index(self, now: float) -> tuple[float, float | None]:
+        """``stats(now)``'s quality and stress index alone (all the stress-index window is
+        read for, at every update: no other figure is worked out)."""
+        self.expire(now)
+        quality = min(1.0, max(0.0, self._clean_ms / (self.length_s * 1000)))
+        n = len(self._beats)
+        return quality, (self._stress_index(n) if n else None)
+
     def _stress_index(self, n: int) -> float | None:
         """Baevsky's SI = AMo / (2 · Mo · range): from windows of 2 min or more only."""
         if self.length_s < _MIN_STRESS_INDEX_WINDOW_S or not self._max:
