@@ -14,7 +14,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 MIN_RR_MS: Final = 300.0
 MAX_RR_MS: Final = 2000.0
@@ -38,13 +38,13 @@ _PATTERN_TOLERANCE: Final = 0.25  # missed/extra: sums within this share of the 
 _CONTIGUOUS_SPAN: Final = 1.5
 
 
-@dataclass(frozen=True, slots=True)
-class Beat:
+class Beat(NamedTuple):
     """One cleaned interval ending at ``time``.
 
     ``corrected`` beats were made up or changed by the correction; ``follows_clean`` is true
     when the previous beat is a clean beat of the same unbroken run, so the successive
-    difference between them is a real one (RMSSD and pNN50 use only those).
+    difference between them is a real one (RMSSD and pNN50 use only those). A named tuple:
+    one is made per beat, at half the cost of a frozen dataclass.
     """
 
     time: float
@@ -55,7 +55,8 @@ class Beat:
 
 class _RollingSorted:
     """The last ``size`` values, also kept sorted in ``values`` (an O(size) memmove at C
-    speed), so the quartiles and median of a sliding window cost no sort per beat."""
+    speed), so the quartiles and median of a sliding window cost no sort per beat (the
+    cleaner reads the median from ``values`` itself)."""
 
     __slots__ = ("_order", "_size", "values")
 
@@ -85,12 +86,6 @@ class _RollingSorted:
         q1 = values[low1] + (values[high1] - values[low1]) * (q1_at - low1)
         q3 = values[low3] + (values[high3] - values[low3]) * (q3_at - low3)
         return (q3 - q1) / 2
-
-    def median(self) -> float:
-        values = self.values
-        n = len(values)
-        mid = n // 2
-        return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def _median_of(values: Iterable[float]) -> float:
@@ -204,7 +199,9 @@ class BeatCleaner:
             pending.pop(0)
             out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
             return
-        median = self._recent_out.median()
+        recent = self._recent_out.values  # its median, written out (this runs per beat)
+        mid = len(recent) // 2
+        median = recent[mid] if len(recent) % 2 else (recent[mid - 1] + recent[mid]) / 2
         prev = self._last_out_rr if self._last_out_rr is not None else median
         drr = rr_ms - prev
         mrr = rr_ms - median
@@ -221,9 +218,13 @@ class BeatCleaner:
             out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
             return
         # Normalised successive differences: d[0] is this beat's, then its look-ahead's.
-        d = [drr / th1]
-        for i in range(1, len(pending)):
-            d.append((pending[i].rr_ms - pending[i - 1].rr_ms) / th1)
+        if len(pending) == LOOKAHEAD_BEATS + 1:  # the usual case, written out
+            second_rr, third_rr = pending[1].rr_ms, pending[2].rr_ms
+            d = [drr / th1, (second_rr - rr_ms) / th1, (third_rr - second_rr) / th1]
+        else:
+            d = [drr / th1]
+            for i in range(1, len(pending)):
+                d.append((pending[i].rr_ms - pending[i - 1].rr_ms) / th1)
         kind = self._classify(d, mrr / th2, rr_ms, median, th2)
         if kind == "normal":  # the usual case, without a call
             pending.pop(0)

@@ -78,8 +78,6 @@ class BeatWindow:
     def __init__(self, length_s: float, *, hrv: bool = True) -> None:
         self.length_s = length_s
         self.hrv = hrv
-        self._count_in = self._count_all_in if hrv else self._count_basic_in
-        self._count_out = self._count_all_out if hrv else self._count_basic_out
         # The range and histogram serve only the stress index: shorter windows skip them.
         self._keeps_shape = length_s >= _MIN_STRESS_INDEX_WINDOW_S
         self._beats: deque[BeatTerms] = deque()
@@ -110,10 +108,20 @@ class BeatWindow:
         self.add_terms(BeatTerms.of(beat, previous_rr_ms))
 
     def add_terms(self, terms: BeatTerms) -> None:
-        """Add a beat by its terms (a person's windows share one :class:`BeatTerms`)."""
+        """Add a beat by its terms (a person's windows share one :class:`BeatTerms`).
+
+        The sums are updated here rather than in helpers: this runs for every window at every
+        beat. Adding a zero term leaves a float sum exactly as it was, so no branches."""
         beats = self._beats
         beats.append(terms)
-        self._count_in(terms)
+        self._sum_rr += terms.rr_ms
+        self._clean_ms += terms.clean_ms
+        self._corrected += terms.corrected
+        if self.hrv:
+            self._sum_rr2 += terms.rr_sq
+            self._diffs += terms.diffs
+            self._sum_d2 += terms.diff_sq
+            self._nn50 += terms.nn50
         if self._keeps_shape:
             self._shape_in(terms)
         if beats[0].time <= terms.time - self.length_s:
@@ -123,10 +131,18 @@ class BeatWindow:
         """Drop beats that ended more than ``length_s`` before ``now``."""
         start = now - self.length_s
         beats = self._beats
+        hrv, keeps_shape = self.hrv, self._keeps_shape
         while beats and beats[0].time <= start:
             old = beats.popleft()
-            self._count_out(old)
-            if self._keeps_shape:
+            self._sum_rr -= old.rr_ms
+            self._clean_ms -= old.clean_ms
+            self._corrected -= old.corrected
+            if hrv:
+                self._sum_rr2 -= old.rr_sq
+                self._diffs -= old.diffs
+                self._sum_d2 -= old.diff_sq
+                self._nn50 -= old.nn50
+            if keeps_shape:
                 self._shape_out(old)
             self._since_rebuild += 1
         if self._since_rebuild > len(beats) + 16:
@@ -162,35 +178,6 @@ class BeatWindow:
         self._max.clear()
         self._bins.clear()
         self._reset_sums()
-
-    # Adding a zero term leaves a float sum exactly as it was, so these need no branches.
-    def _count_all_in(self, terms: BeatTerms) -> None:
-        self._sum_rr += terms.rr_ms
-        self._sum_rr2 += terms.rr_sq
-        self._clean_ms += terms.clean_ms
-        self._corrected += terms.corrected
-        self._diffs += terms.diffs
-        self._sum_d2 += terms.diff_sq
-        self._nn50 += terms.nn50
-
-    def _count_all_out(self, terms: BeatTerms) -> None:
-        self._sum_rr -= terms.rr_ms
-        self._sum_rr2 -= terms.rr_sq
-        self._clean_ms -= terms.clean_ms
-        self._corrected -= terms.corrected
-        self._diffs -= terms.diffs
-        self._sum_d2 -= terms.diff_sq
-        self._nn50 -= terms.nn50
-
-    def _count_basic_in(self, terms: BeatTerms) -> None:
-        self._sum_rr += terms.rr_ms
-        self._clean_ms += terms.clean_ms
-        self._corrected += terms.corrected
-
-    def _count_basic_out(self, terms: BeatTerms) -> None:
-        self._sum_rr -= terms.rr_ms
-        self._clean_ms -= terms.clean_ms
-        self._corrected -= terms.corrected
 
     def _rebuild(self) -> None:
         """Sum the window's beats afresh, column by column at C speed (``sum`` adds floats in
