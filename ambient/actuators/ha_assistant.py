@@ -18,6 +18,7 @@ from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
 from ambient.config.actions import AssistantConfig
 from ambient.connections.errors import LinkError
+from ambient.counters import Counters
 from ambient.interventions.script import (
     LLM_STRUCTURE,
     ScriptContext,
@@ -60,9 +61,11 @@ async def assistant_script(
     moment: ScriptContext,
     template: SessionScript,
     clock: Clock,
+    counters: Counters,
 ) -> SessionScript:
-    """The assistant's checked script, or ``template`` (its source saying why) on any doubt.
-    ``clock`` times the wait: HA and its LLM answer in real time."""
+    """The assistant's checked script, or ``template`` (its source saying why) on any doubt,
+    counted under ``ha:<entity_id>`` as ``assistant_fallback``. ``clock`` times the wait: HA
+    and its LLM answer in real time."""
     request = assistant_request(assistant, moment)
     _LOGGER.debug("Asking %s for a breathing script: %s", assistant.entity_id, request)
     try:
@@ -72,19 +75,22 @@ async def assistant_script(
             float(assistant.timeout),
         )
     except ClockTimeout:
-        return _fallback(template, "assistant timed out", assistant)
+        return _fallback(template, "assistant timed out", assistant, counters)
     except LinkError as exc:  # HA down, or it (or the LLM behind it) said no
-        return _fallback(template, f"assistant failed: {exc}", assistant)
+        return _fallback(template, f"assistant failed: {exc}", assistant, counters)
     response = result.get("response")
     answer = response.get("data") if isinstance(response, Mapping) else None
     try:
         script = from_llm(answer)
     except ScriptRejected as exc:
-        return _fallback(template, f"assistant's answer rejected: {exc}", assistant)
+        return _fallback(template, f"assistant's answer rejected: {exc}", assistant, counters)
     _LOGGER.info("Breathing script written by %s and checked", assistant.entity_id)
     return script
 
 
-def _fallback(template: SessionScript, why: str, assistant: AssistantConfig) -> SessionScript:
+def _fallback(
+    template: SessionScript, why: str, assistant: AssistantConfig, counters: Counters
+) -> SessionScript:
+    counters.increment(f"ha:{assistant.entity_id}", "assistant_fallback")
     _LOGGER.warning("Breathing script from the template: %s (%s)", why, assistant.entity_id)
     return replace(template, source=f"{template.source} ({why})")

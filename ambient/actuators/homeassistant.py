@@ -237,6 +237,7 @@ class HomeAssistantActuator:
                 moment,
                 script,
                 self.clock.for_outside_links(),
+                self.counters,
             )
         if action.lights:
             await self.lights.snapshot(episode, list(action.lights), restore=True)

@@ -148,6 +148,7 @@ async def test_the_assistants_checked_script_is_spoken_and_its_pacing_clamped(
     assert result.ok, result.detail
     assert "3 cycles at 4.6/min" in result.detail  # 3 s in + 10 s out
     assert result.detail.endswith("script: assistant (checked)")
+    assert ha_client.counters.get(f"ha:{ASSISTANT}", "assistant_fallback") == 0
     timeline = await spoken(clock, probe=assistant, steps=7)
     assert timeline == [
         (0.0, GOOD_ANSWER["opening"]),
@@ -244,6 +245,7 @@ async def test_no_answer_within_the_timeout_gives_the_template(
 
     assert result.ok, result.detail
     assert result.detail.endswith("script: template (assistant timed out)")
+    assert ha_client.counters.get(f"ha:{ASSISTANT}", "assistant_fallback") == 1
     opening = (await spoken(clock, assistant, steps=1))[0]
     assert opening[1].startswith("Hello, Alex.")
     await stop(ha_actuator, "s5", clock)

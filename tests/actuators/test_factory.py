@@ -1,0 +1,28 @@
+"""The actuators a config needs, wired with what they address: the HA actuator knows each
+person's display name and the home's zone (a session script greets "Alex" by the local hour)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from ambient.actuators.factory import build_actuators
+from ambient.actuators.homeassistant import HomeAssistantActuator
+from ambient.clock import VirtualClock
+from ambient.config.root import AmbientConfig
+from ambient.connections import Connections
+from ambient.counters import Counters
+
+
+def test_the_ha_actuator_knows_names_and_the_zone() -> None:
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex", "name": "Alex"}, {"id": "sam"}],
+            "timezone": "Europe/Berlin",
+            "homeassistant": {"url": "http://127.0.0.1:9", "token": "not-a-real-token"},
+            "store": {"path": None},
+        }
+    )
+    actuators = build_actuators(Connections(config, VirtualClock(0.0), Counters()))
+    (ha,) = [a for a in actuators if isinstance(a, HomeAssistantActuator)]
+    assert ha.names == {"alex": "Alex", "sam": "sam"}
+    assert ha.zone == ZoneInfo("Europe/Berlin")
