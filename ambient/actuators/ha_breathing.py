@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -75,6 +75,14 @@ def moment_of(
     )
 
 
+def addressee(names: Mapping[str, str], person: str | None) -> str:
+    """Whom a script speaks to: the person's display name; for a session nobody's rule
+    started (the breathing button) the one person of a one-person home, else "there"."""
+    if person is None:
+        return next(iter(names.values())) if len(names) == 1 else "there"
+    return names.get(person, person)
+
+
 def template_script(action: BreathingActionConfig, moment: ScriptContext) -> SessionScript:
     """The configured script: the templates of ``script:`` (built-in ones where omitted), or
     without ``script:`` the fixed opening and closing, as before scripts existed."""
@@ -117,7 +125,7 @@ class ScriptPreview:
     def __call__(self, action: object, context: ActionContext) -> str | None:
         if not isinstance(action, BreathingActionConfig) or action.script is None:
             return None
-        name = self.names.get(context.person or "", context.person or "there")
+        name = addressee(self.names, context.person)
         script = template_script(action, moment_of(action, context, name, self.zone))
         return f"script: {script.source}: {script.opening}"
 

@@ -23,6 +23,7 @@ from ambient.actuators.ha_assistant import assistant_script
 from ambient.actuators.ha_breathing import (
     FIXED_TEXT,
     BreathingSession,
+    addressee,
     breaths_per_minute,
     moment_of,
     pattern_of,
@@ -227,8 +228,7 @@ class HomeAssistantActuator:
     ) -> str:
         if episode.breathing is not None and not episode.breathing.done():
             return "a breathing session is already running"
-        name = self.names.get(context.person or "", context.person or "there")
-        moment = moment_of(action, context, name, self.zone)
+        moment = moment_of(action, context, addressee(self.names, context.person), self.zone)
         script = template_script(action, moment)
         if action.script is not None and action.script.assistant is not None:
             script = await assistant_script(

@@ -284,3 +284,15 @@ async def test_a_lost_answer_never_outlives_the_attempt(
     await set_answer(assistant, GOOD_ANSWER)
     assert clock.next_due() is None
     assert not [e for e in assistant.events if is_cue(e)]
+
+
+async def test_the_breathing_button_speaks_to_the_one_person_at_home(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    clock = StepClock()
+    ha_actuator = actuator(ha_client, clock)
+    pressed = ActionContext(rule="breathing_button", person=None, episode="s8", time=clock.now())
+    result = await ha_actuator.perform(breathing(opening="Hi {{ name }}."), pressed)
+    assert result.ok, result.detail
+    assert (await spoken(clock, probe, steps=1))[0] == (0.0, "Hi Alex.")
+    await stop(ha_actuator, "s8", clock)
