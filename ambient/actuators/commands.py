@@ -1,6 +1,7 @@
 """Commands from Home Assistant's controls for ambient (the MQTT pause switch and breathing
 button): pausing stops running sessions at once; the breathing button starts the first
-breathing action the rules configure."""
+breathing action the rules configure, and ends its episode when the session is over (the
+lights it paced are restored)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,11 @@ class CommandHandler:
             context = ActionContext(
                 rule="breathing_button", person=None, episode=f"button-{now:.0f}", time=now
             )
-            self._spawn(self.dispatcher.perform(self.breathing, context))
+            self._spawn(self._breathe(self.breathing, context))
+
+    async def _breathe(self, action: BreathingActionConfig, context: ActionContext) -> None:
+        await self.dispatcher.perform(action, context)
+        await self.dispatcher.end_episode(context)  # once the session has run its course
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)

@@ -109,6 +109,20 @@ class ActionDispatcher:
                 except Exception:
                     _LOGGER.exception("Actuator %s failed to pause", type(actuator).__name__)
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        """Tell actuators which episodes the rules still own; they end every other one."""
+        if self.report_only:
+            return
+        for actuator in {id(a): a for a in self._by_kind.values()}.values():
+            settle = getattr(actuator, "settle_episodes", None)
+            if settle is not None:
+                try:
+                    await settle(live)
+                except Exception:
+                    _LOGGER.exception(
+                        "Actuator %s failed to settle episodes", type(actuator).__name__
+                    )
+
     async def end_episode(self, context: ActionContext) -> None:
         if self.report_only:
             return

@@ -67,6 +67,12 @@ class Episode:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    async def wait_tasks(self) -> None:
+        """Until its sessions and ramps have run their course (cancelling the caller leaves
+        them running)."""
+        while self.tasks:
+            await asyncio.wait(list(self.tasks))
+
     async def cancel_tasks(self) -> None:
         tasks = list(self.tasks)
         for task in tasks:

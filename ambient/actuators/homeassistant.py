@@ -118,12 +118,32 @@ class HomeAssistantActuator:
         return ActionResult(kind, True, detail)
 
     async def end_episode(self, context: ActionContext) -> None:
-        """Recovery: stop sessions and ramps, stop media, restore lights nobody took over."""
-        episode = self._episodes.pop(context.episode, None)
+        """The episode is over: stop media and restore lights nobody took over. On recovery,
+        sessions and ramps stop at once; at the natural end of a run (a trigger without
+        recovery, the breathing button) a breathing session first finishes."""
+        episode = self._episodes.get(context.episode)
         if episode is None:
             return
-        await episode.cancel_tasks()
-        await self._undo(episode)
+        if context.recovery:
+            await episode.cancel_tasks()
+        else:
+            await episode.wait_tasks()
+        if self._episodes.pop(context.episode, None) is episode:
+            await self._undo(episode)
+
+    async def settle_episodes(self, live: set[str]) -> None:
+        """End every episode carried over from before that no rule owns any more (its rule
+        changed or was removed, or the breathing button started it): undone now if HA is
+        connected, else as soon as it is."""
+        for episode_id in [e for e in self._episodes if e not in live]:
+            episode = self._episodes.pop(episode_id)
+            _LOGGER.info("Episode %s belongs to no rule any more: ending it", episode_id)
+            await episode.cancel_tasks()
+            episode.ended = True
+            self._owed[episode_id] = episode
+            self._records.save(episode)
+        if self.client.connected:
+            self._on_status("connected")
 
     async def _undo(self, episode: Episode) -> None:
         """Undo one ended episode; HA unreachable → owed (and stored so) until it is back."""

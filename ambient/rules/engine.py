@@ -62,6 +62,7 @@ class RuleEngine:
             clock, self._writes, config.store.traces_per_rule, self._current_values, on_trace
         )
         self._rule_store = RuleStore(store, self._writes)
+        self._performer = performer
         self._grace = ResumeGrace(clock, config.signals.stale_after)
         self._runs = Runs(
             clock,
@@ -133,6 +134,15 @@ class RuleEngine:
                         self._runs.start_queued(rule, person)
                 self._dispatch.rearm_entity_timers(rule)
             self._dispatch.arm_schedules(rule)
+        await self._settle_episodes()
+
+    async def _settle_episodes(self) -> None:
+        """Episodes the actuators still hold that no rule owns any more (the rule changed or
+        was removed, or the breathing button started it) end now: their lights are restored
+        and their records removed, at every start and reload."""
+        settle = getattr(self._performer, "settle_episodes", None)
+        if settle is not None:
+            await settle(self._runs.live_episodes(self._rules))
 
     async def stop(self) -> None:
         """Persist everything and cancel timers and runs; runs resume on the next start.

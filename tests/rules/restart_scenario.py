@@ -177,6 +177,8 @@ def _outcome(store: Path) -> Outcome:
     db = sqlite3.connect(store)
     try:
         rows = db.execute("SELECT value FROM log WHERE namespace = 'traces' ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # no daemon got as far as making the store
+        rows = []
     finally:
         db.close()
     outcome = Outcome()
