@@ -1,0 +1,67 @@
+"""The HA client's event watch against the real Home Assistant: events of a watched type fired on
+HA's bus reach the handler with their data, other types do not, and the watch is taken up
+again after HA restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp
+import pytest
+from fixtures.homeassistant import HomeAssistantInstance
+from pydantic import SecretStr
+
+from ambient.clock import RealClock
+from ambient.config.homeassistant import HomeAssistantConfig
+from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
+
+pytestmark = pytest.mark.ha
+
+WAIT_S = 30.0
+
+
+async def fire(ha: HomeAssistantInstance, event_type: str, data: dict[str, Any]) -> None:
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ha.token}"}) as session,
+        session.post(f"{ha.url}/api/events/{event_type}", json=data) as reply,
+    ):
+        assert reply.status == 200, await reply.text()
+
+
+async def test_watched_events_arrive_and_the_watch_outlives_an_ha_restart(
+    ha: HomeAssistantInstance,
+) -> None:
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token), backoff_max=0.5)
+    client = HomeAssistantClient(config, RealClock(), Counters())
+    seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    client.watch_events("ambient_test_answer", seen.put_nowait)
+    connects = 0
+    reconnected = asyncio.Event()
+
+    def on_status(status: str) -> None:
+        nonlocal connects
+        if status == "connected":
+            connects += 1
+            if connects == 2:
+                reconnected.set()
+
+    client.on_status(on_status)
+    task = asyncio.create_task(client.run())
+    try:
+        await asyncio.wait_for(client.wait_connected(), WAIT_S)
+        await fire(ha, "ambient_test_other", {"n": 0})
+        await fire(ha, "ambient_test_answer", {"n": 1})
+        assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 1}
+
+        await asyncio.to_thread(ha.restart)
+        await asyncio.wait_for(reconnected.wait(), WAIT_S)
+        await fire(ha, "ambient_test_answer", {"n": 2})
+        assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 2}
+        assert seen.empty()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
