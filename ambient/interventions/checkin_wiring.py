@@ -68,6 +68,13 @@ def add_check_ins(
     unknown = sorted(set(settings.people) - set(config.person_ids()))
     if unknown:
         _LOGGER.warning("check_ins.people names no person of the config: %s", ", ".join(unknown))
+    if config.homeassistant is None and any(
+        where.notify or where.mood_entity for where in settings.people.values()
+    ):
+        _LOGGER.warning(
+            "check_ins.people name Home Assistant services or entities, but there is no "
+            "`homeassistant:` section: those check-ins are not asked or heard"
+        )
     if connections is not None:
         if config.homeassistant is not None and settings.people:
             from ambient.interventions.checkin_links import link_homeassistant
