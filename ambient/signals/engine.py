@@ -83,14 +83,17 @@ class SignalEngine:
             self.counters.increment(f"signals:{reading.person}", f"{reading.metric}_out_of_range")
             logger.debug("ignored %s=%r for %s", reading.metric, value, reading.person)
             return
-        state = self._person(reading.person)
+        state = self._people.get(reading.person) or self._person(reading.person)
         state.feed(reading.time, reading.metric, value)
         # Beats come ~1/s and signals change on a seconds scale: recompute at most every
         # `update_interval` for beats (a beat in between leaves a timer for the next slot);
         # anything else (contact lost, HR, activity) updates at once.
         next_update = self._next_update.get(state.id, -math.inf)
-        if reading.metric == RR and self.clock.now() < next_update:
-            self._arm(state, next_update)
+        now = self.clock.now()
+        if reading.metric == RR and now < next_update:
+            current = self._timer.get(state.id)
+            if current is None or not now < current[0] <= next_update:  # else: _arm keeps it
+                self._arm(state, next_update)
             return
         self._update(state)
 
