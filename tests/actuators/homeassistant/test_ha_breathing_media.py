@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -141,7 +142,7 @@ async def test_breathing_stops_early_on_recovery(
     assert (await actuator.perform(action, context("b3", clock))).ok
     await run_session(clock, probe, steps=2)  # opening, first inhale
     await clock.next_timer()
-    await actuator.end_episode(context("b3", clock))
+    await actuator.end_episode(replace(context("b3", clock), recovery=True))
     assert clock.next_due() is None  # nothing left scheduled
     clock.advance_to(clock.now() + 600)
     spoken = [e.data["service_data"]["message"] for e in probe.events if is_cue(e)]
