@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ambient.status import render_status
+from ambient.status_page import render_status
 from ambient.store import Store, StoreKey
 from ambient.store_crypto import file_is_plain
 

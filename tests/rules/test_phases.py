@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.rules.rule_doubles import Harness, make_config, stress_rule
+from rules.rule_doubles import Harness, make_config, stress_rule
 
 
 def row(h: Harness) -> dict[str, Any]:
