@@ -84,6 +84,9 @@ class BeatWindow:
         self._min: deque[BeatTerms] = deque()
         self._max: deque[BeatTerms] = deque()
         self._bins: dict[int, int] = {}
+        # The histogram's mode (count, bin; ties: the lower bin), kept as beats come in and
+        # found afresh only after a beat of the mode's own bin leaves (None: to be found).
+        self._mode: tuple[int, int] | None = None
         self._since_rebuild = 0
         self._reset_sums()
 
@@ -158,7 +161,10 @@ class BeatWindow:
             high.pop()
         high.append(terms)
         key = int(rr_ms // _BIN_MS)
-        self._bins[key] = self._bins.get(key, 0) + 1
+        count = self._bins[key] = self._bins.get(key, 0) + 1
+        mode = self._mode
+        if mode is not None and (count > mode[0] or (count == mode[0] and key < mode[1])):
+            self._mode = (count, key)
 
     def _shape_out(self, old: BeatTerms) -> None:
         if self._min and self._min[0] is old:
@@ -166,6 +172,8 @@ class BeatWindow:
         if self._max and self._max[0] is old:
             self._max.popleft()
         key = int(old.rr_ms // _BIN_MS)
+        if self._mode is not None and self._mode[1] == key:
+            self._mode = None  # another bin may now tie or lead
         left = self._bins[key] - 1
         if left:
             self._bins[key] = left
@@ -177,6 +185,7 @@ class BeatWindow:
         self._min.clear()
         self._max.clear()
         self._bins.clear()
+        self._mode = None
         self._reset_sums()
 
     def _rebuild(self) -> None:
@@ -252,9 +261,11 @@ class BeatWindow:
         rr_range_ms = self._max[0].rr_ms - self._min[0].rr_ms
         if rr_range_ms <= 0:
             return None
-        bins = self._bins
-        mode_count = max(bins.values())
-        mode_bin = min(key for key, count in bins.items() if count == mode_count)  # ties: lower
+        if self._mode is None:
+            bins = self._bins
+            top = max(bins.values())
+            self._mode = (top, min(key for key, count in bins.items() if count == top))
+        mode_count, mode_bin = self._mode  # ties: the lower bin
         mode_s = (mode_bin * _BIN_MS + _BIN_MS / 2) / 1000
         amplitude_pct = 100.0 * mode_count / n
         return amplitude_pct / (2 * mode_s * rr_range_ms / 1000)
