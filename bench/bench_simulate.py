@@ -2,7 +2,10 @@
 of beats for 3 people (aim: under 5 s). Prints wall time, beats per second and the process's
 CPU time (on a shared machine the CPU time moves less with other developers' load).
 
-    python bench/bench_simulate.py [--day-repeats N]
+    python bench/bench_simulate.py [--day-repeats N] [--hours H]
+
+``--hours 3`` replays a slice of the day (the same synthetic beats), small enough to profile:
+``python -m cProfile -s tottime bench/bench_simulate.py --hours 3``.
 """
 
 from __future__ import annotations
@@ -55,7 +58,9 @@ def day_of_beats(path: Path, people: list[str], hours: float) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--day-repeats", type=int, default=1, help="runs of the day (best shown)")
-    day_repeats = parser.parse_args().day_repeats
+    parser.add_argument("--hours", type=float, default=24.0, help="length of the day replayed")
+    args = parser.parse_args()
+    day_repeats, hours = args.day_repeats, args.hours
     demo_s, _, demo_events = timed(ROOT / "config" / "demo.yaml", None, repeats=3)
     beats = sum(1 for line in (ROOT / "ambient/data/demo.csv").open() if ",rr," in line)
     print(
@@ -65,7 +70,7 @@ def main() -> int:
     people = ["alex", "sam", "kim"]
     with tempfile.TemporaryDirectory() as tmp:
         recording = Path(tmp) / "day.csv"
-        total = day_of_beats(recording, people, hours=24)
+        total = day_of_beats(recording, people, hours=hours)
         config = Path(tmp) / "day.yaml"
         rules = "".join(
             f"  - id: calm_{p}\n    person: {p}\n    triggers:\n      - trigger: signal\n"
@@ -81,7 +86,7 @@ def main() -> int:
         )
         day_s, day_cpu_s, day_events = timed(config, None, repeats=day_repeats)
     print(
-        f"simulate 24 h x 3 people ({total} beats): {day_s:.2f} s"
+        f"simulate {hours:g} h x 3 people ({total} beats): {day_s:.2f} s"
         f"{f' best of {day_repeats}' if day_repeats > 1 else ''} (CPU {day_cpu_s:.2f} s), "
         f"{total / day_s:,.0f} beats/s, {day_events} rule events"
     )
