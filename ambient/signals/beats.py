@@ -220,15 +220,22 @@ class BeatCleaner:
         # Normalised successive differences: d[0] is this beat's, then its look-ahead's.
         if len(pending) == LOOKAHEAD_BEATS + 1:  # the usual case, written out
             second_rr, third_rr = pending[1].rr_ms, pending[2].rr_ms
-            d = [drr / th1, (second_rr - rr_ms) / th1, (third_rr - second_rr) / th1]
+            d0, d1 = drr / th1, (second_rr - rr_ms) / th1
+            if -1 <= d0 <= 1 and -1 <= d1 <= 1:
+                # Within the thresholds, and no ectopic pair starts here (it needs |d1| > 1):
+                # what `_classify` would call normal, without the call.
+                pending.pop(0)
+                out.append(self._emit(first.time, rr_ms, False, first.after_gap))
+                return
+            d = [d0, d1, (third_rr - second_rr) / th1]
         else:
             d = [drr / th1]
             for i in range(1, len(pending)):
                 d.append((pending[i].rr_ms - pending[i - 1].rr_ms) / th1)
         kind = self._classify(d, mrr / th2, rr_ms, median, th2)
-        if kind == "normal":  # the usual case, without a call
+        if kind == "normal":
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
+            out.append(self._emit(first.time, rr_ms, False, first.after_gap))
         else:
             self._correct(kind, median, out)
 
