@@ -8,18 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fixtures.ambient_process import run_ambient
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "ambient" / "data" / "demo.csv"
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", "analyze", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_ambient("analyze", *args)
 
 
 def test_json_lines_per_window() -> None:

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ambient(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("name", ["ambient.example.yaml", "demo.yaml"])
 def test_shipped_configs_are_accepted(name: str) -> None:
-    result = ambient("check", "--config", str(ROOT / "config" / name))
+    result = run_ambient("check", "--config", str(ROOT / "config" / name))
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
     assert "alex" in result.stdout
 
 
 def test_example_shows_people_sensors_and_rules() -> None:
-    result = ambient("check", "--config", str(ROOT / "config" / "ambient.example.yaml"))
+    result = run_ambient("check", "--config", str(ROOT / "config" / "ambient.example.yaml"))
     assert "Rules (3):" in result.stdout
     assert "alex_h10  (ble) for alex" in result.stdout
     assert "Connections: homeassistant, mqtt" in result.stdout
@@ -40,7 +30,7 @@ def test_example_shows_people_sensors_and_rules() -> None:
 def test_broken_config_exits_1_with_every_problem(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("peple: []\nlogging:\n  level: LOUD\n")
-    result = ambient("check", "--config", str(path))
+    result = run_ambient("check", "--config", str(path))
     assert result.returncode == 1
     assert "2 problems:" in result.stderr
     assert f"{path}:1:1: peple: unknown key `peple`; did you mean `people`?" in result.stderr
@@ -50,14 +40,14 @@ def test_broken_config_exits_1_with_every_problem(tmp_path: Path) -> None:
 def test_version() -> None:
     from ambient import __version__
 
-    result = ambient("--version")
+    result = run_ambient("--version")
     assert result.stdout.strip() == f"ambient {__version__}"
 
 
 def check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "ambient.yaml"
     path.write_text(text, encoding="utf-8")
-    return ambient("check", "--config", str(path))
+    return run_ambient("check", "--config", str(path))
 
 
 def test_a_misspelt_time_zone_is_refused_with_a_suggestion(tmp_path: Path) -> None:
@@ -217,7 +207,7 @@ def test_a_file_yaml_cannot_hold_is_one_problem_with_its_place(
 ) -> None:
     path = tmp_path / "ambient.yaml"
     path.write_bytes(content)
-    result = ambient("check", "--config", str(path))
+    result = run_ambient("check", "--config", str(path))
     assert result.returncode == 1
     assert result.stderr.startswith(f"{path}: 1 problem:\n  {path}{words}")
     assert "Traceback" not in result.stderr

@@ -5,30 +5,16 @@ and its exit codes, and one clear line (never a traceback) for an expected failu
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import clean_env, run_ambient
 
 from ambient.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
 DEMO_RECORDING = ROOT / "ambient" / "data" / "demo.csv"
-
-
-def ambient(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != "AMBIENT_CONFIG"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=full_env,
-    )
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -53,37 +39,39 @@ def subcommands() -> list[str]:
     ids=["before", "after", "short-before", "positional"],
 )
 def test_the_config_can_be_given_before_after_or_as_a_positional(args: tuple[str, ...]) -> None:
-    result = ambient(*args)
+    result = run_ambient(*args)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{DEMO}: OK")
 
 
 def test_the_config_can_come_from_the_environment() -> None:
-    result = ambient("check", env={"AMBIENT_CONFIG": str(DEMO)})
+    result = run_ambient("check", env=clean_env(AMBIENT_CONFIG=str(DEMO)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{DEMO}: OK")
 
 
 def test_a_named_config_wins_over_the_environment(tmp_path: Path) -> None:
-    result = ambient("check", str(DEMO), env={"AMBIENT_CONFIG": str(tmp_path / "none.yaml")})
+    result = run_ambient(
+        "check", str(DEMO), env=clean_env(AMBIENT_CONFIG=str(tmp_path / "none.yaml"))
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_two_different_configs_are_a_usage_error(tmp_path: Path) -> None:
-    result = ambient("check", str(DEMO), "--config", str(tmp_path / "other.yaml"))
+    result = run_ambient("check", str(DEMO), "--config", str(tmp_path / "other.yaml"))
     assert result.returncode == 2
     assert "two configs given" in result.stderr
 
 
 def test_log_options_work_before_the_subcommand() -> None:
-    result = ambient(
+    result = run_ambient(
         "--log-level", "ERROR", "analyze", "--recording", str(DEMO_RECORDING), "--json"
     )
     assert result.returncode == 0, result.stderr
 
 
 def test_the_main_help_lists_every_subcommand_with_a_summary() -> None:
-    result = ambient("--help")
+    result = run_ambient("--help")
     assert result.returncode == 0
     for name in subcommands():
         line = next(line for line in result.stdout.splitlines() if line.strip().startswith(name))
@@ -94,7 +82,7 @@ def test_the_main_help_lists_every_subcommand_with_a_summary() -> None:
 
 @pytest.mark.parametrize("name", subcommands())
 def test_every_subcommand_has_a_description_an_example_and_exit_codes(name: str) -> None:
-    result = ambient(name, "--help")
+    result = run_ambient(name, "--help")
     assert result.returncode == 0
     text = result.stdout
     description = text.split("\n\n")[1]
@@ -118,18 +106,18 @@ def test_every_subcommand_has_a_description_an_example_and_exit_codes(name: str)
 def test_options_have_help(name: str, option: str) -> None:
     action = next(a for a in subparsers()[name]._actions if option in a.option_strings)
     assert action.help, f"{name} {option} has no help"
-    assert option in ambient(name, "--help").stdout
+    assert option in run_ambient(name, "--help").stdout
 
 
 def test_window_of_zero_is_a_usage_error_not_a_traceback() -> None:
-    result = ambient("analyze", "--recording", str(DEMO_RECORDING), "--window", "0")
+    result = run_ambient("analyze", "--recording", str(DEMO_RECORDING), "--window", "0")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "argument --window: must be longer than 0 s" in result.stderr
 
 
 def test_trace_of_an_unknown_rule_names_the_rules(tmp_path: Path) -> None:
-    result = ambient("trace", "nosuchrule", "--config", str(DEMO))
+    result = run_ambient("trace", "nosuchrule", "--config", str(DEMO))
     assert result.returncode == 1
     assert result.stderr.strip() == "ambient trace: no rule nosuchrule (rules: calm_alex)"
 
@@ -137,7 +125,7 @@ def test_trace_of_an_unknown_rule_names_the_rules(tmp_path: Path) -> None:
 def test_trace_without_a_store_file_says_so(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(f"store:\n  path: {tmp_path / 'state' / 'ambient.db'}\n")
-    result = ambient("trace", "--config", str(config))
+    result = run_ambient("trace", "--config", str(config))
     assert result.returncode == 1
     assert "no store at" in result.stderr and "has the daemon run?" in result.stderr
 
@@ -145,7 +133,7 @@ def test_trace_without_a_store_file_says_so(tmp_path: Path) -> None:
 def test_an_empty_config_is_valid_but_said_to_do_nothing(tmp_path: Path) -> None:
     config = tmp_path / "empty.yaml"
     config.write_text("")
-    result = ambient("check", str(config))
+    result = run_ambient("check", str(config))
     assert result.returncode == 0
     assert "this config does nothing: it has no sensors and no rules" in result.stdout
 
@@ -153,7 +141,7 @@ def test_an_empty_config_is_valid_but_said_to_do_nothing(tmp_path: Path) -> None
 def test_one_problem_is_singular(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("peple: []\n")
-    result = ambient("check", str(config))
+    result = run_ambient("check", str(config))
     assert result.returncode == 1
     assert result.stderr.startswith(f"{config}: 1 problem:\n")
 
@@ -166,7 +154,7 @@ def test_simulate_reports_implausible_and_unknown_person_rows_with_file_and_line
     recording.write_text(
         f"t,metric,value,person\n{rows}30,hr,-5,alex\n31,hr,1000,alex\n32,hr,60,bob\n"
     )
-    result = ambient("simulate", str(DEMO), "--recording", str(recording))
+    result = run_ambient("simulate", str(DEMO), "--recording", str(recording))
     assert result.returncode == 0, result.stderr
     assert f"{recording}:31: hr -5 is outside 20..250 bpm" in result.stderr
     assert f"{recording}:32: hr 1000 is outside 20..250 bpm" in result.stderr
@@ -176,7 +164,7 @@ def test_simulate_reports_implausible_and_unknown_person_rows_with_file_and_line
 def test_a_binary_recording_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     recording = tmp_path / "photo.csv"
     recording.write_bytes(bytes(range(256)) * 4)
-    result = ambient("analyze", "--recording", str(recording))
+    result = run_ambient("analyze", "--recording", str(recording))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"ambient analyze: {recording}: not a text recording (byte 128 is not UTF-8)"
@@ -192,7 +180,7 @@ def test_config_mistakes_are_said_in_words_not_regular_expressions(tmp_path: Pat
         "  - id: r2\n    triggers:\n      - trigger: signal\n        signal: hr\n"
         "        above: hundred\n    actions: [{action: log}]\n"
     )
-    result = ambient("check", str(config))
+    result = run_ambient("check", str(config))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"{config}: 3 problems:",

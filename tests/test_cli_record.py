@@ -4,13 +4,11 @@ that `ambient simulate` replays; it runs beside the daemon on the same config.""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import AmbientProcess
+from fixtures.ambient_process import AmbientProcess, run_ambient
 from fixtures.mosquitto import MosquittoBroker
 from paho.mqtt import publish, subscribe
 
@@ -27,13 +25,7 @@ def test_record_writes_every_reading_of_the_sensors(tmp_path: Path, suffix: str)
         "    person: sam\nstore:\n  path: null\n"
     )
     out = tmp_path / f"session{suffix}"
-    result = subprocess.run(
-        [sys.executable, "-m", "ambient", "record", "--config", str(config), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_ambient("record", "--config", str(config), "--out", str(out))
     assert result.returncode == 0, result.stderr
     recorded = read_recording(out)
     assert [(r.person, r.metric, r.value) for r in recorded] == [
@@ -61,14 +53,7 @@ def test_the_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     overwritten.write_text("")
     overwritten.chmod(0o644)
     for out in (fresh, overwritten):
-        result = subprocess.run(
-            [sys.executable, "-m", "ambient", "record", "--config", str(config), "--out", str(out)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            umask=0o022,
-        )
+        result = run_ambient("record", "--config", str(config), "--out", str(out), umask=0o022)
         assert result.returncode == 0, result.stderr
         assert oct(out.stat().st_mode & 0o777) == oct(0o600), out.name
 

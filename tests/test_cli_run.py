@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import AmbientProcess, clean_env
+from fixtures.ambient_process import AmbientProcess, clean_env, run_ambient
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
@@ -43,17 +43,6 @@ store:
 """
 
 
-def ambient(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-
-
 @pytest.fixture
 def runtime_dir(tmp_path: Path) -> Path:
     path = tmp_path / "run"
@@ -77,7 +66,7 @@ def test_a_second_daemon_on_the_same_config_says_so_in_one_line(
     daemon: tuple[AmbientProcess, Path], tmp_path: Path
 ) -> None:
     _, config = daemon
-    second = ambient("run", str(config), env=clean_env())
+    second = run_ambient("run", str(config), env=clean_env())
     assert second.returncode == 1
     assert "Traceback" not in second.stderr
     assert second.stderr.splitlines() == [
@@ -90,7 +79,7 @@ def test_a_second_daemon_on_the_same_config_says_so_in_one_line(
 def test_status_without_a_config_finds_the_daemon_this_user_started(
     daemon: tuple[AmbientProcess, Path], runtime_dir: Path
 ) -> None:
-    result = ambient("status", env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
+    result = run_ambient("status", env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
     assert result.returncode == 0, result.stderr
     assert "calm_alex" in result.stdout
     assert (runtime_dir / "ambient.sock").is_symlink()
@@ -102,7 +91,7 @@ def test_the_link_goes_when_the_daemon_stops(
     running, _ = daemon
     running.stop()
     assert not (runtime_dir / "ambient.sock").is_symlink()
-    result = ambient("status", env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
+    result = run_ambient("status", env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir)))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("ambient status: ")
@@ -140,7 +129,7 @@ def test_live_timeline_shows_clock_time_and_each_action_once(tmp_path: Path) -> 
     config = tmp_path / "ambient.yaml"
     config.write_text(HR_RULE)
     started = time.time()
-    result = ambient("run", str(config), "--speed", "600", env=clean_env())
+    result = run_ambient("run", str(config), "--speed", "600", env=clean_env())
     assert result.returncode == 0, result.stderr
     day = re.search(r"^-- (\d{4}-\d\d-\d\d) --$", result.stdout, re.MULTILINE)
     fired = re.search(r"^(\d\d:\d\d:\d\d)  fast_heart +fired ", result.stdout, re.MULTILINE)

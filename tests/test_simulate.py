@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
@@ -17,13 +18,7 @@ EPISODE_END_S = 2400.0
 
 
 def simulate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", "simulate", "--config", str(DEMO), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_ambient("simulate", "--config", str(DEMO), *args)
 
 
 def events(output: str) -> list[dict[str, object]]:
@@ -78,13 +73,7 @@ def test_simulate_performs_nothing_and_writes_no_state(tmp_path: Path) -> None:
         .replace("../ambient/data/demo.csv", str(ROOT / "ambient/data/demo.csv"))
         + "homeassistant:\n  url: http://127.0.0.1:9\n  token: not-a-real-token\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "ambient", "simulate", "--config", str(config), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_ambient("simulate", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     assert any(row["event"] == "fired" for row in events(result.stdout))
     assert not store.exists()
@@ -100,13 +89,7 @@ EXAMPLE = ROOT / "config" / "ambient.example.yaml"
 
 
 def simulate_example(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", "simulate", "--config", str(EXAMPLE), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_ambient("simulate", "--config", str(EXAMPLE), *args)
 
 
 def test_state_option_meets_an_ha_condition_offline_and_placeholders_are_filled() -> None:

@@ -5,9 +5,9 @@ person and the moment of the replay. The assistant is never asked when nothing i
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from fixtures.ambient_process import run_ambient
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
@@ -32,13 +32,7 @@ def test_simulate_reports_the_template_script_without_asking_the_assistant(
         text
         + "timezone: UTC\nhomeassistant:\n  url: http://127.0.0.1:9\n  token: not-a-real-token\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "ambient", "simulate", "--config", str(config), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_ambient("simulate", "--config", str(config), "--json")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     (fired,) = [row for row in rows if row["event"] == "fired"]

@@ -4,12 +4,11 @@ response, the belief and how likely each option is now, with the rule's pin and 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from fixtures.ambient_process import run_ambient
 
 from ambient.clock import VirtualClock
 from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook
@@ -71,20 +70,10 @@ def learnt(tmp_path: Path) -> None:
     store.close()
 
 
-def ambient(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     learnt(tmp_path)
-    result = ambient("insights", "--config", str(config))
+    result = run_ambient("insights", "--config", str(config))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "alex — rule calm"
@@ -99,7 +88,7 @@ def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Pat
 def test_insights_json_gives_one_object_per_option_and_honours_a_ban(tmp_path: Path) -> None:
     config = write_config(tmp_path, ban=["music"])
     learnt(tmp_path)
-    result = ambient("insights", "--person", "alex", "--json", "--config", str(config))
+    result = run_ambient("insights", "--person", "alex", "--json", "--config", str(config))
     assert result.returncode == 0, result.stderr
     rows = {row["option"]: row for row in map(json.loads, result.stdout.splitlines())}
     assert list(rows) == ["breathe", "music", "lights"]
@@ -112,16 +101,16 @@ def test_insights_json_gives_one_object_per_option_and_honours_a_ban(tmp_path: P
 
 def test_insights_before_anything_is_learnt_and_for_an_unknown_person(tmp_path: Path) -> None:
     config = write_config(tmp_path)
-    missing = ambient("insights", "--config", str(config))
+    missing = run_ambient("insights", "--config", str(config))
     assert missing.returncode == 1
     assert missing.stderr.startswith("ambient insights: no store at")
     assert "Traceback" not in missing.stderr
     Store(tmp_path / "state.db").close()
-    empty = ambient("insights", "--config", str(config))
+    empty = run_ambient("insights", "--config", str(config))
     assert (empty.returncode, empty.stdout) == (
         0,
         "No calming episodes yet: a rule with `choose_calming` has not run.\n",
     )
-    unknown = ambient("insights", "--person", "robin", "--config", str(config))
+    unknown = run_ambient("insights", "--person", "robin", "--config", str(config))
     assert unknown.returncode == 1
     assert unknown.stderr == "ambient insights: no person `robin` (people: alex, sam)\n"
