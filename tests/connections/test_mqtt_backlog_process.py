@@ -4,41 +4,28 @@ it was away (no timestamp), counts them, and takes live ones: real process, real
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
-import pytest
 from connections.mqtt_processes import (
     TOPIC,
     Recorder,
     create_session,
-    unlimited_queue_broker,
     write_config,
 )
-from fixtures.mosquitto import MosquittoBroker, mosquitto_available
+from fixtures.mosquitto import MosquittoBroker
 
 WAIT_S = 60.0
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    if not mosquitto_available():
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
-    broker = unlimited_queue_broker(tmp_path / "mosquitto")
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.kill()
-
-
 async def test_a_backlog_without_timestamps_is_refused_and_live_readings_are_taken(
-    tmp_path: Path, broker: MosquittoBroker
+    tmp_path: Path, queueing_broker: MosquittoBroker
 ) -> None:
-    config = write_config(tmp_path / "ambient", broker, timestamps=False)
-    await create_session(broker)
-    async with aiomqtt.Client(broker.host, broker.port, identifier="watch") as watch:
+    config = write_config(tmp_path / "ambient", queueing_broker, timestamps=False)
+    await create_session(queueing_broker)
+    async with aiomqtt.Client(
+        queueing_broker.host, queueing_broker.port, identifier="watch"
+    ) as watch:
         for value in (70, 71, 72):  # published while ambient is away
             await watch.publish(TOPIC, b'{"hr": %d}' % value, qos=1)
         recorder = Recorder(config)

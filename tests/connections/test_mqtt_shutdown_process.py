@@ -9,43 +9,28 @@ it. Every reading is in one of the two outputs (some may be in both: delivery is
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from connections.mqtt_processes import (
     Recorder,
     create_session,
     flood,
     reading_time,
-    unlimited_queue_broker,
     write_config,
 )
-from fixtures.mosquitto import MosquittoBroker, mosquitto_available
+from fixtures.mosquitto import MosquittoBroker
 
 READINGS = 6000
 WAIT_S = 120.0
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
-    if not mosquitto_available():
-        pytest.skip("mosquitto is not installed (scripts/test installs it)")
-    broker = unlimited_queue_broker(tmp_path / "mosquitto")
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.kill()
-
-
 async def test_sigterm_during_a_qos1_backlog_loses_no_reading(
-    tmp_path: Path, broker: MosquittoBroker
+    tmp_path: Path, queueing_broker: MosquittoBroker
 ) -> None:
-    config = write_config(tmp_path / "ambient", broker)
+    config = write_config(tmp_path / "ambient", queueing_broker)
     start_s = time.time() - 60.0
-    await create_session(broker)
-    await flood(broker, READINGS, start_s)
+    await create_session(queueing_broker)
+    await flood(queueing_broker, READINGS, start_s)
     expected = {reading_time(index, start_s) for index in range(READINGS)}
 
     first = Recorder(config)
