@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status import (
     StatusServer,
@@ -20,29 +21,6 @@ from ambient.status import (
     run_status,
     socket_path_for,
 )
-
-SAMPLE: dict[str, Any] = {
-    "version": "0.1.0",
-    "uptime_s": 7380.0,
-    "instance": "home",
-    "sensors": [
-        {"name": "polar_h10", "type": "ble", "connected": True, "last_reading_age_s": 1.2},
-        {"name": "watch", "type": "mqtt", "connected": False, "last_reading_age_s": None},
-    ],
-    "people": {
-        "alex": {
-            "stress_score": {"value": 0.4213, "reason": None},
-            "hrv_ln_rmssd": {"value": None, "reason": "no RR for 60 s"},
-        }
-    },
-    "rules": [
-        {"id": "evening_calm", "state": "cooling_down", "last_fired": "2026-11-26T21:04:00"},
-        {"id": "focus", "state": "armed", "last_fired": None},
-    ],
-    "queues": {"readings": 3, "actions": 0},
-    "counters": {"mqtt:watch/hr": {"bad_json": 2}},
-    "paused": False,
-}
 
 
 def file_mode(path: Path) -> int | None:
@@ -66,9 +44,9 @@ async def started(path: Path, provider: Any) -> StatusServer:
 
 
 async def test_client_gets_the_providers_document(sock_path: Path) -> None:
-    server = await started(sock_path, lambda: SAMPLE)
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
-        assert await query_status(sock_path) == SAMPLE
+        assert await query_status(sock_path) == STATUS_SAMPLE
     finally:
         await server.stop()
 
@@ -89,7 +67,7 @@ async def test_provider_is_asked_on_every_query(sock_path: Path) -> None:
 
 
 async def test_socket_is_private_to_the_daemon_user(sock_path: Path) -> None:
-    server = await started(sock_path, lambda: SAMPLE)
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
         mode = file_mode(sock_path)
         assert mode is not None
@@ -106,19 +84,19 @@ async def test_stale_socket_from_a_crash_is_replaced(sock_path: Path) -> None:
     leftover.bind(str(sock_path))
     leftover.close()  # bound but nobody listening: what a killed daemon leaves behind
 
-    server = await started(sock_path, lambda: SAMPLE)
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
-        assert await query_status(sock_path) == SAMPLE
+        assert await query_status(sock_path) == STATUS_SAMPLE
     finally:
         await server.stop()
 
 
 async def test_second_daemon_on_the_same_socket_is_refused(sock_path: Path) -> None:
-    first = await started(sock_path, lambda: SAMPLE)
+    first = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
         with pytest.raises(StatusSocketBusy, match="another ambient daemon"):
             await StatusServer(sock_path, lambda: {}).start()
-        assert await query_status(sock_path) == SAMPLE
+        assert await query_status(sock_path) == STATUS_SAMPLE
     finally:
         await first.stop()
 
@@ -138,20 +116,20 @@ async def test_failing_provider_is_reported_and_server_keeps_serving(sock_path: 
     def provider() -> dict[str, Any]:
         if not healthy:
             raise KeyError("rules")
-        return SAMPLE
+        return STATUS_SAMPLE
 
     server = await started(sock_path, provider)
     try:
         with pytest.raises(StatusUnavailable, match="could not build its status"):
             await query_status(sock_path)
         healthy = True
-        assert await query_status(sock_path) == SAMPLE
+        assert await query_status(sock_path) == STATUS_SAMPLE
     finally:
         await server.stop()
 
 
 async def test_unknown_request_gets_an_error(sock_path: Path) -> None:
-    server = await started(sock_path, lambda: SAMPLE)
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
         reader, writer = await asyncio.open_unix_connection(str(sock_path))
         writer.write(b"reboot\n")
@@ -195,12 +173,12 @@ async def test_silent_daemon_times_out(sock_path: Path) -> None:
 async def test_run_status_json_and_exit_codes(
     sock_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server = await started(sock_path, lambda: SAMPLE)
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
         out = io.StringIO()
         code = await asyncio.to_thread(run_status, sock_path, True, out)
         assert code == 0
-        assert json.loads(out.getvalue()) == SAMPLE
+        assert json.loads(out.getvalue()) == STATUS_SAMPLE
 
         out = io.StringIO()
         assert await asyncio.to_thread(run_status, sock_path, False, out) == 0

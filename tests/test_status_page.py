@@ -3,38 +3,14 @@ that end it, durations in words."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status_page import format_duration, render_status, rule_phase_text
 
-SAMPLE: dict[str, Any] = {
-    "version": "0.1.0",
-    "uptime_s": 7380.0,
-    "instance": "home",
-    "sensors": [
-        {"name": "polar_h10", "type": "ble", "connected": True, "last_reading_age_s": 1.2},
-        {"name": "watch", "type": "mqtt", "connected": False, "last_reading_age_s": None},
-    ],
-    "people": {
-        "alex": {
-            "stress_score": {"value": 0.4213, "reason": None},
-            "hrv_ln_rmssd": {"value": None, "reason": "no RR for 60 s"},
-        }
-    },
-    "rules": [
-        {"id": "evening_calm", "state": "cooling_down", "last_fired": "2026-11-26T21:04:00"},
-        {"id": "focus", "state": "armed", "last_fired": None},
-    ],
-    "queues": {"readings": 3, "actions": 0},
-    "counters": {"mqtt:watch/hr": {"bad_json": 2}},
-    "paused": False,
-}
-
 
 def test_render_shows_every_section() -> None:
-    text = render_status(SAMPLE)
+    text = render_status(STATUS_SAMPLE)
 
     assert text.splitlines()[0] == "ambient 0.1.0 · instance home · up 2 h 03 min · running"
     assert "polar_h10  ble   connected     last reading 1.2 s ago" in text
