@@ -107,9 +107,13 @@ class OpenDay:
 
     def add(self, begin: float, until: float, held: HeldState, config: InsightsConfig) -> None:
         """Add the stretch [begin, until) (inside this day) with the values held."""
-        weights = _weights(held, config)
-        if not weights:
-            return
+        at_rest = held.activity == "rest"
+        if not (
+            held.activity == "active"
+            or held.stress is not None
+            or (at_rest and (held.hr is not None or held.ln_rmssd is not None))
+        ):
+            return  # a stretch that counts towards no field
         self.dirty = True
         t = max(begin, self.start)
         until = min(until, self.end)
@@ -119,31 +123,33 @@ class OpenDay:
             row = self.bins.get(minute)
             if row is None:
                 row = self.bins[minute] = [0.0] * FIELDS
-            for index, per_second in weights:
-                row[index] += per_second * step
+            _add_seconds(row, step, held, at_rest, config)
             t += step
 
 
-def _weights(held: HeldState, config: InsightsConfig) -> list[tuple[int, float]]:
-    """Which bin fields a second of this state adds to, and how much."""
-    out: list[tuple[int, float]] = []
-    at_rest = held.activity == "rest"
+def _add_seconds(
+    row: list[float], seconds: float, held: HeldState, at_rest: bool, config: InsightsConfig
+) -> None:
+    """Add ``seconds`` of this state to the fields of a minute it counts towards (runs at
+    every signal update: no lists built)."""
     if held.activity == "active":
-        out.append((ACTIVE_S, 1.0))
+        row[ACTIVE_S] += seconds
     if held.stress is not None:
         score = held.stress
         levels = config.stress_levels
-        out += [(MEASURED_S, 1.0), (STRESS_SUM, score)]
+        row[MEASURED_S] += seconds
+        row[STRESS_SUM] += score * seconds
         if score >= levels.high:
-            out.append((HIGH_S, 1.0))
+            row[HIGH_S] += seconds
         elif score >= levels.medium:
-            out.append((MEDIUM_S, 1.0))
+            row[MEDIUM_S] += seconds
         elif score >= levels.low:
-            out.append((LOW_S, 1.0))
+            row[LOW_S] += seconds
         if at_rest and score < config.recovery_below:
-            out.append((RECOVERY_S, 1.0))
+            row[RECOVERY_S] += seconds
     if at_rest and held.hr is not None:
-        out += [(REST_HR_S, 1.0), (REST_HR_SUM, held.hr)]
+        row[REST_HR_S] += seconds
+        row[REST_HR_SUM] += held.hr * seconds
     if at_rest and held.ln_rmssd is not None:
-        out += [(REST_LN_S, 1.0), (REST_LN_SUM, held.ln_rmssd)]
-    return out
+        row[REST_LN_S] += seconds
+        row[REST_LN_SUM] += held.ln_rmssd * seconds
