@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from ambient.config.durations import parse_duration
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
+    from ambient.store_crypto import StoreKey
 
 _LOGGER = logging.getLogger("ambient")
 
@@ -467,10 +469,46 @@ def _load(args: argparse.Namespace) -> AmbientConfig | None:
         return None
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
+def _with_config(
+    command: Callable[[argparse.Namespace, AmbientConfig], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A subcommand that needs the config: exit 1 once its problems are printed when it does
+    not load."""
+
+    @functools.wraps(command)
+    def with_config(args: argparse.Namespace) -> int:
+        config = _load(args)
+        return 1 if config is None else command(args, config)
+
+    return with_config
+
+
+def _store_key(config: AmbientConfig) -> StoreKey | None:
+    """The key of an encrypted store, None for a plain one."""
+    from ambient.store_crypto import read_key
+
+    return read_key(config.store.encryption) if config.store.encryption else None
+
+
+def _reporting_failures(
+    command: str, run: Callable[[], int], failures: tuple[type[Exception], ...]
+) -> int:
+    """``run()``'s exit code; one of ``failures`` is one line and exit 1, a ``--plot`` without
+    matplotlib one line and exit 3 (see PLOT_EXIT_CODES)."""
+    from ambient.plot import PlotUnavailable
+
+    try:
+        return run()
+    except failures as exc:
+        print(f"ambient {command}: {exc}", file=sys.stderr)
         return 1
+    except PlotUnavailable as exc:
+        print(f"ambient {command}: {exc}", file=sys.stderr)
+        return 3
+
+
+@_with_config
+def _cmd_check(args: argparse.Namespace, config: AmbientConfig) -> int:
     print(f"{args.config}: OK")
     print(f"People ({len(config.people)}):")
     for person in config.people:
@@ -514,10 +552,8 @@ def _idle_notes(config: AmbientConfig) -> list[str]:
     return []
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_run(args: argparse.Namespace, config: AmbientConfig) -> int:
     _setup_logging(args, config, timeline=True)
     import asyncio
 
@@ -546,41 +582,31 @@ def _timezone(config: AmbientConfig) -> tzinfo | None:
     return ZoneInfo(config.timezone)
 
 
-def _cmd_simulate(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_simulate(args: argparse.Namespace, config: AmbientConfig) -> int:
     _setup_logging(args, config)
-    from ambient.plot import PlotUnavailable
-    from ambient.recordings import RecordingError
     from ambient.simulate import SimulationError, run_simulate
 
-    try:
-        return run_simulate(
+    return _reporting_failures(
+        "simulate",
+        lambda: run_simulate(
             config, args.recording, args.json, sys.stdout, dict(args.state), args.plot
-        )
-    except (SimulationError, RecordingError) as exc:
-        print(f"ambient simulate: {exc}", file=sys.stderr)
-        return 1
-    except PlotUnavailable as exc:
-        print(f"ambient simulate: {exc}", file=sys.stderr)
-        return 3
+        ),
+        (SimulationError,),
+    )
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_evaluate(args: argparse.Namespace, config: AmbientConfig) -> int:
     args.log_level = args.log_level or "WARNING"  # not a line per replayed recording
     _setup_logging(args, config)
     from ambient.evaluate.command import run_evaluate
     from ambient.evaluate.run import EvaluationError
     from ambient.labels import LabelsError
-    from ambient.plot import PlotUnavailable
-    from ambient.recordings import RecordingError
 
-    try:
-        return run_evaluate(
+    return _reporting_failures(
+        "evaluate",
+        lambda: run_evaluate(
             config,
             args.recordings,
             args.labels,
@@ -589,31 +615,21 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             sys.stdout,
             json_output=args.json,
             plot_dir=args.plot,
-        )
-    except (EvaluationError, LabelsError, RecordingError) as exc:
-        print(f"ambient evaluate: {exc}", file=sys.stderr)
-        return 1
-    except PlotUnavailable as exc:
-        print(f"ambient evaluate: {exc}", file=sys.stderr)
-        return 3
+        ),
+        (EvaluationError, LabelsError),
+    )
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     _setup_logging(args)
-    from ambient.recordings import RecordingError
     from ambient.signals.analyze import run_analyze
 
-    try:
-        return run_analyze(args.recording, args.window, args.json, sys.stdout)
-    except RecordingError as exc:
-        print(f"ambient analyze: {exc}", file=sys.stderr)
-        return 1
+    # A recording that cannot be read (RecordingError) is main's one line and exit 1.
+    return run_analyze(args.recording, args.window, args.json, sys.stdout)
 
 
-def _cmd_trace(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_trace(args: argparse.Namespace, config: AmbientConfig) -> int:
     rule_ids = [rule.id for rule in config.rules]
     if args.rule is not None and args.rule not in rule_ids:
         known = ", ".join(rule_ids) or "none"
@@ -631,23 +647,19 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         print(f"ambient trace: no store at {path} yet: has the daemon run?", file=sys.stderr)
         return 1
     from ambient.rules.trace_cli import run_trace
-    from ambient.store_crypto import read_key
 
-    key = read_key(config.store.encryption) if config.store.encryption else None
-    return run_trace(path, args.rule, args.json, sys.stdout, key)
+    return run_trace(path, args.rule, args.json, sys.stdout, _store_key(config))
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_report(args: argparse.Namespace, config: AmbientConfig) -> int:
     import time
 
     from ambient.insights.report_cli import run_report
-    from ambient.store_crypto import read_key
 
-    key = read_key(config.store.encryption) if config.store.encryption else None
-    return run_report(config, args.person, args.week, args.out, time.time(), sys.stderr, key)
+    return run_report(
+        config, args.person, args.week, args.out, time.time(), sys.stderr, _store_key(config)
+    )
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -677,10 +689,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return run_status(find_socket(), args.json, sys.stdout)
 
 
-def _cmd_record(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_record(args: argparse.Namespace, config: AmbientConfig) -> int:
     _setup_logging(args, config)
     import asyncio
 
@@ -728,10 +738,8 @@ def _cmd_record(args: argparse.Namespace) -> int:
             print(f"note: {note}", file=sys.stderr)
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_export(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.privacy.commands import run_export
 
     return run_export(
@@ -739,28 +747,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     )
 
 
-def _cmd_forget(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_forget(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.privacy.commands import run_forget
 
     return run_forget(config, args.person, args.yes, sys.stdin, sys.stdout, sys.stderr)
 
 
-def _cmd_baseline(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_baseline(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.signals.baseline_cli import run_baseline
 
     return run_baseline(config, args.action, args.person, args.json, sys.stdout, sys.stderr)
 
 
-def _cmd_insights(args: argparse.Namespace) -> int:
-    config = _load(args)
-    if config is None:
-        return 1
+@_with_config
+def _cmd_insights(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.interventions.insights_cli import run_insights
 
     return run_insights(config, args.person, args.json, sys.stdout, sys.stderr)
