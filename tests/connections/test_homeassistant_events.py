@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 from typing import Any
 
-import aiohttp
 import pytest
 from fixtures.homeassistant import HomeAssistantInstance
 from pydantic import SecretStr
@@ -21,14 +20,6 @@ from ambient.counters import Counters
 pytestmark = pytest.mark.ha
 
 WAIT_S = 30.0
-
-
-async def fire(ha: HomeAssistantInstance, event_type: str, data: dict[str, Any]) -> None:
-    async with (
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ha.token}"}) as session,
-        session.post(f"{ha.url}/api/events/{event_type}", json=data) as reply,
-    ):
-        assert reply.status == 200, await reply.text()
 
 
 async def test_watched_events_arrive_and_the_watch_outlives_an_ha_restart(
@@ -52,13 +43,13 @@ async def test_watched_events_arrive_and_the_watch_outlives_an_ha_restart(
     task = asyncio.create_task(client.run())
     try:
         await asyncio.wait_for(client.wait_connected(), WAIT_S)
-        await fire(ha, "ambient_test_other", {"n": 0})
-        await fire(ha, "ambient_test_answer", {"n": 1})
+        await ha.fire_event("ambient_test_other", {"n": 0})
+        await ha.fire_event("ambient_test_answer", {"n": 1})
         assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 1}
 
         await asyncio.to_thread(ha.restart)
         await asyncio.wait_for(reconnected.wait(), WAIT_S)
-        await fire(ha, "ambient_test_answer", {"n": 2})
+        await ha.fire_event("ambient_test_answer", {"n": 2})
         assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 2}
         assert seen.empty()
     finally:

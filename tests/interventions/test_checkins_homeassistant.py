@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
-import aiohttp
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 
@@ -57,27 +55,23 @@ async def connected(client: HomeAssistantClient) -> AsyncIterator[None]:
             await task
 
 
-async def fire(ha: HomeAssistantInstance, event_type: str, data: dict[str, Any]) -> None:
-    """Fire an event on HA's bus through its REST API, as the companion app does."""
-    async with (
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ha.token}"}) as session,
-        session.post(f"{ha.url}/api/events/{event_type}", json=data) as reply,
-    ):
-        assert reply.status == 200, await reply.text()
-
-
-async def test_the_notification_is_sent_and_its_button_answers_the_episode(
-    ha: HomeAssistantInstance,
-) -> None:
-    config = AmbientConfig.model_validate(
+def alex_config(ha: HomeAssistantInstance, check_ins: dict[str, str]) -> AmbientConfig:
+    """Alex's home on the test HA, with Alex's ``check_ins`` settings and no store file."""
+    return AmbientConfig.model_validate(
         {
             "timezone": "UTC",
             "people": [{"id": "alex", "name": "Alex"}],
             "homeassistant": {"url": ha.url, "token": ha.token, "backoff_max": 0.5},
             "store": {"path": None},
-            "check_ins": {"people": {"alex": {"notify": "notify.mobile_app_ambient_phone"}}},
+            "check_ins": {"people": {"alex": check_ins}},
         }
     )
+
+
+async def test_the_notification_is_sent_and_its_button_answers_the_episode(
+    ha: HomeAssistantInstance,
+) -> None:
+    config = alex_config(ha, {"notify": "notify.mobile_app_ambient_phone"})
     assert config.homeassistant is not None
     clock, hub, store = VirtualClock(T0), Hub(), Store(None)
     book = EpisodeBook(store)
@@ -110,9 +104,8 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
             {"action": f"AMBIENT_CHECKIN_{episode}_WORSE", "title": "Worse"},
         ]
 
-        await fire(ha, "mobile_app_notification_action", {"action": "ALARM"})  # not ours
-        await fire(
-            ha,
+        await ha.fire_event("mobile_app_notification_action", {"action": "ALARM"})  # not ours
+        await ha.fire_event(
             "mobile_app_notification_action",
             {"action": f"AMBIENT_CHECKIN_{episode}_WORSE", "tag": f"ambient_checkin_{episode}"},
         )
@@ -127,15 +120,7 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
 async def test_a_mood_chosen_in_the_input_select_is_kept_and_teaches(
     ha: HomeAssistantInstance,
 ) -> None:
-    config = AmbientConfig.model_validate(
-        {
-            "timezone": "UTC",
-            "people": [{"id": "alex", "name": "Alex"}],
-            "homeassistant": {"url": ha.url, "token": ha.token, "backoff_max": 0.5},
-            "store": {"path": None},
-            "check_ins": {"people": {"alex": {"mood_entity": "input_select.alex_mood"}}},
-        }
-    )
+    config = alex_config(ha, {"mood_entity": "input_select.alex_mood"})
     assert config.homeassistant is not None
     clock, hub, store = VirtualClock(T0), Hub(), Store(None)
     book = EpisodeBook(store)
