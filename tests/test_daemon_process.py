@@ -4,16 +4,12 @@ config, and an invalid new config is reported while the running one stays."""
 from __future__ import annotations
 
 import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import AmbientProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
@@ -39,46 +35,20 @@ store:
 """
 
 
-class Daemon:
-    """An `ambient run` subprocess whose stderr lines can be awaited (no sleeps)."""
+def start_daemon(config: Path) -> AmbientProcess:
+    """``ambient run`` on ``config`` at ten times real speed."""
+    return AmbientProcess("run", "--config", str(config), "--speed", "10")
 
-    def __init__(self, config: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ambient", "run", "--config", str(config), "--speed", "10"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-
-    def all_lines(self) -> list[str]:
-        """Every line the process wrote, once it has exited."""
-        self._reader.join()
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return self.seen
-
-    def wait_for(self, text: str, timeout_s: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"no log line with {text!r}; saw:\n{''.join(self.seen)}")
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            self.seen.append(line)
-            if text in line:
-                return line
+def with_a_second_rule(store: Path) -> str:
+    """The config with its rule and a second one (reloading it says ``2 rules``)."""
+    second_rule = (
+        "  - id: second\n    triggers:\n      - trigger: signal\n        signal: hr\n"
+        "        above: 150\n    actions:\n      - action: log\nstore:"
+    )
+    return CONFIG.format(recording=RECORDING, store=store, rule_id="calm").replace(
+        "store:", second_rule
+    )
 
 
 @pytest.fixture
@@ -94,8 +64,8 @@ def test_stop_signal_shuts_down_cleanly(write_config: tuple[Path, Path], signum:
     """How fast is a speed target for bench/, not a wall-clock limit here (a busy machine would
     make it flake); the generous wait only keeps a hung process from hanging the suite."""
     config, store = write_config
-    daemon = Daemon(config)
-    daemon.wait_for("Running: 1 sensors, 1 rules")
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
     daemon.process.send_signal(signum)
     returncode = daemon.process.wait(timeout=30)
     assert returncode == 0
@@ -105,20 +75,12 @@ def test_stop_signal_shuts_down_cleanly(write_config: tuple[Path, Path], signum:
 
 def test_sighup_reloads_a_valid_config(write_config: tuple[Path, Path]) -> None:
     config, store = write_config
-    daemon = Daemon(config)
-    daemon.wait_for("Running: 1 sensors, 1 rules")
-    second_rule = (
-        "  - id: second\n    triggers:\n      - trigger: signal\n        signal: hr\n"
-        "        above: 150\n    actions:\n      - action: log\nstore:"
-    )
-    config.write_text(
-        CONFIG.format(recording=RECORDING, store=store, rule_id="calm").replace(
-            "store:", second_rule
-        )
-    )
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
+    config.write_text(with_a_second_rule(store))
     os.kill(daemon.process.pid, signal.SIGHUP)
-    daemon.wait_for("Config reloaded")
-    daemon.wait_for("Running: 1 sensors, 2 rules")
+    daemon.stderr.wait_for("Config reloaded")
+    daemon.stderr.wait_for("Running: 1 sensors, 2 rules")
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
 
@@ -127,32 +89,27 @@ def test_sighup_with_an_invalid_config_keeps_the_running_one(
     write_config: tuple[Path, Path],
 ) -> None:
     config, _ = write_config
-    daemon = Daemon(config)
-    daemon.wait_for("Running: 1 sensors, 1 rules")
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
     config.write_text("rules:\n  - id: calm\n    cooldwn: 5min\n")
     os.kill(daemon.process.pid, signal.SIGHUP)
-    daemon.wait_for("New config rejected, keeping the running one")
-    daemon.wait_for("did you mean `cooldown`?")
+    daemon.stderr.wait_for("New config rejected, keeping the running one")
+    daemon.stderr.wait_for("did you mean `cooldown`?")
     assert daemon.process.poll() is None
     reload_a_valid_config_and_stop(daemon, config)
 
 
-def reload_a_valid_config_and_stop(daemon: Daemon, config: Path) -> None:
+def reload_a_valid_config_and_stop(daemon: AmbientProcess, config: Path) -> None:
     """The daemon still serves and reloads; a rejected config never stopped the running one
     (its sensors and rules ran on: `Running:` only at the start and after the valid reload)."""
     store = config.parent / "state" / "ambient.db"
-    second_rule = (
-        "  - id: second\n    triggers:\n      - trigger: signal\n        signal: hr\n"
-        "        above: 150\n    actions:\n      - action: log\nstore:"
-    )
-    valid = CONFIG.format(recording=RECORDING, store=store, rule_id="calm")
-    config.write_text(valid.replace("store:", second_rule))
+    config.write_text(with_a_second_rule(store))
     os.kill(daemon.process.pid, signal.SIGHUP)
-    daemon.wait_for("Config reloaded")
-    daemon.wait_for("Running: 1 sensors, 2 rules")
+    daemon.stderr.wait_for("Config reloaded")
+    daemon.stderr.wait_for("Running: 1 sensors, 2 rules")
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
-    lines = daemon.all_lines()
+    lines = daemon.stderr.all_lines()
     assert sum("Running:" in line for line in lines) == 2, "".join(lines)
     assert not any("Traceback" in line for line in lines), "".join(lines)
 
@@ -171,11 +128,11 @@ def test_sighup_with_a_hostile_config_keeps_the_running_one(
     write_config: tuple[Path, Path], content: str
 ) -> None:
     config, _ = write_config
-    daemon = Daemon(config)
-    daemon.wait_for("Running: 1 sensors, 1 rules")
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
     config.write_text(content, encoding="utf-8")
     os.kill(daemon.process.pid, signal.SIGHUP)
-    daemon.wait_for("New config rejected, keeping the running one")
+    daemon.stderr.wait_for("New config rejected, keeping the running one")
     assert daemon.process.poll() is None
     reload_a_valid_config_and_stop(daemon, config)
 
@@ -186,24 +143,15 @@ def test_sighup_with_a_config_whose_store_cannot_open_goes_back_to_the_running_o
     """The trial wiring uses a store in memory, so a key file that is missing is found only when
     the new config is wired for real: the previous config is wired again, and serves."""
     config, store = write_config
-    daemon = Daemon(config)
-    daemon.wait_for("Running: 1 sensors, 1 rules")
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
     missing_key = config.parent / "no-such-key"
-    second_rule = (
-        "  - id: second\n    triggers:\n      - trigger: signal\n        signal: hr\n"
-        "        above: 150\n    actions:\n      - action: log\nstore:"
-    )
-    config.write_text(
-        CONFIG.format(recording=RECORDING, store=store, rule_id="calm").replace(
-            "store:", second_rule
-        )
-        + f"  encryption:\n    key_file: {missing_key}\n"
-    )
+    config.write_text(with_a_second_rule(store) + f"  encryption:\n    key_file: {missing_key}\n")
     os.kill(daemon.process.pid, signal.SIGHUP)
-    daemon.wait_for("Config reloaded")
-    line = daemon.wait_for("New config could not be started, going back to the previous one")
+    daemon.stderr.wait_for("Config reloaded")
+    line = daemon.stderr.wait_for("New config could not be started, going back to the previous one")
     assert f"{missing_key} does not exist" in line
-    daemon.wait_for("Running: 1 sensors, 1 rules")  # the previous config: one rule
+    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")  # the previous config: one rule
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
-    assert not any("Traceback" in line for line in daemon.all_lines())
+    assert not any("Traceback" in line for line in daemon.stderr.all_lines())
