@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 from ambient.config.store import StoreConfig
 from ambient.store import Store, StoreError, StoreKey
@@ -231,13 +232,7 @@ def test_check_reports_and_cli_fails_cleanly_on_a_wrong_key(tmp_path: Path) -> N
     Store(db, StoreKey(RAW_KEY, "test")).close()
     config = tmp_path / "ambient.yaml"
     config.write_text(json.dumps({"store": {"path": str(db), "encryption": {"key": "11" * 32}}}))
-    result = subprocess.run(
-        [sys.executable, "-m", "ambient", "trace", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = run_ambient("trace", "--config", str(config))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [

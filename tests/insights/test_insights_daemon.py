@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from fixtures.ambient_process import run_ambient
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, running
 
@@ -59,12 +58,7 @@ store:
 def test_a_rule_on_the_stress_slope_acts_before_the_threshold_rule(tmp_path: Path) -> None:
     config = tmp_path / "ambient.yaml"
     config.write_text(RULES.format(recording=ROOT / "ambient" / "data" / "demo.csv"))
-    done = subprocess.run(
-        [sys.executable, "-m", "ambient", "simulate", "--config", str(config), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_ambient("simulate", "--config", str(config), "--json")
     assert done.returncode == 0, done.stderr
     fired = [json.loads(line) for line in done.stdout.splitlines() if '"event": "fired"' in line]
     threshold = next(row["t"] for row in fired if row["rule"] == "threshold")

@@ -8,13 +8,13 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 from ambient.config.insights import InsightsConfig, TrendConfig
 from ambient.config.root import AmbientConfig
@@ -104,24 +104,17 @@ def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
     config = tmp_path / "ambient.yaml"
     config.write_text(f"people:\n  - id: alex\n    name: Alex\nstore:\n  path: {store_path}\n")
     out = tmp_path / "alex.html"
-    command = [sys.executable, "-m", "ambient", "report", "--config", str(config)]
-    done = subprocess.run(
-        [*command, "--person", "alex", "--week", "2026-W49", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    report = ("report", "--config", str(config))
+    done = run_ambient(*report, "--person", "alex", "--week", "2026-W49", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out)
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     assert "Alex's week" in out.read_text()
     assert InsightStore(Store(store_path)).summaries("alex")
-    bad = subprocess.run([*command, "--person", "sam"], capture_output=True, text=True, timeout=120)
+    bad = run_ambient(*report, "--person", "sam")
     assert bad.returncode == 1
     assert bad.stderr == "ambient report: no person sam (people: alex)\n"
-    week = subprocess.run(
-        [*command, "--person", "alex", "--week", "49"], capture_output=True, text=True, timeout=120
-    )
+    week = run_ambient(*report, "--person", "alex", "--week", "49")
     assert week.returncode == 1 and "not an ISO week" in week.stderr
 
 

@@ -8,12 +8,11 @@ import io
 import json
 import sqlite3
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pyrage
+from fixtures.ambient_process import run_ambient
 
 from ambient.store import Store, StoreKey
 
@@ -71,16 +70,10 @@ def setup(tmp_path: Path, encrypted: bool = False) -> tuple[Path, Path]:
     return config, db
 
 
-def ambient(*argv: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", *argv], capture_output=True, check=False, timeout=60
-    )
-
-
 def test_json_export_round_trips_what_the_store_held(tmp_path: Path) -> None:
     config, db = setup(tmp_path)
     out = tmp_path / "alex.json"
-    result = ambient("export", "--config", str(config), "--person", "alex", "--out", str(out))
+    result = run_ambient("export", "--config", str(config), "--person", "alex", "--out", str(out))
     assert result.returncode == 0, result.stderr
     document = json.loads(out.read_text())
 
@@ -99,9 +92,9 @@ def test_json_export_round_trips_what_the_store_held(tmp_path: Path) -> None:
 
 def test_csv_export_holds_the_same_rows(tmp_path: Path) -> None:
     config, db = setup(tmp_path)
-    result = ambient("export", "--config", str(config), "--person", "alex", "--format", "csv")
+    result = run_ambient("export", "--config", str(config), "--person", "alex", "--format", "csv")
     assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     held = held_about(db, "alex")
     assert [row["data_class"] for row in rows] == ["traces", "traces", "baselines", "rule_state"]
     assert [json.loads(row["row"]) for row in rows] == (
@@ -117,8 +110,10 @@ def test_an_age_encrypted_export_of_an_encrypted_store_decrypts_to_the_same_docu
     identity = pyrage.x25519.Identity.generate()
     plain_out, age_out = tmp_path / "alex.json", tmp_path / "alex.json.age"
     common = ("export", "--config", str(config), "--person", "alex")
-    assert ambient(*common, "--out", str(plain_out)).returncode == 0
-    result = ambient(*common, "--out", str(age_out), "--age-recipient", str(identity.to_public()))
+    assert run_ambient(*common, "--out", str(plain_out)).returncode == 0
+    result = run_ambient(
+        *common, "--out", str(age_out), "--age-recipient", str(identity.to_public())
+    )
     assert result.returncode == 0, result.stderr
 
     sealed = age_out.read_bytes()
@@ -135,12 +130,12 @@ def test_an_age_encrypted_export_of_an_encrypted_store_decrypts_to_the_same_docu
 def test_a_bad_recipient_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     config, _ = setup(tmp_path)
     out = tmp_path / "x.age"
-    result = ambient(
+    result = run_ambient(
         "export", "--config", str(config), "--person", "alex", "--out", str(out),
         "--age-recipient", "age1notakey",
     )  # fmt: skip
     assert result.returncode == 1
-    assert result.stderr.decode().strip().splitlines() == [
+    assert result.stderr.strip().splitlines() == [
         "ambient export: --age-recipient age1notakey...: not an age (age1...) or SSH public key"
     ]
     assert not out.exists()
@@ -148,7 +143,7 @@ def test_a_bad_recipient_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     config, _ = setup(tmp_path)
-    result = ambient("export", "--config", str(config), "--person", "nobody")
+    result = run_ambient("export", "--config", str(config), "--person", "nobody")
     assert result.returncode == 0
     document = json.loads(result.stdout)
     sections = {name: s["rows"] for name, s in document["data"].items()}

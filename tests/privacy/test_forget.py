@@ -9,13 +9,13 @@ import asyncio
 import contextlib
 import json
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from fixtures.ambient_process import AmbientProcess, run_ambient
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, running
@@ -86,24 +86,7 @@ def rows_about(db: Path, person: str) -> dict[str, int]:
 def forget(
     config: Path, person: str, *extra: str, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ambient",
-            "forget",
-            "--config",
-            str(config),
-            "--person",
-            person,
-            *extra,
-        ],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run_ambient("forget", "--config", str(config), "--person", person, *extra, stdin=stdin)
 
 
 def test_forget_erases_the_person_from_the_store_and_their_recordings(tmp_path: Path) -> None:
@@ -150,21 +133,12 @@ def test_without_yes_and_without_a_terminal_nothing_is_erased(tmp_path: Path) ->
 def test_forget_refuses_while_the_daemon_runs(tmp_path: Path) -> None:
     """The daemon holds the person in memory and would write them back."""
     config = write_config(tmp_path, None, "home")
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "ambient", "run", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = AmbientProcess("run", "--config", str(config))
     try:
-        assert daemon.stderr is not None
-        for line in daemon.stderr:  # blocks until the daemon says it runs (or exits)
-            if "Running:" in line:
-                break
+        daemon.stderr.wait_for("Running:")
         result = forget(config, "alex", "--yes")
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        daemon.stop()
     assert result.returncode == 1
     assert "the daemon is running" in result.stderr
     assert "Forgot" not in result.stdout

@@ -7,12 +7,11 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import AmbientProcess
 
 from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
@@ -199,23 +198,12 @@ def test_the_daemon_purges_what_a_previous_run_left_as_it_starts(tmp_path: Path)
             }
         )
     )
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "ambient", "run", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = AmbientProcess("run", str(config))
     try:
-        assert daemon.stderr is not None
-        seen = []
-        for line in daemon.stderr:  # until the purge reports (or the daemon exits)
-            seen.append(line)
-            if "Retention: removed" in line:
-                break
+        purged = daemon.stderr.wait_for("Retention: removed")
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
-    assert "Retention: removed 1 traces" in seen[-1], "".join(seen)
+        daemon.stop()
+    assert "Retention: removed 1 traces" in purged
     store = Store(db)
     assert trace_times(store) == [wall_now - 29 * DAY_S]
     store.close()

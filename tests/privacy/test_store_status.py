@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fixtures.ambient_process import AmbientProcess
+
 from ambient.status_page import render_status
 from ambient.store import Store, StoreKey
 from ambient.store_crypto import file_is_plain
@@ -100,21 +102,13 @@ def test_a_daemon_with_a_key_reports_and_keeps_an_encrypted_store(tmp_path: Path
             }
         )
     )
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "ambient", "run", "--config", str(config), "--speed", "10"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    daemon = AmbientProcess("run", "--config", str(config), "--speed", "10")
     try:
-        assert daemon.stderr is not None
-        for line in daemon.stderr:  # until the daemon says it runs
-            if "Running:" in line:
-                break
+        daemon.stderr.wait_for("Running:")
         status = ambient("status", "--config", str(config), "--json")
     finally:
-        daemon.terminate()
-        assert daemon.wait(timeout=30) == 0
+        daemon.process.terminate()
+        assert daemon.process.wait(timeout=30) == 0
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["store"] == {"path": str(db), "encrypted": True}
     assert file_is_plain(db) is False
