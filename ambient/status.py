@@ -253,6 +253,22 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
     return document
 
 
+def daemon_answers(store_path: Path | None) -> bool:
+    """Whether the daemon of the config that keeps this store is running (it answers on its
+    status socket). Commands that change the store refuse then: the daemon would write its
+    copy back from memory."""
+    if store_path is None:
+        return False
+    socket = socket_path_for(store_path)
+    if not socket.exists():
+        return False
+    try:
+        asyncio.run(query_status(socket, timeout_s=2.0))
+    except StatusUnavailable:
+        return False
+    return True
+
+
 def run_status(socket_path: Path, as_json: bool, out: TextIO) -> int:
     """``ambient status [--json]``: 0 with the status printed, 1 with a reason when none."""
     try:

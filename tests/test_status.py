@@ -17,6 +17,7 @@ from ambient.status import (
     StatusServer,
     StatusSocketBusy,
     StatusUnavailable,
+    daemon_answers,
     query_status,
     run_status,
     socket_path_for,
@@ -198,3 +199,20 @@ def test_socket_lives_beside_the_store(tmp_path: Path, monkeypatch: pytest.Monke
     )
     monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path))
     assert socket_path_for(None) == tmp_path / "ambient.sock"
+
+
+async def test_a_store_has_a_running_daemon_only_while_one_answers_beside_it(
+    sock_path: Path,
+) -> None:
+    store = sock_path.parent / "ambient.db"
+    assert not await asyncio.to_thread(daemon_answers, None)
+    assert not await asyncio.to_thread(daemon_answers, store)  # no socket
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
+    try:
+        assert await asyncio.to_thread(daemon_answers, store)
+    finally:
+        await server.stop()
+    stale = socket.socket(socket.AF_UNIX)  # a socket file that nothing listens on
+    stale.bind(str(sock_path))
+    stale.close()
+    assert not await asyncio.to_thread(daemon_answers, store)

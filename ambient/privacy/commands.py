@@ -118,16 +118,9 @@ def run_forget(
 
 
 def _refuse_while_running(config: AmbientConfig) -> None:
-    from ambient.status import StatusUnavailable, query_status, socket_path_for
+    from ambient.status import daemon_answers
 
-    if config.store.path is None:
-        return
-    socket = socket_path_for(config.store.path)
-    if not socket.exists():
-        return
-    try:
-        asyncio.run(query_status(socket, timeout_s=2.0))
-    except StatusUnavailable:
+    if not daemon_answers(config.store.path):
         return
     raise ForgetError(
         "the daemon is running and would write the person back from memory: stop it first "
