@@ -13,10 +13,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from fixtures.ambient_process import AmbientProcess, run_ambient
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, mqtt_integration
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, running
 
@@ -230,37 +229,6 @@ def test_an_unreachable_broker_is_said_and_fails_the_command(tmp_path: Path) -> 
     assert "retained topics NOT cleared; run forget again" in result.stdout
     assert "Traceback" not in result.stderr
     assert rows_about(tmp_path / "ambient.db", "alex")["traces"] == 0  # the store still was
-
-
-@contextlib.asynccontextmanager
-async def mqtt_integration(
-    ha: HomeAssistantInstance, broker: MosquittoBroker
-) -> AsyncIterator[None]:
-    """HA's MQTT integration, set up through its config flow, pointed at ``broker``."""
-    headers = {"Authorization": f"Bearer {ha.token}"}
-    base = f"{ha.url}/api/config/config_entries"
-    async with aiohttp.ClientSession(headers=headers) as session:
-
-        async def remove_existing() -> None:
-            async with session.get(f"{base}/entry", params={"domain": "mqtt"}) as reply:
-                entries = await reply.json()
-            for entry in entries:
-                async with session.delete(f"{base}/entry/{entry['entry_id']}") as reply:
-                    assert reply.status == 200
-
-        await remove_existing()
-        async with session.post(f"{base}/flow", json={"handler": "mqtt"}) as reply:
-            if reply.status != 200:
-                pytest.skip(f"HA's MQTT config flow is unavailable ({reply.status})")
-            flow = await reply.json()
-        async with session.post(
-            f"{base}/flow/{flow['flow_id']}", json={"broker": broker.host, "port": broker.port}
-        ) as reply:
-            assert (await reply.json())["type"] == "create_entry"
-        try:
-            yield
-        finally:
-            await remove_existing()
 
 
 def device_of(devices: list[dict[str, Any]], identifier: str) -> dict[str, Any] | None:
