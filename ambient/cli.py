@@ -1,26 +1,18 @@
-"""The ``ambient`` command line. Each subcommand imports only what it needs, so ``check`` and
-``status`` start fast and a config without BLE never loads bleak."""
+"""The ``ambient`` command line: the parser, and main handing each subcommand to its handler in
+:mod:`ambient.commands` (handlers import only what they need, so ``check`` and ``status`` start
+fast and a config without BLE never loads bleak)."""
 
 from __future__ import annotations
 
 import argparse
-import functools
-import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from datetime import tzinfo
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ambient import __version__
+from ambient.commands import check, live, replay, stored
 from ambient.config.durations import parse_duration
-
-if TYPE_CHECKING:
-    from ambient.config import AmbientConfig
-    from ambient.store_crypto import StoreKey
-
-_LOGGER = logging.getLogger("ambient")
 
 
 def _duration_arg(text: str) -> float:
@@ -445,342 +437,19 @@ def _resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     args.config = named or (Path(from_env) if from_env else DEFAULT_CONFIG_PATH)
 
 
-def _setup_logging(
-    args: argparse.Namespace, config: AmbientConfig | None = None, timeline: bool = False
-) -> None:
-    from ambient.logs import setup_logging
-
-    level = args.log_level or (config.logging.level if config else "INFO")
-    fmt = args.log_format or (config.logging.format if config else "text")
-    setup_logging(level, fmt, timeline)
-
-
-def _load(args: argparse.Namespace) -> AmbientConfig | None:
-    """The config, or None after printing every problem to stderr."""
-    from ambient.config import ConfigError, load_config
-
-    try:
-        return load_config(args.config)
-    except ConfigError as exc:
-        count = len(exc.issues)
-        print(f"{args.config}: {count} problem{'' if count == 1 else 's'}:", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
-        return None
-
-
-def _with_config(
-    command: Callable[[argparse.Namespace, AmbientConfig], int],
-) -> Callable[[argparse.Namespace], int]:
-    """A subcommand that needs the config: exit 1 once its problems are printed when it does
-    not load."""
-
-    @functools.wraps(command)
-    def with_config(args: argparse.Namespace) -> int:
-        config = _load(args)
-        return 1 if config is None else command(args, config)
-
-    return with_config
-
-
-def _store_key(config: AmbientConfig) -> StoreKey | None:
-    """The key of an encrypted store, None for a plain one."""
-    from ambient.store_crypto import read_key
-
-    return read_key(config.store.encryption) if config.store.encryption else None
-
-
-def _reporting_failures(
-    command: str, run: Callable[[], int], failures: tuple[type[Exception], ...]
-) -> int:
-    """``run()``'s exit code; one of ``failures`` is one line and exit 1, a ``--plot`` without
-    matplotlib one line and exit 3 (see PLOT_EXIT_CODES)."""
-    from ambient.plot import PlotUnavailable
-
-    try:
-        return run()
-    except failures as exc:
-        print(f"ambient {command}: {exc}", file=sys.stderr)
-        return 1
-    except PlotUnavailable as exc:
-        print(f"ambient {command}: {exc}", file=sys.stderr)
-        return 3
-
-
-@_with_config
-def _cmd_check(args: argparse.Namespace, config: AmbientConfig) -> int:
-    print(f"{args.config}: OK")
-    print(f"People ({len(config.people)}):")
-    for person in config.people:
-        print(f"  {person.id}  {person.display_name}")
-    print(f"Sensors ({len(config.sensors)}):")
-    from ambient.sensors.factory import sensor_name
-
-    for index, sensor in enumerate(config.sensors):
-        who = f" for {sensor.person}" if sensor.person else ""
-        print(f"  {sensor_name(sensor, index)}  ({sensor.type}){who}")
-    print(f"Rules ({len(config.rules)}):")
-    for rule in config.rules:
-        alias = f"  {rule.alias}" if rule.alias else ""
-        print(f"  {rule.id}{alias}")
-    connections = [name for name in ("homeassistant", "mqtt") if getattr(config, name) is not None]
-    print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
-    from ambient.privacy.store_status import describe_store
-
-    store_line, store_usable = describe_store(config.store)
-    print(f"Store: {store_line}")
-    from ambient.config import config_warnings
-
-    for warning in config_warnings(args.config, config):
-        print(f"Warning: {warning}")
-    for note in _idle_notes(config):
-        print(f"Note: {note}")
-    return 0 if store_usable else 1
-
-
-def _idle_notes(config: AmbientConfig) -> list[str]:
-    """What a valid config leaves out that makes ambient do nothing at all."""
-    if not config.sensors and not config.rules:
-        return [
-            "this config does nothing: it has no sensors and no rules "
-            "(docs/first-rule.md shows a first one)"
-        ]
-    if not config.sensors:
-        return ["no sensors: nothing is read, so only time, cron, state and mqtt rules can fire"]
-    if not config.rules:
-        return ["no rules: readings become signals, but nothing ever acts on them"]
-    return []
-
-
-@_with_config
-def _cmd_run(args: argparse.Namespace, config: AmbientConfig) -> int:
-    _setup_logging(args, config, timeline=True)
-    import asyncio
-
-    from ambient.clock import Clock, RealClock, ScaledClock
-    from ambient.daemon import Daemon, DaemonOptions
-    from ambient.logs import Timeline
-
-    clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
-    timeline = Timeline(sys.stdout, _timezone(config))
-    options = DaemonOptions(trace_listeners=[timeline])
-    daemon = Daemon(config, clock, options, config_path=args.config)
-
-    async def serve() -> int:
-        daemon.install_signal_handlers()
-        return await daemon.run()
-
-    return asyncio.run(serve())
-
-
-def _timezone(config: AmbientConfig) -> tzinfo | None:
-    """The config's time zone (checked when the config was loaded), else the system's."""
-    if config.timezone is None:
-        return None
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(config.timezone)
-
-
-@_with_config
-def _cmd_simulate(args: argparse.Namespace, config: AmbientConfig) -> int:
-    _setup_logging(args, config)
-    from ambient.simulate import SimulationError, run_simulate
-
-    return _reporting_failures(
-        "simulate",
-        lambda: run_simulate(
-            config, args.recording, args.json, sys.stdout, dict(args.state), args.plot
-        ),
-        (SimulationError,),
-    )
-
-
-@_with_config
-def _cmd_evaluate(args: argparse.Namespace, config: AmbientConfig) -> int:
-    args.log_level = args.log_level or "WARNING"  # not a line per replayed recording
-    _setup_logging(args, config)
-    from ambient.evaluate.command import run_evaluate
-    from ambient.evaluate.run import EvaluationError
-    from ambient.labels import LabelsError
-
-    return _reporting_failures(
-        "evaluate",
-        lambda: run_evaluate(
-            config,
-            args.recordings,
-            args.labels,
-            args.rule,
-            dict(args.state),
-            sys.stdout,
-            json_output=args.json,
-            plot_dir=args.plot,
-        ),
-        (EvaluationError, LabelsError),
-    )
-
-
-def _cmd_analyze(args: argparse.Namespace) -> int:
-    _setup_logging(args)
-    from ambient.signals.analyze import run_analyze
-
-    # A recording that cannot be read (RecordingError) is main's one line and exit 1.
-    return run_analyze(args.recording, args.window, args.json, sys.stdout)
-
-
-@_with_config
-def _cmd_trace(args: argparse.Namespace, config: AmbientConfig) -> int:
-    rule_ids = [rule.id for rule in config.rules]
-    if args.rule is not None and args.rule not in rule_ids:
-        known = ", ".join(rule_ids) or "none"
-        print(f"ambient trace: no rule {args.rule} (rules: {known})", file=sys.stderr)
-        return 1
-    path = config.store.path
-    if path is None:
-        print(
-            "ambient trace: this config keeps no store (store.path: null), "
-            "so traces live only while ambient runs",
-            file=sys.stderr,
-        )
-        return 1
-    if not path.exists():
-        print(f"ambient trace: no store at {path} yet: has the daemon run?", file=sys.stderr)
-        return 1
-    from ambient.rules.trace_cli import run_trace
-
-    return run_trace(path, args.rule, args.json, sys.stdout, _store_key(config))
-
-
-@_with_config
-def _cmd_report(args: argparse.Namespace, config: AmbientConfig) -> int:
-    import time
-
-    from ambient.insights.report_cli import run_report
-
-    return run_report(
-        config, args.person, args.week, args.out, time.time(), sys.stderr, _store_key(config)
-    )
-
-
-def _cmd_scan(args: argparse.Namespace) -> int:
-    _setup_logging(args)
-    import asyncio
-
-    from ambient.sensors.scan import scan
-
-    return asyncio.run(scan(args.adapter, args.timeout, sys.stdout))
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    from ambient.status import find_socket, run_status, socket_path_for
-
-    if args.config_given:
-        config = _load(args)
-        if config is None:
-            return 1
-        if config.store.path is None:
-            print(
-                f"ambient status: {args.config} keeps no store (store.path: null), "
-                "so its daemon has no status socket",
-                file=sys.stderr,
-            )
-            return 1
-        return run_status(socket_path_for(config.store.path), args.json, sys.stdout)
-    return run_status(find_socket(), args.json, sys.stdout)
-
-
-@_with_config
-def _cmd_record(args: argparse.Namespace, config: AmbientConfig) -> int:
-    _setup_logging(args, config)
-    import asyncio
-
-    from ambient.clock import RealClock
-    from ambient.daemon import Daemon, DaemonOptions
-    from ambient.recordings import RecordingWriter
-
-    writer = RecordingWriter(args.out)
-    clock = RealClock()
-
-    async def from_daemon() -> bool:
-        """What the running daemon of this config reads, when one does: the sensors stay
-        the daemon's (a strap takes one connection; a broker session is per client)."""
-        from ambient.reading_stream import record_from_daemon
-        from ambient.status import socket_path_for
-
-        if config.store.path is None:
-            return False
-        socket = socket_path_for(config.store.path)
-        return await record_from_daemon(socket, writer.write, args.duration, clock)
-
-    async def serve() -> int:
-        if await from_daemon():
-            return 0
-        daemon = Daemon(
-            config,
-            clock,
-            DaemonOptions(record_to=writer, services=False, store_in_memory=True),
-            config_path=args.config,
-        )
-        daemon.install_signal_handlers()
-        if args.duration:
-            clock.call_later(args.duration, daemon.request_stop)
-        return await daemon.run()
-
-    try:
-        return asyncio.run(serve())
-    finally:
-        writer.close()
-        print(f"wrote {args.out}", file=sys.stderr)
-        from ambient.privacy.retention import unmanaged_recording_note
-
-        note = unmanaged_recording_note(args.out, config.retention, config.store.path)
-        if note is not None:
-            print(f"note: {note}", file=sys.stderr)
-
-
-@_with_config
-def _cmd_export(args: argparse.Namespace, config: AmbientConfig) -> int:
-    from ambient.privacy.commands import run_export
-
-    return run_export(
-        config, args.person, args.format, args.out, args.age_recipient, sys.stdout, sys.stderr
-    )
-
-
-@_with_config
-def _cmd_forget(args: argparse.Namespace, config: AmbientConfig) -> int:
-    from ambient.privacy.commands import run_forget
-
-    return run_forget(config, args.person, args.yes, sys.stdin, sys.stdout, sys.stderr)
-
-
-@_with_config
-def _cmd_baseline(args: argparse.Namespace, config: AmbientConfig) -> int:
-    from ambient.signals.baseline_cli import run_baseline
-
-    return run_baseline(config, args.action, args.person, args.json, sys.stdout, sys.stderr)
-
-
-@_with_config
-def _cmd_insights(args: argparse.Namespace, config: AmbientConfig) -> int:
-    from ambient.interventions.insights_cli import run_insights
-
-    return run_insights(config, args.person, args.json, sys.stdout, sys.stderr)
-
-
 _COMMANDS = {
-    "check": _cmd_check,
-    "run": _cmd_run,
-    "simulate": _cmd_simulate,
-    "evaluate": _cmd_evaluate,
-    "analyze": _cmd_analyze,
-    "trace": _cmd_trace,
-    "report": _cmd_report,
-    "scan": _cmd_scan,
-    "status": _cmd_status,
-    "record": _cmd_record,
-    "export": _cmd_export,
-    "forget": _cmd_forget,
-    "baseline": _cmd_baseline,
-    "insights": _cmd_insights,
+    "check": check.check,
+    "run": live.run,
+    "simulate": replay.simulate,
+    "evaluate": replay.evaluate,
+    "analyze": replay.analyze,
+    "trace": stored.trace,
+    "report": stored.report,
+    "scan": live.scan,
+    "status": live.status,
+    "record": live.record,
+    "export": stored.export,
+    "forget": stored.forget,
+    "baseline": stored.baseline,
+    "insights": stored.insights,
 }

@@ -1,0 +1,56 @@
+"""``ambient check``: the config, valid or not, and what it sets up."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from ambient.commands.common import with_config
+
+if TYPE_CHECKING:
+    from ambient.config import AmbientConfig
+
+
+@with_config
+def check(args: argparse.Namespace, config: AmbientConfig) -> int:
+    print(f"{args.config}: OK")
+    print(f"People ({len(config.people)}):")
+    for person in config.people:
+        print(f"  {person.id}  {person.display_name}")
+    print(f"Sensors ({len(config.sensors)}):")
+    from ambient.sensors.factory import sensor_name
+
+    for index, sensor in enumerate(config.sensors):
+        who = f" for {sensor.person}" if sensor.person else ""
+        print(f"  {sensor_name(sensor, index)}  ({sensor.type}){who}")
+    print(f"Rules ({len(config.rules)}):")
+    for rule in config.rules:
+        alias = f"  {rule.alias}" if rule.alias else ""
+        print(f"  {rule.id}{alias}")
+    connections = [name for name in ("homeassistant", "mqtt") if getattr(config, name) is not None]
+    print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
+    from ambient.privacy.store_status import describe_store
+
+    store_line, store_usable = describe_store(config.store)
+    print(f"Store: {store_line}")
+    from ambient.config import config_warnings
+
+    for warning in config_warnings(args.config, config):
+        print(f"Warning: {warning}")
+    for note in _idle_notes(config):
+        print(f"Note: {note}")
+    return 0 if store_usable else 1
+
+
+def _idle_notes(config: AmbientConfig) -> list[str]:
+    """What a valid config leaves out that makes ambient do nothing at all."""
+    if not config.sensors and not config.rules:
+        return [
+            "this config does nothing: it has no sensors and no rules "
+            "(docs/first-rule.md shows a first one)"
+        ]
+    if not config.sensors:
+        return ["no sensors: nothing is read, so only time, cron, state and mqtt rules can fire"]
+    if not config.rules:
+        return ["no rules: readings become signals, but nothing ever acts on them"]
+    return []

@@ -1,0 +1,120 @@
+"""The subcommands of the live home: ``run`` the daemon, ``record`` what the sensors read, ask
+the running daemon its ``status``, ``scan`` for wearables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from ambient.commands.common import configure_logging, load_or_report, with_config
+
+if TYPE_CHECKING:
+    from ambient.config import AmbientConfig
+
+
+@with_config
+def run(args: argparse.Namespace, config: AmbientConfig) -> int:
+    configure_logging(args, config, timeline=True)
+    import asyncio
+
+    from ambient.clock import Clock, RealClock, ScaledClock
+    from ambient.daemon import Daemon, DaemonOptions
+    from ambient.logs import Timeline
+
+    clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
+    timeline = Timeline(sys.stdout, _timezone(config))
+    options = DaemonOptions(trace_listeners=[timeline])
+    daemon = Daemon(config, clock, options, config_path=args.config)
+
+    async def serve() -> int:
+        daemon.install_signal_handlers()
+        return await daemon.run()
+
+    return asyncio.run(serve())
+
+
+def _timezone(config: AmbientConfig) -> tzinfo | None:
+    """The config's time zone (checked when the config was loaded), else the system's."""
+    if config.timezone is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(config.timezone)
+
+
+def scan(args: argparse.Namespace) -> int:
+    configure_logging(args)
+    import asyncio
+
+    from ambient.sensors.scan import scan
+
+    return asyncio.run(scan(args.adapter, args.timeout, sys.stdout))
+
+
+def status(args: argparse.Namespace) -> int:
+    from ambient.status import find_socket, run_status, socket_path_for
+
+    if args.config_given:
+        config = load_or_report(args)
+        if config is None:
+            return 1
+        if config.store.path is None:
+            print(
+                f"ambient status: {args.config} keeps no store (store.path: null), "
+                "so its daemon has no status socket",
+                file=sys.stderr,
+            )
+            return 1
+        return run_status(socket_path_for(config.store.path), args.json, sys.stdout)
+    return run_status(find_socket(), args.json, sys.stdout)
+
+
+@with_config
+def record(args: argparse.Namespace, config: AmbientConfig) -> int:
+    configure_logging(args, config)
+    import asyncio
+
+    from ambient.clock import RealClock
+    from ambient.daemon import Daemon, DaemonOptions
+    from ambient.recordings import RecordingWriter
+
+    writer = RecordingWriter(args.out)
+    clock = RealClock()
+
+    async def from_daemon() -> bool:
+        """What the running daemon of this config reads, when one does: the sensors stay
+        the daemon's (a strap takes one connection; a broker session is per client)."""
+        from ambient.reading_stream import record_from_daemon
+        from ambient.status import socket_path_for
+
+        if config.store.path is None:
+            return False
+        socket = socket_path_for(config.store.path)
+        return await record_from_daemon(socket, writer.write, args.duration, clock)
+
+    async def serve() -> int:
+        if await from_daemon():
+            return 0
+        daemon = Daemon(
+            config,
+            clock,
+            DaemonOptions(record_to=writer, services=False, store_in_memory=True),
+            config_path=args.config,
+        )
+        daemon.install_signal_handlers()
+        if args.duration:
+            clock.call_later(args.duration, daemon.request_stop)
+        return await daemon.run()
+
+    try:
+        return asyncio.run(serve())
+    finally:
+        writer.close()
+        print(f"wrote {args.out}", file=sys.stderr)
+        from ambient.privacy.retention import unmanaged_recording_note
+
+        note = unmanaged_recording_note(args.out, config.retention, config.store.path)
+        if note is not None:
+            print(f"note: {note}", file=sys.stderr)
