@@ -15,8 +15,6 @@ from ambient.messages import (
     ActionContext,
     ActionResult,
     CalmingDecision,
-    ExternalEvent,
-    SignalUpdate,
     SignalValue,
     TraceRecord,
 )
@@ -51,8 +49,6 @@ class SignalView(Protocol):
     def people(self) -> list[str]: ...
 
 
-SignalListener = Callable[[SignalUpdate], None]
-EventListener = Callable[[ExternalEvent], None]
 TraceSink = Callable[[TraceRecord], None]
 
 

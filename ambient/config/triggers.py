@@ -17,7 +17,6 @@ from ambient.config.types import EntityId, MqttTopicFilter, TimeOfDay
 #: A number, or the id of an HA entity whose state is that number.
 Threshold = float | EntityId
 
-TRIGGER_KINDS = ("signal", "state", "time", "cron", "mqtt")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
