@@ -26,7 +26,7 @@ from ambient.store_crypto import StoreError, StoreKey, file_is_plain
 if TYPE_CHECKING:
     from ambient.config.store import StoreConfig
 
-__all__ = ["Store", "StoreError", "StoreKey"]
+__all__ = ["Store", "StoreError", "StoreKey", "existing_store_path"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -178,6 +178,16 @@ class Store:
     def checkpoint(self) -> None:
         """Fold the write-ahead log back into the file and empty it (no old pages linger)."""
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def existing_store_path(config: StoreConfig, lost: str) -> Path:
+    """The store file a command reads; ``StoreError`` saying why there is none (``lost``: what
+    a config without a store does not keep)."""
+    if config.path is None:
+        raise StoreError(f"this config keeps no store (store.path: null), so {lost}")
+    if not config.path.exists():
+        raise StoreError(f"no store at {config.path} yet: has the daemon run?")
+    return config.path
 
 
 def _connect(path: Path, key: StoreKey | None) -> sqlite3.Connection:

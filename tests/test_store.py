@@ -6,7 +6,10 @@ import sqlite3
 import stat
 from pathlib import Path
 
-from ambient.store import Store
+import pytest
+
+from ambient.config.store import StoreConfig
+from ambient.store import Store, StoreError, existing_store_path
 
 
 def test_values_survive_reopening(tmp_path: Path) -> None:
@@ -62,3 +65,13 @@ def test_tables_added_through_the_store_share_its_file_and_transactions(tmp_path
     store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT person, n FROM day").fetchall() == [("sam", 2)]
+
+
+def test_a_command_reads_only_a_store_that_is_kept_and_there(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"keeps no store \(store.path: null\), so nothing"):
+        existing_store_path(StoreConfig(path=None), "nothing")
+    path = tmp_path / "ambient.db"
+    with pytest.raises(StoreError, match=r"no store at .* yet: has the daemon run\?"):
+        existing_store_path(StoreConfig(path=path), "nothing")
+    Store(path).close()
+    assert existing_store_path(StoreConfig(path=path), "nothing") == path

@@ -20,19 +20,11 @@ def trace(args: argparse.Namespace, config: AmbientConfig) -> int:
         known = ", ".join(rule_ids) or "none"
         print(f"ambient trace: no rule {args.rule} (rules: {known})", file=sys.stderr)
         return 1
-    path = config.store.path
-    if path is None:
-        print(
-            "ambient trace: this config keeps no store (store.path: null), "
-            "so traces live only while ambient runs",
-            file=sys.stderr,
-        )
-        return 1
-    if not path.exists():
-        print(f"ambient trace: no store at {path} yet: has the daemon run?", file=sys.stderr)
-        return 1
     from ambient.rules.trace_cli import run_trace
+    from ambient.store import existing_store_path
 
+    # No store is a StoreError: main's one line and exit 1.
+    path = existing_store_path(config.store, "traces live only while ambient runs")
     return run_trace(path, args.rule, args.json, sys.stdout, store_key(config))
 
 

@@ -14,7 +14,7 @@ from ambient.insights.days import day_of, day_start, iso_week, week_label
 from ambient.insights.learned import learned_episodes
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import DaySummary, summarize
-from ambient.store import Store, StoreKey
+from ambient.store import Store, StoreError, StoreKey, existing_store_path
 
 
 def last_full_week(today: date) -> date:
@@ -94,9 +94,10 @@ def run_report(
     except ValueError as exc:
         err.write(f"ambient report: {exc}\n")
         return 1
-    path = config.store.path
-    if path is None or not path.exists():
-        err.write(f"ambient report: no store at {path}: has the daemon run?\n")
+    try:
+        path = existing_store_path(config.store, "there are no days to report")
+    except StoreError as exc:
+        err.write(f"ambient report: {exc}\n")
         return 1
     try:
         import matplotlib  # noqa: F401

@@ -9,7 +9,7 @@ from typing import TextIO
 from ambient.config.root import AmbientConfig
 from ambient.interventions.explain import insight_rows, write_insights
 from ambient.interventions.policies import policies_of
-from ambient.store import Store
+from ambient.store import Store, StoreError, existing_store_path
 
 _PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 _TABLE = "intervention_episode"
@@ -22,16 +22,10 @@ def run_insights(
     if person is not None and not _PERSON_ID.fullmatch(person):
         print(f"ambient insights: `{person}` is not a person id", file=stderr)
         return 1
-    path = config.store.path
-    if path is None:
-        print(
-            "ambient insights: this config keeps no store (store.path: null), "
-            "so nothing learnt outlives the daemon",
-            file=stderr,
-        )
-        return 1
-    if not path.exists():
-        print(f"ambient insights: no store at {path} yet: has the daemon run?", file=stderr)
+    try:
+        existing_store_path(config.store, "nothing learnt outlives the daemon")
+    except StoreError as exc:
+        print(f"ambient insights: {exc}", file=stderr)
         return 1
     store = Store.from_config(config.store)
     try:

@@ -178,3 +178,13 @@ def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
     now = opened.start + 10 * 3600
     assert run_report(config, "alex", "2026-W49", out, now, err) == 0, err.getvalue()
     assert "<tr><td>Mon 30</td><td>60</td>" in out.read_text()
+
+
+def test_a_config_without_a_store_is_told_so(tmp_path: Path) -> None:
+    config = AmbientConfig.model_validate({"people": [{"id": "alex"}], "store": {"path": None}})
+    err = io.StringIO()
+    assert run_report(config, "alex", "2026-W49", tmp_path / "a.html", 0.0, err) == 1
+    assert err.getvalue() == (
+        "ambient report: this config keeps no store (store.path: null), "
+        "so there are no days to report\n"
+    )
