@@ -170,6 +170,13 @@ class Store:
         with self._transaction():
             return int(self._db.execute(sql, params).rowcount)
 
+    def insert(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one INSERT (in its own transaction, unless inside ``batch``); the new row's id."""
+        with self._transaction():
+            row_id = self._db.execute(sql, params).lastrowid
+        assert row_id is not None, "insert() is for INSERT statements"
+        return row_id
+
     def secure_delete(self) -> None:
         """Overwrite deleted content with zeros from now on (forget, retention): a deleted row
         must not survive in a free page."""

@@ -75,3 +75,11 @@ def test_a_command_reads_only_a_store_that_is_kept_and_there(tmp_path: Path) -> 
         existing_store_path(StoreConfig(path=path), "nothing")
     Store(path).close()
     assert existing_store_path(StoreConfig(path=path), "nothing") == path
+
+
+def test_insert_gives_the_new_rows_id() -> None:
+    store = Store(None)
+    store.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
+    assert store.insert("INSERT INTO t (x) VALUES (?)", ("a",)) == 1
+    assert store.insert("INSERT INTO t (x) VALUES (?)", ("b",)) == 2
+    assert store.query("SELECT id, x FROM t ORDER BY id") == [(1, "a"), (2, "b")]

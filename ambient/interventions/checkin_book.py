@@ -59,12 +59,11 @@ class CheckInBook:
         store.execute_script(_SCHEMA)
 
     def asked(self, person: str, episode_id: int, time: float) -> int:
-        self._store.execute(
+        return self._store.insert(
             "INSERT INTO check_in (person, kind, time, episode_id, status) "
             "VALUES (?, 'episode', ?, ?, ?)",
             (person, time, episode_id, ASKED),
         )
-        return int(self._store.query("SELECT last_insert_rowid()")[0][0])
 
     def close(
         self, check_in_id: int, status: str, answer: str | None, time: float, source: str
@@ -76,12 +75,11 @@ class CheckInBook:
         )
 
     def mood(self, person: str, answer: str, time: float, source: str) -> int:
-        self._store.execute(
+        return self._store.insert(
             "INSERT INTO check_in (person, kind, time, status, answer, answered_at, source) "
             "VALUES (?, 'mood', ?, ?, ?, ?, ?)",
             (person, time, GIVEN, answer, time, source),
         )
-        return int(self._store.query("SELECT last_insert_rowid()")[0][0])
 
     def rows(
         self, person: str | None = None, kind: str | None = None, since: float = 0.0

@@ -90,13 +90,11 @@ class EpisodeBook:
     def open(
         self, person: str, rule: str, option: str, start: float, context: Mapping[str, Any]
     ) -> int:
-        self._store.execute(
+        return self._store.insert(
             "INSERT INTO intervention_episode (person, rule, option, start, context) "
             "VALUES (?, ?, ?, ?, ?)",
             (person, rule, option, start, json.dumps(dict(context), separators=(",", ":"))),
         )
-        rows = self._store.query("SELECT last_insert_rowid()")
-        return int(rows[0][0])
 
     def record_response(self, episode_id: int, response: EpisodeResponse, time: float) -> None:
         self._store.execute(
