@@ -11,10 +11,10 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "deploy" / "install.sh"
@@ -54,13 +54,7 @@ def test_install_upgrade_uninstall_purge(tmp_path: Path) -> None:
     assert unit.read_text() == (REPO / "deploy/systemd/ambient.service").read_text()
     assert (root / "usr/local/bin/ambient").readlink() == Path("/opt/ambient/bin/ambient")
     # The installed example (with its secrets file) is a config the real `ambient check` accepts.
-    check = subprocess.run(
-        [sys.executable, "-m", "ambient", "check", "--config", str(etc / "ambient.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    check = run_ambient("check", "--config", str(etc / "ambient.yaml"))
     assert check.returncode == 0, check.stdout + check.stderr
     # What would have been done to the real system.
     assert "skip: useradd --system --user-group --groups bluetooth" in first.stdout
