@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, running_client
 from pydantic import SecretStr
 
 from ambient.clock import RealClock, VirtualClock
@@ -36,20 +34,9 @@ async def wait_status(client: HomeAssistantClient, wanted: str, timeout_s: float
     await asyncio.wait_for(reached.wait(), timeout_s)
 
 
-@contextlib.asynccontextmanager
-async def running(client: HomeAssistantClient) -> AsyncIterator[HomeAssistantClient]:
-    task = asyncio.create_task(client.run())
-    try:
-        yield client
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def test_calls_a_service_and_ha_changes_the_light(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
-    async with running(client), HaProbe(ha.url, ha.token) as probe:
+    async with running_client(client, connected=False), HaProbe(ha.url, ha.token) as probe:
         await wait_status(client, "connected")
         assert client.user_id == ha.owner_user_id
         result = await client.call_service(
@@ -64,7 +51,7 @@ async def test_calls_a_service_and_ha_changes_the_light(ha: HomeAssistantInstanc
 
 async def test_service_errors_carry_has_message(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
-    async with running(client):
+    async with running_client(client, connected=False):
         await wait_status(client, "connected")
         with pytest.raises(HomeAssistantError) as raised:
             await client.call_service("light", "no_such_service", target={"entity_id": "light.x"})
@@ -81,7 +68,7 @@ async def test_watches_only_the_entities_asked_for(ha: HomeAssistantInstance) ->
 
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
     client.watch_entities(["input_boolean.sleeping"], handler)
-    async with running(client), HaProbe(ha.url, ha.other_token) as other:
+    async with running_client(client, connected=False), HaProbe(ha.url, ha.other_token) as other:
         await wait_status(client, "connected")
         await asyncio.wait_for(changed.wait(), 10)
         first = seen[-1]
@@ -120,7 +107,7 @@ async def test_wrong_token_logs_once_backs_off_and_keeps_running(
         lambda status: failures.put_nowait(status) if status == "auth_failed" else None
     )
     caplog.set_level(logging.DEBUG, logger="ambient.connections.homeassistant")
-    async with running(client):
+    async with running_client(client, connected=False):
         delays = []
         for _ in range(5):
             await asyncio.wait_for(failures.get(), 10)
@@ -148,7 +135,7 @@ async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
     client.watch_entities(
         ["light.bed_light"], lambda e, new, old: states.put_nowait(new) if new else None
     )
-    async with running(client):
+    async with running_client(client, connected=False):
         await wait_status(client, "connected")
         assert client.connect_count == 1
         disconnected = wait_status(client, "disconnected")

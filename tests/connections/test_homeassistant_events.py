@@ -5,11 +5,10 @@ again after HA restarts."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.homeassistant import HomeAssistantInstance, running_client
 from pydantic import SecretStr
 
 from ambient.clock import RealClock
@@ -40,9 +39,7 @@ async def test_watched_events_arrive_and_the_watch_outlives_an_ha_restart(
                 reconnected.set()
 
     client.on_status(on_status)
-    task = asyncio.create_task(client.run())
-    try:
-        await asyncio.wait_for(client.wait_connected(), WAIT_S)
+    async with running_client(client):
         await ha.fire_event("ambient_test_other", {"n": 0})
         await ha.fire_event("ambient_test_answer", {"n": 1})
         assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 1}
@@ -52,7 +49,3 @@ async def test_watched_events_arrive_and_the_watch_outlives_an_ha_restart(
         await ha.fire_event("ambient_test_answer", {"n": 2})
         assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 2}
         assert seen.empty()
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

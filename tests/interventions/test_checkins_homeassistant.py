@@ -9,11 +9,9 @@ companion app fires, sent the same way (HA's API)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, running_client
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.config.root import AmbientConfig
@@ -41,18 +39,6 @@ class Links:
 
     def homeassistant(self) -> HomeAssistantClient:
         return self._client
-
-
-@contextlib.asynccontextmanager
-async def connected(client: HomeAssistantClient) -> AsyncIterator[None]:
-    task = asyncio.create_task(client.run())
-    try:
-        await asyncio.wait_for(client.wait_connected(), 30)
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def alex_config(ha: HomeAssistantInstance, check_ins: dict[str, str]) -> AmbientConfig:
@@ -83,7 +69,7 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
     answered = asyncio.Event()
     checkins.answered_listeners.append(lambda _person: answered.set())
 
-    async with connected(client), HaProbe(ha.url, ha.token) as probe:
+    async with running_client(client), HaProbe(ha.url, ha.token) as probe:
         await probe.subscribe("call_service")
         episode = recorder.start("alex", "calm", "breathe", PRIORS["breathing"], {})
         await clock.run_until(T0 + 1200)  # measured: the question goes out
@@ -139,7 +125,7 @@ async def test_a_mood_chosen_in_the_input_select_is_kept_and_teaches(
         await probe.call_service(
             "input_select", "select_option", {"entity_id": mood, "option": "ok"}
         )
-        async with connected(client):
+        async with running_client(client):
             changed = asyncio.Event()
             client.watch_entities(
                 [mood],
