@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, running_client
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import make_connection, running
 from pydantic import SecretStr
@@ -42,16 +42,14 @@ async def test_a_state_change_of_a_watched_entity_is_an_ha_state_event(
         HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token)), RealClock(), Counters()
     )
     watch_ha_entities(client, [entity], RealClock(), events.put_nowait)
-    task = asyncio.create_task(client.run())
-    try:
-        async with HaProbe(ha.url, ha.other_token) as probe:
-            await probe.call("input_boolean/create", name="ambient events test")
-            first = await asyncio.wait_for(events.get(), WAIT_S)
-            await probe.call_service("input_boolean", "turn_on", {"entity_id": entity})
-            changed = await asyncio.wait_for(events.get(), WAIT_S)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    async with (
+        running_client(client, connected=False),
+        HaProbe(ha.url, ha.other_token) as probe,
+    ):
+        await probe.call("input_boolean/create", name="ambient events test")
+        first = await asyncio.wait_for(events.get(), WAIT_S)
+        await probe.call_service("input_boolean", "turn_on", {"entity_id": entity})
+        changed = await asyncio.wait_for(events.get(), WAIT_S)
     assert (first.kind, first.key, first.data["state"], first.data["old_state"]) == (
         "ha_state",
         entity,
