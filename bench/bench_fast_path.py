@@ -1,0 +1,272 @@
+"""The fast path beside Home Assistant's own automation, on the same job: an MQTT heart-rate
+message above 100 bpm → a light toggled → HA reports the light's new state.
+
+Everything real, on loopback: Mosquitto (tests/fixtures), Home Assistant (the cached test venv)
+with its MQTT integration and one YAML automation, and an `ambient run` process reading the
+same broker and calling the same HA. Iterations alternate between the two, each on its own
+demo light and topic:
+
+- HA: publish ``{"hr": 120}`` → automation (trigger mqtt, condition hr > 100) → light.toggle;
+- ambient: publish ``{"hr": 60}`` then ``{"hr": 120}`` → signal `hr` → rule (hr above 100,
+  fires on the crossing) → light.toggle.
+
+Timed from the publish of the 120 until a separate WebSocket connection to HA sees the light's
+state_changed. Prints p50/p99 of each and ambient's ratio to HA (aim ≤ 1.0x on both).
+
+    python bench/bench_fast_path.py [--n 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import aiohttp
+import paho.mqtt.client as paho
+from fixtures.homeassistant import (
+    HaProbe,
+    HomeAssistantInstance,
+    _free_port,
+    _prepare_config_dir,
+    ha_available,
+)
+from fixtures.mosquitto import MosquittoBroker, mosquitto_available
+from paho.mqtt.enums import CallbackAPIVersion
+
+HA_LIGHT = "light.ceiling_lights"
+AMBIENT_LIGHT = "light.bed_light"
+HA_TOPIC = "bench/ha/heart"
+AMBIENT_TOPIC = "bench/ambient/heart"
+WAIT_S = 30.0
+
+AUTOMATION = {
+    "alias": "Heart rate above 100 toggles a light",
+    "mode": "queued",
+    "triggers": [{"trigger": "mqtt", "topic": HA_TOPIC}],
+    "conditions": [
+        {"condition": "template", "value_template": "{{ trigger.payload_json.hr > 100 }}"}
+    ],
+    "actions": [{"action": "light.toggle", "target": {"entity_id": HA_LIGHT}}],
+}
+
+AMBIENT_CONFIG = """\
+people:
+  - id: alex
+homeassistant:
+  url: {url}
+  token: {token}
+mqtt:
+  host: {host}
+  port: {port}
+sensors:
+  - type: mqtt
+    topic: {topic}
+    person: alex
+    metric: hr
+    value: hr
+signals:
+  update_interval: 0
+rules:
+  - id: fast_path
+    person: alex
+    mode: parallel
+    triggers:
+      - trigger: signal
+        signal: hr
+        above: 100
+    actions:
+      - action: light.toggle
+        target:
+          entity_id: {light}
+store:
+  path: {store}
+logging:
+  level: WARNING
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def add_mqtt_integration(ha: HomeAssistantInstance, broker: MosquittoBroker) -> None:
+    """The MQTT integration through its config flow and the automation through the config API,
+    as a user adds them in HA's UI."""
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.post(
+            f"{ha.url}/api/config/config_entries/flow", json={"handler": "mqtt"}
+        ) as reply:
+            flow = await reply.json()
+        async with http.post(
+            f"{ha.url}/api/config/config_entries/flow/{flow['flow_id']}",
+            json={"broker": broker.host, "port": broker.port},
+        ) as reply:
+            done = await reply.json()
+            if done.get("type") != "create_entry":
+                raise RuntimeError(f"MQTT integration not added: {done}")
+        while True:  # set up in the background: the trigger can only attach once it is
+            async with http.get(
+                f"{ha.url}/api/config/config_entries/entry", params={"domain": "mqtt"}
+            ) as reply:
+                if [e["state"] for e in await reply.json()] == ["loaded"]:
+                    break
+            await asyncio.sleep(0.1)  # polling an outside process in a bench
+        async with http.post(
+            f"{ha.url}/api/config/automation/config/bench_fast_path", json=AUTOMATION
+        ) as reply:  # saved and loaded, as the automation editor does
+            if reply.status != 200:
+                raise RuntimeError(f"automation not saved: {await reply.text()}")
+
+
+class StateWatcher:
+    """HA's state_changed events of each light, in order, with their arrival time."""
+
+    def __init__(self, probe: HaProbe) -> None:
+        self.probe = probe
+        self.counts: dict[str, int] = {}
+
+    async def next_change(self, entity_id: str) -> float:
+        """``time.monotonic()`` when the light's next state change arrived."""
+
+        def changed(event: Any) -> bool:
+            return bool(
+                event.event_type == "state_changed" and event.data.get("entity_id") == entity_id
+            )
+
+        count = self.counts.get(entity_id, 0) + 1
+        events = await self.probe.wait_count(changed, count, WAIT_S)
+        self.counts[entity_id] = count
+        return float(events[count - 1].at)
+
+    def resync(self) -> None:
+        """Count every change seen so far as consumed (after the warm-up)."""
+        for entity_id in (HA_LIGHT, AMBIENT_LIGHT):
+            self.counts[entity_id] = sum(
+                1
+                for e in self.probe.events
+                if e.event_type == "state_changed" and e.data.get("entity_id") == entity_id
+            )
+
+
+async def measure(
+    ha: HomeAssistantInstance, broker: MosquittoBroker, store: Path, n: int, source: Path | None
+) -> None:
+    await add_mqtt_integration(ha, broker)
+    config = store.parent / "ambient.yaml"
+    config.write_text(
+        AMBIENT_CONFIG.format(
+            url=ha.url,
+            token=ha.token,
+            host=broker.host,
+            port=broker.port,
+            topic=AMBIENT_TOPIC,
+            light=AMBIENT_LIGHT,
+            store=store,
+        )
+    )
+    command = [sys.executable, "-m", "ambient", "run", "--config", str(config)]
+    env = dict(os.environ)
+    if source is not None:  # another checkout's ambient, for a before/after comparison
+        env["PYTHONPATH"] = str(source)
+    ambient = subprocess.Popen(  # noqa: ASYNC220 - started once, before timing
+        command, env=env, stdout=subprocess.DEVNULL
+    )
+    publisher = paho.Client(CallbackAPIVersion.VERSION2)
+    publisher.connect(broker.host, broker.port)
+    publisher.loop_start()
+    try:
+        async with HaProbe(ha.url, ha.token) as probe:
+            await probe.subscribe("state_changed")
+            watcher = StateWatcher(probe)
+
+            async def ha_once() -> float:
+                started = time.monotonic()
+                publisher.publish(HA_TOPIC, json.dumps({"hr": 120}))
+                return await watcher.next_change(HA_LIGHT) - started
+
+            async def ambient_once() -> float:
+                publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 60}))
+                started = time.monotonic()
+                publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 120}))
+                return await watcher.next_change(AMBIENT_LIGHT) - started
+
+            for once in (ha_once, ambient_once):  # warm-up: until each path answers
+                while True:
+                    try:
+                        await asyncio.wait_for(once(), 2)
+                        break
+                    except TimeoutError:
+                        print(f"warming up: {once.__name__} not answered yet", file=sys.stderr)
+            watcher.resync()
+            ha_s: list[float] = []
+            ambient_s: list[float] = []
+            for _ in range(n):
+                ha_s.append(await ha_once())
+                ambient_s.append(await ambient_once())
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+        ambient.terminate()
+        ambient.wait()
+    report(ha_s, ambient_s)
+
+
+def report(ha_s: list[float], ambient_s: list[float]) -> None:
+    rows = []
+    for name, values in (("HA automation", ha_s), ("ambient", ambient_s)):
+        ms = [v * 1000 for v in values]
+        rows.append((statistics.median(ms), percentile(ms, 99)))
+        print(
+            f"{name:<14} MQTT publish -> light state_changed  p50 {rows[-1][0]:6.2f} ms"
+            f"   p99 {rows[-1][1]:6.2f} ms   (n={len(ms)})"
+        )
+    print(f"ambient / HA: p50 {rows[1][0] / rows[0][0]:.2f}x   p99 {rows[1][1] / rows[0][1]:.2f}x")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument(
+        "--ambient-source",
+        type=Path,
+        metavar="DIR",
+        help="run ambient from this checkout (its package directory's parent) instead",
+    )
+    args = parser.parse_args()
+    if (reason := ha_available()) is not None or not mosquitto_available():
+        print(f"skipped: {reason or 'mosquitto is not installed'}")
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = MosquittoBroker(Path(tmp) / "mosquitto")
+        broker.start()
+        config_dir = Path(tmp) / "ha"
+        port = _free_port()
+        _prepare_config_dir(config_dir, port)
+        ha = HomeAssistantInstance(config_dir=config_dir, port=port)
+        ha.start()
+        try:
+            ha.onboard()
+            (Path(tmp) / "ambient").mkdir()
+            store = Path(tmp) / "ambient" / "ambient.db"
+            asyncio.run(measure(ha, broker, store, args.n, args.ambient_source))
+        finally:
+            ha.stop()
+            broker.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
