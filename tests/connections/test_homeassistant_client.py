@@ -7,7 +7,8 @@ import logging
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, running_client
+from fixtures.connections import running
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from pydantic import SecretStr
 
 from ambient.clock import RealClock, VirtualClock
@@ -36,7 +37,7 @@ async def wait_status(client: HomeAssistantClient, wanted: str, timeout_s: float
 
 async def test_calls_a_service_and_ha_changes_the_light(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
-    async with running_client(client, connected=False), HaProbe(ha.url, ha.token) as probe:
+    async with running(client, wait=False), HaProbe(ha.url, ha.token) as probe:
         await wait_status(client, "connected")
         assert client.user_id == ha.owner_user_id
         result = await client.call_service(
@@ -51,7 +52,7 @@ async def test_calls_a_service_and_ha_changes_the_light(ha: HomeAssistantInstanc
 
 async def test_service_errors_carry_has_message(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
-    async with running_client(client, connected=False):
+    async with running(client, wait=False):
         await wait_status(client, "connected")
         with pytest.raises(HomeAssistantError) as raised:
             await client.call_service("light", "no_such_service", target={"entity_id": "light.x"})
@@ -68,7 +69,7 @@ async def test_watches_only_the_entities_asked_for(ha: HomeAssistantInstance) ->
 
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
     client.watch_entities(["input_boolean.sleeping"], handler)
-    async with running_client(client, connected=False), HaProbe(ha.url, ha.other_token) as other:
+    async with running(client, wait=False), HaProbe(ha.url, ha.other_token) as other:
         await wait_status(client, "connected")
         await asyncio.wait_for(changed.wait(), 10)
         first = seen[-1]
@@ -107,7 +108,7 @@ async def test_wrong_token_logs_once_backs_off_and_keeps_running(
         lambda status: failures.put_nowait(status) if status == "auth_failed" else None
     )
     caplog.set_level(logging.DEBUG, logger="ambient.connections.homeassistant")
-    async with running_client(client, connected=False):
+    async with running(client, wait=False):
         delays = []
         for _ in range(5):
             await asyncio.wait_for(failures.get(), 10)
@@ -135,7 +136,7 @@ async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
     client.watch_entities(
         ["light.bed_light"], lambda e, new, old: states.put_nowait(new) if new else None
     )
-    async with running_client(client, connected=False):
+    async with running(client, wait=False):
         await wait_status(client, "connected")
         assert client.connect_count == 1
         disconnected = wait_status(client, "disconnected")

@@ -8,7 +8,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HomeAssistantInstance, running_client
+from fixtures.connections import running
+from fixtures.homeassistant import HomeAssistantInstance
 from pydantic import SecretStr
 
 from ambient.clock import RealClock
@@ -39,7 +40,7 @@ async def test_watched_events_arrive_and_the_watch_outlives_an_ha_restart(
                 reconnected.set()
 
     client.on_status(on_status)
-    async with running_client(client):
+    async with running(client):
         await ha.fire_event("ambient_test_other", {"n": 0})
         await ha.fire_event("ambient_test_answer", {"n": 1})
         assert await asyncio.wait_for(seen.get(), WAIT_S) == {"n": 1}

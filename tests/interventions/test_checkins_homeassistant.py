@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, running_client
+from fixtures.connections import running
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.config.root import AmbientConfig
@@ -69,7 +70,7 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
     answered = asyncio.Event()
     checkins.answered_listeners.append(lambda _person: answered.set())
 
-    async with running_client(client), HaProbe(ha.url, ha.token) as probe:
+    async with running(client), HaProbe(ha.url, ha.token) as probe:
         await probe.subscribe("call_service")
         episode = recorder.start("alex", "calm", "breathe", PRIORS["breathing"], {})
         await clock.run_until(T0 + 1200)  # measured: the question goes out
@@ -125,7 +126,7 @@ async def test_a_mood_chosen_in_the_input_select_is_kept_and_teaches(
         await probe.call_service(
             "input_select", "select_option", {"entity_id": mood, "option": "ok"}
         )
-        async with running_client(client):
+        async with running(client):
             changed = asyncio.Event()
             client.watch_entities(
                 [mood],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, running_client
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import make_connection, running
 from pydantic import SecretStr
@@ -43,7 +43,7 @@ async def test_a_state_change_of_a_watched_entity_is_an_ha_state_event(
     )
     watch_ha_entities(client, [entity], RealClock(), events.put_nowait)
     async with (
-        running_client(client, connected=False),
+        running(client, wait=False),
         HaProbe(ha.url, ha.other_token) as probe,
     ):
         await probe.call("input_boolean/create", name="ambient events test")
