@@ -10,10 +10,15 @@ import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from ambient.clock import Clock
-from ambient.config.actions import ChooseCalming, WaitForStepConfig
+from ambient.config.actions import (
+    ActionConfig,
+    ChooseCalming,
+    LeafActionConfig,
+    WaitForStepConfig,
+)
+from ambient.config.conditions import ConditionConfig
 from ambient.messages import (
     ActionContext,
     ActionResult,
@@ -104,7 +109,7 @@ class Runs:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
 
-    def _steps_of(self, rule: Rule, run: RunRecord) -> Sequence[Any]:
+    def _steps_of(self, rule: Rule, run: RunRecord) -> Sequence[ActionConfig]:
         if run.kind == "actions":
             return rule.config.actions
         if run.kind == "recovery":
@@ -210,7 +215,7 @@ class Runs:
 
     # SequenceHost
 
-    async def perform_leaf(self, action: Any, run: RunRecord) -> ActionResult:
+    async def perform_leaf(self, action: LeafActionConfig, run: RunRecord) -> ActionResult:
         kind = str(getattr(action, "action", type(action).__name__))
         held_back = self._held_back()
         if held_back is not None:
@@ -223,7 +228,7 @@ class Runs:
             _LOGGER.exception("Action %s of run %s raised", kind, run.id)
             return ActionResult(kind, False, f"error: {exc}")
 
-    def conditions_hold(self, conditions: Sequence[Any], run: RunRecord) -> bool:
+    def conditions_hold(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> bool:
         context = self._current_values.condition_context(run.person, run.trigger_id)
         ok, _ = evaluate_all(conditions, context)
         return ok

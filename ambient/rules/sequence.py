@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from ambient.clock import Clock
 from ambient.config.actions import (
+    ActionConfig,
     ChooseCalming,
     ChooseCalmingStepConfig,
     ChooseStepConfig,
     DelayStepConfig,
     IfStepConfig,
+    LeafActionConfig,
     WaitForStepConfig,
 )
+from ambient.config.conditions import ConditionConfig
 from ambient.messages import ActionResult, CalmingDecision
 from ambient.rules.state import RunRecord
 
@@ -32,9 +35,9 @@ class SequenceHost(Protocol):
 
     clock: Clock
 
-    async def perform_leaf(self, action: Any, run: RunRecord) -> ActionResult: ...
+    async def perform_leaf(self, action: LeafActionConfig, run: RunRecord) -> ActionResult: ...
 
-    def conditions_hold(self, conditions: Sequence[Any], run: RunRecord) -> bool: ...
+    def conditions_hold(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> bool: ...
 
     async def wait_for_signal(
         self, step: WaitForStepConfig, run: RunRecord, until: float | None
@@ -65,11 +68,13 @@ class SequenceRun:
         self._on_first_wait = on_first_wait
         self._on_result = on_result
 
-    async def execute(self, steps: Sequence[Any]) -> bool:
+    async def execute(self, steps: Sequence[ActionConfig]) -> bool:
         resume = list(self.run.position) or None
         return await self._steps(steps, [], resume)
 
-    async def _steps(self, steps: Sequence[Any], prefix: Path, resume: Path | None) -> bool:
+    async def _steps(
+        self, steps: Sequence[ActionConfig], prefix: Path, resume: Path | None
+    ) -> bool:
         start = int(resume[0]) if resume else 0
         for index in range(start, len(steps)):
             resuming = resume is not None and index == start
@@ -78,7 +83,7 @@ class SequenceRun:
                 return False
         return True
 
-    async def _step(self, step: Any, path: Path, sub: Path, resuming: bool) -> bool:
+    async def _step(self, step: ActionConfig, path: Path, sub: Path, resuming: bool) -> bool:
         clock = self.host.clock
         if isinstance(step, DelayStepConfig):
             until = self.run.wait_until if resuming and self.run.wait_until else None
