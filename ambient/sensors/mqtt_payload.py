@@ -19,6 +19,9 @@ MAX_PAYLOAD_BYTES: Final = 16 * 1024
 _MILLISECOND_TIMESTAMPS_ABOVE: Final = 1e11
 #: Timestamps before 2000-01-01 UTC are a broken sensor clock, not a reading's real time.
 EARLIEST_TIMESTAMP: Final = 946_684_800.0
+#: Deeper nesting is refused before decoding: no sensor nests a reading more than a few levels,
+#: and how deep ``json.loads`` goes before it fails differs between Python versions.
+MAX_NESTING: Final = 64
 
 
 class PayloadError(ValueError):
@@ -48,8 +51,11 @@ def decode(payload: bytes) -> str:
 
 def load_json(text: str) -> Any:
     """``json.loads`` with every way it can fail turned into a named reason: ``bad_json``,
-    ``too_deep`` (nesting beyond the interpreter's recursion limit) and ``number_too_long``
+    ``too_deep`` (nesting deeper than ``MAX_NESTING``, or than the interpreter's recursion
+    limit) and ``number_too_long``
     (an integer of more digits than Python converts, 4,300 by default)."""
+    if text.count("[") + text.count("{") > MAX_NESTING and _nesting(text) > MAX_NESTING:
+        raise PayloadError("too_deep", f"nested deeper than {MAX_NESTING} levels")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -58,6 +64,28 @@ def load_json(text: str) -> Any:
         raise PayloadError("too_deep", "nested too deeply") from None
     except ValueError:
         raise PayloadError("number_too_long", "a number has too many digits") from None
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of arrays and objects in ``text``, brackets inside strings aside."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def lookup(document: Any, path: str) -> Any:

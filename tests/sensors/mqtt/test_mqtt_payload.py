@@ -7,9 +7,11 @@ import math
 import pytest
 
 from ambient.sensors.mqtt_payload import (
+    MAX_NESTING,
     MAX_PAYLOAD_BYTES,
     PayloadError,
     beat_times,
+    load_json,
     parse_payload,
 )
 
@@ -82,3 +84,16 @@ def test_beat_times_end_at_the_timestamp() -> None:
     times = beat_times(100.0, [1000.0, 500.0, 250.0])
     assert [round(t, 3) for t in times] == [99.25, 99.75, 100.0]
     assert not any(math.isnan(t) for t in times)
+
+
+def test_nesting_is_refused_past_a_fixed_depth_on_every_python() -> None:
+    """How deep json.loads goes before it fails differs between Python versions; the limit
+    does not, and brackets inside strings do not count."""
+    deep = "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1)
+    with pytest.raises(PayloadError) as refused:
+        load_json(deep)
+    assert refused.value.reason == "too_deep"
+    shallow = "[" * MAX_NESTING + "]" * MAX_NESTING
+    assert load_json(shallow) is not None
+    bracket_text = '{"note": "' + "[" * 200 + '\\\\", "hr": 70}'
+    assert load_json(bracket_text)["hr"] == 70
