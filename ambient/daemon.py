@@ -318,6 +318,7 @@ class Daemon:
             queue,
             process,
             insights=insights,
+            status_providers=hub.status_providers,
         )
 
     async def _serve(self, config: AmbientConfig, wiring: _Wiring) -> Outcome:
@@ -454,6 +455,7 @@ class Daemon:
 
     def _status_document(self, config: AmbientConfig, wiring: _Wiring) -> dict[str, Any]:
         signals, rules = wiring.signals, wiring.rules
+        check_ins = wiring.status_providers.get("check_ins")
         people: dict[str, dict[str, Any]] = {}
         for person in signals.people():
             people[person] = {
@@ -474,6 +476,7 @@ class Daemon:
                 "path": None if wiring.store.path is None else str(wiring.store.path),
                 "encrypted": wiring.store.encrypted,
             },
+            "check_ins": check_ins() if check_ins is not None else None,
         }
 
 
@@ -492,6 +495,8 @@ class _Wiring:
     process: Callable[[Reading], None]
     rules_stopped: bool = False
     insights: Any = None  # ambient.insights.service.Insights (imported lazily)
+    #: What parts add to the status document (check-in counts, insights, calming odds).
+    status_providers: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
 
 class _SensorStatus:

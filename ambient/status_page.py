@@ -17,6 +17,9 @@ def render_status(status: Mapping[str, Any]) -> str:
     lines += _section("Queues", _queue_lines(status.get("queues") or {}))
     lines += _section("Errors", _counter_lines(status.get("counters") or {}), empty="none")
     lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
+    if status.get("check_ins"):
+        counts = status["check_ins"]
+        lines += _section("Check-ins", [f"  {', '.join(f'{n} {k}' for k, n in counts.items())}"])
     return "\n".join(lines) + "\n"
 
 

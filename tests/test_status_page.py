@@ -31,6 +31,13 @@ def test_render_paused_and_empty_sections() -> None:
     assert "Errors\n  none" in text
 
 
+def test_check_in_counts_show_only_when_check_ins_are_on() -> None:
+    counts = {"asked": 3, "answered": 2, "timed_out": 1}
+    text = render_status({"version": "0.1.0", "check_ins": counts})
+    assert "Check-ins\n  3 asked, 2 answered, 1 timed_out" in text
+    assert "Check-ins" not in render_status({"version": "0.1.0", "check_ins": None})
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
