@@ -184,6 +184,32 @@ register(
 )
 
 
+register(
+    DataClass(
+        name="open_day",
+        table="kv",
+        where="namespace = 'insights.open'",
+        person="key",
+        time=None,
+        retention=None,
+        description="which day the person's summary is being gathered for",
+        json_columns=("value",),
+    )
+)
+register(
+    DataClass(
+        name="report_link",
+        table="kv",
+        where="namespace = 'insights.report_token'",
+        person="key",
+        time=None,
+        retention=None,
+        description="the random part of the person's delivered report's file name",
+        json_columns=("value",),
+    )
+)
+
+
 def _rule_states(store: Store) -> list[tuple[str, dict[str, Any]]]:
     """Each rule's saved state (its `for` windows, cooldowns and open episodes per person)."""
     found = []

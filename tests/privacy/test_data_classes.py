@@ -7,6 +7,8 @@ from pathlib import Path
 
 from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
+from ambient.insights.delivery import TOKENS
+from ambient.insights.service import OPEN
 from ambient.insights.storage import INDEX, MINUTES, SUMMARIES
 from ambient.privacy.data_classes import data_classes
 from ambient.privacy.export import person_rows
@@ -31,6 +33,8 @@ def test_the_core_namespaces_are_registered() -> None:
     assert where["daily_summaries"] == f"namespace = '{SUMMARIES}'"
     assert where["day_minutes"] == f"namespace = '{MINUTES}'"
     assert where["day_index"] == f"namespace = '{INDEX}'"
+    assert where["open_day"] == f"namespace = '{OPEN}'"
+    assert where["report_link"] == f"namespace = '{TOKENS}'"
     assert STATE_NAMESPACE == "rules"  # erased by the rule_state eraser
 
 
@@ -56,4 +60,14 @@ async def test_daily_summaries_age_by_their_day_and_belong_to_their_person(
     removed = forget_store(store, "alex")
     assert (removed["daily_summaries"], removed["day_minutes"], removed["day_index"]) == (1, 1, 1)
     assert sorted(store.items(SUMMARIES)) == ["alexa/2026-05-01"]  # a prefix is not a person
+    store.close()
+
+
+def test_forget_leaves_no_insights_state_of_the_person(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ambient.db")
+    for namespace in (OPEN, TOKENS):
+        store.put(namespace, "alex", "x")
+        store.put(namespace, "sam", "x")
+    forget_store(store, "alex")
+    assert [sorted(store.items(namespace)) for namespace in (OPEN, TOKENS)] == [["sam"], ["sam"]]
     store.close()
