@@ -193,7 +193,8 @@ class CheckIns:
         self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)
         self._recorder.check_in(row.episode_id, answer)
         self.counts["answered"] += 1
-        _LOGGER.info("%s answered %s about episode %s", row.person, answer, row.episode_id)
+        _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
+        _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)
         for listener in list(self.answered_listeners):
             listener(row.person)
         return True

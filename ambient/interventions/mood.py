@@ -61,5 +61,6 @@ class Moods:
             if option in beliefs:
                 beliefs[option] = beliefs[option].observe(response, MOOD_WEIGHT)
                 self._episodes.save_beliefs(person, rule, beliefs)
-        _LOGGER.info("%s's mood today: %s (%d options nudged)", person, word, len(measured))
+        # How someone feels is health data: only at DEBUG, like heart data.
+        _LOGGER.debug("%s's mood today: %s (%d options nudged)", person, word, len(measured))
         return bool(measured)

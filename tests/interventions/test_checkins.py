@@ -8,6 +8,7 @@ test_checkins_mqtt.py run against the real Home Assistant and Mosquitto)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -218,3 +219,15 @@ def test_check_ins_are_exported_and_forgotten_with_the_person() -> None:
 def test_a_message_naming_anything_but_option_and_name_is_a_config_problem() -> None:
     with pytest.raises(ValueError, match="option"):
         CheckInsConfig.model_validate({"message": "How was {mood}?"})
+
+
+async def test_answers_and_moods_are_logged_only_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    """How someone feels is health data: at INFO the log says that an answer came, not what."""
+    h = Household(Store(None), VirtualClock(T0))
+    episode = await h.episode(T0 + 60)
+    caplog.set_level(logging.INFO, logger="ambient.interventions")
+    assert h.checkins.answer(None, "WORSE", episode, "notification")
+    assert Moods(h.clock, UTC, h.episodes, h.book).give("alex", "bad", "mqtt")
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("answered the check-in" in message for message in shown)
+    assert not [m for m in shown if "worse" in m.lower() or "bad" in m.lower()]
