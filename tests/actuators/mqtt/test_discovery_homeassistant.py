@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, mqtt_integration
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import make_connection, running
 
@@ -32,37 +30,6 @@ class NoActions:
 
     async def end_episode(self, context: ActionContext) -> None:
         return None
-
-
-@contextlib.asynccontextmanager
-async def mqtt_integration(
-    ha: HomeAssistantInstance, broker: MosquittoBroker
-) -> AsyncIterator[None]:
-    headers = {"Authorization": f"Bearer {ha.token}"}
-    base = f"{ha.url}/api/config/config_entries"
-    async with aiohttp.ClientSession(headers=headers) as session:
-
-        async def remove_existing() -> None:
-            async with session.get(f"{base}/entry", params={"domain": "mqtt"}) as reply:
-                entries = await reply.json()
-            for entry in entries:
-                async with session.delete(f"{base}/entry/{entry['entry_id']}") as reply:
-                    assert reply.status == 200
-
-        await remove_existing()
-        async with session.post(f"{base}/flow", json={"handler": "mqtt"}) as reply:
-            if reply.status != 200:
-                pytest.skip(f"HA's MQTT config flow is unavailable ({reply.status}): paho-mqtt?")
-            flow = await reply.json()
-        async with session.post(
-            f"{base}/flow/{flow['flow_id']}", json={"broker": broker.host, "port": broker.port}
-        ) as reply:
-            result = await reply.json()
-        assert result["type"] == "create_entry", result
-        try:
-            yield
-        finally:
-            await remove_existing()
 
 
 async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
