@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 import yaml
-from actuators.mqtt.test_discovery_homeassistant import mqtt_integration
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, mqtt_integration
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import make_connection, running
 
