@@ -7,7 +7,12 @@ import difflib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ambient.config.actions import ChooseStepConfig, IfStepConfig, WaitForStepConfig
+from ambient.config.actions import (
+    ChooseCalmingStepConfig,
+    ChooseStepConfig,
+    IfStepConfig,
+    WaitForStepConfig,
+)
 from ambient.config.conditions import (
     AndConditionConfig,
     NotConditionConfig,
@@ -109,7 +114,7 @@ def walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, 
 
 def walk_steps(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
     """Every action step of a rule (actions, on_recovery, escalation levels, and the steps
-    nested in `if` and `choose`), with its key path."""
+    nested in `if`, `choose` and `choose_calming` options), with its key path."""
 
     def walk(steps: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
         for index, step in enumerate(steps):
@@ -121,6 +126,10 @@ def walk_steps(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]
                 for o_index, option in enumerate(step.choose):
                     yield from walk(option.sequence, (*path, index, "choose", o_index, "sequence"))
                 yield from walk(step.default, (*path, index, "default"))
+            elif isinstance(step, ChooseCalmingStepConfig):
+                for o_index, calming in enumerate(step.choose_calming.options):
+                    option_path = (*path, index, "choose_calming", "options", o_index)
+                    yield from walk(calming.actions, (*option_path, "actions"))
 
     yield from walk(rule.actions, (*base, "actions"))
     yield from walk(rule.on_recovery, (*base, "on_recovery"))

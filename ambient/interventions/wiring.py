@@ -10,6 +10,7 @@ from typing import Any
 from ambient.clock import Clock
 from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import walk_steps
 from ambient.hub import Hub
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
@@ -20,26 +21,10 @@ from ambient.store import Store
 
 def uses_choose_calming(config: AmbientConfig) -> bool:
     """Whether any rule has a `choose_calming` step (at any depth of its actions)."""
-
-    def walk(actions: list[object]) -> bool:
-        for action in actions:
-            if isinstance(action, ChooseCalmingStepConfig):
-                return True
-            nested = [
-                getattr(action, name, None) for name in ("then", "else_", "default", "sequence")
-            ]
-            options = getattr(action, "choose", None) or []
-            if any(walk(list(branch)) for branch in nested if isinstance(branch, list)):
-                return True
-            if any(walk(list(option.sequence)) for option in options):
-                return True
-        return False
-
     return any(
-        walk(list(rule.actions))
-        or walk(list(rule.on_recovery))
-        or any(walk(list(level.actions)) for level in rule.escalate)
-        for rule in config.rules
+        isinstance(step, ChooseCalmingStepConfig)
+        for index, rule in enumerate(config.rules)
+        for _path, step in walk_steps(rule, ("rules", index))
     )
 
 

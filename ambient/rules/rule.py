@@ -17,6 +17,7 @@ from ambient.config.conditions import (
     SignalConditionConfig,
     StateConditionConfig,
 )
+from ambient.config.rule_checks import walk_steps
 from ambient.config.rules import RuleConfig
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.rules.schedule import Schedule
@@ -106,21 +107,9 @@ def entities_used(rules: Iterable[Rule]) -> set[str]:
 
 
 def all_steps(config: RuleConfig) -> Iterable[Any]:
-    def walk(steps: Iterable[Any]) -> Iterable[Any]:
-        for step in steps:
-            yield step
-            if isinstance(step, IfStepConfig):
-                yield from walk(step.then)
-                yield from walk(step.else_)
-            elif isinstance(step, ChooseStepConfig):
-                for option in step.choose:
-                    yield from walk(option.sequence)
-                yield from walk(step.default)
-
-    yield from walk(config.actions)
-    yield from walk(config.on_recovery)
-    for level in config.escalate:
-        yield from walk(level.actions)
+    """Every step of the rule, nested ones included (the config's own walk)."""
+    for _path, step in walk_steps(config, ()):
+        yield step
 
 
 def all_conditions(config: RuleConfig) -> Iterable[Any]:

@@ -322,3 +322,31 @@ def test_a_recording_sensor_needs_its_file(tmp_path: Path) -> None:
     ]
     (tmp_path / "nothere.csv").write_text("t,metric,value\n")
     assert load_config(path).sensors[0].type == "recording"
+
+
+def test_the_actions_inside_choose_calming_options_are_checked_too(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        people:
+          - id: alex
+        rules:
+          - id: calm
+            triggers:
+              - trigger: signal
+                signal: stress_score
+                above: 70
+            actions:
+              - choose_calming:
+                  options:
+                    - id: note
+                      actions:
+                        - action: log
+                          message: "reserve at {hrr}"
+        """,
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (issue,) = caught.value.issues
+    assert "rules[0].actions[0].choose_calming.options[0].actions[0].message" in str(issue)
+    assert "hrr" in str(issue)
