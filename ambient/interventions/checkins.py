@@ -213,7 +213,7 @@ class CheckIns:
         return found[-1] if found else None
 
     def _episode(self, episode_id: int) -> EpisodeRow | None:
-        return next((e for e in self._episodes.episodes() if e.id == episode_id), None)
+        return self._episodes.episode(episode_id)
 
     def _send(self, ask: Asker, question: Question) -> None:
         async def send() -> None:

@@ -116,15 +116,24 @@ class EpisodeBook:
         )
 
     def episodes(self, person: str | None = None, since: float = 0.0) -> list[EpisodeRow]:
-        sql = (
+        if person is None:
+            return self._select("start >= ?", (since,))
+        return self._select("start >= ? AND person = ?", (since, person))
+
+    def episode(self, episode_id: int) -> EpisodeRow | None:
+        rows = self._select("id = ?", (episode_id,))
+        return rows[0] if rows else None
+
+    def unmeasured(self) -> list[EpisodeRow]:
+        return self._select("usable IS NULL", ())
+
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[EpisodeRow]:
+        rows = self._store.query(
             "SELECT id, person, rule, option, start, context, ln_rmssd_change_sd, hr_change_sd, "
-            "usable, reason, check_in FROM intervention_episode WHERE start >= ?"
+            f"usable, reason, check_in FROM intervention_episode WHERE {where} "
+            "ORDER BY start, id",
+            params,
         )
-        params: tuple[Any, ...] = (since,)
-        if person is not None:
-            sql += " AND person = ?"
-            params += (person,)
-        rows = self._store.query(sql + " ORDER BY start, id", params)
         return [
             EpisodeRow(
                 id=row[0],
@@ -141,9 +150,6 @@ class EpisodeBook:
             )
             for row in rows
         ]
-
-    def unmeasured(self) -> list[EpisodeRow]:
-        return [row for row in self.episodes() if row.usable is None]
 
     def beliefs(self, person: str, rule: str) -> dict[str, OptionBelief]:
         data = self._store.get(BELIEFS_NAMESPACE, f"{person}/{rule}") or {}

@@ -96,10 +96,9 @@ class EpisodeRecorder:
         """A person's answer (calmer / same / worse): stored, and a small nudge to the belief."""
         if answer not in CHECKIN_RESPONSE_SD:
             return False
-        rows = [row for row in self._book.episodes() if row.id == episode_id]
-        if not rows:
+        row = self._book.episode(episode_id)
+        if row is None:
             return False
-        row = rows[0]
         self._book.record_check_in(episode_id, answer)
         self._update_belief(
             row.person, row.rule, row.option, CHECKIN_RESPONSE_SD[answer], CHECKIN_WEIGHT
@@ -107,10 +106,9 @@ class EpisodeRecorder:
         return True
 
     def _measure(self, episode_id: int) -> None:
-        rows = [row for row in self._book.episodes() if row.id == episode_id]
-        if not rows or rows[0].usable is not None:
+        row = self._book.episode(episode_id)
+        if row is None or row.usable is not None:
             return
-        row = rows[0]
         others = [
             other.start
             for other in self._book.episodes(row.person, since=row.start + BEFORE_S[0])

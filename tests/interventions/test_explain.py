@@ -65,3 +65,13 @@ def test_no_episodes_says_why(tmp_path: Path) -> None:
     out = io.StringIO()
     write_insights(insight_rows(EpisodeBook(Store(tmp_path / "s.db")), {}), False, out)
     assert "No calming episodes yet" in out.getvalue()
+
+
+def test_one_episode_is_read_by_its_id_and_the_unmeasured_ones_by_their_state(
+    book: EpisodeBook,
+) -> None:
+    first, *_, last = book.episodes("alex")
+    assert book.episode(first.id) == first
+    assert book.episode(last.id + 1) is None
+    opened = book.open("alex", "calm", "box", 20_000.0, {})
+    assert [row.id for row in book.unmeasured()] == [opened]
