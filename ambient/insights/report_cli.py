@@ -56,7 +56,9 @@ def kept_and_open(
     for day in storage.days_without_summary(person):
         opened = storage.open_day(person, day, zone)
         if opened is not None:
-            summaries[day] = summarize(person, opened, config.insights, zone)
+            before = storage.open_day(person, day - timedelta(days=1), zone)
+            neighbours = () if before is None else (before,)
+            summaries[day] = summarize(person, opened, config.insights, zone, neighbours)
     return summaries
 
 

@@ -3,8 +3,10 @@ it at local midnight into a daily summary, and publishes the insight signals (``
 ``hrv_low``, ``stress_slope``, ``day_*``) like any other signal update.
 
 The open day is saved every ``persist_every`` and at shutdown, so a restart continues it; a day
-left open by a daemon that was off at midnight is closed at the next start. Trends are
-recomputed from the stored summaries, never carried in memory.
+left open by a daemon that was off at midnight is closed at the next start. An episode near
+midnight has its "after" stress span in the next day: the closed day's summary is recomputed
+once that span has passed (on the clock, or at the next start). Trends are recomputed from
+the stored summaries, never carried in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ambient.insights.days import day_end, day_of
 from ambient.insights.learned import learned_episodes
 from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.storage import InsightStore
-from ambient.insights.summaries import DaySummary, summarize
+from ambient.insights.summaries import DaySummary, after_span_end, summarize
 from ambient.insights.trends import HrvTrend, StressSlope, hrv_trend
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
 from ambient.ports import SignalView
@@ -56,6 +58,8 @@ class Insights:
         self._slopes: dict[str, StressSlope] = {}
         self._emitted: dict[str, dict[str, SignalValue]] = {}
         self._trends: dict[str, HrvTrend] = {}
+        #: Per person: the timer that recomputes yesterday once its episodes' spans are over.
+        self._follow_ups: dict[str, TimerHandle] = {}
         now = clock.now()
         for person in people:
             self._open(person, now)
@@ -117,6 +121,7 @@ class Insights:
         person = record.person
         if person is None or person not in self._days:
             return
+        self._account(person, record.time)  # the episode belongs to the day it started in
         self._days[person].dirty = True
         episodes = self._days[person].episodes
         if record.event == "fired":
@@ -146,7 +151,7 @@ class Insights:
         for person in list(self._days):
             self._account(person, now)
         self._save_open()
-        for handle in (self._midnight, self._persist, self._first):
+        for handle in (self._midnight, self._persist, self._first, *self._follow_ups.values()):
             handle.cancel()
         for close in self.closing:
             close()
@@ -165,6 +170,7 @@ class Insights:
         self._held.setdefault(person, HeldState())
         self.storage.store.put(OPEN, person, today.isoformat())
         self._trends[person] = self._trend(person, today - timedelta(days=1))
+        self._follow_up(person)
 
     def _account(self, person: str, now: float) -> None:
         """Add the time since the last update (held values) to the open day, closing days
@@ -191,10 +197,50 @@ class Insights:
         opened = OpenDay.of(finished.day + timedelta(days=1), self.zone)
         self._days[person] = opened
         self.storage.store.put(OPEN, person, opened.day.isoformat())
+        self._follow_up(person)
         return opened
 
     def _finish(self, person: str, finished: OpenDay) -> DaySummary:
-        summary = summarize(person, finished, self.config, self.zone)
+        before = self.storage.open_day(person, finished.day - timedelta(days=1), self.zone)
+        summary = self._summary(person, finished, () if before is None else (before,))
+        self.storage.put_day(person, finished, summary)
+        self.storage.expire(
+            person, finished.day, self.config.keep_days, self.config.keep_minutes_days
+        )
+        self._trends[person] = self._trend(person, finished.day)
+        _LOGGER.debug("closed %s of %s", finished.day, person)
+        return summary
+
+    def _follow_up(self, person: str) -> None:
+        """Recompute yesterday's summary once the open day holds the "after" spans of
+        yesterday's late episodes (now, or on a timer when they end)."""
+        if (pending := self._follow_ups.pop(person, None)) is not None:
+            pending.cancel()
+        opened = self._days[person]
+        yesterday = self.storage.open_day(person, opened.day - timedelta(days=1), self.zone)
+        if yesterday is None or self.storage.summary(person, yesterday.day) is None:
+            return
+        ends = [after_span_end(e, yesterday) for e in yesterday.episodes]
+        due = max((end for end in ends if end > yesterday.end), default=None)
+        if due is None:
+            return
+        now = self.clock.now()
+        if now < due:
+            self._follow_ups[person] = self.clock.call_at(due, lambda: self._follow_up(person))
+            return
+        self._account(person, now)  # may close the open day too, if the clock jumped
+        if self._days[person] is not opened:
+            opened = self.storage.open_day(person, opened.day, self.zone) or opened
+        before = self.storage.open_day(person, yesterday.day - timedelta(days=1), self.zone)
+        neighbours = (opened,) if before is None else (before, opened)
+        self.storage.put_day(person, yesterday, self._summary(person, yesterday, neighbours))
+        _LOGGER.debug("completed %s of %s", yesterday.day, person)
+
+    def _summary(
+        self, person: str, finished: OpenDay, neighbours: tuple[OpenDay, ...]
+    ) -> DaySummary:
+        """The day's summary with the episodes the intervention learning measured."""
+        summary = summarize(person, finished, self.config, self.zone, neighbours)
         measured = learned_episodes(self.storage.store, person, finished.start, finished.end)
         if measured:
             summary = replace(
@@ -211,12 +257,6 @@ class Insights:
                     if e["check_in"] is not None
                 ),
             )
-        self.storage.put_day(person, finished, summary)
-        self.storage.expire(
-            person, finished.day, self.config.keep_days, self.config.keep_minutes_days
-        )
-        self._trends[person] = self._trend(person, finished.day)
-        _LOGGER.debug("closed %s of %s", finished.day, person)
         return summary
 
     def _trend(self, person: str, day: date) -> HrvTrend:

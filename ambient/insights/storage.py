@@ -31,6 +31,9 @@ class InsightStore:
     def open_day(self, person: str, day: date, zone: tzinfo) -> OpenDay | None:
         return OpenDay.from_json(self.store.get(MINUTES, f"{person}/{day.isoformat()}"), zone)
 
+    def summary(self, person: str, day: date) -> DaySummary | None:
+        return DaySummary.from_json(self.store.get(SUMMARIES, f"{person}/{day.isoformat()}"))
+
     def summaries(self, person: str) -> dict[date, DaySummary]:
         """Every kept summary of ``person`` by day."""
         out: dict[date, DaySummary] = {}

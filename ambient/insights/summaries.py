@@ -8,11 +8,15 @@ recomputed from what the store keeps).
   which, since the two are not interchangeable.
 - Minutes of low / medium / high stress and of recovery (at rest, score below
   ``recovery_below``), active minutes, and the minutes with a stress score at all.
+- Each episode's mean stress score before and after it started. The spans may reach into the
+  day before or after (an episode near midnight): those days' bins are read too, so a day's
+  summary is recomputed once the next day holds its episodes' "after" minutes.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any, Literal
@@ -37,6 +41,9 @@ from ambient.insights.minutes import (
 #: A minute counts as "resting with data" when it holds at least this many seconds of it.
 FULL_MINUTE_S = 30.0
 QUIET_MINUTES = 5
+#: An episode's "before" span is the 10 minutes before its start; "after" is 10 to 20 after.
+BEFORE_MINUTES = range(-10, 0)
+AFTER_MINUTES = range(10, 20)
 
 LnSource = Literal["night", "quietest_5min"]
 
@@ -92,8 +99,15 @@ class DaySummary:
             return None
 
 
-def summarize(person: str, opened: OpenDay, config: InsightsConfig, zone: tzinfo) -> DaySummary:
-    """The summary of one day from its bins, episodes and sleep."""
+def summarize(
+    person: str,
+    opened: OpenDay,
+    config: InsightsConfig,
+    zone: tzinfo,
+    neighbours: Sequence[OpenDay] = (),
+) -> DaySummary:
+    """The summary of one day from its bins, episodes and sleep; ``neighbours``: the days
+    before and after, where an episode's spans reach into them."""
     bins = opened.bins
 
     def minutes(index: int) -> float:
@@ -121,7 +135,7 @@ def summarize(person: str, opened: OpenDay, config: InsightsConfig, zone: tzinfo
         mean_stress=mean_stress,
         sleep_hours=opened.sleep.get("hours"),
         sleep_score=opened.sleep.get("score"),
-        episodes=tuple(_with_response(e, opened) for e in opened.episodes),
+        episodes=tuple(_with_response(e, opened, (opened, *neighbours)) for e in opened.episodes),
     )
 
 
@@ -178,18 +192,38 @@ def _quietest(bins: Bins, with_hrv: bool) -> tuple[float, float] | None:
     return best
 
 
-def _with_response(episode: dict[str, Any], opened: OpenDay) -> dict[str, Any]:
+def after_span_end(episode: dict[str, Any], opened: OpenDay) -> float:
+    """When the episode's "after" span is over (its value is known from then on)."""
+    return _minute_start(episode, opened) + AFTER_MINUTES.stop * 60
+
+
+def _minute_start(episode: dict[str, Any], opened: OpenDay) -> float:
+    """Start of the minute bin the episode started in (bins are whole minutes from midnight)."""
+    return opened.start + (float(episode["start"]) - opened.start) // 60 * 60
+
+
+def _with_response(
+    episode: dict[str, Any], opened: OpenDay, days: Sequence[OpenDay]
+) -> dict[str, Any]:
     """The episode with the mean stress score in the 10 minutes before it started and in the
-    10 to 20 minutes after (None where the day holds no score then)."""
-    start_minute = int((float(episode["start"]) - opened.start) // 60)
-    before = _mean_stress(opened.bins, range(start_minute - 10, start_minute))
-    after = _mean_stress(opened.bins, range(start_minute + 10, start_minute + 20))
+    10 to 20 minutes after (None where the days given hold no score then)."""
+    first = _minute_start(episode, opened)
+    before = _mean_stress(days, [first + m * 60 for m in BEFORE_MINUTES])
+    after = _mean_stress(days, [first + m * 60 for m in AFTER_MINUTES])
     return {**episode, "stress_before": before, "stress_after": after}
 
 
-def _mean_stress(bins: Bins, minutes: range) -> float | None:
-    rows = [bins[m] for m in minutes if m in bins]
+def _mean_stress(days: Sequence[OpenDay], minute_starts: list[float]) -> float | None:
+    rows = [row for t in minute_starts if (row := _bin_at(days, t)) is not None]
     seconds = sum(r[MEASURED_S] for r in rows)
     if seconds < 120:
         return None
     return round(sum(r[STRESS_SUM] for r in rows) / seconds, 1)
+
+
+def _bin_at(days: Sequence[OpenDay], moment: float) -> list[float] | None:
+    """The minute bin holding ``moment``, in whichever of ``days`` it falls."""
+    for day in days:
+        if day.start <= moment < day.end:
+            return day.bins.get(int((moment - day.start) // 60))
+    return None

@@ -219,3 +219,50 @@ def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
     kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
     assert kept.resting_hr == pytest.approx(52.0)
     assert (kept.ln_rmssd, kept.ln_rmssd_source) == (None, None)
+
+
+def late_episode(day: Day, start: float) -> None:
+    """Stress 80 for the 10 minutes before ``start``, a rule firing at ``start``, then 40."""
+    day.signals(start - 600, stress_score=80.0, activity_state="rest")
+    day.insights.on_trace(TraceRecord(start, "calm", "fired", "stress high", person="alex"))
+    day.signals(start + 60, stress_score=40.0)
+
+
+def test_an_episode_near_midnight_gets_its_after_value_once_it_is_known() -> None:
+    store = Store(None)
+    start = local(2026, 7, 1, 23, 55)
+    day = Day(local(2026, 7, 1, 23, 0), store)
+    late_episode(day, start)
+    day.clock.advance_to(local(2026, 7, 2, 0, 1))  # 1 July is closed; its "after" is to come
+    (closed,) = InsightStore(store).summaries("alex")[date(2026, 7, 1)].episodes
+    assert (closed["stress_before"], closed["stress_after"]) == (80.0, None)
+    day.clock.advance_to(start + 20 * 60)  # the span 10 to 20 minutes after has passed
+    (completed,) = InsightStore(store).summaries("alex")[date(2026, 7, 1)].episodes
+    assert (completed["stress_before"], completed["stress_after"]) == (80.0, 40.0)
+
+
+def test_a_restart_before_the_after_span_ends_still_completes_the_day(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    start = local(2026, 7, 1, 23, 55)
+    first = Day(local(2026, 7, 1, 23, 0), store)
+    late_episode(first, start)
+    first.signals(local(2026, 7, 2, 0, 7), stress_score=None)  # stopped at 00:07
+    first.insights.close()
+    store.close()
+    store = Store(path)
+    second = Day(local(2026, 7, 2, 0, 9), store)
+    second.signals(local(2026, 7, 2, 0, 9), stress_score=40.0, activity_state="rest")
+    second.clock.advance_to(start + 20 * 60)
+    (completed,) = InsightStore(store).summaries("alex")[date(2026, 7, 1)].episodes
+    assert completed["stress_after"] == 40.0
+
+
+def test_an_episode_just_after_midnight_reads_its_before_value_from_the_day_before() -> None:
+    store = Store(None)
+    start = local(2026, 7, 2, 0, 3)
+    day = Day(local(2026, 7, 1, 23, 0), store)
+    late_episode(day, start)
+    day.clock.advance_to(local(2026, 7, 3, 0, 0, 1))
+    (episode,) = InsightStore(store).summaries("alex")[date(2026, 7, 2)].episodes
+    assert (episode["stress_before"], episode["stress_after"]) == (80.0, 40.0)
