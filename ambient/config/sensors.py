@@ -96,6 +96,12 @@ class SatelliteSensorConfig(SensorBase):
         default_factory=list, title="Satellites to listen to; all when empty"
     )
     max_age: Duration = Field(default=300.0, gt=0, title="Drop readings older than this")
+    unlisted_people: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        title="How many forwarded person ids not in `people:` to accept (first come)",
+    )
 
 
 class HomeAssistantSensorConfig(SensorBase):

@@ -36,7 +36,10 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
     if config.type == "satellite":
         from ambient.sensors.satellite import SatelliteSensor
 
-        return SatelliteSensor(config, connections.mqtt(), clock, counters, name=name)
+        people = [person.id for person in connections.config.people]
+        return SatelliteSensor(
+            config, connections.mqtt(), clock, counters, name=name, people=people
+        )
     from ambient.sensors.homeassistant import HomeAssistantSensor
 
     return HomeAssistantSensor(config, connections.homeassistant(), clock, counters, name=name)

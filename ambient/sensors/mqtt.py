@@ -23,6 +23,7 @@ from ambient.logs import Throttle
 from ambient.ports import ReadingSink
 from ambient.readings import RR, VALID_RANGE, Reading
 from ambient.sensors.mqtt_payload import PayloadError, beat_times, parse_payload
+from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,10 +91,8 @@ class MqttSensor:
         self._connection = connection
         self._clock = clock
         self._drops = DropLog(counters, name, topic_filter=config.topic)
-        #: Person ids a topic level may name: the configured people, then up to
-        #: ``unlisted_people`` others, first come (each costs per-person state downstream).
-        self._people = set(people)
-        self._unlisted_left = config.unlisted_people
+        #: Person ids a topic level may name (each costs per-person state downstream).
+        self._people = PeopleGate(people, config.unlisted_people)
         self._factor = _UNIT_FACTOR[config.unit] if config.unit else 1.0
         self._range = VALID_RANGE.get(config.metric)
         self._sink: ReadingSink | None = None
@@ -195,12 +194,8 @@ class MqttSensor:
         if level >= len(levels):
             raise PayloadError("bad_person", f"topic has no level {level} for the person")
         person = levels[level]
-        if person in self._people:
-            return person
         if not is_person_id(person):
             raise PayloadError("bad_person", f"topic level {level} is not a person id")
-        if self._unlisted_left <= 0:
+        if not self._people.admit(person):
             raise PayloadError("unknown_person", f"topic level {level} names no configured person")
-        self._unlisted_left -= 1
-        self._people.add(person)
         return person

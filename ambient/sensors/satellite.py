@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from ambient.clock import Clock
 from ambient.config.sensors import SatelliteSensorConfig
@@ -33,8 +33,13 @@ from ambient.ports import ReadingSink
 from ambient.readings import Reading
 from ambient.sensors.mqtt import FUTURE_TOLERANCE_S, DropLog
 from ambient.sensors.mqtt_payload import PayloadError, decode, load_json
+from ambient.sensors.people import PeopleGate
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Satellites with figures of their own in ``diagnostics``; any further ones are added up.
+MAX_TRACKED_SATELLITES: Final = 64
+OTHER_SATELLITES: Final = "(other)"
 
 
 class SatelliteSensor:
@@ -46,6 +51,7 @@ class SatelliteSensor:
         counters: Counters,
         *,
         name: str,
+        people: Collection[str] = (),
     ) -> None:
         self.name = name
         self.config = config
@@ -57,9 +63,12 @@ class SatelliteSensor:
         self._own_instance = connection.instance
         self._sink: ReadingSink | None = None
         self._subscribed = False
-        self._readings_by_instance: dict[str, int] = {}
-        self._last_at: dict[str, float] = {}
-        self._offsets_s: dict[str, float] = {}  # per satellite, only on a scaled clock
+        #: Person ids a batch may name (each costs per-person state downstream).
+        self._people = PeopleGate(people, config.unlisted_people)
+        #: Per satellite, for the first ``MAX_TRACKED_SATELLITES`` instance names; the rest
+        #: share ``OTHER_SATELLITES`` (instance names come from the topic, chosen by whoever
+        #: publishes).
+        self._satellites: dict[str, _SatelliteFigures] = {}
 
     @property
     def topic_filter(self) -> str:
@@ -77,15 +86,20 @@ class SatelliteSensor:
 
     def diagnostics(self) -> Mapping[str, Any]:
         now = self._clock.now()
+        last_times = [f.last_at for f in self._satellites.values() if f.last_at is not None]
         return {
             "type": "satellite",
             "connected": self._connection.connected,
             "satellites": {
-                instance: {"readings": count, "last_reading_age_s": now - self._last_at[instance]}
-                for instance, count in sorted(self._readings_by_instance.items())
+                instance: {
+                    "readings": figures.readings,
+                    "last_reading_age_s": now - figures.last_at,
+                }
+                for instance, figures in sorted(self._satellites.items())
+                if figures.last_at is not None
             },
             "dropped": dict(self._drops.dropped),
-            "last_reading_age_s": (now - max(self._last_at.values())) if self._last_at else None,
+            "last_reading_age_s": (now - max(last_times)) if last_times else None,
         }
 
     def handle(self, message: MqttMessage) -> None:
@@ -115,7 +129,8 @@ class SatelliteSensor:
                 readings.append(reading_from_row(row, instance))
             except BatchError as exc:
                 self._drops.drop(message.topic, exc.reason, exc.detail)
-        offset_s = self._offset_s(instance, readings, now)
+        figures = self._figures(instance)
+        offset_s = self._offset_s(figures, readings, now)
         for reading in readings:
             if offset_s:
                 reading = replace(reading, time=reading.time + offset_s)
@@ -125,6 +140,9 @@ class SatelliteSensor:
             if reading.time > now + FUTURE_TOLERANCE_S:
                 self._drops.drop(message.topic, "bad_timestamp", "in the future")
                 continue
+            if not self._people.admit(reading.person):
+                self._drops.drop(message.topic, "unknown_person", "names no configured person")
+                continue
             if self._sink is None:
                 return
             try:
@@ -132,18 +150,34 @@ class SatelliteSensor:
             except asyncio.QueueFull:
                 self._drops.drop(message.topic, "queue_full", "the reading queue is full")
                 return
-            self._readings_by_instance[instance] = self._readings_by_instance.get(instance, 0) + 1
-            self._last_at[instance] = now
+            figures.readings += 1
+            figures.last_at = now
 
-    def _offset_s(self, instance: str, readings: list[Reading], now: float) -> float:
-        """What to add to ``instance``'s reading times: 0 on a real clock; on a scaled clock the
+    def _figures(self, instance: str) -> _SatelliteFigures:
+        """``instance``'s own figures while there is room, else the shared ones."""
+        figures = self._satellites.get(instance)
+        if figures is None:
+            if len(self._satellites) >= MAX_TRACKED_SATELLITES:
+                instance = OTHER_SATELLITES
+            figures = self._satellites.setdefault(instance, _SatelliteFigures())
+        return figures
+
+    def _offset_s(self, figures: _SatelliteFigures, readings: list[Reading], now: float) -> float:
+        """What to add to a satellite's reading times: 0 on a real clock; on a scaled clock the
         smallest gap seen between a batch's newest reading and its arrival. Backlogs (larger
         gaps) keep their age; a gap beyond ``max_age`` above it means the satellite restarted
         (its clock started again), so the offset is measured afresh."""
         if not readings or not self._clock.runs_ahead_of_wall_time:
             return 0.0
         gap_s = now - max(reading.time for reading in readings)
-        offset_s = self._offsets_s.get(instance)
+        offset_s = figures.offset_s
         if offset_s is None or gap_s < offset_s or gap_s - offset_s > self.config.max_age:
-            self._offsets_s[instance] = offset_s = gap_s
+            figures.offset_s = offset_s = gap_s
         return offset_s
+
+
+@dataclass(slots=True)
+class _SatelliteFigures:
+    readings: int = 0
+    last_at: float | None = None
+    offset_s: float | None = None  # only on a scaled clock

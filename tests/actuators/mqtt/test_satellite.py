@@ -35,7 +35,9 @@ async def tasks(*coroutines: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
 
 def central_sensor(connection: MqttConnection, counters: Counters) -> SatelliteSensor:
     config = SatelliteSensorConfig(type="satellite")
-    return SatelliteSensor(config, connection, RealClock(), counters, name="satellites")
+    return SatelliteSensor(
+        config, connection, RealClock(), counters, name="satellites", people=["alex"]
+    )
 
 
 def beat(i: int) -> Reading:

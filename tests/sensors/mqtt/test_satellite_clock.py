@@ -39,7 +39,12 @@ class Collected:
 async def started_sensor(clock: Clock, counters: Counters) -> tuple[SatelliteSensor, Collected]:
     connection = MqttConnection(MqttConfig(), "home", clock, counters)
     sensor = SatelliteSensor(
-        SatelliteSensorConfig(type="satellite"), connection, clock, counters, name="satellites"
+        SatelliteSensorConfig(type="satellite"),
+        connection,
+        clock,
+        counters,
+        name="satellites",
+        people=["alex"],
     )
     sink = Collected()
     task = asyncio.ensure_future(sensor.run(sink))
