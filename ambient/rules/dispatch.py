@@ -23,6 +23,7 @@ from ambient.messages import ExternalEvent, SignalUpdate, SignalValue
 from ambient.rules import describe
 from ambient.rules.band import BoundaryIndex, boundaries, cleared, inside
 from ambient.rules.current_values import CurrentValues
+from ambient.rules.entity_triggers import EntityTriggers, in_to, state_matches
 from ambient.rules.firing import Firer, Firing
 from ambient.rules.hold import ActionHold
 from ambient.rules.resume import ResumeGrace
@@ -32,7 +33,7 @@ from ambient.rules.runs import Runs
 from ambient.rules.schedule import Schedule, cron_triggers
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
-from ambient.rules.values import EntityState, entity_state_from_event, numeric
+from ambient.rules.values import entity_state_from_event, ha_time, numeric
 from ambient.topics import topic_matches as topic_matches  # re-exported for rules.engine
 
 
@@ -73,6 +74,9 @@ class TriggerDispatch:
         self._fire_signal = firer.fire_signal
         self._fire_for_scope = firer.fire_for_scope
         self._recover = firer.recover
+        self._entity = EntityTriggers(
+            clock, self._entities, firer.fire_for_scope, rule_store.save, tracer.trace, grace
+        )
         self._numeric: dict[str, BoundaryIndex[SignalSlot]] = {}
         self._text: dict[str, list[TextSlot]] = {}
         self._entity_triggers: dict[str, list[tuple[Rule, int, StateTriggerConfig]]] = {}
@@ -117,12 +121,7 @@ class TriggerDispatch:
 
     def rearm_entity_timers(self, rule: Rule) -> None:
         """Re-arm the `for` timers of entity state triggers restored from the store."""
-        for key, pending in rule.entity_pending.items():
-            if pending.for_until is not None:
-                index_text, entity = key.split(":", 1)
-                pending.timer = self.clock.call_at(
-                    pending.for_until, self._entity_for_callback(rule, int(index_text), entity)
-                )
+        self._entity.rearm(rule)
 
     def arm_schedules(self, rule: Rule) -> None:
         for index, trigger in enumerate(rule.config.triggers):
@@ -161,7 +160,7 @@ class TriggerDispatch:
                         for slot in slots:
                             self._evaluate(slot, person, new, update.time, signal)
                         if self._waiting and new is not None:
-                            self._grace.known(person, name)
+                            self._grace.known((person, name))
                 text_slots = self._text.get(name)
                 if text_slots is not None:
                     self._on_text(text_slots, person, signal, update.time)
@@ -250,8 +249,8 @@ class TriggerDispatch:
             if trigger.resumed and self._grace.active():
                 # Due while ambient was not running: decide on the signal's first value.
                 self._grace.wait(
-                    f"Rule {rule.id}: the `for` window",
-                    person,
+                    f"Rule {rule.id}: the `for` window of {person}",
+                    (person, config.signal),
                     config.signal,
                     lambda: self._overdue(rule, person, index),
                 )
@@ -301,8 +300,8 @@ class TriggerDispatch:
             if rule.config.person is not None and rule.config.person != person:
                 continue
             trigger = rule.person(person).trigger(slot.index)
-            matched = new is not None and _state_matches(slot.config, old, new)
-            if trigger.phase == "pending" and not (new is not None and _in_to(slot.config, new)):
+            matched = new is not None and state_matches(slot.config, old, new)
+            if trigger.phase == "pending" and not (new is not None and in_to(slot.config, new)):
                 cancel_timer(trigger)
                 trigger.phase, trigger.for_until, trigger.value = "clear", None, None
                 self._save(rule)
@@ -325,6 +324,8 @@ class TriggerDispatch:
                     trigger.for_until, self._for_callback(rule, person, slot.index)
                 )
                 self._save(rule)
+        if self._waiting and new is not None:
+            self._grace.known((person, name))
 
     def _text_for_due(
         self,
@@ -334,20 +335,34 @@ class TriggerDispatch:
         config: StateTriggerConfig,
         trigger: TriggerState,
     ) -> None:
-        assert config.signal is not None
-        current = self._texts.get(person or "", {}).get(config.signal)
+        assert config.signal is not None and person is not None
+        current = self._texts.get(person, {}).get(config.signal)
+        if current is None and trigger.resumed and self._grace.active():
+            # Due while ambient was not running: decide on the signal's first value.
+            self._grace.wait(
+                f"Rule {rule.id}: the `for` window of {person}",
+                (person, config.signal),
+                config.signal,
+                lambda: self._overdue(rule, person, index),
+            )
+            return
         new = trigger.value
+        late_s = self.clock.now() - (trigger.for_until or 0.0)
+        resumed, trigger.resumed = trigger.resumed, False
         trigger.phase, trigger.for_until, trigger.value = "clear", None, None
         self._save(rule)
+        label = describe.trigger_label(config, index)
+        if current is None and resumed:
+            known = self._signal(person, config.signal)
+            why = known.reason if known is not None and known.reason else "unknown"
+            reason = f"quality: {config.signal} unknown ({why}) when `for` ended"
+            self._trace(rule, "suppressed", reason, person, label)
+            return
         if current is None or new is None or current != new:
             return
-        firing = Firing(
-            index,
-            config.id,
-            describe.trigger_label(config, index),
-            describe.state_changed(config, config.signal, None, new),
-        )
-        self._fire(rule, person, firing, self.clock.now())
+        note = describe.late_after_restart(late_s) if resumed else ""
+        reason = describe.state_changed(config, config.signal, None, new) + note
+        self._fire(rule, person, Firing(index, config.id, label, reason), self.clock.now())
 
     def on_event(self, event: ExternalEvent) -> None:
         if event.kind == "command":
@@ -368,6 +383,12 @@ class TriggerDispatch:
         entity_id = event.key
         previous = self._entities.get(entity_id)
         new = entity_state_from_event(event.data, event.time)
+        last_changed = None
+        if previous is None and not self.clock.runs_ahead_of_wall_time:
+            # The first state since the start: HA says how long it has held.
+            last_changed = ha_time(event.data.get("last_changed"))
+            if last_changed is not None and last_changed < new.changed_at:
+                new.changed_at = last_changed
         if previous is not None and previous.state == new.state:
             new.changed_at = previous.changed_at
         self._entities[entity_id] = new
@@ -382,68 +403,10 @@ class TriggerDispatch:
             else:
                 raw_old = event.data.get("old_state")
                 old_value = None if raw_old is None else str(raw_old)
-            self._on_entity_trigger(rule, index, trigger, entity_id, old_value, new, event.time)
-
-    def _on_entity_trigger(
-        self,
-        rule: Rule,
-        index: int,
-        trigger: StateTriggerConfig,
-        entity_id: str,
-        old: str | None,
-        entity: EntityState,
-        now: float,
-    ) -> None:
-        new = entity.value(trigger.attribute)
-        if new == old:
-            return
-        key = f"{index}:{entity_id}"
-        pending = rule.entity_pending.get(key)
-        if pending is not None and not (new is not None and _in_to(trigger, new)):
-            cancel_timer(pending)
-            del rule.entity_pending[key]
-            self._save(rule)
-        if new is None or not _state_matches(trigger, old, new):
-            return
-        what = entity_id + (f".{trigger.attribute}" if trigger.attribute else "")
-        if trigger.for_ <= 0:
-            firing = Firing(
-                index,
-                trigger.id,
-                describe.trigger_label(trigger, index),
-                describe.state_changed(trigger, what, old, new),
+            self._entity.on_change(
+                rule, index, trigger, entity_id, old_value, new, event.time, last_changed
             )
-            self._fire_for_scope(rule, firing, now)
-        elif key not in rule.entity_pending:
-            state = TriggerState("pending", now, now + trigger.for_, new)
-            state.timer = self.clock.call_at(
-                now + trigger.for_, self._entity_for_callback(rule, index, entity_id)
-            )
-            rule.entity_pending[key] = state
-            self._save(rule)
-
-    def _entity_for_callback(self, rule: Rule, index: int, entity_id: str) -> Callable[[], None]:
-        return lambda: self._entity_for_due(rule, index, entity_id)
-
-    def _entity_for_due(self, rule: Rule, index: int, entity_id: str) -> None:
-        pending = rule.entity_pending.pop(f"{index}:{entity_id}", None)
-        if pending is None:
-            return
-        self._save(rule)
-        trigger = rule.config.triggers[index]
-        assert isinstance(trigger, StateTriggerConfig)
-        entity = self._entities.get(entity_id)
-        current = None if entity is None else entity.value(trigger.attribute)
-        if current is None or current != pending.value:
-            return
-        what = entity_id + (f".{trigger.attribute}" if trigger.attribute else "")
-        firing = Firing(
-            index,
-            trigger.id,
-            describe.trigger_label(trigger, index),
-            describe.state_changed(trigger, what, None, current),
-        )
-        self._fire_for_scope(rule, firing, self.clock.now())
+        self._entity.known(entity_id)
 
     def _on_mqtt(self, event: ExternalEvent) -> None:
         raw = event.data.get("payload")
@@ -483,13 +446,3 @@ def _state_text(value: object) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     return str(value)
-
-
-def _in_to(trigger: StateTriggerConfig, new: str) -> bool:
-    return trigger.to is None or new in trigger.to
-
-
-def _state_matches(trigger: StateTriggerConfig, old: str | None, new: str) -> bool:
-    if trigger.from_ is not None and (old is None or old not in trigger.from_):
-        return False
-    return _in_to(trigger, new)

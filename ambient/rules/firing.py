@@ -238,8 +238,8 @@ class Firer:
         if value is None and episode.resumed and self._grace.active():
             # Due while ambient was not running: decide on the signal's first value.
             self._grace.wait(
-                f"Rule {rule.id}: escalation {episode.next_level + 1}",
-                person,
+                f"Rule {rule.id}: escalation {episode.next_level + 1} of {person}",
+                (person, trigger.signal),
                 trigger.signal,
                 lambda: self._escalation_due(rule, person, index, episode),
             )

@@ -6,6 +6,9 @@ because of the person. Such a deadline waits until its signal is known again (th
 as an uninterrupted run would have, on the first value after the restart) or until the grace
 period ends (``signals.stale_after`` after the start: by then a sensor that is still sending
 has been heard), and only then treats the signal as unknown.
+
+The same holds for a state trigger's `for` window: it waits for the text signal's first value,
+or for the HA entity's state (sent when Home Assistant is connected again).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from ambient.clock import Clock, TimerHandle
 _LOGGER = logging.getLogger(__name__)
 
 Retry = Callable[[], None]
+#: What a deadline waits for: (person, signal name), or ("", entity id) for an HA entity (entity
+#: ids hold a dot, signal names never do).
+WaitKey = tuple[str, str]
 
 
 class ResumeGrace:
@@ -28,8 +34,8 @@ class ResumeGrace:
         self.grace_s = grace_s
         #: Clock time the grace period ends (None before the engine started).
         self.until: float | None = None
-        #: Deadlines waiting for a signal, by (person, signal name).
-        self.waiting: dict[tuple[str, str], list[Retry]] = {}
+        #: Deadlines waiting for a signal or an entity's state, by what they wait for.
+        self.waiting: dict[WaitKey, list[Retry]] = {}
         self._timer: TimerHandle | None = None
 
     def begin(self) -> None:
@@ -39,23 +45,22 @@ class ResumeGrace:
         """Still within the grace period: an unknown signal may just not have arrived yet."""
         return self.until is not None and self.clock.now() < self.until
 
-    def wait(self, what: str, person: str, signal: str, retry: Retry) -> None:
-        """Call ``retry`` when ``signal`` of ``person`` is known, or when the grace ends."""
+    def wait(self, what: str, key: WaitKey, needs: str, retry: Retry) -> None:
+        """Call ``retry`` when what ``key`` names is known, or when the grace ends."""
         assert self.until is not None
         _LOGGER.info(
-            "%s of %s fell due while ambient was not running: waiting up to %.1f s for %s",
+            "%s fell due while ambient was not running: waiting up to %.1f s for %s",
             what,
-            person,
             self.until - self.clock.now(),
-            signal,
+            needs,
         )
-        self.waiting.setdefault((person, signal), []).append(retry)
+        self.waiting.setdefault(key, []).append(retry)
         if self._timer is None:
             self._timer = self.clock.call_at(self.until, self._expire)
 
-    def known(self, person: str, signal: str) -> None:
-        """``signal`` of ``person`` has a value: the deadlines waiting for it decide now."""
-        for retry in self.waiting.pop((person, signal), ()):
+    def known(self, key: WaitKey) -> None:
+        """What ``key`` names has a value: the deadlines waiting for it decide now."""
+        for retry in self.waiting.pop(key, ()):
             retry()
 
     def cancel(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -69,3 +70,18 @@ def entity_state_from_event(data: Mapping[str, Any], time: float) -> EntityState
         new = new.get("state")
     state = None if new is None else str(new)
     return EntityState(state, dict(attributes or {}), time)
+
+
+def ha_time(value: object) -> float | None:
+    """HA's ``last_changed`` (unix seconds, or ISO 8601 as its REST API sends it), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed.timestamp() if parsed.tzinfo is not None else None
+    return None

@@ -22,11 +22,13 @@ def watch_mqtt_topics(
     connection: MqttConnection, topics: Iterable[str], clock: Clock, publish: EventSink
 ) -> None:
     """Every message on ``topics`` becomes an ``mqtt`` event (key: the topic; data: the
-    payload as text)."""
+    payload as text, and ``backlog: True`` for one the broker queued while ambient was away)."""
 
     def on_message(message: MqttMessage) -> None:
-        payload = message.payload.decode("utf-8", errors="replace")
-        publish(ExternalEvent(clock.now(), "mqtt", message.topic, {"payload": payload}))
+        data: dict[str, Any] = {"payload": message.payload.decode("utf-8", errors="replace")}
+        if message.backlog:
+            data["backlog"] = True
+        publish(ExternalEvent(clock.now(), "mqtt", message.topic, data))
 
     for topic in sorted(topics):
         connection.subscribe(topic, on_message)
@@ -36,7 +38,7 @@ def watch_ha_entities(
     client: HomeAssistantClient, entities: Iterable[str], clock: Clock, publish: EventSink
 ) -> None:
     """Every state change of ``entities`` becomes an ``ha_state`` event (key: the entity id;
-    data: the new state, its attributes and context, and the old state)."""
+    data: the new state, its attributes, context and ``last_changed``, and the old state)."""
 
     def on_state(entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> None:
         data = {
@@ -44,6 +46,7 @@ def watch_ha_entities(
             "attributes": (new or {}).get("attributes", {}),
             "old_state": (old or {}).get("state"),
             "context": (new or {}).get("context"),
+            "last_changed": (new or {}).get("last_changed"),
         }
         publish(ExternalEvent(clock.now(), "ha_state", entity_id, data))
 

@@ -1,0 +1,189 @@
+"""A state trigger's `for` window that falls due while ambient is not running waits for the
+state it needs — the HA entity's state once Home Assistant is connected again, a text signal's
+first value — and then decides as an uninterrupted run would have: fire if the state held,
+drop (or start over) if it changed. A real on-disk Store; kill -9 means nothing is stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rules.rule_doubles import Harness, log, make_config
+
+from ambient.store import Store
+
+HA = {"homeassistant": {"token": "t"}}
+
+
+def _home_rule(**trigger: Any) -> dict[str, Any]:
+    """person.alex comes home and stays 5 min."""
+    return {
+        "id": "home",
+        "triggers": [
+            {"trigger": "state", "entity_id": "person.alex", "to": "home", "for": "5min"} | trigger
+        ],
+        "actions": [log("welcome")],
+    }
+
+
+def _rest_rule() -> dict[str, Any]:
+    return {
+        "id": "rest",
+        "triggers": [{"trigger": "state", "signal": "activity_state", "to": "rest", "for": "2min"}],
+        "actions": [log("rested")],
+    }
+
+
+async def _killed_and_restarted(
+    h: Harness, path: Path, killed_at: float, back_at: float
+) -> Harness:
+    """kill -9 at ``killed_at`` (only what was written survives), a new engine at ``back_at``
+    that has heard nothing from HA or the sensors yet, as after a real restart."""
+    await h.run_until(killed_at)
+    h.store.close()
+    again = Harness(h.config, store=Store(path), start=h.t0 + back_at)
+    again.t0 = h.t0
+    return await again.start()
+
+
+async def _home_pending_until_310(path: Path, **trigger: Any) -> Harness:
+    h = await Harness(make_config([_home_rule(**trigger)], **HA), store=Store(path)).start()
+    await h.event(0, "ha_state", "person.alex", state="not_home")
+    await h.event(10, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
+    return h
+
+
+# -- HA entity state triggers ---------------------------------------------------------------
+
+
+async def test_entity_for_due_during_a_restart_fires_when_ha_reports_the_state_held(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.run_until(312)
+    assert h.kinds() == []  # due, but HA has not said the state yet: it waits
+    # HA connected: the first state of the entity (no old state), unchanged since t0 + 10.
+    await h.event(313, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
+    assert h.events() == [
+        (
+            313,
+            "fired",
+            "person.alex changed from unknown to home for 5min "
+            "(due 3.0 s earlier, while ambient was not running)",
+        )
+    ]
+    assert h.performer.messages() == ["welcome"]
+    await h.run_until(2000)
+    assert h.kinds() == ["fired"]
+
+
+async def test_entity_for_due_during_a_restart_is_dropped_when_the_state_changed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path)
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.event(313, "ha_state", "person.alex", state="not_home", last_changed=h.t0 + 300)
+    await h.run_until(2000)
+    assert h.kinds() == [] and h.performer.performed == []
+    assert h.engine.status()[0]["state"] == "armed"
+
+
+async def test_entity_that_left_and_came_back_while_ambient_was_down_starts_the_window_over(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path)
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    # home again, but only since t0 + 200 (it was away in between): due at 500, as uninterrupted.
+    await h.event(313, "ha_state", "person.alex", state="home", last_changed=h.t0 + 200)
+    await h.run_until(499)
+    assert h.kinds() == []
+    await h.run_until(500)
+    assert h.events() == [(500, "fired", "person.alex changed from unknown to home for 5min")]
+
+
+async def test_entity_that_came_back_to_a_trigger_with_from_is_dropped(tmp_path: Path) -> None:
+    """Which state it came back from is not known: an uninterrupted run may not have fired."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.event(313, "ha_state", "person.alex", state="home", last_changed=h.t0 + 200)
+    await h.run_until(2000)
+    assert h.kinds() == []
+
+
+async def test_entity_for_with_no_state_from_ha_within_stale_after_of_the_restart_is_unknown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.run_until(325.9)
+    assert h.kinds() == []
+    await h.run_until(326)  # 15 s (signals.stale_after) after the start
+    assert h.events() == [
+        (
+            326,
+            "suppressed",
+            "person.alex unknown (no state from Home Assistant since the start) when `for` ended",
+        )
+    ]
+    await h.event(330, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
+    await h.run_until(2000)
+    assert h.kinds() == ["suppressed"]  # the window is over: a new one needs a new `from`
+
+
+# -- text signal state triggers -------------------------------------------------------------
+
+
+async def test_text_for_due_during_a_restart_fires_on_the_first_value_when_it_held(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_rest_rule()]), store=Store(path)).start()
+    await h.push(0, activity_state="active")
+    await h.push(10, activity_state="rest")
+    h = await _killed_and_restarted(h, path, killed_at=129.5, back_at=131)
+    await h.push(132, activity_state=None)  # the signal warming up after the restart
+    assert h.kinds() == []
+    await h.push(134, activity_state="rest")
+    assert h.events() == [
+        (
+            134,
+            "fired",
+            "activity_state changed from unknown to rest for 2min "
+            "(due 4.0 s earlier, while ambient was not running)",
+        )
+    ]
+    assert h.performer.messages() == ["rested"]
+
+
+async def test_text_for_due_during_a_restart_is_dropped_when_the_first_value_changed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_rest_rule()]), store=Store(path)).start()
+    await h.push(10, activity_state="rest")
+    h = await _killed_and_restarted(h, path, killed_at=129.5, back_at=131)
+    await h.push(134, activity_state="active")
+    await h.run_until(2000)
+    assert h.kinds() == []
+    await h.push(2000, activity_state="rest")  # a new window, from a new change
+    await h.run_until(2120)
+    assert h.events() == [(2120, "fired", "activity_state changed from unknown to rest for 2min")]
+
+
+async def test_text_for_with_no_value_within_stale_after_of_the_restart_is_unknown(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_rest_rule()]), store=Store(path)).start()
+    await h.push(10, activity_state="rest")
+    h = await _killed_and_restarted(h, path, killed_at=129.5, back_at=131)
+    await h.run_until(146)
+    assert h.events() == [
+        (146, "suppressed", "quality: activity_state unknown (no data) when `for` ended")
+    ]
