@@ -139,12 +139,22 @@ class Insights:
                     episode["end"] = record.time
                     break
 
-    def on_sleep(self, person: str, kind: str, value: float) -> None:
-        """Sleep hours or score (``kind``) reported now: it counts for today (the wake day)."""
+    def on_sleep(self, person: str, kind: str, value: float, at: float | None = None) -> None:
+        """Sleep hours or score (``kind``) reported now: it counts for today (the wake day).
+        ``at``: when the source set it, if it says; a value from before today (last night's,
+        seen again at a start) has counted for its own day already."""
+        now = self.clock.now()
         if person not in self._days:
-            self._open(person, self.clock.now())
-        self._days[person].sleep[kind] = round(value, 2)
-        self._days[person].dirty = True
+            self._open(person, now)
+        self._account(person, now)
+        opened = self._days[person]
+        if at is not None and at < opened.start:
+            _LOGGER.debug(
+                "sleep %s of %s: set before %s, not counted again", kind, person, opened.day
+            )
+            return
+        opened.sleep[kind] = round(value, 2)
+        opened.dirty = True
 
     def close(self) -> None:
         now = self.clock.now()

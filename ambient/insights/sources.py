@@ -1,43 +1,72 @@
-"""Where sleep comes from: the HA entities and MQTT topics a person's `insights.sleep` maps."""
+"""Where sleep comes from: the HA entities and MQTT topics a person's `insights.sleep` maps.
+
+An HA entity says when its value was set (``last_updated``) and in which unit: a value set
+before the open day (last night's, seen when ambient starts a day later) is not counted again,
+and an entity's own time unit wins over the configured ``duration_unit`` (Withings reports
+seconds, Fitbit minutes). An MQTT payload is a bare number in the configured unit and counts
+for the day it arrives.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ambient.config.root import AmbientConfig
 from ambient.insights.service import Insights
 
 _LOGGER = logging.getLogger(__name__)
-_TO_HOURS = {"h": 1.0, "min": 1 / 60, "s": 1 / 3600}
+#: Hours per unit: the configurable ones and HA's other time units (``UnitOfTime``).
+TO_HOURS = {"ms": 1 / 3_600_000, "s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0}
+
+Take = Callable[[object, float, float | None], None]
 
 
 def connect_sleep(insights: Insights, config: AmbientConfig, connections: Any) -> None:
     """Watch every mapped entity and topic (``connections``: the daemon's shared ones)."""
     for source in config.insights.sleep:
-        scale = _TO_HOURS[source.duration_unit]
+        scale = TO_HOURS[source.duration_unit]
         for kind, entity, topic, factor in (
             ("hours", source.duration_entity, source.duration_topic, scale),
             ("score", source.score_entity, source.score_topic, 1.0),
         ):
-            take = _taker(insights, source.person, kind, factor)
+            take = _taker(insights, source.person, kind)
             if entity is not None and config.homeassistant is not None:
                 connections.homeassistant().watch_entities(
-                    [entity], lambda _id, new, _old, take=take: take((new or {}).get("state"))
+                    [entity], _entity_handler(take, factor, with_unit=kind == "hours")
                 )
             if topic is not None and config.mqtt is not None:
                 connections.mqtt().subscribe(
-                    topic, lambda message, take=take: take(message.payload.decode(errors="replace"))
+                    topic,
+                    lambda message, take=take, factor=factor: take(
+                        message.payload.decode(errors="replace"), factor, None
+                    ),
                 )
 
 
-def _taker(insights: Insights, person: str, kind: str, factor: float) -> Any:
-    def take(raw: object) -> None:
+def _entity_handler(
+    take: Take, factor: float, with_unit: bool
+) -> Callable[[str, Mapping[str, Any] | None, Mapping[str, Any] | None], None]:
+    def handle(_entity_id: str, new: Mapping[str, Any] | None, _old: object) -> None:
+        if new is None:
+            return  # the entity was removed
+        unit = (new.get("attributes") or {}).get("unit_of_measurement")
+        scale = TO_HOURS.get(unit, factor) if with_unit and isinstance(unit, str) else factor
+        updated = new.get("last_updated")
+        at = float(updated) if isinstance(updated, int | float) else None
+        take(new.get("state"), scale, at)
+
+    return handle
+
+
+def _taker(insights: Insights, person: str, kind: str) -> Take:
+    def take(raw: object, factor: float, at: float | None) -> None:
         try:
             value = float(str(raw).strip())
         except ValueError:
             _LOGGER.debug("sleep %s of %s: not a number", kind, person)
             return
-        insights.on_sleep(person, kind, value * factor)
+        insights.on_sleep(person, kind, value * factor, at)
 
     return take

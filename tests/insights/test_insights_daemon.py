@@ -117,8 +117,8 @@ async def test_sleep_arrives_over_mqtt(mosquitto: MosquittoBroker, tmp_path: Pat
     heard = asyncio.Event()
 
     class Listening(Insights):
-        def on_sleep(self, person: str, kind: str, value: float) -> None:
-            super().on_sleep(person, kind, value)
+        def on_sleep(self, person: str, kind: str, value: float, at: float | None = None) -> None:
+            super().on_sleep(person, kind, value, at)
             if kind == "score":
                 heard.set()
 
