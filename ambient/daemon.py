@@ -257,7 +257,14 @@ class Daemon:
             config, self.clock, store, signals.norm, hub, None if opts.report_only else connections
         )
         rules = RuleEngine(
-            config, self.clock, store, view, dispatcher, hub.publish_trace, calming=calming
+            config,
+            self.clock,
+            store,
+            view,
+            dispatcher,
+            hub.publish_trace,
+            calming=calming,
+            counters=self.counters,
         )
         hub.on_signals(rules.on_signals)
         if insights is not None:

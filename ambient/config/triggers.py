@@ -106,11 +106,23 @@ class CronTriggerConfig(TriggerBase):
 
 
 class MqttTriggerConfig(TriggerBase):
-    """A message on an MQTT topic (wildcards + and # allowed), optionally with a given payload."""
+    """A message on an MQTT topic (wildcards + and # allowed), optionally with a given payload.
+
+    A message the broker queued while ambient was not running fires only if it says when it was
+    sent (``timestamp``) and that is at most ``max_age`` ago; otherwise it is skipped."""
 
     trigger: Literal["mqtt"]
     topic: MqttTopicFilter
     payload: str | None = None
+    value: str | None = Field(
+        default=None, title="Dotted JSON path of the text `payload` is compared with"
+    )
+    timestamp: str | None = Field(
+        default=None, title="Dotted JSON path of when the message was sent"
+    )
+    max_age: Duration = Field(
+        default=60.0, title="A message queued while ambient was not running fires if this recent"
+    )
 
 
 def _state_text(value: Any) -> Any:

@@ -14,11 +14,11 @@ from datetime import tzinfo
 from ambient.clock import Clock
 from ambient.config.triggers import (
     CronTriggerConfig,
-    MqttTriggerConfig,
     SignalTriggerConfig,
     StateTriggerConfig,
     TimeTriggerConfig,
 )
+from ambient.counters import Counters
 from ambient.messages import ExternalEvent, SignalUpdate, SignalValue
 from ambient.rules import describe
 from ambient.rules.band import BoundaryIndex, boundaries, cleared, inside
@@ -26,6 +26,7 @@ from ambient.rules.current_values import CurrentValues
 from ambient.rules.entity_triggers import EntityTriggers, in_to, state_matches
 from ambient.rules.firing import Firer, Firing
 from ambient.rules.hold import ActionHold
+from ambient.rules.mqtt_triggers import MqttTriggers
 from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, SignalSlot, TextSlot
 from ambient.rules.rule_store import RuleStore
@@ -52,6 +53,7 @@ class TriggerDispatch:
         runs: Runs,
         firer: Firer,
         grace: ResumeGrace,
+        counters: Counters | None = None,
     ) -> None:
         self.clock = clock
         self._grace = grace
@@ -81,7 +83,7 @@ class TriggerDispatch:
         self._text: dict[str, list[TextSlot]] = {}
         self._entity_triggers: dict[str, list[tuple[Rule, int, StateTriggerConfig]]] = {}
         self._threshold_users: dict[str, list[SignalSlot]] = {}
-        self._mqtt: list[tuple[Rule, int, MqttTriggerConfig]] = []
+        self._mqtt = MqttTriggers(clock, rules, firer.fire_for_scope, tracer.trace, counters)
         self._index_triggers()
 
     def _index_triggers(self) -> None:
@@ -101,11 +103,9 @@ class TriggerDispatch:
                         )
                     for entity in trigger.entity_id or ():
                         self._entity_triggers.setdefault(entity, []).append((rule, index, trigger))
-                elif isinstance(trigger, MqttTriggerConfig):
-                    self._mqtt.append((rule, index, trigger))
 
     def mqtt_topics_used(self) -> set[str]:
-        return {trigger.topic for _, _, trigger in self._mqtt}
+        return self._mqtt.topics_used()
 
     # -- restart --------------------------------------------------------------------------
 
@@ -370,7 +370,7 @@ class TriggerDispatch:
         elif event.kind == "ha_state":
             self._on_entity(event)
         elif event.kind == "mqtt":
-            self._on_mqtt(event)
+            self._mqtt.on_message(event)
 
     def _on_command(self, event: ExternalEvent) -> None:
         source = str(event.data.get("source", "command"))
@@ -407,25 +407,6 @@ class TriggerDispatch:
                 rule, index, trigger, entity_id, old_value, new, event.time, last_changed
             )
         self._entity.known(entity_id)
-
-    def _on_mqtt(self, event: ExternalEvent) -> None:
-        raw = event.data.get("payload")
-        payload = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-        for rule, index, trigger in self._mqtt:
-            if not topic_matches(trigger.topic, event.key):
-                continue
-            if trigger.payload is not None and (
-                payload is None or str(payload).strip() != trigger.payload
-            ):
-                continue
-            text = None if payload is None else str(payload)
-            firing = Firing(
-                index,
-                trigger.id,
-                describe.trigger_label(trigger, index),
-                describe.mqtt_message(trigger, event.key, text),
-            )
-            self._fire_for_scope(rule, firing, event.time)
 
     def _scheduled_callback(
         self, rule: Rule, index: int, trigger: TimeTriggerConfig | CronTriggerConfig

@@ -19,6 +19,7 @@ from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.root import AmbientConfig
+from ambient.counters import Counters
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 from ambient.ports import ActionPerformer, CalmingChooser, SignalView
 from ambient.rules.current_values import CurrentValues
@@ -51,6 +52,7 @@ class RuleEngine:
         performer: ActionPerformer,
         on_trace: Callable[[TraceRecord], None],
         calming: CalmingChooser | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self.clock = clock
         zone = resolve_zone(config.timezone)
@@ -97,6 +99,7 @@ class RuleEngine:
             self._runs,
             self._firer,
             self._grace,
+            counters,
         )
 
     def on_signals(self, update: SignalUpdate) -> None:

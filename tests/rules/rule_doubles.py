@@ -9,6 +9,7 @@ from typing import Any
 
 from ambient.clock import VirtualClock
 from ambient.config.root import AmbientConfig
+from ambient.counters import Counters
 from ambient.messages import (
     ActionContext,
     ActionResult,
@@ -87,8 +88,15 @@ class Harness:
         self.signals = DictSignals()
         self.performer = RecordingPerformer()
         self.traces: list[TraceRecord] = []
+        self.counters = Counters()
         self.engine = RuleEngine(
-            config, self.clock, self.store, self.signals, self.performer, self.traces.append
+            config,
+            self.clock,
+            self.store,
+            self.signals,
+            self.performer,
+            self.traces.append,
+            counters=self.counters,
         )
 
     async def start(self) -> Harness:

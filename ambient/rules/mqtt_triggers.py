@@ -1,0 +1,139 @@
+"""MQTT triggers: a message on a topic (optionally with a given payload, or a given text at a
+path of a JSON payload) fires the rule for every person it applies to.
+
+After a restart the broker first delivers what it queued for ambient's session while ambient was
+not running (the message is marked ``backlog``). Acting on it as if it happened now is wrong: a
+button pressed at 23:00 must not switch the lights at 03:00. So a backlog message fires only if
+it says when it was sent (the trigger's ``timestamp`` path) and that is at most ``max_age`` ago;
+otherwise it is skipped, counted (scope ``rules``) and traced as suppressed with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ambient.clock import Clock
+from ambient.config.triggers import MqttTriggerConfig
+from ambient.counters import Counters
+from ambient.messages import ExternalEvent
+from ambient.rules import describe
+from ambient.rules.firing import Firing
+from ambient.rules.rule import Rule
+from ambient.rules.timeofday import duration_text
+from ambient.sensors.mqtt_payload import PayloadError, load_json, lookup, to_timestamp
+from ambient.topics import topic_matches
+
+#: Counters scope for what the rules did with queued messages.
+COUNTER_SCOPE = "rules"
+#: A sender's clock may run this far ahead of ours before its timestamp counts as wrong.
+FUTURE_TOLERANCE_S = 5.0
+
+Fire = Callable[[Rule, Firing, float], None]
+Trace = Callable[..., None]
+
+
+class _Payload:
+    """A message's payload as text, and as JSON once a trigger needs it (parsed at most once)."""
+
+    def __init__(self, raw: object) -> None:
+        if isinstance(raw, bytes):
+            raw = raw.decode(errors="replace")
+        self.text = None if raw is None else str(raw)
+        self._document: Any = None
+        self._error: PayloadError | None = None
+        self._parsed = False
+
+    def field(self, path: str) -> Any:
+        """The value at ``path`` of the JSON payload; raises :class:`PayloadError`."""
+        if not self._parsed:
+            self._parsed = True
+            try:
+                self._document = load_json(self.text or "")
+            except PayloadError as exc:
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        return lookup(self._document, path)
+
+    def field_text(self, path: str) -> str | None:
+        try:
+            value = self.field(path)
+        except PayloadError:
+            return None
+        return value if isinstance(value, str) else json.dumps(value)
+
+
+class MqttTriggers:
+    """Every rule's MQTT triggers, and what a message queued while ambient was away may do."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        rules: Sequence[Rule],
+        fire_for_scope: Fire,
+        trace: Trace,
+        counters: Counters | None,
+    ) -> None:
+        self.clock = clock
+        self._fire_for_scope = fire_for_scope
+        self._trace = trace
+        self._counters = counters if counters is not None else Counters()
+        self._triggers = [
+            (rule, index, trigger)
+            for rule in rules
+            for index, trigger in enumerate(rule.config.triggers)
+            if isinstance(trigger, MqttTriggerConfig)
+        ]
+
+    def topics_used(self) -> set[str]:
+        return {trigger.topic for _, _, trigger in self._triggers}
+
+    def on_message(self, event: ExternalEvent) -> None:
+        payload = _Payload(event.data.get("payload"))
+        backlog = bool(event.data.get("backlog"))
+        for rule, index, trigger in self._triggers:
+            if not topic_matches(trigger.topic, event.key):
+                continue
+            compared = payload.text
+            if trigger.value is not None:
+                compared = payload.field_text(trigger.value)
+            if trigger.payload is not None and (
+                compared is None or compared.strip() != trigger.payload
+            ):
+                continue
+            label = describe.trigger_label(trigger, index)
+            reason = describe.mqtt_message(trigger, event.key, compared)
+            if backlog:
+                skipped, note = self._queued(trigger, payload)
+                if skipped is not None:
+                    self._counters.increment(COUNTER_SCOPE, skipped)
+                    why = f"{reason} queued while ambient was not running: {note}; skipped"
+                    self._trace(rule, "suppressed", why, rule.config.person, label)
+                    continue
+                self._counters.increment(COUNTER_SCOPE, "mqtt_backlog_fired")
+                reason += f" (queued while ambient was not running, {note})"
+            self._fire_for_scope(rule, Firing(index, trigger.id, label, reason), event.time)
+
+    def _queued(self, trigger: MqttTriggerConfig, payload: _Payload) -> tuple[str | None, str]:
+        """For a message from the backlog: (the counter of why it is skipped, or None if it
+        fires; the words for the trace)."""
+        if trigger.timestamp is None:
+            return "mqtt_backlog_without_time", "it has no time (the trigger sets no `timestamp`)"
+        where = f"`{trigger.timestamp}`"
+        try:
+            sent = to_timestamp(payload.field(trigger.timestamp), where)
+        except PayloadError as exc:
+            return "mqtt_backlog_without_time", f"no time in it ({exc.detail})"
+        # Senders stamp messages in real time, also when ambient's clock runs faster.
+        age_s = self.clock.for_outside_links().now() - sent
+        if age_s < -FUTURE_TOLERANCE_S:
+            return "mqtt_backlog_bad_time", f"{where} is {duration_text(-age_s)} in the future"
+        age = duration_text(max(age_s, 0.0))
+        if age_s > trigger.max_age:
+            return (
+                "mqtt_backlog_too_old",
+                f"sent {age} ago, max_age {duration_text(trigger.max_age)}",
+            )
+        return None, f"sent {age} ago"

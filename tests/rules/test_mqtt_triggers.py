@@ -1,0 +1,85 @@
+"""MQTT triggers: `value` picks the text `payload` is compared with out of a JSON payload, and a
+message from the broker's backlog (queued while ambient was not running) fires only with a
+readable, recent, not-future `timestamp`; live messages fire whatever time they carry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rules.rule_doubles import T0, Harness, log, make_config
+
+MQTT = {"mqtt": {"host": "localhost"}}
+
+
+def _desk_rule(**trigger: Any) -> dict[str, Any]:
+    return {
+        "id": "desk",
+        "triggers": [
+            {
+                "trigger": "mqtt",
+                "topic": "home/desk/button",
+                "value": "action",
+                "payload": "press",
+                "timestamp": "ts",
+            }
+            | trigger
+        ],
+        "actions": [log("desk")],
+    }
+
+
+def _press(**fields: Any) -> str:
+    return json.dumps({"action": "press"} | fields)
+
+
+async def test_value_picks_the_compared_text_out_of_a_json_payload() -> None:
+    h = await Harness(make_config([_desk_rule()], **MQTT)).start()
+    await h.event(0, "mqtt", "home/desk/button", payload=_press())
+    await h.event(1, "mqtt", "home/desk/button", payload=json.dumps({"action": "hold"}))
+    await h.event(2, "mqtt", "home/desk/button", payload="press")  # not JSON: no `action`
+    assert h.events() == [(0, "fired", "mqtt message on home/desk/button with payload 'press'")]
+
+
+async def test_a_live_message_fires_whatever_time_it_carries() -> None:
+    h = await Harness(make_config([_desk_rule()], **MQTT)).start()
+    await h.event(0, "mqtt", "home/desk/button", payload=_press(ts=T0 - 86_400))
+    assert h.kinds() == ["fired"]
+
+
+async def test_the_default_max_age_is_one_minute() -> None:
+    h = await Harness(make_config([_desk_rule()], **MQTT)).start()
+    await h.event(0, "mqtt", "home/desk/button", payload=_press(ts=T0 - 60), backlog=True)
+    await h.event(1, "mqtt", "home/desk/button", payload=_press(ts=T0 - 61), backlog=True)
+    assert h.events() == [
+        (
+            0,
+            "fired",
+            "mqtt message on home/desk/button with payload 'press' "
+            "(queued while ambient was not running, sent 1min ago)",
+        ),
+        (
+            1,
+            "suppressed",
+            "mqtt message on home/desk/button with payload 'press' queued while ambient was "
+            "not running: sent 1min2s ago, max_age 1min; skipped",
+        ),
+    ]
+
+
+async def test_a_queued_message_without_a_readable_time_or_from_the_future_is_skipped() -> None:
+    h = await Harness(make_config([_desk_rule(max_age="1h")], **MQTT)).start()
+    await h.event(0, "mqtt", "home/desk/button", payload=_press(), backlog=True)
+    await h.event(0, "mqtt", "home/desk/button", payload=_press(ts="soon"), backlog=True)
+    await h.event(0, "mqtt", "home/desk/button", payload=_press(ts=T0 + 600), backlog=True)
+    assert [reason.split(": ", 1)[1] for _, _, reason in h.events()] == [
+        "no time in it (no `ts` in the payload (stopped at `ts`)); skipped",
+        "no time in it (`ts` is not ISO 8601 nor a number); skipped",
+        "`ts` is 10min in the future; skipped",
+    ]
+    assert h.kinds() == ["suppressed"] * 3
+    assert h.performer.performed == []
+    assert h.counters.scope("rules") == {
+        "mqtt_backlog_without_time": 2,
+        "mqtt_backlog_bad_time": 1,
+    }
