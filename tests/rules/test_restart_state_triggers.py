@@ -187,3 +187,23 @@ async def test_text_for_with_no_value_within_stale_after_of_the_restart_is_unkno
     assert h.events() == [
         (146, "suppressed", "quality: activity_state unknown (no data) when `for` ended")
     ]
+
+
+# -- state conditions with `for` ------------------------------------------------------------
+
+
+async def test_a_state_condition_for_counts_from_ha_last_changed_after_a_start() -> None:
+    """The state has held since long before the start: the condition need not wait `for`
+    again from when ambient first heard it."""
+    rule = {
+        "id": "button",
+        "triggers": [{"trigger": "mqtt", "topic": "home/button"}],
+        "conditions": [
+            {"condition": "state", "entity_id": "person.alex", "state": "home", "for": "10min"}
+        ],
+        "actions": [log("pressed")],
+    }
+    h = await Harness(make_config([rule], mqtt={"host": "localhost"}, **HA)).start()
+    await h.event(1, "ha_state", "person.alex", state="home", last_changed=h.t0 - 3600)
+    await h.event(2, "mqtt", "home/button", payload="x")
+    assert h.kinds() == ["fired"]
