@@ -58,7 +58,7 @@ class TrendConfig(ConfigModel):
         default=0.75, gt=0, title="Normal band: 60-day mean ± this many daily SDs"
     )
     cusum_k: float = Field(default=0.5, ge=0, title="CUSUM allowance (SD per day)")
-    cusum_h: float = Field(default=2.5, gt=0, title="CUSUM alarm threshold (SD)")
+    cusum_h: float = Field(default=2.6, gt=0, title="CUSUM alarm threshold (SD)")
     cusum_release: float = Field(
         default=1.0, ge=0, title="A CUSUM alarm ends when the sum falls to this (SD)"
     )

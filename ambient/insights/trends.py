@@ -6,8 +6,12 @@ or lose a trend, and days without data are simply absent.
 
 - Normal band: the mean ± ``band_sd`` SDs of the daily values in the 60-day range, leaving
   out the latest ``mean_days`` (so a drop does not pull its own reference down).
-- ``low`` when the 7-day mean is under the band, or when a one-sided CUSUM on the daily
-  z-scores (allowance ``cusum_k``) passes ``cusum_h``; ``high`` when the 7-day mean is above.
+- ``low`` is entered when a one-sided CUSUM on the daily z-scores (allowance ``cusum_k``)
+  passes ``cusum_h``, and held while the CUSUM stays above ``cusum_release`` or the 7-day mean
+  stays under the band; ``high`` when the 7-day mean is above the band. A 7-day mean under
+  the band does not enter ``low`` on its own: at the same false-alert rate the CUSUM warns
+  sooner, and letting the band in too costs false alerts without shortening the warning
+  (bench/bench_early_warning.py has the figures).
 - No trend (unknown, with the reason) with fewer than ``min_days_per_week`` valid days in the
   last 7 or ``min_range_days`` in the range. A gap longer than ``max_gap_days`` restarts the
   CUSUM from zero.
@@ -68,7 +72,7 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendConfig) -> 
     series = _Series(daily)
     week = series.values(today - timedelta(days=config.mean_days - 1), today)
     reference = _reference(series, today, config)
-    cusum, alarm = _cusum(series, today, config)
+    cusum, alarm, held = _cusum(series, today, config)
     if reference[0] < config.min_range_days:
         why = f"{reference[0]} days with HRV in the normal range; {config.min_range_days} needed"
         return HrvTrend(None, why, valid_days_7d=len(week), valid_days_range=reference[0])
@@ -86,8 +90,15 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendConfig) -> 
     if alarm:
         state = "low"
         why = f"ln RMSSD has stayed below normal (CUSUM {cusum:.1f} > {config.cusum_h:g} SD)"
+    elif held:
+        state = "low"
+        why = f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} still below the {band}"
     elif mean_7d < low:
-        state, why = "low", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} below the {band}"
+        state = "normal"
+        why = (
+            f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} below the {band}, "
+            f"not a sustained drop (CUSUM {cusum:.1f} of {config.cusum_h:g} SD)"
+        )
     elif mean_7d > high:
         state, why = "high", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} above the {band}"
     else:
@@ -133,14 +144,15 @@ def _reference(series: _Series, day: date, config: TrendConfig) -> tuple[int, fl
     return series.stats(first, day - timedelta(days=config.mean_days))
 
 
-def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bool]:
-    """The one-sided (downward) CUSUM over the range, in SDs, and whether it is in alarm."""
-    total, alarm = 0.0, False
+def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bool, bool]:
+    """The one-sided (downward) CUSUM over the range in SDs, whether it is in alarm, and
+    whether ``low`` holds: entered by an alarm, kept while the 7-day mean is under the band."""
+    total, alarm, low = 0.0, False, False
     previous: date | None = None
     lo, hi = series.span(today - timedelta(days=config.range_days - 1), today)
     for day in series.days[lo:hi]:
         if previous is not None and (day - previous).days > config.max_gap_days:
-            total, alarm = 0.0, False
+            total, alarm, low = 0.0, False, False
         previous = day
         count, mean, sd = _reference(series, day, config)
         if count < config.min_range_days:
@@ -150,9 +162,15 @@ def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bo
             alarm = True
         elif total <= config.cusum_release:
             alarm = False
+        low = alarm or (low and _under_band(series, day, mean - config.band_sd * sd, config))
     if previous is not None and (today - previous).days > config.max_gap_days:
-        return 0.0, False
-    return total, alarm
+        return 0.0, False, False
+    return total, alarm, low
+
+
+def _under_band(series: _Series, day: date, band_low: float, config: TrendConfig) -> bool:
+    week = series.values(day - timedelta(days=config.mean_days - 1), day)
+    return len(week) >= config.min_days_per_week and statistics.fmean(week) < band_low
 
 
 class StressSlope:

@@ -1,6 +1,8 @@
 """The HRV trend warns of a sustained drop, rarely cries wolf on stable days, and never reads a
 gap or a restart as a trend; the stress slope rises before a threshold and is unknown across
-gaps. Figures over many seeded synthetic 60-day series (the generator in insights.synthetic)."""
+gaps. Figures over many seeded synthetic series (the generator in insights.synthetic): a drop
+of one daily SD cannot be flagged within 4 days in more than about 55 % of cases at 1 false
+alert per 60 days (bench/bench_early_warning.py), so the aims here are the trade-off we reach."""
 
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ CONFIG = TrendConfig()
 SEEDS = range(100)
 
 
-def alerts(series: dict[date, float], days: int = 60) -> list[int]:
-    """Days on which the trend turned low."""
+def alerts(series: dict[date, float], days: int = 60, first: int = 0) -> list[int]:
+    """Days (from ``first``) on which the trend turned low."""
     out, previous = [], None
-    for k in range(days):
+    for k in range(first, days):
         state = hrv_trend(series, START + timedelta(days=k), CONFIG).state
         if state == "low" and previous != "low":
             out.append(k)
@@ -28,26 +30,61 @@ def alerts(series: dict[date, float], days: int = 60) -> list[int]:
 
 
 def test_a_sustained_1_sd_drop_is_flagged_within_days() -> None:
-    delays = []
+    delays, already_low = [], 0
     for seed in SEEDS:
-        found = [
-            k for k in alerts(ln_rmssd_series(START, 60, 1000 + seed, drop_from=40)) if k >= 40
-        ]
+        series = ln_rmssd_series(START, 60, 1000 + seed, drop_from=40)
+        if hrv_trend(series, START + timedelta(days=39), CONFIG).state == "low":
+            already_low += 1  # a false alert still on when the drop began: no delay to measure
+            continue
+        found = [k for k in alerts(series) if k >= 40]
         delays.append(found[0] - 40 + 1 if found else 99)
     within_4 = sum(d <= 4 for d in delays) / len(delays)
     print(
-        f"\n1 SD drop: {within_4:.0%} flagged within 4 days, "
-        f"median {statistics.median(delays)} days"
+        f"\n1 SD drop: {within_4:.0%} flagged within 4 days, median "
+        f"{statistics.median(delays)} days ({already_low} of {len(SEEDS)} already low)"
     )
+    assert already_low <= 15
     assert statistics.median(delays) <= 5
     assert within_4 >= 0.4
-    assert sum(d <= 10 for d in delays) / len(delays) >= 0.8
+    assert sum(d <= 10 for d in delays) / len(delays) >= 0.85
 
 
 def test_stable_days_give_at_most_one_false_alert_per_60_days() -> None:
     false_alerts = [len(alerts(ln_rmssd_series(START, 60, seed))) for seed in SEEDS]
     print(f"\nstable: {statistics.fmean(false_alerts):.2f} false alerts per 60 days")
     assert statistics.fmean(false_alerts) <= 1.0
+
+
+def test_an_established_user_gets_at_most_one_false_alert_per_60_days() -> None:
+    # A 60-day series has no trend for its first 20 days: count over 100 days with a full
+    # 60-day range behind each instead (the steady state of someone using ambient for months).
+    false_alerts = [
+        len(alerts(ln_rmssd_series(START, 160, 5000 + seed), days=160, first=60)) for seed in SEEDS
+    ]
+    per_60_days = statistics.fmean(false_alerts) * 60 / 100
+    print(f"\nestablished: {per_60_days:.2f} false alerts per 60 days")
+    assert per_60_days <= 1.0
+
+
+def test_a_7_day_mean_under_the_band_holds_low_but_does_not_enter_it() -> None:
+    days = [START + timedelta(days=k) for k in range(60)]
+    steady = {d: 4.0 + (0.2 if k % 2 else -0.2) for k, d in enumerate(days[:50])}
+    # A mild dip: the week's mean is under the band, the CUSUM stays short of its alarm.
+    dipped = steady | {d: 3.84 for d in days[50:57]}
+    mild = hrv_trend(dipped, days[56], CONFIG)
+    assert mild.state == "normal" and "not a sustained drop" in mild.why, mild
+    assert mild.mean_7d is not None and mild.band_low is not None
+    assert mild.mean_7d < mild.band_low
+    # A deep drop alarms the CUSUM; after better days the CUSUM is released while the week's
+    # mean is still under the band: the trend stays low. (With the default band of 0.75 SD
+    # this cannot happen with 7 days of data: the CUSUM is at least 1.75 then; a narrower
+    # band shows it.)
+    narrow = TrendConfig(band_sd=0.5)
+    dropped = steady | {d: 3.3 for d in days[50:52]} | {d: 4.1 for d in days[52:57]}
+    alarmed = hrv_trend(dropped, days[51], narrow)
+    assert alarmed.state == "low" and alarmed.cusum_alarm, alarmed
+    held = hrv_trend(dropped, days[56], narrow)
+    assert held.state == "low" and not held.cusum_alarm and "still below" in held.why, held
 
 
 def test_a_gap_never_reads_as_a_trend() -> None:
