@@ -18,7 +18,7 @@ from ambient.config.insights import TrendConfig
 from ambient.insights.days import week_label
 from ambient.insights.observations import observations
 from ambient.insights.summaries import DaySummary
-from ambient.insights.trends import hrv_trend
+from ambient.insights.trends import comparable_days, hrv_trend
 
 HISTORY_DAYS = 28
 TREND_DAYS = 60
@@ -136,7 +136,7 @@ def _trend_section(
     config: TrendConfig,
     hrv_band: Callable[..., str],
 ) -> list[str]:
-    daily = {d: s.ln_rmssd for d, s in summaries.items() if s.ln_rmssd is not None}
+    daily = comparable_days(summaries, last_day, config)
     days = [last_day - timedelta(days=k) for k in range(TREND_DAYS - 1, -1, -1)]
     trends = [hrv_trend(daily, d, config) for d in days]
     out = ['<section id="trend"><h2>Heart rate variability and its normal band</h2>']

@@ -24,7 +24,7 @@ from ambient.insights.learned import learned_episodes
 from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import DaySummary, after_span_end, summarize
-from ambient.insights.trends import HrvTrend, StressSlope, hrv_trend
+from ambient.insights.trends import HrvTrend, StressSlope, comparable_days, hrv_trend
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
 from ambient.ports import SignalView
 from ambient.store import Store
@@ -270,11 +270,7 @@ class Insights:
         return summary
 
     def _trend(self, person: str, day: date) -> HrvTrend:
-        daily = {
-            d: s.ln_rmssd
-            for d, s in self.storage.summaries(person).items()
-            if s.ln_rmssd is not None and d <= day
-        }
+        daily = comparable_days(self.storage.summaries(person), day, self.config.trend)
         return hrv_trend(daily, day, self.config.trend)
 
     # -- timers ----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ or lose a trend, and days without data are simply absent.
 - No trend (unknown, with the reason) with fewer than ``min_days_per_week`` valid days in the
   last 7 or ``min_range_days`` in the range. A gap longer than ``max_gap_days`` restarts the
   CUSUM from zero.
+- One source only (:func:`comparable_days`): a night mean and a daytime quietest 5 minutes
+  are not interchangeable (night HRV runs higher), and a mix of the two would read as drops.
 
 The stress slope: a least-squares slope (points per minute) of the stress score over a
 window, unknown unless the points cover half the window without a gap over two minutes.
@@ -32,6 +34,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from ambient.config.insights import TrendConfig
+from ambient.insights.summaries import DaySummary
 
 TrendState = Literal["low", "normal", "high"]
 #: Floor of the daily SD (ln units), so a very steady person is not alarmed by a wobble.
@@ -104,6 +107,24 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendConfig) -> 
     else:
         state, why = "normal", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} in the {band}"
     return HrvTrend(state, why, mean_7d, low, high, cusum, alarm, len(week), reference[0])
+
+
+def comparable_days(
+    summaries: Mapping[date, DaySummary], today: date, config: TrendConfig
+) -> dict[date, float]:
+    """The daily ln RMSSD values up to ``today`` from the one source most days of the range
+    have (``night`` on a tie): the trend compares like with like."""
+    first = today - timedelta(days=config.range_days - 1)
+    counts = {"night": 0, "quietest_5min": 0}
+    for day, summary in summaries.items():
+        if first <= day <= today and summary.ln_rmssd is not None and summary.ln_rmssd_source:
+            counts[summary.ln_rmssd_source] += 1
+    source = "night" if counts["night"] >= counts["quietest_5min"] else "quietest_5min"
+    return {
+        day: summary.ln_rmssd
+        for day, summary in summaries.items()
+        if day <= today and summary.ln_rmssd is not None and summary.ln_rmssd_source == source
+    }
 
 
 class _Series:

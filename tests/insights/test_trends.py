@@ -10,8 +10,9 @@ import statistics
 from datetime import date, timedelta
 
 from ambient.config.insights import TrendConfig
+from ambient.insights.summaries import DaySummary, LnSource
 from ambient.insights.synthetic import ln_rmssd_series
-from ambient.insights.trends import StressSlope, hrv_trend
+from ambient.insights.trends import StressSlope, comparable_days, hrv_trend
 
 START = date(2026, 1, 5)
 CONFIG = TrendConfig()
@@ -131,3 +132,25 @@ def test_the_stress_slope_rises_before_the_threshold_and_is_unknown_across_a_gap
     assert slope.slope(900.0)[0] is None
     slope.add(1000.0, None)
     assert slope.slope(1000.0) == (None, "no recent stress score")
+
+
+def test_days_from_the_other_hrv_source_are_left_out_so_a_mix_is_no_drop() -> None:
+    # Nights with a chest strap most days; on a few days only the quietest daytime 5 minutes,
+    # which run lower. Mixed in, they read as a drop; compared like with like, nothing.
+    series = ln_rmssd_series(START, 60, 3)
+    kept = {d: summary(d, v, "night") for d, v in series.items()}
+    for k in (50, 51, 52, 54):
+        day = START + timedelta(days=k)
+        kept[day] = summary(day, series[day] - 0.4, "quietest_5min")
+    today = START + timedelta(days=55)
+    mixed = {d: s.ln_rmssd for d, s in kept.items() if s.ln_rmssd is not None}
+    assert hrv_trend(mixed, today, CONFIG).state == "low"
+    daily = comparable_days(kept, today, CONFIG)
+    assert len(daily) == 52 and hrv_trend(daily, today, CONFIG).state == "normal"
+    # Someone without a night strap at all: their quietest 5 minutes are the series.
+    daytime = {d: summary(d, v, "quietest_5min") for d, v in series.items()}
+    assert len(comparable_days(daytime, today, CONFIG)) == 56
+
+
+def summary(day: date, ln_rmssd: float, source: LnSource) -> DaySummary:
+    return DaySummary("alex", day, 600, 60, 20, 5, 200, 30, 58.0, ln_rmssd, source, 35.0)
