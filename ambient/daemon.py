@@ -220,6 +220,7 @@ class Daemon:
         from ambient.interventions.wiring import add_interventions
         from ambient.rules.engine import RuleEngine
         from ambient.rules.timeofday import resolve_zone
+        from ambient.signal_readers import signals_read
         from ambient.signals.engine import SignalEngine
 
         opts = self.options
@@ -238,6 +239,11 @@ class Daemon:
             on_update=hub.publish_signals,
             counters=self.counters,
             zone=resolve_zone(config.timezone),
+            # A live daemon's status and HA entities show every signal, as do update listeners.
+            read=signals_read(
+                config,
+                every_signal=not opts.report_only or opts.services or bool(opts.signal_listeners),
+            ),
         )
         dispatcher = ActionDispatcher(
             self.clock,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -25,7 +25,14 @@ BASELINE_NAMESPACE = "signals.baseline"
 
 
 class SignalEngine:
-    """Turns readings into per-person signals; satisfies :class:`ambient.ports.SignalView`."""
+    """Turns readings into per-person signals; satisfies :class:`ambient.ports.SignalView`.
+
+    ``read`` names the signals something subscribes to (None: all): only those are worked
+    out at each update and published when they change, so an update is published when one
+    of them changed. Any other signal can still be read with :meth:`get` and
+    :meth:`snapshot`, as of the last update (the stress index only while its window is kept,
+    that is while it is read).
+    """
 
     def __init__(
         self,
@@ -36,8 +43,10 @@ class SignalEngine:
         on_update: Callable[[SignalUpdate], None],
         counters: Counters | None = None,
         zone: tzinfo = UTC,
+        read: Collection[str] | None = None,
     ) -> None:
         self.config = config
+        self.read = None if read is None else frozenset(read)
         self.zone = zone  # the configured time zone: baseline days end at its midnight
         self.clock = clock
         self.store = store
@@ -60,10 +69,13 @@ class SignalEngine:
         state = self._people.get(person)
         if state is None:
             return SignalValue.unknown(self.clock.now(), f"unknown person `{person}`")
-        value = state.emitted.get(name)
-        if value is None:
-            return SignalValue.unknown(self.clock.now(), NO_DATA)
-        return value
+        read = self.read
+        if read is None or name in read:
+            value = state.emitted.get(name)
+            if value is None:
+                return SignalValue.unknown(self.clock.now(), NO_DATA)
+            return value
+        return self._worked_out(state, name)
 
     def norm(self, person: str) -> Norm | None:
         """The person's resting norm now (personal, provisional or the prior); None if unseen."""
@@ -72,7 +84,23 @@ class SignalEngine:
 
     def snapshot(self, person: str) -> dict[str, SignalValue]:
         state = self._people.get(person)
-        return dict(state.emitted) if state else {}
+        if state is None:
+            return {}
+        if self.read is None:
+            return dict(state.emitted)
+        seen = dict(state.emitted)
+        for name in state.names():
+            if name not in self.read and state.outcome(name) is not None:
+                seen[name] = self._worked_out(state, name)
+        return seen
+
+    def _worked_out(self, state: PersonSignals, name: str) -> SignalValue:
+        """A signal nothing subscribes to, as of the last update (stamped with its time)."""
+        found = state.outcome(name)
+        if found is None:
+            return SignalValue.unknown(self.clock.now(), NO_DATA)
+        time, (value, reason) = found
+        return SignalValue(value, time, reason)
 
     # -- input -----------------------------------------------------------------------------
 
@@ -127,7 +155,8 @@ class SignalEngine:
     def _person(self, person_id: str) -> PersonSignals:
         state = self._people.get(person_id)
         if state is None:
-            state = PersonSignals(person_id, self.config, self._configs.get(person_id), self.zone)
+            config = self._configs.get(person_id)
+            state = PersonSignals(person_id, self.config, config, self.zone, self.read)
             saved = self.store.get(BASELINE_NAMESPACE, person_id)
             if saved is not None and not state.baseline.load_json(saved):
                 self.counters.increment(f"signals:{person_id}", "baseline_unreadable")

@@ -3,10 +3,12 @@ computed from them. Every signal is a value or unknown-with-a-reason, never a gu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import UTC, tzinfo
+from typing import NamedTuple
 
 from ambient.config.people import PersonConfig
-from ambient.config.signals import SignalsConfig
+from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
 from ambient.messages import SignalScalar, SignalValue
 from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
@@ -39,6 +41,8 @@ NO_RR = "no RR intervals (HR-only source)"
 POOR_QUALITY = "poor signal quality"
 TOO_FEW_BEATS = "too few beats"
 EXERCISE = "exercise"
+NOT_READ = "not worked out: nothing reads it"
+NO_SI_WINDOW = "no window of 2 min or more configured"
 
 #: Window quality Baevsky's stress index needs (it reads every beat, not pairs).
 _STRESS_INDEX_MIN_QUALITY = 0.75
@@ -56,6 +60,152 @@ _MAX_SKIPPED_MINUTES = 60
 Outcome = tuple[SignalScalar | None, str | None]
 
 
+class _Stress(NamedTuple):
+    """The score, its basis and confidence; ``reason`` when they are unknown."""
+
+    score: float | None
+    basis: str | None
+    confidence: float | None
+    reason: str | None
+
+
+class _Moment(NamedTuple):
+    """What one update worked out, from which each signal follows without touching state."""
+
+    now: float
+    contact: bool | None
+    contact_reason: str
+    hr: float | None
+    hr_reason: str
+    rr_available: bool | None
+    fresh_rr: bool
+    rr_reason: str | None  # why there are no beats to use, None when there are
+    hrv_reason: str | None  # why the window gives no HRV, None when it does
+    primary: WindowStats
+    si: tuple[float, float | None] | str  # the stress-index window's quality and index, or why not
+    norm: Norm
+    ln_z: float | None
+    activity: str | None
+    stress: _Stress
+
+
+def _contact(m: _Moment) -> Outcome:
+    return (m.contact, None) if m.contact is not None else (None, m.contact_reason)
+
+
+def _hr(m: _Moment) -> Outcome:
+    return _known(m.hr, PRECISION["hr"], m.hr_reason)
+
+
+def _rr_available(m: _Moment) -> Outcome:
+    return (m.rr_available, None) if m.rr_available is not None else (None, m.hr_reason)
+
+
+def _quality(m: _Moment) -> Outcome:
+    quality = m.primary.quality if m.fresh_rr else None
+    return _known(quality, PRECISION["quality"], m.rr_reason or STALE)
+
+
+def _coverage(m: _Moment) -> Outcome:
+    coverage = m.primary.coverage if m.fresh_rr else None
+    return _known(coverage, PRECISION["coverage"], m.rr_reason or STALE)
+
+
+def _hrv_pairs(m: _Moment) -> Outcome:
+    return (m.primary.pairs, None) if m.rr_reason is None else (None, m.rr_reason)
+
+
+def _hrv(field: str) -> Callable[[_Moment], Outcome]:
+    """RMSSD, ln RMSSD, SDNN or pNN50 of the first window, when its HRV is usable."""
+    digits = PRECISION[field]
+    index = WindowStats._fields.index(field)
+
+    def produce(m: _Moment) -> Outcome:
+        if m.hrv_reason is not None:
+            return (None, m.hrv_reason)
+        return _known(m.primary[index], digits, TOO_FEW_BEATS)
+
+    return produce
+
+
+def _stress_index(m: _Moment) -> Outcome:
+    if isinstance(m.si, str):
+        return (None, m.si)
+    si_quality, stress_index = m.si
+    reason = m.rr_reason
+    if reason is None and si_quality < _STRESS_INDEX_MIN_QUALITY:
+        reason = POOR_QUALITY
+    value = stress_index if reason is None else None
+    return _known(value, PRECISION["stress_index"], reason or TOO_FEW_BEATS)
+
+
+def _baseline_ready(m: _Moment) -> Outcome:
+    return (m.norm.ready, None)
+
+
+def _baseline_state(m: _Moment) -> Outcome:
+    return (m.norm.state, None)
+
+
+def _ln_rmssd_z(m: _Moment) -> Outcome:
+    return _known(m.ln_z, PRECISION["ln_rmssd_z"], m.hrv_reason or TOO_FEW_BEATS)
+
+
+def _hr_delta_rest(m: _Moment) -> Outcome:
+    delta = None if m.hr is None else m.hr - m.norm.hr_mean
+    return _known(delta, PRECISION["hr_delta_rest"], m.hr_reason)
+
+
+def _activity_state(m: _Moment) -> Outcome:
+    if m.activity is not None:
+        return (m.activity, None)
+    return (None, m.hr_reason if m.hr is None else STALE)
+
+
+def _stress_score(m: _Moment) -> Outcome:
+    stress = m.stress
+    if stress.reason is not None:
+        return (None, stress.reason)
+    return _known(stress.score, PRECISION["stress_score"], "")
+
+
+def _stress_basis(m: _Moment) -> Outcome:
+    stress = m.stress
+    return (None, stress.reason) if stress.reason is not None else (stress.basis, None)
+
+
+def _stress_confidence(m: _Moment) -> Outcome:
+    stress = m.stress
+    if stress.reason is not None:
+        return (None, stress.reason)
+    return _known(stress.confidence, PRECISION["stress_confidence"], "")
+
+
+#: How each built-in signal follows from an update's :class:`_Moment`, in the order updates
+#: list them.
+_PRODUCERS: dict[str, Callable[[_Moment], Outcome]] = {
+    "contact": _contact,
+    "hr": _hr,
+    "rr_available": _rr_available,
+    "quality": _quality,
+    "coverage": _coverage,
+    "hrv_pairs": _hrv_pairs,
+    "rmssd": _hrv("rmssd"),
+    "ln_rmssd": _hrv("ln_rmssd"),
+    "sdnn": _hrv("sdnn"),
+    "pnn50": _hrv("pnn50"),
+    "stress_index": _stress_index,
+    "baseline_ready": _baseline_ready,
+    "baseline_state": _baseline_state,
+    "ln_rmssd_z": _ln_rmssd_z,
+    "hr_delta_rest": _hr_delta_rest,
+    "activity_state": _activity_state,
+    "stress_score": _stress_score,
+    "stress_basis": _stress_basis,
+    "stress_confidence": _stress_confidence,
+}
+
+
 class PersonSignals:
     def __init__(
         self,
@@ -63,9 +213,12 @@ class PersonSignals:
         config: SignalsConfig,
         person: PersonConfig | None,
         zone: tzinfo = UTC,
+        read: Collection[str] | None = None,
     ) -> None:
         self.id = person_id
         self.config = config
+        #: The signals an update works out (None: all); any other is worked out when asked.
+        self.read = None if read is None else frozenset(read)
         resting_hr = person.resting_hr if person else None
         max_hr = config.activity.default_max_hr
         if person is not None and person.max_hr is not None:
@@ -75,13 +228,21 @@ class PersonSignals:
         self.cleaner = BeatCleaner(gap_s=config.rr_gap)
         # The first window gives the HRV signals; the first of 2 min or more the stress index
         # (only its quality and stress index are read, so it keeps no HRV sums unless it is
-        # also the first); the HR window gives `hr`.
+        # also the first); the HR window gives `hr`. Other windows would be read by nothing;
+        # the stress index's is kept only while something reads it (its range and histogram
+        # are the dearest per-beat work).
         first_si = next((s for s in config.windows if s >= 120), None)
-        self.windows = [
-            BeatWindow(seconds, hrv=i == 0 or seconds != first_si)
-            for i, seconds in enumerate(config.windows)
-        ]
-        self.si_window = next((w for w in self.windows if w.length_s >= 120), None)
+        self._si_missing = NO_SI_WINDOW if first_si is None else NOT_READ
+        if first_si is not None and self.read is not None and "stress_index" not in self.read:
+            first_si = None
+        primary = BeatWindow(config.windows[0])
+        self.windows = [primary]
+        self.si_window: BeatWindow | None = None
+        if first_si == config.windows[0]:
+            self.si_window = primary
+        elif first_si is not None:
+            self.si_window = BeatWindow(first_si, hrv=False)
+            self.windows.append(self.si_window)
         self.hr_window = BeatWindow(config.hr_window, hrv=False)
         self._all_windows = (*self.windows, self.hr_window)
         self.baseline = Baseline(config.baseline, resting_hr, zone)  # days end at local midnight
@@ -92,6 +253,10 @@ class PersonSignals:
         self.metrics: dict[str, float] = {}  # user-named metrics, passed through
         self.emitted: dict[str, SignalValue] = {}
         self.outcomes: dict[str, Outcome] = {}  # the last computed, to tell what changed
+        self._moment: _Moment | None = None  # what the last update worked out
+        read = self.read
+        self._produce = _PRODUCERS
+        self._read_builtin = tuple(n for n in _PRODUCERS if read is None or n in read)
         self._previous_rr: float | None = None
         self._next_sample: float | None = None  # first sample one window after the start
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
@@ -164,9 +329,45 @@ class PersonSignals:
     # -- signals ---------------------------------------------------------------------------
 
     def compute(self, now: float) -> dict[str, Outcome]:
-        """Every signal of this person as of ``now``, as (value, reason) pairs: the engine
-        makes a :class:`SignalValue` only of those that changed (it runs every
-        ``update_interval`` for every person)."""
+        """The signals someone reads (``read``; every signal when None) as of ``now``, as
+        (value, reason) pairs: the engine makes a :class:`SignalValue` only of those that
+        changed (it runs every ``update_interval`` for every person). What the update worked
+        out is kept, so :meth:`outcome` gives any other signal as of this moment."""
+        moment = self._moment = self._advance(now)
+        produce = self._produce
+        out = {name: produce[name](moment) for name in self._read_builtin}
+        if self.metrics:
+            read = self.read
+            for metric in self.metrics:
+                if metric not in SIGNAL_NAMES and (read is None or metric in read):
+                    out[metric] = self._metric(metric, now)
+        return out
+
+    def outcome(self, name: str) -> tuple[float, Outcome] | None:
+        """Signal ``name`` as of the last update and that update's time, worked out now from
+        what it kept; None before the first update or for a name this person lacks."""
+        moment = self._moment
+        if moment is None:
+            return None
+        producer = self._produce.get(name)
+        if producer is not None:
+            return moment.now, producer(moment)
+        if name in self.metrics:
+            return moment.now, self._metric(name, moment.now)
+        return None
+
+    def names(self) -> list[str]:
+        """Every signal this person has now: the built-in ones, then the user-named metrics."""
+        return [*_PRODUCERS, *(m for m in self.metrics if m not in SIGNAL_NAMES)]
+
+    def _metric(self, metric: str, now: float) -> Outcome:
+        fresh = self._fresh(metric, now, self.config.metric_stale_after)
+        return _known(self.metrics[metric] if fresh else None, _DEFAULT_PRECISION, STALE)
+
+    def _advance(self, now: float) -> _Moment:
+        """Move the person's state to ``now`` (settle beats, expire windows, the score's
+        average, activity, the baseline's sample) and keep what every signal is made from.
+        Runs at every update whatever is read: the state must not depend on the readers."""
         cfg = self.config
         self.settle(now)
         last_time = self.last_time
@@ -175,10 +376,8 @@ class PersonSignals:
         fresh_rr = rr_at is not None and now - rr_at <= stale_after
         fresh_hr = hr_at is not None and now - hr_at <= stale_after
         fresh_contact = contact_at is not None and now - contact_at <= stale_after
-        out: dict[str, Outcome] = {}
 
         contact = self.contact if fresh_contact else None
-        out["contact"] = (contact, None) if contact is not None else (None, _missing(contact_at))
         contact_lost = contact is False
 
         # Heart rate: from beats when there are, else from the sensor's own HR.
@@ -196,74 +395,50 @@ class PersonSignals:
             hr = self.hr_reading  # a sparse (wrist) stream: the sensor's own HR is steadier
         elif fresh_rr:
             hr = self.hr_window.hr(now)
-        out["hr"] = _known(hr, PRECISION["hr"], hr_reason)
-        rr_available = True if fresh_rr else (False if fresh_hr else None)
-        out["rr_available"] = (
-            (rr_available, None) if rr_available is not None else (None, hr_reason)
-        )
 
         primary = self.windows[0].stats(now)
-        hrv_reason = self._hrv_reason(contact_lost, fresh_rr, fresh_hr, primary)
-        usable = hrv_reason is None
         rr_reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, RR in last_time)
-        out["quality"] = _known(
-            primary.quality if fresh_rr else None, PRECISION["quality"], rr_reason or STALE
-        )
-        out["coverage"] = _known(
-            primary.coverage if fresh_rr else None, PRECISION["coverage"], rr_reason or STALE
-        )
-        out["hrv_pairs"] = (primary.pairs, None) if rr_reason is None else (None, rr_reason)
-        unusable = hrv_reason or TOO_FEW_BEATS
-        if usable:
-            out["rmssd"] = _known(primary.rmssd, PRECISION["rmssd"], unusable)
-            out["ln_rmssd"] = _known(primary.ln_rmssd, PRECISION["ln_rmssd"], unusable)
-            out["sdnn"] = _known(primary.sdnn, PRECISION["sdnn"], unusable)
-            out["pnn50"] = _known(primary.pnn50, PRECISION["pnn50"], unusable)
+        hrv_reason = rr_reason
+        if hrv_reason is None:
+            hrv_reason = hrv_problem(primary, cfg.min_pairs, cfg.min_cleanliness, cfg.min_quality)
+        usable = hrv_reason is None
+        si: tuple[float, float | None] | str
+        if self.si_window is not None:
+            si = self.si_window.quality_and_stress_index(now)
         else:
-            out["rmssd"] = out["ln_rmssd"] = out["sdnn"] = out["pnn50"] = (None, unusable)
-        if self.si_window is None:
-            out["stress_index"] = (None, "no window of 2 min or more configured")
-        else:
-            si_quality, stress_index = self.si_window.quality_and_stress_index(now)
-            si_reason = rr_reason
-            if si_reason is None and si_quality < _STRESS_INDEX_MIN_QUALITY:
-                si_reason = POOR_QUALITY
-            out["stress_index"] = _known(
-                stress_index if si_reason is None else None,
-                PRECISION["stress_index"],
-                si_reason or TOO_FEW_BEATS,
-            )
+            si = self._si_missing
 
         norm = self.baseline.norm(now)
-        out["baseline_ready"] = (norm.ready, None)
-        out["baseline_state"] = (norm.state, None)
         ln_z = None
         if usable and primary.ln_rmssd is not None:
             ln_z = z_score(primary.ln_rmssd, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
-        out["ln_rmssd_z"] = _known(ln_z, PRECISION["ln_rmssd_z"], unusable)
-        out["hr_delta_rest"] = _known(
-            None if hr is None else hr - norm.hr_mean, PRECISION["hr_delta_rest"], hr_reason
-        )
 
         # While the rest is the population's, the HR reserve starts from a high rest (2 SD up),
         # so a calm person whose rest is high is not taken for exercising.
         reserve_from = norm.hr_mean + (2 * norm.hr_sd if norm.state == PRIOR else 0.0)
         state = self.activity.state(now, hr, reserve_from)
-        activity_reason = hr_reason if hr is None else STALE
-        out["activity_state"] = (state, None) if state is not None else (None, activity_reason)
-        self._stress(out, now, state, hr, hr_reason, ln_z, primary.pairs, norm)
-
-        for metric, value in self.metrics.items():
-            if metric not in out:
-                fresh = self._fresh(metric, now, cfg.metric_stale_after)
-                out[metric] = _known(value if fresh else None, _DEFAULT_PRECISION, STALE)
-
+        stress = self._stress(now, state, hr, hr_reason, ln_z, primary.pairs, norm)
         self._sample_baseline(now, state, hr, primary, usable)
-        return out
+        return _Moment(
+            now,
+            contact,
+            _missing(contact_at),
+            hr,
+            hr_reason,
+            True if fresh_rr else (False if fresh_hr else None),
+            fresh_rr,
+            rr_reason,
+            hrv_reason,
+            primary,
+            si,
+            norm,
+            ln_z,
+            state,
+            stress,
+        )
 
     def _stress(
         self,
-        out: dict[str, Outcome],
         now: float,
         state: str | None,
         hr: float | None,
@@ -271,14 +446,13 @@ class PersonSignals:
         ln_z: float | None,
         pairs: int,
         norm: Norm,
-    ) -> None:
+    ) -> _Stress:
         """The stress score, its basis and confidence: from HRV and HR when the window has
         enough clean pairs, else from HR alone; unknown only with no HR or while exercising."""
         reason = EXERCISE if state in ("active", "recovering") else hr_reason
         if hr is None or reason == EXERCISE:
             self._smoother.reset()
-            out["stress_score"] = out["stress_basis"] = out["stress_confidence"] = (None, reason)
-            return
+            return _Stress(None, None, None, reason)
         hr_z = z_score(hr, norm.hr_mean, norm.hr_sd)
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
@@ -288,20 +462,7 @@ class PersonSignals:
             share = min(1.0, pairs / (3 * self.config.min_pairs))
             data = _HR_ONLY_CONFIDENCE + (1 - _HR_ONLY_CONFIDENCE) * share
         confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
-        out["stress_score"] = _known(score, PRECISION["stress_score"], "")
-        out["stress_basis"] = (basis, None)
-        out["stress_confidence"] = _known(confidence, PRECISION["stress_confidence"], "")
-
-    def _hrv_reason(
-        self, contact_lost: bool, fresh_rr: bool, fresh_hr: bool, stats: WindowStats
-    ) -> str | None:
-        """Why the window gives no HRV: no beats, or too few clean consecutive pairs (coverage
-        alone does not matter: a watch that reports 40 % of beats still has pairs)."""
-        reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, RR in self.last_time)
-        if reason is not None:
-            return reason
-        cfg = self.config
-        return hrv_problem(stats, cfg.min_pairs, cfg.min_cleanliness, cfg.min_quality)
+        return _Stress(score, basis, confidence, None)
 
     def _stressed_minute(self, now: float) -> bool:
         """A minute the score calls stressed (above 50) is not rest: the baseline must not

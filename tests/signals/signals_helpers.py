@@ -71,7 +71,9 @@ class Replay:
         config: SignalsConfig | None = None,
         people: list[PersonConfig] | None = None,
         store: Store | None = None,
+        read: frozenset[str] | None = None,
     ) -> None:
+        """``read``: the signals something reads (None: all), as the daemon wires it."""
         self.clock = VirtualClock(0.0)
         self.updates: list[SignalUpdate] = []
         self.store = store or Store(None)
@@ -81,6 +83,7 @@ class Replay:
             self.clock,
             self.store,
             self.updates.append,
+            read=read,
         )
 
     def feed(self, t: float, metric: str, value: float, person: str = "alex") -> None:

@@ -1,0 +1,40 @@
+"""Which signals the parts wired for a config read, so the signal engine works out only those
+at every update and the others only when asked (``ambient simulate``'s day is mostly updates).
+
+Decided from the config when it is wired: a reloaded config is wired afresh with a new engine,
+so a rule added on reload counts from then on.
+"""
+
+from __future__ import annotations
+
+from ambient.config import AmbientConfig
+from ambient.config.actions import WaitForStepConfig
+
+#: What the insights take from each update: their minute bins (score, HR and ln RMSSD at
+#: rest, activity) and the stress slope. Time-weighted, so an update that changed only
+#: signals they do not read would add nothing.
+INSIGHTS_READ = frozenset({"stress_score", "hr", "ln_rmssd", "activity_state"})
+
+
+def signals_read(config: AmbientConfig, *, every_signal: bool) -> frozenset[str] | None:
+    """The signals the rules and insights of ``config`` read, or None: work out every one.
+
+    ``every_signal``: something shows or keeps them all (a live daemon's status and HA
+    entities, a listener of every update such as ``evaluate`` or ``--plot``). A rule that
+    chooses calming also needs all: the interventions' recorder takes a sample at every
+    update, so it must see the updates of signals it does not read too.
+    """
+    from ambient.interventions.wiring import uses_choose_calming
+    from ambient.rules.rule import all_steps, build_rule
+
+    if every_signal or uses_choose_calming(config):
+        return None
+    read: set[str] = set()
+    for rule in config.rules:
+        read.update(build_rule(rule).signal_names)  # triggers and conditions, nested too
+        read.update(
+            step.wait_for.signal for step in all_steps(rule) if isinstance(step, WaitForStepConfig)
+        )
+    if config.insights.enabled and config.role == "standalone":
+        read |= INSIGHTS_READ
+    return frozenset(read)
