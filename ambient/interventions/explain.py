@@ -12,6 +12,8 @@ from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import (
     OptionBelief,
     Prior,
+    effects,
+    pooled_noise,
     thompson_probabilities,
     with_floor,
 )
@@ -47,7 +49,8 @@ def probabilities_now(beliefs: Mapping[str, OptionBelief], policy: Policy) -> di
     ]
     if policy.pinned is not None and policy.pinned in beliefs:
         return {option: float(option == policy.pinned) for option in policy.options}
-    odds = with_floor(thompson_probabilities(allowed), policy.floor) if allowed else {}
+    noise = pooled_noise(list(beliefs.values()))
+    odds = with_floor(thompson_probabilities(allowed, noise), policy.floor) if allowed else {}
     return {option: odds.get(option, 0.0) for option in policy.options}
 
 
@@ -63,8 +66,10 @@ def insight_rows(
         policy = policies.get(rule, Policy(tuple(beliefs)))
         beliefs = policy.with_priors(beliefs)
         odds = probabilities_now(beliefs, policy)
+        noise = pooled_noise(list(beliefs.values()))
+        believed = {effect.option: effect for effect in effects(list(beliefs.values()), noise)}
         for option in policy.options or tuple(beliefs):
-            belief = beliefs.get(option)
+            belief = believed.get(option)
             mine = [
                 e for e in episodes if e.person == who and e.rule == rule and e.option == option
             ]
@@ -86,6 +91,7 @@ def insight_rows(
                     "mean_response_sd": sum(rewards) / len(rewards) if rewards else None,
                     "belief_mean_sd": None if belief is None else round(belief.mean, 3),
                     "belief_sd": None if belief is None else round(belief.sd, 3),
+                    "noise_sd": round(noise.sd, 3),
                     "probability": round(odds.get(option, 0.0), 3),
                     "pinned": option == policy.pinned,
                     "banned": option in policy.banned,

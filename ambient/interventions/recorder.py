@@ -31,6 +31,8 @@ _LOGGER = logging.getLogger(__name__)
 #: Population norms (ln RMSSD SD, HR SD in bpm) until the person's baseline is known.
 PRIOR_NORMS = (0.5, 8.0)
 HISTORY_S = AFTER_S[1] - BEFORE_S[0]
+#: The signals' HRV window unless told (`signals.windows`' first): what one sample looks back on.
+DEFAULT_WINDOW_S = 60.0
 
 Norms = Callable[[str], tuple[float, float]]
 
@@ -38,10 +40,17 @@ Norms = Callable[[str], tuple[float, float]]
 class EpisodeRecorder:
     """Signals in, measured episodes and updated beliefs out (into the :class:`EpisodeBook`)."""
 
-    def __init__(self, clock: Clock, book: EpisodeBook, norms: Norms | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        book: EpisodeBook,
+        norms: Norms | None = None,
+        window_s: float = DEFAULT_WINDOW_S,
+    ) -> None:
         self._clock = clock
         self._book = book
         self._norms = norms or (lambda _person: PRIOR_NORMS)
+        self._window_s = window_s
         self._samples: dict[str, deque[Sample]] = {}
         self._latest: dict[str, dict[str, Any]] = {}
         #: Called with each episode's id once it is measured (check-ins, the HA entity).
@@ -121,6 +130,7 @@ class EpisodeRecorder:
             ln_rmssd_sd=ln_sd,
             hr_sd=hr_sd,
             other_episode_starts=others,
+            window_s=self._window_s,
         )
         self._book.record_response(episode_id, response, self._clock.now())
         _LOGGER.info(

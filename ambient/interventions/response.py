@@ -3,7 +3,10 @@
 Before is the 5 minutes up to the episode's start, after is +5 to +20 minutes (the first
 5 minutes are the session itself, when paced breathing moves HRV for mechanical reasons). Both
 differences are in units of the person's baseline SD, so a response means the same for a
-person with high and one with low HRV. An episode that cannot be read fairly (movement or
+person with high and one with low HRV. A signal at time t describes the beats of the window
+before it, so a side counts only the signals whose whole window lies inside its span: the
+after-span's first minute would otherwise read beats of the session and shrink every response.
+An episode that cannot be read fairly (movement or
 exercise, too little data, another episode in its span) is kept but marked not usable.
 """
 
@@ -73,8 +76,10 @@ def measure_response(
     ln_rmssd_sd: float,
     hr_sd: float,
     other_episode_starts: Sequence[float] = (),
+    window_s: float = 0.0,
 ) -> EpisodeResponse:
-    """The response of the episode that started at ``start`` (times in seconds)."""
+    """The response of the episode that started at ``start`` (times in seconds); ``window_s``:
+    how far back the beats behind one sample reach (the HRV window of the signals)."""
     span = (start + BEFORE_S[0], start + AFTER_S[1])
     for other in other_episode_starts:
         if other != start and span[0] < other < span[1]:
@@ -84,7 +89,7 @@ def measure_response(
         return EpisodeResponse(None, None, False, "movement or exercise")
 
     def side(bounds: tuple[float, float]) -> tuple[list[float], list[float], float]:
-        low, high = start + bounds[0], start + bounds[1]
+        low, high = start + bounds[0] + window_s, start + bounds[1]
         chosen = [sample for sample in inside if low <= sample.time <= high]
         ln = [s.ln_rmssd for s in chosen if s.ln_rmssd is not None]
         hr = [s.hr for s in chosen if s.hr is not None]

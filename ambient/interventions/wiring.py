@@ -48,7 +48,7 @@ def add_interventions(
         return PRIOR_NORMS if norm is None else (norm.ln_rmssd_sd, norm.hr_sd)
 
     book = EpisodeBook(store)
-    recorder = EpisodeRecorder(clock, book, norms)
+    recorder = EpisodeRecorder(clock, book, norms, window_s=config.signals.windows[0])
     hub.on_signals(recorder.on_signals)
     from ambient.interventions.checkin_wiring import add_check_ins, add_entity
 

@@ -1,7 +1,9 @@
-"""The calming-option learner: conjugate updates, Thompson odds, the floor, pins and bans."""
+"""The calming-option learner: conjugate updates, the learned noise, Thompson odds, the floor,
+pins and bans, and beliefs stored by the previous version."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -9,33 +11,89 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ambient.interventions.learner import (
+    PRIOR_NOISE_SD,
     PRIORS,
+    RESPONSE_LIMIT_SD,
+    Noise,
     OptionBelief,
     choose,
+    effects,
+    pooled_noise,
     prior_for,
     thompson_probabilities,
     with_floor,
 )
 
+#: A noise belief as firm as a known 1 SD: the Student-t effects are then Normal.
+KNOWN_NOISE = Noise(1e7, 1e7)
+
 
 def belief(option: str, mean: float, sd: float) -> OptionBelief:
-    return OptionBelief(option, mean, sd)
+    """A belief whose effect is Normal(mean, sd) when the noise is ``KNOWN_NOISE``."""
+    return OptionBelief(option, mean, kappa=1.0 / (sd * sd))
+
+
+def sd_of(belief: OptionBelief, *others: OptionBelief) -> float:
+    (effect, *_) = effects([belief, *others])
+    return effect.sd
 
 
 def test_a_response_moves_the_belief_towards_it_and_narrows_it() -> None:
     before = OptionBelief.from_prior("box", PRIORS["breathing"])
     after = before.observe(1.5)
     assert before.mean < after.mean < 1.5
-    assert after.sd < before.sd
+    assert sd_of(after) < sd_of(before)
     assert after.episodes == 1
 
 
-def test_a_check_in_weighs_less_than_a_measured_episode() -> None:
+def test_before_any_episode_an_option_is_believed_its_prior() -> None:
+    (effect,) = effects([OptionBelief.from_prior("box", PRIORS["breathing"])])
+    assert effect.mean == pytest.approx(0.37)
+    assert effect.sd == pytest.approx(0.25)
+
+
+def test_a_check_in_weighs_less_than_a_measured_episode_and_says_nothing_of_the_noise() -> None:
     start = OptionBelief.from_prior("box", PRIORS["other"])
     measured = start.observe(1.0)
     answered = start.observe(1.0, weight=0.25)
     assert start.mean < answered.mean < measured.mean
     assert answered.episodes == 0
+    assert pooled_noise([answered]) == pooled_noise([start])
+
+
+@pytest.mark.parametrize("noise_sd", [0.5, 2.0])
+def test_the_noise_of_a_persons_responses_is_learned_from_all_options(noise_sd: float) -> None:
+    rng = random.Random(5)
+    beliefs = [OptionBelief.from_prior(name, PRIORS["other"]) for name in ("a", "b")]
+    for _ in range(60):
+        beliefs = [b.observe(rng.gauss(0.2, noise_sd)) for b in beliefs]
+    assert pooled_noise(beliefs).sd == pytest.approx(noise_sd, rel=0.2)
+    assert pooled_noise(beliefs[:1]).alpha < pooled_noise(beliefs).alpha  # both options count
+
+
+def test_noisier_responses_leave_the_effect_less_certain() -> None:
+    rng = random.Random(9)
+    calm, noisy = (OptionBelief.from_prior("box", PRIORS["other"]) for _ in range(2))
+    for _ in range(20):
+        draw = rng.gauss(0.0, 1.0)
+        calm, noisy = calm.observe(0.3 + 0.3 * draw), noisy.observe(0.3 + 2.0 * draw)
+    assert sd_of(calm) < 0.5 * sd_of(noisy)
+
+
+def test_a_response_far_outside_what_calming_does_counts_as_the_limit() -> None:
+    start = OptionBelief.from_prior("box", PRIORS["breathing"])
+    assert start.observe(-8.0) == start.observe(-RESPONSE_LIMIT_SD)
+    assert start.observe(1.0) != start.observe(RESPONSE_LIMIT_SD)
+
+
+def test_a_belief_stored_by_the_known_noise_learner_is_read_as_the_same_belief() -> None:
+    stored = {"option": "box", "mean": 0.42, "sd": 0.2, "episodes": 9, "weight": 9.5}
+    migrated = OptionBelief.from_json(stored)
+    (effect,) = effects([migrated])
+    assert (effect.mean, migrated.episodes, migrated.weight) == (0.42, 9, 9.5)
+    assert effect.sd == pytest.approx(0.2)  # its episodes showed the 1 SD that was assumed
+    assert pooled_noise([migrated]).sd == pytest.approx(PRIOR_NOISE_SD)
+    assert OptionBelief.from_json(migrated.to_json()) == migrated
 
 
 def test_the_prior_of_an_option_comes_from_its_calming_kind() -> None:
@@ -51,8 +109,40 @@ def test_equal_beliefs_are_equally_likely() -> None:
 
 def test_two_options_agree_with_the_closed_form() -> None:
     # P(A > B) for independent normals is Φ((μa − μb) / sqrt(σa² + σb²)) = Φ(1) ≈ 0.8413.
-    probabilities = thompson_probabilities([belief("a", 0.5, 0.3), belief("b", 0.0, 0.4)])
-    assert probabilities["a"] == pytest.approx(0.8413, abs=2e-3)
+    beliefs = [belief("a", 0.5, 0.3), belief("b", 0.0, 0.4)]
+    probabilities = thompson_probabilities(beliefs, KNOWN_NOISE)
+    assert probabilities["a"] == pytest.approx(0.8413, abs=1e-4)
+
+
+def test_student_t_effects_agree_with_their_distribution() -> None:
+    # Student-t with 4 degrees of freedom: P(T <= 2) = 0.9419417 (tables); the density at 0 is
+    # 3/8.
+    (effect,) = effects([belief("a", 1.0, 0.5)], Noise(2.0, 2.0))
+    assert (effect.dof, effect.scale) == (4.0, 0.5)
+    assert effect.cdf(1.0 + 2 * 0.5) == pytest.approx(0.9419417, abs=1e-7)
+    assert effect.density(1.0) * effect.scale == pytest.approx(0.375)
+
+
+def test_the_odds_of_heavy_tailed_effects_match_a_fine_integral() -> None:
+    beliefs = [
+        OptionBelief("a", 0.4, 6.0, episodes=3, surprise_sq=6.0),
+        OptionBelief("b", 0.0, 30.0, episodes=20, surprise_sq=15.0),
+        OptionBelief("c", -0.2, 2.0),
+    ]
+    believed = effects(beliefs)
+    assert believed[0].dof < 30  # few episodes: the noise is still uncertain
+    low, high, steps = -12.0, 12.0, 20_000
+    width = (high - low) / steps
+    expected = dict.fromkeys("abc", 0.0)
+    for index in range(steps):
+        x = low + (index + 0.5) * width
+        cdfs = [effect.cdf(x) for effect in believed]
+        for position, effect in enumerate(believed):
+            others = math.prod(c for other, c in enumerate(cdfs) if other != position)
+            expected[effect.option] += effect.density(x) * others * width
+    probabilities = thompson_probabilities(beliefs)
+    for option, probability in probabilities.items():
+        assert probability == pytest.approx(expected[option], abs=1e-4)
 
 
 @given(

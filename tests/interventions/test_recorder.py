@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from ambient.clock import VirtualClock
-from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.episodes import BELIEFS_NAMESPACE, EpisodeBook
 from ambient.interventions.learner import PRIORS
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.privacy.data_classes import data_classes
+from ambient.privacy.export import collect
+from ambient.privacy.forget import forget_store
 from ambient.store import Store
 
 T0 = 1_800_000_000.0
@@ -80,3 +82,27 @@ def test_an_episode_left_waiting_by_a_stopped_daemon_is_kept_as_not_usable(
 def test_episodes_and_beliefs_are_part_of_export_and_forget() -> None:
     names = {data_class.name for data_class in data_classes()}
     assert {"episodes", "learner"} <= names
+
+
+def test_beliefs_stored_by_the_previous_version_load_learn_on_and_are_exported_and_forgotten(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "state.db")
+    old = {"option": "box", "mean": 0.5, "sd": 0.2, "episodes": 12, "weight": 12.0}
+    store.put(BELIEFS_NAMESPACE, "alex/calm", {"box": old})
+    clock = VirtualClock(T0)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    assert book.beliefs("alex", "calm")["box"].mean == 0.5
+
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    feed(recorder, clock, T0 + 600 + 1260, ln=3.4, hr=76.0)  # +1 SD
+    learnt = book.beliefs("alex", "calm")["box"]
+    assert learnt.episodes == 13 and 0.5 < learnt.mean < 1.0
+
+    (rows,) = [rows for name, (_, rows) in collect(store, "alex").items() if name == "learner"]
+    (_, stored), *_ = rows
+    assert stored["value"]["box"]["episodes"] == 13
+    assert forget_store(store, "alex")["learner"] == 1
+    assert book.beliefs("alex", "calm") == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from ambient.interventions.response import Sample, measure_response
@@ -57,3 +59,24 @@ def test_another_episode_inside_the_span_makes_it_not_usable() -> None:
         samples, START, ln_rmssd_sd=0.4, hr_sd=3.0, other_episode_starts=[START + 600.0]
     )
     assert (response.usable, response.reason) == (False, "another episode overlaps")
+
+
+def windowed(level_at: Callable[[float], float], window_s: float) -> list[Sample]:
+    """One sample every 10 s from −6 to +20 min, each the mean level over the window before it
+    (what a signal computed over the beats of that window reads)."""
+    samples = []
+    for step in range(-36, 121):
+        time = START + step * 10.0
+        inside = [level_at(time - window_s + k) for k in range(int(window_s))]
+        samples.append(Sample(time, sum(inside) / len(inside), 70.0))
+    return samples
+
+
+def test_the_after_span_reads_no_beats_of_the_session_through_the_signals_window() -> None:
+    # The body answers at +5 min exactly; the 60 s window behind the first signals of the
+    # after-span still holds session beats, and must not shrink the response.
+    samples = windowed(lambda t: 3.0 if t < START + 300 else 3.4, 60.0)
+    response = measure_response(samples, START, ln_rmssd_sd=0.4, hr_sd=3.0, window_s=60.0)
+    assert response.ln_rmssd_change_sd == pytest.approx(1.0)
+    unaligned = measure_response(samples, START, ln_rmssd_sd=0.4, hr_sd=3.0)
+    assert unaligned.ln_rmssd_change_sd is not None and unaligned.ln_rmssd_change_sd < 0.98
