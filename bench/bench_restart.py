@@ -6,6 +6,11 @@ killed twice — once its `for` window is on disk (deadline ~2 s ahead) and once
 shipped unit's RestartSec is 5). A run matches when its trace events and its actions' messages
 equal the uninterrupted run's. Prints "matches N of N" and how late the overdue decisions came.
 
+Then N times: button presses while ambient is down (killed with kill -9), queued by the broker
+for its session — one without a time, one from 4 h ago, one from just before the restart — and
+a live press after it. Only the recent queued press and the live one may act (see
+tests/rules/backlog_scenario.py). Prints "queued presses: as expected N of N".
+
     python bench/bench_restart.py [--runs 5] [--restart-delay 1]
 """
 
@@ -21,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.mosquitto import MosquittoBroker, mosquitto_available
+from rules.backlog_scenario import EXPECTED, queued_presses
 from rules.restart_scenario import interrupted, uninterrupted
 
 
@@ -54,6 +60,18 @@ def main() -> int:
                 ]
                 verdict = "match" if same else "DIFFERS"
                 print(f"run {run + 1}: {verdict} {outcome.events} {outcome.actions}")
+            as_expected = 0
+            for run in range(args.runs):
+                pressed = queued_presses(
+                    Path(tmp) / f"presses{run}",
+                    broker.host,
+                    broker.port,
+                    on_kill=lambda: time.sleep(args.restart_delay),
+                )
+                same = (pressed.events, pressed.actions) == (EXPECTED.events, EXPECTED.actions)
+                as_expected += same
+                verdict = "as expected" if same else "DIFFERS"
+                print(f"presses {run + 1}: {verdict} {pressed.events} {pressed.actions}")
         finally:
             broker.kill()
     print(
@@ -65,7 +83,11 @@ def main() -> int:
             f"overdue decisions: {len(late_s)}, late by {min(late_s):.1f}-{max(late_s):.1f} s "
             "(the restart's gap until the first reading)"
         )
-    return 0 if matched == args.runs else 1
+    print(
+        f"queued presses (stale ones skipped, the recent one fired): "
+        f"as expected {as_expected} of {args.runs}"
+    )
+    return 0 if matched == as_expected == args.runs else 1
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _outcome(store: Path) -> Outcome:
+def outcome_of(store: Path) -> Outcome:
     db = sqlite3.connect(store)
     try:
         rows = db.execute("SELECT value FROM log WHERE namespace = 'traces' ORDER BY id").fetchall()
@@ -215,7 +215,7 @@ def uninterrupted(directory: Path, host: str, port: int) -> Outcome:
         publisher.close()
         if daemon.process.poll() is None:
             daemon.kill()
-    return _outcome(store)
+    return outcome_of(store)
 
 
 def interrupted(
@@ -250,11 +250,11 @@ def interrupted(
         daemon.stop()
     except ScenarioFailed:
         daemon.kill()
-        outcome = _outcome(store)
+        outcome = outcome_of(store)
         outcome.events.append("(scenario stopped)")
         return outcome
     finally:
         publisher.close()
         if daemon.process.poll() is None:
             daemon.kill()
-    return _outcome(store)
+    return outcome_of(store)
