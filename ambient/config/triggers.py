@@ -108,8 +108,9 @@ class CronTriggerConfig(TriggerBase):
 class MqttTriggerConfig(TriggerBase):
     """A message on an MQTT topic (wildcards + and # allowed), optionally with a given payload.
 
-    A message the broker queued while ambient was not running fires only if it says when it was
-    sent (``timestamp``) and that is at most ``max_age`` ago; otherwise it is skipped."""
+    A message the broker queued while ambient was not running (or one it retained) fires only if
+    it says when it was sent (``timestamp``) and that is at most ``max_age`` ago; otherwise it is
+    skipped."""
 
     trigger: Literal["mqtt"]
     topic: MqttTopicFilter
@@ -123,6 +124,15 @@ class MqttTriggerConfig(TriggerBase):
     max_age: Duration = Field(
         default=60.0, title="A message queued while ambient was not running fires if this recent"
     )
+
+    @model_validator(mode="after")
+    def _json_payload_needs_value(self) -> MqttTriggerConfig:
+        if self.timestamp is not None and self.payload is not None and self.value is None:
+            raise ValueError(
+                "with `timestamp` the payload is JSON: give `value`, the field `payload` is "
+                "compared with"
+            )
+        return self
 
 
 def _state_text(value: Any) -> Any:

@@ -5,7 +5,8 @@ After a restart the broker first delivers what it queued for ambient's session w
 not running (the message is marked ``backlog``). Acting on it as if it happened now is wrong: a
 button pressed at 23:00 must not switch the lights at 03:00. So a backlog message fires only if
 it says when it was sent (the trigger's ``timestamp`` path) and that is at most ``max_age`` ago;
-otherwise it is skipped, counted (scope ``rules``) and traced as suppressed with the reason.
+otherwise it is skipped, counted (scope ``rules``) and traced as suppressed with the reason. A
+retained message, which the broker sends again on every (re)subscribe, is treated the same way.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ class MqttTriggers:
 
     def on_message(self, event: ExternalEvent) -> None:
         payload = _Payload(event.data.get("payload"))
-        backlog = bool(event.data.get("backlog"))
+        # Retained: kept by the broker and sent on every (re)subscribe, however old it is.
+        source = "retained" if event.data.get("retained") else None
+        if source is None and event.data.get("backlog"):
+            source = "backlog"
         for rule, index, trigger in self._triggers:
             if not topic_matches(trigger.topic, event.key):
                 continue
@@ -105,35 +109,38 @@ class MqttTriggers:
                 continue
             label = describe.trigger_label(trigger, index)
             reason = describe.mqtt_message(trigger, event.key, compared)
-            if backlog:
-                skipped, note = self._queued(trigger, payload)
+            if source is not None:
+                skipped, note = self._age(trigger, payload)
+                counter = f"mqtt_{source}_{skipped or 'fired'}"
+                self._counters.increment(COUNTER_SCOPE, counter)
                 if skipped is not None:
-                    self._counters.increment(COUNTER_SCOPE, skipped)
-                    why = f"{reason} queued while ambient was not running: {note}; skipped"
+                    why = f"{reason} {_WHERE_FROM[source]}: {note}; skipped"
                     self._trace(rule, "suppressed", why, rule.config.person, label)
                     continue
-                self._counters.increment(COUNTER_SCOPE, "mqtt_backlog_fired")
-                reason += f" (queued while ambient was not running, {note})"
+                reason += f" ({_WHERE_FROM[source]}, {note})"
             self._fire_for_scope(rule, Firing(index, trigger.id, label, reason), event.time)
 
-    def _queued(self, trigger: MqttTriggerConfig, payload: _Payload) -> tuple[str | None, str]:
-        """For a message from the backlog: (the counter of why it is skipped, or None if it
-        fires; the words for the trace)."""
+    def _age(self, trigger: MqttTriggerConfig, payload: _Payload) -> tuple[str | None, str]:
+        """For a message of unknown age: (why it is skipped — ``without_time``, ``bad_time``,
+        ``too_old`` — or None if it fires; the words for the trace)."""
         if trigger.timestamp is None:
-            return "mqtt_backlog_without_time", "it has no time (the trigger sets no `timestamp`)"
+            return "without_time", "it has no time (the trigger sets no `timestamp`)"
         where = f"`{trigger.timestamp}`"
         try:
             sent = to_timestamp(payload.field(trigger.timestamp), where)
         except PayloadError as exc:
-            return "mqtt_backlog_without_time", f"no time in it ({exc.detail})"
+            return "without_time", f"no time in it ({exc.detail})"
         # Senders stamp messages in real time, also when ambient's clock runs faster.
         age_s = self.clock.for_outside_links().now() - sent
         if age_s < -FUTURE_TOLERANCE_S:
-            return "mqtt_backlog_bad_time", f"{where} is {duration_text(-age_s)} in the future"
+            return "bad_time", f"{where} is {duration_text(-age_s)} in the future"
         age = duration_text(max(age_s, 0.0))
         if age_s > trigger.max_age:
-            return (
-                "mqtt_backlog_too_old",
-                f"sent {age} ago, max_age {duration_text(trigger.max_age)}",
-            )
+            return "too_old", f"sent {age} ago, max_age {duration_text(trigger.max_age)}"
         return None, f"sent {age} ago"
+
+
+_WHERE_FROM = {
+    "backlog": "queued while ambient was not running",
+    "retained": "retained on the broker",
+}

@@ -22,12 +22,15 @@ def watch_mqtt_topics(
     connection: MqttConnection, topics: Iterable[str], clock: Clock, publish: EventSink
 ) -> None:
     """Every message on ``topics`` becomes an ``mqtt`` event (key: the topic; data: the
-    payload as text, and ``backlog: True`` for one the broker queued while ambient was away)."""
+    payload as text; ``backlog: True`` for one the broker queued while ambient was away,
+    ``retained: True`` for one it kept and sends on every subscribe)."""
 
     def on_message(message: MqttMessage) -> None:
         data: dict[str, Any] = {"payload": message.payload.decode("utf-8", errors="replace")}
         if message.backlog:
             data["backlog"] = True
+        if message.retain:
+            data["retained"] = True
         publish(ExternalEvent(clock.now(), "mqtt", message.topic, data))
 
     for topic in sorted(topics):

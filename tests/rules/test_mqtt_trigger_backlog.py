@@ -114,3 +114,38 @@ async def test_presses_queued_while_ambient_was_down_fire_only_when_recent_and_t
         "mqtt_backlog_too_old": 1,
         "mqtt_backlog_fired": 1,
     }
+
+
+async def test_a_retained_press_is_as_old_as_its_time_says_at_every_subscribe(
+    mosquitto_persistent: MosquittoBroker,
+) -> None:
+    """The broker keeps a retained message and sends it on every (re)subscribe: without a time
+    it would press the button at each start of ambient."""
+    broker = mosquitto_persistent
+    config = make_config(RULES, mqtt={"host": broker.host, "port": broker.port})
+    h = await Harness(config, start=T0).start()
+    events: asyncio.Queue[ExternalEvent] = asyncio.Queue()
+    async with device_client(broker) as device:
+        await device.publish(HALL, b"press", qos=1, retain=True)
+        await device.publish(DESK, _pressed(T0 - 5), qos=1, retain=True)
+    for _ in range(2):  # two starts of ambient
+        async with running(_watched(broker, h, events)):
+            await _handle(h, events, 2)
+
+    decisions = [(e, reason.split(" with payload 'press' ")[1]) for _, e, reason in h.events()]
+    assert (
+        sorted(decisions)
+        == [
+            ("fired", "(retained on the broker, sent 5s ago)"),
+        ]
+        * 2
+        + [
+            (
+                "suppressed",
+                "retained on the broker: it has no time (the trigger sets no `timestamp`); skipped",
+            ),
+        ]
+        * 2
+    )
+    assert h.performer.messages() == ["desk scene"] * 2
+    assert h.counters.scope("rules") == {"mqtt_retained_without_time": 2, "mqtt_retained_fired": 2}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from rules.rule_doubles import T0, Harness, log, make_config
 
 MQTT = {"mqtt": {"host": "localhost"}}
@@ -83,3 +85,8 @@ async def test_a_queued_message_without_a_readable_time_or_from_the_future_is_sk
         "mqtt_backlog_without_time": 2,
         "mqtt_backlog_bad_time": 1,
     }
+
+
+def test_a_timestamp_with_a_payload_needs_the_value_it_is_compared_with() -> None:
+    with pytest.raises(ValidationError, match="give `value`, the field `payload` is compared"):
+        make_config([_desk_rule(value=None)], **MQTT)
