@@ -110,6 +110,8 @@ class Recorder:
         )
         self.times: set[float] = set()
         self.rows = 0
+        #: When (monotonic) the first row came, for a drain rate without the start-up.
+        self.first_row_at: float | None = None
         self.stderr: list[str] = []
         self._logged = threading.Condition()
         self._ended = False
@@ -122,6 +124,8 @@ class Recorder:
         for line in self.process.stdout:
             first = line.split(",", 1)[0]
             if first and first[0].isdigit():
+                if self.first_row_at is None:
+                    self.first_row_at = time.monotonic()
                 self._rows.put(float(first))
         self._rows.put(None)
 
@@ -143,7 +147,8 @@ class Recorder:
         """Until ``count`` distinct times were seen (with ``known``'s), the process ended, or
         the deadline (monotonic) passed; whether the count was reached."""
         known = known or set()
-        while len(self.times | known) < count:
+        distinct = len(self.times | known)  # counted once, then kept up to date: O(1) a row
+        while distinct < count:
             remaining = deadline_s - time.monotonic()
             if remaining <= 0:
                 return False
@@ -155,7 +160,9 @@ class Recorder:
                 self._ended = True
                 return False
             self.rows += 1
-            self.times.add(row)
+            if row not in self.times:
+                distinct += row not in known
+                self.times.add(row)
         return True
 
     def stop(self, timeout_s: float = 20.0) -> int:
