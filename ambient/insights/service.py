@@ -186,9 +186,11 @@ class Insights:
         """Add the time since the last update (held values) to the open day, closing days
         whose midnight has passed."""
         begin = self._last.get(person)
+        if begin is not None and now <= begin:
+            return  # never back in time (a trace stamped before the last update)
         self._last[person] = now
         opened = self._days[person]
-        if begin is None or now <= begin:
+        if begin is None:
             return
         held = self._held[person]
         while begin < now:

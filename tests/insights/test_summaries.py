@@ -266,3 +266,15 @@ def test_an_episode_just_after_midnight_reads_its_before_value_from_the_day_befo
     day.clock.advance_to(local(2026, 7, 3, 0, 0, 1))
     (episode,) = InsightStore(store).summaries("alex")[date(2026, 7, 2)].episodes
     assert (episode["stress_before"], episode["stress_after"]) == (80.0, 40.0)
+
+
+def test_a_trace_stamped_before_the_last_update_counts_no_minute_twice() -> None:
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 8, 0), store)
+    day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
+    day.signals(local(2026, 7, 1, 8, 10), stress_score=30.0)
+    late = TraceRecord(local(2026, 7, 1, 8, 5), "calm", "recovered", "calm", person="alex")
+    day.insights.on_trace(late)
+    day.signals(local(2026, 7, 1, 8, 20), stress_score=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    assert InsightStore(store).summaries("alex")[date(2026, 7, 1)].low_minutes == 20
