@@ -347,7 +347,7 @@ class TriggerDispatch:
             )
             return
         new = trigger.value
-        late_s = self.clock.now() - (trigger.for_until or 0.0)
+        due = trigger.for_until
         resumed, trigger.resumed = trigger.resumed, False
         trigger.phase, trigger.for_until, trigger.value = "clear", None, None
         self._save(rule)
@@ -360,8 +360,9 @@ class TriggerDispatch:
             return
         if current is None or new is None or current != new:
             return
-        note = describe.late_after_restart(late_s) if resumed else ""
-        reason = describe.state_changed(config, config.signal, None, new) + note
+        late_s = self.clock.now() - due if resumed and due is not None else 0.0
+        reason = describe.state_changed(config, config.signal, None, new)
+        reason += describe.late_after_restart(late_s)
         self._fire(rule, person, Firing(index, config.id, label, reason), self.clock.now())
 
     def on_event(self, event: ExternalEvent) -> None:

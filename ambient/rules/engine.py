@@ -6,7 +6,8 @@ windows, cooldowns, open episodes and running sequences continue after a restart
 decision that changes something is traced with a readable reason.
 
 This module is the façade the daemon wires; the work is done by the parts it builds:
-:mod:`~ambient.rules.dispatch` (updates and events to trigger state, the hot path),
+:mod:`~ambient.rules.dispatch` (updates and events to trigger state, the hot path, with
+:mod:`~ambient.rules.entity_triggers` and :mod:`~ambient.rules.mqtt_triggers`),
 :mod:`~ambient.rules.firing` (fire or suppress, episodes, escalation, recovery),
 :mod:`~ambient.rules.runs` (action runs and modes), :mod:`~ambient.rules.rule_store`,
 :mod:`~ambient.rules.hold` (pause, quiet hours) and :mod:`~ambient.rules.tracing`.
