@@ -159,10 +159,15 @@ def _trend_section(
         "high": "above your normal band",
         None: "not known this week",
     }
-    out.append(
-        f"<p>At the end of the week your HRV was {words[latest.state]} ({_e(latest.why)}).</p>"
-    )
+    wording = words[latest.state]
+    if latest.state == "normal" and _under(latest.mean_7d, latest.band_low):
+        wording = "a little under your normal band, not a sustained drop"
+    out.append(f"<p>At the end of the week your HRV was {wording} ({_e(latest.why)}).</p>")
     return [*out, "</section>"]
+
+
+def _under(value: float | None, limit: float | None) -> bool:
+    return value is not None and limit is not None and value < limit
 
 
 def _episodes_section(week: Sequence[DaySummary]) -> list[str]:

@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -188,3 +189,13 @@ def test_a_config_without_a_store_is_told_so(tmp_path: Path) -> None:
         "ambient report: this config keeps no store (store.path: null), "
         "so there are no days to report\n"
     )
+
+
+def test_a_week_a_little_under_the_band_is_not_called_inside_it() -> None:
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    mean = sum(s.ln_rmssd or 0.0 for s in kept.values()) / len(kept)
+    for s in list(kept.values())[-7:]:  # a mild dip in the report's week: the band, no alarm
+        kept[s.day] = replace(s, ln_rmssd=round(mean - 0.1, 3))
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "a little under your normal band, not a sustained drop" in html
+    assert "inside your normal band" not in html
