@@ -147,6 +147,10 @@ class _Series:
         lo, hi = self.span(first, last)
         return [self.by_day[d] for d in self.days[lo:hi]]
 
+    def count_sum(self, first: date, last: date) -> tuple[int, float]:
+        lo, hi = self.span(first, last)
+        return hi - lo, self._sum[hi] - self._sum[lo]
+
     def stats(self, first: date, last: date) -> tuple[int, float, float]:
         """(count, mean, SD floored at MIN_SD) of the values in [first, last]."""
         lo, hi = self.span(first, last)
@@ -190,8 +194,8 @@ def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bo
 
 
 def _under_band(series: _Series, day: date, band_low: float, config: TrendConfig) -> bool:
-    week = series.values(day - timedelta(days=config.mean_days - 1), day)
-    return len(week) >= config.min_days_per_week and statistics.fmean(week) < band_low
+    count, total = series.count_sum(day - timedelta(days=config.mean_days - 1), day)
+    return count >= config.min_days_per_week and total / count < band_low
 
 
 class StressSlope:
