@@ -63,6 +63,8 @@ class DaemonOptions:
     exit_when_sensors_done: bool = True
     #: Start the systemd notifier and the status socket (the real daemon only).
     services: bool = True
+    #: The seed of `choose_calming`'s draws on a virtual clock (live draws are fresh).
+    choice_seed: int = 0
 
 
 class Daemon:
@@ -260,7 +262,13 @@ class Daemon:
             config, self.clock, store, signals, hub, None if opts.report_only else connections
         )
         calming = add_interventions(
-            config, self.clock, store, signals.norm, hub, None if opts.report_only else connections
+            config,
+            self.clock,
+            store,
+            signals.norm,
+            hub,
+            None if opts.report_only else connections,
+            choice_seed=opts.choice_seed,
         )
         rules = RuleEngine(
             config,

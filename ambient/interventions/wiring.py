@@ -35,10 +35,12 @@ def add_interventions(
     norm_of: Callable[[str], Norm | None],
     hub: Hub,
     connections: Any | None = None,
+    choice_seed: int = 0,
 ) -> CalmingChooser | None:
     """The chooser the rules ask (None when no rule lets ambient choose). Episodes left
     unmeasured by a previous run are measured or re-armed now. ``connections``: the shared
-    ones, for check-ins; None in simulations (nothing is asked)."""
+    ones, for check-ins; None in simulations (nothing is asked). ``choice_seed``: the seed of
+    the draws on a virtual clock."""
     if not uses_choose_calming(config):
         return None
     from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
@@ -56,5 +58,5 @@ def add_interventions(
     add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
     # A simulation gives the same choices every run; live, choices are fresh.
-    rng = random.Random(0) if clock.virtual else random.Random()
+    rng = random.Random(choice_seed) if clock.virtual else random.Random()
     return CalmingChooser(clock, book, recorder, resolve_zone(config.timezone), rng)
