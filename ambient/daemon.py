@@ -435,7 +435,9 @@ class Daemon:
                 pending = [t for t in sensor_tasks if not t.done()]
                 if self._request is not None:
                     return self._request
-                if self.options.exit_when_sensors_done and not pending:
+                # With no sensors at all (rules on HA entities, times, MQTT triggers) there
+                # is nothing to finish: run until stopped.
+                if self.options.exit_when_sensors_done and sensor_tasks and not pending:
                     return "done"
                 await asyncio.wait([wake, *pending], return_when=asyncio.FIRST_COMPLETED)
         finally:

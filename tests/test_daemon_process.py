@@ -150,3 +150,22 @@ def test_sighup_with_a_config_whose_store_cannot_open_goes_back_to_the_running_o
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
     assert not any("Traceback" in line for line in daemon.stderr.all_lines())
+
+
+def test_a_config_without_sensors_keeps_its_rules_running(tmp_path: Path) -> None:
+    """Rules on HA entities, times or MQTT triggers need no sensor: the daemon must not take
+    "every sensor finished" for "nothing left to do" when there were none to begin with."""
+    config = tmp_path / "ambient.yaml"
+    store = tmp_path / "state" / "ambient.db"
+    rules_only = (
+        "rules:\n  - id: evening\n    triggers:\n      - trigger: time\n        at: '21:00'\n"
+        f"    actions:\n      - action: log\nstore:\n  path: {store}\n"
+    )
+    config.write_text(rules_only)
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 0 sensors, 1 rules")
+    os.kill(daemon.process.pid, signal.SIGHUP)
+    daemon.stderr.wait_for("Config reloaded")
+    daemon.stderr.wait_for("Running: 0 sensors, 1 rules")
+    daemon.process.terminate()
+    assert daemon.process.wait(timeout=10) == 0
