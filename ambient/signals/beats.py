@@ -210,6 +210,23 @@ class BeatCleaner:
         ready = len(abs_drr.values) >= _WARMUP_BEATS
         floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
         th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
+        if ready and len(pending) == LOOKAHEAD_BEATS + 1:
+            d0, d1 = drr / th1, (pending[1].rr_ms - rr_ms) / th1
+            if -1 <= d0 <= 1 and -1 <= d1 <= 1:
+                # The usual case, written out: within the thresholds, and no ectopic pair
+                # starts here (it needs |d1| > 1), so what `_classify` would call normal,
+                # without the call (nor th2, which only the classifier reads).
+                abs_drr.add(abs(drr))
+                abs_mrr.add(abs(mrr))
+                pending.pop(0)
+                # `_emit` of a clean beat, written out
+                out.append(
+                    Beat(first.time, rr_ms, False, self._last_out_clean and not first.after_gap)
+                )
+                self._last_out_rr = rr_ms
+                self._last_out_clean = True
+                self._recent_out.add(rr_ms)
+                return
         th2 = max(_ALPHA * abs_mrr.quartile_deviation(), floor)
         abs_drr.add(abs(drr))
         abs_mrr.add(abs(mrr))
@@ -218,16 +235,9 @@ class BeatCleaner:
             out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
             return
         # Normalised successive differences: d[0] is this beat's, then its look-ahead's.
-        if len(pending) == LOOKAHEAD_BEATS + 1:  # the usual case, written out
+        if len(pending) == LOOKAHEAD_BEATS + 1:
             second_rr, third_rr = pending[1].rr_ms, pending[2].rr_ms
-            d0, d1 = drr / th1, (second_rr - rr_ms) / th1
-            if -1 <= d0 <= 1 and -1 <= d1 <= 1:
-                # Within the thresholds, and no ectopic pair starts here (it needs |d1| > 1):
-                # what `_classify` would call normal, without the call.
-                pending.pop(0)
-                out.append(self._emit(first.time, rr_ms, False, first.after_gap))
-                return
-            d = [d0, d1, (third_rr - second_rr) / th1]
+            d = [drr / th1, (second_rr - rr_ms) / th1, (third_rr - second_rr) / th1]
         else:
             d = [drr / th1]
             for i in range(1, len(pending)):

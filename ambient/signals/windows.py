@@ -239,7 +239,7 @@ class BeatWindow:
             math.log(rmssd) if rmssd else None,
             sdnn,
             100.0 * self._nn50 / diffs if diffs else None,
-            self._stress_index(n),
+            self._stress_index(n) if self._keeps_shape else None,
             quality,
             self._corrected / n,
             diffs,
