@@ -245,3 +245,20 @@ def test_a_store_path_that_cannot_be_a_file_is_refused(tmp_path: Path, kind: str
     assert result.returncode == 1
     words = "is a directory; name the file" if kind == "directory" else "is a file, so"
     assert f":2:3: store.path: {tmp_path / 'taken'} {words}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "sensor",
+    ["{type: satellite}", "{type: mqtt, topic: phones/+/hr, metric: hr, person_topic_level: 1}"],
+)
+def test_a_sensor_whose_publisher_names_people_warns_when_none_are_listed(
+    tmp_path: Path, sensor: str
+) -> None:
+    """It takes only listed people: with `people:` empty it would drop every reading."""
+    result = check(tmp_path, f"mqtt: {{}}\nsensors:\n  - {sensor}\n")
+    assert result.returncode == 0, result.stderr
+    assert ":3:6: sensors[0].type: this sensor takes only the people listed" in result.stdout
+    listed = check(tmp_path, f"people: [{{id: alex}}]\nmqtt: {{}}\nsensors:\n  - {sensor}\n")
+    assert "Warning:" not in listed.stdout
+    opted_in = sensor.replace("}", ", unlisted_people: 2}")
+    assert "Warning:" not in check(tmp_path, f"mqtt: {{}}\nsensors:\n  - {opted_in}\n").stdout

@@ -36,7 +36,25 @@ _METRIC_SYNONYMS: Final = {
 
 
 def config_advice(config: AmbientConfig) -> list[Finding]:
-    return list(_unread_metrics(config))
+    return [*_unread_metrics(config), *_publishers_naming_people(config)]
+
+
+def _publishers_naming_people(config: AmbientConfig) -> Iterator[Finding]:
+    """A satellite sensor, or an MQTT sensor with ``person_topic_level``, takes only people
+    listed under ``people:`` (or ``unlisted_people`` others): with none listed, it drops all."""
+    if config.people:
+        return
+    for index, sensor in enumerate(config.sensors):
+        names_people = sensor.type == "satellite" or (
+            sensor.type == "mqtt" and sensor.person_topic_level is not None
+        )
+        if names_people and getattr(sensor, "unlisted_people", 0) == 0:
+            yield (
+                ("sensors", index, "type"),
+                "this sensor takes only the people listed under `people:`, and none are: "
+                "every reading will be dropped (`unknown_person`); list them, or accept "
+                "others with `unlisted_people: N`",
+            )
 
 
 def _unread_metrics(config: AmbientConfig) -> Iterator[Finding]:
