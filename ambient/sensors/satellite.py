@@ -105,32 +105,15 @@ class SatelliteSensor:
     def handle(self, message: MqttMessage) -> None:
         if self._sink is None:  # left unacknowledged: the broker delivers it again
             raise Declined(f"{self.name} is not running")
-        topic_instance = message.topic.split("/")[-2]
-        if topic_instance == self._own_instance:
-            return  # our own forwarder (a satellite that is also central)
-        if self.config.instances and topic_instance not in self.config.instances:
+        decoded = self._decoded(message)
+        if decoded is None:
             return
-        try:
-            document = load_json(decode(message.payload))
-            instance, rows = decode_batch(document)
-        except PayloadError as exc:
-            self._drops.drop(message.topic, exc.reason, exc.detail)
-            return
-        except BatchError as exc:
-            self._drops.drop(message.topic, exc.reason, exc.detail)
-            return
-        if instance != topic_instance:
-            self._drops.drop(message.topic, "bad_batch", "instance differs from the topic")
-            return
+        instance, readings = decoded
         now = self._clock.now()
-        readings: list[Reading] = []
-        for row in rows:
-            try:
-                readings.append(reading_from_row(row, instance))
-            except BatchError as exc:
-                self._drops.drop(message.topic, exc.reason, exc.detail)
-        figures = self._figures(instance)
+        # A satellite gets figures of its own once one of its readings is taken (see _count).
+        figures = self._satellites.get(instance) or _SatelliteFigures()
         offset_s = self._offset_s(figures, readings, now)
+        accepted = 0
         for reading in readings:
             if offset_s:
                 reading = replace(reading, time=reading.time + offset_s)
@@ -144,23 +127,49 @@ class SatelliteSensor:
                 self._drops.drop(message.topic, "unknown_person", "names no configured person")
                 continue
             if self._sink is None:
-                return
+                break
             try:
                 self._sink.put_nowait(reading)
             except asyncio.QueueFull:
                 self._drops.drop(message.topic, "queue_full", "the reading queue is full")
-                return
-            figures.readings += 1
-            figures.last_at = now
+                break
+            accepted += 1
+        if accepted:
+            self._count(instance, figures, accepted, now)
 
-    def _figures(self, instance: str) -> _SatelliteFigures:
-        """``instance``'s own figures while there is room, else the shared ones."""
-        figures = self._satellites.get(instance)
-        if figures is None:
-            if len(self._satellites) >= MAX_TRACKED_SATELLITES:
-                instance = OTHER_SATELLITES
-            figures = self._satellites.setdefault(instance, _SatelliteFigures())
-        return figures
+    def _decoded(self, message: MqttMessage) -> tuple[str, list[Reading]] | None:
+        """The satellite and the valid readings of a batch we listen to; bad ones are counted."""
+        topic_instance = message.topic.split("/")[-2]
+        if topic_instance == self._own_instance:
+            return None  # our own forwarder (a satellite that is also central)
+        if self.config.instances and topic_instance not in self.config.instances:
+            return None
+        try:
+            instance, rows = decode_batch(load_json(decode(message.payload)))
+        except (PayloadError, BatchError) as exc:
+            self._drops.drop(message.topic, exc.reason, exc.detail)
+            return None
+        if instance != topic_instance:
+            self._drops.drop(message.topic, "bad_batch", "instance differs from the topic")
+            return None
+        readings: list[Reading] = []
+        for row in rows:
+            try:
+                readings.append(reading_from_row(row, instance))
+            except BatchError as exc:
+                self._drops.drop(message.topic, exc.reason, exc.detail)
+        return instance, readings
+
+    def _count(self, instance: str, figures: _SatelliteFigures, accepted: int, now: float) -> None:
+        """Add ``accepted`` readings to ``instance``'s figures: its own while there is room
+        (instance names come from the topic), else the shared ``OTHER_SATELLITES``."""
+        if instance not in self._satellites:
+            if len(self._satellites) < MAX_TRACKED_SATELLITES:
+                self._satellites[instance] = figures
+            else:
+                figures = self._satellites.setdefault(OTHER_SATELLITES, _SatelliteFigures())
+        figures.readings += accepted
+        figures.last_at = now
 
     def _offset_s(self, figures: _SatelliteFigures, readings: list[Reading], now: float) -> float:
         """What to add to a satellite's reading times: 0 on a real clock; on a scaled clock the

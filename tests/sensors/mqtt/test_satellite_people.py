@@ -121,8 +121,8 @@ async def test_unlisted_people_admits_that_many_others_first_come(
     assert sink.counters.scope(SCOPE) == {"unknown_person": 3}
 
 
-async def test_invented_satellite_names_share_one_entry_past_the_limit() -> None:
-    """Instance names come from the topic: past the limit their figures are added up."""
+def started_without_broker() -> tuple[SatelliteSensor, SignalsSink]:
+    """A central sensor built as the daemon builds it; batches are handed in directly."""
     counters = Counters()
     config = AmbientConfig.model_validate(
         {"mqtt": {}, "people": [{"id": "alex"}], "sensors": [{"type": "satellite"}]}
@@ -131,12 +131,30 @@ async def test_invented_satellite_names_share_one_entry_past_the_limit() -> None
     assert isinstance(sensor, SatelliteSensor)
     sink = SignalsSink(config, counters)
     sensor._sink = sink  # what run() does, without needing a broker
+    return sensor, sink
+
+
+def send(sensor: SatelliteSensor, instance: str, *people: str) -> None:
+    sensor.handle(MqttMessage(f"ambient/{instance}/readings", batch(instance, *people), qos=1))
+
+
+async def test_invented_satellite_names_share_one_entry_past_the_limit() -> None:
+    """Instance names come from the topic: past the limit their figures are added up."""
+    sensor, sink = started_without_broker()
     invented = MAX_TRACKED_SATELLITES + 500
     for index in range(invented):
-        instance = f"sat{index}"
-        sensor.handle(MqttMessage(f"ambient/{instance}/readings", batch(instance, "alex"), qos=1))
+        send(sensor, f"sat{index}", "alex")
     satellites = sensor.diagnostics()["satellites"]
     assert len(satellites) == MAX_TRACKED_SATELLITES + 1
     assert satellites[OTHER_SATELLITES]["readings"] == invented - MAX_TRACKED_SATELLITES
     assert satellites["sat0"]["readings"] == 1
     assert len(sink.people) == invented  # every reading still flows
+
+
+async def test_satellite_names_whose_readings_are_all_refused_take_no_place() -> None:
+    sensor, sink = started_without_broker()
+    for index in range(MAX_TRACKED_SATELLITES * 2):
+        send(sensor, f"squatter{index}", "stranger")
+    send(sensor, "bedroom", "alex")
+    assert list(sensor.diagnostics()["satellites"]) == ["bedroom"]
+    assert sink.people == ["alex"]
