@@ -1,5 +1,6 @@
 """Signals benchmarks: cost per beat with a 60 s and a 1 h window (must be flat), beats/s
-for 5 people, and memory after a simulated 24 h at 70 bpm; with --smoothing, the measurement
+for 5 people (every signal worked out, and only what a stress rule and the insights read), and
+memory after a simulated 24 h at 70 bpm; with --smoothing, the measurement
 behind the stress score's 60 s average (docs/signals.md): on the real resting hour, its highest
 score, and with a moderate and a mild synthetic episode, how soon the score and a rule
 (`above 70 for 2min`) respond and how steady the score stays.
@@ -21,6 +22,7 @@ from ambient.clock import VirtualClock
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SignalsConfig
 from ambient.readings import Reading
+from ambient.signal_readers import INSIGHTS_READ
 from ambient.signals.engine import SignalEngine
 from ambient.signals.person import PersonSignals
 from ambient.store import Store
@@ -35,16 +37,19 @@ def beats(count: int, seed: int, mean_rr_ms: float = 857.0) -> Iterator[float]:
         yield mean_rr_ms + rng.gauss(0, 40)
 
 
-def engine(windows: list[float], people: int) -> tuple[SignalEngine, VirtualClock]:
+def engine(
+    windows: list[float], people: int, read: frozenset[str] | None = None
+) -> tuple[SignalEngine, VirtualClock]:
     clock = VirtualClock(1_700_000_000.0)
     config = SignalsConfig.model_validate({"windows": windows})
     ids = [PersonConfig(id=f"p{i}") for i in range(people)]
-    return SignalEngine(config, ids, clock, Store(None), lambda update: None), clock
+    return SignalEngine(config, ids, clock, Store(None), lambda update: None, read=read), clock
 
 
-def run(windows: list[float], people: int, count: int) -> float:
-    """Seconds per beat over ``count`` beats per person (after a warm-up of one window)."""
-    eng, clock = engine(windows, people)
+def run(windows: list[float], people: int, count: int, read: frozenset[str] | None = None) -> float:
+    """Seconds per beat over ``count`` beats per person (after a warm-up of one window);
+    ``read``: the signals worked out at each update (None: all)."""
+    eng, clock = engine(windows, people, read)
     t = clock.now()
     streams = [list(beats(count, seed=i)) for i in range(people)]
     start = time.perf_counter()
@@ -152,6 +157,11 @@ def main() -> None:
     print(f"cost per beat, 1 h window:   {long * 1e6:7.1f} us  (ratio {long / short:.2f})")
     five = run([60.0, 300.0], 5, 4000)
     print(f"5 people, 60 s + 5 min windows: {1 / five:,.0f} beats/s ({five * 1e6:.1f} us/beat)")
+    lean = run([60.0, 300.0], 5, 4000, INSIGHTS_READ)
+    print(
+        f"  the same, only what a stress rule and the insights read: {1 / lean:,.0f} beats/s "
+        f"({lean * 1e6:.1f} us/beat)"
+    )
     mb, count = memory_24h()
     print(f"memory after 24 h at 70 bpm ({count:,} beats): {mb:.2f} MB traced")
 

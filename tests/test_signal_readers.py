@@ -122,3 +122,9 @@ def test_a_simulation_working_out_only_what_is_read_gives_the_same_traces(
     only_read = asyncio.run(simulate(config, DEMO))
     assert [t for t in every.traces if t.event == "fired"], "the rule never fired"
     assert only_read.traces == every.traces
+
+
+def test_a_listener_of_every_update_gets_every_signal(tmp_path: Path) -> None:
+    """`evaluate` and `--plot` keep every update: nothing may be left out of them."""
+    result = asyncio.run(simulate(config_of(tmp_path, READING_RULE), DEMO, keep_signals=True))
+    assert {name for update in result.signals for name in update.values} >= SIGNAL_NAMES
