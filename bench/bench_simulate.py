@@ -2,12 +2,11 @@
 of beats for 3 people (aim: under 5 s). Prints wall time, beats per second and the process's
 CPU time (on a shared machine the CPU time moves less with other developers' load).
 
-    python bench/bench_simulate.py [--day-repeats N] [--hours H] [--every-signal]
+    python bench/bench_simulate.py [--day-repeats N] [--hours H]
 
 ``--hours 3`` replays a slice of the day (the same synthetic beats), small enough to profile:
-``python -m cProfile -s tottime bench/bench_simulate.py --hours 3``. ``--every-signal`` keeps
-every signal update, as ``evaluate`` and ``--plot`` do, so every signal is worked out at every
-update (a plain simulation works out only the signals the rules and insights read).
+``python -m cProfile -s tottime bench/bench_simulate.py --hours 3``. A plain simulation works
+out at each update only the signals the rules and insights read (docs/signals.md).
 """
 
 from __future__ import annotations
@@ -26,16 +25,14 @@ from ambient.simulate import simulate
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def timed(
-    config_path: Path, recording: Path | None, repeats: int, every_signal: bool = False
-) -> tuple[float, float, int]:
+def timed(config_path: Path, recording: Path | None, repeats: int) -> tuple[float, float, int]:
     """Best wall time and best CPU time of ``repeats`` runs, and the rule events of one."""
     config = load_config(config_path)
     best = best_cpu = float("inf")
     events = 0
     for _ in range(repeats):
         started, started_cpu = time.perf_counter(), time.process_time()
-        result = asyncio.run(simulate(config, recording, keep_signals=every_signal))
+        result = asyncio.run(simulate(config, recording))
         best = min(best, time.perf_counter() - started)
         best_cpu = min(best_cpu, time.process_time() - started_cpu)
         events = len(result.traces)
@@ -63,12 +60,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--day-repeats", type=int, default=1, help="runs of the day (best shown)")
     parser.add_argument("--hours", type=float, default=24.0, help="length of the day replayed")
-    parser.add_argument(
-        "--every-signal", action="store_true", help="work out every signal at every update"
-    )
     args = parser.parse_args()
-    day_repeats, hours, every = args.day_repeats, args.hours, args.every_signal
-    demo_s, _, demo_events = timed(ROOT / "config" / "demo.yaml", None, 3, every)
+    day_repeats, hours = args.day_repeats, args.hours
+    demo_s, _, demo_events = timed(ROOT / "config" / "demo.yaml", None, repeats=3)
     beats = sum(1 for line in (ROOT / "ambient/data/demo.csv").open() if ",rr," in line)
     print(
         f"simulate demo (60 min, {beats} beats): {demo_s * 1000:.0f} ms best of 3, "
@@ -91,12 +85,11 @@ def main() -> int:
             + f"sensors:\n  - type: recording\n    path: {recording}\nrules:\n{rules}"
             + "store:\n  path: null\n"
         )
-        day_s, day_cpu_s, day_events = timed(config, None, day_repeats, every)
+        day_s, day_cpu_s, day_events = timed(config, None, repeats=day_repeats)
     print(
         f"simulate {hours:g} h x 3 people ({total} beats): {day_s:.2f} s"
         f"{f' best of {day_repeats}' if day_repeats > 1 else ''} (CPU {day_cpu_s:.2f} s), "
         f"{total / day_s:,.0f} beats/s, {day_events} rule events"
-        + (" (every signal worked out)" if every else "")
     )
     return 0
 
