@@ -302,8 +302,8 @@ class MqttConnection:
         incoming = _IncomingQueue(QOS0_QUEUE_LIMIT, self._dropped_qos0)
         client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
         async with client:
-            ended = client._disconnected  # aiomqtt completes it when the session ends
-            ended.add_done_callback(lambda _ended: incoming.end())
+            # aiomqtt completes this future when the session ends (with the reason).
+            client._disconnected.add_done_callback(incoming.end)
             self.connects += 1
             self.last_error = None
             self._client = client
@@ -328,7 +328,7 @@ class MqttConnection:
                 self._event().set()  # connected and subscribed
                 hooks = asyncio.get_running_loop().create_task(self._run_hooks())
                 await self._receive(client, incoming)
-                raise aiomqtt.MqttError(_ended_because(ended))
+                raise aiomqtt.MqttError(incoming.ended_because)
             except asyncio.CancelledError:
                 await self._say_offline(client)
                 raise
@@ -522,6 +522,7 @@ class _IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         super().__init__()
         self._qos0_limit = qos0_limit
         self._on_drop = on_drop
+        self.ended_because = "disconnected"
 
     def put_nowait(self, item: aiomqtt.Message | None) -> None:
         if item is not None and item.qos == 0 and self.qsize() >= self._qos0_limit:
@@ -529,16 +530,14 @@ class _IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
             return
         super().put_nowait(item)
 
-    def end(self) -> None:
+    def end(self, session: asyncio.Future[None]) -> None:
         """The session is over: the reader gets ``None`` after what is already queued (their
-        acknowledgements cannot reach the broker, which delivers them again next session)."""
+        acknowledgements cannot reach the broker, which delivers them again next session).
+        Its exception is taken here, so it is never reported as unretrieved."""
+        cause = None if session.cancelled() else session.exception()
+        if cause is not None:
+            self.ended_because = f"disconnected: {cause}"
         super().put_nowait(None)
-
-
-def _ended_because(ended: asyncio.Future[None]) -> str:
-    """Why aiomqtt ended the session (and retrieve its exception, so none goes unseen)."""
-    cause = None if ended.cancelled() else ended.exception()
-    return f"disconnected: {cause}" if cause is not None else "disconnected"
 
 
 def _is_refusal(code: object) -> bool:
