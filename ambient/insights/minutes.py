@@ -3,12 +3,14 @@
 Signals are updates (a value holds until it changes), so each stretch between two updates is
 added, second by second, to the minutes it covers. The bins are what the store keeps of a
 day: the daily summary is computed from them and can be recomputed from them at any time.
+They are stored an hour to a record, so saving the open day writes only the hours that changed
+since the last save, however long the day so far.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from typing import Any
@@ -71,38 +73,72 @@ class OpenDay:
     bins: Bins = field(default_factory=dict)
     episodes: list[dict[str, Any]] = field(default_factory=list)
     sleep: dict[str, float] = field(default_factory=dict)
-    #: Changed since it was last saved (saving rewrites the whole day: skip it when idle).
+    #: Changed since it was last saved (skip the save when idle).
     dirty: bool = True
+    #: The hours (``minute // 60``) that have bins.
+    hours: set[int] = field(default_factory=set)
+    #: The hours whose bins changed since they were last saved; None: every hour (a day never
+    #: saved by the hour).
+    unsaved_hours: set[int] | None = None
 
     @classmethod
     def of(cls, day: date, zone: tzinfo) -> OpenDay:
         return cls(day, day_start(day, zone), day_end(day, zone))
 
     def to_json(self) -> dict[str, Any]:
+        """The day without its bins, which are kept an hour to a record (``hour_to_json``)."""
         return {
-            "version": 1,
+            "version": 2,
             "day": self.day.isoformat(),
-            "bins": {str(m): [round(v, 2) for v in b] for m, b in sorted(self.bins.items())},
+            "hours": sorted(self.hours),
             "episodes": self.episodes,
             "sleep": self.sleep,
         }
 
+    def hour_to_json(self, hour: int) -> dict[str, Any]:
+        """The bins of one hour of the day, rounded as stored."""
+        bins = self.bins
+        return {
+            "bins": {
+                str(m): [round(v, 2) for v in bins[m]]
+                for m in range(hour * 60, hour * 60 + 60)
+                if m in bins
+            }
+        }
+
+    def take_unsaved_hours(self) -> list[int]:
+        """The hours to write at a save (every hour the first time); from now on none."""
+        unsaved = self.hours if self.unsaved_hours is None else self.unsaved_hours & self.hours
+        self.unsaved_hours = set()
+        return sorted(unsaved)
+
     @classmethod
-    def from_json(cls, data: Any, zone: tzinfo) -> OpenDay | None:
-        """A stored day, or None when it is not one we wrote."""
-        if not isinstance(data, dict) or data.get("version") != 1:
+    def from_json(
+        cls, data: Any, zone: tzinfo, read_hour: Callable[[int], Any] = lambda hour: None
+    ) -> OpenDay | None:
+        """A stored day (its hours of bins read with ``read_hour``), or None when it is not
+        one we wrote. Version 1 held every bin in one record."""
+        if not isinstance(data, dict) or data.get("version") not in (1, 2):
             return None
         try:
             opened = cls.of(date.fromisoformat(data["day"]), zone)
-            for key, values in data["bins"].items():
-                row = [float(v) for v in values]
-                if len(row) != FIELDS or not all(math.isfinite(v) for v in row):
-                    return None
-                opened.bins[int(key)] = row
+            if data["version"] == 1:
+                stored = [data["bins"]]
+            else:
+                stored = [read_hour(int(hour))["bins"] for hour in data["hours"]]
+                opened.unsaved_hours = set()
+            for bins in stored:
+                for key, values in bins.items():
+                    row = [float(v) for v in values]
+                    if len(row) != FIELDS or not all(math.isfinite(v) for v in row):
+                        return None
+                    opened.bins[int(key)] = row
+            opened.hours = {minute // 60 for minute in opened.bins}
             opened.episodes = [dict(e) for e in data.get("episodes", [])]
             opened.sleep = {str(k): float(v) for k, v in data.get("sleep", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
+        opened.dirty = False
         return opened
 
     def add(self, begin: float, until: float, held: HeldState, config: InsightsConfig) -> None:
@@ -117,12 +153,16 @@ class OpenDay:
         self.dirty = True
         t = max(begin, self.start)
         until = min(until, self.end)
+        unsaved = self.unsaved_hours
         while t < until:
             minute = int((t - self.start) // 60)
             step = min(until, self.start + (minute + 1) * 60) - t
             row = self.bins.get(minute)
             if row is None:
                 row = self.bins[minute] = [0.0] * FIELDS
+                self.hours.add(minute // 60)
+            if unsaved is not None:
+                unsaved.add(minute // 60)
             _add_seconds(row, step, held, at_rest, config)
             t += step
 

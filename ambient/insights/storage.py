@@ -1,5 +1,9 @@
 """Where insights live in the store: the finished days' summaries, the minute bins of every
-kept day (to recompute a summary) and the open day, all per person."""
+kept day (to recompute a summary) and the open day, all per person.
+
+A day's minutes are a record ``person/day`` (episodes, sleep, which hours have bins) and one
+record per hour of bins, ``person/day/HH``: saving the open day every few minutes rewrites the
+hours that changed, not the whole day so far."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from ambient.store import Store
 SUMMARIES = "insights.days"
 MINUTES = "insights.minutes"
 INDEX = "insights.index"
+#: A local day has 23 to 25 hours (daylight saving time).
+HOURS_IN_A_DAY_MAX = 25
 
 
 class InsightStore:
@@ -19,17 +25,26 @@ class InsightStore:
         self.store = store
 
     def put_day(self, person: str, opened: OpenDay, summary: DaySummary | None) -> None:
-        """Keep the day's bins (open or finished), and its summary once finished."""
+        """Keep the day's bins (open or finished; only the hours changed since its last save),
+        and its summary once finished."""
         key = f"{person}/{opened.day.isoformat()}"
-        self.store.put(MINUTES, key, opened.to_json())
-        days = set(self._index(person))
-        if opened.day.isoformat() not in days:
-            self.store.put(INDEX, person, sorted(days | {opened.day.isoformat()}))
-        if summary is not None:
-            self.store.put(SUMMARIES, key, summary.to_json())
+        with self.store.batch():
+            for hour in opened.take_unsaved_hours():
+                self.store.put(MINUTES, _hour_key(key, hour), opened.hour_to_json(hour))
+            self.store.put(MINUTES, key, opened.to_json())
+            days = set(self._index(person))
+            if opened.day.isoformat() not in days:
+                self.store.put(INDEX, person, sorted(days | {opened.day.isoformat()}))
+            if summary is not None:
+                self.store.put(SUMMARIES, key, summary.to_json())
 
     def open_day(self, person: str, day: date, zone: tzinfo) -> OpenDay | None:
-        return OpenDay.from_json(self.store.get(MINUTES, f"{person}/{day.isoformat()}"), zone)
+        key = f"{person}/{day.isoformat()}"
+        return OpenDay.from_json(
+            self.store.get(MINUTES, key),
+            zone,
+            lambda hour: self.store.get(MINUTES, _hour_key(key, hour)),
+        )
 
     def summary(self, person: str, day: date) -> DaySummary | None:
         return DaySummary.from_json(self.store.get(SUMMARIES, f"{person}/{day.isoformat()}"))
@@ -50,20 +65,28 @@ class InsightStore:
 
     def expire(self, person: str, today: date, keep_days: int, keep_minutes_days: int) -> None:
         """Forget summaries older than ``keep_days`` and bins older than ``keep_minutes_days``."""
-        kept = []
-        for text in self._index(person):
-            age = (today - date.fromisoformat(text)).days
-            if age >= keep_minutes_days:
-                self.store.delete(MINUTES, f"{person}/{text}")
-            else:
-                kept.append(text)
-        self.store.put(INDEX, person, kept)
-        oldest = today - timedelta(days=keep_days)
-        prefix = f"{person}/"
-        for key in list(self.store.items(SUMMARIES)):
-            if key.startswith(prefix) and key[len(prefix) :] < oldest.isoformat():
-                self.store.delete(SUMMARIES, key)
+        with self.store.batch():
+            kept = []
+            for text in self._index(person):
+                age = (today - date.fromisoformat(text)).days
+                if age >= keep_minutes_days:
+                    key = f"{person}/{text}"
+                    self.store.delete(MINUTES, key)
+                    for hour in range(HOURS_IN_A_DAY_MAX):
+                        self.store.delete(MINUTES, _hour_key(key, hour))
+                else:
+                    kept.append(text)
+            self.store.put(INDEX, person, kept)
+            oldest = today - timedelta(days=keep_days)
+            prefix = f"{person}/"
+            for key in list(self.store.items(SUMMARIES)):
+                if key.startswith(prefix) and key[len(prefix) :] < oldest.isoformat():
+                    self.store.delete(SUMMARIES, key)
 
     def _index(self, person: str) -> list[str]:
         value = self.store.get(INDEX, person)
         return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _hour_key(day_key: str, hour: int) -> str:
+    return f"{day_key}/{hour:02d}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from ambient.clock import VirtualClock
 from ambient.config.insights import InsightsConfig
 from ambient.insights.days import day_end, day_start
+from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.service import Insights
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import summarize
@@ -189,13 +191,20 @@ def test_a_day_without_signals_is_closed_too_with_its_sleep() -> None:
 
 
 class CountingStore(Store):
-    """A real in-memory store that counts writes of the minute bins."""
+    """A real in-memory store that counts the saves of a day's minutes and the minute bins
+    each write encodes."""
 
-    writes = 0
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(path)
+        self.day_writes = 0
+        self.bins_per_write: list[int] = []
 
-    def put(self, namespace: str, key: str, value: object) -> None:
+    def put(self, namespace: str, key: str, value: Any) -> None:
         if namespace == "insights.minutes":
-            self.writes += 1
+            if isinstance(value, dict) and "bins" in value:
+                self.bins_per_write.append(len(value["bins"]))
+            if isinstance(value, dict) and "day" in value:
+                self.day_writes += 1
         super().put(namespace, key, value)
 
 
@@ -205,7 +214,44 @@ def test_an_idle_open_day_is_not_rewritten_every_save() -> None:
     day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
     day.signals(local(2026, 7, 1, 8, 5), stress_score=None)
     day.clock.advance_to(local(2026, 7, 1, 12, 0))  # 4 hours: 24 saves due, one has news
-    assert store.writes == 1
+    assert store.day_writes == 1
+    assert store.bins_per_write == [5]
+
+
+def test_saving_the_open_day_encodes_only_the_hours_that_changed() -> None:
+    """A save every 10 minutes writes the hour being recorded, not the whole day so far: the
+    saves of a day cost in proportion to its length, not to its square."""
+
+    def bins_per_write(hours: int) -> list[int]:
+        store = CountingStore(None)
+        start = local(2026, 7, 1, 0, 0)
+        day = Day(start, store)
+        for k in range(hours * 60):
+            day.signals(start + 60 * k, stress_score=30.0 + k % 7)
+        day.clock.advance_to(start + hours * 3600 - 1)
+        day.insights.close()
+        return store.bins_per_write
+
+    half, whole = bins_per_write(12), bins_per_write(24)
+    assert max(whole) <= 60  # an hour of bins at most, at any save
+    assert sum(whole) <= 2.1 * sum(half)  # twice the day, twice the bins encoded
+
+
+def test_a_day_stored_in_one_record_by_an_older_version_is_still_read() -> None:
+    store = Store(None)
+    row = [60.0, 60.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1800.0]
+    store.put(
+        "insights.minutes",
+        "alex/2026-07-01",
+        {"version": 1, "day": "2026-07-01", "bins": {"480": row}, "episodes": [], "sleep": {}},
+    )
+    opened = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
+    assert opened is not None
+    assert opened.bins == {480: row}
+    InsightStore(store).put_day("alex", opened, None)  # rewritten by the hour at its next save
+    again = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
+    assert again is not None and again.bins == {480: row}
+    assert store.get("insights.minutes", "alex/2026-07-01/08") == {"bins": {"480": row}}
 
 
 def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
@@ -278,3 +324,22 @@ def test_a_trace_stamped_before_the_last_update_counts_no_minute_twice() -> None
     day.signals(local(2026, 7, 1, 8, 20), stress_score=None)
     day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
     assert InsightStore(store).summaries("alex")[date(2026, 7, 1)].low_minutes == 20
+
+
+def test_minutes_older_than_keep_minutes_days_are_forgotten_with_all_their_hours() -> None:
+    store = Store(None)
+    storage = InsightStore(store)
+    held = HeldState(stress=30.0)
+    for day in (date(2026, 7, 1), date(2026, 7, 2)):
+        opened = OpenDay.of(day, BERLIN)
+        opened.add(opened.start + 8 * 3600, opened.start + 10.5 * 3600, held, InsightsConfig())
+        storage.put_day("alex", opened, None)
+    assert len(store.items("insights.minutes")) == 8  # per day: the day and three hours
+    storage.expire("alex", date(2026, 7, 2), keep_days=400, keep_minutes_days=1)
+    kept = sorted(store.items("insights.minutes"))
+    assert kept == [
+        "alex/2026-07-02",
+        "alex/2026-07-02/08",
+        "alex/2026-07-02/09",
+        "alex/2026-07-02/10",
+    ]
