@@ -17,6 +17,7 @@ import math
 import os
 import re
 import stat
+import sys
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,51 +95,74 @@ def _plausible(metric: str, value: float) -> bool:
     return limits is None or limits[0] <= value <= limits[1]
 
 
-def _plain_csv_reading(
-    values: list[str], columns: dict[str, int], default_person: str, source: str
-) -> tuple[Reading, bool] | None:
-    """The usual CSV row (numeric time and value, a valid metric name) read without building
-    a dict; None for anything else, which ``_row_reading`` then reads or explains."""
-    try:
-        time_s = float(values[columns["t"]])
-        value = float(values[columns["value"]])
-        metric = values[columns["metric"]].strip()
-    except (ValueError, IndexError):
-        return None
-    if not (
-        math.isfinite(time_s)
-        and math.isfinite(value)
-        and _valid_metric(metric)
-        and _plausible(metric, value)
-    ):
-        return None
-    person_at = columns.get("person")
-    raw_person = values[person_at] if person_at is not None and person_at < len(values) else ""
-    person = (raw_person or default_person).strip()
-    return Reading(time_s, person, metric, value, source), time_s < UNIX_THRESHOLD_S
+@dataclass
+class _Loading:
+    """What reading a recording has gathered so far (rows are added in file order)."""
+
+    path: Path
+    default_person: str
+    source: str
+    people: Collection[str] | None
+    readings: list[Reading] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    relative_seen: bool = False
+    absolute_seen: bool = False
+    #: Whether the readings so far are in time order (the usual case: no sort needed).
+    in_order: bool = True
+
+    def add_row(self, number: int, row: dict[str, Any] | str) -> None:
+        """A row read into a dict (or error text), checked field by field."""
+        if isinstance(row, str):
+            self.problems.append(f"{self.path}:{number}: {row}")
+            return
+        try:
+            reading, relative = _row_reading(row, self.default_person, self.source)
+        except ValueError as exc:
+            self.problems.append(f"{self.path}:{number}: {exc}")
+            return
+        self.add(number, reading, relative)
+
+    def add(self, number: int, reading: Reading, relative: bool) -> None:
+        if self.people is not None and reading.person not in self.people:
+            self.problems.append(self.stranger(number, reading.person))
+            return
+        if relative:
+            self.relative_seen = True
+        else:
+            self.absolute_seen = True
+        readings = self.readings
+        if readings and reading.time < readings[-1].time:
+            self.in_order = False
+        readings.append(reading)
+
+    def stranger(self, number: int, person: str) -> str:
+        known = ", ".join(sorted(self.people or ())) or "none"
+        return f"{self.path}:{number}: person `{person}` is not in the config (people: {known})"
 
 
-Row = dict[str, Any] | str | tuple[Reading, bool]
+def _json_lines(loading: _Loading, handle: IO[str]) -> None:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            loading.add_row(number, f"bad JSON ({exc.msg})")
+            continue
+        loading.add_row(number, row if isinstance(row, dict) else "not a JSON object")
 
 
-def _rows(
-    path: Path, handle: IO[str], default_person: str, source: str
-) -> Iterator[tuple[int, Row]]:
-    """(line number, row) for each data line: a row to read, error text, or (plain CSV rows)
-    the reading already read."""
-    if path.suffix in (".jsonl", ".ndjson"):
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"bad JSON ({exc.msg})"
-                continue
-            yield number, row if isinstance(row, dict) else "not a JSON object"
-        return
-    numbered = ((n, line) for n, line in enumerate(handle, start=1) if not line.startswith("#"))
-    first = next(numbered, None)
+#: Not yet looked up (a metric name's entry may be None: a bad name).
+_UNSEEN: Any = object()
+
+
+def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
+    """The usual row (no quotes, numeric time and value, a known metric name, a value in its
+    range) is read inline without a dict; anything else goes through ``add_row``, which reads
+    it or says what is wrong with it."""
+    path = loading.path
+    lines = ((n, line) for n, line in enumerate(handle, start=1) if not line.startswith("#"))
+    first = next(lines, None)
     if first is None:
         raise RecordingError(f"{path}: empty recording")
     header = next(csv.reader([first[1]]))
@@ -148,15 +172,63 @@ def _rows(
         )
     names = [h.strip() for h in header]
     columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
-    for number, line in numbered:
-        if not line.strip():
-            continue
+    t_at, metric_at, value_at = columns["t"], columns["metric"], columns["value"]
+    person_at = columns.get("person", sys.maxsize)  # no person column: never a field
+    #: Per metric name as written: the name, and the range its values must lie in; None for
+    #: a bad name.
+    metrics: dict[str, tuple[str, float, float] | None] = {}
+    default_person, source, people = loading.default_person, loading.source, loading.people
+    readings = loading.readings
+    last_time = -math.inf
+    for number, line in lines:
         if '"' in line:  # quoted fields go through the csv module
-            yield number, dict(zip(names, next(csv.reader([line])), strict=False))
+            loading.add_row(number, dict(zip(names, next(csv.reader([line])), strict=False)))
+            last_time = readings[-1].time if readings else -math.inf
             continue
         values = line.rstrip("\r\n").split(",")
-        plain = _plain_csv_reading(values, columns, default_person, source)
-        yield number, plain if plain is not None else dict(zip(names, values, strict=False))
+        try:
+            time_s = float(values[t_at])
+            value = float(values[value_at])
+            metric = values[metric_at]
+        except (ValueError, IndexError):
+            pass
+        else:
+            known = metrics.get(metric, _UNSEEN)
+            if known is _UNSEEN:
+                known = metrics[metric] = _metric_range(metric)
+            if (
+                known is not None
+                and -math.inf < time_s < math.inf
+                and known[1] <= value <= known[2]
+            ):
+                raw_person = values[person_at] if person_at < len(values) else ""
+                person = (raw_person or default_person).strip()
+                if people is not None and person not in people:
+                    loading.problems.append(loading.stranger(number, person))
+                    continue
+                if time_s < UNIX_THRESHOLD_S:
+                    loading.relative_seen = True
+                else:
+                    loading.absolute_seen = True
+                if time_s < last_time:
+                    loading.in_order = False
+                last_time = time_s
+                readings.append(Reading(time_s, person, known[0], value, source))
+                continue
+        if not line.strip():
+            continue
+        loading.add_row(number, dict(zip(names, values, strict=False)))
+        last_time = readings[-1].time if readings else -math.inf
+
+
+def _metric_range(written: str) -> tuple[str, float, float] | None:
+    """The metric ``written`` names and the range its values must lie in (a metric without
+    one: any finite value); None when it is not a metric name."""
+    metric = written.strip()
+    if not _valid_metric(metric):
+        return None
+    low, high = VALID_RANGE.get(metric, (-sys.float_info.max, sys.float_info.max))
+    return metric, low, high
 
 
 def load_recording(
@@ -164,44 +236,26 @@ def load_recording(
 ) -> Recording:
     """Read every row of ``path``; bad rows are skipped and listed in ``problems``: unreadable
     or implausible ones (``hr`` -5), and, when ``people`` is given, rows for anyone else."""
-    source = f"recording:{path.name}"
-    readings: list[Reading] = []
-    problems: list[str] = []
-    relative_flags: set[bool] = set()
+    loading = _Loading(path, default_person, f"recording:{path.name}", people)
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     with handle, _text_only(path):
-        for number, row in _rows(path, handle, default_person, source):
-            if isinstance(row, str):
-                problems.append(f"{path}:{number}: {row}")
-                continue
-            if isinstance(row, tuple):
-                reading, relative = row
-            else:
-                try:
-                    reading, relative = _row_reading(row, default_person, source)
-                except ValueError as exc:
-                    problems.append(f"{path}:{number}: {exc}")
-                    continue
-            if people is not None and reading.person not in people:
-                known = ", ".join(sorted(people)) or "none"
-                problems.append(
-                    f"{path}:{number}: person `{reading.person}` is not in the config "
-                    f"(people: {known})"
-                )
-                continue
-            relative_flags.add(relative)
-            readings.append(reading)
-    if len(relative_flags) > 1:
+        if path.suffix in (".jsonl", ".ndjson"):
+            _json_lines(loading, handle)
+        else:
+            _csv_lines(loading, handle)
+    if loading.relative_seen and loading.absolute_seen:
         raise RecordingError(f"{path}: mixes relative and absolute times")
-    readings.sort(key=attrgetter("time"))  # stable: same-time rows keep file order
+    readings, problems = loading.readings, loading.problems
+    if not loading.in_order:
+        readings.sort(key=attrgetter("time"))  # stable: same-time rows keep file order
     for problem in problems[:5]:
         _LOGGER.warning("Skipped a recording row: %s", problem)
     if len(problems) > 5:
         _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
-    return Recording(readings, relative=relative_flags != {False}, problems=problems)
+    return Recording(readings, relative=not loading.absolute_seen, problems=problems)
 
 
 @contextlib.contextmanager

@@ -63,6 +63,23 @@ def test_bad_rows_are_skipped_with_file_and_line(tmp_path: Path) -> None:
     assert "bad metric name" in recording.problems[1]
 
 
+def test_a_metric_without_a_range_still_needs_a_finite_value(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n1,movement,0.02\n2,movement,inf\n3,movement,-1e308\n")
+    recording = load_recording(path)
+    assert [r.value for r in recording.readings] == [0.02, -1e308]
+    assert recording.problems == [f"{path}:3: value is not finite"]
+
+
+def test_rows_out_of_time_order_are_sorted_keeping_file_order_at_equal_times(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n2,hr,62\n1,hr,61\n2,rr,900\n1,rr,950\n")
+    readings = read_recording(path)
+    assert [(r.time, r.metric) for r in readings] == [(1, "hr"), (1, "rr"), (2, "hr"), (2, "rr")]
+
+
 def test_missing_header_is_an_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("time,what,value\n1,hr,60\n")
