@@ -40,6 +40,12 @@ from ambient.asyncutil import reraise_lost_cancel
 from ambient.clock import Clock, TimerHandle
 from ambient.config.mqtt import MqttConfig
 from ambient.connections.errors import NotConnected
+from ambient.connections.mqtt_client import (
+    IncomingQueue,
+    acknowledge,
+    end_with_session,
+    prepare,
+)
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.topics import topic_matches
@@ -288,9 +294,6 @@ class MqttConnection:
             tls_context=tls_context(config),
             logger=_LOGGER.getChild("client"),
         )
-        # aiomqtt 2 has no manual acknowledgement of its own; its paho client does. Without it
-        # paho acknowledges on arrival, and whatever aiomqtt still queues at a shutdown is lost.
-        client._client.manual_ack_set(True)
         return client
 
     def _dropped_qos0(self) -> None:
@@ -299,11 +302,10 @@ class MqttConnection:
     async def _session(self) -> None:
         client = self._client_for_session()
         # Received messages land in a queue of ours, read directly (see _receive).
-        incoming = _IncomingQueue(QOS0_QUEUE_LIMIT, self._dropped_qos0)
-        client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
+        incoming = IncomingQueue(QOS0_QUEUE_LIMIT, self._dropped_qos0)
+        prepare(client, incoming)
         async with client:
-            # aiomqtt completes this future when the session ends (with the reason).
-            client._disconnected.add_done_callback(incoming.end)
+            end_with_session(client, incoming)
             self.connects += 1
             self.last_error = None
             self._client = client
@@ -447,7 +449,7 @@ class MqttConnection:
             except Exception:
                 _LOGGER.exception("MQTT on_connect hook %r failed", hook)
 
-    async def _receive(self, client: aiomqtt.Client, incoming: _IncomingQueue) -> None:
+    async def _receive(self, client: aiomqtt.Client, incoming: IncomingQueue) -> None:
         """Hand every received message to its handlers until the session ends.
 
         Read straight from the queue: aiomqtt's ``client.messages`` starts a task and an
@@ -475,7 +477,7 @@ class MqttConnection:
             qos, retain = int(message.qos), bool(message.retain)
             accepted = self.deliver(MqttMessage(topic, payload, retain, qos, backlog))
         if accepted and message.qos > 0:
-            client._client.ack(message.mid, message.qos)
+            acknowledge(client, message)
 
     def deliver(self, message: MqttMessage) -> bool:
         """Hand ``message`` to every handler whose filter matches its topic; False when one
@@ -509,35 +511,6 @@ class MqttConnection:
                 )
                 _LOGGER.debug("Handler failure on %s", message.topic, exc_info=True)
         return accepted
-
-
-class _IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
-    """aiomqtt's queue of received messages, bounded where it can be; ``None`` ends it.
-
-    QoS 1/2 messages are always taken: the broker sends at most ``RECEIVE_MAXIMUM`` of them
-    unacknowledged, and one dropped here would hold its slot until the next session. QoS 0
-    messages beyond ``qos0_limit`` are dropped and reported."""
-
-    def __init__(self, qos0_limit: int, on_drop: Callable[[], None]) -> None:
-        super().__init__()
-        self._qos0_limit = qos0_limit
-        self._on_drop = on_drop
-        self.ended_because = "disconnected"
-
-    def put_nowait(self, item: aiomqtt.Message | None) -> None:
-        if item is not None and item.qos == 0 and self.qsize() >= self._qos0_limit:
-            self._on_drop()
-            return
-        super().put_nowait(item)
-
-    def end(self, session: asyncio.Future[None]) -> None:
-        """The session is over: the reader gets ``None`` after what is already queued (their
-        acknowledgements cannot reach the broker, which delivers them again next session).
-        Its exception is taken here, so it is never reported as unretrieved."""
-        cause = None if session.cancelled() else session.exception()
-        if cause is not None:
-            self.ended_because = f"disconnected: {cause}"
-        super().put_nowait(None)
 
 
 def _is_refusal(code: object) -> bool:

@@ -5,6 +5,7 @@ per client and silently drops the rest, which would hide what ambient itself los
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
@@ -115,18 +116,24 @@ class Recorder:
         self.stderr: list[str] = []
         self._logged = threading.Condition()
         self._ended = False
-        self._rows: queue.Queue[float | None] = queue.Queue()
+        #: Reading times, a chunk of the output at a time (one hand-over per row between
+        #: threads would make this bench, not the recorder, the slow part).
+        self._rows: queue.Queue[list[float] | None] = queue.Queue()
         threading.Thread(target=self._read_rows, daemon=True).start()
         threading.Thread(target=self._read_log, daemon=True).start()
 
     def _read_rows(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            first = line.split(",", 1)[0]
-            if first and first[0].isdigit():
+        descriptor = self.process.stdout.fileno()  # read raw: nothing else reads stdout
+        partial = b""
+        while chunk := os.read(descriptor, 1 << 16):
+            lines = (partial + chunk).split(b"\n")
+            partial = lines.pop()
+            times = [float(line.split(b",", 1)[0]) for line in lines if line[:1].isdigit()]
+            if times:
                 if self.first_row_at is None:
                     self.first_row_at = time.monotonic()
-                self._rows.put(float(first))
+                self._rows.put(times)
         self._rows.put(None)
 
     def _read_log(self) -> None:
@@ -153,16 +160,17 @@ class Recorder:
             if remaining <= 0:
                 return False
             try:
-                row = self._rows.get(timeout=remaining)
+                rows = self._rows.get(timeout=remaining)
             except queue.Empty:
                 return False
-            if row is None:
+            if rows is None:
                 self._ended = True
                 return False
-            self.rows += 1
-            if row not in self.times:
-                distinct += row not in known
-                self.times.add(row)
+            self.rows += len(rows)
+            for row in rows:
+                if row not in self.times:
+                    distinct += row not in known
+                    self.times.add(row)
         return True
 
     def stop(self, timeout_s: float = 20.0) -> int:
@@ -175,10 +183,10 @@ class Recorder:
             self.process.kill()
             code = self.process.wait()
         while not self._ended:
-            row = self._rows.get()
-            if row is None:
+            rows = self._rows.get()
+            if rows is None:
                 self._ended = True
             else:
-                self.rows += 1
-                self.times.add(row)
+                self.rows += len(rows)
+                self.times.update(rows)
         return code

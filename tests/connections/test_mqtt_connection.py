@@ -26,10 +26,10 @@ from ambient.connections.mqtt import (
     Declined,
     MqttConnection,
     MqttMessage,
-    _IncomingQueue,
     _is_refusal,
     backoff_delay,
 )
+from ambient.connections.mqtt_client import IncomingQueue
 from ambient.counters import Counters
 
 
@@ -300,7 +300,7 @@ def test_suback_refusals_are_recognised(code: object, refused: bool) -> None:
 
 def test_the_incoming_queue_bounds_qos0_but_never_refuses_qos1() -> None:
     dropped: list[None] = []
-    queue = _IncomingQueue(2, lambda: dropped.append(None))
+    queue = IncomingQueue(2, lambda: dropped.append(None))
     for qos in (0, 0, 0, 1, 1):
         queue.put_nowait(aiomqtt.Message("t", b"", qos=qos, retain=False, mid=1, properties=None))
     assert (queue.qsize(), len(dropped)) == (4, 1)

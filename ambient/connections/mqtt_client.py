@@ -1,0 +1,94 @@
+"""What ambient needs from aiomqtt that aiomqtt 2 does not offer, in one place.
+
+aiomqtt has no manual acknowledgement, no way to read its incoming queue in bulk and no way to
+hear the end of a session except through its message iterator; its paho client has the first,
+and aiomqtt's own attributes the rest. Every use of those private parts is here, so an aiomqtt
+upgrade is checked against one module (tests/connections/test_mqtt_connection.py covers each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import aiomqtt
+
+
+class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
+    """aiomqtt's queue of received messages, bounded where it can be; ``None`` ends it.
+
+    QoS 1/2 messages are always taken: the broker sends at most its receive maximum of them
+    unacknowledged, and one dropped here would hold its slot until the next session. QoS 0
+    messages beyond ``qos0_limit`` are dropped and reported."""
+
+    def __init__(self, qos0_limit: int, on_drop: Callable[[], None]) -> None:
+        super().__init__()
+        self._qos0_limit = qos0_limit
+        self._on_drop = on_drop
+        self.ended_because = "disconnected"
+
+    def put_nowait(self, item: aiomqtt.Message | None) -> None:
+        if item is not None and item.qos == 0 and self.qsize() >= self._qos0_limit:
+            self._on_drop()
+            return
+        super().put_nowait(item)
+
+    def end(self, session: asyncio.Future[None]) -> None:
+        """The session is over: the reader gets ``None`` after what is already queued (their
+        acknowledgements cannot reach the broker, which delivers them again next session).
+        Its exception is taken here, so it is never reported as unretrieved."""
+        cause = None if session.cancelled() else session.exception()
+        if cause is not None:
+            self.ended_because = f"disconnected: {cause}"
+        super().put_nowait(None)
+
+
+def prepare(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
+    """Before connecting: acknowledge only when told (paho acknowledges on arrival otherwise,
+    and what aiomqtt still queues at a shutdown would be lost), receive into ``incoming``, and
+    start watching for writability at once (see :func:`_write_at_once`)."""
+    client._client.manual_ack_set(True)
+    client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
+    _write_at_once(client)
+
+
+def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
+    """Once connected: end ``incoming`` when aiomqtt ends the session."""
+    client._disconnected.add_done_callback(incoming.end)
+
+
+def acknowledge(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    client._client.ack(message.mid, message.qos)
+
+
+def _write_at_once(client: aiomqtt.Client) -> None:
+    """paho asks for a writability watch whenever it queues a packet (a PUBACK). aiomqtt adds
+    it one loop turn later (it may be asked from its connect thread); if the socket closes in
+    that turn, asyncio logs a traceback for the stale descriptor. Asked on the event loop's own
+    thread, the watch is added at once instead, while the socket is certainly open."""
+    paho = client._client
+    loop = asyncio.get_running_loop()
+    from_any_thread = paho.on_socket_register_write
+
+    def write() -> None:
+        try:
+            paho.loop_write()
+        except Exception as exc:  # a broken connection: the session is over (as aiomqtt does)
+            if not client._disconnected.done():
+                client._disconnected.set_exception(exc)
+
+    def register_write(paho_client: Any, userdata: Any, sock: Any) -> None:
+        if _running_loop() is loop:
+            loop.add_writer(sock.fileno(), write)
+        elif from_any_thread is not None:
+            from_any_thread(paho_client, userdata, sock)
+
+    paho.on_socket_register_write = register_write
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a thread without an event loop (aiomqtt's connect)
+        return None
