@@ -304,3 +304,26 @@ def test_the_incoming_queue_bounds_qos0_but_never_refuses_qos1() -> None:
     for qos in (0, 0, 0, 1, 1):
         queue.put_nowait(aiomqtt.Message("t", b"", qos=qos, retain=False, mid=1, properties=None))
     assert (queue.qsize(), len(dropped)) == (4, 1)
+
+
+async def test_an_acknowledgement_just_before_the_connection_drops_logs_no_traceback(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """An acknowledgement makes paho ask for a writability watch. Added a loop turn later (as
+    aiomqtt does), a socket closed in between left a stale descriptor that asyncio reported
+    with a traceback ("Bad file descriptor"): a broker going away is expected, never that."""
+    loop = asyncio.get_running_loop()
+    problems: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: problems.append(context))
+    try:
+        connection = make_connection(mosquitto)
+        async with running(connection):
+            assert connection._client is not None
+            paho = connection._client._client
+            paho.ack(1, 1)  # a PUBACK queued: paho asks for the watch ...
+            paho._sock_close()  # ... and the connection drops in the same loop turn
+            for _ in range(3):
+                await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert problems == []
