@@ -58,6 +58,8 @@ class HeldState:
 
 
 def _number(value: SignalScalar | None) -> float | None:
+    if type(value) is float:  # the usual case, at every update: one check
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ambient.clock import Clock, VirtualClock
 from ambient.config.sensors import RecordingSensorConfig
+from ambient.pipeline import DirectSink
 from ambient.ports import ReadingSink
 from ambient.readings import Reading
 from ambient.recordings import Recording, load_recording
@@ -68,11 +69,17 @@ class RecordingSensor:
         """Each reading at its own virtual time; the replay moves the clock itself."""
         name = self.name
         reach_at_once = clock.reach_at_once if isinstance(clock, VirtualClock) else None
+        # A direct sink hands a reading on at once: no coroutine per reading.
+        put_now = sink.put_nowait if isinstance(sink, DirectSink) else None
         for reading in readings:
             when = reading.time + offset
             if reach_at_once is None or not reach_at_once(when):
                 await clock.reach(when)
-            await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
+            replayed = Reading(when, reading.person, reading.metric, reading.value, name)
+            if put_now is not None:
+                put_now(replayed)
+            else:
+                await sink.put(replayed)
             self._replayed += 1
             self._last_reading_time = when
 
