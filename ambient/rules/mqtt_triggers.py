@@ -19,11 +19,11 @@ from ambient.clock import Clock
 from ambient.config.triggers import MqttTriggerConfig
 from ambient.counters import Counters
 from ambient.messages import ExternalEvent
+from ambient.payload_fields import PayloadError, load_json, lookup, to_timestamp
 from ambient.rules import describe
 from ambient.rules.firing import Firing
 from ambient.rules.rule import Rule
 from ambient.rules.timeofday import duration_text
-from ambient.sensors.mqtt_payload import PayloadError, load_json, lookup, to_timestamp
 from ambient.topics import topic_matches
 
 #: Counters scope for what the rules did with queued messages.

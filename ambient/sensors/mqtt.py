@@ -20,9 +20,10 @@ from ambient.config.sensors import MqttSensorConfig
 from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.counters import Counters
 from ambient.logs import Throttle
+from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
 from ambient.readings import RR, VALID_RANGE, Reading
-from ambient.sensors.mqtt_payload import PayloadError, beat_times, parse_payload
+from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
 

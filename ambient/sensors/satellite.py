@@ -29,10 +29,10 @@ from ambient.connections.mqtt_readings import (
     readings_filter,
 )
 from ambient.counters import Counters
+from ambient.payload_fields import PayloadError, decode, load_json
 from ambient.ports import ReadingSink
 from ambient.readings import Reading
 from ambient.sensors.mqtt import FUTURE_TOLERANCE_S, DropLog
-from ambient.sensors.mqtt_payload import PayloadError, decode, load_json
 from ambient.sensors.people import PeopleGate
 
 _LOGGER = logging.getLogger(__name__)

@@ -6,14 +6,8 @@ import math
 
 import pytest
 
-from ambient.sensors.mqtt_payload import (
-    MAX_NESTING,
-    MAX_PAYLOAD_BYTES,
-    PayloadError,
-    beat_times,
-    load_json,
-    parse_payload,
-)
+from ambient.payload_fields import MAX_NESTING, MAX_PAYLOAD_BYTES, PayloadError, load_json
+from ambient.sensors.mqtt_payload import beat_times, parse_payload
 
 
 def reason_of(payload: bytes, value: str | None = None, timestamp: str | None = None) -> str:
