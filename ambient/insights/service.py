@@ -104,7 +104,9 @@ class Insights:
         self._held[person].update(update.values)
         stress = update.values.get("stress_score")
         if stress is not None:
-            slope = self._slopes.setdefault(person, StressSlope(self.config.stress_slope_window))
+            slope = self._slopes.get(person)
+            if slope is None:  # not setdefault: that would build a StressSlope every update
+                slope = self._slopes[person] = StressSlope(self.config.stress_slope_window)
             score = stress.value
             if not slope.add(update.time, float(score) if isinstance(score, int | float) else None):
                 return  # the slope moves only when a point is kept (every 10 s at most)
