@@ -75,6 +75,7 @@ class RuleEngine:
             self._hold,
             self._tracer,
             self._rule_store,
+            self._grace,
             calming,
         )
         self._firer = Firer(

@@ -31,6 +31,7 @@ from ambient.ports import ActionPerformer, CalmingChooser
 from ambient.rules.conditions import evaluate_all, numeric_holds
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.hold import ActionHold
+from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.sequence import SequenceRun
@@ -53,9 +54,11 @@ class Runs:
         hold: ActionHold,
         tracer: Tracer,
         rule_store: RuleStore,
+        grace: ResumeGrace,
         calming: CalmingChooser | None = None,
     ) -> None:
         self.clock = clock
+        self._grace = grace
         self._calming = calming
         self._by_id = {rule.id: rule for rule in rules}
         self._performer = performer
@@ -234,7 +237,7 @@ class Runs:
         return ok
 
     async def wait_for_signal(
-        self, step: WaitForStepConfig, run: RunRecord, until: float | None
+        self, step: WaitForStepConfig, run: RunRecord, until: float | None, resumed: bool
     ) -> bool:
         wanted = step.wait_for
         if run.person is not None and self._wait_holds(
@@ -247,7 +250,7 @@ class Runs:
         timer = None
         if until is not None:
             timer = self.clock.call_at(
-                until, lambda: None if future.done() else future.set_result(False)
+                until, lambda: self._wait_timed_out(step, run, future, resumed, until)
             )
         try:
             return await future
@@ -259,6 +262,62 @@ class Runs:
                 waiting.remove((step, future))
             if not waiting:
                 self.waiters.pop(key, None)
+
+    def _wait_timed_out(
+        self,
+        step: WaitForStepConfig,
+        run: RunRecord,
+        future: asyncio.Future[bool],
+        resumed: bool,
+        due: float,
+    ) -> None:
+        """The timeout of a wait: it timed out, unless it was restored after a restart and
+        its signal is not known again yet; then it decides on the signal's first value."""
+        if future.done():
+            return
+        person, name = run.person, step.wait_for.signal
+        if (
+            resumed
+            and person is not None
+            and self._grace.active()
+            and not self._known(self._signal(person, name))
+        ):
+            rule = run.episode.split(":", 1)[0]
+            self._grace.wait(
+                f"Rule {rule}: the `wait_for` {name} of {person}",
+                (person, name),
+                name,
+                lambda: self._overdue_wait(step, run, future, due),
+            )
+            return
+        future.set_result(False)
+
+    def _overdue_wait(
+        self, step: WaitForStepConfig, run: RunRecord, future: asyncio.Future[bool], due: float
+    ) -> None:
+        """A wait whose timeout fell due during a restart, on its signal's first value after
+        the start (or at the end of the grace period, unknown): met if that value meets it.
+        The signal moved no faster while ambient was down, so the first value is the best
+        reading of where it stood at the timeout."""
+        if future.done():
+            return
+        assert run.person is not None
+        value = self._signal(run.person, step.wait_for.signal)
+        met = self._wait_holds(step, value)
+        _LOGGER.info(
+            "Rule %s: `wait_for` %s of %s %s by its first value after the restart "
+            "(due %.1f s earlier, while ambient was not running)",
+            run.episode.split(":", 1)[0],
+            step.wait_for.signal,
+            run.person,
+            "met" if met else "timed out: not met" if self._known(value) else "timed out: unknown",
+            self.clock.now() - due,
+        )
+        future.set_result(met)
+
+    @staticmethod
+    def _known(value: SignalValue | None) -> bool:
+        return value is not None and numeric(value.value) is not None
 
     def save_run(self, run: RunRecord) -> None:
         rule = self._by_id[run.episode.split(":", 1)[0]]
@@ -297,3 +356,5 @@ class Runs:
             for step, future in list(waiting):
                 if not future.done() and self._wait_holds(step, value):
                     future.set_result(True)
+            if self._grace.waiting and self._known(value):
+                self._grace.known((update.person, name))  # waits overdue after a restart

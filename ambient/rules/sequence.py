@@ -1,7 +1,9 @@
 """Runs one action sequence: leaf actions through the performer, flow steps (delay, wait_for,
 choose, if) on the clock. The position of the current step is saved before it starts, so a
-sequence cut by a restart resumes there: a delay or wait keeps its deadline, and a leaf action
-that was in flight is not repeated (at most once is safer than twice for lights and messages).
+sequence cut by a restart resumes there: a delay or wait keeps its deadline (a wait whose
+timeout fell due meanwhile decides on its signal's first value, see :mod:`.resume`), and a leaf
+action that was in flight is not repeated (at most once is safer than twice for lights and
+messages).
 """
 
 from __future__ import annotations
@@ -40,8 +42,11 @@ class SequenceHost(Protocol):
     def conditions_hold(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> bool: ...
 
     async def wait_for_signal(
-        self, step: WaitForStepConfig, run: RunRecord, until: float | None
-    ) -> bool: ...
+        self, step: WaitForStepConfig, run: RunRecord, until: float | None, resumed: bool
+    ) -> bool:
+        """Whether the signal met the wait before ``until``; ``resumed``: a wait restored
+        after a restart (its timeout may fall due before the signal is known again)."""
+        ...
 
     def save_run(self, run: RunRecord) -> None: ...
 
@@ -98,7 +103,7 @@ class SequenceRun:
                 until = clock.now() + step.timeout
             self._save(path, until)
             self._on_first_wait()
-            recovered = await self.host.wait_for_signal(step, self.run, until)
+            recovered = await self.host.wait_for_signal(step, self.run, until, resuming)
             return recovered or step.continue_on_timeout
         if isinstance(step, IfStepConfig):
             if sub:
