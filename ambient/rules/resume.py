@@ -8,7 +8,9 @@ period ends (``signals.stale_after`` after the start: by then a sensor that is s
 has been heard), and only then treats the signal as unknown.
 
 The same holds for a state trigger's `for` window: it waits for the text signal's first value,
-or for the HA entity's state (sent when Home Assistant is connected again).
+or for the HA entity's state (sent when Home Assistant is connected again); and for the timeout
+of a resumed run's `wait_for` step, which decides on its signal's first value (see
+:mod:`~ambient.rules.runs`).
 """
 
 from __future__ import annotations
