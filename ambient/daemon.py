@@ -31,6 +31,7 @@ from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
 from ambient.sensors.factory import build_sensor
+from ambient.stage_times import STAGE
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -446,8 +447,12 @@ class Daemon:
     async def _consume(self, queue: ReadingQueue, process: Callable[[Reading], None]) -> None:
         while True:
             reading = await queue.get()
+            if STAGE is not None:
+                STAGE("consumed")
             try:
                 process(reading)
+                if STAGE is not None:
+                    STAGE("processed")
             except Exception:
                 self.counters.increment("pipeline", "processing_error")
                 _LOGGER.exception("Failed to process a %s reading", reading.metric)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.readings import Reading
+from ambient.stage_times import STAGE
 
 _LOGGER = logging.getLogger(__name__)
 _THROTTLE = Throttle(60.0)
@@ -26,6 +27,8 @@ class ReadingQueue:
         self._counters = counters
 
     def put_nowait(self, reading: Reading) -> None:
+        if STAGE is not None:
+            STAGE("queued")
         if self._queue.full():
             self._queue.get_nowait()
             self._counters.increment("pipeline", "dropped_queue_full")

@@ -7,19 +7,25 @@ same broker and calling the same HA. Iterations alternate between the two, each 
 demo light and topic:
 
 - HA: publish ``{"hr": 120}`` → automation (trigger mqtt, condition hr > 100) → light.toggle;
-- ambient: publish ``{"hr": 60}`` then ``{"hr": 120}`` → signal `hr` → rule (hr above 100,
-  fires on the crossing) → light.toggle.
+- ambient: publish ``{"hr": 60}``, 20 ms later ``{"hr": 120}`` → signal `hr` → rule (hr
+  above 100, fires on the crossing) → light.toggle.
 
 Timed from the publish of the 120 until a separate WebSocket connection to HA sees the light's
 state_changed. Prints p50/p99 of each and ambient's ratio to HA (aim ≤ 1.0x on both).
 
-    python bench/bench_fast_path.py [--n 200]
+Then where ambient's time goes: the ambient process stamps each stage of the 120's way
+(``AMBIENT_STAGE_TIMES``, see ambient/stage_times.py) on the same monotonic clock as the bench,
+and the bench prints p50/p99 of each step, from the publish to the state change seen, with the
+task switches between the message's receipt and the call's frame written.
+
+    python bench/bench_fast_path.py [--n 200] [--ambient-source DIR] [--rearm-ms 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -49,6 +55,24 @@ AMBIENT_LIGHT = "light.bed_light"
 HA_TOPIC = "bench/ha/heart"
 AMBIENT_TOPIC = "bench/ambient/heart"
 WAIT_S = 30.0
+#: How long the 60 that re-arms ambient's rule gets before the timed 120 is published.
+REARM_MS = 20.0
+#: The stages ambient stamps, in the order a firing reading passes them (ambient/stage_times).
+BEFORE_FIRING = ("received", "queued", "consumed", "signals")
+AFTER_FIRING = ("processed", "run", "sent")
+#: What each step between two stamps is made of, for the report.
+STEP_NAMES = {
+    ("publish", "received"): "bench publish -> paho hands it over (broker, sockets)",
+    ("received", "queued"): "-> reading queued (loop turn, MQTT message, payload)",
+    ("queued", "consumed"): "-> taken from the reading queue",
+    ("consumed", "signals"): "-> signals worked out, rules hear them",
+    ("signals", "fired"): "-> rule fired (trigger, conditions, run record)",
+    ("fired", "processed"): "-> rest of the reading's processing",
+    ("processed", "run"): "-> action run starts (its task's turn)",
+    ("run", "sent"): "-> WebSocket frame written (dispatch, actuator, JSON)",
+    ("sent", "seen"): "-> state_changed seen (HA's call_service, light, event)",
+    ("received", "sent"): "ambient's own share: receipt -> frame written",
+}
 
 AUTOMATION = {
     "alias": "Heart rate above 100 toggles a light",
@@ -162,8 +186,14 @@ class StateWatcher:
 
 
 async def measure(
-    ha: HomeAssistantInstance, broker: MosquittoBroker, store: Path, n: int, source: Path | None
+    ha: HomeAssistantInstance,
+    broker: MosquittoBroker,
+    store: Path,
+    n: int,
+    source: Path | None,
+    rearm_s: float,
 ) -> None:
+    """Alternate HA's automation and ambient ``n`` times each; print both and ambient's stages."""
     await add_mqtt_integration(ha, broker)
     config = store.parent / "ambient.yaml"
     config.write_text(
@@ -179,11 +209,14 @@ async def measure(
     )
     command = [sys.executable, "-m", "ambient", "run", "--config", str(config)]
     env = dict(os.environ)
+    stamps_path = store.parent / "stages.tsv"
+    env["AMBIENT_STAGE_TIMES"] = str(stamps_path)
     if source is not None:  # another checkout's ambient, for a before/after comparison
         env["PYTHONPATH"] = str(source)
     ambient = subprocess.Popen(  # noqa: ASYNC220 - started once, before timing
         command, env=env, stdout=subprocess.DEVNULL
     )
+    windows: list[tuple[float, float]] = []  # ambient's iterations: (publish, seen)
     publisher = paho.Client(CallbackAPIVersion.VERSION2)
     publisher.connect(broker.host, broker.port)
     publisher.loop_start()
@@ -198,10 +231,16 @@ async def measure(
                 return await watcher.next_change(HA_LIGHT) - started
 
             async def ambient_once() -> float:
+                # The rule fires on the crossing: a 60 first, handled before the timing starts
+                # (HA's automation gets one message per iteration; so does ambient's timing).
                 publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 60}))
+                if rearm_s > 0:
+                    await asyncio.sleep(rearm_s)
                 started = time.monotonic()
                 publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 120}))
-                return await watcher.next_change(AMBIENT_LIGHT) - started
+                seen = await watcher.next_change(AMBIENT_LIGHT)
+                windows.append((started, seen))
+                return seen - started
 
             for once in (ha_once, ambient_once):  # warm-up: until each path answers
                 while True:
@@ -213,6 +252,7 @@ async def measure(
             watcher.resync()
             ha_s: list[float] = []
             ambient_s: list[float] = []
+            windows.clear()
             for _ in range(n):
                 ha_s.append(await ha_once())
                 ambient_s.append(await ambient_once())
@@ -222,6 +262,10 @@ async def measure(
         ambient.terminate()
         ambient.wait()
     report(ha_s, ambient_s)
+    if stamps_path.exists():
+        report_stages(read_stamps(stamps_path), windows)
+    else:
+        print("(no stage times: this ambient does not stamp its stages)")
 
 
 def report(ha_s: list[float], ambient_s: list[float]) -> None:
@@ -236,6 +280,70 @@ def report(ha_s: list[float], ambient_s: list[float]) -> None:
     print(f"ambient / HA: p50 {rows[1][0] / rows[0][0]:.2f}x   p99 {rows[1][1] / rows[0][1]:.2f}x")
 
 
+Stamp = tuple[str, float, int]  # stage, time.monotonic() seconds, task (0: a plain callback)
+
+
+def read_stamps(path: Path) -> list[Stamp]:
+    stamps = []
+    for line in path.read_text().splitlines():
+        stage, ns, task = line.split("\t")
+        stamps.append((stage, int(ns) / 1e9, int(task)))
+    return stamps
+
+
+def journey(stamps: list[Stamp], started: float, seen: float) -> list[Stamp] | None:
+    """The stamps of the firing reading of one iteration: its ``fired``, the latest stamp of
+    each earlier stage before it, the first of each later stage after it (the 60 published
+    just before passes the earlier stages too, and may still be in them)."""
+    window = [s for s in stamps if started <= s[1] <= seen]
+    fired = next((i for i, s in enumerate(window) if s[0] == "fired"), None)
+    if fired is None:
+        return None
+    path: list[Stamp] = []
+    for stage in BEFORE_FIRING:
+        found = [s for s in window[:fired] if s[0] == stage]
+        if not found:
+            return None
+        path.append(found[-1])
+    path.append(window[fired])
+    for stage in AFTER_FIRING:
+        found = [s for s in window[fired + 1 :] if s[0] == stage]
+        if not found:
+            return None
+        path.append(found[0])
+    return path
+
+
+def report_stages(stamps: list[Stamp], windows: list[tuple[float, float]]) -> None:
+    """p50/p99 of each step of ambient's iterations, and the task switches on the way."""
+    steps: dict[tuple[str, str], list[float]] = {}
+    switches: list[int] = []
+    for started, seen in windows:
+        path = journey(stamps, started, seen)
+        if path is None:
+            continue
+        by_stage = {stage: at for stage, at, _task in path}
+        by_stage["publish"], by_stage["seen"] = started, seen
+        chain = ["publish", *BEFORE_FIRING, "fired", *AFTER_FIRING, "seen"]
+        pairs = [*itertools.pairwise(chain), ("received", "sent")]
+        for pair in pairs:
+            steps.setdefault(pair, []).append(by_stage[pair[1]] - by_stage[pair[0]])
+        tasks = [task for _stage, _at, task in path]
+        switches.append(sum(1 for a, b in itertools.pairwise(tasks) if a != b))
+    if not switches:
+        print("(no stage times matched an iteration)")
+        return
+    print(f"ambient's stages (n={len(switches)}; each step from the stamp before):")
+    for pair, values in steps.items():
+        ms = [v * 1000 for v in values]
+        name = STEP_NAMES.get(pair, f"{pair[0]} -> {pair[1]}")
+        print(
+            f"  {name:<60} p50 {statistics.median(ms):6.3f} ms   p99 {percentile(ms, 99):6.3f} ms"
+        )
+    counts = sorted(set(switches))
+    print(f"task switches between receipt and frame written: {counts}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200)
@@ -244,6 +352,14 @@ def main() -> int:
         type=Path,
         metavar="DIR",
         help="run ambient from this checkout (its package directory's parent) instead",
+    )
+    parser.add_argument(
+        "--rearm-ms",
+        type=float,
+        default=REARM_MS,
+        metavar="MS",
+        help="publish the re-arming 60 this long before the timed 120 (0: right before, "
+        "so the 60's handling is timed too, as this bench did at first)",
     )
     args = parser.parse_args()
     if (reason := ha_available()) is not None or not mosquitto_available():
@@ -261,7 +377,8 @@ def main() -> int:
             ha.onboard()
             (Path(tmp) / "ambient").mkdir()
             store = Path(tmp) / "ambient" / "ambient.db"
-            asyncio.run(measure(ha, broker, store, args.n, args.ambient_source))
+            rearm_s = args.rearm_ms / 1000
+            asyncio.run(measure(ha, broker, store, args.n, args.ambient_source, rearm_s))
         finally:
             ha.stop()
             broker.kill()

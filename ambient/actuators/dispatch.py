@@ -14,6 +14,7 @@ from ambient.config.actions import LeafActionConfig
 from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
 from ambient.ports import Actuator
+from ambient.stage_times import STAGE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class ActionDispatcher:
                 self._by_kind[kind] = actuator
 
     async def perform(self, action: LeafActionConfig, context: ActionContext) -> ActionResult:
+        if STAGE is not None:
+            STAGE("run")
         kind = action_kind(action)
         summary = describe(action)
         if self.report_only:

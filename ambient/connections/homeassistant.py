@@ -27,6 +27,7 @@ from ambient.clock import Clock
 from ambient.config.homeassistant import SUPERVISOR_URL, HomeAssistantConfig
 from ambient.connections.errors import NotConnected, Rejected
 from ambient.counters import Counters
+from ambient.stage_times import STAGE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -541,6 +542,8 @@ class HomeAssistantClient:
             self._event_handlers[message_id] = on_event
         try:
             await ws.send_json({"id": message_id, **message})
+            if STAGE is not None:
+                STAGE("sent")
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             self._pending.pop(message_id, None)
             self._event_handlers.pop(message_id, None)

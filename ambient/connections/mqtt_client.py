@@ -14,6 +14,8 @@ from typing import Any
 
 import aiomqtt
 
+from ambient.stage_times import STAGE
+
 
 class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
     """aiomqtt's queue of received messages, bounded where it can be; ``None`` ends it.
@@ -29,6 +31,8 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         self.ended_because = "disconnected"
 
     def put_nowait(self, item: aiomqtt.Message | None) -> None:
+        if STAGE is not None:
+            STAGE("received")
         if item is not None and item.qos == 0 and self.qsize() >= self._qos0_limit:
             self._on_drop()
             return

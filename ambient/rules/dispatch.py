@@ -35,6 +35,7 @@ from ambient.rules.schedule import Schedule, cron_triggers
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
 from ambient.rules.values import entity_state_from_event, ha_time, numeric
+from ambient.stage_times import STAGE
 from ambient.topics import topic_matches as topic_matches  # re-exported for rules.engine
 
 
@@ -139,6 +140,8 @@ class TriggerDispatch:
     # -- signals: the hot path ------------------------------------------------------------
 
     def on_signals(self, update: SignalUpdate) -> None:
+        if STAGE is not None:
+            STAGE("signals")
         person = update.person
         values = self._values.get(person)
         if values is None:

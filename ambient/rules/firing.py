@@ -24,6 +24,7 @@ from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
 from ambient.rules.state import Episode, RunRecord
 from ambient.rules.tracing import Tracer
+from ambient.stage_times import STAGE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -211,6 +212,8 @@ class Firer:
             signals=seen,
             conditions=results,
         )
+        if STAGE is not None:
+            STAGE("fired")
         if queue:
             self._emit(trace)
         else:
