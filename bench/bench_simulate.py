@@ -4,9 +4,11 @@ CPU time (on a shared machine the CPU time moves less with other developers' loa
 
     python bench/bench_simulate.py [--day-repeats N] [--hours H]
 
-``--hours 3`` replays a slice of the day (the same synthetic beats), small enough to profile:
-``python -m cProfile -s tottime bench/bench_simulate.py --hours 3``. A plain simulation works
-out at each update only the signals the rules and insights read (docs/signals.md).
+``--hours 3`` replays a slice of the day (the same synthetic beats), small enough to profile
+with a sampling profiler (``python -m pyinstrument bench/bench_simulate.py --hours 3``;
+pyinstrument is not a dependency): cProfile's cost per call inflates the many small ones. A
+plain simulation works out at each update only the signals the rules and insights read
+(docs/signals.md).
 """
 
 from __future__ import annotations
