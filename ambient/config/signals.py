@@ -61,10 +61,17 @@ class BaselineConfig(ConfigModel):
         default=5, ge=1, title="Resting minutes before the baseline is provisional (not prior)"
     )
     provisional_ln_rmssd_sd: float = Field(
-        default=0.3, gt=0, title="Spread of ln(RMSSD) assumed while the baseline is provisional"
+        default=0.3,
+        gt=0,
+        title="Prior spread of a person's resting ln(RMSSD), until days show their own",
     )
     provisional_hr_sd: float = Field(
-        default=5.0, gt=0, title="Spread of resting HR (bpm) assumed while provisional"
+        default=5.0, gt=0, title="Prior spread of a person's resting HR (bpm), until days show it"
+    )
+    prior_days: float = Field(
+        default=2.0,
+        ge=0,
+        title="Days of data the prior spread is worth against the person's own day-to-day spread",
     )
     persist_every: Duration = Field(default=600.0, gt=0, title="Save the baseline this often")
     # Population prior, used (and flagged baseline_ready=false) until the baseline is ready.

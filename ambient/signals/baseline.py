@@ -8,7 +8,15 @@ store. The norm is in one of three states:
 - ``prior``: fewer than ``provisional_samples`` resting minutes; the population prior stands in.
 - ``provisional``: the first quiet minutes of wear give the mean; the spread is not yet known
   from one sitting, so the typical within-person spread (``provisional_*_sd``) stands in.
-- ``personal``: ``min_samples`` on ``min_days`` days: mean and spread are the person's own.
+- ``personal``: ``min_samples`` on ``min_days`` days: the mean is the person's own.
+
+The spread of a resting minute has two parts: within a day (minute to minute), learned from
+minutes, and from day to day (sleep, training, caffeine move a whole day's level), which only
+days can show. The day-to-day part is a conjugate (scaled inverse-chi-square) posterior: the
+prior's share of the spread (``provisional_*_sd``) worth ``prior_days`` days, plus the spread
+of the days' means with one degree of freedom per day beyond the first (Gelman et al.,
+*Bayesian Data Analysis*, 3rd ed., 2013, sections 2.6 and 3.3). So a few days that look alike
+never make the spread collapse to theirs; it becomes the person's own as days accumulate.
 """
 
 from __future__ import annotations
@@ -49,6 +57,54 @@ class Norm:
     state: BaselineState = "personal"
     hr_samples: int = 0
     ln_rmssd_samples: int = 0
+    # The two parts of each SD (sd² = within² + day²), and the days with samples behind them.
+    hr_within_sd: float = 0.0
+    hr_day_sd: float = 0.0
+    hr_days: int = 0
+    ln_rmssd_within_sd: float = 0.0
+    ln_rmssd_day_sd: float = 0.0
+    ln_rmssd_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """The SD of a resting minute (``sd``) and its parts: ``within`` a day, ``day`` to day."""
+
+    sd: float
+    within: float
+    day: float
+    days: int
+
+
+def spread(
+    sums_by_day: list[tuple[float, float, float]], prior_sd: float, prior_days: float
+) -> Spread:
+    """The SD of a resting minute from per-day ``(n, Σx, Σx²)``, with the prior's share.
+
+    within² = the minutes' variance around their own day's mean (N − D degrees of freedom);
+    day² = (ν0 · τ0² + (D − 1) · τ̂²) / (ν0 + D − 1), the scaled inverse-chi-square posterior
+    of the day-to-day variance, where τ̂² is the variance of the D days' means less what the
+    within-day spread puts in them, ν0 = ``prior_days`` and τ0² = prior_sd² − within² (the part
+    of the prior's spread that the minutes have not shown already; none when they show more).
+    One sitting (D = 1) thus gives max(within, prior_sd), and D alike days half the prior's
+    share when D − 1 = ν0.
+    """
+    days = [(n, total, total_sq) for n, total, total_sq in sums_by_day if n > 0]
+    count = len(days)
+    n_all = sum(n for n, _, _ in days)
+    within_ss = sum(max(0.0, total_sq - total * total / n) for n, total, total_sq in days)
+    within_var = within_ss / (n_all - count) if n_all > count else 0.0
+    between_var = 0.0
+    if count >= 2:
+        means = [total / n for n, total, _ in days]
+        grand = sum(means) / count
+        means_var = sum((m - grand) ** 2 for m in means) / (count - 1)
+        noise = within_var * sum(1.0 / n for n, _, _ in days) / count
+        between_var = max(0.0, means_var - noise)
+    prior_var = max(0.0, prior_sd * prior_sd - within_var)
+    weight = prior_days + count - 1
+    day_var = (prior_days * prior_var + (count - 1) * between_var) / weight if weight > 0 else 0.0
+    return Spread(math.sqrt(within_var + day_var), math.sqrt(within_var), math.sqrt(day_var), count)
 
 
 class Baseline:
@@ -122,22 +178,29 @@ class Baseline:
                 c.prior_ln_rmssd, c.prior_ln_rmssd_sd, prior_hr, c.prior_hr_sd, False, PRIOR,
                 int(n_hr), int(n_ln),
             )  # fmt: skip
-        hr_mean, hr_sd = _mean_sd(in_range, recent, _N_HR)
-        ln_mean, ln_sd = c.prior_ln_rmssd, c.prior_ln_rmssd_sd
+        hr = spread(_sums(in_range, _N_HR), c.provisional_hr_sd, c.prior_days)
+        ln_mean = c.prior_ln_rmssd
+        ln = Spread(c.prior_ln_rmssd_sd, 0.0, c.prior_ln_rmssd_sd, 0)
         if n_ln >= min(c.provisional_samples, c.min_samples):
-            ln_mean, ln_sd = _mean_sd(in_range, recent, _N_LN)
-            floor = c.min_ln_rmssd_sd if personal else c.provisional_ln_rmssd_sd
-            ln_sd = max(ln_sd, floor)
-        hr_floor = c.min_hr_sd if personal else c.provisional_hr_sd
+            ln_mean = _mean(in_range, recent, _N_LN)
+            ln = spread(_sums(in_range, _N_LN), c.provisional_ln_rmssd_sd, c.prior_days)
+            ln = _floored(ln, c.min_ln_rmssd_sd)
+        hr = _floored(hr, c.min_hr_sd)
         return Norm(
             ln_mean,
-            ln_sd,
-            self.resting_hr if self.resting_hr is not None else hr_mean,
-            max(hr_sd, hr_floor),
+            ln.sd,
+            self.resting_hr if self.resting_hr is not None else _mean(in_range, recent, _N_HR),
+            hr.sd,
             personal,
             PERSONAL if personal else PROVISIONAL,
             int(n_hr),
             int(n_ln),
+            hr.within,
+            hr.day,
+            hr.days,
+            ln.within,
+            ln.day,
+            ln.days,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -174,20 +237,20 @@ class Baseline:
         return True
 
 
-def _mean_sd(
-    in_range: list[list[float]], recent: list[list[float]], n_at: int
-) -> tuple[float, float]:
-    """Mean over the recent days (all in range when those have none), SD over the range."""
-    n = sum(s[n_at] for s in in_range)
+def _sums(in_range: list[list[float]], n_at: int) -> list[tuple[float, float, float]]:
+    """Each day's ``(n, Σx, Σx²)`` of one measure (HR at ``_N_HR``, ln RMSSD at ``_N_LN``)."""
+    return [(s[n_at], s[n_at + 1], s[n_at + 2]) for s in in_range]
+
+
+def _mean(in_range: list[list[float]], recent: list[list[float]], n_at: int) -> float:
+    """Mean over the recent days (all in range when those have none)."""
     recent_n = sum(s[n_at] for s in recent)
-    pool, pool_n = (recent, recent_n) if recent_n else (in_range, n)
-    mean = sum(s[n_at + 1] for s in pool) / pool_n
-    sd = _sd(n, sum(s[n_at + 1] for s in in_range), sum(s[n_at + 2] for s in in_range))
-    return mean, sd
+    pool = recent if recent_n else in_range
+    return sum(s[n_at + 1] for s in pool) / sum(s[n_at] for s in pool)
 
 
-def _sd(n: float, total: float, total_sq: float) -> float:
-    if n < 2:
-        return 0.0
-    mean = total / n
-    return math.sqrt(max(0.0, (total_sq - n * mean * mean) / (n - 1)))
+def _floored(found: Spread, floor_sd: float) -> Spread:
+    """The spread, at least ``floor_sd`` (a last guard: the prior keeps it far above)."""
+    if found.sd >= floor_sd:
+        return found
+    return Spread(floor_sd, found.within, found.day, found.days)

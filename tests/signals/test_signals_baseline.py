@@ -35,7 +35,8 @@ def test_the_prior_then_the_first_quiet_minutes_then_the_personal_norm() -> None
             baseline.add(day * DAY + k * 60, 4.2, 60.0)
     norm = baseline.norm(2 * DAY + 200)
     assert (norm.state, norm.ready) == ("personal", True)
-    assert norm.ln_rmssd_sd == pytest.approx(0.1)  # the floor: no spread yet
+    # Three alike days: half the prior's spread is still assumed (worth 2 days against 2).
+    assert norm.ln_rmssd_sd == pytest.approx((0.3**2 / 2) ** 0.5)
 
 
 def test_hr_only_minutes_give_a_personal_hr_but_leave_hrv_on_the_prior() -> None:
@@ -157,3 +158,88 @@ def test_baseline_days_end_at_local_midnight_in_the_configured_zone() -> None:
     utc_days.add(evening, 4.0, 60.0)
     utc_days.add(evening + 3600, 4.0, 60.0)
     assert not utc_days.norm(evening + 3600).ready
+
+
+def alike_days(baseline: Baseline, days: int, minutes: int, spread: float) -> None:
+    """Quiet minutes whose ln(RMSSD) alternates ±``spread`` around 4.0 and HR ±``spread`` x 10
+    around 60 bpm, every day the same level: days that look alike."""
+    for day in range(days):
+        for k in range(minutes):
+            sign = 1.0 if k % 2 else -1.0
+            baseline.add(
+                day * DAY + 8 * 3600 + k * 60, 4.0 + sign * spread, 60.0 + sign * spread * 10
+            )
+
+
+def test_a_few_alike_days_do_not_shrink_the_spread_to_theirs() -> None:
+    # Three quiet days that look alike show a spread of 0.11 within each day and none between
+    # them; three days cannot show that the next one will be as alike, so the spread is still
+    # half the prior's (worth 2 days against 2 days' worth of day-to-day evidence).
+    baseline = Baseline(BaselineConfig())
+    alike_days(baseline, 3, 20, 0.11)
+    norm = baseline.norm(2 * DAY + 12 * 3600)
+    assert (norm.state, norm.ready) == ("personal", True)
+    assert norm.ln_rmssd_sd > 0.2  # not 0.11: a z against it is at most 1.0 / 0.2 too large
+    assert norm.hr_sd > 3.0  # the HR spread likewise (1.1 bpm within a day)
+    within = 0.11 * (60 / 57) ** 0.5  # ±0.11 about each day's mean: 60 minutes, 57 d.f.
+    assert norm.ln_rmssd_within_sd == pytest.approx(within)
+    day_to_day = ((0.3**2 - within**2) / 2) ** 0.5  # the prior's share, halved
+    assert norm.ln_rmssd_day_sd == pytest.approx(day_to_day)
+    assert norm.ln_rmssd_sd == pytest.approx((within**2 + day_to_day**2) ** 0.5)
+    assert norm.ln_rmssd_days == norm.hr_days == 3
+
+
+def test_the_spread_becomes_the_persons_own_as_days_accumulate() -> None:
+    sds = []
+    for days in (3, 7, 30, 60):
+        baseline = Baseline(BaselineConfig())
+        alike_days(baseline, days, 20, 0.11)
+        sds.append(baseline.norm((days - 1) * DAY + 12 * 3600).ln_rmssd_sd)
+    assert sds == sorted(sds, reverse=True)
+    assert sds[-1] == pytest.approx(0.11, abs=0.015)  # 60 alike days: the person's own
+
+
+def test_days_that_differ_show_their_day_to_day_spread() -> None:
+    # Each day's level differs (3.6, 4.4, 3.6, ...): the day-to-day spread is the person's own
+    # once days show it, above the prior's.
+    baseline = Baseline(BaselineConfig(min_days=1))
+    levels = [3.6, 4.4] * 15
+    for day, level in enumerate(levels):
+        for k in range(10):
+            baseline.add(day * DAY + k * 60, level + (0.05 if k % 2 else -0.05), 60.0)
+    norm = baseline.norm(29 * DAY + 3600)
+    assert norm.ln_rmssd_day_sd == pytest.approx(0.4, abs=0.02)
+    assert norm.ln_rmssd_within_sd == pytest.approx(0.05, abs=0.005)
+
+
+def test_the_first_quiet_minutes_keep_the_assumed_spread_or_their_own_when_larger() -> None:
+    config = BaselineConfig(provisional_samples=5)
+    quiet = Baseline(config)
+    wide = Baseline(config)
+    for k in range(6):
+        sign = 1.0 if k % 2 else -1.0
+        quiet.add(k * 60, 4.0 + sign * 0.05, 60.0 + sign)
+        wide.add(k * 60, 4.0 + sign * 0.45, 60.0 + sign * 7)
+    assert quiet.norm(400).state == wide.norm(400).state == "provisional"
+    assert (quiet.norm(400).ln_rmssd_sd, quiet.norm(400).hr_sd) == pytest.approx((0.3, 5.0))
+    assert wide.norm(400).ln_rmssd_sd == pytest.approx(0.45 * (6 / 5) ** 0.5)
+    assert wide.norm(400).hr_sd == pytest.approx(7 * (6 / 5) ** 0.5)
+
+
+def test_a_version_2_baseline_of_alike_days_loads_with_the_prior_in_its_spread() -> None:
+    # As an older ambient saved it: per-day sums [n_hr, Σhr, Σhr², n_ln, Σln, Σln²].
+    days = {}
+    for day in range(3):
+        n, ln_values, hr_values = 20, [4.0 + (0.11 if k % 2 else -0.11) for k in range(20)], None
+        hr_values = [60.0 + (1.1 if k % 2 else -1.1) for k in range(20)]
+        days[str(day)] = [
+            n, sum(hr_values), sum(h * h for h in hr_values),
+            n, sum(ln_values), sum(x * x for x in ln_values),
+        ]  # fmt: skip
+    saved = json.loads(json.dumps({"version": 2, "days": days}))
+    baseline = Baseline(BaselineConfig())
+    assert baseline.load_json(saved)
+    norm = baseline.norm(2 * DAY + 100)
+    assert norm.ready and norm.ln_rmssd_mean == pytest.approx(4.0)
+    assert norm.ln_rmssd_sd > 0.2
+    assert baseline.to_json() == saved  # the stored form is unchanged
