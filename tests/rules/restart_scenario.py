@@ -120,10 +120,10 @@ class Publisher:
 class Daemon:
     """An `ambient run` process whose stderr lines can be awaited."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, *options: str) -> None:
         command = [sys.executable, "-m", "ambient", "run", "--config", str(config)]
         self.process = subprocess.Popen(
-            [*command, "--log-level", "DEBUG"],
+            [*command, "--log-level", "DEBUG", *options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
