@@ -82,14 +82,16 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
         if store is not None:
             store.close()
     norm = baseline.norm(now)
-    document = _document(person, norm, baseline.days_with_data(now))
+    document = _document(
+        person, norm, baseline.days_with_data(now), config.signals.baseline.prior_days
+    )
     if as_json:
         out.write(json.dumps(document) + "\n")
         return
     out.write(_text(document))
 
 
-def _document(person: str, norm: Norm, days: int) -> dict[str, Any]:
+def _document(person: str, norm: Norm, days: int, prior_days: float) -> dict[str, Any]:
     return {
         "person": person,
         "state": norm.state,
@@ -99,13 +101,32 @@ def _document(person: str, norm: Norm, days: int) -> dict[str, Any]:
             "mean": round(norm.hr_mean, 1),
             "sd": round(norm.hr_sd, 1),
             "samples": norm.hr_samples,
+            **_spread_parts(norm.hr_within_sd, norm.hr_day_sd, norm.hr_days, prior_days, 1),
         },
         "ln_rmssd": {
             "mean": round(norm.ln_rmssd_mean, 3),
             "sd": round(norm.ln_rmssd_sd, 3),
             "samples": norm.ln_rmssd_samples,
             "rmssd_ms": round(math.exp(norm.ln_rmssd_mean), 1),
+            **_spread_parts(
+                norm.ln_rmssd_within_sd, norm.ln_rmssd_day_sd, norm.ln_rmssd_days, prior_days, 3
+            ),
         },
+    }
+
+
+def _spread_parts(
+    within_sd: float, day_sd: float, days: int, prior_days: float, digits: int
+) -> dict[str, Any]:
+    """The SD's two parts, the days behind them, and how much of the day-to-day part is still
+    the prior's (its weight against the days beyond the first; 1 on the population prior)."""
+    weight = prior_days + days - 1
+    prior_share = 1.0 if days == 0 or weight <= 0 else prior_days / weight
+    return {
+        "within_day_sd": round(within_sd, digits),
+        "day_to_day_sd": round(day_sd, digits),
+        "sd_days": days,
+        "sd_prior_share": round(prior_share, 2),
     }
 
 
@@ -125,7 +146,20 @@ def _text(doc: dict[str, Any]) -> str:
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
         f"{ln['samples']} minutes with enough beat pairs)\n"
         f"  days with data: {doc['days']}\n"
+        f"  spread       HR ± {hr['within_day_sd']:.1f} bpm within a day, "
+        f"± {hr['day_to_day_sd']:.1f} day to day; ln RMSSD ± {ln['within_day_sd']:.2f}, "
+        f"± {ln['day_to_day_sd']:.2f}\n"
+        f"               {_prior_text(hr, ln)}\n"
     )
+
+
+def _prior_text(hr: dict[str, Any], ln: dict[str, Any]) -> str:
+    """How much of the day-to-day spread is still assumed."""
+    if hr["sd_days"] == 0:
+        return "the population's spread (no quiet minutes yet)"
+    shares = {round(100 * hr["sd_prior_share"]), round(100 * ln["sd_prior_share"])}
+    share = " / ".join(f"{s} %" for s in sorted(shares, reverse=True))
+    return f"day to day: {share} still assumed (prior_days), until more days show theirs"
 
 
 def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:

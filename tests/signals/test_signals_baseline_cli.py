@@ -51,10 +51,36 @@ def test_show_tells_a_provisional_baseline_from_the_first_quiet_minutes(tmp_path
     shown = json.loads(result.stdout)
     assert shown["state"] == "provisional"
     assert shown["ready"] is False
-    assert shown["resting_hr"] == {"mean": 58.0, "sd": 5.0, "samples": 8}
+    hr = shown["resting_hr"]
+    assert (hr["mean"], hr["sd"], hr["samples"]) == (58.0, 5.0, 8)
+    # One sitting: nothing within it, the day-to-day spread all assumed.
+    assert (hr["within_day_sd"], hr["day_to_day_sd"], hr["sd_days"]) == (0.0, 5.0, 1)
+    assert hr["sd_prior_share"] == 1.0
     assert shown["ln_rmssd"]["mean"] == 4.0
     text = baseline(config, "show", "--person", "alex")
     assert "provisional" in text.stdout and "58.0" in text.stdout
+
+
+def test_show_tells_how_much_of_a_personal_spread_is_still_assumed(tmp_path: Path) -> None:
+    config, store_path = config_with_store(tmp_path)
+    config.write_text(config.read_text() + "timezone: UTC\n")  # days end at UTC midnight
+    learned = Baseline(BaselineConfig())
+    yesterday_noon = (time.time() // 86400 - 1) * 86400 + 12 * 3600
+    for day in range(3):  # three alike days, 20 quiet minutes each, ln RMSSD 4.0 ± 0.11
+        for k in range(20):
+            sign = 1 if k % 2 else -1
+            when = yesterday_noon - (2 - day) * 86400 + 60 * k
+            learned.add(when, 4.0 + 0.11 * sign, 60.0 + 1.1 * sign)
+    store = Store(store_path)
+    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
+    store.close()
+    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    assert (shown["state"], shown["days"]) == ("personal", 3)
+    ln = shown["ln_rmssd"]
+    assert (ln["within_day_sd"], ln["sd_days"], ln["sd_prior_share"]) == (0.113, 3, 0.5)
+    assert ln["sd"] == 0.227  # not the 0.11 the three days alone show
+    text = baseline(config, "show", "--person", "alex").stdout
+    assert "day to day: 50 % still assumed" in text
 
 
 def test_reset_goes_back_to_the_prior(tmp_path: Path) -> None:
