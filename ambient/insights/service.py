@@ -107,8 +107,7 @@ class Insights:
             slope = self._slopes.get(person)
             if slope is None:  # not setdefault: that would build a StressSlope every update
                 slope = self._slopes[person] = StressSlope(self.config.stress_slope_window)
-            score = stress.value
-            if not slope.add(update.time, float(score) if isinstance(score, int | float) else None):
+            if not slope.add(update.time, _score(stress.value)):
                 return  # the slope moves only when a point is kept (every 10 s at most)
             value, why = slope.slope(update.time)
             self._emit(
@@ -351,6 +350,13 @@ class Insights:
             mine[name] = changed[name] = SignalValue(scalar, now, reason)
         if changed:
             self.publish(SignalUpdate(now, person, changed))
+
+
+def _score(value: SignalScalar | None) -> float | None:
+    """A stress score as a float (None: unknown); checked at every update, a float first."""
+    if type(value) is float:
+        return value
+    return float(value) if isinstance(value, int | float) else None
 
 
 class SignalsWithInsights:
