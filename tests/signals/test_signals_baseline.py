@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ambient.config.signals import BaselineConfig
+from ambient.config.signals import BaselineConfig, StressConfig
 from ambient.signals.baseline import Baseline
+from ambient.signals.stress import stress_score, z_score
 
 DAY = 86400.0
 
@@ -243,3 +244,14 @@ def test_a_version_2_baseline_of_alike_days_loads_with_the_prior_in_its_spread()
     assert norm.ready and norm.ln_rmssd_mean == pytest.approx(4.0)
     assert norm.ln_rmssd_sd > 0.2
     assert baseline.to_json() == saved  # the stored form is unchanged
+
+
+def test_a_low_resting_morning_after_three_alike_days_is_not_scored_as_stress() -> None:
+    # The day after three alike days, a quiet morning a little low in HRV (−0.25) and a little
+    # high in HR (+3 bpm) — the size of an ordinary day-to-day shift — stays below 70.
+    baseline = Baseline(BaselineConfig())
+    alike_days(baseline, 3, 20, 0.11)
+    norm = baseline.norm(3 * DAY + 8 * 3600)
+    ln_z = z_score(4.0 - 0.25, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
+    hr_z = z_score(60.0 + 3.0, norm.hr_mean, norm.hr_sd)
+    assert stress_score(ln_z, hr_z, StressConfig()) < 70  # 67; it was 96 against the pooled SD
