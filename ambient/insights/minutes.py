@@ -108,11 +108,14 @@ class OpenDay:
             }
         }
 
-    def take_unsaved_hours(self) -> list[int]:
-        """The hours to write at a save (every hour the first time); from now on none."""
-        unsaved = self.hours if self.unsaved_hours is None else self.unsaved_hours & self.hours
+    def hours_to_save(self) -> list[int]:
+        """The hours a save writes: those changed since the last save (every hour the first
+        time)."""
+        return sorted(self.hours if self.unsaved_hours is None else self.unsaved_hours)
+
+    def saved(self) -> None:
+        """Every hour is stored as it is now."""
         self.unsaved_hours = set()
-        return sorted(unsaved)
 
     @classmethod
     def from_json(

@@ -291,8 +291,9 @@ class Insights:
         self._midnight = self.clock.call_at(self._next_midnight(now), self._on_midnight)
 
     def _on_persist(self) -> None:
-        self._save_open()
+        # The next save first: a save that fails (a full disk) is tried again then.
         self._persist = self.clock.call_later(self.config.persist_every, self._on_persist)
+        self._save_open()
 
     def _save_open(self) -> None:
         for person, opened in self._days.items():

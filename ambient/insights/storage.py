@@ -28,8 +28,8 @@ class InsightStore:
         """Keep the day's bins (open or finished; only the hours changed since its last save),
         and its summary once finished."""
         key = f"{person}/{opened.day.isoformat()}"
-        with self.store.batch():
-            for hour in opened.take_unsaved_hours():
+        with self.store.batch():  # all or nothing: a failed save is written again next time
+            for hour in opened.hours_to_save():
                 self.store.put(MINUTES, _hour_key(key, hour), opened.hour_to_json(hour))
             self.store.put(MINUTES, key, opened.to_json())
             days = set(self._index(person))
@@ -37,6 +37,7 @@ class InsightStore:
                 self.store.put(INDEX, person, sorted(days | {opened.day.isoformat()}))
             if summary is not None:
                 self.store.put(SUMMARIES, key, summary.to_json())
+        opened.saved()
 
     def open_day(self, person: str, day: date, zone: tzinfo) -> OpenDay | None:
         key = f"{person}/{day.isoformat()}"

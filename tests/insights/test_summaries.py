@@ -3,6 +3,7 @@ DST), kept in the store, continued after a restart and recomputable from the sto
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,31 @@ def test_saving_the_open_day_encodes_only_the_hours_that_changed() -> None:
     half, whole = bins_per_write(12), bins_per_write(24)
     assert max(whole) <= 60  # an hour of bins at most, at any save
     assert sum(whole) <= 2.1 * sum(half)  # twice the day, twice the bins encoded
+
+
+class FailingStore(Store):
+    """A real in-memory store whose first write of an hour of bins fails, as on a full disk."""
+
+    failed = False
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        if namespace == "insights.minutes" and key.count("/") == 2 and not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("database or disk is full")
+        super().put(namespace, key, value)
+
+
+def test_a_save_that_fails_is_written_whole_at_the_next_save() -> None:
+    store = FailingStore(None)
+    day = Day(local(2026, 7, 1, 8, 0), store)
+    day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
+    day.signals(local(2026, 7, 1, 8, 5), stress_score=None)
+    day.clock.advance_to(local(2026, 7, 1, 8, 10))  # the first save fails
+    assert store.failed and day.clock.failed_callbacks == 1
+    assert InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN) is None
+    day.clock.advance_to(local(2026, 7, 1, 8, 20))  # the next one writes what it missed
+    stored = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
+    assert stored is not None and sorted(stored.bins) == [480, 481, 482, 483, 484]
 
 
 def test_a_day_stored_in_one_record_by_an_older_version_is_still_read() -> None:
