@@ -11,6 +11,11 @@ for its session — one without a time, one from 4 h ago, one from just before t
 a live press after it. Only the recent queued press and the live one may act (see
 tests/rules/backlog_scenario.py). Prints "queued presses: as expected N of N".
 
+Then N times: kill -9 while a run is inside a `wait_for` (timeout 3 s), HR back to 60 while
+ambient is down, restart after its timeout: the run must say "calmer now" as the uninterrupted
+one does, not "still stressed" (tests/rules/wait_for_scenario.py). Prints "wait_for: as the
+uninterrupted run N of N".
+
     python bench/bench_restart.py [--runs 5] [--restart-delay 1]
 """
 
@@ -26,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.mosquitto import MosquittoBroker, mosquitto_available
+from rules import wait_for_scenario
 from rules.backlog_scenario import EXPECTED, queued_presses
 from rules.restart_scenario import interrupted, uninterrupted
 
@@ -72,6 +78,7 @@ def main() -> int:
                 as_expected += same
                 verdict = "as expected" if same else "DIFFERS"
                 print(f"presses {run + 1}: {verdict} {pressed.events} {pressed.actions}")
+            waits_matched = _waits(args.runs, args.restart_delay, Path(tmp), broker)
         finally:
             broker.kill()
     print(
@@ -87,7 +94,32 @@ def main() -> int:
         f"queued presses (stale ones skipped, the recent one fired): "
         f"as expected {as_expected} of {args.runs}"
     )
-    return 0 if matched == as_expected == args.runs else 1
+    print(
+        f"wait_for due during the restart: as the uninterrupted run {waits_matched} of {args.runs}"
+    )
+    return 0 if matched == as_expected == waits_matched == args.runs else 1
+
+
+def _waits(runs: int, restart_delay_s: float, tmp: Path, broker: MosquittoBroker) -> int:
+    """How many of ``runs`` interrupted `wait_for` runs said what the uninterrupted one said."""
+    expected = wait_for_scenario.uninterrupted(tmp / "wait", broker.host, broker.port)
+    print(f"wait_for uninterrupted: {expected!r}")
+    matched = 0
+    late_s: list[float] = []
+    for run in range(runs):
+        said = wait_for_scenario.interrupted(
+            tmp / f"wait{run}",
+            broker.host,
+            broker.port,
+            on_kill=lambda: time.sleep(restart_delay_s),  # the restart's delay
+        )
+        matched += said.text == expected
+        late_s += [] if said.late_s is None else [said.late_s]
+        verdict = "match" if said.text == expected else "DIFFERS"
+        print(f"wait_for {run + 1}: {verdict} {said.text!r}")
+    if late_s:
+        print(f"wait_for decided {min(late_s):.1f}-{max(late_s):.1f} s after its timeout")
+    return matched
 
 
 if __name__ == "__main__":

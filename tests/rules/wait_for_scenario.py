@@ -10,12 +10,15 @@ stressed". Every step waits for a line the daemon writes, never for a time:
   until the new process says the timeout fell due (or, without the fix, until it has already
   said "still stressed" about a heart rate it had not heard yet); then HR 60: "calmer now".
 
-The outcome of each run is the first of the two lines the daemon writes.
+The outcome of each run is the first of the two lines the daemon writes (and, after a
+restart, how late the wait decided: the gap from its timeout to the first reading).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rules.restart_scenario import TOPIC, WRITTEN, Daemon, Publisher, ScenarioFailed
@@ -62,6 +65,21 @@ STRESSED = "still stressed"
 WAIT_DUE = "the `wait_for` hr of alex fell due while ambient was not running"
 
 
+@dataclass(frozen=True)
+class Said:
+    """Which way the run said the wait went; seconds its decision came after the timeout."""
+
+    text: str
+    late_s: float | None = None
+
+
+def _late_s(lines: list[str]) -> float | None:
+    for line in lines:
+        if found := re.search(r"first value after the restart \(due ([0-9.]+) s earlier", line):
+            return float(found.group(1))
+    return None
+
+
 def _daemon(directory: Path, host: str, port: int) -> Daemon:
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "ambient.yaml"
@@ -90,7 +108,7 @@ def uninterrupted(directory: Path, host: str, port: int) -> str:
 
 def interrupted(
     directory: Path, host: str, port: int, on_kill: Callable[[], None] = lambda: None
-) -> str:
+) -> Said:
     """kill -9 while the run waits; the new process hears nothing until the timeout is due."""
     publisher = Publisher(host, port)
     daemon = _daemon(directory, host, port)
@@ -104,15 +122,15 @@ def interrupted(
         publisher.bpm = 60.0  # calmer by now, but ambient has not heard it yet
         daemon = _daemon(directory, host, port)
         if daemon.wait_for(WAIT_DUE, STRESSED) == STRESSED:
-            return STRESSED  # timed out on a heart rate unknown only because of the restart
+            return Said(STRESSED)  # timed out on a heart rate unknown only because of the restart
         publisher.on.set()
         said = daemon.wait_for(CALMER, STRESSED)
         publisher.on.clear()
         daemon.stop()
     except ScenarioFailed as failure:
-        return f"(scenario stopped: {failure})"
+        return Said(f"(scenario stopped: {failure})")
     finally:
         publisher.close()
         if daemon.process.poll() is None:
             daemon.kill()
-    return said
+    return Said(said, _late_s(daemon.seen))
