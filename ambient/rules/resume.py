@@ -8,17 +8,27 @@ period ends (``signals.stale_after`` after the start: by then a sensor that is s
 has been heard), and only then treats the signal as unknown.
 
 The same holds for a state trigger's `for` window: it waits for the text signal's first value,
-or for the HA entity's state (sent when Home Assistant is connected again); and for the timeout
-of a resumed run's `wait_for` step, which decides on its signal's first value (see
-:mod:`~ambient.rules.runs`).
+or for the HA entity's state (sent when Home Assistant is connected again); for the timeout of
+a resumed run's `wait_for` step, which decides on its signal's first value (and its threshold
+entity's state); and for the conditions of an `if` or `choose` a resumed run reaches in the grace
+period (after a `delay` or `wait_for` that fell due), which read what they test only once known.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ambient.clock import Clock, TimerHandle
+from ambient.config.actions import WaitForStepConfig
+from ambient.config.conditions import (
+    AndConditionConfig,
+    ConditionConfig,
+    NotConditionConfig,
+    OrConditionConfig,
+    SignalConditionConfig,
+    StateConditionConfig,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,3 +87,28 @@ class ResumeGrace:
         for retries in waiting.values():
             for retry in retries:
                 retry()
+
+
+def wait_inputs(step: WaitForStepConfig, person: str) -> list[WaitKey]:
+    """What a `wait_for` step reads: its signal and any HA entity it takes a threshold from."""
+    wanted = step.wait_for
+    return [(person, wanted.signal), *_entity_limits(wanted.above, wanted.below)]
+
+
+def condition_inputs(conditions: Iterable[ConditionConfig], person: str | None) -> list[WaitKey]:
+    """The signals (of ``person``) and HA entities that ``conditions`` read, nested ones too."""
+    keys: list[WaitKey] = []
+    for condition in conditions:
+        if isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
+            keys += condition_inputs(condition.conditions, person)
+        elif isinstance(condition, SignalConditionConfig):
+            if person is not None:
+                keys.append((person, condition.signal))
+            keys += _entity_limits(condition.above, condition.below)
+        elif isinstance(condition, StateConditionConfig):
+            keys += [("", entity) for entity in condition.entity_id]
+    return list(dict.fromkeys(keys))
+
+
+def _entity_limits(*limits: float | str | None) -> list[WaitKey]:
+    return [("", limit) for limit in limits if isinstance(limit, str)]

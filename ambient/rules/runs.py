@@ -5,7 +5,6 @@ signals), and ending an episode when its recovery run is done."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Sequence
@@ -23,12 +22,10 @@ from ambient.messages import (
     ActionContext,
     ActionResult,
     CalmingDecision,
-    SignalUpdate,
-    SignalValue,
     TraceRecord,
 )
 from ambient.ports import ActionPerformer, CalmingChooser
-from ambient.rules.conditions import evaluate_all, numeric_holds
+from ambient.rules.conditions import evaluate_all
 from ambient.rules.current_values import CurrentValues
 from ambient.rules.hold import ActionHold
 from ambient.rules.resume import ResumeGrace
@@ -37,7 +34,7 @@ from ambient.rules.rule_store import RuleStore
 from ambient.rules.sequence import SequenceRun
 from ambient.rules.state import RunRecord
 from ambient.rules.tracing import Tracer
-from ambient.rules.values import numeric
+from ambient.rules.waits import RunWaits
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,22 +55,19 @@ class Runs:
         calming: CalmingChooser | None = None,
     ) -> None:
         self.clock = clock
-        self._grace = grace
         self._calming = calming
         self._by_id = {rule.id: rule for rule in rules}
         self._performer = performer
         self._current_values = current_values
-        self._signal = current_values.signal
-        self._threshold = current_values.threshold
         self._held_back = hold.held_back
         self._trace = tracer.trace
         self._emit = tracer.emit
         self._save = rule_store.save
         self._seq = itertools.count(1)
-        #: Runs waiting in `wait_for`, by person and signal.
-        self.waiters: dict[
-            tuple[str | None, str], list[tuple[WaitForStepConfig, asyncio.Future[bool]]]
-        ] = {}
+        self._waits = RunWaits(clock, current_values, grace)
+        #: Runs waiting for a signal, by person and signal (woken by :meth:`wake_waiters`).
+        self.waiters = self._waits.waiters
+        self.wake_waiters = self._waits.wake
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
 
@@ -239,85 +233,10 @@ class Runs:
     async def wait_for_signal(
         self, step: WaitForStepConfig, run: RunRecord, until: float | None, resumed: bool
     ) -> bool:
-        wanted = step.wait_for
-        if run.person is not None and self._wait_holds(
-            step, self._signal(run.person, wanted.signal)
-        ):
-            return True
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        key = (run.person, wanted.signal)
-        self.waiters.setdefault(key, []).append((step, future))
-        timer = None
-        if until is not None:
-            timer = self.clock.call_at(
-                until, lambda: self._wait_timed_out(step, run, future, resumed, until)
-            )
-        try:
-            return await future
-        finally:
-            if timer is not None:
-                timer.cancel()
-            waiting = self.waiters.get(key, [])
-            with contextlib.suppress(ValueError):
-                waiting.remove((step, future))
-            if not waiting:
-                self.waiters.pop(key, None)
+        return await self._waits.wait_for(step, run, until, resumed)
 
-    def _wait_timed_out(
-        self,
-        step: WaitForStepConfig,
-        run: RunRecord,
-        future: asyncio.Future[bool],
-        resumed: bool,
-        due: float,
-    ) -> None:
-        """The timeout of a wait: it timed out, unless it was restored after a restart and
-        its signal is not known again yet; then it decides on the signal's first value."""
-        if future.done():
-            return
-        person, name = run.person, step.wait_for.signal
-        if (
-            resumed
-            and person is not None
-            and self._grace.active()
-            and not self._known(self._signal(person, name))
-        ):
-            rule = run.episode.split(":", 1)[0]
-            self._grace.wait(
-                f"Rule {rule}: the `wait_for` {name} of {person}",
-                (person, name),
-                name,
-                lambda: self._overdue_wait(step, run, future, due),
-            )
-            return
-        future.set_result(False)
-
-    def _overdue_wait(
-        self, step: WaitForStepConfig, run: RunRecord, future: asyncio.Future[bool], due: float
-    ) -> None:
-        """A wait whose timeout fell due during a restart, on its signal's first value after
-        the start (or at the end of the grace period, unknown): met if that value meets it.
-        The signal moved no faster while ambient was down, so the first value is the best
-        reading of where it stood at the timeout."""
-        if future.done():
-            return
-        assert run.person is not None
-        value = self._signal(run.person, step.wait_for.signal)
-        met = self._wait_holds(step, value)
-        _LOGGER.info(
-            "Rule %s: `wait_for` %s of %s %s by its first value after the restart "
-            "(due %.1f s earlier, while ambient was not running)",
-            run.episode.split(":", 1)[0],
-            step.wait_for.signal,
-            run.person,
-            "met" if met else "timed out: not met" if self._known(value) else "timed out: unknown",
-            self.clock.now() - due,
-        )
-        future.set_result(met)
-
-    @staticmethod
-    def _known(value: SignalValue | None) -> bool:
-        return value is not None and numeric(value.value) is not None
+    async def conditions_known(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> None:
+        await self._waits.conditions_known(conditions, run)
 
     def save_run(self, run: RunRecord) -> None:
         rule = self._by_id[run.episode.split(":", 1)[0]]
@@ -340,21 +259,3 @@ class Runs:
             self._calming.started(
                 step, rule, run.person, decision, {"trigger": run.trigger_id}, started
             )
-
-    def _wait_holds(self, step: WaitForStepConfig, value: SignalValue | None) -> bool:
-        if value is None:
-            return False
-        return numeric_holds(
-            numeric(value.value), step.wait_for.above, step.wait_for.below, self._threshold
-        )
-
-    def wake_waiters(self, update: SignalUpdate) -> None:
-        for name, value in update.values.items():
-            waiting = self.waiters.get((update.person, name))
-            if not waiting:
-                continue
-            for step, future in list(waiting):
-                if not future.done() and self._wait_holds(step, value):
-                    future.set_result(True)
-            if self._grace.waiting and self._known(value):
-                self._grace.known((update.person, name))  # waits overdue after a restart

@@ -41,6 +41,11 @@ class SequenceHost(Protocol):
 
     def conditions_hold(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> bool: ...
 
+    async def conditions_known(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> None:
+        """Returns once what ``conditions`` read is known, or at once: for a run resumed after
+        a restart, whose signals are unknown until their first values arrive."""
+        ...
+
     async def wait_for_signal(
         self, step: WaitForStepConfig, run: RunRecord, until: float | None, resumed: bool
     ) -> bool:
@@ -72,9 +77,11 @@ class SequenceRun:
         self.results: list[ActionResult] = []
         self._on_first_wait = on_first_wait
         self._on_result = on_result
+        self._resumed = False
 
     async def execute(self, steps: Sequence[ActionConfig]) -> bool:
         resume = list(self.run.position) or None
+        self._resumed = resume is not None
         return await self._steps(steps, [], resume)
 
     async def _steps(
@@ -110,6 +117,7 @@ class SequenceRun:
                 branch = str(sub[0])
             else:
                 self._save(path, None)
+                await self._inputs_known(step.if_)
                 branch = "then" if self.host.conditions_hold(step.if_, self.run) else "else"
             steps = step.then if branch == "then" else step.else_
             return await self._steps(steps, [*path, branch], list(sub[1:]) or None)
@@ -119,6 +127,7 @@ class SequenceRun:
                 rest = list(sub[len(chosen) :]) or None
             else:
                 self._save(path, None)
+                await self._inputs_known([c for o in step.choose for c in o.conditions])
                 chosen = ["default"]
                 for o_index, option in enumerate(step.choose):
                     if self.host.conditions_hold(option.conditions, self.run):
@@ -167,6 +176,11 @@ class SequenceRun:
         if any(result.performed for result in self.results[first_result:]):
             self.host.calming_performed(step, self.run, decision, started)
         return done
+
+    async def _inputs_known(self, conditions: Sequence[ConditionConfig]) -> None:
+        """A run resumed after a restart decides once what it reads is known again."""
+        if self._resumed:
+            await self.host.conditions_known(conditions, self.run)
 
     def _record(self, result: ActionResult) -> None:
         self.results.append(result)

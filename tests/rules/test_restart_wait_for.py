@@ -12,6 +12,8 @@ from rules.rule_doubles import Harness, log, make_config, stress_rule
 
 from ambient.store import Store
 
+HA = {"homeassistant": {"token": "t"}}
+
 
 def _wait_then_choose(**wait: Any) -> list[dict[str, Any]]:
     """Calm, wait up to 10 min for the score to drop below 50, then say which way it went."""
@@ -36,12 +38,18 @@ def _wait_then_choose(**wait: Any) -> list[dict[str, Any]]:
 
 
 async def _fired_then_killed(
-    tmp_path: Path, killed_at: float, back_at: float, **wait: Any
+    tmp_path: Path,
+    killed_at: float,
+    back_at: float,
+    actions: list[dict[str, Any]] | None = None,
+    **wait: Any,
 ) -> Harness:
-    """The rule fires at 120 s and its run waits (timeout at 720 s); kill -9 at ``killed_at``
-    (only what was written survives) and a new engine at ``back_at`` that has no reading yet."""
+    """The rule fires at 120 s and its run waits (timeout at 720 s; or ``actions``); kill -9 at
+    ``killed_at`` (only what was written survives) and a new engine at ``back_at`` that has no
+    reading yet."""
     path = tmp_path / "ambient.db"
-    config = make_config([stress_rule(actions=_wait_then_choose(**wait), on_recovery=[])])
+    steps = actions if actions is not None else _wait_then_choose(**wait)
+    config = make_config([stress_rule(actions=steps, on_recovery=[])], **HA)
     h = await Harness(config, store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(killed_at)
@@ -108,3 +116,35 @@ async def test_a_wait_that_is_not_due_yet_waits_out_its_own_timeout(tmp_path: Pa
     assert h.performer.messages() == []
     await h.run_until(720)
     assert h.performer.messages() == ["still stressed"]
+
+
+async def test_an_entity_threshold_is_waited_for_as_well(tmp_path: Path) -> None:
+    h = await _fired_then_killed(
+        tmp_path,
+        killed_at=719.5,
+        back_at=721,
+        wait_for={"signal": "stress_score", "below": "input_number.calm_level"},
+    )
+    await h.push(723, stress_score=42)
+    assert h.performer.messages() == []  # below what? Home Assistant has not said yet
+    await h.event(724, "ha_state", "input_number.calm_level", state="50.0")
+    assert h.performer.messages() == ["calmed down"]
+
+
+async def test_a_condition_after_a_delay_that_fell_due_waits_for_its_signal(
+    tmp_path: Path,
+) -> None:
+    delay_then_if = [
+        log("calm"),
+        {"delay": "10min"},
+        {
+            "if": [{"condition": "signal", "signal": "stress_score", "below": 50}],
+            "then": [log("calmed down")],
+            "else": [log("still stressed")],
+        },
+    ]
+    h = await _fired_then_killed(tmp_path, killed_at=719.5, back_at=721, actions=delay_then_if)
+    await h.run_until(723)
+    assert h.performer.messages() == []
+    await h.push(724, stress_score=44)
+    assert h.performer.messages() == ["calmed down"]

@@ -1,0 +1,167 @@
+"""What action runs wait for: a `wait_for` step's signal to meet it (or its timeout), and, in a run
+resumed after a restart, the first values of what a decision reads (see :mod:`.resume`).
+
+A `wait_for` whose timeout fell due while ambient was not running would otherwise time out on a
+signal that is unknown only because of the restart; an `if` or `choose` reached right after a
+`delay` that fell due would read the same unknowns. Both wait, within the grace period, until
+what they read is known, and then decide as the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+
+from ambient.clock import Clock
+from ambient.config.actions import WaitForStepConfig
+from ambient.config.conditions import ConditionConfig
+from ambient.messages import SignalUpdate, SignalValue
+from ambient.rules.conditions import numeric_holds
+from ambient.rules.current_values import CurrentValues
+from ambient.rules.resume import ResumeGrace, WaitKey, condition_inputs, wait_inputs
+from ambient.rules.state import RunRecord
+from ambient.rules.values import numeric
+
+_LOGGER = logging.getLogger(__name__)
+
+#: A run waiting for a signal: what its value must satisfy, and the future that says it did.
+Waiter = tuple[Callable[[SignalValue], bool], asyncio.Future[bool]]
+
+
+class RunWaits:
+    """The runs waiting for signals, by person and signal, and how they are woken."""
+
+    def __init__(self, clock: Clock, current_values: CurrentValues, grace: ResumeGrace) -> None:
+        self.clock = clock
+        self._current_values = current_values
+        self._signal = current_values.signal
+        self._threshold = current_values.threshold
+        self._grace = grace
+        #: Runs waiting for a signal, by person and signal name (the engine wakes them).
+        self.waiters: dict[tuple[str | None, str], list[Waiter]] = {}
+
+    async def wait_for(
+        self, step: WaitForStepConfig, run: RunRecord, until: float | None, resumed: bool
+    ) -> bool:
+        """Whether the signal meets the wait before ``until``. A resumed wait whose timeout
+        falls due in the grace period after a start, before its inputs are known again,
+        decides on their first values: the signal moved no faster while ambient was down, so
+        its first value is the best reading there is of where it stood at the timeout."""
+        person, name = run.person, step.wait_for.signal
+        if person is not None and self._holds(step, self._signal(person, name)):
+            return True
+        if await self._until(person, name, partial(self._holds, step), until):
+            return True
+        if not resumed or person is None or until is None or not self._grace.active():
+            return False
+        inputs = wait_inputs(step, person)
+        if all(self._known(key) for key in inputs):
+            return False
+        rule = run.episode.split(":", 1)[0]
+        await self._first_values(inputs, f"Rule {rule}: the `wait_for` {name} of {person}")
+        value = self._signal(person, name)
+        met = self._holds(step, value)
+        verdict = "met" if met else "timed out: not met" if _value_known(value) else "timed out"
+        _LOGGER.info(
+            "Rule %s: `wait_for` %s of %s %s on its first value after the restart "
+            "(due %.1f s earlier, while ambient was not running)",
+            rule,
+            name,
+            person,
+            verdict,
+            self.clock.now() - until,
+        )
+        return met
+
+    async def conditions_known(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> None:
+        """In the grace period after a start, wait until what ``conditions`` read is known."""
+        if not self._grace.active():
+            return
+        inputs = condition_inputs(conditions, run.person)
+        if inputs:
+            rule = run.episode.split(":", 1)[0]
+            who = run.person or "nobody"
+            await self._first_values(inputs, f"Rule {rule}: a condition of the run of {who}")
+
+    def wake(self, update: SignalUpdate) -> None:
+        """A signal update: the waits it satisfies end."""
+        for name, value in update.values.items():
+            waiting = self.waiters.get((update.person, name))
+            if not waiting:
+                continue
+            for holds, future in list(waiting):
+                if not future.done() and holds(value):
+                    future.set_result(True)
+
+    async def _until(
+        self,
+        person: str | None,
+        name: str,
+        holds: Callable[[SignalValue], bool],
+        until: float | None,
+    ) -> bool:
+        """True once an update of ``name`` satisfies ``holds``; False at ``until``."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        timer = None
+        if until is not None:
+            timer = self.clock.call_at(until, partial(_settle, future, False))
+        try:
+            with self._waiting((person, name), (holds, future)):
+                return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    async def _first_values(self, inputs: list[WaitKey], what: str) -> None:
+        """Until each of ``inputs`` is known, or the grace period ends."""
+        while self._grace.active():
+            unknown = next((key for key in inputs if not self._known(key)), None)
+            if unknown is None:
+                return
+            who, name = unknown
+            future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            # The grace settles it when it ends or an entity's state arrives; a signal's first
+            # value wakes it like any other wait.
+            self._grace.wait(what, unknown, name, partial(_settle, future, True))
+            if not who:
+                await future
+                continue
+            with self._waiting((who, name), (_value_known, future)):
+                await future
+
+    @contextlib.contextmanager
+    def _waiting(self, key: tuple[str | None, str], waiter: Waiter) -> Iterator[None]:
+        """``waiter`` is woken by updates of ``key`` while the block runs."""
+        self.waiters.setdefault(key, []).append(waiter)
+        try:
+            yield
+        finally:
+            waiting = self.waiters.get(key, [])
+            with contextlib.suppress(ValueError):
+                waiting.remove(waiter)
+            if not waiting:
+                self.waiters.pop(key, None)
+
+    def _known(self, key: WaitKey) -> bool:
+        who, name = key
+        if not who:
+            return name in self._current_values.entities
+        return _value_known(self._signal(who, name))
+
+    def _holds(self, step: WaitForStepConfig, value: SignalValue | None) -> bool:
+        if value is None:
+            return False
+        wanted = step.wait_for
+        return numeric_holds(numeric(value.value), wanted.above, wanted.below, self._threshold)
+
+
+def _value_known(value: SignalValue | None) -> bool:
+    return value is not None and numeric(value.value) is not None
+
+
+def _settle(future: asyncio.Future[bool], result: bool) -> None:
+    if not future.done():
+        future.set_result(result)
