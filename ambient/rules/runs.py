@@ -1,6 +1,7 @@
 """Action runs: starting, resuming queued ones and cancelling them, executing their steps (the
 sequence's host: actions through the performer unless held back, conditions, `wait_for` on
-signals), and ending an episode when its recovery run is done."""
+signals through :mod:`~ambient.rules.waits`), and ending an episode when its recovery run is
+done."""
 
 from __future__ import annotations
 
