@@ -12,7 +12,7 @@ import itertools
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Protocol
@@ -175,6 +175,8 @@ class VirtualClock(Clock):
         self._timers: list[tuple[float, int, _VirtualTimer]] = []
         self._seq = itertools.count()
         self._turns_skipped = 0
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop `_ready` belongs to
+        self._ready: Sized | None = None  # CPython's queue of ready callbacks, if it has one
 
     def now(self) -> float:
         return self._now
@@ -208,16 +210,26 @@ class VirtualClock(Clock):
         await self.run_until(when)
 
     def reach_at_once(self, when: float) -> bool:
-        """Do what ``reach`` would when it only has to move time (no timer due by ``when``,
-        no loop turn due): True. False: nothing done, await ``reach``. A replay calls this
-        per reading, and most readings need no coroutine."""
-        ready = getattr(asyncio.get_running_loop(), "_ready", None)
-        if ready is None or ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
+        """Do what ``reach`` would, without a coroutine, while it needs no loop turn: move
+        time and fire the timers due by ``when`` (True). False: a loop turn is due, before
+        anything or after a timer that woke a task; await ``reach(when)``, which turns the
+        loop first, just where ``run_until`` would have, and goes on. A replay calls this per
+        reading, and most readings (and the timers between them) need no coroutine."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # the ready queue is looked up once per loop
+            self._loop, self._ready = loop, getattr(loop, "_ready", None)
+        ready = self._ready
+        if ready is None:
             return False
-        due = self.next_due()
-        if due is not None and due <= when:
-            return False
-        self._turns_skipped += 1
+        while True:  # as `run_until`: a `_let_ready_tasks_run` before and after each timer
+            if ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
+                return False
+            self._turns_skipped += 1
+            timer = self._pop_due(when)
+            if timer is None:
+                break
+            self._now = max(self._now, timer.when)
+            self._run_guarded(timer.callback)
         self._now = max(self._now, when)
         return True
 

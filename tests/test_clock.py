@@ -140,3 +140,40 @@ async def test_reaching_a_time_on_a_virtual_clock_moves_it_there() -> None:
     await clock.reach(200.0)
     assert clock.now() == 200.0
     assert fired == [150.0]
+
+
+async def test_reaching_at_once_fires_due_timers_without_a_coroutine() -> None:
+    """A replay moves time per reading without awaiting while no task needs a turn: the
+    timers due on the way fire in order, each at its own time."""
+    clock = VirtualClock(0.0)
+    fired: list[float] = []
+    clock.call_at(2.0, lambda: fired.append(clock.now()))
+    clock.call_at(1.0, lambda: fired.append(clock.now()))
+    clock.call_at(9.0, lambda: fired.append(clock.now()))
+    assert clock.reach_at_once(5.0)
+    assert fired == [1.0, 2.0]
+    assert clock.now() == 5.0
+
+
+async def test_a_timer_that_wakes_a_task_hands_reaching_back_to_the_loop() -> None:
+    """After a timer wakes a task, ``reach_at_once`` stops (False) with the later timers
+    unfired; awaiting ``reach`` then lets the task run at that timer's time before they fire,
+    as ``run_until`` does."""
+    clock = VirtualClock(0.0)
+    woken = asyncio.Event()
+    seen: list[tuple[str, float]] = []
+
+    async def sleeper() -> None:
+        await woken.wait()
+        seen.append(("task", clock.now()))
+
+    task = asyncio.create_task(sleeper())
+    await clock.run_until(0.5)  # the task starts and waits
+    clock.call_at(1.0, woken.set)
+    clock.call_at(2.0, lambda: seen.append(("timer", clock.now())))
+    assert not clock.reach_at_once(5.0)
+    assert clock.now() == 1.0 and seen == []
+    await clock.reach(5.0)
+    await task
+    assert seen == [("task", 1.0), ("timer", 2.0)]
+    assert clock.now() == 5.0
