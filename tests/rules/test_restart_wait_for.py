@@ -148,3 +148,16 @@ async def test_a_condition_after_a_delay_that_fell_due_waits_for_its_signal(
     assert h.performer.messages() == []
     await h.push(724, stress_score=44)
     assert h.performer.messages() == ["calmed down"]
+
+
+async def test_a_stop_while_it_waits_for_the_first_value_keeps_the_run_for_the_next_start(
+    tmp_path: Path,
+) -> None:
+    h = await _fired_then_killed(tmp_path, killed_at=719.5, back_at=721)
+    await h.run_until(723)
+    await h.engine.stop()  # a clean stop (SIGTERM) before any reading arrived
+    h.store.close()
+    again = await Harness(h.config, store=Store(tmp_path / "ambient.db"), start=h.t0 + 730).start()
+    again.t0 = h.t0
+    await again.push(732, stress_score=41)
+    assert again.performer.messages() == ["calmed down"]
