@@ -54,7 +54,10 @@ class SignalEngine:
         self.counters = counters or Counters()
         self._configs = {p.id: p for p in people}
         self._people: dict[str, PersonSignals] = {}
-        self._timer: dict[str, tuple[float, TimerHandle]] = {}
+        # Per person: when its timer is due, when it is set to go off, and its handle. It
+        # goes off at the next update slot if that is earlier (see `_arm`).
+        self._timer: dict[str, tuple[float, float, TimerHandle]] = {}
+        self._on_timer_of: dict[str, Callable[[], None]] = {}
         self._next_update: dict[str, float] = {}
         for person in people:
             self._person(person.id)
@@ -135,7 +138,7 @@ class SignalEngine:
     def close(self) -> None:
         self.flush()
         self._persist_handle.cancel()
-        for _, handle in self._timer.values():
+        for _, _, handle in self._timer.values():
             handle.cancel()
         self._timer.clear()
 
@@ -191,17 +194,37 @@ class SignalEngine:
             self._arm(state, upcoming + 1e-6)
 
     def _arm(self, state: PersonSignals, due: float) -> None:
+        """Have the person updated at ``due`` (a timer due earlier is kept).
+
+        A timer due after the next update slot is set to go off at the slot: a beat that
+        comes before then moves the update to the slot, and the timer is already there (most
+        updates: no second timer). When it goes off with nothing moved there, it is set
+        again for ``due`` and nothing is updated, so updates come exactly when they would."""
         now = self.clock.now()
-        current = self._timer.get(state.id)
+        person = state.id
+        current = self._timer.get(person)
         if current is not None and now < current[0] <= due:
             return
+        slot = self._next_update.get(person)
+        goes_off = slot if slot is not None and now < slot < due else due
         if current is not None:
-            current[1].cancel()
-        handle = self.clock.call_at(due, lambda: self._on_timer(state))
-        self._timer[state.id] = (due, handle)
+            if current[1] == goes_off and now < goes_off:  # already set to go off then
+                self._timer[person] = (due, goes_off, current[2])
+                return
+            current[2].cancel()
+        self._set(state, due, goes_off)
+
+    def _set(self, state: PersonSignals, due: float, goes_off: float) -> None:
+        callback = self._on_timer_of.get(state.id)
+        if callback is None:
+            callback = self._on_timer_of[state.id] = lambda: self._on_timer(state)
+        self._timer[state.id] = (due, goes_off, self.clock.call_at(goes_off, callback))
 
     def _on_timer(self, state: PersonSignals) -> None:
-        self._timer.pop(state.id, None)
+        current = self._timer.pop(state.id, None)
+        if current is not None and self.clock.now() < current[0]:
+            self._set(state, current[0], current[0])  # the slot passed with nothing to do
+            return
         self._update(state)
 
     def _persist_tick(self) -> None:

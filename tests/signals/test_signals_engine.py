@@ -9,6 +9,7 @@ from signals.signals_helpers import DEMO, Replay, load_nn, longest_run_at_or_abo
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
 from ambient.recordings import read_recording
+from ambient.signals.person import PersonSignals
 
 
 def steady(start: float, seconds: float, rr_ms: float = 800.0) -> list[tuple[float, float]]:
@@ -52,6 +53,28 @@ def test_signals_go_unknown_on_the_clock_when_beats_stop() -> None:
     hr_unknown_at = next(t for t, v, _ in replay.history("hr") if v is None)
     assert hr_unknown_at == pytest.approx(last + 15, abs=0.01)
     assert replay.engine.get("alex", "hr").value is None
+
+
+def test_beats_update_a_person_once_per_slot_and_a_pause_only_when_something_is_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beats every 0.8 s with updates at most every 2 s: one update per slot, the last beat's
+    at its slot; then none at the next slot (nothing came), but when the held beats settle
+    (rr_gap, 5 s) and when the beats go stale (15 s)."""
+    updated_at: list[float] = []
+    compute = PersonSignals.compute
+
+    def spy(self: PersonSignals, now: float) -> object:
+        updated_at.append(now)
+        return compute(self, now)
+
+    monkeypatch.setattr(PersonSignals, "compute", spy)
+    replay = Replay()
+    replay.beats(timed([800.0] * 20))
+    last = replay.clock.now()  # 16 s
+    replay.clock.advance_to(last + 60)
+    slots = [0.8 + 2 * k for k in range(9)]  # the first beat's, then every 2 s to 16.8
+    assert updated_at == pytest.approx([*slots, last + 5, last + 15], abs=1e-3)
 
 
 def test_an_hr_only_source_gives_hr_a_score_from_hr_and_reports_hrv_unknown() -> None:
