@@ -31,7 +31,6 @@ from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
 from ambient.sensors.factory import build_sensor
-from ambient.stage_times import STAGE
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -309,7 +308,7 @@ class Daemon:
             else:
                 signals.feed(reading)
 
-        queue = ReadingQueue(QUEUE_SIZE, self.counters)
+        queue = ReadingQueue(QUEUE_SIZE, self.counters, process)
         sink: ReadingSink = DirectSink(process) if self.clock.virtual else queue
         services: list[Service] = []
         if config.role == "satellite" and record_to is None:
@@ -338,7 +337,6 @@ class Daemon:
             services,
             _arbitrated(config, sink),
             queue,
-            process,
             insights=insights,
             status_providers=hub.status_providers,
         )
@@ -350,7 +348,7 @@ class Daemon:
         async with asyncio.TaskGroup() as group:
             background = [group.create_task(s.run()) for s in wiring.services]
             if not self.clock.virtual:
-                background.append(group.create_task(self._consume(wiring.queue, wiring.process)))
+                background.append(group.create_task(wiring.queue.consume()))
             self.started_at = self.clock.now()
             sensor_tasks = [
                 group.create_task(self._run_sensor(s, wiring.sink)) for s in wiring.sensors
@@ -366,7 +364,7 @@ class Daemon:
             for task in sensor_tasks:
                 task.cancel()
             await asyncio.gather(*sensor_tasks, return_exceptions=True)
-            self._drain(wiring.queue, wiring.process)
+            wiring.queue.drain()
             wiring.rules_stopped = True
             await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
             for task in background:
@@ -444,23 +442,6 @@ class Daemon:
         finally:
             wake.cancel()
 
-    async def _consume(self, queue: ReadingQueue, process: Callable[[Reading], None]) -> None:
-        while True:
-            reading = await queue.get()
-            if STAGE is not None:
-                STAGE("consumed")
-            try:
-                process(reading)
-                if STAGE is not None:
-                    STAGE("processed")
-            except Exception:
-                self.counters.increment("pipeline", "processing_error")
-                _LOGGER.exception("Failed to process a %s reading", reading.metric)
-
-    def _drain(self, queue: ReadingQueue, process: Callable[[Reading], None]) -> None:
-        while (reading := queue.get_nowait()) is not None:
-            process(reading)
-
     async def _run_sensor(self, sensor: Sensor, sink: ReadingSink) -> None:
         """Sensors own their reconnects; one that crashes anyway is logged and restarted."""
         while True:
@@ -520,7 +501,6 @@ class _Wiring:
     services: list[Service]
     sink: ReadingSink
     queue: ReadingQueue
-    process: Callable[[Reading], None]
     rules_stopped: bool = False
     insights: Any = None  # ambient.insights.service.Insights (imported lazily)
     #: What parts add to the status document (check-in counts, insights, calming odds).

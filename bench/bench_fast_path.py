@@ -7,8 +7,11 @@ same broker and calling the same HA. Iterations alternate between the two, each 
 demo light and topic:
 
 - HA: publish ``{"hr": 120}`` → automation (trigger mqtt, condition hr > 100) → light.toggle;
-- ambient: publish ``{"hr": 60}``, 20 ms later ``{"hr": 120}`` → signal `hr` → rule (hr
-  above 100, fires on the crossing) → light.toggle.
+- ambient: publish ``{"hr": 60}`` (re-arms the rule), then ``{"hr": 120}`` → signal `hr` →
+  rule (hr above 100, fires on the crossing) → light.toggle.
+
+Each timed publish follows 20 ms of quiet (``--quiet-ms``), so neither path pays for the end of
+the other's iteration (HA still sending results, writing its recorder) nor ambient for its 60.
 
 Timed from the publish of the 120 until a separate WebSocket connection to HA sees the light's
 state_changed. Prints p50/p99 of each and ambient's ratio to HA (aim ≤ 1.0x on both).
@@ -18,7 +21,7 @@ Then where ambient's time goes: the ambient process stamps each stage of the 120
 and the bench prints p50/p99 of each step, from the publish to the state change seen, with the
 task switches between the message's receipt and the call's frame written.
 
-    python bench/bench_fast_path.py [--n 200] [--ambient-source DIR] [--rearm-ms 20]
+    python bench/bench_fast_path.py [--n 200] [--ambient-source DIR] [--quiet-ms 20]
 """
 
 from __future__ import annotations
@@ -55,8 +58,10 @@ AMBIENT_LIGHT = "light.bed_light"
 HA_TOPIC = "bench/ha/heart"
 AMBIENT_TOPIC = "bench/ambient/heart"
 WAIT_S = 30.0
-#: How long the 60 that re-arms ambient's rule gets before the timed 120 is published.
-REARM_MS = 20.0
+CHECKOUT = Path(__file__).resolve().parents[1]
+#: Quiet before each timed publish, for both paths: HA finishes what the previous iteration
+#: left it (its result, trace, recorder), and ambient handles the 60 that re-arms its rule.
+QUIET_MS = 20.0
 #: The stages ambient stamps, in the order a firing reading passes them (ambient/stage_times).
 BEFORE_FIRING = ("received", "queued", "consumed", "signals")
 AFTER_FIRING = ("processed", "run", "sent")
@@ -191,7 +196,7 @@ async def measure(
     store: Path,
     n: int,
     source: Path | None,
-    rearm_s: float,
+    quiet_s: float,
 ) -> None:
     """Alternate HA's automation and ambient ``n`` times each; print both and ambient's stages."""
     await add_mqtt_integration(ha, broker)
@@ -211,10 +216,11 @@ async def measure(
     env = dict(os.environ)
     stamps_path = store.parent / "stages.tsv"
     env["AMBIENT_STAGE_TIMES"] = str(stamps_path)
-    if source is not None:  # another checkout's ambient, for a before/after comparison
-        env["PYTHONPATH"] = str(source)
+    # This checkout's ambient or another's (a before/after comparison). Started outside both:
+    # `python -m` puts the working directory ahead of PYTHONPATH.
+    env["PYTHONPATH"] = str(source if source is not None else CHECKOUT)
     ambient = subprocess.Popen(  # noqa: ASYNC220 - started once, before timing
-        command, env=env, stdout=subprocess.DEVNULL
+        command, env=env, stdout=subprocess.DEVNULL, cwd=store.parent
     )
     windows: list[tuple[float, float]] = []  # ambient's iterations: (publish, seen)
     publisher = paho.Client(CallbackAPIVersion.VERSION2)
@@ -226,16 +232,19 @@ async def measure(
             watcher = StateWatcher(probe)
 
             async def ha_once() -> float:
+                if quiet_s > 0:
+                    await asyncio.sleep(quiet_s)
                 started = time.monotonic()
                 publisher.publish(HA_TOPIC, json.dumps({"hr": 120}))
                 return await watcher.next_change(HA_LIGHT) - started
 
             async def ambient_once() -> float:
-                # The rule fires on the crossing: a 60 first, handled before the timing starts
-                # (HA's automation gets one message per iteration; so does ambient's timing).
+                # The rule fires on the crossing: a 60 first, handled in the quiet before the
+                # timing starts (HA's automation gets one message per iteration; so does
+                # ambient's timing).
                 publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 60}))
-                if rearm_s > 0:
-                    await asyncio.sleep(rearm_s)
+                if quiet_s > 0:
+                    await asyncio.sleep(quiet_s)
                 started = time.monotonic()
                 publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 120}))
                 seen = await watcher.next_change(AMBIENT_LIGHT)
@@ -248,6 +257,10 @@ async def measure(
                         await asyncio.wait_for(once(), 2)
                         break
                     except TimeoutError:
+                        if ambient.poll() is not None:
+                            raise RuntimeError(
+                                f"ambient run exited with {ambient.returncode}"
+                            ) from None
                         print(f"warming up: {once.__name__} not answered yet", file=sys.stderr)
             watcher.resync()
             ha_s: list[float] = []
@@ -354,12 +367,12 @@ def main() -> int:
         help="run ambient from this checkout (its package directory's parent) instead",
     )
     parser.add_argument(
-        "--rearm-ms",
+        "--quiet-ms",
         type=float,
-        default=REARM_MS,
+        default=QUIET_MS,
         metavar="MS",
-        help="publish the re-arming 60 this long before the timed 120 (0: right before, "
-        "so the 60's handling is timed too, as this bench did at first)",
+        help="quiet before each timed publish (0: none, as this bench did at first: each path "
+        "then also paid for the end of the other's iteration, and ambient for its 60)",
     )
     args = parser.parse_args()
     if (reason := ha_available()) is not None or not mosquitto_available():
@@ -377,8 +390,8 @@ def main() -> int:
             ha.onboard()
             (Path(tmp) / "ambient").mkdir()
             store = Path(tmp) / "ambient" / "ambient.db"
-            rearm_s = args.rearm_ms / 1000
-            asyncio.run(measure(ha, broker, store, args.n, args.ambient_source, rearm_s))
+            quiet_s = args.quiet_ms / 1000
+            asyncio.run(measure(ha, broker, store, args.n, args.ambient_source, quiet_s))
         finally:
             ha.stop()
             broker.kill()

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
-from ambient.config.actions import LeafActionConfig
+from ambient.config.actions import BUILTIN_ACTIONS, LeafActionConfig
 from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
 from ambient.ports import Actuator
@@ -27,8 +27,6 @@ def action_kind(action: LeafActionConfig) -> str:
     kind = getattr(action, "action", None)
     if not isinstance(kind, str):
         return type(action).__name__
-    from ambient.config.actions import BUILTIN_ACTIONS
-
     return kind if kind in BUILTIN_ACTIONS else "service_call"
 
 
@@ -69,8 +67,8 @@ class ActionDispatcher:
         if STAGE is not None:
             STAGE("run")
         kind = action_kind(action)
-        summary = describe(action)
         if self.report_only:
+            summary = describe(action)  # only here: a model dump costs a live action its time
             extra = self.preview(action, context) if self.preview is not None else None
             detail = f"{summary}; {extra}" if extra else summary
             return ActionResult(kind, True, detail, performed=False)

@@ -324,8 +324,10 @@ class HomeAssistantClient:
         """One connection from connect to loss (always ends by raising)."""
         assert self.endpoint is not None
         self._set_status("connecting")
+        # Uncompressed: the messages are small (entities filtered), and deflating each call
+        # here and inflating it in HA cost both sides time on the way to every action.
         async with session.ws_connect(
-            self.endpoint.websocket_url, max_msg_size=0, autoping=True, heartbeat=None
+            self.endpoint.websocket_url, max_msg_size=0, autoping=True, heartbeat=None, compress=0
         ) as ws:
             await _within(self.clock, self._authenticate(ws), CONNECT_TIMEOUT_S)
             self._ws = ws
