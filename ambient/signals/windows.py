@@ -57,15 +57,21 @@ class BeatTerms(NamedTuple):
 
     @classmethod
     def of(cls, beat: Beat, previous_rr_ms: float | None) -> BeatTerms:
-        """``previous_rr_ms`` is the beat before ``beat``, for its difference."""
+        """``previous_rr_ms`` is the beat before ``beat``, for its difference. Made with
+        ``tuple.__new__``: a named tuple's own ``__new__`` is a Python call (this runs per
+        beat)."""
         rr_ms = beat.rr_ms
         corrected = 1 if beat.corrected else 0
         clean_ms = 0.0 if corrected else rr_ms
         if beat.follows_clean and previous_rr_ms is not None:
             diff = rr_ms - previous_rr_ms
             nn50 = 1 if abs(diff) > _NN50_MS else 0
-            return cls(beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 1, diff * diff, nn50)
-        return cls(beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 0, 0.0, 0)
+            terms = (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 1, diff * diff, nn50)
+            return _new_tuple(cls, terms)
+        return _new_tuple(cls, (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 0, 0.0, 0))
+
+
+_new_tuple: Final = tuple.__new__
 
 
 class BeatWindow:
