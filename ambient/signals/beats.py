@@ -13,7 +13,6 @@ import bisect
 import itertools
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 MIN_RR_MS: Final = 300.0
@@ -95,11 +94,17 @@ def _median_of(values: Iterable[float]) -> float:
     return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-@dataclass(slots=True)
-class _Raw:
+class _Raw(NamedTuple):
+    """A raw interval waiting for its look-ahead (made with ``_new_tuple``, per beat)."""
+
     time: float
     rr_ms: float
-    after_gap: bool = False  # beats were skipped before this interval (sparse sources)
+    after_gap: bool  # beats were skipped before this interval (sparse sources)
+
+
+#: Makes a named tuple from a plain one: a named tuple's own constructor is a Python call,
+#: and the cleaner makes two per beat.
+_new_tuple: Final = tuple.__new__
 
 
 class BeatCleaner:
@@ -153,7 +158,7 @@ class BeatCleaner:
             out.extend(self.flush())
             return out
         pending = self._pending
-        pending.append(_Raw(time, rr_ms, after_gap))
+        pending.append(_new_tuple(_Raw, (time, rr_ms, after_gap)))
         if len(self._abs_drr.values) < _WARMUP_BEATS:
             if len(pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
                 return out  # the first beats wait until thresholds can be set from them
@@ -220,9 +225,8 @@ class BeatCleaner:
                 abs_mrr.add(abs(mrr))
                 pending.pop(0)
                 # `_emit` of a clean beat, written out
-                out.append(
-                    Beat(first.time, rr_ms, False, self._last_out_clean and not first.after_gap)
-                )
+                follows_clean = self._last_out_clean and not first.after_gap
+                out.append(_new_tuple(Beat, (first.time, rr_ms, False, follows_clean)))
                 self._last_out_rr = rr_ms
                 self._last_out_clean = True
                 self._recent_out.add(rr_ms)
@@ -325,7 +329,7 @@ class BeatCleaner:
 
     def _emit(self, time: float, rr_ms: float, corrected: bool, after_gap: bool = False) -> Beat:
         follows_clean = self._last_out_clean and not corrected and not after_gap
-        beat = Beat(time, rr_ms, corrected, follows_clean)
+        beat: Beat = _new_tuple(Beat, (time, rr_ms, corrected, follows_clean))
         self._last_out_rr = rr_ms
         self._last_out_clean = not corrected
         self._recent_out.add(rr_ms)
