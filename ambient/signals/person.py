@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import UTC, tzinfo
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
@@ -55,6 +55,10 @@ _BASELINE_CONFIDENCE = {PRIOR: 0.25, PROVISIONAL: 0.7}
 
 #: Stressed minutes in a row left out of the baseline before their level counts as rest.
 _MAX_SKIPPED_MINUTES = 60
+
+#: Makes a named tuple from a plain one of all its fields (per update: a named tuple's own
+#: constructor is a Python call).
+_new_tuple: Final = tuple.__new__
 
 #: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
 Outcome = tuple[SignalScalar | None, str | None]
@@ -419,7 +423,7 @@ class PersonSignals:
         state = self.activity.state(now, hr, reserve_from)
         stress = self._stress(now, state, hr, hr_reason, ln_z, primary.pairs, norm)
         self._sample_baseline(now, state, hr, primary, usable)
-        return _Moment(
+        fields = (
             now,
             contact,
             _missing(contact_at),
@@ -436,6 +440,7 @@ class PersonSignals:
             state,
             stress,
         )
+        return _new_tuple(_Moment, fields)  # a named tuple's own __new__ is a Python call
 
     def _stress(
         self,
@@ -452,7 +457,7 @@ class PersonSignals:
         reason = EXERCISE if state in ("active", "recovering") else hr_reason
         if hr is None or reason == EXERCISE:
             self._smoother.reset()
-            return _Stress(None, None, None, reason)
+            return _new_tuple(_Stress, (None, None, None, reason))
         hr_z = z_score(hr, norm.hr_mean, norm.hr_sd)
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
@@ -462,7 +467,7 @@ class PersonSignals:
             share = min(1.0, pairs / (3 * self.config.min_pairs))
             data = _HR_ONLY_CONFIDENCE + (1 - _HR_ONLY_CONFIDENCE) * share
         confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
-        return _Stress(score, basis, confidence, None)
+        return _new_tuple(_Stress, (score, basis, confidence, None))
 
     def _stressed_minute(self, now: float) -> bool:
         """A minute the score calls stressed (above 50) is not rest: the baseline must not

@@ -19,6 +19,9 @@ from ambient.signals.beats import Beat
 _BIN_MS: Final = 50.0  # Baevsky histogram bin width
 _MIN_STRESS_INDEX_WINDOW_S: Final = 120.0
 _NN50_MS: Final = 50.0
+#: Makes a named tuple from a plain one of all its fields: a named tuple's own constructor is
+#: a Python call, and beat terms are made per beat, window stats per update.
+_new_tuple: Final = tuple.__new__
 
 
 class WindowStats(NamedTuple):
@@ -69,9 +72,6 @@ class BeatTerms(NamedTuple):
             terms = (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 1, diff * diff, nn50)
             return _new_tuple(cls, terms)
         return _new_tuple(cls, (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 0, 0.0, 0))
-
-
-_new_tuple: Final = tuple.__new__
 
 
 class BeatWindow:
@@ -237,7 +237,7 @@ class BeatWindow:
             sdnn = math.sqrt(max(0.0, (self._sum_rr2 - n * mean_rr * mean_rr) / (n - 1)))
         diffs = self._diffs
         rmssd = math.sqrt(max(0.0, self._sum_d2 / diffs)) if diffs else None
-        return WindowStats(
+        fields = (
             n,
             60000.0 / mean_rr,
             mean_rr,
@@ -251,6 +251,7 @@ class BeatWindow:
             diffs,
             coverage,
         )
+        return _new_tuple(WindowStats, fields)  # every field given: no Python-level __new__
 
     def quality_and_stress_index(self, now: float) -> tuple[float, float | None]:
         """``stats(now)``'s quality and stress index alone (all the stress-index window is
