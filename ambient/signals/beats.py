@@ -214,10 +214,18 @@ class BeatCleaner:
         abs_drr, abs_mrr = self._abs_drr, self._abs_mrr
         ready = len(abs_drr.values) >= _WARMUP_BEATS
         floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
-        th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
         if ready and len(pending) == LOOKAHEAD_BEATS + 1:
-            d0, d1 = drr / th1, (pending[1].rr_ms - rr_ms) / th1
-            if -1 <= d0 <= 1 and -1 <= d1 <= 1:
+            next_drr = pending[1].rr_ms - rr_ms
+            # Differences within the floor are within th1 (never below the floor) whatever
+            # the quartiles, and so are their quotients (division rounds monotonically): the
+            # quartile deviation is worked out only when a difference is larger.
+            if -floor <= drr <= floor and -floor <= next_drr <= floor:
+                within = True
+            else:
+                th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
+                d0, d1 = drr / th1, next_drr / th1
+                within = -1 <= d0 <= 1 and -1 <= d1 <= 1
+            if within:
                 # The usual case, written out: within the thresholds, and no ectopic pair
                 # starts here (it needs |d1| > 1), so what `_classify` would call normal,
                 # without the call (nor th2, which only the classifier reads).
@@ -231,6 +239,7 @@ class BeatCleaner:
                 self._last_out_clean = True
                 self._recent_out.add(rr_ms)
                 return
+        th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
         th2 = max(_ALPHA * abs_mrr.quartile_deviation(), floor)
         abs_drr.add(abs(drr))
         abs_mrr.add(abs(mrr))
