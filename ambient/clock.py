@@ -221,13 +221,16 @@ class VirtualClock(Clock):
         ready = self._ready
         if ready is None:
             return False
+        timers = self._timers
         while True:  # as `run_until`: a `_let_ready_tasks_run` before and after each timer
             if ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
                 return False
             self._turns_skipped += 1
-            timer = self._pop_due(when)
-            if timer is None:
+            while timers and timers[0][2].cancelled:  # `_pop_due`, written out (per reading)
+                heapq.heappop(timers)
+            if not timers or timers[0][0] > when:
                 break
+            timer = heapq.heappop(timers)[2]
             self._now = max(self._now, timer.when)
             self._run_guarded(timer.callback)
         self._now = max(self._now, when)
