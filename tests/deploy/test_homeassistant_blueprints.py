@@ -91,8 +91,19 @@ async def blueprint_automation(
             "alias": "ambient check-in answers",
             "use_blueprint": {"path": path, "input": {"topic_root": topic_root}},
         }
+        await probe.subscribe("state_changed")
         async with session.post(url, json=body) as reply:
             assert reply.status == 200, await reply.text()
+        # HA answers once the automation is saved and loads it after: an event fired in
+        # between would find no automation to trigger.
+        await probe.wait_for(
+            lambda e: (
+                e.event_type == "state_changed"
+                and str(e.data.get("entity_id", "")).startswith("automation.")
+                and (e.data.get("new_state") or {}).get("attributes", {}).get("id") == automation_id
+                and e.data["new_state"]["state"] == "on"
+            )
+        )
         try:
             yield automation_id
         finally:
