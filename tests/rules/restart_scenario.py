@@ -35,7 +35,9 @@ TOPIC = "test/alex/heart"
 #: A guard against a daemon that never says what the scenario waits for (a failure, not a pace).
 LINE_TIMEOUT_S = 30.0
 
-CONFIG = """\
+#: Alex's heart rate from MQTT, timestamped, every reading an update: what each scenario
+#: builds its rules on.
+HEART_RATE_CONFIG = """\
 people:
   - id: alex
 mqtt:
@@ -51,6 +53,11 @@ sensors:
 signals:
   update_interval: 0
   stale_after: 5s
+"""
+
+CONFIG = (
+    HEART_RATE_CONFIG
+    + """\
 rules:
   - id: calm
     person: alex
@@ -74,6 +81,7 @@ rules:
 store:
   path: {store}
 """
+)
 
 FOR_WAITING = "the `for` window of alex fell due while ambient was not running"
 FOR_LOST = "when `for` ended"

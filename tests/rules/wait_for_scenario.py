@@ -21,24 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.restart_scenario import TOPIC, WRITTEN, Daemon, Publisher, ScenarioFailed
+from rules.restart_scenario import (
+    HEART_RATE_CONFIG,
+    TOPIC,
+    WRITTEN,
+    Daemon,
+    Publisher,
+    ScenarioFailed,
+)
 
-CONFIG = """\
-people:
-  - id: alex
-mqtt:
-  host: {host}
-  port: {port}
-sensors:
-  - type: mqtt
-    topic: {topic}
-    person: alex
-    metric: hr
-    value: hr
-    timestamp: ts
-signals:
-  update_interval: 0
-  stale_after: 5s
+CONFIG = (
+    HEART_RATE_CONFIG
+    + """\
 rules:
   - id: calm
     person: alex
@@ -59,6 +53,7 @@ rules:
 store:
   path: {store}
 """
+)
 
 CALMER = "calmer now"
 STRESSED = "still stressed"
