@@ -250,13 +250,7 @@ class TriggerDispatch:
         value = self._values.get(person, {}).get(config.signal)
         if current is None or current.value is None or value is None:
             if trigger.resumed and self._grace.active():
-                # Due while ambient was not running: decide on the signal's first value.
-                self._grace.wait(
-                    f"Rule {rule.id}: the `for` window of {person}",
-                    (person, config.signal),
-                    config.signal,
-                    lambda: self._overdue(rule, person, index),
-                )
+                self._decide_on_first_value(rule, person, index, config.signal)
                 return
             trigger.phase, trigger.since, trigger.for_until = "clear", None, None
             self._save(rule)
@@ -330,6 +324,16 @@ class TriggerDispatch:
         if self._waiting and new is not None:
             self._grace.known((person, name))
 
+    def _decide_on_first_value(self, rule: Rule, person: str, index: int, signal: str) -> None:
+        """A `for` window that fell due while ambient was not running decides on the signal's
+        first value after the start (within the grace period)."""
+        self._grace.wait(
+            f"Rule {rule.id}: the `for` window of {person}",
+            (person, signal),
+            signal,
+            lambda: self._overdue(rule, person, index),
+        )
+
     def _text_for_due(
         self,
         rule: Rule,
@@ -341,13 +345,7 @@ class TriggerDispatch:
         assert config.signal is not None and person is not None
         current = self._texts.get(person, {}).get(config.signal)
         if current is None and trigger.resumed and self._grace.active():
-            # Due while ambient was not running: decide on the signal's first value.
-            self._grace.wait(
-                f"Rule {rule.id}: the `for` window of {person}",
-                (person, config.signal),
-                config.signal,
-                lambda: self._overdue(rule, person, index),
-            )
+            self._decide_on_first_value(rule, person, index, config.signal)
             return
         new = trigger.value
         due = trigger.for_until
