@@ -233,6 +233,7 @@ class Daemon:
         # A recorder runs beside the daemon: a broker client of its own, never announcing.
         role = "record" if opts.record_to is not None else None
         connections = Connections(config, self.clock, self.counters, role)
+        zone = resolve_zone(config.timezone)
         signals = SignalEngine(
             config.signals,
             config.people,
@@ -240,7 +241,7 @@ class Daemon:
             store,
             on_update=hub.publish_signals,
             counters=self.counters,
-            zone=resolve_zone(config.timezone),
+            zone=zone,
             # A live daemon's status and HA entities show every signal, as do update listeners.
             read=signals_read(
                 config,
@@ -254,9 +255,7 @@ class Daemon:
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
             timeout_clock=self.clock.for_outside_links(),
-            preview=ScriptPreview(config.people, resolve_zone(config.timezone))
-            if opts.report_only
-            else None,
+            preview=ScriptPreview(config.people, zone) if opts.report_only else None,
         )
         insights, view = add_insights(
             config, self.clock, store, signals, hub, None if opts.report_only else connections
