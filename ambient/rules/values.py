@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
+
+from ambient.payload_fields import PayloadError, to_timestamp
 
 
 def numeric(value: object) -> float | None:
@@ -74,14 +75,7 @@ def entity_state_from_event(data: Mapping[str, Any], time: float) -> EntityState
 
 def ha_time(value: object) -> float | None:
     """HA's ``last_changed`` (unix seconds, or ISO 8601 as its REST API sends it), or None."""
-    if isinstance(value, bool):
+    try:
+        return to_timestamp(value, "last_changed")
+    except PayloadError:
         return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed.timestamp() if parsed.tzinfo is not None else None
-    return None
