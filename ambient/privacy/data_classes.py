@@ -114,6 +114,22 @@ def _load_providers() -> None:
         importlib.import_module(module)
 
 
+def _register_person_key(name: str, namespace: str, description: str) -> None:
+    """A ``kv`` namespace whose keys are person ids and whose values do not age."""
+    register(
+        DataClass(
+            name=name,
+            table="kv",
+            where=f"namespace = '{namespace}'",
+            person="key",
+            time=None,
+            retention=None,
+            description=description,
+            json_columns=("value",),
+        )
+    )
+
+
 # -- what the core of ambient keeps ---------------------------------------------------------
 
 register(
@@ -128,17 +144,8 @@ register(
         json_columns=("value",),
     )
 )
-register(
-    DataClass(
-        name="baselines",
-        table="kv",
-        where="namespace = 'signals.baseline'",
-        person="key",
-        time=None,
-        retention=None,
-        description="the personal HRV and heart-rate baseline the signals learn",
-        json_columns=("value",),
-    )
+_register_person_key(
+    "baselines", "signals.baseline", "the personal HRV and heart-rate baseline the signals learn"
 )
 
 # The insights' per-person days (namespaces of ambient.insights.storage; keys `person/date`).
@@ -170,43 +177,16 @@ register(
         json_columns=("value",),
     )
 )
-register(
-    DataClass(
-        name="day_index",
-        table="kv",
-        where="namespace = 'insights.index'",
-        person="key",
-        time=None,
-        retention=None,
-        description="which days are kept for the person",
-        json_columns=("value",),
-    )
-)
 
 
-register(
-    DataClass(
-        name="open_day",
-        table="kv",
-        where="namespace = 'insights.open'",
-        person="key",
-        time=None,
-        retention=None,
-        description="which day the person's summary is being gathered for",
-        json_columns=("value",),
-    )
+_register_person_key("day_index", "insights.index", "which days are kept for the person")
+_register_person_key(
+    "open_day", "insights.open", "which day the person's summary is being gathered for"
 )
-register(
-    DataClass(
-        name="report_link",
-        table="kv",
-        where="namespace = 'insights.report_token'",
-        person="key",
-        time=None,
-        retention=None,
-        description="the random part of the person's delivered report's file name",
-        json_columns=("value",),
-    )
+_register_person_key(
+    "report_link",
+    "insights.report_token",
+    "the random part of the person's delivered report's file name",
 )
 
 
