@@ -83,7 +83,10 @@ class ResumeGrace:
 
     def _expire(self) -> None:
         self._timer = None
-        waiting, self.waiting = self.waiting, {}
+        # Emptied in place: the trigger dispatch holds this dict and skips the look-up on every
+        # reading while it is empty.
+        waiting = dict(self.waiting)
+        self.waiting.clear()
         for retries in waiting.values():
             for retry in retries:
                 retry()
