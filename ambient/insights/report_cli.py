@@ -53,7 +53,9 @@ def kept_and_open(
     this week's report shows today so far)."""
     zone = _zone(config)
     summaries = storage.summaries(person)
-    for day in storage.days_without_summary(person):
+    for day in storage.kept_days(person):
+        if day in summaries:
+            continue
         opened = storage.open_day(person, day, zone)
         if opened is not None:
             before = storage.open_day(person, day - timedelta(days=1), zone)

@@ -59,10 +59,9 @@ class InsightStore:
                 out[summary.day] = summary
         return out
 
-    def days_without_summary(self, person: str) -> list[date]:
-        """Days whose minutes are kept but not yet summarised (today's, or a day left open)."""
-        summarised = {d.isoformat() for d in self.summaries(person)}
-        return [date.fromisoformat(d) for d in self._index(person) if d not in summarised]
+    def kept_days(self, person: str) -> list[date]:
+        """The days whose minutes are kept (summarised or not: today's, a day left open)."""
+        return [date.fromisoformat(d) for d in self._index(person)]
 
     def expire(self, person: str, today: date, keep_days: int, keep_minutes_days: int) -> None:
         """Forget summaries older than ``keep_days`` and bins older than ``keep_minutes_days``."""
