@@ -306,7 +306,7 @@ class Insights:
         now = self.clock.now()
         for person in sorted(self._days):
             yesterday = self._days[person].day - timedelta(days=1)
-            summary = self.storage.summaries(person).get(yesterday)
+            summary = self.storage.summary(person, yesterday)
             values: dict[str, float | None] = {
                 "day_resting_hr": None,
                 "day_ln_rmssd": None,
