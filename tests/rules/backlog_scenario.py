@@ -25,7 +25,14 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from rules.restart_scenario import LINE_TIMEOUT_S, Daemon, Outcome, ScenarioFailed, outcome_of
+from rules.restart_scenario import (
+    LINE_TIMEOUT_S,
+    Daemon,
+    Outcome,
+    ScenarioFailed,
+    outcome_of,
+    stopped,
+)
 
 HALL = "home/hall/button"
 DESK = "home/desk/button"
@@ -139,10 +146,7 @@ def queued_presses(
         daemon.wait_for("Rule hall fired")
         daemon.stop()
     except ScenarioFailed:
-        daemon.kill()
-        outcome = outcome_of(store)
-        outcome.events.append("(scenario stopped)")
-        return outcome
+        return stopped(daemon, store)
     finally:
         watch.close()
         if daemon.process.poll() is None:

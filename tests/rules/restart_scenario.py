@@ -181,6 +181,14 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
+def stopped(daemon: Daemon, store: Path) -> Outcome:
+    """What a scenario cut short left in the store, marked as cut short."""
+    daemon.kill()
+    outcome = outcome_of(store)
+    outcome.events.append("(scenario stopped)")
+    return outcome
+
+
 def outcome_of(store: Path) -> Outcome:
     db = sqlite3.connect(store)
     try:
@@ -257,10 +265,7 @@ def interrupted(
         publisher.on.clear()
         daemon.stop()
     except ScenarioFailed:
-        daemon.kill()
-        outcome = outcome_of(store)
-        outcome.events.append("(scenario stopped)")
-        return outcome
+        return stopped(daemon, store)
     finally:
         publisher.close()
         if daemon.process.poll() is None:
