@@ -27,7 +27,6 @@ from ambient.actuators.ha_breathing import (
     breaths_per_minute,
     moment_of,
     pattern_of,
-    plan,
     template_script,
 )
 from ambient.actuators.ha_episode import Episode, EpisodeRecords
@@ -270,10 +269,9 @@ class HomeAssistantActuator:
         )
         episode.breathing = asyncio.create_task(self._run_session(session, episode))
         episode.start_task(episode.breathing)
-        steps = plan(script)
         detail = (
             f"breathing {pattern_of(action)}, {script.cycles} cycles at "
-            f"{breaths_per_minute(script.phases):.1f}/min (~{steps[-1].offset_s:.0f} s)"
+            f"{breaths_per_minute(script.phases):.1f}/min (~{session.steps[-1].offset_s:.0f} s)"
         )
         return detail if script.source == FIXED_TEXT else f"{detail}; script: {script.source}"
 
