@@ -77,8 +77,6 @@ class OpenDay:
     sleep: dict[str, float] = field(default_factory=dict)
     #: Changed since it was last saved (skip the save when idle).
     dirty: bool = True
-    #: The hours (``minute // 60``) that have bins.
-    hours: set[int] = field(default_factory=set)
     #: The hours whose bins changed since they were last saved; None: every hour (a day never
     #: saved by the hour).
     unsaved_hours: set[int] | None = None
@@ -86,6 +84,11 @@ class OpenDay:
     @classmethod
     def of(cls, day: date, zone: tzinfo) -> OpenDay:
         return cls(day, day_start(day, zone), day_end(day, zone))
+
+    @property
+    def hours(self) -> set[int]:
+        """The hours (``minute // 60``) that have bins."""
+        return {minute // 60 for minute in self.bins}
 
     def to_json(self) -> dict[str, Any]:
         """The day without its bins, which are kept an hour to a record (``hour_to_json``)."""
@@ -138,7 +141,6 @@ class OpenDay:
                     if len(row) != FIELDS or not all(math.isfinite(v) for v in row):
                         return None
                     opened.bins[int(key)] = row
-            opened.hours = {minute // 60 for minute in opened.bins}
             opened.episodes = [dict(e) for e in data.get("episodes", [])]
             opened.sleep = {str(k): float(v) for k, v in data.get("sleep", {}).items()}
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -165,7 +167,6 @@ class OpenDay:
             row = self.bins.get(minute)
             if row is None:
                 row = self.bins[minute] = [0.0] * FIELDS
-                self.hours.add(minute // 60)
             if unsaved is not None:
                 unsaved.add(minute // 60)
             _add_seconds(row, step, held, at_rest, config)
