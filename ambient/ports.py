@@ -60,6 +60,10 @@ class ActionPerformer(Protocol):
 
     async def end_episode(self, context: ActionContext) -> None: ...
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        """End the episodes still held whose ids are not in ``live`` (no rule owns them)."""
+        ...
+
 
 class Actuator(Protocol):
     """Performs the action kinds it names (``log``, ``calm_lights``, ``service_call`` …).

@@ -144,6 +144,9 @@ class NullPerformer:
     async def end_episode(self, context: ActionContext) -> None:
         return None
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        return None
+
 
 async def rule_latency(broker: MosquittoBroker) -> list[float]:
     from ambient.rules.engine import RuleEngine

@@ -52,6 +52,9 @@ class ReportOnly:
     async def end_episode(self, context: ActionContext) -> None:
         return None
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        return None
+
 
 def _rules(rng: random.Random) -> list[dict[str, Any]]:
     signals = [("stress_score", 40, 95), ("hr", 80, 140), ("ln_rmssd_z", -2.5, -0.5)]

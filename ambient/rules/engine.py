@@ -145,9 +145,7 @@ class RuleEngine:
         """Episodes the actuators still hold that no rule owns any more (the rule changed or
         was removed, or the breathing button started it) end now: their lights are restored
         and their records removed, at every start and reload."""
-        settle = getattr(self._performer, "settle_episodes", None)
-        if settle is not None:
-            await settle(self._runs.live_episodes(self._rules))
+        await self._performer.settle_episodes(self._runs.live_episodes(self._rules))
 
     async def stop(self) -> None:
         """Persist everything and cancel timers and runs; runs resume on the next start.

@@ -44,6 +44,9 @@ class Performer:
     async def end_episode(self, context: ActionContext) -> None:
         return None
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        return None
+
 
 async def test_a_state_trigger_on_the_hrv_trend_fires_when_it_turns_low() -> None:
     config = AmbientConfig.model_validate(

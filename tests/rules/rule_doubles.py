@@ -63,6 +63,9 @@ class RecordingPerformer:
     async def end_episode(self, context: ActionContext) -> None:
         self.ended.append(context)
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        return None
+
     def messages(self) -> list[str]:
         return [str(getattr(p.action, "message", p.action)) for p in self.performed]
 

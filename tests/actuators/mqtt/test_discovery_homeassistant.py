@@ -31,6 +31,9 @@ class NoActions:
     async def end_episode(self, context: ActionContext) -> None:
         return None
 
+    async def settle_episodes(self, live: set[str]) -> None:
+        return None
+
 
 async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
     ha: HomeAssistantInstance, mosquitto: MosquittoBroker
