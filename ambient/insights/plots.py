@@ -1,15 +1,26 @@
 """The weekly report's two pictures, as inline SVG text (matplotlib, the `report` extra; only
 the report imports this module). Text stays text in the SVG (small, readable when zoomed), and
-ids are salted with a fixed string so the same data give the same page."""
+ids are salted with a fixed string so the same data give the same page.
+
+Each picture keeps one figure, its axes, labels and legend, and only swaps the data artists
+from one report to the next: building a figure and its axes costs about as much as drawing
+it, and a week of reports draws the same two frames dozens of times.
+"""
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from datetime import date
 
 import matplotlib
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.container import Container
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 matplotlib.rcParams.update(
     {
@@ -27,6 +38,76 @@ RECOVERY = "#5a9e7c"
 LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#7a8a99"
 
 
+class _Frame:
+    """A figure with its axes, y label and legend, kept between reports; ``draw`` removes the
+    previous report's data artists before the caller adds new ones. One report at a time
+    (the lock): matplotlib figures are not thread-safe."""
+
+    def __init__(
+        self,
+        height_in: float,
+        margins: dict[str, float],
+        ylabel: str,
+        legend: list[Artist],
+        columns: int,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.figure = Figure(figsize=(5.2, height_in))
+        self.figure.subplots_adjust(**margins)
+        self.axes: Axes = self.figure.subplots()
+        self.axes.set_ylabel(ylabel)
+        self.axes.legend(
+            handles=legend,
+            ncols=columns,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1.2),
+            frameon=False,
+        )
+        self.data: list[Artist | Container] = []
+
+    def clear(self) -> Axes:
+        for artist in self.data:
+            artist.remove()
+        self.data = []
+        # As on a new axes: the next artist added sets the data limits afresh.
+        self.axes.ignore_existing_data_limits = True
+        return self.axes
+
+    def svg(self) -> str:
+        return _svg(self.figure)
+
+
+_bars: _Frame | None = None
+_band: _Frame | None = None
+
+
+def _bars_frame() -> _Frame:
+    global _bars
+    if _bars is None:
+        legend: list[Artist] = [
+            Patch(facecolor=LOW, linewidth=0, label="low stress"),
+            Patch(facecolor=MEDIUM, linewidth=0, label="medium"),
+            Patch(facecolor=HIGH, linewidth=0, label="high"),
+            Patch(facecolor=RECOVERY, linewidth=0, label="recovery"),
+        ]
+        margins = {"left": 0.12, "right": 0.98, "bottom": 0.1, "top": 0.84}
+        _bars = _Frame(3.0, margins, "minutes", legend, 4)
+    return _bars
+
+
+def _band_frame() -> _Frame:
+    global _band
+    if _band is None:
+        legend: list[Artist] = [
+            Patch(color=BAND, label="normal band", linewidth=0),
+            Line2D([], [], linestyle="", marker="o", color=DOT, markersize=3, label="daily"),
+            Line2D([], [], color=LINE, linewidth=2, label="7-day mean"),
+        ]
+        margins = {"left": 0.13, "right": 0.98, "bottom": 0.11, "top": 0.84}
+        _band = _Frame(2.8, margins, "ln RMSSD", legend, 3)
+    return _band
+
+
 def week_bars(
     days: Sequence[date],
     low: Sequence[float],
@@ -35,21 +116,21 @@ def week_bars(
     recovery: Sequence[float],
 ) -> str:
     """Stress minutes by level (stacked) beside recovery minutes, per day of the week."""
-    fig = Figure(figsize=(5.2, 3.0))
-    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.1, top=0.84)
-    ax = fig.subplots()
-    xs = list(range(len(days)))
-    left = [x - 0.2 for x in xs]
-    right = [x + 0.2 for x in xs]
-    ax.bar(left, low, 0.38, color=LOW, label="low stress")
-    ax.bar(left, medium, 0.38, bottom=low, color=MEDIUM, label="medium")
-    stacked = [a + b for a, b in zip(low, medium, strict=True)]
-    ax.bar(left, high, 0.38, bottom=stacked, color=HIGH, label="high")
-    ax.bar(right, recovery, 0.38, color=RECOVERY, label="recovery")
-    ax.set_xticks(xs, [d.strftime("%a") for d in days])
-    ax.set_ylabel("minutes")
-    ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, 1.2), frameon=False)
-    return _svg(fig)
+    frame = _bars_frame()
+    with frame.lock:
+        ax = frame.clear()
+        xs = list(range(len(days)))
+        left = [x - 0.2 for x in xs]
+        right = [x + 0.2 for x in xs]
+        stacked = [a + b for a, b in zip(low, medium, strict=True)]
+        frame.data += [
+            ax.bar(left, low, 0.38, color=LOW),
+            ax.bar(left, medium, 0.38, bottom=low, color=MEDIUM),
+            ax.bar(left, high, 0.38, bottom=stacked, color=HIGH),
+            ax.bar(right, recovery, 0.38, color=RECOVERY),
+        ]
+        ax.set_xticks(xs, [d.strftime("%a") for d in days])
+        return frame.svg()
 
 
 def hrv_band(
@@ -61,32 +142,26 @@ def hrv_band(
     week_start: date,
 ) -> str:
     """Daily ln RMSSD (dots), its 7-day mean (line) and the normal band (shaded)."""
-    fig = Figure(figsize=(5.2, 2.8))
-    fig.subplots_adjust(left=0.13, right=0.98, bottom=0.11, top=0.84)
-    ax = fig.subplots()
-    xs = list(range(len(days)))
-    lows = [float("nan") if v is None else v for v in band_low]
-    highs = [float("nan") if v is None else v for v in band_high]
-    ax.fill_between(xs, lows, highs, color=BAND, label="normal band", linewidth=0)
-    points = [(x, v) for x, v in zip(xs, daily, strict=True) if v is not None]
-    if points:
-        ax.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            "o",
-            color=DOT,
-            markersize=3,
-            label="daily",
-        )
-    means = [float("nan") if v is None else v for v in mean_7d]
-    ax.plot(xs, means, color=LINE, linewidth=2, label="7-day mean")
-    week_x = days.index(week_start) if week_start in days else len(days) - 7
-    ax.axvspan(week_x - 0.5, len(days) - 0.5, color="#000000", alpha=0.05, linewidth=0)
-    ticks = list(range(len(days) - 1, -1, -14))[::-1]
-    ax.set_xticks(ticks, [days[t].strftime("%d %b") for t in ticks])
-    ax.set_ylabel("ln RMSSD")
-    ax.legend(ncols=3, loc="upper center", bbox_to_anchor=(0.5, 1.2), frameon=False)
-    return _svg(fig)
+    frame = _band_frame()
+    with frame.lock:
+        ax = frame.clear()
+        xs = list(range(len(days)))
+        lows = [float("nan") if v is None else v for v in band_low]
+        highs = [float("nan") if v is None else v for v in band_high]
+        frame.data.append(ax.fill_between(xs, lows, highs, color=BAND, linewidth=0))
+        points = [(x, v) for x, v in zip(xs, daily, strict=True) if v is not None]
+        if points:
+            xs_points, values = [p[0] for p in points], [p[1] for p in points]
+            frame.data += ax.plot(xs_points, values, "o", color=DOT, markersize=3)
+        means = [float("nan") if v is None else v for v in mean_7d]
+        frame.data += ax.plot(xs, means, color=LINE, linewidth=2)
+        week_x = days.index(week_start) if week_start in days else len(days) - 7
+        shade = ax.axvspan(week_x - 0.5, len(days) - 0.5, color="#000000", alpha=0.05)
+        shade.set_linewidth(0)
+        frame.data.append(shade)
+        ticks = list(range(len(days) - 1, -1, -14))[::-1]
+        ax.set_xticks(ticks, [days[t].strftime("%d %b") for t in ticks])
+        return frame.svg()
 
 
 def _svg(fig: Figure) -> str:

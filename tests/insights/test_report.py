@@ -88,6 +88,17 @@ def test_the_page_loads_nothing_from_anywhere() -> None:
     assert not re.search(r"url\(\s*['\"]?(?!#)", html)
 
 
+def test_the_same_data_give_the_same_page_whatever_was_drawn_before() -> None:
+    # The plots reuse their figures between reports: nothing of one report may leak into
+    # the next (a taller bar, a wider band, another week's shading).
+    first = page()
+    other = {s.day: s for s in summaries("sam", date(2026, 9, 1), 91, seed=11)}
+    busier = {d: replace(s, high_minutes=s.high_minutes * 4) for d, s in other.items()}
+    between = render_week("Sam", busier, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert between != first
+    assert page() == first
+
+
 def test_thin_data_give_no_observations_and_say_so() -> None:
     html = page(days=5, first=WEEK)  # the first five days ever worn
     assert "Not enough data yet to say anything with confidence" in html
