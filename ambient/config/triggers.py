@@ -79,7 +79,20 @@ class StateTriggerConfig(TriggerBase):
         return self
 
 
-class TimeTriggerConfig(TriggerBase):
+#: How late a fire time missed while ambient was not running may still fire (seconds): a
+#: restart, an upgrade or a reboot of a Raspberry Pi is back within it; an outage is not.
+DEFAULT_CATCH_UP_S = 300.0
+
+
+class ScheduledTriggerBase(TriggerBase):
+    """What time and cron triggers share: the catch-up of fire times missed in a restart."""
+
+    catch_up: Duration = Field(
+        default=DEFAULT_CATCH_UP_S, title="Missed while not running: fires late if this recent"
+    )
+
+
+class TimeTriggerConfig(ScheduledTriggerBase):
     """At a local time of day, every day (or on the given weekdays)."""
 
     trigger: Literal["time"]
@@ -87,7 +100,7 @@ class TimeTriggerConfig(TriggerBase):
     weekday: Annotated[list[Weekday], BeforeValidator(_one_or_many)] | None = None
 
 
-class CronTriggerConfig(TriggerBase):
+class CronTriggerConfig(ScheduledTriggerBase):
     """A five-field cron expression (minute hour day month weekday), run through APScheduler."""
 
     trigger: Literal["cron"]

@@ -1,4 +1,4 @@
-"""From signal updates, HA entity changes, MQTT messages, commands and schedules to trigger state:
+"""From signal updates, HA entity changes, MQTT messages and commands to trigger state:
 each trigger's `for` window and edge (clear → pending → active, cleared past the hysteresis),
 per person, handing firings and recoveries to the :class:`~ambient.rules.firing.Firer`.
 
@@ -12,12 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
 from ambient.clock import Clock
-from ambient.config.triggers import (
-    CronTriggerConfig,
-    SignalTriggerConfig,
-    StateTriggerConfig,
-    TimeTriggerConfig,
-)
+from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.counters import Counters
 from ambient.messages import ExternalEvent, SignalUpdate, SignalValue
 from ambient.rules import describe
@@ -31,7 +26,6 @@ from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, SignalSlot, TextSlot
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
-from ambient.rules.schedule import Schedule, cron_triggers
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
 from ambient.rules.values import entity_state_from_event, ha_time, numeric
@@ -123,19 +117,6 @@ class TriggerDispatch:
     def rearm_entity_timers(self, rule: Rule) -> None:
         """Re-arm the `for` timers of entity state triggers restored from the store."""
         self._entity.rearm(rule)
-
-    def arm_schedules(self, rule: Rule) -> None:
-        for index, trigger in enumerate(rule.config.triggers):
-            if isinstance(trigger, TimeTriggerConfig | CronTriggerConfig):
-                for cron in cron_triggers(trigger, self._zone):
-                    schedule = Schedule(
-                        self.clock,
-                        cron,
-                        self._zone,
-                        self._scheduled_callback(rule, index, trigger),
-                    )
-                    schedule.arm()
-                    rule.schedules.append(schedule)
 
     # -- signals: the hot path ------------------------------------------------------------
 
@@ -409,20 +390,6 @@ class TriggerDispatch:
                 rule, index, trigger, entity_id, old_value, new, event.time, last_changed
             )
         self._entity.known(entity_id)
-
-    def _scheduled_callback(
-        self, rule: Rule, index: int, trigger: TimeTriggerConfig | CronTriggerConfig
-    ) -> Callable[[float], None]:
-        def fire(when: float) -> None:
-            firing = Firing(
-                index,
-                trigger.id,
-                describe.trigger_label(trigger, index),
-                describe.scheduled(trigger, when, self._zone),
-            )
-            self._fire_for_scope(rule, firing, when)
-
-        return fire
 
 
 def _state_text(value: object) -> str:

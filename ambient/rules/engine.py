@@ -9,7 +9,8 @@ This module is the façade the daemon wires; the work is done by the parts it bu
 :mod:`~ambient.rules.dispatch` (updates and events to trigger state, the hot path, with
 :mod:`~ambient.rules.entity_triggers` and :mod:`~ambient.rules.mqtt_triggers`),
 :mod:`~ambient.rules.firing` (fire or suppress, episodes, escalation, recovery),
-:mod:`~ambient.rules.runs` (action runs and modes), :mod:`~ambient.rules.rule_store`,
+:mod:`~ambient.rules.runs` (action runs and modes), :mod:`~ambient.rules.scheduled_triggers`
+(time and cron, with the catch-up after a restart), :mod:`~ambient.rules.rule_store`,
 :mod:`~ambient.rules.hold` (pause, quiet hours) and :mod:`~ambient.rules.tracing`.
 """
 
@@ -32,6 +33,7 @@ from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import build_rule, entities_used
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
+from ambient.rules.scheduled_triggers import ScheduledTriggers
 from ambient.rules.state import cancel_timer, person_of
 from ambient.rules.timeofday import resolve_zone
 from ambient.rules.tracing import Tracer
@@ -103,6 +105,17 @@ class RuleEngine:
             self._grace,
             counters,
         )
+        self._scheduled = ScheduledTriggers(
+            clock,
+            zone,
+            config.person_ids(),
+            self._firer.fire_for_scope,
+            self._tracer.trace,
+            self._rule_store.save,
+            self._grace,
+            self._runs.conditions_known,
+            counters,
+        )
 
     def on_signals(self, update: SignalUpdate) -> None:
         self._dispatch.on_signals(update)
@@ -138,7 +151,7 @@ class RuleEngine:
                     if not running:
                         self._runs.start_queued(rule, person)
                 self._dispatch.rearm_entity_timers(rule)
-            self._dispatch.arm_schedules(rule)
+            self._scheduled.start(rule)
         await self._settle_episodes()
 
     async def _settle_episodes(self) -> None:
@@ -154,6 +167,7 @@ class RuleEngine:
         cut the runs' cancellation short but never the write."""
         self._rule_store.write_all(self._rules)
         self._grace.cancel()
+        self._scheduled.cancel()
         for rule in self._rules:
             for schedule in rule.schedules:
                 schedule.cancel()

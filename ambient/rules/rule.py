@@ -54,6 +54,8 @@ class Rule:
     #: `for` timers of entity state triggers, by "<trigger index>:<entity id>".
     entity_pending: dict[str, TriggerState] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
+    #: The newest fire time handled, by time or cron schedule (see :mod:`.catch_up`).
+    fire_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def id(self) -> str:

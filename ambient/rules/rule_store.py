@@ -1,10 +1,12 @@
-"""A rule's state in the store, keyed by rule id: `for` windows, cooldowns, open episodes and
-running sequences, so they continue after a restart. State saved by a different version of the
-rule (another fingerprint) is dropped."""
+"""A rule's state in the store, keyed by rule id: `for` windows, cooldowns, open episodes,
+running sequences and the newest fire time each schedule handled, so they continue after a
+restart. State saved by a different version of the rule (another fingerprint) is dropped, but
+for the handled fire times: they are kept by schedule (see :mod:`.catch_up`)."""
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from ambient.rules.rule import Rule
@@ -30,6 +32,8 @@ class RuleStore:
         stored = self._store.get(STATE_NAMESPACE, rule.id)
         if not isinstance(stored, dict):
             return False
+        # Kept when the rule changed: they belong to its schedules, which say if they did.
+        rule.fire_times = _fire_times(stored.get("fire_times"))
         if stored.get("fingerprint") != rule.fingerprint:
             _LOGGER.info("Rule %s changed since its state was saved; starting it fresh", rule.id)
             self._store.delete(STATE_NAMESPACE, rule.id)
@@ -65,4 +69,16 @@ class RuleStore:
             "fingerprint": rule.fingerprint,
             "persons": {key: state.to_json() for key, state in rule.persons.items()},
             "entity_pending": {k: v.to_json() for k, v in rule.entity_pending.items()},
+            "fire_times": dict(rule.fire_times),
         }
+
+
+def _fire_times(stored: Any) -> dict[str, float]:
+    """The handled fire times saved (none from a version that kept none, or unreadable)."""
+    if not isinstance(stored, dict):
+        return {}
+    return {
+        str(key): float(value)
+        for key, value in stored.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }

@@ -8,7 +8,7 @@ fall-back fires at each occurrence.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
 _MAX_SKIPS = 48
+#: A bound on the fire times one search walks (a cron fires at most once a minute).
+_MAX_FIRE_TIMES = 10_000
+#: How far back :func:`last_fire_time` looks (ten years).
+_MAX_SPAN_S = 10 * 366 * 86400.0
 
 
 def cron_triggers(config: TimeTriggerConfig | CronTriggerConfig, zone: tzinfo) -> list[CronTrigger]:
@@ -61,6 +65,38 @@ def next_fire_time(trigger: CronTrigger, zone: tzinfo, after: float) -> float | 
         previous = candidate
         now = datetime.fromtimestamp(max(when, after) + 1e-6, zone)
     return None
+
+
+def fire_times(
+    triggers: Sequence[CronTrigger], zone: tzinfo, after: float, until: float, limit: int
+) -> list[float]:
+    """The fire times of any of ``triggers`` in (``after``, ``until``], oldest first: the first
+    ``limit`` of them (each trigger is walked no further either)."""
+    found: set[float] = set()
+    for trigger in triggers:
+        when = next_fire_time(trigger, zone, after)
+        count = 0
+        while when is not None and when <= until and count < limit:
+            found.add(when)
+            count += 1
+            when = next_fire_time(trigger, zone, when)
+    return sorted(found)[:limit]
+
+
+def last_fire_time(
+    triggers: Sequence[CronTrigger], zone: tzinfo, after: float, until: float
+) -> float | None:
+    """The newest fire time in (``after``, ``until``]. Searched backwards from ``until`` in
+    spans that double, so a long outage costs a few spans' fire times, not all of them."""
+    span_s = 60.0
+    while True:
+        start = max(after, until - span_s)
+        times = fire_times(triggers, zone, start, until, _MAX_FIRE_TIMES)
+        if times:
+            return times[-1]
+        if start <= after or span_s > _MAX_SPAN_S:
+            return None
+        span_s *= 2
 
 
 class Schedule:

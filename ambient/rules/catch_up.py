@@ -1,0 +1,111 @@
+"""Fire times of a time or cron trigger that passed while ambient was not running: which one
+fires late at the start, and the sentences that say so.
+
+Each trigger's state records the newest fire time it handled (fired, or decided not to). At
+the start, the fire times after that one and up to now were missed: a restart, an upgrade or a
+reboot fell on them. If the newest was at most the trigger's ``catch_up`` ago it fires once,
+late (several missed ones coalesce into that one firing, as APScheduler's ``coalesce``);
+otherwise they are skipped (as a job past APScheduler's ``misfire_grace_time``) and the trace
+says so. A trigger with no record yet (a new rule, a new store, ``simulate``) missed nothing:
+ambient was not running it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import TYPE_CHECKING
+
+from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
+from ambient.rules import describe
+from ambient.rules.schedule import fire_times, last_fire_time, next_fire_time
+from ambient.rules.timeofday import duration_text
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
+ScheduledTrigger = TimeTriggerConfig | CronTriggerConfig
+
+#: At most this many missed fire times are counted for the trace (a minutely cron and a long
+#: ``catch_up`` would otherwise be walked one by one).
+_MAX_COUNTED = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Missed:
+    """The fire times of one trigger that passed while ambient was not running."""
+
+    #: The newest of them (unix seconds).
+    last_at: float
+    #: How many of them were at most ``catch_up`` ago (0: none; the newest is skipped).
+    in_time: int
+    #: Whether older ones, more than ``catch_up`` ago, were missed too.
+    older: bool
+
+    @property
+    def fires(self) -> bool:
+        return self.in_time > 0
+
+
+def schedule_key(trigger: ScheduledTrigger) -> str:
+    """What the handled fire time is recorded under: the schedule itself (and the trigger's
+    id), so the record holds while the rule's actions or conditions are edited, and a changed
+    schedule starts without one."""
+    if isinstance(trigger, CronTriggerConfig):
+        key = f"cron {trigger.cron}"
+    else:
+        key = "time " + ",".join(trigger.at)
+        if trigger.weekday:
+            key += " " + ",".join(trigger.weekday)
+    return key if trigger.id is None else f"{key} [{trigger.id}]"
+
+
+def missed(
+    crons: Sequence[CronTrigger],
+    zone: tzinfo,
+    handled_at: float,
+    now: float,
+    catch_up_s: float,
+) -> Missed | None:
+    """The fire times in (``handled_at``, ``now``], or None when there are none."""
+    first = min(
+        (t for t in (next_fire_time(c, zone, handled_at) for c in crons) if t is not None),
+        default=None,
+    )
+    if first is None or first > now:
+        return None
+    in_time: list[float] = []
+    if catch_up_s > 0:
+        start = max(handled_at, now - catch_up_s - 1.0)
+        times = fire_times(crons, zone, start, now, _MAX_COUNTED)
+        in_time = [t for t in times if now - t <= catch_up_s]
+    if in_time:
+        return Missed(in_time[-1], len(in_time), first < in_time[0])
+    last = last_fire_time(crons, zone, handled_at, now)
+    return Missed(last if last is not None else first, 0, True)
+
+
+def caught_up(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo) -> str:
+    """``time 22:30, caught up 7.0 s late (missed while ambient was not running)``."""
+    what = describe.scheduled(trigger, missed.last_at, zone)
+    notes = ["missed while ambient was not running"]
+    if missed.in_time > 1:
+        notes.append(f"{missed.in_time} missed fire times, fired once")
+    if missed.older:
+        notes.append(f"older ones past catch_up {duration_text(trigger.catch_up)} skipped")
+    return f"{what}, caught up {late_text(now - missed.last_at)} late ({'; '.join(notes)})"
+
+
+def skipped(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo) -> str:
+    """``time 22:30 missed while ambient was not running: due 3h ago, catch_up 5min;
+    skipped``."""
+    what = describe.scheduled(trigger, missed.last_at, zone)
+    limit = duration_text(trigger.catch_up) if trigger.catch_up > 0 else "0 (off)"
+    due = late_text(now - missed.last_at)
+    return f"{what} missed while ambient was not running: due {due} ago, catch_up {limit}; skipped"
+
+
+def late_text(seconds: float) -> str:
+    """``7.0 s`` under a minute, ``3min20s`` above."""
+    return f"{seconds:.1f} s" if seconds < 60 else duration_text(seconds)

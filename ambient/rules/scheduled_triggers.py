@@ -1,0 +1,192 @@
+"""Time and cron triggers: armed on the clock at the start, each fire time handled recorded in
+the rule's state (written with it, in the same transaction), and a fire time missed while
+ambient was not running caught up once if it is recent enough (see :mod:`.catch_up`).
+
+A late firing is decided as any firing is, when it happens: cooldown, conditions (a `time`
+condition sees the time of the late firing, not the missed fire time: the actions happen now),
+pause, quiet hours, mode. Conditions that read signals or Home Assistant entities first wait
+until those are known again, within the grace period after the start (:mod:`.resume`): right
+after a start every signal is unknown because of the restart, not because of the person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import tzinfo
+
+from ambient.clock import Clock
+from ambient.config.conditions import ConditionConfig
+from ambient.counters import Counters
+from ambient.rules import describe
+from ambient.rules.catch_up import (
+    Missed,
+    ScheduledTrigger,
+    caught_up,
+    missed,
+    schedule_key,
+    skipped,
+)
+from ambient.rules.firing import Firing
+from ambient.rules.resume import ResumeGrace, condition_inputs
+from ambient.rules.rule import Rule
+from ambient.rules.schedule import Schedule, cron_triggers
+from ambient.rules.state import RunRecord
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Counters scope for what the rules did with missed fire times.
+COUNTER_SCOPE = "rules"
+
+FireForScope = Callable[[Rule, Firing, float], None]
+Trace = Callable[..., None]
+Save = Callable[[Rule], None]
+#: Waits until what the conditions read for a run's person is known (or the grace ends).
+ConditionsKnown = Callable[[Sequence[ConditionConfig], RunRecord], Awaitable[None]]
+
+
+class ScheduledTriggers:
+    """Every rule's time and cron triggers, and their late firings waiting for inputs."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        zone: tzinfo,
+        people: Sequence[str],
+        fire_for_scope: FireForScope,
+        trace: Trace,
+        save: Save,
+        grace: ResumeGrace,
+        conditions_known: ConditionsKnown,
+        counters: Counters | None = None,
+    ) -> None:
+        self.clock = clock
+        self._zone = zone
+        self._people = list(people)
+        self._fire_for_scope = fire_for_scope
+        self._trace = trace
+        self._save = save
+        self._grace = grace
+        self._conditions_known = conditions_known
+        self._counters = counters if counters is not None else Counters()
+        self._late: set[asyncio.Task[None]] = set()
+
+    def start(self, rule: Rule) -> None:
+        """Catch up what ``rule``'s schedules missed while ambient was not running, then arm
+        them for their next fire times."""
+        recorded = False
+        for index, trigger in enumerate(rule.config.triggers):
+            if not isinstance(trigger, ScheduledTrigger):
+                continue
+            crons = cron_triggers(trigger, self._zone)
+            key = schedule_key(trigger)
+            now = self.clock.now()
+            handled_at = rule.fire_times.get(key)
+            if handled_at is not None and handled_at < now:
+                found = missed(crons, self._zone, handled_at, now, trigger.catch_up)
+                if found is not None:
+                    self._catch_up(rule, index, trigger, found)
+            if handled_at is None or handled_at > now:
+                # Nothing was missed: ambient was not running this schedule (or its clock
+                # was ahead). From now on it is.
+                rule.fire_times[key] = now
+            recorded = True
+            for cron in crons:
+                schedule = Schedule(
+                    self.clock, cron, self._zone, self._on_time(rule, index, trigger, key)
+                )
+                schedule.arm()
+                rule.schedules.append(schedule)
+        if recorded:
+            self._save(rule)
+
+    def cancel(self) -> None:
+        """Late firings still waiting for their inputs are dropped: their fire times stay
+        unhandled, so the next start catches them up if they are still recent enough."""
+        for task in self._late:
+            task.cancel()
+        self._late.clear()
+
+    def _on_time(
+        self, rule: Rule, index: int, trigger: ScheduledTrigger, key: str
+    ) -> Callable[[float], None]:
+        def fire(when: float) -> None:
+            _handled(rule, key, when)
+            firing = Firing(
+                index,
+                trigger.id,
+                describe.trigger_label(trigger, index),
+                describe.scheduled(trigger, when, self._zone),
+            )
+            self._fire_for_scope(rule, firing, when)
+            self._save(rule)
+
+        return fire
+
+    def _catch_up(self, rule: Rule, index: int, trigger: ScheduledTrigger, found: Missed) -> None:
+        key = schedule_key(trigger)
+        label = describe.trigger_label(trigger, index)
+        now = self.clock.now()
+        if not found.fires:
+            _handled(rule, key, now)
+            self._counters.increment(COUNTER_SCOPE, "catch_up_skipped")
+            reason = skipped(trigger, found, now, self._zone)
+            self._trace(rule, "suppressed", reason, rule.config.person, label)
+            return
+        waits = [p for p in self._scope(rule) if condition_inputs(rule.config.conditions, p)]
+        if not waits or not self._grace.active():
+            self._fire_late(rule, index, trigger, found, now)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._fire_when_known(rule, index, trigger, found, now, waits)
+        )
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _fire_when_known(
+        self,
+        rule: Rule,
+        index: int,
+        trigger: ScheduledTrigger,
+        found: Missed,
+        started: float,
+        people: list[str | None],
+    ) -> None:
+        for person in people:
+            waiting = RunRecord(
+                id=f"{rule.id}-catch-up",
+                kind="actions",
+                person=person,
+                episode=f"{rule.id}:{person or '-'}:catch-up",
+                trigger_id=trigger.id,
+                started=started,
+            )
+            await self._conditions_known(rule.config.conditions, waiting)
+        self._fire_late(rule, index, trigger, found, started)
+
+    def _fire_late(
+        self, rule: Rule, index: int, trigger: ScheduledTrigger, found: Missed, started: float
+    ) -> None:
+        """Fire once for the missed fire times; everything up to the start is handled."""
+        _handled(rule, schedule_key(trigger), started)
+        self._counters.increment(COUNTER_SCOPE, "catch_up_fired")
+        now = self.clock.now()
+        reason = caught_up(trigger, found, now, self._zone)
+        _LOGGER.info("Rule %s: %s", rule.id, reason)
+        label = describe.trigger_label(trigger, index)
+        self._fire_for_scope(rule, Firing(index, trigger.id, label, reason), now)
+        self._save(rule)
+
+    def _scope(self, rule: Rule) -> list[str | None]:
+        """Whose conditions a late firing reads (the firer fires for the same people)."""
+        if rule.config.person is not None:
+            return [rule.config.person]
+        if not rule.per_person:
+            return [None]
+        return [*self._people]
+
+
+def _handled(rule: Rule, key: str, at: float) -> None:
+    """Fire times up to ``at`` are handled (the record never moves back)."""
+    rule.fire_times[key] = max(at, rule.fire_times.get(key, at))
