@@ -38,7 +38,8 @@ class Missed:
 
     #: The newest of them (unix seconds).
     last_at: float
-    #: How many of them were at most ``catch_up`` ago (0: none; the newest is skipped).
+    #: How many of them were at most ``catch_up`` ago (0: none, the newest is skipped; counted
+    #: up to a thousand).
     in_time: int
     #: Whether older ones, more than ``catch_up`` ago, were missed too.
     older: bool
@@ -69,21 +70,16 @@ def missed(
     catch_up_s: float,
 ) -> Missed | None:
     """The fire times in (``handled_at``, ``now``], or None when there are none."""
-    first = min(
-        (t for t in (next_fire_time(c, zone, handled_at) for c in crons) if t is not None),
-        default=None,
-    )
-    if first is None or first > now:
-        return None
-    in_time: list[float] = []
-    if catch_up_s > 0:
-        start = max(handled_at, now - catch_up_s - 1.0)
-        times = fire_times(crons, zone, start, now, _MAX_COUNTED)
-        in_time = [t for t in times if now - t <= catch_up_s]
-    if in_time:
-        return Missed(in_time[-1], len(in_time), first < in_time[0])
     last = last_fire_time(crons, zone, handled_at, now)
-    return Missed(last if last is not None else first, 0, True)
+    if last is None:
+        return None
+    first = min(t for t in (next_fire_time(c, zone, handled_at) for c in crons) if t is not None)
+    older = now - first > catch_up_s
+    if catch_up_s <= 0 or now - last > catch_up_s:
+        return Missed(last, 0, older)
+    start = max(handled_at, now - catch_up_s - 1.0)
+    times = fire_times(crons, zone, start, now, _MAX_COUNTED)
+    return Missed(last, max(1, sum(1 for t in times if now - t <= catch_up_s)), older)
 
 
 def caught_up(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo) -> str:
@@ -91,7 +87,8 @@ def caught_up(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinf
     what = describe.scheduled(trigger, missed.last_at, zone)
     notes = ["missed while ambient was not running"]
     if missed.in_time > 1:
-        notes.append(f"{missed.in_time} missed fire times, fired once")
+        more = " or more" if missed.in_time >= _MAX_COUNTED else ""
+        notes.append(f"{missed.in_time}{more} missed fire times, fired once")
     if missed.older:
         notes.append(f"older ones past catch_up {duration_text(trigger.catch_up)} skipped")
     return f"{what}, caught up {late_text(now - missed.last_at)} late ({'; '.join(notes)})"

@@ -153,17 +153,20 @@ class ScheduledTriggers:
         started: float,
         people: list[str | None],
     ) -> None:
-        for person in people:
-            waiting = RunRecord(
-                id=f"{rule.id}-catch-up",
-                kind="actions",
-                person=person,
-                episode=f"{rule.id}:{person or '-'}:catch-up",
-                trigger_id=trigger.id,
-                started=started,
-            )
-            await self._conditions_known(rule.config.conditions, waiting)
-        self._fire_late(rule, index, trigger, found, started)
+        try:
+            for person in people:
+                waiting = RunRecord(
+                    id=f"{rule.id}-catch-up",
+                    kind="actions",
+                    person=person,
+                    episode=f"{rule.id}:{person or '-'}:catch-up",
+                    trigger_id=trigger.id,
+                    started=started,
+                )
+                await self._conditions_known(rule.config.conditions, waiting)
+            self._fire_late(rule, index, trigger, found, started)
+        except Exception:
+            _LOGGER.exception("Rule %s: the late firing of %s failed", rule.id, found.last_at)
 
     def _fire_late(
         self, rule: Rule, index: int, trigger: ScheduledTrigger, found: Missed, started: float

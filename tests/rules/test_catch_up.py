@@ -250,3 +250,26 @@ async def test_both_fall_back_occurrences_missed_fire_once(tmp_path: Path) -> No
             "2 missed fire times, fired once)",
         )
     ]
+
+
+async def test_a_long_outage_fires_the_newest_fire_time_within_a_long_catch_up(
+    tmp_path: Path,
+) -> None:
+    rule = {
+        "id": "minutely",
+        "triggers": [{"trigger": "cron", "cron": "* * * * *", "catch_up": "1d"}],
+        "actions": [log("tick")],
+    }
+    path = tmp_path / "ambient.db"
+    h = await _started(path, [rule], _at(22, 0, day=(12, 2)))
+    await _down(h, _at(22, 0, 30, day=(12, 2)), "stop")
+    h = await _started(path, [rule], _at(22, 30, 10))  # two days later
+    assert _decisions(h) == [
+        (
+            "22:30:10",
+            "fired",
+            "cron `* * * * *` at 22:30, caught up 10.0 s late (missed while ambient was not "
+            "running; 1000 or more missed fire times, fired once; older ones past catch_up 24h "
+            "skipped)",
+        )
+    ]
