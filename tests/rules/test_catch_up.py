@@ -273,3 +273,34 @@ async def test_a_long_outage_fires_the_newest_fire_time_within_a_long_catch_up(
             "skipped)",
         )
     ]
+
+
+async def test_a_late_firing_waits_for_the_signal_its_condition_reads(tmp_path: Path) -> None:
+    rule = _bedtime()
+    rule["person"] = "alex"
+    rule["conditions"] = [{"condition": "signal", "signal": "hr", "below": 100}]
+    path = tmp_path / "ambient.db"
+    h = await _started(path, [rule], _at(22, 0))
+    await _down(h, _at(22, 29, 58), "stop")
+    h = await _started(path, [rule], _at(22, 30, 5))
+    assert _decisions(h) == []  # hr is unknown only because ambient has just started
+    await h.push(_at(22, 30, 8) - h.t0, hr=72.0)
+    assert _decisions(h) == [
+        (
+            "22:30:08",
+            "fired",
+            "time 22:30, caught up 8.0 s late (missed while ambient was not running)",
+        )
+    ]
+
+
+async def test_the_fire_time_handled_is_kept_with_the_rule_state(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    h = await _started(path, [_bedtime()], _at(22, 0))
+    await _down(h, _at(22, 30, 1), "kill")
+    store = Store(path)
+    record = store.get("rules", "bedtime")
+    store.close()
+    assert isinstance(record, dict)
+    assert record["fire_times"] == {"time 22:30": _at(22, 30)}
+    assert record["persons"][""]["last_fired"] == _at(22, 30)  # the firing's state, with it
