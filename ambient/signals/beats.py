@@ -163,6 +163,8 @@ class BeatCleaner:
             if len(pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
                 return out  # the first beats wait until thresholds can be set from them
             self._prime()
+        elif len(pending) == LOOKAHEAD_BEATS + 1 and self._settled_usual(pending, out):
+            return out
         while len(pending) > LOOKAHEAD_BEATS:
             self._settle_first(out)
         return out
@@ -195,6 +197,62 @@ class BeatCleaner:
             self._abs_mrr.add(abs(2 * deviation if deviation < 0 else deviation))
         self._recent_out.add(median)
 
+    def _settled_usual(self, pending: list[_Raw], out: list[Beat]) -> bool:
+        """Settle the oldest pending beat when it is the usual one (True): its look-ahead is
+        here and both its differences are within the thresholds, so no ectopic pair starts
+        at it (that needs |d1| > 1) and what `_classify` would call normal. Written out,
+        with the three rolling windows' `add` inline: this runs for nearly every beat.
+        False: nothing done, `_settle_first` decides."""
+        first = pending[0]
+        rr_ms = first.rr_ms
+        recent = self._recent_out
+        values = recent.values  # the median of the recent beats, written out
+        mid = len(values) // 2
+        median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+        last_out_rr = self._last_out_rr
+        drr = rr_ms - (last_out_rr if last_out_rr is not None else median)
+        next_drr = pending[1].rr_ms - rr_ms
+        floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
+        abs_drr = self._abs_drr
+        # Differences within the floor are within th1 (never below the floor) whatever the
+        # quartiles, and so are their quotients (division rounds monotonically): the
+        # quartile deviation is worked out only when a difference is larger.
+        if not (-floor <= drr <= floor and -floor <= next_drr <= floor):
+            th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
+            d0, d1 = drr / th1, next_drr / th1
+            if not (-1 <= d0 <= 1 and -1 <= d1 <= 1):
+                return False
+        mrr = rr_ms - median
+        mrr = 2 * mrr if mrr < 0 else mrr
+        # `add` of the three rolling windows (the thresholds' and the median's), written out
+        insort, bisect_left = bisect.insort, bisect.bisect_left
+        order, ordered, value = abs_drr._order, abs_drr.values, abs(drr)
+        if len(order) == _THRESHOLD_BEATS:
+            del ordered[bisect_left(ordered, order.popleft())]
+        order.append(value)
+        insort(ordered, value)
+        mrr_window = self._abs_mrr
+        order, ordered, value = mrr_window._order, mrr_window.values, abs(mrr)
+        if len(order) == _THRESHOLD_BEATS:
+            del ordered[bisect_left(ordered, order.popleft())]
+        order.append(value)
+        insort(ordered, value)
+        order = recent._order
+        if len(order) == _MEDIAN_BEATS:
+            del values[bisect_left(values, order.popleft())]
+        order.append(rr_ms)
+        insort(values, rr_ms)
+        pending.pop(0)
+        # `_emit` of a clean beat
+        out.append(
+            _new_tuple(
+                Beat, (first.time, rr_ms, False, self._last_out_clean and not first.after_gap)
+            )
+        )
+        self._last_out_rr = rr_ms
+        self._last_out_clean = True
+        return True
+
     def _settle_first(self, out: list[Beat]) -> None:
         """Decide on the oldest pending beat (using its look-ahead) and append what it gives."""
         pending = self._pending
@@ -214,31 +272,6 @@ class BeatCleaner:
         abs_drr, abs_mrr = self._abs_drr, self._abs_mrr
         ready = len(abs_drr.values) >= _WARMUP_BEATS
         floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
-        if ready and len(pending) == LOOKAHEAD_BEATS + 1:
-            next_drr = pending[1].rr_ms - rr_ms
-            # Differences within the floor are within th1 (never below the floor) whatever
-            # the quartiles, and so are their quotients (division rounds monotonically): the
-            # quartile deviation is worked out only when a difference is larger.
-            if -floor <= drr <= floor and -floor <= next_drr <= floor:
-                within = True
-            else:
-                th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
-                d0, d1 = drr / th1, next_drr / th1
-                within = -1 <= d0 <= 1 and -1 <= d1 <= 1
-            if within:
-                # The usual case, written out: within the thresholds, and no ectopic pair
-                # starts here (it needs |d1| > 1), so what `_classify` would call normal,
-                # without the call (nor th2, which only the classifier reads).
-                abs_drr.add(abs(drr))
-                abs_mrr.add(abs(mrr))
-                pending.pop(0)
-                # `_emit` of a clean beat, written out
-                follows_clean = self._last_out_clean and not first.after_gap
-                out.append(_new_tuple(Beat, (first.time, rr_ms, False, follows_clean)))
-                self._last_out_rr = rr_ms
-                self._last_out_clean = True
-                self._recent_out.add(rr_ms)
-                return
         th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
         th2 = max(_ALPHA * abs_mrr.quartile_deviation(), floor)
         abs_drr.add(abs(drr))
