@@ -108,25 +108,34 @@ class SignalEngine:
     # -- input -----------------------------------------------------------------------------
 
     def feed(self, reading: Reading) -> None:
-        value = reading.value
-        bounds = VALID_RANGE.get(reading.metric)
-        if not math.isfinite(value) or (bounds and not bounds[0] <= value <= bounds[1]):
-            self.counters.increment(f"signals:{reading.person}", f"{reading.metric}_out_of_range")
-            logger.debug("ignored %s=%r for %s", reading.metric, value, reading.person)
+        metric, value, person = reading.metric, reading.value, reading.person
+        bounds = VALID_RANGE.get(metric)
+        # The ranges are finite: a NaN or an infinity falls outside them.
+        if not (bounds[0] <= value <= bounds[1] if bounds is not None else math.isfinite(value)):
+            self.counters.increment(f"signals:{person}", f"{metric}_out_of_range")
+            logger.debug("ignored %s=%r for %s", metric, value, person)
             return
-        state = self._people.get(reading.person) or self._person(reading.person)
-        state.feed(reading.time, reading.metric, value)
+        state = self._people.get(person) or self._person(person)
+        if metric != RR:
+            state.feed(reading.time, metric, value)
+            self._update(state)  # contact lost, HR, activity: at once
+            return
+        state.feed_beat(reading.time, value)
         # Beats come ~1/s and signals change on a seconds scale: recompute at most every
-        # `update_interval` for beats (a beat in between leaves a timer for the next slot);
-        # anything else (contact lost, HR, activity) updates at once.
-        next_update = self._next_update.get(state.id, -math.inf)
+        # `update_interval` for beats (a beat in between leaves a timer for the next slot).
+        next_update = self._next_update.get(person, -math.inf)
         now = self.clock.now()
-        if reading.metric == RR and now < next_update:
-            current = self._timer.get(state.id)
-            if current is None or not now < current[0] <= next_update:  # else: _arm keeps it
-                self._arm(state, next_update)
+        if not now < next_update:
+            self._update(state)
             return
-        self._update(state)
+        current = self._timer.get(person)
+        if current is None or not now < current[0] <= next_update:  # else: _arm keeps it
+            if current is not None and current[1] == next_update:
+                # already set to go off at the slot (what `_arm` does then, written out:
+                # the first beat after every update comes here)
+                self._timer[person] = (next_update, next_update, current[2])
+            else:
+                self._arm(state, next_update)
 
     def flush(self) -> None:
         """Save every changed baseline now (at shutdown)."""
@@ -168,30 +177,17 @@ class SignalEngine:
         return state
 
     def _update(self, state: PersonSignals) -> None:
+        """Publish what changed, and keep one timer per person at the next moment a signal
+        may go stale or beats settle (a timer already due earlier is kept: it re-checks and
+        re-arms, so a beat costs no timer churn)."""
         now = self.clock.now()
         self._next_update[state.id] = now + self.config.update_interval
-        outcomes = state.compute(now)
-        last = state.outcomes
-        changed = {
-            name: SignalValue(outcome[0], now, outcome[1])
-            for name, outcome in outcomes.items()
-            if last.get(name) != outcome
-        }
-        last.update(outcomes)
-        state.emitted.update(changed)
-        self._schedule(state, now)
-        if changed:
-            self.on_update(SignalUpdate(now, state.id, changed))
-
-    def _schedule(self, state: PersonSignals, now: float) -> None:
-        """Keep one timer per person at the next moment a signal may go stale or settle.
-
-        A timer already due earlier is kept (it re-checks and re-arms), so a beat costs no
-        timer churn.
-        """
+        changed = state.update(now)
         upcoming = state.next_deadline(now)
         if upcoming is not None:
             self._arm(state, upcoming + 1e-6)
+        if changed:
+            self.on_update(SignalUpdate(now, state.id, changed))
 
     def _arm(self, state: PersonSignals, due: float) -> None:
         """Have the person updated at ``due`` (a timer due earlier is kept).

@@ -260,7 +260,9 @@ class PersonSignals:
         self._moment: _Moment | None = None  # what the last update worked out
         read = self.read
         self._produce = _PRODUCERS
-        self._read_builtin = tuple(n for n in _PRODUCERS if read is None or n in read)
+        self._read_producers = tuple(
+            (name, produce) for name, produce in _PRODUCERS.items() if read is None or name in read
+        )
         self._previous_rr: float | None = None
         self._next_sample: float | None = None  # first sample one window after the start
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
@@ -288,6 +290,13 @@ class PersonSignals:
             if metric == self.config.activity.movement_metric:
                 self.activity.movement(time, value)
             self.metrics[metric] = value
+
+    def feed_beat(self, time: float, rr_ms: float) -> None:
+        """``feed`` of one RR interval (the engine's per-beat call, without the dispatch)."""
+        self.last_time[RR] = time
+        beats = self.cleaner.add(time, rr_ms)
+        if beats:
+            self._add_beats(beats)
 
     def settle(self, now: float) -> None:
         """Beats held for look-ahead are let out once the stream has paused ``rr_gap``."""
@@ -334,18 +343,42 @@ class PersonSignals:
 
     def compute(self, now: float) -> dict[str, Outcome]:
         """The signals someone reads (``read``; every signal when None) as of ``now``, as
-        (value, reason) pairs: the engine makes a :class:`SignalValue` only of those that
-        changed (it runs every ``update_interval`` for every person). What the update worked
-        out is kept, so :meth:`outcome` gives any other signal as of this moment."""
+        (value, reason) pairs. What the update worked out is kept, so :meth:`outcome` gives
+        any other signal as of this moment."""
         moment = self._moment = self._advance(now)
-        produce = self._produce
-        out = {name: produce[name](moment) for name in self._read_builtin}
+        out = {name: produce(moment) for name, produce in self._read_producers}
         if self.metrics:
-            read = self.read
-            for metric in self.metrics:
-                if metric not in SIGNAL_NAMES and (read is None or metric in read):
-                    out[metric] = self._metric(metric, now)
+            self._add_metrics(out, now)
         return out
+
+    def update(self, now: float) -> dict[str, SignalValue]:
+        """:meth:`compute`, kept, and the signals whose value or reason changed since the last
+        update as values stamped ``now`` (the engine's update, every ``update_interval`` for
+        every person: one pass, a :class:`SignalValue` only for what changed)."""
+        moment = self._moment = self._advance(now)
+        last = self.outcomes
+        changed: dict[str, SignalValue] = {}
+        for name, produce in self._read_producers:
+            outcome = produce(moment)
+            if last.get(name) != outcome:
+                last[name] = outcome
+                changed[name] = SignalValue(outcome[0], now, outcome[1])
+        if self.metrics:
+            metrics: dict[str, Outcome] = {}
+            self._add_metrics(metrics, now)
+            for name, outcome in metrics.items():
+                if last.get(name) != outcome:
+                    last[name] = outcome
+                    changed[name] = SignalValue(outcome[0], now, outcome[1])
+        self.emitted.update(changed)
+        return changed
+
+    def _add_metrics(self, out: dict[str, Outcome], now: float) -> None:
+        """The user-named metrics someone reads, into ``out``."""
+        read = self.read
+        for metric in self.metrics:
+            if metric not in SIGNAL_NAMES and (read is None or metric in read):
+                out[metric] = self._metric(metric, now)
 
     def outcome(self, name: str) -> tuple[float, Outcome] | None:
         """Signal ``name`` as of the last update and that update's time, worked out now from

@@ -62,13 +62,13 @@ def test_beats_update_a_person_once_per_slot_and_a_pause_only_when_something_is_
     at its slot; then none at the next slot (nothing came), but when the held beats settle
     (rr_gap, 5 s) and when the beats go stale (15 s)."""
     updated_at: list[float] = []
-    compute = PersonSignals.compute
+    update = PersonSignals.update
 
     def spy(self: PersonSignals, now: float) -> object:
         updated_at.append(now)
-        return compute(self, now)
+        return update(self, now)
 
-    monkeypatch.setattr(PersonSignals, "compute", spy)
+    monkeypatch.setattr(PersonSignals, "update", spy)
     replay = Replay()
     replay.beats(timed([800.0] * 20))
     last = replay.clock.now()  # 16 s
