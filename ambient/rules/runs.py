@@ -1,7 +1,16 @@
 """Action runs: starting, resuming queued ones and cancelling them, executing their steps (the
 sequence's host: actions through the performer unless held back, conditions, `wait_for` on
 signals through :mod:`~ambient.rules.waits`), and ending an episode when its recovery run is
-done."""
+done.
+
+A firing's run whose first step is an action gets a head start: that action is handed to the
+performer at once (its request leaves in the turn that fired the rule, before the reading's
+other listeners and without waiting for the run task's turn); the run's task takes its result
+where it would have performed it. Everything else (traces, saved positions, later steps)
+happens at the same points as without it. Not for mode `restart`: a second firing in the same
+turn cancels the first run before its task starts, and none of its actions may have left. A
+stop that cancels a run before its task took the result saves the run as past its first
+action, so a restart does not send that action twice."""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ambient.clock import Clock
 from ambient.config.actions import (
@@ -28,6 +37,7 @@ from ambient.messages import (
 from ambient.ports import ActionPerformer, CalmingChooser
 from ambient.rules.conditions import evaluate_all
 from ambient.rules.current_values import CurrentValues
+from ambient.rules.eager_task import eager_task
 from ambient.rules.hold import ActionHold
 from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule
@@ -38,6 +48,15 @@ from ambient.rules.tracing import Tracer
 from ambient.rules.waits import RunWaits
 
 _LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeadStart:
+    """A run's first action, already handed to the performer."""
+
+    action: LeafActionConfig
+    run: RunRecord
+    task: asyncio.Task[ActionResult]
 
 
 class Runs:
@@ -70,6 +89,8 @@ class Runs:
         self.waiters = self._waits.waiters
         self.wake_waiters = self._waits.wake
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: First actions already handed to the performer, by run (see the module docstring).
+        self._heads: dict[str, _HeadStart] = {}
         self._stopping = False
 
     def run_id(self, rule: Rule) -> str:
@@ -78,11 +99,40 @@ class Runs:
     def launch(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
         task = asyncio.get_running_loop().create_task(self._execute(rule, run, trace))
         self._tasks[run.id] = task
+        if trace is not None and not run.position:
+            self._start_first_action(rule, run)
+
+    def _start_first_action(self, rule: Rule, run: RunRecord) -> None:
+        """A fresh firing's first step, if it is an action and nothing holds actions back,
+        handed to the performer now (its run task awaits the result in :meth:`perform_leaf`).
+        Runs resumed or started later keep to their task's turn."""
+        steps = self._steps_of(rule, run)
+        if not steps or rule.config.mode == "restart" or self._held_back() is not None:
+            return
+        action = steps[0]
+        if not isinstance(action, LeafActionConfig):  # delay, wait_for, choose, if
+            return
+        task = eager_task(self._performer.perform(action, self._context(run)))
+        self._heads[run.id] = _HeadStart(action, run, task)
+
+    def _drop_head(self, run_id: str) -> asyncio.Task[ActionResult] | None:
+        """Cancel a first action its run will not take (the run was cancelled or failed)."""
+        head = self._heads.pop(run_id, None)
+        if head is None:
+            return None
+        task = head.task
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # retrieved: its run reports nothing more of it
+        else:
+            task.cancel()
+        return task
 
     def cancel_run(self, rule: Rule, run: RunRecord) -> None:
         task = self._tasks.pop(run.id, None)
         if task is not None:
             task.cancel()
+        self._drop_head(run.id)
         rule.person(run.person).runs.pop(run.id, None)
 
     def start_queued(self, rule: Rule, person: str | None) -> None:
@@ -104,7 +154,12 @@ class Runs:
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for started in self._heads.values():
+            if not started.run.position:  # its task never took it: the action left all the same
+                started.run.position = [0]
+                self.save_run(started.run)
+        heads = [head for run_id in list(self._heads) if (head := self._drop_head(run_id))]
+        await asyncio.gather(*tasks, *heads, return_exceptions=True)
         self._tasks.clear()
 
     def _steps_of(self, rule: Rule, run: RunRecord) -> Sequence[ActionConfig]:
@@ -154,6 +209,7 @@ class Runs:
             finished = True
         finally:
             emit()
+            self._drop_head(run.id)
             if finished and not self._stopping and not ended and self._ends_episode(rule, run):
                 # Cancelled (mode: restart) or failed: what it changed is undone all the same.
                 await self._performer.end_episode(self._context(run))
@@ -215,10 +271,16 @@ class Runs:
 
     async def perform_leaf(self, action: LeafActionConfig, run: RunRecord) -> ActionResult:
         kind = str(getattr(action, "action", type(action).__name__))
-        held_back = self._held_back()
+        head = self._heads.pop(run.id, None)
+        if head is not None and head.action is not action:  # not its first step after all
+            self._heads[run.id] = head
+            head = None
+        held_back = self._held_back() if head is None else None
         if held_back is not None:
             return ActionResult(kind, True, f"suppressed: {held_back}", performed=False)
         try:
+            if head is not None:
+                return await head.task
             return await self._performer.perform(action, self._context(run))
         except asyncio.CancelledError:
             raise
