@@ -62,7 +62,9 @@ CHECKOUT = Path(__file__).resolve().parents[1]
 #: Quiet before each timed publish, for both paths: HA finishes what the previous iteration
 #: left it (its result, trace, recorder), and ambient handles the 60 that re-arms its rule.
 QUIET_MS = 20.0
-#: The stages ambient stamps, in the order a firing reading passes them (ambient/stage_times).
+#: The stages ambient stamps (ambient/stage_times): those a firing reading passes before its
+#: rule fires, and those after (in the order they happen: the action may leave before or after
+#: the rest of the reading's processing, depending on the version measured).
 BEFORE_FIRING = ("received", "queued", "consumed", "signals")
 AFTER_FIRING = ("processed", "run", "sent")
 #: What each step between two stamps is made of, for the report.
@@ -74,10 +76,14 @@ STEP_NAMES = {
     ("signals", "fired"): "-> rule fired (trigger, conditions, run record)",
     ("fired", "processed"): "-> rest of the reading's processing",
     ("processed", "run"): "-> action run starts (its task's turn)",
+    ("fired", "run"): "-> action handed to the performer (no task's turn)",
     ("run", "sent"): "-> WebSocket frame written (dispatch, actuator, JSON)",
-    ("sent", "seen"): "-> state_changed seen (HA's call_service, light, event)",
+    ("sent", "processed"): "-> rest of the reading's processing (after the frame)",
     ("received", "sent"): "ambient's own share: receipt -> frame written",
+    ("sent", "seen"): "HA's share: frame written -> state_changed seen (call_service, event)",
 }
+#: Consecutive iteration pairs per batch for the ratio's spread across the run.
+BATCH = 50
 
 AUTOMATION = {
     "alias": "Heart rate above 100 toggles a light",
@@ -282,6 +288,9 @@ async def measure(
 
 
 def report(ha_s: list[float], ambient_s: list[float]) -> None:
+    """p50/p99 of each and their ratios; then how steady the ratio is: the median of each
+    pair's ratio (an HA and an ambient iteration back to back see the same machine) and the
+    p50 ratio of each batch of consecutive pairs."""
     rows = []
     for name, values in (("HA automation", ha_s), ("ambient", ambient_s)):
         ms = [v * 1000 for v in values]
@@ -290,7 +299,17 @@ def report(ha_s: list[float], ambient_s: list[float]) -> None:
             f"{name:<14} MQTT publish -> light state_changed  p50 {rows[-1][0]:6.2f} ms"
             f"   p99 {rows[-1][1]:6.2f} ms   (n={len(ms)})"
         )
-    print(f"ambient / HA: p50 {rows[1][0] / rows[0][0]:.2f}x   p99 {rows[1][1] / rows[0][1]:.2f}x")
+    p50_ratio, p99_ratio = rows[1][0] / rows[0][0], rows[1][1] / rows[0][1]
+    print(f"ambient / HA: p50 {p50_ratio:.2f}x   p99 {p99_ratio:.2f}x")
+    paired = statistics.median(a / h for h, a in zip(ha_s, ambient_s, strict=True))
+    batches = [
+        statistics.median(ambient_s[i : i + BATCH]) / statistics.median(ha_s[i : i + BATCH])
+        for i in range(0, len(ha_s) - BATCH + 1, BATCH)
+    ]
+    spread = " ".join(f"{ratio:.2f}" for ratio in batches)
+    print(f"  median of the per-pair ratios {paired:.2f}x; p50 ratio per {BATCH} pairs: {spread}")
+    met = p50_ratio <= 1.0 and p99_ratio <= 1.0
+    print(f"aim (ambient <= 1.0x HA at p50 and p99): {'met' if met else 'not met'}")
 
 
 Stamp = tuple[str, float, int]  # stage, time.monotonic() seconds, task (0: a plain callback)
@@ -319,12 +338,13 @@ def journey(stamps: list[Stamp], started: float, seen: float) -> list[Stamp] | N
             return None
         path.append(found[-1])
     path.append(window[fired])
+    later: list[Stamp] = []
     for stage in AFTER_FIRING:
         found = [s for s in window[fired + 1 :] if s[0] == stage]
         if not found:
             return None
-        path.append(found[0])
-    return path
+        later.append(found[0])
+    return path + sorted(later, key=lambda stamp: stamp[1])
 
 
 def report_stages(stamps: list[Stamp], windows: list[tuple[float, float]]) -> None:
@@ -337,11 +357,12 @@ def report_stages(stamps: list[Stamp], windows: list[tuple[float, float]]) -> No
             continue
         by_stage = {stage: at for stage, at, _task in path}
         by_stage["publish"], by_stage["seen"] = started, seen
-        chain = ["publish", *BEFORE_FIRING, "fired", *AFTER_FIRING, "seen"]
-        pairs = [*itertools.pairwise(chain), ("received", "sent")]
+        chain = ["publish", *(stage for stage, _at, _task in path)]
+        pairs = [*itertools.pairwise(chain), ("received", "sent"), ("sent", "seen")]
         for pair in pairs:
             steps.setdefault(pair, []).append(by_stage[pair[1]] - by_stage[pair[0]])
-        tasks = [task for _stage, _at, task in path]
+        until_sent = [stamp for stamp in path if stamp[1] <= by_stage["sent"]]
+        tasks = [task for _stage, _at, task in until_sent]
         switches.append(sum(1 for a, b in itertools.pairwise(tasks) if a != b))
     if not switches:
         print("(no stage times matched an iteration)")
