@@ -46,12 +46,16 @@ class HeldState:
     ln_rmssd: float | None = None
 
     def update(self, values: Mapping[str, SignalValue]) -> None:
+        # At every signal update: a float (the usual value) is taken without a call.
         if "stress_score" in values:
-            self.stress = _number(values["stress_score"].value)
+            value = values["stress_score"].value
+            self.stress = value if type(value) is float else _number(value)
         if "hr" in values:
-            self.hr = _number(values["hr"].value)
+            value = values["hr"].value
+            self.hr = value if type(value) is float else _number(value)
         if "ln_rmssd" in values:
-            self.ln_rmssd = _number(values["ln_rmssd"].value)
+            value = values["ln_rmssd"].value
+            self.ln_rmssd = value if type(value) is float else _number(value)
         if "activity_state" in values:
             state = values["activity_state"].value
             self.activity = state if isinstance(state, str) else None
@@ -149,53 +153,52 @@ class OpenDay:
         return opened
 
     def add(self, begin: float, until: float, held: HeldState, config: InsightsConfig) -> None:
-        """Add the stretch [begin, until) (inside this day) with the values held."""
+        """Add the stretch [begin, until) (inside this day) with the values held, second by
+        second, to the fields of the minutes it covers. Runs at every signal update, so what
+        the held values count towards is decided once and the fields are added inline."""
+        stress, hr, ln_rmssd = held.stress, held.hr, held.ln_rmssd
+        active = held.activity == "active"
         at_rest = held.activity == "rest"
-        if not (
-            held.activity == "active"
-            or held.stress is not None
-            or (at_rest and (held.hr is not None or held.ln_rmssd is not None))
-        ):
+        rest_hr = hr if at_rest else None
+        rest_ln = ln_rmssd if at_rest else None
+        if not active and stress is None and rest_hr is None and rest_ln is None:
             return  # a stretch that counts towards no field
+        level = recovery = None
+        if stress is not None:
+            levels = config.stress_levels
+            if stress >= levels.high:
+                level = HIGH_S
+            elif stress >= levels.medium:
+                level = MEDIUM_S
+            elif stress >= levels.low:
+                level = LOW_S
+            if at_rest and stress < config.recovery_below:
+                recovery = RECOVERY_S
         self.dirty = True
-        t = max(begin, self.start)
+        start, bins, unsaved = self.start, self.bins, self.unsaved_hours
+        t = max(begin, start)
         until = min(until, self.end)
-        unsaved = self.unsaved_hours
         while t < until:
-            minute = int((t - self.start) // 60)
-            step = min(until, self.start + (minute + 1) * 60) - t
-            row = self.bins.get(minute)
+            minute = int((t - start) // 60)
+            seconds = min(until, start + (minute + 1) * 60) - t
+            row = bins.get(minute)
             if row is None:
-                row = self.bins[minute] = [0.0] * FIELDS
+                row = bins[minute] = [0.0] * FIELDS
             if unsaved is not None:
                 unsaved.add(minute // 60)
-            _add_seconds(row, step, held, at_rest, config)
-            t += step
-
-
-def _add_seconds(
-    row: list[float], seconds: float, held: HeldState, at_rest: bool, config: InsightsConfig
-) -> None:
-    """Add ``seconds`` of this state to the fields of a minute it counts towards (runs at
-    every signal update: no lists built)."""
-    if held.activity == "active":
-        row[ACTIVE_S] += seconds
-    if held.stress is not None:
-        score = held.stress
-        levels = config.stress_levels
-        row[MEASURED_S] += seconds
-        row[STRESS_SUM] += score * seconds
-        if score >= levels.high:
-            row[HIGH_S] += seconds
-        elif score >= levels.medium:
-            row[MEDIUM_S] += seconds
-        elif score >= levels.low:
-            row[LOW_S] += seconds
-        if at_rest and score < config.recovery_below:
-            row[RECOVERY_S] += seconds
-    if at_rest and held.hr is not None:
-        row[REST_HR_S] += seconds
-        row[REST_HR_SUM] += held.hr * seconds
-    if at_rest and held.ln_rmssd is not None:
-        row[REST_LN_S] += seconds
-        row[REST_LN_SUM] += held.ln_rmssd * seconds
+            if active:
+                row[ACTIVE_S] += seconds
+            if stress is not None:
+                row[MEASURED_S] += seconds
+                row[STRESS_SUM] += stress * seconds
+                if level is not None:
+                    row[level] += seconds
+                if recovery is not None:
+                    row[recovery] += seconds
+            if rest_hr is not None:
+                row[REST_HR_S] += seconds
+                row[REST_HR_SUM] += rest_hr * seconds
+            if rest_ln is not None:
+                row[REST_LN_S] += seconds
+                row[REST_LN_SUM] += rest_ln * seconds
+            t += seconds

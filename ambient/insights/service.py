@@ -95,19 +95,21 @@ class Insights:
     # -- input -----------------------------------------------------------------------------
 
     def on_signals(self, update: SignalUpdate) -> None:
-        if not INSIGHT_SIGNAL_NAMES.isdisjoint(update.values):
+        values = update.values
+        if not INSIGHT_SIGNAL_NAMES.isdisjoint(values):
             return  # our own
         person = update.person
         if person not in self._days:
             self._open(person, update.time)
         self._account(person, update.time)
-        self._held[person].update(update.values)
-        stress = update.values.get("stress_score")
+        self._held[person].update(values)
+        stress = values.get("stress_score")
         if stress is not None:
             slope = self._slopes.get(person)
             if slope is None:  # not setdefault: that would build a StressSlope every update
                 slope = self._slopes[person] = StressSlope(self.config.stress_slope_window)
-            if not slope.add(update.time, _score(stress.value)):
+            score = stress.value  # a float, at nearly every update: taken without a call
+            if not slope.add(update.time, score if type(score) is float else _score(score)):
                 return  # the slope moves only when a point is kept (every 10 s at most)
             value, why = slope.slope(update.time)
             self._emit(
