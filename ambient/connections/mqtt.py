@@ -454,9 +454,27 @@ class MqttConnection:
 
         Read straight from the queue: aiomqtt's ``client.messages`` starts a task and an
         ``asyncio.wait`` for every message, which cost two thirds of the time a backlog took
-        to drain. ``get`` suspends only when the queue is empty."""
+        to drain. ``get`` suspends only when the queue is empty; while it does, a message is
+        handled in the turn that received it (see :class:`IncomingQueue`)."""
+
+        def handle_now(message: aiomqtt.Message) -> None:
+            try:
+                self._dispatch(client, message)
+            except Exception:  # inside paho's read: never let it break the connection
+                _LOGGER.exception("Handling an MQTT message on %s failed", message.topic.value)
+
         handled = 0
-        while (message := await incoming.get()) is not None:
+        while True:
+            if incoming.qsize():
+                message = incoming.get_nowait()
+            else:
+                incoming.handle_now = handle_now
+                try:
+                    message = await incoming.get()
+                finally:
+                    incoming.handle_now = None
+            if message is None:
+                return
             self._dispatch(client, message)
             handled += 1
             if handled % MESSAGES_PER_TURN == 0:

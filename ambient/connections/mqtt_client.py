@@ -22,20 +22,37 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
 
     QoS 1/2 messages are always taken: the broker sends at most its receive maximum of them
     unacknowledged, and one dropped here would hold its slot until the next session. QoS 0
-    messages beyond ``qos0_limit`` are dropped and reported."""
+    messages beyond ``qos0_limit`` are dropped and reported.
+
+    While its reader waits on it empty, it sets :attr:`handle_now`: a QoS 0 or 1 message is
+    then handled at once, in the turn that received it (nothing is ahead of it, so the order
+    holds), instead of waking the reader a loop turn later. QoS 2 messages always queue: paho
+    hands them over holding a lock their acknowledgement must not meet."""
 
     def __init__(self, qos0_limit: int, on_drop: Callable[[], None]) -> None:
         super().__init__()
         self._qos0_limit = qos0_limit
         self._on_drop = on_drop
         self.ended_because = "disconnected"
+        #: The reader's handler while it waits on this queue empty; None otherwise.
+        self.handle_now: Callable[[aiomqtt.Message], None] | None = None
+        self._handling = False
 
     def put_nowait(self, item: aiomqtt.Message | None) -> None:
         if STAGE is not None:
             STAGE("received")
-        if item is not None and item.qos == 0 and self.qsize() >= self._qos0_limit:
-            self._on_drop()
-            return
+        if item is not None:
+            handle_now = self.handle_now
+            if handle_now is not None and item.qos < 2 and not self.qsize() and not self._handling:
+                self._handling = True  # one at a time: one arriving meanwhile queues
+                try:
+                    handle_now(item)
+                finally:
+                    self._handling = False
+                return
+            if item.qos == 0 and self.qsize() >= self._qos0_limit:
+                self._on_drop()
+                return
         super().put_nowait(item)
 
     def end(self, session: asyncio.Future[None]) -> None:

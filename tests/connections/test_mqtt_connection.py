@@ -327,3 +327,47 @@ async def test_an_acknowledgement_just_before_the_connection_drops_logs_no_trace
     finally:
         loop.set_exception_handler(None)
     assert problems == []
+
+
+def test_a_message_finding_its_reader_waiting_is_handled_at_once_in_order() -> None:
+    """Set while the reader waits on the queue empty: QoS 0/1 go straight to it; QoS 2 (paho
+    holds a lock while handing it over), and anything behind a queued message, queue."""
+    handled: list[str] = []
+    queue = IncomingQueue(10, lambda: None)
+
+    def message(topic: str, qos: int) -> aiomqtt.Message:
+        return aiomqtt.Message(topic, b"", qos=qos, retain=False, mid=1, properties=None)
+
+    def handle_now(received: aiomqtt.Message) -> None:
+        handled.append(received.topic.value)
+        queue.put_nowait(message("arrived while handling", 1))
+
+    queue.handle_now = handle_now
+    queue.put_nowait(message("now", 1))
+    assert handled == ["now"]
+    queued = queue.get_nowait()
+    assert queued is not None and queued.topic.value == "arrived while handling"
+    assert queue.qsize() == 0
+    queue.put_nowait(message("exactly once", 2))
+    queue.put_nowait(message("behind it", 0))
+    assert handled == ["now"]
+    assert queue.qsize() == 2
+
+
+async def test_a_live_message_is_handled_in_the_turn_that_received_it(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """Not a loop turn later in the connection's task: paho's read hands it straight over."""
+    connection = make_connection(mosquitto)
+    tasks: list[asyncio.Task[object] | None] = []
+    collector = Collector()
+
+    def handler(message: MqttMessage) -> None:
+        tasks.append(asyncio.current_task())
+        collector(message)
+
+    connection.subscribe("sensors/+/hr", handler)
+    async with running(connection), device_client(mosquitto) as device:
+        await device.publish("sensors/alex/hr", b"72", qos=1)
+        await collector.next()
+    assert tasks == [None]
