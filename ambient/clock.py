@@ -12,10 +12,10 @@ import itertools
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,6 +24,16 @@ class TimerHandle(Protocol):
     """What ``call_at`` returns: something that can be cancelled."""
 
     def cancel(self) -> None: ...
+
+
+class Timed(Protocol):
+    """Something that happens at ``time`` (a reading): what a replay hands over."""
+
+    @property
+    def time(self) -> float: ...
+
+
+TimedT = TypeVar("TimedT", bound=Timed)
 
 
 class Clock(ABC):
@@ -235,6 +245,39 @@ class VirtualClock(Clock):
             self._run_guarded(timer.callback)
         self._now = max(self._now, when)
         return True
+
+    def deliver_at_once(
+        self, items: Sequence[TimedT], start: int, deliver: Callable[[TimedT], None]
+    ) -> int:
+        """``reach_at_once(item.time)`` then ``deliver(item)`` for ``items[start:]`` in order,
+        until a loop turn is due: returns the index of the first item not delivered
+        (``len(items)`` when all were); await ``reach`` to its time and go on from there.
+
+        A replay hands its readings over this way: most come before the next timer with
+        nothing ready to run, and then the clock only moves (no call per reading)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._ready = loop, getattr(loop, "_ready", None)
+        ready = self._ready
+        if ready is None:
+            return start
+        timers = self._timers
+        for index in range(start, len(items)):
+            item = items[index]
+            when = item.time
+            if (
+                ready
+                or self._turns_skipped >= self.MAX_TURNS_SKIPPED
+                or (timers and timers[0][0] <= when)
+            ):
+                if not self.reach_at_once(when):
+                    return index
+            else:  # `reach_at_once` with nothing due: one skipped turn, time moved
+                self._turns_skipped += 1
+                if when > self._now:
+                    self._now = when
+            deliver(item)
+        return len(items)
 
     async def run_until(self, when: float) -> None:
         """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from ambient.clock import Clock, RealClock, ScaledClock, VirtualClock
+from ambient.readings import Reading
 
 
 def test_virtual_timers_fire_in_time_order_at_their_own_time() -> None:
@@ -177,3 +178,48 @@ async def test_a_timer_that_wakes_a_task_hands_reaching_back_to_the_loop() -> No
     await task
     assert seen == [("task", 1.0), ("timer", 2.0)]
     assert clock.now() == 5.0
+
+
+async def test_delivering_at_once_moves_to_each_item_and_fires_what_falls_due_before_it() -> None:
+    """A replay's readings are handed over in a run: each at its own time, after the timers
+    due by then (a timer due at an item's own time fires first), with no coroutine."""
+    clock = VirtualClock(0.0)
+    seen: list[tuple[str, float]] = []
+    clock.call_at(2.0, lambda: seen.append(("timer", clock.now())))
+    clock.call_at(3.0, lambda: seen.append(("timer", clock.now())))
+    items = [Reading(t, "alex", "rr", 800.0, "test") for t in (1.0, 3.0, 4.0)]
+
+    delivered = clock.deliver_at_once(items, 0, lambda r: seen.append(("item", clock.now())))
+
+    assert delivered == len(items)
+    assert seen == [("item", 1.0), ("timer", 2.0), ("timer", 3.0), ("item", 3.0), ("item", 4.0)]
+    assert clock.now() == 4.0
+
+
+async def test_delivering_at_once_stops_where_a_task_needs_a_turn() -> None:
+    """An item that wakes a task (or a timer that does) stops the run before the next item:
+    its index comes back, and awaiting ``reach`` lets the task run first, at the time it
+    was woken."""
+    clock = VirtualClock(0.0)
+    woken = asyncio.Event()
+    seen: list[tuple[str, float]] = []
+
+    async def sleeper() -> None:
+        await woken.wait()
+        seen.append(("task", clock.now()))
+
+    task = asyncio.create_task(sleeper())
+    await clock.run_until(0.5)  # the task starts and waits
+    items = [Reading(t, "alex", "rr", 800.0, "test") for t in (1.0, 2.0, 3.0)]
+
+    def deliver(item: Reading) -> None:
+        seen.append(("item", clock.now()))
+        if item.time == 1.0:
+            woken.set()
+
+    assert clock.deliver_at_once(items, 0, deliver) == 1
+    await clock.reach(items[1].time)
+    deliver(items[1])
+    assert clock.deliver_at_once(items, 2, deliver) == 3
+    await task
+    assert seen == [("item", 1.0), ("task", 1.0), ("item", 2.0), ("item", 3.0)]
