@@ -7,7 +7,10 @@ or lose a trend, and days without data are simply absent.
 - Normal band: the mean ± ``band_sd`` SDs of the daily values in the 60-day range, leaving
   out the latest ``mean_days`` (so a drop does not pull its own reference down).
 - ``low`` is entered when a one-sided CUSUM on the daily z-scores (allowance ``cusum_k``)
-  passes ``cusum_h``, and held while the CUSUM stays above ``cusum_release`` or the 7-day mean
+  passes ``cusum_h``; each day's z-score is against the range's days before the CUSUM's
+  current run above zero (at most the latest ``mean_days`` left out), so a drop never pulls
+  its own reference down and an ordinary day is scored against every day up to yesterday.
+  ``low`` is held while the CUSUM stays above ``cusum_release`` or the 7-day mean
   stays under the band; ``high`` when the 7-day mean is above the band. A 7-day mean under
   the band does not enter ``low`` on its own: at the same false-alert rate the CUSUM warns
   sooner, and letting the band in too costs false alerts without shortening the warning
@@ -171,18 +174,36 @@ def _reference(series: _Series, day: date, config: TrendConfig) -> tuple[int, fl
 
 def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bool, bool]:
     """The one-sided (downward) CUSUM over the range in SDs, whether it is in alarm, and
-    whether ``low`` holds: entered by an alarm, kept while the 7-day mean is under the band."""
+    whether ``low`` holds: entered by an alarm, kept while the 7-day mean is under the band.
+
+    Each day is scored against the range's days before the current run of the CUSUM above
+    zero (where a drop it is tracking began: its maximum-likelihood change point), or before
+    the latest week once the run is older than that. So a drop never pulls its own reference
+    down, and on ordinary days the reference holds every day up to yesterday instead of
+    leaving a week out: a surer mean and SD, most of all for someone with few weeks of data.
+    """
     total, alarm, low = 0.0, False, False
     previous: date | None = None
+    run_start: date | None = None  # first day of the current run above zero
     lo, hi = series.span(today - timedelta(days=config.range_days - 1), today)
     for day in series.days[lo:hi]:
         if previous is not None and (day - previous).days > config.max_gap_days:
-            total, alarm, low = 0.0, False, False
+            total, alarm, low, run_start = 0.0, False, False, None
         previous = day
-        count, mean, sd = _reference(series, day, config)
-        if count < config.min_range_days:
-            continue
+        first = day - timedelta(days=config.range_days - 1)
+        if series.count_sum(first, day - timedelta(days=config.mean_days))[0] < (
+            config.min_range_days
+        ):
+            continue  # the same gate as for telling a trend at all
+        last = day - timedelta(days=1)
+        if run_start is not None:
+            last = max(run_start - timedelta(days=1), day - timedelta(days=config.mean_days))
+        _, mean, sd = series.stats(first, last)
         total = max(0.0, total - (series.by_day[day] - mean) / sd - config.cusum_k)
+        if total <= 0.0:
+            run_start = None
+        elif run_start is None:
+            run_start = day
         if total > config.cusum_h:
             alarm = True
         elif total <= config.cusum_release:
