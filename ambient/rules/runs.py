@@ -97,10 +97,10 @@ class Runs:
         return f"{rule.id}-{self.clock.now():.3f}-{next(self._seq)}"
 
     def launch(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
+        if trace is not None and not run.position:
+            self._start_first_action(rule, run)  # first: the run's own task can wait
         task = asyncio.get_running_loop().create_task(self._execute(rule, run, trace))
         self._tasks[run.id] = task
-        if trace is not None and not run.position:
-            self._start_first_action(rule, run)
 
     def _start_first_action(self, rule: Rule, run: RunRecord) -> None:
         """A fresh firing's first step, if it is an action and nothing holds actions back,
