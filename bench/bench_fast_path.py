@@ -70,7 +70,7 @@ AFTER_FIRING = ("processed", "run", "sent")
 #: What each step between two stamps is made of, for the report.
 STEP_NAMES = {
     ("publish", "received"): "bench publish -> paho hands it over (broker, sockets)",
-    ("received", "queued"): "-> reading queued (loop turn, MQTT message, payload)",
+    ("received", "queued"): "-> reading queued (MQTT message, payload; was: + a loop turn)",
     ("queued", "consumed"): "-> taken from the reading queue",
     ("consumed", "signals"): "-> signals worked out, rules hear them",
     ("signals", "fired"): "-> rule fired (trigger, conditions, run record)",
