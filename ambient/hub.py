@@ -30,8 +30,12 @@ class Hub:
         self._event_listeners.append(listener)
 
     def publish_signals(self, update: SignalUpdate) -> None:
+        # `_call` written out: every signal update of every person comes here.
         for listener in self._signal_listeners:
-            self._call(listener, update)
+            try:
+                listener(update)
+            except Exception:
+                _LOGGER.exception("Listener %r failed", listener)
 
     def publish_trace(self, record: TraceRecord) -> None:
         for listener in self._trace_listeners:
