@@ -269,6 +269,7 @@ async def measure(
                             ) from None
                         print(f"warming up: {once.__name__} not answered yet", file=sys.stderr)
             watcher.resync()
+            load_before = _load()
             ha_s: list[float] = []
             ambient_s: list[float] = []
             windows.clear()
@@ -280,11 +281,17 @@ async def measure(
         publisher.disconnect()
         ambient.terminate()
         ambient.wait()
+    print(f"load average (1/5/15 min) before: {load_before}, after: {_load()}")
     report(ha_s, ambient_s)
     if stamps_path.exists():
         report_stages(read_stamps(stamps_path), windows)
     else:
         print("(no stage times: this ambient does not stamp its stages)")
+
+
+def _load() -> str:
+    """The machine's load average: the ratio moves with it (HA suffers more from a busy CPU)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def report(ha_s: list[float], ambient_s: list[float]) -> None:
