@@ -192,7 +192,8 @@ class VirtualClock(Clock):
         return self._now
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
-        timer = _VirtualTimer(max(when, self._now), callback)
+        now = self._now
+        timer = _VirtualTimer(now if now > when else when, callback)  # `max`, written out
         heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
         return timer
 
@@ -241,9 +242,11 @@ class VirtualClock(Clock):
             if not timers or timers[0][0] > when:
                 break
             timer = heapq.heappop(timers)[2]
-            self._now = max(self._now, timer.when)
+            if timer.when > self._now:  # `max`, written out here and below (per timer)
+                self._now = timer.when
             self._run_guarded(timer.callback)
-        self._now = max(self._now, when)
+        if when > self._now:
+            self._now = when
         return True
 
     def deliver_at_once(

@@ -176,11 +176,14 @@ class OpenDay:
                 recovery = RECOVERY_S
         self.dirty = True
         start, bins, unsaved = self.start, self.bins, self.unsaved_hours
-        t = max(begin, start)
-        until = min(until, self.end)
+        # `max` and `min` of two written out: their calls cost more than the comparisons
+        t = start if start > begin else begin
+        end = self.end
+        until = end if end < until else until
         while t < until:
             minute = int((t - start) // 60)
-            seconds = min(until, start + (minute + 1) * 60) - t
+            minute_end = start + (minute + 1) * 60
+            seconds = (minute_end if minute_end < until else until) - t
             row = bins.get(minute)
             if row is None:
                 row = bins[minute] = [0.0] * FIELDS

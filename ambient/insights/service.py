@@ -200,7 +200,7 @@ class Insights:
             if begin >= opened.end:
                 opened = self._roll(person)
                 continue
-            until = min(now, opened.end)
+            until = opened.end if opened.end < now else now  # `min`, written out
             opened.add(begin, until, held, self.config)
             begin = until
         if now >= opened.end:

@@ -31,7 +31,8 @@ class ExponentialAverage:
         elif time > self._time:
             weight = 1 - math.exp(-(time - self._time) / self.time_constant_s)
             previous += weight * (value - previous)
-        self._time = max(self._time, time)
+        if time > self._time:  # `max`, written out (at every update)
+            self._time = time
         self.value = previous
         return previous
 

@@ -212,13 +212,16 @@ class BeatCleaner:
         last_out_rr = self._last_out_rr
         drr = rr_ms - (last_out_rr if last_out_rr is not None else median)
         next_drr = pending[1].rr_ms - rr_ms
-        floor = max(_MIN_THRESHOLD_MS, _MIN_THRESHOLD_SHARE * median)
+        # `max` of two, written out here and below (a builtin call costs more than the test)
+        floor = _MIN_THRESHOLD_SHARE * median
+        floor = floor if floor > _MIN_THRESHOLD_MS else _MIN_THRESHOLD_MS
         abs_drr = self._abs_drr
         # Differences within the floor are within th1 (never below the floor) whatever the
         # quartiles, and so are their quotients (division rounds monotonically): the
         # quartile deviation is worked out only when a difference is larger.
         if not (-floor <= drr <= floor and -floor <= next_drr <= floor):
-            th1 = max(_ALPHA * abs_drr.quartile_deviation(), floor)
+            th1 = _ALPHA * abs_drr.quartile_deviation()
+            th1 = floor if floor > th1 else th1
             d0, d1 = drr / th1, next_drr / th1
             if not (-1 <= d0 <= 1 and -1 <= d1 <= 1):
                 return False

@@ -497,7 +497,8 @@ class PersonSignals:
         score = self._smoother.score(now, combined, self.config.stress)
         data = _HR_ONLY_CONFIDENCE
         if ln_z is not None:  # more pairs, surer HRV: from HR alone's up to 1 at 3x the minimum
-            share = min(1.0, pairs / (3 * self.config.min_pairs))
+            share = pairs / (3 * self.config.min_pairs)
+            share = share if share < 1.0 else 1.0  # `min`, written out (at every update)
             data = _HR_ONLY_CONFIDENCE + (1 - _HR_ONLY_CONFIDENCE) * share
         confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
         return _new_tuple(_Stress, (score, basis, confidence, None))

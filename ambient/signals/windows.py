@@ -219,7 +219,7 @@ class BeatWindow:
     def coverage(self, now: float) -> float:
         """Share of the window, as of ``now``, covered by beats (sparse sources leave gaps)."""
         self.expire(now)
-        return min(1.0, max(0.0, self._sum_rr / (self.length_s * 1000)))
+        return _share(self._sum_rr / (self.length_s * 1000))
 
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
@@ -227,16 +227,20 @@ class BeatWindow:
             self.expire(now)
         n = len(self._beats)
         window_ms = self.length_s * 1000
-        quality = min(1.0, max(0.0, self._clean_ms / window_ms))
+        quality = _share(self._clean_ms / window_ms)
         if n == 0:
             return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
-        coverage = min(1.0, max(0.0, self._sum_rr / window_ms))
+        coverage = _share(self._sum_rr / window_ms)
         mean_rr = self._sum_rr / n
         sdnn = None
         if n > 1 and self.hrv:
-            sdnn = math.sqrt(max(0.0, (self._sum_rr2 - n * mean_rr * mean_rr) / (n - 1)))
+            variance = (self._sum_rr2 - n * mean_rr * mean_rr) / (n - 1)
+            sdnn = math.sqrt(variance if variance > 0.0 else 0.0)  # `max`, written out
         diffs = self._diffs
-        rmssd = math.sqrt(max(0.0, self._sum_d2 / diffs)) if diffs else None
+        rmssd = None
+        if diffs:
+            mean_d2 = self._sum_d2 / diffs
+            rmssd = math.sqrt(mean_d2 if mean_d2 > 0.0 else 0.0)
         fields = (
             n,
             60000.0 / mean_rr,
@@ -257,7 +261,7 @@ class BeatWindow:
         """``stats(now)``'s quality and stress index alone (all the stress-index window is
         read for, at every update: no other figure is worked out)."""
         self.expire(now)
-        quality = min(1.0, max(0.0, self._clean_ms / (self.length_s * 1000)))
+        quality = _share(self._clean_ms / (self.length_s * 1000))
         n = len(self._beats)
         return quality, (self._stress_index(n) if n else None)
 
@@ -276,6 +280,12 @@ class BeatWindow:
         mode_s = (mode_bin * _BIN_MS + _BIN_MS / 2) / 1000
         amplitude_pct = 100.0 * mode_count / n
         return amplitude_pct / (2 * mode_s * rr_range_ms / 1000)
+
+
+def _share(fraction: float) -> float:
+    """``min(1.0, max(0.0, fraction))``, written out: the builtins' calls cost several times
+    the comparisons, and a window's shares are worked out at every update."""
+    return 1.0 if fraction >= 1.0 else (fraction if fraction > 0.0 else 0.0)
 
 
 def hrv_problem(
