@@ -161,8 +161,8 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     range) is read inline without a dict; anything else goes through ``add_row``, which reads
     it or says what is wrong with it."""
     path = loading.path
-    lines = ((n, line) for n, line in enumerate(handle, start=1) if not line.startswith("#"))
-    first = next(lines, None)
+    numbered = enumerate(handle, start=1)
+    first = next(((n, line) for n, line in numbered if not line.startswith("#")), None)
     if first is None:
         raise RecordingError(f"{path}: empty recording")
     header = next(csv.reader([first[1]]))
@@ -177,15 +177,21 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     #: Per metric name as written: the name, and the range its values must lie in; None for
     #: a bad name.
     metrics: dict[str, tuple[str, float, float] | None] = {}
+    #: Per person field as written (line end and all): the person, None for a stranger.
+    persons: dict[str, str | None] = {}
     default_person, source, people = loading.default_person, loading.source, loading.people
     readings = loading.readings
     last_time = -math.inf
-    for number, line in lines:
+    infinity = math.inf
+    for number, line in numbered:
+        # A comment line never reads as numbers: it is skipped below, with the blank ones.
         if '"' in line:  # quoted fields go through the csv module
+            if line.startswith("#"):
+                continue
             loading.add_row(number, dict(zip(names, next(csv.reader([line])), strict=False)))
             last_time = readings[-1].time if readings else -math.inf
             continue
-        values = line.rstrip("\r\n").split(",")
+        values = line.split(",")  # the line end stays on the last field: `float` ignores it
         try:
             time_s = float(values[t_at])
             value = float(values[value_at])
@@ -195,16 +201,23 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
         else:
             known = metrics.get(metric, _UNSEEN)
             if known is _UNSEEN:
-                known = metrics[metric] = _metric_range(metric)
+                known = metrics[metric] = _metric_range(metric.rstrip("\r\n"))
             if (
                 known is not None
-                and -math.inf < time_s < math.inf
+                and -infinity < time_s < infinity
                 and known[1] <= value <= known[2]
             ):
                 raw_person = values[person_at] if person_at < len(values) else ""
-                person = (raw_person or default_person).strip()
-                if people is not None and person not in people:
-                    loading.problems.append(loading.stranger(number, person))
+                person = persons.get(raw_person, _UNSEEN)
+                if person is _UNSEEN:
+                    written = raw_person.rstrip("\r\n")
+                    person = (written or default_person).strip()
+                    if people is not None and person not in people:
+                        person = None
+                    persons[raw_person] = person
+                if person is None:
+                    written = (raw_person.rstrip("\r\n") or default_person).strip()
+                    loading.problems.append(loading.stranger(number, written))
                     continue
                 if time_s < UNIX_THRESHOLD_S:
                     loading.relative_seen = True
@@ -215,8 +228,9 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
                 last_time = time_s
                 readings.append(Reading(time_s, person, known[0], value, source))
                 continue
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
+        values = line.rstrip("\r\n").split(",")
         loading.add_row(number, dict(zip(names, values, strict=False)))
         last_time = readings[-1].time if readings else -math.inf
 
