@@ -17,6 +17,7 @@ from datetime import date
 import matplotlib
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.container import Container
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -123,14 +124,35 @@ def week_bars(
         left = [x - 0.2 for x in xs]
         right = [x + 0.2 for x in xs]
         stacked = [a + b for a, b in zip(low, medium, strict=True)]
+        zeros = [0.0] * len(xs)
         frame.data += [
-            ax.bar(left, low, 0.38, color=LOW),
-            ax.bar(left, medium, 0.38, bottom=low, color=MEDIUM),
-            ax.bar(left, high, 0.38, bottom=stacked, color=HIGH),
-            ax.bar(right, recovery, 0.38, color=RECOVERY),
+            _bar_series(ax, left, zeros, low, LOW),
+            _bar_series(ax, left, low, medium, MEDIUM),
+            _bar_series(ax, left, stacked, high, HIGH),
+            _bar_series(ax, right, zeros, recovery, RECOVERY),
         ]
         ax.set_xticks(xs, [d.strftime("%a") for d in days])
         return frame.svg()
+
+
+def _bar_series(
+    ax: Axes,
+    centres: Sequence[float],
+    bottoms: Sequence[float],
+    heights: Sequence[float],
+    colour: str,
+) -> PolyCollection:
+    """One series of bars 0.38 wide as a single artist: what ``Axes.bar`` draws, without an
+    artist (and its limits update) per bar."""
+    half = 0.19
+    corners = [
+        [(x - half, b), (x - half, b + h), (x + half, b + h), (x + half, b)]
+        for x, b, h in zip(centres, bottoms, heights, strict=True)
+    ]
+    bars = PolyCollection(corners, facecolors=colour, linewidths=0)
+    bars.sticky_edges.y.append(0.0)
+    ax.add_collection(bars)
+    return bars
 
 
 def hrv_band(
