@@ -84,6 +84,10 @@ class OpenDay:
     #: The hours whose bins changed since they were last saved; None: every hour (a day never
     #: saved by the hour).
     unsaved_hours: set[int] | None = None
+    #: Bins rounded as stored, kept between saves: a save rounds again only the minutes from
+    #: ``_changed_from`` on (bins change only at the latest minutes: time moves forward).
+    _rounded: Bins = field(default_factory=dict, init=False, repr=False, compare=False)
+    _changed_from: float = field(default=math.inf, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, day: date, zone: tzinfo) -> OpenDay:
@@ -106,14 +110,15 @@ class OpenDay:
 
     def hour_to_json(self, hour: int) -> dict[str, Any]:
         """The bins of one hour of the day, rounded as stored."""
-        bins = self.bins
-        return {
-            "bins": {
-                str(m): [round(v, 2) for v in bins[m]]
-                for m in range(hour * 60, hour * 60 + 60)
-                if m in bins
-            }
-        }
+        bins, rounded, changed_from = self.bins, self._rounded, self._changed_from
+        out: dict[str, list[float]] = {}
+        for m in range(hour * 60, hour * 60 + 60):
+            if m in bins:
+                row = rounded.get(m) if m < changed_from else None
+                if row is None:
+                    row = rounded[m] = [round(v, 2) for v in bins[m]]
+                out[str(m)] = row
+        return {"bins": out}
 
     def hours_to_save(self) -> list[int]:
         """The hours a save writes: those changed since the last save (every hour the first
@@ -123,6 +128,7 @@ class OpenDay:
     def saved(self) -> None:
         """Every hour is stored as it is now."""
         self.unsaved_hours = set()
+        self._changed_from = math.inf
 
     @classmethod
     def from_json(
@@ -180,6 +186,9 @@ class OpenDay:
         t = start if start > begin else begin
         end = self.end
         until = end if end < until else until
+        first_minute = (t - start) // 60
+        if t < until and first_minute < self._changed_from:
+            self._changed_from = first_minute  # the stored rounding of later bins is stale
         while t < until:
             minute = int((t - start) // 60)
             minute_end = start + (minute + 1) * 60

@@ -369,3 +369,27 @@ def test_minutes_older_than_keep_minutes_days_are_forgotten_with_all_their_hours
         "alex/2026-07-02/09",
         "alex/2026-07-02/10",
     ]
+
+
+def test_a_save_stores_every_bin_rounded_as_it_is_now_between_saves_too() -> None:
+    """The rounding of bins is kept from save to save; a minute that changed since (the one a
+    save cut in two, or a stretch that resumes it) is stored as it is now."""
+    opened = OpenDay.of(date(2026, 7, 1), BERLIN)
+    config = InsightsConfig()
+    t = opened.start + 8 * 3600
+    for k in range(200):
+        held = HeldState(stress=30.0 + (k * 7.3) % 60, activity="rest", hr=60.0 + k % 9)
+        step = 1.7 + (k % 5) * 13.1  # stretches that end inside minutes
+        opened.add(t, t + step, held, config)
+        t += step
+        if k % 17 == 0 or k % 23 == 0:
+            for hour in opened.hours_to_save():
+                assert opened.hour_to_json(hour) == _rounded(opened, hour)
+            opened.saved()
+    for hour in sorted(opened.hours):
+        assert opened.hour_to_json(hour) == _rounded(opened, hour)
+
+
+def _rounded(opened: OpenDay, hour: int) -> dict[str, Any]:
+    minutes = [m for m in sorted(opened.bins) if m // 60 == hour]
+    return {"bins": {str(m): [round(v, 2) for v in opened.bins[m]] for m in minutes}}
