@@ -14,7 +14,7 @@ from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import Beat, BeatCleaner
-from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z, z_score
+from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
 from ambient.signals.windows import BeatTerms, BeatWindow, WindowStats, hrv_problem
 
 #: Decimal places each float signal is reported with (changes below this are not updates).
@@ -33,6 +33,8 @@ PRECISION = {
     "stress_confidence": 2,
 }
 _DEFAULT_PRECISION = 3  # user-named metrics passed through
+_HR_DIGITS: Final = PRECISION["hr"]
+_SCORE_DIGITS: Final = PRECISION["stress_score"]
 
 STALE = "stale"
 NO_DATA = "no data"
@@ -98,7 +100,8 @@ def _contact(m: _Moment) -> Outcome:
 
 
 def _hr(m: _Moment) -> Outcome:
-    return _known(m.hr, PRECISION["hr"], m.hr_reason)
+    hr = m.hr  # `_known`, written out here and in the other signals read at every update
+    return (None, m.hr_reason) if hr is None else (round(hr, _HR_DIGITS), None)
 
 
 def _rr_available(m: _Moment) -> Outcome:
@@ -127,7 +130,8 @@ def _hrv(field: str) -> Callable[[_Moment], Outcome]:
     def produce(m: _Moment) -> Outcome:
         if m.hrv_reason is not None:
             return (None, m.hrv_reason)
-        return _known(m.primary[index], digits, TOO_FEW_BEATS)
+        value = m.primary[index]
+        return (None, TOO_FEW_BEATS) if value is None else (round(value, digits), None)
 
     return produce
 
@@ -170,7 +174,8 @@ def _stress_score(m: _Moment) -> Outcome:
     stress = m.stress
     if stress.reason is not None:
         return (None, stress.reason)
-    return _known(stress.score, PRECISION["stress_score"], "")
+    score = stress.score
+    return (None, "") if score is None else (round(score, _SCORE_DIGITS), None)
 
 
 def _stress_basis(m: _Moment) -> Outcome:
@@ -419,7 +424,7 @@ class PersonSignals:
 
         # Heart rate: from beats when there are, else from the sensor's own HR.
         hr: float | None = None
-        hr_reason = _missing(rr_at) if rr_at is not None else _missing(hr_at)
+        hr_reason = NO_DATA if rr_at is None and hr_at is None else STALE
         if contact_lost:
             hr_reason = NO_CONTACT
         elif (
@@ -448,7 +453,7 @@ class PersonSignals:
         norm = self.baseline.norm(now)
         ln_z = None
         if usable and primary.ln_rmssd is not None:
-            ln_z = z_score(primary.ln_rmssd, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
+            ln_z = (primary.ln_rmssd - norm.ln_rmssd_mean) / norm.ln_rmssd_sd  # a z-score
 
         # While the rest is the population's, the HR reserve starts from a high rest (2 SD up),
         # so a calm person whose rest is high is not taken for exercising.
@@ -459,7 +464,7 @@ class PersonSignals:
         fields = (
             now,
             contact,
-            _missing(contact_at),
+            NO_DATA if contact_at is None else STALE,
             hr,
             hr_reason,
             True if fresh_rr else (False if fresh_hr else None),
@@ -491,7 +496,7 @@ class PersonSignals:
         if hr is None or reason == EXERCISE:
             self._smoother.reset()
             return _new_tuple(_Stress, (None, None, None, reason))
-        hr_z = z_score(hr, norm.hr_mean, norm.hr_sd)
+        hr_z = (hr - norm.hr_mean) / norm.hr_sd  # a z-score
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
         score = self._smoother.score(now, combined, self.config.stress)
@@ -547,10 +552,6 @@ class PersonSignals:
 def _known(value: float | None, digits: int, reason: str) -> Outcome:
     """A float signal rounded to the places it is reported with, or unknown for ``reason``."""
     return (None, reason) if value is None else (round(value, digits), None)
-
-
-def _missing(last_seen: float | None) -> str:
-    return NO_DATA if last_seen is None else STALE
 
 
 def missing_reason(seen_before: bool) -> str:

@@ -227,10 +227,13 @@ class BeatWindow:
             self.expire(now)
         n = len(self._beats)
         window_ms = self.length_s * 1000
-        quality = _share(self._clean_ms / window_ms)
+        # `_share`, written out (at every update)
+        quality = self._clean_ms / window_ms
+        quality = 1.0 if quality >= 1.0 else (quality if quality > 0.0 else 0.0)
         if n == 0:
             return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
-        coverage = _share(self._sum_rr / window_ms)
+        coverage = self._sum_rr / window_ms
+        coverage = 1.0 if coverage >= 1.0 else (coverage if coverage > 0.0 else 0.0)
         mean_rr = self._sum_rr / n
         sdnn = None
         if n > 1 and self.hrv:
