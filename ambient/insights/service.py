@@ -98,10 +98,17 @@ class Insights:
         values = update.values
         if not INSIGHT_SIGNAL_NAMES.isdisjoint(values):
             return  # our own
-        person = update.person
-        if person not in self._days:
-            self._open(person, update.time)
-        self._account(person, update.time)
+        person, now = update.person, update.time
+        opened = self._days.get(person)
+        if opened is None:
+            self._open(person, now)
+            self._account(person, now)
+        elif (begin := self._last.get(person)) is not None and begin < now < opened.end:
+            # `_account` of the usual update (after the last, within the open day), written out
+            self._last[person] = now
+            opened.add(begin, now, self._held[person], self.config)
+        else:
+            self._account(person, now)
         self._held[person].update(values)
         stress = values.get("stress_score")
         if stress is not None:
