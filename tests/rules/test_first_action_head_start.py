@@ -56,7 +56,7 @@ async def test_traces_of_one_update_keep_their_order() -> None:
     assert [(t.rule, t.event) for t in h.traces] == [("held", "suppressed"), ("fast", "fired")]
 
 
-async def test_no_head_start_for_a_delay_first_a_restart_mode_or_while_paused() -> None:
+async def test_no_head_start_for_a_delay_first_or_a_restart_mode() -> None:
     delayed = _rule("delayed", actions=[{"delay": "1s"}, log("late")])
     restart = _rule("restart", mode="restart", actions=[log("restarted")])
     h = await Harness(make_config([delayed, restart])).start()
@@ -64,10 +64,18 @@ async def test_no_head_start_for_a_delay_first_a_restart_mode_or_while_paused() 
     assert h.performer.messages() == []
     await _next_turns(h)
     assert h.performer.messages() == ["restarted"]
+
+
+async def test_a_recovery_while_paused_performs_nothing() -> None:
+    h = await Harness(make_config([_rule(on_recovery=[log("recovered")])])).start()
+    _deliver(h, hr=120)
+    await _next_turns(h)
     h.engine.set_paused(True, "test")
     _deliver(h, hr=60)
-    _deliver(h, hr=121)
-    assert h.performer.messages() == ["restarted"]
+    await _next_turns(h)
+    assert h.performer.messages() == ["toggle", "after"]
+    recovered = [t for t in h.traces if t.event == "recovered"]
+    assert [r.detail.split(":")[0] for r in recovered[0].actions] == ["suppressed"]
 
 
 async def test_a_restart_rule_fired_twice_in_one_turn_performs_the_second_run_only() -> None:
