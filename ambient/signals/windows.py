@@ -133,8 +133,25 @@ class BeatWindow:
             self._nn50 += terms.nn50
         if self._keeps_shape:
             self._shape_in(terms)
-        if beats[0].time <= terms.time - self.length_s:
-            self.expire(terms.time)
+        start = terms.time - self.length_s
+        if beats[0].time <= start:
+            if self._keeps_shape or len(beats) < 2 or beats[1].time <= start:
+                self.expire(terms.time)
+                return
+            # `expire` of the usual single beat out, written out (it runs for every window at
+            # every beat): the same subtractions in the same order
+            old = beats.popleft()
+            self._sum_rr -= old.rr_ms
+            self._clean_ms -= old.clean_ms
+            self._corrected -= old.corrected
+            if self.hrv:
+                self._sum_rr2 -= old.rr_sq
+                self._diffs -= old.diffs
+                self._sum_d2 -= old.diff_sq
+                self._nn50 -= old.nn50
+            self._since_rebuild += 1
+            if self._since_rebuild > len(beats) + 16:
+                self._rebuild()
 
     def expire(self, now: float) -> None:
         """Drop beats that ended more than ``length_s`` before ``now``."""
