@@ -121,6 +121,11 @@ class Baseline:
         self.dirty = False
         self._norm: Norm | None = None
         self._norm_day: int | None = None
+        # Where `_norm_day` certainly holds, in unix seconds (a zone of one fixed offset:
+        # its days are known; any other zone asks the calendar at every call).
+        self._day_from = self._day_until = 0.0
+        offset = zone.utcoffset(None)
+        self._fixed_offset_s = None if offset is None else offset.total_seconds()
 
     def add(self, time: float, ln_rmssd: float | None, hr: float) -> None:
         """One resting minute: its mean HR, and its ln(RMSSD) when it had enough pairs."""
@@ -157,12 +162,19 @@ class Baseline:
 
     def norm(self, time: float) -> Norm:
         """The norm today: personal when ready, provisional after the first quiet minutes,
-        else the population prior."""
+        else the population prior. Asked at every signal update: within the day of the last
+        call (fixed-offset zones, a millisecond clear of its ends) the calendar is not asked."""
+        norm = self._norm
+        if norm is not None and self._day_from <= time < self._day_until:
+            return norm
         today = local_day(time, self.zone)
-        if self._norm is None or self._norm_day != today:
-            self._norm = self._compute(today)
+        if norm is None or self._norm_day != today:
+            norm = self._norm = self._compute(today)
             self._norm_day = today
-        return self._norm
+        if self._fixed_offset_s is not None:
+            start = today * 86400.0 - self._fixed_offset_s
+            self._day_from, self._day_until = start + 1e-3, start + 86400.0 - 1e-3
+        return norm
 
     def _compute(self, today: int) -> Norm:
         c = self.config

@@ -161,6 +161,24 @@ def test_baseline_days_end_at_local_midnight_in_the_configured_zone() -> None:
     assert not utc_days.norm(evening + 3600).ready
 
 
+def test_the_norm_leaves_a_day_out_of_range_exactly_at_local_midnight() -> None:
+    """A fixed-offset zone (UTC+2): the first quiet minutes count for 60 local days, up to the
+    last instant before the 61st day's midnight, also when the norm was asked earlier that
+    day (its day is kept between calls)."""
+    from datetime import timedelta, timezone
+
+    plus_two = timezone(timedelta(hours=2))
+    config = BaselineConfig(provisional_samples=5)
+    baseline = Baseline(config, zone=plus_two)
+    for k in range(5):
+        baseline.add(8 * 3600 + k * 60, 4.2, 60.0)  # 10:00 local on local day 0
+    midnight = config.range_days * DAY - 2 * 3600  # local day 60 begins (UTC+2)
+    assert baseline.norm(midnight - 12 * 3600).state == "provisional"
+    assert baseline.norm(midnight - 0.01).state == "provisional"
+    assert baseline.norm(midnight + 0.01).state == "prior"
+    assert baseline.norm(midnight - 0.01).state == "provisional"  # asked back in time too
+
+
 def alike_days(baseline: Baseline, days: int, minutes: int, spread: float) -> None:
     """Quiet minutes whose ln(RMSSD) alternates ±``spread`` around 4.0 and HR ±``spread`` x 10
     around 60 bpm, every day the same level: days that look alike."""
