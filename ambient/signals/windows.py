@@ -204,6 +204,7 @@ class BeatWindow:
             del self._bins[key]
 
     def clear(self) -> None:
+        self._since_rebuild = 0  # nothing left to re-sum
         self._beats.clear()
         self._min.clear()
         self._max.clear()
@@ -230,7 +231,9 @@ class BeatWindow:
 
     def hr(self, now: float) -> float | None:
         """Mean heart rate as of ``now`` (the ``hr`` signal: no other statistic needed)."""
-        self.expire(now)
+        beats = self._beats
+        if beats and beats[0].time <= now - self.length_s:  # at every update: a call only
+            self.expire(now)  # when a beat is due to leave (with none, `expire` does nothing)
         return 60000.0 / (self._sum_rr / len(self._beats)) if self._beats else None
 
     def coverage(self, now: float) -> float:
@@ -240,8 +243,9 @@ class BeatWindow:
 
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
-        if now is not None:
-            self.expire(now)
+        beats = self._beats
+        if now is not None and beats and beats[0].time <= now - self.length_s:
+            self.expire(now)  # only when a beat is due to leave, as in `hr`
         n = len(self._beats)
         window_ms = self.length_s * 1000
         # `_share`, written out (at every update)
