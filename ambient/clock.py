@@ -230,8 +230,10 @@ class VirtualClock(Clock):
         if loop is not self._loop:  # the ready queue is looked up once per loop
             self._loop, self._ready = loop, getattr(loop, "_ready", None)
         ready = self._ready
-        if ready is None:
-            return False
+        return ready is not None and self._fire_due_at_once(when, ready)
+
+    def _fire_due_at_once(self, when: float, ready: Sized) -> bool:
+        """``reach_at_once`` with the loop's ready queue at hand."""
         timers = self._timers
         while True:  # as `run_until`: a `_let_ready_tasks_run` before and after each timer
             if ready or self._turns_skipped >= self.MAX_TURNS_SKIPPED:
@@ -273,7 +275,7 @@ class VirtualClock(Clock):
                 or self._turns_skipped >= self.MAX_TURNS_SKIPPED
                 or (timers and timers[0][0] <= when)
             ):
-                if not self.reach_at_once(when):
+                if not self._fire_due_at_once(when, ready):
                     return index
             else:  # `reach_at_once` with nothing due: one skipped turn, time moved
                 self._turns_skipped += 1

@@ -22,6 +22,7 @@ from ambient.store import Store
 logger = logging.getLogger(__name__)
 
 BASELINE_NAMESPACE = "signals.baseline"
+_NEVER = -math.inf  # no update yet: the first beat updates at once
 
 
 class SignalEngine:
@@ -123,7 +124,7 @@ class SignalEngine:
         state.feed_beat(reading.time, value)
         # Beats come ~1/s and signals change on a seconds scale: recompute at most every
         # `update_interval` for beats (a beat in between leaves a timer for the next slot).
-        next_update = self._next_update.get(person, -math.inf)
+        next_update = self._next_update.get(person, _NEVER)
         now = self.clock.now()
         if not now < next_update:
             self._update(state)
