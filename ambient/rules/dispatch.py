@@ -133,7 +133,13 @@ class TriggerDispatch:
             for name, signal in update.values.items():
                 index = self._numeric.get(name)
                 if index is not None:
-                    new = numeric(signal.value)
+                    value = signal.value
+                    # `numeric` of a finite float (nearly every update) is the float itself:
+                    # no call then (x - x is 0 only for a finite x)
+                    if type(value) is float and value - value == 0.0:
+                        new: float | None = value
+                    else:
+                        new = numeric(value)
                     old = values.get(name)
                     if new != old:
                         values[name] = new

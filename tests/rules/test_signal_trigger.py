@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rules.rule_doubles import Harness, make_config, stress_rule
 
 
@@ -89,6 +90,20 @@ async def test_unknown_value_resets_the_for_window_and_is_traced_as_quality() ->
     ]
     # Coming back above counts as a fresh entry.
     await h.push(400, stress_score=80)
+    await h.run_until(520)
+    assert h.kinds() == ["suppressed", "fired"]
+
+
+@pytest.mark.parametrize("not_a_number", [float("nan"), float("inf"), -float("inf")])
+async def test_a_nan_or_infinite_value_is_unknown_and_resets_the_for_window(
+    not_a_number: float,
+) -> None:
+    h = await Harness(make_config([stress_rule()])).start()
+    await h.push(0, stress_score=80.0)
+    await h.push(60, stress_score=not_a_number)
+    await h.run_until(300)
+    assert h.kinds() == ["suppressed"]  # no firing at 120: the window was reset
+    await h.push(400, stress_score=80.0)
     await h.run_until(520)
     assert h.kinds() == ["suppressed", "fired"]
 
