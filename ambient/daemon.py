@@ -366,6 +366,13 @@ class Daemon:
             wiring.queue.drain()
             wiring.rules_stopped = True
             await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
+            for service in wiring.services:  # what a publisher holds back, while connected
+                flush = getattr(service, "flush", None)
+                if flush is not None:
+                    try:
+                        await asyncio.wait_for(flush(), SHUTDOWN_BUDGET_S)
+                    except TimeoutError:
+                        _LOGGER.warning("%s: not flushed at shutdown", type(service).__name__)
             for task in background:
                 task.cancel()
         return outcome

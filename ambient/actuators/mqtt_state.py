@@ -75,6 +75,14 @@ class StateBook:
             or now - sent.at >= self.refresh_s
         ]
 
+    def changed(self) -> list[tuple[str, str]]:
+        """Every state not yet published as it is now (at shutdown: nothing may wait)."""
+        return [
+            (topic, desired.payload)
+            for topic, desired in self._desired.items()
+            if (sent := self._sent.get(topic)) is None or desired.payload != sent.payload
+        ]
+
     def everything(self) -> list[tuple[str, str]]:
         """All states, for a reconnect or HA's birth message."""
         return [(topic, desired.payload) for topic, desired in self._desired.items()]

@@ -19,7 +19,13 @@ from ambient.actuators.mqtt_discovery import DiscoveryPublisher
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.hub import Hub
-from ambient.messages import ActionContext, ActionResult, SignalUpdate, SignalValue
+from ambient.messages import (
+    ActionContext,
+    ActionResult,
+    SignalUpdate,
+    SignalValue,
+    TraceRecord,
+)
 
 pytestmark = pytest.mark.ha
 
@@ -83,6 +89,21 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
                 battery = by_unique_id["ambient_hatest_alex_battery"]
                 assert battery["entity_category"] == "diagnostic"
                 pause = by_unique_id["ambient_hatest_pause"]["entity_id"]
+
+                # A firing's event and active rule (sent after the settle time) as HA shows them
+                hub.publish_trace(TraceRecord(clock.now(), "evening", "fired", "stress", "alex"))
+                active = by_unique_id["ambient_hatest_active_rule"]["entity_id"]
+                # The state and its attributes travel on two topics: HA ends with both
+                state = await probe.wait_for_state(
+                    active,
+                    lambda s: s["state"] == "evening" and bool(s["attributes"].get("active")),
+                )
+                assert [a["rule"] for a in state["attributes"]["active"]] == ["evening"]
+                event = by_unique_id["ambient_hatest_rule_event"]["entity_id"]
+                fired = await probe.wait_for_state(
+                    event, lambda s: s["attributes"].get("event_type") == "fired"
+                )
+                assert fired["attributes"]["rule"] == "evening"
 
                 assert not rules.paused
                 await probe.call_service("switch", "turn_on", {"entity_id": pause})

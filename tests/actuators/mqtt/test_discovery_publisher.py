@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiomqtt
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, retained, running
 
-from ambient.actuators.mqtt_discovery import DiscoveryPublisher
-from ambient.clock import RealClock
+from ambient.actuators.mqtt_discovery import SETTLE_S, DiscoveryPublisher
+from ambient.clock import Clock, RealClock, VirtualClock
 from ambient.config.root import AmbientConfig
 from ambient.connections.mqtt import MqttConnection
 from ambient.hub import Hub
@@ -21,22 +21,29 @@ from ambient.messages import ExternalEvent, SignalUpdate, SignalValue, TraceReco
 DISCOVERY = "homeassistant/device/+/config"
 
 
-def ambient_config(broker: MosquittoBroker) -> AmbientConfig:
+def ambient_config(broker: MosquittoBroker, publish_interval_s: float = 0.05) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
             "instance": "home",
             "people": [{"id": "alex", "name": "Alex"}],
-            "mqtt": {"host": broker.host, "port": broker.port, "publish_interval": 0.05},
+            "mqtt": {
+                "host": broker.host,
+                "port": broker.port,
+                "publish_interval": publish_interval_s,
+            },
         }
     )
 
 
 @contextlib.asynccontextmanager
 async def publishing(
-    broker: MosquittoBroker, hub: Hub
+    broker: MosquittoBroker, hub: Hub, clock: Clock | None = None
 ) -> AsyncIterator[tuple[DiscoveryPublisher, MqttConnection]]:
+    """The publisher on a live connection; on a virtual ``clock`` its periodic tick is an hour
+    away, so only what goes out at once (after the settle time) is published."""
     connection = make_connection(broker, instance="home")
-    publisher = DiscoveryPublisher(ambient_config(broker), connection, hub, RealClock())
+    config = ambient_config(broker, 3600.0) if clock is not None else ambient_config(broker)
+    publisher = DiscoveryPublisher(config, connection, hub, clock or RealClock())
     task = asyncio.ensure_future(publisher.run())
     try:
         async with running(connection):
@@ -193,3 +200,91 @@ async def test_broker_killed_and_restarted_gets_discovery_and_states_again(
         assert publisher.discovery_publishes >= 2
     assert json.loads(found["homeassistant/device/ambient_home/config"])["cmps"]["pause"]
     assert states["ambient/home/alex/heart_rate"] == b"64"
+
+
+async def live_until(
+    client: aiomqtt.Client, done: Callable[[list[tuple[str, str]]], bool]
+) -> list[tuple[str, str]]:
+    """(topic, payload) of each live (not retained) message, until ``done`` says enough."""
+    seen: list[tuple[str, str]] = []
+    async with asyncio.timeout(WAIT_S):
+        async for message in client.messages:
+            if not message.retain:
+                seen.append((message.topic.value, payload_of(message)))
+                if done(seen):
+                    return seen
+    raise AssertionError("unreachable")
+
+
+def marker_seen(seen: list[tuple[str, str]]) -> bool:
+    return seen[-1][0] == "ambient/home/marker"
+
+
+async def test_events_and_states_wait_the_settle_time_then_go_out_together(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """HA handles the action a firing (or a reading) has just sent before ambient's entities
+    reach it: the rule events and states of that moment wait ``SETTLE_S`` on the clock, then
+    go out together: every event in order, each changed state once, as it is now."""
+    hub, clock = Hub(), VirtualClock(1000.0)
+    async with (
+        publishing(mosquitto, hub, clock) as (_publisher, connection),
+        device_client(mosquitto, "ha") as ha,
+    ):
+        for topic in ("rule_event", "active_rule", "alex/heart_rate", "marker"):
+            await ha.subscribe(f"ambient/home/{topic}", qos=1)
+        hub.publish_trace(TraceRecord(1000.0, "evening", "fired", "stress", person="alex"))
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(121.0, 1000.0)}))
+        hub.publish_trace(TraceRecord(1000.0, "evening", "recovered", "calm", person="alex"))
+        hub.publish_trace(TraceRecord(1000.0, "morning", "fired", "stress", person="alex"))
+        await clock.run_until(1000.0 + SETTLE_S / 2)  # the publisher ran; time is short of it
+        # The marker goes out on the publisher's connection: whatever the publisher sent
+        # before it reaches the broker first.
+        await connection.publish("ambient/home/marker", "early", qos=1)
+        assert await live_until(ha, marker_seen) == [("ambient/home/marker", "early")]
+
+        await clock.run_until(1000.0 + SETTLE_S)
+        seen = await live_until(ha, lambda seen: ("ambient/home/active_rule", "morning") in seen)
+        await connection.publish("ambient/home/marker", "after", qos=1)
+        seen += await live_until(ha, marker_seen)
+    events = [json.loads(payload) for topic, payload in seen if topic.endswith("rule_event")]
+    assert [(e["rule"], e["event_type"]) for e in events] == [
+        ("evening", "fired"),
+        ("evening", "recovered"),
+        ("morning", "fired"),
+    ]
+    states = [(topic, payload) for topic, payload in seen if not topic.endswith("rule_event")]
+    assert states == [
+        ("ambient/home/alex/heart_rate", "121"),
+        ("ambient/home/active_rule", "morning"),  # not "evening", then "none", then this
+        ("ambient/home/marker", "after"),
+    ]
+    found = await retained(mosquitto, "ambient/home/active_rule/#", 2)
+    attributes = json.loads(found["ambient/home/active_rule/attributes"])
+    assert [entry["rule"] for entry in attributes["active"]] == ["morning"]
+    assert found["ambient/home/active_rule"] == b"morning"
+
+
+async def test_flush_sends_what_waits_at_once(mosquitto: MosquittoBroker) -> None:
+    """At shutdown the daemon flushes while the broker is still connected: the last event and
+    every changed state reach it though the settle time has not passed (the clock stands
+    still here), small changes the tick would have sent included."""
+    hub, clock = Hub(), VirtualClock(1000.0)
+    async with (
+        publishing(mosquitto, hub, clock) as (publisher, _connection),
+        device_client(mosquitto, "ha") as ha,
+    ):
+        await ha.subscribe("ambient/home/rule_event", qos=1)
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(64.0, 1000.0)}))
+        await publisher.flush()  # sent: 64
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(66.0, 1000.0)}))
+        hub.publish_trace(TraceRecord(1000.0, "evening", "fired", "stress", person="alex"))
+        await publisher.flush()  # within the deadband: only a tick would have sent it
+        event = await next_on(ha, "ambient/home/rule_event")
+    assert json.loads(payload_of(event))["event_type"] == "fired"
+    assert (await retained(mosquitto, "ambient/home/alex/heart_rate", 1)) == {
+        "ambient/home/alex/heart_rate": b"66"
+    }
+    assert (await retained(mosquitto, "ambient/home/active_rule", 1)) == {
+        "ambient/home/active_rule": b"evening"
+    }

@@ -44,3 +44,14 @@ def test_unchanged_states_are_refreshed_and_reconnect_resends_everything() -> No
     book.forget_sent()
     assert book.urgent(now=61.0) == [("hr", "70")]
     assert book.everything() == [("hr", "70")]
+
+
+def test_changed_is_every_state_not_yet_sent_as_it_is_small_changes_included() -> None:
+    book = StateBook(refresh_s=60.0, min_gap_s=1.0)
+    book.set("hr", "70", 70.0, 5.0)
+    book.set("paused", "OFF")
+    book.sent("hr", "70", 0.0)
+    book.sent("paused", "OFF", 0.0)
+    book.set("hr", "72", 72.0, 5.0)  # inside the deadband: urgent() would leave it
+    assert book.urgent(now=10.0) == []
+    assert book.changed() == [("hr", "72")]
