@@ -105,6 +105,8 @@ class _Raw(NamedTuple):
 #: Makes a named tuple from a plain one: a named tuple's own constructor is a Python call,
 #: and the cleaner makes two per beat.
 _new_tuple: Final = tuple.__new__
+_insort: Final = bisect.insort
+_bisect_left: Final = bisect.bisect_left
 
 
 class BeatCleaner:
@@ -228,7 +230,7 @@ class BeatCleaner:
         mrr = rr_ms - median
         mrr = 2 * mrr if mrr < 0 else mrr
         # `add` of the three rolling windows (the thresholds' and the median's), written out
-        insort, bisect_left = bisect.insort, bisect.bisect_left
+        insort, bisect_left = _insort, _bisect_left
         order, ordered, value = abs_drr._order, abs_drr.values, abs(drr)
         if len(order) == _THRESHOLD_BEATS:
             del ordered[bisect_left(ordered, order.popleft())]

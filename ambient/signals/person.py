@@ -297,11 +297,16 @@ class PersonSignals:
             self.metrics[metric] = value
 
     def feed_beat(self, time: float, rr_ms: float) -> None:
-        """``feed`` of one RR interval (the engine's per-beat call, without the dispatch)."""
+        """``feed`` of one RR interval (the engine's per-beat call, without the dispatch;
+        ``_add_beats`` written out)."""
         self.last_time[RR] = time
-        beats = self.cleaner.add(time, rr_ms)
-        if beats:
-            self._add_beats(beats)
+        previous_rr = self._previous_rr
+        for beat in self.cleaner.add(time, rr_ms):
+            terms = BeatTerms.of(beat, previous_rr)
+            for window in self._all_windows:
+                window.add_terms(terms)
+            previous_rr = beat.rr_ms
+        self._previous_rr = previous_rr
 
     def settle(self, now: float) -> None:
         """Beats held for look-ahead are let out once the stream has paused ``rr_gap``."""
@@ -411,10 +416,11 @@ class PersonSignals:
         average, activity, the baseline's sample) and keep what every signal is made from.
         Runs at every update whatever is read: the state must not depend on the readers."""
         cfg = self.config
-        self.settle(now)
         last_time = self.last_time
-        stale_after = cfg.stale_after
         rr_at, hr_at, contact_at = last_time.get(RR), last_time.get(HR), last_time.get(CONTACT)
+        if rr_at is not None and now - rr_at >= cfg.rr_gap:  # (the usual update: no call)
+            self.settle(now)
+        stale_after = cfg.stale_after
         fresh_rr = rr_at is not None and now - rr_at <= stale_after
         fresh_hr = hr_at is not None and now - hr_at <= stale_after
         fresh_contact = contact_at is not None and now - contact_at <= stale_after
@@ -460,7 +466,9 @@ class PersonSignals:
         reserve_from = norm.hr_mean + (2 * norm.hr_sd if norm.state == PRIOR else 0.0)
         state = self.activity.state(now, hr, reserve_from)
         stress = self._stress(now, state, hr, hr_reason, ln_z, primary.pairs, norm)
-        self._sample_baseline(now, state, hr, primary, usable)
+        next_sample = self._next_sample
+        if next_sample is None or now >= next_sample:  # once a window (no call in between)
+            self._sample_baseline(now, state, hr, primary, usable)
         fields = (
             now,
             contact,
