@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import UTC, tzinfo
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
@@ -61,6 +61,25 @@ _MAX_SKIPPED_MINUTES = 60
 #: Makes a named tuple from a plain one of all its fields (per update: a named tuple's own
 #: constructor is a Python call).
 _new_tuple: Final = tuple.__new__
+
+#: A frozen dataclass's own ``__init__`` sets each field through ``object.__setattr__``; an
+#: update makes a :class:`SignalValue` per changed signal, so it is made as ``Reading`` makes
+#: itself: its slots' setters, bound once (``_signal_value``; a test holds it to the class).
+_value_slots: Any = SignalValue
+_set_value: Final = _value_slots.value.__set__
+_set_time: Final = _value_slots.time.__set__
+_set_reason: Final = _value_slots.reason.__set__
+_new_object: Final = object.__new__
+
+
+def _signal_value(value: SignalScalar | None, time: float, reason: str | None) -> SignalValue:
+    """``SignalValue(value, time, reason)``, made without the dataclass ``__init__``."""
+    made: SignalValue = _new_object(SignalValue)
+    _set_value(made, value)
+    _set_time(made, time)
+    _set_reason(made, reason)
+    return made
+
 
 #: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
 Outcome = tuple[SignalScalar | None, str | None]
@@ -372,14 +391,14 @@ class PersonSignals:
             outcome = produce(moment)
             if last.get(name) != outcome:
                 last[name] = outcome
-                changed[name] = SignalValue(outcome[0], now, outcome[1])
+                changed[name] = _signal_value(outcome[0], now, outcome[1])
         if self.metrics:
             metrics: dict[str, Outcome] = {}
             self._add_metrics(metrics, now)
             for name, outcome in metrics.items():
                 if last.get(name) != outcome:
                     last[name] = outcome
-                    changed[name] = SignalValue(outcome[0], now, outcome[1])
+                    changed[name] = _signal_value(outcome[0], now, outcome[1])
         self.emitted.update(changed)
         return changed
 

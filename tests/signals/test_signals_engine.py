@@ -3,11 +3,14 @@ exercise gating, the false-alarm check on a real resting hour, and the demo's ep
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 from signals.signals_helpers import DEMO, Replay, load_nn, longest_run_at_or_above, timed
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
+from ambient.messages import SignalValue
 from ambient.recordings import read_recording
 from ambient.signals.person import PersonSignals
 
@@ -38,6 +41,18 @@ def test_updates_carry_only_the_signals_that_changed() -> None:
     replay.updates.clear()
     replay.feed(replay.clock.now(), "contact", 1.0)
     assert [set(u.values) for u in replay.updates] == [{"contact"}]
+
+
+def test_an_updates_values_are_whole_signal_values() -> None:
+    """The engine makes an update's values without the dataclass constructor: each has every
+    field of a SignalValue, and equals one built the ordinary way."""
+    replay = Replay()
+    replay.beats(timed([800.0, 850.0] * 60))
+    values = [v for u in replay.updates for v in u.values.values()]
+    assert values and all(type(v) is SignalValue for v in values)
+    assert [f.name for f in fields(SignalValue)] == ["value", "time", "reason"]
+    assert all(v == SignalValue(v.value, v.time, v.reason) for v in values)
+    assert any(v.value is None for v in values) and any(v.reason is None for v in values)
 
 
 def test_signals_go_unknown_on_the_clock_when_beats_stop() -> None:
