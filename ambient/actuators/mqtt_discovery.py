@@ -4,8 +4,9 @@ The publisher listens to the hub (signal updates, rule traces, commands), keeps 
 entity should show (:class:`~ambient.actuators.mqtt_state.StateBook`) and publishes it retained,
 throttled; discovery and every state are re-published after each (re)connect and whenever HA's
 birth message (``<prefix>/status`` = ``online``) says HA restarted. What goes out at once (rule
-events, a meaningful change) waits :data:`SETTLE_S` first, so it does not reach HA while HA
-handles the action the same reading or firing just sent; the changes of that moment go out
+events, a meaningful change) is sent when a rule's trace comes (a firing's trace follows its
+action's answer) or :data:`SETTLE_S` after the first change, so a reading's states do not reach
+HA while HA handles the action that reading has just sent; the changes of that moment go out
 together, the latest state per topic. HA's pause switch and
 breathing button become hub events at once: ``ExternalEvent(kind="command", key="pause",
 data={"paused": bool})`` and ``key="breathing"``.
@@ -41,10 +42,10 @@ from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 _LOGGER = logging.getLogger(__name__)
 NO_RULE = "none"
 _EVENT_QUEUE_LIMIT = 100
-#: How long rule events and urgent states wait before they are sent. HA subscribes to them:
-#: sent at once, they reached HA while it still handled the service call the same reading or
-#: firing had just made (on loopback HA's answer took 6-7 ms at p99 with them, 2-3 ms without).
-#: A tenth of a second is past most calls' answers and unseen in HA's UI.
+#: How long urgent states wait for a rule's trace before they are sent anyway. HA subscribes to
+#: them: sent in the turn after a reading, they reached HA while it still handled the service
+#: call that reading had just made. A tenth of a second is past most calls' answers (a few ms on
+#: loopback) and unseen in HA's UI; a reading that fires nothing waits it out.
 SETTLE_S: Final = 0.1
 
 
@@ -70,6 +71,8 @@ class DiscoveryPublisher:
         self._throttle = Throttle(60.0)
         self._wake: asyncio.Event | None = None
         self._sending: asyncio.Lock | None = None
+        self._settled: asyncio.Future[None] | None = None
+        self._traced = False  # a rule's trace came since the last urgent send
         self._background: set[asyncio.Task[None]] = set()
         self.discovery_publishes = 0
         self._published: asyncio.Event | None = None
@@ -103,10 +106,23 @@ class DiscoveryPublisher:
         wake = self._event()
         while True:
             await wake.wait()
-            await self._clock.sleep(self.settle_s)  # what changes meanwhile goes out with it
+            if not self._traced:
+                await self._settle()  # what changes meanwhile goes out with it
             wake.clear()
+            self._traced = False
             await self._send_events()
             await self._publish_states(self._book.urgent)
+
+    async def _settle(self) -> None:
+        """Until a rule's trace comes (its action, if any, was answered) or ``settle_s``."""
+        settled = asyncio.get_running_loop().create_future()
+        self._settled = settled
+        timer = self._clock.call_later(self.settle_s, lambda: _resolve(settled))
+        try:
+            await settled
+        finally:
+            timer.cancel()
+            self._settled = None
 
     async def flush(self) -> None:
         """Send the rule events and every changed state now, not after :data:`SETTLE_S` or
@@ -163,10 +179,8 @@ class DiscoveryPublisher:
     async def _publish_states(self, pick: Callable[[float], list[tuple[str, str]]]) -> None:
         """Publish the states ``pick`` chooses, one sender at a time: the states are chosen
         when the sender's turn comes, so an older state of a topic never follows a newer one
-        (the ticks, the urgent sends and a republish run side by side)."""
-        if self._sending is None:
-            self._sending = asyncio.Lock()
-        async with self._sending:
+        (the ticks, the urgent sends, a flush and a republish run side by side)."""
+        async with self._sender():
             for topic, payload in pick(self._clock.now()):
                 try:
                     await self._connection.publish(topic, payload, qos=1, retain=True)
@@ -175,15 +189,21 @@ class DiscoveryPublisher:
                 self._book.sent(topic, payload, self._clock.now())
 
     async def _send_events(self) -> None:
-        while self._events:
-            payload = self._events[0]
-            try:
-                # Never retained: HA ignores retained events, and a replay would be wrong.
-                await self._connection.publish(self.topics.rule_event, payload, qos=1)
-            except NotConnected:
-                self._events.clear()  # an event is a moment; it is not sent late
-                return
-            self._events.popleft()
+        async with self._sender():  # each event once, in order
+            while self._events:
+                payload = self._events[0]
+                try:
+                    # Never retained: HA ignores retained events, and a replay would be wrong.
+                    await self._connection.publish(self.topics.rule_event, payload, qos=1)
+                except NotConnected:
+                    self._events.clear()  # an event is a moment; it is not sent late
+                    return
+                self._events.popleft()
+
+    def _sender(self) -> asyncio.Lock:
+        if self._sending is None:
+            self._sending = asyncio.Lock()
+        return self._sending
 
     def _spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
@@ -306,6 +326,9 @@ class DiscoveryPublisher:
         )
         self._set_active_rule()
         self._event().set()
+        self._traced = True
+        if self._settled is not None:
+            _resolve(self._settled)
 
     def _set_active_rule(self) -> None:
         latest = max(self._active.values(), key=lambda r: r.time, default=None)
@@ -370,6 +393,11 @@ class DiscoveryPublisher:
             message.topic,
             detail,
         )
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _call(provider: Any) -> Any:

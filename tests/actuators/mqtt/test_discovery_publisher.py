@@ -220,12 +220,44 @@ def marker_seen(seen: list[tuple[str, str]]) -> bool:
     return seen[-1][0] == "ambient/home/marker"
 
 
-async def test_events_and_states_wait_the_settle_time_then_go_out_together(
+async def nothing_sent_yet(connection: MqttConnection, ha: aiomqtt.Client) -> None:
+    """A marker on the publisher's own connection reaches HA first: nothing went before it."""
+    await connection.publish("ambient/home/marker", "early", qos=1)
+    assert await live_until(ha, marker_seen) == [("ambient/home/marker", "early")]
+
+
+async def test_a_readings_states_wait_the_settle_time_then_go_out_together(
     mosquitto: MosquittoBroker,
 ) -> None:
-    """HA handles the action a firing (or a reading) has just sent before ambient's entities
-    reach it: the rule events and states of that moment wait ``SETTLE_S`` on the clock, then
-    go out together: every event in order, each changed state once, as it is now."""
+    """A reading's states wait (HA may be handling the action that reading has just sent):
+    with no rule's trace to say the action was answered, ``SETTLE_S`` on the clock; then each
+    topic goes out once, with its latest state."""
+    hub, clock = Hub(), VirtualClock(1000.0)
+    async with (
+        publishing(mosquitto, hub, clock) as (_publisher, connection),
+        device_client(mosquitto, "ha") as ha,
+    ):
+        for topic in ("alex/heart_rate", "marker"):
+            await ha.subscribe(f"ambient/home/{topic}", qos=1)
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(121.0, 1000.0)}))
+        await clock.run_until(1000.0 + SETTLE_S / 2)  # the publisher ran; time is short of it
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(130.0, 1000.0)}))
+        await nothing_sent_yet(connection, ha)
+
+        await clock.run_until(1000.0 + SETTLE_S)
+        seen = await live_until(ha, lambda seen: seen[-1][0].endswith("heart_rate"))
+        await connection.publish("ambient/home/marker", "after", qos=1)
+        seen += await live_until(ha, marker_seen)
+    assert seen == [
+        ("ambient/home/alex/heart_rate", "130"),  # once: not 121, then 130
+        ("ambient/home/marker", "after"),
+    ]
+
+
+async def test_a_rules_trace_sends_what_waits_at_once(mosquitto: MosquittoBroker) -> None:
+    """A firing's trace comes after its action was answered: the events, the states that
+    waited and the active rule go out then, without waiting out the settle time (the clock
+    stands still here), every event in order, each state once."""
     hub, clock = Hub(), VirtualClock(1000.0)
     async with (
         publishing(mosquitto, hub, clock) as (_publisher, connection),
@@ -233,17 +265,13 @@ async def test_events_and_states_wait_the_settle_time_then_go_out_together(
     ):
         for topic in ("rule_event", "active_rule", "alex/heart_rate", "marker"):
             await ha.subscribe(f"ambient/home/{topic}", qos=1)
-        hub.publish_trace(TraceRecord(1000.0, "evening", "fired", "stress", person="alex"))
         hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(121.0, 1000.0)}))
+        await clock.run_until(1000.0)  # the publisher ran and waits
+        await nothing_sent_yet(connection, ha)
+
+        hub.publish_trace(TraceRecord(1000.0, "evening", "fired", "stress", person="alex"))
         hub.publish_trace(TraceRecord(1000.0, "evening", "recovered", "calm", person="alex"))
         hub.publish_trace(TraceRecord(1000.0, "morning", "fired", "stress", person="alex"))
-        await clock.run_until(1000.0 + SETTLE_S / 2)  # the publisher ran; time is short of it
-        # The marker goes out on the publisher's connection: whatever the publisher sent
-        # before it reaches the broker first.
-        await connection.publish("ambient/home/marker", "early", qos=1)
-        assert await live_until(ha, marker_seen) == [("ambient/home/marker", "early")]
-
-        await clock.run_until(1000.0 + SETTLE_S)
         seen = await live_until(ha, lambda seen: ("ambient/home/active_rule", "morning") in seen)
         await connection.publish("ambient/home/marker", "after", qos=1)
         seen += await live_until(ha, marker_seen)
