@@ -23,9 +23,12 @@ trace) can delay on a busy machine.
 Then where ambient's time goes: the ambient process stamps each stage of the 120's way
 (``AMBIENT_STAGE_TIMES``, see ambient/stage_times.py) on the same monotonic clock as the bench,
 and the bench prints p50/p99 of each step, from the publish to the state change seen, with the
-task switches between the message's receipt and the call's frame written.
+task switches between the message's receipt and the call's frame written. It also counts the
+timed iterations of each path during which one of ambient's own HA entity messages (discovery
+states, rule events) reached the broker's subscribers: HA handles those while it works.
 
     python bench/bench_fast_path.py [--n 200] [--ambient-source DIR] [--quiet-ms 20]
+                                    [--no-discovery]
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ HA_LIGHT = "light.ceiling_lights"
 AMBIENT_LIGHT = "light.bed_light"
 HA_TOPIC = "bench/ha/heart"
 AMBIENT_TOPIC = "bench/ambient/heart"
+#: ambient's own HA entities (default base topic and instance), and its availability topic.
+ENTITY_TOPICS = "ambient/ambient/#"
+STATUS_TOPIC = "ambient/ambient/status"
 WAIT_S = 30.0
 CHECKOUT = Path(__file__).resolve().parents[1]
 #: Quiet before each timed publish, for both paths: HA finishes what the previous iteration
@@ -109,6 +115,7 @@ homeassistant:
 mqtt:
   host: {host}
   port: {port}
+  discovery: {discovery}
 sensors:
   - type: mqtt
     topic: {topic}
@@ -212,6 +219,7 @@ async def measure(
     n: int,
     source: Path | None,
     quiet_s: float,
+    discovery: bool = True,
 ) -> None:
     """Alternate HA's automation and ambient ``n`` times each; print both and ambient's stages."""
     await add_mqtt_integration(ha, broker)
@@ -225,6 +233,7 @@ async def measure(
             topic=AMBIENT_TOPIC,
             light=AMBIENT_LIGHT,
             store=store,
+            discovery="true" if discovery else "false",
         )
     )
     command = [sys.executable, "-m", "ambient", "run", "--config", str(config)]
@@ -238,9 +247,19 @@ async def measure(
         command, env=env, stdout=subprocess.DEVNULL, cwd=store.parent
     )
     windows: list[tuple[float, float]] = []  # ambient's iterations: (publish, seen)
+    ha_windows: list[tuple[float, float]] = []
+    entity_messages: list[float] = []  # when each of ambient's HA entity messages arrived
     publisher = paho.Client(CallbackAPIVersion.VERSION2)
     publisher.connect(broker.host, broker.port)
     publisher.loop_start()
+    # A client of its own, so that receiving never holds up the publisher's sends.
+    listener = paho.Client(CallbackAPIVersion.VERSION2)
+    listener.on_message = lambda _client, _data, message: (
+        entity_messages.append(time.monotonic()) if message.topic != STATUS_TOPIC else None
+    )
+    listener.connect(broker.host, broker.port)
+    listener.subscribe(ENTITY_TOPICS)
+    listener.loop_start()
     try:
         async with HaProbe(ha.url, ha.token) as probe:
             await probe.subscribe("state_changed")
@@ -252,6 +271,7 @@ async def measure(
                 started, started_wall = time.monotonic(), time.time()
                 publisher.publish(HA_TOPIC, json.dumps({"hr": 120}))
                 seen, written = await watcher.next_change(HA_LIGHT)
+                ha_windows.append((started, seen))
                 return seen - started, written - started_wall
 
             async def ambient_once() -> tuple[float, float]:
@@ -283,12 +303,14 @@ async def measure(
             ha_s: list[tuple[float, float]] = []  # (state_changed seen, state written)
             ambient_s: list[tuple[float, float]] = []
             windows.clear()
+            ha_windows.clear()
             for _ in range(n):
                 ha_s.append(await ha_once())
                 ambient_s.append(await ambient_once())
     finally:
-        publisher.loop_stop()
-        publisher.disconnect()
+        for client in (publisher, listener):
+            client.loop_stop()
+            client.disconnect()
         ambient.terminate()
         ambient.wait()
     print(f"load average (1/5/15 min) before: {load_before}, after: {_load()}")
@@ -301,6 +323,7 @@ async def measure(
     print("By HA's own clock, up to the light's state written (its last_changed; the bench's")
     print("wake-up and what each path does after the light is left out):")
     report("MQTT publish -> light state written", [h[1] for h in ha_s], [a[1] for a in ambient_s])
+    report_entity_messages(entity_messages, ha_windows, windows)
     if stamps_path.exists():
         report_stages(read_stamps(stamps_path), windows)
     else:
@@ -336,6 +359,19 @@ def report(what: str, ha_s: list[float], ambient_s: list[float], aim: bool = Fal
     if aim:
         met = p50_ratio <= 1.0 and p99_ratio <= 1.0
         print(f"aim (ambient <= 1.0x HA at p50 and p99): {'met' if met else 'not met'}")
+
+
+def report_entity_messages(
+    arrivals: list[float], ha_windows: list[tuple[float, float]], windows: list[tuple[float, float]]
+) -> None:
+    """How many timed iterations of each path had one of ambient's own HA entity messages
+    (states, rule events) arrive while HA was working on the light: HA subscribes to them,
+    so each one is work for HA inside that window."""
+    for name, spans in (("HA automation", ha_windows), ("ambient", windows)):
+        hit = sum(1 for start, end in spans if any(start <= at <= end for at in arrivals))
+        print(
+            f"{name:<14} iterations with an ambient entity message in flight: {hit} of {len(spans)}"
+        )
 
 
 Stamp = tuple[str, float, int]  # stage, time.monotonic() seconds, task (0: a plain callback)
@@ -421,6 +457,12 @@ def main() -> int:
         help="quiet before each timed publish (0: none, as this bench did at first: each path "
         "then also paid for the end of the other's iteration, and ambient for its 60)",
     )
+    parser.add_argument(
+        "--no-discovery",
+        action="store_true",
+        help="ambient without its HA entities (mqtt discovery: false), to see what they cost "
+        "HA while it works on the lights",
+    )
     args = parser.parse_args()
     if (reason := ha_available()) is not None or not mosquitto_available():
         print(f"skipped: {reason or 'mosquitto is not installed'}")
@@ -438,7 +480,11 @@ def main() -> int:
             (Path(tmp) / "ambient").mkdir()
             store = Path(tmp) / "ambient" / "ambient.db"
             quiet_s = args.quiet_ms / 1000
-            asyncio.run(measure(ha, broker, store, args.n, args.ambient_source, quiet_s))
+            asyncio.run(
+                measure(
+                    ha, broker, store, args.n, args.ambient_source, quiet_s, not args.no_discovery
+                )
+            )
         finally:
             ha.stop()
             broker.kill()
