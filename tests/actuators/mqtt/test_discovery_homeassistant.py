@@ -90,7 +90,7 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
                 assert battery["entity_category"] == "diagnostic"
                 pause = by_unique_id["ambient_hatest_pause"]["entity_id"]
 
-                # A firing's event and active rule (sent after the settle time) as HA shows them
+                # A firing's event and active rule, as HA shows them
                 hub.publish_trace(TraceRecord(clock.now(), "evening", "fired", "stress", "alex"))
                 active = by_unique_id["ambient_hatest_active_rule"]["entity_id"]
                 # The state and its attributes travel on two topics: HA ends with both
