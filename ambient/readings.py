@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -55,3 +56,21 @@ _set_person = _slots.person.__set__
 _set_metric = _slots.metric.__set__
 _set_value = _slots.value.__set__
 _set_source = _slots.source.__set__
+
+
+def moved(readings: Sequence[Reading], offset_s: float, source: str) -> list[Reading]:
+    """``readings`` as ``source`` gives them, ``offset_s`` later (a replay anchoring a recording
+    on its clock). The same as ``Reading(r.time + offset_s, ...)`` for each, with the slots set
+    here: a replay makes one per beat, and a call of ``__init__`` each costs a fifth more."""
+    new = object.__new__
+    out: list[Reading] = []
+    append = out.append
+    for reading in readings:
+        made = new(Reading)
+        _set_time(made, reading.time + offset_s)
+        _set_person(made, reading.person)
+        _set_metric(made, reading.metric)
+        _set_value(made, reading.value)
+        _set_source(made, source)
+        append(made)
+    return out

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 
-from ambient.readings import Reading
+from ambient.readings import Reading, moved
 from ambient.recordings import RecordingError, RecordingWriter, load_recording, read_recording
 
 DATA = Path(__file__).resolve().parent.parent / "ambient" / "data"
@@ -155,3 +156,32 @@ def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"t,metric,value\n1,hr,60\n\xd0\xff\xfe binary\n")
     with pytest.raises(RecordingError, match=r"r\.csv: not a text recording \(byte \d+ is not"):
         load_recording(path)
+
+
+def test_the_garbage_collector_is_as_it_was_after_a_load(tmp_path: Path) -> None:
+    """Loading pauses the cyclic collector (a recording holds no cycles): afterwards it is on
+    again if it was, off if it was off, and on again after a recording that cannot be read."""
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n0,rr,800\n")
+    assert gc.isenabled()
+    load_recording(path)
+    assert gc.isenabled()
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe not text")
+    with pytest.raises(RecordingError):
+        load_recording(tmp_path / "bad.csv")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_recording(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_moved_readings_equal_readings_made_the_ordinary_way() -> None:
+    readings = [Reading(1.5, "alex", "rr", 800.0, "file"), Reading(2.25, "sam", "hr", 61.0, "file")]
+    assert moved(readings, 100.0, "recording0") == [
+        Reading(101.5, "alex", "rr", 800.0, "recording0"),
+        Reading(102.25, "sam", "hr", 61.0, "recording0"),
+    ]
+    assert all(type(r) is Reading for r in moved(readings, 0.0, "x"))

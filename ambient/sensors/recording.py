@@ -16,7 +16,7 @@ from ambient.clock import Clock, VirtualClock
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.pipeline import DirectSink
 from ambient.ports import ReadingSink
-from ambient.readings import Reading
+from ambient.readings import Reading, moved
 from ambient.recordings import Recording, load_recording
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,10 +95,7 @@ class RecordingSensor:
         due. ``diagnostics`` counts them after each run."""
         name = self.name
         for first in range(0, len(readings), _CHUNK):
-            chunk = [
-                Reading(r.time + offset, r.person, r.metric, r.value, name)
-                for r in readings[first : first + _CHUNK]
-            ]
+            chunk = moved(readings[first : first + _CHUNK], offset, name)
             index = 0
             while index < len(chunk):
                 delivered = clock.deliver_at_once(chunk, index, put_now)

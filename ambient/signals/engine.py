@@ -3,6 +3,7 @@ the baseline saved to the store periodically and at shutdown (never per beat).""
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Collection, Sequence
@@ -214,7 +215,8 @@ class SignalEngine:
     def _set(self, state: PersonSignals, due: float, goes_off: float) -> None:
         callback = self._on_timer_of.get(state.id)
         if callback is None:
-            callback = self._on_timer_of[state.id] = lambda: self._on_timer(state)
+            # a partial, not a lambda: no Python frame of its own at every update
+            callback = self._on_timer_of[state.id] = functools.partial(self._on_timer, state)
         self._timer[state.id] = (due, goes_off, self.clock.call_at(goes_off, callback))
 
     def _on_timer(self, state: PersonSignals) -> None:

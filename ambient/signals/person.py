@@ -15,7 +15,7 @@ from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
-from ambient.signals.windows import BeatTerms, BeatWindow, WindowStats, hrv_problem
+from ambient.signals.windows import NN50_MS, BeatTerms, BeatWindow, WindowStats, hrv_problem
 
 #: Decimal places each float signal is reported with (changes below this are not updates).
 PRECISION = {
@@ -317,14 +317,25 @@ class PersonSignals:
 
     def feed_beat(self, time: float, rr_ms: float) -> None:
         """``feed`` of one RR interval (the engine's per-beat call, without the dispatch;
-        ``_add_beats`` written out)."""
+        ``_add_beats`` written out, and in it ``BeatTerms.of``: no call of its own per beat,
+        the same terms, as a test holds)."""
         self.last_time[RR] = time
         previous_rr = self._previous_rr
         for beat in self.cleaner.add(time, rr_ms):
-            terms = BeatTerms.of(beat, previous_rr)
+            beat_time, beat_rr, beat_corrected, follows_clean = beat
+            corrected = 1 if beat_corrected else 0
+            clean_ms = 0.0 if corrected else beat_rr
+            square = beat_rr * beat_rr
+            if follows_clean and previous_rr is not None:
+                diff = beat_rr - previous_rr
+                nn50 = 1 if abs(diff) > NN50_MS else 0
+                fields = (beat_time, beat_rr, square, clean_ms, corrected, 1, diff * diff, nn50)
+            else:
+                fields = (beat_time, beat_rr, square, clean_ms, corrected, 0, 0.0, 0)
+            terms = _new_tuple(BeatTerms, fields)
             for window in self._all_windows:
                 window.add_terms(terms)
-            previous_rr = beat.rr_ms
+            previous_rr = beat_rr
         self._previous_rr = previous_rr
 
     def settle(self, now: float) -> None:

@@ -18,7 +18,7 @@ from ambient.signals.beats import Beat
 
 _BIN_MS: Final = 50.0  # Baevsky histogram bin width
 _MIN_STRESS_INDEX_WINDOW_S: Final = 120.0
-_NN50_MS: Final = 50.0
+NN50_MS: Final = 50.0
 #: Makes a named tuple from a plain one of all its fields: a named tuple's own constructor is
 #: a Python call, and beat terms are made per beat, window stats per update.
 _new_tuple: Final = tuple.__new__
@@ -68,7 +68,7 @@ class BeatTerms(NamedTuple):
         clean_ms = 0.0 if corrected else rr_ms
         if beat.follows_clean and previous_rr_ms is not None:
             diff = rr_ms - previous_rr_ms
-            nn50 = 1 if abs(diff) > _NN50_MS else 0
+            nn50 = 1 if abs(diff) > NN50_MS else 0
             terms = (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 1, diff * diff, nn50)
             return _new_tuple(cls, terms)
         return _new_tuple(cls, (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 0, 0.0, 0))

@@ -6,13 +6,21 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pytest
-from signals.signals_helpers import DEMO, Replay, load_nn, longest_run_at_or_above, timed
+from signals.signals_helpers import (
+    DEMO,
+    Replay,
+    inject_artifacts,
+    load_nn,
+    longest_run_at_or_above,
+    timed,
+)
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
 from ambient.messages import SignalValue
 from ambient.recordings import read_recording
 from ambient.signals.person import PersonSignals
+from ambient.signals.windows import BeatTerms
 
 
 def steady(start: float, seconds: float, rr_ms: float = 800.0) -> list[tuple[float, float]]:
@@ -53,6 +61,29 @@ def test_an_updates_values_are_whole_signal_values() -> None:
     assert [f.name for f in fields(SignalValue)] == ["value", "time", "reason"]
     assert all(v == SignalValue(v.value, v.time, v.reason) for v in values)
     assert any(v.value is None for v in values) and any(v.reason is None for v in values)
+
+
+def test_a_beat_fed_alone_gives_the_windows_the_terms_feed_gives() -> None:
+    """`feed_beat` makes a beat's window terms itself (written out, per beat): the same terms
+    as `feed` of the beat, which makes them with `BeatTerms.of`: clean, corrected (3 %
+    artifacts), after a gap, and the first beat of a run."""
+    config = SignalsConfig()
+    person = PersonConfig(id="alex")
+    alone, fed = (PersonSignals("alex", config, person) for _ in range(2))
+    added: dict[str, list[BeatTerms]] = {"alone": [], "fed": []}
+    for name, state in (("alone", alone), ("fed", fed)):
+        for window in state._all_windows:
+            window.add_terms = added[name].append  # type: ignore[method-assign, assignment]
+    series = timed(inject_artifacts(load_nn("60min")[:900], 0.03, seed=7))
+    series += timed(load_nn("60min")[900:1000], start=series[-1][0] + 30)  # after a pause
+    for t, rr_ms in series:
+        alone.feed_beat(t, rr_ms)
+        fed.feed(t, "rr", rr_ms)
+    assert sum(alone.cleaner.corrections.values()) > 0
+    assert len(added["alone"]) > len(series) and added["alone"] == added["fed"]
+    assert {type(terms) for terms in added["alone"]} == {BeatTerms}
+    assert {terms.diffs for terms in added["alone"]} == {0, 1}
+    assert {terms.corrected for terms in added["alone"]} == {0, 1}
 
 
 def test_signals_go_unknown_on_the_clock_when_beats_stop() -> None:
