@@ -3,6 +3,8 @@ resting hour fires nothing; the output is identical run after run; nothing is pe
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -10,6 +12,9 @@ from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import run_ambient
+
+from ambient.config import load_config
+from ambient.simulate import simulate as run_simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
@@ -156,3 +161,11 @@ def test_plot_without_matplotlib_is_one_line_and_exit_3(tmp_path: Path) -> None:
     ]
     assert result.stdout == ""  # checked before the replay, not after
     assert not picture.exists()
+
+
+def test_a_simulation_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """The replay keeps what it loaded out of the cyclic collector's sight (frozen) and puts
+    it back when the replay ends."""
+    before = gc.get_freeze_count()
+    result = asyncio.run(run_simulation(load_config(DEMO), None))
+    assert result.traces and gc.get_freeze_count() == before
