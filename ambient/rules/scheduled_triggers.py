@@ -96,7 +96,7 @@ class ScheduledTriggers:
                 schedule = Schedule(
                     self.clock, cron, self._zone, self._on_time(rule, index, trigger, key)
                 )
-                schedule.arm()
+                schedule.arm(after=now)  # from where the missed ones ended: no gap
                 rule.schedules.append(schedule)
         if recorded:
             self._save(rule)
