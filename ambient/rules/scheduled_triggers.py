@@ -75,7 +75,15 @@ class ScheduledTriggers:
     def start(self, rule: Rule) -> None:
         """Catch up what ``rule``'s schedules missed while ambient was not running, then arm
         them for their next fire times."""
-        recorded = False
+        # A schedule the rule no longer has loses its record: should it come back, ambient
+        # was not running it meanwhile.
+        kept = {
+            schedule_key(trigger)
+            for trigger in rule.config.triggers
+            if isinstance(trigger, ScheduledTrigger)
+        }
+        recorded = not kept.issuperset(rule.fire_times)
+        rule.fire_times = {key: at for key, at in rule.fire_times.items() if key in kept}
         for index, trigger in enumerate(rule.config.triggers):
             if not isinstance(trigger, ScheduledTrigger):
                 continue

@@ -184,6 +184,18 @@ async def test_an_edited_rule_with_the_same_schedule_still_catches_up(tmp_path: 
     assert h.performer.messages() == ["dim to 20 %"]
 
 
+async def test_a_schedule_edited_away_and_back_missed_nothing_meanwhile(tmp_path: Path) -> None:
+    """While the rule ran at 23:00 its 22:30 did not exist: editing it back catches up
+    nothing (the record of a schedule the rule no longer has goes with it)."""
+    path = tmp_path / "ambient.db"
+    h = await _started(path, [_bedtime()], _at(22, 0))
+    await _down(h, _at(22, 40), "stop")
+    h = await _started(path, [_bedtime(at="23:00")], _at(22, 41))
+    await _down(h, _at(22, 32, day=(12, 5)), "stop")  # running all day, a reload at 22:32
+    h = await _started(path, [_bedtime()], _at(22, 32, 1, day=(12, 5)))
+    assert _decisions(h) == []
+
+
 async def test_a_time_condition_reads_the_time_of_the_late_firing(tmp_path: Path) -> None:
     """The actions happen now, so the conditions are checked now, as for any firing."""
     rule = _bedtime()
