@@ -63,7 +63,6 @@ class DiscoveryPublisher:
         self._hub = hub
         self._clock = clock
         self._interval_s = config.mqtt.publish_interval
-        self.settle_s = SETTLE_S
         self._people = {person.id for person in config.people}
         self._book = StateBook(REFRESH_S)
         self._events: deque[str] = deque(maxlen=_EVENT_QUEUE_LIMIT)
@@ -114,10 +113,10 @@ class DiscoveryPublisher:
             await self._publish_states(self._book.urgent)
 
     async def _settle(self) -> None:
-        """Until a rule's trace comes (its action, if any, was answered) or ``settle_s``."""
+        """Until a rule's trace comes (its action, if any, was answered) or :data:`SETTLE_S`."""
         settled = asyncio.get_running_loop().create_future()
         self._settled = settled
-        timer = self._clock.call_later(self.settle_s, lambda: _resolve(settled))
+        timer = self._clock.call_later(SETTLE_S, lambda: _resolve(settled))
         try:
             await settled
         finally:
