@@ -136,7 +136,11 @@ def _loaded_frozen() -> Iterator[None]:
     """The replay with what is loaded so far (the recordings: an object per row) out of the
     cyclic collector's sight: the readings live through the whole replay and hold no
     cycles, and each of the collector's passes over the oldest objects walked them all again
-    (a day of beats for 3 people: about 0.06 s). Put back when the replay ends."""
+    (a day of beats for 3 people: about 0.06 s). Put back when the replay ends; when the
+    caller has frozen objects already, left as it is (``unfreeze`` would thaw those too)."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

@@ -169,3 +169,15 @@ def test_a_simulation_leaves_the_garbage_collector_as_it_found_it() -> None:
     before = gc.get_freeze_count()
     result = asyncio.run(run_simulation(load_config(DEMO), None))
     assert result.traces and gc.get_freeze_count() == before
+
+
+def test_a_simulation_leaves_what_its_caller_froze_frozen() -> None:
+    """``gc.unfreeze`` thaws every frozen object: a replay whose caller has frozen some (a
+    long-lived process after its start-up) leaves them to it."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        result = asyncio.run(run_simulation(load_config(DEMO), None))
+        assert result.traces and gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
