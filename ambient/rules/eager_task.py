@@ -7,7 +7,9 @@ runs here, as the new task (``asyncio.current_task()`` names it, so a per-attemp
 cancels the right task) and in the task's own context; the task's first scheduled turn then
 carries on from where that step stopped. What the task's owner sees is the same either way: a
 pending task (or, on 3.12, one already done) whose result, exception and cancellation behave
-as a task's.
+as a task's — with one difference on 3.11: a task whose first step already finished is still
+pending until its first turn, so ``cancel()`` then succeeds and drops the result (on 3.12 it is
+done and ``cancel()`` returns False). The rule runs cancel only heads whose result they ignore.
 """
 
 from __future__ import annotations
