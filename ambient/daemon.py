@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -310,6 +310,7 @@ class Daemon:
         queue = ReadingQueue(QUEUE_SIZE, self.counters, process)
         sink: ReadingSink = DirectSink(process) if self.clock.virtual else queue
         services: list[Service] = []
+        flush_at_stop: list[Callable[[], Awaitable[None]]] = []
         if config.role == "satellite" and record_to is None:
             # A satellite only forwards its readings to the central instance over MQTT.
             from ambient.actuators.mqtt_satellite import SatelliteForwarder
@@ -318,7 +319,9 @@ class Daemon:
             sink = forwarder
             services = [*connections.services(), forwarder]
         elif not opts.report_only:
-            services = self._live_services(config, connections, hub, rules, dispatcher)
+            services = self._live_services(
+                config, connections, hub, rules, dispatcher, flush_at_stop
+            )
             if store.path is not None:
                 from ambient.privacy.retention import Retention
 
@@ -338,6 +341,7 @@ class Daemon:
             queue,
             insights=insights,
             status_providers=hub.status_providers,
+            flush_at_stop=flush_at_stop,
         )
 
     async def _serve(self, config: AmbientConfig, wiring: _Wiring) -> Outcome:
@@ -366,13 +370,11 @@ class Daemon:
             wiring.queue.drain()
             wiring.rules_stopped = True
             await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
-            for service in wiring.services:  # what a publisher holds back, while connected
-                flush = getattr(service, "flush", None)
-                if flush is not None:
-                    try:
-                        await asyncio.wait_for(flush(), SHUTDOWN_BUDGET_S)
-                    except TimeoutError:
-                        _LOGGER.warning("%s: not flushed at shutdown", type(service).__name__)
+            for flush in wiring.flush_at_stop:  # what a publisher holds back, while connected
+                try:
+                    await asyncio.wait_for(flush(), SHUTDOWN_BUDGET_S)
+                except TimeoutError:
+                    _LOGGER.warning("%s: not flushed at shutdown", flush.__qualname__)
             for task in background:
                 task.cancel()
         return outcome
@@ -384,9 +386,11 @@ class Daemon:
         hub: Hub,
         rules: Any,
         dispatcher: ActionDispatcher,
+        flush_at_stop: list[Callable[[], Awaitable[None]]],
     ) -> list[Service]:
         """Outside connections in use, HA state watching, MQTT triggers and discovery, and the
-        commands that HA's pause switch and breathing button send."""
+        commands that HA's pause switch and breathing button send. A service that holds back
+        what it sends adds its flush to ``flush_at_stop``."""
         from ambient.actuators.commands import CommandHandler
         from ambient.sensors.events import watch_ha_entities, watch_mqtt_topics
 
@@ -400,7 +404,9 @@ class Daemon:
         if config.mqtt is not None and config.mqtt.discovery and config.role == "standalone":
             from ambient.actuators.mqtt_discovery import DiscoveryPublisher
 
-            services.append(DiscoveryPublisher(config, connections.mqtt(), hub, self.clock))
+            publisher = DiscoveryPublisher(config, connections.mqtt(), hub, self.clock)
+            services.append(publisher)
+            flush_at_stop.append(publisher.flush)
         return [*connections.services(), *services]
 
     async def _start_process_services(
@@ -511,6 +517,8 @@ class _Wiring:
     insights: Any = None  # ambient.insights.service.Insights (imported lazily)
     #: What parts add to the status document (check-in counts, insights, calming odds).
     status_providers: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    #: What services hold back and send at a stop, while their connection is still up.
+    flush_at_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 class _SensorStatus:
