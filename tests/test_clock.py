@@ -163,13 +163,7 @@ async def test_a_timer_that_wakes_a_task_hands_reaching_back_to_the_loop() -> No
     clock = VirtualClock(0.0)
     woken = asyncio.Event()
     seen: list[tuple[str, float]] = []
-
-    async def sleeper() -> None:
-        await woken.wait()
-        seen.append(("task", clock.now()))
-
-    task = asyncio.create_task(sleeper())
-    await clock.run_until(0.5)  # the task starts and waits
+    task = await _task_waiting_for(woken, clock, seen)
     clock.call_at(1.0, woken.set)
     clock.call_at(2.0, lambda: seen.append(("timer", clock.now())))
     assert not clock.reach_at_once(5.0)
@@ -203,13 +197,7 @@ async def test_delivering_at_once_stops_where_a_task_needs_a_turn() -> None:
     clock = VirtualClock(0.0)
     woken = asyncio.Event()
     seen: list[tuple[str, float]] = []
-
-    async def sleeper() -> None:
-        await woken.wait()
-        seen.append(("task", clock.now()))
-
-    task = asyncio.create_task(sleeper())
-    await clock.run_until(0.5)  # the task starts and waits
+    task = await _task_waiting_for(woken, clock, seen)
     items = [Reading(t, "alex", "rr", 800.0, "test") for t in (1.0, 2.0, 3.0)]
 
     def deliver(item: Reading) -> None:
@@ -223,3 +211,17 @@ async def test_delivering_at_once_stops_where_a_task_needs_a_turn() -> None:
     assert clock.deliver_at_once(items, 2, deliver) == 3
     await task
     assert seen == [("item", 1.0), ("task", 1.0), ("item", 2.0), ("item", 3.0)]
+
+
+async def _task_waiting_for(
+    woken: asyncio.Event, clock: VirtualClock, seen: list[tuple[str, float]]
+) -> asyncio.Task[None]:
+    """A task already waiting for ``woken``; once woken it notes ("task", the clock's time)."""
+
+    async def sleeper() -> None:
+        await woken.wait()
+        seen.append(("task", clock.now()))
+
+    task = asyncio.create_task(sleeper())
+    await clock.run_until(0.5)  # the task starts and waits
+    return task
