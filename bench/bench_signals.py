@@ -103,7 +103,8 @@ def scores(rr_ms: list[float], smoothing_s: float) -> list[tuple[float, float | 
     for rr in rr_ms:
         t += rr / 1000
         while next_update <= t:
-            value = person.compute(next_update)["stress_score"][0]
+            person.update(next_update)
+            value = person.outcomes["stress_score"][0]
             out.append((next_update, value if isinstance(value, float) else None))
             next_update += 2.0
         person.feed(t, "rr", rr)

@@ -381,20 +381,12 @@ class PersonSignals:
 
     # -- signals ---------------------------------------------------------------------------
 
-    def compute(self, now: float) -> dict[str, Outcome]:
-        """The signals someone reads (``read``; every signal when None) as of ``now``, as
-        (value, reason) pairs. What the update worked out is kept, so :meth:`outcome` gives
-        any other signal as of this moment."""
-        moment = self._moment = self._advance(now)
-        out = {name: produce(moment) for name, produce in self._read_producers}
-        if self.metrics:
-            self._add_metrics(out, now)
-        return out
-
     def update(self, now: float) -> dict[str, SignalValue]:
-        """:meth:`compute`, kept, and the signals whose value or reason changed since the last
-        update as values stamped ``now`` (the engine's update, every ``update_interval`` for
-        every person: one pass, a :class:`SignalValue` only for what changed)."""
+        """The signals someone reads (``read``; every signal when None) as of ``now``, kept in
+        ``outcomes``, and those whose value or reason changed since the last update as values
+        stamped ``now`` (the engine's update, every ``update_interval`` for every person: one
+        pass, a :class:`SignalValue` only for what changed). What the update worked out is
+        kept, so :meth:`outcome` gives any other signal as of this moment."""
         moment = self._moment = self._advance(now)
         last = self.outcomes
         changed: dict[str, SignalValue] = {}
