@@ -207,11 +207,14 @@ def outcome_of(store: Path) -> Outcome:
     return outcome
 
 
-def write_config(directory: Path, host: str, port: int) -> tuple[Path, Path]:
+def write_config(
+    directory: Path, host: str, port: int, template: str = CONFIG
+) -> tuple[Path, Path]:
+    """``template`` filled in as ``directory``'s config (its store beside it): their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     store = directory / "ambient.db"
     config = directory / "ambient.yaml"
-    config.write_text(CONFIG.format(host=host, port=port, topic=TOPIC, store=store))
+    config.write_text(template.format(host=host, port=port, topic=TOPIC, store=store))
     return config, store
 
 

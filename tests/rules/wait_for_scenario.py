@@ -23,11 +23,11 @@ from pathlib import Path
 
 from rules.restart_scenario import (
     HEART_RATE_CONFIG,
-    TOPIC,
     WRITTEN,
     Daemon,
     Publisher,
     ScenarioFailed,
+    write_config,
 )
 
 CONFIG = (
@@ -76,10 +76,7 @@ def _late_s(lines: list[str]) -> float | None:
 
 
 def _daemon(directory: Path, host: str, port: int) -> Daemon:
-    directory.mkdir(parents=True, exist_ok=True)
-    config = directory / "ambient.yaml"
-    store = directory / "ambient.db"
-    config.write_text(CONFIG.format(host=host, port=port, topic=TOPIC, store=store))
+    config, _store = write_config(directory, host, port, CONFIG)
     return Daemon(config, "--log-format", "json")  # the `log` action's lines on stderr too
 
 
