@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,6 @@ def test_the_baseline_survives_a_restart_in_a_new_process(tmp_path: Path) -> Non
 
 
 def test_baseline_days_end_at_local_midnight_in_the_configured_zone() -> None:
-    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     berlin = ZoneInfo("Europe/Berlin")
@@ -165,8 +165,6 @@ def test_the_norm_leaves_a_day_out_of_range_exactly_at_local_midnight() -> None:
     """A fixed-offset zone (UTC+2): the first quiet minutes count for 60 local days, up to the
     last instant before the 61st day's midnight, also when the norm was asked earlier that
     day (its day is kept between calls)."""
-    from datetime import timedelta, timezone
-
     plus_two = timezone(timedelta(hours=2))
     config = BaselineConfig(provisional_samples=5)
     baseline = Baseline(config, zone=plus_two)
@@ -249,7 +247,7 @@ def test_a_version_2_baseline_of_alike_days_loads_with_the_prior_in_its_spread()
     # As an older ambient saved it: per-day sums [n_hr, Σhr, Σhr², n_ln, Σln, Σln²].
     days = {}
     for day in range(3):
-        n, ln_values, hr_values = 20, [4.0 + (0.11 if k % 2 else -0.11) for k in range(20)], None
+        n, ln_values = 20, [4.0 + (0.11 if k % 2 else -0.11) for k in range(20)]
         hr_values = [60.0 + (1.1 if k % 2 else -1.1) for k in range(20)]
         days[str(day)] = [
             n, sum(hr_values), sum(h * h for h in hr_values),
