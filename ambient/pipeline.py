@@ -38,7 +38,7 @@ class ReadingQueue:
     def put_nowait(self, reading: Reading) -> None:
         if STAGE is not None:
             STAGE("queued")
-        if self._consuming and not self._processing and not self._queue.qsize():
+        if self._nothing_ahead():
             self._process(reading)
             return
         if self._queue.full():
@@ -48,7 +48,7 @@ class ReadingQueue:
         self._queue.put_nowait(reading)
 
     async def put(self, reading: Reading) -> None:
-        if self._consuming and not self._processing and not self._queue.qsize():
+        if self._nothing_ahead():
             self._process(reading)
             return
         await self._queue.put(reading)
@@ -69,6 +69,10 @@ class ReadingQueue:
 
     def qsize(self) -> int:
         return self._queue.qsize()
+
+    def _nothing_ahead(self) -> bool:
+        """Whether a reading put now may be processed at once without passing another."""
+        return self._consuming and not self._processing and not self._queue.qsize()
 
     def _process(self, reading: Reading) -> None:
         if STAGE is not None:
