@@ -108,12 +108,12 @@ class RuleEngine:
         self._scheduled = ScheduledTriggers(
             clock,
             zone,
-            config.person_ids(),
+            self._firer.scope,
             self._firer.fire_for_scope,
             self._tracer.trace,
             self._rule_store.save,
             self._grace,
-            self._runs.conditions_known,
+            self._runs.inputs_known,
             counters,
         )
 

@@ -123,10 +123,12 @@ class Firer:
 
     def fire_for_scope(self, rule: Rule, firing: Firing, now: float) -> None:
         """A trigger that belongs to nobody fires the rule for each person it applies to."""
-        for person in self._scope(rule):
+        for person in self.scope(rule):
             self.fire(rule, person, firing, now)
 
-    def _scope(self, rule: Rule) -> list[str | None]:
+    def scope(self, rule: Rule) -> list[str | None]:
+        """Whom a firing of ``rule`` is for: its person, nobody in particular, or everyone
+        known (the configured people and any whose signals or values were seen)."""
         if rule.config.person is not None:
             return [rule.config.person]
         if not rule.per_person:

@@ -88,6 +88,7 @@ class Runs:
         #: Runs waiting for a signal, by person and signal (woken by :meth:`wake_waiters`).
         self.waiters = self._waits.waiters
         self.wake_waiters = self._waits.wake
+        self.inputs_known = self._waits.inputs_known
         self._tasks: dict[str, asyncio.Task[None]] = {}
         #: First actions already handed to the performer, by run (see the module docstring).
         self._heads: dict[str, _HeadStart] = {}

@@ -32,7 +32,6 @@ from ambient.rules.firing import Firing
 from ambient.rules.resume import ResumeGrace, condition_inputs
 from ambient.rules.rule import Rule
 from ambient.rules.schedule import Schedule, cron_triggers
-from ambient.rules.state import RunRecord
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,10 +39,12 @@ _LOGGER = logging.getLogger(__name__)
 COUNTER_SCOPE = "rules"
 
 FireForScope = Callable[[Rule, Firing, float], None]
+#: Whom a firing of a rule is for (the firer's scope).
+Scope = Callable[[Rule], list[str | None]]
 Trace = Callable[..., None]
 Save = Callable[[Rule], None]
-#: Waits until what the conditions read for a run's person is known (or the grace ends).
-ConditionsKnown = Callable[[Sequence[ConditionConfig], RunRecord], Awaitable[None]]
+#: Waits until what a rule's conditions read for a person is known (or the grace ends).
+InputsKnown = Callable[[Sequence[ConditionConfig], str | None, str], Awaitable[None]]
 
 
 class ScheduledTriggers:
@@ -53,22 +54,22 @@ class ScheduledTriggers:
         self,
         clock: Clock,
         zone: tzinfo,
-        people: Sequence[str],
+        scope: Scope,
         fire_for_scope: FireForScope,
         trace: Trace,
         save: Save,
         grace: ResumeGrace,
-        conditions_known: ConditionsKnown,
+        inputs_known: InputsKnown,
         counters: Counters | None = None,
     ) -> None:
         self.clock = clock
         self._zone = zone
-        self._people = list(people)
+        self._scope = scope
         self._fire_for_scope = fire_for_scope
         self._trace = trace
         self._save = save
         self._grace = grace
-        self._conditions_known = conditions_known
+        self._inputs_known = inputs_known
         self._counters = counters if counters is not None else Counters()
         self._late: set[asyncio.Task[None]] = set()
 
@@ -163,15 +164,7 @@ class ScheduledTriggers:
     ) -> None:
         try:
             for person in people:
-                waiting = RunRecord(
-                    id=f"{rule.id}-catch-up",
-                    kind="actions",
-                    person=person,
-                    episode=f"{rule.id}:{person or '-'}:catch-up",
-                    trigger_id=trigger.id,
-                    started=started,
-                )
-                await self._conditions_known(rule.config.conditions, waiting)
+                await self._inputs_known(rule.config.conditions, person, rule.id)
             self._fire_late(rule, index, trigger, found, started)
         except Exception:
             _LOGGER.exception("Rule %s: the late firing of %s failed", rule.id, found.last_at)
@@ -188,14 +181,6 @@ class ScheduledTriggers:
         label = describe.trigger_label(trigger, index)
         self._fire_for_scope(rule, Firing(index, trigger.id, label, reason), now)
         self._save(rule)
-
-    def _scope(self, rule: Rule) -> list[str | None]:
-        """Whose conditions a late firing reads (the firer fires for the same people)."""
-        if rule.config.person is not None:
-            return [rule.config.person]
-        if not rule.per_person:
-            return [None]
-        return [*self._people]
 
 
 def _handled(rule: Rule, key: str, at: float) -> None:

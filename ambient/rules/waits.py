@@ -78,13 +78,19 @@ class RunWaits:
 
     async def conditions_known(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> None:
         """In the grace period after a start, wait until what ``conditions`` read is known."""
+        await self.inputs_known(conditions, run.person, run.episode.split(":", 1)[0])
+
+    async def inputs_known(
+        self, conditions: Sequence[ConditionConfig], person: str | None, rule_id: str
+    ) -> None:
+        """The same for ``person``'s conditions of rule ``rule_id``, outside any run (a late
+        firing decides its conditions before it starts one)."""
         if not self._grace.active():
             return
-        inputs = condition_inputs(conditions, run.person)
+        inputs = condition_inputs(conditions, person)
         if inputs:
-            rule = run.episode.split(":", 1)[0]
-            who = run.person or "nobody"
-            await self._first_values(inputs, f"Rule {rule}: a condition of the run of {who}")
+            who = person or "nobody"
+            await self._first_values(inputs, f"Rule {rule_id}: a condition of the run of {who}")
 
     def wake(self, update: SignalUpdate) -> None:
         """A signal update: the waits it satisfies end."""

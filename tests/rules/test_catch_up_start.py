@@ -4,19 +4,16 @@ tens of milliseconds) is either caught up or fired on time, never neither."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from rules.rule_doubles import log, make_config
 
 from ambient.clock import VirtualClock
-from ambient.config.conditions import ConditionConfig
 from ambient.rules.firing import Firing
 from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, build_rule
 from ambient.rules.scheduled_triggers import ScheduledTriggers
-from ambient.rules.state import RunRecord
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -54,18 +51,18 @@ async def test_a_fire_time_passing_while_the_start_works_fires() -> None:
     def fire_for_scope(rule: Rule, firing: Firing, now: float) -> None:
         fired.append(now)
 
-    async def conditions_known(conditions: Sequence[ConditionConfig], run: RunRecord) -> None:
+    async def inputs_known(*args: object) -> None:
         return None
 
     scheduled = ScheduledTriggers(
         clock,
         BERLIN,
-        ["alex"],
+        lambda rule: ["alex"],
         fire_for_scope,
         lambda *args, **kwargs: None,
         lambda rule: None,
         ResumeGrace(clock, 60.0),
-        conditions_known,
+        inputs_known,
     )
     scheduled.start(rule)
     clock.advance_to(_at(22, 31))
