@@ -10,6 +10,7 @@ it, and a week of reports draws the same two frames dozens of times.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
@@ -41,8 +42,9 @@ LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#7a8a99"
 
 class _Frame:
     """A figure with its axes, y label and legend, kept between reports; ``clear`` removes the
-    previous report's data artists before the caller adds new ones. Matplotlib figures are not
-    thread-safe: reports are drawn one at a time (the ``report`` command, one thread)."""
+    previous report's data artists before the caller adds new ones. One report at a time (the
+    lock): matplotlib figures are not thread-safe, and the daemon's scheduled delivery draws in
+    worker threads."""
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class _Frame:
         legend: list[Artist],
         columns: int,
     ) -> None:
+        self.lock = threading.Lock()
         self.figure = Figure(figsize=(5.2, height_in))
         self.figure.subplots_adjust(**margins)
         self.axes: Axes = self.figure.subplots()
@@ -106,20 +109,21 @@ def week_bars(
 ) -> str:
     """Stress minutes by level (stacked) beside recovery minutes, per day of the week."""
     frame = _bars_frame()
-    ax = frame.clear()
-    xs = list(range(len(days)))
-    left = [x - 0.2 for x in xs]
-    right = [x + 0.2 for x in xs]
-    stacked = [a + b for a, b in zip(low, medium, strict=True)]
-    zeros = [0.0] * len(xs)
-    frame.data += [
-        _bar_series(ax, left, zeros, low, LOW),
-        _bar_series(ax, left, low, medium, MEDIUM),
-        _bar_series(ax, left, stacked, high, HIGH),
-        _bar_series(ax, right, zeros, recovery, RECOVERY),
-    ]
-    ax.set_xticks(xs, [d.strftime("%a") for d in days])
-    return _svg(frame.figure)
+    with frame.lock:
+        ax = frame.clear()
+        xs = list(range(len(days)))
+        left = [x - 0.2 for x in xs]
+        right = [x + 0.2 for x in xs]
+        stacked = [a + b for a, b in zip(low, medium, strict=True)]
+        zeros = [0.0] * len(xs)
+        frame.data += [
+            _bar_series(ax, left, zeros, low, LOW),
+            _bar_series(ax, left, low, medium, MEDIUM),
+            _bar_series(ax, left, stacked, high, HIGH),
+            _bar_series(ax, right, zeros, recovery, RECOVERY),
+        ]
+        ax.set_xticks(xs, [d.strftime("%a") for d in days])
+        return _svg(frame.figure)
 
 
 def _bar_series(
@@ -152,24 +156,25 @@ def hrv_band(
 ) -> str:
     """Daily ln RMSSD (dots), its 7-day mean (line) and the normal band (shaded)."""
     frame = _band_frame()
-    ax = frame.clear()
-    xs = list(range(len(days)))
-    lows = [float("nan") if v is None else v for v in band_low]
-    highs = [float("nan") if v is None else v for v in band_high]
-    frame.data.append(ax.fill_between(xs, lows, highs, color=BAND, linewidth=0))
-    points = [(x, v) for x, v in zip(xs, daily, strict=True) if v is not None]
-    if points:
-        xs_points, values = [p[0] for p in points], [p[1] for p in points]
-        frame.data += ax.plot(xs_points, values, "o", color=DOT, markersize=3)
-    means = [float("nan") if v is None else v for v in mean_7d]
-    frame.data += ax.plot(xs, means, color=LINE, linewidth=2)
-    week_x = days.index(week_start) if week_start in days else len(days) - 7
-    shade = ax.axvspan(week_x - 0.5, len(days) - 0.5, color="#000000", alpha=0.05)
-    shade.set_linewidth(0)
-    frame.data.append(shade)
-    ticks = list(range(len(days) - 1, -1, -14))[::-1]
-    ax.set_xticks(ticks, [days[t].strftime("%d %b") for t in ticks])
-    return _svg(frame.figure)
+    with frame.lock:
+        ax = frame.clear()
+        xs = list(range(len(days)))
+        lows = [float("nan") if v is None else v for v in band_low]
+        highs = [float("nan") if v is None else v for v in band_high]
+        frame.data.append(ax.fill_between(xs, lows, highs, color=BAND, linewidth=0))
+        points = [(x, v) for x, v in zip(xs, daily, strict=True) if v is not None]
+        if points:
+            xs_points, values = [p[0] for p in points], [p[1] for p in points]
+            frame.data += ax.plot(xs_points, values, "o", color=DOT, markersize=3)
+        means = [float("nan") if v is None else v for v in mean_7d]
+        frame.data += ax.plot(xs, means, color=LINE, linewidth=2)
+        week_x = days.index(week_start) if week_start in days else len(days) - 7
+        shade = ax.axvspan(week_x - 0.5, len(days) - 0.5, color="#000000", alpha=0.05)
+        shade.set_linewidth(0)
+        frame.data.append(shade)
+        ticks = list(range(len(days) - 1, -1, -14))[::-1]
+        ax.set_xticks(ticks, [days[t].strftime("%d %b") for t in ticks])
+        return _svg(frame.figure)
 
 
 def _svg(fig: Figure) -> str:
