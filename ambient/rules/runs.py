@@ -246,7 +246,7 @@ class Runs:
 
     def _context(self, run: RunRecord) -> ActionContext:
         return ActionContext(
-            rule=run.episode.split(":", 1)[0],
+            rule=run.rule_id,
             person=run.person,
             episode=run.episode,
             time=self.clock.now(),
@@ -259,7 +259,7 @@ class Runs:
     def _since(self, run: RunRecord) -> float:
         """When the episode's condition first held: its firing minus its trigger's ``for``;
         the run's start for triggers without an open episode."""
-        rule = self._by_id.get(run.episode.split(":", 1)[0])
+        rule = self._by_id.get(run.rule_id)
         if rule is None or run.person is None:
             return run.started
         for episode in rule.person(run.person).episodes.values():
@@ -303,11 +303,11 @@ class Runs:
         await self._waits.conditions_known(conditions, run)
 
     def save_run(self, run: RunRecord) -> None:
-        rule = self._by_id[run.episode.split(":", 1)[0]]
+        rule = self._by_id[run.rule_id]
         self._save(rule)
 
     def decide_calming(self, step: ChooseCalming, run: RunRecord) -> CalmingDecision:
-        rule = run.episode.split(":", 1)[0]
+        rule = run.rule_id
         if self._calming is not None:
             return self._calming.decide(step, rule, run.person)
         # Nothing learns here (a bare engine): the pinned option, else the first allowed one.
@@ -319,7 +319,7 @@ class Runs:
         self, step: ChooseCalming, run: RunRecord, decision: CalmingDecision, started: float
     ) -> None:
         if self._calming is not None:
-            rule = run.episode.split(":", 1)[0]
+            rule = run.rule_id
             self._calming.started(
                 step, rule, run.person, decision, {"trigger": run.trigger_id}, started
             )

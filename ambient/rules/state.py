@@ -82,6 +82,11 @@ class RunRecord:
     queued: bool = False
     signals: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def rule_id(self) -> str:
+        """The rule this run belongs to (its episode starts with the rule's id)."""
+        return self.episode.split(":", 1)[0]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -60,7 +60,7 @@ class RunWaits:
         inputs = wait_inputs(step, person)
         if all(self._known(key) for key in inputs):
             return False
-        rule = run.episode.split(":", 1)[0]
+        rule = run.rule_id
         await self._first_values(inputs, f"Rule {rule}: the `wait_for` {name} of {person}")
         value = self._signal(person, name)
         met = self._holds(step, value)
@@ -78,7 +78,7 @@ class RunWaits:
 
     async def conditions_known(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> None:
         """In the grace period after a start, wait until what ``conditions`` read is known."""
-        await self.inputs_known(conditions, run.person, run.episode.split(":", 1)[0])
+        await self.inputs_known(conditions, run.person, run.rule_id)
 
     async def inputs_known(
         self, conditions: Sequence[ConditionConfig], person: str | None, rule_id: str
