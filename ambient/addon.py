@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 
+from ambient.private_files import write_private
+
 logger = logging.getLogger("ambient.addon")
 
 SUPERVISOR_URL = "http://supervisor"
@@ -236,17 +238,6 @@ def fetch_mqtt_service(supervisor_url: str, token: str | None) -> dict[str, Any]
         logger.info("the Supervisor offers no MQTT broker; MQTT stays off")
         return None
     return data
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file created mode 0600, replacing any older one atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    tmp.replace(path)
 
 
 def prepare(

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ambient.private_files import write_private
+
 ENVIRONMENT_VARIABLE = "AMBIENT_STAGE_TIMES"
 #: Stamps kept at most (a long run with the flag on must not grow without bound).
 STAMP_LIMIT = 1_000_000
@@ -44,9 +46,7 @@ class StageLog:
 
     def write(self) -> None:
         lines = "".join(f"{stage}\t{ns}\t{task}\n" for stage, ns, task in self.stamps)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            out.write(lines)
+        write_private(self.path, lines)
 
 
 def _from_environment() -> StageRecorder | None:

@@ -22,8 +22,9 @@ from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import ReportDeliveryConfig
 from ambient.config.root import AmbientConfig
 from ambient.insights.days import day_of, week_label
-from ambient.insights.report_cli import last_full_week, learned_weeks, render, write_private
+from ambient.insights.report_cli import last_full_week, learned_weeks, render
 from ambient.insights.storage import InsightStore
+from ambient.private_files import write_private
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)

@@ -3,7 +3,6 @@ one person from the store, as one HTML file (mode 0600: it is health data)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta, tzinfo
 from pathlib import Path
@@ -14,6 +13,7 @@ from ambient.insights.days import day_of, day_start, iso_week, week_label
 from ambient.insights.learned import learned_episodes
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import DaySummary, summarize
+from ambient.private_files import write_private
 from ambient.store import Store, StoreError, StoreKey, existing_store_path
 
 
@@ -68,15 +68,6 @@ def learned_weeks(store: Store, person: str, monday: date, zone: tzinfo) -> list
     """The measured episodes of the four weeks up to the end of ``monday``'s week."""
     begin = day_start(monday - timedelta(weeks=3), zone)
     return learned_episodes(store, person, begin, day_start(monday + timedelta(weeks=1), zone))
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
-    path.chmod(0o600)
 
 
 def run_report(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ambient.config.root import AmbientConfig
-from ambient.privacy.export import ExportError, ExportFormat, export_person, write_private
+from ambient.privacy.export import ExportError, ExportFormat, export_person
 from ambient.privacy.forget import (
     ForgetError,
     ForgetReport,
@@ -19,6 +19,7 @@ from ambient.privacy.forget import (
     format_report,
     ha_entity_ids,
 )
+from ambient.private_files import write_private
 from ambient.store import Store
 
 _PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")

@@ -19,10 +19,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from ambient.privacy.data_classes import DataClass, data_classes, nested_states
@@ -133,13 +131,3 @@ def export_person(
     now = now or datetime.now(UTC)
     data = render_json(store, person, instance, now) if fmt == "json" else render_csv(store, person)
     return age_encrypt(data, recipients) if recipients else data
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` created mode 0600 (replacing an older file atomically)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    tmp.replace(path)
