@@ -17,20 +17,29 @@ class ClockTimeout(Exception):
 
 async def result_or_clock_timeout(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
     """Await ``awaitable`` but give up after ``seconds`` on ``clock`` (virtual in simulations,
-    where ``asyncio.wait_for`` would wait in real time); raises :class:`ClockTimeout`."""
-    task = asyncio.ensure_future(awaitable)
-    timer = asyncio.ensure_future(clock.sleep(seconds))
-    try:
-        done, _ = await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
+    where ``asyncio.timeout`` would wait in real time); raises :class:`ClockTimeout`.
+
+    The awaitable runs in the calling task, as with ``asyncio.timeout``: a request leaves at once
+    instead of after a new task's first turn, and a cancel from outside reaches it directly."""
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("result_or_clock_timeout must be awaited inside a task")
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
         task.cancel()
+
+    timer = clock.call_later(seconds, expire)
+    try:
+        return await awaitable
+    except asyncio.CancelledError:
+        if expired and task.uncancel() == 0:
+            raise ClockTimeout(f"no answer within {seconds:g} s") from None
         raise
     finally:
         timer.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    raise ClockTimeout(f"no answer within {seconds:g} s")
 
 
 def reraise_lost_cancel() -> None:

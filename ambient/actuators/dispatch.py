@@ -4,7 +4,6 @@ hour late is worse than none). In report-only mode (simulate, analyze) nothing i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
@@ -90,39 +89,14 @@ class ActionDispatcher:
                 )
                 return ActionResult(kind, False, f"dropped: time-to-live passed ({last_error})")
             try:
-                return await self._attempt(actuator, action, context, timeout_s)
+                return await result_or_clock_timeout(
+                    self.timeout_clock, actuator.perform(action, context), timeout_s
+                )
             except (NotConnected, ClockTimeout) as exc:
                 last_error = str(exc) or type(exc).__name__
             wait_s = min(delay_s, max(0.0, deadline - self.clock.now()))
             delay_s = min(delay_s * 2, RETRY_MAX_S)
             await self.clock.sleep(wait_s + 0.001)
-
-    async def _attempt(
-        self, actuator: Actuator, action: LeafActionConfig, context: ActionContext, timeout_s: float
-    ) -> ActionResult:
-        """One attempt, in this task (the request leaves without waiting for a new task's
-        turn), cut after ``timeout_s`` on the timeout clock."""
-        task = asyncio.current_task()
-        if task is None:  # not in a task: the general helper
-            return await result_or_clock_timeout(
-                self.timeout_clock, actuator.perform(action, context), timeout_s
-            )
-        expired = False
-
-        def expire() -> None:
-            nonlocal expired
-            expired = True
-            task.cancel()
-
-        timer = self.timeout_clock.call_later(timeout_s, expire)
-        try:
-            return await actuator.perform(action, context)
-        except asyncio.CancelledError:
-            if expired and task.uncancel() == 0:
-                raise ClockTimeout(f"no answer within {timeout_s:g} s") from None
-            raise
-        finally:
-            timer.cancel()
 
     async def pause(self) -> None:
         """Stop what actuators are doing right now (sessions, ramps): ambient was paused."""
