@@ -22,11 +22,12 @@ def watch_mqtt_topics(
     connection: MqttConnection, topics: Iterable[str], clock: Clock, publish: EventSink
 ) -> None:
     """Every message on ``topics`` becomes an ``mqtt`` event (key: the topic; data: the
-    payload as text; ``backlog: True`` for one the broker queued while ambient was away,
+    payload as received, bytes: a trigger decodes it only if it compares it, within the
+    sensors' limits; ``backlog: True`` for one the broker queued while ambient was away,
     ``retained: True`` for one it kept and sends on every subscribe)."""
 
     def on_message(message: MqttMessage) -> None:
-        data: dict[str, Any] = {"payload": message.payload.decode("utf-8", errors="replace")}
+        data: dict[str, Any] = {"payload": message.payload}
         if message.backlog:
             data["backlog"] = True
         if message.retain:

@@ -90,3 +90,59 @@ async def test_a_queued_message_without_a_readable_time_or_from_the_future_is_sk
 def test_a_timestamp_with_a_payload_needs_the_value_it_is_compared_with() -> None:
     with pytest.raises(ValidationError, match="give `value`, the field `payload` is compared"):
         make_config([_desk_rule(value=None)], **MQTT)
+
+
+async def test_an_unreadable_payload_is_counted_once_and_traced_for_each_rule_that_reads_it() -> (
+    None
+):
+    rules = [
+        _desk_rule(),
+        {
+            "id": "desk_light",
+            "triggers": [{"trigger": "mqtt", "topic": "home/desk/button", "payload": "press"}],
+            "actions": [log("light")],
+        },
+        {
+            "id": "desk_seen",
+            "triggers": [{"trigger": "mqtt", "topic": "home/desk/button", "value": "action"}],
+            "actions": [log("seen")],
+        },
+    ]
+    h = await Harness(make_config(rules, **MQTT)).start()
+    await h.event(0, "mqtt", "home/desk/button", payload=b'{"action": "press\xff"}')
+    refused = "mqtt message on home/desk/button not read: bad_encoding (not UTF-8 at byte 17)"
+    assert [(t.rule, t.event, t.reason) for t in h.traces] == [
+        ("desk", "suppressed", f"{refused}; skipped"),
+        ("desk_light", "suppressed", f"{refused}; skipped"),
+        # `value` without `payload` compares nothing: it fires on any message.
+        ("desk_seen", "fired", "mqtt message on home/desk/button"),
+    ]
+    assert h.counters.scope("rules") == {"mqtt_bad_encoding": 1}
+
+
+async def test_a_queued_message_too_large_to_read_its_time_is_refused_not_timed() -> None:
+    h = await Harness(make_config([_desk_rule(max_age="1h")], **MQTT)).start()
+    large = _press(ts=T0, pad="x" * 20_000)
+    await h.event(0, "mqtt", "home/desk/button", payload=large.encode(), backlog=True)
+    assert h.events() == [
+        (
+            0,
+            "suppressed",
+            f"mqtt message on home/desk/button not read: oversized ({len(large)} bytes, limit "
+            "16384); skipped",
+        )
+    ]
+    assert h.counters.scope("rules") == {"mqtt_oversized": 1}
+
+
+async def test_a_payload_given_as_text_has_the_same_limits_in_utf8_bytes() -> None:
+    h = await Harness(make_config([_desk_rule()], **MQTT)).start()
+    wide = '{"action": "press", "pad": "' + "é" * 8_200 + '"}'  # 8,230 characters
+    await h.event(0, "mqtt", "home/desk/button", payload=wide)
+    lone_surrogate = '{"action": "press", "note": "\udcff"}'  # no UTF-8 for it
+    await h.event(1, "mqtt", "home/desk/button", payload=lone_surrogate)
+    assert [reason.split(" not read: ")[1] for _, _, reason in h.events()] == [
+        "oversized (16430 bytes, limit 16384); skipped",
+        "bad_encoding (not UTF-8 at byte 29); skipped",
+    ]
+    assert h.counters.scope("rules") == {"mqtt_oversized": 1, "mqtt_bad_encoding": 1}

@@ -29,7 +29,7 @@ async def test_a_message_on_a_watched_topic_is_an_mqtt_event(mosquitto: Mosquitt
     async with running(connection):
         await connection.publish("home/door/front", "open")
         event = await asyncio.wait_for(events.get(), WAIT_S)
-    assert event == ExternalEvent(1_800_000_000.0, "mqtt", "home/door/front", {"payload": "open"})
+    assert event == ExternalEvent(1_800_000_000.0, "mqtt", "home/door/front", {"payload": b"open"})
 
 
 @pytest.mark.ha
