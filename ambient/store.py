@@ -54,23 +54,29 @@ class Store:
         self.path = path
         #: Whether the file on disk is encrypted (an in-memory store has no file).
         self.encrypted = path is not None and key is not None
+        self._batching = False
         if path is None:
             self._db = sqlite3.connect(":memory:")
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not path.exists():
-                # Create it 0600 before SQLite opens it, so no other user ever can read it.
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            path.chmod(0o600)
-            old_umask = os.umask(0o077)  # the -wal and -shm files too
-            try:
-                self._db = _connect(path, key)
-                self._db.execute("PRAGMA journal_mode=WAL")
-            finally:
-                os.umask(old_umask)
+            self._create_tables()
+            return
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            # Create it 0600 before SQLite opens it, so no other user ever can read it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
+        old_umask = os.umask(0o077)  # the -wal and -shm files too
+        try:
+            self._db = _connect(path, key)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._create_tables()
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(path, exc) from None
+        finally:
+            os.umask(old_umask)
+
+    def _create_tables(self) -> None:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._batching = False
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -195,6 +201,17 @@ def existing_store_path(config: StoreConfig, lost: str) -> Path:
     if not config.path.exists():
         raise StoreError(f"no store at {config.path} yet: has the daemon run?")
     return config.path
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """A file SQLite cannot use (a power cut or a failing SD card damaged it; a read-only
+    place), as one line that names it and what to do."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return StoreError(f"store {path} cannot be used ({exc})")
+    return StoreError(
+        f"store {path} is damaged ({exc}): move it and its -wal and -shm files aside to "
+        "start with a new one, or put back a copy"
+    )
 
 
 def _connect(path: Path, key: StoreKey | None) -> sqlite3.Connection:

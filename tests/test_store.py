@@ -83,3 +83,17 @@ def test_insert_gives_the_new_rows_id() -> None:
     assert store.insert("INSERT INTO t (x) VALUES (?)", ("a",)) == 1
     assert store.insert("INSERT INTO t (x) VALUES (?)", ("b",)) == 2
     assert store.query("SELECT id, x FROM t ORDER BY id") == [(1, "a"), (2, "b")]
+
+
+def test_a_damaged_file_is_one_error_that_names_it_and_what_to_do(tmp_path: Path) -> None:
+    """A power cut or a failing SD card can cut the file short: every command says so in
+    one line instead of SQLite's traceback."""
+    path = tmp_path / "ambient.db"
+    Store(path).close()
+    path.write_bytes(path.read_bytes()[:4096])  # the first page of three
+    with pytest.raises(StoreError) as raised:
+        Store(path)
+    assert str(raised.value) == (
+        f"store {path} is damaged (database disk image is malformed): move it and its -wal "
+        "and -shm files aside to start with a new one, or put back a copy"
+    )

@@ -1,0 +1,45 @@
+"""What a user can get wrong, or what the machine can do to a command (a damaged file, a full
+disk, a closed pipe), ends every command the same way: one line naming the file, exit 1,
+never a traceback, and no half-written output left as if it were whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures.ambient_process import run_ambient
+
+from ambient.store import Store
+
+STORE_COMMANDS = [
+    ("run",),
+    ("trace",),
+    ("report", "--person", "alex"),
+    ("export", "--person", "alex"),
+    ("forget", "--person", "alex", "--yes"),
+    ("baseline", "show", "--person", "alex"),
+    ("insights",),
+]
+
+
+def store_config(tmp_path: Path) -> tuple[Path, Path]:
+    """A config whose store is ``tmp_path/state/ambient.db``: (config, store file)."""
+    store = tmp_path / "state" / "ambient.db"
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store}\n")
+    return config, store
+
+
+@pytest.mark.parametrize("command", STORE_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_damaged_store_is_one_line_for_every_command_that_reads_it(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    config, store = store_config(tmp_path)
+    Store(store).close()
+    store.write_bytes(store.read_bytes()[:4096])  # cut short, as by a power cut
+    result = run_ambient(*command, "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ambient {command[0]}: store {store} is damaged (database disk image is malformed): "
+        "move it and its -wal and -shm files aside to start with a new one, or put back a copy"
+    ]
