@@ -222,7 +222,7 @@ class Daemon:
         from ambient.interventions.wiring import add_interventions
         from ambient.rules.engine import RuleEngine
         from ambient.rules.timeofday import resolve_zone
-        from ambient.signal_readers import signals_read
+        from ambient.signal_readers import rules_first, signals_read
         from ambient.signals.engine import SignalEngine
 
         opts = self.options
@@ -234,19 +234,24 @@ class Daemon:
         role = "record" if opts.record_to is not None else None
         connections = Connections(config, self.clock, self.counters, role)
         zone = resolve_zone(config.timezone)
+        # A live daemon's status and HA entities show every signal, as do update listeners.
+        read = signals_read(
+            config,
+            every_signal=not opts.report_only or opts.services or bool(opts.signal_listeners),
+        )
+        # Then the rules hear theirs before the others are worked out (an action leaves sooner).
+        first = rules_first(config, read, virtual=self.clock.virtual)
         signals = SignalEngine(
             config.signals,
             config.people,
             self.clock,
             store,
-            on_update=hub.publish_signals,
+            on_update=hub.publish_signals if first is None else hub.publish_later_signals,
             counters=self.counters,
             zone=zone,
-            # A live daemon's status and HA entities show every signal, as do update listeners.
-            read=signals_read(
-                config,
-                every_signal=not opts.report_only or opts.services or bool(opts.signal_listeners),
-            ),
+            read=read,
+            first=first,
+            on_first_update=None if first is None else hub.publish_first_signals,
         )
         dispatcher = ActionDispatcher(
             self.clock,
@@ -279,7 +284,7 @@ class Daemon:
             calming=calming,
             counters=self.counters,
         )
-        hub.on_signals(rules.on_signals)
+        hub.on_signals(rules.on_signals, first=first is not None)
         if insights is not None:
             hub.on_signals(insights.on_signals)
         hub.on_event(rules.on_event)

@@ -25,16 +25,44 @@ def signals_read(config: AmbientConfig, *, every_signal: bool) -> frozenset[str]
     update, so it must see the updates of signals it does not read too.
     """
     from ambient.interventions.wiring import uses_choose_calming
-    from ambient.rules.rule import all_steps, build_rule
 
     if every_signal or uses_choose_calming(config):
         return None
+    read = set(rules_read(config))
+    if config.insights.enabled and config.role == "standalone":
+        read |= INSIGHTS_READ
+    return frozenset(read)
+
+
+def rules_read(config: AmbientConfig) -> frozenset[str]:
+    """The signals the rules of ``config`` read: triggers, conditions (nested too) and
+    ``wait_for`` steps."""
+    from ambient.rules.rule import all_steps, build_rule
+
     read: set[str] = set()
     for rule in config.rules:
         read.update(build_rule(rule).signal_names)  # triggers and conditions, nested too
         read.update(
             step.wait_for.signal for step in all_steps(rule) if isinstance(step, WaitForStepConfig)
         )
-    if config.insights.enabled and config.role == "standalone":
-        read |= INSIGHTS_READ
     return frozenset(read)
+
+
+def rules_first(
+    config: AmbientConfig, read: frozenset[str] | None, *, virtual: bool
+) -> frozenset[str] | None:
+    """The signals a live daemon works out first at each update, to hand its rules before the
+    rest (status, HA entities, insights) are worked out, or None: one pass.
+
+    Only where every signal is worked out (``read`` None: the rest is worth putting off), the
+    rules read some, no rule chooses calming (the interventions' recorder samples each update
+    before the rules hear it) and the clock is real: on a virtual one the person's next timer,
+    set after the rules heard the first half, could pass a rule's timer due at the same moment,
+    and a simulation's output must not move.
+    """
+    from ambient.interventions.wiring import uses_choose_calming
+
+    if read is not None or virtual or uses_choose_calming(config):
+        return None
+    first = rules_read(config)
+    return first or None

@@ -14,7 +14,7 @@ from ambient.config import AmbientConfig, load_config
 from ambient.config.signals import SIGNAL_NAMES
 from ambient.insights.service import Insights
 from ambient.messages import SignalUpdate, SignalValue
-from ambient.signal_readers import INSIGHTS_READ, signals_read
+from ambient.signal_readers import INSIGHTS_READ, rules_first, signals_read
 from ambient.simulate import simulate
 from ambient.store import Store
 
@@ -128,3 +128,25 @@ def test_a_listener_of_every_update_gets_every_signal(tmp_path: Path) -> None:
     """`evaluate` and `--plot` keep every update: nothing may be left out of them."""
     result = asyncio.run(simulate(config_of(tmp_path, READING_RULE), DEMO, keep_signals=True))
     assert {name for update in result.signals for name in update.values} >= SIGNAL_NAMES
+
+
+def test_a_live_daemon_works_out_its_rules_signals_first(tmp_path: Path) -> None:
+    config = config_of(tmp_path, READING_RULE)
+    assert rules_first(config, None, virtual=False) == frozenset({"hr_delta_rest", "hr", "rmssd"})
+
+
+def test_no_split_when_few_signals_are_worked_out_on_a_virtual_clock_or_with_calming(
+    tmp_path: Path,
+) -> None:
+    config = config_of(tmp_path, READING_RULE)
+    assert rules_first(config, frozenset({"hr", "rmssd"}), virtual=False) is None
+    assert rules_first(config, None, virtual=True) is None  # a simulation's output stays
+    calming = READING_RULE.replace(
+        "      - wait_for:",
+        "      - choose_calming:\n          options:\n"
+        "            - {id: breathe, actions: [{action: log, message: breathe}]}\n"
+        "      - wait_for:",
+    )
+    assert rules_first(config_of(tmp_path, calming), None, virtual=False) is None
+    no_signal_rules = "people:\n  - id: alex\nstore:\n  path: null\n"
+    assert rules_first(config_of(tmp_path, no_signal_rules), None, virtual=False) is None

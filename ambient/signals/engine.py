@@ -34,6 +34,11 @@ class SignalEngine:
     of them changed. Any other signal can still be read with :meth:`get` and
     :meth:`snapshot`, as of the last update (the stress index only while its window is kept,
     that is while it is read).
+
+    ``first`` (with ``on_first_update``) splits each update: the signals it names are worked
+    out first and those that changed handed to ``on_first_update`` (the live daemon's rules,
+    so an action leaves sooner), then the rest, and ``on_update`` gets every change as an
+    unsplit update would have had it. The person's next timer is set after the first half.
     """
 
     def __init__(
@@ -46,9 +51,15 @@ class SignalEngine:
         counters: Counters | None = None,
         zone: tzinfo = UTC,
         read: Collection[str] | None = None,
+        first: Collection[str] | None = None,
+        on_first_update: Callable[[SignalUpdate], None] | None = None,
     ) -> None:
+        if (first is None) != (on_first_update is None):
+            raise ValueError("`first` and `on_first_update` go together")
         self.config = config
         self.read = None if read is None else frozenset(read)
+        self.first = None if first is None else frozenset(first)
+        self.on_first_update = on_first_update
         self.zone = zone  # the configured time zone: baseline days end at its midnight
         self.clock = clock
         self.store = store
@@ -170,7 +181,7 @@ class SignalEngine:
         state = self._people.get(person_id)
         if state is None:
             config = self._configs.get(person_id)
-            state = PersonSignals(person_id, self.config, config, self.zone, self.read)
+            state = PersonSignals(person_id, self.config, config, self.zone, self.read, self.first)
             saved = self.store.get(BASELINE_NAMESPACE, person_id)
             if saved is not None and not state.baseline.load_json(saved):
                 self.counters.increment(f"signals:{person_id}", "baseline_unreadable")
@@ -184,7 +195,16 @@ class SignalEngine:
         re-arms, so a beat costs no timer churn)."""
         now = self.clock.now()
         self._next_update[state.id] = now + self.config.update_interval
-        changed = state.update(now)
+        on_first_update = self.on_first_update
+        if on_first_update is None:
+            changed = state.update(now)
+        else:
+            first = state.update_first(now)
+            try:
+                if first:
+                    on_first_update(SignalUpdate(now, state.id, first))
+            finally:  # the person's state moves on whatever the listener did
+                changed = state.update_rest()
         upcoming = state.next_deadline(now)
         if upcoming is not None:
             self._arm(state, upcoming + 1e-6)

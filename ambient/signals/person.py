@@ -84,6 +84,10 @@ def _signal_value(value: SignalScalar | None, time: float, reason: str | None) -
 #: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
 Outcome = tuple[SignalScalar | None, str | None]
 
+#: The signals that follow from the first part of an update alone (contact and heart rate):
+#: a split update whose first signals are only these works out the rest after handing them on.
+HEART_SIGNALS: Final = frozenset({"contact", "hr", "rr_available"})
+
 
 class _Stress(NamedTuple):
     """The score, its basis and confidence; ``reason`` when they are unknown."""
@@ -95,7 +99,10 @@ class _Stress(NamedTuple):
 
 
 class _Moment(NamedTuple):
-    """What one update worked out, from which each signal follows without touching state."""
+    """What one update worked out, from which each signal follows without touching state.
+
+    Its first part (up to ``rr_reason``) is worked out first; a moment of the first part only
+    has None in the other fields, and only the :data:`HEART_SIGNALS`' producers read it."""
 
     now: float
     contact: bool | None
@@ -112,6 +119,11 @@ class _Moment(NamedTuple):
     ln_z: float | None
     activity: str | None
     stress: _Stress
+
+
+#: The fields of :class:`_Moment` its first part fills, and the others' None until the rest.
+_HEART_FIELDS: Final = _Moment._fields.index("rr_reason") + 1
+_REST_OF_MOMENT: Final = (None,) * (len(_Moment._fields) - _HEART_FIELDS)
 
 
 def _contact(m: _Moment) -> Outcome:
@@ -242,11 +254,16 @@ class PersonSignals:
         person: PersonConfig | None,
         zone: tzinfo = UTC,
         read: Collection[str] | None = None,
+        first: Collection[str] | None = None,
     ) -> None:
         self.id = person_id
         self.config = config
         #: The signals an update works out (None: all); any other is worked out when asked.
         self.read = None if read is None else frozenset(read)
+        #: With ``first``, an update is split: :meth:`update_first` works out these, and
+        #: :meth:`update_rest` the others (the live daemon's rules hear theirs before the
+        #: rest is worked out); every signal is read then.
+        self.first = None if first is None else frozenset(first)
         resting_hr = person.resting_hr if person else None
         max_hr = config.activity.default_max_hr
         if person is not None and person.max_hr is not None:
@@ -287,6 +304,15 @@ class PersonSignals:
         self._read_producers = tuple(
             (name, produce) for name, produce in _PRODUCERS.items() if read is None or name in read
         )
+        first = self.first or frozenset()
+        self._first_producers = tuple((n, p) for n, p in self._read_producers if n in first)
+        #: The second half of a split update: each read signal in order, None for a first one
+        #: (taken from the first half's changes).
+        self._rest_producers = tuple(
+            (name, None if name in first else produce) for name, produce in self._read_producers
+        )
+        self._first_heart_only = first.isdisjoint(_PRODUCERS.keys() - HEART_SIGNALS)
+        self._split: tuple[_Moment, dict[str, SignalValue]] | None = None  # between the halves
         self._previous_rr: float | None = None
         self._next_sample: float | None = None  # first sample one window after the start
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
@@ -387,7 +413,7 @@ class PersonSignals:
         stamped ``now`` (the engine's update, every ``update_interval`` for every person: one
         pass, a :class:`SignalValue` only for what changed). What the update worked out is
         kept, so :meth:`outcome` gives any other signal as of this moment."""
-        moment = self._moment = self._advance(now)
+        moment = self._moment = self._advance_rest(self._advance_heart(now))
         last = self.outcomes
         changed: dict[str, SignalValue] = {}
         for name, produce in self._read_producers:
@@ -400,6 +426,70 @@ class PersonSignals:
             self._add_metrics(metrics, now)
             for name, outcome in metrics.items():
                 if last.get(name) != outcome:
+                    last[name] = outcome
+                    changed[name] = _signal_value(outcome[0], now, outcome[1])
+        self.emitted.update(changed)
+        return changed
+
+    def update_first(self, now: float) -> dict[str, SignalValue]:
+        """The first half of a split update (see ``first``): the first signals as of ``now``,
+        those whose value or reason changed as values stamped ``now``, as :meth:`update` gives
+        them. When they are all :data:`HEART_SIGNALS`, the rest of the moment (windows,
+        baseline, activity, the score) waits for :meth:`update_rest`, which must come next."""
+        heart = self._advance_heart(now)
+        if self._first_heart_only:
+            moment = _new_tuple(_Moment, heart + _REST_OF_MOMENT)
+        else:
+            moment = self._advance_rest(heart)
+        last = self.outcomes
+        changed: dict[str, SignalValue] = {}
+        for name, produce in self._first_producers:
+            outcome = produce(moment)
+            if last.get(name) != outcome:
+                last[name] = outcome
+                changed[name] = _signal_value(outcome[0], now, outcome[1])
+        first = self.first
+        if self.metrics and first:
+            for metric in self.metrics:
+                if metric in first and metric not in SIGNAL_NAMES:
+                    outcome = self._metric(metric, now)
+                    if last.get(metric) != outcome:
+                        last[metric] = outcome
+                        changed[metric] = _signal_value(outcome[0], now, outcome[1])
+        self.emitted.update(changed)
+        self._split = (moment, changed)
+        return changed
+
+    def update_rest(self) -> dict[str, SignalValue]:
+        """The second half of a split update: what :meth:`update` would have returned for it,
+        in the same order (the first half's changes among them)."""
+        assert self._split is not None, "update_rest without update_first"
+        moment, first_changed = self._split
+        self._split = None
+        if self._first_heart_only:
+            moment = self._advance_rest(moment[:_HEART_FIELDS])
+        self._moment = moment
+        now = moment.now
+        last = self.outcomes
+        changed: dict[str, SignalValue] = {}
+        for name, produce in self._rest_producers:
+            if produce is None:
+                carried = first_changed.get(name)
+                if carried is not None:
+                    changed[name] = carried
+                continue
+            outcome = produce(moment)
+            if last.get(name) != outcome:
+                last[name] = outcome
+                changed[name] = _signal_value(outcome[0], now, outcome[1])
+        if self.metrics:
+            metrics: dict[str, Outcome] = {}
+            self._add_metrics(metrics, now)
+            for name, outcome in metrics.items():
+                carried = first_changed.get(name)
+                if carried is not None:
+                    changed[name] = carried
+                elif last.get(name) != outcome:
                     last[name] = outcome
                     changed[name] = _signal_value(outcome[0], now, outcome[1])
         self.emitted.update(changed)
@@ -433,10 +523,11 @@ class PersonSignals:
         fresh = self._fresh(metric, now, self.config.metric_stale_after)
         return _known(self.metrics[metric] if fresh else None, _DEFAULT_PRECISION, STALE)
 
-    def _advance(self, now: float) -> _Moment:
-        """Move the person's state to ``now`` (settle beats, expire windows, the score's
-        average, activity, the baseline's sample) and keep what every signal is made from.
-        Runs at every update whatever is read: the state must not depend on the readers."""
+    def _advance_heart(self, now: float) -> tuple[Any, ...]:
+        """Move the person's state to ``now`` and keep what every signal is made from, in two
+        parts (``_advance_rest(_advance_heart(now))``); both run at every update whatever is
+        read: the state must not depend on the readers. This first part settles beats and
+        works out contact and heart rate: the first fields of the :class:`_Moment`."""
         cfg = self.config
         last_time = self.last_time
         rr_at, hr_at, contact_at = last_time.get(RR), last_time.get(HR), last_time.get(CONTACT)
@@ -465,9 +556,24 @@ class PersonSignals:
             hr = self.hr_reading  # a sparse (wrist) stream: the sensor's own HR is steadier
         elif fresh_rr:
             hr = self.hr_window.hr(now)
+        fields = (
+            now,
+            contact,
+            NO_DATA if contact_at is None else STALE,
+            hr,
+            hr_reason,
+            True if fresh_rr else (False if fresh_hr else None),
+            fresh_rr,
+            _rr_reason(contact_lost, fresh_rr, fresh_hr, rr_at is not None),
+        )
+        return fields
 
+    def _advance_rest(self, heart: tuple[Any, ...]) -> _Moment:
+        """The second part, from the first's fields: the windows expired, the baseline's norm
+        (and its sample, once a window), activity and the score's average."""
+        now, _, _, hr, hr_reason, _, _, rr_reason = heart
+        cfg = self.config
         primary = self.windows[0].stats(now)
-        rr_reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, RR in last_time)
         hrv_reason = rr_reason
         if hrv_reason is None:
             hrv_reason = hrv_problem(primary, cfg.min_pairs, cfg.min_cleanliness, cfg.min_quality)
@@ -491,23 +597,7 @@ class PersonSignals:
         next_sample = self._next_sample
         if next_sample is None or now >= next_sample:  # once a window (no call in between)
             self._sample_baseline(now, state, hr, primary, usable)
-        fields = (
-            now,
-            contact,
-            NO_DATA if contact_at is None else STALE,
-            hr,
-            hr_reason,
-            True if fresh_rr else (False if fresh_hr else None),
-            fresh_rr,
-            rr_reason,
-            hrv_reason,
-            primary,
-            si,
-            norm,
-            ln_z,
-            state,
-            stress,
-        )
+        fields = (*heart, hrv_reason, primary, si, norm, ln_z, state, stress)
         return _new_tuple(_Moment, fields)  # a named tuple's own __new__ is a Python call
 
     def _stress(
