@@ -80,6 +80,8 @@ def expected_failure(exc: BaseException) -> str | None:
         return str(exc)
     if isinstance(exc, sqlite3.OperationalError):
         return f"the state file cannot be used ({exc})"
+    if isinstance(exc, sqlite3.DatabaseError):  # damage found past the pages read at opening
+        return f"the state file is damaged ({exc}): move it and its -wal and -shm files aside"
     return None
 
 
