@@ -146,3 +146,20 @@ def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
         if recorder is not None:
             recorder.stop()
         daemon.stop()
+
+
+def test_a_full_disk_ends_the_recording_with_one_line_naming_the_file(tmp_path: Path) -> None:
+    """/dev/full fails every write as a full disk does: one line, exit 1, not an error (and a
+    traceback) for every reading that follows."""
+    source = tmp_path / "source.csv"
+    source.write_text("t,metric,value\n" + "".join(f"{t / 10},rr,900\n" for t in range(50)))
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
+        "    person: sam\nstore:\n  path: null\n"
+    )
+    result = run_ambient("record", "--config", str(config), "--out", "/dev/full")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("No space left on device") == 1
+    assert result.stderr.splitlines()[-1] == "ambient record: /dev/full: No space left on device"

@@ -77,10 +77,10 @@ def record(args: argparse.Namespace, config: AmbientConfig) -> int:
     import asyncio
 
     from ambient.clock import RealClock
+    from ambient.commands.record_output import RecordOutput
     from ambient.daemon import Daemon, DaemonOptions
-    from ambient.recordings import RecordingWriter
 
-    writer = RecordingWriter(args.out)
+    writer = RecordOutput(args.out)
     clock = RealClock()
 
     async def from_daemon() -> bool:
@@ -92,7 +92,7 @@ def record(args: argparse.Namespace, config: AmbientConfig) -> int:
         if config.store.path is None:
             return False
         socket = socket_path_for(config.store.path)
-        return await record_from_daemon(socket, writer.write, args.duration, clock)
+        return await record_from_daemon(socket, writer.write_or_raise, args.duration, clock)
 
     async def serve() -> int:
         if await from_daemon():
@@ -103,18 +103,23 @@ def record(args: argparse.Namespace, config: AmbientConfig) -> int:
             DaemonOptions(record_to=writer, services=False, store_in_memory=True),
             config_path=args.config,
         )
+        writer.stop = daemon.request_stop
         daemon.install_signal_handlers()
         if args.duration:
             clock.call_later(args.duration, daemon.request_stop)
         return await daemon.run()
 
     try:
-        return asyncio.run(serve())
+        code = asyncio.run(serve())
     finally:
         writer.close()
-        print(f"wrote {args.out}", file=sys.stderr)
-        from ambient.privacy.retention import unmanaged_recording_note
+        if writer.failure is None:
+            print(f"wrote {args.out}", file=sys.stderr)
+            from ambient.privacy.retention import unmanaged_recording_note
 
-        note = unmanaged_recording_note(args.out, config.retention, config.store.path)
-        if note is not None:
-            print(f"note: {note}", file=sys.stderr)
+            note = unmanaged_recording_note(args.out, config.retention, config.store.path)
+            if note is not None:
+                print(f"note: {note}", file=sys.stderr)
+    if writer.failure is not None:
+        raise writer.failure  # main's one line (quiet for a closed pipe), exit 1
+    return code

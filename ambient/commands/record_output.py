@@ -1,0 +1,50 @@
+"""The file ``ambient record`` writes: the first write that fails (a full disk, a reader that
+closed the pipe) ends the recording with one line naming the file, instead of an error for
+every reading that follows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ambient.readings import Reading
+from ambient.recordings import RecordingWriter
+
+
+class RecordOutput(RecordingWriter):
+    """A recording that keeps its first failed write in ``failure`` (an ``OSError`` naming the
+    file) and calls ``stop`` once; later readings are dropped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.failure: OSError | None = None
+        #: Ends the recording (set once whatever feeds the readings exists).
+        self.stop: Callable[[], None] = lambda: None
+
+    def write(self, reading: Reading) -> None:
+        if self.failure is not None:
+            return
+        try:
+            super().write(reading)
+        except OSError as exc:
+            self.failure = _naming(exc, self.path)
+            self.stop()
+
+    def write_or_raise(self, reading: Reading) -> None:
+        """``write``, raising the failure (for a copy loop that ends on an exception)."""
+        self.write(reading)
+        if self.failure is not None:
+            raise self.failure
+
+    def close(self) -> None:
+        """Close the file; a failure already kept is not raised again by the last flush."""
+        try:
+            super().close()
+        except OSError as exc:
+            if self.failure is None:
+                raise _naming(exc, self.path) from None
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` with the file's name, so its one line says where (a pipe keeps its type)."""
+    return type(exc)(exc.errno, exc.strerror, str(path))
