@@ -9,11 +9,23 @@ from pathlib import Path
 def write_private(path: Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to ``path``, created mode 0600 whatever the umask, and
     replace an older file atomically: a reader sees the old file or the whole new one, and an
-    older file's looser mode does not carry over."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    older file's looser mode does not carry over. A write that fails (a full disk) leaves the
+    older file, or none, and raises an ``OSError`` naming ``path``. A device or pipe
+    (``/dev/stdout``) is written through, and a link's file replaced, not the link."""
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    if path.exists() and not path.is_file():
+        with path.open("wb") as handle:  # a directory is an OSError naming it
+            handle.write(content)
+        return
+    target = path.resolve() if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
     descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-    tmp.replace(path)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None

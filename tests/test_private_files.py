@@ -3,9 +3,15 @@ whole, its looser mode not kept."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import resource
+import signal
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from ambient.private_files import write_private
 from ambient.stage_times import StageLog
@@ -44,3 +50,51 @@ def test_stage_times_written_over_an_older_file_are_owner_only(tmp_path: Path) -
     log.write()
     assert _mode(target) == 0o600
     assert target.read_text().startswith("received\t")
+
+
+@contextlib.contextmanager
+def files_limited_to(size_bytes: int) -> Iterator[None]:
+    """Writes past ``size_bytes`` fail (EFBIG) as a full disk's do, for this process only."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size_bytes, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_write_that_fails_keeps_the_older_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "export.json"
+    target.write_bytes(b"older")
+    with files_limited_to(1024), pytest.raises(OSError) as raised:
+        write_private(target, b"x" * 4096)
+    assert raised.value.filename == str(target)  # its one line names the file
+    assert target.read_bytes() == b"older"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.json"]
+
+
+def test_a_pipe_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """``--out /dev/stdout`` into a pipe: the bytes go down the pipe, no file takes its place."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_private(fifo, b"report")
+        assert os.read(reader, 100) == b"report"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_link_keeps_pointing_at_the_new_file(tmp_path: Path) -> None:
+    real = tmp_path / "reports" / "week.html"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "latest.html"
+    link.symlink_to(real)
+    write_private(link, "new")
+    assert link.is_symlink()
+    assert real.read_text() == "new"
+    assert _mode(real) == 0o600
