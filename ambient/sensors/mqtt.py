@@ -171,17 +171,19 @@ class MqttSensor:
                 )
         if parsed.timestamp is not None and parsed.timestamp > now + FUTURE_TOLERANCE_S:
             raise PayloadError("bad_timestamp", "timestamp is in the future")
-        values = [value * self._factor for value in parsed.values]
+        factor = self._factor
+        values = parsed.values  # times 1.0 (no unit to convert) is each value itself
+        if factor != 1.0:
+            values = tuple(value * factor for value in values)
         if self._range is not None:
             low, high = self._range
             for value in values:
                 if not low <= value <= high:
                     raise PayloadError("out_of_range", f"{config.metric} outside {low:g}..{high:g}")
         end_time = parsed.timestamp if parsed.timestamp is not None else now
-        if config.metric == RR and len(values) > 1:
-            times = beat_times(end_time, values)
-        else:
-            times = [end_time] * len(values)
+        if len(values) == 1:  # the usual message
+            return [Reading(end_time, person, config.metric, values[0], self.name)]
+        times = beat_times(end_time, values) if config.metric == RR else [end_time] * len(values)
         return [
             Reading(time=t, person=person, metric=config.metric, value=v, source=self.name)
             for t, v in zip(times, values, strict=True)

@@ -1,21 +1,52 @@
 """Turning one MQTT payload into numbers, or a precise reason why not.
 
-Pure functions, no I/O: the MQTT sensor counts and logs the reasons; tests and benchmarks call
+Pure functions, no I/O: the MQTT sensors count and log the reasons; tests and benchmarks call
 these directly. The field readers they build on are in :mod:`ambient.payload_fields`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
-from ambient.payload_fields import decode, load_json, lookup, to_number, to_numbers, to_timestamp
+from ambient.payload_fields import (
+    MAX_NESTING,
+    decode,
+    load_json,
+    lookup,
+    to_number,
+    to_numbers,
+    to_timestamp,
+)
+
+#: ``json.loads`` without its checks around the scan, for :func:`_short_object`: the same
+#: decoder settings as the default one, so the same document (typeshed lacks ``scan_once``).
+_decoder: Any = json.JSONDecoder()
+_scan_json: Final[Callable[[str, int], tuple[Any, int]]] = _decoder.scan_once
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedPayload:
     values: tuple[float, ...]
     timestamp: float | None
+
+
+#: A payload comes per reading: its result is made as ``Reading`` makes itself, with the
+#: slots' setters bound once (a frozen dataclass's ``__init__`` goes through
+#: ``object.__setattr__`` for each field).
+_parsed_slots: Any = ParsedPayload
+_set_values: Final = _parsed_slots.values.__set__
+_set_timestamp: Final = _parsed_slots.timestamp.__set__
+_new_object: Final = object.__new__
+
+
+def _parsed(values: tuple[float, ...], timestamp: float | None) -> ParsedPayload:
+    made: ParsedPayload = _new_object(ParsedPayload)
+    _set_values(made, values)
+    _set_timestamp(made, timestamp)
+    return made
 
 
 def parse_payload(
@@ -28,11 +59,19 @@ def parse_payload(
     """
     text = decode(payload)
     if value_path is None and timestamp_path is None:
+        try:  # the usual plain number: what `to_number` of the stripped text gives
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None and number - number == 0.0:  # finite (NaN, inf: the reasons below)
+            return _parsed((number,), None)
         stripped = text.strip()
         if stripped.startswith("["):
-            return ParsedPayload(to_numbers(load_json(stripped), "the payload"), None)
-        return ParsedPayload((to_number(stripped, "the payload"),), None)
-    document = load_json(text)
+            return _parsed(to_numbers(load_json(stripped), "the payload"), None)
+        return _parsed((to_number(stripped, "the payload"),), None)
+    document = _short_object(text)
+    if document is None:
+        document = load_json(text)
     if value_path is None:
         values = to_numbers(document, "the payload")
     else:
@@ -40,7 +79,23 @@ def parse_payload(
     timestamp = None
     if timestamp_path is not None:
         timestamp = to_timestamp(lookup(document, timestamp_path), f"`{timestamp_path}`")
-    return ParsedPayload(values, timestamp)
+    return _parsed(values, timestamp)
+
+
+def _short_object(text: str) -> Any | None:
+    """``load_json(text)`` of the usual payload, a short JSON object (``{"hr": 72}``); None
+    for anything else, and for anything it would refuse (for ``load_json`` to say why).
+
+    Short enough that it cannot nest deeper than ``MAX_NESTING`` nor hold a number too long
+    to convert; starting with ``{`` and ending where its object ends, so ``json.loads`` would
+    find neither a byte order mark, nor whitespace, nor anything after it."""
+    if len(text) > MAX_NESTING or not text.startswith("{"):
+        return None
+    try:
+        document, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):  # a JSONDecodeError is a ValueError
+        return None
+    return document if end == len(text) else None
 
 
 def beat_times(end_time: float, rr_ms: Sequence[float]) -> list[float]:

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import astuple
 
 import pytest
 
-from ambient.payload_fields import MAX_NESTING, MAX_PAYLOAD_BYTES, PayloadError, load_json
+from ambient.payload_fields import (
+    MAX_NESTING,
+    MAX_PAYLOAD_BYTES,
+    PayloadError,
+    decode,
+    load_json,
+    lookup,
+    to_number,
+    to_numbers,
+    to_timestamp,
+)
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 
 
@@ -91,3 +103,92 @@ def test_nesting_is_refused_past_a_fixed_depth_on_every_python() -> None:
     assert load_json(shallow) is not None
     bracket_text = '{"note": "' + "[" * 200 + '\\\\", "hr": 70}'
     assert load_json(bracket_text)["hr"] == 70
+
+
+def general_path(
+    payload: bytes, value: str | None, timestamp: str | None
+) -> tuple[tuple[float, ...], float | None]:
+    """What a payload gives read the general way (``load_json`` of the whole text, then the
+    fields): the short-object and plain-number shortcuts must give the same, reasons too."""
+    text = decode(payload)
+    if value is None and timestamp is None:
+        stripped = text.strip()
+        if stripped.startswith("["):
+            return to_numbers(load_json(stripped), "the payload"), None
+        return (to_number(stripped, "the payload"),), None
+    document = load_json(text)
+    if value is None:
+        values = to_numbers(document, "the payload")
+    else:
+        values = to_numbers(lookup(document, value), f"`{value}`")
+    found = (
+        None if timestamp is None else to_timestamp(lookup(document, timestamp), f"`{timestamp}`")
+    )
+    return values, found
+
+
+def outcome(read: Callable[[], tuple[tuple[float, ...], float | None]]) -> object:
+    try:
+        values, timestamp = read()
+    except PayloadError as exc:
+        return (exc.reason, exc.detail)
+    return (tuple(repr(v) for v in values), timestamp)  # repr: -0.0 is not 0.0
+
+
+SHORTCUT_PAYLOADS = [
+    b"72",
+    b" 72 ",
+    b"72.5\n",
+    b"-0",
+    b"7_2",
+    b"1e308",
+    b"1e309",
+    b"nan",
+    b"-inf",
+    b"0x10",
+    b"\xc2\xa072",
+    b"",
+    b"  [800, 812]",
+    b"[1e400]",
+    b"high",
+    b"\xff72",
+    b'{"hr": 120}',
+    b'{"hr": 120.5}',
+    b'{"hr": -0.0}',
+    b'{"hr": "71"}',
+    b'{"hr": NaN}',
+    b'{"hr": Infinity}',
+    b'{"hr": 1e400}',
+    b'{"hr": true}',
+    b'{"hr": null}',
+    b'{"hr": []}',
+    b'{"hr": [900, 910]}',
+    b'{"bpm": 60}',
+    b'{"hr": 60, "hr": 61}',
+    b'{"hr": 60} ',
+    b' {"hr": 60}',
+    b'{"hr": 60}{"hr": 1}',
+    b'{"hr": 60}x',
+    b'{"hr": 60',
+    b"{}",
+    b"{",
+    b'\xef\xbb\xbf{"hr": 60}',
+    b'{"heart": {"bpm": 64}}',
+    b'{"hr": 60, "ts": 1700000000}',
+    b'{"hr": 60, "ts": "x"}',
+    b'{"hr": 60, "pad": "' + b"x" * 60 + b'"}',
+    b"{" * 70 + b"}" * 70,
+    b'{"hr": 1' + b"0" * 70 + b"}",
+]
+
+
+@pytest.mark.parametrize("payload", SHORTCUT_PAYLOADS)
+@pytest.mark.parametrize(
+    ("value", "timestamp"), [(None, None), ("hr", None), ("heart.bpm", None), ("hr", "ts")]
+)
+def test_the_shortcuts_give_what_the_general_path_gives(
+    payload: bytes, value: str | None, timestamp: str | None
+) -> None:
+    expected = outcome(lambda: general_path(payload, value, timestamp))
+    parsed = outcome(lambda: astuple(parse_payload(payload, value, timestamp)))
+    assert parsed == expected
