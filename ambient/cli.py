@@ -39,6 +39,18 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _picture_file(text: str) -> Path:
+    """A file ``--plot`` can draw: a .png, .svg or .pdf name (none: PNG)."""
+    from ambient.plot import picture_format
+
+    path = Path(text)
+    try:
+        picture_format(path)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return path
+
+
 def _state_arg(text: str) -> tuple[str, str]:
     """``ENTITY=VALUE``: an HA entity's state for rules that run offline."""
     entity, sep, value = text.partition("=")
@@ -209,9 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_state_option(simulate)
     simulate.add_argument(
         "--plot",
-        type=Path,
+        type=_picture_file,
         metavar="FILE",
-        help="also draw the timeline (heart rate, HRV, stress score, firings) as a PNG to FILE",
+        help="also draw the timeline (heart rate, HRV, stress score, firings) as a PNG to FILE "
+        "(FILE.svg or FILE.pdf: those), mode 0600",
     )
     evaluate = _subcommand(
         commands,

@@ -7,11 +7,15 @@ The only module that imports matplotlib (the optional extra ``plot``).
 
 from __future__ import annotations
 
+import errno
+import io
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 from ambient.evaluate.timeline import Change, Threshold, Timeline
+from ambient.private_files import write_private
 from ambient.rules.timeofday import duration_text
 
 #: The panels, top to bottom: (signal, axis label).
@@ -52,9 +56,42 @@ def require_matplotlib() -> None:
         raise PlotUnavailable(INSTALL_HINT) from None
 
 
+#: The picture formats ``--plot`` writes, by the file name's ending (none: PNG).
+PICTURE_FORMATS = {"": "png", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def picture_format(path: Path) -> str:
+    """The format ``path``'s ending asks for; ValueError naming the ones there are."""
+    try:
+        return PICTURE_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(
+            f"cannot draw a {path.suffix} file: name it .png, .svg or .pdf, got `{path}`"
+        ) from None
+
+
+def check_writable_file(path: Path) -> None:
+    """Fail before a long replay when the picture could not be written to ``path``."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    check_writable_folder(path.parent)
+
+
+def check_writable_folder(folder: Path) -> None:
+    """Fail before a long replay when pictures could not be written into ``folder`` (made
+    if missing): an OSError naming it."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+
+
 def draw_timeline(timeline: Timeline, path: Path) -> None:
-    """Write the timeline as a PNG to ``path``."""
+    """Write the timeline to ``path`` (a PNG, or SVG or PDF by its ending), owner-only like
+    all heart data, and whole or not at all."""
     require_matplotlib()
+    picture = picture_format(path)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,8 +136,10 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     )
     legend_rows = math.ceil(len(labels) / columns)
     figure.tight_layout(rect=(0, 0.015 + 0.027 * legend_rows, 1, 0.97))
-    figure.savefig(path, dpi=100)
+    drawn = io.BytesIO()
+    figure.savefig(drawn, format=picture, dpi=100)
     plt.close(figure)
+    write_private(path, drawn.getvalue())
 
 
 def _legend_order(text: str, rules: list[str]) -> tuple[int, int, str]:

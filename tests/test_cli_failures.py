@@ -4,12 +4,20 @@ never a traceback, and no half-written output left as if it were whole."""
 
 from __future__ import annotations
 
+import resource
+import signal
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import run_ambient
+from fixtures.ambient_process import RUN_WAIT_S, clean_env, run_ambient
 
 from ambient.store import Store
+
+DEMO = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
+DEMO_RECORDING = DEMO.parent.parent / "ambient" / "data" / "demo.csv"
 
 STORE_COMMANDS = [
     ("run",),
@@ -65,3 +73,67 @@ def test_damage_found_past_the_first_pages_is_one_line_too(
         f"ambient {command[0]}: the state file is damaged (database disk image is malformed): "
         "move it and its -wal and -shm files aside"
     ]
+
+
+def files_limited_to(size_bytes: int) -> None:
+    """In the child: writes past ``size_bytes`` fail (EFBIG) as a full disk's do."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size_bytes, resource.RLIM_INFINITY))
+
+
+def test_a_plot_that_cannot_be_written_whole_leaves_no_picture(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
+    picture = tmp_path / "demo.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "ambient", "simulate", str(DEMO), "--plot", str(picture)],
+        capture_output=True,
+        text=True,
+        timeout=RUN_WAIT_S,
+        check=False,
+        env=clean_env(),
+        preexec_fn=lambda: files_limited_to(20_000),  # the demo's picture is ~150 kB
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"ambient simulate: {picture}: File too large"
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no half picture, no temporary
+
+
+def test_a_plot_is_the_named_file_readable_by_its_owner_only(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
+    picture = tmp_path / "timeline"  # no ending: a PNG, under this very name
+    result = run_ambient("simulate", str(DEMO), "--plot", str(picture), umask=0o022)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["timeline"]
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stat.S_IMODE(picture.stat().st_mode) == 0o600
+
+
+def test_a_plot_ending_no_picture_has_is_a_usage_error() -> None:
+    result = run_ambient("simulate", str(DEMO), "--plot", "timeline.txt")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "ambient simulate: error: argument --plot: cannot draw a .txt file: name it .png, "
+        ".svg or .pdf, got `timeline.txt`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        (("simulate", str(DEMO)), "notes.txt/timeline.png"),
+        (("simulate", str(DEMO)), "."),
+        (("evaluate", str(DEMO), "-r", str(DEMO_RECORDING)), "notes.txt/plots"),
+    ],
+    ids=["simulate-folder-is-a-file", "simulate-picture-is-a-folder", "evaluate"],
+)
+def test_a_plot_place_that_cannot_take_it_is_said_before_the_replay(
+    tmp_path: Path, command: tuple[str, ...], target: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("")
+    result = run_ambient(*command, "--plot", target, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""  # nothing replayed
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"ambient {command[0]}: ")
+    assert result.stderr.splitlines()[-1].endswith(("Not a directory", "Is a directory"))

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 @with_config
 def simulate(args: argparse.Namespace, config: AmbientConfig) -> int:
     configure_logging(args, config)
+    if args.plot is not None:
+        from ambient.plot import check_writable_file
+
+        check_writable_file(args.plot)  # before the replay, not after it
     from ambient.simulate import SimulationError, run_simulate
 
     return reporting_failures(
@@ -31,6 +35,10 @@ def simulate(args: argparse.Namespace, config: AmbientConfig) -> int:
 def evaluate(args: argparse.Namespace, config: AmbientConfig) -> int:
     args.log_level = args.log_level or "WARNING"  # not a line per replayed recording
     configure_logging(args, config)
+    if args.plot is not None:
+        from ambient.plot import check_writable_folder
+
+        check_writable_folder(args.plot)  # before the replays, not after them
     from ambient.evaluate.command import run_evaluate
     from ambient.evaluate.run import EvaluationError
     from ambient.labels import LabelsError
