@@ -5,6 +5,7 @@ fast and a config without BLE never loads bleak)."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -12,10 +13,11 @@ from pathlib import Path
 
 from ambient import __version__
 from ambient.commands import check, live, replay, stored
-from ambient.config.durations import parse_duration
 
 
 def _duration_arg(text: str) -> float:
+    from ambient.config.durations import parse_duration
+
     try:
         return parse_duration(text)
     except ValueError as exc:
@@ -34,8 +36,20 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: `{text}`") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got `{text}`")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and finite, got `{text}`")
+    return value
+
+
+#: The fastest ``run --speed``: at 100,000 times, the clock reaches the year 9999 (where
+#: Python's dates end) after a month; much faster, within minutes or at once.
+MAX_SPEED = 100_000
+
+
+def _speed(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SPEED}, got `{text}`")
     return value
 
 
@@ -192,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     _config_positional(run)
     run.add_argument(
         "--speed",
-        type=_positive_float,
+        type=_speed,
         default=None,
         metavar="N",
         help="run the clock N times faster (for replaying recordings)",
@@ -415,14 +429,21 @@ def _add_state_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _resolve_config(args, parser)
+    """Run the command ``argv`` names: its exit code. Ctrl-C at any point after this module is
+    imported (which loads little, so that is soon after the start) exits 130 quietly."""
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        _resolve_config(args, parser)
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     handler = _COMMANDS[args.command]
     try:
         return handler(args)
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as other Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

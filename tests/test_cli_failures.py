@@ -137,3 +137,58 @@ def test_a_plot_place_that_cannot_take_it_is_said_before_the_replay(
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"ambient {command[0]}: ")
     assert result.stderr.splitlines()[-1].endswith(("Not a directory", "Is a directory"))
+
+
+def test_ctrl_c_while_the_command_line_is_read_exits_130_quietly() -> None:
+    """A real SIGINT, sent as the parser is built (the moment an early Ctrl-C lands)."""
+    code = (
+        "import os, signal, sys\n"
+        "import ambient.cli as cli\n"
+        "build = cli.build_parser\n"
+        "def interrupted():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return build()\n"
+        "cli.build_parser = interrupted\n"
+        f"sys.exit(cli.main(['check', {str(DEMO)!r}]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=RUN_WAIT_S,
+        check=False,
+        env=clean_env(),
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (130, "", "")
+
+
+def test_the_command_line_loads_little_before_main_runs() -> None:
+    """What loads before ``main`` can catch Ctrl-C is a traceback's window: the config's
+    validation (pydantic, a fifth of a second) loads inside it."""
+    code = "import sys, ambient.cli; print(sorted({'pydantic', 'yaml'} & set(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=RUN_WAIT_S,
+        check=True,
+        env=clean_env(),
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("run", str(DEMO), "--speed", "inf"), "argument --speed: must be more than 0 and finite"),
+        (("run", str(DEMO), "--speed", "1e12"), "argument --speed: must be at most 100000"),
+        (("scan", "--timeout", "nan"), "argument --timeout: must be more than 0 and finite"),
+    ],
+    ids=["speed-inf", "speed-past-year-9999", "timeout-nan"],
+)
+def test_a_speed_or_timeout_no_clock_can_keep_is_a_usage_error(
+    args: tuple[str, ...], says: str
+) -> None:
+    result = run_ambient(*args)
+    assert result.returncode == 2
+    assert says in result.stderr.splitlines()[-1]
