@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from ambient.readings import Reading
-from ambient.recordings import Recording
+from ambient.recordings import Recording, load_recording
 
 #: Label rows a recording may carry; they are labels, never replayed as readings.
 EPISODE_ROW = "label_episode"
@@ -98,11 +99,37 @@ def _span(value: object, where: str) -> Span:
     return float(value[0]), float(value[1])
 
 
+def load_for_replay(
+    path: Path,
+    default_person: str,
+    people: Collection[str] | None,
+    source: str,
+    relative_origin_s: float,
+) -> tuple[Recording, Labels | None]:
+    """``path`` read as a replay hands it over (``load_recording`` with ``source`` and
+    ``relative_origin_s``: each reading made once), without its label rows, and the labels
+    those rows give. Label times count from the times as written, so a relative recording
+    that carries label rows is read again as written (the replay moves it then)."""
+    recording = load_recording(
+        path, default_person, people, source=source, relative_origin_s=relative_origin_s
+    )
+    if recording.origin_s and _has_label_rows(recording):
+        recording = load_recording(path, default_person, people, source=source)
+    return split_label_rows(recording, str(path))
+
+
+def _has_label_rows(recording: Recording) -> bool:
+    return not LABEL_METRICS.isdisjoint(map(attrgetter("metric"), recording.readings))
+
+
 def split_label_rows(recording: Recording, where: str) -> tuple[Recording, Labels | None]:
-    """The recording without its label rows, and the labels those rows give (None if none)."""
-    rows = [r for r in recording.readings if r.metric in LABEL_METRICS]
-    if not rows:
+    """The recording without its label rows, and the labels those rows give (None if none).
+    Its times must be as written (``origin_s`` 0)."""
+    if not _has_label_rows(recording):
         return recording, None
+    if recording.origin_s:
+        raise ValueError("label rows count from the times as written: read it without an origin")
+    rows = [r for r in recording.readings if r.metric in LABEL_METRICS]
     readings = [r for r in recording.readings if r.metric not in LABEL_METRICS]
     # Absolute recordings count from their first reading, as the replay does.
     origin = readings[0].time if readings and not recording.relative else 0.0

@@ -26,7 +26,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
-from ambient.readings import HR, METRIC_NAME_PATTERN, RR, VALID_RANGE, Reading
+from ambient.readings import HR, METRIC_NAME_PATTERN, RR, VALID_RANGE, Reading, moved
 
 _LOGGER = logging.getLogger(__name__)
 _METRIC = re.compile(METRIC_NAME_PATTERN)
@@ -46,6 +46,12 @@ class Recording:
     relative: bool
     #: ``file:line: problem`` for each row that was skipped.
     problems: list[str] = field(default_factory=list)
+    #: Where a relative recording's ``t`` = 0 was put as it was read: its readings' times are
+    #: the written ones plus this (a replay that knows its clock's start reads the rows onto
+    #: it, so each is made once); 0.0 for times as written.
+    origin_s: float = 0.0
+    #: The ``source`` every reading carries, when the loader named them (else None).
+    source: str | None = None
 
 
 def _parse_time(raw: str) -> tuple[float, bool]:
@@ -68,7 +74,9 @@ def _valid_metric(name: str) -> bool:
     return _METRIC.match(name) is not None
 
 
-def _row_reading(row: dict[str, Any], default_person: str, source: str) -> tuple[Reading, bool]:
+def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, str, float, bool]:
+    """Time, person, metric, value and whether the time is relative, of a row read into a
+    dict; a ValueError says what is wrong with it."""
     for key in ("t", "metric", "value"):
         if row.get(key) in (None, ""):
             raise ValueError(f"missing `{key}`")
@@ -84,7 +92,7 @@ def _row_reading(row: dict[str, Any], default_person: str, source: str) -> tuple
         unit = f" {_UNITS[metric]}" if metric in _UNITS else ""
         raise ValueError(f"{metric} {value:g} is outside {low:g}..{high:g}{unit}")
     person = str(row.get("person") or default_person).strip()
-    return Reading(time_s, person, metric, value, source), relative
+    return time_s, person, metric, value, relative
 
 
 _UNITS = {HR: "bpm", RR: "ms"}
@@ -104,12 +112,17 @@ class _Loading:
     default_person: str
     source: str
     people: Collection[str] | None
+    #: Added to each relative time as the row is read (``load_recording``'s
+    #: ``relative_origin_s``).
+    origin_s: float = 0.0
     readings: list[Reading] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     relative_seen: bool = False
     absolute_seen: bool = False
-    #: Whether the readings so far are in time order (the usual case: no sort needed).
+    #: Whether the rows so far are in time order (the usual case: no sort needed).
     in_order: bool = True
+    #: The last row's time as written (the order is of the times as written).
+    last_time_s: float = -math.inf
 
     def add_row(self, number: int, row: dict[str, Any] | str) -> None:
         """A row read into a dict (or error text), checked field by field."""
@@ -117,24 +130,23 @@ class _Loading:
             self.problems.append(f"{self.path}:{number}: {row}")
             return
         try:
-            reading, relative = _row_reading(row, self.default_person, self.source)
+            time_s, person, metric, value, relative = _row_fields(row, self.default_person)
         except ValueError as exc:
             self.problems.append(f"{self.path}:{number}: {exc}")
             return
-        self.add(number, reading, relative)
-
-    def add(self, number: int, reading: Reading, relative: bool) -> None:
-        if self.people is not None and reading.person not in self.people:
-            self.problems.append(self.stranger(number, reading.person))
+        if self.people is not None and person not in self.people:
+            self.problems.append(self.stranger(number, person))
             return
+        if time_s < self.last_time_s:
+            self.in_order = False
+        self.last_time_s = time_s
         if relative:
             self.relative_seen = True
+            if self.origin_s:  # `+ 0.0` would turn a written -0 into 0
+                time_s += self.origin_s
         else:
             self.absolute_seen = True
-        readings = self.readings
-        if readings and reading.time < readings[-1].time:
-            self.in_order = False
-        readings.append(reading)
+        self.readings.append(Reading(time_s, person, metric, value, self.source))
 
     def stranger(self, number: int, person: str) -> str:
         known = ", ".join(sorted(self.people or ())) or "none"
@@ -155,12 +167,14 @@ def _json_lines(loading: _Loading, handle: IO[str]) -> None:
 
 #: Not yet looked up (a metric name's entry may be None: a bad name).
 _UNSEEN: Any = object()
+#: How many distinct values a CSV reader keeps parsed.
+_NUMBERS_KEPT = 4096
 
 
 def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     """The usual row (no quotes, numeric time and value, a known metric name, a value in its
     range) is read inline without a dict; anything else goes through ``add_row``, which reads
-    it or says what is wrong with it."""
+    it or says what is wrong with it (the two keep the order check's last time in step)."""
     path = loading.path
     numbered = enumerate(handle, start=1)
     first = next(((n, line) for n, line in numbered if not line.startswith("#")), None)
@@ -180,22 +194,36 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     metrics: dict[str, tuple[str, float, float] | None] = {}
     #: Per person field as written (line end and all): the person, None for a stranger.
     persons: dict[str, str | None] = {}
+    #: Values as written and as numbers: beats repeat a few hundred intervals, and a lookup
+    #: costs less than `float` (kept for the first few thousand values seen).
+    numbers: dict[str, float] = {}
     default_person, source, people = loading.default_person, loading.source, loading.people
+    origin_s = loading.origin_s
     readings = loading.readings
+    append = readings.append
     last_time = -math.inf
     infinity = math.inf
+    relative_seen = absolute_seen = False
     for number, line in numbered:
         # A comment line never reads as numbers: it is skipped below, with the blank ones.
         if '"' in line:  # quoted fields go through the csv module
             if line.startswith("#"):
                 continue
+            loading.last_time_s = last_time
             loading.add_row(number, dict(zip(names, next(csv.reader([line])), strict=False)))
-            last_time = readings[-1].time if readings else -math.inf
+            last_time = loading.last_time_s
             continue
         values = line.split(",")  # the line end stays on the last field: `float` ignores it
         try:
             time_s = float(values[t_at])
-            value = float(values[value_at])
+            written_value = values[value_at]
+            known_value = numbers.get(written_value)
+            if known_value is None:
+                value = float(written_value)
+                if len(numbers) < _NUMBERS_KEPT:
+                    numbers[written_value] = value
+            else:
+                value = known_value
             metric = values[metric_at]
         except (ValueError, IndexError):
             pass
@@ -220,20 +248,25 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
                     written = (raw_person.rstrip("\r\n") or default_person).strip()
                     loading.problems.append(loading.stranger(number, written))
                     continue
-                if time_s < UNIX_THRESHOLD_S:
-                    loading.relative_seen = True
-                else:
-                    loading.absolute_seen = True
                 if time_s < last_time:
                     loading.in_order = False
                 last_time = time_s
-                readings.append(Reading(time_s, person, known[0], value, source))
+                if time_s < UNIX_THRESHOLD_S:
+                    relative_seen = True
+                    if origin_s:  # `+ 0.0` would turn a written -0 into 0
+                        time_s += origin_s
+                else:
+                    absolute_seen = True
+                append(Reading(time_s, person, known[0], value, source))
                 continue
         if not line.strip() or line.startswith("#"):
             continue
         values = line.rstrip("\r\n").split(",")
+        loading.last_time_s = last_time
         loading.add_row(number, dict(zip(names, values, strict=False)))
-        last_time = readings[-1].time if readings else -math.inf
+        last_time = loading.last_time_s
+    loading.relative_seen |= relative_seen
+    loading.absolute_seen |= absolute_seen
 
 
 def _metric_range(written: str) -> tuple[str, float, float] | None:
@@ -247,11 +280,42 @@ def _metric_range(written: str) -> tuple[str, float, float] | None:
 
 
 def load_recording(
-    path: Path, default_person: str = "default", people: Collection[str] | None = None
+    path: Path,
+    default_person: str = "default",
+    people: Collection[str] | None = None,
+    *,
+    source: str | None = None,
+    relative_origin_s: float = 0.0,
 ) -> Recording:
     """Read every row of ``path``; bad rows are skipped and listed in ``problems``: unreadable
-    or implausible ones (``hr`` -5), and, when ``people`` is given, rows for anyone else."""
-    loading = _Loading(path, default_person, f"recording:{path.name}", people)
+    or implausible ones (``hr`` -5), and, when ``people`` is given, rows for anyone else.
+
+    The readings are named ``source`` (default ``recording:<file name>``). With
+    ``relative_origin_s``, relative times are read as that clock time plus ``t`` (the
+    recording's ``origin_s``), exactly as a replay anchored there would move them; absolute
+    times are kept."""
+    source = source or f"recording:{path.name}"
+    loading = _read(path, _Loading(path, default_person, source, people, relative_origin_s))
+    if loading.relative_seen and loading.absolute_seen:
+        raise RecordingError(f"{path}: mixes relative and absolute times")
+    readings, problems = loading.readings, loading.problems
+    origin_s = relative_origin_s if loading.relative_seen else 0.0
+    if not loading.in_order:
+        if origin_s:  # moved times can tie where the written ones differ: sort these
+            readings = _read(path, _Loading(path, default_person, source, people)).readings
+        readings.sort(key=attrgetter("time"))  # stable: same-time rows keep file order
+        if origin_s:
+            readings = moved(readings, origin_s, source)
+    for problem in problems[:5]:
+        _LOGGER.warning("Skipped a recording row: %s", problem)
+    if len(problems) > 5:
+        _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
+    relative = not loading.absolute_seen
+    return Recording(readings, relative, problems, origin_s=origin_s, source=source)
+
+
+def _read(path: Path, loading: _Loading) -> _Loading:
+    """The rows of ``path`` gathered into ``loading``, in file order."""
     try:
         handle = path.open(encoding="utf-8", newline="")
     except OSError as exc:
@@ -261,16 +325,7 @@ def load_recording(
             _json_lines(loading, handle)
         else:
             _csv_lines(loading, handle)
-    if loading.relative_seen and loading.absolute_seen:
-        raise RecordingError(f"{path}: mixes relative and absolute times")
-    readings, problems = loading.readings, loading.problems
-    if not loading.in_order:
-        readings.sort(key=attrgetter("time"))  # stable: same-time rows keep file order
-    for problem in problems[:5]:
-        _LOGGER.warning("Skipped a recording row: %s", problem)
-    if len(problems) > 5:
-        _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
-    return Recording(readings, relative=not loading.absolute_seen, problems=problems)
+    return loading
 
 
 @contextlib.contextmanager

@@ -21,10 +21,10 @@ from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
-from ambient.labels import Labels, LabelsError, split_label_rows
+from ambient.labels import Labels, LabelsError, load_for_replay
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.ports import Sensor
-from ambient.recordings import Recording, load_recording
+from ambient.recordings import Recording
 from ambient.sensors.recording import RecordingSensor
 
 #: Relative recordings start here on the virtual clock: a Monday at 09:00 UTC, so time-of-day
@@ -61,9 +61,18 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     return [c.model_copy(update={"loop": False}) for c in configs]
 
 
+def sensor_name(config: RecordingSensorConfig, index: int) -> str:
+    """The name the replay's ``index``-th recording sensor goes by (its readings' source)."""
+    return config.id or f"recording{index}"
+
+
 def end_time(recordings: list[Recording], start: float) -> float:
     """The clock time of the last reading of the replay."""
-    ends = [r.readings[-1].time + (start if r.relative else 0.0) for r in recordings if r.readings]
+    ends = [
+        r.readings[-1].time + ((start if r.relative else 0.0) - r.origin_s)
+        for r in recordings
+        if r.readings
+    ]
     return max(ends, default=start)
 
 
@@ -85,14 +94,17 @@ async def simulate(
     configs = recording_configs(config, recording)
     recordings: list[Recording] = []
     labels: Labels | None = None
-    for sensor_config in configs:
+    # One relative recording starts at the simulation epoch: read it onto the clock there.
+    # (Beside an absolute one it starts where that does, known only once both are read.)
+    origin_s = SIMULATION_EPOCH if len(configs) == 1 else 0.0
+    for index, sensor_config in enumerate(configs):
         people = {person.id for person in config.people} or None  # rows for others: reported
-        loaded = load_recording(sensor_config.path, sensor_config.person or "default", people)
+        name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
         try:
-            without_labels, own_labels = split_label_rows(loaded, str(sensor_config.path))
+            loaded, own_labels = load_for_replay(sensor_config.path, person, people, name, origin_s)
         except LabelsError as exc:
             raise SimulationError(str(exc)) from None
-        recordings.append(without_labels)
+        recordings.append(loaded)
         labels = labels or own_labels
     result = await replay(config, configs, recordings, states or {}, keep_signals)
     result.labels = labels
@@ -110,7 +122,7 @@ async def replay(
     start = start_time(recordings)
     clock = VirtualClock(start)
     sensors: list[Sensor] = [
-        RecordingSensor(c, clock, name=c.id or f"recording{i}", recording=r)
+        RecordingSensor(c, clock, name=sensor_name(c, i), recording=r)
         for i, (c, r) in enumerate(zip(configs, recordings, strict=True))
     ]
     traces: list[TraceRecord] = []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ambient.labels import Labels, LabelsError, load_labels_file, split_label_rows
+from ambient.labels import Labels, LabelsError, load_for_replay, load_labels_file, split_label_rows
 from ambient.readings import Reading
 from ambient.recordings import Recording
 
@@ -112,3 +112,22 @@ def test_unpaired_label_rows_are_an_error(
 ) -> None:
     with pytest.raises(LabelsError, match=problem):
         split_label_rows(Recording(rows(*items), relative=True), "r.csv")
+
+
+def test_a_recording_read_for_a_replay_gives_the_labels_of_its_rows_as_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "t,metric,value\n0.1,hr,70\n60.123,label_episode,1\n90.7,label_episode,0\n91,hr,71\n"
+    )
+    origin_s = 1_767_603_600.0  # 60.123 + origin - origin is not 60.123
+    recording, labels = load_for_replay(path, "alex", None, "replay", origin_s)
+    assert labels == Labels(episodes=((60.123, 90.7),))
+    assert [(r.time, r.metric) for r in recording.readings] == [(0.1, "hr"), (91.0, "hr")]
+    assert (recording.origin_s, recording.source) == (0.0, "replay")  # the replay moves it
+
+    path.write_text("t,metric,value\n0.1,hr,70\n91,hr,71\n")
+    recording, labels = load_for_replay(path, "alex", None, "replay", origin_s)
+    assert labels is None
+    assert [r.time for r in recording.readings] == [0.1 + origin_s, 91.0 + origin_s]

@@ -185,3 +185,49 @@ def test_moved_readings_equal_readings_made_the_ordinary_way() -> None:
         Reading(102.25, "sam", "hr", 61.0, "recording0"),
     ]
     assert all(type(r) is Reading for r in moved(readings, 0.0, "x"))
+
+
+ORIGIN_S = 1_767_603_600.0  # a simulation's clock start
+
+
+def test_relative_rows_read_onto_a_clock_are_the_written_times_moved_there(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"  # the checked path (JSON Lines) and the usual CSV row alike
+    path.write_text('{"t": 0.125, "metric": "hr", "value": 60}\n')
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text('t,metric,value\n0.333,rr,801\n"1.7",rr,802\n2.25,rr,801\n')
+    for written in (path, csv_path):
+        as_written = load_recording(written, "sam")
+        placed = load_recording(written, "sam", source="replay", relative_origin_s=ORIGIN_S)
+        assert placed.readings == moved(as_written.readings, ORIGIN_S, "replay")
+        assert (placed.origin_s, placed.source, placed.relative) == (ORIGIN_S, "replay", True)
+        assert (as_written.origin_s, as_written.source) == (0.0, f"recording:{written.name}")
+
+
+def test_rows_out_of_order_are_sorted_by_their_written_times_before_being_moved(
+    tmp_path: Path,
+) -> None:
+    # 50 ns apart as written, the same time once moved to the origin: sorting the moved times
+    # would keep the file's order, sorting the written ones does not.
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n3,rr,900\n0.0000001,rr,801\n0.00000005,rr,802\n")
+    placed = load_recording(path, relative_origin_s=ORIGIN_S)
+    assert placed.readings[0].time == placed.readings[1].time
+    assert [r.value for r in placed.readings] == [802.0, 801.0, 900.0]
+    assert placed.readings == moved(load_recording(path).readings, ORIGIN_S, placed.source or "")
+
+
+def test_absolute_times_and_a_written_minus_zero_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n1795723201,hr,61\n")
+    placed = load_recording(path, relative_origin_s=ORIGIN_S)
+    assert ([r.time for r in placed.readings], placed.origin_s) == ([1795723201.0], 0.0)
+    path.write_text("t,metric,value\n-0,hr,61\n")
+    assert str(load_recording(path).readings[0].time) == "-0.0"
+
+
+def test_repeated_values_read_the_same_as_each_alone(tmp_path: Path) -> None:
+    rows = [f"{k},rr,{800 + k % 7}{'.5' if k % 3 else ''}\n" for k in range(6000)]
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n" + "".join(rows))
+    values = [r.value for r in load_recording(path).readings]
+    assert values == [float(row.split(",")[2]) for row in rows]

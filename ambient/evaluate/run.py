@@ -13,10 +13,9 @@ from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
-from ambient.labels import Labels, LabelsError, load_labels_file, split_label_rows
-from ambient.recordings import load_recording
+from ambient.labels import Labels, LabelsError, load_for_replay, load_labels_file
 from ambient.rules.rule import build_rule, entities_used
-from ambient.simulate import replay
+from ambient.simulate import SIMULATION_EPOCH, replay, sensor_name
 
 RECORDING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 #: Found beside the recordings when ``--labels`` is not given.
@@ -138,8 +137,10 @@ def evaluate_recording(
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
     try:
         people = {p.id for p in config.people} or None  # rows for others: reported, skipped
-        loaded = load_recording(path, person or "default", people)
-        recording, own_labels = split_label_rows(loaded, str(path))
+        name = sensor_name(sensor, 0)
+        recording, own_labels = load_for_replay(
+            path, person or "default", people, name, SIMULATION_EPOCH
+        )
     except LabelsError as exc:
         raise EvaluationError(str(exc)) from None
     labels, source = own_labels, "rows" if own_labels is not None else None

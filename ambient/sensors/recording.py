@@ -3,7 +3,9 @@
 Relative recordings (``t`` from the start) are anchored at the clock's time when the replay
 starts; absolute ones keep their times when the clock is virtual (a simulation starts at the
 recording's first time) and are shifted to now when live. On a virtual clock the replay moves
-time itself, so an hour replays as fast as the CPU allows.
+time itself, so an hour replays as fast as the CPU allows. A recording read already where the
+replay puts it (a simulation reads it onto its clock, named as this sensor) is handed over as
+it is.
 """
 
 from __future__ import annotations
@@ -57,26 +59,32 @@ class RecordingSensor:
             _LOGGER.warning("Recording %s has no readings", self.config.path)
             return
         while True:
+            # A recording read onto a clock (`origin_s`) is moved by the difference: none
+            # when it was read onto this clock's start.
             if self.clock.virtual:
-                offset = self.clock.now() if recording.relative else 0.0
-                await self._replay_virtual(self.clock, readings, offset, sink)
+                offset = (self.clock.now() if recording.relative else 0.0) - recording.origin_s
+                if offset == 0.0 and recording.source == self.name:
+                    await self._replay_virtual(self.clock, readings, None, sink)
+                else:
+                    await self._replay_virtual(self.clock, readings, offset, sink)
             else:
-                offset = self.clock.now() - (0.0 if recording.relative else readings[0].time)
-                await self._replay_live(readings, offset, sink)
+                start = recording.origin_s if recording.relative else readings[0].time
+                await self._replay_live(readings, self.clock.now() - start, sink)
             if not self.config.loop:
                 return
 
     async def _replay_virtual(
-        self, clock: Clock, readings: list[Reading], offset: float, sink: ReadingSink
+        self, clock: Clock, readings: list[Reading], offset: float | None, sink: ReadingSink
     ) -> None:
-        """Each reading at its own virtual time; the replay moves the clock itself."""
+        """Each reading at its own virtual time (moved by ``offset``; None: the readings are
+        already this sensor's, at their times); the replay moves the clock itself."""
         if isinstance(clock, VirtualClock) and isinstance(sink, DirectSink):
             await self._replay_at_once(clock, readings, offset, sink.put_nowait)
             return
         name = self.name
         reach_at_once = clock.reach_at_once if isinstance(clock, VirtualClock) else None
         for reading in readings:
-            when = reading.time + offset
+            when = reading.time + (offset or 0.0)
             if reach_at_once is None or not reach_at_once(when):
                 await clock.reach(when)
             await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
@@ -87,7 +95,7 @@ class RecordingSensor:
         self,
         clock: VirtualClock,
         readings: list[Reading],
-        offset: float,
+        offset: float | None,
         put_now: Callable[[Reading], None],
     ) -> None:
         """The replay of a simulation: readings handed straight to the pipeline, a run at a
@@ -95,7 +103,9 @@ class RecordingSensor:
         due. ``diagnostics`` counts them after each run."""
         name = self.name
         for first in range(0, len(readings), _CHUNK):
-            chunk = moved(readings[first : first + _CHUNK], offset, name)
+            chunk = readings[first : first + _CHUNK]
+            if offset is not None:
+                chunk = moved(chunk, offset, name)
             index = 0
             while index < len(chunk):
                 delivered = clock.deliver_at_once(chunk, index, put_now)

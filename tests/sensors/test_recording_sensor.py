@@ -40,3 +40,21 @@ async def test_a_virtual_replay_delivers_each_reading_at_its_time_between_the_ti
     assert [t for _, t, _ in seen] == sorted(t for _, t, _ in seen)  # timers in between
     assert sensor.diagnostics()["replayed"] == len(readings)
     assert sensor.diagnostics()["last_reading_age_s"] == 0.0
+
+
+async def test_readings_read_onto_the_clock_as_this_sensor_are_handed_over_as_they_are() -> None:
+    readings = [Reading(START + 0.8 * k, "alex", "rr", 800.0, "r") for k in range(1, 201)]
+    config = RecordingSensorConfig(type="recording", id="r", path=Path("day.csv"), loop=False)
+    placed = Recording(readings, True, [], origin_s=START, source="r")
+    delivered: list[Reading] = []
+
+    await RecordingSensor(config, VirtualClock(START), name="r", recording=placed).run(
+        DirectSink(delivered.append)
+    )
+    assert all(got is made for got, made in zip(delivered, readings, strict=True))
+
+    renamed: list[Reading] = []  # another sensor's name: moved (by nothing) and renamed
+    await RecordingSensor(config, VirtualClock(START), name="s", recording=placed).run(
+        DirectSink(renamed.append)
+    )
+    assert [(r.time, r.source) for r in renamed] == [(r.time, "s") for r in readings]
