@@ -161,6 +161,38 @@ def test_a_recording_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     assert f"sensors[0].path: recording {tmp_path / 'gone.csv'} does not exist" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "is not a text recording (byte 0 is not UTF-8)"),
+        (b"# only a comment\n", "is empty: a CSV recording starts with the header"),
+        (b"time,bpm\n0,61\n", "does not start with the header `t,metric,value[,person]`"),
+    ],
+    ids=["binary", "empty", "no-header"],
+)
+def test_a_file_that_cannot_play_as_a_recording_is_refused(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    """`run` would fail to start the sensor every 5 s with a traceback."""
+    (tmp_path / "session.csv").write_bytes(content)
+    result = check(
+        tmp_path,
+        "people: [{id: alex}]\nsensors:\n  - {type: recording, path: session.csv, person: alex}\n",
+    )
+    assert result.returncode == 1
+    assert f"sensors[0].path: recording {tmp_path / 'session.csv'} {problem}" in result.stderr
+
+
+def test_a_recording_with_quoted_header_and_bad_rows_is_accepted(tmp_path: Path) -> None:
+    """Bad rows are skipped (and said) when it plays: only what stops it playing is refused."""
+    (tmp_path / "session.csv").write_text('"t","metric","value"\n0,hr,-5\n1,hr,61\n')
+    result = check(
+        tmp_path,
+        "people: [{id: alex}]\nsensors:\n  - {type: recording, path: session.csv, person: alex}\n",
+    )
+    assert result.returncode == 0, result.stderr
+
+
 METRIC_CONFIG = """\
 people: [{{id: alex}}]
 mqtt: {{}}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 from ambient.config.actions import (
     BUILTIN_ACTIONS,
@@ -33,7 +35,8 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
 
 
 def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
-    """A recording sensor's file must be there (a path is relative to the config file)."""
+    """A recording sensor's file must be there and start as a recording (a path is relative
+    to the config file)."""
     for index, sensor in enumerate(config.sensors):
         path = getattr(sensor, "path", None) if sensor.type == "recording" else None
         if path is not None and not path.is_file():
@@ -41,6 +44,33 @@ def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
             yield (("sensors", index, "path"), f"recording {path} {problem}")
         elif path is not None and not os.access(path, os.R_OK):
             yield (("sensors", index, "path"), f"recording {path} cannot be read (permissions)")
+        elif path is not None and (unplayable := _not_a_recording(path)) is not None:
+            yield (("sensors", index, "path"), f"recording {path} {unplayable}")
+
+
+#: How much of a recording is read to tell it is one (the rows are read when it plays).
+_HEAD_BYTES = 65_536
+
+
+def _not_a_recording(path: Path) -> str | None:
+    """What its first bytes show would stop ``path`` from playing at all (a binary file, an
+    empty CSV, a CSV without the header), else None; bad rows are skipped when it plays."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    if len(head) == _HEAD_BYTES:
+        head = head[: head.rfind(b"\n") + 1]  # whole lines: a character is not cut in two
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"is not a text recording (byte {exc.start} is not UTF-8)"
+    if path.suffix in (".jsonl", ".ndjson"):
+        return None
+    first = next((line for line in text.splitlines() if not line.startswith("#")), None)
+    if first is None:
+        return "is empty: a CSV recording starts with the header `t,metric,value[,person]`"
+    if [field.strip() for field in next(csv.reader([first]))[:3]] != ["t", "metric", "value"]:
+        return f"does not start with the header `t,metric,value[,person]` (got `{first.strip()}`)"
+    return None
 
 
 def _store_path(config: AmbientConfig) -> Iterator[Finding]:
