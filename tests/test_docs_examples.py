@@ -1,0 +1,182 @@
+"""Every YAML example in README.md and docs/*.md is valid, because users copy them.
+
+A block with config sections (``rules:``, ``sensors:``, ``mqtt:`` ...) is loaded by the loader
+``ambient check`` uses; what such an excerpt leaves to the rest of the reader's file (the people
+it names, an ``homeassistant:`` or ``mqtt:`` section its actions or sensors need) is added
+after it, so that every line of the block keeps its place and a problem is reported at the
+page's line. A list of rules, and an ``actions:`` list, are loaded inside a config the same way.
+A block of names and strings whose names the page's configs read with ``!secret`` is the
+page's ``secrets.yaml``. Files an example names on the reader's machine (a CA, a key file, the
+store's folder) are made, empty, under a temporary directory standing in for that machine.
+Blocks that are not ambient's YAML at all are listed below with what they are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from textwrap import dedent, indent
+from typing import Any
+
+import pytest
+import yaml
+
+from ambient.config import ConfigError, load_config
+from ambient.config.root import AmbientConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+# Blocks that are not ambient's own YAML, by page and the block's first line, with what they are.
+NOT_AMBIENT_YAML = {
+    ("docs/insights.md", "type: statistics-graph"): "a Home Assistant dashboard card",
+    ("docs/mqtt.md", '# esphome node "bedroom-hr"'): "an ESPHome device's config",
+    ("docs/privacy.md", "action: recorder.purge_entities"): "an action run in HA's developer tools",
+}
+
+# What an excerpt leaves to the rest of the reader's file: the people the docs' examples name
+# and the two connections. A section the block sets itself is never replaced.
+CONTEXT: dict[str, Any] = {
+    "people": [{"id": "alex", "name": "Alex"}, {"id": "sam", "name": "Sam"}],
+    "homeassistant": {"url": "http://homeassistant.local:8123", "token": "a-token"},
+    "mqtt": {"host": "localhost"},
+}
+
+# A rule around an `actions:` example; it reads the two signals the examples' messages name.
+RULE_HEAD = """\
+rules:
+  - id: docs_example
+    triggers: [{trigger: signal, signal: stress_score, above: 70}]
+    conditions: [{condition: signal, signal: hr, above: 90}]
+"""
+
+# Folders of the reader's machine that the examples name files in.
+MACHINE_FOLDERS = ("/etc/ambient/", "/etc/ssl/", "/var/lib/ambient/")
+SECRET = re.compile(r"!secret\s+(\w+)")
+FENCE = re.compile(
+    r"^(?P<indent>[ ]*)```yaml[ ]*\n(?P<body>.*?)^(?P=indent)```[ ]*$", re.MULTILINE | re.DOTALL
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str  # relative to the repository
+    line: int  # the page's line of the block's first line
+    text: str  # without the indentation of a block inside a list item
+
+    @property
+    def first_line(self) -> str:
+        return self.text.split("\n", 1)[0]
+
+    def data(self) -> Any:
+        """The block as plain YAML, a secret read as its name."""
+        return yaml.safe_load(SECRET.sub(r"\1", self.text))
+
+
+def yaml_blocks() -> list[Block]:
+    blocks = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for match in FENCE.finditer(text):
+            blocks.append(
+                Block(
+                    page=str(page.relative_to(ROOT)),
+                    line=text.count("\n", 0, match.start("body")) + 1,
+                    text=dedent(match["body"]),
+                )
+            )
+    return blocks
+
+
+BLOCKS = yaml_blocks()
+
+
+def kind_of(block: Block) -> str:
+    """What the block is an example of: config, rules, actions, secrets or foreign."""
+    if (block.page, block.first_line) in NOT_AMBIENT_YAML:
+        return "foreign"
+    data = block.data()
+    if isinstance(data, list):
+        return "rules"
+    if isinstance(data, dict) and set(data) == {"actions"}:
+        return "actions"
+    if isinstance(data, dict) and set(data) <= set(AmbientConfig.model_fields):
+        return "config"
+    if isinstance(data, dict) and all(isinstance(value, str) for value in data.values()):
+        return "secrets"
+    raise AssertionError(f"{block.page}:{block.line}: a YAML example of no kind this test knows")
+
+
+def problems_loading(block: Block, machine: Path) -> list[str]:
+    """Every problem the loader finds in the block, each at the page's line."""
+    text = block.text
+    for folder in MACHINE_FOLDERS:
+        text = text.replace(folder, f"{machine}{folder}")
+    for named in re.findall(rf"{re.escape(str(machine))}/[\w./-]+", text):
+        path = Path(named)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix != ".db":  # the store is made by ambient; its folder must be there
+            path.touch()
+    kind = kind_of(block)
+    if kind == "rules":
+        head = "rules:\n"
+    elif kind == "actions":
+        head, text = RULE_HEAD, indent(text, "    ")
+    else:
+        head = ""
+    sections = set(yaml.safe_load(SECRET.sub(r"\1", head + text)) or {})
+    rest = {name: value for name, value in CONTEXT.items() if name not in sections}
+    config = machine / "ambient.yaml"
+    config.write_text(head + text + "\n" + (yaml.safe_dump(rest) if rest else ""), encoding="utf-8")
+    secrets = machine / "secrets.yaml"
+    secrets.write_text(
+        yaml.safe_dump({name: "stand-in" for name in SECRET.findall(text)}), encoding="utf-8"
+    )
+    head_lines = head.count("\n")
+    try:
+        load_config(config, secrets)
+    except ConfigError as error:
+        return [
+            f"{block.page}:{block.line + issue.line - 1 - head_lines if issue.line else '?'}: "
+            f"{issue.path}: {issue.message}"
+            for issue in error.issues
+        ]
+    return []
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"{b.page}:{b.line}" for b in BLOCKS])
+def test_every_yaml_example_in_the_docs_loads_as_what_it_shows(
+    block: Block, tmp_path: Path
+) -> None:
+    kind = kind_of(block)
+    if kind == "foreign":
+        return
+    if kind == "secrets":
+        used = {
+            name
+            for other in BLOCKS
+            if other.page == block.page
+            for name in SECRET.findall(other.text)
+        }
+        assert set(block.data()) <= used, "a secrets.yaml example names secrets no config reads"
+        return
+    problems = problems_loading(block, tmp_path)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_list_of_foreign_blocks_names_blocks_that_are_there() -> None:
+    present = {(block.page, block.first_line) for block in BLOCKS}
+    assert set(NOT_AMBIENT_YAML) <= present
+
+
+def test_a_mistake_in_an_example_is_reported_at_its_line_on_the_page(tmp_path: Path) -> None:
+    """The test can fail: a misspelt key in a rule example is found, at the page's line."""
+    block = Block(
+        "docs/example.md",
+        40,
+        "- id: typo\n  triggers: [{trigger: time, at: '07:00'}]\n  cooldwn: 5min\n  actions: []\n",
+    )
+    problems = problems_loading(block, tmp_path)
+    assert len(problems) == 1
+    assert problems[0].startswith("docs/example.md:42: rules[0].cooldwn: unknown key")
