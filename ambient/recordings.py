@@ -84,7 +84,10 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
     metric = str(row["metric"]).strip()
     if not _valid_metric(metric):
         raise ValueError(f"bad metric name `{metric}`")
-    value = float(row["value"])
+    try:
+        value = float(row["value"])
+    except TypeError:  # a JSON list or object
+        raise ValueError("value is not a number") from None
     if not math.isfinite(value):
         raise ValueError("value is not finite")
     if not _plausible(metric, value):
@@ -161,6 +164,9 @@ def _json_lines(loading: _Loading, handle: IO[str]) -> None:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             loading.add_row(number, f"bad JSON ({exc.msg})")
+            continue
+        except (ValueError, RecursionError):  # json's other refusals
+            loading.add_row(number, "bad JSON (a number too long, or nesting too deep)")
             continue
         loading.add_row(number, row if isinstance(row, dict) else "not a JSON object")
 

@@ -112,6 +112,26 @@ def test_jsonl_bad_line_is_reported(tmp_path: Path) -> None:
     assert recording.problems[0].startswith(f"{path}:2: bad JSON")
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"t": 1, "metric": "hr", "value": [61]}', "value is not a number"),
+        ('{"t": 1, "metric": "hr", "value": {"bpm": 61}}', "value is not a number"),
+        ('{"t": 1, "metric": "hr", "value": 1' + "0" * 5000 + "}", "bad JSON (a number too long"),
+        ("[" * 100_000 + "]" * 100_000, "bad JSON (a number too long, or nesting too deep)"),
+    ],
+    ids=["list", "object", "huge-integer", "deep-nesting"],
+)
+def test_jsonl_rows_json_reads_but_no_reading_fits_are_reported(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(f'{line}\n{{"t": 2, "metric": "hr", "value": 62}}\n')
+    recording = load_recording(path)
+    assert [r.value for r in recording.readings] == [62.0]
+    assert recording.problems[0].startswith(f"{path}:1: {problem}")
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_implausible_heart_values_are_reported_with_file_and_line(
     tmp_path: Path, suffix: str
