@@ -48,6 +48,8 @@ def load_labels_file(path: Path) -> dict[str, Labels]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LabelsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise LabelsError(f"{path}: not text (byte {exc.start} is not UTF-8)") from None
     by_subject: dict[str, Labels] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -57,6 +59,10 @@ def load_labels_file(path: Path) -> dict[str, Labels]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabelsError(f"{where}: bad JSON ({exc.msg})") from None
+        except (ValueError, RecursionError):  # json's other refusals
+            raise LabelsError(
+                f"{where}: bad JSON (a number too long, or nesting too deep)"
+            ) from None
         if not isinstance(row, dict):
             raise LabelsError(f"{where}: not a JSON object")
         subject = row.get("subject")

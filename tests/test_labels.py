@@ -39,6 +39,8 @@ def test_a_labels_file_gives_labels_by_subject(tmp_path: Path) -> None:
         ('{"subject": "S1", "tasks": [], "baseline": [0]}', "baseline: expected"),
         ('{"subject": "S1"}', "`tasks` must be a list"),
         ('{"subject": "S1", "tasks": [], "end": "late"}', "`end` must be a number"),
+        ('{"subject": "S1", "tasks": [], "n": 1' + "0" * 5000 + "}", "bad JSON (a number too"),
+        ("[" * 100_000 + "]" * 100_000, "bad JSON (a number too long, or nesting too deep)"),
     ],
 )
 def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, problem: str) -> None:
@@ -48,6 +50,15 @@ def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, problem: str)
         load_labels_file(path)
     assert str(error.value).startswith(f"{path}:2: ")
     assert problem in str(error.value)
+
+
+def test_a_labels_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
+    """A spreadsheet's UTF-16 export, say."""
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(LINE.encode("utf-16"))
+    with pytest.raises(LabelsError) as error:
+        load_labels_file(path)
+    assert str(error.value) == f"{path}: not text (byte 0 is not UTF-8)"
 
 
 def test_a_missing_labels_file_is_one_error(tmp_path: Path) -> None:
