@@ -80,6 +80,8 @@ def read_key(config: StoreEncryptionConfig) -> StoreKey:
 def _read_key_file(path: Path, check_mode: bool) -> StoreKey:
     try:
         info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"store key file {path} is not a file")
         if check_mode and stat.S_IMODE(info.st_mode) & 0o077:
             raise StoreError(
                 f"store key file {path} is readable by group or others "

@@ -3,8 +3,10 @@ what the file on disk is, without opening it (``check`` must stay fast and read-
 
 from __future__ import annotations
 
-from ambient.config.store import StoreConfig
-from ambient.store_crypto import StoreError, file_is_plain, sqlcipher
+import os
+
+from ambient.config.store import StoreConfig, StoreEncryptionConfig
+from ambient.store_crypto import StoreError, file_is_plain, read_key, sqlcipher
 
 
 def describe_store(config: StoreConfig) -> tuple[str, bool]:
@@ -24,6 +26,7 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         return f"{path}, not encrypted (store.encryption encrypts it; see docs/privacy.md)", True
     try:
         sqlcipher()
+        _check_key_file(encryption)
     except StoreError as exc:
         return f"{path}: {exc}", False
     if encryption.key_file is not None:
@@ -38,3 +41,15 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         False: "encrypted",
     }[plain]
     return f"{path}, encrypted with SQLCipher ({state}; key from {source})", True
+
+
+def _check_key_file(encryption: StoreEncryptionConfig) -> None:
+    """A key file ``run`` would refuse (missing, a folder, empty, readable by others) is a
+    StoreError now. A credential is the service's to read, and a key file this user may not
+    read (the daemon's user may) is left to ``run``."""
+    if encryption.credential is not None:
+        return
+    key_file = encryption.key_file
+    if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):
+        return
+    read_key(encryption)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fixtures.ambient_process import AmbientProcess
 
 from ambient.status_page import render_status
@@ -42,14 +43,15 @@ def test_check_says_a_plain_store_is_not_encrypted(tmp_path: Path) -> None:
 
 def test_check_says_where_the_key_comes_from_and_what_the_file_is(tmp_path: Path) -> None:
     db = tmp_path / "ambient.db"
-    config = config_file(
-        tmp_path, {"path": str(db), "encryption": {"key_file": "/etc/ambient/store.key"}}
-    )
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    config = config_file(tmp_path, {"path": str(db), "encryption": {"key_file": str(key_file)}})
     first = ambient("check", str(config))
     assert first.returncode == 0
     assert (
         f"Store: {db}, encrypted with SQLCipher (created encrypted at the first start; "
-        "key from key file /etc/ambient/store.key)"
+        f"key from key file {key_file})"
     ) in first.stdout
     Store(db).close()
     assert "(a plain file now: encrypted at the next start;" in ambient("check", str(config)).stdout
@@ -64,6 +66,41 @@ def test_check_fails_for_an_encrypted_file_without_a_key(tmp_path: Path) -> None
     result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
     assert result.returncode == 1
     assert f"Store: {db} is encrypted, but store.encryption gives no key" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("key_file", "problem"),
+    [
+        ("missing", "store key file {key_file} does not exist"),
+        ("folder", "store key file {key_file} is not a file"),
+        ("empty", "store key from {key_file} is empty"),
+        ("loose", "store key file {key_file} is readable by group or others (mode 0644)"),
+    ],
+)
+def test_check_fails_for_a_key_file_run_would_refuse(
+    tmp_path: Path, key_file: str, problem: str
+) -> None:
+    """`run` would stop at once with this line: `check` says it first."""
+    path = tmp_path / key_file
+    if key_file == "folder":
+        path.mkdir()
+    elif key_file != "missing":
+        path.write_text("" if key_file == "empty" else RAW_KEY)
+        path.chmod(0o644 if key_file == "loose" else 0o600)
+    db = tmp_path / "ambient.db"
+    config = config_file(tmp_path, {"path": str(db), "encryption": {"key_file": str(path)}})
+    result = ambient("check", str(config))
+    assert result.returncode == 1
+    assert f"Store: {db}: {problem.format(key_file=path)}" in result.stdout
+
+
+def test_check_leaves_a_credential_to_the_service(tmp_path: Path) -> None:
+    """systemd hands the service its credential; `check` outside it has none to read."""
+    db = tmp_path / "ambient.db"
+    config = config_file(tmp_path, {"path": str(db), "encryption": {"credential": "store_key"}})
+    result = ambient("check", str(config))
+    assert result.returncode == 0, result.stdout
+    assert "key from systemd credential store_key" in result.stdout
 
 
 def test_check_fails_when_encryption_is_asked_for_and_sqlcipher_is_missing(
