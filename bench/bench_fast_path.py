@@ -76,11 +76,15 @@ QUIET_MS = 20.0
 #: The stages ambient stamps (ambient/stage_times): those a firing reading passes before its
 #: rule fires, and those after (in the order they happen: the action may leave before or after
 #: the rest of the reading's processing, depending on the version measured).
-BEFORE_FIRING = ("received", "queued", "consumed", "signals")
+BEFORE_FIRING = ("read", "received", "queued", "consumed", "signals")
+#: Stages an older version does not stamp (its report leaves them out).
+OPTIONAL_STAGES = frozenset({"read"})
 AFTER_FIRING = ("processed", "run", "sent")
 #: What each step between two stamps is made of, for the report.
 STEP_NAMES = {
     ("publish", "received"): "bench publish -> paho hands it over (broker, sockets)",
+    ("publish", "read"): "bench publish -> paho reads the socket (broker, loop wake-up)",
+    ("read", "received"): "-> paho hands it over (paho's read and MQTT 5 decoding)",
     ("received", "queued"): "-> reading queued (MQTT message, payload; was: + a loop turn)",
     ("queued", "consumed"): "-> taken from the reading queue",
     ("consumed", "signals"): "-> signals worked out, rules hear them",
@@ -91,6 +95,7 @@ STEP_NAMES = {
     ("run", "sent"): "-> WebSocket frame written (dispatch, actuator, JSON)",
     ("sent", "processed"): "-> rest of the reading's processing (after the frame)",
     ("received", "sent"): "ambient's own share: receipt -> frame written",
+    ("read", "sent"): "the same from paho's read of the socket",
     ("sent", "seen"): "HA's share: frame written -> state_changed seen (call_service, event)",
 }
 #: Consecutive iteration pairs per batch for the ratio's spread across the run.
@@ -396,6 +401,8 @@ def journey(stamps: list[Stamp], started: float, seen: float) -> list[Stamp] | N
     path: list[Stamp] = []
     for stage in BEFORE_FIRING:
         found = [s for s in window[:fired] if s[0] == stage]
+        if not found and stage in OPTIONAL_STAGES:
+            continue
         if not found:
             return None
         path.append(found[-1])
@@ -421,6 +428,8 @@ def report_stages(stamps: list[Stamp], windows: list[tuple[float, float]]) -> No
         by_stage["publish"], by_stage["seen"] = started, seen
         chain = ["publish", *(stage for stage, _at, _task in path)]
         pairs = [*itertools.pairwise(chain), ("received", "sent"), ("sent", "seen")]
+        if "read" in by_stage:
+            pairs.append(("read", "sent"))
         for pair in pairs:
             steps.setdefault(pair, []).append(by_stage[pair[1]] - by_stage[pair[0]])
         until_sent = [stamp for stamp in path if stamp[1] <= by_stage["sent"]]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import aiomqtt
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 
 from ambient.stage_times import STAGE
@@ -128,6 +129,8 @@ def prepare(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
     client._client.manual_ack_set(True)
     client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
     _write_at_once(client)
+    if STAGE is not None:
+        _stamp_reads(client, STAGE)
 
 
 def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
@@ -137,6 +140,20 @@ def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
 
 def acknowledge(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
     client._client.ack(message.mid, message.qos)
+
+
+def _stamp_reads(client: aiomqtt.Client, stage: Callable[[str], None]) -> None:
+    """Stamp ``read`` when paho starts reading the socket (stage times only: without them
+    nothing is wrapped), so the fast-path bench can tell paho's read and decoding of a
+    message from the broker's and the event loop's share before it."""
+    paho = client._client
+    read = paho.loop_read
+
+    def stamped_read(max_packets: int = 1) -> MQTTErrorCode:
+        stage("read")
+        return read(max_packets)
+
+    paho.loop_read = stamped_read  # type: ignore[method-assign]
 
 
 def _write_at_once(client: aiomqtt.Client) -> None:

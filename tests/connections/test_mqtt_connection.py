@@ -29,7 +29,7 @@ from ambient.connections.mqtt import (
     _is_refusal,
     backoff_delay,
 )
-from ambient.connections.mqtt_client import IncomingQueue
+from ambient.connections.mqtt_client import IncomingQueue, _stamp_reads
 from ambient.counters import Counters
 
 
@@ -371,3 +371,12 @@ async def test_a_live_message_is_handled_in_the_turn_that_received_it(
         await device.publish("sensors/alex/hr", b"72", qos=1)
         await collector.next()
     assert tasks == [None]
+
+
+async def test_with_stage_times_each_socket_read_is_stamped() -> None:
+    """The fast-path bench's ``read`` stamp: paho's read of the socket, before it decodes."""
+    stamps: list[str] = []
+    client = aiomqtt.Client("127.0.0.1", 1)  # never connected
+    _stamp_reads(client, stamps.append)
+    client._client.loop_read()  # no socket: paho says so, after the stamp
+    assert stamps == ["read"]
