@@ -4,6 +4,8 @@ never a traceback, and no half-written output left as if it were whole."""
 
 from __future__ import annotations
 
+import ctypes
+import os
 import resource
 import signal
 import stat
@@ -192,3 +194,77 @@ def test_a_speed_or_timeout_no_clock_can_keep_is_a_usage_error(
     result = run_ambient(*args)
     assert result.returncode == 2
     assert says in result.stderr.splitlines()[-1]
+
+
+#: prctl(2): drop a capability from the bounding set of the programs this process runs.
+PR_CAPBSET_DROP = 24
+#: capabilities(7): the two that let root read and enter what file modes forbid.
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+def as_any_user() -> None:
+    """In the child: file modes hold for it, as for any user but root (root drops the two
+    capabilities that override them, for the program it runs)."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def run_as_any_user(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", *args],
+        capture_output=True,
+        text=True,
+        timeout=RUN_WAIT_S,
+        check=False,
+        env=clean_env(),
+        preexec_fn=as_any_user,
+    )
+
+
+def test_a_config_whose_store_folder_this_user_may_not_enter_still_checks(
+    tmp_path: Path,
+) -> None:
+    """The service's state folder is the daemon user's alone (0700): anyone else checking
+    the config, or asking the daemon's status, sees the config judged, not that folder's
+    'Permission denied'."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o000)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"store:\n  path: {state / 'ambient.db'}\n")
+    try:
+        checked = run_as_any_user("check", str(config))
+        asked = run_as_any_user("status", str(config))
+    finally:
+        state.chmod(0o700)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(f"{config}: OK")
+    assert asked.returncode == 1
+    assert asked.stderr.startswith("ambient status: ")
+    assert "ambient.db" not in asked.stderr  # about the socket, not the store's folder
+
+
+def test_a_recording_in_a_folder_this_user_may_not_enter_is_a_config_problem(
+    tmp_path: Path,
+) -> None:
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "session.csv").write_text("t,metric,value\n0,hr,61\n")
+    private.chmod(0o000)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\nsensors:\n"
+        f"  - {{type: recording, path: {private / 'session.csv'}, person: alex}}\n"
+    )
+    try:
+        result = run_as_any_user("check", str(config))
+    finally:
+        private.chmod(0o700)
+    assert result.returncode == 1
+    assert (
+        f"sensors[0].path: recording {private / 'session.csv'} cannot be read (permissions)"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,13 +40,29 @@ def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
     to the config file)."""
     for index, sensor in enumerate(config.sensors):
         path = getattr(sensor, "path", None) if sensor.type == "recording" else None
-        if path is not None and not path.is_file():
-            problem = "is a directory" if path.is_dir() else "does not exist"
+        if path is None:
+            continue
+        problem = _unreadable(path) or _not_a_recording(path)
+        if problem is not None:
             yield (("sensors", index, "path"), f"recording {path} {problem}")
-        elif path is not None and not os.access(path, os.R_OK):
-            yield (("sensors", index, "path"), f"recording {path} cannot be read (permissions)")
-        elif path is not None and (unplayable := _not_a_recording(path)) is not None:
-            yield (("sensors", index, "path"), f"recording {path} {unplayable}")
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` is no file this user can read (a folder it may not look into, too), or
+    None."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return "does not exist"
+    except PermissionError:
+        return "cannot be read (permissions)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permissions)"
+    return None
 
 
 #: How much of a recording is read to tell it is one (the rows are read when it plays).
@@ -55,8 +72,11 @@ _HEAD_BYTES = 65_536
 def _not_a_recording(path: Path) -> str | None:
     """What its first bytes show would stop ``path`` from playing at all (a binary file, an
     empty CSV, a CSV without the header), else None; bad rows are skipped when it plays."""
-    with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError as exc:  # a failing card
+        return f"cannot be read ({exc.strerror})"
     if len(head) == _HEAD_BYTES:
         head = head[: head.rfind(b"\n") + 1]  # whole lines: a character is not cut in two
     try:
@@ -79,14 +99,20 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
     path = config.store.path
     if path is None:
         return
-    if path.is_dir():
-        yield ("store", "path"), f"{path} is a directory; name the file, e.g. {path / 'ambient.db'}"
-        return
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                yield ("store", "path"), f"{parent} is a file, so {path} cannot be created"
+    try:
+        if path.is_dir():
+            yield (
+                ("store", "path"),
+                f"{path} is a directory; name the file, e.g. {path / 'ambient.db'}",
+            )
             return
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    yield ("store", "path"), f"{parent} is a file, so {path} cannot be created"
+                return
+    except PermissionError:
+        return  # a folder this user may not look into (the daemon's user may): left to `run`
 
 
 def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
@@ -97,10 +123,9 @@ def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
         path = getattr(tls, key, None)
         if path is None:
             continue
-        if not path.is_file():
-            yield (("mqtt", "tls", key), f"{path} does not exist")
-        elif not os.access(path, os.R_OK):
-            yield (("mqtt", "tls", key), f"{path} cannot be read (permissions)")
+        problem = _unreadable(path)
+        if problem is not None:
+            yield (("mqtt", "tls", key), f"{path} {problem}")
 
 
 def _duplicates(config: AmbientConfig) -> Iterator[Finding]:
