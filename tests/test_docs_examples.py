@@ -1,4 +1,5 @@
-"""Every YAML example in README.md and docs/*.md is valid, because users copy them.
+"""Every YAML example in README.md, docs/*.md and the add-on's DOCS.md is valid, because users
+copy them.
 
 A block with config sections (``rules:``, ``sensors:``, ``mqtt:`` ...) is loaded by the loader
 ``ambient check`` uses; what such an excerpt leaves to the rest of the reader's file (the people
@@ -26,7 +27,11 @@ from ambient.config import ConfigError, load_config
 from ambient.config.root import AmbientConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "deploy" / "homeassistant-addon" / "DOCS.md",
+]
 
 # Blocks that are not ambient's own YAML, by page and the block's first line, with what they are.
 NOT_AMBIENT_YAML = {
@@ -163,6 +168,32 @@ def test_every_yaml_example_in_the_docs_loads_as_what_it_shows(
         return
     problems = problems_loading(block, tmp_path)
     assert not problems, "\n".join(problems)
+
+
+def stress_score_thresholds(data: Any) -> list[float]:
+    """Every number a trigger, condition or wait compares ``stress_score`` with."""
+    if isinstance(data, list):
+        return [value for item in data for value in stress_score_thresholds(item)]
+    if not isinstance(data, dict):
+        return []
+    found = [value for item in data.values() for value in stress_score_thresholds(item)]
+    if data.get("signal") == "stress_score":
+        for key in ("above", "below"):
+            value = data.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                found.append(float(value))
+    return found
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"{b.page}:{b.line}" for b in BLOCKS])
+def test_every_stress_score_threshold_in_the_docs_is_on_the_scores_0_to_100_scale(
+    block: Block,
+) -> None:
+    """A rule on a 0-1 scale (``above: 0.7``) loads, and fires at almost any score."""
+    if kind_of(block) in ("foreign", "secrets"):
+        return
+    thresholds = stress_score_thresholds(block.data())
+    assert all(1 < value < 100 for value in thresholds), thresholds
 
 
 def test_the_list_of_foreign_blocks_names_blocks_that_are_there() -> None:
