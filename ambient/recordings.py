@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -173,14 +173,15 @@ def _json_lines(loading: _Loading, handle: IO[str]) -> None:
 
 #: Not yet looked up (a metric name's entry may be None: a bad name).
 _UNSEEN: Any = object()
-#: How many distinct values a CSV reader keeps parsed.
-_NUMBERS_KEPT = 4096
+#: How many distinct rests of line (after the time) a CSV reader keeps read.
+_RESTS_KEPT = 4096
 
 
 def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     """The usual row (no quotes, numeric time and value, a known metric name, a value in its
-    range) is read inline without a dict; anything else goes through ``add_row``, which reads
-    it or says what is wrong with it (the two keep the order check's last time in step)."""
+    range, a known person) is read inline without a dict; anything else goes through
+    ``add_row``, which reads it or says what is wrong with it (the two keep the order check's
+    last time in step)."""
     path = loading.path
     numbered = enumerate(handle, start=1)
     first = next(((n, line) for n, line in numbered if not line.startswith("#")), None)
@@ -193,19 +194,15 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
         )
     names = [h.strip() for h in header]
     columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
-    t_at, metric_at, value_at = columns["t"], columns["metric"], columns["value"]
-    person_at = columns.get("person", sys.maxsize)  # no person column: never a field
-    #: Per metric name as written: the name, and the range its values must lie in; None for
-    #: a bad name.
-    metrics: dict[str, tuple[str, float, float] | None] = {}
-    #: Per person field as written (line end and all): the person, None for a stranger.
-    persons: dict[str, str | None] = {}
-    #: Values as written and as numbers: beats repeat a few hundred intervals, and a lookup
-    #: costs less than `float` (kept for the first few thousand values seen).
-    numbers: dict[str, float] = {}
-    default_person, source, people = loading.default_person, loading.source, loading.people
-    origin_s = loading.origin_s
-    readings = loading.readings
+    # Each line starts with its time (unless the header names `t` again, further on: then
+    # every row takes the checked path).
+    leading = columns["t"] == 0
+    rest_of = _RestOfLine(loading, columns)
+    #: Per line as written after its time (``rr,857,alex`` and the line end): the person,
+    #: metric and value of a usual row, None for any other. A recording repeats a few
+    #: hundred of them (a beat's interval, per person), so most rows cost a lookup.
+    usual: dict[str, tuple[str, str, float] | None] = {}
+    source, origin_s, readings = loading.source, loading.origin_s, loading.readings
     append = readings.append
     last_time = -math.inf
     infinity = math.inf
@@ -219,52 +216,30 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
             loading.add_row(number, dict(zip(names, next(csv.reader([line])), strict=False)))
             last_time = loading.last_time_s
             continue
-        values = line.split(",")  # the line end stays on the last field: `float` ignores it
-        try:
-            time_s = float(values[t_at])
-            written_value = values[value_at]
-            known_value = numbers.get(written_value)
-            if known_value is None:
-                value = float(written_value)
-                if len(numbers) < _NUMBERS_KEPT:
-                    numbers[written_value] = value
-            else:
-                value = known_value
-            metric = values[metric_at]
-        except (ValueError, IndexError):
-            pass
-        else:
-            known = metrics.get(metric, _UNSEEN)
-            if known is _UNSEEN:
-                known = metrics[metric] = _metric_range(metric.rstrip("\r\n"))
-            if (
-                known is not None
-                and -infinity < time_s < infinity
-                and known[1] <= value <= known[2]
-            ):
-                raw_person = values[person_at] if person_at < len(values) else ""
-                person = persons.get(raw_person, _UNSEEN)
-                if person is _UNSEEN:
-                    written = raw_person.rstrip("\r\n")
-                    person = (written or default_person).strip()
-                    if people is not None and person not in people:
-                        person = None
-                    persons[raw_person] = person
-                if person is None:
-                    written = (raw_person.rstrip("\r\n") or default_person).strip()
-                    loading.problems.append(loading.stranger(number, written))
+        if leading:
+            written_time, _, rest = line.partition(",")
+            fields = usual.get(rest, _UNSEEN)
+            if fields is _UNSEEN:
+                fields = rest_of.fields(rest)
+                if len(usual) < _RESTS_KEPT:
+                    usual[rest] = fields
+            if fields is not None:
+                try:
+                    time_s = float(written_time)
+                except ValueError:
+                    time_s = math.nan  # not a number: the checked path says why
+                if -infinity < time_s < infinity:
+                    if time_s < last_time:
+                        loading.in_order = False
+                    last_time = time_s
+                    if time_s < UNIX_THRESHOLD_S:
+                        relative_seen = True
+                        if origin_s:  # `+ 0.0` would turn a written -0 into 0
+                            time_s += origin_s
+                    else:
+                        absolute_seen = True
+                    append(Reading(time_s, fields[0], fields[1], fields[2], source))
                     continue
-                if time_s < last_time:
-                    loading.in_order = False
-                last_time = time_s
-                if time_s < UNIX_THRESHOLD_S:
-                    relative_seen = True
-                    if origin_s:  # `+ 0.0` would turn a written -0 into 0
-                        time_s += origin_s
-                else:
-                    absolute_seen = True
-                append(Reading(time_s, person, known[0], value, source))
-                continue
         if not line.strip() or line.startswith("#"):
             continue
         values = line.rstrip("\r\n").split(",")
@@ -273,6 +248,38 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
         last_time = loading.last_time_s
     loading.relative_seen |= relative_seen
     loading.absolute_seen |= absolute_seen
+
+
+class _RestOfLine:
+    """Reads what follows the time on a CSV line, once per distinct rest of line."""
+
+    def __init__(self, loading: _Loading, columns: Mapping[str, int]) -> None:
+        # Fields of the rest of a line: the line's fields but the first.
+        self._metric_at, self._value_at = columns["metric"] - 1, columns["value"] - 1
+        self._person_at = columns.get("person", sys.maxsize) - 1  # no column: never a field
+        self._default_person, self._people = loading.default_person, loading.people
+        #: The one copy of each metric and person name (the readings share them).
+        self._names: dict[str, str] = {}
+
+    def fields(self, rest: str) -> tuple[str, str, float] | None:
+        """Person, metric and value of a usual row; None for anything the checked path must
+        read: a bad number or metric name, a value out of its range, a person the config does
+        not know, too few fields."""
+        values = rest.split(",")  # the line end stays on the last field: `float` ignores it
+        try:
+            written_metric, value = values[self._metric_at], float(values[self._value_at])
+        except (ValueError, IndexError):
+            return None
+        known = _metric_range(written_metric.rstrip("\r\n"))
+        if known is None or not known[1] <= value <= known[2]:
+            return None
+        person_at = self._person_at
+        written_person = values[person_at].rstrip("\r\n") if person_at < len(values) else ""
+        person = (written_person or self._default_person).strip()
+        if self._people is not None and person not in self._people:
+            return None
+        names = self._names
+        return names.setdefault(person, person), names.setdefault(known[0], known[0]), value
 
 
 def _metric_range(written: str) -> tuple[str, float, float] | None:

@@ -251,3 +251,29 @@ def test_repeated_values_read_the_same_as_each_alone(tmp_path: Path) -> None:
     path.write_text("t,metric,value\n" + "".join(rows))
     values = [r.value for r in load_recording(path).readings]
     assert values == [float(row.split(",")[2]) for row in rows]
+
+
+def test_rows_that_share_what_follows_their_time_are_each_checked_on_their_own(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "t,metric,value,person\n1,rr,800,alex\ninf,rr,800,alex\n2,rr,800,bob\n"
+        "x,rr,800,alex\n3,rr,800,alex\n4,rr,800,bob\n"
+    )
+    recording = load_recording(path, people={"alex"})
+    assert [(r.time, r.value) for r in recording.readings] == [(1.0, 800.0), (3.0, 800.0)]
+    assert [p.split(": ", 1)[0] for p in recording.problems] == [
+        f"{path}:3",
+        f"{path}:4",
+        f"{path}:5",
+        f"{path}:7",
+    ]
+    assert "person `bob` is not in the config" in recording.problems[1]
+
+
+def test_a_recording_with_more_distinct_rows_than_are_kept_is_read_whole(tmp_path: Path) -> None:
+    rows = [(0.5 * k, 300.0 + k * 0.25) for k in range(1, 10_001)]  # 10,000 distinct values
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n" + "".join(f"{t},rr,{v}\n" for t, v in rows))
+    assert [(r.time, r.value) for r in load_recording(path).readings] == rows
