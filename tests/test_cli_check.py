@@ -255,6 +255,27 @@ def test_a_tls_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     assert check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {ca_file}\n").returncode == 0
 
 
+def folder_whose_socket_path_has(tmp_path: Path, length: int) -> Path:
+    """A folder whose ``ambient.sock`` path is ``length`` bytes long."""
+    padding = length - len(str(tmp_path / "ambient.sock")) - 1
+    assert padding > 0, "the test's folder is already too deep"
+    return tmp_path / ("s" * padding)
+
+
+def test_a_store_folder_too_deep_for_the_status_socket_is_refused(tmp_path: Path) -> None:
+    """`run` answers `ambient status` on a socket beside the store; a Unix socket's path is
+    at most 107 bytes, and a longer one stopped `run` at its start ("AF_UNIX path too long")."""
+    fits = folder_whose_socket_path_has(tmp_path, 107)
+    assert check(tmp_path, f"store:\n  path: {fits / 'ambient.db'}\n").returncode == 0
+    too_deep = folder_whose_socket_path_has(tmp_path, 108)
+    result = check(tmp_path, f"store:\n  path: {too_deep / 'ambient.db'}\n")
+    assert result.returncode == 1
+    assert (
+        f":2:3: store.path: the status socket beside it, {too_deep / 'ambient.sock'}, would be "
+        "a path longer than a Unix socket's 107 bytes: keep the store in a shorter folder"
+    ) in result.stderr
+
+
 def test_a_person_topic_level_past_the_topic_is_refused(tmp_path: Path) -> None:
     sensor = "{type: mqtt, topic: 'watch/+/hr', metric: hr, person_topic_level: %d}"
     result = check(tmp_path, "mqtt: {}\nsensors:\n  - " + sensor % 3 + "\n")

@@ -30,6 +30,7 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_recording_files(config),
         *_tls_files(config),
         *_store_path(config),
+        *_status_socket(config),
         *rule_checks(config),
         *template_checks(config),
     ]
@@ -113,6 +114,27 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
                 return
     except PermissionError:
         return  # a folder this user may not look into (the daemon's user may): left to `run`
+
+
+def _status_socket(config: AmbientConfig) -> Iterator[Finding]:
+    """The daemon answers ``ambient status`` on a socket beside the store, and a Unix
+    socket's path is short: a deep folder would stop ``run`` at its start."""
+    if config.store.path is None:
+        return
+    socket = config.store.path.parent / STATUS_SOCKET_NAME
+    if len(os.fsencode(socket)) > UNIX_SOCKET_PATH_MAX:
+        yield (
+            ("store", "path"),
+            f"the status socket beside it, {socket}, would be a path longer than a Unix "
+            f"socket's {UNIX_SOCKET_PATH_MAX} bytes: keep the store in a shorter folder",
+        )
+
+
+#: The status socket's name, beside the store (``ambient.status.SOCKET_NAME``; not imported
+#: from there, which would load asyncio into every command that reads a config).
+STATUS_SOCKET_NAME = "ambient.sock"
+#: The longest path a Unix socket can have (``sun_path``: 108 bytes with the ending NUL).
+UNIX_SOCKET_PATH_MAX = 107
 
 
 def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
