@@ -202,8 +202,10 @@ class TriggerDispatch:
             if inside(value, above, below):
                 if config.for_ <= 0:
                     trigger.phase, trigger.since = "active", now
-                    self._save(rule)
-                    self._fire_signal(slot, person, value, now)
+                    try:
+                        self._fire_signal(slot, person, value, now)
+                    finally:  # saved after the firing: see `Firer.fire`
+                        self._save(rule)
                 else:
                     trigger.phase, trigger.since = "pending", now
                     trigger.for_until = now + config.for_

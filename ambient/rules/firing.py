@@ -203,7 +203,6 @@ class Firer:
             signals=seen,
         )
         state.runs[run.id] = run
-        self._save(rule)
         trace = TraceRecord(
             time=now,
             rule=rule.id,
@@ -216,10 +215,16 @@ class Firer:
         )
         if STAGE is not None:
             STAGE("fired")
-        if queue:
-            self._emit(trace)
-        else:
-            self._launch(rule, run, trace)
+        try:
+            if queue:
+                self._emit(trace)
+            else:
+                self._launch(rule, run, trace)
+        finally:
+            # Saved once the run is launched: a save only marks the rule for the write
+            # that follows the action (what is written is read then), and the first one
+            # of a firing sets that write's timer, which is no reason to hold the action.
+            self._save(rule)
 
     # -- escalation -----------------------------------------------------------------------
 
