@@ -6,9 +6,9 @@ Nothing is mocked. The assertions are on HA's own `state_changed` events (record
 connection, so a short episode cannot be missed), on the daemon's timeline (stdout) and on the
 traces it stored (`ambient trace --json`). Waits are on those streams with deadlines, never sleeps.
 
-Timing: demo.csv's simulated stress starts at minute 30; `above 70 for 2min` fires at 00:32:26
-and recovers at 00:40:08 of recording time. At `--speed 300` that is about 6.5 s and 8.0 s of
-real time (plus the daemon's start), an episode of about 1.5 s.
+Timing: demo.csv's simulated stress starts at minute 30; `above 70 for 2min` fires at 00:32:38
+and recovers at 00:42:24 of recording time. At `--speed 300` that is about 6.5 s and 8.5 s of
+real time (plus the daemon's start), an episode of about 2 s.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ SPEED = 300
 # 10 s pong deadline every 30 s) leave HA 33 ms of real time, which a loaded 2-core machine can
 # miss. The config gives 5min (1 s real) per attempt and pong, and a 10min (2 s real) TTL.
 #: Recording time (s) of the firing of `stress_score above 70 for 2min` on demo.csv.
-FIRES_AT_S = 32 * 60 + 26
-RECOVERS_AT_S = 40 * 60 + 8
+FIRES_AT_S = 32 * 60 + 38
+RECOVERS_AT_S = 42 * 60 + 24
 #: Signals are recomputed at most this often (recording time), so two rules crossing the same
 #: level fire at most this far apart.
 SIGNAL_STEP_S = 2.5
