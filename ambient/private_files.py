@@ -27,7 +27,7 @@ def write_private(path: Path, data: str | bytes) -> None:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(content)
             tmp.replace(target)
-        except OSError:
+        except BaseException:  # a full disk, or Ctrl-C halfway
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:

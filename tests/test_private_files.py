@@ -98,3 +98,31 @@ def test_a_link_keeps_pointing_at_the_new_file(tmp_path: Path) -> None:
     assert link.is_symlink()
     assert real.read_text() == "new"
     assert _mode(real) == 0o600
+
+
+def test_an_interrupted_write_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C halfway through the write. A stand-in for the signal, whose moment cannot be
+    chosen: the real file is written, then the interrupt is raised."""
+    real_fdopen = os.fdopen
+
+    class InterruptedFile:
+        def __init__(self, descriptor: int, mode: str) -> None:
+            self.handle = real_fdopen(descriptor, mode)
+
+        def __enter__(self) -> InterruptedFile:
+            return self
+
+        def __exit__(self, *exc_info: object) -> None:
+            self.handle.close()
+
+        def write(self, data: bytes) -> int:
+            self.handle.write(data[: len(data) // 2])
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("ambient.private_files.os.fdopen", InterruptedFile)
+    target = tmp_path / "report.html"
+    with pytest.raises(KeyboardInterrupt):
+        write_private(target, b"x" * 4096)
+    assert list(tmp_path.iterdir()) == []
