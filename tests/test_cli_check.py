@@ -223,6 +223,45 @@ def test_a_metric_a_rule_reads_gives_no_warning(tmp_path: Path, metric: str, sig
     assert "Warning:" not in result.stdout
 
 
+SCORE_RULE = """\
+people: [{{id: alex}}]
+rules:
+  - id: r
+    triggers: [{{trigger: signal, signal: stress_score, above: {above}}}]
+    conditions:
+      - condition: not
+        conditions: [{{condition: signal, signal: stress_score, below: {below}}}]
+    actions: [{{action: log}}]
+"""
+
+
+def test_a_stress_score_compared_with_a_fraction_is_a_warning(tmp_path: Path) -> None:
+    """The score runs 0–100: `above: 0.7` loads, then fires at almost any score."""
+    result = check(tmp_path, SCORE_RULE.format(above=0.7, below=0.5))
+    assert result.returncode == 0, result.stderr
+    assert (
+        ":4:56: rules[0].triggers[0].above: `stress_score` runs 0–100, so `above: 0.7` is met "
+        "at almost any score; did you mean 70?"
+    ) in result.stdout
+    assert "rules[0].conditions[0].conditions[0].below: `stress_score` runs 0–100, so " in (
+        result.stdout
+    )
+    assert result.stdout.count("Warning:") == 2
+
+
+def test_a_stress_score_threshold_it_can_never_cross_is_a_warning(tmp_path: Path) -> None:
+    result = check(tmp_path, SCORE_RULE.format(above=100, below=40))
+    never = "rules[0].triggers[0].above: `stress_score` runs 0–100, so `above: 100` is never met"
+    assert never in result.stdout
+    assert result.stdout.count("Warning:") == 1
+
+
+def test_stress_score_thresholds_on_its_scale_give_no_warning(tmp_path: Path) -> None:
+    result = check(tmp_path, SCORE_RULE.format(above=70, below=40))
+    assert result.returncode == 0, result.stderr
+    assert "Warning:" not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [

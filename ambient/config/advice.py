@@ -10,9 +10,16 @@ from typing import Final
 from pydantic import BaseModel
 
 from ambient.config.actions import WaitForStepConfig
+from ambient.config.conditions import (
+    AndConditionConfig,
+    NotConditionConfig,
+    OrConditionConfig,
+    SignalConditionConfig,
+)
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_steps
 from ambient.config.template_checks import signals_in_templates
+from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
 from ambient.readings import BUILTIN_METRICS
 
@@ -35,8 +42,59 @@ _METRIC_SYNONYMS: Final = {
 }
 
 
+#: Signals on a 0–100 scale, which people compare with a fraction (``above: 0.7``) by mistake.
+_PERCENT_SIGNALS: Final = frozenset({"stress_score"})
+
+
 def config_advice(config: AmbientConfig) -> list[Finding]:
-    return [*_unread_metrics(config), *_publishers_naming_people(config)]
+    return [
+        *_unread_metrics(config),
+        *_publishers_naming_people(config),
+        *_thresholds_off_scale(config),
+    ]
+
+
+def _thresholds_off_scale(config: AmbientConfig) -> Iterator[Finding]:
+    """``stress_score`` runs 0–100: ``above: 0.7`` is met at almost any score and ``above:
+    100`` never; both load, so only a warning catches them."""
+    for r_index, rule in enumerate(config.rules):
+        for t_index, trigger in enumerate(rule.triggers):
+            if isinstance(trigger, SignalTriggerConfig):
+                yield from _off_scale(trigger, ("rules", r_index, "triggers", t_index))
+        for c_index, condition in enumerate(rule.conditions):
+            yield from _conditions_off_scale(condition, ("rules", r_index, "conditions", c_index))
+
+
+def _conditions_off_scale(condition: object, path: KeyPath) -> Iterator[Finding]:
+    if isinstance(condition, SignalConditionConfig):
+        yield from _off_scale(condition, path)
+    elif isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
+        for index, inner in enumerate(condition.conditions):
+            yield from _conditions_off_scale(inner, (*path, "conditions", index))
+
+
+def _off_scale(
+    compared: SignalTriggerConfig | SignalConditionConfig, path: KeyPath
+) -> Iterator[Finding]:
+    if compared.signal not in _PERCENT_SIGNALS:
+        return
+    for side in ("above", "below"):
+        value = getattr(compared, side)
+        if not isinstance(value, float):
+            continue  # absent, or an HA entity's state
+        if 0 < value <= 1:
+            yield (
+                (*path, side),
+                f"`{compared.signal}` runs 0–100, so `{side}: {value:g}` is "
+                f"{'met at almost any score' if side == 'above' else 'almost never met'}; "
+                f"did you mean {value * 100:g}?",
+            )
+        elif value >= 100 if side == "above" else value > 100:
+            yield (
+                (*path, side),
+                f"`{compared.signal}` runs 0–100, so `{side}: {value:g}` is "
+                f"{'never met' if side == 'above' else 'always met'}",
+            )
 
 
 def _publishers_naming_people(config: AmbientConfig) -> Iterator[Finding]:
