@@ -45,7 +45,7 @@ class Labels:
 def load_labels_file(path: Path) -> dict[str, Labels]:
     """Labels by subject from a ``labels.jsonl`` file; a bad line is a :class:`LabelsError`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # past a byte order mark (Windows)
     except OSError as exc:
         raise LabelsError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:

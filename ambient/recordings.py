@@ -330,7 +330,8 @@ def load_recording(
 def _read(path: Path, loading: _Loading) -> _Loading:
     """The rows of ``path`` gathered into ``loading``, in file order."""
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark; read past it
+        handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     with handle, _text_only(path), _collector_paused():

@@ -184,8 +184,9 @@ def test_a_file_that_cannot_play_as_a_recording_is_refused(
 
 
 def test_a_recording_with_quoted_header_and_bad_rows_is_accepted(tmp_path: Path) -> None:
-    """Bad rows are skipped (and said) when it plays: only what stops it playing is refused."""
-    (tmp_path / "session.csv").write_text('"t","metric","value"\n0,hr,-5\n1,hr,61\n')
+    """Bad rows are skipped (and said) when it plays: only what stops it playing is refused.
+    A byte order mark (a spreadsheet's "CSV UTF-8") is read past, as when it plays."""
+    (tmp_path / "session.csv").write_bytes(b'\xef\xbb\xbf"t","metric","value"\n0,hr,-5\n1,hr,61\n')
     result = check(
         tmp_path,
         "people: [{id: alex}]\nsensors:\n  - {type: recording, path: session.csv, person: alex}\n",

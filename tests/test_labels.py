@@ -52,6 +52,13 @@ def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, problem: str)
     assert problem in str(error.value)
 
 
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    """A labels file saved by a Windows editor starts with one."""
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + LINE.encode())
+    assert list(load_labels_file(path)) == ["S01"]
+
+
 def test_a_labels_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
     """A spreadsheet's UTF-16 export, say."""
     path = tmp_path / "labels.jsonl"

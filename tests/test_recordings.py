@@ -132,6 +132,24 @@ def test_jsonl_rows_json_reads_but_no_reading_fits_are_reported(
     assert recording.problems[0].startswith(f"{path}:1: {problem}")
 
 
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".csv", "t,metric,value,person\r\n0,hr,61,alex\r\n"),
+        (".jsonl", '{"t": 0, "metric": "hr", "value": 61, "person": "alex"}\n'),
+    ],
+)
+def test_a_byte_order_mark_is_read_past(tmp_path: Path, suffix: str, text: str) -> None:
+    """A spreadsheet's "CSV UTF-8" (and Windows editors) start the file with one."""
+    path = tmp_path / f"session{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    recording = load_recording(path)
+    assert recording.problems == []
+    assert [(r.time, r.metric, r.value, r.person) for r in recording.readings] == [
+        (0.0, "hr", 61.0, "alex")
+    ]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_implausible_heart_values_are_reported_with_file_and_line(
     tmp_path: Path, suffix: str

@@ -81,7 +81,7 @@ def _not_a_recording(path: Path) -> str | None:
     if len(head) == _HEAD_BYTES:
         head = head[: head.rfind(b"\n") + 1]  # whole lines: a character is not cut in two
     try:
-        text = head.decode("utf-8")
+        text = head.decode("utf-8-sig")  # as the recording is read: past a byte order mark
     except UnicodeDecodeError as exc:
         return f"is not a text recording (byte {exc.start} is not UTF-8)"
     if path.suffix in (".jsonl", ".ndjson"):
