@@ -334,11 +334,14 @@ def _read(path: Path, loading: _Loading) -> _Loading:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle, _text_only(path), _collector_paused():
-        if path.suffix in (".jsonl", ".ndjson"):
-            _json_lines(loading, handle)
-        else:
-            _csv_lines(loading, handle)
+    try:
+        with handle, _text_only(path), _collector_paused():
+            if path.suffix in (".jsonl", ".ndjson"):
+                _json_lines(loading, handle)
+            else:
+                _csv_lines(loading, handle)
+    except OSError as exc:  # a failing card: the file opens, a read fails
+        raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     return loading
 
 

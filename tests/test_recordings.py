@@ -196,6 +196,13 @@ def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
         load_recording(path)
 
 
+def test_a_file_that_fails_to_read_is_one_error_naming_it() -> None:
+    """/proc/self/mem opens, and its first read fails (EIO) as a failing SD card's does."""
+    with pytest.raises(RecordingError) as error:
+        load_recording(Path("/proc/self/mem"))
+    assert str(error.value) == "/proc/self/mem: cannot read (Input/output error)"
+
+
 def test_the_garbage_collector_is_as_it_was_after_a_load(tmp_path: Path) -> None:
     """Loading pauses the cyclic collector (a recording holds no cycles): afterwards it is on
     again if it was, off if it was off, and on again after a recording that cannot be read."""
