@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,41 @@ def test_a_store_folder_too_deep_for_the_status_socket_is_refused(tmp_path: Path
     assert (
         f":2:3: store.path: the status socket beside it, {too_deep / 'ambient.sock'}, would be "
         "a path longer than a Unix socket's 107 bytes: keep the store in a shorter folder"
+    ) in result.stderr
+
+
+REPORT_DELIVERY = "people: [{{id: alex}}]\ninsights:\n  report:\n    folder: {folder}\n"
+
+
+def test_a_weekly_report_into_a_folder_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    """The first delivery, days after the start, is where it would have failed."""
+    (tmp_path / "www").write_text("")
+    result = check(tmp_path, REPORT_DELIVERY.format(folder=tmp_path / "www" / "ambient"))
+    assert result.returncode == 1
+    assert (
+        f":4:5: insights.report.folder: {tmp_path / 'www'} is a file, so "
+        f"{tmp_path / 'www' / 'ambient'} cannot be made"
+    ) in result.stderr
+    fine = check(tmp_path, REPORT_DELIVERY.format(folder=tmp_path / "reports" / "ambient"))
+    assert fine.returncode == 0, fine.stderr
+
+
+def test_a_weekly_report_without_matplotlib_is_refused(tmp_path: Path) -> None:
+    # A stand-in for an installation without the `report` extra: matplotlib made unimportable.
+    config = tmp_path / "ambient.yaml"
+    config.write_text(REPORT_DELIVERY.format(folder=tmp_path / "reports"))
+    hide = "import sys; sys.modules['matplotlib'] = None; from ambient.cli import main; "
+    result = subprocess.run(
+        [sys.executable, "-c", hide + "sys.exit(main(sys.argv[1:]))", "check", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        ":3:3: insights.report: the weekly report is drawn with matplotlib, which is not "
+        "installed: pip install 'ambient[report]'"
     ) in result.stderr
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import stat
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ def cross_checks(config: AmbientConfig) -> list[Finding]:
         *_tls_files(config),
         *_store_path(config),
         *_status_socket(config),
+        *_report_delivery(config),
         *rule_checks(config),
         *template_checks(config),
     ]
@@ -114,6 +116,30 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
                 return
     except PermissionError:
         return  # a folder this user may not look into (the daemon's user may): left to `run`
+
+
+def _report_delivery(config: AmbientConfig) -> Iterator[Finding]:
+    """The weekly report is drawn with matplotlib into a folder, once a week: without either,
+    the first delivery, days after the start, is where it would fail."""
+    report = config.insights.report
+    if report is None:
+        return
+    if importlib.util.find_spec("matplotlib") is None:
+        yield (
+            ("insights", "report"),
+            "the weekly report is drawn with matplotlib, which is not installed: "
+            "pip install 'ambient[report]'",
+        )
+    folder = report.folder
+    try:
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+    except PermissionError:
+        return  # a folder this user may not look into (the daemon's user may): left to `run`
+    if not existing.is_dir():
+        yield (
+            ("insights", "report", "folder"),
+            f"{existing} is a file, so {folder} cannot be made",
+        )
 
 
 def _status_socket(config: AmbientConfig) -> Iterator[Finding]:
