@@ -198,22 +198,22 @@ def test_a_speed_or_timeout_no_clock_can_keep_is_a_usage_error(
 
 #: prctl(2): drop a capability from the bounding set of the programs this process runs.
 PR_CAPBSET_DROP = 24
-#: capabilities(7): the two that let root read and enter what file modes forbid.
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+#: capabilities(7): the ones that let root read, enter and chmod what file modes forbid.
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
 
 
 def as_any_user() -> None:
-    """In the child: file modes hold for it, as for any user but root (root drops the two
-    capabilities that override them, for the program it runs)."""
+    """In the child: file modes and owners hold for it, as for any user but root (root drops
+    the capabilities that override them, for the program it runs)."""
     if os.geteuid() != 0:
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
         if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
-def run_as_any_user(*args: str) -> subprocess.CompletedProcess[str]:
+def run_as_any_user(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ambient", *args],
         capture_output=True,
@@ -221,6 +221,7 @@ def run_as_any_user(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=RUN_WAIT_S,
         check=False,
         env=clean_env(),
+        cwd=cwd,
         preexec_fn=as_any_user,
     )
 
@@ -268,3 +269,20 @@ def test_a_recording_in_a_folder_this_user_may_not_enter_is_a_config_problem(
         f"sensors[0].path: recording {private / 'session.csv'} cannot be read (permissions)"
     ) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_recording_over_a_file_this_user_may_write_but_not_make_private_names_it(
+    tmp_path: Path,
+) -> None:
+    """The recording is made 0600 (heart data): over someone else's file left writable to
+    all, that is refused, and the line says which file (chmod's error names none)."""
+    theirs = tmp_path / "session.csv"
+    theirs.write_text("")
+    theirs.chmod(0o666)
+    os.chown(theirs, 65534, 65534)  # nobody's
+    config = tmp_path / "ambient.yaml"
+    config.write_text("store:\n  path: null\n")
+    result = run_as_any_user("record", str(config), "--out", str(theirs), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"ambient record: {theirs}: Operation not permitted"]

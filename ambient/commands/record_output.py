@@ -16,7 +16,10 @@ class RecordOutput(RecordingWriter):
     file) and calls ``stop`` once; later readings are dropped."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(path)
+        try:
+            super().__init__(path)
+        except OSError as exc:  # one that names no file: making a file we may not own 0600
+            raise _naming(exc, path) from None
         self.failure: OSError | None = None
         #: Ends the recording (set once whatever feeds the readings exists).
         self.stop: Callable[[], None] = lambda: None
