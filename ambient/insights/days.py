@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta, tzinfo
 
 
 def day_of(moment: float, zone: tzinfo) -> date:
@@ -25,9 +25,13 @@ def iso_week(text: str) -> date:
     """The Monday of an ISO week written ``2026-W49``; ValueError for anything else."""
     year, _, week = text.partition("-W")
     try:
-        return date.fromisocalendar(int(year), int(week), 1)
+        monday = date.fromisocalendar(int(year), int(week), 1)
+        # The report reads the weeks around it: the first and last years have none.
+        if not MINYEAR < monday.year < MAXYEAR:
+            raise ValueError(f"year {monday.year} is at the end of the calendar")
     except ValueError as exc:
         raise ValueError(f"`{text}` is not an ISO week such as 2026-W49") from exc
+    return monday
 
 
 def week_label(monday: date) -> str:

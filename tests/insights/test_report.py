@@ -128,6 +128,12 @@ def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
     assert bad.stderr == "ambient report: no person sam (people: alex)\n"
     week = run_ambient(*report, "--person", "alex", "--week", "49")
     assert week.returncode == 1 and "not an ISO week" in week.stderr
+    for edge in ("0001-W01", "9999-W52"):  # no weeks around them to read
+        week = run_ambient(*report, "--person", "alex", "--week", edge)
+        assert (week.returncode, week.stderr) == (
+            1,
+            f"ambient report: `{edge}` is not an ISO week such as 2026-W49\n",
+        )
 
 
 def _chromium() -> str | None:
