@@ -32,6 +32,9 @@ _LOGGER = logging.getLogger(__name__)
 _METRIC = re.compile(METRIC_NAME_PATTERN)
 #: Times above this are unix seconds; below, seconds from the start of the recording.
 UNIX_THRESHOLD_S = 100_000_000.0
+#: Times from here on are refused (3000-01-01 UTC): unix milliseconds written as seconds land
+#: past the calendar's end (the year 9999), where a replay's clock cannot go.
+LATEST_TIME_S = 32_503_680_000.0
 FIELDS = ("t", "metric", "value", "person")
 
 
@@ -62,9 +65,14 @@ def _parse_time(raw: str) -> tuple[float, bool]:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if stamp.tzinfo is None:
             stamp = stamp.astimezone()
-        return stamp.timestamp(), False
+        value = stamp.timestamp()
+        if value >= LATEST_TIME_S:
+            raise ValueError(f"time `{raw}` is after the year 3000") from None
+        return value, False
     if not math.isfinite(value):
         raise ValueError(f"time `{raw}` is not finite")
+    if value >= LATEST_TIME_S:
+        raise ValueError(f"time `{raw}` is after the year 3000: `t` is in seconds (milliseconds?)")
     return value, value < UNIX_THRESHOLD_S
 
 
@@ -205,7 +213,7 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     source, origin_s, readings = loading.source, loading.origin_s, loading.readings
     append = readings.append
     last_time = -math.inf
-    infinity = math.inf
+    infinity, latest = math.inf, LATEST_TIME_S
     relative_seen = absolute_seen = False
     for number, line in numbered:
         # A comment line never reads as numbers: it is skipped below, with the blank ones.
@@ -228,7 +236,7 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
                     time_s = float(written_time)
                 except ValueError:
                     time_s = math.nan  # not a number: the checked path says why
-                if -infinity < time_s < infinity:
+                if -infinity < time_s < latest:  # else the checked path says why
                     if time_s < last_time:
                         loading.in_order = False
                     last_time = time_s

@@ -286,3 +286,16 @@ def test_recording_over_a_file_this_user_may_write_but_not_make_private_names_it
     result = run_as_any_user("record", str(config), "--out", str(theirs), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"ambient record: {theirs}: Operation not permitted"]
+
+
+def test_a_recording_in_milliseconds_is_said_not_a_traceback(tmp_path: Path) -> None:
+    recording = tmp_path / "phone.csv"
+    rows = "".join(f"{1_796_444_728_000 + n * 800},rr,800,alex\n" for n in range(20))
+    recording.write_text("t,metric,value,person\n" + rows)
+    result = run_ambient("simulate", str(DEMO), "--recording", str(recording))
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
+    assert (
+        f"{recording}:2: time `1796444728000` is after the year 3000: `t` is in seconds "
+        "(milliseconds?)"
+    ) in result.stderr

@@ -196,6 +196,28 @@ def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
         load_recording(path)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_times_in_milliseconds_are_reported_not_replayed_past_the_calendar(
+    tmp_path: Path, suffix: str
+) -> None:
+    """A phone app's export in unix milliseconds: read as seconds, the year 58,000."""
+    path = tmp_path / f"r{suffix}"
+    writer = RecordingWriter(path)
+    writer.write(Reading(1_796_444_728.5, "alex", "hr", 61.0, "test"))
+    writer.close()
+    with path.open("a") as more:
+        if suffix == ".csv":
+            more.write("1796444729505,hr,62,alex\n")
+        else:
+            more.write('{"t": 1796444729505, "metric": "hr", "value": 62}\n')
+    recording = load_recording(path)
+    assert [r.value for r in recording.readings] == [61.0]
+    assert recording.problems == [
+        f"{path}:{3 if suffix == '.csv' else 2}: time `1796444729505` is after the year 3000: "
+        "`t` is in seconds (milliseconds?)"
+    ]
+
+
 def test_a_file_that_fails_to_read_is_one_error_naming_it() -> None:
     """/proc/self/mem opens, and its first read fails (EIO) as a failing SD card's does."""
     with pytest.raises(RecordingError) as error:
