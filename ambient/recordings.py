@@ -66,8 +66,8 @@ def _parse_time(raw: str) -> tuple[float, bool]:
         if stamp.tzinfo is None:
             stamp = stamp.astimezone()
         value = stamp.timestamp()
-        if value >= LATEST_TIME_S:
-            raise ValueError(f"time `{raw}` is after the year 3000") from None
+        if not 0.0 <= value < LATEST_TIME_S:  # year 1 is a blank date in many an export
+            raise ValueError(f"time `{raw}` is before 1970 or after the year 3000") from None
         return value, False
     if not math.isfinite(value):
         raise ValueError(f"time `{raw}` is not finite")

@@ -218,6 +218,18 @@ def test_times_in_milliseconds_are_reported_not_replayed_past_the_calendar(
     ]
 
 
+@pytest.mark.parametrize("written", ["0001-01-01T00:00:00Z", "3001-01-01T00:00:00Z"])
+def test_an_iso_time_off_the_replayable_calendar_is_reported(tmp_path: Path, written: str) -> None:
+    """Year 1 is many an export's blank date; a replay's clock cannot go that far back."""
+    path = tmp_path / "r.csv"
+    path.write_text(f"t,metric,value\n{written},hr,61\n2026-11-26T20:00:00Z,hr,62\n")
+    recording = load_recording(path)
+    assert [r.value for r in recording.readings] == [62.0]
+    assert recording.problems == [
+        f"{path}:2: time `{written}` is before 1970 or after the year 3000"
+    ]
+
+
 def test_a_file_that_fails_to_read_is_one_error_naming_it() -> None:
     """/proc/self/mem opens, and its first read fails (EIO) as a failing SD card's does."""
     with pytest.raises(RecordingError) as error:
