@@ -28,7 +28,7 @@ from ambient.pipeline import DirectSink, ReadingQueue
 from ambient.ports import ReadingSink, Sensor, Service
 from ambient.reading_stream import ReadingFeed
 from ambient.readings import Reading
-from ambient.recordings import RecordingWriter
+from ambient.recordings import RecordingError, RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
 from ambient.sensors.factory import build_sensor
 from ambient.store import Store
@@ -467,6 +467,12 @@ class Daemon:
                 return
             except asyncio.CancelledError:
                 raise
+            except RecordingError as exc:  # the file is the user's to fix: no traceback
+                self.counters.increment(f"sensor:{sensor.name}", "crashed")
+                _LOGGER.error(
+                    "Sensor %s failed: %s; restarting in %.0f s", sensor.name, exc, SENSOR_RESTART_S
+                )
+                await self.clock.sleep(SENSOR_RESTART_S)
             except Exception:
                 self.counters.increment(f"sensor:{sensor.name}", "crashed")
                 _LOGGER.exception(

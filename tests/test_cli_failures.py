@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import RUN_WAIT_S, clean_env, run_ambient
+from fixtures.ambient_process import RUN_WAIT_S, AmbientProcess, clean_env, run_ambient
 
 from ambient.store import Store
 
@@ -299,3 +299,25 @@ def test_a_recording_in_milliseconds_is_said_not_a_traceback(tmp_path: Path) -> 
         f"{recording}:2: time `1796444728000` is after the year 3000: `t` is in seconds "
         "(milliseconds?)"
     ) in result.stderr
+
+
+def test_a_recording_sensor_that_cannot_play_is_one_line_per_attempt(tmp_path: Path) -> None:
+    """Its header passes `check`; mixed kinds of time show only when it is read. The daemon
+    keeps running and tries again, each time one line, never a traceback."""
+    (tmp_path / "mixed.csv").write_text("t,metric,value\n0,hr,61\n1796444728,hr,62\n")
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\nsensors:\n"
+        "  - {type: recording, id: session, path: mixed.csv, person: alex}\n"
+        "store:\n  path: null\n"
+    )
+    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
+    try:
+        failed = daemon.stderr.wait_for("Sensor session failed")
+    finally:
+        daemon.stop()
+    assert failed.rstrip().endswith(
+        f"Sensor session failed: {tmp_path / 'mixed.csv'}: mixes relative and absolute times; "
+        "restarting in 5 s"
+    )
+    assert not any("Traceback" in line for line in daemon.stderr.all_lines())
