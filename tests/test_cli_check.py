@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,32 @@ def test_a_store_folder_too_deep_for_the_status_socket_is_refused(tmp_path: Path
         f":2:3: store.path: the status socket beside it, {too_deep / 'ambient.sock'}, would be "
         "a path longer than a Unix socket's 107 bytes: keep the store in a shorter folder"
     ) in result.stderr
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A file system mounted read-only, as a Pi's root under the overlay file system."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a file system needs root (and a machine that allows it)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_store_on_a_read_only_file_system_is_refused(read_only_folder: Path) -> None:
+    """`run` would stop at once ("Read-only file system")."""
+    store = read_only_folder / "state" / "ambient.db"
+    result = check(read_only_folder.parent, f"store:\n  path: {store}\n")
+    assert result.returncode == 1
+    assert f":2:3: store.path: {read_only_folder} is on a read-only file system" in result.stderr
 
 
 REPORT_DELIVERY = "people: [{{id: alex}}]\ninsights:\n  report:\n    folder: {folder}\n"

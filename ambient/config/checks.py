@@ -97,8 +97,9 @@ def _not_a_recording(path: Path) -> str | None:
 
 
 def _store_path(config: AmbientConfig) -> Iterator[Finding]:
-    """The store must be a file in a directory that is, or can be, there. (Whether this user
-    may write it is left to `run`: `check` is often run by someone else than the daemon.)"""
+    """The store must be a file in a directory that is, or can be, there, on a file system
+    that can be written (a Pi's root made read-only cannot). (Whether this user may write it
+    is left to `run`: `check` is often run by someone else than the daemon.)"""
     path = config.store.path
     if path is None:
         return
@@ -109,11 +110,11 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
                 f"{path} is a directory; name the file, e.g. {path / 'ambient.db'}",
             )
             return
-        for parent in path.parents:
-            if parent.exists():
-                if not parent.is_dir():
-                    yield ("store", "path"), f"{parent} is a file, so {path} cannot be created"
-                return
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if existing != path and not existing.is_dir():
+            yield ("store", "path"), f"{existing} is a file, so {path} cannot be created"
+        elif os.statvfs(existing).f_flag & os.ST_RDONLY:
+            yield ("store", "path"), f"{existing} is on a read-only file system"
     except PermissionError:
         return  # a folder this user may not look into (the daemon's user may): left to `run`
 
