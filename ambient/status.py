@@ -37,6 +37,10 @@ class StatusUnavailable(Exception):
     """No daemon answered; the message says why in words a user can act on."""
 
 
+class DaemonHung(StatusUnavailable):
+    """Something took the connection but did not answer: a daemon that is there, hung."""
+
+
 class StatusSocketBusy(Exception):
     """The socket's path is taken: another daemon answers there, or a file that is no socket."""
 
@@ -237,7 +241,7 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
             "(sudo -u ambient ambient status) or as root"
         ) from None
     except TimeoutError:
-        raise StatusUnavailable(
+        raise DaemonHung(
             f"the daemon at {path} did not answer within {timeout_s:g} s: it may be hung"
         ) from None
     except OSError as exc:  # a path through something that is no directory, and the like
@@ -255,8 +259,8 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
 
 def daemon_answers(store_path: Path | None) -> bool:
     """Whether the daemon of the config that keeps this store is running (it answers on its
-    status socket). Commands that change the store refuse then: the daemon would write its
-    copy back from memory."""
+    status socket, or takes the connection and hangs). Commands that change the store refuse
+    then: the daemon would write its copy back from memory (a hung one, once it goes on)."""
     if store_path is None:
         return False
     socket = socket_path_for(store_path)
@@ -264,6 +268,8 @@ def daemon_answers(store_path: Path | None) -> bool:
         return False
     try:
         asyncio.run(query_status(socket, timeout_s=2.0))
+    except DaemonHung:
+        return True
     except StatusUnavailable:
         return False
     return True

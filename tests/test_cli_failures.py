@@ -8,6 +8,7 @@ import ctypes
 import os
 import resource
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -321,3 +322,26 @@ def test_a_recording_sensor_that_cannot_play_is_one_line_per_attempt(tmp_path: P
         "restarting in 5 s"
     )
     assert not any("Traceback" in line for line in daemon.stderr.all_lines())
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (("forget", "--person", "alex", "--yes"), "would write the person back from memory"),
+        (("baseline", "reset", "--person", "alex"), "would save its copy again"),
+    ],
+    ids=["forget", "baseline-reset"],
+)
+def test_a_hung_daemon_still_keeps_the_store_from_being_changed(
+    tmp_path: Path, command: tuple[str, ...], says: str
+) -> None:
+    """A daemon stopped or stuck takes the connection and never answers; once it goes on it
+    writes its copy back, undoing what the command erased."""
+    config, store = store_config(tmp_path)
+    Store(store).close()
+    with socket.socket(socket.AF_UNIX) as hung:
+        hung.bind(str(store.parent / "ambient.sock"))
+        hung.listen()
+        result = run_ambient(*command, "--config", str(config))
+    assert result.returncode == 1
+    assert says in result.stderr

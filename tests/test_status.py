@@ -14,6 +14,7 @@ import pytest
 from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status import (
+    DaemonHung,
     StatusServer,
     StatusSocketBusy,
     StatusUnavailable,
@@ -216,3 +217,15 @@ async def test_a_store_has_a_running_daemon_only_while_one_answers_beside_it(
     stale.bind(str(sock_path))
     stale.close()
     assert not await asyncio.to_thread(daemon_answers, store)
+
+
+def test_a_daemon_that_takes_the_connection_and_hangs_is_running(sock_path: Path) -> None:
+    """Stopped (SIGSTOP, a debugger) or stuck: once it goes on, it writes its copy back, so
+    the commands that change the store must still refuse."""
+    sock_path.parent.mkdir()
+    with socket.socket(socket.AF_UNIX) as hung:
+        hung.bind(str(sock_path))
+        hung.listen()  # the kernel takes connections; nothing ever answers
+        with pytest.raises(DaemonHung, match="did not answer within 2 s: it may be hung"):
+            asyncio.run(query_status(sock_path))
+        assert daemon_answers(sock_path.parent / "ambient.db")

@@ -182,18 +182,9 @@ def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
 
 
 def _refuse_while_running(config: AmbientConfig) -> None:
-    from ambient.status import StatusUnavailable, query_status, socket_path_for
+    from ambient.status import daemon_answers
 
-    if config.store.path is None:
-        return
-    socket = socket_path_for(config.store.path)
-    if not socket.exists():
-        return
-    import asyncio
-
-    try:
-        asyncio.run(query_status(socket, timeout_s=2.0))
-    except StatusUnavailable:
+    if not daemon_answers(config.store.path):
         return
     raise BaselineCommandError(
         "the daemon is running and would save its copy again: stop it first "
