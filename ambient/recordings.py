@@ -318,7 +318,9 @@ def load_recording(
     source = source or f"recording:{path.name}"
     loading = _read(path, _Loading(path, default_person, source, people, relative_origin_s))
     if loading.relative_seen and loading.absolute_seen:
-        raise RecordingError(f"{path}: mixes relative and absolute times")
+        raise RecordingError(
+            f"{path}: mixes relative and absolute times ({_first_of_each_kind(loading)})"
+        )
     readings, problems = loading.readings, loading.problems
     origin_s = relative_origin_s if loading.relative_seen else 0.0
     if not loading.in_order:
@@ -333,6 +335,37 @@ def load_recording(
         _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
     relative = not loading.absolute_seen
     return Recording(readings, relative, problems, origin_s=origin_s, source=source)
+
+
+def _first_of_each_kind(loading: _Loading) -> str:
+    """Where a recording that mixes kinds of time has its first row of each, for its error
+    (read again: the rows' line numbers are not kept)."""
+    first: dict[bool, int] = {}
+    names: list[str] | None = None
+    jsonl = loading.path.suffix in (".jsonl", ".ndjson")
+    with loading.path.open(encoding="utf-8-sig", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            try:
+                if jsonl:
+                    row = json.loads(line)
+                else:
+                    fields = next(csv.reader([line]))
+                    if names is None:
+                        names = [name.strip() for name in fields]
+                        continue
+                    row = dict(zip(names, fields, strict=False))
+                _, person, _, _, relative = _row_fields(row, loading.default_person)
+            except (ValueError, TypeError, AttributeError, RecursionError):
+                continue  # a bad row, skipped when it was read
+            if loading.people is None or person in loading.people:
+                first.setdefault(relative, number)
+            if len(first) == 2:
+                break
+    (one, one_relative), (other, other_relative) = sorted((n, r) for r, n in first.items())
+    kind = {True: "relative", False: "absolute"}
+    return f"line {one} is {kind[one_relative]}, line {other} {kind[other_relative]}"
 
 
 def _read(path: Path, loading: _Loading) -> _Loading:

@@ -318,8 +318,8 @@ def test_a_recording_sensor_that_cannot_play_is_one_line_per_attempt(tmp_path: P
     finally:
         daemon.stop()
     assert failed.rstrip().endswith(
-        f"Sensor session failed: {tmp_path / 'mixed.csv'}: mixes relative and absolute times; "
-        "restarting in 5 s"
+        f"Sensor session failed: {tmp_path / 'mixed.csv'}: mixes relative and absolute times "
+        "(line 2 is relative, line 3 absolute); restarting in 5 s"
     )
     assert not any("Traceback" in line for line in daemon.stderr.all_lines())
 

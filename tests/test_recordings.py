@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 
 import pytest
@@ -228,6 +229,27 @@ def test_an_iso_time_off_the_replayable_calendar_is_reported(tmp_path: Path, wri
     assert recording.problems == [
         f"{path}:2: time `{written}` is before 1970 or after the year 3000"
     ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_mixed_kinds_of_time_name_the_first_row_of_each(tmp_path: Path, suffix: str) -> None:
+    """Two recordings put together, one with unix times, one from its start; rows a reading
+    would skip (a bad value, a stranger) are not named."""
+    rows = [(1_796_444_728.0, "hr", 61, "alex"), (5.0, "hr", -5, "alex")]
+    rows += [(6.0, "hr", 62, "bob"), (7.0, "hr", 63, "alex")]
+    path = tmp_path / f"joined{suffix}"
+    if suffix == ".csv":
+        lines = ["t,metric,value,person", *(f"{t},{m},{v},{p}" for t, m, v, p in rows)]
+    else:
+        lines = [json.dumps({"t": t, "metric": m, "value": v, "person": p}) for t, m, v, p in rows]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError) as error:
+        load_recording(path, people=["alex"])
+    first = 2 if suffix == ".csv" else 1
+    assert str(error.value) == (
+        f"{path}: mixes relative and absolute times (line {first} is absolute, "
+        f"line {first + 3} relative)"
+    )
 
 
 def test_a_file_that_fails_to_read_is_one_error_naming_it() -> None:
