@@ -363,6 +363,8 @@ def _first_of_each_kind(loading: _Loading) -> str:
                 first.setdefault(relative, number)
             if len(first) == 2:
                 break
+    if len(first) < 2:  # the file changed since it was read
+        return "changed while read"
     (one, one_relative), (other, other_relative) = sorted((n, r) for r, n in first.items())
     kind = {True: "relative", False: "absolute"}
     return f"line {one} is {kind[one_relative]}, line {other} {kind[other_relative]}"
