@@ -225,3 +225,42 @@ async def _task_waiting_for(
     task = asyncio.create_task(sleeper())
     await clock.run_until(0.5)  # the task starts and waits
     return task
+
+
+async def test_delivering_at_once_gives_the_loop_a_turn_every_hundred_items() -> None:
+    """With nothing ready, a run still stops for a loop turn after ``MAX_TURNS_SKIPPED`` items
+    (counted across runs, the item of a failed delivery too), so I/O is never held off."""
+    clock = VirtualClock(0.0)
+    most = VirtualClock.MAX_TURNS_SKIPPED
+    items = [Reading(float(t), "alex", "rr", 800.0, "test") for t in range(1, 4 * most)]
+    delivered: list[Reading] = []
+
+    assert clock.deliver_at_once(items, 0, delivered.append) == most
+    await clock.reach(items[most].time)  # the turn, then the item it stopped at
+    delivered.append(items[most])
+    assert clock.deliver_at_once(items, most + 1, delivered.append) == 2 * most + 1
+    await clock.reach(items[2 * most + 1].time)
+
+    def refuse(item: Reading) -> None:
+        raise RuntimeError("full")
+
+    with pytest.raises(RuntimeError):
+        clock.deliver_at_once(items, 2 * most + 1, refuse)
+    assert clock.deliver_at_once(items, 2 * most + 2, delivered.append) == 3 * most + 1
+    assert delivered == items[: 2 * most + 1] + items[2 * most + 2 : 3 * most + 1]
+
+
+async def test_a_failing_timer_fired_while_delivering_at_once_is_logged_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = VirtualClock(0.0)
+    clock.call_at(1.5, _boom)
+    items = [Reading(t, "alex", "rr", 800.0, "test") for t in (1.0, 2.0)]
+    delivered: list[Reading] = []
+    with caplog.at_level(logging.ERROR, logger="ambient.clock"):
+        assert clock.deliver_at_once(items, 0, delivered.append) == 2
+    assert delivered == items
+    assert clock.failed_callbacks == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "Timer callback _boom failed: RuntimeError: half-updated"
+    ]
