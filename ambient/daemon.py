@@ -148,9 +148,11 @@ class Daemon:
             self._trial_wiring(new_config)
         except ConfigError as exc:
             self.counters.increment("config", "reload_rejected")
+            count = len(exc.issues)
             _LOGGER.error(
-                "New config rejected, keeping the running one (%d problems):\n%s",
-                len(exc.issues),
+                "New config rejected, keeping the running one (%d problem%s):\n%s",
+                count,
+                "" if count == 1 else "s",
                 exc,
             )
             return None

@@ -127,7 +127,8 @@ def test_sighup_with_a_hostile_config_keeps_the_running_one(
     daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
     config.write_text(content, encoding="utf-8")
     os.kill(daemon.process.pid, signal.SIGHUP)
-    daemon.stderr.wait_for("New config rejected, keeping the running one")
+    rejected = daemon.stderr.wait_for("New config rejected, keeping the running one")
+    assert "(1 problem):" in rejected
     assert daemon.process.poll() is None
     reload_a_valid_config_and_stop(daemon, config)
 
