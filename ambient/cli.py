@@ -86,12 +86,11 @@ def expected_failure(exc: BaseException) -> str | None:
     """The one line to print for a failure a user can act on (a file that cannot be opened,
     a second daemon, a bad recording), or None for anything else: a bug keeps its traceback.
     An exception group (from a task group) counts when every exception in it does."""
-    import sqlite3
-
     from ambient.config import ConfigError
     from ambient.reading_stream import NotYours
     from ambient.recordings import RecordingError
     from ambient.status import StatusSocketBusy
+    from ambient.store import file_problem
     from ambient.store_crypto import StoreError
 
     if isinstance(exc, BaseExceptionGroup):
@@ -104,11 +103,8 @@ def expected_failure(exc: BaseException) -> str | None:
     expected = (StatusSocketBusy, RecordingError, ConfigError, OSError, StoreError, NotYours)
     if isinstance(exc, expected):
         return str(exc)
-    if isinstance(exc, sqlite3.OperationalError):
-        return f"the state file cannot be used ({exc})"
-    if isinstance(exc, sqlite3.DatabaseError):  # damage found past the pages read at opening
-        return f"the state file is damaged ({exc}): move it and its -wal and -shm files aside"
-    return None
+    problem = file_problem(exc)  # damage found past the pages read at opening, and the like
+    return None if problem is None else f"the state file {problem}"
 
 
 #: What every subcommand's exit status means (argparse itself exits 2 on a usage error).

@@ -70,7 +70,10 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._create_tables()
         except sqlite3.DatabaseError as exc:
-            raise _unusable(path, exc) from None
+            problem = file_problem(exc)
+            if problem is None:
+                raise  # a bug: its traceback is what a report needs
+            raise StoreError(f"store {path} {problem}") from None
         finally:
             os.umask(old_umask)
 
@@ -203,14 +206,25 @@ def existing_store_path(config: StoreConfig, lost: str) -> Path:
     return config.path
 
 
-def _unusable(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
-    """A file SQLite cannot use (a power cut or a failing SD card damaged it; a read-only
-    place), as one line that names it and what to do."""
+#: SQLite's primary codes for a file that is damaged (a power cut, a failing SD card).
+_DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def file_problem(exc: BaseException) -> str | None:
+    """What is wrong with the store's file, to end a line naming it ("cannot be used (...)",
+    "is damaged (...): ..."), for an SQLite error the file causes (a read-only or full place,
+    damage); None for any other error (a constraint, a misused query): a bug keeps its
+    traceback."""
     if isinstance(exc, sqlite3.OperationalError):
-        return StoreError(f"store {path} cannot be used ({exc})")
-    return StoreError(
-        f"store {path} is damaged ({exc}): move it and its -wal and -shm files aside to "
-        "start with a new one, or put back a copy"
+        return f"cannot be used ({exc})"
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is primary
+    if code is None or code & 0xFF not in _DAMAGE_CODES:
+        return None
+    return (
+        f"is damaged ({exc}): move it and its -wal and -shm files aside to start with a new "
+        "one, or put back a copy"
     )
 
 

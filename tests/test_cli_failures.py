@@ -74,7 +74,7 @@ def test_damage_found_past_the_first_pages_is_one_line_too(
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"ambient {command[0]}: the state file is damaged (database disk image is malformed): "
-        "move it and its -wal and -shm files aside"
+        "move it and its -wal and -shm files aside to start with a new one, or put back a copy"
     ]
 
 

@@ -97,3 +97,21 @@ def test_a_damaged_file_is_one_error_that_names_it_and_what_to_do(tmp_path: Path
         f"store {path} is damaged (database disk image is malformed): move it and its -wal "
         "and -shm files aside to start with a new one, or put back a copy"
     )
+
+
+def test_a_query_that_breaks_a_rule_or_misuses_sqlite_is_no_fault_of_the_file() -> None:
+    """A constraint broken or a query misused is a bug, whose traceback a report needs; no
+    line blames the state file for it."""
+    from ambient.cli import expected_failure
+    from ambient.store import file_problem
+
+    store = Store(None)
+    store.execute_script("CREATE TABLE t (x TEXT UNIQUE)")
+    store.insert("INSERT INTO t (x) VALUES (?)", ("a",))
+    with pytest.raises(sqlite3.IntegrityError) as broken:
+        store.insert("INSERT INTO t (x) VALUES (?)", ("a",))
+    with pytest.raises(sqlite3.ProgrammingError) as misused:
+        store.query("SELECT x FROM t WHERE x = ?", ("a", "b"))
+    for bug in (broken.value, misused.value):
+        assert file_problem(bug) is None
+        assert expected_failure(bug) is None
