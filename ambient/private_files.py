@@ -31,4 +31,10 @@ def write_private(path: Path, data: str | bytes) -> None:
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+        raise with_filename(exc, path) from None
+
+
+def with_filename(exc: OSError, path: Path) -> OSError:
+    """``exc`` naming ``path`` (what chmod, a write or a temporary's error leave out), so its
+    one line says where; the type is kept (a closed pipe stays a ``BrokenPipeError``)."""
+    return type(exc)(exc.errno, exc.strerror, str(path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ambient.private_files import with_filename
 from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
 
@@ -19,7 +20,7 @@ class RecordOutput(RecordingWriter):
         try:
             super().__init__(path)
         except OSError as exc:  # one that names no file: making a file we may not own 0600
-            raise _naming(exc, path) from None
+            raise with_filename(exc, path) from None
         self.failure: OSError | None = None
         #: Ends the recording (set once whatever feeds the readings exists).
         self.stop: Callable[[], None] = lambda: None
@@ -30,7 +31,7 @@ class RecordOutput(RecordingWriter):
         try:
             super().write(reading)
         except OSError as exc:
-            self.failure = _naming(exc, self.path)
+            self.failure = with_filename(exc, self.path)
             self.stop()
 
     def write_or_raise(self, reading: Reading) -> None:
@@ -45,9 +46,4 @@ class RecordOutput(RecordingWriter):
             super().close()
         except OSError as exc:
             if self.failure is None:
-                raise _naming(exc, self.path) from None
-
-
-def _naming(exc: OSError, path: Path) -> OSError:
-    """``exc`` with the file's name, so its one line says where (a pipe keeps its type)."""
-    return type(exc)(exc.errno, exc.strerror, str(path))
+                raise with_filename(exc, self.path) from None
