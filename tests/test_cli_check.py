@@ -259,6 +259,22 @@ def test_a_stress_score_threshold_it_can_never_cross_is_a_warning(tmp_path: Path
     assert result.stdout.count("Warning:") == 1
 
 
+def test_a_stress_score_fraction_in_a_step_is_a_warning_too(tmp_path: Path) -> None:
+    """An `if` step's condition and a `wait_for` test the score as a condition does."""
+    result = check(
+        tmp_path,
+        "people: [{id: alex}]\nrules:\n  - id: r\n"
+        "    triggers: [{trigger: signal, signal: stress_score, above: 70}]\n    actions:\n"
+        "      - if: [{condition: signal, signal: stress_score, above: 0.8}]\n"
+        "        then: [{action: log}]\n"
+        "      - wait_for: {signal: stress_score, below: 0.5}\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rules[0].actions[0].if[0].above: `stress_score` runs 0–100" in result.stdout
+    assert "rules[0].actions[1].wait_for.below: `stress_score` runs 0–100" in result.stdout
+    assert result.stdout.count("Warning:") == 2
+
+
 def test_stress_score_thresholds_on_its_scale_give_no_warning(tmp_path: Path) -> None:
     result = check(tmp_path, SCORE_RULE.format(above=70, below=40))
     assert result.returncode == 0, result.stderr

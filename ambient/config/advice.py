@@ -10,14 +10,9 @@ from typing import Final
 from pydantic import BaseModel
 
 from ambient.config.actions import WaitForStepConfig
-from ambient.config.conditions import (
-    AndConditionConfig,
-    NotConditionConfig,
-    OrConditionConfig,
-    SignalConditionConfig,
-)
+from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
-from ambient.config.rule_checks import walk_steps
+from ambient.config.rule_checks import walk_conditions, walk_steps
 from ambient.config.template_checks import signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
@@ -58,23 +53,21 @@ def _thresholds_off_scale(config: AmbientConfig) -> Iterator[Finding]:
     """``stress_score`` runs 0–100: ``above: 0.7`` is met at almost any score and ``above:
     100`` never; both load, so only a warning catches them."""
     for r_index, rule in enumerate(config.rules):
+        base: KeyPath = ("rules", r_index)
         for t_index, trigger in enumerate(rule.triggers):
             if isinstance(trigger, SignalTriggerConfig):
-                yield from _off_scale(trigger, ("rules", r_index, "triggers", t_index))
-        for c_index, condition in enumerate(rule.conditions):
-            yield from _conditions_off_scale(condition, ("rules", r_index, "conditions", c_index))
-
-
-def _conditions_off_scale(condition: object, path: KeyPath) -> Iterator[Finding]:
-    if isinstance(condition, SignalConditionConfig):
-        yield from _off_scale(condition, path)
-    elif isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
-        for index, inner in enumerate(condition.conditions):
-            yield from _conditions_off_scale(inner, (*path, "conditions", index))
+                yield from _off_scale(trigger, (*base, "triggers", t_index))
+        for path, condition in walk_conditions(rule, base):
+            if isinstance(condition, SignalConditionConfig):
+                yield from _off_scale(condition, path)
+        for path, step in walk_steps(rule, base):
+            if isinstance(step, WaitForStepConfig):
+                yield from _off_scale(step.wait_for, (*path, "wait_for"))
 
 
 def _off_scale(
-    compared: SignalTriggerConfig | SignalConditionConfig, path: KeyPath
+    compared: SignalTriggerConfig | SignalConditionConfig | WaitForStepConfig.WaitFor,
+    path: KeyPath,
 ) -> Iterator[Finding]:
     if compared.signal not in _PERCENT_SIGNALS:
         return
