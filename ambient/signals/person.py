@@ -301,15 +301,15 @@ class PersonSignals:
         self._moment: _Moment | None = None  # what the last update worked out
         read = self.read
         self._produce = _PRODUCERS
-        self._read_producers = tuple(
+        read_producers = tuple(
             (name, produce) for name, produce in _PRODUCERS.items() if read is None or name in read
         )
         first = self.first or frozenset()
-        self._first_producers = tuple((n, p) for n, p in self._read_producers if n in first)
-        #: The second half of a split update: each read signal in order, None for a first one
-        #: (taken from the first half's changes).
+        self._first_producers = tuple((n, p) for n, p in read_producers if n in first)
+        #: What an update (or a split one's second half) works out: each read signal in order,
+        #: None for a first one (taken from the first half's changes).
         self._rest_producers = tuple(
-            (name, None if name in first else produce) for name, produce in self._read_producers
+            (name, None if name in first else produce) for name, produce in read_producers
         )
         self._first_heart_only = first.isdisjoint(_PRODUCERS.keys() - HEART_SIGNALS)
         self._split: tuple[_Moment, dict[str, SignalValue]] | None = None  # between the halves
@@ -413,23 +413,7 @@ class PersonSignals:
         stamped ``now`` (the engine's update, every ``update_interval`` for every person: one
         pass, a :class:`SignalValue` only for what changed). What the update worked out is
         kept, so :meth:`outcome` gives any other signal as of this moment."""
-        moment = self._moment = self._advance_rest(self._advance_heart(now))
-        last = self.outcomes
-        changed: dict[str, SignalValue] = {}
-        for name, produce in self._read_producers:
-            outcome = produce(moment)
-            if last.get(name) != outcome:
-                last[name] = outcome
-                changed[name] = _signal_value(outcome[0], now, outcome[1])
-        if self.metrics:
-            metrics: dict[str, Outcome] = {}
-            self._add_metrics(metrics, now)
-            for name, outcome in metrics.items():
-                if last.get(name) != outcome:
-                    last[name] = outcome
-                    changed[name] = _signal_value(outcome[0], now, outcome[1])
-        self.emitted.update(changed)
-        return changed
+        return self._changes(self._advance_rest(self._advance_heart(now)), {})
 
     def update_first(self, now: float) -> dict[str, SignalValue]:
         """The first half of a split update (see ``first``): the first signals as of ``now``,
@@ -468,15 +452,20 @@ class PersonSignals:
         self._split = None
         if self._first_heart_only:
             moment = self._advance_rest(moment[:_HEART_FIELDS])
+        return self._changes(moment, first_changed)
+
+    def _changes(self, moment: _Moment, carried: dict[str, SignalValue]) -> dict[str, SignalValue]:
+        """Keep ``moment`` and give the read signals that changed with it, in order: a first
+        signal of a split update (producer None) as ``carried`` from the first half."""
         self._moment = moment
         now = moment.now
         last = self.outcomes
         changed: dict[str, SignalValue] = {}
         for name, produce in self._rest_producers:
             if produce is None:
-                carried = first_changed.get(name)
-                if carried is not None:
-                    changed[name] = carried
+                value = carried.get(name)
+                if value is not None:
+                    changed[name] = value
                 continue
             outcome = produce(moment)
             if last.get(name) != outcome:
@@ -486,9 +475,9 @@ class PersonSignals:
             metrics: dict[str, Outcome] = {}
             self._add_metrics(metrics, now)
             for name, outcome in metrics.items():
-                carried = first_changed.get(name)
-                if carried is not None:
-                    changed[name] = carried
+                value = carried.get(name)
+                if value is not None:
+                    changed[name] = value
                 elif last.get(name) != outcome:
                     last[name] = outcome
                     changed[name] = _signal_value(outcome[0], now, outcome[1])
