@@ -251,6 +251,30 @@ def test_a_config_whose_store_folder_this_user_may_not_enter_still_checks(
     assert "ambient.db" not in asked.stderr  # about the socket, not the store's folder
 
 
+def test_a_store_key_in_a_folder_this_user_may_not_enter_is_left_to_run(
+    tmp_path: Path,
+) -> None:
+    """The key, like the store, is often kept where only the daemon's user may look: check
+    judges the config and leaves the key to `run`, as for a key file it may not read."""
+    pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "store.key").write_text("a long passphrase\n")
+    (secret / "store.key").chmod(0o600)
+    secret.chmod(0o000)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        f"store:\n  path: {tmp_path / 'ambient.db'}\n"
+        f"  encryption:\n    key_file: {secret / 'store.key'}\n"
+    )
+    try:
+        result = run_as_any_user("check", str(config))
+    finally:
+        secret.chmod(0o700)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
 def test_a_recording_in_a_folder_this_user_may_not_enter_is_a_config_problem(
     tmp_path: Path,
 ) -> None:

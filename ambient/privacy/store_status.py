@@ -46,10 +46,13 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
 def _check_key_file(encryption: StoreEncryptionConfig) -> None:
     """A key file ``run`` would refuse (missing, a folder, empty, readable by others) is a
     StoreError now. A credential is the service's to read, and a key file this user may not
-    read (the daemon's user may) is left to ``run``."""
+    read, or not even look for (the daemon's user may), is left to ``run``."""
     if encryption.credential is not None:
         return
     key_file = encryption.key_file
-    if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):
+    try:
+        if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):
+            return
+    except PermissionError:  # inside a folder this user may not enter (0700, the daemon's)
         return
     read_key(encryption)
