@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,7 +70,7 @@ class Store:
             self._db = _connect(path, key)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._create_tables()
-        except sqlite3.DatabaseError as exc:
+        except Exception as exc:  # sqlite3's errors, or SQLCipher's (which are not sqlite3's)
             problem = file_problem(exc)
             if problem is None:
                 raise  # a bug: its traceback is what a report needs
@@ -213,11 +214,12 @@ _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 def file_problem(exc: BaseException) -> str | None:
     """What is wrong with the store's file, to end a line naming it ("cannot be used (...)",
     "is damaged (...): ..."), for an SQLite error the file causes (a read-only or full place,
-    damage); None for any other error (a constraint, a misused query): a bug keeps its
-    traceback."""
-    if isinstance(exc, sqlite3.OperationalError):
+    damage), from sqlite3 or from SQLCipher (an encrypted store; loaded once one is opened);
+    None for any other error (a constraint, a misused query): a bug keeps its traceback."""
+    drivers = [sqlite3, *filter(None, [sys.modules.get("sqlcipher3.dbapi2")])]
+    if isinstance(exc, tuple(driver.OperationalError for driver in drivers)):
         return f"cannot be used ({exc})"
-    if not isinstance(exc, sqlite3.DatabaseError):
+    if not isinstance(exc, tuple(driver.DatabaseError for driver in drivers)):
         return None
     code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is primary
     if code is None or code & 0xFF not in _DAMAGE_CODES:

@@ -78,6 +78,33 @@ def test_damage_found_past_the_first_pages_is_one_line_too(
     ]
 
 
+def test_damage_in_an_encrypted_store_is_one_line_too(tmp_path: Path) -> None:
+    """SQLCipher's errors are its own, not sqlite3's: they are told apart all the same."""
+    pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    from ambient.store_crypto import StoreKey
+
+    key_file = tmp_path / "store.key"
+    key_file.write_text("a long passphrase\n")
+    key_file.chmod(0o600)
+    config, path = store_config(tmp_path)
+    config.write_text(config.read_text() + f"  encryption:\n    key_file: {key_file}\n")
+    store = Store(path, StoreKey("a long passphrase", str(key_file)))
+    for n in range(300):
+        store.append("traces", "calm_alex", {"n": n, "note": "x" * 300}, keep=1000)
+    store.checkpoint()
+    store.close()
+    damaged = bytearray(path.read_bytes())
+    for page in range(3, len(damaged) // 4096):  # the schema pages stay whole: it opens
+        damaged[page * 4096 : page * 4096 + 200] = b"\xff" * 200
+    path.write_bytes(bytes(damaged))
+    result = run_ambient("trace", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "ambient trace: the state file is damaged (database disk image is malformed): "
+        "move it and its -wal and -shm files aside to start with a new one, or put back a copy"
+    ]
+
+
 def files_limited_to(size_bytes: int) -> None:
     """In the child: writes past ``size_bytes`` fail (EFBIG) as a full disk's do."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not the signal
