@@ -24,6 +24,7 @@ async def result_or_clock_timeout(clock: Clock, awaitable: Awaitable[T], seconds
     task = asyncio.current_task()
     if task is None:
         raise RuntimeError("result_or_clock_timeout must be awaited inside a task")
+    cancelling = task.cancelling()  # cancels the caller already handled are not this timeout's
     expired = False
 
     def expire() -> None:
@@ -35,7 +36,7 @@ async def result_or_clock_timeout(clock: Clock, awaitable: Awaitable[T], seconds
     try:
         return await awaitable
     except asyncio.CancelledError:
-        if expired and task.uncancel() == 0:
+        if expired and task.uncancel() <= cancelling:
             raise ClockTimeout(f"no answer within {seconds:g} s") from None
         raise
     finally:

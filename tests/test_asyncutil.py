@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -82,3 +83,22 @@ async def test_the_request_starts_in_the_callers_turn() -> None:
 
     await asyncio.create_task(caller())
     assert order[0] == "request sent"
+
+
+async def test_a_timeout_after_a_cancel_the_caller_handled_is_still_a_clock_timeout() -> None:
+    """A run cancelled by a restart undoes what it changed in the same task: its requests
+    still time out as timeouts (to be retried), not as the cancel it already handled."""
+    clock = VirtualClock(100.0)
+
+    async def cancelled_then_cleans_up() -> str:
+        with contextlib.suppress(asyncio.CancelledError):  # handled: the clean-up follows
+            await asyncio.Event().wait()
+        with pytest.raises(ClockTimeout):
+            await result_or_clock_timeout(clock, asyncio.Event().wait(), 1.0)
+        return "cleaned up"
+
+    task = asyncio.create_task(cancelled_then_cleans_up())
+    await clock.run_until(100.5)
+    task.cancel()
+    await clock.run_until(102.0)
+    assert await task == "cleaned up"
