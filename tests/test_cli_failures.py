@@ -56,26 +56,35 @@ def test_a_damaged_store_is_one_line_for_every_command_that_reads_it(
     ]
 
 
+def damage_past_the_first_pages(store: Store) -> None:
+    """Fill ``store``, close it, and damage every page past the schema's: it opens, and a
+    query finds the damage."""
+    for n in range(300):
+        store.append("traces", "calm_alex", {"n": n, "note": "x" * 300}, keep=1000)
+    store.checkpoint()
+    store.close()
+    assert store.path is not None
+    damaged = bytearray(store.path.read_bytes())
+    for page in range(3, len(damaged) // 4096):
+        damaged[page * 4096 : page * 4096 + 200] = b"\xff" * 200
+    store.path.write_bytes(bytes(damaged))
+
+
+DAMAGE_FOUND_BY_A_QUERY = (
+    "the state file is damaged (database disk image is malformed): move it and its -wal and "
+    "-shm files aside to start with a new one, or put back a copy"
+)
+
+
 @pytest.mark.parametrize("command", [("trace",), ("export", "--person", "alex")], ids=str)
 def test_damage_found_past_the_first_pages_is_one_line_too(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
     config, path = store_config(tmp_path)
-    store = Store(path)
-    for n in range(300):
-        store.append("traces", "calm_alex", {"n": n, "note": "x" * 300}, keep=1000)
-    store.checkpoint()
-    store.close()
-    damaged = bytearray(path.read_bytes())
-    for page in range(3, len(damaged) // 4096):  # the schema pages stay whole: it opens
-        damaged[page * 4096 : page * 4096 + 200] = b"\xff" * 200
-    path.write_bytes(bytes(damaged))
+    damage_past_the_first_pages(Store(path))
     result = run_ambient(*command, "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        f"ambient {command[0]}: the state file is damaged (database disk image is malformed): "
-        "move it and its -wal and -shm files aside to start with a new one, or put back a copy"
-    ]
+    assert result.stderr.splitlines() == [f"ambient {command[0]}: {DAMAGE_FOUND_BY_A_QUERY}"]
 
 
 def test_damage_in_an_encrypted_store_is_one_line_too(tmp_path: Path) -> None:
@@ -88,21 +97,10 @@ def test_damage_in_an_encrypted_store_is_one_line_too(tmp_path: Path) -> None:
     key_file.chmod(0o600)
     config, path = store_config(tmp_path)
     config.write_text(config.read_text() + f"  encryption:\n    key_file: {key_file}\n")
-    store = Store(path, StoreKey("a long passphrase", str(key_file)))
-    for n in range(300):
-        store.append("traces", "calm_alex", {"n": n, "note": "x" * 300}, keep=1000)
-    store.checkpoint()
-    store.close()
-    damaged = bytearray(path.read_bytes())
-    for page in range(3, len(damaged) // 4096):  # the schema pages stay whole: it opens
-        damaged[page * 4096 : page * 4096 + 200] = b"\xff" * 200
-    path.write_bytes(bytes(damaged))
+    damage_past_the_first_pages(Store(path, StoreKey("a long passphrase", str(key_file))))
     result = run_ambient("trace", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "ambient trace: the state file is damaged (database disk image is malformed): "
-        "move it and its -wal and -shm files aside to start with a new one, or put back a copy"
-    ]
+    assert result.stderr.splitlines() == [f"ambient trace: {DAMAGE_FOUND_BY_A_QUERY}"]
 
 
 def files_limited_to(size_bytes: int) -> None:
