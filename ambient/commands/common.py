@@ -24,12 +24,13 @@ def configure_logging(
     setup_logging(level, fmt, timeline)
 
 
-def load_or_report(args: argparse.Namespace) -> AmbientConfig | None:
-    """The config, or None after printing every problem to stderr."""
+def load_or_report(args: argparse.Namespace, *, environment: bool = True) -> AmbientConfig | None:
+    """The config, or None after printing every problem to stderr; ``environment``: with what
+    ``run`` needs of this machine checked too."""
     from ambient.config import ConfigError, load_config
 
     try:
-        return load_config(args.config)
+        return load_config(args.config, environment=environment)
     except ConfigError as exc:
         count = len(exc.issues)
         print(f"{args.config}: {count} problem{'' if count == 1 else 's'}:", file=sys.stderr)
@@ -47,6 +48,21 @@ def with_config(
     @functools.wraps(command)
     def with_config(args: argparse.Namespace) -> int:
         config = load_or_report(args)
+        return 1 if config is None else command(args, config)
+
+    return with_config
+
+
+def with_stored_data_config(
+    command: Callable[[argparse.Namespace, AmbientConfig], int],
+) -> Callable[[argparse.Namespace], int]:
+    """As :func:`with_config`, for a subcommand that only reads or erases what the store keeps:
+    what ``run`` needs of this machine (a recording, a TLS file, matplotlib for the weekly
+    report) is not asked of it, so ``forget`` and ``export`` work whatever became of those."""
+
+    @functools.wraps(command)
+    def with_config(args: argparse.Namespace) -> int:
+        config = load_or_report(args, environment=False)
         return 1 if config is None else command(args, config)
 
     return with_config

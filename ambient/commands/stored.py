@@ -7,13 +7,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ambient.commands.common import store_key, with_config
+from ambient.commands.common import store_key, with_stored_data_config
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
 
 
-@with_config
+@with_stored_data_config
 def trace(args: argparse.Namespace, config: AmbientConfig) -> int:
     rule_ids = [rule.id for rule in config.rules]
     if args.rule is not None and args.rule not in rule_ids:
@@ -28,7 +28,7 @@ def trace(args: argparse.Namespace, config: AmbientConfig) -> int:
     return run_trace(path, args.rule, args.json, sys.stdout, store_key(config))
 
 
-@with_config
+@with_stored_data_config
 def report(args: argparse.Namespace, config: AmbientConfig) -> int:
     import time
 
@@ -39,7 +39,7 @@ def report(args: argparse.Namespace, config: AmbientConfig) -> int:
     )
 
 
-@with_config
+@with_stored_data_config
 def export(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.privacy.commands import run_export
 
@@ -48,21 +48,21 @@ def export(args: argparse.Namespace, config: AmbientConfig) -> int:
     )
 
 
-@with_config
+@with_stored_data_config
 def forget(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.privacy.commands import run_forget
 
     return run_forget(config, args.person, args.yes, sys.stdin, sys.stdout, sys.stderr)
 
 
-@with_config
+@with_stored_data_config
 def baseline(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.signals.baseline_cli import run_baseline
 
     return run_baseline(config, args.action, args.person, args.json, sys.stdout, sys.stderr)
 
 
-@with_config
+@with_stored_data_config
 def insights(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.interventions.insights_cli import run_insights
 

@@ -23,19 +23,26 @@ Finding = tuple[KeyPath, str]
 _HA_ACTIONS = frozenset(BUILTIN_ACTIONS) - {"log", "mqtt.publish"}
 
 
-def cross_checks(config: AmbientConfig) -> list[Finding]:
-    return [
+def cross_checks(config: AmbientConfig, *, environment: bool = True) -> list[Finding]:
+    """What the sections say together; with ``environment``, also what ``run`` will need of
+    this machine (files, the store's place, matplotlib). The commands that only read or erase
+    the store leave that out: a missing recording must not stop ``forget``."""
+    findings = [
         *_duplicates(config),
         *_person_references(config),
         *_connections(config),
-        *_recording_files(config),
-        *_tls_files(config),
-        *_store_path(config),
-        *_status_socket(config),
-        *_report_delivery(config),
         *rule_checks(config),
         *template_checks(config),
     ]
+    if environment:
+        findings += [
+            *_recording_files(config),
+            *_tls_files(config),
+            *_store_path(config),
+            *_status_socket(config),
+            *_report_delivery(config),
+        ]
+    return findings
 
 
 def _recording_files(config: AmbientConfig) -> Iterator[Finding]:

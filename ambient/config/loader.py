@@ -21,8 +21,11 @@ from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
 DEFAULT_CONFIG_PATH = Path("/etc/ambient/ambient.yaml")
 
 
-def load_config(path: Path, secrets_file: Path | None = None) -> AmbientConfig:
-    """Read, validate and cross-check ``path``; raise :class:`ConfigError` with every issue."""
+def load_config(
+    path: Path, secrets_file: Path | None = None, *, environment: bool = True
+) -> AmbientConfig:
+    """Read, validate and cross-check ``path``; raise :class:`ConfigError` with every issue.
+    ``environment``: check what ``run`` needs of this machine too (see :func:`cross_checks`)."""
     document = load_yaml(path, secrets_file)
     data = document.data
     if not isinstance(data, dict):
@@ -34,7 +37,7 @@ def load_config(path: Path, secrets_file: Path | None = None) -> AmbientConfig:
         config = AmbientConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_issues(document, exc.errors(include_input=False))) from None
-    findings = cross_checks(config)
+    findings = cross_checks(config, environment=environment)
     if findings:
         raise ConfigError(
             [_issue_at(document, key_path, message) for key_path, message in findings]

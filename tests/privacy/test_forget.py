@@ -117,6 +117,26 @@ def test_forget_erases_the_person_from_the_store_and_their_recordings(tmp_path: 
     assert "still in the config's people" in result.stderr
 
 
+def test_forget_works_when_what_only_run_needs_is_gone(tmp_path: Path) -> None:
+    """A recording moved away stops `check` and `run` (as would a missing TLS file or a weekly
+    report without matplotlib), never the erasing of a person's data."""
+    gone = tmp_path / "moved-away.csv"
+    config_path = write_config(tmp_path, None, "home")
+    config = json.loads(config_path.read_text())
+    config["sensors"][0]["path"] = str(gone)
+    config_path.write_text(json.dumps(config))
+    db = tmp_path / "state" / "ambient.db"
+    fill_store(db)
+
+    checked = run_ambient("check", "--config", str(config_path))
+    assert checked.returncode == 1
+    assert f"recording {gone} does not exist" in checked.stderr
+
+    result = forget(config_path, "alex", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert set(rows_about(db, "alex").values()) == {0}
+
+
 def test_without_yes_and_without_a_terminal_nothing_is_erased(tmp_path: Path) -> None:
     config = write_config(tmp_path, None, "home")
     db = tmp_path / "state" / "ambient.db"
