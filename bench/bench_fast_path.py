@@ -100,6 +100,15 @@ STEP_NAMES = {
 }
 #: Consecutive iteration pairs per batch for the ratio's spread across the run.
 BATCH = 50
+#: The steps whose p50 the report shows per batch (to see which one grows over a run):
+#: their first and last stamp ("written": HA's last_changed of the light, on this clock).
+BATCHED_STEPS = {
+    "ambient's own share": ("received", "sent"),
+    "publish -> paho hands it over": ("publish", "received"),
+    "HA's share: frame -> state_changed seen": ("sent", "seen"),
+    "frame -> light state written": ("sent", "written"),
+    "light written -> seen (bench wake-up)": ("written", "seen"),
+}
 
 AUTOMATION = {
     "alias": "Heart rate above 100 toggles a light",
@@ -184,17 +193,92 @@ async def add_mqtt_integration(ha: HomeAssistantInstance, broker: MosquittoBroke
 
 
 class StateWatcher:
-    """HA's state_changed events of each light, in order: when each arrived here, and when HA
-    wrote the state (its ``last_changed``)."""
+    """The bench's own WebSocket to HA, subscribed to ``state_changed``: each light's changes,
+    in order, with when each arrived here and when HA wrote the state (its ``last_changed``).
 
-    def __init__(self, probe: HaProbe) -> None:
-        self.probe = probe
-        self.counts: dict[str, int] = {}
+    Each event is looked at once, as it arrives. The test fixture's probe (``--probe-watcher``)
+    keeps every event and searches them all again at each arrival while a change is awaited:
+    its cost grew with the run (about 3,000 events in 300 pairs, most of them ambient's own
+    entities) and fell on the timed window, in this process and on the machine's two cores."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+        self.arrivals: list[float] = []  # every state_changed, when it arrived here
+        self._changes: dict[str, asyncio.Queue[tuple[float, float]]] = {
+            entity_id: asyncio.Queue() for entity_id in (HA_LIGHT, AMBIENT_LIGHT)
+        }
+        self._session: aiohttp.ClientSession | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> StateWatcher:
+        self._session = aiohttp.ClientSession()
+        ws = await self._session.ws_connect(
+            self.url.replace("http", "ws", 1) + "/api/websocket", max_msg_size=0
+        )
+        await ws.receive_json()  # auth_required
+        await ws.send_json({"type": "auth", "access_token": self.token})
+        if (answer := await ws.receive_json())["type"] != "auth_ok":
+            raise RuntimeError(f"the bench could not authenticate: {answer}")
+        await ws.send_json({"id": 1, "type": "subscribe_events", "event_type": "state_changed"})
+        if not (answer := await ws.receive_json()).get("success"):
+            raise RuntimeError(f"the bench could not subscribe: {answer}")
+        self._reader = asyncio.create_task(self._read(ws))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._session is not None:
+            await self._session.close()
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for raw in ws:
+            if raw.type != aiohttp.WSMsgType.TEXT:
+                continue
+            arrived = time.monotonic()
+            message = json.loads(raw.data)
+            if message.get("type") != "event":
+                continue
+            self.arrivals.append(arrived)
+            data = message["event"]["data"]
+            changes = self._changes.get(data.get("entity_id"))
+            if changes is not None and data.get("new_state") is not None:
+                last_changed = data["new_state"]["last_changed"]
+                changes.put_nowait((arrived, datetime.fromisoformat(last_changed).timestamp()))
 
     async def next_change(self, entity_id: str) -> tuple[float, float]:
         """The light's next state change: ``time.monotonic()`` when it arrived here, and
         ``time.time()`` when HA wrote the state."""
+        return await asyncio.wait_for(self._changes[entity_id].get(), WAIT_S)
 
+    def resync(self) -> None:
+        """Count every change seen so far as consumed (after the warm-up)."""
+        for changes in self._changes.values():
+            while not changes.empty():
+                changes.get_nowait()
+
+
+class ProbeWatcher:
+    """The same through the test fixture's probe, as the bench had it (for comparison)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.probe = HaProbe(url, token)
+        self.counts: dict[str, int] = {}
+
+    @property
+    def arrivals(self) -> list[float]:
+        return [event.at for event in self.probe.events]
+
+    async def __aenter__(self) -> ProbeWatcher:
+        await self.probe.__aenter__()
+        await self.probe.subscribe("state_changed")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.probe.__aexit__(*exc)
+
+    async def next_change(self, entity_id: str) -> tuple[float, float]:
         def changed(event: Any) -> bool:
             return bool(
                 event.event_type == "state_changed" and event.data.get("entity_id") == entity_id
@@ -208,7 +292,6 @@ class StateWatcher:
         return float(event.at), written
 
     def resync(self) -> None:
-        """Count every change seen so far as consumed (after the warm-up)."""
         for entity_id in (HA_LIGHT, AMBIENT_LIGHT):
             self.counts[entity_id] = sum(
                 1
@@ -225,6 +308,7 @@ async def measure(
     source: Path | None,
     quiet_s: float,
     discovery: bool = True,
+    probe_watcher: bool = False,
 ) -> None:
     """Alternate HA's automation and ambient ``n`` times each; print both and ambient's stages."""
     await add_mqtt_integration(ha, broker)
@@ -253,6 +337,7 @@ async def measure(
     )
     windows: list[tuple[float, float]] = []  # ambient's iterations: (publish, seen)
     ha_windows: list[tuple[float, float]] = []
+    written_at: list[float] = []  # ambient's iterations: the light's state written (monotonic)
     entity_messages: list[float] = []  # when each of ambient's HA entity messages arrived
     publisher = paho.Client(CallbackAPIVersion.VERSION2)
     publisher.connect(broker.host, broker.port)
@@ -266,9 +351,8 @@ async def measure(
     listener.subscribe(ENTITY_TOPICS)
     listener.loop_start()
     try:
-        async with HaProbe(ha.url, ha.token) as probe:
-            await probe.subscribe("state_changed")
-            watcher = StateWatcher(probe)
+        watching = (ProbeWatcher if probe_watcher else StateWatcher)(ha.url, ha.token)
+        async with watching as watcher:
 
             async def ha_once() -> tuple[float, float]:
                 if quiet_s > 0:
@@ -290,6 +374,7 @@ async def measure(
                 publisher.publish(AMBIENT_TOPIC, json.dumps({"hr": 120}))
                 seen, written = await watcher.next_change(AMBIENT_LIGHT)
                 windows.append((started, seen))
+                written_at.append(started + (written - started_wall))
                 return seen - started, written - started_wall
 
             for once in (ha_once, ambient_once):  # warm-up: until each path answers
@@ -309,9 +394,11 @@ async def measure(
             ambient_s: list[tuple[float, float]] = []
             windows.clear()
             ha_windows.clear()
+            written_at.clear()
             for _ in range(n):
                 ha_s.append(await ha_once())
                 ambient_s.append(await ambient_once())
+            arrivals = watcher.arrivals
     finally:
         for client in (publisher, listener):
             client.loop_stop()
@@ -319,6 +406,13 @@ async def measure(
         ambient.terminate()
         ambient.wait()
     print(f"load average (1/5/15 min) before: {load_before}, after: {_load()}")
+    print(f"state_changed events the bench's WebSocket received: {len(arrivals)}")
+    for name, spans in (("HA automation", ha_windows), ("ambient", windows)):
+        inside = [sum(1 for at in arrivals if start <= at < end) for start, end in spans]
+        print(
+            f"{name:<14} other state_changed events before the light's, per iteration: "
+            f"mean {statistics.mean(inside):.2f}, max {max(inside)}"
+        )
     report(
         "MQTT publish -> light state_changed seen",
         [h[0] for h in ha_s],
@@ -330,7 +424,7 @@ async def measure(
     report("MQTT publish -> light state written", [h[1] for h in ha_s], [a[1] for a in ambient_s])
     report_entity_messages(entity_messages, ha_windows, windows)
     if stamps_path.exists():
-        report_stages(read_stamps(stamps_path), windows)
+        report_stages(read_stamps(stamps_path), windows, written_at)
     else:
         print("(no stage times: this ambient does not stamp its stages)")
 
@@ -361,6 +455,12 @@ def report(what: str, ha_s: list[float], ambient_s: list[float], aim: bool = Fal
     ]
     spread = " ".join(f"{ratio:.2f}" for ratio in batches)
     print(f"  median of the per-pair ratios {paired:.2f}x; p50 ratio per {BATCH} pairs: {spread}")
+    for name, values in (("HA automation", ha_s), ("ambient", ambient_s)):
+        p50s = " ".join(
+            f"{statistics.median(values[i : i + BATCH]) * 1000:.2f}"
+            for i in range(0, len(values) - BATCH + 1, BATCH)
+        )
+        print(f"  {name} p50 per {BATCH} (ms): {p50s}")
     if aim:
         met = p50_ratio <= 1.0 and p99_ratio <= 1.0
         print(f"aim (ambient <= 1.0x HA at p50 and p99): {'met' if met else 'not met'}")
@@ -416,16 +516,27 @@ def journey(stamps: list[Stamp], started: float, seen: float) -> list[Stamp] | N
     return path + sorted(later, key=lambda stamp: stamp[1])
 
 
-def report_stages(stamps: list[Stamp], windows: list[tuple[float, float]]) -> None:
-    """p50/p99 of each step of ambient's iterations, and the task switches on the way."""
+def report_stages(
+    stamps: list[Stamp], windows: list[tuple[float, float]], written_at: list[float]
+) -> None:
+    """p50/p99 of each step of ambient's iterations, and the task switches on the way; then
+    the p50 of the main steps in each batch of iterations, to show which of them moves as the
+    run goes on."""
     steps: dict[tuple[str, str], list[float]] = {}
     switches: list[int] = []
-    for started, seen in windows:
+    batched: dict[str, list[list[float]]] = {name: [] for name in BATCHED_STEPS}
+    for index, ((started, seen), written) in enumerate(zip(windows, written_at, strict=True)):
         path = journey(stamps, started, seen)
         if path is None:
             continue
         by_stage = {stage: at for stage, at, _task in path}
         by_stage["publish"], by_stage["seen"] = started, seen
+        ends = {**by_stage, "written": written}
+        for name, (first, last) in BATCHED_STEPS.items():
+            per_batch = batched[name]
+            while len(per_batch) <= index // BATCH:
+                per_batch.append([])
+            per_batch[index // BATCH].append(ends[last] - ends[first])
         chain = ["publish", *(stage for stage, _at, _task in path)]
         pairs = [*itertools.pairwise(chain), ("received", "sent"), ("sent", "seen")]
         if "read" in by_stage:
@@ -447,6 +558,12 @@ def report_stages(stamps: list[Stamp], windows: list[tuple[float, float]]) -> No
         )
     counts = sorted(set(switches))
     print(f"task switches between receipt and frame written: {counts}")
+    print(f"p50 of each step per {BATCH} iterations, in order (ms):")
+    for name, per_batch in batched.items():
+        spread = " ".join(
+            f"{statistics.median(batch) * 1000:6.3f}" if batch else "     -" for batch in per_batch
+        )
+        print(f"  {name:<40} {spread}")
 
 
 def main() -> int:
@@ -472,6 +589,12 @@ def main() -> int:
         help="ambient without its HA entities (mqtt discovery: false), to see what they cost "
         "HA while it works on the lights",
     )
+    parser.add_argument(
+        "--probe-watcher",
+        action="store_true",
+        help="watch the lights through the test fixture's probe, as this bench did before "
+        "(it searches every event so far at each arrival: its cost grows over the run)",
+    )
     args = parser.parse_args()
     if (reason := ha_available()) is not None or not mosquitto_available():
         print(f"skipped: {reason or 'mosquitto is not installed'}")
@@ -491,7 +614,14 @@ def main() -> int:
             quiet_s = args.quiet_ms / 1000
             asyncio.run(
                 measure(
-                    ha, broker, store, args.n, args.ambient_source, quiet_s, not args.no_discovery
+                    ha,
+                    broker,
+                    store,
+                    args.n,
+                    args.ambient_source,
+                    quiet_s,
+                    not args.no_discovery,
+                    args.probe_watcher,
                 )
             )
         finally:
