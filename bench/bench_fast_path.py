@@ -14,21 +14,24 @@ Each timed publish follows 20 ms of quiet (``--quiet-ms``), so neither path pays
 the other's iteration (HA still sending results, writing its recorder) nor ambient for its 60.
 
 Timed from the publish of the 120 until a separate WebSocket connection to HA sees the light's
-state_changed. Prints p50/p99 of each and ambient's ratio to HA (aim ≤ 1.0x on both), how
-steady the ratio is, and the same up to the moment HA wrote the light's state (its
-``last_changed``, on the wall clock the bench shares): that leaves out the bench's own wake-up,
-which what each path does after the light (ambient's trace and HA entities, HA's automation
-trace) can delay on a busy machine.
+state_changed (the bench's own, looking at each event once: a watcher whose cost grows with the
+events seen so far makes the ratio drift over a run; ``--probe-watcher`` shows it). Prints
+p50/p99 of each and ambient's ratio to HA (aim ≤ 1.0x on both), how steady the ratio is, and
+the same up to the moment HA wrote the light's state (its ``last_changed``, on the wall clock
+the bench shares): that leaves out the bench's own wake-up, which what each path does after the
+light (ambient's trace and HA entities, HA's automation trace) can delay on a busy machine.
 
 Then where ambient's time goes: the ambient process stamps each stage of the 120's way
 (``AMBIENT_STAGE_TIMES``, see ambient/stage_times.py) on the same monotonic clock as the bench,
 and the bench prints p50/p99 of each step, from the publish to the state change seen, with the
-task switches between the message's receipt and the call's frame written. It also counts the
-timed iterations of each path during which one of ambient's own HA entity messages (discovery
-states, rule events) reached the broker's subscribers: HA handles those while it works.
+task switches between the message's receipt and the call's frame written, and the p50 of each
+path and of ambient's main steps per batch of iterations (which step moves as the run goes
+on). It also counts the timed iterations of each path during which one of ambient's own HA
+entity messages (discovery states, rule events) reached the broker's subscribers: HA handles
+those while it works.
 
     python bench/bench_fast_path.py [--n 200] [--ambient-source DIR] [--quiet-ms 20]
-                                    [--no-discovery]
+                                    [--no-discovery] [--probe-watcher]
 """
 
 from __future__ import annotations
