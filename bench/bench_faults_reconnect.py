@@ -58,8 +58,9 @@ async def phone(broker: MosquittoBroker, published: set[float], stop: asyncio.Ev
     start_s = time.time() - 100.0
     index = 0
     while not stop.is_set():
+        client = aiomqtt.Client(broker.host, broker.port, identifier="phone")
         try:
-            async with aiomqtt.Client(broker.host, broker.port, identifier="phone") as client:
+            async with client:
                 while not stop.is_set():
                     stamp = round(start_s + index / 1000.0, 3)
                     await client.publish(TOPIC, b'{"hr": 70, "ts": %.3f}' % stamp, qos=1)
@@ -67,6 +68,12 @@ async def phone(broker: MosquittoBroker, published: set[float], stop: asyncio.Ev
                     index += 1
                     await asyncio.sleep(PUBLISH_EVERY_S)
         except aiomqtt.MqttError:
+            # aiomqtt keeps why the session ended in a future it reads only when nobody's
+            # publish failed first; take it, or asyncio prints "Future exception was never
+            # retrieved" for the phone at exit (ambient's own connection takes its own).
+            session_end = client._disconnected
+            if session_end.done() and not session_end.cancelled():
+                session_end.exception()
             await asyncio.sleep(0.05)
 
 
