@@ -112,13 +112,11 @@ def files_limited_to(size_bytes: int) -> None:
 def test_a_plot_that_cannot_be_written_whole_leaves_no_picture(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
     picture = tmp_path / "demo.png"
-    result = subprocess.run(
-        [sys.executable, "-m", "ambient", "simulate", str(DEMO), "--plot", str(picture)],
-        capture_output=True,
-        text=True,
-        timeout=RUN_WAIT_S,
-        check=False,
-        env=clean_env(),
+    result = run_ambient(
+        "simulate",
+        str(DEMO),
+        "--plot",
+        str(picture),
         preexec_fn=lambda: files_limited_to(20_000),  # the demo's picture is ~150 kB
     )
     assert result.returncode == 1
@@ -169,6 +167,18 @@ def test_a_plot_place_that_cannot_take_it_is_said_before_the_replay(
     assert result.stderr.splitlines() == [f"ambient {command[0]}: {says}"]
 
 
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` run to its end, in the environment the CLI tests give ambient."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=RUN_WAIT_S,
+        check=False,
+        env=clean_env(),
+    )
+
+
 def test_ctrl_c_while_the_command_line_is_read_exits_130_quietly() -> None:
     """A real SIGINT, sent as the parser is built (the moment an early Ctrl-C lands)."""
     code = (
@@ -181,14 +191,7 @@ def test_ctrl_c_while_the_command_line_is_read_exits_130_quietly() -> None:
         "cli.build_parser = interrupted\n"
         f"sys.exit(cli.main(['check', {str(DEMO)!r}]))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=RUN_WAIT_S,
-        check=False,
-        env=clean_env(),
-    )
+    result = run_python(code)
     assert (result.returncode, result.stdout, result.stderr) == (130, "", "")
 
 
@@ -196,15 +199,8 @@ def test_the_command_line_loads_little_before_main_runs() -> None:
     """What loads before ``main`` can catch Ctrl-C is a traceback's window: the config's
     validation (pydantic, a fifth of a second) loads inside it."""
     code = "import sys, ambient.cli; print(sorted({'pydantic', 'yaml'} & set(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=RUN_WAIT_S,
-        check=True,
-        env=clean_env(),
-    )
-    assert result.stdout.strip() == "[]"
+    result = run_python(code)
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
 
 
 @pytest.mark.parametrize(
@@ -242,16 +238,7 @@ def as_any_user() -> None:
 
 
 def run_as_any_user(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ambient", *args],
-        capture_output=True,
-        text=True,
-        timeout=RUN_WAIT_S,
-        check=False,
-        env=clean_env(),
-        cwd=cwd,
-        preexec_fn=as_any_user,
-    )
+    return run_ambient(*args, cwd=cwd, preexec_fn=as_any_user)
 
 
 def test_a_config_whose_store_folder_this_user_may_not_enter_still_checks(
