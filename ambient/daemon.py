@@ -469,17 +469,19 @@ class Daemon:
                 return
             except asyncio.CancelledError:
                 raise
-            except RecordingError as exc:  # the file is the user's to fix: no traceback
+            except Exception as exc:
                 self.counters.increment(f"sensor:{sensor.name}", "crashed")
-                _LOGGER.error(
-                    "Sensor %s failed: %s; restarting in %.0f s", sensor.name, exc, SENSOR_RESTART_S
-                )
-                await self.clock.sleep(SENSOR_RESTART_S)
-            except Exception:
-                self.counters.increment(f"sensor:{sensor.name}", "crashed")
-                _LOGGER.exception(
-                    "Sensor %s failed; restarting in %.0f s", sensor.name, SENSOR_RESTART_S
-                )
+                if isinstance(exc, RecordingError):  # the file is the user's to fix: one line
+                    _LOGGER.error(
+                        "Sensor %s failed: %s; restarting in %.0f s",
+                        sensor.name,
+                        exc,
+                        SENSOR_RESTART_S,
+                    )
+                else:
+                    _LOGGER.exception(
+                        "Sensor %s failed; restarting in %.0f s", sensor.name, SENSOR_RESTART_S
+                    )
                 await self.clock.sleep(SENSOR_RESTART_S)
 
     # -- status ------------------------------------------------------------------------------
