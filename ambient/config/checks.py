@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import os
 import stat
@@ -17,6 +16,7 @@ from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
 from ambient.config.template_checks import template_checks
 from ambient.config.yaml_source import KeyPath
+from ambient.recordings import HEADER, header_names
 
 Finding = tuple[KeyPath, str]
 
@@ -97,9 +97,9 @@ def _not_a_recording(path: Path) -> str | None:
         return None
     first = next((line for line in text.splitlines() if not line.startswith("#")), None)
     if first is None:
-        return "is empty: a CSV recording starts with the header `t,metric,value[,person]`"
-    if [field.strip() for field in next(csv.reader([first]))[:3]] != ["t", "metric", "value"]:
-        return f"does not start with the header `t,metric,value[,person]` (got `{first.strip()}`)"
+        return f"is empty: a CSV recording starts with the header `{HEADER}`"
+    if header_names(first) is None:
+        return f"does not start with the header `{HEADER}` (got `{first.strip()}`)"
     return None
 
 
