@@ -36,6 +36,8 @@ UNIX_THRESHOLD_S = 100_000_000.0
 #: past the calendar's end (the year 9999), where a replay's clock cannot go.
 LATEST_TIME_S = 32_503_680_000.0
 FIELDS = ("t", "metric", "value", "person")
+#: The header a CSV recording starts with (after any comment lines).
+HEADER = "t,metric,value[,person]"
 
 
 class RecordingError(ValueError):
@@ -195,12 +197,11 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     first = next(((n, line) for n, line in numbered if not line.startswith("#")), None)
     if first is None:
         raise RecordingError(f"{path}: empty recording")
-    header = next(csv.reader([first[1]]))
-    if [h.strip() for h in header[:3]] != ["t", "metric", "value"]:
+    names = header_names(first[1])
+    if names is None:
         raise RecordingError(
-            f"{path}:{first[0]}: header must be `t,metric,value[,person]`, got `{first[1].strip()}`"
+            f"{path}:{first[0]}: header must be `{HEADER}`, got `{first[1].strip()}`"
         )
-    names = [h.strip() for h in header]
     columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
     # Each line starts with its time (unless the header names `t` again, further on: then
     # every row takes the checked path).
@@ -288,6 +289,13 @@ class _RestOfLine:
             return None
         names = self._names
         return names.setdefault(person, person), names.setdefault(known[0], known[0]), value
+
+
+def header_names(line: str) -> list[str] | None:
+    """The column names a CSV recording's first line (after comments) gives, None when it is
+    not the header ``t,metric,value[,person]``: then nothing in the file can be read."""
+    names = [name.strip() for name in next(csv.reader([line]), [])]
+    return names if names[:3] == ["t", "metric", "value"] else None
 
 
 def _metric_range(written: str) -> tuple[str, float, float] | None:
