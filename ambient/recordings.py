@@ -218,14 +218,8 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     relative_seen = absolute_seen = False
     for number, line in numbered:
         # A comment line never reads as numbers: it is skipped below, with the blank ones.
-        if '"' in line:  # quoted fields go through the csv module
-            if line.startswith("#"):
-                continue
-            loading.last_time_s = last_time
-            loading.add_row(number, dict(zip(names, next(csv.reader([line])), strict=False)))
-            last_time = loading.last_time_s
-            continue
-        if leading:
+        quoted = '"' in line  # quoted fields go through the csv module
+        if leading and not quoted:
             written_time, _, rest = line.partition(",")
             fields = usual.get(rest, _UNSEEN)
             if fields is _UNSEEN:
@@ -251,7 +245,7 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
                     continue
         if not line.strip() or line.startswith("#"):
             continue
-        values = line.rstrip("\r\n").split(",")
+        values = next(csv.reader([line])) if quoted else line.rstrip("\r\n").split(",")
         loading.last_time_s = last_time
         loading.add_row(number, dict(zip(names, values, strict=False)))
         last_time = loading.last_time_s

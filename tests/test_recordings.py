@@ -358,3 +358,18 @@ def test_a_recording_with_more_distinct_rows_than_are_kept_is_read_whole(tmp_pat
     path = tmp_path / "r.csv"
     path.write_text("t,metric,value\n" + "".join(f"{t},rr,{v}\n" for t, v in rows))
     assert [(r.time, r.value) for r in load_recording(path).readings] == rows
+
+
+def test_quoted_csv_rows_read_as_unquoted_ones_and_keep_the_time_order(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        't,metric,value,person\n0,rr,900,alex\n"2","rr","910","alex, j."\n1,rr,905,alex\n'
+        '# "a quoted comment"\n"3",rr,hr\n'
+    )
+    recording = load_recording(path)
+    assert [(r.time, r.value, r.person) for r in recording.readings] == [
+        (0.0, 900.0, "alex"),
+        (1.0, 905.0, "alex"),
+        (2.0, 910.0, "alex, j."),
+    ]
+    assert [problem.split(": ")[0] for problem in recording.problems] == [f"{path}:6"]
