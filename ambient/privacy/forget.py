@@ -15,13 +15,13 @@ import csv
 import io
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ambient.config.root import AmbientConfig
 from ambient.privacy.data_classes import data_classes, nested_states
 from ambient.privacy.retention import RECORDING_SUFFIXES
+from ambient.private_files import write_private
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -146,12 +146,7 @@ def forget_recordings(directory: Path | None, person: str) -> tuple[list[Path], 
             path.unlink()
             removed.append(path)
             continue
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(header + kept)
-        tmp.replace(path)
+        write_private(path, "".join(header + kept))
         rewritten.append(path)
     return removed, rewritten
 
