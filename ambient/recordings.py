@@ -91,17 +91,17 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
         if row.get(key) in (None, ""):
             raise ValueError(f"missing `{key}`")
     time_s, relative = _parse_time(str(row["t"]))
-    metric = str(row["metric"]).strip()
-    if not _valid_metric(metric):
-        raise ValueError(f"bad metric name `{metric}`")
+    known = _metric_range(str(row["metric"]))
+    if known is None:
+        raise ValueError(f"bad metric name `{str(row['metric']).strip()}`")
+    metric, low, high = known
     try:
         value = float(row["value"])
     except TypeError:  # a JSON list or object
         raise ValueError("value is not a number") from None
     if not math.isfinite(value):
         raise ValueError("value is not finite")
-    if not _plausible(metric, value):
-        low, high = VALID_RANGE[metric]
+    if not low <= value <= high:
         unit = f" {_UNITS[metric]}" if metric in _UNITS else ""
         raise ValueError(f"{metric} {value:g} is outside {low:g}..{high:g}{unit}")
     person = str(row.get("person") or default_person).strip()
@@ -109,12 +109,6 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
 
 
 _UNITS = {HR: "bpm", RR: "ms"}
-
-
-def _plausible(metric: str, value: float) -> bool:
-    """Inside the metric's physiological range (any value for a metric without one)."""
-    limits = VALID_RANGE.get(metric)
-    return limits is None or limits[0] <= value <= limits[1]
 
 
 @dataclass
