@@ -36,6 +36,10 @@ UNIX_THRESHOLD_S = 100_000_000.0
 #: past the calendar's end (the year 9999), where a replay's clock cannot go.
 LATEST_TIME_S = 32_503_680_000.0
 FIELDS = ("t", "metric", "value", "person")
+#: A recording with one of these suffixes is JSON Lines; any other is CSV.
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+#: The suffixes a recording is written with (CSV first).
+RECORDING_SUFFIXES = (".csv", *JSON_LINES_SUFFIXES)
 #: The header a CSV recording starts with (after any comment lines).
 HEADER = "t,metric,value[,person]"
 
@@ -338,7 +342,7 @@ def _first_of_each_kind(loading: _Loading) -> str:
     (read again: the rows' line numbers are not kept)."""
     first: dict[bool, int] = {}
     names: list[str] | None = None
-    jsonl = loading.path.suffix in (".jsonl", ".ndjson")
+    jsonl = loading.path.suffix in JSON_LINES_SUFFIXES
     with loading.path.open(encoding="utf-8-sig", newline="") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip() or line.startswith("#"):
@@ -375,7 +379,7 @@ def _read(path: Path, loading: _Loading) -> _Loading:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         with handle, _text_only(path), _collector_paused():
-            if path.suffix in (".jsonl", ".ndjson"):
+            if path.suffix in JSON_LINES_SUFFIXES:
                 _json_lines(loading, handle)
             else:
                 _csv_lines(loading, handle)
@@ -423,7 +427,7 @@ class RecordingWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._jsonl = path.suffix in (".jsonl", ".ndjson")
+        self._jsonl = path.suffix in JSON_LINES_SUFFIXES
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not /dev/stdout or a pipe

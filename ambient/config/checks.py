@@ -16,7 +16,7 @@ from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
 from ambient.config.template_checks import template_checks
 from ambient.config.yaml_source import KeyPath
-from ambient.recordings import HEADER, header_names
+from ambient.recordings import HEADER, JSON_LINES_SUFFIXES, header_names
 
 Finding = tuple[KeyPath, str]
 
@@ -93,7 +93,7 @@ def _not_a_recording(path: Path) -> str | None:
         text = head.decode("utf-8-sig")  # as the recording is read: past a byte order mark
     except UnicodeDecodeError as exc:
         return f"is not a text recording (byte {exc.start} is not UTF-8)"
-    if path.suffix in (".jsonl", ".ndjson"):
+    if path.suffix in JSON_LINES_SUFFIXES:
         return None
     first = next((line for line in text.splitlines() if not line.startswith("#")), None)
     if first is None:

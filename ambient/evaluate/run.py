@@ -14,10 +14,10 @@ from ambient.config.sensors import RecordingSensorConfig
 from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_for_replay, load_labels_file
+from ambient.recordings import RECORDING_SUFFIXES
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import SIMULATION_EPOCH, replay, sensor_name
 
-RECORDING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 #: Found beside the recordings when ``--labels`` is not given.
 LABELS_FILE = "labels.jsonl"
 
