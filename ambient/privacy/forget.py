@@ -20,8 +20,8 @@ from pathlib import Path
 
 from ambient.config.root import AmbientConfig
 from ambient.privacy.data_classes import data_classes, nested_states
-from ambient.privacy.retention import RECORDING_SUFFIXES
 from ambient.private_files import write_private
+from ambient.recordings import RECORDING_SUFFIXES
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)

@@ -17,14 +17,13 @@ from pathlib import Path
 from ambient.clock import Clock
 from ambient.config.retention import RetentionConfig
 from ambient.privacy.data_classes import DataClass, data_classes
+from ambient.recordings import RECORDING_SUFFIXES
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Rows deleted per statement; each batch is one short transaction.
 BATCH_ROWS = 500
-#: What ``ambient record`` writes: the files retention and forget manage.
-RECORDING_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 
 
 @dataclass
