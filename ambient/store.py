@@ -14,13 +14,14 @@ retention, export and forget cover them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ambient.store_crypto import StoreError, StoreKey, file_is_plain
 
@@ -28,6 +29,29 @@ if TYPE_CHECKING:
     from ambient.config.store import StoreConfig
 
 __all__ = ["Store", "StoreError", "StoreKey", "existing_store_path"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _names_its_file(
+    method: Callable[Concatenate[Store, _P], _R],
+) -> Callable[Concatenate[Store, _P], _R]:
+    """A failure the file causes (a full disk, damage) comes out as a StoreError naming the
+    file, from whichever call met it: a timer's or a command's one line then says which file
+    (and an encrypted store's errors, which are not sqlite3's, are caught as one)."""
+
+    def calling(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if (named := self.named_problem(exc)) is None:
+                raise  # a bug: its traceback is what a report needs
+            raise named from exc
+
+    functools.update_wrapper(calling, method)
+    return calling
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -71,12 +95,19 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._create_tables()
         except Exception as exc:  # sqlite3's errors, or SQLCipher's (which are not sqlite3's)
-            problem = file_problem(exc)
-            if problem is None:
+            if (named := self.named_problem(exc)) is None:
                 raise  # a bug: its traceback is what a report needs
-            raise StoreError(f"store {path} {problem}") from None
+            raise named from None
         finally:
             os.umask(old_umask)
+
+    def named_problem(self, exc: Exception) -> StoreError | None:
+        """``exc`` as a StoreError naming this store's file when the file caused it; None for
+        anything else."""
+        problem = file_problem(exc)
+        if problem is None:
+            return None
+        return StoreError(f"store {self.path or 'in memory'} {problem}")
 
     def _create_tables(self) -> None:
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -92,18 +123,24 @@ class Store:
         try:
             with self._db:
                 yield
+        except Exception as exc:  # the commit's failure, or what the writes inside raised
+            if (named := self.named_problem(exc)) is None:
+                raise
+            raise named from exc
         finally:
             self._batching = False
 
     def _transaction(self) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext() if self._batching else self._db
 
+    @_names_its_file
     def get(self, namespace: str, key: str) -> Any | None:
         row = self._db.execute(
             "SELECT value FROM kv WHERE namespace = ? AND key = ?", (namespace, key)
         ).fetchone()
         return None if row is None else json.loads(row[0])
 
+    @_names_its_file
     def put(self, namespace: str, key: str, value: Any) -> None:
         with self._transaction():
             self._db.execute(
@@ -112,16 +149,19 @@ class Store:
                 (namespace, key, json.dumps(value, separators=(",", ":"))),
             )
 
+    @_names_its_file
     def delete(self, namespace: str, key: str) -> None:
         with self._transaction():
             self._db.execute("DELETE FROM kv WHERE namespace = ? AND key = ?", (namespace, key))
 
+    @_names_its_file
     def items(self, namespace: str) -> dict[str, Any]:
         rows = self._db.execute(
             "SELECT key, value FROM kv WHERE namespace = ? ORDER BY key", (namespace,)
         )
         return {key: json.loads(value) for key, value in rows}
 
+    @_names_its_file
     def append(self, namespace: str, key: str, value: Any, keep: int) -> None:
         """Add ``value`` to the list ``namespace/key``, keeping only the newest ``keep``."""
         with self._transaction():
@@ -135,6 +175,7 @@ class Store:
                 (namespace, key, namespace, key, keep),
             )
 
+    @_names_its_file
     def recent(self, namespace: str, key: str | None = None, limit: int = 100) -> list[Any]:
         """The newest ``limit`` entries of a list (of every list in ``namespace`` when
         ``key`` is None), oldest first."""
@@ -150,6 +191,7 @@ class Store:
             ).fetchall()
         return [json.loads(row[0]) for row in reversed(rows)]
 
+    @_names_its_file
     def close(self) -> None:
         self._db.close()
 
@@ -167,19 +209,23 @@ class Store:
 
     # -- generic SQL, for tables registered by other modules (privacy, insights) ------------
 
+    @_names_its_file
     def execute_script(self, sql: str) -> None:
         """Run DDL (``CREATE TABLE IF NOT EXISTS ...``) on this store's connection."""
         self._db.executescript(sql)
 
+    @_names_its_file
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return list(self._db.execute(sql, params).fetchall())
 
+    @_names_its_file
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run one statement (in its own transaction, unless inside ``batch``); the number of
         rows it changed."""
         with self._transaction():
             return int(self._db.execute(sql, params).rowcount)
 
+    @_names_its_file
     def insert(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run one INSERT (in its own transaction, unless inside ``batch``); the new row's id."""
         with self._transaction():
@@ -187,11 +233,13 @@ class Store:
         assert row_id is not None, "insert() is for INSERT statements"
         return row_id
 
+    @_names_its_file
     def secure_delete(self) -> None:
         """Overwrite deleted content with zeros from now on (forget, retention): a deleted row
         must not survive in a free page."""
         self._db.execute("PRAGMA secure_delete = ON")
 
+    @_names_its_file
     def checkpoint(self) -> None:
         """Fold the write-ahead log back into the file and empty it (no old pages linger)."""
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -217,12 +265,14 @@ def file_problem(exc: BaseException) -> str | None:
     damage), from sqlite3 or from SQLCipher (an encrypted store; loaded once one is opened);
     None for any other error (a constraint, a misused query): a bug keeps its traceback."""
     drivers = [sqlite3, *filter(None, [sys.modules.get("sqlcipher3.dbapi2")])]
+    code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is primary
+    primary = None if code is None else code & 0xFF
     if isinstance(exc, tuple(driver.OperationalError for driver in drivers)):
-        return f"cannot be used ({exc})"
+        # SQLite's generic code is a query's own fault (no such table, a syntax error).
+        return None if primary == sqlite3.SQLITE_ERROR else f"cannot be used ({exc})"
     if not isinstance(exc, tuple(driver.DatabaseError for driver in drivers)):
         return None
-    code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is primary
-    if code is None or code & 0xFF not in _DAMAGE_CODES:
+    if primary not in _DAMAGE_CODES:
         return None
     return (
         f"is damaged ({exc}): move it and its -wal and -shm files aside to start with a new "

@@ -70,10 +70,11 @@ def damage_past_the_first_pages(store: Store) -> None:
     store.path.write_bytes(bytes(damaged))
 
 
-DAMAGE_FOUND_BY_A_QUERY = (
-    "the state file is damaged (database disk image is malformed): move it and its -wal and "
-    "-shm files aside to start with a new one, or put back a copy"
-)
+def damage_found_by_a_query(store: Path) -> str:
+    return (
+        f"store {store} is damaged (database disk image is malformed): move it and its -wal "
+        "and -shm files aside to start with a new one, or put back a copy"
+    )
 
 
 @pytest.mark.parametrize("command", [("trace",), ("export", "--person", "alex")], ids=str)
@@ -84,7 +85,7 @@ def test_damage_found_past_the_first_pages_is_one_line_too(
     damage_past_the_first_pages(Store(path))
     result = run_ambient(*command, "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"ambient {command[0]}: {DAMAGE_FOUND_BY_A_QUERY}"]
+    assert result.stderr.splitlines() == [f"ambient {command[0]}: {damage_found_by_a_query(path)}"]
 
 
 def test_damage_in_an_encrypted_store_is_one_line_too(tmp_path: Path) -> None:
@@ -100,13 +101,37 @@ def test_damage_in_an_encrypted_store_is_one_line_too(tmp_path: Path) -> None:
     damage_past_the_first_pages(Store(path, StoreKey("a long passphrase", str(key_file))))
     result = run_ambient("trace", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"ambient trace: {DAMAGE_FOUND_BY_A_QUERY}"]
+    assert result.stderr.splitlines() == [f"ambient trace: {damage_found_by_a_query(path)}"]
 
 
 def files_limited_to(size_bytes: int) -> None:
     """In the child: writes past ``size_bytes`` fail (EFBIG) as a full disk's do."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not the signal
     resource.setrlimit(resource.RLIMIT_FSIZE, (size_bytes, resource.RLIM_INFINITY))
+
+
+def test_a_full_disk_under_the_running_daemon_is_one_line_naming_the_store(
+    tmp_path: Path,
+) -> None:
+    """The store's first write after opening fails as on a full disk: the line says which
+    file, not only SQLite's words."""
+    config, store = store_config(tmp_path)
+    config.write_text(
+        config.read_text()
+        + f"sensors:\n  - type: recording\n    path: {DEMO_RECORDING}\n    person: alex\n"
+    )
+    # Room for the new store's schema and index, none for its first write-ahead pages.
+    result = run_ambient(
+        "run",
+        "--config",
+        str(config),
+        "--speed",
+        "600",
+        preexec_fn=lambda: files_limited_to(40_000),
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"ambient run: store {store} cannot be used (")
 
 
 def test_a_plot_that_cannot_be_written_whole_leaves_no_picture(tmp_path: Path) -> None:

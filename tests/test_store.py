@@ -115,3 +115,37 @@ def test_a_query_that_breaks_a_rule_or_misuses_sqlite_is_no_fault_of_the_file() 
     for bug in (broken.value, misused.value):
         assert file_problem(bug) is None
         assert expected_failure(bug) is None
+
+
+def filled_up(store: Store) -> Store:
+    """``store`` with no room left: SQLite's own page limit fails the next write that needs a
+    page exactly as a full disk does ("database or disk is full")."""
+    pages = store.query("PRAGMA page_count")[0][0]
+    store.query(f"PRAGMA max_page_count = {pages}")
+    return store
+
+
+def test_a_write_on_a_full_disk_is_one_error_that_names_the_file(tmp_path: Path) -> None:
+    """Any call may meet the full disk (a timer's save, a command's write); its one line
+    must say which file, not only SQLite's words."""
+    path = tmp_path / "ambient.db"
+    store = filled_up(Store(path))
+    expected = f"store {path} cannot be used (database or disk is full)"
+    with pytest.raises(StoreError) as put:
+        store.put("baseline", "alex", {"note": "x" * 20_000})
+    with pytest.raises(StoreError) as in_batch, store.batch():
+        store.append("traces", "calm_alex", {"note": "x" * 20_000}, keep=10)
+    assert str(put.value) == str(in_batch.value) == expected
+    assert store.get("baseline", "alex") is None  # nothing half written
+    assert store.recent("traces", "calm_alex") == []
+
+
+def test_a_query_of_a_table_that_is_not_there_is_a_bug_not_the_files_fault() -> None:
+    """SQLite's generic error (no such table, a syntax error) comes from the query: it keeps
+    its type and traceback, and no line blames the file."""
+    from ambient.cli import expected_failure
+
+    store = Store(None)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        store.query("SELECT x FROM nowhere")
+    assert expected_failure(raised.value) is None

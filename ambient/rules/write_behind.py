@@ -10,12 +10,11 @@ stop writes everything first (:meth:`WriteBehind.flush`).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from ambient.clock import Clock, TimerHandle
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,8 +66,8 @@ class WriteBehind:
                     self._store.put(namespace, key, value())
                 for namespace, key, record, keep in appends:
                     self._store.append(namespace, key, record, keep)
-        except sqlite3.Error as exc:
-            _LOGGER.error("Store %s: rule state not written: %s", self._store.path, exc)
+        except StoreError as exc:  # the file's fault (a full disk): one line, the rules go on
+            _LOGGER.error("Rule state not written: %s", exc)
             return
         self.commits += 1
         _LOGGER.debug("Rule state written: %d states, %d traces", len(puts), len(appends))

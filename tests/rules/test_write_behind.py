@@ -1,0 +1,59 @@
+"""Rule state is written just after its action; a write the file refuses (a full disk) is one
+error line naming the file, and the rules go on."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from ambient.clock import VirtualClock
+from ambient.rules.write_behind import WRITE_BEHIND_S, WriteBehind
+from ambient.store import Store, StoreKey
+
+
+def full(store: Store) -> Store:
+    """No room left: SQLite's own page limit fails a write as a full disk does."""
+    store.query(f"PRAGMA max_page_count = {store.query('PRAGMA page_count')[0][0]}")
+    return store
+
+
+def pending_firing(clock: VirtualClock, store: Store) -> WriteBehind:
+    behind = WriteBehind(clock, store)
+    behind.put("rules.state", "calm_alex", lambda: {"phase": "fired", "note": "x" * 20_000})
+    behind.append("traces", "calm_alex", {"fired": True}, keep=10)
+    return behind
+
+
+def test_writes_wait_for_the_clock_then_go_in_one_commit() -> None:
+    clock = VirtualClock(start=0.0)
+    store = Store(None)
+    behind = pending_firing(clock, store)
+    assert store.get("rules.state", "calm_alex") is None
+    clock.advance_to(WRITE_BEHIND_S)
+    assert store.get("rules.state", "calm_alex") == {"phase": "fired", "note": "x" * 20_000}
+    assert store.recent("traces", "calm_alex") == [{"fired": True}]
+    assert behind.commits == 1
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_a_full_disk_is_one_line_naming_the_file_and_the_rules_go_on(
+    tmp_path: Path, encrypted: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An encrypted store's errors are SQLCipher's, not sqlite3's: caught all the same."""
+    if encrypted:
+        pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    path = tmp_path / "ambient.db"
+    store = full(Store(path, StoreKey("3f" * 32, "test") if encrypted else None))
+    clock = VirtualClock(start=0.0)
+    behind = pending_firing(clock, store)
+    with caplog.at_level(logging.ERROR):
+        behind.flush()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Rule state not written: store {path} cannot be used (database or disk is full)"
+    ]
+    assert behind.commits == 0
+    behind.put("rules.state", "calm_alex", lambda: {"phase": "idle"})  # small: it fits
+    behind.flush()
+    assert store.get("rules.state", "calm_alex") == {"phase": "idle"}
