@@ -365,9 +365,9 @@ class Daemon:
             ]
             background += await self._start_process_services(config, group)
             _LOGGER.info(
-                "Running: %d sensors, %d rules%s",
-                len(wiring.sensors),
-                len(config.rules),
+                "Running: %s, %s%s",
+                counted(len(wiring.sensors), "sensor"),
+                counted(len(config.rules), "rule"),
                 " (actions reported, not performed)" if self.options.report_only else "",
             )
             outcome = await self._wait(sensor_tasks)
@@ -437,7 +437,8 @@ class Daemon:
         notifier = self._notifier
         if notifier is not None:
             notifier.ready(
-                f"{len(config.sensors)} sensors started, {len(config.rules)} rules armed"
+                f"{counted(len(config.sensors), 'sensor')} started, "
+                f"{counted(len(config.rules), 'rule')} armed"
             )
             if notifier.watchdog_interval_s():
                 # Real time on purpose, whatever the daemon's clock: systemd measures
@@ -563,6 +564,11 @@ class _SensorStatus:
             entry.update(sensor.diagnostics())
             entries.append(entry)
         return entries
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 rule``, ``2 rules``: the start-up lines read as sentences."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _build_actuators(connections: Connections, store: Store) -> list[Any]:

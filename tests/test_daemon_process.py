@@ -65,7 +65,7 @@ def test_stop_signal_shuts_down_cleanly(write_config: tuple[Path, Path], signum:
     make it flake); the generous wait only keeps a hung process from hanging the suite."""
     config, store = write_config
     daemon = start_daemon(config)
-    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
     daemon.process.send_signal(signum)
     returncode = daemon.process.wait(timeout=30)
     assert returncode == 0
@@ -76,7 +76,7 @@ def test_stop_signal_shuts_down_cleanly(write_config: tuple[Path, Path], signum:
 def test_sighup_reloads_a_valid_config(write_config: tuple[Path, Path]) -> None:
     config, _ = write_config
     daemon = start_daemon(config)
-    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
     reload_a_valid_config_and_stop(daemon, config)
 
 
@@ -85,7 +85,7 @@ def test_sighup_with_an_invalid_config_keeps_the_running_one(
 ) -> None:
     config, _ = write_config
     daemon = start_daemon(config)
-    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
     config.write_text("rules:\n  - id: calm\n    cooldwn: 5min\n")
     os.kill(daemon.process.pid, signal.SIGHUP)
     daemon.stderr.wait_for("New config rejected, keeping the running one")
@@ -101,7 +101,7 @@ def reload_a_valid_config_and_stop(daemon: AmbientProcess, config: Path) -> None
     config.write_text(with_a_second_rule(store))
     os.kill(daemon.process.pid, signal.SIGHUP)
     daemon.stderr.wait_for("Config reloaded")
-    daemon.stderr.wait_for("Running: 1 sensors, 2 rules")
+    daemon.stderr.wait_for("Running: 1 sensor, 2 rules")
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
     lines = daemon.stderr.all_lines()
@@ -124,7 +124,7 @@ def test_sighup_with_a_hostile_config_keeps_the_running_one(
 ) -> None:
     config, _ = write_config
     daemon = start_daemon(config)
-    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
     config.write_text(content, encoding="utf-8")
     os.kill(daemon.process.pid, signal.SIGHUP)
     rejected = daemon.stderr.wait_for("New config rejected, keeping the running one")
@@ -140,14 +140,14 @@ def test_sighup_with_a_config_whose_store_cannot_open_goes_back_to_the_running_o
     the new config is wired for real: the previous config is wired again, and serves."""
     config, store = write_config
     daemon = start_daemon(config)
-    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
     missing_key = config.parent / "no-such-key"
     config.write_text(with_a_second_rule(store) + f"  encryption:\n    key_file: {missing_key}\n")
     os.kill(daemon.process.pid, signal.SIGHUP)
     daemon.stderr.wait_for("Config reloaded")
     line = daemon.stderr.wait_for("New config could not be started, going back to the previous one")
     assert f"{missing_key} does not exist" in line
-    daemon.stderr.wait_for("Running: 1 sensors, 1 rules")  # the previous config: one rule
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")  # the previous config: one rule
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
     assert not any("Traceback" in line for line in daemon.stderr.all_lines())
@@ -164,9 +164,9 @@ def test_a_config_without_sensors_keeps_its_rules_running(tmp_path: Path) -> Non
     )
     config.write_text(rules_only)
     daemon = start_daemon(config)
-    daemon.stderr.wait_for("Running: 0 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 0 sensors, 1 rule")
     os.kill(daemon.process.pid, signal.SIGHUP)
     daemon.stderr.wait_for("Config reloaded")
-    daemon.stderr.wait_for("Running: 0 sensors, 1 rules")
+    daemon.stderr.wait_for("Running: 0 sensors, 1 rule")
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0

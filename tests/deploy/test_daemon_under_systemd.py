@@ -107,7 +107,7 @@ def test_ready_then_watchdog_pings_and_status_answers(
         assert "WATCHDOG" not in before  # pings only once start-up is complete
         assert ready["READY"] == "1"
         assert ready["MAINPID"] == str(process.pid)
-        assert "1 rules armed" in ready.get("STATUS", "")
+        assert "1 rule armed" in ready.get("STATUS", "")
 
         pings = [systemd.wait_for("WATCHDOG")[0] for _ in range(3)]
         assert all(ping == {"WATCHDOG": "1"} for ping in pings)
