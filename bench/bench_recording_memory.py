@@ -1,0 +1,116 @@
+"""Peak memory of `ambient simulate` and `ambient analyze` on long recordings.
+
+Writes a time-ordered recording of N beats for one person (unix-second times, as `ambient
+record` writes them; 3 million beats is about a month of a strap, ~70 MB) into a temporary
+folder, runs both commands on it as real subprocesses and prints each one's peak resident set
+size (the child's ``ru_maxrss``, from ``os.wait4``), its wall time, and the floor: the peak of
+``ambient --version`` (the interpreter and the imports alone).
+
+    python bench/bench_recording_memory.py [--beats 300000 --beats 3000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: Where the recording starts: 2026-11-02 00:00 UTC.
+START_UNIX_S = 1_793_577_600.0
+CONFIG = """\
+people:
+  - id: alex
+rules:
+  - id: calm_alex
+    person: alex
+    triggers:
+      - trigger: signal
+        signal: stress_score
+        above: 70
+        for: 2min
+        hysteresis: 10
+    cooldown: 20min
+    actions:
+      - action: log
+store:
+  path: null
+"""
+
+
+def write_recording(path: Path, beats: int) -> None:
+    """``beats`` RR rows for alex at ~70 bpm with respiratory variability, in time order, and
+    a stretch of fast, even beats (~100 bpm) for ten minutes of every six hours."""
+    rng = random.Random(3)
+    t = START_UNIX_S
+    with path.open("w") as out:
+        out.write("t,metric,value,person\n")
+        rows: list[str] = []
+        for _ in range(beats):
+            stressed = (t - START_UNIX_S) % 21_600 < 600
+            if stressed:
+                rr = 600 + 10 * rng.gauss(0, 1)
+            else:
+                rr = 857 + 40 * rng.gauss(0, 1) + 30 * (1 if int(t / 4) % 2 else -1)
+            t += rr / 1000
+            rows.append(f"{t:.3f},rr,{rr:.0f},alex\n")
+            if len(rows) >= 10_000:
+                out.writelines(rows)
+                rows.clear()
+        out.writelines(rows)
+
+
+def peak_of(command: list[str]) -> tuple[float, float, int]:
+    """Peak RSS (MiB), wall time (s) and exit status of ``command`` (output discarded)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    errors = process.stderr.read()  # the bad rows' warnings, if any; read so it never blocks
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stderr.close()
+    if process.returncode != 0:
+        sys.stderr.write(errors.decode(errors="replace"))
+    # ru_maxrss is in KiB on Linux.
+    return usage.ru_maxrss / 1024, time.perf_counter() - started, process.returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beats", type=int, action="append", help="beats (repeatable)")
+    parser.add_argument("--keep", type=Path, help="write the recordings here and keep them")
+    args = parser.parse_args()
+    sizes = args.beats or [300_000, 3_000_000]
+    ambient = [sys.executable, "-m", "ambient"]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "memory.yaml"
+        config.write_text(CONFIG)
+        floor, _, _ = peak_of([*ambient, "--version"])
+        print(f"floor (ambient --version): {floor:.0f} MiB, Python {sys.version.split()[0]}")
+        for beats in sizes:
+            recording = folder / f"beats-{beats}.csv"
+            if not recording.exists():
+                write_recording(recording, beats)
+            size_mb = recording.stat().st_size / 1e6
+            runs = {
+                "simulate": [*ambient, "simulate", "--json", str(config), "-r", str(recording)],
+                "analyze": [*ambient, "analyze", "--json", "--recording", str(recording)],
+            }
+            for name, command in runs.items():
+                peak_mib, wall_s, status = peak_of(command)
+                failed = f" (exit {status})" if status else ""
+                print(
+                    f"{name:8} {beats:>9,} beats ({size_mb:.0f} MB): peak RSS {peak_mib:6.0f} MiB,"
+                    f" {wall_s:6.1f} s{failed}"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
