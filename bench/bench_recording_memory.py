@@ -3,8 +3,8 @@
 Writes a time-ordered recording of N beats for one person (unix-second times, as `ambient
 record` writes them; 3 million beats is about a month of a strap, ~70 MB) into a temporary
 folder, runs both commands on it as real subprocesses and prints each one's peak resident set
-size (the child's ``ru_maxrss``, from ``os.wait4``), its wall time, and the floor: the peak of
-``ambient --version`` (the interpreter and the imports alone).
+size (the child's ``ru_maxrss``, from ``os.wait4``), its wall and CPU time, and the floor: the
+peak of ``ambient --version`` (the interpreter and the imports alone).
 
     python bench/bench_recording_memory.py [--beats 300000 --beats 3000000] [--keep DIR]
 """
@@ -64,8 +64,9 @@ def write_recording(path: Path, beats: int) -> None:
         out.writelines(rows)
 
 
-def peak_of(command: list[str]) -> tuple[float, float, int]:
-    """Peak RSS (MiB), wall time (s) and exit status of ``command`` (output discarded)."""
+def peak_of(command: list[str]) -> tuple[float, float, float, int]:
+    """Peak RSS (MiB), wall and CPU time (s) and exit status of ``command`` (output
+    discarded)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert process.stderr is not None
@@ -75,8 +76,8 @@ def peak_of(command: list[str]) -> tuple[float, float, int]:
     process.stderr.close()
     if process.returncode != 0:
         sys.stderr.write(errors.decode(errors="replace"))
-    # ru_maxrss is in KiB on Linux.
-    return usage.ru_maxrss / 1024, time.perf_counter() - started, process.returncode
+    wall_s, cpu_s = time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+    return usage.ru_maxrss / 1024, wall_s, cpu_s, process.returncode  # ru_maxrss: KiB on Linux
 
 
 def main() -> int:
@@ -91,7 +92,7 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         config = folder / "memory.yaml"
         config.write_text(CONFIG)
-        floor, _, _ = peak_of([*ambient, "--version"])
+        floor, _, _, _ = peak_of([*ambient, "--version"])
         print(f"floor (ambient --version): {floor:.0f} MiB, Python {sys.version.split()[0]}")
         for beats in sizes:
             recording = folder / f"beats-{beats}.csv"
@@ -103,11 +104,11 @@ def main() -> int:
                 "analyze": [*ambient, "analyze", "--json", "--recording", str(recording)],
             }
             for name, command in runs.items():
-                peak_mib, wall_s, status = peak_of(command)
+                peak_mib, wall_s, cpu_s, status = peak_of(command)
                 failed = f" (exit {status})" if status else ""
                 print(
                     f"{name:8} {beats:>9,} beats ({size_mb:.0f} MB): peak RSS {peak_mib:6.0f} MiB,"
-                    f" {wall_s:6.1f} s{failed}"
+                    f" {wall_s:6.1f} s (CPU {cpu_s:.1f} s){failed}"
                 )
     return 0
 
