@@ -62,6 +62,16 @@ class Recording:
     #: The ``source`` every reading carries, when the loader named them (else None).
     source: str | None = None
 
+    @property
+    def first_time_s(self) -> float | None:
+        """The first reading's time (None: no readings)."""
+        return self.readings[0].time if self.readings else None
+
+    @property
+    def last_time_s(self) -> float | None:
+        """The last reading's time (None: no readings)."""
+        return self.readings[-1].time if self.readings else None
+
 
 def _parse_time(raw: str) -> tuple[float, bool]:
     text = raw.strip()
@@ -126,37 +136,60 @@ class _Loading:
     #: Added to each relative time as the row is read (``load_recording``'s
     #: ``relative_origin_s``).
     origin_s: float = 0.0
+    #: Metrics whose rows go to ``set_aside`` (times as written), not ``readings``, and
+    #: take no part in the time order (a replay's label rows).
+    set_aside_metrics: frozenset[str] = frozenset()
+    #: Where rows are added (a stream takes each block's and starts a new list).
     readings: list[Reading] = field(default_factory=list)
+    set_aside: list[Reading] = field(default_factory=list)
+    #: The first ``problems_kept`` problems (None: all), and how many there were.
     problems: list[str] = field(default_factory=list)
+    problems_kept: int | None = None
+    problem_count: int = 0
     relative_seen: bool = False
     absolute_seen: bool = False
-    #: Whether the rows so far are in time order (the usual case: no sort needed).
+    #: Whether the rows so far are in time order (the usual case: no sort needed), and the
+    #: line of the first row that was not.
     in_order: bool = True
+    disorder_line: int = 0
     #: The last row's time as written (the order is of the times as written).
     last_time_s: float = -math.inf
+
+    def problem(self, text: str) -> None:
+        self.problem_count += 1
+        if self.problems_kept is None or len(self.problems) < self.problems_kept:
+            self.problems.append(text)
+
+    def out_of_order(self, number: int) -> None:
+        """Row ``number`` is earlier than the one before it."""
+        if self.in_order:
+            self.in_order, self.disorder_line = False, number
 
     def add_row(self, number: int, row: dict[str, Any] | str) -> None:
         """A row read into a dict (or error text), checked field by field."""
         if isinstance(row, str):
-            self.problems.append(f"{self.path}:{number}: {row}")
+            self.problem(f"{self.path}:{number}: {row}")
             return
         try:
             time_s, person, metric, value, relative = _row_fields(row, self.default_person)
         except ValueError as exc:
-            self.problems.append(f"{self.path}:{number}: {exc}")
+            self.problem(f"{self.path}:{number}: {exc}")
             return
         if self.people is not None and person not in self.people:
-            self.problems.append(self.stranger(number, person))
+            self.problem(self.stranger(number, person))
             return
-        if time_s < self.last_time_s:
-            self.in_order = False
-        self.last_time_s = time_s
         if relative:
             self.relative_seen = True
-            if self.origin_s:  # `+ 0.0` would turn a written -0 into 0
-                time_s += self.origin_s
         else:
             self.absolute_seen = True
+        if metric in self.set_aside_metrics:
+            self.set_aside.append(Reading(time_s, person, metric, value, self.source))
+            return
+        if time_s < self.last_time_s:
+            self.out_of_order(number)
+        self.last_time_s = time_s
+        if relative and self.origin_s:  # `+ 0.0` would turn a written -0 into 0
+            time_s += self.origin_s
         self.readings.append(Reading(time_s, person, metric, value, self.source))
 
     def stranger(self, number: int, person: str) -> str:
@@ -164,19 +197,35 @@ class _Loading:
         return f"{self.path}:{number}: person `{person}` is not in the config (people: {known})"
 
 
-def _json_lines(loading: _Loading, handle: IO[str]) -> None:
-    for number, line in enumerate(handle, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            loading.add_row(number, f"bad JSON ({exc.msg})")
-            continue
-        except (ValueError, RecursionError):  # json's other refusals
-            loading.add_row(number, "bad JSON (a number too long, or nesting too deep)")
-            continue
-        loading.add_row(number, row if isinstance(row, dict) else "not a JSON object")
+#: About how many characters of a recording are read at a time: a block of rows (~100 beats)
+#: whose readings a replay hands over before it reads the next, so they die young.
+_BLOCK_CHARS = 2048
+
+
+def _blocks(handle: IO[str]) -> Iterator[list[str]]:
+    """The lines of ``handle`` a block at a time."""
+    while lines := handle.readlines(_BLOCK_CHARS):
+        yield lines
+
+
+def _json_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
+    """Reads the rows into ``loading``, pausing (yielding) after each block."""
+    number = 0
+    for lines in _blocks(handle):
+        first = number + 1  # the line numbers go on from block to block
+        for number, line in enumerate(lines, start=first):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                loading.add_row(number, f"bad JSON ({exc.msg})")
+                continue
+            except (ValueError, RecursionError):  # json's other refusals
+                loading.add_row(number, "bad JSON (a number too long, or nesting too deep)")
+                continue
+            loading.add_row(number, row if isinstance(row, dict) else "not a JSON object")
+        yield
 
 
 #: Not yet looked up (a metric name's entry may be None: a bad name).
@@ -185,21 +234,26 @@ _UNSEEN: Any = object()
 _RESTS_KEPT = 4096
 
 
-def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
-    """The usual row (no quotes, numeric time and value, a known metric name, a value in its
+def _csv_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
+    """Reads the rows into ``loading``, pausing (yielding) after each block; a header that
+    is not ``t,metric,value[,person]`` is a :class:`RecordingError` at the first step.
+
+    The usual row (no quotes, numeric time and value, a known metric name, a value in its
     range, a known person) is read inline without a dict; anything else goes through
     ``add_row``, which reads it or says what is wrong with it (the two keep the order check's
     last time in step)."""
     path = loading.path
-    numbered = enumerate(handle, start=1)
-    first = next(((n, line) for n, line in numbered if not line.startswith("#")), None)
-    if first is None:
+    number = 0
+    header: str | None = None
+    for number, line in enumerate(handle, start=1):  # noqa: B007 (the header's line number)
+        if not line.startswith("#"):
+            header = line
+            break
+    if header is None:
         raise RecordingError(f"{path}: empty recording")
-    names = header_names(first[1])
+    names = header_names(header)
     if names is None:
-        raise RecordingError(
-            f"{path}:{first[0]}: header must be `{HEADER}`, got `{first[1].strip()}`"
-        )
+        raise RecordingError(f"{path}:{number}: header must be `{HEADER}`, got `{header.strip()}`")
     columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
     # Each line starts with its time (unless the header names `t` again, further on: then
     # every row takes the checked path).
@@ -209,46 +263,50 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> None:
     #: metric and value of a usual row, None for any other. A recording repeats a few
     #: hundred of them (a beat's interval, per person), so most rows cost a lookup.
     usual: dict[str, tuple[str, str, float] | None] = {}
-    source, origin_s, readings = loading.source, loading.origin_s, loading.readings
-    append = readings.append
+    source, origin_s = loading.source, loading.origin_s
     last_time = -math.inf
     infinity, latest = math.inf, LATEST_TIME_S
     relative_seen = absolute_seen = False
-    for number, line in numbered:
-        # A comment line never reads as numbers: it is skipped below, with the blank ones.
-        quoted = '"' in line  # quoted fields go through the csv module
-        if leading and not quoted:
-            written_time, _, rest = line.partition(",")
-            fields = usual.get(rest, _UNSEEN)
-            if fields is _UNSEEN:
-                fields = rest_of.fields(rest)
-                if len(usual) < _RESTS_KEPT:
-                    usual[rest] = fields
-            if fields is not None:
-                try:
-                    time_s = float(written_time)
-                except ValueError:
-                    time_s = math.nan  # not a number: the checked path says why
-                if -infinity < time_s < latest:  # else the checked path says why
-                    if time_s < last_time:
-                        loading.in_order = False
-                    last_time = time_s
-                    if time_s < UNIX_THRESHOLD_S:
-                        relative_seen = True
-                        if origin_s:  # `+ 0.0` would turn a written -0 into 0
-                            time_s += origin_s
-                    else:
-                        absolute_seen = True
-                    append(Reading(time_s, fields[0], fields[1], fields[2], source))
-                    continue
-        if not line.strip() or line.startswith("#"):
-            continue
-        values = next(csv.reader([line])) if quoted else line.rstrip("\r\n").split(",")
+    for lines in _blocks(handle):
+        append = loading.readings.append  # a stream hands each block's list on
+        first = number + 1  # the line numbers go on from block to block
+        for number, line in enumerate(lines, start=first):
+            # A comment line never reads as numbers: it is skipped below, with the blank ones.
+            quoted = '"' in line  # quoted fields go through the csv module
+            if leading and not quoted:
+                written_time, _, rest = line.partition(",")
+                fields = usual.get(rest, _UNSEEN)
+                if fields is _UNSEEN:
+                    fields = rest_of.fields(rest)
+                    if len(usual) < _RESTS_KEPT:
+                        usual[rest] = fields
+                if fields is not None:
+                    try:
+                        time_s = float(written_time)
+                    except ValueError:
+                        time_s = math.nan  # not a number: the checked path says why
+                    if -infinity < time_s < latest:  # else the checked path says why
+                        if time_s < last_time:
+                            loading.out_of_order(number)
+                        last_time = time_s
+                        if time_s < UNIX_THRESHOLD_S:
+                            relative_seen = True
+                            if origin_s:  # `+ 0.0` would turn a written -0 into 0
+                                time_s += origin_s
+                        else:
+                            absolute_seen = True
+                        append(Reading(time_s, fields[0], fields[1], fields[2], source))
+                        continue
+            if not line.strip() or line.startswith("#"):
+                continue
+            values = next(csv.reader([line])) if quoted else line.rstrip("\r\n").split(",")
+            loading.last_time_s = last_time
+            loading.add_row(number, dict(zip(names, values, strict=False)))
+            last_time = loading.last_time_s
+        loading.relative_seen |= relative_seen
+        loading.absolute_seen |= absolute_seen
         loading.last_time_s = last_time
-        loading.add_row(number, dict(zip(names, values, strict=False)))
-        last_time = loading.last_time_s
-    loading.relative_seen |= relative_seen
-    loading.absolute_seen |= absolute_seen
+        yield
 
 
 class _RestOfLine:
@@ -259,20 +317,22 @@ class _RestOfLine:
         self._metric_at, self._value_at = columns["metric"] - 1, columns["value"] - 1
         self._person_at = columns.get("person", sys.maxsize) - 1  # no column: never a field
         self._default_person, self._people = loading.default_person, loading.people
+        #: Rows of these metrics take the checked path, which sets them aside.
+        self._set_aside = loading.set_aside_metrics
         #: The one copy of each metric and person name (the readings share them).
         self._names: dict[str, str] = {}
 
     def fields(self, rest: str) -> tuple[str, str, float] | None:
         """Person, metric and value of a usual row; None for anything the checked path must
         read: a bad number or metric name, a value out of its range, a person the config does
-        not know, too few fields."""
+        not know, too few fields, a metric set aside."""
         values = rest.split(",")  # the line end stays on the last field: `float` ignores it
         try:
             written_metric, value = values[self._metric_at], float(values[self._value_at])
         except (ValueError, IndexError):
             return None
         known = _metric_range(written_metric.rstrip("\r\n"))
-        if known is None or not known[1] <= value <= known[2]:
+        if known is None or not known[1] <= value <= known[2] or known[0] in self._set_aside:
             return None
         person_at = self._person_at
         written_person = values[person_at].rstrip("\r\n") if person_at < len(values) else ""
@@ -317,10 +377,7 @@ def load_recording(
     times are kept."""
     source = source or f"recording:{path.name}"
     loading = _read(path, _Loading(path, default_person, source, people, relative_origin_s))
-    if loading.relative_seen and loading.absolute_seen:
-        raise RecordingError(
-            f"{path}: mixes relative and absolute times ({_first_of_each_kind(loading)})"
-        )
+    _check_one_kind_of_time(loading)
     readings, problems = loading.readings, loading.problems
     origin_s = relative_origin_s if loading.relative_seen else 0.0
     if not loading.in_order:
@@ -329,12 +386,146 @@ def load_recording(
         readings.sort(key=attrgetter("time"))  # stable: same-time rows keep file order
         if origin_s:
             readings = moved(readings, origin_s, source)
-    for problem in problems[:5]:
-        _LOGGER.warning("Skipped a recording row: %s", problem)
-    if len(problems) > 5:
-        _LOGGER.warning("Skipped %d more bad rows in %s", len(problems) - 5, path)
+    _log_problems(loading)
     relative = not loading.absolute_seen
     return Recording(readings, relative, problems, origin_s=origin_s, source=source)
+
+
+#: How many skipped rows are logged one by one (the rest as a count).
+_PROBLEMS_LOGGED = 5
+
+
+def _log_problems(loading: _Loading) -> None:
+    for problem in loading.problems[:_PROBLEMS_LOGGED]:
+        _LOGGER.warning("Skipped a recording row: %s", problem)
+    if loading.problem_count > _PROBLEMS_LOGGED:
+        more = loading.problem_count - _PROBLEMS_LOGGED
+        _LOGGER.warning("Skipped %d more bad rows in %s", more, loading.path)
+
+
+def _check_one_kind_of_time(loading: _Loading) -> None:
+    if loading.relative_seen and loading.absolute_seen:
+        raise RecordingError(
+            f"{loading.path}: mixes relative and absolute times ({_first_of_each_kind(loading)})"
+        )
+
+
+class OutOfOrder(Exception):
+    """A recording read as it replays has a row earlier than the one before it: what came
+    before is replayed already, so the replay must start again with the file read whole
+    (:func:`load_recording` sorts it)."""
+
+    def __init__(self, path: Path, line: int) -> None:
+        super().__init__(f"{path}:{line}: earlier than the row before it")
+        self.path, self.line = path, line
+
+
+#: What an exhausted reader gives.
+_END: Any = object()
+
+
+class RecordingStream:
+    """A recording read as it replays, a block of rows at a time (``batches``): memory stays
+    that of a block however long the file is. Only a file in time order (as ``ambient
+    record`` writes it) can be replayed so: ``batches`` raises :class:`OutOfOrder` at the
+    first row earlier than the one before it, and :class:`RecordingError` at a row whose kind
+    of time differs from the rows before it (as :func:`load_recording` would, naming the first
+    line of each). Rows of the ``set_aside`` metrics go to ``set_aside`` with their times as
+    written and take no part in the order (label rows). The skipped rows are logged, as
+    :func:`load_recording` logs them, once the file has been read to its end.
+
+    Opening it reads the header and up to the first reading (a file that cannot play at all
+    fails there, before any replay), so ``relative``, ``origin_s`` and ``first_time_s`` are
+    known from the start; ``last_time_s`` is the last reading's handed over so far."""
+
+    def __init__(
+        self,
+        path: Path,
+        default_person: str = "default",
+        people: Collection[str] | None = None,
+        *,
+        source: str | None = None,
+        relative_origin_s: float = 0.0,
+        set_aside: Collection[str] = (),
+    ) -> None:
+        self.path = path
+        self.source = source or f"recording:{path.name}"
+        self._loading = _Loading(
+            path,
+            default_person,
+            self.source,
+            people,
+            relative_origin_s,
+            set_aside_metrics=frozenset(set_aside),
+            problems_kept=_PROBLEMS_LOGGED,
+        )
+        self.first_time_s: float | None = None
+        self.last_time_s: float | None = None
+        #: Blocks read while looking for the first reading.
+        self._read_ahead: list[list[Reading]] = []
+        self._handle = _open(path)
+        try:
+            with _reading_errors(path):
+                self._steps = _rows(self._loading, self._handle)
+                while self.first_time_s is None:
+                    block = self._next_block()
+                    if block is None:
+                        break
+                    self._read_ahead.append(block)
+        except BaseException:
+            self._handle.close()
+            raise
+        loading = self._loading
+        #: True when times are seconds from the start (as :attr:`Recording.relative`).
+        self.relative = not loading.absolute_seen
+        #: Where a relative recording's ``t`` = 0 was put (as :attr:`Recording.origin_s`).
+        self.origin_s = relative_origin_s if loading.relative_seen else 0.0
+
+    @property
+    def set_aside(self) -> list[Reading]:
+        """The rows of the set-aside metrics read so far, in file order, times as written."""
+        return self._loading.set_aside
+
+    @property
+    def problem_count(self) -> int:
+        """Rows skipped so far."""
+        return self._loading.problem_count
+
+    def batches(self) -> Iterator[list[Reading]]:
+        """The readings, a block at a time, in file order (= time order); closes the file at
+        the end."""
+        with self._handle, _reading_errors(self.path):
+            while self._read_ahead:
+                yield self._read_ahead.pop(0)
+            while (block := self._next_block()) is not None:
+                yield block
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> RecordingStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _next_block(self) -> list[Reading] | None:
+        """The readings of the next block (None at the end, when the skipped rows are
+        logged)."""
+        loading = self._loading
+        if next(self._steps, _END) is _END:
+            _log_problems(loading)
+            return None
+        _check_one_kind_of_time(loading)
+        if not loading.in_order:
+            raise OutOfOrder(self.path, loading.disorder_line)
+        block = loading.readings
+        loading.readings = []
+        if block:
+            if self.first_time_s is None:
+                self.first_time_s = block[0].time
+            self.last_time_s = block[-1].time
+        return block
 
 
 def _first_of_each_kind(loading: _Loading) -> str:
@@ -372,20 +563,40 @@ def _first_of_each_kind(loading: _Loading) -> str:
 
 def _read(path: Path, loading: _Loading) -> _Loading:
     """The rows of ``path`` gathered into ``loading``, in file order."""
+    handle = _open(path)
+    with handle, _reading_errors(path), _collector_paused():
+        for _ in _rows(loading, handle):
+            pass
+    return loading
+
+
+def _open(path: Path) -> IO[str]:
     try:
         # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte order mark; read past it
-        handle = path.open(encoding="utf-8-sig", newline="")
+        return path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _rows(loading: _Loading, handle: IO[str]) -> Iterator[None]:
+    """Reads the rows of ``handle`` into ``loading``, a step per block."""
+    if loading.path.suffix in JSON_LINES_SUFFIXES:
+        return _json_lines(loading, handle)
+    return _csv_lines(loading, handle)
+
+
+@contextlib.contextmanager
+def _reading_errors(path: Path) -> Iterator[None]:
+    """A file that fails to read (a failing card: it opens, a read fails) or is not UTF-8
+    text (a binary file given by mistake) is one clear error."""
     try:
-        with handle, _text_only(path), _collector_paused():
-            if path.suffix in JSON_LINES_SUFFIXES:
-                _json_lines(loading, handle)
-            else:
-                _csv_lines(loading, handle)
-    except OSError as exc:  # a failing card: the file opens, a read fails
+        yield
+    except UnicodeDecodeError as exc:
+        raise RecordingError(
+            f"{path}: not a text recording (byte {exc.start} is not UTF-8)"
+        ) from None
+    except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
-    return loading
 
 
 @contextlib.contextmanager
@@ -401,17 +612,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-@contextlib.contextmanager
-def _text_only(path: Path) -> Iterator[None]:
-    """A file that is not UTF-8 text (a binary file given by mistake) is one clear error."""
-    try:
-        yield
-    except UnicodeDecodeError as exc:
-        raise RecordingError(
-            f"{path}: not a text recording (byte {exc.start} is not UTF-8)"
-        ) from None
 
 
 def read_recording(path: Path, default_person: str = "default") -> list[Reading]:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
+import logging
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from ambient.readings import Reading, moved
-from ambient.recordings import RecordingError, RecordingWriter, load_recording, read_recording
+from ambient.recordings import (
+    OutOfOrder,
+    RecordingError,
+    RecordingStream,
+    RecordingWriter,
+    load_recording,
+    read_recording,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "ambient" / "data"
 
@@ -373,3 +383,137 @@ def test_quoted_csv_rows_read_as_unquoted_ones_and_keep_the_time_order(tmp_path:
         (2.0, 910.0, "alex, j."),
     ]
     assert [problem.split(": ")[0] for problem in recording.problems] == [f"{path}:6"]
+
+
+# -- read as it replays -----------------------------------------------------------------------
+
+
+def beat_rows(count: int, start_s: float = 0.0) -> str:
+    """``count`` RR rows for alex in time order (0.8 s apart), from ``start_s``."""
+    return "".join(f"{start_s + 0.8 * k:.3f},rr,{800 + k % 7},alex\n" for k in range(1, count + 1))
+
+
+def streamed(stream: RecordingStream) -> list[Reading]:
+    return list(itertools.chain.from_iterable(stream.batches()))
+
+
+def test_a_recording_in_time_order_is_read_as_it_is_taken(tmp_path: Path) -> None:
+    """The first readings come out before the file has been read to its end: rows written to
+    it after they were taken are read too (as a replay goes on, block by block)."""
+    path = tmp_path / "long.csv"
+    path.write_text("t,metric,value,person\n" + beat_rows(20_000))
+    with RecordingStream(path) as stream:
+        batches = stream.batches()
+        first = next(batches)
+        assert first and first[0].time == 0.8
+        with path.open("a") as more:
+            more.write(beat_rows(10, start_s=20_000 * 0.8))
+        rest = list(itertools.chain.from_iterable(batches))
+    assert len(first) + len(rest) == 20_010
+    assert rest[-1].time == pytest.approx(20_010 * 0.8)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_stream_gives_what_reading_the_file_whole_gives(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"r{suffix}"
+    writer = RecordingWriter(path)
+    times = [1_795_723_200.0 + 0.8 * k for k in range(3000)]
+    writer.write_all(Reading(t, "alex", "rr", 800.0 + k % 5, "x") for k, t in enumerate(times))
+    writer.close()
+    for origin_s in (0.0, ORIGIN_S):
+        whole = load_recording(path, "sam", source="replay", relative_origin_s=origin_s)
+        with RecordingStream(path, "sam", source="replay", relative_origin_s=origin_s) as stream:
+            assert streamed(stream) == whole.readings
+        assert (stream.relative, stream.origin_s) == (whole.relative, whole.origin_s)
+        assert (stream.first_time_s, stream.last_time_s) == (times[0], times[-1])
+    relative = tmp_path / "relative.csv"
+    relative.write_text("t,metric,value\n" + beat_rows(3000).replace(",alex", ""))
+    whole = load_recording(relative, source="replay", relative_origin_s=ORIGIN_S)
+    with RecordingStream(relative, source="replay", relative_origin_s=ORIGIN_S) as stream:
+        assert streamed(stream) == whole.readings
+    assert (stream.relative, stream.origin_s) == (True, ORIGIN_S)
+
+
+def test_a_row_out_of_time_order_stops_the_stream_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    rows = beat_rows(5000).splitlines(keepends=True)
+    rows[4000], rows[4001] = rows[4001], rows[4000]  # line 4003 is earlier than line 4002
+    path.write_text("t,metric,value,person\n" + "".join(rows))
+    handed_over: list[Reading] = []
+    with RecordingStream(path) as stream, pytest.raises(OutOfOrder) as stop:
+        for batch in stream.batches():
+            handed_over += batch
+    assert stop.value.line == 4003
+    assert str(stop.value) == f"{path}:4003: earlier than the row before it"
+    assert handed_over == sorted(handed_over, key=lambda r: r.time)  # nothing out of order out
+    assert [r.time for r in read_recording(path)] == sorted(r.time for r in read_recording(path))
+
+
+def test_a_stream_reports_skipped_rows_as_a_whole_read_does_once_read_to_its_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "r.csv"
+    bad = "".join(f"{k}.5,hr,-5,alex\n" for k in range(8))
+    path.write_text("t,metric,value,person\n" + bad + beat_rows(3000, start_s=10.0))
+    with caplog.at_level(logging.WARNING, logger="ambient.recordings"):
+        load_recording(path)
+        whole = caplog.messages[:]
+        caplog.clear()
+        with RecordingStream(path) as stream:
+            batches = stream.batches()
+            next(batches)
+            assert caplog.messages == []  # not before the end: a replay may start again
+            list(batches)
+    assert caplog.messages == whole
+    assert whole[0] == f"Skipped a recording row: {path}:2: hr -5 is outside 20..250 bpm"
+    assert whole[-1] == f"Skipped 3 more bad rows in {path}"
+    assert stream.problem_count == 8
+
+
+def test_a_stream_meeting_another_kind_of_time_fails_as_a_whole_read_does(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value,person\n" + beat_rows(5000) + "1795723200,hr,60,alex\n")
+    with pytest.raises(RecordingError) as whole:
+        load_recording(path)
+    with RecordingStream(path) as stream, pytest.raises(RecordingError) as streaming:
+        streamed(stream)
+    assert str(streaming.value) == str(whole.value)
+    assert str(whole.value).endswith("(line 2 is relative, line 5002 absolute)")
+
+
+def test_a_file_that_cannot_play_at_all_fails_when_opened(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("time,what\n1,hr\n")
+    with pytest.raises(RecordingError, match=r"bad\.csv:1: header must be"):
+        RecordingStream(tmp_path / "bad.csv")
+    with pytest.raises(RecordingError, match="cannot read"):
+        RecordingStream(tmp_path / "missing.csv")
+
+
+def test_set_aside_rows_keep_their_written_times_and_take_no_part_in_the_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n0.5,hr,70\n60.123,mark,1\n2,hr,71\n1,mark,0\n3,hr,72\n")
+    with RecordingStream(path, relative_origin_s=ORIGIN_S, set_aside={"mark"}) as stream:
+        readings = streamed(stream)
+    assert [r.time for r in readings] == [0.5 + ORIGIN_S, 2 + ORIGIN_S, 3 + ORIGIN_S]
+    assert [(r.time, r.value) for r in stream.set_aside] == [(60.123, 1.0), (1.0, 0.0)]
+
+
+def traced_peak_of_streaming(path: Path) -> int:
+    """The most memory Python held at once while the recording was read through."""
+    tracemalloc.start()
+    try:
+        with RecordingStream(path) as stream:
+            for _ in stream.batches():
+                pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_memory_a_stream_takes_does_not_grow_with_the_recording(tmp_path: Path) -> None:
+    short, long = tmp_path / "short.csv", tmp_path / "long.csv"
+    short.write_text("t,metric,value,person\n" + beat_rows(5_000))
+    long.write_text("t,metric,value,person\n" + beat_rows(20_000))
+    assert traced_peak_of_streaming(long) < 1.25 * traced_peak_of_streaming(short)
