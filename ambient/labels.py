@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ambient.readings import Reading
-from ambient.recordings import Recording, load_recording
+from ambient.recordings import Recording, RecordingStream, load_recording
 
 #: Label rows a recording may carry; they are labels, never replayed as readings.
 EPISODE_ROW = "label_episode"
@@ -124,6 +124,38 @@ def load_for_replay(
     return split_label_rows(recording, str(path))
 
 
+def open_for_replay(
+    path: Path,
+    default_person: str,
+    people: Collection[str] | None,
+    source: str,
+    relative_origin_s: float,
+) -> RecordingStream:
+    """``path`` opened to be read as it replays (as ``load_for_replay`` reads it, a block at
+    a time): its label rows are set aside with their times as written, for
+    :func:`labels_of_stream` once it has been read to its end."""
+    return RecordingStream(
+        path,
+        default_person,
+        people,
+        source=source,
+        relative_origin_s=relative_origin_s,
+        set_aside=LABEL_METRICS,
+    )
+
+
+def labels_of_stream(stream: RecordingStream, where: str) -> Labels | None:
+    """The labels the label rows of a recording read to its end (``open_for_replay``) give,
+    as :func:`split_label_rows` gives them for the recording read whole."""
+    if not stream.set_aside:
+        return None
+    # In time order, as in the recording read whole and sorted (same-time rows: file order).
+    rows = sorted(stream.set_aside, key=attrgetter("time"))
+    # Absolute recordings count from their first reading (not moved: origin 0), as the replay.
+    origin = stream.first_time_s if stream.first_time_s is not None and not stream.relative else 0.0
+    return _labels_from_rows(rows, where, origin)
+
+
 def _has_label_rows(recording: Recording) -> bool:
     return not LABEL_METRICS.isdisjoint(map(attrgetter("metric"), recording.readings))
 
@@ -139,6 +171,11 @@ def split_label_rows(recording: Recording, where: str) -> tuple[Recording, Label
     readings = [r for r in recording.readings if r.metric not in LABEL_METRICS]
     # Absolute recordings count from their first reading, as the replay does.
     origin = readings[0].time if readings and not recording.relative else 0.0
+    return replace(recording, readings=readings), _labels_from_rows(rows, where, origin)
+
+
+def _labels_from_rows(rows: list[Reading], where: str, origin: float) -> Labels:
+    """The labels of label rows in time order, their times counted from ``origin``."""
     episodes = _spans_from_rows(
         (r for r in rows if r.metric == EPISODE_ROW), where, EPISODE_ROW, origin
     )
@@ -147,8 +184,7 @@ def split_label_rows(recording: Recording, where: str) -> tuple[Recording, Label
     )
     if len(baselines) > 1:
         raise LabelsError(f"{where}: more than one `{BASELINE_ROW}` stretch")
-    labels = Labels(tuple(episodes), baselines[0] if baselines else None)
-    return replace(recording, readings=readings), labels
+    return Labels(tuple(episodes), baselines[0] if baselines else None)
 
 
 def _spans_from_rows(rows: Iterable[Reading], where: str, metric: str, origin: float) -> list[Span]:

@@ -2,6 +2,10 @@
 
 Nothing outside the process is touched: no devices, brokers or Home Assistant, no state file.
 Actions are reported, not performed. The same recording gives the same output every time.
+
+A recording in time order (as ``ambient record`` writes it) is read as it replays, a block of
+rows at a time, so a month of beats takes the memory of a block; one that is not is found out at
+its first row out of order, and the replay starts again with the files read whole and sorted.
 """
 
 from __future__ import annotations
@@ -10,22 +14,24 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
-from ambient.labels import Labels, LabelsError, load_for_replay
+from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
-from ambient.ports import Sensor
-from ambient.recordings import Recording
+from ambient.recordings import OutOfOrder, Recording, RecordingStream
 from ambient.sensors.recording import RecordingSensor
+
+_LOGGER = logging.getLogger(__name__)
 
 #: Relative recordings start here on the virtual clock: a Monday at 09:00 UTC, so time-of-day
 #: conditions in a simulation are deterministic. Absolute recordings keep their own times.
@@ -66,19 +72,32 @@ def sensor_name(config: RecordingSensorConfig, index: int) -> str:
     return config.id or f"recording{index}"
 
 
-def end_time(recordings: list[Recording], start: float) -> float:
+class Replayed(Protocol):
+    """What the replay's clock needs of a recording, read whole or as it replays."""
+
+    @property
+    def relative(self) -> bool: ...
+    @property
+    def origin_s(self) -> float: ...
+    @property
+    def first_time_s(self) -> float | None: ...
+    @property
+    def last_time_s(self) -> float | None: ...
+
+
+def end_time(recordings: Sequence[Replayed], start: float) -> float:
     """The clock time of the last reading of the replay."""
     ends = [
-        r.readings[-1].time + ((start if r.relative else 0.0) - r.origin_s)
+        r.last_time_s + ((start if r.relative else 0.0) - r.origin_s)
         for r in recordings
-        if r.readings
+        if r.last_time_s is not None
     ]
     return max(ends, default=start)
 
 
-def start_time(recordings: list[Recording]) -> float:
+def start_time(recordings: Sequence[Replayed]) -> float:
     """The first absolute time among the recordings, else the fixed simulation epoch."""
-    starts = [r.readings[0].time for r in recordings if r.readings and not r.relative]
+    starts = [r.first_time_s for r in recordings if r.first_time_s is not None and not r.relative]
     return min(starts) if starts else SIMULATION_EPOCH
 
 
@@ -92,21 +111,79 @@ async def simulate(
     update (a day of them is large: only pictures and evaluations ask). ``states`` are HA
     entity states (entity id -> state) the rules see from the start, as if HA had sent them."""
     configs = recording_configs(config, recording)
+    try:
+        return await replay_files(config, configs, states or {}, keep_signals)
+    except LabelsError as exc:
+        raise SimulationError(str(exc)) from None
+
+
+async def replay_files(
+    config: AmbientConfig,
+    configs: list[RecordingSensorConfig],
+    states: Mapping[str, str],
+    keep_signals: bool,
+) -> Simulation:
+    """Replay the recordings of ``configs`` (with the labels their label rows give, a
+    :class:`LabelsError` when those do not pair up), each read as it replays; when one turns
+    out not to be in time order, again with each read whole."""
+    try:
+        return await _replay_streamed(config, configs, states, keep_signals)
+    except OutOfOrder as exc:
+        _LOGGER.info(
+            "%s:%d: a row earlier than the one before it: replaying again, the recording read "
+            "whole and sorted",
+            exc.path,
+            exc.line,
+        )
+    return await _replay_whole(config, configs, states, keep_signals)
+
+
+def _origin_s(configs: list[RecordingSensorConfig]) -> float:
+    """Where relative times are read onto the clock: one relative recording starts at the
+    simulation epoch. (Beside an absolute one it starts where that does, known only once both
+    are open: read at 0, the sensor moves it.)"""
+    return SIMULATION_EPOCH if len(configs) == 1 else 0.0
+
+
+async def _replay_streamed(
+    config: AmbientConfig,
+    configs: list[RecordingSensorConfig],
+    states: Mapping[str, str],
+    keep_signals: bool,
+) -> Simulation:
+    """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
+    not in time order (a row out of order ends the replay there)."""
+    people = {person.id for person in config.people} or None  # rows for others: reported
+    with contextlib.ExitStack() as open_files:
+        streams: list[RecordingStream] = []
+        for index, sensor_config in enumerate(configs):
+            name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
+            stream = open_for_replay(sensor_config.path, person, people, name, _origin_s(configs))
+            streams.append(open_files.enter_context(stream))
+        result = await replay(config, configs, streams, states, keep_signals)
+    labels = [labels_of_stream(s, str(c.path)) for s, c in zip(streams, configs, strict=True)]
+    result.labels = next((found for found in labels if found is not None), None)
+    return result
+
+
+async def _replay_whole(
+    config: AmbientConfig,
+    configs: list[RecordingSensorConfig],
+    states: Mapping[str, str],
+    keep_signals: bool,
+) -> Simulation:
+    """The replay with each recording read whole (sorted) first."""
     recordings: list[Recording] = []
     labels: Labels | None = None
-    # One relative recording starts at the simulation epoch: read it onto the clock there.
-    # (Beside an absolute one it starts where that does, known only once both are read.)
-    origin_s = SIMULATION_EPOCH if len(configs) == 1 else 0.0
+    people = {person.id for person in config.people} or None  # rows for others: reported
     for index, sensor_config in enumerate(configs):
-        people = {person.id for person in config.people} or None  # rows for others: reported
         name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
-        try:
-            loaded, own_labels = load_for_replay(sensor_config.path, person, people, name, origin_s)
-        except LabelsError as exc:
-            raise SimulationError(str(exc)) from None
+        loaded, own_labels = load_for_replay(
+            sensor_config.path, person, people, name, _origin_s(configs)
+        )
         recordings.append(loaded)
         labels = labels or own_labels
-    result = await replay(config, configs, recordings, states or {}, keep_signals)
+    result = await replay(config, configs, recordings, states, keep_signals)
     result.labels = labels
     return result
 
@@ -114,14 +191,16 @@ async def simulate(
 async def replay(
     config: AmbientConfig,
     configs: list[RecordingSensorConfig],
-    recordings: list[Recording],
+    recordings: Sequence[Recording | RecordingStream],
     states: Mapping[str, str],
     keep_signals: bool = True,
 ) -> Simulation:
-    """Replay recordings already read (one per sensor config) on a virtual clock."""
+    """Replay recordings already read or opened (one per sensor config) on a virtual clock.
+    A recording opened to be read as it replays that turns out not to be replayable so ends
+    the replay there: :class:`OutOfOrder`, or the :class:`RecordingError` it met."""
     start = start_time(recordings)
     clock = VirtualClock(start)
-    sensors: list[Sensor] = [
+    sensors = [
         RecordingSensor(c, clock, name=sensor_name(c, i), recording=r)
         for i, (c, r) in enumerate(zip(configs, recordings, strict=True))
     ]
@@ -129,15 +208,21 @@ async def replay(
     signals: list[SignalUpdate] = []
     options = DaemonOptions(
         report_only=True,
-        sensors=sensors,
+        sensors=[*sensors],
         store_in_memory=True,
         trace_listeners=[traces.append],
         signal_listeners=[signals.append] if keep_signals else [],
         entity_states=dict(states),
         services=False,
     )
+    daemon = Daemon(config, clock, options)
+    for sensor in sensors:
+        sensor.on_failure = daemon.request_stop
     with _loaded_frozen():
-        await Daemon(config, clock, options).run()
+        await daemon.run()
+    failure = next((s.failure for s in sensors if s.failure is not None), None)
+    if failure is not None:
+        raise failure
     traces.sort(key=lambda record: record.time)
     signals.sort(key=lambda update: update.time)
     return Simulation(start, traces, signals, end=end_time(recordings, start))

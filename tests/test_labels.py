@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from ambient.labels import Labels, LabelsError, load_for_replay, load_labels_file, split_label_rows
+from ambient.labels import (
+    Labels,
+    LabelsError,
+    labels_of_stream,
+    load_for_replay,
+    load_labels_file,
+    open_for_replay,
+    split_label_rows,
+)
 from ambient.readings import Reading
 from ambient.recordings import Recording
 
@@ -149,3 +157,44 @@ def test_a_recording_read_for_a_replay_gives_the_labels_of_its_rows_as_written(
     recording, labels = load_for_replay(path, "alex", None, "replay", origin_s)
     assert labels is None
     assert [r.time for r in recording.readings] == [0.1 + origin_s, 91.0 + origin_s]
+
+
+@pytest.mark.parametrize(
+    "times", [("0.1", "91"), ("1795723200.1", "1795723291")], ids=["relative", "absolute"]
+)
+def test_a_recording_read_as_it_replays_gives_the_labels_a_whole_read_gives(
+    tmp_path: Path, times: tuple[str, str]
+) -> None:
+    """Label rows may sit anywhere (here after the readings, at earlier times): they are set
+    aside as read, so the readings still stream, and give the same labels at the end."""
+    first, last = times
+    base = float(first) - 0.1
+    path = tmp_path / "r.csv"
+    path.write_text(
+        f"t,metric,value\n{first},hr,70\n{last},hr,71\n"
+        f"{base + 90.7!r},label_episode,0\n{base + 60.123!r},label_episode,1\n"
+    )
+    origin_s = 1_767_603_600.0
+    whole, labels = load_for_replay(path, "alex", None, "replay", origin_s)
+    with open_for_replay(path, "alex", None, "replay", origin_s) as stream:
+        readings = [r for batch in stream.batches() for r in batch]
+    assert labels_of_stream(stream, str(path)) == labels
+    assert labels is not None and len(labels.episodes) == 1
+    moved_by = origin_s if stream.relative else 0.0
+    assert [(r.time, r.metric) for r in readings] == [
+        (r.time + moved_by, r.metric) for r in whole.readings
+    ]
+
+
+def test_unpaired_label_rows_read_as_the_recording_replays_are_the_same_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n1,hr,70\n5,label_episode,1\n9,hr,71\n")
+    with open_for_replay(path, "alex", None, "replay", 0.0) as stream:
+        list(stream.batches())
+    with pytest.raises(LabelsError, match="starting at 5 s never ends") as streamed:
+        labels_of_stream(stream, str(path))
+    with pytest.raises(LabelsError) as whole:
+        load_for_replay(path, "alex", None, "replay", 0.0)
+    assert str(streamed.value) == str(whole.value)

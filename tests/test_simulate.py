@@ -181,3 +181,46 @@ def test_a_simulation_leaves_what_its_caller_froze_frozen() -> None:
         assert result.traces and gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def demo_rows() -> tuple[str, list[str]]:
+    """The demo recording's comment and header lines, and its rows (in time order)."""
+    lines = (ROOT / "ambient/data/demo.csv").read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("t,"))
+    return "".join(lines[: start + 1]), lines[start + 1 :]
+
+
+def test_rows_out_of_time_order_late_in_a_recording_replay_as_the_rows_in_order(
+    tmp_path: Path,
+) -> None:
+    """The replay reads a recording as it goes; one found out of order near its end is
+    replayed again read whole and sorted, and says so."""
+    head, rows = demo_rows()
+    rows[-20], rows[-21] = rows[-21], rows[-20]
+    late = tmp_path / "late.csv"
+    late.write_text(head + "".join(rows))
+    in_order = simulate("--json")
+    result = simulate("--json", "--recording", str(late))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == in_order.stdout
+    line = len(head.splitlines()) + len(rows) - 19
+    assert f"late.csv:{line}: a row earlier than the one before it: replaying again" in (
+        result.stderr
+    )
+
+
+def test_a_recording_whose_time_changes_kind_late_is_one_error_naming_both_lines(
+    tmp_path: Path,
+) -> None:
+    head, rows = demo_rows()
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(head + "".join(rows) + "1795723200,hr,61,alex\n")
+    result = simulate("--json", "--recording", str(mixed))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    first_row, absolute_row = len(head.splitlines()) + 1, len(head.splitlines()) + len(rows) + 1
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient simulate: {mixed}: mixes relative and absolute times "
+        f"(line {first_row} is relative, line {absolute_row} absolute)"
+    )
+    assert "Traceback" not in result.stderr

@@ -1,5 +1,6 @@
 """Replay each recording on a virtual clock (as ``simulate`` does: no devices, brokers, HA or
-state file) and score the rules' firings against its labels."""
+state file; read as it replays when it is in time order) and score the rules' firings against
+its labels. The replay's signal updates are kept: the timeline and the unknown shares read them."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
-from ambient.labels import Labels, LabelsError, load_for_replay, load_labels_file
+from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.recordings import RECORDING_SUFFIXES
 from ambient.rules.rule import build_rule, entities_used
-from ambient.simulate import SIMULATION_EPOCH, replay, sensor_name
+from ambient.simulate import replay_files
 
 #: Found beside the recordings when ``--labels`` is not given.
 LABELS_FILE = "labels.jsonl"
@@ -135,18 +136,13 @@ def evaluate_recording(
 ) -> RecordingResult:
     person = config.people[0].id if config.people else None
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
-    try:
-        people = {p.id for p in config.people} or None  # rows for others: reported, skipped
-        name = sensor_name(sensor, 0)
-        recording, own_labels = load_for_replay(
-            path, person or "default", people, name, SIMULATION_EPOCH
-        )
+    try:  # rows for people the config does not know are reported and skipped
+        result = asyncio.run(replay_files(config, [sensor], states, keep_signals=True))
     except LabelsError as exc:
         raise EvaluationError(str(exc)) from None
-    labels, source = own_labels, "rows" if own_labels is not None else None
+    labels, source = result.labels, "rows" if result.labels is not None else None
     if path.stem in by_subject:
         labels, source = by_subject[path.stem], str(labels_file or "given")
-    result = asyncio.run(replay(config, [sensor], [recording], states))
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
     if labels is not None and labels.end is not None:

@@ -5,13 +5,16 @@ starts; absolute ones keep their times when the clock is virtual (a simulation s
 recording's first time) and are shifted to now when live. On a virtual clock the replay moves
 time itself, so an hour replays as fast as the CPU allows. A recording read already where the
 replay puts it (a simulation reads it onto its clock, named as this sensor) is handed over as
-it is.
+it is. A simulation may instead hand over a recording it reads as it replays (a
+``RecordingStream``, a block at a time): a file that turns out not to be replayable so (a row
+out of time order, another kind of time) ends this sensor's replay, kept in ``failure`` for
+the simulation to act on, and ``on_failure`` is told.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from ambient.clock import Clock, VirtualClock
@@ -19,7 +22,13 @@ from ambient.config.sensors import RecordingSensorConfig
 from ambient.pipeline import DirectSink
 from ambient.ports import ReadingSink
 from ambient.readings import Reading, moved
-from ambient.recordings import Recording, load_recording
+from ambient.recordings import (
+    OutOfOrder,
+    Recording,
+    RecordingError,
+    RecordingStream,
+    load_recording,
+)
 
 _LOGGER = logging.getLogger(__name__)
 #: Readings made ready for a virtual replay at a time (their times moved, the sensor named):
@@ -34,11 +43,15 @@ class RecordingSensor:
         clock: Clock,
         *,
         name: str,
-        recording: Recording | None = None,
+        recording: Recording | RecordingStream | None = None,
         people: Collection[str] | None = None,
+        on_failure: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self._preloaded = recording
+        #: Why a recording read as it replays stopped short (None: it did not).
+        self.failure: OutOfOrder | RecordingError | None = None
+        self.on_failure = on_failure
         #: The people the config knows: rows for anyone else are skipped and reported.
         self._people = people
         self.clock = clock
@@ -49,6 +62,9 @@ class RecordingSensor:
         self._skipped = 0
 
     async def run(self, sink: ReadingSink) -> None:
+        if isinstance(self._preloaded, RecordingStream):
+            await self._replay_stream(self._preloaded, sink)
+            return
         recording = self._preloaded or load_recording(
             self.config.path, self.config.person or "default", self._people
         )
@@ -63,38 +79,60 @@ class RecordingSensor:
             # when it was read onto this clock's start.
             if self.clock.virtual:
                 offset = (self.clock.now() if recording.relative else 0.0) - recording.origin_s
+                chunks = _chunks(readings)
                 if offset == 0.0 and recording.source == self.name:
-                    await self._replay_virtual(self.clock, readings, None, sink)
+                    await self._replay_virtual(self.clock, chunks, None, sink)
                 else:
-                    await self._replay_virtual(self.clock, readings, offset, sink)
+                    await self._replay_virtual(self.clock, chunks, offset, sink)
             else:
                 start = recording.origin_s if recording.relative else readings[0].time
                 await self._replay_live(readings, self.clock.now() - start, sink)
             if not self.config.loop:
                 return
 
+    async def _replay_stream(self, stream: RecordingStream, sink: ReadingSink) -> None:
+        """A recording read as it replays, on a virtual clock (a simulation's)."""
+        if stream.first_time_s is None:
+            _LOGGER.warning("Recording %s has no readings", self.config.path)
+        offset = (self.clock.now() if stream.relative else 0.0) - stream.origin_s
+        as_read = offset == 0.0 and stream.source == self.name
+        try:
+            await self._replay_virtual(
+                self.clock, stream.batches(), None if as_read else offset, sink
+            )
+        except (OutOfOrder, RecordingError) as exc:
+            self.failure = exc
+            if self.on_failure is not None:
+                self.on_failure()
+        self._total = self._replayed
+
     async def _replay_virtual(
-        self, clock: Clock, readings: list[Reading], offset: float | None, sink: ReadingSink
+        self,
+        clock: Clock,
+        chunks: Iterable[list[Reading]],
+        offset: float | None,
+        sink: ReadingSink,
     ) -> None:
         """Each reading at its own virtual time (moved by ``offset``; None: the readings are
         already this sensor's, at their times); the replay moves the clock itself."""
         if isinstance(clock, VirtualClock) and isinstance(sink, DirectSink):
-            await self._replay_at_once(clock, readings, offset, sink.put_nowait)
+            await self._replay_at_once(clock, chunks, offset, sink.put_nowait)
             return
         name = self.name
         reach_at_once = clock.reach_at_once if isinstance(clock, VirtualClock) else None
-        for reading in readings:
-            when = reading.time + (offset or 0.0)
-            if reach_at_once is None or not reach_at_once(when):
-                await clock.reach(when)
-            await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
-            self._replayed += 1
-            self._last_reading_time = when
+        for chunk in chunks:
+            for reading in chunk:
+                when = reading.time + (offset or 0.0)
+                if reach_at_once is None or not reach_at_once(when):
+                    await clock.reach(when)
+                await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
+                self._replayed += 1
+                self._last_reading_time = when
 
     async def _replay_at_once(
         self,
         clock: VirtualClock,
-        readings: list[Reading],
+        chunks: Iterable[list[Reading]],
         offset: float | None,
         put_now: Callable[[Reading], None],
     ) -> None:
@@ -102,8 +140,7 @@ class RecordingSensor:
         time (``VirtualClock.deliver_at_once``), awaiting the clock only when a loop turn is
         due. ``diagnostics`` counts them after each run."""
         name = self.name
-        for first in range(0, len(readings), _CHUNK):
-            chunk = readings[first : first + _CHUNK]
+        for chunk in chunks:
             if offset is not None:
                 chunk = moved(chunk, offset, name)
             index = 0
@@ -139,3 +176,9 @@ class RecordingSensor:
             "total": self._total,
             "skipped_rows": self._skipped,
         }
+
+
+def _chunks(readings: list[Reading]) -> Iterator[list[Reading]]:
+    """``readings`` a few at a time (``_CHUNK``)."""
+    for first in range(0, len(readings), _CHUNK):
+        yield readings[first : first + _CHUNK]
