@@ -2,10 +2,15 @@
 
 Beats are cleaned over the whole recording exactly as live, then cut into back-to-back
 windows of ``window_s``. Nothing here touches devices, brokers or Home Assistant.
+
+A recording in time order (as ``ambient record`` writes it) is read as it is analysed, a block
+of rows at a time, and each window is summed up as it closes: memory grows with the windows
+(one row each), not with the beats. One that is not in time order is read whole and sorted.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,43 +28,70 @@ def analyze(
     readings: Iterable[Reading], window_s: float, config: SignalsConfig
 ) -> Iterator[dict[str, object]]:
     """One dict per window and person: ``t`` (window start), HRV, quality and the share of
-    beats corrected; HRV values are None when the window has too few clean pairs."""
-    beats: dict[str, list[Beat]] = {}
-    cleaners: dict[str, BeatCleaner] = {}
+    beats corrected; HRV values are None when the window has too few clean pairs. The
+    readings are taken one by one (each window summed up as it closes): an iterator of a
+    long recording is never held whole."""
+    people: dict[str, _PersonWindows] = {}
     for reading in readings:
         if reading.metric != RR:
             continue
-        cleaner = cleaners.setdefault(reading.person, BeatCleaner(gap_s=config.rr_gap))
-        beats.setdefault(reading.person, []).extend(cleaner.add(reading.time, reading.value))
-    for person, cleaner in cleaners.items():
-        beats[person].extend(cleaner.flush())
-    several = len(beats) > 1
+        windows = people.get(reading.person)
+        if windows is None:
+            windows = people[reading.person] = _PersonWindows(window_s, config)
+        windows.add(reading)
+    several = len(people) > 1
     rows: list[dict[str, object]] = []
-    for person, person_beats in sorted(beats.items()):
-        if not person_beats:
-            continue
-        start = person_beats[0].time - person_beats[0].rr_ms / 1000
-        current: list[Beat] = []
-        window_end = start + window_s
-        for beat in person_beats:
-            while beat.time > window_end:
-                rows.append(_row(window_end - window_s, current, window_s, config, person, several))
-                current = []
-                window_end += window_s
-            current.append(beat)
-        if current:
-            rows.append(_row(window_end - window_s, current, window_s, config, person, several))
+    for person, windows in sorted(people.items()):
+        windows.close()
+        if several:
+            for row in windows.rows:
+                row["person"] = person
+        rows += windows.rows
     rows.sort(key=lambda row: (float(str(row["t"])), str(row.get("person", ""))))
     yield from rows
 
 
+class _PersonWindows:
+    """One person's beats, cleaned as live and cut into back-to-back windows, each summed up
+    into its row (without the person) as it closes."""
+
+    def __init__(self, window_s: float, config: SignalsConfig) -> None:
+        self.window_s, self.config = window_s, config
+        self.cleaner = BeatCleaner(gap_s=config.rr_gap)
+        self.rows: list[dict[str, object]] = []
+        self._current: list[Beat] = []
+        #: Where the open window ends (None: before the first beat).
+        self._window_end: float | None = None
+
+    def add(self, reading: Reading) -> None:
+        for beat in self.cleaner.add(reading.time, reading.value):
+            self._add_beat(beat)
+
+    def close(self) -> None:
+        """The beats the cleaner still holds, and the last window."""
+        for beat in self.cleaner.flush():
+            self._add_beat(beat)
+        if self._current and self._window_end is not None:
+            self._close_window(self._window_end)
+
+    def _add_beat(self, beat: Beat) -> None:
+        window_s, window_end = self.window_s, self._window_end
+        if window_end is None:  # the first window starts where the first beat does
+            window_end = beat.time - beat.rr_ms / 1000 + window_s
+        while beat.time > window_end:
+            self._close_window(window_end)
+            window_end += window_s
+        self._window_end = window_end
+        self._current.append(beat)
+
+    def _close_window(self, window_end: float) -> None:
+        start = window_end - self.window_s
+        self.rows.append(_row(start, self._current, self.window_s, self.config))
+        self._current = []
+
+
 def _row(
-    start: float,
-    beats: list[Beat],
-    window_s: float,
-    config: SignalsConfig,
-    person: str,
-    several: bool,
+    start: float, beats: list[Beat], window_s: float, config: SignalsConfig
 ) -> dict[str, object]:
     stats: WindowStats = stats_of(beats, window_s)
     usable = (
@@ -75,8 +107,6 @@ def _row(
         "quality": round(stats.quality, 2),
         "corrected": round(stats.corrected, 3),
     }
-    if several:
-        row["person"] = person
     return row
 
 
@@ -86,10 +116,7 @@ def _r(value: float | None, digits: int) -> float | None:
 
 def run_analyze(path: Path, window_s: float, as_json: bool, out: TextIO) -> int:
     """Print the windows of the recording at ``path``; returns the exit status."""
-    from ambient.recordings import read_recording
-
-    readings = read_recording(path)
-    rows = list(analyze(readings, window_s, SignalsConfig()))
+    rows = windows_of_file(path, window_s, SignalsConfig())
     if as_json:
         for row in rows:
             out.write(json.dumps(row) + "\n")
@@ -103,3 +130,16 @@ def run_analyze(path: Path, window_s: float, as_json: bool, out: TextIO) -> int:
         cells = ("-" if row.get(c) is None else str(row.get(c)) for c in columns)
         out.write("  ".join(f"{cell:>9}" for cell in cells) + "\n")
     return 0
+
+
+def windows_of_file(path: Path, window_s: float, config: SignalsConfig) -> list[dict[str, object]]:
+    """The rows of :func:`analyze` for the recording at ``path``: read as it is analysed when
+    it is in time order, else read whole and sorted (and analysed again from the start)."""
+    from ambient.recordings import OutOfOrder, RecordingStream, read_recording
+
+    try:
+        with RecordingStream(path) as stream:
+            readings = itertools.chain.from_iterable(stream.batches())
+            return list(analyze(readings, window_s, config))
+    except OutOfOrder:
+        return list(analyze(read_recording(path), window_s, config))
