@@ -5,69 +5,68 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 
 _LOGGER = logging.getLogger(__name__)
 
+_Message = TypeVar("_Message")
+
+
+class _Listeners(Generic[_Message]):
+    """Listeners of one kind of message, each handed every message in the order they came."""
+
+    __slots__ = ("_listeners",)
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[_Message], None]] = []
+
+    def add(self, listener: Callable[[_Message], None]) -> None:
+        self._listeners.append(listener)
+
+    def publish(self, message: _Message) -> None:
+        # One faulty listener must not stop the others, nor the pipeline.
+        for listener in self._listeners:
+            try:
+                listener(message)
+            except Exception:
+                _LOGGER.exception("Listener %r failed", listener)
+
 
 class Hub:
     def __init__(self) -> None:
-        self._signal_listeners: list[Callable[[SignalUpdate], None]] = []
+        signals: _Listeners[SignalUpdate] = _Listeners()
         # The same listeners, split by whether they hear a split update's first half.
-        self._first_listeners: list[Callable[[SignalUpdate], None]] = []
-        self._later_listeners: list[Callable[[SignalUpdate], None]] = []
-        self._trace_listeners: list[Callable[[TraceRecord], None]] = []
-        self._event_listeners: list[Callable[[ExternalEvent], None]] = []
+        first: _Listeners[SignalUpdate] = _Listeners()
+        later: _Listeners[SignalUpdate] = _Listeners()
+        traces: _Listeners[TraceRecord] = _Listeners()
+        events: _Listeners[ExternalEvent] = _Listeners()
+        self._signals, self._first, self._later = signals, first, later
+        self._traces, self._events = traces, events
+        # The publishers are the listener lists' own bound methods, not methods of the hub
+        # that call them: every signal update of every person goes through one, and a
+        # simulated day makes a hundred thousand.
+        #: Hands an update to every signal listener.
+        self.publish_signals: Callable[[SignalUpdate], None] = signals.publish
+        #: The first half of a split update: to the listeners that asked for it.
+        self.publish_first_signals: Callable[[SignalUpdate], None] = first.publish
+        #: A split update in full, once worked out: to every other listener.
+        self.publish_later_signals: Callable[[SignalUpdate], None] = later.publish
+        self.publish_trace: Callable[[TraceRecord], None] = traces.publish
+        self.publish_event: Callable[[ExternalEvent], None] = events.publish
         #: Named callables whose results make up ``ambient status`` (sensors, rules, …).
         self.status_providers: dict[str, Callable[[], Any]] = {}
 
     def on_signals(self, listener: Callable[[SignalUpdate], None], *, first: bool = False) -> None:
         """``listener`` hears every signal update. ``first``: of a signal engine's split update
         (the live daemon's) it hears only the first half, the signals it reads, before the
-        others are worked out (see :meth:`publish_first_signals`); without it, the full one."""
-        self._signal_listeners.append(listener)
-        (self._first_listeners if first else self._later_listeners).append(listener)
+        others are worked out (see ``publish_first_signals``); without it, the full one."""
+        self._signals.add(listener)
+        (self._first if first else self._later).add(listener)
 
     def on_trace(self, listener: Callable[[TraceRecord], None]) -> None:
-        self._trace_listeners.append(listener)
+        self._traces.add(listener)
 
     def on_event(self, listener: Callable[[ExternalEvent], None]) -> None:
-        self._event_listeners.append(listener)
-
-    def publish_signals(self, update: SignalUpdate) -> None:
-        self._publish(self._signal_listeners, update)
-
-    @staticmethod
-    def _publish(listeners: list[Callable[[SignalUpdate], None]], update: SignalUpdate) -> None:
-        # `_call` written out: every signal update of every person comes here.
-        for listener in listeners:
-            try:
-                listener(update)
-            except Exception:
-                _LOGGER.exception("Listener %r failed", listener)
-
-    def publish_first_signals(self, update: SignalUpdate) -> None:
-        """The first half of a split update: to the listeners that asked for it."""
-        self._publish(self._first_listeners, update)
-
-    def publish_later_signals(self, update: SignalUpdate) -> None:
-        """A split update in full, once worked out: to every other listener."""
-        self._publish(self._later_listeners, update)
-
-    def publish_trace(self, record: TraceRecord) -> None:
-        for listener in self._trace_listeners:
-            self._call(listener, record)
-
-    def publish_event(self, event: ExternalEvent) -> None:
-        for listener in self._event_listeners:
-            self._call(listener, event)
-
-    @staticmethod
-    def _call(listener: Callable[[Any], None], message: object) -> None:
-        # One faulty listener must not stop the others, nor the pipeline.
-        try:
-            listener(message)
-        except Exception:
-            _LOGGER.exception("Listener %r failed", listener)
+        self._events.add(listener)
