@@ -16,7 +16,7 @@ import gc
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
+from ambient.evaluate.changes import SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.recordings import OutOfOrder, Recording, RecordingStream
@@ -46,8 +47,11 @@ class SimulationError(Exception):
 class Simulation:
     start: float
     traces: list[TraceRecord]
-    #: Every signal update of the replay, in time order (what evaluate and the plots read).
+    #: Every signal update of the replay, in time order (asked for with ``keep_signals``).
     signals: list[SignalUpdate] = field(default_factory=list)
+    #: The first person's signal changes, kept compactly (``keep_changes``: what evaluate and
+    #: the pictures read).
+    changes: SignalChanges | None = None
     #: The labels a replayed recording carried in its own label rows, if any.
     labels: Labels | None = None
     #: Clock time of the last reading replayed.
@@ -106,13 +110,18 @@ async def simulate(
     recording: Path | None,
     states: Mapping[str, str] | None = None,
     keep_signals: bool = False,
+    *,
+    keep_changes: bool = False,
 ) -> Simulation:
     """Every trace of the replay, in time order, and with ``keep_signals`` every signal
-    update (a day of them is large: only pictures and evaluations ask). ``states`` are HA
-    entity states (entity id -> state) the rules see from the start, as if HA had sent them."""
+    update (a day of them is large), with ``keep_changes`` the first person's signal changes
+    (what pictures and evaluations read, in a sixth of the memory). ``states`` are HA entity
+    states (entity id -> state) the rules see from the start, as if HA had sent them."""
     configs = recording_configs(config, recording)
     try:
-        return await replay_files(config, configs, states or {}, keep_signals)
+        return await replay_files(
+            config, configs, states or {}, keep_signals, keep_changes=keep_changes
+        )
     except LabelsError as exc:
         raise SimulationError(str(exc)) from None
 
@@ -122,12 +131,14 @@ async def replay_files(
     configs: list[RecordingSensorConfig],
     states: Mapping[str, str],
     keep_signals: bool,
+    *,
+    keep_changes: bool = False,
 ) -> Simulation:
     """Replay the recordings of ``configs`` (with the labels their label rows give, a
     :class:`LabelsError` when those do not pair up), each read as it replays; when one turns
     out not to be in time order, again with each read whole."""
     try:
-        return await _replay_streamed(config, configs, states, keep_signals)
+        return await _replay_streamed(config, configs, states, keep_signals, keep_changes)
     except OutOfOrder as exc:
         _LOGGER.info(
             "%s:%d: a row earlier than the one before it: replaying again, the recording read "
@@ -135,7 +146,7 @@ async def replay_files(
             exc.path,
             exc.line,
         )
-    return await _replay_whole(config, configs, states, keep_signals)
+    return await _replay_whole(config, configs, states, keep_signals, keep_changes)
 
 
 def _origin_s(configs: list[RecordingSensorConfig]) -> float:
@@ -150,6 +161,7 @@ async def _replay_streamed(
     configs: list[RecordingSensorConfig],
     states: Mapping[str, str],
     keep_signals: bool,
+    keep_changes: bool,
 ) -> Simulation:
     """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
     not in time order (a row out of order ends the replay there)."""
@@ -160,7 +172,7 @@ async def _replay_streamed(
             name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
             stream = open_for_replay(sensor_config.path, person, people, name, _origin_s(configs))
             streams.append(open_files.enter_context(stream))
-        result = await replay(config, configs, streams, states, keep_signals)
+        result = await replay(config, configs, streams, states, keep_signals, keep_changes)
     labels = [labels_of_stream(s, str(c.path)) for s, c in zip(streams, configs, strict=True)]
     result.labels = next((found for found in labels if found is not None), None)
     return result
@@ -171,6 +183,7 @@ async def _replay_whole(
     configs: list[RecordingSensorConfig],
     states: Mapping[str, str],
     keep_signals: bool,
+    keep_changes: bool,
 ) -> Simulation:
     """The replay with each recording read whole (sorted) first."""
     recordings: list[Recording] = []
@@ -183,7 +196,7 @@ async def _replay_whole(
         )
         recordings.append(loaded)
         labels = labels or own_labels
-    result = await replay(config, configs, recordings, states, keep_signals)
+    result = await replay(config, configs, recordings, states, keep_signals, keep_changes)
     result.labels = labels
     return result
 
@@ -194,6 +207,7 @@ async def replay(
     recordings: Sequence[Recording | RecordingStream],
     states: Mapping[str, str],
     keep_signals: bool = True,
+    keep_changes: bool = False,
 ) -> Simulation:
     """Replay recordings already read or opened (one per sensor config) on a virtual clock.
     A recording opened to be read as it replays that turns out not to be replayable so ends
@@ -206,12 +220,16 @@ async def replay(
     ]
     traces: list[TraceRecord] = []
     signals: list[SignalUpdate] = []
+    changes = SignalChanges(start) if keep_changes else None
+    listeners: list[Callable[[SignalUpdate], None]] = [signals.append] if keep_signals else []
+    if changes is not None:
+        listeners.append(changes)
     options = DaemonOptions(
         report_only=True,
         sensors=[*sensors],
         store_in_memory=True,
         trace_listeners=[traces.append],
-        signal_listeners=[signals.append] if keep_signals else [],
+        signal_listeners=listeners,
         entity_states=dict(states),
         services=False,
     )
@@ -225,7 +243,7 @@ async def replay(
         raise failure
     traces.sort(key=lambda record: record.time)
     signals.sort(key=lambda update: update.time)
-    return Simulation(start, traces, signals, end=end_time(recordings, start))
+    return Simulation(start, traces, signals, changes=changes, end=end_time(recordings, start))
 
 
 @contextlib.contextmanager
@@ -295,7 +313,7 @@ def run_simulate(
         from ambient.plot import require_matplotlib
 
         require_matplotlib()
-    result = asyncio.run(simulate(config, recording, states, keep_signals=plot_path is not None))
+    result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json) + "\n")
     if plot_path is not None:

@@ -1,6 +1,6 @@
 """Replay each recording on a virtual clock (as ``simulate`` does: no devices, brokers, HA or
 state file; read as it replays when it is in time order) and score the rules' firings against
-its labels. The replay's signal updates are kept: the timeline and the unknown shares read them."""
+its labels. The replay's signal changes are kept: the timeline and the unknown shares read them."""
 
 from __future__ import annotations
 
@@ -137,7 +137,9 @@ def evaluate_recording(
     person = config.people[0].id if config.people else None
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
     try:  # rows for people the config does not know are reported and skipped
-        result = asyncio.run(replay_files(config, [sensor], states, keep_signals=True))
+        result = asyncio.run(
+            replay_files(config, [sensor], states, keep_signals=False, keep_changes=True)
+        )
     except LabelsError as exc:
         raise EvaluationError(str(exc)) from None
     labels, source = result.labels, "rows" if result.labels is not None else None

@@ -9,12 +9,10 @@ from dataclasses import dataclass, field
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.triggers import SignalTriggerConfig
+from ambient.evaluate.changes import Change as Change  # what the pictures read
+from ambient.evaluate.changes import SignalChanges, SignalColumn
 from ambient.labels import Labels
-from ambient.messages import SignalScalar
 from ambient.simulate import Simulation
-
-#: One change of a signal: (seconds from the start, value or None, reason when unknown).
-Change = tuple[float, SignalScalar | None, str | None]
 
 #: Trace events a timeline shows.
 SHOWN_EVENTS = frozenset({"fired", "recovered", "suppressed"})
@@ -53,13 +51,15 @@ class Timeline:
     name: str
     duration_s: float
     person: str | None
-    signals: dict[str, list[Change]] = field(default_factory=dict)
+    #: Each signal's changes (read them with ``changes``).
+    signals: dict[str, SignalColumn] = field(default_factory=dict)
     events: list[RuleEvent] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
     labels: Labels | None = None
 
     def changes(self, signal: str) -> list[Change]:
-        return self.signals.get(signal, [])
+        column = self.signals.get(signal)
+        return [] if column is None else column.changes()
 
 
 def build_timeline(
@@ -71,16 +71,14 @@ def build_timeline(
     labels: Labels | None = None,
 ) -> Timeline:
     """The timeline of the first person with signals (a recording is one person's), showing
-    the rules ``rule_ids`` (default: every rule with a signal trigger)."""
+    the rules ``rule_ids`` (default: every rule with a signal trigger). The replay kept its
+    changes (``keep_changes``), or every update (``keep_signals``)."""
     start = result.start
-    person = next((u.person for u in result.signals), None)
-    changes: dict[str, list[Change]] = {}
-    for update in result.signals:
-        if update.person != person:
-            continue
-        t = update.time - start
-        for signal, value in update.values.items():
-            changes.setdefault(signal, []).append((t, value.value, value.reason))
+    changes = result.changes
+    if changes is None:
+        changes = SignalChanges(start)
+        for update in result.signals:
+            changes(update)
     rules = selected_rules(config, rule_ids)
     wanted = {rule.id for rule in rules}
     events = [
@@ -91,8 +89,8 @@ def build_timeline(
     return Timeline(
         name=name,
         duration_s=max(0.0, result.end - start),
-        person=person,
-        signals=changes,
+        person=changes.person,
+        signals=changes.signals,
         events=events,
         thresholds=[t for rule in rules for t in thresholds(rule, states)],
         labels=labels or result.labels,
