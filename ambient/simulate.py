@@ -4,8 +4,9 @@ Nothing outside the process is touched: no devices, brokers or Home Assistant, n
 Actions are reported, not performed. The same recording gives the same output every time.
 
 A recording in time order (as ``ambient record`` writes it) is read as it replays, a block of
-rows at a time, so a month of beats takes the memory of a block; one that is not is found out at
-its first row out of order, and the replay starts again with the files read whole and sorted.
+rows at a time, so a month of beats takes about the memory an hour takes; one that is not is
+found out at its first row out of order, and the replay starts again with the files read whole
+and sorted.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ async def simulate(
 ) -> Simulation:
     """Every trace of the replay, in time order, and with ``keep_signals`` every signal
     update (a day of them is large), with ``keep_changes`` the first person's signal changes
-    (what pictures and evaluations read, in a sixth of the memory). ``states`` are HA entity
+    (what pictures and evaluations read, in a third of the memory). ``states`` are HA entity
     states (entity id -> state) the rules see from the start, as if HA had sent them."""
     configs = recording_configs(config, recording)
     try:
