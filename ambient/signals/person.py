@@ -3,8 +3,9 @@ computed from them. Every signal is a value or unknown-with-a-reason, never a gu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, tzinfo
+from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from ambient.config.people import PersonConfig
@@ -98,11 +99,31 @@ class _Stress(NamedTuple):
     reason: str | None
 
 
-class _Moment(NamedTuple):
-    """What one update worked out, from which each signal follows without touching state.
+class _Moment:
+    """What an update worked out, from which each signal follows without touching state.
 
-    Its first part (up to ``rr_reason``) is worked out first; a moment of the first part only
-    has None in the other fields, and only the :data:`HEART_SIGNALS`' producers read it."""
+    One per person, filled afresh by each update (no object made per update: a simulated day
+    makes a hundred thousand). Its first part (the fields up to ``rr_reason`` below) is filled
+    first; until the rest is, the other fields still hold the previous update's, and only the
+    :data:`HEART_SIGNALS`' producers read it."""
+
+    __slots__ = (
+        "activity",
+        "contact",
+        "contact_reason",
+        "fresh_rr",
+        "hr",
+        "hr_reason",
+        "hrv_reason",
+        "ln_z",
+        "norm",
+        "now",
+        "primary",
+        "rr_available",
+        "rr_reason",
+        "si",
+        "stress",
+    )
 
     now: float
     contact: bool | None
@@ -121,9 +142,8 @@ class _Moment(NamedTuple):
     stress: _Stress
 
 
-#: The fields of :class:`_Moment` its first part fills, and the others' None until the rest.
-_HEART_FIELDS: Final = _Moment._fields.index("rr_reason") + 1
-_REST_OF_MOMENT: Final = (None,) * (len(_Moment._fields) - _HEART_FIELDS)
+#: What an unsplit update carries from a first half: nothing.
+_NOTHING_CARRIED: Final[Mapping[str, SignalValue]] = MappingProxyType({})
 
 
 def _contact(m: _Moment) -> Outcome:
@@ -299,6 +319,7 @@ class PersonSignals:
         self.emitted: dict[str, SignalValue] = {}
         self.outcomes: dict[str, Outcome] = {}  # the last computed, to tell what changed
         self._moment: _Moment | None = None  # what the last update worked out
+        self._next_moment = _Moment()  # filled by each update, then kept as `_moment`
         read = self.read
         self._produce = _PRODUCERS
         read_producers = tuple(
@@ -312,7 +333,7 @@ class PersonSignals:
             (name, None if name in first else produce) for name, produce in read_producers
         )
         self._first_heart_only = first.isdisjoint(_PRODUCERS.keys() - HEART_SIGNALS)
-        self._split: tuple[_Moment, dict[str, SignalValue]] | None = None  # between the halves
+        self._first_changed: dict[str, SignalValue] | None = None  # between a split's halves
         self._previous_rr: float | None = None
         self._next_sample: float | None = None  # first sample one window after the start
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
@@ -413,18 +434,20 @@ class PersonSignals:
         stamped ``now`` (the engine's update, every ``update_interval`` for every person: one
         pass, a :class:`SignalValue` only for what changed). What the update worked out is
         kept, so :meth:`outcome` gives any other signal as of this moment."""
-        return self._changes(self._advance_rest(self._advance_heart(now)), {})
+        moment = self._next_moment
+        self._advance_heart(moment, now)
+        self._advance_rest(moment)
+        return self._changes(moment, _NOTHING_CARRIED)
 
     def update_first(self, now: float) -> dict[str, SignalValue]:
         """The first half of a split update (see ``first``): the first signals as of ``now``,
         those whose value or reason changed as values stamped ``now``, as :meth:`update` gives
         them. When they are all :data:`HEART_SIGNALS`, the rest of the moment (windows,
         baseline, activity, the score) waits for :meth:`update_rest`, which must come next."""
-        heart = self._advance_heart(now)
-        if self._first_heart_only:
-            moment = _new_tuple(_Moment, heart + _REST_OF_MOMENT)
-        else:
-            moment = self._advance_rest(heart)
+        moment = self._next_moment
+        self._advance_heart(moment, now)
+        if not self._first_heart_only:
+            self._advance_rest(moment)
         last = self.outcomes
         changed: dict[str, SignalValue] = {}
         for name, produce in self._first_producers:
@@ -441,20 +464,23 @@ class PersonSignals:
                         last[metric] = outcome
                         changed[metric] = _signal_value(outcome[0], now, outcome[1])
         self.emitted.update(changed)
-        self._split = (moment, changed)
+        self._first_changed = changed
         return changed
 
     def update_rest(self) -> dict[str, SignalValue]:
         """The second half of a split update: what :meth:`update` would have returned for it,
         in the same order (the first half's changes among them)."""
-        assert self._split is not None, "update_rest without update_first"
-        moment, first_changed = self._split
-        self._split = None
+        first_changed = self._first_changed
+        assert first_changed is not None, "update_rest without update_first"
+        self._first_changed = None
+        moment = self._next_moment
         if self._first_heart_only:
-            moment = self._advance_rest(moment[:_HEART_FIELDS])
+            self._advance_rest(moment)
         return self._changes(moment, first_changed)
 
-    def _changes(self, moment: _Moment, carried: dict[str, SignalValue]) -> dict[str, SignalValue]:
+    def _changes(
+        self, moment: _Moment, carried: Mapping[str, SignalValue]
+    ) -> dict[str, SignalValue]:
         """Keep ``moment`` and give the read signals that changed with it, in order: a first
         signal of a split update (producer None) as ``carried`` from the first half."""
         self._moment = moment
@@ -512,11 +538,11 @@ class PersonSignals:
         fresh = self._fresh(metric, now, self.config.metric_stale_after)
         return _known(self.metrics[metric] if fresh else None, _DEFAULT_PRECISION, STALE)
 
-    def _advance_heart(self, now: float) -> tuple[Any, ...]:
-        """Move the person's state to ``now`` and keep what every signal is made from, in two
-        parts (``_advance_rest(_advance_heart(now))``); both run at every update whatever is
-        read: the state must not depend on the readers. This first part settles beats and
-        works out contact and heart rate: the first fields of the :class:`_Moment`."""
+    def _advance_heart(self, moment: _Moment, now: float) -> None:
+        """Move the person's state to ``now`` and keep what every signal is made from in
+        ``moment``, in two parts (``_advance_heart`` then ``_advance_rest``); both run at every
+        update whatever is read: the state must not depend on the readers. This first part
+        settles beats and works out contact and heart rate: the first fields of the moment."""
         cfg = self.config
         last_time = self.last_time
         rr_at, hr_at, contact_at = last_time.get(RR), last_time.get(HR), last_time.get(CONTACT)
@@ -545,22 +571,19 @@ class PersonSignals:
             hr = self.hr_reading  # a sparse (wrist) stream: the sensor's own HR is steadier
         elif fresh_rr:
             hr = self.hr_window.hr(now)
-        fields = (
-            now,
-            contact,
-            NO_DATA if contact_at is None else STALE,
-            hr,
-            hr_reason,
-            True if fresh_rr else (False if fresh_hr else None),
-            fresh_rr,
-            _rr_reason(contact_lost, fresh_rr, fresh_hr, rr_at is not None),
-        )
-        return fields
+        moment.now = now
+        moment.contact = contact
+        moment.contact_reason = NO_DATA if contact_at is None else STALE
+        moment.hr = hr
+        moment.hr_reason = hr_reason
+        moment.rr_available = True if fresh_rr else (False if fresh_hr else None)
+        moment.fresh_rr = fresh_rr
+        moment.rr_reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, rr_at is not None)
 
-    def _advance_rest(self, heart: tuple[Any, ...]) -> _Moment:
+    def _advance_rest(self, moment: _Moment) -> None:
         """The second part, from the first's fields: the windows expired, the baseline's norm
         (and its sample, once a window), activity and the score's average."""
-        now, _, _, hr, hr_reason, _, _, rr_reason = heart
+        now, hr, hr_reason, rr_reason = moment.now, moment.hr, moment.hr_reason, moment.rr_reason
         cfg = self.config
         primary = self.windows[0].stats(now)
         hrv_reason = rr_reason
@@ -586,8 +609,13 @@ class PersonSignals:
         next_sample = self._next_sample
         if next_sample is None or now >= next_sample:  # once a window (no call in between)
             self._sample_baseline(now, state, hr, primary, usable)
-        fields = (*heart, hrv_reason, primary, si, norm, ln_z, state, stress)
-        return _new_tuple(_Moment, fields)  # a named tuple's own __new__ is a Python call
+        moment.hrv_reason = hrv_reason
+        moment.primary = primary
+        moment.si = si
+        moment.norm = norm
+        moment.ln_z = ln_z
+        moment.activity = state
+        moment.stress = stress
 
     def _stress(
         self,
