@@ -120,35 +120,38 @@ class BeatWindow:
         """Add a beat by its terms (a person's windows share one :class:`BeatTerms`).
 
         The sums are updated here rather than in helpers: this runs for every window at every
-        beat. Adding a zero term leaves a float sum exactly as it was, so no branches."""
+        beat. Adding a zero term leaves a float sum exactly as it was, so no branches. The
+        terms are unpacked, not read by name: a named tuple's field is a descriptor the
+        interpreter looks up afresh at each read."""
         beats = self._beats
         beats.append(terms)
-        self._sum_rr += terms.rr_ms
-        self._clean_ms += terms.clean_ms
-        self._corrected += terms.corrected
+        time, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50 = terms
+        self._sum_rr += rr_ms
+        self._clean_ms += clean_ms
+        self._corrected += corrected
         if self.hrv:
-            self._sum_rr2 += terms.rr_sq
-            self._diffs += terms.diffs
-            self._sum_d2 += terms.diff_sq
-            self._nn50 += terms.nn50
+            self._sum_rr2 += rr_sq
+            self._diffs += diffs
+            self._sum_d2 += diff_sq
+            self._nn50 += nn50
         if self._keeps_shape:
             self._shape_in(terms)
-        start = terms.time - self.length_s
-        if beats[0].time <= start:
-            if self._keeps_shape or len(beats) < 2 or beats[1].time <= start:
-                self.expire(terms.time)
+        start = time - self.length_s
+        if beats[0][0] <= start:  # the oldest beat's time
+            if self._keeps_shape or len(beats) < 2 or beats[1][0] <= start:
+                self.expire(time)
                 return
             # `expire` of the usual single beat out, written out (it runs for every window at
             # every beat): the same subtractions in the same order
-            old = beats.popleft()
-            self._sum_rr -= old.rr_ms
-            self._clean_ms -= old.clean_ms
-            self._corrected -= old.corrected
+            _, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50 = beats.popleft()
+            self._sum_rr -= rr_ms
+            self._clean_ms -= clean_ms
+            self._corrected -= corrected
             if self.hrv:
-                self._sum_rr2 -= old.rr_sq
-                self._diffs -= old.diffs
-                self._sum_d2 -= old.diff_sq
-                self._nn50 -= old.nn50
+                self._sum_rr2 -= rr_sq
+                self._diffs -= diffs
+                self._sum_d2 -= diff_sq
+                self._nn50 -= nn50
             self._since_rebuild += 1
             if self._since_rebuild > len(beats) + 16:
                 self._rebuild()
