@@ -205,8 +205,7 @@ class BeatCleaner:
         at it (that needs |d1| > 1) and what `_classify` would call normal. Written out,
         with the three rolling windows' `add` inline: this runs for nearly every beat.
         False: nothing done, `_settle_first` decides."""
-        first = pending[0]
-        rr_ms = first.rr_ms
+        time, rr_ms, after_gap = pending[0]  # unpacked: a named tuple's fields are slow to read
         recent = self._recent_out
         values = recent.values  # the median of the recent beats, written out
         mid = len(values) // 2
@@ -249,11 +248,7 @@ class BeatCleaner:
         insort(values, rr_ms)
         pending.pop(0)
         # `_emit` of a clean beat
-        out.append(
-            _new_tuple(
-                Beat, (first.time, rr_ms, False, self._last_out_clean and not first.after_gap)
-            )
-        )
+        out.append(_new_tuple(Beat, (time, rr_ms, False, self._last_out_clean and not after_gap)))
         self._last_out_rr = rr_ms
         self._last_out_clean = True
         return True

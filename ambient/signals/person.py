@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, tzinfo
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
@@ -59,7 +59,7 @@ _BASELINE_CONFIDENCE = {PRIOR: 0.25, PROVISIONAL: 0.7}
 #: Stressed minutes in a row left out of the baseline before their level counts as rest.
 _MAX_SKIPPED_MINUTES = 60
 
-#: Makes a named tuple from a plain one of all its fields (per update: a named tuple's own
+#: Makes a named tuple from a plain one of all its fields (per beat: a named tuple's own
 #: constructor is a Python call).
 _new_tuple: Final = tuple.__new__
 
@@ -90,15 +90,6 @@ Outcome = tuple[SignalScalar | None, str | None]
 HEART_SIGNALS: Final = frozenset({"contact", "hr", "rr_available"})
 
 
-class _Stress(NamedTuple):
-    """The score, its basis and confidence; ``reason`` when they are unknown."""
-
-    score: float | None
-    basis: str | None
-    confidence: float | None
-    reason: str | None
-
-
 class _Moment:
     """What an update worked out, from which each signal follows without touching state.
 
@@ -109,6 +100,8 @@ class _Moment:
 
     __slots__ = (
         "activity",
+        "basis",
+        "confidence",
         "contact",
         "contact_reason",
         "fresh_rr",
@@ -121,8 +114,9 @@ class _Moment:
         "primary",
         "rr_available",
         "rr_reason",
+        "score",
         "si",
-        "stress",
+        "stress_reason",
     )
 
     now: float
@@ -139,7 +133,11 @@ class _Moment:
     norm: Norm
     ln_z: float | None
     activity: str | None
-    stress: _Stress
+    # The stress score, its basis and confidence; ``stress_reason`` when they are unknown.
+    score: float | None
+    basis: str | None
+    confidence: float | None
+    stress_reason: str | None
 
 
 #: What an unsplit update carries from a first half: nothing.
@@ -222,23 +220,20 @@ def _activity_state(m: _Moment) -> Outcome:
 
 
 def _stress_score(m: _Moment) -> Outcome:
-    stress = m.stress
-    if stress.reason is not None:
-        return (None, stress.reason)
-    score = stress.score
+    if m.stress_reason is not None:
+        return (None, m.stress_reason)
+    score = m.score
     return (None, "") if score is None else (round(score, _SCORE_DIGITS), None)
 
 
 def _stress_basis(m: _Moment) -> Outcome:
-    stress = m.stress
-    return (None, stress.reason) if stress.reason is not None else (stress.basis, None)
+    return (None, m.stress_reason) if m.stress_reason is not None else (m.basis, None)
 
 
 def _stress_confidence(m: _Moment) -> Outcome:
-    stress = m.stress
-    if stress.reason is not None:
-        return (None, stress.reason)
-    return _known(stress.confidence, PRECISION["stress_confidence"], "")
+    if m.stress_reason is not None:
+        return (None, m.stress_reason)
+    return _known(m.confidence, PRECISION["stress_confidence"], "")
 
 
 #: How each built-in signal follows from an update's :class:`_Moment`, in the order updates
@@ -583,7 +578,7 @@ class PersonSignals:
     def _advance_rest(self, moment: _Moment) -> None:
         """The second part, from the first's fields: the windows expired, the baseline's norm
         (and its sample, once a window), activity and the score's average."""
-        now, hr, hr_reason, rr_reason = moment.now, moment.hr, moment.hr_reason, moment.rr_reason
+        now, hr, rr_reason = moment.now, moment.hr, moment.rr_reason
         cfg = self.config
         primary = self.windows[0].stats(now)
         hrv_reason = rr_reason
@@ -605,7 +600,7 @@ class PersonSignals:
         # so a calm person whose rest is high is not taken for exercising.
         reserve_from = norm.hr_mean + (2 * norm.hr_sd if norm.state == PRIOR else 0.0)
         state = self.activity.state(now, hr, reserve_from)
-        stress = self._stress(now, state, hr, hr_reason, ln_z, primary.pairs, norm)
+        self._score_stress(moment, state, ln_z, primary.pairs, norm)
         next_sample = self._next_sample
         if next_sample is None or now >= next_sample:  # once a window (no call in between)
             self._sample_baseline(now, state, hr, primary, usable)
@@ -615,24 +610,20 @@ class PersonSignals:
         moment.norm = norm
         moment.ln_z = ln_z
         moment.activity = state
-        moment.stress = stress
 
-    def _stress(
-        self,
-        now: float,
-        state: str | None,
-        hr: float | None,
-        hr_reason: str,
-        ln_z: float | None,
-        pairs: int,
-        norm: Norm,
-    ) -> _Stress:
-        """The stress score, its basis and confidence: from HRV and HR when the window has
-        enough clean pairs, else from HR alone; unknown only with no HR or while exercising."""
-        reason = EXERCISE if state in ("active", "recovering") else hr_reason
+    def _score_stress(
+        self, moment: _Moment, state: str | None, ln_z: float | None, pairs: int, norm: Norm
+    ) -> None:
+        """The stress score, its basis and confidence, into ``moment`` (whose heart rate they
+        follow): from HRV and HR when the window has enough clean pairs, else from HR alone;
+        unknown only with no HR or while exercising."""
+        now, hr = moment.now, moment.hr
+        reason = EXERCISE if state in ("active", "recovering") else moment.hr_reason
         if hr is None or reason == EXERCISE:
             self._smoother.reset()
-            return _new_tuple(_Stress, (None, None, None, reason))
+            moment.score = moment.basis = moment.confidence = None
+            moment.stress_reason = reason
+            return
         hr_z = (hr - norm.hr_mean) / norm.hr_sd  # a z-score
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
@@ -642,8 +633,10 @@ class PersonSignals:
             share = pairs / (3 * self.config.min_pairs)
             share = share if share < 1.0 else 1.0  # `min`, written out (at every update)
             data = _HR_ONLY_CONFIDENCE + (1 - _HR_ONLY_CONFIDENCE) * share
-        confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
-        return _new_tuple(_Stress, (score, basis, confidence, None))
+        moment.score = score
+        moment.basis = basis
+        moment.confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
+        moment.stress_reason = None
 
     def _stressed_minute(self, now: float) -> bool:
         """A minute the score calls stressed (above 50) is not rest: the baseline must not
