@@ -49,3 +49,18 @@ def test_output_into_a_closed_pipe_ends_quietly() -> None:
     )
     assert len(result.stdout.splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_bad_rows_far_into_a_recording_are_reported_with_file_and_line(tmp_path: Path) -> None:
+    """A recording in time order is read as it is analysed; its bad rows are still reported,
+    each naming its file and line, and left out of the windows."""
+    lines = DEMO.read_text().splitlines(keepends=True)
+    bad = [*lines[:-100], "3500.1,rr,5,alex\n", *lines[-100:]]
+    recording = tmp_path / "bad.csv"
+    recording.write_text("".join(bad))
+    result = analyze("--recording", str(recording), "--json")
+    clean = analyze("--recording", str(DEMO), "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == clean.stdout
+    line = len(lines) - 100 + 1
+    assert f"bad.csv:{line}: rr 5 is outside 200..3000 ms" in result.stderr
