@@ -94,16 +94,14 @@ def _median_of(values: Iterable[float]) -> float:
     return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-class _Raw(NamedTuple):
-    """A raw interval waiting for its look-ahead (made with ``_new_tuple``, per beat)."""
-
-    time: float
-    rr_ms: float
-    after_gap: bool  # beats were skipped before this interval (sparse sources)
-
+#: A raw interval waiting for its look-ahead: ``(time, rr_ms, after_gap)``, ``after_gap`` when
+#: beats were skipped before it (sparse sources). A plain tuple, one per beat: a named tuple
+#: costs several times as much to make, and its fields to read.
+_Raw = tuple[float, float, bool]
+_RR_MS: Final = 1  # a raw interval's rr_ms in its tuple
 
 #: Makes a named tuple from a plain one: a named tuple's own constructor is a Python call,
-#: and the cleaner makes two per beat.
+#: and the cleaner makes one per beat.
 _new_tuple: Final = tuple.__new__
 _insort: Final = bisect.insort
 _bisect_left: Final = bisect.bisect_left
@@ -160,7 +158,7 @@ class BeatCleaner:
             out.extend(self.flush())
             return out
         pending = self._pending
-        pending.append(_new_tuple(_Raw, (time, rr_ms, after_gap)))
+        pending.append((time, rr_ms, after_gap))
         if len(self._abs_drr.values) < _WARMUP_BEATS:
             if len(pending) < _WARMUP_BEATS + LOOKAHEAD_BEATS:
                 return out  # the first beats wait until thresholds can be set from them
@@ -190,7 +188,7 @@ class BeatCleaner:
 
     def _prime(self) -> None:
         """Set the thresholds from the first beats of a stream (a centred start)."""
-        values = [raw.rr_ms for raw in self._pending]
+        values = [rr_ms for _, rr_ms, _ in self._pending]
         median = _median_of(values)
         for a, b in itertools.pairwise(values):
             self._abs_drr.add(abs(b - a))
@@ -205,14 +203,14 @@ class BeatCleaner:
         at it (that needs |d1| > 1) and what `_classify` would call normal. Written out,
         with the three rolling windows' `add` inline: this runs for nearly every beat.
         False: nothing done, `_settle_first` decides."""
-        time, rr_ms, after_gap = pending[0]  # unpacked: a named tuple's fields are slow to read
+        time, rr_ms, after_gap = pending[0]
         recent = self._recent_out
         values = recent.values  # the median of the recent beats, written out
         mid = len(values) // 2
         median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
         last_out_rr = self._last_out_rr
         drr = rr_ms - (last_out_rr if last_out_rr is not None else median)
-        next_drr = pending[1].rr_ms - rr_ms
+        next_drr = pending[1][_RR_MS] - rr_ms
         # `max` of two, written out here and below (a builtin call costs more than the test)
         floor = _MIN_THRESHOLD_SHARE * median
         floor = floor if floor > _MIN_THRESHOLD_MS else _MIN_THRESHOLD_MS
@@ -256,11 +254,10 @@ class BeatCleaner:
     def _settle_first(self, out: list[Beat]) -> None:
         """Decide on the oldest pending beat (using its look-ahead) and append what it gives."""
         pending = self._pending
-        first = pending[0]
-        rr_ms = first.rr_ms
+        time, rr_ms, after_gap = pending[0]
         if not self._recent_out.values:
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
+            out.append(self._emit(time, rr_ms, corrected=False, after_gap=after_gap))
             return
         recent = self._recent_out.values  # its median, written out (this runs per beat)
         mid = len(recent) // 2
@@ -278,20 +275,20 @@ class BeatCleaner:
         abs_mrr.add(abs(mrr))
         if not ready:
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, corrected=False, after_gap=first.after_gap))
+            out.append(self._emit(time, rr_ms, corrected=False, after_gap=after_gap))
             return
         # Normalised successive differences: d[0] is this beat's, then its look-ahead's.
         if len(pending) == LOOKAHEAD_BEATS + 1:
-            second_rr, third_rr = pending[1].rr_ms, pending[2].rr_ms
+            second_rr, third_rr = pending[1][_RR_MS], pending[2][_RR_MS]
             d = [drr / th1, (second_rr - rr_ms) / th1, (third_rr - second_rr) / th1]
         else:
             d = [drr / th1]
             for i in range(1, len(pending)):
-                d.append((pending[i].rr_ms - pending[i - 1].rr_ms) / th1)
+                d.append((pending[i][_RR_MS] - pending[i - 1][_RR_MS]) / th1)
         kind = self._classify(d, mrr / th2, rr_ms, median, th2)
         if kind == "normal":
             pending.pop(0)
-            out.append(self._emit(first.time, rr_ms, False, first.after_gap))
+            out.append(self._emit(time, rr_ms, False, after_gap))
         else:
             self._correct(kind, median, out)
 
@@ -317,7 +314,7 @@ class BeatCleaner:
         # The missed/extra tests use the smaller of th2 and a quarter of the median: with
         # trailing (not centred) thresholds th2 alone lets long respiratory beats pass as missed.
         tolerance = min(th2, _PATTERN_TOLERANCE * median)
-        following = self._pending[1].rr_ms if len(self._pending) > 1 else None
+        following = self._pending[1][_RR_MS] if len(self._pending) > 1 else None
         if short_beat and following is not None and abs(rr_ms + following - median) < tolerance:
             return "extra"
         if long_beat and abs(rr_ms / 2 - median) < tolerance:
@@ -332,7 +329,7 @@ class BeatCleaner:
     def _next_is_missed(self, rr_ms: float, median: float, th2: float) -> bool:
         """The next interval is two beats long and this one is no early beat: the pattern
         looks ectopic to the s12 rule, but it is a missed beat after an ordinary one."""
-        following = self._pending[1].rr_ms
+        following = self._pending[1][_RR_MS]
         tolerance = min(th2, _PATTERN_TOLERANCE * median)
         next_missed = abs(following / 2 - median) < tolerance
         pair_fits = abs(rr_ms + following - 2 * median) < tolerance
@@ -342,32 +339,30 @@ class BeatCleaner:
 
     def _correct(self, kind: str, median: float, out: list[Beat]) -> None:
         pending = self._pending
-        first = pending.pop(0)
+        time, rr_ms, after_gap = pending.pop(0)
         if kind == "normal":
-            out.append(
-                self._emit(first.time, first.rr_ms, corrected=False, after_gap=first.after_gap)
-            )
+            out.append(self._emit(time, rr_ms, corrected=False, after_gap=after_gap))
             return
         self.corrections[kind] += 1
         if kind == "ectopic":
-            second = pending.pop(0)
-            even = (first.rr_ms + second.rr_ms) / 2
-            out.append(self._emit(first.time, even, corrected=True))
-            out.append(self._emit(second.time, even, corrected=True))
+            second_time, second_rr, _ = pending.pop(0)
+            even = (rr_ms + second_rr) / 2
+            out.append(self._emit(time, even, corrected=True))
+            out.append(self._emit(second_time, even, corrected=True))
         elif kind == "extra":
-            second = pending.pop(0)
-            out.append(self._emit(second.time, first.rr_ms + second.rr_ms, corrected=True))
+            second_time, second_rr, _ = pending.pop(0)
+            out.append(self._emit(second_time, rr_ms + second_rr, corrected=True))
         elif kind == "missed":
-            parts = max(2, round(first.rr_ms / median))
-            each = first.rr_ms / parts
+            parts = max(2, round(rr_ms / median))
+            each = rr_ms / parts
             out.extend(
-                self._emit(first.time - (parts - 1 - k) * each / 1000, each, corrected=True)
+                self._emit(time - (parts - 1 - k) * each / 1000, each, corrected=True)
                 for k in range(parts)
             )
         else:
             # long_short: an implausible interval that fits no pattern; the local median
             # stands in.
-            out.append(self._emit(first.time, median, corrected=True))
+            out.append(self._emit(time, median, corrected=True))
 
     def _emit(self, time: float, rr_ms: float, corrected: bool, after_gap: bool = False) -> Beat:
         follows_clean = self._last_out_clean and not corrected and not after_gap

@@ -16,7 +16,7 @@ from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
-from ambient.signals.windows import NN50_MS, BeatTerms, BeatWindow, WindowStats, hrv_problem
+from ambient.signals.windows import NN50_MS, BeatWindow, WindowStats, beat_terms, hrv_problem
 
 #: Decimal places each float signal is reported with (changes below this are not updates).
 PRECISION = {
@@ -58,10 +58,6 @@ _BASELINE_CONFIDENCE = {PRIOR: 0.25, PROVISIONAL: 0.7}
 
 #: Stressed minutes in a row left out of the baseline before their level counts as rest.
 _MAX_SKIPPED_MINUTES = 60
-
-#: Makes a named tuple from a plain one of all its fields (per beat: a named tuple's own
-#: constructor is a Python call).
-_new_tuple: Final = tuple.__new__
 
 #: A frozen dataclass's own ``__init__`` sets each field through ``object.__setattr__``; an
 #: update makes a :class:`SignalValue` per changed signal, so it is made as ``Reading`` makes
@@ -359,8 +355,8 @@ class PersonSignals:
 
     def feed_beat(self, time: float, rr_ms: float) -> None:
         """``feed`` of one RR interval (the engine's per-beat call, without the dispatch;
-        ``_add_beats`` written out, and in it ``BeatTerms.of``: no call of its own per beat,
-        the same terms, as a test holds)."""
+        ``_add_beats`` written out, and in it ``beat_terms``: no call of its own per beat, the
+        same terms, as a test holds)."""
         self.last_time[RR] = time
         previous_rr = self._previous_rr
         for beat in self.cleaner.add(time, rr_ms):
@@ -371,10 +367,9 @@ class PersonSignals:
             if follows_clean and previous_rr is not None:
                 diff = beat_rr - previous_rr
                 nn50 = 1 if abs(diff) > NN50_MS else 0
-                fields = (beat_time, beat_rr, square, clean_ms, corrected, 1, diff * diff, nn50)
+                terms = (beat_time, beat_rr, square, clean_ms, corrected, 1, diff * diff, nn50)
             else:
-                fields = (beat_time, beat_rr, square, clean_ms, corrected, 0, 0.0, 0)
-            terms = _new_tuple(BeatTerms, fields)
+                terms = (beat_time, beat_rr, square, clean_ms, corrected, 0, 0.0, 0)
             for window in self._all_windows:
                 window.add_terms(terms)
             previous_rr = beat_rr
@@ -388,7 +383,7 @@ class PersonSignals:
 
     def _add_beats(self, beats: list[Beat]) -> None:
         for beat in beats:
-            terms = BeatTerms.of(beat, self._previous_rr)
+            terms = beat_terms(beat, self._previous_rr)
             for window in self._all_windows:
                 window.add_terms(terms)
             self._previous_rr = beat.rr_ms

@@ -20,7 +20,7 @@ _BIN_MS: Final = 50.0  # Baevsky histogram bin width
 _MIN_STRESS_INDEX_WINDOW_S: Final = 120.0
 NN50_MS: Final = 50.0
 #: Makes a named tuple from a plain one of all its fields: a named tuple's own constructor is
-#: a Python call, and beat terms are made per beat, window stats per update.
+#: a Python call, and window stats are made per update.
 _new_tuple: Final = tuple.__new__
 
 
@@ -45,33 +45,29 @@ class WindowStats(NamedTuple):
     coverage: float = 0.0  # share of the window covered by beats of any kind, 0-1
 
 
-class BeatTerms(NamedTuple):
-    """One beat's share of a window's running sums, worked out once per beat and added to
-    every window of the person (so each window only adds and subtracts)."""
+#: One beat's share of a window's running sums, worked out once per beat and added to every
+#: window of the person (so each window only adds and subtracts):
+#: ``(time, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50)``, where ``clean_ms`` is
+#: rr_ms when the beat is clean, else 0; ``corrected`` 1 when the beat was corrected, else 0;
+#: ``diffs`` 1 when it has a successive difference (it follows a clean beat), whose square is
+#: ``diff_sq``; ``nn50`` 1 when that difference exceeds 50 ms. A plain tuple, unpacked where
+#: it is read: one is made per beat, and a named tuple costs several times as much to make
+#: and to read by field.
+BeatTerms = tuple[float, float, float, float, int, int, float, int]
+_TIME: Final = 0  # a beat's time in its terms
+_RR_MS: Final = 1  # and its rr_ms
 
-    time: float
-    rr_ms: float
-    rr_sq: float
-    clean_ms: float  # rr_ms when the beat is clean, else 0
-    corrected: int  # 1 when the beat was corrected, else 0
-    diffs: int  # 1 when the beat has a successive difference (it follows a clean beat)
-    diff_sq: float
-    nn50: int  # 1 when that difference exceeds 50 ms
 
-    @classmethod
-    def of(cls, beat: Beat, previous_rr_ms: float | None) -> BeatTerms:
-        """``previous_rr_ms`` is the beat before ``beat``, for its difference. Made with
-        ``tuple.__new__``: a named tuple's own ``__new__`` is a Python call (this runs per
-        beat)."""
-        rr_ms = beat.rr_ms
-        corrected = 1 if beat.corrected else 0
-        clean_ms = 0.0 if corrected else rr_ms
-        if beat.follows_clean and previous_rr_ms is not None:
-            diff = rr_ms - previous_rr_ms
-            nn50 = 1 if abs(diff) > NN50_MS else 0
-            terms = (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 1, diff * diff, nn50)
-            return _new_tuple(cls, terms)
-        return _new_tuple(cls, (beat.time, rr_ms, rr_ms * rr_ms, clean_ms, corrected, 0, 0.0, 0))
+def beat_terms(beat: Beat, previous_rr_ms: float | None) -> BeatTerms:
+    """``beat``'s terms; ``previous_rr_ms`` is the beat before it, for its difference."""
+    time, rr_ms, corrected, follows_clean = beat
+    corrected_count = 1 if corrected else 0
+    clean_ms = 0.0 if corrected_count else rr_ms
+    if follows_clean and previous_rr_ms is not None:
+        diff = rr_ms - previous_rr_ms
+        nn50 = 1 if abs(diff) > NN50_MS else 0
+        return (time, rr_ms, rr_ms * rr_ms, clean_ms, corrected_count, 1, diff * diff, nn50)
+    return (time, rr_ms, rr_ms * rr_ms, clean_ms, corrected_count, 0, 0.0, 0)
 
 
 class BeatWindow:
@@ -110,19 +106,17 @@ class BeatWindow:
 
     @property
     def newest_time(self) -> float | None:
-        return self._beats[-1].time if self._beats else None
+        return self._beats[-1][_TIME] if self._beats else None
 
     def add(self, beat: Beat, previous_rr_ms: float | None) -> None:
         """Add ``beat``; ``previous_rr_ms`` is the beat before it, for its difference."""
-        self.add_terms(BeatTerms.of(beat, previous_rr_ms))
+        self.add_terms(beat_terms(beat, previous_rr_ms))
 
     def add_terms(self, terms: BeatTerms) -> None:
         """Add a beat by its terms (a person's windows share one :class:`BeatTerms`).
 
         The sums are updated here rather than in helpers: this runs for every window at every
-        beat. Adding a zero term leaves a float sum exactly as it was, so no branches. The
-        terms are unpacked, not read by name: a named tuple's field is a descriptor the
-        interpreter looks up afresh at each read."""
+        beat. Adding a zero term leaves a float sum exactly as it was, so no branches."""
         beats = self._beats
         beats.append(terms)
         time, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50 = terms
@@ -135,10 +129,10 @@ class BeatWindow:
             self._sum_d2 += diff_sq
             self._nn50 += nn50
         if self._keeps_shape:
-            self._shape_in(terms)
+            self._shape_in(terms, rr_ms)
         start = time - self.length_s
-        if beats[0][0] <= start:  # the oldest beat's time
-            if self._keeps_shape or len(beats) < 2 or beats[1][0] <= start:
+        if beats[0][_TIME] <= start:
+            if self._keeps_shape or len(beats) < 2 or beats[1][_TIME] <= start:
                 self.expire(time)
                 return
             # `expire` of the usual single beat out, written out (it runs for every window at
@@ -161,29 +155,29 @@ class BeatWindow:
         start = now - self.length_s
         beats = self._beats
         hrv, keeps_shape = self.hrv, self._keeps_shape
-        while beats and beats[0].time <= start:
+        while beats and beats[0][_TIME] <= start:
             old = beats.popleft()
-            self._sum_rr -= old.rr_ms
-            self._clean_ms -= old.clean_ms
-            self._corrected -= old.corrected
+            _, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50 = old
+            self._sum_rr -= rr_ms
+            self._clean_ms -= clean_ms
+            self._corrected -= corrected
             if hrv:
-                self._sum_rr2 -= old.rr_sq
-                self._diffs -= old.diffs
-                self._sum_d2 -= old.diff_sq
-                self._nn50 -= old.nn50
+                self._sum_rr2 -= rr_sq
+                self._diffs -= diffs
+                self._sum_d2 -= diff_sq
+                self._nn50 -= nn50
             if keeps_shape:
-                self._shape_out(old)
+                self._shape_out(old, rr_ms)
             self._since_rebuild += 1
         if self._since_rebuild > len(beats) + 16:
             self._rebuild()
 
-    def _shape_in(self, terms: BeatTerms) -> None:
-        rr_ms = terms.rr_ms
+    def _shape_in(self, terms: BeatTerms, rr_ms: float) -> None:
         low, high = self._min, self._max
-        while low and low[-1].rr_ms >= rr_ms:
+        while low and low[-1][_RR_MS] >= rr_ms:
             low.pop()
         low.append(terms)
-        while high and high[-1].rr_ms <= rr_ms:
+        while high and high[-1][_RR_MS] <= rr_ms:
             high.pop()
         high.append(terms)
         key = int(rr_ms // _BIN_MS)
@@ -192,12 +186,12 @@ class BeatWindow:
         if mode is not None and (count > mode[0] or (count == mode[0] and key < mode[1])):
             self._mode = (count, key)
 
-    def _shape_out(self, old: BeatTerms) -> None:
+    def _shape_out(self, old: BeatTerms, rr_ms: float) -> None:
         if self._min and self._min[0] is old:
             self._min.popleft()
         if self._max and self._max[0] is old:
             self._max.popleft()
-        key = int(old.rr_ms // _BIN_MS)
+        key = int(rr_ms // _BIN_MS)
         if self._mode is not None and self._mode[1] == key:
             self._mode = None  # another bin may now tie or lead
         left = self._bins[key] - 1
@@ -235,7 +229,7 @@ class BeatWindow:
     def hr(self, now: float) -> float | None:
         """Mean heart rate as of ``now`` (the ``hr`` signal: no other statistic needed)."""
         beats = self._beats
-        if beats and beats[0].time <= now - self.length_s:  # at every update: a call only
+        if beats and beats[0][_TIME] <= now - self.length_s:  # at every update: a call only
             self.expire(now)  # when a beat is due to leave (with none, `expire` does nothing)
         return 60000.0 / (self._sum_rr / len(self._beats)) if self._beats else None
 
@@ -247,7 +241,7 @@ class BeatWindow:
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
         beats = self._beats
-        if now is not None and beats and beats[0].time <= now - self.length_s:
+        if now is not None and beats and beats[0][_TIME] <= now - self.length_s:
             self.expire(now)  # only when a beat is due to leave, as in `hr`
         n = len(self._beats)
         window_ms = self.length_s * 1000
@@ -296,7 +290,7 @@ class BeatWindow:
         """Baevsky's SI = AMo / (2 · Mo · range): from windows of 2 min or more only."""
         if self.length_s < _MIN_STRESS_INDEX_WINDOW_S or not self._max:
             return None
-        rr_range_ms = self._max[0].rr_ms - self._min[0].rr_ms
+        rr_range_ms = self._max[0][_RR_MS] - self._min[0][_RR_MS]
         if rr_range_ms <= 0:
             return None
         if self._mode is None:
