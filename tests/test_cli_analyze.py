@@ -1,5 +1,6 @@
 """`ambient analyze` as users call it: one JSON object per window with the documented keys,
-`--window` in any duration form, a clear error for a missing file, quiet under `| head`."""
+`--window` in any duration form, a clear error for a missing file, bad rows named by file and
+line, quiet under `| head`."""
 
 from __future__ import annotations
 
