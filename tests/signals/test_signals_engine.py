@@ -17,7 +17,7 @@ from signals.signals_helpers import (
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
-from ambient.messages import SignalValue
+from ambient.messages import SignalUpdate, SignalValue
 from ambient.recordings import read_recording
 from ambient.signals.person import PersonSignals
 from ambient.signals.windows import BeatTerms
@@ -61,6 +61,17 @@ def test_an_updates_values_are_whole_signal_values() -> None:
     assert [f.name for f in fields(SignalValue)] == ["value", "time", "reason"]
     assert all(v == SignalValue(v.value, v.time, v.reason) for v in values)
     assert any(v.value is None for v in values) and any(v.reason is None for v in values)
+
+
+def test_an_update_is_a_whole_signal_update() -> None:
+    """The engine makes its updates without the dataclass constructor too: each has every
+    field of a SignalUpdate, and equals one built the ordinary way."""
+    replay = Replay()
+    replay.beats(timed([800.0, 850.0] * 60))
+    assert replay.updates and all(type(u) is SignalUpdate for u in replay.updates)
+    assert [f.name for f in fields(SignalUpdate)] == ["time", "person", "values"]
+    assert all(u == SignalUpdate(u.time, u.person, u.values) for u in replay.updates)
+    assert {u.person for u in replay.updates} == {"alex"}
 
 
 def test_a_beat_fed_alone_gives_the_windows_the_terms_feed_gives() -> None:
