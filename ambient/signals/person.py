@@ -509,7 +509,8 @@ class PersonSignals:
 
     def outcome(self, name: str) -> tuple[float, Outcome] | None:
         """Signal ``name`` as of the last update and that update's time, worked out now from
-        what it kept; None before the first update or for a name this person lacks."""
+        what it kept; None before the first update or for a name this person lacks. (Not
+        between a split update's halves: the kept moment is being filled then.)"""
         moment = self._moment
         if moment is None:
             return None
