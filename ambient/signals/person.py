@@ -89,10 +89,10 @@ HEART_SIGNALS: Final = frozenset({"contact", "hr", "rr_available"})
 class _Moment:
     """What an update worked out, from which each signal follows without touching state.
 
-    One per person, filled afresh by each update (no object made per update: a simulated day
-    makes a hundred thousand). Its first part (the fields up to ``rr_reason`` below) is filled
-    first; until the rest is, the other fields still hold the previous update's, and only the
-    :data:`HEART_SIGNALS`' producers read it."""
+    Two per person, filled afresh in turn: each update fills the one not kept from the last
+    (no object made per update: a simulated day makes a hundred thousand). Its first part
+    (the fields up to ``rr_reason`` below) is filled first; until the rest is, the other fields
+    still hold an older update's, and only the :data:`HEART_SIGNALS`' producers read it."""
 
     __slots__ = (
         "activity",
@@ -310,7 +310,9 @@ class PersonSignals:
         self.emitted: dict[str, SignalValue] = {}
         self.outcomes: dict[str, Outcome] = {}  # the last computed, to tell what changed
         self._moment: _Moment | None = None  # what the last update worked out
-        self._next_moment = _Moment()  # filled by each update, then kept as `_moment`
+        # Filled by each update, then kept as `_moment`; the next one fills the moment kept
+        # before it (two per person), so what is kept stays whole between a split's halves.
+        self._next_moment = _Moment()
         read = self.read
         self._produce = _PRODUCERS
         read_producers = tuple(
@@ -473,7 +475,8 @@ class PersonSignals:
     ) -> dict[str, SignalValue]:
         """Keep ``moment`` and give the read signals that changed with it, in order: a first
         signal of a split update (producer None) as ``carried`` from the first half."""
-        self._moment = moment
+        kept = self._moment
+        self._moment, self._next_moment = moment, _Moment() if kept is None else kept
         now = moment.now
         last = self.outcomes
         changed: dict[str, SignalValue] = {}
@@ -509,8 +512,8 @@ class PersonSignals:
 
     def outcome(self, name: str) -> tuple[float, Outcome] | None:
         """Signal ``name`` as of the last update and that update's time, worked out now from
-        what it kept; None before the first update or for a name this person lacks. (Not
-        between a split update's halves: the kept moment is being filled then.)"""
+        what it kept; None before the first update or for a name this person lacks (between
+        a split update's halves: as of the update before)."""
         moment = self._moment
         if moment is None:
             return None

@@ -12,7 +12,7 @@ from signals.test_signals_read import Stream, mixed_stream
 
 from ambient.config.people import PersonConfig
 from ambient.config.signals import SignalsConfig
-from ambient.messages import SignalUpdate
+from ambient.messages import SignalUpdate, SignalValue
 from ambient.signals.engine import SignalEngine
 from ambient.store import Store
 
@@ -123,3 +123,32 @@ def test_first_and_its_listener_go_together() -> None:
         SignalEngine(
             SignalsConfig(), [], Replay().clock, Store(None), print, first=frozenset({"hr"})
         )
+
+
+def test_a_signal_nobody_reads_is_as_of_the_update_before_in_the_first_half() -> None:
+    """Asked for between the halves, a signal worked out only when asked (not in ``read``)
+    is the last whole update's, time and value, as an emitted one not yet worked out is:
+    never this update's heart rate mixed with the last update's rest."""
+    replay = Replay()
+    whole: list[SignalValue] = []  # hr_delta_rest after each whole update
+    in_first_half: list[SignalValue] = []
+
+    def first_listener(update: SignalUpdate) -> None:
+        in_first_half.append(replay.engine.get("alex", "hr_delta_rest"))
+
+    replay.engine = SignalEngine(
+        SignalsConfig(),
+        [PersonConfig(id="alex")],
+        replay.clock,
+        Store(None),
+        replay.updates.append,
+        read=frozenset({"hr"}),
+        first=frozenset({"hr"}),
+        on_first_update=first_listener,
+    )
+    for t, hr in ((10.0, 70.0), (11.0, 90.0), (12.0, 75.0)):
+        replay.feed(t, "hr", hr)
+        whole.append(replay.engine.get("alex", "hr_delta_rest"))
+    assert [v.time for v in whole] == [10.0, 11.0, 12.0]
+    assert len({v.value for v in whole}) == 3  # each update changes it
+    assert in_first_half[1:] == whole[:-1]
