@@ -137,15 +137,17 @@ class BeatWindow:
                 return
             # `expire` of the usual single beat out, written out (it runs for every window at
             # every beat): the same subtractions in the same order
-            _, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50 = beats.popleft()
-            self._sum_rr -= rr_ms
-            self._clean_ms -= clean_ms
-            self._corrected -= corrected
+            _, old_rr, old_rr_sq, old_clean, old_corrected, old_diffs, old_d2, old_nn50 = (
+                beats.popleft()
+            )
+            self._sum_rr -= old_rr
+            self._clean_ms -= old_clean
+            self._corrected -= old_corrected
             if self.hrv:
-                self._sum_rr2 -= rr_sq
-                self._diffs -= diffs
-                self._sum_d2 -= diff_sq
-                self._nn50 -= nn50
+                self._sum_rr2 -= old_rr_sq
+                self._diffs -= old_diffs
+                self._sum_d2 -= old_d2
+                self._nn50 -= old_nn50
             self._since_rebuild += 1
             if self._since_rebuild > len(beats) + 16:
                 self._rebuild()
