@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
@@ -33,7 +33,13 @@ from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.recordings import OutOfOrder, Recording, RecordingStream
 from ambient.sensors.recording import RecordingSensor
 
+if TYPE_CHECKING:  # evaluate's scores: not loaded by a plain simulate
+    from ambient.evaluate.tally import UnknownTally
+
 _LOGGER = logging.getLogger(__name__)
+
+#: Makes the tally of a replay's unknown seconds, given the replay's start (clock time).
+TallyFactory = Callable[[float], "UnknownTally"]
 
 #: Relative recordings start here on the virtual clock: a Monday at 09:00 UTC, so time-of-day
 #: conditions in a simulation are deterministic. Absolute recordings keep their own times.
@@ -53,6 +59,9 @@ class Simulation:
     #: The first person's signal changes, kept compactly (``keep_changes``: what evaluate and
     #: the pictures read).
     changes: SignalChanges | None = None
+    #: The first person's unknown seconds per signal, tallied as it went (``tally_unknown``:
+    #: what evaluate's scores read when no picture is drawn).
+    unknown: UnknownTally | None = None
     #: The labels a replayed recording carried in its own label rows, if any.
     labels: Labels | None = None
     #: Clock time of the last reading replayed.
@@ -134,12 +143,15 @@ async def replay_files(
     keep_signals: bool,
     *,
     keep_changes: bool = False,
+    tally_unknown: TallyFactory | None = None,
 ) -> Simulation:
     """Replay the recordings of ``configs`` (with the labels their label rows give, a
     :class:`LabelsError` when those do not pair up), each read as it replays; when one turns
-    out not to be in time order, again with each read whole."""
+    out not to be in time order, again with each read whole. ``tally_unknown`` makes a
+    tally of unknown seconds for each replay (kept in ``unknown``)."""
+    kept = keep_signals, keep_changes, tally_unknown
     try:
-        return await _replay_streamed(config, configs, states, keep_signals, keep_changes)
+        return await _replay_streamed(config, configs, states, *kept)
     except OutOfOrder as exc:
         _LOGGER.info(
             "%s:%d: a row earlier than the one before it: replaying again, the recording read "
@@ -147,7 +159,7 @@ async def replay_files(
             exc.path,
             exc.line,
         )
-    return await _replay_whole(config, configs, states, keep_signals, keep_changes)
+    return await _replay_whole(config, configs, states, *kept)
 
 
 def _origin_s(configs: list[RecordingSensorConfig]) -> float:
@@ -163,6 +175,7 @@ async def _replay_streamed(
     states: Mapping[str, str],
     keep_signals: bool,
     keep_changes: bool,
+    tally_unknown: TallyFactory | None,
 ) -> Simulation:
     """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
     not in time order (a row out of order ends the replay there)."""
@@ -173,7 +186,9 @@ async def _replay_streamed(
             name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
             stream = open_for_replay(sensor_config.path, person, people, name, _origin_s(configs))
             streams.append(open_files.enter_context(stream))
-        result = await replay(config, configs, streams, states, keep_signals, keep_changes)
+        result = await replay(
+            config, configs, streams, states, keep_signals, keep_changes, tally_unknown
+        )
     labels = [labels_of_stream(s, str(c.path)) for s, c in zip(streams, configs, strict=True)]
     result.labels = next((found for found in labels if found is not None), None)
     return result
@@ -185,6 +200,7 @@ async def _replay_whole(
     states: Mapping[str, str],
     keep_signals: bool,
     keep_changes: bool,
+    tally_unknown: TallyFactory | None,
 ) -> Simulation:
     """The replay with each recording read whole (sorted) first."""
     recordings: list[Recording] = []
@@ -197,7 +213,9 @@ async def _replay_whole(
         )
         recordings.append(loaded)
         labels = labels or own_labels
-    result = await replay(config, configs, recordings, states, keep_signals, keep_changes)
+    result = await replay(
+        config, configs, recordings, states, keep_signals, keep_changes, tally_unknown
+    )
     result.labels = labels
     return result
 
@@ -209,6 +227,7 @@ async def replay(
     states: Mapping[str, str],
     keep_signals: bool = True,
     keep_changes: bool = False,
+    tally_unknown: TallyFactory | None = None,
 ) -> Simulation:
     """Replay recordings already read or opened (one per sensor config) on a virtual clock.
     A recording opened to be read as it replays that turns out not to be replayable so ends
@@ -225,6 +244,9 @@ async def replay(
     listeners: list[Callable[[SignalUpdate], None]] = [signals.append] if keep_signals else []
     if changes is not None:
         listeners.append(changes)
+    unknown = tally_unknown(start) if tally_unknown is not None else None
+    if unknown is not None:
+        listeners.append(unknown)
     options = DaemonOptions(
         report_only=True,
         sensors=[*sensors],
@@ -244,7 +266,8 @@ async def replay(
         raise failure
     traces.sort(key=lambda record: record.time)
     signals.sort(key=lambda update: update.time)
-    return Simulation(start, traces, signals, changes=changes, end=end_time(recordings, start))
+    end = end_time(recordings, start)
+    return Simulation(start, traces, signals, changes=changes, unknown=unknown, end=end)
 
 
 @contextlib.contextmanager

@@ -30,7 +30,9 @@ def run_evaluate(
         from ambient.plot import require_matplotlib
 
         require_matplotlib()
-    evaluation = evaluate(config, recordings_path, labels_path, rule_id, states)
+    evaluation = evaluate(
+        config, recordings_path, labels_path, rule_id, states, keep_timeline=plot_dir is not None
+    )
     if json_output:
         out.write(json.dumps(as_json(evaluation)) + "\n")
     else:

@@ -33,7 +33,7 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
                 "overall": _score_json(_overall(evaluation, rule.id)),
             }
         )
-    signals = sorted({s for r in evaluation.recordings for s in r.timeline.signals})
+    signals = sorted({s for r in evaluation.recordings for s in r.unknown_by_signal})
     return {
         "rules": rules,
         "recordings": [_recording_json(result, signals) for result in evaluation.recordings],

@@ -1,10 +1,14 @@
 """Replay each recording on a virtual clock (as ``simulate`` does: no devices, brokers, HA or
 state file; read as it replays when it is in time order) and score the rules' firings against
-its labels. The replay's signal changes are kept: the timeline and the unknown shares read them."""
+its labels. The unknown share of each signal is tallied as the replay goes (memory that of the
+number of signals, however long the recording); the signal changes themselves are kept only
+for a picture of the timeline (``keep_timeline``)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +17,14 @@ from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
+from ambient.evaluate.tally import UnknownTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.recordings import RECORDING_SUFFIXES
 from ambient.rules.rule import build_rule, entities_used
-from ambient.simulate import replay_files
+from ambient.simulate import Simulation, replay_files
 
+_LOGGER = logging.getLogger(__name__)
 #: Found beside the recordings when ``--labels`` is not given.
 LABELS_FILE = "labels.jsonl"
 
@@ -33,18 +39,22 @@ class RecordingResult:
     path: Path
     #: Where the labels came from: the labels file, ``rows`` in the recording, or None.
     labels_source: str | None
+    #: What a picture draws (its signals' changes only with ``keep_timeline``).
     timeline: Timeline
     #: Per rule id: its score (None when the recording has no labels).
     scores: dict[str, DetectionScore | None]
     #: Per rule id: its firings, in seconds from the start.
     firings_s: dict[str, list[float]]
+    #: Per signal that changed: seconds unknown by reason (of ``duration_s``).
+    unknown_by_signal: dict[str, dict[str, float]]
 
     @property
     def duration_s(self) -> float:
         return self.timeline.duration_s
 
     def unknown_s(self, signal: str) -> dict[str, float]:
-        return unknown_seconds(self.timeline.changes(signal), self.duration_s)
+        found = self.unknown_by_signal.get(signal)
+        return unknown_seconds((), self.duration_s) if found is None else found
 
 
 @dataclass
@@ -112,13 +122,19 @@ def evaluate(
     labels_path: Path | None,
     rule_id: str | None,
     states: Mapping[str, str],
+    *,
+    keep_timeline: bool = True,
 ) -> Evaluation:
+    """Each recording's scores; with ``keep_timeline``, the signal changes a picture draws
+    (they grow with the recording: ~50 bytes a change)."""
     rules = rules_to_evaluate(config, rule_id)
     labels_file = labels_file_for(recordings_path, labels_path)
     by_subject = load_labels_file(labels_file) if labels_file is not None else {}
     detectors = detection_config(config, rules)
     results = [
-        evaluate_recording(detectors, path, by_subject, labels_file, states)
+        evaluate_recording(
+            detectors, path, by_subject, labels_file, states, keep_timeline=keep_timeline
+        )
         for path in find_recordings(recordings_path, labels_path)
     ]
     built = [build_rule(rule) for rule in rules]
@@ -133,28 +149,65 @@ def evaluate_recording(
     by_subject: Mapping[str, Labels],
     labels_file: Path | None,
     states: Mapping[str, str],
+    *,
+    keep_timeline: bool = True,
 ) -> RecordingResult:
-    person = config.people[0].id if config.people else None
-    sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
-    try:  # rows for people the config does not know are reported and skipped
-        result = asyncio.run(
-            replay_files(config, [sensor], states, keep_signals=False, keep_changes=True)
-        )
-    except LabelsError as exc:
-        raise EvaluationError(str(exc)) from None
+    given = by_subject.get(path.stem)
+    # Where the scores end, when the labels file says so before the replay (else the end of
+    # the recording or of its own labels, known after it).
+    known_end_s = None if given is None else given.end
+    result = _replay(config, path, states, keep_timeline, known_end_s)
     labels, source = result.labels, "rows" if result.labels is not None else None
-    if path.stem in by_subject:
-        labels, source = by_subject[path.stem], str(labels_file or "given")
+    if given is not None:
+        labels, source = given, str(labels_file or "given")
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
     if labels is not None and labels.end is not None:
         timeline.duration_s = labels.end
+    end_s = timeline.duration_s
+    tally = result.unknown
+    if tally is not None and not tally.answers_for(end_s):
+        # A signal changed after the recording's last reading (not seen: updates come with
+        # readings): its changes are needed to clip it there.
+        _LOGGER.debug("%s: a signal changed after the end: replaying to keep its changes", path)
+        result, tally = _replay(config, path, states, True, known_end_s), None
+        timeline.signals = build_timeline(config, result, path.stem, states, rule_ids).signals
+    if tally is not None:
+        unknown = {signal: tally.unknown_seconds(signal, end_s) for signal in tally.signals}
+    else:
+        unknown = {s: unknown_seconds(timeline.changes(s), end_s) for s in timeline.signals}
     firings = {
         rule_id: [e.t for e in timeline.events if e.rule == rule_id and e.event == "fired"]
         for rule_id in rule_ids
     }
     scores = {
-        rule_id: None if labels is None else score(labels, times, timeline.duration_s)
+        rule_id: None if labels is None else score(labels, times, end_s)
         for rule_id, times in firings.items()
     }
-    return RecordingResult(path.stem, path, source, timeline, scores, firings)
+    return RecordingResult(path.stem, path, source, timeline, scores, firings, unknown)
+
+
+def _replay(
+    config: AmbientConfig,
+    path: Path,
+    states: Mapping[str, str],
+    keep_changes: bool,
+    known_end_s: float | None,
+) -> Simulation:
+    """The replay of ``path``, keeping the signal changes or tallying the unknown seconds."""
+    person = config.people[0].id if config.people else None
+    sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
+    tally = None if keep_changes else functools.partial(UnknownTally, end_s=known_end_s)
+    try:  # rows for people the config does not know are reported and skipped
+        return asyncio.run(
+            replay_files(
+                config,
+                [sensor],
+                states,
+                keep_signals=False,
+                keep_changes=keep_changes,
+                tally_unknown=tally,
+            )
+        )
+    except LabelsError as exc:
+        raise EvaluationError(str(exc)) from None

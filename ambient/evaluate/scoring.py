@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ambient.evaluate.timeline import Change
+from ambient.evaluate.changes import Change
 from ambient.labels import Labels, Span
 
 FOUND_AFTER_END_S = 60.0
@@ -21,6 +21,8 @@ CALM_AFTER_EPISODE_S = 300.0
 HOUR_S = 3600.0
 #: The reason counted before a signal's first value (the recording had not given any yet).
 NOT_YET = "no data"
+#: The reason counted when a signal without a value gave none.
+UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -126,5 +128,5 @@ def unknown_seconds(changes: Sequence[Change], end_s: float) -> dict[str, float]
     for index, (t, value, reason) in enumerate(changes):
         until = changes[index + 1][0] if index + 1 < len(changes) else end_s
         if value is None:
-            add(reason or "unknown", min(until, end_s) - t)
+            add(reason or UNKNOWN, min(until, end_s) - t)
     return by_reason
