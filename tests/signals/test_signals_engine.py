@@ -72,6 +72,8 @@ def test_an_update_is_a_whole_signal_update() -> None:
     assert [f.name for f in fields(SignalUpdate)] == ["time", "person", "values"]
     assert all(u == SignalUpdate(u.time, u.person, u.values) for u in replay.updates)
     assert {u.person for u in replay.updates} == {"alex"}
+    # each field in its own slot: the values are the update's, stamped with its time
+    assert all(v.time == u.time for u in replay.updates for v in u.values.values())
 
 
 def test_a_beat_fed_alone_gives_the_windows_the_terms_feed_gives() -> None:
@@ -93,8 +95,9 @@ def test_a_beat_fed_alone_gives_the_windows_the_terms_feed_gives() -> None:
     assert sum(alone.cleaner.corrections.values()) > 0
     assert len(added["alone"]) > len(series) and added["alone"] == added["fed"]
     assert {type(terms) for terms in added["alone"]} == {tuple}
-    assert {diffs for *_, diffs, _, _ in added["alone"]} == {0, 1}
-    assert {corrected for *_, corrected, _, _, _ in added["alone"]} == {0, 1}
+    flags = [(corrected, diffs) for _, _, _, _, corrected, diffs, _, _ in added["alone"]]
+    assert {corrected for corrected, _ in flags} == {0, 1}
+    assert {diffs for _, diffs in flags} == {0, 1}
 
 
 def test_signals_go_unknown_on_the_clock_when_beats_stop() -> None:
