@@ -432,7 +432,8 @@ class RecordingStream:
     of time differs from the rows before it (as :func:`load_recording` would, naming the first
     line of each). Rows of the ``set_aside`` metrics go to ``set_aside`` with their times as
     written and take no part in the order (label rows). The skipped rows are logged, as
-    :func:`load_recording` logs them, once the file has been read to its end.
+    :func:`load_recording` logs them, once the file has been read to its end (unless
+    ``log_problems`` is false: a file read again, its problems logged already).
 
     Opening it reads the header and up to the first reading (a file that cannot play at all
     fails there, before any replay), so ``relative``, ``origin_s`` and ``first_time_s`` are
@@ -447,8 +448,10 @@ class RecordingStream:
         source: str | None = None,
         relative_origin_s: float = 0.0,
         set_aside: Collection[str] = (),
+        log_problems: bool = True,
     ) -> None:
         self.path = path
+        self._log_problems = log_problems
         self.source = source or f"recording:{path.name}"
         self._loading = _Loading(
             path,
@@ -514,7 +517,8 @@ class RecordingStream:
         logged)."""
         loading = self._loading
         if next(self._steps, _END) is _END:
-            _log_problems(loading)
+            if self._log_problems:
+                _log_problems(loading)
             return None
         _check_one_kind_of_time(loading)
         if not loading.in_order:

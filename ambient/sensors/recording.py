@@ -9,10 +9,16 @@ it is. A simulation may instead hand over a recording it reads as it replays (a
 ``RecordingStream``, a block at a time): a file that turns out not to be replayable so (a row
 out of time order, another kind of time) ends this sensor's replay, kept in ``failure`` for
 the simulation to act on, and ``on_failure`` is told.
+
+Live (``ambient run``), the file is read through once per pass to check its time order, then
+played as it is read, a block at a time, so a month of beats never sits in memory; ``loop``
+opens it again for each pass. A file out of time order is read whole and sorted, and played
+so (every pass from memory), as before.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Final
@@ -65,6 +71,12 @@ class RecordingSensor:
         if isinstance(self._preloaded, RecordingStream):
             await self._replay_stream(self._preloaded, sink)
             return
+        if self._preloaded is None and not self.clock.virtual:
+            try:
+                await self._play_file_live(sink)
+                return
+            except OutOfOrder as exc:  # met before any reading went out (or the file changed)
+                _LOGGER.debug("%s: read whole and sorted", exc)
         recording = self._preloaded or load_recording(
             self.config.path, self.config.person or "default", self._people
         )
@@ -105,6 +117,29 @@ class RecordingSensor:
             if self.on_failure is not None:
                 self.on_failure()
         self._total = self._replayed
+
+    async def _play_file_live(self, sink: ReadingSink) -> None:
+        """The file played on a live clock as it is read, pass after pass with ``loop``;
+        :class:`OutOfOrder` (from a pass's first read-through) when it is not in time order."""
+        path, person, people = self.config.path, self.config.person or "default", self._people
+        first_pass = True
+        while True:
+            # Read through first: a row out of order is found before any reading goes out,
+            # and the skipped rows are logged once, before the replay, as when read whole.
+            with RecordingStream(path, person, people, log_problems=first_pass) as scan:
+                total = sum(len(block) for block in scan.batches())
+                self._skipped, self._total = scan.problem_count, total
+            if not total:
+                _LOGGER.warning("Recording %s has no readings", path)
+                return
+            with RecordingStream(path, person, people, log_problems=False) as stream:
+                start = stream.origin_s if stream.relative else stream.first_time_s
+                offset = self.clock.now() - (start or 0.0)
+                readings = itertools.chain.from_iterable(stream.batches())
+                await self._replay_live(readings, offset, sink)
+            if not self.config.loop:
+                return
+            first_pass = False
 
     async def _replay_virtual(
         self,
@@ -154,7 +189,9 @@ class RecordingSensor:
                 self._last_reading_time = chunk[delivered - 1].time
                 index = delivered
 
-    async def _replay_live(self, readings: list[Reading], offset: float, sink: ReadingSink) -> None:
+    async def _replay_live(
+        self, readings: Iterable[Reading], offset: float, sink: ReadingSink
+    ) -> None:
         for reading in readings:
             when = reading.time + offset
             if when > self.clock.now():

@@ -1,16 +1,24 @@
 """The recording sensor on a virtual clock: every reading at its own time, in order, with the
 clock's timers firing between them, across the runs the replay hands over at once; a recording
-read as it replays is read block by block, and a row out of order ends that replay."""
+read as it replays is read block by block, and a row out of order ends that replay. Live
+(``ambient run``): the file is played as it is read, in bounded memory, opened again for each
+pass of ``loop``; one out of order is played sorted, skipped rows are logged once, and a file
+that cannot play fails before any reading goes out."""
 
 from __future__ import annotations
 
+import logging
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from ambient.clock import VirtualClock
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.pipeline import DirectSink
 from ambient.readings import Reading
-from ambient.recordings import OutOfOrder, Recording, RecordingStream
+from ambient.recordings import OutOfOrder, Recording, RecordingError, RecordingStream
 from ambient.sensors.recording import RecordingSensor
 
 START = 1_700_000_000.0
@@ -113,3 +121,132 @@ async def test_a_row_out_of_order_ends_the_replay_there_and_is_told(tmp_path: Pa
     assert told == [True]
     times = [r.time for r in delivered]
     assert times and times == sorted(set(times))  # the row out of order never went out
+
+
+class InstantLiveClock(VirtualClock):
+    """Stand-in for the wall clock: not virtual, so the sensor plays its file as ``ambient
+    run`` does, but each wait for a reading's time ends at once (no test waits real time)."""
+
+    virtual = False
+
+    async def sleep_until(self, when: float) -> None:
+        self.advance_to(when)
+
+
+class Passes(Exception):
+    """Ends a looping replay once the readings wanted are out."""
+
+
+class Collected:
+    """A sink keeping what it is given, ending the replay after ``wanted`` readings."""
+
+    def __init__(self, wanted: int | None = None, on_first: Callable[[], object] | None = None):
+        self.readings: list[Reading] = []
+        self.wanted, self.on_first = wanted, on_first
+
+    def put_nowait(self, reading: Reading) -> None:
+        if not self.readings and self.on_first is not None:
+            self.on_first()
+        self.readings.append(reading)
+        if self.wanted is not None and len(self.readings) >= self.wanted:
+            raise Passes
+
+    async def put(self, reading: Reading) -> None:
+        self.put_nowait(reading)
+
+
+def live_sensor(path: Path, loop: bool = False) -> RecordingSensor:
+    config = RecordingSensorConfig(type="recording", id="r", path=path, person="alex", loop=loop)
+    return RecordingSensor(config, InstantLiveClock(START), name="r")
+
+
+async def test_live_a_recording_is_played_as_it_is_read(tmp_path: Path) -> None:
+    """A row added once the first reading is out is played too: the file is read as it
+    plays, not held whole from the start."""
+    path = tmp_path / "day.csv"
+    write_beats(path, 5_000)
+
+    def add_a_row() -> None:
+        with path.open("a") as more:
+            more.write("4000.8,rr,810,alex\n")
+
+    sink = Collected(on_first=add_a_row)
+    await live_sensor(path).run(sink)
+    assert len(sink.readings) == 5_001
+    assert [(r.time, r.source) for r in sink.readings[:2]] == [
+        (START + 0.8, "r"),
+        (START + 1.6, "r"),
+    ]
+    assert (sink.readings[-1].time, sink.readings[-1].value) == (START + 4000.8, 810.0)
+
+
+async def test_live_a_long_recording_never_sits_in_memory(tmp_path: Path) -> None:
+    """50,000 beats (a reading each, ~100 bytes) played with under a megabyte at the peak."""
+    path = tmp_path / "long.csv"
+    write_beats(path, 50_000)
+    played = 0
+
+    class Counted(Collected):
+        def put_nowait(self, reading: Reading) -> None:
+            nonlocal played
+            played += 1
+
+    tracemalloc.start()
+    try:
+        await live_sensor(path).run(Counted())
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert played == 50_000
+    assert peak_bytes < 1_000_000
+
+
+async def test_live_with_loop_the_file_is_opened_again_for_each_pass(tmp_path: Path) -> None:
+    """A file put in the recording's place during a pass is what the next passes play."""
+    path = tmp_path / "short.csv"
+    write_beats(path, 3)
+    replacement = tmp_path / "replacement.csv"
+    replacement.write_text(
+        "t,metric,value,person\n" + "".join(f"{t},rr,700,alex\n" for t in (1, 2, 3, 4))
+    )
+    sink = Collected(wanted=3 + 4 + 4, on_first=lambda: replacement.replace(path))
+    sensor = live_sensor(path, loop=True)
+    with pytest.raises(Passes):
+        await sensor.run(sink)
+    assert [r.value for r in sink.readings] == [800.0] * 3 + [700.0] * 8
+    # each pass starts where the clock is when the one before ends
+    times = [r.time - START for r in sink.readings]
+    assert times == pytest.approx([0.8, 1.6, 2.4, 3.4, 4.4, 5.4, 6.4, 7.4, 8.4, 9.4, 10.4])
+    assert sensor.diagnostics()["total"] == 4
+
+
+async def test_live_a_recording_out_of_order_is_played_sorted_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "unsorted.csv"
+    path.write_text("t,metric,value,person\n0.8,rr,800,alex\n2.4,rr,820,alex\n1.6,rr,810,alex\n")
+    sink = Collected()
+    await live_sensor(path).run(sink)
+    assert [r.value for r in sink.readings] == [800.0, 810.0, 820.0]
+    assert [r.time - START for r in sink.readings] == pytest.approx([0.8, 1.6, 2.4])
+
+
+async def test_live_skipped_rows_are_logged_once_across_passes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("t,metric,value,person\n0.8,rr,800,alex\n1.6,rr,oops,alex\n2.4,rr,820,alex\n")
+    sink = Collected(wanted=6)
+    with caplog.at_level(logging.WARNING), pytest.raises(Passes):
+        await live_sensor(path, loop=True).run(sink)
+    skipped = [r.getMessage() for r in caplog.records if "Skipped" in r.getMessage()]
+    assert len(skipped) == 1 and f"{path}:3: " in skipped[0]
+
+
+async def test_live_a_recording_that_cannot_play_fails_before_any_reading(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("t,metric,value\n0,hr,61\n1796444728,hr,62\n")
+    sink = Collected()
+    with pytest.raises(RecordingError, match=r"mixes relative and absolute times \(line 2"):
+        await live_sensor(path).run(sink)
+    assert sink.readings == []
+    with pytest.raises(RecordingError, match="cannot read"):
+        await live_sensor(tmp_path / "missing.csv").run(sink)
