@@ -38,9 +38,6 @@ if TYPE_CHECKING:  # evaluate's scores: not loaded by a plain simulate
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Makes the tally of a replay's unknown seconds, given the replay's start (clock time).
-TallyFactory = Callable[[float], "UnknownTally"]
-
 #: Relative recordings start here on the virtual clock: a Monday at 09:00 UTC, so time-of-day
 #: conditions in a simulation are deterministic. Absolute recordings keep their own times.
 SIMULATION_EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp()
@@ -59,9 +56,6 @@ class Simulation:
     #: The first person's signal changes, kept compactly (``keep_changes``: what evaluate and
     #: the pictures read).
     changes: SignalChanges | None = None
-    #: The first person's unknown seconds per signal, tallied as it went (``tally_unknown``:
-    #: what evaluate's scores read when no picture is drawn).
-    unknown: UnknownTally | None = None
     #: The labels a replayed recording carried in its own label rows, if any.
     labels: Labels | None = None
     #: Clock time of the last reading replayed.
@@ -143,12 +137,12 @@ async def replay_files(
     keep_signals: bool,
     *,
     keep_changes: bool = False,
-    tally_unknown: TallyFactory | None = None,
+    tally_unknown: UnknownTally | None = None,
 ) -> Simulation:
     """Replay the recordings of ``configs`` (with the labels their label rows give, a
     :class:`LabelsError` when those do not pair up), each read as it replays; when one turns
-    out not to be in time order, again with each read whole. ``tally_unknown`` makes a
-    tally of unknown seconds for each replay (kept in ``unknown``)."""
+    out not to be in time order, again with each read whole. ``tally_unknown`` tallies the
+    replay's unknown seconds (started afresh by each replay)."""
     kept = keep_signals, keep_changes, tally_unknown
     try:
         return await _replay_streamed(config, configs, states, *kept)
@@ -175,7 +169,7 @@ async def _replay_streamed(
     states: Mapping[str, str],
     keep_signals: bool,
     keep_changes: bool,
-    tally_unknown: TallyFactory | None,
+    tally_unknown: UnknownTally | None,
 ) -> Simulation:
     """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
     not in time order (a row out of order ends the replay there)."""
@@ -200,7 +194,7 @@ async def _replay_whole(
     states: Mapping[str, str],
     keep_signals: bool,
     keep_changes: bool,
-    tally_unknown: TallyFactory | None,
+    tally_unknown: UnknownTally | None,
 ) -> Simulation:
     """The replay with each recording read whole (sorted) first."""
     recordings: list[Recording] = []
@@ -227,7 +221,7 @@ async def replay(
     states: Mapping[str, str],
     keep_signals: bool = True,
     keep_changes: bool = False,
-    tally_unknown: TallyFactory | None = None,
+    tally_unknown: UnknownTally | None = None,
 ) -> Simulation:
     """Replay recordings already read or opened (one per sensor config) on a virtual clock.
     A recording opened to be read as it replays that turns out not to be replayable so ends
@@ -244,9 +238,9 @@ async def replay(
     listeners: list[Callable[[SignalUpdate], None]] = [signals.append] if keep_signals else []
     if changes is not None:
         listeners.append(changes)
-    unknown = tally_unknown(start) if tally_unknown is not None else None
-    if unknown is not None:
-        listeners.append(unknown)
+    if tally_unknown is not None:
+        tally_unknown.start_at(start)
+        listeners.append(tally_unknown)
     options = DaemonOptions(
         report_only=True,
         sensors=[*sensors],
@@ -266,8 +260,7 @@ async def replay(
         raise failure
     traces.sort(key=lambda record: record.time)
     signals.sort(key=lambda update: update.time)
-    end = end_time(recordings, start)
-    return Simulation(start, traces, signals, changes=changes, unknown=unknown, end=end)
+    return Simulation(start, traces, signals, changes=changes, end=end_time(recordings, start))
 
 
 @contextlib.contextmanager

@@ -7,7 +7,6 @@ for a picture of the timeline (``keep_timeline``)."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -156,7 +155,8 @@ def evaluate_recording(
     # Where the scores end, when the labels file says so before the replay (else the end of
     # the recording or of its own labels, known after it).
     known_end_s = None if given is None else given.end
-    result = _replay(config, path, states, keep_timeline, known_end_s)
+    tally = None if keep_timeline else UnknownTally(end_s=known_end_s)
+    result = _replay(config, path, states, tally)
     labels, source = result.labels, "rows" if result.labels is not None else None
     if given is not None:
         labels, source = given, str(labels_file or "given")
@@ -165,12 +165,11 @@ def evaluate_recording(
     if labels is not None and labels.end is not None:
         timeline.duration_s = labels.end
     end_s = timeline.duration_s
-    tally = result.unknown
     if tally is not None and not tally.answers_for(end_s):
         # A signal changed after the recording's last reading (not seen: updates come with
         # readings): its changes are needed to clip it there.
         _LOGGER.debug("%s: a signal changed after the end: replaying to keep its changes", path)
-        result, tally = _replay(config, path, states, True, known_end_s), None
+        result, tally = _replay(config, path, states, None), None
         timeline.signals = build_timeline(config, result, path.stem, states, rule_ids).signals
     if tally is not None:
         unknown = {signal: tally.unknown_seconds(signal, end_s) for signal in tally.signals}
@@ -188,16 +187,12 @@ def evaluate_recording(
 
 
 def _replay(
-    config: AmbientConfig,
-    path: Path,
-    states: Mapping[str, str],
-    keep_changes: bool,
-    known_end_s: float | None,
+    config: AmbientConfig, path: Path, states: Mapping[str, str], tally: UnknownTally | None
 ) -> Simulation:
-    """The replay of ``path``, keeping the signal changes or tallying the unknown seconds."""
+    """The replay of ``path``, tallying the unknown seconds into ``tally`` (None: keeping the
+    signal changes instead)."""
     person = config.people[0].id if config.people else None
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
-    tally = None if keep_changes else functools.partial(UnknownTally, end_s=known_end_s)
     try:  # rows for people the config does not know are reported and skipped
         return asyncio.run(
             replay_files(
@@ -205,7 +200,7 @@ def _replay(
                 [sensor],
                 states,
                 keep_signals=False,
-                keep_changes=keep_changes,
+                keep_changes=tally is None,
                 tally_unknown=tally,
             )
         )

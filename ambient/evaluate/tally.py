@@ -48,11 +48,15 @@ class UnknownTally:
     With ``end_s`` (from the start) every stretch is clipped there as it closes; without, the
     tally answers for ends at or after each signal's last change."""
 
-    def __init__(self, start: float, end_s: float | None = None) -> None:
-        self.start = start
-        self.person: str | None = None
+    def __init__(self, start: float = 0.0, end_s: float | None = None) -> None:
         self.end_s = end_s
         self._clip_s = math.inf if end_s is None else end_s
+        self.start_at(start)
+
+    def start_at(self, start: float) -> None:
+        """Start afresh, times counted from ``start`` (a replay begun again starts anew)."""
+        self.start = start
+        self.person: str | None = None
         self._signals: dict[str, _SignalTally] = {}
 
     @property

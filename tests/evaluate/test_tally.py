@@ -204,3 +204,23 @@ def test_an_evaluation_without_a_picture_keeps_no_changes_and_scores_the_same(
     again = evaluate_recording(detectors, recording, {}, None, states, keep_timeline=False)
     assert json.dumps(again.unknown_by_signal) == json.dumps(kept.unknown_by_signal)
     assert again.scores == kept.scores
+
+
+def test_a_recording_out_of_order_is_tallied_once_from_its_sorted_replay(
+    stress_predict: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The replay met the row out of order late and started again (read whole, sorted): what
+    the first try tallied is dropped."""
+    recording, labels_path = stress_predict
+    lines = recording.read_text().splitlines(keepends=True)
+    lines[-40], lines[-20] = lines[-20], lines[-40]  # far past the first block
+    unsorted = tmp_path / "S01.csv"
+    unsorted.write_text("".join(lines))
+    config = load_config(ROOT / "config" / "ambient.example.yaml")
+    detectors = detection_config(config, rules_to_evaluate(config, None))
+    by_subject, states = load_labels_file(labels_path), {"person.alex": "home"}
+    kept = evaluate_recording(detectors, recording, by_subject, labels_path, states)
+    tallied = evaluate_recording(
+        detectors, unsorted, by_subject, labels_path, states, keep_timeline=False
+    )
+    assert json.dumps(tallied.unknown_by_signal) == json.dumps(kept.unknown_by_signal)
