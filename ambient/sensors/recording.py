@@ -75,7 +75,7 @@ class RecordingSensor:
             try:
                 await self._play_file_live(sink)
                 return
-            except OutOfOrder as exc:  # met before any reading went out (or the file changed)
+            except OutOfOrder as exc:  # met by the read-through, before any reading went out
                 _LOGGER.debug("%s: read whole and sorted", exc)
         recording = self._preloaded or load_recording(
             self.config.path, self.config.person or "default", self._people
@@ -136,7 +136,10 @@ class RecordingSensor:
                 start = stream.origin_s if stream.relative else stream.first_time_s
                 offset = self.clock.now() - (start or 0.0)
                 readings = itertools.chain.from_iterable(stream.batches())
-                await self._replay_live(readings, offset, sink)
+                try:
+                    await self._replay_live(readings, offset, sink)
+                except OutOfOrder as exc:  # its readings so far are out: never sent again
+                    _LOGGER.warning("%s: the recording changed while it played: pass ended", exc)
             if not self.config.loop:
                 return
             first_pass = False

@@ -250,3 +250,25 @@ async def test_live_a_recording_that_cannot_play_fails_before_any_reading(tmp_pa
     assert sink.readings == []
     with pytest.raises(RecordingError, match="cannot read"):
         await live_sensor(tmp_path / "missing.csv").run(sink)
+
+
+async def test_live_a_file_put_out_of_order_while_it_plays_ends_that_pass_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its read-through found it in order; a row out of order met while playing ends the pass
+    there (a warning) instead of playing the file again from its start: no reading goes out
+    twice."""
+    path = tmp_path / "day.csv"
+    write_beats(path, 5_000)
+
+    def add_an_earlier_row() -> None:
+        with path.open("a") as more:
+            more.write("1.0,rr,810,alex\n")
+
+    sink = Collected(on_first=add_an_earlier_row)
+    with caplog.at_level(logging.WARNING):
+        await live_sensor(path).run(sink)
+    times = [r.time for r in sink.readings]
+    assert times and times == sorted(set(times))  # the pass ends in its last block
+    assert 810.0 not in {r.value for r in sink.readings}
+    assert any("changed while it played: pass ended" in r.getMessage() for r in caplog.records)
