@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -224,3 +225,38 @@ def test_a_recording_whose_time_changes_kind_late_is_one_error_naming_both_lines
         f"(line {first_row} is relative, line {absolute_row} absolute)"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_two_recordings_read_as_they_replay_merge_as_when_read_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relative recording beside an absolute one (another person's): read as they replay,
+    their readings meet in time order exactly as when the replay starts again with both read
+    whole (one of them found out of order late)."""
+    head, rows = demo_rows()
+    absolute_s = 1_795_723_200
+    sam_rows = [
+        f"{float(t) + absolute_s!r},{metric},{value},sam\n"
+        for t, metric, value, _ in (row.rstrip("\n").split(",") for row in rows)
+    ]
+    (tmp_path / "alex.csv").write_text(head + "".join(rows))
+    (tmp_path / "sam.csv").write_text("t,metric,value,person\n" + "".join(sam_rows))
+    sam_rows[-20], sam_rows[-21] = sam_rows[-21], sam_rows[-20]
+    (tmp_path / "sam-late.csv").write_text("t,metric,value,person\n" + "".join(sam_rows))
+    demo = DEMO.read_text().replace("../ambient/data/demo.csv", "alex.csv")
+    demo = demo.replace("people:\n", "people:\n  - id: sam\n")
+    caplog.set_level(logging.INFO, logger="ambient.simulate")
+    replays = []
+    for sam in ("sam.csv", "sam-late.csv"):
+        config_path = tmp_path / f"{sam}.yaml"
+        config_path.write_text(
+            demo.replace("sensors:\n", f"sensors:\n  - {{type: recording, path: {sam}}}\n")
+        )
+        config = load_config(config_path)
+        replays.append(asyncio.run(run_simulation(config, None, keep_signals=True)))
+    streamed, whole = replays
+    assert ["sam-late.csv:" in m for m in caplog.messages if "replaying again" in m] == [True]
+    assert {update.person for update in streamed.signals} == {"alex", "sam"}
+    assert streamed.start == whole.start == absolute_s + float(rows[0].split(",")[0])
+    assert streamed.traces == whole.traces and streamed.traces
+    assert streamed.signals == whole.signals
