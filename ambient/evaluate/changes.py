@@ -6,8 +6,9 @@ takes a third of the memory it took."""
 from __future__ import annotations
 
 from array import array
+from collections.abc import Mapping
 
-from ambient.messages import SignalScalar, SignalUpdate
+from ambient.messages import SignalScalar, SignalUpdate, SignalValue
 
 #: One change of a signal: (seconds from the start, value or None, reason when unknown).
 Change = tuple[float, SignalScalar | None, str | None]
@@ -33,25 +34,37 @@ class SignalColumn:
         return list(zip(self._times_s, self._values, self._reasons, strict=True))
 
 
-class SignalChanges:
-    """A signal listener for a replay: keeps every change of the first person to have an
-    update (a recording is one person's), its time counted from ``start``. Updates come in
-    time order (a replay's clock only moves forward)."""
+class FirstPersonListener:
+    """A signal listener for a replay that follows the first person to have an update (a
+    recording is one person's), times counted from ``start``. Updates come in time order (a
+    replay's clock only moves forward)."""
 
     def __init__(self, start: float) -> None:
         self.start = start
         self.person: str | None = None
-        self.signals: dict[str, SignalColumn] = {}
 
     def __call__(self, update: SignalUpdate) -> None:
         person = self.person
         if person is None:
             self.person = person = update.person
-        if update.person != person:
-            return
-        t_s = update.time - self.start
+        if update.person == person:
+            self.add(update.time - self.start, update.values)
+
+    def add(self, t_s: float, values: Mapping[str, SignalValue]) -> None:
+        """Take one update of the person's, ``t_s`` seconds from the start."""
+        raise NotImplementedError
+
+
+class SignalChanges(FirstPersonListener):
+    """Keeps every change of the first person's signals, in columns."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__(start)
+        self.signals: dict[str, SignalColumn] = {}
+
+    def add(self, t_s: float, values: Mapping[str, SignalValue]) -> None:
         signals = self.signals
-        for signal, value in update.values.items():
+        for signal, value in values.items():
             column = signals.get(signal)
             if column is None:
                 column = signals[signal] = SignalColumn()

@@ -12,9 +12,11 @@ an end can answer for any end at or after the last change of each signal, and sa
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+from ambient.evaluate.changes import FirstPersonListener
 from ambient.evaluate.scoring import NOT_YET, UNKNOWN, unknown_seconds
-from ambient.messages import SignalUpdate
+from ambient.messages import SignalValue
 
 
 def _add(by_reason: dict[str, float], reason: str, seconds: float) -> None:
@@ -42,11 +44,10 @@ class _SignalTally:
         return by_reason
 
 
-class UnknownTally:
-    """A signal listener for a replay (as :class:`~ambient.evaluate.changes.SignalChanges`):
-    the first person to have an update, times counted from ``start``, updates in time order.
-    With ``end_s`` (from the start) every stretch is clipped there as it closes; without, the
-    tally answers for ends at or after each signal's last change."""
+class UnknownTally(FirstPersonListener):
+    """The first person's unknown seconds by signal and reason, tallied as updates come. With
+    ``end_s`` (from the start) every stretch is clipped there as it closes; without, the tally
+    answers for ends at or after each signal's last change."""
 
     def __init__(self, start: float = 0.0, end_s: float | None = None) -> None:
         self.end_s = end_s
@@ -55,8 +56,7 @@ class UnknownTally:
 
     def start_at(self, start: float) -> None:
         """Start afresh, times counted from ``start`` (a replay begun again starts anew)."""
-        self.start = start
-        self.person: str | None = None
+        super().__init__(start)
         self._signals: dict[str, _SignalTally] = {}
 
     @property
@@ -64,16 +64,10 @@ class UnknownTally:
         """The signals that changed, in the order they first did."""
         return list(self._signals)
 
-    def __call__(self, update: SignalUpdate) -> None:
-        person = self.person
-        if person is None:
-            self.person = person = update.person
-        if update.person != person:
-            return
-        t_s = update.time - self.start
+    def add(self, t_s: float, values: Mapping[str, SignalValue]) -> None:
         clip_s = self._clip_s
         signals = self._signals
-        for signal, value in update.values.items():
+        for signal, value in values.items():
             tally = signals.get(signal)
             if tally is None:
                 tally = signals[signal] = _SignalTally(t_s, clip_s)
