@@ -7,7 +7,6 @@ for a picture of the timeline (``keep_timeline``)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from ambient.recordings import RECORDING_SUFFIXES
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import Simulation, replay_files
 
-_LOGGER = logging.getLogger(__name__)
 #: Found beside the recordings when ``--labels`` is not given.
 LABELS_FILE = "labels.jsonl"
 
@@ -165,13 +163,9 @@ def evaluate_recording(
     if labels is not None and labels.end is not None:
         timeline.duration_s = labels.end
     end_s = timeline.duration_s
-    if tally is not None and not tally.answers_for(end_s):
-        # A signal changed after the recording's last reading (not seen: updates come with
-        # readings): its changes are needed to clip it there.
-        _LOGGER.debug("%s: a signal changed after the end: replaying to keep its changes", path)
-        result, tally = _replay(config, path, states, None), None
-        timeline.signals = build_timeline(config, result, path.stem, states, rule_ids).signals
     if tally is not None:
+        # Signal updates come with readings, so none comes after the last one.
+        assert tally.answers_for(end_s), f"{path}: a signal changed after the recording's end"
         unknown = {signal: tally.unknown_seconds(signal, end_s) for signal in tally.signals}
     else:
         unknown = {s: unknown_seconds(timeline.changes(s), end_s) for s in timeline.signals}
