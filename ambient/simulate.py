@@ -156,6 +156,20 @@ async def replay_files(
     return await _replay_whole(config, configs, states, *kept)
 
 
+def _how_to_read(
+    config: AmbientConfig, configs: list[RecordingSensorConfig]
+) -> list[tuple[Path, str, set[str] | None, str, float]]:
+    """Per recording, what reading it for the replay takes: its path, the person of rows
+    without one, the people whose rows count (others' are reported), the replaying sensor's
+    name, and where relative times start."""
+    people = {person.id for person in config.people} or None
+    origin_s = _origin_s(configs)
+    return [
+        (c.path, c.person or "default", people, sensor_name(c, index), origin_s)
+        for index, c in enumerate(configs)
+    ]
+
+
 def _origin_s(configs: list[RecordingSensorConfig]) -> float:
     """Where relative times are read onto the clock: one relative recording starts at the
     simulation epoch. (Beside an absolute one it starts where that does, known only once both
@@ -173,13 +187,10 @@ async def _replay_streamed(
 ) -> Simulation:
     """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
     not in time order (a row out of order ends the replay there)."""
-    people = {person.id for person in config.people} or None  # rows for others: reported
     with contextlib.ExitStack() as open_files:
-        streams: list[RecordingStream] = []
-        for index, sensor_config in enumerate(configs):
-            name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
-            stream = open_for_replay(sensor_config.path, person, people, name, _origin_s(configs))
-            streams.append(open_files.enter_context(stream))
+        streams = [
+            open_files.enter_context(open_for_replay(*how)) for how in _how_to_read(config, configs)
+        ]
         result = await replay(
             config, configs, streams, states, keep_signals, keep_changes, tally_unknown
         )
@@ -199,12 +210,8 @@ async def _replay_whole(
     """The replay with each recording read whole (sorted) first."""
     recordings: list[Recording] = []
     labels: Labels | None = None
-    people = {person.id for person in config.people} or None  # rows for others: reported
-    for index, sensor_config in enumerate(configs):
-        name, person = sensor_name(sensor_config, index), sensor_config.person or "default"
-        loaded, own_labels = load_for_replay(
-            sensor_config.path, person, people, name, _origin_s(configs)
-        )
+    for how in _how_to_read(config, configs):
+        loaded, own_labels = load_for_replay(*how)
         recordings.append(loaded)
         labels = labels or own_labels
     result = await replay(
