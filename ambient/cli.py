@@ -90,7 +90,6 @@ def expected_failure(exc: BaseException) -> str | None:
     from ambient.reading_stream import NotYours
     from ambient.recordings import RecordingError
     from ambient.status import StatusSocketBusy
-    from ambient.store import file_problem
     from ambient.store_crypto import StoreError
 
     if isinstance(exc, BaseExceptionGroup):
@@ -101,10 +100,9 @@ def expected_failure(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
     expected = (StatusSocketBusy, RecordingError, ConfigError, OSError, StoreError, NotYours)
-    if isinstance(exc, expected):
-        return str(exc)
-    problem = file_problem(exc)  # damage found past the pages read at opening, and the like
-    return None if problem is None else f"the state file {problem}"
+    # The store turns a failure its file causes (damage, a full disk) into a StoreError naming
+    # the file; any other SQLite error is a bug.
+    return str(exc) if isinstance(exc, expected) else None
 
 
 #: What every subcommand's exit status means (argparse itself exits 2 on a usage error).
