@@ -234,6 +234,9 @@ class Daemon:
         store = Store.from_config(config.store, in_memory=opts.store_in_memory)
         # A recorder runs beside the daemon: a broker client of its own, never announcing.
         role = "record" if opts.record_to is not None else None
+        # A recorder only reads: it performs no action and announces nothing (no discovery,
+        # no rule listening to HA or MQTT), so it never doubles or clobbers a daemon's.
+        acting = not opts.report_only and opts.record_to is None
         connections = Connections(config, self.clock, self.counters, role)
         zone = resolve_zone(config.timezone)
         # A live daemon's status and HA entities show every signal, as do update listeners.
@@ -257,15 +260,15 @@ class Daemon:
         )
         dispatcher = ActionDispatcher(
             self.clock,
-            [] if opts.report_only else _build_actuators(connections, store),
-            report_only=opts.report_only,
+            _build_actuators(connections, store) if acting else [],
+            report_only=not acting,
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
             timeout_clock=self.clock.for_outside_links(),
             preview=ScriptPreview(config.people, zone) if opts.report_only else None,
         )
         insights, view = add_insights(
-            config, self.clock, store, signals, hub, None if opts.report_only else connections
+            config, self.clock, store, signals, hub, connections if acting else None
         )
         calming = add_interventions(
             config,
@@ -273,7 +276,7 @@ class Daemon:
             store,
             signals.norm,
             hub,
-            None if opts.report_only else connections,
+            connections if acting else None,
             choice_seed=opts.choice_seed,
         )
         rules = RuleEngine(
@@ -325,6 +328,8 @@ class Daemon:
             forwarder = SatelliteForwarder(connections.mqtt(), self.clock, self.counters)
             sink = forwarder
             services = [*connections.services(), forwarder]
+        elif record_to is not None:
+            services = connections.services()  # the sensors' connections, nothing more
         elif not opts.report_only:
             services = self._live_services(
                 config, connections, hub, rules, dispatcher, flush_at_stop
@@ -367,7 +372,9 @@ class Daemon:
             _LOGGER.info(
                 "Running: %s, %s%s",
                 counted(len(wiring.sensors), "sensor"),
-                counted(len(config.rules), "rule"),
+                "recording (no rule runs)"
+                if self.options.record_to is not None
+                else counted(len(config.rules), "rule"),
                 " (actions reported, not performed)" if self.options.report_only else "",
             )
             outcome = await self._wait(sensor_tasks)

@@ -4,13 +4,17 @@ that `ambient simulate` replays; it runs beside the daemon on the same config.""
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import AmbientProcess, run_ambient
 from fixtures.mosquitto import MosquittoBroker
+from paho.mqtt import client as paho
 from paho.mqtt import publish, subscribe
+from paho.mqtt.enums import CallbackAPIVersion
 
 from ambient.recordings import read_recording
 
@@ -120,6 +124,63 @@ def test_recording_beside_the_running_daemon_keeps_both_on_the_broker(
         if recorder is not None:
             recorder.stop()
         daemon.stop()
+
+
+def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_nothing(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """Signals and rules do not run while recording: a rule's MQTT trigger does not act (its
+    action would double the daemon's), and no HA discovery or entity state goes out (it would
+    overwrite the daemon's with unknowns). Only the readings are written."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "instance: home\npeople:\n  - id: alex\n"
+        "sensors:\n  - type: mqtt\n    topic: home/alex/heart_rate\n    metric: hr\n"
+        "    person: alex\n"
+        f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n"
+        "rules:\n  - id: button\n    triggers: [{trigger: mqtt, topic: home/button}]\n"
+        "    actions:\n      - {action: mqtt.publish, topic: home/out, payload: acted}\n"
+        "      - {action: log, message: button pressed}\n"
+        "store:\n  path: null\n"  # no status socket: the recorder runs the sensors itself
+    )
+    topics: queue.Queue[str] = queue.Queue()
+    subscribed = threading.Event()
+    watcher = paho.Client(CallbackAPIVersion.VERSION2)
+    watcher.on_message = lambda _client, _data, message: topics.put(message.topic)
+    watcher.on_subscribe = lambda *_: subscribed.set()
+    watcher.connect(mosquitto.host, mosquitto.port)
+    watcher.subscribe("#", qos=1)
+    watcher.loop_start()
+    recorder: AmbientProcess | None = None
+    try:
+        assert subscribed.wait(30)
+        recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=tmp_path)
+        recorder.stderr.wait_for("as ambient-home-record")
+        while True:  # until the recorder has subscribed and shows a probe reading
+            publish.single(
+                "home/alex/heart_rate", "50", qos=1, hostname=mosquitto.host, port=mosquitto.port
+            )
+            line = recorder.stdout.next_within(0.5)
+            if line is not None and ",hr,50," in line:
+                break
+        publish.single("home/button", "press", qos=1, hostname=mosquitto.host, port=mosquitto.port)
+        publish.single(  # after the press: once it is recorded, the press has been handled
+            "home/alex/heart_rate", "61", qos=1, hostname=mosquitto.host, port=mosquitto.port
+        )
+        recorder.stdout.wait_for(",hr,61,")
+        assert recorder.interrupt() == 0
+        publish.single("test/end", "", qos=1, hostname=mosquitto.host, port=mosquitto.port)
+        seen: list[str] = []
+        while (topic := topics.get(timeout=30)) != "test/end":
+            seen.append(topic)
+        ours = {"home/alex/heart_rate", "home/button", "ambient/home/record/backlog_end"}
+        assert [topic for topic in seen if topic not in ours] == []
+        assert not any("button pressed" in line for line in recorder.stderr.all_lines())
+    finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+        if recorder is not None:
+            recorder.stop()
 
 
 def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
