@@ -4,6 +4,8 @@ Runs as a daemon service: once at start (so data kept past its limit while ambie
 goes at once), then every ``retention.interval``. Rows are deleted in small batches with a loop
 turn between them, so a large purge never holds up readings or rules; recording files are
 listed and removed in a worker thread. Deleted rows are overwritten (``secure_delete``).
+A purge the store or the file system refuses (a full or read-only card) is one error line; the
+daemon goes on and the next purge tries again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ambient.clock import Clock
 from ambient.config.retention import RetentionConfig
 from ambient.privacy.data_classes import DataClass, data_classes
 from ambient.recordings import RECORDING_SUFFIXES
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,10 +55,16 @@ class Retention:
         self.clock = clock
         self.recordings_dir = recordings_dir
         self.purges = 0
+        self.failed_purges = 0
 
     async def run(self) -> None:
         while True:
-            report = await self.purge()
+            try:
+                report = await self.purge()
+            except (StoreError, OSError) as exc:  # a full or read-only card: never the daemon's end
+                self.failed_purges += 1
+                _LOGGER.error("Retention: purge failed, tried again at the next one: %s", exc)
+                report = PurgeReport()
             if report.total:
                 _LOGGER.info(
                     "Retention: removed %s",

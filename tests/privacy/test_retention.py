@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -79,6 +80,37 @@ async def test_the_service_purges_at_start_and_every_interval_on_the_clock() -> 
         await clock.run_until(NOW + 3600)  # the next purge: now it is
         assert retention.purges == 2
         assert trace_times(store) == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_purge_the_store_refuses_is_one_line_and_the_next_one_tries_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A card that turned read-only (or full) fails a purge's DELETE; the daemon must go on
+    (the purge is one of its services: an escaping error ended it) and purge once it can."""
+    path = tmp_path / "ambient.db"
+    clock = VirtualClock(NOW)
+    store = Store(path)
+    store.append("traces", "calm", trace(NOW - 2 * DAY_S), keep=100)
+    store.query("PRAGMA query_only = ON")  # as SQLite sees a card remounted read-only
+    retention = Retention(RetentionConfig(traces=DAY_S, interval=3600.0), store, clock)
+    task = asyncio.create_task(retention.run())
+    try:
+        with caplog.at_level(logging.ERROR, logger="ambient.privacy.retention"):
+            await clock.run_until(NOW)
+        assert not task.done()
+        assert [r.getMessage() for r in caplog.records] == [
+            "Retention: purge failed, tried again at the next one: store "
+            f"{path} cannot be used (attempt to write a readonly database)"
+        ]
+        assert retention.failed_purges == 1 and trace_times(store) == [NOW - 2 * DAY_S]
+
+        store.query("PRAGMA query_only = OFF")
+        await clock.run_until(NOW + 3600)
+        assert retention.purges == 1 and trace_times(store) == []
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
