@@ -37,6 +37,10 @@ class StatusUnavailable(Exception):
     """No daemon answered; the message says why in words a user can act on."""
 
 
+class NoDaemon(StatusUnavailable):
+    """No socket at the path: the daemon is not running (how to start it depends on who asks)."""
+
+
 class DaemonHung(StatusUnavailable):
     """Something took the connection but did not answer: a daemon that is there, hung."""
 
@@ -227,10 +231,7 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
                 with contextlib.suppress(ConnectionError):
                     await writer.wait_closed()
     except FileNotFoundError:
-        raise StatusUnavailable(
-            f"no status socket at {path}: is the daemon running? (`systemctl status ambient`; "
-            "for a daemon started by hand, give its config: ambient status --config FILE)"
-        ) from None
+        raise NoDaemon(f"no status socket at {path}: is the daemon running?") from None
     except ConnectionRefusedError:
         raise StatusUnavailable(
             f"nothing answers on {path}: the daemon is not running (the socket is stale)"
@@ -275,10 +276,21 @@ def daemon_answers(store_path: Path | None) -> bool:
     return True
 
 
-def run_status(socket_path: Path, as_json: bool, out: TextIO) -> int:
-    """``ambient status [--json]``: 0 with the status printed, 1 with a reason when none."""
+#: What to try when no daemon was found without a config named: the system one, or by hand.
+SEARCH_HINT = (
+    "(`systemctl status ambient`; for a daemon started by hand, give its config: "
+    "ambient status --config FILE)"
+)
+
+
+def run_status(socket_path: Path, as_json: bool, out: TextIO, hint: str = SEARCH_HINT) -> int:
+    """``ambient status [--json]``: 0 with the status printed, 1 with a reason when none
+    (``hint`` follows the reason when no daemon runs there)."""
     try:
         document = asyncio.run(query_status(socket_path))
+    except NoDaemon as exc:
+        print(f"ambient status: {exc} {hint}", file=sys.stderr)
+        return 1
     except StatusUnavailable as exc:
         print(f"ambient status: {exc}", file=sys.stderr)
         return 1

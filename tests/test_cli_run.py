@@ -97,6 +97,23 @@ def test_the_link_goes_when_the_daemon_stops(
     assert result.stderr.startswith("ambient status: ")
 
 
+def test_status_of_a_named_config_whose_daemon_is_not_running_says_how_to_start_it(
+    tmp_path: Path,
+) -> None:
+    """The config was given, so the hint is to run it, not to give it (nor systemd's)."""
+    folder = tmp_path / "my home"
+    folder.mkdir()
+    config = folder / "ambient.yaml"
+    config.write_text("people:\n  - id: alex\nstore:\n  path: state/ambient.db\n")
+    result = run_ambient("status", str(config), cwd=folder)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "ambient status: no status socket at state/ambient.sock: is the daemon running? "
+        f"(`ambient run '{config}'` starts it)\n"
+    )
+
+
 HR_RULE = """\
 people:
   - id: alex

@@ -4,6 +4,7 @@ the running daemon its ``status``, ``scan`` for wearables."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from datetime import tzinfo
 from typing import TYPE_CHECKING
@@ -67,7 +68,8 @@ def status(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        return run_status(socket_path_for(config.store.path), args.json, sys.stdout)
+        started_by = f"(`ambient run {shlex.quote(str(args.config))}` starts it)"
+        return run_status(socket_path_for(config.store.path), args.json, sys.stdout, started_by)
     return run_status(find_socket(), args.json, sys.stdout)
 
 
