@@ -7,6 +7,7 @@ back every action before it is performed, and notify/escalation steps sit outsid
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
@@ -18,6 +19,9 @@ from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import OptionBelief, choose, prior_for
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.messages import CalmingDecision
+from ambient.store import StoreError
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def _action_kinds(actions: list[Any]) -> list[str]:
@@ -81,17 +85,25 @@ class CalmingChooser:
         context: Mapping[str, Any],
         started: float | None = None,
     ) -> int | None:
-        """Open the episode of the option just performed (measured 20 minutes on)."""
+        """Open the episode of the option just performed (measured 20 minutes on). A store
+        that refuses it (a full or read-only card) costs the episode, one error line, never
+        the rest of the run: the steps after the options (a trusted person's notification)
+        are still performed."""
         if decision.option is None:
             return None
         option = next(o for o in step.options if o.id == decision.option)
         start = self._clock.now() if started is None else started
         local = datetime.fromtimestamp(start, self._timezone)
-        return self._recorder.start(
-            person or "_household",
-            rule,
-            option.id,
-            prior_for(_action_kinds(option.actions)),
-            {"hour": local.hour, "weekday": local.strftime("%a"), **context},
-            start,
-        )
+        who = person or "_household"
+        try:
+            return self._recorder.start(
+                who,
+                rule,
+                option.id,
+                prior_for(_action_kinds(option.actions)),
+                {"hour": local.hour, "weekday": local.strftime("%a"), **context},
+                start,
+            )
+        except StoreError as exc:
+            _LOGGER.error("Calming episode of %s (%s) not recorded: %s", who, rule, exc)
+            return None

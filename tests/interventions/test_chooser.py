@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -64,6 +65,27 @@ def test_the_daily_cap_counts_the_local_day(
     assert (capped.option, capped.reason) == (None, "daily cap reached (2 today)")
     clock.advance_to(EVENING + 4 * 3600)  # past midnight in Berlin
     assert calming.decide(step(per_day=2), "calm", "alex").option is not None
+
+
+def test_an_episode_the_store_refuses_is_one_line_and_no_failure(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The option has been performed when its episode is opened; a full or read-only card
+    must not fail the rule's run there (the steps after it, a trusted person's notification,
+    would be skipped): one line naming the file, and no episode."""
+    clock = VirtualClock(EVENING)
+    store = Store(tmp_path / "state.db")
+    book = EpisodeBook(store)
+    calming = CalmingChooser(clock, book, EpisodeRecorder(clock, book), BERLIN)
+    decision = calming.decide(step(), "calm", "alex")
+    store.query("PRAGMA query_only = ON")  # as SQLite sees a card remounted read-only
+    with caplog.at_level(logging.ERROR):
+        assert calming.started(step(), "calm", "alex", decision, {}) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Calming episode of alex (calm) not recorded: store {tmp_path / 'state.db'} cannot "
+        "be used (attempt to write a readonly database)"
+    ]
+    assert book.episodes("alex") == []
 
 
 def test_pinned_and_banned_options_are_honoured(
