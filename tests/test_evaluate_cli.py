@@ -174,6 +174,24 @@ def test_a_labels_file_given_wins_and_unlabelled_recordings_still_count_firings(
     assert "other" in result.stdout and "no labels (2 firing(s))" in result.stdout
 
 
+def test_a_recording_the_labels_file_has_no_line_for_is_named_with_the_subjects_it_has(
+    tmp_path: Path,
+) -> None:
+    """A subject written as the file name (or misspelt) would leave the recording unscored
+    without a word: one warning names the file, the recording and the subjects there."""
+    write_recording(tmp_path / "alex.csv")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "alex.csv"}) + "\n")
+    result = evaluate(write_config(tmp_path), "-r", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "no labels" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].endswith(
+        f"{tmp_path / 'labels.jsonl'} has no line with subject `alex` "
+        "(its subjects: alex.csv): alex.csv is not scored"
+    )
+
+
 def test_only_the_rule_asked_for(labelled: Path) -> None:
     config = write_config(labelled)
     document = report(evaluate(config, "-r", str(labelled), "--rule", "fast_heart", "--json"))

@@ -7,6 +7,7 @@ for a picture of the timeline (``keep_timeline``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.recordings import RECORDING_SUFFIXES
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import Simulation, replay_files
+
+_LOGGER = logging.getLogger(__name__)
 
 #: Found beside the recordings when ``--labels`` is not given.
 LABELS_FILE = "labels.jsonl"
@@ -158,6 +161,16 @@ def evaluate_recording(
     labels, source = result.labels, "rows" if result.labels is not None else None
     if given is not None:
         labels, source = given, str(labels_file or "given")
+    elif labels is None and labels_file is not None:
+        # A subject written as the file name (`S01.csv`) or a typo would pass unnoticed.
+        subjects = ", ".join(sorted(by_subject)[:5]) + (", …" if len(by_subject) > 5 else "")
+        _LOGGER.warning(
+            "%s has no line with subject `%s` (its subjects: %s): %s is not scored",
+            labels_file,
+            path.stem,
+            subjects or "none",
+            path.name,
+        )
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
     if labels is not None and labels.end is not None:
