@@ -6,7 +6,9 @@ The open day is saved every ``persist_every`` and at shutdown, so a restart cont
 left open by a daemon that was off at midnight is closed at the next start. An episode near
 midnight has its "after" stress span in the next day: the closed day's summary is recomputed
 once that span has passed (on the clock, or at the next start). Trends are recomputed from
-the stored summaries, never carried in memory.
+the stored summaries, never carried in memory. A day the store refuses to close (a full or
+read-only card) is one error line and stays in memory, closed at the next save that succeeds;
+the next day is recorded meanwhile.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ambient.insights.summaries import DaySummary, after_span_end, summarize
 from ambient.insights.trends import HrvTrend, StressSlope, comparable_days, hrv_trend
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
 from ambient.ports import SignalView
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
 OPEN = "insights.open"
@@ -58,6 +60,8 @@ class Insights:
         self._slopes: dict[str, StressSlope] = {}
         self._emitted: dict[str, dict[str, SignalValue]] = {}
         self._trends: dict[str, HrvTrend] = {}
+        #: Finished days the store refused to close yet (person, day), oldest first.
+        self._unclosed: list[tuple[str, OpenDay]] = []
         #: Per person: the timer that recomputes yesterday once its episodes' spans are over.
         self._follow_ups: dict[str, TimerHandle] = {}
         now = clock.now()
@@ -170,6 +174,7 @@ class Insights:
         now = self.clock.now()
         for person in list(self._days):
             self._account(person, now)
+        self._close_unclosed()
         self._save_open()
         for handle in (self._midnight, self._persist, self._first, *self._follow_ups.values()):
             handle.cancel()
@@ -215,12 +220,32 @@ class Insights:
 
     def _roll(self, person: str) -> OpenDay:
         finished = self._days[person]
-        self._finish(person, finished)
         opened = OpenDay.of(finished.day + timedelta(days=1), self.zone)
         self._days[person] = opened
-        self.storage.store.put(OPEN, person, opened.day.isoformat())
-        self._follow_up(person)
+        self._unclosed.append((person, finished))
+        try:
+            self._close_unclosed()
+        except StoreError as exc:  # once a day, not at every update until there is room
+            _LOGGER.error(
+                "Day %s of %s not closed yet (tried again at the next save): %s",
+                finished.day,
+                person,
+                exc,
+            )
         return opened
+
+    def _close_unclosed(self) -> bool:
+        """Close the finished days not stored yet, oldest first (a day's summary reads the day
+        before it); a StoreError leaves the rest for the next save. True if any was closed."""
+        closed = False
+        while self._unclosed:
+            person, finished = self._unclosed[0]
+            self._finish(person, finished)
+            self._unclosed.pop(0)
+            closed = True
+            self.storage.store.put(OPEN, person, self._days[person].day.isoformat())
+            self._follow_up(person)
+        return closed
 
     def _finish(self, person: str, finished: OpenDay) -> DaySummary:
         before = self.storage.open_day(person, finished.day - timedelta(days=1), self.zone)
@@ -292,16 +317,19 @@ class Insights:
 
     def _on_midnight(self) -> None:
         now = self.clock.now()
+        # The next midnight first: this one failing (a full disk) must not be the last.
+        self._midnight = self.clock.call_at(self._next_midnight(now), self._on_midnight)
         for person in list(self._days):
             self._account(person, now)
             while self._days[person].end <= now:  # a day without updates closes too
                 self._roll(person)
         self._publish_days()
-        self._midnight = self.clock.call_at(self._next_midnight(now), self._on_midnight)
 
     def _on_persist(self) -> None:
         # The next save first: a save that fails (a full disk) is tried again then.
         self._persist = self.clock.call_later(self.config.persist_every, self._on_persist)
+        if self._close_unclosed():
+            self._publish_days()
         self._save_open()
 
     def _save_open(self) -> None:

@@ -3,6 +3,7 @@ DST), kept in the store, continued after a restart and recomputable from the sto
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import date, datetime
 from pathlib import Path
@@ -261,6 +262,34 @@ def test_a_save_that_fails_is_written_whole_at_the_next_save() -> None:
     day.clock.advance_to(local(2026, 7, 1, 8, 20))  # the next one writes what it missed
     stored = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
     assert stored is not None and sorted(stored.bins) == [480, 481, 482, 483, 484]
+
+
+def test_a_day_the_full_store_cannot_close_is_closed_at_the_next_save_with_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk at midnight: one line, the updates after it go on (each one used to retry
+    the close and raise), the day is kept in memory and stored once there is room, and the
+    next midnight still comes (its timer used to be set only after a close that worked)."""
+    store = Store(tmp_path / "ambient.db")
+    day = Day(local(2026, 7, 1, 8, 0), store)
+    day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0, activity_state="rest", hr=60.0)
+    day.signals(local(2026, 7, 1, 23, 50), stress_score=30.0)
+    pages = store.query("PRAGMA page_count")[0][0]
+    store.query(f"PRAGMA max_page_count = {pages}")  # SQLite fails writes as a full disk does
+    with caplog.at_level(logging.ERROR):
+        day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+        for minute in range(1, 4):
+            day.signals(local(2026, 7, 2, 0, minute), stress_score=30.0)
+    assert [r.getMessage() for r in caplog.records if r.name == "ambient.insights.service"] == [
+        "Day 2026-07-01 of alex not closed yet (tried again at the next save): store "
+        f"{tmp_path / 'ambient.db'} cannot be used (database or disk is full)"
+    ]
+    store.query("PRAGMA max_page_count = 1000000")  # room again
+    day.clock.advance_to(local(2026, 7, 3, 0, 0, 1))
+    summaries = InsightStore(store).summaries("alex")
+    assert sorted(summaries) == [date(2026, 7, 1), date(2026, 7, 2)]
+    assert summaries[date(2026, 7, 1)].measured_minutes == 960  # 08:00 to midnight
+    assert summaries[date(2026, 7, 2)].measured_minutes == 1440
 
 
 def test_a_day_stored_in_one_record_by_an_older_version_is_still_read() -> None:
