@@ -7,6 +7,7 @@ replayed by ``ambient simulate`` as a regression test. See docs/recordings.md.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import functools
@@ -595,12 +596,43 @@ def _reading_errors(path: Path) -> Iterator[None]:
     text (a binary file given by mistake) is one clear error."""
     try:
         yield
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
+        # The decoder's own offset counts from the start of the block it was given.
+        where = _first_byte_not_utf8(path)
         raise RecordingError(
-            f"{path}: not a text recording (byte {exc.start} is not UTF-8)"
+            f"{path}: not a text recording (a byte is not UTF-8)"
+            if where is None
+            else f"{path}:{where[0]}: not a text recording (byte {where[1]} is not UTF-8)"
         ) from None
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+#: How much of a file that is not UTF-8 is read at a time to find where.
+_NOT_UTF8_BLOCK_BYTES = 1 << 16
+
+
+def _first_byte_not_utf8(path: Path) -> tuple[int, int] | None:
+    """The line and the offset from the start of the file of the first byte of ``path`` that
+    is not UTF-8, read a block at a time; None should the file have changed meanwhile."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    read_bytes = lines_before = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_NOT_UTF8_BLOCK_BYTES):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # exc.object is the block behind the bytes the decoder held back (a
+                # character cut in two, never a newline).
+                at = read_bytes - (len(exc.object) - len(block)) + exc.start
+                return lines_before + 1 + block[: max(0, at - read_bytes)].count(b"\n"), at
+            read_bytes += len(block)
+            lines_before += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:  # a character cut short at the very end
+        return lines_before + 1, read_bytes - len(decoder.getstate()[0])
+    return None
 
 
 @contextlib.contextmanager

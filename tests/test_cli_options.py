@@ -167,7 +167,7 @@ def test_a_binary_recording_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     result = run_ambient("analyze", "--recording", str(recording))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"ambient analyze: {recording}: not a text recording (byte 128 is not UTF-8)"
+        f"ambient analyze: {recording}:2: not a text recording (byte 128 is not UTF-8)"
     ]
 
 

@@ -203,8 +203,31 @@ def test_without_people_any_person_is_read(tmp_path: Path) -> None:
 def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_bytes(b"t,metric,value\n1,hr,60\n\xd0\xff\xfe binary\n")
-    with pytest.raises(RecordingError, match=r"r\.csv: not a text recording \(byte \d+ is not"):
+    with pytest.raises(RecordingError) as error:
         load_recording(path)
+    assert str(error.value) == f"{path}:3: not a text recording (byte 23 is not UTF-8)"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_byte_not_utf8_far_into_a_file_is_named_by_its_line_and_offset_in_the_file(
+    tmp_path: Path, suffix: str
+) -> None:
+    """The text reader decodes a block at a time and counts from the block's start: the
+    place said is the file's, past several blocks and a character cut between two."""
+    path = tmp_path / f"long{suffix}"
+    if suffix == ".csv":
+        good = "t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(20_000))
+    else:
+        good = "".join(
+            f'{{"t": {t}, "metric": "hr", "value": 70, "n": "é"}}\n' for t in range(5000)
+        )
+    data = good.encode() + b"20000,hr,7\xff\n"
+    path.write_bytes(data)
+    with pytest.raises(RecordingError) as error:
+        load_recording(path)
+    line = good.count("\n") + 1
+    offset = len(good.encode()) + len("20000,hr,7")
+    assert str(error.value) == f"{path}:{line}: not a text recording (byte {offset} is not UTF-8)"
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
