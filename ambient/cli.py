@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -423,15 +424,24 @@ def _add_state_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command ``argv`` names: its exit code. Ctrl-C at any point after this module is
-    imported (which loads little, so that is soon after the start) exits 130 quietly."""
+    """Run the command ``argv`` names: its exit code. Ctrl-C exits 130 quietly. Started by
+    ``ambient/__main__.py``, which gives SIGINT its default action while the modules load
+    (Ctrl-C ends the process quietly), ``KeyboardInterrupt`` is turned on only inside the
+    ``try`` and off again as ``main`` returns: a Ctrl-C as the process exits kills it quietly."""
+    quiet_outside = False
     try:
+        quiet_outside = signal.getsignal(signal.SIGINT) == signal.SIG_DFL
+        if quiet_outside:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         parser = build_parser()
         args = parser.parse_args(argv)
         _resolve_config(args, parser)
         return _run(args)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if quiet_outside:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -221,8 +221,9 @@ def test_ctrl_c_while_the_command_line_is_read_exits_130_quietly() -> None:
 
 
 def test_the_command_line_loads_little_before_main_runs() -> None:
-    """What loads before ``main`` can catch Ctrl-C is a traceback's window: the config's
-    validation (pydantic, a fifth of a second) loads inside it."""
+    """What loads before ``main`` runs delays every command, and a Ctrl-C meanwhile ends the
+    process outright (killed by the signal): the config's validation (pydantic, a fifth of a
+    second) loads inside ``main``."""
     code = "import sys, ambient.cli; print(sorted({'pydantic', 'yaml'} & set(sys.modules)))"
     result = run_python(code)
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr

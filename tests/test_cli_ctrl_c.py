@@ -1,0 +1,142 @@
+"""Ctrl-C at any moment of a real ``ambient`` process, from the first line of its entry module
+(``ambient/__main__.py``) on, ends it quietly: exit 130 when the command caught it, or killed
+by SIGINT (130 from a shell) when it came while the modules loaded or as the process exited;
+never a traceback. What runs before that first line (the interpreter's own start-up) is
+Python's and not tested here.
+
+The moments are the imports. Python's ``-X importtime`` (``PYTHONPROFILEIMPORTTIME`` for the
+console script) writes a line to stderr as each module finishes loading; the test sends SIGINT
+as soon as it reads the line of the k-th module loaded after the ``ambient`` package, for each
+k through the loading of the command line and into the command. The signal lands at that
+moment or soon after it; nothing sleeps."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fixtures.ambient_process import RUN_WAIT_S, clean_env
+
+DEMO = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
+#: How many modules loaded after the command line's (``ambient.cli``) are moments too: the
+#: start of ``main``, where KeyboardInterrupt is turned back on, and the config's loading.
+AFTER_THE_COMMAND_LINE = 12
+QUIET_ENDS = {130, -signal.SIGINT}
+
+
+def console_script() -> Path:
+    """The ``ambient`` command installed beside this Python (``scripts/setup`` makes it)."""
+    script = Path(sys.executable).with_name("ambient")
+    assert script.exists(), f"no {script}: run ./scripts/setup"
+    return script
+
+
+ENTRIES = {
+    "python -m ambient": lambda: (
+        [sys.executable, "-X", "importtime", "-m", "ambient"],
+        clean_env(),
+    ),
+    "console script": lambda: (
+        [str(console_script())],
+        clean_env(PYTHONPROFILEIMPORTTIME="1"),
+    ),
+}
+
+
+def module_loaded(line: str) -> str | None:
+    """The module an ``-X importtime`` line says has loaded (None for any other line)."""
+    if not line.startswith("import time:"):
+        return None
+    name = line.rpartition("|")[2].strip()
+    return None if name == "imported package" else name  # the column titles
+
+
+def moments(command: list[str], env: dict[str, str]) -> list[str]:
+    """The modules loaded after the ``ambient`` package (the entry module's first line has
+    run by the time the next one has loaded), through the command line's and a few more."""
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=RUN_WAIT_S, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = [name for line in result.stderr.splitlines() if (name := module_loaded(line))]
+    after_package = loaded[loaded.index("ambient") + 1 :]
+    end = after_package.index("ambient.cli") + 1 + AFTER_THE_COMMAND_LINE
+    return after_package[:end]
+
+
+def interrupted_after(
+    module: str, command: list[str], env: dict[str, str]
+) -> tuple[int | None, str]:
+    """Exit status and stderr of ``command`` sent SIGINT once ``module`` has loaded."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert process.stderr is not None
+    seen: list[str] = []
+    for line in process.stderr:
+        seen.append(line)
+        if module_loaded(line) == module:
+            process.send_signal(signal.SIGINT)
+            break
+    seen.append(process.stderr.read())
+    process.stderr.close()
+    return process.wait(timeout=RUN_WAIT_S), "".join(seen)
+
+
+@pytest.mark.parametrize("entry", list(ENTRIES))
+def test_ctrl_c_while_the_command_loads_ends_it_quietly(entry: str) -> None:
+    start, env = ENTRIES[entry]()
+    command = [*start, "check", str(DEMO)]
+    points = moments(command, env)
+    assert "ambient.cli" in points
+    for module in points:
+        status, stderr = interrupted_after(module, command, env)
+        assert "Traceback" not in stderr, f"Ctrl-C after {module} loaded:\n{stderr}"
+        assert status in QUIET_ENDS, f"Ctrl-C after {module} loaded: exit {status}\n{stderr}"
+
+
+def test_ctrl_c_as_the_process_exits_kills_it_quietly() -> None:
+    """A Ctrl-C once the command is done (here from an exit handler, where a second Ctrl-C
+    while ``run`` winds down would land) ends the process, killed by the signal, without a
+    traceback. The ``-c`` code is what the console script runs, with that exit handler."""
+    code = (
+        "import atexit, os, signal, sys\n"
+        "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+        "from ambient.__main__ import main\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "check", str(DEMO)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=RUN_WAIT_S,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (-signal.SIGINT, "")
+    assert f"{DEMO}: OK" in result.stdout
+
+
+def test_an_ignored_ctrl_c_stays_ignored() -> None:
+    """A shell starts a background job (``ambient run &`` in a script) with SIGINT ignored:
+    the entry module leaves it so, and the command runs to its end."""
+    code = (
+        "import os, signal, sys\n"
+        "from ambient.__main__ import main\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "check", str(DEMO)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=RUN_WAIT_S,
+        check=False,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert f"{DEMO}: OK" in result.stdout
