@@ -231,7 +231,7 @@ class Daemon:
         hub = Hub()
         for listener in opts.trace_listeners:
             hub.on_trace(listener)
-        store = Store.from_config(config.store, in_memory=opts.store_in_memory)
+        store = Store.from_config(config.store, in_memory=opts.store_in_memory, migrate=True)
         # A recorder runs beside the daemon: a broker client of its own, never announcing.
         role = "record" if opts.record_to is not None else None
         # A recorder only reads: it performs no action and announces nothing (no discovery,

@@ -73,12 +73,16 @@ CREATE INDEX IF NOT EXISTS log_by_key ON log (namespace, key, id);
 class Store:
     """A typed face over one SQLite file; ``Store(None)`` keeps everything in memory."""
 
-    def __init__(self, path: Path | None, key: StoreKey | None = None) -> None:
-        """``key``: open (or create, or migrate) the file encrypted with SQLCipher; a
-        ``StoreError`` when that cannot be done, never a plain file instead."""
+    def __init__(
+        self, path: Path | None, key: StoreKey | None = None, migrate: bool = False
+    ) -> None:
+        """``key``: open (or create) the file encrypted with SQLCipher; a ``StoreError`` when
+        that cannot be done, never a new plain file instead. A plain file is encrypted in
+        place only with ``migrate`` (the daemon, as it starts); a command reads it as it is:
+        a daemon still running on it would go on writing into the replaced file, and lose it."""
         self.path = path
         #: Whether the file on disk is encrypted (an in-memory store has no file).
-        self.encrypted = path is not None and key is not None
+        self.encrypted = False
         self._batching = False
         if path is None:
             self._db = sqlite3.connect(":memory:")
@@ -91,7 +95,7 @@ class Store:
         path.chmod(0o600)
         old_umask = os.umask(0o077)  # the -wal and -shm files too
         try:
-            self._db = _connect(path, key)
+            self._db, self.encrypted = _connect(path, key, migrate)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._create_tables()
         except Exception as exc:  # sqlite3's errors, or SQLCipher's (which are not sqlite3's)
@@ -196,8 +200,11 @@ class Store:
         self._db.close()
 
     @classmethod
-    def from_config(cls, config: StoreConfig, in_memory: bool = False) -> Store:
-        """The store ``config`` describes, with its key read from the configured source."""
+    def from_config(
+        cls, config: StoreConfig, in_memory: bool = False, migrate: bool = False
+    ) -> Store:
+        """The store ``config`` describes, with its key read from the configured source
+        (``migrate``: as for ``Store``)."""
         if in_memory or config.path is None:
             return cls(None)
         key = None
@@ -205,7 +212,7 @@ class Store:
             from ambient.store_crypto import read_key
 
             key = read_key(config.encryption)
-        return cls(config.path, key)
+        return cls(config.path, key, migrate)
 
     # -- generic SQL, for tables registered by other modules (privacy, insights) ------------
 
@@ -280,14 +287,16 @@ def file_problem(exc: BaseException) -> str | None:
     )
 
 
-def _connect(path: Path, key: StoreKey | None) -> sqlite3.Connection:
-    if key is not None:
+def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.Connection, bool]:
+    """The connection, and whether the file is encrypted."""
+    plain = file_is_plain(path)
+    if key is not None and (migrate or plain is not True):
         from ambient.store_crypto import connect_encrypted
 
         db: sqlite3.Connection = connect_encrypted(path, key)
-        return db
-    if file_is_plain(path) is False:
+        return db, True
+    if plain is False:
         raise StoreError(
             f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
         )
-    return sqlite3.connect(path)
+    return sqlite3.connect(path), False

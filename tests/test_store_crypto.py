@@ -116,7 +116,8 @@ def test_a_plain_store_is_migrated_when_a_key_is_given(tmp_path: Path) -> None:
     plain.close()
     assert KNOWN["note"].encode() in raw_bytes(path)
 
-    store = Store(path, StoreKey(RAW_KEY, "test"))
+    store = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)  # the daemon, as it starts
+    assert store.encrypted
     assert store.get("signals.baseline", KNOWN["person"]) == {
         "hr": KNOWN["hr"],
         "note": KNOWN["note"],
@@ -127,6 +128,30 @@ def test_a_plain_store_is_migrated_when_a_key_is_given(tmp_path: Path) -> None:
     assert KNOWN["note"].encode() not in raw_bytes(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ambient.db"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_command_reads_a_plain_store_as_it_is_and_leaves_encrypting_to_the_daemon(
+    tmp_path: Path,
+) -> None:
+    """Encryption just added to the config, the daemon not restarted yet: a command (`ambient
+    trace`, `export`) must not encrypt the file in place under the running daemon, which goes
+    on writing into the file it holds (and its write-ahead log), both replaced: lost."""
+    path = tmp_path / "ambient.db"
+    running = Store(path)  # the daemon, still on its plain config
+    running.put("signals.baseline", "alex", {"minutes": 1})
+    command = Store(path, StoreKey(RAW_KEY, "test"))
+    assert command.get("signals.baseline", "alex") == {"minutes": 1}
+    assert not command.encrypted
+    command.close()
+    running.put("signals.baseline", "alex", {"minutes": 2})  # written after the command
+    running.close()
+    assert file_is_plain(path) is True
+
+    started = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)  # the next start
+    assert started.encrypted
+    assert started.get("signals.baseline", "alex") == {"minutes": 2}
+    started.close()
+    assert file_is_plain(path) is False
 
 
 def test_the_key_is_never_in_its_repr() -> None:
