@@ -55,12 +55,24 @@ def signal_recovered(
     return f"{trigger.signal} {value_text(value)} at or above {limit}{why}"
 
 
-def escalated(trigger: SignalTriggerConfig, value: float | None, after_s: float, level: int) -> str:
+def escalated(
+    trigger: SignalTriggerConfig,
+    value: float | None,
+    after_s: float,
+    level: int,
+    now_inside: bool = True,
+) -> str:
+    """``stress_score still above 70 after 10min (now 80; level 1)``; a value back inside
+    the hysteresis band has not cleared the trigger yet, and says so."""
     shown = "unknown" if value is None else value_text(value)
     bounds = bounds_text(trigger.above, trigger.below)
+    after = duration_text(after_s)
+    if now_inside:
+        return f"{trigger.signal} still {bounds} after {after} (now {shown}; level {level + 1})"
+    band = value_text(trigger.hysteresis)
     return (
-        f"{trigger.signal} still {bounds} after {duration_text(after_s)} "
-        f"(now {shown}; level {level + 1})"
+        f"{trigger.signal} {bounds}, not yet cleared after {after} "
+        f"(now {shown}, within hysteresis {band}; level {level + 1})"
     )
 
 

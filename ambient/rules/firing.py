@@ -289,11 +289,12 @@ class Firer:
         state.runs[run.id] = run
         self._save(rule)
         after = rule.config.escalate[level].after
+        now_inside = inside(value, self._threshold(trigger.above), self._threshold(trigger.below))
         trace = TraceRecord(
             time=now,
             rule=rule.id,
             event="escalated",
-            reason=describe.escalated(trigger, value, after, level) + note,
+            reason=describe.escalated(trigger, value, after, level, now_inside) + note,
             person=person,
             trigger=label,
             signals=seen,

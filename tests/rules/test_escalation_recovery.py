@@ -25,6 +25,20 @@ async def test_escalates_at_each_level_while_still_triggered() -> None:
     assert h.performer.messages() == ["calm", "level 1", "level 2"]
 
 
+async def test_an_escalation_inside_the_hysteresis_band_does_not_say_still_above() -> None:
+    """Back at 65 the trigger (above 70, clears at 60) is still active, so the level runs; its
+    reason says the value has not cleared yet rather than that 65 is above 70."""
+    h = await Harness(make_config([_rule()])).start()
+    await h.push(0, stress_score=80)
+    await h.push(300, stress_score=65)
+    await h.run_until(120 + 600)
+    assert [e[:2] for e in h.events()] == [(120, "fired"), (720, "escalated")]
+    assert h.events()[1][2] == (
+        "stress_score above 70, not yet cleared after 10min (now 65, within hysteresis 10; level 1)"
+    )
+    assert h.performer.messages() == ["calm", "level 1"]
+
+
 async def test_recovery_cancels_pending_escalation_and_ends_the_episode() -> None:
     h = await Harness(make_config([_rule()])).start()
     await h.push(0, stress_score=80)
