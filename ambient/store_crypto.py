@@ -146,11 +146,15 @@ def migrate_plain(path: Path, key: StoreKey) -> None:
     encrypted = path.with_name(path.name + ".encrypting")
     for leftover in (encrypted, _wal(encrypted), _shm(encrypted)):
         leftover.unlink(missing_ok=True)
-    os.close(os.open(encrypted, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-    plain = dbapi2.connect(str(path))
+    plain = dbapi2.connect(str(path), timeout=1.0)
     try:
         _quiet(plain)
-        plain.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _alone_with(plain, path)
+    except BaseException:
+        plain.close()
+        raise
+    os.close(os.open(encrypted, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+    try:
         plain.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(encrypted), key.sql_value()))
         plain.execute("SELECT sqlcipher_export('encrypted')")
         plain.execute("DETACH DATABASE encrypted")
@@ -163,6 +167,24 @@ def migrate_plain(path: Path, key: StoreKey) -> None:
     for leftover in (_wal(path), _shm(path)):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
+
+
+def _alone_with(plain: Any, path: Path) -> None:
+    """Fold the write-ahead log into the file and leave WAL mode, which SQLite allows only to
+    a connection that has the file to itself: another process still using it (a daemon yet
+    to be restarted with the key, which would go on writing into the file the encrypted one
+    replaces) is a ``StoreError``, and nothing is encrypted."""
+    try:
+        mode = plain.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+    except sqlcipher().OperationalError as exc:
+        if "locked" not in str(exc):
+            raise  # a full or read-only place: the store's own line names it
+        mode = None
+    if mode != "delete":
+        raise StoreError(
+            f"store {path} is a plain file still open in another process (an ambient daemon "
+            "not yet restarted with the key?): stop it, then start ambient to encrypt it"
+        )
 
 
 def _quiet(db: Any) -> None:

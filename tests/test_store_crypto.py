@@ -154,6 +154,50 @@ def test_a_command_reads_a_plain_store_as_it_is_and_leaves_encrypting_to_the_dae
     assert file_is_plain(path) is False
 
 
+def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
+    tmp_path: Path,
+) -> None:
+    """A second `ambient run` with the key beside a daemon still running on the plain file
+    (it is refused as a second daemon only once its store is open): encrypting then would
+    replace the file under the first, whose writes after it would be lost."""
+    path = tmp_path / "ambient.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        with pytest.raises(StoreError) as raised:
+            Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
+        assert str(raised.value) == (
+            f"store {path} is a plain file still open in another process (an ambient daemon "
+            "not yet restarted with the key?): stop it, then start ambient to encrypt it"
+        )
+        assert file_is_plain(path) is True
+    finally:
+        holder.communicate("")  # stdin closed: it writes once more and closes the store
+    assert holder.returncode == 0
+    store = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
+    assert store.get("signals.baseline", "alex") == {"minutes": 2}
+    store.close()
+
+
+#: A daemon on a plain store: it writes, says so, waits for stdin to close, writes again.
+HOLD_OPEN = """
+import sys
+from pathlib import Path
+from ambient.store import Store
+store = Store(Path(sys.argv[1]))
+store.put("signals.baseline", "alex", {"minutes": 1})
+print("open", flush=True)
+sys.stdin.read()
+store.put("signals.baseline", "alex", {"minutes": 2})
+store.close()
+"""
+
+
 def test_the_key_is_never_in_its_repr() -> None:
     key = StoreKey(RAW_KEY, "/etc/ambient/store.key")
     assert RAW_KEY not in repr(key)
