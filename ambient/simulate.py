@@ -17,6 +17,7 @@ import gc
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -340,6 +341,9 @@ def run_simulate(
     result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json) + "\n")
+    if not result.traces and not as_json:
+        # An empty timeline is an answer, not a replay that did nothing: say so.
+        print(f"ambient simulate: {quiet_replay_text(config, result)}", file=sys.stderr)
     if plot_path is not None:
         from ambient.evaluate.timeline import build_timeline
         from ambient.plot import draw_timeline
@@ -347,6 +351,15 @@ def run_simulate(
         name = recording.stem if recording is not None else "simulation"
         draw_timeline(build_timeline(config, result, name, states or {}), plot_path)
     return 0
+
+
+def quiet_replay_text(config: AmbientConfig, result: Simulation) -> str:
+    """Why the timeline is empty: no rule to decide, or none fired in the time replayed."""
+    if not config.rules:
+        return "the config has no rules, so there is nothing to decide"
+    ids = ", ".join(rule.id for rule in config.rules)
+    replayed = clock_text(max(0.0, result.end - result.start))
+    return f"no rule fired, was suppressed or recovered in {replayed} of recording (rules: {ids})"
 
 
 def clock_text(seconds: float) -> str:

@@ -60,6 +60,33 @@ def test_real_resting_hour_fires_nothing() -> None:
     assert [row for row in events(result.stdout) if row["event"] == "fired"] == []
 
 
+def test_an_empty_timeline_says_why_on_stderr_and_json_stays_silent(tmp_path: Path) -> None:
+    """Nothing printed at all would read as a replay that did nothing; --json stays a stream of
+    events only."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\nrules:\n  - id: racing\n"
+        "    triggers: [{trigger: signal, signal: hr, above: 200}]\n"
+        "    actions: [{action: log, message: fast}]\n"
+    )
+    resting = str(ROOT / "ambient/data/resting-hour.csv")
+    text = run_ambient("simulate", str(config), "--recording", resting)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout == ""
+    assert text.stderr.splitlines()[-1] == (
+        "ambient simulate: no rule fired, was suppressed or recovered in 00:59:59 of recording "
+        "(rules: racing)"
+    )
+    as_json = run_ambient("simulate", str(config), "--recording", resting, "--json")
+    assert (as_json.returncode, as_json.stdout) == (0, "")
+    assert "ambient simulate:" not in as_json.stderr
+    config.write_text("people: [{id: alex}]\n")
+    bare = run_ambient("simulate", str(config), "--recording", resting)
+    assert bare.stderr.splitlines()[-1] == (
+        "ambient simulate: the config has no rules, so there is nothing to decide"
+    )
+
+
 def test_text_timeline_names_rule_event_and_actions() -> None:
     result = simulate()
     assert result.returncode == 0, result.stderr
