@@ -196,6 +196,73 @@ def test_a_recording_with_quoted_header_and_bad_rows_is_accepted(tmp_path: Path)
     assert result.returncode == 0, result.stderr
 
 
+RECORDING_CONFIG = (
+    "people: [{id: alex}]\nsensors:\n  - {type: recording, path: session.csv, person: alex}\n"
+)
+#: Rows enough to fill well past the first 64 KiB, the most `check` used to read.
+ROWS_BEFORE_THE_FAULT = 5000
+
+
+def rows(times_s: list[float]) -> bytes:
+    return b"".join(f"{time_s:.3f},rr,800,alex\n".encode() for time_s in times_s)
+
+
+def good_rows(count: int, start_s: float = 1_793_577_600.0) -> bytes:
+    """``count`` beats, 0.8 s apart, in time order, from ``start_s`` (unix seconds)."""
+    return rows([start_s + 0.8 * n for n in range(count)])
+
+
+def test_a_byte_that_is_not_utf8_deep_in_a_recording_is_refused_as_run_would(
+    tmp_path: Path,
+) -> None:
+    """The whole file is read, as `run` reads it: the line is `run`'s own (file:line, byte)."""
+    head = b"t,metric,value,person\n" + good_rows(ROWS_BEFORE_THE_FAULT)
+    assert len(head) > 65_536
+    bad = b"1793590000.000,rr,8\xff0,alex\n"
+    (tmp_path / "session.csv").write_bytes(head + bad + good_rows(10, 1_793_590_001.0))
+    result = check(tmp_path, RECORDING_CONFIG)
+    assert result.returncode == 1
+    line, byte = ROWS_BEFORE_THE_FAULT + 2, len(head) + bad.index(b"\xff")
+    recording = tmp_path / "session.csv"
+    assert result.stderr.splitlines() == [
+        f"{tmp_path / 'ambient.yaml'}: 1 problem:",
+        f"  {tmp_path / 'ambient.yaml'}:3:23: sensors[0].path: "
+        f"{recording}:{line}: not a text recording (byte {byte} is not UTF-8)",
+    ]
+    assert result.stdout == ""
+
+
+def test_a_recording_that_changes_its_kind_of_time_deep_in_is_refused(tmp_path: Path) -> None:
+    head = b"t,metric,value,person\n" + good_rows(ROWS_BEFORE_THE_FAULT)
+    (tmp_path / "session.csv").write_bytes(head + rows([5.0]))
+    result = check(tmp_path, RECORDING_CONFIG)
+    assert result.returncode == 1
+    line = ROWS_BEFORE_THE_FAULT + 2
+    assert (
+        f"sensors[0].path: {tmp_path / 'session.csv'}: mixes relative and absolute times "
+        f"(line 2 is absolute, line {line} relative)"
+    ) in result.stderr
+
+
+def test_a_recording_out_of_time_order_is_read_to_its_end_too(tmp_path: Path) -> None:
+    """`run` reads such a file whole and sorts it: a fault after the disorder is found."""
+    early_first = good_rows(10, 1_793_590_000.0) + good_rows(ROWS_BEFORE_THE_FAULT)
+    (tmp_path / "session.csv").write_bytes(b"t,metric,value,person\n" + early_first + rows([5.0]))
+    result = check(tmp_path, RECORDING_CONFIG)
+    assert result.returncode == 1
+    assert "mixes relative and absolute times (line 2 is absolute" in result.stderr
+
+
+def test_a_long_recording_with_bad_rows_deep_in_is_accepted(tmp_path: Path) -> None:
+    """Bad rows are skipped when it plays, wherever they are: not a problem, and not listed
+    (`run` logs them)."""
+    head = b"t,metric,value,person\n" + good_rows(ROWS_BEFORE_THE_FAULT)
+    (tmp_path / "session.csv").write_bytes(head + b"1793590000.0,rr,-5,alex\n")
+    result = check(tmp_path, RECORDING_CONFIG)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "recording0  (recording) for alex" in result.stdout
+
+
 METRIC_CONFIG = """\
 people: [{{id: alex}}]
 mqtt: {{}}

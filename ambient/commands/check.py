@@ -5,14 +5,21 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ambient.commands.common import with_config
+from ambient.commands.common import load_or_report
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
 
 
-@with_config
-def check(args: argparse.Namespace, config: AmbientConfig) -> int:
+def check(args: argparse.Namespace) -> int:
+    """The config's problems (exit 1), else what it sets up. What ``run`` needs of this
+    machine is checked too, each recording sensor's file read to its end (a block at a time):
+    a fault deep in it fails here, not in ``run`` when it gets there."""
+    config = load_or_report(args, whole_recordings=True)
+    return 1 if config is None else _describe(args, config)
+
+
+def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
     print(f"{args.config}: OK")
     print(f"People ({len(config.people)}):")
     for person in config.people:

@@ -24,13 +24,16 @@ def configure_logging(
     setup_logging(level, fmt, timeline)
 
 
-def load_or_report(args: argparse.Namespace, *, environment: bool = True) -> AmbientConfig | None:
+def load_or_report(
+    args: argparse.Namespace, *, environment: bool = True, whole_recordings: bool = False
+) -> AmbientConfig | None:
     """The config, or None after printing every problem to stderr; ``environment``: with what
-    ``run`` needs of this machine checked too."""
+    ``run`` needs of this machine checked too (``whole_recordings``: each recording read to
+    its end)."""
     from ambient.config import ConfigError, load_config
 
     try:
-        return load_config(args.config, environment=environment)
+        return load_config(args.config, environment=environment, whole_recordings=whole_recordings)
     except ConfigError as exc:
         count = len(exc.issues)
         print(f"{args.config}: {count} problem{'' if count == 1 else 's'}:", file=sys.stderr)

@@ -12,6 +12,7 @@ from ambient.config.actions import (
     BUILTIN_ACTIONS,
     MqttPublishActionConfig,
 )
+from ambient.config.recording_read_through import read_through
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
 from ambient.config.template_checks import template_checks
@@ -23,10 +24,13 @@ Finding = tuple[KeyPath, str]
 _HA_ACTIONS = frozenset(BUILTIN_ACTIONS) - {"log", "mqtt.publish"}
 
 
-def cross_checks(config: AmbientConfig, *, environment: bool = True) -> list[Finding]:
+def cross_checks(
+    config: AmbientConfig, *, environment: bool = True, whole_recordings: bool = False
+) -> list[Finding]:
     """What the sections say together; with ``environment``, also what ``run`` will need of
     this machine (files, the store's place, matplotlib). The commands that only read or erase
-    the store leave that out: a missing recording must not stop ``forget``."""
+    the store leave that out: a missing recording must not stop ``forget``. A recording's
+    first bytes are looked at; with ``whole_recordings`` (``check``) it is read to its end."""
     findings = [
         *_duplicates(config),
         *_person_references(config),
@@ -36,7 +40,7 @@ def cross_checks(config: AmbientConfig, *, environment: bool = True) -> list[Fin
     ]
     if environment:
         findings += [
-            *_recording_files(config),
+            *_recording_files(config, whole_recordings),
             *_tls_files(config),
             *_store_path(config),
             *_status_socket(config),
@@ -45,9 +49,9 @@ def cross_checks(config: AmbientConfig, *, environment: bool = True) -> list[Fin
     return findings
 
 
-def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
+def _recording_files(config: AmbientConfig, whole: bool) -> Iterator[Finding]:
     """A recording sensor's file must be there and start as a recording (a path is relative
-    to the config file)."""
+    to the config file); ``whole``: and play to its end."""
     for index, sensor in enumerate(config.sensors):
         path = getattr(sensor, "path", None) if sensor.type == "recording" else None
         if path is None:
@@ -55,6 +59,11 @@ def _recording_files(config: AmbientConfig) -> Iterator[Finding]:
         problem = _unreadable(path) or _not_a_recording(path)
         if problem is not None:
             yield (("sensors", index, "path"), f"recording {path} {problem}")
+        elif whole:
+            known = set(config.person_ids()) or None  # as the sensor is built for `run`
+            failure = read_through(path, sensor.person or "default", known)
+            if failure is not None:
+                yield (("sensors", index, "path"), failure)
 
 
 def _unreadable(path: Path) -> str | None:

@@ -22,10 +22,15 @@ DEFAULT_CONFIG_PATH = Path("/etc/ambient/ambient.yaml")
 
 
 def load_config(
-    path: Path, secrets_file: Path | None = None, *, environment: bool = True
+    path: Path,
+    secrets_file: Path | None = None,
+    *,
+    environment: bool = True,
+    whole_recordings: bool = False,
 ) -> AmbientConfig:
     """Read, validate and cross-check ``path``; raise :class:`ConfigError` with every issue.
-    ``environment``: check what ``run`` needs of this machine too (see :func:`cross_checks`)."""
+    ``environment``: check what ``run`` needs of this machine too, with ``whole_recordings``
+    each recording read to its end (see :func:`cross_checks`)."""
     document = load_yaml(path, secrets_file)
     data = document.data
     if not isinstance(data, dict):
@@ -37,7 +42,7 @@ def load_config(
         config = AmbientConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_issues(document, exc.errors(include_input=False))) from None
-    findings = cross_checks(config, environment=environment)
+    findings = cross_checks(config, environment=environment, whole_recordings=whole_recordings)
     if findings:
         raise ConfigError(
             [_issue_at(document, key_path, message) for key_path, message in findings]

@@ -1,0 +1,29 @@
+"""A recording read to its end as ``ambient run``'s recording sensor will read it, so that
+``ambient check`` finds a fault deep in a month-long file (a byte that is not UTF-8, a row
+with the other kind of time), not ``run`` when it gets there."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+from ambient.recordings import OutOfOrder, RecordingError, RecordingStream, load_recording
+
+
+def read_through(path: Path, default_person: str, people: Collection[str] | None) -> str | None:
+    """The one line ``run`` would fail with (naming the file, and the line or byte), or None
+    when the file plays to its end. Rows ``run`` skips are skipped here too, and not logged.
+
+    The file is streamed a block at a time, nothing kept, as the sensor's own read-through
+    does; one out of time order is read whole and sorted, as ``run`` then reads it (its
+    skipped rows are logged, as ``run`` logs them)."""
+    try:
+        try:
+            with RecordingStream(path, default_person, people, log_problems=False) as stream:
+                for _ in stream.batches():
+                    pass
+        except OutOfOrder:
+            load_recording(path, default_person, people)
+    except RecordingError as exc:
+        return str(exc)
+    return None
