@@ -14,7 +14,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -79,20 +79,20 @@ class ReportDelivery:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def deliver(self) -> None:
-        """Write last week's page of every person and tell HA (one notification each)."""
+        """Write last week's page of every person and tell HA (one notification each). One
+        person's failure (a page that cannot be written, HA unreachable for the notification)
+        is one warning and never costs the others their page."""
         monday = last_full_week(day_of(self.clock.now(), self.zone))
-        folder = self.delivery.folder
         for person in self.config.people:
-            summaries = InsightStore(self.store).summaries(person.id)
-            learned = learned_weeks(self.store, person.id, monday, self.zone)
-            page = await asyncio.to_thread(
-                render, self.config, summaries, person.id, monday, learned
-            )
-            name = f"{person.id}-{week_label(monday)}-{self._token(person.id)}.html"
-            await asyncio.to_thread(write_private, folder / name, page)
-            self.written.append(folder / name)
-            if self.notify is not None and self.delivery.notify is not None:
-                link = f"{self.delivery.url.rstrip('/')}/{name}"
+            try:
+                name = await self._write(person.id, monday)
+            except Exception as exc:  # a full disk, a folder gone: tried again next week
+                _LOGGER.warning("Weekly report of %s not written: %s", person.id, exc)
+                continue
+            if self.notify is None or self.delivery.notify is None:
+                continue
+            link = f"{self.delivery.url.rstrip('/')}/{name}"
+            try:
                 await self.notify(
                     self.delivery.notify,
                     {
@@ -101,6 +101,24 @@ class ReportDelivery:
                         "data": {"url": link, "clickAction": link},
                     },
                 )
+            except Exception as exc:  # HA unreachable: the page is there all the same
+                _LOGGER.warning(
+                    "Weekly report of %s written (%s), but HA was not notified: %s: %s",
+                    person.id,
+                    link,
+                    type(exc).__name__,
+                    exc,
+                )
+
+    async def _write(self, person: str, monday: date) -> str:
+        """Render and write ``person``'s page of the week starting ``monday``; its file name."""
+        summaries = InsightStore(self.store).summaries(person)
+        learned = learned_weeks(self.store, person, monday, self.zone)
+        page = await asyncio.to_thread(render, self.config, summaries, person, monday, learned)
+        name = f"{person}-{week_label(monday)}-{self._token(person)}.html"
+        await asyncio.to_thread(write_private, self.delivery.folder / name, page)
+        self.written.append(self.delivery.folder / name)
+        return name
 
     def _token(self, person: str) -> str:
         token = self.store.get(TOKENS, person)

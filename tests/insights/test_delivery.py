@@ -6,13 +6,17 @@ client, tested against the real HA in tests/actuators."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ambient.clock import VirtualClock
 from ambient.config.root import AmbientConfig
+from ambient.connections.errors import NotConnected
 from ambient.insights.delivery import ReportDelivery
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
@@ -24,10 +28,10 @@ def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> float
     return datetime(year, month, day, hour, minute, tzinfo=BERLIN).timestamp()
 
 
-def config(folder: Path) -> AmbientConfig:
+def config(folder: Path, people: tuple[str, ...] = ("alex",)) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
-            "people": [{"id": "alex", "name": "Alex"}],
+            "people": [{"id": person, "name": person.title()} for person in people],
             "insights": {
                 "report": {
                     "folder": str(folder),
@@ -71,6 +75,41 @@ async def test_the_report_is_written_monday_morning_and_linked_in_a_notification
     ((service, data),) = sent
     assert service == "notify.mobile_app_alex"
     assert data["data"]["url"] == f"/local/ambient/{path.name}"
+    delivery.close()
+
+
+async def test_ha_unreachable_costs_nobody_their_page(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first notification failing (HA restarting) stopped the round: the people after
+    the first got no page that week. Each failure is one warning; every page is written."""
+    store = Store(None)
+    for person in ("alex", "sam"):
+        for summary in summaries(person, date(2026, 10, 12), 56, seed=3):
+            store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
+    tried: list[str] = []
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        tried.append(data["title"])
+        raise NotConnected("Home Assistant is not connected")
+
+    settings = config(tmp_path / "www", people=("alex", "sam"))
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
+        await clock.run_until(berlin(2026, 12, 7, 8, 1))
+        await delivery.settled()
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49", "sam-2026-W49-"]
+    assert tried == ["Alex's week", "Sam's week"]
+    assert [r.getMessage().split(" written (")[0] for r in caplog.records] == [
+        "Weekly report of alex",
+        "Weekly report of sam",
+    ]
+    assert all(
+        r.getMessage().endswith("NotConnected: Home Assistant is not connected")
+        for r in caplog.records
+    )
     delivery.close()
 
 
