@@ -75,10 +75,11 @@ class _PersonWindows:
             self._close_window(self._window_end)
 
     def _add_beat(self, beat: Beat) -> None:
+        time, rr_ms, _, _ = beat
         window_s, window_end = self.window_s, self._window_end
         if window_end is None:  # the first window starts where the first beat does
-            window_end = beat.time - beat.rr_ms / 1000 + window_s
-        while beat.time > window_end:
+            window_end = time - rr_ms / 1000 + window_s
+        while time > window_end:
             self._close_window(window_end)
             window_end += window_s
         self._window_end = window_end

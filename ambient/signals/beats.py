@@ -13,7 +13,7 @@ import bisect
 import itertools
 from collections import deque
 from collections.abc import Iterable
-from typing import Final, NamedTuple
+from typing import Final
 
 MIN_RR_MS: Final = 300.0
 MAX_RR_MS: Final = 2000.0
@@ -37,19 +37,17 @@ _PATTERN_TOLERANCE: Final = 0.25  # missed/extra: sums within this share of the 
 _CONTIGUOUS_SPAN: Final = 1.5
 
 
-class Beat(NamedTuple):
-    """One cleaned interval ending at ``time``.
-
-    ``corrected`` beats were made up or changed by the correction; ``follows_clean`` is true
-    when the previous beat is a clean beat of the same unbroken run, so the successive
-    difference between them is a real one (RMSSD and pNN50 use only those). A named tuple:
-    one is made per beat, at half the cost of a frozen dataclass.
-    """
-
-    time: float
-    rr_ms: float
-    corrected: bool
-    follows_clean: bool
+#: One cleaned interval: ``(time, rr_ms, corrected, follows_clean)``, the interval ending at
+#: ``time``. ``corrected`` beats were made up or changed by the correction; ``follows_clean``
+#: is true when the previous beat is a clean beat of the same unbroken run, so the successive
+#: difference between them is a real one (RMSSD and pNN50 use only those). A plain tuple,
+#: unpacked (or read by the indices below) where it is read: one is made per beat, and a named
+#: tuple costs several times as much to make, and a field read by name more than an index.
+Beat = tuple[float, float, bool, bool]
+BEAT_TIME: Final = 0
+BEAT_RR_MS: Final = 1
+BEAT_CORRECTED: Final = 2
+BEAT_FOLLOWS_CLEAN: Final = 3
 
 
 class _RollingSorted:
@@ -100,9 +98,6 @@ def _median_of(values: Iterable[float]) -> float:
 _Raw = tuple[float, float, bool]
 _RR_MS: Final = 1  # a raw interval's rr_ms in its tuple
 
-#: Makes a named tuple from a plain one: a named tuple's own constructor is a Python call,
-#: and the cleaner makes one per beat.
-_new_tuple: Final = tuple.__new__
 _insort: Final = bisect.insort
 _bisect_left: Final = bisect.bisect_left
 
@@ -246,7 +241,7 @@ class BeatCleaner:
         insort(values, rr_ms)
         pending.pop(0)
         # `_emit` of a clean beat
-        out.append(_new_tuple(Beat, (time, rr_ms, False, self._last_out_clean and not after_gap)))
+        out.append((time, rr_ms, False, self._last_out_clean and not after_gap))
         self._last_out_rr = rr_ms
         self._last_out_clean = True
         return True
@@ -366,7 +361,7 @@ class BeatCleaner:
 
     def _emit(self, time: float, rr_ms: float, corrected: bool, after_gap: bool = False) -> Beat:
         follows_clean = self._last_out_clean and not corrected and not after_gap
-        beat: Beat = _new_tuple(Beat, (time, rr_ms, corrected, follows_clean))
+        beat: Beat = (time, rr_ms, corrected, follows_clean)
         self._last_out_rr = rr_ms
         self._last_out_clean = not corrected
         self._recent_out.add(rr_ms)

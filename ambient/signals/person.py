@@ -14,7 +14,7 @@ from ambient.messages import SignalScalar, SignalValue
 from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
-from ambient.signals.beats import Beat, BeatCleaner
+from ambient.signals.beats import BEAT_RR_MS, Beat, BeatCleaner
 from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
 from ambient.signals.windows import NN50_MS, BeatWindow, WindowStats, beat_terms, hrv_problem
 
@@ -388,7 +388,7 @@ class PersonSignals:
             terms = beat_terms(beat, self._previous_rr)
             for window in self._all_windows:
                 window.add_terms(terms)
-            self._previous_rr = beat.rr_ms
+            self._previous_rr = beat[BEAT_RR_MS]
 
     def _fresh(self, metric: str, now: float, limit: float | None = None) -> bool:
         last = self.last_time.get(metric)

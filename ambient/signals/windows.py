@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
-from ambient.signals.beats import Beat
+from ambient.signals.beats import BEAT_RR_MS, Beat
 
 _BIN_MS: Final = 50.0  # Baevsky histogram bin width
 _MIN_STRESS_INDEX_WINDOW_S: Final = 120.0
@@ -330,6 +330,6 @@ def stats_of(beats: Iterable[Beat], length_s: float) -> WindowStats:
     previous: float | None = None
     for beat in beats:
         window.add(beat, previous)
-        previous = beat.rr_ms
+        previous = beat[BEAT_RR_MS]
     window.length_s = length_s
     return window.stats()

@@ -26,7 +26,7 @@ def rmssd_raw(rr_ms: list[float]) -> float:
 
 
 def rmssd_clean(beats: list[Beat]) -> float:
-    diffs = [b.rr_ms - a.rr_ms for a, b in itertools.pairwise(beats) if b.follows_clean]
+    diffs = [b[1] - a[1] for a, b in itertools.pairwise(beats) if b[3]]  # rr_ms, follows_clean
     return math.sqrt(sum(d * d for d in diffs) / len(diffs))
 
 
@@ -35,10 +35,10 @@ def test_clean_high_hrv_series_is_left_nearly_alone(series: str) -> None:
     """A 20 %-rule flags long respiratory beats of high-HRV people; this must not."""
     rr = load_nn(series)
     beats, _cleaner = clean(rr)
-    corrected = sum(b.corrected for b in beats)
+    corrected = sum(corrected for _, _, corrected, _ in beats)
     assert corrected / len(beats) < 0.01
     assert abs(rmssd_clean(beats) / rmssd_raw(rr) - 1) < 0.02
-    assert sum(b.rr_ms for b in beats) == pytest.approx(sum(rr))  # time is kept
+    assert sum(rr_ms for _, rr_ms, _, _ in beats) == pytest.approx(sum(rr))  # time is kept
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -75,7 +75,7 @@ def test_a_missed_beat_is_split_and_an_extra_one_merged() -> None:
     extra = [*rr[:30], rr[30] * 0.5, rr[30] * 0.5, *rr[31:]]
     beats, cleaner = clean(extra)
     assert cleaner.corrections["extra"] == 1
-    assert [round(b.rr_ms) for b in beats] == [round(x) for x in rr]
+    assert [round(rr_ms) for _, rr_ms, _, _ in beats] == [round(x) for x in rr]
 
 
 def test_impossible_intervals_are_dropped_and_break_the_run() -> None:
@@ -85,8 +85,9 @@ def test_impossible_intervals_are_dropped_and_break_the_run() -> None:
         beats += cleaner.add(t, rr)
     beats += cleaner.flush()
     assert cleaner.corrections["out_of_range"] == 1
-    assert all(300 <= b.rr_ms <= 2000 for b in beats)
-    assert sum(not b.follows_clean for b in beats) == 2  # the first beat, and after the drop
+    assert all(300 <= rr_ms <= 2000 for _, rr_ms, _, _ in beats)
+    # the first beat, and the first after the drop
+    assert sum(not follows_clean for _, _, _, follows_clean in beats) == 2
 
 
 def test_a_too_short_fragment_joins_the_next_interval() -> None:
@@ -95,7 +96,7 @@ def test_a_too_short_fragment_joins_the_next_interval() -> None:
     for t, rr in timed([800.0] * 20 + [250.0, 550.0] + [800.0] * 5):
         beats += cleaner.add(t, rr)
     beats += cleaner.flush()
-    assert [b.rr_ms for b in beats] == [800.0] * 26
+    assert [rr_ms for _, rr_ms, _, _ in beats] == [800.0] * 26
 
 
 def test_the_look_ahead_is_two_beats_once_warm() -> None:
@@ -118,6 +119,6 @@ def test_intervals_with_beats_left_out_between_them_give_no_successive_differenc
         beats += cleaner.add(t, 800.0 + (20 if i % 2 else -20))
     beats += cleaner.flush()
     assert len(beats) == 32
-    after_skip = [b for b in beats if round(b.time / 0.8) % 5 == 1 and b.time > 1]
-    assert after_skip and not any(b.follows_clean for b in after_skip)
-    assert sum(b.follows_clean for b in beats) == 32 - 1 - len(after_skip)
+    after_skip = [beat for beat in beats if round(beat[0] / 0.8) % 5 == 1 and beat[0] > 1]
+    assert after_skip and not any(follows_clean for _, _, _, follows_clean in after_skip)
+    assert sum(follows_clean for _, _, _, follows_clean in beats) == 32 - 1 - len(after_skip)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ambient.signals.beats import Beat
+from ambient.signals.beats import BEAT_TIME, Beat
 from ambient.signals.windows import BeatWindow, stats_of
 
 
@@ -24,13 +24,13 @@ def test_the_sliding_stress_index_equals_a_fresh_one(seed: int) -> None:
         rr_ms = float(round(rng.choice([rng.gauss(850, 6), rng.gauss(850, 70), 850.0, 900.0])))
         rr_ms = min(1600.0, max(350.0, rr_ms))
         time_s += rr_ms / 1000 + (400.0 if rng.random() < 0.002 else 0.0)
-        beat = Beat(time_s, rr_ms, rng.random() < 0.05, True)
+        beat = (time_s, rr_ms, rng.random() < 0.05, True)
         window.add(beat, previous)
         beats.append(beat)
         previous = rr_ms
         if rng.random() < 0.3:
             now = time_s + rng.uniform(0.0, 0.3)  # before the next beat, as the engine asks
-            inside = [b for b in beats if b.time > now - 300.0]
+            inside = [b for b in beats if b[BEAT_TIME] > now - 300.0]
             expected = stats_of(inside, 300.0).stress_index if inside else None
             assert window.stats(now).stress_index == expected
             assert window.quality_and_stress_index(now)[1] == expected

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from signals.signals_helpers import load_nn, timed
 
-from ambient.signals.beats import Beat
+from ambient.signals.beats import BEAT_TIME, Beat
 from ambient.signals.windows import BeatWindow, stats_of
 
 
 def as_beats(rr_ms: list[float]) -> list[Beat]:
-    return [Beat(t, rr, False, i > 0) for i, (t, rr) in enumerate(timed(rr_ms))]
+    return [(t, rr, False, i > 0) for i, (t, rr) in enumerate(timed(rr_ms))]
 
 
 @pytest.mark.parametrize("series", ["5min", "60min"])
@@ -32,12 +32,13 @@ def test_agrees_with_neurokit2_on_the_real_series(series: str) -> None:
 
 def test_the_sliding_window_equals_a_fresh_computation_at_every_beat() -> None:
     beats = as_beats(load_nn("5min"))
+    rr_ms = [rr for _, rr, _, _ in beats]
     window = BeatWindow(60.0)
     previous = None
     for i, beat in enumerate(beats):
         window.add(beat, previous)
-        previous = beat.rr_ms
-        first = next(k for k in range(i + 1) if beats[k].time > beat.time - 60.0)
+        time, previous, _, _ = beat
+        first = next(k for k in range(i + 1) if beats[k][BEAT_TIME] > time - 60.0)
         inside = beats[first : i + 1]
         expected = stats_of(inside, 60.0)
         got = window.stats()
@@ -46,7 +47,7 @@ def test_the_sliding_window_equals_a_fresh_computation_at_every_beat() -> None:
         if expected.sdnn is not None:
             assert got.sdnn == pytest.approx(expected.sdnn, rel=1e-9, abs=1e-9)
         # the window also counts its first beat's difference to the beat before it
-        diffs = [beats[k].rr_ms - beats[k - 1].rr_ms for k in range(max(first, 1), i + 1)]
+        diffs = [rr_ms[k] - rr_ms[k - 1] for k in range(max(first, 1), i + 1)]
         if diffs:
             rmssd = math.sqrt(sum(d * d for d in diffs) / len(diffs))
             assert got.rmssd == pytest.approx(rmssd, rel=1e-9, abs=1e-9)
@@ -60,7 +61,7 @@ def test_stress_index_only_for_windows_of_two_minutes_or_more() -> None:
 
 
 def test_quality_is_the_share_of_the_window_covered_by_clean_beats() -> None:
-    beats = [Beat(i * 1.0, 1000.0, i % 4 == 0, True) for i in range(1, 61)]
+    beats = [(i * 1.0, 1000.0, i % 4 == 0, True) for i in range(1, 61)]
     stats = stats_of(beats, 60.0)
     assert stats.quality == pytest.approx(0.75)
     assert stats.corrected == pytest.approx(0.25)
