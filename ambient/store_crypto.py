@@ -138,6 +138,22 @@ def connect_encrypted(path: Path, key: StoreKey) -> Any:
     return db
 
 
+def key_opens(path: Path, key: StoreKey) -> bool:
+    """Whether ``key`` opens the encrypted file at ``path``, read only (for ``check``; the
+    first page's authentication fails for a wrong key)."""
+    dbapi2 = sqlcipher()
+    db = dbapi2.connect(f"{path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        _quiet(db)
+        db.execute(key.pragma())
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except dbapi2.DatabaseError:
+        return False
+    finally:
+        db.close()
+    return True
+
+
 def migrate_plain(path: Path, key: StoreKey) -> None:
     """Encrypt the plain store at ``path`` in place: export into a new encrypted file beside
     it, then replace the plain one. The plain file's blocks may survive on flash storage; see

@@ -1,12 +1,20 @@
 """One line about the store's encryption, for ``ambient check``: what the config asks for and
-what the file on disk is, without opening it (``check`` must stay fast and read-only)."""
+what the file on disk is. ``check`` stays fast and read-only: an encrypted file is opened read
+only, to try the key (milliseconds with a raw key), and nothing else is read."""
 
 from __future__ import annotations
 
 import os
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
-from ambient.store_crypto import StoreError, file_is_plain, read_key, sqlcipher
+from ambient.store_crypto import (
+    StoreError,
+    StoreKey,
+    file_is_plain,
+    key_opens,
+    read_key,
+    sqlcipher,
+)
 
 
 def describe_store(config: StoreConfig) -> tuple[str, bool]:
@@ -26,7 +34,7 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         return f"{path}, not encrypted (store.encryption encrypts it; see docs/privacy.md)", True
     try:
         sqlcipher()
-        _check_key_file(encryption)
+        key = _check_key_file(encryption)
     except StoreError as exc:
         return f"{path}: {exc}", False
     if encryption.key_file is not None:
@@ -35,6 +43,12 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         source = f"systemd credential {encryption.credential}"
     else:
         source = "the config"
+    if plain is False and key is not None and not key_opens(path, key):
+        return (
+            f"{path} cannot be opened with the key from {key.source} (a wrong key, or not an "
+            "ambient store)",
+            False,
+        )
     state = {
         None: "created encrypted at the first start",
         True: "a plain file now: encrypted at the next start",
@@ -43,16 +57,17 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
     return f"{path}, encrypted with SQLCipher ({state}; key from {source})", True
 
 
-def _check_key_file(encryption: StoreEncryptionConfig) -> None:
-    """A key file ``run`` would refuse (missing, a folder, empty, readable by others) is a
-    StoreError now. A credential is the service's to read, and a key file this user may not
-    read, or not even look for (the daemon's user may), is left to ``run``."""
+def _check_key_file(encryption: StoreEncryptionConfig) -> StoreKey | None:
+    """The key, to try on the file; a key file ``run`` would refuse (missing, a folder, empty,
+    readable by others) is a StoreError now. A credential is the service's to read, and a key
+    file this user may not read, or not even look for (the daemon's user may), is left to
+    ``run`` (None)."""
     if encryption.credential is not None:
-        return
+        return None
     key_file = encryption.key_file
     try:
         if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):
-            return
+            return None
     except PermissionError:  # inside a folder this user may not enter (0700, the daemon's)
-        return
-    read_key(encryption)
+        return None
+    return read_key(encryption)

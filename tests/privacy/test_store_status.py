@@ -94,6 +94,28 @@ def test_check_fails_for_a_key_file_run_would_refuse(
     assert f"Store: {db}: {problem.format(key_file=path)}" in result.stdout
 
 
+def test_check_fails_for_a_key_that_does_not_open_the_store(tmp_path: Path) -> None:
+    """A key replaced (or a store put back from another machine's backup): `run` stops at
+    once, so `check` must not say OK. The file is only read, never changed."""
+    db = tmp_path / "ambient.db"
+    Store(db, StoreKey(RAW_KEY, "t")).close()
+    before = db.read_bytes()
+    key_file = tmp_path / "store.key"
+    key_file.write_text("11" * 32)
+    key_file.chmod(0o600)
+    config = config_file(tmp_path, {"path": str(db), "encryption": {"key_file": str(key_file)}})
+    result = ambient("check", str(config))
+    assert result.returncode == 1
+    assert (
+        f"Store: {db} cannot be opened with the key from {key_file} (a wrong key, or not an "
+        "ambient store)"
+    ) in result.stdout
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ambient.db", "ambient.yaml", "store.key"]
+    key_file.write_text(RAW_KEY)
+    assert ambient("check", str(config)).returncode == 0
+
+
 def test_check_leaves_a_credential_to_the_service(tmp_path: Path) -> None:
     """systemd hands the service its credential; `check` outside it has none to read."""
     db = tmp_path / "ambient.db"
