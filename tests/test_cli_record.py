@@ -209,6 +209,17 @@ def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
         daemon.stop()
 
 
+def test_a_config_without_sensors_is_one_line_and_exit_1_not_a_wait_for_nothing(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "ambient.yaml"
+    config.write_text("people:\n  - id: sam\nstore:\n  path: null\n")
+    result = run_ambient("record", str(config), "--out", str(tmp_path / "session.csv"))
+    assert result.returncode == 1
+    assert result.stderr == f"ambient record: {config} has no sensors to record\n"
+    assert not (tmp_path / "session.csv").exists()
+
+
 def test_a_full_disk_ends_the_recording_with_one_line_naming_the_file(tmp_path: Path) -> None:
     """/dev/full fails every write as a full disk does: one line, exit 1, not an error (and a
     traceback) for every reading that follows."""

@@ -75,6 +75,9 @@ def status(args: argparse.Namespace) -> int:
 
 @with_config
 def record(args: argparse.Namespace, config: AmbientConfig) -> int:
+    if not config.sensors:  # else it would wait, until stopped, for readings none can send
+        print(f"ambient record: {args.config} has no sensors to record", file=sys.stderr)
+        return 1
     configure_logging(args, config)
     import asyncio
 
