@@ -20,7 +20,7 @@ from ambient.privacy.forget import (
     ha_entity_ids,
 )
 from ambient.private_files import write_private
-from ambient.store import Store
+from ambient.store import Store, existing_store_path
 
 _PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 
@@ -42,8 +42,7 @@ def run_export(
     """0 written; 1 with one line on ``stderr`` when it cannot be."""
     try:
         _check_person(person)
-        if config.store.path is None or not config.store.path.exists():
-            raise ExportError("this config keeps no store yet: there is nothing to export")
+        existing_store_path(config.store, "there is nothing to export")
         if out_path is None and recipients and stdout.isatty():
             raise ExportError("an age-encrypted export is binary: give --out FILE or a pipe")
         store = Store.from_config(config.store)
@@ -63,7 +62,11 @@ def run_export(
         else:
             stdout.write(data.decode())
     else:
-        write_private(out_path, data)
+        try:
+            write_private(out_path, data)
+        except OSError as exc:  # a full disk, a device: the path, as the report says it
+            print(f"ambient export: cannot write {out_path}: {exc.strerror or exc}", file=stderr)
+            return 1
         print(f"wrote {out_path} ({len(data)} bytes, mode 0600)", file=stderr)
     return 0
 

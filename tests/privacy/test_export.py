@@ -141,6 +141,25 @@ def test_a_bad_recipient_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_no_store_yet_and_an_out_that_cannot_be_written_are_one_line_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    """As every store command says them (the export said the config kept no store, and a
+    full device was Python's bare '[Errno 28] No space left on device', naming nothing)."""
+    config, db = setup(tmp_path)
+    full = run_ambient("export", "--config", str(config), "--person", "alex", "--out", "/dev/full")
+    assert full.returncode == 1
+    assert full.stderr.strip().splitlines() == [
+        "ambient export: cannot write /dev/full: No space left on device"
+    ]
+    db.rename(db.with_name("moved.db"))
+    missing = run_ambient("export", "--config", str(config), "--person", "alex")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        f"ambient export: no store at {db} yet: has the daemon run?"
+    ]
+
+
 def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     config, _ = setup(tmp_path)
     result = run_ambient("export", "--config", str(config), "--person", "nobody")
