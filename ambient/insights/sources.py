@@ -4,7 +4,8 @@ An HA entity says when its value was set (``last_updated``) and in which unit: a
 before the open day (last night's, seen when ambient starts a day later) is not counted again,
 and an entity's own time unit wins over the configured ``duration_unit`` (Withings reports
 seconds, Fitbit minutes). An MQTT payload is a bare number in the configured unit and counts
-for the day it arrives.
+for the day it arrives. A value no night can have (not finite, below 0, over 24 hours or a
+score over 100) is refused: it would stand in the day's summary and the weekly report.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _LOGGER = logging.getLogger(__name__)
 TO_HOURS = {"ms": 1 / 3_600_000, "s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0}
 
 Take = Callable[[object, float, float | None], None]
+#: The most a night can have of each kind (hours; the integrations' scores are 0-100).
+MOST = {"hours": 24.0, "score": 100.0}
 
 
 def connect_sleep(insights: Insights, config: AmbientConfig, connections: Any) -> None:
@@ -63,10 +66,13 @@ def _entity_handler(
 def _taker(insights: Insights, person: str, kind: str) -> Take:
     def take(raw: object, factor: float, at: float | None) -> None:
         try:
-            value = float(str(raw).strip())
+            value = float(str(raw).strip()) * factor
         except ValueError:
             _LOGGER.debug("sleep %s of %s: not a number", kind, person)
             return
-        insights.on_sleep(person, kind, value * factor, at)
+        if not 0.0 <= value <= MOST[kind]:  # NaN fails the comparison too
+            _LOGGER.debug("sleep %s of %s: %r is no night's value", kind, person, raw)
+            return
+        insights.on_sleep(person, kind, value, at)
 
     return take

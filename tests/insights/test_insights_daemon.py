@@ -138,3 +138,52 @@ async def test_sleep_arrives_over_mqtt(mosquitto: MosquittoBroker, tmp_path: Pat
     insights.close()
     opened = insights.open_day("alex")
     assert opened is not None and opened.sleep == {"hours": 7.5, "score": 82.0}
+
+
+async def test_a_sleep_value_no_night_can_have_is_refused(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """`nan` stood in the day's summary and the weekly report as "nan h" ("+nan h" since last
+    week); a negative, endless or over-a-day night, or a score past 100, is no better."""
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}],
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "insights": {
+                "sleep": [
+                    {
+                        "person": "alex",
+                        "duration_topic": "home/alex/sleep",
+                        "duration_unit": "min",
+                        "score_topic": "home/alex/sleep_score",
+                    }
+                ]
+            },
+        }
+    )
+    heard: list[tuple[str, float]] = []
+    last = asyncio.Event()
+
+    class Listening(Insights):
+        def on_sleep(self, person: str, kind: str, value: float, at: float | None = None) -> None:
+            super().on_sleep(person, kind, value, at)
+            heard.append((kind, value))
+            if kind == "hours":
+                last.set()
+
+    insights = Listening(config.insights, ["alex"], BERLIN, RealClock(), Store(None), print)
+    connection = make_connection(mosquitto)
+
+    class Connections:
+        def mqtt(self) -> object:
+            return connection
+
+    connect_sleep(insights, config, Connections())
+    async with running(connection), device_client(mosquitto, "tracker") as tracker:
+        for score in ("82", "nan", "inf", "-1", "101"):
+            await tracker.publish("home/alex/sleep_score", score, qos=1)
+        for minutes in ("nan", "1e400", "-60", "1500", "450"):  # the last one is heard last
+            await tracker.publish("home/alex/sleep", minutes, qos=1)
+        await asyncio.wait_for(last.wait(), WAIT_S)
+    insights.close()
+    assert heard == [("score", 82.0), ("hours", 7.5)]
