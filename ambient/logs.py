@@ -91,8 +91,11 @@ class Timeline:
         self.out = out
         self.timezone = timezone
         self._day: str | None = None
+        self._reader_gone = False
 
     def __call__(self, record: TraceRecord) -> None:
+        if self._reader_gone:
+            return
         when = datetime.fromtimestamp(record.time, self.timezone)
         day = when.strftime("%Y-%m-%d")
         lines = []
@@ -103,8 +106,19 @@ class Timeline:
             f"{when:%H:%M:%S}  {record.rule:<24} {record.event:<11} {record.reason}".rstrip()
         )
         lines.extend(f"{'':8}  -> {action.detail}" for action in record.actions)
-        self.out.write("\n".join(lines) + "\n")
-        self.out.flush()
+        try:
+            self.out.write("\n".join(lines) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            self._stop_writing()
+
+    def _stop_writing(self) -> None:
+        """`ambient run | head`: the reader left. The daemon is not the timeline, so it goes on
+        without it (its decisions are still traced in the store)."""
+        self._reader_gone = True
+        logging.getLogger(__name__).info("The timeline's reader went away; it is no longer shown")
+        if self.out is sys.stdout:  # what is still buffered must not fail again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 class Throttle:

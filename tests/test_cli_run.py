@@ -162,6 +162,31 @@ def test_live_timeline_shows_clock_time_and_each_action_once(tmp_path: Path) -> 
     assert output.count("alex: calm again") == 1
 
 
+def test_a_timeline_reader_that_goes_away_is_one_line_and_the_daemon_goes_on(
+    tmp_path: Path,
+) -> None:
+    """`ambient run | head -1`: the recovery after the firing finds the pipe closed. That is no
+    traceback per trace: one line, and the run plays its recording to the end, exit 0."""
+    rows = "".join(f"{t},hr,{120 if 600 <= t < 1200 else 60}\n" for t in range(0, 1800, 5))
+    (tmp_path / "hr.csv").write_text("t,metric,value\n" + rows)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(HR_RULE)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "ambient", "run", str(config), "--speed", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    assert daemon.stdout is not None
+    assert daemon.stdout.readline().startswith("-- ")  # the firing's day line
+    daemon.stdout.close()  # as head does once it has its line
+    _, stderr = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert stderr.count("The timeline's reader went away") == 1
+
+
 def test_text_logs_are_timestamped_except_when_they_go_to_the_journal(tmp_path: Path) -> None:
     recording = tmp_path / "r.csv"
     recording.write_text("t,metric,value\n1,hr,60\n2,hr,-5\n")
