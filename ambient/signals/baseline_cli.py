@@ -146,17 +146,25 @@ def _text(doc: dict[str, Any]) -> str:
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
         f"{ln['samples']} minutes with enough beat pairs)\n"
         f"  days with data: {doc['days']}\n"
-        f"  spread       HR ± {hr['within_day_sd']:.1f} bpm within a day, "
+        f"  spread       {_spread_text(hr, ln)}\n"
+    )
+
+
+def _spread_text(hr: dict[str, Any], ln: dict[str, Any]) -> str:
+    """The spread's parts and how much is assumed; on the prior only its own (the ± above),
+    not the parts no minute has shown yet (they read ± 0.0)."""
+    if hr["sd_days"] == 0:
+        return "the population's, as above (no quiet minutes yet)"
+    return (
+        f"HR ± {hr['within_day_sd']:.1f} bpm within a day, "
         f"± {hr['day_to_day_sd']:.1f} day to day; ln RMSSD ± {ln['within_day_sd']:.2f}, "
         f"± {ln['day_to_day_sd']:.2f}\n"
-        f"               {_prior_text(hr, ln)}\n"
+        f"               {_prior_text(hr, ln)}"
     )
 
 
 def _prior_text(hr: dict[str, Any], ln: dict[str, Any]) -> str:
     """How much of the day-to-day spread is still assumed."""
-    if hr["sd_days"] == 0:
-        return "the population's spread (no quiet minutes yet)"
     shares = {round(100 * hr["sd_prior_share"]), round(100 * ln["sd_prior_share"])}
     share = " / ".join(f"{s} %" for s in sorted(shares, reverse=True))
     return f"day to day: {share} still assumed (prior_days), until more days show theirs"

@@ -92,6 +92,11 @@ def test_reset_goes_back_to_the_prior(tmp_path: Path) -> None:
     shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
     assert shown["state"] == "prior"
     assert shown["resting_hr"]["mean"] == 70.0
+    text = baseline(config, "show", "--person", "alex").stdout
+    # The prior's spread is its ± (8 bpm); no part of it reads "± 0.0 bpm" as if measured.
+    assert "resting HR   70.0 ± 8.0 bpm" in text
+    assert "  spread       the population's, as above (no quiet minutes yet)\n" in text
+    assert "± 0.0" not in text
 
 
 def test_refusals_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
