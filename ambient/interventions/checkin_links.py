@@ -22,7 +22,13 @@ from typing import Any
 from ambient.config.check_ins import CheckInsConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.connections.mqtt import MqttConnection, MqttMessage
-from ambient.interventions.checkins import ANSWERS, CheckIns, Question, action_id
+from ambient.interventions.checkins import (
+    ANSWERS,
+    CheckIns,
+    Question,
+    action_id,
+    episode_number,
+)
 from ambient.interventions.mood import Moods
 
 _LOGGER = logging.getLogger(__name__)
@@ -184,11 +190,11 @@ def _parse_answer(payload: bytes) -> tuple[str, int | None]:
         return text, None
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested thousands deep
         return "", None
     if not isinstance(document, dict):
         return "", None
     episode = document.get("episode")
-    if isinstance(episode, str) and episode.isdigit():
-        episode = int(episode)
+    if isinstance(episode, str):
+        episode = episode_number(episode)
     return str(document.get("answer", "")), episode if isinstance(episode, int) else None

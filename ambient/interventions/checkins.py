@@ -61,10 +61,19 @@ def parse_action(action: str) -> tuple[int, str] | None:
     """``AMBIENT_CHECKIN_12_CALMER`` -> (12, "calmer"); None for anyone else's action."""
     if not action.startswith(ACTION_PREFIX):
         return None
-    episode, _, answer = action[len(ACTION_PREFIX) :].partition("_")
-    if not episode.isdigit() or answer.lower() not in ANSWERS:
+    text, _, answer = action[len(ACTION_PREFIX) :].partition("_")
+    episode = episode_number(text)
+    if episode is None or answer.lower() not in ANSWERS:
         return None
-    return int(episode), answer.lower()
+    return episode, answer.lower()
+
+
+def episode_number(text: str) -> int | None:
+    """An episode id written in an answer; None for anything else, such as digits Python's
+    ``int`` refuses (``²``, thousands of them) or no row id can be (over 18)."""
+    if not (0 < len(text) <= 18 and text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 class CheckIns:

@@ -197,6 +197,13 @@ def test_the_companion_app_action_names_the_episode_and_the_answer() -> None:
     assert parse_action("ALARM") is None
 
 
+@pytest.mark.parametrize("episode", ["²", "9" * 5000, "1" * 19, ""])
+def test_an_action_naming_no_possible_episode_is_no_one_elses_crash(episode: str) -> None:
+    """Any app can fire the event: digits int() refuses ('²' is a digit to str.isdigit, and
+    5,000 of them exceed int's limit) raised ValueError in the event handler."""
+    assert parse_action(f"AMBIENT_CHECKIN_{episode}_CALMER") is None
+
+
 def test_check_ins_are_exported_and_forgotten_with_the_person() -> None:
     store = Store(None)
     book = CheckInBook(store)

@@ -21,6 +21,7 @@ from ambient.clock import RealClock, VirtualClock
 from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.mqtt import MqttConnection
+from ambient.counters import Counters
 from ambient.hub import Hub
 from ambient.interventions.checkin_book import CheckInBook
 from ambient.interventions.checkin_wiring import add_check_ins, add_entity
@@ -144,6 +145,42 @@ async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
     assert sum(row["probability"] for row in by_option.values()) == pytest.approx(1.0, abs=0.01)
     moods = CheckInBook(store).rows("alex", "mood")
     assert [(m.answer, m.source) for m in moods] == [("good", "mqtt")]
+
+
+async def test_an_answer_naming_no_possible_episode_is_not_a_handler_error(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """Any client may publish on the answer topic: an episode int() refuses ('²', thousands
+    of digits) or JSON nested thousands deep raised in the handler (counted as its error,
+    logged); each is an answer that matches no question, as any other stray text."""
+    config = config_for(mosquitto)
+    clock, hub, store = VirtualClock(T0), Hub(), Store(None)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book)
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    entity = add_entity(config, book, recorder, hub)
+    checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
+    assert checkins is not None
+    stray = [
+        json.dumps({"answer": "calmer", "episode": "²"}),
+        json.dumps({"answer": "calmer", "episode": "9" * 5000}),
+        '{"answer": "calmer", "episode": ' + "[" * 5000 + "]" * 5000 + "}",
+        "[" * 5000 + "]" * 5000,
+    ]
+    seen = Collector()  # after the check-ins' own handler: it has taken what this one sees
+    connection.subscribe("ambient/test/checkin/+", seen)
+    async with running(connection), device_client(mosquitto, "phone") as phone:
+        await connection.wait_subscribed("ambient/test/checkin")
+        await connection.wait_subscribed("ambient/test/checkin/+")
+        for payload in stray:
+            await phone.publish("ambient/test/checkin", payload, qos=1)
+            await phone.publish("ambient/test/checkin/alex", payload, qos=1)
+        await phone.publish("ambient/test/checkin/alex", b"same", qos=1)  # in order: the last
+        await seen.until(lambda message: message.payload == b"same")
+    assert counters.get("mqtt:ambient/test/checkin", "handler_error") == 0
+    assert counters.get("mqtt:ambient/test/checkin/+", "handler_error") == 0
+    assert checkins.counts["answered"] == 0
 
 
 async def _forward(client: Any, collector: Collector) -> None:
