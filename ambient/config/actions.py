@@ -9,12 +9,20 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from jinja2 import Environment, TemplateSyntaxError, meta
-from pydantic import Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
-from ambient.config.triggers import Threshold
+from ambient.config.triggers import Threshold, _one_or_many
 from ambient.config.types import EntityId, Identifier, ServiceName
 
 #: Time an attempt keeps after the assistant's timeout to start the session from the template.
@@ -48,7 +56,10 @@ class CalmLightsActionConfig(ActionBase):
     A light someone changes during the episode is left alone (and not restored)."""
 
     action: Literal["calm_lights"]
-    target: list[EntityId] = Field(min_length=1, title="Lights to calm")
+    # One light or a list, as HA takes them.
+    target: Annotated[list[EntityId], BeforeValidator(_one_or_many)] = Field(
+        min_length=1, title="Lights to calm"
+    )
     color_temp_kelvin: int = Field(default=2400, ge=1500, le=6500)
     brightness_pct: int = Field(default=35, ge=1, le=100)
     transition: Duration = Field(default=20.0, ge=0, le=300, title="Fade time")
@@ -150,7 +161,9 @@ class BreathingActionConfig(ActionBase):
     script: SessionScriptConfig | None = Field(
         default=None, title="Words made for the moment (replaces fixed opening/closing)"
     )
-    lights: list[EntityId] = Field(default_factory=list, title="Lights that pace the breath")
+    lights: Annotated[list[EntityId], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list, title="Lights that pace the breath"
+    )
     inhale_brightness_pct: int = Field(default=60, ge=1, le=100)
     exhale_brightness_pct: int = Field(default=15, ge=1, le=100)
     ttl: Duration = Field(default=60.0, gt=0)

@@ -9,7 +9,11 @@ from textwrap import dedent
 import pytest
 
 from ambient.config import ConfigError, load_config
-from ambient.config.actions import ServiceCallActionConfig
+from ambient.config.actions import (
+    BreathingActionConfig,
+    CalmLightsActionConfig,
+    ServiceCallActionConfig,
+)
 from ambient.config.conditions import NotConditionConfig, TimeConditionConfig
 from ambient.config.triggers import (
     CronTriggerConfig,
@@ -239,3 +243,21 @@ def test_yaml_booleans_in_states_become_ha_text(tmp_path: Path) -> None:
     )
     trigger = config.rules[0].triggers[0]
     assert isinstance(trigger, StateTriggerConfig) and trigger.to == ["on"]
+
+
+def test_lights_may_be_one_entity_or_a_list_as_in_home_assistant(tmp_path: Path) -> None:
+    """`target: light.desk` is how HA writes one light; a list of one is the same."""
+    config = load_config(
+        _write(
+            tmp_path,
+            "homeassistant: {token: t}\nrules:\n  - id: r\n"
+            "    triggers: [{trigger: time, at: '21:00'}]\n    actions:\n"
+            "      - {action: calm_lights, target: light.desk}\n"
+            "      - {action: calm_lights, target: [light.desk, light.hall]}\n"
+            "      - {action: breathing, preset: box, lights: light.desk}\n",
+        )
+    )
+    one, two, breathing = config.rules[0].actions
+    assert isinstance(one, CalmLightsActionConfig) and one.target == ["light.desk"]
+    assert isinstance(two, CalmLightsActionConfig) and two.target == ["light.desk", "light.hall"]
+    assert isinstance(breathing, BreathingActionConfig) and breathing.lights == ["light.desk"]
