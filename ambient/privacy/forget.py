@@ -129,7 +129,9 @@ async def clear_retained(config: AmbientConfig, person: str) -> list[str]:
 
 def forget_recordings(directory: Path | None, person: str) -> tuple[list[Path], list[Path]]:
     """Remove ``person``'s rows from the recordings in ``directory``: a file holding only
-    theirs is deleted, a shared one rewritten (0600) without them. (removed, rewritten)."""
+    theirs is deleted, a shared one rewritten (0600) without them. (removed, rewritten).
+    Files are read a line at a time, as bytes: what is kept is written back exactly as it
+    was, whatever its encoding, and a month's recording is never held as text."""
     removed: list[Path] = []
     rewritten: list[Path] = []
     if directory is None or not directory.is_dir():
@@ -137,18 +139,33 @@ def forget_recordings(directory: Path | None, person: str) -> tuple[list[Path], 
     for path in sorted(directory.iterdir()):
         if not path.is_file() or path.is_symlink() or not path.name.endswith(RECORDING_SUFFIXES):
             continue
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        header, body = (lines[:1], lines[1:]) if path.suffix == ".csv" else ([], lines)
-        kept = [line for line in body if _row_person(line, path.suffix == ".csv") != person]
-        if len(kept) == len(body):
+        kept, dropped, others = _without(path, person)
+        if not dropped:
             continue
-        if not kept:
+        if not others:
             path.unlink()
             removed.append(path)
             continue
-        write_private(path, "".join(header + kept))
+        write_private(path, kept)
         rewritten.append(path)
     return removed, rewritten
+
+
+def _without(path: Path, person: str) -> tuple[bytes, int, int]:
+    """The file's bytes without ``person``'s rows; how many rows were dropped, and kept."""
+    is_csv = path.suffix == ".csv"
+    kept = bytearray()
+    dropped = others = 0
+    with path.open("rb") as handle:
+        if is_csv:
+            kept += handle.readline()  # the header
+        for line in handle:
+            if _row_person(line.decode("utf-8", "replace"), is_csv) == person:
+                dropped += 1
+            else:
+                others += 1
+                kept += line
+    return bytes(kept), dropped, others
 
 
 def _row_person(line: str, is_csv: bool) -> str | None:
@@ -159,7 +176,7 @@ def _row_person(line: str, is_csv: bool) -> str | None:
         return fields[3].strip() if len(fields) > 3 else None
     try:
         row = json.loads(line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number too long, nested too deep
         return None
     person = row.get("person") if isinstance(row, dict) else None
     return person if isinstance(person, str) else None

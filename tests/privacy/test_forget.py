@@ -117,6 +117,36 @@ def test_forget_erases_the_person_from_the_store_and_their_recordings(tmp_path: 
     assert "still in the config's people" in result.stderr
 
 
+def test_a_recording_that_is_not_utf_8_or_holds_a_row_nested_deep_loses_only_the_persons_rows(
+    tmp_path: Path,
+) -> None:
+    """A byte no UTF-8 reader accepts (a spreadsheet's export, a damaged card) ended forget
+    with a traceback, after the store was erased and before the other recordings were: the
+    report unsaid, the person still in the files after it. Now each file loses only the
+    person's rows, and every other byte stays as it was."""
+    config = write_config(tmp_path, None, "test")
+    recordings = tmp_path / "state" / "recordings"
+    recordings.mkdir(parents=True)
+    latin = b"t,metric,value,person\n1.0,hr,70,alex\n# caf\xe9 \xff\n2.0,hr,64,sam\n"
+    (recordings / "a-latin.csv").write_bytes(latin)
+    deep = b"[" * 5000 + b"]" * 5000 + b"\n"
+    (recordings / "b-deep.jsonl").write_bytes(
+        deep + b'{"t": 1.0, "metric": "hr", "value": 70, "person": "alex"}\n'
+    )
+    (recordings / "c-alex.csv").write_text("t,metric,value,person\n1.0,hr,70,alex\n")
+
+    result = forget(config, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in recordings.iterdir()) == ["a-latin.csv", "b-deep.jsonl"]
+    assert (recordings / "a-latin.csv").read_bytes() == (
+        b"t,metric,value,person\n# caf\xe9 \xff\n2.0,hr,64,sam\n"
+    )
+    assert (recordings / "b-deep.jsonl").read_bytes() == deep
+    assert f"removed {recordings / 'c-alex.csv'}" in result.stdout
+
+
 def test_forget_works_when_what_only_run_needs_is_gone(tmp_path: Path) -> None:
     """A recording moved away stops `check` and `run` (as would a missing TLS file or a weekly
     report without matplotlib), never the erasing of a person's data."""
