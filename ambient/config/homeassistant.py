@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field, SecretStr, field_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
+from ambient.config.types import UserPath
 
 #: Where HA's API is reached from inside an HA add-on (the Supervisor's proxy to Core).
 SUPERVISOR_URL = "http://supervisor/core"
@@ -21,7 +20,7 @@ class HomeAssistantConfig(ConfigModel):
     token: SecretStr | None = Field(
         default=None, title="Long-lived access token (use !secret); omit in the HA add-on"
     )
-    ca_file: Path | None = Field(default=None, title="CA bundle for a self-signed HA")
+    ca_file: UserPath | None = Field(default=None, title="CA bundle for a self-signed HA")
     verify_ssl: bool = True
     ping_interval: Duration = Field(default=30.0, gt=0, title="Heartbeat: ping this often")
     ping_timeout: Duration = Field(default=10.0, gt=0, title="Reconnect if no pong by then")

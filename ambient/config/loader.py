@@ -73,14 +73,16 @@ def _issue_at(document: YamlDocument, key_path: KeyPath, message: str) -> Config
 
 
 def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Recording paths are relative to the config file, so configs can travel with their data."""
+    """Recording paths are relative to the config file, so configs can travel with their data
+    (``~/…`` is in the user's home, as a shell reads it)."""
     sensors = data.get("sensors")
     if isinstance(sensors, list):
         for sensor in sensors:
             if isinstance(sensor, dict) and sensor.get("type") == "recording":
                 raw = sensor.get("path")
-                if isinstance(raw, str) and not Path(raw).is_absolute():
-                    sensor["path"] = str(base / raw)
+                if isinstance(raw, str):
+                    path = Path(raw).expanduser()
+                    sensor["path"] = str(path if path.is_absolute() else base / path)
     return data
 
 

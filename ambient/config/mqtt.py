@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field, SecretStr, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import MqttTopicName
+from ambient.config.types import MqttTopicName, UserPath
 
 
 class MqttTlsConfig(ConfigModel):
-    ca_file: Path | None = Field(default=None, title="CA file; system CAs when omitted")
-    certfile: Path | None = Field(default=None, title="Client certificate")
-    keyfile: Path | None = Field(default=None, title="Client key")
+    ca_file: UserPath | None = Field(default=None, title="CA file; system CAs when omitted")
+    certfile: UserPath | None = Field(default=None, title="Client certificate")
+    keyfile: UserPath | None = Field(default=None, title="Client key")
     insecure: bool = Field(default=False, title="Skip hostname checks (test brokers only)")
 
     @model_validator(mode="after")

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 
 from ambient.config.base import ConfigModel
-from ambient.config.types import Identifier
+from ambient.config.types import Identifier, UserPath
 
 
 class StoreEncryptionConfig(ConfigModel):
@@ -41,7 +41,7 @@ class StoreEncryptionConfig(ConfigModel):
 
 
 class StoreConfig(ConfigModel):
-    path: Path | None = Field(
+    path: UserPath | None = Field(
         default=Path("/var/lib/ambient/ambient.db"),
         title="SQLite file (mode 0600); null keeps state in memory only",
     )

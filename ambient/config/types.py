@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
@@ -19,6 +20,8 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME_PATTERN)]
 #: A Home Assistant entity id such as ``light.bed_light``.
 EntityId = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
+#: A file as a shell reads its name: ``~/…`` is in the user's home (not a folder named ``~``).
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]
 #: A Home Assistant ``domain.service`` name.
 ServiceName = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
 #: A local time of day written ``HH:MM`` or ``HH:MM:SS``.
