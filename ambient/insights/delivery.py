@@ -102,10 +102,11 @@ class ReportDelivery:
                     },
                 )
             except Exception as exc:  # HA unreachable: the page is there all the same
+                # Not the link: its random part is all that keeps the page private.
                 _LOGGER.warning(
-                    "Weekly report of %s written (%s), but HA was not notified: %s: %s",
+                    "Weekly report of %s written to %s, but HA was not notified: %s: %s",
                     person.id,
-                    link,
+                    self.delivery.folder,
                     type(exc).__name__,
                     exc,
                 )

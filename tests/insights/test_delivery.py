@@ -102,10 +102,12 @@ async def test_ha_unreachable_costs_nobody_their_page(
         await delivery.settled()
     assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49", "sam-2026-W49-"]
     assert tried == ["Alex's week", "Sam's week"]
-    assert [r.getMessage().split(" written (")[0] for r in caplog.records] == [
+    assert [r.getMessage().split(" written to ")[0] for r in caplog.records] == [
         "Weekly report of alex",
         "Weekly report of sam",
     ]
+    secret = [path.stem.split("-W49-", 1)[1] for path in delivery.written]
+    assert not [r for r in caplog.records for part in secret if part in r.getMessage()]
     assert all(
         r.getMessage().endswith("NotConnected: Home Assistant is not connected")
         for r in caplog.records
