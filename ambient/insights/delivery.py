@@ -87,7 +87,14 @@ class ReportDelivery:
             try:
                 name = await self._write(person.id, monday)
             except Exception as exc:  # a full disk, a folder gone: tried again next week
-                _LOGGER.warning("Weekly report of %s not written: %s", person.id, exc)
+                # An OSError names the file, whose random part must stay out of the log.
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                _LOGGER.warning(
+                    "Weekly report of %s not written to %s: %s",
+                    person.id,
+                    self.delivery.folder,
+                    why,
+                )
                 continue
             if self.notify is None or self.delivery.notify is None:
                 continue

@@ -115,6 +115,28 @@ async def test_ha_unreachable_costs_nobody_their_page(
     delivery.close()
 
 
+async def test_a_page_that_cannot_be_written_is_one_warning_without_its_secret_name(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error of a failed write names the file, and the file's random part is the page's
+    only protection on HA's login-free /local/: the warning says the folder and why."""
+    store = Store(None)
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    (tmp_path / "www").write_text("a file where the folder should be")
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
+        await clock.run_until(berlin(2026, 12, 7, 8, 1))
+        await delivery.settled()
+    token = store.get("insights.report_token", "alex")
+    assert isinstance(token, str) and not delivery.written
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Weekly report of alex not written to {tmp_path / 'www'}: File exists"
+    ]
+    delivery.close()
+
+
 def test_the_time_is_local_across_a_dst_change(tmp_path: Path) -> None:
     settings = config(tmp_path)
     assert settings.insights.report is not None
