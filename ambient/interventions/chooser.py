@@ -50,16 +50,23 @@ class CalmingChooser:
         return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
     def decide(self, step: ChooseCalming, rule: str, person: str | None) -> CalmingDecision:
+        """The option for this episode. A store that cannot be read (a damaged card) is one
+        error line and a choice on the priors alone, the daily cap unknown: the person is
+        still calmed, and the run goes on to the steps after the options."""
         who = person or "_household"
         now = self._clock.now()
-        today = [
-            episode
-            for episode in self._book.episodes(who, since=self._day_start(now))
-            if episode.rule == rule
-        ]
+        try:
+            today = [
+                episode
+                for episode in self._book.episodes(who, since=self._day_start(now))
+                if episode.rule == rule
+            ]
+            stored = self._book.beliefs(who, rule)
+        except StoreError as exc:
+            _LOGGER.error("Calming for %s (%s) chosen on the priors: %s", who, rule, exc)
+            today, stored = [], {}
         if len(today) >= step.per_day:
             return CalmingDecision(None, f"daily cap reached ({step.per_day} today)", {})
-        stored = self._book.beliefs(who, rule)
         beliefs = [
             stored.get(option.id)
             or OptionBelief.from_prior(option.id, prior_for(_action_kinds(option.actions)))

@@ -88,6 +88,39 @@ def test_an_episode_the_store_refuses_is_one_line_and_no_failure(
     assert book.episodes("alex") == []
 
 
+def test_a_store_damaged_under_the_episodes_still_gives_a_choice_on_the_priors(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failing SD card: the file opens, a read of the episodes finds the damage. The rule's
+    run failed there, before any option (and the steps after the options) was performed."""
+    path = tmp_path / "state.db"
+    clock = VirtualClock(EVENING)
+    store = Store(path)
+    book = EpisodeBook(store)
+    for n in range(300):  # pages past the schema's, for the damage to land in
+        store.append("traces", "calm_alex", {"n": n, "note": "x" * 300}, keep=1000)
+    calming = CalmingChooser(clock, book, EpisodeRecorder(clock, book), BERLIN)
+    calming.started(step(), "calm", "alex", calming.decide(step(), "calm", "alex"), {})
+    store.checkpoint()
+    store.close()
+    damaged = bytearray(path.read_bytes())
+    for page in range(2, len(damaged) // 4096):
+        damaged[page * 4096 : page * 4096 + 200] = b"\xff" * 200
+    path.write_bytes(bytes(damaged))
+
+    book = EpisodeBook(Store(path))
+    calming = CalmingChooser(clock, book, EpisodeRecorder(clock, book), BERLIN)
+    with caplog.at_level(logging.ERROR):
+        decision = calming.decide(step(), "calm", "alex")
+    assert decision.option in {"breathe", "quiet"}
+    assert decision.reason.endswith("no episodes measured yet, so the priors decide")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Calming for alex (calm) chosen on the priors: store {path} is damaged (database disk "
+        "image is malformed): move it and its -wal and -shm files aside to start with a new one, "
+        "or put back a copy"
+    ]
+
+
 def test_pinned_and_banned_options_are_honoured(
     chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
 ) -> None:
