@@ -16,7 +16,20 @@ from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import BEAT_RR_MS, Beat, BeatCleaner
 from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
-from ambient.signals.windows import NN50_MS, BeatWindow, WindowStats, beat_terms, hrv_problem
+from ambient.signals.windows import (
+    NN50_MS,
+    STATS_CORRECTED,
+    STATS_COVERAGE,
+    STATS_HR,
+    STATS_LN_RMSSD,
+    STATS_PAIRS,
+    STATS_QUALITY,
+    BeatWindow,
+    WindowFigures,
+    WindowStats,
+    beat_terms,
+    hrv_problem,
+)
 
 #: Decimal places each float signal is reported with (changes below this are not updates).
 PRECISION = {
@@ -124,7 +137,7 @@ class _Moment:
     fresh_rr: bool
     rr_reason: str | None  # why there are no beats to use, None when there are
     hrv_reason: str | None  # why the window gives no HRV, None when it does
-    primary: WindowStats
+    primary: WindowFigures  # the first window's, read by index
     si: tuple[float, float | None] | str  # the stress-index window's quality and index, or why not
     norm: Norm
     ln_z: float | None
@@ -154,17 +167,17 @@ def _rr_available(m: _Moment) -> Outcome:
 
 
 def _quality(m: _Moment) -> Outcome:
-    quality = m.primary.quality if m.fresh_rr else None
+    quality = m.primary[STATS_QUALITY] if m.fresh_rr else None
     return _known(quality, PRECISION["quality"], m.rr_reason or STALE)
 
 
 def _coverage(m: _Moment) -> Outcome:
-    coverage = m.primary.coverage if m.fresh_rr else None
+    coverage = m.primary[STATS_COVERAGE] if m.fresh_rr else None
     return _known(coverage, PRECISION["coverage"], m.rr_reason or STALE)
 
 
 def _hrv_pairs(m: _Moment) -> Outcome:
-    return (m.primary.pairs, None) if m.rr_reason is None else (None, m.rr_reason)
+    return (m.primary[STATS_PAIRS], None) if m.rr_reason is None else (None, m.rr_reason)
 
 
 def _hrv(field: str) -> Callable[[_Moment], Outcome]:
@@ -579,7 +592,7 @@ class PersonSignals:
         (and its sample, once a window), activity and the score's average."""
         now, hr, rr_reason = moment.now, moment.hr, moment.rr_reason
         cfg = self.config
-        primary = self.windows[0].stats(now)
+        primary = self.windows[0].figures(now)
         hrv_reason = rr_reason
         if hrv_reason is None:
             hrv_reason = hrv_problem(primary, cfg.min_pairs, cfg.min_cleanliness, cfg.min_quality)
@@ -592,14 +605,15 @@ class PersonSignals:
 
         norm = self.baseline.norm(now)
         ln_z = None
-        if usable and primary.ln_rmssd is not None:
-            ln_z = (primary.ln_rmssd - norm.ln_rmssd_mean) / norm.ln_rmssd_sd  # a z-score
+        ln_rmssd = primary[STATS_LN_RMSSD]
+        if usable and ln_rmssd is not None:
+            ln_z = (ln_rmssd - norm.ln_rmssd_mean) / norm.ln_rmssd_sd  # a z-score
 
         # While the rest is the population's, the HR reserve starts from a high rest (2 SD up),
         # so a calm person whose rest is high is not taken for exercising.
         reserve_from = norm.hr_mean + (2 * norm.hr_sd if norm.state == PRIOR else 0.0)
         state = self.activity.state(now, hr, reserve_from)
-        self._score_stress(moment, state, ln_z, primary.pairs, norm)
+        self._score_stress(moment, state, ln_z, primary[STATS_PAIRS], norm)
         next_sample = self._next_sample
         if next_sample is None or now >= next_sample:  # once a window (no call in between)
             self._sample_baseline(now, state, hr, primary, usable)
@@ -651,7 +665,7 @@ class PersonSignals:
         return self._skipped_minutes <= _MAX_SKIPPED_MINUTES
 
     def _sample_baseline(
-        self, now: float, state: str | None, hr: float | None, primary: WindowStats, usable: bool
+        self, now: float, state: str | None, hr: float | None, primary: WindowFigures, usable: bool
     ) -> None:
         """One resting sample per window length: the minute's HR, and its ln(RMSSD) when the
         minute had enough clean pairs for a baseline."""
@@ -666,15 +680,16 @@ class PersonSignals:
             return
         if self._stressed_minute(now):
             return
-        beats_cover = primary.hr is not None and primary.coverage >= _BEAT_HR_MIN_COVERAGE
-        minute_hr = primary.hr if beats_cover or sensor_hr is None else sensor_hr
+        beats_hr = primary[STATS_HR]
+        beats_cover = beats_hr is not None and primary[STATS_COVERAGE] >= _BEAT_HR_MIN_COVERAGE
+        minute_hr = beats_hr if beats_cover or sensor_hr is None else sensor_hr
         if minute_hr is None:
             return
         base = self.config.baseline
         ln_rmssd = None
-        clean = 1.0 - primary.corrected
-        if usable and primary.pairs >= base.min_pairs and clean >= base.min_quality:
-            ln_rmssd = primary.ln_rmssd
+        clean = 1.0 - primary[STATS_CORRECTED]
+        if usable and primary[STATS_PAIRS] >= base.min_pairs and clean >= base.min_quality:
+            ln_rmssd = primary[STATS_LN_RMSSD]
         self.baseline.add(now, ln_rmssd, minute_hr)
 
 

@@ -45,6 +45,32 @@ class WindowStats(NamedTuple):
     coverage: float = 0.0  # share of the window covered by beats of any kind, 0-1
 
 
+#: A window's figures as a plain tuple, in :class:`WindowStats`' field order and read by the
+#: indices below (a :class:`WindowStats` is one too): what the signal engine takes at every
+#: update. A named tuple costs more to make, and a field read by name more than an index.
+WindowFigures = tuple[
+    int,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    float | None,
+    float,
+    float,
+    int,
+    float,
+]
+# (literals, so that the type checker knows each field's type; a test holds them to the fields)
+STATS_HR: Final = 1
+STATS_LN_RMSSD: Final = 4
+STATS_QUALITY: Final = 8
+STATS_CORRECTED: Final = 9
+STATS_PAIRS: Final = 10
+STATS_COVERAGE: Final = 11
+
+
 #: One beat's share of a window's running sums, worked out once per beat and added to every
 #: window of the person (so each window only adds and subtracts):
 #: ``(time, rr_ms, rr_sq, clean_ms, corrected, diffs, diff_sq, nn50)``, where ``clean_ms`` is
@@ -242,6 +268,10 @@ class BeatWindow:
 
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
+        return _new_tuple(WindowStats, self.figures(now))  # no Python-level __new__
+
+    def figures(self, now: float | None = None) -> WindowFigures:
+        """:meth:`stats` as a plain tuple (the engine's, at every update)."""
         beats = self._beats
         if now is not None and beats and beats[0][_TIME] <= now - self.length_s:
             self.expire(now)  # only when a beat is due to leave, as in `hr`
@@ -251,7 +281,7 @@ class BeatWindow:
         quality = self._clean_ms / window_ms
         quality = 1.0 if quality >= 1.0 else (quality if quality > 0.0 else 0.0)
         if n == 0:
-            return WindowStats(0, None, None, None, None, None, None, None, quality, 0.0)
+            return (0, None, None, None, None, None, None, None, quality, 0.0, 0, 0.0)
         coverage = self._sum_rr / window_ms
         coverage = 1.0 if coverage >= 1.0 else (coverage if coverage > 0.0 else 0.0)
         mean_rr = self._sum_rr / n
@@ -264,7 +294,7 @@ class BeatWindow:
         if diffs:
             mean_d2 = self._sum_d2 / diffs
             rmssd = math.sqrt(mean_d2 if mean_d2 > 0.0 else 0.0)
-        fields = (
+        return (
             n,
             60000.0 / mean_rr,
             mean_rr,
@@ -278,7 +308,6 @@ class BeatWindow:
             diffs,
             coverage,
         )
-        return _new_tuple(WindowStats, fields)  # every field given: no Python-level __new__
 
     def quality_and_stress_index(self, now: float) -> tuple[float, float | None]:
         """``stats(now)``'s quality and stress index alone (all the stress-index window is
@@ -312,14 +341,15 @@ def _share(fraction: float) -> float:
 
 
 def hrv_problem(
-    stats: WindowStats, min_pairs: int, min_cleanliness: float, min_quality: float = 0.0
+    stats: WindowFigures, min_pairs: int, min_cleanliness: float, min_quality: float = 0.0
 ) -> str | None:
     """Why a window's HRV is not worth reporting, or None when it is. Pairs, not coverage,
     decide: a wrist sensor that reports 40 % of beats still has enough consecutive pairs in a
-    minute, and RMSSD needs nothing else."""
-    if stats.pairs < min_pairs:
+    minute, and RMSSD needs nothing else. (Read by index: at every update.)"""
+    if stats[STATS_PAIRS] < min_pairs:
         return "too few beat pairs"
-    if 1.0 - stats.corrected < min_cleanliness or stats.quality < min_quality:
+    corrected, quality = stats[STATS_CORRECTED], stats[STATS_QUALITY]
+    if 1.0 - corrected < min_cleanliness or quality < min_quality:
         return "poor signal quality"
     return None
 

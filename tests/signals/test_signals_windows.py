@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from signals.signals_helpers import load_nn, timed
 
+from ambient.signals import windows
 from ambient.signals.beats import BEAT_TIME, Beat
-from ambient.signals.windows import BeatWindow, stats_of
+from ambient.signals.windows import BeatWindow, WindowStats, stats_of
 
 
 def as_beats(rr_ms: list[float]) -> list[Beat]:
@@ -85,3 +86,14 @@ def test_rmssd_is_invariant_to_a_constant_shift(rr: list[float], shift: float) -
     assert a.rmssd is not None and b.rmssd is not None
     assert math.isclose(a.rmssd, b.rmssd, rel_tol=1e-6, abs_tol=1e-6)
     assert a.pnn50 == b.pnn50
+
+
+def test_the_plain_figures_are_the_stats_fields_in_order() -> None:
+    window = BeatWindow(60.0)
+    previous = None
+    for beat in as_beats(load_nn("5min")[:90]):
+        window.add(beat, previous)
+        previous = beat[1]
+    assert window.figures() == tuple(window.stats())
+    for name in ("hr", "ln_rmssd", "quality", "corrected", "pairs", "coverage"):
+        assert WindowStats._fields[getattr(windows, f"STATS_{name.upper()}")] == name
