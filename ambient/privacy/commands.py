@@ -15,6 +15,7 @@ from ambient.privacy.forget import (
     ForgetReport,
     clear_retained,
     forget_recordings,
+    forget_reports,
     forget_store,
     format_report,
     ha_entity_ids,
@@ -106,6 +107,8 @@ def run_forget(
         report.ha_entities = ha_entity_ids(config, person)
     recordings = config.retention.recordings_path(path)
     report.files_removed, report.files_rewritten = forget_recordings(recordings, person)
+    delivery = config.insights.report
+    report.files_removed += forget_reports(None if delivery is None else delivery.folder, person)
     report.files_kept = [
         sensor.path
         for sensor in config.sensors

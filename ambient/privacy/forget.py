@@ -3,9 +3,10 @@
 In order: the store's rows of every registered data class and the per-person state inside
 shared values (rule timers), overwritten and checkpointed; the retained MQTT topics for the
 person (HA discovery and states: an empty retained discovery document makes HA delete the
-device and its entities); the person's rows in the recordings directory. What only Home
-Assistant can erase, its recorder's history of those entities, is listed with the service that
-does it. The daemon must be stopped first: it would write the person back from memory.
+device and its entities); the person's rows in the recordings directory, and their weekly
+reports delivered to the folder HA serves. What only Home Assistant can erase, its recorder's
+history of those entities, is listed with the service that does it. The daemon must be stopped
+first: it would write the person back from memory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import csv
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,6 +151,20 @@ def forget_recordings(directory: Path | None, person: str) -> tuple[list[Path], 
         write_private(path, kept)
         rewritten.append(path)
     return removed, rewritten
+
+
+def forget_reports(folder: Path | None, person: str) -> list[Path]:
+    """Remove ``person``'s weekly reports delivered to ``folder`` (``<person>-<week>-<random>
+    .html``: HA serves them without a login to whoever has the link). The removed files."""
+    if folder is None or not folder.is_dir():
+        return []
+    pattern = re.compile(rf"{re.escape(person)}-\d{{4}}-W\d{{2}}-[\w-]+\.html")
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if pattern.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def _without(path: Path, person: str) -> tuple[bytes, int, int]:

@@ -147,6 +147,28 @@ def test_a_recording_that_is_not_utf_8_or_holds_a_row_nested_deep_loses_only_the
     assert f"removed {recordings / 'c-alex.csv'}" in result.stdout
 
 
+def test_forget_removes_the_persons_delivered_weekly_reports(tmp_path: Path) -> None:
+    """The scheduled report writes each week's page where HA serves files without a login;
+    forget erased the random part of their names from the store and left the pages there."""
+    config = write_config(tmp_path, None, "home")
+    folder = tmp_path / "www"
+    settings = json.loads(config.read_text())
+    settings["insights"] = {"report": {"folder": str(folder)}}
+    config.write_text(json.dumps(settings))
+    folder.mkdir()
+    pages = ["alex-2026-W48-Xy_z-1Ab2.html", "alex-2026-W49-Q9r-T0k3n.html"]
+    others = ["sam-2026-W49-Q9r-T0k3n.html", "alex_2-2026-W49-abc.html", "alex-notes.html"]
+    for name in pages + others:
+        (folder / name).write_text("<html>a week</html>")
+
+    result = forget(config, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == sorted(others)
+    for name in pages:
+        assert f"removed {folder / name}" in result.stdout
+
+
 def test_forget_works_when_what_only_run_needs_is_gone(tmp_path: Path) -> None:
     """A recording moved away stops `check` and `run` (as would a missing TLS file or a weekly
     report without matplotlib), never the erasing of a person's data."""
