@@ -140,8 +140,8 @@ def _confirm(config: AmbientConfig, person: str, stdin: TextIO, stdout: TextIO) 
         raise ForgetError("nothing erased: confirm with --yes (stdin is not a terminal)")
     stdout.write(
         f"This erases everything ambient holds about {person}: the store's rows, the retained "
-        "MQTT topics (HA drops the device) and their rows in the recordings directory. "
-        "It cannot be undone.\nForget them? [y/N] "
+        "MQTT topics (HA drops the device), their rows in the recordings directory and their "
+        "delivered weekly reports. It cannot be undone.\nForget them? [y/N] "
     )
     stdout.flush()
     if stdin.readline().strip().lower() not in ("y", "yes"):
