@@ -8,13 +8,18 @@ action: a Ctrl-C then ends the process at once and quietly, killed by the signal
 program is (130 from a shell); nothing has been done yet that needs cleaning up.
 ``ambient.cli.main`` turns ``KeyboardInterrupt`` back on inside its ``try`` (exit 130) and
 off again as it returns. Only what runs before this module's first line (the interpreter's
-own start-up with its ``site`` and ``.pth`` files, the two-line package ``__init__``) is
-left to Python. A SIGINT that was ignored when the process started (a shell's background
-job) stays ignored.
+own start-up with its ``site`` and ``.pth`` files, the package's ``__init__``) is left to
+Python. A SIGINT that was ignored when the process started (a shell's background job) stays
+ignored. It is done here, in the module only the command runs, so that importing
+``ambient.cli`` (tests, other programs) leaves a process's signals alone.
 """
 
+from __future__ import annotations  # a compiler directive: nothing loads
+
 try:
+    import _thread
     import signal
+    import sys
 
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -24,9 +29,26 @@ except KeyboardInterrupt:  # pressed while ``signal`` loaded, or an instant befo
 
 def main() -> int:
     """The command line's exit code; its modules load only now, with Ctrl-C quiet."""
+    sys.unraisablehook = _ctrl_c_where_it_cannot_be_raised
     from ambient.cli import main as run_command_line
 
     return run_command_line()
+
+
+#: The thread Python runs signal handlers in (this module is loaded in it).
+_MAIN_THREAD = _thread.get_ident()
+
+
+def _ctrl_c_where_it_cannot_be_raised(unraisable: sys.UnraisableHookArgs) -> None:
+    """Python raises a Ctrl-C wherever the main thread is, a weakref callback or a
+    ``__del__`` too (often so while modules load: the import system's locks have callbacks),
+    and from there it cannot propagate: Python would print it as "Exception ignored", with
+    a traceback, and carry on. The process ends instead, killed by the signal as while it
+    starts; raising it again here would only raise it in this function."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _thread.get_ident() == _MAIN_THREAD:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGINT)
+    sys.__unraisablehook__(unraisable)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ moment or soon after it; nothing sleeps."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import subprocess
 import sys
@@ -25,6 +27,8 @@ DEMO = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
 #: start of ``main``, where KeyboardInterrupt is turned back on, and the config's loading.
 AFTER_THE_COMMAND_LINE = 12
 QUIET_ENDS = {130, -signal.SIGINT}
+#: The smallest pipe Linux makes (a page).
+PIPE_BYTES = 4096
 
 
 def console_script() -> Path:
@@ -61,28 +65,39 @@ def moments(command: list[str], env: dict[str, str]) -> list[str]:
         command, capture_output=True, text=True, env=env, timeout=RUN_WAIT_S, check=False
     )
     assert result.returncode == 0, result.stderr
-    loaded = [name for line in result.stderr.splitlines() if (name := module_loaded(line))]
+    lines = result.stderr.splitlines(keepends=True)
+    loaded = [name for line in lines if (name := module_loaded(line))]
     after_package = loaded[loaded.index("ambient") + 1 :]
     end = after_package.index("ambient.cli") + 1 + AFTER_THE_COMMAND_LINE
+    # More than a pipe's worth of lines follows the last moment (see interrupted_after).
+    last = max(n for n, line in enumerate(lines) if module_loaded(line) == after_package[end - 1])
+    assert len("".join(lines[last + 1 :])) > 2 * PIPE_BYTES
     return after_package[:end]
 
 
 def interrupted_after(
     module: str, command: list[str], env: dict[str, str]
 ) -> tuple[int | None, str]:
-    """Exit status and stderr of ``command`` sent SIGINT once ``module`` has loaded."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    assert process.stderr is not None
-    seen: list[str] = []
-    for line in process.stderr:
-        seen.append(line)
-        if module_loaded(line) == module:
-            process.send_signal(signal.SIGINT)
-            break
-    seen.append(process.stderr.read())
-    process.stderr.close()
+    """Exit status and stderr of ``command`` sent SIGINT once ``module`` has loaded. Its
+    stderr is a pipe of one page: however late this test is scheduled after reading the line,
+    the command cannot get further than a page of import lines (and so never to its end)
+    before the signal is sent."""
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    with os.fdopen(read_end, encoding="utf-8") as stderr:
+        try:
+            process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=write_end, env=env
+            )
+        finally:
+            os.close(write_end)
+        seen: list[str] = []
+        for line in stderr:
+            seen.append(line)
+            if module_loaded(line) == module:
+                process.send_signal(signal.SIGINT)
+                break
+        seen.append(stderr.read())
     return process.wait(timeout=RUN_WAIT_S), "".join(seen)
 
 
@@ -118,6 +133,37 @@ def test_ctrl_c_as_the_process_exits_kills_it_quietly() -> None:
     )
     assert (result.returncode, result.stderr) == (-signal.SIGINT, "")
     assert f"{DEMO}: OK" in result.stdout
+
+
+def test_ctrl_c_landing_in_a_finaliser_ends_the_process_quietly() -> None:
+    """Python runs a Ctrl-C's handler wherever the main thread is, in a ``__del__`` or a
+    weakref callback too (the import system's locks have them, so it happens while modules
+    load), where the KeyboardInterrupt cannot propagate: Python would print it as ignored,
+    with a traceback, and carry on. Here a finaliser run as the command line is read is
+    where it lands; the ``-c`` code is what the console script runs, with that finaliser."""
+    code = (
+        "import os, signal, sys\n"
+        "from ambient.__main__ import main\n"
+        "import ambient.cli as cli\n"
+        "build = cli.build_parser\n"
+        "class Finalised:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "def interrupted():\n"
+        "    Finalised()\n"
+        "    return build()\n"
+        "cli.build_parser = interrupted\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "check", str(DEMO)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=RUN_WAIT_S,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (-signal.SIGINT, "", "")
 
 
 def test_an_ignored_ctrl_c_stays_ignored() -> None:
