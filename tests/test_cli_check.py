@@ -253,13 +253,25 @@ def test_a_recording_out_of_time_order_is_read_to_its_end_too(tmp_path: Path) ->
     assert "mixes relative and absolute times (line 2 is absolute" in result.stderr
 
 
-def test_a_long_recording_with_bad_rows_deep_in_is_accepted(tmp_path: Path) -> None:
-    """Bad rows are skipped when it plays, wherever they are: not a problem, and not listed
-    (`run` logs them)."""
-    head = b"t,metric,value,person\n" + good_rows(ROWS_BEFORE_THE_FAULT)
-    (tmp_path / "session.csv").write_bytes(head + b"1793590000.0,rr,-5,alex\n")
+@pytest.mark.parametrize("in_time_order", [True, False], ids=["in-order", "out-of-order"])
+def test_a_long_recording_with_a_bad_row_deep_in_is_accepted_and_the_row_logged(
+    tmp_path: Path, in_time_order: bool
+) -> None:
+    """Bad rows are skipped when it plays, wherever they are: not a problem; `check` logs
+    them as `run` will. A file out of time order (read whole, as `run` reads it) alike."""
+    first = good_rows(1) if in_time_order else good_rows(1, 1_793_590_000.0)
+    body = first + good_rows(ROWS_BEFORE_THE_FAULT, 1_793_577_601.0)
+    (tmp_path / "session.csv").write_bytes(
+        b"t,metric,value,person\n" + body + b"1793590001.0,rr,-5,alex\n"
+    )
     result = check(tmp_path, RECORDING_CONFIG)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert result.returncode == 0, result.stderr
+    [logged] = result.stderr.splitlines()
+    line = ROWS_BEFORE_THE_FAULT + 3
+    assert (
+        f" WARNING ambient.recordings: Skipped a recording row: {tmp_path / 'session.csv'}:"
+        f"{line}: rr -5 is outside "
+    ) in logged
     assert "recording0  (recording) for alex" in result.stdout
 
 

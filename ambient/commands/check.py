@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ambient.commands.common import load_or_report
+from ambient.commands.common import configure_logging, load_or_report
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
@@ -15,6 +15,7 @@ def check(args: argparse.Namespace) -> int:
     """The config's problems (exit 1), else what it sets up. What ``run`` needs of this
     machine is checked too, each recording sensor's file read to its end (a block at a time):
     a fault deep in it fails here, not in ``run`` when it gets there."""
+    configure_logging(args)  # a recording's skipped rows, logged as `run` will log them
     config = load_or_report(args, whole_recordings=True)
     return 1 if config is None else _describe(args, config)
 

@@ -12,14 +12,14 @@ from ambient.recordings import OutOfOrder, RecordingError, RecordingStream, load
 
 def read_through(path: Path, default_person: str, people: Collection[str] | None) -> str | None:
     """The one line ``run`` would fail with (naming the file, and the line or byte), or None
-    when the file plays to its end. Rows ``run`` skips are skipped here too, and not logged.
+    when the file plays to its end. Rows ``run`` skips are skipped here too, and logged as
+    ``run`` logs them (the first few, then a count).
 
     The file is streamed a block at a time, nothing kept, as the sensor's own read-through
-    does; one out of time order is read whole and sorted, as ``run`` then reads it (its
-    skipped rows are logged, as ``run`` logs them)."""
+    does; one out of time order is read whole and sorted, as ``run`` then reads it."""
     try:
         try:
-            with RecordingStream(path, default_person, people, log_problems=False) as stream:
+            with RecordingStream(path, default_person, people) as stream:
                 for _ in stream.batches():
                     pass
         except OutOfOrder:
