@@ -27,8 +27,8 @@ DEMO = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
 #: start of ``main``, where KeyboardInterrupt is turned back on, and the config's loading.
 AFTER_THE_COMMAND_LINE = 12
 QUIET_ENDS = {130, -signal.SIGINT}
-#: The smallest pipe Linux makes (a page).
-PIPE_BYTES = 4096
+#: The smallest pipe Linux makes: a page.
+PIPE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 def console_script() -> Path:
@@ -69,9 +69,9 @@ def moments(command: list[str], env: dict[str, str]) -> list[str]:
     loaded = [name for line in lines if (name := module_loaded(line))]
     after_package = loaded[loaded.index("ambient") + 1 :]
     end = after_package.index("ambient.cli") + 1 + AFTER_THE_COMMAND_LINE
-    # More than a pipe's worth of lines follows the last moment (see interrupted_after).
     last = max(n for n, line in enumerate(lines) if module_loaded(line) == after_package[end - 1])
-    assert len("".join(lines[last + 1 :])) > 2 * PIPE_BYTES
+    if len("".join(lines[last + 1 :])) <= 2 * PIPE_BYTES:  # see interrupted_after
+        pytest.skip(f"pages of {PIPE_BYTES} bytes: the command could end before the signal")
     return after_package[:end]
 
 
