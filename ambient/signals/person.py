@@ -25,6 +25,7 @@ from ambient.signals.windows import (
     STATS_PAIRS,
     STATS_QUALITY,
     BeatWindow,
+    HeartRateWindow,
     WindowFigures,
     WindowStats,
     beat_terms,
@@ -312,8 +313,11 @@ class PersonSignals:
         elif first_si is not None:
             self.si_window = BeatWindow(first_si, hrv=False)
             self.windows.append(self.si_window)
-        self.hr_window = BeatWindow(config.hr_window, hrv=False)
-        self._all_windows = (*self.windows, self.hr_window)
+        self.hr_window = HeartRateWindow(config.hr_window)
+        self._all_windows: tuple[BeatWindow | HeartRateWindow, ...] = (
+            *self.windows,
+            self.hr_window,
+        )
         self.baseline = Baseline(config.baseline, resting_hr, zone)  # days end at local midnight
         self.activity = ActivityTracker(config.activity, max_hr)
         self.last_time: dict[str, float] = {}  # metric -> time of its latest reading

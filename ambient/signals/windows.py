@@ -334,6 +334,65 @@ class BeatWindow:
         return amplitude_pct / (2 * mode_s * rr_range_ms / 1000)
 
 
+class HeartRateWindow:
+    """The beats of the last ``length_s`` seconds for mean heart rate and beat coverage alone
+    (the person's HR window): the sum of their intervals and their count, nothing else. The
+    same figures as a :class:`BeatWindow` of the same beats, bit for bit: its sum takes the
+    same additions and subtractions in the same order and is summed afresh at the same turns;
+    it only skips the sums nobody reads of it (every beat passes through it)."""
+
+    def __init__(self, length_s: float) -> None:
+        self.length_s = length_s
+        self._beats: deque[BeatTerms] = deque()
+        self._sum_rr = 0.0
+        self._since_rebuild = 0
+
+    def __len__(self) -> int:
+        return len(self._beats)
+
+    def add_terms(self, terms: BeatTerms) -> None:
+        """Add a beat by its terms (of which it reads the time and interval)."""
+        beats = self._beats
+        beats.append(terms)
+        self._sum_rr += terms[_RR_MS]
+        start = terms[_TIME] - self.length_s
+        if beats[0][_TIME] <= start:
+            if len(beats) < 2 or beats[1][_TIME] <= start:
+                self.expire(terms[_TIME])
+                return
+            self._sum_rr -= beats.popleft()[_RR_MS]  # the usual single beat out
+            self._since_rebuild += 1
+            if self._since_rebuild > len(beats) + 16:
+                self._rebuild()
+
+    def expire(self, now: float) -> None:
+        """Drop beats that ended more than ``length_s`` before ``now``."""
+        start = now - self.length_s
+        beats = self._beats
+        while beats and beats[0][_TIME] <= start:
+            self._sum_rr -= beats.popleft()[_RR_MS]
+            self._since_rebuild += 1
+        if self._since_rebuild > len(beats) + 16:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        """Sum the intervals afresh (as :meth:`BeatWindow._rebuild` does, in order)."""
+        self._since_rebuild = 0
+        self._sum_rr = sum([terms[_RR_MS] for terms in self._beats]) if self._beats else 0.0
+
+    def hr(self, now: float) -> float | None:
+        """Mean heart rate as of ``now``."""
+        beats = self._beats
+        if beats and beats[0][_TIME] <= now - self.length_s:  # a call only when one is due
+            self.expire(now)
+        return 60000.0 / (self._sum_rr / len(self._beats)) if self._beats else None
+
+    def coverage(self, now: float) -> float:
+        """Share of the window, as of ``now``, covered by beats (sparse sources leave gaps)."""
+        self.expire(now)
+        return _share(self._sum_rr / (self.length_s * 1000))
+
+
 def _share(fraction: float) -> float:
     """``min(1.0, max(0.0, fraction))``, written out: the builtins' calls cost several times
     the comparisons, and a window's shares are worked out at every update."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from signals.signals_helpers import load_nn, timed
 
 from ambient.signals import windows
 from ambient.signals.beats import BEAT_TIME, Beat
-from ambient.signals.windows import BeatWindow, WindowStats, stats_of
+from ambient.signals.windows import BeatWindow, HeartRateWindow, WindowStats, beat_terms, stats_of
 
 
 def as_beats(rr_ms: list[float]) -> list[Beat]:
@@ -97,3 +98,25 @@ def test_the_plain_figures_are_the_stats_fields_in_order() -> None:
     assert window.figures() == tuple(window.stats())
     for name in ("hr", "ln_rmssd", "quality", "corrected", "pairs", "coverage"):
         assert WindowStats._fields[getattr(windows, f"STATS_{name.upper()}")] == name
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_heart_rate_window_gives_a_beat_windows_hr_and_coverage_bit_for_bit(seed: int) -> None:
+    """Its sum takes the same steps: compared exactly, asked as the engine asks (between
+    beats, now and then for coverage), through pauses that empty the window."""
+    rng = random.Random(seed)
+    full, lean = BeatWindow(15.0, hrv=False), HeartRateWindow(15.0)
+    time_s, previous = 0.0, None
+    for _ in range(3000):
+        rr_ms = rng.gauss(850, 90)
+        time_s += rr_ms / 1000 + (30.0 if rng.random() < 0.003 else 0.0)
+        terms = beat_terms((time_s, rr_ms, rng.random() < 0.05, True), previous)
+        full.add_terms(terms)
+        lean.add_terms(terms)
+        previous = rr_ms
+        if rng.random() < 0.4:
+            now = time_s + rng.uniform(0.0, 2.0)
+            assert lean.hr(now) == full.hr(now)
+            if rng.random() < 0.2:
+                assert lean.coverage(now) == full.coverage(now)
+            assert len(lean) == len(full)
