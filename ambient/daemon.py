@@ -188,7 +188,8 @@ class Daemon:
     async def _run_config(self, config: AmbientConfig) -> Outcome:
         config, wiring = self._wire_or_go_back(config)
         self._status = lambda: self._status_document(config, wiring)
-        await wiring.rules.start()
+        if self.options.record_to is None:  # a recorder arms no schedule: no rule decides
+            await wiring.rules.start()
         try:
             return await self._serve(config, wiring)
         finally:
