@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ambient import __version__
 from ambient.actuators.dispatch import ActionDispatcher
@@ -32,6 +32,9 @@ from ambient.recordings import RecordingError, RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
 from ambient.sensors.factory import build_sensor
 from ambient.store import Store
+
+if TYPE_CHECKING:
+    from ambient.status import StatusServer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -186,19 +189,31 @@ class Daemon:
     # -- one config --------------------------------------------------------------------------
 
     async def _run_config(self, config: AmbientConfig) -> Outcome:
-        config, wiring = self._wire_or_go_back(config)
-        self._status = lambda: self._status_document(config, wiring)
-        if self.options.record_to is None:  # a recorder arms no schedule: no rule decides
-            await wiring.rules.start()
+        # The status socket first: a second daemon on the same store stops here, before it
+        # opens the store, whose state it would write back over the first one's on its way out.
+        claimed_for = config
+        status_server = await self._claim_status_socket(config)
         try:
-            return await self._serve(config, wiring)
+            config, wiring = self._wire_or_go_back(config)
+            if config is not claimed_for:  # back on the previous config: its store's socket
+                if status_server is not None:
+                    await status_server.stop()
+                status_server = await self._claim_status_socket(config)
+            self._status = lambda: self._status_document(config, wiring)
+            if self.options.record_to is None:  # a recorder arms no schedule: no rule decides
+                await wiring.rules.start()
+            try:
+                return await self._serve(config, wiring)
+            finally:
+                if not wiring.rules_stopped:
+                    await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
+                wiring.signals.close()  # flushes the baselines
+                if wiring.insights is not None:
+                    wiring.insights.close()  # saves the open day
+                wiring.store.close()
         finally:
-            if not wiring.rules_stopped:
-                await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
-            wiring.signals.close()  # flushes the baselines
-            if wiring.insights is not None:
-                wiring.insights.close()  # saves the open day
-            wiring.store.close()
+            if status_server is not None:
+                await status_server.stop()
 
     def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring]:
         """``config`` wired; a reloaded config that fails only now (its store cannot be opened:
@@ -424,24 +439,33 @@ class Daemon:
             flush_at_stop.append(publisher.flush)
         return [*connections.services(), *services]
 
+    async def _claim_status_socket(self, config: AmbientConfig) -> StatusServer | None:
+        """The status socket beside the store, for the real daemon only; it answers
+        "starting" until the config is wired. A live one is another daemon: StatusSocketBusy."""
+        if not self.options.services or config.store.path is None:
+            return None
+        from ambient.status import StatusServer, socket_path_for, user_link_path
+
+        try:  # the socket lives beside the store, in the folder the store would make
+            config.store.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            return None  # the store, opened next, says in one line what is wrong there
+        server = StatusServer(
+            socket_path_for(config.store.path),
+            self.status,
+            link=user_link_path(),
+            readings=self.readings,
+        )
+        await server.start()
+        return server
+
     async def _start_process_services(
         self, config: AmbientConfig, group: asyncio.TaskGroup
     ) -> list[asyncio.Task[None]]:
-        """systemd notification and the status socket, for the real daemon only."""
+        """systemd notification, for the real daemon only."""
         if not self.options.services:
             return []
         tasks: list[asyncio.Task[None]] = []
-        if config.store.path is not None:
-            from ambient.status import StatusServer, socket_path_for, user_link_path
-
-            server = StatusServer(
-                socket_path_for(config.store.path),
-                self.status,
-                link=user_link_path(),
-                readings=self.readings,
-            )
-            await server.start()
-            tasks.append(group.create_task(_serve_until_cancelled(server)))
         notifier = self._notifier
         if notifier is not None:
             notifier.ready(
@@ -583,13 +607,6 @@ def _build_actuators(connections: Connections, store: Store) -> list[Any]:
     from ambient.actuators.factory import build_actuators
 
     return list(build_actuators(connections, store))
-
-
-async def _serve_until_cancelled(server: Any) -> None:
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await server.stop()
 
 
 def _arbitrated(config: AmbientConfig, sink: ReadingSink) -> ReadingSink:

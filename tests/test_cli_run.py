@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -74,6 +75,26 @@ def test_a_second_daemon_on_the_same_config_says_so_in_one_line(
         f"on {tmp_path / 'state' / 'ambient.sock'}); stop it first, or give this one another "
         "store.path"
     ]
+
+
+def test_a_second_daemon_is_refused_before_it_touches_the_store(
+    daemon: tuple[AmbientProcess, Path], tmp_path: Path
+) -> None:
+    """The refused daemon must not open the first one's store: on its way out it would write
+    back the baselines, rule state and day it had loaded over the first daemon's newer ones.
+    The first daemon is paused so that any write in the store's files is the second's."""
+    running, config = daemon
+    state = tmp_path / "state"
+    running.process.send_signal(signal.SIGSTOP)
+    try:
+        before = {path.name: path.read_bytes() for path in state.glob("ambient.db*")}
+        second = run_ambient("run", str(config), env=clean_env())
+        after = {path.name: path.read_bytes() for path in state.glob("ambient.db*")}
+    finally:
+        running.process.send_signal(signal.SIGCONT)
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    assert after == before
 
 
 def test_status_without_a_config_finds_the_daemon_this_user_started(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import AmbientProcess
+from fixtures.ambient_process import AmbientProcess, clean_env, run_ambient
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
@@ -151,6 +151,31 @@ def test_sighup_with_a_config_whose_store_cannot_open_goes_back_to_the_running_o
     daemon.process.terminate()
     assert daemon.process.wait(timeout=10) == 0
     assert not any("Traceback" in line for line in daemon.stderr.all_lines())
+
+
+def test_going_back_to_the_running_config_keeps_its_store_its_own(
+    write_config: tuple[Path, Path],
+) -> None:
+    """A new config on another store that cannot open sends the daemon back to the running
+    one: a second daemon on that store is still refused (the socket moved back with it)."""
+    config, store = write_config
+    running_config = config.with_name("running.yaml")
+    running_config.write_text(config.read_text())
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
+    missing_key = config.parent / "no-such-key"
+    other_store = config.parent / "other" / "ambient.db"
+    config.write_text(
+        with_a_second_rule(other_store) + f"  encryption:\n    key_file: {missing_key}\n"
+    )
+    os.kill(daemon.process.pid, signal.SIGHUP)
+    daemon.stderr.wait_for("going back to the previous one")
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
+    second = run_ambient("run", str(running_config), env=clean_env())
+    daemon.process.terminate()
+    assert daemon.process.wait(timeout=10) == 0
+    assert second.returncode == 1
+    assert f"it answers on {store.with_name('ambient.sock')}" in second.stderr
 
 
 def test_a_config_without_sensors_keeps_its_rules_running(tmp_path: Path) -> None:
