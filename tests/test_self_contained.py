@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Built from pieces so that this file does not match itself.
-OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "/" + "work/", "[Ii]ssue" + r" [0-9]+"]))
+OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "/" + "work/", "[Ii]ssue" + r"s?\s+#?[0-9]+"]))
 
 
 def tracked_text_files() -> list[Path]:
