@@ -79,7 +79,11 @@ def _parse_time(raw: str) -> tuple[float, bool]:
     try:
         value = float(text)
     except ValueError:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        try:
+            stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:  # Python's words only when they say more than "invalid"
+            why = "" if str(exc).startswith("Invalid isoformat") else f": {exc}"
+            raise ValueError(f"time `{raw}` is neither seconds nor an ISO-8601 time{why}") from None
         if stamp.tzinfo is None:
             stamp = stamp.astimezone()
         value = stamp.timestamp()
@@ -114,6 +118,8 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
         value = float(row["value"])
     except TypeError:  # a JSON list or object
         raise ValueError("value is not a number") from None
+    except ValueError:
+        raise ValueError(f"value `{str(row['value']).strip()[:40]}` is not a number") from None
     if not math.isfinite(value):
         raise ValueError("value is not finite")
     if not low <= value <= high:

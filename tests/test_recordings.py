@@ -75,6 +75,20 @@ def test_bad_rows_are_skipped_with_file_and_line(tmp_path: Path) -> None:
     assert "bad metric name" in recording.problems[1]
 
 
+def test_a_value_or_a_time_that_cannot_be_read_is_said_in_words_naming_it(tmp_path: Path) -> None:
+    """Not Python's `could not convert string to float: 'sixty'` or `Invalid isoformat`."""
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "t,metric,value\n1,hr,sixty\nyesterday,hr,60\n2026-13-01T00:00:00,hr,60\n4,hr,62\n"
+    )
+    assert load_recording(path).problems == [
+        f"{path}:2: value `sixty` is not a number",
+        f"{path}:3: time `yesterday` is neither seconds nor an ISO-8601 time",
+        f"{path}:4: time `2026-13-01T00:00:00` is neither seconds nor an ISO-8601 time: "
+        "month must be in 1..12",
+    ]
+
+
 def test_a_metric_without_a_range_still_needs_a_finite_value(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("t,metric,value\n1,movement,0.02\n2,movement,inf\n3,movement,-1e308\n")
