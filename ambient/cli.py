@@ -345,13 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         "write what the live sensors read to a recording (from the running daemon if one runs)",
         "ambient record my.yaml --out session.csv --duration 30min",
+        "exit codes: 0 done (Ctrl-C, --duration or the daemon's stop ends it), 1 failed (one line\n"
+        "on stderr says why), 2 usage error",
     )
     _config_positional(record)
     record.add_argument(
         "--out", "-o", type=Path, required=True, metavar="FILE", help="file.csv or file.jsonl"
     )
     record.add_argument(
-        "--duration", type=_positive_duration, metavar="DURATION", help="stop after this long"
+        "--duration",
+        type=_positive_duration,
+        metavar="DURATION",
+        help="stop after this long (default: at Ctrl-C)",
     )
     export = _subcommand(
         commands,

@@ -220,6 +220,13 @@ def test_a_config_without_sensors_is_one_line_and_exit_1_not_a_wait_for_nothing(
     assert not (tmp_path / "session.csv").exists()
 
 
+def test_help_says_ctrl_c_ends_a_recording_as_done_not_interrupted() -> None:
+    """Ctrl-C is how a recording ends (exit 0, as the tests above see), not an interruption."""
+    text = run_ambient("record", "--help").stdout
+    assert "exit codes: 0 done (Ctrl-C, --duration or the daemon's stop ends it)" in text
+    assert "130" not in text
+
+
 def test_a_full_disk_ends_the_recording_with_one_line_naming_the_file(tmp_path: Path) -> None:
     """/dev/full fails every write as a full disk does: one line, exit 1, not an error (and a
     traceback) for every reading that follows."""
