@@ -55,14 +55,12 @@ class Retention:
         self.clock = clock
         self.recordings_dir = recordings_dir
         self.purges = 0
-        self.failed_purges = 0
 
     async def run(self) -> None:
         while True:
             try:
                 report = await self.purge()
             except (StoreError, OSError) as exc:  # a full or read-only card: never the daemon's end
-                self.failed_purges += 1
                 _LOGGER.error("Retention: purge failed, tried again at the next one: %s", exc)
                 report = PurgeReport()
             if report.total:
