@@ -22,7 +22,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import RR, VALID_RANGE, Reading
+from ambient.readings import HR, RR, VALID_RANGE, Reading
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -32,6 +32,8 @@ _LOGGER = logging.getLogger(__name__)
 _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 #: Timestamps this far ahead of our clock are wrong, not early.
 FUTURE_TOLERANCE_S: Final = 60.0
+#: The unit each checked metric's range is in, after conversion.
+_RANGE_UNITS: Final = {HR: " bpm", RR: " ms"}
 
 
 def counter_scope(topic: str) -> str:
@@ -179,7 +181,7 @@ class MqttSensor:
             low, high = self._range
             for value in values:
                 if not low <= value <= high:
-                    raise PayloadError("out_of_range", f"{config.metric} outside {low:g}..{high:g}")
+                    raise PayloadError("out_of_range", self._out_of_range(value < low))
         end_time = parsed.timestamp if parsed.timestamp is not None else now
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
@@ -188,6 +190,19 @@ class MqttSensor:
             Reading(time=t, person=person, metric=config.metric, value=v, source=self.name)
             for t, v in zip(times, values, strict=True)
         ]
+
+    def _out_of_range(self, below: bool) -> str:
+        """The range in its unit, and the likely slip for RR in the wrong unit (never the value:
+        it is heart data)."""
+        metric, unit = self.config.metric, self.config.unit
+        assert self._range is not None
+        low, high = self._range
+        text = f"{metric} outside {low:g}..{high:g}{_RANGE_UNITS.get(metric, '')}"
+        if metric == RR and below and unit != "s":
+            return text + " (in seconds? set `unit: s`)"
+        if metric == RR and not below and unit == "s":
+            return text + " (in milliseconds? leave out `unit: s`)"
+        return text
 
     def _person(self, topic: str) -> str:
         level = self.config.person_topic_level

@@ -184,6 +184,25 @@ def test_drops_are_logged_once_per_reason_per_minute_without_the_value(
     assert h.counters.scope("mqtt:z/+") == {"out_of_range": 6, "not_a_number": 1}
 
 
+@pytest.mark.parametrize(
+    ("config", "payload", "said"),
+    [
+        ({"metric": "rr"}, b"0.81", "rr outside 200..3000 ms (in seconds? set `unit: s`)"),
+        ({"metric": "rr", "unit": "s"}, b"810", "(in milliseconds? leave out `unit: s`)"),
+        ({}, b"7100", "hr outside 20..250 bpm"),
+    ],
+)
+def test_a_value_out_of_range_names_the_unit_and_a_likely_slip_without_the_value(
+    caplog: pytest.LogCaptureFixture, config: dict[str, Any], payload: bytes, said: str
+) -> None:
+    h = Harness(**config)
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(payload) == []
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said in warning
+    assert payload.decode() not in warning
+
+
 def test_a_backlog_value_needs_a_timestamp() -> None:
     """Queued by the broker while ambient was away: without a time, its age is unknown."""
     plain = Harness()
