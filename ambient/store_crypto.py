@@ -125,32 +125,37 @@ def connect_encrypted(path: Path, key: StoreKey) -> Any:
     if file_is_plain(path):
         migrate_plain(path, key)
     db = dbapi2.connect(str(path))
-    try:
-        _quiet(db)
-        db.execute(key.pragma())
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except dbapi2.DatabaseError:
+    if not _unlocks(db, key):
         db.close()
-        raise StoreError(
-            f"store {path} cannot be opened with the key from {key.source} "
-            "(a wrong key, or not an ambient store)"
-        ) from None
+        raise StoreError(f"store {wrong_key(path, key)}")
     return db
 
 
 def key_opens(path: Path, key: StoreKey) -> bool:
-    """Whether ``key`` opens the encrypted file at ``path``, read only (for ``check``; the
-    first page's authentication fails for a wrong key)."""
-    dbapi2 = sqlcipher()
-    db = dbapi2.connect(f"{path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+    """Whether ``key`` opens the encrypted file at ``path``, read only (for ``check``)."""
+    db = sqlcipher().connect(f"{path.absolute().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        return _unlocks(db, key)
+    finally:
+        db.close()
+
+
+def wrong_key(path: Path, key: StoreKey) -> str:
+    """What a key that does not open ``path`` is said to be."""
+    return (
+        f"{path} cannot be opened with the key from {key.source} (a wrong key, or not an "
+        "ambient store)"
+    )
+
+
+def _unlocks(db: Any, key: StoreKey) -> bool:
+    """Whether ``key`` opens ``db``: the first page's authentication fails for a wrong key."""
     try:
         _quiet(db)
         db.execute(key.pragma())
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except dbapi2.DatabaseError:
+    except sqlcipher().DatabaseError:
         return False
-    finally:
-        db.close()
     return True
 
 

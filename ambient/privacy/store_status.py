@@ -14,6 +14,7 @@ from ambient.store_crypto import (
     key_opens,
     read_key,
     sqlcipher,
+    wrong_key,
 )
 
 
@@ -44,11 +45,7 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
     else:
         source = "the config"
     if plain is False and key is not None and not key_opens(path, key):
-        return (
-            f"{path} cannot be opened with the key from {key.source} (a wrong key, or not an "
-            "ambient store)",
-            False,
-        )
+        return wrong_key(path, key), False
     state = {
         None: "created encrypted at the first start",
         True: "a plain file now: encrypted at the next start",
