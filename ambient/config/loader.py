@@ -206,9 +206,8 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...]) -> str:
         hint = ""
         if allowed:
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
-            if close:
-                hint = f"; did you mean `{close[0]}`?"
-            hint += f" Allowed keys: {', '.join(allowed)}"
+            lead = f"; did you mean `{close[0]}`? Allowed keys: " if close else "; allowed keys: "
+            hint = lead + ", ".join(allowed)
         return f"unknown key `{key}`{hint}"
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag", ""))

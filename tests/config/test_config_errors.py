@@ -38,6 +38,13 @@ CASES = [
         ["unknown key `peple`", "did you mean `people`?"],
     ),
     (
+        "unknown_key_without_a_likeness_still_lists_the_allowed_ones",
+        "mqtt_password: x\n",
+        1,
+        "mqtt_password",
+        ["unknown key `mqtt_password`; allowed keys: check_ins, homeassistant,"],
+    ),
+    (
         "unknown_rule_key_suggests",
         VALID_RULE + "    cooldwn: 5min\n",
         9,
