@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TextIO
 
 from bleak import BleakScanner
@@ -24,11 +25,14 @@ async def scan(
     timeout_s: float,
     out: TextIO,
     *,
+    err: TextIO | None = None,
     backend: type[BleBackend] | None = None,
     clock: Clock | None = None,
 ) -> int:
     """Listen ``timeout_s`` for devices advertising the Heart Rate Service; print one config
-    entry per device (strongest signal first) and return an exit code."""
+    entry per device (strongest signal first) to ``out`` and return an exit code. Why nothing
+    was listed is one line on ``err`` (stderr), so ``out`` holds config lines only."""
+    err = err or sys.stderr
     seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
 
     def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
@@ -49,14 +53,19 @@ async def scan(
         finally:
             await scanner.stop()
     except (BleakError, OSError) as exc:
-        out.write(f"# cannot scan on {where}: {exc}\n")
-        out.write("# is bluetoothd running, and is this user in the `bluetooth` group?\n")
+        # An OSError is the system's D-Bus, which bleak reaches BlueZ through, not answering.
+        why = f"D-Bus not reachable ({exc.strerror or exc})" if isinstance(exc, OSError) else exc
+        err.write(
+            f"ambient scan: cannot scan on {where}: {why}; is bluetoothd running, and is this "
+            "user in the `bluetooth` group?\n"
+        )
         return BLUETOOTH_ERROR
 
     if not seen:
-        out.write(
-            f"# no heart-rate devices seen on {where} in {timeout_s:g} s: wear the strap "
-            "(most only advertise with skin contact) and make sure no phone app is connected\n"
+        err.write(
+            f"ambient scan: no heart-rate devices seen on {where} in {timeout_s:g} s: wear the "
+            "strap (most only advertise with skin contact) and make sure no phone app is "
+            "connected\n"
         )
         return NOTHING_FOUND
 

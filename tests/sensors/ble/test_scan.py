@@ -37,15 +37,25 @@ async def test_scan_lists_heart_rate_devices_as_valid_config(air: EmulatedAir) -
     assert "Kitchen scale" not in text
 
 
-async def test_scan_with_nothing_around_says_what_to_try(air: EmulatedAir) -> None:
-    out = io.StringIO()
-    assert await scan(None, 0.05, out, backend=air.backend) == NOTHING_FOUND
-    assert "no heart-rate devices" in out.getvalue()
+async def test_scan_with_nothing_around_says_what_to_try_in_one_line_on_stderr(
+    air: EmulatedAir,
+) -> None:
+    """Only config lines go to stdout (`ambient scan >> ambient.yaml`); why there are none is
+    said where the user sees it."""
+    out, err = io.StringIO(), io.StringIO()
+    assert await scan(None, 0.05, out, err=err, backend=air.backend) == NOTHING_FOUND
+    assert out.getvalue() == ""
+    [line] = err.getvalue().splitlines()
+    assert line.startswith("ambient scan: no heart-rate devices seen on the default adapter")
 
 
-async def test_scan_on_an_unusable_adapter_explains(air: EmulatedAir) -> None:
+async def test_scan_on_an_unusable_adapter_explains_in_one_line_on_stderr(
+    air: EmulatedAir,
+) -> None:
     air.fail_next_scans(1, BLUEZ_ERROR_NOT_READY)
-    out = io.StringIO()
-    assert await scan("hci0", 0.05, out, backend=air.backend) == BLUETOOTH_ERROR
-    assert "NotReady" in out.getvalue()
-    assert "bluetooth` group" in out.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    assert await scan("hci0", 0.05, out, err=err, backend=air.backend) == BLUETOOTH_ERROR
+    assert out.getvalue() == ""
+    [line] = err.getvalue().splitlines()
+    assert line.startswith("ambient scan: cannot scan on hci0: ")
+    assert "NotReady" in line and "bluetooth` group" in line
