@@ -291,8 +291,10 @@ def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.C
     """The connection, and whether the file is encrypted."""
     plain = file_is_plain(path)
     if key is not None and (migrate or plain is not True):
-        from ambient.store_crypto import connect_encrypted
+        from ambient.store_crypto import connect_encrypted, migrate_plain
 
+        if plain:
+            migrate_plain(path, key)
         db: sqlite3.Connection = connect_encrypted(path, key)
         return db, True
     if plain is False:

@@ -120,11 +120,8 @@ def file_is_plain(path: Path) -> bool | None:
 
 
 def connect_encrypted(path: Path, key: StoreKey) -> Any:
-    """An SQLCipher connection to ``path`` (created, or migrated from plain, as needed)."""
-    dbapi2 = sqlcipher()
-    if file_is_plain(path):
-        migrate_plain(path, key)
-    db = dbapi2.connect(str(path))
+    """An SQLCipher connection to the encrypted (or new) file at ``path``."""
+    db = sqlcipher().connect(str(path))
     if not _unlocks(db, key):
         db.close()
         raise StoreError(f"store {wrong_key(path, key)}")
