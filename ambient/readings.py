@@ -24,6 +24,14 @@ VALID_RANGE: Final[dict[str, tuple[float, float]]] = {
     CONTACT: (0.0, 1.0),
     STEPS: (0.0, 1e9),
 }
+#: The unit a metric's range (and value) is in, for messages.
+RANGE_UNIT: Final[dict[str, str]] = {HR: "bpm", RR: "ms"}
+
+
+def range_text(metric: str, low: float, high: float) -> str:
+    """``low..high`` in the metric's unit ("20..250 bpm"), for a line saying a value is out."""
+    unit = RANGE_UNIT.get(metric)
+    return f"{low:g}..{high:g}" + (f" {unit}" if unit else "")
 
 
 @dataclass(frozen=True, slots=True, init=False)

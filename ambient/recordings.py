@@ -27,7 +27,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
-from ambient.readings import HR, METRIC_NAME_PATTERN, RR, VALID_RANGE, Reading, moved
+from ambient.readings import METRIC_NAME_PATTERN, VALID_RANGE, Reading, moved, range_text
 
 _LOGGER = logging.getLogger(__name__)
 _METRIC = re.compile(METRIC_NAME_PATTERN)
@@ -123,13 +123,9 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
     if not math.isfinite(value):
         raise ValueError("value is not finite")
     if not low <= value <= high:
-        unit = f" {_UNITS[metric]}" if metric in _UNITS else ""
-        raise ValueError(f"{metric} {value:g} is outside {low:g}..{high:g}{unit}")
+        raise ValueError(f"{metric} {value:g} is outside {range_text(metric, low, high)}")
     person = str(row.get("person") or default_person).strip()
     return time_s, person, metric, value, relative
-
-
-_UNITS = {HR: "bpm", RR: "ms"}
 
 
 @dataclass

@@ -20,7 +20,7 @@ from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
-from ambient.readings import RR, VALID_RANGE, Reading
+from ambient.readings import RR, VALID_RANGE, Reading, range_text
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> 
     low = config.minimum if config.minimum is not None else low
     high = config.maximum if config.maximum is not None else high
     if not low <= value <= high:
-        raise BadHaValue(f"{where}: {config.metric} {value:g} is outside {low:g}..{high:g}")
+        # Never the value: it is heart data, and this line is logged as a warning.
+        raise BadHaValue(f"{where}: {config.metric} outside {range_text(config.metric, low, high)}")
     return value
 
 

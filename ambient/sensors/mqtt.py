@@ -22,7 +22,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import HR, RR, VALID_RANGE, Reading
+from ambient.readings import RR, VALID_RANGE, Reading, range_text
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -32,8 +32,6 @@ _LOGGER = logging.getLogger(__name__)
 _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 #: Timestamps this far ahead of our clock are wrong, not early.
 FUTURE_TOLERANCE_S: Final = 60.0
-#: The unit each checked metric's range is in, after conversion.
-_RANGE_UNITS: Final = {HR: " bpm", RR: " ms"}
 
 
 def counter_scope(topic: str) -> str:
@@ -197,7 +195,7 @@ class MqttSensor:
         metric, unit = self.config.metric, self.config.unit
         assert self._range is not None
         low, high = self._range
-        text = f"{metric} outside {low:g}..{high:g}{_RANGE_UNITS.get(metric, '')}"
+        text = f"{metric} outside {range_text(metric, low, high)}"
         if metric == RR and below and unit != "s":
             return text + " (in seconds? set `unit: s`)"
         if metric == RR and not below and unit == "s":
