@@ -85,8 +85,9 @@ def test_a_beat_fed_alone_gives_the_windows_the_terms_feed_gives() -> None:
     alone, fed = (PersonSignals("alex", config, person) for _ in range(2))
     added: dict[str, list[BeatTerms]] = {"alone": [], "fed": []}
     for name, state in (("alone", alone), ("fed", fed)):
-        for window in state._all_windows:
+        for window in state.windows:
             window.add_terms = added[name].append  # type: ignore[method-assign, assignment]
+        state.hr_window.add_terms = added[name].append  # type: ignore[method-assign, assignment]
     series = timed(inject_artifacts(load_nn("60min")[:900], 0.03, seed=7))
     series += timed(load_nn("60min")[900:1000], start=series[-1][0] + 30)  # after a pause
     for t, rr_ms in series:
