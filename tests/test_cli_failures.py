@@ -347,7 +347,10 @@ def test_recording_over_a_file_this_user_may_write_but_not_make_private_names_it
     theirs.chmod(0o666)
     os.chown(theirs, 65534, 65534)  # nobody's
     config = tmp_path / "ambient.yaml"
-    config.write_text("store:\n  path: null\n")
+    config.write_text(
+        "store:\n  path: null\npeople:\n  - id: alex\n"
+        f"sensors:\n  - type: recording\n    path: {DEMO_RECORDING}\n    person: alex\n"
+    )
     result = run_as_any_user("record", str(config), "--out", str(theirs), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"ambient record: {theirs}: Operation not permitted"]
