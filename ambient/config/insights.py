@@ -4,14 +4,13 @@ choices and their references are explained in docs/insights.md."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Final, Literal
 
 from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import EntityId, Identifier, ServiceName, TimeOfDay
+from ambient.config.types import EntityId, Identifier, ServiceName, TimeOfDay, UserPath
 
 #: Signals the insights publish per person (rules may use them like any other signal).
 INSIGHT_SIGNAL_NAMES: Final = frozenset(
@@ -84,7 +83,7 @@ class SleepConfig(ConfigModel):
 class ReportDeliveryConfig(ConfigModel):
     """The weekly report, written where HA serves files, with a notification linking to it."""
 
-    folder: Path = Field(title="Folder for the reports (e.g. /config/www/ambient)")
+    folder: UserPath = Field(title="Folder for the reports (e.g. /config/www/ambient)")
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
         default="mon", title="Day the last week's report is written"
     )

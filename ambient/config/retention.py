@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
+from ambient.config.types import UserPath
 
 DAY_S = 86_400.0
 
@@ -29,7 +30,7 @@ class RetentionConfig(ConfigModel):
     episodes: Limit = Field(default=365 * DAY_S, title="Measured calming episodes")
     check_ins: Limit = Field(default=365 * DAY_S, title="Mood check-ins and episode feedback")
     daily_summaries: Limit = Field(default=730 * DAY_S, title="Daily summaries per person")
-    recordings_dir: Path | None = Field(
+    recordings_dir: UserPath | None = Field(
         default=None,
         title="Where `ambient record` output is kept and purged; default: `recordings` beside "
         "the store",

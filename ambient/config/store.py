@@ -17,7 +17,7 @@ class StoreEncryptionConfig(ConfigModel):
     the raw 256-bit key (fast to open); anything else is a passphrase (SQLCipher derives the
     key)."""
 
-    key_file: Path | None = Field(
+    key_file: UserPath | None = Field(
         default=None, title="File holding the key; must not be readable by group or others"
     )
     credential: Identifier | None = Field(

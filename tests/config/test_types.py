@@ -39,3 +39,25 @@ def test_a_path_with_a_tilde_is_in_the_users_home_not_a_folder_named_tilde(
     assert config.mqtt is not None and config.mqtt.tls is not None
     assert config.mqtt.tls.ca_file == home / "ca.pem"
     assert config.homeassistant is not None and config.homeassistant.ca_file == home / "ha-ca.pem"
+
+
+def test_every_file_and_folder_the_config_names_takes_a_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's key file, the weekly report's folder and the recordings' folder too."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(
+        "people: [{id: alex}]\n"
+        "store: {path: ~/state.db, encryption: {key_file: ~/store.key}}\n"
+        "insights: {report: {folder: ~/www/ambient}}\n"
+        "retention: {recordings_dir: ~/recordings}\n"
+    )
+    config = load_config(config_file)
+    assert config.store.encryption is not None
+    assert config.store.encryption.key_file == home / "store.key"
+    assert config.insights.report is not None
+    assert config.insights.report.folder == home / "www" / "ambient"
+    assert config.retention.recordings_dir == home / "recordings"
