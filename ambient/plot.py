@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ambient.config.durations import duration_text
 from ambient.evaluate.timeline import Change, Threshold, Timeline
 from ambient.private_files import write_private
-from ambient.rules.timeofday import duration_text
 
 #: The panels, top to bottom: (signal, axis label).
 PANELS = (

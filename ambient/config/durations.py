@@ -68,5 +68,20 @@ def _parse_text(text: str) -> float:
     return total
 
 
+def duration_text(seconds: float) -> str:
+    """``2min``, ``1h30min``, ``45s``: how durations are written in the config."""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes:
+        parts.append(f"{minutes}min")
+    if secs or not parts:
+        parts.append(f"{secs}s")
+    return "".join(parts)
+
+
 #: A duration field; the value is in seconds.
 Duration = Annotated[float, BeforeValidator(parse_duration)]

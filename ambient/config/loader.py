@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic_core import ErrorDetails
 
 from ambient.config.advice import config_advice
 from ambient.config.checks import cross_checks
+from ambient.config.durations import duration_text
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
 from ambient.config.types import PATTERN_MEANINGS
@@ -143,7 +145,7 @@ def _issue_from_error(document: YamlDocument, error: ErrorDetails) -> ConfigIssu
         data_path = (*data_path, str(loc[-1]))
     else:
         position = document.position_of(data_path)
-        message = _message(error, loc)
+        message = _message(error, loc, _value_at(document.data, data_path))
     return ConfigIssue(
         document.file,
         position.line if position else None,
@@ -197,7 +199,16 @@ def _has_child(container: Any, part: str | int) -> bool:
     return False
 
 
-def _message(error: ErrorDetails, loc: tuple[str | int, ...]) -> str:
+def _value_at(data: Any, path: KeyPath) -> Any:
+    """What the file has at ``path`` (the errors leave their input out: it may be a secret)."""
+    for part in path:
+        if not _has_child(data, part):
+            return None
+        data = data[part]
+    return data
+
+
+def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -223,6 +234,9 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...]) -> str:
         return f"missing {what}: every entry here needs one"
     if kind == "string_pattern_mismatch":
         return f"expected {_expectation(error)}"
+    if kind in _BOUNDS and _written_as_a_duration(written):
+        bound, words = _BOUNDS[kind]
+        return f"should be {words} {duration_text(float(ctx[bound]))} (got {written})"
     message = error["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
@@ -230,6 +244,20 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...]) -> str:
 
 
 _TAG_DESCRIPTIONS = {"service_call": "any HA domain.service"}
+
+#: pydantic's bound errors: the bound's key in the error's context, and how to say it.
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _written_as_a_duration(value: object) -> bool:
+    """``30min`` or ``00:30:00``, not a plain number: the bound is said as a duration too
+    (pydantic's would be seconds: "greater than or equal to 3600")."""
+    return isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value) is None
 
 
 def _discriminator_name(ctx: dict[str, Any]) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ambient.config.durations import duration_text
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.evaluate.run import Evaluation, RecordingResult
 from ambient.evaluate.scoring import HOUR_S, DetectionScore, total
 from ambient.rules.conditions import bounds_text
 from ambient.rules.describe import trigger_label
-from ambient.rules.timeofday import duration_text
 
 #: How many reasons the text table names per signal (the JSON has them all).
 TEXT_REASONS = 3

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
+from ambient.config.durations import duration_text
 from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
 from ambient.rules import describe
 from ambient.rules.schedule import fire_times, last_fire_time, next_fire_time
-from ambient.rules.timeofday import duration_text
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
+from ambient.config.durations import duration_text
 from ambient.config.triggers import (
     CronTriggerConfig,
     MqttTriggerConfig,
@@ -12,7 +13,7 @@ from ambient.config.triggers import (
     TimeTriggerConfig,
 )
 from ambient.rules.conditions import bounds_text
-from ambient.rules.timeofday import duration_text, local_text
+from ambient.rules.timeofday import local_text
 from ambient.rules.values import value_text
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ambient.clock import Clock
+from ambient.config.durations import duration_text
 from ambient.config.triggers import MqttTriggerConfig
 from ambient.counters import Counters
 from ambient.messages import ExternalEvent
@@ -31,7 +32,6 @@ from ambient.payload_fields import PayloadError, decode, load_json, lookup, to_t
 from ambient.rules import describe
 from ambient.rules.firing import Firing
 from ambient.rules.rule import Rule
-from ambient.rules.timeofday import duration_text
 from ambient.topics import topic_matches
 
 #: Counters scope for what the rules did with queued messages.

@@ -47,18 +47,3 @@ def local_text(timestamp: float, zone: tzinfo) -> str:
     """``10:45`` (or ``10:45:30`` when seconds matter) in the rule zone."""
     moment = datetime.fromtimestamp(timestamp, zone)
     return moment.strftime("%H:%M:%S" if moment.second else "%H:%M")
-
-
-def duration_text(seconds: float) -> str:
-    """``2min``, ``1h30min``, ``45s``: how durations are written in the config."""
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}min")
-    if secs or not parts:
-        parts.append(f"{secs}s")
-    return "".join(parts)

@@ -178,6 +178,23 @@ CASES = [
         ["unknown tag `!vault`", "!secret, !env"],
     ),
     (
+        "a_duration_below_its_bound_is_said_as_a_duration",
+        "retention:\n  traces: 30min\n",
+        2,
+        "retention.traces",
+        ["should be at least 1h (got 30min)"],
+    ),
+    (
+        "a_duration_above_its_bound_is_said_as_a_duration",
+        VALID_RULE.replace(
+            "      - action: log\n",
+            "      - action: calm_lights\n        target: light.desk\n        transition: 10min\n",
+        ),
+        10,
+        "rules[0].actions[0].transition",
+        ["should be at most 5min (got 10min)"],
+    ),
+    (
         "not_a_mapping",
         "- just\n- a list\n",
         1,
