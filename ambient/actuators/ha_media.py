@@ -7,20 +7,19 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from ambient.actuators.ha_entities import UnknownEntity
 from ambient.actuators.ha_episode import Episode, MediaTakeover
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
 from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient
 
+__all__ = ["PlayCalming", "UnknownEntity"]
+
 _LOGGER = logging.getLogger(__name__)
 
 #: One volume step this often during the ramp.
 RAMP_STEP_S = 2.0
-
-
-class UnknownEntity(Exception):
-    pass
 
 
 class PlayCalming:
@@ -38,7 +37,7 @@ class PlayCalming:
         player = action.target
         state = await self.client.get_state(player)
         if state is None:
-            raise UnknownEntity(f"Home Assistant has no entity {player}")
+            raise UnknownEntity([player])
         if player in episode.media:
             return f"already playing on {player}"
         if state.get("state") == "playing" and not action.interrupt:

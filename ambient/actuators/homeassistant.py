@@ -2,9 +2,11 @@
 ``domain.service`` passthrough, over the shared :class:`HomeAssistantClient`.
 
 Not connected → :class:`NotConnected` (the dispatcher retries within the action's TTL and
-drops it after). HA rejecting a call → a failed result naming the entity, counted under
-``ha:<entity_id>``, not retried. Long-running parts (the volume ramp, a breathing session) run as
-tasks of the episode; ``end_episode`` stops them and restores what ambient changed.
+drops it after). HA rejecting a call, or not having an entity the action names (HA would
+ignore it silently) → a failed result and one line naming the rule and the entity, counted
+under ``ha:<entity_id>``, not retried. Long-running parts (the volume ramp, a breathing
+session) run as tasks of the episode; ``end_episode`` stops them and restores what ambient
+changed.
 
 What an episode changed (snapshot scenes, taken-over lights, media) is also kept in the store
 (``ha.episodes``), so an episode the rule engine carries across a restart is still undone; one
@@ -29,9 +31,10 @@ from ambient.actuators.ha_breathing import (
     pattern_of,
     template_script,
 )
+from ambient.actuators.ha_entities import KnownEntities, UnknownEntity
 from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
-from ambient.actuators.ha_media import PlayCalming, UnknownEntity
+from ambient.actuators.ha_media import PlayCalming
 from ambient.actuators.log import render_message
 from ambient.clock import Clock
 from ambient.config.actions import (
@@ -82,6 +85,7 @@ class HomeAssistantActuator:
         self._records = EpisodeRecords(store)
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._records.save)
+        self.entities = KnownEntities(client)
         episodes, unreadable = self._records.load()
         for _ in unreadable:
             self.counters.increment("homeassistant", "bad_episode_record")
@@ -107,13 +111,19 @@ class HomeAssistantActuator:
             for scope in entities or [_service_of(action)]:
                 self.counters.increment(f"ha:{scope}", "service_error")
             where = ", ".join(entities) or _service_of(action)
-            _LOGGER.error("Home Assistant rejected %s for %s: %s", kind, where, exc.message)
+            _LOGGER.error(
+                "Rule %s: Home Assistant rejected %s for %s: %s",
+                context.rule,
+                kind,
+                where,
+                exc.message,
+            )
             return ActionResult(kind, False, f"HA rejected {kind} for {where}: {exc}")
         except UnknownEntity as exc:
-            for entity_id in _entities_of(action):
+            for entity_id in exc.entity_ids:
                 self.counters.increment(f"ha:{entity_id}", "unknown_entity")
-            _LOGGER.error("%s: %s", kind, exc)
-            return ActionResult(kind, False, str(exc))
+            _LOGGER.error("Rule %s: %s not performed: %s", context.rule, kind, exc)
+            return ActionResult(kind, False, f"not performed: {exc}")
         return ActionResult(kind, True, detail)
 
     async def end_episode(self, context: ActionContext) -> None:
@@ -218,10 +228,12 @@ class HomeAssistantActuator:
             raise NotConnected(f"Home Assistant is not connected ({self.client.status})")
         event = "recovered" if context.recovery else "fired"
         if isinstance(action, CalmLightsActionConfig):
+            await self.entities.require(action.target)
             return await self.lights.calm(self._episode(context), action)
         if isinstance(action, PlayCalmingActionConfig):
             return await self.media.play(self._episode(context), action)
         if isinstance(action, BreathingActionConfig):
+            await self.entities.require(_entities_of(action))
             return await self._breathing(self._episode(context), action, context)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
@@ -236,9 +248,10 @@ class HomeAssistantActuator:
             return str(data["message"])
         if isinstance(action, ServiceCallActionConfig):
             domain, service = action.action.split(".", 1)
-            await self.client.call_service(
-                domain, service, _render(action.data, context, event), dict(action.target) or None
-            )
+            data = _render(action.data, context, event)
+            await self.entities.require(_ids(action.target.get("entity_id", [])))
+            await self.entities.require(_ids(data.get("entity_id", [])))
+            await self.client.call_service(domain, service, data, dict(action.target) or None)
             return action.action
         raise TypeError(f"not a Home Assistant action: {kind}")
 
@@ -327,9 +340,15 @@ def _entities_of(action: LeafActionConfig) -> list[str]:
     if isinstance(action, LogbookActionConfig) and action.entity_id:
         return [action.entity_id]
     if isinstance(action, ServiceCallActionConfig):
-        entity_ids = action.target.get("entity_id", action.data.get("entity_id", []))
-        return [entity_ids] if isinstance(entity_ids, str) else list(entity_ids)
+        return _ids(action.target.get("entity_id", action.data.get("entity_id", [])))
     return []
+
+
+def _ids(entity_ids: Any) -> list[str]:
+    """An ``entity_id`` field (one id, ids separated by commas, or a list) as a list."""
+    if isinstance(entity_ids, str):
+        return [e.strip() for e in entity_ids.split(",") if e.strip()]
+    return [str(e) for e in entity_ids] if isinstance(entity_ids, list | tuple) else []
 
 
 def _service_of(action: LeafActionConfig) -> str:

@@ -4,6 +4,7 @@ naming the entity and counted; actions past their time-to-live while HA restarts
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -128,6 +129,37 @@ async def test_unknown_media_player_is_named(ha_client: HomeAssistantClient) -> 
     assert not result.ok
     assert "media_player.nowhere" in result.detail
     assert ha_client.counters.get("ha:media_player.nowhere", "unknown_entity") == 1
+
+
+async def test_an_entity_ha_does_not_have_fails_the_action_in_one_line(
+    ha_client: HomeAssistantClient, probe: HaProbe, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HA performs a call on an unknown entity without complaint: ambient must not say done."""
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    passthrough = ServiceCallActionConfig(
+        action="input_boolean.turn_on", target={"entity_id": "input_boolean.slepping"}
+    )
+    lights = CalmLightsActionConfig(
+        action="calm_lights", target=["light.bed_light", "light.bedrom"]
+    )
+    with caplog.at_level(logging.ERROR, logger="ambient"):
+        first = await actuator.perform(passthrough, context(RealClock()))
+        second = await actuator.perform(lights, context(RealClock()))
+
+    assert not first.ok and "input_boolean.slepping" in first.detail
+    assert not second.ok and "light.bedrom" in second.detail
+    assert [r.getMessage() for r in caplog.records] == [
+        "Rule evening_calm: service_call not performed: "
+        "Home Assistant has no entity input_boolean.slepping",
+        "Rule evening_calm: calm_lights not performed: Home Assistant has no entity light.bedrom",
+    ]
+    assert ha_client.counters.get("ha:input_boolean.slepping", "unknown_entity") == 1
+    assert ha_client.counters.get("ha:light.bedrom", "unknown_entity") == 1
+    assert ha_client.counters.get("ha:light.bed_light", "unknown_entity") == 0
+    # nothing was asked of HA for the light that does exist either (no half-calmed room)
+    await probe.call_service("input_boolean", "toggle", {"entity_id": "input_boolean.sleeping"})
+    calls = await probe.wait_count(lambda e: e.event_type == "call_service", 1)
+    assert [(e.data["domain"], e.data["service"]) for e in calls] == [("input_boolean", "toggle")]
 
 
 async def test_ha_restart_mid_episode_reconnects_and_drops_actions_past_their_ttl(

@@ -1,0 +1,45 @@
+"""Which entities Home Assistant has: checked before an action is said to be performed.
+
+HA carries out a service call on an entity it does not know without complaint (it only logs a
+warning of its own), so a typo in ``target`` would otherwise be reported as "light.bedrom at
+2400 K 35%" while nothing happened. An entity is looked up once (its watched state, else one
+REST read) and remembered while it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ambient.connections.homeassistant import HomeAssistantClient
+
+#: ``entity_id`` values that are not entities (HA's "every entity of the domain" and "none").
+_NOT_ENTITIES = frozenset({"all", "none"})
+
+
+class UnknownEntity(Exception):
+    """Home Assistant has none of ``entity_ids``; the action was not performed."""
+
+    def __init__(self, entity_ids: Iterable[str]) -> None:
+        self.entity_ids = list(entity_ids)
+        super().__init__(f"Home Assistant has no entity {', '.join(self.entity_ids)}")
+
+
+class KnownEntities:
+    def __init__(self, client: HomeAssistantClient) -> None:
+        self.client = client
+        self._known: set[str] = set()
+
+    async def require(self, entity_ids: Iterable[str]) -> None:
+        """Return when HA has every one of ``entity_ids``; else raise :class:`UnknownEntity`
+        naming the missing ones (``NotConnected`` when HA cannot be asked)."""
+        missing = []
+        for entity_id in entity_ids:
+            if entity_id in self._known or entity_id in _NOT_ENTITIES:
+                continue
+            known = self.client.state(entity_id) is not None
+            if not known and await self.client.get_state(entity_id) is None:
+                missing.append(entity_id)
+                continue
+            self._known.add(entity_id)
+        if missing:
+            raise UnknownEntity(missing)
