@@ -28,7 +28,7 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakDBusError, BleakError
 from bleak_retry_connector import establish_connection
 
-from ambient.asyncutil import reraise_lost_cancel
+from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock_timeout
 from ambient.clock import Clock, TimerHandle
 from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
@@ -259,9 +259,8 @@ class BleSensor:
 
     async def _disconnect(self, client: BleakClient) -> None:
         try:
-            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
-                await client.disconnect()
-        except (BleakError, OSError, TimeoutError, EOFError) as exc:
+            await result_or_clock_timeout(self._clock, client.disconnect(), DISCONNECT_TIMEOUT_S)
+        except (BleakError, OSError, TimeoutError, EOFError, ClockTimeout) as exc:
             self._count("disconnect_failed")
             _LOGGER.debug("%s: disconnect failed: %s", self.name, exc)
 

@@ -85,6 +85,7 @@ class EmulatedAir:
         self.adapters: dict[str, _Adapter] = {}
         self._scan_failures: list[BleakError] = []
         self._connect_failures: list[BleakError] = []
+        self._disconnect_hangs = 0
         self.connect_attempts = 0
         self.backend = self._make_backend()
 
@@ -127,6 +128,17 @@ class EmulatedAir:
 
     def fail_next_connects(self, count: int, dbus_error: str) -> None:
         self._connect_failures.extend(bluez_error(dbus_error) for _ in range(count))
+
+    def hang_next_disconnects(self, count: int) -> None:
+        """BlueZ leaves the next ``count`` Disconnect calls unanswered (the link goes down only
+        when the caller gives up on the call)."""
+        self._disconnect_hangs += count
+
+    def take_disconnect_hang(self) -> bool:
+        if self._disconnect_hangs:
+            self._disconnect_hangs -= 1
+            return True
+        return False
 
     def take_scan_failure(self) -> BleakError | None:
         return self._scan_failures.pop(0) if self._scan_failures else None
@@ -320,6 +332,11 @@ class BumbleClient(BaseBleakClient):
             return
         self._disconnecting = True
         try:
+            if self.air.take_disconnect_hang():
+                try:
+                    await asyncio.get_running_loop().create_future()  # no answer, ever
+                finally:
+                    await connection.disconnect()
             await connection.disconnect()
         except Exception as exc:  # already gone
             if self._connection is not None:

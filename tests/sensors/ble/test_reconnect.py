@@ -15,9 +15,9 @@ from sensors.ble.ble_harness import CollectingSink, air, ble_config, nn_series, 
 from sensors.ble.bumble_backend import EmulatedAir, bluez_error
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet, to_raw
 
-from ambient.clock import RealClock
+from ambient.clock import RealClock, ScaledClock
 from ambient.counters import Counters
-from ambient.sensors.ble import _failure_reason
+from ambient.sensors.ble import DISCONNECT_TIMEOUT_S, _failure_reason
 
 __all__ = ["air"]
 
@@ -97,6 +97,30 @@ async def test_twenty_forced_disconnects_lose_and_duplicate_no_beat(air: Emulate
     assert received == sent_rr_raw
     assert diagnostics["reconnects"] == 20
     assert diagnostics["connected"] is True
+
+
+async def test_an_unanswered_disconnect_is_given_up_on_ambients_clock(air: EmulatedAir) -> None:
+    """A Disconnect BlueZ never answers ends after DISCONNECT_TIMEOUT_S on the sensor's clock:
+    on a clock 1,000 times faster that is 10 ms, and the strap is soon connected again."""
+    strap = await _strap(air)
+    air.hang_next_disconnects(1)
+    sink, counters = CollectingSink(), Counters()
+    speed = 1000.0
+    config = ble_config(  # the test-speed settings, in this clock's seconds
+        address=ADDRESS,
+        watchdog=0.5 * speed,
+        backoff_initial=0.02 * speed,
+        backoff_max=0.2 * speed,
+        scan_timeout=2.0 * speed,
+    )
+    async with running(config, air, ScaledClock(speed), sink, counters):
+        await strap.wait_subscribed()
+        # the strap says nothing: the watchdog ends the session, and its Disconnect hangs
+        await strap.wait_subscribed(count=2, timeout_s=DISCONNECT_TIMEOUT_S / 2)
+        assert await strap.notify(polar_h10_packet(61, [1000]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
+
+    assert counters.get("ble:F1:00:00:00:00:10", "disconnect_failed") == 1
 
 
 async def test_bluez_in_progress_and_not_ready_are_retried(air: EmulatedAir) -> None:
