@@ -131,9 +131,11 @@ class BeatCleaner:
         """Take one raw interval ending at ``time``; return the beats now settled."""
         out: list[Beat] = []
         last_time = self._last_time
-        if last_time is not None and time - last_time > self.gap_s + rr_ms / 1000:
+        since_s = 0.0 if last_time is None else time - last_time
+        if last_time is not None and since_s > self.gap_s + rr_ms / 1000:
             out.extend(self.flush())
-        after_gap = last_time is not None and (time - last_time) * 1000 > _CONTIGUOUS_SPAN * rr_ms
+        # (float constants here and below: an int beside a float is not a specialised operation)
+        after_gap = last_time is not None and since_s * 1000.0 > _CONTIGUOUS_SPAN * rr_ms
         self._last_time = time
         if rr_ms != rr_ms or rr_ms <= 0:
             self.corrections["out_of_range"] += 1
@@ -217,10 +219,10 @@ class BeatCleaner:
             th1 = _ALPHA * abs_drr.quartile_deviation()
             th1 = floor if floor > th1 else th1
             d0, d1 = drr / th1, next_drr / th1
-            if not (-1 <= d0 <= 1 and -1 <= d1 <= 1):
+            if not (-1.0 <= d0 <= 1.0 and -1.0 <= d1 <= 1.0):
                 return False
         mrr = rr_ms - median
-        mrr = 2 * mrr if mrr < 0 else mrr
+        mrr = 2.0 * mrr if mrr < 0.0 else mrr
         # `add` of the three rolling windows (the thresholds' and the median's), written out
         insort, bisect_left = _insort, _bisect_left
         order, ordered, value = abs_drr._order, abs_drr.values, abs(drr)

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 BASELINE_NAMESPACE = "signals.baseline"
 _NEVER = -math.inf  # no update yet: the first beat updates at once
+#: ``VALID_RANGE.get``, bound once: a name bound by ``from ... import`` is taken by the
+#: compiler for a module, so a method called on it is looked up afresh at each call (per beat).
+_valid_range_of: Final = VALID_RANGE.get
 
 #: An update is made as its values are (``ambient.signals.person._signal_value``): through its
 #: slots' setters, bound once, at about half the cost of the frozen dataclass's ``__init__``
@@ -140,7 +143,7 @@ class SignalEngine:
 
     def feed(self, reading: Reading) -> None:
         metric, value, person = reading.metric, reading.value, reading.person
-        bounds = VALID_RANGE.get(metric)
+        bounds = _valid_range_of(metric)
         # The ranges are finite: a NaN or an infinity falls outside them.
         if not (bounds[0] <= value <= bounds[1] if bounds is not None else math.isfinite(value)):
             self.counters.increment(f"signals:{person}", f"{metric}_out_of_range")
