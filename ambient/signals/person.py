@@ -15,6 +15,7 @@ from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
 from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import BEAT_RR_MS, Beat, BeatCleaner
+from ambient.signals.rounding import rounded
 from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
 from ambient.signals.windows import (
     NN50_MS,
@@ -160,7 +161,7 @@ def _contact(m: _Moment) -> Outcome:
 
 def _hr(m: _Moment) -> Outcome:
     hr = m.hr  # `_known`, written out here and in the other signals read at every update
-    return (None, m.hr_reason) if hr is None else (round(hr, _HR_DIGITS), None)
+    return (None, m.hr_reason) if hr is None else (rounded(hr, _HR_DIGITS), None)
 
 
 def _rr_available(m: _Moment) -> Outcome:
@@ -190,7 +191,7 @@ def _hrv(field: str) -> Callable[[_Moment], Outcome]:
         if m.hrv_reason is not None:
             return (None, m.hrv_reason)
         value = m.primary[index]
-        return (None, TOO_FEW_BEATS) if value is None else (round(value, digits), None)
+        return (None, TOO_FEW_BEATS) if value is None else (rounded(value, digits), None)
 
     return produce
 
@@ -233,7 +234,7 @@ def _stress_score(m: _Moment) -> Outcome:
     if m.stress_reason is not None:
         return (None, m.stress_reason)
     score = m.score
-    return (None, "") if score is None else (round(score, _SCORE_DIGITS), None)
+    return (None, "") if score is None else (rounded(score, _SCORE_DIGITS), None)
 
 
 def _stress_basis(m: _Moment) -> Outcome:
@@ -701,7 +702,7 @@ class PersonSignals:
 
 def _known(value: float | None, digits: int, reason: str) -> Outcome:
     """A float signal rounded to the places it is reported with, or unknown for ``reason``."""
-    return (None, reason) if value is None else (round(value, digits), None)
+    return (None, reason) if value is None else (rounded(value, digits), None)
 
 
 def missing_reason(seen_before: bool) -> str:
