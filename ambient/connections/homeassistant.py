@@ -160,6 +160,8 @@ class HomeAssistantClient:
         #: Subscriptions started outside the connection loop, kept until they finish.
         self._subscribing: set[asyncio.Task[None]] = set()
         self._event_watchers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+        #: Watched entities HA said it does not have (told once, until one appears).
+        self._missing: set[str] = set()
 
     # -- public API --------------------------------------------------------------------------
 
@@ -408,9 +410,18 @@ class HomeAssistantClient:
         if not wanted:
             return
         self._subscribed.update(wanted)
+        first = True
+
+        def on_event(event: Any) -> None:
+            nonlocal first
+            self._on_entities(event)
+            if first:  # HA's current states of the wanted entities: the absent ones it lacks
+                first = False
+                self._tell_missing([e for e in wanted if e not in self._states])
+
         try:
             await self._command(
-                {"type": "subscribe_entities", "entity_ids": wanted}, on_event=self._on_entities
+                {"type": "subscribe_entities", "entity_ids": wanted}, on_event=on_event
             )
         except (NotConnected, HomeAssistantError) as exc:
             self._subscribed.difference_update(wanted)
@@ -427,6 +438,19 @@ class HomeAssistantClient:
                 _LOGGER.warning(
                     "Home Assistant: could not subscribe to %s events: %s", event_type, exc
                 )
+
+    def _tell_missing(self, entity_ids: list[str]) -> None:
+        """A watched entity HA does not have (a typo in the config, a removed integration)
+        would stay silent forever: one warning per entity, counted ``ha:<id>``
+        ``unknown_entity``, and nothing more until it has appeared once."""
+        for entity_id in entity_ids:
+            if entity_id in self._missing:
+                continue
+            self._missing.add(entity_id)
+            self.counters.increment(f"ha:{entity_id}", "unknown_entity")
+            _LOGGER.warning(
+                "Home Assistant has no entity %s: it gives nothing until it appears", entity_id
+            )
 
     def _on_bus_event(self, event_type: str, event: Any) -> None:
         data = event.get("data") if isinstance(event, dict) else None
@@ -504,6 +528,7 @@ class HomeAssistantClient:
         if not isinstance(event, dict):
             return
         for entity_id, compressed in (event.get("a") or {}).items():
+            self._missing.discard(entity_id)
             new = expand_compressed_state(entity_id, compressed)
             old = self._states.get(entity_id)
             self._states[entity_id] = new

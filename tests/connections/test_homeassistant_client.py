@@ -88,6 +88,27 @@ async def test_watches_only_the_entities_asked_for(ha: HomeAssistantInstance) ->
         assert client.state("input_boolean.sleeping") == new
 
 
+async def test_a_watched_entity_ha_does_not_have_is_one_warning(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A typo in a sensor's entity_id would otherwise give no reading and no word, forever."""
+    current = asyncio.Event()
+    client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
+    client.watch_entities(["input_boolean.sleeping"], lambda *_: current.set())
+    client.watch_entities(["sensor.pixel_watch_heart_rat"], lambda *_: None)
+    with caplog.at_level(logging.WARNING, logger="ambient"):
+        async with running(client, wait=False):
+            await wait_status(client, "connected")
+            await asyncio.wait_for(current.wait(), 10)  # the subscription's current states
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "Home Assistant has no entity sensor.pixel_watch_heart_rat: "
+        "it gives nothing until it appears"
+    ]
+    assert client.counters.get("ha:sensor.pixel_watch_heart_rat", "unknown_entity") == 1
+    assert client.counters.get("ha:input_boolean.sleeping", "unknown_entity") == 0
+
+
 async def test_not_connected_calls_raise_unavailable(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
     with pytest.raises(NotConnected):
