@@ -94,9 +94,9 @@ class DirectSink:
 
     def __init__(self, handler: ReadingHandler) -> None:
         self._handler = handler
-
-    def put_nowait(self, reading: Reading) -> None:
-        self._handler(reading)
+        #: The handler itself, not a method that calls it: a simulation hands every reading
+        #: over this way (one Python call less per reading).
+        self.put_nowait: ReadingHandler = handler
 
     async def put(self, reading: Reading) -> None:
         self._handler(reading)
