@@ -54,6 +54,23 @@ __all__ = ["Declined", "MqttConnection", "MqttMessage", "backoff_delay", "topic_
 
 _LOGGER = logging.getLogger(__name__)
 
+
+class _OncePerMinute(logging.Filter):
+    """paho's own warnings and errors (``failed to receive on socket``) come once per attempt,
+    and attempts come every 1.5 s while a broker refuses us: each distinct one once a minute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._throttle = Throttle(60.0)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING or self._throttle.allow(str(record.msg))
+
+
+#: What aiomqtt and paho log, as ``ambient.connections.mqtt.client``.
+_CLIENT_LOGGER = _LOGGER.getChild("client")
+_CLIENT_LOGGER.addFilter(_OncePerMinute())
+
 #: Counters scope for the connection itself (payload problems use ``mqtt:<topic filter>``).
 COUNTER_SCOPE = "mqtt"
 ONLINE = "online"
@@ -292,7 +309,7 @@ class MqttConnection:
             keepalive=config.keepalive,
             timeout=_CALL_TIMEOUT_S,
             tls_context=tls_context(config),
-            logger=_LOGGER.getChild("client"),
+            logger=_CLIENT_LOGGER,
         )
         return client
 

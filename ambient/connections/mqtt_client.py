@@ -124,13 +124,40 @@ def prepare(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
     """Before connecting: acknowledge only when told (paho acknowledges on arrival otherwise,
     and what aiomqtt still queues at a shutdown would be lost), receive into ``incoming``,
     start watching for writability at once (see :func:`_write_at_once`) and read properties
-    without rebuilding paho's tables (:func:`read_properties_with_shared_tables`)."""
+    without rebuilding paho's tables (:func:`read_properties_with_shared_tables`), and end an
+    attempt the broker closes before answering at once (:func:`_end_attempt_when_closed`)."""
     read_properties_with_shared_tables()
     client._client.manual_ack_set(True)
     client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
+    _end_attempt_when_closed(client)
     _write_at_once(client)
     if STAGE is not None:
         _stamp_reads(client, STAGE)
+
+
+#: Why a broker closes a connection before its CONNACK, most often.
+CLOSED_BEFORE_ANSWER = (
+    "the broker closed the connection without answering "
+    "(a TLS port reached without `tls:`? check mqtt.port and mqtt.tls)"
+)
+
+
+def _end_attempt_when_closed(client: aiomqtt.Client) -> None:
+    """A broker that closes the connection before its CONNACK (plain MQTT sent to a TLS-only
+    port, most often) ends the attempt at once, saying so: aiomqtt ignores a disconnect before
+    the CONNACK, waits its whole timeout and then reports only "Operation timed out"."""
+    paho = client._client
+    aiomqtt_on_disconnect = paho.on_disconnect
+    connected = client._connected  # this client's one attempt (aiomqtt replaces it after)
+
+    def on_disconnect(*args: Any) -> None:
+        if not connected.done():
+            connected.set_exception(aiomqtt.MqttError(CLOSED_BEFORE_ANSWER))
+            connected.exception()  # retrieved: an attempt already given up must not log it
+        if aiomqtt_on_disconnect is not None:
+            aiomqtt_on_disconnect(*args)
+
+    paho.on_disconnect = on_disconnect
 
 
 def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 
 import aiomqtt
@@ -29,7 +30,7 @@ from ambient.connections.mqtt import (
     _is_refusal,
     backoff_delay,
 )
-from ambient.connections.mqtt_client import IncomingQueue, _stamp_reads
+from ambient.connections.mqtt_client import CLOSED_BEFORE_ANSWER, IncomingQueue, _stamp_reads
 from ambient.counters import Counters
 
 
@@ -120,6 +121,27 @@ async def test_tls_broker_is_refused_without_its_ca(mosquitto_tls: MosquittoBrok
     assert counters.get("mqtt", "connect_failed") == 1
     assert not connection.connected
     assert "CERTIFICATE_VERIFY_FAILED" in (connection.last_error or "").upper().replace(" ", "_")
+
+
+async def test_plain_mqtt_to_a_tls_port_fails_at_once_saying_why_in_one_line(
+    mosquitto_tls: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker closes a connection that does not start with TLS: each attempt ends there,
+    not after aiomqtt's 10 s timeout with "Operation timed out"; paho's own line about the
+    reset socket comes once, not once per attempt."""
+    counters = Counters()
+    connection = make_connection(mosquitto_tls, counters=counters, tls=None)
+    with caplog.at_level(logging.WARNING, logger="ambient.connections.mqtt"):
+        async with running(connection, wait=False):
+            for _ in range(3):
+                await asyncio.wait_for(connection.wait_attempt_ended(), WAIT_S)
+                assert connection.last_error == CLOSED_BEFORE_ANSWER
+
+    assert counters.get("mqtt", "connect_failed") >= 3
+    paho_lines = [r for r in caplog.records if r.name == "ambient.connections.mqtt.client"]
+    assert len(paho_lines) <= 1
+    ours = [r.getMessage() for r in caplog.records if r.name == "ambient.connections.mqtt"]
+    assert len(ours) == 1 and "check mqtt.port and mqtt.tls" in ours[0]
 
 
 async def test_broker_killed_and_restarted_reconnects_resubscribes_and_reruns_hooks(
