@@ -367,11 +367,11 @@ class HomeAssistantClient:
 
     async def _authenticate(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         assert self.endpoint is not None
-        hello = await ws.receive_json()
+        hello = await _receive_object(ws)
         if hello.get("type") != "auth_required":
             raise _ConnectionLost(f"unexpected greeting {hello.get('type')!r}")
         await ws.send_json({"type": "auth", "access_token": self.endpoint.token})
-        answer = await ws.receive_json()
+        answer = await _receive_object(ws)
         if answer.get("type") == "auth_invalid":
             raise _AuthRejected(str(answer.get("message", "auth_invalid")))
         if answer.get("type") != "auth_ok":
@@ -642,6 +642,22 @@ async def _within(clock: Clock, awaitable: Awaitable[None], seconds: float) -> N
         await result_or_clock_timeout(clock, awaitable, seconds)
     except ClockTimeout as exc:
         raise _ConnectionLost(str(exc)) from None
+
+
+async def _receive_object(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    """The next handshake message; HA (or a proxy before it) closing the socket instead, or
+    sending something else, is a lost connection to retry, not an error that ends the client
+    (aiohttp raises a ``TypeError`` for a close frame, a ``ValueError`` for text not JSON)."""
+    message = await ws.receive()
+    if message.type is not aiohttp.WSMsgType.TEXT:
+        raise _ConnectionLost(f"closed during the handshake ({message.type.name.lower()})")
+    try:
+        payload = message.json()
+    except ValueError:
+        raise _ConnectionLost("sent a handshake message that is not JSON") from None
+    if not isinstance(payload, dict):
+        raise _ConnectionLost("sent a handshake message that is not an object")
+    return payload
 
 
 def _same_state(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
