@@ -302,6 +302,13 @@ class HomeAssistantClient:
                     except HomeAssistantError as exc:
                         self._report(f"answered with an error ({exc})", "error")
                         self._set_status("disconnected")
+                    except Exception as exc:  # never the end of the client (nor the daemon)
+                        self._report(
+                            f"failed unexpectedly ({type(exc).__name__}: {exc})",
+                            "unexpected_error",
+                        )
+                        _LOGGER.debug("Home Assistant connection failure", exc_info=True)
+                        self._set_status("disconnected")
                     finally:
                         self._teardown()
                     if self._reached_running:
@@ -492,8 +499,16 @@ class HomeAssistantClient:
                 _LOGGER.warning("Home Assistant sent a message that is not JSON; ignored")
                 continue
             for message in payload if isinstance(payload, list) else [payload]:
-                if isinstance(message, dict):
+                if not isinstance(message, dict):
+                    continue
+                try:
                     self._dispatch(message)
+                except Exception as exc:  # a reader that died would leave every call hanging
+                    self.counters.increment(COUNTER_SCOPE, "bad_message")
+                    _LOGGER.warning(
+                        "Home Assistant sent a message ambient cannot read (%s); ignored",
+                        type(exc).__name__,
+                    )
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         message_id = message.get("id")
@@ -517,7 +532,9 @@ class HomeAssistantClient:
             if message.get("success"):
                 future.set_result(message.get("result"))
             else:
-                error = message.get("error") or {}
+                error = message.get("error")
+                if not isinstance(error, dict):
+                    error = {"message": str(error or "")}
                 future.set_exception(
                     HomeAssistantError(
                         str(error.get("code", "unknown_error")), str(error.get("message", ""))

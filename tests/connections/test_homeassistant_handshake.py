@@ -2,7 +2,8 @@
 
 A real HA cannot be made to close its WebSocket between its greeting and its answer on demand,
 so a loopback aiohttp server plays that moment: it greets as HA does (``auth_required``), then
-closes, answers with text that is not JSON, or with a JSON list, one way per connection.
+closes, answers with text that is not JSON, or with a JSON list, or lets ambient in and answers
+its first command with an error that is not an object; one way per connection.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ambient.connections.homeassistant import COUNTER_SCOPE, HomeAssistantClient
 from ambient.counters import Counters
 
 #: How each successive connection's handshake goes wrong.
-BROKEN_ANSWERS = ["close", "not json", "a list"]
+BROKEN_ANSWERS = ["close", "not json", "a list", "an error that is no object"]
 
 
 class BreakingHandshakes:
@@ -40,6 +41,13 @@ class BreakingHandshakes:
             await ws.send_str("<html>Bad Gateway</html>")
         elif way == "a list":
             await ws.send_json([{"type": "auth_ok"}])
+        elif way == "an error that is no object":  # login works, the first command fails oddly
+            await ws.send_json({"type": "auth_ok", "ha_version": "2025.4.4"})
+            command = await ws.receive_json()
+            await ws.send_json(
+                {"id": command["id"], "type": "result", "success": False, "error": "boom"}
+            )
+            await ws.receive()  # the client ends this connection itself
         await ws.close()
         return ws
 
@@ -71,7 +79,7 @@ async def test_a_broken_off_handshake_is_retried_not_the_end_of_the_client() -> 
         client = HomeAssistantClient(config, RealClock(), Counters())
         task = asyncio.create_task(client.run())
         try:
-            # each way once, and a fourth attempt: the client outlived all three
+            # each way once, and one attempt more: the client outlived them all
             await handshakes.wait_connections(len(BROKEN_ANSWERS) + 1)
             assert not task.done(), task.exception()
         finally:
@@ -79,5 +87,6 @@ async def test_a_broken_off_handshake_is_retried_not_the_end_of_the_client() -> 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    assert client.counters.get(COUNTER_SCOPE, "connect") >= len(BROKEN_ANSWERS)
+    assert client.counters.get(COUNTER_SCOPE, "connect") >= len(BROKEN_ANSWERS) - 1
+    assert client.counters.get(COUNTER_SCOPE, "error") >= 1
     assert client.status != "connected"
