@@ -29,7 +29,7 @@ class ExponentialAverage:
         if self.time_constant_s <= 0:
             previous = value
         elif time > self._time:
-            weight = 1 - math.exp(-(time - self._time) / self.time_constant_s)
+            weight = 1.0 - math.exp(-(time - self._time) / self.time_constant_s)
             previous += weight * (value - previous)
         if time > self._time:  # `max`, written out (at every update)
             self._time = time

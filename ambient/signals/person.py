@@ -618,7 +618,7 @@ class PersonSignals:
 
         # While the rest is the population's, the HR reserve starts from a high rest (2 SD up),
         # so a calm person whose rest is high is not taken for exercising.
-        reserve_from = norm.hr_mean + (2 * norm.hr_sd if norm.state == PRIOR else 0.0)
+        reserve_from = norm.hr_mean + (2.0 * norm.hr_sd if norm.state == PRIOR else 0.0)
         state = self.activity.state(now, hr, reserve_from)
         self._score_stress(moment, state, ln_z, primary[STATS_PAIRS], norm)
         next_sample = self._next_sample
@@ -652,7 +652,7 @@ class PersonSignals:
         if ln_z is not None:  # more pairs, surer HRV: from HR alone's up to 1 at 3x the minimum
             share = pairs / (3 * self.config.min_pairs)
             share = share if share < 1.0 else 1.0  # `min`, written out (at every update)
-            data = _HR_ONLY_CONFIDENCE + (1 - _HR_ONLY_CONFIDENCE) * share
+            data = _HR_ONLY_CONFIDENCE + (1.0 - _HR_ONLY_CONFIDENCE) * share
         moment.score = score
         moment.basis = basis
         moment.confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)

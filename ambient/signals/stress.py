@@ -32,13 +32,14 @@ def combined_z(ln_rmssd_z: float | None, hr_z: float, config: StressConfig) -> f
     if ln_rmssd_z is None:
         return hr_z
     w = config.hrv_weight
-    return (w * -ln_rmssd_z + (1 - w) * hr_z) / math.sqrt(w * w + (1 - w) * (1 - w))
+    hr_weight = 1.0 - w  # (1.0: an int beside a float is not a specialised operation)
+    return (w * -ln_rmssd_z + hr_weight * hr_z) / math.sqrt(w * w + hr_weight * hr_weight)
 
 
 def score_of(combined: float, config: StressConfig) -> float:
     """0–100 from a combined z: 50 at ``midpoint``, logistic with ``scale``."""
     exponent = -(combined - config.midpoint) / config.scale
-    if exponent > 700:  # exp overflow: the score is 0 to any precision shown
+    if exponent > 700.0:  # exp overflow: the score is 0 to any precision shown
         return 0.0
     return 100.0 / (1.0 + math.exp(exponent))
 

@@ -264,7 +264,7 @@ class BeatWindow:
     def coverage(self, now: float) -> float:
         """Share of the window, as of ``now``, covered by beats (sparse sources leave gaps)."""
         self.expire(now)
-        return _share(self._sum_rr / (self.length_s * 1000))
+        return _share(self._sum_rr / (self.length_s * 1000.0))
 
     def stats(self, now: float | None = None) -> WindowStats:
         """The window's HRV as of ``now`` (default: its newest beat)."""
@@ -276,7 +276,7 @@ class BeatWindow:
         if now is not None and beats and beats[0][_TIME] <= now - self.length_s:
             self.expire(now)  # only when a beat is due to leave, as in `hr`
         n = len(self._beats)
-        window_ms = self.length_s * 1000
+        window_ms = self.length_s * 1000.0  # (a float constant: float times float is quicker)
         # `_share`, written out (at every update)
         quality = self._clean_ms / window_ms
         quality = 1.0 if quality >= 1.0 else (quality if quality > 0.0 else 0.0)
@@ -313,7 +313,7 @@ class BeatWindow:
         """``stats(now)``'s quality and stress index alone (all the stress-index window is
         read for, at every update: no other figure is worked out)."""
         self.expire(now)
-        quality = _share(self._clean_ms / (self.length_s * 1000))
+        quality = _share(self._clean_ms / (self.length_s * 1000.0))
         n = len(self._beats)
         return quality, (self._stress_index(n) if n else None)
 
@@ -390,7 +390,7 @@ class HeartRateWindow:
     def coverage(self, now: float) -> float:
         """Share of the window, as of ``now``, covered by beats (sparse sources leave gaps)."""
         self.expire(now)
-        return _share(self._sum_rr / (self.length_s * 1000))
+        return _share(self._sum_rr / (self.length_s * 1000.0))
 
 
 def _share(fraction: float) -> float:
