@@ -73,6 +73,15 @@ class _SessionEnded(Exception):
         self.reason = reason
 
 
+class _ScanFailed(Exception):
+    """Scanning could not start (bluetoothd or D-Bus away, no such adapter): nothing was
+    tried to connect to yet, and the user's fix is on the Pi, not the strap."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def ble_source_name(config: BleSensorConfig) -> str:
     """The name a BLE sensor gives its readings' ``source``: its id, else the device's."""
     return config.id or config.name or config.address or "ble"
@@ -128,6 +137,18 @@ class BleSensor:
             except _SessionEnded as ended:
                 self._count(ended.reason)
                 self._log_problem(ended.reason, "%s: %s", self.name, _describe(ended.reason))
+            except _ScanFailed as failed:
+                reason = _failure_reason(failed.error)
+                reason = "scan_failed" if reason == "connect_failed" else reason
+                self._count(reason)
+                self._log_problem(
+                    reason,
+                    "%s: cannot scan on %s: %s; is bluetoothd running, and is this user in the "
+                    "`bluetooth` group?",
+                    self.name,
+                    self.config.adapter or "the default adapter",
+                    _scan_problem(failed.error),
+                )
             except (BleakError, TimeoutError, OSError, EOFError) as exc:
                 reason = _failure_reason(exc)
                 self._count(reason)
@@ -215,10 +236,13 @@ class BleSensor:
             if not found.done():
                 found.set_exception(_SessionEnded("not_found"))
 
-        scanner = BleakScanner(
-            on_advertisement, bluez=self._scan_bluez, backend=self._backend.scanner
-        )
-        await scanner.start()
+        try:
+            scanner = BleakScanner(
+                on_advertisement, bluez=self._scan_bluez, backend=self._backend.scanner
+            )
+            await scanner.start()
+        except (BleakError, OSError, EOFError) as exc:
+            raise _ScanFailed(exc) from exc
         timer = self._clock.call_later(self.config.scan_timeout, on_timeout)
         try:
             device, adv = await found
@@ -344,6 +368,14 @@ def _failure_reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "connect_timeout"
     return "connect_failed"
+
+
+def _scan_problem(error: BaseException) -> str:
+    """Why scanning failed, in words: an ``OSError`` is the system's D-Bus (which bleak reaches
+    BlueZ through) not answering; the rest are bleak's and BlueZ's own messages."""
+    if isinstance(error, OSError):
+        return f"D-Bus not reachable ({error.strerror or error})"
+    return str(error) or type(error).__name__
 
 
 def _describe(reason: str) -> str:

@@ -7,7 +7,12 @@ bumble's link runs in real time, and the point is that the real timers fire.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import random
+from pathlib import Path
 
+import pytest
 from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
 from bleak.exc import BleakDBusError
 from bleak_retry_connector import BleakConnectionError
@@ -17,7 +22,7 @@ from sensors.ble.strap import EmulatedStrap, polar_h10_packet, to_raw
 
 from ambient.clock import RealClock, ScaledClock
 from ambient.counters import Counters
-from ambient.sensors.ble import DISCONNECT_TIMEOUT_S, _failure_reason
+from ambient.sensors.ble import DISCONNECT_TIMEOUT_S, BleSensor, _failure_reason
 
 __all__ = ["air"]
 
@@ -163,6 +168,34 @@ async def test_absent_device_keeps_being_looked_for(air: EmulatedAir) -> None:
         strap = await _strap(air, address="F1:00:00:00:00:99")
         await strap.wait_subscribed(timeout_s=5.0)
         assert sensor.diagnostics()["connected"] is True
+
+
+async def test_no_dbus_is_a_scan_failure_saying_what_to_check(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """Real bleak, on its BlueZ backend, with no system D-Bus to talk to (a Pi without
+    bluetoothd, or this machine): the sensor never got as far as connecting, so it must not
+    say it failed to connect."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no_bus'}")
+    counters = _WatchedCounters()
+    config = ble_config(id="alex_strap", address=ADDRESS)
+    sensor = BleSensor(config, RealClock(), counters, rng=random.Random(5))
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        task = asyncio.create_task(sensor.run(CollectingSink()))
+        try:
+            async with asyncio.timeout(5):
+                while counters.get("ble:alex_strap", "scan_failed") < 2:
+                    await counters.changed.wait()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    assert counters.get("ble:alex_strap", "connect_failed") == 0
+    assert [r.getMessage() for r in caplog.records] == [
+        "alex_strap: cannot scan on the default adapter: D-Bus not reachable (No such file or "
+        "directory); is bluetoothd running, and is this user in the `bluetooth` group?"
+    ]
 
 
 def test_bluez_errors_are_recognised_by_their_dbus_name_also_when_wrapped() -> None:
