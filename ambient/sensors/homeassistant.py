@@ -3,7 +3,10 @@ sensor, steps, presence), through the shared client's entity subscription.
 
 ``unknown`` / ``unavailable`` give no reading (unknown is unknown, never a made-up number). A
 state that is not a number, or a number outside the configured (or physiological) range, is
-an error naming the entity, counted under ``ha:<entity_id>``.
+an error naming the entity, counted under ``ha:<entity_id>``. HA keeps a heart rate's last
+value when the watch goes quiet: a ``hr`` or ``rr`` state HA last updated more than
+``STALE_AFTER_S`` ago (first seen at start, or changed while HA was unreachable) is not a
+reading now, and is counted ``stale``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
-from ambient.readings import RR, VALID_RANGE, Reading, range_text
+from ambient.readings import HR, RR, VALID_RANGE, Reading, range_text
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +40,11 @@ BOOLEAN_STATES = {
     "clear": 0.0,
 }
 DEFAULT_PERSON = "default"
+#: A heart-rate state HA last updated longer ago than this is old news, not a reading (as the
+#: MQTT sensors' ``max_retained_age`` default).
+STALE_AFTER_S = 300.0
+#: Metrics that are samples of the heart, not states that hold (``in_bed``, presence).
+_SAMPLED = frozenset({HR, RR})
 
 
 class BadHaValue(ValueError):
@@ -96,6 +104,8 @@ class HomeAssistantSensor:
         self.config = config
         self.client = client
         self.clock = clock
+        #: HA's times are the world's: read against a real clock also under ``--speed``.
+        self._wall_clock = clock.for_outside_links()
         self.counters = counters
         self.name = name
         self.person = config.person or DEFAULT_PERSON
@@ -128,11 +138,21 @@ class HomeAssistantSensor:
             return
         if old is not None and _attribute_unchanged(self.config.attribute, new, old):
             return  # another attribute changed: not a new reading
+        if self.config.metric in _SAMPLED and self._is_stale(new):
+            self.counters.increment(f"ha:{self.config.entity_id}", "stale")
+            _LOGGER.debug("Sensor %s: HA's state is older than %.0f s", self.name, STALE_AFTER_S)
+            return
         _LOGGER.debug("Sensor %s: %s = %s", self.name, self.config.metric, value)
         self.readings += 1
         sink.put_nowait(
             Reading(self.clock.now(), self.person, self.config.metric, value, self.name)
         )
+
+    def _is_stale(self, state: Mapping[str, Any]) -> bool:
+        updated = state.get("last_updated")
+        if not isinstance(updated, int | float) or isinstance(updated, bool):
+            return False  # no time to judge by: as before
+        return self._wall_clock.now() - float(updated) > STALE_AFTER_S
 
     def diagnostics(self) -> Mapping[str, Any]:
         return {

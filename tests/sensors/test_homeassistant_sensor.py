@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from pydantic import SecretStr
 
-from ambient.clock import RealClock
+from ambient.clock import Clock, RealClock, VirtualClock
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.config.sensors import HomeAssistantSensorConfig
 from ambient.connections.homeassistant import HomeAssistantClient
@@ -81,15 +82,37 @@ class TestParseValue:
         assert parse_value(hr, state("ok")) is None
 
 
+class WatchedCounters(Counters):
+    """Real counters that also let a test wait for a count (a dropped state gives no reading
+    to wait for)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def increment(self, scope: str, reason: str, amount: int = 1) -> None:
+        super().increment(scope, reason, amount)
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def wait_for(self, scope: str, reason: str, count: int) -> None:
+        async with asyncio.timeout(10):
+            while self.get(scope, reason) < count:
+                await self.changed.wait()
+
+
 @contextlib.asynccontextmanager
 async def running_sensor(
-    ha: HomeAssistantInstance, config: HomeAssistantSensorConfig
-) -> AsyncIterator[tuple[HomeAssistantSensor, QueueSink, Counters]]:
-    counters = Counters()
+    ha: HomeAssistantInstance, config: HomeAssistantSensorConfig, clock: Clock | None = None
+) -> AsyncIterator[tuple[HomeAssistantSensor, QueueSink, WatchedCounters]]:
+    """The sensor on ``clock`` (the real one by default), its client on the real one."""
+    counters = WatchedCounters()
     client = HomeAssistantClient(
         HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token)), RealClock(), counters
     )
-    sensor = HomeAssistantSensor(config, client, RealClock(), counters, name="ha_threshold")
+    sensor = HomeAssistantSensor(
+        config, client, clock or RealClock(), counters, name="ha_threshold"
+    )
     sink = QueueSink()
     tasks = [asyncio.create_task(client.run()), asyncio.create_task(sensor.run(sink))]
     try:
@@ -106,9 +129,10 @@ async def test_entity_state_becomes_readings(ha: HomeAssistantInstance) -> None:
         entity_id="input_number.stress_threshold", metric="hr", minimum=40, maximum=180
     )
     async with HaProbe(ha.url, ha.token) as probe:
-        await probe.call_service(
-            "input_number", "set_value", {"entity_id": config.entity_id, "value": 100}
-        )
+        for value in (99, 100):  # a change: a heart rate HA last updated long ago is stale
+            await probe.call_service(
+                "input_number", "set_value", {"entity_id": config.entity_id, "value": value}
+            )
         async with running_sensor(ha, config) as (sensor, sink, counters):
             first = await sink.next()  # the current state on subscribe
             assert (first.person, first.metric, first.value, first.source) == (
@@ -159,3 +183,30 @@ async def test_unparseable_ha_state_is_counted(ha: HomeAssistantInstance) -> Non
             await post("71")
             assert (await sink.next()).value == 71.0
             assert counters.get("ha:sensor.ambient_test_hr", "unparseable") == 1
+
+
+@pytest.mark.ha
+async def test_a_heart_rate_ha_last_updated_long_ago_is_no_reading_now(
+    ha: HomeAssistantInstance,
+) -> None:
+    """HA keeps a watch's last heart rate for hours after it went quiet: that is not the heart
+    rate now. HA cannot backdate a state, so the sensor's clock is moved on instead: the same
+    state, seen 10 minutes after HA last updated it."""
+    config = sensor_config(entity_id="sensor.ambient_test_hr_held", metric="hr")
+    async with HaProbe(ha.url, ha.token) as probe:
+        assert probe._session is not None
+        for value in ("unknown", "70"):  # updated now, whatever it held before
+            async with probe._session.post(
+                f"{ha.url}/api/states/{config.entity_id}",
+                json={"state": value},
+                headers={"Authorization": f"Bearer {ha.token}"},
+            ) as reply:
+                assert reply.status in (200, 201)
+
+    async with running_sensor(ha, config) as (_sensor, sink, counters):
+        assert (await sink.next()).value == 70.0  # just updated: a reading
+    later = VirtualClock(time.time() + 600)
+    async with running_sensor(ha, config, later) as (sensor, sink, counters):
+        await counters.wait_for("ha:sensor.ambient_test_hr_held", "stale", 1)
+        assert sink.queue.empty()
+        assert sensor.readings == 0
