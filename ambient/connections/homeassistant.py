@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, time
 from typing import Any
 
 import aiohttp
@@ -45,6 +47,18 @@ COUNTER_SCOPE = "homeassistant"
 
 class HomeAssistantError(Rejected):
     """HA answered a command with an error (``code``: HA's error code, e.g. ``not_found``)."""
+
+
+def _as_json(value: object) -> str:
+    """A date or time (YAML reads ``date: 2025-01-31`` in an action's data as one) as HA's
+    services take it, ISO 8601; anything else cannot be sent."""
+    if isinstance(value, date | time):
+        return value.isoformat()
+    raise TypeError(f"a {type(value).__name__} cannot be sent to Home Assistant")
+
+
+#: Commands as JSON: one encoder, made once (as ``json.dumps`` keeps its default one).
+_ENCODE_COMMAND = json.JSONEncoder(default=_as_json).encode
 
 
 class _AuthRejected(Exception):
@@ -585,9 +599,13 @@ class HomeAssistantClient:
         if on_event is not None:
             self._event_handlers[message_id] = on_event
         try:
-            await ws.send_json({"id": message_id, **message})
+            await ws.send_json({"id": message_id, **message}, dumps=_ENCODE_COMMAND)
             if STAGE is not None:
                 STAGE("sent")
+        except TypeError as exc:  # data the config gave that JSON cannot carry
+            self._pending.pop(message_id, None)
+            self._event_handlers.pop(message_id, None)
+            raise HomeAssistantError("not_json", str(exc)) from None
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             self._pending.pop(message_id, None)
             self._event_handlers.pop(message_id, None)

@@ -4,10 +4,12 @@ naming the entity and counted; actions past their time-to-live while HA restarts
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 from typing import Any
 
 import pytest
+import yaml
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, StepClock
 
 from ambient.actuators.dispatch import ActionDispatcher
@@ -93,6 +95,20 @@ async def test_passthrough_service_call_changes_ha(
     assert (await actuator.perform(action, context(RealClock()))).ok
     state = await probe.state("input_boolean.sleeping")
     assert state is not None and state["state"] == "on"
+
+
+async def test_a_date_in_an_actions_data_reaches_ha_as_iso_8601(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """YAML reads `message: 2025-01-31` as a date, which JSON cannot carry as it is."""
+    document = yaml.safe_load("action: logbook.log\ndata: {name: ambient, message: 2025-01-31}")
+    action = ServiceCallActionConfig.model_validate(document)
+    assert action.data["message"] == datetime.date(2025, 1, 31)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+
+    assert (await actuator.perform(action, context(RealClock()))).ok
+    calls = await probe.wait_count(lambda e: e.data.get("service") == "log", 1)
+    assert calls[0].data["service_data"]["message"] == "2025-01-31"
 
 
 async def test_ha_rejecting_a_call_is_a_clear_counted_failure(
