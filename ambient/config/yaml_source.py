@@ -92,6 +92,8 @@ class YamlDocument:
     data: Any
     positions: dict[KeyPath, Position] = field(default_factory=dict)
     secret_paths: set[KeyPath] = field(default_factory=set)
+    #: Unquoted values YAML read as base-60 numbers (``21:00`` is 1260), as written.
+    base60_texts: dict[KeyPath, str] = field(default_factory=dict)
 
     def position_of(self, path: KeyPath) -> Position | None:
         """The position of ``path``, or of its nearest written ancestor."""
@@ -110,6 +112,7 @@ class _Builder:
         self.issues: list[ConfigIssue] = []
         self.positions: dict[KeyPath, Position] = {}
         self.secret_paths: set[KeyPath] = set()
+        self.base60_texts: dict[KeyPath, str] = {}
         self._scalars = yaml.SafeLoader("")
         self._values = 0
 
@@ -152,11 +155,15 @@ class _Builder:
         """A plain value; one PyYAML cannot construct (``!!binary`` that is not base64, a
         date such as 2026-02-30, an unknown ``!!`` tag) is a problem at its place."""
         try:
-            return self._scalars.construct_object(node, deep=True)
+            value = self._scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             self._issue(node, path, exc.problem or "cannot read this value")
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             self._issue(node, path, f"cannot read this value: {exc}")
+        else:
+            if isinstance(value, int | float) and ":" in str(node.value):
+                self.base60_texts[path] = str(node.value)
+            return value
         return None
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
@@ -278,7 +285,9 @@ def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
         raise ConfigError([ConfigIssue(str(file), None, None, "", f"YAML: {exc}")]) from None
     if builder.issues:
         raise ConfigError(builder.issues)
-    return YamlDocument(str(file), data, builder.positions, builder.secret_paths)
+    return YamlDocument(
+        str(file), data, builder.positions, builder.secret_paths, builder.base60_texts
+    )
 
 
 def _line_and_column(text: str | bytes, offset: int, newline: Any) -> tuple[int, int]:

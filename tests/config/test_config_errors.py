@@ -195,6 +195,13 @@ CASES = [
         ["should be at most 5min (got 10min)"],
     ),
     (
+        "an_unquoted_time_of_day_says_to_quote_it",
+        "quiet_hours: {start: 22:30, end: '07:00'}\n",
+        1,
+        "quiet_hours.start",
+        ["YAML reads an unquoted 22:30 as the number 1350 (base 60)", 'in quotes, "22:30"'],
+    ),
+    (
         "not_a_mapping",
         "- just\n- a list\n",
         1,
