@@ -9,6 +9,11 @@ with a sampling profiler (``python -m pyinstrument bench/bench_simulate.py --hou
 pyinstrument is not a dependency): cProfile's cost per call inflates the many small ones. A
 plain simulation works out at each update only the signals the rules and insights read
 (docs/signals.md).
+
+On a shared machine the figure to compare is the count of instructions, which other jobs do
+not move: ``PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null python
+bench/bench_simulate.py --hours 2``, less the same with ``--hours 0.01`` (start-up and the
+demo hours), as docs/performance.md counts it.
 """
 
 from __future__ import annotations
