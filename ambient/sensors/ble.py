@@ -142,12 +142,7 @@ class BleSensor:
                 reason = "scan_failed" if reason == "connect_failed" else reason
                 self._count(reason)
                 self._log_problem(
-                    reason,
-                    "%s: cannot scan on %s: %s; is bluetoothd running, and is this user in the "
-                    "`bluetooth` group?",
-                    self.name,
-                    self.config.adapter or "the default adapter",
-                    _scan_problem(failed.error),
+                    reason, "%s: %s", self.name, cannot_scan(self.config.adapter, failed.error)
                 )
             except (BleakError, TimeoutError, OSError, EOFError) as exc:
                 reason = _failure_reason(exc)
@@ -370,12 +365,18 @@ def _failure_reason(exc: BaseException) -> str:
     return "connect_failed"
 
 
-def _scan_problem(error: BaseException) -> str:
-    """Why scanning failed, in words: an ``OSError`` is the system's D-Bus (which bleak reaches
+def cannot_scan(adapter: str | None, error: BaseException) -> str:
+    """Why scanning on ``adapter`` could not start, and where to look (a BLE sensor and
+    ``ambient scan`` say it alike): an ``OSError`` is the system's D-Bus (which bleak reaches
     BlueZ through) not answering; the rest are bleak's and BlueZ's own messages."""
     if isinstance(error, OSError):
-        return f"D-Bus not reachable ({error.strerror or error})"
-    return str(error) or type(error).__name__
+        why = f"D-Bus not reachable ({error.strerror or error})"
+    else:
+        why = str(error) or type(error).__name__
+    return (
+        f"cannot scan on {adapter or 'the default adapter'}: {why}; is bluetoothd running, "
+        "and is this user in the `bluetooth` group?"
+    )
 
 
 def _describe(reason: str) -> str:

@@ -13,7 +13,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 from ambient.clock import Clock, RealClock
-from ambient.sensors.ble import BleBackend
+from ambient.sensors.ble import BleBackend, cannot_scan
 from ambient.sensors.heart_rate import HEART_RATE_SERVICE_UUID
 
 #: Exit codes: found something / found nothing / Bluetooth unusable.
@@ -53,12 +53,7 @@ async def scan(
         finally:
             await scanner.stop()
     except (BleakError, OSError) as exc:
-        # An OSError is the system's D-Bus, which bleak reaches BlueZ through, not answering.
-        why = f"D-Bus not reachable ({exc.strerror or exc})" if isinstance(exc, OSError) else exc
-        err.write(
-            f"ambient scan: cannot scan on {where}: {why}; is bluetoothd running, and is this "
-            "user in the `bluetooth` group?\n"
-        )
+        err.write(f"ambient scan: {cannot_scan(adapter, exc)}\n")
         return BLUETOOTH_ERROR
 
     if not seen:
