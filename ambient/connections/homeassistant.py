@@ -316,12 +316,17 @@ class HomeAssistantClient:
                     except HomeAssistantError as exc:
                         self._report(f"answered with an error ({exc})", "error")
                         self._set_status("disconnected")
-                    except Exception as exc:  # never the end of the client (nor the daemon)
-                        self._report(
+                    except Exception as exc:  # a bug: never the end of the client (nor daemon)
+                        told = self._report(
                             f"failed unexpectedly ({type(exc).__name__}: {exc})",
                             "unexpected_error",
                         )
-                        _LOGGER.debug("Home Assistant connection failure", exc_info=True)
+                        # what was not expected is a bug to report: its traceback, once
+                        _LOGGER.log(
+                            logging.ERROR if told else logging.DEBUG,
+                            "Home Assistant client failure",
+                            exc_info=True,
+                        )
                         self._set_status("disconnected")
                     finally:
                         self._teardown()
@@ -517,12 +522,9 @@ class HomeAssistantClient:
                     continue
                 try:
                     self._dispatch(message)
-                except Exception as exc:  # a reader that died would leave every call hanging
+                except Exception:  # a bug; a reader that died would leave every call hanging
                     self.counters.increment(COUNTER_SCOPE, "bad_message")
-                    _LOGGER.warning(
-                        "Home Assistant sent a message ambient cannot read (%s); ignored",
-                        type(exc).__name__,
-                    )
+                    _LOGGER.exception("Home Assistant: handling a message failed; ignored")
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         message_id = message.get("id")
@@ -641,8 +643,9 @@ class HomeAssistantClient:
             except Exception:
                 _LOGGER.exception("Home Assistant: status listener failed")
 
-    def _report(self, what: str, reason: str) -> None:
-        """One clear line per distinct failure; repeats of the same one go to DEBUG."""
+    def _report(self, what: str, reason: str) -> bool:
+        """One clear line per distinct failure; repeats of the same one go to DEBUG. True
+        when the line was logged as an error (the failure is new)."""
         self.counters.increment(COUNTER_SCOPE, reason)
         message = f"Home Assistant at {self._where()} {what}"
         self.last_error = message
@@ -651,8 +654,9 @@ class HomeAssistantClient:
                 "%s; retrying with backoff (up to %g s)", message, self.config.backoff_max
             )
             self._logged_error = message
-        else:
-            _LOGGER.debug("%s", message)
+            return True
+        _LOGGER.debug("%s", message)
+        return False
 
     def _where(self) -> str:
         if self.endpoint is not None and self.endpoint.via_supervisor:
