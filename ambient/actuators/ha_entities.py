@@ -2,8 +2,9 @@
 
 HA carries out a service call on an entity it does not know without complaint (it only logs a
 warning of its own), so a typo in ``target`` would otherwise be reported as "light.bedrom at
-2400 K 35%" while nothing happened. An entity is looked up once (its watched state, else one
-REST read) and remembered while it exists.
+2400 K 35%" while nothing happened. An entity is looked up (its watched state, else one REST
+read) until it is found, then remembered: one HA gains later is found on the next action, one
+it loses later is not noticed (the action's path stays without a round trip).
 """
 
 from __future__ import annotations

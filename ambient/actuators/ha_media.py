@@ -14,8 +14,6 @@ from ambient.config.actions import PlayCalmingActionConfig
 from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient
 
-__all__ = ["PlayCalming", "UnknownEntity"]
-
 _LOGGER = logging.getLogger(__name__)
 
 #: One volume step this often during the ramp.

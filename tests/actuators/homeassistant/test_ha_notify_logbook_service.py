@@ -8,6 +8,7 @@ import datetime
 import logging
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, StepClock
@@ -176,6 +177,32 @@ async def test_an_entity_ha_does_not_have_fails_the_action_in_one_line(
     await probe.call_service("input_boolean", "toggle", {"entity_id": "input_boolean.sleeping"})
     calls = await probe.wait_count(lambda e: e.event_type == "call_service", 1)
     assert [(e.data["domain"], e.data["service"]) for e in calls] == [("input_boolean", "toggle")]
+
+
+async def test_an_entity_ha_gains_after_a_failed_action_is_found_on_the_next(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient
+) -> None:
+    """A missing entity is not remembered as missing: an integration that comes up late (or a
+    typo mended in HA) lets the next action through without a restart of ambient."""
+    entity_id = "sensor.ambient_test_appears_later"
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    action = ServiceCallActionConfig(
+        action="logbook.log", data={"name": "ambient", "message": "x", "entity_id": entity_id}
+    )
+    assert not (await actuator.perform(action, context(RealClock()))).ok
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{ha.url}/api/states/{entity_id}",
+            json={"state": "on"},
+            headers={"Authorization": f"Bearer {ha.token}"},
+        ) as reply,
+    ):
+        assert reply.status in (200, 201)
+
+    assert (await actuator.perform(action, context(RealClock()))).ok
+    assert ha_client.counters.get(f"ha:{entity_id}", "unknown_entity") == 1
 
 
 async def test_ha_restart_mid_episode_reconnects_and_drops_actions_past_their_ttl(
