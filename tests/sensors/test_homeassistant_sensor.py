@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from pydantic import SecretStr
+from sensors.watched_counters import WatchedCounters
 
 from ambient.clock import Clock, RealClock, VirtualClock
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.config.sensors import HomeAssistantSensorConfig
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.counters import Counters
 from ambient.readings import Reading
 from ambient.sensors.homeassistant import BadHaValue, HomeAssistantSensor, parse_value
 
@@ -80,25 +80,6 @@ class TestParseValue:
         hr = sensor_config(entity_id="sensor.watch", attribute="heart_rate", metric="hr")
         assert parse_value(hr, state("ok", heart_rate=64)) == 64.0
         assert parse_value(hr, state("ok")) is None
-
-
-class WatchedCounters(Counters):
-    """Real counters that also let a test wait for a count (a dropped state gives no reading
-    to wait for)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.changed = asyncio.Event()
-
-    def increment(self, scope: str, reason: str, amount: int = 1) -> None:
-        super().increment(scope, reason, amount)
-        self.changed.set()
-        self.changed = asyncio.Event()
-
-    async def wait_for(self, scope: str, reason: str, count: int) -> None:
-        async with asyncio.timeout(10):
-            while self.get(scope, reason) < count:
-                await self.changed.wait()
 
 
 @contextlib.asynccontextmanager

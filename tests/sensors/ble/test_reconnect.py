@@ -19,6 +19,7 @@ from bleak_retry_connector import BleakConnectionError
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, nn_series, running
 from sensors.ble.bumble_backend import EmulatedAir, bluez_error
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet, to_raw
+from sensors.watched_counters import WatchedCounters
 
 from ambient.clock import RealClock, ScaledClock
 from ambient.counters import Counters
@@ -144,26 +145,11 @@ async def test_bluez_in_progress_and_not_ready_are_retried(air: EmulatedAir) -> 
     assert air.connect_attempts >= 3
 
 
-class _WatchedCounters(Counters):
-    """Real counters that also let a test wait for a count (no event exists for "not found")."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.changed = asyncio.Event()
-
-    def increment(self, scope: str, reason: str, amount: int = 1) -> None:
-        super().increment(scope, reason, amount)
-        self.changed.set()
-        self.changed = asyncio.Event()
-
-
 async def test_absent_device_keeps_being_looked_for(air: EmulatedAir) -> None:
-    sink, counters = CollectingSink(), _WatchedCounters()
+    sink, counters = CollectingSink(), WatchedCounters()
     config = ble_config(address="F1:00:00:00:00:99", scan_timeout=0.1)
     async with running(config, air, RealClock(), sink, counters) as sensor:
-        async with asyncio.timeout(5):
-            while counters.get("ble:F1:00:00:00:00:99", "not_found") < 2:
-                await counters.changed.wait()
+        await counters.wait_for("ble:F1:00:00:00:00:99", "not_found", 2)
         # then it shows up, and the sensor finds it
         strap = await _strap(air, address="F1:00:00:00:00:99")
         await strap.wait_subscribed(timeout_s=5.0)
@@ -177,15 +163,13 @@ async def test_no_dbus_is_a_scan_failure_saying_what_to_check(
     bluetoothd, or this machine): the sensor never got as far as connecting, so it must not
     say it failed to connect."""
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no_bus'}")
-    counters = _WatchedCounters()
+    counters = WatchedCounters()
     config = ble_config(id="alex_strap", address=ADDRESS)
     sensor = BleSensor(config, RealClock(), counters, rng=random.Random(5))
     with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
         task = asyncio.create_task(sensor.run(CollectingSink()))
         try:
-            async with asyncio.timeout(5):
-                while counters.get("ble:alex_strap", "scan_failed") < 2:
-                    await counters.changed.wait()
+            await counters.wait_for("ble:alex_strap", "scan_failed", 2)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
