@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
@@ -90,3 +92,37 @@ async def test_a_broken_off_handshake_is_retried_not_the_end_of_the_client() -> 
     assert client.counters.get(COUNTER_SCOPE, "connect") >= len(BROKEN_ANSWERS) - 1
     assert client.counters.get(COUNTER_SCOPE, "error") >= 1
     assert client.status != "connected"
+
+
+async def test_an_unexpected_failure_shows_its_traceback_once_and_the_client_retries(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the client did not expect is a bug in ambient: its traceback is logged (once, not
+    at every retry), and the client keeps retrying. No real server can make ambient fail this
+    way, so the login is replaced by one that raises."""
+
+    async def failing_login(_self: HomeAssistantClient, _ws: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(HomeAssistantClient, "_authenticate", failing_login)
+    handshakes = BreakingHandshakes()
+    with caplog.at_level(logging.DEBUG, logger="ambient"):
+        async with serving(handshakes) as url:
+            config = HomeAssistantConfig(url=url, token=SecretStr("t0ken"), backoff_max=0.05)
+            client = HomeAssistantClient(config, RealClock(), Counters())
+            task = asyncio.create_task(client.run())
+            try:
+                await handshakes.wait_connections(3)
+                assert not task.done(), task.exception()
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    ours = [r for r in caplog.records if r.name.startswith("ambient")]
+    tracebacks = [r for r in ours if r.exc_info is not None]
+    assert [(r.levelno, r.getMessage()) for r in tracebacks[:1]] == [
+        (logging.ERROR, "Home Assistant client failure")
+    ]
+    assert all(r.levelno == logging.DEBUG for r in tracebacks[1:])
+    assert client.counters.get(COUNTER_SCOPE, "unexpected_error") >= 2
