@@ -145,15 +145,15 @@ def _issue_from_error(document: YamlDocument, error: ErrorDetails) -> ConfigIssu
         data_path = (*data_path, str(loc[-1]))
     else:
         position = document.position_of(data_path)
+        value = _value_at(document.data, data_path)
         base60_text = document.base60_texts.get(data_path)
         if base60_text is not None and kind in ("string_type", "string_pattern_mismatch"):
             message = (
-                f"YAML reads an unquoted {base60_text} as the number "
-                f"{_value_at(document.data, data_path)} (base 60): write it in quotes, "
-                f'"{base60_text}"'
+                f"YAML reads an unquoted {base60_text} as the number {value} (base 60): "
+                f'write it in quotes, "{base60_text}"'
             )
-        else:
-            message = _message(error, loc, _value_at(document.data, data_path))
+        else:  # an unquoted 30:00 was written as a duration too, whatever YAML made of it
+            message = _message(error, loc, value if base60_text is None else base60_text)
     return ConfigIssue(
         document.file,
         position.line if position else None,

@@ -195,6 +195,13 @@ CASES = [
         ["should be at most 5min (got 10min)"],
     ),
     (
+        "an_unquoted_clock_duration_below_its_bound_is_said_as_written",
+        "retention:\n  traces: 30:00\n",  # YAML reads the number 1800 (base 60)
+        2,
+        "retention.traces",
+        ["should be at least 1h (got 30:00)"],
+    ),
+    (
         "an_unquoted_time_of_day_says_to_quote_it",
         "quiet_hours: {start: 22:30, end: '07:00'}\n",
         1,
