@@ -64,4 +64,4 @@ def test_bad_rows_far_into_a_recording_are_reported_with_file_and_line(tmp_path:
     assert result.returncode == 0, result.stderr
     assert result.stdout == clean.stdout
     line = len(lines) - 100 + 1
-    assert f"bad.csv:{line}: rr 5 is outside 200..3000 ms" in result.stderr
+    assert f"bad.csv:{line}: rr outside 200..3000 ms" in result.stderr

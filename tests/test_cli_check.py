@@ -270,7 +270,7 @@ def test_a_long_recording_with_a_bad_row_deep_in_is_accepted_and_the_row_logged(
     line = ROWS_BEFORE_THE_FAULT + 3
     assert (
         f" WARNING ambient.recordings: Skipped a recording row: {tmp_path / 'session.csv'}:"
-        f"{line}: rr -5 is outside "
+        f"{line}: rr outside "
     ) in logged
     assert "recording0  (recording) for alex" in result.stdout
 

@@ -156,8 +156,8 @@ def test_simulate_reports_implausible_and_unknown_person_rows_with_file_and_line
     )
     result = run_ambient("simulate", str(DEMO), "--recording", str(recording))
     assert result.returncode == 0, result.stderr
-    assert f"{recording}:31: hr -5 is outside 20..250 bpm" in result.stderr
-    assert f"{recording}:32: hr 1000 is outside 20..250 bpm" in result.stderr
+    assert f"{recording}:31: hr outside 20..250 bpm" in result.stderr
+    assert f"{recording}:32: hr outside 20..250 bpm" in result.stderr
     assert f"{recording}:33: person `bob` is not in the config (people: alex)" in result.stderr
 
 
