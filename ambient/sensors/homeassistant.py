@@ -140,7 +140,18 @@ class HomeAssistantSensor:
             return  # another attribute changed: not a new reading
         if self.config.metric in _SAMPLED and self._is_stale(new):
             self.counters.increment(f"ha:{self.config.entity_id}", "stale")
-            _LOGGER.debug("Sensor %s: HA's state is older than %.0f s", self.name, STALE_AFTER_S)
+            # A warning, held to one a minute: if every state is old, HA's clock (or the
+            # Pi's) is the likely cause, and nothing else would say why no reading comes.
+            self._throttle.log(
+                _LOGGER,
+                logging.WARNING,
+                f"{self.config.entity_id}:stale",
+                "Sensor %s: %s was last updated more than %.0f min ago; not taken as now "
+                "(if every state is, check the clocks of HA and of this machine)",
+                self.name,
+                self.config.entity_id,
+                STALE_AFTER_S / 60,
+            )
             return
         _LOGGER.debug("Sensor %s: %s = %s", self.name, self.config.metric, value)
         self.readings += 1

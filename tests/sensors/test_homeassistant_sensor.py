@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -168,7 +169,7 @@ async def test_unparseable_ha_state_is_counted(ha: HomeAssistantInstance) -> Non
 
 @pytest.mark.ha
 async def test_a_heart_rate_ha_last_updated_long_ago_is_no_reading_now(
-    ha: HomeAssistantInstance,
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
 ) -> None:
     """HA keeps a watch's last heart rate for hours after it went quiet: that is not the heart
     rate now. HA cannot backdate a state, so the sensor's clock is moved on instead: the same
@@ -191,3 +192,8 @@ async def test_a_heart_rate_ha_last_updated_long_ago_is_no_reading_now(
         await counters.wait_for("ha:sensor.ambient_test_hr_held", "stale", 1)
         assert sink.queue.empty()
         assert sensor.readings == 0
+    # Said, so that a clock gap between HA and this machine is not a silent absence of readings.
+    [said] = [r for r in caplog.records if "last updated more than" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert "sensor.ambient_test_hr_held" in said.getMessage()
+    assert "70" not in said.getMessage()
