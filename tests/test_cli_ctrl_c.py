@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,22 @@ def interrupted_after(
     return process.wait(timeout=RUN_WAIT_S), "".join(seen)
 
 
+def check_the_demo_with(
+    code: str, preexec_fn: Callable[[], object] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``ambient check`` of the demo config, started by the ``-c`` ``code`` (what the console
+    script runs, with something of the test's added)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, "check", str(DEMO)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=RUN_WAIT_S,
+        check=False,
+        preexec_fn=preexec_fn,
+    )
+
+
 @pytest.mark.parametrize("entry", list(ENTRIES))
 def test_ctrl_c_while_the_command_loads_ends_it_quietly(entry: str) -> None:
     start, env = ENTRIES[entry]()
@@ -123,14 +140,7 @@ def test_ctrl_c_as_the_process_exits_kills_it_quietly() -> None:
         "from ambient.__main__ import main\n"
         "sys.exit(main())\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "check", str(DEMO)],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=RUN_WAIT_S,
-        check=False,
-    )
+    result = check_the_demo_with(code)
     assert (result.returncode, result.stderr) == (-signal.SIGINT, "")
     assert f"{DEMO}: OK" in result.stdout
 
@@ -155,14 +165,7 @@ def test_ctrl_c_landing_in_a_finaliser_ends_the_process_quietly() -> None:
         "cli.build_parser = interrupted\n"
         "sys.exit(main())\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "check", str(DEMO)],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=RUN_WAIT_S,
-        check=False,
-    )
+    result = check_the_demo_with(code)
     assert (result.returncode, result.stdout, result.stderr) == (-signal.SIGINT, "", "")
 
 
@@ -175,14 +178,8 @@ def test_an_ignored_ctrl_c_stays_ignored() -> None:
         "os.kill(os.getpid(), signal.SIGINT)\n"
         "sys.exit(main())\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, "check", str(DEMO)],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=RUN_WAIT_S,
-        check=False,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    result = check_the_demo_with(
+        code, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert f"{DEMO}: OK" in result.stdout
