@@ -18,7 +18,7 @@ from ambient.config.conditions import (
     TriggerConditionConfig,
 )
 from ambient.messages import SignalValue
-from ambient.rules.timeofday import in_window, parse_time_of_day, weekday_of
+from ambient.rules.timeofday import in_condition_window, parse_time_of_day, weekday_of
 from ambient.rules.values import EntityState, numeric, value_text
 
 
@@ -66,7 +66,7 @@ def _time(condition: TimeConditionConfig, ctx: ConditionContext) -> bool:
         return False
     after = parse_time_of_day(condition.after) if condition.after else None
     before = parse_time_of_day(condition.before) if condition.before else None
-    return in_window(ctx.local.time().replace(tzinfo=None), after, before)
+    return in_condition_window(ctx.local.time().replace(tzinfo=None), after, before)
 
 
 def _signal(condition: SignalConditionConfig, ctx: ConditionContext) -> bool:

@@ -39,6 +39,18 @@ def in_window(now: time, after: time | None, before: time | None) -> bool:
     return now >= after or now < before
 
 
+def in_condition_window(now: time, after: time | None, before: time | None) -> bool:
+    """HA's time condition exactly: a missing ``after`` is midnight, and a window whose
+    ``after`` is not earlier than its ``before`` wraps midnight, so equal ends (07:00 to
+    07:00, or a lone ``before: "00:00"``) hold all day, as in HA, rather than never."""
+    start = after if after is not None else time(0)
+    if before is None:
+        return now >= start
+    if start < before:
+        return start <= now < before
+    return not before <= now < start
+
+
 def weekday_of(moment: datetime) -> str:
     return WEEKDAYS[moment.weekday()]
 

@@ -186,3 +186,23 @@ async def test_nested_conditions_and_trigger_ids() -> None:
         ("hr_high", "fired"),
         ("hr_high", "suppressed"),
     ]
+
+
+async def test_time_condition_with_equal_ends_holds_all_day_as_in_ha() -> None:
+    """HA reads `after` not earlier than `before` as a window wrapping midnight, so equal ends
+    (and a lone `before: "00:00"`, `after` being midnight) hold the whole day, never no time."""
+    rule = {
+        "id": "all_day",
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "hr", "above": 100}],
+        "conditions": [
+            {"condition": "time", "after": "07:00", "before": "07:00"},
+            {"condition": "time", "before": "00:00"},
+        ],
+        "actions": [log("x")],
+    }
+    h = await Harness(make_config([rule]), start=_at(2026, 11, 24, 6, 0)).start()
+    for minutes in (0, 59, 60, 61, 18 * 60):
+        await h.push(minutes * 60, hr=50.0)
+        await h.push(minutes * 60 + 1, hr=120.0)
+    assert [t.event for t in h.traces if t.event != "recovered"] == ["fired"] * 5
