@@ -164,8 +164,16 @@ do_install() {
 
 do_uninstall() {
     local purge="$1"
-    system systemctl disable --now "${SERVICE}.service"
-    rm -f "${ROOT}${UNIT_DIR}/${SERVICE}.service"
+    local unit="${ROOT}${UNIT_DIR}/${SERVICE}.service"
+    # Only a unit that is there: `systemctl disable --now` of a missing one fails ("Unit
+    # ambient.service not loaded"), which stopped a second --uninstall, or --purge after
+    # --uninstall, before it removed anything.
+    if [[ -e "${unit}" ]]; then
+        system systemctl disable --now "${SERVICE}.service"
+        rm -f "${unit}"
+    fi
+    # --purge takes the drop-ins too (`systemctl edit ambient`: the user's changes to the unit).
+    if [[ "${purge}" == 1 && -d "${unit}.d" ]]; then rm -rf "${unit}.d"; fi
     system systemctl daemon-reload
     if [[ -L "${ROOT}${BIN_DIR}/ambient" ]]; then rm -f "${ROOT}${BIN_DIR}/ambient"; fi
     rm -rf "${ROOT}${PREFIX}"

@@ -146,3 +146,25 @@ def test_shellcheck_is_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_purge_after_uninstall_leaves_systemd_alone_and_takes_the_drop_ins(tmp_path: Path) -> None:
+    """On a real system ``systemctl disable --now`` of a unit that is gone fails (its stop
+    says "Unit ambient.service not loaded"), and the script stops there, before removing
+    anything. systemd cannot run here (it is not PID 1), so the printed steps are asserted."""
+    root = tmp_path / "root"
+    unit = root / "etc/systemd/system/ambient.service"
+    assert install(root).returncode == 0
+    drop_in = unit.with_name("ambient.service.d")
+    drop_in.mkdir()
+    (drop_in / "override.conf").write_text("[Service]\nEnvironment=TZ=Europe/Berlin\n")
+    assert install(root, "--uninstall").returncode == 0
+    assert drop_in.exists()  # --uninstall keeps the user's changes, as it keeps the config
+
+    purged = install(root, "--purge")
+
+    assert purged.returncode == 0, purged.stderr
+    assert "systemctl disable" not in purged.stdout
+    assert "skip: systemctl daemon-reload" in purged.stdout
+    assert not drop_in.exists()
+    assert not (root / "etc/ambient").exists()
