@@ -65,7 +65,7 @@ rules:
     triggers:
       - trigger: signal
         signal: stress_score
-        above: 0.7
+        above: 70          # the stress score runs from 0 to 100
         for: 3 min
     cooldown: 30 min
     actions:

@@ -376,8 +376,12 @@ def test_first_start_writes_an_example_that_passes_check(
     result = run_addon(tmp_path, supervisor.url, DEFAULT_OPTIONS)
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "config" / "ambient.yaml").exists()
     assert "wrote an example config" in result.stderr
+    # Its rule triggers as DOCS.md's first configuration does, on the 0-100 stress score.
+    example = yaml.safe_load((tmp_path / "config" / "ambient.yaml").read_text())
+    documented = (ADDON / "DOCS.md").read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+    trigger = yaml.safe_load(documented)["rules"][0]["triggers"][0]
+    assert example["rules"][0]["triggers"][0] == trigger
 
 
 def test_config_mistake_stops_the_addon_with_file_and_line(
