@@ -111,8 +111,10 @@ class CronTriggerConfig(ScheduledTriggerBase):
     def _valid_cron(cls, value: str) -> str:
         from apscheduler.triggers.cron import CronTrigger
 
+        from ambient.config.cron import apscheduler_crontab
+
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            CronTrigger.from_crontab(apscheduler_crontab(value), timezone="UTC")
         except ValueError as exc:
             raise ValueError(f"invalid cron expression `{value}`: {exc}") from None
         return value

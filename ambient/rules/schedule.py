@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from ambient.clock import Clock, TimerHandle
+from ambient.config.cron import apscheduler_crontab
 from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
 from ambient.rules.timeofday import parse_time_of_day
 
@@ -31,7 +32,7 @@ def cron_triggers(config: TimeTriggerConfig | CronTriggerConfig, zone: tzinfo) -
     from apscheduler.triggers.cron import CronTrigger
 
     if isinstance(config, CronTriggerConfig):
-        return [CronTrigger.from_crontab(config.cron, timezone=zone)]
+        return [CronTrigger.from_crontab(apscheduler_crontab(config.cron), timezone=zone)]
     weekdays = ",".join(config.weekday) if config.weekday else None
     triggers = []
     for text in config.at:
