@@ -11,7 +11,8 @@ the user-visible folder.
 ``health`` answers the Supervisor's watchdog over HTTP: 200 while the daemon's status socket
 answers (so a hung event loop fails it), 503 otherwise.
 
-Used by deploy/homeassistant-addon/run.sh; stdlib and PyYAML only, so it starts fast.
+Used by deploy/homeassistant-addon/run.sh; ``prepare`` needs only the stdlib and PyYAML, so it
+starts fast.
 """
 
 from __future__ import annotations
@@ -272,6 +273,16 @@ def prepare(
     return out
 
 
+def status_socket_of(config_path: Path) -> Path:
+    """Where ``ambient run`` on this config answers: beside its store, which the user may have
+    moved out of /data (a fixed /data/ambient.sock then never answered, and the watchdog
+    restarted a healthy add-on over and over)."""
+    from ambient.config import load_config
+    from ambient.status import socket_path_for
+
+    return socket_path_for(load_config(config_path).store.path)
+
+
 async def serve_health(socket_path: Path, port: int, host: str = "0.0.0.0") -> None:
     """HTTP health for the Supervisor watchdog: 200 when the daemon answers, else 503."""
     from ambient.status import StatusUnavailable, query_status
@@ -309,14 +320,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     prep.add_argument("--config-dir", type=Path, default=Path("/config"))
     prep.add_argument("--data-dir", type=Path, default=Path("/data"))
     health = commands.add_parser("health", help="serve the watchdog's health check")
-    health.add_argument("--socket", type=Path, default=Path("/data/ambient.sock"))
+    where = health.add_mutually_exclusive_group()
+    where.add_argument("--config", type=Path, help="the config ambient runs (its store's socket)")
+    where.add_argument("--socket", type=Path, default=Path("/data/ambient.sock"))
     health.add_argument("--port", type=int, default=HEALTH_PORT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     if args.command == "health":
+        from ambient.config import ConfigError
+
+        try:
+            socket_path = args.socket if args.config is None else status_socket_of(args.config)
+        except ConfigError as exc:
+            print(f"ambient add-on: {exc}", file=sys.stderr)
+            return 1
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve_health(args.socket, args.port))
+            asyncio.run(serve_health(socket_path, args.port))
         return 0
     try:
         out = prepare(

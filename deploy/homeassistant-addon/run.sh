@@ -35,7 +35,8 @@ if [[ "${AMBIENT_ADDON_CHECK_ONLY:-0}" == 1 ]]; then
     exit 0
 fi
 
-"${PYTHON}" -m ambient.addon health --socket "${DATA_DIR}/ambient.sock" --port "${HEALTH_PORT}" &
+# The health check asks the socket beside the config's store (the user may move the store).
+"${PYTHON}" -m ambient.addon health --config "${CONFIG}" --port "${HEALTH_PORT}" &
 
 log "starting ambient"
 exec "${AMBIENT}" run --config "${CONFIG}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -429,3 +431,76 @@ def test_without_supervisor_token_ha_is_left_out_and_check_says_so(
     written = yaml.safe_load((tmp_path / "data" / "ambient.yaml").read_text().replace("!env", ""))
     assert "homeassistant" not in written and "mqtt" not in written
     assert supervisor.requests == []
+
+
+def test_health_asks_the_socket_beside_a_store_the_user_moved(tmp_path: Path) -> None:
+    """The whole run.sh with the real ``ambient run``: the user's store outside /data moves
+    the daemon's status socket with it, and the watchdog's health check follows. The daemon's
+    READY=1 arrives on a notify socket this test owns, as the s6/systemd one would."""
+    moved_store = tmp_path / "elsewhere" / "ambient.db"
+    write_user_config(
+        tmp_path,
+        "people:\n  - id: sam\n"
+        "sensors:\n  - id: replay\n    type: recording\n"
+        f"    path: {REPO / 'ambient' / 'data' / 'resting-hour.csv'}\n    person: sam\n"
+        "    loop: true\n"
+        "rules:\n  - id: calm\n    triggers:\n      - trigger: signal\n"
+        "        signal: stress_score\n        above: 70\n    actions:\n      - action: log\n"
+        f"store:\n  path: {moved_store}\n",
+    )
+    (tmp_path / "options.json").write_text(json.dumps(DEFAULT_OPTIONS))
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(60)
+    port = free_port()
+    env = {
+        **os.environ,
+        "AMBIENT_ADDON_OPTIONS": str(tmp_path / "options.json"),
+        "AMBIENT_ADDON_CONFIG_DIR": str(tmp_path / "config"),
+        "AMBIENT_ADDON_DATA_DIR": str(tmp_path / "data"),
+        "AMBIENT_ADDON_PYTHON": sys.executable,
+        "AMBIENT_ADDON_AMBIENT": str(Path(sys.executable).with_name("ambient")),
+        "AMBIENT_ADDON_HEALTH_PORT": str(port),
+        "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+        "PYTHONPATH": str(REPO),
+    }
+    env.pop("SUPERVISOR_TOKEN", None)
+    addon = subprocess.Popen(
+        ["bash", str(ADDON / "run.sh")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # run.sh's daemon and health check end with the test
+    )
+    try:
+        while b"READY=1" not in notify.recv(4096):
+            pass
+        status_line = health_status_line(port)
+        sockets = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("ambient.sock"))
+    finally:
+        os.killpg(addon.pid, signal.SIGTERM)
+        addon.wait(timeout=30)
+        notify.close()
+
+    assert sockets == [Path("elsewhere/ambient.sock")]
+    assert status_line == "HTTP/1.1 200 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def health_status_line(port: int) -> str:
+    """The first line of the health check's answer, once it listens (it starts before the
+    daemon is ready, so a refused connection is retried)."""
+    for _ in range(100_000):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                return connection.makefile("rb").readline().decode().strip()
+        except ConnectionRefusedError:
+            continue
+    raise AssertionError(f"nothing listens on port {port}")
