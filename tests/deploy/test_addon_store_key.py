@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
-from ambient.addon import STORE_KEY_SECRET, prepare
+from ambient.addon import STORE_KEY_SECRET, AddonError, prepare
 from ambient.config import load_config
 
 KEY = "9e" * 32
@@ -45,3 +46,17 @@ def test_encryption_the_user_wrote_wins(tmp_path: Path) -> None:
     assert config.store.encryption is not None
     assert config.store.encryption.key_file == Path("/config/store.key")
     assert config.store.encryption.key is None
+
+
+def test_the_key_s_secret_name_is_refused_in_the_users_secrets_and_documented(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "ambient.yaml").write_text("people: []\n")
+    (tmp_path / "config" / "secrets.yaml").write_text(f"{STORE_KEY_SECRET}: mine\n")
+    (tmp_path / "options.json").write_text(json.dumps({"store_encryption_key": KEY}))
+
+    with pytest.raises(AddonError, match=f"reserved by the add-on: {STORE_KEY_SECRET}"):
+        prepare(tmp_path / "options.json", tmp_path / "config", tmp_path / "data", "http://x", None)
+    docs = (Path(__file__).resolve().parents[2] / "deploy/homeassistant-addon/DOCS.md").read_text()
+    assert f"`{STORE_KEY_SECRET}`" in docs.replace("\n", " ")
