@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from ambient.config.actions import WaitForStepConfig
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
+from ambient.config.rule_advice import unreachable_rule_parts
 from ambient.config.rule_checks import walk_conditions, walk_steps
 from ambient.config.template_checks import signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig
@@ -46,6 +47,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_unread_metrics(config),
         *_publishers_naming_people(config),
         *_thresholds_off_scale(config),
+        *unreachable_rule_parts(config),
     ]
 
 
