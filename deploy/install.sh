@@ -92,14 +92,27 @@ install_venv() {
         say "skip: pip install (AMBIENT_SKIP_PIP=1)"
         return
     fi
-    local source="${AMBIENT_SOURCE:-}"
-    if [[ -z "${source}" ]]; then
-        if [[ -f "${CHECKOUT}/pyproject.toml" ]]; then source="${CHECKOUT}"; else source=ambient; fi
+    local source="${AMBIENT_SOURCE:-}" shown=""
+    if [[ -z "${source}" && -f "${CHECKOUT}/pyproject.toml" ]]; then
+        BUILD_COPY="$(mktemp -d)"
+        trap 'rm -rf "${BUILD_COPY}"' EXIT
+        copy_checkout "${BUILD_COPY}"
+        source="${BUILD_COPY}"
+        shown="${CHECKOUT}"
     fi
-    say "installing ${source} into ${venv}"
+    source="${source:-ambient}"
+    say "installing ${shown:-${source}} into ${venv}"
     # shellcheck disable=SC2086 # AMBIENT_PIP_ARGS is a list of words on purpose
     "${venv}/bin/pip" install --quiet --disable-pip-version-check --upgrade \
         ${AMBIENT_PIP_ARGS:-} "${source}"
+}
+
+# pip builds a folder in place, and setuptools reuses its build/: a module removed upstream
+# stayed in the upgrade, and root-owned build/ and *.egg-info were left in the user's checkout.
+# pip gets a copy without them (nor .git, .venv and the other dot folders), removed at exit.
+copy_checkout() {
+    tar -C "${CHECKOUT}" --exclude='./.*' --exclude=./build --exclude=./dist \
+        --exclude='*.egg-info' -cf - . | tar -C "$1" -xf -
 }
 
 install_config() {

@@ -168,3 +168,48 @@ def test_purge_after_uninstall_leaves_systemd_alone_and_takes_the_drop_ins(tmp_p
     assert "skip: systemctl daemon-reload" in purged.stdout
     assert not drop_in.exists()
     assert not (root / "etc/ambient").exists()
+
+
+def test_an_upgrade_builds_from_a_clean_copy_of_the_checkout(tmp_path: Path) -> None:
+    """pip builds a folder in place, and setuptools packs what an earlier build left in its
+    build/lib: a module removed upstream stayed installed after ``git pull`` and an upgrade,
+    and root-owned build/ and *.egg-info were left in the user's checkout. A real pip build
+    needs the network (setuptools from the index), so the venv's pip is a stand-in that
+    records the folder it is given."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO / "deploy", checkout / "deploy")
+    (checkout / "config").mkdir()
+    shutil.copy(REPO / "config" / "ambient.example.yaml", checkout / "config")
+    shutil.copy(REPO / "pyproject.toml", checkout)
+    (checkout / "ambient").mkdir()
+    (checkout / "ambient" / "__init__.py").write_text("")
+    (checkout / "build" / "lib" / "ambient").mkdir(parents=True)
+    (checkout / "build" / "lib" / "ambient" / "removed_upstream.py").write_text("")
+    (checkout / "ambient.egg-info").mkdir()
+    (checkout / ".git").mkdir()
+    root = tmp_path / "root"
+    script = checkout / "deploy" / "install.sh"
+    environ = {**os.environ, "AMBIENT_ROOT": str(root), "AMBIENT_NO_SYSTEM": "1"}
+    first = subprocess.run(
+        [str(script)], env={**environ, "AMBIENT_SKIP_PIP": "1"}, capture_output=True, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    given = tmp_path / "pip-was-given.txt"
+    pip = root / "opt/ambient/bin/pip"
+    pip.unlink()
+    pip.write_text(  # the folder is its last argument
+        f'#!/bin/sh\nfor last; do :; done\ncd "$last" && find . | sort >{given} && pwd >>{given}\n'
+    )
+    pip.chmod(0o755)
+
+    upgrade = subprocess.run(
+        [str(script)], env=environ, capture_output=True, text=True, check=False
+    )
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert f"installing {checkout} into" in upgrade.stdout
+    *listing, folder = given.read_text().splitlines()
+    assert "./pyproject.toml" in listing and "./ambient/__init__.py" in listing
+    assert not [name for name in listing if name.startswith(("./build", "./.git", "./ambient."))]
+    assert Path(folder) != checkout
+    assert not Path(folder).exists()  # removed once pip is done
