@@ -44,6 +44,16 @@ def evaluate_all(
 
 
 def evaluate(condition: Any, ctx: ConditionContext) -> bool:
+    """Whether ``condition`` holds; one that tests an unknown value does not, even under
+    `not`."""
+    return _check(condition, ctx) is True
+
+
+def _check(condition: Any, ctx: ConditionContext) -> bool | None:
+    """True, False, or None when it tests an unknown value (a signal, an entity not yet
+    heard of, a threshold entity). As HA treats a test of an unavailable value, an error
+    that `and`, `or` and `not` pass on unless another part decides: `not` of an unknown is
+    unknown, never true, so no condition holds on a value nobody knows."""
     if isinstance(condition, TimeConditionConfig):
         return _time(condition, ctx)
     if isinstance(condition, SignalConditionConfig):
@@ -53,11 +63,14 @@ def evaluate(condition: Any, ctx: ConditionContext) -> bool:
     if isinstance(condition, TriggerConditionConfig):
         return ctx.trigger_id is not None and ctx.trigger_id in condition.id
     if isinstance(condition, AndConditionConfig):
-        return all(evaluate(c, ctx) for c in condition.conditions)
+        parts = [_check(c, ctx) for c in condition.conditions]
+        return False if False in parts else None if None in parts else True
     if isinstance(condition, OrConditionConfig):
-        return any(evaluate(c, ctx) for c in condition.conditions)
+        parts = [_check(c, ctx) for c in condition.conditions]
+        return True if True in parts else None if None in parts else False
     if isinstance(condition, NotConditionConfig):
-        return not any(evaluate(c, ctx) for c in condition.conditions)
+        parts = [_check(c, ctx) for c in condition.conditions]
+        return False if True in parts else None if None in parts else True
     raise TypeError(f"unknown condition {condition!r}")
 
 
@@ -69,13 +82,17 @@ def _time(condition: TimeConditionConfig, ctx: ConditionContext) -> bool:
     return in_condition_window(ctx.local.time().replace(tzinfo=None), after, before)
 
 
-def _signal(condition: SignalConditionConfig, ctx: ConditionContext) -> bool:
+def _signal(condition: SignalConditionConfig, ctx: ConditionContext) -> bool | None:
     current = ctx.signal(condition.signal)
     if current is None or current.value is None:
-        return False
+        return None
     if condition.state is not None:
         return str(current.value) in condition.state
-    return numeric_holds(numeric(current.value), condition.above, condition.below, ctx.threshold)
+    value = numeric(current.value)
+    given = [limit for limit in (condition.above, condition.below) if limit is not None]
+    if value is None or any(ctx.threshold(limit) is None for limit in given):
+        return None  # not a number, or a threshold entity not known yet
+    return numeric_holds(value, condition.above, condition.below, ctx.threshold)
 
 
 def numeric_holds(
@@ -98,14 +115,19 @@ def numeric_holds(
     return True
 
 
-def _state(condition: StateConditionConfig, ctx: ConditionContext) -> bool:
+def _state(condition: StateConditionConfig, ctx: ConditionContext) -> bool | None:
+    """Every entity in one of the states (for ``for``); None when one is not known yet
+    (no state from Home Assistant) and none is known to be elsewhere."""
+    unknown = False
     for entity_id in condition.entity_id:
         entity = ctx.entities.get(entity_id)
-        if entity is None or entity.value(condition.attribute) not in condition.state:
+        if entity is None:
+            unknown = True
+        elif entity.value(condition.attribute) not in condition.state:
             return False
-        if condition.for_ and ctx.now - entity.changed_at < condition.for_:
-            return False
-    return True
+        elif condition.for_ and ctx.now - entity.changed_at < condition.for_:
+            return False  # in the state, not yet for long enough
+    return None if unknown else True
 
 
 def label(condition: Any) -> str:

@@ -206,3 +206,43 @@ async def test_time_condition_with_equal_ends_holds_all_day_as_in_ha() -> None:
         await h.push(minutes * 60, hr=50.0)
         await h.push(minutes * 60 + 1, hr=120.0)
     assert [t.event for t in h.traces if t.event != "recovered"] == ["fired"] * 5
+
+
+async def test_an_unknown_value_satisfies_no_condition_not_even_under_not() -> None:
+    """As in HA, where a test of an unavailable value is an error that `not` and `or` pass on:
+    `not (activity_state is active)` does not hold while activity_state is unknown (the strap
+    is off), or the rule would act on nothing known. `or` holds when another part does."""
+    rule = {
+        "id": "calm",
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "hr", "above": 100}],
+        "conditions": [
+            {
+                "condition": "not",
+                "conditions": [
+                    {"condition": "signal", "signal": "activity_state", "state": "active"}
+                ],
+            },
+            {
+                "condition": "or",
+                "conditions": [
+                    {"condition": "signal", "signal": "quality", "above": 0.5},
+                    {"condition": "trigger", "id": "none"},
+                    {"condition": "time", "after": "00:00"},
+                ],
+            },
+        ],
+        "actions": [log("x")],
+    }
+    h = await Harness(make_config([rule])).start()
+    await h.push(0, hr=120.0)  # activity_state never seen
+    await h.push(10, hr=50.0, activity_state=None)  # seen, unknown (stale)
+    await h.push(20, hr=120.0)
+    await h.push(30, hr=50.0, activity_state="rest")
+    await h.push(40, hr=120.0)
+    decisions = [(t.time - h.t0, t.event, t.reason) for t in h.traces if t.event != "recovered"]
+    assert decisions == [
+        (0, "suppressed", "condition not (signal activity_state is active) false"),
+        (20, "suppressed", "condition not (signal activity_state is active) false"),
+        (40, "fired", "hr 120 above 100"),
+    ]
