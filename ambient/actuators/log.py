@@ -21,7 +21,9 @@ def render_message(template: str, context: ActionContext, event: str) -> str:
     fields = _Fields(context.signals)
     fields.update(rule=context.rule, person=context.person or "", event=event)
     for key, value in context.signals.items():
-        if isinstance(value, float):
+        if value is None:
+            fields[key] = "unknown"  # as `ambient simulate` shows it, never Python's None
+        elif isinstance(value, float):
             fields[key] = f"{value:.1f}"
     return template.format_map(fields)
 
