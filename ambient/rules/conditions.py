@@ -19,7 +19,7 @@ from ambient.config.conditions import (
 )
 from ambient.messages import SignalValue
 from ambient.rules.timeofday import in_condition_window, parse_time_of_day, weekday_of
-from ambient.rules.values import EntityState, numeric, value_text
+from ambient.rules.values import EntityState, numeric, state_text, value_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ def _signal(condition: SignalConditionConfig, ctx: ConditionContext) -> bool | N
     if current is None or current.value is None:
         return None
     if condition.state is not None:
-        return str(current.value) in condition.state
+        return state_text(current.value) in condition.state
     value = numeric(current.value)
     given = [limit for limit in (condition.above, condition.below) if limit is not None]
     if value is None or any(ctx.threshold(limit) is None for limit in given):

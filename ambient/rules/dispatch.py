@@ -28,7 +28,7 @@ from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
-from ambient.rules.values import entity_state_from_event, ha_time, numeric
+from ambient.rules.values import entity_state_from_event, ha_time, numeric, state_text
 from ambient.stage_times import STAGE
 from ambient.topics import topic_matches as topic_matches  # re-exported for rules.engine
 
@@ -276,7 +276,7 @@ class TriggerDispatch:
         texts = self._texts.setdefault(person, {})
         name = slots[0].config.signal
         assert name is not None
-        new = None if signal.value is None else _state_text(signal.value)
+        new = None if signal.value is None else state_text(signal.value)
         old = texts.get(name)
         if new == old:
             return
@@ -398,9 +398,3 @@ class TriggerDispatch:
                 rule, index, trigger, entity_id, old_value, new, event.time, last_changed
             )
         self._entity.known(entity_id)
-
-
-def _state_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)

@@ -34,6 +34,14 @@ def value_text(value: object) -> str:
     return str(value)
 
 
+def state_text(value: object) -> str:
+    """A signal's value as a state: true and false are ``on`` and ``off``, as the config reads
+    a state written `on` (YAML's boolean) and as HA says it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
 UNAVAILABLE = frozenset({"unknown", "unavailable", "none", ""})
 
 

@@ -246,3 +246,27 @@ async def test_an_unknown_value_satisfies_no_condition_not_even_under_not() -> N
         (20, "suppressed", "condition not (signal activity_state is active) false"),
         (40, "fired", "hr 120 above 100"),
     ]
+
+
+async def test_a_true_or_false_signal_is_on_or_off_in_a_condition_as_in_a_state_trigger() -> None:
+    """`contact` is true or false; a state trigger reads it as `on` / `off` (YAML's `on` is a
+    boolean, HA's states are text), and a signal condition reads it the same way."""
+    rule = {
+        "id": "worn",
+        "person": "alex",
+        "mode": "parallel",
+        "triggers": [
+            {"trigger": "signal", "signal": "hr", "above": 100, "id": "fast"},
+            {"trigger": "state", "signal": "contact", "to": True, "id": "put_on"},
+        ],
+        "conditions": [{"condition": "signal", "signal": "contact", "state": True}],
+        "actions": [log("x")],
+    }
+    h = await Harness(make_config([rule])).start()
+    await h.push(0, contact=False)
+    await h.push(10, contact=True)
+    await h.push(20, hr=120.0)
+    await h.push(30, hr=50.0, contact=False)
+    await h.push(40, hr=120.0)
+    decisions = [(t.trigger, t.event) for t in h.traces if t.event != "recovered"]
+    assert decisions == [("put_on", "fired"), ("fast", "fired"), ("fast", "suppressed")]
