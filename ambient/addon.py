@@ -241,6 +241,26 @@ def fetch_mqtt_service(supervisor_url: str, token: str | None) -> dict[str, Any]
     return data
 
 
+def user_config_name(options: Mapping[str, Any]) -> str:
+    """The user's file in the add-on's config folder (the ``config_file`` option)."""
+    return str(options.get("config_file") or "ambient.yaml")
+
+
+def relocate(options_path: Path, config_dir: Path, config: Path) -> int:
+    """``ambient check``'s output (stdin) with each mistake at the user's own line."""
+    from ambient.addon_lines import relocate_lines
+
+    try:
+        options = json.loads(options_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        options = {}
+    user = config_dir / user_config_name(options if isinstance(options, dict) else {})
+    for line in relocate_lines(sys.stdin, config, user, str(user)):
+        sys.stdout.write(line)
+        sys.stdout.flush()
+    return 0
+
+
 def prepare(
     options_path: Path, config_dir: Path, data_dir: Path, supervisor_url: str, token: str | None
 ) -> Path:
@@ -249,7 +269,7 @@ def prepare(
         options = json.loads(options_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise AddonError(f"{options_path}: cannot read the add-on options: {exc}") from None
-    config_name = str(options.get("config_file") or "ambient.yaml")
+    config_name = user_config_name(options)
     user_config, user_secrets = read_user_config(config_dir / config_name)
     if not token:
         logger.warning("SUPERVISOR_TOKEN is not set: Home Assistant and MQTT are not filled in")
@@ -319,6 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     prep.add_argument("--options", type=Path, default=Path("/data/options.json"))
     prep.add_argument("--config-dir", type=Path, default=Path("/config"))
     prep.add_argument("--data-dir", type=Path, default=Path("/data"))
+    moved = commands.add_parser("relocate", help="say check's mistakes at the user's lines")
+    moved.add_argument("--options", type=Path, default=Path("/data/options.json"))
+    moved.add_argument("--config-dir", type=Path, default=Path("/config"))
+    moved.add_argument("--config", type=Path, default=Path("/data/ambient.yaml"))
     health = commands.add_parser("health", help="serve the watchdog's health check")
     where = health.add_mutually_exclusive_group()
     where.add_argument("--config", type=Path, help="the config ambient runs (its store's socket)")
@@ -327,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
+    if args.command == "relocate":
+        return relocate(args.options, args.config_dir, args.config)
     if args.command == "health":
         from ambient.config import ConfigError
 

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 from ambient.addon import serve_health
+from ambient.addon_lines import relocate_lines
 from ambient.status import StatusServer
 
 
@@ -61,3 +62,23 @@ async def test_health_follows_the_daemons_status_socket(tmp_path: Path) -> None:
     finally:
         health.cancel()
         await asyncio.gather(health, return_exceptions=True)
+
+
+def test_a_mistake_in_what_the_addon_added_keeps_the_generated_place(tmp_path: Path) -> None:
+    """Only nodes the user wrote move to the user's file: store.path is the add-on's."""
+    generated, user = tmp_path / "generated.yaml", tmp_path / "user.yaml"
+    generated.write_text("people:\n- id: a\nstore:\n  path: [1]\n  wal: yes\n")
+    user.write_text("# mine\npeople:\n  - id: a\nstore:\n  wal: yes\n")
+    lines = [
+        f"{generated}: 2 problems:\n",
+        f"  {generated}:4:3: store.path: not a path\n",
+        f"  {generated}:5:3: store.wal: unknown key\n",
+    ]
+
+    moved = list(relocate_lines(lines, generated, user, "ambient.yaml"))
+
+    assert moved == [
+        "ambient.yaml: 2 problems:\n",
+        f"  {generated}:4:3: store.path: not a path\n",
+        "  ambient.yaml:5:3: store.wal: unknown key\n",
+    ]

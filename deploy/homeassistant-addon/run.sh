@@ -25,7 +25,9 @@ log "preparing the configuration from ${CONFIG_DIR}"
     --options "${OPTIONS}" --config-dir "${CONFIG_DIR}" --data-dir "${DATA_DIR}" >/dev/null
 
 CONFIG="${DATA_DIR}/ambient.yaml"
-if ! "${AMBIENT}" check --config "${CONFIG}"; then
+# check reads the generated file; `relocate` says each mistake at the line of the user's file.
+if ! "${AMBIENT}" check --config "${CONFIG}" 2>&1 | "${PYTHON}" -m ambient.addon relocate \
+    --options "${OPTIONS}" --config-dir "${CONFIG_DIR}" --config "${CONFIG}"; then
     log "the configuration has errors (above); fix ${CONFIG_DIR} and restart the add-on"
     exit 1
 fi

@@ -389,12 +389,23 @@ def test_first_start_writes_an_example_that_passes_check(
 def test_config_mistake_stops_the_addon_with_file_and_line(
     tmp_path: Path, supervisor: FakeSupervisor
 ) -> None:
-    write_user_config(tmp_path, USER_CONFIG.replace("above: 0.7", "abov: 0.7"))
+    """check reads the generated /data/ambient.yaml; each mistake is said at the place in
+    the user's file (comments and blank lines there, re-written sections in the other)."""
+    text = "# Sam's home\n\n" + USER_CONFIG.replace("above: 0.7", "abov: 0.7").replace(
+        "      - action: notify", "    cooldown: soon\n\n    actions:\n      - action: notify"
+    ).replace("    actions:\n    cooldown", "    cooldown")
+    write_user_config(tmp_path, text)
+    lines = text.splitlines()
+    key_at = next(n for n, line in enumerate(lines, 1) if "abov:" in line)
+    value_at = next(n for n, line in enumerate(lines, 1) if "cooldown:" in line)
 
     result = run_addon(tmp_path, supervisor.url, DEFAULT_OPTIONS)
 
     assert result.returncode == 1
-    assert "abov" in result.stdout + result.stderr
+    user_file = tmp_path / "config" / "ambient.yaml"
+    assert f"{user_file}:{key_at}:9: rules[0].triggers[0].abov: unknown key" in result.stdout
+    assert f"{user_file}:{value_at}:5: rules[0].cooldown: `soon` is not" in result.stdout
+    assert f"{tmp_path / 'data' / 'ambient.yaml'}:" not in result.stdout
     assert "fix" in result.stdout
 
 
