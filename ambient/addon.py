@@ -133,21 +133,29 @@ def build_config(
         if mqtt is not None:
             config["mqtt"] = mqtt
 
-    store = dict(config.get("store") or {})
-    store.setdefault("path", str(data_dir / "ambient.db"))
-    if options.get("store_encryption_key") and "encryption" not in store:
-        # The key goes to the private secrets file, never into the config text.
-        secrets[STORE_KEY_SECRET] = str(options["store_encryption_key"])
-        store["encryption"] = {"key": Tagged("!secret", STORE_KEY_SECRET)}
-    config["store"] = store
+    # A section that is no mapping (`store: /data/ambient.db`) is left as written, for
+    # `ambient check` to name at its line; filling it in raised a traceback here.
+    store = config.get("store") or {}
+    if isinstance(store, dict):
+        store = dict(store)
+        store.setdefault("path", str(data_dir / "ambient.db"))
+        if options.get("store_encryption_key") and "encryption" not in store:
+            # The key goes to the private secrets file, never into the config text.
+            secrets[STORE_KEY_SECRET] = str(options["store_encryption_key"])
+            store["encryption"] = {"key": Tagged("!secret", STORE_KEY_SECRET)}
+        config["store"] = store
 
-    logging_section = dict(config.get("logging") or {})
-    if options.get("log_level"):
-        logging_section["level"] = str(options["log_level"]).upper()
-    if logging_section:
-        config["logging"] = logging_section
+    logging_section = config.get("logging") or {}
+    if isinstance(logging_section, dict):
+        logging_section = dict(logging_section)
+        if options.get("log_level"):
+            logging_section["level"] = str(options["log_level"]).upper()
+        if logging_section:
+            config["logging"] = logging_section
 
-    config["sensors"] = [_absolute_recording(s, config_dir) for s in config.get("sensors") or []]
+    sensors = config.get("sensors") or []
+    if isinstance(sensors, list):
+        config["sensors"] = [_absolute_recording(s, config_dir) for s in sensors]
     return config, secrets
 
 

@@ -515,3 +515,19 @@ def health_status_line(port: int) -> str:
         except ConnectionRefusedError:
             continue
     raise AssertionError(f"nothing listens on port {port}")
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [("store: /data/ambient.db", 3), ("logging: debug", 3), ("sensors:\n  strap: ble", 3)],
+)
+def test_a_section_that_is_no_mapping_is_named_at_its_line(
+    tmp_path: Path, supervisor: FakeSupervisor, section: str, line: int
+) -> None:
+    write_user_config(tmp_path, f"people:\n  - id: sam\n{section}\n")
+
+    result = run_addon(tmp_path, supervisor.url, DEFAULT_OPTIONS)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path / 'config' / 'ambient.yaml'}:{line}:" in result.stdout
