@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from ambient.config.actions import WaitForStepConfig
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
-from ambient.config.rule_advice import unreachable_rule_parts
+from ambient.config.rule_advice import signal_kind_mixups, unreachable_rule_parts
 from ambient.config.rule_checks import walk_conditions, walk_steps
 from ambient.config.template_checks import signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig
@@ -48,6 +48,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_publishers_naming_people(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
+        *signal_kind_mixups(config),
     ]
 
 

@@ -1,18 +1,30 @@
 """Rule parts that load but can never run, which ``ambient check`` warns of: ``escalate`` and
 ``on_recovery`` on a rule that no signal trigger fires (only a signal trigger opens an episode
-that can stay active or clear), and quiet hours that end when they start (no time at all)."""
+that can stay active or clear), quiet hours that end when they start (no time at all), and a
+signal tested as the kind it is not (a number test on a text signal is never met; a state test
+on a number compares its text, ``72.0``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, Final
 
+from ambient.config.actions import WaitForStepConfig
+from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
-from ambient.config.triggers import SignalTriggerConfig
+from ambient.config.rule_checks import walk_conditions, walk_steps
+from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
 
 _FOLLOWS = {"on_recovery": "clearing", "escalate": "staying active"}
+#: Signals whose values are words (the rest are numbers, or true / false: on / off, 1 / 0).
+TEXT_SIGNALS: Final = frozenset({"activity_state", "baseline_state", "stress_basis", "hrv_trend"})
+#: Signals that are true or false: a state test reads them as on / off, a number as 1 / 0.
+TRUE_FALSE_SIGNALS: Final = frozenset({"contact", "rr_available", "baseline_ready", "hrv_low"})
+_TEXT = "is text, so a number test is never met; test it with `state:`"
+_NUMBER = "is a number, so a state test compares its text (`72.0`); use `above` / `below`"
 
 
 def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
@@ -33,6 +45,38 @@ def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
             f"`start` and `end` are both {quiet.start}, so there are no quiet hours "
             "(for a whole day without actions, use `pause`)",
         )
+
+
+def signal_kind_mixups(config: AmbientConfig) -> Iterator[Finding]:
+    for r_index, rule in enumerate(config.rules):
+        base: KeyPath = ("rules", r_index)
+        for t_index, trigger in enumerate(rule.triggers):
+            path = (*base, "triggers", t_index)
+            if isinstance(trigger, SignalTriggerConfig):
+                yield from _number_test(trigger, path)
+            elif isinstance(trigger, StateTriggerConfig) and trigger.signal is not None:
+                key = "to" if trigger.to is not None else "from"
+                yield from _state_test(trigger.signal, (*path, key))
+        for path, condition in walk_conditions(rule, base):
+            if isinstance(condition, SignalConditionConfig):
+                if condition.state is not None:
+                    yield from _state_test(condition.signal, (*path, "state"))
+                else:
+                    yield from _number_test(condition, path)
+        for path, step in walk_steps(rule, base):
+            if isinstance(step, WaitForStepConfig):
+                yield from _number_test(step.wait_for, (*path, "wait_for"))
+
+
+def _number_test(item: Any, path: KeyPath) -> Iterator[Finding]:
+    if item.signal in TEXT_SIGNALS:
+        key = "above" if item.above is not None else "below"
+        yield (*path, key), f"`{item.signal}` {_TEXT}"
+
+
+def _state_test(signal: str, path: KeyPath) -> Iterator[Finding]:
+    if signal not in TEXT_SIGNALS and signal not in TRUE_FALSE_SIGNALS:
+        yield path, f"`{signal}` {_NUMBER}"
 
 
 def _seconds(text: str) -> int:

@@ -61,3 +61,38 @@ def test_quiet_hours_that_end_when_they_start_are_warned_of(tmp_path: Path) -> N
         "(for a whole day without actions, use `pause`)"
     ) in result.stdout
     assert result.stdout.count("Warning:") == 1
+
+
+KIND_CONFIG = """\
+people: [{id: alex}]
+store: {path: null}
+rules:
+  - id: mixed_up
+    triggers:
+      - {trigger: signal, signal: activity_state, above: 2}
+      - {trigger: state, signal: hr, to: "70"}
+    conditions:
+      - {condition: signal, signal: contact, state: "on"}
+      - {condition: signal, signal: contact, above: 0.5}
+      - {condition: signal, signal: hrv_trend, state: low}
+      - {condition: signal, signal: stress_score, state: high}
+    actions:
+      - wait_for: {signal: stress_basis, below: 1}
+        timeout: 1min
+"""
+
+
+def test_a_number_test_on_a_text_signal_and_a_state_test_on_a_number_are_warned_of(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(KIND_CONFIG, encoding="utf-8")
+    result = run_ambient("check", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    text = "is text, so a number test is never met; test it with `state:`"
+    number = "is a number, so a state test compares its text (`72.0`); use `above` / `below`"
+    assert f":6:51: rules[0].triggers[0].above: `activity_state` {text}" in result.stdout
+    assert f":7:38: rules[0].triggers[1].to: `hr` {number}" in result.stdout
+    assert f":12:51: rules[0].conditions[3].state: `stress_score` {number}" in result.stdout
+    assert f":14:42: rules[0].actions[0].wait_for.below: `stress_basis` {text}" in result.stdout
+    assert result.stdout.count("Warning:") == 4
