@@ -83,10 +83,19 @@ create_user() {
 }
 
 install_venv() {
-    local venv="${ROOT}${PREFIX}"
+    local venv="${ROOT}${PREFIX}" wanted made=""
+    # A venv holds its packages under lib/pythonX.Y: after a Debian release upgrade its
+    # bin/python is the new Python, which finds neither ambient nor pip there. Make it again.
+    wanted="$("${PYTHON}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    if [[ -f "${venv}/pyvenv.cfg" ]]; then
+        made="$(sed -n 's/^version *= *\([0-9]*\.[0-9]*\).*/\1/p' "${venv}/pyvenv.cfg")"
+    fi
     if [[ ! -x "${venv}/bin/python" ]]; then
         say "creating the virtual environment in ${venv}"
         "${PYTHON}" -m venv "${venv}"
+    elif [[ -n "${made}" && "${made}" != "${wanted}" ]]; then
+        say "the virtual environment in ${venv} is Python ${made}'s; making it again for ${wanted}"
+        "${PYTHON}" -m venv --clear "${venv}"
     fi
     if [[ "${SKIP_PIP}" == 1 ]]; then
         say "skip: pip install (AMBIENT_SKIP_PIP=1)"

@@ -8,6 +8,7 @@ Installing the package with pip is skipped (``AMBIENT_SKIP_PIP=1``): it needs th
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -213,3 +214,24 @@ def test_an_upgrade_builds_from_a_clean_copy_of_the_checkout(tmp_path: Path) -> 
     assert not [name for name in listing if name.startswith(("./build", "./.git", "./ambient."))]
     assert Path(folder) != checkout
     assert not Path(folder).exists()  # removed once pip is done
+
+
+def test_a_venv_of_another_python_is_made_again(tmp_path: Path) -> None:
+    """After a Debian release upgrade the venv's bin/python is the new Python, which finds
+    neither ambient nor pip under the old lib/pythonX.Y; the upgrade stopped there. No older
+    Python runs here, so the venv's own record of its version (pyvenv.cfg) is edited."""
+    root = tmp_path / "root"
+    assert install(root).returncode == 0
+    cfg = root / "opt/ambient/pyvenv.cfg"
+    current = re.search(r"^version *= *(\d+\.\d+)", cfg.read_text(), re.MULTILINE)
+    assert current is not None
+    cfg.write_text(re.sub(r"^version *=.*$", "version = 3.9.2", cfg.read_text(), flags=re.M))
+    (root / "opt/ambient/lib/python3.9/site-packages").mkdir(parents=True)
+
+    again = install(root)
+
+    assert again.returncode == 0, again.stderr
+    assert f"is Python 3.9's; making it again for {current[1]}" in again.stdout
+    assert f"version = {current[1]}" in cfg.read_text()
+    assert not (root / "opt/ambient/lib/python3.9").exists()
+    assert "making it again" not in install(root).stdout  # once is enough
