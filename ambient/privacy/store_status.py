@@ -8,6 +8,7 @@ import os
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
 from ambient.store_crypto import (
+    CREDENTIALS_ENV,
     StoreError,
     StoreKey,
     file_is_plain,
@@ -56,11 +57,12 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
 
 def _check_key_file(encryption: StoreEncryptionConfig) -> StoreKey | None:
     """The key, to try on the file; a key file ``run`` would refuse (missing, a folder, empty,
-    readable by others) is a StoreError now. A credential is the service's to read, and a key
-    file this user may not read, or not even look for (the daemon's user may), is left to
-    ``run`` (None)."""
+    readable by others) is a StoreError now. A credential is read where the service's
+    credentials are (the unit's ``check`` before each start), as ``run`` will; outside the
+    service it, and a key file this user may not read or not even look for (the daemon's user
+    may), is left to ``run`` (None)."""
     if encryption.credential is not None:
-        return None
+        return read_key(encryption) if os.environ.get(CREDENTIALS_ENV) else None
     key_file = encryption.key_file
     try:
         if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):

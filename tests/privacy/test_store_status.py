@@ -4,6 +4,7 @@ key keeps an encrypted store and reads it back after a restart."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +22,12 @@ RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
 RAW_KEY = "7c" * 32
 
 
-def ambient(*argv: str, python: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def ambient(
+    *argv: str, python: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, *python] if python else [sys.executable, "-m", "ambient"]
     return subprocess.run(
-        [*command, *argv], capture_output=True, text=True, check=False, timeout=60
+        [*command, *argv], capture_output=True, text=True, check=False, timeout=60, env=env
     )
 
 
@@ -123,6 +126,31 @@ def test_check_leaves_a_credential_to_the_service(tmp_path: Path) -> None:
     result = ambient("check", str(config))
     assert result.returncode == 0, result.stdout
     assert "key from systemd credential store_key" in result.stdout
+
+
+def test_check_in_the_service_reads_the_credential_as_run_will(tmp_path: Path) -> None:
+    """The unit runs `check` before every start with the service's credentials: a credential
+    missing, or a key that does not open the store, fails it there instead of `run`."""
+    db = tmp_path / "ambient.db"
+    Store(db, StoreKey(RAW_KEY, "t")).close()
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    config = config_file(tmp_path, {"path": str(db), "encryption": {"credential": "store_key"}})
+    service = {**os.environ, "CREDENTIALS_DIRECTORY": str(credentials)}
+
+    missing = ambient("check", str(config), env=service)
+    assert missing.returncode == 1
+    assert f"store key file {credentials / 'store_key'} does not exist" in missing.stdout
+
+    (credentials / "store_key").write_text("11" * 32)
+    wrong = ambient("check", str(config), env=service)
+    assert wrong.returncode == 1
+    assert "cannot be opened with the key from" in wrong.stdout
+
+    (credentials / "store_key").write_text(RAW_KEY)
+    right = ambient("check", str(config), env=service)
+    assert right.returncode == 0, right.stdout
+    assert "(encrypted; key from systemd credential store_key)" in right.stdout
 
 
 def test_check_fails_when_encryption_is_asked_for_and_sqlcipher_is_missing(
