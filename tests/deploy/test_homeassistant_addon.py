@@ -451,9 +451,9 @@ def test_health_asks_the_socket_beside_a_store_the_user_moved(tmp_path: Path) ->
     moved_store = tmp_path / "elsewhere" / "ambient.db"
     write_user_config(
         tmp_path,
-        "people:\n  - id: sam\n"
+        "people:\n  - id: alex\n"  # the recording's person: its readings keep it running
         "sensors:\n  - id: replay\n    type: recording\n"
-        f"    path: {REPO / 'ambient' / 'data' / 'resting-hour.csv'}\n    person: sam\n"
+        f"    path: {REPO / 'ambient' / 'data' / 'resting-hour.csv'}\n    person: alex\n"
         "    loop: true\n"
         "rules:\n  - id: calm\n    triggers:\n      - trigger: signal\n"
         "        signal: stress_score\n        above: 70\n    actions:\n      - action: log\n"
