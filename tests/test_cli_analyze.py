@@ -65,3 +65,17 @@ def test_bad_rows_far_into_a_recording_are_reported_with_file_and_line(tmp_path:
     assert result.stdout == clean.stdout
     line = len(lines) - 100 + 1
     assert f"bad.csv:{line}: rr outside 200..3000 ms" in result.stderr
+
+
+def test_the_table_stays_in_columns_for_a_recording_in_unix_time(tmp_path: Path) -> None:
+    """`t` is then 12 digits and more: its column widens instead of pushing the row right."""
+    recording = tmp_path / "unix.csv"
+    rows = [f"{1795723200 + 0.8 * n:.1f},rr,800,alex" for n in range(200)]
+    recording.write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    result = analyze("--recording", str(recording))
+    assert result.returncode == 0, result.stderr
+    header, *table = result.stdout.splitlines()
+    assert table
+    assert all(len(line) == len(header) for line in table)
+    assert header.split()[0] == "t"
+    assert float(table[0].split()[0]) > 1_795_000_000  # the windows' starts, unix time

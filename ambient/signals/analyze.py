@@ -126,10 +126,14 @@ def run_analyze(path: Path, window_s: float, as_json: bool, out: TextIO) -> int:
         out.write("no RR intervals in this recording\n")
         return 0
     columns = [*COLUMNS, "person"] if "person" in rows[0] else list(COLUMNS)
-    out.write("  ".join(f"{c:>9}" for c in columns) + "\n")
-    for row in rows:
-        cells = ("-" if row.get(c) is None else str(row.get(c)) for c in columns)
-        out.write("  ".join(f"{cell:>9}" for cell in cells) + "\n")
+    table = [["-" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
+    # At least 9 wide, wider where a value is (a recording in unix time: `t` has 12 digits).
+    widths = [
+        max(9, len(column), *(len(cells[i]) for cells in table)) for i, column in enumerate(columns)
+    ]
+    for cells in [columns, *table]:
+        out.write("  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True)))
+        out.write("\n")
     return 0
 
 
