@@ -37,8 +37,8 @@ def _day_names(field: str) -> str:
         elif "-" in part:
             start, _, end = part.partition("-")
             first, last = _day(start, item), _day(end, item)
-            if last == 0:
-                last = 7  # `fri-sun`: Sunday closes the week
+            if last == 0 < first:
+                last = 7  # `fri-sun`: Sunday closes the week (`sun-sun` stays Sunday)
             if first > last:
                 raise ValueError(f"day of week `{item}` runs backwards (cron days: 0-7, sun-sat)")
         else:

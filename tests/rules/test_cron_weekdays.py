@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 from rules.rule_doubles import Harness, log, make_config
 
 from ambient.config.cron import apscheduler_crontab
@@ -38,17 +39,22 @@ async def _fire_days(cron: str) -> list[str]:
         ("0 9 * * sun-tue", ["Mon", "Tue", "Sun"]),
         ("0 9 * * MON,wed", ["Mon", "Wed"]),
         ("0 9 * * 6,0", ["Sat", "Sun"]),
+        ("0 9 * * 1-5/2", ["Mon", "Wed", "Fri"]),
+        ("0 9 * * 0-0", ["Sun"]),
+        ("0 9 * * sun-sun,3", ["Wed", "Sun"]),
     ],
 )
 async def test_day_of_week_numbers_are_crons(cron: str, days: list[str]) -> None:
     assert await _fire_days(cron) == [f"{day} 09:00" for day in days]
 
 
-def test_a_day_of_week_cron_does_not_have_is_refused() -> None:
-    with pytest.raises(ValueError, match="day of week `8`"):
-        apscheduler_crontab("0 9 * * 8")
-    with pytest.raises(ValueError, match="day of week `fri-mon`"):
-        apscheduler_crontab("0 9 * * fri-mon")
+@pytest.mark.parametrize(
+    ("cron", "named"), [("0 9 * * 8", "`8`"), ("0 9 * * fri-mon", "`fri-mon`")]
+)
+def test_a_day_of_week_cron_does_not_have_is_refused_by_the_config(cron: str, named: str) -> None:
+    rule = {"id": "weekly", "triggers": [{"trigger": "cron", "cron": cron}], "actions": [log("x")]}
+    with pytest.raises(ValidationError, match=f"invalid cron expression .*day of week {named}"):
+        make_config([rule])
 
 
 def test_other_fields_and_a_star_are_left_as_written() -> None:
