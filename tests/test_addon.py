@@ -82,3 +82,15 @@ def test_a_mistake_in_what_the_addon_added_keeps_the_generated_place(tmp_path: P
         f"  {generated}:4:3: store.path: not a path\n",
         "  ambient.yaml:5:3: store.wal: unknown key\n",
     ]
+
+
+def test_a_key_the_user_wrote_twice_is_named_where_the_addon_read_it(tmp_path: Path) -> None:
+    """The add-on's YAML reader keeps the last of a repeated key, so its line is the one meant."""
+    generated, user = tmp_path / "generated.yaml", tmp_path / "user.yaml"
+    generated.write_text("people:\n- id: a\nstore:\n  wal: yes\n")
+    user.write_text("people:\n  - id: a\nstore:\n  wal: no\nstore:\n  wal: yes\n")
+    lines = [f"  {generated}:4:3: store.wal: unknown key\n"]
+
+    moved = list(relocate_lines(lines, generated, user, "ambient.yaml"))
+
+    assert moved == ["  ambient.yaml:6:3: store.wal: unknown key\n"]
