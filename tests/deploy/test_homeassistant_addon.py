@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fixtures.mosquitto import free_port
 
 import ambient
 from ambient.config import load_config
@@ -495,13 +496,6 @@ def test_health_asks_the_socket_beside_a_store_the_user_moved(tmp_path: Path) ->
 
     assert sockets == [Path("elsewhere/ambient.sock")]
     assert status_line == "HTTP/1.1 200 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def health_status_line(port: int) -> str:
