@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from ambient.config.actions import WaitForStepConfig
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
-from ambient.config.rule_advice import signal_kind_mixups, unreachable_rule_parts
-from ambient.config.rule_checks import walk_conditions, walk_steps
+from ambient.config.rule_advice import signal_kind_mixups, signal_tests, unreachable_rule_parts
+from ambient.config.rule_checks import walk_steps
 from ambient.config.template_checks import signals_in_templates
-from ambient.config.triggers import SignalTriggerConfig
+from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
 from ambient.readings import BUILTIN_METRICS
 
@@ -55,17 +55,9 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
 def _thresholds_off_scale(config: AmbientConfig) -> Iterator[Finding]:
     """``stress_score`` runs 0–100: ``above: 0.7`` is met at almost any score and ``above:
     100`` never; both load, so only a warning catches them."""
-    for r_index, rule in enumerate(config.rules):
-        base: KeyPath = ("rules", r_index)
-        for t_index, trigger in enumerate(rule.triggers):
-            if isinstance(trigger, SignalTriggerConfig):
-                yield from _off_scale(trigger, (*base, "triggers", t_index))
-        for path, condition in walk_conditions(rule, base):
-            if isinstance(condition, SignalConditionConfig):
-                yield from _off_scale(condition, path)
-        for path, step in walk_steps(rule, base):
-            if isinstance(step, WaitForStepConfig):
-                yield from _off_scale(step.wait_for, (*path, "wait_for"))
+    for path, test in signal_tests(config):
+        if not isinstance(test, StateTriggerConfig):
+            yield from _off_scale(test, path)
 
 
 def _off_scale(

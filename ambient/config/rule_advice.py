@@ -47,25 +47,37 @@ def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
         )
 
 
-def signal_kind_mixups(config: AmbientConfig) -> Iterator[Finding]:
+SignalTest = (
+    SignalTriggerConfig | StateTriggerConfig | SignalConditionConfig | WaitForStepConfig.WaitFor
+)
+
+
+def signal_tests(config: AmbientConfig) -> Iterator[tuple[KeyPath, SignalTest]]:
+    """Every rule part that tests a signal's value (a trigger, a condition, a wait), at its
+    path, for the warnings that read what is tested."""
     for r_index, rule in enumerate(config.rules):
         base: KeyPath = ("rules", r_index)
         for t_index, trigger in enumerate(rule.triggers):
-            path = (*base, "triggers", t_index)
-            if isinstance(trigger, SignalTriggerConfig):
-                yield from _number_test(trigger, path)
-            elif isinstance(trigger, StateTriggerConfig) and trigger.signal is not None:
-                key = "to" if trigger.to is not None else "from"
-                yield from _state_test(trigger.signal, (*path, key))
+            if isinstance(trigger, SignalTriggerConfig | StateTriggerConfig):
+                yield (*base, "triggers", t_index), trigger
         for path, condition in walk_conditions(rule, base):
             if isinstance(condition, SignalConditionConfig):
-                if condition.state is not None:
-                    yield from _state_test(condition.signal, (*path, "state"))
-                else:
-                    yield from _number_test(condition, path)
+                yield path, condition
         for path, step in walk_steps(rule, base):
             if isinstance(step, WaitForStepConfig):
-                yield from _number_test(step.wait_for, (*path, "wait_for"))
+                yield (*path, "wait_for"), step.wait_for
+
+
+def signal_kind_mixups(config: AmbientConfig) -> Iterator[Finding]:
+    for path, test in signal_tests(config):
+        if isinstance(test, StateTriggerConfig):
+            if test.signal is not None:
+                key = "to" if test.to is not None else "from"
+                yield from _state_test(test.signal, (*path, key))
+        elif isinstance(test, SignalConditionConfig) and test.state is not None:
+            yield from _state_test(test.signal, (*path, "state"))
+        else:
+            yield from _number_test(test, path)
 
 
 def _number_test(item: Any, path: KeyPath) -> Iterator[Finding]:
