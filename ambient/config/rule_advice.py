@@ -14,6 +14,7 @@ from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_conditions, walk_steps
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
+from ambient.config.types import parse_time_of_day
 from ambient.config.yaml_source import KeyPath
 
 Finding = tuple[KeyPath, str]
@@ -39,7 +40,7 @@ def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
                     "and this rule has no `trigger: signal`",
                 )
     quiet = config.quiet_hours
-    if quiet is not None and _seconds(quiet.start) == _seconds(quiet.end):
+    if quiet is not None and parse_time_of_day(quiet.start) == parse_time_of_day(quiet.end):
         yield (
             ("quiet_hours",),
             f"`start` and `end` are both {quiet.start}, so there are no quiet hours "
@@ -89,8 +90,3 @@ def _number_test(item: Any, path: KeyPath) -> Iterator[Finding]:
 def _state_test(signal: str, path: KeyPath) -> Iterator[Finding]:
     if signal not in TEXT_SIGNALS and signal not in TRUE_FALSE_SIGNALS:
         yield path, f"`{signal}` {_NUMBER}"
-
-
-def _seconds(text: str) -> int:
-    parts = [int(part) for part in text.split(":")]
-    return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 
@@ -91,3 +92,9 @@ TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 MqttTopicFilter = Annotated[str, AfterValidator(_topic_filter)]
 #: An MQTT topic (or topic prefix) to publish to: no wildcards.
 MqttTopicName = Annotated[str, AfterValidator(_topic_name)]
+
+
+def parse_time_of_day(text: str) -> time:
+    """A :data:`TimeOfDay` (``HH:MM`` or ``HH:MM:SS``, already validated) as a time."""
+    parts = [int(p) for p in text.split(":")]
+    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)

@@ -22,12 +22,13 @@ from typing import Any
 from ambient.clock import Clock
 from ambient.config.check_ins import CheckInsConfig
 from ambient.config.rules import QuietHoursConfig
+from ambient.config.types import parse_time_of_day
 from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook, CheckInRow
 from ambient.interventions.episodes import EpisodeBook, EpisodeRow
 from ambient.interventions.learner import CHECKIN_RESPONSE_SD
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.interventions.response import AFTER_S
-from ambient.rules.timeofday import in_window, parse_time_of_day
+from ambient.rules.timeofday import in_window
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from ambient.config.conditions import (
     TimeConditionConfig,
     TriggerConditionConfig,
 )
+from ambient.config.types import parse_time_of_day
 from ambient.messages import SignalValue
-from ambient.rules.timeofday import in_condition_window, parse_time_of_day, weekday_of
+from ambient.rules.timeofday import in_condition_window, weekday_of
 from ambient.rules.values import EntityState, numeric, state_text, value_text
 
 

@@ -8,7 +8,8 @@ from datetime import tzinfo
 
 from ambient.clock import Clock
 from ambient.config.root import AmbientConfig
-from ambient.rules.timeofday import in_window, parse_time_of_day
+from ambient.config.types import parse_time_of_day
+from ambient.rules.timeofday import in_window
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ambient.clock import Clock, TimerHandle
 from ambient.config.cron import apscheduler_crontab
 from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
-from ambient.rules.timeofday import parse_time_of_day
+from ambient.config.types import parse_time_of_day
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger

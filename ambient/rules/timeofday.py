@@ -19,11 +19,6 @@ def resolve_zone(name: str | None) -> tzinfo:
     return zone
 
 
-def parse_time_of_day(text: str) -> time:
-    parts = [int(p) for p in text.split(":")]
-    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
-
-
 def in_window(now: time, after: time | None, before: time | None) -> bool:
     """HA's time condition: ``after`` inclusive, ``before`` exclusive; when ``after`` is later
     than ``before`` the window crosses midnight (22:00 → 06:00)."""
