@@ -160,17 +160,23 @@ def live_sensor(path: Path, loop: bool = False) -> RecordingSensor:
     return RecordingSensor(config, InstantLiveClock(START), name="r")
 
 
+def appending(path: Path, row: str) -> Callable[[], None]:
+    """Adds ``row`` to the file at ``path`` when called (as the first reading goes out)."""
+
+    def append() -> None:
+        with path.open("a") as more:
+            more.write(row + "\n")
+
+    return append
+
+
 async def test_live_a_recording_is_played_as_it_is_read(tmp_path: Path) -> None:
     """A row added once the first reading is out is played too: the file is read as it
     plays, not held whole from the start."""
     path = tmp_path / "day.csv"
     write_beats(path, 5_000)
 
-    def add_a_row() -> None:
-        with path.open("a") as more:
-            more.write("4000.8,rr,810,alex\n")
-
-    sink = Collected(on_first=add_a_row)
+    sink = Collected(on_first=appending(path, "4000.8,rr,810,alex"))
     await live_sensor(path).run(sink)
     assert len(sink.readings) == 5_001
     assert [(r.time, r.source) for r in sink.readings[:2]] == [
@@ -261,11 +267,7 @@ async def test_live_a_file_put_out_of_order_while_it_plays_ends_that_pass_only(
     path = tmp_path / "day.csv"
     write_beats(path, 5_000)
 
-    def add_an_earlier_row() -> None:
-        with path.open("a") as more:
-            more.write("1.0,rr,810,alex\n")
-
-    sink = Collected(on_first=add_an_earlier_row)
+    sink = Collected(on_first=appending(path, "1.0,rr,810,alex"))  # earlier than all
     with caplog.at_level(logging.WARNING):
         await live_sensor(path).run(sink)
     times = [r.time for r in sink.readings]
