@@ -120,7 +120,7 @@ class EpisodeRecorder:
             return
         others = [
             other.start
-            for other in self._book.episodes(row.person, since=row.start + BEFORE_S[0])
+            for other in self._book.episodes(row.person, since=row.start + BEFORE_S[0] - AFTER_S[1])
             if other.id != row.id
         ]
         ln_sd, hr_sd = self._norms(row.person)

@@ -7,7 +7,8 @@ person with high and one with low HRV. A signal at time t describes the beats of
 before it, so a side counts only the signals whose whole window lies inside its span: the
 after-span's first minute would otherwise read beats of the session and shrink every response.
 An episode that cannot be read fairly (movement or
-exercise, too little data, another episode in its span) is kept but marked not usable.
+exercise, too little data, another episode in its span or an earlier one still being measured
+in its before-span) is kept but marked not usable.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def _coverage(times: Sequence[float], start: float, end: float) -> float:
     return covered / (end - start)
 
 
+def overlaps(start: float, other_start: float) -> bool:
+    """Whether another episode (``other_start``) muddles the one that started at ``start``:
+    it began within this one's span (at the same moment too: whose response would it be?),
+    or began earlier and its after-span reaches into this one's before-span."""
+    return start + BEFORE_S[0] - AFTER_S[1] < other_start < start + AFTER_S[1]
+
+
 def measure_response(
     samples: Sequence[Sample],
     start: float,
@@ -78,12 +86,12 @@ def measure_response(
     other_episode_starts: Sequence[float] = (),
     window_s: float = 0.0,
 ) -> EpisodeResponse:
-    """The response of the episode that started at ``start`` (times in seconds); ``window_s``:
-    how far back the beats behind one sample reach (the HRV window of the signals)."""
+    """The response of the episode that started at ``start`` (times in seconds);
+    ``other_episode_starts``: the person's other episodes (not this one); ``window_s``: how far
+    back the beats behind one sample reach (the HRV window of the signals)."""
     span = (start + BEFORE_S[0], start + AFTER_S[1])
-    for other in other_episode_starts:
-        if other != start and span[0] < other < span[1]:
-            return EpisodeResponse(None, None, False, "another episode overlaps")
+    if any(overlaps(start, other) for other in other_episode_starts):
+        return EpisodeResponse(None, None, False, "another episode overlaps")
     inside = [sample for sample in samples if span[0] <= sample.time <= span[1]]
     if any(sample.activity_state in ("active", "recovering") for sample in inside):
         return EpisodeResponse(None, None, False, "movement or exercise")

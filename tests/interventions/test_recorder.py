@@ -62,6 +62,27 @@ def test_a_check_in_answer_is_stored_and_nudges_the_belief(tmp_path: Path) -> No
     assert book.beliefs("alex", "calm")["lights"].mean > PRIORS["calm_lights"].mean
 
 
+def test_an_episode_started_ten_minutes_after_another_of_the_person_is_not_usable(
+    tmp_path: Path,
+) -> None:
+    # Its before-span is the first episode's after-span: the first option's effect would be
+    # read as this one's starting point.
+    clock = VirtualClock(T0)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    feed(recorder, clock, T0 + 1200, ln=3.2, hr=76.0)
+    recorder.start("alex", "calm_again", "lights", PRIORS["calm_lights"], {})
+    feed(recorder, clock, T0 + 1200 + 1260, ln=3.4, hr=74.0)
+
+    assert [(row.rule, row.usable, row.reason) for row in book.episodes("alex")] == [
+        ("calm", False, "another episode overlaps"),
+        ("calm_again", False, "another episode overlaps"),
+    ]
+    assert book.beliefs("alex", "calm_again")["lights"].episodes == 0
+
+
 def test_an_episode_left_waiting_by_a_stopped_daemon_is_kept_as_not_usable(
     tmp_path: Path,
 ) -> None:

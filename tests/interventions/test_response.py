@@ -61,6 +61,30 @@ def test_another_episode_inside_the_span_makes_it_not_usable() -> None:
     assert (response.usable, response.reason) == (False, "another episode overlaps")
 
 
+@pytest.mark.parametrize(
+    "other_start_s",
+    [
+        0.0,  # two rules calming the same person at the same moment: whose response is it?
+        -600.0,  # its before-span lies in the earlier episode's session and after-span
+        -1499.0,  # the earlier one's after-span ends just inside this one's before-span
+    ],
+)
+def test_an_episode_in_the_measured_span_of_another_is_not_usable(other_start_s: float) -> None:
+    samples = minutes(-5, 0, 3.0, 80.0) + minutes(5, 20, 3.2, 74.0)
+    response = measure_response(
+        samples, START, ln_rmssd_sd=0.4, hr_sd=3.0, other_episode_starts=[START + other_start_s]
+    )
+    assert (response.usable, response.reason) == (False, "another episode overlaps")
+
+
+def test_an_earlier_episode_measured_before_this_one_began_does_not_overlap() -> None:
+    samples = minutes(-5, 0, 3.0, 80.0) + minutes(5, 20, 3.2, 74.0)
+    response = measure_response(
+        samples, START, ln_rmssd_sd=0.4, hr_sd=3.0, other_episode_starts=[START - 1500.0]
+    )
+    assert response.usable
+
+
 def windowed(level_at: Callable[[float], float], window_s: float) -> list[Sample]:
     """One sample every 10 s from −6 to +20 min, each the mean level over the window before it
     (what a signal computed over the beats of that window reads)."""
