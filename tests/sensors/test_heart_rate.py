@@ -3,7 +3,10 @@ beats and readings made from it."""
 
 from __future__ import annotations
 
+import itertools
 import random
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -156,3 +159,111 @@ def test_backoff_doubles_with_jitter_caps_and_resets() -> None:
     assert ceilings == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     backoff.reset()
     assert backoff.ceiling_s() == 1.0
+
+
+# -- parse_measurement against packets built from their fields ----------------------------------
+# An independent reading of the Heart Rate Measurement layout (Bluetooth SIG Heart Rate Service
+# 1.0, characteristic 0x2A37): the fields a device chose, written out as it would send them.
+
+
+@dataclass(frozen=True)
+class _Fields:
+    hr: int
+    hr_as_uint16: bool
+    contact_supported: bool
+    contact_detected: bool
+    energy_kj: int | None
+    rr_units: tuple[int, ...] | None  # None: the RR flag is off; () is "on, no values"
+    reserved_bits: int  # bits 5..7 of the flags
+    trailing_odd_byte: bool
+
+
+def _packet(fields: _Fields) -> bytes:
+    flags = fields.reserved_bits << 5
+    flags |= 0x01 if fields.hr_as_uint16 else 0
+    flags |= 0x02 if fields.contact_detected else 0
+    flags |= 0x04 if fields.contact_supported else 0
+    flags |= 0x08 if fields.energy_kj is not None else 0
+    flags |= 0x10 if fields.rr_units is not None else 0
+    body = struct.pack("<H" if fields.hr_as_uint16 else "<B", fields.hr)
+    if fields.energy_kj is not None:
+        body += struct.pack("<H", fields.energy_kj)
+    for units in fields.rr_units or ():
+        body += struct.pack("<H", units)
+    if fields.rr_units is not None and fields.trailing_odd_byte:
+        body += b"\xa5"  # half an RR value: not a value
+    return bytes([flags]) + body
+
+
+@st.composite
+def _fields(draw: st.DrawFn) -> _Fields:
+    as_uint16 = draw(st.booleans())
+    hr = draw(st.integers(0, 0xFFFF if as_uint16 else 0xFF))
+    energy = draw(st.none() | st.integers(0, 0xFFFF))
+    # a notification holds at most 20 bytes on the default ATT MTU, and devices with a larger
+    # one may send more: up to 12 values here
+    rr = draw(st.none() | st.lists(st.integers(0, 0xFFFF), max_size=12).map(tuple))
+    return _Fields(
+        hr=hr,
+        hr_as_uint16=as_uint16,
+        contact_supported=draw(st.booleans()),
+        contact_detected=draw(st.booleans()),
+        energy_kj=energy,
+        rr_units=rr,
+        reserved_bits=draw(st.integers(0, 7)),
+        trailing_odd_byte=draw(st.booleans()),
+    )
+
+
+@given(_fields())
+def test_every_field_combination_decodes_to_the_fields_it_was_built_from(fields: _Fields) -> None:
+    measurement = parse_measurement(_packet(fields))
+    assert measurement.hr == fields.hr
+    # bit 1 says something only when bit 2 says contact detection is supported
+    expected_contact = fields.contact_detected if fields.contact_supported else None
+    assert measurement.contact is expected_contact
+    assert measurement.energy_kj == fields.energy_kj
+    expected_rr_ms = tuple(units / 1024 * 1000 for units in fields.rr_units or ())
+    assert measurement.rr_ms == pytest.approx(expected_rr_ms, abs=1e-9)
+
+
+@given(_fields(), st.data())
+def test_a_packet_cut_inside_its_announced_fields_is_too_short(
+    fields: _Fields, data: st.DataObject
+) -> None:
+    packet = _packet(fields)
+    announced = 1 + (2 if fields.hr_as_uint16 else 1) + (2 if fields.energy_kj is not None else 0)
+    cut = data.draw(st.integers(1, announced - 1))
+    with pytest.raises(MalformedPacket) as raised:
+        parse_measurement(packet[:cut])
+    assert raised.value.reason == "too_short"
+
+
+@given(_fields())
+def test_readings_of_any_measurement_follow_the_documented_rules(fields: _Fields) -> None:
+    """docs/ble.md: HR 0 and HR outside 20-250 are no reading; RR outside 250-2500 ms dropped;
+    nothing but the contact reading while a supporting device reports no contact."""
+    measurement = parse_measurement(_packet(fields))
+    dropped: list[str] = []
+    readings = MeasurementReadings("alex", "strap", dropped.append).readings(measurement, 500.0)
+    by_metric = {metric: [r for r in readings if r.metric == metric] for metric in (HR, RR)}
+    contact_lost = fields.contact_supported and not fields.contact_detected
+    contact_readings = [r.value for r in readings if r.metric == CONTACT]
+    assert contact_readings == (
+        [] if not fields.contact_supported else [0.0 if contact_lost else 1.0]
+    )
+    rr_ms = [units / 1024 * 1000 for units in fields.rr_units or ()]
+    if contact_lost:
+        assert by_metric[HR] == by_metric[RR] == []
+        return
+    assert [r.value for r in by_metric[HR]] == (
+        [float(fields.hr)] if 20 <= fields.hr <= 250 else []
+    )
+    kept = [rr for rr in rr_ms if 250 <= rr <= 2500]
+    assert [r.value for r in by_metric[RR]] == pytest.approx(kept)
+    if kept:  # the last kept beat ends at the notification, each earlier one its interval before
+        assert by_metric[RR][-1].time == 500.0
+        gaps = [b.time - a.time for a, b in itertools.pairwise(by_metric[RR])]
+        assert gaps == pytest.approx([rr / 1000 for rr in kept[1:]])
+    assert dropped.count("rr_out_of_range") == len(rr_ms) - len(kept)
+    assert dropped.count("hr_zero") == (fields.hr == 0)
