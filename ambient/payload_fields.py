@@ -21,6 +21,7 @@ EARLIEST_TIMESTAMP: Final = 946_684_800.0
 #: Deeper nesting is refused before decoding: no sensor nests a reading more than a few levels,
 #: and how deep ``json.loads`` goes before it fails differs between Python versions.
 MAX_NESTING: Final = 64
+_BYTE_ORDER_MARK: Final = "\ufeff"
 
 
 class PayloadError(ValueError):
@@ -34,12 +35,15 @@ class PayloadError(ValueError):
 
 
 def decode(payload: bytes) -> str:
+    """The payload's text, without the byte order mark some Windows tools write before UTF-8
+    (``json.loads`` and ``float`` refuse it, and it is no part of the value)."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadError("oversized", f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}")
     try:
-        return payload.decode("utf-8")
+        text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError("bad_encoding", f"not UTF-8 at byte {exc.start}") from None
+    return text[1:] if text.startswith(_BYTE_ORDER_MARK) else text
 
 
 def load_json(text: str) -> Any:

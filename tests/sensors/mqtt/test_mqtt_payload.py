@@ -42,6 +42,19 @@ def test_dotted_json_path_through_objects_and_lists() -> None:
     assert parse_payload(b'{"hr": "71"}', "hr").values == (71.0,)  # ESPHome-style text
 
 
+BOM = "\ufeff".encode()
+
+
+def test_a_leading_byte_order_mark_is_not_part_of_the_payload() -> None:
+    # what Windows PowerShell's Out-File and some editors write before UTF-8 text
+    assert parse_payload(BOM + b"72\r\n").values == (72.0,)
+    assert parse_payload(BOM + b'{"hr": 72, "ts": 1764180000}\n', "hr", "ts") == parse_payload(
+        b'{"hr": 72, "ts": 1764180000}', "hr", "ts"
+    )
+    assert parse_payload(BOM + b"[800, 812]").values == (800.0, 812.0)
+    assert reason_of(BOM + BOM + b"72") == "not_a_number"  # one mark, at the start
+
+
 @pytest.mark.parametrize(
     ("payload", "value", "reason"),
     [
