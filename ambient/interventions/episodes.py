@@ -78,6 +78,7 @@ class EpisodeRow:
     usable: bool | None
     reason: str | None
     check_in: str | None
+    measured_at: float | None = None
 
 
 class EpisodeBook:
@@ -130,7 +131,7 @@ class EpisodeBook:
     def _select(self, where: str, params: tuple[Any, ...]) -> list[EpisodeRow]:
         rows = self._store.query(
             "SELECT id, person, rule, option, start, context, ln_rmssd_change_sd, hr_change_sd, "
-            f"usable, reason, check_in FROM intervention_episode WHERE {where} "
+            f"usable, reason, check_in, measured_at FROM intervention_episode WHERE {where} "
             "ORDER BY start, id",
             params,
         )
@@ -147,6 +148,7 @@ class EpisodeBook:
                 usable=None if row[8] is None else bool(row[8]),
                 reason=row[9],
                 check_in=row[10],
+                measured_at=row[11],
             )
             for row in rows
         ]

@@ -107,6 +107,22 @@ class OptionBelief:
             surprise_sq=self.surprise_sq + (surprise if measured else 0.0),
         )
 
+    def without(self, response_sd: float, weight: float) -> OptionBelief:
+        """The belief as if a lighter-than-an-episode observation (``weight`` below 1, such as
+        a mood since changed) had never been made: ``observe``'s exact inverse for those."""
+        if not 0 < weight < 1.0 or not math.isfinite(response_sd):
+            return self
+        response = max(-RESPONSE_LIMIT_SD, min(RESPONSE_LIMIT_SD, response_sd))
+        kappa = self.kappa - weight
+        if kappa <= 0:
+            return self
+        return replace(
+            self,
+            mean=(self.kappa * self.mean - weight * response) / kappa,
+            kappa=kappa,
+            weight=max(0.0, self.weight - weight),
+        )
+
     def to_json(self) -> dict[str, float | int | str]:
         return {
             "option": self.option,

@@ -1,7 +1,9 @@
 """The optional daily mood ("good / ok / bad"), kept beside the day's check-ins and fed to the
 learner lightly: as a check-in worth ``MOOD_WEIGHT`` of an episode on each option measured
 that day. A mood says little about one option (the day had many causes), hence half a
-check-in's weight; words other than good / ok / bad are kept but teach nothing."""
+check-in's weight; words other than good / ok / bad are kept but teach nothing. The day's mood
+is its latest: a mood given again (an automation republishing it, a mis-tap corrected) first
+takes back what the day's previous one taught, so a day never counts twice."""
 
 from __future__ import annotations
 
@@ -39,28 +41,44 @@ class Moods:
         if not word or word in ("unknown", "unavailable"):
             return False
         now = self._clock.now()
+        day_start = self._day_start()
+        previous = [
+            row
+            for row in self._book.rows(person, "mood", since=day_start)
+            if row.answer in MOOD_RESPONSE_SD
+        ]
         self._book.mood(person, word, now, source)
-        taught = self._teach(person, word)
+        response = MOOD_RESPONSE_SD.get(word)
+        if response is not None and previous:
+            last = previous[-1]
+            self._nudge(person, MOOD_RESPONSE_SD[str(last.answer)], last.time, take_back=True)
+        taught = response is not None and self._nudge(person, response, now)
+        # How someone feels is health data: only at DEBUG, like heart data.
+        _LOGGER.debug("%s's mood today: %s (options nudged: %s)", person, word, taught)
         for listener in list(self.given_listeners):
             listener(person)
         return taught
 
-    def _teach(self, person: str, word: str) -> bool:
-        response = MOOD_RESPONSE_SD.get(word)
-        if response is None:
-            return False
+    def _day_start(self) -> float:
         local = self._clock.local(self._zone)
-        day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+        return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def _nudge(self, person: str, response: float, at: float, take_back: bool = False) -> bool:
+        """Teach (or take back) a mood given ``at`` on each option measured that day by then;
+        True when there was one."""
         measured = {
             (e.rule, e.option)
-            for e in self._episodes.episodes(person, since=day_start)
-            if e.usable is not None
+            for e in self._episodes.episodes(person, since=self._day_start())
+            if e.usable is not None and e.measured_at is not None and e.measured_at <= at
         }
         for rule, option in sorted(measured):
             beliefs = self._episodes.beliefs(person, rule)
             if option in beliefs:
-                beliefs[option] = beliefs[option].observe(response, MOOD_WEIGHT)
+                belief = beliefs[option]
+                beliefs[option] = (
+                    belief.without(response, MOOD_WEIGHT)
+                    if take_back
+                    else belief.observe(response, MOOD_WEIGHT)
+                )
                 self._episodes.save_beliefs(person, rule, beliefs)
-        # How someone feels is health data: only at DEBUG, like heart data.
-        _LOGGER.debug("%s's mood today: %s (%d options nudged)", person, word, len(measured))
         return bool(measured)

@@ -189,6 +189,29 @@ async def test_a_mood_is_kept_and_nudges_the_options_measured_that_day() -> None
     assert moods_kept == [("good", "homeassistant"), ("meh", "mqtt")]
 
 
+async def test_the_days_mood_is_its_latest_one_however_often_it_is_given() -> None:
+    # An HA automation republishing the mood, or a mis-tap corrected, must not count twice.
+    store = Store(None)
+    h = Household(store, VirtualClock(T0))
+    await h.episode(T0, option="box")
+    before = h.episodes.beliefs("alex", "calm")["box"]
+    moods = Moods(h.clock, UTC, h.episodes, h.book)
+
+    for _ in range(3):
+        assert moods.give("alex", "good", "mqtt")
+    once = before.observe(0.5, MOOD_WEIGHT)
+    after = h.episodes.beliefs("alex", "calm")["box"]
+    assert (after.weight, after.mean) == pytest.approx((once.weight, once.mean))
+
+    assert moods.give("alex", "bad", "homeassistant")
+    corrected = before.observe(-0.5, MOOD_WEIGHT)
+    after = h.episodes.beliefs("alex", "calm")["box"]
+    assert (after.weight, after.kappa, after.mean) == pytest.approx(
+        (corrected.weight, corrected.kappa, corrected.mean)
+    )
+    assert [row.answer for row in h.book.rows("alex", "mood")] == ["good"] * 3 + ["bad"]
+
+
 def test_the_companion_app_action_names_the_episode_and_the_answer() -> None:
     assert action_id(12, "calmer") == "AMBIENT_CHECKIN_12_CALMER"
     assert parse_action("AMBIENT_CHECKIN_12_CALMER") == (12, "calmer")

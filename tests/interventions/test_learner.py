@@ -46,6 +46,30 @@ def test_a_response_moves_the_belief_towards_it_and_narrows_it() -> None:
     assert after.episodes == 1
 
 
+def test_one_episode_updates_the_belief_as_worked_out_by_hand() -> None:
+    # Prior 0.37 ± 0.25 with 1 SD of noise: κ0 = 1 / 0.25² = 16. A response of +1.0 SD:
+    # κ = 17, mean = (16 · 0.37 + 1) / 17, surprise = 16/17 · 0.63²; the noise belief
+    # α = 3 + 1/2, β = 2 + surprise / 2; the effect a Student-t with 2α = 7 dof and scale
+    # √(β / (α κ)), so its SD is scale · √(7/5).
+    after = OptionBelief.from_prior("box", PRIORS["breathing"]).observe(1.0)
+    assert (after.kappa, after.mean) == pytest.approx((17.0, 6.92 / 17))
+    assert after.surprise_sq == pytest.approx(16 / 17 * 0.63**2)
+    (effect,) = effects([after])
+    beta = 2.0 + 16 / 17 * 0.63**2 / 2
+    assert effect.dof == pytest.approx(7.0)
+    assert effect.sd == pytest.approx(math.sqrt(beta / (3.5 * 17)) * math.sqrt(7 / 5))
+
+
+def test_a_light_observation_taken_back_leaves_the_belief_as_it_was() -> None:
+    start = OptionBelief.from_prior("box", PRIORS["other"]).observe(0.8)
+    back = start.observe(-0.5, weight=0.125).observe(1.2).without(-0.5, weight=0.125)
+    direct = start.observe(1.2)
+    assert (back.mean, back.kappa, back.weight) == pytest.approx(
+        (direct.mean, direct.kappa, direct.weight)
+    )
+    assert back.episodes == 2
+
+
 def test_before_any_episode_an_option_is_believed_its_prior() -> None:
     (effect,) = effects([OptionBelief.from_prior("box", PRIORS["breathing"])])
     assert effect.mean == pytest.approx(0.37)
