@@ -53,8 +53,8 @@ def render_week(
     the caller imports matplotlib). ``learned``: the episodes the intervention learning
     measured over the last four weeks (see :mod:`ambient.insights.learned`)."""
     week_days = [monday + timedelta(days=k) for k in range(7)]
-    week = [summaries[d] for d in week_days if d in summaries]
-    last_week = [summaries[d] for d in (d - timedelta(days=7) for d in week_days) if d in summaries]
+    week = _with_data(summaries, week_days)
+    last_week = _with_data(summaries, [d - timedelta(days=7) for d in week_days])
     history = [
         summaries[monday + timedelta(days=k)]
         for k in range(7 - HISTORY_DAYS, 7)
@@ -84,6 +84,15 @@ def render_week(
     )
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _with_data(summaries: Mapping[date, DaySummary], days: Sequence[date]) -> list[DaySummary]:
+    """The days that have heart or sleep data (a day closed with nothing worn has neither)."""
+    return [
+        s
+        for d in days
+        if (s := summaries.get(d)) is not None and (s.worn or s.sleep_hours is not None)
+    ]
 
 
 def _e(text: object) -> str:
@@ -121,9 +130,9 @@ def _days_section(
             out.append(f"<tr><td>{day:%a %d}</td>" + "<td>–</td>" * 5 + "</tr>")
             continue
         out.append(
-            f"<tr><td>{day:%a %d}</td><td>{s.stress_minutes:.0f}</td>"
-            f"<td>{s.recovery_minutes:.0f}</td><td>{_n(s.sleep_hours, 1)}</td>"
-            f"<td>{s.active_minutes:.0f}</td><td>{_n(s.resting_hr)}</td></tr>"
+            f"<tr><td>{day:%a %d}</td><td>{_n(_worn(s, s.stress_minutes))}</td>"
+            f"<td>{_n(_worn(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
+            f"<td>{_n(_worn(s, s.active_minutes))}</td><td>{_n(s.resting_hr)}</td></tr>"
         )
     out.append("</tbody></table></div></section>")
     return out
@@ -232,10 +241,10 @@ def _changes_section(week: Sequence[DaySummary], last_week: Sequence[DaySummary]
     if len(week) < 3 or len(last_week) < 3:
         return [*out, "<p>Too few days in one of the two weeks to compare.</p></section>"]
     measures: list[tuple[str, Callable[[DaySummary], float | None], str, int]] = [
-        ("stress minutes a day", lambda s: s.stress_minutes, "", 0),
-        ("recovery minutes a day", lambda s: s.recovery_minutes, "", 0),
+        ("stress minutes a day", lambda s: _worn(s, s.stress_minutes), "", 0),
+        ("recovery minutes a day", lambda s: _worn(s, s.recovery_minutes), "", 0),
         ("sleep", lambda s: s.sleep_hours, " h", 1),
-        ("active minutes a day", lambda s: s.active_minutes, "", 0),
+        ("active minutes a day", lambda s: _worn(s, s.active_minutes), "", 0),
         ("resting heart rate", lambda s: s.resting_hr, " bpm", 0),
         ("HRV (ln RMSSD)", lambda s: s.ln_rmssd, "", 2),
     ]
@@ -249,6 +258,11 @@ def _changes_section(week: Sequence[DaySummary], last_week: Sequence[DaySummary]
             f"<td>{_n(now, digits, unit)}</td><td>{change}</td></tr>"
         )
     return [*out, "</tbody></table></div></section>"]
+
+
+def _worn(summary: DaySummary, minutes: float) -> float | None:
+    """Minutes of a day something was worn; None (no data) on a day nothing was."""
+    return minutes if summary.worn else None
 
 
 def _change(difference: float, digits: int, unit: str) -> str:

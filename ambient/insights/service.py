@@ -352,7 +352,7 @@ class Insights:
                 "day_active_minutes": None,
                 "day_sleep_hours": None,
             }
-            if summary is not None and summary.measured_minutes > 0:
+            if summary is not None and summary.worn:
                 values.update(
                     day_resting_hr=summary.resting_hr,
                     day_ln_rmssd=summary.ln_rmssd,

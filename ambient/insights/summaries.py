@@ -74,6 +74,13 @@ class DaySummary:
     def stress_minutes(self) -> float:
         return self.low_minutes + self.medium_minutes + self.high_minutes
 
+    @property
+    def worn(self) -> bool:
+        """A sensor gave heart data that day (a stress score, or activity while the score is
+        unknown during exercise). A day the daemon ran with nothing worn is closed too, as
+        zeros: no data, not a calm day."""
+        return self.measured_minutes > 0 or self.active_minutes > 0
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["day"] = self.day.isoformat()

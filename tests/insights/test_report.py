@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.report import render_week
 from ambient.insights.report_cli import run_report
 from ambient.insights.storage import InsightStore
+from ambient.insights.summaries import DaySummary
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
 
@@ -216,3 +217,42 @@ def test_a_week_a_little_under_the_band_is_not_called_inside_it() -> None:
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert "a little under your normal band, not a sustained drop" in html
     assert "inside your normal band" not in html
+
+
+def not_worn(summary: DaySummary) -> DaySummary:
+    """The summary of a day the daemon ran but no sensor was worn: zeros, no heart data."""
+    return DaySummary(summary.person, summary.day, 0, 0, 0, 0, 0, 0, None, None, None, None)
+
+
+def table_row(html: str, first_cell: str) -> list[str]:
+    found = re.search(rf"<tr><td>{first_cell}</td>(.*?)</tr>", html)
+    assert found is not None, first_cell
+    return re.findall(r"<td>(.*?)</td>", found[1])
+
+
+def test_a_day_nothing_was_worn_is_no_data_not_a_calm_day() -> None:
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    wednesday, thursday = date(2026, 12, 2), date(2026, 12, 3)
+    kept[wednesday], kept[thursday] = not_worn(kept[wednesday]), not_worn(kept[thursday])
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "5 of 7 days with data." in html
+    assert table_row(html, "Wed 02") == ["–"] * 5
+    worn = [s for d, s in kept.items() if WEEK <= d < WEEK + timedelta(days=7) and s.worn]
+    last_week = [kept[WEEK - timedelta(days=k)] for k in range(1, 8)]
+    stress_now = sum(s.stress_minutes for s in worn) / 5
+    stress_before = sum(s.stress_minutes for s in last_week) / 7
+    assert table_row(html, "stress minutes a day") == [
+        f"{stress_before:.0f}",
+        f"{stress_now:.0f}",
+        f"{stress_now - stress_before:+.0f}",
+    ]
+
+
+def test_two_days_worn_of_a_week_are_too_few_to_compare() -> None:
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    for k in range(2, 7):
+        day = WEEK + timedelta(days=k)
+        kept[day] = not_worn(kept[day])
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "2 of 7 days with data." in html
+    assert "Too few days in one of the two weeks to compare" in html

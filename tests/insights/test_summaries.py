@@ -192,6 +192,19 @@ def test_a_day_without_signals_is_closed_too_with_its_sleep() -> None:
     assert day.last("day_stress_minutes") is None  # unknown, not 0
 
 
+def test_a_day_of_exercise_only_publishes_its_active_minutes() -> None:
+    # The stress score is unknown during exercise: a day of only a run has no measured
+    # minutes, yet the sensor was worn and the minutes are known.
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 7, 0), store)
+    day.signals(local(2026, 7, 1, 7, 0), stress_score=None, activity_state="active", hr=150.0)
+    day.signals(local(2026, 7, 1, 7, 45), activity_state=None, hr=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert (kept.measured_minutes, kept.active_minutes, kept.worn) == (0, 45, True)
+    assert day.last("day_active_minutes") == 45
+
+
 class CountingStore(Store):
     """A real in-memory store that counts the saves of a day's minutes and the minute bins
     each write encodes."""
