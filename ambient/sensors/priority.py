@@ -11,6 +11,11 @@ every reading from reading times alone (so it replays identically in a simulatio
 
 When the strap slips off and stops sending RR, the watch takes over ``stale_after_s`` later;
 when the strap comes back, it wins again at once.
+
+Two devices on one chest see the same heartbeats. When the beats counted pass from one to the
+other (at the start, or when the preferred strap returns with the beats it held), a beat of
+the new device ending less than half its interval after the last beat counted is one already
+counted from the other, and is dropped: every heartbeat counts once.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ class SourceArbiter:
             self._people.setdefault(person, {})[source] = _SourceState(priority)
         # one device for a person needs no arbitration
         self._people = {p: s for p, s in self._people.items() if len(s) > 1}
+        #: Per person: the time and source of the last beat counted.
+        self._last_beat: dict[str, tuple[float, str]] = {}
         self.rejected = 0
 
     @classmethod
@@ -72,9 +79,21 @@ class SourceArbiter:
         if reading.metric == RR:
             state.last_rr = reading.time
         accepted = self.active(reading.person, reading.time) == reading.source
+        if accepted and reading.metric == RR:
+            accepted = self._new_heartbeat(reading)
         if not accepted:
             self.rejected += 1
         return accepted
+
+    def _new_heartbeat(self, beat: Reading) -> bool:
+        """Whether ``beat`` is not a heartbeat already counted from another source (one
+        source's own beats are all new, however close its back-computed times)."""
+        last = self._last_beat.get(beat.person)
+        half_interval_s = beat.value / 2000.0
+        if last is not None and last[1] != beat.source and beat.time < last[0] + half_interval_s:
+            return False
+        self._last_beat[beat.person] = (beat.time, beat.source)
+        return True
 
     def active(self, person: str, now: float) -> str | None:
         """The source whose readings count for ``person`` at ``now`` (``None``: none live)."""

@@ -63,3 +63,44 @@ def test_arbitrated_sink_forwards_only_accepted_readings() -> None:
     arbitrated.put_nowait(_r(0.5, "watch"))
     arbitrated.put_nowait(_r(1.0, "strap", HR))
     assert [r.source for r in sink.readings] == ["strap", "strap"]
+
+
+BEAT_S = 0.8  # one heart, beating every 0.8 s: heartbeat i ends at i * BEAT_S
+
+
+def _notifications(
+    source: str, latency_s: float, beats: range, per_notification: int = 1
+) -> list[tuple[float, list[Reading]]]:
+    """(arrival time, RR readings) of a strap's notifications for heartbeats ``beats``: each
+    arrives ``latency_s`` after its last beat, and its beats are back-computed from there."""
+    notifications = []
+    indices = list(beats)
+    for start in range(0, len(indices), per_notification):
+        group = indices[start : start + per_notification]
+        notified_at = group[-1] * BEAT_S + latency_s
+        times = [notified_at - back * BEAT_S for back in reversed(range(len(group)))]
+        readings = [Reading(t, "alex", RR, BEAT_S * 1000, source) for t in times]
+        notifications.append((notified_at, readings))
+    return notifications
+
+
+def test_each_heartbeat_counts_once_when_two_straps_hand_over_and_back() -> None:
+    """Two RR straps on one chest; the backup's notifications come sooner. At the start, and
+    when the preferred strap returns with the two beats it held, the beats it sends that the
+    backup already gave are the same heartbeats: they are not counted a second time."""
+    arbiter = SourceArbiter([("alex", "h10", 1), ("alex", "hrm_pro", 0)], stale_after_s=10.0)
+    latency_s = {"h10": 0.3, "hrm_pro": 0.05}
+    notifications = sorted(
+        _notifications("hrm_pro", latency_s["hrm_pro"], range(60))
+        + _notifications("h10", latency_s["h10"], range(11))  # slips off after heartbeat 10
+        + _notifications("h10", latency_s["h10"], range(39, 60), per_notification=2),
+        key=lambda notification: notification[0],
+    )
+    counted = [r for _, readings in notifications for r in readings if arbiter.accept(r)]
+
+    heartbeats = [round((r.time - latency_s[r.source]) / BEAT_S) for r in counted]
+    assert len(heartbeats) == len(set(heartbeats))
+    by_source = dict(zip(heartbeats, (r.source for r in counted), strict=True))
+    # the backup fills the strap's absence once it is 10 s old, and yields when it is back
+    assert {by_source[h] for h in range(24, 39)} == {"hrm_pro"}
+    assert {by_source[h] for h in range(41, 60)} == {"h10"}
