@@ -3,7 +3,8 @@
 - An episode is *found* when the rule fires between its start and 60 s after its end; the
   *latency* is from its start to the first such firing.
 - A *false alarm* is a firing in calm time: the labelled baseline, and rest more than 5 minutes
-  after an episode (until the next one starts or the recording ends).
+  after an episode (until the next one starts or the recording ends); no episode, nor its
+  5 minutes after, is ever calm.
 - A signal is *unknown* for the share of the recording it had no value, by the reason it gave.
 """
 
@@ -69,15 +70,31 @@ class DetectionScore:
 
 
 def calm_spans(labels: Labels, end_s: float) -> list[Span]:
-    """The baseline, and each stretch from 5 min after an episode to the next (or the end)."""
+    """The baseline, and rest from 5 min after an episode, never inside an episode or its
+    5 min after (a baseline written over an episode, episodes that overlap)."""
     spans: list[Span] = []
     if labels.baseline is not None:
         spans.append((labels.baseline[0], min(labels.baseline[1], end_s)))
-    starts = [start for start, _ in labels.episodes]
-    for index, (_, episode_end) in enumerate(labels.episodes):
-        later = [s for s in starts[index + 1 :] if s > episode_end]
-        spans.append((episode_end + CALM_AFTER_EPISODE_S, min([end_s, *later])))
-    return _merged([(a, b) for a, b in spans if b > a])
+    busy = _merged([(start, end + CALM_AFTER_EPISODE_S) for start, end in labels.episodes])
+    if labels.episodes:
+        first_end = min(end for _, end in labels.episodes)
+        spans.append((first_end + CALM_AFTER_EPISODE_S, end_s))
+    return _without(_merged([(a, b) for a, b in spans if b > a]), busy)
+
+
+def _without(spans: list[Span], holes: list[Span]) -> list[Span]:
+    """``spans`` with ``holes`` cut out (both sorted and merged)."""
+    left: list[Span] = []
+    for start, end in spans:
+        for hole_start, hole_end in holes:
+            if hole_end <= start or hole_start >= end:
+                continue
+            if hole_start > start:
+                left.append((start, hole_start))
+            start = max(start, hole_end)
+        if end > start:
+            left.append((start, end))
+    return left
 
 
 def _merged(spans: list[Span]) -> list[Span]:

@@ -77,3 +77,13 @@ def test_unknown_time_is_counted_by_reason_up_to_the_end() -> None:
         "exercise": 35.0,
     }
     assert unknown_seconds([], 100.0) == {"no data": 100.0}
+
+
+def test_calm_never_covers_an_episode_or_its_five_minutes_after() -> None:
+    # A baseline written over an episode, and an episode inside a longer one: a firing inside
+    # either episode is found, never also a false alarm.
+    overlapping = Labels(episodes=((100.0, 1000.0), (200.0, 300.0)), baseline=(0.0, 400.0))
+    assert calm_spans(overlapping, 2000.0) == [(0.0, 100.0), (1300.0, 2000.0)]
+    result = score(overlapping, [350.0, 700.0], 2000.0)
+    assert result.found == 2
+    assert result.false_alarms == 0
