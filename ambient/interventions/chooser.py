@@ -72,12 +72,16 @@ class CalmingChooser:
             or OptionBelief.from_prior(option.id, prior_for(_action_kinds(option.actions)))
             for option in step.options
         ]
+        # Options since removed from the config are never chosen, but their episodes still
+        # tell how noisy the person's responses are (as `ambient insights` counts them).
+        configured = {option.id for option in step.options}
+        removed = [belief for option, belief in stored.items() if option not in configured]
         choice = choose(
-            beliefs,
+            beliefs + removed,
             floor=step.floor,
             rng=self._rng,
             pinned=step.pin,
-            banned=frozenset(step.ban),
+            banned=frozenset(step.ban) | {belief.option for belief in removed},
         )
         if choice is None:
             return CalmingDecision(None, "every option is banned", {})

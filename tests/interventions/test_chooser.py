@@ -14,6 +14,8 @@ from ambient.clock import VirtualClock
 from ambient.config.actions import ChooseCalming
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.explain import Policy, probabilities_now
+from ambient.interventions.learner import PRIORS, OptionBelief
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.store import Store
 
@@ -119,6 +121,27 @@ def test_a_store_damaged_under_the_episodes_still_gives_a_choice_on_the_priors(
         "image is malformed): move it and its -wal and -shm files aside to start with a new one, "
         "or put back a copy"
     ]
+
+
+def test_an_option_removed_from_the_config_is_never_chosen_and_insights_show_the_same_odds(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
+) -> None:
+    # "walk" was an option once: its episodes still tell how noisy the person's responses
+    # are, for the daemon and for `ambient insights` alike.
+    calming, book, _ = chooser
+    walk = OptionBelief.from_prior("walk", PRIORS["other"])
+    for response in (2.5, -2.0, 2.8, -2.6):
+        walk = walk.observe(response)
+    breathe = OptionBelief.from_prior("breathe", PRIORS["other"]).observe(0.6)
+    book.save_beliefs("alex", "calm", {"walk": walk, "breathe": breathe})
+
+    decision = calming.decide(step(), "calm", "alex")
+    assert set(decision.probabilities) == {"breathe", "quiet"}
+    policy = Policy(
+        ("breathe", "quiet"), priors=dict.fromkeys(("breathe", "quiet"), PRIORS["other"])
+    )
+    shown = probabilities_now(policy.with_priors(book.beliefs("alex", "calm")), policy)
+    assert decision.probabilities == pytest.approx(shown)
 
 
 def test_pinned_and_banned_options_are_honoured(
