@@ -19,6 +19,12 @@ ACTIVE_DAY_MIN = 30.0
 WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
+def signed(value: float, digits: int = 1) -> str:
+    """``+0.6`` / ``-0.3``, and a value that rounds to zero as ``0.0`` (never ``-0.0``)."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 @dataclass(frozen=True)
 class Observation:
     text: str
@@ -157,8 +163,8 @@ def _options(learned: Sequence[Mapping[str, Any]]) -> Observation | None:
     if best_mean - last_mean < 0.2:  # SD units: smaller differences are noise here
         return None
     return Observation(
-        f"Your HRV rose most after {best}: {best_mean:+.1f} SD on average over "
-        f"{len(measured[best])} times, against {last_mean:+.1f} SD after {last} "
+        f"Your HRV rose most after {best}: {signed(best_mean)} SD on average over "
+        f"{len(measured[best])} times, against {signed(last_mean)} SD after {last} "
         f"({len(measured[last])} times).",
         best_mean - last_mean,
     )

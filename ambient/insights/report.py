@@ -16,7 +16,7 @@ from typing import Any
 
 from ambient.config.insights import TrendConfig
 from ambient.insights.days import week_label
-from ambient.insights.observations import observations
+from ambient.insights.observations import observations, signed
 from ambient.insights.summaries import DaySummary
 from ambient.insights.trends import comparable_days, hrv_trend
 
@@ -202,7 +202,7 @@ def _measured_section(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> lis
     for e in learned:
         when = datetime.fromtimestamp(float(e["start"]), zone)
         if e.get("usable") and e.get("response_sd") is not None:
-            response = f"{float(e['response_sd']):+.1f} SD"
+            response = f"{signed(float(e['response_sd']))} SD"
         else:
             response = "not measured" + (f" ({e['reason']})" if e.get("reason") else "")
         out.append(

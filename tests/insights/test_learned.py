@@ -69,3 +69,21 @@ def test_the_report_shows_the_responses_and_which_option_helped_most() -> None:
         "Your HRV rose most after breathing: +0.6 SD on average over 4 times, "
         "against +0.1 SD after lights (4 times)." in html
     )
+
+
+def test_a_response_that_rounds_to_zero_reads_0_0_sd_not_minus_0_0() -> None:
+    store = Store(None)
+    book = EpisodeBook(store)
+    for k in range(3):
+        day = MONDAY + timedelta(days=k)
+        for option, hour, change in (("breathing", 10, 0.5), ("lights", 16, -0.04)):
+            episode = book.open("alex", "calm", option, at(day, hour), {"hour": hour})
+            book.record_response(episode, EpisodeResponse(change, -0.2, True, ""), at(day, 17))
+    learned = learned_weeks(store, "alex", MONDAY, BERLIN)
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    html = render_week(
+        "Alex", kept, MONDAY, TrendConfig(), plots.week_bars, plots.hrv_band, learned, BERLIN
+    )
+    assert "<td>lights</td><td>0.0 SD</td>" in html
+    assert "against 0.0 SD after lights (3 times)" in html
+    assert "-0.0" not in html
