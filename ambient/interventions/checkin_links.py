@@ -153,7 +153,7 @@ class MqttCheckIns:
         person = self._person(message)
         if person is None:
             return
-        answer, episode = _parse_answer(message.payload)
+        answer, episode = parse_answer(message.payload)
         if not self._checkins.answer(person, answer, episode, "mqtt"):
             _LOGGER.info(
                 "Check-in answer on %s matched no open question (expected one of %s)",
@@ -165,7 +165,7 @@ class MqttCheckIns:
         """``<root>/checkin``: JSON naming the episode (what the shipped blueprint sends)."""
         if message.retain:
             return
-        answer, episode = _parse_answer(message.payload)
+        answer, episode = parse_answer(message.payload)
         if episode is None:
             _LOGGER.warning(
                 "Check-in answer on %s names no episode: send "
@@ -182,7 +182,7 @@ class MqttCheckIns:
             self._moods.give(person, message.payload.decode("utf-8", "replace"), "mqtt")
 
 
-def _parse_answer(payload: bytes) -> tuple[str, int | None]:
+def parse_answer(payload: bytes) -> tuple[str, int | None]:
     """``calmer`` -> ("calmer", None); ``{"answer": "calmer", "episode": 12}`` -> ("calmer", 12).
     What is neither gives an empty answer, which matches no question."""
     text = payload.decode("utf-8", "replace").strip()
@@ -197,4 +197,6 @@ def _parse_answer(payload: bytes) -> tuple[str, int | None]:
     episode = document.get("episode")
     if isinstance(episode, str):
         episode = episode_number(episode)
-    return str(document.get("answer", "")), episode if isinstance(episode, int) else None
+    # JSON's true is an int to Python: it must not answer episode 1.
+    known = isinstance(episode, int) and not isinstance(episode, bool)
+    return str(document.get("answer", "")), episode if known else None

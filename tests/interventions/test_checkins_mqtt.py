@@ -24,6 +24,7 @@ from ambient.connections.mqtt import MqttConnection
 from ambient.counters import Counters
 from ambient.hub import Hub
 from ambient.interventions.checkin_book import CheckInBook
+from ambient.interventions.checkin_links import parse_answer
 from ambient.interventions.checkin_wiring import add_check_ins, add_entity
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
@@ -181,6 +182,23 @@ async def test_an_answer_naming_no_possible_episode_is_not_a_handler_error(
     assert counters.get("mqtt:ambient/test/checkin", "handler_error") == 0
     assert counters.get("mqtt:ambient/test/checkin/+", "handler_error") == 0
     assert checkins.counts["answered"] == 0
+
+
+@pytest.mark.parametrize(
+    ("payload", "read"),
+    [
+        (b" calmer\n", ("calmer", None)),
+        (b'{"answer": "worse", "episode": 12}', ("worse", 12)),
+        (b'{"answer": "worse", "episode": "12"}', ("worse", 12)),
+        (b'{"answer": "worse", "episode": true}', ("worse", None)),
+        (b'{"answer": "worse", "episode": 1.0}', ("worse", None)),
+        (b'{"answer": "worse", "episode": [12]}', ("worse", None)),
+    ],
+)
+def test_an_answer_names_an_episode_only_by_its_number(
+    payload: bytes, read: tuple[str, int | None]
+) -> None:
+    assert parse_answer(payload) == read
 
 
 async def _forward(client: Any, collector: Collector) -> None:
