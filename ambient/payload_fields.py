@@ -14,8 +14,9 @@ from typing import Any, Final
 
 #: Larger payloads are refused before decoding: no sensor sends a 16 KiB heart rate.
 MAX_PAYLOAD_BYTES: Final = 16 * 1024
-#: A numeric timestamp above this is in milliseconds, not seconds (year 5138 in seconds).
-_MILLISECOND_TIMESTAMPS_ABOVE: Final = 1e11
+#: A numeric timestamp above each bound is in the finer unit (each bound is the year 5138 in
+#: the coarser one): divisors, finest first, to seconds.
+_TIMESTAMP_UNITS: Final = ((1e17, 1e9), (1e14, 1e6), (1e11, 1e3))
 #: Timestamps before 2000-01-01 UTC are a broken sensor clock, not a reading's real time.
 EARLIEST_TIMESTAMP: Final = 946_684_800.0
 #: Deeper nesting is refused before decoding: no sensor nests a reading more than a few levels,
@@ -130,8 +131,8 @@ def to_numbers(value: Any, where: str) -> tuple[float, ...]:
 
 
 def to_timestamp(value: Any, where: str) -> float:
-    """Unix seconds or milliseconds, or an ISO 8601 string (naive means local time); not
-    before :data:`EARLIEST_TIMESTAMP`."""
+    """Unix seconds, milliseconds, microseconds or nanoseconds (told apart by size), or an
+    ISO 8601 string (naive means local time); not before :data:`EARLIEST_TIMESTAMP`."""
     if isinstance(value, str) and not _looks_numeric(value):
         try:
             parsed = datetime.fromisoformat(value.strip())
@@ -143,7 +144,11 @@ def to_timestamp(value: Any, where: str) -> float:
             number = to_number(value, where)
         except PayloadError as exc:
             raise PayloadError("bad_timestamp", exc.detail) from None
-        seconds = number / 1000.0 if number > _MILLISECOND_TIMESTAMPS_ABOVE else number
+        seconds = number
+        for above, per_second in _TIMESTAMP_UNITS:
+            if number > above:
+                seconds = number / per_second
+                break
     if seconds < EARLIEST_TIMESTAMP:
         raise PayloadError("bad_timestamp", f"{where} is before the year 2000")
     return seconds

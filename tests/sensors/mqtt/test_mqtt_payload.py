@@ -87,6 +87,15 @@ def test_timestamps_in_seconds_milliseconds_and_iso() -> None:
     assert parse_payload(iso, "v", "t").timestamp == 1700000000.0
 
 
+def test_timestamps_in_microseconds_and_nanoseconds() -> None:
+    # what time.time_ns() (and InfluxDB / Telegraf style publishers) and some ESP32 clocks give
+    micros = parse_payload(b'{"v": 1, "t": 1700000000250000}', "v", "t")
+    assert micros.timestamp == pytest.approx(1700000000.25)
+    nanos = parse_payload(b'{"v": 1, "t": 1700000000250000000}', "v", "t")
+    assert nanos.timestamp == pytest.approx(1700000000.25)
+    assert parse_payload(b'{"v": 1, "t": "1700000000250000"}', "v", "t") == micros
+
+
 def test_bad_and_missing_timestamps() -> None:
     assert reason_of(b'{"v": 1, "t": "yesterday"}', "v", "t") == "bad_timestamp"
     assert reason_of(b'{"v": 1, "t": null}', "v", "t") == "bad_timestamp"
