@@ -57,6 +57,11 @@ class Clock(ABC):
     failed_callbacks: int = 0
     #: Told the name of each callback that raised (the daemon counts it in its counters).
     on_callback_failure: Callable[[str], None] | None = None
+    #: How long a wait for a wall-clock time (a time or cron trigger) sleeps before it reads the
+    #: clock again. Timers run on the loop's monotonic time, but the wall clock can be stepped
+    #: under them: a Raspberry Pi has no real-time clock and starts at its last shutdown's time
+    #: (or 1970) until NTP steps it, sometimes by days. None: this clock is never stepped.
+    wall_check_s: float | None = 60.0
 
     @abstractmethod
     def now(self) -> float:
@@ -169,6 +174,7 @@ class VirtualClock(Clock):
     """
 
     virtual = True
+    wall_check_s = None
 
     #: Loop turns given when the loop's ready queue cannot be seen (not CPython's loop).
     SETTLE_ROUNDS = 8
@@ -178,8 +184,10 @@ class VirtualClock(Clock):
     #: Calls of ``run_until`` that may pass without a loop turn when nothing is ready.
     MAX_TURNS_SKIPPED = 100
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, wall_check_s: float | None = None) -> None:
+        """``wall_check_s``: as on a live clock, for a test that steps this one (:meth:`step`)."""
         self._now = start
+        self.wall_check_s = wall_check_s
         # A heap of (when, sequence, timer): tuples compare in C, earliest first, ties in the
         # order they were set.
         self._timers: list[tuple[float, int, _VirtualTimer]] = []
@@ -196,6 +204,17 @@ class VirtualClock(Clock):
         timer = _VirtualTimer(now if now > when else when, callback)  # `max`, written out
         heapq.heappush(self._timers, (timer.when, next(self._seq), timer))
         return timer
+
+    def step(self, by_s: float) -> None:
+        """The wall clock is stepped by ``by_s`` (NTP after a boot; negative: back) while the
+        timers set keep their remaining delays, as a live clock's do on the loop's monotonic
+        time: what happens to a Raspberry Pi's clock, in a test."""
+        self._now += by_s
+        shifted = [(when + by_s, seq, timer) for when, seq, timer in self._timers]
+        for when, _, timer in shifted:
+            timer.when = when
+        heapq.heapify(shifted)
+        self._timers = shifted
 
     def next_due(self) -> float | None:
         """When the next live timer is due, or ``None`` when nothing is scheduled."""

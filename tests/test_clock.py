@@ -132,6 +132,23 @@ def test_each_clock_answers_what_its_users_ask() -> None:
     assert real.for_outside_links() is real
     assert virtual.for_outside_links() is virtual
     assert type(scaled.for_outside_links()) is RealClock  # brokers answer in real time
+    # The live clocks can be stepped under their timers (NTP): wall-clock waits look again.
+    assert [c.wall_check_s for c in (real, scaled, virtual)] == [60.0, 60.0, None]
+
+
+def test_a_stepped_virtual_clock_moves_now_and_keeps_the_timers_remaining_delays() -> None:
+    """As a live clock stepped by NTP: ``now`` jumps, a timer still runs after its delay."""
+    clock = VirtualClock(1000.0)
+    fired: list[float] = []
+    clock.call_later(30.0, lambda: fired.append(clock.now()))
+    clock.call_later(10.0, lambda: fired.append(clock.now()))
+    clock.step(86400.0)
+    assert clock.now() == 87400.0
+    clock.advance_to(87420.0)
+    assert fired == [87410.0]
+    clock.step(-86400.0)  # back again: the 30 s timer has 10 s left
+    clock.advance_to(1030.0)
+    assert fired == [87410.0, 1030.0]
 
 
 async def test_reaching_a_time_on_a_virtual_clock_moves_it_there() -> None:

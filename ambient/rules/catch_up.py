@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 ScheduledTrigger = TimeTriggerConfig | CronTriggerConfig
 
+#: Why fire times were missed: ambient was not running (a restart), or the wall clock jumped
+#: over them while it was (NTP stepping a Raspberry Pi's clock forward after a boot).
+NOT_RUNNING = "missed while ambient was not running"
+CLOCK_STEP = "missed in a step of the clock"
+
 #: At most this many missed fire times are counted for the trace (a minutely cron and a long
 #: ``catch_up`` would otherwise be walked one by one).
 _MAX_COUNTED = 1_000
@@ -82,10 +87,12 @@ def missed(
     return Missed(last, max(1, sum(1 for t in times if now - t <= catch_up_s)), older)
 
 
-def caught_up(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo) -> str:
+def caught_up(
+    trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo, why: str = NOT_RUNNING
+) -> str:
     """``time 22:30, caught up 7.0 s late (missed while ambient was not running)``."""
     what = describe.scheduled(trigger, missed.last_at, zone)
-    notes = ["missed while ambient was not running"]
+    notes = [why]
     if missed.in_time > 1:
         more = " or more" if missed.in_time >= _MAX_COUNTED else ""
         notes.append(f"{missed.in_time}{more} missed fire times, fired once")
@@ -94,13 +101,15 @@ def caught_up(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinf
     return f"{what}, caught up {late_text(now - missed.last_at)} late ({'; '.join(notes)})"
 
 
-def skipped(trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo) -> str:
+def skipped(
+    trigger: ScheduledTrigger, missed: Missed, now: float, zone: tzinfo, why: str = NOT_RUNNING
+) -> str:
     """``time 22:30 missed while ambient was not running: due 3h ago, catch_up 5min;
     skipped``."""
     what = describe.scheduled(trigger, missed.last_at, zone)
     limit = duration_text(trigger.catch_up) if trigger.catch_up > 0 else "0 (off)"
     due = late_text(now - missed.last_at)
-    return f"{what} missed while ambient was not running: due {due} ago, catch_up {limit}; skipped"
+    return f"{what} {why}: due {due} ago, catch_up {limit}; skipped"
 
 
 def late_text(seconds: float) -> str:

@@ -101,15 +101,31 @@ def last_fire_time(
 
 
 class Schedule:
-    """Keeps one CronTrigger armed on the clock, calling ``fire(when)`` at each fire time."""
+    """Keeps one CronTrigger armed on the wall clock, calling ``fire(when)`` at each fire time.
+
+    Timers run on the loop's monotonic time, so the wall clock is read again at least every
+    ``clock.wall_check_s``: after a step back (NTP finding the clock ahead) the schedule waits
+    for its fire time on the wall, and never fires one it fired before; after a step forward
+    (a Raspberry Pi booted at its last shutdown's time) it calls ``passed(now)`` for the fire
+    times the step jumped over, instead of firing each of them in a burst, and goes on from now.
+    """
+
+    #: Later than this past its fire time, a timer was not late: the clock was stepped.
+    LATE_S = 60.0
 
     def __init__(
-        self, clock: Clock, trigger: CronTrigger, zone: tzinfo, fire: Callable[[float], None]
+        self,
+        clock: Clock,
+        trigger: CronTrigger,
+        zone: tzinfo,
+        fire: Callable[[float], None],
+        passed: Callable[[float], None],
     ) -> None:
         self._clock = clock
         self._trigger = trigger
         self._zone = zone
         self._fire = fire
+        self._passed = passed
         self._handle: TimerHandle | None = None
         self.next_at: float | None = None
 
@@ -118,18 +134,36 @@ class Schedule:
         self.next_at = next_fire_time(
             self._trigger, self._zone, self._clock.now() if after is None else after
         )
-        if self.next_at is not None:
-            self._handle = self._clock.call_at(self.next_at, self._due)
+        self._wait()
 
     def cancel(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
 
-    def _due(self) -> None:
-        when = self.next_at
+    def _wait(self) -> None:
+        """Sleep until the fire time, or until it is time to read the wall clock again."""
+        if self.next_at is None:
+            return
+        at = self.next_at
+        check_s = self._clock.wall_check_s
+        if check_s is not None:
+            at = min(at, self._clock.now() + check_s)
+        self._handle = self._clock.call_at(at, self._look)
+
+    def _look(self) -> None:
         self._handle = None
+        when = self.next_at
         if when is None:
+            return
+        now = self._clock.now()
+        if now < when:  # not due on the wall clock (or it was stepped back): wait on
+            self._wait()
+            return
+        following = next_fire_time(self._trigger, self._zone, when)
+        if now - when > self.LATE_S or (following is not None and following <= now):
+            self.arm(after=now)  # stepped forward over fire times: no burst of them
+            self._passed(now)
             return
         self.arm(after=when)
         self._fire(when)

@@ -15,12 +15,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from ambient.clock import Clock
 from ambient.config.conditions import ConditionConfig
 from ambient.counters import Counters
 from ambient.rules import describe
 from ambient.rules.catch_up import (
+    CLOCK_STEP,
+    NOT_RUNNING,
     Missed,
     ScheduledTrigger,
     caught_up,
@@ -32,6 +35,9 @@ from ambient.rules.firing import Firing
 from ambient.rules.resume import ResumeGrace, condition_inputs
 from ambient.rules.rule import Rule
 from ambient.rules.schedule import Schedule, cron_triggers
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,7 +109,11 @@ class ScheduledTriggers:
             recorded = True
             for cron in crons:
                 schedule = Schedule(
-                    self.clock, cron, self._zone, self._on_time(rule, index, trigger, key)
+                    self.clock,
+                    cron,
+                    self._zone,
+                    self._on_time(rule, index, trigger, key),
+                    self._on_step(rule, index, trigger, crons, key),
                 )
                 schedule.arm(after=now)  # from where the missed ones ended: no gap
                 rule.schedules.append(schedule)
@@ -133,19 +143,45 @@ class ScheduledTriggers:
 
         return fire
 
-    def _catch_up(self, rule: Rule, index: int, trigger: ScheduledTrigger, found: Missed) -> None:
+    def _on_step(
+        self,
+        rule: Rule,
+        index: int,
+        trigger: ScheduledTrigger,
+        crons: Sequence[CronTrigger],
+        key: str,
+    ) -> Callable[[float], None]:
+        def passed(now: float) -> None:
+            """The wall clock jumped forward over fire times: they were missed, as in a
+            restart (one of several schedules of a trigger finds them, the others nothing)."""
+            handled_at = rule.fire_times.get(key, now)
+            found = missed(crons, self._zone, handled_at, now, trigger.catch_up)
+            if found is not None:
+                self._catch_up(rule, index, trigger, found, CLOCK_STEP)
+                self._save(rule)
+
+        return passed
+
+    def _catch_up(
+        self,
+        rule: Rule,
+        index: int,
+        trigger: ScheduledTrigger,
+        found: Missed,
+        why: str = NOT_RUNNING,
+    ) -> None:
         key = schedule_key(trigger)
         label = describe.trigger_label(trigger, index)
         now = self.clock.now()
         if not found.fires:
             _handled(rule, key, now)
             self._counters.increment(COUNTER_SCOPE, "catch_up_skipped")
-            reason = skipped(trigger, found, now, self._zone)
+            reason = skipped(trigger, found, now, self._zone, why)
             self._trace(rule, "suppressed", reason, rule.config.person, label)
             return
         waits = [p for p in self._scope(rule) if condition_inputs(rule.config.conditions, p)]
         if not waits or not self._grace.active():
-            self._fire_late(rule, index, trigger, found, now)
+            self._fire_late(rule, index, trigger, found, now, why)
             return
         task = asyncio.get_running_loop().create_task(
             self._fire_when_known(rule, index, trigger, found, now, waits)
@@ -170,13 +206,19 @@ class ScheduledTriggers:
             _LOGGER.exception("Rule %s: the late firing of %s failed", rule.id, found.last_at)
 
     def _fire_late(
-        self, rule: Rule, index: int, trigger: ScheduledTrigger, found: Missed, started: float
+        self,
+        rule: Rule,
+        index: int,
+        trigger: ScheduledTrigger,
+        found: Missed,
+        started: float,
+        why: str = NOT_RUNNING,
     ) -> None:
         """Fire once for the missed fire times; everything up to the start is handled."""
         _handled(rule, schedule_key(trigger), started)
         self._counters.increment(COUNTER_SCOPE, "catch_up_fired")
         now = self.clock.now()
-        reason = caught_up(trigger, found, now, self._zone)
+        reason = caught_up(trigger, found, now, self._zone, why)
         _LOGGER.info("Rule %s: %s", rule.id, reason)
         label = describe.trigger_label(trigger, index)
         self._fire_for_scope(rule, Firing(index, trigger.id, label, reason), now)

@@ -82,11 +82,15 @@ class Harness:
     """A RuleEngine on a VirtualClock with dict signals, a recording performer and traces."""
 
     def __init__(
-        self, config: AmbientConfig, store: Store | None = None, start: float = T0
+        self,
+        config: AmbientConfig,
+        store: Store | None = None,
+        start: float = T0,
+        clock: VirtualClock | None = None,
     ) -> None:
         self.config = config
         self.t0 = start
-        self.clock = VirtualClock(start)
+        self.clock = clock if clock is not None else VirtualClock(start)
         self.store = store if store is not None else Store(None)
         self.signals = DictSignals()
         self.performer = RecordingPerformer()
