@@ -51,6 +51,7 @@ def load_labels_file(path: Path) -> dict[str, Labels]:
     except UnicodeDecodeError as exc:
         raise LabelsError(f"{path}: not text (byte {exc.start} is not UTF-8)") from None
     by_subject: dict[str, Labels] = {}
+    line_of_subject: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -68,6 +69,11 @@ def load_labels_file(path: Path) -> dict[str, Labels]:
         subject = row.get("subject")
         if not isinstance(subject, str) or not subject:
             raise LabelsError(f"{where}: `subject` (the recording's file stem) is missing")
+        if subject in line_of_subject:  # one of them would be dropped unseen
+            raise LabelsError(
+                f"{where}: `{subject}` is labelled twice (first at line {line_of_subject[subject]})"
+            )
+        line_of_subject[subject] = number
         by_subject[subject] = labels_from_json(row, where)
     return by_subject
 
@@ -76,17 +82,25 @@ def labels_from_json(row: Mapping[str, Any], where: str) -> Labels:
     tasks = row.get("tasks")
     if not isinstance(tasks, list):
         raise LabelsError(f"{where}: `tasks` must be a list of [start, end] pairs")
-    episodes = tuple(_span(task, f"{where}: tasks[{i}]") for i, task in enumerate(tasks))
+    episodes = [_span(task, f"{where}: tasks[{i}]") for i, task in enumerate(tasks)]
     baseline = row.get("baseline")
     end = row.get("end")
     if end is not None and not _number(end):
         raise LabelsError(f"{where}: `end` must be a number of seconds")
-    names = row.get("task_names", [])
+    names = row.get("task_names")
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) != len(episodes)
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise LabelsError(f"{where}: `task_names` must be a list of texts, one name per task")
+    # In time order, each episode keeping its name.
+    order = sorted(range(len(episodes)), key=episodes.__getitem__)
     return Labels(
-        episodes=tuple(sorted(episodes)),
+        episodes=tuple(episodes[i] for i in order),
         baseline=None if baseline is None else _span(baseline, f"{where}: baseline"),
         end=None if end is None else float(end),
-        episode_names=tuple(str(n) for n in names) if isinstance(names, list) else (),
+        episode_names=() if names is None else tuple(names[i] for i in order),
     )
 
 

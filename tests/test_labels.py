@@ -49,6 +49,9 @@ def test_a_labels_file_gives_labels_by_subject(tmp_path: Path) -> None:
         ('{"subject": "S1", "tasks": [], "end": "late"}', "`end` must be a number"),
         ('{"subject": "S1", "tasks": [], "n": 1' + "0" * 5000 + "}", "bad JSON (a number too"),
         ("[" * 100_000 + "]" * 100_000, "bad JSON (a number too long, or nesting too deep)"),
+        ('{"subject": "S01", "tasks": [[1, 2]]}', "`S01` is labelled twice (first at line 1)"),
+        ('{"subject": "S1", "tasks": [[1, 2]], "task_names": "a"}', "one name per task"),
+        ('{"subject": "S1", "tasks": [[1, 2]], "task_names": ["a", "b"]}', "one name per task"),
     ],
 )
 def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, problem: str) -> None:
@@ -58,6 +61,14 @@ def test_a_bad_line_names_file_and_line(tmp_path: Path, line: str, problem: str)
         load_labels_file(path)
     assert str(error.value).startswith(f"{path}:2: ")
     assert problem in str(error.value)
+
+
+def test_tasks_written_out_of_order_keep_their_names(tmp_path: Path) -> None:
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"subject": "S1", "tasks": [[600, 900], [1, 2]], "task_names": ["b", "a"]}')
+    labels = load_labels_file(path)["S1"]
+    assert labels.episodes == ((1.0, 2.0), (600.0, 900.0))
+    assert labels.episode_names == ("a", "b")
 
 
 def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
