@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from ambient.payload_fields import (
     MAX_NESTING,
+    PayloadError,
     decode,
     load_json,
     lookup,
@@ -68,11 +69,16 @@ def parse_payload(
         stripped = text.strip()
         if stripped.startswith("["):
             return _parsed(to_numbers(load_json(stripped), "the payload"), None)
+        if stripped.startswith("{"):
+            load_json(stripped)  # bad JSON is bad_json; an object wants a `value:` path
+            raise _object_without_path()
         return _parsed((to_number(stripped, "the payload"),), None)
     document = _short_object(text)
     if document is None:
         document = load_json(text)
     if value_path is None:
+        if isinstance(document, dict):
+            raise _object_without_path()
         values = to_numbers(document, "the payload")
     else:
         values = to_numbers(lookup(document, value_path), f"`{value_path}`")
@@ -80,6 +86,14 @@ def parse_payload(
     if timestamp_path is not None:
         timestamp = to_timestamp(lookup(document, timestamp_path), f"`{timestamp_path}`")
     return _parsed(values, timestamp)
+
+
+def _object_without_path() -> PayloadError:
+    """A JSON object where no `value:` path says which field is the number (a Zigbee2MQTT
+    device configured as a plain number): the detail says what to set."""
+    return PayloadError(
+        "not_a_number", "the payload is a JSON object; `value:` names the field holding the number"
+    )
 
 
 def _short_object(text: str) -> Any | None:

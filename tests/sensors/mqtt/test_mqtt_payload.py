@@ -80,6 +80,16 @@ def test_bad_payloads_have_precise_reasons(payload: bytes, value: str | None, re
     assert reason_of(payload, value) == reason
 
 
+def test_a_json_object_without_a_value_path_says_to_give_one() -> None:
+    # a Zigbee2MQTT device's message, configured as if it were a plain number
+    for timestamp in (None, "last_seen"):
+        with pytest.raises(PayloadError) as caught:
+            parse_payload(b'{"heart_rate": 72, "last_seen": 1764180000}', None, timestamp)
+        assert caught.value.reason == "not_a_number"
+        assert "JSON object" in caught.value.detail
+        assert "`value:`" in caught.value.detail
+
+
 def test_timestamps_in_seconds_milliseconds_and_iso() -> None:
     assert parse_payload(b'{"v": 1, "t": 1700000000}', "v", "t").timestamp == 1700000000.0
     assert parse_payload(b'{"v": 1, "t": 1700000000500}', "v", "t").timestamp == 1700000000.5
@@ -127,6 +137,9 @@ def test_nesting_is_refused_past_a_fixed_depth_on_every_python() -> None:
     assert load_json(bracket_text)["hr"] == 70
 
 
+OBJECT_WITHOUT_PATH = "the payload is a JSON object; `value:` names the field holding the number"
+
+
 def general_path(
     payload: bytes, value: str | None, timestamp: str | None
 ) -> tuple[tuple[float, ...], float | None]:
@@ -137,9 +150,14 @@ def general_path(
         stripped = text.strip()
         if stripped.startswith("["):
             return to_numbers(load_json(stripped), "the payload"), None
+        if stripped.startswith("{"):
+            load_json(stripped)  # bad JSON is bad_json; an object wants a `value:` path
+            raise PayloadError("not_a_number", OBJECT_WITHOUT_PATH)
         return (to_number(stripped, "the payload"),), None
     document = load_json(text)
     if value is None:
+        if isinstance(document, dict):
+            raise PayloadError("not_a_number", OBJECT_WITHOUT_PATH)
         values = to_numbers(document, "the payload")
     else:
         values = to_numbers(lookup(document, value), f"`{value}`")
