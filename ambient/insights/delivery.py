@@ -2,16 +2,22 @@
 person is written to ``insights.report.folder`` (where HA serves files: ``/config/www/…`` is
 ``/local/…``), and an HA notification links to it.
 
-HA serves ``/local/`` without a login, so each file name carries a random part kept per person
-in the store: the link works, a guess does not. Files are written 0600 (health data), so HA must
-run as the same user (as it does under the add-on). The page is rendered in a worker thread (it
-takes a few hundred milliseconds), never on the event loop.
+HA serves ``/local/`` without a login, so each file name carries a random part: the link works,
+a guess does not, and one week's link says nothing of another's (the part is a keyed hash of the
+week under a secret kept per person in the store). Pages whose week ended more than
+``insights.keep_days`` ago are removed, as the summaries they show are. Files are written 0600
+(health data), so HA must run as the same user (as it does under the add-on). The page is
+rendered in a worker thread (it takes a few hundred milliseconds), never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -21,7 +27,7 @@ from typing import Any
 from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import ReportDeliveryConfig
 from ambient.config.root import AmbientConfig
-from ambient.insights.days import day_of, week_label
+from ambient.insights.days import day_of, iso_week, week_label
 from ambient.insights.report_cli import last_full_week, learned_weeks, render
 from ambient.insights.storage import InsightStore
 from ambient.private_files import write_private
@@ -30,6 +36,8 @@ from ambient.store import Store
 _LOGGER = logging.getLogger(__name__)
 TOKENS = "insights.report_token"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: A page this module wrote: person, ISO week, random part.
+_PAGE = re.compile(r"[a-z0-9][a-z0-9_]*-(\d{4}-W\d{2})-[A-Za-z0-9_-]{16,}\.html")
 
 #: Sends one notification: (service ``notify.x``, service data).
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -83,6 +91,7 @@ class ReportDelivery:
         person's failure (a page that cannot be written, HA unreachable for the notification)
         is one warning and never costs the others their page."""
         monday = last_full_week(day_of(self.clock.now(), self.zone))
+        await asyncio.to_thread(self._remove_expired, monday)
         for person in self.config.people:
             try:
                 name = await self._write(person.id, monday)
@@ -123,17 +132,48 @@ class ReportDelivery:
         summaries = InsightStore(self.store).summaries(person)
         learned = learned_weeks(self.store, person, monday, self.zone)
         page = await asyncio.to_thread(render, self.config, summaries, person, monday, learned)
-        name = f"{person}-{week_label(monday)}-{self._token(person)}.html"
+        name = f"{person}-{week_label(monday)}-{self._random_part(person, monday)}.html"
         await asyncio.to_thread(write_private, self.delivery.folder / name, page)
         self.written.append(self.delivery.folder / name)
         return name
 
-    def _token(self, person: str) -> str:
-        token = self.store.get(TOKENS, person)
-        if not isinstance(token, str):
-            token = secrets.token_urlsafe(12)
-            self.store.put(TOKENS, person, token)
-        return token
+    def _random_part(self, person: str, monday: date) -> str:
+        """The file name's random part for ``person``'s week: the same for the same week (a
+        page delivered again replaces it), unrelated between weeks."""
+        secret = self.store.get(TOKENS, person)
+        if not isinstance(secret, str):
+            secret = secrets.token_urlsafe(12)
+            self.store.put(TOKENS, person, secret)
+        digest = hmac.digest(secret.encode(), week_label(monday).encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest[:12]).decode()
+
+    def _remove_expired(self, monday: date) -> None:
+        """Remove the pages (of anyone, also people no longer configured) whose week ended
+        more than ``keep_days`` before ``monday``'s week ended; other files stay."""
+        oldest = monday + timedelta(days=6 - self.config.insights.keep_days)
+        try:
+            names = [path.name for path in self.delivery.folder.iterdir()]
+        except OSError:
+            return  # no folder yet (or none to be had: the write says why)
+        for name in names:
+            page = _PAGE.fullmatch(name)
+            if page is None:
+                continue
+            try:
+                sunday = iso_week(page[1]) + timedelta(days=6)
+            except ValueError:
+                continue
+            if sunday >= oldest:
+                continue
+            try:
+                (self.delivery.folder / name).unlink(missing_ok=True)
+            except OSError as exc:  # not ours to remove: the week's pages are written anyway
+                _LOGGER.warning(
+                    "Expired report of %s not removed from %s: %s",
+                    page[1],
+                    self.delivery.folder,
+                    exc.strerror,
+                )
 
     def _due(self) -> None:
         task = asyncio.get_running_loop().create_task(self._deliver_logged())

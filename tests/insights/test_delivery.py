@@ -147,3 +147,54 @@ def test_the_time_is_local_across_a_dst_change(tmp_path: Path) -> None:
     assert delivery.next_due(berlin(2026, 10, 24, 12)) == berlin(2026, 10, 26, 8)
     assert delivery.next_due(berlin(2026, 10, 26, 8)) == berlin(2026, 11, 2, 8)
     delivery.close()
+
+
+async def deliver_at(delivery: ReportDelivery, clock: VirtualClock, moment: float) -> None:
+    await clock.run_until(moment)
+    await delivery.settled()
+
+
+async def test_one_weeks_link_does_not_open_another_weeks_page(tmp_path: Path) -> None:
+    """Whoever is given one week's link (forwarded, or seen in a notification history) can
+    read that page, and cannot make another week's link from it by changing the week."""
+    store = Store(None)
+    for summary in summaries("alex", date(2026, 10, 12), 63, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
+    first, second = (path.name for path in delivery.written)
+    assert first.startswith("alex-2026-W49-") and second.startswith("alex-2026-W50-")
+    assert first.replace("W49", "W50") != second
+    assert first.split("-W49-")[1] != second.split("-W50-")[1]
+    again = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await again.deliver()  # the same week delivered again: the same page, not a second one
+    assert [path.name for path in again.written] == [second]
+    assert sorted(p.name for p in (tmp_path / "www").iterdir()) == [first, second]
+    delivery.close()
+    again.close()
+
+
+async def test_pages_older_than_keep_days_are_removed_as_the_summaries_are(tmp_path: Path) -> None:
+    """The pages are health data on HA's login-free /local/: they go when their days go."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    old = folder / "alex-2025-W40-abcdefghijklmnop.html"  # ended 5 Oct 2025: 428 days before
+    kept = folder / "alex-2025-W46-abcdefghijklmnop.html"  # ended 16 Nov 2025: 386 days
+    gone_person = folder / "kim-2025-W01-abcdefghijklmnop.html"
+    other = folder / "notes-2025-W01.html"  # not one of ours: never touched
+    for path in (old, kept, gone_person, other):
+        path.write_text("page")
+    store = Store(None)
+    settings = config(folder)
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    assert not old.exists() and not gone_person.exists()
+    assert kept.exists() and other.exists()
+    assert delivery.written[0].exists()
+    delivery.close()
