@@ -102,10 +102,12 @@ class ScheduledTriggers:
                 found = missed(crons, self._zone, handled_at, now, trigger.catch_up)
                 if found is not None:
                     self._catch_up(rule, index, trigger, found)
-            if handled_at is None or handled_at > now:
-                # Nothing was missed: ambient was not running this schedule (or its clock
-                # was ahead). From now on it is.
+            if handled_at is None:
+                # Nothing was missed: ambient was not running this schedule. From now on it is.
                 rule.fire_times[key] = now
+            # A record ahead of the clock stays: the clock is behind (a Raspberry Pi booted at
+            # the time fake-hwclock saved, up to an hour before a power cut) until NTP steps
+            # it, and a fire time handled before the boot must not be caught up again then.
             recorded = True
             for cron in crons:
                 schedule = Schedule(

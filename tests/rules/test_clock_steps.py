@@ -8,12 +8,14 @@ most `catch_up` ago, the others are skipped and traced, never fired in a burst."
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.rule_doubles import Harness, log, make_config
 
 from ambient.clock import VirtualClock
+from ambient.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY_S = 86400.0
@@ -28,10 +30,11 @@ def _rule(trigger: dict[str, Any]) -> dict[str, Any]:
     return {"id": "bedtime", "triggers": [trigger], "actions": [log("dim")]}
 
 
-async def _started(trigger: dict[str, Any], at: float) -> Harness:
+async def _started(trigger: dict[str, Any], at: float, store: Store | None = None) -> Harness:
     """The engine on a clock that steps as a live one does (schedules read it every minute)."""
     clock = VirtualClock(at, wall_check_s=60.0)
-    h = await Harness(make_config([_rule(trigger)]), start=at, clock=clock).start()
+    config = make_config([_rule(trigger)])
+    h = await Harness(config, store=store, start=at, clock=clock).start()
     await h.clock.run_until(at)
     return h
 
@@ -103,3 +106,21 @@ async def test_after_a_step_back_the_schedule_fires_at_the_wall_time_not_early()
     assert _decisions(h) == []
     await h.clock.run_until(_at(22, 31))
     assert _decisions(h) == [("04 22:30:00", "fired", "time 22:30")]
+
+
+async def test_a_fire_time_handled_before_a_power_cut_does_not_fire_again_after_the_boot(
+    tmp_path: Path,
+) -> None:
+    """The clock at the boot is behind the newest fire time handled (fake-hwclock restores the
+    time it saved at most an hour before the power cut); NTP steps it within a minute."""
+    path = tmp_path / "ambient.db"
+    h = await _started({"trigger": "time", "at": "22:30"}, _at(22, 0), Store(path))
+    await h.clock.run_until(_at(22, 31))
+    assert h.performer.messages() == ["dim"]
+    h.store.close()  # the power cut: no stop
+    h = await _started({"trigger": "time", "at": "22:30"}, _at(22, 17), Store(path))
+    await h.clock.run_until(_at(22, 17, 10))
+    h.clock.step(_at(22, 31, 40) - _at(22, 17, 10))
+    await h.clock.run_until(_at(22, 29, day=5))
+    assert _decisions(h) == []
+    assert h.performer.messages() == []
