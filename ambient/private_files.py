@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def write_private(path: Path, data: str | bytes) -> None:
     target = path.resolve() if path.is_symlink() else path
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target.parent)
         tmp.unlink(missing_ok=True)
         descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -32,6 +33,19 @@ def write_private(path: Path, data: str | bytes) -> None:
             raise
     except OSError as exc:
         raise with_filename(exc, path) from None
+
+
+def make_private_dir(path: Path) -> Path:
+    """``path`` as a folder, every folder made for it owner-only (0700) whatever the umask; a
+    folder already there keeps its mode (it may be shared on purpose). ``path``."""
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by someone else: theirs
+            folder.mkdir(mode=0o700)
+            folder.chmod(0o700)  # mkdir's mode passes through the umask
+    if not path.is_dir():
+        path.mkdir()  # a file in the way: the FileExistsError naming it
+    return path
 
 
 def with_filename(exc: OSError, path: Path) -> OSError:

@@ -6,6 +6,7 @@ with --state; a picture per recording; and every bad input as one line with exit
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -211,6 +212,8 @@ def test_plot_writes_a_png_per_recording(labelled: Path) -> None:
     png = plots / "alex.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 20_000  # a drawn figure, not an empty canvas
+    # Heart data: the folder made for the pictures is owner-only too, as the pictures are.
+    assert (stat.S_IMODE(plots.stat().st_mode), stat.S_IMODE(png.stat().st_mode)) == (0o700, 0o600)
 
 
 def test_plot_without_matplotlib_is_one_line_and_exit_3(labelled: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ambient.private_files import write_private
+from ambient.private_files import make_private_dir, write_private
 from ambient.stage_times import StageLog
 
 
@@ -29,6 +29,28 @@ def test_a_new_file_is_owner_only_under_a_permissive_umask(tmp_path: Path) -> No
         os.umask(previous)
     assert (tmp_path / "week" / "alex.html").read_text(encoding="utf-8") == "<html></html>"
     assert _mode(tmp_path / "week" / "alex.html") == 0o600
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask 022", "umask 000"])
+def test_the_folders_it_makes_for_a_file_are_owner_only_too(tmp_path: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        write_private(tmp_path / "exports" / "2026" / "alex.json", "{}")
+        made = make_private_dir(tmp_path / "plots" / "week")
+    finally:
+        os.umask(previous)
+    assert made == tmp_path / "plots" / "week"
+    for folder in ("exports", "exports/2026", "plots", "plots/week"):
+        assert _mode(tmp_path / folder) == 0o700, folder
+
+
+def test_a_folder_that_was_there_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    write_private(shared / "alex.json", "{}")
+    make_private_dir(shared)
+    assert _mode(shared) == 0o755
 
 
 def test_an_older_readable_file_is_replaced_and_made_owner_only(tmp_path: Path) -> None:

@@ -39,9 +39,10 @@ def run_evaluate(
         out.write(as_text(evaluation))
     if plot_dir is not None:
         from ambient.plot import draw_timeline
+        from ambient.private_files import make_private_dir
 
         try:
-            plot_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(plot_dir)
         except OSError as exc:
             raise EvaluationError(f"{plot_dir}: cannot create ({exc.strerror or exc})") from None
         for result in evaluation.recordings:
