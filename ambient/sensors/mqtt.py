@@ -177,9 +177,15 @@ class MqttSensor:
             values = tuple(value * factor for value in values)
         if self._range is not None:
             low, high = self._range
-            for value in values:
-                if not low <= value <= high:
-                    raise PayloadError("out_of_range", self._out_of_range(value < low))
+            if len(values) == 1:  # the usual message
+                if not low <= values[0] <= high:
+                    raise PayloadError("out_of_range", self._out_of_range(values[0] < low))
+            else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
+                for value in values:
+                    if not low <= value <= high:
+                        detail = self._out_of_range(value < low)
+                        self._drops.drop(message.topic, "out_of_range", detail)
+                values = tuple(value for value in values if low <= value <= high)
         end_time = parsed.timestamp if parsed.timestamp is not None else now
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]

@@ -80,6 +80,18 @@ def test_rr_in_seconds_converted_to_ms_with_beat_times() -> None:
     assert [r.time for r in readings] == [NOW - 0.9, NOW]
 
 
+def test_an_impossible_interval_in_a_list_is_dropped_alone() -> None:
+    """A strap relayed over MQTT (an ESP32 forwarding a Garmin HRM-Dual) sends its spurious
+    51.8 ms beside real beats: as over Bluetooth, the real ones are kept and timed without it."""
+    h = Harness(metric="rr", value="rr")
+    readings = h.feed(b'{"rr": [1044, 51.8, 980]}')
+    assert [r.value for r in readings] == [1044.0, 980.0]
+    assert [r.time for r in readings] == [pytest.approx(NOW - 0.98), NOW]
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 1}
+    assert h.feed(b'{"rr": [51.8, 9000]}') == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 3}
+
+
 def test_person_from_a_topic_level() -> None:
     h = Harness(topic="phones/+/hr", person=None, person_topic_level=1)
     [reading] = h.feed(b"70", topic="phones/sam/hr")
