@@ -105,15 +105,14 @@ def run_forget(
                 "topics NOT cleared; run forget again when it is reachable"
             )
         report.ha_entities = ha_entity_ids(config, person)
+    replayed = [sensor for sensor in config.sensors if sensor.type == "recording"]
     recordings = config.retention.recordings_path(path)
-    report.files_removed, report.files_rewritten = forget_recordings(recordings, person)
+    report.files_removed, report.files_rewritten = forget_recordings(
+        recordings, person, [sensor.path for sensor in replayed]
+    )
     delivery = config.insights.report
     report.files_removed += forget_reports(None if delivery is None else delivery.folder, person)
-    report.files_kept = [
-        sensor.path
-        for sensor in config.sensors
-        if sensor.type == "recording" and sensor.person == person
-    ]
+    report.files_kept = [sensor.path for sensor in replayed if sensor.person == person]
     stdout.write(format_report(person, report))
     if person in config.person_ids():
         print(

@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,17 +130,23 @@ async def clear_retained(config: AmbientConfig, person: str) -> list[str]:
 # -- files ----------------------------------------------------------------------------------
 
 
-def forget_recordings(directory: Path | None, person: str) -> tuple[list[Path], list[Path]]:
+def forget_recordings(
+    directory: Path | None, person: str, replayed: Collection[Path] = ()
+) -> tuple[list[Path], list[Path]]:
     """Remove ``person``'s rows from the recordings in ``directory``: a file holding only
     theirs is deleted, a shared one rewritten (0600) without them. (removed, rewritten).
+    Files the config replays (``replayed``) are the user's and stay as they are.
     Files are read a line at a time, as bytes: what is kept is written back exactly as it
     was, whatever its encoding, and a month's recording is never held as text."""
     removed: list[Path] = []
     rewritten: list[Path] = []
     if directory is None or not directory.is_dir():
         return removed, rewritten
+    kept_whole = {path.resolve() for path in replayed}
     for path in sorted(directory.iterdir()):
         if not path.is_file() or path.is_symlink() or not path.name.endswith(RECORDING_SUFFIXES):
+            continue
+        if path.resolve() in kept_whole:
             continue
         kept, dropped, others = _without(path, person)
         if not dropped:

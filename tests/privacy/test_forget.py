@@ -147,6 +147,28 @@ def test_a_recording_that_is_not_utf_8_or_holds_a_row_nested_deep_loses_only_the
     assert f"removed {recordings / 'c-alex.csv'}" in result.stdout
 
 
+def test_a_recording_the_config_replays_from_the_recordings_directory_is_not_touched(
+    tmp_path: Path,
+) -> None:
+    """Forget deleted it and then said `not touched: <it>`: the report contradicted itself,
+    and the replayed file, promised to stay the user's, was gone."""
+    recordings = tmp_path / "state" / "recordings"
+    fill_recordings(recordings)
+    replayed = recordings / "alex-only.csv"
+    config_path = write_config(tmp_path, None, "home")
+    config = json.loads(config_path.read_text())
+    config["sensors"][0]["path"] = str(replayed)
+    config_path.write_text(json.dumps(config))
+
+    result = forget(config_path, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert replayed.read_text() == "t,metric,value,person\n1.0,hr,70,alex\n"
+    assert f"removed {replayed}" not in result.stdout
+    assert f"not touched: {replayed}" in result.stdout
+    assert "alex" not in (recordings / "both.jsonl").read_text()  # the others still go
+
+
 def test_forget_removes_the_persons_delivered_weekly_reports(tmp_path: Path) -> None:
     """The scheduled report writes each week's page where HA serves files without a login;
     forget erased the random part of their names from the store and left the pages there."""
