@@ -15,7 +15,7 @@ from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.actions import ChooseCalming
-from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.episodes import HOUSEHOLD, EpisodeBook
 from ambient.interventions.learner import OptionBelief, choose, prior_for
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.messages import CalmingDecision
@@ -38,12 +38,19 @@ class CalmingChooser:
         recorder: EpisodeRecorder,
         timezone: tzinfo,
         rng: random.Random | None = None,
+        only_person: str | None = None,
     ) -> None:
+        """``only_person``: the one person of a one-person home, whose body a run for no
+        person (a button, a time of day) is measured on; None in a home of several."""
         self._clock = clock
+        self._only_person = only_person
         self._book = book
         self._recorder = recorder
         self._timezone = timezone
         self._rng = rng or random.Random()
+
+    def _whose(self, person: str | None) -> str:
+        return person or self._only_person or HOUSEHOLD
 
     def _day_start(self, now: float) -> float:
         local = datetime.fromtimestamp(now, self._timezone)
@@ -53,7 +60,7 @@ class CalmingChooser:
         """The option for this episode. A store that cannot be read (a damaged card) is one
         error line and a choice on the priors alone, the daily cap unknown: the person is
         still calmed, and the run goes on to the steps after the options."""
-        who = person or "_household"
+        who = self._whose(person)
         now = self._clock.now()
         try:
             today = [
@@ -105,7 +112,7 @@ class CalmingChooser:
         option = next(o for o in step.options if o.id == decision.option)
         start = self._clock.now() if started is None else started
         local = datetime.fromtimestamp(start, self._timezone)
-        who = person or "_household"
+        who = self._whose(person)
         try:
             return self._recorder.start(
                 who,

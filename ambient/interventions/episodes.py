@@ -18,6 +18,8 @@ from ambient.privacy.data_classes import DataClass, register
 from ambient.store import Store
 
 BELIEFS_NAMESPACE = "interventions.beliefs"
+#: Whose episode a run for no person is in a home of several: nobody's body to measure.
+HOUSEHOLD = "_household"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS intervention_episode (

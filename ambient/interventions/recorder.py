@@ -16,14 +16,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ambient.clock import Clock
-from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.episodes import HOUSEHOLD, EpisodeBook
 from ambient.interventions.learner import (
     CHECKIN_RESPONSE_SD,
     CHECKIN_WEIGHT,
     OptionBelief,
     Prior,
 )
-from ambient.interventions.response import AFTER_S, BEFORE_S, Sample, measure_response
+from ambient.interventions.response import (
+    AFTER_S,
+    BEFORE_S,
+    EpisodeResponse,
+    Sample,
+    measure_response,
+)
 from ambient.messages import SignalUpdate
 
 _LOGGER = logging.getLogger(__name__)
@@ -124,13 +130,17 @@ class EpisodeRecorder:
             if other.id != row.id
         ]
         ln_sd, hr_sd = self._norms(row.person)
-        response = measure_response(
-            list(self._samples.get(row.person, ())),
-            row.start,
-            ln_rmssd_sd=ln_sd,
-            hr_sd=hr_sd,
-            other_episode_starts=others,
-            window_s=self._window_s,
+        response = (
+            EpisodeResponse(None, None, False, "no person to measure")
+            if row.person == HOUSEHOLD
+            else measure_response(
+                list(self._samples.get(row.person, ())),
+                row.start,
+                ln_rmssd_sd=ln_sd,
+                hr_sd=hr_sd,
+                other_episode_starts=others,
+                window_s=self._window_s,
+            )
         )
         self._book.record_response(episode_id, response, self._clock.now())
         _LOGGER.info(

@@ -59,4 +59,19 @@ def add_interventions(
     recorder.resume()
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
-    return CalmingChooser(clock, book, recorder, resolve_zone(config.timezone), rng)
+    return CalmingChooser(
+        clock, book, recorder, resolve_zone(config.timezone), rng, only_person(config)
+    )
+
+
+def only_person(config: AmbientConfig) -> str | None:
+    """The one person of a one-person home: the one in `people:`, or without `people:` the
+    one every sensor reads for; None when there are several or the sensors name them
+    (topic levels, satellites)."""
+    if config.people:
+        return config.people[0].id if len(config.people) == 1 else None
+    named: set[str | None] = set()
+    for sensor in config.sensors:
+        fixed = sensor.type != "satellite" and getattr(sensor, "person_topic_level", None) is None
+        named.add(sensor.person or "default" if fixed else None)
+    return named.pop() if len(named) == 1 else None

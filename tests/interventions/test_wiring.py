@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.actions import ChooseCalming
 from ambient.hub import Hub
-from ambient.interventions.wiring import add_interventions
+from ambient.interventions.episodes import EpisodeBook, EpisodeRow
+from ambient.interventions.wiring import add_interventions, only_person
+from ambient.messages import SignalUpdate, SignalValue
 from ambient.store import Store
 
 STEP: dict[str, Any] = {
@@ -50,3 +54,61 @@ def choices(seed: int) -> list[str | None]:
 def test_a_simulation_chooses_the_same_every_run_and_another_seed_differently() -> None:
     assert choices(0) == choices(0)
     assert choices(0) != choices(1)  # simulated households do not share one stream of draws
+
+
+async def calmed_for_nobody_in_particular(config: dict[str, Any], wearer: str) -> EpisodeRow:
+    """A `choose_calming` run for no person (a button, a time of day) while ``wearer``'s
+    signals arrive once a minute: the episode, measured 20 minutes on."""
+    clock, hub, store = VirtualClock(1_800_000_000.0), Hub(), Store(None)
+    chooser = add_interventions(
+        AmbientConfig.model_validate(config), clock, store, lambda _p: None, hub
+    )
+    assert chooser is not None
+    step = ChooseCalming.model_validate(STEP)
+    for minute in range(1, 32):
+        await clock.run_until(clock.now() + 60.0)
+        ln_rmssd = 3.0 if minute <= 10 else 3.2
+        values = {"ln_rmssd": SignalValue(ln_rmssd, clock.now()), "hr": SignalValue(70.0, 0.0)}
+        hub.publish_signals(SignalUpdate(clock.now(), wearer, values))
+        if minute == 10:
+            chooser.started(step, "calm", None, chooser.decide(step, "calm", None), {})
+    (row,) = EpisodeBook(store).episodes()
+    return row
+
+
+async def test_a_run_for_nobody_in_particular_is_measured_on_the_only_person_of_the_home() -> None:
+    one = {**CONFIG, "rules": [{**CONFIG["rules"][0], "person": None}]}
+    row = await calmed_for_nobody_in_particular(one, "alex")
+    assert (row.person, row.usable) == ("alex", True)
+    assert row.ln_rmssd_change_sd is not None and row.ln_rmssd_change_sd > 0
+
+
+async def test_a_run_for_nobody_in_a_home_of_several_is_kept_for_the_household() -> None:
+    two = {**CONFIG, "people": [{"id": "alex"}, {"id": "sam"}]}
+    two["rules"] = [{**CONFIG["rules"][0], "person": None}]
+    row = await calmed_for_nobody_in_particular(two, "alex")
+    assert (row.person, row.usable, row.reason) == ("_household", False, "no person to measure")
+
+
+@pytest.mark.parametrize(
+    ("people", "sensors", "only"),
+    [
+        ([{"id": "alex"}], [], "alex"),
+        ([{"id": "alex"}, {"id": "sam"}], [], None),
+        ([], [{"type": "ble", "name": "strap", "address": "AA:BB:CC:DD:EE:FF"}], "default"),
+        (
+            [],
+            [
+                {"type": "recording", "id": "a", "path": "a.csv", "person": "sam"},
+                {"type": "recording", "id": "b", "path": "b.csv", "person": "sam"},
+            ],
+            "sam",
+        ),
+        ([], [{"type": "satellite", "id": "hall"}], None),
+    ],
+)
+def test_the_only_person_of_a_home_is_known_only_when_nothing_else_can_arrive(
+    people: list[dict[str, Any]], sensors: list[dict[str, Any]], only: str | None
+) -> None:
+    config = AmbientConfig.model_validate({"people": people, "sensors": sensors})
+    assert only_person(config) == only
