@@ -10,12 +10,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def resolve_zone(name: str | None) -> tzinfo:
-    """The config's IANA zone, or the system's (a real zone, so DST changes are known)."""
+    """The config's IANA zone, or the system's (a real zone, so DST changes are known), read
+    again at each call: a zone changed on the system is taken up by a reload, not only a
+    restart (tzlocal's ``get_localzone`` would hand back the one it read first)."""
     if name:
         return ZoneInfo(name)
     import tzlocal
 
-    zone: tzinfo = tzlocal.get_localzone()
+    zone: tzinfo = tzlocal.reload_localzone()
     return zone
 
 
