@@ -3,7 +3,8 @@
 Runs as a daemon service: once at start (so data kept past its limit while ambient was stopped
 goes at once), then every ``retention.interval``. Rows are deleted in small batches with a loop
 turn between them, so a large purge never holds up readings or rules; recording files are
-listed and removed in a worker thread. Deleted rows are overwritten (``secure_delete``).
+listed and removed in a worker thread, and the directory is made (0700) if it is missing.
+Deleted rows are overwritten (``secure_delete``).
 A purge the store or the file system refuses (a full or read-only card) is one error line; the
 daemon goes on and the next purge tries again.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from ambient.clock import Clock
 from ambient.config.retention import RetentionConfig
 from ambient.privacy.data_classes import DataClass, data_classes
+from ambient.private_files import make_private_dir
 from ambient.recordings import RECORDING_SUFFIXES
 from ambient.store import Store, StoreError
 
@@ -84,13 +86,16 @@ class Retention:
             if limit_s is None or not data_class.exists(self.store):
                 continue
             report.rows[data_class.name] = await self._purge_rows(data_class, now - limit_s)
-        limit_s = self.config.limit_s("recordings")
-        if self.recordings_dir is not None and limit_s is not None:
-            report.files = await asyncio.to_thread(
-                purge_recordings, self.recordings_dir, now - limit_s
-            )
         if any(report.rows.values()):
             self.store.checkpoint()
+        limit_s = self.config.limit_s("recordings")
+        if self.recordings_dir is not None:
+            # Made (0700) for `ambient record --out` to write into, as docs/privacy.md says.
+            await asyncio.to_thread(make_private_dir, self.recordings_dir)
+            if limit_s is not None:
+                report.files = await asyncio.to_thread(
+                    purge_recordings, self.recordings_dir, now - limit_s
+                )
         self.purges += 1
         return report
 

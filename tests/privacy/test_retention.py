@@ -162,6 +162,25 @@ async def test_recording_files_past_their_limit_are_removed(tmp_path: Path) -> N
     assert sorted(p.name for p in recordings.iterdir()) == ["fresh.jsonl", "n.txt"]
 
 
+@pytest.mark.parametrize("limit_s", [30 * DAY_S, None], ids=["purged", "kept"])
+async def test_the_recordings_directory_is_made_owner_only_for_record_to_write_into(
+    tmp_path: Path, limit_s: float | None
+) -> None:
+    """docs/privacy.md's `ambient record --out <recordings_dir>/evening.csv` failed with `No
+    such file or directory`: nothing made the folder the daemon manages."""
+    recordings = tmp_path / "state" / "recordings"
+    retention = Retention(
+        RetentionConfig(recordings=limit_s), Store(None), VirtualClock(NOW), recordings
+    )
+    previous = os.umask(0)
+    try:
+        await retention.purge()
+    finally:
+        os.umask(previous)
+    assert recordings.is_dir()
+    assert recordings.stat().st_mode & 0o777 == 0o700
+
+
 async def test_a_registered_data_class_is_purged_by_its_own_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
