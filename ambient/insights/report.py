@@ -150,6 +150,13 @@ def _trend_section(
     trends = [hrv_trend(daily, d, config) for d in days]
     out = ['<section id="trend"><h2>Heart rate variability and its normal band</h2>']
     latest = trends[-1]
+    kept = [s for d in days if (s := summaries.get(d)) is not None]
+    if any(s.worn for s in kept) and all(s.ln_rmssd is None for s in kept):
+        out.append(
+            f"<p>No HRV in the last {TREND_DAYS} days: it needs the intervals between beats "
+            "(a chest strap, or a watch that shares them); heart rate alone has none.</p>"
+        )
+        return [*out, "</section>"]
     if not any(t.band_low is not None for t in trends):
         out.append(f"<p>Not enough nights yet for a trend: {_e(latest.why)}.</p></section>")
         return out

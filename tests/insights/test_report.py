@@ -256,3 +256,17 @@ def test_two_days_worn_of_a_week_are_too_few_to_compare() -> None:
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert "2 of 7 days with data." in html
     assert "Too few days in one of the two weeks to compare" in html
+
+
+def test_a_watch_that_sends_hr_only_is_told_why_there_is_no_hrv_trend() -> None:
+    # "Not enough nights yet" would promise a trend that heart rate alone can never give.
+    kept = {
+        s.day: replace(s, ln_rmssd=None, ln_rmssd_source=None)
+        for s in summaries("sam", date(2026, 10, 12), 56, seed=3)
+    }
+    html = render_week("Sam", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "Not enough nights yet" not in html
+    assert (
+        "<p>No HRV in the last 60 days: it needs the intervals between beats (a chest strap, "
+        "or a watch that shares them); heart rate alone has none.</p>" in html
+    )
