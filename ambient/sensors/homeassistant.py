@@ -45,10 +45,17 @@ DEFAULT_PERSON = "default"
 STALE_AFTER_S = 300.0
 #: Metrics that are samples of the heart, not states that hold (``in_bed``, presence).
 _SAMPLED = frozenset({HR, RR})
+#: The counter of heart rates of 0: a device saying it has no reading.
+HR_ZERO = "hr_zero"
 
 
 class BadHaValue(ValueError):
-    pass
+    """A state that is no reading; ``reason`` is its counter name (``unparseable``,
+    ``out_of_range``, ``hr_zero``)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> float | None:
@@ -73,19 +80,27 @@ def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> 
             try:
                 value = float(text)
             except ValueError:
-                raise BadHaValue(f"{where}: state {raw[:40]!r} is not a number") from None
+                raise BadHaValue(
+                    "unparseable", f"{where}: state {raw[:40]!r} is not a number"
+                ) from None
     else:
-        raise BadHaValue(f"{where}: value of type {type(raw).__name__} is not a number")
+        raise BadHaValue(
+            "unparseable", f"{where}: value of type {type(raw).__name__} is not a number"
+        )
     if not math.isfinite(value):
-        raise BadHaValue(f"{where}: {value} is not a finite number")
+        raise BadHaValue("unparseable", f"{where}: {value} is not a finite number")
     if config.unit == "s" and config.metric == RR:
         value *= 1000.0
     low, high = VALID_RANGE.get(config.metric, (-math.inf, math.inf))
     low = config.minimum if config.minimum is not None else low
     high = config.maximum if config.maximum is not None else high
     if not low <= value <= high:
+        if value == 0.0 and config.metric == HR:
+            # what a watch off the wrist or a strap without contact reports, as over Bluetooth
+            raise BadHaValue(HR_ZERO, f"{where}: heart rate 0, the device has no reading")
         # Never the value: it is heart data, and this line is logged as a warning.
-        raise BadHaValue(f"{where}: {config.metric} outside {range_text(config.metric, low, high)}")
+        range_said = range_text(config.metric, low, high)
+        raise BadHaValue("out_of_range", f"{where}: {config.metric} outside {range_said}")
     return value
 
 
@@ -127,8 +142,10 @@ class HomeAssistantSensor:
         try:
             value = parse_value(self.config, new)
         except BadHaValue as exc:
-            reason = "out_of_range" if "outside" in str(exc) else "unparseable"
-            self.counters.increment(f"ha:{self.config.entity_id}", reason)
+            self.counters.increment(f"ha:{self.config.entity_id}", exc.reason)
+            if exc.reason == HR_ZERO:  # the device working as made: counted, not a problem
+                _LOGGER.debug("Sensor %s: %s", self.name, exc)
+                return
             self.last_error = str(exc)
             self._throttle.log(
                 _LOGGER, logging.WARNING, self.config.entity_id, "Sensor %s: %s", self.name, exc

@@ -22,7 +22,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import RR, VALID_RANGE, Reading, range_text
+from ambient.readings import HR, RR, VALID_RANGE, Reading, range_text
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -32,6 +32,10 @@ _LOGGER = logging.getLogger(__name__)
 _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 #: Timestamps this far ahead of our clock are wrong, not early.
 FUTURE_TOLERANCE_S: Final = 60.0
+#: A heart rate of 0 is a device saying it has no reading (no skin contact), as over Bluetooth.
+HR_ZERO: Final = "hr_zero"
+#: Drops that are a device working as made, not a mistake: counted, logged only at DEBUG.
+_EXPECTED_DROPS: Final = frozenset({HR_ZERO})
 
 
 def counter_scope(topic: str) -> str:
@@ -64,7 +68,7 @@ class DropLog:
         self._counters.increment(scope, reason)
         self._throttle.log(
             _LOGGER,
-            logging.WARNING,
+            logging.DEBUG if reason in _EXPECTED_DROPS else logging.WARNING,
             f"{scope} {reason}",
             "%s: dropped a payload on %s: %s (%s)",
             self._sensor,
@@ -179,12 +183,12 @@ class MqttSensor:
             low, high = self._range
             if len(values) == 1:  # the usual message
                 if not low <= values[0] <= high:
-                    raise PayloadError("out_of_range", self._out_of_range(values[0] < low))
+                    raise self._refusal(values[0])
             else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
                 for value in values:
                     if not low <= value <= high:
-                        detail = self._out_of_range(value < low)
-                        self._drops.drop(message.topic, "out_of_range", detail)
+                        refusal = self._refusal(value)
+                        self._drops.drop(message.topic, refusal.reason, refusal.detail)
                 values = tuple(value for value in values if low <= value <= high)
         end_time = parsed.timestamp if parsed.timestamp is not None else now
         if len(values) == 1:  # the usual message
@@ -194,6 +198,13 @@ class MqttSensor:
             Reading(time=t, person=person, metric=config.metric, value=v, source=self.name)
             for t, v in zip(times, values, strict=True)
         ]
+
+    def _refusal(self, value: float) -> PayloadError:
+        """Why ``value``, outside the metric's range, is no reading."""
+        if value == 0.0 and self.config.metric == HR:
+            return PayloadError(HR_ZERO, "heart rate 0: the device has no reading")
+        assert self._range is not None
+        return PayloadError("out_of_range", self._out_of_range(value < self._range[0]))
 
     def _out_of_range(self, below: bool) -> str:
         """The range in its unit, and the likely slip for RR in the wrong unit (never the value:

@@ -77,6 +77,20 @@ class TestParseValue:
         with pytest.raises(BadHaValue, match="outside"):
             parse_value(steps, state("250000"))
 
+    def test_heart_rate_zero_is_the_device_having_no_reading(self) -> None:
+        hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
+        with pytest.raises(BadHaValue) as raised:
+            parse_value(hr, state("0"))
+        assert raised.value.reason == "hr_zero"
+        with pytest.raises(BadHaValue) as raised:
+            parse_value(hr, state("400"))
+        assert raised.value.reason == "out_of_range"
+        with pytest.raises(BadHaValue) as raised:
+            parse_value(hr, state("fast"))
+        assert raised.value.reason == "unparseable"
+        anything = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr", minimum=0)
+        assert parse_value(anything, state("0")) == 0.0  # a range that says 0 is fine
+
     def test_attribute(self) -> None:
         hr = sensor_config(entity_id="sensor.watch", attribute="heart_rate", metric="hr")
         assert parse_value(hr, state("ok", heart_rate=64)) == 64.0
@@ -162,9 +176,12 @@ async def test_unparseable_ha_state_is_counted(ha: HomeAssistantInstance) -> Non
             assert (await sink.next()).value == 70.0
             await post("garbage")
             await post("unknown")
+            await post("0")  # a watch off the wrist: no reading, counted, no warning
             await post("71")
             assert (await sink.next()).value == 71.0
             assert counters.get("ha:sensor.ambient_test_hr", "unparseable") == 1
+            assert counters.get("ha:sensor.ambient_test_hr", "hr_zero") == 1
+            assert _sensor.last_error is not None and "is not a number" in _sensor.last_error
 
 
 @pytest.mark.ha

@@ -92,6 +92,22 @@ def test_an_impossible_interval_in_a_list_is_dropped_alone() -> None:
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 3}
 
 
+def test_heart_rate_zero_is_no_reading_counted_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """HR 0 is how straps (and an ESPHome relay of one) say they have no reading, all night on
+    the nightstand: as over Bluetooth, no reading and a count, not a warning a minute."""
+    h = Harness()
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(b"0") == []
+        assert h.feed(b"0.0\n") == []
+    assert not caplog.records
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"hr_zero": 2}
+    listed = Harness(value="hr")
+    assert [r.value for r in listed.feed(b'{"hr": [0, 64]}')] == [64.0]
+    assert listed.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"hr_zero": 1}
+
+
 def test_person_from_a_topic_level() -> None:
     h = Harness(topic="phones/+/hr", person=None, person_topic_level=1)
     [reading] = h.feed(b"70", topic="phones/sam/hr")
