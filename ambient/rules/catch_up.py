@@ -7,7 +7,9 @@ reboot fell on them. If the newest was at most the trigger's ``catch_up`` ago it
 late (several missed ones coalesce into that one firing, as APScheduler's ``coalesce``);
 otherwise they are skipped (as a job past APScheduler's ``misfire_grace_time``) and the trace
 says so. A trigger with no record yet (a new rule, a new store, ``simulate``) missed nothing:
-ambient was not running it.
+ambient was not running it. Fire times the wall clock jumped over while ambient was running (NTP
+stepping a Raspberry Pi's clock forward after a boot, see :class:`.schedule.Schedule`) are
+missed the same way.
 """
 
 from __future__ import annotations

@@ -124,3 +124,20 @@ async def test_a_fire_time_handled_before_a_power_cut_does_not_fire_again_after_
     await h.clock.run_until(_at(22, 29, day=5))
     assert _decisions(h) == []
     assert h.performer.messages() == []
+
+
+async def test_booted_in_1970_the_schedule_waits_for_ntp_and_fires_on_the_real_day(
+    tmp_path: Path,
+) -> None:
+    """No saved time at all: the clock starts at the epoch, and NTP steps it by 56 years."""
+    path = tmp_path / "ambient.db"
+    h = await _started({"trigger": "time", "at": "22:30"}, _at(22, 0), Store(path))
+    await h.clock.run_until(_at(22, 31))
+    await h.engine.stop()
+    h.store.close()
+    h = await _started({"trigger": "time", "at": "22:30"}, 12.0, Store(path))
+    await h.clock.run_until(40.0)
+    h.clock.step(_at(22, 0, day=5) - 40.0)
+    await h.clock.run_until(_at(22, 31, day=5))
+    assert h.performer.messages() == ["dim"]
+    assert _decisions(h) == [("05 22:30:00", "fired", "time 22:30")]
