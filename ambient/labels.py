@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ class Labels:
     #: Where the labelled session ends (else the recording's last reading).
     end: float | None = None
     episode_names: tuple[str, ...] = ()
+    #: Where they were read (``labels.jsonl:3``, or the recording), for messages about them.
+    where: str = field(default="", compare=False)
 
 
 def load_labels_file(path: Path) -> dict[str, Labels]:
@@ -101,6 +103,7 @@ def labels_from_json(row: Mapping[str, Any], where: str) -> Labels:
         baseline=None if baseline is None else _span(baseline, f"{where}: baseline"),
         end=None if end is None else float(end),
         episode_names=() if names is None else tuple(names[i] for i in order),
+        where=where,
     )
 
 
@@ -198,7 +201,7 @@ def _labels_from_rows(rows: list[Reading], where: str, origin: float) -> Labels:
     )
     if len(baselines) > 1:
         raise LabelsError(f"{where}: more than one `{BASELINE_ROW}` stretch")
-    return Labels(tuple(episodes), baselines[0] if baselines else None)
+    return Labels(tuple(episodes), baselines[0] if baselines else None, where=where)
 
 
 def _spans_from_rows(rows: Iterable[Reading], where: str, metric: str, origin: float) -> list[Span]:

@@ -193,6 +193,53 @@ def test_a_recording_the_labels_file_has_no_line_for_is_named_with_the_subjects_
     )
 
 
+def test_labels_ending_past_the_recording_are_scored_to_its_last_reading(
+    labelled: Path,
+) -> None:
+    """Calm hours where the recording has no readings would dilute the false alarm rate."""
+    (labelled / "labels.jsonl").write_text(json.dumps(LABELS | {"end": 3 * END_S}) + "\n")
+    result = evaluate(write_config(labelled), "-r", str(labelled), "--json")
+    row = report(result)["rules"][0]["recordings"][0]
+    assert row["calm_hours"] == pytest.approx((600 + END_S - 1200) / 3600, abs=1e-3)
+    assert report(result)["recordings"][0]["duration_s"] == END_S
+    assert result.stderr.rstrip().endswith(
+        f"{labelled / 'labels.jsonl'}:1: `end` 5400 s is past the end of alex.csv "
+        f"(its last reading, {END_S} s): scored to {END_S} s"
+    )
+
+
+def test_an_episode_starting_after_the_recording_ends_is_named_and_not_scored(
+    labelled: Path,
+) -> None:
+    """The detector had no data there: not a miss."""
+    tasks = [list(EPISODE_S), [2400, 2700]]
+    (labelled / "labels.jsonl").write_text(json.dumps(LABELS | {"tasks": tasks, "end": None}))
+    result = evaluate(write_config(labelled), "-r", str(labelled), "--json")
+    row = report(result)["rules"][0]["recordings"][0]
+    assert (row["found"], row["episodes_total"]) == (1, 1)
+    assert result.stderr.rstrip().endswith(
+        f"{labelled / 'labels.jsonl'}:1: the episode at 2400-2700 s starts after alex.csv "
+        f"ends ({END_S} s): not scored"
+    )
+
+
+def test_a_subject_of_the_labels_file_without_a_recording_in_the_folder_is_named(
+    labelled: Path,
+) -> None:
+    """A recording missing from the folder would leave the totals short without a word."""
+    with (labelled / "labels.jsonl").open("a") as labels:
+        labels.write(json.dumps(LABELS | {"subject": "sam"}) + "\n")
+    result = evaluate(write_config(labelled), "-r", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.rstrip().endswith(
+        f"{labelled / 'labels.jsonl'}:2: no recording `sam` (sam.csv, .jsonl or .ndjson) in "
+        f"{labelled}: not scored"
+    )
+    # Asked for one recording, the file's other subjects are not missing.
+    alone = evaluate(write_config(labelled), "-r", str(labelled / "alex.csv"))
+    assert "WARNING" not in alone.stderr, alone.stderr
+
+
 def test_only_the_rule_asked_for(labelled: Path) -> None:
     config = write_config(labelled)
     document = report(evaluate(config, "-r", str(labelled), "--rule", "fast_heart", "--json"))

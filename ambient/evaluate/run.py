@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ambient.config import AmbientConfig
@@ -131,16 +131,37 @@ def evaluate(
     labels_file = labels_file_for(recordings_path, labels_path)
     by_subject = load_labels_file(labels_file) if labels_file is not None else {}
     detectors = detection_config(config, rules)
+    paths = find_recordings(recordings_path, labels_path)
+    if recordings_path.is_dir():
+        _warn_of_missing_recordings(by_subject, paths, recordings_path)
     results = [
         evaluate_recording(
             detectors, path, by_subject, labels_file, states, keep_timeline=keep_timeline
         )
-        for path in find_recordings(recordings_path, labels_path)
+        for path in paths
     ]
     built = [build_rule(rule) for rule in rules]
     read = sorted({name for rule in built for name in rule.signal_names})
     missing = sorted(entities_used(built) - set(states))
     return Evaluation(rules, results, read, missing)
+
+
+def _warn_of_missing_recordings(
+    by_subject: Mapping[str, Labels], paths: Sequence[Path], folder: Path
+) -> None:
+    """A subject of the labels file with no recording in the folder would leave the totals
+    short without a word. (A subject written as a file name, ``S01.csv``, is said with the
+    recording it leaves unlabelled.)"""
+    named = {path.stem for path in paths} | {path.name for path in paths}
+    for subject, labels in by_subject.items():
+        if subject not in named:
+            _LOGGER.warning(
+                "%s: no recording `%s` (%s.csv, .jsonl or .ndjson) in %s: not scored",
+                labels.where,
+                subject,
+                subject,
+                folder,
+            )
 
 
 def evaluate_recording(
@@ -173,8 +194,10 @@ def evaluate_recording(
         )
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
-    if labels is not None and labels.end is not None:
-        timeline.duration_s = labels.end
+    if labels is not None:
+        labels = timeline.labels = fitted_to_recording(labels, timeline.duration_s, path.name)
+        if labels.end is not None:
+            timeline.duration_s = labels.end
     end_s = timeline.duration_s
     if tally is not None:
         # Signal updates come with readings, so none comes after the last one.
@@ -191,6 +214,41 @@ def evaluate_recording(
         for rule_id, times in firings.items()
     }
     return RecordingResult(path.stem, path, source, timeline, scores, firings, unknown)
+
+
+def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> Labels:
+    """The labels scored where the recording has readings, each change said in a warning: an
+    ``end`` past its last reading is brought back to it (calm hours without readings would
+    dilute the false alarms), an episode starting at or after the end is left out (the rule
+    had no data there: not a miss)."""
+    end_s = recording_end_s
+    if labels.end is not None and labels.end > recording_end_s:
+        _LOGGER.warning(
+            "%s: `end` %g s is past the end of %s (its last reading, %g s): scored to %g s",
+            labels.where,
+            labels.end,
+            name,
+            recording_end_s,
+            recording_end_s,
+        )
+    elif labels.end is not None:
+        end_s = labels.end
+    kept = [i for i, (start, _) in enumerate(labels.episodes) if start < end_s]
+    for start, end in labels.episodes[len(kept) :]:  # in time order: the late ones are last
+        _LOGGER.warning(
+            "%s: the episode at %g-%g s starts after %s ends (%g s): not scored",
+            labels.where,
+            start,
+            end,
+            name,
+            end_s,
+        )
+    return replace(
+        labels,
+        episodes=tuple(labels.episodes[i] for i in kept),
+        episode_names=labels.episode_names[: len(kept)],
+        end=None if labels.end is None else end_s,
+    )
 
 
 def _replay(

@@ -78,10 +78,14 @@ class UnknownTally(FirstPersonListener):
 
     def answers_for(self, end_s: float) -> bool:
         """Whether :meth:`unknown_seconds` is exact for ``end_s``: the end the tally clipped
-        at, or (none given) one no signal changed after."""
-        if self.end_s is not None:
-            return end_s == self.end_s
-        return all(tally.open_t_s <= end_s for tally in self._signals.values())
+        at, or one no signal changed after, up to that end (the recording's last reading, when
+        the labels' end was past it)."""
+        if end_s == self.end_s:
+            return True
+        # No stretch closed after ``end_s``, so none was clipped short of it.
+        return end_s <= self._clip_s and all(
+            tally.open_t_s <= end_s for tally in self._signals.values()
+        )
 
     def unknown_seconds(self, signal: str, end_s: float) -> dict[str, float]:
         """Seconds ``signal`` was unknown between 0 and ``end_s``, by reason (as
