@@ -18,7 +18,7 @@ from ambient.config.insights import TrendConfig
 from ambient.insights.days import week_label
 from ambient.insights.observations import observations, signed
 from ambient.insights.summaries import DaySummary
-from ambient.insights.trends import comparable_days, hrv_trend
+from ambient.insights.trends import HrvTrend, comparable_days, hrv_trend
 
 HISTORY_DAYS = 28
 TREND_DAYS = 60
@@ -169,17 +169,36 @@ def _trend_section(
         monday,
     )
     out.append(f'<figure aria-label="HRV trend inside its normal band">{svg}</figure>')
+    out.append(f"<p>{_e(_hrv_sentence(latest, config))}</p>")
+    return [*out, "</section>"]
+
+
+def _hrv_sentence(trend: HrvTrend, config: TrendConfig) -> str:
+    """Where the week ended, in words and the numbers of the plot (the trend's own reason,
+    for HA and the log, speaks of CUSUMs and ln RMSSD means)."""
+    if trend.state is None or trend.mean_7d is None:
+        if trend.valid_days_range < config.min_range_days:
+            have, days, need = trend.valid_days_range, config.range_days, config.min_range_days
+        else:
+            have, days, need = trend.valid_days_7d, config.mean_days, config.min_days_per_week
+        return (
+            f"Your HRV trend is not known at the end of this week: {have} of the last {days} "
+            f"days had HRV, and it needs {need}."
+        )
     words = {
-        "low": "below your normal band: your body may be asking for a lighter few days",
+        # The early warning: several low days, whether or not the 7-day mean left the band.
+        "low": "lower than usual for several days: your body may be asking for a lighter few days",
         "normal": "inside your normal band",
         "high": "above your normal band",
-        None: "not known this week",
     }
-    wording = words[latest.state]
-    if latest.state == "normal" and _under(latest.mean_7d, latest.band_low):
+    wording = words[trend.state]
+    if trend.state == "normal" and _under(trend.mean_7d, trend.band_low):
         wording = "a little under your normal band, not a sustained drop"
-    out.append(f"<p>At the end of the week your HRV was {wording} ({_e(latest.why)}).</p>")
-    return [*out, "</section>"]
+    numbers = (
+        f"{config.mean_days}-day average {trend.mean_7d:.2f}; "
+        f"your normal band {_n(trend.band_low, 2)}–{_n(trend.band_high, 2)}"
+    )
+    return f"At the end of the week your HRV was {wording} ({numbers})."
 
 
 def _under(value: float | None, limit: float | None) -> bool:

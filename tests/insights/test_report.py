@@ -270,3 +270,36 @@ def test_a_watch_that_sends_hr_only_is_told_why_there_is_no_hrv_trend() -> None:
         "<p>No HRV in the last 60 days: it needs the intervals between beats (a chest strap, "
         "or a watch that shares them); heart rate alone has none.</p>" in html
     )
+
+
+def test_the_hrv_sentence_speaks_plainly_and_says_a_drop_as_the_plot_shows_it() -> None:
+    # Two days well under a steady series: the early warning says low while the 7-day mean
+    # is still inside the band, so "below your normal band" would contradict the plot.
+    first = date(2026, 10, 12)
+    kept = {
+        s.day: replace(s, ln_rmssd=3.9 if k % 2 else 4.1)
+        for k, s in enumerate(summaries("alex", first, 56, seed=3))
+    }
+    for day in (WEEK + timedelta(days=5), WEEK + timedelta(days=6)):
+        kept[day] = replace(kept[day], ln_rmssd=3.8)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    sentence = re.search(r"<p>At the end of the week your HRV was (.*?)</p>", html)
+    assert sentence is not None
+    assert sentence[1] == (
+        "lower than usual for several days: your body may be asking for a lighter few days "
+        "(7-day average 3.93; your normal band 3.93–4.08)."
+    )
+    assert "CUSUM" not in html and "ln RMSSD mean" not in html
+    # by hand: (3.9 + 4.1 + 3.9 + 4.1 + 3.9 + 3.8 + 3.8) / 7 = 3.929, inside the band from 3.926
+
+
+def test_a_week_without_enough_hrv_days_says_so_in_words() -> None:
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    for k in range(2, 7):
+        day = WEEK + timedelta(days=k)
+        kept[day] = replace(kept[day], ln_rmssd=None, ln_rmssd_source=None)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert (
+        "<p>Your HRV trend is not known at the end of this week: 2 of the last 7 days had "
+        "HRV, and it needs 3.</p>" in html
+    )
