@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ambient.config.durations import duration_text
+from ambient.evaluate.scoring import NOT_YET, UNKNOWN
 from ambient.evaluate.timeline import Change, Threshold, Timeline
 from ambient.private_files import write_private
 
@@ -117,7 +118,9 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
                 _draw_threshold(ax, threshold, colours[threshold.rule], handles)
         _mark_events(ax, timeline, colours, handles)
         if not any(not math.isnan(y) for y in ys):
-            ax.text(0.5, 0.5, f"no {signal} values", transform=ax.transAxes, ha="center")
+            ax.text(
+                0.5, 0.5, _no_values_text(signal, timeline), transform=ax.transAxes, ha="center"
+            )
     score_ax = axes[-1]
     score_ax.set_ylim(0, 100)
     _shade_unknown(score_ax, timeline.changes(UNKNOWN_SIGNAL), timeline.duration_s, handles)
@@ -140,6 +143,12 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     figure.savefig(drawn, format=picture, dpi=100)
     plt.close(figure)
     write_private(path, drawn.getvalue())
+
+
+def _no_values_text(signal: str, timeline: Timeline) -> str:
+    """``no rmssd values: no RR intervals (HR-only source)``: why the panel is empty."""
+    reasons = [reason for _, _, reason in timeline.changes(signal) if reason]
+    return f"no {signal} values" + (f": {reasons[-1]}" if reasons else "")
 
 
 def _legend_order(text: str, rules: list[str]) -> tuple[int, int, str]:
@@ -173,13 +182,16 @@ def _steps(changes: list[Change], end_s: float) -> tuple[list[float], list[float
     return xs, ys
 
 
-def _unknown_spans(changes: list[Change], end_s: float) -> list[tuple[float, float, str]]:
-    spans: list[tuple[float, float, str]] = []
+def unknown_spans(changes: list[Change], end_s: float) -> list[tuple[float, float, str]]:
+    """The stretches (seconds, reason) a signal was unknown, as the evaluation counts them:
+    before its first value too (``no data``)."""
+    first_s = min(changes[0][0], end_s) if changes else end_s
+    spans: list[tuple[float, float, str]] = [(0.0, first_s, NOT_YET)] if first_s > 0 else []
     for index, (t, value, reason) in enumerate(changes):
         until = changes[index + 1][0] if index + 1 < len(changes) else end_s
         if value is not None or until <= t:
             continue
-        why = reason or "unknown"
+        why = reason or UNKNOWN
         if spans and spans[-1][2] == why and abs(spans[-1][1] - t) < 1e-6:
             spans[-1] = (spans[-1][0], until, why)
         else:
@@ -190,7 +202,7 @@ def _unknown_spans(changes: list[Change], end_s: float) -> list[tuple[float, flo
 def _shade_unknown(ax: Any, changes: list[Change], end_s: float, handles: dict[str, Any]) -> None:
     spare = iter(SPARE_COLOURS * 4)
     colours = dict(REASON_COLOURS)
-    for start, end, reason in _unknown_spans(changes, end_s):
+    for start, end, reason in unknown_spans(changes, end_s):
         colour = colours.setdefault(reason, next(spare, "#dddddd"))
         patch = ax.axvspan(start / 60, end / 60, ymin=0, ymax=0.12, color=colour, alpha=0.9, lw=0)
         handles.setdefault(f"score unknown: {reason}", patch)

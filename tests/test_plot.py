@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ambient.plot import check_writable_file, check_writable_folder, picture_format
+from ambient.evaluate.changes import Change
+from ambient.plot import (
+    check_writable_file,
+    check_writable_folder,
+    picture_format,
+    unknown_spans,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +48,16 @@ def test_a_picture_named_like_a_folder_is_refused(tmp_path: Path) -> None:
         check_writable_file(tmp_path)
     assert raised.value.errno == errno.EISDIR
     assert raised.value.filename == str(tmp_path)
+
+
+def test_the_stretch_before_a_signal_s_first_value_is_shaded_as_no_data() -> None:
+    """As the evaluation table counts it: a person whose beats begin 5 minutes in shows the
+    5 minutes as unknown, not as blank."""
+    changes: list[Change] = [(300.0, None, "stale"), (315.0, 40.0, None), (500.0, None, None)]
+    assert unknown_spans(changes, 600.0) == [
+        (0.0, 300.0, "no data"),
+        (300.0, 315.0, "stale"),
+        (500.0, 600.0, "unknown"),
+    ]
+    assert unknown_spans([], 60.0) == [(0.0, 60.0, "no data")]
+    assert unknown_spans([(0.0, 40.0, None)], 60.0) == []
