@@ -30,6 +30,9 @@ class RetentionConfig(ConfigModel):
     episodes: Limit = Field(default=365 * DAY_S, title="Measured calming episodes")
     check_ins: Limit = Field(default=365 * DAY_S, title="Mood check-ins and episode feedback")
     daily_summaries: Limit = Field(default=730 * DAY_S, title="Daily summaries per person")
+    day_minutes: Limit = Field(
+        default=70 * DAY_S, title="Per-minute heart rate, HRV and stress of the recent days"
+    )
     recordings_dir: UserPath | None = Field(
         default=None,
         title="Where `ambient record` output is kept and purged; default: `recordings` beside "

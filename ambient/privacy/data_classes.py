@@ -149,8 +149,9 @@ _register_person_key(
 )
 
 # The insights' per-person days (namespaces of ambient.insights.storage; keys `person/date`).
-# Insights expire them by their own `insights.keep_days`/`keep_minutes_days` too: the shorter
-# limit wins.
+# Insights expire them by their own `insights.keep_days`/`keep_minutes_days` too (as a person's
+# day closes): the shorter limit wins, and retention ages them also for someone insights no
+# longer follows (taken out of the config, or insights disabled).
 _PERSON_OF_DAY_KEY = "substr(key, 1, instr(key, '/') - 1)"
 register(
     DataClass(
@@ -170,8 +171,9 @@ register(
         table="kv",
         where="namespace = 'insights.minutes'",
         person=_PERSON_OF_DAY_KEY,
-        time=None,
-        retention=None,
+        # `person/date` and its hours' `person/date/HH`: the date's start, as for summaries.
+        time="CAST(strftime('%s', substr(key, instr(key, '/') + 1, 10)) AS REAL)",
+        retention="day_minutes",
         description="per-minute heart rate, HRV and stress of the recent days (to recompute "
         "a summary)",
         json_columns=("value",),

@@ -63,6 +63,27 @@ async def test_daily_summaries_age_by_their_day_and_belong_to_their_person(
     store.close()
 
 
+async def test_minute_bins_age_out_by_retention_even_with_insights_off(tmp_path: Path) -> None:
+    """Only the insights service expired the minute bins: with `insights.enabled: false` the
+    per-minute heart history gathered before stayed forever, and `retention:` had no say over
+    it. Retention now ages them by their day, as it does the daily summaries."""
+    store = Store(tmp_path / "ambient.db")
+    old, recent = "sam/2026-03-01", "sam/2026-05-20"  # 88 and 8 days before NOW
+    for day in (old, recent):
+        store.put(MINUTES, day, {"day": day})
+        store.put(MINUTES, f"{day}/13", [70.0, 3.9])
+
+    report = await Retention(RetentionConfig(), store, VirtualClock(NOW)).purge()
+
+    assert report.rows["day_minutes"] == 2  # the day and its hour of the default 70 days ago
+    assert sorted(store.items(MINUTES)) == [recent, f"{recent}/13"]
+    short = Retention(RetentionConfig(day_minutes=7 * DAY_S), store, VirtualClock(NOW))
+    assert (await short.purge()).rows["day_minutes"] == 2
+    kept = await Retention(RetentionConfig(day_minutes=None), store, VirtualClock(NOW)).purge()
+    assert "day_minutes" not in kept.rows
+    store.close()
+
+
 def test_forget_leaves_no_insights_state_of_the_person(tmp_path: Path) -> None:
     store = Store(tmp_path / "ambient.db")
     for namespace in (OPEN, TOKENS):
