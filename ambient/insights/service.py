@@ -323,7 +323,18 @@ class Insights:
             self._account(person, now)
             while self._days[person].end <= now:  # a day without updates closes too
                 self._roll(person)
+        self._expire_unconfigured(day_of(now, self.zone) - timedelta(days=1))
         self._publish_days()
+
+    def _expire_unconfigured(self, finished: date) -> None:
+        """The days of people no longer configured (removed, or renamed) are kept as long as
+        anyone's, not for ever; a store that refuses waits for the next midnight."""
+        config = self.config
+        try:
+            for person in sorted(self.storage.people() - set(self._days)):
+                self.storage.expire(person, finished, config.keep_days, config.keep_minutes_days)
+        except StoreError as exc:
+            _LOGGER.warning("Old days of people no longer configured not removed yet: %s", exc)
 
     def _on_persist(self) -> None:
         # The next save first: a save that fails (a full disk) is tried again then.

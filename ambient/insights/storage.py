@@ -63,6 +63,10 @@ class InsightStore:
         """The days whose minutes are kept (summarised or not: today's, a day left open)."""
         return [date.fromisoformat(d) for d in self._index(person)]
 
+    def people(self) -> set[str]:
+        """Everyone with days in the store (also people no longer configured)."""
+        return set(self.store.items(INDEX))
+
     def expire(self, person: str, today: date, keep_days: int, keep_minutes_days: int) -> None:
         """Forget summaries older than ``keep_days`` and bins older than ``keep_minutes_days``."""
         with self.store.batch():

@@ -394,6 +394,23 @@ def test_a_trace_stamped_before_the_last_update_counts_no_minute_twice() -> None
     assert InsightStore(store).summaries("alex")[date(2026, 7, 1)].low_minutes == 20
 
 
+def test_the_days_of_a_person_no_longer_configured_expire_as_everyone_elses() -> None:
+    # kim was removed from the config (or renamed): her days stay no longer than anyone's.
+    store = Store(None)
+    storage = InsightStore(store)
+    held = HeldState(stress=30.0)
+    for day in (date(2025, 5, 1), date(2026, 4, 1), date(2026, 6, 30)):
+        opened = OpenDay.of(day, BERLIN)
+        opened.add(opened.start + 8 * 3600, opened.start + 9 * 3600, held, InsightsConfig())
+        storage.put_day("kim", opened, summarize("kim", opened, InsightsConfig(), BERLIN))
+    alex = Day(local(2026, 7, 1, 8, 0), store)  # alex only
+    alex.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    assert sorted(storage.summaries("kim")) == [date(2026, 4, 1), date(2026, 6, 30)]
+    assert storage.kept_days("kim") == [date(2026, 6, 30)]
+    assert storage.open_day("kim", date(2026, 4, 1), BERLIN) is None
+    assert date(2026, 7, 1) in storage.summaries("alex")
+
+
 def test_minutes_older_than_keep_minutes_days_are_forgotten_with_all_their_hours() -> None:
     store = Store(None)
     storage = InsightStore(store)
