@@ -18,7 +18,7 @@ import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
@@ -75,7 +75,7 @@ class Endpoint:
 
     rest_url: str  # base of /api/... paths
     websocket_url: str
-    token: str
+    token: str = field(repr=False)  # a secret: never in a traceback or a log
     via_supervisor: bool
 
 

@@ -36,6 +36,17 @@ def test_token_never_appears_in_the_config_repr() -> None:
     assert "very-secret" not in repr(config)
 
 
+def test_token_never_appears_in_the_endpoints_repr() -> None:
+    """The endpoint held the token in the clear: any traceback, log or test report showing
+    the connection's endpoint showed the long-lived token with it."""
+    config = HomeAssistantConfig(token=SecretStr("very-secret"))
+    for endpoint in (
+        resolve_endpoint(config, {}),
+        resolve_endpoint(HomeAssistantConfig(), {"SUPERVISOR_TOKEN": "supervisor-secret"}),
+    ):
+        assert "secret" not in repr(endpoint)
+
+
 def test_compressed_state_and_diffs_keep_the_context_user() -> None:
     state = expand_compressed_state(
         "light.bed_light",
