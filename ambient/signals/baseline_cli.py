@@ -50,6 +50,10 @@ def run_baseline(
     return 0
 
 
+def _unknown_person(person: str) -> BaselineCommandError:
+    return BaselineCommandError(f"no person `{person}` in the config or the store")
+
+
 def _baseline_of(config: AmbientConfig, person: str, store: Store | None) -> Baseline:
     from ambient.rules.timeofday import resolve_zone
 
@@ -76,7 +80,7 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     try:
         saved = store is not None and store.get(BASELINE_NAMESPACE, person) is not None
         if person not in config.person_ids() and not saved:
-            raise BaselineCommandError(f"no person `{person}` in the config or the store")
+            raise _unknown_person(person)
         baseline = _baseline_of(config, person, store)
     finally:
         if store is not None:
@@ -177,6 +181,8 @@ def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
         raise BaselineCommandError("this config keeps no store yet: there is nothing to reset")
     try:
         had = store.get(BASELINE_NAMESPACE, person) is not None
+        if not had and person not in config.person_ids():  # a misspelt id: say so
+            raise _unknown_person(person)
         store.delete(BASELINE_NAMESPACE, person)
     finally:
         store.close()

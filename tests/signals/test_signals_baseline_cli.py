@@ -109,3 +109,16 @@ def test_refusals_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     assert nothing.stderr.count("\n") == 1 and "Traceback" not in nothing.stderr
     usage = baseline(config, "forget", "--person", "alex")
     assert usage.returncode == 2
+
+
+def test_reset_of_a_person_neither_configured_nor_saved_is_refused_as_show_refuses_it(
+    tmp_path: Path,
+) -> None:
+    """A misspelt id said 'nothing to reset' with exit 0, leaving the real baseline as it was
+    while the user believed it reset."""
+    config, store = config_with_store(tmp_path)
+    save_quiet_minutes(store, 8, 58.0)
+    typo = baseline(config, "reset", "--person", "alx")
+    assert typo.returncode == 1
+    assert typo.stderr.strip() == "ambient baseline: no person `alx` in the config or the store"
+    assert json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)["days"] == 1
