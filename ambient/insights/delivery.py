@@ -31,10 +31,12 @@ from ambient.insights.days import day_of, iso_week, week_label
 from ambient.insights.report_cli import last_full_week, learned_weeks, render
 from ambient.insights.storage import InsightStore
 from ambient.private_files import write_private
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
 TOKENS = "insights.report_token"
+#: The Monday of the last week delivered (key ``WEEK``), to deliver one missed while off.
+DELIVERED, WEEK = "insights.report_delivered", "week"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A page this module wrote: person, ISO week, random part.
 _PAGE = re.compile(r"[a-z0-9][a-z0-9_]*-(\d{4}-W\d{2})-[A-Za-z0-9_-]{16,}\.html")
@@ -61,21 +63,39 @@ class ReportDelivery:
         self.notify = notify
         self.written: list[Path] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timer: TimerHandle = clock.call_at(self.next_due(clock.now()), self._due)
+        now = clock.now()
+        missed = self._missed(now)
+        self._timer: TimerHandle = clock.call_at(now if missed else self.next_due(now), self._due)
 
     def next_due(self, now: float) -> float:
         """The next configured weekday and time after ``now`` (local, DST-aware)."""
-        hour, minute = (int(p) for p in self.delivery.at.split(":")[:2])
         today = day_of(now, self.zone)
-        weekday = _WEEKDAYS.index(self.delivery.weekday)
         for ahead in range(8):
-            day = today + timedelta(days=ahead)
-            if day.weekday() != weekday:
-                continue
-            due = datetime.combine(day, time(hour, minute), self.zone).timestamp()
-            if due > now:
+            due = self._due_on(today + timedelta(days=ahead))
+            if due is not None and due > now:
                 return due
         raise AssertionError("a weekday recurs within 8 days")
+
+    def _missed(self, now: float) -> bool:
+        """The last due time passed while ambient was off, and its week was not delivered
+        (only once something was: a first start is no missed delivery)."""
+        delivered = self.store.get(DELIVERED, WEEK)
+        if not isinstance(delivered, str):
+            return False
+        today = day_of(now, self.zone)
+        for back in range(8):
+            day = today - timedelta(days=back)
+            due = self._due_on(day)
+            if due is not None and due <= now:
+                return last_full_week(day).isoformat() > delivered
+        return False
+
+    def _due_on(self, day: date) -> float | None:
+        """The configured time on ``day`` if it is the configured weekday."""
+        if day.weekday() != _WEEKDAYS.index(self.delivery.weekday):
+            return None
+        hour, minute = (int(p) for p in self.delivery.at.split(":")[:2])
+        return datetime.combine(day, time(hour, minute), self.zone).timestamp()
 
     def close(self) -> None:
         self._timer.cancel()
@@ -126,6 +146,10 @@ class ReportDelivery:
                     type(exc).__name__,
                     exc,
                 )
+        try:
+            self.store.put(DELIVERED, WEEK, monday.isoformat())
+        except StoreError as exc:  # the pages are out; at worst a restart writes them again
+            _LOGGER.warning("Weekly report of %s delivered, not recorded: %s", monday, exc)
 
     async def _write(self, person: str, monday: date) -> str:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""

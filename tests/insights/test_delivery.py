@@ -198,3 +198,51 @@ async def test_pages_older_than_keep_days_are_removed_as_the_summaries_are(tmp_p
     assert kept.exists() and other.exists()
     assert delivery.written[0].exists()
     delivery.close()
+
+
+async def test_a_week_whose_time_passed_while_ambient_was_off_is_delivered_at_the_start(
+    tmp_path: Path,
+) -> None:
+    """A Pi switched off at night and on at nine never had its Monday 08:00: that week's page
+    is written once ambient runs again (late, the latest week only), and not twice."""
+    store = Store(None)
+    for summary in summaries("alex", date(2026, 10, 12), 63, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 11, 30, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await deliver_at(delivery, clock, berlin(2026, 11, 30, 8, 1))  # W48, on time
+    delivery.close()
+    await clock.run_until(berlin(2026, 12, 7, 9, 0))  # off from Sunday night to 09:00
+    late = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await deliver_at(
+        late,
+        clock,
+        berlin(
+            2026,
+            12,
+            7,
+            9,
+            0,
+        ),
+    )
+    assert [path.name[:13] for path in late.written] == ["alex-2026-W49"]
+    late.close()
+    again = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await deliver_at(again, clock, berlin(2026, 12, 7, 10, 0))  # a restart: not again
+    assert not again.written
+    again.close()
+
+
+async def test_a_first_start_after_the_time_waits_for_the_next_week(tmp_path: Path) -> None:
+    # Nothing was ever delivered: turning the report on mid-week is not a missed delivery.
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 7, 9, 0))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, Store(None), BERLIN, None)
+    await deliver_at(delivery, clock, berlin(2026, 12, 14, 7, 59))
+    assert not delivery.written
+    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
+    delivery.close()
