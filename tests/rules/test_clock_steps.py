@@ -141,3 +141,13 @@ async def test_booted_in_1970_the_schedule_waits_for_ntp_and_fires_on_the_real_d
     await h.clock.run_until(_at(22, 31, day=5))
     assert h.performer.messages() == ["dim"]
     assert _decisions(h) == [("05 22:30:00", "fired", "time 22:30")]
+
+
+async def test_a_trigger_with_several_times_is_caught_up_once_for_a_step() -> None:
+    h = await _started({"trigger": "time", "at": ["08:00", "22:30"]}, _at(10, 0))
+    h.clock.step(_at(21, 0, day=7) - _at(10, 0))
+    await h.clock.run_until(_at(22, 31, day=7))
+    assert [(when, event) for when, event, _ in _decisions(h)] == [
+        ("07 21:01:00", "suppressed"),
+        ("07 22:30:00", "fired"),
+    ]
