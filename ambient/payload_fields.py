@@ -23,6 +23,9 @@ EARLIEST_TIMESTAMP: Final = 946_684_800.0
 #: and how deep ``json.loads`` goes before it fails differs between Python versions.
 MAX_NESTING: Final = 64
 _BYTE_ORDER_MARK: Final = "\ufeff"
+#: Texts by which publishers say they have no value: ESPHome's ``publish_nan_as_none``, HA's
+#: states through ``mqtt_statestream``, an empty (cleared) payload.
+NO_VALUE_TEXTS: Final = frozenset({"", "none", "null", "unknown", "unavailable"})
 
 
 class PayloadError(ValueError):
@@ -100,7 +103,11 @@ def lookup(document: Any, path: str) -> Any:
 
 
 def to_number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or value is None:
+    """``value`` as a finite number; ``no_value`` for a device's way of saying it has none
+    (JSON null, ``None``, ``unknown``, ``unavailable``, nothing), ``nan`` for NaN."""
+    if value is None:
+        raise PayloadError("no_value", f"{where} is null")
+    if isinstance(value, bool):
         raise PayloadError("not_a_number", f"{where} is {json.dumps(value)}, not a number")
     if isinstance(value, int | float):
         try:
@@ -111,6 +118,8 @@ def to_number(value: Any, where: str) -> float:
         try:
             number = float(value.strip())
         except ValueError:
+            if value.strip().lower() in NO_VALUE_TEXTS:
+                raise PayloadError("no_value", f"{where} says there is no value") from None
             raise PayloadError("not_a_number", f"{where} is text, not a number") from None
     else:
         raise PayloadError("not_a_number", f"{where} is a {type(value).__name__}, not a number")

@@ -34,8 +34,10 @@ _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 FUTURE_TOLERANCE_S: Final = 60.0
 #: A heart rate of 0 is a device saying it has no reading (no skin contact), as over Bluetooth.
 HR_ZERO: Final = "hr_zero"
-#: Drops that are a device working as made, not a mistake: counted, logged only at DEBUG.
-_EXPECTED_DROPS: Final = frozenset({HR_ZERO})
+#: Drops that are a device working as made, not a mistake: counted, logged only at DEBUG
+#: (ESPHome publishes ``nan`` or ``None`` for a value it does not have, Zigbee2MQTT null, HA
+#: ``unknown``).
+_EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value"})
 
 
 def counter_scope(topic: str) -> str:

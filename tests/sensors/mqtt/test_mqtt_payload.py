@@ -59,13 +59,13 @@ def test_a_leading_byte_order_mark_is_not_part_of_the_payload() -> None:
     ("payload", "value", "reason"),
     [
         (b"high", None, "not_a_number"),
-        (b"", None, "not_a_number"),
+        (b"", None, "no_value"),
         (b"NaN", None, "nan"),
         (b"nan", None, "nan"),
         (b"inf", None, "not_finite"),
         (b'{"hr": NaN}', "hr", "nan"),
         (b'{"hr": true}', "hr", "not_a_number"),
-        (b'{"hr": null}', "hr", "not_a_number"),
+        (b'{"hr": null}', "hr", "no_value"),
         (b'{"hr": {"x": 1}}', "hr", "not_a_number"),
         (b'{"hr": []}', "hr", "not_a_number"),
         (b'{"hr": 72', "hr", "bad_json"),
@@ -78,6 +78,21 @@ def test_a_leading_byte_order_mark_is_not_part_of_the_payload() -> None:
 )
 def test_bad_payloads_have_precise_reasons(payload: bytes, value: str | None, reason: str) -> None:
     assert reason_of(payload, value) == reason
+
+
+@pytest.mark.parametrize(
+    ("payload", "value"),
+    [
+        (b"None", None),  # ESPHome with publish_nan_as_none, HA's MQTT idiom, ambient's own
+        (b"unknown", None),  # HA's mqtt_statestream
+        (b"unavailable\n", None),
+        (b"", None),  # a retained message being cleared
+        (b'{"heart_rate": null, "linkquality": 96}', "heart_rate"),  # Zigbee2MQTT
+        (b'{"hr": "unknown"}', "hr"),
+    ],
+)
+def test_a_device_saying_it_has_no_value_is_no_value(payload: bytes, value: str | None) -> None:
+    assert reason_of(payload, value) == "no_value"
 
 
 def test_a_json_object_without_a_value_path_says_to_give_one() -> None:

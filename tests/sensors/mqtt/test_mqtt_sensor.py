@@ -108,6 +108,19 @@ def test_heart_rate_zero_is_no_reading_counted_without_a_warning(
     assert listed.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"hr_zero": 1}
 
 
+def test_nan_is_a_device_saying_unknown_counted_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ESPHome publishes `nan` for a sensor it has no value for (its strap disconnected), as HA
+    says `unknown`: no reading and a count, not a warning each time the strap leaves."""
+    h = Harness()
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(b"nan") == []
+        assert h.feed(b"None") == []  # ESPHome with publish_nan_as_none
+    assert not caplog.records
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"nan": 1, "no_value": 1}
+
+
 def test_person_from_a_topic_level() -> None:
     h = Harness(topic="phones/+/hr", person=None, person_topic_level=1)
     [reading] = h.feed(b"70", topic="phones/sam/hr")
