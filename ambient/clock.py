@@ -140,6 +140,7 @@ class ScaledClock(Clock):
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        self.wall_check_s = 60.0 * speed  # a minute of real time, as a live clock's
         self._wall_start = time.time()
         self._start = self._wall_start if start is None else start
 

@@ -110,7 +110,8 @@ class Schedule:
     times the step jumped over, instead of firing each of them in a burst, and goes on from now.
     """
 
-    #: Later than this past its fire time, a timer was not late: the clock was stepped.
+    #: Later than this past its fire time (or than the clock's ``wall_check_s``), a timer was
+    #: not late: the clock was stepped.
     LATE_S = 60.0
 
     def __init__(
@@ -161,7 +162,8 @@ class Schedule:
             self._wait()
             return
         following = next_fire_time(self._trigger, self._zone, when)
-        if now - when > self.LATE_S or (following is not None and following <= now):
+        late_s = self._clock.wall_check_s or self.LATE_S
+        if now - when > late_s or (following is not None and following <= now):
             self.arm(after=now)  # stepped forward over fire times: no burst of them
             self._passed(now)
             return
