@@ -10,6 +10,7 @@ with one line saying what to do, never a silent plain file.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import stat
@@ -23,6 +24,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 #: The environment variable systemd sets for a unit with ``LoadCredential=``.
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 _RAW_KEY = re.compile(r"[0-9a-fA-F]{64}")
+_LOGGER = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -185,6 +187,12 @@ def migrate_plain(path: Path, key: StoreKey) -> None:
     for leftover in (_wal(path), _shm(path)):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
+    _LOGGER.info(
+        "Store %s: the plain file is now encrypted with SQLCipher (key from %s); on flash "
+        "storage its old blocks may survive until reused",
+        path,
+        key.source,
+    )
 
 
 def _alone_with(plain: Any, path: Path) -> None:

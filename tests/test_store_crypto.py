@@ -4,6 +4,7 @@ and that holds none of what was written in the clear; every failure is one clear
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import stat
 import subprocess
@@ -128,6 +129,26 @@ def test_a_plain_store_is_migrated_when_a_key_is_given(tmp_path: Path) -> None:
     assert KNOWN["note"].encode() not in raw_bytes(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ambient.db"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_encrypting_a_plain_store_is_said_in_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daemon encrypted the store at start without a word: whoever turned encryption on
+    could not tell from the journal that it had happened, or when."""
+    path = tmp_path / "ambient.db"
+    Store(path).close()
+    with caplog.at_level(logging.INFO, logger="ambient.store_crypto"):
+        Store(path, StoreKey(RAW_KEY, "/etc/ambient/store.key"), migrate=True).close()
+        Store(path, StoreKey(RAW_KEY, "/etc/ambient/store.key"), migrate=True).close()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "INFO",
+            f"Store {path}: the plain file is now encrypted with SQLCipher (key from "
+            "/etc/ambient/store.key); on flash storage its old blocks may survive until reused",
+        )
+    ]
+    assert RAW_KEY not in caplog.text
 
 
 def test_a_command_reads_a_plain_store_as_it_is_and_leaves_encrypting_to_the_daemon(
