@@ -2,9 +2,10 @@
 
 It keeps the last 25 minutes of each person's signals (enough for the 5 minutes before an
 episode), opens an episode row when a rule performs a calming option, and 20 minutes later
-measures the response and updates that option's belief. Episodes that were waiting when the
-daemon stopped are measured at start from what the store has: the signals of the gap are gone,
-so they are kept as not usable ("missing data") rather than guessed.
+measures the response and updates that option's belief. The before-span is recorded with the
+episode when it opens, so an episode outlives a restart or a config reload as long as the
+daemon is back to see half its after-span; otherwise the signals of the gap are gone, and it is
+kept as not usable ("missing data") rather than guessed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from ambient.interventions.response import (
     BEFORE_S,
     EpisodeResponse,
     Sample,
+    Side,
+    before_span,
     measure_response,
 )
 from ambient.messages import SignalUpdate
@@ -37,6 +40,8 @@ _LOGGER = logging.getLogger(__name__)
 #: Population norms (ln RMSSD SD, HR SD in bpm) until the person's baseline is known.
 PRIOR_NORMS = (0.5, 8.0)
 HISTORY_S = AFTER_S[1] - BEFORE_S[0]
+#: The episode's context key of its before-span as recorded at the start (a restart keeps it).
+BEFORE_KEY = "before"
 #: The signals' HRV window unless told (`signals.windows`' first): what one sample looks back on.
 DEFAULT_WINDOW_S = 60.0
 
@@ -96,7 +101,10 @@ class EpisodeRecorder:
         if option not in beliefs:
             beliefs[option] = OptionBelief.from_prior(option, prior)
             self._book.save_beliefs(person, rule, beliefs)
-        episode_id = self._book.open(person, rule, option, now, context)
+        before = before_span(list(self._samples.get(person, ())), now, self._window_s)
+        episode_id = self._book.open(
+            person, rule, option, now, {**context, BEFORE_KEY: before.to_json()}
+        )
         self._clock.call_at(now + AFTER_S[1], lambda: self._measure(episode_id))
         return episode_id
 
@@ -140,6 +148,7 @@ class EpisodeRecorder:
                 hr_sd=hr_sd,
                 other_episode_starts=others,
                 window_s=self._window_s,
+                recorded_before=Side.from_json(row.context.get(BEFORE_KEY)),
             )
         )
         self._book.record_response(episode_id, response, self._clock.now())

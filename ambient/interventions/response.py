@@ -13,7 +13,7 @@ in its before-span) is kept but marked not usable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 BEFORE_S = (-300.0, 0.0)
@@ -21,6 +21,8 @@ AFTER_S = (300.0, 1200.0)
 #: A side needs this share of its span covered by samples (one sample stands for 60 s at most).
 MIN_COVERAGE = 0.5
 SAMPLE_SPAN_S = 60.0
+#: Activity states that make an episode unreadable (the body answers the movement).
+MOVING = ("active", "recovering")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,76 @@ def overlaps(start: float, other_start: float) -> bool:
     return start + BEFORE_S[0] - AFTER_S[1] < other_start < start + AFTER_S[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of an episode as its signals show it: the means (None: none known), the share
+    of the span the samples cover, and whether the person moved in it."""
+
+    ln_rmssd: float | None
+    hr: float | None
+    coverage: float
+    moved: bool = False
+
+    def to_json(self) -> dict[str, float | bool | None]:
+        return {
+            "ln_rmssd": self.ln_rmssd,
+            "hr": self.hr,
+            "coverage": self.coverage,
+            "moved": self.moved,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Side | None:
+        """A side stored with an episode; None for anything else (an episode stored before
+        sides were, or a damaged row: then the samples alone decide)."""
+        if not isinstance(data, Mapping):
+            return None
+        ln_rmssd, hr, coverage = data.get("ln_rmssd"), data.get("hr"), data.get("coverage")
+        moved = data.get("moved", False)
+        numbers = (ln_rmssd, hr, coverage)
+        if not all(v is None or (type(v) in (int, float)) for v in numbers) or coverage is None:
+            return None
+        if not isinstance(moved, bool):
+            return None
+        return cls(
+            None if ln_rmssd is None else float(ln_rmssd),
+            None if hr is None else float(hr),
+            float(coverage),
+            moved,
+        )
+
+
+def _moved(samples: Sequence[Sample], low: float, high: float, low_inclusive: bool) -> bool:
+    return any(
+        sample.activity_state in MOVING
+        and (low <= sample.time if low_inclusive else low < sample.time)
+        and sample.time <= high
+        for sample in samples
+    )
+
+
+def _side(
+    samples: Sequence[Sample], start: float, bounds: tuple[float, float], window_s: float
+) -> Side:
+    """A side counts only the samples whose whole window lies inside its span."""
+    low, high = start + bounds[0] + window_s, start + bounds[1]
+    chosen = [sample for sample in samples if low <= sample.time <= high]
+    ln = [s.ln_rmssd for s in chosen if s.ln_rmssd is not None]
+    hr = [s.hr for s in chosen if s.hr is not None]
+    return Side(
+        _mean(ln),
+        _mean(hr),
+        _coverage([s.time for s in chosen if s.hr is not None], low, high),
+        _moved(samples, start + bounds[0], start + bounds[1], True),
+    )
+
+
+def before_span(samples: Sequence[Sample], start: float, window_s: float = 0.0) -> Side:
+    """The before-span of the episode starting at ``start``: recorded with the episode, so
+    that a restart or a config reload in the 20 minutes that follow does not lose it."""
+    return _side(samples, start, BEFORE_S, window_s)
+
+
 def measure_response(
     samples: Sequence[Sample],
     start: float,
@@ -85,35 +157,28 @@ def measure_response(
     hr_sd: float,
     other_episode_starts: Sequence[float] = (),
     window_s: float = 0.0,
+    recorded_before: Side | None = None,
 ) -> EpisodeResponse:
     """The response of the episode that started at ``start`` (times in seconds);
     ``other_episode_starts``: the person's other episodes (not this one); ``window_s``: how far
-    back the beats behind one sample reach (the HRV window of the signals)."""
-    span = (start + BEFORE_S[0], start + AFTER_S[1])
+    back the beats behind one sample reach (the HRV window of the signals);
+    ``recorded_before``: the before-span as recorded at the start, used when the samples now
+    cover less of it (the daemon restarted since)."""
     if any(overlaps(start, other) for other in other_episode_starts):
         return EpisodeResponse(None, None, False, "another episode overlaps")
-    inside = [sample for sample in samples if span[0] <= sample.time <= span[1]]
-    if any(sample.activity_state in ("active", "recovering") for sample in inside):
+    before = _side(samples, start, BEFORE_S, window_s)
+    if recorded_before is not None and recorded_before.coverage > before.coverage:
+        before = recorded_before
+    after = _side(samples, start, AFTER_S, window_s)
+    if before.moved or _moved(samples, start, start + AFTER_S[1], False):
         return EpisodeResponse(None, None, False, "movement or exercise")
-
-    def side(bounds: tuple[float, float]) -> tuple[list[float], list[float], float]:
-        low, high = start + bounds[0] + window_s, start + bounds[1]
-        chosen = [sample for sample in inside if low <= sample.time <= high]
-        ln = [s.ln_rmssd for s in chosen if s.ln_rmssd is not None]
-        hr = [s.hr for s in chosen if s.hr is not None]
-        return ln, hr, _coverage([s.time for s in chosen if s.hr is not None], low, high)
-
-    ln_before, hr_before, coverage_before = side(BEFORE_S)
-    ln_after, hr_after, coverage_after = side(AFTER_S)
-    if min(coverage_before, coverage_after) < MIN_COVERAGE:
+    if min(before.coverage, after.coverage) < MIN_COVERAGE:
         return EpisodeResponse(None, None, False, "missing data")
     ln_change = hr_change = None
-    mean_ln_before, mean_ln_after = _mean(ln_before), _mean(ln_after)
-    if mean_ln_before is not None and mean_ln_after is not None:
-        ln_change = (mean_ln_after - mean_ln_before) / ln_rmssd_sd
-    mean_hr_before, mean_hr_after = _mean(hr_before), _mean(hr_after)
-    if mean_hr_before is not None and mean_hr_after is not None:
-        hr_change = (mean_hr_after - mean_hr_before) / hr_sd
+    if before.ln_rmssd is not None and after.ln_rmssd is not None:
+        ln_change = (after.ln_rmssd - before.ln_rmssd) / ln_rmssd_sd
+    if before.hr is not None and after.hr is not None:
+        hr_change = (after.hr - before.hr) / hr_sd
     if ln_change is None and hr_change is None:
         return EpisodeResponse(None, None, False, "missing data")
     return EpisodeResponse(ln_change, hr_change, True, "measured")

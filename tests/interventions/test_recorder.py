@@ -100,6 +100,34 @@ def test_an_episode_left_waiting_by_a_stopped_daemon_is_kept_as_not_usable(
     assert book.beliefs("alex", "calm")["box"].episodes == 0
 
 
+@pytest.mark.parametrize(("back_after_s", "usable"), [(480.0, True), (900.0, False)])
+def test_an_episode_outlives_a_restart_when_half_its_after_span_is_still_seen(
+    tmp_path: Path, back_after_s: float, usable: bool
+) -> None:
+    # A restart or a config reload (SIGHUP) mid-episode: the before-span was recorded with the
+    # episode, so only the after-span must be seen, at least half of it.
+    path = tmp_path / "state.db"
+    clock = VirtualClock(T0)
+    first = EpisodeRecorder(clock, EpisodeBook(Store(path)), norms=lambda _person: (0.4, 4.0))
+    feed(first, clock, T0 + 600, ln=3.0, hr=80.0)
+    first.start("alex", "calm", "box", PRIORS["breathing"], {"hour": 8})
+
+    later = VirtualClock(T0 + 600 + back_after_s)
+    book = EpisodeBook(Store(path))
+    again = EpisodeRecorder(later, book, norms=lambda _person: (0.4, 4.0))
+    again.resume()
+    feed(again, later, T0 + 600 + 1260, ln=3.2, hr=76.0)
+
+    (row,) = book.episodes("alex")
+    assert row.usable is usable
+    if usable:
+        assert row.ln_rmssd_change_sd == pytest.approx(0.5)
+        assert row.hr_change_sd == pytest.approx(-1.0)
+        assert row.context["hour"] == 8
+    else:
+        assert row.reason == "missing data"
+
+
 def test_episodes_and_beliefs_are_part_of_export_and_forget() -> None:
     names = {data_class.name for data_class in data_classes()}
     assert {"episodes", "learner"} <= names

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ambient.interventions.response import Sample, measure_response
+from ambient.interventions.response import Sample, Side, before_span, measure_response
 
 START = 10_000.0
 
@@ -104,3 +104,21 @@ def test_the_after_span_reads_no_beats_of_the_session_through_the_signals_window
     assert response.ln_rmssd_change_sd == pytest.approx(1.0)
     unaligned = measure_response(samples, START, ln_rmssd_sd=0.4, hr_sd=3.0)
     assert unaligned.ln_rmssd_change_sd is not None and unaligned.ln_rmssd_change_sd < 0.98
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [None, "x", {"ln_rmssd": "3.0", "hr": 80.0, "coverage": 1.0}, {"hr": 80.0}, [1, 2]],
+)
+def test_a_before_span_stored_by_no_version_is_read_as_none(stored: object) -> None:
+    assert Side.from_json(stored) is None
+
+
+def test_the_recorded_before_span_stands_in_for_samples_a_restart_lost() -> None:
+    recorded = before_span(minutes(-5, 0, 3.0, 80.0), START)
+    assert Side.from_json(recorded.to_json()) == recorded
+    after_only = minutes(5, 20, 3.2, 74.0)
+    response = measure_response(
+        after_only, START, ln_rmssd_sd=0.4, hr_sd=3.0, recorded_before=recorded
+    )
+    assert response.usable and response.ln_rmssd_change_sd == pytest.approx(0.5)
