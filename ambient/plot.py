@@ -101,31 +101,31 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     figure, axes = plt.subplots(
         len(PANELS), 1, sharex=True, figsize=(13, 8.5), height_ratios=(1, 1, 1.4)
     )
-    end_min = max(timeline.duration_s, 1.0) / 60
+    unit_s, unit_name = time_axis(timeline.duration_s)
     handles: dict[str, Any] = {}
     rules = [t.rule for t in timeline.thresholds] + [e.rule for e in timeline.events]
     colours = {
         rule: RULE_COLOURS[i % len(RULE_COLOURS)] for i, rule in enumerate(dict.fromkeys(rules))
     }
     for ax, (signal, label) in zip(axes, PANELS, strict=True):
-        _shade_episodes(ax, timeline, handles)
-        xs, ys = _steps(timeline.changes(signal), timeline.duration_s)
+        _shade_episodes(ax, timeline, unit_s, handles)
+        xs, ys = _steps(timeline.changes(signal), timeline.duration_s, unit_s)
         ax.plot(xs, ys, drawstyle="steps-post", color=LINE_COLOUR, linewidth=1.1)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         for threshold in timeline.thresholds:
             if threshold.signal == signal:
                 _draw_threshold(ax, threshold, colours[threshold.rule], handles)
-        _mark_events(ax, timeline, colours, handles)
+        _mark_events(ax, timeline, colours, unit_s, handles)
         if not any(not math.isnan(y) for y in ys):
             ax.text(
                 0.5, 0.5, _no_values_text(signal, timeline), transform=ax.transAxes, ha="center"
             )
     score_ax = axes[-1]
     score_ax.set_ylim(0, 100)
-    _shade_unknown(score_ax, timeline.changes(UNKNOWN_SIGNAL), timeline.duration_s, handles)
-    score_ax.set_xlim(0, end_min)
-    score_ax.set_xlabel("minutes from the start of the recording")
+    _shade_unknown(score_ax, timeline.changes(UNKNOWN_SIGNAL), timeline.duration_s, unit_s, handles)
+    score_ax.set_xlim(0, max(timeline.duration_s, 1.0) / unit_s)
+    score_ax.set_xlabel(f"{unit_name} from the start of the recording")
     figure.suptitle(_title(timeline), fontsize=12)
     labels = sorted(handles, key=lambda text: _legend_order(text, list(colours)))
     columns = min(LEGEND_COLUMNS, max(1, len(labels)))
@@ -151,6 +151,19 @@ def _no_values_text(signal: str, timeline: Timeline) -> str:
     return f"no {signal} values" + (f": {reasons[-1]}" if reasons else "")
 
 
+#: The x axis's unit by the recording's length: (up to seconds, unit in seconds, its name).
+TIME_UNITS = ((3 * 3600.0, 60.0, "minutes"), (3 * 86400.0, 3600.0, "hours"))
+
+
+def time_axis(duration_s: float) -> tuple[float, str]:
+    """The x axis's unit (seconds) and name: minutes up to 3 hours, hours up to 3 days,
+    then days (a week in minutes reads 0 to 10,000)."""
+    for up_to_s, unit_s, name in TIME_UNITS:
+        if duration_s <= up_to_s:
+            return unit_s, name
+    return 86400.0, "days"
+
+
 def _legend_order(text: str, rules: list[str]) -> tuple[int, int, str]:
     """Episodes first, then each rule's entries together, then the unknown reasons."""
     if text.startswith("labelled"):
@@ -168,16 +181,17 @@ def _title(timeline: Timeline) -> str:
     return f"{timeline.name}{who} — rules: {', '.join(rules) or 'none'} — {fired} firing(s)"
 
 
-def _steps(changes: list[Change], end_s: float) -> tuple[list[float], list[float]]:
-    """Minutes and values for a step line; unknown and non-numeric values break the line."""
+def _steps(changes: list[Change], end_s: float, unit_s: float) -> tuple[list[float], list[float]]:
+    """Times (in ``unit_s``) and values for a step line; unknown and non-numeric values
+    break the line."""
     xs: list[float] = []
     ys: list[float] = []
     for t, value, _ in changes:
-        xs.append(t / 60)
+        xs.append(t / unit_s)
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
         ys.append(float(value) if numeric else math.nan)  # type: ignore[arg-type]
     if xs:
-        xs.append(max(end_s / 60, xs[-1]))
+        xs.append(max(end_s / unit_s, xs[-1]))
         ys.append(ys[-1])
     return xs, ys
 
@@ -199,20 +213,24 @@ def unknown_spans(changes: list[Change], end_s: float) -> list[tuple[float, floa
     return spans
 
 
-def _shade_unknown(ax: Any, changes: list[Change], end_s: float, handles: dict[str, Any]) -> None:
+def _shade_unknown(
+    ax: Any, changes: list[Change], end_s: float, unit_s: float, handles: dict[str, Any]
+) -> None:
     spare = iter(SPARE_COLOURS * 4)
     colours = dict(REASON_COLOURS)
     for start, end, reason in unknown_spans(changes, end_s):
         colour = colours.setdefault(reason, next(spare, "#dddddd"))
-        patch = ax.axvspan(start / 60, end / 60, ymin=0, ymax=0.12, color=colour, alpha=0.9, lw=0)
+        patch = ax.axvspan(
+            start / unit_s, end / unit_s, ymin=0, ymax=0.12, color=colour, alpha=0.9, lw=0
+        )
         handles.setdefault(f"score unknown: {reason}", patch)
 
 
-def _shade_episodes(ax: Any, timeline: Timeline, handles: dict[str, Any]) -> None:
+def _shade_episodes(ax: Any, timeline: Timeline, unit_s: float, handles: dict[str, Any]) -> None:
     if timeline.labels is None:
         return
     for start, end in timeline.labels.episodes:
-        patch = ax.axvspan(start / 60, end / 60, color=EPISODE_COLOUR, alpha=0.13, lw=0)
+        patch = ax.axvspan(start / unit_s, end / unit_s, color=EPISODE_COLOUR, alpha=0.13, lw=0)
         handles.setdefault("labelled episode", patch)
 
 
@@ -237,11 +255,13 @@ EVENT_STYLES = {
 
 
 def _mark_events(
-    ax: Any, timeline: Timeline, colours: dict[str, str], handles: dict[str, Any]
+    ax: Any, timeline: Timeline, colours: dict[str, str], unit_s: float, handles: dict[str, Any]
 ) -> None:
     for event in timeline.events:
         style, legend = EVENT_STYLES[event.event]
-        line = ax.axvline(event.t / 60, color=colours[event.rule], linestyle=style, linewidth=1.4)
+        line = ax.axvline(
+            event.t / unit_s, color=colours[event.rule], linestyle=style, linewidth=1.4
+        )
         handles.setdefault(f"{event.rule} " + legend.format(reason=_short(event.reason)), line)
 
 

@@ -13,6 +13,7 @@ from ambient.plot import (
     check_writable_file,
     check_writable_folder,
     picture_format,
+    time_axis,
     unknown_spans,
 )
 
@@ -61,3 +62,18 @@ def test_the_stretch_before_a_signal_s_first_value_is_shaded_as_no_data() -> Non
     ]
     assert unknown_spans([], 60.0) == [(0.0, 60.0, "no data")]
     assert unknown_spans([(0.0, 40.0, None)], 60.0) == []
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "axis"),
+    [
+        (30.0, (60.0, "minutes")),
+        (3 * 3600.0, (60.0, "minutes")),
+        (24 * 3600.0, (3600.0, "hours")),
+        (7 * 86400.0, (86400.0, "days")),
+    ],
+)
+def test_the_time_axis_reads_in_minutes_hours_or_days_by_the_recording_s_length(
+    duration_s: float, axis: tuple[float, str]
+) -> None:
+    assert time_axis(duration_s) == axis
