@@ -48,7 +48,7 @@ async def run_session(
     start = clock.now()
     timeline: list[tuple[float, str]] = []
     for index in range(steps):
-        at = await clock.step()
+        at = await clock.fire_next()
         cue = (await probe.wait_count(is_cue, index + 1))[index]
         timeline.append((round(at - start, 3), cue.data["service_data"]["message"]))
     return timeline
@@ -172,7 +172,7 @@ async def test_calming_media_ramps_the_volume_and_restores_it_on_recovery(
     start = clock.now()
     steps: list[tuple[float, float]] = []
     for _ in range(5):
-        at = await clock.step()
+        at = await clock.fire_next()
         # Two volume_set calls came first (the test's 0.6, the quiet start); each step adds one.
         event = (await probe.wait_count(volume_set, len(steps) + 3))[-1]
         steps.append((round(at - start, 3), event.data["service_data"]["volume_level"]))

@@ -137,10 +137,10 @@ async def test_breathing_with_lights_restores_them_after_its_last_cue(
 
     wired.engine.on_event(ExternalEvent(wired.clock.now(), "mqtt", "home/wind_down", {}))
     for _ in range(5):  # opening and the four phases: the episode is still on
-        await session_clock.step()
+        await session_clock.fire_next()
     assert probe.service_calls("scene") == [e for e in probe.events if scene_call("create")(e)]
     assert store.items(NAMESPACE) != {}
-    await session_clock.step()  # the closing words: the session is over
+    await session_clock.fire_next()  # the closing words: the session is over
     await probe.wait_for(scene_call("delete"))
 
     assert light_of(await probe.state(BED))[:2] == ("on", 200)
@@ -162,7 +162,7 @@ async def test_the_breathing_buttons_session_restores_the_lights_after_its_last_
 
     commands.on_event(ExternalEvent(clock.now(), "command", "breathing", {}))
     for _ in range(6):  # opening, four phases, closing
-        await session_clock.step()
+        await session_clock.fire_next()
     await probe.wait_for(scene_call("delete"))
 
     assert light_of(await probe.state(BED))[:2] == ("on", 200)

@@ -98,7 +98,7 @@ async def spoken(clock: StepClock, probe: HaProbe, steps: int) -> list[tuple[flo
     start = clock.now()
     timeline: list[tuple[float, str]] = []
     for index in range(steps):
-        at = await clock.step()
+        at = await clock.fire_next()
         cue = (await probe.wait_count(is_cue, index + 1))[index]
         timeline.append((round(at - start, 3), cue.data["service_data"]["message"]))
     return timeline
@@ -164,7 +164,7 @@ async def test_the_assistants_checked_script_is_spoken_and_its_pacing_clamped(
 
 async def spoken_next(clock: StepClock, probe: HaProbe) -> str:
     count = len([e for e in probe.events if is_cue(e)])
-    await clock.step()
+    await clock.fire_next()
     cue = (await probe.wait_count(is_cue, count + 1))[count]
     message: str = cue.data["service_data"]["message"]
     return message
@@ -240,7 +240,7 @@ async def test_no_answer_within_the_timeout_gives_the_template(
 
     performing = asyncio.create_task(ha_actuator.perform(action, context("s5", clock)))
     await assistant.wait_for(is_request)  # HA has the request, and holds it
-    assert await clock.step() == start + 8.0  # the assistant's timeout, on the clock
+    assert await clock.fire_next() == start + 8.0  # the assistant's timeout, on the clock
     result = await performing
 
     assert result.ok, result.detail
