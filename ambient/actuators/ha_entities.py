@@ -3,8 +3,9 @@
 HA carries out a service call on an entity it does not know without complaint (it only logs a
 warning of its own), so a typo in ``target`` would otherwise be reported as "light.bedrom at
 2400 K 35%" while nothing happened. An entity is looked up (its watched state, else one REST
-read) until it is found, then remembered: one HA gains later is found on the next action, one
-it loses later is not noticed (the action's path stays without a round trip).
+read); once found it is watched, so its state stays current without a round trip on the
+action's path, and one HA loses later (removed, or renamed in HA's UI) fails the next action.
+One HA gains later is found on the next action.
 """
 
 from __future__ import annotations
@@ -28,19 +29,23 @@ class UnknownEntity(Exception):
 class KnownEntities:
     def __init__(self, client: HomeAssistantClient) -> None:
         self.client = client
-        self._known: set[str] = set()
+        self._watched: set[str] = set()
 
     async def require(self, entity_ids: Iterable[str]) -> None:
         """Return when HA has every one of ``entity_ids``; else raise :class:`UnknownEntity`
         naming the missing ones (``NotConnected`` when HA cannot be asked)."""
         missing = []
         for entity_id in entity_ids:
-            if entity_id in self._known or entity_id in _NOT_ENTITIES:
+            if entity_id in _NOT_ENTITIES or self.client.state(entity_id) is not None:
                 continue
-            known = self.client.state(entity_id) is not None
-            if not known and await self.client.get_state(entity_id) is None:
+            if await self.client.get_state(entity_id) is None:
                 missing.append(entity_id)
-                continue
-            self._known.add(entity_id)
+            elif entity_id not in self._watched:
+                self._watched.add(entity_id)
+                self.client.watch_entities([entity_id], _ignore_state)
         if missing:
             raise UnknownEntity(missing)
+
+
+def _ignore_state(entity_id: str, new: object, old: object) -> None:
+    """Watching keeps the client's copy of the state current; the changes need no handling."""

@@ -205,6 +205,39 @@ async def test_an_entity_ha_gains_after_a_failed_action_is_found_on_the_next(
     assert ha_client.counters.get(f"ha:{entity_id}", "unknown_entity") == 1
 
 
+async def test_an_entity_ha_removes_after_an_action_found_it_fails_the_next_action(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient
+) -> None:
+    """An entity renamed or removed in HA while ambient runs is noticed without a restart: the
+    next action fails naming it instead of being reported performed while nothing happened."""
+    entity_id = "sensor.ambient_test_removed_later"
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{ha.url}/api/states/{entity_id}", json={"state": "on"}, headers=headers
+        ) as reply:
+            assert reply.status in (200, 201)
+        actuator = HomeAssistantActuator(ha_client, RealClock())
+        action = ServiceCallActionConfig(
+            action="logbook.log", data={"name": "ambient", "message": "x", "entity_id": entity_id}
+        )
+        assert (await actuator.perform(action, context(RealClock()))).ok
+
+        seen, gone = asyncio.Event(), asyncio.Event()
+
+        def on_state(_: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> None:
+            (seen if new is not None else gone).set()
+
+        ha_client.watch_entities([entity_id], on_state)
+        await seen.wait()  # the client follows the entity: its removal will reach it
+        async with session.delete(f"{ha.url}/api/states/{entity_id}", headers=headers) as reply:
+            assert reply.status == 200
+        await gone.wait()
+
+    result = await actuator.perform(action, context(RealClock()))
+    assert not result.ok and entity_id in result.detail
+
+
 async def test_ha_restart_mid_episode_reconnects_and_drops_actions_past_their_ttl(
     ha: HomeAssistantInstance, ha_client: HomeAssistantClient
 ) -> None:
