@@ -24,7 +24,7 @@ from pathlib import Path
 from ambient.config.root import AmbientConfig
 from ambient.privacy.data_classes import data_classes, nested_states
 from ambient.private_files import write_private
-from ambient.recordings import RECORDING_SUFFIXES
+from ambient.recordings import RECORDING_SUFFIXES, header_names
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -177,13 +177,23 @@ def forget_reports(folder: Path | None, person: str) -> list[Path]:
 def _without(path: Path, person: str) -> tuple[bytes, int, int]:
     """The file's bytes without ``person``'s rows; how many rows were dropped, and kept."""
     is_csv = path.suffix == ".csv"
+    #: A CSV file's person column, from its header (after any comment lines) as the
+    #: recordings reader takes it; None before the header, or when it names none.
+    person_column: int | None = None
+    header_seen = not is_csv
     kept = bytearray()
     dropped = others = 0
     with path.open("rb") as handle:
-        if is_csv:
-            kept += handle.readline()  # the header
         for line in handle:
-            if _row_person(line.decode("utf-8", "replace"), is_csv) == person:
+            text = line.decode("utf-8-sig", "replace")
+            if not header_seen:
+                if not text.startswith("#"):
+                    header_seen = True
+                    names = header_names(text)
+                    if names is not None and "person" in names:
+                        person_column = len(names) - 1 - names[::-1].index("person")
+                kept += line
+            elif _row_person(text, is_csv, person_column) == person:
                 dropped += 1
             else:
                 others += 1
@@ -191,12 +201,16 @@ def _without(path: Path, person: str) -> tuple[bytes, int, int]:
     return bytes(kept), dropped, others
 
 
-def _row_person(line: str, is_csv: bool) -> str | None:
-    if not line.strip():
+def _row_person(line: str, is_csv: bool, person_column: int | None) -> str | None:
+    """Whose row ``line`` is: a CSV row's field at ``person_column``, a JSON line's
+    ``person``; None for a row without one (the sensor's person's: left alone)."""
+    if not line.strip() or line.startswith("#"):
         return None
     if is_csv:
+        if person_column is None:
+            return None
         fields = next(csv.reader(io.StringIO(line)), [])
-        return fields[3].strip() if len(fields) > 3 else None
+        return fields[person_column].strip() if len(fields) > person_column else None
     try:
         row = json.loads(line)
     except (ValueError, RecursionError):  # not JSON, a number too long, nested too deep

@@ -169,6 +169,30 @@ def test_a_recording_the_config_replays_from_the_recordings_directory_is_not_tou
     assert "alex" not in (recordings / "both.jsonl").read_text()  # the others still go
 
 
+def test_a_csv_recording_whose_person_is_not_the_fourth_column_loses_the_persons_rows(
+    tmp_path: Path,
+) -> None:
+    """The recordings reader takes the person from the column the header names
+    (`t,metric,value,source,person`), after any comment lines; forget read the fourth field
+    of every line, so such a file kept every row of the person it plays as theirs."""
+    config = write_config(tmp_path, None, "home")
+    recordings = tmp_path / "state" / "recordings"
+    recordings.mkdir(parents=True)
+    shared = recordings / "shared.csv"
+    shared.write_text(
+        "# from the strap app\nt,metric,value,source,person\n"
+        "1.0,hr,70,strap,alex\n1.0,hr,64,strap,sam\n2.0,hr,71,strap,alex\n"
+    )
+
+    result = forget(config, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert shared.read_text() == (
+        "# from the strap app\nt,metric,value,source,person\n1.0,hr,64,strap,sam\n"
+    )
+    assert f"rewrote {shared} without alex's rows" in result.stdout
+
+
 def test_forget_removes_the_persons_delivered_weekly_reports(tmp_path: Path) -> None:
     """The scheduled report writes each week's page where HA serves files without a login;
     forget erased the random part of their names from the store and left the pages there."""
