@@ -6,7 +6,8 @@ state that is not a number, or a number outside the configured (or physiological
 an error naming the entity, counted under ``ha:<entity_id>``. HA keeps a heart rate's last
 value when the watch goes quiet: a ``hr`` or ``rr`` state HA last updated more than
 ``STALE_AFTER_S`` ago (first seen at start, or changed while HA was unreachable) is not a
-reading now, and is counted ``stale``.
+reading now, and is counted ``stale``. An entity HA removes while ambient runs (renamed, its
+integration deleted) is said once and counted ``removed_entity``: the readings stop for a reason.
 """
 
 from __future__ import annotations
@@ -138,6 +139,17 @@ class HomeAssistantSensor:
         self, sink: ReadingSink, new: dict[str, Any] | None, old: dict[str, Any] | None
     ) -> None:
         if new is None:
+            if old is not None:  # renamed or deleted in HA: say why the readings stop
+                self.counters.increment(f"ha:{self.config.entity_id}", "removed_entity")
+                self._throttle.log(
+                    _LOGGER,
+                    logging.WARNING,
+                    f"{self.config.entity_id}:removed",
+                    "Sensor %s: Home Assistant removed %s (renamed or deleted?); no readings "
+                    "from it until it is back",
+                    self.name,
+                    self.config.entity_id,
+                )
             return
         try:
             value = parse_value(self.config, new)

@@ -214,3 +214,30 @@ async def test_a_heart_rate_ha_last_updated_long_ago_is_no_reading_now(
     assert said.levelno == logging.WARNING
     assert "sensor.ambient_test_hr_held" in said.getMessage()
     assert "70" not in said.getMessage()
+
+
+@pytest.mark.ha
+async def test_an_entity_removed_while_running_is_said_and_read_again_when_back(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An entity renamed in HA is, to its old id, removed: the readings stop, and a line says
+    why (as one missing at start is said), naming the entity but no value."""
+    config = sensor_config(entity_id="sensor.ambient_test_hr_renamed", metric="hr")
+    url = f"{ha.url}/api/states/{config.entity_id}"
+    async with HaProbe(ha.url, ha.token) as probe:
+        assert probe._session is not None
+        headers = {"Authorization": f"Bearer {ha.token}"}
+        async with probe._session.post(url, json={"state": "70"}, headers=headers) as reply:
+            assert reply.status in (200, 201)
+        async with running_sensor(ha, config) as (_sensor, sink, counters):
+            assert (await sink.next()).value == 70.0
+            async with probe._session.delete(url, headers=headers) as reply:
+                assert reply.status == 200
+            await counters.wait_for("ha:sensor.ambient_test_hr_renamed", "removed_entity", 1)
+            async with probe._session.post(url, json={"state": "72"}, headers=headers) as reply:
+                assert reply.status in (200, 201)
+            assert (await sink.next()).value == 72.0
+    [said] = [r for r in caplog.records if "removed" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert "sensor.ambient_test_hr_renamed" in said.getMessage()
+    assert "70" not in said.getMessage()
