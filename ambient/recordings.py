@@ -25,9 +25,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
-from ambient.readings import METRIC_NAME_PATTERN, VALID_RANGE, Reading, moved, range_text
+from ambient.readings import (
+    CONTACT,
+    METRIC_NAME_PATTERN,
+    VALID_RANGE,
+    Reading,
+    moved,
+    range_text,
+)
 
 _LOGGER = logging.getLogger(__name__)
 _METRIC = re.compile(METRIC_NAME_PATTERN)
@@ -97,6 +104,15 @@ def _parse_time(raw: str) -> tuple[float, bool]:
     return value, value < UNIX_THRESHOLD_S
 
 
+#: Metrics that say yes or no, and the values they take (any other is a bad row): skin
+#: contact, and the label rows' start and end (see ambient.labels).
+ON_OFF_VALUES: Final = {
+    CONTACT: "0 or 1",
+    "label_episode": "1 (start) or 0 (end)",
+    "label_baseline": "1 (start) or 0 (end)",
+}
+
+
 @functools.lru_cache(maxsize=256)
 def _valid_metric(name: str) -> bool:
     """A recording names a handful of metrics over and over: match each name once."""
@@ -123,6 +139,8 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
         raise ValueError("value is not finite")
     if not low <= value <= high:
         raise ValueError(f"{metric} outside {range_text(metric, low, high)}")
+    if metric in ON_OFF_VALUES and value not in (0.0, 1.0):
+        raise ValueError(f"{metric} must be {ON_OFF_VALUES[metric]}")
     person = str(row.get("person") or default_person).strip()
     return time_s, person, metric, value, relative
 
@@ -334,7 +352,12 @@ class _RestOfLine:
         except (ValueError, IndexError):
             return None
         known = _metric_range(written_metric.rstrip("\r\n"))
-        if known is None or not known[1] <= value <= known[2] or known[0] in self._set_aside:
+        if (
+            known is None
+            or not known[1] <= value <= known[2]
+            or known[0] in self._set_aside
+            or known[0] in ON_OFF_VALUES  # few rows: the checked path says which are bad
+        ):
             return None
         person_at = self._person_at
         written_person = values[person_at].rstrip("\r\n") if person_at < len(values) else ""

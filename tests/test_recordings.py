@@ -554,3 +554,24 @@ def test_the_memory_a_stream_takes_does_not_grow_with_the_recording(tmp_path: Pa
     short.write_text("t,metric,value,person\n" + beat_rows(5_000))
     long.write_text("t,metric,value,person\n" + beat_rows(20_000))
     assert traced_peak_of_streaming(long) < 1.25 * traced_peak_of_streaming(short)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_on_off_value_other_than_0_or_1_is_a_bad_row(tmp_path: Path, suffix: str) -> None:
+    """contact, and the label rows' start (1) / end (0): a 0.5 or a 2 is no answer."""
+    rows = [(1, "contact", 1), (2, "contact", 0.5), (3, "label_episode", 2), (4, "hr", 61)]
+    path = tmp_path / f"r{suffix}"
+    if suffix == ".csv":
+        path.write_text("t,metric,value\n" + "".join(f"{t},{m},{v}\n" for t, m, v in rows))
+        first_line = 2
+    else:
+        path.write_text(
+            "".join(f'{{"t": {t}, "metric": "{m}", "value": {v}}}\n' for t, m, v in rows)
+        )
+        first_line = 1
+    recording = load_recording(path)
+    assert [(r.metric, r.value) for r in recording.readings] == [("contact", 1.0), ("hr", 61.0)]
+    assert recording.problems == [
+        f"{path}:{first_line + 1}: contact must be 0 or 1",
+        f"{path}:{first_line + 2}: label_episode must be 1 (start) or 0 (end)",
+    ]
