@@ -32,8 +32,13 @@ PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
     "resonance": (("inhale", 5.5), ("exhale", 5.5)),
 }
 CUES = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
-#: Time the opening words get before the first inhale.
+#: Time the opening words get before the first inhale, at least: a longer opening (a template
+#: with the moment in it, an assistant's words) gets the time it takes to say, since a TTS call
+#: replaces what the speaker is saying and the first cue would cut it off.
 OPENING_S = 6.0
+#: A TTS voice's pace, on the slow side (150 words a minute), and the pause after the opening.
+SPEECH_WORDS_PER_S = 2.5
+AFTER_OPENING_S = 1.0
 #: ``SessionScript.source`` of a breathing action without ``script:`` (its fixed words).
 FIXED_TEXT = "fixed text"
 
@@ -98,10 +103,15 @@ def template_script(action: BreathingActionConfig, moment: ScriptContext) -> Ses
     )
 
 
+def opening_s(opening: str) -> float:
+    """How long the opening words get before the first cue."""
+    return max(OPENING_S, len(opening.split()) / SPEECH_WORDS_PER_S + AFTER_OPENING_S)
+
+
 def plan(script: SessionScript) -> list[Step]:
     """The whole session as timed steps: opening, N cycles of phases, closing."""
     steps = [Step(0.0, "opening")]
-    offset_s = OPENING_S
+    offset_s = opening_s(script.opening)
     for _ in range(script.cycles):
         for kind, seconds in script.phases:
             steps.append(Step(offset_s, kind, seconds))

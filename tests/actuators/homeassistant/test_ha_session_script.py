@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from fixtures.homeassistant import HaProbe, SeenEvent, StepClock
 
-from ambient.actuators.ha_breathing import CUES, OPENING_S
+from ambient.actuators.ha_breathing import CUES, OPENING_S, opening_s
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
@@ -120,14 +120,13 @@ async def test_without_an_assistant_the_template_speaks_to_the_person_and_the_mo
     assert result.ok, result.detail
     assert result.detail.endswith("script: template")
     timeline = await spoken(clock, probe, steps=2)
-    assert timeline == [
-        (
-            0.0,
-            "Hello, Alex. It has been a tense 14 minutes. Let's breathe together for a minute: "
-            "in for 5.5, out for 5.5. Follow my voice.",
-        ),
-        (OPENING_S, CUES["inhale"]),
-    ]
+    opening = (
+        "Hello, Alex. It has been a tense 14 minutes. Let's breathe together for a minute: "
+        "in for 5.5, out for 5.5. Follow my voice."
+    )
+    # Heard out before the first cue (about 10 s of speech).
+    assert timeline == [(0.0, opening), (opening_s(opening), CUES["inhale"])]
+    assert opening_s(opening) > OPENING_S
     assert not [e for e in probe.events if is_request(e)]
     await stop(ha_actuator, "s1", clock)
 
@@ -150,14 +149,15 @@ async def test_the_assistants_checked_script_is_spoken_and_its_pacing_clamped(
     assert result.detail.endswith("script: assistant (checked)")
     assert ha_client.counters.get(f"ha:{ASSISTANT}", "assistant_fallback") == 0
     timeline = await spoken(clock, probe=assistant, steps=7)
+    first = opening_s(GOOD_ANSWER["opening"])
     assert timeline == [
         (0.0, GOOD_ANSWER["opening"]),
-        (OPENING_S, CUES["inhale"]),
-        (OPENING_S + 3, CUES["exhale"]),
-        (OPENING_S + 13, CUES["inhale"]),
-        (OPENING_S + 16, CUES["exhale"]),
-        (OPENING_S + 26, CUES["inhale"]),
-        (OPENING_S + 29, CUES["exhale"]),
+        (first, CUES["inhale"]),
+        (first + 3, CUES["exhale"]),
+        (first + 13, CUES["inhale"]),
+        (first + 16, CUES["exhale"]),
+        (first + 26, CUES["inhale"]),
+        (first + 29, CUES["exhale"]),
     ]
     assert await spoken_next(clock, assistant) == GOOD_ANSWER["closing"]
 
