@@ -74,6 +74,13 @@ class Clock(ABC):
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
         return self.call_at(self.now() + delay_s, callback)
 
+    def call_at_wall(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback`` once the clock shows ``when``, even if it is stepped meanwhile: for
+        a time of day (a fire time, midnight, a weekly report), where ``call_at`` is for a
+        deadline a duration away. The clock is read again every :attr:`wall_check_s`: a step
+        forward past ``when`` runs it within that, a step back puts it off until ``when``."""
+        return _WallTimer(self, when, callback)
+
     def for_outside_links(self) -> Clock:
         """The clock for timeouts, heartbeats and backoff of the broker and Home Assistant,
         which answer in real time: this clock, except that a faster one hands out a real one."""
@@ -117,6 +124,37 @@ class Clock(ABC):
     def local(self, tz: tzinfo | None = None) -> datetime:
         """The current time as an aware datetime in ``tz`` (the system zone by default)."""
         return datetime.fromtimestamp(self.now(), tz=tz).astimezone(tz)
+
+
+class _WallTimer:
+    """A timer for a wall-clock time: slices of at most ``wall_check_s``, each reading the
+    clock again (a clock that is never stepped sets one timer, as ``call_at``)."""
+
+    def __init__(self, clock: Clock, when: float, callback: Callable[[], None]) -> None:
+        self._clock = clock
+        self._when = when
+        self._callback = callback
+        self._handle: TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        at, check_s = self._when, self._clock.wall_check_s
+        if check_s is None:
+            self._handle = self._clock.call_at(at, self._callback)
+            return
+        self._handle = self._clock.call_at(min(at, self._clock.now() + check_s), self._look)
+
+    def _look(self) -> None:
+        if self._clock.now() < self._when:
+            self._arm()
+            return
+        self._handle = None
+        self._callback()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 class RealClock(Clock):

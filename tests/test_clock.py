@@ -281,3 +281,27 @@ async def test_a_failing_timer_fired_while_delivering_at_once_is_logged_and_coun
     assert [r.getMessage() for r in caplog.records] == [
         "Timer callback _boom failed: RuntimeError: half-updated"
     ]
+
+
+def test_a_wall_timer_runs_when_the_clock_shows_its_time_across_steps() -> None:
+    """``call_at_wall``: a step forward past its time runs it within ``wall_check_s``; a step
+    back puts it off until the clock shows its time again (``call_at`` keeps its delay)."""
+    clock = VirtualClock(0.0, wall_check_s=60.0)
+    fired: list[tuple[str, float]] = []
+    clock.call_at_wall(3600.0, lambda: fired.append(("forward", clock.now())))
+    clock.advance_to(100.0)
+    clock.step(7200.0)  # now 7300: past its time
+    clock.advance_to(7400.0)
+    assert fired == [("forward", 7320.0)]  # the look due at 120 s, shifted by the step
+    clock.call_at_wall(8000.0, lambda: fired.append(("back", clock.now())))
+    clock.step(-1000.0)  # now 6400: 1600 s to its time on the wall
+    clock.advance_to(8100.0)
+    assert fired[1:] == [("back", 8000.0)]
+
+
+def test_a_wall_timer_on_a_clock_never_stepped_is_one_timer() -> None:
+    clock = VirtualClock(0.0)
+    handle = clock.call_at_wall(5000.0, lambda: None)
+    assert clock.next_due() == 5000.0
+    handle.cancel()
+    assert clock.next_due() is None

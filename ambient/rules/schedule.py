@@ -103,11 +103,11 @@ def last_fire_time(
 class Schedule:
     """Keeps one CronTrigger armed on the wall clock, calling ``fire(when)`` at each fire time.
 
-    Timers run on the loop's monotonic time, so the wall clock is read again at least every
-    ``clock.wall_check_s``: after a step back (NTP finding the clock ahead) the schedule waits
-    for its fire time on the wall, and never fires one it fired before; after a step forward
-    (a Raspberry Pi booted at its last shutdown's time) it calls ``passed(now)`` for the fire
-    times the step jumped over, instead of firing each of them in a burst, and goes on from now.
+    Armed with ``call_at_wall``, so a step of the clock is seen within a minute: after a step
+    back (NTP finding the clock ahead) the schedule waits for its fire time on the wall, and
+    never fires one it fired before; after a step forward (a Raspberry Pi booted at its last
+    shutdown's time) it calls ``passed(now)`` for the fire times the step jumped over, instead
+    of firing each of them in a burst, and goes on from now.
     """
 
     #: Later than this past its fire time (or than the clock's ``wall_check_s``), a timer was
@@ -135,32 +135,20 @@ class Schedule:
         self.next_at = next_fire_time(
             self._trigger, self._zone, self._clock.now() if after is None else after
         )
-        self._wait()
+        if self.next_at is not None:
+            self._handle = self._clock.call_at_wall(self.next_at, self._due)
 
     def cancel(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
 
-    def _wait(self) -> None:
-        """Sleep until the fire time, or until it is time to read the wall clock again."""
-        if self.next_at is None:
-            return
-        at = self.next_at
-        check_s = self._clock.wall_check_s
-        if check_s is not None:
-            at = min(at, self._clock.now() + check_s)
-        self._handle = self._clock.call_at(at, self._look)
-
-    def _look(self) -> None:
+    def _due(self) -> None:
         self._handle = None
         when = self.next_at
         if when is None:
             return
         now = self._clock.now()
-        if now < when:  # not due on the wall clock (or it was stepped back): wait on
-            self._wait()
-            return
         following = next_fire_time(self._trigger, self._zone, when)
         late_s = self._clock.wall_check_s or self.LATE_S
         if now - when > late_s or (following is not None and following <= now):
