@@ -69,21 +69,27 @@ class MeasurementReadings:
         self._fresh = True
 
     def readings(self, measurement: HeartRateMeasurement, notified_at: float) -> list[Reading]:
+        """The beats first (oldest first), then contact and HR at ``notified_at``: in time
+        order, and a strap coming back is its person's active source by its first beat before
+        its contact is weighed (:mod:`ambient.sensors.priority`)."""
         out: list[Reading] = []
         contact = measurement.contact
+        contact_reading = None
         if contact is not None and (self._fresh or contact != self._last_contact):
-            out.append(self._reading(notified_at, CONTACT, 1.0 if contact else 0.0))
+            contact_reading = self._reading(notified_at, CONTACT, 1.0 if contact else 0.0)
         self._fresh = False
         self._last_contact = contact
         if contact is False:
             if measurement.rr_ms:
                 self._count_drop("rr_without_contact")
-            return out
+            return [contact_reading] if contact_reading is not None else out
 
         beats, dropped = back_computed_beats(measurement.rr_ms, notified_at)
         for _ in dropped:
             self._count_drop("rr_out_of_range")
         out.extend(self._reading(beat.time, RR, beat.rr_ms) for beat in beats)
+        if contact_reading is not None:
+            out.append(contact_reading)
 
         hr = measurement.hr
         if hr == 0:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sensors.ble.ble_harness import CollectingSink, ble_config
 
-from ambient.readings import HR, RR, Reading
+from ambient.readings import CONTACT, HR, RR, Reading
+from ambient.sensors.ble_beats import MeasurementReadings
+from ambient.sensors.heart_rate import parse_measurement
 from ambient.sensors.priority import ArbitratedSink, SourceArbiter
 
 
@@ -104,3 +106,22 @@ def test_each_heartbeat_counts_once_when_two_straps_hand_over_and_back() -> None
     # the backup fills the strap's absence once it is 10 s old, and yields when it is back
     assert {by_source[h] for h in range(24, 39)} == {"hrm_pro"}
     assert {by_source[h] for h in range(41, 60)} == {"h10"}
+
+
+def test_a_strap_coming_back_counts_its_contact_with_its_first_beats() -> None:
+    """A strap that detects contact (flags 0x16) slips off, the watch takes over; when the strap
+    is back, its first notification says contact again and carries a beat: the strap wins on that
+    beat, and its contact counts too (else contact stayed unknown while the strap was worn)."""
+    arbiter = _arbiter()
+    strap = MeasurementReadings("alex", "strap", lambda _reason: None)
+    for reading in strap.readings(parse_measurement(bytes.fromhex("16 3c 00 04")), 0.0):
+        assert arbiter.accept(reading)
+    lost = strap.readings(parse_measurement(bytes.fromhex("04 00")), 1.0)
+    assert [(r.metric, r.value) for r in lost if arbiter.accept(r)] == [(CONTACT, 0.0)]
+    assert arbiter.accept(_r(12.0, "watch"))  # the strap's beats are 11 s old
+    back = strap.readings(parse_measurement(bytes.fromhex("16 3d 00 04")), 20.0)
+    assert {(r.metric, r.value) for r in back if arbiter.accept(r)} == {
+        (CONTACT, 1.0),
+        (RR, 1000.0),
+        (HR, 61.0),
+    }
