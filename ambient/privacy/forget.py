@@ -23,8 +23,9 @@ from pathlib import Path
 
 from ambient.config.root import AmbientConfig
 from ambient.privacy.data_classes import data_classes, nested_states
+from ambient.privacy.recording_files import managed_recordings
 from ambient.private_files import write_private
-from ambient.recordings import RECORDING_SUFFIXES, header_names
+from ambient.recordings import header_names
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -143,9 +144,7 @@ def forget_recordings(
     if directory is None or not directory.is_dir():
         return removed, rewritten
     kept_whole = {path.resolve() for path in replayed}
-    for path in sorted(directory.iterdir()):
-        if not path.is_file() or path.is_symlink() or not path.name.endswith(RECORDING_SUFFIXES):
-            continue
+    for path in managed_recordings(directory):
         if path.resolve() in kept_whole:
             continue
         kept, dropped, others = _without(path, person)

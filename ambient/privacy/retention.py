@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ambient.clock import Clock
 from ambient.config.retention import RetentionConfig
 from ambient.privacy.data_classes import DataClass, data_classes
+from ambient.privacy.recording_files import managed_recordings
 from ambient.private_files import make_private_dir
-from ambient.recordings import RECORDING_SUFFIXES
 from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
@@ -121,19 +120,16 @@ class Retention:
 
 
 def purge_recordings(directory: Path, cutoff: float) -> list[Path]:
-    """Remove recording files in ``directory`` last changed before ``cutoff`` (unix s)."""
+    """Remove recording files under ``directory`` last changed before ``cutoff`` (unix s)."""
     removed: list[Path] = []
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return removed
-    for entry in entries:
-        if not entry.is_file(follow_symlinks=False) or not entry.name.endswith(RECORDING_SUFFIXES):
+    for path in managed_recordings(directory):
+        try:
+            if path.lstat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # removed meanwhile (forget, or by hand)
             continue
-        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-            Path(entry.path).unlink(missing_ok=True)
-            removed.append(Path(entry.path))
-    return sorted(removed)
+    return removed
 
 
 def unmanaged_recording_note(path: Path, config: RetentionConfig, store: Path | None) -> str | None:

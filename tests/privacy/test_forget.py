@@ -193,6 +193,23 @@ def test_a_csv_recording_whose_person_is_not_the_fourth_column_loses_the_persons
     assert f"rewrote {shared} without alex's rows" in result.stdout
 
 
+def test_forget_reaches_recordings_in_subfolders_of_the_recordings_directory(
+    tmp_path: Path,
+) -> None:
+    """Only the files at the directory's top were read: the person stayed in a month's folder
+    that `ambient record` had called managed."""
+    config = write_config(tmp_path, None, "home")
+    month = tmp_path / "state" / "recordings" / "2026-04"
+    fill_recordings(month)
+
+    result = forget(config, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in month.iterdir()) == ["both.jsonl", "sam-only.csv"]
+    assert "alex" not in (month / "both.jsonl").read_text()
+    assert f"removed {month / 'alex-only.csv'}" in result.stdout
+
+
 def test_forget_removes_the_persons_delivered_weekly_reports(tmp_path: Path) -> None:
     """The scheduled report writes each week's page where HA serves files without a login;
     forget erased the random part of their names from the store and left the pages there."""

@@ -162,6 +162,36 @@ async def test_recording_files_past_their_limit_are_removed(tmp_path: Path) -> N
     assert sorted(p.name for p in recordings.iterdir()) == ["fresh.jsonl", "n.txt"]
 
 
+async def test_recordings_in_a_subfolder_of_the_recordings_directory_are_purged_too(
+    tmp_path: Path,
+) -> None:
+    """`ambient record` calls any path inside the directory managed (no note), but only the
+    files at its top were purged: a folder per month kept its beats forever."""
+    recordings = tmp_path / "recordings"
+    month = recordings / "2026-04"
+    month.mkdir(parents=True)
+    old, fresh = month / "evening.csv", month / "morning.jsonl"
+    for path in (old, fresh):
+        path.write_text("t,metric,value,person\n")
+    os.utime(old, (NOW - 31 * DAY_S, NOW - 31 * DAY_S))
+    os.utime(fresh, (NOW - 29 * DAY_S, NOW - 29 * DAY_S))
+    (recordings / "elsewhere").symlink_to(tmp_path / "not-managed")  # never followed
+    (tmp_path / "not-managed").mkdir()
+    outside = tmp_path / "not-managed" / "old.csv"
+    outside.write_text("t,metric,value,person\n")
+    os.utime(outside, (NOW - 90 * DAY_S, NOW - 90 * DAY_S))
+    assert unmanaged_recording_note(old, RetentionConfig(recordings_dir=recordings), None) is None
+
+    retention = Retention(
+        RetentionConfig(recordings=30 * DAY_S), Store(None), VirtualClock(NOW), recordings
+    )
+    report = await retention.purge()
+
+    assert report.files == [old]
+    assert [p.name for p in month.iterdir()] == ["morning.jsonl"]
+    assert outside.exists()
+
+
 @pytest.mark.parametrize("limit_s", [30 * DAY_S, None], ids=["purged", "kept"])
 async def test_the_recordings_directory_is_made_owner_only_for_record_to_write_into(
     tmp_path: Path, limit_s: float | None
