@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ambient.config.root import AmbientConfig
-from ambient.privacy.export import ExportError, ExportFormat, export_person
+from ambient.privacy.export import ExportError, ExportFormat, export_person, holds_anything
 from ambient.privacy.forget import (
     ForgetError,
     ForgetReport,
@@ -49,11 +49,18 @@ def run_export(
         store = Store.from_config(config.store)
         try:
             data = export_person(store, person, fmt, config.instance, recipients)
+            unknown = person not in config.person_ids() and not holds_anything(store, person)
         finally:
             store.close()
     except (ExportError, ForgetError) as exc:
         print(f"ambient export: {exc}", file=stderr)
         return 1
+    if unknown:
+        print(
+            f"ambient export: note: the store holds nothing about {person}, who is not among "
+            f"the config's people ({_people(config)})",
+            file=stderr,
+        )
     if out_path is None:
         stdout.flush()
         binary = getattr(stdout, "buffer", None)
@@ -114,6 +121,13 @@ def run_forget(
     report.files_removed += forget_reports(None if delivery is None else delivery.folder, person)
     report.files_kept = [sensor.path for sensor in replayed if sensor.person == person]
     stdout.write(format_report(person, report))
+    found = any(report.rows.values()) or report.files_removed or report.files_rewritten
+    if person not in config.person_ids() and not found:
+        print(
+            f"ambient forget: note: nothing about {person} was found, who is not among the "
+            f"config's people ({_people(config)})",
+            file=stderr,
+        )
     if person in config.person_ids():
         print(
             f"ambient forget: {person} is still in the config's people: the next start "
@@ -121,6 +135,10 @@ def run_forget(
             file=stderr,
         )
     return 1 if failed else 0
+
+
+def _people(config: AmbientConfig) -> str:
+    return ", ".join(config.person_ids()) or "none"
 
 
 def _refuse_while_running(config: AmbientConfig) -> None:

@@ -68,6 +68,13 @@ def collect(
     }
 
 
+def holds_anything(store: Store, person: str) -> bool:
+    """Whether the store has any row, or any nested state, of ``person``."""
+    if any(rows for _, rows in collect(store, person).values()):
+        return True
+    return any(state.collect(store, person) for state in nested_states())
+
+
 def render_json(store: Store, person: str, instance: str, now: datetime) -> bytes:
     document = {
         "format": EXPORT_FORMAT,

@@ -168,3 +168,16 @@ def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     sections = {name: s["rows"] for name, s in document["data"].items()}
     assert {"traces", "baselines", "rule_state"} <= set(sections)
     assert all(rows == [] for rows in sections.values())
+    # A typo, most likely: the empty export is not left to pass for a person with no data.
+    assert result.stderr.strip() == (
+        "ambient export: note: the store holds nothing about nobody, who is not among the "
+        "config's people (alex)"
+    )
+
+
+def test_someone_taken_out_of_the_config_is_exported_without_a_note(tmp_path: Path) -> None:
+    config, _ = setup(tmp_path)
+    result = run_ambient("export", "--config", str(config), "--person", "sam")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["data"]["baselines"]["rows"] != []
+    assert result.stderr == ""

@@ -210,6 +210,22 @@ def test_forget_reaches_recordings_in_subfolders_of_the_recordings_directory(
     assert f"removed {month / 'alex-only.csv'}" in result.stdout
 
 
+def test_forgetting_someone_ambient_never_knew_is_said(tmp_path: Path) -> None:
+    """`forget --person alx` (for alex) said `Forgot alx` and nothing else: the user went
+    away believing alex erased."""
+    config = write_config(tmp_path, None, "home")
+    fill_store(tmp_path / "state" / "ambient.db")
+
+    result = forget(config, "alx", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (
+        "ambient forget: note: nothing about alx was found, who is not among the config's "
+        "people (alex, sam)"
+    )
+    assert rows_about(tmp_path / "state" / "ambient.db", "alex")["traces"] == 2
+
+
 def test_forget_removes_the_persons_delivered_weekly_reports(tmp_path: Path) -> None:
     """The scheduled report writes each week's page where HA serves files without a login;
     forget erased the random part of their names from the store and left the pages there."""
