@@ -81,10 +81,7 @@ class MqttSensorConfig(SensorBase):
 
     @model_validator(mode="after")
     def _unit_fits_metric(self) -> MqttSensorConfig:
-        if self.metric == "hr" and self.unit not in (None, "bpm"):
-            raise ValueError("heart rate (`hr`) payloads are in `bpm`")
-        if self.metric == "rr" and self.unit == "bpm":
-            raise ValueError("RR interval (`rr`) payloads are in `ms` or `s`")
+        _check_unit(self.metric, self.unit)
         return self
 
 
@@ -116,10 +113,23 @@ class HomeAssistantSensorConfig(SensorBase):
     maximum: float | None = Field(default=None, title="Highest plausible value (else an error)")
 
     @model_validator(mode="after")
+    def _unit_fits_metric(self) -> HomeAssistantSensorConfig:
+        _check_unit(self.metric, self.unit, "values")
+        return self
+
+    @model_validator(mode="after")
     def _range_in_order(self) -> HomeAssistantSensorConfig:
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError("`minimum` must not be above `maximum`")
         return self
+
+
+def _check_unit(metric: str, unit: str | None, what: str = "payloads") -> None:
+    """A unit the metric cannot be in (a heart rate in seconds) is a mistake, not a conversion."""
+    if metric == "hr" and unit not in (None, "bpm"):
+        raise ValueError(f"heart rate (`hr`) {what} are in `bpm`")
+    if metric == "rr" and unit == "bpm":
+        raise ValueError(f"RR interval (`rr`) {what} are in `ms` or `s`")
 
 
 SensorConfig = Annotated[

@@ -1,0 +1,56 @@
+"""Sensor entries: a unit that cannot be the metric's is refused at its line, for MQTT and HA
+sensors alike (a heart rate in seconds would be silently taken as bpm)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ambient.config import ConfigError, load_config
+
+MQTT = "{type: mqtt, topic: watch/alex/hr, person: alex"
+HA = "{type: homeassistant, entity_id: sensor.alex_watch_heart_rate, person: alex"
+
+
+def _load(tmp_path: Path, sensor: str) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            people: [{{id: alex}}]
+            mqtt: {{host: localhost}}
+            homeassistant: {{url: "http://localhost:8123", token: abc}}
+            sensors:
+              - {sensor}
+            """
+        )
+    )
+    load_config(path)
+
+
+@pytest.mark.parametrize("kind", [MQTT, HA])
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ("metric: hr, unit: s}", "heart rate (`hr`) "),
+        ("metric: hr, unit: ms}", "are in `bpm`"),
+        ("metric: rr, unit: bpm}", "are in `ms` or `s`"),
+    ],
+)
+def test_a_unit_the_metric_cannot_have_is_refused(
+    tmp_path: Path, kind: str, fields: str, said: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, f"{kind}, {fields}")
+    assert said in str(raised.value)
+    assert "ambient.yaml:5" in str(raised.value)
+
+
+@pytest.mark.parametrize("kind", [MQTT, HA])
+@pytest.mark.parametrize(
+    "fields", ["metric: hr, unit: bpm}", "metric: rr, unit: s}", "metric: hr}"]
+)
+def test_units_that_fit_are_taken(tmp_path: Path, kind: str, fields: str) -> None:
+    _load(tmp_path, f"{kind}, {fields}")
