@@ -491,6 +491,8 @@ class RecordingStream:
         self.last_time_s: float | None = None
         #: Blocks read while looking for the first reading.
         self._read_ahead: list[list[Reading]] = []
+        #: Whether the end was met (and the skipped rows said).
+        self._ended = False
         self._handle = _open(path)
         try:
             with _reading_errors(path):
@@ -542,8 +544,9 @@ class RecordingStream:
         logged)."""
         loading = self._loading
         if next(self._steps, _END) is _END:
-            if self._log_problems:
+            if self._log_problems and not self._ended:  # the end may be met twice: say once
                 _log_problems(loading)
+            self._ended = True
             return None
         _check_one_kind_of_time(loading)
         if not loading.in_order:

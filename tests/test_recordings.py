@@ -507,6 +507,21 @@ def test_a_stream_reports_skipped_rows_as_a_whole_read_does_once_read_to_its_end
     assert stream.problem_count == 8
 
 
+def test_a_stream_of_a_file_with_no_good_row_reports_its_skipped_rows_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reading ahead for a first reading met the end, and reading on met it again: every
+    skipped row was said twice (simulate, evaluate and analyze alike)."""
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n1,hr,900\n")
+    with (
+        caplog.at_level(logging.WARNING, logger="ambient.recordings"),
+        RecordingStream(path) as stream,
+    ):
+        assert [reading for batch in stream.batches() for reading in batch] == []
+    assert caplog.messages == [f"Skipped a recording row: {path}:2: hr outside 20..250 bpm"]
+
+
 def test_a_stream_meeting_another_kind_of_time_fails_as_a_whole_read_does(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("t,metric,value,person\n" + beat_rows(5000) + "1795723200,hr,60,alex\n")
