@@ -57,7 +57,7 @@ class Clock(ABC):
     failed_callbacks: int = 0
     #: Told the name of each callback that raised (the daemon counts it in its counters).
     on_callback_failure: Callable[[str], None] | None = None
-    #: How long a wait for a wall-clock time (a time or cron trigger) sleeps before it reads the
+    #: How long a wait for a wall-clock time (:meth:`call_at_wall`) sleeps before it reads the
     #: clock again. Timers run on the loop's monotonic time, but the wall clock can be stepped
     #: under them: a Raspberry Pi has no real-time clock and starts at its last shutdown's time
     #: (or 1970) until NTP steps it, sometimes by days. None: this clock is never stepped.
