@@ -210,6 +210,8 @@ class Daemon:
                 wiring.signals.close()  # flushes the baselines
                 if wiring.insights is not None:
                     wiring.insights.close()  # saves the open day
+                if wiring.calming is not None:
+                    wiring.calming.close()  # its timers would fire on the closed store
                 wiring.store.close()
         finally:
             if status_server is not None:
@@ -368,6 +370,7 @@ class Daemon:
             _arbitrated(config, sink),
             queue,
             insights=insights,
+            calming=calming,
             status_providers=hub.status_providers,
             flush_at_stop=flush_at_stop,
         )
@@ -563,6 +566,7 @@ class _Wiring:
     queue: ReadingQueue
     rules_stopped: bool = False
     insights: Any = None  # ambient.insights.service.Insights (imported lazily)
+    calming: Any = None  # ambient.interventions.chooser.CalmingChooser (imported lazily)
     #: What parts add to the status document (check-in counts, insights, calming odds).
     status_providers: dict[str, Callable[[], Any]] = field(default_factory=dict)
     #: What services hold back and send at a stop, while their connection is still up.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from ambient.clock import Clock
+from ambient.clock import Clock, TimerHandle
 from ambient.config.check_ins import CheckInsConfig
 from ambient.config.rules import QuietHoursConfig
 from ambient.config.types import parse_time_of_day
@@ -115,6 +115,7 @@ class CheckIns:
             ("asked", "answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet"), 0
         )
         self._sending: set[asyncio.Task[None]] = set()
+        self._timers: dict[int, TimerHandle] = {}
 
     # -- asking -------------------------------------------------------------------------
 
@@ -133,7 +134,7 @@ class CheckIns:
             return
         check_in = self._book.asked(episode.person, episode_id, now)
         self.counts["asked"] += 1
-        self._clock.call_at(now + self._config.timeout, functools.partial(self._time_out, check_in))
+        self._arm(check_in, now + self._config.timeout)
         question = Question(
             episode_id,
             episode.person,
@@ -167,9 +168,22 @@ class CheckIns:
             if due <= now:
                 self._time_out(row.id)
             else:
-                self._clock.call_at(due, functools.partial(self._time_out, row.id))
+                self._arm(row.id, due)
+
+    def _arm(self, check_in: int, due: float) -> None:
+        self._timers[check_in] = self._clock.call_at(
+            due, functools.partial(self._time_out, check_in)
+        )
+
+    def close(self) -> None:
+        """Stop timing questions out (the daemon stops or reloads its config): the open ones
+        stay in the store, for the next run to close."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
 
     def _time_out(self, check_in: int) -> None:
+        self._timers.pop(check_in, None)
         row = self._open(lambda r: r.id == check_in)
         if row is None:
             return

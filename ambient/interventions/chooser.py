@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -44,10 +44,18 @@ class CalmingChooser:
         person (a button, a time of day) is measured on; None in a home of several."""
         self._clock = clock
         self._only_person = only_person
+        #: What stops with the chooser: the recorder's and the check-ins' timers.
+        self.on_close: list[Callable[[], None]] = []
         self._book = book
         self._recorder = recorder
         self._timezone = timezone
         self._rng = rng or random.Random()
+
+    def close(self) -> None:
+        """The daemon stops or reloads its config: nothing of this wiring may fire later (on
+        a closed store); what is waiting stays in the store for the next run."""
+        for close in self.on_close:
+            close()
 
     def _whose(self, person: str | None) -> str:
         return person or self._only_person or HOUSEHOLD

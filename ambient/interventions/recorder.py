@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ambient.clock import Clock
+from ambient.clock import Clock, TimerHandle
 from ambient.interventions.episodes import HOUSEHOLD, EpisodeBook
 from ambient.interventions.learner import (
     CHECKIN_RESPONSE_SD,
@@ -64,6 +64,7 @@ class EpisodeRecorder:
         self._window_s = window_s
         self._samples: dict[str, deque[Sample]] = {}
         self._latest: dict[str, dict[str, Any]] = {}
+        self._timers: dict[int, TimerHandle] = {}
         #: Called with each episode's id once it is measured (check-ins, the HA entity).
         self.measured_listeners: list[Callable[[int], None]] = []
 
@@ -105,7 +106,9 @@ class EpisodeRecorder:
         episode_id = self._book.open(
             person, rule, option, now, {**context, BEFORE_KEY: before.to_json()}
         )
-        self._clock.call_at(now + AFTER_S[1], lambda: self._measure(episode_id))
+        self._timers[episode_id] = self._clock.call_at(
+            now + AFTER_S[1], functools.partial(self._measure, episode_id)
+        )
         return episode_id
 
     def resume(self) -> None:
@@ -113,7 +116,16 @@ class EpisodeRecorder:
         now = self._clock.now()
         for row in self._book.unmeasured():
             due = row.start + AFTER_S[1]
-            self._clock.call_at(max(now, due), functools.partial(self._measure, row.id))
+            self._timers[row.id] = self._clock.call_at(
+                max(now, due), functools.partial(self._measure, row.id)
+            )
+
+    def close(self) -> None:
+        """Stop measuring (the daemon stops or reloads its config): the episodes waiting are
+        left in the store, for the next run to measure."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
 
     def check_in(self, episode_id: int, answer: str) -> bool:
         """A person's answer (calmer / same / worse): stored, and a small nudge to the belief."""
@@ -129,6 +141,7 @@ class EpisodeRecorder:
         return True
 
     def _measure(self, episode_id: int) -> None:
+        self._timers.pop(episode_id, None)
         row = self._book.episode(episode_id)
         if row is None or row.usable is not None:
             return

@@ -37,8 +37,9 @@ def add_interventions(
     connections: Any | None = None,
     choice_seed: int = 0,
 ) -> CalmingChooser | None:
-    """The chooser the rules ask (None when no rule lets ambient choose). Episodes left
-    unmeasured by a previous run are measured or re-armed now. ``connections``: the shared
+    """The chooser the rules ask (None when no rule lets ambient choose); close it before the
+    store, as the daemon stops or reloads. Episodes left unmeasured by a previous run are
+    measured or re-armed now. ``connections``: the shared
     ones, for check-ins; None in simulations (nothing is asked). ``choice_seed``: the seed of
     the draws on a virtual clock."""
     if not uses_choose_calming(config):
@@ -55,13 +56,17 @@ def add_interventions(
     from ambient.interventions.checkin_wiring import add_check_ins, add_entity
 
     entity = add_entity(config, book, recorder, hub)
-    add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
+    checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
-    return CalmingChooser(
+    chooser = CalmingChooser(
         clock, book, recorder, resolve_zone(config.timezone), rng, only_person(config)
     )
+    chooser.on_close.append(recorder.close)
+    if checkins is not None:
+        chooser.on_close.append(checkins.close)
+    return chooser
 
 
 def only_person(config: AmbientConfig) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +113,30 @@ def test_the_only_person_of_a_home_is_known_only_when_nothing_else_can_arrive(
 ) -> None:
     config = AmbientConfig.model_validate({"people": people, "sensors": sensors})
     assert only_person(config) == only
+
+
+async def test_a_config_reload_mid_episode_leaves_no_timer_of_the_old_wiring_behind(
+    tmp_path: Path,
+) -> None:
+    # The daemon closes the chooser, then the store, and wires the new config on the same
+    # clock: the old wiring's timers must not fire on its closed store (an error line for
+    # every episode and question in flight); the new wiring measures the episode.
+    path, clock = tmp_path / "state.db", VirtualClock(1_800_000_000.0)
+    check_ins = {**CONFIG, "check_ins": {"timeout": "30min"}}
+    config = AmbientConfig.model_validate(check_ins)
+    store = Store(path)
+    old = add_interventions(config, clock, store, lambda _p: None, Hub())
+    assert old is not None
+    step = ChooseCalming.model_validate(STEP)
+    old.started(step, "calm", "alex", old.decide(step, "calm", "alex"), {})
+    await clock.run_until(clock.now() + 300.0)
+    old.close()
+    store.close()
+
+    store = Store(path)
+    new = add_interventions(config, clock, store, lambda _p: None, Hub())
+    assert new is not None
+    await clock.run_until(clock.now() + 3600.0)
+    assert clock.failed_callbacks == 0
+    (row,) = EpisodeBook(store).episodes()
+    assert row.usable is False and row.reason == "missing data"  # no signals in this test
