@@ -270,3 +270,25 @@ async def test_a_true_or_false_signal_is_on_or_off_in_a_condition_as_in_a_state_
     await h.push(40, hr=120.0)
     decisions = [(t.trigger, t.event) for t in h.traces if t.event != "recovered"]
     assert decisions == [("put_on", "fired"), ("fast", "fired"), ("fast", "suppressed")]
+
+
+async def test_new_york_skips_its_spring_gap_and_repeats_its_fall_back_hour() -> None:
+    new_york = ZoneInfo("America/New_York")
+
+    def at(month: int, day: int, hour: int) -> float:
+        return datetime(2026, month, day, hour, tzinfo=new_york).timestamp()
+
+    async def fired(at_text: str, start: float, end: float) -> list[str]:
+        rule = {"id": "r", "triggers": [{"trigger": "time", "at": at_text}], "actions": [log("x")]}
+        h = Harness(make_config([rule], timezone="America/New_York"), start=start)
+        await h.start()
+        await h.clock.run_until(end)
+        return [
+            datetime.fromtimestamp(t.time, new_york).strftime("%m-%d %H:%M%z") for t in h.traces
+        ]
+
+    assert await fired("02:30", at(3, 7, 12), at(3, 9, 12)) == ["03-09 02:30-0400"]
+    assert await fired("01:30", at(10, 31, 12), at(11, 1, 12)) == [
+        "11-01 01:30-0400",
+        "11-01 01:30-0500",
+    ]
