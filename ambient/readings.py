@@ -34,6 +34,17 @@ def range_text(metric: str, low: float, high: float) -> str:
     return f"{low:g}..{high:g}" + (f" {unit}" if unit else "")
 
 
+def out_of_range_text(metric: str, low: float, high: float, unit: str | None, value: float) -> str:
+    """Why ``value`` is no reading, in the metric's unit, with the likely slip when RR in the
+    other unit would fit (never the value: it is heart data, and this line is a warning)."""
+    text = f"{metric} outside {range_text(metric, low, high)}"
+    if metric == RR and unit != "s" and low <= value * 1000.0 <= high:
+        return text + " (in seconds? set `unit: s`)"
+    if metric == RR and unit == "s" and low <= value / 1000.0 <= high:
+        return text + " (in milliseconds? leave out `unit: s`)"
+    return text
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Reading:
     """One value from a sensor.

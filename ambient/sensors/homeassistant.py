@@ -24,7 +24,7 @@ from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
-from ambient.readings import HR, RR, VALID_RANGE, Reading, range_text
+from ambient.readings import HR, RR, VALID_RANGE, Reading, out_of_range_text
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,9 +99,8 @@ def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> 
         if value == 0.0 and config.metric == HR:
             # what a watch off the wrist or a strap without contact reports, as over Bluetooth
             raise BadHaValue(HR_ZERO, f"{where}: heart rate 0, the device has no reading")
-        # Never the value: it is heart data, and this line is logged as a warning.
-        range_said = range_text(config.metric, low, high)
-        raise BadHaValue("out_of_range", f"{where}: {config.metric} outside {range_said}")
+        said = out_of_range_text(config.metric, low, high, config.unit, value)
+        raise BadHaValue("out_of_range", f"{where}: {said}")
     return value
 
 

@@ -22,7 +22,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import HR, RR, VALID_RANGE, Reading, range_text
+from ambient.readings import HR, RR, VALID_RANGE, Reading, out_of_range_text
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -206,20 +206,9 @@ class MqttSensor:
         if value == 0.0 and self.config.metric == HR:
             return PayloadError(HR_ZERO, "heart rate 0: the device has no reading")
         assert self._range is not None
-        return PayloadError("out_of_range", self._out_of_range(value < self._range[0]))
-
-    def _out_of_range(self, below: bool) -> str:
-        """The range in its unit, and the likely slip for RR in the wrong unit (never the value:
-        it is heart data)."""
-        metric, unit = self.config.metric, self.config.unit
-        assert self._range is not None
         low, high = self._range
-        text = f"{metric} outside {range_text(metric, low, high)}"
-        if metric == RR and below and unit != "s":
-            return text + " (in seconds? set `unit: s`)"
-        if metric == RR and not below and unit == "s":
-            return text + " (in milliseconds? leave out `unit: s`)"
-        return text
+        said = out_of_range_text(self.config.metric, low, high, self.config.unit, value)
+        return PayloadError("out_of_range", said)
 
     def _person(self, topic: str) -> str:
         level = self.config.person_topic_level

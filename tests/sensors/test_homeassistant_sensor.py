@@ -91,6 +91,23 @@ class TestParseValue:
         anything = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr", minimum=0)
         assert parse_value(anything, state("0")) == 0.0  # a range that says 0 is fine
 
+    def test_rr_in_the_wrong_unit_says_the_likely_slip(self) -> None:
+        rr = sensor_config(entity_id="sensor.watch", attribute="rr_interval", metric="rr")
+        with pytest.raises(
+            BadHaValue, match=r"rr outside 200\.\.3000 ms \(in seconds\? set `unit: s`\)$"
+        ):
+            parse_value(rr, state("ok", rr_interval=0.81))
+        in_s = sensor_config(
+            entity_id="sensor.watch", attribute="rr_interval", metric="rr", unit="s"
+        )
+        with pytest.raises(BadHaValue, match=r"\(in milliseconds\? leave out `unit: s`\)$"):
+            parse_value(in_s, state("ok", rr_interval=810))
+        slow = sensor_config(
+            entity_id="sensor.watch", attribute="rr", metric="rr", unit="s", maximum=2000
+        )
+        with pytest.raises(BadHaValue, match=r"rr outside 200\.\.2000 ms$"):
+            parse_value(slow, state("ok", rr=2.1))  # no slip: just slower than allowed
+
     def test_attribute(self) -> None:
         hr = sensor_config(entity_id="sensor.watch", attribute="heart_rate", metric="hr")
         assert parse_value(hr, state("ok", heart_rate=64)) == 64.0
