@@ -82,12 +82,14 @@ def overlaps(start: float, other_start: float) -> bool:
 @dataclass(frozen=True, slots=True)
 class Side:
     """One side of an episode as its signals show it: the means (None: none known), the share
-    of the span the samples cover, and whether the person moved in it."""
+    of the span the samples cover (with HR; ``ln_coverage``: with ln RMSSD), and whether the
+    person moved in it."""
 
     ln_rmssd: float | None
     hr: float | None
     coverage: float
     moved: bool = False
+    ln_coverage: float = 0.0
 
     def to_json(self) -> dict[str, float | bool | None]:
         return {
@@ -95,6 +97,7 @@ class Side:
             "hr": self.hr,
             "coverage": self.coverage,
             "moved": self.moved,
+            "ln_coverage": self.ln_coverage,
         }
 
     @classmethod
@@ -105,7 +108,8 @@ class Side:
             return None
         ln_rmssd, hr, coverage = data.get("ln_rmssd"), data.get("hr"), data.get("coverage")
         moved = data.get("moved", False)
-        numbers = (ln_rmssd, hr, coverage)
+        ln_coverage = data.get("ln_coverage", coverage if ln_rmssd is not None else 0.0)
+        numbers = (ln_rmssd, hr, coverage, ln_coverage)
         if not all(v is None or (type(v) in (int, float)) for v in numbers) or coverage is None:
             return None
         if not isinstance(moved, bool):
@@ -115,6 +119,7 @@ class Side:
             None if hr is None else float(hr),
             float(coverage),
             moved,
+            float(ln_coverage or 0.0),
         )
 
 
@@ -140,6 +145,7 @@ def _side(
         _mean(hr),
         _coverage([s.time for s in chosen if s.hr is not None], low, high),
         _moved(samples, start + bounds[0], start + bounds[1], True),
+        _coverage([s.time for s in chosen if s.ln_rmssd is not None], low, high),
     )
 
 
@@ -175,7 +181,10 @@ def measure_response(
     if min(before.coverage, after.coverage) < MIN_COVERAGE:
         return EpisodeResponse(None, None, False, "missing data")
     ln_change = hr_change = None
-    if before.ln_rmssd is not None and after.ln_rmssd is not None:
+    # ln RMSSD over a sliver of a side (a strap's intervals dropping out) is no mean of it:
+    # then the HR drop speaks, as for an HR-only watch.
+    ln_covered = min(before.ln_coverage, after.ln_coverage) >= MIN_COVERAGE
+    if ln_covered and before.ln_rmssd is not None and after.ln_rmssd is not None:
         ln_change = (after.ln_rmssd - before.ln_rmssd) / ln_rmssd_sd
     if before.hr is not None and after.hr is not None:
         hr_change = (after.hr - before.hr) / hr_sd

@@ -54,7 +54,7 @@ def test_a_choice_opens_an_episode_with_its_context(
     calming.started(step(), "calm", "alex", decision, {"quality": "good"})
     (episode,) = book.episodes("alex")
     assert episode.option == decision.option
-    before = {"ln_rmssd": None, "hr": None, "coverage": 0.0, "moved": False}  # no signals yet
+    before = {"ln_rmssd": None, "hr": None, "coverage": 0.0, "moved": False, "ln_coverage": 0.0}
     assert episode.context == {"hour": 20, "weekday": "Fri", "quality": "good", "before": before}
 
 

@@ -36,6 +36,17 @@ def test_an_hr_only_watch_is_rewarded_by_the_drop_in_hr() -> None:
     assert response.reward == pytest.approx(2.0)
 
 
+def test_ln_rmssd_known_for_only_a_sliver_of_a_side_is_not_read_as_the_response() -> None:
+    # The strap's intervals dropped out (HR went on): one minute of ln RMSSD is no mean of
+    # the five, so the response is the HR drop, as for an HR-only watch.
+    before = minutes(-5, -4, 2.0, 80.0) + minutes(-3, 0, None, 80.0)
+    samples = before + minutes(5, 20, 3.2, 74.0)
+    response = measure_response(samples, START, ln_rmssd_sd=0.4, hr_sd=3.0)
+    assert response.usable
+    assert response.ln_rmssd_change_sd is None
+    assert response.reward == pytest.approx(2.0)
+
+
 @pytest.mark.parametrize(
     ("samples", "reason"),
     [
