@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ambient.readings import Reading
-from ambient.recordings import Recording, RecordingStream, load_recording
+from ambient.recordings import UNIX_THRESHOLD_S, Recording, RecordingStream, load_recording
 
 #: Label rows a recording may carry; they are labels, never replayed as readings.
 EPISODE_ROW = "label_episode"
@@ -89,6 +89,8 @@ def labels_from_json(row: Mapping[str, Any], where: str) -> Labels:
     end = row.get("end")
     if end is not None and not _number(end):
         raise LabelsError(f"{where}: `end` must be a number of seconds")
+    if end is not None:
+        _check_relative(end, f"{where}: `end`")
     names = row.get("task_names")
     if names is not None and (
         not isinstance(names, list)
@@ -119,7 +121,19 @@ def _span(value: object, where: str) -> Span:
         or value[0] >= value[1]
     ):
         raise LabelsError(f"{where}: expected [start, end] in seconds with start < end")
+    for seconds in value:
+        _check_relative(seconds, where)
     return float(value[0]), float(value[1])
+
+
+def _check_relative(seconds: float, where: str) -> None:
+    """Label times count from the recording's first reading; a unix time (the way a
+    recording may write its own) would put every episode past its end."""
+    if seconds >= UNIX_THRESHOLD_S:
+        raise LabelsError(
+            f"{where}: {seconds:.10g} looks like unix time: write seconds from the recording's "
+            "first reading"
+        )
 
 
 def load_for_replay(

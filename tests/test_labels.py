@@ -50,6 +50,12 @@ def test_a_labels_file_gives_labels_by_subject(tmp_path: Path) -> None:
         ('{"subject": "S1", "tasks": [], "n": 1' + "0" * 5000 + "}", "bad JSON (a number too"),
         ("[" * 100_000 + "]" * 100_000, "bad JSON (a number too long, or nesting too deep)"),
         ('{"subject": "S01", "tasks": [[1, 2]]}', "`S01` is labelled twice (first at line 1)"),
+        (
+            '{"subject": "S1", "tasks": [[1795723800, 1795724400]]}',
+            "tasks[0]: 1795723800 looks like unix time: write seconds from the recording's "
+            "first reading",
+        ),
+        ('{"subject": "S1", "tasks": [], "end": 1795724400}', "`end`: 1795724400 looks like"),
         ('{"subject": "S1", "tasks": [[1, 2]], "task_names": "a"}', "one name per task"),
         ('{"subject": "S1", "tasks": [[1, 2]], "task_names": ["a", "b"]}', "one name per task"),
     ],
