@@ -88,7 +88,7 @@ def insight_rows(
                     "episodes": len(mine),
                     "usable": len(rewards),
                     "check_ins": sum(1 for e in mine if e.check_in),
-                    "mean_response_sd": sum(rewards) / len(rewards) if rewards else None,
+                    "mean_response_sd": round(sum(rewards) / len(rewards), 3) if rewards else None,
                     "belief_mean_sd": None if belief is None else round(belief.mean, 3),
                     "belief_sd": None if belief is None else round(belief.sd, 3),
                     "noise_sd": round(noise.sd, 3),

@@ -59,6 +59,8 @@ def test_json_has_one_object_per_option(book: EpisodeBook) -> None:
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [row["option"] for row in rows] == ["box", "lights"]
     assert {"person", "rule", "episodes", "mean_response_sd", "probability"} <= set(rows[0])
+    # Rounded like the belief (3 decimals), not 0.6000000000000001.
+    assert [row["mean_response_sd"] for row in rows] == [0.6, -0.2]
 
 
 def test_no_episodes_says_why(tmp_path: Path) -> None:
