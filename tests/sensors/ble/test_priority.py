@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from sensors.ble.ble_harness import CollectingSink, ble_config
+from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
+from sensors.ble.bumble_backend import EmulatedAir
+from sensors.ble.strap import EmulatedStrap, polar_h10_packet
 
+from ambient.clock import VirtualClock
 from ambient.readings import CONTACT, HR, RR, Reading
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.heart_rate import parse_measurement
 from ambient.sensors.priority import ArbitratedSink, SourceArbiter
+
+__all__ = ["air"]
+
+START = 1_800_000_000.0
 
 
 def _r(time: float, source: str, metric: str = HR, person: str = "alex") -> Reading:
@@ -124,4 +131,62 @@ def test_a_strap_coming_back_counts_its_contact_with_its_first_beats() -> None:
         (CONTACT, 1.0),
         (RR, 1000.0),
         (HR, 61.0),
+    }
+
+
+class _TeeSink(CollectingSink):
+    """Keeps everything the sensors put (to wait on) and passes it to the arbitrated sink."""
+
+    def __init__(self, arbitrated: ArbitratedSink) -> None:
+        super().__init__()
+        self._arbitrated = arbitrated
+
+    def put_nowait(self, reading: Reading) -> None:
+        self._arbitrated.put_nowait(reading)
+        super().put_nowait(reading)
+
+
+async def test_two_straps_through_bleak_hand_over_and_back_each_beat_once(
+    air: EmulatedAir,
+) -> None:
+    """A Polar H10 (preferred) and a Garmin HRM-Pro on one chest, through real bleak: one beat a
+    second. The H10 slips off after 5 s and returns at 21 s with the two beats it held; the
+    HRM-Pro's notifications always come first. Every second's beat counts once."""
+    h10 = EmulatedStrap(air, name="Polar H10 1", address="F4:00:00:00:00:01")
+    pro = EmulatedStrap(air, name="HRM-Pro:1", address="F4:00:00:00:00:02")
+    await h10.start()
+    await pro.start()
+    configs = [
+        ble_config(id="h10", name="Polar H10 1", person="alex", priority=1, watchdog=60.0),
+        ble_config(id="pro", name="HRM-Pro:1", person="alex", priority=0, watchdog=60.0),
+    ]
+    counted = CollectingSink()
+    sink = _TeeSink(ArbitratedSink(counted, SourceArbiter.from_configs(configs)))
+    clock = VirtualClock(START)
+    async with running(configs[0], air, clock, sink), running(configs[1], air, clock, sink):
+        await h10.wait_subscribed()
+        await pro.wait_subscribed()
+        for second in range(1, 31):
+            clock.advance_to(START + second)
+            packets = [(pro, polar_h10_packet(60, [1024]))]
+            if second <= 5 or second > 21:
+                packets.append((h10, polar_h10_packet(60, [1024])))
+            elif second == 21:  # back, with the beat it held
+                packets.append((h10, polar_h10_packet(60, [1024, 1024])))
+            for strap, packet in packets:
+                before = len(sink.metric("hr"))
+                assert await strap.notify(packet)
+                await sink.wait_until(lambda n=before: len(sink.metric("hr")) > n)  # type: ignore[misc]
+
+    beats = counted.metric("rr", "alex")
+    seconds = [round(r.time - START) for r in beats]
+    assert seconds == sorted(set(seconds)), "each heartbeat once, in order"
+    source_of = dict(zip(seconds, (r.source for r in beats), strict=True))
+    # the H10 from its second beat on (the HRM-Pro's came first); the HRM-Pro once the H10's
+    # beats are 10 s old; the H10 again once back, its held beats not counted a second time
+    assert source_of == {
+        1: "pro",
+        **{s: "h10" for s in range(2, 6)},
+        **{s: "pro" for s in range(16, 22)},
+        **{s: "h10" for s in range(22, 31)},
     }
