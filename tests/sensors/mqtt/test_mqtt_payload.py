@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import astuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ambient.payload_fields import (
     MAX_NESTING,
@@ -93,6 +96,28 @@ def test_bad_payloads_have_precise_reasons(payload: bytes, value: str | None, re
 )
 def test_a_device_saying_it_has_no_value_is_no_value(payload: bytes, value: str | None) -> None:
     assert reason_of(payload, value) == "no_value"
+
+
+@given(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "\n", "\r\n", " ", "\t\n"]),
+    st.booleans(),
+)
+def test_any_finite_number_in_the_shapes_publishers_send_reads_as_itself(
+    number: float, trailer: str, byte_order_mark: bool
+) -> None:
+    """A plain number, a JSON number, a number as JSON text, with a trailing newline or a byte
+    order mark: the value read is the number sent."""
+    start = BOM if byte_order_mark else b""
+    shapes = [
+        (repr(number), None),
+        (json.dumps([number]), None),
+        (json.dumps({"hr": number}), "hr"),
+        (json.dumps({"hr": repr(number)}), "hr"),
+        (json.dumps({"heart": {"bpm": [number]}}), "heart.bpm.0"),
+    ]
+    for text, path in shapes:
+        assert parse_payload(start + (text + trailer).encode(), path).values == (number,)
 
 
 def test_a_json_object_without_a_value_path_says_to_give_one() -> None:
