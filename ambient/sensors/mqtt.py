@@ -192,7 +192,9 @@ class MqttSensor:
                         refusal = self._refusal(value)
                         self._drops.drop(message.topic, refusal.reason, refusal.detail)
                 values = tuple(value for value in values if low <= value <= high)
-        end_time = parsed.timestamp if parsed.timestamp is not None else now
+        # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
+        timestamp = parsed.timestamp
+        end_time = now if timestamp is None or timestamp > now else timestamp
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
         times = beat_times(end_time, values) if config.metric == RR else [end_time] * len(values)

@@ -121,6 +121,17 @@ def test_nan_is_a_device_saying_unknown_counted_without_a_warning(
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"nan": 1, "no_value": 1}
 
 
+def test_a_timestamp_slightly_ahead_is_taken_as_now() -> None:
+    """A publisher whose clock runs 30 s fast: its readings are not from the future (stamped
+    ahead, the heart rate would stay current 30 s after the watch stopped sending)."""
+    h = Harness(value="hr", timestamp="ts")
+    [reading] = h.feed(b'{"hr": 70, "ts": %d}' % (NOW + 30))
+    assert reading.time == NOW
+    rr = Harness(metric="rr", value="rr", timestamp="ts")
+    readings = rr.feed(b'{"rr": [800, 900], "ts": %d}' % (NOW + 30))
+    assert [r.time for r in readings] == [NOW - 0.9, NOW]
+
+
 def test_person_from_a_topic_level() -> None:
     h = Harness(topic="phones/+/hr", person=None, person_topic_level=1)
     [reading] = h.feed(b"70", topic="phones/sam/hr")
