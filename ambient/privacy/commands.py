@@ -20,6 +20,7 @@ from ambient.privacy.forget import (
     format_report,
     ha_entity_ids,
 )
+from ambient.privacy.recording_files import replayed_recordings
 from ambient.private_files import write_private
 from ambient.store import Store, existing_store_path
 
@@ -112,14 +113,17 @@ def run_forget(
                 "topics NOT cleared; run forget again when it is reachable"
             )
         report.ha_entities = ha_entity_ids(config, person)
-    replayed = [sensor for sensor in config.sensors if sensor.type == "recording"]
     recordings = config.retention.recordings_path(path)
     report.files_removed, report.files_rewritten = forget_recordings(
-        recordings, person, [sensor.path for sensor in replayed]
+        recordings, person, replayed_recordings(config)
     )
     delivery = config.insights.report
     report.files_removed += forget_reports(None if delivery is None else delivery.folder, person)
-    report.files_kept = [sensor.path for sensor in replayed if sensor.person == person]
+    report.files_kept = [
+        sensor.path
+        for sensor in config.sensors
+        if sensor.type == "recording" and sensor.person == person
+    ]
     stdout.write(format_report(person, report))
     found = any(report.rows.values()) or report.files_removed or report.files_rewritten
     if person not in config.person_ids() and not found:

@@ -143,10 +143,7 @@ def forget_recordings(
     rewritten: list[Path] = []
     if directory is None or not directory.is_dir():
         return removed, rewritten
-    kept_whole = {path.resolve() for path in replayed}
-    for path in managed_recordings(directory):
-        if path.resolve() in kept_whole:
-            continue
+    for path in managed_recordings(directory, replayed):
         kept, dropped, others = _without(path, person)
         if not dropped:
             continue

@@ -1,21 +1,36 @@
 """The recording files retention and forget manage: every ``.csv``, ``.jsonl`` and ``.ndjson``
 file under the recordings directory, in its subfolders too (a folder per month, say: ``ambient
-record`` calls any path inside the directory managed), never through a link."""
+record`` calls any path inside the directory managed), never through a link, and never a file
+the config replays."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ambient.recordings import RECORDING_SUFFIXES
 
+if TYPE_CHECKING:
+    from ambient.config.root import AmbientConfig
 
-def managed_recordings(directory: Path) -> list[Path]:
-    """The recording files under ``directory``, sorted; none when it is not there."""
+
+def managed_recordings(directory: Path, replayed: Collection[Path] = ()) -> list[Path]:
+    """The recording files under ``directory``, sorted; none when it is not there. Files the
+    config replays (``replayed``) are left out: they are the user's, kept as they are."""
+    kept_whole = {path.resolve() for path in replayed}
     found = []
     for folder, _, names in os.walk(directory):  # links to folders are not followed
         for name in names:
             path = Path(folder) / name
-            if name.endswith(RECORDING_SUFFIXES) and path.is_file() and not path.is_symlink():
+            if not name.endswith(RECORDING_SUFFIXES) or path.is_symlink() or not path.is_file():
+                continue
+            if path.resolve() not in kept_whole:
                 found.append(path)
     return sorted(found)
+
+
+def replayed_recordings(config: AmbientConfig) -> list[Path]:
+    """The files the config's ``type: recording`` sensors replay."""
+    return [sensor.path for sensor in config.sensors if sensor.type == "recording"]

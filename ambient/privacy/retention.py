@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,11 +51,14 @@ class Retention:
         store: Store,
         clock: Clock,
         recordings_dir: Path | None = None,
+        replayed: Collection[Path] = (),
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.recordings_dir = recordings_dir
+        #: Files the config replays: the user's, never purged.
+        self.replayed = tuple(replayed)
         self.purges = 0
 
     async def run(self) -> None:
@@ -93,7 +97,7 @@ class Retention:
             await asyncio.to_thread(make_private_dir, self.recordings_dir)
             if limit_s is not None:
                 report.files = await asyncio.to_thread(
-                    purge_recordings, self.recordings_dir, now - limit_s
+                    purge_recordings, self.recordings_dir, now - limit_s, self.replayed
                 )
         self.purges += 1
         return report
@@ -119,10 +123,11 @@ class Retention:
             await asyncio.sleep(0)  # a turn for readings and rules between batches
 
 
-def purge_recordings(directory: Path, cutoff: float) -> list[Path]:
-    """Remove recording files under ``directory`` last changed before ``cutoff`` (unix s)."""
+def purge_recordings(directory: Path, cutoff: float, replayed: Collection[Path] = ()) -> list[Path]:
+    """Remove recording files under ``directory`` last changed before ``cutoff`` (unix s),
+    but for those the config replays."""
     removed: list[Path] = []
-    for path in managed_recordings(directory):
+    for path in managed_recordings(directory, replayed):
         try:
             if path.lstat().st_mtime < cutoff:
                 path.unlink()

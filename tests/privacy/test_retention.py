@@ -192,6 +192,30 @@ async def test_recordings_in_a_subfolder_of_the_recordings_directory_are_purged_
     assert outside.exists()
 
 
+async def test_a_recording_the_config_replays_is_never_purged(tmp_path: Path) -> None:
+    """A recording made with `ambient record` into the recordings directory and then replayed
+    by a `type: recording` sensor was deleted at the next start once 30 days old: the daemon
+    removed the very file it was told to play (forget leaves such files too: they are yours)."""
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    replayed, other = recordings / "evening.csv", recordings / "morning.csv"
+    for path in (replayed, other):
+        path.write_text("t,metric,value,person\n")
+        os.utime(path, (NOW - 31 * DAY_S, NOW - 31 * DAY_S))
+
+    retention = Retention(
+        RetentionConfig(recordings=30 * DAY_S),
+        Store(None),
+        VirtualClock(NOW),
+        recordings,
+        replayed=[replayed],
+    )
+    report = await retention.purge()
+
+    assert report.files == [other]
+    assert replayed.exists()
+
+
 @pytest.mark.parametrize("limit_s", [30 * DAY_S, None], ids=["purged", "kept"])
 async def test_the_recordings_directory_is_made_owner_only_for_record_to_write_into(
     tmp_path: Path, limit_s: float | None
@@ -260,14 +284,22 @@ def test_a_recording_outside_the_recordings_directory_gets_a_note(tmp_path: Path
 
 
 def test_the_daemon_purges_what_a_previous_run_left_as_it_starts(tmp_path: Path) -> None:
-    """A real `ambient run`: the trace older than the limit goes at start, the recent stays."""
-    recording = Path(__file__).resolve().parents[2] / "ambient" / "data" / "resting-hour.csv"
+    """A real `ambient run`: the trace and the recording older than their limits go at start,
+    the recent trace stays, and so does the old recording the config replays."""
+    bundled = Path(__file__).resolve().parents[2] / "ambient" / "data" / "resting-hour.csv"
+    recordings = tmp_path / "state" / "recordings"
+    recordings.mkdir(parents=True)
+    recording, old = recordings / "resting-hour.csv", recordings / "old.csv"
+    recording.write_bytes(bundled.read_bytes())
+    old.write_text("t,metric,value,person\n")
     db = tmp_path / "state" / "ambient.db"
     store = Store(db)
     wall_now = time.time()
     store.append("traces", "calm", trace(wall_now - 31 * DAY_S), keep=20)
     store.append("traces", "calm", trace(wall_now - 29 * DAY_S), keep=20)
     store.close()
+    for path in (recording, old):
+        os.utime(path, (wall_now - 31 * DAY_S, wall_now - 31 * DAY_S))
     config = tmp_path / "ambient.yaml"
     config.write_text(
         json.dumps(
@@ -284,7 +316,8 @@ def test_the_daemon_purges_what_a_previous_run_left_as_it_starts(tmp_path: Path)
         purged = daemon.stderr.wait_for("Retention: removed")
     finally:
         daemon.stop()
-    assert "Retention: removed 1 traces" in purged
+    assert "Retention: removed 1 traces, 1 recording file(s)" in purged
+    assert [p.name for p in recordings.iterdir()] == ["resting-hour.csv"]
     store = Store(db)
     assert trace_times(store) == [wall_now - 29 * DAY_S]
     store.close()
