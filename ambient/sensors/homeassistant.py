@@ -81,9 +81,7 @@ def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> 
             try:
                 value = float(text)
             except ValueError:
-                raise BadHaValue(
-                    "unparseable", f"{where}: state {raw[:40]!r} is not a number"
-                ) from None
+                raise BadHaValue("unparseable", f"{where}: the state is not a number") from None
     else:
         raise BadHaValue(
             "unparseable", f"{where}: value of type {type(raw).__name__} is not a number"

@@ -62,10 +62,14 @@ class TestParseValue:
         assert parse_value(hr, state("unknown")) is None
         assert parse_value(hr, state("unavailable")) is None
 
-    def test_unparseable_state_names_the_entity(self) -> None:
+    def test_unparseable_state_names_the_entity_but_never_the_state(self) -> None:
+        """The message is a warning line and the sensor's status: a state such as `72 bpm` or
+        `72,5` is a heart rate all the same, so it stays out of them."""
         hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
-        with pytest.raises(BadHaValue, match=r"sensor\.watch_heart_rate: state 'fast' is not a"):
-            parse_value(hr, state("fast"))
+        for text in ("fast", "72 bpm", "72,5"):
+            with pytest.raises(BadHaValue) as raised:
+                parse_value(hr, state(text))
+            assert str(raised.value) == "sensor.watch_heart_rate: the state is not a number"
 
     def test_out_of_range_uses_configured_then_physiological_bounds(self) -> None:
         hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
