@@ -26,7 +26,9 @@ from typing import Any
 
 from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import ReportDeliveryConfig
+from ambient.config.people import PersonConfig
 from ambient.config.root import AmbientConfig
+from ambient.connections.errors import NotConnected
 from ambient.insights.days import day_of, iso_week, week_label
 from ambient.insights.report_cli import last_full_week, learned_weeks, render
 from ambient.insights.storage import InsightStore
@@ -40,6 +42,11 @@ DELIVERED, WEEK = "insights.report_delivered", "week"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A page this module wrote: person, ISO week, random part.
 _PAGE = re.compile(r"[a-z0-9][a-z0-9_]*-(\d{4}-W\d{2})-[A-Za-z0-9_-]{16,}\.html")
+
+#: HA not connected (restarting, or booting with the Pi): the notification is tried again this
+#: often, for at most this long (its link is the only way to the page).
+NOTIFY_RETRY_S = 30.0
+NOTIFY_PATIENCE_S = 900.0
 
 #: Sends one notification: (service ``notify.x``, service data).
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -107,14 +114,15 @@ class ReportDelivery:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def deliver(self) -> None:
-        """Write last week's page of every person and tell HA (one notification each). One
+        """Write last week's page of every person, then tell HA (one notification each). One
         person's failure (a page that cannot be written, HA unreachable for the notification)
         is one warning and never costs the others their page."""
         monday = last_full_week(day_of(self.clock.now(), self.zone))
         await asyncio.to_thread(self._remove_expired, monday)
+        written: list[tuple[PersonConfig, str]] = []
         for person in self.config.people:
             try:
-                name = await self._write(person.id, monday)
+                written.append((person, await self._write(person.id, monday)))
             except Exception as exc:  # a full disk, a folder gone: tried again next week
                 # An OSError names the file, whose random part must stay out of the log.
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -124,32 +132,45 @@ class ReportDelivery:
                     self.delivery.folder,
                     why,
                 )
-                continue
-            if self.notify is None or self.delivery.notify is None:
-                continue
-            link = f"{self.delivery.url.rstrip('/')}/{name}"
-            try:
-                await self.notify(
-                    self.delivery.notify,
-                    {
-                        "title": f"{person.display_name}'s week",
-                        "message": f"Your report for {week_label(monday)} is ready.",
-                        "data": {"url": link, "clickAction": link},
-                    },
-                )
-            except Exception as exc:  # HA unreachable: the page is there all the same
-                # Not the link: its random part is all that keeps the page private.
-                _LOGGER.warning(
-                    "Weekly report of %s written to %s, but HA was not notified: %s: %s",
-                    person.id,
-                    self.delivery.folder,
-                    type(exc).__name__,
-                    exc,
-                )
+        give_up = self.clock.now() + NOTIFY_PATIENCE_S  # one wait for HA, shared by all
+        for person, name in written:
+            await self._tell(person, name, monday, give_up)
         try:
             self.store.put(DELIVERED, WEEK, monday.isoformat())
         except StoreError as exc:  # the pages are out; at worst a restart writes them again
             _LOGGER.warning("Weekly report of %s delivered, not recorded: %s", monday, exc)
+
+    async def _tell(self, person: PersonConfig, name: str, monday: date, give_up: float) -> None:
+        """The notification linking to ``person``'s page; while HA is not connected it is
+        tried again every NOTIFY_RETRY_S, until ``give_up`` on the clock."""
+        if self.notify is None or self.delivery.notify is None:
+            return
+        link = f"{self.delivery.url.rstrip('/')}/{name}"
+        data = {
+            "title": f"{person.display_name}'s week",
+            "message": f"Your report for {week_label(monday)} is ready.",
+            "data": {"url": link, "clickAction": link},
+        }
+        while True:
+            try:
+                await self.notify(self.delivery.notify, data)
+                return
+            except NotConnected as exc:
+                if self.clock.now() + NOTIFY_RETRY_S <= give_up:
+                    await self.clock.sleep(NOTIFY_RETRY_S)
+                    continue
+                failure: Exception = exc
+            except Exception as exc:  # HA refused: the page is there all the same
+                failure = exc
+            # Not the link: its random part is all that keeps the page private.
+            _LOGGER.warning(
+                "Weekly report of %s written to %s, but HA was not notified: %s: %s",
+                person.id,
+                self.delivery.folder,
+                type(failure).__name__,
+                failure,
+            )
+            return
 
     async def _write(self, person: str, monday: date) -> str:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""

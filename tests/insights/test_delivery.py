@@ -6,6 +6,7 @@ client, tested against the real HA in tests/actuators."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from ambient.clock import VirtualClock
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
-from ambient.insights.delivery import ReportDelivery
+from ambient.insights.delivery import NOTIFY_PATIENCE_S, NOTIFY_RETRY_S, ReportDelivery
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
 
@@ -82,15 +83,18 @@ async def test_ha_unreachable_costs_nobody_their_page(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The first notification failing (HA restarting) stopped the round: the people after
-    the first got no page that week. Each failure is one warning; every page is written."""
+    the first got no page that week. Every page is written; a notification HA never takes
+    (tried until NOTIFY_PATIENCE_S) is one warning."""
     store = Store(None)
     for person in ("alex", "sam"):
         for summary in summaries(person, date(2026, 10, 12), 56, seed=3):
             store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
     tried: list[str] = []
+    first_try = asyncio.Event()
 
     async def notify(service: str, data: dict[str, Any]) -> None:
         tried.append(data["title"])
+        first_try.set()
         raise NotConnected("Home Assistant is not connected")
 
     settings = config(tmp_path / "www", people=("alex", "sam"))
@@ -98,10 +102,10 @@ async def test_ha_unreachable_costs_nobody_their_page(
     clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
     delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
     with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
-        await clock.run_until(berlin(2026, 12, 7, 8, 1))
-        await delivery.settled()
+        await notified_by(delivery, clock, first_try, berlin(2026, 12, 7, 8, 20))
     assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49", "sam-2026-W49-"]
-    assert tried == ["Alex's week", "Sam's week"]
+    retries = int(NOTIFY_PATIENCE_S // NOTIFY_RETRY_S)
+    assert tried == ["Alex's week"] * (retries + 1) + ["Sam's week"]
     assert [r.getMessage().split(" written to ")[0] for r in caplog.records] == [
         "Weekly report of alex",
         "Weekly report of sam",
@@ -135,6 +139,18 @@ async def test_a_page_that_cannot_be_written_is_one_warning_without_its_secret_n
         f"Weekly report of alex not written to {tmp_path / 'www'}: File exists"
     ]
     delivery.close()
+
+
+async def notified_by(
+    delivery: ReportDelivery, clock: VirtualClock, first_try: asyncio.Event, end: float
+) -> None:
+    """Run Monday's delivery until ``end``. The pages are rendered in worker threads, which
+    the virtual clock does not wait for: it moves past 08:00 only once the first notification
+    was tried (an event, not a sleep), so the retries wait on it."""
+    await clock.run_until(berlin(2026, 12, 7, 8, 0))
+    await first_try.wait()
+    await clock.run_until(end)
+    await delivery.settled()
 
 
 def test_the_time_is_local_across_a_dst_change(tmp_path: Path) -> None:
@@ -245,4 +261,37 @@ async def test_a_first_start_after_the_time_waits_for_the_next_week(tmp_path: Pa
     assert not delivery.written
     await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
     assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
+    delivery.close()
+
+
+async def test_the_notification_waits_for_ha_to_come_back_up(tmp_path: Path) -> None:
+    """The link is the only way to the page (its name cannot be guessed): HA restarting at
+    08:00 (an update), or booting with the Pi after a power cut, must not cost the week's
+    notification. Every page is written first; each notification is tried again until HA
+    answers, at most NOTIFY_PATIENCE_S."""
+    store = Store(None)
+    for person in ("alex", "sam"):
+        for summary in summaries(person, date(2026, 10, 12), 56, seed=3):
+            store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
+    ha_up_at = berlin(2026, 12, 7, 8, 3)
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    sent: list[tuple[str, float]] = []
+    pages_at_first_try: list[int] = []
+    first_try = asyncio.Event()
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        if not pages_at_first_try:
+            pages_at_first_try.append(len(list((tmp_path / "www").iterdir())))
+        first_try.set()
+        if clock.now() < ha_up_at:
+            raise NotConnected("Home Assistant is not connected (connecting)")
+        sent.append((data["title"], clock.now()))
+
+    settings = config(tmp_path / "www", people=("alex", "sam"))
+    assert settings.insights.report is not None
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    await notified_by(delivery, clock, first_try, berlin(2026, 12, 7, 8, 10))
+    assert pages_at_first_try == [2]  # both pages before any wait
+    assert [title for title, _ in sent] == ["Alex's week", "Sam's week"]
+    assert all(ha_up_at <= at <= ha_up_at + NOTIFY_RETRY_S for _, at in sent)
     delivery.close()
