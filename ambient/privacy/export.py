@@ -6,12 +6,13 @@ JSON (the default) is one object::
      "exported_at": "2026-12-04T21:00:00+00:00", "instance": "ambient",
      "data": {"<data class>": {"description": "...", "rows": [{"<column>": value, ...}]}}}
 
-Each data class of :mod:`ambient.privacy.data_classes` present in the store is a key of
-``data``, its rows in store order with every column; columns holding JSON are decoded. Nested
-per-person state (a rule's timers for the person) follows as rows of its own shape. CSV is
-one row per stored row: ``data_class,time,row`` (``time`` in unix seconds where the class has
-one, ``row`` the same object as in JSON, as compact JSON text). With age recipients the whole
-output is age-encrypted (binary, ``age -d`` reads it). The file is written mode 0600.
+Each data class of :mod:`ambient.privacy.data_classes` is a key of ``data`` (with no rows when
+its table is not in the store yet), its rows in store order with every column; columns holding
+JSON are decoded. Nested per-person state (a rule's timers for the person) follows as rows of
+its own shape. CSV is one row per stored row: ``data_class,time,row`` (``time`` in unix seconds
+where the class has one, ``row`` the same object as in JSON, as compact JSON text). With age
+recipients the whole output is age-encrypted (binary, ``age -d`` reads it). The file is written
+mode 0600.
 """
 
 from __future__ import annotations
@@ -60,11 +61,14 @@ def person_rows(
 def collect(
     store: Store, person: str
 ) -> dict[str, tuple[DataClass, list[tuple[float | None, dict[str, Any]]]]]:
-    """Per data class present in the store: the class and ``person``'s rows."""
+    """Per data class: the class and ``person``'s rows (none when its table is not in the
+    store yet: a feature that never ran here)."""
     return {
-        data_class.name: (data_class, person_rows(store, data_class, person))
+        data_class.name: (
+            data_class,
+            person_rows(store, data_class, person) if data_class.exists(store) else [],
+        )
         for data_class in data_classes()
-        if data_class.exists(store)
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pyrage
 from fixtures.ambient_process import run_ambient
 
+from ambient.privacy.data_classes import data_classes, nested_states
 from ambient.store import Store, StoreKey
 
 RAW_KEY = "5a" * 32
@@ -166,7 +167,11 @@ def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     assert result.returncode == 0
     document = json.loads(result.stdout)
     sections = {name: s["rows"] for name, s in document["data"].items()}
-    assert {"traces", "baselines", "rule_state"} <= set(sections)
+    # Every kind of data ambient keeps is a section, also one whose feature never ran here
+    # (no calming episodes yet): an absent section would leave the reader guessing.
+    every = {c.name for c in data_classes()} | {s.name for s in nested_states()}
+    assert {"episodes", "check_ins", "learner"} <= every
+    assert set(sections) == every
     assert all(rows == [] for rows in sections.values())
     # A typo, most likely: the empty export is not left to pass for a person with no data.
     assert result.stderr.strip() == (
