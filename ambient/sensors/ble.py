@@ -40,6 +40,7 @@ from ambient.sensors.heart_rate import (
     BATTERY_LEVEL_UUID,
     BODY_SENSOR_LOCATION_UUID,
     HEART_RATE_MEASUREMENT_UUID,
+    HEART_RATE_SERVICE_UUID,
     MalformedPacket,
     parse_battery_level,
     parse_body_sensor_location,
@@ -53,6 +54,8 @@ DISCONNECT_TIMEOUT_S: Final = 10.0
 #: Connection attempts inside one call to ``establish_connection`` (it retries BlueZ
 #: ``InProgress`` / ``NotReady`` and friends with its own short backoff).
 CONNECT_ATTEMPTS: Final = 3
+#: Heart-rate devices under other names that a "not found" line names, at most.
+_OTHERS_SAID: Final = 3
 
 
 class BleBackend:
@@ -66,11 +69,13 @@ class BleBackend:
 
 
 class _SessionEnded(Exception):
-    """The link is gone (or silent); ``reason`` is the counter key."""
+    """The link is gone (or silent); ``reason`` is the counter key, ``detail`` what the line
+    adds to the reason's description."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.detail = detail
 
 
 class _ScanFailed(Exception):
@@ -136,7 +141,8 @@ class BleSensor:
                 await self._session()
             except _SessionEnded as ended:
                 self._count(ended.reason)
-                self._log_problem(ended.reason, "%s: %s", self.name, _describe(ended.reason))
+                said = _describe(ended.reason) + ended.detail
+                self._log_problem(ended.reason, "%s: %s", self.name, said)
             except _ScanFailed as failed:
                 reason = _failure_reason(failed.error)
                 reason = "scan_failed" if reason == "connect_failed" else reason
@@ -223,13 +229,21 @@ class BleSensor:
         loop = asyncio.get_running_loop()
         found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = loop.create_future()
 
+        others: list[str] = []  # heart-rate devices seen under other names, for the line
+
         def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
-            if not found.done() and self._matches(device, adv):
+            if found.done():
+                return
+            if self._matches(device, adv):
                 found.set_result((device, adv))
+            elif HEART_RATE_SERVICE_UUID in adv.service_uuids:
+                name = adv.local_name or device.name
+                if name and name not in others and len(others) < _OTHERS_SAID:
+                    others.append(name)
 
         def on_timeout() -> None:
             if not found.done():
-                found.set_exception(_SessionEnded("not_found"))
+                found.set_exception(_SessionEnded("not_found", self._others_said(others)))
 
         try:
             scanner = BleakScanner(
@@ -248,6 +262,17 @@ class BleSensor:
         self._address = device.address
         self._rssi = adv.rssi
         return device
+
+    def _others_said(self, others: list[str]) -> str:
+        """With `name:`, the heart-rate devices seen under other names (a name that is not the
+        advertised one exactly is the usual reason none matches)."""
+        if not self.config.name or not others:
+            return ""
+        seen = ", ".join(repr(name) for name in others)
+        return (
+            f" (heart-rate devices seen: {seen}; `name:` must be the advertised name exactly, "
+            "as `ambient scan` prints it)"
+        )
 
     def _matches(self, device: BLEDevice, adv: AdvertisementData) -> bool:
         if self.config.address:

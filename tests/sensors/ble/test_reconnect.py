@@ -156,6 +156,22 @@ async def test_absent_device_keeps_being_looked_for(air: EmulatedAir) -> None:
         assert sensor.diagnostics()["connected"] is True
 
 
+async def test_a_name_that_is_not_the_advertised_one_says_which_straps_were_seen(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`name: Polar H10` while the strap advertises "Polar H10 8C4A2B1D": the name must be the
+    advertised one exactly, and the line looking for it says which heart-rate devices it saw."""
+    await _strap(air, address="F1:00:00:00:00:98", name="Polar H10 8C4A2B1D")
+    counters = WatchedCounters()
+    config = ble_config(id="alex_strap", name="Polar H10", scan_timeout=0.1)
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config, air, RealClock(), CollectingSink(), counters):
+            await counters.wait_for("ble:alex_strap", "not_found", 1)
+    [said] = [r.getMessage() for r in caplog.records if "not seen advertising" in r.getMessage()]
+    assert "'Polar H10 8C4A2B1D'" in said
+    assert "exactly" in said and "ambient scan" in said
+
+
 async def test_no_dbus_is_a_scan_failure_saying_what_to_check(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
