@@ -148,7 +148,7 @@ class ReportDelivery:
         link = f"{self.delivery.url.rstrip('/')}/{name}"
         data = {
             "title": f"{person.display_name}'s week",
-            "message": f"Your report for {week_label(monday)} is ready.",
+            "message": f"Your report on the week of {_span(monday)} is ready.",
             "data": {"url": link, "clickAction": link},
         }
         while True:
@@ -231,3 +231,9 @@ class ReportDelivery:
             await self.deliver()
         except Exception as exc:  # a report that cannot be written must not stop the daemon
             _LOGGER.warning("Weekly report not delivered: %s", exc)
+
+
+def _span(monday: date) -> str:
+    """``30 Nov – 6 Dec``: the week in words a person reads (not ``2026-W49``)."""
+    sunday = monday + timedelta(days=6)
+    return f"{monday.day} {monday:%b} – {sunday.day} {sunday:%b}"

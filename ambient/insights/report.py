@@ -123,7 +123,7 @@ def _days_section(
     )
     out.append(f'<figure aria-label="stress and recovery minutes per day">{svg}</figure>')
     out.append('<div class="table"><table><thead><tr><th>day</th><th>stress min</th>')
-    out.append("<th>recovery min</th><th>sleep h</th><th>active min</th><th>rest HR</th>")
+    out.append("<th>recovery min</th><th>sleep h</th><th>active min</th><th>resting HR bpm</th>")
     out.append("</tr></thead><tbody>")
     for day, s in zip(days, rows, strict=True):
         if s is None:

@@ -75,6 +75,7 @@ async def test_the_report_is_written_monday_morning_and_linked_in_a_notification
     assert "Alex's week" in path.read_text()
     ((service, data),) = sent
     assert service == "notify.mobile_app_alex"
+    assert data["message"] == "Your report on the week of 30 Nov – 6 Dec is ready."
     assert data["data"]["url"] == f"/local/ambient/{path.name}"
     delivery.close()
 

@@ -237,6 +237,7 @@ def test_a_day_nothing_was_worn_is_no_data_not_a_calm_day() -> None:
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert "5 of 7 days with data." in html
     assert table_row(html, "Wed 02") == ["–"] * 5
+    assert "<th>resting HR bpm</th>" in html  # every column says its unit
     worn = [s for d, s in kept.items() if WEEK <= d < WEEK + timedelta(days=7) and s.worn]
     last_week = [kept[WEEK - timedelta(days=k)] for k in range(1, 8)]
     stress_now = sum(s.stress_minutes for s in worn) / 5
