@@ -139,12 +139,14 @@ async def replay_files(
     *,
     keep_changes: bool = False,
     tally_unknown: UnknownTally | None = None,
+    person: str | None = None,
 ) -> Simulation:
     """Replay the recordings of ``configs`` (with the labels their label rows give, a
     :class:`LabelsError` when those do not pair up), each read as it replays; when one turns
     out not to be in time order, again with each read whole. ``tally_unknown`` tallies the
-    replay's unknown seconds (started afresh by each replay)."""
-    kept = keep_signals, keep_changes, tally_unknown
+    replay's unknown seconds (started afresh by each replay). The changes kept are
+    ``person``'s (None: the first person with signals)."""
+    kept = keep_signals, keep_changes, tally_unknown, person
     try:
         return await _replay_streamed(config, configs, states, *kept)
     except OutOfOrder as exc:
@@ -185,6 +187,7 @@ async def _replay_streamed(
     keep_signals: bool,
     keep_changes: bool,
     tally_unknown: UnknownTally | None,
+    person: str | None,
 ) -> Simulation:
     """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
     not in time order (a row out of order ends the replay there)."""
@@ -193,7 +196,7 @@ async def _replay_streamed(
             open_files.enter_context(open_for_replay(*how)) for how in _how_to_read(config, configs)
         ]
         result = await replay(
-            config, configs, streams, states, keep_signals, keep_changes, tally_unknown
+            config, configs, streams, states, keep_signals, keep_changes, tally_unknown, person
         )
     labels = [labels_of_stream(s, str(c.path)) for s, c in zip(streams, configs, strict=True)]
     result.labels = next((found for found in labels if found is not None), None)
@@ -207,6 +210,7 @@ async def _replay_whole(
     keep_signals: bool,
     keep_changes: bool,
     tally_unknown: UnknownTally | None,
+    person: str | None,
 ) -> Simulation:
     """The replay with each recording read whole (sorted) first."""
     recordings: list[Recording] = []
@@ -216,7 +220,7 @@ async def _replay_whole(
         recordings.append(loaded)
         labels = labels or own_labels
     result = await replay(
-        config, configs, recordings, states, keep_signals, keep_changes, tally_unknown
+        config, configs, recordings, states, keep_signals, keep_changes, tally_unknown, person
     )
     result.labels = labels
     return result
@@ -230,6 +234,7 @@ async def replay(
     keep_signals: bool = True,
     keep_changes: bool = False,
     tally_unknown: UnknownTally | None = None,
+    person: str | None = None,
 ) -> Simulation:
     """Replay recordings already read or opened (one per sensor config) on a virtual clock.
     A recording opened to be read as it replays that turns out not to be replayable so ends
@@ -242,7 +247,7 @@ async def replay(
     ]
     traces: list[TraceRecord] = []
     signals: list[SignalUpdate] = []
-    changes = SignalChanges(start) if keep_changes else None
+    changes = SignalChanges(start, person) if keep_changes else None
     listeners: list[Callable[[SignalUpdate], None]] = [signals.append] if keep_signals else []
     if changes is not None:
         listeners.append(changes)

@@ -240,6 +240,33 @@ def test_a_subject_of_the_labels_file_without_a_recording_in_the_folder_is_named
     assert "WARNING" not in alone.stderr, alone.stderr
 
 
+@pytest.mark.parametrize("plot", [False, True])
+def test_in_a_recording_of_two_people_the_unknown_shares_are_of_the_rule_s_person(
+    tmp_path: Path, plot: bool
+) -> None:
+    """Alex's heart from the start, Sam's from 5 minutes in: Sam's rule is scored, and its
+    unknown shares (and picture) were Alex's."""
+    rows = [f"{t},hr,70,alex" for t in range(1, END_S + 1)]
+    rows += [f"{t}.5,hr,{hr_at(t)},sam" for t in range(300, END_S + 1)]
+    rows.sort(key=lambda row: float(row.split(",")[0]))
+    (tmp_path / "two.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "two"}) + "\n")
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
+            "person: alex", "person: sam"
+        )
+    )
+    if plot:
+        pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
+    drawn = ["--plot", str(tmp_path / "plots")] if plot else []
+    document = report(evaluate(config, "-r", str(tmp_path), "--json", *drawn))
+    assert document["rules"][0]["recordings"][0]["found"] == 1
+    assert document["recordings"][0]["unknown"]["hr"]["reasons"]["no data"] == pytest.approx(
+        300.5 / END_S, abs=0.002
+    )
+
+
 def test_only_the_rule_asked_for(labelled: Path) -> None:
     config = write_config(labelled)
     document = report(evaluate(config, "-r", str(labelled), "--rule", "fast_heart", "--json"))

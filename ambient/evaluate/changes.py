@@ -35,13 +35,13 @@ class SignalColumn:
 
 
 class FirstPersonListener:
-    """A signal listener for a replay that follows the first person to have an update (a
-    recording is one person's), times counted from ``start``. Updates come in time order (a
-    replay's clock only moves forward)."""
+    """A signal listener for a replay that follows ``person`` (None: the first person to have
+    an update, a recording being one person's), times counted from ``start``. Updates come in
+    time order (a replay's clock only moves forward)."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, person: str | None = None) -> None:
         self.start = start
-        self.person: str | None = None
+        self.person = person
 
     def __call__(self, update: SignalUpdate) -> None:
         person = self.person
@@ -56,10 +56,10 @@ class FirstPersonListener:
 
 
 class SignalChanges(FirstPersonListener):
-    """Keeps every change of the first person's signals, in columns."""
+    """Keeps every change of one person's signals (the first's, or ``person``'s), in columns."""
 
-    def __init__(self, start: float) -> None:
-        super().__init__(start)
+    def __init__(self, start: float, person: str | None = None) -> None:
+        super().__init__(start, person)
         self.signals: dict[str, SignalColumn] = {}
 
     def add(self, t_s: float, values: Mapping[str, SignalValue]) -> None:

@@ -177,8 +177,9 @@ def evaluate_recording(
     # Where the scores end, when the labels file says so before the replay (else the end of
     # the recording or of its own labels, known after it).
     known_end_s = None if given is None else given.end
-    tally = None if keep_timeline else UnknownTally(end_s=known_end_s)
-    result = _replay(config, path, states, tally)
+    person = followed_person(config)
+    tally = None if keep_timeline else UnknownTally(end_s=known_end_s, person=person)
+    result = _replay(config, path, states, tally, person)
     labels, source = result.labels, "rows" if result.labels is not None else None
     if given is not None:
         labels, source = given, str(labels_file or "given")
@@ -251,11 +252,21 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
     )
 
 
+def followed_person(config: AmbientConfig) -> str | None:
+    """Whose signals the unknown shares and the picture show: the first evaluated rule's
+    person (None: the first person with signals, a recording being one person's)."""
+    return next((rule.person for rule in config.rules if rule.person), None)
+
+
 def _replay(
-    config: AmbientConfig, path: Path, states: Mapping[str, str], tally: UnknownTally | None
+    config: AmbientConfig,
+    path: Path,
+    states: Mapping[str, str],
+    tally: UnknownTally | None,
+    followed: str | None,
 ) -> Simulation:
-    """The replay of ``path``, tallying the unknown seconds into ``tally`` (None: keeping the
-    signal changes instead)."""
+    """The replay of ``path``, tallying ``followed``'s unknown seconds into ``tally`` (None:
+    keeping the signal changes instead)."""
     person = config.people[0].id if config.people else None
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
     try:  # rows for people the config does not know are reported and skipped
@@ -267,6 +278,7 @@ def _replay(
                 keep_signals=False,
                 keep_changes=tally is None,
                 tally_unknown=tally,
+                person=followed,
             )
         )
     except LabelsError as exc:

@@ -45,18 +45,22 @@ class _SignalTally:
 
 
 class UnknownTally(FirstPersonListener):
-    """The first person's unknown seconds by signal and reason, tallied as updates come. With
+    """One person's unknown seconds (the first's, or ``person``'s) by signal and reason,
+    tallied as updates come. With
     ``end_s`` (from the start) every stretch is clipped there as it closes; without, the tally
     answers for ends at or after each signal's last change."""
 
-    def __init__(self, start: float = 0.0, end_s: float | None = None) -> None:
+    def __init__(
+        self, start: float = 0.0, end_s: float | None = None, person: str | None = None
+    ) -> None:
         self.end_s = end_s
         self._clip_s = math.inf if end_s is None else end_s
+        self._followed = person
         self.start_at(start)
 
     def start_at(self, start: float) -> None:
         """Start afresh, times counted from ``start`` (a replay begun again starts anew)."""
-        super().__init__(start)
+        super().__init__(start, self._followed)
         self._signals: dict[str, _SignalTally] = {}
 
     @property
