@@ -456,10 +456,11 @@ class Daemon:
         "starting" until the config is wired. A live one is another daemon: StatusSocketBusy."""
         if not self.options.services or config.store.path is None:
             return None
+        from ambient.private_files import make_private_dir
         from ambient.status import StatusServer, socket_path_for, user_link_path
 
         try:  # the socket lives beside the store, in the folder the store would make
-            config.store.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dir(config.store.path.parent)
         except OSError:
             return None  # the store, opened next, says in one line what is wrong there
         server = StatusServer(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from ambient.private_files import make_private_dir
 from ambient.store_crypto import StoreError, StoreKey, file_is_plain
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class Store:
             self._db = sqlite3.connect(":memory:")
             self._create_tables()
             return
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(path.parent)
         if not path.exists():
             # Create it 0600 before SQLite opens it, so no other user ever can read it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -29,6 +30,23 @@ def test_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_every_folder_made_for_the_store_is_owner_only_whatever_the_umask(
+    tmp_path: Path,
+) -> None:
+    """Only the store's own folder was made 0700: one above it that was missing too
+    (/var/lib/ambient for /var/lib/ambient/state/ambient.db) took the umask's mode, 0777
+    under umask 0000."""
+    path = tmp_path / "lib" / "ambient" / "ambient.db"
+    previous = os.umask(0)
+    try:
+        Store(path).close()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "lib").stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_bounded_lists_keep_the_newest(tmp_path: Path) -> None:
