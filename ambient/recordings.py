@@ -48,6 +48,18 @@ FIELDS = ("t", "metric", "value", "person")
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 #: The suffixes a recording is written with (CSV first).
 RECORDING_SUFFIXES = (".csv", *JSON_LINES_SUFFIXES)
+
+
+def is_json_lines(path: Path) -> bool:
+    """Whether ``path`` names a JSON Lines recording (its ending in any case: ``.JSONL``)."""
+    return path.suffix.lower() in JSON_LINES_SUFFIXES
+
+
+def is_recording_name(path: Path) -> bool:
+    """Whether ``path`` ends as a recording does, in any case (``S01.CSV``)."""
+    return path.suffix.lower() in RECORDING_SUFFIXES
+
+
 #: The header a CSV recording starts with (after any comment lines).
 HEADER = "t,metric,value[,person]"
 
@@ -565,7 +577,7 @@ def _first_of_each_kind(loading: _Loading) -> str:
     (read again: the rows' line numbers are not kept)."""
     first: dict[bool, int] = {}
     names: list[str] | None = None
-    jsonl = loading.path.suffix in JSON_LINES_SUFFIXES
+    jsonl = is_json_lines(loading.path)
     with loading.path.open(encoding="utf-8-sig", newline="") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip() or line.startswith("#"):
@@ -612,7 +624,7 @@ def _open(path: Path) -> IO[str]:
 
 def _rows(loading: _Loading, handle: IO[str]) -> Iterator[None]:
     """Reads the rows of ``handle`` into ``loading``, a step per block."""
-    if loading.path.suffix in JSON_LINES_SUFFIXES:
+    if is_json_lines(loading.path):
         return _json_lines(loading, handle)
     return _csv_lines(loading, handle)
 
@@ -690,7 +702,7 @@ class RecordingWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._jsonl = path.suffix in JSON_LINES_SUFFIXES
+        self._jsonl = is_json_lines(path)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not /dev/stdout or a pipe

@@ -267,6 +267,17 @@ def test_in_a_recording_of_two_people_the_unknown_shares_are_of_the_rule_s_perso
     )
 
 
+def test_a_folder_s_recordings_are_found_whatever_the_case_of_their_ending(
+    tmp_path: Path,
+) -> None:
+    """`ALEX.CSV` from a Windows export was not a recording: the folder had none."""
+    write_recording(tmp_path / "ALEX.CSV")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "ALEX"}) + "\n")
+    document = report(evaluate(write_config(tmp_path), "-r", str(tmp_path), "--json"))
+    assert [row["recording"] for row in document["recordings"]] == ["ALEX"]
+    assert document["rules"][0]["recordings"][0]["found"] == 1
+
+
 def test_only_the_rule_asked_for(labelled: Path) -> None:
     config = write_config(labelled)
     document = report(evaluate(config, "-r", str(labelled), "--rule", "fast_heart", "--json"))

@@ -129,6 +129,18 @@ def test_written_recordings_read_back_identically(tmp_path: Path, suffix: str) -
     ]
 
 
+@pytest.mark.parametrize("name", ["r.JSONL", "r.NDJSON", "r.Jsonl"])
+def test_a_json_lines_file_named_in_capitals_is_read_as_json_lines(
+    tmp_path: Path, name: str
+) -> None:
+    """As a Windows export may name it; it was read as a CSV without its header."""
+    path = tmp_path / name
+    path.write_text('{"t": 1, "metric": "hr", "value": 60}\n')
+    assert [(r.time, r.value) for r in read_recording(path)] == [(1.0, 60.0)]
+    with RecordingStream(path) as stream:
+        assert [r.value for batch in stream.batches() for r in batch] == [60.0]
+
+
 def test_jsonl_bad_line_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_text('{"t": 1, "metric": "hr", "value": 60}\n{"t": 2,\n')

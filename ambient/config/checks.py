@@ -102,7 +102,7 @@ def _not_a_recording(path: Path) -> str | None:
         text = head.decode("utf-8-sig")  # as the recording is read: past a byte order mark
     except UnicodeDecodeError as exc:
         return f"is not a text recording (byte {exc.start} is not UTF-8)"
-    if path.suffix in JSON_LINES_SUFFIXES:
+    if path.suffix.lower() in JSON_LINES_SUFFIXES:  # as the recording is read
         return None
     first = next((line for line in text.splitlines() if not line.startswith("#")), None)
     if first is None:

@@ -19,7 +19,7 @@ from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
 from ambient.evaluate.tally import UnknownTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
-from ambient.recordings import RECORDING_SUFFIXES
+from ambient.recordings import is_recording_name
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import Simulation, replay_files
 
@@ -77,7 +77,7 @@ def find_recordings(path: Path, labels_path: Path | None) -> list[Path]:
         p
         for p in sorted(path.iterdir())
         if p.is_file()
-        and p.suffix in RECORDING_SUFFIXES
+        and is_recording_name(p)
         and not p.stem.endswith("labels")
         and p != labels_path
     ]
