@@ -272,8 +272,13 @@ def test_a_folder_s_recordings_are_found_whatever_the_case_of_their_ending(
 ) -> None:
     """`ALEX.CSV` from a Windows export was not a recording: the folder had none."""
     write_recording(tmp_path / "ALEX.CSV")
-    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "ALEX"}) + "\n")
+    (tmp_path / "LABELS.JSONL").write_text(json.dumps(LABELS | {"subject": "ALEX"}) + "\n")
+    labels = str(tmp_path / "LABELS.JSONL")
     document = report(evaluate(write_config(tmp_path), "-r", str(tmp_path), "--json"))
+    assert [row["recording"] for row in document["recordings"]] == ["ALEX"]  # not LABELS
+    document = report(
+        evaluate(write_config(tmp_path), "-r", str(tmp_path), "--labels", labels, "--json")
+    )
     assert [row["recording"] for row in document["recordings"]] == ["ALEX"]
     assert document["rules"][0]["recordings"][0]["found"] == 1
 

@@ -78,7 +78,7 @@ def find_recordings(path: Path, labels_path: Path | None) -> list[Path]:
         for p in sorted(path.iterdir())
         if p.is_file()
         and is_recording_name(p)
-        and not p.stem.endswith("labels")
+        and not p.stem.lower().endswith("labels")
         and p != labels_path
     ]
     if not found:
