@@ -42,6 +42,8 @@ def run_export(
     stderr: TextIO,
 ) -> int:
     """0 written; 1 with one line on ``stderr`` when it cannot be."""
+    if out_path == Path("-"):  # the usual name for stdout, never a file called `-`
+        out_path = None
     try:
         _check_person(person)
         existing_store_path(config.store, "there is nothing to export")
@@ -76,7 +78,8 @@ def run_export(
         except OSError as exc:  # a full disk, a device: the path, as the report says it
             print(f"ambient export: cannot write {out_path}: {exc.strerror or exc}", file=stderr)
             return 1
-        print(f"wrote {out_path} ({len(data)} bytes, mode 0600)", file=stderr)
+        private = ", mode 0600" if out_path.is_file() else ""  # not a device or a pipe
+        print(f"wrote {out_path} ({len(data)} bytes{private})", file=stderr)
     return 0
 
 

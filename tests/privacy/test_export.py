@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -126,6 +127,28 @@ def test_an_age_encrypted_export_of_an_encrypted_store_decrypts_to_the_same_docu
         k: v for k, v in expected.items() if k != "exported_at"
     }
     assert len(opened["data"]["traces"]["rows"]) == 2
+
+
+def test_out_dash_is_stdout_not_a_stray_file_named_dash(tmp_path: Path) -> None:
+    """`--out -` wrote a copy of the person's heart data to a file called `-` wherever the
+    command ran, and said `wrote - (... mode 0600)`."""
+    config, _ = setup(tmp_path)
+    result = run_ambient(
+        "export", "--config", str(config), "--person", "alex", "--out", "-", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["person"] == "alex"
+    assert not (tmp_path / "-").exists()
+    assert result.stderr == ""
+
+
+def test_a_device_written_through_is_not_said_to_be_0600(tmp_path: Path) -> None:
+    config, _ = setup(tmp_path)
+    result = run_ambient(
+        "export", "--config", str(config), "--person", "alex", "--out", "/dev/null"
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"wrote /dev/null \(\d+ bytes\)\n", result.stderr), result.stderr
 
 
 def test_a_bad_recipient_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
