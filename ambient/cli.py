@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--person", required=True, help="the person's id")
     export.add_argument("--format", choices=["json", "csv"], default="json", help="(json)")
     export.add_argument(
-        "--out", "-o", type=Path, metavar="FILE", help="file to write, mode 0600 (- or none: stdout)"
+        "--out", "-o", type=Path, metavar="FILE", help="file, mode 0600 (default or -: stdout)"
     )
     export.add_argument(
         "--age-recipient",
