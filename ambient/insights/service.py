@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import date, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES, InsightsConfig
+from ambient.config.types import parse_time_of_day
 from ambient.insights.days import day_end, day_of
 from ambient.insights.learned import learned_episodes
 from ambient.insights.minutes import HeldState, OpenDay
@@ -68,6 +69,7 @@ class Insights:
         for person in people:
             self._open(person, now)
         self._midnight: TimerHandle = clock.call_at(self._next_midnight(now), self._on_midnight)
+        self._dawn: TimerHandle = clock.call_at(self._next_night_end(now), self._on_night_end)
         self._persist: TimerHandle = clock.call_later(config.persist_every, self._on_persist)
         self._first: TimerHandle = clock.call_later(0.0, self._publish_days)
         #: Anything else to close with the insights (the scheduled report).
@@ -176,7 +178,8 @@ class Insights:
             self._account(person, now)
         self._close_unclosed()
         self._save_open()
-        for handle in (self._midnight, self._persist, self._first, *self._follow_ups.values()):
+        timers = (self._midnight, self._dawn, self._persist, self._first)
+        for handle in (*timers, *self._follow_ups.values()):
             handle.cancel()
         for close in self.closing:
             close()
@@ -195,6 +198,8 @@ class Insights:
         self._held.setdefault(person, HeldState())
         self.storage.store.put(OPEN, person, today.isoformat())
         self._trends[person] = self._trend(person, today - timedelta(days=1))
+        if (morning := self._morning_trend(person)) is not None:  # a restart after the night
+            self._trends[person] = morning
         self._follow_up(person)
 
     def _account(self, person: str, now: float) -> None:
@@ -310,7 +315,43 @@ class Insights:
         daily = comparable_days(self.storage.summaries(person), day, self.config.trend)
         return hrv_trend(daily, day, self.config.trend)
 
+    def _morning_trend(self, person: str) -> HrvTrend | None:
+        """The trend as of today with last night's value, once the night window is over and
+        today's value comes from it (a chest strap worn overnight: final then, the same the
+        day's summary will hold at midnight); None otherwise, or when it would be unknown."""
+        opened = self._days[person]
+        if self.clock.now() < self._night_end_on(opened.day):
+            return None
+        today = summarize(person, opened, self.config, self.zone)
+        if today.ln_rmssd_source != "night":
+            return None
+        kept = {**self.storage.summaries(person), opened.day: today}
+        daily = comparable_days(kept, opened.day, self.config.trend)
+        trend = hrv_trend(daily, opened.day, self.config.trend)
+        return trend if trend.state is not None else None
+
     # -- timers ----------------------------------------------------------------------------
+
+    def _night_end_on(self, day: date) -> float:
+        return datetime.combine(
+            day, parse_time_of_day(self.config.night_end), self.zone
+        ).timestamp()
+
+    def _next_night_end(self, now: float) -> float:
+        today = day_of(now, self.zone)
+        due = self._night_end_on(today)
+        return due if due > now else self._night_end_on(today + timedelta(days=1))
+
+    def _on_night_end(self) -> None:
+        """The early warning in the morning: last night's value joins the trend when the night
+        window ends, not at midnight, 18 hours later."""
+        now = self.clock.now()
+        self._dawn = self.clock.call_at(self._next_night_end(now), self._on_night_end)
+        for person in sorted(self._days):
+            self._account(person, now)
+            if (trend := self._morning_trend(person)) is not None:
+                self._trends[person] = trend
+                self._emit_trend(person, now, trend)
 
     def _next_midnight(self, now: float) -> float:
         return day_end(day_of(now, self.zone), self.zone)
@@ -374,10 +415,14 @@ class Insights:
             if summary is not None:
                 values["day_sleep_hours"] = summary.sleep_hours
             self._emit(person, now, values, f"no summary of {yesterday}")
-            trend = self._trends.get(person) or self._trend(person, yesterday)
-            self._emit(person, now, {"hrv_trend": trend.state}, trend.why, keep_reason=True)
-            low = None if trend.state is None else trend.state == "low"
-            self._emit(person, now, {"hrv_low": low}, trend.why)
+            self._emit_trend(
+                person, now, self._trends.get(person) or self._trend(person, yesterday)
+            )
+
+    def _emit_trend(self, person: str, now: float, trend: HrvTrend) -> None:
+        self._emit(person, now, {"hrv_trend": trend.state}, trend.why, keep_reason=True)
+        low = None if trend.state is None else trend.state == "low"
+        self._emit(person, now, {"hrv_low": low}, trend.why)
 
     def _emit(
         self,

@@ -22,7 +22,7 @@ from ambient.insights.service import Insights
 from ambient.insights.sources import connect_sleep
 from ambient.insights.summaries import DaySummary
 from ambient.insights.synthetic import ln_rmssd_series
-from ambient.messages import SignalUpdate
+from ambient.messages import SignalScalar, SignalUpdate, SignalValue
 from ambient.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,3 +187,53 @@ async def test_a_sleep_value_no_night_can_have_is_refused(
         await asyncio.wait_for(last.wait(), WAIT_S)
     insights.close()
     assert heard == [("score", 82.0), ("hours", 7.5)]
+
+
+def a_night_strap(insights: Insights, clock: VirtualClock, night: date, ln_rmssd: float) -> None:
+    """A chest strap worn at rest from midnight to 05:59 (local) on ``night``."""
+    begin, end = day_start(night, BERLIN) + 1, day_start(night, BERLIN) + 6 * 3600 - 60
+    worn: dict[str, SignalScalar | None] = {
+        "stress_score": 20.0,
+        "activity_state": "rest",
+        "hr": 50.0,
+        "ln_rmssd": ln_rmssd,
+    }
+    for t, values in ((begin, worn), (end, dict.fromkeys(worn))):
+        clock.advance_to(t)
+        signals = {
+            k: SignalValue(v, t, None if v is not None else "stale") for k, v in values.items()
+        }
+        insights.on_signals(SignalUpdate(t, "alex", signals))
+
+
+def last_trend(published: list[SignalUpdate]) -> tuple[object, float]:
+    update = next(u for u in reversed(published) if "hrv_trend" in u.values)
+    return update.values["hrv_trend"].value, update.time
+
+
+def test_the_early_warning_comes_when_the_night_ends_not_at_midnight(tmp_path: Path) -> None:
+    """A night strap's value is final when the night window ends: the warning comes then (the
+    morning it matters), not 18 hours later at midnight; a restart in the morning agrees."""
+    first_day = date(2026, 9, 1)
+    steady = {first_day + timedelta(days=k): 3.9 if k % 2 else 4.1 for k in range(59)}
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    stored_days(store, {**steady, first_day + timedelta(days=59): 3.8})  # yesterday: low
+    today = first_day + timedelta(days=60)
+    clock = VirtualClock(day_start(today, BERLIN))
+    published: list[SignalUpdate] = []
+    insights = Insights(InsightsConfig(), ["alex"], BERLIN, clock, store, published.append)
+    a_night_strap(insights, clock, today, 3.8)  # a second low night: CUSUM 2.9 > 2.6
+    dawn = day_start(today, BERLIN) + 6 * 3600
+    assert last_trend(published)[0] == "normal"
+    clock.advance_to(dawn + 1)
+    assert last_trend(published) == ("low", dawn)
+    insights.close()
+    store.close()
+    again: list[SignalUpdate] = []
+    store = Store(path)
+    clock = VirtualClock(dawn + 3600)
+    restarted = Insights(InsightsConfig(), ["alex"], BERLIN, clock, store, again.append)
+    clock.advance_to(dawn + 3601)
+    assert last_trend(again)[0] == "low"
+    restarted.close()
