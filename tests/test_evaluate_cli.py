@@ -141,6 +141,25 @@ def test_text_table_per_recording_and_unknown_shares(labelled: Path) -> None:
     assert "Unknown share" in result.stdout
 
 
+def test_the_text_of_unlabelled_recordings_totals_their_firings_and_keeps_columns_aligned(
+    tmp_path: Path,
+) -> None:
+    """The `all` row said 0 firings under two recordings of 2 each, and a long recording name
+    pushed its unknown share out of the column."""
+    long_name = "2026-11-26-evening-session"
+    write_recording(tmp_path / f"{long_name}.csv")
+    write_recording(tmp_path / "b.csv")
+    result = evaluate(write_config(tmp_path), "-r", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert next(line for line in lines if line.startswith("all ")).endswith(
+        "no labels (4 firing(s))"
+    )
+    shares = [line for line in lines if line.endswith("0%")]
+    assert [line.split()[0] for line in shares] == [long_name, "b", "all"]
+    assert len({len(line) for line in shares}) == 1, shares
+
+
 def test_an_ha_condition_is_false_offline_unless_given_with_state(labelled: Path) -> None:
     config = write_config(labelled, AT_HOME)
     without = evaluate(config, "--recordings", str(labelled), "--json")

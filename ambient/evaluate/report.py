@@ -136,18 +136,20 @@ def as_text(evaluation: Evaluation) -> str:
             lines.append(_score_row(result.name, result.scores[rule.id], width, firings))
         overall = _overall(evaluation, rule.id)
         if len(evaluation.recordings) > 1:
-            lines.append(_score_row("all", overall, width, 0))
+            firings = sum(len(r.firings_s[rule.id]) for r in evaluation.recordings)
+            lines.append(_score_row("all", overall, width, firings))
         lines.append("")
     lines.append("Unknown share of each signal the rules read (of the recording's time):")
     lines.append("")
+    name_width = max(12, *(len(r.name) for r in evaluation.recordings))
     for signal in evaluation.signals_read:
         lines.append(f"  {signal}")
         for result in evaluation.recordings:
             shares = _shares((result.unknown_s(signal), result.duration_s))
-            lines.append(f"    {result.name:<12} {_share_text(shares)}")
+            lines.append(f"    {result.name:<{name_width}} {_share_text(shares)}")
         if len(evaluation.recordings) > 1:
             pooled = _shares(_pooled_unknown(evaluation, signal))
-            lines.append(f"    {'all':<12} {_share_text(pooled)}")
+            lines.append(f"    {'all':<{name_width}} {_share_text(pooled)}")
     if evaluation.entities_missing:
         lines += [
             "",
