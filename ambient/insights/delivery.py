@@ -4,10 +4,12 @@ person is written to ``insights.report.folder`` (where HA serves files: ``/confi
 
 HA serves ``/local/`` without a login, so each file name carries a random part: the link works,
 a guess does not, and one week's link says nothing of another's (the part is a keyed hash of the
-week under a secret kept per person in the store). Pages whose week ended more than
-``insights.keep_days`` ago are removed, as the summaries they show are. Files are written 0600
-(health data), so HA must run as the same user (as it does under the add-on). The page is
-rendered in a worker thread (it takes a few hundred milliseconds), never on the event loop.
+week under a secret kept per person in the store). Pages whose week ended longer ago than the
+summaries they show are kept (``insights.keep_days``, or ``retention.daily_summaries`` when
+shorter) are removed. Files are written 0600 (health data), so HA must run as the same user
+(as it does under the add-on). The page is rendered in a worker thread (it takes a few hundred
+milliseconds), never on the event loop. A delivery time missed while ambient was off is made
+up at the next start; HA not connected yet is waited for (the link is the only way in).
 """
 
 from __future__ import annotations
@@ -192,10 +194,18 @@ class ReportDelivery:
         digest = hmac.digest(secret.encode(), week_label(monday).encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(digest[:12]).decode()
 
+    def _kept_for(self) -> timedelta:
+        """How long a page is kept: as the daily summaries it shows (``insights.keep_days``,
+        or ``retention.daily_summaries`` when that is shorter)."""
+        kept = timedelta(days=self.config.insights.keep_days)
+        retention_s = self.config.retention.limit_s("daily_summaries")
+        return kept if retention_s is None else min(kept, timedelta(seconds=retention_s))
+
     def _remove_expired(self, monday: date) -> None:
         """Remove the pages (of anyone, also people no longer configured) whose week ended
-        more than ``keep_days`` before ``monday``'s week ended; other files stay."""
-        oldest = monday + timedelta(days=6 - self.config.insights.keep_days)
+        longer than their summaries are kept before ``monday``'s week ended; other files
+        stay."""
+        oldest = monday + timedelta(days=6) - self._kept_for()
         try:
             names = [path.name for path in self.delivery.folder.iterdir()]
         except OSError:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ambient.clock import VirtualClock
+from ambient.config.retention import RetentionConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
 from ambient.insights.delivery import NOTIFY_PATIENCE_S, NOTIFY_RETRY_S, ReportDelivery
@@ -295,4 +296,25 @@ async def test_the_notification_waits_for_ha_to_come_back_up(tmp_path: Path) -> 
     assert pages_at_first_try == [2]  # both pages before any wait
     assert [title for title, _ in sent] == ["Alex's week", "Sam's week"]
     assert all(ha_up_at <= at <= ha_up_at + NOTIFY_RETRY_S for _, at in sent)
+    delivery.close()
+
+
+async def test_a_shorter_retention_of_daily_summaries_removes_pages_sooner(
+    tmp_path: Path,
+) -> None:
+    # A page shows the daily summaries: it goes when they go, whichever limit is shorter.
+    folder = tmp_path / "www"
+    folder.mkdir()
+    old = folder / "alex-2026-W34-abcdefghijklmnop.html"  # ended 23 Aug: 98 days before
+    recent = folder / "alex-2026-W38-abcdefghijklmnop.html"  # ended 20 Sep: 70 days
+    for path in (old, recent):
+        path.write_text("page")
+    settings = config(folder).model_copy(
+        update={"retention": RetentionConfig(daily_summaries=90 * 86_400.0)}
+    )
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, Store(None), BERLIN, None)
+    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    assert not old.exists() and recent.exists()
     delivery.close()
