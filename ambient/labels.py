@@ -69,6 +69,10 @@ def load_labels_file(path: Path) -> dict[str, Labels]:
         if not isinstance(row, dict):
             raise LabelsError(f"{where}: not a JSON object")
         subject = row.get("subject")
+        if isinstance(subject, int | float) and not isinstance(subject, bool):  # `7` for 7.csv
+            raise LabelsError(
+                f'{where}: `subject` must be text, the file name without its ending: "{subject}"'
+            )
         if not isinstance(subject, str) or not subject:
             raise LabelsError(f"{where}: `subject` (the recording's file stem) is missing")
         if subject in line_of_subject:  # one of them would be dropped unseen

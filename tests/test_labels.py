@@ -43,6 +43,10 @@ def test_a_labels_file_gives_labels_by_subject(tmp_path: Path) -> None:
     [
         ("{not json", "bad JSON"),
         ('{"tasks": []}', "`subject`"),
+        (
+            '{"subject": 7, "tasks": []}',
+            '`subject` must be text, the file name without its ending: "7"',
+        ),
         ('{"subject": "S1", "tasks": [[5, 1]]}', "tasks[0]: expected [start, end]"),
         ('{"subject": "S1", "tasks": [], "baseline": [0]}', "baseline: expected"),
         ('{"subject": "S1"}', "`tasks` must be a list"),
