@@ -94,7 +94,7 @@ def _weekday(history: Sequence[DaySummary]) -> Observation | None:
     by_weekday: dict[int, list[float]] = {}
     for day in days:
         by_weekday.setdefault(day.day.weekday(), []).append(day.stress_minutes)
-    candidates = {w: v for w, v in by_weekday.items() if len(v) >= 2}
+    candidates = {w: v for w, v in by_weekday.items() if len(v) >= MIN_GROUP_DAYS}
     if not candidates:
         return None
     weekday = max(candidates, key=lambda w: statistics.fmean(candidates[w]))
