@@ -59,6 +59,7 @@ class Retention:
         self.recordings_dir = recordings_dir
         #: Files the config replays: the user's, never purged.
         self.replayed = tuple(replayed)
+        self._recordings_dir_warned = False
         self.purges = 0
 
     async def run(self) -> None:
@@ -92,15 +93,32 @@ class Retention:
         if any(report.rows.values()):
             self.store.checkpoint()
         limit_s = self.config.limit_s("recordings")
-        if self.recordings_dir is not None:
-            # Made (0700) for `ambient record --out` to write into, as docs/privacy.md says.
-            await asyncio.to_thread(make_private_dir, self.recordings_dir)
-            if limit_s is not None:
-                report.files = await asyncio.to_thread(
-                    purge_recordings, self.recordings_dir, now - limit_s, self.replayed
-                )
+        made = self.recordings_dir is not None and await self._recordings_dir_made()
+        if made and limit_s is not None:
+            assert self.recordings_dir is not None
+            report.files = await asyncio.to_thread(
+                purge_recordings, self.recordings_dir, now - limit_s, self.replayed
+            )
         self.purges += 1
         return report
+
+    async def _recordings_dir_made(self) -> bool:
+        """Make the recordings directory (0700) for `ambient record --out` to write into, as
+        docs/privacy.md says; one warning, the first time, when it cannot be made."""
+        assert self.recordings_dir is not None
+        try:
+            await asyncio.to_thread(make_private_dir, self.recordings_dir)
+        except OSError as exc:
+            if not self._recordings_dir_warned:
+                self._recordings_dir_warned = True
+                _LOGGER.warning(
+                    "Retention: cannot make the recordings directory %s (%s); nothing is "
+                    "purged there until it can be",
+                    self.recordings_dir,
+                    exc.strerror or exc,
+                )
+            return False
+        return True
 
     def _limit_s(self, data_class: DataClass) -> float | None:
         if data_class.retention is None or data_class.time is None:

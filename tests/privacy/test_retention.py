@@ -235,6 +235,30 @@ async def test_the_recordings_directory_is_made_owner_only_for_record_to_write_i
     assert recordings.stat().st_mode & 0o777 == 0o700
 
 
+async def test_a_recordings_directory_that_cannot_be_made_is_one_warning_not_a_failed_purge(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows are still purged and said; the folder's trouble is said once, not hourly."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    store = Store(None)
+    store.append("traces", "calm", trace(NOW - 31 * DAY_S), keep=20)
+    retention = Retention(RetentionConfig(), store, VirtualClock(NOW), blocker / "recordings")
+
+    with caplog.at_level(logging.INFO, logger="ambient.privacy.retention"):
+        first = await retention.purge()
+        await retention.purge()
+
+    assert first.rows["traces"] == 1
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"Retention: cannot make the recordings directory {blocker / 'recordings'} "
+            "(Not a directory); nothing is purged there until it can be",
+        )
+    ]
+
+
 async def test_a_registered_data_class_is_purged_by_its_own_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
