@@ -77,12 +77,14 @@ def _sleep_then_stress(history: Sequence[DaySummary]) -> Observation | None:
     if compared is None:
         return None
     after_short, after_long, relative = compared
-    more = "more" if after_short > after_long else "fewer"
+    more = after_short > after_long
+    # The option only where it answers the pattern: calmer days after short nights ask none.
+    option = " An earlier evening wind-down is one option to try." if more else ""
     return Observation(
         f"On the {len(short)} days after a night under {SHORT_SLEEP_H:g} h of sleep you had "
         f"{after_short:.0f} minutes of stress on average, against {after_long:.0f} after "
-        f"longer nights ({len(longer)} days): {more} after short nights. An earlier evening "
-        f"wind-down is one option to try.",
+        f"longer nights ({len(longer)} days): {'more' if more else 'fewer'} after short "
+        f"nights.{option}",
         relative,
     )
 
