@@ -77,7 +77,8 @@ def render_week(
     this_week = [e for e in learned if float(e["start"]) >= week_begin]
     parts += _measured_section(this_week, zone) if this_week else _episodes_section(week)
     parts += _observations_section(history, week, learned)
-    parts += _changes_section(week, last_week)
+    hrv = comparable_days(summaries, week_days[-1], trend_config)
+    parts += _changes_section(week, last_week, hrv)
     parts.append(
         '<p class="note">ambient is a wellness tool, not a medical device. These are patterns '
         "in your own data, offered as options to try, never as a verdict.</p>"
@@ -262,7 +263,11 @@ def _observations_section(
     return [*out, "</ul></section>"]
 
 
-def _changes_section(week: Sequence[DaySummary], last_week: Sequence[DaySummary]) -> list[str]:
+def _changes_section(
+    week: Sequence[DaySummary], last_week: Sequence[DaySummary], hrv: Mapping[date, float]
+) -> list[str]:
+    """Means over the days with data of each week; ``hrv``: the daily values of the one HRV
+    source the trend reads (a night value and a daytime quiet moment are not comparable)."""
     out = ['<section id="changes"><h2>Since last week</h2>']
     if len(week) < 3 or len(last_week) < 3:
         return [*out, "<p>Too few days in one of the two weeks to compare.</p></section>"]
@@ -272,7 +277,7 @@ def _changes_section(week: Sequence[DaySummary], last_week: Sequence[DaySummary]
         ("sleep", lambda s: s.sleep_hours, " h", 1),
         ("active minutes a day", lambda s: _worn(s, s.active_minutes), "", 0),
         ("resting heart rate", lambda s: s.resting_hr, " bpm", 0),
-        ("HRV (ln RMSSD)", lambda s: s.ln_rmssd, "", 2),
+        ("HRV (ln RMSSD)", lambda s: hrv.get(s.day), "", 2),
     ]
     out.append('<div class="table"><table><thead><tr><th>measure</th><th>last week</th>')
     out.append("<th>this week</th><th>change</th></tr></thead><tbody>")

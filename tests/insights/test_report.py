@@ -304,3 +304,20 @@ def test_a_week_without_enough_hrv_days_says_so_in_words() -> None:
         "<p>Your HRV trend is not known at the end of this week: 2 of the last 7 days had "
         "HRV, and it needs 3.</p>" in html
     )
+
+
+def test_since_last_week_compares_hrv_from_one_source_only() -> None:
+    # A night strap most nights; four days this week without it give a daytime value (a
+    # quiet moment's HRV runs lower): mixing them in would read as a drop that is not one.
+    kept = {
+        s.day: replace(s, ln_rmssd=4.2, ln_rmssd_source="night")
+        for s in summaries("alex", date(2026, 10, 12), 56, seed=3)
+    }
+    for k in range(7):
+        day = WEEK + timedelta(days=k)
+        if k < 4:
+            kept[day] = replace(kept[day], ln_rmssd=3.6, ln_rmssd_source="quietest_5min")
+        else:
+            kept[day] = replace(kept[day], ln_rmssd=4.1)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert table_row(html, r"HRV \(ln RMSSD\)") == ["4.20", "4.10", "-0.10"]
