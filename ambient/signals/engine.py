@@ -151,10 +151,14 @@ class SignalEngine:
             return
         state = self._people.get(person) or self._person(person)
         if metric != RR:
-            state.feed(reading.time, metric, value)
+            if not state.feed(reading.time, metric, value):
+                self._late(person, metric)
+                return
             self._update(state)  # contact lost, HR, activity: at once
             return
-        state.feed_beat(reading.time, value)
+        if not state.feed_beat(reading.time, value):
+            self._late(person, metric)
+            return
         # Beats come ~1/s and signals change on a seconds scale: recompute at most every
         # `update_interval` for beats (a beat in between leaves a timer for the next slot).
         next_update = self._next_update.get(person, _NEVER)
@@ -170,6 +174,11 @@ class SignalEngine:
                 self._timer[person] = (next_update, next_update, current[2])
             else:
                 self._arm(state, next_update)
+
+    def _late(self, person: str, metric: str) -> None:
+        """A reading older than its person's last of its metric: counted, the newer kept."""
+        self.counters.increment(f"signals:{person}", f"{metric}_late")
+        logger.debug("ignored a late %s reading for %s", metric, person)
 
     def flush(self) -> None:
         """Save every changed baseline now (at shutdown)."""

@@ -93,6 +93,9 @@ def _signal_value(value: SignalScalar | None, time: float, reason: str | None) -
     return made
 
 
+#: Before any reading (a late reading is one older than the last of its metric).
+_NEVER: Final = float("-inf")
+
 #: A computed signal: ``(value, None)`` when known, ``(None, reason)`` when unknown.
 Outcome = tuple[SignalScalar | None, str | None]
 
@@ -354,11 +357,17 @@ class PersonSignals:
 
     # -- input -----------------------------------------------------------------------------
 
-    def feed(self, time: float, metric: str, value: float) -> None:
-        self.last_time[metric] = time
+    def feed(self, time: float, metric: str, value: float) -> bool:
+        """Take one reading; False (nothing taken) when it is late: older than the last of
+        its metric (a backlog after a reconnect, a publisher catching up), which stays the
+        current one. For beats, see :meth:`feed_beat`."""
         if metric == RR:
-            self._add_beats(self.cleaner.add(time, value))
-        elif metric == HR:
+            return self.feed_beat(time, value)
+        last_time = self.last_time
+        if time < last_time.get(metric, _NEVER):
+            return False
+        last_time[metric] = time
+        if metric == HR:
             self.hr_reading = value
             self._hr_sum += value
             self._hr_count += 1
@@ -372,12 +381,19 @@ class PersonSignals:
             if metric == self.config.activity.movement_metric:
                 self.activity.movement(time, value)
             self.metrics[metric] = value
+        return True
 
-    def feed_beat(self, time: float, rr_ms: float) -> None:
+    def feed_beat(self, time: float, rr_ms: float) -> bool:
         """``feed`` of one RR interval (the engine's per-beat call, without the dispatch;
         ``_add_beats`` written out, and in it ``beat_terms``: no call of its own per beat, the
-        same terms, as a test holds)."""
-        self.last_time[RR] = time
+        same terms, as a test holds). False (nothing taken) for a late beat: one ending more
+        than half its interval before the last beat taken is one already counted or long past
+        (a list sent again); nearer, it is a new beat whose time was spaced back from a
+        notification's jittering arrival."""
+        last_time = self.last_time
+        if time < last_time.get(RR, _NEVER) - rr_ms * 0.0005:  # half the interval, in s
+            return False
+        last_time[RR] = time
         previous_rr = self._previous_rr
         for beat in self.cleaner.add(time, rr_ms):
             beat_time, beat_rr, beat_corrected, follows_clean = beat
@@ -395,6 +411,7 @@ class PersonSignals:
             self.hr_window.add_terms(terms)
             previous_rr = beat_rr
         self._previous_rr = previous_rr
+        return True
 
     def settle(self, now: float) -> None:
         """Beats held for look-ahead are let out once the stream has paused ``rr_gap``."""

@@ -1,0 +1,73 @@
+"""One person's signal state as readings reach it: a reading that comes late (an MQTT backlog
+after a reconnect, a satellite catching up, a payload's own old timestamp) is not the latest."""
+
+from __future__ import annotations
+
+import pytest
+from signals.signals_helpers import Replay, timed
+
+from ambient.readings import Reading
+
+
+def late(replay: Replay, now: float, time: float, metric: str, value: float) -> None:
+    """``value`` stamped ``time``, reaching the engine at ``now`` (later)."""
+    replay.clock.advance_to(now)
+    replay.engine.feed(Reading(time, "alex", metric, value, "test"))
+
+
+def test_a_late_heart_rate_does_not_replace_the_current_one() -> None:
+    replay = Replay()
+    for second in range(111):
+        replay.feed(float(second), "hr", 70.0)
+    late(replay, 111.5, 51.5, "hr", 90.0)  # a minute old: a backlog's
+    get = replay.engine.get
+    assert get("alex", "hr").value == 70.0
+    replay.clock.advance_to(124.0)  # still within 15 s of the last current reading (t=110)
+    assert get("alex", "hr").value == 70.0
+    replay.clock.advance_to(126.0)
+    assert get("alex", "hr").reason == "stale"
+    assert replay.engine.counters.scope("signals:alex") == {"hr_late": 1}
+
+
+def test_late_contact_and_metric_readings_do_not_replace_newer_ones() -> None:
+    replay = Replay()
+    replay.feed(10.0, "contact", 1.0)
+    replay.feed(10.0, "room_co2", 800.0)
+    late(replay, 11.0, 5.0, "contact", 0.0)
+    late(replay, 11.0, 5.0, "room_co2", 1200.0)
+    assert replay.engine.get("alex", "contact").value is True
+    assert replay.engine.get("alex", "room_co2").value == 800.0
+    assert replay.engine.counters.scope("signals:alex") == {"contact_late": 1, "room_co2_late": 1}
+
+
+def test_a_reading_as_old_as_the_last_one_is_taken() -> None:
+    replay = Replay()
+    replay.feed(10.0, "hr", 70.0)
+    replay.feed(10.0, "hr", 72.0)
+    assert replay.engine.get("alex", "hr").value == 72.0
+    assert replay.engine.counters.scope("signals:alex") == {}
+
+
+def test_late_beats_are_not_counted_again_and_leave_the_beats_current() -> None:
+    replay = Replay()
+    beats = timed([800.0] * 150)  # 0.8 .. 120 s
+    replay.beats(beats)
+    state = replay.engine._people["alex"]
+    in_window = [len(window._beats) for window in state.windows]
+    for time, rr_ms in beats[50:60]:  # a minute-old RR list, sent again
+        late(replay, 120.5, time, "rr", rr_ms)
+    assert [len(window._beats) for window in state.windows] == in_window
+    get = replay.engine.get
+    replay.clock.advance_to(134.0)  # within 15 s of the last current beat
+    assert get("alex", "rr_available").value is True
+    assert get("alex", "hr").value == pytest.approx(75.0)
+    assert replay.engine.counters.scope("signals:alex") == {"rr_late": 10}
+
+
+def test_a_beat_a_little_before_the_last_one_is_counted() -> None:
+    """Beat times are spaced back from each notification's arrival, which jitters: a beat
+    ending less than half its interval before the last one is a new beat, not a late one."""
+    replay = Replay()
+    replay.beats(timed([800.0] * 30))  # to 24 s
+    late(replay, 24.0, 23.7, "rr", 800.0)
+    assert replay.engine.counters.scope("signals:alex") == {}
