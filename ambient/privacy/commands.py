@@ -19,6 +19,7 @@ from ambient.privacy.forget import (
     forget_store,
     format_report,
     ha_entity_ids,
+    sensor_topics,
 )
 from ambient.privacy.recording_files import replayed_recordings
 from ambient.private_files import write_private
@@ -116,6 +117,7 @@ def run_forget(
                 "topics NOT cleared; run forget again when it is reachable"
             )
         report.ha_entities = ha_entity_ids(config, person)
+        report.sensor_topics = sensor_topics(config, person)
     recordings = config.retention.recordings_path(path)
     report.files_removed, report.files_rewritten = forget_recordings(
         recordings, person, replayed_recordings(config)

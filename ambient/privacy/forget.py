@@ -48,6 +48,7 @@ class ForgetReport:
     files_removed: list[Path] = field(default_factory=list)
     files_rewritten: list[Path] = field(default_factory=list)
     files_kept: list[Path] = field(default_factory=list)
+    sensor_topics: list[str] = field(default_factory=list)
     ha_entities: list[str] = field(default_factory=list)
 
 
@@ -126,6 +127,23 @@ async def clear_retained(config: AmbientConfig, person: str) -> list[str]:
         for topic in cleared:
             await client.publish(topic, b"", qos=1, retain=True)
     return cleared
+
+
+def sensor_topics(config: AmbientConfig, person: str) -> list[str]:
+    """The MQTT topics the config's sensors read ``person``'s readings from: a sensor of
+    theirs, and one that takes the person from a topic level, with that level filled in."""
+    topics = []
+    for sensor in config.sensors:
+        if sensor.type != "mqtt":
+            continue
+        levels = sensor.topic.split("/")
+        level = sensor.person_topic_level
+        if level is not None and level < len(levels) and levels[level] == "+":
+            levels[level] = person
+            topics.append("/".join(levels))
+        elif sensor.person == person:
+            topics.append(sensor.topic)
+    return topics
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -263,6 +281,11 @@ def format_report(person: str, report: ForgetReport) -> str:
         f"  not touched: {path} (a recording the config replays; yours to delete)"
         for path in report.files_kept
     ]
+    if report.sensor_topics:
+        lines.append(
+            f"  not touched: MQTT {', '.join(report.sensor_topics)} (what a sensor reads: a "
+            "retained reading there is its publisher's to clear)"
+        )
     text = "\n".join(lines) + "\n"
     if report.ha_entities:
         text += recorder_instructions(report.ha_entities)

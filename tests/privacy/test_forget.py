@@ -382,6 +382,32 @@ def test_an_unreachable_broker_is_said_and_fails_the_command(tmp_path: Path) -> 
     assert rows_about(tmp_path / "ambient.db", "alex")["traces"] == 0  # the store still was
 
 
+def test_the_persons_sensor_topics_are_named_as_not_touched(tmp_path: Path) -> None:
+    """A phone or a bridge may keep the person's last heart rate retained on the topic ambient
+    reads; the report said nothing of it, as if the broker held nothing more of them."""
+    from fixtures.mosquitto import free_port
+
+    config_path = tmp_path / "ambient.yaml"
+    sensors = [
+        {"type": "mqtt", "topic": "phone/alex/hr", "metric": "hr", "person": "alex"},
+        {"type": "mqtt", "topic": "watch/+/hr", "metric": "hr", "person_topic_level": 1},
+        {"type": "mqtt", "topic": "phone/sam/hr", "metric": "hr", "person": "sam"},
+    ]
+    config = {
+        "people": [{"id": "alex"}, {"id": "sam"}],
+        "sensors": sensors,
+        "store": {"path": str(tmp_path / "ambient.db")},
+        "mqtt": {"host": "127.0.0.1", "port": free_port()},
+    }
+    config_path.write_text(json.dumps(config))
+    result = forget(config_path, "alex", "--yes")
+    assert (
+        "  not touched: MQTT phone/alex/hr, watch/alex/hr (what a sensor reads: a retained "
+        "reading there is its publisher's to clear)"
+    ) in result.stdout.splitlines()
+    assert "sam" not in result.stdout
+
+
 def device_of(devices: list[dict[str, Any]], identifier: str) -> dict[str, Any] | None:
     return next((d for d in devices if ["mqtt", identifier] in d["identifiers"]), None)
 
