@@ -4,6 +4,11 @@ sequence cut by a restart resumes there: a delay or wait keeps its deadline (a w
 timeout fell due meanwhile decides on its signal's first value, see :mod:`.resume`), and a leaf
 action that was in flight is not repeated (at most once is safer than twice for lights and
 messages).
+
+A `choose_calming` episode opens when its option's first action is performed, so a run cut
+later in the option (a restart or a cancel in a `delay` or `wait_for`) keeps it; the saved
+position says whether it is open (``opened`` in place of ``option``), so a resumed run opens it
+only if no action of the option had been performed yet.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ from ambient.rules.state import RunRecord
 _LOGGER = logging.getLogger(__name__)
 
 Path = list[int | str]
+#: The position's word for the option of a `choose_calming` step whose episode is not open yet
+#: (and the only word positions saved before the episode opened early have).
+OPTION = "option"
+#: The same option once its episode is open.
+OPENED = "opened"
 
 
 class SequenceHost(Protocol):
@@ -78,6 +88,11 @@ class SequenceRun:
         self._on_first_wait = on_first_wait
         self._on_result = on_result
         self._resumed = False
+        #: `choose_calming` options running whose episode opens with their first performed
+        #: action: (the step, the decision, the step's path).
+        self._pending: list[tuple[ChooseCalming, CalmingDecision, Path]] = []
+        #: The paths of the `choose_calming` steps whose running option's episode is open.
+        self._opened: list[Path] = []
 
     async def execute(self, steps: Sequence[ActionConfig]) -> bool:
         resume = list(self.run.position) or None
@@ -147,16 +162,26 @@ class SequenceRun:
             )
             return True
         self._save(path, None)
-        self._record(await self.host.perform_leaf(step, self.run))
+        started = clock.now()
+        result = await self.host.perform_leaf(step, self.run)
+        if result.performed:
+            self._open_episodes(started)
+        self._record(result)
         return True
 
     async def _choose_calming(self, step: ChooseCalming, path: Path, sub: Path) -> bool:
-        """Perform the option the learner picks; a resumed run goes on inside its option (the
-        episode was opened, or not, by the run that chose it)."""
+        """Perform the option the learner picks; its episode opens with the option's first
+        performed action. A resumed run goes on inside its option, and opens the episode then
+        if the run that chose it had performed none of the option's actions."""
         if sub:
-            return await self._steps(
-                step.options[int(sub[1])].actions, [*path, "option", sub[1]], list(sub[2:]) or None
-            )
+            index = int(sub[1])
+            option = step.options[index]
+            if sub[0] == OPENED:
+                self._opened.append(path)
+            else:
+                decision = CalmingDecision(option.id, "resumed after a restart")
+                self._pending.append((step, decision, path))
+            return await self._option(step, path, index, list(sub[2:]) or None)
         self._save(path, None)
         decision = self.host.decide_calming(step, self.run)
         self._record(
@@ -170,12 +195,23 @@ class SequenceRun:
         if decision.option is None:
             return True
         index = next(i for i, option in enumerate(step.options) if option.id == decision.option)
-        started = self.host.clock.now()
-        first_result = len(self.results)
-        done = await self._steps(step.options[index].actions, [*path, "option", index], None)
-        if any(result.performed for result in self.results[first_result:]):
+        self._pending.append((step, decision, path))
+        return await self._option(step, path, index, None)
+
+    async def _option(self, step: ChooseCalming, path: Path, index: int, rest: Path | None) -> bool:
+        try:
+            return await self._steps(step.options[index].actions, [*path, OPTION, index], rest)
+        finally:
+            self._pending = [entry for entry in self._pending if entry[2] != path]
+            self._opened = [opened for opened in self._opened if opened != path]
+
+    def _open_episodes(self, started: float) -> None:
+        """An action was performed (started at ``started``): the episodes of the options it
+        belongs to open now, unless already open."""
+        for step, decision, path in self._pending:
             self.host.calming_performed(step, self.run, decision, started)
-        return done
+            self._opened.append(path)
+        self._pending.clear()
 
     async def _inputs_known(self, conditions: Sequence[ConditionConfig]) -> None:
         """A run resumed after a restart decides once what it reads is known again."""
@@ -188,6 +224,15 @@ class SequenceRun:
             self._on_result(result)
 
     def _save(self, path: Path, wait_until: float | None) -> None:
-        self.run.position = path
+        self.run.position = self._marked(path)
         self.run.wait_until = wait_until
         self.host.save_run(self.run)
+
+    def _marked(self, path: Path) -> Path:
+        """``path`` as saved: an option whose episode is open says so."""
+        marked = list(path)
+        for opened in self._opened:
+            at = len(opened)
+            if marked[:at] == opened and len(marked) > at and marked[at] == OPTION:
+                marked[at] = OPENED
+        return marked
