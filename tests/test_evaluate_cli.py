@@ -270,12 +270,7 @@ def test_in_a_recording_of_two_people_the_unknown_shares_are_of_the_rule_s_perso
     rows.sort(key=lambda row: float(row.split(",")[0]))
     (tmp_path / "two.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
     (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "two"}) + "\n")
-    config = tmp_path / "ambient.yaml"
-    config.write_text(
-        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
-            "person: alex", "person: sam"
-        )
-    )
+    config = sams_config(tmp_path)
     if plot:
         pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
     drawn = ["--plot", str(tmp_path / "plots")] if plot else []
@@ -300,6 +295,37 @@ def test_a_folder_s_recordings_are_found_whatever_the_case_of_their_ending(
     )
     assert [row["recording"] for row in document["recordings"]] == ["ALEX"]
     assert document["rules"][0]["recordings"][0]["found"] == 1
+
+
+def sams_config(folder: Path) -> Path:
+    """Alex and Sam, the rule Sam's."""
+    config = folder / "ambient.yaml"
+    config.write_text(
+        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
+            "person: alex", "person: sam"
+        )
+    )
+    return config
+
+
+def test_rows_without_a_person_are_the_evaluated_rule_s_person(tmp_path: Path) -> None:
+    """Sam's watch export has no person column: Sam's rule is scored on it (the rows were the
+    config's first person's, Alex's, and Sam's rule found nothing)."""
+    rows = [f"{t},hr,{hr_at(t)}" for t in range(1, END_S + 1)]
+    (tmp_path / "sam.csv").write_text("t,metric,value\n" + "\n".join(rows) + "\n")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "sam"}) + "\n")
+    document = report(evaluate(sams_config(tmp_path), "-r", str(tmp_path), "--json"))
+    assert document["rules"][0]["recordings"][0]["found"] == 1
+
+
+def test_a_recording_without_rows_of_the_rule_s_person_is_named(labelled: Path) -> None:
+    """Alex's recording, Sam's rule: nothing can be found, and a warning says why."""
+    result = evaluate(sams_config(labelled), "-r", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.rstrip().endswith(
+        "alex.csv has no readings of sam, the person of the rules evaluated (its rows name "
+        "another): nothing of sam's is scored"
+    )
 
 
 def test_only_the_rule_asked_for(labelled: Path) -> None:

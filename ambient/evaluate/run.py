@@ -15,10 +15,11 @@ from pathlib import Path
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
-from ambient.evaluate.scoring import DetectionScore, score, unknown_seconds
+from ambient.evaluate.scoring import NOT_YET, DetectionScore, score, unknown_seconds
 from ambient.evaluate.tally import UnknownTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
+from ambient.readings import HR
 from ambient.recordings import is_recording_name
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import Simulation, replay_files
@@ -206,6 +207,14 @@ def evaluate_recording(
         unknown = {signal: tally.unknown_seconds(signal, end_s) for signal in tally.signals}
     else:
         unknown = {s: unknown_seconds(timeline.changes(s), end_s) for s in timeline.signals}
+    if person is not None and _never_read(unknown, end_s):
+        _LOGGER.warning(
+            "%s has no readings of %s, the person of the rules evaluated (its rows name "
+            "another): nothing of %s's is scored",
+            path.name,
+            person,
+            person,
+        )
     firings = {
         rule_id: [e.t for e in timeline.events if e.rule == rule_id and e.event == "fired"]
         for rule_id in rule_ids
@@ -252,6 +261,12 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
     )
 
 
+def _never_read(unknown: Mapping[str, Mapping[str, float]], end_s: float) -> bool:
+    """Whether the person's heart rate (which every source gives) had no value all along."""
+    hr = unknown.get(HR) or {NOT_YET: end_s}
+    return end_s > 0 and set(hr) == {NOT_YET} and hr[NOT_YET] >= end_s
+
+
 def followed_person(config: AmbientConfig) -> str | None:
     """Whose signals the unknown shares and the picture show: the first evaluated rule's
     person (None: the first person with signals, a recording being one person's)."""
@@ -267,7 +282,8 @@ def _replay(
 ) -> Simulation:
     """The replay of ``path``, tallying ``followed``'s unknown seconds into ``tally`` (None:
     keeping the signal changes instead)."""
-    person = config.people[0].id if config.people else None
+    # Rows without a person are the evaluated rule's person's (else the config's first).
+    person = followed or (config.people[0].id if config.people else None)
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
     try:  # rows for people the config does not know are reported and skipped
         return asyncio.run(
