@@ -14,7 +14,7 @@ the next day is recorded meanwhile.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -396,14 +396,7 @@ class Insights:
         for person in sorted(self._days):
             yesterday = self._days[person].day - timedelta(days=1)
             summary = self.storage.summary(person, yesterday)
-            values: dict[str, float | None] = {
-                "day_resting_hr": None,
-                "day_ln_rmssd": None,
-                "day_stress_minutes": None,
-                "day_recovery_minutes": None,
-                "day_active_minutes": None,
-                "day_sleep_hours": None,
-            }
+            values: dict[str, float | None] = dict.fromkeys(_DAY_SIGNALS)
             if summary is not None and summary.worn:
                 values.update(
                     day_resting_hr=summary.resting_hr,
@@ -414,7 +407,7 @@ class Insights:
                 )
             if summary is not None:
                 values["day_sleep_hours"] = summary.sleep_hours
-            self._emit(person, now, values, f"no summary of {yesterday}")
+            self._emit(person, now, values, _day_reasons(summary, yesterday))
             self._emit_trend(
                 person, now, self._trends.get(person) or self._trend(person, yesterday)
             )
@@ -429,21 +422,41 @@ class Insights:
         person: str,
         now: float,
         values: dict[str, Any],
-        why: str,
+        why: str | Mapping[str, str],
         keep_reason: bool = False,
     ) -> None:
-        """Publish the values that changed; unknown ones carry ``why``."""
+        """Publish the values that changed; unknown ones carry ``why`` (or their own)."""
         mine = self._emitted.setdefault(person, {})
         changed: dict[str, SignalValue] = {}
         for name, value in values.items():
             scalar: SignalScalar | None = value
-            reason = why if (scalar is None or keep_reason) else None
+            said = why if isinstance(why, str) else why[name]
+            reason = said if (scalar is None or keep_reason) else None
             last = mine.get(name)
             if last is not None and (last.value, last.reason) == (scalar, reason):
                 continue
             mine[name] = changed[name] = SignalValue(scalar, now, reason)
         if changed:
             self.publish(SignalUpdate(now, person, changed))
+
+
+_DAY_SIGNALS = (
+    "day_resting_hr",
+    "day_ln_rmssd",
+    "day_stress_minutes",
+    "day_recovery_minutes",
+    "day_active_minutes",
+    "day_sleep_hours",
+)
+
+
+def _day_reasons(summary: DaySummary | None, day: date) -> dict[str, str]:
+    """Why each of a day's numbers is unknown, if it is: no summary, nothing worn, or not
+    measured (no rest, no HRV, no sleep value)."""
+    if summary is None:
+        return dict.fromkeys(_DAY_SIGNALS, f"no summary of {day}")
+    heart = f"not measured on {day}" if summary.worn else f"nothing worn on {day}"
+    return {**dict.fromkeys(_DAY_SIGNALS, heart), "day_sleep_hours": f"no sleep value for {day}"}
 
 
 def _score(value: SignalScalar | None) -> float | None:

@@ -190,6 +190,8 @@ def test_a_day_without_signals_is_closed_too_with_its_sleep() -> None:
     assert (kept.measured_minutes, kept.sleep_hours) == (0, 8.0)
     assert day.last("day_sleep_hours") == 8.0
     assert day.last("day_stress_minutes") is None  # unknown, not 0
+    update = next(u for u in reversed(day.published) if "day_stress_minutes" in u.values)
+    assert update.values["day_stress_minutes"].reason == "nothing worn on 2026-07-01"
 
 
 def test_a_day_of_exercise_only_publishes_its_active_minutes() -> None:
@@ -203,6 +205,9 @@ def test_a_day_of_exercise_only_publishes_its_active_minutes() -> None:
     kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
     assert (kept.measured_minutes, kept.active_minutes, kept.worn) == (0, 45, True)
     assert day.last("day_active_minutes") == 45
+    update = next(u for u in reversed(day.published) if "day_sleep_hours" in u.values)
+    assert update.values["day_sleep_hours"].reason == "no sleep value for 2026-07-01"
+    assert update.values["day_resting_hr"].reason == "not measured on 2026-07-01"  # no rest
 
 
 class CountingStore(Store):
