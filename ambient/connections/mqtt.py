@@ -18,6 +18,12 @@ unacknowledged messages at a time, which bounds what waits in memory; QoS 0 mess
 After a reconnect the broker first delivers what it queued while we were away. Its age is
 unknown, so such messages are marked ``backlog`` until a marker we publish to ourselves comes
 back (the broker delivers a session's queue in order).
+
+Subscribing again after a reconnect makes the broker send every retained message again (MQTT 5
+retain handling could stop that only for a session that survived, not after a broker restart
+without persistence). A retained message whose payload is the last one handled on its topic is
+that message again: it is skipped and counted ``retained_repeat``, so its readings (an RR list:
+its beats) do not come twice.
 """
 
 from __future__ import annotations
@@ -79,6 +85,9 @@ _CALL_TIMEOUT_S = 10.0
 _OFFLINE_TIMEOUT_S = 2.0
 _SUBSCRIBE_RETRY_MAX_S = 60.0
 _MATCH_CACHE_LIMIT = 4096
+#: Topics whose last payload is remembered (to know a retained repeat); forgotten all at once
+#: beyond this, as invented topics must not grow memory (a repeat then goes through once).
+_LAST_PAYLOAD_LIMIT = 4096
 #: Unacknowledged QoS 1/2 messages the broker may send us at once (MQTT 5 Receive Maximum).
 RECEIVE_MAXIMUM = 1000
 #: QoS 0 messages waiting to be handled beyond this are dropped (the broker cannot hold them back).
@@ -158,6 +167,8 @@ class MqttConnection:
         self.counters = counters
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
         self._match_cache: dict[str, list[tuple[str, MessageHandler]]] = {}
+        #: Per topic, the hash of the last payload handled (kept across sessions).
+        self._last_payload: dict[str, int] = {}
         self._hooks: list[ConnectHook] = []
         self._client: aiomqtt.Client | None = None
         self._connected_event: asyncio.Event | None = None
@@ -507,12 +518,25 @@ class MqttConnection:
             if self._backlog_marker is not None and payload == self._backlog_marker.encode():
                 self._end_backlog()
             accepted = True
+        elif message.retain and self._last_payload.get(topic) == hash(payload):
+            self._counters.increment(COUNTER_SCOPE, "retained_repeat")
+            _LOGGER.debug("skipped the retained message on %s: handled already", topic)
+            accepted = True
         else:
             backlog = self._backlog_marker is not None
             qos, retain = int(message.qos), bool(message.retain)
             accepted = self.deliver(MqttMessage(topic, payload, retain, qos, backlog))
+            if accepted:  # a declined one comes again, and must then be handled
+                self._remember(topic, payload)
         if accepted and message.qos > 0:
             acknowledge(client, message)
+
+    def _remember(self, topic: str, payload: bytes) -> None:
+        """Keep ``payload`` (its hash) as the last handled on ``topic``."""
+        last_payload = self._last_payload
+        if len(last_payload) >= _LAST_PAYLOAD_LIMIT and topic not in last_payload:
+            last_payload.clear()
+        last_payload[topic] = hash(payload)
 
     def deliver(self, message: MqttMessage) -> bool:
         """Hand ``message`` to every handler whose filter matches its topic; False when one

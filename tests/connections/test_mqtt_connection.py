@@ -224,6 +224,40 @@ async def test_qos1_messages_published_while_ambient_reconnects_after_a_broker_c
         assert connection.reconnects == 1
 
 
+async def test_a_retained_message_already_handled_is_not_handled_again_after_a_reconnect(
+    mosquitto_persistent: MosquittoBroker,
+) -> None:
+    """Subscribing again after a reconnect makes the broker send each retained message again:
+    one whose payload is the last handled on its topic (retained, or live and kept) is the
+    same message, skipped and counted; its readings (an RR list: beats) would come twice."""
+    broker = mosquitto_persistent
+    counters = Counters()
+    connection = make_connection(broker, instance="home", counters=counters)
+    collector = Collector()
+    connection.subscribe("watch/+/rr", collector)
+    async with device_client(broker, identifier="watch") as watch:
+        await watch.publish("watch/alex/rr", b"[800, 810]", qos=1, retain=True)
+    async with running(connection):
+        first = await collector.next()
+        assert (first.payload, first.retain) == (b"[800, 810]", True)
+        async with device_client(broker, identifier="watch") as watch:
+            await watch.publish("watch/sam/rr", b"[900]", qos=1, retain=True)
+            live = await collector.next()  # handled live (not flagged retained), and kept
+            assert (live.payload, live.retain) == (b"[900]", False)
+        # acknowledged: the broker has taken the acknowledgement sent before this publish
+        await connection.publish("home/probe", b"", qos=1)
+        ended = asyncio.ensure_future(connection.wait_attempt_ended())
+        broker.stop()  # it saves its retained messages and our session
+        await asyncio.wait_for(ended, WAIT_S)
+        broker.start()
+        await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+        async with device_client(broker, identifier="watch") as watch:
+            await watch.publish("watch/alex/rr", b"[820]", qos=1)
+        after = await collector.next()  # the broker sent the retained ones first
+        assert after.payload == b"[820]"
+    assert counters.get("mqtt", "retained_repeat") == 2
+
+
 async def test_a_failing_handler_is_counted_and_others_still_run(
     mosquitto: MosquittoBroker,
 ) -> None:
