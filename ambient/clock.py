@@ -71,6 +71,12 @@ class Clock(ABC):
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         """Run ``callback`` once at ``when`` (or as soon as possible if that has passed)."""
 
+    def monotonic(self) -> float:
+        """Elapsed seconds, which no step of the wall clock moves (the loop's monotonic time,
+        that timers run on): for how long a cooldown has lasted, where :meth:`now` is for a
+        time of day. Only differences mean anything; this clock is never stepped."""
+        return self.now()
+
     def call_later(self, delay_s: float, callback: Callable[[], None]) -> TimerHandle:
         return self.call_at(self.now() + delay_s, callback)
 
@@ -163,6 +169,9 @@ class RealClock(Clock):
     def now(self) -> float:
         return time.time()
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         loop = asyncio.get_running_loop()
         return loop.call_later(max(0.0, when - time.time()), self._run_guarded, callback)
@@ -180,10 +189,14 @@ class ScaledClock(Clock):
         self.speed = speed
         self.wall_check_s = 60.0 * speed  # a minute of real time, as a live clock's
         self._wall_start = time.time()
+        self._monotonic_start = time.monotonic()
         self._start = self._wall_start if start is None else start
 
     def now(self) -> float:
         return self._start + (time.time() - self._wall_start) * self.speed
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._monotonic_start) * self.speed
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         loop = asyncio.get_running_loop()
@@ -226,6 +239,7 @@ class VirtualClock(Clock):
     def __init__(self, start: float = 0.0, wall_check_s: float | None = None) -> None:
         """``wall_check_s``: as on a live clock, for a test that steps this one (:meth:`step`)."""
         self._now = start
+        self._stepped_s = 0.0  # what `step` moved the clock by, in all
         self.wall_check_s = wall_check_s
         # A heap of (when, sequence, timer): tuples compare in C, earliest first, ties in the
         # order they were set.
@@ -238,6 +252,9 @@ class VirtualClock(Clock):
     def now(self) -> float:
         return self._now
 
+    def monotonic(self) -> float:
+        return self._now - self._stepped_s
+
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         now = self._now
         timer = _VirtualTimer(now if now > when else when, callback)  # `max`, written out
@@ -249,6 +266,7 @@ class VirtualClock(Clock):
         timers set keep their remaining delays, as a live clock's do on the loop's monotonic
         time: what happens to a Raspberry Pi's clock, in a test."""
         self._now += by_s
+        self._stepped_s += by_s
         shifted = [(when + by_s, seq, timer) for when, seq, timer in self._timers]
         for when, _, timer in shifted:
             timer.when = when

@@ -151,6 +151,17 @@ def test_a_stepped_virtual_clock_moves_now_and_keeps_the_timers_remaining_delays
     assert fired == [87410.0, 1030.0]
 
 
+def test_monotonic_time_counts_what_elapsed_whatever_steps_the_wall_clock_took() -> None:
+    """What a cooldown or an escalation level counts on: steps move ``now``, not it."""
+    clock = VirtualClock(1000.0)
+    started = clock.monotonic()
+    clock.advance_to(1060.0)
+    clock.step(-86400.0)
+    clock.advance_to(1090.0 - 86400.0)
+    clock.step(3600.0)
+    assert clock.monotonic() - started == 90.0
+
+
 async def test_reaching_a_time_on_a_virtual_clock_moves_it_there() -> None:
     clock = VirtualClock(100.0)
     fired: list[float] = []

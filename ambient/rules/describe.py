@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from ambient.config.durations import duration_text
 from ambient.config.triggers import (
@@ -93,5 +93,9 @@ def mqtt_message(trigger: MqttTriggerConfig, topic: str, payload: str | None) ->
     return text + (f" with payload {payload!r}" if trigger.payload is not None else "")
 
 
-def cooldown(until: float, zone: tzinfo) -> str:
-    return f"cooldown until {local_text(until, zone)}"
+def cooldown(until: float, now: float, zone: tzinfo) -> str:
+    """``cooldown until 16:45:20``, with the day when it is not today's (``on Tue 22 Sep``)."""
+    end = datetime.fromtimestamp(until, zone)
+    if end.date() == datetime.fromtimestamp(now, zone).date():
+        return f"cooldown until {local_text(until, zone)}"
+    return f"cooldown until {local_text(until, zone)} on {end:%a} {end.day} {end:%b}"

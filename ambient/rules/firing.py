@@ -22,7 +22,7 @@ from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, SignalSlot
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
-from ambient.rules.state import Episode, RunRecord
+from ambient.rules.state import Episode, RunRecord, follow_clock
 from ambient.rules.tracing import Tracer
 from ambient.stage_times import STAGE
 
@@ -153,8 +153,12 @@ class Firer:
         def suppress(reason: str) -> None:
             self._trace(rule, "suppressed", reason, person, firing.label, seen, results)
 
-        if state.cooldown_until is not None and now < state.cooldown_until:
-            suppress(describe.cooldown(state.cooldown_until, self._zone))
+        # Elapsed time: a step of the wall clock neither ends a cooldown nor lengthens it.
+        monotonic = self.clock.monotonic()
+        follow_clock(state, now, monotonic)
+        until, ends = state.cooldown_until, state.cooldown_until_monotonic
+        if until is not None and ends is not None and monotonic < ends:
+            suppress(describe.cooldown(until, now, self._zone))
             return
         if config.conditions:
             context = self._condition_context(person, firing.trigger_id)
@@ -187,9 +191,18 @@ class Firer:
                 self._cancel_run(rule, run)
         episode_id = f"{rule.id}:{person or '-'}:{now:.3f}"
         state.last_fired = now
-        state.cooldown_until = now + config.cooldown if config.cooldown > 0 else None
+        cooldown_s = config.cooldown
+        state.cooldown_until = now + cooldown_s if cooldown_s > 0 else None
+        state.cooldown_until_monotonic = monotonic + cooldown_s if cooldown_s > 0 else None
         if episode_trigger and person is not None:
-            episode = Episode(episode_id, firing.index, firing.trigger_id, now, signals=seen)
+            episode = Episode(
+                episode_id,
+                firing.index,
+                firing.trigger_id,
+                now,
+                signals=seen,
+                fired_monotonic=monotonic,
+            )
             state.episodes[firing.index] = episode
             self.arm_escalation(rule, person, firing.index, episode)
         run = RunRecord(
@@ -229,13 +242,21 @@ class Firer:
     # -- escalation -----------------------------------------------------------------------
 
     def arm_escalation(self, rule: Rule, person: str | None, index: int, episode: Episode) -> None:
+        """Set the timer of the next level, ``after`` its firing in elapsed time (a step of the
+        wall clock since the firing brings no level on early, nor puts one off)."""
         levels = rule.config.escalate
         if episode.next_level >= len(levels):
             return
-        due = episode.fired_at + levels[episode.next_level].after
-        episode.timer = self.clock.call_at(
-            due, lambda: self._escalation_due(rule, person, index, episode)
+        in_s = self._due_monotonic(rule, episode) - self.clock.monotonic()
+        episode.timer = self.clock.call_later(
+            max(0.0, in_s), lambda: self._escalation_due(rule, person, index, episode)
         )
+
+    def _due_monotonic(self, rule: Rule, episode: Episode) -> float:
+        """When the episode's next level is due, on the clock's elapsed time."""
+        if episode.fired_monotonic is None:  # made elsewhere than by a firing or the store
+            episode.fired_monotonic = self.clock.monotonic() - (self.clock.now() - episode.fired_at)
+        return episode.fired_monotonic + rule.config.escalate[episode.next_level].after
 
     def _escalation_due(self, rule: Rule, person: str | None, index: int, episode: Episode) -> None:
         state = rule.person(person)
@@ -254,13 +275,13 @@ class Firer:
                 lambda: self._escalation_due(rule, person, index, episode),
             )
             return
-        due = episode.fired_at + rule.config.escalate[episode.next_level].after
+        late_s = self.clock.monotonic() - self._due_monotonic(rule, episode)
         level = episode.next_level
         episode.next_level += 1
         self.arm_escalation(rule, person, index, episode)
         self._save(rule)
         now = self.clock.now()
-        note = describe.late_after_restart(now - due) if episode.resumed else ""
+        note = describe.late_after_restart(late_s) if episode.resumed else ""
         episode.resumed = False
         label = describe.trigger_label(trigger, index)
         seen = self._signals_seen(rule, person)

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from ambient.rules.rule import Rule
-from ambient.rules.state import PersonState, TriggerState
+from ambient.rules.state import PersonState, TriggerState, follow_clock
 from ambient.rules.write_behind import WriteBehind
 from ambient.store import Store
 
@@ -26,6 +26,7 @@ class RuleStore:
     def __init__(self, store: Store, writes: WriteBehind) -> None:
         self._store = store
         self._writes = writes
+        self._clock = writes.clock
 
     def load(self, rule: Rule) -> bool:
         """Put the saved state into ``rule``; False when there is none it can use."""
@@ -50,6 +51,7 @@ class RuleStore:
             _LOGGER.warning("Saved state of rule %s is unreadable; starting it fresh", rule.id)
             rule.persons, rule.entity_pending = {}, {}
             return False
+        self.follow_clock(rule)
         return True
 
     def save(self, rule: Rule) -> None:
@@ -63,8 +65,18 @@ class RuleStore:
             self.save(rule)
         self._writes.flush()
 
-    @staticmethod
-    def record(rule: Rule) -> dict[str, Any]:
+    def follow_clock(self, *rules: Rule) -> None:
+        """Their cooldowns' and episodes' wall times where the clock reads them now (after a
+        step of the clock), or their elapsed times from the wall times restored."""
+        now, monotonic = self._clock.now(), self._clock.monotonic()
+        for rule in rules:
+            for state in rule.persons.values():
+                follow_clock(state, now, monotonic)
+
+    def record(self, rule: Rule) -> dict[str, Any]:
+        """What is written: wall times as the clock reads them at the write, so a step of the
+        clock before a restart (or a reload) moves a cooldown's end and an escalation with it."""
+        self.follow_clock(rule)
         return {
             "fingerprint": rule.fingerprint,
             "persons": {key: state.to_json() for key, state in rule.persons.items()},

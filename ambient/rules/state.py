@@ -48,6 +48,8 @@ class Episode:
     next_level: int = 0
     signals: dict[str, Any] = field(default_factory=dict)
     timer: TimerHandle | None = field(default=None, compare=False, repr=False)
+    #: The firing on the clock's elapsed time: the levels count from it (see :func:`follow_clock`).
+    fired_monotonic: float | None = field(default=None, compare=False, repr=False)
     #: Restored from the store: an escalation due before its signal arrived waits for it.
     resumed: bool = field(default=False, compare=False, repr=False)
 
@@ -116,6 +118,8 @@ class PersonState:
     last_fired: float | None = None
     episodes: dict[int, Episode] = field(default_factory=dict)
     runs: dict[str, RunRecord] = field(default_factory=dict)
+    #: The cooldown's end on the clock's elapsed time (see :func:`follow_clock`).
+    cooldown_until_monotonic: float | None = field(default=None, compare=False, repr=False)
 
     def trigger(self, index: int) -> TriggerState:
         state = self.triggers.get(index)
@@ -143,6 +147,29 @@ class PersonState:
             episodes={int(i): Episode.from_json(e) for i, e in data["episodes"].items()},
             runs={key: RunRecord.from_json(r) for key, r in data["runs"].items()},
         )
+
+
+def follow_clock(state: PersonState, now: float, monotonic: float) -> None:
+    """Keep a cooldown and an episode's firing on elapsed time, whatever the wall clock does.
+
+    A cooldown and the escalation levels are durations: they count on the clock's monotonic
+    time (:meth:`~ambient.clock.Clock.monotonic`), which NTP's steps of the wall clock do not
+    move. Their wall times, which the store keeps (a restart has no monotonic time to go on)
+    and the trace and status show, are read again from it here: after a step they are where
+    the clock reads them now. State just restored from the store has only wall times: its
+    elapsed times are taken from them."""
+    offset_s = now - monotonic  # what to add to a monotonic time for the wall time
+    if state.cooldown_until is None:
+        state.cooldown_until_monotonic = None
+    elif state.cooldown_until_monotonic is None:
+        state.cooldown_until_monotonic = state.cooldown_until - offset_s
+    else:
+        state.cooldown_until = state.cooldown_until_monotonic + offset_s
+    for episode in state.episodes.values():
+        if episode.fired_monotonic is None:
+            episode.fired_monotonic = episode.fired_at - offset_s
+        else:
+            episode.fired_at = episode.fired_monotonic + offset_s
 
 
 def person_key(person: str | None) -> str:
