@@ -227,6 +227,16 @@ def test_labels_ending_past_the_recording_are_scored_to_its_last_reading(
     )
 
 
+def test_labels_ending_a_little_past_the_last_reading_are_scored_to_it_without_a_word(
+    labelled: Path,
+) -> None:
+    """A session's end in whole seconds, its last beat a moment before: no warning each run."""
+    (labelled / "labels.jsonl").write_text(json.dumps(LABELS | {"end": END_S + 30}) + "\n")
+    result = evaluate(write_config(labelled), "-r", str(labelled), "--json")
+    assert report(result)["recordings"][0]["duration_s"] == END_S
+    assert "WARNING" not in result.stderr, result.stderr
+
+
 def test_an_episode_starting_after_the_recording_ends_is_named_and_not_scored(
     labelled: Path,
 ) -> None:

@@ -26,6 +26,9 @@ from ambient.simulate import Simulation, replay_files
 
 _LOGGER = logging.getLogger(__name__)
 
+#: How far a labels ``end`` may pass the last reading unsaid (a session's end in whole
+#: seconds, its last beat a moment before): it is scored to the last reading all the same.
+END_SLACK_S = 60.0
 #: Found beside the recordings when ``--labels`` is not given.
 LABELS_FILE = "labels.jsonl"
 
@@ -232,7 +235,7 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
     dilute the false alarms), an episode starting at or after the end is left out (the rule
     had no data there: not a miss)."""
     end_s = recording_end_s
-    if labels.end is not None and labels.end > recording_end_s:
+    if labels.end is not None and labels.end > recording_end_s + END_SLACK_S:
         _LOGGER.warning(
             "%s: `end` %g s is past the end of %s (its last reading, %g s): scored to %g s",
             labels.where,
@@ -242,7 +245,7 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
             recording_end_s,
         )
     elif labels.end is not None:
-        end_s = labels.end
+        end_s = min(labels.end, recording_end_s)
     kept = [i for i, (start, _) in enumerate(labels.episodes) if start < end_s]
     for start, end in labels.episodes[len(kept) :]:  # in time order: the late ones are last
         _LOGGER.warning(
