@@ -283,7 +283,7 @@ def _changes_section(
     out.append("<th>this week</th><th>change</th></tr></thead><tbody>")
     for title, read, unit, digits in measures:
         before, now = _mean(last_week, read), _mean(week, read)
-        change = "–" if before is None or now is None else _change(now - before, digits, unit)
+        change = "–" if before is None or now is None else _change(before, now, digits, unit)
         out.append(
             f"<tr><td>{title}</td><td>{_n(before, digits, unit)}</td>"
             f"<td>{_n(now, digits, unit)}</td><td>{change}</td></tr>"
@@ -296,8 +296,11 @@ def _worn(summary: DaySummary, minutes: float) -> float | None:
     return minutes if summary.worn else None
 
 
-def _change(difference: float, digits: int, unit: str) -> str:
-    return "same" if round(difference, digits) == 0 else f"{difference:+.{digits}f}{unit}"
+def _change(before: float, now: float, digits: int, unit: str) -> str:
+    """The difference of the two numbers as shown (36 and 40 change by +4, whatever the
+    decimals behind them), or "same"."""
+    difference = round(round(now, digits) - round(before, digits), digits)
+    return "same" if difference == 0 else f"{difference:+.{digits}f}{unit}"
 
 
 def _mean(days: Sequence[DaySummary], read: Callable[[DaySummary], float | None]) -> float | None:

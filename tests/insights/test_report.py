@@ -245,7 +245,7 @@ def test_a_day_nothing_was_worn_is_no_data_not_a_calm_day() -> None:
     assert table_row(html, "stress minutes a day") == [
         f"{stress_before:.0f}",
         f"{stress_now:.0f}",
-        f"{stress_now - stress_before:+.0f}",
+        f"{round(stress_now) - round(stress_before):+d}",
     ]
 
 
@@ -321,3 +321,16 @@ def test_since_last_week_compares_hrv_from_one_source_only() -> None:
             kept[day] = replace(kept[day], ln_rmssd=4.1)
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert table_row(html, r"HRV \(ln RMSSD\)") == ["4.20", "4.10", "-0.10"]
+
+
+def test_a_change_is_the_difference_of_the_numbers_shown() -> None:
+    # 36.3 and 39.6 show as 36 and 40: the change a reader checks is +4, not +3.
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    for k in range(1, 8):
+        earlier = WEEK - timedelta(days=k)
+        kept[earlier] = replace(kept[earlier], active_minutes=36.3)
+    for k in range(7):
+        day = WEEK + timedelta(days=k)
+        kept[day] = replace(kept[day], active_minutes=39.6)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert table_row(html, "active minutes a day") == ["36", "40", "+4"]
