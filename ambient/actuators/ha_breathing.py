@@ -13,6 +13,8 @@ from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
+from ambient.config.breathing import PRESETS as PRESETS  # where they were read from before
+from ambient.config.breathing import phases_of
 from ambient.config.people import PersonConfig
 from ambient.interventions.script import (
     DEFAULT_CLOSING,
@@ -25,12 +27,6 @@ from ambient.messages import ActionContext
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Preset phases in seconds. Resonance: 5.5 s in + 5.5 s out = about 5.5 breaths a minute.
-PRESETS: dict[str, tuple[tuple[str, float], ...]] = {
-    "box": (("inhale", 4.0), ("hold", 4.0), ("exhale", 4.0), ("hold_out", 4.0)),
-    "4-7-8": (("inhale", 4.0), ("hold", 7.0), ("exhale", 8.0)),
-    "resonance": (("inhale", 5.5), ("exhale", 5.5)),
-}
 CUES = {"inhale": "Breathe in", "hold": "Hold", "exhale": "Breathe out", "hold_out": "Hold"}
 #: Time the opening words get before the first inhale, at least: a longer opening (a template
 #: with the moment in it, an assistant's words) gets the time it takes to say, since a TTS call
@@ -52,13 +48,6 @@ class Step:
     offset_s: float
     kind: str  # opening, inhale, hold, exhale, hold_out, closing
     seconds: float = 0.0  # how long the phase lasts (the lights' transition)
-
-
-def phases_of(action: BreathingActionConfig) -> tuple[tuple[str, float], ...]:
-    if action.phases:
-        return tuple((p.phase, p.seconds) for p in action.phases)
-    assert action.preset is not None
-    return PRESETS[action.preset]
 
 
 def pattern_of(action: BreathingActionConfig) -> str:

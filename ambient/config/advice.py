@@ -10,6 +10,7 @@ from typing import Final
 from pydantic import BaseModel
 
 from ambient.config.actions import WaitForStepConfig
+from ambient.config.calming_advice import calming_advice
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import signal_kind_mixups, signal_tests, unreachable_rule_parts
@@ -49,6 +50,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
+        *calming_advice(config),
     ]
 
 
