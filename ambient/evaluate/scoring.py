@@ -73,8 +73,8 @@ def calm_spans(labels: Labels, end_s: float) -> list[Span]:
     """The baseline, and rest from 5 min after an episode, never inside an episode or its
     5 min after (a baseline written over an episode, episodes that overlap)."""
     spans: list[Span] = []
-    if labels.baseline is not None:
-        spans.append((labels.baseline[0], min(labels.baseline[1], end_s)))
+    if labels.baseline is not None:  # within the recording: from 0 to its end
+        spans.append((max(labels.baseline[0], 0.0), min(labels.baseline[1], end_s)))
     busy = _merged([(start, end + CALM_AFTER_EPISODE_S) for start, end in labels.episodes])
     if labels.episodes:
         first_end = min(end for _, end in labels.episodes)

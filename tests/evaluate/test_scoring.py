@@ -87,3 +87,10 @@ def test_calm_never_covers_an_episode_or_its_five_minutes_after() -> None:
     result = score(overlapping, [350.0, 700.0], 2000.0)
     assert result.found == 2
     assert result.false_alarms == 0
+
+
+def test_calm_time_starts_no_earlier_than_the_recording() -> None:
+    """A baseline written from before the first reading has no calm hours there."""
+    early = Labels(episodes=(), baseline=(-600.0, 300.0))
+    assert calm_spans(early, 1000.0) == [(0.0, 300.0)]
+    assert score(early, [], 1000.0).calm_s == 300.0
