@@ -380,6 +380,9 @@ class Insights:
     def _on_persist(self) -> None:
         # The next save first: a save that fails (a full disk) is tried again then.
         self._persist = self.clock.call_later(self.config.persist_every, self._on_persist)
+        now = self.clock.now()
+        for person in list(self._days):  # the held values' minutes so far: a power cut
+            self._account(person, now)  # loses at most those since this save
         if self._close_unclosed():
             self._publish_days()
         self._save_open()

@@ -15,7 +15,7 @@ import pytest
 from ambient.clock import VirtualClock
 from ambient.config.insights import InsightsConfig
 from ambient.insights.days import day_end, day_start
-from ambient.insights.minutes import HeldState, OpenDay
+from ambient.insights.minutes import LOW_S, HeldState, OpenDay
 from ambient.insights.service import Insights
 from ambient.insights.storage import InsightStore
 from ambient.insights.summaries import summarize
@@ -457,3 +457,21 @@ def test_a_save_stores_every_bin_rounded_as_it_is_now_between_saves_too() -> Non
 def _rounded(opened: OpenDay, hour: int) -> dict[str, Any]:
     minutes = [m for m in sorted(opened.bins) if m // 60 == hour]
     return {"bins": {str(m): [round(v, 2) for v in opened.bins[m]] for m in minutes}}
+
+
+def test_a_power_cut_loses_at_most_the_minutes_since_the_last_save(tmp_path: Path) -> None:
+    # A steady score sends no update for a while: the save still holds the minutes so far.
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    before = Day(local(2026, 7, 1, 8, 0), store)
+    before.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
+    before.clock.advance_to(local(2026, 7, 1, 8, 25))  # saved at 08:10 and 08:20
+    store.close()  # the power goes: no close, no last save
+    store = Store(path)
+    after = Day(local(2026, 7, 1, 8, 30), store)
+    after.signals(local(2026, 7, 1, 8, 30), stress_score=30.0)
+    after.signals(local(2026, 7, 1, 9, 0), stress_score=None)
+    after.insights.close()
+    kept = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
+    assert kept is not None
+    assert sum(row[LOW_S] for row in kept.bins.values()) / 60 == 20 + 30
