@@ -1,8 +1,9 @@
 """Rule parts that load but can never run, which ``ambient check`` warns of: ``escalate`` and
 ``on_recovery`` on a rule that no signal trigger fires (only a signal trigger opens an episode
-that can stay active or clear), quiet hours that end when they start (no time at all), and a
-signal tested as the kind it is not (a number test on a text signal is never met; a state test
-on a number compares its text, ``72.0``)."""
+that can stay active or clear), quiet hours that end when they start (no time at all), a cron
+trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind it is not (a
+number test on a text signal is never met; a state test on a number compares its text,
+``72.0``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any, Final
 
 from ambient.config.actions import WaitForStepConfig
 from ambient.config.conditions import SignalConditionConfig
+from ambient.config.cron import why_never_fires
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_conditions, walk_steps
-from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
+from ambient.config.triggers import CronTriggerConfig, SignalTriggerConfig, StateTriggerConfig
 from ambient.config.types import parse_time_of_day
 from ambient.config.yaml_source import KeyPath
 
@@ -29,6 +31,7 @@ _NUMBER = "is a number, so a state test compares its text (`72.0`); use `above` 
 
 
 def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
+    yield from _crons_never_firing(config)
     for r_index, rule in enumerate(config.rules):
         if any(isinstance(trigger, SignalTriggerConfig) for trigger in rule.triggers):
             continue
@@ -46,6 +49,20 @@ def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
             f"`start` and `end` are both {quiet.start}, so there are no quiet hours "
             "(for a whole day without actions, use `pause`)",
         )
+
+
+def _crons_never_firing(config: AmbientConfig) -> Iterator[Finding]:
+    for r_index, rule in enumerate(config.rules):
+        for t_index, trigger in enumerate(rule.triggers):
+            if not isinstance(trigger, CronTriggerConfig):
+                continue
+            why = why_never_fires(trigger.cron)
+            if why is not None:
+                yield (
+                    ("rules", r_index, "triggers", t_index, "cron"),
+                    f"`{trigger.cron}` never fires: {why}, "
+                    f"so rule `{rule.id}` never runs on this trigger",
+                )
 
 
 SignalTest = (

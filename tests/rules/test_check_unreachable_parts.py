@@ -1,6 +1,6 @@
 """`ambient check` warns of rule parts that load but can never run: `escalate` and `on_recovery`
-follow only a signal trigger (it opens the episode they escalate or end), and quiet hours that
-start when they end cover no time at all."""
+follow only a signal trigger (it opens the episode they escalate or end), quiet hours that
+start when they end cover no time at all, and a cron whose day no month has never fires."""
 
 from __future__ import annotations
 
@@ -96,3 +96,12 @@ def test_a_number_test_on_a_text_signal_and_a_state_test_on_a_number_are_warned_
     assert f":12:51: rules[0].conditions[3].state: `stress_score` {number}" in result.stdout
     assert f":14:42: rules[0].actions[0].wait_for.below: `stress_basis` {text}" in result.stdout
     assert result.stdout.count("Warning:") == 4
+
+
+def test_a_cron_on_a_day_no_month_has_is_warned_of_naming_its_rule(tmp_path: Path) -> None:
+    result = _check(tmp_path, '{trigger: cron, cron: "0 9 30 2 *"}')
+    assert result.returncode == 0, result.stderr
+    assert (
+        ":7:25: rules[0].triggers[0].cron: `0 9 30 2 *` never fires: day `30` of month `2` "
+        "is no calendar day, so rule `bedtime` never runs on this trigger"
+    ) in result.stdout
