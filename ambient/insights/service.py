@@ -6,9 +6,10 @@ The open day is saved every ``persist_every`` and at shutdown, so a restart cont
 left open by a daemon that was off at midnight is closed at the next start. An episode near
 midnight has its "after" stress span in the next day: the closed day's summary is recomputed
 once that span has passed (on the clock, or at the next start). Trends are recomputed from
-the stored summaries, never carried in memory. A day the store refuses to close (a full or
-read-only card) is one error line and stays in memory, closed at the next save that succeeds;
-the next day is recorded meanwhile.
+the stored summaries, never carried in memory; when the night window ends, a night strap's
+value (final then) joins them, so the early warning comes that morning. A day the store
+refuses to close (a full or read-only card) is one error line and stays in memory, closed at
+the next save that succeeds; the next day is recorded meanwhile.
 """
 
 from __future__ import annotations
@@ -368,8 +369,9 @@ class Insights:
         self._publish_days()
 
     def _expire_unconfigured(self, finished: date) -> None:
-        """The days of people no longer configured (removed, or renamed) are kept as long as
-        anyone's, not for ever; a store that refuses waits for the next midnight."""
+        """The days of people no longer configured (removed, or renamed) expire by
+        ``keep_days`` / ``keep_minutes_days`` as anyone's (not only by the longer general
+        retention); a store that refuses waits for the next midnight."""
         config = self.config
         try:
             for person in sorted(self.storage.people() - set(self._days)):
