@@ -123,6 +123,11 @@ class EpisodeBook:
             return self._select("start >= ?", (since,))
         return self._select("start >= ? AND person = ?", (since, person))
 
+    def counts_by_rule(self) -> dict[str, int]:
+        """Rule id -> how many episodes are stored for it (everyone's)."""
+        rows = self._store.query("SELECT rule, count(*) FROM intervention_episode GROUP BY rule")
+        return {str(rule): int(count) for rule, count in rows}
+
     def episode(self, episode_id: int) -> EpisodeRow | None:
         rows = self._select("id = ?", (episode_id,))
         return rows[0] if rows else None

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ambient.config.root import AmbientConfig
 from ambient.interventions.explain import insight_rows, write_insights
+from ambient.interventions.orphans import orphan_notice, orphaned_rules
 from ambient.interventions.policies import policies_of
 from ambient.store import Store, StoreError, existing_store_path
 
@@ -30,11 +31,14 @@ def run_insights(
     store = Store.from_config(config.store)
     try:
         if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_TABLE,)):
-            rows = []
+            rows, orphans = [], {}
         else:
             from ambient.interventions.episodes import EpisodeBook
 
-            rows = insight_rows(EpisodeBook(store), policies_of(config), person)
+            book = EpisodeBook(store)
+            policies = policies_of(config)
+            rows = insight_rows(book, policies, person)
+            orphans = orphaned_rules(book, policies)
         check_ins = _check_in_counts(store, person)
     finally:
         store.close()
@@ -44,6 +48,8 @@ def run_insights(
         return 1
     write_insights(rows, as_json, stdout)
     if not as_json:
+        for rule, episodes in orphans.items():
+            stdout.write(orphan_notice(rule, episodes) + "\n")
         for who, counts in sorted(check_ins.items()):
             stdout.write(
                 f"{who} — check-ins: {counts.get('asked', 0)} open, "

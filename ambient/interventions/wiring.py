@@ -3,6 +3,7 @@ of parts."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -14,9 +15,13 @@ from ambient.config.rule_checks import walk_steps
 from ambient.hub import Hub
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.orphans import orphan_notice, orphaned_rules
+from ambient.interventions.policies import policies_of
 from ambient.interventions.recorder import PRIOR_NORMS, EpisodeRecorder
 from ambient.signals.baseline import Norm
 from ambient.store import Store
+
+_LOGGER = logging.getLogger(__name__)
 
 
 def uses_choose_calming(config: AmbientConfig) -> bool:
@@ -58,6 +63,8 @@ def add_interventions(
     entity = add_entity(config, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
+    for rule, episodes in orphaned_rules(book, policies_of(config)).items():
+        _LOGGER.warning("%s", orphan_notice(rule, episodes))
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
     chooser = CalmingChooser(

@@ -114,3 +114,21 @@ def test_insights_before_anything_is_learnt_and_for_an_unknown_person(tmp_path: 
     unknown = run_ambient("insights", "--person", "robin", "--config", str(config))
     assert unknown.returncode == 1
     assert unknown.stderr == "ambient insights: no person `robin` (people: alex, sam)\n"
+
+
+def test_insights_says_when_what_was_learnt_belongs_to_no_rule_of_the_config(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("id: calm", "id: evening_calm"))
+    learnt(tmp_path)
+    result = run_ambient("insights", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "alex — rule calm"  # still shown, on its old id
+    assert (
+        "Learned calming episodes of rule 'calm' (4) are kept, but no rule with choose_calming "
+        "has that id now: renamed? Learning does not follow a new id; give the rule its old id "
+        "back to go on from it (docs/interventions.md)\n"
+    ) in result.stdout
+    as_json = run_ambient("insights", "--json", "--config", str(config))
+    assert all(json.loads(line)["rule"] == "calm" for line in as_json.stdout.splitlines())

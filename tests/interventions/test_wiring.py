@@ -140,3 +140,31 @@ async def test_a_config_reload_mid_episode_leaves_no_timer_of_the_old_wiring_beh
     assert clock.failed_callbacks == 0
     (row,) = EpisodeBook(store).episodes()
     assert row.usable is False and row.reason == "missing data"  # no signals in this test
+
+
+def test_learning_of_a_rule_id_no_longer_in_the_config_is_said_once_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The rule was `evening_calm` and is `calm` now: its learning stays under the old id.
+    store = Store(None)
+    book = EpisodeBook(store)
+    for minute in range(3):
+        book.open("alex", "evening_calm", "breathe", 1_800_000_000.0 + 60 * minute, {})
+    book.open("alex", "calm", "breathe", 1_800_000_500.0, {})
+    with caplog.at_level("INFO"):
+        add_interventions(
+            AmbientConfig.model_validate(CONFIG),
+            VirtualClock(1_800_001_000.0),
+            store,
+            lambda _p: None,
+            Hub(),
+        )
+    said = [r for r in caplog.records if "no rule" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in said] == [
+        (
+            "WARNING",
+            "Learned calming episodes of rule 'evening_calm' (3) are kept, but no rule with "
+            "choose_calming has that id now: renamed? Learning does not follow a new id; give "
+            "the rule its old id back to go on from it (docs/interventions.md)",
+        )
+    ]
