@@ -73,8 +73,10 @@ class ReportDelivery:
         self.written: list[Path] = []
         self._tasks: set[asyncio.Task[None]] = set()
         now = clock.now()
-        missed = self._missed(now)
-        self._timer: TimerHandle = clock.call_at(now if missed else self.next_due(now), self._due)
+        #: The week whose delivery time passed while ambient was off, delivered at once.
+        self._missed_week = self._missed(now)
+        due = now if self._missed_week is not None else self.next_due(now)
+        self._timer: TimerHandle = clock.call_at(due, self._due)
 
     def next_due(self, now: float) -> float:
         """The next configured weekday and time after ``now`` (local, DST-aware)."""
@@ -85,19 +87,21 @@ class ReportDelivery:
                 return due
         raise AssertionError("a weekday recurs within 8 days")
 
-    def _missed(self, now: float) -> bool:
-        """The last due time passed while ambient was off, and its week was not delivered
-        (only once something was: a first start is no missed delivery)."""
+    def _missed(self, now: float) -> date | None:
+        """The Monday of the week whose delivery time (the last before ``now``) passed while
+        ambient was off, if it was not delivered; None when it was, or when nothing ever was
+        (a first start is no missed delivery)."""
         delivered = self.store.get(DELIVERED, WEEK)
         if not isinstance(delivered, str):
-            return False
+            return None
         today = day_of(now, self.zone)
         for back in range(8):
             day = today - timedelta(days=back)
             due = self._due_on(day)
             if due is not None and due <= now:
-                return last_full_week(day).isoformat() > delivered
-        return False
+                week = last_full_week(day)
+                return week if week.isoformat() > delivered else None
+        return None
 
     def _due_on(self, day: date) -> float | None:
         """The configured time on ``day`` if it is the configured weekday."""
@@ -115,11 +119,13 @@ class ReportDelivery:
         """Until the deliveries under way are done."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def deliver(self) -> None:
-        """Write last week's page of every person, then tell HA (one notification each). One
-        person's failure (a page that cannot be written, HA unreachable for the notification)
-        is one warning and never costs the others their page."""
-        monday = last_full_week(day_of(self.clock.now(), self.zone))
+    async def deliver(self, monday: date | None = None) -> None:
+        """Write the page of every person of the week starting ``monday`` (by default last
+        week), then tell HA (one notification each). One person's failure (a page that cannot
+        be written, HA unreachable for the notification) is one warning and never costs the
+        others their page."""
+        if monday is None:
+            monday = last_full_week(day_of(self.clock.now(), self.zone))
         await asyncio.to_thread(self._remove_expired, monday)
         written: list[tuple[PersonConfig, str]] = []
         for person in self.config.people:
@@ -231,14 +237,15 @@ class ReportDelivery:
                 )
 
     def _due(self) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver_logged())
+        week, self._missed_week = self._missed_week, None
+        task = asyncio.get_running_loop().create_task(self._deliver_logged(week))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         self._timer = self.clock.call_at(self.next_due(self.clock.now() + 1), self._due)
 
-    async def _deliver_logged(self) -> None:
+    async def _deliver_logged(self, monday: date | None) -> None:
         try:
-            await self.deliver()
+            await self.deliver(monday)
         except Exception as exc:  # a report that cannot be written must not stop the daemon
             _LOGGER.warning("Weekly report not delivered: %s", exc)
 

@@ -318,3 +318,22 @@ async def test_a_shorter_retention_of_daily_summaries_removes_pages_sooner(
     await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
     assert not old.exists() and recent.exists()
     delivery.close()
+
+
+async def test_a_start_before_this_weeks_time_makes_up_the_missed_week_not_this_one(
+    tmp_path: Path,
+) -> None:
+    """Off for over a week, back on Monday at 07:00: the missed time (last Monday's) is W48's
+    page; W49's comes at 08:00 as usual, once."""
+    store = Store(None)
+    for summary in summaries("alex", date(2026, 10, 12), 63, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store.put("insights.report_delivered", "week", "2026-11-16")  # W47 was the last
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 0))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    await deliver_at(delivery, clock, berlin(2026, 12, 7, 7, 1))
+    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W48", "alex-2026-W49"]
+    delivery.close()
