@@ -338,6 +338,25 @@ def test_a_recording_without_rows_of_the_rule_s_person_is_named(labelled: Path) 
     )
 
 
+def test_rules_of_two_people_evaluated_together_say_whose_unknown_shares_are_shown(
+    labelled: Path,
+) -> None:
+    config = labelled / "ambient.yaml"
+    sams_rule = CONFIG.split("rules:\n")[1].split("store:")[0]
+    sams_rule = sams_rule.replace("fast_heart", "sams_heart").replace("person: alex", "person: sam")
+    config.write_text(
+        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
+            "store:", sams_rule + "store:"
+        )
+    )
+    result = evaluate(config, "-r", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Unknown share of each signal the rules read (of the recording's time), of alex, the "
+        "first rule's person (for sam's: --rule sams_heart):"
+    ) in result.stdout
+
+
 def test_only_the_rule_asked_for(labelled: Path) -> None:
     config = write_config(labelled)
     document = report(evaluate(config, "-r", str(labelled), "--rule", "fast_heart", "--json"))

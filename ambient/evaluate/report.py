@@ -139,7 +139,11 @@ def as_text(evaluation: Evaluation) -> str:
             firings = sum(len(r.firings_s[rule.id]) for r in evaluation.recordings)
             lines.append(_score_row("all", overall, width, firings))
         lines.append("")
-    lines.append("Unknown share of each signal the rules read (of the recording's time):")
+    lines.append(
+        "Unknown share of each signal the rules read (of the recording's time)"
+        + _whose_signals(evaluation)
+        + ":"
+    )
     lines.append("")
     name_width = max(12, *(len(r.name) for r in evaluation.recordings))
     for signal in evaluation.signals_read:
@@ -157,6 +161,20 @@ def as_text(evaluation: Evaluation) -> str:
             "so conditions on them are false): " + ", ".join(evaluation.entities_missing),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _whose_signals(evaluation: Evaluation) -> str:
+    """With rules of several people, whose signals the shares are (the first rule's person,
+    as the replay follows), and how to see another's."""
+    people = list(dict.fromkeys(rule.person for rule in evaluation.rules if rule.person))
+    if len(people) < 2:
+        return ""
+    others = "; ".join(
+        f"for {person}'s: --rule "
+        + next(rule.id for rule in evaluation.rules if rule.person == person)
+        for person in people[1:]
+    )
+    return f", of {people[0]}, the first rule's person ({others})"
 
 
 def _score_row(name: str, found: DetectionScore | None, width: int, firings: int) -> str:
