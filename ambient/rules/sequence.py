@@ -164,8 +164,9 @@ class SequenceRun:
         self._save(path, None)
         started = clock.now()
         result = await self.host.perform_leaf(step, self.run)
-        if result.performed:
+        if result.performed and self._pending:
             self._open_episodes(started)
+            self._save(path, None)  # a restart from here on finds the episode open
         self._record(result)
         return True
 
