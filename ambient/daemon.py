@@ -353,19 +353,9 @@ class Daemon:
                 config, connections, hub, rules, dispatcher, flush_at_stop
             )
             if store.path is not None:
-                from ambient.privacy.recording_files import replayed_recordings
                 from ambient.privacy.retention import Retention
 
-                recordings = config.retention.recordings_path(store.path)
-                services.append(
-                    Retention(
-                        config.retention,
-                        store,
-                        self.clock,
-                        recordings,
-                        replayed_recordings(config),
-                    )
-                )
+                services.append(Retention.for_config(config, store, self.clock))
         hub.status_providers.update(
             sensors=sensor_status.entries, rules=rules.status, paused=lambda: rules.paused
         )

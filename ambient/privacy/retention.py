@@ -16,13 +16,17 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ambient.clock import Clock
 from ambient.config.retention import RetentionConfig
 from ambient.privacy.data_classes import DataClass, data_classes
-from ambient.privacy.recording_files import managed_recordings
+from ambient.privacy.recording_files import managed_recordings, replayed_recordings
 from ambient.private_files import make_private_dir
 from ambient.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from ambient.config.root import AmbientConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +65,19 @@ class Retention:
         self.replayed = tuple(replayed)
         self._recordings_dir_warned = False
         self.purges = 0
+
+    @classmethod
+    def for_config(cls, config: AmbientConfig, store: Store, clock: Clock) -> Retention:
+        """The daemon's retention: the ``retention:`` limits (the minute bins as insights keep
+        them unless it says otherwise), the recordings directory beside the store, and the
+        files the config replays left alone."""
+        return cls(
+            config.retention.following_insights(config.insights.keep_minutes_days),
+            store,
+            clock,
+            config.retention.recordings_path(store.path),
+            replayed_recordings(config),
+        )
 
     async def run(self) -> None:
         while True:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
+from ambient.config.root import AmbientConfig
 from ambient.insights.delivery import TOKENS
 from ambient.insights.service import OPEN
 from ambient.insights.storage import INDEX, MINUTES, SUMMARIES
@@ -91,4 +92,28 @@ def test_forget_leaves_no_insights_state_of_the_person(tmp_path: Path) -> None:
         store.put(namespace, "sam", "x")
     forget_store(store, "alex")
     assert [sorted(store.items(namespace)) for namespace in (OPEN, TOKENS)] == [["sam"], ["sam"]]
+    store.close()
+
+
+async def test_minute_bins_follow_insights_keep_minutes_days_when_retention_does_not_say(
+    tmp_path: Path,
+) -> None:
+    """`retention.day_minutes` defaulted to 70 days: whoever had raised
+    `insights.keep_minutes_days` to 100 lost the bins of days 70 to 100 at the next purge.
+    Unset, it now follows insights' own setting; set, it is the user's word."""
+    store = Store(tmp_path / "ambient.db")
+    old = "sam/2026-03-01"  # 88 days before NOW
+    store.put(MINUTES, old, {"day": old})
+    config = AmbientConfig.model_validate({"insights": {"keep_minutes_days": 100}})
+
+    report = await Retention.for_config(config, store, VirtualClock(NOW)).purge()
+
+    assert report.rows["day_minutes"] == 0
+    assert list(store.items(MINUTES)) == [old]
+    shorter = AmbientConfig.model_validate(
+        {"insights": {"keep_minutes_days": 100}, "retention": {"day_minutes": "30d"}}
+    )
+    assert (await Retention.for_config(shorter, store, VirtualClock(NOW)).purge()).rows[
+        "day_minutes"
+    ] == 1
     store.close()
