@@ -123,9 +123,13 @@ class EpisodeBook:
             return self._select("start >= ?", (since,))
         return self._select("start >= ? AND person = ?", (since, person))
 
-    def counts_by_rule(self) -> dict[str, int]:
-        """Rule id -> how many episodes are stored for it (everyone's)."""
-        rows = self._store.query("SELECT rule, count(*) FROM intervention_episode GROUP BY rule")
+    def counts_by_rule(self, person: str | None = None) -> dict[str, int]:
+        """Rule id -> how many episodes are stored for it (``person``'s, or everyone's)."""
+        rows = self._store.query(
+            "SELECT rule, count(*) FROM intervention_episode WHERE ? IS NULL OR person = ? "
+            "GROUP BY rule",
+            (person, person),
+        )
         return {str(rule): int(count) for rule, count in rows}
 
     def episode(self, episode_id: int) -> EpisodeRow | None:

@@ -38,7 +38,7 @@ def run_insights(
             book = EpisodeBook(store)
             policies = policies_of(config)
             rows = insight_rows(book, policies, person)
-            orphans = orphaned_rules(book, policies)
+            orphans = orphaned_rules(book, policies, person)
         check_ins = _check_in_counts(store, person)
     finally:
         store.close()

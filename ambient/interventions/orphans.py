@@ -9,11 +9,14 @@ from collections.abc import Collection
 from ambient.interventions.episodes import EpisodeBook
 
 
-def orphaned_rules(book: EpisodeBook, rule_ids: Collection[str]) -> dict[str, int]:
-    """Rule id -> its stored episodes, for each id with episodes that is not among ``rule_ids``
-    (the rules with `choose_calming` now). Kept episodes are what keeps it said: they expire
-    with ``retention.episodes``, while beliefs are kept until forgotten."""
-    counts = book.counts_by_rule()
+def orphaned_rules(
+    book: EpisodeBook, rule_ids: Collection[str], person: str | None = None
+) -> dict[str, int]:
+    """Rule id -> its stored episodes (``person``'s, or everyone's), for each id with episodes
+    that is not among ``rule_ids`` (the rules with `choose_calming` now). Kept episodes are what
+    keeps it said: they expire with ``retention.episodes``, while beliefs are kept until
+    forgotten."""
+    counts = book.counts_by_rule(person)
     return {rule: counts[rule] for rule in sorted(counts) if rule not in rule_ids}
 
 

@@ -132,3 +132,5 @@ def test_insights_says_when_what_was_learnt_belongs_to_no_rule_of_the_config(
     ) in result.stdout
     as_json = run_ambient("insights", "--json", "--config", str(config))
     assert all(json.loads(line)["rule"] == "calm" for line in as_json.stdout.splitlines())
+    sams = run_ambient("insights", "--person", "sam", "--config", str(config))
+    assert "renamed?" not in sams.stdout  # the episodes are Alex's
