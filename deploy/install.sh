@@ -172,6 +172,20 @@ install_unit() {
     system systemctl try-restart "${SERVICE}.service"
 }
 
+# A Pi has no real-time clock: the unit starts after time-sync.target, which waits for NTP only
+# when systemd-time-wait-sync is enabled. That is the owner's choice (offline, it holds every
+# unit ordered after the target back until a network answers), so it is said, never done here.
+advise_time_sync() {
+    local enabled=""
+    if [[ "${NO_SYSTEM}" != 1 ]] && command -v systemctl >/dev/null; then
+        enabled="$(systemctl is-enabled systemd-time-wait-sync.service 2>/dev/null || true)"
+    fi
+    [[ "${enabled}" == enabled ]] && return
+    say "note: ambient starts after time-sync.target, which does not wait for NTP unless"
+    say "  systemd-time-wait-sync is enabled: sudo systemctl enable systemd-time-wait-sync"
+    say "  (why, and how to bound its wait without internet: docs/raspberry-pi.md, 'The clock')"
+}
+
 do_install() {
     check_python
     create_user
@@ -182,6 +196,7 @@ do_install() {
     say "installed. Next: edit ${CONFIG_DIR}/ambient.yaml and secrets.yaml,"
     say "  ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
     say "  systemctl start ${SERVICE} && ambient status"
+    advise_time_sync
 }
 
 do_uninstall() {

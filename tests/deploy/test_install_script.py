@@ -61,6 +61,15 @@ def test_install_upgrade_uninstall_purge(tmp_path: Path) -> None:
     assert "skip: useradd --system --user-group --groups bluetooth" in first.stdout
     assert "skip: chown ambient:ambient " + str(etc / "secrets.yaml") in first.stdout
     assert "skip: systemctl enable ambient.service" in first.stdout
+    # Waiting for NTP at boot is advised, never switched on behind the owner's back.
+    assert (
+        "note: ambient starts after time-sync.target, which does not wait for NTP unless\n"
+        "ambient-install:   systemd-time-wait-sync is enabled: "
+        "sudo systemctl enable systemd-time-wait-sync\n"
+    ) in first.stdout
+    assert "time-wait-sync" not in "".join(
+        line for line in first.stdout.splitlines(keepends=True) if "skip:" in line
+    )
 
     # The user edits the config; a second run (an upgrade) keeps it and is otherwise a no-op.
     (etc / "ambient.yaml").write_text("instance: mine\n")

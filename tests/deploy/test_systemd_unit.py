@@ -85,6 +85,14 @@ def test_starts_after_the_clock_is_set() -> None:
     assert "time-sync.target" in " ".join(unit["Wants"]).split()
 
 
+def test_does_not_pull_in_the_wait_for_ntp_itself() -> None:
+    """systemd-time-wait-sync makes time-sync.target wait for NTP; offline it waits forever, so
+    enabling it is the owner's choice (docs/raspberry-pi.md), not something the unit does."""
+    unit = directives(UNIT.read_text())
+    pulled = " ".join(unit.get("Wants", []) + unit.get("Requires", []) + unit.get("Requisite", []))
+    assert "systemd-time-wait-sync.service" not in pulled.split()
+
+
 def test_sandbox_settings_the_issue_asks_for() -> None:
     unit = directives(UNIT.read_text())
 
