@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Final
 
 #: Larger payloads are refused before decoding: no sensor sends a 16 KiB heart rate.
@@ -139,13 +139,17 @@ def to_numbers(value: Any, where: str) -> tuple[float, ...]:
     return (to_number(value, where),)
 
 
-def to_timestamp(value: Any, where: str) -> float:
+def to_timestamp(value: Any, where: str, zone: tzinfo | None = None) -> float:
     """Unix seconds, milliseconds, microseconds or nanoseconds (told apart by size), or an
-    ISO 8601 string (naive means local time); not before :data:`EARLIEST_TIMESTAMP`."""
+    ISO 8601 string; not before :data:`EARLIEST_TIMESTAMP`. A string without a zone is in
+    ``zone`` (the config's ``timezone``: the process's own is UTC in a container), or in the
+    process's zone when None."""
     if isinstance(value, str) and not _looks_numeric(value):
         try:
             parsed = datetime.fromisoformat(value.strip())
-            seconds = parsed.timestamp() if parsed.tzinfo else parsed.astimezone().timestamp()
+            if parsed.tzinfo is None:
+                parsed = parsed.astimezone() if zone is None else parsed.replace(tzinfo=zone)
+            seconds = parsed.timestamp()
         except (ValueError, OverflowError, OSError):  # OverflowError, OSError: year 1 or 9999
             raise PayloadError("bad_timestamp", f"{where} is not ISO 8601 nor a number") from None
     else:

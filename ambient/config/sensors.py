@@ -66,6 +66,9 @@ class MqttSensorConfig(SensorBase):
         title="With person_topic_level: how many ids not in `people:` to accept (first come)",
     )
     max_retained_age: Duration = Field(default=300.0, title="Ignore retained values older")
+    max_age: Duration = Field(
+        default=300.0, gt=0, title="Drop live values whose timestamp is older than this"
+    )
     qos: Literal[0, 1, 2] = 1
 
     @model_validator(mode="after")

@@ -29,10 +29,21 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
 
         return BleSensor(config, clock, counters)
     if config.type == "mqtt":
+        from zoneinfo import ZoneInfo
+
         from ambient.sensors.mqtt import MqttSensor
 
         people = [person.id for person in connections.config.people]
-        return MqttSensor(config, connections.mqtt(), clock, counters, name=name, people=people)
+        zone = connections.config.timezone
+        return MqttSensor(
+            config,
+            connections.mqtt(),
+            clock,
+            counters,
+            name=name,
+            people=people,
+            zone=ZoneInfo(zone) if zone else None,
+        )
     if config.type == "satellite":
         from ambient.sensors.satellite import SatelliteSensor
 

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Collection, Mapping
+from datetime import tzinfo
 from typing import Any, Final
 
 from ambient.clock import Clock
@@ -92,7 +93,10 @@ class MqttSensor:
         *,
         name: str,
         people: Collection[str] = (),
+        zone: tzinfo | None = None,
     ) -> None:
+        """``zone``: what an ISO timestamp without a zone is in (the config's ``timezone``;
+        None: this process's zone)."""
         self.name = name
         self.config = config
         self._connection = connection
@@ -100,6 +104,7 @@ class MqttSensor:
         self._drops = DropLog(counters, name, topic_filter=config.topic)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)
+        self._zone = zone
         self._factor = _UNIT_FACTOR[config.unit] if config.unit else 1.0
         self._range = VALID_RANGE.get(config.metric)
         self._sink: ReadingSink | None = None
@@ -160,7 +165,7 @@ class MqttSensor:
     def readings_from(self, message: MqttMessage) -> list[Reading]:
         config = self.config
         person = self._person(message.topic)
-        parsed = parse_payload(message.payload, config.value, config.timestamp)
+        parsed = parse_payload(message.payload, config.value, config.timestamp, self._zone)
         now = self._clock.now()
         if message.backlog and not message.retain and parsed.timestamp is None:
             # Queued by the broker while we were away: without a timestamp its age is unknown.
@@ -177,6 +182,12 @@ class MqttSensor:
                 )
         if parsed.timestamp is not None and parsed.timestamp > now + FUTURE_TOLERANCE_S:
             raise PayloadError("bad_timestamp", "timestamp is in the future")
+        if (
+            parsed.timestamp is not None
+            and not (message.backlog or message.retain)
+            and now - parsed.timestamp > config.max_age
+        ):
+            raise self._stale(now - parsed.timestamp)
         factor = self._factor
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
         if factor != 1.0:
@@ -202,6 +213,16 @@ class MqttSensor:
             Reading(time=t, person=person, metric=config.metric, value=v, source=self.name)
             for t, v in zip(times, values, strict=True)
         ]
+
+    def _stale(self, age_s: float) -> PayloadError:
+        """Why a live message stamped ``age_s`` ago is no reading: its heart rate would be
+        stale on arrival (a publisher's clock behind ours, or a zoneless time in another zone)."""
+        zone = "this machine's zone" if self._zone is None else f"{self._zone}"
+        return PayloadError(
+            "stale",
+            f"timestamp {age_s:.0f} s old, limit max_age {self.config.max_age:.0f} s: is the "
+            f"publisher's clock right? (a time without a zone is read in {zone})",
+        )
 
     def _refusal(self, value: float) -> PayloadError:
         """Why ``value``, outside the metric's range, is no reading."""

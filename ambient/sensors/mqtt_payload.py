@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, Final
 
 from ambient.payload_fields import (
@@ -51,12 +52,16 @@ def _parsed(values: tuple[float, ...], timestamp: float | None) -> ParsedPayload
 
 
 def parse_payload(
-    payload: bytes, value_path: str | None = None, timestamp_path: str | None = None
+    payload: bytes,
+    value_path: str | None = None,
+    timestamp_path: str | None = None,
+    zone: tzinfo | None = None,
 ) -> ParsedPayload:
     """The numbers (and the timestamp, when configured) in ``payload``.
 
     Without ``value_path`` the payload is a plain number (``72``, ``72.5``) or a JSON number or
-    list of numbers; with it, a JSON document the path leads into.
+    list of numbers; with it, a JSON document the path leads into. An ISO timestamp without a
+    zone is in ``zone`` (the process's zone when None).
     """
     text = decode(payload)
     if value_path is None and timestamp_path is None:
@@ -84,7 +89,7 @@ def parse_payload(
         values = to_numbers(lookup(document, value_path), f"`{value_path}`")
     timestamp = None
     if timestamp_path is not None:
-        timestamp = to_timestamp(lookup(document, timestamp_path), f"`{timestamp_path}`")
+        timestamp = to_timestamp(lookup(document, timestamp_path), f"`{timestamp_path}`", zone)
     return _parsed(values, timestamp)
 
 

@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import astuple
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -135,6 +136,18 @@ def test_timestamps_in_seconds_milliseconds_and_iso() -> None:
     assert parse_payload(b'{"v": 1, "t": 1700000000500}', "v", "t").timestamp == 1700000000.5
     iso = b'{"v": 1, "t": "2023-11-14T22:13:20+00:00"}'
     assert parse_payload(iso, "v", "t").timestamp == 1700000000.0
+
+
+def test_an_iso_time_without_a_zone_is_in_the_configured_zone() -> None:
+    """In Docker and the HA add-on the process's zone is UTC: a publisher's local time must be
+    read in the config's `timezone`, summer time included."""
+    berlin = ZoneInfo("Europe/Berlin")
+    winter = parse_payload(b'{"v": 1, "t": "2023-11-14T23:13:20"}', "v", "t", zone=berlin)
+    assert winter.timestamp == 1700000000.0  # UTC+1
+    summer = parse_payload(b'{"v": 1, "t": "2025-07-01T12:00:00"}', "v", "t", zone=berlin)
+    assert summer.timestamp == 1751364000.0  # 10:00 UTC
+    zoned = parse_payload(b'{"v": 1, "t": "2023-11-14T22:13:20Z"}', "v", "t", zone=berlin)
+    assert zoned.timestamp == 1700000000.0  # a time with its zone keeps it
 
 
 def test_timestamps_in_microseconds_and_nanoseconds() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import tzinfo
 from typing import Any
 
 import pytest
@@ -14,10 +15,13 @@ from fixtures.mqtt_clients import RecordingSink, device_client, make_connection,
 
 from ambient.clock import VirtualClock
 from ambient.config.mqtt import MqttConfig
+from ambient.config.root import AmbientConfig
 from ambient.config.sensors import MqttSensorConfig
+from ambient.connections import Connections
 from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.counters import Counters
 from ambient.readings import Reading
+from ambient.sensors.factory import build_sensor
 from ambient.sensors.mqtt import MqttSensor
 
 NOW = 1_700_000_000.0
@@ -34,7 +38,9 @@ def sensor_config(**values: Any) -> MqttSensorConfig:
 class Harness:
     """A sensor with an unconnected real connection; messages are handed in directly."""
 
-    def __init__(self, people: tuple[str, ...] = ("alex", "sam"), **config: Any) -> None:
+    def __init__(
+        self, people: tuple[str, ...] = ("alex", "sam"), zone: tzinfo | None = None, **config: Any
+    ) -> None:
         self.clock = VirtualClock(NOW)
         self.counters = Counters()
         connection = MqttConnection(MqttConfig(), "test", self.clock, self.counters)
@@ -45,6 +51,7 @@ class Harness:
             self.counters,
             name="watch",
             people=people,
+            zone=zone,
         )
         self.sink = RecordingSink()
         self.sensor._sink = self.sink  # what run() does, without needing a broker
@@ -130,6 +137,45 @@ def test_a_timestamp_slightly_ahead_is_taken_as_now() -> None:
     rr = Harness(metric="rr", value="rr", timestamp="ts")
     readings = rr.feed(b'{"rr": [800, 900], "ts": %d}' % (NOW + 30))
     assert [r.time for r in readings] == [NOW - 0.9, NOW]
+
+
+def test_an_iso_time_without_a_zone_is_read_in_the_configs_timezone() -> None:
+    """The config's `timezone` reaches the sensor: a zoneless ISO time from a publisher in
+    Berlin is not read as UTC (the zone of a Docker container or the HA add-on)."""
+    config = AmbientConfig.model_validate(
+        {
+            "timezone": "Europe/Berlin",
+            "mqtt": {"host": "localhost"},
+            "sensors": [{"type": "mqtt", "topic": "watch/hr", "metric": "hr", "person": "alex"}],
+        }
+    )
+    clock = VirtualClock(NOW)
+    sensor = build_sensor(
+        sensor_config(value="hr", timestamp="ts"),
+        0,
+        Connections(config, clock, Counters()),
+    )
+    assert isinstance(sensor, MqttSensor)
+    berlin_time = b'{"hr": 70, "ts": "2023-11-14T23:13:10"}'  # 10 s before NOW, in Berlin
+    [reading] = sensor.readings_from(MqttMessage("zigbee2mqtt/alex_watch", berlin_time))
+    assert reading.time == NOW - 10
+
+
+def test_a_live_reading_stamped_older_than_max_age_is_dropped_saying_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A publisher whose clock is behind (or whose zoneless time is read in another zone) sends
+    readings that are stale on arrival: the heart rate read stale with nothing counted."""
+    h = Harness(value="hr", timestamp="ts", max_age=120)
+    assert h.feed(b'{"hr": 70, "ts": %d}' % (NOW - 100))  # within max_age: kept, with its time
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(b'{"hr": 71, "ts": %d}' % (NOW - 3600)) == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"stale": 1}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "3600 s old" in line and "clock" in line and "71" not in line
+    # queued while ambient was away: keeps its age (`ambient record` keeps such a backlog)
+    assert h.feed(b'{"hr": 72, "ts": %d}' % (NOW - 3600), backlog=True)
+    assert Harness().sensor.config.max_age == 300.0
 
 
 def test_person_from_a_topic_level() -> None:
