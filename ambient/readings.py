@@ -17,7 +17,8 @@ STEPS: Final = "steps"  # step count (cumulative or per interval, as the sensor 
 BUILTIN_METRICS: Final = frozenset({HR, RR, CONTACT, ACTIVITY, STEPS})
 METRIC_NAME_PATTERN: Final = r"^[a-z][a-z0-9_]{0,63}$"
 
-#: Physiologically possible ranges, used to reject bad input at the edges.
+#: Physiologically possible ranges, used to reject bad input at the edges: the one range per
+#: metric every source (Bluetooth, MQTT, HA, satellites, recordings) and the engine keep.
 VALID_RANGE: Final[dict[str, tuple[float, float]]] = {
     HR: (20.0, 250.0),
     RR: (200.0, 3000.0),

@@ -16,9 +16,9 @@ from typing import Final
 from ambient.readings import CONTACT, HR, RR, VALID_RANGE, Reading
 from ambient.sensors.heart_rate import HeartRateMeasurement
 
-#: Physiologically possible beat-to-beat intervals (240 bpm .. 24 bpm).
-RR_MIN_MS: Final = 250.0
-RR_MAX_MS: Final = 2500.0
+#: Possible beat-to-beat intervals: the one range every source keeps (300 .. 20 bpm).
+RR_MIN_MS: Final = VALID_RANGE[RR][0]
+RR_MAX_MS: Final = VALID_RANGE[RR][1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ambient.readings import CONTACT, HR, RR
+from ambient.readings import CONTACT, HR, RR, VALID_RANGE
 from ambient.sensors.ble_backoff import Backoff
 from ambient.sensors.ble_beats import MeasurementReadings, back_computed_beats
 from ambient.sensors.heart_rate import (
@@ -128,7 +128,7 @@ def test_no_bytes_ever_become_a_heart_rate_of_zero(data: bytes) -> None:
         if reading.metric == HR:
             assert 20 <= reading.value <= 250
         if reading.metric == RR:
-            assert 250 <= reading.value <= 2500
+            assert VALID_RANGE[RR][0] <= reading.value <= VALID_RANGE[RR][1]
             assert reading.time <= 1000.0
         if reading.metric == CONTACT:
             assert reading.value in (0.0, 1.0)
@@ -147,6 +147,19 @@ def test_readings_drop_and_count_what_is_not_physiological() -> None:
     assert make.readings(parse_measurement(bytes.fromhex("01 80 80")), 2.0) == []
     assert make.readings(parse_measurement(bytes.fromhex("10 3c ff ff")), 3.0)[0].metric == HR
     assert dropped == ["hr_zero", "hr_out_of_range", "rr_out_of_range"]
+
+
+def test_a_strap_keeps_the_intervals_every_other_source_keeps() -> None:
+    """One RR range for every source (readings.VALID_RANGE): a 220 ms interval (an extra
+    detection the beat cleaner merges into the next, keeping time) and a 2.8 s pause reach
+    the signals over Bluetooth as over MQTT, HA and satellites; beyond the range they do not."""
+    low, high = VALID_RANGE[RR]
+    beats, dropped = back_computed_beats([low, 220.0, 2800.0, high], 100.0)
+    assert [b.rr_ms for b in beats] == [low, 220.0, 2800.0, high]
+    assert dropped == []
+    beats, dropped = back_computed_beats([low - 1, 800.0, high + 1], 100.0)
+    assert [b.rr_ms for b in beats] == [800.0]
+    assert dropped == [low - 1, high + 1]
 
 
 def test_backoff_doubles_with_jitter_caps_and_resets() -> None:
@@ -241,7 +254,7 @@ def test_a_packet_cut_inside_its_announced_fields_is_too_short(
 
 @given(_fields())
 def test_readings_of_any_measurement_follow_the_documented_rules(fields: _Fields) -> None:
-    """docs/ble.md: HR 0 and HR outside 20-250 are no reading; RR outside 250-2500 ms dropped;
+    """docs/ble.md: HR 0 and HR outside 20-250 are no reading; RR outside 200-3000 ms dropped;
     nothing but the contact reading while a supporting device reports no contact."""
     measurement = parse_measurement(_packet(fields))
     dropped: list[str] = []
@@ -259,7 +272,7 @@ def test_readings_of_any_measurement_follow_the_documented_rules(fields: _Fields
     assert [r.value for r in by_metric[HR]] == (
         [float(fields.hr)] if 20 <= fields.hr <= 250 else []
     )
-    kept = [rr for rr in rr_ms if 250 <= rr <= 2500]
+    kept = [rr for rr in rr_ms if VALID_RANGE[RR][0] <= rr <= VALID_RANGE[RR][1]]
     assert [r.value for r in by_metric[RR]] == pytest.approx(kept)
     if kept:  # the last kept beat ends at the notification, each earlier one its interval before
         assert by_metric[RR][-1].time == 500.0
