@@ -79,3 +79,41 @@ def test_the_table_stays_in_columns_for_a_recording_in_unix_time(tmp_path: Path)
     assert all(len(line) == len(header) for line in table)
     assert header.split()[0] == "t"
     assert float(table[0].split()[0]) > 1_795_000_000  # the windows' starts, unix time
+
+
+def _config(tmp_path: Path, signals: str = "") -> Path:
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: sam\n  - id: alex\n{signals}")
+    return config
+
+
+def test_the_configs_signal_settings_decide_which_windows_have_hrv(tmp_path: Path) -> None:
+    """With --config the config's `signals:` apply (as live): min_pairs above any window's
+    pairs leaves every window's HRV unknown, where the defaults show it."""
+    strict = _config(tmp_path, "signals:\n  min_pairs: 100000\n")
+    default = analyze("--recording", str(DEMO), "--json", "--window", "5min")
+    configured = analyze(
+        "--recording", str(DEMO), "--json", "--window", "5min", "--config", str(strict)
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert any(json.loads(line)["rmssd"] is not None for line in default.stdout.splitlines())
+    rows = [json.loads(line) for line in configured.stdout.splitlines()]
+    assert len(rows) == len(default.stdout.splitlines())
+    assert all(row["rmssd"] is None for row in rows)
+
+
+def test_rows_without_a_person_are_the_configs_first_persons(tmp_path: Path) -> None:
+    """As for simulate: rows without a person are the config's first person's, so a file
+    half with `sam` and half without is one person's windows, not two people's."""
+    recording = tmp_path / "mixed.csv"
+    rows = [f"{0.8 * n:.1f},rr,800,{'sam' if n % 2 else ''}" for n in range(200)]
+    recording.write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    result = analyze("--recording", str(recording), "--json", "--config", str(_config(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    windows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert windows and all("person" not in row for row in windows)
+    without = analyze("--recording", str(recording), "--json")
+    assert {json.loads(line)["person"] for line in without.stdout.splitlines()} == {
+        "default",
+        "sam",
+    }

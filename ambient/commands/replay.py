@@ -7,7 +7,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ambient.commands.common import configure_logging, reporting_failures, with_config
+from ambient.commands.common import (
+    configure_logging,
+    load_or_report,
+    reporting_failures,
+    with_config,
+)
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
@@ -60,8 +65,17 @@ def evaluate(args: argparse.Namespace, config: AmbientConfig) -> int:
 
 
 def analyze(args: argparse.Namespace) -> int:
-    configure_logging(args)
-    from ambient.signals.analyze import run_analyze
+    """The recording's windows: with the signal settings and people of a config when one is
+    named (--config, a positional, $AMBIENT_CONFIG), else the defaults."""
+    from ambient.signals.analyze import AnalyzeSettings, run_analyze
 
+    settings = None
+    config = None
+    if args.config_given:
+        config = load_or_report(args, environment=False)
+        if config is None:
+            return 1
+        settings = AnalyzeSettings.of(config)
+    configure_logging(args, config)
     # A recording that cannot be read (RecordingError) is main's one line and exit 1.
-    return run_analyze(args.recording, args.window, args.json, sys.stdout)
+    return run_analyze(args.recording, args.window, args.json, sys.stdout, settings)

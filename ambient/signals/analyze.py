@@ -12,14 +12,35 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ambient.config.signals import SignalsConfig
 from ambient.readings import RR, Reading
 from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.windows import WindowStats, hrv_problem, stats_of
+
+if TYPE_CHECKING:
+    from ambient.config import AmbientConfig
+
+
+@dataclass(frozen=True)
+class AnalyzeSettings:
+    """What a config changes in the analysis: its signal settings, and whose rows are whose
+    (rows without a person are its first person's; rows of anyone else are skipped)."""
+
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
+    default_person: str = "default"
+    people: frozenset[str] | None = None
+
+    @classmethod
+    def of(cls, config: AmbientConfig) -> AnalyzeSettings:
+        people = [person.id for person in config.people]
+        first = people[0] if people else "default"
+        return cls(config.signals, first, frozenset(people) or None)
+
 
 COLUMNS = ("t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected")
 
@@ -115,9 +136,19 @@ def _r(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def run_analyze(path: Path, window_s: float, as_json: bool, out: TextIO) -> int:
-    """Print the windows of the recording at ``path``; returns the exit status."""
-    rows = windows_of_file(path, window_s, SignalsConfig())
+def run_analyze(
+    path: Path,
+    window_s: float,
+    as_json: bool,
+    out: TextIO,
+    settings: AnalyzeSettings | None = None,
+) -> int:
+    """Print the windows of the recording at ``path``; returns the exit status. ``settings``:
+    the config's signal settings and people (the defaults, rows as written, without one)."""
+    settings = settings or AnalyzeSettings()
+    rows = windows_of_file(
+        path, window_s, settings.signals, settings.default_person, settings.people
+    )
     if as_json:
         for row in rows:
             out.write(json.dumps(row) + "\n")
@@ -137,14 +168,23 @@ def run_analyze(path: Path, window_s: float, as_json: bool, out: TextIO) -> int:
     return 0
 
 
-def windows_of_file(path: Path, window_s: float, config: SignalsConfig) -> list[dict[str, object]]:
+def windows_of_file(
+    path: Path,
+    window_s: float,
+    config: SignalsConfig,
+    default_person: str = "default",
+    people: Collection[str] | None = None,
+) -> list[dict[str, object]]:
     """The rows of :func:`analyze` for the recording at ``path``: read as it is analysed when
-    it is in time order, else read whole and sorted (and analysed again from the start)."""
-    from ambient.recordings import OutOfOrder, RecordingStream, read_recording
+    it is in time order, else read whole and sorted (and analysed again from the start).
+    Rows without a person are ``default_person``'s; with ``people``, anyone else's are
+    skipped (and said), as a replay reads them."""
+    from ambient.recordings import OutOfOrder, RecordingStream, load_recording
 
     try:
-        with RecordingStream(path) as stream:
+        with RecordingStream(path, default_person, people) as stream:
             readings = itertools.chain.from_iterable(stream.batches())
             return list(analyze(readings, window_s, config))
     except OutOfOrder:
-        return list(analyze(read_recording(path), window_s, config))
+        recording = load_recording(path, default_person, people)
+        return list(analyze(recording.readings, window_s, config))
