@@ -11,12 +11,30 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ambient.privacy.data_classes import DataClass, register
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Store namespace of the episodes' records (key: the episode id).
+#: Store namespace of the episodes' records (key: the episode id, ``rule:person:time``).
 NAMESPACE = "ha.episodes"
+
+# Export and forget cover the records: their key names the person (``-`` for none), and so do
+# the snapshot scenes' ids. Nothing ages them: each goes as its episode recovers.
+_AFTER_RULE = "substr(key, instr(key, ':') + 1)"
+register(
+    DataClass(
+        name="ha_undo",
+        table="kv",
+        where=f"namespace = '{NAMESPACE}'",
+        person=f"substr({_AFTER_RULE}, 1, instr({_AFTER_RULE}, ':') - 1)",
+        time=None,
+        retention=None,
+        description="what an open calming episode changed in Home Assistant, to undo it: the "
+        "snapshot scenes of the lights, the media players' previous volumes",
+        json_columns=("value",),
+    )
+)
 
 
 def slug(text: str) -> str:

@@ -36,7 +36,11 @@ from ambient.config.retention import RetentionConfig
 from ambient.store import Store
 
 #: Modules that register data classes of their own when imported (add yours here).
-PROVIDERS: list[str] = ["ambient.interventions.episodes", "ambient.interventions.checkin_book"]
+PROVIDERS: list[str] = [
+    "ambient.interventions.episodes",
+    "ambient.interventions.checkin_book",
+    "ambient.actuators.ha_episode",
+]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ambient.actuators.ha_episode import Episode, EpisodeRecords, LightSnapshot, slug
 from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
 from ambient.config.root import AmbientConfig
@@ -116,4 +117,30 @@ async def test_minute_bins_follow_insights_keep_minutes_days_when_retention_does
     assert (await Retention.for_config(shorter, store, VirtualClock(NOW)).purge()).rows[
         "day_minutes"
     ] == 1
+    store.close()
+
+
+def test_ha_undo_records_are_exported_and_forgotten_with_their_person(tmp_path: Path) -> None:
+    """The HA actuator's undo records (`ha.episodes`, keyed `rule:person:time`, holding scenes
+    named after the person) were neither exported nor forgotten: forget left them, with the
+    person's id, in the store for ever. Another person's record still restores after a
+    restart."""
+    store = Store(tmp_path / "ambient.db")
+    records = EpisodeRecords(store)
+    for episode_id in ("calm:alex:1780000000.000", "calm:sam:1780000001.500", "dim:-:17.0"):
+        episode = Episode(episode_id)
+        episode.lights["light.desk"] = LightSnapshot(
+            "light.desk", f"scene.ambient_{slug(episode_id)}_light_desk"
+        )
+        records.save(episode)
+
+    [undo] = [c for c in data_classes() if c.name == "ha_undo"]
+    assert [row["key"] for _, row in person_rows(store, undo, "alex")] == [
+        "calm:alex:1780000000.000"
+    ]
+    assert forget_store(store, "alex")["ha_undo"] == 1
+
+    episodes, unreadable = EpisodeRecords(store).load()
+    assert sorted(e.id for e in episodes) == ["calm:sam:1780000001.500", "dim:-:17.0"]
+    assert unreadable == []
     store.close()
