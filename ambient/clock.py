@@ -16,8 +16,21 @@ from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def resolve_zone(name: str | None) -> tzinfo:
+    """The config's IANA zone, or the system's (a real zone, so DST changes are known), read
+    again at each call: a zone changed on the system is taken up by a reload, not only a
+    restart (tzlocal's ``get_localzone`` would hand back the one it read first)."""
+    if name:
+        return ZoneInfo(name)
+    import tzlocal
+
+    zone: tzinfo = tzlocal.reload_localzone()
+    return zone
 
 
 class TimerHandle(Protocol):

@@ -238,10 +238,10 @@ class Daemon:
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""
         from ambient.actuators.ha_breathing import ScriptPreview
+        from ambient.clock import resolve_zone
         from ambient.insights.wiring import add_insights
         from ambient.interventions.wiring import add_interventions
         from ambient.rules.engine import RuleEngine
-        from ambient.rules.timeofday import resolve_zone
         from ambient.signal_readers import rules_first, signals_read
         from ambient.signals.engine import SignalEngine
 

@@ -14,7 +14,7 @@ def build_actuators(connections: Connections, store: Store | None = None) -> lis
     actuators: list[Actuator] = [LogActuator()]
     if config.homeassistant is not None:
         from ambient.actuators.homeassistant import HomeAssistantActuator
-        from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
+        from ambient.clock import resolve_zone  # the one place zones are resolved
 
         actuators.append(
             HomeAssistantActuator(

@@ -116,6 +116,6 @@ def run_report(
 
 
 def _zone(config: AmbientConfig) -> tzinfo:
-    from ambient.rules.timeofday import resolve_zone
+    from ambient.clock import resolve_zone
 
     return resolve_zone(config.timezone)

@@ -45,7 +45,7 @@ def add_insights(
 
 
 def _zone(name: str | None) -> Any:
-    from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
+    from ambient.clock import resolve_zone  # the one place zones are resolved
 
     return resolve_zone(name)
 

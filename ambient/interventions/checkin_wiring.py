@@ -45,7 +45,7 @@ def add_check_ins(
     settings = config.check_ins
     if settings is None:
         return None
-    from ambient.rules.timeofday import resolve_zone
+    from ambient.clock import resolve_zone
 
     zone = resolve_zone(config.timezone)
     checkin_book = CheckInBook(store)

@@ -49,7 +49,7 @@ def add_interventions(
     the draws on a virtual clock."""
     if not uses_choose_calming(config):
         return None
-    from ambient.rules.timeofday import resolve_zone  # the one place zones are resolved
+    from ambient.clock import resolve_zone  # the one place zones are resolved
 
     def norms(person: str) -> tuple[float, float]:
         norm = norm_of(person)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ambient.clock import Clock
+from ambient.clock import Clock, resolve_zone
 from ambient.config.root import AmbientConfig
 from ambient.counters import Counters
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
@@ -35,7 +35,6 @@ from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
 from ambient.rules.scheduled_triggers import ScheduledTriggers
 from ambient.rules.state import cancel_timer, person_of
-from ambient.rules.timeofday import resolve_zone
 from ambient.rules.tracing import Tracer
 from ambient.rules.write_behind import WriteBehind
 from ambient.store import Store

@@ -1,24 +1,11 @@
-"""Local time for rules: the configured zone, time-of-day windows that may cross midnight, and
+"""Local time for rules: time-of-day windows that may cross midnight, and
 short texts for traces."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, tzinfo
-from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def resolve_zone(name: str | None) -> tzinfo:
-    """The config's IANA zone, or the system's (a real zone, so DST changes are known), read
-    again at each call: a zone changed on the system is taken up by a reload, not only a
-    restart (tzlocal's ``get_localzone`` would hand back the one it read first)."""
-    if name:
-        return ZoneInfo(name)
-    import tzlocal
-
-    zone: tzinfo = tzlocal.reload_localzone()
-    return zone
 
 
 def in_window(now: time, after: time | None, before: time | None) -> bool:

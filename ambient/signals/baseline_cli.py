@@ -55,7 +55,7 @@ def _unknown_person(person: str) -> BaselineCommandError:
 
 
 def _baseline_of(config: AmbientConfig, person: str, store: Store | None) -> Baseline:
-    from ambient.rules.timeofday import resolve_zone
+    from ambient.clock import resolve_zone
 
     people = {p.id: p for p in config.people}
     resting_hr = people[person].resting_hr if person in people else None

@@ -1,5 +1,6 @@
-"""The rules' zone: the config's `timezone`, or the system's as it is when the config is
-(re)loaded, so a zone changed on the Pi (raspi-config, timedatectl) is taken up by a reload."""
+"""The zone of every local time (rules, insights, check-ins): the config's `timezone`, or the
+system's as it is when the config is (re)loaded, so a zone changed on the Pi (raspi-config,
+timedatectl) is taken up by a reload."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ambient.rules.timeofday import resolve_zone
+from ambient.clock import resolve_zone
 
 
 def test_the_configured_zone_is_used() -> None:
