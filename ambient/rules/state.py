@@ -11,6 +11,8 @@ from ambient.clock import TimerHandle
 
 Phase = Literal["clear", "pending", "active"]
 RunKind = Literal["actions", "escalate", "recovery"]
+#: A wall time as last read, and the same moment on the clock's elapsed time.
+Anchor = tuple[float, float]
 
 
 @dataclass(slots=True)
@@ -25,6 +27,8 @@ class TriggerState:
     timer: TimerHandle | None = field(default=None, compare=False, repr=False)
     #: Restored from the store and no value seen since: unknown may mean "not arrived yet".
     resumed: bool = field(default=False, compare=False, repr=False)
+    #: ``for_until`` as last read and on elapsed time (see :func:`follow_clock`).
+    for_until_anchor: Anchor | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"phase": self.phase, "since": self.since, "for_until": self.for_until} | (
@@ -83,6 +87,8 @@ class RunRecord:
     wait_until: float | None = None
     queued: bool = False
     signals: dict[str, Any] = field(default_factory=dict)
+    #: ``wait_until`` as last read and on elapsed time (see :func:`follow_clock`).
+    wait_until_anchor: Anchor | None = field(default=None, compare=False, repr=False)
 
     @property
     def rule_id(self) -> str:
@@ -157,8 +163,22 @@ def follow_clock(state: PersonState, now: float, monotonic: float) -> None:
     move. Their wall times, which the store keeps (a restart has no monotonic time to go on)
     and the trace and status show, are read again from it here: after a step they are where
     the clock reads them now. State just restored from the store has only wall times: its
-    elapsed times are taken from them."""
+    elapsed times are taken from them.
+
+    The deadlines of `for` windows and of a run's `delay` or `wait_for` run on timers, which
+    keep their delays through a step; what is saved of them follows here too, so a restart
+    after a step waits out what was left. They are set as wall times (by the trigger dispatch
+    and the sequence), so each keeps an anchor: one that differs from its anchor was set since,
+    and its elapsed time is taken from it."""
     offset_s = now - monotonic  # what to add to a monotonic time for the wall time
+    for trigger in state.triggers.values():
+        trigger.for_until, trigger.for_until_anchor = _follow(
+            trigger.for_until, trigger.for_until_anchor, offset_s
+        )
+    for run in state.runs.values():
+        run.wait_until, run.wait_until_anchor = _follow(
+            run.wait_until, run.wait_until_anchor, offset_s
+        )
     if state.cooldown_until is None:
         state.cooldown_until_monotonic = None
     elif state.cooldown_until_monotonic is None:
@@ -170,6 +190,18 @@ def follow_clock(state: PersonState, now: float, monotonic: float) -> None:
             episode.fired_monotonic = episode.fired_at - offset_s
         else:
             episode.fired_at = episode.fired_monotonic + offset_s
+
+
+def _follow(
+    wall: float | None, anchor: Anchor | None, offset_s: float
+) -> tuple[float | None, Anchor | None]:
+    """``wall`` where the clock reads it now, and its anchor."""
+    if wall is None:
+        return None, None
+    if anchor is None or anchor[0] != wall:  # set (or restored) since it was last read
+        return wall, (wall, wall - offset_s)
+    moved = anchor[1] + offset_s
+    return moved, (moved, anchor[1])
 
 
 def person_key(person: str | None) -> str:

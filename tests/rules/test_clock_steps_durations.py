@@ -1,7 +1,9 @@
-"""Cooldowns and escalation levels when the wall clock is stepped under them, as NTP does on a
-Raspberry Pi: they are durations, so they last as long as they say (elapsed time, as `for` does)
-whatever the clock does, live and across a restart; the trace says when they end on the clock
-as it reads now, with the day when that is not today."""
+"""Cooldowns, escalation levels, `for` windows and delays when the wall clock is stepped under
+them, as NTP does on a Raspberry Pi: they are durations, so they last as long as they say
+(elapsed time) whatever the clock does, live and across a restart; the trace says when they end
+on the clock as it reads now, with the day when that is not today. A test cannot step the
+system's clock, so VirtualClock.step stands in for NTP: it moves `now` and keeps the timers'
+remaining delays, as the loop's monotonic timers do."""
 
 from __future__ import annotations
 
@@ -148,3 +150,37 @@ async def test_escalation_stepped_forward_then_restarted_comes_on_time(tmp_path:
     assert h.performer.messages() == ["tell Alex"]
     await h.run_until(FIRED_S + 1800)
     assert h.performer.messages() == ["tell Alex", "tell Sam"]
+
+
+async def test_a_for_window_stepped_back_then_restarted_ends_on_time(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(30)
+    h.clock.step(-DAY_S)
+    h.t0 -= DAY_S
+    await h.run_until(60)
+    h = await _restart(h, path)
+    await h.push(90, stress_score=81)
+    await h.run_until(119)
+    assert h.kinds() == []
+    await h.run_until(120)  # 2 min after the window opened, not a day and 2 min
+    assert h.events() == [(120, "fired", "stress_score 81 above 70 for 2min")]
+
+
+async def test_a_delay_stepped_forward_then_restarted_waits_out_what_was_left(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(actions=[log("calm"), {"delay": "10min"}, log("again")])
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(200)
+    h.clock.step(HOUR_S)
+    h.t0 += HOUR_S
+    await h.run_until(300)
+    h = await _restart(h, path)
+    await h.run_until(FIRED_S + 599)
+    assert h.performer.messages() == []  # not at once: 7 min of the delay are left
+    await h.run_until(FIRED_S + 600)
+    assert h.performer.messages() == ["again"]
