@@ -94,8 +94,9 @@ def mqtt_message(trigger: MqttTriggerConfig, topic: str, payload: str | None) ->
 
 
 def cooldown(until: float, now: float, zone: tzinfo) -> str:
-    """``cooldown until 16:45:20``, with the day when it is not today's (``on Tue 22 Sep``)."""
+    """``cooldown until 16:45:20``, with the date when it is not today (``2026-09-22 04:15:20``,
+    as ``ambient status`` shows a time)."""
     end = datetime.fromtimestamp(until, zone)
     if end.date() == datetime.fromtimestamp(now, zone).date():
         return f"cooldown until {local_text(until, zone)}"
-    return f"cooldown until {local_text(until, zone)} on {end:%a} {end.day} {end:%b}"
+    return f"cooldown until {end:%Y-%m-%d} {local_text(until, zone)}"

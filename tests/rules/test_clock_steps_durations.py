@@ -110,8 +110,8 @@ async def test_a_cooldown_ending_on_another_day_says_the_day() -> None:
     await h.push(300, stress_score=50)
     await h.push(600, stress_score=80)
     await h.run_until(720)
-    # Fired on Monday 21 September 2026 at 16:15:20; the cooldown ends the next morning.
-    assert h.events()[-1] == (720, "suppressed", "cooldown until 04:15:20 on Tue 22 Sep")
+    # Fired on 21 September 2026 at 16:15:20; the cooldown ends the next morning.
+    assert h.events()[-1] == (720, "suppressed", "cooldown until 2026-09-22 04:15:20")
 
 
 async def test_a_cooldown_stepped_back_then_restarted_ends_on_time(tmp_path: Path) -> None:
