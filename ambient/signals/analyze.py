@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ambient.config.signals import SignalsConfig
-from ambient.readings import RR, Reading
+from ambient.readings import HR, RR, Reading
 from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.windows import WindowStats, hrv_problem, stats_of
 
@@ -51,25 +51,89 @@ def analyze(
     """One dict per window and person: ``t`` (window start), HRV, quality and the share of
     beats corrected; HRV values are None when the window has too few clean pairs. The
     readings are taken one by one (each window summed up as it closes): an iterator of a
-    long recording is never held whole."""
-    people: dict[str, _PersonWindows] = {}
-    for reading in readings:
-        if reading.metric != RR:
-            continue
-        windows = people.get(reading.person)
-        if windows is None:
-            windows = people[reading.person] = _PersonWindows(window_s, config)
-        windows.add(reading)
-    several = len(people) > 1
-    rows: list[dict[str, object]] = []
-    for person, windows in sorted(people.items()):
-        windows.close()
-        if several:
-            for row in windows.rows:
-                row["person"] = person
-        rows += windows.rows
-    rows.sort(key=lambda row: (float(str(row["t"])), str(row.get("person", ""))))
-    yield from rows
+    long recording is never held whole. A person without beat intervals (a watch sending
+    HR alone) gets the mean of their ``hr`` rows per window, HRV None, quality and corrected
+    0 (a window without beats)."""
+    yield from Analysis(window_s, config).rows(readings)
+
+
+class Analysis:
+    """The windows of a recording's people, and whose came from ``hr`` rows alone
+    (``hr_only``, known once :meth:`rows` has run)."""
+
+    def __init__(self, window_s: float, config: SignalsConfig) -> None:
+        self.window_s, self.config = window_s, config
+        self.hr_only: list[str] = []
+
+    def rows(self, readings: Iterable[Reading]) -> list[dict[str, object]]:
+        window_s, config = self.window_s, self.config
+        beats: dict[str, _PersonWindows] = {}
+        heart_rates: dict[str, _HeartRateWindows] = {}
+        for reading in readings:
+            person, metric = reading.person, reading.metric
+            if metric == RR:
+                windows = beats.get(person)
+                if windows is None:
+                    windows = beats[person] = _PersonWindows(window_s, config)
+                windows.add(reading)
+            elif metric == HR and person not in beats:
+                rates = heart_rates.get(person)
+                if rates is None:
+                    rates = heart_rates[person] = _HeartRateWindows(window_s)
+                rates.add(reading.time, reading.value)
+        self.hr_only = sorted(person for person in heart_rates if person not in beats)
+        people: dict[str, list[dict[str, object]]] = {}
+        for person, windows in beats.items():
+            windows.close()
+            people[person] = windows.rows
+        for person in self.hr_only:
+            people[person] = heart_rates[person].close()
+        several = len(people) > 1
+        rows: list[dict[str, object]] = []
+        for person, person_rows in sorted(people.items()):
+            if several:
+                for row in person_rows:
+                    row["person"] = person
+            rows += person_rows
+        rows.sort(key=lambda row: (float(str(row["t"])), str(row.get("person", ""))))
+        return rows
+
+
+class _HeartRateWindows:
+    """One person's ``hr`` rows cut into back-to-back windows from the first, each summed up
+    into its row (the mean) as it closes: a row at a window's end starts the next one."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self.rows: list[dict[str, object]] = []
+        self._sum_bpm, self._count = 0.0, 0
+        self._window_end: float | None = None
+
+    def add(self, time: float, bpm: float) -> None:
+        window_end = time + self.window_s if self._window_end is None else self._window_end
+        while time >= window_end:
+            self._close_window(window_end)
+            window_end += self.window_s
+        self._window_end = window_end
+        self._sum_bpm += bpm
+        self._count += 1
+
+    def close(self) -> list[dict[str, object]]:
+        if self._count and self._window_end is not None:
+            self._close_window(self._window_end)
+        return self.rows
+
+    def _close_window(self, window_end: float) -> None:
+        mean_bpm = self._sum_bpm / self._count if self._count else None
+        row: dict[str, object] = {
+            "t": round(window_end - self.window_s, 3),
+            "hr": _r(mean_bpm, 1),
+            **dict.fromkeys(("rmssd", "ln_rmssd", "sdnn", "pnn50")),
+            "quality": 0.0,
+            "corrected": 0.0,
+        }
+        self.rows.append(row)
+        self._sum_bpm, self._count = 0.0, 0
 
 
 class _PersonWindows:
@@ -146,15 +210,14 @@ def run_analyze(
     """Print the windows of the recording at ``path``; returns the exit status. ``settings``:
     the config's signal settings and people (the defaults, rows as written, without one)."""
     settings = settings or AnalyzeSettings()
-    rows = windows_of_file(
-        path, window_s, settings.signals, settings.default_person, settings.people
-    )
+    analysis = Analysis(window_s, settings.signals)
+    rows = windows_of_file(path, analysis, settings.default_person, settings.people)
     if as_json:
         for row in rows:
             out.write(json.dumps(row) + "\n")
         return 0
     if not rows:
-        out.write("no RR intervals in this recording\n")
+        out.write("no rr or hr rows in this recording\n")
         return 0
     columns = [*COLUMNS, "person"] if "person" in rows[0] else list(COLUMNS)
     table = [["-" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
@@ -165,17 +228,22 @@ def run_analyze(
     for cells in [columns, *table]:
         out.write("  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True)))
         out.write("\n")
+    if analysis.hr_only:
+        several = "person" in rows[0]
+        whose = f"for {', '.join(analysis.hr_only)}" if several else "in this recording"
+        out.write(
+            f"no RR intervals {whose}: hr is the mean of its hr rows, HRV needs beat intervals\n"
+        )
     return 0
 
 
 def windows_of_file(
     path: Path,
-    window_s: float,
-    config: SignalsConfig,
+    analysis: Analysis,
     default_person: str = "default",
     people: Collection[str] | None = None,
 ) -> list[dict[str, object]]:
-    """The rows of :func:`analyze` for the recording at ``path``: read as it is analysed when
+    """The rows of ``analysis`` for the recording at ``path``: read as it is analysed when
     it is in time order, else read whole and sorted (and analysed again from the start).
     Rows without a person are ``default_person``'s; with ``people``, anyone else's are
     skipped (and said), as a replay reads them."""
@@ -184,7 +252,6 @@ def windows_of_file(
     try:
         with RecordingStream(path, default_person, people) as stream:
             readings = itertools.chain.from_iterable(stream.batches())
-            return list(analyze(readings, window_s, config))
+            return analysis.rows(readings)
     except OutOfOrder:
-        recording = load_recording(path, default_person, people)
-        return list(analyze(recording.readings, window_s, config))
+        return analysis.rows(load_recording(path, default_person, people).readings)

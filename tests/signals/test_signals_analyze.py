@@ -100,3 +100,46 @@ def test_a_recording_out_of_time_order_gives_the_windows_of_its_rows_in_order(
     run_analyze(shuffled, 60.0, True, out_of_order)
     assert out_of_order.getvalue() == in_order.getvalue()
     assert in_order.getvalue()
+
+
+def hr_rows(count: int, person: str = "alex", every_s: float = 5.0) -> list[Reading]:
+    """A watch export's rows: heart rate only, every ``every_s``, no beat intervals."""
+    return [Reading(i * every_s, person, "hr", 60.0 + i % 3, "t") for i in range(count)]
+
+
+def test_an_hr_only_person_gets_hr_per_window_with_the_hrv_unknown() -> None:
+    """A watch that sends HR alone: each window shows the mean of its hr rows, HRV None
+    (unknown, never 0), quality and corrected 0 as for a window without beats."""
+    rows = list(analyze(hr_rows(36), 60.0, SignalsConfig()))  # 3 min of rows every 5 s
+    assert [row["t"] for row in rows] == [0.0, 60.0, 120.0]
+    assert [row["hr"] for row in rows] == [61.0, 61.0, 61.0]
+    assert set(rows[0]) == {"t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected"}
+    assert all(row[key] is None for row in rows for key in ("rmssd", "ln_rmssd", "sdnn", "pnn50"))
+    assert all(row["quality"] == 0.0 and row["corrected"] == 0.0 for row in rows)
+
+
+def test_a_person_with_beats_is_shown_from_the_beats_beside_an_hr_only_one() -> None:
+    beats_of_alex = [Reading(t, "alex", "rr", rr, "t") for t, rr in timed(load_nn("5min"))]
+    readings = sorted(
+        [*beats_of_alex, *hr_rows(60, "alex"), *hr_rows(60, "sam")], key=lambda r: r.time
+    )
+    rows = list(analyze(readings, 60.0, SignalsConfig()))
+    alex = [row for row in rows if row["person"] == "alex"]
+    sam = [row for row in rows if row["person"] == "sam"]
+    assert alex == [
+        row | {"person": "alex"} for row in analyze(beats_of_alex, 60.0, SignalsConfig())
+    ]
+    assert len(sam) == 5 and all(row["rmssd"] is None and row["hr"] == 61.0 for row in sam)
+
+
+def test_the_table_of_an_hr_only_recording_says_why_hrv_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "watch.csv"
+    path.write_text("t,metric,value\n" + "".join(f"{i * 5},hr,{70 + i % 2}\n" for i in range(24)))
+    out = io.StringIO()
+    assert run_analyze(path, 60.0, False, out) == 0
+    header, *table, note = out.getvalue().splitlines()
+    assert header.split()[:3] == ["t", "hr", "rmssd"]
+    assert [line.split()[:3] for line in table] == [["0.0", "70.5", "-"], ["60.0", "70.5", "-"]]
+    assert note == (
+        "no RR intervals in this recording: hr is the mean of its hr rows, HRV needs beat intervals"
+    )
