@@ -387,11 +387,12 @@ class PersonSignals:
         """``feed`` of one RR interval (the engine's per-beat call, without the dispatch;
         ``_add_beats`` written out, and in it ``beat_terms``: no call of its own per beat, the
         same terms, as a test holds). False (nothing taken) for a late beat: one ending more
-        than half its interval before the last beat taken is one already counted or long past
-        (a list sent again); nearer, it is a new beat whose time was spaced back from a
-        notification's jittering arrival."""
+        than half its interval before the last beat taken, or just when it did, is one already
+        counted or long past (a list sent again); nearer, it is a new beat whose time was
+        spaced back from a notification's jittering arrival."""
         last_time = self.last_time
-        if time < last_time.get(RR, _NEVER) - rr_ms * 0.0005:  # half the interval, in s
+        last = last_time.get(RR, _NEVER)
+        if time < last - rr_ms * 0.0005 or time == last:  # (half the interval, in s)
             return False
         last_time[RR] = time
         previous_rr = self._previous_rr
