@@ -248,9 +248,20 @@ class Store:
         self._db.execute("PRAGMA secure_delete = ON")
 
     @_names_its_file
-    def checkpoint(self) -> None:
-        """Fold the write-ahead log back into the file and empty it (no old pages linger)."""
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def checkpoint(self, busy_wait_s: float | None = None) -> bool:
+        """Fold the write-ahead log back into the file and empty it (no old pages linger).
+        False when another connection kept reading past ``busy_wait_s`` (default: the
+        connection's 5 s): the log, and the pages the file had before, are then still there."""
+        if busy_wait_s is None:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return bool(busy == 0)
+        (before_ms,) = self._db.execute("PRAGMA busy_timeout").fetchone()
+        self._db.execute(f"PRAGMA busy_timeout = {round(busy_wait_s * 1000)}")
+        try:
+            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout = {int(before_ms)}")
+        return bool(busy == 0)
 
 
 def existing_store_path(config: StoreConfig, lost: str) -> Path:

@@ -167,3 +167,25 @@ def test_a_query_of_a_table_that_is_not_there_is_a_bug_not_the_files_fault() -> 
     with pytest.raises(sqlite3.OperationalError) as raised:
         store.query("SELECT x FROM nowhere")
     assert expected_failure(raised.value) is None
+
+
+def test_a_checkpoint_says_whether_a_reader_kept_the_log_from_being_emptied(
+    tmp_path: Path,
+) -> None:
+    """Forget and retention fold the write-ahead log back so no deleted row lingers in the file;
+    another process reading the store keeps the log, and that must be known, not assumed."""
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    store.put("signals.baseline", "alex", {"ready": True})
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM kv").fetchone()  # a read transaction stays open
+
+    assert store.checkpoint(busy_wait_s=0.0) is False
+    assert (tmp_path / "ambient.db-wal").stat().st_size > 0
+
+    reader.execute("COMMIT")
+    reader.close()
+    assert store.checkpoint() is True
+    assert (tmp_path / "ambient.db-wal").stat().st_size == 0
+    store.close()

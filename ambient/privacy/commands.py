@@ -14,6 +14,7 @@ from ambient.privacy.forget import (
     ForgetError,
     ForgetReport,
     clear_retained,
+    fold_log,
     forget_recordings,
     forget_reports,
     forget_store,
@@ -102,6 +103,8 @@ def run_forget(
         store = Store.from_config(config.store)
         try:
             report.rows = forget_store(store, person)
+            if not fold_log(store):
+                report.log_kept = path
         finally:
             store.close()
     failed = False
@@ -143,7 +146,7 @@ def run_forget(
             "publishes their device again and learns afresh; remove them from the config",
             file=stderr,
         )
-    return 1 if failed else 0
+    return 1 if failed or report.log_kept is not None else 0
 
 
 def _people(config: AmbientConfig) -> str:

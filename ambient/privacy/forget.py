@@ -34,6 +34,9 @@ _LOGGER = logging.getLogger(__name__)
 #: marker message normally ends the wait at once).
 RETAINED_WAIT_S = 10.0
 _MARKER_KEY = "_forget_marker"
+#: How long to wait for another process reading the store (a backup, a sqlite3 shell) to let
+#: the write-ahead log be folded back.
+FOLD_WAIT_S = 15.0
 
 
 class ForgetError(Exception):
@@ -43,6 +46,8 @@ class ForgetError(Exception):
 @dataclass
 class ForgetReport:
     rows: dict[str, int] = field(default_factory=dict)
+    #: The store whose write-ahead log could not be folded back: it still holds the rows.
+    log_kept: Path | None = None
     mqtt_cleared: list[str] = field(default_factory=list)
     mqtt_note: str | None = None
     files_removed: list[Path] = field(default_factory=list)
@@ -53,7 +58,8 @@ class ForgetReport:
 
 
 def forget_store(store: Store, person: str) -> dict[str, int]:
-    """Delete ``person``'s rows of every data class and erase their nested state."""
+    """Delete ``person``'s rows of every data class and erase their nested state, overwritten
+    (the file keeps the old pages until :func:`fold_log`)."""
     removed: dict[str, int] = {}
     store.secure_delete()
     with store.batch():
@@ -65,8 +71,13 @@ def forget_store(store: Store, person: str) -> dict[str, int]:
                 )
         for state in nested_states():
             removed[state.name] = state.erase(store, person)
-    store.checkpoint()
     return removed
+
+
+def fold_log(store: Store) -> bool:
+    """Fold the write-ahead log back, so the file no longer holds the deleted rows; waits up
+    to :data:`FOLD_WAIT_S` for another process reading the store. False: it kept reading."""
+    return store.checkpoint(busy_wait_s=FOLD_WAIT_S)
 
 
 # -- MQTT -----------------------------------------------------------------------------------
@@ -267,7 +278,14 @@ def recorder_instructions(entity_ids: list[str]) -> str:
 def format_report(person: str, report: ForgetReport) -> str:
     lines = [f"Forgot {person}:"]
     rows = ", ".join(f"{count} {name}" for name, count in report.rows.items() if count)
-    lines.append(f"  store: {rows or 'nothing held'} (deleted rows overwritten)")
+    if report.log_kept is None:
+        lines.append(f"  store: {rows or 'nothing held'} (deleted rows overwritten)")
+    else:
+        lines.append(
+            f"  store: {rows or 'nothing held'} deleted, but the file still holds them: another "
+            f"process is reading {report.log_kept}, so its write-ahead log could not be folded "
+            "back; close it and run forget again"
+        )
     if report.mqtt_note:
         lines.append(f"  MQTT: {report.mqtt_note}")
     else:

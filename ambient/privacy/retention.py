@@ -4,7 +4,8 @@ Runs as a daemon service: once at start (so data kept past its limit while ambie
 goes at once), then every ``retention.interval``. Rows are deleted in small batches with a loop
 turn between them, so a large purge never holds up readings or rules; recording files are
 listed and removed in a worker thread, and the directory is made (0700) if it is missing.
-Deleted rows are overwritten (``secure_delete``).
+Deleted rows are overwritten (``secure_delete``) and the write-ahead log folded back, at once
+or, when another process is reading the store, at the next purge.
 A purge the store or the file system refuses (a full or read-only card) is one error line; the
 daemon goes on and the next purge tries again.
 """
@@ -40,6 +41,9 @@ class PurgeReport:
 
     rows: dict[str, int] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    #: False when another process reading the store kept the write-ahead log (and with it
+    #: the deleted rows' old pages in the file) until the next purge.
+    log_folded: bool = True
 
     @property
     def total(self) -> int:
@@ -64,6 +68,8 @@ class Retention:
         #: Files the config replays: the user's, never purged.
         self.replayed = tuple(replayed)
         self._recordings_dir_warned = False
+        #: A purge's checkpoint another reader held off: the file still holds deleted rows.
+        self._fold_owed = False
         self.purges = 0
 
     @classmethod
@@ -94,6 +100,11 @@ class Retention:
                         + ([f"{len(report.files)} recording file(s)"] if report.files else [])
                     ),
                 )
+            if not report.log_folded:
+                _LOGGER.warning(
+                    "Retention: another process is reading the store, so the deleted rows stay "
+                    "in its file until the next purge folds the write-ahead log back"
+                )
             await self.clock.sleep(self.config.interval)
 
     async def purge(self) -> PurgeReport:
@@ -107,8 +118,10 @@ class Retention:
             if limit_s is None or not data_class.exists(self.store):
                 continue
             report.rows[data_class.name] = await self._purge_rows(data_class, now - limit_s)
-        if any(report.rows.values()):
-            self.store.checkpoint()
+        if any(report.rows.values()) or self._fold_owed:
+            # Never wait on the loop for another reader: the next purge tries again.
+            report.log_folded = self.store.checkpoint(busy_wait_s=0.0)
+            self._fold_owed = not report.log_folded
         limit_s = self.config.limit_s("recordings")
         made = self.recordings_dir is not None and await self._recordings_dir_made()
         if made and limit_s is not None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,8 +23,11 @@ from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, runnin
 
 from ambient.actuators.mqtt_discovery import DiscoveryPublisher
 from ambient.clock import RealClock
+from ambient.config.loader import load_config
 from ambient.config.root import AmbientConfig
 from ambient.hub import Hub
+from ambient.privacy import forget as privacy_forget
+from ambient.privacy.commands import run_forget
 from ambient.privacy.data_classes import data_classes
 from ambient.store import Store
 
@@ -444,3 +449,36 @@ async def test_home_assistant_drops_the_forgotten_persons_device(
         entities = await probe.call("config/entity_registry/list")
         assert not [e for e in entities if e["unique_id"].startswith("ambient_forgettest_alex")]
         assert [e for e in entities if e["unique_id"].startswith("ambient_forgettest_sam")]
+
+
+def test_a_reader_that_keeps_the_log_is_said_and_fails_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another process read the store for 5 s the write-ahead log was not emptied, so the
+    file still held the deleted rows, and forget said they were overwritten. Run in process, the
+    wait set to none (the CLI waits FOLD_WAIT_S): the reader stands in for a backup or a
+    sqlite3 shell left open."""
+    config_path = write_config(tmp_path, None, "home")
+    db = tmp_path / "state" / "ambient.db"
+    fill_store(db)
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM kv").fetchone()
+    monkeypatch.setattr(privacy_forget, "FOLD_WAIT_S", 0.0)
+    config = load_config(config_path)
+    stdout, stderr = io.StringIO(), io.StringIO()
+
+    code = run_forget(config, "alex", True, io.StringIO(), stdout, stderr)
+
+    assert code == 1
+    assert "(deleted rows overwritten)" not in stdout.getvalue()
+    assert (
+        f"the file still holds them: another process is reading {db}, so its write-ahead log "
+        "could not be folded back; close it and run forget again"
+    ) in stdout.getvalue()
+    reader.execute("COMMIT")
+    reader.close()
+    again = io.StringIO()
+    assert run_forget(config, "alex", True, io.StringIO(), again, io.StringIO()) == 0
+    assert "(deleted rows overwritten)" in again.getvalue()
+    assert b"alex-baseline-marker" not in db.read_bytes()

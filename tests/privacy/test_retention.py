@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -344,4 +345,26 @@ def test_the_daemon_purges_what_a_previous_run_left_as_it_starts(tmp_path: Path)
     assert [p.name for p in recordings.iterdir()] == ["resting-hour.csv"]
     store = Store(db)
     assert trace_times(store) == [wall_now - 29 * DAY_S]
+    store.close()
+
+
+async def test_a_log_another_reader_kept_is_folded_back_at_the_next_purge(
+    tmp_path: Path,
+) -> None:
+    """A purge whose checkpoint a reader (a backup, a sqlite3 shell) held off left the deleted
+    rows in the file until some later purge happened to delete something. The purge no longer
+    waits on the loop for the reader: it says so, and the next one folds the log back."""
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    store.append("traces", "calm", trace(NOW - 40 * DAY_S), keep=100)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM kv").fetchone()
+    retention = Retention(RetentionConfig(), store, VirtualClock(NOW))
+
+    assert (await retention.purge()).log_folded is False
+    reader.execute("COMMIT")
+    reader.close()
+    assert (await retention.purge()).log_folded is True  # nothing deleted this time
+    assert (tmp_path / "ambient.db-wal").stat().st_size == 0
     store.close()
