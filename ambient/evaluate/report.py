@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ambient.config.durations import duration_text
-from ambient.config.triggers import SignalTriggerConfig
 from ambient.evaluate.run import Evaluation, RecordingResult
 from ambient.evaluate.scoring import HOUR_S, DetectionScore, total
-from ambient.rules.conditions import bounds_text
-from ambient.rules.describe import trigger_label
+from ambient.evaluate.trigger_text import trigger_text
 
 #: How many reasons the text table names per signal (the JSON has them all).
 TEXT_REASONS = 3
@@ -41,18 +38,6 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "signals_read": evaluation.signals_read,
         "entities_missing": evaluation.entities_missing,
     }
-
-
-def trigger_text(trigger: object, index: int) -> str:
-    """``stress_score above 70 for 2min, clears 10 back`` for a signal trigger."""
-    if not isinstance(trigger, SignalTriggerConfig):
-        return trigger_label(trigger, index)
-    text = f"{trigger.signal} {bounds_text(trigger.above, trigger.below)}"
-    if trigger.for_:
-        text += f" for {duration_text(trigger.for_)}"
-    if trigger.hysteresis:
-        text += f", clears {trigger.hysteresis:g} back"
-    return text
 
 
 def _overall(evaluation: Evaluation, rule_id: str) -> DetectionScore | None:
