@@ -175,19 +175,24 @@ def _prior_text(hr: dict[str, Any], ln: dict[str, Any]) -> str:
 
 
 def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
+    """Forget the person's saved baseline; nothing saved (no store file yet, a store without
+    them, or no store at all) is said, exit 0 alike; a misspelt id is refused."""
     _refuse_while_running(config)
     store = _open_store(config)
-    if store is None:
-        raise BaselineCommandError("this config keeps no store yet: there is nothing to reset")
+    had = False
     try:
-        had = store.get(BASELINE_NAMESPACE, person) is not None
+        if store is not None:
+            had = store.get(BASELINE_NAMESPACE, person) is not None
         if not had and person not in config.person_ids():  # a misspelt id: say so
             raise _unknown_person(person)
-        store.delete(BASELINE_NAMESPACE, person)
+        if store is not None:
+            store.delete(BASELINE_NAMESPACE, person)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     if not had:
-        out.write(f"{person} has no saved baseline: nothing to reset\n")
+        kept = " (store.path is null: nothing is kept)" if config.store.path is None else ""
+        out.write(f"{person} has no saved baseline{kept}: nothing to reset\n")
         return
     out.write(
         f"baseline of {person} reset: the population prior stands in until the first quiet "

@@ -104,9 +104,6 @@ def test_refusals_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     unknown = baseline(config, "show", "--person", "bob")
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "ambient baseline: no person `bob` in the config or the store"
-    nothing = baseline(config, "reset", "--person", "alex")  # no store file yet
-    assert nothing.returncode == 1
-    assert nothing.stderr.count("\n") == 1 and "Traceback" not in nothing.stderr
     usage = baseline(config, "forget", "--person", "alex")
     assert usage.returncode == 2
 
@@ -122,3 +119,31 @@ def test_reset_of_a_person_neither_configured_nor_saved_is_refused_as_show_refus
     assert typo.returncode == 1
     assert typo.stderr.strip() == "ambient baseline: no person `alx` in the config or the store"
     assert json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)["days"] == 1
+
+
+def test_reset_with_nothing_saved_is_done_with_a_note_store_or_no_store(tmp_path: Path) -> None:
+    """Nothing saved for a configured person is the same answer whether the store file is
+    there yet or not: exit 0, one line saying there was nothing to reset (no store file made).
+    It was exit 1 without the file, exit 0 with a file that lacked the person."""
+    config, store = config_with_store(tmp_path)
+    before_store = baseline(config, "reset", "--person", "alex")
+    assert (before_store.returncode, before_store.stderr) == (0, "")
+    assert before_store.stdout == "alex has no saved baseline: nothing to reset\n"
+    assert not store.parent.exists()
+    Store(store).close()  # the daemon has run: a store without alex's baseline
+    in_store = baseline(config, "reset", "--person", "alex")
+    assert (in_store.returncode, in_store.stdout) == (0, before_store.stdout)
+    no_store = tmp_path / "no_store.yaml"
+    no_store.write_text("people:\n  - id: alex\nstore:\n  path: null\n")
+    kept_nowhere = baseline(no_store, "reset", "--person", "alex")
+    assert (kept_nowhere.returncode, kept_nowhere.stderr) == (0, "")
+    assert kept_nowhere.stdout == (
+        "alex has no saved baseline (store.path is null: nothing is kept): nothing to reset\n"
+    )
+
+
+def test_reset_of_a_misspelt_person_before_any_store_is_refused(tmp_path: Path) -> None:
+    config, _ = config_with_store(tmp_path)
+    typo = baseline(config, "reset", "--person", "alx")
+    assert typo.returncode == 1
+    assert typo.stderr.strip() == "ambient baseline: no person `alx` in the config or the store"
