@@ -36,15 +36,23 @@ class CalmLights:
         self._watched: set[str] = set()
 
     async def snapshot(self, episode: Episode, lights: list[str], *, restore: bool) -> None:
-        """Remember the lights' state (once per episode) in a scene HA holds for us."""
+        """Remember the lights' state (once per episode) in a scene HA holds for us; episodes
+        calming the same light share the first one's."""
         for entity_id in lights:
             if entity_id in episode.lights:
                 continue
-            scene_id = f"ambient_{slug(episode.id)}_{slug(entity_id)}"
-            await self.client.call_service(
-                "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
-            )
-            episode.lights[entity_id] = LightSnapshot(entity_id, f"scene.{scene_id}", restore)
+            held = self._held_elsewhere(entity_id, episode)
+            if held is not None:
+                # Already calmed by another episode: its snapshot is of the state before that
+                # episode; a new one would be of ambient's calm state.
+                scene_entity_id = held.scene_entity_id
+            else:
+                scene_id = f"ambient_{slug(episode.id)}_{slug(entity_id)}"
+                await self.client.call_service(
+                    "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
+                )
+                scene_entity_id = f"scene.{scene_id}"
+            episode.lights[entity_id] = LightSnapshot(entity_id, scene_entity_id, restore)
             self.changed(episode)
             self.watch([entity_id])
 
@@ -68,18 +76,43 @@ class CalmLights:
         return detail + (f" (left alone: {', '.join(skipped)})" if skipped else "")
 
     async def restore(self, episode: Episode) -> list[str]:
-        """Put back what ambient changed; lights someone took over stay as they are."""
+        """Put back what ambient changed; lights someone took over stay as they are. A light
+        another episode still holds is left to it (they share the snapshot from before the
+        first of them): the last episode to end restores it."""
         restored = []
         for snapshot in episode.lights.values():
-            if snapshot.restore and snapshot.overridden_by is None:
-                await self.client.call_service(
-                    "scene", "turn_on", {}, {"entity_id": snapshot.scene_entity_id}
+            if snapshot.overridden_by is not None or not snapshot.restore:
+                continue
+            if self._held_elsewhere(snapshot.entity_id, episode) is not None:
+                _LOGGER.info(
+                    "%s is still calmed by another episode: restored when that ends",
+                    snapshot.entity_id,
                 )
-                restored.append(snapshot.entity_id)
-        scenes = [s.scene_entity_id for s in episode.lights.values()]
+                continue
+            await self.client.call_service(
+                "scene", "turn_on", {}, {"entity_id": snapshot.scene_entity_id}
+            )
+            restored.append(snapshot.entity_id)
+        shared = {
+            s.scene_entity_id
+            for other in self.episodes()
+            if other is not episode
+            for s in other.lights.values()
+        }
+        scenes = [
+            s.scene_entity_id for s in episode.lights.values() if s.scene_entity_id not in shared
+        ]
         if scenes:
             await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
         return restored
+
+    def _held_elsewhere(self, entity_id: str, episode: Episode) -> LightSnapshot | None:
+        """The snapshot of ``entity_id`` in another episode that nobody has taken it from."""
+        for other in self.episodes():
+            held = other.lights.get(entity_id)
+            if other is not episode and held is not None and held.overridden_by is None:
+                return held
+        return None
 
     async def judge_current(self, episode: Episode) -> None:
         """For an episode ambient did not watch throughout (carried over a restart, or ended

@@ -123,3 +123,29 @@ async def test_restore_false_leaves_the_calm_state(
     state = await probe.state(BED)
     assert state is not None
     assert is_at(round(255 * 35 / 100), 2400)(state)
+
+
+@pytest.mark.parametrize("ending_first", ["first", "second"])
+async def test_two_episodes_on_one_light_end_with_the_light_as_it_was_before_both(
+    ha_client: HomeAssistantClient, probe: HaProbe, ending_first: str
+) -> None:
+    # Two rules (or two people's episodes) calm the same light, and end in either order.
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert (await actuator.perform(calm(BED), context("first"))).ok
+    assert (await actuator.perform(calm(BED, brightness_pct=20), context("second"))).ok
+    ending_last = "second" if ending_first == "first" else "first"
+
+    await actuator.end_episode(context(ending_first))
+    # The second episode still wants the light calm: it is not put back under it.
+    still_calm = await probe.state(BED)
+    assert still_calm is not None
+    assert is_at(round(255 * 20 / 100), 2400)(still_calm)
+
+    await actuator.end_episode(context(ending_last))
+    # Back to what it was before either episode, not to the first episode's calm state.
+    restored = await probe.state(BED)
+    assert restored is not None
+    assert is_at(200, 5000)(restored)
+    assert await probe.state("scene.ambient_first_light_bed_light") is None
+    assert await probe.state("scene.ambient_second_light_bed_light") is None
