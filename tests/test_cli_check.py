@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import run_ambient
+from fixtures.mosquitto import make_tls_files
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -388,8 +389,50 @@ def test_a_tls_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     result = check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {ca_file}\n")
     assert result.returncode == 1
     assert f":3:5: mqtt.tls.ca_file: {ca_file} does not exist" in result.stderr
-    ca_file.write_text("-----BEGIN CERTIFICATE-----\n")
+    ca_file.write_bytes(make_tls_files(tmp_path).ca_file.read_bytes())
     assert check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {ca_file}\n").returncode == 0
+
+
+def test_a_tls_file_that_holds_no_certificate_is_refused(tmp_path: Path) -> None:
+    """`run` would retry the broker for ever on an SSLError: a file that is there but no PEM
+    certificate (a key, a DER file, a truncated copy) fails `check` instead."""
+    not_a_cert = tmp_path / "ca.pem"
+    not_a_cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    result = check(tmp_path, f"mqtt:\n  tls:\n    ca_file: {not_a_cert}\n")
+    assert result.returncode == 1
+    assert f":3:5: mqtt.tls.ca_file: {not_a_cert} holds no PEM certificate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_client_certificate_and_a_key_that_do_not_belong_together_are_refused(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ours, theirs = make_tls_files(tmp_path / "a"), make_tls_files(tmp_path / "b")
+    text = f"mqtt:\n  tls:\n    certfile: {ours.certfile}\n    keyfile: {{key}}\n"
+    assert check(tmp_path, text.format(key=ours.keyfile)).returncode == 0
+    result = check(tmp_path, text.format(key=theirs.keyfile))
+    assert result.returncode == 1
+    assert (
+        f":3:5: mqtt.tls.certfile: {ours.certfile} and the keyfile {theirs.keyfile} are no "
+        "certificate and its key"
+    ) in result.stderr
+
+
+def test_a_home_assistant_ca_file_is_checked_as_the_broker_s_is(tmp_path: Path) -> None:
+    """`run` read it at its first connect and stopped with a bare `[Errno 2]`."""
+    ca_file = tmp_path / "ha-ca.pem"
+    text = f"homeassistant:\n  token: t\n  ca_file: {ca_file}\n"
+    result = check(tmp_path, text)
+    assert result.returncode == 1
+    assert f":3:3: homeassistant.ca_file: {ca_file} does not exist" in result.stderr
+    ca_file.write_text("a token pasted by mistake\n")
+    assert f"{ca_file} holds no PEM certificate" in check(tmp_path, text).stderr
+    ca_file.write_bytes(make_tls_files(tmp_path).ca_file.read_bytes())
+    assert check(tmp_path, text).returncode == 0
+    ca_file.unlink()  # not read at all when certificates are not verified
+    assert check(tmp_path, text + "  verify_ssl: false\n").returncode == 0
 
 
 def folder_whose_socket_path_has(tmp_path: Path, length: int) -> Path:

@@ -181,16 +181,66 @@ UNIX_SOCKET_PATH_MAX = 107
 
 
 def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
-    """The broker's CA and the client's certificate and key are read at every connect: one
-    that is missing would fail every attempt."""
+    """The broker's CA and the client's certificate and key, and Home Assistant's CA, are
+    read at every connect: one that is missing, or holds no certificate, would fail every
+    attempt (the broker retried for ever, Home Assistant stopping ``run``)."""
     tls = config.mqtt.tls if config.mqtt is not None else None
-    for key in ("ca_file", "certfile", "keyfile"):
-        path = getattr(tls, key, None)
-        if path is None:
-            continue
+    files: list[tuple[KeyPath, Path]] = [
+        (("mqtt", "tls", key), path)
+        for key in ("ca_file", "certfile", "keyfile")
+        if (path := getattr(tls, key, None)) is not None
+    ]
+    ha = config.homeassistant
+    if ha is not None and ha.verify_ssl and ha.ca_file is not None:
+        files.append((("homeassistant", "ca_file"), ha.ca_file))
+    unreadable = False
+    for where, path in files:
         problem = _unreadable(path)
         if problem is not None:
-            yield (("mqtt", "tls", key), f"{path} {problem}")
+            unreadable = True
+            yield where, f"{path} {problem}"
+    if unreadable:
+        return
+    for where, path in files:
+        if where[-1] == "ca_file":
+            problem = tls_ca_problem(path)
+            if problem is not None:
+                yield where, problem
+    if tls is not None and tls.certfile is not None and tls.keyfile is not None:
+        problem = tls_pair_problem(tls.certfile, tls.keyfile)
+        if problem is not None:
+            yield ("mqtt", "tls", "certfile"), problem
+
+
+def tls_ca_problem(ca_file: Path) -> str | None:
+    """Why ``ca_file`` cannot be loaded as ``run`` loads it (no PEM certificate in it)."""
+    import ssl  # only for a config with TLS: not loaded by every command
+
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except ssl.SSLError as exc:
+        return f"{ca_file} holds no PEM certificate ({exc.reason or exc.strerror or exc})"
+    except (OSError, ValueError) as exc:
+        return f"{ca_file} cannot be read ({exc})"
+    return None
+
+
+def tls_pair_problem(certfile: Path, keyfile: Path) -> str | None:
+    """Why the client certificate and key cannot be loaded as ``run`` loads them: not PEM,
+    not a pair, or a key under a passphrase (no config key gives one, and the daemon has no
+    terminal to ask on; a callback stops OpenSSL from asking this one)."""
+    import ssl
+
+    def no_passphrase() -> bytes:
+        raise ValueError("a key under a passphrase")
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_cert_chain(str(certfile), str(keyfile), password=no_passphrase)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        why = exc.reason if isinstance(exc, ssl.SSLError) and exc.reason else str(exc)
+        return f"{certfile} and the keyfile {keyfile} are no certificate and its key ({why})"
+    return None
 
 
 def _duplicates(config: AmbientConfig) -> Iterator[Finding]:
