@@ -316,7 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--person", required=True, help="whose week (a person's id)")
     report.add_argument("--week", help="ISO week such as 2026-W49 (default: the last full week)")
-    report.add_argument("--out", type=Path, help="file to write (default: ambient-P-WEEK.html)")
+    report.add_argument(
+        "--out", type=Path, help="file to write (default: ambient-P-WEEK.html; -: stdout)"
+    )
     scan = _subcommand(
         commands,
         common,
@@ -351,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_positional(record)
     record.add_argument(
-        "--out", "-o", type=Path, required=True, metavar="FILE", help="file.csv or file.jsonl"
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="file.csv or file.jsonl (-: stdout, as CSV)",
     )
     record.add_argument(
         "--duration",

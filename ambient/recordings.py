@@ -700,10 +700,12 @@ class RecordingWriter:
     The file is heart data: it is created 0600 whatever the umask, and an existing file that is
     overwritten is made 0600 too."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, descriptor: int | None = None) -> None:
+        """``descriptor``: write there (a copy of stdout), ``path`` only naming it."""
         self.path = path
         self._jsonl = is_json_lines(path)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if descriptor is None:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not /dev/stdout or a pipe
                 os.fchmod(descriptor, 0o600)

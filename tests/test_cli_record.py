@@ -242,3 +242,26 @@ def test_a_full_disk_ends_the_recording_with_one_line_naming_the_file(tmp_path: 
     assert "Traceback" not in result.stderr
     assert result.stderr.count("No space left on device") == 1
     assert result.stderr.splitlines()[-1] == "ambient record: /dev/full: No space left on device"
+
+
+def test_out_dash_streams_the_recording_to_stdout_and_writes_no_file_named_dash(
+    tmp_path: Path,
+) -> None:
+    """`--out -` made a file called `-` in the current folder (heart data, outside the
+    recordings directory), where `ambient export --out -` means stdout. It is a CSV stream now,
+    for a pipe; stderr says where it went."""
+    (tmp_path / "source.csv").write_text("t,metric,value\n0.0,hr,61\n0.1,rr,980\n")
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
+        "    person: sam\nstore:\n  path: null\n"
+    )
+
+    result = run_ambient("record", "--config", str(config), "--out", "-", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "t,metric,value,person"
+    assert [line.split(",", 1)[1] for line in lines[1:]] == ["hr,61,sam", "rr,980,sam"]
+    assert not (tmp_path / "-").exists()
+    assert "wrote the recording to stdout" in result.stderr

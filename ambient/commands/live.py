@@ -82,7 +82,7 @@ def record(args: argparse.Namespace, config: AmbientConfig) -> int:
     import asyncio
 
     from ambient.clock import RealClock
-    from ambient.commands.record_output import RecordOutput
+    from ambient.commands.record_output import RecordOutput, written_note
     from ambient.daemon import Daemon, DaemonOptions
 
     writer = RecordOutput(args.out)
@@ -119,12 +119,8 @@ def record(args: argparse.Namespace, config: AmbientConfig) -> int:
     finally:
         writer.close()
         if writer.failure is None:
-            print(f"wrote {args.out}", file=sys.stderr)
-            from ambient.privacy.retention import unmanaged_recording_note
-
-            note = unmanaged_recording_note(args.out, config.retention, config.store.path)
-            if note is not None:
-                print(f"note: {note}", file=sys.stderr)
+            for line in written_note(args.out, config.retention, config.store.path):
+                print(line, file=sys.stderr)
     if writer.failure is not None:
         raise writer.failure  # main's one line (quiet for a closed pipe), exit 1
     return code

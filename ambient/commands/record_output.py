@@ -4,12 +4,22 @@ every reading that follows."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ambient.private_files import with_filename
 from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
+
+if TYPE_CHECKING:
+    from ambient.config.retention import RetentionConfig
+
+
+#: ``--out -``: the recording goes to stdout, never to a file called ``-``.
+STDOUT = Path("-")
 
 
 class RecordOutput(RecordingWriter):
@@ -17,8 +27,13 @@ class RecordOutput(RecordingWriter):
     file) and calls ``stop`` once; later readings are dropped."""
 
     def __init__(self, path: Path) -> None:
+        """``path`` ``-``: stdout (CSV), as for ``ambient export --out -``."""
         try:
-            super().__init__(path)
+            if path == STDOUT:
+                sys.stdout.flush()
+                super().__init__(path, os.dup(sys.stdout.fileno()))
+            else:
+                super().__init__(path)
         except OSError as exc:  # one that names no file: making a file we may not own 0600
             raise with_filename(exc, path) from None
         self.failure: OSError | None = None
@@ -47,3 +62,13 @@ class RecordOutput(RecordingWriter):
         except OSError as exc:
             if self.failure is None:
                 raise with_filename(exc, self.path) from None
+
+
+def written_note(path: Path, config: RetentionConfig, store: Path | None) -> list[str]:
+    """What ``ambient record`` says on stderr once the recording is written."""
+    if path == STDOUT:
+        return ["wrote the recording to stdout"]
+    from ambient.privacy.retention import unmanaged_recording_note
+
+    note = unmanaged_recording_note(path, config, store)
+    return [f"wrote {path}"] + ([] if note is None else [f"note: {note}"])

@@ -105,6 +105,9 @@ def run_report(
         learned = learned_weeks(store, person, monday, _zone(config))
     finally:
         store.close()
+    if out == Path("-"):  # stdout, as for `ambient export`; never a file called `-`
+        print(render(config, summaries, person, monday, learned), end="")
+        return 0
     target = out or Path(f"ambient-{person}-{week_label(monday)}.html")
     try:
         write_private(target, render(config, summaries, person, monday, learned))

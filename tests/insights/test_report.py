@@ -334,3 +334,27 @@ def test_a_change_is_the_difference_of_the_numbers_shown() -> None:
         kept[day] = replace(kept[day], active_minutes=39.6)
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert table_row(html, "active minutes a day") == ["36", "40", "+4"]
+
+
+def test_out_dash_writes_the_page_to_stdout_and_no_file_named_dash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out -` wrote a file called `-` (the person's week, made where the command ran), where
+    `ambient export --out -` means stdout. In process, to read stdout."""
+    store_path = tmp_path / "state" / "ambient.db"
+    store = Store(store_path)
+    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store.close()
+    config = AmbientConfig.model_validate(
+        {"people": [{"id": "alex", "name": "Alex"}], "store": {"path": str(store_path)}}
+    )
+    monkeypatch.chdir(tmp_path)
+    err = io.StringIO()
+
+    assert run_report(config, "alex", "2026-W49", Path("-"), 0.0, err) == 0, err.getvalue()
+
+    html = capsys.readouterr().out
+    assert html.startswith("<!DOCTYPE html>") or html.startswith("<!doctype html>")
+    assert "Alex's week" in html and html.rstrip().endswith("</html>")
+    assert not (tmp_path / "-").exists()
