@@ -29,12 +29,10 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
 
         return BleSensor(config, clock, counters)
     if config.type == "mqtt":
-        from zoneinfo import ZoneInfo
-
+        from ambient.clock import resolve_zone
         from ambient.sensors.mqtt import MqttSensor
 
         people = [person.id for person in connections.config.people]
-        zone = connections.config.timezone
         return MqttSensor(
             config,
             connections.mqtt(),
@@ -42,7 +40,7 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
             counters,
             name=name,
             people=people,
-            zone=ZoneInfo(zone) if zone else None,
+            zone=resolve_zone(connections.config.timezone),
         )
     if config.type == "satellite":
         from ambient.sensors.satellite import SatelliteSensor
