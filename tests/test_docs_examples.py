@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from fixtures.mosquitto import make_tls_files
 
 from ambient.config import ConfigError, load_config
 from ambient.config.root import AmbientConfig
@@ -121,7 +122,9 @@ def problems_loading(block: Block, machine: Path) -> list[str]:
     for named in re.findall(rf"{re.escape(str(machine))}/[\w./-]+", text):
         path = Path(named)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix != ".db":  # the store is made by ambient; its folder must be there
+        if path.suffix in (".crt", ".pem"):  # a CA file is loaded as a certificate
+            path.write_bytes(make_tls_files(path.parent).ca_file.read_bytes())
+        elif path.suffix != ".db":  # the store is made by ambient; its folder must be there
             path.touch()
     kind = kind_of(block)
     if kind == "rules":
