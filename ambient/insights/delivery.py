@@ -76,7 +76,7 @@ class ReportDelivery:
         #: The week whose delivery time passed while ambient was off, delivered at once.
         self._missed_week = self._missed(now)
         due = now if self._missed_week is not None else self.next_due(now)
-        self._timer: TimerHandle = clock.call_at(due, self._due)
+        self._timer: TimerHandle = clock.call_at_wall(due, self._due)
 
     def next_due(self, now: float) -> float:
         """The next configured weekday and time after ``now`` (local, DST-aware)."""
@@ -140,7 +140,8 @@ class ReportDelivery:
                     self.delivery.folder,
                     why,
                 )
-        give_up = self.clock.now() + NOTIFY_PATIENCE_S  # one wait for HA, shared by all
+        # One wait for HA, shared by all: a duration, on the clock no step moves.
+        give_up = self.clock.monotonic() + NOTIFY_PATIENCE_S
         for person, name in written:
             await self._tell(person, name, monday, give_up)
         try:
@@ -150,7 +151,7 @@ class ReportDelivery:
 
     async def _tell(self, person: PersonConfig, name: str, monday: date, give_up: float) -> None:
         """The notification linking to ``person``'s page; while HA is not connected it is
-        tried again every NOTIFY_RETRY_S, until ``give_up`` on the clock."""
+        tried again every NOTIFY_RETRY_S, until ``give_up`` (on ``clock.monotonic()``)."""
         if self.notify is None or self.delivery.notify is None:
             return
         link = f"{self.delivery.url.rstrip('/')}/{name}"
@@ -164,7 +165,7 @@ class ReportDelivery:
                 await self.notify(self.delivery.notify, data)
                 return
             except NotConnected as exc:
-                if self.clock.now() + NOTIFY_RETRY_S <= give_up:
+                if self.clock.monotonic() + NOTIFY_RETRY_S <= give_up:
                     await self.clock.sleep(NOTIFY_RETRY_S)
                     continue
                 failure: Exception = exc
@@ -241,7 +242,7 @@ class ReportDelivery:
         task = asyncio.get_running_loop().create_task(self._deliver_logged(week))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        self._timer = self.clock.call_at(self.next_due(self.clock.now() + 1), self._due)
+        self._timer = self.clock.call_at_wall(self.next_due(self.clock.now() + 1), self._due)
 
     async def _deliver_logged(self, monday: date | None) -> None:
         try:

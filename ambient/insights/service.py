@@ -69,8 +69,9 @@ class Insights:
         now = clock.now()
         for person in people:
             self._open(person, now)
-        self._midnight: TimerHandle = clock.call_at(self._next_midnight(now), self._on_midnight)
-        self._dawn: TimerHandle = clock.call_at(self._next_night_end(now), self._on_night_end)
+        # Times of day: they follow the wall clock when it is stepped (a Pi without an RTC).
+        self._midnight = clock.call_at_wall(self._next_midnight(now), self._on_midnight)
+        self._dawn = clock.call_at_wall(self._next_night_end(now), self._on_night_end)
         self._persist: TimerHandle = clock.call_later(config.persist_every, self._on_persist)
         self._first: TimerHandle = clock.call_later(0.0, self._publish_days)
         #: Anything else to close with the insights (the scheduled report).
@@ -279,7 +280,7 @@ class Insights:
             return
         now = self.clock.now()
         if now < due:
-            self._follow_ups[person] = self.clock.call_at(due, lambda: self._follow_up(person))
+            self._follow_ups[person] = self.clock.call_at_wall(due, lambda: self._follow_up(person))
             return
         self._account(person, now)  # may close the open day too, if the clock jumped
         if self._days[person] is not opened:
@@ -347,7 +348,7 @@ class Insights:
         """The early warning in the morning: last night's value joins the trend when the night
         window ends, not at midnight, 18 hours later."""
         now = self.clock.now()
-        self._dawn = self.clock.call_at(self._next_night_end(now), self._on_night_end)
+        self._dawn = self.clock.call_at_wall(self._next_night_end(now), self._on_night_end)
         for person in sorted(self._days):
             self._account(person, now)
             if (trend := self._morning_trend(person)) is not None:
@@ -360,7 +361,7 @@ class Insights:
     def _on_midnight(self) -> None:
         now = self.clock.now()
         # The next midnight first: this one failing (a full disk) must not be the last.
-        self._midnight = self.clock.call_at(self._next_midnight(now), self._on_midnight)
+        self._midnight = self.clock.call_at_wall(self._next_midnight(now), self._on_midnight)
         for person in list(self._days):
             self._account(person, now)
             while self._days[person].end <= now:  # a day without updates closes too

@@ -1,0 +1,179 @@
+"""Insights when the wall clock is stepped under them, as on a Raspberry Pi: it has no real-time
+clock, starts at its last shutdown's time, and NTP steps it forward (by days, after a holiday)
+or, rarely, back. Timers keep their remaining delays (they run on monotonic time), so what
+happens at a time of day (midnight, the end of the night window, the weekly report) reads the
+wall clock at least once a minute and follows it; the minutes of a day count only time that
+passed, never the span a step jumped over."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ambient.clock import VirtualClock
+from ambient.config.insights import InsightsConfig
+from ambient.config.root import AmbientConfig
+from ambient.connections.errors import NotConnected
+from ambient.insights.delivery import NOTIFY_PATIENCE_S, ReportDelivery
+from ambient.insights.minutes import HIGH_S
+from ambient.insights.service import Insights
+from ambient.insights.storage import InsightStore
+from ambient.insights.summaries import DaySummary
+from ambient.insights.synthetic import summaries
+from ambient.messages import SignalScalar, SignalUpdate, SignalValue
+from ambient.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DAY_S = 86400.0
+
+
+def _at(hour: int, minute: int, second: int = 0, day: int = 4) -> float:
+    """Unix seconds of a local time in Berlin, in December 2026 (the 4th, a Friday, unless
+    told)."""
+    return datetime(2026, 12, day, hour, minute, second, tzinfo=BERLIN).timestamp()
+
+
+class Stepped:
+    """Insights on a clock that steps as a live one does (timers read it every minute)."""
+
+    def __init__(self, start: float, store: Store | None = None) -> None:
+        self.clock = VirtualClock(start, wall_check_s=60.0)
+        self.store = store or Store(None)
+        self.published: list[SignalUpdate] = []
+        self.insights = Insights(
+            InsightsConfig(), ["alex"], BERLIN, self.clock, self.store, self.published.append
+        )
+
+    def signals(self, **values: SignalScalar | None) -> None:
+        t = self.clock.now()
+        update = SignalUpdate(
+            t,
+            "alex",
+            {k: SignalValue(v, t, None if v is not None else "stale") for k, v in values.items()},
+        )
+        self.insights.on_signals(update)
+
+    def published_at(self, name: str) -> list[float]:
+        return [u.time for u in self.published if name in u.values]
+
+    def high_minutes(self, day: date) -> float:
+        kept = InsightStore(self.store).open_day("alex", day, BERLIN)
+        opened = self.insights.open_day("alex")
+        if opened is not None and opened.day == day:
+            kept = opened
+        assert kept is not None, day
+        return sum(row[HIGH_S] for row in kept.bins.values()) / 60
+
+
+def test_after_a_forward_step_the_day_closes_at_the_wall_clocks_midnight() -> None:
+    s = Stepped(_at(10, 0))
+    s.clock.advance_to(_at(10, 1))
+    s.clock.step(_at(23, 58, day=7) - _at(10, 1))  # NTP: the 7th, 23:58
+    s.clock.advance_to(_at(0, 2, day=8))
+    told = [
+        (datetime.fromtimestamp(u.time, BERLIN).strftime("%d %H:%M"), u.values[name].reason)
+        for u in s.published
+        for name in ("day_stress_minutes",)
+        if name in u.values
+    ]
+    assert told[-2:] == [
+        ("07 23:59", "nothing worn on 2026-12-06"),  # the midnights jumped over, seen at once
+        ("08 00:00", "nothing worn on 2026-12-07"),  # and this one on time
+    ]
+    s.insights.close()
+
+
+def _stored_days(store: Store, days: dict[date, float]) -> None:
+    for day, value in days.items():
+        summary = DaySummary("alex", day, 600, 60, 20, 5, 200, 30, 58.0, value, "night", 35.0)
+        store.put("insights.days", f"alex/{day}", summary.to_json())
+
+
+def test_after_a_forward_step_the_early_warning_comes_within_a_minute_not_hours_late() -> None:
+    store = Store(None)
+    first = date(2026, 10, 5)
+    steady = {first + timedelta(days=k): 3.9 if k % 2 else 4.1 for k in range(59)}
+    _stored_days(store, {**steady, date(2026, 12, 3): 3.8})  # yesterday: low
+    s = Stepped(_at(0, 0), store)
+    s.clock.advance_to(_at(0, 0, 1))
+    s.signals(stress_score=20.0, activity_state="rest", hr=50.0, ln_rmssd=3.8)
+    s.clock.advance_to(_at(4, 59))
+    s.signals(stress_score=None, activity_state=None, hr=None, ln_rmssd=None)
+    s.clock.advance_to(_at(5, 0))
+    s.clock.step(3 * 3600.0)  # 08:00: the night window ended while the clock was behind
+    s.clock.advance_to(_at(8, 2))
+    (low,) = [
+        u.time
+        for u in s.published
+        if u.values.get("hrv_trend", None) and u.values["hrv_trend"].value == "low"
+    ]
+    assert _at(8, 0) <= low <= _at(8, 1)
+    s.insights.close()
+
+
+def _delivery_config(folder: Path) -> AmbientConfig:
+    return AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex", "name": "Alex"}],
+            "insights": {"report": {"folder": str(folder), "notify": "notify.alex"}},
+        }
+    )
+
+
+def _with_weeks(store: Store) -> Store:
+    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    return store
+
+
+async def test_after_a_forward_step_the_weekly_report_comes_at_the_wall_clocks_time(
+    tmp_path: Path,
+) -> None:
+    settings = _delivery_config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(_at(10, 0, day=5), wall_check_s=60.0)  # Saturday
+    delivery = ReportDelivery(
+        settings, settings.insights.report, clock, _with_weeks(Store(None)), BERLIN, None
+    )
+    clock.step(_at(7, 58, day=7) - _at(10, 0, day=5))  # Monday, 07:58
+    await clock.run_until(_at(7, 59, 30, day=7))
+    await delivery.settled()
+    assert not delivery.written
+    await clock.run_until(_at(8, 1, day=7))
+    await delivery.settled()
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49"]
+    delivery.close()
+
+
+async def test_a_forward_step_while_ha_is_down_does_not_cut_the_notifications_wait(
+    tmp_path: Path,
+) -> None:
+    """The wait for HA is a duration (NOTIFY_PATIENCE_S of time passing), not a time of day:
+    a step of the clock neither ends it at once nor stretches it."""
+    settings = _delivery_config(tmp_path / "www")
+    assert settings.insights.report is not None
+    clock = VirtualClock(_at(7, 59, day=7), wall_check_s=60.0)
+    tried: list[float] = []
+    sent: list[float] = []
+    first_try = asyncio.Event()
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        tried.append(clock.monotonic())
+        first_try.set()
+        if len(tried) < 4:
+            raise NotConnected("Home Assistant is not connected (connecting)")
+        sent.append(clock.monotonic())
+
+    delivery = ReportDelivery(
+        settings, settings.insights.report, clock, _with_weeks(Store(None)), BERLIN, notify
+    )
+    await clock.run_until(_at(8, 0, day=7))
+    await first_try.wait()
+    clock.step(DAY_S)  # NTP, while HA boots with the Pi
+    await clock.run_until(_at(8, 10, day=8))
+    await delivery.settled()
+    assert len(sent) == 1 and sent[0] - tried[0] < NOTIFY_PATIENCE_S
+    delivery.close()
