@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.mosquitto import make_tls_files
 
 from ambient.config import load_config
 from ambient.config.sensors import RecordingSensorConfig
@@ -19,8 +20,9 @@ def test_a_path_with_a_tilde_is_in_the_users_home_not_a_folder_named_tilde(
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     (home / "session.csv").write_text("t,metric,value\n0,hr,60\n")
-    for certificate in ("ca.pem", "ha-ca.pem"):  # checked to exist, as any file named
-        (home / certificate).write_text("")
+    ca_pem = make_tls_files(tmp_path).ca_file.read_bytes()
+    for certificate in ("ca.pem", "ha-ca.pem"):  # loaded, as any file named is checked
+        (home / certificate).write_bytes(ca_pem)
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     config_file = config_dir / "ambient.yaml"
