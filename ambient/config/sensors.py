@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
@@ -25,6 +26,11 @@ class RecordingSensorConfig(SensorBase):
     loop: bool = Field(default=False, title="Start again at the end")
 
 
+#: A Bluetooth MAC address as BlueZ reports it (either case), and a CoreBluetooth UUID (macOS).
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+
+
 class BleSensorConfig(SensorBase):
     """A standard Heart Rate Service strap or watch over Bluetooth LE."""
 
@@ -39,6 +45,22 @@ class BleSensorConfig(SensorBase):
     scan_timeout: Duration = Field(default=30.0, gt=0, title="Give up one search after this")
     backoff_initial: Duration = Field(default=1.0, gt=0, title="First wait between attempts")
     backoff_max: Duration = Field(default=60.0, gt=0, title="Longest wait between attempts")
+
+    @field_validator("address")
+    @classmethod
+    def _address_a_device_can_have(cls, address: str | None) -> str | None:
+        """Compared with the address BlueZ reports (``AA:BB:CC:DD:EE:FF``): any other form
+        would never match, and the sensor would search for ever."""
+        if address is None or _MAC.fullmatch(address) or _UUID.fullmatch(address):
+            return address
+        digits = re.sub(r"[-:.\s]", "", address)
+        if re.fullmatch(r"[0-9A-Fa-f]{12}", digits):
+            colons = ":".join(digits[i : i + 2] for i in range(0, 12, 2)).upper()
+            raise ValueError(f"write it `{colons}`, with colons, as `ambient scan` prints it")
+        raise ValueError(
+            "a MAC address is six pairs of hex digits such as `A0:9E:1A:12:34:56` "
+            "(on macOS, the device's UUID), as `ambient scan` prints it"
+        )
 
     @model_validator(mode="after")
     def _address_or_name(self) -> BleSensorConfig:

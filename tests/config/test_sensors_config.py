@@ -54,3 +54,28 @@ def test_a_unit_the_metric_cannot_have_is_refused(
 )
 def test_units_that_fit_are_taken(tmp_path: Path, kind: str, fields: str) -> None:
     _load(tmp_path, f"{kind}, {fields}")
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("AA-BB-CC-DD-EE-FF", "write it `AA:BB:CC:DD:EE:FF`"),
+        ("aabbccddeeff", "write it `AA:BB:CC:DD:EE:FF`"),
+        ("AA:BB:CC:DD:EE", "six pairs of hex digits"),
+        ("AA:BB:CC:DD:EE:FG", "six pairs of hex digits"),
+    ],
+)
+def test_a_ble_address_no_device_can_have_is_refused(
+    tmp_path: Path, address: str, said: str
+) -> None:
+    """The address is compared with what BlueZ reports (colons): a dashed or short one never
+    matched, and the sensor searched for ever with nothing said by `check`."""
+    with pytest.raises(ConfigError, match=said):
+        _load(tmp_path, f"{{type: ble, address: '{address}', person: alex}}")
+
+
+@pytest.mark.parametrize(
+    "address", ["aa:bb:cc:dd:ee:ff", "AA:BB:CC:DD:EE:FF", "F1E2D3C4-B5A6-4978-8A9B-0C1D2E3F4A5B"]
+)
+def test_a_mac_address_or_a_corebluetooth_uuid_is_taken(tmp_path: Path, address: str) -> None:
+    _load(tmp_path, f"{{type: ble, address: '{address}', person: alex}}")
