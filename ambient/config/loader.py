@@ -9,12 +9,12 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic_core import ErrorDetails
 
 from ambient.config.advice import config_advice
 from ambient.config.checks import cross_checks
-from ambient.config.durations import duration_text
+from ambient.config.durations import duration_text, parse_duration
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
 from ambient.config.types import PATTERN_MEANINGS
@@ -242,9 +242,10 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> s
         return f"missing {what}: every entry here needs one"
     if kind == "string_pattern_mismatch":
         return f"expected {_expectation(error)}"
-    if kind in _BOUNDS and _written_as_a_duration(written):
+    if kind in _BOUNDS and (_written_as_a_duration(written) or _is_duration_field(loc)):
         bound, words = _BOUNDS[kind]
-        return f"should be {words} {duration_text(float(ctx[bound]))} (got {written})"
+        got = f"{written} s" if isinstance(written, int | float) else written
+        return f"should be {words} {duration_text(float(ctx[bound]))} (got {got})"
     message = error["msg"]
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
@@ -266,6 +267,38 @@ def _written_as_a_duration(value: object) -> bool:
     """``30min`` or ``00:30:00``, not a plain number: the bound is said as a duration too
     (pydantic's would be seconds: "greater than or equal to 3600")."""
     return isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value) is None
+
+
+def _is_duration_field(loc: tuple[str | int, ...]) -> bool:
+    """Whether ``loc`` names a :data:`Duration` field: a plain number there is seconds, and
+    its bound is said as a duration too, as for ``30min``."""
+    if not loc or not isinstance(loc[-1], str):
+        return False
+    model = _model_at(AmbientConfig, loc[:-1])
+    if model is None:
+        return False
+    for name, field in model.model_fields.items():
+        if loc[-1] in (name, field.alias):
+            return _parses_durations(field.annotation) or any(
+                _is_duration_parser(item) for item in field.metadata
+            )
+    return False
+
+
+def _parses_durations(annotation: Any) -> bool:
+    """A :data:`Duration`, also inside ``| None`` or ``Annotated`` (a retention ``Limit``)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        _, *extras = typing.get_args(annotation)
+        if any(_is_duration_parser(extra) for extra in extras):
+            return True
+        return _parses_durations(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_parses_durations(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def _is_duration_parser(item: object) -> bool:
+    return isinstance(item, BeforeValidator) and item.func is parse_duration
 
 
 def _discriminator_name(ctx: dict[str, Any]) -> str:
