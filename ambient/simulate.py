@@ -35,7 +35,7 @@ from ambient.recordings import OutOfOrder, Recording, RecordingStream
 from ambient.sensors.recording import RecordingSensor
 
 if TYPE_CHECKING:  # evaluate's scores: not loaded by a plain simulate
-    from ambient.evaluate.tally import UnknownTally
+    from ambient.evaluate.tally import PeopleTally
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ async def replay_files(
     keep_signals: bool,
     *,
     keep_changes: bool = False,
-    tally_unknown: UnknownTally | None = None,
+    tally_unknown: PeopleTally | None = None,
     person: str | None = None,
 ) -> Simulation:
     """Replay the recordings of ``configs`` (with the labels their label rows give, a
@@ -186,7 +186,7 @@ async def _replay_streamed(
     states: Mapping[str, str],
     keep_signals: bool,
     keep_changes: bool,
-    tally_unknown: UnknownTally | None,
+    tally_unknown: PeopleTally | None,
     person: str | None,
 ) -> Simulation:
     """The replay with each recording read as it replays; :class:`OutOfOrder` when one is
@@ -209,7 +209,7 @@ async def _replay_whole(
     states: Mapping[str, str],
     keep_signals: bool,
     keep_changes: bool,
-    tally_unknown: UnknownTally | None,
+    tally_unknown: PeopleTally | None,
     person: str | None,
 ) -> Simulation:
     """The replay with each recording read whole (sorted) first."""
@@ -233,7 +233,7 @@ async def replay(
     states: Mapping[str, str],
     keep_signals: bool = True,
     keep_changes: bool = False,
-    tally_unknown: UnknownTally | None = None,
+    tally_unknown: PeopleTally | None = None,
     person: str | None = None,
 ) -> Simulation:
     """Replay recordings already read or opened (one per sensor config) on a virtual clock.

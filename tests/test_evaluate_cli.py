@@ -291,6 +291,35 @@ def test_in_a_recording_of_two_people_the_unknown_shares_are_of_the_rule_s_perso
     )
 
 
+@pytest.mark.parametrize("plot", [False, True])
+def test_the_unknown_shares_of_every_person_of_a_recording_are_in_unknown_by_person(
+    tmp_path: Path, plot: bool
+) -> None:
+    """`unknown` is the rule's person's alone; `unknown_by_person` has each person's, so
+    Alex's heart, there from the start, is not hidden behind Sam's, from 5 minutes in."""
+    rows = [f"{t},hr,70,alex" for t in range(1, END_S + 1)]
+    rows += [f"{t}.5,hr,{hr_at(t)},sam" for t in range(300, END_S + 1)]
+    rows.sort(key=lambda row: float(row.split(",")[0]))
+    (tmp_path / "two.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS | {"subject": "two"}) + "\n")
+    if plot:
+        pytest.importorskip("matplotlib", reason="the optional `plot` extra is not installed")
+    drawn = ["--plot", str(tmp_path / "plots")] if plot else []
+    document = report(evaluate(sams_config(tmp_path), "-r", str(tmp_path), "--json", *drawn))
+    (recording,) = document["recordings"]
+    by_person = recording["unknown_by_person"]
+    assert list(by_person) == ["alex", "sam"]
+    assert by_person["sam"]["hr"] == recording["unknown"]["hr"]
+    assert by_person["alex"]["hr"]["reasons"]["no data"] == pytest.approx(1 / END_S, abs=0.001)
+    assert set(by_person["alex"]) == set(by_person["sam"]) >= {"hr", "stress_score"}
+
+
+def test_a_recording_of_one_person_has_them_alone_in_unknown_by_person(labelled: Path) -> None:
+    document = report(evaluate(write_config(labelled), "-r", str(labelled), "--json"))
+    (recording,) = document["recordings"]
+    assert recording["unknown_by_person"] == {"alex": recording["unknown"]}
+
+
 def test_a_folder_s_recordings_are_found_whatever_the_case_of_their_ending(
     tmp_path: Path,
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ambient.evaluate.run import Evaluation, RecordingResult
-from ambient.evaluate.scoring import HOUR_S, DetectionScore, total
+from ambient.evaluate.scoring import HOUR_S, DetectionScore, total, unknown_seconds
 from ambient.evaluate.trigger_text import trigger_text
 
 #: How many reasons the text table names per signal (the JSON has them all).
@@ -31,9 +31,15 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
             }
         )
     signals = sorted({s for r in evaluation.recordings for s in r.unknown_by_signal})
+    everyones = sorted(
+        {s for r in evaluation.recordings for p in r.unknown_by_person.values() for s in p}
+        | set(signals)
+    )
     return {
         "rules": rules,
-        "recordings": [_recording_json(result, signals) for result in evaluation.recordings],
+        "recordings": [
+            _recording_json(result, signals, everyones) for result in evaluation.recordings
+        ],
         "unknown_overall": {s: _shares(_pooled_unknown(evaluation, s)) for s in signals},
         "signals_read": evaluation.signals_read,
         "entities_missing": evaluation.entities_missing,
@@ -74,14 +80,31 @@ def _score_json(found: DetectionScore | None) -> dict[str, Any]:
     }
 
 
-def _recording_json(result: RecordingResult, signals: list[str]) -> dict[str, Any]:
+def _recording_json(
+    result: RecordingResult, signals: list[str], everyones: list[str]
+) -> dict[str, Any]:
+    duration_s = result.duration_s
     return {
         "recording": result.name,
         "path": str(result.path),
         "labels": result.labels_source,
-        "duration_s": round(result.duration_s, 1),
-        "unknown": {s: _shares((result.unknown_s(s), result.duration_s)) for s in signals},
+        "duration_s": round(duration_s, 1),
+        "unknown": {s: _shares((result.unknown_s(s), duration_s)) for s in signals},
+        "unknown_by_person": {
+            person: {
+                s: _shares((_unknown_of(by_signal, s, duration_s), duration_s)) for s in everyones
+            }
+            for person, by_signal in result.unknown_by_person.items()
+        },
     }
+
+
+def _unknown_of(
+    by_signal: dict[str, dict[str, float]], signal: str, duration_s: float
+) -> dict[str, float]:
+    """The signal's unknown seconds by reason; one that never changed had no data."""
+    found = by_signal.get(signal)
+    return unknown_seconds((), duration_s) if found is None else found
 
 
 def _pooled_unknown(evaluation: Evaluation, signal: str) -> tuple[dict[str, float], float]:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.evaluate.scoring import NOT_YET, DetectionScore, score, unknown_seconds
-from ambient.evaluate.tally import UnknownTally
+from ambient.evaluate.tally import PeopleTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.readings import HR
@@ -49,8 +49,11 @@ class RecordingResult:
     scores: dict[str, DetectionScore | None]
     #: Per rule id: its firings, in seconds from the start.
     firings_s: dict[str, list[float]]
-    #: Per signal that changed: seconds unknown by reason (of ``duration_s``).
+    #: Per signal that changed: seconds unknown by reason (of ``duration_s``), of the
+    #: followed person (the first evaluated rule's, else the first with signals).
     unknown_by_signal: dict[str, dict[str, float]]
+    #: The same per person with signals in the recording, in the order they first had one.
+    unknown_by_person: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -182,8 +185,8 @@ def evaluate_recording(
     # the recording or of its own labels, known after it).
     known_end_s = None if given is None else given.end
     person = followed_person(config)
-    tally = None if keep_timeline else UnknownTally(end_s=known_end_s, person=person)
-    result = _replay(config, path, states, tally, person)
+    tally = PeopleTally(end_s=known_end_s)
+    result = _replay(config, path, states, tally, person, keep_changes=keep_timeline)
     labels, source = result.labels, "rows" if result.labels is not None else None
     if given is not None:
         labels, source = given, str(labels_file or "given")
@@ -204,12 +207,12 @@ def evaluate_recording(
         if labels.end is not None:
             timeline.duration_s = labels.end
     end_s = timeline.duration_s
-    if tally is not None:
-        # Signal updates come with readings, so none comes after the last one.
-        assert tally.answers_for(end_s), f"{path}: a signal changed after the recording's end"
-        unknown = {signal: tally.unknown_seconds(signal, end_s) for signal in tally.signals}
-    else:
+    by_person = _unknown_by_person(tally, end_s, path)
+    if keep_timeline:
         unknown = {s: unknown_seconds(timeline.changes(s), end_s) for s in timeline.signals}
+    else:
+        followed = person or next(iter(by_person), None)
+        unknown = by_person.get(followed, {}) if followed is not None else {}
     if person is not None and _never_read(unknown, end_s):
         _LOGGER.warning(
             "%s has no readings of %s, the person of the rules evaluated (its rows name "
@@ -226,7 +229,20 @@ def evaluate_recording(
         rule_id: None if labels is None else score(labels, times, end_s)
         for rule_id, times in firings.items()
     }
-    return RecordingResult(path.stem, path, source, timeline, scores, firings, unknown)
+    return RecordingResult(path.stem, path, source, timeline, scores, firings, unknown, by_person)
+
+
+def _unknown_by_person(
+    tally: PeopleTally, end_s: float, path: Path
+) -> dict[str, dict[str, dict[str, float]]]:
+    by_person: dict[str, dict[str, dict[str, float]]] = {}
+    for person in tally.people:
+        of_person = tally.of(person)
+        assert of_person is not None
+        # Signal updates come with readings, so none comes after the last one.
+        assert of_person.answers_for(end_s), f"{path}: a signal changed after the recording's end"
+        by_person[person] = {s: of_person.unknown_seconds(s, end_s) for s in of_person.signals}
+    return by_person
 
 
 def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> Labels:
@@ -280,11 +296,13 @@ def _replay(
     config: AmbientConfig,
     path: Path,
     states: Mapping[str, str],
-    tally: UnknownTally | None,
+    tally: PeopleTally,
     followed: str | None,
+    *,
+    keep_changes: bool,
 ) -> Simulation:
-    """The replay of ``path``, tallying ``followed``'s unknown seconds into ``tally`` (None:
-    keeping the signal changes instead)."""
+    """The replay of ``path``, tallying everyone's unknown seconds into ``tally``; with
+    ``keep_changes``, keeping ``followed``'s signal changes too (for a picture)."""
     # Rows without a person are the evaluated rule's person's (else the config's first).
     person = followed or (config.people[0].id if config.people else None)
     sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
@@ -295,7 +313,7 @@ def _replay(
                 [sensor],
                 states,
                 keep_signals=False,
-                keep_changes=tally is None,
+                keep_changes=keep_changes,
                 tally_unknown=tally,
                 person=followed,
             )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from ambient.evaluate.changes import FirstPersonListener
 from ambient.evaluate.scoring import NOT_YET, UNKNOWN, unknown_seconds
-from ambient.messages import SignalValue
+from ambient.messages import SignalUpdate, SignalValue
 
 
 def _add(by_reason: dict[str, float], reason: str, seconds: float) -> None:
@@ -98,3 +98,33 @@ class UnknownTally(FirstPersonListener):
         if tally is None:
             return unknown_seconds((), end_s)
         return tally.closed_at(end_s)
+
+
+class PeopleTally:
+    """Every person's :class:`UnknownTally`, each begun at the person's first update (their
+    signals unknown, ``no data``, from the start until then)."""
+
+    def __init__(self, start: float = 0.0, end_s: float | None = None) -> None:
+        self.end_s = end_s
+        self.start_at(start)
+
+    def start_at(self, start: float) -> None:
+        """Start afresh, times counted from ``start`` (a replay begun again starts anew)."""
+        self.start = start
+        self._people: dict[str, UnknownTally] = {}
+
+    @property
+    def people(self) -> list[str]:
+        """The people with signals, in the order their first update came."""
+        return list(self._people)
+
+    def of(self, person: str) -> UnknownTally | None:
+        return self._people.get(person)
+
+    def __call__(self, update: SignalUpdate) -> None:
+        tally = self._people.get(update.person)
+        if tally is None:
+            tally = self._people[update.person] = UnknownTally(
+                self.start, self.end_s, update.person
+            )
+        tally(update)
