@@ -81,7 +81,7 @@ class HomeAssistantActuator:
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
         self._owed: dict[str, Episode] = {}
         self._settling: asyncio.Task[None] | None = None
-        self._notified_at: dict[str, float] = {}
+        self._notified_at: dict[tuple[str, str, str, str], float] = {}
         self._records = EpisodeRecords(store)
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._records.save)
@@ -301,18 +301,21 @@ class HomeAssistantActuator:
             _LOGGER.error("Breathing session of episode %s stopped: HA said %s", episode.id, exc)
 
     async def _notify(self, action: NotifyActionConfig, context: ActionContext, event: str) -> str:
-        last = self._notified_at.get(action.service)
+        # The same message about the same person is what repeats in a long episode; another
+        # message (the all-clear, an escalation) or another person's is news.
+        key = (action.service, action.message, action.title or "", context.person or "")
+        last = self._notified_at.get(key)
         now = self.clock.now()
         if last is not None and now - last < float(action.min_interval):
-            return f"not sent: {action.service} had a message {now - last:.0f} s ago"
+            return f"not sent: {action.service} had this message {now - last:.0f} s ago"
         domain, service = action.service.split(".", 1)
         data: dict[str, Any] = {"message": render_message(action.message, context, event)}
         if action.title:
             data["title"] = render_message(action.title, context, event)
         if action.data:
-            data["data"] = dict(action.data)
+            data["data"] = _render(action.data, context, event)
         await self.client.call_service(domain, service, data)
-        self._notified_at[action.service] = now
+        self._notified_at[key] = now
         return f"sent via {action.service}"
 
     def _episode(self, context: ActionContext) -> Episode:

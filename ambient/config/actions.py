@@ -217,14 +217,15 @@ class BreathingActionConfig(ActionBase):
 
 class NotifyActionConfig(ActionBase):
     """A message through an HA notify service (e.g. a trusted person's phone). Opt-in: only
-    sent when a rule names it; at most one per ``min_interval`` per service."""
+    sent when a rule names it. The same message about the same person goes to a service at most
+    once per ``min_interval``; another message (the all-clear) or person is not held back."""
 
     action: Literal["notify"]
     service: ServiceName = Field(title="e.g. notify.mobile_app_sam_phone")
     message: str
     title: str | None = None
     data: dict[str, Any] = Field(default_factory=dict, title="Extra notify data")
-    min_interval: Duration = Field(default=3600.0, title="At most one message this often")
+    min_interval: Duration = Field(default=3600.0, title="The same message at most this often")
 
     @model_validator(mode="after")
     def _notify_domain(self) -> NotifyActionConfig:

@@ -4,8 +4,8 @@ placeholders there are.
 
 Two kinds of template, as the actuators render them:
 
-- ``log``, ``logbook`` and ``notify`` messages, a notify ``title`` and the strings in a service
-  call's ``data``: Python format strings (``{{`` for a literal brace) with ``{rule}``,
+- ``log``, ``logbook`` and ``notify`` messages, a notify ``title`` and the strings in a notify's
+  or a service call's ``data``: Python format strings (``{{`` for a literal brace) with ``{rule}``,
   ``{person}``, ``{event}`` and every signal the rule reads.
 - ``mqtt.publish`` ``topic`` and ``payload``: only ``{name}`` with a lower-case name counts (other
   braces are left alone, so JSON needs no escaping), with ``{episode}``, ``{trigger}``,
@@ -73,6 +73,8 @@ def _step_findings(step: Any, path: KeyPath, signals: tuple[str, ...]) -> Iterat
         yield from _message(step.message, (*path, "message"), message_fields)
         if step.title is not None:
             yield from _message(step.title, (*path, "title"), message_fields)
+        for data_path, text in _strings(step.data, (*path, "data")):
+            yield from _message(text, data_path, message_fields)
     elif isinstance(step, ServiceCallActionConfig):
         for data_path, text in _strings(step.data, (*path, "data")):
             yield from _message(text, data_path, message_fields)

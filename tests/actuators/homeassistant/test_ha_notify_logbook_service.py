@@ -28,10 +28,10 @@ from ambient.messages import ActionContext
 pytestmark = pytest.mark.ha
 
 
-def context(clock: Any, episode: str = "n1", **fields: Any) -> ActionContext:
+def context(clock: Any, episode: str = "n1", person: str = "alex", **fields: Any) -> ActionContext:
     return ActionContext(
         rule="evening_calm",
-        person="alex",
+        person=person,
         episode=episode,
         time=clock.now(),
         signals={"hr": 97.0},
@@ -65,6 +65,63 @@ async def test_notify_is_sent_once_per_interval(
     assert [e.data["service_data"] for e in sent] == [
         {"message": "alex seems stressed (HR 97.0)", "title": "ambient"}
     ] * 2
+
+
+async def test_min_interval_holds_back_the_same_message_not_the_next_one(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    # The trusted person is told Alex is stressed; the all-clear minutes later, and Sam's own
+    # episode, must still reach them: only the same message for the same person is repeated.
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    stressed = NotifyActionConfig(
+        action="notify", service="notify.trusted_person", message="{person} seems stressed"
+    )
+    calmer = NotifyActionConfig(
+        action="notify", service="notify.trusted_person", message="{person} is calmer now"
+    )
+    results = [await actuator.perform(stressed, context(clock))]
+    clock.advance_to(clock.now() + 120)
+    results.append(await actuator.perform(stressed, context(clock, person="sam")))
+    results.append(await actuator.perform(calmer, context(clock, recovery=True)))
+    results.append(await actuator.perform(stressed, context(clock)))
+
+    assert [r.detail.startswith("sent") for r in results] == [True, True, True, False]
+    sent = await probe.wait_count(
+        lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 3
+    )
+    assert [e.data["service_data"]["message"] for e in sent] == [
+        "alex seems stressed",
+        "sam seems stressed",
+        "alex is calmer now",
+    ]
+
+
+async def test_placeholders_in_notify_data_are_filled(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    # The companion app's tag (one notification per person, replaced) and an action's title.
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = NotifyActionConfig(
+        action="notify",
+        service="notify.mobile_app_ambient_phone",
+        message="{person} seems stressed",
+        data={
+            "tag": "ambient-{person}",
+            "group": "ambient",
+            "actions": [{"action": "CALL", "title": "Call {person}"}],
+        },
+    )
+    assert (await actuator.perform(action, context(clock))).ok
+    sent = await probe.wait_for(
+        lambda e: e.event_type == "call_service" and e.data["service"] == "mobile_app_ambient_phone"
+    )
+    assert sent.data["service_data"]["data"] == {
+        "tag": "ambient-alex",
+        "group": "ambient",
+        "actions": [{"action": "CALL", "title": "Call alex"}],
+    }
 
 
 async def test_logbook_entry_says_what_and_why(
