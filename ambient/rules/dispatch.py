@@ -78,7 +78,7 @@ class TriggerDispatch:
         self._text: dict[str, list[TextSlot]] = {}
         self._entity_triggers: dict[str, list[tuple[Rule, int, StateTriggerConfig]]] = {}
         self._threshold_users: dict[str, list[SignalSlot]] = {}
-        self._mqtt = MqttTriggers(clock, rules, firer.fire_for_scope, tracer.trace, counters)
+        self._mqtt = MqttTriggers(clock, rules, firer.fire_for_scope, tracer.trace, counters, zone)
         self._index_triggers()
 
     def _index_triggers(self) -> None:

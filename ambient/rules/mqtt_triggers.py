@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import tzinfo
 from typing import Any
 
 from ambient.clock import Clock
@@ -124,8 +125,11 @@ class MqttTriggers:
         fire_for_scope: Fire,
         trace: Trace,
         counters: Counters | None,
+        zone: tzinfo,
     ) -> None:
         self.clock = clock
+        #: A zoneless time in a payload is local time in the rules' zone (the config's).
+        self._zone = zone
         self._fire_for_scope = fire_for_scope
         self._trace = trace
         self._counters = counters if counters is not None else Counters()
@@ -182,7 +186,7 @@ class MqttTriggers:
             return "without_time", "it has no time (the trigger sets no `timestamp`)"
         where = f"`{trigger.timestamp}`"
         try:
-            sent = to_timestamp(payload.field(trigger.timestamp), where)
+            sent = to_timestamp(payload.field(trigger.timestamp), where, self._zone)
         except PayloadError as exc:
             return "without_time", f"no time in it ({exc.detail})"
         # Senders stamp messages in real time, also when ambient's clock runs faster.

@@ -5,7 +5,9 @@ readable, recent, not-future `timestamp`; live messages fire whatever time they 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -85,6 +87,25 @@ async def test_a_queued_message_without_a_readable_time_or_from_the_future_is_sk
         "mqtt_backlog_without_time": 2,
         "mqtt_backlog_bad_time": 1,
     }
+
+
+async def test_a_zoneless_time_is_read_in_the_configured_zone() -> None:
+    """A button that stamps local time without a zone means the home's zone (the config's
+    `timezone`), not the process's: in Docker and the HA add-on that is UTC, hours away."""
+    config = make_config([_desk_rule()], timezone="America/New_York", **MQTT)
+    h = await Harness(config).start()
+    pressed = datetime.fromtimestamp(T0 - 30, ZoneInfo("America/New_York")).replace(tzinfo=None)
+    await h.event(
+        0, "mqtt", "home/desk/button", payload=_press(ts=pressed.isoformat()), backlog=True
+    )
+    assert h.events() == [
+        (
+            0,
+            "fired",
+            "mqtt message on home/desk/button with payload 'press' "
+            "(queued while ambient was not running, sent 30s ago)",
+        )
+    ]
 
 
 def test_a_timestamp_with_a_payload_needs_the_value_it_is_compared_with() -> None:
