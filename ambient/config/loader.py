@@ -17,6 +17,7 @@ from ambient.config.checks import cross_checks
 from ambient.config.durations import duration_text, parse_duration
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
+from ambient.config.store import key_exposure
 from ambient.config.types import PATTERN_MEANINGS
 from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
 
@@ -57,9 +58,11 @@ def config_warnings(
 ) -> list[ConfigIssue]:
     """What the valid ``config`` read from ``path`` probably does not mean, each at its place."""
     findings = config_advice(config)
-    if not findings:
+    encryption = config.store.encryption
+    if not findings and (encryption is None or encryption.key is None):
         return []
     document = load_yaml(path, secrets_file)
+    findings += key_exposure(config.store, document, secrets_file or path.with_name("secrets.yaml"))
     return [_issue_at(document, key_path, message) for key_path, message in findings]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.types import Identifier, UserPath
+from ambient.config.yaml_source import KeyPath, YamlDocument
 
 
 class StoreEncryptionConfig(ConfigModel):
@@ -51,3 +53,39 @@ class StoreConfig(ConfigModel):
         title="Encrypt the file with SQLCipher (needs the `crypto` extra); a plain file is "
         "migrated at the first start with a key",
     )
+
+
+#: Where the key itself is written in the config.
+KEY_PATH: KeyPath = ("store", "encryption", "key")
+
+
+def key_exposure(
+    config: StoreConfig, document: YamlDocument, secrets_file: Path
+) -> list[tuple[KeyPath, str]]:
+    """A ``key`` read from a file group or others can read: the store refuses such a
+    ``key_file``, and the same key in a loose ``secrets.yaml`` or config is no safer."""
+    if config.encryption is None or config.encryption.key is None:
+        return []
+    from_secrets = KEY_PATH in document.secret_paths
+    source = secrets_file if from_secrets else Path(document.file)
+    try:
+        mode = stat.S_IMODE(source.stat().st_mode)
+    except OSError:
+        return []
+    if not mode & 0o077:
+        return []
+    if from_secrets:
+        return [
+            (
+                KEY_PATH,
+                f"the store key is read from {source}, which group or others can read (mode "
+                f"{mode:04o}), as they could not a key_file: chmod 600 {source}",
+            )
+        ]
+    return [
+        (
+            KEY_PATH,
+            f"the store key is written in {source}, which group or others can read (mode "
+            f"{mode:04o}): use !secret from a secrets.yaml of mode 0600, or key_file",
+        )
+    ]

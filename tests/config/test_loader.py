@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ambient.config import ConfigError, load_config
+from ambient.config import ConfigError, config_warnings, load_config
 
 
 def problem(tmp_path: Path, text: str) -> str:
@@ -43,3 +43,41 @@ def test_a_count_keeps_its_bound_as_a_number(tmp_path: Path) -> None:
     assert problem(tmp_path, "insights:\n  keep_days: 10\n") == (
         "insights.keep_days: Input should be greater than or equal to 70"
     )
+
+
+KEYED = "store:\n  path: {db}\n  encryption:\n    key: {key}\n"
+
+
+def key_warnings(tmp_path: Path, key: str, config_mode: int, secrets_mode: int) -> list[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(KEYED.format(db=tmp_path / "ambient.db", key=key), encoding="utf-8")
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("store_key: correct horse battery staple\n", encoding="utf-8")
+    path.chmod(config_mode)
+    secrets.chmod(secrets_mode)
+    return [str(issue) for issue in config_warnings(path, load_config(path, environment=False))]
+
+
+def test_a_store_key_others_can_read_in_the_secrets_file_is_a_warning(tmp_path: Path) -> None:
+    """check refuses a key_file readable by group or others, yet took the same key from a
+    world-readable secrets.yaml without a word."""
+    (warning,) = key_warnings(tmp_path, "!secret store_key", 0o640, 0o644)
+    secrets = tmp_path / "secrets.yaml"
+    assert ":4:5: store.encryption.key: " in warning
+    assert (
+        f"the store key is read from {secrets}, which group or others can read (mode 0644), "
+        f"as they could not a key_file: chmod 600 {secrets}"
+    ) in warning
+
+
+def test_a_store_key_written_in_a_config_others_can_read_is_a_warning(tmp_path: Path) -> None:
+    (warning,) = key_warnings(tmp_path, "plainly-here", 0o644, 0o600)
+    assert f"the store key is written in {tmp_path / 'ambient.yaml'}, which group or others" in (
+        warning
+    )
+    assert "use !secret from a secrets.yaml of mode 0600, or key_file" in warning
+
+
+def test_a_store_key_only_its_owner_can_read_gives_no_warning(tmp_path: Path) -> None:
+    assert key_warnings(tmp_path, "!secret store_key", 0o640, 0o600) == []
+    assert key_warnings(tmp_path, "plainly-here", 0o600, 0o644) == []
