@@ -19,7 +19,7 @@ from ambient.config import load_config
 from ambient.evaluate.changes import SignalChanges
 from ambient.evaluate.run import detection_config, evaluate_recording, rules_to_evaluate
 from ambient.evaluate.scoring import unknown_seconds
-from ambient.evaluate.tally import UnknownTally
+from ambient.evaluate.tally import PeopleTally, UnknownTally
 from ambient.labels import load_labels_file
 from ambient.messages import SignalUpdate, SignalValue
 
@@ -219,3 +219,29 @@ def test_a_recording_out_of_order_is_tallied_once_from_its_sorted_replay(
         detectors, unsorted, by_subject, labels_path, states, keep_timeline=False
     )
     assert json.dumps(tallied.unknown_by_signal) == json.dumps(kept.unknown_by_signal)
+
+
+def test_every_persons_tally_is_what_a_tally_following_them_alone_gives() -> None:
+    """Sam's signals start a minute after Alex's: each person's tally is their own, begun
+    at the start (Sam's first minute is `no data`), in the order they first had a value."""
+    alex = updates_of([(1.0, {"hr": (70.0, None)}), (30.0, {"hr": (None, "stale")})], 0.0)
+    sam = [
+        SignalUpdate(u.time + 60.0, "sam", u.values)
+        for u in updates_of([(0.0, {"hr": (None, "exercise")})], 0.0)
+    ]
+    updates = sorted([*alex, *sam], key=lambda u: u.time)
+    people = PeopleTally(START, end_s=120.0)
+    for update in updates:
+        people(update)
+    assert people.people == ["alex", "sam"]
+    for person in ("alex", "sam"):
+        alone = UnknownTally(START, end_s=120.0, person=person)
+        fed(alone, updates)
+        tally = people.of(person)
+        assert tally is not None
+        assert tally.unknown_seconds("hr", 120.0) == alone.unknown_seconds("hr", 120.0)
+    sams = people.of("sam")
+    assert sams is not None and sams.unknown_seconds("hr", 120.0) == {
+        "no data": 60.0,
+        "exercise": 60.0,
+    }
