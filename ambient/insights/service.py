@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from ambient.clock import Clock, TimerHandle
+from ambient.config.durations import duration_text
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES, InsightsConfig
 from ambient.config.types import parse_time_of_day
 from ambient.insights.days import day_end, day_of
@@ -50,8 +51,12 @@ class Insights:
         clock: Clock,
         store: Store,
         publish: Callable[[SignalUpdate], None],
+        stale_after_s: float = 15.0,
     ) -> None:
+        """``stale_after_s``: the signals' ``stale_after``; a gap between two updates that the
+        clock was stepped in by more than this (or the machine suspended) counts no minutes."""
         self.config = config
+        self.stale_after_s = stale_after_s
         self.zone = zone
         self.clock = clock
         self.storage = InsightStore(store)
@@ -59,6 +64,9 @@ class Insights:
         self._days: dict[str, OpenDay] = {}
         self._held: dict[str, HeldState] = {}
         self._last: dict[str, float] = {}
+        #: Per person: the clock's wall minus monotonic time at the last account; it changes
+        #: only when the wall clock is stepped (or the machine was suspended).
+        self._offsets: dict[str, float] = {}
         self._slopes: dict[str, StressSlope] = {}
         self._emitted: dict[str, dict[str, SignalValue]] = {}
         self._trends: dict[str, HrvTrend] = {}
@@ -111,8 +119,13 @@ class Insights:
         if opened is None:
             self._open(person, now)
             self._account(person, now)
-        elif (begin := self._last.get(person)) is not None and begin < now < opened.end:
-            # `_account` of the usual update (after the last, within the open day), written out
+        elif (
+            (begin := self._last.get(person)) is not None
+            and begin < now < opened.end
+            and now - begin <= self.stale_after_s
+        ):
+            # `_account` of the usual update (soon after the last, within the open day; no
+            # step of the clock can hide in so short a gap), written out
             self._last[person] = now
             opened.add(begin, now, self._held[person], self.config)
         else:
@@ -206,14 +219,30 @@ class Insights:
 
     def _account(self, person: str, now: float) -> None:
         """Add the time since the last update (held values) to the open day, closing days
-        whose midnight has passed."""
+        whose midnight has passed. A gap the clock was stepped in (NTP) or the machine was
+        suspended in adds nothing: the held values are not known to have held over it."""
         begin = self._last.get(person)
+        clock = self.clock
+        offset = clock.now() - clock.monotonic()
+        stepped_s = offset - self._offsets.get(person, offset)
+        self._offsets[person] = offset
         if begin is not None and now <= begin:
-            return  # never back in time (a trace stamped before the last update)
+            # Never back in time (a trace stamped before the last update; after a step back,
+            # until the clock passes the last minute recorded: none is counted twice).
+            return
         self._last[person] = now
         opened = self._days[person]
         if begin is None:
             return
+        if not -self.stale_after_s <= stepped_s <= self.stale_after_s:
+            _LOGGER.info(
+                "Clock stepped by %s (or the machine suspended): the %s since the last update "
+                "of %s not counted in the daily minutes",
+                ("" if stepped_s > 0 else "-") + duration_text(abs(stepped_s)),
+                duration_text(now - begin),
+                person,
+            )
+            begin = now  # the new time is the new now
         held = self._held[person]
         while begin < now:
             if begin >= opened.end:
@@ -222,8 +251,8 @@ class Insights:
             until = opened.end if opened.end < now else now  # `min`, written out
             opened.add(begin, until, held, self.config)
             begin = until
-        if now >= opened.end:
-            self._roll(person)
+        while now >= opened.end:  # (more than one only after a step of the clock)
+            opened = self._roll(person)
 
     def _roll(self, person: str) -> OpenDay:
         finished = self._days[person]

@@ -27,7 +27,13 @@ def add_insights(
         return None, signals
     zone = _zone(config.timezone)
     insights = Insights(
-        config.insights, config.person_ids(), zone, clock, store, hub.publish_signals
+        config.insights,
+        config.person_ids(),
+        zone,
+        clock,
+        store,
+        hub.publish_signals,
+        stale_after_s=config.signals.stale_after,
     )
     hub.on_trace(insights.on_trace)
     hub.status_providers["insights"] = insights.status

@@ -8,10 +8,13 @@ passed, never the span a step jumped over."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from ambient.clock import VirtualClock
 from ambient.config.insights import InsightsConfig
@@ -177,3 +180,64 @@ async def test_a_forward_step_while_ha_is_down_does_not_cut_the_notifications_wa
     await delivery.settled()
     assert len(sent) == 1 and sent[0] - tried[0] < NOTIFY_PATIENCE_S
     delivery.close()
+
+
+def test_a_forward_step_of_three_days_invents_no_minutes() -> None:
+    """Stress held at 80 when NTP steps the clock three days on: the days jumped over are
+    closed with nothing worn, not with 960 + 1440 + 1440 made-up minutes of high stress (the
+    same for a machine suspended meanwhile: its monotonic clock stands still as well)."""
+    s = Stepped(_at(8, 0))
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(8, 10))
+    s.clock.step(3 * DAY_S)
+    s.clock.advance_to(_at(8, 10, 30, day=7))
+    s.signals(stress_score=80.5)  # the first update after the step
+    s.clock.advance_to(_at(8, 20, 30, day=7))
+    s.signals(stress_score=None)
+    assert [s.high_minutes(date(2026, 12, d)) for d in (4, 5, 6, 7)] == [10, 0, 0, 10]
+    s.insights.close()
+
+
+def test_a_steady_stretch_without_a_step_still_counts() -> None:
+    s = Stepped(_at(8, 0))
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(9, 0))  # no update for an hour: the value held
+    s.signals(stress_score=None)
+    assert s.high_minutes(date(2026, 12, 4)) == 60
+    s.insights.close()
+
+
+def test_after_a_step_back_no_minute_is_counted_twice() -> None:
+    """The minutes the clock shows a second time hold what was recorded the first time: the
+    held values count again once the clock passes the last minute recorded."""
+    s = Stepped(_at(10, 0))
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(10, 30))
+    s.clock.step(-3600.0)  # 09:30 again
+    for minute in range(30, 60):
+        s.clock.advance_to(_at(9, minute))
+        s.signals(stress_score=80.0 + minute / 100)
+    for minute in range(60):
+        s.clock.advance_to(_at(10, minute))
+        s.signals(stress_score=80.0 + minute / 100)
+    s.clock.advance_to(_at(11, 0))
+    s.signals(stress_score=None)
+    opened = s.insights.open_day("alex")
+    assert opened is not None
+    assert all(row[HIGH_S] <= 60 for row in opened.bins.values())
+    assert s.high_minutes(date(2026, 12, 4)) == 60  # 10:00 to 11:00, each minute once
+    s.insights.close()
+
+
+def test_a_gap_not_counted_is_one_line_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    s = Stepped(_at(8, 0))
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(8, 5))
+    s.clock.step(2 * 3600.0)
+    with caplog.at_level(logging.INFO, logger="ambient.insights"):
+        s.signals(stress_score=None)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Clock stepped by 2h (or the machine suspended): the 2h5min since the last update "
+        "of alex not counted in the daily minutes"
+    ]
+    s.insights.close()
