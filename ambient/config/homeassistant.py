@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import Field, SecretStr, field_validator
 
 from ambient.config.base import ConfigModel
@@ -31,4 +33,29 @@ class HomeAssistantConfig(ConfigModel):
     def _http_url(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https:// (e.g. http://192.168.1.5:8123)")
+        problem = url_problem(url.rstrip("/"))
+        if problem is not None:
+            raise ValueError(problem)
         return url.rstrip("/")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` can never reach HA (no host, a space, a port out of range, the API's own
+    path that ambient adds itself); None when it may. Any other path is kept: the add-on
+    reaches HA at ``http://supervisor/core``."""
+    if any(char.isspace() for char in url):
+        return f"`{url}`: a URL has no spaces"
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return f"`{url}` names no host (e.g. http://192.168.1.5:8123)"
+    try:
+        parts.port  # noqa: B018 - read for the ValueError it raises
+    except ValueError:
+        return f"`{url}`: the port must be a number from 1 to 65535"
+    if parts.port == 0:
+        return f"`{url}`: the port must be a number from 1 to 65535"
+    api = parts.path.find("/api")
+    if api >= 0 and parts.path[api:] in ("/api", "/api/websocket"):
+        base = url[: url.rfind(parts.path[api:])]
+        return f"write the base URL, without `/api`: `{base}` (ambient adds it)"
+    return None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+import ipaddress
+import re
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
@@ -42,8 +45,45 @@ class MqttConfig(ConfigModel):
         default=3600.0, ge=0, title="How long the broker queues QoS-1 messages while away"
     )
 
+    @field_validator("host")
+    @classmethod
+    def _host_alone(cls, host: str) -> str:
+        """A host no connect can reach is refused here: `run` retried it for ever (an empty
+        one stopped it with a traceback)."""
+        problem = host_problem(host)
+        if problem is not None:
+            raise ValueError(problem)
+        return host
+
     @model_validator(mode="after")
     def _password_needs_username(self) -> MqttConfig:
         if self.password is not None and not self.username:
             raise ValueError("a `password` must be given with a `username`")
         return self
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` is no broker host name or IP address (a URL, a ``host:port``, a path), with
+    what to write instead; None when it is one."""
+    if not host.strip():
+        return "the broker's host name or IP address is empty (e.g. `localhost`)"
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", host)
+    if scheme is not None:
+        alone = re.split(r"[:/]", host[scheme.end() :], maxsplit=1)[0]
+        return (
+            f"write the host alone, without `{scheme.group(1)}://`: `{alone}` "
+            "(the port goes in `port:`, TLS in a `tls:` section)"
+        )
+    try:
+        ipaddress.ip_address(host)
+        return None  # an IPv6 address has colons of its own
+    except ValueError:
+        pass
+    if any(char.isspace() for char in host):
+        return f"`{host}`: a host name has no spaces"
+    name, colon, port = host.partition(":")
+    if colon and port.isdigit():
+        return f"write the host alone, `{name}`, and the port as `port: {port}`"
+    if "/" in host:
+        return f"write the host alone, `{host.split('/', 1)[0]}`, without a path"
+    return None
