@@ -10,7 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ambient.recordings import RECORDING_SUFFIXES
+from ambient.recordings import is_recording_name
 
 if TYPE_CHECKING:
     from ambient.config.root import AmbientConfig
@@ -24,7 +24,7 @@ def managed_recordings(directory: Path, replayed: Collection[Path] = ()) -> list
     for folder, _, names in os.walk(directory):  # links to folders are not followed
         for name in names:
             path = Path(folder) / name
-            if not name.endswith(RECORDING_SUFFIXES) or path.is_symlink() or not path.is_file():
+            if not is_recording_name(path) or path.is_symlink() or not path.is_file():
                 continue
             if path.resolve() not in kept_whole:
                 found.append(path)
