@@ -261,7 +261,9 @@ class StressSlope:
             return None, "no recent stress score"
         span = points[-1][0] - points[0][0]
         if span < self.window_s / 2 or len(points) < 3:
-            return None, f"{span / 60:.0f} of {self.window_s / 60:.0f} min of scores so far"
+            # A category, the same all through the warm-up (unknown time is tallied by reason)
+            needed = f"{self.window_s / 120:g} of {self.window_s / 60:g} min"
+            return None, f"too few minutes of stress scores yet (needs {needed})"
         n = len(points)
         sx, sy, sxy, sxx = self._sums
         spread = sxx - sx * sx / n

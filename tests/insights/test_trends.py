@@ -172,3 +172,18 @@ def test_days_from_the_other_hrv_source_are_left_out_so_a_mix_is_no_drop() -> No
 
 def summary(day: date, ln_rmssd: float, source: LnSource) -> DaySummary:
     return DaySummary("alex", day, 600, 60, 20, 5, 200, 30, 58.0, ln_rmssd, source, 35.0)
+
+
+def test_until_the_scores_cover_half_the_window_the_slope_gives_one_unchanging_reason() -> None:
+    """The reason is a category, as every unknown signal's is (`ambient status` shows it,
+    evaluate tallies unknown time by it): it said '1 of 10 min of scores so far', '2 of 10',
+    ..., a new reason each minute, so evaluate's unknown shares split the warm-up into five
+    and each minute published the unknown slope again."""
+    slope = StressSlope(600.0)
+    reasons = set()
+    for k in range(0, 300, 10):
+        slope.add(float(k), 40.0)
+        value, why = slope.slope(float(k))
+        assert value is None
+        reasons.add(why)
+    assert reasons == {"too few minutes of stress scores yet (needs 5 of 10 min)"}
