@@ -50,11 +50,13 @@ def kept_and_open(
     storage: InsightStore, config: AmbientConfig, person: str
 ) -> dict[date, DaySummary]:
     """The kept summaries, plus the days still open summarised from their stored minutes (so
-    this week's report shows today so far)."""
+    this week's report shows today so far). An older day without a summary had it expire
+    (minutes kept longer than summaries): it is not rebuilt."""
     zone = _zone(config)
     summaries = storage.summaries(person)
+    open_since = storage.open_since(person)
     for day in storage.kept_days(person):
-        if day in summaries:
+        if day in summaries or open_since is None or day < open_since:
             continue
         opened = storage.open_day(person, day, zone)
         if opened is not None:

@@ -27,7 +27,7 @@ from ambient.config.types import parse_time_of_day
 from ambient.insights.days import day_end, day_of
 from ambient.insights.learned import learned_episodes
 from ambient.insights.minutes import HeldState, OpenDay
-from ambient.insights.storage import InsightStore
+from ambient.insights.storage import OPEN, InsightStore
 from ambient.insights.summaries import DaySummary, after_span_end, summarize
 from ambient.insights.trends import HrvTrend, StressSlope, comparable_days, hrv_trend
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
@@ -35,7 +35,6 @@ from ambient.ports import SignalView
 from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
-OPEN = "insights.open"
 NOT_YET = "no finished day yet"
 
 

@@ -16,6 +16,8 @@ from ambient.store import Store
 SUMMARIES = "insights.days"
 MINUTES = "insights.minutes"
 INDEX = "insights.index"
+#: Per person: the day being recorded (days from it on have no summary yet).
+OPEN = "insights.open"
 #: A local day has 23 to 25 hours (daylight saving time).
 HOURS_IN_A_DAY_MAX = 25
 
@@ -58,6 +60,16 @@ class InsightStore:
             if key.startswith(prefix) and (summary := DaySummary.from_json(value)) is not None:
                 out[summary.day] = summary
         return out
+
+    def open_since(self, person: str) -> date | None:
+        """The day being recorded for ``person`` (or the oldest one a full store could not
+        close yet); None when none ever was. A day before it without a summary is gone (its
+        summary expired): it is not a day to summarise again."""
+        text = self.store.get(OPEN, person)
+        try:
+            return date.fromisoformat(text) if isinstance(text, str) else None
+        except ValueError:
+            return None
 
     def kept_days(self, person: str) -> list[date]:
         """The days whose minutes are kept (summarised or not: today's, a day left open)."""

@@ -22,8 +22,8 @@ from ambient.config.root import AmbientConfig
 from ambient.insights import plots
 from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.report import render_week
-from ambient.insights.report_cli import run_report
-from ambient.insights.storage import InsightStore
+from ambient.insights.report_cli import kept_and_open, run_report
+from ambient.insights.storage import OPEN, InsightStore
 from ambient.insights.summaries import DaySummary
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
@@ -189,6 +189,7 @@ def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
     held = HeldState(stress=60.0, activity="rest")
     opened.add(opened.start + 8 * 3600, opened.start + 9 * 3600, held, InsightsConfig())
     InsightStore(store).put_day("alex", opened, None)  # open: no summary yet
+    store.put(OPEN, "alex", WEEK.isoformat())  # the day the daemon is recording
     store.close()
     config = AmbientConfig.model_validate(
         {"people": [{"id": "alex"}], "timezone": "Europe/Berlin", "store": {"path": store_path}}
@@ -197,6 +198,27 @@ def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
     now = opened.start + 10 * 3600
     assert run_report(config, "alex", "2026-W49", out, now, err) == 0, err.getvalue()
     assert "<tr><td>Mon 30</td><td>60</td>" in out.read_text()
+
+
+def test_a_day_whose_summary_expired_is_not_rebuilt_from_minutes_kept_longer() -> None:
+    """`keep_minutes_days` above `keep_days`: a day's summary has expired, its minutes not.
+    The report summarises only the days still being recorded, never a day gone."""
+    berlin = ZoneInfo("Europe/Berlin")
+    store = Store(None)
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}],
+            "timezone": "Europe/Berlin",
+            "insights": {"keep_days": 70, "keep_minutes_days": 100},
+        }
+    )
+    held = HeldState(stress=60.0, activity="rest")
+    for day in (WEEK - timedelta(days=80), WEEK):  # expired; today, open
+        opened = OpenDay.of(day, berlin)
+        opened.add(opened.start + 8 * 3600, opened.start + 9 * 3600, held, config.insights)
+        InsightStore(store).put_day("alex", opened, None)
+    store.put(OPEN, "alex", WEEK.isoformat())
+    assert list(kept_and_open(InsightStore(store), config, "alex")) == [WEEK]
 
 
 def test_a_config_without_a_store_is_told_so(tmp_path: Path) -> None:
