@@ -422,6 +422,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     insights.add_argument("--person", help="only this person (default: everyone)")
     insights.add_argument("--json", action="store_true", help="one JSON object per option")
+    store = _subcommand(
+        commands,
+        common,
+        "store",
+        "change the key of the encrypted store (the daemon stopped)",
+        "systemctl stop ambient && ambient store rekey --new-key-file /etc/ambient/store.key.new",
+        "exit codes: 0 rekeyed, 1 refused (one line says why: no encryption, daemon running, "
+        "a key that does not open it), 2 usage error",
+    )
+    store.add_argument("action", choices=["rekey"], help="rekey: encrypt it with a new key")
+    store.add_argument(
+        "--new-key-file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="file holding the new key, mode 0600 (64 hex digits, or a passphrase)",
+    )
+    _config_positional(store)
     return parser
 
 
@@ -505,4 +523,5 @@ _COMMANDS = {
     "forget": stored.forget,
     "baseline": stored.baseline,
     "insights": stored.insights,
+    "store": stored.store,
 }

@@ -55,9 +55,10 @@ class StoreKey:
         """The key as SQLCipher reads it in ``PRAGMA key`` and ``ATTACH ... KEY``."""
         return f"x'{self._secret}'" if self.is_raw else self._secret
 
-    def pragma(self) -> str:
+    def pragma(self, name: str = "key") -> str:
+        """``PRAGMA key`` (or ``rekey``) with this key."""
         value = self.sql_value().replace("'", "''")
-        return f"PRAGMA key = '{value}'"
+        return f"PRAGMA {name} = '{value}'"
 
 
 def read_key(config: StoreEncryptionConfig) -> StoreKey:
@@ -77,6 +78,11 @@ def read_key(config: StoreEncryptionConfig) -> StoreKey:
         return _read_key_file(Path(directory) / config.credential, check_mode=False)
     assert config.key_file is not None
     return _read_key_file(config.key_file, check_mode=True)
+
+
+def read_key_file(path: Path) -> StoreKey:
+    """The key in the file at ``path``, refused as ``key_file`` is if others can read it."""
+    return _read_key_file(path, check_mode=True)
 
 
 def _read_key_file(path: Path, check_mode: bool) -> StoreKey:
@@ -193,6 +199,28 @@ def migrate_plain(path: Path, key: StoreKey) -> None:
         path,
         key.source,
     )
+
+
+def rekey(path: Path, old: StoreKey, new: StoreKey) -> None:
+    """Encrypt the store at ``path`` with ``new`` instead of ``old`` (SQLCipher's ``PRAGMA
+    rekey``: every page rewritten in one transaction, so a crash leaves the old key working).
+    Refused while another process has the file open: it would go on with the old key."""
+    db = connect_encrypted(path, old)
+    try:
+        if db.execute("PRAGMA journal_mode=DELETE").fetchone()[0] != "delete":
+            raise StoreError(f"store {path} is open in another process: stop it, then rekey")
+        db.execute(new.pragma("rekey"))
+        db.execute("PRAGMA journal_mode=WAL")
+    except sqlcipher().OperationalError as exc:
+        if "locked" not in str(exc):
+            raise  # a full or read-only place: the caller's line names it
+        raise StoreError(
+            f"store {path} is open in another process (the daemon?): stop it, then rekey"
+        ) from None
+    finally:
+        db.close()
+    if not key_opens(path, new):  # never expected: said rather than trusted
+        raise StoreError(f"store {wrong_key(path, new)} after the rekey")
 
 
 def _alone_with(plain: Any, path: Path) -> None:

@@ -16,7 +16,7 @@ from fixtures.ambient_process import run_ambient
 
 from ambient.config.store import StoreConfig
 from ambient.store import Store, StoreError, StoreKey
-from ambient.store_crypto import CREDENTIALS_ENV, file_is_plain, read_key
+from ambient.store_crypto import CREDENTIALS_ENV, file_is_plain, key_opens, read_key, rekey
 
 RAW_KEY = "3f" * 32
 #: Values that must never be readable in the file on disk.
@@ -329,3 +329,17 @@ def test_check_reports_and_cli_fails_cleanly_on_a_wrong_key(tmp_path: Path) -> N
         f"ambient trace: store {db} cannot be opened with the key from store.encryption.key "
         "(a wrong key, or not an ambient store)"
     ]
+
+
+def test_a_rekey_while_another_connection_has_the_store_open_is_refused(tmp_path: Path) -> None:
+    """The daemon (another connection) would go on with the old key: nothing changes."""
+    path = tmp_path / "ambient.db"
+    old, new = StoreKey(RAW_KEY, "old"), StoreKey("a new passphrase", "new")
+    daemon = Store(path, old)
+    daemon.put("signals.baseline", "alex", {"ready": True})
+
+    with pytest.raises(StoreError, match=r"is open in another process .*: stop it, then rekey"):
+        rekey(path, old, new)
+
+    daemon.close()
+    assert key_opens(path, old) and not key_opens(path, new)

@@ -1,5 +1,5 @@
 """The subcommands that read or change what the store keeps: ``trace``, ``report``, ``export``,
-``forget``, ``baseline``, ``insights``."""
+``forget``, ``baseline``, ``insights``, ``store``."""
 
 from __future__ import annotations
 
@@ -67,3 +67,10 @@ def insights(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.interventions.insights_cli import run_insights
 
     return run_insights(config, args.person, args.json, sys.stdout, sys.stderr)
+
+
+@with_stored_data_config
+def store(args: argparse.Namespace, config: AmbientConfig) -> int:
+    from ambient.privacy.rekey import run_rekey
+
+    return run_rekey(config, args.new_key_file, sys.stdout)
