@@ -55,11 +55,13 @@ class LightSnapshot:
 
 @dataclass
 class MediaTakeover:
-    """A media player ambient started playing on, and the volume it had before."""
+    """A media player ambient started playing on, the volume it had before, and whether
+    someone has since taken it over (then it is neither ramped, stopped nor reset)."""
 
     entity_id: str
     previous_volume: float | None
     stop_on_recovery: bool
+    overridden_by: str | None = None  # HA user id, or "device" for a change with no user
 
 
 @dataclass
@@ -111,7 +113,11 @@ class Episode:
                 for e, s in self.lights.items()
             },
             "media": {
-                e: {"previous_volume": m.previous_volume, "stop_on_recovery": m.stop_on_recovery}
+                e: {
+                    "previous_volume": m.previous_volume,
+                    "stop_on_recovery": m.stop_on_recovery,
+                    "overridden_by": m.overridden_by,
+                }
                 for e, m in self.media.items()
             },
             "ended": self.ended,
@@ -150,8 +156,11 @@ class Episode:
                 raise ValueError(f"{where}.previous_volume is not a number: {volume!r}")
             if not isinstance(stop, bool):
                 raise ValueError(f"{where}.stop_on_recovery is not true/false: {stop!r}")
+            overridden_by = takeover.get("overridden_by")
+            if overridden_by is not None and not isinstance(overridden_by, str):
+                raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
             episode.media[entity_id] = MediaTakeover(
-                entity_id, None if volume is None else float(volume), stop
+                entity_id, None if volume is None else float(volume), stop, overridden_by
             )
         return episode
 

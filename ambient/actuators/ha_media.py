@@ -1,11 +1,18 @@
 """play_calming: start calming media quietly and ramp the volume up on the clock; never cut
-into something already playing unless asked; stop and restore the volume on recovery."""
+into something already playing unless asked; stop and restore the volume on recovery.
+
+The user wins, as with lights: a change to the player in a context whose user is not ambient's
+(the HA app, a dashboard), or a volume ambient did not set reported without a user (the
+speaker's buttons, its own app), takes the player over: the ramp stops, and recovery neither
+stops it nor resets its volume.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from ambient.actuators.ha_entities import UnknownEntity
 from ambient.actuators.ha_episode import Episode, MediaTakeover
@@ -18,6 +25,8 @@ _LOGGER = logging.getLogger(__name__)
 
 #: One volume step this often during the ramp.
 RAMP_STEP_S = 2.0
+#: A volume reported this close to one ambient set is ambient's (speakers round it).
+VOLUME_TOLERANCE = 0.02
 
 
 class PlayCalming:
@@ -25,11 +34,16 @@ class PlayCalming:
         self,
         client: HomeAssistantClient,
         clock: Clock,
+        episodes: Callable[[], list[Episode]] = list,
         changed: Callable[[Episode], None] = lambda episode: None,
     ) -> None:
         self.client = client
         self.clock = clock
-        self.changed = changed  # told after each takeover (to persist it)
+        self.episodes = episodes
+        self.changed = changed  # told after each takeover, by ambient or someone (to persist it)
+        self._watched: set[str] = set()
+        #: The volumes ambient asked each player for: a report of one of them is no takeover.
+        self._volumes_set: dict[str, list[float]] = {}
 
     async def play(self, episode: Episode, action: PlayCalmingActionConfig) -> str:
         player = action.target
@@ -45,9 +59,8 @@ class PlayCalming:
         ramping = float(action.ramp) > 0 and start_volume < action.volume
         first_volume = start_volume if ramping else action.volume
         target = {"entity_id": player}
-        await self.client.call_service(
-            "media_player", "volume_set", {"volume_level": first_volume}, target
-        )
+        self.watch([player])
+        await self._set_volume(player, first_volume)
         await self.client.call_service(
             "media_player",
             "play_media",
@@ -57,37 +70,44 @@ class PlayCalming:
             },
             target,
         )
-        episode.media[player] = MediaTakeover(
+        takeover = MediaTakeover(
             player,
             float(previous) if isinstance(previous, (int, float)) else None,
             action.stop_on_recovery,
         )
+        episode.media[player] = takeover
         self.changed(episode)
         if ramping:
-            episode.start_task(asyncio.create_task(self._ramp(action, start_volume)))
+            episode.start_task(asyncio.create_task(self._ramp(action, start_volume, takeover)))
         return f"{action.media_content_id} on {player}, volume to {action.volume:g}"
 
-    async def _ramp(self, action: PlayCalmingActionConfig, start_volume: float) -> None:
+    async def _ramp(
+        self, action: PlayCalmingActionConfig, start_volume: float, takeover: MediaTakeover
+    ) -> None:
         steps = max(1, round(float(action.ramp) / RAMP_STEP_S))
         begin = self.clock.now()
         for index in range(1, steps + 1):
             await self.clock.sleep_until(begin + index * float(action.ramp) / steps)
+            if takeover.overridden_by is not None:
+                _LOGGER.info("Volume ramp on %s stopped: someone took it over", action.target)
+                return
             volume = start_volume + (action.volume - start_volume) * index / steps
             try:
-                await self.client.call_service(
-                    "media_player",
-                    "volume_set",
-                    {"volume_level": round(volume, 3)},
-                    {"entity_id": action.target},
-                )
+                await self._set_volume(action.target, round(volume, 3))
             except NotConnected:
                 _LOGGER.warning("Volume ramp on %s stopped: HA not connected", action.target)
                 return
 
+    async def _set_volume(self, player: str, volume: float) -> None:
+        self._volumes_set.setdefault(player, []).append(volume)
+        await self.client.call_service(
+            "media_player", "volume_set", {"volume_level": volume}, {"entity_id": player}
+        )
+
     async def stop(self, episode: Episode) -> list[str]:
         stopped = []
         for takeover in episode.media.values():
-            if not takeover.stop_on_recovery:
+            if not takeover.stop_on_recovery or takeover.overridden_by is not None:
                 continue
             target = {"entity_id": takeover.entity_id}
             await self.client.call_service("media_player", "media_stop", {}, target)
@@ -97,3 +117,45 @@ class PlayCalming:
                 )
             stopped.append(takeover.entity_id)
         return stopped
+
+    def watch(self, players: list[str]) -> None:
+        for player in players:
+            if player not in self._watched:
+                self._watched.add(player)
+                self.client.watch_entities([player], self._on_change)
+
+    def _on_change(
+        self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
+    ) -> None:
+        if new is None or old is None:
+            return
+        who = self._changed_by_someone_else(entity_id, new, old)
+        if who is None:
+            return
+        for episode in self.episodes():
+            takeover = episode.media.get(entity_id)
+            if takeover is not None and takeover.overridden_by is None:
+                takeover.overridden_by = who
+                self.changed(episode)
+                _LOGGER.info(
+                    "%s was changed by someone else during episode %s: leaving it alone",
+                    entity_id,
+                    episode.id,
+                )
+
+    def _changed_by_someone_else(
+        self, entity_id: str, new: dict[str, Any], old: dict[str, Any]
+    ) -> str | None:
+        context = new.get("context") or {}
+        user_id = context.get("user_id")
+        if user_id is not None:
+            return None if user_id == self.client.user_id else str(user_id)
+        if context.get("parent_id") is not None:
+            return None  # caused by something else in HA (an automation, a script)
+        volume = new.get("attributes", {}).get("volume_level")
+        if not isinstance(volume, (int, float)) or volume == old.get("attributes", {}).get(
+            "volume_level"
+        ):
+            return None
+        ours = self._volumes_set.get(entity_id, [])
+        return None if any(abs(volume - v) <= VOLUME_TOLERANCE for v in ours) else "device"

@@ -84,7 +84,7 @@ class HomeAssistantActuator:
         self._notified_at: dict[tuple[str, str, str, str], float] = {}
         self._records = EpisodeRecords(store)
         self.lights = CalmLights(client, self._every_episode, self._records.save)
-        self.media = PlayCalming(client, clock, self._records.save)
+        self.media = PlayCalming(client, clock, self._every_episode, self._records.save)
         self.entities = KnownEntities(client)
         episodes, unreadable = self._records.load()
         for _ in unreadable:
@@ -92,6 +92,7 @@ class HomeAssistantActuator:
         for episode in episodes:
             (self._owed if episode.ended else self._episodes)[episode.id] = episode
             self.lights.watch(list(episode.lights))
+            self.media.watch(list(episode.media))
         if episodes:
             _LOGGER.info(
                 "Home Assistant: %d episode(s) carried over from before the restart: %s",
@@ -178,7 +179,8 @@ class HomeAssistantActuator:
             return
         self._owed.pop(episode.id, None)
         self._records.delete(episode.id)
-        kept = [s.entity_id for s in episode.lights.values() if s.overridden_by is not None]
+        kept = [e for e, s in episode.lights.items() if s.overridden_by is not None]
+        kept += [e for e, m in episode.media.items() if m.overridden_by is not None]
         _LOGGER.info(
             "Episode %s over: restored %s, stopped %s, left alone %s",
             episode.id,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -199,6 +201,61 @@ async def test_calming_media_ramps_the_volume_and_restores_it_on_recovery(
     back_on = await probe.state(player)
     assert back_on is not None
     assert back_on["attributes"]["volume_level"] == 0.6
+
+
+async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays_theirs(
+    ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
+) -> None:
+    # The calming music is too loud for Alex, who turns it down in the HA app while the ramp
+    # is still raising it: ambient must not turn it up again, nor stop it and reset it later.
+    player = "media_player.bedroom"
+    await probe.call_service(
+        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.6}
+    )
+    await probe.call_service("media_player", "media_pause", {"entity_id": player})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = PlayCalmingActionConfig(
+        action="play_calming",
+        target=player,
+        media_content_id="calm",
+        volume=0.25,
+        start_volume=0.05,
+        ramp=10,
+    )
+    assert (await actuator.perform(action, context("m4", clock))).ok
+    await clock.fire_next()  # the first step up
+    someone_else_id = (await someone_else.call("auth/current_user"))["id"]
+    heard = asyncio.Event()
+    ha_client.watch_entities(
+        [player],
+        lambda e, new, old: (
+            heard.set()
+            if new and (new.get("context") or {}).get("user_id") == someone_else_id
+            else None
+        ),
+    )
+    await someone_else.call_service(
+        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.15}
+    )
+    await asyncio.wait_for(heard.wait(), 10)
+
+    async def step_forever() -> None:
+        while True:
+            await clock.fire_next()
+
+    stepper = asyncio.create_task(step_forever())
+    try:
+        await actuator.end_episode(context("m4", clock))  # waits for the ramp to be over
+    finally:
+        stepper.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await stepper
+
+    after = await probe.state(player)
+    assert after is not None
+    assert after["state"] != "off"  # not stopped
+    assert after["attributes"]["volume_level"] == 0.15
 
 
 def volume_set(event: SeenEvent) -> bool:
