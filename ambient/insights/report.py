@@ -75,7 +75,7 @@ def render_week(
     parts += _trend_section(summaries, week_days[-1], monday, trend_config, hrv_band)
     week_begin = datetime.combine(monday, time(0), zone).timestamp()
     this_week = [e for e in learned if float(e["start"]) >= week_begin]
-    parts += _measured_section(this_week, zone) if this_week else _episodes_section(week)
+    parts += _episodes_section(week, this_week, zone)
     parts += _observations_section(history, week, learned)
     hrv = comparable_days(summaries, week_days[-1], trend_config)
     parts += _changes_section(week, last_week, hrv)
@@ -206,11 +206,22 @@ def _under(value: float | None, limit: float | None) -> bool:
     return value is not None and limit is not None and value < limit
 
 
-def _episodes_section(week: Sequence[DaySummary]) -> list[str]:
-    episodes = [(s.day, e) for s in week for e in s.episodes]
+def _episodes_section(
+    week: Sequence[DaySummary], learned: Sequence[Mapping[str, Any]], zone: tzinfo
+) -> list[str]:
+    """The episodes the intervention learning measured (``learned``, this week's), then every
+    other rule's episode of the week with its stress before and after: one does not hide the
+    other."""
+    episodes = [(s.day, e) for s in week for e in s.episodes if not _measured(e, learned)]
     out = ['<section id="episodes"><h2>Calming moments and how your body responded</h2>']
-    if not episodes:
+    if not episodes and not learned:
         return [*out, "<p>No calming moments this week.</p></section>"]
+    if learned:
+        out += _measured_table(learned, zone)
+    if not episodes:
+        return [*out, "</section>"]
+    if learned:
+        out.append("<p>Other moments, with the stress score before and after:</p>")
     out.append('<div class="table"><table><thead><tr><th>day</th><th>rule</th><th>what</th>')
     out.append("<th>stress before</th><th>after</th></tr></thead><tbody>")
     for day, e in episodes:
@@ -222,9 +233,22 @@ def _episodes_section(week: Sequence[DaySummary]) -> list[str]:
     return [*out, "</tbody></table></div></section>"]
 
 
-def _measured_section(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> list[str]:
-    out = ['<section id="episodes"><h2>Calming moments and how your body responded</h2>']
-    out.append('<div class="table"><table><thead><tr><th>when</th><th>rule</th><th>what</th>')
+def _measured(episode: Mapping[str, Any], learned: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the learning measured ``episode`` (a rule's firing until it recovered): its
+    option was chosen by the same rule while the episode lasted."""
+    start, end = episode.get("start"), episode.get("end")
+    if not isinstance(start, int | float):
+        return False
+    return any(
+        e.get("rule") == episode.get("rule")
+        and start <= float(e["start"])
+        and (not isinstance(end, int | float) or float(e["start"]) <= end)
+        for e in learned
+    )
+
+
+def _measured_table(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> list[str]:
+    out = ['<div class="table"><table><thead><tr><th>when</th><th>rule</th><th>what</th>']
     out.append("<th>HRV after</th><th>how it felt</th></tr></thead><tbody>")
     for e in learned:
         when = datetime.fromtimestamp(float(e["start"]), zone)
@@ -242,7 +266,7 @@ def _measured_section(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> lis
         '<p class="note">HRV after: the change in your heart rate variability 5–20 minutes '
         "after, against the 5 minutes before, in units of your own day-to-day spread.</p>"
     )
-    return [*out, "</section>"]
+    return out
 
 
 def _observations_section(

@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -380,3 +380,27 @@ def test_out_dash_writes_the_page_to_stdout_and_no_file_named_dash(
     assert html.startswith("<!DOCTYPE html>") or html.startswith("<!doctype html>")
     assert "Alex's week" in html and html.rstrip().endswith("</html>")
     assert not (tmp_path / "-").exists()
+
+
+def test_measured_calming_moments_do_not_hide_other_rules_episodes() -> None:
+    """Where the intervention learning measured an episode, its table came instead of the
+    week's calming moments: another rule's episodes (a plain `log` or lights rule) vanished.
+    Both show; an episode the learning measured is listed once, in its table."""
+    berlin = ZoneInfo("Europe/Berlin")
+    tuesday = WEEK + timedelta(days=1)
+    ten = datetime.combine(tuesday, time(10), berlin).timestamp()
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    calm = {"rule": "calm", "start": ten, "end": ten + 900, "actions": ["choose_calming"]}
+    lights = {"rule": "evening_lights", "start": ten + 7200, "end": ten + 8000}
+    lights |= {"actions": ["dim"], "stress_before": 70.0, "stress_after": 48.0}
+    kept[tuesday] = replace(kept[tuesday], episodes=(calm, lights))
+    learned = [
+        {"start": ten + 5, "rule": "calm", "option": "breathing", "response_sd": 0.6}
+        | {"usable": True, "reason": "", "check_in": "calmer"}
+    ]
+    html = render_week(
+        "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, learned, berlin
+    )
+    assert "<td>Tue 10:00</td><td>calm</td><td>breathing</td><td>+0.6 SD</td>" in html
+    assert "<td>Tue 01</td><td>evening_lights</td><td>dim</td><td>70</td><td>48</td>" in html
+    assert "<td>calm</td><td>choose_calming</td>" not in html  # measured: listed once
