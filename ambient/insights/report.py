@@ -123,15 +123,17 @@ def _days_section(
         col("recovery_minutes"),
     )
     out.append(f'<figure aria-label="stress and recovery minutes per day">{svg}</figure>')
-    out.append('<div class="table"><table><thead><tr><th>day</th><th>stress min</th>')
+    out.append('<div class="table"><table><thead><tr><th>day</th><th>worn h</th>')
+    out.append("<th>stress min</th>")
     out.append("<th>recovery min</th><th>sleep h</th><th>active min</th><th>resting HR bpm</th>")
     out.append("</tr></thead><tbody>")
     for day, s in zip(days, rows, strict=True):
         if s is None:
-            out.append(f"<tr><td>{day:%a %d}</td>" + "<td>–</td>" * 5 + "</tr>")
+            out.append(f"<tr><td>{day:%a %d}</td>" + "<td>–</td>" * 6 + "</tr>")
             continue
         out.append(
-            f"<tr><td>{day:%a %d}</td><td>{_n(_worn(s, s.stress_minutes))}</td>"
+            f"<tr><td>{day:%a %d}</td><td>{_n(_hours_worn(s), 1)}</td>"
+            f"<td>{_n(_worn(s, s.stress_minutes))}</td>"
             f"<td>{_n(_worn(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
             f"<td>{_n(_worn(s, s.active_minutes))}</td><td>{_n(s.resting_hr)}</td></tr>"
         )
@@ -318,6 +320,12 @@ def _changes_section(
 def _worn(summary: DaySummary, minutes: float) -> float | None:
     """Minutes of a day something was worn; None (no data) on a day nothing was."""
     return minutes if summary.worn else None
+
+
+def _hours_worn(summary: DaySummary) -> float | None:
+    """Hours with a stress score (a sensor worn and read): what a day's stress and recovery
+    minutes are a share of; None when there was none (nothing worn, or heart rate only)."""
+    return summary.measured_minutes / 60 if summary.measured_minutes > 0 else None
 
 
 def _change(before: float, now: float, digits: int, unit: str) -> str:

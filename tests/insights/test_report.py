@@ -197,7 +197,7 @@ def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
     out, err = tmp_path / "now.html", io.StringIO()
     now = opened.start + 10 * 3600
     assert run_report(config, "alex", "2026-W49", out, now, err) == 0, err.getvalue()
-    assert "<tr><td>Mon 30</td><td>60</td>" in out.read_text()
+    assert "<tr><td>Mon 30</td><td>1.0</td><td>60</td>" in out.read_text()
 
 
 def test_a_day_whose_summary_expired_is_not_rebuilt_from_minutes_kept_longer() -> None:
@@ -258,7 +258,7 @@ def test_a_day_nothing_was_worn_is_no_data_not_a_calm_day() -> None:
     kept[wednesday], kept[thursday] = not_worn(kept[wednesday]), not_worn(kept[thursday])
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert "5 of 7 days with data." in html
-    assert table_row(html, "Wed 02") == ["–"] * 5
+    assert table_row(html, "Wed 02") == ["–"] * 6
     assert "<th>resting HR bpm</th>" in html  # every column says its unit
     worn = [s for d, s in kept.items() if WEEK <= d < WEEK + timedelta(days=7) and s.worn]
     last_week = [kept[WEEK - timedelta(days=k)] for k in range(1, 8)]
@@ -404,3 +404,15 @@ def test_measured_calming_moments_do_not_hide_other_rules_episodes() -> None:
     assert "<td>Tue 10:00</td><td>calm</td><td>breathing</td><td>+0.6 SD</td>" in html
     assert "<td>Tue 01</td><td>evening_lights</td><td>dim</td><td>70</td><td>48</td>" in html
     assert "<td>calm</td><td>choose_calming</td>" not in html  # measured: listed once
+
+
+def test_each_day_shows_the_hours_worn_so_a_short_day_reads_as_one() -> None:
+    """Stress and recovery minutes grow with the hours a sensor was worn: a day worn 1.5 h
+    has few of either. Its row says so first, beside its minutes."""
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    tuesday = WEEK + timedelta(days=1)
+    kept[tuesday] = replace(kept[tuesday], measured_minutes=90.0, low_minutes=20.0)
+    kept[tuesday] = replace(kept[tuesday], medium_minutes=5.0, high_minutes=0.0)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "<th>day</th><th>worn h</th>" in html
+    assert table_row(html, "Tue 01")[:2] == ["1.5", "25"]
