@@ -58,12 +58,24 @@ def _picture_file(text: str) -> Path:
     """A file ``--plot`` can draw: a .png, .svg or .pdf name (none: PNG)."""
     from ambient.plot import picture_format
 
-    path = Path(text)
+    path = _not_stdout(text, "the picture")
     try:
         picture_format(path)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return path
+
+
+def _not_stdout(text: str, what: str) -> Path:
+    """A path that is no ``-``: that is stdout for export, record and report, and nothing
+    else makes a picture a stream."""
+    if text == "-":
+        raise argparse.ArgumentTypeError(f"- is not stdout here: give a file name for {what}")
+    return Path(text)
+
+
+def _plot_dir(text: str) -> Path:
+    return _not_stdout(text, "the pictures")
 
 
 def _state_arg(text: str) -> tuple[str, str]:
@@ -266,7 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="one JSON document")
     _add_state_option(evaluate)
     evaluate.add_argument(
-        "--plot", type=Path, metavar="DIR", help="also draw a timeline per recording: DIR/NAME.png"
+        "--plot",
+        type=_plot_dir,
+        metavar="DIR",
+        help="also draw a timeline per recording: DIR/NAME.png",
     )
     analyze = _subcommand(
         commands,

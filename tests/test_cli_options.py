@@ -191,3 +191,20 @@ def test_config_mistakes_are_said_in_words_not_regular_expressions(tmp_path: Pat
         f"  {config}:13:9: rules[1].triggers[0].above: expected a number or a Home Assistant id "
         "such as `input_number.stress_threshold`",
     ]
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [("simulate", "the picture"), ("evaluate", "the pictures")],
+)
+def test_plot_dash_is_a_usage_error_not_a_file_named_dash(
+    tmp_path: Path, command: str, what: str
+) -> None:
+    """`--out -` is stdout for export, record and report; `--plot -` drew a PNG into a file
+    called `-` (or made a folder of that name). A picture on stdout, beside the command's own
+    output, makes no sense: it is refused as the usage error it is."""
+    done = run_ambient(command, "--config", str(DEMO), "--plot", "-", cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert f"--plot: - is not stdout here: give a file name for {what}" in done.stderr
+    assert not (tmp_path / "-").exists()
