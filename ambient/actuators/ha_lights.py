@@ -8,7 +8,7 @@ a remote). Attribute-only updates without a user (a light reporting its fade) ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
@@ -56,11 +56,17 @@ class CalmLights:
             self.changed(episode)
             self.watch([entity_id])
 
-    async def calm(self, episode: Episode, action: CalmLightsActionConfig) -> str:
-        await self.snapshot(episode, list(action.target), restore=action.restore)
-        lights = episode.active_lights(list(action.target))
+    async def calm(
+        self, episode: Episode, action: CalmLightsActionConfig, unavailable: Sequence[str] = ()
+    ) -> str:
+        """Warm and dim the target's lights, but those someone took over and those HA has
+        ``unavailable`` (HA would skip them silently; the detail names them)."""
+        reachable = [e for e in action.target if e not in unavailable]
+        await self.snapshot(episode, reachable, restore=action.restore)
+        lights = episode.active_lights(reachable)
+        away = f" (unavailable: {', '.join(unavailable)})" if unavailable else ""
         if not lights:
-            return "left alone: every light was changed by someone during this episode"
+            return "left alone: every light was changed by someone during this episode" + away
         await self.client.call_service(
             "light",
             "turn_on",
@@ -71,9 +77,9 @@ class CalmLights:
             },
             {"entity_id": lights},
         )
-        skipped = sorted(set(action.target) - set(lights))
+        skipped = sorted(set(reachable) - set(lights))
         detail = f"{', '.join(lights)} at {action.color_temp_kelvin} K {action.brightness_pct}%"
-        return detail + (f" (left alone: {', '.join(skipped)})" if skipped else "")
+        return detail + (f" (left alone: {', '.join(skipped)})" if skipped else "") + away
 
     async def restore(self, episode: Episode) -> list[str]:
         """Put back what ambient changed; lights someone took over stay as they are. A light

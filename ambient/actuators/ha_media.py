@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ambient.actuators.ha_entities import UnknownEntity
+from ambient.actuators.ha_entities import UnavailableEntity, UnknownEntity
 from ambient.actuators.ha_episode import Episode, MediaTakeover
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
@@ -50,6 +50,8 @@ class PlayCalming:
         state = await self.client.get_state(player)
         if state is None:
             raise UnknownEntity([player])
+        if state.get("state") == "unavailable":
+            raise UnavailableEntity([player])
         if player in episode.media:
             return f"already playing on {player}"
         if state.get("state") == "playing" and not action.interrupt:

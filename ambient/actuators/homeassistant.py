@@ -31,7 +31,12 @@ from ambient.actuators.ha_breathing import (
     pattern_of,
     template_script,
 )
-from ambient.actuators.ha_entities import KnownEntities, UnknownEntity
+from ambient.actuators.ha_entities import (
+    KnownEntities,
+    UnavailableEntity,
+    UnknownEntity,
+    unavailable,
+)
 from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming
@@ -122,7 +127,7 @@ class HomeAssistantActuator:
             return ActionResult(kind, False, f"HA rejected {kind} for {where}: {exc}")
         except UnknownEntity as exc:
             for entity_id in exc.entity_ids:
-                self.counters.increment(f"ha:{entity_id}", "unknown_entity")
+                self.counters.increment(f"ha:{entity_id}", exc.counter)
             _LOGGER.error("Rule %s: %s not performed: %s", context.rule, kind, exc)
             return ActionResult(kind, False, f"not performed: {exc}")
         return ActionResult(kind, True, detail)
@@ -230,12 +235,16 @@ class HomeAssistantActuator:
             raise NotConnected(f"Home Assistant is not connected ({self.client.status})")
         event = "recovered" if context.recovery else "fired"
         if isinstance(action, CalmLightsActionConfig):
-            await self.entities.require(action.target)
-            return await self.lights.calm(self._episode(context), action)
+            away = unavailable(await self.entities.require(action.target))
+            if set(away) >= set(action.target):
+                raise UnavailableEntity(away)
+            return await self.lights.calm(self._episode(context), action, unavailable=away)
         if isinstance(action, PlayCalmingActionConfig):
             return await self.media.play(self._episode(context), action)
         if isinstance(action, BreathingActionConfig):
-            await self.entities.require(_entities_of(action))
+            states = await self.entities.require(_entities_of(action))
+            if action.media_player in unavailable(states):
+                raise UnavailableEntity([action.media_player])
             return await self._breathing(self._episode(context), action, context)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)

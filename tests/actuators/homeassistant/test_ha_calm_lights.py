@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
 import pytest
-from fixtures.homeassistant import HaProbe
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.clock import RealClock
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.ha
 
 BED = "light.bed_light"
 CEILING = "light.ceiling_lights"
+KITCHEN = "light.kitchen_lights"
 
 
 def context(episode: str) -> ActionContext:
@@ -149,3 +151,43 @@ async def test_two_episodes_on_one_light_end_with_the_light_as_it_was_before_bot
     assert is_at(200, 5000)(restored)
     assert await probe.state("scene.ambient_first_light_bed_light") is None
     assert await probe.state("scene.ambient_second_light_bed_light") is None
+
+
+async def report_unavailable(ha: HomeAssistantInstance, entity_id: str) -> None:
+    """HA's demo lights never go offline: write the state a bulb without power gets from its
+    integration through HA's REST API instead (a stand-in; the next real write replaces it)."""
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{ha.url}/api/states/{entity_id}", json={"state": "unavailable"}, headers=headers
+        ) as response,
+    ):
+        assert response.status in (200, 201)
+
+
+async def test_an_unavailable_light_is_named_and_never_said_calmed(
+    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+) -> None:
+    # HA skips an unavailable light without a word: the timeline must not say it was calmed.
+    await set_light(probe, BED, 200, 5000)
+    await report_unavailable(ha, KITCHEN)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    try:
+        some = await actuator.perform(calm(BED, KITCHEN), context("u1"))
+        none = await actuator.perform(calm(KITCHEN), context("u2"))
+    finally:
+        await actuator.end_episode(context("u1"))
+        await actuator.end_episode(context("u2"))
+        await probe.call_service("light", "turn_on", {"entity_id": KITCHEN})  # real state back
+
+    assert some.ok
+    assert some.detail == "light.bed_light at 2400 K 35% (unavailable: light.kitchen_lights)"
+    assert not none.ok
+    assert none.detail == "not performed: Home Assistant has light.kitchen_lights unavailable"
+    assert ha_client.counters.get("ha:light.kitchen_lights", "unavailable") == 1
+    # Only the test's own call (the last) ever named the kitchen light.
+    calls = await probe.wait_count(
+        lambda e: e.event_type == "call_service" and KITCHEN in str(e.data["service_data"]), 1
+    )
+    assert len(calls) == 1
