@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import run_ambient
+from fixtures.ambient_process import clean_env, run_ambient
 from fixtures.mosquitto import make_tls_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -556,3 +556,20 @@ def test_a_sensor_whose_publisher_names_people_warns_when_none_are_listed(
     assert "Warning:" not in listed.stdout
     opted_in = sensor.replace("}", ", unlisted_people: 2}")
     assert "Warning:" not in check(tmp_path, f"mqtt: {{}}\nsensors:\n  - {opted_in}\n").stdout
+
+
+def test_home_assistant_without_a_token_outside_the_add_on_is_refused(tmp_path: Path) -> None:
+    """`run` started, logged once that HA stays unavailable, and ran for ever without it;
+    inside the add-on the Supervisor's token is used, and an empty token is never one."""
+    text = "homeassistant:\n  url: http://ha.local:8123\n"
+    result = check(tmp_path, text)
+    assert result.returncode == 1
+    assert ":1:1: homeassistant: no `token`" in result.stderr
+    path = tmp_path / "ambient.yaml"
+    in_add_on = run_ambient(
+        "check", "--config", str(path), env=clean_env(SUPERVISOR_TOKEN="from-the-supervisor")
+    )
+    assert in_add_on.returncode == 0, in_add_on.stderr
+    empty = check(tmp_path, text + "  token: ''\n")
+    assert empty.returncode == 1
+    assert ":3:3: homeassistant.token: the token is empty" in empty.stderr

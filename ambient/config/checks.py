@@ -12,6 +12,7 @@ from ambient.config.actions import (
     BUILTIN_ACTIONS,
     MqttPublishActionConfig,
 )
+from ambient.config.homeassistant import SUPERVISOR_URL
 from ambient.config.recording_read_through import read_through
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
@@ -42,6 +43,7 @@ def cross_checks(
         findings += [
             *_recording_files(config, whole_recordings),
             *_tls_files(config),
+            *_home_assistant_token(config),
             *_store_path(config),
             *_status_socket(config),
             *_report_delivery(config),
@@ -210,6 +212,28 @@ def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
         problem = tls_pair_problem(tls.certfile, tls.keyfile)
         if problem is not None:
             yield ("mqtt", "tls", "certfile"), problem
+
+
+#: Set by the Supervisor inside the Home Assistant add-on, where it is HA's token.
+SUPERVISOR_TOKEN_ENV = "SUPERVISOR_TOKEN"
+
+
+def _home_assistant_token(config: AmbientConfig) -> Iterator[Finding]:
+    """Without a token, and outside the add-on, ``run`` logs once that HA stays unavailable
+    and runs on without it: no action, sensor or entity of HA would ever work. The config the
+    add-on writes (HA at the Supervisor's URL) is left alone: it is only run inside."""
+    ha = config.homeassistant
+    if (
+        ha is not None
+        and ha.token is None
+        and ha.url != SUPERVISOR_URL
+        and not os.environ.get(SUPERVISOR_TOKEN_ENV)
+    ):
+        yield (
+            ("homeassistant",),
+            "no `token`: outside the Home Assistant add-on, give a long-lived access token "
+            "(HA: Profile → Security), e.g. `token: !secret ha_token`",
+        )
 
 
 def tls_ca_problem(ca_file: Path) -> str | None:

@@ -28,6 +28,16 @@ class HomeAssistantConfig(ConfigModel):
     ping_timeout: Duration = Field(default=10.0, gt=0, title="Reconnect if no pong by then")
     backoff_max: Duration = Field(default=60.0, gt=0, title="Longest wait between attempts")
 
+    @field_validator("token")
+    @classmethod
+    def _token_given(cls, token: SecretStr | None) -> SecretStr | None:
+        """An empty token (an empty ``!secret``) is no token: HA would refuse every login."""
+        if token is not None and not token.get_secret_value().strip():
+            raise ValueError(
+                "the token is empty: paste a long-lived access token (HA: Profile → Security)"
+            )
+        return token
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:

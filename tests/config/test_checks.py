@@ -26,3 +26,13 @@ def test_the_longest_socket_path_checked_is_the_longest_the_kernel_binds(
         fits.bind(path_of(UNIX_SOCKET_PATH_MAX))
     with socket.socket(socket.AF_UNIX) as too_long, pytest.raises(OSError, match="too long"):
         too_long.bind(path_of(UNIX_SOCKET_PATH_MAX + 1))
+
+
+def test_the_add_on_token_checked_is_the_one_the_connection_reads() -> None:
+    from ambient.config.checks import SUPERVISOR_TOKEN_ENV
+    from ambient.config.homeassistant import HomeAssistantConfig
+    from ambient.connections.homeassistant import resolve_endpoint
+
+    config = HomeAssistantConfig()
+    assert resolve_endpoint(config, {}) is None
+    assert resolve_endpoint(config, {SUPERVISOR_TOKEN_ENV: "from-the-supervisor"}) is not None
