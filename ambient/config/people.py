@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.types import Identifier
@@ -18,6 +18,14 @@ class PersonConfig(ConfigModel):
     max_hr: float | None = Field(
         default=None, ge=100, le=240, title="Known max HR (bpm); 208 - 0.7 x age when omitted"
     )
+
+    @model_validator(mode="after")
+    def _rest_below_max(self) -> PersonConfig:
+        """Activity is read from the HR reserve between the two: none, and it is never seen."""
+        rest, top = self.resting_hr, self.max_hr
+        if rest is not None and top is not None and rest >= top:
+            raise ValueError(f"`resting_hr` ({rest:g} bpm) must be below `max_hr` ({top:g} bpm)")
+        return self
 
     @property
     def display_name(self) -> str:
