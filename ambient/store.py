@@ -252,11 +252,9 @@ class Store:
         """Fold the write-ahead log back into the file and empty it (no old pages linger).
         False when another connection kept reading past ``busy_wait_s`` (default: the
         connection's 5 s): the log, and the pages the file had before, are then still there."""
-        if busy_wait_s is None:
-            busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            return bool(busy == 0)
         (before_ms,) = self._db.execute("PRAGMA busy_timeout").fetchone()
-        self._db.execute(f"PRAGMA busy_timeout = {round(busy_wait_s * 1000)}")
+        wait_ms = before_ms if busy_wait_s is None else round(busy_wait_s * 1000)
+        self._db.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
         try:
             busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
