@@ -12,7 +12,7 @@ from ambient.config.triggers import (
     TimeTriggerConfig,
 )
 from ambient.rules.conditions import bounds_text
-from ambient.rules.describe import trigger_label
+from ambient.rules.describe import mqtt_message, trigger_label
 
 
 def trigger_text(trigger: object, index: int) -> str:
@@ -43,9 +43,8 @@ def _waits_for(trigger: object) -> str | None:
         return f"time {', '.join(trigger.at)}{days}"
     if isinstance(trigger, CronTriggerConfig):
         return f"cron `{trigger.cron}`"
-    if isinstance(trigger, MqttTriggerConfig):
-        payload = f" with payload {trigger.payload!r}" if trigger.payload is not None else ""
-        return f"mqtt message on {trigger.topic}{payload}"
+    if isinstance(trigger, MqttTriggerConfig):  # as its traces say a message it took
+        return mqtt_message(trigger, trigger.topic, trigger.payload)
     if isinstance(trigger, StateTriggerConfig):
         return _state_text(trigger)
     return None
