@@ -25,6 +25,9 @@ VALID_RANGE: Final[dict[str, tuple[float, float]]] = {
     CONTACT: (0.0, 1.0),
     STEPS: (0.0, 1e9),
 }
+#: The counter of heart rates of 0, which every source drops: a device saying it has no reading
+#: (a strap without skin contact, a watch off the wrist), not a value out of range.
+HR_ZERO: Final = "hr_zero"
 #: The unit a metric's range (and value) is in, for messages.
 RANGE_UNIT: Final[dict[str, str]] = {HR: "bpm", RR: "ms"}
 

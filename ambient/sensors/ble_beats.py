@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from ambient.readings import CONTACT, HR, RR, VALID_RANGE, Reading
+from ambient.readings import CONTACT, HR, HR_ZERO, RR, VALID_RANGE, Reading
 from ambient.sensors.heart_rate import HeartRateMeasurement
 
 #: Possible beat-to-beat intervals: the one range every source keeps (300 .. 20 bpm).
@@ -93,7 +93,7 @@ class MeasurementReadings:
 
         hr = measurement.hr
         if hr == 0:
-            self._count_drop("hr_zero")
+            self._count_drop(HR_ZERO)
         elif not self._hr_low <= hr <= self._hr_high:
             self._count_drop("hr_out_of_range")
         else:

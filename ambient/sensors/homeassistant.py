@@ -24,7 +24,7 @@ from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
-from ambient.readings import HR, RR, VALID_RANGE, Reading, out_of_range_text
+from ambient.readings import HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,8 +46,6 @@ DEFAULT_PERSON = "default"
 STALE_AFTER_S = 300.0
 #: Metrics that are samples of the heart, not states that hold (``in_bed``, presence).
 _SAMPLED = frozenset({HR, RR})
-#: The counter of heart rates of 0: a device saying it has no reading.
-HR_ZERO = "hr_zero"
 
 
 class BadHaValue(ValueError):

@@ -23,7 +23,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import HR, RR, VALID_RANGE, Reading, out_of_range_text
+from ambient.readings import HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -33,8 +33,6 @@ _LOGGER = logging.getLogger(__name__)
 _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 #: Timestamps this far ahead of our clock are wrong, not early.
 FUTURE_TOLERANCE_S: Final = 60.0
-#: A heart rate of 0 is a device saying it has no reading (no skin contact), as over Bluetooth.
-HR_ZERO: Final = "hr_zero"
 #: Drops that are a device working as made, not a mistake: counted, logged only at DEBUG
 #: (ESPHome publishes ``nan`` or ``None`` for a value it does not have, Zigbee2MQTT null, HA
 #: ``unknown``).
