@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import EntityId, Identifier, MetricName, MqttTopicFilter
+from ambient.config.types import EntityId, Identifier, JsonPath, MetricName, MqttTopicFilter
 
 
 class SensorBase(ConfigModel):
@@ -75,9 +75,9 @@ class MqttSensorConfig(SensorBase):
     type: Literal["mqtt"]
     topic: MqttTopicFilter = Field(title="Topic; + and # wildcards allowed")
     metric: MetricName = Field(title="Metric the values are")
-    value: str | None = Field(default=None, title="Dotted JSON path; omit for a plain number")
+    value: JsonPath | None = Field(default=None, title="Dotted JSON path; omit for a plain number")
     unit: Literal["bpm", "ms", "s"] | None = Field(default=None, title="Unit of the payload")
-    timestamp: str | None = Field(default=None, title="Dotted JSON path of a timestamp")
+    timestamp: JsonPath | None = Field(default=None, title="Dotted JSON path of a timestamp")
     person_topic_level: int | None = Field(
         default=None, ge=0, title="Take the person from this topic level (0-based)"
     )

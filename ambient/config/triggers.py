@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import EntityId, MqttTopicFilter, TimeOfDay
+from ambient.config.types import EntityId, JsonPath, MqttTopicFilter, TimeOfDay
 
 #: A number, or the id of an HA entity whose state is that number.
 Threshold = float | EntityId
@@ -130,10 +130,10 @@ class MqttTriggerConfig(TriggerBase):
     trigger: Literal["mqtt"]
     topic: MqttTopicFilter
     payload: str | None = None
-    value: str | None = Field(
+    value: JsonPath | None = Field(
         default=None, title="Dotted JSON path of the text `payload` is compared with"
     )
-    timestamp: str | None = Field(
+    timestamp: JsonPath | None = Field(
         default=None, title="Dotted JSON path of when the message was sent"
     )
     max_age: Duration = Field(

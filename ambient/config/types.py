@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated
@@ -86,6 +87,24 @@ def _topic_name(topic: str) -> str:
     return topic
 
 
+def _dotted_path(path: str) -> str:
+    """A JSON path as ``payload_fields.lookup`` reads it: keys and array indexes joined by
+    dots. The notations it is often copied in (JSONPath, brackets, an HA template) would match
+    no payload, so each is refused with the dotted form."""
+    inner = path.strip()
+    if inner.startswith("{{") and inner.endswith("}}"):
+        inner = inner[2:-2].strip()
+    inner = re.sub(r"\[\s*['\"]?([^\]'\"]*?)['\"]?\s*\]", r".\1", inner)
+    inner = re.sub(r"^(\$|value_json)\.", "", inner).lstrip(".")
+    if inner != path:
+        raise ValueError(f"a dotted path of JSON keys: write `{inner}`")
+    if "" in path.split("."):
+        raise ValueError(f"`{path}`: a dotted path has no empty part (e.g. `heart.bpm`, `rr.0`)")
+    return path
+
+
+#: A dotted JSON path (``heart.bpm``, ``rr.0``) into a payload.
+JsonPath = Annotated[str, AfterValidator(_dotted_path)]
 #: An IANA time zone name, such as ``Europe/Berlin``, that this machine knows.
 TimeZoneName = Annotated[str, AfterValidator(_known_time_zone)]
 #: An MQTT topic filter to subscribe to: ``+`` and ``#`` wildcards, each a whole level.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fixtures.mosquitto import make_tls_files
 
-from ambient.config import load_config
+from ambient.config import ConfigError, load_config
 from ambient.config.sensors import RecordingSensorConfig
 
 
@@ -63,3 +63,47 @@ def test_every_file_and_folder_the_config_names_takes_a_tilde(
     assert config.insights.report is not None
     assert config.insights.report.folder == home / "www" / "ambient"
     assert config.retention.recordings_dir == home / "recordings"
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        ("rr[0]", "write `rr.0`"),
+        ("$.heart.bpm", "write `heart.bpm`"),
+        ("value_json.heart_rate", "write `heart_rate`"),
+        ("{{ value_json.hr }}", "write `hr`"),
+        ("heart..bpm", "a dotted path has no empty part"),
+        ("", "a dotted path has no empty part"),
+    ],
+)
+@pytest.mark.parametrize("where", ["sensor_value", "sensor_timestamp", "trigger_value"])
+def test_a_json_path_no_payload_can_have_is_refused_with_what_to_write(
+    tmp_path: Path, path: str, said: str, where: str
+) -> None:
+    """Read as dotted keys: a JSONPath, an array index in brackets or an HA template matched no
+    message, and every one was dropped as `missing_path` while `check` said OK."""
+    entry = {
+        "sensor_value": f"sensors: [{{type: mqtt, topic: a/b, metric: hr, value: '{path}'}}]",
+        "sensor_timestamp": (
+            f"sensors: [{{type: mqtt, topic: a/b, metric: hr, value: hr, timestamp: '{path}'}}]"
+        ),
+        "trigger_value": (
+            "rules: [{id: r, actions: [{action: log, message: hi}], triggers: "
+            f"[{{trigger: mqtt, topic: a/b, payload: 'on', value: '{path}'}}]}}]"
+        ),
+    }[where]
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(f"mqtt: {{}}\nstore: {{path: null}}\n{entry}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(config_file)
+    assert said in str(error.value)
+
+
+@pytest.mark.parametrize("path", ["hr", "heart.bpm", "rr.0", "data.heart rate"])
+def test_a_dotted_json_path_is_taken(tmp_path: Path, path: str) -> None:
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(
+        "mqtt: {}\nstore: {path: null}\n"
+        f"sensors: [{{type: mqtt, topic: a/b, metric: hr, value: '{path}'}}]\n"
+    )
+    load_config(config_file)
