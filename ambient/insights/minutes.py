@@ -84,6 +84,9 @@ class OpenDay:
     #: The hours whose bins changed since they were last saved; None: every hour (a day never
     #: saved by the hour).
     unsaved_hours: set[int] | None = None
+    #: The end of the last stretch added (None: none yet). A clock behind it (a Pi booted
+    #: at an older time, before NTP steps it) adds nothing before it: no minute twice.
+    counted_until: float | None = None
     #: Bins rounded as stored, kept between saves: a save rounds again only the minutes from
     #: ``_changed_from`` on (bins change only at the latest minutes: time moves forward).
     _rounded: Bins = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -106,6 +109,7 @@ class OpenDay:
             "hours": sorted(self.hours),
             "episodes": self.episodes,
             "sleep": self.sleep,
+            **({} if self.counted_until is None else {"counted_until": self.counted_until}),
         }
 
     def hour_to_json(self, hour: int) -> dict[str, Any]:
@@ -153,6 +157,11 @@ class OpenDay:
                     opened.bins[int(key)] = row
             opened.episodes = [dict(e) for e in data.get("episodes", [])]
             opened.sleep = {str(k): float(v) for k, v in data.get("sleep", {}).items()}
+            counted = data.get("counted_until")
+            if isinstance(counted, int | float) and math.isfinite(counted):
+                opened.counted_until = float(counted)
+            elif opened.bins:  # stored before it was kept: the end of the last minute
+                opened.counted_until = opened.start + (max(opened.bins) + 1) * 60.0
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
         opened.dirty = False
@@ -186,6 +195,7 @@ class OpenDay:
         t = start if start > begin else begin
         end = self.end
         until = end if end < until else until
+        self.counted_until = until
         first_minute = (t - start) // 60
         if t < until and first_minute < self._changed_from:
             self._changed_from = first_minute  # the stored rounding of later bins is stale

@@ -209,6 +209,9 @@ class Insights:
                 self._finish(person, stale)
         opened = self.storage.open_day(person, today, self.zone) or OpenDay.of(today, self.zone)
         self._days[person] = opened
+        if opened.counted_until is not None and opened.counted_until > now:
+            # Booted behind the last save (no real-time clock): nothing is added before it.
+            self._last[person] = opened.counted_until
         self._held.setdefault(person, HeldState())
         self.storage.store.put(OPEN, person, today.isoformat())
         self._trends[person] = self._trend(person, today - timedelta(days=1))

@@ -241,3 +241,30 @@ def test_a_gap_not_counted_is_one_line_in_the_log(caplog: pytest.LogCaptureFixtu
         "of alex not counted in the daily minutes"
     ]
     s.insights.close()
+
+
+def test_a_boot_behind_the_last_save_counts_no_minute_twice(tmp_path: Path) -> None:
+    """A power cut at 10:55; the Pi boots at 10:00 (fake-hwclock saves the time hourly) and
+    NTP steps the clock to 11:30 only half an hour later: the minutes 10:00 to 10:30 already
+    hold what was recorded before the power cut and get nothing more."""
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    before = Stepped(_at(9, 0), store)
+    before.signals(stress_score=80.0)
+    before.clock.advance_to(_at(10, 55))  # saved every 10 minutes, the last at 10:50
+    store.close()  # the power cut: no last save
+    store = Store(path)
+    after = Stepped(_at(10, 0), store)
+    for minute in range(0, 31):
+        after.clock.advance_to(_at(10, minute))
+        after.signals(stress_score=80.0 + minute / 100)
+    after.clock.step(_at(11, 30) - _at(10, 30))
+    for minute in range(30, 41):
+        after.clock.advance_to(_at(11, minute, 30))
+        after.signals(stress_score=81.0 + minute / 100)
+    after.signals(stress_score=None)
+    opened = after.insights.open_day("alex")
+    assert opened is not None
+    assert max(row[HIGH_S] for row in opened.bins.values()) <= 60
+    assert after.high_minutes(date(2026, 12, 4)) == 110 + 10  # 09:00-10:50, 11:30:30-11:40:30
+    after.insights.close()
