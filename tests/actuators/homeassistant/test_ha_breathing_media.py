@@ -224,7 +224,8 @@ async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays
         ramp=10,
     )
     assert (await actuator.perform(action, context("m4", clock))).ok
-    await clock.fire_next()  # the first step up
+    await clock.fire_next()  # the first step up, then Alex acts
+    await probe.wait_for_state(player, lambda s: s["attributes"].get("volume_level") == 0.09)
     someone_else_id = (await someone_else.call("auth/current_user"))["id"]
     heard = asyncio.Event()
     ha_client.watch_entities(
