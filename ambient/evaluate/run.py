@@ -236,9 +236,7 @@ def _unknown_by_person(
     tally: PeopleTally, end_s: float, path: Path
 ) -> dict[str, dict[str, dict[str, float]]]:
     by_person: dict[str, dict[str, dict[str, float]]] = {}
-    for person in tally.people:
-        of_person = tally.of(person)
-        assert of_person is not None
+    for person, of_person in tally.by_person.items():
         # Signal updates come with readings, so none comes after the last one.
         assert of_person.answers_for(end_s), f"{path}: a signal changed after the recording's end"
         by_person[person] = {s: of_person.unknown_seconds(s, end_s) for s in of_person.signals}

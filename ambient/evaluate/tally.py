@@ -111,20 +111,13 @@ class PeopleTally:
     def start_at(self, start: float) -> None:
         """Start afresh, times counted from ``start`` (a replay begun again starts anew)."""
         self.start = start
-        self._people: dict[str, UnknownTally] = {}
-
-    @property
-    def people(self) -> list[str]:
-        """The people with signals, in the order their first update came."""
-        return list(self._people)
-
-    def of(self, person: str) -> UnknownTally | None:
-        return self._people.get(person)
+        #: Per person with signals, in the order their first update came: their tally.
+        self.by_person: dict[str, UnknownTally] = {}
 
     def __call__(self, update: SignalUpdate) -> None:
-        tally = self._people.get(update.person)
+        tally = self.by_person.get(update.person)
         if tally is None:
-            tally = self._people[update.person] = UnknownTally(
+            tally = self.by_person[update.person] = UnknownTally(
                 self.start, self.end_s, update.person
             )
         tally(update)

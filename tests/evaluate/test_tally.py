@@ -233,15 +233,12 @@ def test_every_persons_tally_is_what_a_tally_following_them_alone_gives() -> Non
     people = PeopleTally(START, end_s=120.0)
     for update in updates:
         people(update)
-    assert people.people == ["alex", "sam"]
-    for person in ("alex", "sam"):
+    assert list(people.by_person) == ["alex", "sam"]
+    for person, tally in people.by_person.items():
         alone = UnknownTally(START, end_s=120.0, person=person)
         fed(alone, updates)
-        tally = people.of(person)
-        assert tally is not None
         assert tally.unknown_seconds("hr", 120.0) == alone.unknown_seconds("hr", 120.0)
-    sams = people.of("sam")
-    assert sams is not None and sams.unknown_seconds("hr", 120.0) == {
+    assert people.by_person["sam"].unknown_seconds("hr", 120.0) == {
         "no data": 60.0,
         "exercise": 60.0,
     }
