@@ -123,28 +123,28 @@ class Retention:
             report.log_folded = self.store.checkpoint(busy_wait_s=0.0)
             self._fold_owed = not report.log_folded
         limit_s = self.config.limit_s("recordings")
-        made = self.recordings_dir is not None and await self._recordings_dir_made()
-        if made and limit_s is not None:
-            assert self.recordings_dir is not None
+        directory = self.recordings_dir
+        # Made even when its files are kept: `ambient record --out` writes into it.
+        made = directory is not None and await self._recordings_dir_made(directory)
+        if made and directory is not None and limit_s is not None:
             report.files = await asyncio.to_thread(
-                purge_recordings, self.recordings_dir, now - limit_s, self.replayed
+                purge_recordings, directory, now - limit_s, self.replayed
             )
         self.purges += 1
         return report
 
-    async def _recordings_dir_made(self) -> bool:
-        """Make the recordings directory (0700) for `ambient record --out` to write into, as
-        docs/privacy.md says; one warning, the first time, when it cannot be made."""
-        assert self.recordings_dir is not None
+    async def _recordings_dir_made(self, directory: Path) -> bool:
+        """Make the recordings ``directory`` (0700) for `ambient record --out` to write into,
+        as docs/privacy.md says; one warning, the first time, when it cannot be made."""
         try:
-            await asyncio.to_thread(make_private_dir, self.recordings_dir)
+            await asyncio.to_thread(make_private_dir, directory)
         except OSError as exc:
             if not self._recordings_dir_warned:
                 self._recordings_dir_warned = True
                 _LOGGER.warning(
                     "Retention: cannot make the recordings directory %s (%s); nothing is "
                     "purged there until it can be",
-                    self.recordings_dir,
+                    directory,
                     exc.strerror or exc,
                 )
             return False
