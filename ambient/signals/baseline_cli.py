@@ -180,16 +180,15 @@ def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
     _refuse_while_running(config)
     store = _open_store(config)
     had = False
-    try:
-        if store is not None:
+    if store is not None:
+        try:
             had = store.get(BASELINE_NAMESPACE, person) is not None
-        if not had and person not in config.person_ids():  # a misspelt id: say so
-            raise _unknown_person(person)
-        if store is not None:
-            store.delete(BASELINE_NAMESPACE, person)
-    finally:
-        if store is not None:
+            if had:
+                store.delete(BASELINE_NAMESPACE, person)
+        finally:
             store.close()
+    if not had and person not in config.person_ids():  # a misspelt id: say so
+        raise _unknown_person(person)
     if not had:
         kept = " (store.path is null: nothing is kept)" if config.store.path is None else ""
         out.write(f"{person} has no saved baseline{kept}: nothing to reset\n")
