@@ -202,10 +202,12 @@ class Insights:
 
     def _open(self, person: str, now: float) -> None:
         today = day_of(now, self.zone)
-        saved = self.storage.store.get(OPEN, person)
-        if isinstance(saved, str) and saved != today.isoformat():
-            stale = self.storage.open_day(person, date.fromisoformat(saved), self.zone)
-            if stale is not None and stale.day < today:
+        saved = self.storage.open_since(person)
+        if saved is not None and saved > today:
+            today = saved  # booted behind the day left open (no real-time clock): go on with it
+        elif saved is not None and saved < today:
+            stale = self.storage.open_day(person, saved, self.zone)
+            if stale is not None:
                 self._finish(person, stale)
         opened = self.storage.open_day(person, today, self.zone) or OpenDay.of(today, self.zone)
         self._days[person] = opened

@@ -268,3 +268,30 @@ def test_a_boot_behind_the_last_save_counts_no_minute_twice(tmp_path: Path) -> N
     assert max(row[HIGH_S] for row in opened.bins.values()) <= 60
     assert after.high_minutes(date(2026, 12, 4)) == 110 + 10  # 09:00-10:50, 11:30:30-11:40:30
     after.insights.close()
+
+
+def test_a_boot_behind_midnight_goes_on_with_the_day_it_left_open(tmp_path: Path) -> None:
+    """A power cut at 00:35; fake-hwclock saved 23:45 the day before: the day closed at
+    midnight is not opened again, and the open day keeps its first half hour once NTP steps
+    the clock forward."""
+    path = tmp_path / "ambient.db"
+    store = Store(path)
+    before = Stepped(_at(23, 0), store)
+    before.signals(stress_score=80.0)
+    before.clock.advance_to(_at(0, 35, day=5))  # saved at 00:30 on the 5th
+    store.close()
+    store = Store(path)
+    closed = InsightStore(store).summary("alex", date(2026, 12, 4))
+    after = Stepped(_at(23, 45), store)
+    after.signals(stress_score=80.0)
+    after.clock.advance_to(_at(23, 50))
+    after.clock.step(_at(0, 40, day=5) - _at(23, 50))
+    after.clock.advance_to(_at(0, 40, 30, day=5))
+    after.signals(stress_score=81.0)
+    after.clock.advance_to(_at(0, 50, 30, day=5))
+    after.signals(stress_score=None)
+    opened = after.insights.open_day("alex")
+    assert opened is not None and opened.day == date(2026, 12, 5)
+    assert after.high_minutes(date(2026, 12, 5)) == 30 + 10  # to the save, after the step
+    assert InsightStore(store).summary("alex", date(2026, 12, 4)) == closed
+    after.insights.close()
