@@ -573,3 +573,21 @@ def test_home_assistant_without_a_token_outside_the_add_on_is_refused(tmp_path: 
     empty = check(tmp_path, text + "  token: ''\n")
     assert empty.returncode == 1
     assert ":3:3: homeassistant.token: the token is empty" in empty.stderr
+
+
+def test_a_store_run_cannot_open_is_a_problem_at_its_line_not_ok(tmp_path: Path) -> None:
+    """`check` printed `ambient.yaml: OK` above the store's line and then exited 1: the
+    problem is now on stderr with its place, as every other one is, and no OK is said."""
+    key_file = tmp_path / "missing.key"
+    text = (
+        "people: [{id: alex}]\n"
+        f"store:\n  path: {tmp_path / 'ambient.db'}\n  encryption:\n    key_file: {key_file}\n"
+    )
+    result = check(tmp_path, text)
+    assert result.returncode == 1
+    assert "OK" not in result.stdout
+    assert result.stderr.startswith(f"{tmp_path / 'ambient.yaml'}: 1 problem:\n")
+    assert (
+        f"ambient.yaml:4:3: store.encryption: {tmp_path / 'ambient.db'}: store key file "
+        f"{key_file} does not exist"
+    ) in result.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ambient.commands.common import configure_logging, load_or_report
@@ -21,7 +23,13 @@ def check(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
-    print(f"{args.config}: OK")
+    from ambient.privacy.store_status import describe_store
+
+    store_line, store_usable = describe_store(config.store)
+    if store_usable:
+        print(f"{args.config}: OK")
+    else:
+        _report_store_problem(args.config, config, store_line)
     print(f"People ({len(config.people)}):")
     for person in config.people:
         print(f"  {person.id}  {person.display_name}")
@@ -37,9 +45,6 @@ def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
         print(f"  {rule.id}{alias}")
     connections = [name for name in ("homeassistant", "mqtt") if getattr(config, name) is not None]
     print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
-    from ambient.privacy.store_status import describe_store
-
-    store_line, store_usable = describe_store(config.store)
     print(f"Store: {store_line}")
     from ambient.config import config_warnings
 
@@ -48,6 +53,24 @@ def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
     for note in _idle_notes(config):
         print(f"Note: {note}")
     return 0 if store_usable else 1
+
+
+def _report_store_problem(file: Path, config: AmbientConfig, problem: str) -> None:
+    """A store ``run`` cannot open is a problem as a config error is: on stderr, at its place
+    in the file (the description still follows on stdout, its store line saying it again)."""
+    from ambient.config.errors import ConfigIssue, format_path
+    from ambient.config.yaml_source import load_yaml
+
+    key_path = ("store", "encryption") if config.store.encryption else ("store", "path")
+    position = load_yaml(file).position_of(key_path)
+    issue = ConfigIssue(
+        str(file),
+        position.line if position else None,
+        position.column if position else None,
+        format_path(key_path),
+        problem,
+    )
+    print(f"{file}: 1 problem:\n  {issue}", file=sys.stderr)
 
 
 def _idle_notes(config: AmbientConfig) -> list[str]:
