@@ -82,12 +82,8 @@ class Analysis:
                     rates = heart_rates[person] = _HeartRateWindows(window_s)
                 rates.add(reading.time, reading.value)
         self.hr_only = sorted(person for person in heart_rates if person not in beats)
-        people: dict[str, list[dict[str, object]]] = {}
-        for person, windows in beats.items():
-            windows.close()
-            people[person] = windows.rows
-        for person in self.hr_only:
-            people[person] = heart_rates[person].close()
+        people = {person: windows.close() for person, windows in beats.items()}
+        people.update((person, heart_rates[person].close()) for person in self.hr_only)
         several = len(people) > 1
         rows: list[dict[str, object]] = []
         for person, person_rows in sorted(people.items()):
@@ -152,12 +148,13 @@ class _PersonWindows:
         for beat in self.cleaner.add(reading.time, reading.value):
             self._add_beat(beat)
 
-    def close(self) -> None:
-        """The beats the cleaner still holds, and the last window."""
+    def close(self) -> list[dict[str, object]]:
+        """The beats the cleaner still holds, and the last window; every window's row."""
         for beat in self.cleaner.flush():
             self._add_beat(beat)
         if self._current and self._window_end is not None:
             self._close_window(self._window_end)
+        return self.rows
 
     def _add_beat(self, beat: Beat) -> None:
         time, rr_ms, _, _ = beat
