@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from jinja2 import Environment, TemplateSyntaxError, meta
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Discriminator,
     Field,
@@ -24,6 +25,47 @@ from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import Threshold, _one_or_many
 from ambient.config.types import EntityId, Identifier, ServiceName
+
+#: HA's target keys that name no entity: ambient snapshots and restores each light itself.
+_NON_ENTITY_TARGETS = ("area_id", "device_id", "floor_id", "label_id")
+
+
+def _entity_ids(value: Any) -> Any:
+    """Entity ids as HA takes them: one, a list, ids separated by commas, or HA's
+    ``{entity_id: …}``. An area, device, floor or label is refused: ambient must know each light
+    to snapshot, watch and restore it."""
+    if isinstance(value, dict):
+        other = [key for key in value if key != "entity_id"]
+        if other:
+            known = other[0] in _NON_ENTITY_TARGETS
+            raise ValueError(
+                f"`{other[0]}` is not supported: name the lights (entity ids), "
+                "ambient snapshots and restores each one"
+                if known
+                else f"unknown key `{other[0]}`: give `entity_id`"
+            )
+        value = value.get("entity_id", [])
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return _one_or_many(value)
+
+
+def _of_domain(domain: str, what: str) -> AfterValidator:
+    """HA's ``light.turn_on`` on a ``switch.*`` (or ``media_player.play_media`` on a light)
+    does nothing without a word: refuse it where it is written."""
+
+    def check(entity_id: str) -> str:
+        if not entity_id.startswith(f"{domain}."):
+            raise ValueError(f"{entity_id} is no {what} (expected {domain}.*)")
+        return entity_id
+
+    return AfterValidator(check)
+
+
+LightId = Annotated[EntityId, _of_domain("light", "light")]
+MediaPlayerId = Annotated[EntityId, _of_domain("media_player", "media player")]
+TtsEntityId = Annotated[EntityId, _of_domain("tts", "TTS entity")]
+Lights = Annotated[list[LightId], BeforeValidator(_entity_ids)]
 
 #: Time an attempt keeps after the assistant's timeout to start the session from the template.
 ASSISTANT_MARGIN_S = 5.0
@@ -56,10 +98,8 @@ class CalmLightsActionConfig(ActionBase):
     A light someone changes during the episode is left alone (and not restored)."""
 
     action: Literal["calm_lights"]
-    # One light or a list, as HA takes them.
-    target: Annotated[list[EntityId], BeforeValidator(_one_or_many)] = Field(
-        min_length=1, title="Lights to calm"
-    )
+    # One light, a list, ids separated by commas or {entity_id: …}, as HA takes them.
+    target: Lights = Field(min_length=1, title="Lights to calm")
     color_temp_kelvin: int = Field(default=2400, ge=1500, le=6500)
     brightness_pct: int = Field(default=35, ge=1, le=100)
     transition: Duration = Field(default=20.0, ge=0, le=300, title="Fade time")
@@ -71,7 +111,7 @@ class PlayCalmingActionConfig(ActionBase):
     unless ``interrupt: true``."""
 
     action: Literal["play_calming"]
-    target: EntityId = Field(title="Media player")
+    target: MediaPlayerId = Field(title="Media player")
     media_content_id: str = Field(min_length=1, title="Playlist, URI or media-source id")
     media_content_type: str = "playlist"
     volume: float = Field(default=0.25, gt=0, le=1, title="Volume ceiling of the ramp")
@@ -152,8 +192,8 @@ class BreathingActionConfig(ActionBase):
         default=None, min_length=1, title="Custom phases (override the preset)"
     )
     cycles: int = Field(default=6, ge=1, le=60)
-    media_player: EntityId | None = Field(default=None, title="Where cues are spoken")
-    tts_entity: EntityId | None = Field(default=None, title="TTS entity for tts.speak")
+    media_player: MediaPlayerId | None = Field(default=None, title="Where cues are spoken")
+    tts_entity: TtsEntityId | None = Field(default=None, title="TTS entity for tts.speak")
     tts_service: ServiceName | None = Field(default=None, title="Legacy tts.*_say service")
     language: str | None = Field(default=None, title="TTS language (engine default if omitted)")
     opening: str = Field(default="Let's breathe together for a minute. Follow my voice.")
@@ -161,9 +201,7 @@ class BreathingActionConfig(ActionBase):
     script: SessionScriptConfig | None = Field(
         default=None, title="Words made for the moment (replaces fixed opening/closing)"
     )
-    lights: Annotated[list[EntityId], BeforeValidator(_one_or_many)] = Field(
-        default_factory=list, title="Lights that pace the breath"
-    )
+    lights: Lights = Field(default_factory=list, title="Lights that pace the breath")
     inhale_brightness_pct: int = Field(default=60, ge=1, le=100)
     exhale_brightness_pct: int = Field(default=15, ge=1, le=100)
     ttl: Duration = Field(default=60.0, gt=0)
@@ -328,6 +366,10 @@ class ChooseCalming(ConfigModel):
             )
         if self.pin is not None and self.pin in self.ban:
             raise ValueError(f"`{self.pin}` is both pinned and banned")
+        if set(ids) <= set(self.ban):
+            raise ValueError(
+                "every option is banned: nothing would be chosen (remove a `ban`, or the step)"
+            )
         return self
 
 
