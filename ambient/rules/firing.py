@@ -156,8 +156,8 @@ class Firer:
         # Elapsed time: a step of the wall clock neither ends a cooldown nor lengthens it.
         monotonic = self.clock.monotonic()
         follow_clock(state, now, monotonic)
-        until, ends = state.cooldown_until, state.cooldown_until_monotonic
-        if until is not None and ends is not None and monotonic < ends:
+        until, anchor = state.cooldown_until, state.cooldown_until_anchor
+        if until is not None and anchor is not None and monotonic < anchor[1]:
             suppress(describe.cooldown(until, now, self._zone))
             return
         if config.conditions:
@@ -192,8 +192,11 @@ class Firer:
         episode_id = f"{rule.id}:{person or '-'}:{now:.3f}"
         state.last_fired = now
         cooldown_s = config.cooldown
-        state.cooldown_until = now + cooldown_s if cooldown_s > 0 else None
-        state.cooldown_until_monotonic = monotonic + cooldown_s if cooldown_s > 0 else None
+        state.cooldown_until, state.cooldown_until_anchor = (
+            (now + cooldown_s, (now + cooldown_s, monotonic + cooldown_s))
+            if cooldown_s > 0
+            else (None, None)
+        )
         if episode_trigger and person is not None:
             episode = Episode(
                 episode_id,
@@ -201,7 +204,7 @@ class Firer:
                 firing.trigger_id,
                 now,
                 signals=seen,
-                fired_monotonic=monotonic,
+                fired_at_anchor=(now, monotonic),
             )
             state.episodes[firing.index] = episode
             self.arm_escalation(rule, person, firing.index, episode)
@@ -254,9 +257,10 @@ class Firer:
 
     def _due_monotonic(self, rule: Rule, episode: Episode) -> float:
         """When the episode's next level is due, on the clock's elapsed time."""
-        if episode.fired_monotonic is None:  # made elsewhere than by a firing or the store
-            episode.fired_monotonic = self.clock.monotonic() - (self.clock.now() - episode.fired_at)
-        return episode.fired_monotonic + rule.config.escalate[episode.next_level].after
+        if episode.fired_at_anchor is None:  # made elsewhere than by a firing or the store
+            fired_monotonic = self.clock.monotonic() - (self.clock.now() - episode.fired_at)
+            episode.fired_at_anchor = (episode.fired_at, fired_monotonic)
+        return episode.fired_at_anchor[1] + rule.config.escalate[episode.next_level].after
 
     def _escalation_due(self, rule: Rule, person: str | None, index: int, episode: Episode) -> None:
         state = rule.person(person)

@@ -52,8 +52,9 @@ class Episode:
     next_level: int = 0
     signals: dict[str, Any] = field(default_factory=dict)
     timer: TimerHandle | None = field(default=None, compare=False, repr=False)
-    #: The firing on the clock's elapsed time: the levels count from it (see :func:`follow_clock`).
-    fired_monotonic: float | None = field(default=None, compare=False, repr=False)
+    #: ``fired_at`` as last read and on elapsed time, which the levels count from (see
+    #: :func:`follow_clock`).
+    fired_at_anchor: Anchor | None = field(default=None, compare=False, repr=False)
     #: Restored from the store: an escalation due before its signal arrived waits for it.
     resumed: bool = field(default=False, compare=False, repr=False)
 
@@ -124,8 +125,8 @@ class PersonState:
     last_fired: float | None = None
     episodes: dict[int, Episode] = field(default_factory=dict)
     runs: dict[str, RunRecord] = field(default_factory=dict)
-    #: The cooldown's end on the clock's elapsed time (see :func:`follow_clock`).
-    cooldown_until_monotonic: float | None = field(default=None, compare=False, repr=False)
+    #: ``cooldown_until`` as last read and on elapsed time (see :func:`follow_clock`).
+    cooldown_until_anchor: Anchor | None = field(default=None, compare=False, repr=False)
 
     def trigger(self, index: int) -> TriggerState:
         state = self.triggers.get(index)
@@ -167,9 +168,12 @@ def follow_clock(state: PersonState, now: float, monotonic: float) -> None:
 
     The deadlines of `for` windows and of a run's `delay` or `wait_for` run on timers, which
     keep their delays through a step; what is saved of them follows here too, so a restart
-    after a step waits out what was left. They are set as wall times (by the trigger dispatch
-    and the sequence), so each keeps an anchor: one that differs from its anchor was set since,
-    and its elapsed time is taken from it."""
+    after a step waits out what was left.
+
+    Each of these is kept as a wall time with an anchor: one that differs from its anchor was
+    set (by the trigger dispatch, the sequence) or restored since, and its elapsed time is taken
+    from it; the firing, which has read the elapsed time, anchors its cooldown and episode
+    itself."""
     offset_s = now - monotonic  # what to add to a monotonic time for the wall time
     for trigger in state.triggers.values():
         trigger.for_until, trigger.for_until_anchor = _follow(
@@ -179,25 +183,24 @@ def follow_clock(state: PersonState, now: float, monotonic: float) -> None:
         run.wait_until, run.wait_until_anchor = _follow(
             run.wait_until, run.wait_until_anchor, offset_s
         )
-    if state.cooldown_until is None:
-        state.cooldown_until_monotonic = None
-    elif state.cooldown_until_monotonic is None:
-        state.cooldown_until_monotonic = state.cooldown_until - offset_s
-    else:
-        state.cooldown_until = state.cooldown_until_monotonic + offset_s
+    state.cooldown_until, state.cooldown_until_anchor = _follow(
+        state.cooldown_until, state.cooldown_until_anchor, offset_s
+    )
     for episode in state.episodes.values():
-        if episode.fired_monotonic is None:
-            episode.fired_monotonic = episode.fired_at - offset_s
-        else:
-            episode.fired_at = episode.fired_monotonic + offset_s
+        episode.fired_at, episode.fired_at_anchor = _follow_set(
+            episode.fired_at, episode.fired_at_anchor, offset_s
+        )
 
 
 def _follow(
     wall: float | None, anchor: Anchor | None, offset_s: float
 ) -> tuple[float | None, Anchor | None]:
-    """``wall`` where the clock reads it now, and its anchor."""
-    if wall is None:
-        return None, None
+    """``wall`` where the clock reads it now, and its anchor (none for no time)."""
+    return (None, None) if wall is None else _follow_set(wall, anchor, offset_s)
+
+
+def _follow_set(wall: float, anchor: Anchor | None, offset_s: float) -> tuple[float, Anchor]:
+    """:func:`_follow` of a time that is always there (an episode's firing)."""
     if anchor is None or anchor[0] != wall:  # set (or restored) since it was last read
         return wall, (wall, wall - offset_s)
     moved = anchor[1] + offset_s
