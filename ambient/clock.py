@@ -73,8 +73,9 @@ class Clock(ABC):
     #: How long a wait for a wall-clock time (:meth:`call_at_wall`) sleeps before it reads the
     #: clock again. Timers run on the loop's monotonic time, but the wall clock can be stepped
     #: under them: a Raspberry Pi has no real-time clock and starts at its last shutdown's time
-    #: (or 1970) until NTP steps it, sometimes by days. None: this clock is never stepped.
-    wall_check_s: float | None = 60.0
+    #: (or 1970) until NTP steps it, sometimes by days. None: this clock is never stepped (as
+    #: :meth:`monotonic` assumes unless a clock says otherwise).
+    wall_check_s: float | None = None
 
     @abstractmethod
     def now(self) -> float:
@@ -179,6 +180,8 @@ class _WallTimer:
 class RealClock(Clock):
     """Wall-clock time, timers on the running asyncio loop."""
 
+    wall_check_s = 60.0  # NTP may step it
+
     def now(self) -> float:
         return time.time()
 
@@ -239,7 +242,6 @@ class VirtualClock(Clock):
     """
 
     virtual = True
-    wall_check_s = None
 
     #: Loop turns given when the loop's ready queue cannot be seen (not CPython's loop).
     SETTLE_ROUNDS = 8
