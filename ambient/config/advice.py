@@ -48,6 +48,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
     return [
         *_unread_metrics(config),
         *_publishers_naming_people(config),
+        *_unused_on_a_satellite(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
@@ -86,6 +87,28 @@ def _off_scale(
                 (*path, side),
                 f"`{compared.signal}` runs 0–100, so `{side}: {value:g}` is "
                 f"{'never met' if side == 'above' else 'always met'}",
+            )
+
+
+def _unused_on_a_satellite(config: AmbientConfig) -> Iterator[Finding]:
+    """A satellite runs its sensors and forwards their readings, nothing else: its rules,
+    quiet hours and check-ins are never applied, and Home Assistant is only reached for an
+    HA sensor."""
+    if config.role != "satellite":
+        return
+    reads_ha = any(sensor.type == "homeassistant" for sensor in config.sensors)
+    unused = [
+        ("rules", bool(config.rules)),
+        ("quiet_hours", config.quiet_hours is not None),
+        ("check_ins", config.check_ins is not None),
+        ("homeassistant", config.homeassistant is not None and not reads_ha),
+    ]
+    for section, given in unused:
+        if given:
+            yield (
+                (section,),
+                "a satellite only forwards its readings: this is never used here; put it in "
+                "the central instance's config (or drop `role: satellite`)",
             )
 
 

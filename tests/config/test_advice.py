@@ -1,0 +1,59 @@
+"""`ambient check`'s warnings on what a valid config probably does not mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ambient.config import config_warnings, load_config
+
+SATELLITE = """\
+instance: bedroom
+role: satellite
+mqtt: {host: localhost}
+people: [{id: alex}]
+sensors: [{type: ble, person: alex, name: Polar H10 1234ABCD}]
+store: {path: null}
+"""
+RULE = """\
+rules:
+  - id: calm
+    triggers: [{trigger: time, at: "22:00"}]
+    actions: [{action: log, message: wind down}]
+"""
+
+
+def warnings(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(text, encoding="utf-8")
+    return [str(issue) for issue in config_warnings(path, load_config(path))]
+
+
+def test_what_a_satellite_never_runs_is_a_warning_at_its_section(tmp_path: Path) -> None:
+    """A satellite only forwards its readings: its rules never fired, its quiet hours and
+    check-ins never applied, and `check` said nothing."""
+    found = warnings(
+        tmp_path,
+        SATELLITE + RULE + "quiet_hours: {start: '23:00', end: '07:00'}\n"
+        "homeassistant: {url: 'http://ha.local:8123', token: t}\n",
+    )
+    assert [warning.split(": ", 2)[1] for warning in found] == [
+        "rules",
+        "quiet_hours",
+        "homeassistant",
+    ]
+    assert all("a satellite only forwards its readings" in warning for warning in found)
+    assert ":7:1: rules: " in found[0]
+
+
+def test_a_satellite_with_a_home_assistant_sensor_uses_home_assistant(tmp_path: Path) -> None:
+    text = SATELLITE.replace(
+        "sensors: [",
+        "sensors: [{type: homeassistant, entity_id: sensor.hr, metric: hr, person: alex}, ",
+    )
+    assert (
+        warnings(tmp_path, text + "homeassistant: {url: 'http://ha.local:8123', token: t}\n") == []
+    )
+
+
+def test_a_standalone_instance_with_rules_gives_no_warning(tmp_path: Path) -> None:
+    assert warnings(tmp_path, SATELLITE.replace("role: satellite\n", "") + RULE) == []
