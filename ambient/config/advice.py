@@ -49,6 +49,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_unread_metrics(config),
         *_publishers_naming_people(config),
         *_unused_on_a_satellite(config),
+        *_sensors_for_nobody_listed(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
@@ -87,6 +88,30 @@ def _off_scale(
                 (*path, side),
                 f"`{compared.signal}` runs 0–100, so `{side}: {value:g}` is "
                 f"{'never met' if side == 'above' else 'always met'}",
+            )
+
+
+#: Whose readings a sensor without ``person:`` takes (``sensors`` use the same word).
+DEFAULT_PERSON: Final = "default"
+
+
+def _sensors_for_nobody_listed(config: AmbientConfig) -> Iterator[Finding]:
+    """A sensor that names nobody reads for ``default``: beside listed people, no rule for one
+    of them sees its readings. (A recording's rows and a topic level or a satellite name
+    their people themselves.)"""
+    ids = config.person_ids()
+    if not ids or DEFAULT_PERSON in ids:
+        return
+    suggestion = f"add `person: {ids[0]}`" if len(ids) == 1 else "add `person:`"
+    for index, sensor in enumerate(config.sensors):
+        names_nobody = sensor.type in ("ble", "homeassistant") or (
+            sensor.type == "mqtt" and sensor.person_topic_level is None
+        )
+        if names_nobody and sensor.person is None:
+            yield (
+                ("sensors", index),
+                f"no `person:`, so its readings are for `{DEFAULT_PERSON}`, who is not under "
+                f"`people:` ({', '.join(ids)}): no rule for them sees these; {suggestion}",
             )
 
 

@@ -57,3 +57,31 @@ def test_a_satellite_with_a_home_assistant_sensor_uses_home_assistant(tmp_path: 
 
 def test_a_standalone_instance_with_rules_gives_no_warning(tmp_path: Path) -> None:
     assert warnings(tmp_path, SATELLITE.replace("role: satellite\n", "") + RULE) == []
+
+
+def test_a_sensor_without_a_person_beside_listed_people_is_a_warning(tmp_path: Path) -> None:
+    """Its readings are for `default`: a rule for alex never saw them, and nothing was said,
+    neither by `check` nor by `run`."""
+    text = (
+        "people: [{id: alex}]\nmqtt: {}\nstore: {path: null}\n"
+        "sensors:\n  - {type: mqtt, topic: home/alex/hr, metric: hr}\n"
+        "  - {type: mqtt, topic: home/+/hr, metric: hr, person_topic_level: 1}\n"
+        "  - {type: mqtt, topic: home/sam/hr, metric: hr, person: alex}\n"
+    )
+    (warning,) = warnings(tmp_path, text)
+    assert ":5:5: sensors[0]: no `person:`, so its readings are for `default`, who is not " in (
+        warning
+    )
+    assert "add `person: alex`" in warning
+
+
+def test_a_sensor_without_a_person_and_no_people_listed_gives_no_warning(tmp_path: Path) -> None:
+    text = "mqtt: {}\nstore: {path: null}\nsensors: [{type: mqtt, topic: a/hr, metric: hr}]\n"
+    assert warnings(tmp_path, text) == []
+
+
+def test_the_person_warned_of_is_the_one_sensors_read_for_without_a_person() -> None:
+    from ambient.config.advice import DEFAULT_PERSON
+    from ambient.sensors.homeassistant import DEFAULT_PERSON as SENSORS_DEFAULT_PERSON
+
+    assert DEFAULT_PERSON == SENSORS_DEFAULT_PERSON
