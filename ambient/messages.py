@@ -91,7 +91,7 @@ class ActionResult:
         }
 
 
-TraceEvent = Literal["fired", "suppressed", "recovered", "escalated", "action_failed"]
+TraceEvent = Literal["fired", "suppressed", "recovered", "escalated", "action_failed", "resumed"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,14 @@ UNKNOWN: Final = "None"
 EXPIRE_AFTER_S: Final = 150
 #: Every state is re-sent at least this often, well inside ``EXPIRE_AFTER_S``.
 REFRESH_S: Final = 60.0
-RULE_EVENT_TYPES: Final = ("fired", "recovered", "suppressed", "escalated", "action_failed")
+RULE_EVENT_TYPES: Final = (
+    "fired",
+    "recovered",
+    "suppressed",
+    "escalated",
+    "action_failed",
+    "resumed",
+)
 
 _UNSAFE: Final = re.compile(r"[^a-zA-Z0-9_-]")
 

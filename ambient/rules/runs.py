@@ -100,8 +100,29 @@ class Runs:
     def launch(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
         if trace is not None and not run.position:
             self._start_first_action(rule, run)  # first: the run's own task can wait
+        if trace is None and run.position:
+            trace = self._resumed_trace(rule, run)
         task = asyncio.get_running_loop().create_task(self._execute(rule, run, trace))
         self._tasks[run.id] = task
+
+    def _resumed_trace(self, rule: Rule, run: RunRecord) -> TraceRecord:
+        """A run resumed after a restart is traced as a firing's run is (when it first waits
+        anew or ends, with the actions performed until then), saying where it went on."""
+        what = ""
+        if run.kind == "recovery":
+            what = "recovery "
+        elif run.kind == "escalate":
+            what = f"escalation {(run.level or 0) + 1} "
+        step, steps = int(run.position[0]) + 1, len(self._steps_of(rule, run))
+        return TraceRecord(
+            time=self.clock.now(),  # stamped again when emitted: the run may wait long first
+            rule=rule.id,
+            event="resumed",
+            reason=f"{what}resumed after a restart at step {step} of {steps}",
+            person=run.person,
+            trigger=run.trigger_id,
+            signals=run.signals,
+        )
 
     def _start_first_action(self, rule: Rule, run: RunRecord) -> None:
         """A fresh firing's first step, if it is an action and nothing holds actions back,
@@ -178,7 +199,8 @@ class Runs:
             nonlocal emitted
             if not emitted and trace is not None:
                 emitted = True
-                self._emit(replace(trace, actions=tuple(sequence.results)))
+                at = self.clock.now() if trace.event == "resumed" else trace.time
+                self._emit(replace(trace, time=at, actions=tuple(sequence.results)))
 
         def on_result(result: ActionResult) -> None:
             if not result.ok:

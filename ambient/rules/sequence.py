@@ -115,7 +115,8 @@ class SequenceRun:
         if isinstance(step, DelayStepConfig):
             until = self.run.wait_until if resuming and self.run.wait_until else None
             self._save(path, until if until is not None else clock.now() + step.delay)
-            self._on_first_wait()
+            if not resuming:  # a resumed run's trace waits for what it does after the restart
+                self._on_first_wait()
             assert self.run.wait_until is not None
             await clock.sleep_until(self.run.wait_until)
             return True
@@ -124,7 +125,8 @@ class SequenceRun:
             if until is None and step.timeout is not None:
                 until = clock.now() + step.timeout
             self._save(path, until)
-            self._on_first_wait()
+            if not resuming:
+                self._on_first_wait()
             recovered = await self.host.wait_for_signal(step, self.run, until, resuming)
             return recovered or step.continue_on_timeout
         if isinstance(step, IfStepConfig):

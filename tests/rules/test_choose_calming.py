@@ -138,6 +138,9 @@ async def test_an_option_cut_by_a_restart_keeps_its_episode_and_counts_towards_t
     assert (episode.rule, episode.option, episode.start) == ("calm", "breathe", h.t0 + 120)
     await h.run_until(600)
     assert h.performer.messages() == ["again"]  # the resumed run goes on, opening no other
+    (resumed,) = h.traces  # and says so: the restart does not hide what it did
+    assert (resumed.event, resumed.reason) == ("resumed", "resumed after a restart at step 1 of 1")
+    assert [a.detail for a in resumed.actions] == ["again"]
     assert len(h.book.episodes("alex")) == 1
     await h.push(700, stress_score=20)
     await h.push(800, stress_score=80)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rules.rule_doubles import T0, Harness, log, make_config, stress_rule
 
+from ambient.rules.tracing import TRACE_NAMESPACE
 from ambient.store import Store
 
 
@@ -189,3 +190,38 @@ async def test_escalation_due_during_a_restart_is_sent_on_the_first_reading(
     assert h.performer.messages() == ["level 1"]
     await h.push(800, stress_score=40)
     assert h.kinds() == ["escalated", "recovered"]
+
+
+async def test_a_resumed_run_traces_the_actions_it_performs_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(actions=[log("dim"), {"delay": "10min"}, log("again")])
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(300)
+    h = await _restart(h, path)
+    await h.run_until(719)
+    assert h.kinds() == []  # it says so once it acts (or waits anew), as a firing's trace does
+    await h.run_until(720)
+    assert h.events() == [(720, "resumed", "resumed after a restart at step 2 of 3")]
+    assert [a.detail for a in h.traces[0].actions] == ["again"]
+    assert (h.traces[0].person, h.traces[0].trigger) == ("alex", "stressed")
+    await h.engine.stop()
+    stored = h.store.recent(TRACE_NAMESPACE, "calm", limit=10)  # what `ambient trace` shows
+    assert [(t["event"], t["reason"]) for t in stored][-1] == (
+        "resumed",
+        "resumed after a restart at step 2 of 3",
+    )
+
+
+async def test_a_resumed_escalation_says_which_level_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    level = {"after": "10min", "actions": [{"delay": "1min"}, log("level 1 again")]}
+    h = await Harness(make_config([stress_rule(escalate=[level])]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.push(730, stress_score=82)  # escalated at 720 (fired at 120), now in its delay
+    h = await _restart(h, path)
+    await h.run_until(780)
+    assert h.events() == [(780, "resumed", "escalation 1 resumed after a restart at step 1 of 2")]
+    assert h.performer.messages() == ["level 1 again"]

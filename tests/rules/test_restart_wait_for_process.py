@@ -22,3 +22,6 @@ def test_a_wait_whose_timeout_falls_due_during_a_restart_decides_on_the_first_re
 
     assert said.text == CALMER
     assert said.late_s is not None  # it decided on the first reading, and says how late
+    # `ambient trace` shows the resumed run and what it did (beside the episode's recovery)
+    assert said.traced[0] == ("fired", ("calm",))
+    assert ("resumed", (CALMER,)) in said.traced

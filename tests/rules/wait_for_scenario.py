@@ -16,7 +16,9 @@ restart, how late the wait decided: the gap from its timeout to the first readin
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,8 @@ class Said:
 
     text: str
     late_s: float | None = None
+    #: The store's traces afterwards: (event, what its actions did), in order.
+    traced: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _late_s(lines: list[str]) -> float | None:
@@ -78,6 +82,16 @@ def _late_s(lines: list[str]) -> float | None:
 def _daemon(directory: Path, host: str, port: int) -> Daemon:
     config, _store = write_config(directory, host, port, CONFIG)
     return Daemon(config, "--log-format", "json")  # the `log` action's lines on stderr too
+
+
+def _traced(directory: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    db = sqlite3.connect(directory / "ambient.db")
+    try:
+        rows = db.execute("SELECT value FROM log WHERE namespace = 'traces' ORDER BY id").fetchall()
+    finally:
+        db.close()
+    traces = [json.loads(raw) for (raw,) in rows]
+    return tuple((t["event"], tuple(str(a["detail"]) for a in t["actions"])) for t in traces)
 
 
 def uninterrupted(directory: Path, host: str, port: int) -> str:
@@ -125,4 +139,4 @@ def interrupted(
         publisher.close()
         if daemon.process.poll() is None:
             daemon.kill()
-    return Said(said, _late_s(daemon.seen))
+    return Said(said, _late_s(daemon.seen), _traced(directory))
