@@ -208,11 +208,9 @@ def evaluate_recording(
             timeline.duration_s = labels.end
     end_s = timeline.duration_s
     by_person = _unknown_by_person(tally, end_s, path)
-    if keep_timeline:
-        unknown = {s: unknown_seconds(timeline.changes(s), end_s) for s in timeline.signals}
-    else:
-        followed = person or next(iter(by_person), None)
-        unknown = by_person.get(followed, {}) if followed is not None else {}
+    # The followed person's, from the same tally with or without a picture.
+    followed = person or next(iter(by_person), None)
+    unknown = by_person.get(followed, {}) if followed is not None else {}
     if person is not None and _never_read(unknown, end_s):
         _LOGGER.warning(
             "%s has no readings of %s, the person of the rules evaluated (its rows name "
