@@ -71,13 +71,14 @@ def render_week(
         f'<p class="lead">{label}: {monday:%d %b} – {week_days[-1]:%d %b %Y}. '
         f"{len(week)} of 7 days with data.</p>",
     ]
+    # The daily HRV values of the one source the trend reads: the plot's and the changes'.
+    hrv = comparable_days(summaries, week_days[-1], trend_config)
     parts += _days_section(week_days, summaries, week_bars)
-    parts += _trend_section(summaries, week_days[-1], monday, trend_config, hrv_band)
+    parts += _trend_section(summaries, hrv, week_days[-1], monday, trend_config, hrv_band)
     week_begin = datetime.combine(monday, time(0), zone).timestamp()
     this_week = [e for e in learned if float(e["start"]) >= week_begin]
     parts += _episodes_section(week, this_week, zone)
     parts += _observations_section(history, week, learned)
-    hrv = comparable_days(summaries, week_days[-1], trend_config)
     parts += _changes_section(week, last_week, hrv)
     parts.append(
         '<p class="note">ambient is a wellness tool, not a medical device. These are patterns '
@@ -143,16 +144,14 @@ def _days_section(
 
 def _trend_section(
     summaries: Mapping[date, DaySummary],
+    daily: Mapping[date, float],
     last_day: date,
     monday: date,
     config: TrendConfig,
     hrv_band: Callable[..., str],
 ) -> list[str]:
-    daily = comparable_days(summaries, last_day, config)
     days = [last_day - timedelta(days=k) for k in range(TREND_DAYS - 1, -1, -1)]
-    trends = [hrv_trend(daily, d, config) for d in days]
     out = ['<section id="trend"><h2>Heart rate variability and its normal band</h2>']
-    latest = trends[-1]
     kept = [s for d in days if (s := summaries.get(d)) is not None]
     if any(s.worn for s in kept) and all(s.ln_rmssd is None for s in kept):
         out.append(
@@ -160,6 +159,8 @@ def _trend_section(
             "(a chest strap, or a watch that shares them); heart rate alone has none.</p>"
         )
         return [*out, "</section>"]
+    trends = [hrv_trend(daily, d, config) for d in days]
+    latest = trends[-1]
     if not any(t.band_low is not None for t in trends):
         out.append(f"<p>Not enough nights yet for a trend: {_e(latest.why)}.</p></section>")
         return out
