@@ -50,6 +50,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_publishers_naming_people(config),
         *_unused_on_a_satellite(config),
         *_sensors_for_nobody_listed(config),
+        *_broker_port_and_tls(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
@@ -89,6 +90,31 @@ def _off_scale(
                 f"`{compared.signal}` runs 0–100, so `{side}: {value:g}` is "
                 f"{'never met' if side == 'above' else 'always met'}",
             )
+
+
+#: The IANA ports of MQTT: plain and over TLS.
+_MQTT_PORT: Final = 1883
+_MQTT_TLS_PORT: Final = 8883
+
+
+def _broker_port_and_tls(config: AmbientConfig) -> Iterator[Finding]:
+    """A plain connect to the TLS port, or TLS to the plain one, fails every time; another
+    port may be either, so only these two are judged."""
+    mqtt = config.mqtt
+    if mqtt is None:
+        return
+    if mqtt.port == _MQTT_TLS_PORT and mqtt.tls is None:
+        yield (
+            ("mqtt", "port"),
+            f"{_MQTT_TLS_PORT} is MQTT over TLS, and there is no `tls:` section: "
+            "add `tls: {}` (system CAs) or a `ca_file`, or use the broker's plain port",
+        )
+    elif mqtt.port == _MQTT_PORT and mqtt.tls is not None:
+        yield (
+            ("mqtt", "port"),
+            f"{_MQTT_PORT} is plain MQTT, and there is a `tls:` section: use the "
+            f"broker's TLS port (usually {_MQTT_TLS_PORT}), or drop `tls:`",
+        )
 
 
 #: Whose readings a sensor without ``person:`` takes (``sensors`` use the same word).

@@ -85,3 +85,17 @@ def test_the_person_warned_of_is_the_one_sensors_read_for_without_a_person() -> 
     from ambient.sensors.homeassistant import DEFAULT_PERSON as SENSORS_DEFAULT_PERSON
 
     assert DEFAULT_PERSON == SENSORS_DEFAULT_PERSON
+
+
+def test_the_standard_tls_port_without_tls_or_the_plain_port_with_it_is_a_warning(
+    tmp_path: Path,
+) -> None:
+    """Either way every connect fails (the broker hangs up, or answers in plain text)."""
+    (plain_to_tls,) = warnings(tmp_path, "mqtt: {host: localhost, port: 8883}\n")
+    assert ":1:25: mqtt.port: 8883 is MQTT over TLS, and there is no `tls:` section" in (
+        plain_to_tls
+    )
+    (tls_to_plain,) = warnings(tmp_path, "mqtt: {host: localhost, port: 1883, tls: {}}\n")
+    assert "mqtt.port: 1883 is plain MQTT, and there is a `tls:` section" in tls_to_plain
+    assert warnings(tmp_path, "mqtt: {host: localhost, port: 8883, tls: {}}\n") == []
+    assert warnings(tmp_path, "mqtt: {host: localhost, port: 1884}\n") == []
