@@ -216,9 +216,9 @@ class Insights:
             self._last[person] = opened.counted_until
         self._held.setdefault(person, HeldState())
         self.storage.store.put(OPEN, person, today.isoformat())
-        self._trends[person] = self._trend(person, today - timedelta(days=1))
-        if (morning := self._morning_trend(person)) is not None:  # a restart after the night
-            self._trends[person] = morning
+        # A restart after the night: last night's value is in the trend already.
+        morning = self._morning_trend(person)
+        self._trends[person] = morning or self._trend(person, today - timedelta(days=1))
         self._follow_up(person)
 
     def _account(self, person: str, now: float) -> None:
