@@ -234,17 +234,7 @@ async def test_a_week_whose_time_passed_while_ambient_was_off_is_delivered_at_th
     delivery.close()
     await clock.run_until(berlin(2026, 12, 7, 9, 0))  # off from Sunday night to 09:00
     late = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(
-        late,
-        clock,
-        berlin(
-            2026,
-            12,
-            7,
-            9,
-            0,
-        ),
-    )
+    await deliver_at(late, clock, berlin(2026, 12, 7, 9, 0))
     assert [path.name[:13] for path in late.written] == ["alex-2026-W49"]
     late.close()
     again = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
