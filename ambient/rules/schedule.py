@@ -131,12 +131,15 @@ class Schedule:
         self.next_at: float | None = None
 
     def arm(self, after: float | None = None) -> None:
-        self.cancel()
-        self.next_at = next_fire_time(
-            self._trigger, self._zone, self._clock.now() if after is None else after
+        self._arm_at(
+            next_fire_time(self._trigger, self._zone, self._clock.now() if after is None else after)
         )
-        if self.next_at is not None:
-            self._handle = self._clock.call_at_wall(self.next_at, self._due)
+
+    def _arm_at(self, next_at: float | None) -> None:
+        self.cancel()
+        self.next_at = next_at
+        if next_at is not None:
+            self._handle = self._clock.call_at_wall(next_at, self._due)
 
     def cancel(self) -> None:
         if self._handle is not None:
@@ -155,5 +158,5 @@ class Schedule:
             self.arm(after=now)  # stepped forward over fire times: no burst of them
             self._passed(now)
             return
-        self.arm(after=when)
+        self._arm_at(following)  # the fire time after this one
         self._fire(when)
