@@ -1,5 +1,6 @@
 """play_calming: start calming media quietly and ramp the volume up on the clock; never cut
-into something already playing unless asked; stop and restore the volume on recovery.
+into something already playing unless asked; stop and restore the volume on recovery — by the
+last of the episodes playing on a player, to the volume from before the first.
 
 The user wins, as with lights: a change to the player in a context whose user is not ambient's
 (the HA app, a dashboard), or a volume ambient did not set reported without a user (the
@@ -56,7 +57,9 @@ class PlayCalming:
             return f"already playing on {player}"
         if state.get("state") == "playing" and not action.interrupt:
             return f"left alone: {player} is already playing"
-        previous = state.get("attributes", {}).get("volume_level")
+        held = self._held_elsewhere(player, episode)
+        # A player another episode already plays on: its volume now is ambient's, not theirs.
+        previous = held.previous_volume if held else state.get("attributes", {}).get("volume_level")
         start_volume = min(action.start_volume, action.volume)
         ramping = float(action.ramp) > 0 and start_volume < action.volume
         first_volume = start_volume if ramping else action.volume
@@ -111,6 +114,8 @@ class PlayCalming:
         for takeover in episode.media.values():
             if not takeover.stop_on_recovery or takeover.overridden_by is not None:
                 continue
+            if self._held_elsewhere(takeover.entity_id, episode) is not None:
+                continue  # another episode still plays on it: it stops it when it ends
             target = {"entity_id": takeover.entity_id}
             await self.client.call_service("media_player", "media_stop", {}, target)
             if takeover.previous_volume is not None:
@@ -119,6 +124,14 @@ class PlayCalming:
                 )
             stopped.append(takeover.entity_id)
         return stopped
+
+    def _held_elsewhere(self, player: str, episode: Episode) -> MediaTakeover | None:
+        """The takeover of ``player`` by another episode that nobody has taken from it."""
+        for other in self.episodes():
+            held = other.media.get(player)
+            if other is not episode and held is not None and held.overridden_by is None:
+                return held
+        return None
 
     def watch(self, players: list[str]) -> None:
         for player in players:

@@ -259,6 +259,40 @@ async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays
     assert after["attributes"]["volume_level"] == 0.15
 
 
+async def test_two_episodes_on_one_player_end_with_the_volume_from_before_both(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    # Two rules (or two people's episodes) play calming music on the same speaker.
+    player = "media_player.bedroom"
+    await probe.call_service(
+        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.6}
+    )
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    fields: dict[str, Any] = {
+        "action": "play_calming",
+        "target": player,
+        "media_content_id": "calm",
+        "ramp": 0,
+        "interrupt": True,
+    }
+    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.3), context("m5", clock))
+    await probe.wait_for_state(player, lambda s: s["attributes"].get("volume_level") == 0.3)
+    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.4), context("m6", clock))
+
+    await actuator.end_episode(context("m5", clock))
+    still = await probe.state(player)
+    assert still is not None
+    assert still["state"] != "off"  # the other episode's music plays on
+    assert still["attributes"]["volume_level"] == 0.4
+
+    await actuator.end_episode(context("m6", clock))
+    await probe.call_service("media_player", "turn_on", {"entity_id": player})
+    back_on = await probe.state(player)
+    assert back_on is not None
+    assert back_on["attributes"]["volume_level"] == 0.6
+
+
 def volume_set(event: SeenEvent) -> bool:
     """A volume_set on the bedroom player (calls from earlier tests may still arrive)."""
     return (
