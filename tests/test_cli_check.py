@@ -197,6 +197,20 @@ def test_a_recording_with_quoted_header_and_bad_rows_is_accepted(tmp_path: Path)
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"t,metric,value\n", b"t,metric,value\n0,hr,abc\n1,hr,-5\n", b""],
+    ids=["header-only", "every-row-skipped", "empty-json-lines"],
+)
+def test_a_recording_with_no_reading_to_play_is_refused(tmp_path: Path, content: bytes) -> None:
+    """`run` said only "has no readings" and ended at once (exit 0), having played nothing."""
+    name = "session.jsonl" if not content else "session.csv"
+    (tmp_path / name).write_bytes(content)
+    result = check(tmp_path, RECORDING_CONFIG.replace("session.csv", name))
+    assert result.returncode == 1
+    assert f"sensors[0].path: recording {tmp_path / name} has no readings" in result.stderr
+
+
 RECORDING_CONFIG = (
     "people: [{id: alex}]\nsensors:\n  - {type: recording, path: session.csv, person: alex}\n"
 )

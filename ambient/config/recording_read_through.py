@@ -16,14 +16,16 @@ def read_through(path: Path, default_person: str, people: Collection[str] | None
     ``run`` logs them (the first few, then a count).
 
     The file is streamed a block at a time, nothing kept, as the sensor's own read-through
-    does; one out of time order is read whole and sorted, as ``run`` then reads it."""
+    does; one out of time order is read whole and sorted, as ``run`` then reads it. A file
+    with no reading at all is refused too: ``run`` would play nothing and end."""
     try:
         try:
             with RecordingStream(path, default_person, people) as stream:
-                for _ in stream.batches():
-                    pass
+                readings = sum(len(batch) for batch in stream.batches())
         except OutOfOrder:
-            load_recording(path, default_person, people)
+            readings = len(load_recording(path, default_person, people).readings)
     except RecordingError as exc:
         return str(exc)
+    if not readings:  # `run` would say so, play nothing and end
+        return f"recording {path} has no readings to play (no rows, or every row skipped)"
     return None
