@@ -51,6 +51,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_unused_on_a_satellite(config),
         *_sensors_for_nobody_listed(config),
         *_broker_port_and_tls(config),
+        *_values_read_twice(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
@@ -90,6 +91,25 @@ def _off_scale(
                 f"`{compared.signal}` runs 0–100, so `{side}: {value:g}` is "
                 f"{'never met' if side == 'above' else 'always met'}",
             )
+
+
+def _values_read_twice(config: AmbientConfig) -> Iterator[Finding]:
+    """Two MQTT sensors on one topic reading one value make two readings of each message:
+    one of them is a mistake (the other metric, or the other person)."""
+    first: dict[tuple[str, str | None], int] = {}
+    for index, sensor in enumerate(config.sensors):
+        if sensor.type != "mqtt":
+            continue
+        key = (sensor.topic, sensor.value)
+        if key not in first:
+            first[key] = index
+            continue
+        field = f"`value: {sensor.value}`" if sensor.value else "the whole payload"
+        yield (
+            ("sensors", index),
+            f"reads the same value of `{sensor.topic}` as sensors[{first[key]}] ({field}): "
+            "each message would give two readings",
+        )
 
 
 #: The IANA ports of MQTT: plain and over TLS.

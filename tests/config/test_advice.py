@@ -99,3 +99,19 @@ def test_the_standard_tls_port_without_tls_or_the_plain_port_with_it_is_a_warnin
     assert "mqtt.port: 1883 is plain MQTT, and there is a `tls:` section" in tls_to_plain
     assert warnings(tmp_path, "mqtt: {host: localhost, port: 8883, tls: {}}\n") == []
     assert warnings(tmp_path, "mqtt: {host: localhost, port: 1884}\n") == []
+
+
+def test_one_payload_value_read_by_two_mqtt_sensors_is_a_warning(tmp_path: Path) -> None:
+    """`run` took each message twice: as a heart rate and as an RR interval (dropping one as
+    out of range), or as the same beat for two people."""
+    text = (
+        "people: [{id: alex}]\nmqtt: {}\nstore: {path: null}\nsensors:\n"
+        "  - {type: mqtt, topic: watch/alex, metric: hr, value: hr, person: alex}\n"
+        "  - {type: mqtt, topic: watch/alex, metric: rr, value: rr, person: alex}\n"
+        "  - {type: mqtt, topic: watch/alex, metric: rr, unit: ms, value: hr, person: alex}\n"
+    )
+    (warning,) = warnings(tmp_path, text)
+    assert (
+        ":7:5: sensors[2]: reads the same value of `watch/alex` as sensors[0] "
+        "(`value: hr`): each message would give two readings"
+    ) in warning
