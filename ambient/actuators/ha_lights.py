@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
+from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 
@@ -66,7 +67,9 @@ class CalmLights:
         lights = episode.active_lights(reachable)
         away = f" (unavailable: {', '.join(unavailable)})" if unavailable else ""
         if not lights:
-            return "left alone: every light was changed by someone during this episode" + away
+            raise NothingDone(
+                "left alone: every light was changed by someone during this episode" + away
+            )
         await self.client.call_service(
             "light",
             "turn_on",

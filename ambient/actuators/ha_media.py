@@ -17,6 +17,7 @@ from typing import Any
 
 from ambient.actuators.ha_entities import UnavailableEntity, UnknownEntity
 from ambient.actuators.ha_episode import Episode, MediaTakeover
+from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
 from ambient.connections.errors import NotConnected
@@ -54,9 +55,9 @@ class PlayCalming:
         if state.get("state") == "unavailable":
             raise UnavailableEntity([player])
         if player in episode.media:
-            return f"already playing on {player}"
+            raise NothingDone(f"already playing on {player}")
         if state.get("state") == "playing" and not action.interrupt:
-            return f"left alone: {player} is already playing"
+            raise NothingDone(f"left alone: {player} is already playing")
         held = self._held_elsewhere(player, episode)
         # A player another episode already plays on: its volume now is ambient's, not theirs.
         previous = held.previous_volume if held else state.get("attributes", {}).get("volume_level")

@@ -40,6 +40,7 @@ from ambient.actuators.ha_entities import (
 from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming
+from ambient.actuators.ha_outcome import NothingDone
 from ambient.actuators.log import render_message
 from ambient.clock import Clock
 from ambient.config.actions import (
@@ -130,6 +131,8 @@ class HomeAssistantActuator:
                 self.counters.increment(f"ha:{entity_id}", exc.counter)
             _LOGGER.error("Rule %s: %s not performed: %s", context.rule, kind, exc)
             return ActionResult(kind, False, f"not performed: {exc}")
+        except NothingDone as exc:
+            return ActionResult(kind, True, str(exc), performed=False)
         return ActionResult(kind, True, detail)
 
     async def end_episode(self, context: ActionContext) -> None:
@@ -270,7 +273,7 @@ class HomeAssistantActuator:
         self, episode: Episode, action: BreathingActionConfig, context: ActionContext
     ) -> str:
         if episode.breathing is not None and not episode.breathing.done():
-            return "a breathing session is already running"
+            raise NothingDone("a breathing session is already running")
         moment = moment_of(action, context, addressee(self.names, context.person), self.zone)
         script = template_script(action, moment)
         if action.script is not None and action.script.assistant is not None:
@@ -318,7 +321,7 @@ class HomeAssistantActuator:
         last = self._notified_at.get(key)
         now = self.clock.now()
         if last is not None and now - last < float(action.min_interval):
-            return f"not sent: {action.service} had this message {now - last:.0f} s ago"
+            raise NothingDone(f"not sent: {action.service} had this message {now - last:.0f} s ago")
         domain, service = action.service.split(".", 1)
         data: dict[str, Any] = {"message": render_message(action.message, context, event)}
         if action.title:

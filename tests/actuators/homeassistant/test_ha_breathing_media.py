@@ -318,6 +318,7 @@ async def test_calming_media_does_not_interrupt_unless_asked(
     polite = await actuator.perform(PlayCalmingActionConfig(**fields), context("m2", clock))
     assert polite.ok
     assert "already playing" in polite.detail
+    assert not polite.performed  # a choose_calming option that did nothing is not credited
     assert not [e for e in probe.service_calls("media_player") if e.data["service"] == "play_media"]
 
     forced = await actuator.perform(

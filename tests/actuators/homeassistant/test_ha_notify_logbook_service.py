@@ -87,6 +87,8 @@ async def test_min_interval_holds_back_the_same_message_not_the_next_one(
     results.append(await actuator.perform(stressed, context(clock)))
 
     assert [r.detail.startswith("sent") for r in results] == [True, True, True, False]
+    # Held back is not performed: no calming episode opens on a message nobody got.
+    assert [r.performed for r in results] == [True, True, True, False]
     sent = await probe.wait_count(
         lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 3
     )
