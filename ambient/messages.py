@@ -91,7 +91,9 @@ class ActionResult:
         }
 
 
-TraceEvent = Literal["fired", "suppressed", "recovered", "escalated", "action_failed", "resumed"]
+TraceEvent = Literal[
+    "fired", "suppressed", "recovered", "escalated", "action_failed", "resumed", "continued"
+]
 
 
 @dataclass(frozen=True, slots=True)

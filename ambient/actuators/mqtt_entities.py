@@ -33,6 +33,7 @@ RULE_EVENT_TYPES: Final = (
     "escalated",
     "action_failed",
     "resumed",
+    "continued",
 )
 
 _UNSAFE: Final = re.compile(r"[^a-zA-Z0-9_-]")

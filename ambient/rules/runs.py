@@ -28,6 +28,7 @@ from ambient.config.actions import (
     WaitForStepConfig,
 )
 from ambient.config.conditions import ConditionConfig
+from ambient.config.durations import duration_text
 from ambient.messages import (
     ActionContext,
     ActionResult,
@@ -42,12 +43,27 @@ from ambient.rules.hold import ActionHold
 from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule
 from ambient.rules.rule_store import RuleStore
-from ambient.rules.sequence import SequenceRun
+from ambient.rules.sequence import SequenceRun, Waited
 from ambient.rules.state import RunRecord
 from ambient.rules.tracing import Tracer
 from ambient.rules.waits import RunWaits
 
 _LOGGER = logging.getLogger(__name__)
+
+
+#: Traces stamped when their rule decided (emitted when the run first waits or ends); the
+#: others (a resumed run, a queued run's start) are stamped when emitted.
+_STAMPED_AT_DECISION = frozenset({"fired", "escalated", "recovered"})
+
+
+def _whose(run: RunRecord, then: str) -> str:
+    """A recovery's or an escalation level's run named (followed by ``then``), not the
+    firing's own."""
+    if run.kind == "recovery":
+        return f"recovery{then}"
+    if run.kind == "escalate":
+        return f"escalation {(run.level or 0) + 1}{then}"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +118,16 @@ class Runs:
             self._start_first_action(rule, run)  # first: the run's own task can wait
         if trace is None and run.position:
             trace = self._resumed_trace(rule, run)
+        self._start_task(rule, run, trace)
+
+    def _start_task(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
         task = asyncio.get_running_loop().create_task(self._execute(rule, run, trace))
         self._tasks[run.id] = task
 
     def _resumed_trace(self, rule: Rule, run: RunRecord) -> TraceRecord:
         """A run resumed after a restart is traced as a firing's run is (when it first waits
         anew or ends, with the actions performed until then), saying where it went on."""
-        what = ""
-        if run.kind == "recovery":
-            what = "recovery "
-        elif run.kind == "escalate":
-            what = f"escalation {(run.level or 0) + 1} "
+        what = _whose(run, " ")
         step, steps = int(run.position[0]) + 1, len(self._steps_of(rule, run))
         return TraceRecord(
             time=self.clock.now(),  # stamped again when emitted: the run may wait long first
@@ -122,6 +137,34 @@ class Runs:
             person=run.person,
             trigger=run.trigger_id,
             signals=run.signals,
+        )
+
+    def _queued_trace(self, rule: Rule, run: RunRecord) -> TraceRecord:
+        """A queued run that starts is traced as a firing's run is; its firing's trace (with
+        " (queued)") carried no actions."""
+        waited_s = self.clock.now() - run.started
+        return TraceRecord(
+            time=self.clock.now(),  # stamped again when emitted: it may wait first
+            rule=rule.id,
+            event="continued",
+            reason=f"queued run started, {duration_text(waited_s)} after its firing",
+            person=run.person,
+            trigger=run.trigger_id,
+            signals=run.signals,
+        )
+
+    def _trace_stretch(
+        self, rule: Rule, run: RunRecord, waited: Waited, actions: tuple[ActionResult, ...]
+    ) -> None:
+        """What a run did after a later wait, until its next wait or its end."""
+        steps = len(self._steps_of(rule, run))
+        self._trace(
+            rule,
+            "continued",
+            f"{_whose(run, ', ')}after {waited.text} (step {waited.step + 1} of {steps})",
+            run.person,
+            run.trigger_id,
+            actions=actions,
         )
 
     def _start_first_action(self, rule: Rule, run: RunRecord) -> None:
@@ -163,7 +206,7 @@ class Runs:
             if run.kind == "actions" and run.queued:
                 run.queued = False
                 self._save(rule)
-                self.launch(rule, run, None)
+                self._start_task(rule, run, self._queued_trace(rule, run))
                 return
 
     def resume(self) -> None:
@@ -194,13 +237,21 @@ class Runs:
 
     async def _execute(self, rule: Rule, run: RunRecord, trace: TraceRecord | None) -> None:
         emitted = trace is None
+        traced = 0  # how many of the sequence's results a trace carried already
 
         def emit() -> None:
-            nonlocal emitted
+            """The run's first stretch goes with its own trace (fired, escalated, recovered,
+            resumed, or a queued run's start); each later one, if it did something, with a
+            `continued` trace."""
+            nonlocal emitted, traced
+            stretch = tuple(sequence.results[traced:])
+            traced = len(sequence.results)
             if not emitted and trace is not None:
                 emitted = True
-                at = self.clock.now() if trace.event == "resumed" else trace.time
-                self._emit(replace(trace, time=at, actions=tuple(sequence.results)))
+                at = trace.time if trace.event in _STAMPED_AT_DECISION else self.clock.now()
+                self._emit(replace(trace, time=at, actions=stretch))
+            elif stretch and sequence.waited is not None:
+                self._trace_stretch(rule, run, sequence.waited, stretch)
 
         def on_result(result: ActionResult) -> None:
             if not result.ok:
@@ -214,7 +265,7 @@ class Runs:
                     actions=(result,),
                 )
 
-        sequence = SequenceRun(self, run, on_first_wait=emit, on_result=on_result)
+        sequence = SequenceRun(self, run, on_wait=emit, on_result=on_result)
         finished = ended = False
         try:
             await sequence.execute(self._steps_of(rule, run))

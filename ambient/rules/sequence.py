@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from ambient.clock import Clock
@@ -29,7 +30,9 @@ from ambient.config.actions import (
     WaitForStepConfig,
 )
 from ambient.config.conditions import ConditionConfig
+from ambient.config.durations import duration_text
 from ambient.messages import ActionResult, CalmingDecision
+from ambient.rules.conditions import bounds_text
 from ambient.rules.state import RunRecord
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,20 +75,32 @@ class SequenceHost(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Waited:
+    """A `delay` or `wait_for` that ended, for the trace of what the run did after it."""
+
+    text: str  # "delay 10min", "wait_for stress_score below 40, met"
+    step: int  # the index of the rule's step it is in (the top-level one, if nested)
+
+
 class SequenceRun:
-    """One pass through ``steps`` for ``run``; ``results`` collects every leaf's result."""
+    """One pass through ``steps`` for ``run``; ``results`` collects every leaf's result.
+    ``on_wait`` is called as each `delay` or `wait_for` starts (but the one a resumed run
+    restores): what was done until then is traced."""
 
     def __init__(
         self,
         host: SequenceHost,
         run: RunRecord,
-        on_first_wait: Callable[[], None],
+        on_wait: Callable[[], None],
         on_result: Callable[[ActionResult], None] | None = None,
     ) -> None:
         self.host = host
         self.run = run
         self.results: list[ActionResult] = []
-        self._on_first_wait = on_first_wait
+        self._on_wait = on_wait
+        #: The last wait that ended: the stretch after it runs until the next wait or the end.
+        self.waited: Waited | None = None
         self._on_result = on_result
         self._resumed = False
         #: `choose_calming` options running whose episode opens with their first performed
@@ -116,9 +131,10 @@ class SequenceRun:
             until = self.run.wait_until if resuming and self.run.wait_until else None
             self._save(path, until if until is not None else clock.now() + step.delay)
             if not resuming:  # a resumed run's trace waits for what it does after the restart
-                self._on_first_wait()
+                self._on_wait()
             assert self.run.wait_until is not None
             await clock.sleep_until(self.run.wait_until)
+            self.waited = Waited(f"delay {duration_text(step.delay)}", int(path[0]))
             return True
         if isinstance(step, WaitForStepConfig):
             until = self.run.wait_until if resuming else None
@@ -126,8 +142,12 @@ class SequenceRun:
                 until = clock.now() + step.timeout
             self._save(path, until)
             if not resuming:
-                self._on_first_wait()
+                self._on_wait()
             recovered = await self.host.wait_for_signal(step, self.run, until, resuming)
+            awaited = step.wait_for
+            what = f"{awaited.signal} {bounds_text(awaited.above, awaited.below)}"
+            outcome = "met" if recovered else "timed out"
+            self.waited = Waited(f"wait_for {what}, {outcome}", int(path[0]))
             return recovered or step.continue_on_timeout
         if isinstance(step, IfStepConfig):
             if sub:
