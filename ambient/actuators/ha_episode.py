@@ -51,6 +51,8 @@ class LightSnapshot:
     scene_entity_id: str
     restore: bool = True
     overridden_by: str | None = None  # HA user id, or "device" for a change with no user
+    #: The fade back on restore: as long as the calm's own fade in.
+    transition_s: float = 0.0
 
 
 @dataclass
@@ -109,6 +111,7 @@ class Episode:
                     "scene_entity_id": s.scene_entity_id,
                     "restore": s.restore,
                     "overridden_by": s.overridden_by,
+                    "transition_s": s.transition_s,
                 }
                 for e, s in self.lights.items()
             },
@@ -143,7 +146,12 @@ class Episode:
                 raise ValueError(f"{where}.restore is not true/false: {restore!r}")
             if overridden_by is not None and not isinstance(overridden_by, str):
                 raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
-            episode.lights[entity_id] = LightSnapshot(entity_id, scene, restore, overridden_by)
+            transition_s = light.get("transition_s", 0.0)
+            if isinstance(transition_s, bool) or not isinstance(transition_s, (int, float)):
+                raise ValueError(f"{where}.transition_s is not a number: {transition_s!r}")
+            episode.lights[entity_id] = LightSnapshot(
+                entity_id, scene, restore, overridden_by, float(transition_s)
+            )
         media = _mapping(record, "record").get("media", {})
         for entity_id, takeover in _mapping(media, "media").items():
             where = f"media.{entity_id}"

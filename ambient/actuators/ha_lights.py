@@ -36,7 +36,9 @@ class CalmLights:
         self.changed = changed  # told after each new snapshot or takeover (to persist it)
         self._watched: set[str] = set()
 
-    async def snapshot(self, episode: Episode, lights: list[str], *, restore: bool) -> None:
+    async def snapshot(
+        self, episode: Episode, lights: list[str], *, restore: bool, transition_s: float = 0.0
+    ) -> None:
         """Remember the lights' state (once per episode) in a scene HA holds for us; episodes
         calming the same light share the first one's."""
         for entity_id in lights:
@@ -53,7 +55,9 @@ class CalmLights:
                     "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
                 )
                 scene_entity_id = f"scene.{scene_id}"
-            episode.lights[entity_id] = LightSnapshot(entity_id, scene_entity_id, restore)
+            episode.lights[entity_id] = LightSnapshot(
+                entity_id, scene_entity_id, restore, transition_s=transition_s
+            )
             self.changed(episode)
             self.watch([entity_id])
 
@@ -63,7 +67,9 @@ class CalmLights:
         """Warm and dim the target's lights, but those someone took over and those HA has
         ``unavailable`` (HA would skip them silently; the detail names them)."""
         reachable = [e for e in action.target if e not in unavailable]
-        await self.snapshot(episode, reachable, restore=action.restore)
+        await self.snapshot(
+            episode, reachable, restore=action.restore, transition_s=float(action.transition)
+        )
         lights = episode.active_lights(reachable)
         away = f" (unavailable: {', '.join(unavailable)})" if unavailable else ""
         if not lights:
@@ -98,8 +104,9 @@ class CalmLights:
                     snapshot.entity_id,
                 )
                 continue
+            fade = {"transition": snapshot.transition_s} if snapshot.transition_s else {}
             await self.client.call_service(
-                "scene", "turn_on", {}, {"entity_id": snapshot.scene_entity_id}
+                "scene", "turn_on", fade, {"entity_id": snapshot.scene_entity_id}
             )
             restored.append(snapshot.entity_id)
         shared = {

@@ -75,6 +75,9 @@ async def test_lights_go_warm_and_dim_then_are_restored(
     assert is_at(200, 5000)(restored)
     # The snapshot scene is cleaned up, not left behind in the user's HA.
     assert await probe.state("scene.ambient_e1_light_bed_light") is None
+    # It fades back as it faded in, not a jump to bright white at the moment of recovery.
+    scene_on = [e for e in probe.service_calls("scene") if e.data["service"] == "turn_on"][-1]
+    assert scene_on.data["service_data"]["transition"] == 20.0
 
 
 async def test_a_light_someone_else_changed_is_left_alone_and_not_restored(
