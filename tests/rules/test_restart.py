@@ -225,3 +225,37 @@ async def test_a_resumed_escalation_says_which_level_resumed(tmp_path: Path) -> 
     await h.run_until(780)
     assert h.events() == [(780, "resumed", "escalation 1 resumed after a restart at step 1 of 2")]
     assert h.performer.messages() == ["level 1 again"]
+
+
+async def test_a_resumed_run_s_later_stretches_are_traced_as_continued(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    steps = [log("dim"), {"delay": "10min"}, log("again"), {"delay": "1min"}, log("last")]
+    h = await Harness(make_config([stress_rule(actions=steps)]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(300)
+    h = await _restart(h, path)
+    await h.run_until(780)
+    assert h.events() == [
+        (720, "resumed", "resumed after a restart at step 2 of 5"),
+        (780, "continued", "after delay 1min (step 4 of 5)"),
+    ]
+    assert [[a.detail for a in t.actions] for t in h.traces] == [["again"], ["last"]]
+
+
+async def test_a_queued_run_started_at_a_restart_is_traced_with_its_actions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(
+        mode="queued", cooldown=0, actions=[log("start"), {"delay": "10min"}, log("end")]
+    )
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.push(130, stress_score=30)  # fired at 120; recovered
+    await h.push(140, stress_score=80)
+    await h.push(260, stress_score=80)  # fired again at 260: queued behind the first run
+    await h.run_until(300)
+    h = await _restart(h, path)
+    await h.run_until(720)  # the first run ends; the queued one starts
+    assert h.events()[-1] == (720, "continued", "queued run started, 7min40s after its firing")
+    assert [a.detail for a in h.traces[-1].actions] == ["start"]

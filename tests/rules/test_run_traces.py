@@ -48,6 +48,8 @@ async def test_each_later_stretch_is_traced_at_its_wait_and_the_end() -> None:
     await h.push(200, stress_score=30)
     assert _continued(h)[-1] == (200, "after wait_for stress_score below 40, met (step 4 of 6)")
     assert [d for d in _details(h) if d[0] == "continued"][-1] == ("continued", ["c", "d"])
+    last = [t for t in h.traces if t.event == "continued"][-1]
+    assert last.signals["stress_score"] == 30  # the values when it was traced
 
 
 async def test_a_wait_for_that_times_out_says_so() -> None:
