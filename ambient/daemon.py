@@ -276,9 +276,12 @@ class Daemon:
             first=first,
             on_first_update=None if first is None else hub.publish_first_signals,
         )
+        actuators = _build_actuators(connections, store) if acting else []
+        if acting and config.homeassistant is not None:
+            hub.status_providers["home_assistant"] = _held_in_home_assistant(actuators)
         dispatcher = ActionDispatcher(
             self.clock,
-            _build_actuators(connections, store) if acting else [],
+            actuators,
             report_only=not acting,
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
@@ -528,6 +531,7 @@ class Daemon:
     def _status_document(self, config: AmbientConfig, wiring: _Wiring) -> dict[str, Any]:
         signals, rules = wiring.signals, wiring.rules
         check_ins = wiring.status_providers.get("check_ins")
+        held = wiring.status_providers.get("home_assistant")
         people: dict[str, dict[str, Any]] = {}
         for person in signals.people():
             people[person] = {
@@ -549,6 +553,7 @@ class Daemon:
                 "encrypted": wiring.store.encrypted,
             },
             "check_ins": check_ins() if check_ins is not None else None,
+            "home_assistant": held() if held is not None else None,
         }
 
 
@@ -605,6 +610,15 @@ class _SensorStatus:
 def counted(number: int, noun: str) -> str:
     """``1 rule``, ``2 rules``: the start-up lines read as sentences."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _held_in_home_assistant(actuators: list[Any]) -> Callable[[], Any]:
+    """What the HA actuator holds for open episodes (lights, players, who took them over), for
+    ``ambient status``: what ambient will put back, and what a person has made their own."""
+    from ambient.actuators.homeassistant import HomeAssistantActuator
+
+    actuator = next(a for a in actuators if isinstance(a, HomeAssistantActuator))
+    return actuator.diagnostics
 
 
 def _build_actuators(connections: Connections, store: Store) -> list[Any]:

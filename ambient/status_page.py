@@ -17,10 +17,40 @@ def render_status(status: Mapping[str, Any]) -> str:
     lines += _section("Queues", _queue_lines(status.get("queues") or {}))
     lines += _section("Errors", _counter_lines(status.get("counters") or {}), empty="none")
     lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
+    if status.get("home_assistant") is not None:
+        held = _held_lines(status["home_assistant"])
+        lines += _section("Home Assistant", held, empty="nothing held")
     if status.get("check_ins"):
         counts = status["check_ins"]
         lines += _section("Check-ins", [f"  {', '.join(f'{n} {k}' for k, n in counts.items())}"])
     return "\n".join(lines) + "\n"
+
+
+def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Per open episode (``rule:person:time``): the lights and players ambient will put back,
+    the ones a person took over by hand (left as they are), and whether it outlived a restart
+    or waits for HA to restore."""
+    lines = []
+    for episode_id, held in episodes.items():
+        parts = episode_id.rsplit(":", 2)
+        rule, person, started = parts if len(parts) == 3 else (episode_id, "", "")
+        who = f" ({person})" if person and person != "-" else ""
+        try:
+            since = f" since {_format_time(float(started))}"
+        except ValueError:
+            since = ""
+        lights = held.get("lights") or {}
+        ours = [e for e, light in lights.items() if not light.get("overridden_by")]
+        ours += list(held.get("media") or [])
+        facts = [", ".join(ours) if ours else "nothing held"]
+        if taken := [e for e, light in lights.items() if light.get("overridden_by")]:
+            facts.append(f"taken over by hand: {', '.join(taken)}")
+        if held.get("carried_over_restart"):
+            facts.append("carried over a restart")
+        if held.get("waiting_for_ha"):
+            facts.append("restore waits for Home Assistant")
+        lines.append(f"  {rule}{who}{since}: {'; '.join(facts)}")
+    return lines
 
 
 def _store_lines(store: Mapping[str, Any]) -> list[str]:

@@ -27,6 +27,8 @@ from typing import Any
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent
 
+from ambient.status import query_status, socket_path_for
+
 pytestmark = pytest.mark.ha
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,6 +311,7 @@ async def test_stress_episode_warms_the_bed_light_and_recovery_restores_it(
             timeout_s=5,
         )
         recovered = await run.wait_line("calm_evening", "recovered", timeout_s=5)
+        status = await query_status(socket_path_for(tmp_path / "state" / "ambient.db"))
         assert await run.stop() == 0
 
     # ambient (its own HA user) warmed and dimmed the light when the rule fired ...
@@ -332,6 +335,8 @@ async def test_stress_episode_warms_the_bed_light_and_recovery_restores_it(
     assert scene_calls == ["create", "turn_on", "delete"]
     problems = [x.text for x in run.stderr if "WARNING" in x.text or "ERROR" in x.text]
     assert problems == [], run.transcript()
+    # `ambient status` tells what ambient holds in HA: nothing once the light is put back
+    assert status["home_assistant"] == {}
 
 
 async def test_rules_read_ha_entities_live_through_the_daemon(

@@ -3,6 +3,8 @@ that end it, durations in words."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fixtures.status_sample import STATUS_SAMPLE
 
@@ -29,6 +31,40 @@ def test_render_paused_and_empty_sections() -> None:
     assert text.splitlines()[0] == "ambient 0.1.0 · up 5.0 s · PAUSED"
     assert "Sensors\n  none configured" in text
     assert "Errors\n  none" in text
+
+
+def test_what_ambient_holds_in_home_assistant_is_listed_per_episode() -> None:
+    """What recovery will put back, and what a person took over by hand (ambient leaves it)."""
+    held = {
+        "evening_calm:alex:1764190000.000": {
+            "lights": {
+                "light.bed_light": {"overridden_by": None},
+                "light.desk": {"overridden_by": "u1"},
+            },
+            "media": ["media_player.bedroom"],
+            "running": 1,
+            "carried_over_restart": True,
+            "waiting_for_ha": False,
+        },
+        "focus:-:1764190100.500": {
+            "lights": {},
+            "media": [],
+            "running": 0,
+            "carried_over_restart": False,
+            "waiting_for_ha": True,
+        },
+    }
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1764190000))
+    text = render_status({"version": "0.1.0", "home_assistant": held})
+    assert (
+        f"Home Assistant\n  evening_calm (alex) since {since}: light.bed_light, "
+        "media_player.bedroom; taken over by hand: light.desk; carried over a restart\n"
+    ) in text
+    assert "  focus since " in text and ": nothing held; restore waits for Home Assistant" in text
+    assert "Home Assistant\n  nothing held" in render_status(
+        {"version": "0.1.0", "home_assistant": {}}
+    )
+    assert "Home Assistant" not in render_status({"version": "0.1.0", "home_assistant": None})
 
 
 def test_check_in_counts_show_only_when_check_ins_are_on() -> None:
