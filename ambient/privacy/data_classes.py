@@ -192,7 +192,7 @@ _register_person_key(
 _register_person_key(
     "report_link",
     "insights.report_token",
-    "the random part of the person's delivered report's file name",
+    "the secret each week's delivered report's file name is derived from",
 )
 
 
