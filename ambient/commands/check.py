@@ -58,18 +58,11 @@ def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
 def _report_store_problem(file: Path, config: AmbientConfig, problem: str) -> None:
     """A store ``run`` cannot open is a problem as a config error is: on stderr, at its place
     in the file (the description still follows on stdout, its store line saying it again)."""
-    from ambient.config.errors import ConfigIssue, format_path
+    from ambient.config.loader import issue_at
     from ambient.config.yaml_source import load_yaml
 
     key_path = ("store", "encryption") if config.store.encryption else ("store", "path")
-    position = load_yaml(file).position_of(key_path)
-    issue = ConfigIssue(
-        str(file),
-        position.line if position else None,
-        position.column if position else None,
-        format_path(key_path),
-        problem,
-    )
+    issue = issue_at(load_yaml(file), key_path, problem)
     print(f"{file}: 1 problem:\n  {issue}", file=sys.stderr)
 
 

@@ -47,9 +47,7 @@ def load_config(
         raise ConfigError(_issues(document, exc.errors(include_input=False))) from None
     findings = cross_checks(config, environment=environment, whole_recordings=whole_recordings)
     if findings:
-        raise ConfigError(
-            [_issue_at(document, key_path, message) for key_path, message in findings]
-        )
+        raise ConfigError([issue_at(document, key_path, message) for key_path, message in findings])
     return config
 
 
@@ -63,10 +61,11 @@ def config_warnings(
         return []
     document = load_yaml(path, secrets_file)
     findings += key_exposure(config.store, document, secrets_file or path.with_name("secrets.yaml"))
-    return [_issue_at(document, key_path, message) for key_path, message in findings]
+    return [issue_at(document, key_path, message) for key_path, message in findings]
 
 
-def _issue_at(document: YamlDocument, key_path: KeyPath, message: str) -> ConfigIssue:
+def issue_at(document: YamlDocument, key_path: KeyPath, message: str) -> ConfigIssue:
+    """``message`` at ``key_path``'s line and column in ``document``."""
     position = document.position_of(key_path)
     return ConfigIssue(
         document.file,
