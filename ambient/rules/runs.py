@@ -33,6 +33,7 @@ from ambient.messages import (
     ActionContext,
     ActionResult,
     CalmingDecision,
+    TraceEvent,
     TraceRecord,
 )
 from ambient.ports import ActionPerformer, CalmingChooser
@@ -125,29 +126,29 @@ class Runs:
         self._tasks[run.id] = task
 
     def _resumed_trace(self, rule: Rule, run: RunRecord) -> TraceRecord:
-        """A run resumed after a restart is traced as a firing's run is (when it first waits
-        anew or ends, with the actions performed until then), saying where it went on."""
-        what = _whose(run, " ")
+        """A run resumed after a restart, saying where it went on."""
         step, steps = int(run.position[0]) + 1, len(self._steps_of(rule, run))
-        return TraceRecord(
-            time=self.clock.now(),  # stamped again when emitted: the run may wait long first
-            rule=rule.id,
-            event="resumed",
-            reason=f"{what}resumed after a restart at step {step} of {steps}",
-            person=run.person,
-            trigger=run.trigger_id,
-            signals=run.signals,
-        )
+        reason = f"{_whose(run, ' ')}resumed after a restart at step {step} of {steps}"
+        return self._opening_trace(rule, run, "resumed", reason)
 
     def _queued_trace(self, rule: Rule, run: RunRecord) -> TraceRecord:
-        """A queued run that starts is traced as a firing's run is; its firing's trace (with
-        " (queued)") carried no actions."""
+        """A queued run that starts; its firing's trace (with " (queued)") carried no
+        actions."""
         waited_s = self.clock.now() - run.started
+        reason = f"queued run started, {duration_text(waited_s)} after its firing"
+        return self._opening_trace(rule, run, "continued", reason)
+
+    def _opening_trace(
+        self, rule: Rule, run: RunRecord, event: TraceEvent, reason: str
+    ) -> TraceRecord:
+        """The trace of a run no decision opened now, traced as a firing's run is: when it
+        first waits anew or ends, with the actions performed until then (and stamped then:
+        the run may wait long first)."""
         return TraceRecord(
-            time=self.clock.now(),  # stamped again when emitted: it may wait first
+            time=self.clock.now(),
             rule=rule.id,
-            event="continued",
-            reason=f"queued run started, {duration_text(waited_s)} after its firing",
+            event=event,
+            reason=reason,
             person=run.person,
             trigger=run.trigger_id,
             signals=run.signals,
