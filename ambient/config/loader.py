@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from ambient.config.advice import config_advice
@@ -279,12 +280,9 @@ def _is_duration_field(loc: tuple[str | int, ...]) -> bool:
     model = _model_at(AmbientConfig, loc[:-1])
     if model is None:
         return False
-    for name, field in model.model_fields.items():
-        if loc[-1] in (name, field.alias):
-            return _parses_durations(field.annotation) or any(
-                _is_duration_parser(item) for item in field.metadata
-            )
-    return False
+    field = _field_info(model, loc[-1])
+    # The field's own Annotated metadata (a bare `Duration`) is folded back in.
+    return field is not None and _parses_durations(field.rebuild_annotation())
 
 
 def _parses_durations(annotation: Any) -> bool:
@@ -340,9 +338,15 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
 
 
 def _field_named(model: type[BaseModel], name: str) -> Any:
+    field = _field_info(model, name)
+    return None if field is None else field.annotation
+
+
+def _field_info(model: type[BaseModel], name: str) -> FieldInfo | None:
+    """``model``'s field written ``name`` (its name or its alias)."""
     for field_name, field in model.model_fields.items():
         if name in (field_name, field.alias):
-            return field.annotation
+            return field
     return None
 
 
