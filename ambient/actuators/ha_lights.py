@@ -1,4 +1,5 @@
-"""calm_lights: snapshot, warm and dim, restore on recovery — unless someone took a light over.
+"""calm_lights: snapshot, warm and dim (never brighter, never switching a light on unless asked),
+restore on recovery — unless someone took a light over.
 
 A change to a calmed light counts as someone else's when its HA context names another user
 (the HA app or dashboard), or when it has no user and switches the light on/off (a wall switch,
@@ -8,9 +9,11 @@ a remote). Attribute-only updates without a user (a light reporting its fade) ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from ambient.actuators.ha_entities import unavailable
 from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
@@ -22,6 +25,75 @@ _LOGGER = logging.getLogger(__name__)
 #: What ambient leaves a light it calmed or paced as: the "before" a light's state is judged
 #: against when ambient did not see the change itself (it was not running, or HA was away).
 AS_AMBIENT_LEFT_IT: dict[str, Any] = {"state": "on"}
+
+#: The colour modes HA can set a colour temperature in (on a colour light it emulates one).
+WARMABLE_COLOR_MODES = frozenset({"color_temp", "hs", "xy", "rgb", "rgbw", "rgbww"})
+
+
+@dataclass
+class CalmPlan:
+    """What one calm_lights does to each light, from its current state. ``brightness_pct`` is
+    a ceiling, so a calm never wakes a room: a light at or below it keeps its brightness, and
+    one that is off stays off unless the action says ``turn_on_lights``."""
+
+    dimmed: list[str] = field(default_factory=list)  # warm white at brightness_pct
+    warmed: list[str] = field(default_factory=list)  # warm white, brightness kept
+    already_dim: list[str] = field(default_factory=list)  # dim and cannot be warmed: untouched
+    left_off: list[str] = field(default_factory=list)  # off (or unknown): untouched
+
+    @classmethod
+    def of(
+        cls,
+        action: CalmLightsActionConfig,
+        states: Mapping[str, Mapping[str, Any]],
+        entity_ids: list[str],
+    ) -> CalmPlan:
+        plan = cls()
+        ceiling = round(255 * action.brightness_pct / 100)  # HA's brightness runs 0-255
+        for entity_id in entity_ids:
+            state = states.get(entity_id, {})
+            attributes = state.get("attributes") or {}
+            brightness = attributes.get("brightness")
+            if state.get("state") != "on":
+                (plan.dimmed if action.turn_on_lights else plan.left_off).append(entity_id)
+            elif isinstance(brightness, int | float) and brightness <= ceiling:
+                modes = attributes.get("supported_color_modes")
+                warmable = modes is None or bool(WARMABLE_COLOR_MODES.intersection(modes))
+                (plan.warmed if warmable else plan.already_dim).append(entity_id)
+            else:
+                plan.dimmed.append(entity_id)
+        return plan
+
+    def detail(self, action: CalmLightsActionConfig, skipped: list[str], away: list[str]) -> str:
+        """The timeline's line; :class:`NothingDone` when no light was changed."""
+        done = []
+        if self.dimmed:
+            done.append(
+                f"{', '.join(self.dimmed)} at {action.color_temp_kelvin} K {action.brightness_pct}%"
+            )
+        if self.warmed:
+            done.append(
+                f"{', '.join(self.warmed)} at {action.color_temp_kelvin} K, brightness kept "
+                f"(at or below {action.brightness_pct}%)"
+            )
+        notes = "".join(
+            f" ({why}: {', '.join(lights)})"
+            for why, lights in (
+                ("already dim", self.already_dim),
+                ("left off", self.left_off),
+                ("left alone", skipped),
+                ("unavailable", away),
+            )
+            if lights
+        )
+        if done:
+            return "; ".join(done) + notes
+        if self.already_dim or self.left_off:
+            raise NothingDone("nothing to calm" + notes)
+        away_note = f" (unavailable: {', '.join(away)})" if away else ""
+        raise NothingDone(
+            "left alone: every light was changed by someone during this episode" + away_note
+        )
 
 
 class CalmLights:
@@ -62,33 +134,41 @@ class CalmLights:
             self.watch([entity_id])
 
     async def calm(
-        self, episode: Episode, action: CalmLightsActionConfig, unavailable: Sequence[str] = ()
+        self,
+        episode: Episode,
+        action: CalmLightsActionConfig,
+        states: dict[str, dict[str, Any]],
     ) -> str:
-        """Warm and dim the target's lights, but those someone took over and those HA has
-        ``unavailable`` (HA would skip them silently; the detail names them)."""
-        reachable = [e for e in action.target if e not in unavailable]
-        await self.snapshot(
-            episode, reachable, restore=action.restore, transition_s=float(action.transition)
-        )
+        """Warm the target's lights and dim them to at most ``brightness_pct``, from their
+        current ``states``; but those someone took over, those off (unless ``turn_on_lights``)
+        and those HA has unavailable (HA would skip them silently; the detail names them)."""
+        away = unavailable(states)
+        reachable = [e for e in action.target if e not in away]
         lights = episode.active_lights(reachable)
-        away = f" (unavailable: {', '.join(unavailable)})" if unavailable else ""
-        if not lights:
-            raise NothingDone(
-                "left alone: every light was changed by someone during this episode" + away
-            )
-        await self.client.call_service(
-            "light",
-            "turn_on",
-            {
-                "color_temp_kelvin": action.color_temp_kelvin,
-                "brightness_pct": action.brightness_pct,
-                "transition": float(action.transition),
-            },
-            {"entity_id": lights},
+        plan = CalmPlan.of(action, states, lights)
+        await self.snapshot(
+            episode,
+            plan.dimmed + plan.warmed,
+            restore=action.restore,
+            transition_s=float(action.transition),
         )
+        warm_white: dict[str, Any] = {
+            "color_temp_kelvin": action.color_temp_kelvin,
+            "transition": float(action.transition),
+        }
+        if plan.dimmed:
+            await self.client.call_service(
+                "light",
+                "turn_on",
+                {**warm_white, "brightness_pct": action.brightness_pct},
+                {"entity_id": plan.dimmed},
+            )
+        if plan.warmed:
+            await self.client.call_service(
+                "light", "turn_on", warm_white, {"entity_id": plan.warmed}
+            )
         skipped = sorted(set(reachable) - set(lights))
-        detail = f"{', '.join(lights)} at {action.color_temp_kelvin} K {action.brightness_pct}%"
-        return detail + (f" (left alone: {', '.join(skipped)})" if skipped else "") + away
+        return plan.detail(action, skipped, away)
 
     async def restore(self, episode: Episode) -> list[str]:
         """Put back what ambient changed; lights someone took over stay as they are. A light

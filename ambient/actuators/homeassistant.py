@@ -238,10 +238,11 @@ class HomeAssistantActuator:
             raise NotConnected(f"Home Assistant is not connected ({self.client.status})")
         event = "recovered" if context.recovery else "fired"
         if isinstance(action, CalmLightsActionConfig):
-            away = unavailable(await self.entities.require(action.target))
+            states = await self.entities.require(action.target)
+            away = unavailable(states)
             if set(away) >= set(action.target):
                 raise UnavailableEntity(away)
-            return await self.lights.calm(self._episode(context), action, unavailable=away)
+            return await self.lights.calm(self._episode(context), action, states)
         if isinstance(action, PlayCalmingActionConfig):
             return await self.media.play(self._episode(context), action)
         if isinstance(action, BreathingActionConfig):

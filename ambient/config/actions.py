@@ -95,7 +95,9 @@ class LogActionConfig(ActionBase):
 
 class CalmLightsActionConfig(ActionBase):
     """Warm, dim lights; the lights' previous state is snapshotted and restored on recovery.
-    A light someone changes during the episode is left alone (and not restored)."""
+    ``brightness_pct`` is a ceiling: a light already as dim keeps its brightness (it is only
+    warmed), and one that is off stays off unless ``turn_on_lights``. A light someone changes
+    during the episode is left alone (and not restored)."""
 
     action: Literal["calm_lights"]
     # One light, a list, ids separated by commas or {entity_id: …}, as HA takes them.
@@ -104,6 +106,7 @@ class CalmLightsActionConfig(ActionBase):
     brightness_pct: int = Field(default=35, ge=1, le=100)
     transition: Duration = Field(default=20.0, ge=0, le=300, title="Fade time")
     restore: bool = Field(default=True, title="Restore the snapshot on recovery")
+    turn_on_lights: bool = Field(default=False, title="Switch on lights that are off")
 
 
 class PlayCalmingActionConfig(ActionBase):

@@ -194,3 +194,102 @@ async def test_an_unavailable_light_is_named_and_never_said_calmed(
         lambda e: e.event_type == "call_service" and KITCHEN in str(e.data["service_data"]), 1
     )
     assert len(calls) == 1
+
+
+async def turn_off(probe: HaProbe, entity_id: str) -> None:
+    await probe.call_service("light", "turn_off", {"entity_id": entity_id})
+
+
+async def test_a_light_that_is_off_stays_off_and_has_nothing_to_restore(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    # In bed at night: a stress episode must not switch on the bedside lamp.
+    await turn_off(probe, BED)
+    await set_light(probe, CEILING, 180, 4000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+
+    result = await actuator.perform(calm(BED, CEILING), context("n1"))
+    alone = await actuator.perform(calm(BED), context("n2"))
+
+    assert result.ok
+    assert result.detail == "light.ceiling_lights at 2400 K 35% (left off: light.bed_light)"
+    assert alone.ok and not alone.performed
+    assert alone.detail == "nothing to calm (left off: light.bed_light)"
+    bed = await probe.state(BED)
+    assert bed is not None and bed["state"] == "off"
+    # Nothing was changed, so nothing was snapshotted.
+    assert await probe.state("scene.ambient_n1_light_bed_light") is None
+    assert await probe.state("scene.ambient_n2_light_bed_light") is None
+
+    await actuator.end_episode(context("n1"))
+    await actuator.end_episode(context("n2"))
+    bed = await probe.state(BED)
+    assert bed is not None and bed["state"] == "off"
+
+
+async def test_a_light_already_dimmer_keeps_its_brightness_is_warmed_and_gets_its_colour_back(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await set_light(probe, BED, 40, 5000)  # 16 %, below the calm level of 35 %
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+
+    result = await actuator.perform(calm(BED, brightness_pct=35), context("d1"))
+
+    assert result.ok
+    assert result.detail == "light.bed_light at 2400 K, brightness kept (at or below 35%)"
+    state = await probe.state(BED)
+    assert state is not None
+    assert is_at(40, 2400)(state)
+
+    await actuator.end_episode(context("d1"))
+    restored = await probe.state(BED)
+    assert restored is not None
+    assert is_at(40, 5000)(restored)
+
+
+async def test_turn_on_lights_switches_an_off_light_on_at_the_calm_level_and_off_after(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await turn_off(probe, BED)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+
+    result = await actuator.perform(calm(BED, turn_on_lights=True), context("t1"))
+
+    assert result.ok
+    assert result.detail == "light.bed_light at 2400 K 35%"
+    state = await probe.state(BED)
+    assert state is not None
+    assert is_at(round(255 * 35 / 100), 2400)(state)
+
+    await actuator.end_episode(context("t1"))
+    restored = await probe.state(BED)
+    assert restored is not None and restored["state"] == "off"
+
+
+async def test_a_dim_light_that_cannot_be_warmed_is_not_touched(
+    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+) -> None:
+    # HA's demo lights all take a colour temperature: write the state of a dimmer-only bulb
+    # through HA's REST API instead (a stand-in; any real write by ambient would replace it).
+    dimmer_only = {"brightness": 40, "supported_color_modes": ["brightness"]}
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{ha.url}/api/states/{KITCHEN}",
+            json={"state": "on", "attributes": dimmer_only},
+            headers=headers,
+        ) as response,
+    ):
+        assert response.status in (200, 201)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    try:
+        result = await actuator.perform(calm(KITCHEN), context("w1"))
+        await actuator.end_episode(context("w1"))
+        state = await probe.state(KITCHEN)
+    finally:
+        await probe.call_service("light", "turn_on", {"entity_id": KITCHEN})  # real state back
+
+    assert result.ok and not result.performed
+    assert result.detail == "nothing to calm (already dim: light.kitchen_lights)"
+    assert state is not None and state["attributes"] == dimmer_only
