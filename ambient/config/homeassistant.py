@@ -59,10 +59,10 @@ def url_problem(url: str) -> str | None:
     if not parts.hostname:
         return f"`{url}` names no host (e.g. http://192.168.1.5:8123)"
     try:
-        parts.port  # noqa: B018 - read for the ValueError it raises
-    except ValueError:
-        return f"`{url}`: the port must be a number from 1 to 65535"
-    if parts.port == 0:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port == 0:
         return f"`{url}`: the port must be a number from 1 to 65535"
     api = parts.path.find("/api")
     if api >= 0 and parts.path[api:] in ("/api", "/api/websocket"):
