@@ -61,7 +61,7 @@ def config_warnings(
     if not findings and (encryption is None or encryption.key is None):
         return []
     document = load_yaml(path, secrets_file)
-    findings += key_exposure(config.store, document, secrets_file or path.with_name("secrets.yaml"))
+    findings += key_exposure(config.store, document)
     return [issue_at(document, key_path, message) for key_path, message in findings]
 
 

@@ -59,22 +59,20 @@ class StoreConfig(ConfigModel):
 KEY_PATH: KeyPath = ("store", "encryption", "key")
 
 
-def key_exposure(
-    config: StoreConfig, document: YamlDocument, secrets_file: Path
-) -> list[tuple[KeyPath, str]]:
+def key_exposure(config: StoreConfig, document: YamlDocument) -> list[tuple[KeyPath, str]]:
     """A ``key`` read from a file group or others can read: the store refuses such a
     ``key_file``, and the same key in a loose ``secrets.yaml`` or config is no safer."""
     if config.encryption is None or config.encryption.key is None:
         return []
-    from_secrets = KEY_PATH in document.secret_paths
-    source = secrets_file if from_secrets else Path(document.file)
+    secrets_file = document.secrets_file if KEY_PATH in document.secret_paths else None
+    source = secrets_file or Path(document.file)
     try:
         mode = stat.S_IMODE(source.stat().st_mode)
     except OSError:
         return []
     if not mode & 0o077:
         return []
-    if from_secrets:
+    if secrets_file is not None:
         return [
             (
                 KEY_PATH,

@@ -94,6 +94,8 @@ class YamlDocument:
     secret_paths: set[KeyPath] = field(default_factory=set)
     #: Unquoted values YAML read as base-60 numbers (``21:00`` is 1260), as written.
     base60_texts: dict[KeyPath, str] = field(default_factory=dict)
+    #: Where the ``!secret`` values (``secret_paths``) were read from.
+    secrets_file: Path | None = None
 
     def position_of(self, path: KeyPath) -> Position | None:
         """The position of ``path``, or of its nearest written ancestor."""
@@ -286,7 +288,12 @@ def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
     if builder.issues:
         raise ConfigError(builder.issues)
     return YamlDocument(
-        str(file), data, builder.positions, builder.secret_paths, builder.base60_texts
+        str(file),
+        data,
+        builder.positions,
+        builder.secret_paths,
+        builder.base60_texts,
+        secrets_file,
     )
 
 
