@@ -16,10 +16,11 @@ per table. After the run it names the containers that grew from the first week t
 
     python bench/bench_soak.py [--days N] [--people N] [--tracemalloc]
 
-``--tracemalloc`` also traces Python's allocations (ten times slower) and prints the
-allocation sites that grew most between day ``--compare-from`` (7, or the run's middle when
-shorter) and the last day. Day 7 ends just after the first weekly report (the run starts on a
-Monday at 09:00), which loads matplotlib: growth is counted from after it.
+``--tracemalloc`` traces Python's allocations from the end of day ``--compare-from`` (7, or
+the day before the last in a shorter run; the traced days run ten times slower) and prints the
+allocation sites of what was allocated since and is still held on the last day, by
+traceback. Day 7 ends just after the first weekly report (the run starts on a Monday at
+09:00), which loads matplotlib: growth is counted from after it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from ambient.readings import Reading
 from ambient.simulate import SIMULATION_EPOCH
 
 DAY_S = 86_400.0
-#: Local hours (UTC in the bench config) at which a 15-minute stress stretch starts.
+#: Hours of the day (the bench config's zone is UTC) at which a 15-minute stress stretch starts.
 STRESS_HOURS = (10.5, 14.0, 18.25, 21.0)
 STRESS_S = 15 * 60.0
 NAMES = ["alex", "sam", "kim", "ria", "noa"]
@@ -142,25 +143,29 @@ def stressed_at(seconds_of_day: float) -> bool:
     return any(0 <= seconds_of_day - h * 3600 < STRESS_S for h in STRESS_HOURS)
 
 
-def day_of_beats(start: float, people: list[str], rng: random.Random) -> list[Reading]:
-    """One day of RR beats for every person, in time order."""
-    beats: list[Reading] = []
-    for person in people:
-        t = start + rng.uniform(0, 1)
-        phase = rng.uniform(0, 6.28)
-        while t < start + DAY_S:
-            of_day = t - start
+class Wearer:
+    """One person's strap: beats made an hour at a time, each where the last one ended."""
+
+    def __init__(self, person: str, start: float, rng: random.Random) -> None:
+        self.person, self.rng = person, rng
+        self.t = start + rng.uniform(0, 1)
+        self.phase = rng.uniform(0, 2 * math.pi)
+
+    def beats_until(self, end: float) -> list[Reading]:
+        rng, beats = self.rng, []
+        while self.t < end:
+            of_day = self.t % DAY_S  # the bench config's zone is UTC
             if stressed_at(of_day):
                 mean, spread, breath = 600.0, 8.0, 4.0  # 100 bpm, little variability
             elif of_day < 6 * 3600:
                 mean, spread, breath = 1000.0, 35.0, 45.0  # asleep
             else:
                 mean, spread, breath = 857.0, 30.0, 35.0
-            rr = mean + spread * rng.gauss(0, 1) + breath * math.sin(phase + t * 2 * math.pi / 4)
-            t += rr / 1000
-            beats.append(Reading(t, person, "rr", float(round(rr)), "soak"))
-    beats.sort(key=lambda r: r.time)
-    return [b for b in beats if b.time < start + DAY_S]
+            wave = math.sin(self.phase + self.t * 2 * math.pi / 4)
+            rr = round(mean + spread * rng.gauss(0, 1) + breath * wave)
+            beats.append(Reading(self.t, self.person, "rr", float(rr), "soak"))
+            self.t += rr / 1000
+        return beats
 
 
 class SyntheticSensor:
@@ -185,22 +190,27 @@ class SyntheticSensor:
     async def run(self, sink: ReadingSink) -> None:
         assert isinstance(sink, DirectSink)
         rng = random.Random(7)
-        clock = self.clock
+        wearers = [Wearer(person, SIMULATION_EPOCH, rng) for person in self.people]
         for day in range(self.days):
             start = SIMULATION_EPOCH + day * DAY_S
-            beats = day_of_beats(start, self.people, rng)
-            index = 0
-            while index < len(beats):
-                delivered = clock.deliver_at_once(beats, index, sink.put_nowait)
-                if delivered < len(beats):
-                    await clock.reach(beats[delivered].time)
-                    sink.put_nowait(beats[delivered])
-                    delivered += 1
-                index = delivered
-            self.beats += len(beats)
-            del beats
-            await clock.reach(start + DAY_S)  # the day's timers (midnight, retention) fire
+            for hour in range(1, 25):  # an hour at a time: the bench's own memory stays small
+                beats = [b for w in wearers for b in w.beats_until(start + hour * 3600)]
+                beats.sort(key=lambda r: r.time)
+                await self.hand_over(beats, sink)
+                self.beats += len(beats)
+            await self.clock.reach(start + DAY_S)  # the day's timers (midnight, retention) fire
             self.at_day_end(day + 1)
+
+    async def hand_over(self, beats: list[Reading], sink: DirectSink) -> None:
+        """As a simulation's recording sensor does: straight in while no loop turn is due."""
+        clock, index = self.clock, 0
+        while index < len(beats):
+            delivered = clock.deliver_at_once(beats, index, sink.put_nowait)
+            if delivered < len(beats):
+                await clock.reach(beats[delivered].time)
+                sink.put_nowait(beats[delivered])
+                delivered += 1
+            index = delivered
 
 
 class SoakDaemon(Daemon):
@@ -261,6 +271,7 @@ class Day:
     held: dict[str, int]
     store_bytes: int
     rows: dict[str, int]
+    modules: list[str]
     traced_kib: int = 0
 
 
@@ -271,6 +282,7 @@ class Soak:
     store_path: Path
     days: list[Day] = field(default_factory=list)
     snapshots: dict[int, tracemalloc.Snapshot] = field(default_factory=dict)
+    #: With ``--tracemalloc``: the day after which allocations are traced, and the last day.
     snapshot_days: tuple[int, ...] = ()
     _cpu_mark: float = field(default_factory=time.process_time)
 
@@ -302,12 +314,17 @@ class Soak:
             held,
             sum(p.stat().st_size for p in self.store_path.parent.glob("ambient.db*")),
             rows_per_table(self.store_path),
+            sorted({name.partition(".")[0] for name in sys.modules}),
             tracemalloc.get_traced_memory()[0] // 1024 if tracemalloc.is_tracing() else 0,
         )
         self.days.append(record)
+        if self.snapshot_days and day == self.snapshot_days[0]:
+            tracemalloc.start(8)  # from here on: only what is allocated later is traced
         if tracemalloc.is_tracing() and day in self.snapshot_days:
             self.snapshots[day] = tracemalloc.take_snapshot()
         print(day_line(record), flush=True)
+        if len(self.days) > 1 and (new := set(record.modules) - set(self.days[-2].modules)):
+            print(f"        packages imported that day: {', '.join(sorted(new))}")
         self._cpu_mark = time.process_time()
 
 
@@ -372,10 +389,9 @@ async def soak(people: list[str], days: int, trace: bool, from_day: int) -> Soak
         options = DaemonOptions(sensors=[sensor], services=False)
         daemon = SoakDaemon(config, clock, options, config_path)
         result = Soak(daemon, clock, config.store.path or folder / "ambient.db")
-        result.snapshot_days = (from_day, days)
-        holder.append(result)
         if trace:
-            tracemalloc.start(8)
+            result.snapshot_days = (from_day, days)
+        holder.append(result)
         gc.freeze()  # the config, modules and compiled validators: not the daemon's growth
         await daemon.run()
         tracemalloc.stop()
@@ -396,7 +412,7 @@ def main() -> int:
     people = NAMES[: args.people]
     print(f"soak: {args.days} days x {len(people)} people")
     started = time.perf_counter()
-    from_day = min(args.compare_from, max(1, args.days // 2))
+    from_day = max(1, min(args.compare_from, args.days - 1))
     result = asyncio.run(soak(people, args.days, args.tracemalloc, from_day))
     wall_s = time.perf_counter() - started
     days = result.days
@@ -412,7 +428,8 @@ def main() -> int:
         print(f"grew from day {from_day} to day {days[-1].day}:" if lines else "nothing grew")
         print("\n".join(lines))
     if len(result.snapshots) == 2:
-        early, late = (result.snapshots[d] for d in sorted(result.snapshots))
+        own = [tracemalloc.Filter(False, __file__)]  # the bench's hour of beats, its walk
+        early, late = (result.snapshots[d].filter_traces(own) for d in sorted(result.snapshots))
         print("allocation sites that grew most (tracemalloc, by traceback):")
         for stat in late.compare_to(early, "traceback")[:8]:
             print(f"  {stat.size_diff / 1024:+.0f} KiB, {stat.count_diff:+} blocks")
