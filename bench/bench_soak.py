@@ -270,6 +270,7 @@ class Day:
     gc_objects: int
     held: dict[str, int]
     store_bytes: int
+    wal_bytes: int
     rows: dict[str, int]
     modules: list[str]
     traced_kib: int = 0
@@ -313,6 +314,7 @@ class Soak:
             len(gc.get_objects()),
             held,
             sum(p.stat().st_size for p in self.store_path.parent.glob("ambient.db*")),
+            file_size(self.store_path.with_name("ambient.db-wal")),
             rows_per_table(self.store_path),
             sorted({name.partition(".")[0] for name in sys.modules}),
             tracemalloc.get_traced_memory()[0] // 1024 if tracemalloc.is_tracing() else 0,
@@ -326,6 +328,10 @@ class Soak:
         if len(self.days) > 1 and (new := set(record.modules) - set(self.days[-2].modules)):
             print(f"        packages imported that day: {', '.join(sorted(new))}")
         self._cpu_mark = time.process_time()
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def rss_kib() -> int:
@@ -358,7 +364,7 @@ def day_line(d: Day) -> str:
     return (
         f"day {d.day:2d}: CPU {d.cpu_s:5.1f} s, RSS {d.rss_kib / 1024:5.1f} MiB{traced}, "
         f"gc objects {d.gc_objects:,}, held items {sum(d.held.values()):,}, "
-        f"store {d.store_bytes / 1024:.0f} KiB ({rows})"
+        f"store {d.store_bytes / 1024:.0f} KiB of which WAL {d.wal_bytes / 1024:.0f} KiB ({rows})"
     )
 
 
