@@ -15,6 +15,7 @@ from typing import Any
 
 from ambient.actuators.ha_entities import unavailable
 from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
+from ambient.actuators.ha_holds import SharedHolds
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
@@ -96,17 +97,17 @@ class CalmPlan:
         )
 
 
-class CalmLights:
+class CalmLights(SharedHolds[LightSnapshot]):
     def __init__(
         self,
         client: HomeAssistantClient,
         episodes: Callable[[], list[Episode]],
         changed: Callable[[Episode], None] = lambda episode: None,
     ) -> None:
-        self.client = client
-        self.episodes = episodes
-        self.changed = changed  # told after each new snapshot or takeover (to persist it)
-        self._watched: set[str] = set()
+        super().__init__(client, episodes, changed)
+
+    def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
+        return episode.lights
 
     async def snapshot(
         self, episode: Episode, lights: list[str], *, restore: bool, transition_s: float = 0.0
@@ -116,7 +117,7 @@ class CalmLights:
         for entity_id in lights:
             if entity_id in episode.lights:
                 continue
-            held = self._held_elsewhere(entity_id, episode)
+            held = self.held_elsewhere(entity_id, episode)
             if held is not None:
                 # Already calmed by another episode: its snapshot is of the state before that
                 # episode; a new one would be of ambient's calm state.
@@ -178,7 +179,7 @@ class CalmLights:
         for snapshot in episode.lights.values():
             if snapshot.overridden_by is not None or not snapshot.restore:
                 continue
-            if self._held_elsewhere(snapshot.entity_id, episode) is not None:
+            if self.held_elsewhere(snapshot.entity_id, episode) is not None:
                 _LOGGER.info(
                     "%s is still calmed by another episode: restored when that ends",
                     snapshot.entity_id,
@@ -202,14 +203,6 @@ class CalmLights:
             await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
         return restored
 
-    def _held_elsewhere(self, entity_id: str, episode: Episode) -> LightSnapshot | None:
-        """The snapshot of ``entity_id`` in another episode that nobody has taken it from."""
-        for other in self.episodes():
-            held = other.lights.get(entity_id)
-            if other is not episode and held is not None and held.overridden_by is None:
-                return held
-        return None
-
     async def judge_current(self, episode: Episode) -> None:
         """For an episode ambient did not watch throughout (carried over a restart, or ended
         while HA was away): a light whose last change was someone else's is theirs now."""
@@ -218,12 +211,6 @@ class CalmLights:
                 state = await self.client.get_state(snapshot.entity_id)
                 if state is not None:
                     self._judge(snapshot.entity_id, state, AS_AMBIENT_LEFT_IT, [episode])
-
-    def watch(self, entity_ids: list[str]) -> None:
-        for entity_id in entity_ids:
-            if entity_id not in self._watched:
-                self._watched.add(entity_id)
-                self.client.watch_entities([entity_id], self._on_change)
 
     def _on_change(
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
@@ -246,18 +233,8 @@ class CalmLights:
         episodes: list[Episode],
     ) -> None:
         who = self._changed_by_someone_else(new, old)
-        if who is None:
-            return
-        for episode in episodes:
-            snapshot = episode.lights.get(entity_id)
-            if snapshot is not None and snapshot.overridden_by is None:
-                snapshot.overridden_by = who
-                self.changed(episode)
-                _LOGGER.info(
-                    "%s was changed by someone else during episode %s: leaving it alone",
-                    entity_id,
-                    episode.id,
-                )
+        if who is not None:
+            self.take_over(entity_id, who, episodes)
 
     def _changed_by_someone_else(self, new: dict[str, Any], old: dict[str, Any]) -> str | None:
         context = new.get("context") or {}

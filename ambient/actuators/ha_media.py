@@ -17,6 +17,7 @@ from typing import Any
 
 from ambient.actuators.ha_entities import UnavailableEntity, UnknownEntity
 from ambient.actuators.ha_episode import Episode, MediaTakeover
+from ambient.actuators.ha_holds import SharedHolds
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
@@ -31,7 +32,7 @@ RAMP_STEP_S = 2.0
 VOLUME_TOLERANCE = 0.02
 
 
-class PlayCalming:
+class PlayCalming(SharedHolds[MediaTakeover]):
     def __init__(
         self,
         client: HomeAssistantClient,
@@ -39,11 +40,8 @@ class PlayCalming:
         episodes: Callable[[], list[Episode]] = list,
         changed: Callable[[Episode], None] = lambda episode: None,
     ) -> None:
-        self.client = client
+        super().__init__(client, episodes, changed)
         self.clock = clock
-        self.episodes = episodes
-        self.changed = changed  # told after each takeover, by ambient or someone (to persist it)
-        self._watched: set[str] = set()
         #: The volumes ambient asked each player for: a report of one of them is no takeover.
         self._volumes_set: dict[str, list[float]] = {}
 
@@ -58,7 +56,7 @@ class PlayCalming:
             raise NothingDone(f"already playing on {player}")
         if state.get("state") == "playing" and not action.interrupt:
             raise NothingDone(f"left alone: {player} is already playing")
-        held = self._held_elsewhere(player, episode)
+        held = self.held_elsewhere(player, episode)
         # A player another episode already plays on: its volume now is ambient's, not theirs.
         previous = held.previous_volume if held else state.get("attributes", {}).get("volume_level")
         start_volume = min(action.start_volume, action.volume)
@@ -115,7 +113,7 @@ class PlayCalming:
         for takeover in episode.media.values():
             if not takeover.stop_on_recovery or takeover.overridden_by is not None:
                 continue
-            if self._held_elsewhere(takeover.entity_id, episode) is not None:
+            if self.held_elsewhere(takeover.entity_id, episode) is not None:
                 continue  # another episode still plays on it: it stops it when it ends
             target = {"entity_id": takeover.entity_id}
             await self.client.call_service("media_player", "media_stop", {}, target)
@@ -126,19 +124,8 @@ class PlayCalming:
             stopped.append(takeover.entity_id)
         return stopped
 
-    def _held_elsewhere(self, player: str, episode: Episode) -> MediaTakeover | None:
-        """The takeover of ``player`` by another episode that nobody has taken from it."""
-        for other in self.episodes():
-            held = other.media.get(player)
-            if other is not episode and held is not None and held.overridden_by is None:
-                return held
-        return None
-
-    def watch(self, players: list[str]) -> None:
-        for player in players:
-            if player not in self._watched:
-                self._watched.add(player)
-                self.client.watch_entities([player], self._on_change)
+    def holds(self, episode: Episode) -> dict[str, MediaTakeover]:
+        return episode.media
 
     def _on_change(
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
@@ -146,18 +133,8 @@ class PlayCalming:
         if new is None or old is None:
             return
         who = self._changed_by_someone_else(entity_id, new, old)
-        if who is None:
-            return
-        for episode in self.episodes():
-            takeover = episode.media.get(entity_id)
-            if takeover is not None and takeover.overridden_by is None:
-                takeover.overridden_by = who
-                self.changed(episode)
-                _LOGGER.info(
-                    "%s was changed by someone else during episode %s: leaving it alone",
-                    entity_id,
-                    episode.id,
-                )
+        if who is not None:
+            self.take_over(entity_id, who, self.episodes())
 
     def _changed_by_someone_else(
         self, entity_id: str, new: dict[str, Any], old: dict[str, Any]
