@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ambient.actuators.ha_entities import UnavailableEntity, UnknownEntity
 from ambient.actuators.ha_episode import Episode, MediaTakeover
 from ambient.actuators.ha_holds import SharedHolds
 from ambient.actuators.ha_outcome import NothingDone
@@ -45,13 +44,11 @@ class PlayCalming(SharedHolds[MediaTakeover]):
         #: The volumes ambient asked each player for: a report of one of them is no takeover.
         self._volumes_set: dict[str, list[float]] = {}
 
-    async def play(self, episode: Episode, action: PlayCalmingActionConfig) -> str:
+    async def play(
+        self, episode: Episode, action: PlayCalmingActionConfig, state: dict[str, Any]
+    ) -> str:
+        """Play on ``action.target`` (HA has it, available), from its current ``state``."""
         player = action.target
-        state = await self.client.get_state(player)
-        if state is None:
-            raise UnknownEntity([player])
-        if state.get("state") == "unavailable":
-            raise UnavailableEntity([player])
         if player in episode.media:
             raise NothingDone(f"already playing on {player}")
         if state.get("state") == "playing" and not action.interrupt:

@@ -244,7 +244,10 @@ class HomeAssistantActuator:
                 raise UnavailableEntity(away)
             return await self.lights.calm(self._episode(context), action, states)
         if isinstance(action, PlayCalmingActionConfig):
-            return await self.media.play(self._episode(context), action)
+            states = await self.entities.require([action.target])
+            if unavailable(states):
+                raise UnavailableEntity([action.target])
+            return await self.media.play(self._episode(context), action, states[action.target])
         if isinstance(action, BreathingActionConfig):
             states = await self.entities.require(_entities_of(action))
             if action.media_player in unavailable(states):
