@@ -39,11 +39,10 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
             since = f" since {_format_time(float(started))}"
         except ValueError:
             since = ""
-        lights = held.get("lights") or {}
-        ours = [e for e, light in lights.items() if not light.get("overridden_by")]
-        ours += list(held.get("media") or [])
+        entities = {**(held.get("lights") or {}), **(held.get("media") or {})}
+        ours = [e for e, hold in entities.items() if not hold.get("overridden_by")]
         facts = [", ".join(ours) if ours else "nothing held"]
-        if taken := [e for e, light in lights.items() if light.get("overridden_by")]:
+        if taken := [e for e, hold in entities.items() if hold.get("overridden_by")]:
             facts.append(f"taken over by hand: {', '.join(taken)}")
         if held.get("carried_over_restart"):
             facts.append("carried over a restart")

@@ -41,14 +41,17 @@ def test_what_ambient_holds_in_home_assistant_is_listed_per_episode() -> None:
                 "light.bed_light": {"overridden_by": None},
                 "light.desk": {"overridden_by": "u1"},
             },
-            "media": ["media_player.bedroom"],
+            "media": {
+                "media_player.bedroom": {"overridden_by": None},
+                "media_player.kitchen": {"overridden_by": "device"},  # its own volume buttons
+            },
             "running": 1,
             "carried_over_restart": True,
             "waiting_for_ha": False,
         },
         "focus:-:1764190100.500": {
             "lights": {},
-            "media": [],
+            "media": {},
             "running": 0,
             "carried_over_restart": False,
             "waiting_for_ha": True,
@@ -58,7 +61,8 @@ def test_what_ambient_holds_in_home_assistant_is_listed_per_episode() -> None:
     text = render_status({"version": "0.1.0", "home_assistant": held})
     assert (
         f"Home Assistant\n  evening_calm (alex) since {since}: light.bed_light, "
-        "media_player.bedroom; taken over by hand: light.desk; carried over a restart\n"
+        "media_player.bedroom; taken over by hand: light.desk, media_player.kitchen; "
+        "carried over a restart\n"
     ) in text
     assert "  focus since " in text and ": nothing held; restore waits for Home Assistant" in text
     assert "Home Assistant\n  nothing held" in render_status(

@@ -223,7 +223,7 @@ class HomeAssistantActuator:
                 "lights": {
                     e: {"overridden_by": s.overridden_by} for e, s in episode.lights.items()
                 },
-                "media": sorted(episode.media),
+                "media": {e: {"overridden_by": m.overridden_by} for e, m in episode.media.items()},
                 "running": len(episode.tasks),
                 "carried_over_restart": episode.recovered,
                 "waiting_for_ha": episode.ended,

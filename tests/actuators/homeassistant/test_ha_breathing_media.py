@@ -240,6 +240,8 @@ async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays
         "media_player", "volume_set", {"entity_id": player, "volume_level": 0.15}
     )
     await asyncio.wait_for(heard.wait(), 10)
+    # `ambient status` names it as taken over by hand, not as something recovery puts back.
+    assert actuator.diagnostics()["m4"]["media"] == {player: {"overridden_by": someone_else_id}}
 
     async def step_forever() -> None:
         while True:
