@@ -13,7 +13,6 @@ from typing import Any
 
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
-from ambient.config.breathing import PRESETS as PRESETS  # where they were read from before
 from ambient.config.breathing import phases_of
 from ambient.config.people import PersonConfig
 from ambient.interventions.script import (

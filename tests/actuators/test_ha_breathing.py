@@ -7,7 +7,8 @@ from itertools import pairwise
 
 import pytest
 
-from ambient.actuators.ha_breathing import OPENING_S, PRESETS, breaths_per_minute, plan
+from ambient.actuators.ha_breathing import OPENING_S, breaths_per_minute, plan
+from ambient.config.breathing import PRESETS
 from ambient.interventions.script import SessionScript
 
 SHORT = "Let's breathe together for a minute. Follow my voice."
