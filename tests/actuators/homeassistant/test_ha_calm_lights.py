@@ -156,14 +156,18 @@ async def test_two_episodes_on_one_light_end_with_the_light_as_it_was_before_bot
     assert await probe.state("scene.ambient_second_light_bed_light") is None
 
 
-async def report_unavailable(ha: HomeAssistantInstance, entity_id: str) -> None:
-    """HA's demo lights never go offline: write the state a bulb without power gets from its
-    integration through HA's REST API instead (a stand-in; the next real write replaces it)."""
+async def write_state(
+    ha: HomeAssistantInstance, entity_id: str, state: str, attributes: dict[str, Any] | None = None
+) -> None:
+    """Write a state HA's demo lights never report (offline, dimmer-only) through HA's REST API,
+    as the light's integration would (a stand-in; the next real write replaces it)."""
     headers = {"Authorization": f"Bearer {ha.token}"}
     async with (
         aiohttp.ClientSession() as session,
         session.post(
-            f"{ha.url}/api/states/{entity_id}", json={"state": "unavailable"}, headers=headers
+            f"{ha.url}/api/states/{entity_id}",
+            json={"state": state, "attributes": attributes or {}},
+            headers=headers,
         ) as response,
     ):
         assert response.status in (200, 201)
@@ -174,7 +178,7 @@ async def test_an_unavailable_light_is_named_and_never_said_calmed(
 ) -> None:
     # HA skips an unavailable light without a word: the timeline must not say it was calmed.
     await set_light(probe, BED, 200, 5000)
-    await report_unavailable(ha, KITCHEN)
+    await write_state(ha, KITCHEN, "unavailable")  # a bulb without power
     actuator = HomeAssistantActuator(ha_client, RealClock())
     try:
         some = await actuator.perform(calm(BED, KITCHEN), context("u1"))
@@ -269,19 +273,9 @@ async def test_turn_on_lights_switches_an_off_light_on_at_the_calm_level_and_off
 async def test_a_dim_light_that_cannot_be_warmed_is_not_touched(
     ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
 ) -> None:
-    # HA's demo lights all take a colour temperature: write the state of a dimmer-only bulb
-    # through HA's REST API instead (a stand-in; any real write by ambient would replace it).
+    # HA's demo lights all take a colour temperature: a dimmer-only bulb is written instead.
     dimmer_only = {"brightness": 40, "supported_color_modes": ["brightness"]}
-    headers = {"Authorization": f"Bearer {ha.token}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{ha.url}/api/states/{KITCHEN}",
-            json={"state": "on", "attributes": dimmer_only},
-            headers=headers,
-        ) as response,
-    ):
-        assert response.status in (200, 201)
+    await write_state(ha, KITCHEN, "on", dimmer_only)
     actuator = HomeAssistantActuator(ha_client, RealClock())
     try:
         result = await actuator.perform(calm(KITCHEN), context("w1"))
