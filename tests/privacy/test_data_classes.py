@@ -10,8 +10,7 @@ from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
 from ambient.config.root import AmbientConfig
 from ambient.insights.delivery import TOKENS
-from ambient.insights.service import OPEN
-from ambient.insights.storage import INDEX, MINUTES, SUMMARIES
+from ambient.insights.storage import INDEX, MINUTES, OPEN, SUMMARIES
 from ambient.privacy.data_classes import data_classes
 from ambient.privacy.export import person_rows
 from ambient.privacy.forget import forget_store
