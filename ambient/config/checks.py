@@ -12,7 +12,7 @@ from ambient.config.actions import (
     BUILTIN_ACTIONS,
     MqttPublishActionConfig,
 )
-from ambient.config.homeassistant import SUPERVISOR_URL
+from ambient.config.homeassistant import SUPERVISOR_URL, resolve_endpoint
 from ambient.config.recording_read_through import read_through
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
@@ -214,21 +214,12 @@ def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
             yield ("mqtt", "tls", "certfile"), problem
 
 
-#: Set by the Supervisor inside the Home Assistant add-on, where it is HA's token.
-SUPERVISOR_TOKEN_ENV = "SUPERVISOR_TOKEN"
-
-
 def _home_assistant_token(config: AmbientConfig) -> Iterator[Finding]:
     """Without a token, and outside the add-on, ``run`` logs once that HA stays unavailable
     and runs on without it: no action, sensor or entity of HA would ever work. The config the
     add-on writes (HA at the Supervisor's URL) is left alone: it is only run inside."""
     ha = config.homeassistant
-    if (
-        ha is not None
-        and ha.token is None
-        and ha.url != SUPERVISOR_URL
-        and not os.environ.get(SUPERVISOR_TOKEN_ENV)
-    ):
+    if ha is not None and ha.url != SUPERVISOR_URL and resolve_endpoint(ha, os.environ) is None:
         yield (
             ("homeassistant",),
             "no `token`: outside the Home Assistant add-on, give a long-lived access token "

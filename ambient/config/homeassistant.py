@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -12,6 +14,8 @@ from ambient.config.types import UserPath
 
 #: Where HA's API is reached from inside an HA add-on (the Supervisor's proxy to Core).
 SUPERVISOR_URL = "http://supervisor/core"
+#: Set by the Supervisor inside the HA add-on, where it is HA's token.
+SUPERVISOR_TOKEN_ENV = "SUPERVISOR_TOKEN"
 
 
 class HomeAssistantConfig(ConfigModel):
@@ -68,4 +72,32 @@ def url_problem(url: str) -> str | None:
     if api >= 0 and parts.path[api:] in ("/api", "/api/websocket"):
         base = url[: url.rfind(parts.path[api:])]
         return f"write the base URL, without `/api`: `{base}` (ambient adds it)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and how to reach HA's API (from the config, or the Supervisor inside the add-on)."""
+
+    rest_url: str  # base of /api/... paths
+    websocket_url: str
+    token: str = field(repr=False)  # a secret: never in a traceback or a log
+    via_supervisor: bool
+
+
+def resolve_endpoint(config: HomeAssistantConfig, environ: Mapping[str, str]) -> Endpoint | None:
+    """The configured URL and token; inside the HA add-on (no token configured but
+    ``SUPERVISOR_TOKEN`` set) the Supervisor's proxy. ``None`` when there is no token at all:
+    the connection then stays unavailable, and ``check`` says so first."""
+    if config.token is not None:
+        base = config.url
+        ws_base = "ws" + base[len("http") :]
+        return Endpoint(
+            f"{base}/api", f"{ws_base}/api/websocket", config.token.get_secret_value(), False
+        )
+    supervisor_token = environ.get(SUPERVISOR_TOKEN_ENV)
+    if supervisor_token:
+        return Endpoint(
+            f"{SUPERVISOR_URL}/api", "ws://supervisor/core/websocket", supervisor_token, True
+        )
     return None

@@ -18,7 +18,6 @@ import logging
 import os
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
@@ -26,7 +25,11 @@ import aiohttp
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
-from ambient.config.homeassistant import SUPERVISOR_URL, HomeAssistantConfig
+from ambient.config.homeassistant import (
+    SUPERVISOR_TOKEN_ENV,
+    HomeAssistantConfig,
+    resolve_endpoint,
+)
 from ambient.connections.errors import NotConnected, Rejected
 from ambient.counters import Counters
 from ambient.stage_times import STAGE
@@ -67,33 +70,6 @@ class _AuthRejected(Exception):
 
 class _ConnectionLost(Exception):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where and how to reach HA's API (from the config, or the Supervisor inside the add-on)."""
-
-    rest_url: str  # base of /api/... paths
-    websocket_url: str
-    token: str = field(repr=False)  # a secret: never in a traceback or a log
-    via_supervisor: bool
-
-
-def resolve_endpoint(config: HomeAssistantConfig, environ: Mapping[str, str]) -> Endpoint | None:
-    """The configured URL and token; inside the HA add-on (no token configured but
-    ``SUPERVISOR_TOKEN`` set) the Supervisor's proxy. ``None`` when there is no token at all."""
-    if config.token is not None:
-        base = config.url
-        ws_base = "ws" + base[len("http") :]
-        return Endpoint(
-            f"{base}/api", f"{ws_base}/api/websocket", config.token.get_secret_value(), False
-        )
-    supervisor_token = environ.get("SUPERVISOR_TOKEN")
-    if supervisor_token:
-        return Endpoint(
-            f"{SUPERVISOR_URL}/api", "ws://supervisor/core/websocket", supervisor_token, True
-        )
-    return None
 
 
 def expand_compressed_state(entity_id: str, compressed: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,8 +252,9 @@ class HomeAssistantClient:
         if self.endpoint is None:
             self._set_status("no_token")
             _LOGGER.error(
-                "Home Assistant: no `homeassistant.token` configured and no SUPERVISOR_TOKEN in "
-                "the environment; HA actions and sensors stay unavailable"
+                "Home Assistant: no `homeassistant.token` configured and no %s in the "
+                "environment; HA actions and sensors stay unavailable",
+                SUPERVISOR_TOKEN_ENV,
             )
             await asyncio.Event().wait()
             return

@@ -29,9 +29,11 @@ def test_the_longest_socket_path_checked_is_the_longest_the_kernel_binds(
 
 
 def test_the_add_on_token_checked_is_the_one_the_connection_reads() -> None:
-    from ambient.config.checks import SUPERVISOR_TOKEN_ENV
-    from ambient.config.homeassistant import HomeAssistantConfig
-    from ambient.connections.homeassistant import resolve_endpoint
+    from ambient.config.homeassistant import (
+        SUPERVISOR_TOKEN_ENV,
+        HomeAssistantConfig,
+        resolve_endpoint,
+    )
 
     config = HomeAssistantConfig()
     assert resolve_endpoint(config, {}) is None

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from ambient.config.homeassistant import HomeAssistantConfig
-from ambient.connections.homeassistant import (
-    apply_state_diff,
-    expand_compressed_state,
-    resolve_endpoint,
-)
+from ambient.config.homeassistant import HomeAssistantConfig, resolve_endpoint
+from ambient.connections.homeassistant import apply_state_diff, expand_compressed_state
 
 
 def test_configured_token_and_url() -> None:
