@@ -92,7 +92,14 @@ class ActionResult:
 
 
 TraceEvent = Literal[
-    "fired", "suppressed", "recovered", "escalated", "action_failed", "resumed", "continued"
+    "fired",
+    "suppressed",
+    "recovered",
+    "escalated",
+    "action_failed",
+    "resumed",
+    "continued",
+    "ended",
 ]
 
 

@@ -34,6 +34,7 @@ RULE_EVENT_TYPES: Final = (
     "action_failed",
     "resumed",
     "continued",
+    "ended",
 )
 
 _UNSAFE: Final = re.compile(r"[^a-zA-Z0-9_-]")

@@ -168,6 +168,17 @@ class Runs:
             actions=actions,
         )
 
+    def _trace_end(self, rule: Rule, run: RunRecord, waited: Waited) -> None:
+        """A run a `wait_for` ended by timing out: its steps after the wait are not done."""
+        steps = len(self._steps_of(rule, run))
+        self._trace(
+            rule,
+            "ended",
+            f"{_whose(run, ', ')}{waited.text} (step {waited.step + 1} of {steps})",
+            run.person,
+            run.trigger_id,
+        )
+
     def _start_first_action(self, rule: Rule, run: RunRecord) -> None:
         """A fresh firing's first step, if it is an action and nothing holds actions back,
         handed to the performer now (its run task awaits the result in :meth:`perform_leaf`).
@@ -271,6 +282,8 @@ class Runs:
         try:
             await sequence.execute(self._steps_of(rule, run))
             emit()
+            if sequence.ended_by is not None:
+                self._trace_end(rule, run, sequence.ended_by)
             if self._ends_episode(rule, run):
                 ended = True
                 await self._performer.end_episode(self._context(run))

@@ -101,6 +101,8 @@ class SequenceRun:
         self._on_wait = on_wait
         #: The last wait that ended: the stretch after it runs until the next wait or the end.
         self.waited: Waited | None = None
+        #: The `wait_for` whose timeout ended the run (``continue_on_timeout: false``), if one did.
+        self.ended_by: Waited | None = None
         self._on_result = on_result
         self._resumed = False
         #: `choose_calming` options running whose episode opens with their first performed
@@ -148,7 +150,11 @@ class SequenceRun:
             what = f"{awaited.signal} {bounds_text(awaited.above, awaited.below)}"
             outcome = "met" if recovered else "timed out"
             self.waited = Waited(f"wait_for {what}, {outcome}", int(path[0]))
-            return recovered or step.continue_on_timeout
+            if recovered or step.continue_on_timeout:
+                return True
+            after = f" after {duration_text(step.timeout)}" if step.timeout is not None else ""
+            self.ended_by = Waited(f"wait_for {what} timed out{after}", int(path[0]))
+            return False
         if isinstance(step, IfStepConfig):
             if sub:
                 branch = str(sub[0])

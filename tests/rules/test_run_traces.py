@@ -4,10 +4,12 @@ actions, so the timeline and `ambient trace` show every action a rule performed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from rules.rule_doubles import Harness, log, make_config, stress_rule
 
+from ambient.actuators.mqtt_entities import RULE_EVENT_TYPES
+from ambient.messages import TraceEvent
 from ambient.rules.tracing import TRACE_NAMESPACE
 
 
@@ -113,3 +115,49 @@ async def test_a_queued_run_is_traced_when_it_starts_with_its_actions() -> None:
     ]
     assert _details(h)[-1] == ("continued", ["start"])
     assert [e for e in h.kinds() if e == "fired"] == ["fired", "fired"]  # no new firing
+
+
+async def test_a_wait_for_that_times_out_and_ends_the_run_is_traced_as_its_end() -> None:
+    wait = {
+        "wait_for": {"signal": "stress_score", "below": 40},
+        "timeout": "10min",
+        "continue_on_timeout": False,
+    }
+    steps = [log("dim"), wait, log("never")]
+    h = await Harness(make_config([stress_rule(actions=steps, on_recovery=[])])).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(120 + 600)  # fired at 120; the wait times out 10 min later
+    assert h.events()[-1] == (
+        720,
+        "ended",
+        "wait_for stress_score below 40 timed out after 10min (step 2 of 3)",
+    )
+    assert _details(h) == [("fired", ["dim"]), ("ended", [])]
+    assert h.traces[-1].signals["stress_score"] == 80  # the values when it ended
+    assert h.performer.messages() == ["dim"]
+
+
+async def test_a_recovery_ended_by_its_wait_for_says_whose_run_ended() -> None:
+    wait = {"wait_for": {"signal": "heart_rate", "below": 60}, "timeout": "1min"}
+    rule = stress_rule(on_recovery=[log("restore"), {**wait, "continue_on_timeout": False}])
+    h = await Harness(make_config([rule])).start()
+    await h.push(0, stress_score=80)
+    await h.push(200, stress_score=30, heart_rate=90)
+    await h.run_until(260)
+    assert h.events()[-1] == (
+        260,
+        "ended",
+        "recovery, wait_for heart_rate below 60 timed out after 1min (step 2 of 2)",
+    )
+
+
+async def test_a_wait_for_that_times_out_and_goes_on_ends_nothing() -> None:
+    wait = {"wait_for": {"signal": "stress_score", "below": 40}, "timeout": "1min"}
+    h = await Harness(make_config([stress_rule(actions=[wait], on_recovery=[])])).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(600)
+    assert "ended" not in h.kinds()
+
+
+def test_every_trace_event_reaches_home_assistants_rule_event_entity() -> None:
+    assert set(get_args(TraceEvent)) == set(RULE_EVENT_TYPES)
