@@ -55,6 +55,10 @@ _LOGGER = logging.getLogger(__name__)
 #: Traces stamped when their rule decided (emitted when the run first waits or ends); the
 #: others (a resumed run, a queued run's start) are stamped when emitted.
 _STAMPED_AT_DECISION = frozenset({"fired", "escalated", "recovered"})
+#: Traces carrying their firing's signal values: those stamped at the decision, and a resumed
+#: run's (after a restart, the current values may not be known yet). The others (a queued
+#: run's start) carry the values when emitted, as every `continued` trace does.
+_FIRING_SIGNALS = _STAMPED_AT_DECISION | {"resumed"}
 
 
 def _whose(run: RunRecord, then: str) -> str:
@@ -143,7 +147,7 @@ class Runs:
     ) -> TraceRecord:
         """The trace of a run no decision opened now, traced as a firing's run is: when it
         first waits anew or ends, with the actions performed until then (and stamped then:
-        the run may wait long first)."""
+        the run may wait long first; a queued run's start takes the signal values then too)."""
         return TraceRecord(
             time=self.clock.now(),
             rule=rule.id,
@@ -261,7 +265,10 @@ class Runs:
             if not emitted and trace is not None:
                 emitted = True
                 at = trace.time if trace.event in _STAMPED_AT_DECISION else self.clock.now()
-                self._emit(replace(trace, time=at, actions=stretch))
+                signals = trace.signals
+                if trace.event not in _FIRING_SIGNALS:
+                    signals = self._current_values.signals_seen(rule, run.person)
+                self._emit(replace(trace, time=at, signals=signals, actions=stretch))
             elif stretch and sequence.waited is not None:
                 self._trace_stretch(rule, run, sequence.waited, stretch)
 

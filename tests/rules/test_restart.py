@@ -215,6 +215,19 @@ async def test_a_resumed_run_traces_the_actions_it_performs_after_the_restart(
     )
 
 
+async def test_a_resumed_run_s_trace_carries_its_firing_s_signal_values(tmp_path: Path) -> None:
+    """After a restart the current values may not be known yet when the trace is emitted."""
+    path = tmp_path / "ambient.db"
+    rule = stress_rule(actions=[log("dim"), {"delay": "10min"}, log("again")])
+    h = await Harness(make_config([rule]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.push(300, stress_score=75)
+    h = await _restart(h, path)
+    await h.run_until(720)
+    assert h.kinds() == ["resumed"]
+    assert h.traces[0].signals["stress_score"] == 80
+
+
 async def test_a_resumed_escalation_says_which_level_resumed(tmp_path: Path) -> None:
     path = tmp_path / "ambient.db"
     level = {"after": "10min", "actions": [{"delay": "1min"}, log("level 1 again")]}

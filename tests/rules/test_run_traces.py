@@ -161,3 +161,22 @@ async def test_a_wait_for_that_times_out_and_goes_on_ends_nothing() -> None:
 
 def test_every_trace_event_reaches_home_assistants_rule_event_entity() -> None:
     assert set(get_args(TraceEvent)) == set(RULE_EVENT_TYPES)
+
+
+async def test_a_queued_runs_start_carries_the_signals_when_it_starts() -> None:
+    rule = {
+        "id": "pulse",
+        "person": "alex",
+        "mode": "queued",
+        "triggers": [{"trigger": "signal", "signal": "stress_score", "above": 70}],
+        "actions": [log("start"), {"delay": "10min"}, log("end")],
+    }
+    h = await Harness(make_config([rule])).start()
+    await h.push(0, stress_score=80)
+    await h.push(30, stress_score=10)
+    await h.push(60, stress_score=85)  # fires; queued behind the first run
+    await h.push(300, stress_score=20)
+    await h.run_until(600)
+    started = h.traces[-1]
+    assert started.reason == "queued run started, 9min after its firing"
+    assert started.signals["stress_score"] == 20  # not the 85 of its firing, 9 min before
