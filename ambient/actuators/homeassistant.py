@@ -10,7 +10,8 @@ changed.
 
 What an episode changed (snapshot scenes, taken-over lights, media) is also kept in the store
 (``ha.episodes``), so an episode the rule engine carries across a restart is still undone; one
-that ends while HA is unreachable is undone when HA is back.
+that ends while HA is unreachable is undone when HA is back. So are notify's send times
+(``ha.notified``), so its ``min_interval`` outlasts a restart.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ambient.actuators.ha_entities import (
 from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming
+from ambient.actuators.ha_notify import NotifyHistory
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.actuators.log import render_message
 from ambient.clock import Clock
@@ -87,8 +89,8 @@ class HomeAssistantActuator:
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
         self._owed: dict[str, Episode] = {}
         self._settling: asyncio.Task[None] | None = None
-        self._notified_at: dict[tuple[str, str, str, str], float] = {}
         self._records = EpisodeRecords(store)
+        self._notified = NotifyHistory(store, clock.now())
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._every_episode, self._records.save)
         self.entities = KnownEntities(client)
@@ -321,11 +323,11 @@ class HomeAssistantActuator:
     async def _notify(self, action: NotifyActionConfig, context: ActionContext, event: str) -> str:
         # The same message about the same person is what repeats in a long episode; another
         # message (the all-clear, an escalation) or another person's is news.
-        key = (action.service, action.message, action.title or "", context.person or "")
-        last = self._notified_at.get(key)
+        key = (action.service, action.message, action.title or "", context.person or "-")
         now = self.clock.now()
-        if last is not None and now - last < float(action.min_interval):
-            raise NothingDone(f"not sent: {action.service} had this message {now - last:.0f} s ago")
+        since_s = self._notified.since_last(*key, now, float(action.min_interval))
+        if since_s is not None:
+            raise NothingDone(f"not sent: {action.service} had this message {since_s:.0f} s ago")
         domain, service = action.service.split(".", 1)
         data: dict[str, Any] = {"message": render_message(action.message, context, event)}
         if action.title:
@@ -333,7 +335,7 @@ class HomeAssistantActuator:
         if action.data:
             data["data"] = _render(action.data, context, event)
         await self.client.call_service(domain, service, data)
-        self._notified_at[key] = now
+        self._notified.sent(*key, now)
         return f"sent via {action.service}"
 
     def _episode(self, context: ActionContext) -> Episode:

@@ -40,6 +40,7 @@ PROVIDERS: list[str] = [
     "ambient.interventions.episodes",
     "ambient.interventions.checkin_book",
     "ambient.actuators.ha_episode",
+    "ambient.actuators.ha_notify",
 ]
 
 

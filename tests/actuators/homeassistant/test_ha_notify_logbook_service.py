@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,7 @@ from ambient.config.actions import (
 )
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.messages import ActionContext
+from ambient.store import Store
 
 pytestmark = pytest.mark.ha
 
@@ -65,6 +67,44 @@ async def test_notify_is_sent_once_per_interval(
     assert [e.data["service_data"] for e in sent] == [
         {"message": "alex seems stressed (HR 97.0)", "title": "ambient"}
     ] * 2
+
+
+async def test_min_interval_outlasts_a_restart_and_a_config_reload(
+    ha_client: HomeAssistantClient, probe: HaProbe, tmp_path: Path
+) -> None:
+    # A restart (or a config reload, which builds the actuator anew) must not tell the trusted
+    # person "alex seems stressed" a second time five minutes after the first.
+    clock = StepClock()
+    store = Store(tmp_path / "ambient.db")
+    action = NotifyActionConfig(
+        action="notify", service="notify.trusted_person", message="{person} seems stressed"
+    )
+    first = await HomeAssistantActuator(ha_client, clock, store).perform(action, context(clock))
+    store.close()
+    clock.advance_to(clock.now() + 300)
+    store = Store(tmp_path / "ambient.db")
+    restarted = HomeAssistantActuator(ha_client, clock, store)
+    again = await restarted.perform(action, context(clock))
+    sam = await restarted.perform(action, context(clock, person="sam"))
+    clock.advance_to(clock.now() + 3301)
+    later = await restarted.perform(action, context(clock))
+
+    assert [first.performed, again.performed, sam.performed, later.performed] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert again.detail == "not sent: notify.trusted_person had this message 300 s ago"
+    sent = await probe.wait_count(
+        lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 3
+    )
+    assert [e.data["service_data"]["message"] for e in sent] == [
+        "alex seems stressed",
+        "sam seems stressed",
+        "alex seems stressed",
+    ]
+    store.close()
 
 
 async def test_min_interval_holds_back_the_same_message_not_the_next_one(
