@@ -47,7 +47,12 @@ class StoreConfig(ConfigModel):
         default=Path("/var/lib/ambient/ambient.db"),
         title="SQLite file (mode 0600); null keeps state in memory only",
     )
-    traces_per_rule: int = Field(default=20, ge=1, le=10_000)
+    traces_per_rule: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        title="Trace records kept per rule: a firing whose run waits writes one per stretch",
+    )
     encryption: StoreEncryptionConfig | None = Field(
         default=None,
         title="Encrypt the file with SQLCipher (needs the `crypto` extra); a plain file is "

@@ -180,3 +180,21 @@ async def test_a_queued_runs_start_carries_the_signals_when_it_starts() -> None:
     started = h.traces[-1]
     assert started.reason == "queued run started, 9min after its firing"
     assert started.signals["stress_score"] == 20  # not the 85 of its firing, 9 min before
+
+
+async def test_by_default_the_store_keeps_twenty_firings_of_a_rule_whose_runs_wait() -> None:
+    rule = stress_rule(
+        cooldown=0,
+        actions=[log("dim"), {"delay": "10min"}, log("again")],
+        on_recovery=[log("restore"), {"delay": "1min"}, log("restored")],
+    )
+    h = await Harness(make_config([rule])).start()
+    for firing in range(20):  # each: fired, continued, recovered, continued
+        at = firing * 1000
+        await h.push(at, stress_score=80)
+        await h.push(at + 800, stress_score=30)
+        await h.run_until(at + 900)
+    assert len(h.traces) == 80
+    await h.engine.stop()
+    stored = h.store.recent(TRACE_NAMESPACE, "calm", limit=1000)  # what `ambient trace` shows
+    assert [t["event"] for t in stored].count("fired") == 20
