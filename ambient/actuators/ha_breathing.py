@@ -145,11 +145,22 @@ class BreathingSession:
         self.call_service = call_service
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
         self.steps = plan(script)
+        self.started_at: float | None = None
+
+    async def open(self) -> None:
+        """Speak the opening and dim the lights for it, now. The action awaits this before it
+        says the session started: a voice HA refuses (a ``tts_service`` it does not have, an
+        engine that fails) fails the action at once rather than the session at its first cue."""
+        self.started_at = self.clock.now()
+        await asyncio.gather(*self._calls(self.steps[0]))
 
     async def run(self) -> None:
-        start = self.clock.now()
-        for step in self.steps:
-            await self.clock.sleep_until(start + step.offset_s)
+        """The rest of the session, each step at its time from the opening."""
+        if self.started_at is None:
+            await self.open()
+        assert self.started_at is not None
+        for step in self.steps[1:]:
+            await self.clock.sleep_until(self.started_at + step.offset_s)
             await asyncio.gather(*self._calls(step))
 
     def _calls(self, step: Step) -> list[Awaitable[Any]]:

@@ -222,10 +222,15 @@ class HomeAssistantActuator:
     def diagnostics(self) -> dict[str, Any]:
         return {
             episode.id: {
+                # put_back: restored / stopped when the last episode holding it ends.
                 "lights": {
-                    e: {"overridden_by": s.overridden_by} for e, s in episode.lights.items()
+                    e: {"overridden_by": s.overridden_by, "put_back": self.lights.put_back_owed(e)}
+                    for e, s in episode.lights.items()
                 },
-                "media": {e: {"overridden_by": m.overridden_by} for e, m in episode.media.items()},
+                "media": {
+                    e: {"overridden_by": m.overridden_by, "put_back": self.media.put_back_owed(e)}
+                    for e, m in episode.media.items()
+                },
                 "running": len(episode.tasks),
                 "carried_over_restart": episode.recovered,
                 "waiting_for_ha": episode.ended,
@@ -300,6 +305,7 @@ class HomeAssistantActuator:
             self.client.call_service,
             lambda: episode.active_lights(list(action.lights)),
         )
+        await session.open()
         episode.breathing = asyncio.create_task(self._run_session(session, episode))
         episode.start_task(episode.breathing)
         detail = (

@@ -46,11 +46,12 @@ def pacing(event: SeenEvent) -> bool:
 async def run_session(
     clock: StepClock, probe: HaProbe, steps: int, cues_per_step: int = 1
 ) -> list[tuple[float, str]]:
-    """Step the session's clock; after each step wait for its cue to reach HA."""
+    """The opening (spoken as the action started the session, at 0), then: step the session's
+    clock; after each step wait for its cue to reach HA."""
     start = clock.now()
     timeline: list[tuple[float, str]] = []
     for index in range(steps):
-        at = await clock.fire_next()
+        at = await clock.fire_next() if index else start
         cue = (await probe.wait_count(is_cue, index + 1))[index]
         timeline.append((round(at - start, 3), cue.data["service_data"]["message"]))
     return timeline
@@ -241,7 +242,8 @@ async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays
     )
     await asyncio.wait_for(heard.wait(), 10)
     # `ambient status` names it as taken over by hand, not as something recovery puts back.
-    assert actuator.diagnostics()["m4"]["media"] == {player: {"overridden_by": someone_else_id}}
+    held = {player: {"overridden_by": someone_else_id, "put_back": False}}
+    assert actuator.diagnostics()["m4"]["media"] == held
 
     async def step_forever() -> None:
         while True:

@@ -136,7 +136,7 @@ async def test_breathing_with_lights_restores_them_after_its_last_cue(
     await wired.engine.start()
 
     wired.engine.on_event(ExternalEvent(wired.clock.now(), "mqtt", "home/wind_down", {}))
-    for _ in range(5):  # opening and the four phases: the episode is still on
+    for _ in range(4):  # the four phases after the opening: the episode is still on
         await session_clock.fire_next()
     assert probe.service_calls("scene") == [e for e in probe.events if scene_call("create")(e)]
     assert store.items(NAMESPACE) != {}
@@ -161,7 +161,7 @@ async def test_the_breathing_buttons_session_restores_the_lights_after_its_last_
     commands = CommandHandler(make_config([rule | {"actions": [BREATHING]}]), clock, dispatcher)
 
     commands.on_event(ExternalEvent(clock.now(), "command", "breathing", {}))
-    for _ in range(6):  # opening, four phases, closing
+    for _ in range(5):  # four phases after the opening, closing
         await session_clock.fire_next()
     await probe.wait_for(scene_call("delete"))
 

@@ -94,11 +94,12 @@ def is_request(event: SeenEvent) -> bool:
 
 
 async def spoken(clock: StepClock, probe: HaProbe, steps: int) -> list[tuple[float, str]]:
-    """Step the session's clock; after each step wait for its cue to reach HA."""
+    """The opening (spoken as the action started the session, at 0), then: step the session's
+    clock; after each step wait for its cue to reach HA."""
     start = clock.now()
     timeline: list[tuple[float, str]] = []
     for index in range(steps):
-        at = await clock.fire_next()
+        at = await clock.fire_next() if index else start
         cue = (await probe.wait_count(is_cue, index + 1))[index]
         timeline.append((round(at - start, 3), cue.data["service_data"]["message"]))
     return timeline
