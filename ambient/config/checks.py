@@ -185,7 +185,8 @@ UNIX_SOCKET_PATH_MAX = 107
 def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
     """The broker's CA and the client's certificate and key, and Home Assistant's CA, are
     read at every connect: one that is missing, or holds no certificate, would fail every
-    attempt (the broker retried for ever, Home Assistant stopping ``run``)."""
+    attempt (the broker retried for ever, Home Assistant stopping ``run``). The contexts are
+    built as ``run`` builds them, by the same code."""
     tls = config.mqtt.tls if config.mqtt is not None else None
     files: list[tuple[KeyPath, Path]] = [
         (("mqtt", "tls", key), path)
@@ -201,17 +202,24 @@ def _tls_files(config: AmbientConfig) -> Iterator[Finding]:
         if problem is not None:
             unreadable = True
             yield where, f"{path} {problem}"
-    if unreadable:
+    if unreadable or not files:
         return
-    for where, path in files:
-        if where[-1] == "ca_file":
-            problem = tls_ca_problem(path)
-            if problem is not None:
-                yield where, problem
-    if tls is not None and tls.certfile is not None and tls.keyfile is not None:
-        problem = tls_pair_problem(tls.certfile, tls.keyfile)
-        if problem is not None:
-            yield ("mqtt", "tls", "certfile"), problem
+    from ambient.config.tls import (  # loads ssl: only for a config with TLS files
+        TlsFileError,
+        broker_context,
+        homeassistant_context,
+    )
+
+    if tls is not None:
+        try:
+            broker_context(tls)
+        except TlsFileError as exc:
+            yield ("mqtt", "tls", exc.setting), str(exc)
+    if ha is not None:
+        try:
+            homeassistant_context(ha)
+        except TlsFileError as exc:
+            yield ("homeassistant", exc.setting), str(exc)
 
 
 def _home_assistant_token(config: AmbientConfig) -> Iterator[Finding]:
@@ -225,37 +233,6 @@ def _home_assistant_token(config: AmbientConfig) -> Iterator[Finding]:
             "no `token`: outside the Home Assistant add-on, give a long-lived access token "
             "(HA: Profile → Security), e.g. `token: !secret ha_token`",
         )
-
-
-def tls_ca_problem(ca_file: Path) -> str | None:
-    """Why ``ca_file`` cannot be loaded as ``run`` loads it (no PEM certificate in it)."""
-    import ssl  # only for a config with TLS: not loaded by every command
-
-    try:
-        ssl.create_default_context(cafile=str(ca_file))
-    except ssl.SSLError as exc:
-        return f"{ca_file} holds no PEM certificate ({exc.reason or exc.strerror or exc})"
-    except (OSError, ValueError) as exc:
-        return f"{ca_file} cannot be read ({exc})"
-    return None
-
-
-def tls_pair_problem(certfile: Path, keyfile: Path) -> str | None:
-    """Why the client certificate and key cannot be loaded as ``run`` loads them: not PEM,
-    not a pair, or a key under a passphrase (no config key gives one, and the daemon has no
-    terminal to ask on; a callback stops OpenSSL from asking this one)."""
-    import ssl
-
-    def no_passphrase() -> bytes:
-        raise ValueError("a key under a passphrase")
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    try:
-        context.load_cert_chain(str(certfile), str(keyfile), password=no_passphrase)
-    except (ssl.SSLError, ValueError, OSError) as exc:
-        why = exc.reason if isinstance(exc, ssl.SSLError) and exc.reason else str(exc)
-        return f"{certfile} and the keyfile {keyfile} are no certificate and its key ({why})"
-    return None
 
 
 def _duplicates(config: AmbientConfig) -> Iterator[Finding]:

@@ -16,7 +16,6 @@ import functools
 import json
 import logging
 import os
-import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, time
 from typing import Any
@@ -30,6 +29,7 @@ from ambient.config.homeassistant import (
     HomeAssistantConfig,
     resolve_endpoint,
 )
+from ambient.config.tls import homeassistant_context
 from ambient.connections.errors import NotConnected, Rejected
 from ambient.counters import Counters
 from ambient.stage_times import STAGE
@@ -260,7 +260,7 @@ class HomeAssistantClient:
             return
         first_delay_s = min(BACKOFF_FIRST_S, float(self.config.backoff_max))
         delay_s = first_delay_s
-        ssl_context = self._ssl_context()
+        ssl_context = homeassistant_context(self.config)
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=ssl_context),
             timeout=aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S),
@@ -643,13 +643,6 @@ class HomeAssistantClient:
     def _auth_headers(self) -> dict[str, str]:
         assert self.endpoint is not None
         return {"Authorization": f"Bearer {self.endpoint.token}"}
-
-    def _ssl_context(self) -> ssl.SSLContext | bool:
-        if not self.config.verify_ssl:
-            return False
-        if self.config.ca_file is not None:
-            return ssl.create_default_context(cafile=str(self.config.ca_file))
-        return True
 
 
 async def _within(clock: Clock, awaitable: Awaitable[None], seconds: float) -> None:

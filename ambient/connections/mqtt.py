@@ -45,6 +45,7 @@ from paho.mqtt.properties import Properties
 from ambient.asyncutil import reraise_lost_cancel
 from ambient.clock import Clock, TimerHandle
 from ambient.config.mqtt import MqttConfig
+from ambient.config.tls import broker_context
 from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt_client import (
     IncomingQueue,
@@ -129,17 +130,9 @@ def backoff_delay(attempt: int, minimum_s: float, maximum_s: float, rng: random.
 
 
 def tls_context(config: MqttConfig) -> ssl.SSLContext | None:
-    if config.tls is None:
-        return None
-    tls = config.tls
-    context = ssl.create_default_context(
-        cafile=str(tls.ca_file) if tls.ca_file is not None else None
-    )
-    if tls.certfile is not None and tls.keyfile is not None:
-        context.load_cert_chain(str(tls.certfile), str(tls.keyfile))
-    if tls.insecure:
-        context.check_hostname = False
-    return context
+    """None for plain MQTT; a file that cannot be loaded raises :class:`TlsFileError` (an
+    ``OSError``: retried as a failed connect)."""
+    return None if config.tls is None else broker_context(config.tls)
 
 
 class MqttConnection:
