@@ -7,8 +7,9 @@ a guess does not, and one week's link says nothing of another's (the part is a k
 week under a secret kept per person in the store). Pages whose week ended longer ago than the
 summaries they show are kept (``insights.keep_days``, or ``retention.daily_summaries`` when
 shorter) are removed. Files are written 0600 (health data), so HA must run as the same user
-(as it does under the add-on). The page is rendered in a worker thread (it takes a few hundred
-milliseconds), never on the event loop. A delivery time missed while ambient was off is made
+(as it does under the add-on). The page is drawn in a short-lived child process (see
+:mod:`ambient.insights.page_process`: matplotlib's memory goes with it), waited for in a worker
+thread, never on the event loop. A delivery time missed while ambient was off is made
 up at the next start; HA not connected yet is waited for (the link is the only way in).
 """
 
@@ -32,7 +33,8 @@ from ambient.config.people import PersonConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
 from ambient.insights.days import day_of, iso_week, week_label
-from ambient.insights.report_cli import last_full_week, learned_weeks, render
+from ambient.insights.page_process import render_in_child
+from ambient.insights.report_cli import last_full_week, learned_weeks
 from ambient.insights.storage import InsightStore
 from ambient.private_files import write_private
 from ambient.store import Store, StoreError
@@ -70,6 +72,7 @@ class ReportDelivery:
         self.store = store
         self.zone = zone
         self.notify = notify
+        #: The pages of the last delivery (one per person written).
         self.written: list[Path] = []
         self._tasks: set[asyncio.Task[None]] = set()
         now = clock.now()
@@ -127,6 +130,7 @@ class ReportDelivery:
         if monday is None:
             monday = last_full_week(day_of(self.clock.now(), self.zone))
         await asyncio.to_thread(self._remove_expired, monday)
+        self.written = []
         written: list[tuple[PersonConfig, str]] = []
         for person in self.config.people:
             try:
@@ -185,7 +189,9 @@ class ReportDelivery:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""
         summaries = InsightStore(self.store).summaries(person)
         learned = learned_weeks(self.store, person, monday, self.zone)
-        page = await asyncio.to_thread(render, self.config, summaries, person, monday, learned)
+        page = await asyncio.to_thread(
+            render_in_child, self.config, summaries, person, monday, learned
+        )
         name = f"{person}-{week_label(monday)}-{self._random_part(person, monday)}.html"
         await asyncio.to_thread(write_private, self.delivery.folder / name, page)
         self.written.append(self.delivery.folder / name)

@@ -43,8 +43,7 @@ LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#7a8a99"
 class _Frame:
     """A figure with its axes, y label and legend, kept between reports; ``clear`` removes the
     previous report's data artists before the caller adds new ones. One report at a time (the
-    lock): matplotlib figures are not thread-safe, and the daemon's scheduled delivery draws in
-    worker threads."""
+    lock): matplotlib figures are not thread-safe, and a caller may draw from worker threads."""
 
     def __init__(
         self,

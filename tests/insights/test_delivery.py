@@ -7,7 +7,10 @@ client, tested against the real HA in tests/actuators."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,9 @@ from ambient.clock import VirtualClock
 from ambient.config.retention import RetentionConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
+from ambient.insights import page_process
 from ambient.insights.delivery import NOTIFY_PATIENCE_S, NOTIFY_RETRY_S, ReportDelivery
+from ambient.insights.report_cli import render
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
 
@@ -183,8 +188,9 @@ async def test_one_weeks_link_does_not_open_another_weeks_page(tmp_path: Path) -
     clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
     delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
     await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    (first,) = (path.name for path in delivery.written)
     await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
-    first, second = (path.name for path in delivery.written)
+    (second,) = (path.name for path in delivery.written)  # the last week's only
     assert first.startswith("alex-2026-W49-") and second.startswith("alex-2026-W50-")
     assert first.replace("W49", "W50") != second
     assert first.split("-W49-")[1] != second.split("-W50-")[1]
@@ -324,6 +330,87 @@ async def test_a_start_before_this_weeks_time_makes_up_the_missed_week_not_this_
     clock = VirtualClock(berlin(2026, 12, 7, 7, 0))
     delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
     await deliver_at(delivery, clock, berlin(2026, 12, 7, 7, 1))
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W48"]
     await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
-    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W48", "alex-2026-W49"]
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49"]
+    assert [p.name[:13] for p in sorted((tmp_path / "www").iterdir())] == [
+        "alex-2026-W48",
+        "alex-2026-W49",
+    ]
+    delivery.close()
+
+
+#: A daemon delivering the week's report, in a process of its own: what it imported after.
+DELIVERING_DAEMON = """
+import asyncio, json, sys
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+from ambient.clock import VirtualClock
+from ambient.config.root import AmbientConfig
+from ambient.insights.delivery import ReportDelivery
+from ambient.insights.synthetic import summaries
+from ambient.store import Store
+
+folder = Path(sys.argv[1])
+settings = AmbientConfig.model_validate(
+    {"people": [{"id": "alex", "name": "Alex"}], "insights": {"report": {"folder": str(folder)}}}
+)
+store = Store(None)
+for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+    store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+clock = VirtualClock(1_796_000_000.0)
+delivery = ReportDelivery(
+    settings, settings.insights.report, clock, store, ZoneInfo("Europe/Berlin"), None
+)
+asyncio.run(delivery.deliver(date(2026, 11, 30)))
+delivery.close()
+heavy = ("matplotlib", "numpy", "PIL", "fontTools")
+print(json.dumps({
+    "written": [str(path) for path in delivery.written],
+    "imported": sorted(name for name in sys.modules if name.split(".")[0] in heavy),
+}))
+"""
+
+
+def test_the_daemon_delivers_the_page_without_importing_matplotlib(tmp_path: Path) -> None:
+    """Drawing loads matplotlib, numpy, PIL and fontTools (about 46 MiB) and keeps figures: in
+    the daemon they stayed for the rest of its life after the first Monday. The page is drawn
+    in a child process; the daemon's process (a real one: this test's already holds
+    matplotlib) never imports them, and the page is the one `ambient report` draws."""
+    done = subprocess.run(
+        [sys.executable, "-c", DELIVERING_DAEMON, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["imported"] == []
+    (path,) = (Path(p) for p in result["written"])
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    settings = AmbientConfig.model_validate({"people": [{"id": "alex", "name": "Alex"}]})
+    assert path.read_text() == render(settings, kept, "alex", date(2026, 11, 30))
+
+
+async def test_a_drawing_process_that_fails_costs_the_page_one_warning_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child killed (out of memory on a small Pi) or failing writes no page and says so in
+    one line; like any page not written, the week's is tried again next week."""
+    killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    monkeypatch.setattr(page_process, "COMMAND", killed)
+    store = Store(None)
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    delivery = ReportDelivery(
+        settings, settings.insights.report, VirtualClock(0.0), store, BERLIN, None
+    )
+    with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
+        await delivery.deliver(date(2026, 11, 30))
+    assert not delivery.written and not (tmp_path / "www").exists()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Weekly report of alex not written to {tmp_path / 'www'}: "
+        "the drawing process was killed by signal 9"
+    ]
     delivery.close()

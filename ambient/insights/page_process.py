@@ -1,0 +1,102 @@
+"""The weekly report's page drawn in a short-lived child process, for the daemon.
+
+Drawing imports matplotlib, numpy, PIL and fontTools and builds figures: about 46 MiB and
+56,000 objects that a long-running process would keep for the rest of its life (a lot on a
+Pi with 512 MB). The daemon hands the page's inputs to ``python -m
+ambient.insights.page_process`` as JSON on stdin and reads the page back from its stdout
+(pipes only: nothing is written elsewhere, nothing leaves the machine); the memory goes with
+the child. ``ambient report`` is short-lived and draws in its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from ambient.config.insights import TrendConfig
+from ambient.config.root import AmbientConfig
+from ambient.insights.summaries import DaySummary
+
+#: The child: this module run by the daemon's own Python.
+COMMAND = [sys.executable, "-m", "ambient.insights.page_process"]
+#: A child that has not answered by then is killed (a Pi Zero draws a page in a few seconds).
+TIMEOUT_S = 300.0
+
+
+class PageProcessError(Exception):
+    """The child drew no page (failed, killed, or too slow); one line saying why."""
+
+
+def render_in_child(
+    config: AmbientConfig,
+    summaries: Mapping[date, DaySummary],
+    person: str,
+    monday: date,
+    learned: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The page of :func:`ambient.insights.report_cli.render`, drawn in a child process."""
+    request = {
+        "name": next((p.display_name for p in config.people if p.id == person), person),
+        "summaries": [s.to_json() for s in summaries.values()],
+        "monday": monday.isoformat(),
+        "trend": config.insights.trend.model_dump(mode="json"),
+        "timezone": config.timezone,
+        "learned": list(learned),
+    }
+    try:
+        done = subprocess.run(
+            COMMAND,
+            input=json.dumps(request).encode(),
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise PageProcessError(f"drawing the page took over {TIMEOUT_S:.0f} s") from None
+    except OSError as exc:
+        raise PageProcessError(f"cannot start the drawing process: {exc.strerror}") from None
+    if done.returncode < 0:
+        raise PageProcessError(f"the drawing process was killed by signal {-done.returncode}")
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit code {done.returncode}"
+        raise PageProcessError(f"the drawing process failed: {why}")
+    return done.stdout.decode()
+
+
+def _render(request: Mapping[str, Any]) -> str:
+    """The page of one request (imports matplotlib)."""
+    from ambient.clock import resolve_zone
+    from ambient.insights import plots
+    from ambient.insights.report import render_week
+
+    kept = [DaySummary.from_json(s) for s in request["summaries"]]
+    return render_week(
+        request["name"],
+        {s.day: s for s in kept if s is not None},
+        date.fromisoformat(request["monday"]),
+        TrendConfig.model_validate(request["trend"]),
+        plots.week_bars,
+        plots.hrv_band,
+        request["learned"],
+        resolve_zone(request["timezone"]),
+    )
+
+
+def main() -> int:
+    """Read one request on stdin, write its page on stdout; 1 with one line on stderr."""
+    try:
+        page = _render(json.load(sys.stdin.buffer))
+    except Exception as exc:  # the daemon logs this line and tries again next week
+        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        return 1
+    sys.stdout.buffer.write(page.encode())  # UTF-8 whatever the locale
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

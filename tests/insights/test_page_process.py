@@ -1,0 +1,72 @@
+"""The weekly report's page drawn in a child process (the daemon never holds matplotlib): the
+same page as drawn in-process, and a child that fails or is killed is one line saying why.
+Real child processes (about a second each: Python and matplotlib start)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ambient.config.root import AmbientConfig
+from ambient.insights import page_process
+from ambient.insights.page_process import PageProcessError, render_in_child
+from ambient.insights.report_cli import render
+from ambient.insights.synthetic import summaries
+
+WEEK = date(2026, 11, 30)  # 2026-W49
+
+
+def test_the_page_drawn_in_a_child_is_byte_identical_to_the_page_drawn_in_process() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    config = AmbientConfig.model_validate(
+        {
+            "timezone": "Europe/Berlin",
+            "people": [{"id": "alex", "name": "Alex"}],
+            "insights": {"trend": {"band_sd": 0.8}},
+        }
+    )
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    ten = datetime.combine(WEEK + timedelta(days=1), time(10), berlin).timestamp()
+    calm = {"rule": "calm", "start": ten, "end": ten + 900, "actions": ["choose_calming"]}
+    lights = {"rule": "evening_lights", "start": ten + 7200, "end": ten + 8000}
+    lights |= {"actions": ["dim"], "stress_before": 70.5, "stress_after": 48.25}
+    tuesday = WEEK + timedelta(days=1)
+    kept[tuesday] = replace(kept[tuesday], episodes=(calm, lights))
+    learned = [
+        {"start": ten + 5, "rule": "calm", "option": "breathing", "response_sd": 0.6}
+        | {"usable": True, "reason": "", "check_in": "calmer"}
+    ]
+    in_process = render(config, kept, "alex", WEEK, learned)
+    assert "<svg" in in_process and "Alex's week" in in_process and "+0.6 SD" in in_process
+    assert render_in_child(config, kept, "alex", WEEK, learned) == in_process
+
+
+def test_a_child_that_fails_is_one_line_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    failing = [sys.executable, "-c", "import sys; sys.exit('ModuleNotFoundError: matplotlib')"]
+    monkeypatch.setattr(page_process, "COMMAND", failing)
+    with pytest.raises(PageProcessError) as failed:
+        render_in_child(AmbientConfig(), {}, "alex", WEEK)
+    assert str(failed.value) == "the drawing process failed: ModuleNotFoundError: matplotlib"
+
+
+def test_a_child_that_is_killed_is_one_line_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's OOM killer on a small Pi, or someone's ``kill``."""
+    killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    monkeypatch.setattr(page_process, "COMMAND", killed)
+    with pytest.raises(PageProcessError) as failed:
+        render_in_child(AmbientConfig(), {}, "alex", WEEK)
+    assert str(failed.value) == "the drawing process was killed by signal 9"
+
+
+def test_a_request_the_child_cannot_draw_is_one_line_on_stderr_and_exit_1() -> None:
+    import subprocess
+
+    done = subprocess.run(
+        page_process.COMMAND, input=b'{"name": "Alex"}', capture_output=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (1, b"")
+    assert done.stderr.decode().splitlines() == ["KeyError: 'summaries'"]
