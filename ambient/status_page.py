@@ -28,8 +28,9 @@ def render_status(status: Mapping[str, Any]) -> str:
 
 def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Per open episode (``rule:person:time``): the lights and players ambient will put back,
-    the ones a person took over by hand (left as they are), and whether it outlived a restart
-    or waits for HA to restore."""
+    those it will leave as it set them (``restore: false``, ``stop_on_recovery: false``, unless
+    another episode holding them wants them back), the ones a person took over by hand (left as
+    they are), and whether it outlived a restart or waits for HA to restore."""
     lines = []
     for episode_id, held in episodes.items():
         parts = episode_id.rsplit(":", 2)
@@ -40,8 +41,15 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
         except ValueError:
             since = ""
         entities = {**(held.get("lights") or {}), **(held.get("media") or {})}
-        ours = [e for e, hold in entities.items() if not hold.get("overridden_by")]
-        facts = [", ".join(ours) if ours else "nothing held"]
+        ours = {e: hold for e, hold in entities.items() if not hold.get("overridden_by")}
+        # No `put_back` (a daemon older than this page): it puts back all it holds.
+        back = [e for e, hold in ours.items() if hold.get("put_back", True)]
+        kept = [e for e in ours if e not in back]
+        facts = [", ".join(back)] if back else []
+        if kept:
+            facts.append(f"left as ambient set them at the end: {', '.join(kept)}")
+        if not facts:
+            facts.append("nothing held")
         if taken := [e for e, hold in entities.items() if hold.get("overridden_by")]:
             facts.append(f"taken over by hand: {', '.join(taken)}")
         if held.get("carried_over_restart"):

@@ -71,6 +71,36 @@ def test_what_ambient_holds_in_home_assistant_is_listed_per_episode() -> None:
     assert "Home Assistant" not in render_status({"version": "0.1.0", "home_assistant": None})
 
 
+def test_lights_and_players_recovery_leaves_as_set_are_not_listed_as_put_back() -> None:
+    """``restore: false`` lights and ``stop_on_recovery: false`` players stay as ambient set
+    them when the episode ends: listed apart from what recovery puts back."""
+    held = {
+        "night:alex:1764190000.000": {
+            "lights": {
+                "light.bed_light": {"overridden_by": None, "put_back": True},
+                "light.hall": {"overridden_by": None, "put_back": False},
+            },
+            "media": {"media_player.bedroom": {"overridden_by": None, "put_back": False}},
+            "running": 0,
+            "carried_over_restart": False,
+            "waiting_for_ha": False,
+        },
+        "sleep:sam:1764190000.000": {
+            "lights": {"light.desk": {"overridden_by": None, "put_back": False}},
+            "media": {},
+            "running": 0,
+            "carried_over_restart": False,
+            "waiting_for_ha": False,
+        },
+    }
+    text = render_status({"version": "0.1.0", "home_assistant": held})
+    assert (
+        ": light.bed_light; left as ambient set them at the end: light.hall, media_player.bedroom\n"
+    ) in text
+    assert ": left as ambient set them at the end: light.desk\n" in text
+    assert "Home Assistant" not in render_status({"version": "0.1.0", "home_assistant": None})
+
+
 def test_check_in_counts_show_only_when_check_ins_are_on() -> None:
     counts = {"asked": 3, "answered": 2, "timed_out": 1}
     text = render_status({"version": "0.1.0", "check_ins": counts})

@@ -2,8 +2,10 @@
 
 Two episodes (two rules, two people's) may change the same light or speaker. The "before" that
 counts is the first one's (its snapshot scene, the player's volume), and only the last episode
-still holding the entity puts it back. A change by someone else takes the entity over in every
-episode holding it: from then on none of them changes or restores it.
+still holding the entity puts it back — if any of them wanted it put back (``restore``,
+``stop_on_recovery``): an episode that ends while another holds the entity hands its wish on,
+so the order they end in does not matter. A change by someone else takes the entity over in
+every episode holding it: from then on none of them changes or restores it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,40 @@ class SharedHolds(ABC, Generic[Hold]):
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
     ) -> None:
         """A watched entity changed: judge whether someone else took it over."""
+
+    @abstractmethod
+    def wants_put_back(self, held: Hold) -> bool:
+        """Whether this hold's episode puts the entity back when it ends."""
+
+    @abstractmethod
+    def want_put_back(self, held: Hold) -> None:
+        """Make this hold put the entity back when its episode ends."""
+
+    def put_back_owed(self, entity_id: str) -> bool:
+        """Whether the entity will be put back: some episode holding it (nobody has taken it
+        over) wants that."""
+        return any(
+            self.wants_put_back(held)
+            for other in self.episodes()
+            if (held := self.holds(other).get(entity_id)) is not None and held.overridden_by is None
+        )
+
+    def left_to_others(self, held: Hold, episode: Episode) -> bool:
+        """``episode`` is ending: whether other episodes still hold ``held``'s entity, so the
+        last of them puts it back; if ``episode`` wanted that, they now owe it (persisted)."""
+        others = [
+            (other, other_held)
+            for other in self.episodes()
+            if other is not episode
+            and (other_held := self.holds(other).get(held.entity_id)) is not None
+            and other_held.overridden_by is None
+        ]
+        if self.wants_put_back(held):
+            for other, other_held in others:
+                if not self.wants_put_back(other_held):
+                    self.want_put_back(other_held)
+                    self.changed(other)
+        return bool(others)
 
     def held_elsewhere(self, entity_id: str, episode: Episode) -> Hold | None:
         """The hold on ``entity_id`` by another episode that nobody has taken from it."""

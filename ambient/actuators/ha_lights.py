@@ -109,6 +109,12 @@ class CalmLights(SharedHolds[LightSnapshot]):
     def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
         return episode.lights
 
+    def wants_put_back(self, held: LightSnapshot) -> bool:
+        return held.restore
+
+    def want_put_back(self, held: LightSnapshot) -> None:
+        held.restore = True
+
     async def snapshot(
         self, episode: Episode, lights: list[str], *, restore: bool, transition_s: float = 0.0
     ) -> None:
@@ -174,16 +180,17 @@ class CalmLights(SharedHolds[LightSnapshot]):
     async def restore(self, episode: Episode) -> list[str]:
         """Put back what ambient changed; lights someone took over stay as they are. A light
         another episode still holds is left to it (they share the snapshot from before the
-        first of them): the last episode to end restores it."""
+        first of them): the last episode to end restores it, if any of them wanted that."""
         restored = []
         for snapshot in episode.lights.values():
-            if snapshot.overridden_by is not None or not snapshot.restore:
+            if snapshot.overridden_by is not None:
                 continue
-            if self.held_elsewhere(snapshot.entity_id, episode) is not None:
+            if self.left_to_others(snapshot, episode):
                 _LOGGER.info(
-                    "%s is still calmed by another episode: restored when that ends",
-                    snapshot.entity_id,
+                    "%s is still calmed by another episode: left to it", snapshot.entity_id
                 )
+                continue
+            if not snapshot.restore:
                 continue
             fade = {"transition": snapshot.transition_s} if snapshot.transition_s else {}
             await self.client.call_service(

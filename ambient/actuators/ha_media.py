@@ -1,6 +1,7 @@
 """play_calming: start calming media quietly and ramp the volume up on the clock; never cut
 into something already playing unless asked; stop and restore the volume on recovery — by the
-last of the episodes playing on a player, to the volume from before the first.
+last of the episodes playing on a player (if any of them asked to stop it), to the volume from
+before the first.
 
 The user wins, as with lights: a change to the player in a context whose user is not ambient's
 (the HA app, a dashboard), or a volume ambient did not set reported without a user (the
@@ -108,10 +109,12 @@ class PlayCalming(SharedHolds[MediaTakeover]):
     async def stop(self, episode: Episode) -> list[str]:
         stopped = []
         for takeover in episode.media.values():
-            if not takeover.stop_on_recovery or takeover.overridden_by is not None:
+            if takeover.overridden_by is not None:
                 continue
-            if self.held_elsewhere(takeover.entity_id, episode) is not None:
-                continue  # another episode still plays on it: it stops it when it ends
+            if self.left_to_others(takeover, episode):
+                continue  # another episode still plays on it: the last one stops it
+            if not takeover.stop_on_recovery:
+                continue
             target = {"entity_id": takeover.entity_id}
             await self.client.call_service("media_player", "media_stop", {}, target)
             if takeover.previous_volume is not None:
@@ -123,6 +126,12 @@ class PlayCalming(SharedHolds[MediaTakeover]):
 
     def holds(self, episode: Episode) -> dict[str, MediaTakeover]:
         return episode.media
+
+    def wants_put_back(self, held: MediaTakeover) -> bool:
+        return held.stop_on_recovery
+
+    def want_put_back(self, held: MediaTakeover) -> None:
+        held.stop_on_recovery = True
 
     def _on_change(
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
