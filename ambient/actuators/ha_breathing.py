@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from ambient.actuators.ha_entities import unavailable
+from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
 from ambient.config.breathing import phases_of
@@ -36,6 +38,10 @@ SPEECH_WORDS_PER_S = 2.5
 AFTER_OPENING_S = 1.0
 #: ``SessionScript.source`` of a breathing action without ``script:`` (its fixed words).
 FIXED_TEXT = "fixed text"
+
+#: HA's lowest brightness (1 of 255) in percent: a pacing level below it would switch a light
+#: off.
+LOWEST_PCT = 0.4
 
 CallService = Callable[[str, str, dict[str, Any], dict[str, Any] | None], Awaitable[Any]]
 
@@ -112,6 +118,59 @@ def breaths_per_minute(phases: Sequence[tuple[str, float]]) -> float:
     return 60.0 / sum(seconds for _, seconds in phases)
 
 
+@dataclass
+class PacedLights:
+    """The lights a session paces, each in its own range (inhale %, exhale %), from their state
+    when it starts. As in calm_lights, a session never wakes a room: a light's brightness is a
+    ceiling (a light dimmer than ``inhale_brightness_pct`` is paced in the same proportion below
+    its own brightness), and one that is off stays off unless ``turn_on_lights``."""
+
+    levels: dict[str, tuple[float, float]] = field(default_factory=dict)
+    left_off: list[str] = field(default_factory=list)  # off (or unknown): untouched
+    away: list[str] = field(default_factory=list)  # unavailable: HA would skip them
+
+    @classmethod
+    def of(
+        cls, action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]
+    ) -> PacedLights:
+        paced = cls()
+        away = unavailable({e: dict(states.get(e, {})) for e in action.lights})
+        inhale, exhale = action.inhale_brightness_pct, action.exhale_brightness_pct
+        for entity_id in action.lights:
+            state = states.get(entity_id, {})
+            brightness = (state.get("attributes") or {}).get("brightness")
+            if entity_id in away:
+                paced.away.append(entity_id)
+            elif state.get("state") == "on" and isinstance(brightness, int | float):
+                scale = min(1.0, brightness * 100 / 255 / max(inhale, exhale))
+                paced.levels[entity_id] = (_level(inhale * scale), _level(exhale * scale))
+            elif state.get("state") == "on" or (
+                state.get("state") == "off" and action.turn_on_lights
+            ):
+                paced.levels[entity_id] = (float(inhale), float(exhale))
+            else:
+                paced.left_off.append(entity_id)
+        return paced
+
+    def notes(self) -> str:
+        """The timeline's note on the lights left as they are."""
+        return "".join(
+            f" ({why}: {', '.join(lights)})"
+            for why, lights in (("left off", self.left_off), ("unavailable", self.away))
+            if lights
+        )
+
+
+def _level(pct: float) -> float:
+    return max(LOWEST_PCT, round(pct, 1))
+
+
+def nothing_to_do(action: BreathingActionConfig, lights: PacedLights) -> None:
+    """Raise :class:`NothingDone` when the session would neither speak nor pace a light."""
+    if not (action.tts_entity or action.tts_service) and not lights.levels:
+        raise NothingDone("nothing to pace" + lights.notes())
+
+
 class ScriptPreview:
     """What a breathing action would say, for report-only runs (``ambient simulate``): always
     its template script — the assistant is never asked when nothing is performed."""
@@ -137,12 +196,14 @@ class BreathingSession:
         script: SessionScript,
         clock: Clock,
         call_service: CallService,
+        lights: PacedLights,
         paced_lights: Callable[[], list[str]],
     ) -> None:
         self.action = action  # where to speak and which lights: the script says what and when
         self.script = script
         self.clock = clock
         self.call_service = call_service
+        self.lights = lights
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
         self.steps = plan(script)
         self.started_at: float | None = None
@@ -170,22 +231,21 @@ class BreathingSession:
         )
         if text and (self.action.tts_entity or self.action.tts_service):
             calls.append(self._speak(text))
-        lights = self.paced_lights()
-        if lights:
-            level = {
-                "opening": self.action.exhale_brightness_pct,
-                "inhale": self.action.inhale_brightness_pct,
-                "exhale": self.action.exhale_brightness_pct,
-            }.get(step.kind)
-            if level is not None:
-                calls.append(
-                    self.call_service(
-                        "light",
-                        "turn_on",
-                        {"brightness_pct": level, "transition": step.seconds or 1.0},
-                        {"entity_id": lights},
-                    )
+        if step.kind in ("opening", "inhale", "exhale"):
+            at_level: dict[float, list[str]] = {}
+            for entity_id in self.paced_lights():
+                inhale_pct, exhale_pct = self.lights.levels[entity_id]
+                level = inhale_pct if step.kind == "inhale" else exhale_pct
+                at_level.setdefault(level, []).append(entity_id)
+            calls.extend(
+                self.call_service(
+                    "light",
+                    "turn_on",
+                    {"brightness_pct": level, "transition": step.seconds or 1.0},
+                    {"entity_id": lights},
                 )
+                for level, lights in at_level.items()
+            )
         return calls
 
     def _speak(self, message: str) -> Awaitable[Any]:

@@ -26,9 +26,11 @@ from ambient.actuators.ha_assistant import assistant_script
 from ambient.actuators.ha_breathing import (
     FIXED_TEXT,
     BreathingSession,
+    PacedLights,
     addressee,
     breaths_per_minute,
     moment_of,
+    nothing_to_do,
     pattern_of,
     template_script,
 )
@@ -259,7 +261,7 @@ class HomeAssistantActuator:
             states = await self.entities.require(_entities_of(action))
             if action.media_player in unavailable(states):
                 raise UnavailableEntity([action.media_player])
-            return await self._breathing(self._episode(context), action, context)
+            return await self._breathing(self._episode(context), action, context, states)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
         if isinstance(action, LogbookActionConfig):
@@ -281,10 +283,16 @@ class HomeAssistantActuator:
         raise TypeError(f"not a Home Assistant action: {kind}")
 
     async def _breathing(
-        self, episode: Episode, action: BreathingActionConfig, context: ActionContext
+        self,
+        episode: Episode,
+        action: BreathingActionConfig,
+        context: ActionContext,
+        states: dict[str, dict[str, Any]],
     ) -> str:
         if episode.breathing is not None and not episode.breathing.done():
             raise NothingDone("a breathing session is already running")
+        lights = PacedLights.of(action, states)
+        nothing_to_do(action, lights)
         moment = moment_of(action, context, addressee(self.names, context.person), self.zone)
         script = template_script(action, moment)
         if action.script is not None and action.script.assistant is not None:
@@ -296,14 +304,15 @@ class HomeAssistantActuator:
                 self.clock.for_outside_links(),
                 self.counters,
             )
-        if action.lights:
-            await self.lights.snapshot(episode, list(action.lights), restore=True)
+        if lights.levels:
+            await self.lights.snapshot(episode, list(lights.levels), restore=True)
         session = BreathingSession(
             action,
             script,
             self.clock,
             self.client.call_service,
-            lambda: episode.active_lights(list(action.lights)),
+            lights,
+            lambda: episode.active_lights(list(lights.levels)),
         )
         await session.open()
         episode.breathing = asyncio.create_task(self._run_session(session, episode))
@@ -312,7 +321,8 @@ class HomeAssistantActuator:
             f"breathing {pattern_of(action)}, {script.cycles} cycles at "
             f"{breaths_per_minute(script.phases):.1f}/min (~{session.steps[-1].offset_s:.0f} s)"
         )
-        return detail if script.source == FIXED_TEXT else f"{detail}; script: {script.source}"
+        detail += "" if script.source == FIXED_TEXT else f"; script: {script.source}"
+        return detail + lights.notes()
 
     async def _run_session(self, session: BreathingSession, episode: Episode) -> None:
         try:

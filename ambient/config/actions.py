@@ -187,7 +187,9 @@ class SessionScriptConfig(ConfigModel):
 class BreathingActionConfig(ActionBase):
     """A paced breathing session: spoken cues (``tts.speak`` with ``tts_entity``, or a legacy
     ``tts.*_say`` ``tts_service``) and/or lights that brighten on each inhale and dim on each
-    exhale. Presets: box 4-4-4-4, 4-7-8, resonance (5.5 s in, 5.5 s out: ~5.5 breaths/min)."""
+    exhale, never above the brightness they had (one that is off is paced only with
+    ``turn_on_lights``). Presets: box 4-4-4-4, 4-7-8, resonance (5.5 s in, 5.5 s out: ~5.5
+    breaths/min)."""
 
     action: Literal["breathing"]
     preset: Literal["box", "4-7-8", "resonance"] | None = "resonance"
@@ -207,6 +209,7 @@ class BreathingActionConfig(ActionBase):
     lights: Lights = Field(default_factory=list, title="Lights that pace the breath")
     inhale_brightness_pct: int = Field(default=60, ge=1, le=100)
     exhale_brightness_pct: int = Field(default=15, ge=1, le=100)
+    turn_on_lights: bool = Field(default=False, title="Switch on and pace lights that are off")
     ttl: Duration = Field(default=60.0, gt=0)
 
     @model_validator(mode="before")

@@ -1,12 +1,13 @@
 """A breathing session in a home as people live in it, against a real HA: a voice HA does not
-have fails the action at once."""
+have fails the action at once; paced lights never get brighter than they were, a light that is
+off stays off (unless asked), and each comes back exactly as it was."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, StepClock
+from fixtures.homeassistant import HaProbe, SeenEvent, StepClock
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
@@ -16,6 +17,8 @@ from ambient.messages import ActionContext
 pytestmark = pytest.mark.ha
 
 BEDROOM = "media_player.bedroom"
+BED = "light.bed_light"
+CEILING = "light.ceiling_lights"
 
 
 def context(episode: str, clock: StepClock) -> ActionContext:
@@ -49,3 +52,87 @@ async def test_a_legacy_tts_service_ha_does_not_have_fails_the_action_at_once(
         "not_found: Service tts.nobody_say not found."
     )
     assert clock.next_due() is None  # no session left to fail at its first cue
+
+
+def paced(light: str) -> Any:
+    """A pacing call on ``light``: (brightness_pct, transition)."""
+
+    def check(event: SeenEvent) -> bool:
+        data = event.data
+        return (
+            event.event_type == "call_service"
+            and (data["domain"], data["service"]) == ("light", "turn_on")
+            and "brightness_pct" in data["service_data"]
+            and light in data["service_data"].get("entity_id", [])
+        )
+
+    return check
+
+
+def levels(probe: HaProbe, light: str) -> list[tuple[float, float]]:
+    return [
+        (e.data["service_data"]["brightness_pct"], e.data["service_data"]["transition"])
+        for e in probe.events
+        if paced(light)(e)
+    ]
+
+
+async def test_paced_lights_stay_within_their_brightness_and_one_that_is_off_stays_off(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    # In bed at night: the bedside lamp low (50 of 255, 19.6 %), the ceiling light off.
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 50})
+    await probe.call_service("light", "turn_off", {"entity_id": CEILING})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+
+    result = await actuator.perform(breathing(lights=[BED, CEILING]), context("p1", clock))
+    assert result.ok, result.detail
+    assert result.detail.endswith("(left off: light.ceiling_lights)")
+    for _ in range(3):  # the inhale, the exhale, the closing
+        await clock.fire_next()
+    await probe.wait_count(paced(BED), 3)
+
+    # Paced below the lamp's own brightness, in the configured 60 %/15 % proportion.
+    assert levels(probe, BED) == [(4.9, 1.0), (19.6, 5.5), (4.9, 5.5)]
+    assert not levels(probe, CEILING)
+    assert await probe.state("scene.ambient_p1_light_ceiling_lights") is None
+    await actuator.end_episode(context("p1", clock))
+    bed, ceiling = await probe.state(BED), await probe.state(CEILING)
+    assert bed is not None and (bed["state"], bed["attributes"]["brightness"]) == ("on", 50)
+    assert ceiling is not None and ceiling["state"] == "off"
+
+
+async def test_turn_on_lights_paces_a_light_that_was_off_and_switches_it_off_after(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await probe.call_service("light", "turn_off", {"entity_id": CEILING})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(lights=[CEILING], turn_on_lights=True)
+
+    result = await actuator.perform(action, context("p2", clock))
+    assert result.ok, result.detail
+    for _ in range(3):
+        await clock.fire_next()
+    await probe.wait_count(paced(CEILING), 3)
+
+    assert levels(probe, CEILING) == [(15, 1.0), (60, 5.5), (15, 5.5)]
+    await actuator.end_episode(context("p2", clock))
+    ceiling = await probe.state(CEILING)
+    assert ceiling is not None and ceiling["state"] == "off"
+
+
+async def test_lights_only_breathing_with_every_light_off_is_not_performed(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await probe.call_service("light", "turn_off", {"entity_id": CEILING})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+
+    result = await actuator.perform(breathing(lights=[CEILING]), context("p3", clock))
+
+    assert result.ok and not result.performed
+    assert result.detail == "nothing to pace (left off: light.ceiling_lights)"
+    assert clock.next_due() is None
+    await actuator.end_episode(context("p3", clock))
