@@ -43,6 +43,13 @@ FIXED_TEXT = "fixed text"
 #: off.
 LOWEST_PCT = 0.4
 
+#: MediaPlayerEntityFeature.MEDIA_ANNOUNCE. HA speaks with ``announce: true`` (``tts.speak``
+#: and the legacy ``tts.*_say`` both do); a player that supports it lowers or pauses what it
+#: plays for the words and resumes it. Any other player replaces it, and does not resume it.
+MEDIA_ANNOUNCE = 1 << 20
+#: A player in these states is in use (music, a call, an announcement).
+IN_USE_STATES = frozenset({"playing", "buffering"})
+
 CallService = Callable[[str, str, dict[str, Any], dict[str, Any] | None], Awaitable[Any]]
 
 
@@ -165,10 +172,32 @@ def _level(pct: float) -> float:
     return max(LOWEST_PCT, round(pct, 1))
 
 
-def nothing_to_do(action: BreathingActionConfig, lights: PacedLights) -> None:
+def why_silent(
+    action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """Why the session must not speak (``None``: it speaks): its player is in use and cannot
+    announce over it — the cues would cut off the person's music and never resume it. With
+    ``interrupt: true`` it speaks all the same."""
+    player = action.media_player
+    if player is None or not (action.tts_entity or action.tts_service) or action.interrupt:
+        return None
+    state = states.get(player, {})
+    features = (state.get("attributes") or {}).get("supported_features")
+    if isinstance(features, int) and features & MEDIA_ANNOUNCE:
+        return None
+    if state.get("state") in IN_USE_STATES:
+        return f"{player} is playing and cannot announce over it"
+    return None
+
+
+def nothing_to_do(action: BreathingActionConfig, lights: PacedLights, silent: str | None) -> None:
     """Raise :class:`NothingDone` when the session would neither speak nor pace a light."""
-    if not (action.tts_entity or action.tts_service) and not lights.levels:
-        raise NothingDone("nothing to pace" + lights.notes())
+    speaks = bool(action.tts_entity or action.tts_service) and silent is None
+    if speaks or lights.levels:
+        return
+    if silent is not None:
+        raise NothingDone(f"left alone: {silent}" + lights.notes())
+    raise NothingDone("nothing to pace" + lights.notes())
 
 
 class ScriptPreview:
@@ -198,12 +227,15 @@ class BreathingSession:
         call_service: CallService,
         lights: PacedLights,
         paced_lights: Callable[[], list[str]],
+        *,
+        speak: bool = True,
     ) -> None:
         self.action = action  # where to speak and which lights: the script says what and when
         self.script = script
         self.clock = clock
         self.call_service = call_service
         self.lights = lights
+        self.speak = speak and bool(action.tts_entity or action.tts_service)
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
         self.steps = plan(script)
         self.started_at: float | None = None
@@ -229,7 +261,7 @@ class BreathingSession:
         text = {"opening": self.script.opening, "closing": self.script.closing}.get(
             step.kind, CUES.get(step.kind, "")
         )
-        if text and (self.action.tts_entity or self.action.tts_service):
+        if text and self.speak:
             calls.append(self._speak(text))
         if step.kind in ("opening", "inhale", "exhale"):
             at_level: dict[float, list[str]] = {}

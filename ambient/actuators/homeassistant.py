@@ -33,6 +33,7 @@ from ambient.actuators.ha_breathing import (
     nothing_to_do,
     pattern_of,
     template_script,
+    why_silent,
 )
 from ambient.actuators.ha_entities import (
     KnownEntities,
@@ -292,7 +293,8 @@ class HomeAssistantActuator:
         if episode.breathing is not None and not episode.breathing.done():
             raise NothingDone("a breathing session is already running")
         lights = PacedLights.of(action, states)
-        nothing_to_do(action, lights)
+        silent = why_silent(action, states)
+        nothing_to_do(action, lights, silent)
         moment = moment_of(action, context, addressee(self.names, context.person), self.zone)
         script = template_script(action, moment)
         if action.script is not None and action.script.assistant is not None:
@@ -313,6 +315,7 @@ class HomeAssistantActuator:
             self.client.call_service,
             lights,
             lambda: episode.active_lights(list(lights.levels)),
+            speak=silent is None,
         )
         await session.open()
         episode.breathing = asyncio.create_task(self._run_session(session, episode))
@@ -322,7 +325,7 @@ class HomeAssistantActuator:
             f"{breaths_per_minute(script.phases):.1f}/min (~{session.steps[-1].offset_s:.0f} s)"
         )
         detail += "" if script.source == FIXED_TEXT else f"; script: {script.source}"
-        return detail + lights.notes()
+        return detail + lights.notes() + (f" (not spoken: {silent})" if silent else "")
 
     async def _run_session(self, session: BreathingSession, episode: Episode) -> None:
         try:

@@ -200,6 +200,9 @@ class BreathingActionConfig(ActionBase):
     media_player: MediaPlayerId | None = Field(default=None, title="Where cues are spoken")
     tts_entity: TtsEntityId | None = Field(default=None, title="TTS entity for tts.speak")
     tts_service: ServiceName | None = Field(default=None, title="Legacy tts.*_say service")
+    interrupt: bool = Field(
+        default=False, title="Speak over music on a player that cannot announce over it"
+    )
     language: str | None = Field(default=None, title="TTS language (engine default if omitted)")
     opening: str = Field(default="Let's breathe together for a minute. Follow my voice.")
     closing: str = Field(default="Well done. Let your breath find its own pace again.")

@@ -1,13 +1,16 @@
 """A breathing session in a home as people live in it, against a real HA: a voice HA does not
 have fails the action at once; paced lights never get brighter than they were, a light that is
-off stays off (unless asked), and each comes back exactly as it was."""
+off stays off (unless asked), and each comes back exactly as it was; cues are never spoken over
+music on a player that cannot announce over it (it would not resume the music)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import pytest
-from fixtures.homeassistant import HaProbe, SeenEvent, StepClock
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
@@ -17,6 +20,7 @@ from ambient.messages import ActionContext
 pytestmark = pytest.mark.ha
 
 BEDROOM = "media_player.bedroom"
+LIVING_ROOM = "media_player.living_room"
 BED = "light.bed_light"
 CEILING = "light.ceiling_lights"
 
@@ -136,3 +140,93 @@ async def test_lights_only_breathing_with_every_light_off_is_not_performed(
     assert result.detail == "nothing to pace (left off: light.ceiling_lights)"
     assert clock.next_due() is None
     await actuator.end_episode(context("p3", clock))
+
+
+def recovered(context: ActionContext) -> ActionContext:
+    """The episode's recovery: the session stops at once."""
+    return replace(context, recovery=True)
+
+
+def is_cue(event: SeenEvent) -> bool:
+    return event.event_type == "call_service" and event.data["service"] == "demo_say"
+
+
+async def test_cues_are_not_spoken_over_music_on_a_player_that_cannot_announce(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    # HA's demo players cannot announce: a cue would replace the music and never resume it.
+    await probe.call_service("media_player", "media_play", {"entity_id": LIVING_ROOM})
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    voice = {"media_player": LIVING_ROOM, "tts_service": "tts.demo_say"}
+    why = "media_player.living_room is playing and cannot announce over it"
+
+    voice_only = await actuator.perform(breathing(**voice), context("a1", clock))
+    with_lights = await actuator.perform(breathing(**voice, lights=[BED]), context("a2", clock))
+
+    assert voice_only.ok and not voice_only.performed
+    assert voice_only.detail == f"left alone: {why}"
+    assert with_lights.ok and with_lights.performed
+    assert with_lights.detail.endswith(f"(not spoken: {why})")  # the lights pace it silently
+    await actuator.end_episode(recovered(context("a2", clock)))
+    assert not [e for e in probe.events if is_cue(e)]
+    player = await probe.state(LIVING_ROOM)
+    assert player is not None and player["state"] == "playing"
+
+
+async def test_interrupt_speaks_over_music_all_the_same(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await probe.call_service("media_player", "media_play", {"entity_id": LIVING_ROOM})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+
+    result = await actuator.perform(action, context("a3", clock))
+
+    assert result.ok and result.performed, result.detail
+    await probe.wait_for(is_cue)
+    await actuator.end_episode(recovered(context("a3", clock)))
+
+
+async def test_a_player_that_can_announce_is_spoken_over(
+    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+) -> None:
+    # HA speaks with announce: true; a player that supports it (a Sonos, Music Assistant, a
+    # voice satellite) lowers its music for the words and resumes it. None of HA's demo players
+    # does: a stand-in state says so, as such a player's integration would.
+    announcer = "media_player.ambient_announcer"
+    announce_and_play_media = 1048576 | 512
+    await write_state(ha, announcer, "playing", {"supported_features": announce_and_play_media})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=announcer, tts_service="tts.demo_say")
+    try:
+        result = await actuator.perform(action, context("a4", clock))
+        await actuator.end_episode(recovered(context("a4", clock)))
+    finally:
+        await write_state(ha, announcer, None)
+
+    assert result.ok and result.performed, result.detail
+    cue = await probe.wait_for(is_cue)
+    assert cue.data["service_data"]["entity_id"] == announcer
+
+
+async def write_state(
+    ha: HomeAssistantInstance,
+    entity_id: str,
+    state: str | None,
+    attributes: dict[str, Any] | None = None,
+) -> None:
+    """Write (``None``: remove) a state through HA's REST API, as an integration would."""
+    headers = {"Authorization": f"Bearer {ha.token}"}
+    url = f"{ha.url}/api/states/{entity_id}"
+    async with aiohttp.ClientSession(headers=headers) as session:
+        if state is None:
+            async with session.delete(url) as response:
+                assert response.status in (200, 404)
+        else:
+            body = {"state": state, "attributes": attributes or {}}
+            async with session.post(url, json=body) as response:
+                assert response.status in (200, 201)

@@ -57,10 +57,17 @@ async def run_session(
     return timeline
 
 
+async def quiet(probe: HaProbe, player: str) -> None:
+    """HA's demo players start out playing and cannot announce: a session would not speak over
+    them. Pause one, as a speaker nobody is listening to."""
+    await probe.call_service("media_player", "media_pause", {"entity_id": player})
+
+
 async def test_box_breathing_speaks_through_a_tts_entity_and_paces_the_light(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    await quiet(probe, "media_player.living_room")
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
     action = BreathingActionConfig(
@@ -111,6 +118,7 @@ async def test_box_breathing_speaks_through_a_tts_entity_and_paces_the_light(
 async def test_legacy_tts_say_resonance_at_five_and_a_half_breaths(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
+    await quiet(probe, "media_player.bedroom")
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
     action = BreathingActionConfig(
@@ -133,6 +141,7 @@ async def test_legacy_tts_say_resonance_at_five_and_a_half_breaths(
 async def test_breathing_stops_early_on_recovery(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
+    await quiet(probe, "media_player.bedroom")
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
     action = BreathingActionConfig(

@@ -49,6 +49,13 @@ async def assistant(probe: HaProbe) -> AsyncIterator[HaProbe]:
     await set_answer(probe, None)
 
 
+@pytest.fixture(autouse=True)
+async def quiet_bedroom(probe: HaProbe) -> None:
+    """HA's demo players start out playing and cannot announce: a session would not speak over
+    them. The bedroom speaker is paused, as one nobody is listening to."""
+    await probe.call_service("media_player", "media_pause", {"entity_id": "media_player.bedroom"})
+
+
 async def set_answer(probe: HaProbe, data: Any, *, hold: bool = False) -> None:
     await probe.call_service("ambient_test", "set_assistant_answer", {"data": data, "hold": hold})
 
