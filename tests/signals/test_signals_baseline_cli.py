@@ -33,11 +33,15 @@ def config_with_store(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def save_quiet_minutes(store_path: Path, minutes: int, hr: float) -> None:
-    """Minutes ending now: `show` reads the real clock, as users run it."""
+    """Minutes ending now, `show` reading the real clock as users run it; all on one day of
+    the zone the configs here use (the system's), even just after its midnight."""
     learned = Baseline(BaselineConfig())
     now = time.time()
+    local = time.localtime(now)
+    since_midnight_s = local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec
+    end = now if since_midnight_s > 60 * minutes else now - since_midnight_s - 1
     for k in range(minutes):
-        learned.add(now - 60 * (minutes - k), 4.0, hr)
+        learned.add(end - 60 * (minutes - k), 4.0, hr)
     store = Store(store_path)
     store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
     store.close()
