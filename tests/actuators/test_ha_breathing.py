@@ -7,7 +7,14 @@ from itertools import pairwise
 
 import pytest
 
-from ambient.actuators.ha_breathing import OPENING_S, breaths_per_minute, plan
+from ambient.actuators.ha_breathing import (
+    LOWEST_PCT,
+    OPENING_S,
+    PacedLights,
+    breaths_per_minute,
+    plan,
+)
+from ambient.config.actions import BreathingActionConfig
 from ambient.config.breathing import PRESETS
 from ambient.interventions.script import SessionScript
 
@@ -40,3 +47,16 @@ def test_the_first_cue_waits_until_a_long_opening_has_been_spoken() -> None:
     first_cue = plan(script(LONG))[1]
     assert first_cue.kind == "inhale"
     assert first_cue.offset_s >= 10.0
+
+
+def test_a_light_at_the_lowest_brightness_is_paced_at_it_and_never_switched_off() -> None:
+    # HA turns a light off at brightness 0: no pacing level may round down to it.
+    action = BreathingActionConfig(action="breathing", lights=["light.a", "light.b"])
+    states = {
+        "light.a": {"state": "on", "attributes": {"brightness": 1}},
+        "light.b": {"state": "unknown", "attributes": {}},
+    }
+    lights = PacedLights.of(action, states)
+    assert lights.levels == {"light.a": (LOWEST_PCT, LOWEST_PCT)}
+    assert round(LOWEST_PCT * 255 / 100) == 1  # HA's brightness from brightness_pct
+    assert lights.left_off == ["light.b"]
