@@ -294,7 +294,7 @@ async def test_stress_episode_warms_the_bed_light_and_recovery_restores_it(
         calmed = await probe.wait_for(
             lambda e: light_change(e, CALM_KELVIN, CALM_BRIGHTNESS), real_seconds(FIRES_AT_S)
         )
-        fired = await run.wait_line("calm_evening", "fired", timeout_s=5)
+        fired = await run.wait_line("calm_evening", "fired", timeout_s=SLACK_S)
         recovery = await probe.wait_for(
             lambda e: e.event_type == "call_service" and e.data.get("domain") == "logbook",
             timeout_s=real_seconds(RECOVERS_AT_S - FIRES_AT_S),
@@ -304,13 +304,13 @@ async def test_stress_episode_warms_the_bed_light_and_recovery_restores_it(
                 position(probe, e) > position(probe, calmed)
                 and light_change(e, BEFORE_KELVIN, BEFORE_BRIGHTNESS)
             ),
-            timeout_s=5,
+            timeout_s=SLACK_S,
         )
         await probe.wait_for(  # the snapshot scene removed: the episode is fully closed
             lambda e: e.event_type == "call_service" and e.data.get("service") == "delete",
-            timeout_s=5,
+            timeout_s=SLACK_S,
         )
-        recovered = await run.wait_line("calm_evening", "recovered", timeout_s=5)
+        recovered = await run.wait_line("calm_evening", "recovered", timeout_s=SLACK_S)
         status = await query_status(socket_path_for(tmp_path / "state" / "ambient.db"))
         assert await run.stop() == 0
 
@@ -357,7 +357,7 @@ async def test_rules_read_ha_entities_live_through_the_daemon(
     async with ambient_run(config) as run:
         deadline_s = real_seconds(FIRES_AT_S)
         suppressed = await run.wait_line("calm_evening", "suppressed", timeout_s=deadline_s)
-        fired = await run.wait_line("over_ha_threshold", "fired", timeout_s=5)
+        fired = await run.wait_line("over_ha_threshold", "fired", timeout_s=SLACK_S)
         assert await run.stop() == 0
 
     assert "condition state input_boolean.presence is on false" in suppressed.text
