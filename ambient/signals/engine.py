@@ -151,12 +151,12 @@ class SignalEngine:
             return
         state = self._people.get(person) or self._person(person)
         if metric != RR:
-            if not state.feed(reading.time, metric, value):
+            if not state.feed(reading.time, metric, value, reading.source):
                 self._late(person, metric)
                 return
             self._update(state)  # contact lost, HR, activity: at once
             return
-        if not state.feed_beat(reading.time, value):
+        if not state.feed_beat(reading.time, value, reading.source):
             self._late(person, metric)
             return
         # Beats come ~1/s and signals change on a seconds scale: recompute at most every

@@ -327,6 +327,12 @@ class PersonSignals:
         self.last_time: dict[str, float] = {}  # metric -> time of its latest reading
         self.hr_reading: float | None = None
         self.contact: bool | None = None
+        # Whose readings a lost contact blanks (see `_lost_contact`): the source of the latest
+        # contact, HR and beat, and every source that has sent HR or beats.
+        self._contact_source: str | None = None
+        self._hr_source: str | None = None
+        self._rr_source: str | None = None
+        self._heart_sources: set[str] = set()
         self.metrics: dict[str, float] = {}  # user-named metrics, passed through
         self.emitted: dict[str, SignalValue] = {}
         self.outcomes: dict[str, Outcome] = {}  # the last computed, to tell what changed
@@ -357,12 +363,12 @@ class PersonSignals:
 
     # -- input -----------------------------------------------------------------------------
 
-    def feed(self, time: float, metric: str, value: float) -> bool:
-        """Take one reading; False (nothing taken) when it is late: older than the last of
-        its metric (a backlog after a reconnect, a publisher catching up), which stays the
-        current one. For beats, see :meth:`feed_beat`."""
+    def feed(self, time: float, metric: str, value: float, source: str = "") -> bool:
+        """Take one reading from the sensor named ``source``; False (nothing taken) when it is
+        late: older than the last of its metric (a backlog after a reconnect, a publisher
+        catching up), which stays the current one. For beats, see :meth:`feed_beat`."""
         if metric == RR:
-            return self.feed_beat(time, value)
+            return self.feed_beat(time, value, source)
         last_time = self.last_time
         if time < last_time.get(metric, _NEVER):
             return False
@@ -371,8 +377,12 @@ class PersonSignals:
             self.hr_reading = value
             self._hr_sum += value
             self._hr_count += 1
+            if source != self._hr_source:
+                self._hr_source = source
+                self._heart_sources.add(source)
         elif metric == CONTACT:
             self.contact = value >= 0.5
+            self._contact_source = source
         elif metric == ACTIVITY:
             self.activity.activity(time, value)
         elif metric == STEPS:
@@ -383,7 +393,7 @@ class PersonSignals:
             self.metrics[metric] = value
         return True
 
-    def feed_beat(self, time: float, rr_ms: float) -> bool:
+    def feed_beat(self, time: float, rr_ms: float, source: str = "") -> bool:
         """``feed`` of one RR interval (the engine's per-beat call, without the dispatch;
         ``_add_beats`` written out, and in it ``beat_terms``: no call of its own per beat, the
         same terms, as a test holds). False (nothing taken) for a late beat: one ending more
@@ -395,6 +405,9 @@ class PersonSignals:
         if time < last - rr_ms * 0.0005 or time == last:  # (half the interval, in s)
             return False
         last_time[RR] = time
+        if source != self._rr_source:  # (the same string at every beat: equal at once)
+            self._rr_source = source
+            self._heart_sources.add(source)
         previous_rr = self._previous_rr
         for beat in self.cleaner.add(time, rr_ms):
             beat_time, beat_rr, beat_corrected, follows_clean = beat
@@ -587,21 +600,26 @@ class PersonSignals:
 
         contact = self.contact if fresh_contact else None
         contact_lost = contact is False
+        rr_lost = hr_lost = contact_lost
+        if contact_lost:
+            rr_lost, hr_lost = self._lost_contact()
+        usable_rr = fresh_rr and not rr_lost
+        usable_hr = fresh_hr and not hr_lost
 
         # Heart rate: from beats when there are, else from the sensor's own HR.
         hr: float | None = None
         hr_reason = NO_DATA if rr_at is None and hr_at is None else STALE
         if contact_lost:
-            hr_reason = NO_CONTACT
-        elif (
-            fresh_rr
+            hr_reason = NO_CONTACT  # (when no other device's reading gives a heart rate)
+        if (
+            usable_rr
             and (window_hr := self.hr_window.hr(now)) is not None
-            and (not fresh_hr or self.hr_window.coverage(now) >= _BEAT_HR_MIN_COVERAGE)
+            and (not usable_hr or self.hr_window.coverage(now) >= _BEAT_HR_MIN_COVERAGE)
         ):
             hr = window_hr  # beats that cover the window: the exact figure
-        elif fresh_hr:
+        elif usable_hr:
             hr = self.hr_reading  # a sparse (wrist) stream: the sensor's own HR is steadier
-        elif fresh_rr:
+        elif usable_rr:
             hr = self.hr_window.hr(now)
         moment.now = now
         moment.contact = contact
@@ -610,7 +628,17 @@ class PersonSignals:
         moment.hr_reason = hr_reason
         moment.rr_available = True if fresh_rr else (False if fresh_hr else None)
         moment.fresh_rr = fresh_rr
-        moment.rr_reason = _rr_reason(contact_lost, fresh_rr, fresh_hr, rr_at is not None)
+        moment.rr_reason = _rr_reason(rr_lost, fresh_rr, fresh_hr, rr_at is not None)
+
+    def _lost_contact(self) -> tuple[bool, bool]:
+        """Whether the lost skin contact blanks the latest beats and the latest HR: a device's
+        contact concerns its own readings (a strap that slipped says nothing of the watch that
+        is still worn); from a source that sends no heart readings (a watch's wear sensor, an
+        MQTT topic or HA entity of its own) it concerns them all."""
+        source = self._contact_source
+        if source not in self._heart_sources:
+            return True, True
+        return self._rr_source == source, self._hr_source == source
 
     def _advance_rest(self, moment: _Moment) -> None:
         """The second part, from the first's fields: the windows expired, the baseline's norm

@@ -1,5 +1,6 @@
 """One person's signal state as readings reach it: a reading that comes late (an MQTT backlog
-after a reconnect, a satellite catching up, a payload's own old timestamp) is not the latest."""
+after a reconnect, a satellite catching up, a payload's own old timestamp) is not the latest;
+a lost skin contact blanks the readings of the device that lost it, not another's."""
 
 from __future__ import annotations
 
@@ -89,3 +90,73 @@ def test_a_beat_a_little_before_the_last_one_is_counted() -> None:
     replay.beats(timed([800.0] * 30))  # to 24 s
     late(replay, 24.0, 23.7, "rr", 800.0)
     assert replay.engine.counters.scope("signals:alex") == {}
+
+
+# -- one person, two devices: whose readings a lost skin contact blanks --------------------
+
+
+def feed_from(replay: Replay, t: float, metric: str, value: float, source: str) -> None:
+    replay.clock.advance_to(t)
+    replay.engine.feed(Reading(t, "alex", metric, value, source))
+
+
+def strap_beats_then_contact_lost(replay: Replay, lost_at: float) -> None:
+    """A chest strap (source ``strap``) sends a beat every 0.8 s and its HR, then reports
+    its skin contact lost at ``lost_at`` (and sends nothing more, as a strap without contact)."""
+    for time, rr_ms in timed([800.0] * int(lost_at / 0.8)):
+        feed_from(replay, time, "rr", rr_ms, "strap")
+        feed_from(replay, time, "hr", 75.0, "strap")
+    feed_from(replay, lost_at, "contact", 0.0, "strap")
+
+
+def test_a_strap_losing_contact_does_not_blank_the_heart_rate_a_watch_still_sends() -> None:
+    """The watch (MQTT or HA, not arbitrated) keeps sending HR every few seconds: the strap's
+    lost contact concerns the strap's readings, and the watch's heart rate carries on."""
+    replay = Replay()
+    strap_beats_then_contact_lost(replay, 90.0)
+    feed_from(replay, 91.0, "hr", 82.0, "watch")
+    get = replay.engine.get
+    assert get("alex", "contact").value is False  # what the strap said, still shown
+    assert get("alex", "hr").value == 82.0
+    assert get("alex", "stress_score").value is not None
+    # the strap's beats are the strap's: no HRV from them without its contact
+    assert get("alex", "rmssd").reason == "no skin contact"
+    feed_from(replay, 96.0, "hr", 84.0, "watch")
+    assert get("alex", "hr").value == 84.0
+
+
+def test_the_watch_shows_as_soon_as_it_takes_over_from_a_strap_that_lost_contact() -> None:
+    """Two Bluetooth devices: the watch's readings count once the strap's are 10 s old
+    (the arbiter); its heart rate shows then, not when the strap's contact report is stale."""
+    replay = Replay()
+    strap_beats_then_contact_lost(replay, 90.0)
+    assert replay.engine.get("alex", "hr").reason == "no skin contact"
+    feed_from(replay, 100.5, "hr", 80.0, "watch")
+    assert replay.engine.get("alex", "hr").value == 80.0
+
+
+def test_the_watch_heart_rate_taken_before_the_strap_lost_contact_counts_until_stale() -> None:
+    """A strap sending beats alone (its HR not read): the latest HR is the watch's, from
+    before the loss, and counts while fresh; then the heart rate is unknown for the contact."""
+    replay = Replay()
+    for time, rr_ms in timed([800.0] * 110):  # to 88 s
+        feed_from(replay, time, "rr", rr_ms, "strap")
+    feed_from(replay, 89.0, "hr", 82.0, "watch")
+    feed_from(replay, 90.0, "contact", 0.0, "strap")
+    assert replay.engine.get("alex", "hr").value == 82.0
+    replay.clock.advance_to(104.0)
+    assert replay.engine.get("alex", "hr").value == 82.0
+    replay.clock.advance_to(104.5)  # the watch's reading is 15.5 s old, the contact 14.5 s
+    assert replay.engine.get("alex", "hr").reason == "no skin contact"
+
+
+def test_contact_from_a_source_of_contact_alone_concerns_every_heart_reading() -> None:
+    """A watch over MQTT or HA gives its wear sensor and its heart rate as two sensors (one
+    metric each): its contact, lost, still blanks the heart rate it keeps sending."""
+    replay = Replay()
+    feed_from(replay, 10.0, "contact", 1.0, "watch_worn")
+    for second in range(11, 40):
+        feed_from(replay, float(second), "hr", 70.0, "watch_hr")
+    feed_from(replay, 40.0, "contact", 0.0, "watch_worn")
+    feed_from(replay, 41.0, "hr", 70.0, "watch_hr")
+    assert replay.engine.get("alex", "hr").reason == "no skin contact"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
 from sensors.ble.bumble_backend import EmulatedAir
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet
+from signals.signals_helpers import Replay
 
 from ambient.clock import VirtualClock
 from ambient.readings import CONTACT, HR, RR, Reading
@@ -132,6 +133,35 @@ def test_a_strap_coming_back_counts_its_contact_with_its_first_beats() -> None:
         (RR, 1000.0),
         (HR, 61.0),
     }
+
+
+def test_the_watch_heart_rate_shows_as_soon_as_the_watch_takes_over_from_a_slipped_strap() -> None:
+    """A strap (contact detected, a beat a second) slips off after its beat at 90 s and says
+    so; the watch (HR only, no contact sensor) counts once that beat is 10 s old, and from then
+    its heart rate is the person's: the strap's lost contact blanks the strap's readings only."""
+    replay = Replay()
+    arbiter = _arbiter()
+    strap = MeasurementReadings("alex", "strap", lambda _reason: None)
+    watch = MeasurementReadings("alex", "watch", lambda _reason: None)
+
+    def notify(source: MeasurementReadings, packet: str, at: float) -> None:
+        replay.clock.advance_to(at)
+        for reading in source.readings(parse_measurement(bytes.fromhex(packet)), at):
+            if arbiter.accept(reading):
+                replay.engine.feed(reading)
+
+    for second in range(1, 91):
+        notify(strap, "16 4b 00 04", float(second))  # contact, 75 bpm, one 1000 ms beat
+        notify(watch, "00 50", second + 0.5)  # 80 bpm
+    notify(strap, "04 00", 90.7)  # contact lost
+    for second in range(91, 106):
+        notify(watch, "00 50", second + 0.5)
+        if second == 99:  # the strap's last beat is 9.5 s old: the watch not counted yet
+            assert replay.engine.get("alex", "hr").reason == "no skin contact"
+    assert arbiter.active("alex", 105.5) == "watch"
+    history = replay.history("hr")
+    assert history[-1] == (100.5, 80.0, None)  # taken over at 100.5, shown at once
+    assert replay.engine.get("alex", "contact").value is False  # the strap's word, as said
 
 
 class _TeeSink(CollectingSink):
