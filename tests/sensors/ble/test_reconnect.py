@@ -38,26 +38,39 @@ async def _strap(
     return strap
 
 
+class WaitsClock(RealClock):
+    """The real clock, noting every wait a caller sleeps (the sensor's backoff between attempts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits_s: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits_s.append(seconds)
+        await super().sleep(seconds)
+
+
 async def test_dropped_link_reconnects_within_the_backoff_bound(air: EmulatedAir) -> None:
     strap = await _strap(air)
     sink, counters = CollectingSink(), Counters()
     config = ble_config(address=ADDRESS, backoff_initial=0.05, backoff_max=0.2)
-    loop = asyncio.get_running_loop()
-    async with running(config, air, RealClock(), sink, counters) as sensor:
+    clock = WaitsClock()
+    async with running(config, air, clock, sink, counters) as sensor:
         await strap.wait_subscribed()
         assert await strap.notify(polar_h10_packet(60, [1024]))
         await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
 
-        dropped_at = loop.time()
+        before_drop = len(clock.waits_s)
         await strap.drop_link()
         await strap.wait_subscribed(count=2)
-        took_s = loop.time() - dropped_at
+        waits_s = clock.waits_s[before_drop:]
         assert await strap.notify(polar_h10_packet(61, [1000]))
         await sink.wait_until(lambda: len(sink.metric("rr")) == 2)
         diagnostics = sensor.diagnostics()
 
-    # first wait after a flowing session is at most backoff_initial; the rest is scan+connect
-    assert took_s < config.backoff_initial + 1.0
+    # The first wait after a flowing session is at most backoff_initial (what scan and connect
+    # take on top is the emulated link's pace on a loaded machine, not the sensor's choice).
+    assert waits_s and waits_s[0] <= config.backoff_initial
     assert diagnostics["reconnects"] == 1
     assert counters.get("ble:F1:00:00:00:00:10", "link_lost") == 1
 
