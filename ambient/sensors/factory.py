@@ -41,6 +41,7 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
             name=name,
             people=people,
             zone=resolve_zone(connections.config.timezone),
+            stale_after_s=connections.config.signals.stale_after,
         )
     if config.type == "satellite":
         from ambient.sensors.satellite import SatelliteSensor

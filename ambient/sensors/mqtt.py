@@ -23,7 +23,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
+from ambient.readings import CONTACT, HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -37,6 +37,11 @@ FUTURE_TOLERANCE_S: Final = 60.0
 #: (ESPHome publishes ``nan`` or ``None`` for a value it does not have, Zigbee2MQTT null, HA
 #: ``unknown``).
 _EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value"})
+#: The metrics whose signals go stale after the signals' ``stale_after``: a live reading of
+#: one stamped longer ago than that arrives stale (counted ``behind_clock``).
+_STALE_AFTER_METRICS: Final = frozenset({HR, RR, CONTACT})
+#: The counter of live readings kept though they arrive stale.
+BEHIND_CLOCK: Final = "behind_clock"
 
 
 def counter_scope(topic: str) -> str:
@@ -92,14 +97,19 @@ class MqttSensor:
         name: str,
         people: Collection[str] = (),
         zone: tzinfo | None = None,
+        stale_after_s: float = 15.0,
     ) -> None:
         """``zone``: what an ISO timestamp without a zone is in (the config's ``timezone``;
-        None: this process's zone)."""
+        None: this process's zone); ``stale_after_s``: the signals' ``stale_after``, past
+        which a live heart reading arrives stale (kept, counted and said)."""
         self.name = name
         self.config = config
         self._connection = connection
         self._clock = clock
+        self._counters = counters
         self._drops = DropLog(counters, name, topic_filter=config.topic)
+        self._behind_after_s = stale_after_s if config.metric in _STALE_AFTER_METRICS else None
+        self._behind_log = Throttle(60.0)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)
         self._zone = zone
@@ -203,6 +213,14 @@ class MqttSensor:
                 values = tuple(value for value in values if low <= value <= high)
         # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
         timestamp = parsed.timestamp
+        behind_after_s = self._behind_after_s
+        if (
+            timestamp is not None
+            and behind_after_s is not None
+            and now - timestamp > behind_after_s
+            and not (message.backlog or message.retain)
+        ):
+            self._behind(now - timestamp)
         end_time = now if timestamp is None or timestamp > now else timestamp
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
@@ -220,6 +238,26 @@ class MqttSensor:
             "stale",
             f"timestamp {age_s:.0f} s old, limit max_age {self.config.max_age:.0f} s: is the "
             f"publisher's clock right? (a time without a zone is read in {zone})",
+        )
+
+    def _behind(self, age_s: float) -> None:
+        """A live message kept though stamped ``age_s`` ago, past ``stale_after``: the heart
+        rate reads stale as it arrives (a watch uploading in batches, a slow relay, a clock
+        behind). Counted; said at most once a minute, without the values (health data)."""
+        scope = counter_scope(self.config.topic)
+        self._counters.increment(scope, BEHIND_CLOCK)
+        self._behind_log.log(
+            _LOGGER,
+            logging.WARNING,
+            scope,
+            "%s: readings on %s arrive %.0f s behind this machine's clock, past stale_after "
+            "(%.0f s): kept, but the signals they feed read stale as they come (counted "
+            "%s). Does the publisher send in batches, or is its clock behind?",
+            self.name,
+            self.config.topic,
+            age_s,
+            self._behind_after_s,
+            BEHIND_CLOCK,
         )
 
     def _refusal(self, value: float) -> PayloadError:

@@ -170,12 +170,61 @@ def test_a_live_reading_stamped_older_than_max_age_is_dropped_saying_why(
     assert h.feed(b'{"hr": 70, "ts": %d}' % (NOW - 100))  # within max_age: kept, with its time
     with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
         assert h.feed(b'{"hr": 71, "ts": %d}' % (NOW - 3600)) == []
-    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"stale": 1}
-    [line] = [r.getMessage() for r in caplog.records]
+    assert h.counters.get("mqtt:zigbee2mqtt/alex_watch", "stale") == 1
+    [line] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert "3600 s old" in line and "clock" in line and "71" not in line
     # queued while ambient was away: keeps its age (`ambient record` keeps such a backlog)
     assert h.feed(b'{"hr": 72, "ts": %d}' % (NOW - 3600), backlog=True)
     assert Harness().sensor.config.max_age == 300.0
+
+
+def test_live_readings_behind_the_clock_are_kept_counted_and_said_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A watch uploading in small batches, or a slow relay: readings stamped more than the
+    signals' `stale_after` (15 s) ago but within `max_age` are kept with their times (the heart
+    rate reads stale as they arrive): counted and said, naming the sensor and how far behind."""
+    h = Harness(value="hr", timestamp="ts")
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(b'{"hr": 70, "ts": %d}' % (NOW - 15))  # within stale_after: current
+        assert not caplog.records
+        [kept] = h.feed(b'{"hr": 71, "ts": %d}' % (NOW - 40))
+        assert h.feed(b'{"hr": 72, "ts": %d}' % (NOW - 45))
+    assert kept.time == NOW - 40
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"behind_clock": 2}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("watch:") and "40 s behind" in line and "71" not in line
+    # queued by the broker while ambient was away: behind by nature, not counted
+    assert h.feed(b'{"hr": 73, "ts": %d}' % (NOW - 60), backlog=True)
+    assert h.counters.get("mqtt:zigbee2mqtt/alex_watch", "behind_clock") == 2
+
+
+def test_behind_the_clock_is_measured_against_the_configured_stale_after() -> None:
+    config = AmbientConfig.model_validate(
+        {
+            "mqtt": {"host": "localhost"},
+            "signals": {"stale_after": "60s"},
+            "sensors": [{"type": "mqtt", "topic": "watch/hr", "metric": "hr", "person": "alex"}],
+        }
+    )
+    counters = Counters()
+    sensor = build_sensor(
+        sensor_config(value="hr", timestamp="ts"),
+        0,
+        Connections(config, VirtualClock(NOW), counters),
+    )
+    assert isinstance(sensor, MqttSensor)
+    for age_s in (40, 70):
+        payload = b'{"hr": 70, "ts": %d}' % (NOW - age_s)
+        sensor.readings_from(MqttMessage("zigbee2mqtt/alex_watch", payload))
+    assert counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"behind_clock": 1}
+
+
+def test_a_user_named_metric_behind_the_clock_is_not_counted() -> None:
+    """Metrics passed through go stale after `metric_stale_after` (10 min), past `max_age`."""
+    h = Harness(metric="room_co2", value="co2", timestamp="ts")
+    assert h.feed(b'{"co2": 800, "ts": %d}' % (NOW - 100))
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {}
 
 
 def test_person_from_a_topic_level() -> None:
