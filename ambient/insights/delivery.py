@@ -8,9 +8,9 @@ week under a secret kept per person in the store). Pages whose week ended longer
 summaries they show are kept (``insights.keep_days``, or ``retention.daily_summaries`` when
 shorter) are removed. Files are written 0600 (health data), so HA must run as the same user
 (as it does under the add-on). The page is drawn in a short-lived child process (see
-:mod:`ambient.insights.page_process`: matplotlib's memory goes with it), waited for in a worker
-thread, never on the event loop. A delivery time missed while ambient was off is made
-up at the next start; HA not connected yet is waited for (the link is the only way in).
+:mod:`ambient.insights.page_process`: matplotlib's memory goes with it), never on the event
+loop; a daemon stopped while it draws kills it. A delivery time missed while ambient was off
+is made up at the next start; HA not connected yet is waited for (the link is the only way in).
 """
 
 from __future__ import annotations
@@ -189,9 +189,7 @@ class ReportDelivery:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""
         summaries = InsightStore(self.store).summaries(person)
         learned = learned_weeks(self.store, person, monday, self.zone)
-        page = await asyncio.to_thread(
-            render_in_child, self.config, summaries, person, monday, learned
-        )
+        page = await render_in_child(self.config, summaries, person, monday, learned)
         name = f"{person}-{week_label(monday)}-{self._random_part(person, monday)}.html"
         await asyncio.to_thread(write_private, self.delivery.folder / name, page)
         self.written.append(self.delivery.folder / name)

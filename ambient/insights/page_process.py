@@ -10,8 +10,8 @@ the child. ``ambient report`` is short-lived and draws in its own process.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -31,14 +31,15 @@ class PageProcessError(Exception):
     """The child drew no page (failed, killed, or too slow); one line saying why."""
 
 
-def render_in_child(
+async def render_in_child(
     config: AmbientConfig,
     summaries: Mapping[date, DaySummary],
     person: str,
     monday: date,
     learned: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """The page of :func:`ambient.insights.report_cli.render`, drawn in a child process."""
+    """The page of :func:`ambient.insights.report_cli.render`, drawn in a child process. The
+    child is killed when this is cancelled (the daemon stopping while it draws)."""
     request = {
         "name": next((p.display_name for p in config.people if p.id == person), person),
         "summaries": [s.to_json() for s in summaries.values()],
@@ -48,24 +49,31 @@ def render_in_child(
         "learned": list(learned),
     }
     try:
-        done = subprocess.run(
-            COMMAND,
-            input=json.dumps(request).encode(),
-            capture_output=True,
-            timeout=TIMEOUT_S,
-            check=False,
+        child = await asyncio.create_subprocess_exec(
+            *COMMAND,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-    except subprocess.TimeoutExpired:
-        raise PageProcessError(f"drawing the page took over {TIMEOUT_S:.0f} s") from None
     except OSError as exc:
         raise PageProcessError(f"cannot start the drawing process: {exc.strerror}") from None
-    if done.returncode < 0:
-        raise PageProcessError(f"the drawing process was killed by signal {-done.returncode}")
-    if done.returncode != 0:
-        lines = done.stderr.decode(errors="replace").strip().splitlines()
-        why = lines[-1] if lines else f"exit code {done.returncode}"
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            page, errors = await child.communicate(json.dumps(request).encode())
+    except TimeoutError:
+        raise PageProcessError(f"drawing the page took over {TIMEOUT_S:.0f} s") from None
+    finally:
+        if child.returncode is None:  # timed out or cancelled
+            child.kill()
+            await asyncio.shield(child.wait())
+    code = await child.wait()  # ended: communicate() waits for it
+    if code < 0:
+        raise PageProcessError(f"the drawing process was killed by signal {-code}")
+    if code != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit code {code}"
         raise PageProcessError(f"the drawing process failed: {why}")
-    return done.stdout.decode()
+    return page.decode()
 
 
 def _render(request: Mapping[str, Any]) -> str:

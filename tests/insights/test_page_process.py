@@ -4,9 +4,13 @@ Real child processes (about a second each: Python and matplotlib start)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
 import sys
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +24,7 @@ from ambient.insights.synthetic import summaries
 WEEK = date(2026, 11, 30)  # 2026-W49
 
 
-def test_the_page_drawn_in_a_child_is_byte_identical_to_the_page_drawn_in_process() -> None:
+async def test_the_page_drawn_in_a_child_is_byte_identical_to_the_page_drawn_in_process() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     config = AmbientConfig.model_validate(
         {
@@ -42,31 +46,50 @@ def test_the_page_drawn_in_a_child_is_byte_identical_to_the_page_drawn_in_proces
     ]
     in_process = render(config, kept, "alex", WEEK, learned)
     assert "<svg" in in_process and "Alex's week" in in_process and "+0.6 SD" in in_process
-    assert render_in_child(config, kept, "alex", WEEK, learned) == in_process
+    assert await render_in_child(config, kept, "alex", WEEK, learned) == in_process
 
 
-def test_a_child_that_fails_is_one_line_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_child_that_fails_is_one_line_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
     failing = [sys.executable, "-c", "import sys; sys.exit('ModuleNotFoundError: matplotlib')"]
     monkeypatch.setattr(page_process, "COMMAND", failing)
     with pytest.raises(PageProcessError) as failed:
-        render_in_child(AmbientConfig(), {}, "alex", WEEK)
+        await render_in_child(AmbientConfig(), {}, "alex", WEEK)
     assert str(failed.value) == "the drawing process failed: ModuleNotFoundError: matplotlib"
 
 
-def test_a_child_that_is_killed_is_one_line_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_child_that_is_killed_is_one_line_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The kernel's OOM killer on a small Pi, or someone's ``kill``."""
     killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     monkeypatch.setattr(page_process, "COMMAND", killed)
     with pytest.raises(PageProcessError) as failed:
-        render_in_child(AmbientConfig(), {}, "alex", WEEK)
+        await render_in_child(AmbientConfig(), {}, "alex", WEEK)
     assert str(failed.value) == "the drawing process was killed by signal 9"
 
 
 def test_a_request_the_child_cannot_draw_is_one_line_on_stderr_and_exit_1() -> None:
-    import subprocess
-
     done = subprocess.run(
         page_process.COMMAND, input=b'{"name": "Alex"}', capture_output=True, check=False
     )
     assert (done.returncode, done.stdout) == (1, b"")
     assert done.stderr.decode().splitlines() == ["KeyError: 'summaries'"]
+
+
+async def test_a_delivery_cancelled_while_drawing_kills_its_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon stopping (SIGTERM) while a page is drawn: it does not wait for the page, and
+    leaves no child behind. The stand-in child says its pid through a FIFO, then waits."""
+    fifo = tmp_path / "pid"
+    os.mkfifo(fifo)
+    drawing = "import os, signal, sys; open(sys.argv[1], 'w').write(str(os.getpid())); "
+    drawing += "signal.pause()"
+    monkeypatch.setattr(page_process, "COMMAND", [sys.executable, "-c", drawing, str(fifo)])
+    task = asyncio.create_task(render_in_child(AmbientConfig(), {}, "alex", WEEK))
+    pid = int(await asyncio.to_thread(fifo.read_text))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(pid, 0)
