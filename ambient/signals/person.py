@@ -596,7 +596,9 @@ class PersonSignals:
         stale_after = cfg.stale_after
         fresh_rr = rr_at is not None and now - rr_at <= stale_after
         fresh_hr = hr_at is not None and now - hr_at <= stale_after
-        fresh_contact = contact_at is not None and now - contact_at <= stale_after
+        fresh_contact = contact_at is not None and (
+            now - contact_at <= stale_after or self._contact_heard(now - stale_after)
+        )
 
         contact = self.contact if fresh_contact else None
         contact_lost = contact is False
@@ -629,6 +631,16 @@ class PersonSignals:
         moment.rr_available = True if fresh_rr else (False if fresh_hr else None)
         moment.fresh_rr = fresh_rr
         moment.rr_reason = _rr_reason(rr_lost, fresh_rr, fresh_hr, rr_at is not None)
+
+    def _contact_heard(self, since: float) -> bool:
+        """Whether the device that said the contact has sent heart readings since ``since``: a
+        strap says its contact when a session starts and when it changes, not at every beat,
+        and what it said holds while it keeps sending."""
+        source = self._contact_source
+        last_time = self.last_time
+        return (self._rr_source == source and last_time.get(RR, _NEVER) >= since) or (
+            self._hr_source == source and last_time.get(HR, _NEVER) >= since
+        )
 
     def _lost_contact(self) -> tuple[bool, bool]:
         """Whether the lost skin contact blanks the latest beats and the latest HR: a device's

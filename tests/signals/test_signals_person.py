@@ -160,3 +160,24 @@ def test_contact_from_a_source_of_contact_alone_concerns_every_heart_reading() -
     feed_from(replay, 40.0, "contact", 0.0, "watch_worn")
     feed_from(replay, 41.0, "hr", 70.0, "watch_hr")
     assert replay.engine.get("alex", "hr").reason == "no skin contact"
+
+
+def test_a_worn_strap_reports_contact_once_and_it_holds_while_the_strap_sends_beats() -> None:
+    """A strap says its contact at the start of a session and when it changes, not with every
+    beat: the contact it said holds while its readings keep coming, not 15 s after saying it."""
+    replay = Replay()
+    feed_from(replay, 0.5, "contact", 1.0, "strap")
+    for time, rr_ms in timed([800.0] * 150):  # to 120 s
+        feed_from(replay, time, "rr", rr_ms, "strap")
+        feed_from(replay, time, "hr", 75.0, "strap")
+    assert replay.engine.get("alex", "contact").value is True
+    replay.clock.advance_to(135.5)  # the strap silent for 15.5 s: nothing is current
+    assert replay.engine.get("alex", "contact").reason == "stale"
+
+
+def test_a_contact_said_by_one_device_does_not_hold_on_another_devices_readings() -> None:
+    replay = Replay()
+    feed_from(replay, 0.5, "contact", 1.0, "strap")
+    for second in range(1, 60):
+        feed_from(replay, float(second), "hr", 80.0, "watch")
+    assert replay.engine.get("alex", "contact").reason == "stale"
