@@ -52,4 +52,11 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
         )
     from ambient.sensors.homeassistant import HomeAssistantSensor
 
-    return HomeAssistantSensor(config, connections.homeassistant(), clock, counters, name=name)
+    return HomeAssistantSensor(
+        config,
+        connections.homeassistant(),
+        clock,
+        counters,
+        name=name,
+        stale_after_s=connections.config.signals.stale_after,
+    )

@@ -6,8 +6,10 @@ state that is not a number, or a number outside the configured (or physiological
 an error naming the entity, counted under ``ha:<entity_id>``. HA keeps a heart rate's last
 value when the watch goes quiet: a ``hr`` or ``rr`` state HA last updated more than
 ``STALE_AFTER_S`` ago (first seen at start, or changed while HA was unreachable) is not a
-reading now, and is counted ``stale``. An entity HA removes while ambient runs (renamed, its
-integration deleted) is said once and counted ``removed_entity``: the readings stop for a reason.
+reading now, and is counted ``stale``; one updated more than the signals' ``stale_after`` ago
+keeps its time (it reads stale, not current), counted ``behind_clock`` and said. An entity
+HA removes while ambient runs (renamed, its integration deleted) is said once and counted
+``removed_entity``: the readings stop for a reason.
 """
 
 from __future__ import annotations
@@ -111,7 +113,10 @@ class HomeAssistantSensor:
         counters: Counters,
         *,
         name: str,
+        stale_after_s: float = 15.0,
     ) -> None:
+        """``stale_after_s``: the signals' ``stale_after``, past which a heart reading HA
+        updated that long ago is one of then (kept, counted and said)."""
         self.config = config
         self.client = client
         self.clock = clock
@@ -123,6 +128,7 @@ class HomeAssistantSensor:
         self.readings = 0
         self.last_error: str | None = None
         self._throttle = Throttle(60.0)
+        self._stale_after_s = stale_after_s
 
     async def run(self, sink: ReadingSink) -> None:
         self.client.watch_entities(
@@ -162,7 +168,8 @@ class HomeAssistantSensor:
             return
         if old is not None and _attribute_unchanged(self.config.attribute, new, old):
             return  # another attribute changed: not a new reading
-        if self.config.metric in _SAMPLED and self._is_stale(new):
+        age_s = self._age_s(new) if self.config.metric in _SAMPLED else None
+        if age_s is not None and age_s > STALE_AFTER_S:
             self.counters.increment(f"ha:{self.config.entity_id}", "stale")
             # A warning, held to one a minute: if every state is old, HA's clock (or the
             # Pi's) is the likely cause, and nothing else would say why no reading comes.
@@ -177,17 +184,35 @@ class HomeAssistantSensor:
                 STALE_AFTER_S / 60,
             )
             return
+        now = self.clock.now()
+        if age_s is not None and age_s > self._stale_after_s:
+            now -= age_s  # a reading of then: the signals read it stale, not current
+            self._behind(age_s)
         _LOGGER.debug("Sensor %s: %s = %s", self.name, self.config.metric, value)
         self.readings += 1
-        sink.put_nowait(
-            Reading(self.clock.now(), self.person, self.config.metric, value, self.name)
-        )
+        sink.put_nowait(Reading(now, self.person, self.config.metric, value, self.name))
 
-    def _is_stale(self, state: Mapping[str, Any]) -> bool:
+    def _age_s(self, state: Mapping[str, Any]) -> float | None:
+        """How long ago HA last updated ``state`` (None: no time to judge by)."""
         updated = state.get("last_updated")
         if not isinstance(updated, int | float) or isinstance(updated, bool):
-            return False  # no time to judge by: as before
-        return self._wall_clock.now() - float(updated) > STALE_AFTER_S
+            return None
+        return self._wall_clock.now() - float(updated)
+
+    def _behind(self, age_s: float) -> None:
+        """Counted, and said at most once a minute without the value (health data)."""
+        self.counters.increment(f"ha:{self.config.entity_id}", "behind_clock")
+        self._throttle.log(
+            _LOGGER,
+            logging.WARNING,
+            f"{self.config.entity_id}:behind",
+            "Sensor %s: %s was last updated %.0f s ago, past stale_after (%.0f s): taken as "
+            "a reading of then, so it reads stale (counted behind_clock)",
+            self.name,
+            self.config.entity_id,
+            age_s,
+            self._stale_after_s,
+        )
 
     def diagnostics(self) -> Mapping[str, Any]:
         return {

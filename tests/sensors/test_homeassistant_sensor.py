@@ -238,6 +238,34 @@ async def test_a_heart_rate_ha_last_updated_long_ago_is_no_reading_now(
 
 
 @pytest.mark.ha
+async def test_a_heart_rate_ha_updated_a_minute_ago_keeps_its_time_counted_and_said(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Seen a minute after HA updated it (at start, or after HA was unreachable): a reading
+    of a minute ago, not of now, so the heart rate does not read current for 15 s; counted
+    and said, naming the sensor and how far behind (the sensor's clock is moved on, as HA
+    cannot backdate a state)."""
+    config = sensor_config(entity_id="sensor.ambient_test_hr_behind", metric="hr")
+    async with HaProbe(ha.url, ha.token) as probe:
+        assert probe._session is not None
+        async with probe._session.post(
+            f"{ha.url}/api/states/{config.entity_id}",
+            json={"state": "70"},
+            headers={"Authorization": f"Bearer {ha.token}"},
+        ) as reply:
+            assert reply.status in (200, 201)
+    later = VirtualClock(time.time() + 60)
+    async with running_sensor(ha, config, later) as (_sensor, sink, counters):
+        reading = await sink.next()
+    assert reading.value == 70.0
+    assert later.now() - 70 < reading.time < later.now() - 55
+    assert counters.get("ha:sensor.ambient_test_hr_behind", "behind_clock") == 1
+    [said] = [r for r in caplog.records if "behind" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert "ha_threshold" in said.getMessage() and "70" not in said.getMessage()
+
+
+@pytest.mark.ha
 async def test_an_entity_removed_while_running_is_said_and_read_again_when_back(
     ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
 ) -> None:
