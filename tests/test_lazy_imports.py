@@ -16,8 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "config" / "demo.yaml"
 
-#: Libraries only the BLE, Home Assistant and MQTT parts, and time/cron triggers, need.
-OPTIONAL = ("bleak", "dbus_fast", "aiohttp", "aiomqtt", "paho", "apscheduler")
+#: Libraries only the BLE, Home Assistant and MQTT parts, time/cron triggers and session-script
+#: templates need (jinja2 alone is ~9 MiB in a daemon that may run on a 512 MB Pi).
+OPTIONAL = ("bleak", "dbus_fast", "aiohttp", "aiomqtt", "paho", "apscheduler", "jinja2")
 
 _REPORT = """\
 import json, sys

@@ -11,9 +11,10 @@ One HA gains later is found on the next action.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ambient.connections.homeassistant import HomeAssistantClient
+if TYPE_CHECKING:  # the action's pure helpers below are read without aiohttp loaded
+    from ambient.connections.homeassistant import HomeAssistantClient
 
 #: ``entity_id`` values that are not entities (HA's "every entity of the domain" and "none").
 _NOT_ENTITIES = frozenset({"all", "none"})

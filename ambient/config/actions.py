@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from jinja2 import Environment, TemplateSyntaxError, meta
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -134,17 +133,19 @@ SCRIPT_VARIABLES = frozenset(
     {"name", "time_of_day", "greeting", "stress_minutes", "pattern", "pattern_words"}
 )
 _DURATION: TypeAdapter[float] = TypeAdapter(Duration)
-#: A template checks its syntax only; rendering happens sandboxed at run time.
-_TEMPLATE_SYNTAX = Environment(autoescape=False)
 
 
 def _check_template(text: str | None) -> str | None:
     """A template that cannot parse, or names a variable it will not get, is a config problem
-    (``ambient check`` shows it), not a surprise at 3 a.m."""
+    (``ambient check`` shows it), not a surprise at 3 a.m. Only the syntax is checked here
+    (rendering happens sandboxed at run time); jinja2 is imported only by a config that has
+    a template."""
     if text is None:
         return None
+    from jinja2 import Environment, TemplateSyntaxError, meta
+
     try:
-        parsed = _TEMPLATE_SYNTAX.parse(text)
+        parsed = Environment(autoescape=False).parse(text)
     except TemplateSyntaxError as exc:
         raise ValueError(f"template line {exc.lineno}: {exc.message}") from None
     unknown = sorted(meta.find_undeclared_variables(parsed) - SCRIPT_VARIABLES)

@@ -9,13 +9,15 @@ links, no medical claims — and replaced by the template on any doubt.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
 
 DEFAULT_OPENING = (
     "{{ greeting }}, {{ name }}. "
@@ -40,7 +42,15 @@ _MEDICAL = re.compile(
     r"therap\w*|heal(?:s|ing)?|panic attack|depression|hypertension|blood pressure)\b",
     re.IGNORECASE,
 )
-_ENVIRONMENT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """jinja2's sandbox, imported at the first session (~9 MiB a daemon without one never pays)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +108,19 @@ def from_template(
     closing: str = DEFAULT_CLOSING,
 ) -> SessionScript:
     """The script from the user's templates, or the built-in ones if theirs fail to render."""
-    variables = context.variables()
+    from jinja2 import TemplateError
+
+    variables, environment = context.variables(), _environment()
     try:
         rendered = (
-            _ENVIRONMENT.from_string(opening).render(variables),
-            _ENVIRONMENT.from_string(closing).render(variables),
+            environment.from_string(opening).render(variables),
+            environment.from_string(closing).render(variables),
         )
         source = "template"
     except TemplateError as exc:
         rendered = (
-            _ENVIRONMENT.from_string(DEFAULT_OPENING).render(variables),
-            _ENVIRONMENT.from_string(DEFAULT_CLOSING).render(variables),
+            environment.from_string(DEFAULT_OPENING).render(variables),
+            environment.from_string(DEFAULT_CLOSING).render(variables),
         )
         source = f"built-in template (yours failed: {exc})"
     return SessionScript(
