@@ -16,10 +16,13 @@ Two devices on one chest see the same heartbeats. When the beats counted pass fr
 other (at the start, or when the preferred strap returns with the beats it held), a beat of
 the new device ending less than half its interval after the last beat counted is one already
 counted from the other, and is dropped: every heartbeat counts once.
+
+Each change of the device that counts is said at INFO (no value changes with it otherwise).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +30,8 @@ from ambient.config.sensors import BleSensorConfig
 from ambient.ports import ReadingSink
 from ambient.readings import RR, Reading
 from ambient.sensors.ble import ble_source_name
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,6 +60,8 @@ class SourceArbiter:
         self._people = {p: s for p, s in self._people.items() if len(s) > 1}
         #: Per person: the time and source of the last beat counted.
         self._last_beat: dict[str, tuple[float, str]] = {}
+        #: Per person: the source whose readings counted last.
+        self._counted: dict[str, str | None] = {}
         self.rejected = 0
 
     @classmethod
@@ -78,12 +85,23 @@ class SourceArbiter:
         state.last_reading = reading.time
         if reading.metric == RR:
             state.last_rr = reading.time
-        accepted = self.active(reading.person, reading.time) == reading.source
+        active = self.active(reading.person, reading.time)
+        if active != self._counted.get(reading.person):
+            self._handed_over(reading.person, active)
+        accepted = active == reading.source
         if accepted and reading.metric == RR:
             accepted = self._new_heartbeat(reading)
         if not accepted:
             self.rejected += 1
         return accepted
+
+    def _handed_over(self, person: str, active: str | None) -> None:
+        was = self._counted.get(person)
+        self._counted[person] = active
+        if was is None:
+            _LOGGER.info("%s: readings from %s count now", person, active)
+        else:
+            _LOGGER.info("%s: readings from %s count now, instead of %s's", person, active, was)
 
     def _new_heartbeat(self, beat: Reading) -> bool:
         """Whether ``beat`` is not a heartbeat already counted from another source (one

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
 from sensors.ble.bumble_backend import EmulatedAir
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet
@@ -57,6 +60,25 @@ def test_without_rr_the_higher_priority_wins() -> None:
     arbiter.accept(_r(0.0, "strap"))
     assert arbiter.accept(_r(0.5, "watch"))
     assert not arbiter.accept(_r(1.0, "strap"))
+
+
+def test_each_handover_between_a_persons_devices_is_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Which device counts changes without any value changing: said at INFO, once per change."""
+    arbiter = _arbiter()
+    with caplog.at_level(logging.INFO, logger="ambient.sensors.priority"):
+        arbiter.accept(_r(0.0, "strap", RR))
+        arbiter.accept(_r(0.8, "strap", RR))
+        arbiter.accept(_r(5.0, "watch"))
+        arbiter.accept(_r(11.0, "watch"))  # the strap's beats are 10.2 s old
+        arbiter.accept(_r(12.0, "watch"))
+        arbiter.accept(_r(13.0, "strap", RR))
+    assert [r.getMessage() for r in caplog.records] == [
+        "alex: readings from strap count now",
+        "alex: readings from watch count now, instead of strap's",
+        "alex: readings from strap count now, instead of watch's",
+    ]
 
 
 def test_single_device_people_and_other_sources_pass_untouched() -> None:
