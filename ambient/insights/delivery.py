@@ -189,7 +189,9 @@ class ReportDelivery:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""
         summaries = InsightStore(self.store).summaries(person)
         learned = learned_weeks(self.store, person, monday, self.zone)
-        page = await render_in_child(self.config, summaries, person, monday, learned)
+        page = await render_in_child(
+            self.config, summaries, person, monday, learned, clock=self.clock.for_outside_links()
+        )
         name = f"{person}-{week_label(monday)}-{self._random_part(person, monday)}.html"
         await asyncio.to_thread(write_private, self.delivery.folder / name, page)
         self.written.append(self.delivery.folder / name)

@@ -17,13 +17,17 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
+from ambient.clock import Clock
 from ambient.config.insights import TrendConfig
 from ambient.config.root import AmbientConfig
 from ambient.insights.summaries import DaySummary
 
-#: The child: this module run by the daemon's own Python.
-COMMAND = [sys.executable, "-m", "ambient.insights.page_process"]
-#: A child that has not answered by then is killed (a Pi Zero draws a page in a few seconds).
+#: The child: this module run by the daemon's own Python (``-P``: a folder named ``ambient`` in
+#: the working directory is not put before the installed package).
+COMMAND = [sys.executable, "-P", "-m", "ambient.insights.page_process"]
+#: A child that has not answered by then (on the daemon's clock) is killed: a Pi Zero draws a
+#: page in tens of seconds.
 TIMEOUT_S = 300.0
 
 
@@ -37,9 +41,12 @@ async def render_in_child(
     person: str,
     monday: date,
     learned: Sequence[Mapping[str, Any]] = (),
+    *,
+    clock: Clock,
 ) -> str:
     """The page of :func:`ambient.insights.report_cli.render`, drawn in a child process. The
-    child is killed when this is cancelled (the daemon stopping while it draws)."""
+    child is killed when this is cancelled (the daemon stopping while it draws) or after
+    :data:`TIMEOUT_S` on ``clock``."""
     request = {
         "name": next((p.display_name for p in config.people if p.id == person), person),
         "summaries": [s.to_json() for s in summaries.values()],
@@ -58,9 +65,10 @@ async def render_in_child(
     except OSError as exc:
         raise PageProcessError(f"cannot start the drawing process: {exc.strerror}") from None
     try:
-        async with asyncio.timeout(TIMEOUT_S):
-            page, errors = await child.communicate(json.dumps(request).encode())
-    except TimeoutError:
+        page, errors = await result_or_clock_timeout(
+            clock, child.communicate(json.dumps(request).encode()), TIMEOUT_S
+        )
+    except ClockTimeout:
         raise PageProcessError(f"drawing the page took over {TIMEOUT_S:.0f} s") from None
     finally:
         if child.returncode is None:  # timed out or cancelled

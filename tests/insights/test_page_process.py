@@ -14,7 +14,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from fixtures.homeassistant import StepClock
 
+from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.insights import page_process
 from ambient.insights.page_process import PageProcessError, render_in_child
@@ -46,14 +48,15 @@ async def test_the_page_drawn_in_a_child_is_byte_identical_to_the_page_drawn_in_
     ]
     in_process = render(config, kept, "alex", WEEK, learned)
     assert "<svg" in in_process and "Alex's week" in in_process and "+0.6 SD" in in_process
-    assert await render_in_child(config, kept, "alex", WEEK, learned) == in_process
+    drawn = await render_in_child(config, kept, "alex", WEEK, learned, clock=RealClock())
+    assert drawn == in_process
 
 
 async def test_a_child_that_fails_is_one_line_saying_why(monkeypatch: pytest.MonkeyPatch) -> None:
     failing = [sys.executable, "-c", "import sys; sys.exit('ModuleNotFoundError: matplotlib')"]
     monkeypatch.setattr(page_process, "COMMAND", failing)
     with pytest.raises(PageProcessError) as failed:
-        await render_in_child(AmbientConfig(), {}, "alex", WEEK)
+        await render_in_child(AmbientConfig(), {}, "alex", WEEK, clock=RealClock())
     assert str(failed.value) == "the drawing process failed: ModuleNotFoundError: matplotlib"
 
 
@@ -64,7 +67,7 @@ async def test_a_child_that_is_killed_is_one_line_saying_so(
     killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     monkeypatch.setattr(page_process, "COMMAND", killed)
     with pytest.raises(PageProcessError) as failed:
-        await render_in_child(AmbientConfig(), {}, "alex", WEEK)
+        await render_in_child(AmbientConfig(), {}, "alex", WEEK, clock=RealClock())
     assert str(failed.value) == "the drawing process was killed by signal 9"
 
 
@@ -86,10 +89,33 @@ async def test_a_delivery_cancelled_while_drawing_kills_its_child(
     drawing = "import os, signal, sys; open(sys.argv[1], 'w').write(str(os.getpid())); "
     drawing += "signal.pause()"
     monkeypatch.setattr(page_process, "COMMAND", [sys.executable, "-c", drawing, str(fifo)])
-    task = asyncio.create_task(render_in_child(AmbientConfig(), {}, "alex", WEEK))
+    drawing_task = render_in_child(AmbientConfig(), {}, "alex", WEEK, clock=RealClock())
+    task = asyncio.create_task(drawing_task)
     pid = int(await asyncio.to_thread(fifo.read_text))
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(pid, 0)
+
+
+async def test_a_child_that_does_not_answer_is_killed_after_the_timeout_on_the_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drawing that hangs (a wedged font cache, a swapping Pi Zero) does not hold the week's
+    delivery forever: at TIMEOUT_S on the daemon's clock the child is killed and reaped."""
+    fifo = tmp_path / "pid"
+    os.mkfifo(fifo)
+    drawing = "import os, signal, sys; open(sys.argv[1], 'w').write(str(os.getpid())); "
+    drawing += "signal.pause()"
+    monkeypatch.setattr(page_process, "COMMAND", [sys.executable, "-c", drawing, str(fifo)])
+    clock = StepClock()
+    started = clock.now()
+    task = asyncio.create_task(render_in_child(AmbientConfig(), {}, "alex", WEEK, clock=clock))
+    pid = int(await asyncio.to_thread(fifo.read_text))
+    assert await clock.fire_next() == started + page_process.TIMEOUT_S  # the only timer
+    with pytest.raises(PageProcessError) as failed:
+        await task
+    assert str(failed.value) == f"drawing the page took over {page_process.TIMEOUT_S:.0f} s"
     with pytest.raises(ProcessLookupError):  # killed and reaped
         os.kill(pid, 0)
