@@ -188,14 +188,18 @@ class MqttSensor:
                     f"retained value {now - parsed.timestamp:.0f} s old, "
                     f"limit {config.max_retained_age:.0f} s",
                 )
-        if parsed.timestamp is not None and parsed.timestamp > now + FUTURE_TOLERANCE_S:
+        timestamp = parsed.timestamp
+        if timestamp is not None and timestamp > now + FUTURE_TOLERANCE_S:
             raise PayloadError("bad_timestamp", "timestamp is in the future")
-        if (
-            parsed.timestamp is not None
-            and not (message.backlog or message.retain)
-            and now - parsed.timestamp > config.max_age
-        ):
-            raise self._stale(now - parsed.timestamp)
+        # How far behind our clock a live message's own time is (not a backlog's or a retained
+        # one's: old by nature): past max_age it is refused, past stale_after kept and said.
+        live_age_s = (
+            now - timestamp
+            if timestamp is not None and not (message.backlog or message.retain)
+            else None
+        )
+        if live_age_s is not None and live_age_s > config.max_age:
+            raise self._stale(live_age_s)
         factor = self._factor
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
         if factor != 1.0:
@@ -211,16 +215,10 @@ class MqttSensor:
                         refusal = self._refusal(value)
                         self._drops.drop(message.topic, refusal.reason, refusal.detail)
                 values = tuple(value for value in values if low <= value <= high)
-        # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
-        timestamp = parsed.timestamp
         behind_after_s = self._behind_after_s
-        if (
-            timestamp is not None
-            and behind_after_s is not None
-            and now - timestamp > behind_after_s
-            and not (message.backlog or message.retain)
-        ):
-            self._behind(now - timestamp)
+        if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
+            self._behind(live_age_s)
+        # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
         end_time = now if timestamp is None or timestamp > now else timestamp
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
