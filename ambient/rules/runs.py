@@ -162,26 +162,25 @@ class Runs:
         self, rule: Rule, run: RunRecord, waited: Waited, actions: tuple[ActionResult, ...]
     ) -> None:
         """What a run did after a later wait, until its next wait or its end."""
-        steps = len(self._steps_of(rule, run))
-        self._trace(
-            rule,
-            "continued",
-            f"{_whose(run, ', ')}after {waited.text} (step {waited.step + 1} of {steps})",
-            run.person,
-            run.trigger_id,
-            actions=actions,
-        )
+        self._trace_at_wait(rule, run, "continued", f"after {waited.text}", waited, actions)
 
     def _trace_end(self, rule: Rule, run: RunRecord, waited: Waited) -> None:
         """A run a `wait_for` ended by timing out: its steps after the wait are not done."""
+        self._trace_at_wait(rule, run, "ended", waited.text, waited)
+
+    def _trace_at_wait(
+        self,
+        rule: Rule,
+        run: RunRecord,
+        event: TraceEvent,
+        said: str,
+        waited: Waited,
+        actions: tuple[ActionResult, ...] = (),
+    ) -> None:
+        """A trace of ``run`` saying ``said`` and the step of the wait it concerns."""
         steps = len(self._steps_of(rule, run))
-        self._trace(
-            rule,
-            "ended",
-            f"{_whose(run, ', ')}{waited.text} (step {waited.step + 1} of {steps})",
-            run.person,
-            run.trigger_id,
-        )
+        reason = f"{_whose(run, ', ')}{said} (step {waited.step + 1} of {steps})"
+        self._trace(rule, event, reason, run.person, run.trigger_id, actions=actions)
 
     def _start_first_action(self, rule: Rule, run: RunRecord) -> None:
         """A fresh firing's first step, if it is an action and nothing holds actions back,
