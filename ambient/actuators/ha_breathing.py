@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from ambient.actuators.ha_entities import unavailable
+from ambient.actuators.ha_light_state import brightness_when_on, left_off, notes
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
@@ -141,31 +142,24 @@ class PacedLights:
         cls, action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]
     ) -> PacedLights:
         paced = cls()
-        away = unavailable({e: dict(states.get(e, {})) for e in action.lights})
+        away = unavailable({e: states[e] for e in action.lights})
         inhale, exhale = action.inhale_brightness_pct, action.exhale_brightness_pct
         for entity_id in action.lights:
-            state = states.get(entity_id, {})
-            brightness = (state.get("attributes") or {}).get("brightness")
+            state = states[entity_id]
             if entity_id in away:
                 paced.away.append(entity_id)
-            elif state.get("state") == "on" and isinstance(brightness, int | float):
+            elif left_off(state, action.turn_on_lights):
+                paced.left_off.append(entity_id)
+            elif (brightness := brightness_when_on(state)) is not None:
                 scale = min(1.0, brightness * 100 / 255 / max(inhale, exhale))
                 paced.levels[entity_id] = (_level(inhale * scale), _level(exhale * scale))
-            elif state.get("state") == "on" or (
-                state.get("state") == "off" and action.turn_on_lights
-            ):
+            else:  # off and switched on, or an on/off light: the full range
                 paced.levels[entity_id] = (float(inhale), float(exhale))
-            else:
-                paced.left_off.append(entity_id)
         return paced
 
     def notes(self) -> str:
         """The timeline's note on the lights left as they are."""
-        return "".join(
-            f" ({why}: {', '.join(lights)})"
-            for why, lights in (("left off", self.left_off), ("unavailable", self.away))
-            if lights
-        )
+        return notes((("left off", self.left_off), ("unavailable", self.away)))
 
 
 def _level(pct: float) -> float:

@@ -10,7 +10,7 @@ One HA gains later is found on the next action.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the action's pure helpers below are read without aiohttp loaded
@@ -41,7 +41,7 @@ class UnavailableEntity(UnknownEntity):
         self.args = (f"Home Assistant has {', '.join(self.entity_ids)} unavailable",)
 
 
-def unavailable(states: dict[str, dict[str, Any]]) -> list[str]:
+def unavailable(states: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The entities of ``states`` HA reports ``unavailable``: a call on them does nothing."""
     return [entity_id for entity_id, state in states.items() if state.get("state") == "unavailable"]
 

@@ -16,6 +16,7 @@ from typing import Any
 from ambient.actuators.ha_entities import unavailable
 from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
 from ambient.actuators.ha_holds import SharedHolds
+from ambient.actuators.ha_light_state import brightness_when_on, left_off, notes
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
@@ -53,12 +54,11 @@ class CalmPlan:
         ceiling = round(255 * action.brightness_pct / 100)  # HA's brightness runs 0-255
         for entity_id in entity_ids:
             state = states.get(entity_id, {})
-            attributes = state.get("attributes") or {}
-            brightness = attributes.get("brightness")
-            if state.get("state") != "on":
-                (plan.dimmed if action.turn_on_lights else plan.left_off).append(entity_id)
-            elif isinstance(brightness, int | float) and brightness <= ceiling:
-                modes = attributes.get("supported_color_modes")
+            brightness = brightness_when_on(state)
+            if left_off(state, action.turn_on_lights):
+                plan.left_off.append(entity_id)
+            elif brightness is not None and brightness <= ceiling:
+                modes = (state.get("attributes") or {}).get("supported_color_modes")
                 warmable = modes is None or bool(WARMABLE_COLOR_MODES.intersection(modes))
                 (plan.warmed if warmable else plan.already_dim).append(entity_id)
             else:
@@ -77,23 +77,21 @@ class CalmPlan:
                 f"{', '.join(self.warmed)} at {action.color_temp_kelvin} K, brightness kept "
                 f"(at or below {action.brightness_pct}%)"
             )
-        notes = "".join(
-            f" ({why}: {', '.join(lights)})"
-            for why, lights in (
+        left_as_they_are = notes(
+            (
                 ("already dim", self.already_dim),
                 ("left off", self.left_off),
                 ("left alone", skipped),
                 ("unavailable", away),
             )
-            if lights
         )
         if done:
-            return "; ".join(done) + notes
+            return "; ".join(done) + left_as_they_are
         if self.already_dim or self.left_off:
-            raise NothingDone("nothing to calm" + notes)
-        away_note = f" (unavailable: {', '.join(away)})" if away else ""
+            raise NothingDone("nothing to calm" + left_as_they_are)
         raise NothingDone(
-            "left alone: every light was changed by someone during this episode" + away_note
+            "left alone: every light was changed by someone during this episode"
+            + notes((("unavailable", away),))
         )
 
 
