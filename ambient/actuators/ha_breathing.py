@@ -242,10 +242,8 @@ class BreathingSession:
         await asyncio.gather(*self._calls(self.steps[0]))
 
     async def run(self) -> None:
-        """The rest of the session, each step at its time from the opening."""
-        if self.started_at is None:
-            await self.open()
-        assert self.started_at is not None
+        """The rest of the session after :meth:`open`, each step at its time from the opening."""
+        assert self.started_at is not None, "open() comes first"
         for step in self.steps[1:]:
             await self.clock.sleep_until(self.started_at + step.offset_s)
             await asyncio.gather(*self._calls(step))
