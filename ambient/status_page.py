@@ -40,7 +40,10 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
             since = f" since {_format_time(float(started))}"
         except ValueError:
             since = ""
-        entities = {**(held.get("lights") or {}), **(held.get("media") or {})}
+        media = held.get("media") or {}
+        if isinstance(media, list):  # a daemon older than this page: the players' ids
+            media = {player: {} for player in media}
+        entities = {**(held.get("lights") or {}), **media}
         ours = {e: hold for e, hold in entities.items() if not hold.get("overridden_by")}
         # No `put_back` (a daemon older than this page): it puts back all it holds.
         back = [e for e, hold in ours.items() if hold.get("put_back", True)]

@@ -101,6 +101,22 @@ def test_lights_and_players_recovery_leaves_as_set_are_not_listed_as_put_back() 
     assert "Home Assistant" not in render_status({"version": "0.1.0", "home_assistant": None})
 
 
+def test_a_daemon_older_than_the_page_is_read_as_putting_back_all_it_holds() -> None:
+    """``ambient status`` upgraded while the daemon still runs the version before: its players
+    are a list of ids, and nothing says ``put_back``."""
+    held = {
+        "night:alex:1764190000.000": {
+            "lights": {"light.bed_light": {"overridden_by": None}},
+            "media": ["media_player.bedroom"],
+            "running": 1,
+            "carried_over_restart": False,
+            "waiting_for_ha": False,
+        }
+    }
+    text = render_status({"version": "0.1.0", "home_assistant": held})
+    assert ": light.bed_light, media_player.bedroom\n" in text
+
+
 def test_check_in_counts_show_only_when_check_ins_are_on() -> None:
     counts = {"asked": 3, "answered": 2, "timed_out": 1}
     text = render_status({"version": "0.1.0", "check_ins": counts})
