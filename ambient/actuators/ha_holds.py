@@ -56,22 +56,12 @@ class SharedHolds(ABC, Generic[Hold]):
     def put_back_owed(self, entity_id: str) -> bool:
         """Whether the entity will be put back: some episode holding it (nobody has taken it
         over) wants that."""
-        return any(
-            self.wants_put_back(held)
-            for other in self.episodes()
-            if (held := self.holds(other).get(entity_id)) is not None and held.overridden_by is None
-        )
+        return any(self.wants_put_back(held) for _, held in self._holding(entity_id))
 
     def left_to_others(self, held: Hold, episode: Episode) -> bool:
         """``episode`` is ending: whether other episodes still hold ``held``'s entity, so the
         last of them puts it back; if ``episode`` wanted that, they now owe it (persisted)."""
-        others = [
-            (other, other_held)
-            for other in self.episodes()
-            if other is not episode
-            and (other_held := self.holds(other).get(held.entity_id)) is not None
-            and other_held.overridden_by is None
-        ]
+        others = self._holding(held.entity_id, besides=episode)
         if self.wants_put_back(held):
             for other, other_held in others:
                 if not self.wants_put_back(other_held):
@@ -81,11 +71,20 @@ class SharedHolds(ABC, Generic[Hold]):
 
     def held_elsewhere(self, entity_id: str, episode: Episode) -> Hold | None:
         """The hold on ``entity_id`` by another episode that nobody has taken from it."""
-        for other in self.episodes():
-            held = self.holds(other).get(entity_id)
-            if other is not episode and held is not None and held.overridden_by is None:
-                return held
-        return None
+        return next((held for _, held in self._holding(entity_id, besides=episode)), None)
+
+    def _holding(
+        self, entity_id: str, besides: Episode | None = None
+    ) -> list[tuple[Episode, Hold]]:
+        """The episodes (but ``besides``) holding ``entity_id`` that nobody has taken it from,
+        each with its hold."""
+        return [
+            (episode, held)
+            for episode in self.episodes()
+            if episode is not besides
+            and (held := self.holds(episode).get(entity_id)) is not None
+            and held.overridden_by is None
+        ]
 
     def watch(self, entity_ids: list[str]) -> None:
         for entity_id in entity_ids:
