@@ -166,6 +166,11 @@ def _level(pct: float) -> float:
     return max(LOWEST_PCT, round(pct, 1))
 
 
+def has_voice(action: BreathingActionConfig) -> bool:
+    """Whether the action names a voice (a TTS entity or a legacy ``tts.*_say`` service)."""
+    return bool(action.tts_entity or action.tts_service)
+
+
 def why_silent(
     action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]
 ) -> str | None:
@@ -173,7 +178,7 @@ def why_silent(
     announce over it — the cues would cut off the person's music and never resume it. With
     ``interrupt: true`` it speaks all the same."""
     player = action.media_player
-    if player is None or not (action.tts_entity or action.tts_service) or action.interrupt:
+    if player is None or not has_voice(action) or action.interrupt:
         return None
     state = states.get(player, {})
     features = (state.get("attributes") or {}).get("supported_features")
@@ -186,8 +191,7 @@ def why_silent(
 
 def nothing_to_do(action: BreathingActionConfig, lights: PacedLights, silent: str | None) -> None:
     """Raise :class:`NothingDone` when the session would neither speak nor pace a light."""
-    speaks = bool(action.tts_entity or action.tts_service) and silent is None
-    if speaks or lights.levels:
+    if (has_voice(action) and silent is None) or lights.levels:
         return
     if silent is not None:
         raise NothingDone(f"left alone: {silent}" + lights.notes())
@@ -229,7 +233,7 @@ class BreathingSession:
         self.clock = clock
         self.call_service = call_service
         self.lights = lights
-        self.speak = speak and bool(action.tts_entity or action.tts_service)
+        self.speak = speak and has_voice(action)
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
         self.steps = plan(script)
         self.started_at: float | None = None
