@@ -10,6 +10,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence, Sized
@@ -233,6 +234,15 @@ class _VirtualTimer:
         self.cancelled = True
 
 
+@dataclass(slots=True, eq=False)
+class ReplayPlace:
+    """Where one replay on a :class:`VirtualClock` stands: the time of the reading it hands
+    over next, once it has said so (-inf: not yet, so no other replay may move time)."""
+
+    at_s: float = -math.inf
+    waiting: asyncio.Future[None] | None = None
+
+
 class VirtualClock(Clock):
     """A clock that only moves when told to, jumping straight to the next due timer.
 
@@ -254,6 +264,7 @@ class VirtualClock(Clock):
     def __init__(self, start: float = 0.0, wall_check_s: float | None = None) -> None:
         """``wall_check_s``: as on a live clock, for a test that steps this one (:meth:`step`)."""
         self._now = start
+        self._replays: list[ReplayPlace] = []  # the replays moving this clock (see `join_replay`)
         self._stepped_s = 0.0  # what `step` moved the clock by, in all
         self.wall_check_s = wall_check_s
         # A heap of (when, sequence, timer): tuples compare in C, earliest first, ties in the
@@ -343,11 +354,15 @@ class VirtualClock(Clock):
         return True
 
     def deliver_at_once(
-        self, items: Sequence[TimedT], start: int, deliver: Callable[[TimedT], None]
+        self,
+        items: Sequence[TimedT],
+        start: int,
+        deliver: Callable[[TimedT], None],
+        stop: int | None = None,
     ) -> int:
-        """``reach_at_once(item.time)`` then ``deliver(item)`` for ``items[start:]`` in order,
-        until a loop turn is due: returns the index of the first item not delivered
-        (``len(items)`` when all were); await ``reach`` to its time and go on from there.
+        """``reach_at_once(item.time)`` then ``deliver(item)`` for ``items[start:stop]`` in
+        order, until a loop turn is due: returns the index of the first item not delivered
+        (``stop``, or ``len(items)``, when all were); await ``reach`` to its time and go on.
 
         A replay hands its readings over this way: most come before the next timer with
         nothing ready to run, and then the clock only moves (no call per reading)."""
@@ -358,7 +373,8 @@ class VirtualClock(Clock):
         if ready is None:
             return start
         timers = self._timers
-        for index in range(start, len(items)):
+        end = len(items) if stop is None else stop
+        for index in range(start, end):
             item = items[index]
             when = item.time
             if (
@@ -373,7 +389,52 @@ class VirtualClock(Clock):
                 if when > self._now:
                     self._now = when
             deliver(item)
-        return len(items)
+        return end
+
+    def join_replay(self) -> ReplayPlace:
+        """A replay (a recording sensor) starts moving this clock. Several replays take turns
+        in time order: each hands over readings up to :meth:`others_at_s` at once, then says
+        where it stands with :meth:`replay_turn`, so none moves time past a reading another
+        has yet to hand over (that reading would reach the signals behind the clock, late).
+        :meth:`leave_replay` when it ends."""
+        place = ReplayPlace()
+        self._replays.append(place)
+        return place
+
+    def leave_replay(self, place: ReplayPlace) -> None:
+        self._replays.remove(place)
+        self._wake_replays()
+
+    def others_at_s(self, place: ReplayPlace) -> float:
+        """The earliest time another replay has yet to hand a reading over at (inf: none)."""
+        earliest = math.inf
+        for other in self._replays:
+            if other is not place and other.at_s < earliest:
+                earliest = other.at_s
+        return earliest
+
+    async def replay_turn(self, place: ReplayPlace, when: float) -> None:
+        """``place``'s replay hands a reading over at ``when`` next: return once no other
+        replay has one to hand over before it (at once when none has)."""
+        place.at_s = when
+        if len(self._replays) < 2:
+            return
+        self._wake_replays()
+        while when > self.others_at_s(place):
+            place.waiting = asyncio.get_running_loop().create_future()
+            try:
+                await place.waiting
+            finally:
+                place.waiting = None
+
+    def _wake_replays(self) -> None:
+        """Wake each waiting replay whose turn it now is."""
+        for place in self._replays:
+            waiting = place.waiting
+            if waiting is None or waiting.done():
+                continue
+            if place.at_s <= self.others_at_s(place):
+                waiting.set_result(None)
 
     async def run_until(self, when: float) -> None:
         """Like ``advance_to``, but lets the tasks that timers (or readings) woke or started

@@ -61,6 +61,9 @@ class Simulation:
     labels: Labels | None = None
     #: Clock time of the last reading replayed.
     end: float = 0.0
+    #: The daemon's counters at the end (scope -> reason -> count): readings dropped as late
+    #: (``signals:<person>``), rows skipped, timers that failed.
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def recording_configs(config: AmbientConfig, recording: Path | None) -> list[RecordingSensorConfig]:
@@ -273,7 +276,9 @@ async def replay(
         raise failure
     traces.sort(key=lambda record: record.time)
     signals.sort(key=lambda update: update.time)
-    return Simulation(start, traces, signals, changes=changes, end=end_time(recordings, start))
+    end = end_time(recordings, start)
+    counters = daemon.counters.snapshot()
+    return Simulation(start, traces, signals, changes=changes, end=end, counters=counters)
 
 
 @contextlib.contextmanager

@@ -287,3 +287,25 @@ def test_two_recordings_read_as_they_replay_merge_as_when_read_whole(
     assert streamed.start == whole.start == absolute_s + float(rows[0].split(",")[0])
     assert streamed.traces == whole.traces and streamed.traces
     assert streamed.signals == whole.signals
+
+
+def test_two_recordings_of_one_person_reach_the_signals_in_time_order(tmp_path: Path) -> None:
+    """A strap's recording (HR each second) and a watch's (HR each 5 s), both Alex's: the
+    replay hands their readings over in time order across both, as a live daemon receives
+    them, so none is older than the last of its metric and dropped as late."""
+    strap = "".join(f"{k},hr,{60 + k % 7}\n" for k in range(1, 1201))
+    watch = "".join(f"{5 * k + 0.5},hr,{70 + k % 5}\n" for k in range(240))
+    (tmp_path / "strap.csv").write_text("t,metric,value\n" + strap)
+    (tmp_path / "watch.csv").write_text("t,metric,value\n" + watch)
+    config_path = tmp_path / "ambient.yaml"
+    config_path.write_text(
+        "people:\n  - id: alex\n"
+        "sensors:\n"
+        "  - {type: recording, id: strap, path: strap.csv, person: alex}\n"
+        "  - {type: recording, id: watch, path: watch.csv, person: alex}\n"
+        "store:\n  path: null\n"
+    )
+    result = asyncio.run(run_simulation(load_config(config_path), None))
+
+    assert result.counters.get("signals:alex", {}) == {}  # nothing late
+    assert result.end == result.start + 1200.0

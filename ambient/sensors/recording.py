@@ -18,12 +18,14 @@ so (every pass from memory), as before.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import itertools
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Final
 
-from ambient.clock import Clock, VirtualClock
+from ambient.clock import Clock, ReplayPlace, VirtualClock
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.pipeline import DirectSink
 from ambient.ports import ReadingSink
@@ -152,17 +154,44 @@ class RecordingSensor:
         sink: ReadingSink,
     ) -> None:
         """Each reading at its own virtual time (moved by ``offset``; None: the readings are
-        already this sensor's, at their times); the replay moves the clock itself."""
-        if isinstance(clock, VirtualClock) and isinstance(sink, DirectSink):
-            await self._replay_at_once(clock, chunks, offset, sink.put_nowait)
+        already this sensor's, at their times); the replay moves the clock itself, taking
+        turns with the other replays on it (``VirtualClock.join_replay``): every reading of
+        every recording reaches the sink at its own time, in time order across them."""
+        if not isinstance(clock, VirtualClock):
+            await self._replay_each(clock, None, chunks, offset, sink)
             return
+        place = clock.join_replay()
+        try:
+            await asyncio.sleep(0)  # the replays started beside this one join too
+            if isinstance(sink, DirectSink):
+                await self._replay_at_once(clock, place, chunks, offset, sink.put_nowait)
+            else:
+                await self._replay_each(clock, place, chunks, offset, sink)
+        finally:
+            clock.leave_replay(place)
+
+    async def _replay_each(
+        self,
+        clock: Clock,
+        place: ReplayPlace | None,
+        chunks: Iterable[list[Reading]],
+        offset: float | None,
+        sink: ReadingSink,
+    ) -> None:
+        """``_replay_virtual`` a reading at a time (a sink that may wait)."""
         name = self.name
-        reach_at_once = clock.reach_at_once if isinstance(clock, VirtualClock) else None
+        virtual = clock if isinstance(clock, VirtualClock) else None
         for chunk in chunks:
             for reading in chunk:
                 when = reading.time + (offset or 0.0)
-                if reach_at_once is None or not reach_at_once(when):
+                if virtual is None or place is None:
                     await clock.reach(when)
+                else:
+                    if when > virtual.others_at_s(place):
+                        await virtual.replay_turn(place, when)
+                    if not virtual.reach_at_once(when):
+                        await virtual.replay_turn(place, when)
+                        await clock.reach(when)
                 await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
                 self._replayed += 1
                 self._last_reading_time = when
@@ -170,12 +199,14 @@ class RecordingSensor:
     async def _replay_at_once(
         self,
         clock: VirtualClock,
+        place: ReplayPlace,
         chunks: Iterable[list[Reading]],
         offset: float | None,
         put_now: Callable[[Reading], None],
     ) -> None:
         """The replay of a simulation: readings handed straight to the pipeline, a run at a
-        time (``VirtualClock.deliver_at_once``), awaiting the clock only when a loop turn is
+        time (``VirtualClock.deliver_at_once``) up to the next reading another replay has
+        to hand over, awaiting the clock only when a loop turn (or that replay's turn) is
         due. ``diagnostics`` counts them after each run."""
         name = self.name
         for chunk in chunks:
@@ -183,8 +214,13 @@ class RecordingSensor:
                 chunk = moved(chunk, offset, name)
             index = 0
             while index < len(chunk):
-                delivered = clock.deliver_at_once(chunk, index, put_now)
-                if delivered < len(chunk):  # a loop turn first
+                others_at_s = clock.others_at_s(place)
+                stop = None
+                if others_at_s < chunk[-1].time:  # another replay's turn comes in this chunk
+                    stop = bisect.bisect_right(chunk, others_at_s, index, key=_time_s)
+                delivered = clock.deliver_at_once(chunk, index, put_now, stop)
+                if delivered < len(chunk):  # a loop turn or another replay's turn first
+                    await clock.replay_turn(place, chunk[delivered].time)
                     await clock.reach(chunk[delivered].time)
                     put_now(chunk[delivered])
                     delivered += 1
@@ -216,6 +252,10 @@ class RecordingSensor:
             "total": self._total,
             "skipped_rows": self._skipped,
         }
+
+
+def _time_s(reading: Reading) -> float:
+    return reading.time
 
 
 def _chunks(readings: list[Reading]) -> Iterator[list[Reading]]:

@@ -7,6 +7,7 @@ that cannot play fails before any reading goes out."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tracemalloc
 from collections.abc import Callable
@@ -67,6 +68,52 @@ async def test_readings_read_onto_the_clock_as_this_sensor_are_handed_over_as_th
         DirectSink(renamed.append)
     )
     assert [(r.time, r.source) for r in renamed] == [(r.time, "s") for r in readings]
+
+
+class TurningSink:
+    """A sink whose ``put`` gives the loop a turn before it takes the reading."""
+
+    def __init__(self, handler: Callable[[Reading], None]) -> None:
+        self.put_nowait = handler
+
+    async def put(self, reading: Reading) -> None:
+        await asyncio.sleep(0)
+        self.put_nowait(reading)
+
+
+@pytest.mark.parametrize("make_sink", [DirectSink, TurningSink])
+async def test_two_replays_on_one_clock_deliver_every_reading_at_its_own_time(
+    make_sink: Callable[[Callable[[Reading], None]], DirectSink | TurningSink],
+) -> None:
+    """A strap (HR each second) and a watch (HR each 5 s) replayed for one person, started
+    together as the daemon starts its sensors: their readings meet in time order, each at its
+    own time on the clock, as a live daemon receives them (not a run of one's, then the
+    other's, behind the clock); handed over a run at a time or one by one."""
+    clock = VirtualClock(START)
+    strap = [Reading(START + k, "alex", "hr", 60.0, "file") for k in range(1, 1201)]
+    watch = [Reading(START + 5.0 * k + 0.5, "alex", "hr", 70.0, "file") for k in range(240)]
+    sensors = [
+        RecordingSensor(
+            RecordingSensorConfig(type="recording", id=name, path=Path(f"{name}.csv")),
+            clock,
+            name=name,
+            recording=Recording(readings, False, [], origin_s=0.0),
+        )
+        for name, readings in (("strap", strap), ("watch", watch))
+    ]
+    seen: list[tuple[str, float, float]] = []  # sensor, reading's time, the clock's time
+
+    def tick() -> None:  # the daemon's timers, between the readings
+        clock.call_later(15.0, tick)
+
+    clock.call_later(15.0, tick)
+    sink = make_sink(lambda r: seen.append((r.source, r.time, clock.now())))
+
+    await asyncio.gather(*[asyncio.create_task(sensor.run(sink)) for sensor in sensors])
+
+    assert [t for _, t, _ in seen] == sorted(r.time for r in strap + watch)
+    assert all(t == now for _, t, now in seen)
+    assert [s.diagnostics()["replayed"] for s in sensors] == [len(strap), len(watch)]
 
 
 def write_beats(path: Path, count: int) -> None:
