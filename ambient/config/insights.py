@@ -12,20 +12,18 @@ from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
 from ambient.config.types import EntityId, Identifier, ServiceName, TimeOfDay, UserPath
 
-#: Signals the insights publish per person (rules may use them like any other signal).
-INSIGHT_SIGNAL_NAMES: Final = frozenset(
-    {
-        "hrv_trend",
-        "hrv_low",
-        "stress_slope",
-        "day_resting_hr",
-        "day_ln_rmssd",
-        "day_stress_minutes",
-        "day_recovery_minutes",
-        "day_active_minutes",
-        "day_sleep_hours",
-    }
+#: A person's day summary, one signal per number.
+DAY_SIGNAL_NAMES: Final = (
+    "day_resting_hr",
+    "day_ln_rmssd",
+    "day_stress_minutes",
+    "day_recovery_minutes",
+    "day_active_minutes",
+    "day_sleep_hours",
 )
+
+#: Signals the insights publish per person (rules may use them like any other signal).
+INSIGHT_SIGNAL_NAMES: Final = frozenset({"hrv_trend", "hrv_low", "stress_slope", *DAY_SIGNAL_NAMES})
 
 
 class StressLevelsConfig(ConfigModel):
@@ -118,3 +116,19 @@ class InsightsConfig(ConfigModel):
     trend: TrendConfig = Field(default_factory=TrendConfig)
     sleep: list[SleepConfig] = Field(default_factory=list)
     report: ReportDeliveryConfig | None = Field(default=None, title="Scheduled weekly report")
+
+
+def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[tuple[str, ...], str]]:
+    """Minute bins kept longer than the daily summaries they make are per-minute heart data
+    that nothing shows (``ambient report`` summarises only open days): allowed, but said."""
+    if config.keep_minutes_days <= config.keep_days:
+        return []
+    return [
+        (
+            ("insights", "keep_minutes_days"),
+            f"minute bins are kept {config.keep_minutes_days} days, longer than the "
+            f"{config.keep_days} days of daily summaries they make (`keep_days`): the per-minute "
+            f"heart data of the days between is kept but never shown; set it at most "
+            f"{config.keep_days}",
+        )
+    ]

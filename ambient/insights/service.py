@@ -22,7 +22,7 @@ from typing import Any
 
 from ambient.clock import Clock, TimerHandle
 from ambient.config.durations import duration_text
-from ambient.config.insights import INSIGHT_SIGNAL_NAMES, InsightsConfig
+from ambient.config.insights import DAY_SIGNAL_NAMES, INSIGHT_SIGNAL_NAMES, InsightsConfig
 from ambient.config.types import parse_time_of_day
 from ambient.insights.days import day_end, day_of
 from ambient.insights.learned import learned_episodes
@@ -435,7 +435,7 @@ class Insights:
         for person in sorted(self._days):
             yesterday = self._days[person].day - timedelta(days=1)
             summary = self.storage.summary(person, yesterday)
-            values: dict[str, float | None] = dict.fromkeys(_DAY_SIGNALS)
+            values: dict[str, float | None] = dict.fromkeys(DAY_SIGNAL_NAMES)
             if summary is not None and summary.worn:
                 values.update(
                     day_resting_hr=summary.resting_hr,
@@ -479,23 +479,16 @@ class Insights:
             self.publish(SignalUpdate(now, person, changed))
 
 
-_DAY_SIGNALS = (
-    "day_resting_hr",
-    "day_ln_rmssd",
-    "day_stress_minutes",
-    "day_recovery_minutes",
-    "day_active_minutes",
-    "day_sleep_hours",
-)
-
-
 def _day_reasons(summary: DaySummary | None, day: date) -> dict[str, str]:
     """Why each of a day's numbers is unknown, if it is: no summary, nothing worn, or not
     measured (no rest, no HRV, no sleep value)."""
     if summary is None:
-        return dict.fromkeys(_DAY_SIGNALS, f"no summary of {day}")
+        return dict.fromkeys(DAY_SIGNAL_NAMES, f"no summary of {day}")
     heart = f"not measured on {day}" if summary.worn else f"nothing worn on {day}"
-    return {**dict.fromkeys(_DAY_SIGNALS, heart), "day_sleep_hours": f"no sleep value for {day}"}
+    return {
+        **dict.fromkeys(DAY_SIGNAL_NAMES, heart),
+        "day_sleep_hours": f"no sleep value for {day}",
+    }
 
 
 def _score(value: SignalScalar | None) -> float | None:
