@@ -18,9 +18,10 @@ from datetime import date
 from typing import Any
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
-from ambient.clock import Clock
+from ambient.clock import Clock, resolve_zone
 from ambient.config.insights import TrendConfig
 from ambient.config.root import AmbientConfig
+from ambient.insights.report_cli import display_name, render_page
 from ambient.insights.summaries import DaySummary
 
 #: The child: this module run by the daemon's own Python (``-P``: a folder named ``ambient`` in
@@ -48,7 +49,7 @@ async def render_in_child(
     child is killed when this is cancelled (the daemon stopping while it draws) or after
     :data:`TIMEOUT_S` on ``clock``."""
     request = {
-        "name": next((p.display_name for p in config.people if p.id == person), person),
+        "name": display_name(config, person),
         "summaries": [s.to_json() for s in summaries.values()],
         "monday": monday.isoformat(),
         "trend": config.insights.trend.model_dump(mode="json"),
@@ -86,18 +87,12 @@ async def render_in_child(
 
 def _render(request: Mapping[str, Any]) -> str:
     """The page of one request (imports matplotlib)."""
-    from ambient.clock import resolve_zone
-    from ambient.insights import plots
-    from ambient.insights.report import render_week
-
     kept = [DaySummary.from_json(s) for s in request["summaries"]]
-    return render_week(
+    return render_page(
         request["name"],
         {s.day: s for s in kept if s is not None},
         date.fromisoformat(request["monday"]),
         TrendConfig.model_validate(request["trend"]),
-        plots.week_bars,
-        plots.hrv_band,
         request["learned"],
         resolve_zone(request["timezone"]),
     )
