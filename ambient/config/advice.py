@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from ambient.config.actions import WaitForStepConfig
 from ambient.config.calming_advice import calming_advice
 from ambient.config.conditions import SignalConditionConfig
+from ambient.config.insights import minutes_outlive_summaries_advice
 from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import signal_kind_mixups, signal_tests, unreachable_rule_parts
@@ -57,6 +58,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *signal_kind_mixups(config),
         *calming_advice(config),
         *minute_bins_advice(config.retention, config.insights.keep_minutes_days),
+        *minutes_outlive_summaries_advice(config.insights),
     ]
 
 

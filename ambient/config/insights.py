@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
 from ambient.config.types import EntityId, Identifier, ServiceName, TimeOfDay, UserPath
+from ambient.config.yaml_source import KeyPath
 
 #: A person's day summary, one signal per number.
 DAY_SIGNAL_NAMES: Final = (
@@ -118,7 +119,7 @@ class InsightsConfig(ConfigModel):
     report: ReportDeliveryConfig | None = Field(default=None, title="Scheduled weekly report")
 
 
-def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[tuple[str, ...], str]]:
+def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[KeyPath, str]]:
     """Minute bins kept longer than the daily summaries they make are per-minute heart data
     that nothing shows (``ambient report`` summarises only open days): allowed, but said."""
     if config.keep_minutes_days <= config.keep_days:

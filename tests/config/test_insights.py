@@ -1,0 +1,29 @@
+"""The `insights:` section as `ambient check` reads it: minute bins are the raw material of the
+daily summaries, so keeping them longer than the summaries keeps heart data nothing shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ambient.config import config_warnings, load_config
+
+
+def warnings(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(text, encoding="utf-8")
+    return [str(issue) for issue in config_warnings(path, load_config(path))]
+
+
+def test_minute_bins_kept_longer_than_the_summaries_are_a_warning(tmp_path: Path) -> None:
+    (warning,) = warnings(tmp_path, "insights:\n  keep_days: 100\n  keep_minutes_days: 200\n")
+    assert ":3:3: insights.keep_minutes_days: " in warning
+    assert (
+        "minute bins are kept 200 days, longer than the 100 days of daily summaries they make "
+        "(`keep_days`): the per-minute heart data of the days between is kept but never shown; "
+        "set it at most 100"
+    ) in warning
+
+
+def test_minute_bins_kept_no_longer_than_the_summaries_give_no_warning(tmp_path: Path) -> None:
+    assert warnings(tmp_path, "insights: {keep_days: 100, keep_minutes_days: 100}\n") == []
+    assert warnings(tmp_path, "insights: {}\n") == []
