@@ -359,6 +359,12 @@ class Daemon:
                 from ambient.privacy.retention import Retention
 
                 services.append(Retention.for_config(config, store, self.clock))
+        if opts.services and not self.clock.virtual:  # is the system clock synchronised?
+            from ambient.clock_sync import ClockSyncWatch
+
+            clock_sync = ClockSyncWatch(self.clock)
+            services.append(clock_sync)
+            hub.status_providers["clock"] = clock_sync.status
         hub.status_providers.update(
             sensors=sensor_status.entries, rules=rules.status, paused=lambda: rules.paused
         )
@@ -532,6 +538,7 @@ class Daemon:
         signals, rules = wiring.signals, wiring.rules
         check_ins = wiring.status_providers.get("check_ins")
         held = wiring.status_providers.get("home_assistant")
+        clock_sync = wiring.status_providers.get("clock")
         people: dict[str, dict[str, Any]] = {}
         for person in signals.people():
             people[person] = {
@@ -554,6 +561,7 @@ class Daemon:
             },
             "check_ins": check_ins() if check_ins is not None else None,
             "home_assistant": held() if held is not None else None,
+            "clock": clock_sync() if clock_sync is not None else None,
         }
 
 

@@ -11,6 +11,8 @@ from typing import Any
 def render_status(status: Mapping[str, Any]) -> str:
     """A readable page: header, then sensors, people, rules, queues, counters."""
     lines = [_header(status)]
+    if (status.get("clock") or {}).get("synchronised") is False:
+        lines.append("clock NOT synchronised (NTP) yet: times of day may be wrong until it is")
     lines += _section("Sensors", _sensor_lines(status.get("sensors") or []))
     lines += _section("People", _people_lines(status.get("people") or {}))
     lines += _section("Rules", _rule_lines(status.get("rules") or []))

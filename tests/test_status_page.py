@@ -33,6 +33,15 @@ def test_render_paused_and_empty_sections() -> None:
     assert "Errors\n  none" in text
 
 
+def test_a_clock_not_yet_synchronised_is_said_under_the_header_only_while_it_is() -> None:
+    unsynchronised = render_status({"version": "0.1.0", "clock": {"synchronised": False}})
+    assert unsynchronised.splitlines()[1] == (
+        "clock NOT synchronised (NTP) yet: times of day may be wrong until it is"
+    )
+    for clock in ({"synchronised": True, "since": 1.0}, {"synchronised": True}, None):
+        assert "synchronised" not in render_status({"version": "0.1.0", "clock": clock})
+
+
 def test_what_ambient_holds_in_home_assistant_is_listed_per_episode() -> None:
     """What recovery will put back, and what a person took over by hand (ambient leaves it)."""
     held = {
