@@ -63,6 +63,34 @@ async def quiet(probe: HaProbe, player: str) -> None:
     await probe.call_service("media_player", "media_pause", {"entity_id": player})
 
 
+async def set_volume(probe: HaProbe, player: str, volume_level: float) -> None:
+    """Someone's volume on ``player``: the one a calming episode must leave it at."""
+    await probe.call_service(
+        "media_player", "volume_set", {"entity_id": player, "volume_level": volume_level}
+    )
+
+
+async def volume_left(probe: HaProbe, player: str) -> float:
+    """The volume ``player`` was left at (off players hide it: this switches it on to see)."""
+    await probe.call_service("media_player", "turn_on", {"entity_id": player})
+    back_on = await probe.state(player)
+    assert back_on is not None
+    volume: float = back_on["attributes"]["volume_level"]
+    return volume
+
+
+def ramp_up(player: str, media_content_id: str) -> PlayCalmingActionConfig:
+    """Calming music on ``player`` from volume 0.05 up to 0.25 over 10 s (five 2-s steps)."""
+    return PlayCalmingActionConfig(
+        action="play_calming",
+        target=player,
+        media_content_id=media_content_id,
+        volume=0.25,
+        start_volume=0.05,
+        ramp=10,
+    )
+
+
 async def test_box_breathing_speaks_through_a_tts_entity_and_paces_the_light(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
@@ -165,20 +193,11 @@ async def test_calming_media_ramps_the_volume_and_restores_it_on_recovery(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     player = "media_player.bedroom"
-    await probe.call_service(
-        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.6}
-    )
-    await probe.call_service("media_player", "media_pause", {"entity_id": player})
+    await set_volume(probe, player, 0.6)
+    await quiet(probe, player)
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
-    action = PlayCalmingActionConfig(
-        action="play_calming",
-        target=player,
-        media_content_id="https://example.invalid/calm.m3u",
-        volume=0.25,
-        start_volume=0.05,
-        ramp=10,
-    )
+    action = ramp_up(player, "https://example.invalid/calm.m3u")
     result = await actuator.perform(action, context("m1", clock))
     assert result.ok, result.detail
     start = clock.now()
@@ -206,11 +225,7 @@ async def test_calming_media_ramps_the_volume_and_restores_it_on_recovery(
     after = await probe.state(player)
     assert after is not None
     assert after["state"] == "off"
-    # Off players hide their volume: switch it on to see the volume it was left at.
-    await probe.call_service("media_player", "turn_on", {"entity_id": player})
-    back_on = await probe.state(player)
-    assert back_on is not None
-    assert back_on["attributes"]["volume_level"] == 0.6
+    assert await volume_left(probe, player) == 0.6
 
 
 async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays_theirs(
@@ -219,20 +234,11 @@ async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays
     # The calming music is too loud for Alex, who turns it down in the HA app while the ramp
     # is still raising it: ambient must not turn it up again, nor stop it and reset it later.
     player = "media_player.bedroom"
-    await probe.call_service(
-        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.6}
-    )
-    await probe.call_service("media_player", "media_pause", {"entity_id": player})
+    await set_volume(probe, player, 0.6)
+    await quiet(probe, player)
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
-    action = PlayCalmingActionConfig(
-        action="play_calming",
-        target=player,
-        media_content_id="calm",
-        volume=0.25,
-        start_volume=0.05,
-        ramp=10,
-    )
+    action = ramp_up(player, "calm")
     assert (await actuator.perform(action, context("m4", clock))).ok
     await clock.fire_next()  # the first step up, then Alex acts
     await probe.wait_for_state(player, lambda s: s["attributes"].get("volume_level") == 0.09)
@@ -277,9 +283,7 @@ async def test_two_episodes_on_one_player_end_with_the_volume_from_before_both(
 ) -> None:
     # Two rules (or two people's episodes) play calming music on the same speaker.
     player = "media_player.bedroom"
-    await probe.call_service(
-        "media_player", "volume_set", {"entity_id": player, "volume_level": 0.6}
-    )
+    await set_volume(probe, player, 0.6)
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
     fields: dict[str, Any] = {
@@ -300,10 +304,7 @@ async def test_two_episodes_on_one_player_end_with_the_volume_from_before_both(
     assert still["attributes"]["volume_level"] == 0.4
 
     await actuator.end_episode(context("m6", clock))
-    await probe.call_service("media_player", "turn_on", {"entity_id": player})
-    back_on = await probe.state(player)
-    assert back_on is not None
-    assert back_on["attributes"]["volume_level"] == 0.6
+    assert await volume_left(probe, player) == 0.6
 
 
 def volume_set(event: SeenEvent) -> bool:
