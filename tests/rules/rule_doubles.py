@@ -5,6 +5,7 @@ are not mocks of anything real), plus a small harness around a RuleEngine on a V
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ambient.clock import VirtualClock
@@ -109,6 +110,22 @@ class Harness:
     async def start(self) -> Harness:
         await self.engine.start()
         return self
+
+    async def restarted(self, path: Path) -> Harness:
+        """Stop the engine, close the store, start a new engine on the same file at the clock's
+        time (a new process: its timers and elapsed time start afresh)."""
+        await self.engine.stop()
+        self.store.close()
+        again = Harness(self.config, store=Store(path), start=self.clock.now())
+        again.signals.values = self.signals.values
+        again.t0 = self.t0
+        return await again.start()
+
+    def step_clock(self, seconds: float) -> None:
+        """Step the wall clock as NTP does; the times given to push and run_until follow it
+        (t0 becomes T0 as the stepped clock reads it)."""
+        self.clock.step(seconds)
+        self.t0 += seconds
 
     async def push(self, at: float, person: str = "alex", **values: SignalScalar | None) -> None:
         """Run the clock to ``t0 + at`` seconds, then deliver these signal values."""

@@ -29,17 +29,6 @@ def _escalating_rule() -> dict[str, Any]:
     )
 
 
-async def _restart(h: Harness, path: Path) -> Harness:
-    """Stop the engine, close the store, start a new engine on the same file, at the clock's
-    time (a new process: its timers and elapsed time start afresh)."""
-    await h.engine.stop()
-    h.store.close()
-    again = Harness(h.config, store=Store(path), start=h.clock.now())
-    again.signals.values = h.signals.values
-    again.t0 = h.t0
-    return await again.start()
-
-
 async def test_a_forward_step_brings_no_escalation_level_on_early() -> None:
     h = await Harness(make_config([_escalating_rule()])).start()
     await h.push(0, stress_score=80)
@@ -72,10 +61,8 @@ async def test_a_step_back_by_a_day_does_not_lengthen_the_cooldown() -> None:
     await h.push(0, stress_score=80)
     await h.push(300, stress_score=50)
     await h.run_until(400)
-    h.clock.step(-DAY_S)
-    t0 = h.t0 - DAY_S  # the stepped clock's reading of T0
-    await h.clock.run_until(t0 + 600)
-    h.t0 = t0
+    h.step_clock(-DAY_S)
+    await h.run_until(600)
     await h.push(600, stress_score=80)
     await h.run_until(720)
     # The cooldown ends 30 min after the firing, 16:45:20 on the clock as it reads now.
@@ -91,8 +78,7 @@ async def test_a_forward_step_does_not_end_the_cooldown_early() -> None:
     await h.push(0, stress_score=80)
     await h.push(300, stress_score=50)
     await h.run_until(400)
-    h.clock.step(HOUR_S)
-    h.t0 += HOUR_S
+    h.step_clock(HOUR_S)
     [status] = h.engine.status()  # what `ambient status` shows: the end as the clock reads now
     assert (status["state"], status["cooldown_until"]) == ("cooling_down", h.t0 + FIRED_S + 1800)
     await h.push(600, stress_score=80)
@@ -119,10 +105,9 @@ async def test_a_cooldown_stepped_back_then_restarted_ends_on_time(tmp_path: Pat
     h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.push(300, stress_score=50)
-    h.clock.step(-DAY_S)
-    h.t0 -= DAY_S
+    h.step_clock(-DAY_S)
     await h.run_until(400)
-    h = await _restart(h, path)  # a reload after the step: what was saved must follow it
+    h = await h.restarted(path)  # a reload after the step: what was saved must follow it
     await h.push(600, stress_score=80)
     await h.run_until(720)
     assert h.events()[-1] == (720, "suppressed", "cooldown until 16:45:20")
@@ -137,10 +122,9 @@ async def test_escalation_stepped_forward_then_restarted_comes_on_time(tmp_path:
     h = await Harness(make_config([_escalating_rule()]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(300)
-    h.clock.step(HOUR_S)
-    h.t0 += HOUR_S
+    h.step_clock(HOUR_S)
     await h.run_until(400)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.push(500, stress_score=81)
     await h.run_until(FIRED_S + 599)
     assert h.performer.messages() == []  # nothing since the restart: level 1 is not due yet
@@ -157,10 +141,9 @@ async def test_a_for_window_stepped_back_then_restarted_ends_on_time(tmp_path: P
     h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(30)
-    h.clock.step(-DAY_S)
-    h.t0 -= DAY_S
+    h.step_clock(-DAY_S)
     await h.run_until(60)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.push(90, stress_score=81)
     await h.run_until(119)
     assert h.kinds() == []
@@ -176,10 +159,9 @@ async def test_a_delay_stepped_forward_then_restarted_waits_out_what_was_left(
     h = await Harness(make_config([rule]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(200)
-    h.clock.step(HOUR_S)
-    h.t0 += HOUR_S
+    h.step_clock(HOUR_S)
     await h.run_until(300)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(FIRED_S + 599)
     assert h.performer.messages() == []  # not at once: 7 min of the delay are left
     await h.run_until(FIRED_S + 600)

@@ -11,22 +11,12 @@ from ambient.rules.tracing import TRACE_NAMESPACE
 from ambient.store import Store
 
 
-async def _restart(h: Harness, path: Path) -> Harness:
-    """Stop the engine, close the store, and start a new engine on the same file and time."""
-    await h.engine.stop()
-    h.store.close()
-    again = Harness(h.config, store=Store(path), start=h.clock.now())
-    again.signals.values = h.signals.values
-    again.t0 = h.t0
-    return await again.start()
-
-
 async def test_for_window_straddling_a_restart_continues_the_count(tmp_path: Path) -> None:
     path = tmp_path / "ambient.db"
     h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(60)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     assert h.engine.status()[0]["state"] == "in_for"
     await h.push(90, stress_score=81)
     await h.run_until(119)
@@ -42,13 +32,13 @@ async def test_cooldown_straddling_a_restart_still_suppresses_then_clears(tmp_pa
     h = await Harness(make_config([rule]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.push(60, stress_score=10)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.push(600, stress_score=80)
     assert h.events() == [(600, "suppressed", "cooldown until 16:43:20")]
     await h.push(700, stress_score=10)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(1900)  # past the cooldown end, while stopped and started again
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.push(1900, stress_score=80)
     assert h.events() == [(1900, "fired", "stress_score 80 above 70")]
 
@@ -58,7 +48,7 @@ async def test_active_episode_recovers_after_a_restart(tmp_path: Path) -> None:
     h = await Harness(make_config([stress_rule()]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(130)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.push(140, stress_score=90)  # still active: no new firing
     await h.push(150, stress_score=40)
     assert h.kinds() == ["recovered"]
@@ -73,7 +63,7 @@ async def test_running_sequence_resumes_after_its_delay(tmp_path: Path) -> None:
     await h.push(0, stress_score=80)
     await h.run_until(300)
     assert h.performer.messages() == ["dim"]
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     assert h.engine.status()[0]["state"] == "running"
     await h.run_until(719)
     assert h.performer.messages() == []
@@ -88,7 +78,7 @@ async def test_escalation_straddling_a_restart_fires_on_time(tmp_path: Path) -> 
     h = await Harness(make_config([rule]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(300)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.push(400, stress_score=85)
     await h.run_until(720)
     assert h.events() == [
@@ -200,7 +190,7 @@ async def test_a_resumed_run_traces_the_actions_it_performs_after_the_restart(
     h = await Harness(make_config([rule]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(300)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(719)
     assert h.kinds() == []  # it says so once it acts (or waits anew), as a firing's trace does
     await h.run_until(720)
@@ -222,7 +212,7 @@ async def test_a_resumed_run_s_trace_carries_its_firing_s_signal_values(tmp_path
     h = await Harness(make_config([rule]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.push(300, stress_score=75)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(720)
     assert h.kinds() == ["resumed"]
     assert h.traces[0].signals["stress_score"] == 80
@@ -234,7 +224,7 @@ async def test_a_resumed_escalation_says_which_level_resumed(tmp_path: Path) -> 
     h = await Harness(make_config([stress_rule(escalate=[level])]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.push(730, stress_score=82)  # escalated at 720 (fired at 120), now in its delay
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(780)
     assert h.events() == [(780, "resumed", "escalation 1 resumed after a restart at step 1 of 2")]
     assert h.performer.messages() == ["level 1 again"]
@@ -246,7 +236,7 @@ async def test_a_resumed_run_s_later_stretches_are_traced_as_continued(tmp_path:
     h = await Harness(make_config([stress_rule(actions=steps)]), store=Store(path)).start()
     await h.push(0, stress_score=80)
     await h.run_until(300)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(780)
     assert h.events() == [
         (720, "resumed", "resumed after a restart at step 2 of 5"),
@@ -268,7 +258,7 @@ async def test_a_queued_run_started_at_a_restart_is_traced_with_its_actions(
     await h.push(140, stress_score=80)
     await h.push(260, stress_score=80)  # fired again at 260: queued behind the first run
     await h.run_until(300)
-    h = await _restart(h, path)
+    h = await h.restarted(path)
     await h.run_until(720)  # the first run ends; the queued one starts
     assert h.events()[-1] == (720, "continued", "queued run started, 7min40s after its firing")
     assert [a.detail for a in h.traces[-1].actions] == ["start"]
