@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, StepClock
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
 
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.actuators.homeassistant import HomeAssistantActuator
@@ -41,18 +41,24 @@ def context(clock: Any, episode: str = "n1", person: str = "alex", **fields: Any
     )
 
 
+def notify_trusted(message: str, **fields: Any) -> NotifyActionConfig:
+    """A notify action to the trusted person (a notify service of the test HA)."""
+    return NotifyActionConfig(
+        action="notify", service="notify.trusted_person", message=message, **fields
+    )
+
+
+def to_trusted_person(event: SeenEvent) -> bool:
+    """A call of the trusted person's notify service, as HA saw it."""
+    return event.event_type == "call_service" and event.data["service"] == "trusted_person"
+
+
 async def test_notify_is_sent_once_per_interval(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
-    action = NotifyActionConfig(
-        action="notify",
-        service="notify.trusted_person",
-        message="{person} seems stressed (HR {hr})",
-        title="ambient",
-        min_interval=600,
-    )
+    action = notify_trusted("{person} seems stressed (HR {hr})", title="ambient", min_interval=600)
     first = await actuator.perform(action, context(clock))
     clock.advance_to(clock.now() + 300)
     second = await actuator.perform(action, context(clock))
@@ -61,9 +67,7 @@ async def test_notify_is_sent_once_per_interval(
 
     assert (first.ok, second.ok, third.ok) == (True, True, True)
     assert "not sent" in second.detail
-    sent = await probe.wait_count(
-        lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 2
-    )
+    sent = await probe.wait_count(to_trusted_person, 2)
     assert [e.data["service_data"] for e in sent] == [
         {"message": "alex seems stressed (HR 97.0)", "title": "ambient"}
     ] * 2
@@ -76,9 +80,7 @@ async def test_min_interval_outlasts_a_restart_and_a_config_reload(
     # person "alex seems stressed" a second time five minutes after the first.
     clock = StepClock()
     store = Store(tmp_path / "ambient.db")
-    action = NotifyActionConfig(
-        action="notify", service="notify.trusted_person", message="{person} seems stressed"
-    )
+    action = notify_trusted("{person} seems stressed")
     first = await HomeAssistantActuator(ha_client, clock, store).perform(action, context(clock))
     store.close()
     clock.advance_to(clock.now() + 300)
@@ -96,9 +98,7 @@ async def test_min_interval_outlasts_a_restart_and_a_config_reload(
         True,
     ]
     assert again.detail == "not sent: notify.trusted_person had this message 300 s ago"
-    sent = await probe.wait_count(
-        lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 3
-    )
+    sent = await probe.wait_count(to_trusted_person, 3)
     assert [e.data["service_data"]["message"] for e in sent] == [
         "alex seems stressed",
         "sam seems stressed",
@@ -114,12 +114,8 @@ async def test_min_interval_holds_back_the_same_message_not_the_next_one(
     # episode, must still reach them: only the same message for the same person is repeated.
     clock = StepClock()
     actuator = HomeAssistantActuator(ha_client, clock)
-    stressed = NotifyActionConfig(
-        action="notify", service="notify.trusted_person", message="{person} seems stressed"
-    )
-    calmer = NotifyActionConfig(
-        action="notify", service="notify.trusted_person", message="{person} is calmer now"
-    )
+    stressed = notify_trusted("{person} seems stressed")
+    calmer = notify_trusted("{person} is calmer now")
     results = [await actuator.perform(stressed, context(clock))]
     clock.advance_to(clock.now() + 120)
     results.append(await actuator.perform(stressed, context(clock, person="sam")))
@@ -129,9 +125,7 @@ async def test_min_interval_holds_back_the_same_message_not_the_next_one(
     assert [r.detail.startswith("sent") for r in results] == [True, True, True, False]
     # Held back is not performed: no calming episode opens on a message nobody got.
     assert [r.performed for r in results] == [True, True, True, False]
-    sent = await probe.wait_count(
-        lambda e: e.event_type == "call_service" and e.data["service"] == "trusted_person", 3
-    )
+    sent = await probe.wait_count(to_trusted_person, 3)
     assert [e.data["service_data"]["message"] for e in sent] == [
         "alex seems stressed",
         "sam seems stressed",
