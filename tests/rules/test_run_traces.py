@@ -95,15 +95,19 @@ async def test_a_recovery_and_an_escalation_say_whose_stretch_it_is() -> None:
     assert _details(h)[-1] == ("continued", ["restored"])
 
 
-async def test_a_queued_run_is_traced_when_it_starts_with_its_actions() -> None:
-    rule = {
+def _queued_pulse() -> dict[str, Any]:
+    """A queued rule whose run lasts 10 min: a firing meanwhile waits for it to end."""
+    return {
         "id": "pulse",
         "person": "alex",
         "mode": "queued",
         "triggers": [{"trigger": "signal", "signal": "stress_score", "above": 70}],
         "actions": [log("start"), {"delay": "10min"}, log("end")],
     }
-    h = await Harness(make_config([rule])).start()
+
+
+async def test_a_queued_run_is_traced_when_it_starts_with_its_actions() -> None:
+    h = await Harness(make_config([_queued_pulse()])).start()
     for at in (0, 60):
         await h.push(at, stress_score=80)
         await h.push(at + 30, stress_score=10)
@@ -164,14 +168,7 @@ def test_every_trace_event_reaches_home_assistants_rule_event_entity() -> None:
 
 
 async def test_a_queued_runs_start_carries_the_signals_when_it_starts() -> None:
-    rule = {
-        "id": "pulse",
-        "person": "alex",
-        "mode": "queued",
-        "triggers": [{"trigger": "signal", "signal": "stress_score", "above": 70}],
-        "actions": [log("start"), {"delay": "10min"}, log("end")],
-    }
-    h = await Harness(make_config([rule])).start()
+    h = await Harness(make_config([_queued_pulse()])).start()
     await h.push(0, stress_score=80)
     await h.push(30, stress_score=10)
     await h.push(60, stress_score=85)  # fires; queued behind the first run
