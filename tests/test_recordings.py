@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 import tracemalloc
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -187,20 +188,23 @@ def test_a_byte_order_mark_is_read_past(tmp_path: Path, suffix: str, text: str) 
     ]
 
 
+def write_rows(path: Path, rows: Sequence[tuple[float, str, float]]) -> int:
+    """``rows`` of (t, metric, value) as a CSV or JSON Lines recording, by ``path``'s suffix;
+    the file line of the first row (after the CSV's header)."""
+    if path.suffix == ".csv":
+        path.write_text("t,metric,value\n" + "".join(f"{t},{m},{v}\n" for t, m, v in rows))
+        return 2
+    path.write_text("".join(f'{{"t": {t}, "metric": "{m}", "value": {v}}}\n' for t, m, v in rows))
+    return 1
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_implausible_heart_values_are_reported_with_file_and_line(
     tmp_path: Path, suffix: str
 ) -> None:
     rows = [(1, "hr", 60), (2, "hr", -5), (3, "hr", 1000), (4, "rr", 50), (5, "hr", 61)]
     path = tmp_path / f"r{suffix}"
-    if suffix == ".csv":
-        path.write_text("t,metric,value\n" + "".join(f"{t},{m},{v}\n" for t, m, v in rows))
-        first_line = 2
-    else:
-        path.write_text(
-            "".join(f'{{"t": {t}, "metric": "{m}", "value": {v}}}\n' for t, m, v in rows)
-        )
-        first_line = 1
+    first_line = write_rows(path, rows)
     recording = load_recording(path)
     assert [r.value for r in recording.readings] == [60.0, 61.0]
     assert recording.problems == [
@@ -588,14 +592,7 @@ def test_an_on_off_value_other_than_0_or_1_is_a_bad_row(tmp_path: Path, suffix: 
     """contact, and the label rows' start (1) / end (0): a 0.5 or a 2 is no answer."""
     rows = [(1, "contact", 1), (2, "contact", 0.5), (3, "label_episode", 2), (4, "hr", 61)]
     path = tmp_path / f"r{suffix}"
-    if suffix == ".csv":
-        path.write_text("t,metric,value\n" + "".join(f"{t},{m},{v}\n" for t, m, v in rows))
-        first_line = 2
-    else:
-        path.write_text(
-            "".join(f'{{"t": {t}, "metric": "{m}", "value": {v}}}\n' for t, m, v in rows)
-        )
-        first_line = 1
+    first_line = write_rows(path, rows)
     recording = load_recording(path)
     assert [(r.metric, r.value) for r in recording.readings] == [("contact", 1.0), ("hr", 61.0)]
     assert recording.problems == [
