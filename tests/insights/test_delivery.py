@@ -35,6 +35,15 @@ def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> float
     return datetime(year, month, day, hour, minute, tzinfo=BERLIN).timestamp()
 
 
+def store_keeping(days: int, people: tuple[str, ...] = ("alex",)) -> Store:
+    """A store keeping ``days`` synthetic day summaries of each person from 12 October 2026."""
+    store = Store(None)
+    for person in people:
+        for summary in summaries(person, date(2026, 10, 12), days, seed=3):
+            store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
+    return store
+
+
 def config(folder: Path, people: tuple[str, ...] = ("alex",)) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
@@ -55,9 +64,7 @@ def config(folder: Path, people: tuple[str, ...] = ("alex",)) -> AmbientConfig:
 async def test_the_report_is_written_monday_morning_and_linked_in_a_notification(
     tmp_path: Path,
 ) -> None:
-    store = Store(None)
-    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store = store_keeping(56)
     sent: list[tuple[str, dict[str, Any]]] = []
 
     async def notify(service: str, data: dict[str, Any]) -> None:
@@ -92,10 +99,7 @@ async def test_ha_unreachable_costs_nobody_their_page(
     """The first notification failing (HA restarting) stopped the round: the people after
     the first got no page that week. Every page is written; a notification HA never takes
     (tried until NOTIFY_PATIENCE_S) is one warning."""
-    store = Store(None)
-    for person in ("alex", "sam"):
-        for summary in summaries(person, date(2026, 10, 12), 56, seed=3):
-            store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
+    store = store_keeping(56, ("alex", "sam"))
     tried: list[str] = []
     first_try = asyncio.Event()
 
@@ -180,9 +184,7 @@ async def deliver_at(delivery: ReportDelivery, clock: VirtualClock, moment: floa
 async def test_one_weeks_link_does_not_open_another_weeks_page(tmp_path: Path) -> None:
     """Whoever is given one week's link (forwarded, or seen in a notification history) can
     read that page, and cannot make another week's link from it by changing the week."""
-    store = Store(None)
-    for summary in summaries("alex", date(2026, 10, 12), 63, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store = store_keeping(63)
     settings = config(tmp_path / "www")
     assert settings.insights.report is not None
     clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
@@ -229,9 +231,7 @@ async def test_a_week_whose_time_passed_while_ambient_was_off_is_delivered_at_th
 ) -> None:
     """A Pi switched off at night and on at nine never had its Monday 08:00: that week's page
     is written once ambient runs again (late, the latest week only), and not twice."""
-    store = Store(None)
-    for summary in summaries("alex", date(2026, 10, 12), 63, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store = store_keeping(63)
     settings = config(tmp_path / "www")
     assert settings.insights.report is not None
     clock = VirtualClock(berlin(2026, 11, 30, 7, 59))
@@ -267,10 +267,7 @@ async def test_the_notification_waits_for_ha_to_come_back_up(tmp_path: Path) -> 
     08:00 (an update), or booting with the Pi after a power cut, must not cost the week's
     notification. Every page is written first; each notification is tried again until HA
     answers, at most NOTIFY_PATIENCE_S."""
-    store = Store(None)
-    for person in ("alex", "sam"):
-        for summary in summaries(person, date(2026, 10, 12), 56, seed=3):
-            store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
+    store = store_keeping(56, ("alex", "sam"))
     ha_up_at = berlin(2026, 12, 7, 8, 3)
     clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
     sent: list[tuple[str, float]] = []
@@ -321,9 +318,7 @@ async def test_a_start_before_this_weeks_time_makes_up_the_missed_week_not_this_
 ) -> None:
     """Off for over a week, back on Monday at 07:00: the missed time (last Monday's) is W48's
     page; W49's comes at 08:00 as usual, once."""
-    store = Store(None)
-    for summary in summaries("alex", date(2026, 10, 12), 63, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store = store_keeping(63)
     store.put("insights.report_delivered", "week", "2026-11-16")  # W47 was the last
     settings = config(tmp_path / "www")
     assert settings.insights.report is not None
