@@ -628,7 +628,8 @@ class PersonSignals:
         moment.contact_reason = NO_DATA if contact_at is None else STALE
         moment.hr = hr
         moment.hr_reason = hr_reason
-        moment.rr_available = True if fresh_rr else (False if fresh_hr else None)
+        # (beats a lost contact blanks are there but not used: not available)
+        moment.rr_available = True if usable_rr else (False if fresh_rr or fresh_hr else None)
         moment.fresh_rr = fresh_rr
         moment.rr_reason = _rr_reason(rr_lost, fresh_rr, fresh_hr, rr_at is not None)
 

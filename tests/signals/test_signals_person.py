@@ -181,3 +181,16 @@ def test_a_contact_said_by_one_device_does_not_hold_on_another_devices_readings(
     for second in range(1, 60):
         feed_from(replay, float(second), "hr", 80.0, "watch")
     assert replay.engine.get("alex", "contact").reason == "stale"
+
+
+def test_beats_blanked_by_a_lost_contact_are_not_available() -> None:
+    """A strap without skin contact: its last beats are not used, so rr_available says false
+    (not true until they are 15 s old), whether or not a watch's heart rate carries on."""
+    replay = Replay()
+    strap_beats_then_contact_lost(replay, 90.0)
+    assert replay.engine.get("alex", "rr_available").value is False
+    feed_from(replay, 91.0, "hr", 82.0, "watch")
+    assert replay.engine.get("alex", "rr_available").value is False
+    feed_from(replay, 92.0, "rr", 800.0, "watch")  # the watch's own beats are used
+    replay.clock.advance_to(94.0)  # (beats update the signals every 2 s)
+    assert replay.engine.get("alex", "rr_available").value is True
