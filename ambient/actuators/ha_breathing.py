@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ambient.actuators.ha_entities import unavailable
+from ambient.actuators.ha_entities import UnavailableEntity, unavailable
 from ambient.actuators.ha_light_state import brightness_when_on, left_off, notes
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
@@ -174,13 +174,18 @@ def has_voice(action: BreathingActionConfig) -> bool:
 def why_silent(
     action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]
 ) -> str | None:
-    """Why the session must not speak (``None``: it speaks): its player is in use and cannot
-    announce over it — the cues would cut off the person's music and never resume it. With
-    ``interrupt: true`` it speaks all the same."""
+    """Why the session must not speak (``None``: it speaks): its player is unavailable (HA
+    would skip the cues without a word), or in use and cannot announce over it — the cues
+    would cut off the person's music and never resume it. With ``interrupt: true`` it speaks
+    over the music all the same."""
     player = action.media_player
-    if player is None or not has_voice(action) or action.interrupt:
+    if player is None or not has_voice(action):
         return None
     state = states.get(player, {})
+    if unavailable({player: state}):
+        return f"{player} is unavailable"
+    if action.interrupt:
+        return None
     features = (state.get("attributes") or {}).get("supported_features")
     if isinstance(features, int) and features & MEDIA_ANNOUNCE:
         return None
@@ -189,10 +194,19 @@ def why_silent(
     return None
 
 
-def nothing_to_do(action: BreathingActionConfig, lights: PacedLights, silent: str | None) -> None:
-    """Raise :class:`NothingDone` when the session would neither speak nor pace a light."""
+def nothing_to_do(
+    action: BreathingActionConfig,
+    lights: PacedLights,
+    silent: str | None,
+    states: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Raise when the session would neither speak nor pace a light: :class:`UnavailableEntity`
+    for a voice whose player is unavailable (the action fails), else :class:`NothingDone`."""
     if (has_voice(action) and silent is None) or lights.levels:
         return
+    player = action.media_player
+    if has_voice(action) and player is not None and unavailable({player: states[player]}):
+        raise UnavailableEntity([player])
     if silent is not None:
         raise NothingDone(f"left alone: {silent}" + lights.notes())
     raise NothingDone("nothing to pace" + lights.notes())

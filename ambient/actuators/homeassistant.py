@@ -260,8 +260,6 @@ class HomeAssistantActuator:
             return await self.media.play(self._episode(context), action, states[action.target])
         if isinstance(action, BreathingActionConfig):
             states = await self.entities.require(_entities_of(action))
-            if action.media_player in unavailable(states):
-                raise UnavailableEntity([action.media_player])
             return await self._breathing(self._episode(context), action, context, states)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
@@ -294,7 +292,7 @@ class HomeAssistantActuator:
             raise NothingDone("a breathing session is already running")
         lights = PacedLights.of(action, states)
         silent = why_silent(action, states)
-        nothing_to_do(action, lights, silent)
+        nothing_to_do(action, lights, silent, states)
         moment = moment_of(action, context, addressee(self.names, context.person), self.zone)
         script = template_script(action, moment)
         if action.script is not None and action.script.assistant is not None:

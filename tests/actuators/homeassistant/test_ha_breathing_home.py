@@ -213,6 +213,32 @@ async def test_a_player_that_can_announce_is_spoken_over(
     assert cue.data["service_data"]["entity_id"] == announcer
 
 
+async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
+    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+) -> None:
+    # The bedroom speaker is unplugged: HA reports it unavailable (a stand-in state, as its
+    # integration would write). The lamp can still pace the breaths; without one, nothing can.
+    offline = "media_player.ambient_offline"
+    await write_state(ha, offline, "unavailable")
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    voice = {"media_player": offline, "tts_service": "tts.demo_say"}
+    try:
+        with_lights = await actuator.perform(breathing(**voice, lights=[BED]), context("u1", clock))
+        voice_only = await actuator.perform(breathing(**voice), context("u2", clock))
+        await actuator.end_episode(recovered(context("u1", clock)))
+    finally:
+        await write_state(ha, offline, None)
+
+    assert with_lights.ok and with_lights.performed, with_lights.detail
+    assert with_lights.detail.endswith(f"(not spoken: {offline} is unavailable)")
+    assert levels(probe, BED)[0] == (15, 1.0)  # the opening's dim: the lights paced
+    assert not voice_only.ok
+    assert voice_only.detail == f"not performed: Home Assistant has {offline} unavailable"
+    assert not [e for e in probe.events if is_cue(e)]
+
+
 async def write_state(
     ha: HomeAssistantInstance,
     entity_id: str,
