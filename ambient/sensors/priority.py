@@ -18,17 +18,21 @@ the new device ending less than half its interval after the last beat counted is
 counted from the other, and is dropped: every heartbeat counts once.
 
 Each change of the device that counts is said at INFO (no value changes with it otherwise).
+A device says its skin contact when it connects and when it changes, not with every reading:
+the new device's last contact report, set aside while another counted, is passed on at the
+handover, stamped with its time (what a device said holds while it keeps sending; after a
+silence longer than ``stale_after_s`` it is no word on now and is forgotten).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ambient.config.sensors import BleSensorConfig
 from ambient.ports import ReadingSink
-from ambient.readings import RR, Reading
+from ambient.readings import CONTACT, RR, Reading
 from ambient.sensors.ble import ble_source_name
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,6 +43,8 @@ class _SourceState:
     priority: int
     last_reading: float | None = None
     last_rr: float | None = None
+    #: The device's last contact report, while it has not gone quiet since.
+    last_contact: Reading | None = None
 
 
 class SourceArbiter:
@@ -63,6 +69,8 @@ class SourceArbiter:
         #: Per person: the source whose readings counted last.
         self._counted: dict[str, str | None] = {}
         self.rejected = 0
+        #: Readings to pass on before the one just accepted or not (see `take_forwarded`).
+        self.forwarded: list[Reading] = []
 
     @classmethod
     def from_configs(
@@ -82,12 +90,21 @@ class SourceArbiter:
         if sources is None or reading.source not in sources:
             return True
         state = sources[reading.source]
+        if reading.metric == CONTACT:
+            state.last_contact = reading
+        elif (
+            state.last_contact is not None
+            and state.last_reading is not None
+            and reading.time - state.last_reading > self.stale_after_s
+        ):
+            state.last_contact = None  # it went quiet: what it said then is no word on now
         state.last_reading = reading.time
         if reading.metric == RR:
             state.last_rr = reading.time
         active = self.active(reading.person, reading.time)
         if active != self._counted.get(reading.person):
             self._handed_over(reading.person, active)
+            self._forward_contact(sources, active, reading)
         accepted = active == reading.source
         if accepted and reading.metric == RR:
             accepted = self._new_heartbeat(reading)
@@ -102,6 +119,20 @@ class SourceArbiter:
             _LOGGER.info("%s: readings from %s count now", person, active)
         else:
             _LOGGER.info("%s: readings from %s count now, instead of %s's", person, active, was)
+
+    def _forward_contact(
+        self, sources: dict[str, _SourceState], active: str | None, reading: Reading
+    ) -> None:
+        """Pass on the new active device's last contact report, stamped with the takeover's
+        time, unless it is the reading that took over."""
+        held = None if active is None else sources[active].last_contact
+        if held is not None and held is not reading:
+            self.forwarded.append(replace(held, time=reading.time))
+
+    def take_forwarded(self) -> list[Reading]:
+        """The readings to pass on before the one just given to `accept`, taken once."""
+        forwarded, self.forwarded = self.forwarded, []
+        return forwarded
 
     def _new_heartbeat(self, beat: Reading) -> bool:
         """Whether ``beat`` is not a heartbeat already counted from another source (one
@@ -137,9 +168,17 @@ class ArbitratedSink:
         self._arbiter = arbiter
 
     def put_nowait(self, reading: Reading) -> None:
-        if self._arbiter.accept(reading):
+        accepted = self._arbiter.accept(reading)
+        if self._arbiter.forwarded:
+            for held in self._arbiter.take_forwarded():
+                self._sink.put_nowait(held)
+        if accepted:
             self._sink.put_nowait(reading)
 
     async def put(self, reading: Reading) -> None:
-        if self._arbiter.accept(reading):
+        accepted = self._arbiter.accept(reading)
+        if self._arbiter.forwarded:
+            for held in self._arbiter.take_forwarded():
+                await self._sink.put(held)
+        if accepted:
             await self._sink.put(reading)

@@ -97,6 +97,62 @@ def test_arbitrated_sink_forwards_only_accepted_readings() -> None:
     assert [r.source for r in sink.readings] == ["strap", "strap"]
 
 
+def test_on_a_handover_the_new_devices_last_contact_report_counts_as_of_now() -> None:
+    """The watch says it is worn once, when it connects, while the strap counts (the report
+    is set aside); when the watch takes over, that report is passed on, stamped with the
+    takeover's time, before the watch's reading: else contact read unknown while it was worn."""
+    replay = Replay()
+    arbiter = _arbiter()
+
+    def send(reading: Reading) -> None:
+        replay.clock.advance_to(reading.time)
+        accepted = arbiter.accept(reading)
+        for held in arbiter.take_forwarded():
+            replay.engine.feed(held)
+        if accepted:
+            replay.engine.feed(reading)
+
+    send(Reading(0.0, "alex", CONTACT, 1.0, "strap"))
+    send(_r(0.2, "strap", RR))
+    send(Reading(0.5, "alex", CONTACT, 1.0, "watch"))
+    for second in range(1, 30):
+        if second <= 5:
+            send(_r(float(second), "strap", RR))
+        send(Reading(second + 0.5, "alex", HR, 70.0, "watch"))
+    assert arbiter.active("alex", 29.5) == "watch"
+    assert replay.engine.get("alex", "contact").value is True  # (not unknown, 'stale')
+
+
+def test_a_contact_report_is_not_passed_on_after_its_device_went_quiet() -> None:
+    """The watch said it was worn, then sent nothing for longer than stale_after: what it said
+    then is no word on now, and the takeover passes nothing on."""
+    arbiter = _arbiter()
+    sink = CollectingSink()
+    arbitrated = ArbitratedSink(sink, arbiter)
+    arbitrated.put_nowait(_r(0.0, "strap", RR))
+    arbitrated.put_nowait(Reading(0.5, "alex", CONTACT, 1.0, "watch"))
+    arbitrated.put_nowait(_r(15.0, "watch"))  # the watch quiet for 14.5 s, then takes over
+    assert [(r.time, r.metric, r.source) for r in sink.readings] == [
+        (0.0, RR, "strap"),
+        (15.0, HR, "watch"),
+    ]
+
+
+def test_arbitrated_sink_passes_on_the_contact_held_for_a_takeover_first() -> None:
+    arbiter = _arbiter()
+    sink = CollectingSink()
+    arbitrated = ArbitratedSink(sink, arbiter)
+    arbitrated.put_nowait(_r(0.0, "strap", RR))
+    arbitrated.put_nowait(Reading(0.5, "alex", CONTACT, 1.0, "watch"))
+    for second in range(1, 12):
+        arbitrated.put_nowait(_r(float(second), "watch"))
+    assert [(r.time, r.metric, r.source) for r in sink.readings] == [
+        (0.0, RR, "strap"),
+        (11.0, CONTACT, "watch"),
+        (11.0, HR, "watch"),
+    ]
+
+
 BEAT_S = 0.8  # one heart, beating every 0.8 s: heartbeat i ends at i * BEAT_S
 
 
