@@ -375,7 +375,7 @@ class Daemon:
             sensors,
             sensor_status,
             services,
-            _arbitrated(config, sink),
+            _arbitrated(config, sink, self.counters),
             queue,
             insights=insights,
             calming=calming,
@@ -635,7 +635,7 @@ def _build_actuators(connections: Connections, store: Store) -> list[Any]:
     return list(build_actuators(connections, store))
 
 
-def _arbitrated(config: AmbientConfig, sink: ReadingSink) -> ReadingSink:
+def _arbitrated(config: AmbientConfig, sink: ReadingSink, counters: Counters) -> ReadingSink:
     """When one person wears several BLE devices, only one device's readings count at a time
     (RR-capable first, then `priority`)."""
     ble = [s for s in config.sensors if s.type == "ble"]
@@ -644,4 +644,4 @@ def _arbitrated(config: AmbientConfig, sink: ReadingSink) -> ReadingSink:
         return sink
     from ambient.sensors.priority import ArbitratedSink, SourceArbiter
 
-    return ArbitratedSink(sink, SourceArbiter.from_configs(ble))
+    return ArbitratedSink(sink, SourceArbiter.from_configs(ble, counters=counters))

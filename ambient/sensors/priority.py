@@ -18,6 +18,10 @@ the new device ending less than half its interval after the last beat counted is
 counted from the other, and is dropped: every heartbeat counts once.
 
 Each change of the device that counts is said at INFO (no value changes with it otherwise).
+Readings set aside are counted under their device's scope (``ble:<id>``, shown by ``ambient
+status``): ``set_aside`` while another device counts, ``beat_already_counted`` for a beat the
+other device gave.
+
 A device says its skin contact when it connects and when it changes, not with every reading:
 the new device's last contact report, set aside while another counted, is passed on at the
 handover, stamped with its time (what a device said holds while it keeps sending; after a
@@ -31,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from ambient.config.sensors import BleSensorConfig
+from ambient.counters import Counters
 from ambient.ports import ReadingSink
 from ambient.readings import CONTACT, RR, Reading
 from ambient.sensors.ble import ble_source_name
@@ -41,6 +46,8 @@ _LOGGER = logging.getLogger(__name__)
 @dataclass
 class _SourceState:
     priority: int
+    #: Where its readings set aside are counted.
+    scope: str
     last_reading: float | None = None
     last_rr: float | None = None
     #: The device's last contact report, while it has not gone quiet since.
@@ -55,13 +62,19 @@ class SourceArbiter:
     """
 
     def __init__(
-        self, sources: Iterable[tuple[str, str, int]], *, stale_after_s: float = 10.0
+        self,
+        sources: Iterable[tuple[str, str, int]],
+        *,
+        stale_after_s: float = 10.0,
+        counters: Counters | None = None,
     ) -> None:
-        """``sources``: (person, source name, priority) for each device to arbitrate."""
+        """``sources``: (person, source name, priority) for each device to arbitrate; the
+        readings set aside are counted in ``counters`` under ``ble:<source name>``."""
         self.stale_after_s = stale_after_s
+        self._counters = Counters() if counters is None else counters
         self._people: dict[str, dict[str, _SourceState]] = {}
         for person, source, priority in sources:
-            self._people.setdefault(person, {})[source] = _SourceState(priority)
+            self._people.setdefault(person, {})[source] = _SourceState(priority, f"ble:{source}")
         # one device for a person needs no arbitration
         self._people = {p: s for p, s in self._people.items() if len(s) > 1}
         #: Per person: the time and source of the last beat counted.
@@ -74,7 +87,11 @@ class SourceArbiter:
 
     @classmethod
     def from_configs(
-        cls, configs: Iterable[BleSensorConfig], *, stale_after_s: float = 10.0
+        cls,
+        configs: Iterable[BleSensorConfig],
+        *,
+        stale_after_s: float = 10.0,
+        counters: Counters | None = None,
     ) -> SourceArbiter:
         """Arbitrate between the BLE devices configured for the same person."""
         return cls(
@@ -83,6 +100,7 @@ class SourceArbiter:
                 for config in configs
             ),
             stale_after_s=stale_after_s,
+            counters=counters,
         )
 
     def accept(self, reading: Reading) -> bool:
@@ -105,12 +123,17 @@ class SourceArbiter:
         if active != self._counted.get(reading.person):
             self._handed_over(reading.person, active)
             self._forward_contact(sources, active, reading)
-        accepted = active == reading.source
-        if accepted and reading.metric == RR:
-            accepted = self._new_heartbeat(reading)
-        if not accepted:
-            self.rejected += 1
-        return accepted
+        if active != reading.source:
+            self._set_aside(state, "set_aside")
+            return False
+        if reading.metric == RR and not self._new_heartbeat(reading):
+            self._set_aside(state, "beat_already_counted")
+            return False
+        return True
+
+    def _set_aside(self, state: _SourceState, reason: str) -> None:
+        self.rejected += 1
+        self._counters.increment(state.scope, reason)
 
     def _handed_over(self, person: str, active: str | None) -> None:
         was = self._counted.get(person)

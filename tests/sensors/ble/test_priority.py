@@ -11,6 +11,7 @@ from sensors.ble.strap import EmulatedStrap, polar_h10_packet
 from signals.signals_helpers import Replay
 
 from ambient.clock import VirtualClock
+from ambient.counters import Counters
 from ambient.readings import CONTACT, HR, RR, Reading
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.heart_rate import parse_measurement
@@ -86,6 +87,29 @@ def test_single_device_people_and_other_sources_pass_untouched() -> None:
     assert arbiter.accept(_r(0.0, "sams", person="sam"))
     assert arbiter.accept(_r(0.0, "mqtt0", person="alex"))
     assert arbiter.rejected == 0
+
+
+def test_readings_set_aside_are_counted_under_their_devices_scope() -> None:
+    """What ``ambient status`` shows: the watch's readings set aside while the strap counts,
+    and a beat the strap sends that the other strap's beats already counted."""
+    counters = Counters()
+    configs = [
+        ble_config(id="strap", address="F5:00:00:00:00:01", person="alex", priority=1),
+        ble_config(id="backup", address="F5:00:00:00:00:03", person="alex", priority=0),
+        ble_config(id="watch", name="Forerunner", person="alex", priority=5),
+    ]
+    arbiter = SourceArbiter.from_configs(configs, counters=counters)
+    arbiter.accept(Reading(0.0, "alex", RR, 800.0, "backup"))
+    arbiter.accept(Reading(0.05, "alex", RR, 800.0, "strap"))  # the same heartbeat
+    arbiter.accept(_r(0.5, "watch"))
+    arbiter.accept(_r(1.5, "watch"))
+    arbiter.accept(Reading(0.8, "alex", RR, 800.0, "backup"))
+    assert counters.snapshot() == {
+        "ble:backup": {"set_aside": 1},
+        "ble:strap": {"beat_already_counted": 1},
+        "ble:watch": {"set_aside": 2},
+    }
+    assert arbiter.rejected == 4
 
 
 def test_arbitrated_sink_forwards_only_accepted_readings() -> None:
