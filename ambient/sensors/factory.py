@@ -48,7 +48,13 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
 
         people = [person.id for person in connections.config.people]
         return SatelliteSensor(
-            config, connections.mqtt(), clock, counters, name=name, people=people
+            config,
+            connections.mqtt(),
+            clock,
+            counters,
+            name=name,
+            people=people,
+            stale_after_s=connections.config.signals.stale_after,
         )
     from ambient.sensors.homeassistant import HomeAssistantSensor
 

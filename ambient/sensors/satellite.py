@@ -3,7 +3,10 @@
 A satellite runs its own BLE/MQTT sensors and publishes batches to
 ``<base_topic>/<instance>/readings``; this sensor subscribes to ``<base_topic>/+/readings`` and
 feeds them into the local pipeline as if they were local, with the satellite's name in
-``source``. Bad batches and readings are dropped and counted per topic, never fatal.
+``source``. Bad batches and readings are dropped and counted per topic, never fatal. Heart
+readings stamped more than the signals' ``stale_after`` ago (a satellite sending what it held
+while the broker was away, or its clock behind) are kept, but read stale as they come: they are
+counted ``behind_clock`` and said at most once a minute, as MQTT sensors do.
 
 Live, both instances read NTP-synchronised wall clocks and readings keep the satellite's times.
 Under ``ambient run --speed N`` each process's scaled clock starts at its own launch, so two
@@ -29,10 +32,11 @@ from ambient.connections.mqtt_readings import (
     readings_filter,
 )
 from ambient.counters import Counters
+from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError, decode, load_json
 from ambient.ports import ReadingSink
-from ambient.readings import Reading
-from ambient.sensors.mqtt import FUTURE_TOLERANCE_S, DropLog
+from ambient.readings import CONTACT, HR, RR, Reading
+from ambient.sensors.mqtt import BEHIND_CLOCK, FUTURE_TOLERANCE_S, DropLog, counter_scope
 from ambient.sensors.people import PeopleGate
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +44,8 @@ _LOGGER = logging.getLogger(__name__)
 #: Satellites with figures of their own in ``diagnostics``; any further ones are added up.
 MAX_TRACKED_SATELLITES: Final = 64
 OTHER_SATELLITES: Final = "(other)"
+#: The metrics whose signals go stale after the signals' ``stale_after`` (as for MQTT sensors).
+_STALE_AFTER_METRICS: Final = frozenset({HR, RR, CONTACT})
 
 
 class SatelliteSensor:
@@ -52,11 +58,17 @@ class SatelliteSensor:
         *,
         name: str,
         people: Collection[str] = (),
+        stale_after_s: float = 15.0,
     ) -> None:
+        """``stale_after_s``: the signals' ``stale_after``, past which a heart reading arrives
+        stale (kept, counted ``behind_clock`` and said)."""
         self.name = name
         self.config = config
         self._connection = connection
         self._clock = clock
+        self._counters = counters
+        self._stale_after_s = stale_after_s
+        self._behind_log = Throttle(60.0)
         self._drops = DropLog(
             counters, name, topic_filter=readings_filter(connection.config.base_topic)
         )
@@ -113,11 +125,15 @@ class SatelliteSensor:
         # A satellite gets figures of its own once one of its readings is taken (see _count).
         figures = self._satellites.get(instance) or _SatelliteFigures()
         offset_s = self._offset_s(figures, readings, now)
-        accepted = 0
+        accepted = behind = 0
+        behind_s = 0.0
+        stale_after_s = self._stale_after_s
+        live = not (message.backlog or message.retain)
         for reading in readings:
             if offset_s:
                 reading = replace(reading, time=reading.time + offset_s)
-            if now - reading.time > self.config.max_age:
+            age_s = now - reading.time
+            if age_s > self.config.max_age:
                 self._drops.drop(message.topic, "stale", "older than max_age")
                 continue
             if reading.time > now + FUTURE_TOLERANCE_S:
@@ -134,8 +150,34 @@ class SatelliteSensor:
                 self._drops.drop(message.topic, "queue_full", "the reading queue is full")
                 break
             accepted += 1
+            if age_s > stale_after_s and live and reading.metric in _STALE_AFTER_METRICS:
+                behind += 1
+                behind_s = max(behind_s, age_s)
         if accepted:
             self._count(instance, figures, accepted, now)
+        if behind:
+            self._behind(instance, behind, behind_s)
+
+    def _behind(self, instance: str, readings: int, age_s: float) -> None:
+        """``readings`` heart readings of a live batch kept though stamped up to ``age_s`` ago,
+        past ``stale_after``: the signals they feed read stale as they come. Counted; said at
+        most once a minute, without the values (health data)."""
+        scope = counter_scope(self.topic_filter)
+        self._counters.increment(scope, BEHIND_CLOCK, readings)
+        self._behind_log.log(
+            _LOGGER,
+            logging.WARNING,
+            scope,
+            "%s: readings from satellite %s arrive up to %.0f s behind this machine's clock, "
+            "past stale_after (%.0f s): kept, but the signals they feed read stale as they come "
+            "(counted %s). Is it sending what it held while the broker was away, or is its "
+            "clock behind (NTP)?",
+            self.name,
+            instance,
+            age_s,
+            self._stale_after_s,
+            BEHIND_CLOCK,
+        )
 
     def _decoded(self, message: MqttMessage) -> tuple[str, list[Reading]] | None:
         """The satellite and the valid readings of a batch we listen to; bad ones are counted."""

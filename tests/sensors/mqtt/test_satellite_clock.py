@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+
+import pytest
 
 from ambient.clock import Clock, RealClock, ScaledClock
 from ambient.config.mqtt import MqttConfig
@@ -111,6 +114,48 @@ async def test_a_real_clock_central_keeps_the_satellite_times() -> None:
     sensor.handle(batch(now - 900.0))  # an unsynchronised satellite clock is not corrected
     assert [round(r.time - now, 3) for r in sink.readings] == [-2.0, -1.0]
     assert counters.scope("mqtt:ambient/+/readings") == {"stale": 1}
+
+
+async def test_readings_behind_the_clock_are_kept_counted_and_said_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A satellite's beats stamped past stale_after (15 s) ago, within max_age (a satellite
+    sending what it buffered while the broker was away, or its clock behind): kept, but the
+    signals they feed read stale as they come, so counted behind_clock (per reading, as MQTT
+    sensors count theirs) and said once a minute, naming how far behind, never a value."""
+    counters = Counters()
+    sensor, sink = await started_sensor(RealClock(), counters)
+    now = RealClock().now()
+    with caplog.at_level(logging.INFO, logger="ambient.sensors.satellite"):
+        sensor.handle(batch(now - 61.0, now - 60.0, now - 1.0))
+        sensor.handle(batch(now - 40.0))
+    assert len(sink.readings) == 4
+    assert counters.scope("mqtt:ambient/+/readings") == {"behind_clock": 3}
+    [said] = [r for r in caplog.records if "behind" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert "kitchen" in said.getMessage() and "61 s behind" in said.getMessage()
+    assert "800" not in said.getMessage()
+
+
+async def test_behind_the_clock_is_measured_against_the_configured_stale_after() -> None:
+    counters = Counters()
+    clock = RealClock()
+    connection = MqttConnection(MqttConfig(), "home", clock, counters)
+    sensor = SatelliteSensor(
+        SatelliteSensorConfig(type="satellite"),
+        connection,
+        clock,
+        counters,
+        name="satellites",
+        people=["alex"],
+        stale_after_s=60.0,
+    )
+    task = asyncio.ensure_future(sensor.run(Collected()))
+    await asyncio.sleep(0)
+    task.cancel()
+    now = clock.now()
+    sensor.handle(batch(now - 50.0, now - 70.0))
+    assert counters.scope("mqtt:ambient/+/readings") == {"behind_clock": 1}
 
 
 async def test_hostile_batches_get_a_named_reason_not_a_handler_error() -> None:
