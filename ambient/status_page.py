@@ -1,5 +1,7 @@
 """``ambient status`` as a page a person reads: a header, then sensors, people and their signals,
-each rule's phase (see :func:`rule_phase_text`), queues, error counters and the store."""
+each rule's phase (see :func:`rule_phase_text`), queues, counters (what was dropped, skipped
+or set aside, and why: errors and the normal course alike, such as a watch's readings set aside
+while the strap counts) and the store."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ def render_status(status: Mapping[str, Any]) -> str:
     lines += _section("People", _people_lines(status.get("people") or {}))
     lines += _section("Rules", _rule_lines(status.get("rules") or []))
     lines += _section("Queues", _queue_lines(status.get("queues") or {}))
-    lines += _section("Errors", _counter_lines(status.get("counters") or {}), empty="none")
+    lines += _section("Counters", _counter_lines(status.get("counters") or {}), empty="none")
     lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
     if status.get("home_assistant") is not None:
         held = _held_lines(status["home_assistant"])

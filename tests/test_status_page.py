@@ -30,7 +30,7 @@ def test_render_paused_and_empty_sections() -> None:
 
     assert text.splitlines()[0] == "ambient 0.1.0 · up 5.0 s · PAUSED"
     assert "Sensors\n  none configured" in text
-    assert "Errors\n  none" in text
+    assert "Counters\n  none" in text
 
 
 def test_a_clock_not_yet_synchronised_is_said_under_the_header_only_while_it_is() -> None:
