@@ -33,8 +33,9 @@ def render_status(status: Mapping[str, Any]) -> str:
 def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Per open episode (``rule:person:time``): the lights and players ambient will put back,
     those it will leave as it set them (``restore: false``, ``stop_on_recovery: false``, unless
-    another episode holding them wants them back), the ones a person took over by hand (left as
-    they are), and whether it outlived a restart or waits for HA to restore."""
+    another episode holding them wants them back), the lights a calm found off and left off (not
+    held), the ones a person took over by hand (left as they are), and whether it outlived a
+    restart or waits for HA to restore."""
     lines = []
     for episode_id, held in episodes.items():
         parts = episode_id.rsplit(":", 2)
@@ -49,6 +50,8 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
             media = {player: {} for player in media}
         entities = {**(held.get("lights") or {}), **media}
         ours = {e: hold for e, hold in entities.items() if not hold.get("overridden_by")}
+        left_off = [e for e, hold in ours.items() if hold.get("left_off")]
+        ours = {e: hold for e, hold in ours.items() if e not in left_off}
         # No `put_back` (a daemon older than this page): it puts back all it holds.
         back = [e for e, hold in ours.items() if hold.get("put_back", True)]
         kept = [e for e in ours if e not in back]
@@ -57,6 +60,8 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
             facts.append(f"left as ambient set them at the end: {', '.join(kept)}")
         if not facts:
             facts.append("nothing held")
+        if left_off:
+            facts.append(f"left off: {', '.join(left_off)}")
         if taken := [e for e, hold in entities.items() if hold.get("overridden_by")]:
             facts.append(f"taken over by hand: {', '.join(taken)}")
         if held.get("carried_over_restart"):

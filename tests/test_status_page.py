@@ -126,6 +126,27 @@ def test_a_daemon_older_than_the_page_is_read_as_putting_back_all_it_holds() -> 
     assert ": light.bed_light, media_player.bedroom\n" in text
 
 
+def test_a_light_a_calm_left_off_is_listed_as_left_off_until_someone_switches_it_on() -> None:
+    """A light a calm found off is not held (nothing to put back, never "left as ambient set
+    them"); once a person switches it on it is theirs, like any light taken over by hand."""
+    held = {
+        "night:alex:1764190000.000": {
+            "lights": {
+                "light.bed_light": {"overridden_by": None, "put_back": False, "left_off": True},
+                "light.reading": {"overridden_by": "u1", "put_back": False, "left_off": True},
+            },
+            "media": {},
+            "running": 0,
+            "carried_over_restart": False,
+            "waiting_for_ha": False,
+        }
+    }
+    text = render_status({"version": "0.1.0", "home_assistant": held})
+    assert (
+        ": nothing held; left off: light.bed_light; taken over by hand: light.reading\n"
+    ) in text
+
+
 def test_check_in_counts_show_only_when_check_ins_are_on() -> None:
     counts = {"asked": 3, "answered": 2, "timed_out": 1}
     text = render_status({"version": "0.1.0", "check_ins": counts})

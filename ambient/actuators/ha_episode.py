@@ -56,6 +56,16 @@ class LightSnapshot:
 
 
 @dataclass
+class LightLeftOff:
+    """A light a calm found off and left off: ambient changed nothing, so there is nothing to
+    restore; but a person who switches it on during the episode has taken it over (then no
+    later calm in the episode touches it)."""
+
+    entity_id: str
+    overridden_by: str | None = None  # HA user id, or "device" for a change with no user
+
+
+@dataclass
 class MediaTakeover:
     """A media player ambient started playing on, the volume it had before, and whether
     someone has since taken it over (then it is neither ramped, stopped nor reset)."""
@@ -71,6 +81,8 @@ class Episode:
     id: str
     lights: dict[str, LightSnapshot] = field(default_factory=dict)
     media: dict[str, MediaTakeover] = field(default_factory=dict)
+    #: Lights a calm left off and ambient has not changed since (once changed: in ``lights``).
+    lights_left_off: dict[str, LightLeftOff] = field(default_factory=dict)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     breathing: asyncio.Task[None] | None = None
     #: Read back from the store after a restart: changes made while ambient was not running
@@ -81,9 +93,8 @@ class Episode:
 
     def active_lights(self, entity_ids: list[str]) -> list[str]:
         """Those of ``entity_ids`` nobody else has taken over in this episode."""
-        return [
-            e for e in entity_ids if e not in self.lights or self.lights[e].overridden_by is None
-        ]
+        held: dict[str, LightSnapshot | LightLeftOff] = {**self.lights_left_off, **self.lights}
+        return [e for e in entity_ids if e not in held or held[e].overridden_by is None]
 
     def start_task(self, task: asyncio.Task[Any]) -> None:
         self.tasks.add(task)
@@ -124,6 +135,17 @@ class Episode:
                 for e, m in self.media.items()
             },
             "ended": self.ended,
+            # Only when there are any: a record without it reads as before.
+            **(
+                {
+                    "lights_left_off": {
+                        e: {"overridden_by": o.overridden_by}
+                        for e, o in self.lights_left_off.items()
+                    }
+                }
+                if self.lights_left_off
+                else {}
+            ),
         }
 
     @classmethod
@@ -152,6 +174,13 @@ class Episode:
             episode.lights[entity_id] = LightSnapshot(
                 entity_id, scene, restore, overridden_by, float(transition_s)
             )
+        left_off = _mapping(record, "record").get("lights_left_off", {})
+        for entity_id, light in _mapping(left_off, "lights_left_off").items():
+            where = f"lights_left_off.{entity_id}"
+            overridden_by = _mapping(light, where).get("overridden_by")
+            if overridden_by is not None and not isinstance(overridden_by, str):
+                raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
+            episode.lights_left_off[entity_id] = LightLeftOff(entity_id, overridden_by)
         media = _mapping(record, "record").get("media", {})
         for entity_id, takeover in _mapping(media, "media").items():
             where = f"media.{entity_id}"
@@ -174,9 +203,9 @@ class Episode:
 
 
 class EpisodeRecords:
-    """The episodes' records in the store, written when a snapshot is taken, media is taken
-    over or a light is taken over by someone (on change, never per tick). ``Store`` ``None``:
-    memory only, as before."""
+    """The episodes' records in the store, written when a snapshot is taken, a light is left
+    off, media is taken over or a light is taken over by someone (on change, never per tick).
+    ``Store`` ``None``: memory only, as before."""
 
     def __init__(self, store: Store | None) -> None:
         self.store = store
@@ -186,8 +215,8 @@ class EpisodeRecords:
         if self.store is None:
             return
         record = episode.to_record()
-        if not record["lights"] and not record["media"]:
-            return  # nothing to undo (notify, logbook): nothing to keep
+        if not record["lights"] and not record["media"] and not episode.lights_left_off:
+            return  # nothing to undo or leave alone (notify, logbook): nothing to keep
         if self._written.get(episode.id) != record:
             self.store.put(NAMESPACE, episode.id, record)
             self._written[episode.id] = record

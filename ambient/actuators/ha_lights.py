@@ -3,7 +3,8 @@ restore on recovery — unless someone took a light over.
 
 A change to a calmed light counts as someone else's when its HA context names another user
 (the HA app or dashboard), or when it has no user and switches the light on/off (a wall switch,
-a remote). Attribute-only updates without a user (a light reporting its fade) are not.
+a remote). Attribute-only updates without a user (a light reporting its fade) are not. The same
+goes for a light a calm left off: switched on by someone else, it is theirs for the episode.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ambient.actuators.ha_entities import unavailable
-from ambient.actuators.ha_episode import Episode, LightSnapshot, slug
+from ambient.actuators.ha_episode import Episode, LightLeftOff, LightSnapshot, slug
 from ambient.actuators.ha_holds import SharedHolds
 from ambient.actuators.ha_light_state import brightness_when_on, left_off, notes
 from ambient.actuators.ha_outcome import NothingDone
@@ -27,6 +28,9 @@ _LOGGER = logging.getLogger(__name__)
 #: What ambient leaves a light it calmed or paced as: the "before" a light's state is judged
 #: against when ambient did not see the change itself (it was not running, or HA was away).
 AS_AMBIENT_LEFT_IT: dict[str, Any] = {"state": "on"}
+
+#: The same for a light a calm left off.
+AS_AMBIENT_FOUND_IT: dict[str, Any] = {"state": "off"}
 
 #: The colour modes HA can set a colour temperature in (on a colour light it emulates one).
 WARMABLE_COLOR_MODES = frozenset({"color_temp", "hs", "xy", "rgb", "rgbw", "rgbww"})
@@ -119,8 +123,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
         """Remember the lights' state (once per episode) in a scene HA holds for us; episodes
         calming the same light share the first one's."""
         for entity_id in lights:
-            if entity_id in episode.lights:
-                continue
+            if entity_id in episode.lights or not episode.active_lights([entity_id]):
+                continue  # already snapshotted, or left off and since taken over
             held = self.held_elsewhere(entity_id, episode)
             if held is not None:
                 # Already calmed by another episode: its snapshot is of the state before that
@@ -135,6 +139,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
             episode.lights[entity_id] = LightSnapshot(
                 entity_id, scene_entity_id, restore, transition_s=transition_s
             )
+            episode.lights_left_off.pop(entity_id, None)  # ambient changes it now
             self.changed(episode)
             self.watch([entity_id])
 
@@ -149,8 +154,12 @@ class CalmLights(SharedHolds[LightSnapshot]):
         and those HA has unavailable (HA would skip them silently; the detail names them)."""
         away = unavailable(states)
         reachable = [e for e in action.target if e not in away]
+        if episode.recovered:  # what changed while ambient was down may not have arrived yet
+            for entity_id in reachable:
+                self._judge_left_off(entity_id, states[entity_id], AS_AMBIENT_FOUND_IT, [episode])
         lights = episode.active_lights(reachable)
         plan = CalmPlan.of(action, states, lights)
+        self.remember_left_off(episode, plan.left_off)
         await self.snapshot(
             episode,
             plan.dimmed + plan.warmed,
@@ -174,6 +183,29 @@ class CalmLights(SharedHolds[LightSnapshot]):
             )
         skipped = sorted(set(reachable) - set(lights))
         return plan.detail(action, skipped, away)
+
+    def remember_left_off(self, episode: Episode, lights: list[str]) -> None:
+        """Keep (and watch) the lights a calm left off that ambient has not changed in this
+        episode, so that someone switching one on takes it over."""
+        new = [e for e in lights if e not in episode.lights and e not in episode.lights_left_off]
+        for entity_id in new:
+            episode.lights_left_off[entity_id] = LightLeftOff(entity_id)
+        if new:
+            self.changed(episode)
+            self.watch(new)
+
+    def diagnostics(self, episode: Episode) -> dict[str, dict[str, Any]]:
+        """Per light of ``episode``: who took it over, whether it will be put back
+        (``put_back``: when the last episode holding it ends), and ``left_off`` for one a calm
+        left off (nothing to put back)."""
+        left_off = {
+            e: {"overridden_by": o.overridden_by, "put_back": False, "left_off": True}
+            for e, o in episode.lights_left_off.items()
+        }
+        return left_off | {
+            e: {"overridden_by": s.overridden_by, "put_back": self.put_back_owed(e)}
+            for e, s in episode.lights.items()
+        }
 
     async def restore(self, episode: Episode) -> list[str]:
         """Put back what ambient changed; lights someone took over stay as they are. A light
@@ -227,8 +259,10 @@ class CalmLights(SharedHolds[LightSnapshot]):
             # can have missed a change, and ambient left their lights on.
             recovered = [e for e in self.episodes() if e.recovered]
             self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
+            self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
         else:
             self._judge(entity_id, new, old, self.episodes())
+            self._judge_left_off(entity_id, new, old, self.episodes())
 
     def _judge(
         self,
@@ -240,6 +274,29 @@ class CalmLights(SharedHolds[LightSnapshot]):
         who = self._changed_by_someone_else(new, old)
         if who is not None:
             self.take_over(entity_id, who, episodes)
+
+    def _judge_left_off(
+        self,
+        entity_id: str,
+        new: dict[str, Any],
+        old: dict[str, Any],
+        episodes: list[Episode],
+    ) -> None:
+        """Switched on by someone else: theirs in each of ``episodes`` that left it off."""
+        who = self._changed_by_someone_else(new, old) if new.get("state") == "on" else None
+        if who is None:
+            return
+        for episode in episodes:
+            left = episode.lights_left_off.get(entity_id)
+            if left is not None and left.overridden_by is None:
+                left.overridden_by = who
+                self.changed(episode)
+                _LOGGER.info(
+                    "%s, left off, was switched on by someone else during episode %s: "
+                    "leaving it alone",
+                    entity_id,
+                    episode.id,
+                )
 
     def _changed_by_someone_else(self, new: dict[str, Any], old: dict[str, Any]) -> str | None:
         context = new.get("context") or {}

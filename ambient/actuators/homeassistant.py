@@ -102,7 +102,7 @@ class HomeAssistantActuator:
             self.counters.increment("homeassistant", "bad_episode_record")
         for episode in episodes:
             (self._owed if episode.ended else self._episodes)[episode.id] = episode
-            self.lights.watch(list(episode.lights))
+            self.lights.watch([*episode.lights, *episode.lights_left_off])
             self.media.watch(list(episode.media))
         if episodes:
             _LOGGER.info(
@@ -226,10 +226,7 @@ class HomeAssistantActuator:
         return {
             episode.id: {
                 # put_back: restored / stopped when the last episode holding it ends.
-                "lights": {
-                    e: {"overridden_by": s.overridden_by, "put_back": self.lights.put_back_owed(e)}
-                    for e, s in episode.lights.items()
-                },
+                "lights": self.lights.diagnostics(episode),
                 "media": {
                     e: {"overridden_by": m.overridden_by, "put_back": self.media.put_back_owed(e)}
                     for e, m in episode.media.items()

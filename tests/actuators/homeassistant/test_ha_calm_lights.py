@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from pydantic import SecretStr
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.clock import RealClock
 from ambient.config.actions import CalmLightsActionConfig
+from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
 from ambient.messages import ActionContext
+from ambient.store import Store
 
 pytestmark = pytest.mark.ha
 
@@ -287,3 +294,72 @@ async def test_a_dim_light_that_cannot_be_warmed_is_not_touched(
     assert result.ok and not result.performed
     assert result.detail == "nothing to calm (already dim: light.kitchen_lights)"
     assert state is not None and state["attributes"] == dimmer_only
+
+
+async def test_a_light_left_off_that_someone_switches_on_is_theirs_in_a_later_calm(
+    ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
+) -> None:
+    # Lying awake, the person switches the bedside lamp on to read: an escalation must not
+    # dim it, and the end of the episode must not switch it off.
+    await turn_off(probe, BED)
+    await set_light(probe, CEILING, 180, 4000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    first = await actuator.perform(calm(BED, CEILING), context("r1"))
+    assert "left off: light.bed_light" in first.detail
+    assert actuator.diagnostics()["r1"]["lights"][BED] == {
+        "overridden_by": None,
+        "put_back": False,
+        "left_off": True,
+    }
+
+    someone_else_id = (await someone_else.call("auth/current_user"))["id"]
+    heard = asyncio.Event()
+    ha_client.watch_entities(
+        [BED], lambda e, new, old: heard.set() if new and new["state"] == "on" else None
+    )
+    await set_light(someone_else, BED, 250, 3000)
+    await asyncio.wait_for(heard.wait(), 10)
+
+    second = await actuator.perform(calm(BED, CEILING, brightness_pct=20), context("r1"))
+    assert second.detail == "light.ceiling_lights at 2400 K 20% (left alone: light.bed_light)"
+    assert actuator.diagnostics()["r1"]["lights"][BED]["overridden_by"] == someone_else_id
+    await actuator.end_episode(context("r1"))
+
+    bed = await probe.state(BED)
+    assert bed is not None and is_at(250, 3000)(bed)
+
+
+@contextlib.asynccontextmanager
+async def ambient_process(ha: HomeAssistantInstance, path: Path) -> AsyncIterator[Any]:
+    """One run of ambient: its own client and store on ``path``, both closed after the block
+    (nothing of it still listens)."""
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token), backoff_max=0.5)
+    client = HomeAssistantClient(config, RealClock(), Counters())
+    store = Store(path)
+    task = asyncio.create_task(client.run())
+    try:
+        await asyncio.wait_for(client.wait_connected(), 30)
+        yield HomeAssistantActuator(client, RealClock(), store)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        store.close()
+
+
+async def test_a_light_left_off_and_switched_on_while_ambient_was_down_stays_theirs(
+    ha: HomeAssistantInstance, probe: HaProbe, someone_else: HaProbe, tmp_path: Path
+) -> None:
+    await turn_off(probe, BED)
+    await set_light(probe, CEILING, 180, 4000)
+    async with ambient_process(ha, tmp_path / "state.db") as before:
+        assert (await before.perform(calm(BED, CEILING), context("r2"))).ok
+    await set_light(someone_else, BED, 250, 3000)  # while ambient is not running
+
+    async with ambient_process(ha, tmp_path / "state.db") as after:
+        second = await after.perform(calm(BED, CEILING, brightness_pct=20), context("r2"))
+        assert "left alone: light.bed_light" in second.detail
+        await after.end_episode(context("r2"))
+
+    bed = await probe.state(BED)
+    assert bed is not None and is_at(250, 3000)(bed)
