@@ -241,6 +241,8 @@ class BreathingSession:
         paced_lights: Callable[[], list[str]],
         *,
         speak: bool = True,
+        player_state: Callable[[str], Mapping[str, Any] | None] = lambda _: None,
+        episode_id: str = "-",
     ) -> None:
         self.action = action  # where to speak and which lights: the script says what and when
         self.script = script
@@ -249,6 +251,10 @@ class BreathingSession:
         self.lights = lights
         self.speak = speak and has_voice(action)
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
+        #: The player's current state (HA's, as followed): asked before each step, since
+        #: someone may start music on it during the session.
+        self.player_state = player_state
+        self.episode_id = episode_id
         self.steps = plan(script)
         self.started_at: float | None = None
 
@@ -264,7 +270,27 @@ class BreathingSession:
         assert self.started_at is not None, "open() comes first"
         for step in self.steps[1:]:
             await self.clock.sleep_until(self.started_at + step.offset_s)
+            if self.speak:
+                self._quiet_if_silenced()
+            if not self.speak and not self.lights.levels:
+                return  # nothing left to do: no voice, no light
             await asyncio.gather(*self._calls(step))
+
+    def _quiet_if_silenced(self) -> None:
+        """Stop speaking for the rest of the session once the player must not be spoken on
+        (someone started music it cannot announce over, it went unavailable); said once."""
+        player = self.action.media_player
+        state = self.player_state(player) if player else None
+        why = why_silent(self.action, {player: state} if player and state else {})
+        if why is None:
+            return
+        self.speak = False
+        _LOGGER.info(
+            "Breathing session of episode %s goes quiet: %s (%s)",
+            self.episode_id,
+            why,
+            "its lights pace on" if self.lights.levels else "the session ends",
+        )
 
     def _calls(self, step: Step) -> list[Awaitable[Any]]:
         calls: list[Awaitable[Any]] = []

@@ -311,6 +311,8 @@ class HomeAssistantActuator:
             lights,
             lambda: episode.active_lights(list(lights.levels)),
             speak=silent is None,
+            player_state=self.client.state,
+            episode_id=episode.id,
         )
         await session.open()
         episode.breathing = asyncio.create_task(self._run_session(session, episode))

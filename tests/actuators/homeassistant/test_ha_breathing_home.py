@@ -5,6 +5,8 @@ music on a player that cannot announce over it (it would not resume the music)."
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -211,6 +213,70 @@ async def test_a_player_that_can_announce_is_spoken_over(
     assert result.ok and result.performed, result.detail
     cue = await probe.wait_for(is_cue)
     assert cue.data["service_data"]["entity_id"] == announcer
+
+
+async def someone_plays_music(ha_client: HomeAssistantClient, probe: HaProbe, player: str) -> None:
+    """Someone starts music on ``player`` (the HA app); returns once ambient has seen it."""
+    seen = asyncio.Event()
+    ha_client.watch_entities(
+        [player],
+        lambda _, new, old: seen.set() if old and new and new["state"] == "playing" else None,
+    )
+    await probe.call_service("media_player", "media_play", {"entity_id": player})
+    await asyncio.wait_for(seen.wait(), 10)
+
+
+async def test_music_started_during_a_session_silences_its_cues_and_its_lights_pace_on(
+    ha_client: HomeAssistantClient, probe: HaProbe, caplog: pytest.LogCaptureFixture
+) -> None:
+    await quiet(probe, LIVING_ROOM)
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", lights=[BED])
+    assert (await actuator.perform(action, context("q1", clock))).ok
+    await clock.fire_next()  # the first inhale, spoken
+    await probe.wait_count(is_cue, 2)
+
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_breathing"):
+        await clock.fire_next()  # the exhale
+        await clock.fire_next()  # the closing
+        await actuator.end_episode(context("q1", clock))  # the session is over: restored
+
+    await probe.wait_for_state(BED, lambda s: s["attributes"].get("brightness") == 200)
+    assert [e.data["service_data"]["message"] for e in probe.events if is_cue(e)] == [
+        action.opening,
+        "Breathe in",
+    ]
+    assert levels(probe, BED) == [(15, 1.0), (60, 5.5), (15, 5.5)]  # paced to the end
+    said = [r.getMessage() for r in caplog.records if "cannot announce" in r.getMessage()]
+    assert said == [
+        "Breathing session of episode q1 goes quiet: media_player.living_room is playing "
+        "and cannot announce over it (its lights pace on)"
+    ]
+    player = await probe.state(LIVING_ROOM)
+    assert player is not None and player["state"] == "playing"
+
+
+async def test_music_started_during_a_voice_only_session_ends_it(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await quiet(probe, LIVING_ROOM)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say")
+    assert (await actuator.perform(action, context("q2", clock))).ok
+
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    await clock.fire_next()  # the first inhale: not spoken, and nothing else to do
+
+    # The session is over at once: ending the episode does not wait on its next step.
+    await asyncio.wait_for(actuator.end_episode(context("q2", clock)), 10)
+    assert clock.next_due() is None
+    assert [e.data["service_data"]["message"] for e in probe.events if is_cue(e)] == [
+        action.opening
+    ]
 
 
 async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
