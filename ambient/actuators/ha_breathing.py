@@ -194,6 +194,13 @@ def why_silent(
     return None
 
 
+def saying_tts(state: Mapping[str, Any]) -> bool:
+    """Whether a player plays a TTS message (HA's ``media-source://tts/…`` id, or the
+    ``/api/tts_proxy/`` URL a Cast device reports), not music."""
+    content = str((state.get("attributes") or {}).get("media_content_id") or "")
+    return content.startswith("media-source://tts") or "/api/tts_proxy/" in content
+
+
 def nothing_to_do(
     action: BreathingActionConfig,
     lights: PacedLights,
@@ -281,6 +288,8 @@ class BreathingSession:
         (someone started music it cannot announce over, it went unavailable); said once."""
         player = self.action.media_player
         state = self.player_state(player) if player else None
+        if state is not None and saying_tts(state):
+            return  # still saying the last cue (a slow speaker): its own voice, not music
         why = why_silent(self.action, {player: state} if player and state else {})
         if why is None:
             return

@@ -222,7 +222,9 @@ async def someone_plays_music(ha_client: HomeAssistantClient, probe: HaProbe, pl
         [player],
         lambda _, new, old: seen.set() if old and new and new["state"] == "playing" else None,
     )
-    await probe.call_service("media_player", "media_play", {"entity_id": player})
+    music = {"media_content_id": "https://example.invalid/jazz.m3u", "media_content_type": "music"}
+    await probe.call_service("media_player", "play_media", {"entity_id": player, **music})
+    await probe.call_service("media_player", "media_play", {"entity_id": player})  # (demo)
     await asyncio.wait_for(seen.wait(), 10)
 
 
@@ -277,6 +279,33 @@ async def test_music_started_during_a_voice_only_session_ends_it(
     assert [e.data["service_data"]["message"] for e in probe.events if is_cue(e)] == [
         action.opening
     ]
+
+
+async def test_a_speaker_still_saying_the_last_cue_is_not_taken_for_music(
+    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+) -> None:
+    # A slow speaker (a Cast device) is still playing the opening when the first cue is due:
+    # it reports the TTS message as what it plays. That is the session's own voice, not music
+    # someone started (a stand-in state, as its integration would write).
+    speaker = "media_player.ambient_cast"
+    play_media = 512
+    await write_state(ha, speaker, "idle", {"supported_features": play_media})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=speaker, tts_service="tts.demo_say")
+    try:
+        assert (await actuator.perform(action, context("q3", clock))).ok
+        seen = asyncio.Event()
+        ha_client.watch_entities([speaker], lambda _, new, old: seen.set() if old and new else None)
+        opening = "http://ha.local:8123/api/tts_proxy/0a1b2c_en_-_demo.mp3"
+        attributes = {"supported_features": play_media, "media_content_id": opening}
+        await write_state(ha, speaker, "playing", attributes)
+        await asyncio.wait_for(seen.wait(), 10)
+        await clock.fire_next()  # the first inhale
+        await probe.wait_count(is_cue, 2)
+        await actuator.end_episode(recovered(context("q3", clock)))
+    finally:
+        await write_state(ha, speaker, None)
 
 
 async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
