@@ -20,7 +20,8 @@ per table. After the run it names the containers that grew from the first week t
 the day before the last in a shorter run; the traced days run ten times slower) and prints the
 allocation sites of what was allocated since and is still held on the last day, by
 traceback. Day 7 ends just after the first weekly report (the run starts on a Monday at
-09:00), which loads matplotlib: growth is counted from after it.
+09:00), whose page is drawn in a child process (matplotlib stays out of the daemon): growth is
+counted from after it.
 """
 
 from __future__ import annotations
