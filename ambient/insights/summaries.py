@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Literal
 
 from ambient.config.insights import InsightsConfig
+from ambient.config.types import parse_time_of_day
 from ambient.insights.minutes import (
     ACTIVE_S,
     HIGH_S,
@@ -164,8 +165,8 @@ def _ln_rmssd(
 def _night_minutes(opened: OpenDay, config: InsightsConfig, zone: tzinfo) -> range:
     """Minute indexes of the night window on this day's clock (it may start the day before:
     then only the part inside this day counts)."""
-    start_t = _parse(config.night_start)
-    end_t = _parse(config.night_end)
+    start_t = parse_time_of_day(config.night_start)
+    end_t = parse_time_of_day(config.night_end)
     begin = (
         opened.start
         if start_t >= end_t
@@ -173,11 +174,6 @@ def _night_minutes(opened: OpenDay, config: InsightsConfig, zone: tzinfo) -> ran
     )
     end = datetime.combine(opened.day, end_t, zone).timestamp()
     return range(int((begin - opened.start) // 60), int((end - opened.start) // 60))
-
-
-def _parse(text: str) -> time:
-    parts = [int(p) for p in text.split(":")]
-    return time(parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
 
 
 def _quietest(bins: Bins, with_hrv: bool) -> tuple[float, float] | None:
