@@ -260,9 +260,13 @@ class CalmLights(SharedHolds[LightSnapshot]):
             recovered = [e for e in self.episodes() if e.recovered]
             self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
             self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
-        else:
-            self._judge(entity_id, new, old, self.episodes())
-            self._judge_left_off(entity_id, new, old, self.episodes())
+        else:  # ambient saw the change itself: one judgement serves held and left-off lights
+            who = self._changed_by_someone_else(new, old)
+            if who is not None:
+                episodes = self.episodes()
+                self.take_over(entity_id, who, episodes)
+                if new.get("state") == "on":
+                    self._take_left_off(entity_id, who, episodes)
 
     def _judge(
         self,
@@ -284,8 +288,12 @@ class CalmLights(SharedHolds[LightSnapshot]):
     ) -> None:
         """Switched on by someone else: theirs in each of ``episodes`` that left it off."""
         who = self._changed_by_someone_else(new, old) if new.get("state") == "on" else None
-        if who is None:
-            return
+        if who is not None:
+            self._take_left_off(entity_id, who, episodes)
+
+    def _take_left_off(self, entity_id: str, who: str, episodes: list[Episode]) -> None:
+        """``who`` switched ``entity_id`` on: it is theirs in each of ``episodes`` that left it
+        off."""
         for episode in episodes:
             left = episode.lights_left_off.get(entity_id)
             if left is not None and left.overridden_by is None:
