@@ -186,7 +186,7 @@ class ScheduledTriggers:
             self._fire_late(rule, index, trigger, found, now, why)
             return
         task = asyncio.get_running_loop().create_task(
-            self._fire_when_known(rule, index, trigger, found, now, waits)
+            self._fire_when_known(rule, index, trigger, found, now, waits, why)
         )
         self._late.add(task)
         task.add_done_callback(self._late.discard)
@@ -199,11 +199,12 @@ class ScheduledTriggers:
         found: Missed,
         started: float,
         people: list[str | None],
+        why: str,
     ) -> None:
         try:
             for person in people:
                 await self._inputs_known(rule.config.conditions, person, rule.id)
-            self._fire_late(rule, index, trigger, found, started)
+            self._fire_late(rule, index, trigger, found, started, why)
         except Exception:
             _LOGGER.exception("Rule %s: the late firing of %s failed", rule.id, found.last_at)
 

@@ -151,3 +151,22 @@ async def test_a_trigger_with_several_times_is_caught_up_once_for_a_step() -> No
         ("07 21:01:00", "suppressed"),
         ("07 22:30:00", "fired"),
     ]
+
+
+async def test_a_late_firing_after_a_step_that_waits_for_its_signal_says_it_was_a_step() -> None:
+    # A step seen within the grace after the start: the late firing waits for the heart rate
+    # its condition reads, and then still names the step, not a stop, as what missed it.
+    at = _at(22, 9, 55)
+    rule = _rule({"trigger": "cron", "cron": "*/5 * * * *"})
+    rule["person"] = "alex"
+    rule["conditions"] = [{"condition": "signal", "signal": "hr", "below": 100}]
+    clock = VirtualClock(at, wall_check_s=1.0)
+    h = await Harness(make_config([rule]), start=at, clock=clock).start()
+    await h.clock.run_until(at)
+    h.clock.step(10.0)  # over 22:10, within the grace (signals.stale_after, 15 s)
+    await h.clock.run_until(_at(22, 10, 6))
+    assert _decisions(h) == []  # hr is unknown only because ambient has just started
+    await h.push(_at(22, 10, 7) - h.t0, hr=72.0)
+    assert [reason for _, _, reason in _decisions(h)] == [
+        "cron `*/5 * * * *` at 22:10, caught up 7.0 s late (missed in a step of the clock)"
+    ]
