@@ -535,10 +535,7 @@ class Daemon:
         return self._status() if self._status else {"version": __version__, "starting": True}
 
     def _status_document(self, config: AmbientConfig, wiring: _Wiring) -> dict[str, Any]:
-        signals, rules = wiring.signals, wiring.rules
-        check_ins = wiring.status_providers.get("check_ins")
-        held = wiring.status_providers.get("home_assistant")
-        clock_sync = wiring.status_providers.get("clock")
+        signals, rules, providers = wiring.signals, wiring.rules, wiring.status_providers
         people: dict[str, dict[str, Any]] = {}
         for person in signals.people():
             people[person] = {
@@ -559,10 +556,16 @@ class Daemon:
                 "path": None if wiring.store.path is None else str(wiring.store.path),
                 "encrypted": wiring.store.encrypted,
             },
-            "check_ins": check_ins() if check_ins is not None else None,
-            "home_assistant": held() if held is not None else None,
-            "clock": clock_sync() if clock_sync is not None else None,
+            # Parts a config may leave out: null when it does.
+            **{
+                part: provider() if (provider := providers.get(part)) is not None else None
+                for part in _OPTIONAL_STATUS_PARTS
+            },
         }
+
+
+#: Status parts of features a config may leave out (check-ins, HA actions, the clock watch).
+_OPTIONAL_STATUS_PARTS = ("check_ins", "home_assistant", "clock")
 
 
 @dataclass
