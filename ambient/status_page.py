@@ -38,38 +38,50 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
     restart or waits for HA to restore."""
     lines = []
     for episode_id, held in episodes.items():
-        parts = episode_id.rsplit(":", 2)
-        rule, person, started = parts if len(parts) == 3 else (episode_id, "", "")
-        who = f" ({person})" if person and person != "-" else ""
-        try:
-            since = f" since {_format_time(float(started))}"
-        except ValueError:
-            since = ""
         media = held.get("media") or {}
         if isinstance(media, list):  # a daemon older than this page: the players' ids
             media = {player: {} for player in media}
-        entities = {**(held.get("lights") or {}), **media}
-        ours = {e: hold for e, hold in entities.items() if not hold.get("overridden_by")}
-        left_off = [e for e, hold in ours.items() if hold.get("left_off")]
-        ours = {e: hold for e, hold in ours.items() if e not in left_off}
-        # No `put_back` (a daemon older than this page): it puts back all it holds.
-        back = [e for e, hold in ours.items() if hold.get("put_back", True)]
-        kept = [e for e in ours if e not in back]
-        facts = [", ".join(back)] if back else []
-        if kept:
-            facts.append(f"left as ambient set them at the end: {', '.join(kept)}")
+        groups: dict[str, list[str]] = {"back": [], "kept": [], "left_off": [], "taken": []}
+        for entity, hold in {**(held.get("lights") or {}), **media}.items():
+            groups[_held_group(hold)].append(entity)
+        facts = [", ".join(groups["back"])] if groups["back"] else []
+        if groups["kept"]:
+            facts.append(f"left as ambient set them at the end: {', '.join(groups['kept'])}")
         if not facts:
             facts.append("nothing held")
-        if left_off:
-            facts.append(f"left off: {', '.join(left_off)}")
-        if taken := [e for e, hold in entities.items() if hold.get("overridden_by")]:
-            facts.append(f"taken over by hand: {', '.join(taken)}")
+        if groups["left_off"]:
+            facts.append(f"left off: {', '.join(groups['left_off'])}")
+        if groups["taken"]:
+            facts.append(f"taken over by hand: {', '.join(groups['taken'])}")
         if held.get("carried_over_restart"):
             facts.append("carried over a restart")
         if held.get("waiting_for_ha"):
             facts.append("restore waits for Home Assistant")
-        lines.append(f"  {rule}{who}{since}: {'; '.join(facts)}")
+        lines.append(f"  {_episode_heading(episode_id)}: {'; '.join(facts)}")
     return lines
+
+
+def _held_group(hold: Mapping[str, Any]) -> str:
+    """What recovery does with one light or player: a person's (``taken``), one a calm left off,
+    put ``back``, or ``kept`` as ambient set it. No ``put_back`` (a daemon older than this
+    page): it puts back all it holds."""
+    if hold.get("overridden_by"):
+        return "taken"
+    if hold.get("left_off"):
+        return "left_off"
+    return "back" if hold.get("put_back", True) else "kept"
+
+
+def _episode_heading(episode_id: str) -> str:
+    """``rule:person:time`` as ``rule (person) since HH:MM:SS``."""
+    parts = episode_id.rsplit(":", 2)
+    rule, person, started = parts if len(parts) == 3 else (episode_id, "", "")
+    who = f" ({person})" if person and person != "-" else ""
+    try:
+        since = f" since {_format_time(float(started))}"
+    except ValueError:
+        since = ""
+    return f"{rule}{who}{since}"
 
 
 def _store_lines(store: Mapping[str, Any]) -> list[str]:
