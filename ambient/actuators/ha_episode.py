@@ -160,14 +160,12 @@ class Episode:
             where = f"lights.{entity_id}"
             light = _mapping(light, where)
             scene = light.get("scene_entity_id")
-            overridden_by = light.get("overridden_by")
             restore = light.get("restore", True)
             if not isinstance(scene, str) or not scene.startswith("scene."):
                 raise ValueError(f"{where}.scene_entity_id is not a scene: {scene!r}")
             if not isinstance(restore, bool):
                 raise ValueError(f"{where}.restore is not true/false: {restore!r}")
-            if overridden_by is not None and not isinstance(overridden_by, str):
-                raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
+            overridden_by = _overridden_by(light, where)
             transition_s = light.get("transition_s", 0.0)
             if isinstance(transition_s, bool) or not isinstance(transition_s, (int, float)):
                 raise ValueError(f"{where}.transition_s is not a number: {transition_s!r}")
@@ -177,9 +175,7 @@ class Episode:
         left_off = _mapping(record, "record").get("lights_left_off", {})
         for entity_id, light in _mapping(left_off, "lights_left_off").items():
             where = f"lights_left_off.{entity_id}"
-            overridden_by = _mapping(light, where).get("overridden_by")
-            if overridden_by is not None and not isinstance(overridden_by, str):
-                raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
+            overridden_by = _overridden_by(_mapping(light, where), where)
             episode.lights_left_off[entity_id] = LightLeftOff(entity_id, overridden_by)
         media = _mapping(record, "record").get("media", {})
         for entity_id, takeover in _mapping(media, "media").items():
@@ -193,9 +189,7 @@ class Episode:
                 raise ValueError(f"{where}.previous_volume is not a number: {volume!r}")
             if not isinstance(stop, bool):
                 raise ValueError(f"{where}.stop_on_recovery is not true/false: {stop!r}")
-            overridden_by = takeover.get("overridden_by")
-            if overridden_by is not None and not isinstance(overridden_by, str):
-                raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
+            overridden_by = _overridden_by(takeover, where)
             episode.media[entity_id] = MediaTakeover(
                 entity_id, None if volume is None else float(volume), stop, overridden_by
             )
@@ -255,3 +249,11 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{where} is not an object: {type(value).__name__}")
     return value
+
+
+def _overridden_by(fields: dict[str, Any], where: str) -> str | None:
+    """A record's ``overridden_by``: who took the entity over (``None``: nobody)."""
+    overridden_by = fields.get("overridden_by")
+    if overridden_by is not None and not isinstance(overridden_by, str):
+        raise ValueError(f"{where}.overridden_by is not a string: {overridden_by!r}")
+    return overridden_by
