@@ -4,9 +4,11 @@ aiomqtt."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ambient.clock import Clock
+from ambient.clock import Clock, resolve_zone
 from ambient.config.root import AmbientConfig
 from ambient.counters import Counters
 from ambient.ports import Service
@@ -30,6 +32,11 @@ class Connections:
         self.counters = counters
         self._mqtt: MqttConnection | None = None
         self._homeassistant: HomeAssistantClient | None = None
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        """The config's time zone, resolved once for all the parts built for this config."""
+        return resolve_zone(self.config.timezone)
 
     def mqtt(self) -> MqttConnection:
         if self._mqtt is None:

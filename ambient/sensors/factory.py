@@ -19,20 +19,19 @@ def sensor_name(config: SensorConfig, index: int) -> str:
 def build_sensor(config: SensorConfig, index: int, connections: Connections) -> Sensor:
     clock, counters = connections.clock, connections.counters
     name = sensor_name(config, index)
+    people = [person.id for person in connections.config.people]
+    stale_after_s = connections.config.signals.stale_after
     if config.type == "recording":
         from ambient.sensors.recording import RecordingSensor
 
-        known = {person.id for person in connections.config.people} or None
-        return RecordingSensor(config, clock, name=name, people=known)
+        return RecordingSensor(config, clock, name=name, people=set(people) or None)
     if config.type == "ble":
         from ambient.sensors.ble import BleSensor
 
         return BleSensor(config, clock, counters)
     if config.type == "mqtt":
-        from ambient.clock import resolve_zone
         from ambient.sensors.mqtt import MqttSensor
 
-        people = [person.id for person in connections.config.people]
         return MqttSensor(
             config,
             connections.mqtt(),
@@ -40,13 +39,12 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
             counters,
             name=name,
             people=people,
-            zone=resolve_zone(connections.config.timezone),
-            stale_after_s=connections.config.signals.stale_after,
+            zone=connections.zone,
+            stale_after_s=stale_after_s,
         )
     if config.type == "satellite":
         from ambient.sensors.satellite import SatelliteSensor
 
-        people = [person.id for person in connections.config.people]
         return SatelliteSensor(
             config,
             connections.mqtt(),
@@ -54,7 +52,7 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
             counters,
             name=name,
             people=people,
-            stale_after_s=connections.config.signals.stale_after,
+            stale_after_s=stale_after_s,
         )
     from ambient.sensors.homeassistant import HomeAssistantSensor
 
@@ -64,5 +62,5 @@ def build_sensor(config: SensorConfig, index: int, connections: Connections) -> 
         clock,
         counters,
         name=name,
-        stale_after_s=connections.config.signals.stale_after,
+        stale_after_s=stale_after_s,
     )
