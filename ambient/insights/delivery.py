@@ -23,7 +23,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from ambient.clock import Clock, TimerHandle
 from ambient.config.insights import ReportDeliveryConfig
 from ambient.config.people import PersonConfig
 from ambient.config.root import AmbientConfig
+from ambient.config.types import parse_time_of_day
 from ambient.connections.errors import NotConnected
 from ambient.insights.days import day_of, iso_week, week_label
 from ambient.insights.page_process import render_in_child
@@ -110,8 +111,8 @@ class ReportDelivery:
         """The configured time on ``day`` if it is the configured weekday."""
         if day.weekday() != _WEEKDAYS.index(self.delivery.weekday):
             return None
-        hour, minute = (int(p) for p in self.delivery.at.split(":")[:2])
-        return datetime.combine(day, time(hour, minute), self.zone).timestamp()
+        at = parse_time_of_day(self.delivery.at).replace(second=0)  # to the minute
+        return datetime.combine(day, at, self.zone).timestamp()
 
     def close(self) -> None:
         self._timer.cancel()
