@@ -39,7 +39,9 @@ class Collected:
         self.put_nowait(reading)
 
 
-async def started_sensor(clock: Clock, counters: Counters) -> tuple[SatelliteSensor, Collected]:
+async def started_sensor(
+    clock: Clock, counters: Counters, stale_after_s: float = 15.0
+) -> tuple[SatelliteSensor, Collected]:
     connection = MqttConnection(MqttConfig(), "home", clock, counters)
     sensor = SatelliteSensor(
         SatelliteSensorConfig(type="satellite"),
@@ -48,6 +50,7 @@ async def started_sensor(clock: Clock, counters: Counters) -> tuple[SatelliteSen
         counters,
         name="satellites",
         people=["alex"],
+        stale_after_s=stale_after_s,
     )
     sink = Collected()
     task = asyncio.ensure_future(sensor.run(sink))
@@ -140,19 +143,7 @@ async def test_readings_behind_the_clock_are_kept_counted_and_said_once_a_minute
 async def test_behind_the_clock_is_measured_against_the_configured_stale_after() -> None:
     counters = Counters()
     clock = RealClock()
-    connection = MqttConnection(MqttConfig(), "home", clock, counters)
-    sensor = SatelliteSensor(
-        SatelliteSensorConfig(type="satellite"),
-        connection,
-        clock,
-        counters,
-        name="satellites",
-        people=["alex"],
-        stale_after_s=60.0,
-    )
-    task = asyncio.ensure_future(sensor.run(Collected()))
-    await asyncio.sleep(0)
-    task.cancel()
+    sensor, _ = await started_sensor(clock, counters, stale_after_s=60.0)
     now = clock.now()
     sensor.handle(batch(now - 50.0, now - 70.0))
     assert counters.scope("mqtt:ambient/+/readings") == {"behind_clock": 1}
