@@ -42,8 +42,13 @@ class PlayCalming(SharedHolds[MediaTakeover]):
     ) -> None:
         super().__init__(client, episodes, changed)
         self.clock = clock
-        #: The volumes ambient asked each player for: a report of one of them is no takeover.
+        #: The volumes ambient asked each player for while it holds it: a report of one of
+        #: them is no takeover. A new hold (no other episode on the player) starts it afresh.
         self._volumes_set: dict[str, list[float]] = {}
+
+    def volumes_set(self, player: str) -> list[float]:
+        """The volumes ambient set on ``player`` since it last took it (none held it)."""
+        return list(self._volumes_set.get(player, []))
 
     async def play(
         self, episode: Episode, action: PlayCalmingActionConfig, state: dict[str, Any]
@@ -55,6 +60,8 @@ class PlayCalming(SharedHolds[MediaTakeover]):
         if state.get("state") == "playing" and not action.interrupt:
             raise NothingDone(f"left alone: {player} is already playing")
         held = self.held_elsewhere(player, episode)
+        if held is None:
+            self._volumes_set[player] = []  # the volumes of episodes over are no one's now
         # A player another episode already plays on: its volume now is ambient's, not theirs.
         previous = held.previous_volume if held else state.get("attributes", {}).get("volume_level")
         start_volume = min(action.start_volume, action.volume)

@@ -307,6 +307,31 @@ async def test_two_episodes_on_one_player_end_with_the_volume_from_before_both(
     assert await volume_left(probe, player) == 0.6
 
 
+async def test_the_volumes_remembered_for_a_player_are_only_its_current_episodes(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """ambient remembers the volumes it set so that HA reporting one back is not taken for a
+    person's hand. Kept from every episode, that memory grew for the life of the daemon, and an
+    old volume a person later chose by hand passed for ambient's: a new hold starts it afresh."""
+    player = "media_player.bedroom"
+    await set_volume(probe, player, 0.6)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    fields: dict[str, Any] = {
+        "action": "play_calming",
+        "target": player,
+        "media_content_id": "calm",
+        "ramp": 0,
+        "interrupt": True,
+        "stop_on_recovery": False,  # the player plays on for the next test
+    }
+    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.3), context("m7", clock))
+    await actuator.end_episode(context("m7", clock))
+    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.4), context("m8", clock))
+    assert actuator.media.volumes_set(player) == [0.4]
+    await actuator.end_episode(context("m8", clock))
+
+
 def volume_set(event: SeenEvent) -> bool:
     """A volume_set on the bedroom player (calls from earlier tests may still arrive)."""
     return (
