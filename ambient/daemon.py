@@ -238,7 +238,6 @@ class Daemon:
     def _wire(self, config: AmbientConfig) -> _Wiring:
         """Build every part for one config and connect them; nothing runs yet."""
         from ambient.actuators.ha_breathing import ScriptPreview
-        from ambient.clock import resolve_zone
         from ambient.insights.wiring import add_insights
         from ambient.interventions.wiring import add_interventions
         from ambient.rules.engine import RuleEngine
@@ -256,7 +255,7 @@ class Daemon:
         # no rule listening to HA or MQTT), so it never doubles or clobbers a daemon's.
         acting = not opts.report_only and opts.record_to is None
         connections = Connections(config, self.clock, self.counters, role)
-        zone = resolve_zone(config.timezone)
+        zone = connections.zone
         # A live daemon's status and HA entities show every signal, as do update listeners.
         read = signals_read(
             config,

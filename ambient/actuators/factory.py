@@ -14,7 +14,6 @@ def build_actuators(connections: Connections, store: Store | None = None) -> lis
     actuators: list[Actuator] = [LogActuator()]
     if config.homeassistant is not None:
         from ambient.actuators.homeassistant import HomeAssistantActuator
-        from ambient.clock import resolve_zone  # the one place zones are resolved
 
         actuators.append(
             HomeAssistantActuator(
@@ -22,7 +21,7 @@ def build_actuators(connections: Connections, store: Store | None = None) -> lis
                 connections.clock,
                 store,
                 names={person.id: person.display_name for person in config.people},
-                zone=resolve_zone(config.timezone),
+                zone=connections.zone,
             )
         )
     if config.mqtt is not None:
