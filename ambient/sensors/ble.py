@@ -237,9 +237,9 @@ class BleSensor:
             if self._matches(device, adv):
                 found.set_result((device, adv))
             elif HEART_RATE_SERVICE_UUID in adv.service_uuids:
-                name = adv.local_name or device.name
-                if name and name not in others and len(others) < _OTHERS_SAID:
-                    others.append(name)
+                seen = _seen_as(device, adv)
+                if seen not in others and len(others) < _OTHERS_SAID:
+                    others.append(seen)
 
         def on_timeout() -> None:
             if not found.done():
@@ -264,15 +264,17 @@ class BleSensor:
         return device
 
     def _others_said(self, others: list[str]) -> str:
-        """With `name:`, the heart-rate devices seen under other names (a name that is not the
-        advertised one exactly is the usual reason none matches)."""
-        if not self.config.name or not others:
+        """The other heart-rate devices seen: with `name:`, a name that is not the advertised
+        one exactly is the usual reason none matches; with `address:`, a strap replaced by a
+        new one (of the same model, even), which has an address of its own."""
+        if not others:
             return ""
-        seen = ", ".join(repr(name) for name in others)
-        return (
-            f" (heart-rate devices seen: {seen}; `name:` must be the advertised name exactly, "
-            "as `ambient scan` prints it)"
-        )
+        seen = ", ".join(others)
+        if self.config.address:
+            fix = "`address:` must be this device's own, as `ambient scan` prints it"
+        else:
+            fix = "`name:` must be the advertised name exactly, as `ambient scan` prints it"
+        return f" (heart-rate devices seen: {seen}; {fix})"
 
     def _matches(self, device: BLEDevice, adv: AdvertisementData) -> bool:
         if self.config.address:
@@ -367,6 +369,13 @@ class BleSensor:
 
     def _log_problem(self, reason: str, msg: str, *args: object) -> None:
         self._throttle.log(_LOGGER, logging.WARNING, f"{self.name}:{reason}", msg, *args)
+
+
+def _seen_as(device: BLEDevice, adv: AdvertisementData) -> str:
+    """A device seen, for a line: its advertised name (quoted: names have spaces) and its
+    address, ``'Polar H10 8C4A2B1D' A0:9E:1A:8C:4A:2B``."""
+    name = adv.local_name or device.name
+    return f"{name!r} {device.address}" if name else device.address
 
 
 def _bluez_error(exc: BaseException | None) -> str | None:

@@ -220,3 +220,19 @@ def test_bluez_errors_are_recognised_by_their_dbus_name_also_when_wrapped() -> N
     assert _failure_reason(bluez_error(BLUEZ_ERROR_NOT_READY)) == "bluez_not_ready"
     other = BleakDBusError("org.bluez.Error.Failed", ["Software caused connection abort"])
     assert _failure_reason(other) == "connect_failed"
+
+
+async def test_an_address_no_device_has_says_which_straps_were_seen_with_their_addresses(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A strap replaced by a new one of the same model has a new address: the line looking
+    for the old one names the heart-rate devices it saw, and their addresses, to paste."""
+    await _strap(air, address="F1:00:00:00:00:97", name="Polar H10 NEW")
+    counters = WatchedCounters()
+    config = ble_config(id="alex_strap", address="F1:00:00:00:00:96", scan_timeout=0.1)
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config, air, RealClock(), CollectingSink(), counters):
+            await counters.wait_for("ble:alex_strap", "not_found", 1)
+    [said] = [r.getMessage() for r in caplog.records if "not seen advertising" in r.getMessage()]
+    assert "'Polar H10 NEW' F1:00:00:00:00:97" in said
+    assert "`address:`" in said and "ambient scan" in said
