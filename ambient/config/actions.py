@@ -6,6 +6,7 @@ Built-in kinds have their own model; any other ``domain.service`` is passed thro
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -75,6 +76,9 @@ class ActionBase(ConfigModel):
     alias: str | None = Field(default=None, title="Shown in traces")
     timeout: Duration = Field(default=10.0, gt=0, title="Give up on one attempt after this")
     ttl: Duration = Field(default=120.0, gt=0, title="Drop, never perform late, after this")
+    quiet_hours: Literal["hold", "ignore"] = Field(
+        default="hold", title="`ignore`: performed in quiet hours too (pause still holds it)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -433,6 +437,23 @@ LeafActionConfig = (
     | MqttPublishActionConfig
     | ServiceCallActionConfig
 )
+
+
+def leaf_actions(steps: Sequence[Any]) -> Iterator[LeafActionConfig]:
+    """The actions of ``steps``, those nested in `if`, `choose` and `choose_calming` too."""
+    for step in steps:
+        if isinstance(step, IfStepConfig):
+            yield from leaf_actions([*step.then, *step.else_])
+        elif isinstance(step, ChooseStepConfig):
+            for option in step.choose:
+                yield from leaf_actions(option.sequence)
+            yield from leaf_actions(step.default)
+        elif isinstance(step, ChooseCalmingStepConfig):
+            for calming in step.choose_calming.options:
+                yield from leaf_actions(calming.actions)
+        elif isinstance(step, LeafActionConfig):
+            yield step
+
 
 ActionConfig = Annotated[
     Annotated[LogActionConfig, Tag("log")]

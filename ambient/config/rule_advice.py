@@ -1,6 +1,7 @@
 """Rule parts that load but can never run, which ``ambient check`` warns of: ``escalate`` and
 ``on_recovery`` on a rule that no signal trigger fires (only a signal trigger opens an episode
-that can stay active or clear), quiet hours that end when they start (no time at all), a cron
+that can stay active or clear), quiet hours that end when they start (no time at all), an
+action's ``quiet_hours: ignore`` with no quiet hours to go through, a cron
 trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind it is not (a
 number test on a text signal is never met; a state test on a number compares its text,
 ``72.0``)."""
@@ -49,6 +50,14 @@ def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
             f"`start` and `end` are both {quiet.start}, so there are no quiet hours "
             "(for a whole day without actions, use `pause`)",
         )
+    if quiet is None:
+        for r_index, rule in enumerate(config.rules):
+            for path, step in walk_steps(rule, ("rules", r_index)):
+                if getattr(step, "quiet_hours", "hold") == "ignore":
+                    yield (
+                        (*path, "quiet_hours"),
+                        "`ignore` changes nothing: there are no `quiet_hours` to go through",
+                    )
 
 
 def _crons_never_firing(config: AmbientConfig) -> Iterator[Finding]:

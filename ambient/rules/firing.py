@@ -167,7 +167,9 @@ class Firer:
                 failed = next(name for name, held in results if not held)
                 suppress(f"condition {failed} false")
                 return
-        held_back = self._held_back()
+        # An escalation level acting in quiet hours needs the episode its firing opens.
+        levels = [action for level in config.escalate for action in level.actions]
+        held_back = self._held_back([*config.actions, *levels])
         if held_back is not None:
             suppress(held_back)
             return
@@ -295,7 +297,7 @@ class Firer:
             reason = f"quality: {trigger.signal} unknown ({why}); escalation {level + 1} skipped"
             self._trace(rule, "suppressed", reason, person, label, seen)
             return
-        held_back = self._held_back()
+        held_back = self._held_back(rule.config.escalate[level].actions)
         if held_back is not None:
             self._trace(
                 rule, "suppressed", f"escalation {level + 1}: {held_back}", person, label, seen

@@ -1,12 +1,15 @@
 """The global hold on actions: `pause` (from the config, HA, MQTT or a command; it survives a
-restart) and `quiet_hours`. Firings still happen and are traced as suppressed with the reason."""
+restart) and `quiet_hours` (an action with ``quiet_hours: ignore`` goes through them). Firings
+still happen and are traced as suppressed with the reason."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import tzinfo
 
 from ambient.clock import Clock
+from ambient.config.actions import ActionConfig, leaf_actions
 from ambient.config.root import AmbientConfig
 from ambient.config.types import parse_time_of_day
 from ambient.rules.timeofday import in_window
@@ -57,10 +60,14 @@ class ActionHold:
         now = self.clock.local(self._zone).time().replace(tzinfo=None)
         return in_window(now, start, end)
 
-    def held_back(self) -> str | None:
-        """Why actions may not run right now (pause, quiet hours), or None."""
+    def held_back(self, steps: Sequence[ActionConfig] = ()) -> str | None:
+        """Why actions may not run right now (pause, quiet hours), or None. Quiet hours let
+        ``steps`` through when one of their actions says ``quiet_hours: ignore`` (a message to
+        a trusted person at night); the pause holds every action."""
         if self._paused:
             return f"paused (by {self._pause_source})"
         if self._quiet is not None and self._quiet_now():
+            if any(action.quiet_hours == "ignore" for action in leaf_actions(steps)):
+                return None
             return f"quiet hours {self._quiet[2].start}–{self._quiet[2].end}"
         return None

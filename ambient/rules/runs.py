@@ -187,10 +187,12 @@ class Runs:
         handed to the performer now (its run task awaits the result in :meth:`perform_leaf`).
         Runs resumed or started later keep to their task's turn."""
         steps = self._steps_of(rule, run)
-        if not steps or rule.config.mode == "restart" or self._held_back() is not None:
+        if not steps or rule.config.mode == "restart":
             return
         action = steps[0]
         if not isinstance(action, LeafActionConfig):  # delay, wait_for, choose, if
+            return
+        if self._held_back((action,)) is not None:
             return
         task = eager_task(self._performer.perform(action, self._context(run)))
         self._heads[run.id] = _HeadStart(action, run, task)
@@ -369,7 +371,7 @@ class Runs:
         if head is not None and head.action is not action:  # not its first step after all
             self._heads[run.id] = head
             head = None
-        held_back = self._held_back() if head is None else None
+        held_back = self._held_back((action,)) if head is None else None
         if held_back is not None:
             return ActionResult(kind, True, f"suppressed: {held_back}", performed=False)
         try:

@@ -105,3 +105,18 @@ def test_a_cron_on_a_day_no_month_has_is_warned_of_naming_its_rule(tmp_path: Pat
         ":7:25: rules[0].triggers[0].cron: `0 9 30 2 *` never fires: day `30` of month `2` "
         "is no calendar day, so rule `bedtime` never runs on this trigger"
     ) in result.stdout
+
+
+def test_an_action_ignoring_quiet_hours_without_quiet_hours_is_warned_of(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.yaml"
+    text = CONFIG.format(trigger=SIGNAL, quiet="").replace(
+        "message: dim}", "message: dim, quiet_hours: ignore}"
+    )
+    path.write_text(text, encoding="utf-8")
+    result = run_ambient("check", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert (
+        ":8:43: rules[0].actions[0].quiet_hours: `ignore` changes nothing: "
+        "there are no `quiet_hours` to go through"
+    ) in result.stdout
+    assert result.stdout.count("Warning:") == 1

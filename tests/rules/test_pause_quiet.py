@@ -63,3 +63,45 @@ async def test_quiet_hours_starting_during_a_run_suppress_later_actions() -> Non
     await h.push(0, stress_score=80)
     await h.run_until(4000)
     assert h.performer.messages() == ["dim"]
+
+
+async def test_quiet_hours_let_through_an_action_that_ignores_them_and_hold_the_rest() -> None:
+    # A message to a trusted person is what should go through at night; the lights stay.
+    actions = [log("dim"), log("tell sam", quiet_hours="ignore")]
+    config = make_config(
+        [stress_rule(cooldown=0, actions=actions)], quiet_hours={"start": "22:00", "end": "07:00"}
+    )
+    h = await Harness(config).start()
+    night = 6 * 3600 + 2 * 60  # 22:15:20
+    await h.push(night, stress_score=80)
+    await h.run_until(night + 120)
+    assert h.performer.messages() == ["tell sam"]
+    fired = h.traces[-1]
+    assert fired.event == "fired"
+    held, sent = fired.actions
+    assert (held.performed, held.detail) == (False, "suppressed: quiet hours 22:00–07:00")
+    assert sent.performed
+
+
+async def test_an_escalation_level_with_an_action_ignoring_quiet_hours_runs_in_them() -> None:
+    rule = stress_rule(
+        cooldown=0,
+        actions=[log("dim")],
+        escalate=[{"after": "10min", "actions": [log("call sam", quiet_hours="ignore")]}],
+    )
+    config = make_config([rule], quiet_hours={"start": "22:00", "end": "07:00"})
+    h = await Harness(config).start()
+    night = 6 * 3600 + 2 * 60
+    await h.push(night, stress_score=80)
+    await h.run_until(night + 120 + 600 + 5)
+    assert h.performer.messages() == ["call sam"]
+    assert h.kinds() == ["fired", "escalated"]
+
+
+async def test_pause_holds_an_action_that_ignores_quiet_hours() -> None:
+    config = make_config([stress_rule(actions=[log("tell sam", quiet_hours="ignore")])], pause=True)
+    h = await Harness(config).start()
+    await h.push(10, stress_score=80)
+    await h.run_until(200)
+    assert h.performer.messages() == []
+    assert h.events()[-1][1:] == ("suppressed", "paused (by config)")
