@@ -26,7 +26,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakDBusError, BleakError
-from bleak_retry_connector import establish_connection
+from bleak_retry_connector import establish_connection, get_device, get_device_by_adapter
 
 from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock_timeout
 from ambient.clock import Clock, TimerHandle
@@ -66,6 +66,19 @@ class BleBackend:
 
     scanner: ClassVar[type[BaseBleakScanner] | None] = None
     client: ClassVar[type[BaseBleakClient] | None] = None
+
+    @classmethod
+    async def connected_device(cls, address: str, adapter: str | None) -> BLEDevice | None:
+        """The device at ``address`` when the adapter is connected to it already: a run that
+        ended without disconnecting (killed, crashed) or a Disconnect that failed leaves BlueZ
+        connected, and a connected strap does not advertise, so no scan would find it."""
+        if adapter:
+            device = await get_device_by_adapter(address, adapter)
+        else:
+            device = await get_device(address)
+        details = None if device is None else device.details
+        props = details.get("props") if isinstance(details, dict) else None
+        return device if isinstance(props, dict) and props.get("Connected") else None
 
 
 class _SessionEnded(Exception):
@@ -225,7 +238,10 @@ class BleSensor:
             await self._disconnect(client)
 
     async def _find_device(self) -> BLEDevice:
-        """Scan until the configured device advertises; return that fresh ``BLEDevice``."""
+        """Scan until the configured device advertises; return that fresh ``BLEDevice``. One
+        the adapter is connected to already advertises no more: that one is taken as it is."""
+        if (held := await self._held_by_adapter()) is not None:
+            return held
         loop = asyncio.get_running_loop()
         found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = loop.create_future()
 
@@ -262,6 +278,28 @@ class BleSensor:
         self._address = device.address
         self._rssi = adv.rssi
         return device
+
+    async def _held_by_adapter(self) -> BLEDevice | None:
+        """The device, if the adapter holds a link to it (left by an earlier run, or by a
+        Disconnect that failed); ``None`` also when that cannot be asked (the scan then says
+        why). With `name:`, its address is known once it has been found in this run."""
+        address = self.config.address or self._address
+        if not address:
+            return None
+        try:
+            held = await self._backend.connected_device(address, self.config.adapter)
+        except (BleakError, OSError, EOFError, TimeoutError) as exc:
+            _LOGGER.debug("%s: cannot ask for a link the adapter holds: %s", self.name, exc)
+            return None
+        if held is not None:
+            _LOGGER.info(
+                "%s: the adapter is connected to %s already (left so by an earlier run or a "
+                "failed disconnect); taking the link over",
+                self.name,
+                held.address,
+            )
+            self._address = held.address
+        return held
 
     def _others_said(self, others: list[str]) -> str:
         """The other heart-rate devices seen: with `name:`, a name that is not the advertised

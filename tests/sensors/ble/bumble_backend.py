@@ -105,6 +105,10 @@ class EmulatedAir:
             scanner = Scanner
             client = Client
 
+            @classmethod
+            async def connected_device(cls, address: str, adapter: str | None) -> BLEDevice | None:
+                return air.connected_device(address, adapter)
+
         return Backend
 
     async def adapter(self, name: str) -> _Adapter:
@@ -122,6 +126,16 @@ class EmulatedAir:
             device.on("advertisement", adapter.on_advertisement)
             self.adapters[name] = adapter
         return self.adapters[name]
+
+    def connected_device(self, address: str, adapter: str | None) -> BLEDevice | None:
+        """What BlueZ reports for a device it is connected to (the bumble link, as details)."""
+        emulated = self.adapters.get(adapter or DEFAULT_ADAPTER)
+        if emulated is None:
+            return None
+        connection = emulated.device.find_connection_by_bd_addr(Address(address.upper()))
+        if connection is None:
+            return None
+        return BLEDevice(address.upper(), None, {"bumble_address": connection.peer_address})
 
     def fail_next_scans(self, count: int, dbus_error: str) -> None:
         self._scan_failures.extend(bluez_error(dbus_error) for _ in range(count))
@@ -275,8 +289,11 @@ class BumbleClient(BaseBleakClient):
         adapter = await self.air.adapter(self._adapter_name)
         timeout = float(kwargs.get("timeout", self._timeout))
         async with adapter.connect_lock:
+            # like BlueZ, a Connect to a device the adapter is connected to already succeeds
+            connection = adapter.device.find_connection_by_bd_addr(self._target)
             try:
-                connection = await adapter.device.connect(self._target, timeout=timeout)
+                if connection is None:
+                    connection = await adapter.device.connect(self._target, timeout=timeout)
             except Exception as exc:
                 raise BleakError(f"connection to {self.address} failed: {exc}") from exc
         self._connection = connection

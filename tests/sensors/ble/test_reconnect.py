@@ -16,6 +16,7 @@ import pytest
 from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
 from bleak.exc import BleakDBusError
 from bleak_retry_connector import BleakConnectionError
+from bumble.hci import Address
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, nn_series, running
 from sensors.ble.bumble_backend import EmulatedAir, bluez_error
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet, to_raw
@@ -236,3 +237,22 @@ async def test_an_address_no_device_has_says_which_straps_were_seen_with_their_a
     [said] = [r.getMessage() for r in caplog.records if "not seen advertising" in r.getMessage()]
     assert "'Polar H10 NEW' F1:00:00:00:00:97" in said
     assert "`address:`" in said and "ambient scan" in said
+
+
+async def test_a_strap_an_earlier_run_left_connected_is_taken_over(air: EmulatedAir) -> None:
+    """The daemon killed while connected (or a Disconnect that failed) leaves the adapter
+    connected to the strap, which does not advertise while connected: no scan finds it, so the
+    sensor takes over the link the adapter holds."""
+    strap = await _strap(air)
+    adapter = await air.adapter("hci0")
+    await adapter.device.connect(Address(ADDRESS))  # the earlier run's link, never closed
+    sink, counters = CollectingSink(), Counters()
+    config = ble_config(address=ADDRESS.lower(), scan_timeout=0.2)
+    async with running(config, air, RealClock(), sink, counters) as sensor:
+        await strap.wait_subscribed()
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
+        assert sensor.diagnostics()["connected"] is True
+
+    assert strap.connections == 1, "the link the earlier run left, not a new one"
+    assert counters.get(f"ble:{ADDRESS.lower()}", "not_found") == 0
