@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
+from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -61,14 +63,19 @@ def setup_logging(
 
 
 def stderr_goes_to_journal() -> bool:
+    """Whether stderr is the journal (see :func:`goes_to_journal`)."""
+    return goes_to_journal(sys.stderr)
+
+
+def goes_to_journal(out: TextIO) -> bool:
     """systemd sets ``JOURNAL_STREAM=device:inode`` for a service whose output goes to the
-    journal; it counts only when stderr is still that stream (not redirected by a script)."""
+    journal; it counts only when ``out`` is still that stream (not redirected by a script)."""
     stream = os.environ.get("JOURNAL_STREAM", "")
     device, _, inode = stream.partition(":")
     try:
-        stat = os.fstat(sys.stderr.fileno())
+        stat = os.fstat(out.fileno())
         return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
-    except (ValueError, OSError):
+    except (ValueError, OSError):  # no JOURNAL_STREAM, or a stream with no file (StringIO)
         return False
 
 
@@ -80,16 +87,41 @@ def _not_action_lines(record: logging.LogRecord) -> bool:
 ACTIONS_LOGGER = "ambient.actions"
 
 
+_NUMBER = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
+#: A signal's value where a reason puts it: before the bounds, or as ``(now 80; ...)``.
+_VALUE_BEFORE_BOUNDS = re.compile(rf"(?<=\w) {_NUMBER}(?= (?:above|below|between|at or) )")
+_NOW_VALUE = re.compile(rf"\(now (?:{_NUMBER}|unknown)(?:[,;] |(?=\)))")
+
+
+def reason_without_values(reason: str, signal_names: Iterable[str]) -> str:
+    """A trace's reason with the signals' values left out, names, thresholds and times kept:
+    ``stress_score 74.2 above 70 for 2min`` -> ``stress_score above 70 for 2min``."""
+    names = "|".join(re.escape(name) for name in sorted(signal_names, key=len, reverse=True))
+    if names:
+        reason = re.sub(rf"\b({names}) {_NUMBER}(?![\w.])", r"\1", reason)
+    reason = _VALUE_BEFORE_BOUNDS.sub("", reason)
+    return _NOW_VALUE.sub("(", reason).replace(" ()", "").replace("()", "")
+
+
 class Timeline:
     """``ambient run``'s live timeline on stdout, one entry per rule trace at clock time:
 
     ``21:04:13  calm_alex                fired       stress_score 98.8 above 70 for 2min``
     followed by ``-> action`` lines. The date is shown when it changes.
+
+    Where stdout is the journal (a systemd service) the reasons leave the signals' values out
+    (``stress_score above 70 for 2min``): heart data stays out of logs above DEBUG. A ``log``
+    action's words are shown as written (its placeholders are the rule author's choice).
     """
 
-    def __init__(self, out: TextIO, timezone: tzinfo | None = None) -> None:
+    def __init__(
+        self, out: TextIO, timezone: tzinfo | None = None, values: bool | None = None
+    ) -> None:
+        """``values``: show the signals' values in reasons; by default, unless ``out`` is the
+        journal."""
         self.out = out
         self.timezone = timezone
+        self.values = not goes_to_journal(out) if values is None else values
         self._day: str | None = None
         self._reader_gone = False
 
@@ -102,9 +134,10 @@ class Timeline:
         if day != self._day:
             self._day = day
             lines.append(f"-- {day} --")
-        lines.append(
-            f"{when:%H:%M:%S}  {record.rule:<24} {record.event:<11} {record.reason}".rstrip()
-        )
+        reason = record.reason
+        if not self.values:
+            reason = reason_without_values(reason, record.signals)
+        lines.append(f"{when:%H:%M:%S}  {record.rule:<24} {record.event:<11} {reason}".rstrip())
         lines.extend(f"{'':8}  -> {action.detail}" for action in record.actions)
         try:
             self.out.write("\n".join(lines) + "\n")

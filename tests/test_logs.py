@@ -1,0 +1,101 @@
+"""The live timeline of ``ambient run``, and where it writes heart data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import pytest
+
+from ambient.logs import Timeline, reason_without_values
+from ambient.messages import ActionResult, TraceRecord
+
+FIRED = TraceRecord(
+    time=1_767_604_200.0,
+    rule="calm_alex",
+    event="fired",
+    reason="stress_score 74.2 above 70 for 2min",
+    person="alex",
+    trigger="signal#0",
+    signals={"stress_score": 74.2, "hr": 96.0},
+    actions=(ActionResult("calm_lights", True, "light.living_room dimmed"),),
+)
+
+
+@pytest.fixture
+def journal_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TextIO]:
+    """A file systemd would have made the service's journal stream (``JOURNAL_STREAM``)."""
+    with (tmp_path / "journal").open("w+") as out:
+        info = os.fstat(out.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+        yield out
+
+
+def test_the_timeline_on_a_terminal_or_pipe_shows_the_reason_with_its_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    with (tmp_path / "out").open("w+") as out:
+        Timeline(out)(FIRED)
+        out.seek(0)
+        text = out.read()
+    assert "calm_alex" in text
+    assert "stress_score 74.2 above 70 for 2min" in text
+    assert "-> light.living_room dimmed" in text
+
+
+def test_the_timeline_in_the_journal_names_signal_and_threshold_without_the_value(
+    journal_file: TextIO,
+) -> None:
+    Timeline(journal_file)(FIRED)
+    journal_file.seek(0)
+    text = journal_file.read()
+    assert "calm_alex" in text and "fired" in text
+    assert "stress_score above 70 for 2min" in text
+    assert "74.2" not in text
+    assert "-> light.living_room dimmed" in text
+
+
+def test_a_stream_that_is_not_the_journal_stream_keeps_the_values(
+    journal_file: TextIO, tmp_path: Path
+) -> None:
+    """JOURNAL_STREAM is inherited by a script's child whose stdout is redirected: only the
+    stream itself counts."""
+    with (tmp_path / "redirected").open("w+") as out:
+        Timeline(out)(FIRED)
+        out.seek(0)
+        assert "stress_score 74.2 above 70" in out.read()
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("stress_score 74.2 above 70 for 2min", "stress_score above 70 for 2min"),
+        ("hr 0.0123 below 40", "hr below 40"),
+        ("hr 1.5e-05 between 40 and 50", "hr between 40 and 50"),
+        (
+            "stress_score above 70 for 2min (now 65.3, within hysteresis 10)",
+            "stress_score above 70 for 2min (within hysteresis 10)",
+        ),
+        (
+            "stress_score 55 at or below 60 (70 - hysteresis 10)",
+            "stress_score at or below 60 (70 - hysteresis 10)",
+        ),
+        (
+            "stress_score still above 70 after 10min (now 80; level 2)",
+            "stress_score still above 70 after 10min (level 2)",
+        ),
+        (
+            "stress_score above 70, not yet cleared after 10min "
+            "(now 65, within hysteresis 10; level 1)",
+            "stress_score above 70, not yet cleared after 10min (within hysteresis 10; level 1)",
+        ),
+        ("stress_score unknown above 70", "stress_score unknown above 70"),
+        ("hr 96 and rmssd 31 (queued)", "hr and rmssd (queued)"),
+        ("time 21:30 (due 3.2 s earlier)", "time 21:30 (due 3.2 s earlier)"),
+    ],
+)
+def test_a_reason_without_values_keeps_names_thresholds_and_times(reason: str, shown: str) -> None:
+    assert reason_without_values(reason, {"hr", "rmssd", "stress_score"}) == shown
