@@ -5,6 +5,7 @@ fast and a config without BLE never loads bleak)."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 import signal
@@ -151,8 +152,8 @@ def _add_common_options(parser: argparse.ArgumentParser, default: object) -> Non
 
 
 def _subcommand(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    common: argparse.ArgumentParser,
+    commands: argparse._SubParsersAction[_Parser],
+    common: _Parser,
     name: str,
     summary: str,
     example: str,
@@ -169,6 +170,44 @@ def _subcommand(
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that names, for a mistyped choice (a command), the choice it is closest to."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            choices = [str(choice) for choice in action.choices or ()]
+            close = difflib.get_close_matches(str(value), choices, n=1)
+            if not close:
+                raise
+            message = f"{exc.message}; did you mean {close[0]}?"
+            raise argparse.ArgumentError(action, message) from None
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; ones no option of the command takes are a usage error of that command
+    (its usage, not the whole program's), naming the option each is closest to."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = _subparsers(parser)[args.command]
+        options = [name for action in command._actions for name in action.option_strings]
+        named = []
+        for arg in unknown:
+            close = difflib.get_close_matches(arg.split("=", 1)[0], options, n=1)
+            guess = f" (did you mean {close[0]}?)" if arg.startswith("-") and close else ""
+            named.append(arg + guess)
+        command.error(f"unrecognized arguments: {' '.join(named)}")
+    return args
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise ValueError("a parser without subcommands")
+
+
 def _config_positional(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "config_file", nargs="?", type=Path, metavar="CONFIG", help="config file (as --config)"
@@ -176,10 +215,10 @@ def _config_positional(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_common_options(common, argparse.SUPPRESS)
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ambient",
         description="A calm, private, stress-aware home.",
         epilog=(
@@ -480,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if quiet_outside:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         _resolve_config(args, parser)
         return _run(args)
     except KeyboardInterrupt:

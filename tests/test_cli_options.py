@@ -208,3 +208,36 @@ def test_plot_dash_is_a_usage_error_not_a_file_named_dash(
     assert done.returncode == 2
     assert f"--plot: - is not stdout here: give a file name for {what}" in done.stderr
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "command", "suggestion"),
+    [
+        (("check", "--confg", str(DEMO)), "check", "--config"),
+        (("simulate", str(DEMO), "--jsn"), "simulate", "--json"),
+        (("analyze", "-r", str(DEMO_RECORDING), "--windw=5min"), "analyze", "--window"),
+        (("--log-fromat=json", "check", str(DEMO)), "check", "--log-format"),
+    ],
+    ids=["check", "simulate", "with-value", "before-the-command"],
+)
+def test_an_unknown_option_is_named_with_the_option_it_is_closest_to_and_the_commands_usage(
+    args: tuple[str, ...], command: str, suggestion: str
+) -> None:
+    result = run_ambient(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"usage: ambient {command} ")
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"ambient {command}: error: unrecognized arguments: ")
+    assert last.endswith(f"(did you mean {suggestion}?)")
+
+
+def test_an_unknown_argument_like_no_option_is_named_without_a_guess() -> None:
+    result = run_ambient("trace", "calm_alex", "extra", "--config", str(DEMO))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "ambient trace: error: unrecognized arguments: extra"
+
+
+def test_a_mistyped_command_is_named_with_the_command_it_is_closest_to() -> None:
+    result = run_ambient("stauts")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("; did you mean status?")
