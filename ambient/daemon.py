@@ -30,7 +30,7 @@ from ambient.reading_stream import ReadingFeed
 from ambient.readings import Reading
 from ambient.recordings import RecordingError, RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
-from ambient.sensors.factory import build_sensor
+from ambient.sensors.factory import build_sensor, stale_after_by_source
 from ambient.store import Store
 
 if TYPE_CHECKING:
@@ -274,6 +274,7 @@ class Daemon:
             read=read,
             first=first,
             on_first_update=None if first is None else hub.publish_first_signals,
+            stale_after_by_source=stale_after_by_source(config.sensors),
         )
         actuators = _build_actuators(connections, store) if acting else []
         if acting and config.homeassistant is not None:

@@ -73,10 +73,15 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
         return [
             RecordingSensorConfig(type="recording", id="recording", path=recording, person=person)
         ]
-    configs = [s for s in config.sensors if isinstance(s, RecordingSensorConfig)]
+    # each named as `run` names it (its id, else `recording<its place among the sensors>`)
+    configs = [
+        s.model_copy(update={"loop": False, "id": s.id or f"recording{index}"})
+        for index, s in enumerate(config.sensors)
+        if isinstance(s, RecordingSensorConfig)
+    ]
     if not configs:
         raise SimulationError("no --recording given and the config has no `recording` sensor")
-    return [c.model_copy(update={"loop": False}) for c in configs]
+    return configs
 
 
 def sensor_name(config: RecordingSensorConfig, index: int) -> str:

@@ -18,7 +18,21 @@ class SensorBase(ConfigModel):
     person: Identifier | None = Field(default=None, title="Whose readings these are")
 
 
-class RecordingSensorConfig(SensorBase):
+class HeartSensorBase(SensorBase):
+    """A sensor whose own readings' times say how current the person's heart data is."""
+
+    stale_after: Duration | None = Field(
+        default=None,
+        gt=0,
+        title="Its hr, rr and contact readings stay current this long (default: the signals')",
+    )
+
+
+#: The metrics a sensor's own ``stale_after`` applies to (as the signals' ``stale_after``).
+STALE_AFTER_METRICS = frozenset({"hr", "rr", "contact"})
+
+
+class RecordingSensorConfig(HeartSensorBase):
     """Replays a CSV or JSON Lines recording (see docs/recordings.md)."""
 
     type: Literal["recording"]
@@ -31,7 +45,7 @@ _MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 _UUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
 
 
-class BleSensorConfig(SensorBase):
+class BleSensorConfig(HeartSensorBase):
     """A standard Heart Rate Service strap or watch over Bluetooth LE."""
 
     type: Literal["ble"]
@@ -69,7 +83,7 @@ class BleSensorConfig(SensorBase):
         return self
 
 
-class MqttSensorConfig(SensorBase):
+class MqttSensorConfig(HeartSensorBase):
     """Readings from MQTT topics (Zigbee2MQTT, ESPHome, phones, another ambient)."""
 
     type: Literal["mqtt"]
@@ -107,6 +121,7 @@ class MqttSensorConfig(SensorBase):
     @model_validator(mode="after")
     def _unit_fits_metric(self) -> MqttSensorConfig:
         _check_unit(self.metric, self.unit)
+        _check_stale_after(self.metric, self.stale_after)
         return self
 
 
@@ -126,7 +141,7 @@ class SatelliteSensorConfig(SensorBase):
     )
 
 
-class HomeAssistantSensorConfig(SensorBase):
+class HomeAssistantSensorConfig(HeartSensorBase):
     """An HA entity's state or attribute as a metric (e.g. the companion app's heart rate)."""
 
     type: Literal["homeassistant"]
@@ -140,6 +155,7 @@ class HomeAssistantSensorConfig(SensorBase):
     @model_validator(mode="after")
     def _unit_fits_metric(self) -> HomeAssistantSensorConfig:
         _check_unit(self.metric, self.unit, "values")
+        _check_stale_after(self.metric, self.stale_after)
         return self
 
     @model_validator(mode="after")
@@ -155,6 +171,15 @@ def _check_unit(metric: str, unit: str | None, what: str = "payloads") -> None:
         raise ValueError(f"heart rate (`hr`) {what} are in `bpm`")
     if metric == "rr" and unit == "bpm":
         raise ValueError(f"RR interval (`rr`) {what} are in `ms` or `s`")
+
+
+def _check_stale_after(metric: str, stale_after: float | None) -> None:
+    """A sensor's own ``stale_after`` is for heart readings; others have their own limit."""
+    if stale_after is not None and metric not in STALE_AFTER_METRICS:
+        raise ValueError(
+            f"`stale_after` applies to `hr`, `rr` and `contact`; `{metric}` goes unknown "
+            "after `signals.metric_stale_after`"
+        )
 
 
 SensorConfig = Annotated[

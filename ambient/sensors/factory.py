@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: `ambient check` (sensor_name) loads no asyncio
@@ -14,6 +15,24 @@ def sensor_name(config: SensorConfig, index: int) -> str:
     if config.id:
         return config.id
     return f"{config.type}{index}"
+
+
+def source_name(config: SensorConfig, index: int) -> str:
+    """The ``source`` the sensor gives its readings (a BLE device's: its id, else the
+    device's name or address, as ``ambient.sensors.ble.ble_source_name``)."""
+    if config.type == "ble":
+        return config.id or config.name or config.address or "ble"
+    return sensor_name(config, index)
+
+
+def stale_after_by_source(configs: Iterable[SensorConfig]) -> dict[str, float]:
+    """The sources whose heart readings stay current for their sensor's own ``stale_after``
+    (a satellite's readings keep their own sources' names and take the signals')."""
+    return {
+        source_name(config, index): config.stale_after
+        for index, config in enumerate(configs)
+        if config.type != "satellite" and config.stale_after is not None
+    }
 
 
 def build_sensor(config: SensorConfig, index: int, connections: Connections) -> Sensor:

@@ -5,9 +5,10 @@ sensor, steps, presence), through the shared client's entity subscription.
 state that is not a number, or a number outside the configured (or physiological) range, is
 an error naming the entity, counted under ``ha:<entity_id>``. HA keeps a heart rate's last
 value when the watch goes quiet: a ``hr`` or ``rr`` state HA last updated more than
-``STALE_AFTER_S`` ago (first seen at start, or changed while HA was unreachable) is not a
-reading now, and is counted ``stale``; one updated more than the signals' ``stale_after`` ago
-keeps its time (it reads stale, not current), counted ``behind_clock`` and said. An entity
+``STALE_AFTER_S`` (or the sensor's own longer ``stale_after``) ago (first seen at start, or
+changed while HA was unreachable) is not a reading now, and is counted ``stale``; one updated
+more than the signals' ``stale_after`` ago keeps its time; past the sensor's ``stale_after``
+it reads stale, not current, and is counted ``behind_clock`` and said. An entity
 HA removes while ambient runs (renamed, its integration deleted) is said once and counted
 ``removed_entity``: the readings stop for a reason.
 """
@@ -116,7 +117,8 @@ class HomeAssistantSensor:
         stale_after_s: float = 15.0,
     ) -> None:
         """``stale_after_s``: the signals' ``stale_after``, past which a heart reading HA
-        updated that long ago is one of then (kept, counted and said)."""
+        updated that long ago is one of then; past the sensor's own ``stale_after`` (when it
+        has one) also counted and said."""
         self.config = config
         self.client = client
         self.clock = clock
@@ -128,7 +130,11 @@ class HomeAssistantSensor:
         self.readings = 0
         self.last_error: str | None = None
         self._throttle = Throttle(60.0)
-        self._stale_after_s = stale_after_s
+        #: Within this of now, HA's time is taken as now (the two clocks' tolerance).
+        self._behind_after_s = stale_after_s
+        self._stale_after_s = config.stale_after or stale_after_s
+        #: A heart reading older than this is old news (a sparse watch's, after its span).
+        self._old_news_s = max(STALE_AFTER_S, self._stale_after_s)
 
     async def run(self, sink: ReadingSink) -> None:
         self.client.watch_entities(
@@ -169,7 +175,7 @@ class HomeAssistantSensor:
         if old is not None and _attribute_unchanged(self.config.attribute, new, old):
             return  # another attribute changed: not a new reading
         age_s = self._age_s(new) if self.config.metric in _SAMPLED else None
-        if age_s is not None and age_s > STALE_AFTER_S:
+        if age_s is not None and age_s > self._old_news_s:
             self.counters.increment(f"ha:{self.config.entity_id}", "stale")
             # A warning, held to one a minute: if every state is old, HA's clock (or the
             # Pi's) is the likely cause, and nothing else would say why no reading comes.
@@ -181,13 +187,14 @@ class HomeAssistantSensor:
                 "(if every state is, check the clocks of HA and of this machine)",
                 self.name,
                 self.config.entity_id,
-                STALE_AFTER_S / 60,
+                self._old_news_s / 60,
             )
             return
         now = self.clock.now()
-        if age_s is not None and age_s > self._stale_after_s:
-            now -= age_s  # a reading of then: the signals read it stale, not current
-            self._behind(age_s)
+        if age_s is not None and age_s > self._behind_after_s:
+            now -= age_s  # a reading of then: current only for what is left of its span
+            if age_s > self._stale_after_s:  # past it: read stale, and said
+                self._behind(age_s)
         _LOGGER.debug("Sensor %s: %s = %s", self.name, self.config.metric, value)
         self.readings += 1
         sink.put_nowait(Reading(now, self.person, self.config.metric, value, self.name))

@@ -101,14 +101,16 @@ class MqttSensor:
     ) -> None:
         """``zone``: what an ISO timestamp without a zone is in (the config's ``timezone``;
         None: this process's zone); ``stale_after_s``: the signals' ``stale_after``, past
-        which a live heart reading arrives stale (kept, counted and said)."""
+        which (or past the sensor's own ``stale_after``) a live heart reading arrives stale
+        (kept, counted and said)."""
         self.name = name
         self.config = config
         self._connection = connection
         self._clock = clock
         self._counters = counters
         self._drops = DropLog(counters, name, topic_filter=config.topic)
-        self._behind_after_s = stale_after_s if config.metric in _STALE_AFTER_METRICS else None
+        own_stale_after_s = config.stale_after or stale_after_s  # a sparse watch's own span
+        self._behind_after_s = own_stale_after_s if config.metric in _STALE_AFTER_METRICS else None
         self._behind_log = Throttle(60.0)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, tzinfo
 from typing import Any, Final
 
@@ -74,7 +74,10 @@ class SignalEngine:
         read: Collection[str] | None = None,
         first: Collection[str] | None = None,
         on_first_update: Callable[[SignalUpdate], None] | None = None,
+        stale_after_by_source: Mapping[str, float] | None = None,
     ) -> None:
+        """``stale_after_by_source``: the sensors (by their readings' ``source``) whose heart
+        readings stay current for a span of their own instead of ``config.stale_after``."""
         if (first is None) != (on_first_update is None):
             raise ValueError("`first` and `on_first_update` go together")
         self.config = config
@@ -87,6 +90,7 @@ class SignalEngine:
         self.on_update = on_update
         self.counters = counters or Counters()
         self._configs = {p.id: p for p in people}
+        self._stale_after_by_source = dict(stale_after_by_source or {})
         self._people: dict[str, PersonSignals] = {}
         # Per person: when its timer is due, when it is set to go off, and its handle. It
         # goes off at the next update slot if that is earlier (see `_arm`).
@@ -211,7 +215,15 @@ class SignalEngine:
         state = self._people.get(person_id)
         if state is None:
             config = self._configs.get(person_id)
-            state = PersonSignals(person_id, self.config, config, self.zone, self.read, self.first)
+            state = PersonSignals(
+                person_id,
+                self.config,
+                config,
+                self.zone,
+                self.read,
+                self.first,
+                self._stale_after_by_source,
+            )
             saved = self.store.get(BASELINE_NAMESPACE, person_id)
             if saved is not None and not state.baseline.load_json(saved):
                 self.counters.increment(f"signals:{person_id}", "baseline_unreadable")

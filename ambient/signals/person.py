@@ -284,9 +284,14 @@ class PersonSignals:
         zone: tzinfo = UTC,
         read: Collection[str] | None = None,
         first: Collection[str] | None = None,
+        stale_after_by_source: Mapping[str, float] | None = None,
     ) -> None:
+        """``stale_after_by_source``: the sensors (by their readings' ``source``) whose
+        readings stay current for a span of their own instead of ``config.stale_after`` (a
+        watch whose heart rate comes every 15 minutes)."""
         self.id = person_id
         self.config = config
+        self._stale_after_by_source = stale_after_by_source or {}
         #: The signals an update works out (None: all); any other is worked out when asked.
         self.read = None if read is None else frozenset(read)
         #: With ``first``, an update is split: :meth:`update_first` works out these, and
@@ -451,9 +456,16 @@ class PersonSignals:
         cfg = self.config
         last_time = self.last_time
         best: float | None = None
+        own = self._stale_after_by_source
         for metric, seen in last_time.items():
             if metric in (RR, HR, CONTACT):
-                due = seen + cfg.stale_after
+                if own:
+                    source = {RR: self._rr_source, HR: self._hr_source}.get(
+                        metric, self._contact_source
+                    )
+                    due = seen + self._stale_after_of(source)
+                else:
+                    due = seen + cfg.stale_after
             elif metric in self.metrics:
                 due = seen + cfg.metric_stale_after
             else:
@@ -594,10 +606,16 @@ class PersonSignals:
         if rr_at is not None and now - rr_at >= cfg.rr_gap:  # (the usual update: no call)
             self.settle(now)
         stale_after = cfg.stale_after
-        fresh_rr = rr_at is not None and now - rr_at <= stale_after
-        fresh_hr = hr_at is not None and now - hr_at <= stale_after
+        rr_stale_after = hr_stale_after = contact_stale_after = stale_after
+        if self._stale_after_by_source:  # (a sensor of its own span: the source's)
+            rr_stale_after = self._stale_after_of(self._rr_source)
+            hr_stale_after = self._stale_after_of(self._hr_source)
+            contact_stale_after = self._stale_after_of(self._contact_source)
+        fresh_rr = rr_at is not None and now - rr_at <= rr_stale_after
+        fresh_hr = hr_at is not None and now - hr_at <= hr_stale_after
         fresh_contact = contact_at is not None and (
-            now - contact_at <= stale_after or self._contact_heard(now - stale_after)
+            now - contact_at <= contact_stale_after
+            or self._contact_heard(now - contact_stale_after)
         )
 
         contact = self.contact if fresh_contact else None
@@ -632,6 +650,11 @@ class PersonSignals:
         moment.rr_available = True if usable_rr else (False if fresh_rr or fresh_hr else None)
         moment.fresh_rr = fresh_rr
         moment.rr_reason = _rr_reason(rr_lost, fresh_rr, fresh_hr, rr_at is not None)
+
+    def _stale_after_of(self, source: str | None) -> float:
+        """How long a reading of ``source`` stays current: its sensor's own span, else the
+        signals' ``stale_after``."""
+        return self._stale_after_by_source.get(source or "", self.config.stale_after)
 
     def _contact_heard(self, since: float) -> bool:
         """Whether the device that said the contact has sent heart readings since ``since``: a

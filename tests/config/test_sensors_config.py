@@ -79,3 +79,27 @@ def test_a_ble_address_no_device_can_have_is_refused(
 )
 def test_a_mac_address_or_a_corebluetooth_uuid_is_taken(tmp_path: Path, address: str) -> None:
     _load(tmp_path, f"{{type: ble, address: '{address}', person: alex}}")
+
+
+@pytest.mark.parametrize("kind", [MQTT, HA])
+def test_a_sensor_may_keep_its_heart_rate_current_longer_than_the_signals_stale_after(
+    tmp_path: Path, kind: str
+) -> None:
+    _load(tmp_path, f"{kind}, metric: hr, stale_after: 20min}}")
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ("metric: hr, stale_after: 0}", "should be more than 0s"),
+        ("metric: steps, stale_after: 20min}", "metric_stale_after"),
+    ],
+)
+@pytest.mark.parametrize("kind", [MQTT, HA])
+def test_a_sensor_stale_after_that_cannot_apply_is_refused(
+    tmp_path: Path, kind: str, fields: str, said: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, f"{kind}, {fields}")
+    assert said in str(raised.value)
+    assert "ambient.yaml:5" in str(raised.value)

@@ -266,6 +266,33 @@ async def test_a_heart_rate_ha_updated_a_minute_ago_keeps_its_time_counted_and_s
 
 
 @pytest.mark.ha
+async def test_a_watch_with_its_own_stale_after_gives_its_last_sample_at_its_time_quietly(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A watch whose heart rate comes every 15 minutes (`stale_after: 20min`), seen at start
+    10 minutes after HA updated it: its last sample, of then (current for 10 more minutes),
+    neither old news nor a clock behind: nothing counted, nothing said."""
+    config = sensor_config(entity_id="sensor.ambient_test_hr_sparse", metric="hr")
+    config = config.model_copy(update={"stale_after": 1200.0})
+    async with HaProbe(ha.url, ha.token) as probe:
+        assert probe._session is not None
+        async with probe._session.post(
+            f"{ha.url}/api/states/{config.entity_id}",
+            json={"state": "70"},
+            headers={"Authorization": f"Bearer {ha.token}"},
+        ) as reply:
+            assert reply.status in (200, 201)
+    later = VirtualClock(time.time() + 600)
+    async with running_sensor(ha, config, later) as (_sensor, sink, counters):
+        reading = await sink.next()
+    assert reading.value == 70.0
+    assert later.now() - 610 < reading.time < later.now() - 595
+    assert counters.get("ha:sensor.ambient_test_hr_sparse", "behind_clock") == 0
+    assert counters.get("ha:sensor.ambient_test_hr_sparse", "stale") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.ha
 async def test_an_entity_removed_while_running_is_said_and_read_again_when_back(
     ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -220,6 +220,15 @@ def test_behind_the_clock_is_measured_against_the_configured_stale_after() -> No
     assert counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"behind_clock": 1}
 
 
+def test_a_sensor_with_its_own_stale_after_is_behind_only_past_it() -> None:
+    """A watch that uploads its samples late by nature (`stale_after: 20min`): one stamped 5
+    minutes ago is its latest sample, current for 15 more minutes, not a clock behind."""
+    h = Harness(value="hr", timestamp="ts", stale_after=1200.0)
+    [kept] = h.feed(b'{"hr": 70, "ts": %d}' % (NOW - 300))
+    assert kept.time == NOW - 300
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {}
+
+
 def test_a_user_named_metric_behind_the_clock_is_not_counted() -> None:
     """Metrics passed through go stale after `metric_stale_after` (10 min), past `max_age`."""
     h = Harness(metric="room_co2", value="co2", timestamp="ts")
