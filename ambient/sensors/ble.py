@@ -32,9 +32,8 @@ from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock
 from ambient.clock import Clock, TimerHandle
 from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
-from ambient.logs import Throttle
 from ambient.ports import ReadingSink
-from ambient.sensors.ble_backoff import Backoff
+from ambient.sensors.ble_backoff import Backoff, WarningBackoff
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.heart_rate import (
     BATTERY_LEVEL_UUID,
@@ -128,7 +127,7 @@ class BleSensor:
         self._scan_bluez: BlueZScannerArgs = {"adapter": config.adapter} if config.adapter else {}
         self._client_bluez: BlueZClientArgs = {"adapter": config.adapter} if config.adapter else {}
         self._backoff = Backoff(config.backoff_initial, config.backoff_max, rng)
-        self._throttle = Throttle(60.0)
+        self._warnings = WarningBackoff()
         self._readings = MeasurementReadings(config.person or "default", self.name, self._count)
         self._sink: ReadingSink | None = None
         self._connected = False
@@ -357,6 +356,7 @@ class BleSensor:
         if not self._flowing:
             self._flowing = True
             self._backoff.reset()
+            self._warnings.reset()
         try:
             measurement = parse_measurement(data)
         except MalformedPacket as exc:
@@ -406,7 +406,13 @@ class BleSensor:
         self._counters.increment(self.scope, reason)
 
     def _log_problem(self, reason: str, msg: str, *args: object) -> None:
-        self._throttle.log(_LOGGER, logging.WARNING, f"{self.name}:{reason}", msg, *args)
+        """A warning, said ever more rarely while the problem goes on (see WarningBackoff);
+        the ones held back go to DEBUG."""
+        held = self._warnings.allow(reason, self._clock.now())
+        if held is None:
+            _LOGGER.debug(msg, *args)
+        else:
+            _LOGGER.warning(msg + (f" ({held} similar suppressed)" if held else ""), *args)
 
 
 def _seen_as(device: BLEDevice, adv: AdvertisementData) -> str:

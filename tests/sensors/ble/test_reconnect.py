@@ -256,3 +256,30 @@ async def test_a_strap_an_earlier_run_left_connected_is_taken_over(air: Emulated
 
     assert strap.connections == 1, "the link the earlier run left, not a new one"
     assert counters.get(f"ble:{ADDRESS.lower()}", "not_found") == 0
+
+
+async def test_a_strap_away_for_hours_is_warned_about_ever_more_rarely(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A strap taken off for the night is looked for all night (a search every ~1.5 min with
+    the default settings); its `not seen advertising` line is said at once, then after 1, 2,
+    4 ... minutes up to hourly: two hours make 7 warnings, not a hundred. On a clock 20,000
+    times faster, two hours pass in 0.4 s."""
+    speed = 20_000.0
+    counters = WatchedCounters()
+    config = ble_config(  # the default search and backoff times
+        id="alex_strap", address=ADDRESS, scan_timeout=30.0, backoff_initial=1.0, backoff_max=60.0
+    )
+    clock = ScaledClock(speed)
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config, air, clock, CollectingSink(), counters):
+            end = clock.now() + 2 * 3600.0
+            while clock.now() < end:
+                await counters.wait_for(
+                    "ble:alex_strap", "not_found", counters.get("ble:alex_strap", "not_found") + 1
+                )
+    searches = counters.get("ble:alex_strap", "not_found")
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert searches >= 40
+    assert 6 <= len(warnings) <= 8  # at 0, 1, 3, 7, 15, 31, 63 and (maybe) 123 minutes
+    assert "similar suppressed" in warnings[-1].getMessage()
