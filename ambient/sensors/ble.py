@@ -25,7 +25,12 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import BleakDBusError, BleakError
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakError,
+)
 from bleak_retry_connector import establish_connection, get_device, get_device_by_adapter
 
 from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock_timeout
@@ -444,17 +449,61 @@ def _failure_reason(exc: BaseException) -> str:
 
 
 def cannot_scan(adapter: str | None, error: BaseException) -> str:
-    """Why scanning on ``adapter`` could not start, and where to look (a BLE sensor and
-    ``ambient scan`` say it alike): an ``OSError`` is the system's D-Bus (which bleak reaches
-    BlueZ through) not answering; the rest are bleak's and BlueZ's own messages."""
+    """Why scanning on ``adapter`` could not start, and the fix for that reason (a BLE sensor
+    and ``ambient scan`` say it alike)."""
+    why, fix = _scan_problem(error)
+    return f"cannot scan on {adapter or 'the default adapter'}: {why}; {fix}"
+
+
+_POWER_ON: Final = (
+    "is the adapter powered on? (`bluetoothctl power on`; `rfkill list` shows it not blocked, "
+    "else `sudo rfkill unblock bluetooth`)"
+)
+_NO_ADAPTER: Final = (
+    "`bluetoothctl list` shows the adapters there are (a dongle plugged in? `adapter:` must "
+    "name one of them)"
+)
+_NO_BLUETOOTHD: Final = "is bluetoothd running? (`sudo systemctl start bluetooth`)"
+_NOT_ALLOWED: Final = "is this user in the `bluetooth` group? (`sudo usermod -aG bluetooth USER`)"
+_BUSY: Final = "the adapter is busy starting or stopping a scan; try again in a moment"
+_NO_DBUS: Final = (
+    "is the system D-Bus running (in a container: is the host's "
+    "/run/dbus/system_bus_socket mounted)?"
+)
+_EITHER: Final = "is bluetoothd running, and is this user in the `bluetooth` group?"
+
+#: The fix for each BlueZ / D-Bus error name that says why scanning could not start.
+_FIX_FOR_DBUS_ERROR: Final = {
+    BLUEZ_ERROR_NOT_READY: _POWER_ON,
+    BLUEZ_ERROR_IN_PROGRESS: _BUSY,
+    "org.freedesktop.DBus.Error.ServiceUnknown": _NO_BLUETOOTHD,
+    "org.freedesktop.DBus.Error.NameHasNoOwner": _NO_BLUETOOTHD,
+    "org.freedesktop.DBus.Error.AccessDenied": _NOT_ALLOWED,
+}
+_FIX_FOR_UNAVAILABLE: Final = {
+    BleakBluetoothNotAvailableReason.POWERED_OFF: _POWER_ON,
+    BleakBluetoothNotAvailableReason.NO_BLUETOOTH: _NO_ADAPTER,
+    BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: _NO_ADAPTER,
+    BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM: _NOT_ALLOWED,
+    BleakBluetoothNotAvailableReason.DENIED_BY_USER: _NOT_ALLOWED,
+    BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN: _NOT_ALLOWED,
+}
+
+
+def _scan_problem(error: BaseException) -> tuple[str, str]:
+    """What went wrong, in bleak's or the system's words, and what to check for it: an
+    ``OSError`` is the system D-Bus (which bleak reaches BlueZ through) not answering."""
     if isinstance(error, OSError):
-        why = f"D-Bus not reachable ({error.strerror or error})"
-    else:
-        why = str(error) or type(error).__name__
-    return (
-        f"cannot scan on {adapter or 'the default adapter'}: {why}; is bluetoothd running, "
-        "and is this user in the `bluetooth` group?"
-    )
+        return f"D-Bus not reachable ({error.strerror or error})", _NO_DBUS
+    if isinstance(error, BleakBluetoothNotAvailableError):
+        # its str() is the repr of (message, reason)
+        return str(error.args[0]), _FIX_FOR_UNAVAILABLE.get(error.reason, _EITHER)
+    why = str(error) or type(error).__name__
+    if isinstance(error, BleakDBusError):
+        return why, _FIX_FOR_DBUS_ERROR.get(error.dbus_error, _EITHER)
+    if isinstance(error, BleakError) and why.startswith("adapter ") and "not found" in why:
+        return why, _NO_ADAPTER
+    return why, _EITHER
 
 
 def _describe(reason: str) -> str:

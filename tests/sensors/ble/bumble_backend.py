@@ -137,8 +137,12 @@ class EmulatedAir:
             return None
         return BLEDevice(address.upper(), None, {"bumble_address": connection.peer_address})
 
-    def fail_next_scans(self, count: int, dbus_error: str) -> None:
-        self._scan_failures.extend(bluez_error(dbus_error) for _ in range(count))
+    def fail_next_scans(self, count: int, error: str | BleakError) -> None:
+        """The next ``count`` scans fail with BlueZ's ``error`` (a D-Bus error name), or with
+        the error bleak raises itself (no adapter, powered off...)."""
+        self._scan_failures.extend(
+            bluez_error(error) if isinstance(error, str) else error for _ in range(count)
+        )
 
     def fail_next_connects(self, count: int, dbus_error: str) -> None:
         self._connect_failures.extend(bluez_error(dbus_error) for _ in range(count))

@@ -208,7 +208,8 @@ async def test_no_dbus_is_a_scan_failure_saying_what_to_check(
     assert counters.get("ble:alex_strap", "connect_failed") == 0
     assert [r.getMessage() for r in caplog.records] == [
         "alex_strap: cannot scan on the default adapter: D-Bus not reachable (No such file or "
-        "directory); is bluetoothd running, and is this user in the `bluetooth` group?"
+        "directory); is the system D-Bus running (in a container: is the host's "
+        "/run/dbus/system_bus_socket mounted)?"
     ]
 
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import yaml
-from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_NOT_READY
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakError,
+)
 from sensors.ble.ble_harness import air
-from sensors.ble.bumble_backend import EmulatedAir
+from sensors.ble.bumble_backend import EmulatedAir, bluez_error
 from sensors.ble.strap import EmulatedStrap
 
 from ambient.config.sensors import BleSensorConfig
@@ -58,4 +65,77 @@ async def test_scan_on_an_unusable_adapter_explains_in_one_line_on_stderr(
     assert out.getvalue() == ""
     [line] = err.getvalue().splitlines()
     assert line.startswith("ambient scan: cannot scan on hci0: ")
-    assert "NotReady" in line and "bluetooth` group" in line
+    assert "NotReady" in line and "bluetoothctl power on" in line
+
+
+_NOT_AVAILABLE = BleakBluetoothNotAvailableReason
+
+
+@pytest.mark.parametrize(
+    ("error", "said", "fix"),
+    [
+        (
+            BleakBluetoothNotAvailableError(
+                "No powered Bluetooth adapters found. Turn on Bluetooth and try again.",
+                _NOT_AVAILABLE.POWERED_OFF,
+            ),
+            "No powered Bluetooth adapters found",
+            "bluetoothctl power on",
+        ),
+        (bluez_error(BLUEZ_ERROR_NOT_READY), "NotReady", "bluetoothctl power on"),
+        (
+            BleakBluetoothNotAvailableError(
+                "No Bluetooth adapters found.", _NOT_AVAILABLE.NO_BLUETOOTH
+            ),
+            "No Bluetooth adapters found",
+            "bluetoothctl list",
+        ),
+        (BleakError("adapter 'hci1' not found"), "adapter 'hci1' not found", "bluetoothctl list"),
+        (
+            BleakDBusError(
+                "org.freedesktop.DBus.Error.ServiceUnknown",
+                ["The name org.bluez was not provided by any .service files"],
+            ),
+            "org.bluez was not provided",
+            "systemctl start bluetooth",
+        ),
+        (
+            BleakDBusError(
+                "org.freedesktop.DBus.Error.AccessDenied",
+                ["Rejected send message, 2 matched rules"],
+            ),
+            "AccessDenied",
+            "`bluetooth` group",
+        ),
+        (
+            BleakBluetoothNotAvailableError(
+                "Authentication failed", _NOT_AVAILABLE.DENIED_BY_SYSTEM
+            ),
+            "Authentication failed",
+            "`bluetooth` group",
+        ),
+        (bluez_error(BLUEZ_ERROR_IN_PROGRESS), "InProgress", "busy"),
+    ],
+    ids=[
+        "powered-off",
+        "adapter-not-ready",
+        "no-adapter",
+        "no-such-adapter",
+        "no-bluetoothd",
+        "dbus-denied",
+        "auth-denied",
+        "busy",
+    ],
+)
+async def test_scan_says_why_bluetooth_cannot_be_used_and_the_fix_for_that_reason(
+    air: EmulatedAir, error: BleakError, said: str, fix: str
+) -> None:
+    """Powered off, no adapter, no bluetoothd, not allowed, busy: each its own fix, in bleak's
+    words (not the repr of its exception's arguments)."""
+    air.fail_next_scans(1, error)
+    out, err = io.StringIO(), io.StringIO()
+    assert await scan(None, 0.05, out, err=err, backend=air.backend) == BLUETOOTH_ERROR
+    [line] = err.getvalue().splitlines()
+    assert line.startswith("ambient scan: cannot scan on the default adapter: ")
+    assert said in line and fix in line
+    assert "Reason" not in line and "('" not in line
