@@ -109,13 +109,19 @@ def _section(title: str, body: list[str], empty: str = "none configured") -> lis
 
 
 def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
+    """Name, kind, whose heart it reads (in a household, which wearable is whose), state, age;
+    the person column only when some sensor names one (a daemon older than this page)."""
+    named = any(sensor.get("person") for sensor in sensors)
     rows = []
     for sensor in sensors:
         connected = sensor.get("connected")
         state = "unknown" if connected is None else "connected" if connected else "DISCONNECTED"
         age_s = sensor.get("last_reading_age_s")
         age = "no reading yet" if age_s is None else f"last reading {format_duration(age_s)} ago"
-        rows.append([str(sensor.get("name", "?")), str(sensor.get("type", "?")), state, age])
+        row = [str(sensor.get("name", "?")), str(sensor.get("type", "?"))]
+        if named:
+            row.append(f"for {sensor['person']}" if sensor.get("person") else "")
+        rows.append([*row, state, age])
     return _table(rows)
 
 

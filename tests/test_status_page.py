@@ -33,6 +33,40 @@ def test_render_paused_and_empty_sections() -> None:
     assert "Counters\n  none" in text
 
 
+def test_in_a_household_each_sensor_names_whose_heart_it_reads() -> None:
+    """Two people's wearables side by side: the page says whose each one is, as ``ambient
+    check`` does; a sensor for nobody in particular (a topic level names the person) says none."""
+    sensors = [
+        {
+            "name": "strap",
+            "type": "mqtt",
+            "person": "alex",
+            "connected": True,
+            "last_reading_age_s": 0.4,
+        },
+        {
+            "name": "watch",
+            "type": "mqtt",
+            "person": "sam",
+            "connected": False,
+            "last_reading_age_s": None,
+        },
+        {
+            "name": "by_topic",
+            "type": "mqtt",
+            "person": None,
+            "connected": True,
+            "last_reading_age_s": None,
+        },
+    ]
+
+    text = render_status({"sensors": sensors})
+
+    assert "strap     mqtt  for alex  connected     last reading 0.4 s ago" in text
+    assert "watch     mqtt  for sam   DISCONNECTED  no reading yet" in text
+    assert "by_topic  mqtt            connected     no reading yet" in text
+
+
 def test_a_clock_not_yet_synchronised_is_said_under_the_header_only_while_it_is() -> None:
     unsynchronised = render_status({"version": "0.1.0", "clock": {"synchronised": False}})
     assert unsynchronised.splitlines()[1] == (
