@@ -42,6 +42,8 @@ from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 _LOGGER = logging.getLogger(__name__)
 NO_RULE = "none"
 _EVENT_QUEUE_LIMIT = 100
+#: Discovery documents larger than this are another's (ambient's are a few KiB): not parsed.
+_DOCUMENT_LIMIT = 256 * 1024
 #: How long urgent states wait for a rule's trace before they are sent anyway. HA subscribes to
 #: them: sent in the turn after a reading, they reached HA while it still handled the service
 #: call that reading had just made. A tenth of a second is past most calls' answers (a few ms on
@@ -81,6 +83,7 @@ class DiscoveryPublisher:
         hub.on_trace(self._on_trace)
         hub.on_event(self._on_event)
         connection.subscribe(self.topics.birth, self._on_birth)
+        connection.subscribe(self.topics.discovery("+"), self._on_discovery_document)
         connection.subscribe(self.topics.pause_command, self._on_pause_command)
         connection.subscribe(self.topics.breathing_command, self._on_breathing_command)
         connection.on_connect(self._on_connect)
@@ -219,7 +222,7 @@ class DiscoveryPublisher:
 
     def _initial_states(self) -> None:
         for person in self._people:
-            for entity in PERSON_ENTITIES:
+            for entity in self.payloads.person_entities:
                 self._book.set(self.topics.person_state(person, entity.key), UNKNOWN)
             self._book.set(self.topics.wearable(person), "online")
         self._book.set(self.topics.paused, "OFF")
@@ -360,6 +363,39 @@ class DiscoveryPublisher:
     async def _republish_quietly(self) -> None:
         with contextlib.suppress(NotConnected):  # the reconnect will do it
             await self.publish_all()
+
+    def _on_discovery_document(self, message: MqttMessage) -> None:
+        """A discovery document on the broker (the retained ones come at every subscribe):
+        a device of this instance that the config no longer has is withdrawn, and a component
+        this config no longer announces is removed from its device, so neither stays in HA."""
+        device_id = self.topics.device_id_of(message.topic)
+        if (
+            device_id is None
+            or not device_id.startswith(self.payloads.daemon_device_id)
+            or not message.payload
+            or len(message.payload) > _DOCUMENT_LIMIT
+        ):
+            return  # another's, or emptied (HA does that when a user deletes the device)
+        try:
+            document = json.loads(message.payload)
+        except ValueError:
+            return
+        if self.payloads.is_former_person(device_id, document):
+            self._spawn(self._withdraw(message.topic, document))
+        elif self.payloads.retire(device_id, document):
+            self._spawn(self._republish_quietly())
+
+    async def _withdraw(self, discovery_topic: str, document: Any) -> None:
+        """Empty a former device's discovery document (HA then deletes it and its entities),
+        then the retained states it named."""
+        _LOGGER.info(
+            "Removing %s from Home Assistant: no longer in the config",
+            self.topics.device_id_of(discovery_topic),
+        )
+        with contextlib.suppress(NotConnected):  # the next connect's retained copy comes again
+            await self._connection.publish(discovery_topic, "", qos=1, retain=True)
+            for topic in self.payloads.withdrawn_topics(document):
+                await self._connection.publish(topic, "", qos=1, retain=True)
 
     def _on_pause_command(self, message: MqttMessage) -> None:
         if message.retain:

@@ -301,6 +301,14 @@ class Topics:
     def discovery(self, device_id: str) -> str:
         return f"{self.prefix}/device/{device_id}/config"
 
+    def device_id_of(self, discovery_topic: str) -> str | None:
+        """The device id of a ``<prefix>/device/<id>/config`` topic; None for another topic."""
+        head = f"{self.prefix}/device/"
+        if not discovery_topic.startswith(head) or not discovery_topic.endswith("/config"):
+            return None
+        device_id = discovery_topic[len(head) : -len("/config")]
+        return device_id if device_id and "/" not in device_id else None
+
 
 def format_state(entity: PersonEntity, value: Any) -> tuple[str, float | None]:
     """The payload for ``value`` and its number (for deadbands); unknown is ``None``."""
@@ -329,9 +337,62 @@ class DiscoveryPayloads:
             for index, rule in enumerate(config.rules)
             for _path, step in walk_steps(rule, ("rules", index))
         )
+        #: Per device, components an earlier document announced and this config does not:
+        #: HA removes a component only when a document names it with its platform alone.
+        self._retired: dict[str, dict[str, str]] = {}
 
     def person_device_id(self, person: str) -> str:
         return safe_id(f"ambient_{self.instance}_{person}")
+
+    @property
+    def person_entities(self) -> tuple[PersonEntity, ...]:
+        """The entities each person's device announces with this config."""
+        return tuple(e for e in PERSON_ENTITIES if self._chooses_calming or not e.calming)
+
+    def is_former_person(self, device_id: str, document: Any) -> bool:
+        """True when ``document`` (a retained discovery document of ``device_id``) is a person
+        device of this instance that the config no longer has (removed, or its id changed)."""
+        if not device_id.startswith(f"{self.daemon_device_id}_"):
+            return False
+        if device_id in {self.person_device_id(p.id) for p in self.config.people}:
+            return False
+        return _announced_by(document, self.daemon_device_id)
+
+    def retire(self, device_id: str, document: Any) -> bool:
+        """Note the components ``document`` (the retained one of a device of this config) has
+        and this config does not; True when that adds any, so the device is published again."""
+        current = self.all().get(self.topics.discovery(device_id))
+        if current is None or not isinstance(document, dict):
+            return False
+        components = document.get("cmps")
+        if not isinstance(components, dict):
+            return False
+        retired = self._retired.setdefault(device_id, {})
+        added = False
+        for key, component in components.items():
+            platform = component.get("p") if isinstance(component, dict) else None
+            if key in current["cmps"] or key in retired or not isinstance(platform, str):
+                continue
+            retired[key] = platform
+            added = True
+        return added
+
+    def withdrawn_topics(self, document: Any) -> list[str]:
+        """The retained state topics a former device's ``document`` names, to be emptied: only
+        this instance's own (never its status, which the daemon still uses)."""
+        root = f"{self.topics.root}/"
+        found: set[str] = set()
+        components = document.get("cmps") if isinstance(document, dict) else None
+        for component in (components or {}).values():
+            if not isinstance(component, dict):
+                continue
+            named = [component.get("state_topic"), component.get("json_attributes_topic")]
+            for availability in component.get("availability") or []:
+                if isinstance(availability, dict):
+                    named.append(availability.get("topic"))
+            found.update(t for t in named if isinstance(t, str) and t.startswith(root))
+        found.discard(self.topics.status)
+        return sorted(found)
 
     def _identity(self, key: str, platform: Platform) -> dict[str, Any]:
         object_id = safe_id(f"{self.instance}_{key}")
@@ -353,13 +414,14 @@ class DiscoveryPayloads:
             documents[self.topics.discovery(device_id)] = self.person(
                 person.id, person.display_name
             )
+        for device_id, retired in self._retired.items():
+            components = documents[self.topics.discovery(device_id)]["cmps"]
+            components.update({key: {"p": platform} for key, platform in retired.items()})
         return documents
 
     def person(self, person: str, display_name: str) -> dict[str, Any]:
         components: dict[str, dict[str, Any]] = {}
-        for entity in PERSON_ENTITIES:
-            if entity.calming and not self._chooses_calming:
-                continue
+        for entity in self.person_entities:
             component = self._identity(f"{person}_{entity.key}", entity.platform)
             component.update(
                 name=entity.name,
@@ -451,3 +513,16 @@ class DiscoveryPayloads:
             "cmps": components,
             "qos": 1,
         }
+
+
+def _announced_by(document: Any, daemon_device_id: str) -> bool:
+    """A person device document that this instance's daemon published (origin and parent)."""
+    if not isinstance(document, dict):
+        return False
+    device, origin = document.get("dev"), document.get("o")
+    return (
+        isinstance(device, dict)
+        and isinstance(origin, dict)
+        and origin.get("name") == "ambient"
+        and device.get("via_device") == daemon_device_id
+    )

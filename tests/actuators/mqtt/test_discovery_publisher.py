@@ -21,11 +21,13 @@ from ambient.messages import ExternalEvent, SignalUpdate, SignalValue, TraceReco
 DISCOVERY = "homeassistant/device/+/config"
 
 
-def ambient_config(broker: MosquittoBroker, publish_interval_s: float = 0.05) -> AmbientConfig:
+def ambient_config(
+    broker: MosquittoBroker, publish_interval_s: float = 0.05, people: tuple[str, ...] = ("alex",)
+) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
             "instance": "home",
-            "people": [{"id": "alex", "name": "Alex"}],
+            "people": [{"id": person, "name": person.title()} for person in people],
             "mqtt": {
                 "host": broker.host,
                 "port": broker.port,
@@ -37,12 +39,16 @@ def ambient_config(broker: MosquittoBroker, publish_interval_s: float = 0.05) ->
 
 @contextlib.asynccontextmanager
 async def publishing(
-    broker: MosquittoBroker, hub: Hub, clock: Clock | None = None
+    broker: MosquittoBroker,
+    hub: Hub,
+    clock: Clock | None = None,
+    people: tuple[str, ...] = ("alex",),
 ) -> AsyncIterator[tuple[DiscoveryPublisher, MqttConnection]]:
     """The publisher on a live connection; on a virtual ``clock`` its periodic tick is an hour
     away, so only what goes out at once (after the settle time) is published."""
     connection = make_connection(broker, instance="home")
-    config = ambient_config(broker, 3600.0) if clock is not None else ambient_config(broker)
+    interval_s = 3600.0 if clock is not None else 0.05
+    config = ambient_config(broker, interval_s, people)
     publisher = DiscoveryPublisher(config, connection, hub, clock or RealClock())
     task = asyncio.ensure_future(publisher.run())
     try:
@@ -316,3 +322,78 @@ async def test_flush_sends_what_waits_at_once(mosquitto: MosquittoBroker) -> Non
     assert (await retained(mosquitto, "ambient/home/active_rule", 1)) == {
         "ambient/home/active_rule": b"evening"
     }
+
+
+async def retained_now(broker: MosquittoBroker, topic_filter: str) -> dict[str, bytes]:
+    """Every retained message under ``topic_filter`` now: those the broker sends before a
+    marker published after subscribing."""
+    found: dict[str, bytes] = {}
+    async with device_client(broker, identifier="retained-now") as client:
+        await client.subscribe(topic_filter, qos=1)
+        await client.subscribe("test/retained_now_marker", qos=1)
+        await client.publish("test/retained_now_marker", b"end", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for message in client.messages:
+                if message.topic.value == "test/retained_now_marker":
+                    return found
+                if message.retain and isinstance(message.payload, bytes) and message.payload:
+                    found[message.topic.value] = message.payload
+    raise AssertionError("unreachable")
+
+
+async def test_a_person_removed_from_the_config_leaves_no_device_or_states_behind(
+    mosquitto: MosquittoBroker,
+) -> None:
+    sam_device = "homeassistant/device/ambient_home_sam/config"
+    async with publishing(mosquitto, Hub(), people=("alex", "sam")):
+        assert sam_device in await retained(mosquitto, DISCOVERY, 3)
+    sams = set(await retained_now(mosquitto, "ambient/home/sam/#")) | {sam_device}
+    assert len(sams) > 20  # every state, the wearable's availability, the device
+    async with device_client(mosquitto, "ha") as ha:
+        await ha.subscribe(sam_device, qos=1)
+        await ha.subscribe("ambient/home/sam/#", qos=1)
+        emptied: list[str] = []
+        async with publishing(mosquitto, Hub(), people=("alex",)):
+            async with asyncio.timeout(WAIT_S):
+                async for message in ha.messages:
+                    if not message.retain and payload_of(message) == "":
+                        emptied.append(message.topic.value)
+                    if sams <= set(emptied):
+                        break
+            kept = await retained_now(mosquitto, "#")
+    # HA deletes a device whose discovery document is emptied: that goes first
+    assert emptied[0] == sam_device
+    assert not any(topic.startswith("ambient/home/sam/") for topic in kept)
+    assert "homeassistant/device/ambient_home_alex/config" in kept
+    assert kept["ambient/home/alex/heart_rate"] == b"None"
+    assert kept["ambient/home/status"] == b"online"
+
+
+async def test_an_entity_ambient_no_longer_announces_is_removed_from_its_device(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """As after an upgrade that drops an entity, or a config that no longer chooses calming:
+    HA removes a component only when the document names it with nothing but its platform."""
+    alex_device = "homeassistant/device/ambient_home_alex/config"
+    async with publishing(mosquitto, Hub()):
+        document = json.loads((await retained(mosquitto, alex_device, 1))[alex_device])
+    document["cmps"]["calming_choice"] = {
+        **document["cmps"]["heart_rate"],
+        "unique_id": "ambient_home_alex_calming_choice",
+    }
+    async with device_client(mosquitto, "old-ambient") as old:
+        await old.publish(alex_device, json.dumps(document).encode(), qos=1, retain=True)
+    async with device_client(mosquitto, "ha") as ha:
+        await ha.subscribe(alex_device, qos=1)
+        await next_on(ha, alex_device)  # the retained one
+        async with publishing(mosquitto, Hub()):
+            async with asyncio.timeout(WAIT_S):
+                while True:
+                    latest = json.loads(payload_of(await next_on(ha, alex_device)))
+                    if "calming_choice" in latest["cmps"]:
+                        break
+    assert latest["cmps"]["calming_choice"] == {"p": "sensor"}
+    assert latest["cmps"]["heart_rate"]["unique_id"] == "ambient_home_alex_heart_rate"
+    # and it stays so, for an HA that was not listening then
+    kept = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+    assert kept["cmps"]["calming_choice"] == {"p": "sensor"}
