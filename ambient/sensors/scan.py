@@ -70,10 +70,30 @@ async def scan(
         name = adv.local_name or device.name
         out.write(f"  # {name or 'unnamed'}, RSSI {adv.rssi} dBm\n")
         out.write("  - type: ble\n")
-        out.write(f"    address: {json.dumps(device.address)}\n")
+        if name and changes_address(device):
+            out.write(
+                f"    # address: {json.dumps(device.address)}  # private: the device changes "
+                "it every few minutes, so it is found by name\n"
+            )
+        else:
+            out.write(f"    address: {json.dumps(device.address)}\n")
         if name:
             out.write(f"    name: {json.dumps(name)}\n")
         out.write("    person: default  # whose heart this is\n")
         if adapter:
             out.write(f"    adapter: {adapter}\n")
     return FOUND
+
+
+def changes_address(device: BLEDevice) -> bool:
+    """Whether the device advertises from a private address, one it changes every few minutes
+    (BlueZ: a `random` address whose two top bits are 01, resolvable, or 00); a static random
+    address (top bits 11, many straps') and a public one stay."""
+    details = device.details
+    props = details.get("props") if isinstance(details, dict) else None
+    if not isinstance(props, dict) or props.get("AddressType") != "random":
+        return False
+    try:
+        return int(device.address[:2], 16) >> 6 != 0b11
+    except ValueError:  # not a MAC address (macOS gives UUIDs)
+        return False

@@ -242,9 +242,10 @@ class BumbleScanner(BaseBleakScanner):
             rssi=advertisement.rssi,
             platform_data=(advertisement,),
         )
-        device = self.create_or_update_device(
-            address, address, local_name, {"bumble_address": advertisement.address}, adv
-        )
+        # as BlueZ reports it in the device's properties
+        address_type = "random" if advertisement.address.is_random else "public"
+        details = {"bumble_address": advertisement.address, "props": {"AddressType": address_type}}
+        device = self.create_or_update_device(address, address, local_name, details, adv)
         self.call_detection_callbacks(device, adv)
 
 

@@ -139,3 +139,23 @@ async def test_scan_says_why_bluetooth_cannot_be_used_and_the_fix_for_that_reaso
     assert line.startswith("ambient scan: cannot scan on the default adapter: ")
     assert said in line and fix in line
     assert "Reason" not in line and "('" not in line
+
+
+async def test_scan_keeps_out_an_address_the_watch_changes_and_finds_it_by_name(
+    air: EmulatedAir,
+) -> None:
+    """A watch broadcasting heart rate from a private (resolvable) address changes it every few
+    minutes: an `address:` would match for minutes only, so the entry finds it by `name`, and
+    shows the address as a comment saying why. A strap's static random address is kept."""
+    await EmulatedStrap(air, name="Forerunner 255", address="5A:11:22:33:44:55").start()
+    await EmulatedStrap(air, name="TICKR 1234", address="F4:00:00:00:00:07").start()
+    out = io.StringIO()
+
+    assert await scan(None, 0.2, out, backend=air.backend) == FOUND
+
+    entries = {e["name"]: e for e in yaml.safe_load(out.getvalue())["sensors"]}
+    assert "address" not in entries["Forerunner 255"]
+    assert entries["TICKR 1234"]["address"] == "F4:00:00:00:00:07"
+    [comment] = [line for line in out.getvalue().splitlines() if "5A:11:22:33:44:55" in line]
+    assert comment.lstrip().startswith("#") and "changes" in comment
+    assert all(BleSensorConfig.model_validate(entry) for entry in entries.values())
