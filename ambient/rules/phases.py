@@ -13,14 +13,14 @@ from typing import Any
 
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.rules.rule import Rule
-from ambient.rules.state import PersonState, person_of
+from ambient.rules.state import PersonState, person_key, person_of
 
 
 def rule_rows(rules: list[Rule], now: float, held_back: str | None) -> list[dict[str, Any]]:
     """One row per rule and person, as the status document carries them."""
     rows: list[dict[str, Any]] = []
     for rule in rules:
-        states = rule.persons or {"": PersonState()}
+        states = rule.persons or {person_key(rule.config.person): PersonState()}
         for key, state in states.items():
             rows.append(_row(rule, person_of(key), state, now, held_back))
     return rows

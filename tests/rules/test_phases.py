@@ -57,3 +57,11 @@ async def test_pause_and_quiet_hours_are_shown_as_held_back() -> None:
     quiet = make_config([stress_rule()], quiet_hours={"start": "00:00", "end": "23:59"})
     q = await Harness(quiet).start()
     assert row(q)["held_back"] == "quiet hours 00:00–23:59"
+
+
+async def test_a_rule_for_one_person_names_them_before_anything_happened() -> None:
+    """In a household ``calm (alex)`` and ``calm_sam`` side by side read as if the second were
+    for everyone: a rule with ``person:`` names them from the start."""
+    h = await Harness(make_config([stress_rule(), stress_rule(id="calm_all", person=None)])).start()
+    people = {status["id"]: status["person"] for status in h.engine.status()}
+    assert people == {"calm": "alex", "calm_all": None}
