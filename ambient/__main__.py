@@ -31,7 +31,9 @@ def main() -> int:
     """The command line's exit code; its modules load only now, with Ctrl-C quiet."""
     sys.unraisablehook = _ctrl_c_where_it_cannot_be_raised
     from ambient.cli import main as run_command_line
+    from ambient.cli import name_stdout_in_write_errors
 
+    name_stdout_in_write_errors()
     return run_command_line()
 
 

@@ -412,3 +412,31 @@ def test_a_hung_daemon_still_keeps_the_store_from_being_changed(
         result = run_ambient(*command, "--config", str(config))
     assert result.returncode == 1
     assert says in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "who"),
+    [
+        (("check", str(DEMO)), "ambient check"),
+        (("analyze", "--recording", str(DEMO_RECORDING), "--json"), "ambient analyze"),
+        (("record", str(DEMO), "--out", "-"), "ambient record"),
+        (("--version",), "ambient"),
+    ],
+    ids=["little-output", "much-output", "record-out-dash", "version"],
+)
+def test_output_stdout_cannot_take_is_one_line_naming_stdout(
+    args: tuple[str, ...], who: str
+) -> None:
+    """A full disk under ``> file``: /dev/full refuses every write, as a full disk does."""
+    with Path("/dev/full").open("w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "ambient", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=RUN_WAIT_S,
+            check=False,
+            env=clean_env(),
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"{who}: stdout: No space left on device"

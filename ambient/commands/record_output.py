@@ -46,7 +46,7 @@ class RecordOutput(RecordingWriter):
         try:
             super().write(reading)
         except OSError as exc:
-            self.failure = with_filename(exc, self.path)
+            self.failure = with_filename(exc, Path("stdout") if self.path == STDOUT else self.path)
             self.stop()
 
     def write_or_raise(self, reading: Reading) -> None:
