@@ -99,10 +99,19 @@ class DiscoveryPublisher:
             group.create_task(self._urgent_loop())
 
     async def _tick_loop(self) -> None:
+        """Small changes every ``publish_interval``; the refresh of states not sent for
+        ``REFRESH_S`` at least every ``REFRESH_S / 2`` whatever the interval, so a
+        physiological entity never reaches ``expire_after`` while ambient runs."""
+        step_s = min(self._interval_s, REFRESH_S / 2)
+        changes_at = self._clock.now() + self._interval_s
         while True:
-            await self._clock.sleep(self._interval_s)
+            await self._clock.sleep(step_s)
             self._poll_providers()
-            await self._publish_states(self._book.due)
+            if self._clock.now() >= changes_at - step_s / 2:
+                changes_at += self._interval_s
+                await self._publish_states(self._book.due)
+            else:
+                await self._publish_states(self._book.stale)
 
     async def _urgent_loop(self) -> None:
         wake = self._event()

@@ -75,6 +75,14 @@ class StateBook:
             or now - sent.at >= self.refresh_s
         ]
 
+    def stale(self, now: float) -> list[tuple[str, str]]:
+        """Every state not re-sent within ``refresh_s`` (as it is now, small change or not)."""
+        return [
+            (topic, desired.payload)
+            for topic, desired in self._desired.items()
+            if (sent := self._sent.get(topic)) is None or now - sent.at >= self.refresh_s
+        ]
+
     def changed(self) -> list[tuple[str, str]]:
         """Every state not yet published as it is now (at shutdown: nothing may wait)."""
         return [

@@ -12,6 +12,7 @@ from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, retained, running
 
 from ambient.actuators.mqtt_discovery import SETTLE_S, DiscoveryPublisher
+from ambient.actuators.mqtt_entities import EXPIRE_AFTER_S
 from ambient.clock import Clock, RealClock, VirtualClock
 from ambient.config.root import AmbientConfig
 from ambient.connections.mqtt import MqttConnection
@@ -397,3 +398,29 @@ async def test_an_entity_ambient_no_longer_announces_is_removed_from_its_device(
     # and it stays so, for an HA that was not listening then
     kept = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
     assert kept["cmps"]["calming_choice"] == {"p": "sensor"}
+
+
+async def test_a_long_publish_interval_still_refreshes_states_before_ha_expires_them(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """``publish_interval`` (an hour here) throttles small changes; the refresh that keeps a
+    physiological entity from going unavailable (``expire_after``) must not wait for it."""
+    hub, clock = Hub(), VirtualClock(1000.0)
+    async with (
+        publishing(mosquitto, hub, clock) as (publisher, connection),
+        device_client(mosquitto, "ha") as ha,
+    ):
+        for topic in ("alex/heart_rate", "marker"):
+            await ha.subscribe(f"ambient/home/{topic}", qos=1)
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(72.0, 1000.0)}))
+        await clock.run_until(1000.0 + SETTLE_S)
+        assert await live_until(ha, lambda seen: bool(seen)) == [
+            ("ambient/home/alex/heart_rate", "72")
+        ]
+        for step in range(1, 5):  # up to 120 s on: short of expire_after
+            await clock.run_until(1000.0 + step * 30.0)
+            await publisher.flush()  # it waits for what a tick is sending; nothing changed
+        assert clock.now() < 1000.0 + EXPIRE_AFTER_S
+        await connection.publish("ambient/home/marker", "after", qos=1)
+        seen = await live_until(ha, marker_seen)
+    assert ("ambient/home/alex/heart_rate", "72") in seen

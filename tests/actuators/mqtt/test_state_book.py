@@ -55,3 +55,14 @@ def test_changed_is_every_state_not_yet_sent_as_it_is_small_changes_included() -
     book.set("hr", "72", 72.0, 5.0)  # inside the deadband: urgent() would leave it
     assert book.urgent(now=10.0) == []
     assert book.changed() == [("hr", "72")]
+
+
+def test_stale_is_what_the_refresh_is_due_for_not_every_small_change() -> None:
+    book = StateBook(refresh_s=60.0)
+    book.set("hr", "72", 72.0, 5.0)
+    book.set("battery", "80", 80.0)
+    book.sent("hr", "72", 0.0)
+    book.sent("battery", "80", 30.0)
+    book.set("hr", "74", 74.0, 5.0)  # a small change waits for the publish_interval tick
+    assert book.stale(59.0) == []
+    assert book.stale(60.0) == [("hr", "74")]  # refreshed as it is now
