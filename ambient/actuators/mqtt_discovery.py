@@ -68,7 +68,8 @@ class DiscoveryPublisher:
         self._people = {person.id for person in config.people}
         self._book = StateBook(REFRESH_S)
         self._events: deque[str] = deque(maxlen=_EVENT_QUEUE_LIMIT)
-        self._active: dict[str, TraceRecord] = {}
+        #: (rule, person) -> the trace that opened its episode, until it recovers.
+        self._active: dict[tuple[str, str | None], TraceRecord] = {}
         self._throttle = Throttle(60.0)
         self._wake: asyncio.Event | None = None
         self._sending: asyncio.Lock | None = None
@@ -259,6 +260,8 @@ class DiscoveryPublisher:
             str(self._connection.reconnects),
             float(self._connection.reconnects),
         )
+        if self._keep_open_episodes():  # one ended without a recovery (the rule changed)
+            self._set_active_rule()
         paused = _call(self._hub.status_providers.get("paused"))
         if isinstance(paused, bool):
             self._set(self.topics.paused, "ON" if paused else "OFF")
@@ -321,9 +324,10 @@ class DiscoveryPublisher:
 
     def _on_trace(self, record: TraceRecord) -> None:
         if record.event in ("fired", "escalated"):
-            self._active[record.rule] = record
+            self._active[(record.rule, record.person)] = record
+            self._keep_open_episodes()
         elif record.event == "recovered":
-            self._active.pop(record.rule, None)
+            self._active.pop((record.rule, record.person), None)
         self._events.append(
             json.dumps(
                 {
@@ -340,6 +344,23 @@ class DiscoveryPublisher:
         self._traced = True
         if self._settled is not None:
             _resolve(self._settled)
+
+    def _keep_open_episodes(self) -> bool:
+        """Keep only the rules whose signal trigger is active for the person (the rules'
+        status says so): a firing by a time, an MQTT message or an HA state opens no episode
+        and no recovery will end it. True when one was dropped."""
+        rows = _call(self._hub.status_providers.get("rules"))
+        if not isinstance(rows, list):
+            return False
+        open_now = {
+            (row.get("id"), row.get("person"))
+            for row in rows
+            if isinstance(row, Mapping) and row.get("active_since") is not None
+        }
+        ended = [key for key in self._active if key not in open_now]
+        for key in ended:
+            del self._active[key]
+        return bool(ended)
 
     def _set_active_rule(self) -> None:
         latest = max(self._active.values(), key=lambda r: r.time, default=None)

@@ -424,3 +424,47 @@ async def test_a_long_publish_interval_still_refreshes_states_before_ha_expires_
         await connection.publish("ambient/home/marker", "after", qos=1)
         seen = await live_until(ha, marker_seen)
     assert ("ambient/home/alex/heart_rate", "72") in seen
+
+
+def rule_row(rule: str, person: str, active_since: float | None) -> dict[str, object]:
+    """A row of the rules' status, as the daemon's ``rules`` status provider gives them."""
+    return {"id": rule, "person": person, "state": "armed", "active_since": active_since}
+
+
+async def active_rule_now(
+    publisher: DiscoveryPublisher, broker: MosquittoBroker
+) -> tuple[str, list[dict[str, object]]]:
+    """The Active rule's state and its attributes' ``active`` list, as retained now."""
+    await publisher.flush()
+    found = await retained(broker, "ambient/home/active_rule/#", 2)
+    attributes = json.loads(found["ambient/home/active_rule/attributes"])
+    return found["ambient/home/active_rule"].decode(), attributes["active"]
+
+
+async def test_a_rule_an_event_fired_does_not_stay_the_active_rule(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """Only a signal trigger opens an episode that a recovery ends: a rule fired by a time, an
+    MQTT message or an HA state never recovers, and must not read as active for ever."""
+    hub = Hub()
+    rows = [rule_row("evening", "alex", 5.0), rule_row("morning", "alex", None)]
+    hub.status_providers["rules"] = lambda: rows
+    async with publishing(mosquitto, hub) as (publisher, _connection):
+        hub.publish_trace(TraceRecord(5.0, "evening", "fired", "stress above 70", person="alex"))
+        hub.publish_trace(TraceRecord(6.0, "morning", "fired", "at 07:00", person="alex"))
+        state, active = await active_rule_now(publisher, mosquitto)
+    assert state == "evening"
+    assert [entry["rule"] for entry in active] == ["evening"]
+
+
+async def test_one_persons_recovery_leaves_the_rule_active_for_another(
+    mosquitto: MosquittoBroker,
+) -> None:
+    hub = Hub()
+    async with publishing(mosquitto, hub, people=("alex", "sam")) as (publisher, _connection):
+        hub.publish_trace(TraceRecord(5.0, "evening", "fired", "stress", person="alex"))
+        hub.publish_trace(TraceRecord(6.0, "evening", "fired", "stress", person="sam"))
+        hub.publish_trace(TraceRecord(7.0, "evening", "recovered", "calm", person="alex"))
+        state, active = await active_rule_now(publisher, mosquitto)
+    assert state == "evening"
+    assert [(entry["rule"], entry["person"]) for entry in active] == [("evening", "sam")]
