@@ -241,3 +241,20 @@ def test_a_mistyped_command_is_named_with_the_command_it_is_closest_to() -> None
     result = run_ambient("stauts")
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].endswith("; did you mean status?")
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_trace_with_no_traces_yet_says_so_on_stderr_and_prints_nothing(
+    tmp_path: Path, json_output: bool
+) -> None:
+    """stdout holds traces only: ``ambient trace --json | jq`` never reads a sentence."""
+    from ambient.store import Store
+
+    store = tmp_path / "ambient.db"
+    Store(store).close()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"store:\n  path: {store}\n")
+    result = run_ambient("trace", "--config", str(config), *(["--json"] if json_output else []))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == "ambient trace: no traces yet\n"

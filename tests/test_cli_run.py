@@ -5,6 +5,7 @@ text logs carry a timestamp except when they go to the journal."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -230,3 +231,23 @@ def test_text_logs_are_timestamped_except_when_they_go_to_the_journal(tmp_path: 
             assert line.startswith("WARNING ambient.recordings: ")
         else:
             assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARNING ambient\.recordings: ", line)
+
+
+def documented_fields(heading: str) -> set[str]:
+    """The fields the table under ``heading`` in docs/first-rule.md names in its first column
+    (``sensors[]`` is ``sensors``)."""
+    page = (ROOT / "docs" / "first-rule.md").read_text()
+    section = page.split(f"{heading}\n", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name.strip(" `[]") for row in rows for name in row.split(",")}
+
+
+def test_status_json_has_the_fields_the_docs_list_and_no_others(
+    daemon: tuple[AmbientProcess, Path],
+) -> None:
+    _, config = daemon
+    result = run_ambient("status", str(config), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == documented_fields("### `ambient status --json`, field by field")
+    assert {"name", "type", "person", "last_reading_age_s"} <= set(document["sensors"][0])

@@ -214,3 +214,17 @@ def test_a_mistake_in_an_example_is_reported_at_its_line_on_the_page(tmp_path: P
     problems = problems_loading(block, tmp_path)
     assert len(problems) == 1
     assert problems[0].startswith("docs/example.md:42: rules[0].cooldwn: unknown key")
+
+
+def test_the_fields_of_a_trace_the_first_rule_page_lists_are_those_trace_json_prints() -> None:
+    from ambient.messages import ActionResult, TraceRecord
+
+    page = (ROOT / "docs" / "first-rule.md").read_text()
+    section = page.split("## What `ambient trace --json` says\n", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    documented = {name.strip(" `[]") for row in rows for name in row.split(",")}
+    record = TraceRecord(1.0, "r", "fired", "why", actions=(ActionResult("log", True),))
+    assert documented == set(record.as_dict())
+    actions_row = next(line for line in section.splitlines() if line.startswith("| `actions[]`"))
+    for field in record.as_dict()["actions"][0]:
+        assert f"`{field}`" in actions_row

@@ -25,7 +25,7 @@ def trace(args: argparse.Namespace, config: AmbientConfig) -> int:
 
     # No store is a StoreError: main's one line and exit 1.
     path = existing_store_path(config.store, "traces live only while ambient runs")
-    return run_trace(path, args.rule, args.json, sys.stdout, store_key(config))
+    return run_trace(path, args.rule, args.json, sys.stdout, sys.stderr, store_key(config))
 
 
 @with_stored_data_config

@@ -19,11 +19,13 @@ def run_trace(
     rule: str | None,
     as_json: bool,
     out: TextIO,
+    err: TextIO,
     key: StoreKey | None = None,
 ) -> int:
-    """Print traces oldest first; 0 on success, 1 when there is nothing to show."""
+    """Print traces oldest first to ``out``; 0 on success, 1 when there is nothing to show
+    (said on ``err``: ``out`` holds traces only, so ``--json`` is always JSON)."""
     if store_path is None or not store_path.exists():
-        out.write("No store: traces are kept only while ambient runs (store.path is null).\n")
+        err.write("ambient trace: no store: traces are kept only while ambient runs\n")
         return 1
     store = Store(store_path, key)
     try:
@@ -31,7 +33,7 @@ def run_trace(
     finally:
         store.close()
     if not records:
-        out.write(f"No traces{f' for rule {rule}' if rule else ''} yet.\n")
+        err.write(f"ambient trace: no traces{f' of rule {rule}' if rule else ''} yet\n")
         return 1
     for record in records:
         out.write((json.dumps(record) if as_json else format_record(record)) + "\n")

@@ -23,7 +23,7 @@ async def test_traces_are_kept_per_rule_and_printed(tmp_path: Path) -> None:
     h.store.close()
 
     out = io.StringIO()
-    assert run_trace(path, "calm", True, out) == 0
+    assert run_trace(path, "calm", True, out, io.StringIO()) == 0
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [row["event"] for row in rows] == ["recovered", "fired", "recovered"]
     assert rows[1]["reason"] == "stress_score 80 above 70 for 2min"
@@ -31,16 +31,17 @@ async def test_traces_are_kept_per_rule_and_printed(tmp_path: Path) -> None:
     assert rows[1]["actions"][0]["ok"] is True
 
     text = io.StringIO()
-    assert run_trace(path, None, False, text) == 0
+    assert run_trace(path, None, False, text, io.StringIO()) == 0
     assert "calm [alex]  fired  stress_score 80 above 70 for 2min" in text.getvalue()
     assert "    -> log ok calm" in text.getvalue()
 
 
-def test_no_store_or_no_traces(tmp_path: Path) -> None:
-    out = io.StringIO()
-    assert run_trace(None, None, False, out) == 1
-    assert "No store" in out.getvalue()
+def test_no_store_or_no_traces_is_said_on_err_and_nothing_is_printed(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert run_trace(None, None, False, out, err) == 1
+    assert "no store" in err.getvalue()
     Store(tmp_path / "empty.db").close()
-    out = io.StringIO()
-    assert run_trace(tmp_path / "empty.db", "calm", False, out) == 1
-    assert out.getvalue() == "No traces for rule calm yet.\n"
+    out, err = io.StringIO(), io.StringIO()
+    assert run_trace(tmp_path / "empty.db", "calm", True, out, err) == 1
+    assert err.getvalue() == "ambient trace: no traces of rule calm yet\n"
+    assert out.getvalue() == ""
