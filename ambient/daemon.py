@@ -375,7 +375,7 @@ class Daemon:
             sensors,
             sensor_status,
             services,
-            _arbitrated(config, sink, self.counters),
+            _arbitrated(config, sink, self.counters, replaying=opts.sensors is not None),
             queue,
             insights=insights,
             calming=calming,
@@ -638,13 +638,18 @@ def _build_actuators(connections: Connections, store: Store) -> list[Any]:
     return list(build_actuators(connections, store))
 
 
-def _arbitrated(config: AmbientConfig, sink: ReadingSink, counters: Counters) -> ReadingSink:
-    """When one person wears several BLE devices, only one device's readings count at a time
-    (RR-capable first, then `priority`)."""
-    ble = [s for s in config.sensors if s.type == "ble"]
-    people = [s.person for s in ble]
-    if len(people) == len(set(people)):
-        return sink
-    from ambient.sensors.priority import ArbitratedSink, SourceArbiter
+def _arbitrated(
+    config: AmbientConfig, sink: ReadingSink, counters: Counters, *, replaying: bool
+) -> ReadingSink:
+    """When several sensors may give one person's heart readings, only one source's count at
+    a time (a strap, then a watch's beats, then heart rate alone; then `priority`). A replay
+    runs the config's recordings only."""
+    from ambient.sensors.heart_sources import arbitrated
 
-    return ArbitratedSink(sink, SourceArbiter.from_configs(ble, counters=counters))
+    sensors = [s for s in config.sensors if not replaying or s.type == "recording"]
+    return arbitrated(
+        sensors,
+        sink,
+        stale_after_by_source=stale_after_by_source(config.sensors),
+        counters=counters,
+    )

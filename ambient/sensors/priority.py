@@ -4,10 +4,19 @@ Two sources for one person would double every beat and mix two heart-rate estima
 person one source is *active* and the others' readings are dropped. The choice, made afresh on
 every reading from reading times alone (so it replays identically in a simulation):
 
-1. only live sources (a reading within ``stale_after_s``) compete;
-2. a source that delivered RR intervals within ``stale_after_s`` beats one that did not
-   (HRV needs beats; a watch sending only HR loses to a strap sending RR);
-3. then the higher configured ``priority``; then the source name, for a stable order.
+1. only live sources (a reading within ``stale_after_s``, or the sensor's own
+   ``stale_after``) compete;
+2. a source that delivered RR intervals within that time beats one that did not (HRV needs
+   beats; a watch sending only HR loses to a strap sending RR), and among those, one whose
+   beats cover the time (a strap) beats one that leaves beats out (a watch's wrist sensor),
+   as measured over each 30 s of its beats (a Bluetooth device is taken for a strap until
+   measured);
+3. then the higher configured ``priority``; then this daemon's own sensor before one a
+   satellite forwards; then the source name, for a stable order.
+
+Which sources take part: the Bluetooth devices configured for one person; with ``learn``
+(:mod:`ambient.sensors.heart_sources`), also every other source from its first HR or beat
+for a person (MQTT, HA, satellites, recordings).
 
 When the strap slips off and stops sending RR, the watch takes over ``stale_after_s`` later;
 when the strap comes back, it wins again at once.
@@ -31,16 +40,25 @@ silence longer than ``stale_after_s`` it is no word on now and is forgotten).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
 from ambient.ports import ReadingSink
-from ambient.readings import CONTACT, RR, Reading
+from ambient.readings import CONTACT, HR, RR, Reading
 from ambient.sensors.ble import ble_source_name
 
 _LOGGER = logging.getLogger(__name__)
+
+
+#: The readings of a person's heart that one source at a time gives (with ``learn``, a source
+#: first seen sending HR or beats takes part; its other metrics always pass).
+_HEART = frozenset({HR, RR, CONTACT})
+#: Beats covering at least this share of a period's time are a strap's (full RR); fewer are a
+#: watch's (a wrist sensor leaves beats out). Measured over periods of ``_COVERAGE_PERIOD_S``.
+_FULL_COVERAGE = 0.9
+_COVERAGE_PERIOD_S = 30.0
 
 
 @dataclass
@@ -48,10 +66,20 @@ class _SourceState:
     priority: int
     #: Where its readings set aside are counted.
     scope: str
+    #: How long after its last reading it is live (its sensor's own `stale_after`, or the
+    #: arbiter's).
+    stale_after_s: float
+    #: A sensor of this daemon (not forwarded by a satellite): it wins a tie.
+    local: bool = True
     last_reading: float | None = None
     last_rr: float | None = None
     #: The device's last contact report, while it has not gone quiet since.
     last_contact: Reading | None = None
+    #: Whether its beats cover the time (a strap) rather than leave some out (a watch): as
+    #: measured over its last whole period of beats, else as presumed.
+    full_rr: bool = False
+    period_start: float | None = None
+    period_rr_ms: float = 0.0
 
 
 class SourceArbiter:
@@ -67,16 +95,36 @@ class SourceArbiter:
         *,
         stale_after_s: float = 10.0,
         counters: Counters | None = None,
+        learn: bool = False,
+        scopes: Mapping[str, str] | None = None,
+        priorities: Mapping[str, int] | None = None,
+        local: Iterable[str] = (),
+        stale_after_by_source: Mapping[str, float] | None = None,
     ) -> None:
-        """``sources``: (person, source name, priority) for each device to arbitrate; the
-        readings set aside are counted in ``counters`` under ``ble:<source name>``."""
+        """``sources``: (person, source name, priority) for each device to arbitrate (a
+        Bluetooth device, presumed a strap until its beats say otherwise); the readings set
+        aside are counted in ``counters`` under ``ble:<source name>``.
+
+        With ``learn``, any other source takes part from its first HR or beat for a person
+        (an MQTT topic, an HA entity, a satellite's forwarded device): counted under
+        ``scopes[source]`` (else ``source:<name>``), with ``priorities[source]`` (else 0);
+        sources named in ``local`` are this daemon's own, preferred to forwarded ones at
+        equal kind and priority. A source is live for ``stale_after_by_source[source]``
+        (its sensor's own ``stale_after``), else ``stale_after_s``."""
         self.stale_after_s = stale_after_s
         self._counters = Counters() if counters is None else counters
+        self._learn = learn
+        self._scopes = dict(scopes or {})
+        self._priorities = dict(priorities or {})
+        self._local = frozenset(local)
+        self._stale_after_by_source = dict(stale_after_by_source or {})
         self._people: dict[str, dict[str, _SourceState]] = {}
         for person, source, priority in sources:
-            self._people.setdefault(person, {})[source] = _SourceState(priority, f"ble:{source}")
-        # one device for a person needs no arbitration
-        self._people = {p: s for p, s in self._people.items() if len(s) > 1}
+            state = self._new_state(source, priority, f"ble:{source}")
+            state.full_rr = True  # a Bluetooth heart-rate device: a strap until measured
+            self._people.setdefault(person, {})[source] = state
+        if not learn:  # one device for a person needs no arbitration
+            self._people = {p: s for p, s in self._people.items() if len(s) > 1}
         #: Per person: the time and source of the last beat counted.
         self._last_beat: dict[str, tuple[float, str]] = {}
         #: Per person: the source whose readings counted last.
@@ -103,22 +151,42 @@ class SourceArbiter:
             counters=counters,
         )
 
+    def _new_state(self, source: str, priority: int, scope: str) -> _SourceState:
+        stale_after_s = self._stale_after_by_source.get(source, self.stale_after_s)
+        local = not self._learn or source in self._local
+        return _SourceState(priority, scope, stale_after_s, local)
+
+    def _learnt(self, reading: Reading) -> dict[str, _SourceState] | None:
+        """The person's sources with ``reading``'s source among them, when it is one to take
+        part (``learn``, and HR or a beat: a source of contact alone, a watch's wear sensor,
+        speaks for every device); else None."""
+        if not self._learn or reading.metric not in (HR, RR):
+            return None
+        source = reading.source
+        sources = self._people.setdefault(reading.person, {})
+        scope = self._scopes.get(source, f"source:{source}")
+        sources[source] = self._new_state(source, self._priorities.get(source, 0), scope)
+        if len(sources) == 2:  # arbitration starts: the first source's last beat is known
+            (first,) = (name for name in sources if name != source)
+            last_rr = sources[first].last_rr
+            if last_rr is not None:
+                self._last_beat[reading.person] = (last_rr, first)
+        return sources
+
     def accept(self, reading: Reading) -> bool:
         sources = self._people.get(reading.person)
         if sources is None or reading.source not in sources:
-            return True
+            sources = self._learnt(reading)
+            if sources is None:
+                return True
         state = sources[reading.source]
-        if reading.metric == CONTACT:
-            state.last_contact = reading
-        elif (
-            state.last_contact is not None
-            and state.last_reading is not None
-            and reading.time - state.last_reading > self.stale_after_s
-        ):
-            state.last_contact = None  # it went quiet: what it said then is no word on now
-        state.last_reading = reading.time
-        if reading.metric == RR:
-            state.last_rr = reading.time
+        if reading.metric not in _HEART:
+            return True  # (a recording's movement, a satellite's steps: not the heart's)
+        if len(sources) == 1:  # one source so far: it counts, and is followed
+            self._note(state, reading)
+            self._counted[reading.person] = reading.source
+            return True
+        self._note(state, reading)
         active = self.active(reading.person, reading.time)
         if active != self._counted.get(reading.person):
             self._handed_over(reading.person, active)
@@ -130,6 +198,33 @@ class SourceArbiter:
             self._set_aside(state, "beat_already_counted")
             return False
         return True
+
+    def _note(self, state: _SourceState, reading: Reading) -> None:
+        """What ``reading`` says of its source: when it was last heard, its contact report,
+        its beats and how fully they cover the time."""
+        if reading.metric == CONTACT:
+            state.last_contact = reading
+        elif (
+            state.last_contact is not None
+            and state.last_reading is not None
+            and reading.time - state.last_reading > self.stale_after_s
+        ):
+            state.last_contact = None  # it went quiet: what it said then is no word on now
+        state.last_reading = reading.time
+        if reading.metric == RR:
+            start = state.period_start
+            last_rr = state.last_rr
+            if start is None or last_rr is None or reading.time - last_rr > state.stale_after_s:
+                state.period_start = reading.time  # a period of beats starts (again)
+                state.period_rr_ms = 0.0
+            else:
+                state.period_rr_ms += reading.value
+                span_s = reading.time - start
+                if span_s >= _COVERAGE_PERIOD_S:
+                    state.full_rr = state.period_rr_ms >= _FULL_COVERAGE * 1000.0 * span_s
+                    state.period_start = reading.time
+                    state.period_rr_ms = 0.0
+            state.last_rr = reading.time
 
     def _set_aside(self, state: _SourceState, reason: str) -> None:
         self.rejected += 1
@@ -172,15 +267,17 @@ class SourceArbiter:
         sources = self._people.get(person)
         if not sources:
             return None
-        best: tuple[bool, int, str] | None = None
+        best: tuple[int, int, bool, str] | None = None
         for name, state in sources.items():
-            if state.last_reading is None or now - state.last_reading > self.stale_after_s:
+            stale_after_s = state.stale_after_s
+            if state.last_reading is None or now - state.last_reading > stale_after_s:
                 continue
-            has_rr = state.last_rr is not None and now - state.last_rr <= self.stale_after_s
-            key = (has_rr, state.priority, name)
+            has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
+            kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
+            key = (kind, state.priority, state.local, name)
             if best is None or key > best:
                 best = key
-        return None if best is None else best[2]
+        return None if best is None else best[3]
 
 
 class ArbitratedSink:
