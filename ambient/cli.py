@@ -97,7 +97,8 @@ def _state_arg(text: str) -> tuple[str, str]:
 #: Exit codes of the commands that can draw (``--plot``).
 PLOT_EXIT_CODES = (
     "exit codes: 0 done, 1 failed (one line on stderr says why), 2 usage error,\n"
-    "3 --plot given but matplotlib is not installed (pip install 'ambient[plot]')"
+    "3 --plot given but matplotlib is not installed (pip install 'ambient[plot]'), "
+    "130 interrupted"
 )
 
 
@@ -243,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate the config and show what it sets up",
         "ambient check /etc/ambient/ambient.yaml",
         "exit codes: 0 valid, 1 invalid (every problem is listed with file:line:column), "
-        "2 usage error",
+        "2 usage error,\n130 interrupted",
     )
     _config_positional(check)
     run = _subcommand(
@@ -252,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         "run the daemon until stopped (SIGHUP reloads the config)",
         "ambient run --config config/demo.yaml --speed 600",
-        "exit codes: 0 stopped, 1 could not start (the reason is printed), 2 usage error",
+        "exit codes: 0 stopped (Ctrl-C, SIGTERM, or the end of its recordings), 1 could not "
+        "start\n(the reason is printed), 2 usage error",
     )
     _config_positional(run)
     run.add_argument(
@@ -296,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
         common,
         "evaluate",
         "score the rules on labelled recordings: episodes found, latency, false alarms",
-        "ambient evaluate config/ambient.example.yaml --recordings bench/data/stress-predict "
-        "--state person.alex=home",
+        "ambient evaluate config/ambient.example.yaml --recordings bench/data/stress-predict \\\n"
+        "    --state person.alex=home",
         PLOT_EXIT_CODES,
     )
     _config_positional(evaluate)
@@ -360,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
         "trace",
         "show the recent traces of the rules (why each fired, or did not)",
         "ambient trace calm_alex --config /etc/ambient/ambient.yaml",
-        "exit codes: 0 traces shown, 1 none to show or no such rule, 2 usage error",
+        "exit codes: 0 traces shown, 1 none to show or no such rule (one line on stderr says "
+        "which),\n2 usage error, 130 interrupted",
     )
     trace.add_argument("rule", nargs="?", help="only this rule (its id)")
     trace.add_argument("--json", action="store_true", help="one JSON object per trace")
@@ -371,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write a person's weekly report: one HTML page that works offline and on a phone",
         "ambient report --person alex --week 2026-W49 --out alex.html",
         "exit codes: 0 written (its path printed), 1 failed (one line on stderr says why), "
-        "2 usage error",
+        "2 usage error,\n130 interrupted",
     )
     report.add_argument("--person", required=True, help="whose week (a person's id)")
     report.add_argument("--week", help="ISO week such as 2026-W49 (default: the last full week)")
@@ -385,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "find heart-rate wearables nearby and print them as config lines",
         "ambient scan --timeout 20",
         "exit codes: 0 devices listed, 1 none seen, 2 Bluetooth unavailable or usage error\n"
-        "(1 and 2: one line on stderr says why)",
+        "(1 and 2: one line on stderr says why), 130 interrupted",
     )
     scan.add_argument("--adapter", help="BlueZ adapter, e.g. hci0 (default: the system's)")
     scan.add_argument(
@@ -397,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         "ask the running daemon: sensors, signals, rule phases, queues, errors",
         "ambient status        # finds the daemon you started, else the system one",
-        "exit codes: 0 the daemon answered, 1 no daemon answered (the reason is printed)",
+        "exit codes: 0 the daemon answered, 1 no daemon answered (the reason is printed), "
+        "2 usage error,\n130 interrupted",
     )
     _config_positional(status)
     status.add_argument("--json", action="store_true", help="the daemon's status document as JSON")
@@ -451,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
         "forget",
         "erase one person: store rows, retained MQTT topics (HA drops the device), recordings",
         "systemctl stop ambient && ambient forget --person alex --yes",
-        "exit codes: 0 forgotten, 1 refused or a part not erased (said which), 2 usage error",
+        "exit codes: 0 forgotten, 1 refused or a part not erased (said which), 2 usage error,\n"
+        "130 interrupted",
     )
     forget.add_argument("--person", required=True, help="the person's id")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -462,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show a person's resting baseline (prior, provisional or personal), or reset it",
         "ambient baseline show --person alex --config /etc/ambient/ambient.yaml",
         "exit codes: 0 shown or reset, 1 refused (one line says why: unknown person, no "
-        "store, daemon running), 2 usage error",
+        "store,\ndaemon running), 2 usage error, 130 interrupted",
     )
     baseline.add_argument(
         "action", choices=["show", "reset"], help="show: what has been learned; reset: forget it"
@@ -476,8 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
         "show what ambient learnt of each calming option per person: episodes, mean response "
         "and how likely each option is now",
         "ambient insights --person alex --config /etc/ambient/ambient.yaml",
-        "exit codes: 0 shown (also when nothing is learnt yet), 1 no store or unknown person "
-        "(one line says why), 2 usage error",
+        "exit codes: 0 shown (also when nothing is learnt yet), 1 no store or unknown person\n"
+        "(one line says why), 2 usage error, 130 interrupted",
     )
     insights.add_argument("--person", help="only this person (default: everyone)")
     insights.add_argument("--json", action="store_true", help="one JSON object per option")
@@ -487,8 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
         "store",
         "change the key of the encrypted store (the daemon stopped)",
         "systemctl stop ambient && ambient store rekey --new-key-file /etc/ambient/store.key.new",
-        "exit codes: 0 rekeyed, 1 refused (one line says why: no encryption, daemon running, "
-        "a key that does not open it), 2 usage error",
+        "exit codes: 0 rekeyed, 1 refused (one line says why: no encryption, daemon running,\n"
+        "a key that does not open it), 2 usage error, 130 interrupted",
     )
     store.add_argument("action", choices=["rekey"], help="rekey: encrypt it with a new key")
     store.add_argument(

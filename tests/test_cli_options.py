@@ -5,6 +5,7 @@ and its exit codes, and one clear line (never a traceback) for an expected failu
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,14 @@ def test_trace_with_no_traces_yet_says_so_on_stderr_and_prints_nothing(
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == "ambient trace: no traces yet\n"
+
+
+@pytest.mark.parametrize("name", subcommands())
+def test_every_subcommands_exit_codes_say_what_a_usage_error_and_ctrl_c_give(name: str) -> None:
+    """The codes are the same across commands: a usage error is 2, Ctrl-C 130 (or, where it
+    is how the command is meant to end, said as the end it is); lines fit a terminal."""
+    epilog = subparsers()[name].epilog or ""
+    codes = epilog.split("exit codes:", 1)[1]
+    assert re.search(r"\b2 [^,(]*usage error", codes)
+    assert "130 interrupted" in codes or "Ctrl-C" in codes
+    assert max(len(line) for line in epilog.splitlines()) <= 100
