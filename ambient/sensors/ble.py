@@ -18,8 +18,8 @@ import random
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from bleak import BleakClient, BleakScanner
-from bleak.args.bluez import BlueZClientArgs, BlueZScannerArgs
+from bleak import BleakClient
+from bleak.args.bluez import BlueZClientArgs
 from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
@@ -40,6 +40,7 @@ from ambient.counters import Counters
 from ambient.ports import ReadingSink
 from ambient.sensors.ble_backoff import Backoff, WarningBackoff
 from ambient.sensors.ble_beats import MeasurementReadings
+from ambient.sensors.ble_shared_scan import shared_scan
 from ambient.sensors.heart_rate import (
     BATTERY_LEVEL_UUID,
     BODY_SENSOR_LOCATION_UUID,
@@ -129,7 +130,6 @@ class BleSensor:
         self._counters = counters
         self._backend = backend or BleBackend
         # bleak >= 3 picks the adapter per scanner and client this way
-        self._scan_bluez: BlueZScannerArgs = {"adapter": config.adapter} if config.adapter else {}
         self._client_bluez: BlueZClientArgs = {"adapter": config.adapter} if config.adapter else {}
         self._backoff = Backoff(config.backoff_initial, config.backoff_max, rng)
         self._warnings = WarningBackoff()
@@ -242,8 +242,9 @@ class BleSensor:
             await self._disconnect(client)
 
     async def _find_device(self) -> BLEDevice:
-        """Scan until the configured device advertises; return that fresh ``BLEDevice``. One
-        the adapter is connected to already advertises no more: that one is taken as it is."""
+        """Listen to the adapter's scan (shared by this process's sensors) until the configured
+        device advertises; return that fresh ``BLEDevice``. One the adapter is connected to
+        already advertises no more: that one is taken as it is."""
         if (held := await self._held_by_adapter()) is not None:
             return held
         loop = asyncio.get_running_loop()
@@ -265,11 +266,9 @@ class BleSensor:
             if not found.done():
                 found.set_exception(_SessionEnded("not_found", self._others_said(others)))
 
+        scan = shared_scan(self.config.adapter, self._backend.scanner)
         try:
-            scanner = BleakScanner(
-                on_advertisement, bluez=self._scan_bluez, backend=self._backend.scanner
-            )
-            await scanner.start()
+            await scan.listen(on_advertisement)
         except (BleakError, OSError, EOFError) as exc:
             raise _ScanFailed(exc) from exc
         timer = self._clock.call_later(self.config.scan_timeout, on_timeout)
@@ -277,8 +276,7 @@ class BleSensor:
             device, adv = await found
         finally:
             timer.cancel()
-            with contextlib.suppress(BleakError, OSError, TimeoutError):
-                await scanner.stop()
+            await scan.stop_listening(on_advertisement)
         self._address = device.address
         self._rssi = adv.rssi
         return device

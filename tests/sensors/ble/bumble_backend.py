@@ -6,9 +6,12 @@ server) talk real ATT/GATT to each other. :class:`EmulatedAir` hands bleak a bac
 ``backend=``, so ``BleakScanner``, ``establish_connection``, ``start_notify`` and the
 ``disconnected_callback`` all run unchanged above it.
 
-Like BlueZ, an adapter runs one scan however many scanners want it, and one connection attempt at
-a time. ``fail_next_scans`` / ``fail_next_connects`` make the adapter answer the way BlueZ does
-when busy (``org.bluez.Error.InProgress``) or powered off (``org.bluez.Error.NotReady``).
+Like BlueZ, an adapter gives each client (a process: bleak talks to BlueZ over one D-Bus
+connection) one discovery session: a scanner started while another of the same air scans on that
+adapter fails with ``org.bluez.Error.InProgress``, as BlueZ answers a second ``StartDiscovery``
+from the same sender. An adapter makes one connection attempt at a time. ``fail_next_scans`` /
+``fail_next_connects`` make the adapter answer the way BlueZ does when busy
+(``org.bluez.Error.InProgress``) or powered off (``org.bluez.Error.NotReady``).
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ class EmulatedAir:
     def __init__(self) -> None:
         self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.adapters: dict[str, _Adapter] = {}
+        self._powering_on: dict[str, asyncio.Future[_Adapter]] = {}
         self._scan_failures: list[BleakError] = []
         self._connect_failures: list[BleakError] = []
         self._disconnect_hangs = 0
@@ -112,20 +116,24 @@ class EmulatedAir:
         return Backend
 
     async def adapter(self, name: str) -> _Adapter:
-        if name not in self.adapters:
-            index = len(self.adapters)
-            address = f"C0:00:00:00:00:{index:02X}"
-            controller = Controller(name, link=self.link, public_address=address)
-            device = Device(
-                name=name,
-                address=Address(address),
-                host=Host(controller, AsyncPipeSink(controller)),
-            )
-            await device.power_on()
-            adapter = _Adapter(device)
-            device.on("advertisement", adapter.on_advertisement)
-            self.adapters[name] = adapter
-        return self.adapters[name]
+        """The adapter ``name``, powered on at its first use (once, however many ask at once)."""
+        if name not in self._powering_on:
+            self._powering_on[name] = asyncio.ensure_future(self._power_on(name))
+        return await asyncio.shield(self._powering_on[name])
+
+    async def _power_on(self, name: str) -> _Adapter:
+        address = f"C0:00:00:00:00:{len(self._powering_on):02X}"
+        controller = Controller(name, link=self.link, public_address=address)
+        device = Device(
+            name=name,
+            address=Address(address),
+            host=Host(controller, AsyncPipeSink(controller)),
+        )
+        await device.power_on()
+        adapter = _Adapter(device)
+        device.on("advertisement", adapter.on_advertisement)
+        self.adapters[name] = adapter
+        return adapter
 
     def connected_device(self, address: str, adapter: str | None) -> BLEDevice | None:
         """What BlueZ reports for a device it is connected to (the bumble link, as details)."""
@@ -205,8 +213,10 @@ class BumbleScanner(BaseBleakScanner):
             raise failure
         self.seen_devices = {}
         adapter = await self.air.adapter(self._adapter_name)
+        if adapter.scanners:  # BlueZ: "Every client can only start one discovery"
+            raise bluez_error(BLUEZ_ERROR_IN_PROGRESS)
         self._adapter = adapter
-        if not adapter.scanners and not adapter.device.scanning:
+        if not adapter.device.scanning:
             await adapter.device.start_scanning(filter_duplicates=False)
         adapter.scanners.add(self)
 

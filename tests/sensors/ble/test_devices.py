@@ -3,6 +3,7 @@ two straps for two people."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -138,3 +139,28 @@ async def test_two_straps_two_people_on_one_adapter(air: EmulatedAir) -> None:
     assert [r.value for r in sink.metric("rr", "alex")] == [1000.0] * 5
     assert [r.value for r in sink.metric("rr", "sam")] == [750.0] * 5
     assert {r.source for r in sink.metric("hr", "sam")} == {"F3:00:00:00:00:02"}
+
+
+async def test_one_persons_strap_is_found_while_anothers_absent_strap_is_searched_for(
+    air: EmulatedAir,
+) -> None:
+    """BlueZ gives a process one discovery session per adapter: the sensors of one ambient
+    share their adapter's scan. Sam's strap is found while Alex's absent one is searched for
+    (not refused as `InProgress` until Alex's search pauses), and found again after its link
+    drops."""
+    sam = EmulatedStrap(air, name="Polar H10 SAM", address="F3:00:00:00:00:02")
+    await sam.start()
+    sink, counters = CollectingSink(), Counters()
+    clock = RealClock()
+    config_alex = ble_config(id="alex", address="F3:00:00:00:00:01", scan_timeout=5.0)
+    config_sam = ble_config(id="sam", address="F3:00:00:00:00:02", person="sam")
+    async with running(config_alex, air, clock, sink, counters):
+        await asyncio.sleep(0)  # Alex's search starts first
+        async with running(config_sam, air, clock, sink, counters):
+            await sam.wait_subscribed(timeout_s=3.0)
+            await sam.drop_link()
+            await sam.wait_subscribed(count=2, timeout_s=3.0)
+
+    assert counters.scope("ble:sam").get("bluez_in_progress", 0) == 0
+    assert counters.scope("ble:alex").get("bluez_in_progress", 0) == 0
+    assert not air.adapters["hci0"].scanners, "the scan stops when no sensor listens"

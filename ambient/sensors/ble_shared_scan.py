@@ -1,0 +1,75 @@
+"""One scan per adapter for all the BLE sensors of a process.
+
+BlueZ gives each D-Bus client one discovery session per adapter, and bleak talks to BlueZ over
+one D-Bus connection per process. So a second scanner started while one runs is refused
+(``org.bluez.Error.InProgress``). And one scanner's stop would end the session for all. The
+sensors of one ambient (two people's straps, a strap and a watch) therefore do not scan each
+for themselves: they listen to their adapter's shared scan, which runs while anyone listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Callable
+
+from bleak import BleakScanner
+from bleak.args.bluez import BlueZScannerArgs
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from bleak.exc import BleakError
+
+#: Called with each advertisement seen.
+AdvertisementListener = Callable[[BLEDevice, AdvertisementData], None]
+
+
+class SharedScan:
+    """The scan of one adapter: started by its first listener, stopped after its last."""
+
+    def __init__(self, adapter: str | None, backend: type[BaseBleakScanner] | None) -> None:
+        self._bluez: BlueZScannerArgs = {"adapter": adapter} if adapter else {}
+        self._backend = backend
+        self._listeners: list[AdvertisementListener] = []
+        self._scanner: BleakScanner | None = None
+        self._lock = asyncio.Lock()  # a start or stop at a time
+
+    async def listen(self, listener: AdvertisementListener) -> None:
+        """Give ``listener`` every advertisement until :meth:`stop_listening`, starting the scan
+        if none runs; raises what starting it raises (and then does not listen)."""
+        async with self._lock:
+            if self._scanner is None:
+                scanner = BleakScanner(self._seen, bluez=self._bluez, backend=self._backend)
+                await scanner.start()
+                self._scanner = scanner
+            self._listeners.append(listener)
+
+    async def stop_listening(self, listener: AdvertisementListener) -> None:
+        """No more advertisements for ``listener``; the scan stops when nobody listens."""
+        async with self._lock:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+            if self._listeners or self._scanner is None:
+                return
+            scanner, self._scanner = self._scanner, None
+            with contextlib.suppress(BleakError, OSError, TimeoutError, EOFError):
+                await scanner.stop()
+
+    def _seen(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        for listener in list(self._listeners):
+            listener(device, adv)
+
+
+#: Per event loop (a process runs one; tests one each), the shared scan of each adapter.
+_SCANS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str | None, type[BaseBleakScanner] | None], SharedScan]
+] = weakref.WeakKeyDictionary()
+
+
+def shared_scan(adapter: str | None, backend: type[BaseBleakScanner] | None) -> SharedScan:
+    """The running loop's scan of ``adapter`` (``None``: the default one) through ``backend``."""
+    scans = _SCANS.setdefault(asyncio.get_running_loop(), {})
+    key = (adapter, backend)
+    if key not in scans:
+        scans[key] = SharedScan(adapter, backend)
+    return scans[key]
