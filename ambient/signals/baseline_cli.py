@@ -76,12 +76,18 @@ def _open_store(config: AmbientConfig) -> Store | None:
 
 
 def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: float) -> None:
+    people = config.person_ids()
+    # A config without `people:` looks after whoever its sensors read for: anyone saved is its.
+    configured = person in people or not people
     store = _open_store(config)
     try:
         saved = store is not None and store.get(BASELINE_NAMESPACE, person) is not None
-        if person not in config.person_ids() and not saved:
+        if not configured and not saved:
             raise _unknown_person(person)
         baseline = _baseline_of(config, person, store)
+        unconfigured: list[str] = []  # saved under ids the config no longer lists
+        if store is not None and people and not saved:
+            unconfigured = sorted(set(store.items(BASELINE_NAMESPACE)) - set(people))
     finally:
         if store is not None:
             store.close()
@@ -89,10 +95,29 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     document = _document(
         person, norm, baseline.days_with_data(now), config.signals.baseline.prior_days
     )
+    document["configured"] = configured
     if as_json:
         out.write(json.dumps(document) + "\n")
         return
-    out.write(_text(document))
+    out.write(_text(document, _household_note(person, configured, unconfigured)))
+
+
+def _household_note(person: str, configured: bool, unconfigured: list[str]) -> str:
+    """A line for a baseline that is not a configured person's (someone who left, or an old id),
+    or for a person starting afresh while baselines under ids the config lost are kept (a
+    renamed person: what ambient learns follows the id, and nothing says so otherwise)."""
+    if not configured:
+        return (
+            "  not in the config's people: what was saved before "
+            f"(`ambient forget --person {person}` erases it)\n"
+        )
+    if unconfigured:
+        return (
+            f"  nothing saved for {person}; saved for people not in the config: "
+            f"{', '.join(unconfigured)} (renamed? what ambient learns follows the `id`: "
+            "give it back, change `name`)\n"
+        )
+    return ""
 
 
 def _document(person: str, norm: Norm, days: int, prior_days: float) -> dict[str, Any]:
@@ -141,10 +166,11 @@ _STATE_TEXT = {
 }
 
 
-def _text(doc: dict[str, Any]) -> str:
+def _text(doc: dict[str, Any], note: str = "") -> str:
     hr, ln = doc["resting_hr"], doc["ln_rmssd"]
     return (
         f"{doc['person']}: {_STATE_TEXT[doc['state']]}\n"
+        f"{note}"
         f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   "
         f"({hr['samples']} resting minutes)\n"
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "

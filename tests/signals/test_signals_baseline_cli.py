@@ -151,3 +151,54 @@ def test_reset_of_a_misspelt_person_before_any_store_is_refused(tmp_path: Path) 
     typo = baseline(config, "reset", "--person", "alx")
     assert typo.returncode == 1
     assert typo.stderr.strip() == "ambient baseline: no person `alx` in the config or the store"
+
+
+def household(tmp_path: Path, people: str) -> tuple[Path, Path]:
+    store = tmp_path / "state" / "ambient.db"
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people: [{people}]\nstore:\n  path: {store}\n")
+    return config, store
+
+
+def test_a_person_no_longer_in_the_config_is_shown_as_what_was_saved_not_as_current(
+    tmp_path: Path,
+) -> None:
+    """Sam left the household's config: their saved baseline read as a current person's."""
+    config, store = household(tmp_path, "{id: sam}, {id: alex}")
+    save_quiet_minutes(store, 8, 58.0)  # alex's
+    config.write_text(config.read_text().replace("{id: sam}, {id: alex}", "{id: sam}"))
+
+    text = baseline(config, "show", "--person", "alex")
+
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[1] == (
+        "  not in the config's people: what was saved before "
+        "(`ambient forget --person alex` erases it)"
+    )
+    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    assert shown["configured"] is False
+    assert shown["resting_hr"]["mean"] == 58.0
+
+
+def test_a_renamed_person_starting_afresh_is_pointed_to_the_old_id(tmp_path: Path) -> None:
+    """Alex became `alexandra` in the config: the prior stood in with no word of the baseline
+    still saved under `alex`."""
+    config, store = household(tmp_path, "{id: alexandra}, {id: sam}")
+    save_quiet_minutes(store, 8, 58.0)  # under alex
+
+    text = baseline(config, "show", "--person", "alexandra")
+
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith("alexandra: population prior")
+    assert text.stdout.splitlines()[1] == (
+        "  nothing saved for alexandra; saved for people not in the config: alex "
+        "(renamed? what ambient learns follows the `id`: give it back, change `name`)"
+    )
+    shown = json.loads(baseline(config, "show", "--person", "alexandra", "--json").stdout)
+    assert shown["configured"] is True
+    assert shown["state"] == "prior"
+    # Which one was renamed is not known: everyone configured with nothing saved is told.
+    assert (
+        "saved for people not in the config: alex"
+        in baseline(config, "show", "--person", "sam").stdout
+    )
