@@ -276,7 +276,8 @@ class BleSensor:
             device, adv = await found
         finally:
             timer.cancel()
-            await scan.stop_listening(on_advertisement)
+            found_it = found.done() and not found.cancelled() and found.exception() is None
+            await scan.stop_listening(on_advertisement, found=found_it)
         self._address = device.address
         self._rssi = adv.rssi
         return device

@@ -39,19 +39,34 @@ class SharedScan:
         if none runs; raises what starting it raises (and then does not listen)."""
         async with self._lock:
             if self._scanner is None:
-                scanner = BleakScanner(self._seen, bluez=self._bluez, backend=self._backend)
-                await scanner.start()
-                self._scanner = scanner
+                await self._start()
             self._listeners.append(listener)
 
-    async def stop_listening(self, listener: AdvertisementListener) -> None:
-        """No more advertisements for ``listener``; the scan stops when nobody listens."""
+    async def stop_listening(self, listener: AdvertisementListener, *, found: bool) -> None:
+        """No more advertisements for ``listener``; the scan stops when nobody listens. A
+        listener that leaves without having ``found`` its device starts the scan again for the
+        others: a scan can go deaf unseen (bluetoothd restarted), and while the others' searches
+        overlap it would never stop and start again on its own."""
         async with self._lock:
             with contextlib.suppress(ValueError):
                 self._listeners.remove(listener)
-            if self._listeners or self._scanner is None:
+            if self._scanner is None:
                 return
-            scanner, self._scanner = self._scanner, None
+            if not self._listeners:
+                await self._stop()
+            elif not found:
+                await self._stop()
+                with contextlib.suppress(BleakError, OSError, EOFError):
+                    await self._start()  # if it cannot, the next listener says why
+
+    async def _start(self) -> None:
+        scanner = BleakScanner(self._seen, bluez=self._bluez, backend=self._backend)
+        await scanner.start()
+        self._scanner = scanner
+
+    async def _stop(self) -> None:
+        scanner, self._scanner = self._scanner, None
+        if scanner is not None:
             with contextlib.suppress(BleakError, OSError, TimeoutError, EOFError):
                 await scanner.stop()
 

@@ -145,6 +145,12 @@ class EmulatedAir:
             return None
         return BLEDevice(address.upper(), None, {"bumble_address": connection.peer_address})
 
+    def lose_scans(self) -> None:
+        """bluetoothd restarts: the discovery sessions end, and their scanners hear nothing
+        more (nobody tells them) until they are started again."""
+        for adapter in self.adapters.values():
+            adapter.scanners.clear()
+
     def fail_next_scans(self, count: int, error: str | BleakError) -> None:
         """The next ``count`` scans fail with BlueZ's ``error`` (a D-Bus error name), or with
         the error bleak raises itself (no adapter, powered off...)."""

@@ -10,6 +10,7 @@ import pytest
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
 from sensors.ble.bumble_backend import EmulatedAir
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet
+from sensors.watched_counters import WatchedCounters
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.counters import Counters
@@ -164,3 +165,23 @@ async def test_one_persons_strap_is_found_while_anothers_absent_strap_is_searche
     assert counters.scope("ble:sam").get("bluez_in_progress", 0) == 0
     assert counters.scope("ble:alex").get("bluez_in_progress", 0) == 0
     assert not air.adapters["hci0"].scanners, "the scan stops when no sensor listens"
+
+
+async def test_a_shared_scan_that_went_deaf_is_started_again_while_sensors_keep_listening(
+    air: EmulatedAir,
+) -> None:
+    """bluetoothd restarted while two absent straps were looked for: Alex's search goes on, so
+    the shared scan does not stop on its own; Sam's search that ends with nothing found starts
+    it again, and Sam's strap coming back is found (long before Alex's search ends)."""
+    sink, counters = CollectingSink(), WatchedCounters()
+    clock = RealClock()
+    config_alex = ble_config(id="alex", address="F3:00:00:00:00:01", scan_timeout=10.0)
+    config_sam = ble_config(id="sam", address="F3:00:00:00:00:02", person="sam", scan_timeout=0.3)
+    async with running(config_alex, air, clock, sink, counters):
+        await asyncio.sleep(0.1)
+        async with running(config_sam, air, clock, sink, counters):
+            await counters.wait_for("ble:sam", "not_found", 1)
+            air.lose_scans()
+            sam = EmulatedStrap(air, name="Polar H10 SAM", address="F3:00:00:00:00:02")
+            await sam.start()
+            await sam.wait_subscribed(timeout_s=3.0)
