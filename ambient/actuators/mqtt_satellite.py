@@ -3,7 +3,8 @@
 A :class:`SatelliteForwarder` is the satellite's :class:`~ambient.ports.ReadingSink`. Readings
 are batched (a strap makes one RR reading per beat; one MQTT message per beat would be wasteful)
 and published QoS 1 to ``<base_topic>/<instance>/readings``. While the broker is away they wait
-in a bounded buffer (oldest dropped and counted when full) and go out after the reconnect.
+in a bounded buffer (oldest dropped and counted when full) and go out after the reconnect, in
+batches marked ``held`` so that the central instance does not take their age for a clock behind.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class SatelliteForwarder:
         self._batch_interval_s = batch_interval_s
         self._max_batch = max_batch
         self._buffer: deque[Reading] = deque()
+        #: How many readings at the buffer's front waited for the broker (put while it was
+        #: away, or left by a publish it refused): their batches go out marked ``held``.
+        self._held = 0
         self._max_buffer = max_buffer
         self._wake: asyncio.Event | None = None
         self._drained: list[asyncio.Future[None]] = []
@@ -59,8 +63,11 @@ class SatelliteForwarder:
     def put_nowait(self, reading: Reading) -> None:
         if len(self._buffer) >= self._max_buffer:
             self._buffer.popleft()
+            self._held = max(0, self._held - 1)
             self._counters.increment(COUNTER_SCOPE, "buffer_full")
         self._buffer.append(reading)
+        if not self._connection.connected:  # the broker is away: all buffered waits for it
+            self._held = len(self._buffer)
         self._event().set()
 
     async def put(self, reading: Reading) -> None:
@@ -96,16 +103,17 @@ class SatelliteForwarder:
         while self._buffer:
             reraise_lost_cancel()
             batch = [self._buffer[i] for i in range(min(self._max_batch, len(self._buffer)))]
+            payload = encode_batch(self._connection.instance, batch, held=self._held > 0)
             try:
-                await self._connection.publish(
-                    self.topic, encode_batch(self._connection.instance, batch), qos=1
-                )
+                await self._connection.publish(self.topic, payload, qos=1)
             except NotConnected:
+                self._held = len(self._buffer)  # they wait for the broker
                 self._event().set()  # try again after the reconnect; readings stay buffered
                 return
             for reading in batch:  # the buffer may have shed its oldest meanwhile
                 if self._buffer and self._buffer[0] is reading:
                     self._buffer.popleft()
+                    self._held = max(0, self._held - 1)
             self.forwarded += len(batch)
         waiters, self._drained = self._drained, []
         for waiter in waiters:

@@ -2,7 +2,9 @@
 
 ``<base_topic>/<instance>/readings`` carries ``{"v": 1, "instance": ..., "readings": [[time,
 person, metric, value, source], ...]}``: compact (a strap makes one RR reading per beat) and
-versioned, so a newer central can still read an older satellite.
+versioned, so a newer central can still read an older satellite. A batch the satellite held
+while the broker was away adds ``"held": true`` (old by nature, not a clock behind); a key an
+older central ignores, so the version stays 1.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from ambient.readings import METRIC_NAME_PATTERN, VALID_RANGE, Reading
@@ -28,10 +30,18 @@ def readings_filter(base_topic: str) -> str:
     return f"{base_topic}/+/readings"
 
 
-def encode_batch(instance: str, readings: Iterable[Reading]) -> bytes:
+def encode_batch(instance: str, readings: Iterable[Reading], *, held: bool = False) -> bytes:
+    """The batch; ``held``: its readings waited for the broker (an outage, a late start)."""
     rows = [[r.time, r.person, r.metric, r.value, r.source] for r in readings]
-    document = {"v": FORMAT_VERSION, "instance": instance, "readings": rows}
+    document: dict[str, Any] = {"v": FORMAT_VERSION, "instance": instance, "readings": rows}
+    if held:
+        document["held"] = True
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+def batch_held(document: Mapping[str, Any]) -> bool:
+    """Whether a decoded batch says its satellite held it while the broker was away."""
+    return document.get("held") is True
 
 
 class BatchError(ValueError):

@@ -4,9 +4,10 @@ A satellite runs its own BLE/MQTT sensors and publishes batches to
 ``<base_topic>/<instance>/readings``; this sensor subscribes to ``<base_topic>/+/readings`` and
 feeds them into the local pipeline as if they were local, with the satellite's name in
 ``source``. Bad batches and readings are dropped and counted per topic, never fatal. Heart
-readings stamped more than the signals' ``stale_after`` ago (a satellite sending what it held
-while the broker was away, or its clock behind) are kept, but read stale as they come: they are
-counted ``behind_clock`` and said at most once a minute, as MQTT sensors do.
+readings stamped more than the signals' ``stale_after`` ago (a satellite's clock behind) are
+kept, but read stale as they come: they are counted ``behind_clock`` and said at most once a
+minute, as MQTT sensors do; not so in a batch marked ``held`` (what the satellite buffered while
+the broker was away: old by nature, as the broker's backlog is).
 
 Live, both instances read NTP-synchronised wall clocks and readings keep the satellite's times.
 Under ``ambient run --speed N`` each process's scaled clock starts at its own launch, so two
@@ -27,6 +28,7 @@ from ambient.config.sensors import SatelliteSensorConfig
 from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import (
     BatchError,
+    batch_held,
     decode_batch,
     reading_from_row,
     readings_filter,
@@ -120,7 +122,7 @@ class SatelliteSensor:
         decoded = self._decoded(message)
         if decoded is None:
             return
-        instance, readings = decoded
+        instance, readings, held = decoded
         now = self._clock.now()
         # A satellite gets figures of its own once one of its readings is taken (see _count).
         figures = self._satellites.get(instance) or _SatelliteFigures()
@@ -128,7 +130,8 @@ class SatelliteSensor:
         accepted = behind = 0
         behind_s = 0.0
         stale_after_s = self._stale_after_s
-        live = not (message.backlog or message.retain)
+        # (what the broker or the satellite held while one was away is old by nature)
+        live = not (message.backlog or message.retain or held)
         for reading in readings:
             if offset_s:
                 reading = replace(reading, time=reading.time + offset_s)
@@ -179,15 +182,17 @@ class SatelliteSensor:
             BEHIND_CLOCK,
         )
 
-    def _decoded(self, message: MqttMessage) -> tuple[str, list[Reading]] | None:
-        """The satellite and the valid readings of a batch we listen to; bad ones are counted."""
+    def _decoded(self, message: MqttMessage) -> tuple[str, list[Reading], bool] | None:
+        """The satellite, the valid readings of a batch we listen to, and whether the satellite
+        held it while the broker was away; bad ones are counted."""
         topic_instance = message.topic.split("/")[-2]
         if topic_instance == self._own_instance:
             return None  # our own forwarder (a satellite that is also central)
         if self.config.instances and topic_instance not in self.config.instances:
             return None
         try:
-            instance, rows = decode_batch(load_json(decode(message.payload)))
+            document = load_json(decode(message.payload))
+            instance, rows = decode_batch(document)
         except (PayloadError, BatchError) as exc:
             self._drops.drop(message.topic, exc.reason, exc.detail)
             return None
@@ -200,7 +205,7 @@ class SatelliteSensor:
                 readings.append(reading_from_row(row, instance))
             except BatchError as exc:
                 self._drops.drop(message.topic, exc.reason, exc.detail)
-        return instance, readings
+        return instance, readings, batch_held(document)
 
     def _count(self, instance: str, figures: _SatelliteFigures, accepted: int, now: float) -> None:
         """Add ``accepted`` readings to ``instance``'s figures: its own while there is room

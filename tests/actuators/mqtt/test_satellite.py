@@ -9,7 +9,13 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from fixtures.mosquitto import MosquittoBroker
-from fixtures.mqtt_clients import RecordingSink, device_client, make_connection, running
+from fixtures.mqtt_clients import (
+    Collector,
+    RecordingSink,
+    device_client,
+    make_connection,
+    running,
+)
 
 from ambient.actuators.mqtt_satellite import SatelliteForwarder
 from ambient.clock import RealClock
@@ -91,6 +97,37 @@ async def test_readings_made_while_the_broker_was_down_arrive_after_it_is_back(
         broker.start()
         received = [(await sink.next()).value for _ in range(5)]
     assert received == [801.0, 802.0, 803.0, 804.0, 805.0]
+
+
+async def test_what_a_satellite_held_through_a_broker_outage_goes_out_marked_held(
+    mosquitto_persistent: MosquittoBroker,
+) -> None:
+    """So that the central does not take its age for a clock behind; what follows, sent as it
+    comes, is not marked."""
+    broker = mosquitto_persistent
+    counters = Counters()
+    satellite = make_connection(broker, instance="kitchen")
+    central = make_connection(broker, instance="home")
+    batches = Collector()
+    central.subscribe("ambient/+/readings", batches)
+    forwarder = SatelliteForwarder(satellite, RealClock(), counters, batch_interval_s=0.05)
+    async with running(central), running(satellite), tasks(forwarder.run()):
+        await satellite.wait_connected()
+        forwarder.put_nowait(beat(0))
+        assert "held" not in json.loads((await batches.next()).payload)
+        await asyncio.wait_for(forwarder.wait_drained(), 10)
+        lost = asyncio.ensure_future(satellite.wait_attempt_ended())
+        broker.kill()
+        await asyncio.wait_for(lost, 10)
+        for i in range(1, 4):
+            forwarder.put_nowait(beat(i))
+        broker.start()
+        held = json.loads((await batches.next()).payload)
+        await asyncio.wait_for(forwarder.wait_drained(), 10)
+        forwarder.put_nowait(beat(4))
+        after = json.loads((await batches.next()).payload)
+    assert held["held"] is True and [row[3] for row in held["readings"]] == [801.0, 802.0, 803.0]
+    assert "held" not in after and [row[3] for row in after["readings"]] == [804.0]
 
 
 async def test_bad_batches_are_counted_per_topic_and_good_ones_still_flow(

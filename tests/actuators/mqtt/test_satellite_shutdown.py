@@ -33,6 +33,10 @@ class AckOnDemandConnection:
         self.pending_ack: asyncio.Future[None] | None = None
         self.publishing = asyncio.Event()
 
+    @property
+    def connected(self) -> bool:
+        return self.connected_event.is_set()
+
     async def wait_connected(self) -> None:
         await self.connected_event.wait()
 
