@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import ambient
-from ambient.config.actions import ChooseCalmingStepConfig
+from ambient.config.actions import BreathingActionConfig, ChooseCalmingStepConfig
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_steps
 
@@ -332,11 +332,15 @@ class DiscoveryPayloads:
         self.instance = config.instance
         self.daemon_device_id = safe_id(f"ambient_{config.instance}")
         self._origin = {"name": "ambient", "sw_version": ambient.__version__}
-        self._chooses_calming = any(
-            isinstance(step, ChooseCalmingStepConfig)
+        steps = [
+            step
             for index, rule in enumerate(config.rules)
             for _path, step in walk_steps(rule, ("rules", index))
-        )
+        ]
+        self._chooses_calming = any(isinstance(step, ChooseCalmingStepConfig) for step in steps)
+        #: The button starts the first breathing action the rules have: without one it
+        #: would do nothing.
+        self._breathes = any(isinstance(step, BreathingActionConfig) for step in steps)
         #: Per device, components an earlier document announced and this config does not:
         #: HA removes a component only when a document names it with its platform alone.
         self._retired: dict[str, dict[str, str]] = {}
@@ -484,14 +488,6 @@ class DiscoveryPayloads:
                 "icon": "mdi:pause-circle",
                 "availability": availability,
             },
-            "breathing": {
-                **self._identity("breathing", "button"),
-                "name": "Start breathing session",
-                "command_topic": self.topics.breathing_command,
-                "payload_press": "PRESS",
-                "icon": "mdi:weather-windy",
-                "availability": availability,
-            },
             "mqtt_reconnects": {
                 **self._identity("mqtt_reconnects", "sensor"),
                 "name": "MQTT reconnects",
@@ -501,6 +497,15 @@ class DiscoveryPayloads:
                 "availability": availability,
             },
         }
+        if self._breathes:
+            components["breathing"] = {
+                **self._identity("breathing", "button"),
+                "name": "Start breathing session",
+                "command_topic": self.topics.breathing_command,
+                "payload_press": "PRESS",
+                "icon": "mdi:weather-windy",
+                "availability": availability,
+            }
         return {
             "dev": {
                 "identifiers": [self.daemon_device_id],

@@ -96,14 +96,22 @@ def test_person_sensors_units_classes_expiry_and_wearable_availability(
         assert "expire_after" not in diag
 
 
+def breathing_config() -> AmbientConfig:
+    """A config whose one rule paces a breathing session with a light."""
+    rule = {
+        "id": "evening",
+        "triggers": [{"trigger": "time", "at": "21:00"}],
+        "actions": [{"action": "breathing", "lights": ["light.bedroom"]}],
+    }
+    return config(rules=[rule], homeassistant={"url": "http://localhost:8123", "token": "t" * 20})
+
+
 def test_daemon_switch_button_event_and_active_rule(documents: dict[str, dict[str, Any]]) -> None:
     cmps = documents["homeassistant/device/ambient_home/config"]["cmps"]
     assert cmps["pause"]["p"] == "switch"
     assert cmps["pause"]["command_topic"] == "ambient/home/paused/set"
     assert cmps["pause"]["state_topic"] == "ambient/home/paused"
     assert (cmps["pause"]["payload_on"], cmps["pause"]["payload_off"]) == ("ON", "OFF")
-    assert cmps["breathing"]["p"] == "button"
-    assert cmps["breathing"]["payload_press"] == "PRESS"
     assert cmps["rule_event"]["p"] == "event"
     assert {"fired", "recovered", "suppressed", "escalated"} <= set(
         cmps["rule_event"]["event_types"]
@@ -135,3 +143,16 @@ def test_state_formatting_unknown_is_none_never_a_number() -> None:
     assert format_state(contact, False) == ("OFF", None)
     assert format_state(contact, None) == ("None", None)
     assert format_state(PersonEntity("a", "sensor", "A"), "rest") == ("rest", None)
+
+
+def test_the_breathing_button_is_announced_only_when_a_rule_has_a_breathing_action(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    """Pressed with no breathing action in any rule, it would do nothing in HA."""
+    assert "breathing" not in documents["homeassistant/device/ambient_home/config"]["cmps"]
+    cfg = breathing_config()
+    with_breathing = DiscoveryPayloads(cfg, Topics(cfg)).all()
+    button = with_breathing["homeassistant/device/ambient_home/config"]["cmps"]["breathing"]
+    assert button["p"] == "button"
+    assert button["payload_press"] == "PRESS"
+    assert button["command_topic"] == "ambient/home/breathing/press"
