@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -155,23 +155,41 @@ class Timeline:
 
 
 class Throttle:
-    """Lets a message through at most once per ``interval_s`` per key (e.g. per topic).
+    """Lets a message through at most once per ``interval_s`` per key (e.g. per topic); while
+    the problem goes on (messages keep coming), ever less often: the wait doubles after each
+    line that held some back, up to ``max_interval_s``, so a broker away for a night is a dozen
+    lines, not one a minute. A key quiet for ``interval_s`` starts again at once.
 
     Uses the monotonic clock on purpose: it limits log volume in real time, and is not
     behaviour that a simulation replays.
     """
 
-    def __init__(self, interval_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        interval_s: float = 60.0,
+        max_interval_s: float = 3600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.interval_s = interval_s
+        self.max_interval_s = max(max_interval_s, interval_s)
+        self._monotonic = monotonic
         self._last: dict[str, float] = {}
+        self._seen: dict[str, float] = {}
+        self._wait: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
     def allow(self, key: str) -> bool:
-        now = time.monotonic()
+        now = self._monotonic()
+        seen = self._seen.get(key)
+        self._seen[key] = now
+        went_on = seen is not None and now - seen < self.interval_s
+        wait = self._wait.get(key, self.interval_s) if went_on else self.interval_s
         last = self._last.get(key)
-        if last is not None and now - last < self.interval_s:
+        if last is not None and now - last < wait:
             self._suppressed[key] = self._suppressed.get(key, 0) + 1
             return False
+        # Held some back and went on all along: the next line waits longer.
+        self._wait[key] = min(wait * 2, self.max_interval_s) if went_on else self.interval_s
         self._last[key] = now
         return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import TextIO
 
 import pytest
 
-from ambient.logs import Timeline, reason_without_values
+from ambient.logs import Throttle, Timeline, reason_without_values
 from ambient.messages import ActionResult, TraceRecord
 
 FIRED = TraceRecord(
@@ -99,3 +100,67 @@ def test_a_stream_that_is_not_the_journal_stream_keeps_the_values(
 )
 def test_a_reason_without_values_keeps_names_thresholds_and_times(reason: str, shown: str) -> None:
     assert reason_without_values(reason, {"hr", "rmssd", "stress_score"}) == shown
+
+
+class FakeMonotonic:
+    """The monotonic seconds a Throttle reads, moved by the test (it limits log volume in real
+    time, so it reads no daemon clock)."""
+
+    def __init__(self) -> None:
+        self.now_s = 0.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def lines_let_through(throttle: Throttle, clock: FakeMonotonic, times_s: range) -> list[float]:
+    allowed = []
+    for t in times_s:
+        clock.now_s = float(t)
+        if throttle.allow("broker"):
+            allowed.append(clock.now_s)
+    return allowed
+
+
+def test_a_problem_that_goes_on_is_said_ever_less_often_up_to_once_an_hour() -> None:
+    """A broker away for a night, retried every second: a dozen lines, not one a minute."""
+    clock = FakeMonotonic()
+    throttle = Throttle(60.0, monotonic=clock)
+    allowed = lines_let_through(throttle, clock, range(0, 5 * 3600))
+    assert allowed == [0, 60, 180, 420, 900, 1860, 3780, 7380, 10980, 14580]
+
+
+def test_a_problem_that_stopped_is_said_at_once_when_it_comes_back_then_after_a_minute() -> None:
+    clock = FakeMonotonic()
+    throttle = Throttle(60.0, monotonic=clock)
+    assert lines_let_through(throttle, clock, range(0, 1000)) == [0, 60, 180, 420, 900]
+    # quiet for 10 minutes (the broker was back), then away again
+    assert lines_let_through(throttle, clock, range(1600, 1800)) == [1600, 1660, 1780]
+
+
+def test_the_line_let_through_counts_what_was_held_back(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeMonotonic()
+    throttle = Throttle(60.0, monotonic=clock)
+    logger = logging.getLogger("test.throttle")
+    for t in range(0, 181):
+        clock.now_s = float(t)
+        throttle.log(logger, logging.WARNING, "broker", "MQTT broker away")
+    assert [r.getMessage() for r in caplog.records] == [
+        "MQTT broker away",
+        "MQTT broker away (59 similar suppressed)",
+        "MQTT broker away (119 similar suppressed)",
+    ]
+
+
+def test_sparse_repeats_are_each_said() -> None:
+    """A bad payload every ten minutes is not a problem that goes on: each is logged."""
+    clock = FakeMonotonic()
+    throttle = Throttle(60.0, monotonic=clock)
+    assert lines_let_through(throttle, clock, range(0, 3600, 600)) == [
+        0,
+        600,
+        1200,
+        1800,
+        2400,
+        3000,
+    ]
