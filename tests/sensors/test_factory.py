@@ -117,3 +117,20 @@ def test_a_watch_score_holds_its_sample_so_a_rule_for_longer_than_the_interval_n
         "one_sample": [62],
         "two_samples": [76],
     }
+
+
+def test_a_bluetooth_sensor_is_known_by_the_source_name_its_readings_carry() -> None:
+    """Its own `stale_after` and its place among a person's sources follow its readings."""
+    from ambient.config.sensors import BleSensorConfig
+    from ambient.sensors.ble import ble_source_name
+    from ambient.sensors.factory import source_name
+
+    for fields in (
+        {"id": "strap"},
+        {"name": "Polar H10 1234ABCD"},
+        {"address": "A0:9E:1A:12:34:56"},
+    ):
+        config = BleSensorConfig.model_validate(
+            {"type": "ble", "address": "A0:9E:1A:12:34:56", **fields}
+        )
+        assert source_name(config, 3) == ble_source_name(config)
