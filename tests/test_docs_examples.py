@@ -10,6 +10,10 @@ A block of names and strings whose names the page's configs read with ``!secret`
 page's ``secrets.yaml``. Files an example names on the reader's machine (a CA, a key file, the
 store's folder) are made, empty, under a temporary directory standing in for that machine.
 Blocks that are not ambient's YAML at all are listed below with what they are.
+
+The rest a reader copies or follows is held too: every ``ambient`` command of the shell blocks
+is one the command line takes, every link between the pages leads to a file and a heading that
+are there, and the field tables of the JSON outputs list the fields printed.
 """
 
 from __future__ import annotations
@@ -228,3 +232,92 @@ def test_the_fields_of_a_trace_the_first_rule_page_lists_are_those_trace_json_pr
     actions_row = next(line for line in section.splitlines() if line.startswith("| `actions[]`"))
     for field in record.as_dict()["actions"][0]:
         assert f"`{field}`" in actions_row
+
+
+# An `ambient` command line in a shell block: `$ ` and `sudo ` before it, a `# ...` comment,
+# `&& ...` and a redirection after it are the shell's; `\` continues it on the next line. A
+# synopsis (`[--json]`, `...`) and output lines (`ambient 0.1.0 · instance ...`) are not run.
+COMMAND = re.compile(r"^\s*(?:\$ )?(?:sudo )?(ambient (?:-|[a-z]+(?!\S))[^#>]*?)\s*(?:[#>].*)?$")
+
+
+def shell_blocks(page: Path) -> list[tuple[int, list[str]]]:
+    """The page's fenced blocks that are not YAML or JSON: (line of the first, lines)."""
+    blocks: list[tuple[int, list[str]]] = []
+    inside: str | None = None  # the language of the block we are in
+    for number, line in enumerate(page.read_text().splitlines(), start=1):
+        if line.strip().startswith("```"):
+            if inside is None:
+                inside = line.strip()[3:].strip()
+                if inside not in ("yaml", "json"):
+                    blocks.append((number + 1, []))
+            else:
+                inside = None
+        elif inside is not None and inside not in ("yaml", "json"):
+            blocks[-1][1].append(line)
+    return blocks
+
+
+def shell_commands() -> list[tuple[str, str]]:
+    """Every ``ambient`` command line of the pages' shell blocks: (page:line, command)."""
+    commands = []
+    for page in PAGES:
+        for first, lines in shell_blocks(page):
+            joined = "\n".join(lines).replace("\\\n", " ").splitlines()
+            for offset, line in enumerate(joined):
+                for part in line.split("&&"):
+                    match = COMMAND.match(part)
+                    if match and not any(mark in part for mark in ("[", "...", "…")):
+                        where = f"{page.relative_to(ROOT)}:{first + offset}"
+                        commands.append((where, match.group(1)))
+    return commands
+
+
+@pytest.mark.parametrize(("where", "command"), shell_commands())
+def test_every_ambient_command_in_the_docs_shell_blocks_is_one_the_command_line_takes(
+    where: str, command: str
+) -> None:
+    """Options renamed or removed since a page was written fail here, not in a reader's
+    terminal. (The blocks' outputs are the pages' own; the commands run are tested where
+    their behaviour is.)"""
+    import shlex
+
+    from ambient.cli import _parse, build_parser
+
+    try:
+        _parse(build_parser(), shlex.split(command)[1:])
+    except SystemExit as exc:  # --help and --version exit 0 once they have printed
+        assert exc.code == 0, f"{where}: `{command}` is refused: exit {exc.code}"
+
+
+LINK = re.compile(r"\]\((?P<file>[^)\s#]*)(?:#(?P<anchor>[^)\s]+))?\)")
+
+
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub makes of a page's headings: lower case, spaces to `-`, every other
+    character but letters, digits, `_` and `-` dropped."""
+    text = re.sub(r"^```.*?^```", "", page.read_text(), flags=re.MULTILINE | re.DOTALL)
+    headings = re.findall(r"^#+\s+(.+?)\s*$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def page_links() -> list[tuple[str, str, str | None]]:
+    """Every link of the pages to a file of the repository: (page:line, file, anchor)."""
+    links = []
+    for page in PAGES:
+        for number, line in enumerate(page.read_text().splitlines(), start=1):
+            for link in LINK.finditer(line):
+                if "://" not in line[link.start() : link.end()]:
+                    where = f"{page.relative_to(ROOT)}:{number}"
+                    target = str((page.parent / link["file"]).resolve()) if link["file"] else ""
+                    links.append((where, target or str(page), link["anchor"]))
+    return links
+
+
+@pytest.mark.parametrize(("where", "target", "anchor"), page_links())
+def test_every_link_between_the_pages_leads_to_a_file_and_heading_that_are_there(
+    where: str, target: str, anchor: str | None
+) -> None:
+    path = Path(target)
+    assert path.exists(), f"{where}: no {path.relative_to(ROOT)}"
+    if anchor is not None and path.suffix == ".md":
+        assert anchor in heading_anchors(path), f"{where}: no heading #{anchor} in {path.name}"
