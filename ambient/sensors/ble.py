@@ -493,7 +493,9 @@ def _scan_problem(error: BaseException) -> tuple[str, str]:
     """What went wrong, in bleak's or the system's words, and what to check for it: an
     ``OSError`` is the system D-Bus (which bleak reaches BlueZ through) not answering."""
     if isinstance(error, OSError):
-        return f"D-Bus not reachable ({error.strerror or error})", _NO_DBUS
+        return f"D-Bus not reachable ({error.strerror or error or type(error).__name__})", _NO_DBUS
+    if isinstance(error, EOFError):  # dbus-fast: the bus hung up while connecting
+        return "D-Bus closed the connection", _EITHER
     if isinstance(error, BleakBluetoothNotAvailableError):
         # its str() is the repr of (message, reason)
         return str(error.args[0]), _FIX_FOR_UNAVAILABLE.get(error.reason, _EITHER)

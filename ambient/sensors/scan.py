@@ -52,7 +52,7 @@ async def scan(
             await (clock or RealClock()).sleep(timeout_s)  # the scan's length
         finally:
             await scanner.stop()
-    except (BleakError, OSError) as exc:
+    except (BleakError, OSError, EOFError) as exc:  # as a BLE sensor's scan failures
         err.write(f"ambient scan: {cannot_scan(adapter, exc)}\n")
         return BLUETOOTH_ERROR
 

@@ -87,7 +87,7 @@ class EmulatedAir:
         self.link = LocalLink()  # type: ignore[no-untyped-call]
         self.adapters: dict[str, _Adapter] = {}
         self._powering_on: dict[str, asyncio.Future[_Adapter]] = {}
-        self._scan_failures: list[BleakError] = []
+        self._scan_failures: list[Exception] = []
         self._connect_failures: list[BleakError] = []
         self._disconnect_hangs = 0
         self.connect_attempts = 0
@@ -151,7 +151,7 @@ class EmulatedAir:
         for adapter in self.adapters.values():
             adapter.scanners.clear()
 
-    def fail_next_scans(self, count: int, error: str | BleakError) -> None:
+    def fail_next_scans(self, count: int, error: str | Exception) -> None:
         """The next ``count`` scans fail with BlueZ's ``error`` (a D-Bus error name), or with
         the error bleak raises itself (no adapter, powered off...)."""
         self._scan_failures.extend(
@@ -172,7 +172,7 @@ class EmulatedAir:
             return True
         return False
 
-    def take_scan_failure(self) -> BleakError | None:
+    def take_scan_failure(self) -> Exception | None:
         return self._scan_failures.pop(0) if self._scan_failures else None
 
     def take_connect_failure(self) -> BleakError | None:

@@ -159,3 +159,15 @@ async def test_scan_keeps_out_an_address_the_watch_changes_and_finds_it_by_name(
     [comment] = [line for line in out.getvalue().splitlines() if "5A:11:22:33:44:55" in line]
     assert comment.lstrip().startswith("#") and "changes" in comment
     assert all(BleSensorConfig.model_validate(entry) for entry in entries.values())
+
+
+async def test_scan_when_dbus_hangs_up_says_so_in_one_line_not_a_traceback(
+    air: EmulatedAir,
+) -> None:
+    """dbus-fast raises EOFError when the bus closes the connection (a sensor counts it as a
+    scan failure): `ambient scan` says so in its one line and exits 2."""
+    air.fail_next_scans(1, EOFError())
+    out, err = io.StringIO(), io.StringIO()
+    assert await scan(None, 0.05, out, err=err, backend=air.backend) == BLUETOOTH_ERROR
+    [line] = err.getvalue().splitlines()
+    assert line.startswith("ambient scan: cannot scan on the default adapter: D-Bus closed")
