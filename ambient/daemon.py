@@ -545,6 +545,7 @@ class Daemon:
         return {
             "version": __version__,
             "instance": config.instance,
+            "timezone": getattr(wiring.signals.zone, "key", None),  # the status page's times
             "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
             "sensors": wiring.sensor_status.entries(),
             "people": people,

@@ -5,24 +5,26 @@ while the strap counts) and the store."""
 
 from __future__ import annotations
 
-import time
+import datetime
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def render_status(status: Mapping[str, Any]) -> str:
     """A readable page: header, then sensors, people, rules, queues, counters."""
+    zone = _zone(status.get("timezone"))
     lines = [_header(status)]
     if (status.get("clock") or {}).get("synchronised") is False:
         lines.append("clock NOT synchronised (NTP) yet: times of day may be wrong until it is")
     lines += _section("Sensors", _sensor_lines(status.get("sensors") or []))
     lines += _section("People", _people_lines(status.get("people") or {}))
-    lines += _section("Rules", _rule_lines(status.get("rules") or []))
+    lines += _section("Rules", _rule_lines(status.get("rules") or [], zone))
     lines += _section("Queues", _queue_lines(status.get("queues") or {}))
     lines += _section("Counters", _counter_lines(status.get("counters") or {}), empty="none")
     lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
     if status.get("home_assistant") is not None:
-        held = _held_lines(status["home_assistant"])
+        held = _held_lines(status["home_assistant"], zone)
         lines += _section("Home Assistant", held, empty="nothing held")
     if status.get("check_ins"):
         counts = status["check_ins"]
@@ -30,7 +32,20 @@ def render_status(status: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _zone(name: Any) -> datetime.tzinfo | None:
+    """The daemon's zone (its timeline's and HA's), by name; None (this machine's) when the
+    document names none (a daemon older than this page) or a zone unknown here."""
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # unknown here; a malformed name
+        return None
+
+
+def _held_lines(
+    episodes: Mapping[str, Mapping[str, Any]], zone: datetime.tzinfo | None = None
+) -> list[str]:
     """Per open episode (``rule:person:time``): the lights and players ambient will put back,
     those it will leave as it set them (``restore: false``, ``stop_on_recovery: false``, unless
     another episode holding them wants them back), the lights a calm found off and left off (not
@@ -57,7 +72,7 @@ def _held_lines(episodes: Mapping[str, Mapping[str, Any]]) -> list[str]:
             facts.append("carried over a restart")
         if held.get("waiting_for_ha"):
             facts.append("restore waits for Home Assistant")
-        lines.append(f"  {_episode_heading(episode_id)}: {'; '.join(facts)}")
+        lines.append(f"  {_episode_heading(episode_id, zone)}: {'; '.join(facts)}")
     return lines
 
 
@@ -72,13 +87,13 @@ def _held_group(hold: Mapping[str, Any]) -> str:
     return "back" if hold.get("put_back", True) else "kept"
 
 
-def _episode_heading(episode_id: str) -> str:
+def _episode_heading(episode_id: str, zone: datetime.tzinfo | None) -> str:
     """``rule:person:time`` as ``rule (person) since HH:MM:SS``."""
     parts = episode_id.rsplit(":", 2)
     rule, person, started = parts if len(parts) == 3 else (episode_id, "", "")
     who = f" ({person})" if person and person != "-" else ""
     try:
-        since = f" since {_format_time(float(started))}"
+        since = f" since {_format_time(float(started), zone)}"
     except ValueError:
         since = ""
     return f"{rule}{who}{since}"
@@ -141,7 +156,7 @@ def _people_lines(people: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def _rule_lines(rules: list[Mapping[str, Any]]) -> list[str]:
+def _rule_lines(rules: list[Mapping[str, Any]], zone: datetime.tzinfo | None) -> list[str]:
     rows = []
     for rule in rules:
         who = f" ({rule['person']})" if rule.get("person") else ""
@@ -149,22 +164,23 @@ def _rule_lines(rules: list[Mapping[str, Any]]) -> list[str]:
         rows.append(
             [
                 f"{rule.get('id', '?')}{who}",
-                rule_phase_text(rule),
-                "never fired" if last is None else f"last fired {_format_time(last)}",
+                rule_phase_text(rule, zone),
+                "never fired" if last is None else f"last fired {_format_time(last, zone)}",
             ]
         )
     return _table(rows)
 
 
-def rule_phase_text(rule: Mapping[str, Any]) -> str:
+def rule_phase_text(rule: Mapping[str, Any], zone: datetime.tzinfo | None = None) -> str:
     """``active since 21:04:13, waiting for stress_score at or below 60`` and the like: the
-    phase first, then every other fact that applies, then whether actions are held back."""
+    phase first, then every other fact that applies, then whether actions are held back.
+    Times in ``zone`` (None: this machine's)."""
     phase = str(rule.get("state", "?"))
     facts = {
-        "running": _fact("running actions since", rule.get("running_since")),
-        "in_for": _fact("in `for` until", rule.get("for_until"), rule.get("in_range")),
-        "cooling_down": _fact("cooling down until", rule.get("cooldown_until")),
-        "active": _active_fact(rule),
+        "running": _fact("running actions since", rule.get("running_since"), zone),
+        "in_for": _fact("in `for` until", rule.get("for_until"), zone, rule.get("in_range")),
+        "cooling_down": _fact("cooling down until", rule.get("cooldown_until"), zone),
+        "active": _active_fact(rule, zone),
     }
     first = facts.pop(phase, None) or phase.replace("_", " ")
     parts = [first, *(fact for fact in facts.values() if fact)]
@@ -173,17 +189,17 @@ def rule_phase_text(rule: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _fact(words: str, when: Any, holding: Any = None) -> str | None:
+def _fact(words: str, when: Any, zone: datetime.tzinfo | None, holding: Any = None) -> str | None:
     if when is None:
         return None
-    return f"{words} {_format_time(when)}" + (f" ({holding})" if holding else "")
+    return f"{words} {_format_time(when, zone)}" + (f" ({holding})" if holding else "")
 
 
-def _active_fact(rule: Mapping[str, Any]) -> str | None:
+def _active_fact(rule: Mapping[str, Any], zone: datetime.tzinfo | None) -> str | None:
     since = rule.get("active_since")
     if since is None and rule.get("state") != "active":
         return None
-    text = "active" if since is None else f"active since {_format_time(since)}"
+    text = "active" if since is None else f"active since {_format_time(since, zone)}"
     if rule.get("recovery"):
         text += f", waiting for {rule['recovery']}"
     return text
@@ -220,12 +236,12 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def _format_time(value: Any) -> str:
-    """Clock time; the date too unless it is today."""
+def _format_time(value: Any, zone: datetime.tzinfo | None = None) -> str:
+    """Clock time in ``zone`` (None: this machine's); the date too unless it is today there."""
     if isinstance(value, int | float):
-        shown = time.localtime(value)
-        today = time.localtime()[:3] == shown[:3]
-        return time.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S", shown)
+        shown = datetime.datetime.fromtimestamp(value, zone)
+        today = datetime.datetime.now(zone).date() == shown.date()
+        return shown.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S")
     return str(value)
 
 

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "ambient" / "data" / "resting-hour.csv"
 
 CONFIG = """\
+timezone: Europe/Berlin
 people:
   - id: alex
 sensors:
@@ -251,3 +252,4 @@ def test_status_json_has_the_fields_the_docs_list_and_no_others(
     document = json.loads(result.stdout)
     assert set(document) == documented_fields("### `ambient status --json`, field by field")
     assert {"name", "type", "person", "last_reading_age_s"} <= set(document["sensors"][0])
+    assert document["timezone"] == "Europe/Berlin"  # the page shows times as the timeline does

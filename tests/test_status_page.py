@@ -3,6 +3,7 @@ that end it, durations in words."""
 
 from __future__ import annotations
 
+import datetime
 import time
 
 import pytest
@@ -65,6 +66,23 @@ def test_in_a_household_each_sensor_names_whose_heart_it_reads() -> None:
     assert "strap     mqtt  for alex  connected     last reading 0.4 s ago" in text
     assert "watch     mqtt  for sam   DISCONNECTED  no reading yet" in text
     assert "by_topic  mqtt            connected     no reading yet" in text
+
+
+def test_times_are_in_the_daemons_zone_as_its_timeline_shows_them() -> None:
+    """A Pi on UTC with ``timezone: Europe/Berlin``: the timeline said a rule fired at 17:02:17,
+    the status page 15:02:17 (the zone of whoever ran ``ambient status``)."""
+    fired = datetime.datetime(2020, 7, 1, 15, 2, 17, tzinfo=datetime.UTC).timestamp()
+    rule = {"id": "calm", "state": "cooling_down", "cooldown_until": fired + 600}
+    status = {"timezone": "Europe/Berlin", "rules": [rule | {"last_fired": fired}]}
+
+    assert "cooling down until 2020-07-01 17:12:17  last fired 2020-07-01 17:02:17" in (
+        render_status(status)
+    )
+    assert "cooling down until 2020-07-01 16:12:17  last fired 2020-07-01 16:02:17" in (
+        render_status(status | {"timezone": "Europe/London"})
+    )
+    unknown_here = render_status(status | {"timezone": "Mars/Olympus_Mons"})
+    assert "calm  cooling down until 2020-07-01" in unknown_here  # this machine's zone
 
 
 def test_a_clock_not_yet_synchronised_is_said_under_the_header_only_while_it_is() -> None:
