@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 import ambient
 from ambient.config.actions import BreathingActionConfig, ChooseCalmingStepConfig
+from ambient.config.insights import INSIGHT_SIGNAL_NAMES
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_steps
 
@@ -350,8 +351,15 @@ class DiscoveryPayloads:
 
     @property
     def person_entities(self) -> tuple[PersonEntity, ...]:
-        """The entities each person's device announces with this config."""
-        return tuple(e for e in PERSON_ENTITIES if self._chooses_calming or not e.calming)
+        """The entities each person's device announces with this config: none that nothing
+        would ever give a value (calming unless a rule chooses it, insights when off)."""
+        insights = self.config.insights.enabled
+        return tuple(
+            e
+            for e in PERSON_ENTITIES
+            if (self._chooses_calming or not e.calming)
+            and (insights or e.signal not in INSIGHT_SIGNAL_NAMES)
+        )
 
     def is_former_person(self, device_id: str, document: Any) -> bool:
         """True when ``document`` (a retained discovery document of ``device_id``) is a person

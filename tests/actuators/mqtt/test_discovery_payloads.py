@@ -156,3 +156,29 @@ def test_the_breathing_button_is_announced_only_when_a_rule_has_a_breathing_acti
     assert button["p"] == "button"
     assert button["payload_press"] == "PRESS"
     assert button["command_topic"] == "ambient/home/breathing/press"
+
+
+def test_insight_entities_are_announced_only_with_insights_on() -> None:
+    """With ``insights.enabled: false`` nothing would ever give them a value."""
+    insight_keys = {
+        "hrv_low",
+        "hrv_trend",
+        "stress_slope",
+        "day_resting_hr",
+        "day_ln_rmssd",
+        "day_stress_minutes",
+        "day_recovery_minutes",
+        "day_active_minutes",
+        "day_sleep_hours",
+    }
+    on = config()
+    person = DiscoveryPayloads(on, Topics(on)).all()[
+        "homeassistant/device/ambient_home_alex/config"
+    ]
+    assert insight_keys <= set(person["cmps"])
+    off = config(insights={"enabled": False})
+    payloads = DiscoveryPayloads(off, Topics(off))
+    person = payloads.all()["homeassistant/device/ambient_home_alex/config"]
+    assert not insight_keys & set(person["cmps"])
+    assert {"heart_rate", "battery"} <= set(person["cmps"])
+    assert not insight_keys & {entity.key for entity in payloads.person_entities}
