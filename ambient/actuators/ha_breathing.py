@@ -105,9 +105,14 @@ def template_script(action: BreathingActionConfig, moment: ScriptContext) -> Ses
     )
 
 
+def speaking_s(text: str) -> float:
+    """How long a voice takes to say ``text``, and the pause after it."""
+    return len(text.split()) / SPEECH_WORDS_PER_S + AFTER_OPENING_S
+
+
 def opening_s(opening: str) -> float:
     """How long the opening words get before the first cue."""
-    return max(OPENING_S, len(opening.split()) / SPEECH_WORDS_PER_S + AFTER_OPENING_S)
+    return max(OPENING_S, speaking_s(opening))
 
 
 def plan(script: SessionScript) -> list[Step]:

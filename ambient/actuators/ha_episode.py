@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,9 @@ class Episode:
     recovered: bool = False
     #: The episode is over but HA was unreachable to undo it: undone when HA is back.
     ended: bool = False
+    #: What must follow its tasks however they end, even cancelled before they ran (the music
+    #: a breathing session paused, played again); each is awaited once, when they are over.
+    after_tasks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def active_lights(self, entity_ids: list[str]) -> list[str]:
         """Those of ``entity_ids`` nobody else has taken over in this episode."""
@@ -105,6 +109,7 @@ class Episode:
         them running)."""
         while self.tasks:
             await asyncio.wait(list(self.tasks))
+        await self._after_tasks()
 
     async def cancel_tasks(self) -> None:
         tasks = list(self.tasks)
@@ -112,6 +117,11 @@ class Episode:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self._after_tasks()
+
+    async def _after_tasks(self) -> None:
+        while self.after_tasks:
+            await self.after_tasks.pop(0)()
 
     def to_record(self) -> dict[str, Any]:
         """What recovery needs, as JSON (running tasks are not kept: a breathing session or a

@@ -32,6 +32,7 @@ from ambient.actuators.ha_breathing import (
     moment_of,
     nothing_to_do,
     pattern_of,
+    speaking_s,
     template_script,
     why_silent,
 )
@@ -46,6 +47,7 @@ from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming
 from ambient.actuators.ha_notify import NotifyHistory
 from ambient.actuators.ha_outcome import NothingDone
+from ambient.actuators.ha_paused_music import PausedMusic
 from ambient.actuators.log import render_message
 from ambient.clock import Clock
 from ambient.config.actions import (
@@ -303,6 +305,14 @@ class HomeAssistantActuator:
             )
         if lights.levels:
             await self.lights.snapshot(episode, list(lights.levels), restore=True)
+        music, music_note = await PausedMusic.pause(
+            action,
+            states,
+            self.client.call_service,
+            self.client.get_state,
+            self.client.user_id,
+            episode.id,
+        )
         session = BreathingSession(
             action,
             script,
@@ -314,19 +324,31 @@ class HomeAssistantActuator:
             player_state=self.client.state,
             episode_id=episode.id,
         )
-        await session.open()
-        episode.breathing = asyncio.create_task(self._run_session(session, episode))
+        try:
+            await session.open()
+        except BaseException:
+            if music is not None:
+                await music.play_again()
+            raise
+        episode.breathing = asyncio.create_task(self._run_session(session, episode, music))
         episode.start_task(episode.breathing)
+        if music is not None:  # also when the session is cancelled before it ran
+            episode.after_tasks.append(music.play_again)
         detail = (
             f"breathing {pattern_of(action)}, {script.cycles} cycles at "
             f"{breaths_per_minute(script.phases):.1f}/min (~{session.steps[-1].offset_s:.0f} s)"
         )
         detail += "" if script.source == FIXED_TEXT else f"; script: {script.source}"
-        return detail + lights.notes() + (f" (not spoken: {silent})" if silent else "")
+        notes = lights.notes() + (f" (not spoken: {silent})" if silent else "") + music_note
+        return detail + notes
 
-    async def _run_session(self, session: BreathingSession, episode: Episode) -> None:
+    async def _run_session(
+        self, session: BreathingSession, episode: Episode, music: PausedMusic | None
+    ) -> None:
         try:
             await session.run()
+            if music is not None:
+                await self.clock.sleep(speaking_s(session.script.closing))  # let it be said
         except NotConnected as exc:
             # Never resumed late: a breathing cue after HA comes back would be out of step.
             _LOGGER.warning("Breathing session of episode %s stopped: %s", episode.id, exc)
@@ -335,6 +357,9 @@ class HomeAssistantActuator:
                 f"ha:{session.action.media_player or 'breathing'}", "service_error"
             )
             _LOGGER.error("Breathing session of episode %s stopped: HA said %s", episode.id, exc)
+        finally:
+            if music is not None:
+                await music.play_again()
 
     async def _notify(self, action: NotifyActionConfig, context: ActionContext, event: str) -> str:
         # The same message about the same person is what repeats in a long episode; another

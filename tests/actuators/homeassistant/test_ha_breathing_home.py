@@ -351,3 +351,110 @@ async def write_state(
             body = {"state": state, "attributes": attributes or {}}
             async with session.post(url, json=body) as response:
                 assert response.status in (200, 201)
+
+
+def music_calls(probe: HaProbe, since: int, player: str) -> list[str]:
+    """What was done to ``player``'s music and said on it, in order, from event ``since`` on."""
+    return [
+        e.data["service"]
+        for e in probe.events[since:]
+        if e.event_type == "call_service"
+        and e.data["service"] in {"media_pause", "media_play", "media_stop", "demo_say"}
+        and player in str(e.data["service_data"].get("entity_id"))
+    ]
+
+
+async def test_interrupt_pauses_the_music_for_the_session_and_plays_it_again_after(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await quiet(probe, LIVING_ROOM)
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+    since = len(probe.events)
+
+    result = await actuator.perform(action, context("i1", clock))
+    assert result.ok and result.performed, result.detail
+    assert result.detail.endswith(
+        "(music on media_player.living_room paused for the session, played again after)"
+    )
+    for _ in range(3):  # the inhale, the exhale, the closing
+        await clock.fire_next()
+    await probe.wait_count(is_cue, 4)
+    assert "media_play" not in music_calls(probe, since, LIVING_ROOM)  # the closing is said
+    await clock.fire_next()  # … and over: the music comes back
+    await actuator.end_episode(context("i1", clock))
+
+    await probe.wait_for_state(LIVING_ROOM, lambda s: s["state"] == "playing")
+    assert music_calls(probe, since, LIVING_ROOM) == [
+        "media_pause",
+        *["demo_say"] * 4,
+        "media_play",
+    ]
+
+
+async def test_music_paused_for_a_session_ended_early_plays_again_at_once(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await quiet(probe, LIVING_ROOM)
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+    since = len(probe.events)
+
+    assert (await actuator.perform(action, context("i2", clock))).performed
+    await actuator.end_episode(recovered(context("i2", clock)))  # recovered during the opening
+
+    await probe.wait_for_state(LIVING_ROOM, lambda s: s["state"] == "playing")
+    assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say", "media_play"]
+
+
+async def test_music_someone_stops_during_the_session_is_not_played_again(
+    ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
+) -> None:
+    await quiet(probe, LIVING_ROOM)
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+    since = len(probe.events)
+    assert (await actuator.perform(action, context("i3", clock))).performed
+
+    seen = asyncio.Event()
+    ha_client.watch_entities(
+        [LIVING_ROOM], lambda _, new, old: seen.set() if new and new["state"] == "off" else None
+    )
+    await someone_else.call_service("media_player", "turn_off", {"entity_id": LIVING_ROOM})
+    await asyncio.wait_for(seen.wait(), 10)
+    await actuator.end_episode(recovered(context("i3", clock)))
+
+    assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say"]
+    player = await probe.state(LIVING_ROOM)
+    assert player is not None and player["state"] == "off"
+    await probe.call_service("media_player", "turn_on", {"entity_id": LIVING_ROOM})
+
+
+async def test_music_on_a_player_that_cannot_pause_is_said_to_end_with_the_session(
+    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+) -> None:
+    # A radio that can only be given something to play (a stand-in state, as its integration
+    # would write): the session's voice replaces its music, and nothing can bring it back.
+    radio = "media_player.ambient_radio"
+    await write_state(ha, radio, "playing", {"supported_features": 512})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(media_player=radio, tts_service="tts.demo_say", interrupt=True)
+    since = len(probe.events)
+    try:
+        result = await actuator.perform(action, context("i4", clock))
+        await actuator.end_episode(recovered(context("i4", clock)))
+    finally:
+        await write_state(ha, radio, None)
+
+    assert result.ok and result.performed, result.detail
+    assert result.detail.endswith(
+        f"(music on {radio} cannot be paused and played again: the session's voice ends it)"
+    )
+    assert music_calls(probe, since, radio) == ["demo_say"]
