@@ -3,7 +3,7 @@
 Drawing imports matplotlib, numpy, PIL and fontTools and builds figures: about 46 MiB and
 56,000 objects that a long-running process would keep for the rest of its life (a lot on a
 Pi with 512 MB). The daemon hands the page's inputs to ``python -m
-ambient.insights.page_process`` as JSON on stdin and reads the page back from its stdout
+ambient.insights.draw_page`` as JSON on stdin and reads the page back from its stdout
 (pipes only: nothing is written elsewhere, nothing leaves the machine); the memory goes with
 the child. ``ambient report`` is short-lived and draws in its own process.
 """
@@ -18,15 +18,14 @@ from datetime import date
 from typing import Any
 
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
-from ambient.clock import Clock, resolve_zone
-from ambient.config.insights import TrendConfig
+from ambient.clock import Clock
 from ambient.config.root import AmbientConfig
-from ambient.insights.report_cli import display_name, render_page
+from ambient.insights.report_cli import display_name
 from ambient.insights.summaries import DaySummary
 
 #: The child: this module run by the daemon's own Python (``-P``: a folder named ``ambient`` in
 #: the working directory is not put before the installed package).
-COMMAND = [sys.executable, "-P", "-m", "ambient.insights.page_process"]
+COMMAND = [sys.executable, "-P", "-m", "ambient.insights.draw_page"]
 #: A child that has not answered by then (on the daemon's clock) is killed: a Pi Zero draws a
 #: page in tens of seconds.
 TIMEOUT_S = 300.0
@@ -83,31 +82,3 @@ async def render_in_child(
         why = lines[-1] if lines else f"exit code {code}"
         raise PageProcessError(f"the drawing process failed: {why}")
     return page.decode()
-
-
-def _render(request: Mapping[str, Any]) -> str:
-    """The page of one request (imports matplotlib)."""
-    kept = [DaySummary.from_json(s) for s in request["summaries"]]
-    return render_page(
-        request["name"],
-        {s.day: s for s in kept if s is not None},
-        date.fromisoformat(request["monday"]),
-        TrendConfig.model_validate(request["trend"]),
-        request["learned"],
-        resolve_zone(request["timezone"]),
-    )
-
-
-def main() -> int:
-    """Read one request on stdin, write its page on stdout; 1 with one line on stderr."""
-    try:
-        page = _render(json.load(sys.stdin.buffer))
-    except Exception as exc:  # the daemon logs this line and tries again next week
-        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
-        return 1
-    sys.stdout.buffer.write(page.encode())  # UTF-8 whatever the locale
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,6 @@ from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
-from ambient.config.insights import TrendConfig
 from ambient.config.root import AmbientConfig
 from ambient.insights.days import day_of, day_start, iso_week, week_label
 from ambient.insights.learned import learned_episodes
@@ -31,6 +30,8 @@ def render(
     learned: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The page (imports matplotlib: the `report` extra)."""
+    from ambient.insights.page import render_page
+
     return render_page(
         display_name(config, person),
         summaries,
@@ -44,24 +45,6 @@ def render(
 def display_name(config: AmbientConfig, person: str) -> str:
     """The name the page shows for ``person``: the configured display name, else the id."""
     return next((p.display_name for p in config.people if p.id == person), person)
-
-
-def render_page(
-    name: str,
-    summaries: Mapping[date, DaySummary],
-    monday: date,
-    trend: TrendConfig,
-    learned: Sequence[Mapping[str, Any]],
-    zone: tzinfo,
-) -> str:
-    """The page from its inputs alone, as the daemon's drawing process gets them (imports
-    matplotlib: the `report` extra)."""
-    from ambient.insights import plots
-    from ambient.insights.report import render_week
-
-    return render_week(
-        name, summaries, monday, trend, plots.week_bars, plots.hrv_band, learned, zone
-    )
 
 
 def kept_and_open(

@@ -119,3 +119,16 @@ async def test_a_child_that_does_not_answer_is_killed_after_the_timeout_on_the_c
     assert str(failed.value) == f"drawing the page took over {page_process.TIMEOUT_S:.0f} s"
     with pytest.raises(ProcessLookupError):  # killed and reaped
         os.kill(pid, 0)
+
+
+def test_the_drawing_process_loads_only_what_drawing_needs() -> None:
+    """On a Raspberry Pi Zero the imports are most of a page's time: the child loads
+    matplotlib and the report, not the daemon's asyncio, clock and store, nor every config
+    model and the config loader."""
+    module = page_process.COMMAND[-1]
+    daemon_only = ("asyncio", "ambient.clock", "ambient.store", "ambient.config.loader")
+    probe = f"import sys, {module}; print([m for m in {daemon_only!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
