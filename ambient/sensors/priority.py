@@ -73,6 +73,7 @@ class _SourceState:
     local: bool = True
     last_reading: float | None = None
     last_rr: float | None = None
+    last_hr: float | None = None
     #: The device's last contact report, while it has not gone quiet since.
     last_contact: Reading | None = None
     #: Whether its beats cover the time (a strap) rather than leave some out (a watch): as
@@ -129,6 +130,10 @@ class SourceArbiter:
         self._last_beat: dict[str, tuple[float, str]] = {}
         #: Per person: the source whose readings counted last.
         self._counted: dict[str, str | None] = {}
+        #: With ``learn``, per person and metric (HR, RR): the source that counted last; and
+        #: per person the last handover said (HR and beats handed over together: one line).
+        self._counted_by_metric: dict[tuple[str, str], str | None] = {}
+        self._last_handover: dict[str, tuple[str | None, str | None]] = {}
         self.rejected = 0
         #: Readings to pass on before the one just accepted or not (see `take_forwarded`).
         self.forwarded: list[Reading] = []
@@ -166,11 +171,15 @@ class SourceArbiter:
         sources = self._people.setdefault(reading.person, {})
         scope = self._scopes.get(source, f"source:{source}")
         sources[source] = self._new_state(source, self._priorities.get(source, 0), scope)
-        if len(sources) == 2:  # arbitration starts: the first source's last beat is known
+        if len(sources) == 2:  # arbitration starts: what the first source gave so far counted
+            person = reading.person
             (first,) = (name for name in sources if name != source)
             last_rr = sources[first].last_rr
             if last_rr is not None:
-                self._last_beat[reading.person] = (last_rr, first)
+                self._last_beat[person] = (last_rr, first)
+                self._counted_by_metric[person, RR] = first
+            if sources[first].last_hr is not None:
+                self._counted_by_metric[person, HR] = first
         return sources
 
     def accept(self, reading: Reading) -> bool:
@@ -187,6 +196,8 @@ class SourceArbiter:
             self._counted[reading.person] = reading.source
             return True
         self._note(state, reading)
+        if self._learn:
+            return self._contest(sources, state, reading)
         active = self.active(reading.person, reading.time)
         if active != self._counted.get(reading.person):
             self._handed_over(reading.person, active)
@@ -198,6 +209,56 @@ class SourceArbiter:
             self._set_aside(state, "beat_already_counted")
             return False
         return True
+
+    def _contest(
+        self, sources: dict[str, _SourceState], state: _SourceState, reading: Reading
+    ) -> bool:
+        """``accept`` among every source of the person's heart (``learn``): HR and beats each
+        from one source, chosen among the sources sending that metric (so one device read
+        through a sensor per metric, an ESPHome strap's two topics, is not set against itself);
+        a contact report with the device whose readings count."""
+        person = reading.person
+        if reading.metric == CONTACT:
+            counted = self._counted_by_metric
+            if reading.source in (counted.get((person, HR)), counted.get((person, RR))):
+                return True
+            self._set_aside(state, "set_aside")  # held: passed on if its device takes over
+            return False
+        active = self._active_for(sources, reading.metric, reading.time)
+        key = (person, reading.metric)
+        was = self._counted_by_metric.get(key)
+        if active != was:
+            self._counted_by_metric[key] = active
+            # a handover is said once (HR and beats go together), and only from one source
+            # to another (not when one starts alone, or all went quiet)
+            handover = (was, active)
+            if None not in handover and handover != self._last_handover.get(person):
+                self._last_handover[person] = handover
+                self._handed_over(person, active, was)
+            self._forward_contact(sources, active, reading)
+        if active != reading.source:
+            self._set_aside(state, "set_aside")
+            return False
+        if reading.metric == RR and not self._new_heartbeat(reading):
+            self._set_aside(state, "beat_already_counted")
+            return False
+        return True
+
+    def _active_for(self, sources: dict[str, _SourceState], metric: str, now: float) -> str | None:
+        """The source whose ``metric`` (HR or RR) counts at ``now``: as :meth:`active`, among
+        the sources that sent that metric within their live time."""
+        best: tuple[int, int, bool, str] | None = None
+        for name, state in sources.items():
+            stale_after_s = state.stale_after_s
+            last = state.last_rr if metric == RR else state.last_hr
+            if last is None or now - last > stale_after_s:
+                continue
+            has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
+            kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
+            key = (kind, state.priority, state.local, name)
+            if best is None or key > best:
+                best = key
+        return None if best is None else best[3]
 
     def _note(self, state: _SourceState, reading: Reading) -> None:
         """What ``reading`` says of its source: when it was last heard, its contact report,
@@ -225,13 +286,16 @@ class SourceArbiter:
                     state.period_start = reading.time
                     state.period_rr_ms = 0.0
             state.last_rr = reading.time
+        elif reading.metric == HR:
+            state.last_hr = reading.time
 
     def _set_aside(self, state: _SourceState, reason: str) -> None:
         self.rejected += 1
         self._counters.increment(state.scope, reason)
 
-    def _handed_over(self, person: str, active: str | None) -> None:
-        was = self._counted.get(person)
+    def _handed_over(self, person: str, active: str | None, was: str | None = None) -> None:
+        if not self._learn:
+            was = self._counted.get(person)
         self._counted[person] = active
         if was is None:
             _LOGGER.info("%s: readings from %s count now", person, active)

@@ -67,11 +67,14 @@ def _feed(arbiter: SourceArbiter, readings: list[Reading]) -> list[Reading]:
 def test_a_strap_counts_before_the_same_persons_watch_through_home_assistant(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """The strap sends its heart rate with its beats; the watch's heart rate is set aside
+    while the strap's counts, and counts once the strap has gone quiet."""
     counters = Counters()
     arbiter = _arbiter(STRAP, HA_WATCH, counters=counters)
+    strap_hr = [Reading(float(t), "alex", HR, 70.0, "strap") for t in range(30)]
     watch = [Reading(t, "alex", HR, 72.0, "watch") for t in (5.0, 10.0, 60.0)]
     with caplog.at_level(logging.INFO, logger="ambient.sensors.priority"):
-        accepted = _feed(arbiter, [*_beats("strap", 0.0, 30.0), *watch])
+        accepted = _feed(arbiter, [*_beats("strap", 0.0, 30.0), *strap_hr, *watch])
     assert {r.source for r in accepted if r.time < 31} == {"strap"}
     assert [r for r in accepted if r.source == "watch"] == [watch[2]]  # the strap is gone
     assert counters.snapshot() == {"ha:sensor.alex_watch_heart_rate": {"set_aside": 2}}
@@ -170,3 +173,38 @@ def test_a_simulation_of_two_recordings_of_one_strap_counts_each_beat_once(tmp_p
     )
     result = asyncio.run(simulate(load_config(path), None))
     assert result.counters["source:copy"]["set_aside"] == len(rows)
+
+
+def test_one_device_read_through_a_sensor_per_metric_gives_all_its_readings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An ESPHome strap publishing its heart rate and its beats on two topics (a sensor each):
+    sources of different metrics do not compete, so neither is set aside and nothing is said."""
+    hr = {"type": "mqtt", "id": "esp_hr", "topic": "esphome/strap/hr", "metric": "hr"}
+    rr = {"type": "mqtt", "id": "esp_rr", "topic": "esphome/strap/rr", "metric": "rr"}
+    arbiter = _arbiter({**hr, "person": "alex"}, {**rr, "person": "alex"})
+    heart_rates = [Reading(float(t), "alex", HR, 75.0, "esp_hr") for t in range(60)]
+    with caplog.at_level(logging.INFO, logger="ambient.sensors.priority"):
+        accepted = _feed(arbiter, [*_beats("esp_rr", 0.0, 60.0), *heart_rates])
+    assert len(accepted) == len(heart_rates) + len(_beats("esp_rr", 0.0, 60.0))
+    assert arbiter.rejected == 0
+    assert not caplog.records
+
+
+def test_a_handover_of_both_heart_rate_and_beats_is_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    arbiter = _arbiter(STRAP, {"type": "satellite"})
+    local = [
+        *_beats("strap", 0.0, 20.0),
+        *(Reading(float(t), "alex", HR, 75.0, "strap") for t in range(20)),
+    ]
+    forwarded = [
+        *(Reading(r.time + 0.03, "alex", RR, r.value, "pi2/strap") for r in _beats("x", 0.0, 60.0)),
+        *(Reading(t + 0.03, "alex", HR, 75.0, "pi2/strap") for t in range(60)),
+    ]
+    with caplog.at_level(logging.INFO, logger="ambient.sensors.priority"):
+        _feed(arbiter, [*local, *forwarded])
+    assert [r.getMessage() for r in caplog.records] == [
+        "alex: readings from pi2/strap count now, instead of strap's"
+    ]
