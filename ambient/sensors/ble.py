@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
@@ -103,6 +104,13 @@ class _ScanFailed(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+#: Per event loop (a process runs one), the sensor reading each device (by upper-case
+#: address): one device read by two sensors would give each beat to both their people.
+_READERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def ble_source_name(config: BleSensorConfig) -> str:
@@ -199,6 +207,21 @@ class BleSensor:
 
     async def _session(self) -> None:
         device = await self._find_device()
+        readers = _READERS.setdefault(asyncio.get_running_loop(), {})
+        address = device.address.upper()
+        reader = readers.setdefault(address, self.name)
+        if reader != self.name:
+            raise _SessionEnded(
+                "read_by_another",
+                f": {device.address} is read by {reader} already (one device listed twice in the "
+                "config? each of its beats would count for both)",
+            )
+        try:
+            await self._connected_session(device)
+        finally:
+            del readers[address]
+
+    async def _connected_session(self, device: BLEDevice) -> None:
         loop = asyncio.get_running_loop()
         ended: asyncio.Future[str] = loop.create_future()
         self._session_end = ended
@@ -294,7 +317,8 @@ class BleSensor:
         except (BleakError, OSError, EOFError, TimeoutError) as exc:
             _LOGGER.debug("%s: cannot ask for a link the adapter holds: %s", self.name, exc)
             return None
-        if held is not None:
+        readers = _READERS.get(asyncio.get_running_loop(), {})
+        if held is not None and readers.get(held.address.upper(), self.name) == self.name:
             _LOGGER.info(
                 "%s: the adapter is connected to %s already (left so by an earlier run or a "
                 "failed disconnect); taking the link over",
@@ -512,4 +536,5 @@ def _describe(reason: str) -> str:
         "link_lost": "link lost; reconnecting",
         "silent": "no notification within the watchdog time; reconnecting",
         "not_found": "device not seen advertising; still looking",
+        "read_by_another": "not connecting",
     }.get(reason, reason)

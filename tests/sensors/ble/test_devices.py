@@ -185,3 +185,31 @@ async def test_a_shared_scan_that_went_deaf_is_started_again_while_sensors_keep_
             sam = EmulatedStrap(air, name="Polar H10 SAM", address="F3:00:00:00:00:02")
             await sam.start()
             await sam.wait_subscribed(timeout_s=3.0)
+
+
+async def test_one_strap_listed_twice_is_read_for_one_person_only(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A strap moved to Sam by adding an entry, and Alex's left in: both entries find the one
+    strap, and reading it for both would give Sam's heartbeats to Alex too. The first to
+    connect reads it; the other says so and keeps looking (for a strap of its own)."""
+    strap = EmulatedStrap(air, name="Polar H10 ALEX", address="F3:00:00:00:00:01")
+    await strap.start()
+    sink, counters = CollectingSink(), WatchedCounters()
+    clock = RealClock()
+    config_alex = ble_config(id="alex_strap", address="F3:00:00:00:00:01", person="alex")
+    config_sam = ble_config(id="sam_strap", address="f3:00:00:00:00:01", person="sam")
+    with caplog.at_level(logging.INFO, logger="ambient.sensors.ble"):
+        async with running(config_alex, air, clock, sink, counters):
+            await strap.wait_subscribed()
+            async with running(config_sam, air, clock, sink, counters):
+                await counters.wait_for("ble:sam_strap", "read_by_another", 1)
+                assert await strap.notify(polar_h10_packet(60, [1024]))
+                await sink.wait_until(lambda: len(sink.metric("rr")) >= 1)
+                await counters.wait_for("ble:sam_strap", "read_by_another", 2)
+
+    assert {r.person for r in sink.readings} == {"alex"}
+    assert strap.subscriptions == 1
+    [said] = {r.getMessage() for r in caplog.records if "sam_strap" in r.getMessage()}
+    assert "alex_strap" in said and "F3:00:00:00:00:01" in said
+    assert not [r for r in caplog.records if "taking the link over" in r.getMessage()]
