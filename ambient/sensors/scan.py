@@ -59,8 +59,8 @@ async def scan(
     if not seen:
         err.write(
             f"ambient scan: no heart-rate devices seen on {where} in {timeout_s:g} s: wear the "
-            "strap (most only advertise with skin contact) and make sure no phone app is "
-            "connected\n"
+            "strap (most only advertise with skin contact) and make sure nothing is connected "
+            "to it (a phone app, or `ambient run` reading it already)\n"
         )
         return NOTHING_FOUND
 
