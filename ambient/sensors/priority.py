@@ -11,8 +11,9 @@ every reading from reading times alone (so it replays identically in a simulatio
    beats cover the time (a strap) beats one that leaves beats out (a watch's wrist sensor),
    as measured over each 30 s of its beats (a Bluetooth device is taken for a strap until
    measured);
-3. then the higher configured ``priority``; then this daemon's own sensor before one a
-   satellite forwards; then the source name, for a stable order.
+3. then the higher configured ``priority``; then the denser stream (a sensor without a long
+   ``stale_after`` of its own); then this daemon's own sensor before one a satellite
+   forwards; then the source name, for a stable order.
 
 Which sources take part: the Bluetooth devices configured for one person; with ``learn``
 (:mod:`ambient.sensors.heart_sources`), also every other source from its first HR or beat
@@ -247,7 +248,7 @@ class SourceArbiter:
     def _active_for(self, sources: dict[str, _SourceState], metric: str, now: float) -> str | None:
         """The source whose ``metric`` (HR or RR) counts at ``now``: as :meth:`active`, among
         the sources that sent that metric within their live time."""
-        best: tuple[int, int, bool, str] | None = None
+        best: tuple[int, int, float, bool, str] | None = None
         for name, state in sources.items():
             stale_after_s = state.stale_after_s
             last = state.last_rr if metric == RR else state.last_hr
@@ -255,10 +256,11 @@ class SourceArbiter:
                 continue
             has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
             kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
-            key = (kind, state.priority, state.local, name)
+            # then priority; then the denser stream (a shorter span: fresher readings)
+            key = (kind, state.priority, -stale_after_s, state.local, name)
             if best is None or key > best:
                 best = key
-        return None if best is None else best[3]
+        return None if best is None else best[4]
 
     def _note(self, state: _SourceState, reading: Reading) -> None:
         """What ``reading`` says of its source: when it was last heard, its contact report,
@@ -331,17 +333,18 @@ class SourceArbiter:
         sources = self._people.get(person)
         if not sources:
             return None
-        best: tuple[int, int, bool, str] | None = None
+        best: tuple[int, int, float, bool, str] | None = None
         for name, state in sources.items():
             stale_after_s = state.stale_after_s
             if state.last_reading is None or now - state.last_reading > stale_after_s:
                 continue
             has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
             kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
-            key = (kind, state.priority, state.local, name)
+            # then priority; then the denser stream (a shorter span: fresher readings)
+            key = (kind, state.priority, -stale_after_s, state.local, name)
             if best is None or key > best:
                 best = key
-        return None if best is None else best[3]
+        return None if best is None else best[4]
 
 
 class ArbitratedSink:

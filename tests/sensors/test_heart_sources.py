@@ -208,3 +208,24 @@ def test_a_handover_of_both_heart_rate_and_beats_is_said_once(
     assert [r.getMessage() for r in caplog.records] == [
         "alex: readings from pi2/strap count now, instead of strap's"
     ]
+
+
+def test_between_two_heart_rates_alone_the_denser_stream_counts() -> None:
+    """A watch sampling every 15 minutes (`stale_after: 20min`) and a phone sending its
+    heart rate every few seconds: the phone's counts while it sends, the watch's after."""
+    watch = {**HA_WATCH, "stale_after": "20min"}
+    phone = {"type": "mqtt", "id": "a_phone", "topic": "phones/alex/hr", "metric": "hr"}
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}],
+            "mqtt": {"host": "localhost"},
+            "homeassistant": {"url": "http://localhost:8123", "token": "abc"},
+            "sensors": [watch, {**phone, "person": "alex"}],
+        }
+    )
+    arbiter = heart_source_arbiter(config.sensors, stale_after_by_source={"watch": 1200.0})
+    assert arbiter is not None
+    phone_hr = [Reading(float(t), "alex", HR, 80.0, "a_phone") for t in range(10, 60, 5)]
+    accepted = _feed(arbiter, [Reading(0.0, "alex", HR, 70.0, "watch"), *phone_hr])
+    assert [r.source for r in accepted] == ["watch"] + ["a_phone"] * len(phone_hr)
+    assert arbiter.accept(Reading(100.0, "alex", HR, 71.0, "watch"))
