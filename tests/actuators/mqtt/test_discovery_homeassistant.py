@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, mqtt_integration
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, mqtt_integration
 from fixtures.mosquitto import MosquittoBroker
-from fixtures.mqtt_clients import make_connection, running
+from fixtures.mqtt_clients import device_client, make_connection, running
 
 from ambient.actuators.mqtt_discovery import DiscoveryPublisher
+from ambient.actuators.mqtt_entities import DiscoveryPayloads, Topics
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.hub import Hub
@@ -121,3 +124,73 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
     signals.close()
     log = ha.log_file.read_text(errors="replace")[log_start:] if ha.log_file.exists() else ""
     assert "Invalid MQTT" not in log
+
+
+def removed(entity_id: str) -> Callable[[SeenEvent], bool]:
+    """HA's ``state_changed`` of an entity taken out of its state machine."""
+    return lambda e: (
+        e.event_type == "state_changed"
+        and e.data.get("entity_id") == entity_id
+        and e.data.get("new_state") is None
+    )
+
+
+async def test_home_assistant_drops_a_removed_person_and_an_entity_no_longer_announced(
+    ha: HomeAssistantInstance, mosquitto: MosquittoBroker
+) -> None:
+    """What the broker test cannot show: HA itself deletes the device whose document ambient
+    empties, and the component named by its platform alone (an older ambient's entity)."""
+    clock, hub = RealClock(), Hub()
+
+    def config(*people: str) -> AmbientConfig:
+        return AmbientConfig.model_validate(
+            {
+                "instance": "hatest",
+                "people": [{"id": person} for person in people],
+                "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+                "store": {"path": None},
+            }
+        )
+
+    alex_device = "homeassistant/device/ambient_hatest_alex/config"
+    older = DiscoveryPayloads(config("alex"), Topics(config("alex"))).all()[alex_device]
+    older["cmps"]["old_entity"] = {
+        **older["cmps"]["heart_rate"],
+        "unique_id": "ambient_hatest_alex_old_entity",
+        "object_id": "hatest_alex_old_entity",
+        "default_entity_id": "sensor.hatest_alex_old_entity",
+        "name": "Old entity",
+    }
+    async with mqtt_integration(ha, mosquitto), HaProbe(ha.url, ha.token) as probe:
+        await probe.subscribe("state_changed")
+        connection = make_connection(mosquitto, instance="hatest")
+        publisher = DiscoveryPublisher(config("alex", "sam"), connection, hub, clock)
+        async with running(connection), serving(publisher):
+            await probe.wait_for_state("sensor.hatest_sam_heart_rate", lambda s: True)
+        async with device_client(mosquitto, "older-ambient") as client:  # as it left it
+            await client.publish(alex_device, json.dumps(older).encode(), qos=1, retain=True)
+        await probe.wait_for_state("sensor.hatest_alex_old_entity", lambda s: True)
+        connection = make_connection(mosquitto, instance="hatest")
+        publisher = DiscoveryPublisher(config("alex"), connection, hub, clock)
+        async with running(connection), serving(publisher):
+            await probe.wait_for(removed("sensor.hatest_sam_heart_rate"))
+            await probe.wait_for(removed("sensor.hatest_alex_old_entity"))
+            registry = await probe.call("config/entity_registry/list")
+            devices = await probe.call("config/device_registry/list")
+    mine = {e["unique_id"] for e in registry if e["platform"] == "mqtt"}
+    assert "ambient_hatest_alex_heart_rate" in mine
+    assert not any(unique_id.startswith("ambient_hatest_sam_") for unique_id in mine)
+    assert "ambient_hatest_alex_old_entity" not in mine
+    names = {tuple(i) for d in devices for i in d["identifiers"]}
+    assert ("mqtt", "ambient_hatest_sam") not in names
+
+
+@contextlib.asynccontextmanager
+async def serving(publisher: DiscoveryPublisher) -> AsyncIterator[None]:
+    task = asyncio.ensure_future(publisher.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
