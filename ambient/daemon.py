@@ -276,7 +276,7 @@ class Daemon:
             on_first_update=None if first is None else hub.publish_first_signals,
             stale_after_by_source=stale_after_by_source(config.sensors),
         )
-        actuators = _build_actuators(connections, store) if acting else []
+        actuators = _build_actuators(connections, store, hub.publish_trace) if acting else []
         if acting and config.homeassistant is not None:
             hub.status_providers["home_assistant"] = _held_in_home_assistant(actuators)
         dispatcher = ActionDispatcher(
@@ -633,10 +633,12 @@ def _held_in_home_assistant(actuators: list[Any]) -> Callable[[], Any]:
     return actuator.diagnostics
 
 
-def _build_actuators(connections: Connections, store: Store) -> list[Any]:
+def _build_actuators(
+    connections: Connections, store: Store, trace: Callable[[TraceRecord], None]
+) -> list[Any]:
     from ambient.actuators.factory import build_actuators
 
-    return list(build_actuators(connections, store))
+    return list(build_actuators(connections, store, trace))
 
 
 def _arbitrated(

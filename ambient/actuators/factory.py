@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ambient.actuators.log import LogActuator
 from ambient.connections import Connections
+from ambient.messages import TraceRecord
 from ambient.ports import Actuator
 from ambient.store import Store
 
 
-def build_actuators(connections: Connections, store: Store | None = None) -> list[Actuator]:
-    """``store`` keeps what an actuator must undo after a restart (light snapshots)."""
+def build_actuators(
+    connections: Connections,
+    store: Store | None = None,
+    trace: Callable[[TraceRecord], None] | None = None,
+) -> list[Actuator]:
+    """``store`` keeps what an actuator must undo after a restart (light snapshots); ``trace``
+    hears what a running breathing session does after its action returned."""
     config = connections.config
     actuators: list[Actuator] = [LogActuator()]
     if config.homeassistant is not None:
@@ -22,6 +30,7 @@ def build_actuators(connections: Connections, store: Store | None = None) -> lis
                 store,
                 names={person.id: person.display_name for person in config.people},
                 zone=connections.zone,
+                trace=trace,
             )
         )
     if config.mqtt is not None:

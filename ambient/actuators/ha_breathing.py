@@ -255,6 +255,7 @@ class BreathingSession:
         speak: bool = True,
         player_state: Callable[[str], Mapping[str, Any] | None] = lambda _: None,
         episode_id: str = "-",
+        said: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.action = action  # where to speak and which lights: the script says what and when
         self.script = script
@@ -267,6 +268,8 @@ class BreathingSession:
         #: someone may start music on it during the session.
         self.player_state = player_state
         self.episode_id = episode_id
+        #: Hears what the session does after its action returned (for the rule's trace).
+        self.said = said
         self.steps = plan(script)
         self.started_at: float | None = None
 
@@ -299,12 +302,11 @@ class BreathingSession:
         if why is None:
             return
         self.speak = False
-        _LOGGER.info(
-            "Breathing session of episode %s goes quiet: %s (%s)",
-            self.episode_id,
-            why,
-            "its lights pace on" if self.lights.levels else "the session ends",
+        what = f"goes quiet: {why} (" + (
+            "its lights pace on)" if self.lights.levels else "the session ends)"
         )
+        _LOGGER.info("Breathing session of episode %s %s", self.episode_id, what)
+        self.said(what)
 
     def _calls(self, step: Step) -> list[Awaitable[Any]]:
         calls: list[Awaitable[Any]] = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -62,7 +62,7 @@ from ambient.config.actions import (
 from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 from ambient.counters import Counters
-from ambient.messages import ActionContext, ActionResult
+from ambient.messages import ActionContext, ActionResult, TraceRecord
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -83,8 +83,11 @@ class HomeAssistantActuator:
         *,
         names: Mapping[str, str] | None = None,
         zone: tzinfo | None = None,
+        trace: Callable[[TraceRecord], None] | None = None,
     ) -> None:
         self.client = client
+        #: Where what a running session does later goes (the rules' traces), if anywhere.
+        self.trace = trace
         self.clock = clock
         #: Display names by person id, and the home's zone: what session scripts address.
         self.names = dict(names or {})
@@ -323,6 +326,7 @@ class HomeAssistantActuator:
             speak=silent is None,
             player_state=self.client.state,
             episode_id=episode.id,
+            said=lambda what: self._session_said(context, what),
         )
         try:
             await session.open()
@@ -341,6 +345,22 @@ class HomeAssistantActuator:
         detail += "" if script.source == FIXED_TEXT else f"; script: {script.source}"
         notes = lights.notes() + (f" (not spoken: {silent})" if silent else "") + music_note
         return detail + notes
+
+    def _session_said(self, context: ActionContext, what: str) -> None:
+        """A later turn of a running session (it went quiet), in its rule's trace: a
+        `continued` trace, as a run's later stretch gets, since its action returned long ago."""
+        if self.trace is None:
+            return
+        self.trace(
+            TraceRecord(
+                time=self.clock.now(),
+                rule=context.rule,
+                event="continued",
+                reason=f"breathing session {what}",
+                person=context.person,
+                trigger=context.trigger,
+            )
+        )
 
     async def _run_session(
         self, session: BreathingSession, episode: Episode, music: PausedMusic | None

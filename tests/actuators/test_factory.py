@@ -11,6 +11,7 @@ from ambient.clock import VirtualClock
 from ambient.config.root import AmbientConfig
 from ambient.connections import Connections
 from ambient.counters import Counters
+from ambient.messages import TraceRecord
 
 
 def test_the_ha_actuator_knows_names_and_the_zone() -> None:
@@ -26,3 +27,20 @@ def test_the_ha_actuator_knows_names_and_the_zone() -> None:
     (ha,) = [a for a in actuators if isinstance(a, HomeAssistantActuator)]
     assert ha.names == {"alex": "Alex", "sam": "sam"}
     assert ha.zone == ZoneInfo("Europe/Berlin")
+
+
+def test_the_ha_actuator_traces_what_a_running_session_does_later() -> None:
+    # A breathing session goes on after its action returned: its later turns (it went quiet)
+    # reach the rule traces through the same sink as the rules' own.
+    config = AmbientConfig.model_validate(
+        {
+            "homeassistant": {"url": "http://127.0.0.1:9", "token": "not-a-real-token"},
+            "store": {"path": None},
+        }
+    )
+    traces: list[TraceRecord] = []
+    actuators = build_actuators(
+        Connections(config, VirtualClock(0.0), Counters()), trace=traces.append
+    )
+    (ha,) = [a for a in actuators if isinstance(a, HomeAssistantActuator)]
+    assert ha.trace == traces.append

@@ -17,7 +17,7 @@ from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, St
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.messages import ActionContext
+from ambient.messages import ActionContext, TraceRecord
 
 pytestmark = pytest.mark.ha
 
@@ -234,7 +234,8 @@ async def test_music_started_during_a_session_silences_its_cues_and_its_lights_p
     await quiet(probe, LIVING_ROOM)
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
     clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    traces: list[TraceRecord] = []
+    actuator = HomeAssistantActuator(ha_client, clock, trace=traces.append)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", lights=[BED])
     assert (await actuator.perform(action, context("q1", clock))).ok
     await clock.fire_next()  # the first inhale, spoken
@@ -256,6 +257,16 @@ async def test_music_started_during_a_session_silences_its_cues_and_its_lights_p
     assert said == [
         "Breathing session of episode q1 goes quiet: media_player.living_room is playing "
         "and cannot announce over it (its lights pace on)"
+    ]
+    # … and so does the rule's trace, as a later turn of its run (the action returned long ago).
+    assert [(t.rule, t.event, t.person, t.reason) for t in traces] == [
+        (
+            "breathe",
+            "continued",
+            "alex",
+            "breathing session goes quiet: media_player.living_room is playing and cannot "
+            "announce over it (its lights pace on)",
+        )
     ]
     player = await probe.state(LIVING_ROOM)
     assert player is not None and player["state"] == "playing"
