@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         "exit codes: 0 traces shown, 1 none to show or no such rule (one line on stderr says "
         "which),\n2 usage error, 130 interrupted",
     )
-    trace.add_argument("rule", nargs="?", help="only this rule (its id)")
+    trace.add_argument("rule", nargs="?", metavar="RULE", help="only this rule (its id)")
     trace.add_argument("--json", action="store_true", help="one JSON object per trace")
     report = _subcommand(
         commands,
@@ -379,7 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--person", required=True, help="whose week (a person's id)")
     report.add_argument("--week", help="ISO week such as 2026-W49 (default: the last full week)")
     report.add_argument(
-        "--out", type=Path, help="file to write (default: ambient-P-WEEK.html; -: stdout)"
+        "--out",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="file to write, mode 0600 (default: ambient-PERSON-WEEK.html; -: stdout)",
     )
     scan = _subcommand(
         commands,
@@ -398,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         common,
         "status",
-        "ask the running daemon: sensors, signals, rule phases, queues, errors",
+        "ask the running daemon: sensors, signals, rule phases, queues, counters",
         "ambient status        # finds the daemon you started, else the system one",
         "exit codes: 0 the daemon answered, 1 no daemon answered (the reason is printed), "
         "2 usage error,\n130 interrupted",
@@ -438,7 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ambient export --person alex --out alex.json.age --age-recipient age1...",
     )
     export.add_argument("--person", required=True, help="the person's id")
-    export.add_argument("--format", choices=["json", "csv"], default="json", help="(json)")
+    export.add_argument(
+        "--format",
+        choices=["json", "csv"],
+        default="json",
+        help="json: one document (default); csv: one line per stored row",
+    )
     export.add_argument(
         "--out", "-o", type=Path, metavar="FILE", help="file, mode 0600 (default or -: stdout)"
     )
@@ -485,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(one line says why), 2 usage error, 130 interrupted",
     )
     insights.add_argument("--person", help="only this person (default: everyone)")
-    insights.add_argument("--json", action="store_true", help="one JSON object per option")
+    insights.add_argument(
+        "--json", action="store_true", help="one JSON object per line, per option and rule"
+    )
     store = _subcommand(
         commands,
         common,

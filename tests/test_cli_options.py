@@ -270,3 +270,17 @@ def test_every_subcommands_exit_codes_say_what_a_usage_error_and_ctrl_c_give(nam
     assert re.search(r"\b2 [^,(]*usage error", codes)
     assert "130 interrupted" in codes or "Ctrl-C" in codes
     assert max(len(line) for line in epilog.splitlines()) <= 100
+
+
+@pytest.mark.parametrize("name", [n for n in subcommands() if n in ("export", "record", "report")])
+def test_every_out_option_is_spelt_alike(name: str) -> None:
+    """``--out FILE`` or ``-o FILE``, ``-`` for stdout, wherever a command writes a file."""
+    action = next(a for a in subparsers()[name]._actions if "--out" in a.option_strings)
+    assert action.option_strings == ["--out", "-o"]
+    assert action.metavar == "FILE"
+    assert "-: stdout" in (action.help or "")
+
+
+def test_the_positional_of_trace_is_shown_as_the_readme_writes_it() -> None:
+    usage = run_ambient("trace", "--help").stdout.split("\n\n")[0]
+    assert "[RULE]" in usage
