@@ -66,7 +66,7 @@ def evaluate(args: argparse.Namespace, config: AmbientConfig) -> int:
 
 def analyze(args: argparse.Namespace) -> int:
     """The recording's windows: with the signal settings and people of a config when one is
-    named (--config, a positional, $AMBIENT_CONFIG), else the defaults."""
+    named (--config or $AMBIENT_CONFIG), else the defaults."""
     from ambient.signals.analyze import AnalyzeSettings, run_analyze
 
     settings = None
