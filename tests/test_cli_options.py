@@ -284,3 +284,19 @@ def test_every_out_option_is_spelt_alike(name: str) -> None:
 def test_the_positional_of_trace_is_shown_as_the_readme_writes_it() -> None:
     usage = run_ambient("trace", "--help").stdout.split("\n\n")[0]
     assert "[RULE]" in usage
+
+
+@pytest.mark.parametrize("command", ["check", "trace", "simulate"])
+def test_no_config_given_and_none_at_the_default_path_is_one_line_saying_how_to_name_one(
+    command: str,
+) -> None:
+    from ambient.config.loader import DEFAULT_CONFIG_PATH
+
+    if DEFAULT_CONFIG_PATH.exists():
+        pytest.skip(f"this machine has {DEFAULT_CONFIG_PATH}")
+    result = run_ambient(command)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ambient {command}: no config given, and there is none at {DEFAULT_CONFIG_PATH}: "
+        "name one with --config FILE or $AMBIENT_CONFIG"
+    ]

@@ -32,6 +32,13 @@ def load_or_report(
     its end)."""
     from ambient.config import ConfigError, load_config
 
+    if not args.config_given and not args.config.exists():  # a newcomer's first command
+        print(
+            f"ambient {args.command}: no config given, and there is none at {args.config}: "
+            "name one with --config FILE or $AMBIENT_CONFIG",
+            file=sys.stderr,
+        )
+        return None
     try:
         return load_config(args.config, environment=environment, whole_recordings=whole_recordings)
     except ConfigError as exc:
