@@ -7,11 +7,12 @@ import re
 from typing import Final
 
 #: Ids of people as they appear in topics, entity ids and traces (as the config's ``Identifier``).
-PERSON_ID_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+PERSON_ID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 
 
 def is_person_id(text: str) -> bool:
-    return PERSON_ID_PATTERN.match(text) is not None
+    """The whole of ``text`` (``$`` would let a trailing newline through, into logs)."""
+    return PERSON_ID_PATTERN.fullmatch(text) is not None
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:

@@ -34,7 +34,8 @@ def test_rule_triggers_match_like_the_connection(topic_filter: str, topic: str) 
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), [("alex", True), ("sam_2", True), ("Alex", False), ("_x", False)]
+    ("text", "expected"),
+    [("alex", True), ("sam_2", True), ("Alex", False), ("_x", False), ("alex\n", False)],
 )
-def test_person_ids(text: str, expected: bool) -> None:
+def test_person_ids_are_whole_ids_a_trailing_newline_is_not_one(text: str, expected: bool) -> None:
     assert is_person_id(text) is expected
