@@ -641,6 +641,8 @@ class PersonSignals:
             hr = self.hr_reading  # a sparse (wrist) stream: the sensor's own HR is steadier
         elif usable_rr:
             hr = self.hr_window.hr(now)
+            if hr is None:  # fresh beats, still held by the cleaner (a session's first seconds)
+                hr_reason = TOO_FEW_BEATS
         moment.now = now
         moment.contact = contact
         moment.contact_reason = NO_DATA if contact_at is None else STALE

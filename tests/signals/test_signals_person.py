@@ -194,3 +194,18 @@ def test_beats_blanked_by_a_lost_contact_are_not_available() -> None:
     feed_from(replay, 92.0, "rr", 800.0, "watch")  # the watch's own beats are used
     replay.clock.advance_to(94.0)  # (beats update the signals every 2 s)
     assert replay.engine.get("alex", "rr_available").value is True
+
+
+def test_a_strap_just_put_on_has_too_few_beats_not_stale_ones() -> None:
+    """The first seconds of a session (and of every person's after a reload): the beats are
+    fresh but still being cleaned; `hr` and what follows it read "stale" beside a sensor whose
+    last reading was a second ago."""
+    replay = Replay()
+    for beat in range(1, 6):
+        replay.feed(0.8 * beat, "rr", 800.0)
+    get = replay.engine.get
+    assert get("alex", "rr_available").value is True
+    for name in ("hr", "hr_delta_rest", "activity_state", "stress_score"):
+        assert get("alex", name).reason == "too few beats", name
+    replay.clock.advance_to(30.0)  # and once they stop, they are stale
+    assert get("alex", "hr").reason == "stale"
