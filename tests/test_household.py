@@ -1,0 +1,134 @@
+"""A household: two people in one config, each with their own wearable (a strap's beats, a
+watch's heart rate alone), replayed together. Nothing of one person reaches another's signals,
+rule state or messages; a rule without ``person:`` acts for each on their own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from ambient.config import AmbientConfig
+from ambient.messages import SignalUpdate
+from ambient.simulate import fill_placeholders, simulate
+
+#: A minute of calm, then Alex's heart races from minute 5 to 9, Sam's from minute 12 to 15.
+ALEX_FAST_S = (300, 540)
+SAM_FAST_S = (720, 900)
+
+
+def alex_rows() -> list[str]:
+    """Alex's strap: a beat every 800 ms (75 bpm), 500 ms (120 bpm) while racing."""
+    rows, t = [], 0.0
+    while t < 1080:
+        rr = 500.0 if ALEX_FAST_S[0] <= t < ALEX_FAST_S[1] else 800.0 + 30.0 * ((int(t) % 3) - 1)
+        t += rr / 1000.0
+        rows.append(f"{t:.3f},rr,{rr:g},alex")
+    return rows
+
+
+def sam_rows() -> list[str]:
+    """Sam's watch: heart rate once a second, no beats."""
+    return [
+        f"{second},hr,{125 if SAM_FAST_S[0] <= second < SAM_FAST_S[1] else 64},sam"
+        for second in range(1, 1080)
+    ]
+
+
+def write(path: Path, rows: list[str]) -> Path:
+    path.write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def household(rules: list[dict[str, object]]) -> AmbientConfig:
+    return AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex", "name": "Alex"}, {"id": "sam", "name": "Sam"}],
+            "rules": rules,
+            "store": {"path": None},
+        }
+    )
+
+
+ANYONE: dict[str, object] = {
+    "id": "racing",
+    "triggers": [{"trigger": "signal", "signal": "hr", "above": 100, "for": "1min"}],
+    "cooldown": "30min",
+    "actions": [{"action": "log", "message": "{person}'s heart races ({hr})"}],
+    "on_recovery": [{"action": "log", "message": "{person} is calm again"}],
+}
+
+
+@pytest.fixture
+def both(tmp_path: Path) -> Path:
+    """One recording holding both people, rows in time order."""
+    rows = sorted(alex_rows() + sam_rows(), key=lambda row: float(row.split(",")[0]))
+    return write(tmp_path / "both.csv", rows)
+
+
+def test_a_rule_without_person_acts_for_each_one_with_their_name(both: Path) -> None:
+    result = asyncio.run(simulate(household([ANYONE]), both))
+
+    happened = [
+        (
+            round(t.time - result.start),
+            t.event,
+            t.person,
+            [fill_placeholders(a.detail, t) for a in t.actions],
+        )
+        for t in result.traces
+    ]
+    assert [(event, person) for _, event, person, _ in happened] == [
+        ("fired", "alex"),
+        ("recovered", "alex"),
+        ("fired", "sam"),  # Alex's cooldown is Alex's: Sam's racing heart still acts
+        ("recovered", "sam"),
+    ]
+    fired_alex, _, fired_sam, _ = happened
+    assert ALEX_FAST_S[0] + 60 <= fired_alex[0] <= ALEX_FAST_S[0] + 90  # beats, cleaned
+    assert fired_alex[3][0].startswith("log message=alex's heart races (1")
+    assert SAM_FAST_S[0] + 60 <= fired_sam[0] <= SAM_FAST_S[0] + 62
+    assert fired_sam[3] == ["log message=sam's heart races (125.0)"]
+
+
+def test_rules_for_one_person_never_see_the_other(both: Path) -> None:
+    for_sam = {**ANYONE, "id": "sam_racing", "person": "sam"}
+    result = asyncio.run(simulate(household([for_sam]), both))
+
+    assert {(t.event, t.person) for t in result.traces} == {("fired", "sam"), ("recovered", "sam")}
+
+
+def updates_of(person: str, updates: list[SignalUpdate], start: float) -> list[object]:
+    return [
+        (round(u.time - start, 3), sorted((n, v.value, v.reason) for n, v in u.values.items()))
+        for u in updates
+        if u.person == person
+    ]
+
+
+def test_each_persons_signals_are_as_if_they_lived_alone(tmp_path: Path, both: Path) -> None:
+    """Alex's strap and Sam's watch replayed together give each exactly the updates their own
+    recording gives alone: no beat, baseline minute or smoothing of one reaches the other."""
+    config = household([ANYONE])
+    together = asyncio.run(simulate(config, both, keep_signals=True))
+    for person, rows in (("alex", alex_rows()), ("sam", sam_rows())):
+        alone = asyncio.run(
+            simulate(config, write(tmp_path / f"{person}.csv", rows), keep_signals=True)
+        )
+        own = updates_of(person, alone.signals, alone.start)
+        shared = updates_of(person, together.signals, together.start)
+        assert own and shared[: len(own)] == own, person
+    sam_hrv = [
+        u.values["rmssd"] for u in together.signals if u.person == "sam" and "rmssd" in u.values
+    ]
+    assert sam_hrv and all(v.reason == "no RR intervals (HR-only source)" for v in sam_hrv)
+
+
+def test_a_reading_for_someone_not_in_the_household_reaches_nobody(tmp_path: Path) -> None:
+    guest = write(tmp_path / "guest.csv", [f"{s},hr,130,kim" for s in range(1, 200)])
+
+    result = asyncio.run(simulate(household([ANYONE]), guest, keep_signals=True))
+
+    assert result.traces == []
+    assert {u.person for u in result.signals} <= {"alex", "sam"}
