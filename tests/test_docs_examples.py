@@ -18,6 +18,8 @@ are there, and the field tables of the JSON outputs list the fields printed.
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -321,3 +323,69 @@ def test_every_link_between_the_pages_leads_to_a_file_and_heading_that_are_there
     assert path.exists(), f"{where}: no {path.relative_to(ROOT)}"
     if anchor is not None and path.suffix == ".md":
         assert anchor in heading_anchors(path), f"{where}: no heading #{anchor} in {path.name}"
+
+
+def json_blocks() -> list[tuple[str, str]]:
+    """Every ```json block of the pages: (page:line, text)."""
+    blocks = []
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        starts = [n for n, line in enumerate(lines) if line.strip() == "```json"]
+        for start in starts:
+            end = next(n for n in range(start + 1, len(lines)) if lines[n].strip() == "```")
+            blocks.append(
+                (f"{page.relative_to(ROOT)}:{start + 2}", "\n".join(lines[start + 1 : end]))
+            )
+    return blocks
+
+
+@pytest.mark.parametrize(("where", "text"), json_blocks())
+def test_every_json_example_in_the_docs_is_json(where: str, text: str) -> None:
+    """One document, or JSON Lines (one object per line, as the commands print them)."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        for line in text.splitlines():
+            json.loads(line)
+
+
+def shown_in(shown: Any, printed: Any, where: str = "") -> None:
+    """Every value of the docs' example ``shown`` is ``printed``'s; a ``"..."`` key stands for
+    what the example leaves out, as does a dict the example shows fewer keys of."""
+    if isinstance(shown, dict):
+        assert isinstance(printed, dict), where
+        for key, value in shown.items():
+            if key != "...":
+                assert key in printed, f"{where}.{key} is not printed"
+                shown_in(value, printed[key], f"{where}.{key}")
+    elif isinstance(shown, list):
+        assert isinstance(printed, list) and len(shown) == len(printed), where
+        for index, (one, other) in enumerate(zip(shown, printed, strict=True)):
+            shown_in(one, other, f"{where}[{index}]")
+    else:
+        assert shown == printed, (
+            f"{where}: the page shows {shown!r}, the command prints {printed!r}"
+        )
+
+
+def test_the_evaluate_json_example_is_what_the_command_above_it_prints(tmp_path: Path) -> None:
+    """docs/recordings.md shows `evaluate --json` of the demo with the labels its shell block
+    writes: the example's values are the command's (the labels' file name aside)."""
+    from ambient.evaluate.command import run_evaluate
+
+    page = (ROOT / "docs" / "recordings.md").read_text()
+    labels_line = re.search(r"^echo '(?P<line>.*)' > labels\.jsonl$", page, re.MULTILINE)
+    assert labels_line is not None
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(labels_line["line"] + "\n")
+    example = next(text for where, text in json_blocks() if '"rules": [' in text)
+    out = io.StringIO()
+    config = load_config(ROOT / "config" / "demo.yaml")
+    recording = Path("ambient/data/demo.csv")  # as the page's command names it, from ROOT
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        assert run_evaluate(config, recording, labels, None, {}, out, json_output=True) == 0
+    printed = json.loads(out.getvalue())
+    shown = json.loads(example)
+    shown["recordings"][0]["labels"] = printed["recordings"][0]["labels"]
+    shown_in(shown, printed)
