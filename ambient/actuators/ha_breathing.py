@@ -199,6 +199,20 @@ def why_silent(
     return None
 
 
+def while_broken(
+    action: BreathingActionConfig, entity_state: Callable[[str], Mapping[str, Any] | None]
+) -> str | None:
+    """Why the session must end now: its ``while`` entity is in none of its states. A state
+    HA does not know yet (``unknown``, ``unavailable``, none seen) is no news: it goes on."""
+    condition = action.while_
+    if condition is None:
+        return None
+    state = (entity_state(condition.entity_id) or {}).get("state")
+    if state in (None, "unknown", "unavailable") or state in condition.state:
+        return None
+    return f"{condition.entity_id} is {state} (while: {', '.join(condition.state)})"
+
+
 def saying_tts(state: Mapping[str, Any]) -> bool:
     """Whether a player plays a TTS message (HA's ``media-source://tts/…`` id, or the
     ``/api/tts_proxy/`` URL a Cast device reports), not music."""
@@ -253,7 +267,7 @@ class BreathingSession:
         paced_lights: Callable[[], list[str]],
         *,
         speak: bool = True,
-        player_state: Callable[[str], Mapping[str, Any] | None] = lambda _: None,
+        entity_state: Callable[[str], Mapping[str, Any] | None] = lambda _: None,
         episode_id: str = "-",
         said: Callable[[str], None] = lambda _: None,
     ) -> None:
@@ -264,14 +278,17 @@ class BreathingSession:
         self.lights = lights
         self.speak = speak and has_voice(action)
         self.paced_lights = paced_lights  # asked at each phase: the user may take one over
-        #: The player's current state (HA's, as followed): asked before each step, since
-        #: someone may start music on it during the session.
-        self.player_state = player_state
+        #: An entity's current state (HA's, as followed): the player's and the ``while``
+        #: entity's are asked before each step, since someone may start music on the player,
+        #: or leave, during the session.
+        self.entity_state = entity_state
         self.episode_id = episode_id
         #: Hears what the session does after its action returned (for the rule's trace).
         self.said = said
         self.steps = plan(script)
         self.started_at: float | None = None
+        #: Why the session ended before its course (its ``while`` stopped holding), if it did.
+        self.stopped: str | None = None
 
     async def open(self) -> None:
         """Speak the opening and dim the lights for it, now. The action awaits this before it
@@ -285,6 +302,9 @@ class BreathingSession:
         assert self.started_at is not None, "open() comes first"
         for step in self.steps[1:]:
             await self.clock.sleep_until(self.started_at + step.offset_s)
+            self.stopped = while_broken(self.action, self.entity_state)
+            if self.stopped is not None:
+                return
             if self.speak:
                 self._quiet_if_silenced()
             if not self.speak and not self.lights.levels:
@@ -295,7 +315,7 @@ class BreathingSession:
         """Stop speaking for the rest of the session once the player must not be spoken on
         (someone started music it cannot announce over, it went unavailable); said once."""
         player = self.action.media_player
-        state = self.player_state(player) if player else None
+        state = self.entity_state(player) if player else None
         if state is not None and saying_tts(state):
             return  # still saying the last cue (a slow speaker): its own voice, not music
         why = why_silent(self.action, {player: state} if player and state else {})

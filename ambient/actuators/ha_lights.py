@@ -211,8 +211,31 @@ class CalmLights(SharedHolds[LightSnapshot]):
         """Put back what ambient changed; lights someone took over stay as they are. A light
         another episode still holds is left to it (they share the snapshot from before the
         first of them): the last episode to end restores it, if any of them wanted that."""
+        restored = await self._put_back(episode, list(episode.lights.values()))
+        shared = {
+            s.scene_entity_id
+            for other in self.episodes()
+            if other is not episode
+            for s in other.lights.values()
+        }
+        scenes = [
+            s.scene_entity_id for s in episode.lights.values() if s.scene_entity_id not in shared
+        ]
+        if scenes:
+            await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
+        return restored
+
+    async def restore_now(self, episode: Episode, lights: list[str]) -> list[str]:
+        """Put back ``lights`` before the episode ends (a breathing session stopped because
+        its person left); their snapshots stay until it ends, as do the other lights'."""
+        snapshots = [episode.lights[e] for e in lights if e in episode.lights]
+        return await self._put_back(episode, snapshots)
+
+    async def _put_back(self, episode: Episode, snapshots: list[LightSnapshot]) -> list[str]:
+        """Apply the snapshots nobody took over, no other episode still holds, and that were
+        to be restored; the lights put back."""
         restored = []
-        for snapshot in episode.lights.values():
+        for snapshot in snapshots:
             if snapshot.overridden_by is not None:
                 continue
             if self.left_to_others(snapshot, episode):
@@ -227,17 +250,6 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 "scene", "turn_on", fade, {"entity_id": snapshot.scene_entity_id}
             )
             restored.append(snapshot.entity_id)
-        shared = {
-            s.scene_entity_id
-            for other in self.episodes()
-            if other is not episode
-            for s in other.lights.values()
-        }
-        scenes = [
-            s.scene_entity_id for s in episode.lights.values() if s.scene_entity_id not in shared
-        ]
-        if scenes:
-            await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
         return restored
 
     async def judge_current(self, episode: Episode) -> None:

@@ -34,6 +34,7 @@ from ambient.actuators.ha_breathing import (
     pattern_of,
     speaking_s,
     template_script,
+    while_broken,
     why_silent,
 )
 from ambient.actuators.ha_entities import (
@@ -292,6 +293,9 @@ class HomeAssistantActuator:
     ) -> str:
         if episode.breathing is not None and not episode.breathing.done():
             raise NothingDone("a breathing session is already running")
+        away = while_broken(action, states.get)
+        if away is not None:
+            raise NothingDone(f"left alone: {away}")
         lights = PacedLights.of(action, states)
         silent = why_silent(action, states)
         nothing_to_do(action, lights, silent, states)
@@ -324,7 +328,7 @@ class HomeAssistantActuator:
             lights,
             lambda: episode.active_lights(list(lights.levels)),
             speak=silent is None,
-            player_state=self.client.state,
+            entity_state=self.client.state,
             episode_id=episode.id,
             said=lambda what: self._session_said(context, what),
         )
@@ -345,6 +349,14 @@ class HomeAssistantActuator:
         detail += "" if script.source == FIXED_TEXT else f"; script: {script.source}"
         notes = lights.notes() + (f" (not spoken: {silent})" if silent else "") + music_note
         return detail + notes
+
+    async def _stop_session(self, session: BreathingSession, episode: Episode) -> None:
+        """A session whose ``while`` no longer holds (the person left): its lights are put back
+        now, not when the episode ends; said once in the journal and the rule's trace."""
+        restored = await self.lights.restore_now(episode, list(session.lights.levels))
+        what = f"stopped: {session.stopped}" + ("; its lights put back" if restored else "")
+        _LOGGER.info("Breathing session of episode %s %s", episode.id, what)
+        session.said(what)
 
     def _session_said(self, context: ActionContext, what: str) -> None:
         """A later turn of a running session (it went quiet), in its rule's trace: a
@@ -367,7 +379,9 @@ class HomeAssistantActuator:
     ) -> None:
         try:
             await session.run()
-            if music is not None:
+            if session.stopped is not None:
+                await self._stop_session(session, episode)
+            elif music is not None:
                 await self.clock.sleep(speaking_s(session.script.closing))  # let it be said
         except NotConnected as exc:
             # Never resumed late: a breathing cue after HA comes back would be out of step.
@@ -420,7 +434,7 @@ def _entities_of(action: LeafActionConfig) -> list[str]:
         return [action.target]
     if isinstance(action, BreathingActionConfig):
         found = [e for e in (action.tts_entity, action.media_player) if e]
-        return found + list(action.lights)
+        return found + list(action.lights) + ([action.while_.entity_id] if action.while_ else [])
     if isinstance(action, LogbookActionConfig) and action.entity_id:
         return [action.entity_id]
     if isinstance(action, ServiceCallActionConfig):

@@ -23,7 +23,7 @@ from pydantic import (
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
-from ambient.config.triggers import Threshold, _one_or_many
+from ambient.config.triggers import Threshold, _one_or_many, _state_text
 from ambient.config.types import EntityId, Identifier, ServiceName
 
 #: HA's target keys that name no entity: ambient snapshots and restores each light itself.
@@ -189,6 +189,20 @@ class SessionScriptConfig(ConfigModel):
     _templates = field_validator("opening", "closing")(_check_template)
 
 
+class SessionWhileConfig(ConfigModel):
+    """The HA entity states a breathing session runs in (``person.alex`` at ``home``): once
+    the entity is in another, the session ends and its lights are put back."""
+
+    entity_id: EntityId
+    state: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _states_as_text(cls, value: Any) -> Any:
+        values = _one_or_many(value)
+        return [_state_text(v) for v in values] if isinstance(values, list) else values
+
+
 class BreathingActionConfig(ActionBase):
     """A paced breathing session: spoken cues (``tts.speak`` with ``tts_entity``, or a legacy
     ``tts.*_say`` ``tts_service``) and/or lights that brighten on each inhale and dim on each
@@ -218,6 +232,9 @@ class BreathingActionConfig(ActionBase):
     inhale_brightness_pct: int = Field(default=60, ge=1, le=100)
     exhale_brightness_pct: int = Field(default=15, ge=1, le=100)
     turn_on_lights: bool = Field(default=False, title="Switch on and pace lights that are off")
+    while_: SessionWhileConfig | None = Field(
+        default=None, alias="while", title="Run only while this HA entity is in these states"
+    )
     ttl: Duration = Field(default=60.0, gt=0)
 
     @model_validator(mode="before")

@@ -469,3 +469,69 @@ async def test_music_on_a_player_that_cannot_pause_is_said_to_end_with_the_sessi
         f"(music on {radio} cannot be paused and played again: the session's voice ends it)"
     )
     assert music_calls(probe, since, radio) == ["demo_say"]
+
+
+PRESENCE = "input_boolean.presence"  # the person at home (on) or gone (off)
+
+
+async def set_presence(ha_client: HomeAssistantClient, probe: HaProbe, state: str) -> None:
+    """The person comes or goes; returns once ambient has seen it."""
+    seen = asyncio.Event()
+    ha_client.watch_entities(
+        [PRESENCE], lambda _, new, old: seen.set() if new and new["state"] == state else None
+    )
+    await probe.call_service("input_boolean", f"turn_{state}", {"entity_id": PRESENCE})
+    current = ha_client.state(PRESENCE)
+    if current is None or current["state"] != state:
+        await asyncio.wait_for(seen.wait(), 10)
+
+
+async def test_a_session_ends_once_its_person_leaves_and_its_lights_come_back(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await set_presence(ha_client, probe, "on")
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    clock = StepClock()
+    traces: list[TraceRecord] = []
+    actuator = HomeAssistantActuator(ha_client, clock, trace=traces.append)
+    action = breathing(lights=[BED], cycles=3, **{"while": {"entity_id": PRESENCE, "state": "on"}})
+    try:
+        assert (await actuator.perform(action, context("w1", clock))).performed
+        await clock.fire_next()  # the first inhale
+        await probe.wait_count(paced(BED), 2)
+
+        await set_presence(ha_client, probe, "off")  # gone, the episode still open
+        await clock.fire_next()  # the exhale's turn: the session ends instead
+
+        await probe.wait_for_state(BED, lambda s: s["attributes"].get("brightness") == 200)
+        assert clock.next_due() is None  # no later step left
+        assert levels(probe, BED) == [(15, 1.0), (60, 5.5)]
+        await actuator.end_episode(context("w1", clock))  # its course is over: at once
+        assert [(t.event, t.reason) for t in traces] == [
+            (
+                "continued",
+                "breathing session stopped: input_boolean.presence is off (while: on); "
+                "its lights put back",
+            )
+        ]
+    finally:
+        await set_presence(ha_client, probe, "on")
+
+
+async def test_a_session_whose_while_does_not_hold_is_not_started(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await set_presence(ha_client, probe, "off")
+    await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    action = breathing(lights=[BED], **{"while": {"entity_id": PRESENCE, "state": "on"}})
+    try:
+        result = await actuator.perform(action, context("w2", clock))
+    finally:
+        await set_presence(ha_client, probe, "on")
+
+    assert result.ok and not result.performed
+    assert result.detail == "left alone: input_boolean.presence is off (while: on)"
+    assert clock.next_due() is None
+    await actuator.end_episode(recovered(context("w2", clock)))
