@@ -153,6 +153,8 @@ class BleSensor:
         self._notifications = 0
         self._sessions = 0
         self._flowing = False
+        #: The last session ended without a notification.
+        self._silent_session = False
         self._session_end: asyncio.Future[str] | None = None
         self._watchdog: TimerHandle | None = None
 
@@ -245,7 +247,10 @@ class BleSensor:
             self._sessions += 1
             self._session_started_at = self._clock.now()
             self._readings.new_session()
-            _LOGGER.info("%s: connected to %s", self.name, device.address)
+            # a strap that keeps taking the link but says nothing is reconnected every
+            # `watchdog`: said once (the silence's warning says the rest)
+            level = logging.DEBUG if self._silent_session else logging.INFO
+            _LOGGER.log(level, "%s: connected to %s", self.name, device.address)
             await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_measurement)
             self._arm_watchdog()
             # battery and location are extras: a link lost mid-read must not hold the session
@@ -254,6 +259,7 @@ class BleSensor:
             raise _SessionEnded(reason)
         finally:
             self._connected = False
+            self._silent_session = not self._flowing
             self._session_end = None
             if self._watchdog is not None:
                 self._watchdog.cancel()
