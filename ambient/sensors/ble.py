@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import random
 import weakref
@@ -26,12 +27,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDBusError,
-    BleakError,
-)
+from bleak.exc import BleakDBusError, BleakError
 from bleak_retry_connector import establish_connection, get_device, get_device_by_adapter
 
 from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock_timeout
@@ -509,13 +505,15 @@ _FIX_FOR_DBUS_ERROR: Final = {
     "org.freedesktop.DBus.Error.NameHasNoOwner": _NO_BLUETOOTHD,
     "org.freedesktop.DBus.Error.AccessDenied": _NOT_ALLOWED,
 }
+#: The fix for each reason (by name: bleak adds reasons) bleak gives for Bluetooth not being
+#: available (its ``BleakBluetoothNotAvailableError``).
 _FIX_FOR_UNAVAILABLE: Final = {
-    BleakBluetoothNotAvailableReason.POWERED_OFF: _POWER_ON,
-    BleakBluetoothNotAvailableReason.NO_BLUETOOTH: _NO_ADAPTER,
-    BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: _NO_ADAPTER,
-    BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM: _NOT_ALLOWED,
-    BleakBluetoothNotAvailableReason.DENIED_BY_USER: _NOT_ALLOWED,
-    BleakBluetoothNotAvailableReason.DENIED_BY_UNKNOWN: _NOT_ALLOWED,
+    "POWERED_OFF": _POWER_ON,
+    "NO_BLUETOOTH": _NO_ADAPTER,
+    "NO_BLE_CENTRAL_ROLE": _NO_ADAPTER,
+    "DENIED_BY_SYSTEM": _NOT_ALLOWED,
+    "DENIED_BY_USER": _NOT_ALLOWED,
+    "DENIED_BY_UNKNOWN": _NOT_ALLOWED,
 }
 
 
@@ -526,9 +524,10 @@ def _scan_problem(error: BaseException) -> tuple[str, str]:
         return f"D-Bus not reachable ({error.strerror or error or type(error).__name__})", _NO_DBUS
     if isinstance(error, EOFError):  # dbus-fast: the bus hung up while connecting
         return "D-Bus closed the connection", _EITHER
-    if isinstance(error, BleakBluetoothNotAvailableError):
+    reason = getattr(error, "reason", None)  # bleak >= 2: BleakBluetoothNotAvailableError
+    if isinstance(error, BleakError) and isinstance(reason, enum.Enum) and error.args:
         # its str() is the repr of (message, reason)
-        return str(error.args[0]), _FIX_FOR_UNAVAILABLE.get(error.reason, _EITHER)
+        return str(error.args[0]), _FIX_FOR_UNAVAILABLE.get(reason.name, _EITHER)
     why = str(error) or type(error).__name__
     if isinstance(error, BleakDBusError):
         return why, _FIX_FOR_DBUS_ERROR.get(error.dbus_error, _EITHER)
