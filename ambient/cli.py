@@ -198,13 +198,21 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     if unknown:
         command = _subparsers(parser)[args.command]
         options = [name for action in command._actions for name in action.option_strings]
-        named = []
-        for arg in unknown:
-            close = difflib.get_close_matches(arg.split("=", 1)[0], options, n=1)
-            guess = f" (did you mean {close[0]}?)" if arg.startswith("-") and close else ""
-            named.append(arg + guess)
-        command.error(f"unrecognized arguments: {' '.join(named)}")
+        named = " ".join(_unrecognized(arg, options, args.command) for arg in unknown)
+        command.error(f"unrecognized arguments: {named}")
     return args
+
+
+def _unrecognized(arg: str, options: list[str], command: str) -> str:
+    """``arg`` with what it was likely meant to be: an option of ``command`` given before the
+    command's name, or the option it is closest to."""
+    option = arg.split("=", 1)[0]
+    close = difflib.get_close_matches(option, options, n=1)
+    if not arg.startswith("-") or not close:
+        return arg
+    if option in options:
+        return f"{arg} (an option of {command}: give it after the command)"
+    return f"{arg} (did you mean {close[0]}?)"
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -300,3 +300,12 @@ def test_no_config_given_and_none_at_the_default_path_is_one_line_saying_how_to_
         f"ambient {command}: no config given, and there is none at {DEFAULT_CONFIG_PATH}: "
         "name one with --config FILE or $AMBIENT_CONFIG"
     ]
+
+
+def test_a_commands_own_option_given_before_it_is_said_to_go_after_it() -> None:
+    result = run_ambient("--json", "simulate", str(DEMO))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "ambient simulate: error: unrecognized arguments: --json (an option of simulate: "
+        "give it after the command)"
+    )
