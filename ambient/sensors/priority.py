@@ -59,6 +59,9 @@ _HEART = frozenset({HR, RR, CONTACT})
 #: watch's (a wrist sensor leaves beats out). Measured over periods of ``_COVERAGE_PERIOD_S``.
 _FULL_COVERAGE = 0.9
 _COVERAGE_PERIOD_S = 30.0
+#: With ``learn``, the sources of one person's heart taken part at most (forwarded names are
+#: chosen by whoever publishes; each reading weighs them all).
+MAX_SOURCES_PER_PERSON = 16
 
 
 @dataclass
@@ -171,6 +174,10 @@ class SourceArbiter:
             return None
         source = reading.source
         sources = self._people.setdefault(reading.person, {})
+        if len(sources) >= MAX_SOURCES_PER_PERSON:
+            self.rejected += 1
+            self._counters.increment(f"sources:{reading.person}", "too_many_sources")
+            return {}
         scope = self._scopes.get(source, f"source:{source}")
         sources[source] = self._new_state(source, self._priorities.get(source, 0), scope)
         if len(sources) == 2:  # arbitration starts: what the first source gave so far counted
@@ -190,6 +197,8 @@ class SourceArbiter:
             sources = self._learnt(reading)
             if sources is None:
                 return True
+            if not sources:  # one source too many: set aside
+                return False
         state = sources[reading.source]
         if reading.metric not in _HEART:
             return True  # (a recording's movement, a satellite's steps: not the heart's)

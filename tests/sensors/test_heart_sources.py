@@ -229,3 +229,15 @@ def test_between_two_heart_rates_alone_the_denser_stream_counts() -> None:
     accepted = _feed(arbiter, [Reading(0.0, "alex", HR, 70.0, "watch"), *phone_hr])
     assert [r.source for r in accepted] == ["watch"] + ["a_phone"] * len(phone_hr)
     assert arbiter.accept(Reading(100.0, "alex", HR, 71.0, "watch"))
+
+
+def test_sources_a_publisher_invents_are_bounded_per_person() -> None:
+    """Forwarded source names are chosen by whoever publishes: past the first 16 sources of
+    a person's heart, a new one's readings are set aside and counted under the person (no
+    scope per invented name), and each reading still weighs a bounded number of sources."""
+    counters = Counters()
+    arbiter = _arbiter(STRAP, {"type": "satellite"}, counters=counters)
+    for index in range(40):
+        arbiter.accept(Reading(float(index), "alex", HR, 70.0, f"pi{index}/strap"))
+    assert len(arbiter._people["alex"]) == 16
+    assert counters.snapshot()["sources:alex"] == {"too_many_sources": 25}
