@@ -89,8 +89,9 @@ class _SourceState:
 class SourceArbiter:
     """``accept(reading)`` is ``True`` when the reading's source is its person's active one.
 
-    Sources not registered (MQTT, HA, recordings, a person with one device) are always
-    accepted: arbitration only applies among the registered sources of one person.
+    Without ``learn``, sources not registered (MQTT, HA, recordings, a person with one
+    device) are always accepted: arbitration only applies among the registered sources of
+    one person. With it, every source of a person's HR or beats takes part (see ``__init__``).
     """
 
     def __init__(
