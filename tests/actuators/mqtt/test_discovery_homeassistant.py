@@ -140,6 +140,7 @@ async def test_home_assistant_drops_a_removed_person_and_an_entity_no_longer_ann
 ) -> None:
     """What the broker test cannot show: HA itself deletes the device whose document ambient
     empties, and the component named by its platform alone (an older ambient's entity)."""
+    log_start = ha.log_file.stat().st_size if ha.log_file.exists() else 0
     clock, hub = RealClock(), Hub()
 
     def config(*people: str) -> AmbientConfig:
@@ -183,6 +184,8 @@ async def test_home_assistant_drops_a_removed_person_and_an_entity_no_longer_ann
     assert "ambient_hatest_alex_old_entity" not in mine
     names = {tuple(i) for d in devices for i in d["identifiers"]}
     assert ("mqtt", "ambient_hatest_sam") not in names
+    log = ha.log_file.read_text(errors="replace")[log_start:] if ha.log_file.exists() else ""
+    assert "WARNING (MainThread) [homeassistant.components.mqtt" not in log
 
 
 @contextlib.asynccontextmanager
