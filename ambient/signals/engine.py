@@ -289,7 +289,8 @@ class SignalEngine:
         self._update(state)
 
     def _persist_tick(self) -> None:
-        self.flush()
+        # The next save first: a save that fails (a full disk) is tried again then.
         self._persist_handle = self.clock.call_later(
             self.config.baseline.persist_every, self._persist_tick
         )
+        self.flush()

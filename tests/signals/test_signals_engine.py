@@ -3,7 +3,9 @@ exercise gating, the false-alarm check on a real resting hour, and the demo's ep
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 from signals.signals_helpers import (
@@ -19,8 +21,10 @@ from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.recordings import read_recording
+from ambient.signals.engine import BASELINE_NAMESPACE
 from ambient.signals.person import PersonSignals
 from ambient.signals.windows import BeatTerms
+from ambient.store import Store, StoreError
 
 
 def steady(start: float, seconds: float, rr_ms: float = 800.0) -> list[tuple[float, float]]:
@@ -323,3 +327,23 @@ def test_steps_make_a_person_active() -> None:
     replay.feed(121.0, "steps", 1060.0)  # 120 steps/min
     assert replay.engine.get("alex", "activity_state").value == "active"
     assert replay.engine.get("alex", "stress_score").reason == "exercise"
+
+
+def test_a_baseline_save_that_fails_on_a_full_disk_is_tried_again_at_the_next_one(
+    tmp_path: Path,
+) -> None:
+    """A full SD card for one save must not end the saves: a power cut days later would
+    lose every day learnt since."""
+    store = Store(tmp_path / "ambient.db")
+    replay = Replay(store=store)
+    every_s = SignalsConfig().baseline.persist_every
+    pages = store.query("PRAGMA page_count")[0][0]
+    store.query(f"PRAGMA max_page_count = {pages}")  # SQLite fails writes as a full disk does
+    with contextlib.suppress(StoreError):  # every byte of room taken
+        for n in range(1000):
+            store.put("filler", str(n), "y" * 100)
+    replay.beats(steady(0.0, every_s + 60))  # the first save fails
+    assert store.get(BASELINE_NAMESPACE, "alex") is None
+    store.query("PRAGMA max_page_count = 1000000")  # room again
+    replay.beats(steady(every_s + 60, every_s))  # the next save is due
+    assert store.get(BASELINE_NAMESPACE, "alex") is not None
