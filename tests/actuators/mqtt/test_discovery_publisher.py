@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import aiomqtt
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, retained, running
+from rules.rule_doubles import Harness, log, make_config, stress_rule
 
 from ambient.actuators.mqtt_discovery import SETTLE_S, DiscoveryPublisher
 from ambient.actuators.mqtt_entities import EXPIRE_AFTER_S
@@ -468,3 +469,29 @@ async def test_one_persons_recovery_leaves_the_rule_active_for_another(
         state, active = await active_rule_now(publisher, mosquitto)
     assert state == "evening"
     assert [(entry["rule"], entry["person"]) for entry in active] == [("evening", "sam")]
+
+
+async def test_the_active_rule_reads_the_rule_engines_own_status(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """As above with the real rules' status rows: the stress rule's episode is open, the
+    rule a text state fired has none."""
+    moving = {
+        "id": "moving",
+        "person": "alex",
+        "triggers": [{"trigger": "state", "signal": "activity_state", "to": "active"}],
+        "actions": [log("moving")],
+    }
+    rules = await Harness(make_config([stress_rule(cooldown=0), moving])).start()
+    await rules.push(0, stress_score=80)
+    await rules.push(130, stress_score=85)
+    await rules.push(140, activity_state="active")
+    assert [(t.rule, t.event) for t in rules.traces] == [("calm", "fired"), ("moving", "fired")]
+    hub = Hub()
+    hub.status_providers["rules"] = rules.engine.status
+    async with publishing(mosquitto, hub) as (publisher, _connection):
+        for trace in rules.traces:
+            hub.publish_trace(trace)
+        state, active = await active_rule_now(publisher, mosquitto)
+    assert state == "calm"
+    assert [(entry["rule"], entry["person"]) for entry in active] == [("calm", "alex")]
