@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.types import Identifier
+
+if TYPE_CHECKING:
+    from ambient.config.root import AmbientConfig
+    from ambient.config.yaml_source import KeyPath
 
 
 class PersonConfig(ConfigModel):
@@ -30,3 +37,39 @@ class PersonConfig(ConfigModel):
     @property
     def display_name(self) -> str:
         return self.name or self.id
+
+
+def devices_given_to_two_people(config: AmbientConfig) -> Iterator[tuple[KeyPath, str]]:
+    """``ambient check``'s warning for one wearable listed under two people (a strap's address
+    or name, an HA entity and attribute): each of its readings would count as both people's,
+    and an episode of one would be acted on for the other too. MQTT sensors reading one value
+    twice are warned of with every other double reading (``advice``)."""
+    first: dict[tuple[str, ...], int] = {}
+    for index, sensor in enumerate(config.sensors):
+        device = _device(sensor)
+        if device is None or sensor.person is None:
+            continue
+        seen = first.setdefault(device, index)
+        other = config.sensors[seen]
+        if seen == index or other.person == sensor.person:
+            continue
+        yield (
+            ("sensors", index),
+            f"reads the device of sensors[{seen}] ({device[0]} {device[-1]}) for "
+            f"{sensor.person}, sensors[{seen}] for {other.person}: one heart "
+            "would count as both people's; keep it under the person who wears it",
+        )
+
+
+def _device(sensor: object) -> tuple[str, ...] | None:
+    """What names the device a sensor reads, as written first (None: nothing to compare)."""
+    kind = getattr(sensor, "type", None)
+    if kind == "ble":
+        address, name = getattr(sensor, "address", None), getattr(sensor, "name", None)
+        if address:
+            return ("address", address.upper())
+        return ("name", name) if name else None
+    if kind == "homeassistant":
+        attribute = getattr(sensor, "attribute", None) or ""
+        return ("entity", attribute, getattr(sensor, "entity_id", ""))
+    return None

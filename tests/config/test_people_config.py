@@ -26,3 +26,53 @@ def test_a_resting_heart_rate_not_below_the_maximum_is_refused(
 
 def test_a_resting_heart_rate_below_the_maximum_is_taken(tmp_path: Path) -> None:
     _load(tmp_path, "{id: alex, resting_hr: 58, max_hr: 185}")
+
+
+def _warnings(tmp_path: Path, sensors: str) -> list[str]:
+    from ambient.config import config_warnings
+
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people: [{id: alex}, {id: sam}]\nstore: {path: null}\n"
+        "homeassistant: {url: 'http://ha.local:8123', token: t}\nsensors:\n" + sensors,
+        encoding="utf-8",
+    )
+    return [str(issue) for issue in config_warnings(path, load_config(path))]
+
+
+def test_one_wearable_given_to_two_people_is_a_warning(tmp_path: Path) -> None:
+    """A strap or an HA heart-rate entity pasted under both people: one heart counted as two
+    people's, every episode of one acted on for both, and `check` said nothing."""
+    found = _warnings(
+        tmp_path,
+        "  - {type: ble, address: 'A0:9E:1A:12:34:56', person: alex}\n"
+        "  - {type: ble, address: 'a0:9e:1a:12:34:56', person: sam}\n"
+        "  - {type: ble, name: Polar H10 1234ABCD, person: alex}\n"
+        "  - {type: ble, name: Polar H10 1234ABCD, person: sam}\n"
+        "  - {type: homeassistant, entity_id: sensor.watch_hr, metric: hr, person: alex}\n"
+        "  - {type: homeassistant, entity_id: sensor.watch_hr, metric: hr, person: sam}\n",
+    )
+    assert [warning.split(": ", 1)[1] for warning in found] == [
+        "sensors[1]: reads the device of sensors[0] (address A0:9E:1A:12:34:56) for sam, "
+        "sensors[0] for alex: one heart would count as both people's; keep it under the person "
+        "who wears it",
+        "sensors[3]: reads the device of sensors[2] (name Polar H10 1234ABCD) for sam, "
+        "sensors[2] for alex: one heart would count as both people's; keep it under the person "
+        "who wears it",
+        "sensors[5]: reads the device of sensors[4] (entity sensor.watch_hr) for sam, "
+        "sensors[4] for alex: one heart would count as both people's; keep it under the person "
+        "who wears it",
+    ]
+
+
+def test_each_person_with_their_own_wearable_is_no_warning(tmp_path: Path) -> None:
+    found = _warnings(
+        tmp_path,
+        "  - {type: ble, address: 'A0:9E:1A:12:34:56', person: alex}\n"
+        "  - {type: ble, address: 'A0:9E:1A:65:43:21', person: sam}\n"
+        "  - {type: homeassistant, entity_id: sensor.watch_hr, metric: hr, person: alex}\n"
+        "  - {type: homeassistant, entity_id: sensor.watch_hr, attribute: rr, metric: rr,"
+        " person: alex}\n"
+        "  - {type: homeassistant, entity_id: sensor.sams_watch_hr, metric: hr, person: sam}\n",
+    )
+    assert found == []
