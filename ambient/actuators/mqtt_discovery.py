@@ -346,21 +346,25 @@ class DiscoveryPublisher:
             _resolve(self._settled)
 
     def _keep_open_episodes(self) -> bool:
-        """Keep only the rules whose signal trigger is active for the person (the rules'
-        status says so): a firing by a time, an MQTT message or an HA state opens no episode
-        and no recovery will end it. True when one was dropped."""
+        """The open episodes as the rules' status has them: a firing by a time, an MQTT
+        message or an HA state opens none (no recovery would end it), and one opened before a
+        restart is still open. True when that changed what is kept."""
         rows = _call(self._hub.status_providers.get("rules"))
         if not isinstance(rows, list):
             return False
-        open_now = {
-            (row.get("id"), row.get("person"))
-            for row in rows
-            if isinstance(row, Mapping) and row.get("active_since") is not None
-        }
+        open_now: dict[tuple[str, str | None], float] = {}
+        for row in rows:
+            if isinstance(row, Mapping) and isinstance(row.get("episode_since"), int | float):
+                open_now[(str(row.get("id")), row.get("person"))] = float(row["episode_since"])
         ended = [key for key in self._active if key not in open_now]
         for key in ended:
             del self._active[key]
-        return bool(ended)
+        resumed = [key for key in open_now if key not in self._active]
+        for rule, person in resumed:  # its firing was traced before this process
+            self._active[(rule, person)] = TraceRecord(
+                open_now[(rule, person)], rule, "fired", "", person
+            )
+        return bool(ended or resumed)
 
     def _set_active_rule(self) -> None:
         latest = max(self._active.values(), key=lambda r: r.time, default=None)

@@ -61,6 +61,7 @@ def _row(
         "for_until": for_until,
         "in_range": None if for_index is None else _in_range(rule, for_index),
         "active_since": active_since,
+        "episode_since": min((e.fired_at for e in state.episodes.values()), default=None),
         "recovery": None if active_index is None else _recovery(rule, active_index),
         "cooldown_until": cooldown,
         "held_back": held_back,

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiomqtt
 from fixtures.mosquitto import MosquittoBroker
@@ -19,6 +20,7 @@ from ambient.config.root import AmbientConfig
 from ambient.connections.mqtt import MqttConnection
 from ambient.hub import Hub
 from ambient.messages import ExternalEvent, SignalUpdate, SignalValue, TraceRecord
+from ambient.store import Store
 
 DISCOVERY = "homeassistant/device/+/config"
 
@@ -427,9 +429,9 @@ async def test_a_long_publish_interval_still_refreshes_states_before_ha_expires_
     assert ("ambient/home/alex/heart_rate", "72") in seen
 
 
-def rule_row(rule: str, person: str, active_since: float | None) -> dict[str, object]:
+def rule_row(rule: str, person: str, episode_since: float | None) -> dict[str, object]:
     """A row of the rules' status, as the daemon's ``rules`` status provider gives them."""
-    return {"id": rule, "person": person, "state": "armed", "active_since": active_since}
+    return {"id": rule, "person": person, "state": "armed", "episode_since": episode_since}
 
 
 async def active_rule_now(
@@ -495,3 +497,26 @@ async def test_the_active_rule_reads_the_rule_engines_own_status(
         state, active = await active_rule_now(publisher, mosquitto)
     assert state == "calm"
     assert [(entry["rule"], entry["person"]) for entry in active] == [("calm", "alex")]
+
+
+async def test_an_episode_open_across_a_restart_is_still_the_active_rule(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """Its firing's trace was before the restart: the rules' status says it is still open,
+    so HA does not read ``none`` (and an automation waiting for it does not run) until it
+    recovers."""
+    before = await Harness(make_config([stress_rule(cooldown=0)]), Store(tmp_path / "s.db")).start()
+    await before.push(0, stress_score=80)
+    await before.push(130, stress_score=85)
+    rules = await before.restarted(tmp_path / "s.db")
+    hub = Hub()
+    hub.status_providers["rules"] = rules.engine.status
+    async with publishing(mosquitto, hub) as (publisher, _connection):
+        state, active = await active_rule_now(publisher, mosquitto)
+        assert state == "calm"
+        assert [(entry["rule"], entry["person"]) for entry in active] == [("calm", "alex")]
+        await rules.push(200, stress_score=50)  # it recovers
+        hub.publish_trace(rules.traces[-1])
+        state, active = await active_rule_now(publisher, mosquitto)
+    assert rules.traces[-1].event == "recovered"
+    assert (state, active) == ("none", [])
