@@ -5,7 +5,12 @@ pacing): neither wakes a room. A light that is off stays off unless the action s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+#: How far (of HA's 0-255) a light's report may lie outside the levels ambient set and still be
+#: ambient's doing: percentages are rounded, and a light may keep steps of its own.
+BRIGHTNESS_TOLERANCE = 8
 
 
 def left_off(state: Mapping[str, Any], turn_on_lights: bool) -> bool:
@@ -20,6 +25,34 @@ def brightness_when_on(state: Mapping[str, Any]) -> float | None:
     if state.get("state") != "on" or not isinstance(brightness, int | float):
         return None
     return float(brightness)
+
+
+@dataclass
+class BrightnessSpan:
+    """The brightness a light ambient holds may report without being touched by anyone else:
+    from its own before ambient first changed it to every level ambient set since. A fade
+    passes between them, and a light reports it late — after HA's 5 s window, with a context of
+    no user, just as a wall dimmer's turn comes. A report outside the span is a hand's."""
+
+    low: float
+    high: float
+
+    @classmethod
+    def before(cls, state: Mapping[str, Any]) -> BrightnessSpan | None:
+        """From the light's state before ambient changed it; ``None`` for one that was off or
+        has no brightness: switched on, a light may first show a brightness of its own (its
+        last one) before it fades to ambient's, so it is judged on on/off alone."""
+        brightness = brightness_when_on(state)
+        return None if brightness is None else cls(brightness, brightness)
+
+    def add_pct(self, *levels_pct: float) -> None:
+        """Levels ambient asked for, in percent."""
+        for pct in levels_pct:
+            brightness = pct * 255 / 100
+            self.low, self.high = min(self.low, brightness), max(self.high, brightness)
+
+    def covers(self, brightness: float) -> bool:
+        return self.low - BRIGHTNESS_TOLERANCE <= brightness <= self.high + BRIGHTNESS_TOLERANCE
 
 
 def notes(left_as_they_are: Iterable[tuple[str, list[str]]]) -> str:

@@ -3,8 +3,10 @@ restore on recovery — unless someone took a light over.
 
 A change to a calmed light counts as someone else's when its HA context names another user
 (the HA app or dashboard), or when it has no user and switches the light on/off (a wall switch,
-a remote). Attribute-only updates without a user (a light reporting its fade) are not. The same
-goes for a light a calm left off: switched on by someone else, it is theirs for the episode.
+a remote), or reports a brightness outside every level ambient has had it at (a wall dimmer:
+:class:`~ambient.actuators.ha_light_state.BrightnessSpan`). Other attribute-only updates without
+a user (a light reporting its fade) are not. The same goes for a light a calm left off: switched
+on by someone else, it is theirs for the episode.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from ambient.actuators.ha_entities import unavailable
 from ambient.actuators.ha_episode import Episode, LightLeftOff, LightSnapshot, slug
 from ambient.actuators.ha_holds import SharedHolds
-from ambient.actuators.ha_light_state import brightness_when_on, left_off, notes
+from ambient.actuators.ha_light_state import BrightnessSpan, brightness_when_on, left_off, notes
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
@@ -107,6 +109,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
         changed: Callable[[Episode], None] = lambda episode: None,
     ) -> None:
         super().__init__(client, episodes, changed)
+        #: The brightness each light ambient holds may report from ambient's hand (not kept
+        #: across a restart: a light carried over is judged as before, on/off only).
+        self._spans: dict[str, BrightnessSpan] = {}
 
     def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
         return episode.lights
@@ -118,10 +123,17 @@ class CalmLights(SharedHolds[LightSnapshot]):
         held.restore = True
 
     async def snapshot(
-        self, episode: Episode, lights: list[str], *, restore: bool, transition_s: float = 0.0
+        self,
+        episode: Episode,
+        lights: list[str],
+        *,
+        restore: bool,
+        transition_s: float = 0.0,
+        states: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """Remember the lights' state (once per episode) in a scene HA holds for us; episodes
-        calming the same light share the first one's."""
+        calming the same light share the first one's. ``states``: the lights' states now,
+        where the brightness they may report from ambient's hand starts."""
         for entity_id in lights:
             if entity_id in episode.lights or not episode.active_lights([entity_id]):
                 continue  # already snapshotted, or left off and since taken over
@@ -136,12 +148,24 @@ class CalmLights(SharedHolds[LightSnapshot]):
                     "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
                 )
                 scene_entity_id = f"scene.{scene_id}"
+                span = BrightnessSpan.before((states or {}).get(entity_id) or {})
+                if span is not None:
+                    self._spans[entity_id] = span
+                else:
+                    self._spans.pop(entity_id, None)  # judged on/off only
             episode.lights[entity_id] = LightSnapshot(
                 entity_id, scene_entity_id, restore, transition_s=transition_s
             )
             episode.lights_left_off.pop(entity_id, None)  # ambient changes it now
             self.changed(episode)
             self.watch([entity_id])
+
+    def set_levels(self, entity_id: str, *levels_pct: float) -> None:
+        """Levels ambient sets ``entity_id`` to (a calm, a session's pacing): reports of them,
+        and of the fades between, are ambient's."""
+        span = self._spans.get(entity_id)
+        if span is not None:
+            span.add_pct(*levels_pct)
 
     async def calm(
         self,
@@ -165,7 +189,10 @@ class CalmLights(SharedHolds[LightSnapshot]):
             plan.dimmed + plan.warmed,
             restore=action.restore,
             transition_s=float(action.transition),
+            states=states,
         )
+        for entity_id in plan.dimmed:
+            self.set_levels(entity_id, action.brightness_pct)
         warm_white: dict[str, Any] = {
             "color_temp_kelvin": action.color_temp_kelvin,
             "transition": float(action.transition),
@@ -273,7 +300,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
             self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
             self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
         else:  # ambient saw the change itself: one judgement serves held and left-off lights
-            who = self._changed_by_someone_else(new, old)
+            who = self._changed_by_someone_else(entity_id, new, old)
             if who is not None:
                 episodes = self.episodes()
                 self.take_over(entity_id, who, episodes)
@@ -287,7 +314,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
         old: dict[str, Any],
         episodes: list[Episode],
     ) -> None:
-        who = self._changed_by_someone_else(new, old)
+        who = self._changed_by_someone_else(entity_id, new, old)
         if who is not None:
             self.take_over(entity_id, who, episodes)
 
@@ -299,7 +326,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
         episodes: list[Episode],
     ) -> None:
         """Switched on by someone else: theirs in each of ``episodes`` that left it off."""
-        who = self._changed_by_someone_else(new, old) if new.get("state") == "on" else None
+        on = new.get("state") == "on"
+        who = self._changed_by_someone_else(entity_id, new, old) if on else None
         if who is not None:
             self._take_left_off(entity_id, who, episodes)
 
@@ -318,11 +346,19 @@ class CalmLights(SharedHolds[LightSnapshot]):
                     episode.id,
                 )
 
-    def _changed_by_someone_else(self, new: dict[str, Any], old: dict[str, Any]) -> str | None:
+    def _changed_by_someone_else(
+        self, entity_id: str, new: dict[str, Any], old: dict[str, Any]
+    ) -> str | None:
         context = new.get("context") or {}
         user_id = context.get("user_id")
         if user_id is not None:
             return None if user_id == self.client.user_id else str(user_id)
-        if context.get("parent_id") is None and new.get("state") != old.get("state"):
+        if context.get("parent_id") is not None:
+            return None  # caused by something else in HA (an automation, a script)
+        if new.get("state") != old.get("state"):
             return "device"
-        return None
+        brightness = brightness_when_on(new)
+        span = self._spans.get(entity_id)
+        if brightness is None or span is None or brightness == brightness_when_on(old):
+            return None
+        return None if span.covers(brightness) else "device"

@@ -311,7 +311,9 @@ class HomeAssistantActuator:
                 self.counters,
             )
         if lights.levels:
-            await self.lights.snapshot(episode, list(lights.levels), restore=True)
+            await self.lights.snapshot(episode, list(lights.levels), restore=True, states=states)
+            for entity_id, levels_pct in lights.levels.items():
+                self.lights.set_levels(entity_id, *levels_pct)
         music, music_note = await PausedMusic.pause(
             action,
             states,

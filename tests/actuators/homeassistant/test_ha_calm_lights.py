@@ -363,3 +363,40 @@ async def test_a_light_left_off_and_switched_on_while_ambient_was_down_stays_the
 
     bed = await probe.state(BED)
     assert bed is not None and is_at(250, 3000)(bed)
+
+
+def device_report(state: dict[str, Any], brightness: int) -> dict[str, Any]:
+    """What HA sends when a light reports a brightness of its own: a wall dimmer turned, or
+    ambient's own fade reported after HA's 5 s context window. Either comes with a context of no
+    user and no parent. A stand-in for HA's event: a real one would need the test to sleep
+    past that window (HA gives a light's report the context of its last service call for 5 s)."""
+    return {
+        **state,
+        "attributes": {**state["attributes"], "brightness": brightness},
+        "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
+    }
+
+
+async def test_a_light_dimmed_at_its_wall_dimmer_is_left_alone_and_not_restored(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert await actuator.perform(calm(BED, brightness_pct=35), context("d1"))
+    calmed = await probe.wait_for_state(BED, is_at(89, 2400))
+
+    # The lamp reports ambient's own fade late: 120 on the way down, then the calm level.
+    late = device_report(calmed, 120)
+    actuator.lights._on_change(BED, late, calmed)
+    actuator.lights._on_change(BED, device_report(calmed, 90), late)
+    assert actuator.diagnostics()["d1"]["lights"][BED]["overridden_by"] is None
+
+    # Then someone turns the dimmer down to read by the screen: theirs now.
+    actuator.lights._on_change(BED, device_report(calmed, 30), device_report(calmed, 90))
+    assert actuator.diagnostics()["d1"]["lights"][BED]["overridden_by"] == "device"
+    scenes_before = len(probe.service_calls("scene"))
+    await actuator.end_episode(context("d1"))
+    applied = [
+        e for e in probe.service_calls("scene")[scenes_before:] if e.data["service"] == "turn_on"
+    ]
+    assert applied == []  # not put back to 200 over their choice
