@@ -11,6 +11,8 @@ import errno
 import io
 import math
 import os
+from array import array
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +111,7 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     }
     for ax, (signal, label) in zip(axes, PANELS, strict=True):
         _shade_episodes(ax, timeline, unit_s, handles)
-        xs, ys = _steps(timeline.changes(signal), timeline.duration_s, unit_s)
+        xs, ys = line_points(timeline.column(signal), timeline.duration_s, unit_s)
         ax.plot(xs, ys, drawstyle="steps-post", color=LINE_COLOUR, linewidth=1.1)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
@@ -123,7 +125,7 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
             )
     score_ax = axes[-1]
     score_ax.set_ylim(0, 100)
-    _shade_unknown(score_ax, timeline.changes(UNKNOWN_SIGNAL), timeline.duration_s, unit_s, handles)
+    _shade_unknown(score_ax, timeline.column(UNKNOWN_SIGNAL), timeline.duration_s, unit_s, handles)
     score_ax.set_xlim(0, max(timeline.duration_s, 1.0) / unit_s)
     score_ax.set_xlabel(f"{unit_name} from the start of the recording")
     figure.suptitle(_title(timeline), fontsize=12)
@@ -147,8 +149,8 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
 
 def _no_values_text(signal: str, timeline: Timeline) -> str:
     """``no rmssd values: no RR intervals (HR-only source)``: why the panel is empty."""
-    reasons = [reason for _, _, reason in timeline.changes(signal) if reason]
-    return f"no {signal} values" + (f": {reasons[-1]}" if reasons else "")
+    last = next((reason for _, _, reason in reversed(timeline.changes(signal)) if reason), None)
+    return f"no {signal} values" + (f": {last}" if last else "")
 
 
 #: The x axis's unit by the recording's length: (up to seconds, unit in seconds, its name).
@@ -181,11 +183,21 @@ def _title(timeline: Timeline) -> str:
     return f"{timeline.name}{who} — rules: {', '.join(rules) or 'none'} — {fired} firing(s)"
 
 
-def _steps(changes: list[Change], end_s: float, unit_s: float) -> tuple[list[float], list[float]]:
-    """Times (in ``unit_s``) and values for a step line; unknown and non-numeric values
-    break the line."""
-    xs: list[float] = []
-    ys: list[float] = []
+#: Columns a long line is reduced to across the time axis: two a pixel of the 13-inch PNG at
+#: 100 dpi (so also for an SVG or PDF zoomed in twice).
+ENVELOPE_COLUMNS = 2600
+#: A line with more points than this (about 6 hours of beats) is drawn as its envelope
+#: (:func:`envelope`); up to it, point for point, as it always was.
+ENVELOPE_ABOVE_POINTS = 8 * ENVELOPE_COLUMNS
+
+
+def line_points(
+    changes: Iterable[Change], end_s: float, unit_s: float
+) -> tuple[list[float], list[float]]:
+    """Times (in ``unit_s``) and values of a step line, its envelope when it has more points
+    than the picture has pixels; unknown and non-numeric values break the line."""
+    xs = array("d")  # 8 bytes a point while a week of them is read, not 32
+    ys = array("d")
     for t, value, _ in changes:
         xs.append(t / unit_s)
         numeric = isinstance(value, int | float) and not isinstance(value, bool)
@@ -193,28 +205,81 @@ def _steps(changes: list[Change], end_s: float, unit_s: float) -> tuple[list[flo
     if xs:
         xs.append(max(end_s / unit_s, xs[-1]))
         ys.append(ys[-1])
-    return xs, ys
+    if len(xs) <= ENVELOPE_ABOVE_POINTS:
+        return xs.tolist(), ys.tolist()
+    return envelope(xs, ys, max(end_s, 1.0) / unit_s, ENVELOPE_COLUMNS)
 
 
-def unknown_spans(changes: list[Change], end_s: float) -> list[tuple[float, float, str]]:
-    """The stretches (seconds, reason) a signal was unknown, as the evaluation counts them:
-    before its first value too (``no data``)."""
-    first_s = min(changes[0][0], end_s) if changes else end_s
-    spans: list[tuple[float, float, str]] = [(0.0, first_s, NOT_YET)] if first_s > 0 else []
-    for index, (t, value, reason) in enumerate(changes):
-        until = changes[index + 1][0] if index + 1 < len(changes) else end_s
-        if value is not None or until <= t:
+def envelope(
+    xs: Sequence[float], ys: Sequence[float], x_end: float, columns: int
+) -> tuple[list[float], list[float]]:
+    """The points of a step line that ``columns`` equal columns across 0..``x_end`` can show:
+    of each column's values its first, lowest, highest and last, in time order. The line
+    enters and leaves every column at the same heights and spans the same range in it, so it
+    covers the same pixels with a few points a column instead of thousands (the M4
+    reduction). An unknown value (NaN, a gap in the line) is kept, and with it the last value
+    before and the first after: every gap stays exact."""
+    width = x_end / columns if x_end > 0 else 1.0
+    kept: list[int] = []
+    first = low = high = last = -1  # indices in the current column; -1: none yet
+    column = -1
+    for index, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if math.isnan(y):
+            if first >= 0:
+                kept.extend(sorted({first, low, high, last}))
+                first = -1
+            kept.append(index)
             continue
-        why = reason or UNKNOWN
-        if spans and spans[-1][2] == why and abs(spans[-1][1] - t) < 1e-6:
-            spans[-1] = (spans[-1][0], until, why)
+        here = int(x / width)
+        if here != column or first < 0:
+            if first >= 0:
+                kept.extend(sorted({first, low, high, last}))
+            column, first, low, high, last = here, index, index, index, index
+            continue
+        if y < ys[low]:
+            low = index
+        elif y > ys[high]:
+            high = index
+        last = index
+    if first >= 0:
+        kept.extend(sorted({first, low, high, last}))
+    return [xs[i] for i in kept], [ys[i] for i in kept]
+
+
+def unknown_spans(changes: Iterable[Change], end_s: float) -> list[tuple[float, float, str]]:
+    """The stretches (seconds, reason) a signal was unknown, as the evaluation counts them:
+    before its first value too (``no data``). Reads the changes once, one at a time."""
+    spans: list[tuple[float, float, str]] = []
+    previous: Change | None = None
+    for change in changes:
+        if previous is None:
+            first_s = min(change[0], end_s)
+            if first_s > 0:
+                spans.append((0.0, first_s, NOT_YET))
         else:
-            spans.append((t, until, why))
+            _add_unknown(spans, previous, change[0])
+        previous = change
+    if previous is None:
+        return [(0.0, end_s, NOT_YET)] if end_s > 0 else []
+    _add_unknown(spans, previous, end_s)
     return spans
 
 
+def _add_unknown(spans: list[tuple[float, float, str]], change: Change, until: float) -> None:
+    """Add ``change``'s stretch up to ``until`` when its value is unknown (joined to the
+    stretch before when it goes on with the same reason)."""
+    t, value, reason = change
+    if value is not None or until <= t:
+        return
+    why = reason or UNKNOWN
+    if spans and spans[-1][2] == why and abs(spans[-1][1] - t) < 1e-6:
+        spans[-1] = (spans[-1][0], until, why)
+    else:
+        spans.append((t, until, why))
+
+
 def _shade_unknown(
-    ax: Any, changes: list[Change], end_s: float, unit_s: float, handles: dict[str, Any]
+    ax: Any, changes: Iterable[Change], end_s: float, unit_s: float, handles: dict[str, Any]
 ) -> None:
     spare = iter(SPARE_COLOURS * 4)
     colours = dict(REASON_COLOURS)

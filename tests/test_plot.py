@@ -4,14 +4,20 @@ data, whole or not at all, and a place that cannot take them said before any rep
 from __future__ import annotations
 
 import errno
+import math
+import random
 from pathlib import Path
 
 import pytest
 
 from ambient.evaluate.changes import Change
 from ambient.plot import (
+    ENVELOPE_ABOVE_POINTS,
+    ENVELOPE_COLUMNS,
     check_writable_file,
     check_writable_folder,
+    envelope,
+    line_points,
     picture_format,
     time_axis,
     unknown_spans,
@@ -77,3 +83,43 @@ def test_the_time_axis_reads_in_minutes_hours_or_days_by_the_recording_s_length(
     duration_s: float, axis: tuple[float, str]
 ) -> None:
     assert time_axis(duration_s) == axis
+
+
+def test_a_line_with_more_points_than_pixels_is_drawn_as_each_column_s_envelope() -> None:
+    """A week of beats is hundreds of thousands of points for 1,300 pixels: of each column
+    (here 10 across 0..10) the line keeps its first, lowest, highest and last value, in time
+    order, so it enters and leaves every column at the same heights and spans the same range."""
+    xs = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.2, 1.5, 2.5, 2.6]
+    ys = [50.0, 70.0, 40.0, 60.0, 45.0, 55.0, 80.0, 81.0, 90.0, 91.0]
+    assert envelope(xs, ys, 10.0, 10) == (
+        [0.0, 0.1, 0.2, 0.5, 1.2, 1.5, 2.5, 2.6],
+        [50.0, 70.0, 40.0, 55.0, 80.0, 81.0, 90.0, 91.0],
+    )
+
+
+def test_the_envelope_keeps_every_gap_in_the_line_exactly() -> None:
+    """An unknown value (NaN: the line breaks there) stays where it was, and so do the last
+    value before it and the first after it, however short the gap."""
+    rng = random.Random(1)
+    xs = [i / 1000 for i in range(3000)]
+    ys = [math.nan if i in (1234, 1235, 2000) else 60 + rng.random() for i in range(3000)]
+    drawn_x, drawn_y = envelope(xs, ys, 3.0, 30)
+    gaps = [x for x, y in zip(drawn_x, drawn_y, strict=True) if math.isnan(y)]
+    assert gaps == [1.234, 1.235, 2.0]
+    for x in (1.233, 1.236, 1.999, 2.001):
+        assert x in drawn_x
+    assert len(drawn_x) <= 4 * 30 + 3 * 3
+
+
+def test_a_short_recording_s_line_is_drawn_point_for_point_and_a_long_one_as_its_envelope() -> None:
+    """Up to ENVELOPE_ABOVE_POINTS changes (hours of beats) the picture is as it always was;
+    a week of beats is drawn as what the picture's pixel columns can show."""
+    short: list[Change] = [(float(i), float(i % 7), None) for i in range(ENVELOPE_ABOVE_POINTS - 1)]
+    xs, ys = line_points(short, ENVELOPE_ABOVE_POINTS, 60.0)
+    assert len(xs) == ENVELOPE_ABOVE_POINTS  # and the end of the last step
+    assert (xs[:3], ys[:3]) == ([0.0, 1 / 60, 2 / 60], [0.0, 1.0, 2.0])
+    week_s = 7 * 86400.0
+    beats: list[Change] = [(i * 0.86, 60.0 + i % 11, None) for i in range(int(week_s / 0.86))]
+    xs, ys = line_points(beats, week_s, 86400.0)
+    assert len(xs) <= 4 * ENVELOPE_COLUMNS
+    assert (min(ys), max(ys), ys[-1]) == (60.0, 70.0, beats[-1][1])

@@ -6,7 +6,7 @@ takes a third of the memory it took."""
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue
 
@@ -31,7 +31,14 @@ class SignalColumn:
 
     def changes(self) -> list[Change]:
         """The changes as tuples (made when asked: one signal's at a time)."""
-        return list(zip(self._times_s, self._values, self._reasons, strict=True))
+        return list(self)
+
+    def __iter__(self) -> Iterator[Change]:
+        """The changes as tuples, one at a time."""
+        return zip(self._times_s, self._values, self._reasons, strict=True)
+
+    def __len__(self) -> int:
+        return len(self._times_s)
 
 
 class FirstPersonListener:

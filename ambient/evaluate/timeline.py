@@ -61,6 +61,10 @@ class Timeline:
         column = self.signals.get(signal)
         return [] if column is None else column.changes()
 
+    def column(self, signal: str) -> SignalColumn:
+        """The signal's changes to read through once (no list of a week of tuples)."""
+        return self.signals.get(signal) or SignalColumn()
+
 
 def build_timeline(
     config: AmbientConfig,
