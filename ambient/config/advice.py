@@ -13,7 +13,7 @@ from ambient.config.actions import WaitForStepConfig
 from ambient.config.calming_advice import calming_advice
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.insights import minutes_outlive_summaries_advice
-from ambient.config.people import devices_given_to_two_people
+from ambient.config.people import devices_given_to_two_people, people_not_listed
 from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import signal_kind_mixups, signal_tests, unreachable_rule_parts
@@ -55,6 +55,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_broker_port_and_tls(config),
         *_values_read_twice(config),
         *devices_given_to_two_people(config),
+        *people_not_listed(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),

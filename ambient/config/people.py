@@ -73,3 +73,25 @@ def _device(sensor: object) -> tuple[str, ...] | None:
         attribute = getattr(sensor, "attribute", None) or ""
         return ("entity", attribute, getattr(sensor, "entity_id", ""))
     return None
+
+
+def people_not_listed(config: AmbientConfig) -> Iterator[tuple[KeyPath, str]]:
+    """``ambient check``'s warning for a check-in or sleep entry of an id ``people:`` lacks (a
+    typo, someone removed): nobody would be asked through it, the sleep would be nobody's.
+    A sensor or rule naming one is refused (``checks``); these only ever add to a person."""
+    listed = config.person_ids()
+    if not listed:
+        return  # whoever the sensors read for
+    known = f"`people:` ({', '.join(listed)})"
+    for person in config.check_ins.people if config.check_ins is not None else ():
+        if person not in listed:
+            yield (
+                ("check_ins", "people", person),
+                f"no person `{person}` in {known}: nobody is asked through it",
+            )
+    for index, sleep in enumerate(config.insights.sleep):
+        if sleep.person not in listed:
+            yield (
+                ("insights", "sleep", index, "person"),
+                f"no person `{sleep.person}` in {known}: this sleep is nobody's",
+            )

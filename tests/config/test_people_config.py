@@ -76,3 +76,28 @@ def test_each_person_with_their_own_wearable_is_no_warning(tmp_path: Path) -> No
         "  - {type: homeassistant, entity_id: sensor.sams_watch_hr, metric: hr, person: sam}\n",
     )
     assert found == []
+
+
+def test_check_ins_and_sleep_of_someone_not_listed_are_warnings(tmp_path: Path) -> None:
+    """`samm` for `sam`: Sam was never asked on their phone, their sleep never counted, and
+    `check` (which refuses such a typo in a sensor or a rule) said nothing."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people: [{id: alex}, {id: sam}]\nstore: {path: null}\n"
+        "homeassistant: {url: 'http://ha.local:8123', token: t}\n"
+        "check_ins:\n  people:\n    alex: {notify: notify.mobile_app_alex}\n"
+        "    samm: {notify: notify.mobile_app_sam}\n"
+        "insights:\n  sleep:\n    - {person: alex, duration_entity: sensor.alex_sleep}\n"
+        "    - {person: samm, duration_entity: sensor.sam_sleep}\n",
+        encoding="utf-8",
+    )
+    from ambient.config import config_warnings
+
+    found = [str(issue).split(": ", 1)[1] for issue in config_warnings(path, load_config(path))]
+
+    assert found == [
+        "check_ins.people.samm: no person `samm` in `people:` (alex, sam): nobody is asked "
+        "through it",
+        "insights.sleep[1].person: no person `samm` in `people:` (alex, sam): this sleep is "
+        "nobody's",
+    ]
