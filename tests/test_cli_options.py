@@ -5,6 +5,7 @@ and its exit codes, and one clear line (never a traceback) for an expected failu
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
@@ -309,3 +310,14 @@ def test_a_commands_own_option_given_before_it_is_said_to_go_after_it() -> None:
         "ambient simulate: error: unrecognized arguments: --json (an option of simulate: "
         "give it after the command)"
     )
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["before", "after"])
+def test_log_format_json_makes_every_log_line_one_json_object(before: bool) -> None:
+    options = ("--log-format", "json")
+    args = (*options, "simulate", str(DEMO)) if before else ("simulate", str(DEMO), *options)
+    result = run_ambient(*args)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines, "no log line to look at"
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
