@@ -42,6 +42,8 @@ from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 _LOGGER = logging.getLogger(__name__)
 NO_RULE = "none"
 _EVENT_QUEUE_LIMIT = 100
+#: A tick this close to the next ``publish_interval`` is that one (float sums of the steps).
+_TICK_SLACK_S = 1e-6
 #: Discovery documents larger than this are another's (ambient's are a few KiB): not parsed.
 _DOCUMENT_LIMIT = 256 * 1024
 #: How long urgent states wait for a rule's trace before they are sent anyway. HA subscribes to
@@ -108,8 +110,9 @@ class DiscoveryPublisher:
         while True:
             await self._clock.sleep(step_s)
             self._poll_providers()
-            if self._clock.now() >= changes_at - step_s / 2:
-                changes_at += self._interval_s
+            now = self._clock.now()
+            if now >= changes_at - _TICK_SLACK_S:  # never more often than the interval
+                changes_at = now + self._interval_s
                 await self._publish_states(self._book.due)
             else:
                 await self._publish_states(self._book.stale)

@@ -47,11 +47,14 @@ async def publishing(
     hub: Hub,
     clock: Clock | None = None,
     people: tuple[str, ...] = ("alex",),
+    interval_s: float | None = None,
 ) -> AsyncIterator[tuple[DiscoveryPublisher, MqttConnection]]:
-    """The publisher on a live connection; on a virtual ``clock`` its periodic tick is an hour
-    away, so only what goes out at once (after the settle time) is published."""
+    """The publisher on a live connection; on a virtual ``clock`` its ``publish_interval`` is
+    an hour unless given, so only what goes out at once (after the settle time) and the
+    refresh are published."""
     connection = make_connection(broker, instance="home")
-    interval_s = 3600.0 if clock is not None else 0.05
+    if interval_s is None:
+        interval_s = 3600.0 if clock is not None else 0.05
     config = ambient_config(broker, interval_s, people)
     publisher = DiscoveryPublisher(config, connection, hub, clock or RealClock())
     task = asyncio.ensure_future(publisher.run())
@@ -427,6 +430,31 @@ async def test_a_long_publish_interval_still_refreshes_states_before_ha_expires_
         await connection.publish("ambient/home/marker", "after", qos=1)
         seen = await live_until(ha, marker_seen)
     assert ("ambient/home/alex/heart_rate", "72") in seen
+
+
+async def test_small_changes_wait_the_whole_publish_interval(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """45 s here: the ticks every 30 s that refresh states do not send small changes early."""
+    hub, clock = Hub(), VirtualClock(1000.0)
+    async with (
+        publishing(mosquitto, hub, clock, interval_s=45.0) as (_publisher, connection),
+        device_client(mosquitto, "ha") as ha,
+    ):
+        for topic in ("alex/heart_rate", "marker"):
+            await ha.subscribe(f"ambient/home/{topic}", qos=1)
+        hub.publish_signals(SignalUpdate(1000.0, "alex", {"hr": SignalValue(72.0, 1000.0)}))
+        await clock.run_until(1000.0 + SETTLE_S)
+        assert await live_until(ha, lambda seen: bool(seen)) == [
+            ("ambient/home/alex/heart_rate", "72")
+        ]
+        hub.publish_signals(SignalUpdate(1001.0, "alex", {"hr": SignalValue(74.0, 1001.0)}))
+        await clock.run_until(1030.0)  # a refresh tick, 30 s into the interval
+        await nothing_sent_yet(connection, ha)
+        await clock.run_until(1060.0)  # the first tick past 45 s sends it, before the marker
+        await connection.publish("ambient/home/marker", "after", qos=1)
+        seen = await live_until(ha, marker_seen)
+    assert ("ambient/home/alex/heart_rate", "74") in seen
 
 
 def rule_row(rule: str, person: str, episode_since: float | None) -> dict[str, object]:
