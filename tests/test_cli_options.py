@@ -321,3 +321,24 @@ def test_log_format_json_makes_every_log_line_one_json_object(before: bool) -> N
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     assert lines, "no log line to look at"
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_trace_shows_times_in_the_configs_time_zone_as_the_timeline_does(tmp_path: Path) -> None:
+    """A Pi on UTC with ``timezone: Pacific/Kiritimati`` (UTC+14, no DST): the timeline and
+    ``ambient status`` say 02:00 the next day for a rule that fired at noon UTC, and so must
+    the trace."""
+    from datetime import UTC, datetime
+
+    from ambient.rules.tracing import TRACE_NAMESPACE
+    from ambient.store import Store
+
+    store = Store(tmp_path / "ambient.db")
+    noon_utc = datetime(2026, 12, 4, 12, 0, tzinfo=UTC).timestamp()
+    record = {"t": noon_utc, "rule": "calm", "event": "fired", "reason": "why", "actions": []}
+    store.append(TRACE_NAMESPACE, "calm", record, keep=10)
+    store.close()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"timezone: Pacific/Kiritimati\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
+    result = run_ambient("trace", "--config", str(config), env=clean_env(TZ="UTC"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("2026-12-05 02:00:00  calm  fired  why")

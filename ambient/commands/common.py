@@ -7,6 +7,7 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -76,6 +77,15 @@ def with_stored_data_config(
         return 1 if config is None else command(args, config)
 
     return with_config
+
+
+def config_zone(config: AmbientConfig) -> tzinfo | None:
+    """The config's time zone (checked when the config was loaded), else None: the system's."""
+    if config.timezone is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(config.timezone)
 
 
 def store_key(config: AmbientConfig) -> StoreKey | None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from ambient.commands.common import configure_logging, load_or_report, with_config
+from ambient.commands.common import config_zone, configure_logging, load_or_report, with_config
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
@@ -25,7 +24,7 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.logs import Timeline
 
     clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
-    timeline = Timeline(sys.stdout, _timezone(config))
+    timeline = Timeline(sys.stdout, config_zone(config))
     options = DaemonOptions(trace_listeners=[timeline])
     daemon = Daemon(config, clock, options, config_path=args.config)
 
@@ -34,15 +33,6 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
         return await daemon.run()
 
     return asyncio.run(serve())
-
-
-def _timezone(config: AmbientConfig) -> tzinfo | None:
-    """The config's time zone (checked when the config was loaded), else the system's."""
-    if config.timezone is None:
-        return None
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(config.timezone)
 
 
 def scan(args: argparse.Namespace) -> int:

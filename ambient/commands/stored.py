@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ambient.commands.common import store_key, with_stored_data_config
+from ambient.commands.common import config_zone, store_key, with_stored_data_config
 
 if TYPE_CHECKING:
     from ambient.config import AmbientConfig
@@ -25,7 +25,9 @@ def trace(args: argparse.Namespace, config: AmbientConfig) -> int:
 
     # No store is a StoreError: main's one line and exit 1.
     path = existing_store_path(config.store, "traces live only while ambient runs")
-    return run_trace(path, args.rule, args.json, sys.stdout, sys.stderr, store_key(config))
+    return run_trace(
+        path, args.rule, args.json, sys.stdout, sys.stderr, store_key(config), config_zone(config)
+    )
 
 
 @with_stored_data_config

@@ -4,7 +4,7 @@ user can ask "why did (or didn't) my rule fire?" after the fact."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,9 +21,11 @@ def run_trace(
     out: TextIO,
     err: TextIO,
     key: StoreKey | None = None,
+    zone: tzinfo | None = None,
 ) -> int:
-    """Print traces oldest first to ``out``; 0 on success, 1 when there is nothing to show
-    (said on ``err``: ``out`` holds traces only, so ``--json`` is always JSON)."""
+    """Print traces oldest first to ``out``, times in ``zone`` (the config's, as the timeline
+    shows them; None: this machine's); 0 on success, 1 when there is nothing to show (said
+    on ``err``: ``out`` holds traces only, so ``--json`` is always JSON)."""
     if store_path is None or not store_path.exists():
         err.write("ambient trace: no store: traces are kept only while ambient runs\n")
         return 1
@@ -36,14 +38,14 @@ def run_trace(
         err.write(f"ambient trace: no traces{f' of rule {rule}' if rule else ''} yet\n")
         return 1
     for record in records:
-        out.write((json.dumps(record) if as_json else format_record(record)) + "\n")
+        out.write((json.dumps(record) if as_json else format_record(record, zone)) + "\n")
     return 0
 
 
-def format_record(record: dict[str, Any]) -> str:
+def format_record(record: dict[str, Any], zone: tzinfo | None = None) -> str:
     """``2026-11-26 10:02:13  calm_living_room  fired  stress_score 74.2 above 70 for 2min``
     then one line per condition and action."""
-    when = datetime.fromtimestamp(float(record["t"])).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    when = datetime.fromtimestamp(float(record["t"]), zone).strftime("%Y-%m-%d %H:%M:%S")
     who = f" [{record['person']}]" if record.get("person") else ""
     lines = [f"{when}  {record['rule']}{who}  {record['event']}  {record['reason']}"]
     signals = record.get("signals") or {}
