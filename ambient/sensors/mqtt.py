@@ -35,8 +35,8 @@ _UNIT_FACTOR: Final = {"bpm": 1.0, "ms": 1.0, "s": 1000.0}
 FUTURE_TOLERANCE_S: Final = 60.0
 #: Drops that are a device working as made, not a mistake: counted, logged only at DEBUG
 #: (ESPHome publishes ``nan`` or ``None`` for a value it does not have, Zigbee2MQTT null, HA
-#: ``unknown``).
-_EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value"})
+#: ``unknown``; ESPHome retains its states without a time, handed over at every start).
+_EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value", "retained_without_time"})
 #: The metrics whose signals go stale after the signals' ``stale_after``: a live reading of
 #: one stamped longer ago than that arrives stale (counted ``behind_clock``).
 _STALE_AFTER_METRICS: Final = frozenset({HR, RR, CONTACT})

@@ -323,6 +323,19 @@ def test_retained_values_need_a_recent_timestamp() -> None:
     assert plain.counters.get("mqtt:zigbee2mqtt/alex_watch", "retained_without_time") == 1
 
 
+def test_a_retained_state_without_a_time_is_counted_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ESPHome retains its states: the copy the broker hands over at every start has no time,
+    so its age is unknown. Skipping it is normal (docs/mqtt.md): a count, not a warning."""
+    h = Harness()
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(b"70", retain=True) == []
+    assert not caplog.records
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"retained_without_time": 1}
+    assert h.feed(b"71") != []  # the live updates that follow are used
+
+
 def test_drops_are_logged_once_per_reason_per_minute_without_the_value(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
