@@ -483,8 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
         "baseline",
         "show a person's resting baseline (prior, provisional or personal), or reset it",
         "ambient baseline show --person alex --config /etc/ambient/ambient.yaml",
-        "exit codes: 0 shown or reset, 1 refused (one line says why: unknown person, no "
-        "store,\ndaemon running), 2 usage error, 130 interrupted",
+        "exit codes: 0 shown or reset (also before anything is learnt, or with no store yet),\n"
+        "1 refused (one line says why: an unknown person, the daemon running, a saved baseline\n"
+        "that cannot be read), 2 usage error, 130 interrupted",
     )
     baseline.add_argument(
         "action", choices=["show", "reset"], help="show: what has been learned; reset: forget it"
