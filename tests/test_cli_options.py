@@ -342,3 +342,10 @@ def test_trace_shows_times_in_the_configs_time_zone_as_the_timeline_does(tmp_pat
     result = run_ambient("trace", "--config", str(config), env=clean_env(TZ="UTC"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("2026-12-05 02:00:00  calm  fired  why")
+
+
+@pytest.mark.parametrize("name", subcommands())
+def test_the_readme_cli_reference_has_a_row_for_every_subcommand(name: str) -> None:
+    readme = (ROOT / "README.md").read_text()
+    reference = readme.split("## CLI reference", 1)[1].split("\n## ", 1)[0]
+    assert f"| `ambient {name}" in reference
