@@ -645,7 +645,7 @@ def _resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 
     positional = getattr(args, "config_file", None)
     option = args.config
-    if positional is not None and option is not None and positional != option:
+    if positional is not None and option is not None and positional.resolve() != option.resolve():
         parser.error(f"two configs given: {positional} and --config {option}")
     named = positional or option
     from_env = os.environ.get(CONFIG_ENV) or None

@@ -349,3 +349,8 @@ def test_the_readme_cli_reference_has_a_row_for_every_subcommand(name: str) -> N
     readme = (ROOT / "README.md").read_text()
     reference = readme.split("## CLI reference", 1)[1].split("\n## ", 1)[0]
     assert f"| `ambient {name}" in reference
+
+
+def test_one_config_named_twice_by_different_paths_is_one_config() -> None:
+    result = run_ambient("check", "config/demo.yaml", "--config", str(DEMO), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
