@@ -640,7 +640,7 @@ def _discard_stdout() -> None:
 def _resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """``args.config``: the positional config, else ``--config`` (before or after the
     subcommand), else ``$AMBIENT_CONFIG``, else the default path. ``args.config_given`` says
-    whether the user named one."""
+    whether the user named one, ``args.config_from_env`` whether by the variable."""
     from ambient.config.loader import DEFAULT_CONFIG_PATH
 
     positional = getattr(args, "config_file", None)
@@ -650,6 +650,7 @@ def _resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     named = positional or option
     from_env = os.environ.get(CONFIG_ENV) or None
     args.config_given = named is not None or from_env is not None
+    args.config_from_env = named is None and from_env is not None
     args.config = named or (Path(from_env) if from_env else DEFAULT_CONFIG_PATH)
 
 

@@ -354,3 +354,15 @@ def test_the_readme_cli_reference_has_a_row_for_every_subcommand(name: str) -> N
 def test_one_config_named_twice_by_different_paths_is_one_config() -> None:
     result = run_ambient("check", "config/demo.yaml", "--config", str(DEMO), cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_config_from_the_environment_that_is_not_there_is_one_line_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    """A stale ``export AMBIENT_CONFIG=...`` in a shell profile: say where the name came from."""
+    missing = tmp_path / "gone.yaml"
+    result = run_ambient("trace", env=clean_env(AMBIENT_CONFIG=str(missing)))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ambient trace: $AMBIENT_CONFIG names {missing}, and there is no such file"
+    ]

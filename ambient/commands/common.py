@@ -33,12 +33,10 @@ def load_or_report(
     its end)."""
     from ambient.config import ConfigError, load_config
 
-    if not args.config_given and not args.config.exists():  # a newcomer's first command
-        print(
-            f"ambient {args.command}: no config given, and there is none at {args.config}: "
-            "name one with --config FILE or $AMBIENT_CONFIG",
-            file=sys.stderr,
-        )
+    if not args.config.exists() and (not args.config_given or args.config_from_env):
+        # A newcomer's first command, or a stale variable in a shell profile: say where the
+        # name came from, not only that the file is not there.
+        print(f"ambient {args.command}: {_unnamed_config_missing(args)}", file=sys.stderr)
         return None
     try:
         return load_config(args.config, environment=environment, whole_recordings=whole_recordings)
@@ -48,6 +46,15 @@ def load_or_report(
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return None
+
+
+def _unnamed_config_missing(args: argparse.Namespace) -> str:
+    if args.config_from_env:
+        return f"$AMBIENT_CONFIG names {args.config}, and there is no such file"
+    return (
+        f"no config given, and there is none at {args.config}: "
+        "name one with --config FILE or $AMBIENT_CONFIG"
+    )
 
 
 def with_config(
