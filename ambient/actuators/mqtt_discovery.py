@@ -159,10 +159,13 @@ class DiscoveryPublisher:
         await self.publish_all()
 
     async def publish_all(self) -> None:
-        """Discovery for every device, then every state (retained)."""
-        for topic, document in self.payloads.all().items():
-            payload = json.dumps(document, separators=(",", ":"))
-            await self._connection.publish(topic, payload, qos=1, retain=True)
+        """Discovery for every device, then every state (retained). The documents are made
+        in the sender's turn: one made before a component was retired never follows one made
+        after (a reconnect's and a retirement's publication run side by side)."""
+        async with self._sender():
+            for topic, document in self.payloads.all().items():
+                payload = json.dumps(document, separators=(",", ":"))
+                await self._connection.publish(topic, payload, qos=1, retain=True)
         await self._publish_states(lambda _now: self._book.everything())
         self.discovery_publishes += 1
         self._published_event().set()
