@@ -25,12 +25,13 @@ from ambient.counters import Counters
 from ambient.messages import ExternalEvent, SignalUpdate, TraceRecord
 from ambient.ports import ActionPerformer, CalmingChooser, SignalView
 from ambient.rules.current_values import CurrentValues
+from ambient.rules.departed import drop_departed, people_kept
 from ambient.rules.dispatch import TriggerDispatch, topic_matches
 from ambient.rules.firing import Firer
 from ambient.rules.hold import ActionHold
 from ambient.rules.phases import rule_rows
 from ambient.rules.resume import ResumeGrace
-from ambient.rules.rule import build_rule, entities_used
+from ambient.rules.rule import Rule, build_rule, entities_used
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
 from ambient.rules.scheduled_triggers import ScheduledTriggers
@@ -66,6 +67,7 @@ class RuleEngine:
             clock, self._writes, config.store.traces_per_rule, self._current_values, on_trace
         )
         self._rule_store = RuleStore(store, self._writes)
+        self._people_kept = people_kept(config)
         self._performer = performer
         self._grace = ResumeGrace(clock, config.signals.stale_after)
         self._runs = Runs(
@@ -132,12 +134,16 @@ class RuleEngine:
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Restore persisted state and re-arm its timers, resume runs, arm schedules."""
+        """Restore persisted state and re-arm its timers, resume runs, arm schedules; the
+        state of people no longer in the config is dropped (see :mod:`.departed`)."""
         self._runs.resume()
         self._hold.restore()
         self._grace.begin()
         for rule in self._rules:
             if self._rule_store.load(rule):
+                kept = self._people_kept
+                if kept is not None and drop_departed(rule, kept, self._trace_departed):
+                    self._rule_store.save(rule)
                 for key, state in rule.persons.items():
                     person = person_of(key)
                     self._dispatch.rearm_for_timers(rule, person, state)
@@ -152,6 +158,9 @@ class RuleEngine:
                 self._dispatch.rearm_entity_timers(rule)
             self._scheduled.start(rule)
         await self._settle_episodes()
+
+    def _trace_departed(self, rule: Rule, person: str, reason: str) -> None:
+        self._tracer.trace(rule, "ended", reason, person, None, signals={})
 
     async def _settle_episodes(self) -> None:
         """Episodes the actuators still hold that no rule owns any more (the rule changed or

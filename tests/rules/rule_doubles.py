@@ -48,10 +48,12 @@ class Performed:
 
 @dataclass
 class RecordingPerformer:
-    """Records every action and episode end; ``fail`` makes chosen kinds fail."""
+    """Records every action, episode end and the episodes each settle was told the rules
+    still own; ``fail`` makes chosen kinds fail."""
 
     performed: list[Performed] = field(default_factory=list)
     ended: list[ActionContext] = field(default_factory=list)
+    live: list[set[str]] = field(default_factory=list)
     fail: set[str] = field(default_factory=set)
 
     async def perform(self, action: Any, context: ActionContext) -> ActionResult:
@@ -65,7 +67,7 @@ class RecordingPerformer:
         self.ended.append(context)
 
     async def settle_episodes(self, live: set[str]) -> None:
-        return None
+        self.live.append(set(live))
 
     def messages(self) -> list[str]:
         return [str(getattr(p.action, "message", p.action)) for p in self.performed]
