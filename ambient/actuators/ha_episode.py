@@ -32,7 +32,8 @@ register(
         time=None,
         retention=None,
         description="what an open calming episode changed in Home Assistant, to undo it: the "
-        "snapshot scenes of the lights, the media players' previous volumes",
+        "snapshot scenes of the lights, the media players' previous volumes, the players whose "
+        "music a breathing session paused",
         json_columns=("value",),
     )
 )
@@ -94,6 +95,9 @@ class Episode:
     #: What must follow its tasks however they end, even cancelled before they ran (the music
     #: a breathing session paused, played again); each is awaited once, when they are over.
     after_tasks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Players whose music a breathing session paused and has not played again yet: kept in
+    #: the store, so music paused when ambient stopped is played again after it starts.
+    paused_music: list[str] = field(default_factory=list)
 
     def active_lights(self, entity_ids: list[str]) -> list[str]:
         """Those of ``entity_ids`` nobody else has taken over in this episode."""
@@ -156,6 +160,7 @@ class Episode:
                 if self.lights_left_off
                 else {}
             ),
+            **({"paused_music": list(self.paused_music)} if self.paused_music else {}),
         }
 
     @classmethod
@@ -187,6 +192,10 @@ class Episode:
             where = f"lights_left_off.{entity_id}"
             overridden_by = _overridden_by(_mapping(light, where), where)
             episode.lights_left_off[entity_id] = LightLeftOff(entity_id, overridden_by)
+        paused = _mapping(record, "record").get("paused_music", [])
+        if not isinstance(paused, list) or not all(isinstance(p, str) for p in paused):
+            raise ValueError(f"paused_music is not a list of players: {paused!r}")
+        episode.paused_music = list(paused)
         media = _mapping(record, "record").get("media", {})
         for entity_id, takeover in _mapping(media, "media").items():
             where = f"media.{entity_id}"
@@ -219,7 +228,11 @@ class EpisodeRecords:
         if self.store is None:
             return
         record = episode.to_record()
-        if not record["lights"] and not record["media"] and not episode.lights_left_off:
+        if not (record["lights"] or record["media"] or episode.lights_left_off) and not (
+            episode.paused_music
+        ):
+            if episode.id in self._written:  # its paused music was played again: nothing left
+                self.delete(episode.id)
             return  # nothing to undo or leave alone (notify, logbook): nothing to keep
         if self._written.get(episode.id) != record:
             self.store.put(NAMESPACE, episode.id, record)

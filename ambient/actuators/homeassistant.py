@@ -106,6 +106,9 @@ class HomeAssistantActuator:
         episodes, unreadable = self._records.load()
         for _ in unreadable:
             self.counters.increment("homeassistant", "bad_episode_record")
+        #: Music breathing sessions had paused when ambient stopped: played again once HA is
+        #: connected (the sessions are not resumed).
+        self._music_from_before = {e.id: list(e.paused_music) for e in episodes if e.paused_music}
         for episode in episodes:
             (self._owed if episode.ended else self._episodes)[episode.id] = episode
             self.lights.watch([*episode.lights, *episode.lights_left_off])
@@ -213,10 +216,26 @@ class HomeAssistantActuator:
 
     def _on_status(self, status: str) -> None:
         idle = self._settling is None or self._settling.done()
-        if status == "connected" and self._owed and idle:
+        owed = self._owed or self._music_from_before
+        if status == "connected" and owed and idle:
             self._settling = asyncio.get_running_loop().create_task(self._settle_owed())
 
     async def _settle_owed(self) -> None:
+        for episode_id, players in list(self._music_from_before.items()):
+            if not self.client.connected:
+                return  # gone again: the next connect tries the rest
+            del self._music_from_before[episode_id]
+            episode = self._episodes.get(episode_id) or self._owed.get(episode_id)
+            for player in players:
+                await PausedMusic(
+                    player,
+                    self.client.call_service,
+                    self.client.get_state,
+                    self.client.user_id,
+                    episode_id,
+                ).play_again()
+                if episode is not None:
+                    self._forget_paused(episode, player)
         for episode in list(self._owed.values()):
             if not self.client.connected:
                 return  # gone again: the next connect tries the rest
@@ -334,16 +353,19 @@ class HomeAssistantActuator:
             episode_id=episode.id,
             said=lambda what: self._session_said(context, what),
         )
+        if music is not None:  # kept, so a restart in the session still plays it again
+            episode.paused_music.append(music.player)
+            self._records.save(episode)
         try:
             await session.open()
         except BaseException:
             if music is not None:
-                await music.play_again()
+                await self._music_back(episode, music)
             raise
         episode.breathing = asyncio.create_task(self._run_session(session, episode, music))
         episode.start_task(episode.breathing)
         if music is not None:  # also when the session is cancelled before it ran
-            episode.after_tasks.append(music.play_again)
+            episode.after_tasks.append(lambda: self._music_back(episode, music))
         detail = (
             f"breathing {pattern_of(action)}, {script.cycles} cycles at "
             f"{breaths_per_minute(script.phases):.1f}/min (~{session.steps[-1].offset_s:.0f} s)"
@@ -395,7 +417,19 @@ class HomeAssistantActuator:
             _LOGGER.error("Breathing session of episode %s stopped: HA said %s", episode.id, exc)
         finally:
             if music is not None:
-                await music.play_again()
+                await self._music_back(episode, music)
+
+    async def _music_back(self, episode: Episode, music: PausedMusic) -> None:
+        """Play the music a session paused again (once), and stop keeping it as owed."""
+        await music.play_again()
+        self._forget_paused(episode, music.player)
+
+    def _forget_paused(self, episode: Episode, player: str) -> None:
+        if player in episode.paused_music:
+            episode.paused_music.remove(player)
+            tracked = self._episodes.get(episode.id) or self._owed.get(episode.id)
+            if tracked is episode:  # an episode undone already keeps no record
+                self._records.save(episode)
 
     async def _notify(self, action: NotifyActionConfig, context: ActionContext, event: str) -> str:
         # The same message about the same person is what repeats in a long episode; another

@@ -8,18 +8,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
 from pydantic import SecretStr
 
 from ambient.actuators.ha_episode import NAMESPACE
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.clock import RealClock
-from ambient.config.actions import CalmLightsActionConfig, PlayCalmingActionConfig
+from ambient.config.actions import (
+    BreathingActionConfig,
+    CalmLightsActionConfig,
+    PlayCalmingActionConfig,
+)
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
@@ -246,4 +251,52 @@ async def test_an_unreadable_record_is_dropped_named_and_counted(
     assert "lights.light.bed_light.scene_entity_id is not a scene: 7" in caplog.text
     assert list(store.items(NAMESPACE)) == ["calm:alex:13.000"]
     assert list(actuator.diagnostics()) == ["calm:alex:13.000"]
+    store.close()
+
+
+@pytest.mark.ha
+async def test_music_a_session_paused_is_played_again_when_ambient_starts_after_a_crash(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    # A breathing session with interrupt: true paused the music, and ambient died in it: the
+    # session is not resumed, but the music is played again once ambient is back.
+    player = "media_player.living_room"
+    music = {"media_content_id": "https://example.invalid/jazz.m3u", "media_content_type": "music"}
+    await probe.call_service("media_player", "play_media", {"entity_id": player, **music})
+    await probe.call_service("media_player", "media_play", {"entity_id": player})
+    path, after_crash = tmp_path / "state.db", tmp_path / "after-crash.db"
+    store = Store(path)
+    session = BreathingActionConfig(
+        action="breathing", media_player=player, tts_service="tts.demo_say", interrupt=True
+    )
+    async with running(client_for(ha)) as client:
+        await seen(client, player)
+        before = HomeAssistantActuator(client, StepClock(), store)
+        result = await before.perform(session, context("m1"))
+        assert "paused for the session" in result.detail, result.detail
+        # The process dies here: what it had written (its WAL too) is all the next one finds.
+        shutil.copy(path, after_crash)
+        shutil.copy(f"{path}-wal", f"{after_crash}-wal")
+    await before.pause()  # (the dead process's session, let go: HA is out of its reach)
+    store.close()
+    paused = await probe.state(player)
+    assert paused is not None and paused["state"] == "paused"
+
+    since = len(probe.events)
+    store = Store(after_crash)
+    async with running(client_for(ha)) as client:
+        HomeAssistantActuator(client, RealClock(), store)
+        played = await probe.wait_for(
+            lambda e: (
+                e.event_type == "call_service"
+                and e.data["service"] == "media_play"
+                and probe.events.index(e) >= since
+            )
+        )
+        assert played.data["service_data"]["entity_id"] == [player]
+        await probe.wait_for_state(player, lambda s: s["state"] == "playing")
+        # One more round trip on ambient's connection: media_play's reply (and what ambient
+        # does on it: forget the music was owed) comes first.
+        await client.call_service("homeassistant", "update_entity", {}, {"entity_id": player})
+    assert store.items(NAMESPACE) == {}  # nothing else was owed
     store.close()
