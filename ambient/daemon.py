@@ -276,7 +276,12 @@ class Daemon:
             on_first_update=None if first is None else hub.publish_first_signals,
             stale_after_by_source=stale_after_by_source(config.sensors),
         )
-        actuators = _build_actuators(connections, store, hub.publish_trace) if acting else []
+        # What a running breathing session does later is its rule's trace: kept by the rules.
+        actuators = (
+            _build_actuators(connections, store, lambda record: rules.emit_trace(record))
+            if acting
+            else []
+        )
         if acting and config.homeassistant is not None:
             hub.status_providers["home_assistant"] = _held_in_home_assistant(actuators)
         dispatcher = ActionDispatcher(

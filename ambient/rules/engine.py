@@ -124,6 +124,11 @@ class RuleEngine:
     def on_event(self, event: ExternalEvent) -> None:
         self._dispatch.on_event(event)
 
+    def emit_trace(self, record: TraceRecord) -> None:
+        """A rule's trace from outside its own decisions (what a running breathing session
+        did later): kept for `ambient trace` and handed on, as the rules' own are."""
+        self._tracer.emit(record)
+
     def entities_used(self) -> set[str]:
         """HA entities the rules read, so the HA client subscribes to just these."""
         return entities_used(self._rules)

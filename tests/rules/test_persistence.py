@@ -11,7 +11,7 @@ from typing import Any
 
 from rules.rule_doubles import Harness, make_config, stress_rule
 
-from ambient.messages import ActionContext, ActionResult
+from ambient.messages import ActionContext, ActionResult, TraceRecord
 from ambient.rules.rule_store import STATE_NAMESPACE
 from ambient.rules.tracing import TRACE_NAMESPACE
 from ambient.store import Store
@@ -100,3 +100,25 @@ async def test_stop_writes_the_state_even_when_its_caller_gives_up_waiting(
     assert [r["kind"] for r in saved["persons"]["alex"]["runs"].values()] == ["actions"]
     never.set_result(None)
     await stopping
+
+
+async def test_a_trace_from_outside_the_rules_decisions_is_kept_with_theirs(
+    tmp_path: Path,
+) -> None:
+    # A breathing session goes quiet long after its action returned: the HA actuator hands
+    # that turn to the engine, so `ambient trace` shows it beside the rule's own traces.
+    store = Store(tmp_path / "ambient.db")
+    h = await Harness(make_config([stress_rule()]), store=store).start()
+    quiet = TraceRecord(
+        time=h.clock.now(),
+        rule="calm",
+        event="continued",
+        reason="breathing session goes quiet: media_player.kitchen is playing",
+        person="alex",
+    )
+    h.engine.emit_trace(quiet)
+    await h.run_until(1)
+    assert h.traces == [quiet]
+    assert [t["reason"] for t in store.recent(TRACE_NAMESPACE, "calm")] == [quiet.reason]
+    await h.engine.stop()
+    store.close()
