@@ -182,3 +182,25 @@ def test_insight_entities_are_announced_only_with_insights_on() -> None:
     assert not insight_keys & set(person["cmps"])
     assert {"heart_rate", "battery"} <= set(person["cmps"])
     assert not insight_keys & {entity.key for entity in payloads.person_entities}
+
+
+def test_what_tells_of_the_wearable_rather_than_the_person_is_diagnostic(
+    documents: dict[str, dict[str, Any]],
+) -> None:
+    """Signal quality and skin contact say how the strap sits, as battery and reconnects say
+    how it runs: HA files them under the device's diagnostics, off its generated dashboards.
+    They keep the wearable's availability and ``expire_after``."""
+    person = documents["homeassistant/device/ambient_home_alex/config"]["cmps"]
+    diagnostic = {key for key, c in person.items() if c.get("entity_category") == "diagnostic"}
+    assert diagnostic == {
+        "signal_quality",
+        "skin_contact",
+        "wearable_connected",
+        "battery",
+        "rssi",
+        "reconnects",
+    }
+    assert person["signal_quality"]["expire_after"] == EXPIRE_AFTER_S
+    assert person["skin_contact"]["availability_mode"] == "all"
+    daemon = documents["homeassistant/device/ambient_home/config"]["cmps"]
+    assert [k for k, c in daemon.items() if c.get("entity_category")] == ["mqtt_reconnects"]
