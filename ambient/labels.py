@@ -42,6 +42,8 @@ class Labels:
     episode_names: tuple[str, ...] = ()
     #: Where they were read (``labels.jsonl:3``, or the recording), for messages about them.
     where: str = field(default="", compare=False)
+    #: Label rows naming more than one person: each one's labels (these are the first's).
+    by_person: Mapping[str, Labels] = field(default_factory=dict, compare=False)
 
 
 def load_labels_file(path: Path) -> dict[str, Labels]:
@@ -210,7 +212,20 @@ def split_label_rows(recording: Recording, where: str) -> tuple[Recording, Label
 
 
 def _labels_from_rows(rows: list[Reading], where: str, origin: float) -> Labels:
-    """The labels of label rows in time order, their times counted from ``origin``."""
+    """The labels of label rows in time order, their times counted from ``origin``; rows of
+    several people give each one's (``by_person``)."""
+    people = list(dict.fromkeys(row.person for row in rows))
+    if len(people) > 1:
+        each = {
+            person: _persons_labels([r for r in rows if r.person == person], where, origin)
+            for person in people
+        }
+        return replace(each[people[0]], by_person=each)
+    return _persons_labels(rows, where, origin)
+
+
+def _persons_labels(rows: list[Reading], where: str, origin: float) -> Labels:
+    """The labels of one person's label rows."""
     episodes = _spans_from_rows(
         (r for r in rows if r.metric == EPISODE_ROW), where, EPISODE_ROW, origin
     )

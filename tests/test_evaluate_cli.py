@@ -367,6 +367,64 @@ def test_a_recording_without_rows_of_the_rule_s_person_is_named(labelled: Path) 
     )
 
 
+def two_people_config(folder: Path) -> Path:
+    """Alex and Sam, Alex's rule and the same for Sam (`sams_heart`)."""
+    config = folder / "ambient.yaml"
+    sams_rule = CONFIG.split("rules:\n")[1].split("store:")[0]
+    sams_rule = sams_rule.replace("fast_heart", "sams_heart").replace("person: alex", "person: sam")
+    config.write_text(
+        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
+            "store:", sams_rule + "store:"
+        )
+    )
+    return config
+
+
+def test_a_rule_is_scored_only_on_recordings_of_its_person(labelled: Path) -> None:
+    """Sam's own recording, labelled with three episodes, is nothing of Alex's rule: it is not
+    scored for it (it counted 0/3, and the total 1/4), and the table says why."""
+    sams = [f"{t},hr,70,sam" for t in range(1, END_S + 1)]
+    (labelled / "sam.csv").write_text("t,metric,value,person\n" + "\n".join(sams) + "\n")
+    sams_labels = {"subject": "sam", "tasks": [[100, 200], [300, 400], [500, 600]]}
+    with (labelled / "labels.jsonl").open("a") as labels:
+        labels.write(json.dumps(sams_labels) + "\n")
+    config = two_people_config(labelled)
+
+    document = report(evaluate(config, "-r", str(labelled), "--json"))
+
+    alexs, sams_rule = document["rules"]
+    assert [row["recording"] for row in alexs["recordings"]] == ["alex", "sam"]
+    assert alexs["recordings"][1] == {
+        "recording": "sam",
+        "labelled": False,
+        "not_scored": "no readings of alex",
+        "firings_s": [],
+    }
+    assert (alexs["overall"]["found"], alexs["overall"]["episodes_total"]) == (1, 1)
+    assert sams_rule["recordings"][0]["not_scored"] == "no readings of sam"
+    assert (sams_rule["overall"]["found"], sams_rule["overall"]["episodes_total"]) == (0, 3)
+    text = evaluate(config, "-r", str(labelled))
+    assert "sam        not scored: no readings of alex (0 firing(s))" in text.stdout
+    assert "all              1/1" in text.stdout
+
+
+def test_label_rows_of_two_people_in_one_recording_are_each_one_s(tmp_path: Path) -> None:
+    """One recording of both, its label rows naming whose episode each is: Alex's rule is
+    scored on Alex's episode alone, Sam's on Sam's."""
+    rows = [f"{t},hr,{hr_at(t)},alex" for t in range(1, END_S + 1)]
+    rows += [f"{t}.5,hr,70,sam" for t in range(1, END_S + 1)]
+    rows += ["600,label_episode,1,alex", "900,label_episode,0,alex"]
+    rows += ["1200,label_episode,1,sam", "1400,label_episode,0,sam"]
+    rows.sort(key=lambda row: float(row.split(",")[0]))
+    (tmp_path / "both.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+
+    document = report(evaluate(two_people_config(tmp_path), "-r", str(tmp_path), "--json"))
+
+    alexs, sams = (rule["recordings"][0] for rule in document["rules"])
+    assert [(e["start"], e["end"], e["found"]) for e in alexs["episodes"]] == [(600, 900, True)]
+    assert [(e["start"], e["end"], e["found"]) for e in sams["episodes"]] == [(1200, 1400, False)]
+
+
 def test_rules_of_two_people_evaluated_together_say_whose_unknown_shares_are_shown(
     labelled: Path,
 ) -> None:

@@ -20,6 +20,8 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         for result in evaluation.recordings:
             row: dict[str, Any] = {"recording": result.name}
             row |= _score_json(result.scores[rule.id])
+            if rule.id in result.not_scored:
+                row["not_scored"] = result.not_scored[rule.id]
             row["firings_s"] = [round(t, 1) for t in result.firings_s[rule.id]]
             rows.append(row)
         rules.append(
@@ -141,7 +143,11 @@ def as_text(evaluation: Evaluation) -> str:
         )
         for result in evaluation.recordings:
             firings = len(result.firings_s[rule.id])
-            lines.append(_score_row(result.name, result.scores[rule.id], width, firings))
+            why = result.not_scored.get(rule.id)
+            if why is not None:
+                lines.append(f"{result.name:<{width}}  not scored: {why} ({firings} firing(s))")
+            else:
+                lines.append(_score_row(result.name, result.scores[rule.id], width, firings))
         overall = _overall(evaluation, rule.id)
         if len(evaluation.recordings) > 1:
             firings = sum(len(r.firings_s[rule.id]) for r in evaluation.recordings)

@@ -54,6 +54,8 @@ class RecordingResult:
     unknown_by_signal: dict[str, dict[str, float]]
     #: The same per person with signals in the recording, in the order they first had one.
     unknown_by_person: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: Per rule id not scored on a labelled recording: why (it holds nothing of its person).
+    not_scored: dict[str, str] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -203,7 +205,9 @@ def evaluate_recording(
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
     if labels is not None:
-        labels = timeline.labels = fitted_to_recording(labels, timeline.duration_s, path.name)
+        labels = fitted_to_recording(labels, timeline.duration_s, path.name)
+        # The picture's are its person's (label rows may name several).
+        timeline.labels = labels.by_person.get(person or "", labels)
         if labels.end is not None:
             timeline.duration_s = labels.end
     end_s = timeline.duration_s
@@ -211,23 +215,47 @@ def evaluate_recording(
     # The followed person's, from the same tally with or without a picture.
     followed = person or next(iter(by_person), None)
     unknown = by_person.get(followed, {}) if followed is not None else {}
-    if person is not None and _never_read(unknown, end_s):
-        _LOGGER.warning(
-            "%s has no readings of %s, the person of the rules evaluated (its rows name "
-            "another): nothing of %s's is scored",
-            path.name,
-            person,
-            person,
-        )
+    for whose in dict.fromkeys(rule.person for rule in config.rules if rule.person):
+        if _never_read(by_person.get(whose, {}), end_s):
+            _LOGGER.warning(
+                "%s has no readings of %s, the person of the rules evaluated (its rows name "
+                "another): nothing of %s's is scored",
+                path.name,
+                whose,
+                whose,
+            )
     firings = {
         rule_id: [e.t for e in timeline.events if e.rule == rule_id and e.event == "fired"]
         for rule_id in rule_ids
     }
-    scores = {
-        rule_id: None if labels is None else score(labels, times, end_s)
-        for rule_id, times in firings.items()
-    }
-    return RecordingResult(path.stem, path, source, timeline, scores, firings, unknown, by_person)
+    scores: dict[str, DetectionScore | None] = {}
+    not_scored: dict[str, str] = {}
+    for rule in config.rules:
+        own = None if labels is None else _labels_of(labels, rule.person, by_person, end_s)
+        if isinstance(own, str):
+            not_scored[rule.id], own = own, None
+        scores[rule.id] = None if own is None else score(own, firings[rule.id], end_s)
+    return RecordingResult(
+        path.stem, path, source, timeline, scores, firings, unknown, by_person, not_scored
+    )
+
+
+def _labels_of(
+    labels: Labels,
+    person: str | None,
+    by_person: Mapping[str, Mapping[str, Mapping[str, float]]],
+    end_s: float,
+) -> Labels | str:
+    """The labels a rule of ``person`` is scored by, or why it is not scored: a recording
+    with no reading of its person, or label rows naming others only. A rule for anyone is
+    scored by the labels file's line, or by the label rows of the first person they name."""
+    if person is None:
+        return labels
+    if _never_read(by_person.get(person, {}), end_s):
+        return f"no readings of {person}"
+    if not labels.by_person:
+        return labels
+    return labels.by_person.get(person) or f"no label rows of {person}"
 
 
 def _unknown_by_person(
@@ -246,6 +274,12 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
     ``end`` past its last reading is brought back to it (calm hours without readings would
     dilute the false alarms), an episode starting at or after the end is left out (the rule
     had no data there: not a miss)."""
+    if labels.by_person:  # label rows of several people: each one's fitted
+        each = {
+            person: fitted_to_recording(own, recording_end_s, name)
+            for person, own in labels.by_person.items()
+        }
+        return replace(next(iter(each.values())), by_person=each)
     end_s = recording_end_s
     if labels.end is not None and labels.end > recording_end_s + END_SLACK_S:
         _LOGGER.warning(
