@@ -568,7 +568,8 @@ def _run(args: argparse.Namespace) -> int:
     handler = _COMMANDS[args.command]
     try:
         code = handler(args)
-        sys.stdout.flush()  # output stdout cannot take is said here, not lost at exit
+        if sys.stdout is not None:  # None: started with stdout closed (>&-)
+            sys.stdout.flush()  # output stdout cannot take is said here, not lost at exit
         return code
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as other Unix tools do.
@@ -621,6 +622,8 @@ def name_stdout_in_write_errors() -> None:
 
 def _stdout_flushed() -> bool:
     """Whether stdout took what waits in it; if not, one line on stderr says why."""
+    if sys.stdout is None:  # started with stdout closed (>&-): nothing waits
+        return True
     try:
         sys.stdout.flush()
     except OSError as exc:

@@ -440,3 +440,16 @@ def test_output_stdout_cannot_take_is_one_line_naming_stdout(
         )
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == f"{who}: stdout: No space left on device"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("check", str(DEMO)), ("--version",), ("run", str(DEMO), "--speed", "100000")],
+    ids=["check", "version", "run"],
+)
+def test_a_closed_stdout_is_no_traceback(args: tuple[str, ...]) -> None:
+    """``ambient check >&-``: Python gives the command no stdout at all; what it would have
+    printed goes nowhere, as any Python program's print does then."""
+    result = run_ambient(*args, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0
+    assert "Traceback" not in result.stderr
