@@ -20,7 +20,9 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from ambient.actuators.mqtt_entities import (
     PERSON_ENTITIES,
@@ -68,6 +70,8 @@ class DiscoveryPublisher:
         self._clock = clock
         self._interval_s = config.mqtt.publish_interval
         self._people = {person.id for person in config.people}
+        #: The zone of the active rule's ``since_iso`` (None: this machine's).
+        self._zone: tzinfo | None = ZoneInfo(config.timezone) if config.timezone else None
         self._book = StateBook(REFRESH_S)
         self._events: deque[str] = deque(maxlen=_EVENT_QUEUE_LIMIT)
         #: (rule, person) -> the trace that opened its episode, until it recovers.
@@ -377,7 +381,13 @@ class DiscoveryPublisher:
         self._set(self.topics.active_rule, latest.rule if latest else NO_RULE)
         attributes = {
             "active": [
-                {"rule": r.rule, "person": r.person, "since": r.time, "trigger": r.trigger}
+                {
+                    "rule": r.rule,
+                    "person": r.person,
+                    "since": r.time,
+                    "since_iso": _iso_time(r.time, self._zone),
+                    "trigger": r.trigger,
+                }
                 for r in sorted(self._active.values(), key=lambda r: r.time)
             ],
         }
@@ -468,6 +478,11 @@ class DiscoveryPublisher:
             message.topic,
             detail,
         )
+
+
+def _iso_time(time_s: float, zone: tzinfo | None) -> str:
+    """Unix seconds as ISO 8601 with the zone's offset, as HA's ``as_datetime`` reads it."""
+    return datetime.fromtimestamp(time_s, zone).astimezone(zone).isoformat(timespec="seconds")
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -26,11 +26,15 @@ DISCOVERY = "homeassistant/device/+/config"
 
 
 def ambient_config(
-    broker: MosquittoBroker, publish_interval_s: float = 0.05, people: tuple[str, ...] = ("alex",)
+    broker: MosquittoBroker,
+    publish_interval_s: float = 0.05,
+    people: tuple[str, ...] = ("alex",),
+    timezone: str | None = None,
 ) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
             "instance": "home",
+            "timezone": timezone,
             "people": [{"id": person, "name": person.title()} for person in people],
             "mqtt": {
                 "host": broker.host,
@@ -48,6 +52,7 @@ async def publishing(
     clock: Clock | None = None,
     people: tuple[str, ...] = ("alex",),
     interval_s: float | None = None,
+    timezone: str | None = None,
 ) -> AsyncIterator[tuple[DiscoveryPublisher, MqttConnection]]:
     """The publisher on a live connection; on a virtual ``clock`` its ``publish_interval`` is
     an hour unless given, so only what goes out at once (after the settle time) and the
@@ -55,7 +60,7 @@ async def publishing(
     connection = make_connection(broker, instance="home")
     if interval_s is None:
         interval_s = 3600.0 if clock is not None else 0.05
-    config = ambient_config(broker, interval_s, people)
+    config = ambient_config(broker, interval_s, people, timezone)
     publisher = DiscoveryPublisher(config, connection, hub, clock or RealClock())
     task = asyncio.ensure_future(publisher.run())
     try:
@@ -499,6 +504,20 @@ async def test_one_persons_recovery_leaves_the_rule_active_for_another(
         state, active = await active_rule_now(publisher, mosquitto)
     assert state == "evening"
     assert [(entry["rule"], entry["person"]) for entry in active] == [("evening", "sam")]
+
+
+async def test_an_open_episodes_since_is_given_as_an_iso_time_too(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """``since`` stays unix seconds (automations read it); ``since_iso`` beside it is the same
+    moment in the config's zone, with its offset, as HA's templates take it (``as_datetime``)."""
+    hub = Hub()
+    fired_at = 1764950400.0  # 2025-12-05 16:00 UTC
+    async with publishing(mosquitto, hub, timezone="Europe/Berlin") as (publisher, _connection):
+        hub.publish_trace(TraceRecord(fired_at, "evening", "fired", "stress", person="alex"))
+        _state, active = await active_rule_now(publisher, mosquitto)
+    assert active[0]["since"] == fired_at
+    assert active[0]["since_iso"] == "2025-12-05T17:00:00+01:00"
 
 
 async def test_the_active_rule_reads_the_rule_engines_own_status(
