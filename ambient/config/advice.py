@@ -18,7 +18,7 @@ from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import signal_kind_mixups, signal_tests, unreachable_rule_parts
 from ambient.config.rule_checks import walk_steps
-from ambient.config.template_checks import signals_in_templates
+from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
 from ambient.readings import BUILTIN_METRICS
@@ -59,6 +59,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
+        *person_never_filled(config),
         *calming_advice(config),
         *minute_bins_advice(config.retention, config.insights.keep_minutes_days),
         *minutes_outlive_summaries_advice(config.insights),

@@ -26,6 +26,7 @@ from ambient.config.actions import (
     MqttPublishActionConfig,
     NotifyActionConfig,
     ServiceCallActionConfig,
+    WaitForStepConfig,
 )
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.root import AmbientConfig
@@ -51,6 +52,62 @@ def template_checks(config: AmbientConfig) -> list[Finding]:
         for path, step in walk_steps(rule, ("rules", r_index)):
             findings.extend(_step_findings(step, path, signals))
     return findings
+
+
+def person_never_filled(config: AmbientConfig) -> Iterator[Finding]:
+    """``{person}`` in a rule without ``person:`` that reads no one's signals (a time, cron,
+    state or MQTT trigger alone): the rule acts for no one in particular, and the placeholder
+    is filled with nothing ("Time for  to wind down"). A warning: the message still goes."""
+    ids = config.person_ids()
+    suggestion = f"`person: {ids[0]}`" if ids else "a `person:`"
+    for r_index, rule in enumerate(config.rules):
+        if rule.person is not None or _reads_signals(rule):
+            continue
+        for path, step in walk_steps(rule, ("rules", r_index)):
+            for key, text in _templates(step, path):
+                if _names_person(text, publish=isinstance(step, MqttPublishActionConfig)):
+                    yield (
+                        key,
+                        (
+                            "`{person}` is filled with nothing here: the rule reads no one's "
+                            f"signals, so it acts for no one in particular; give it {suggestion} "
+                            "(or write the name)"
+                        ),
+                    )
+
+
+def _reads_signals(rule: RuleConfig) -> bool:
+    """Whether the rule acts per person (as the engine decides: a signal it reads)."""
+    waits = any(isinstance(step, WaitForStepConfig) for _, step in walk_steps(rule, ()))
+    return bool(signals_in_templates(rule)) or waits
+
+
+def _templates(step: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    """The texts of an action step that are templates, with their key paths."""
+    if isinstance(step, LogActionConfig | LogbookActionConfig):
+        yield (*path, "message"), step.message
+    elif isinstance(step, NotifyActionConfig):
+        yield (*path, "message"), step.message
+        if step.title is not None:
+            yield (*path, "title"), step.title
+        yield from _strings(step.data, (*path, "data"))
+    elif isinstance(step, ServiceCallActionConfig):
+        yield from _strings(step.data, (*path, "data"))
+    elif isinstance(step, MqttPublishActionConfig):
+        yield (*path, "topic"), step.topic
+        yield (*path, "payload"), step.payload
+
+
+def _names_person(text: str, *, publish: bool) -> bool:
+    if publish:
+        return "person" in _PUBLISH_PLACEHOLDER.findall(text)
+    try:
+        return any(
+            field is not None and re.split(r"[.\[]", field, maxsplit=1)[0] == "person"
+            for _, field, _, _ in string.Formatter().parse(text)
+        )
+    except ValueError:  # not a template: refused by template_checks
+        return False
 
 
 def signals_in_templates(rule: RuleConfig) -> tuple[str, ...]:

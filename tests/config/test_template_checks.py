@@ -4,8 +4,11 @@ and the signals a built rule hands its actions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ambient.actuators.log import render_message
 from ambient.actuators.mqtt import template_fields
+from ambient.config import config_warnings, load_config
 from ambient.config.rules import RuleConfig
 from ambient.config.template_checks import (
     MESSAGE_FIELDS,
@@ -55,3 +58,51 @@ def test_the_signals_a_rule_hands_its_actions_are_the_ones_check_allows() -> Non
         }
     )
     assert signals_in_templates(rule) == build_rule(rule).signal_names
+
+
+HOUSEHOLD = "people: [{id: alex}, {id: sam}]\nmqtt: {host: localhost}\nstore: {path: null}\n"
+
+
+def warnings_of(tmp_path: Path, rules: str) -> list[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(HOUSEHOLD + rules)
+    return [str(issue) for issue in config_warnings(path, load_config(path))]
+
+
+def test_person_in_a_rule_that_acts_for_no_one_is_a_warning_at_its_template(
+    tmp_path: Path,
+) -> None:
+    """A time rule without `person:` reads no one's signals, so it acts for no one and
+    `{person}` is filled with nothing: "Time for  to wind down" went out, and check was
+    silent."""
+    found = warnings_of(
+        tmp_path,
+        "rules:\n"
+        "  - id: wind_down\n"
+        "    triggers: [{trigger: time, at: '22:00'}]\n"
+        "    actions:\n"
+        "      - {action: log, message: 'Time for {person} to wind down'}\n"
+        "      - {action: mqtt.publish, topic: 'home/{person}/wind', payload: 'x'}\n",
+    )
+    assert [warning.split(": ", 1)[1] for warning in found] == [
+        f"rules[0].actions[{index}].{key}: `{{person}}` is filled with nothing here: the rule "
+        "reads no one's signals, so it acts for no one in particular; give it `person: alex` "
+        "(or write the name)"
+        for index, key in ((0, "message"), (1, "topic"))
+    ]
+
+
+def test_person_in_a_rule_with_a_person_or_reading_signals_is_filled(tmp_path: Path) -> None:
+    found = warnings_of(
+        tmp_path,
+        "rules:\n"
+        "  - id: wind_down\n"
+        "    person: sam\n"
+        "    triggers: [{trigger: time, at: '22:00'}]\n"
+        "    actions: [{action: log, message: 'Time for {person} to wind down'}]\n"
+        "  - id: racing\n"
+        "    triggers: [{trigger: time, at: '22:00'}]\n"
+        "    conditions: [{condition: signal, signal: hr, above: 100}]\n"
+        "    actions: [{action: log, message: '{person} races'}]\n",
+    )
+    assert found == []
