@@ -22,21 +22,6 @@ from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
-from ambient.actuators.ha_assistant import assistant_script
-from ambient.actuators.ha_breathing import (
-    FIXED_TEXT,
-    BreathingSession,
-    PacedLights,
-    addressee,
-    breaths_per_minute,
-    moment_of,
-    nothing_to_do,
-    pattern_of,
-    speaking_s,
-    template_script,
-    while_broken,
-    why_silent,
-)
 from ambient.actuators.ha_entities import (
     KnownEntities,
     UnavailableEntity,
@@ -48,7 +33,7 @@ from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming
 from ambient.actuators.ha_notify import NotifyHistory
 from ambient.actuators.ha_outcome import NothingDone
-from ambient.actuators.ha_paused_music import PausedMusic
+from ambient.actuators.ha_sessions import BreathingSessions
 from ambient.actuators.log import render_message
 from ambient.clock import Clock
 from ambient.config.actions import (
@@ -87,12 +72,7 @@ class HomeAssistantActuator:
         trace: Callable[[TraceRecord], None] | None = None,
     ) -> None:
         self.client = client
-        #: Where what a running session does later goes (the rules' traces), if anywhere.
-        self.trace = trace
         self.clock = clock
-        #: Display names by person id, and the home's zone: what session scripts address.
-        self.names = dict(names or {})
-        self.zone = zone
         self.counters: Counters = client.counters
         self._episodes: dict[str, Episode] = {}
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
@@ -103,12 +83,20 @@ class HomeAssistantActuator:
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._every_episode, self._records.save)
         self.entities = KnownEntities(client)
+        self.sessions = BreathingSessions(
+            client,
+            clock,
+            self.lights,
+            self._records.save,
+            self._tracked,
+            names=names,
+            zone=zone,
+            trace=trace,
+        )
         episodes, unreadable = self._records.load()
         for _ in unreadable:
             self.counters.increment("homeassistant", "bad_episode_record")
-        #: Music breathing sessions had paused when ambient stopped: played again once HA is
-        #: connected (the sessions are not resumed).
-        self._music_from_before = {e.id: list(e.paused_music) for e in episodes if e.paused_music}
+        self.sessions.carried_over(episodes)
         for episode in episodes:
             (self._owed if episode.ended else self._episodes)[episode.id] = episode
             self.lights.watch([*episode.lights, *episode.lights_left_off])
@@ -211,31 +199,21 @@ class HomeAssistantActuator:
             kept or "nothing",
         )
 
+    def _tracked(self, episode_id: str) -> Episode | None:
+        """The episode of ``episode_id`` while it is open or owed."""
+        return self._episodes.get(episode_id) or self._owed.get(episode_id)
+
     def _every_episode(self) -> list[Episode]:
         return [*self._episodes.values(), *self._owed.values()]
 
     def _on_status(self, status: str) -> None:
         idle = self._settling is None or self._settling.done()
-        owed = self._owed or self._music_from_before
+        owed = self._owed or self.sessions.music_from_before
         if status == "connected" and owed and idle:
             self._settling = asyncio.get_running_loop().create_task(self._settle_owed())
 
     async def _settle_owed(self) -> None:
-        for episode_id, players in list(self._music_from_before.items()):
-            if not self.client.connected:
-                return  # gone again: the next connect tries the rest
-            del self._music_from_before[episode_id]
-            episode = self._episodes.get(episode_id) or self._owed.get(episode_id)
-            for player in players:
-                await PausedMusic(
-                    player,
-                    self.client.call_service,
-                    self.client.get_state,
-                    self.client.user_id,
-                    episode_id,
-                ).play_again()
-                if episode is not None:
-                    self._forget_paused(episode, player)
+        await self.sessions.play_music_from_before()
         for episode in list(self._owed.values()):
             if not self.client.connected:
                 return  # gone again: the next connect tries the rest
@@ -282,7 +260,7 @@ class HomeAssistantActuator:
             return await self.media.play(self._episode(context), action, states[action.target])
         if isinstance(action, BreathingActionConfig):
             states = await self.entities.require(_entities_of(action))
-            return await self._breathing(self._episode(context), action, context, states)
+            return await self.sessions.start(self._episode(context), action, context, states)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
         if isinstance(action, LogbookActionConfig):
@@ -302,134 +280,6 @@ class HomeAssistantActuator:
             await self.client.call_service(domain, service, data, dict(action.target) or None)
             return action.action
         raise TypeError(f"not a Home Assistant action: {kind}")
-
-    async def _breathing(
-        self,
-        episode: Episode,
-        action: BreathingActionConfig,
-        context: ActionContext,
-        states: dict[str, dict[str, Any]],
-    ) -> str:
-        if episode.breathing is not None and not episode.breathing.done():
-            raise NothingDone("a breathing session is already running")
-        away = while_broken(action, states.get)
-        if away is not None:
-            raise NothingDone(f"left alone: {away}")
-        lights = PacedLights.of(action, states)
-        silent = why_silent(action, states)
-        nothing_to_do(action, lights, silent, states)
-        moment = moment_of(action, context, addressee(self.names, context.person), self.zone)
-        script = template_script(action, moment)
-        if action.script is not None and action.script.assistant is not None:
-            script = await assistant_script(
-                self.client.call_service,
-                action.script.assistant,
-                moment,
-                script,
-                self.clock.for_outside_links(),
-                self.counters,
-            )
-        if lights.levels:
-            await self.lights.snapshot(episode, list(lights.levels), restore=True, states=states)
-            for entity_id, levels_pct in lights.levels.items():
-                self.lights.set_levels(entity_id, *levels_pct)
-        music, music_note = await PausedMusic.pause(
-            action,
-            states,
-            self.client.call_service,
-            self.client.get_state,
-            self.client.user_id,
-            episode.id,
-        )
-        session = BreathingSession(
-            action,
-            script,
-            self.clock,
-            self.client.call_service,
-            lights,
-            lambda: episode.active_lights(list(lights.levels)),
-            speak=silent is None,
-            entity_state=self.client.state,
-            episode_id=episode.id,
-            said=lambda what: self._session_said(context, what),
-        )
-        if music is not None:  # kept, so a restart in the session still plays it again
-            episode.paused_music.append(music.player)
-            self._records.save(episode)
-        try:
-            await session.open()
-        except BaseException:
-            if music is not None:
-                await self._music_back(episode, music)
-            raise
-        episode.breathing = asyncio.create_task(self._run_session(session, episode, music))
-        episode.start_task(episode.breathing)
-        if music is not None:  # also when the session is cancelled before it ran
-            episode.after_tasks.append(lambda: self._music_back(episode, music))
-        detail = (
-            f"breathing {pattern_of(action)}, {script.cycles} cycles at "
-            f"{breaths_per_minute(script.phases):.1f}/min (~{session.steps[-1].offset_s:.0f} s)"
-        )
-        detail += "" if script.source == FIXED_TEXT else f"; script: {script.source}"
-        notes = lights.notes() + (f" (not spoken: {silent})" if silent else "") + music_note
-        return detail + notes
-
-    async def _stop_session(self, session: BreathingSession, episode: Episode) -> None:
-        """A session whose ``while`` no longer holds (the person left): its lights are put back
-        now, not when the episode ends; said once in the journal and the rule's trace."""
-        restored = await self.lights.restore_now(episode, list(session.lights.levels))
-        what = f"stopped: {session.stopped}" + ("; its lights put back" if restored else "")
-        _LOGGER.info("Breathing session of episode %s %s", episode.id, what)
-        session.said(what)
-
-    def _session_said(self, context: ActionContext, what: str) -> None:
-        """A later turn of a running session (it went quiet), in its rule's trace: a
-        `continued` trace, as a run's later stretch gets, since its action returned long ago."""
-        if self.trace is None:
-            return
-        self.trace(
-            TraceRecord(
-                time=self.clock.now(),
-                rule=context.rule,
-                event="continued",
-                reason=f"breathing session {what}",
-                person=context.person,
-                trigger=context.trigger,
-            )
-        )
-
-    async def _run_session(
-        self, session: BreathingSession, episode: Episode, music: PausedMusic | None
-    ) -> None:
-        try:
-            await session.run()
-            if session.stopped is not None:
-                await self._stop_session(session, episode)
-            elif music is not None:
-                await self.clock.sleep(speaking_s(session.script.closing))  # let it be said
-        except NotConnected as exc:
-            # Never resumed late: a breathing cue after HA comes back would be out of step.
-            _LOGGER.warning("Breathing session of episode %s stopped: %s", episode.id, exc)
-        except HomeAssistantError as exc:
-            self.counters.increment(
-                f"ha:{session.action.media_player or 'breathing'}", "service_error"
-            )
-            _LOGGER.error("Breathing session of episode %s stopped: HA said %s", episode.id, exc)
-        finally:
-            if music is not None:
-                await self._music_back(episode, music)
-
-    async def _music_back(self, episode: Episode, music: PausedMusic) -> None:
-        """Play the music a session paused again (once), and stop keeping it as owed."""
-        await music.play_again()
-        self._forget_paused(episode, music.player)
-
-    def _forget_paused(self, episode: Episode, player: str) -> None:
-        if player in episode.paused_music:
-            episode.paused_music.remove(player)
-            tracked = self._episodes.get(episode.id) or self._owed.get(episode.id)
-            if tracked is episode:  # an episode undone already keeps no record
-                self._records.save(episode)
 
     async def _notify(self, action: NotifyActionConfig, context: ActionContext, event: str) -> str:
         # The same message about the same person is what repeats in a long episode; another

@@ -25,8 +25,8 @@ def test_the_ha_actuator_knows_names_and_the_zone() -> None:
     )
     actuators = build_actuators(Connections(config, VirtualClock(0.0), Counters()))
     (ha,) = [a for a in actuators if isinstance(a, HomeAssistantActuator)]
-    assert ha.names == {"alex": "Alex", "sam": "sam"}
-    assert ha.zone == ZoneInfo("Europe/Berlin")
+    assert ha.sessions.names == {"alex": "Alex", "sam": "sam"}
+    assert ha.sessions.zone == ZoneInfo("Europe/Berlin")
 
 
 def test_the_ha_actuator_traces_what_a_running_session_does_later() -> None:
@@ -43,4 +43,4 @@ def test_the_ha_actuator_traces_what_a_running_session_does_later() -> None:
         Connections(config, VirtualClock(0.0), Counters()), trace=traces.append
     )
     (ha,) = [a for a in actuators if isinstance(a, HomeAssistantActuator)]
-    assert ha.trace == traces.append
+    assert ha.sessions.trace == traces.append
