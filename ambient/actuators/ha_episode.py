@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,34 @@ _LOGGER = logging.getLogger(__name__)
 #: Store namespace of the episodes' records (key: the episode id, ``rule:person:time``).
 NAMESPACE = "ha.episodes"
 
+
+def hand_over_forgotten(store: Store, person: str) -> str | None:
+    """Forget's step for ``person``'s records: an episode of theirs not yet undone (the daemon
+    stopped mid-calm) is kept, ended, under a key naming neither them nor the time, so the next
+    start puts back what it changed (and deletes its snapshot scenes, whose ids still name them
+    until then) instead of leaving the home calmed for good. The line for forget's report."""
+    owed = {
+        key: record
+        for key, record in store.items(NAMESPACE).items()
+        if key.split(":")[1:2] == [person]
+    }
+    for key, record in owed.items():
+        rule = key.split(":", 1)[0]
+        ended = {**record, "ended": True} if isinstance(record, dict) else record
+        store.put(NAMESPACE, f"{rule}:-:forgotten-{uuid.uuid4().hex[:12]}", ended)
+    if not owed:
+        return None
+    return (
+        f"Home Assistant: {len(owed)} calming episode(s) of {person}'s still to undo, kept "
+        "(ended, under a key without their name) for the next start to put back the lights and "
+        f"volumes they changed; their snapshot scenes' ids name {person} until then: start "
+        "ambient once"
+    )
+
+
 # Export and forget cover the records: their key names the person (``-`` for none), and so do
-# the snapshot scenes' ids. Nothing ages them: each goes as its episode recovers.
+# the snapshot scenes' ids. Nothing ages them: each goes as its episode recovers. Forget hands
+# an episode still to undo over to the next start (``hand_over_forgotten``).
 _AFTER_RULE = "substr(key, instr(key, ':') + 1)"
 register(
     DataClass(
@@ -35,6 +62,7 @@ register(
         "snapshot scenes of the lights, the media players' previous volumes, the players whose "
         "music a breathing session paused",
         json_columns=("value",),
+        hand_over=hand_over_forgotten,
     )
 )
 

@@ -102,7 +102,7 @@ def run_forget(
     if path is not None and path.exists():
         store = Store.from_config(config.store)
         try:
-            report.rows = forget_store(store, person)
+            report.rows = forget_store(store, person, report.store_notes)
             if not fold_log(store):
                 report.log_kept = path
         finally:

@@ -57,6 +57,10 @@ class DataClass:
     where: str = "1"
     #: Columns holding JSON text: decoded in an export, so it reads as one document.
     json_columns: tuple[str, ...] = ()
+    #: Called by forget before the person's rows are deleted, for rows that still owe the home
+    #: something (an open episode's undo): it may keep what is owed under a key that does not
+    #: name the person, and returns a line for forget's report (None: nothing was owed).
+    hand_over: Callable[[Store, str], str | None] | None = None
 
     def person_clause(self) -> str:
         return f"({self.where}) AND ({self.person}) = ?"

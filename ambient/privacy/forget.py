@@ -55,16 +55,23 @@ class ForgetReport:
     files_kept: list[Path] = field(default_factory=list)
     sensor_topics: list[str] = field(default_factory=list)
     ha_entities: list[str] = field(default_factory=list)
+    #: What the store handed over rather than erased outright (see ``forget_store``).
+    store_notes: list[str] = field(default_factory=list)
 
 
-def forget_store(store: Store, person: str) -> dict[str, int]:
+def forget_store(store: Store, person: str, notes: list[str] | None = None) -> dict[str, int]:
     """Delete ``person``'s rows of every data class and erase their nested state, overwritten
-    (the file keeps the old pages until :func:`fold_log`)."""
+    (the file keeps the old pages until :func:`fold_log`). What a class hands over first (an
+    open episode's undo, kept without the person for the next start) is said in ``notes``."""
     removed: dict[str, int] = {}
     store.secure_delete()
     with store.batch():
         for data_class in data_classes():
             if data_class.exists(store):
+                if data_class.hand_over is not None:
+                    note = data_class.hand_over(store, person)
+                    if note is not None and notes is not None:
+                        notes.append(note)
                 removed[data_class.name] = store.execute(
                     f"DELETE FROM {data_class.table} WHERE {data_class.person_clause()}",
                     (person,),
@@ -286,6 +293,7 @@ def format_report(person: str, report: ForgetReport) -> str:
             f"process is reading {report.log_kept}, so its write-ahead log could not be folded "
             "back; close it and run forget again"
         )
+    lines += [f"  {note}" for note in report.store_notes]
     if report.mqtt_note:
         lines.append(f"  MQTT: {report.mqtt_note}")
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ambient.actuators.ha_episode import Episode, EpisodeRecords, LightSnapshot, slug
+from ambient.actuators.ha_episode import NAMESPACE, Episode, EpisodeRecords, LightSnapshot, slug
 from ambient.clock import VirtualClock
 from ambient.config.retention import DAY_S, RetentionConfig
 from ambient.config.root import AmbientConfig
@@ -139,7 +139,48 @@ def test_ha_undo_records_are_exported_and_forgotten_with_their_person(tmp_path: 
     ]
     assert forget_store(store, "alex")["ha_undo"] == 1
 
+    assert person_rows(store, undo, "alex") == []
     episodes, unreadable = EpisodeRecords(store).load()
-    assert sorted(e.id for e in episodes) == ["calm:sam:1780000001.500", "dim:-:17.0"]
+    kept = sorted(e.id for e in episodes if "forgotten" not in e.id)
+    assert kept == ["calm:sam:1780000001.500", "dim:-:17.0"]
     assert unreadable == []
+    store.close()
+
+
+def test_an_open_episode_of_a_forgotten_person_is_left_to_the_next_start_to_undo(
+    tmp_path: Path,
+) -> None:
+    """Forgetting someone whose calm was still on deleted its undo record, so the lights stayed
+    calm for good. Forget now keeps what the record must undo under a key without the person or
+    the time, marked ended: the next start puts the lights back and then deletes it (the real
+    HA side of it: tests/actuators/homeassistant/test_ha_restart.py)."""
+    store = Store(tmp_path / "ambient.db")
+    records = EpisodeRecords(store)
+    for episode_id in ("calm:alex:1780000000.000", "calm:alex:1780000900.000"):
+        episode = Episode(episode_id)
+        episode.lights["light.desk"] = LightSnapshot(
+            "light.desk", f"scene.ambient_{slug(episode_id)}_light_desk", transition_s=20.0
+        )
+        records.save(episode)
+    notes: list[str] = []
+
+    assert forget_store(store, "alex", notes)["ha_undo"] == 2
+
+    [undo] = [c for c in data_classes() if c.name == "ha_undo"]
+    assert person_rows(store, undo, "alex") == []
+    keys = sorted(store.items(NAMESPACE))
+    assert len(keys) == 2 and not any("alex" in k or "1780000" in k for k in keys)
+    episodes, unreadable = EpisodeRecords(store).load()
+    assert unreadable == []
+    assert all(e.ended for e in episodes)  # owed: undone as soon as HA is connected
+    assert sorted(e.lights["light.desk"].scene_entity_id for e in episodes) == [
+        "scene.ambient_calm_alex_1780000000_000_light_desk",
+        "scene.ambient_calm_alex_1780000900_000_light_desk",
+    ]
+    assert [e.lights["light.desk"].transition_s for e in episodes] == [20.0, 20.0]
+    assert notes == [
+        "Home Assistant: 2 calming episode(s) of alex's still to undo, kept (ended, under a "
+        "key without their name) for the next start to put back the lights and volumes they "
+        "changed; their snapshot scenes' ids name alex until then: start ambient once"
+    ]
     store.close()

@@ -17,7 +17,7 @@ import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
 from pydantic import SecretStr
 
-from ambient.actuators.ha_episode import NAMESPACE
+from ambient.actuators.ha_episode import NAMESPACE, slug
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.clock import RealClock
 from ambient.config.actions import (
@@ -29,6 +29,7 @@ from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.messages import ActionContext
+from ambient.privacy.forget import forget_store
 from ambient.store import Store
 
 BED = "light.bed_light"
@@ -299,4 +300,31 @@ async def test_music_a_session_paused_is_played_again_when_ambient_starts_after_
         # does on it: forget the music was owed) comes first.
         await client.call_service("homeassistant", "update_entity", {}, {"entity_id": player})
     assert store.items(NAMESPACE) == {}  # nothing else was owed
+    store.close()
+
+
+@pytest.mark.ha
+async def test_a_forgotten_persons_calm_still_on_is_put_back_at_the_next_start(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    """ambient stopped mid-calm, then `ambient forget alex`: the undo record went with alex's
+    rows and the lights stayed calm for good. Forget now hands it over to the next start."""
+    await set_light(probe, BED, 200, 5000)
+    path = tmp_path / "state.db"
+    episode = "calm:alex:1780000000.000"
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        before = HomeAssistantActuator(client, RealClock(), store)
+        assert (await before.perform(calm(BED), context(episode))).ok
+    assert light_of(await probe.state(BED)) == ("on", 102, 2200)
+
+    assert forget_store(store, "alex")["ha_undo"] == 1
+    store.close()
+
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        HomeAssistantActuator(client, RealClock(), store)
+        await probe.wait_for(removed(scene_of(slug(episode), BED)))
+    assert light_of(await probe.state(BED)) == ("on", 200, 5000)
+    assert store.items(NAMESPACE) == {}
     store.close()
