@@ -70,6 +70,8 @@ class DiscoveryPublisher:
         self._clock = clock
         self._interval_s = config.mqtt.publish_interval
         self._people = {person.id for person in config.people}
+        #: Per person, the entities their device announces: no other state is published.
+        self._announced = {person: self.payloads.entities_of(person) for person in self._people}
         #: The zone of the active rule's ``since_iso`` (None: this machine's).
         self._zone: tzinfo | None = ZoneInfo(config.timezone) if config.timezone else None
         self._book = StateBook(REFRESH_S)
@@ -242,7 +244,7 @@ class DiscoveryPublisher:
 
     def _initial_states(self) -> None:
         for person in self._people:
-            for entity in self.payloads.person_entities:
+            for entity in self._announced[person]:
                 self._book.set(self.topics.person_state(person, entity.key), UNKNOWN)
             self._book.set(self.topics.wearable(person), "online")
         self._book.set(self.topics.paused, "OFF")
@@ -252,7 +254,7 @@ class DiscoveryPublisher:
     def _on_signals(self, update: SignalUpdate) -> None:
         if update.person not in self._people:
             return
-        for entity in PERSON_ENTITIES:
+        for entity in self._announced[update.person]:
             if entity.signal is None or entity.signal not in update.values:
                 continue
             payload, number = format_state(entity, update.values[entity.signal].value)
@@ -286,14 +288,19 @@ class DiscoveryPublisher:
                 self._wearable_states(person, mine)
 
     def _insight_attributes(self) -> None:
-        """The HRV trend's numbers and reason, as attributes of the "HRV below normal" sensor."""
+        """The HRV trend's numbers and reason, as attributes of the "HRV below normal" sensor;
+        where the last day's ln RMSSD came from (a night or a quiet daytime moment: not
+        comparable in one history), as the attribute ``source`` of its sensor."""
         insights = _call(self._hub.status_providers.get("insights"))
         if not isinstance(insights, Mapping):
             return
         for person in self._people:
-            trend = (insights.get(person) or {}).get("hrv_trend")
+            of_person = insights.get(person) or {}
+            trend = of_person.get("hrv_trend")
             if trend is not None:
                 self._set(self.topics.attributes(person, "hrv_low"), json.dumps(trend))
+            source = {"source": of_person.get("day_ln_rmssd_source")}
+            self._set(self.topics.attributes(person, "day_ln_rmssd"), json.dumps(source))
 
     def _calming_states(self) -> None:
         """The calming option most likely next and what was learnt, per person."""

@@ -10,6 +10,7 @@ their own retained topics; ``None`` is HA's word for unknown.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -18,6 +19,7 @@ from ambient.config.actions import BreathingActionConfig, ChooseCalmingStepConfi
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_steps
+from ambient.config.sensors import SensorConfig
 
 Platform = Literal["sensor", "binary_sensor", "switch", "button", "event"]
 
@@ -63,6 +65,9 @@ class PersonEntity:
     attributes: bool = False
     #: Only announced when a rule lets ambient choose its calming (``choose_calming``).
     calming: bool = False
+    #: Only announced for a person a sensor can give one of these metrics (``movement``: the
+    #: signals' ``movement_metric``); None: whatever the sensors.
+    fed_by: frozenset[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,6 +127,8 @@ PERSON_ENTITIES: Final = (
         "Activity",
         signal="activity_state",
         physiological=True,
+        # From a movement, activity or step sensor, else from the heart rate's reserve.
+        fed_by=frozenset({"hr", "rr", "activity", "steps", "movement"}),
         extra={"icon": "mdi:run"},
     ),
     PersonEntity(
@@ -179,6 +186,7 @@ PERSON_ENTITIES: Final = (
         "HRV ln RMSSD (last day)",
         signal="day_ln_rmssd",
         decimals=2,
+        attributes=True,  # its source: a night's mean or a quiet daytime moment
         extra={
             "unit_of_measurement": "ln(ms)",
             "state_class": "measurement",
@@ -347,6 +355,7 @@ class DiscoveryPayloads:
         #: Per device, components an earlier document announced and this config does not:
         #: HA removes a component only when a document names it with its platform alone.
         self._retired: dict[str, dict[str, str]] = {}
+        self._metrics = person_metrics(config)
 
     def person_device_id(self, person: str) -> str:
         return safe_id(f"ambient_{self.instance}_{person}")
@@ -361,6 +370,16 @@ class DiscoveryPayloads:
             for e in PERSON_ENTITIES
             if (self._chooses_calming or not e.calming)
             and (insights or e.signal not in INSIGHT_SIGNAL_NAMES)
+        )
+
+    def entities_of(self, person: str) -> tuple[PersonEntity, ...]:
+        """The entities ``person``'s device announces: of :attr:`person_entities`, those their
+        sensors can give a value (the Activity of someone with only an SpO2 relay cannot)."""
+        metrics = self._metrics.get(person, ANY_METRIC)
+        return tuple(
+            e
+            for e in self.person_entities
+            if e.fed_by is None or metrics is ANY_METRIC or e.fed_by & metrics
         )
 
     def is_former_person(self, device_id: str, document: Any) -> bool:
@@ -435,7 +454,7 @@ class DiscoveryPayloads:
 
     def person(self, person: str, display_name: str) -> dict[str, Any]:
         components: dict[str, dict[str, Any]] = {}
-        for entity in self.person_entities:
+        for entity in self.entities_of(person):
             component = self._identity(f"{person}_{entity.key}", entity.platform)
             component.update(
                 name=entity.name,
@@ -528,6 +547,46 @@ class DiscoveryPayloads:
             "cmps": components,
             "qos": 1,
         }
+
+
+#: What a sensor whose metrics are not known ahead may give (a recording's columns, a
+#: satellite's forwarded readings): anything.
+ANY_METRIC: Final = None
+
+
+def person_metrics(config: AmbientConfig) -> dict[str, frozenset[str] | None]:
+    """The metrics each listed person's sensors can give (:data:`ANY_METRIC` when a sensor's
+    are not known ahead); the signals' ``movement_metric`` is named ``movement``."""
+    found: dict[str, frozenset[str] | None] = {person.id: frozenset() for person in config.people}
+    movement = config.signals.activity.movement_metric
+    for sensor in config.sensors:
+        metrics = _sensor_metrics(sensor)
+        if metrics is not None and movement in metrics:
+            metrics = metrics | {"movement"}
+        for person in _sensor_people(sensor, found):
+            known = found[person]
+            found[person] = None if metrics is None or known is None else known | metrics
+    return found
+
+
+def _sensor_metrics(sensor: SensorConfig) -> frozenset[str] | None:
+    if sensor.type == "ble":
+        return frozenset({"hr", "rr", "contact"})
+    if sensor.type in ("mqtt", "homeassistant"):
+        return frozenset({sensor.metric})
+    return ANY_METRIC  # a recording's columns, a satellite's forwarded readings
+
+
+def _sensor_people(sensor: SensorConfig, listed: Iterable[str]) -> list[str]:
+    """The listed people ``sensor`` may read for: anyone its readings name (a recording's
+    ``person`` is only the default of its rows), else its ``person`` or ``default``."""
+    names_people = sensor.type in ("satellite", "recording") or (
+        sensor.type == "mqtt" and sensor.person_topic_level is not None
+    )
+    if names_people:
+        return list(listed)
+    person = sensor.person or "default"
+    return [person] if person in listed else []
 
 
 def _announced_by(document: Any, daemon_device_id: str) -> bool:

@@ -21,6 +21,7 @@ from ambient.config.root import AmbientConfig
 def config(**values: Any) -> AmbientConfig:
     values.setdefault("instance", "home")
     values.setdefault("people", [{"id": "alex", "name": "Alex"}])
+    values.setdefault("sensors", [{"type": "ble", "person": "alex", "name": "Polar H10 1234"}])
     values.setdefault("mqtt", {"host": "localhost"})
     return AmbientConfig.model_validate(values)
 
@@ -204,3 +205,62 @@ def test_what_tells_of_the_wearable_rather_than_the_person_is_diagnostic(
     assert person["skin_contact"]["availability_mode"] == "all"
     daemon = documents["homeassistant/device/ambient_home/config"]["cmps"]
     assert [k for k, c in daemon.items() if c.get("entity_category")] == ["mqtt_reconnects"]
+
+
+ALEX = "homeassistant/device/ambient_home_alex/config"
+
+
+def mqtt_sensor(metric: str, person: str = "alex") -> dict[str, Any]:
+    return {"type": "mqtt", "topic": f"watch/{metric}", "person": person, "metric": metric}
+
+
+def alex_components(cfg: AmbientConfig) -> dict[str, Any]:
+    components: dict[str, Any] = DiscoveryPayloads(cfg, Topics(cfg)).all()[ALEX]["cmps"]
+    return components
+
+
+@pytest.mark.parametrize(
+    "sensor",
+    [
+        mqtt_sensor("hr"),
+        mqtt_sensor("rr"),
+        mqtt_sensor("activity"),
+        mqtt_sensor("steps"),
+        mqtt_sensor("movement"),
+        {"type": "ble", "person": "alex", "address": "AA:BB:CC:DD:EE:FF"},
+        {"type": "homeassistant", "entity_id": "sensor.watch_hr", "person": "alex", "metric": "hr"},
+        {"type": "mqtt", "topic": "phones/+/hr", "person_topic_level": 1, "metric": "hr"},
+        {"type": "satellite"},
+    ],
+)
+def test_activity_is_announced_for_someone_a_sensor_can_tell_it_of(
+    sensor: dict[str, Any],
+) -> None:
+    """Activity comes from a movement, activity or step sensor, else from the heart rate
+    (its reserve): a heart sensor, or one whose metrics are not known ahead (a satellite's)."""
+    assert "activity_state" in alex_components(config(sensors=[sensor]))
+
+
+def test_activity_is_not_announced_when_no_sensor_of_the_person_can_tell_it() -> None:
+    """An SpO2 relay alone, or a person whose only sensors are someone else's, would leave
+    it unknown in HA for ever."""
+    assert "activity_state" not in alex_components(config(sensors=[mqtt_sensor("spo2")]))
+    only_sams = config(
+        people=[{"id": "alex"}, {"id": "sam"}], sensors=[mqtt_sensor("hr", person="sam")]
+    )
+    assert "activity_state" not in alex_components(only_sams)
+    assert "heart_rate" in alex_components(only_sams)
+    renamed = config(
+        sensors=[mqtt_sensor("accel")], signals={"activity": {"movement_metric": "accel"}}
+    )
+    assert "activity_state" in alex_components(renamed)
+
+
+def test_activity_is_removed_from_the_device_when_its_last_source_goes() -> None:
+    """As for any component no longer announced: the device names it with its platform alone."""
+    before = config(sensors=[mqtt_sensor("hr")])
+    retained = DiscoveryPayloads(before, Topics(before)).all()[ALEX]
+    after = config(sensors=[mqtt_sensor("spo2")])
+    payloads = DiscoveryPayloads(after, Topics(after))
+    assert payloads.retire("ambient_home_alex", retained)
+    assert payloads.all()[ALEX]["cmps"]["activity_state"] == {"p": "sensor"}

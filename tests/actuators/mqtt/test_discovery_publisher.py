@@ -36,6 +36,10 @@ def ambient_config(
             "instance": "home",
             "timezone": timezone,
             "people": [{"id": person, "name": person.title()} for person in people],
+            "sensors": [
+                {"type": "ble", "person": person, "name": f"Polar H10 {person}"}
+                for person in people
+            ],
             "mqtt": {
                 "host": broker.host,
                 "port": broker.port,
