@@ -29,7 +29,7 @@ from ambient.store_crypto import StoreError, StoreKey, file_is_plain
 if TYPE_CHECKING:
     from ambient.config.store import StoreConfig
 
-__all__ = ["Store", "StoreError", "StoreKey", "existing_store_path"]
+__all__ = ["STORE_FORMAT", "Store", "StoreError", "StoreKey", "existing_store_path"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -53,6 +53,12 @@ def _names_its_file(
     functools.update_wrapper(calling, method)
     return calling
 
+
+#: The layout of what the store holds, stamped in the file by the daemon (SQLite's
+#: ``user_version``). Raise it with a change an older version would misread (a value's new
+#: shape it cannot load): that version then refuses the file instead of overwriting it. Older
+#: stores (0, or lower) are read as they are: each reader takes the shapes it had before.
+STORE_FORMAT = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -97,6 +103,7 @@ class Store:
         old_umask = os.umask(0o077)  # the -wal and -shm files too
         try:
             self._db, self.encrypted = _connect(path, key, migrate)
+            self._check_format(migrate)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._create_tables()
         except Exception as exc:  # sqlite3's errors, or SQLCipher's (which are not sqlite3's)
@@ -113,6 +120,20 @@ class Store:
         if problem is None:
             return None
         return StoreError(f"store {self.path or 'in memory'} {problem}")
+
+    def _check_format(self, stamp: bool) -> None:
+        """Refuse a file a newer version wrote (it may hold values laid out in ways this one
+        would misread, and overwrite); ``stamp`` (the daemon): mark it as of this format."""
+        (found,) = self._db.execute("PRAGMA user_version").fetchone()
+        if found > STORE_FORMAT:
+            self._db.close()
+            raise StoreError(
+                f"store {self.path} was written by a newer version of ambient (store format "
+                f"{found}; this one knows up to {STORE_FORMAT}): install that version again, "
+                "or put back a copy of the store from before the upgrade"
+            )
+        if stamp and found < STORE_FORMAT:
+            self._db.execute(f"PRAGMA user_version = {STORE_FORMAT}")
 
     def _create_tables(self) -> None:
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ambient.config.store import StoreConfig
-from ambient.store import Store, StoreError, existing_store_path
+from ambient.store import STORE_FORMAT, Store, StoreError, existing_store_path
 
 
 def test_values_survive_reopening(tmp_path: Path) -> None:
@@ -189,3 +189,37 @@ def test_a_checkpoint_says_whether_a_reader_kept_the_log_from_being_emptied(
     assert store.checkpoint() is True
     assert (tmp_path / "ambient.db-wal").stat().st_size == 0
     store.close()
+
+
+def test_the_daemon_stamps_the_store_with_the_format_it_writes(tmp_path: Path) -> None:
+    """So that a later version that changes a stored value's layout can raise the number, and
+    this one refuse its file (below) instead of misreading it."""
+    path = tmp_path / "ambient.db"
+    Store(path).close()  # a command: reads what is there, writes no stamp
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    Store(path, migrate=True).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == STORE_FORMAT
+
+
+@pytest.mark.parametrize("migrate", [True, False], ids=["the daemon", "a command"])
+def test_a_store_from_a_newer_version_is_refused_untouched(tmp_path: Path, migrate: bool) -> None:
+    """Going back to an older ambient after an upgrade: an older version read a baseline it did
+    not know as unreadable and wrote a fresh one over it (days of learning lost). A store stamped
+    by a newer version is now refused in one line, and left as it is."""
+    path = tmp_path / "ambient.db"
+    store = Store(path, migrate=True)
+    store.put("signals.baseline", "alex", {"version": 99, "days": {}})
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
+    with pytest.raises(StoreError) as raised:
+        Store(path, migrate=migrate)
+    assert str(raised.value) == (
+        f"store {path} was written by a newer version of ambient (store format "
+        f"{STORE_FORMAT + 1}; this one knows up to {STORE_FORMAT}): install that version again, "
+        "or put back a copy of the store from before the upgrade"
+    )
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM kv").fetchall() == [('{"version":99,"days":{}}',)]
