@@ -69,6 +69,9 @@ class Insights:
         self._slopes: dict[str, StressSlope] = {}
         self._emitted: dict[str, dict[str, SignalValue]] = {}
         self._trends: dict[str, HrvTrend] = {}
+        #: Per person: where the published ``day_ln_rmssd`` came from (``night`` or
+        #: ``quietest_5min``; None: no value).
+        self._day_sources: dict[str, str | None] = {}
         #: Finished days the store refused to close yet (person, day), oldest first.
         self._unclosed: list[tuple[str, OpenDay]] = []
         #: Per person: the timer that recomputes yesterday once its episodes' spans are over.
@@ -98,11 +101,13 @@ class Insights:
         return self._trends.get(person)
 
     def status(self) -> dict[str, Any]:
-        """Per person: the HRV trend with its numbers, and the open day so far."""
+        """Per person: the HRV trend with its numbers, the open day so far, and where the last
+        day's ln RMSSD came from (a night's and a quiet daytime moment's are not comparable)."""
         return {
             person: {
                 "hrv_trend": trend.attributes() if (trend := self._trends.get(person)) else None,
                 "day": opened.day.isoformat(),
+                "day_ln_rmssd_source": self._day_sources.get(person),
             }
             for person, opened in sorted(self._days.items())
         }
@@ -446,6 +451,8 @@ class Insights:
                 )
             if summary is not None:
                 values["day_sleep_hours"] = summary.sleep_hours
+            source = None if summary is None else summary.ln_rmssd_source
+            self._day_sources[person] = source if values["day_ln_rmssd"] is not None else None
             self._emit(person, now, values, _day_reasons(summary, yesterday))
             self._emit_trend(
                 person, now, self._trends.get(person) or self._trend(person, yesterday)

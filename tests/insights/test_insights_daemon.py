@@ -97,6 +97,22 @@ def test_a_restart_publishes_the_same_trend_and_no_new_alert(tmp_path: Path) -> 
     assert one.values["hrv_trend"].reason == two.values["hrv_trend"].reason
 
 
+def test_the_status_says_where_the_last_day_s_hrv_value_came_from(tmp_path: Path) -> None:
+    """HA keeps one history of "HRV ln RMSSD (last day)": a night's value (a strap worn
+    overnight) and a quiet daytime moment's are not comparable, so the status that HA's
+    attributes are read from says which one the published value is."""
+    store = Store(tmp_path / "ambient.db")
+    yesterday = date(2026, 11, 30)
+    day = DaySummary("alex", yesterday, 600, 60, 20, 5, 200, 30, 58.0, 3.9, "quietest_5min", 35)
+    store.put("insights.days", f"alex/{yesterday}", day.to_json())
+    clock = VirtualClock(day_start(yesterday + timedelta(days=1), BERLIN) + 8 * 3600)
+    insights = Insights(InsightsConfig(), ["alex"], BERLIN, clock, store, lambda _: None)
+    clock.advance_to(clock.now() + 1)
+    assert insights.status()["alex"]["day_ln_rmssd_source"] == "quietest_5min"
+    insights.close()
+    store.close()
+
+
 async def test_sleep_arrives_over_mqtt(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
     config = AmbientConfig.model_validate(
         {

@@ -38,7 +38,9 @@ async def test_hrv_low_turns_on_with_the_trend_as_attributes(mosquitto: Mosquitt
         }
     )
     hub = Hub()
-    hub.status_providers["insights"] = lambda: {"alex": {"hrv_trend": TREND, "day": "x"}}
+    hub.status_providers["insights"] = lambda: {
+        "alex": {"hrv_trend": TREND, "day": "x", "day_ln_rmssd_source": "quietest_5min"}
+    }
     connection = make_connection(mosquitto, instance="home")
     publisher = DiscoveryPublisher(config, connection, hub, RealClock())
     task = asyncio.ensure_future(publisher.run())
@@ -66,9 +68,14 @@ async def test_hrv_low_turns_on_with_the_trend_as_attributes(mosquitto: Mosquitt
                     ):
                         break
             states = await retained(mosquitto, "ambient/home/alex/day_stress_minutes", 1)
+            # A night's value and a quiet daytime moment's share HA's one history: which is it.
+            source = await retained(mosquitto, "ambient/home/alex/day_ln_rmssd/attributes", 1)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert json.loads(seen["ambient/home/alex/hrv_low/attributes"]) == TREND
     assert states["ambient/home/alex/day_stress_minutes"] == b"42"
+    assert json.loads(source["ambient/home/alex/day_ln_rmssd/attributes"]) == {
+        "source": "quietest_5min"
+    }
