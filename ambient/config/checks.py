@@ -13,6 +13,7 @@ from ambient.config.actions import (
     MqttPublishActionConfig,
 )
 from ambient.config.homeassistant import SUPERVISOR_URL, resolve_endpoint
+from ambient.config.people import people_sharing_entity_ids
 from ambient.config.recording_read_through import read_through
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
@@ -35,6 +36,7 @@ def cross_checks(
     findings = [
         *_duplicates(config),
         *_person_references(config),
+        *people_sharing_entity_ids(config),
         *_connections(config),
         *rule_checks(config),
         *template_checks(config),

@@ -4,12 +4,47 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Final
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
 from ambient.config.types import MqttTopicName, UserPath
+
+#: The keys of the entities ambient may announce in Home Assistant (``mqtt_entities`` builds
+#: them; a test keeps these the same): unique ids are ``ambient_<instance>_<key>`` for the
+#: daemon's, ``ambient_<instance>_<person>_<key>`` for a person's, so ``check`` can refuse a
+#: person id that would give two entities one id.
+HA_DAEMON_ENTITY_KEYS: Final = (
+    "active_rule",
+    "rule_event",
+    "pause",
+    "mqtt_reconnects",
+    "breathing",
+)
+HA_PERSON_ENTITY_KEYS: Final = (
+    "heart_rate",
+    "rmssd",
+    "stress_score",
+    "signal_quality",
+    "activity_state",
+    "skin_contact",
+    "hrv_low",
+    "hrv_trend",
+    "stress_slope",
+    "day_resting_hr",
+    "day_ln_rmssd",
+    "day_stress_minutes",
+    "day_recovery_minutes",
+    "day_active_minutes",
+    "day_sleep_hours",
+    "calming_choice",
+    "wearable_connected",
+    "battery",
+    "rssi",
+    "reconnects",
+)
 
 
 class MqttTlsConfig(ConfigModel):

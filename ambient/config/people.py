@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
+from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS
 from ambient.config.types import Identifier
 
 if TYPE_CHECKING:
@@ -73,6 +74,29 @@ def _device(sensor: object) -> tuple[str, ...] | None:
         attribute = getattr(sensor, "attribute", None) or ""
         return ("entity", attribute, getattr(sensor, "entity_id", ""))
     return None
+
+
+def people_sharing_entity_ids(config: AmbientConfig) -> Iterator[tuple[KeyPath, str]]:
+    """``ambient check``'s refusal of a person id that gives one of their Home Assistant
+    entities the unique id of another (``mqtt`` + ``reconnects`` is the daemon's
+    ``mqtt_reconnects``; ``alex_day_ln`` + ``rmssd`` is alex's ``day_ln_rmssd``): HA keeps one
+    entity per unique id and drops the other. Only where discovery announces them."""
+    mqtt = config.mqtt
+    if mqtt is None or not mqtt.discovery or config.role != "standalone":
+        return
+    owners = {key: f"the daemon's `{key}`" for key in HA_DAEMON_ENTITY_KEYS}
+    for index, person in enumerate(config.people):
+        theirs = {f"{person.id}_{key}": key for key in HA_PERSON_ENTITY_KEYS}
+        shared = next((suffix for suffix in theirs if suffix in owners), None)
+        if shared is None:
+            owners.update({suffix: f"`{person.id}`'s `{key}`" for suffix, key in theirs.items()})
+            continue
+        yield (
+            ("people", index, "id"),
+            f"`{person.id}` would give their `{theirs[shared]}` entity the unique id of "
+            f"{owners[shared]} in Home Assistant (ambient_{config.instance}_{shared}), which "
+            "keeps only one of the two: choose another id",
+        )
 
 
 def people_not_listed(config: AmbientConfig) -> Iterator[tuple[KeyPath, str]]:

@@ -101,3 +101,39 @@ def test_check_ins_and_sleep_of_someone_not_listed_are_warnings(tmp_path: Path) 
         "insights.sleep[1].person: no person `samm` in `people:` (alex, sam): this sleep is "
         "nobody's",
     ]
+
+
+def _load_with_discovery(tmp_path: Path, people: str, mqtt: str = "{host: localhost}") -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        f"instance: home\npeople: {people}\nmqtt: {mqtt}\nstore: {{path: null}}\n",
+        encoding="utf-8",
+    )
+    load_config(path)
+
+
+def test_a_person_id_giving_an_entity_the_daemons_unique_id_is_refused(tmp_path: Path) -> None:
+    """``mqtt``'s Wearable reconnects would be ``ambient_home_mqtt_reconnects``, the daemon's
+    MQTT reconnects: HA keeps one entity per unique id and drops the other."""
+    with pytest.raises(ConfigError) as raised:
+        _load_with_discovery(tmp_path, "[{id: alex}, {id: mqtt}]")
+    (issue,) = raised.value.issues
+    assert issue.path == "people[1].id"
+    assert "`mqtt`" in issue.message and "ambient_home_mqtt_reconnects" in issue.message
+    assert "\n" not in str(issue)
+
+
+def test_two_people_whose_entities_would_share_a_unique_id_are_refused(tmp_path: Path) -> None:
+    """``alex_day_ln``'s RMSSD would be ``alex``'s HRV ln RMSSD (last day)."""
+    with pytest.raises(ConfigError) as raised:
+        _load_with_discovery(tmp_path, "[{id: alex}, {id: alex_day_ln}]")
+    (issue,) = raised.value.issues
+    assert issue.path == "people[1].id"
+    assert "ambient_home_alex_day_ln_rmssd" in issue.message and "`alex`" in issue.message
+
+
+def test_such_ids_are_taken_where_nothing_is_announced_in_home_assistant(
+    tmp_path: Path,
+) -> None:
+    _load_with_discovery(tmp_path, "[{id: mqtt}]", mqtt="{host: localhost, discovery: false}")
+    _load(tmp_path, "{id: mqtt}")  # no mqtt: at all

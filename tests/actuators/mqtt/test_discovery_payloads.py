@@ -9,12 +9,15 @@ import pytest
 import ambient
 from ambient.actuators.mqtt_entities import (
     EXPIRE_AFTER_S,
+    PERSON_ENTITIES,
     DiscoveryPayloads,
     PersonEntity,
     Topics,
     format_state,
     safe_id,
 )
+from ambient.config.checks import cross_checks
+from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS
 from ambient.config.root import AmbientConfig
 
 
@@ -264,3 +267,48 @@ def test_activity_is_removed_from_the_device_when_its_last_source_goes() -> None
     payloads = DiscoveryPayloads(after, Topics(after))
     assert payloads.retire("ambient_home_alex", retained)
     assert payloads.all()[ALEX]["cmps"]["activity_state"] == {"p": "sensor"}
+
+
+def test_the_config_check_knows_every_entity_key() -> None:
+    """``ambient check`` refuses person ids from these lists (the config cannot import the
+    entities): each must name every entity ambient may announce."""
+    cfg = breathing_config()
+    daemon = DiscoveryPayloads(cfg, Topics(cfg)).daemon()
+    assert set(HA_DAEMON_ENTITY_KEYS) == set(daemon["cmps"])
+    assert set(HA_PERSON_ENTITY_KEYS) == {entity.key for entity in PERSON_ENTITIES}
+
+
+def _id_parts() -> set[str]:
+    """Every start of an entity key at an underscore (``mqtt``, ``day_ln``, ``heart``)."""
+    keys = [*HA_DAEMON_ENTITY_KEYS, *HA_PERSON_ENTITY_KEYS]
+    words = [key.split("_") for key in keys]
+    return {"_".join(parts[:n]) for parts in words for n in range(1, len(parts))}
+
+
+@pytest.mark.parametrize("second", sorted(_id_parts() | {f"alex_{p}" for p in _id_parts()}))
+def test_a_config_the_check_takes_gives_every_entity_its_own_unique_id(second: str) -> None:
+    """Whatever a person is called next to ``alex``: either ``ambient check`` refuses the id,
+    or no two of the entities announced (with every optional one) share a unique id."""
+    options = [{"id": "quiet", "actions": [{"action": "log", "message": "quiet"}]}]
+    rule = {
+        "id": "evening",
+        "triggers": [{"trigger": "time", "at": "21:00"}],
+        "actions": [
+            {"action": "breathing", "lights": ["light.bedroom"]},
+            {"choose_calming": {"options": options}},
+        ],
+    }
+    cfg = config(
+        people=[{"id": "alex"}, {"id": second}],
+        sensors=[{"type": "satellite"}],
+        rules=[rule],
+        homeassistant={"url": "http://localhost:8123", "token": "t" * 20},
+    )
+    refused = [message for _path, message in cross_checks(cfg, environment=False)]
+    unique_ids = [
+        component["unique_id"]
+        for document in DiscoveryPayloads(cfg, Topics(cfg)).all().values()
+        for component in document["cmps"].values()
+    ]
+    shared = len(unique_ids) != len(set(unique_ids))
+    assert bool(refused) == shared, refused
