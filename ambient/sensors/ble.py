@@ -293,7 +293,7 @@ class BleSensor:
 
         scan = shared_scan(self.config.adapter, self._backend.scanner)
         try:
-            await scan.listen(on_advertisement)
+            await scan.listen(on_advertisement, self._clock)
         except (BleakError, OSError, EOFError) as exc:
             raise _ScanFailed(exc) from exc
         timer = self._clock.call_later(self.config.scan_timeout, on_timeout)

@@ -13,12 +13,19 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Callable
+from typing import Final
 
 from bleak import BleakScanner
 from bleak.args.bluez import BlueZScannerArgs
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
+
+from ambient.asyncutil import result_or_clock_timeout
+from ambient.clock import Clock
+
+#: How long a scan's start, cancelled, is waited for so that it can be stopped.
+ANSWER_S: Final = 10.0
 
 #: Called with each advertisement seen.
 AdvertisementListener = Callable[[BLEDevice, AdvertisementData], None]
@@ -34,12 +41,12 @@ class SharedScan:
         self._scanner: BleakScanner | None = None
         self._lock = asyncio.Lock()  # a start or stop at a time
 
-    async def listen(self, listener: AdvertisementListener) -> None:
+    async def listen(self, listener: AdvertisementListener, clock: Clock) -> None:
         """Give ``listener`` every advertisement until :meth:`stop_listening`, starting the scan
         if none runs; raises what starting it raises (and then does not listen)."""
         async with self._lock:
             if self._scanner is None:
-                await self._start()
+                await self._start(clock)
             self._listeners.append(listener)
 
     async def stop_listening(self, listener: AdvertisementListener, *, found: bool) -> None:
@@ -57,11 +64,22 @@ class SharedScan:
             elif not found:
                 await self._stop()
                 with contextlib.suppress(BleakError, OSError, EOFError):
-                    await self._start()  # if it cannot, the next listener says why
+                    await self._start(None)  # if it cannot, the next listener says why
 
-    async def _start(self) -> None:
+    async def _start(self, clock: Clock | None) -> None:
         scanner = BleakScanner(self._seen, bluez=self._bluez, backend=self._backend)
-        await scanner.start()
+        starting = asyncio.ensure_future(scanner.start())
+        try:
+            await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # stopped (a reload) while BlueZ may be starting the search: end it once started
+            # (waiting for BlueZ's answer a while), or BlueZ keeps this program's one search
+            # and refuses every later one
+            if clock is not None:
+                with contextlib.suppress(Exception):
+                    await result_or_clock_timeout(clock, asyncio.shield(starting), ANSWER_S)
+                    await result_or_clock_timeout(clock, scanner.stop(), ANSWER_S)
+            raise
         self._scanner = scanner
 
     async def _stop(self) -> None:

@@ -90,6 +90,7 @@ class EmulatedAir:
         self._scan_failures: list[Exception] = []
         self._connect_failures: list[BleakError] = []
         self._disconnect_hangs = 0
+        self._held_starts: list[HeldStart] = []
         self.connect_attempts = 0
         self.backend = self._make_backend()
 
@@ -145,6 +146,16 @@ class EmulatedAir:
             return None
         return BLEDevice(address.upper(), None, {"bumble_address": connection.peer_address})
 
+    def hold_next_scan_start(self) -> HeldStart:
+        """The next scan starts, but its answer is held until released (a sensor cancelled
+        meanwhile, by a reload, never hears that its scan runs)."""
+        held = HeldStart()
+        self._held_starts.append(held)
+        return held
+
+    def take_held_start(self) -> HeldStart | None:
+        return self._held_starts.pop(0) if self._held_starts else None
+
     def lose_scans(self) -> None:
         """bluetoothd restarts: the discovery sessions end, and their scanners hear nothing
         more (nobody tells them) until they are started again."""
@@ -177,6 +188,15 @@ class EmulatedAir:
 
     def take_connect_failure(self) -> BleakError | None:
         return self._connect_failures.pop(0) if self._connect_failures else None
+
+
+class HeldStart:
+    """A scan start whose answer is held: ``reached`` once BlueZ has started the search,
+    answered when ``released`` is set."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.released = asyncio.Event()
 
 
 #: What bluetoothd answers with each error (its src/error.c): bleak turns the D-Bus error name and
@@ -225,6 +245,9 @@ class BumbleScanner(BaseBleakScanner):
         if not adapter.device.scanning:
             await adapter.device.start_scanning(filter_duplicates=False)
         adapter.scanners.add(self)
+        if (held := self.air.take_held_start()) is not None:
+            held.reached.set()
+            await held.released.wait()
 
     async def stop(self) -> None:
         adapter, self._adapter = self._adapter, None

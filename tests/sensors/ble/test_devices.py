@@ -4,6 +4,7 @@ two straps for two people."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -14,6 +15,7 @@ from sensors.watched_counters import WatchedCounters
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.counters import Counters
+from ambient.sensors.ble import BleSensor
 
 __all__ = ["air"]
 
@@ -213,3 +215,29 @@ async def test_one_strap_listed_twice_is_read_for_one_person_only(
     [said] = {r.getMessage() for r in caplog.records if "sam_strap" in r.getMessage()}
     assert "alex_strap" in said and "F3:00:00:00:00:01" in said
     assert not [r for r in caplog.records if "taking the link over" in r.getMessage()]
+
+
+async def test_a_sensor_stopped_while_its_scan_starts_leaves_no_search_behind(
+    air: EmulatedAir,
+) -> None:
+    """A reload stops the sensors; one stopped while its scan was starting must still end the
+    search once it has started: BlueZ keeps a program's one search, and would refuse every
+    later one (`InProgress`) until bluetoothd restarts."""
+    held = air.hold_next_scan_start()
+    sink, counters = CollectingSink(), Counters()
+    clock = RealClock()
+    config = ble_config(id="alex", address="F3:00:00:00:00:01")
+    sensor = BleSensor(config, clock, counters, backend=air.backend)
+    task = asyncio.create_task(sensor.run(sink))
+    async with asyncio.timeout(3.0):
+        await held.reached.wait()
+        task.cancel()  # the reload stops the sensor...
+        held.released.set()  # ...and BlueZ's answer comes after
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    strap = EmulatedStrap(air, name="Polar H10 ALEX", address="F3:00:00:00:00:01")
+    await strap.start()
+    async with running(config, air, clock, sink, counters):  # the reloaded config's sensor
+        await strap.wait_subscribed(timeout_s=3.0)
+
+    assert counters.scope("ble:alex").get("bluez_in_progress", 0) == 0
