@@ -127,11 +127,7 @@ class Store:
         (found,) = self._db.execute("PRAGMA user_version").fetchone()
         if found > STORE_FORMAT:
             self._db.close()
-            raise StoreError(
-                f"store {self.path} was written by a newer version of ambient (store format "
-                f"{found}; this one knows up to {STORE_FORMAT}): install that version again, "
-                "or put back a copy of the store from before the upgrade"
-            )
+            raise StoreError(written_by_newer(self.path, found))
         if stamp and found < STORE_FORMAT:
             self._db.execute(f"PRAGMA user_version = {STORE_FORMAT}")
 
@@ -281,6 +277,15 @@ class Store:
         finally:
             self._db.execute(f"PRAGMA busy_timeout = {int(before_ms)}")
         return bool(busy == 0)
+
+
+def written_by_newer(path: Path | None, found: int) -> str:
+    """Why a store stamped with format ``found``, above :data:`STORE_FORMAT`, is refused."""
+    return (
+        f"store {path} was written by a newer version of ambient (store format {found}; this "
+        f"one knows up to {STORE_FORMAT}): install that version again, or put back a copy of "
+        "the store from before the upgrade"
+    )
 
 
 def existing_store_path(config: StoreConfig, lost: str) -> Path:

@@ -4,9 +4,13 @@ only, to try the key (milliseconds with a raw key), and nothing else is read."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+from pathlib import Path
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
+from ambient.store import STORE_FORMAT, written_by_newer
 from ambient.store_crypto import (
     CREDENTIALS_ENV,
     StoreError,
@@ -29,6 +33,8 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         plain = file_is_plain(path)
     except OSError as exc:
         return f"{path} (cannot read it to tell whether it is encrypted: {exc.strerror})", True
+    if plain and (newer := newer_format(path)) is not None:
+        return newer, False
     encryption = config.encryption
     if encryption is None:
         if plain is False:
@@ -53,6 +59,17 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         False: "encrypted",
     }[plain]
     return f"{path}, encrypted with SQLCipher ({state}; key from {source})", True
+
+
+def newer_format(path: Path) -> str | None:
+    """Why ``run`` would refuse the plain store at ``path``: a newer version wrote it (read
+    only, the header alone); None when it would not, or the file cannot be read here."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            (found,) = db.execute("PRAGMA user_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return written_by_newer(path, found) if found > STORE_FORMAT else None
 
 
 def _check_key_file(encryption: StoreEncryptionConfig) -> StoreKey | None:

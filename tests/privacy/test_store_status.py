@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from fixtures.ambient_process import AmbientProcess
 
 from ambient.status_page import render_status
-from ambient.store import Store, StoreKey
+from ambient.store import STORE_FORMAT, Store, StoreKey
 from ambient.store_crypto import file_is_plain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,21 @@ def test_check_says_a_plain_store_is_not_encrypted(tmp_path: Path) -> None:
     result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
     assert result.returncode == 0
     assert f"Store: {db}, not encrypted (store.encryption encrypts it" in result.stdout
+
+
+def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
+    """Back on an older ambient after an upgrade: `run` refuses the store, so `check` (the
+    unit's check before each start) says so instead of OK."""
+    db = tmp_path / "ambient.db"
+    Store(db).close()
+    with sqlite3.connect(db) as connection:
+        connection.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
+    result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
+    assert result.returncode == 1
+    assert (
+        f"Store: store {db} was written by a newer version of ambient (store format "
+        f"{STORE_FORMAT + 1}; this one knows up to {STORE_FORMAT}): install that version again"
+    ) in result.stdout
 
 
 def test_check_says_where_the_key_comes_from_and_what_the_file_is(tmp_path: Path) -> None:
