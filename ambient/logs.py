@@ -103,10 +103,16 @@ def reason_without_values(reason: str, signal_names: Iterable[str]) -> str:
     return _NOW_VALUE.sub("(", reason).replace(" ()", "").replace("()", "")
 
 
+def rule_and_person(record: TraceRecord) -> str:
+    """The timeline's rule column: the rule, and whose the entry is (``calm (sam)``: a rule
+    without ``person:`` acts for each person); a rule acting for no one names no one."""
+    return record.rule if record.person is None else f"{record.rule} ({record.person})"
+
+
 class Timeline:
     """``ambient run``'s live timeline on stdout, one entry per rule trace at clock time:
 
-    ``21:04:13  calm_alex                fired       stress_score 98.8 above 70 for 2min``
+    ``21:04:13  calm_alex (alex)         fired       stress_score 98.8 above 70 for 2min``
     followed by ``-> action`` lines. The date is shown when it changes.
 
     Where stdout is the journal (a systemd service) the reasons leave the signals' values out
@@ -137,7 +143,8 @@ class Timeline:
         reason = record.reason
         if not self.values:
             reason = reason_without_values(reason, record.signals)
-        lines.append(f"{when:%H:%M:%S}  {record.rule:<24} {record.event:<11} {reason}".rstrip())
+        rule = rule_and_person(record)
+        lines.append(f"{when:%H:%M:%S}  {rule:<24} {record.event:<11} {reason}".rstrip())
         lines.extend(f"{'':8}  -> {action.detail}" for action in record.actions)
         try:
             self.out.write("\n".join(lines) + "\n")

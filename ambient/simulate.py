@@ -30,6 +30,7 @@ from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
 from ambient.evaluate.changes import SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
+from ambient.logs import rule_and_person
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.recordings import OutOfOrder, Recording, RecordingStream
 from ambient.sensors.recording import RecordingSensor
@@ -327,14 +328,16 @@ def fill_placeholders(text: str, record: TraceRecord) -> str:
 
 
 def format_trace(record: TraceRecord, start: float, as_json: bool) -> str:
-    """One timeline entry: a JSON object (``t, rule, event, reason, actions``) or text lines."""
+    """One timeline entry: a JSON object (``t, rule, event, reason, actions, person``) or text
+    lines (the rule named with whose entry it is: ``calm (sam)``)."""
     t = round(record.time - start, 3)
     actions = [fill_placeholders(a.detail, record) for a in record.actions]
     if as_json:
         row = {"t": t, "rule": record.rule, "event": record.event}
-        row |= {"reason": record.reason, "actions": actions}
+        row |= {"reason": record.reason, "actions": actions, "person": record.person}
         return json.dumps(row)
-    lines = [f"{clock_text(t)}  {record.rule:<24} {record.event:<11} {record.reason}"]
+    rule = rule_and_person(record)
+    lines = [f"{clock_text(t)}  {rule:<24} {record.event:<11} {record.reason}"]
     lines.extend(f"{'':8}  -> {action}" for action in actions)
     return "\n".join(lines)
 

@@ -172,7 +172,8 @@ def test_live_timeline_shows_clock_time_and_each_action_once(tmp_path: Path) -> 
     result = run_ambient("run", str(config), "--speed", "600", env=clean_env())
     assert result.returncode == 0, result.stderr
     day = re.search(r"^-- (\d{4}-\d\d-\d\d) --$", result.stdout, re.MULTILINE)
-    fired = re.search(r"^(\d\d:\d\d:\d\d)  fast_heart +fired ", result.stdout, re.MULTILINE)
+    fired_line = r"^(\d\d:\d\d:\d\d)  fast_heart \(alex\) +fired "
+    fired = re.search(fired_line, result.stdout, re.MULTILINE)
     assert day and fired, result.stdout
     shown = datetime.strptime(f"{day[1]} {fired[1]}", "%Y-%m-%d %H:%M:%S").timestamp()
     # The clock starts at the wall time of its creation and runs 600x; the recording plays

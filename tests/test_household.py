@@ -5,13 +5,14 @@ rule state or messages; a rule without ``person:`` acts for each on their own.""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
 from ambient.config import AmbientConfig
 from ambient.messages import SignalUpdate
-from ambient.simulate import fill_placeholders, simulate
+from ambient.simulate import fill_placeholders, format_trace, simulate
 
 #: A minute of calm, then Alex's heart races from minute 5 to 9, Sam's from minute 12 to 15.
 ALEX_FAST_S = (300, 540)
@@ -132,3 +133,25 @@ def test_a_reading_for_someone_not_in_the_household_reaches_nobody(tmp_path: Pat
 
     assert result.traces == []
     assert {u.person for u in result.signals} <= {"alex", "sam"}
+
+
+def test_the_timeline_names_whose_each_entry_is(both: Path) -> None:
+    """An anyone rule's entries said `racing  fired` for Alex and Sam alike: the text timeline
+    names the person beside the rule, ``simulate --json`` in a `person` field."""
+    result = asyncio.run(simulate(household([ANYONE]), both))
+
+    text = [format_trace(t, result.start, as_json=False).split("\n")[0] for t in result.traces]
+    rows = [json.loads(format_trace(t, result.start, as_json=True)) for t in result.traces]
+
+    assert [line[10:].split()[:3] for line in text] == [
+        ["racing", "(alex)", "fired"],
+        ["racing", "(alex)", "recovered"],
+        ["racing", "(sam)", "fired"],
+        ["racing", "(sam)", "recovered"],
+    ]
+    assert [(row["rule"], row["person"]) for row in rows] == [
+        ("racing", "alex"),
+        ("racing", "alex"),
+        ("racing", "sam"),
+        ("racing", "sam"),
+    ]

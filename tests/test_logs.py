@@ -59,6 +59,20 @@ def test_the_timeline_in_the_journal_names_signal_and_threshold_without_the_valu
     assert "-> light.living_room dimmed" in text
 
 
+def test_the_timeline_names_the_person_beside_the_rule(tmp_path: Path) -> None:
+    """A rule for anyone acts for each person: the entry says whose it is; one for nobody
+    (a time trigger) names no one."""
+    nobodys = TraceRecord(time=FIRED.time + 60, rule="wind_down", event="fired", reason="time")
+    with (tmp_path / "out").open("w+") as out:
+        timeline = Timeline(out)
+        timeline(FIRED)
+        timeline(nobodys)
+        out.seek(0)
+        entries = [line[10:].split()[:2] for line in out.read().splitlines()[1:]]
+    assert entries[0] == ["calm_alex", "(alex)"]
+    assert entries[-1] == ["wind_down", "fired"]
+
+
 def test_a_stream_that_is_not_the_journal_stream_keeps_the_values(
     journal_file: TextIO, tmp_path: Path
 ) -> None:

@@ -35,7 +35,7 @@ def test_demo_episode_fires_within_three_minutes_and_recovers_after() -> None:
     result = simulate("--json")
     assert result.returncode == 0, result.stderr
     rows = events(result.stdout)
-    assert all(set(row) == {"t", "rule", "event", "reason", "actions"} for row in rows)
+    assert all(set(row) == {"t", "rule", "event", "reason", "actions", "person"} for row in rows)
     fired = [row for row in rows if row["event"] == "fired"]
     recovered = [row for row in rows if row["event"] == "recovered"]
     assert len(fired) == 1, rows
@@ -134,7 +134,7 @@ def test_state_option_meets_an_ha_condition_offline_and_placeholders_are_filled(
     result = simulate_example("--recording", demo, "--json", "--state", "person.alex=home")
     assert result.returncode == 0, result.stderr
     rows = [row for row in events(result.stdout) if row["rule"] == "calm_living_room"]
-    assert all(set(row) == {"t", "rule", "event", "reason", "actions"} for row in rows)
+    assert all(set(row) == {"t", "rule", "event", "reason", "actions", "person"} for row in rows)
     assert [row["event"] for row in rows] == ["fired", "escalated", "recovered"]
     assert EPISODE_START_S < float(str(rows[0]["t"])) <= EPISODE_START_S + 180
     # The example's `message: "{person} has calmed down; lights restored"`, filled in.
