@@ -82,7 +82,9 @@ def build_rule(config: RuleConfig) -> Rule:
             names.append(condition.signal)
     waits = [s.wait_for.signal for s in all_steps(config) if isinstance(s, WaitForStepConfig)]
     per_person = bool(names or waits)
-    fingerprint = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+    # Defaults left out: a later version's new setting must not make every rule a changed one.
+    written = config.model_dump_json(exclude_defaults=True)
+    fingerprint = hashlib.sha256(written.encode()).hexdigest()[:16]
     return Rule(config, fingerprint, per_person, tuple(dict.fromkeys(names)))
 
 

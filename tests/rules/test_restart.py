@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rules.rule_doubles import T0, Harness, log, make_config, stress_rule
 
+from ambient.config.rules import RuleConfig
+from ambient.rules.rule import build_rule
 from ambient.rules.tracing import TRACE_NAMESPACE
 from ambient.store import Store
 
@@ -96,6 +98,26 @@ async def test_changed_rule_starts_fresh(tmp_path: Path) -> None:
     edited = Harness(make_config([stress_rule(cooldown="5min")]), store=Store(path), start=T0 + 60)
     await edited.start()
     assert edited.engine.status()[0]["state"] == "armed"
+
+
+def test_an_upgrade_that_only_adds_a_setting_keeps_the_rules_saved_state() -> None:
+    """Each upgrade that gave rules a new setting (with its default) changed every rule's
+    fingerprint, so an unchanged rule lost its cooldown, open episode and last firing at the
+    first start. What the user wrote is what tells a changed rule now, defaults aside."""
+
+    class LaterRuleConfig(RuleConfig):  # the same rule read by a version with one more setting
+        later_setting: bool = False
+
+    written = stress_rule()
+    assert (
+        build_rule(LaterRuleConfig.model_validate(written)).fingerprint
+        == build_rule(RuleConfig.model_validate(written)).fingerprint
+    )
+    edited = stress_rule(cooldown="5min")
+    assert (
+        build_rule(RuleConfig.model_validate(edited)).fingerprint
+        != build_rule(RuleConfig.model_validate(written)).fingerprint
+    )
 
 
 async def _killed_and_restarted(
