@@ -247,7 +247,11 @@ class BleSensor:
             # `watchdog`: said once (the silence's warning says the rest)
             level = logging.DEBUG if self._silent_session else logging.INFO
             _LOGGER.log(level, "%s: connected to %s", self.name, device.address)
-            await client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_measurement)
+            subscribing = client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_measurement)
+            try:  # an answer that never comes must not hold a session shown connected
+                await result_or_clock_timeout(self._clock, subscribing, self.config.watchdog)
+            except ClockTimeout:
+                raise _SessionEnded("subscribe_timeout") from None
             self._arm_watchdog()
             # battery and location are extras: a link lost mid-read must not hold the session
             info = asyncio.create_task(self._read_device_info(client))
@@ -542,4 +546,7 @@ def _describe(reason: str) -> str:
         "silent": "no notification within the watchdog time; reconnecting",
         "not_found": "device not seen advertising; still looking",
         "read_by_another": "not connecting",
+        "subscribe_timeout": (
+            "no answer to the heart rate subscription within the watchdog time; reconnecting"
+        ),
     }.get(reason, reason)

@@ -90,6 +90,7 @@ class EmulatedAir:
         self._scan_failures: list[Exception] = []
         self._connect_failures: list[BleakError] = []
         self._disconnect_hangs = 0
+        self._subscribe_hangs = 0
         self._held_starts: list[HeldStart] = []
         self.connect_attempts = 0
         self.backend = self._make_backend()
@@ -176,6 +177,17 @@ class EmulatedAir:
         """BlueZ leaves the next ``count`` Disconnect calls unanswered (the link goes down only
         when the caller gives up on the call)."""
         self._disconnect_hangs += count
+
+    def hang_next_subscribes(self, count: int) -> None:
+        """BlueZ leaves the next ``count`` notification subscriptions (StartNotify) unanswered,
+        the link up."""
+        self._subscribe_hangs += count
+
+    def take_subscribe_hang(self) -> bool:
+        if self._subscribe_hangs:
+            self._subscribe_hangs -= 1
+            return True
+        return False
 
     def take_disconnect_hang(self) -> bool:
         if self._disconnect_hangs:
@@ -458,6 +470,8 @@ class BumbleClient(BaseBleakClient):
     ) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
+        if self.air.take_subscribe_hang():
+            await asyncio.get_running_loop().create_future()  # no answer, ever
 
         def deliver(value: bytes) -> None:
             callback(bytearray(value))

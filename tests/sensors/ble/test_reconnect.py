@@ -307,3 +307,21 @@ async def test_a_strap_that_connects_but_says_nothing_is_said_connected_once(
 
     connected = [r for r in caplog.records if "connected to" in r.getMessage()]
     assert [r.levelno for r in connected] == [logging.INFO, logging.INFO]
+
+
+async def test_a_subscription_never_answered_ends_the_session_and_is_not_shown_connected(
+    air: EmulatedAir,
+) -> None:
+    """BlueZ leaves the subscription to Heart Rate Measurement unanswered, the link up: the
+    sensor must not stay in that session for ever, shown connected and giving nothing; it
+    gives up after `watchdog`, and the next session streams."""
+    strap = await _strap(air)
+    air.hang_next_subscribes(1)
+    sink, counters = CollectingSink(), WatchedCounters()
+    config = ble_config(id="alex_strap", address=ADDRESS, watchdog=0.3)
+    async with running(config, air, RealClock(), sink, counters) as sensor:
+        await counters.wait_for("ble:alex_strap", "subscribe_timeout", 1)
+        assert sensor.diagnostics()["connected"] is False
+        await strap.wait_subscribed()
+        assert await strap.notify(polar_h10_packet(60, [1024]))
+        await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
