@@ -82,11 +82,17 @@ def run_report(
     err: TextIO,
     key: StoreKey | None = None,
 ) -> int:
-    """0 written; 1 with one line on ``err`` saying why not."""
+    """0 written; 1 with one line on ``err`` saying why not. A person no longer in the
+    config's people whose days the store keeps is reported, with a note on ``err``."""
     if person not in config.person_ids():
-        known = ", ".join(config.person_ids()) or "none"
-        err.write(f"ambient report: no person {person} (people: {known})\n")
-        return 1
+        if not _days_kept(config, person, key):
+            known = ", ".join(config.person_ids()) or "none"
+            err.write(f"ambient report: no person {person} (people: {known})\n")
+            return 1
+        err.write(
+            f"ambient report: {person}: not in the config's people: their days kept before "
+            f"(`ambient forget --person {person}` erases them)\n"
+        )
     try:
         monday = iso_week(week) if week else last_full_week(day_of(now, _zone(config)))
     except ValueError as exc:
@@ -119,6 +125,20 @@ def run_report(
         return 1
     print(target)
     return 0
+
+
+def _days_kept(config: AmbientConfig, person: str, key: StoreKey | None) -> bool:
+    """Whether the store keeps days of ``person`` (a summary, or minutes)."""
+    try:
+        path = existing_store_path(config.store, "there are no days to report")
+    except StoreError:
+        return False
+    store = Store(path, key)
+    try:
+        storage = InsightStore(store)
+        return person in storage.people() or bool(storage.summaries(person))
+    finally:
+        store.close()
 
 
 def _zone(config: AmbientConfig) -> tzinfo:

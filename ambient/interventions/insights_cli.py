@@ -56,7 +56,23 @@ def run_insights(
                 f"{counts.get('answered', 0)} answered, {counts.get('timed_out', 0)} unanswered; "
                 f"{counts.get('given', 0)} daily moods\n"
             )
+        for who in _not_listed(config, [row["person"] for row in rows], check_ins):
+            stdout.write(
+                f"{who}: not in the config's people: what was learnt before "
+                f"(`ambient forget --person {who}` erases it)\n"
+            )
     return 0
+
+
+def _not_listed(
+    config: AmbientConfig, people: list[str], check_ins: dict[str, dict[str, int]]
+) -> list[str]:
+    """The people shown whom the config no longer lists (they left, or an old id): what the
+    store keeps of them stays until ``ambient forget``, as ``ambient report`` says too."""
+    listed = set(config.person_ids())
+    if not listed:  # no people listed: whoever the sensors read for is the config's
+        return []
+    return sorted({*people, *check_ins} - listed)
 
 
 def _check_in_counts(store: Store, person: str | None) -> dict[str, dict[str, int]]:

@@ -137,6 +137,32 @@ def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
         )
 
 
+def test_the_report_of_someone_removed_from_people_covers_their_kept_days(
+    tmp_path: Path,
+) -> None:
+    """Sam left the household; their days stay in the store until `ambient forget`, and
+    `ambient insights` shows what was learnt of them: the report is written too, with the
+    same note (it refused them as an unknown person)."""
+    store_path = tmp_path / "ambient.db"
+    store = Store(store_path)
+    for summary in summaries("sam", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"sam/{summary.day}", summary.to_json())
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store_path}\n")
+    out = tmp_path / "sam.html"
+
+    report = ("report", "--config", str(config), "--person", "sam", "--week", "2026-W49")
+    done = run_ambient(*report, "--out", str(out))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        "ambient report: sam: not in the config's people: their days kept before "
+        "(`ambient forget --person sam` erases them)\n"
+    )
+    assert "sam's week" in out.read_text()
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -134,3 +134,31 @@ def test_insights_says_when_what_was_learnt_belongs_to_no_rule_of_the_config(
     assert all(json.loads(line)["rule"] == "calm" for line in as_json.stdout.splitlines())
     sams = run_ambient("insights", "--person", "sam", "--config", str(config))
     assert "renamed?" not in sams.stdout  # the episodes are Alex's
+
+
+def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
+    tmp_path: Path,
+) -> None:
+    """Alex left the household (the rule is Sam's now): what was learnt of Alex is kept in the
+    store until `ambient forget`, and shown with a note saying so, as `ambient report` and
+    `ambient baseline show` do."""
+    learnt(tmp_path)
+    config = write_config(tmp_path)
+    document = yaml.safe_load(config.read_text())
+    document["people"] = [{"id": "sam"}]
+    document["rules"][0]["person"] = "sam"
+    config.write_text(yaml.safe_dump(document))
+
+    result = run_ambient("insights", "--config", str(config))
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "alex — rule calm"
+    assert (
+        "alex: not in the config's people: what was learnt before "
+        "(`ambient forget --person alex` erases it)"
+    ) in lines
+    alone = run_ambient("insights", "--config", str(config), "--person", "alex")
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.splitlines()[0] == "alex — rule calm"
+    assert "alex: not in the config's people" in alone.stdout
