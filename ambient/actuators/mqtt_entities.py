@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 import ambient
 from ambient.config.actions import BreathingActionConfig, ChooseCalmingStepConfig
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES
+from ambient.config.mqtt import HA_STATISTICS_KEYS
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_steps
 from ambient.config.sensors import SensorConfig
@@ -356,6 +357,8 @@ class DiscoveryPayloads:
         #: HA removes a component only when a document names it with its platform alone.
         self._retired: dict[str, dict[str, str]] = {}
         self._metrics = person_metrics(config)
+        assert config.mqtt is not None
+        self._mqtt = config.mqtt
 
     def person_device_id(self, person: str) -> str:
         return safe_id(f"ambient_{self.instance}_{person}")
@@ -461,6 +464,8 @@ class DiscoveryPayloads:
                 state_topic=self.topics.person_state(person, entity.key),
                 **entity.extra,
             )
+            if entity.key in HA_STATISTICS_KEYS and not self._mqtt.keeps_statistics(entity.key):
+                del component["state_class"]  # HA then keeps no statistics, only states
             if entity.physiological:
                 component["expire_after"] = EXPIRE_AFTER_S
                 component["availability"] = [

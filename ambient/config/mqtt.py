@@ -45,6 +45,21 @@ HA_PERSON_ENTITY_KEYS: Final = (
     "rssi",
     "reconnects",
 )
+#: The person entities fed by their signals (health data) that have a ``state_class``: HA
+#: keeps long-term statistics of them for ever, unless ``statistics`` leaves them out.
+HA_STATISTICS_KEYS: Final = (
+    "heart_rate",
+    "rmssd",
+    "stress_score",
+    "signal_quality",
+    "stress_slope",
+    "day_resting_hr",
+    "day_ln_rmssd",
+    "day_stress_minutes",
+    "day_recovery_minutes",
+    "day_active_minutes",
+    "day_sleep_hours",
+)
 
 
 class MqttTlsConfig(ConfigModel):
@@ -79,6 +94,38 @@ class MqttConfig(ConfigModel):
     session_expiry: Duration = Field(
         default=3600.0, ge=0, title="How long the broker queues QoS-1 messages while away"
     )
+    # HA never purges long-term statistics: false (or a short list) keeps a person's hourly
+    # heart rate, RMSSD and stress out of HA's database for good.
+    statistics: bool | list[str] = Field(
+        default=True,
+        title="Health entities HA keeps long-term statistics of: all (true), none, or these",
+    )
+
+    @field_validator("statistics", mode="before")
+    @classmethod
+    def _a_list_of_one(cls, statistics: object) -> object:
+        """One name alone is no list: said so, rather than as two types' failures."""
+        if isinstance(statistics, str):
+            raise ValueError(f"write `true`, `false` or a list of entities: `[{statistics}]`")
+        return statistics
+
+    @field_validator("statistics")
+    @classmethod
+    def _health_entities(cls, statistics: bool | list[str]) -> bool | list[str]:
+        """A name no entity has would keep nothing, silently (``hr`` for ``heart_rate``)."""
+        for key in statistics if isinstance(statistics, list) else ():
+            if key not in HA_STATISTICS_KEYS:
+                raise ValueError(
+                    f"`{key}` is not a health entity ambient announces with statistics; "
+                    f"these are: {', '.join(HA_STATISTICS_KEYS)}"
+                )
+        return statistics
+
+    def keeps_statistics(self, key: str) -> bool:
+        """Whether HA is to keep long-term statistics of the health entity ``key``."""
+        if isinstance(self.statistics, bool):
+            return self.statistics
+        return key in self.statistics
 
     @field_validator("host")
     @classmethod

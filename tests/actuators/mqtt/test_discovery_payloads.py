@@ -17,7 +17,7 @@ from ambient.actuators.mqtt_entities import (
     safe_id,
 )
 from ambient.config.checks import cross_checks
-from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS
+from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS, HA_STATISTICS_KEYS
 from ambient.config.root import AmbientConfig
 
 
@@ -312,3 +312,43 @@ def test_a_config_the_check_takes_gives_every_entity_its_own_unique_id(second: s
     ]
     shared = len(unique_ids) != len(set(unique_ids))
     assert bool(refused) == shared, refused
+
+
+def test_the_statistics_setting_names_every_health_entity_with_a_state_class() -> None:
+    """Those fed by the person's signals; the wearable's battery and signal strength are not
+    health data and keep theirs."""
+    assert set(HA_STATISTICS_KEYS) == {
+        entity.key
+        for entity in PERSON_ENTITIES
+        if entity.signal is not None and "state_class" in entity.extra
+    }
+
+
+def state_classes(cfg: AmbientConfig) -> dict[str, str]:
+    return {
+        key: component["state_class"]
+        for document in DiscoveryPayloads(cfg, Topics(cfg)).all().values()
+        for key, component in document["cmps"].items()
+        if "state_class" in component
+    }
+
+
+def test_without_statistics_no_health_entity_has_a_state_class() -> None:
+    """HA keeps long-term statistics of an entity with a ``state_class`` for ever; without one
+    it keeps its states only for the recorder's ``purge_keep_days`` (still graphed by unit)."""
+    kept = state_classes(config(mqtt={"host": "localhost", "statistics": False}))
+    assert kept == {
+        "battery": "measurement",
+        "rssi": "measurement",
+        "reconnects": "total_increasing",
+        "mqtt_reconnects": "total_increasing",
+    }
+    alex = alex_components(config(mqtt={"host": "localhost", "statistics": False}))
+    assert alex["heart_rate"]["unit_of_measurement"] == "bpm"
+
+
+def test_statistics_of_the_listed_health_entities_only() -> None:
+    listed = config(mqtt={"host": "localhost", "statistics": ["day_resting_hr", "day_sleep_hours"]})
+    kept = set(state_classes(listed)) & set(HA_STATISTICS_KEYS)
+    assert kept == {"day_resting_hr", "day_sleep_hours"}
+    assert set(HA_STATISTICS_KEYS) <= set(state_classes(config()))  # the default: all

@@ -30,6 +30,7 @@ def ambient_config(
     publish_interval_s: float = 0.05,
     people: tuple[str, ...] = ("alex",),
     timezone: str | None = None,
+    statistics: bool = True,
 ) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
@@ -44,6 +45,7 @@ def ambient_config(
                 "host": broker.host,
                 "port": broker.port,
                 "publish_interval": publish_interval_s,
+                "statistics": statistics,
             },
         }
     )
@@ -57,6 +59,7 @@ async def publishing(
     people: tuple[str, ...] = ("alex",),
     interval_s: float | None = None,
     timezone: str | None = None,
+    statistics: bool = True,
 ) -> AsyncIterator[tuple[DiscoveryPublisher, MqttConnection]]:
     """The publisher on a live connection; on a virtual ``clock`` its ``publish_interval`` is
     an hour unless given, so only what goes out at once (after the settle time) and the
@@ -64,7 +67,7 @@ async def publishing(
     connection = make_connection(broker, instance="home")
     if interval_s is None:
         interval_s = 3600.0 if clock is not None else 0.05
-    config = ambient_config(broker, interval_s, people, timezone)
+    config = ambient_config(broker, interval_s, people, timezone, statistics)
     publisher = DiscoveryPublisher(config, connection, hub, clock or RealClock())
     task = asyncio.ensure_future(publisher.run())
     try:
@@ -413,6 +416,21 @@ async def test_an_entity_ambient_no_longer_announces_is_removed_from_its_device(
     # and it stays so, for an HA that was not listening then
     kept = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
     assert kept["cmps"]["calming_choice"] == {"p": "sensor"}
+
+
+async def test_a_changed_statistics_setting_is_announced_at_the_next_start(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """``statistics: false`` after a start with the default: the retained document HA reads
+    has no ``state_class`` on the heart rate any more, so HA keeps no new statistics of it."""
+    alex_device = "homeassistant/device/ambient_home_alex/config"
+    async with publishing(mosquitto, Hub()):
+        before = json.loads((await retained(mosquitto, alex_device, 1))[alex_device])
+    async with publishing(mosquitto, Hub(), statistics=False):
+        after = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+    assert before["cmps"]["heart_rate"]["state_class"] == "measurement"
+    assert "state_class" not in after["cmps"]["heart_rate"]
+    assert after["cmps"]["battery"]["state_class"] == "measurement"
 
 
 async def test_a_long_publish_interval_still_refreshes_states_before_ha_expires_them(
