@@ -28,7 +28,7 @@ from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
 from ambient.daemon import Daemon, DaemonOptions
-from ambient.evaluate.changes import SignalChanges
+from ambient.evaluate.changes import DRAWN_SIGNALS, SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
 from ambient.logs import rule_and_person
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
@@ -256,7 +256,7 @@ async def replay(
     ]
     traces: list[TraceRecord] = []
     signals: list[SignalUpdate] = []
-    changes = SignalChanges(start, person) if keep_changes else None
+    changes = SignalChanges(start, person, DRAWN_SIGNALS) if keep_changes else None
     listeners: list[Callable[[SignalUpdate], None]] = [signals.append] if keep_signals else []
     if changes is not None:
         listeners.append(changes)

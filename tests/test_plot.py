@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ambient.evaluate.changes import Change
+from ambient.evaluate.changes import DRAWN_SIGNALS, Change
 from ambient.plot import (
     ENVELOPE_ABOVE_POINTS,
     ENVELOPE_COLUMNS,
+    PANELS,
+    UNKNOWN_SIGNAL,
     check_writable_file,
     check_writable_folder,
     envelope,
@@ -123,3 +125,7 @@ def test_a_short_recording_s_line_is_drawn_point_for_point_and_a_long_one_as_its
     xs, ys = line_points(beats, week_s, 86400.0)
     assert len(xs) <= 4 * ENVELOPE_COLUMNS
     assert (min(ys), max(ys), ys[-1]) == (60.0, 70.0, beats[-1][1])
+
+
+def test_a_replay_kept_for_a_picture_keeps_the_signals_it_draws() -> None:
+    assert {signal for signal, _ in PANELS} | {UNKNOWN_SIGNAL} == set(DRAWN_SIGNALS)

@@ -6,7 +6,7 @@ takes a third of the memory it took."""
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue
 
@@ -62,16 +62,27 @@ class FirstPersonListener:
         raise NotImplementedError
 
 
-class SignalChanges(FirstPersonListener):
-    """Keeps every change of one person's signals (the first's, or ``person``'s), in columns."""
+#: The signals a timeline picture draws (:mod:`ambient.plot`'s panels): what a replay kept
+#: for a picture keeps.
+DRAWN_SIGNALS = ("hr", "rmssd", "stress_score")
 
-    def __init__(self, start: float, person: str | None = None) -> None:
+
+class SignalChanges(FirstPersonListener):
+    """Keeps every change of one person's signals (the first's, or ``person``'s), in columns;
+    of ``signals`` only, when given."""
+
+    def __init__(
+        self, start: float, person: str | None = None, signals: Collection[str] | None = None
+    ) -> None:
         super().__init__(start, person)
         self.signals: dict[str, SignalColumn] = {}
+        self.kept = None if signals is None else frozenset(signals)
 
     def add(self, t_s: float, values: Mapping[str, SignalValue]) -> None:
-        signals = self.signals
+        signals, kept = self.signals, self.kept
         for signal, value in values.items():
+            if kept is not None and signal not in kept:
+                continue
             column = signals.get(signal)
             if column is None:
                 column = signals[signal] = SignalColumn()
