@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -56,7 +57,7 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
         {
             "instance": "hatest",
             "people": [{"id": "alex", "name": "Alex"}],
-            "mqtt": {"host": mosquitto.host, "port": mosquitto.port},
+            "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "statistics": ["heart_rate"]},
             "store": {"path": None},
         }
     )
@@ -88,13 +89,17 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
                 by_unique_id = {e["unique_id"]: e for e in registry if e["platform"] == "mqtt"}
                 assert by_unique_id["ambient_hatest_alex_heart_rate"]["entity_id"] == heart
                 rmssd = by_unique_id["ambient_hatest_alex_rmssd"]["entity_id"]
-                assert (await probe.state(rmssd) or {})["attributes"]["unit_of_measurement"] == "ms"
-                battery = by_unique_id["ambient_hatest_alex_battery"]
-                assert battery["entity_category"] == "diagnostic"
+                rmssd_attributes = (await probe.state(rmssd) or {})["attributes"]
+                assert rmssd_attributes["unit_of_measurement"] == "ms"
+                assert "state_class" not in rmssd_attributes  # not in `statistics`: none kept
+                for key in ("battery", "signal_quality", "skin_contact"):
+                    entry = by_unique_id[f"ambient_hatest_alex_{key}"]
+                    assert entry["entity_category"] == "diagnostic", key
                 pause = by_unique_id["ambient_hatest_pause"]["entity_id"]
 
                 # A firing's event and active rule, as HA shows them
-                hub.publish_trace(TraceRecord(clock.now(), "evening", "fired", "stress", "alex"))
+                fired_at = clock.now()
+                hub.publish_trace(TraceRecord(fired_at, "evening", "fired", "stress", "alex"))
                 active = by_unique_id["ambient_hatest_active_rule"]["entity_id"]
                 # The state and its attributes travel on two topics: HA ends with both
                 state = await probe.wait_for_state(
@@ -102,6 +107,10 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
                     lambda s: s["state"] == "evening" and bool(s["attributes"].get("active")),
                 )
                 assert [a["rule"] for a in state["attributes"]["active"]] == ["evening"]
+                since_iso = state["attributes"]["active"][0]["since_iso"]
+                assert datetime.fromisoformat(since_iso).timestamp() == pytest.approx(
+                    fired_at, abs=1
+                )
                 event = by_unique_id["ambient_hatest_rule_event"]["entity_id"]
                 fired = await probe.wait_for_state(
                     event, lambda s: s["attributes"].get("event_type") == "fired"
