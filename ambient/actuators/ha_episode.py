@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ambient.actuators.ha_light_state import BrightnessSpan
 from ambient.privacy.data_classes import DataClass, register
 from ambient.store import Store
 
@@ -83,6 +84,9 @@ class LightSnapshot:
     overridden_by: str | None = None  # HA user id, or "device" for a change with no user
     #: The fade back on restore: as long as the calm's own fade in.
     transition_s: float = 0.0
+    #: The brightness it may report from ambient's hand (``None``: judged on on/off alone);
+    #: kept, so a dimmer turned while ambient was not running is seen after it starts.
+    span: BrightnessSpan | None = None
 
 
 @dataclass
@@ -165,6 +169,7 @@ class Episode:
                     "restore": s.restore,
                     "overridden_by": s.overridden_by,
                     "transition_s": s.transition_s,
+                    **({"brightness_span": [s.span.low, s.span.high]} if s.span else {}),
                 }
                 for e, s in self.lights.items()
             },
@@ -213,7 +218,7 @@ class Episode:
             if isinstance(transition_s, bool) or not isinstance(transition_s, (int, float)):
                 raise ValueError(f"{where}.transition_s is not a number: {transition_s!r}")
             episode.lights[entity_id] = LightSnapshot(
-                entity_id, scene, restore, overridden_by, float(transition_s)
+                entity_id, scene, restore, overridden_by, float(transition_s), _span(light, where)
             )
         left_off = _mapping(record, "record").get("lights_left_off", {})
         for entity_id, light in _mapping(left_off, "lights_left_off").items():
@@ -300,6 +305,17 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"{where} is not an object: {type(value).__name__}")
     return value
+
+
+def _span(fields: dict[str, Any], where: str) -> BrightnessSpan | None:
+    """A record's ``brightness_span`` (``[low, high]``, HA's 0-255), if it has one."""
+    span = fields.get("brightness_span")
+    if span is None:
+        return None
+    numbers = isinstance(span, list) and len(span) == 2
+    if not numbers or any(isinstance(v, bool) or not isinstance(v, int | float) for v in span):
+        raise ValueError(f"{where}.brightness_span is not [low, high]: {span!r}")
+    return BrightnessSpan(float(span[0]), float(span[1]))
 
 
 def _overridden_by(fields: dict[str, Any], where: str) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ambient.actuators.ha_entities import unavailable
@@ -109,9 +109,6 @@ class CalmLights(SharedHolds[LightSnapshot]):
         changed: Callable[[Episode], None] = lambda episode: None,
     ) -> None:
         super().__init__(client, episodes, changed)
-        #: The brightness each light ambient holds may report from ambient's hand (not kept
-        #: across a restart: a light carried over is judged as before, on/off only).
-        self._spans: dict[str, BrightnessSpan] = {}
 
     def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
         return episode.lights
@@ -142,6 +139,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 # Already calmed by another episode: its snapshot is of the state before that
                 # episode; a new one would be of ambient's calm state.
                 scene_entity_id = held.scene_entity_id
+                span = replace(held.span) if held.span else None
             else:
                 scene_id = f"ambient_{slug(episode.id)}_{slug(entity_id)}"
                 await self.client.call_service(
@@ -149,12 +147,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 )
                 scene_entity_id = f"scene.{scene_id}"
                 span = BrightnessSpan.before((states or {}).get(entity_id) or {})
-                if span is not None:
-                    self._spans[entity_id] = span
-                else:
-                    self._spans.pop(entity_id, None)  # judged on/off only
             episode.lights[entity_id] = LightSnapshot(
-                entity_id, scene_entity_id, restore, transition_s=transition_s
+                entity_id, scene_entity_id, restore, transition_s=transition_s, span=span
             )
             episode.lights_left_off.pop(entity_id, None)  # ambient changes it now
             self.changed(episode)
@@ -162,10 +156,19 @@ class CalmLights(SharedHolds[LightSnapshot]):
 
     def set_levels(self, entity_id: str, *levels_pct: float) -> None:
         """Levels ambient sets ``entity_id`` to (a calm, a session's pacing): reports of them,
-        and of the fades between, are ambient's."""
-        span = self._spans.get(entity_id)
-        if span is not None:
-            span.add_pct(*levels_pct)
+        and of the fades between, are ambient's, in every episode holding it."""
+        for episode, held in self._holding(entity_id):
+            if held.span is not None:
+                held.span.add_pct(*levels_pct)
+                self.changed(episode)
+
+    def _span(self, entity_id: str) -> BrightnessSpan | None:
+        """The brightness ``entity_id`` may report from ambient's hand, over the episodes
+        holding it; ``None`` when none knows (judged on on/off alone)."""
+        spans = [held.span for _, held in self._holding(entity_id) if held.span is not None]
+        if not spans:
+            return None
+        return BrightnessSpan(min(s.low for s in spans), max(s.high for s in spans))
 
     async def calm(
         self,
@@ -358,7 +361,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
         if new.get("state") != old.get("state"):
             return "device"
         brightness = brightness_when_on(new)
-        span = self._spans.get(entity_id)
+        span = self._span(entity_id)
         if brightness is None or span is None or brightness == brightness_when_on(old):
             return None
         return None if span.covers(brightness) else "device"

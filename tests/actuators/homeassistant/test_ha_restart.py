@@ -328,3 +328,39 @@ async def test_a_forgotten_persons_calm_still_on_is_put_back_at_the_next_start(
     assert light_of(await probe.state(BED)) == ("on", 200, 5000)
     assert store.items(NAMESPACE) == {}
     store.close()
+
+
+@pytest.mark.ha
+async def test_a_light_dimmed_at_its_wall_dimmer_while_ambient_was_down_stays_theirs(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    await set_light(probe, BED, 200, 5000)
+    path = tmp_path / "state.db"
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        before = HomeAssistantActuator(client, RealClock(), store)
+        assert (await before.perform(calm(BED), context("w1"))).ok  # 40 %: 102 of 255
+    store.close()
+    calmed = await probe.state(BED)
+    assert calmed is not None
+
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        after = HomeAssistantActuator(client, RealClock(), store)
+        # The first state ambient sees of the lamp: dimmed to 30 at its wall dimmer while
+        # ambient was down, reported with no user (a stand-in for HA's event: see
+        # test_ha_calm_lights.device_report).
+        dimmed = {
+            **calmed,
+            "attributes": {**calmed["attributes"], "brightness": 30},
+            "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
+        }
+        after.lights._on_change(BED, dimmed, None)
+        assert after.diagnostics()["w1"]["lights"][BED]["overridden_by"] == "device"
+        scenes_before = len(probe.service_calls("scene"))
+        await after.end_episode(context("w1"))
+    applied = [
+        e for e in probe.service_calls("scene")[scenes_before:] if e.data["service"] == "turn_on"
+    ]
+    assert applied == []  # not put back to 200 over their choice
+    store.close()
