@@ -30,11 +30,28 @@ except KeyboardInterrupt:  # pressed while ``signal`` loaded, or an instant befo
 def main() -> int:
     """The command line's exit code; its modules load only now, with Ctrl-C quiet."""
     sys.unraisablehook = _ctrl_c_where_it_cannot_be_raised
+    reopen_closed_standard_streams()
     from ambient.cli import main as run_command_line
     from ambient.cli import name_stdout_in_write_errors
 
     name_stdout_in_write_errors()
     return run_command_line()
+
+
+def reopen_closed_standard_streams() -> None:
+    """Open /dev/null on a standard descriptor whoever started the command closed (``>&-``,
+    ``<&-``, ``2>&-``), and give Python its stream: else the first file ambient opens (the
+    store, a recording) would take that number, and what a child process or a library wrote
+    to it would land in the file; and ``sys.stdout`` would be None, which no command expects.
+    What is written there goes nowhere; stdin reads as empty, not a terminal."""
+    import os
+
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: the lowest free number, so os.open takes it
+            os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))  # noqa: SIM115
 
 
 #: The thread Python runs signal handlers in (this module is loaded in it).

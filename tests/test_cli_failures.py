@@ -444,12 +444,42 @@ def test_output_stdout_cannot_take_is_one_line_naming_stdout(
 
 @pytest.mark.parametrize(
     "args",
-    [("check", str(DEMO)), ("--version",), ("run", str(DEMO), "--speed", "100000")],
-    ids=["check", "version", "run"],
+    [
+        ("check", str(DEMO)),
+        ("--version",),
+        ("run", str(DEMO), "--speed", "100000"),
+        ("record", str(DEMO), "--out", "-", "--duration", "1s"),
+    ],
+    ids=["check", "version", "run", "record-out-dash"],
 )
 def test_a_closed_stdout_is_no_traceback(args: tuple[str, ...]) -> None:
-    """``ambient check >&-``: Python gives the command no stdout at all; what it would have
-    printed goes nowhere, as any Python program's print does then."""
+    """``ambient check >&-``: what the command would have printed goes nowhere."""
     result = run_ambient(*args, preexec_fn=lambda: os.close(1))
-    assert result.returncode == 0
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_closed_stdin_is_a_terminal_nobody_answers(tmp_path: Path) -> None:
+    config, _ = store_config(tmp_path)
+    result = run_ambient(
+        "forget", "--person", "alex", "--config", str(config), preexec_fn=lambda: os.close(0)
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "ambient forget: nothing erased: confirm with --yes (stdin is not a terminal)"
+    ]
+
+
+def test_a_file_the_command_opens_never_takes_a_closed_standard_descriptor() -> None:
+    """With stderr closed (``2>&-``), the first file opened (the store) would get descriptor
+    2, and whatever a child process or a library writes to stderr would land in it: the
+    command puts /dev/null there before it opens anything."""
+    probe = (
+        "import os, sys; from ambient.__main__ import reopen_closed_standard_streams; "
+        "os.close(2); reopen_closed_standard_streams(); "
+        "print(os.path.realpath('/proc/self/fd/2'), sys.stderr is not None)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=clean_env()
+    )
+    assert result.stdout.split() == [os.devnull, "True"]

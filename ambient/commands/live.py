@@ -4,10 +4,8 @@ the running daemon its ``status``, ``scan`` for wearables."""
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ambient.commands.common import config_zone, configure_logging, load_or_report, with_config
@@ -26,9 +24,7 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.logs import Timeline
 
     clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
-    # Started with stdout closed (>&-), Python gives none: the timeline then goes nowhere.
-    out = sys.stdout if sys.stdout is not None else Path(os.devnull).open("w")  # noqa: SIM115
-    timeline = Timeline(out, config_zone(config))
+    timeline = Timeline(sys.stdout, config_zone(config))
     options = DaemonOptions(trace_listeners=[timeline])
     daemon = Daemon(config, clock, options, config_path=args.config)
 
