@@ -211,4 +211,4 @@ class RuleEngine:
     def status(self) -> list[dict[str, Any]]:
         """Per rule and person: the phase and what ends it (see :mod:`~ambient.rules.phases`)."""
         self._rule_store.follow_clock(*self._rules)  # a cooldown's end after a step of the clock
-        return rule_rows(self._rules, self.clock.now(), self._hold.held_back())
+        return rule_rows(self._rules, self.clock.now(), self._hold.held_back_of)

@@ -11,6 +11,7 @@ from datetime import tzinfo
 from ambient.clock import Clock
 from ambient.config.actions import ActionConfig, leaf_actions
 from ambient.config.root import AmbientConfig
+from ambient.config.rules import RuleConfig
 from ambient.config.types import parse_time_of_day
 from ambient.rules.timeofday import in_window
 from ambient.store import Store
@@ -59,6 +60,17 @@ class ActionHold:
         start, end, _ = self._quiet
         now = self.clock.local(self._zone).time().replace(tzinfo=None)
         return in_window(now, start, end)
+
+    def held_back_of(self, rule: RuleConfig) -> str | None:
+        """What holds ``rule``'s actions back now, as its status says it: quiet hours name the
+        actions that still go through (``quiet_hours: ignore``)."""
+        why = self.held_back()
+        if why is None or self._paused:
+            return why
+        steps = [*rule.actions, *rule.on_recovery, *(a for e in rule.escalate for a in e.actions)]
+        if any(action.quiet_hours == "ignore" for action in leaf_actions(steps)):
+            return f"{why}, but not its actions with quiet_hours: ignore"
+        return why
 
     def held_back(self, steps: Sequence[ActionConfig] = ()) -> str | None:
         """Why actions may not run right now (pause, quiet hours), or None. Quiet hours let

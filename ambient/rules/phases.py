@@ -9,20 +9,26 @@ can be active and cooling down at once) and whether actions are held back (pause
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ambient.config.rules import RuleConfig
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.rules.rule import Rule
 from ambient.rules.state import PersonState, person_key, person_of
 
 
-def rule_rows(rules: list[Rule], now: float, held_back: str | None) -> list[dict[str, Any]]:
-    """One row per rule and person, as the status document carries them."""
+def rule_rows(
+    rules: list[Rule], now: float, held_back: Callable[[RuleConfig], str | None]
+) -> list[dict[str, Any]]:
+    """One row per rule and person, as the status document carries them; ``held_back`` says
+    what holds a rule's actions back now."""
     rows: list[dict[str, Any]] = []
     for rule in rules:
         states = rule.persons or {person_key(rule.config.person): PersonState()}
+        held = held_back(rule.config)
         for key, state in states.items():
-            rows.append(_row(rule, person_of(key), state, now, held_back))
+            rows.append(_row(rule, person_of(key), state, now, held))
     return rows
 
 

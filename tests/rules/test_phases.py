@@ -59,6 +59,16 @@ async def test_pause_and_quiet_hours_are_shown_as_held_back() -> None:
     assert row(q)["held_back"] == "quiet hours 00:00–23:59"
 
 
+async def test_quiet_hours_say_which_actions_of_a_rule_still_go_through() -> None:
+    tell_sam = {"action": "log", "message": "tell sam", "quiet_hours": "ignore"}
+    rule = stress_rule(escalate=[{"after": "10min", "actions": [tell_sam]}])
+    quiet = make_config([rule], quiet_hours={"start": "00:00", "end": "23:59"})
+    q = await Harness(quiet).start()
+    assert row(q)["held_back"] == (
+        "quiet hours 00:00–23:59, but not its actions with quiet_hours: ignore"
+    )
+
+
 async def test_a_rule_for_one_person_names_them_before_anything_happened() -> None:
     """In a household ``calm (alex)`` and ``calm_sam`` side by side read as if the second were
     for everyone: a rule with ``person:`` names them from the start."""
