@@ -525,7 +525,8 @@ def _scan_problem(error: BaseException) -> tuple[str, str]:
     """What went wrong, in bleak's or the system's words, and what to check for it: an
     ``OSError`` is the system D-Bus (which bleak reaches BlueZ through) not answering."""
     if isinstance(error, OSError):
-        return f"D-Bus not reachable ({error.strerror or error or type(error).__name__})", _NO_DBUS
+        said = error.strerror or str(error) or type(error).__name__
+        return f"D-Bus not reachable ({said})", _NO_DBUS
     if isinstance(error, EOFError):  # dbus-fast: the bus hung up while connecting
         return "D-Bus closed the connection", _EITHER
     reason = getattr(error, "reason", None)  # bleak >= 2: BleakBluetoothNotAvailableError

@@ -117,6 +117,7 @@ _NOT_AVAILABLE = BleakBluetoothNotAvailableReason
             "`bluetooth` group",
         ),
         (bluez_error(BLUEZ_ERROR_IN_PROGRESS), "InProgress", "busy"),
+        (TimeoutError(), "D-Bus not reachable (TimeoutError)", "system D-Bus"),
     ],
     ids=[
         "powered-off",
@@ -127,10 +128,11 @@ _NOT_AVAILABLE = BleakBluetoothNotAvailableReason
         "dbus-denied",
         "auth-denied",
         "busy",
+        "dbus-timeout",
     ],
 )
 async def test_scan_says_why_bluetooth_cannot_be_used_and_the_fix_for_that_reason(
-    air: EmulatedAir, error: BleakError, said: str, fix: str
+    air: EmulatedAir, error: Exception, said: str, fix: str
 ) -> None:
     """Powered off, no adapter, no bluetoothd, not allowed, busy: each its own fix, in bleak's
     words (not the repr of its exception's arguments)."""
