@@ -32,7 +32,7 @@ def main() -> int:
     sys.unraisablehook = _ctrl_c_where_it_cannot_be_raised
     reopen_closed_standard_streams()
     from ambient.cli import main as run_command_line
-    from ambient.cli import name_stdout_in_write_errors
+    from ambient.commands.output import name_stdout_in_write_errors
 
     name_stdout_in_write_errors()
     return run_command_line()

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import io
 import math
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ambient import __version__
-from ambient.commands import check, live, replay, stored
-
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
+from ambient.commands import check, live, output, replay, stored
 
 
 def _duration_arg(text: str) -> float:
@@ -552,7 +547,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = _parse(parser, argv)
         except SystemExit:  # --help, --version (argparse drops what stdout cannot take)
-            if not _stdout_flushed():
+            if not output.stdout_flushed():
                 return 1
             raise
         _resolve_config(args, parser)
@@ -568,76 +563,20 @@ def _run(args: argparse.Namespace) -> int:
     handler = _COMMANDS[args.command]
     try:
         code = handler(args)
-        if sys.stdout is not None:  # None: started with stdout closed (>&-)
-            sys.stdout.flush()  # output stdout cannot take is said here, not lost at exit
+        output.flush_stdout()  # output stdout cannot take is said here, not lost at exit
         return code
     except BrokenPipeError:
         # Output piped into `head` and the like: stop quietly, as other Unix tools do.
-        _discard_stdout()
+        output.discard_stdout()
         return 1
     except Exception as exc:
         message = expected_failure(exc)
         if message is None:
             raise  # a bug: its traceback is what a report needs
-        if isinstance(exc, OSError) and exc.filename == STDOUT_NAME:
-            _discard_stdout()
+        if isinstance(exc, OSError) and exc.filename == output.STDOUT_NAME:
+            output.discard_stdout()
         print(f"ambient {args.command}: {message}", file=sys.stderr)
         return 1
-
-
-#: What a failed write to stdout names as its file.
-STDOUT_NAME = "stdout"
-
-
-class _StdoutFile(io.FileIO):
-    """stdout's descriptor, whose write errors name it as a file's do (``stdout: No space
-    left on device``, for ``> file`` on a full disk); a closed pipe stays a BrokenPipeError."""
-
-    def write(self, data: ReadableBuffer, /) -> int:
-        try:
-            return super().write(data)
-        except OSError as exc:
-            raise type(exc)(exc.errno, exc.strerror, STDOUT_NAME) from None
-
-
-def name_stdout_in_write_errors() -> None:
-    """Put stdout's text on a :class:`_StdoutFile` (the command's own stdout: the console
-    script and ``python -m ambient`` call this, not :func:`main`, which tests call with
-    stdout captured)."""
-    old = sys.__stdout__
-    if old is None or sys.stdout is not old:
-        return
-    try:
-        raw = _StdoutFile(old.fileno(), "w", closefd=False)
-    except (OSError, ValueError):  # no descriptor 1 (closed by whoever started us)
-        return
-    old.flush()
-    sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(raw),
-        encoding=old.encoding,
-        errors=old.errors,
-        line_buffering=old.line_buffering,
-    )
-
-
-def _stdout_flushed() -> bool:
-    """Whether stdout took what waits in it; if not, one line on stderr says why."""
-    if sys.stdout is None:  # started with stdout closed (>&-): nothing waits
-        return True
-    try:
-        sys.stdout.flush()
-    except OSError as exc:
-        _discard_stdout()
-        if not isinstance(exc, BrokenPipeError):
-            print(f"ambient: {expected_failure(exc) or exc}", file=sys.stderr)
-        return False
-    return True
-
-
-def _discard_stdout() -> None:
-    """Send stdout to /dev/null, so that what it still holds does not fail again at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _resolve_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
