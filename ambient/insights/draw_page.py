@@ -16,13 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ambient.config.insights import TrendConfig
-from ambient.insights.page import render_page
 from ambient.insights.summaries import DaySummary
 
 
 def render_request(request: Mapping[str, Any]) -> str:
     """The page of one request, as :func:`ambient.insights.page_process.render_in_child`
     sends it."""
+    from ambient.insights.page import render_page  # matplotlib
+
     kept = [DaySummary.from_json(s) for s in request["summaries"]]
     return render_page(
         request["name"],
@@ -44,9 +45,20 @@ def _zone(name: str | None) -> tzinfo:
     return resolve_zone(None)
 
 
+def without_artist_docstrings() -> None:
+    """Have matplotlib skip writing the help text of its artists' ``set`` methods, which it
+    does for each artist class as the class is made (``matplotlib.artist.kwdoc``): about a
+    third of importing it, for docstrings this process never shows. Before the rest of
+    matplotlib is imported; the drawing is the same."""
+    import matplotlib.artist
+
+    setattr(matplotlib.artist, "kwdoc", lambda artist: "")  # noqa: B010 (a module's function)
+
+
 def main() -> int:
     """Read one request on stdin, write its page on stdout; 1 with one line on stderr."""
     try:
+        without_artist_docstrings()
         page = render_request(json.load(sys.stdin.buffer))
     except Exception as exc:  # the daemon logs this line and tries again next week
         sys.stderr.write(f"{type(exc).__name__}: {exc}\n")

@@ -132,3 +132,18 @@ def test_the_drawing_process_loads_only_what_drawing_needs() -> None:
         [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_drawing_process_has_matplotlib_skip_its_artists_help_text() -> None:
+    """A third of importing matplotlib is writing each artist class's ``set`` docstring: the
+    drawing process never shows them (the page is the same: the first test above)."""
+    probe = (
+        "from ambient.insights.draw_page import without_artist_docstrings\n"
+        "without_artist_docstrings()\n"
+        "import matplotlib.lines\n"
+        "print('antialiased' in matplotlib.lines.Line2D.set.__doc__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
