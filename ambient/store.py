@@ -124,10 +124,11 @@ class Store:
     def _check_format(self, stamp: bool) -> None:
         """Refuse a file a newer version wrote (it may hold values laid out in ways this one
         would misread, and overwrite); ``stamp`` (the daemon): mark it as of this format."""
-        (found,) = self._db.execute("PRAGMA user_version").fetchone()
-        if found > STORE_FORMAT:
+        try:
+            found = _refuse_newer(self._db, self.path)
+        except StoreError:
             self._db.close()
-            raise StoreError(written_by_newer(self.path, found))
+            raise
         if stamp and found < STORE_FORMAT:
             self._db.execute(f"PRAGMA user_version = {STORE_FORMAT}")
 
@@ -323,6 +324,14 @@ def file_problem(exc: BaseException) -> str | None:
     )
 
 
+def _refuse_newer(db: sqlite3.Connection, path: Path | None) -> int:
+    """The store format ``db`` is stamped with; a StoreError when a newer version wrote it."""
+    (found,) = db.execute("PRAGMA user_version").fetchone()
+    if found > STORE_FORMAT:
+        raise StoreError(written_by_newer(path, found))
+    return int(found)
+
+
 def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.Connection, bool]:
     """The connection, and whether the file is encrypted."""
     plain = file_is_plain(path)
@@ -330,6 +339,8 @@ def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.C
         from ambient.store_crypto import connect_encrypted, migrate_plain
 
         if plain:
+            with contextlib.closing(sqlite3.connect(path)) as plain_db:
+                _refuse_newer(plain_db, path)  # before the file is rewritten encrypted
             migrate_plain(path, key)
         db: sqlite3.Connection = connect_encrypted(path, key)
         return db, True

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ambient.config.store import StoreConfig
-from ambient.store import STORE_FORMAT, Store, StoreError, existing_store_path
+from ambient.store import STORE_FORMAT, Store, StoreError, StoreKey, existing_store_path
 
 
 def test_values_survive_reopening(tmp_path: Path) -> None:
@@ -223,3 +223,17 @@ def test_a_store_from_a_newer_version_is_refused_untouched(tmp_path: Path, migra
     )
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM kv").fetchall() == [('{"version":99,"days":{}}',)]
+
+
+def test_a_newer_versions_plain_store_is_refused_before_it_is_encrypted(tmp_path: Path) -> None:
+    """The daemon encrypts a plain store in place when the config gains a key; a store a newer
+    version wrote is refused first, so the file stays as that version left it."""
+    path = tmp_path / "ambient.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="was written by a newer version of ambient"):
+        Store(path, StoreKey("7c" * 32, "test"), migrate=True)
+    assert path.read_bytes() == before
