@@ -1,20 +1,29 @@
-"""The weekly report: time to write every report of 8 weeks x 3 people from the store.
+"""The weekly report: time to write every report of 8 weeks x 3 people from the store, and
+the daemon's drawing process for one page.
 
 Synthetic summaries (ambient.insights.synthetic) for 3 people over 8 weeks go into a store
 file; then the 3 people's latest-week reports (the `ambient report` case) and all 24 weekly
 reports are rendered, including reading the store and matplotlib's SVG. Target: <= 2 s.
+Then the daemon's child (`python -m ambient.insights.draw_page`) draws the latest week's page
+of one person ``--child-runs`` times: wall and CPU time and peak RSS of each (what a Raspberry
+Pi pays once a week a person; most of it is importing matplotlib).
 
-Run: python bench/bench_report.py
+Run: python bench/bench_report.py [--child-runs 5]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 from ambient.config.root import AmbientConfig
+from ambient.insights import page_process
 from ambient.insights.report_cli import render
 from ambient.insights.storage import InsightStore
 from ambient.insights.synthetic import summaries
@@ -26,6 +35,9 @@ WEEKS = 8
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child-runs", type=int, default=5, help="pages the child draws")
+    args = parser.parse_args()
     config = AmbientConfig.model_validate({"people": [{"id": p} for p in PEOPLE]})
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ambient.db"
@@ -56,6 +68,38 @@ def main() -> None:
             print(f"{label}: {count} reports in {elapsed:.2f} s (CPU {cpu:.2f} s) ", end="")
             print(f"({each_ms:.0f} ms each, {each_kib:.0f} KiB each)")
         print(f"first import of matplotlib + one empty report: {imported:.2f} s")
+        kept = {s.day: s for s in summaries(PEOPLE[0], FIRST_MONDAY, WEEKS * 7, 0)}
+        request = {
+            "name": PEOPLE[0],
+            "summaries": [s.to_json() for s in kept.values()],
+            "monday": mondays[-1].isoformat(),
+            "trend": config.insights.trend.model_dump(mode="json"),
+            "timezone": "Europe/Berlin",
+            "learned": [],
+        }
+        for run in range(args.child_runs):
+            wall_s, cpu_s, peak_mib, size = drawn_in_child(json.dumps(request).encode())
+            print(
+                f"drawing process, page {run + 1}: {wall_s:.2f} s wall, CPU {cpu_s:.2f} s, ", end=""
+            )
+            print(f"peak RSS {peak_mib:.0f} MiB ({size / 1024:.0f} KiB page)")
+
+
+def drawn_in_child(request: bytes) -> tuple[float, float, float, int]:
+    """Wall and CPU seconds, peak RSS (MiB) and page size of one run of the daemon's child."""
+    started = time.perf_counter()
+    child = subprocess.Popen(page_process.COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(request)  # the child reads it all before it writes the page
+    child.stdin.close()
+    page = child.stdout.read()
+    child.stdout.close()
+    _, status, usage = os.wait4(child.pid, 0)  # reaped here, with its resource usage
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit("the drawing process failed")
+    wall_s = time.perf_counter() - started
+    return wall_s, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, len(page)
 
 
 if __name__ == "__main__":
