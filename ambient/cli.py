@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per line: t, rule, event, reason, actions",
+        help="one JSON object per line: t, rule, event, reason, actions, person",
     )
     _add_state_option(simulate)
     simulate.add_argument(
