@@ -366,3 +366,20 @@ def test_a_config_from_the_environment_that_is_not_there_is_one_line_naming_the_
     assert result.stderr.splitlines() == [
         f"ambient trace: $AMBIENT_CONFIG names {missing}, and there is no such file"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "row"),
+    [
+        (("simulate", str(DEMO), "--json"), "| `ambient simulate"),
+        (("analyze", "--recording", str(DEMO_RECORDING), "--json"), "| `ambient analyze"),
+    ],
+    ids=["simulate", "analyze"],
+)
+def test_the_readme_names_every_field_a_json_line_has(args: tuple[str, ...], row: str) -> None:
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith(row))
+    result = run_ambient(*args)
+    assert result.returncode == 0, result.stderr
+    for field in json.loads(result.stdout.splitlines()[0]):
+        assert f"`{field}`" in line, f"README's {row.strip('| `')} row does not name {field}"
