@@ -172,17 +172,18 @@ def _subcommand(
 
 
 class _Parser(argparse.ArgumentParser):
-    """A parser that names, for a mistyped choice (a command), the choice it is closest to."""
+    """A parser that names, for a mistyped choice (a command, ``debug`` for ``DEBUG``), the
+    choice it is closest to, whatever the case."""
 
     def _check_value(self, action: argparse.Action, value: object) -> None:
         try:
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
-            choices = [str(choice) for choice in action.choices or ()]
-            close = difflib.get_close_matches(str(value), choices, n=1)
+            choices = {str(choice).lower(): str(choice) for choice in action.choices or ()}
+            close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
             if not close:
                 raise
-            message = f"{exc.message}; did you mean {close[0]}?"
+            message = f"{exc.message}; did you mean {choices[close[0]]}?"
             raise argparse.ArgumentError(action, message) from None
 
 

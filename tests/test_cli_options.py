@@ -383,3 +383,9 @@ def test_the_readme_names_every_field_a_json_line_has(args: tuple[str, ...], row
     assert result.returncode == 0, result.stderr
     for field in json.loads(result.stdout.splitlines()[0]):
         assert f"`{field}`" in line, f"README's {row.strip('| `')} row does not name {field}"
+
+
+def test_a_choice_in_the_wrong_case_is_named_in_the_right_one() -> None:
+    result = run_ambient("check", str(DEMO), "--log-level", "debug")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith("; did you mean DEBUG?")
