@@ -389,3 +389,20 @@ def test_a_choice_in_the_wrong_case_is_named_in_the_right_one() -> None:
     result = run_ambient("check", str(DEMO), "--log-level", "debug")
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1].endswith("; did you mean DEBUG?")
+
+
+@pytest.mark.parametrize("name", subcommands())
+def test_every_subcommands_example_is_a_command_line_it_takes(name: str) -> None:
+    """The example of ``--help``, as a reader pastes it (after any ``... &&``, without its
+    ``# comment``, a ``\\`` joining its lines)."""
+    import shlex
+
+    from ambient.cli import _parse
+
+    epilog = subparsers()[name].epilog or ""
+    example = epilog.split("example:\n", 1)[1].split("\n\n")[0].replace("\\\n", " ")
+    command = example.split("&&")[-1].split("#")[0]
+    try:
+        _parse(build_parser(), shlex.split(command)[1:])
+    except SystemExit as exc:
+        pytest.fail(f"`{command.strip()}` is refused: exit {exc.code}")
