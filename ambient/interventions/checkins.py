@@ -6,7 +6,10 @@ were asked ``per_day`` times today already, it is quiet hours (the config's and 
 check-ins' own), ambient is paused, or the episode is too old to remember. An answer, from
 the notification's buttons or MQTT, goes to the episode and nudges the learner
 (``EpisodeRecorder.check_in``); a question not answered within ``timeout`` is closed and
-counted. Open questions survive a restart (the store), and are closed at start when overdue.
+counted. An answered or closed question is withdrawn from the phone (the phone's own button
+has dismissed it already). Open questions survive a restart (the store), and are closed at start
+when overdue. While HA is not connected (at start, or restarting) a question or withdrawal is
+tried again every ``RETRY_S`` for up to ``PATIENCE_S``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ambient.clock import Clock, TimerHandle
 from ambient.config.check_ins import CheckInsConfig
 from ambient.config.rules import QuietHoursConfig
 from ambient.config.types import parse_time_of_day
+from ambient.connections.errors import NotConnected
 from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook, CheckInRow
 from ambient.interventions.episodes import EpisodeBook, EpisodeRow
 from ambient.interventions.learner import CHECKIN_RESPONSE_SD
@@ -37,6 +41,10 @@ ANSWERS = tuple(CHECKIN_RESPONSE_SD)  # calmer, same, worse
 MEASURED_AFTER_S = AFTER_S[1]
 #: The companion app's action ids: ``AMBIENT_CHECKIN_<episode>_<ANSWER>``.
 ACTION_PREFIX = "AMBIENT_CHECKIN_"
+#: HA not connected: a question (while still open) or a withdrawal is sent again this often,
+#: for at most this long; else a question closed at start stays on the phone for good.
+RETRY_S = 30.0
+PATIENCE_S = 900.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +155,7 @@ class CheckIns:
         )
         _LOGGER.info("Asking %s how episode %s felt", episode.person, episode_id)
         for ask in self.askers[episode.person]:
-            self._send(ask, question)
+            self._send(ask, question, "ask", lambda: self._is_open(check_in))
 
     def _why_not_now(self, person: str) -> str | None:
         local = self._clock.local(self._zone)
@@ -181,6 +189,8 @@ class CheckIns:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        for task in self._sending:  # those waiting for this config's HA connection
+            task.cancel()
 
     def _time_out(self, check_in: int) -> None:
         self._timers.pop(check_in, None)
@@ -190,12 +200,16 @@ class CheckIns:
         self._book.close(check_in, TIMED_OUT, None, self._clock.now(), "timeout")
         self.counts["timed_out"] += 1
         _LOGGER.info("No answer from %s about episode %s: closed", row.person, row.episode_id)
+        self._withdraw(row)
+
+    def _withdraw(self, row: CheckInRow) -> None:
+        """Take a closed question off the person's phone."""
         episode = self._episode(row.episode_id or 0)
         if episode is None:
             return
         question = Question(episode.id, episode.person, episode.option, episode.rule, "")
         for withdraw in self.withdrawers.get(row.person, ()):
-            self._send(withdraw, question)
+            self._send(withdraw, question, "withdraw the question of", lambda: True)
 
     # -- answers ------------------------------------------------------------------------
 
@@ -219,6 +233,8 @@ class CheckIns:
         self.counts["answered"] += 1
         _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
         _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)
+        if source != "notification":  # a tap on the phone has dismissed it there
+            self._withdraw(row)
         for listener in list(self.answered_listeners):
             listener(row.person)
         return True
@@ -239,18 +255,37 @@ class CheckIns:
     def _episode(self, episode_id: int) -> EpisodeRow | None:
         return self._episodes.episode(episode_id)
 
-    def _send(self, ask: Asker, question: Question) -> None:
+    def _is_open(self, check_in: int) -> bool:
+        return self._open(lambda r: r.id == check_in) is not None
+
+    def _send(self, ask: Asker, question: Question, verb: str, wanted: Callable[[], bool]) -> None:
+        """Send ``question`` (or its withdrawal) one way; while that way is not connected, try
+        again every RETRY_S, up to PATIENCE_S, as long as it is still ``wanted``."""
+
         async def send() -> None:
-            try:
-                await ask(question)
-            except Exception as exc:  # a failed question is a lost question, never a crash
+            give_up = self._clock.monotonic() + PATIENCE_S
+            while True:
+                try:
+                    await ask(question)
+                    return
+                except NotConnected as exc:
+                    failure: Exception = exc
+                    if self._clock.monotonic() + RETRY_S <= give_up:
+                        await self._clock.sleep(RETRY_S)
+                        if wanted():
+                            continue
+                        return
+                except Exception as exc:  # a failed question is a lost question, never a crash
+                    failure = exc
                 _LOGGER.warning(
-                    "Could not ask %s about episode %s: %s: %s",
+                    "Could not %s %s about episode %s: %s: %s",
+                    verb,
                     question.person,
                     question.episode_id,
-                    type(exc).__name__,
-                    exc,
+                    type(failure).__name__,
+                    failure,
                 )
+                return
 
         try:
             loop = asyncio.get_running_loop()

@@ -17,6 +17,7 @@ import pytest
 from ambient.clock import VirtualClock
 from ambient.config.check_ins import CheckInsConfig
 from ambient.config.rules import QuietHoursConfig
+from ambient.connections.errors import NotConnected
 from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook
 from ambient.interventions.checkins import CheckIns, Question, action_id, parse_action
 from ambient.interventions.episodes import EpisodeBook
@@ -168,6 +169,43 @@ async def test_open_questions_outlive_a_restart(tmp_path: Path) -> None:
     assert statuses == {closes: TIMED_OUT, answered_later: "asked"}
     assert again.checkins.answer("alex", "same", None, "mqtt")
     assert again.check_in_of(answered_later) == "same"
+
+
+async def test_a_question_answered_another_way_is_withdrawn_from_the_phone() -> None:
+    """Answered on MQTT (an HA button, the blueprint) or by a later tap elsewhere, the question
+    left on the phone would go on asking; the phone's own tap dismissed it already."""
+    h = Household(Store(None), VirtualClock(T0))
+    by_mqtt = await h.episode(T0)
+    assert h.checkins.answer("alex", "same", by_mqtt, "mqtt")
+    by_phone = await h.episode(T0 + 3600)
+    assert h.checkins.answer(None, "calmer", by_phone, "notification")
+    await h.clock.run_until(T0 + 3600 + MEASURED_AFTER_S + 1)
+    assert [q.episode_id for q in h.withdrawn] == [by_mqtt]
+
+
+async def test_a_withdrawal_waits_for_home_assistant_to_connect(tmp_path: Path) -> None:
+    """At start the questions a previous run left open past their timeout are closed before HA
+    is connected: their withdrawal is tried again until it is (else they stay on the phone)."""
+    store = Store(tmp_path / "state.db")
+    first = Household(store, VirtualClock(T0))
+    episode = await first.episode(T0)
+    store.close()
+
+    store = Store(tmp_path / "state.db")
+    again = Household(store, VirtualClock(T0 + 4 * 3600))
+    refused: list[int] = []
+
+    async def withdraw_once_connected(question: Question) -> None:
+        if len(refused) < 3:  # HA connects about a minute and a half after the start
+            refused.append(question.episode_id)
+            raise NotConnected("Home Assistant is not connected (connecting)")
+        again.withdrawn.append(question)
+
+    again.checkins.withdrawers["alex"] = [withdraw_once_connected]
+    again.checkins.resume()
+    await again.clock.run_until(T0 + 4 * 3600 + 600)
+    assert refused == [episode] * 3
+    assert [q.episode_id for q in again.withdrawn] == [episode]
 
 
 async def test_a_mood_is_kept_and_nudges_the_options_measured_that_day() -> None:
