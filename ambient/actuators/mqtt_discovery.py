@@ -295,12 +295,14 @@ class DiscoveryPublisher:
         if not isinstance(insights, Mapping):
             return
         for person in self._people:
+            announced = {entity.key for entity in self._announced[person]}
             of_person = insights.get(person) or {}
             trend = of_person.get("hrv_trend")
-            if trend is not None:
+            if trend is not None and "hrv_low" in announced:
                 self._set(self.topics.attributes(person, "hrv_low"), json.dumps(trend))
-            source = {"source": of_person.get("day_ln_rmssd_source")}
-            self._set(self.topics.attributes(person, "day_ln_rmssd"), json.dumps(source))
+            if "day_ln_rmssd" in announced:
+                source = {"source": of_person.get("day_ln_rmssd_source")}
+                self._set(self.topics.attributes(person, "day_ln_rmssd"), json.dumps(source))
 
     def _calming_states(self) -> None:
         """The calming option most likely next and what was learnt, per person."""

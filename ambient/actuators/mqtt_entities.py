@@ -72,6 +72,10 @@ class PersonEntity:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: What only beat-to-beat intervals give (HRV, how clean the beats are): a watch sending its
+#: heart rate alone never would.
+BEATS: Final = frozenset({"rr"})
+
 PERSON_ENTITIES: Final = (
     PersonEntity(
         "heart_rate",
@@ -94,6 +98,7 @@ PERSON_ENTITIES: Final = (
         signal="rmssd",
         deadband=5.0,
         physiological=True,
+        fed_by=BEATS,
         extra={
             "unit_of_measurement": "ms",
             "state_class": "measurement",
@@ -120,6 +125,7 @@ PERSON_ENTITIES: Final = (
         deadband=20.0,
         diagnostic=True,
         physiological=True,
+        fed_by=BEATS,
         extra={"unit_of_measurement": "%", "state_class": "measurement", "icon": "mdi:signal"},
     ),
     PersonEntity(
@@ -147,6 +153,7 @@ PERSON_ENTITIES: Final = (
         "HRV below normal",
         signal="hrv_low",
         attributes=True,
+        fed_by=BEATS,
         extra={"device_class": "problem", "icon": "mdi:heart-minus"},
     ),
     PersonEntity(
@@ -154,6 +161,7 @@ PERSON_ENTITIES: Final = (
         "sensor",
         "HRV trend",
         signal="hrv_trend",
+        fed_by=BEATS,
         extra={"device_class": "enum", "options": ["low", "normal", "high"]},
     ),
     PersonEntity(
@@ -187,6 +195,7 @@ PERSON_ENTITIES: Final = (
         "HRV ln RMSSD (last day)",
         signal="day_ln_rmssd",
         decimals=2,
+        fed_by=BEATS,
         attributes=True,  # its source: a night's mean or a quiet daytime moment
         extra={
             "unit_of_measurement": "ln(ms)",
@@ -377,7 +386,8 @@ class DiscoveryPayloads:
 
     def entities_of(self, person: str) -> tuple[PersonEntity, ...]:
         """The entities ``person``'s device announces: of :attr:`person_entities`, those their
-        sensors can give a value (the Activity of someone with only an SpO2 relay cannot)."""
+        sensors can give a value (the Activity of someone with only an SpO2 relay cannot, nor
+        the HRV of someone whose watch sends only heart rate)."""
         metrics = self._metrics.get(person, ANY_METRIC)
         return tuple(
             e

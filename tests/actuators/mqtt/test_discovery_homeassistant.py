@@ -57,6 +57,8 @@ async def test_home_assistant_shows_ambient_and_its_pause_switch_pauses_ambient(
         {
             "instance": "hatest",
             "people": [{"id": "alex", "name": "Alex"}],
+            # a strap: beats give RMSSD and signal quality (a watch's heart rate alone would not)
+            "sensors": [{"type": "ble", "person": "alex", "name": "Polar H10 1234"}],
             "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "statistics": ["heart_rate"]},
             "store": {"path": None},
         }

@@ -352,3 +352,61 @@ def test_statistics_of_the_listed_health_entities_only() -> None:
     kept = set(state_classes(listed)) & set(HA_STATISTICS_KEYS)
     assert kept == {"day_resting_hr", "day_sleep_hours"}
     assert set(HA_STATISTICS_KEYS) <= set(state_classes(config()))  # the default: all
+
+
+#: What only beat-to-beat intervals (``rr``) give: HRV and how clean the beats are.
+BEAT_ENTITIES = {"rmssd", "signal_quality", "hrv_low", "hrv_trend", "day_ln_rmssd"}
+
+
+@pytest.mark.parametrize(
+    "sensor",
+    [
+        mqtt_sensor("hr"),
+        {"type": "homeassistant", "entity_id": "sensor.watch_hr", "person": "alex", "metric": "hr"},
+    ],
+)
+def test_a_person_whose_sensors_send_only_heart_rate_gets_no_hrv_entities(
+    sensor: dict[str, Any],
+) -> None:
+    """A watch through MQTT or HA sends no beats: RMSSD, signal quality and the HRV trend
+    would stay unknown in HA for ever. What the heart rate gives is still announced."""
+    components = alex_components(config(sensors=[sensor, mqtt_sensor("activity")]))
+    assert not BEAT_ENTITIES & set(components)
+    assert {"heart_rate", "stress_score", "stress_slope", "day_resting_hr"} <= set(components)
+
+
+@pytest.mark.parametrize(
+    "sensor",
+    [
+        mqtt_sensor("rr"),
+        {"type": "ble", "person": "alex", "address": "AA:BB:CC:DD:EE:FF"},
+        {"type": "homeassistant", "entity_id": "sensor.watch_rr", "person": "alex", "metric": "rr"},
+        {"type": "mqtt", "topic": "phones/+/rr", "person_topic_level": 1, "metric": "rr"},
+        {"type": "satellite"},
+        {"type": "recording", "path": "night.csv"},
+    ],
+)
+def test_hrv_entities_are_announced_for_someone_a_sensor_may_give_beats_of(
+    sensor: dict[str, Any],
+) -> None:
+    """A strap, an ``rr`` sensor (one naming the person in its topic is anyone's), or one
+    whose metrics are not known ahead (a satellite's or a recording's, for anyone listed)."""
+    assert set(alex_components(config(sensors=[mqtt_sensor("hr"), sensor]))) >= BEAT_ENTITIES
+
+
+def test_hrv_entities_are_removed_from_the_device_when_the_last_beat_source_goes() -> None:
+    """The strap swapped for a watch sending heart rate only: the device names each with its
+    platform alone, so HA removes them."""
+    before = config()
+    retained = DiscoveryPayloads(before, Topics(before)).all()[ALEX]
+    after = config(sensors=[mqtt_sensor("hr")])
+    payloads = DiscoveryPayloads(after, Topics(after))
+    assert payloads.retire("ambient_home_alex", retained)
+    components = payloads.all()[ALEX]["cmps"]
+    assert {key: components[key] for key in BEAT_ENTITIES} == {
+        "rmssd": {"p": "sensor"},
+        "signal_quality": {"p": "sensor"},
+        "hrv_low": {"p": "binary_sensor"},
+        "hrv_trend": {"p": "sensor"},
+        "day_ln_rmssd": {"p": "sensor"},
+    }

@@ -7,8 +7,10 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
+import pytest
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, retained, running
 from rules.rule_doubles import Harness, log, make_config, stress_rule
@@ -31,16 +33,19 @@ def ambient_config(
     people: tuple[str, ...] = ("alex",),
     timezone: str | None = None,
     statistics: bool = True,
+    sensors: list[dict[str, Any]] | None = None,
 ) -> AmbientConfig:
+    """A Bluetooth strap for each person unless ``sensors`` are given."""
+    if sensors is None:
+        sensors = [
+            {"type": "ble", "person": person, "name": f"Polar H10 {person}"} for person in people
+        ]
     return AmbientConfig.model_validate(
         {
             "instance": "home",
             "timezone": timezone,
             "people": [{"id": person, "name": person.title()} for person in people],
-            "sensors": [
-                {"type": "ble", "person": person, "name": f"Polar H10 {person}"}
-                for person in people
-            ],
+            "sensors": sensors,
             "mqtt": {
                 "host": broker.host,
                 "port": broker.port,
@@ -60,6 +65,7 @@ async def publishing(
     interval_s: float | None = None,
     timezone: str | None = None,
     statistics: bool = True,
+    sensors: list[dict[str, Any]] | None = None,
 ) -> AsyncIterator[tuple[DiscoveryPublisher, MqttConnection]]:
     """The publisher on a live connection; on a virtual ``clock`` its ``publish_interval`` is
     an hour unless given, so only what goes out at once (after the settle time) and the
@@ -67,7 +73,7 @@ async def publishing(
     connection = make_connection(broker, instance="home")
     if interval_s is None:
         interval_s = 3600.0 if clock is not None else 0.05
-    config = ambient_config(broker, interval_s, people, timezone, statistics)
+    config = ambient_config(broker, interval_s, people, timezone, statistics, sensors)
     publisher = DiscoveryPublisher(config, connection, hub, clock or RealClock())
     task = asyncio.ensure_future(publisher.run())
     try:
@@ -589,3 +595,39 @@ async def test_an_episode_open_across_a_restart_is_still_the_active_rule(
         state, active = await active_rule_now(publisher, mosquitto)
     assert rules.traces[-1].event == "recovered"
     assert (state, active) == ("none", [])
+
+
+@pytest.mark.parametrize(
+    ("metric", "published"),
+    [("rr", True), ("hr", False)],
+)
+async def test_what_is_not_announced_gets_no_state_or_attributes_either(
+    mosquitto: MosquittoBroker, metric: str, published: bool
+) -> None:
+    """A watch sending heart rate only: its HRV entities are not on the device, so nothing is
+    left on the broker for them (the HRV trend's numbers included); beats give them all."""
+    sensors = [{"type": "mqtt", "topic": f"watch/{metric}", "person": "alex", "metric": metric}]
+    hub = Hub()
+    hub.status_providers["insights"] = lambda: {
+        "alex": {"hrv_trend": {"state": "normal"}, "day_ln_rmssd_source": "night"}
+    }
+    paused = False
+    hub.status_providers["paused"] = lambda: paused
+    async with publishing(mosquitto, hub, sensors=sensors) as (publisher, _connection):
+        async with device_client(mosquitto, "ha") as ha:
+            await ha.subscribe("ambient/home/paused", qos=1)
+            paused = True  # seen after the providers were read again
+            async with asyncio.timeout(WAIT_S):
+                while payload_of(await next_on(ha, "ambient/home/paused")) != "ON":
+                    pass
+        await publisher.flush()
+        kept = await retained_now(mosquitto, "ambient/home/alex/#")
+    beats = {
+        "ambient/home/alex/rmssd",
+        "ambient/home/alex/hrv_low",
+        "ambient/home/alex/hrv_low/attributes",
+        "ambient/home/alex/day_ln_rmssd/attributes",
+    }
+    assert (beats <= set(kept)) is published
+    assert bool(beats & set(kept)) is published
+    assert kept["ambient/home/alex/heart_rate"] == b"None"
