@@ -44,6 +44,7 @@ PAGES = [
 NOT_AMBIENT_YAML = {
     ("docs/insights.md", "type: statistics-graph"): "a Home Assistant dashboard card",
     ("docs/mqtt.md", '# esphome node "bedroom-hr"'): "an ESPHome device's config",
+    ("docs/mqtt.md", "condition:"): "a Home Assistant automation's condition",
     ("docs/privacy.md", "action: recorder.purge_entities"): "an action run in HA's developer tools",
 }
 
