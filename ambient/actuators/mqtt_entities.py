@@ -145,6 +145,8 @@ PERSON_ENTITIES: Final = (
         signal="contact",
         diagnostic=True,
         physiological=True,
+        # A strap says whether it touches the skin; a watch's heart rate or beats do not.
+        fed_by=frozenset({"contact"}),
         extra={"icon": "mdi:hand-back-right"},
     ),
     PersonEntity(

@@ -410,3 +410,21 @@ def test_hrv_entities_are_removed_from_the_device_when_the_last_beat_source_goes
         "hrv_trend": {"p": "sensor"},
         "day_ln_rmssd": {"p": "sensor"},
     }
+
+
+@pytest.mark.parametrize(
+    ("sensor", "announced"),
+    [
+        (mqtt_sensor("hr"), False),
+        (mqtt_sensor("rr"), False),
+        (mqtt_sensor("contact"), True),
+        ({"type": "ble", "person": "alex", "address": "AA:BB:CC:DD:EE:FF"}, True),
+        ({"type": "satellite"}, True),
+    ],
+)
+def test_skin_contact_is_announced_only_with_a_sensor_that_reports_contact(
+    sensor: dict[str, Any], announced: bool
+) -> None:
+    """Only a strap (or a ``contact`` sensor) says whether it touches the skin: for a watch
+    sending heart rate or beats it would stay unknown in HA for ever."""
+    assert ("skin_contact" in alex_components(config(sensors=[sensor]))) is announced
