@@ -33,6 +33,11 @@ def build_actuators(
                 trace=trace,
             )
         )
+        from ambient.actuators.ha_notify_services import NotifyServiceCheck, named_notify_services
+
+        named = named_notify_services(config)
+        if named:  # a typo is a warning as ambient connects, not at the first episode
+            NotifyServiceCheck(connections.homeassistant(), named)
     if config.mqtt is not None:
         from ambient.actuators.mqtt import MqttActuator
 

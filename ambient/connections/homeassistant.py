@@ -223,6 +223,15 @@ class HomeAssistantClient:
         result = await self._command(message)
         return result if isinstance(result, dict) else {"result": result}
 
+    async def services(self) -> dict[str, Any]:
+        """Every service HA has, by domain (``{"notify": {"mobile_app_x": {...}}, ...}``).
+
+        Raises :class:`NotConnected` when not connected."""
+        if not self.connected:
+            raise NotConnected(f"Home Assistant is not connected ({self.status})")
+        result = await self._command({"type": "get_services"})
+        return result if isinstance(result, dict) else {}
+
     async def get_state(self, entity_id: str) -> dict[str, Any] | None:
         """One entity's current state over REST (``None`` if HA does not know the entity)."""
         session, endpoint = self._session, self.endpoint

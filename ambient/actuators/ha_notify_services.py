@@ -1,0 +1,101 @@
+"""The notify services a config names, looked up in Home Assistant as soon as ambient connects.
+
+``ambient check`` cannot see HA, and HA only refuses an unknown service when it is called: a
+typo in a trusted person's ``notify.mobile_app_…`` would otherwise be found at the first
+episode, perhaps at night, days later. Each connection (HA restarted, a phone's app
+re-registered) looks again; each missing service is one warning per config, naming where the
+config names it and the closest service HA has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ambient.config.actions import NotifyActionConfig, leaf_actions
+from ambient.connections.errors import LinkError
+
+if TYPE_CHECKING:
+    from ambient.config.root import AmbientConfig
+    from ambient.connections.homeassistant import HomeAssistantClient
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def named_notify_services(config: AmbientConfig) -> dict[str, list[str]]:
+    """Each notify service of the config (``notify.x``) and where it is named: rules (their
+    actions, escalations and recovery), check-ins, the weekly report."""
+    named: dict[str, list[str]] = {}
+
+    def add(service: str, where: str) -> None:
+        places = named.setdefault(service, [])
+        if where not in places:
+            places.append(where)
+
+    for rule in config.rules:
+        steps = [*rule.actions, *rule.on_recovery]
+        steps += [action for level in rule.escalate for action in level.actions]
+        for action in leaf_actions(steps):
+            if isinstance(action, NotifyActionConfig):
+                add(action.service, f"rule {rule.id}")
+    if config.check_ins is not None:
+        for person, where in config.check_ins.people.items():
+            if where.notify is not None:
+                add(where.notify, f"check_ins.people.{person}.notify")
+    report = config.insights.report
+    if report is not None and report.notify is not None:
+        add(report.notify, "insights.report.notify")
+    return named
+
+
+class NotifyServiceCheck:
+    """Looks the ``named`` services up at every connection; ``task``: the latest look-up."""
+
+    def __init__(self, client: HomeAssistantClient, named: Mapping[str, list[str]]) -> None:
+        self.client = client
+        self.named = dict(named)
+        self.task: asyncio.Task[list[str]] | None = None
+        self._warned: set[str] = set()
+        client.on_status(self._on_status)
+        if client.connected:
+            self._on_status("connected")
+
+    def _on_status(self, status: str) -> None:
+        if status == "connected" and (self.task is None or self.task.done()):
+            self.task = asyncio.get_running_loop().create_task(self.look_up())
+
+    async def look_up(self) -> list[str]:
+        """The named services HA does not have (each warned of once); none when HA cannot be
+        asked now (the next connection asks again)."""
+        try:
+            services = await self.client.services()
+        except LinkError as exc:
+            _LOGGER.debug("Notify services not looked up: %s", exc)
+            return []
+        known = sorted(
+            f"{domain}.{name}"
+            for domain, names in services.items()
+            if isinstance(names, dict)
+            for name in names
+        )
+        missing = [service for service in self.named if service not in known]
+        for service in missing:
+            if service in self._warned:
+                continue
+            self._warned.add(service)
+            close = difflib.get_close_matches(service, known, n=1)
+            _LOGGER.warning(
+                "Home Assistant has no %s (%s): nothing sent through it will arrive%s",
+                service,
+                ", ".join(self.named[service]),
+                f"; did you mean {close[0]}?" if close else "",
+            )
+        _LOGGER.debug(
+            "Home Assistant: %d notify services looked up, %d missing",
+            len(self.named),
+            len(missing),
+        )
+        return missing

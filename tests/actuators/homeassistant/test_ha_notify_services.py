@@ -1,0 +1,115 @@
+"""The notify services a config names are looked up in the real Home Assistant as soon as
+ambient connects: a typo is one warning at start (with the service meant), not a failed
+message at the first episode, days later.
+
+The test HA has no phone: ``notify.mobile_app_ambient_phone`` and ``notify.trusted_person`` are
+stand-in services of its test component, listed by HA as a companion app's would be."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fixtures.connections import running
+from fixtures.homeassistant import HomeAssistantInstance
+
+from ambient.actuators.factory import build_actuators
+from ambient.actuators.ha_notify_services import named_notify_services
+from ambient.clock import RealClock
+from ambient.config.root import AmbientConfig
+from ambient.connections import Connections
+from ambient.counters import Counters
+
+WAIT_S = 10.0
+
+
+def home(ha_url: str, token: str) -> AmbientConfig:
+    """Notify services named by a rule, the check-ins and the weekly report; two are typos."""
+    return AmbientConfig.model_validate(
+        {
+            "timezone": "UTC",
+            "people": [{"id": "alex"}],
+            "homeassistant": {"url": ha_url, "token": token, "backoff_max": 0.5},
+            "store": {"path": None},
+            "rules": [
+                {
+                    "id": "night_watch",
+                    "person": "alex",
+                    "triggers": [{"trigger": "signal", "signal": "hr", "above": 120}],
+                    "actions": [{"action": "log", "message": "high"}],
+                    "escalate": [
+                        {
+                            "after": "15min",
+                            "actions": [
+                                {
+                                    "action": "notify",
+                                    "service": "notify.trusted_persn",
+                                    "message": "{person} is stressed",
+                                }
+                            ],
+                        }
+                    ],
+                    "on_recovery": [
+                        {
+                            "action": "notify",
+                            "service": "notify.trusted_person",
+                            "message": "all clear",
+                        }
+                    ],
+                }
+            ],
+            "check_ins": {"people": {"alex": {"notify": "notify.mobile_app_ambient_phone"}}},
+        }
+    )
+
+
+def test_every_notify_service_is_named_with_where_the_config_names_it() -> None:
+    config = home("http://127.0.0.1:9", "not-a-real-token")
+    assert named_notify_services(config) == {
+        "notify.trusted_persn": ["rule night_watch"],
+        "notify.trusted_person": ["rule night_watch"],
+        "notify.mobile_app_ambient_phone": ["check_ins.people.alex.notify"],
+    }
+
+
+class Heard(logging.Handler):
+    """The check's lines; ``done`` is set by its last one (DEBUG: how many were looked up)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[int, str]] = []
+        self.done = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.levelno, record.getMessage()))
+        if "notify services looked up" in record.getMessage():
+            self.done.set()
+
+
+@pytest.fixture
+def heard() -> Iterator[Heard]:
+    logger = logging.getLogger("ambient.actuators.ha_notify_services")
+    handler, level = Heard(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.ha
+async def test_a_notify_service_home_assistant_lacks_is_a_warning_as_ambient_connects(
+    ha: HomeAssistantInstance, heard: Heard
+) -> None:
+    connections = Connections(home(ha.url, ha.token), RealClock(), Counters())
+    build_actuators(connections)
+    async with running(connections.homeassistant()):
+        await asyncio.wait_for(heard.done.wait(), WAIT_S)
+
+    warnings = [line for level, line in heard.lines if level == logging.WARNING]
+    assert warnings == [
+        "Home Assistant has no notify.trusted_persn (rule night_watch): nothing sent through it "
+        "will arrive; did you mean notify.trusted_person?"
+    ]
