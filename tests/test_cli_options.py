@@ -406,3 +406,18 @@ def test_every_subcommands_example_is_a_command_line_it_takes(name: str) -> None
         _parse(build_parser(), shlex.split(command)[1:])
     except SystemExit as exc:
         pytest.fail(f"`{command.strip()}` is refused: exit {exc.code}")
+
+
+def test_no_store_at_a_relative_path_names_the_folder_it_was_looked_for_in(tmp_path: Path) -> None:
+    """store.path is relative to the folder ambient runs in: run in one, asked from another,
+    the line must say where it looked, or 'has the daemon run?' misleads."""
+    config = tmp_path / "c.yaml"
+    config.write_text("store:\n  path: state/ambient.db\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_ambient("trace", "--config", str(config), cwd=elsewhere)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"ambient trace: no store at state/ambient.db ({elsewhere / 'state' / 'ambient.db'}: "
+        "store.path is relative to the folder ambient runs in) yet: has the daemon run?\n"
+    )
