@@ -34,6 +34,8 @@ async def test_hrv_low_turns_on_with_the_trend_as_attributes(mosquitto: Mosquitt
         {
             "instance": "home",
             "people": [{"id": "alex"}],
+            # A strap: the HRV entities are announced for someone whose sensors give beats.
+            "sensors": [{"type": "ble", "person": "alex", "name": "Polar H10 alex"}],
             "mqtt": {"host": mosquitto.host, "port": mosquitto.port, "publish_interval": 0.05},
         }
     )
