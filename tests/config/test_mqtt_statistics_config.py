@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ambient.config import ConfigError, load_config
+from ambient.config.mqtt import HA_STATISTICS_KEYS
 from ambient.config.root import AmbientConfig
 
 
@@ -51,3 +52,16 @@ def test_a_name_that_is_no_health_entity_is_refused_at_its_line(
     (issue,) = raised.value.issues
     assert issue.line == 1
     assert said in str(issue)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "config"
+
+
+@pytest.mark.parametrize("example", ["ambient.example.yaml", "ambient.watch.example.yaml"])
+def test_the_example_configs_keep_only_the_one_a_day_summaries(example: str) -> None:
+    """What users copy suggests the private choice: no hour-by-hour heart rate, RMSSD or
+    stress score kept in HA for ever, only the last day's values that a trend card reads."""
+    mqtt = load_config(EXAMPLES / example).mqtt
+    assert mqtt is not None
+    kept = {key for key in HA_STATISTICS_KEYS if mqtt.keeps_statistics(key)}
+    assert kept == {key for key in HA_STATISTICS_KEYS if key.startswith("day_")}
