@@ -217,6 +217,14 @@ class StatusServer:
         return (json.dumps(document, default=str, sort_keys=False) + "\n").encode()
 
 
+def _named(path: Path) -> str:
+    """``path``, and where it is when it is relative (to the folder ambient was asked in:
+    another folder than the daemon's is the usual reason it is not found)."""
+    if path.is_absolute():
+        return str(path)
+    return f"{path} ({path.absolute()}: store.path is relative to the folder ambient runs in)"
+
+
 async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
     """Ask the daemon at ``path`` for its status; :class:`StatusUnavailable` when it cannot."""
     try:
@@ -231,7 +239,7 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
                 with contextlib.suppress(ConnectionError):
                     await writer.wait_closed()
     except FileNotFoundError:
-        raise NoDaemon(f"no status socket at {path}: is the daemon running?") from None
+        raise NoDaemon(f"no status socket at {_named(path)}: is the daemon running?") from None
     except ConnectionRefusedError:
         raise StatusUnavailable(
             f"nothing answers on {path}: the daemon is not running (the socket is stale)"
