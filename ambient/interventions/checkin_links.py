@@ -3,7 +3,9 @@
 Home Assistant: an actionable notification on the companion app (``notify.mobile_app_*`` with
 ``data.actions``; each button's action is ``AMBIENT_CHECKIN_<episode>_<ANSWER>``), whose answers
 arrive as ``mobile_app_notification_action`` events on HA's bus; a question left unanswered is
-withdrawn (``clear_notification`` by its ``tag``). A person's mood ``input_select`` is watched.
+withdrawn (``clear_notification`` by its ``tag``); an Android phone also removes it by itself
+when the question closes (``timeout``), should ambient be off then. A person's mood
+``input_select`` is watched.
 
 MQTT, under ``<base_topic>/<instance>``: questions go out on ``checkin/<person>/question``
 (JSON); answers come in on ``checkin/<person>`` (``calmer``, ``same``, ``worse``, or JSON
@@ -36,13 +38,15 @@ _LOGGER = logging.getLogger(__name__)
 NOTIFICATION_ACTION_EVENT = "mobile_app_notification_action"
 
 
-def notification(question: Question, title: str) -> dict[str, Any]:
-    """The notify service data of a check-in: three buttons, one tag per episode."""
+def notification(question: Question, title: str, timeout_s: float) -> dict[str, Any]:
+    """The notify service data of a check-in: three buttons, one tag per episode, gone from an
+    Android phone after ``timeout_s`` (the companion app's ``timeout``; iOS has none)."""
     return {
         "title": title,
         "message": question.text,
         "data": {
             "tag": tag(question.episode_id),
+            "timeout": round(timeout_s),
             "actions": [
                 {"action": action_id(question.episode_id, answer), "title": answer.capitalize()}
                 for answer in ANSWERS
@@ -66,7 +70,7 @@ def link_homeassistant(
         if where.notify is not None:
             domain, _, service = where.notify.partition(".")
             checkins.askers.setdefault(person, []).append(
-                _notifier(client, domain, service, config.title)
+                _notifier(client, domain, service, config.title, float(config.timeout))
             )
             checkins.withdrawers.setdefault(person, []).append(_withdrawer(client, domain, service))
         if where.mood_entity is not None:
@@ -75,9 +79,11 @@ def link_homeassistant(
         client.watch_events(NOTIFICATION_ACTION_EVENT, checkins.on_notification_action)
 
 
-def _notifier(client: HomeAssistantClient, domain: str, service: str, title: str) -> Any:
+def _notifier(
+    client: HomeAssistantClient, domain: str, service: str, title: str, timeout_s: float
+) -> Any:
     async def ask(question: Question) -> None:
-        await client.call_service(domain, service, notification(question, title))
+        await client.call_service(domain, service, notification(question, title, timeout_s))
 
     return ask
 
