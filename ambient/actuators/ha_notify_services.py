@@ -46,8 +46,12 @@ def named_notify_services(config: AmbientConfig) -> dict[str, list[str]]:
             if where.notify is not None:
                 add(where.notify, f"check_ins.people.{person}.notify")
     report = config.insights.report
-    if report is not None and report.notify is not None:
-        add(report.notify, "insights.report.notify")
+    notify = report.notify if report is not None else None
+    if isinstance(notify, str):
+        add(notify, "insights.report.notify")
+    elif notify is not None:
+        for person, service in notify.items():
+            add(service, f"insights.report.notify.{person}")
     return named
 
 

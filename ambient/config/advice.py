@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from ambient.config.actions import WaitForStepConfig
 from ambient.config.calming_advice import calming_advice
 from ambient.config.conditions import SignalConditionConfig
-from ambient.config.insights import minutes_outlive_summaries_advice
+from ambient.config.insights import minutes_outlive_summaries_advice, report_notify_advice
 from ambient.config.people import devices_given_to_two_people, people_not_listed
 from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
@@ -63,6 +63,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *calming_advice(config),
         *minute_bins_advice(config.retention, config.insights.keep_minutes_days),
         *minutes_outlive_summaries_advice(config.insights),
+        *report_notify_advice(config.insights, config.person_ids()),
     ]
 
 

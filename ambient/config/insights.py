@@ -87,8 +87,9 @@ class ReportDeliveryConfig(ConfigModel):
         default="mon", title="Day the last week's report is written"
     )
     at: TimeOfDay = Field(default="08:00", title="Local time it is written")
-    notify: ServiceName | None = Field(
-        default=None, title="HA notify service told when a report is ready"
+    notify: ServiceName | dict[Identifier, ServiceName] | None = Field(
+        default=None,
+        title="HA notify service told when a report is ready: one for all, or one per person",
     )
     url: str = Field(
         default="/local/ambient", title="Where HA serves `folder` (the link in the notification)"
@@ -132,4 +133,23 @@ def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[KeyPa
             f"heart data of the days between is kept but never shown; set it at most "
             f"{config.keep_days}",
         )
+    ]
+
+
+def report_notify_advice(
+    config: InsightsConfig, person_ids: list[str]
+) -> list[tuple[KeyPath, str]]:
+    """A person of ``report.notify`` (one service per person) the config does not have is a
+    typo whose person would get no link."""
+    notify = config.report.notify if config.report is not None else None
+    if not isinstance(notify, dict):
+        return []
+    return [
+        (
+            ("insights", "report", "notify", person),
+            f"`{person}` is no person of the config ({', '.join(person_ids) or 'none'}): "
+            "nobody's report link goes to this service",
+        )
+        for person in notify
+        if person not in person_ids
     ]

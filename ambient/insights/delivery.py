@@ -157,7 +157,10 @@ class ReportDelivery:
     async def _tell(self, person: PersonConfig, name: str, monday: date, give_up: float) -> None:
         """The notification linking to ``person``'s page; while HA is not connected it is
         tried again every NOTIFY_RETRY_S, until ``give_up`` (on ``clock.monotonic()``)."""
-        if self.notify is None or self.delivery.notify is None:
+        service = self.delivery.notify
+        if isinstance(service, dict):  # one phone per person: nobody gets another's page
+            service = service.get(person.id)
+        if self.notify is None or service is None:
             return
         link = f"{self.delivery.url.rstrip('/')}/{name}"
         data = {
@@ -167,7 +170,7 @@ class ReportDelivery:
         }
         while True:
             try:
-                await self.notify(self.delivery.notify, data)
+                await self.notify(service, data)
                 return
             except NotConnected as exc:
                 if self.clock.monotonic() + NOTIFY_RETRY_S <= give_up:

@@ -27,3 +27,19 @@ def test_minute_bins_kept_longer_than_the_summaries_are_a_warning(tmp_path: Path
 def test_minute_bins_kept_no_longer_than_the_summaries_give_no_warning(tmp_path: Path) -> None:
     assert warnings(tmp_path, "insights: {keep_days: 100, keep_minutes_days: 100}\n") == []
     assert warnings(tmp_path, "insights: {}\n") == []
+
+
+def test_a_report_notify_naming_no_person_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    """One service per person: a misspelt id leaves that person without their link."""
+    (warning,) = warnings(
+        tmp_path,
+        "people: [{id: alex}, {id: sam}]\n"
+        "insights:\n"
+        "  report:\n"
+        "    folder: /tmp/www\n"
+        "    notify:\n"
+        "      alex: notify.mobile_app_alex\n"
+        "      sma: notify.mobile_app_sam\n",
+    )
+    assert ":7:7: insights.report.notify.sma: " in warning
+    assert "`sma` is no person of the config (alex, sam)" in warning

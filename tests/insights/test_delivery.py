@@ -93,6 +93,51 @@ async def test_the_report_is_written_monday_morning_and_linked_in_a_notification
     delivery.close()
 
 
+async def test_each_persons_link_goes_to_their_own_phone(tmp_path: Path) -> None:
+    """One service for everyone put Sam's page on Alex's phone; a mapping gives each person
+    theirs, and a person it does not name gets the page without a notification."""
+    store = store_keeping(56, ("alex", "sam", "kim"))
+    sent: list[tuple[str, str]] = []
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        sent.append((service, data["title"]))
+
+    settings = config(tmp_path / "www", people=("alex", "sam", "kim"))
+    assert settings.insights.report is not None
+    report = settings.insights.report.model_copy(
+        update={"notify": {"alex": "notify.mobile_app_alex", "sam": "notify.mobile_app_sam_phone"}}
+    )
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, report, clock, store, BERLIN, notify)
+    await clock.run_until(berlin(2026, 12, 7, 8, 1))
+    await delivery.settled()
+    assert len(delivery.written) == 3
+    assert sent == [
+        ("notify.mobile_app_alex", "Alex's week"),
+        ("notify.mobile_app_sam_phone", "Sam's week"),
+    ]
+    delivery.close()
+
+
+def test_the_report_notify_may_name_a_service_per_person() -> None:
+    settings = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}, {"id": "sam"}],
+            "insights": {
+                "report": {
+                    "folder": "/tmp/www",
+                    "notify": {"alex": "notify.mobile_app_alex", "sam": "notify.mobile_app_sam"},
+                }
+            },
+        }
+    )
+    assert settings.insights.report is not None
+    assert settings.insights.report.notify == {
+        "alex": "notify.mobile_app_alex",
+        "sam": "notify.mobile_app_sam",
+    }
+
+
 async def test_ha_unreachable_costs_nobody_their_page(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

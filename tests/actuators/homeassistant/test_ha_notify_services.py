@@ -113,3 +113,21 @@ async def test_a_notify_service_home_assistant_lacks_is_a_warning_as_ambient_con
         "Home Assistant has no notify.trusted_persn (rule night_watch): nothing sent through it "
         "will arrive; did you mean notify.trusted_person?"
     ]
+
+
+def test_the_weekly_reports_services_per_person_are_named_too() -> None:
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}, {"id": "sam"}],
+            "insights": {
+                "report": {
+                    "folder": "/tmp/www",
+                    "notify": {"alex": "notify.mobile_app_alex", "sam": "notify.mobile_app_sam"},
+                }
+            },
+        }
+    )
+    assert named_notify_services(config) == {
+        "notify.mobile_app_alex": ["insights.report.notify.alex"],
+        "notify.mobile_app_sam": ["insights.report.notify.sam"],
+    }
