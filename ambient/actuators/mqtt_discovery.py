@@ -311,7 +311,8 @@ class DiscoveryPublisher:
             return
         for person in self._people:
             entry = calming.get(person)
-            if isinstance(entry, Mapping):
+            announced = any(entity.key == "calming_choice" for entity in self._announced[person])
+            if isinstance(entry, Mapping) and announced:
                 self._set(self.topics.person_state(person, "calming_choice"), str(entry["state"]))
                 self._set(
                     self.topics.attributes(person, "calming_choice"),
@@ -441,8 +442,18 @@ class DiscoveryPublisher:
             return
         if self.payloads.is_former_person(device_id, document):
             self._spawn(self._withdraw(message.topic, document))
-        elif self.payloads.retire(device_id, document):
-            self._spawn(self._republish_quietly())
+            return
+        dropped = self.payloads.dropped_topics(device_id, document)
+        if self.payloads.retire(device_id, document):
+            self._spawn(self._retire(dropped))
+
+    async def _retire(self, dropped_topics: list[str]) -> None:
+        """Announce the devices without the retired components (HA removes them), then empty
+        the retained states and attributes those had."""
+        with contextlib.suppress(NotConnected):  # the next connect's retained copy comes again
+            await self.publish_all()
+            for topic in dropped_topics:
+                await self._connection.publish(topic, "", qos=1, retain=True)
 
     async def _withdraw(self, discovery_topic: str, document: Any) -> None:
         """Empty a former device's discovery document (HA then deletes it and its entities),

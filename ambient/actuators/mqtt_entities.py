@@ -406,6 +406,24 @@ class DiscoveryPayloads:
             return False
         return _announced_by(document, self.daemon_device_id)
 
+    def dropped_topics(self, device_id: str, document: Any) -> list[str]:
+        """The retained state and attribute topics of the components ``document`` (the
+        retained one of a device of this config) announced and this config does not, to be
+        emptied once HA has removed them: a last value must not stay on the broker. Call it
+        before :meth:`retire`, which makes them part of the device again (by platform)."""
+        current = self.all().get(self.topics.discovery(device_id))
+        components = document.get("cmps") if isinstance(document, dict) else None
+        if current is None or not isinstance(components, dict):
+            return []
+        in_use = {t for c in current["cmps"].values() for t in _own_topics(c, self.topics.root)}
+        found = {
+            topic
+            for key, component in components.items()
+            if key not in current["cmps"]
+            for topic in _own_topics(component, self.topics.root)
+        }
+        return sorted(found - in_use)
+
     def retire(self, device_id: str, document: Any) -> bool:
         """Note the components ``document`` (the retained one of a device of this config) has
         and this config does not; True when that adds any, so the device is published again."""
@@ -428,17 +446,10 @@ class DiscoveryPayloads:
     def withdrawn_topics(self, document: Any) -> list[str]:
         """The retained state topics a former device's ``document`` names, to be emptied: only
         this instance's own (never its status, which the daemon still uses)."""
-        root = f"{self.topics.root}/"
         found: set[str] = set()
         components = document.get("cmps") if isinstance(document, dict) else None
         for component in (components or {}).values():
-            if not isinstance(component, dict):
-                continue
-            named = [component.get("state_topic"), component.get("json_attributes_topic")]
-            for availability in component.get("availability") or []:
-                if isinstance(availability, dict):
-                    named.append(availability.get("topic"))
-            found.update(t for t in named if isinstance(t, str) and t.startswith(root))
+            found.update(_own_topics(component, self.topics.root, availability=True))
         found.discard(self.topics.status)
         return sorted(found)
 
@@ -604,6 +615,19 @@ def _sensor_people(sensor: SensorConfig, listed: Iterable[str]) -> list[str]:
         return list(listed)
     person = sensor.person or "default"
     return [person] if person in listed else []
+
+
+def _own_topics(component: Any, root: str, availability: bool = False) -> list[str]:
+    """The topics under this instance's ``root`` a discovery component names: its state and
+    attributes (and its availability's, with ``availability``)."""
+    if not isinstance(component, dict):
+        return []
+    named = [component.get("state_topic"), component.get("json_attributes_topic")]
+    if availability:
+        for entry in component.get("availability") or []:
+            if isinstance(entry, dict):
+                named.append(entry.get("topic"))
+    return [t for t in named if isinstance(t, str) and t.startswith(f"{root}/")]
 
 
 def _announced_by(document: Any, daemon_device_id: str) -> bool:

@@ -631,3 +631,48 @@ async def test_what_is_not_announced_gets_no_state_or_attributes_either(
     assert (beats <= set(kept)) is published
     assert bool(beats & set(kept)) is published
     assert kept["ambient/home/alex/heart_rate"] == b"None"
+
+
+async def test_an_entity_no_longer_announced_leaves_no_retained_state_behind(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """The strap swapped for a watch that sends heart rate only: RMSSD leaves the device, and
+    its last value (and the HRV trend's numbers) no longer stay on the broker for anyone."""
+    strap = [{"type": "ble", "person": "alex", "name": "Polar H10 alex"}]
+    watch = [{"type": "mqtt", "topic": "watch/hr", "person": "alex", "metric": "hr"}]
+    hub = Hub()
+    hub.status_providers["insights"] = lambda: {"alex": {"hrv_trend": {"state": "normal"}}}
+    async with publishing(mosquitto, hub, sensors=strap) as (publisher, _connection):
+        hub.publish_signals(SignalUpdate(1.0, "alex", {"rmssd": SignalValue(42.0, 1.0)}))
+        await publisher.flush()
+    before = await retained_now(mosquitto, "ambient/home/alex/#")
+    assert before["ambient/home/alex/rmssd"] == b"42.0"
+    assert "ambient/home/alex/hrv_low/attributes" in before
+    async with device_client(mosquitto, "ha") as ha:
+        await ha.subscribe("ambient/home/alex/rmssd", qos=1)
+        await next_on(ha, "ambient/home/alex/rmssd")  # the retained value
+        async with publishing(mosquitto, Hub(), sensors=watch):
+            emptied = await next_on(ha, "ambient/home/alex/rmssd")
+            after = await retained_now(mosquitto, "#")
+    assert payload_of(emptied) == ""
+    alex = json.loads(after["homeassistant/device/ambient_home_alex/config"])
+    assert alex["cmps"]["rmssd"] == {"p": "sensor"}  # announced first: HA removes it
+    gone = {"ambient/home/alex/rmssd", "ambient/home/alex/hrv_low/attributes"}
+    assert not gone & set(after)
+    assert after["ambient/home/alex/heart_rate"] == b"None"
+    assert after["ambient/home/alex/wearable"] == b"online"
+
+
+async def test_what_was_learnt_of_calming_is_not_published_without_its_entity(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """No rule lets ambient choose its calming: Calming most likely next is not announced, so
+    what check-ins learnt stays off the broker too (it would be retained there for ever)."""
+    hub = Hub()
+    learnt = {"alex": {"state": "breathe", "attributes": {"breathe": {"calmer": 3}}}}
+    hub.status_providers["calming"] = lambda: learnt
+    async with publishing(mosquitto, hub) as (publisher, _connection):
+        await publisher.flush()
+        kept = await retained_now(mosquitto, "ambient/home/alex/#")
+    assert not any(topic.startswith("ambient/home/alex/calming_choice") for topic in kept)
+    assert kept["ambient/home/alex/heart_rate"] == b"None"
