@@ -121,7 +121,6 @@ class MqttSensor:
         self._subscribed = False
         self._messages = 0
         self._readings = 0
-        self._last_reading_at: float | None = None
 
     async def run(self, sink: ReadingSink) -> None:
         self._sink = sink
@@ -134,7 +133,6 @@ class MqttSensor:
             self._sink = None  # stopped: later messages are declined, not lost
 
     def diagnostics(self) -> Mapping[str, Any]:
-        last = self._last_reading_at
         return {
             "type": "mqtt",
             "person": self.config.person,
@@ -143,7 +141,6 @@ class MqttSensor:
             "messages": self._messages,
             "readings": self._readings,
             "dropped": dict(self._drops.dropped),
-            "last_reading_age_s": None if last is None else self._clock.now() - last,
         }
 
     # -- one message ----------------------------------------------------------------------
@@ -170,7 +167,6 @@ class MqttSensor:
                 self._drops.drop(message.topic, "queue_full", "the reading queue is full")
                 return
             self._readings += 1
-            self._last_reading_at = reading.time
 
     def readings_from(self, message: MqttMessage) -> list[Reading]:
         config = self.config

@@ -66,7 +66,6 @@ class RecordingSensor:
         self.name = name
         self._replayed = 0
         self._total = 0
-        self._last_reading_time: float | None = None
         self._skipped = 0
 
     async def run(self, sink: ReadingSink) -> None:
@@ -194,7 +193,6 @@ class RecordingSensor:
                         await clock.reach(when)
                 await sink.put(Reading(when, reading.person, reading.metric, reading.value, name))
                 self._replayed += 1
-                self._last_reading_time = when
 
     async def _replay_at_once(
         self,
@@ -225,7 +223,6 @@ class RecordingSensor:
                     put_now(chunk[delivered])
                     delivered += 1
                 self._replayed += delivered - index
-                self._last_reading_time = chunk[delivered - 1].time
                 index = delivered
 
     async def _replay_live(
@@ -237,17 +234,12 @@ class RecordingSensor:
                 await self.clock.sleep_until(when)
             await sink.put(Reading(when, reading.person, reading.metric, reading.value, self.name))
             self._replayed += 1
-            self._last_reading_time = when
 
     def diagnostics(self) -> Mapping[str, Any]:
-        age = (
-            None if self._last_reading_time is None else self.clock.now() - self._last_reading_time
-        )
         return {
             "name": self.name,
             "type": "recording",
             "connected": self._replayed < self._total or self.config.loop,
-            "last_reading_age_s": age,
             "replayed": self._replayed,
             "total": self._total,
             "skipped_rows": self._skipped,

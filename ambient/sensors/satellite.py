@@ -100,20 +100,18 @@ class SatelliteSensor:
 
     def diagnostics(self) -> Mapping[str, Any]:
         now = self._clock.now()
-        last_times = [f.last_at for f in self._satellites.values() if f.last_at is not None]
         return {
             "type": "satellite",
             "connected": self._connection.connected,
             "satellites": {
                 instance: {
                     "readings": figures.readings,
-                    "last_reading_age_s": now - figures.last_at,
+                    "last_reading_age_s": round(now - figures.last_at, 3),
                 }
                 for instance, figures in sorted(self._satellites.items())
                 if figures.last_at is not None
             },
             "dropped": dict(self._drops.dropped),
-            "last_reading_age_s": (now - max(last_times)) if last_times else None,
         }
 
     def handle(self, message: MqttMessage) -> None:

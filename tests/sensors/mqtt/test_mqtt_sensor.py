@@ -436,3 +436,5 @@ async def test_zigbee2mqtt_payloads_through_a_real_broker_survive_garbage(
         "missing_path": 1,
     }
     assert sensor.diagnostics()["readings"] == 2
+    # The age of the last reading is the daemon's, from what the pipeline saw: one number.
+    assert "last_reading_age_s" not in sensor.diagnostics()

@@ -158,3 +158,14 @@ async def test_satellite_names_whose_readings_are_all_refused_take_no_place() ->
     send(sensor, "bedroom", "alex")
     assert list(sensor.diagnostics()["satellites"]) == ["bedroom"]
     assert sink.people == ["alex"]
+
+
+async def test_a_satellites_age_is_rounded_and_the_sensors_own_is_left_to_the_daemon() -> None:
+    """The age of the sensor's last reading is the daemon's (from what the pipeline saw), so
+    status shows one number for it; each satellite's is rounded like the daemon's."""
+    sensor, _ = started_without_broker()
+    send(sensor, "bedroom", "alex")
+    diagnostics = sensor.diagnostics()
+    assert "last_reading_age_s" not in diagnostics
+    age_s = diagnostics["satellites"]["bedroom"]["last_reading_age_s"]
+    assert age_s == round(age_s, 3)
