@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, mqtt_integration
 from fixtures.mosquitto import MosquittoBroker
-from fixtures.mqtt_clients import device_client, make_connection, running
+from fixtures.mqtt_clients import WAIT_S, device_client, make_connection, running
 
 from ambient.actuators.mqtt_discovery import DiscoveryPublisher
 from ambient.actuators.mqtt_entities import DiscoveryPayloads, Topics
@@ -172,6 +172,8 @@ async def test_home_assistant_drops_a_removed_person_and_an_entity_no_longer_ann
         "object_id": "hatest_alex_old_entity",
         "default_entity_id": "sensor.hatest_alex_old_entity",
         "name": "Old entity",
+        "state_topic": "ambient/hatest/alex/old_entity",
+        "json_attributes_topic": "ambient/hatest/alex/old_entity/attributes",
     }
     async with mqtt_integration(ha, mosquitto), HaProbe(ha.url, ha.token) as probe:
         await probe.subscribe("state_changed")
@@ -181,14 +183,29 @@ async def test_home_assistant_drops_a_removed_person_and_an_entity_no_longer_ann
             await probe.wait_for_state("sensor.hatest_sam_heart_rate", lambda s: True)
         async with device_client(mosquitto, "older-ambient") as client:  # as it left it
             await client.publish(alex_device, json.dumps(older).encode(), qos=1, retain=True)
+            await client.publish("ambient/hatest/alex/old_entity", b"61", qos=1, retain=True)
+            attributes = b'{"note": "kept"}'
+            await client.publish(
+                "ambient/hatest/alex/old_entity/attributes", attributes, qos=1, retain=True
+            )
         await probe.wait_for_state("sensor.hatest_alex_old_entity", lambda s: True)
         connection = make_connection(mosquitto, instance="hatest")
         publisher = DiscoveryPublisher(config("alex"), connection, hub, clock)
-        async with running(connection), serving(publisher):
-            await probe.wait_for(removed("sensor.hatest_sam_heart_rate"))
-            await probe.wait_for(removed("sensor.hatest_alex_old_entity"))
-            registry = await probe.call("config/entity_registry/list")
-            devices = await probe.call("config/device_registry/list")
+        async with device_client(mosquitto, "watcher") as watcher:
+            await watcher.subscribe("ambient/hatest/alex/old_entity/#", qos=1)
+            async with running(connection), serving(publisher):
+                await probe.wait_for(removed("sensor.hatest_sam_heart_rate"))
+                await probe.wait_for(removed("sensor.hatest_alex_old_entity"))
+                registry = await probe.call("config/entity_registry/list")
+                devices = await probe.call("config/device_registry/list")
+                # its last value and attributes are emptied too (after HA removed it: no warning)
+                emptied: set[str] = set()
+                async with asyncio.timeout(WAIT_S):
+                    async for message in watcher.messages:
+                        if message.payload == b"":
+                            emptied.add(message.topic.value)
+                        if len(emptied) == 2:
+                            break
     mine = {e["unique_id"] for e in registry if e["platform"] == "mqtt"}
     assert "ambient_hatest_alex_heart_rate" in mine
     assert not any(unique_id.startswith("ambient_hatest_sam_") for unique_id in mine)
