@@ -395,8 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
         "scan",
         "find heart-rate wearables nearby and print them as config lines",
         "ambient scan --timeout 20",
-        "exit codes: 0 devices listed, 1 none seen, 2 Bluetooth unavailable or usage error\n"
-        "(1 and 2: one line on stderr says why), 130 interrupted",
+        "exit codes: 0 devices listed, 1 none seen or Bluetooth unavailable (one line on\n"
+        "stderr says why), 2 usage error, 130 interrupted",
     )
     scan.add_argument("--adapter", help="BlueZ adapter, e.g. hci0 (default: the system's)")
     scan.add_argument(

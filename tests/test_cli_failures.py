@@ -267,6 +267,16 @@ def run_as_any_user(*args: str, cwd: Path | None = None) -> subprocess.Completed
     return run_ambient(*args, cwd=cwd, preexec_fn=as_any_user)
 
 
+def test_a_scan_bluetooth_cannot_do_is_exit_1_as_every_cannot_do_it() -> None:
+    """Exit 2 is a mistyped command line; an adapter that is not there (or no D-Bus, or no
+    bluetoothd, whichever this machine lacks first) is the machine's answer: 1, one line."""
+    result = run_ambient("scan", "--adapter", "hci99", "--timeout", "0.1")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("ambient scan: cannot scan on hci99: ")
+
+
 def test_a_config_whose_store_folder_this_user_may_not_enter_still_checks(
     tmp_path: Path,
 ) -> None:

@@ -16,8 +16,9 @@ from ambient.clock import Clock, RealClock
 from ambient.sensors.ble import BleBackend, cannot_scan
 from ambient.sensors.heart_rate import HEART_RATE_SERVICE_UUID
 
-#: Exit codes: found something / found nothing / Bluetooth unusable.
-FOUND, NOTHING_FOUND, BLUETOOTH_ERROR = 0, 1, 2
+#: Exit codes: found something / found nothing / Bluetooth unusable. Both failures are 1, as
+#: every command's "cannot do it"; 2 is left to the parser's usage errors.
+FOUND, NOTHING_FOUND, BLUETOOTH_ERROR = 0, 1, 1
 
 
 async def scan(
