@@ -90,12 +90,12 @@ class NotifyServiceCheck:
             if service in self._warned:
                 continue
             self._warned.add(service)
-            close = difflib.get_close_matches(service, known, n=1)
+            close = closest_service(service, known)
             _LOGGER.warning(
                 "Home Assistant has no %s (%s): nothing sent through it will arrive%s",
                 service,
                 ", ".join(self.named[service]),
-                f"; did you mean {close[0]}?" if close else "",
+                f"; did you mean {close}?" if close else "",
             )
         _LOGGER.debug(
             "Home Assistant: %d notify services looked up, %d missing",
@@ -103,3 +103,23 @@ class NotifyServiceCheck:
             len(missing),
         )
         return missing
+
+
+#: How alike the device parts must be for a suggestion: a letter or two off, never another
+#: phone's (``mobile_app_sam`` is not ``mobile_app_alex`` nor ``mobile_app_tam``).
+SUGGEST_SIMILARITY = 0.8
+
+
+def closest_service(service: str, known: list[str]) -> str | None:
+    """The service HA has that ``service`` is most likely a typo of; None if none is close.
+    Compared without the domain and the companion app's ``mobile_app_``, which every phone
+    shares: what is left names the phone."""
+    by_part = {_device_part(name): name for name in known}
+    close = difflib.get_close_matches(
+        _device_part(service), list(by_part), n=1, cutoff=SUGGEST_SIMILARITY
+    )
+    return by_part[close[0]] if close else None
+
+
+def _device_part(service: str) -> str:
+    return service.partition(".")[2].removeprefix("mobile_app_")

@@ -16,7 +16,7 @@ from fixtures.connections import running
 from fixtures.homeassistant import HomeAssistantInstance
 
 from ambient.actuators.factory import build_actuators
-from ambient.actuators.ha_notify_services import named_notify_services
+from ambient.actuators.ha_notify_services import closest_service, named_notify_services
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.connections import Connections
@@ -131,3 +131,15 @@ def test_the_weekly_reports_services_per_person_are_named_too() -> None:
         "notify.mobile_app_alex": ["insights.report.notify.alex"],
         "notify.mobile_app_sam": ["insights.report.notify.sam"],
     }
+
+
+def test_only_a_typo_is_suggested_never_another_persons_phone() -> None:
+    known = ["notify.mobile_app_alex_phone", "notify.trusted_person"]
+    assert closest_service("notify.trusted_persn", known) == "notify.trusted_person"
+    assert closest_service("notify.mobile_app_alex_phon", known) == "notify.mobile_app_alex_phone"
+    assert closest_service("notify.mobile_app_sam_phone", known) is None
+    assert closest_service("notify.mobile_app_sam", known) is None
+    assert closest_service("notify.mobile_app_tam", ["notify.mobile_app_sam"]) is None
+    assert closest_service("notify.mobile_app_pixel", ["notify.mobile_app_pixel_7"]) == (
+        "notify.mobile_app_pixel_7"
+    )
