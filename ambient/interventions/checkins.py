@@ -226,6 +226,11 @@ class CheckIns:
             )
         )
         if row is None or row.episode_id is None:
+            answered = self._episode(episode_id) if episode_id is not None else None
+            if answered is not None and answered.check_in is not None:
+                # The same tap heard a second way (HA's event and the blueprint's MQTT).
+                _LOGGER.debug("Episode %s was answered already (%s)", episode_id, source)
+                return False
             self.counts["late"] += 1
             return False
         self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)

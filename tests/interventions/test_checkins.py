@@ -183,6 +183,20 @@ async def test_a_question_answered_another_way_is_withdrawn_from_the_phone() -> 
     assert [q.episode_id for q in h.withdrawn] == [by_mqtt]
 
 
+async def test_an_answer_heard_both_ways_counts_once_and_is_not_late() -> None:
+    """With an administrator's token and the blueprint both, each tap arrives twice (HA's event
+    and MQTT): the second copy was counted as a late answer, one per check-in answered."""
+    h = Household(Store(None), VirtualClock(T0))
+    episode = await h.episode(T0)
+    assert h.checkins.answer(None, "calmer", episode, "notification")
+    assert not h.checkins.answer(None, "calmer", episode, "mqtt")
+    assert h.check_in_of(episode) == "calmer"
+    assert (h.checkins.status()["answered"], h.checkins.status()["late"]) == (1, 0)
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 3600)
+    assert not h.checkins.answer(None, "calmer", episode, "mqtt")  # a tap after it closed
+    assert h.checkins.status()["late"] == 0  # answered in time: still not late
+
+
 async def test_a_withdrawal_waits_for_home_assistant_to_connect(tmp_path: Path) -> None:
     """At start the questions a previous run left open past their timeout are closed before HA
     is connected: their withdrawal is tried again until it is (else they stay on the phone)."""
