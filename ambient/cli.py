@@ -33,6 +33,16 @@ def _positive_duration(text: str) -> float:
     return value
 
 
+def _analysis_window(text: str) -> float:
+    value = _positive_duration(text)
+    from ambient.signals.analyze import window_problem  # analyze loads it anyway
+
+    problem = window_problem(text, value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -355,10 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument(
         "--window",
-        type=_positive_duration,
+        type=_analysis_window,
         default=60.0,
         metavar="DURATION",
-        help="window length, e.g. 60s or 5min (default 60s)",
+        help="window length, 10s or more, e.g. 60s or 5min (default 60s)",
     )
     trace = _subcommand(
         commands,

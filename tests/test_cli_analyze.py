@@ -117,3 +117,17 @@ def test_rows_without_a_person_are_the_configs_first_persons(tmp_path: Path) -> 
         "default",
         "sam",
     }
+
+
+def test_a_window_too_short_to_hold_beats_is_refused_saying_why() -> None:
+    """--window 1ms printed millions of empty rows for minutes; below the floor of a config's
+    HRV windows (10 s) a window holds too few beats for any HRV."""
+    result = analyze("--recording", str(DEMO), "--json", "--window", "1ms")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "ambient analyze: error: argument --window: 1ms is too short: a window under 10s "
+        "holds too few beats for HRV (60s is the floor worth using, docs/signals.md)"
+    )
+    shortest = analyze("--recording", str(DEMO), "--json", "--window", "10s")
+    assert shortest.returncode == 0, shortest.stderr
