@@ -444,7 +444,16 @@ class DiscoveryPublisher:
             self._spawn(self._withdraw(message.topic, document))
             return
         dropped = self.payloads.dropped_topics(device_id, document)
-        if self.payloads.retire(device_id, document):
+        retired = self.payloads.retire(device_id, document)
+        if retired:
+            # Those a document still announced in full (an earlier removal left the platform).
+            removed = sorted(key for key in retired if len(document["cmps"][key]) > 1)
+            if removed:
+                _LOGGER.info(
+                    "Removing from Home Assistant the entities of %s no longer announced: %s",
+                    device_id,
+                    ", ".join(removed),
+                )
             self._spawn(self._retire(dropped))
 
     async def _retire(self, dropped_topics: list[str]) -> None:

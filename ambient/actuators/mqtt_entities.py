@@ -424,23 +424,24 @@ class DiscoveryPayloads:
         }
         return sorted(found - in_use)
 
-    def retire(self, device_id: str, document: Any) -> bool:
+    def retire(self, device_id: str, document: Any) -> list[str]:
         """Note the components ``document`` (the retained one of a device of this config) has
-        and this config does not; True when that adds any, so the device is published again."""
+        and this config does not; the keys that adds (when any, the device is published
+        again)."""
         current = self.all().get(self.topics.discovery(device_id))
         if current is None or not isinstance(document, dict):
-            return False
+            return []
         components = document.get("cmps")
         if not isinstance(components, dict):
-            return False
+            return []
         retired = self._retired.setdefault(device_id, {})
-        added = False
+        added = []
         for key, component in components.items():
             platform = component.get("p") if isinstance(component, dict) else None
             if key in current["cmps"] or key in retired or not isinstance(platform, str):
                 continue
             retired[key] = platform
-            added = True
+            added.append(key)
         return added
 
     def withdrawn_topics(self, document: Any) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -634,12 +635,13 @@ async def test_what_is_not_announced_gets_no_state_or_attributes_either(
 
 
 async def test_an_entity_no_longer_announced_leaves_no_retained_state_behind(
-    mosquitto: MosquittoBroker,
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The strap swapped for a watch that sends heart rate only: RMSSD leaves the device, and
     its last value (and the HRV trend's numbers) no longer stay on the broker for anyone."""
     strap = [{"type": "ble", "person": "alex", "name": "Polar H10 alex"}]
     watch = [{"type": "mqtt", "topic": "watch/hr", "person": "alex", "metric": "hr"}]
+    caplog.set_level(logging.INFO, logger="ambient.actuators.mqtt_discovery")
     hub = Hub()
     hub.status_providers["insights"] = lambda: {"alex": {"hrv_trend": {"state": "normal"}}}
     async with publishing(mosquitto, hub, sensors=strap) as (publisher, _connection):
@@ -661,6 +663,16 @@ async def test_an_entity_no_longer_announced_leaves_no_retained_state_behind(
     assert not gone & set(after)
     assert after["ambient/home/alex/heart_rate"] == b"None"
     assert after["ambient/home/alex/wearable"] == b"online"
+    # one line says what went, naming the device and its entities (no values)
+    removing = [r.getMessage() for r in caplog.records if "no longer announced" in r.getMessage()]
+    assert removing == [
+        "Removing from Home Assistant the entities of ambient_home_alex no longer announced: "
+        "day_ln_rmssd, hrv_low, hrv_trend, rmssd, signal_quality, skin_contact"
+    ]
+    caplog.clear()  # the next start finds them removed already: nothing more is said
+    async with publishing(mosquitto, Hub(), sensors=watch) as (publisher, _connection):
+        await publisher.wait_publishes(2)  # the device again, with the removed ones' platforms
+    assert not [r for r in caplog.records if "no longer announced" in r.getMessage()]
 
 
 async def test_what_was_learnt_of_calming_is_not_published_without_its_entity(
