@@ -5,11 +5,12 @@ an actionable notification on the HA companion app, and/or a question on MQTT) u
 were asked ``per_day`` times today already, it is quiet hours (the config's and the
 check-ins' own), ambient is paused, or the episode is too old to remember. An answer, from
 the notification's buttons or MQTT, goes to the episode and nudges the learner
-(``EpisodeRecorder.check_in``); a question not answered within ``timeout`` is closed and
-counted. An answered or closed question is withdrawn from the phone (the phone's own button
-has dismissed it already). Open questions survive a restart (the store), and are closed at start
-when overdue. While HA is not connected (at start, or restarting) a question or withdrawal is
-tried again every ``RETRY_S`` for up to ``PATIENCE_S``.
+(``EpisodeRecorder.check_in``); a question not answered within ``timeout``, or before the
+person is asked about a later episode, is closed and counted. An answered or closed question
+is withdrawn from the phone (the phone's own button has dismissed it already). Open questions
+survive a restart (the store), and are closed at start when overdue. While HA is not
+connected (at start, or restarting) a question or withdrawal is tried again every ``RETRY_S``
+for up to ``PATIENCE_S``.
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ class CheckIns:
             self.counts[why_not] += 1
             _LOGGER.debug("Not asking %s about episode %s: %s", episode.person, episode_id, why_not)
             return
+        for older in self._book.open_questions():
+            if older.person == episode.person:
+                self._close_unanswered(older.id, "superseded")
         check_in = self._book.asked(episode.person, episode_id, now)
         self.counts["asked"] += 1
         self._arm(check_in, now + self._config.timeout)
@@ -193,13 +197,22 @@ class CheckIns:
             task.cancel()
 
     def _time_out(self, check_in: int) -> None:
-        self._timers.pop(check_in, None)
+        self._close_unanswered(check_in, "timeout")
+
+    def _close_unanswered(self, check_in: int, why: str) -> None:
+        """Close an open question unanswered: timed out, or ``superseded`` by a question about
+        a later episode (an answer then would be about now, not the older episode)."""
+        timer = self._timers.pop(check_in, None)
+        if timer is not None:
+            timer.cancel()
         row = self._open(lambda r: r.id == check_in)
         if row is None:
             return
-        self._book.close(check_in, TIMED_OUT, None, self._clock.now(), "timeout")
+        self._book.close(check_in, TIMED_OUT, None, self._clock.now(), why)
         self.counts["timed_out"] += 1
-        _LOGGER.info("No answer from %s about episode %s: closed", row.person, row.episode_id)
+        _LOGGER.info(
+            "No answer from %s about episode %s: closed (%s)", row.person, row.episode_id, why
+        )
         self._withdraw(row)
 
     def _withdraw(self, row: CheckInRow) -> None:

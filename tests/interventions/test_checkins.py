@@ -153,22 +153,30 @@ async def test_an_unanswered_question_closes_after_the_timeout_and_is_withdrawn(
 
 
 async def test_open_questions_outlive_a_restart(tmp_path: Path) -> None:
-    store = Store(tmp_path / "state.db")
-    first = Household(store, VirtualClock(T0))
-    closes = await first.episode(T0)  # asked at T0 + 20 min
-    answered_later = await first.episode(T0 + 1500)  # asked at T0 + 45 min
-    store.close()
+    async def back_at_47_minutes(folder: Path) -> tuple[Household, int]:
+        """A question asked at T0 + 20 min, the daemon stopped, and back at T0 + 47 min."""
+        store = Store(folder / "state.db")
+        episode = await Household(store, VirtualClock(T0)).episode(T0)
+        store.close()
+        again = Household(Store(folder / "state.db"), VirtualClock(T0 + 2820))
+        again.checkins.resume()
+        return again, episode
 
-    # The daemon is back at T0 + 47 min: both questions are still open; the first closes at
-    # T0 + 50 min, 30 minutes after it was asked, and the second can still be answered.
-    store = Store(tmp_path / "state.db")
-    again = Household(store, VirtualClock(T0 + 2820))
-    again.checkins.resume()
-    await again.clock.run_until(T0 + 3000)
-    statuses = {row.episode_id: row.status for row in again.book.rows("alex")}
-    assert statuses == {closes: TIMED_OUT, answered_later: "asked"}
-    assert again.checkins.answer("alex", "same", None, "mqtt")
-    assert again.check_in_of(answered_later) == "same"
+    # Still open: it can be answered until T0 + 50 min, 30 minutes after it was asked ...
+    (tmp_path / "answered").mkdir()
+    (tmp_path / "unanswered").mkdir()
+    answered, episode = await back_at_47_minutes(tmp_path / "answered")
+    await answered.clock.run_until(T0 + 2999)
+    assert answered.checkins.answer("alex", "same", None, "mqtt")
+    assert answered.check_in_of(episode) == "same"
+
+    # ... and then it closes, on the timer the restart set again.
+    unanswered, episode = await back_at_47_minutes(tmp_path / "unanswered")
+    await unanswered.clock.run_until(T0 + 2999)
+    assert [row.status for row in unanswered.book.rows("alex")] == ["asked"]
+    await unanswered.clock.run_until(T0 + 3000)
+    assert [row.status for row in unanswered.book.rows("alex")] == [TIMED_OUT]
+    assert [q.episode_id for q in unanswered.withdrawn] == [episode]
 
 
 async def test_a_question_answered_another_way_is_withdrawn_from_the_phone() -> None:
@@ -181,6 +189,21 @@ async def test_a_question_answered_another_way_is_withdrawn_from_the_phone() -> 
     assert h.checkins.answer(None, "calmer", by_phone, "notification")
     await h.clock.run_until(T0 + 3600 + MEASURED_AFTER_S + 1)
     assert [q.episode_id for q in h.withdrawn] == [by_mqtt]
+
+
+async def test_a_newer_question_closes_the_older_one_and_takes_it_off_the_phone() -> None:
+    """Two questions open at once: a tap on the older one's buttons, whose text may be the
+    same, said how the person felt after the older episode though they answered for now."""
+    h = Household(Store(None), VirtualClock(T0))
+    older = await h.episode(T0)  # asked at T0 + 20 min
+    newer = await h.episode(T0 + 1500)  # asked at T0 + 45 min, the older still open
+    assert [q.episode_id for q in h.asked] == [older, newer]
+    assert [q.episode_id for q in h.withdrawn] == [older]
+    statuses = {row.episode_id: (row.status, row.source) for row in h.book.rows("alex")}
+    assert statuses == {older: (TIMED_OUT, "superseded"), newer: ("asked", None)}
+    assert not h.checkins.answer(None, "calmer", older, "notification")
+    assert h.checkins.answer(None, "same", newer, "notification")
+    assert (h.check_in_of(older), h.check_in_of(newer)) == (None, "same")
 
 
 async def test_an_answer_heard_both_ways_counts_once_and_is_not_late() -> None:
