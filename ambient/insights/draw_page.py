@@ -2,7 +2,8 @@
 inputs as JSON on stdin and writes the page on stdout (see :mod:`ambient.insights.page_process`).
 
 It imports only what drawing needs: matplotlib and the report, not the daemon's event loop,
-clock or store. On a Raspberry Pi Zero the imports are most of a page's time.
+clock, store or config models (pydantic). On a Raspberry Pi Zero the imports are most of a
+page's time.
 """
 
 from __future__ import annotations
@@ -11,12 +12,29 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ambient.config.insights import TrendConfig
 from ambient.insights.summaries import DaySummary
+
+
+@dataclass(frozen=True)
+class TrendNumbers:
+    """``insights.trend`` as the daemon sends it (its validated ``TrendConfig``, dumped): the
+    trend's settings without pydantic and the config models, a fifth of this process's work.
+    The same fields as ``TrendConfig`` (a test holds them together)."""
+
+    mean_days: int
+    range_days: int
+    min_days_per_week: int
+    min_range_days: int
+    band_sd: float
+    cusum_k: float
+    cusum_h: float
+    cusum_release: float
+    max_gap_days: int
 
 
 def render_request(request: Mapping[str, Any]) -> str:
@@ -29,7 +47,7 @@ def render_request(request: Mapping[str, Any]) -> str:
         request["name"],
         {s.day: s for s in kept if s is not None},
         date.fromisoformat(request["monday"]),
-        TrendConfig.model_validate(request["trend"]),
+        TrendNumbers(**request["trend"]),
         request["learned"],
         _zone(request["timezone"]),
     )

@@ -13,11 +13,13 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ambient.config.insights import InsightsConfig
 from ambient.insights.days import day_end, day_start
 from ambient.messages import SignalScalar, SignalValue
+
+if TYPE_CHECKING:  # a type only: the weekly page's drawing process loads no config models
+    from ambient.config.insights import InsightsConfig
 
 # Fields of a minute bin (seconds, or sums of value x seconds).
 MEASURED_S = 0  # a stress score was known

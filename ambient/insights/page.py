@@ -7,17 +7,17 @@ from collections.abc import Mapping, Sequence
 from datetime import date, tzinfo
 from typing import Any
 
-from ambient.config.insights import TrendConfig
 from ambient.insights import plots
 from ambient.insights.report import render_week
 from ambient.insights.summaries import DaySummary
+from ambient.insights.trends import TrendSettings
 
 
 def render_page(
     name: str,
     summaries: Mapping[date, DaySummary],
     monday: date,
-    trend: TrendConfig,
+    trend: TrendSettings,
     learned: Sequence[Mapping[str, Any]],
     zone: tzinfo,
 ) -> str:

@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from ambient.config.insights import TrendConfig
 from ambient.insights.days import week_label
 from ambient.insights.observations import observations, signed
 from ambient.insights.summaries import DaySummary
-from ambient.insights.trends import HrvTrend, comparable_days, hrv_trend
+from ambient.insights.trends import HrvTrend, TrendSettings, comparable_days, hrv_trend
 
 HISTORY_DAYS = 28
 TREND_DAYS = 60
@@ -43,7 +42,7 @@ def render_week(
     name: str,
     summaries: Mapping[date, DaySummary],
     monday: date,
-    trend_config: TrendConfig,
+    trend_config: TrendSettings,
     week_bars: Callable[..., str],
     hrv_band: Callable[..., str],
     learned: Sequence[Mapping[str, Any]] = (),
@@ -147,7 +146,7 @@ def _trend_section(
     daily: Mapping[date, float],
     last_day: date,
     monday: date,
-    config: TrendConfig,
+    config: TrendSettings,
     hrv_band: Callable[..., str],
 ) -> list[str]:
     days = [last_day - timedelta(days=k) for k in range(TREND_DAYS - 1, -1, -1)]
@@ -177,7 +176,7 @@ def _trend_section(
     return [*out, "</section>"]
 
 
-def _hrv_sentence(trend: HrvTrend, config: TrendConfig) -> str:
+def _hrv_sentence(trend: HrvTrend, config: TrendSettings) -> str:
     """Where the week ended, in words and the numbers of the plot (the trend's own reason,
     for HA and the log, speaks of CUSUMs and ln RMSSD means)."""
     if trend.state is None or trend.mean_7d is None:

@@ -19,10 +19,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ambient.config.insights import InsightsConfig
-from ambient.config.types import parse_time_of_day
 from ambient.insights.minutes import (
     ACTIVE_S,
     HIGH_S,
@@ -38,6 +36,9 @@ from ambient.insights.minutes import (
     Bins,
     OpenDay,
 )
+
+if TYPE_CHECKING:  # a type only: the weekly page's drawing process loads no config models
+    from ambient.config.insights import InsightsConfig
 
 #: A minute counts as "resting with data" when it holds at least this many seconds of it.
 FULL_MINUTE_S = 30.0
@@ -165,6 +166,8 @@ def _ln_rmssd(
 def _night_minutes(opened: OpenDay, config: InsightsConfig, zone: tzinfo) -> range:
     """Minute indexes of the night window on this day's clock (it may start the day before:
     then only the part inside this day counts)."""
+    from ambient.config.types import parse_time_of_day  # (the config is loaded by then)
+
     start_t = parse_time_of_day(config.night_start)
     end_t = parse_time_of_day(config.night_end)
     begin = (

@@ -34,12 +34,37 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
-from ambient.config.insights import TrendConfig
 from ambient.insights.summaries import DaySummary
 
 TrendState = Literal["low", "normal", "high"]
+
+
+class TrendSettings(Protocol):
+    """What the trend reads of ``insights.trend`` (a ``TrendConfig``; the weekly page's
+    drawing process has the same numbers without loading the config models)."""
+
+    @property
+    def mean_days(self) -> int: ...
+    @property
+    def range_days(self) -> int: ...
+    @property
+    def min_days_per_week(self) -> int: ...
+    @property
+    def min_range_days(self) -> int: ...
+    @property
+    def band_sd(self) -> float: ...
+    @property
+    def cusum_k(self) -> float: ...
+    @property
+    def cusum_h(self) -> float: ...
+    @property
+    def cusum_release(self) -> float: ...
+    @property
+    def max_gap_days(self) -> int: ...
+
+
 #: Floor of the daily SD (ln units), so a very steady person is not alarmed by a wobble.
 MIN_SD = 0.03
 
@@ -73,7 +98,7 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def hrv_trend(daily: Mapping[date, float], today: date, config: TrendConfig) -> HrvTrend:
+def hrv_trend(daily: Mapping[date, float], today: date, config: TrendSettings) -> HrvTrend:
     """The trend as of the end of ``today`` from daily ln RMSSD values (valid days only)."""
     series = _Series(daily)
     week = series.values(today - timedelta(days=config.mean_days - 1), today)
@@ -113,7 +138,7 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendConfig) -> 
 
 
 def comparable_days(
-    summaries: Mapping[date, DaySummary], today: date, config: TrendConfig
+    summaries: Mapping[date, DaySummary], today: date, config: TrendSettings
 ) -> dict[date, float]:
     """The daily ln RMSSD values up to ``today`` from the one source most days of the range
     have (``night`` on a tie): the trend compares like with like."""
@@ -166,13 +191,13 @@ class _Series:
         return n, mean, max(math.sqrt(variance), MIN_SD)
 
 
-def _reference(series: _Series, day: date, config: TrendConfig) -> tuple[int, float, float]:
+def _reference(series: _Series, day: date, config: TrendSettings) -> tuple[int, float, float]:
     """(count, mean, SD) of the range before ``day``, leaving out the latest week."""
     first = day - timedelta(days=config.range_days - 1)
     return series.stats(first, day - timedelta(days=config.mean_days))
 
 
-def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bool, bool]:
+def _cusum(series: _Series, today: date, config: TrendSettings) -> tuple[float, bool, bool]:
     """The one-sided (downward) CUSUM over the range in SDs, whether it is in alarm, and
     whether ``low`` holds: entered by an alarm, kept while the 7-day mean is under the band.
 
@@ -214,7 +239,7 @@ def _cusum(series: _Series, today: date, config: TrendConfig) -> tuple[float, bo
     return total, alarm, low
 
 
-def _under_band(series: _Series, day: date, band_low: float, config: TrendConfig) -> bool:
+def _under_band(series: _Series, day: date, band_low: float, config: TrendSettings) -> bool:
     count, total = series.count_sum(day - timedelta(days=config.mean_days - 1), day)
     return count >= config.min_days_per_week and total / count < band_low
 

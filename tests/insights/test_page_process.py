@@ -17,8 +17,10 @@ import pytest
 from fixtures.homeassistant import StepClock
 
 from ambient.clock import RealClock
+from ambient.config.insights import TrendConfig
 from ambient.config.root import AmbientConfig
 from ambient.insights import page_process
+from ambient.insights.draw_page import TrendNumbers
 from ambient.insights.page_process import PageProcessError, render_in_child
 from ambient.insights.report_cli import render
 from ambient.insights.synthetic import summaries
@@ -123,10 +125,10 @@ async def test_a_child_that_does_not_answer_is_killed_after_the_timeout_on_the_c
 
 def test_the_drawing_process_loads_only_what_drawing_needs() -> None:
     """On a Raspberry Pi Zero the imports are most of a page's time: the child loads
-    matplotlib and the report, not the daemon's asyncio, clock and store, nor every config
-    model and the config loader."""
+    matplotlib and the report, not the daemon's asyncio, clock and store, nor the config
+    models (pydantic)."""
     module = page_process.COMMAND[-1]
-    daemon_only = ("asyncio", "ambient.clock", "ambient.store", "ambient.config.loader")
+    daemon_only = ("asyncio", "ambient.clock", "ambient.store", "ambient.config", "pydantic")
     probe = f"import sys, {module}; print([m for m in {daemon_only!r} if m in sys.modules])"
     done = subprocess.run(
         [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True
@@ -147,3 +149,12 @@ def test_the_drawing_process_has_matplotlib_skip_its_artists_help_text() -> None
         [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_the_trend_settings_the_child_reads_are_the_config_s() -> None:
+    """The daemon sends ``insights.trend`` validated and dumped; the child reads it without
+    pydantic into the same fields."""
+    trend = TrendConfig(band_sd=0.8, cusum_h=2.3)
+    assert TrendNumbers(**trend.model_dump(mode="json")) == TrendNumbers(
+        **{name: getattr(trend, name) for name in TrendConfig.model_fields}
+    )
