@@ -7,7 +7,7 @@ check-ins' own), ambient is paused, or the episode is too old to remember. An an
 the notification's buttons or MQTT, goes to the episode and nudges the learner
 (``EpisodeRecorder.check_in``); a question not answered within ``timeout``, or before the
 person is asked about a later episode, is closed and counted. An answered or closed question
-is withdrawn from the phone (the phone's own button has dismissed it already). Open questions
+is withdrawn from the phone (from every device of a notify group, too). Open questions
 survive a restart (the store), and are closed at start when overdue. While HA is not
 connected (at start, or restarting) a question or withdrawal is tried again every ``RETRY_S``
 for up to ``PATIENCE_S``.
@@ -251,8 +251,8 @@ class CheckIns:
         self.counts["answered"] += 1
         _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
         _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)
-        if source != "notification":  # a tap on the phone has dismissed it there
-            self._withdraw(row)
+        # Off every device: the one tapped has dismissed it, a notify group's others have not.
+        self._withdraw(row)
         for listener in list(self.answered_listeners):
             listener(row.person)
         return True

@@ -179,16 +179,17 @@ async def test_open_questions_outlive_a_restart(tmp_path: Path) -> None:
     assert [q.episode_id for q in unanswered.withdrawn] == [episode]
 
 
-async def test_a_question_answered_another_way_is_withdrawn_from_the_phone() -> None:
-    """Answered on MQTT (an HA button, the blueprint) or by a later tap elsewhere, the question
-    left on the phone would go on asking; the phone's own tap dismissed it already."""
+async def test_an_answered_question_is_withdrawn_from_every_device() -> None:
+    """Answered on MQTT (an HA button, the blueprint) the question left on the phone went on
+    asking; answered by a tap on one device of a notify group (phone and tablet), it went on
+    asking on the others. The device tapped has dismissed it already (a clear is silent)."""
     h = Household(Store(None), VirtualClock(T0))
     by_mqtt = await h.episode(T0)
     assert h.checkins.answer("alex", "same", by_mqtt, "mqtt")
     by_phone = await h.episode(T0 + 3600)
     assert h.checkins.answer(None, "calmer", by_phone, "notification")
     await h.clock.run_until(T0 + 3600 + MEASURED_AFTER_S + 1)
-    assert [q.episode_id for q in h.withdrawn] == [by_mqtt]
+    assert [q.episode_id for q in h.withdrawn] == [by_mqtt, by_phone]
 
 
 async def test_a_newer_question_closes_the_older_one_and_takes_it_off_the_phone() -> None:

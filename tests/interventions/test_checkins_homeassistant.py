@@ -97,6 +97,16 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
             {"action": f"AMBIENT_CHECKIN_{episode}_WORSE", "tag": f"ambient_checkin_{episode}"},
         )
         await asyncio.wait_for(answered.wait(), WAIT_S)
+        # ... and it is taken off the person's other devices (a notify group's), silently.
+        cleared = await probe.wait_for(
+            lambda e: (
+                e.event_type == "call_service"
+                and e.data.get("service") == "mobile_app_ambient_phone"
+                and e.data["service_data"].get("message") == "clear_notification"
+            ),
+            WAIT_S,
+        )
+        assert cleared.data["service_data"]["data"] == {"tag": f"ambient_checkin_{episode}"}
 
     (row,) = book.episodes("alex")
     assert row.check_in == "worse"
