@@ -82,8 +82,9 @@ def run_report(
     err: TextIO,
     key: StoreKey | None = None,
 ) -> int:
-    """0 written; 1 with one line on ``err`` saying why not. A person no longer in the
-    config's people whose days the store keeps is reported, with a note on ``err``."""
+    """0 written; 1 with one line on ``err`` saying why not (also for a week not begun, or with
+    no day kept in or before it: an empty page). A person no longer in the config's people
+    whose days the store keeps is reported, with a note on ``err``."""
     if person not in config.person_ids():
         if not _days_kept(config, person, key):
             known = ", ".join(config.person_ids()) or "none"
@@ -93,10 +94,17 @@ def run_report(
             f"ambient report: {person}: not in the config's people: their days kept before "
             f"(`ambient forget --person {person}` erases them)\n"
         )
+    today = day_of(now, _zone(config))
     try:
-        monday = iso_week(week) if week else last_full_week(day_of(now, _zone(config)))
+        monday = iso_week(week) if week else last_full_week(today)
     except ValueError as exc:
         err.write(f"ambient report: {exc}\n")
+        return 1
+    if monday > today:  # an empty page, said done
+        this_week = week_label(today - timedelta(days=today.weekday()))
+        err.write(
+            f"ambient report: {week_label(monday)} has not begun (this week is {this_week})\n"
+        )
         return 1
     try:
         path = existing_store_path(config.store, "there are no days to report")
@@ -114,6 +122,10 @@ def run_report(
         learned = learned_weeks(store, person, monday, _zone(config))
     finally:
         store.close()
+    nothing = _nothing_before(summaries, person, monday)
+    if nothing is not None and not learned:
+        err.write(f"ambient report: {nothing}\n")
+        return 1
     if out == Path("-"):  # stdout, as for `ambient export`; never a file called `-`
         print(render(config, summaries, person, monday, learned), end="")
         return 0
@@ -125,6 +137,20 @@ def run_report(
         return 1
     print(target)
     return 0
+
+
+def _nothing_before(summaries: Mapping[date, DaySummary], person: str, monday: date) -> str | None:
+    """Why ``monday``'s week has no day to show (it ended before the first day kept, or no day
+    is kept yet), or None."""
+    if not summaries:
+        return f"no days of {person} kept yet (the daemon keeps each day it reads their sensor)"
+    first = min(summaries)
+    if monday + timedelta(weeks=1) <= first:
+        return (
+            f"{week_label(monday)} ended before the first day kept of {person} "
+            f"({first}, in {week_label(first - timedelta(days=first.weekday()))})"
+        )
+    return None
 
 
 def _days_kept(config: AmbientConfig, person: str, key: StoreKey | None) -> bool:

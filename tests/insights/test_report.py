@@ -29,6 +29,7 @@ from ambient.insights.synthetic import summaries
 from ambient.store import Store
 
 WEEK = date(2026, 11, 30)  # 2026-W49
+NOW = datetime(2026, 12, 9, 12, 0).timestamp()  # in the week after it
 GOLDEN = Path(__file__).with_name("report_structure.golden")
 ARTIFACTS = Path(__file__).parents[2] / "build" / "artifacts" / "report"
 
@@ -135,6 +136,43 @@ def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
             1,
             f"ambient report: `{edge}` is not an ISO week such as 2026-W49\n",
         )
+
+
+def test_a_week_not_begun_or_before_the_first_kept_day_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """Each wrote an empty page and said nothing: a week not yet begun has nothing to show,
+    nor has one that ended before the first day kept, nor any week before a day is kept."""
+    store_path = tmp_path / "ambient.db"
+    store = Store(store_path)
+    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\n  - id: sam\nstore:\n  path: {store_path}\n")
+    report = ("report", "--config", str(config), "--out", str(tmp_path / "week.html"))
+
+    future = run_ambient(*report, "--person", "alex", "--week", "9998-W01")
+    before = run_ambient(*report, "--person", "alex", "--week", "2026-W41")
+    nothing = run_ambient(*report, "--person", "sam", "--week", "2026-W49")
+
+    assert future.returncode == 1
+    assert re.fullmatch(
+        r"ambient report: 9998-W01 has not begun \(this week is \d{4}-W\d\d\)\n", future.stderr
+    )
+    assert (before.returncode, before.stderr) == (
+        1,
+        "ambient report: 2026-W41 ended before the first day kept of alex "
+        "(2026-10-12, in 2026-W42)\n",
+    )
+    assert (nothing.returncode, nothing.stderr) == (
+        1,
+        "ambient report: no days of sam kept yet (the daemon keeps each day it reads "
+        "their sensor)\n",
+    )
+    assert not (tmp_path / "week.html").exists()
+    first = run_ambient(*report, "--person", "alex", "--week", "2026-W42")
+    assert first.returncode == 0, first.stderr
 
 
 def test_the_report_of_someone_removed_from_people_covers_their_kept_days(
@@ -250,7 +288,7 @@ def test_a_day_whose_summary_expired_is_not_rebuilt_from_minutes_kept_longer() -
 def test_a_config_without_a_store_is_told_so(tmp_path: Path) -> None:
     config = AmbientConfig.model_validate({"people": [{"id": "alex"}], "store": {"path": None}})
     err = io.StringIO()
-    assert run_report(config, "alex", "2026-W49", tmp_path / "a.html", 0.0, err) == 1
+    assert run_report(config, "alex", "2026-W49", tmp_path / "a.html", NOW, err) == 1
     assert err.getvalue() == (
         "ambient report: this config keeps no store (store.path: null), "
         "so there are no days to report\n"
@@ -400,7 +438,7 @@ def test_out_dash_writes_the_page_to_stdout_and_no_file_named_dash(
     monkeypatch.chdir(tmp_path)
     err = io.StringIO()
 
-    assert run_report(config, "alex", "2026-W49", Path("-"), 0.0, err) == 0, err.getvalue()
+    assert run_report(config, "alex", "2026-W49", Path("-"), NOW, err) == 0, err.getvalue()
 
     html = capsys.readouterr().out
     assert html.startswith("<!DOCTYPE html>") or html.startswith("<!doctype html>")
