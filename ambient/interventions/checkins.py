@@ -159,7 +159,7 @@ class CheckIns:
         )
         _LOGGER.info("Asking %s how episode %s felt", episode.person, episode_id)
         for ask in self.askers[episode.person]:
-            self._send(ask, question, "ask", lambda: self._is_open(check_in))
+            self._send(ask, question, "ask", functools.partial(self._still_to_ask, check_in))
 
     def _why_not_now(self, person: str) -> str | None:
         local = self._clock.local(self._zone)
@@ -273,8 +273,11 @@ class CheckIns:
     def _episode(self, episode_id: int) -> EpisodeRow | None:
         return self._episodes.episode(episode_id)
 
-    def _is_open(self, check_in: int) -> bool:
-        return self._open(lambda r: r.id == check_in) is not None
+    def _still_to_ask(self, check_in: int) -> bool:
+        """A question HA was not connected for is sent late only while it is open and it is
+        not quiet hours (or paused) by then."""
+        row = self._open(lambda r: r.id == check_in)
+        return row is not None and self._why_not_now(row.person) != "not_asked_quiet"
 
     def _send(self, ask: Asker, question: Question, verb: str, wanted: Callable[[], bool]) -> None:
         """Send ``question`` (or its withdrawal) one way; while that way is not connected, try

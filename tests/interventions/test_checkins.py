@@ -207,6 +207,25 @@ async def test_a_newer_question_closes_the_older_one_and_takes_it_off_the_phone(
     assert (h.check_in_of(older), h.check_in_of(newer)) == (None, "same")
 
 
+async def test_a_question_ha_takes_only_in_quiet_hours_is_not_sent() -> None:
+    """Asked at 08:20, HA back at 08:31, quiet hours from 08:30: the retry would buzz the
+    phone in the quiet hours the question was asked before."""
+    h = Household(Store(None), VirtualClock(T0), quiet_hours={"start": "08:30", "end": "12:00"})
+    sent: list[float] = []
+
+    async def ask_when_connected(question: Question) -> None:
+        if h.clock.now() < T0 + 31 * 60:
+            raise NotConnected("Home Assistant is not connected (disconnected)")
+        sent.append(h.clock.now())
+
+    h.checkins.askers["alex"] = [ask_when_connected]
+    await h.episode(T0)
+    await h.clock.run_until(T0 + 3600)
+    assert sent == []
+    assert h.checkins.status()["asked"] == 1  # asked, closed unanswered at its timeout
+    assert [row.status for row in h.book.rows("alex")] == [TIMED_OUT]
+
+
 async def test_an_answer_heard_both_ways_counts_once_and_is_not_late() -> None:
     """With an administrator's token and the blueprint both, each tap arrives twice (HA's event
     and MQTT): the second copy was counted as a late answer, one per check-in answered."""
