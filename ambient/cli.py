@@ -199,8 +199,16 @@ class _Parser(argparse.ArgumentParser):
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """The arguments; ones no option of the command takes are a usage error of that command
-    (its usage, not the whole program's), naming the option each is closest to."""
+    (its usage, not the whole program's), naming the option each is closest to. Without a
+    command, the unknown ones are named before the missing command (COMMAND is not
+    ``required`` in argparse, which would say only that)."""
     args, unknown = parser.parse_known_args(argv)
+    if args.command is None:
+        if unknown:
+            options = [name for action in parser._actions for name in action.option_strings]
+            named = " ".join(_unrecognized(arg, options, "ambient") for arg in unknown)
+            parser.error(f"unrecognized arguments: {named}; and no COMMAND given")
+        parser.error("the following arguments are required: COMMAND")
     if unknown:
         command = _subparsers(parser)[args.command]
         options = [name for action in command._actions for name in action.option_strings]
@@ -249,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ambient {__version__}")
     _add_common_options(parser, None)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")  # _parse requires it
 
     check = _subcommand(
         commands,

@@ -239,6 +239,31 @@ def test_an_unknown_argument_like_no_option_is_named_without_a_guess() -> None:
     assert result.stderr.splitlines()[-1] == "ambient trace: error: unrecognized arguments: extra"
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--bogus",), "--bogus"),
+        (("--log-levl=DEBUG",), "--log-levl=DEBUG (did you mean --log-level?)"),
+    ],
+    ids=["unknown", "mistyped"],
+)
+def test_an_unknown_option_without_a_command_is_named_before_the_missing_command(
+    args: tuple[str, ...], named: str
+) -> None:
+    """``ambient --bogus`` said only that COMMAND is required, as if --bogus were fine."""
+    result = run_ambient(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: ambient ")
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient: error: unrecognized arguments: {named}; and no COMMAND given"
+    )
+    alone = run_ambient()
+    assert alone.returncode == 2
+    assert alone.stderr.splitlines()[-1] == (
+        "ambient: error: the following arguments are required: COMMAND"
+    )
+
+
 def test_a_mistyped_command_is_named_with_the_command_it_is_closest_to() -> None:
     result = run_ambient("stauts")
     assert result.returncode == 2
