@@ -34,6 +34,7 @@ from ambient.sensors.factory import build_sensor, stale_after_by_source
 from ambient.store import Store
 
 if TYPE_CHECKING:
+    from ambient.signals.engine import SignalEngine
     from ambient.status import StatusServer
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ class Daemon:
         self._next_config: AmbientConfig | None = None
         #: The config a reload replaced, until the new one is wired.
         self._previous_config: AmbientConfig | None = None
+        #: The signal engine a reload replaced: the new one goes on with its people's state.
+        self._previous_signals: SignalEngine | None = None
         #: Clock time when the sensors of the running config started (the timeline's zero).
         self.started_at = clock.now()
         #: Every processed reading, for `ambient record` clients of the status socket.
@@ -203,7 +206,10 @@ class Daemon:
             if self.options.record_to is None:  # a recorder arms no schedule: no rule decides
                 await wiring.rules.start()
             try:
-                return await self._serve(config, wiring)
+                outcome = await self._serve(config, wiring)
+                if outcome == "reload":
+                    self._previous_signals = wiring.signals
+                return outcome
             finally:
                 if not wiring.rules_stopped:
                     await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
@@ -221,8 +227,9 @@ class Daemon:
         """``config`` wired; a reloaded config that fails only now (its store cannot be opened:
         the trial used one in memory) is logged and the previous config wired again."""
         previous, self._previous_config = self._previous_config, None
+        carried, self._previous_signals = self._previous_signals, None
         try:
-            return config, self._wire(config)
+            return config, self._wire(config, carried)
         except Exception as exc:
             if previous is None:
                 raise
@@ -233,10 +240,11 @@ class Daemon:
                 exc,
             )
             self.config = previous
-            return previous, self._wire(previous)
+            return previous, self._wire(previous, carried)
 
-    def _wire(self, config: AmbientConfig) -> _Wiring:
-        """Build every part for one config and connect them; nothing runs yet."""
+    def _wire(self, config: AmbientConfig, carried: SignalEngine | None = None) -> _Wiring:
+        """Build every part for one config and connect them; nothing runs yet. ``carried``:
+        the signal engine a reload replaced, whose people's state the new one goes on with."""
         from ambient.actuators.ha_breathing import ScriptPreview
         from ambient.insights.wiring import add_insights
         from ambient.interventions.wiring import add_interventions
@@ -276,6 +284,9 @@ class Daemon:
             on_first_update=None if first is None else hub.publish_first_signals,
             stale_after_by_source=stale_after_by_source(config.sensors),
         )
+        if carried is not None:
+            kept = signals.take_over(carried)
+            _LOGGER.info("Signal state carried over the reload: %s", ", ".join(kept) or "none")
         # What a running breathing session does later is its rule's trace: kept by the rules.
         actuators = (
             _build_actuators(connections, store, lambda record: rules.emit_trace(record))

@@ -198,6 +198,35 @@ class SignalEngine:
             handle.cancel()
         self._timer.clear()
 
+    def take_over(self, previous: SignalEngine) -> list[str]:
+        """Go on with each listed person's signal state from the engine a reload replaced
+        (closed: its baselines saved): windows, smoothing, an exercise hold-off, instead of a
+        minute of unknown HRV and someone just back from a run scored afresh. Only when what
+        shapes that state is as it was (the signals section, the signals read, the zone, the
+        sources' staleness, the person's own config); the ids carried over, in order.
+
+        Each carried person's next update hands every signal to the new wiring's listeners
+        (its rules know none yet); it comes with their next reading, or at the next update
+        slot without one."""
+        if (
+            previous.config != self.config
+            or previous.read != self.read
+            or previous.first != self.first
+            or previous.zone != self.zone
+            or previous._stale_after_by_source != self._stale_after_by_source
+        ):
+            return []
+        carried = []
+        for person, state in previous._people.items():
+            own = self._configs.get(person)
+            if own is None or previous._configs.get(person) != own:
+                continue
+            state.outcomes.clear()  # every signal counts as changed at the next update
+            self._people[person] = state
+            self._arm(state, self.clock.now() + self.config.update_interval)
+            carried.append(person)
+        return carried
+
     def diagnostics(self) -> dict[str, Any]:
         """Per person: beat corrections so far, and whether the baseline is personal yet."""
         now = self.clock.now()

@@ -72,9 +72,10 @@ class Replay:
         people: list[PersonConfig] | None = None,
         store: Store | None = None,
         read: frozenset[str] | None = None,
+        clock: VirtualClock | None = None,
     ) -> None:
         """``read``: the signals something reads (None: all), as the daemon wires it."""
-        self.clock = VirtualClock(0.0)
+        self.clock = clock or VirtualClock(0.0)
         self.updates: list[SignalUpdate] = []
         self.store = store or Store(None)
         self.engine = SignalEngine(

@@ -347,3 +347,37 @@ def test_a_baseline_save_that_fails_on_a_full_disk_is_tried_again_at_the_next_on
     store.query("PRAGMA max_page_count = 1000000")  # room again
     replay.beats(steady(every_s + 60, every_s))  # the next save is due
     assert store.get(BASELINE_NAMESPACE, "alex") is not None
+
+
+def reloaded(replay: Replay, config: SignalsConfig | None = None) -> Replay:
+    """The engine a reload builds on the same clock and store (``config``: the new signals
+    section), taking over from ``replay``'s, closed first as the daemon does."""
+    replay.engine.close()
+    again = Replay(config, store=replay.store, clock=replay.clock)
+    again.engine.take_over(replay.engine)
+    return again
+
+
+def test_a_reload_keeps_each_persons_windows_when_the_signals_section_is_unchanged() -> None:
+    """A reload rebuilt every person's signal state: HRV unknown for a minute, the smoothing
+    and an exercise hold-off lost. With the signals section as it was, the state goes on."""
+    replay = Replay()
+    replay.beats(steady(0, 120))
+    before = replay.engine.snapshot("alex")
+
+    again = reloaded(replay)
+
+    assert again.engine.get("alex", "rmssd") == before["rmssd"]  # known from the first moment
+    again.beats(steady(120.4, 2))
+    (first, *_) = again.updates
+    assert set(first.values) == SIGNAL_NAMES  # the new wiring's listeners hear every signal
+    assert first.values["rmssd"].value == pytest.approx(40.0, abs=0.5)
+
+
+def test_a_reload_that_changes_the_signals_section_starts_the_windows_afresh() -> None:
+    replay = Replay()
+    replay.beats(steady(0, 120))
+
+    again = reloaded(replay, SignalsConfig(update_interval=1))
+
+    assert again.engine.get("alex", "rmssd").reason == "no data"
