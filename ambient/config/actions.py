@@ -24,7 +24,7 @@ from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import Threshold, _one_or_many, _state_text
-from ambient.config.types import EntityId, Identifier, ServiceName
+from ambient.config.types import EntityId, Identifier, NotifyServiceName, ServiceName
 
 #: HA's target keys that name no entity: ambient snapshots and restores each light itself.
 _NON_ENTITY_TARGETS = ("area_id", "device_id", "floor_id", "label_id")
@@ -290,7 +290,7 @@ class NotifyActionConfig(ActionBase):
     once per ``min_interval``; another message (the all-clear) or person is not held back."""
 
     action: Literal["notify"]
-    service: ServiceName = Field(title="e.g. notify.mobile_app_sam_phone")
+    service: NotifyServiceName = Field(title="e.g. notify.mobile_app_sam_phone")
     message: str
     title: str | None = None
     data: dict[str, Any] = Field(default_factory=dict, title="Extra notify data")

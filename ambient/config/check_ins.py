@@ -9,13 +9,13 @@ from pydantic import Field, field_validator
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
 from ambient.config.rules import QuietHoursConfig
-from ambient.config.types import EntityId, Identifier, ServiceName
+from ambient.config.types import EntityId, Identifier, NotifyServiceName
 
 
 class CheckInPersonConfig(ConfigModel):
     """Where to ask one person, and where their daily mood is kept."""
 
-    notify: ServiceName | None = Field(
+    notify: NotifyServiceName | None = Field(
         default=None,
         title="HA companion-app notify service, e.g. notify.mobile_app_alex_phone",
     )

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import EntityId, Identifier, ServiceName, TimeOfDay, UserPath
+from ambient.config.types import EntityId, Identifier, NotifyServiceName, TimeOfDay, UserPath
 from ambient.config.yaml_source import KeyPath
 
 #: A person's day summary, one signal per number.
@@ -87,7 +87,7 @@ class ReportDeliveryConfig(ConfigModel):
         default="mon", title="Day the last week's report is written"
     )
     at: TimeOfDay = Field(default="08:00", title="Local time it is written")
-    notify: ServiceName | dict[Identifier, ServiceName] | None = Field(
+    notify: NotifyServiceName | dict[Identifier, NotifyServiceName] | None = Field(
         default=None,
         title="HA notify service told when a report is ready: one for all, or one per person",
     )

@@ -26,6 +26,24 @@ EntityId = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
 UserPath = Annotated[Path, AfterValidator(Path.expanduser)]
 #: A Home Assistant ``domain.service`` name.
 ServiceName = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
+#: HA's service for notify entities: it needs a target entity and takes no ``data``, so HA
+#: refuses every call that names only the service (a notify action, check-ins, the report).
+NOTIFY_ENTITY_SERVICE = "notify.send_message"
+
+
+def _not_the_notify_entity_service(service: str) -> str:
+    if service == NOTIFY_ENTITY_SERVICE:
+        raise ValueError(
+            f"`{NOTIFY_ENTITY_SERVICE}` sends to a notify entity, which cannot be named here "
+            "(HA refuses the call without one): name the device's own service "
+            "(notify.mobile_app_<device>), or use a service call: "
+            f"`action: {NOTIFY_ENTITY_SERVICE}` with `target: {{entity_id: notify.<entity>}}`"
+        )
+    return service
+
+
+#: A notify service that takes a message on its own (``notify.mobile_app_<device>``, a group).
+NotifyServiceName = Annotated[ServiceName, AfterValidator(_not_the_notify_entity_service)]
 #: A local time of day written ``HH:MM`` or ``HH:MM:SS``.
 TimeOfDay = Annotated[str, StringConstraints(pattern=TIME_OF_DAY_PATTERN)]
 

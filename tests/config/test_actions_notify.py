@@ -48,3 +48,45 @@ def test_an_unknown_placeholder_in_notify_data_is_refused_where_it_is(tmp_path: 
     (issue,) = caught.value.issues
     assert "rules[0].actions[0].data.actions[0].title" in str(issue)
     assert "unknown placeholder `{persn}` (did you mean `{person}`?)" in str(issue)
+
+
+SEND_MESSAGE_REFUSED = "`notify.send_message` sends to a notify entity"
+
+
+def test_notify_send_message_is_refused_where_it_cannot_work(tmp_path: Path) -> None:
+    """HA's notify-entity service needs a target entity and takes no `data`: HA refuses every
+    call a notify action makes to it (`must contain at least one of entity_id, …`), so it
+    failed at the first episode; the device's own service, or a service call, works."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(RULE.format(title="Call").replace("mobile_app_sam_phone", "send_message"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (issue,) = caught.value.issues
+    assert "rules[0].actions[0].service" in str(issue)
+    assert SEND_MESSAGE_REFUSED in str(issue)
+    assert "target: {entity_id: notify." in str(issue)
+
+
+@pytest.mark.parametrize(
+    ("section", "where"),
+    [
+        ("check_ins: {people: {alex: {notify: notify.send_message}}}", "check_ins.people.alex"),
+        (
+            "insights: {report: {folder: /tmp/www, notify: notify.send_message}}",
+            "insights.report.notify",
+        ),
+        (
+            "insights: {report: {folder: /tmp/www, notify: {alex: notify.send_message}}}",
+            "insights.report.notify",
+        ),
+    ],
+    ids=["check-ins", "weekly report", "weekly report per person"],
+)
+def test_check_ins_and_the_report_refuse_notify_send_message(
+    tmp_path: Path, section: str, where: str
+) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(f"people: [{{id: alex}}]\n{section}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(where in str(i) and SEND_MESSAGE_REFUSED in str(i) for i in caught.value.issues)
