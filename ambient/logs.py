@@ -149,14 +149,24 @@ class Timeline:
         try:
             self.out.write("\n".join(lines) + "\n")
             self.out.flush()
-        except BrokenPipeError:
-            self._stop_writing()
+        except OSError as exc:
+            self._stop_writing(exc)
 
-    def _stop_writing(self) -> None:
-        """`ambient run | head`: the reader left. The daemon is not the timeline, so it goes on
-        without it (its decisions are still traced in the store)."""
+    def _stop_writing(self, exc: OSError) -> None:
+        """`ambient run | head`: the reader left; `ambient run > file` on a full disk: stdout
+        cannot take it. The daemon is not the timeline, so it goes on without it (its decisions
+        are still traced in the store)."""
         self._reader_gone = True
-        logging.getLogger(__name__).info("The timeline's reader went away; it is no longer shown")
+        if isinstance(exc, BrokenPipeError):
+            logging.getLogger(__name__).info(
+                "The timeline's reader went away; it is no longer shown"
+            )
+        else:
+            logging.getLogger(__name__).warning(
+                "The timeline cannot be written to stdout (%s); it is no longer shown, and the "
+                "daemon goes on",
+                exc.strerror or exc,
+            )
         if self.out is sys.stdout:  # what is still buffered must not fail again at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 

@@ -212,6 +212,35 @@ def test_a_timeline_reader_that_goes_away_is_one_line_and_the_daemon_goes_on(
     assert stderr.count("The timeline's reader went away") == 1
 
 
+def test_a_timeline_stdout_cannot_take_is_one_line_naming_it_and_the_daemon_goes_on(
+    tmp_path: Path,
+) -> None:
+    """`ambient run > file` on a full disk (/dev/full refuses every write, as a full disk
+    does) was an ERROR with a traceback for every rule decision; now one warning names stdout
+    and the error, and the run plays its recording to the end, exit 0."""
+    rows = "".join(f"{t},hr,{120 if 600 <= t < 1200 else 60}\n" for t in range(0, 1800, 5))
+    (tmp_path / "hr.csv").write_text("t,metric,value\n" + rows)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(HR_RULE)
+    with Path("/dev/full").open("w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "ambient", "run", str(config), "--speed", "600"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+            env=clean_env(),
+        )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "timeline" in line]
+    assert line.endswith(
+        "WARNING ambient.logs: The timeline cannot be written to stdout (No space left on "
+        "device); it is no longer shown, and the daemon goes on"
+    )
+
+
 def test_text_logs_are_timestamped_except_when_they_go_to_the_journal(tmp_path: Path) -> None:
     recording = tmp_path / "r.csv"
     recording.write_text("t,metric,value\n1,hr,60\n2,hr,-5\n")
