@@ -462,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
         "write out everything the store holds about one person (JSON or CSV, optionally "
         "age-encrypted)",
         "ambient export --person alex --out alex.json.age --age-recipient age1...",
+        "exit codes: 0 written, 1 failed or no such person (one the store holds nothing about\n"
+        "and the config does not list; one line on stderr says why), 2 usage error,\n"
+        "130 interrupted",
     )
     export.add_argument("--person", required=True, help="the person's id")
     export.add_argument(

@@ -43,7 +43,9 @@ def run_export(
     stdout: TextIO,
     stderr: TextIO,
 ) -> int:
-    """0 written; 1 with one line on ``stderr`` when it cannot be."""
+    """0 written; 1 with one line on ``stderr`` when it cannot be, or for a person neither the
+    config nor the store knows (a typo, most likely: report, insights and baseline refuse
+    them alike). One of the people with nothing kept yet gets their empty export."""
     if out_path == Path("-"):  # the usual name for stdout, never a file called `-`
         out_path = None
     try:
@@ -53,19 +55,16 @@ def run_export(
             raise ExportError("an age-encrypted export is binary: give --out FILE or a pipe")
         store = Store.from_config(config.store)
         try:
+            if person not in config.person_ids() and not holds_anything(store, person):
+                raise ExportError(
+                    f"no person {person} in the config or the store (people: {_people(config)})"
+                )
             data = export_person(store, person, fmt, config.instance, recipients)
-            unknown = person not in config.person_ids() and not holds_anything(store, person)
         finally:
             store.close()
     except (ExportError, ForgetError) as exc:
         print(f"ambient export: {exc}", file=stderr)
         return 1
-    if unknown:
-        print(
-            f"ambient export: note: the store holds nothing about {person}, who is not among "
-            f"the config's people ({_people(config)})",
-            file=stderr,
-        )
     if out_path is None:
         stdout.flush()
         binary = getattr(stdout, "buffer", None)

@@ -186,8 +186,11 @@ def test_no_store_yet_and_an_out_that_cannot_be_written_are_one_line_naming_the_
 
 def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     config, _ = setup(tmp_path)
-    result = run_ambient("export", "--config", str(config), "--person", "nobody")
-    assert result.returncode == 0
+    config.write_text(
+        config.read_text().replace('[{"id": "alex"}]', '[{"id": "alex"}, {"id": "kim"}]')
+    )
+    result = run_ambient("export", "--config", str(config), "--person", "kim")
+    assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     sections = {name: s["rows"] for name, s in document["data"].items()}
     # Every kind of data ambient keeps is a section, also one whose feature never ran here
@@ -196,11 +199,22 @@ def test_a_person_with_no_data_exports_empty_sections(tmp_path: Path) -> None:
     assert {"episodes", "check_ins", "learner"} <= every
     assert set(sections) == every
     assert all(rows == [] for rows in sections.values())
-    # A typo, most likely: the empty export is not left to pass for a person with no data.
-    assert result.stderr.strip() == (
-        "ambient export: note: the store holds nothing about nobody, who is not among the "
-        "config's people (alex)"
+    assert result.stderr == ""  # one of the people: an empty export is their answer
+
+
+def test_a_person_neither_the_config_nor_the_store_knows_is_refused_as_by_report(
+    tmp_path: Path,
+) -> None:
+    """A typo, most likely: it was written as an empty export with a note, exit 0, where
+    report, insights and baseline refuse such a person (exit 1). Nothing is written."""
+    config, _ = setup(tmp_path)
+    out = tmp_path / "nobody.json"
+    result = run_ambient("export", "--config", str(config), "--person", "nobody", "--out", str(out))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ambient export: no person nobody in the config or the store (people: alex)\n"
     )
+    assert not out.exists()
 
 
 def test_someone_taken_out_of_the_config_is_exported_without_a_note(tmp_path: Path) -> None:
