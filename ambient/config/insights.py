@@ -139,9 +139,19 @@ def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[KeyPa
 def report_notify_advice(
     config: InsightsConfig, person_ids: list[str]
 ) -> list[tuple[KeyPath, str]]:
-    """A person of ``report.notify`` (one service per person) the config does not have is a
-    typo whose person would get no link."""
+    """One service for several people puts each one's page on one phone; a person of
+    ``report.notify`` (one service per person) the config does not have is a typo whose person
+    would get no link."""
     notify = config.report.notify if config.report is not None else None
+    if isinstance(notify, str) and len(person_ids) > 1:
+        return [
+            (
+                ("insights", "report", "notify"),
+                f"every person's report link ({', '.join(person_ids)}) goes to {notify}: "
+                "name each person's own service (`notify: {alex: notify.mobile_app_alex_phone, "
+                "…}`), so nobody's health page reaches another's phone",
+            )
+        ]
     if not isinstance(notify, dict):
         return []
     return [

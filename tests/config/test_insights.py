@@ -43,3 +43,20 @@ def test_a_report_notify_naming_no_person_is_a_warning_at_its_line(tmp_path: Pat
     )
     assert ":7:7: insights.report.notify.sma: " in warning
     assert "`sma` is no person of the config (alex, sam)" in warning
+
+
+def test_one_report_service_for_several_people_is_a_warning(tmp_path: Path) -> None:
+    """Sam's weekly health page linked on the phone of whoever `notify` names."""
+    (warning,) = warnings(
+        tmp_path,
+        "people: [{id: alex}, {id: sam}]\n"
+        "insights:\n"
+        "  report: {folder: /tmp/www, notify: notify.mobile_app_alex_phone}\n",
+    )
+    assert ":3:30: insights.report.notify: " in warning
+    assert (
+        "every person's report link (alex, sam) goes to notify.mobile_app_alex_phone: "
+        "name each person's own service"
+    ) in warning
+    one_person = "people: [{id: alex}]\ninsights: {report: {folder: /tmp/www, notify: notify.x}}\n"
+    assert warnings(tmp_path, one_person) == []
