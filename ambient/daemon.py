@@ -19,6 +19,7 @@ from ambient import __version__
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.clock import Clock, RealClock
 from ambient.config import AmbientConfig, ConfigError, load_config
+from ambient.config.durations import duration_text
 from ambient.connections import Connections
 from ambient.counters import Counters
 from ambient.hub import Hub
@@ -100,6 +101,8 @@ class Daemon:
         self.started_at = clock.now()
         #: Every processed reading, for `ambient record` clients of the status socket.
         self.readings = ReadingFeed()
+        #: The signal that asked the daemon to stop (SIGTERM, SIGINT), named in its last line.
+        self._stopped_by: signal.Signals | None = None
 
     # -- control -----------------------------------------------------------------------------
 
@@ -121,10 +124,16 @@ class Daemon:
             self._notifier.reloading()
         self._wake.set()
 
+    def stop_on_signal(self, signum: signal.Signals) -> None:
+        """Stop, and say at the end which signal asked (the journal tells a systemd stop or
+        a reboot from a crash)."""
+        self._stopped_by = self._stopped_by or signum
+        self.request_stop()
+
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.request_stop)
-        loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        loop.add_signal_handler(signal.SIGTERM, self.stop_on_signal, signal.SIGTERM)
+        loop.add_signal_handler(signal.SIGINT, self.stop_on_signal, signal.SIGINT)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
 
     async def run(self) -> int:
@@ -136,6 +145,11 @@ class Daemon:
             if outcome != "reload":
                 if self._notifier is not None:
                     self._notifier.stopping()
+                if self._stopped_by is not None:
+                    ran_s = time.monotonic() - self.started_monotonic
+                    _LOGGER.info(
+                        "Stopped on %s after %s", self._stopped_by.name, duration_text(ran_s)
+                    )
                 return 0
             self._request = None
             self._wake.clear()

@@ -4,6 +4,7 @@ config, and an invalid new config is reported while the running one stays."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,25 @@ def test_stop_signal_shuts_down_cleanly(write_config: tuple[Path, Path], signum:
     assert returncode == 0
     assert store.exists()
     assert oct(store.stat().st_mode & 0o777) == oct(0o600)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_is_one_info_line_naming_it_and_how_long_it_ran(
+    write_config: tuple[Path, Path], signum: signal.Signals
+) -> None:
+    """A systemd stop or a reboot reads in the journal as a stop, not as a crash or silence;
+    the line holds no heart data (the recording's values are nowhere in it)."""
+    config, _ = write_config
+    daemon = start_daemon(config)
+    daemon.stderr.wait_for("Running: 1 sensor, 1 rule")
+    daemon.process.send_signal(signum)
+    assert daemon.process.wait(timeout=30) == 0
+    lines = daemon.stderr.all_lines()
+    stopped = [line for line in lines if "Stopped" in line]
+    assert len(stopped) == 1, "".join(lines)
+    assert "INFO" in stopped[0]
+    # Nothing after the uptime: no reading, no signal value.
+    assert re.search(rf"Stopped on {signum.name} after (\d+(h|min|s))+$", stopped[0]), stopped[0]
 
 
 def test_sighup_reloads_a_valid_config(write_config: tuple[Path, Path]) -> None:
