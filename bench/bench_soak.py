@@ -219,8 +219,8 @@ class SoakDaemon(Daemon):
 
     wiring: Any = None
 
-    def _wire(self, config: AmbientConfig) -> Any:
-        self.wiring = super()._wire(config)
+    def _wire(self, config: AmbientConfig, *args: Any) -> Any:
+        self.wiring = super()._wire(config, *args)
         return self.wiring
 
 
