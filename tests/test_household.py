@@ -155,3 +155,52 @@ def test_the_timeline_names_whose_each_entry_is(both: Path) -> None:
         ("racing", "sam"),
         ("racing", "sam"),
     ]
+
+
+def test_a_signal_condition_with_person_reads_that_persons_signal(both: Path) -> None:
+    """Sam races while Alex is calm, in one rule: the condition's `person:` names whose signal
+    it reads instead of the rule's person; "both race" never holds (they race apart)."""
+    sam_alone = {
+        **ANYONE,
+        "id": "sam_alone",
+        "person": "sam",
+        "conditions": [{"condition": "signal", "signal": "hr", "below": 90, "person": "alex"}],
+    }
+    both_racing = {
+        **sam_alone,
+        "id": "both_racing",
+        "conditions": [{"condition": "signal", "signal": "hr", "above": 100, "person": "alex"}],
+    }
+    result = asyncio.run(simulate(household([sam_alone, both_racing]), both))
+
+    acted = [
+        (t.rule, t.person, t.event, round(t.time - result.start))
+        for t in result.traces
+        if t.event != "suppressed"
+    ]
+    assert [entry[:3] for entry in acted] == [
+        ("sam_alone", "sam", "fired"),
+        ("sam_alone", "sam", "recovered"),
+    ]
+    assert SAM_FAST_S[0] + 60 <= acted[0][3] <= SAM_FAST_S[0] + 62
+    held_back = {t.reason for t in result.traces if t.event == "suppressed"}
+    assert held_back == {"condition signal hr of alex above 100 false"}
+
+
+def test_a_rule_reading_only_a_named_persons_signal_acts_once_for_no_one(tmp_path: Path) -> None:
+    """A condition naming its person does not make a rule one for everyone: a time rule whose
+    only signal is Sam's fires once, for no one in particular, not once per person."""
+    racing = write(tmp_path / "sam.csv", [f"{s},hr,125,sam" for s in range(1, 400)])
+    rule: dict[str, object] = {
+        "id": "check_on_sam",
+        "triggers": [{"trigger": "time", "at": "09:05"}],
+        "conditions": [{"condition": "signal", "signal": "hr", "above": 100, "person": "sam"}],
+        "actions": [{"action": "log", "message": "Sam's heart races"}],
+    }
+    config = AmbientConfig.model_validate(
+        {**household([rule]).model_dump(exclude_defaults=True, by_alias=True), "timezone": "UTC"}
+    )
+
+    result = asyncio.run(simulate(config, racing))
+
+    assert [(t.rule, t.person, t.event) for t in result.traces] == [("check_on_sam", None, "fired")]

@@ -213,7 +213,7 @@ def _unread_metrics(config: AmbientConfig) -> Iterator[Finding]:
     readings go nowhere, which is most often a misnamed built-in (`heartrate` for `hr`)."""
     read = set(_metrics_the_signals_read(config.signals))
     for r_index, rule in enumerate(config.rules):
-        read.update(signals_in_templates(rule))
+        read.update(signals_in_templates(rule, named_persons=True))
         for _, step in walk_steps(rule, ("rules", r_index)):
             if isinstance(step, WaitForStepConfig):
                 read.add(step.wait_for.signal)

@@ -45,11 +45,13 @@ class StateConditionConfig(ConfigModel):
 
 
 class SignalConditionConfig(ConfigModel):
-    """A signal of the person the rule runs for: numeric (above / below, strict as in HA) or
-    text (``state``: activity_state is rest). Unknown and stale values never hold."""
+    """A signal of the person the rule runs for, or of the one ``person:`` names ("while Sam
+    is stressed too"): numeric (above / below, strict as in HA) or text (``state``:
+    activity_state is rest). Unknown and stale values never hold."""
 
     condition: Literal["signal"]
     signal: str
+    person: str | None = None
     above: Threshold | None = None
     below: Threshold | None = None
     state: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None

@@ -70,6 +70,8 @@ def _rule_findings(
                     )
         elif isinstance(condition, SignalConditionConfig):
             yield from _signal_test(config, condition, path, signals)
+            if condition.person is not None:
+                yield from _known_person(config, condition.person, (*path, "person"))
         elif isinstance(condition, StateConditionConfig) and config.homeassistant is None:
             yield (*path, "entity_id"), "a state condition needs a `homeassistant:` section"
     for path, step in walk_steps(rule, base):
@@ -85,6 +87,15 @@ def _signal_test(
     if item.signal not in signals:
         yield (*path, "signal"), _unknown_signal(item.signal, signals)
     yield from _entity_thresholds(config, item, path)
+
+
+def _known_person(config: AmbientConfig, person: str, path: KeyPath) -> Iterator[Finding]:
+    """A condition reading someone's signals must name someone in ``people:``."""
+    known = config.person_ids()
+    if person not in known:
+        listing = ", ".join(sorted(known)) or "none: add a `people:` section"
+        hint = _suggest(person, set(known))
+        yield path, f"unknown person `{person}`{hint}; people are: {listing}"
 
 
 def _entity_thresholds(config: AmbientConfig, item: Any, path: KeyPath) -> Iterator[Finding]:

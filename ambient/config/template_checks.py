@@ -110,14 +110,18 @@ def _names_person(text: str, *, publish: bool) -> bool:
         return False
 
 
-def signals_in_templates(rule: RuleConfig) -> tuple[str, ...]:
-    """The signals a rule's actions see, in order: those its triggers and conditions read."""
+def signals_in_templates(rule: RuleConfig, *, named_persons: bool = False) -> tuple[str, ...]:
+    """The signals a rule's actions see, in order: those its triggers and conditions read of
+    the person it runs for (with ``named_persons``, also those a condition reads of someone
+    it names: every signal the rule reads)."""
     names: list[str] = []
     for trigger in rule.triggers:
         if isinstance(trigger, SignalTriggerConfig | StateTriggerConfig) and trigger.signal:
             names.append(trigger.signal)
     for _, condition in walk_conditions(rule, ()):
-        if isinstance(condition, SignalConditionConfig):
+        if isinstance(condition, SignalConditionConfig) and (
+            named_persons or condition.person is None
+        ):
             names.append(condition.signal)
     return tuple(dict.fromkeys(names))
 

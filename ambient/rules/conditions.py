@@ -32,6 +32,8 @@ class ConditionContext:
     person: str | None
     trigger_id: str | None
     signal: Callable[[str], SignalValue | None]
+    #: A named person's signal, for a condition with ``person:``.
+    person_signal: Callable[[str, str], SignalValue | None]
     entities: Mapping[str, EntityState]
     threshold: Callable[[float | str | None], float | None]
 
@@ -84,7 +86,10 @@ def _time(condition: TimeConditionConfig, ctx: ConditionContext) -> bool:
 
 
 def _signal(condition: SignalConditionConfig, ctx: ConditionContext) -> bool | None:
-    current = ctx.signal(condition.signal)
+    if condition.person is None:
+        current = ctx.signal(condition.signal)
+    else:
+        current = ctx.person_signal(condition.person, condition.signal)
     if current is None or current.value is None:
         return None
     if condition.state is not None:
@@ -139,9 +144,10 @@ def label(condition: Any) -> str:
         parts += [f"on {','.join(condition.weekday)}"] if condition.weekday else []
         return f"time ({', '.join(parts)})"
     if isinstance(condition, SignalConditionConfig):
+        whose = "" if condition.person is None else f" of {condition.person}"
         if condition.state is not None:
-            return f"signal {condition.signal} is {'/'.join(condition.state)}"
-        return f"signal {condition.signal} {bounds_text(condition.above, condition.below)}"
+            return f"signal {condition.signal}{whose} is {'/'.join(condition.state)}"
+        return f"signal {condition.signal}{whose} {bounds_text(condition.above, condition.below)}"
     if isinstance(condition, StateConditionConfig):
         what = "/".join(condition.entity_id)
         if condition.attribute:

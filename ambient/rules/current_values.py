@@ -48,7 +48,7 @@ class CurrentValues:
         if person is None:
             return {}
         seen: dict[str, SignalScalar | None] = {}
-        for name in rule.signal_names:
+        for name in rule.own_signal_names:
             value = self.signal(person, name)
             seen[name] = None if value is None else value.value
         return seen
@@ -61,6 +61,7 @@ class CurrentValues:
             person=person,
             trigger_id=trigger_id,
             signal=(lambda name: None) if person is None else (lambda n: self.signal(person, n)),
+            person_signal=self.signal,
             entities=self.entities,
             threshold=self.threshold,
         )

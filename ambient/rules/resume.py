@@ -105,8 +105,9 @@ def condition_inputs(conditions: Iterable[ConditionConfig], person: str | None) 
         if isinstance(condition, AndConditionConfig | OrConditionConfig | NotConditionConfig):
             keys += condition_inputs(condition.conditions, person)
         elif isinstance(condition, SignalConditionConfig):
-            if person is not None:
-                keys.append((person, condition.signal))
+            whose = person if condition.person is None else condition.person
+            if whose is not None:
+                keys.append((whose, condition.signal))
             keys += _entity_limits(condition.above, condition.below)
         elif isinstance(condition, StateConditionConfig):
             keys += [("", entity) for entity in condition.entity_id]

@@ -54,6 +54,9 @@ class Rule:
     #: `for` timers of entity state triggers, by "<trigger index>:<entity id>".
     entity_pending: dict[str, TriggerState] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
+    #: The signals read of whoever the rule runs for (not those a condition names a person
+    #: for): what its traces and placeholders show.
+    own_signal_names: tuple[str, ...] = ()
     #: The newest fire time handled, by time or cron schedule (see :mod:`.catch_up`).
     fire_times: dict[str, float] = field(default_factory=dict)
 
@@ -71,21 +74,32 @@ class Rule:
 
 def build_rule(config: RuleConfig) -> Rule:
     names: list[str] = []
+    #: Signals of whoever the rule runs for: a condition naming its person is not one.
+    own: list[str] = []
     for trigger in config.triggers:
         if isinstance(trigger, SignalTriggerConfig) or (
             isinstance(trigger, StateTriggerConfig) and trigger.signal is not None
         ):
             assert trigger.signal is not None
             names.append(trigger.signal)
+            own.append(trigger.signal)
     for condition in all_conditions(config):
         if isinstance(condition, SignalConditionConfig):
             names.append(condition.signal)
+            if condition.person is None:
+                own.append(condition.signal)
     waits = [s.wait_for.signal for s in all_steps(config) if isinstance(s, WaitForStepConfig)]
-    per_person = bool(names or waits)
+    per_person = bool(own or waits)
     # Defaults left out: a later version's new setting must not make every rule a changed one.
     written = config.model_dump_json(exclude_defaults=True)
     fingerprint = hashlib.sha256(written.encode()).hexdigest()[:16]
-    return Rule(config, fingerprint, per_person, tuple(dict.fromkeys(names)))
+    return Rule(
+        config,
+        fingerprint,
+        per_person,
+        tuple(dict.fromkeys(names)),
+        own_signal_names=tuple(dict.fromkeys(own)),
+    )
 
 
 def entities_used(rules: Iterable[Rule]) -> set[str]:

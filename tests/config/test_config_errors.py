@@ -150,6 +150,19 @@ CASES = [
         ["unknown person `sam`", "people are: alex"],
     ),
     (
+        "unknown_person_of_a_signal_condition",
+        "people:\n  - id: alex\n  - id: sam\n"
+        + VALID_RULE.replace(
+            "    actions:",
+            "    conditions:\n"
+            "      - {condition: signal, signal: stress_score, above: 70, person: samm}\n"
+            "    actions:",
+        ),
+        11,
+        "rules[0].conditions[0].person",
+        ["unknown person `samm`", "did you mean `sam`?", "people are: alex, sam"],
+    ),
+    (
         "trigger_without_threshold",
         VALID_RULE.replace("        above: 70\n", ""),
         4,
