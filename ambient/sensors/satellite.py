@@ -99,7 +99,10 @@ class SatelliteSensor:
             self._sink = None  # stopped: later batches are declined, not lost
 
     def diagnostics(self) -> Mapping[str, Any]:
+        """Also the age of the last reading: the daemon keeps it for other sensors, but these
+        readings' source names their satellite, so it cannot tell they are this sensor's."""
         now = self._clock.now()
+        last_times = [f.last_at for f in self._satellites.values() if f.last_at is not None]
         return {
             "type": "satellite",
             "connected": self._connection.connected,
@@ -112,6 +115,7 @@ class SatelliteSensor:
                 if figures.last_at is not None
             },
             "dropped": dict(self._drops.dropped),
+            "last_reading_age_s": round(now - max(last_times), 3) if last_times else None,
         }
 
     def handle(self, message: MqttMessage) -> None:

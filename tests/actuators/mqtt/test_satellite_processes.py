@@ -174,6 +174,8 @@ def test_beats_from_a_satellite_process_fire_a_rule_in_the_central_process(
     assert sensor["type"] == "satellite"
     assert sensor["connected"] is True
     assert sensor["satellites"]["kitchen"]["readings"] > 0
+    # Forwarded readings' source names the satellite: the age is the sensor's own, not null.
+    assert sensor["last_reading_age_s"] is not None
     assert sensor["dropped"] == {}
     assert "stress_score" in document["people"]["alex"]  # signals made from forwarded beats
 
