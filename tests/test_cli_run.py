@@ -283,4 +283,6 @@ def test_status_json_has_the_fields_the_docs_list_and_no_others(
     document = json.loads(result.stdout)
     assert set(document) == documented_fields("### `ambient status --json`, field by field")
     assert {"name", "type", "person", "last_reading_age_s"} <= set(document["sensors"][0])
+    age_s = document["sensors"][0]["last_reading_age_s"]  # the daemon's only, to the ms
+    assert age_s is None or age_s == round(age_s, 3)
     assert document["timezone"] == "Europe/Berlin"  # the page shows times as the timeline does
