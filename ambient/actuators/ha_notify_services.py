@@ -15,7 +15,8 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ambient.config.actions import NotifyActionConfig, leaf_actions
+from ambient.config.actions import NotifyActionConfig
+from ambient.config.rule_checks import walk_steps
 from ambient.connections.errors import LinkError
 
 if TYPE_CHECKING:
@@ -36,11 +37,9 @@ def named_notify_services(config: AmbientConfig) -> dict[str, list[str]]:
             places.append(where)
 
     for rule in config.rules:
-        steps = [*rule.actions, *rule.on_recovery]
-        steps += [action for level in rule.escalate for action in level.actions]
-        for action in leaf_actions(steps):
-            if isinstance(action, NotifyActionConfig):
-                add(action.service, f"rule {rule.id}")
+        for _path, step in walk_steps(rule, ()):
+            if isinstance(step, NotifyActionConfig):
+                add(step.service, f"rule {rule.id}")
     if config.check_ins is not None:
         for person, where in config.check_ins.people.items():
             if where.notify is not None:
