@@ -236,7 +236,7 @@ class SourceArbiter:
                 return True
             self._set_aside(state, "set_aside")  # held: passed on if its device takes over
             return False
-        active = self._active_for(sources, reading.metric, reading.time)
+        active = _best(sources, reading.time, reading.metric)
         key = (person, reading.metric)
         was = self._counted_by_metric.get(key)
         if active != was:
@@ -255,23 +255,6 @@ class SourceArbiter:
             self._set_aside(state, "beat_already_counted")
             return False
         return True
-
-    def _active_for(self, sources: dict[str, _SourceState], metric: str, now: float) -> str | None:
-        """The source whose ``metric`` (HR or RR) counts at ``now``: as :meth:`active`, among
-        the sources that sent that metric within their live time."""
-        best: tuple[int, int, float, bool, str] | None = None
-        for name, state in sources.items():
-            stale_after_s = state.stale_after_s
-            last = state.last_rr if metric == RR else state.last_hr
-            if last is None or now - last > stale_after_s:
-                continue
-            has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
-            kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
-            # then priority; then the denser stream (a shorter span: fresher readings)
-            key = (kind, state.priority, -stale_after_s, state.local, name)
-            if best is None or key > best:
-                best = key
-        return None if best is None else best[4]
 
     def _note(self, state: _SourceState, reading: Reading) -> None:
         """What ``reading`` says of its source: when it was last heard, its contact report,
@@ -342,20 +325,28 @@ class SourceArbiter:
     def active(self, person: str, now: float) -> str | None:
         """The source whose readings count for ``person`` at ``now`` (``None``: none live)."""
         sources = self._people.get(person)
-        if not sources:
-            return None
-        best: tuple[int, int, float, bool, str] | None = None
-        for name, state in sources.items():
-            stale_after_s = state.stale_after_s
-            if state.last_reading is None or now - state.last_reading > stale_after_s:
-                continue
-            has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
-            kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
-            # then priority; then the denser stream (a shorter span: fresher readings)
-            key = (kind, state.priority, -stale_after_s, state.local, name)
-            if best is None or key > best:
-                best = key
-        return None if best is None else best[4]
+        return None if not sources else _best(sources, now, None)
+
+
+def _best(sources: dict[str, _SourceState], now: float, metric: str | None) -> str | None:
+    """The source that counts at ``now`` among those live for ``metric`` (HR or RR: sent
+    that metric within their live time; ``None``: sent anything), in the module's order."""
+    best: tuple[int, int, float, bool, str] | None = None
+    for name, state in sources.items():
+        stale_after_s = state.stale_after_s
+        if metric is None:
+            last = state.last_reading
+        else:
+            last = state.last_rr if metric == RR else state.last_hr
+        if last is None or now - last > stale_after_s:
+            continue
+        has_rr = state.last_rr is not None and now - state.last_rr <= stale_after_s
+        kind = (2 if state.full_rr else 1) if has_rr else 0  # strap > watch RR > HR only
+        # then priority; then the denser stream (a shorter span: fresher readings)
+        key = (kind, state.priority, -stale_after_s, state.local, name)
+        if best is None or key > best:
+            best = key
+    return None if best is None else best[4]
 
 
 class ArbitratedSink:
