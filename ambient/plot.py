@@ -28,6 +28,8 @@ PANELS = (
     ("stress_score", "stress score"),
 )
 UNKNOWN_SIGNAL = "stress_score"
+#: The unknown stretches' shading, from the foot of the panel (a fraction of its height).
+UNKNOWN_HEIGHT = 0.12
 #: Colours for the reasons a signal is unknown (others cycle through the rest).
 REASON_COLOURS = {
     "poor signal quality": "#9e9e9e",
@@ -125,7 +127,7 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
             )
     score_ax = axes[-1]
     score_ax.set_ylim(0, 100)
-    _shade_unknown(score_ax, timeline.column(UNKNOWN_SIGNAL), timeline.duration_s, unit_s, handles)
+    shade_unknown(score_ax, timeline.column(UNKNOWN_SIGNAL), timeline.duration_s, unit_s, handles)
     score_ax.set_xlim(0, max(timeline.duration_s, 1.0) / unit_s)
     score_ax.set_xlabel(f"{unit_name} from the start of the recording")
     figure.suptitle(_title(timeline), fontsize=12)
@@ -278,17 +280,29 @@ def _add_unknown(spans: list[tuple[float, float, str]], change: Change, until: f
         spans.append((t, until, why))
 
 
-def _shade_unknown(
+def shade_unknown(
     ax: Any, changes: Iterable[Change], end_s: float, unit_s: float, handles: dict[str, Any]
 ) -> None:
+    """Shade the stretches the signal was unknown along the panel's foot, a colour per reason:
+    each reason's stretches one collection (thousands of artists took seconds), edges at their
+    own times, and a legend entry for each reason."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Rectangle
+
     spare = iter(SPARE_COLOURS * 4)
     colours = dict(REASON_COLOURS)
+    blocks: dict[str, list[list[tuple[float, float]]]] = {}
     for start, end, reason in unknown_spans(changes, end_s):
-        colour = colours.setdefault(reason, next(spare, "#dddddd"))
-        patch = ax.axvspan(
-            start / unit_s, end / unit_s, ymin=0, ymax=0.12, color=colour, alpha=0.9, lw=0
+        x0, x1 = start / unit_s, end / unit_s
+        blocks.setdefault(reason, []).append(
+            [(x0, 0.0), (x1, 0.0), (x1, UNKNOWN_HEIGHT), (x0, UNKNOWN_HEIGHT)]
         )
-        handles.setdefault(f"score unknown: {reason}", patch)
+    for reason, shapes in blocks.items():
+        colour = colours.setdefault(reason, next(spare, "#dddddd"))
+        style = {"color": colour, "alpha": 0.9, "linewidth": 0}
+        shaded = PolyCollection(shapes, transform=ax.get_xaxis_transform(), **style)
+        ax.add_collection(shaded, autolim=False)
+        handles.setdefault(f"score unknown: {reason}", Rectangle((0, 0), 1, 1, **style))
 
 
 def _shade_episodes(ax: Any, timeline: Timeline, unit_s: float, handles: dict[str, Any]) -> None:

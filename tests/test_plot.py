@@ -7,6 +7,7 @@ import errno
 import math
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from ambient.plot import (
     envelope,
     line_points,
     picture_format,
+    shade_unknown,
     time_axis,
     unknown_spans,
 )
@@ -129,3 +131,26 @@ def test_a_short_recording_s_line_is_drawn_point_for_point_and_a_long_one_as_its
 
 def test_a_replay_kept_for_a_picture_keeps_the_signals_it_draws() -> None:
     assert {signal for signal, _ in PANELS} | {UNKNOWN_SIGNAL} == set(DRAWN_SIGNALS)
+
+
+def test_the_unknown_stretches_of_each_reason_are_shaded_as_one_artist_with_exact_edges() -> None:
+    """A month can have thousands of unknown stretches: an artist each took seconds to make
+    and draw. Each reason's are one collection, edges at the stretches' own times, with one
+    legend entry per reason in its colour."""
+    from matplotlib.figure import Figure
+
+    changes: list[Change] = []
+    for k in range(1000):
+        t = k * 60.0
+        changes += [(t, 50.0, None), (t + 20.0, None, "stale"), (t + 30.0, None, "exercise")]
+    ax = Figure().add_subplot()
+    handles: dict[str, Any] = {}
+    shade_unknown(ax, changes, 60_000.0, 60.0, handles)
+    assert len(ax.patches) == 0
+    assert len(ax.collections) == 2
+    stale = ax.collections[0]
+    assert len(stale.get_paths()) == 1000
+    xs = sorted({x for x, _ in stale.get_paths()[1].vertices})
+    assert xs == [80.0 / 60.0, 90.0 / 60.0]
+    assert sorted(handles) == ["score unknown: exercise", "score unknown: stale"]
+    assert handles["score unknown: stale"].get_facecolor() == tuple(stale.get_facecolor()[0])
