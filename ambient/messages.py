@@ -71,6 +71,9 @@ class ActionContext:
     #: When what the rule answers began: a signal trigger's condition first held (its firing
     #: minus its ``for``); ``None`` when not known. Says how long the stress has lasted.
     since: float | None = None
+    #: The person's display name (``people:`` ``name``, else the id) for ``{name}``; None for
+    #: nobody.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -307,13 +307,19 @@ def _loaded_frozen() -> Iterator[None]:
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
-def fill_placeholders(text: str, record: TraceRecord) -> str:
-    """``{person}``, ``{rule}``, ``{event}``, ``{trigger}`` and the signals the rule saw filled
-    in as a performed action would show them; any other braces are left as they are."""
+def fill_placeholders(
+    text: str, record: TraceRecord, names: Mapping[str, str] | None = None
+) -> str:
+    """``{person}``, ``{name}`` (from ``names``, display names by id), ``{rule}``, ``{event}``,
+    ``{trigger}`` and the signals the rule saw filled in as a performed action would show
+    them; any other braces are left as they are."""
     fields: dict[str, SignalScalar | None] = dict(record.signals)
     fields.update(
         rule=record.rule, person=record.person or "", event=record.event, trigger=record.trigger
     )
+    if names is not None:
+        person = record.person
+        fields["name"] = "" if person is None else names.get(person, person)
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -327,11 +333,13 @@ def fill_placeholders(text: str, record: TraceRecord) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-def format_trace(record: TraceRecord, start: float, as_json: bool) -> str:
+def format_trace(
+    record: TraceRecord, start: float, as_json: bool, names: Mapping[str, str] | None = None
+) -> str:
     """One timeline entry: a JSON object (``t, rule, event, reason, actions, person``) or text
     lines (the rule named with whose entry it is: ``calm (sam)``)."""
     t = round(record.time - start, 3)
-    actions = [fill_placeholders(a.detail, record) for a in record.actions]
+    actions = [fill_placeholders(a.detail, record, names) for a in record.actions]
     if as_json:
         row = {"t": t, "rule": record.rule, "event": record.event}
         row |= {"reason": record.reason, "actions": actions, "person": record.person}
@@ -357,8 +365,9 @@ def run_simulate(
 
         require_matplotlib()
     result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
+    names = {person.id: person.display_name for person in config.people}
     for record in result.traces:
-        out.write(format_trace(record, result.start, as_json) + "\n")
+        out.write(format_trace(record, result.start, as_json, names) + "\n")
     if not result.traces and not as_json:
         # An empty timeline is an answer, not a replay that did nothing: say so.
         print(f"ambient simulate: {quiet_replay_text(config, result)}", file=sys.stderr)

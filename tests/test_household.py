@@ -5,6 +5,7 @@ rule state or messages; a rule without ``person:`` acts for each on their own.""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from ambient.config import AmbientConfig
 from ambient.messages import SignalUpdate
-from ambient.simulate import fill_placeholders, format_trace, simulate
+from ambient.simulate import fill_placeholders, format_trace, run_simulate, simulate
 
 #: A minute of calm, then Alex's heart races from minute 5 to 9, Sam's from minute 12 to 15.
 ALEX_FAST_S = (300, 540)
@@ -204,3 +205,19 @@ def test_a_rule_reading_only_a_named_persons_signal_acts_once_for_no_one(tmp_pat
     result = asyncio.run(simulate(config, racing))
 
     assert [(t.rule, t.person, t.event) for t in result.traces] == [("check_on_sam", None, "fired")]
+
+
+def test_a_message_names_each_person_by_their_display_name(both: Path) -> None:
+    """`{name}` is the person's `name:` from `people:` (`{person}` stays the id)."""
+    greeting = {**ANYONE, "actions": [{"action": "log", "message": "{name} ({person}) races"}]}
+    out = io.StringIO()
+
+    run_simulate(household([greeting]), both, as_json=False, out=out)
+
+    said = [line.split("-> ")[1] for line in out.getvalue().splitlines() if "-> " in line]
+    assert said == [
+        "log message=Alex (alex) races",
+        "log message=alex is calm again",
+        "log message=Sam (sam) races",
+        "log message=sam is calm again",
+    ]

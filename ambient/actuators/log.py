@@ -17,9 +17,12 @@ class _Fields(dict[str, Any]):
 
 
 def render_message(template: str, context: ActionContext, event: str) -> str:
-    """Fill ``{rule}``, ``{person}``, ``{event}`` and any signal name, leaving unknowns as-is."""
+    """Fill ``{rule}``, ``{person}``, ``{event}``, ``{name}`` and any signal name, leaving
+    unknowns as-is."""
     fields = _Fields(context.signals)
-    fields.update(rule=context.rule, person=context.person or "", event=event)
+    fields.update(
+        rule=context.rule, person=context.person or "", event=event, name=context.name or ""
+    )
     for key, value in context.signals.items():
         if value is None:
             fields[key] = "unknown"  # as `ambient simulate` shows it, never Python's None

@@ -39,6 +39,7 @@ def template_fields(context: ActionContext) -> dict[str, str]:
     fields.update(
         rule=context.rule,
         person=context.person or "",
+        name=context.name or "",
         event="recovered" if context.recovery else "fired",
         episode=context.episode,
         trigger=context.trigger or "",

@@ -6,7 +6,7 @@ Two kinds of template, as the actuators render them:
 
 - ``log``, ``logbook`` and ``notify`` messages, a notify ``title`` and the strings in a notify's
   or a service call's ``data``: Python format strings (``{{`` for a literal brace) with ``{rule}``,
-  ``{person}``, ``{event}`` and every signal the rule reads.
+  ``{person}``, ``{event}``, ``{name}`` and every signal the rule reads.
 - ``mqtt.publish`` ``topic`` and ``payload``: only ``{name}`` with a lower-case name counts (other
   braces are left alone, so JSON needs no escaping), with ``{episode}``, ``{trigger}``,
   ``{time}`` and ``{signals}`` besides.
@@ -39,9 +39,20 @@ from ambient.config.yaml_source import KeyPath
 Finding = tuple[KeyPath, str]
 
 #: What every message template gets besides the rule's signals.
-MESSAGE_FIELDS: Final = ("rule", "person", "event")
+MESSAGE_FIELDS: Final = ("rule", "person", "event", "name")
 #: What an ``mqtt.publish`` template gets besides the rule's signals.
-PUBLISH_FIELDS: Final = ("rule", "person", "event", "episode", "trigger", "time", "signals")
+PUBLISH_FIELDS: Final = (
+    "rule",
+    "person",
+    "event",
+    "name",
+    "episode",
+    "trigger",
+    "time",
+    "signals",
+)
+#: The placeholders that name the person a rule acts for (empty when it acts for no one).
+_PERSON_FIELDS: Final = ("person", "name")
 _PUBLISH_PLACEHOLDER: Final = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
@@ -55,9 +66,10 @@ def template_checks(config: AmbientConfig) -> list[Finding]:
 
 
 def person_never_filled(config: AmbientConfig) -> Iterator[Finding]:
-    """``{person}`` in a rule without ``person:`` that reads no one's signals (a time, cron,
-    state or MQTT trigger alone): the rule acts for no one in particular, and the placeholder
-    is filled with nothing ("Time for  to wind down"). A warning: the message still goes."""
+    """``{person}`` or ``{name}`` in a rule without ``person:`` that reads no one's signals (a
+    time, cron, state or MQTT trigger alone): the rule acts for no one in particular, and the
+    placeholder is filled with nothing ("Time for  to wind down"). A warning: the message
+    still goes."""
     ids = config.person_ids()
     suggestion = f"`person: {ids[0]}`" if ids else "a `person:`"
     for r_index, rule in enumerate(config.rules):
@@ -65,11 +77,12 @@ def person_never_filled(config: AmbientConfig) -> Iterator[Finding]:
             continue
         for path, step in walk_steps(rule, ("rules", r_index)):
             for key, text in _templates(step, path):
-                if _names_person(text, publish=isinstance(step, MqttPublishActionConfig)):
+                field = _names_person(text, publish=isinstance(step, MqttPublishActionConfig))
+                if field is not None:
                     yield (
                         key,
                         (
-                            "`{person}` is filled with nothing here: the rule reads no one's "
+                            f"`{{{field}}}` is filled with nothing here: the rule reads no one's "
                             f"signals, so it acts for no one in particular; give it {suggestion} "
                             "(or write the name)"
                         ),
@@ -98,16 +111,17 @@ def _templates(step: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
         yield (*path, "payload"), step.payload
 
 
-def _names_person(text: str, *, publish: bool) -> bool:
+def _names_person(text: str, *, publish: bool) -> str | None:
+    """The first placeholder of ``text`` that names the person (``person`` or ``name``)."""
     if publish:
-        return "person" in _PUBLISH_PLACEHOLDER.findall(text)
-    try:
-        return any(
-            field is not None and re.split(r"[.\[]", field, maxsplit=1)[0] == "person"
-            for _, field, _, _ in string.Formatter().parse(text)
-        )
-    except ValueError:  # not a template: refused by template_checks
-        return False
+        names = _PUBLISH_PLACEHOLDER.findall(text)
+    else:
+        try:
+            parts = list(string.Formatter().parse(text))
+        except ValueError:  # not a template: refused by template_checks
+            return None
+        names = [re.split(r"[.\[]", f, maxsplit=1)[0] for _, f, _, _ in parts if f is not None]
+    return next((name for name in names if name in _PERSON_FIELDS), None)
 
 
 def signals_in_templates(rule: RuleConfig, *, named_persons: bool = False) -> tuple[str, ...]:

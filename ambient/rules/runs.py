@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ambient.clock import Clock
@@ -94,9 +94,12 @@ class Runs:
         rule_store: RuleStore,
         grace: ResumeGrace,
         calming: CalmingChooser | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         self.clock = clock
         self._calming = calming
+        #: Display names by person id, for ``{name}``.
+        self._names = dict(names or {})
         self._by_id = {rule.id: rule for rule in rules}
         self._performer = performer
         self._current_values = current_values
@@ -349,6 +352,7 @@ class Runs:
             signals=run.signals,
             recovery=run.kind == "recovery",
             since=self._since(run),
+            name=None if run.person is None else self._names.get(run.person, run.person),
         )
 
     def _since(self, run: RunRecord) -> float:

@@ -106,3 +106,26 @@ def test_person_in_a_rule_with_a_person_or_reading_signals_is_filled(tmp_path: P
         "    actions: [{action: log, message: '{person} races'}]\n",
     )
     assert found == []
+
+
+def test_name_is_filled_with_the_persons_display_name_in_messages_and_publishes() -> None:
+    named = ActionContext(rule="calm", person="sam", episode="e1", time=1.0, name="Sam")
+    assert "name" in MESSAGE_FIELDS and "name" in PUBLISH_FIELDS
+    assert render_message("{name} ({person})", named, "fired") == "Sam (sam)"
+    assert template_fields(named)["name"] == "Sam"
+    nobody = ActionContext(rule="calm", person=None, episode="e1", time=1.0)
+    assert render_message("[{name}]", nobody, "fired") == "[]"
+
+
+def test_name_in_a_rule_that_acts_for_no_one_is_a_warning_as_person_is(tmp_path: Path) -> None:
+    found = warnings_of(
+        tmp_path,
+        "rules:\n"
+        "  - id: wind_down\n"
+        "    triggers: [{trigger: time, at: '22:00'}]\n"
+        "    actions: [{action: log, message: 'Time for {name} to wind down'}]\n",
+    )
+    assert [warning.split(": ", 2)[2] for warning in found] == [
+        "`{name}` is filled with nothing here: the rule reads no one's signals, so it acts for "
+        "no one in particular; give it `person: alex` (or write the name)"
+    ]
