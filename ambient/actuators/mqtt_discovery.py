@@ -443,8 +443,7 @@ class DiscoveryPublisher:
         if self.payloads.is_former_person(device_id, document):
             self._spawn(self._withdraw(message.topic, document))
             return
-        dropped = self.payloads.dropped_topics(device_id, document)
-        retired = self.payloads.retire(device_id, document)
+        retired, dropped = self.payloads.retire(device_id, document)
         if retired:
             # Those a document still announced in full (an earlier removal left the platform).
             removed = sorted(key for key in retired if len(document["cmps"][key]) > 1)

@@ -406,43 +406,28 @@ class DiscoveryPayloads:
             return False
         return _announced_by(document, self.daemon_device_id)
 
-    def dropped_topics(self, device_id: str, document: Any) -> list[str]:
-        """The retained state and attribute topics of the components ``document`` (the
-        retained one of a device of this config) announced and this config does not, to be
-        emptied once HA has removed them: a last value must not stay on the broker. Call it
-        before :meth:`retire`, which makes them part of the device again (by platform)."""
+    def retire(self, device_id: str, document: Any) -> tuple[list[str], list[str]]:
+        """Note the components ``document`` (the retained one of a device of this config) has
+        and this config does not: the keys that adds (when any, the device is published
+        again, naming each by its platform alone, so HA removes it), and the retained state
+        and attribute topics only those named, to be emptied once HA has removed them (a last
+        value must not stay on the broker)."""
         current = self.all().get(self.topics.discovery(device_id))
         components = document.get("cmps") if isinstance(document, dict) else None
         if current is None or not isinstance(components, dict):
-            return []
-        in_use = {t for c in current["cmps"].values() for t in _own_topics(c, self.topics.root)}
-        found = {
-            topic
-            for key, component in components.items()
-            if key not in current["cmps"]
-            for topic in _own_topics(component, self.topics.root)
-        }
-        return sorted(found - in_use)
-
-    def retire(self, device_id: str, document: Any) -> list[str]:
-        """Note the components ``document`` (the retained one of a device of this config) has
-        and this config does not; the keys that adds (when any, the device is published
-        again)."""
-        current = self.all().get(self.topics.discovery(device_id))
-        if current is None or not isinstance(document, dict):
-            return []
-        components = document.get("cmps")
-        if not isinstance(components, dict):
-            return []
+            return [], []
         retired = self._retired.setdefault(device_id, {})
-        added = []
+        added: list[str] = []
+        found: set[str] = set()
         for key, component in components.items():
             platform = component.get("p") if isinstance(component, dict) else None
             if key in current["cmps"] or key in retired or not isinstance(platform, str):
                 continue
             retired[key] = platform
             added.append(key)
-        return added
+            found.update(_own_topics(component, self.topics.root))
+        in_use = {t for c in current["cmps"].values() for t in _own_topics(c, self.topics.root)}
+        return added, sorted(found - in_use)
 
     def withdrawn_topics(self, document: Any) -> list[str]:
         """The retained state topics a former device's ``document`` names, to be emptied: only

@@ -265,7 +265,8 @@ def test_activity_is_removed_from_the_device_when_its_last_source_goes() -> None
     retained = DiscoveryPayloads(before, Topics(before)).all()[ALEX]
     after = config(sensors=[mqtt_sensor("spo2")])
     payloads = DiscoveryPayloads(after, Topics(after))
-    assert payloads.retire("ambient_home_alex", retained)
+    retired, _topics = payloads.retire("ambient_home_alex", retained)
+    assert retired
     assert payloads.all()[ALEX]["cmps"]["activity_state"] == {"p": "sensor"}
 
 
@@ -401,7 +402,13 @@ def test_hrv_entities_are_removed_from_the_device_when_the_last_beat_source_goes
     retained = DiscoveryPayloads(before, Topics(before)).all()[ALEX]
     after = config(sensors=[mqtt_sensor("hr")])
     payloads = DiscoveryPayloads(after, Topics(after))
-    assert payloads.retire("ambient_home_alex", retained)
+    retired, emptied = payloads.retire("ambient_home_alex", retained)
+    assert set(retired) >= BEAT_ENTITIES
+    # their last values and the HRV numbers go from the broker; the heart rate's stays
+    assert {f"ambient/home/alex/{key}" for key in BEAT_ENTITIES} <= set(emptied)
+    assert "ambient/home/alex/hrv_low/attributes" in emptied
+    assert "ambient/home/alex/heart_rate" not in emptied
+    assert payloads.retire("ambient_home_alex", payloads.all()[ALEX]) == ([], [])
     components = payloads.all()[ALEX]["cmps"]
     assert {key: components[key] for key in BEAT_ENTITIES} == {
         "rmssd": {"p": "sensor"},
