@@ -38,6 +38,7 @@ from ambient.ports import ReadingSink
 from ambient.sensors.ble_backoff import Backoff, WarningBackoff
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.ble_shared_scan import shared_scan
+from ambient.sensors.factory import ble_source_name
 from ambient.sensors.heart_rate import (
     BATTERY_LEVEL_UUID,
     BODY_SENSOR_LOCATION_UUID,
@@ -107,11 +108,6 @@ class _ScanFailed(Exception):
 _READERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, str]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def ble_source_name(config: BleSensorConfig) -> str:
-    """The name a BLE sensor gives its readings' ``source``: its id, else the device's."""
-    return config.id or config.name or config.address or "ble"
 
 
 class BleSensor:

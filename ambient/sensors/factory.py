@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: `ambient check` (sensor_name) loads no asyncio
-    from ambient.config.sensors import SensorConfig
+    from ambient.config.sensors import BleSensorConfig, SensorConfig
     from ambient.connections import Connections
     from ambient.ports import Sensor
 
@@ -17,11 +17,15 @@ def sensor_name(config: SensorConfig, index: int) -> str:
     return f"{config.type}{index}"
 
 
+def ble_source_name(config: BleSensorConfig) -> str:
+    """The name a BLE sensor gives its readings' ``source``: its id, else the device's."""
+    return config.id or config.name or config.address or "ble"
+
+
 def source_name(config: SensorConfig, index: int) -> str:
-    """The ``source`` the sensor gives its readings (a BLE device's: its id, else the
-    device's name or address, as ``ambient.sensors.ble.ble_source_name``)."""
+    """The ``source`` the sensor gives its readings (a BLE device's: see `ble_source_name`)."""
     if config.type == "ble":
-        return config.id or config.name or config.address or "ble"
+        return ble_source_name(config)
     return sensor_name(config, index)
 
 

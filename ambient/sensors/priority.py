@@ -48,6 +48,7 @@ from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
 from ambient.ports import ReadingSink
 from ambient.readings import CONTACT, HR, RR, Reading
+from ambient.sensors.factory import ble_source_name
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -151,8 +152,6 @@ class SourceArbiter:
         counters: Counters | None = None,
     ) -> SourceArbiter:
         """Arbitrate between the BLE devices configured for the same person."""
-        from ambient.sensors.ble import ble_source_name  # (Bluetooth's library: only here)
-
         return cls(
             (
                 (config.person or "default", ble_source_name(config), config.priority)

@@ -120,17 +120,19 @@ def test_a_watch_score_holds_its_sample_so_a_rule_for_longer_than_the_interval_n
 
 
 def test_a_bluetooth_sensor_is_known_by_the_source_name_its_readings_carry() -> None:
-    """Its own `stale_after` and its place among a person's sources follow its readings."""
+    """Its own `stale_after` and its place among a person's sources follow its readings: its
+    id, else the device's name, else its address."""
+    from ambient.clock import VirtualClock
     from ambient.config.sensors import BleSensorConfig
-    from ambient.sensors.ble import ble_source_name
+    from ambient.counters import Counters
+    from ambient.sensors.ble import BleSensor
     from ambient.sensors.factory import source_name
 
-    for fields in (
-        {"id": "strap"},
-        {"name": "Polar H10 1234ABCD"},
-        {"address": "A0:9E:1A:12:34:56"},
+    for fields, source in (
+        ({"id": "strap", "name": "Polar H10 1234ABCD"}, "strap"),
+        ({"name": "Polar H10 1234ABCD"}, "Polar H10 1234ABCD"),
+        ({"address": "A0:9E:1A:12:34:56"}, "A0:9E:1A:12:34:56"),
     ):
-        config = BleSensorConfig.model_validate(
-            {"type": "ble", "address": "A0:9E:1A:12:34:56", **fields}
-        )
-        assert source_name(config, 3) == ble_source_name(config)
+        config = BleSensorConfig.model_validate({"type": "ble", **fields})
+        assert source_name(config, 3) == source
+        assert BleSensor(config, VirtualClock(), Counters()).name == source
