@@ -299,10 +299,12 @@ def shade_unknown(
         )
     for reason, shapes in blocks.items():
         colour = colours.setdefault(reason, next(spare, "#dddddd"))
-        style = {"color": colour, "alpha": 0.9, "linewidth": 0}
-        shaded = PolyCollection(shapes, transform=ax.get_xaxis_transform(), **style)
+        shaded = PolyCollection(
+            shapes, transform=ax.get_xaxis_transform(), color=colour, alpha=0.9, linewidth=0
+        )
         ax.add_collection(shaded, autolim=False)
-        handles.setdefault(f"score unknown: {reason}", Rectangle((0, 0), 1, 1, **style))
+        entry = Rectangle((0, 0), 1, 1, color=colour, alpha=0.9, linewidth=0)
+        handles.setdefault(f"score unknown: {reason}", entry)
 
 
 def _shade_episodes(ax: Any, timeline: Timeline, unit_s: float, handles: dict[str, Any]) -> None:

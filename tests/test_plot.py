@@ -16,6 +16,7 @@ from ambient.plot import (
     ENVELOPE_ABOVE_POINTS,
     ENVELOPE_COLUMNS,
     PANELS,
+    REASON_COLOURS,
     UNKNOWN_SIGNAL,
     check_writable_file,
     check_writable_folder,
@@ -137,6 +138,8 @@ def test_the_unknown_stretches_of_each_reason_are_shaded_as_one_artist_with_exac
     """A month can have thousands of unknown stretches: an artist each took seconds to make
     and draw. Each reason's are one collection, edges at the stretches' own times, with one
     legend entry per reason in its colour."""
+    import numpy
+    from matplotlib.colors import to_rgba
     from matplotlib.figure import Figure
 
     changes: list[Change] = []
@@ -150,7 +153,9 @@ def test_the_unknown_stretches_of_each_reason_are_shaded_as_one_artist_with_exac
     assert len(ax.collections) == 2
     stale = ax.collections[0]
     assert len(stale.get_paths()) == 1000
-    xs = sorted({x for x, _ in stale.get_paths()[1].vertices})
+    xs = sorted(set(numpy.asarray(stale.get_paths()[1].vertices)[:, 0].tolist()))
     assert xs == [80.0 / 60.0, 90.0 / 60.0]
     assert sorted(handles) == ["score unknown: exercise", "score unknown: stale"]
-    assert handles["score unknown: stale"].get_facecolor() == tuple(stale.get_facecolor()[0])
+    stale_colour = to_rgba(REASON_COLOURS["stale"], 0.9)
+    assert numpy.asarray(stale.get_facecolor()).tolist() == [list(stale_colour)]
+    assert handles["score unknown: stale"].get_facecolor() == stale_colour
