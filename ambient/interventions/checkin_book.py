@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS check_in (
 );
 CREATE INDEX IF NOT EXISTS check_in_by_person ON check_in (person, kind, time);
 """
+#: The ``kv`` namespace of the sends still waiting for a connection (``<check-in>:<send>:<way>``,
+#: value the time it first failed): a reload or restart sends them; they hold no answer.
+_UNSENT = "check_in.unsent"
 
 register(
     DataClass(
@@ -99,3 +102,27 @@ class CheckInBook:
 
     def open_questions(self) -> list[CheckInRow]:
         return [row for row in self.rows(kind="episode") if row.status == ASKED]
+
+    def question(self, check_in_id: int) -> CheckInRow | None:
+        rows = self._store.query(
+            "SELECT id, person, kind, time, episode_id, status, answer, source FROM check_in "
+            "WHERE id = ?",
+            (check_in_id,),
+        )
+        return CheckInRow(*rows[0]) if rows else None
+
+    def unsent(self, check_in_id: int, send: str, way: int, since: float) -> None:
+        """``send`` ("ask" or "withdraw") of a question waits for way number ``way``."""
+        self._store.put(_UNSENT, f"{check_in_id}:{send}:{way}", since)
+
+    def sent(self, check_in_id: int, send: str, way: int) -> None:
+        """Sent, given up or no longer wanted: nothing waits any more."""
+        self._store.delete(_UNSENT, f"{check_in_id}:{send}:{way}")
+
+    def waiting(self) -> list[tuple[int, str, int]]:
+        """Every send still waiting: (check-in, "ask" or "withdraw", way number)."""
+        found = []
+        for key in self._store.items(_UNSENT):
+            check_in, send, way = key.split(":")
+            found.append((int(check_in), send, int(way)))
+        return sorted(found)

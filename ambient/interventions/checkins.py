@@ -10,7 +10,8 @@ person is asked about a later episode, is closed and counted. An answered or clo
 is withdrawn from the phone (from every device of a notify group, too). Open questions
 survive a restart (the store), and are closed at start when overdue. While HA is not
 connected (at start, or restarting) a question or withdrawal is tried again every ``RETRY_S``
-for up to ``PATIENCE_S``.
+for up to ``PATIENCE_S``; what still waits when the config reloads or the daemon stops is kept
+in the store and sent by :meth:`CheckIns.resume`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from ambient.config.check_ins import CheckInsConfig
 from ambient.config.rules import QuietHoursConfig
 from ambient.config.types import parse_time_of_day
 from ambient.connections.errors import NotConnected
-from ambient.interventions.checkin_book import ANSWERED, TIMED_OUT, CheckInBook, CheckInRow
+from ambient.interventions.checkin_book import (
+    ANSWERED,
+    ASKED,
+    TIMED_OUT,
+    CheckInBook,
+    CheckInRow,
+)
 from ambient.interventions.episodes import EpisodeBook, EpisodeRow
 from ambient.interventions.learner import CHECKIN_RESPONSE_SD
 from ambient.interventions.recorder import EpisodeRecorder
@@ -123,6 +130,8 @@ class CheckIns:
         self.counts: dict[str, int] = dict.fromkeys(
             ("asked", "answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet"), 0
         )
+        #: The same counts per person (a late answer naming no one counts in the total only).
+        self.counts_by_person: dict[str, dict[str, int]] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: dict[int, TimerHandle] = {}
 
@@ -138,28 +147,31 @@ class CheckIns:
             return  # measured late (after a restart): too long ago to ask how it felt
         why_not = self._why_not_now(episode.person)
         if why_not is not None:
-            self.counts[why_not] += 1
+            self._count(why_not, episode.person)
             _LOGGER.debug("Not asking %s about episode %s: %s", episode.person, episode_id, why_not)
             return
         for older in self._book.open_questions():
             if older.person == episode.person:
                 self._close_unanswered(older.id, "superseded")
         check_in = self._book.asked(episode.person, episode_id, now)
-        self.counts["asked"] += 1
+        self._count("asked", episode.person)
         self._arm(check_in, now + self._config.timeout)
-        question = Question(
-            episode_id,
-            episode.person,
-            episode.option,
-            episode.rule,
-            self._config.message.format(
-                option=episode.option.replace("_", " "),
-                name=self._names.get(episode.person, episode.person),
-            ),
-        )
         _LOGGER.info("Asking %s how episode %s felt", episode.person, episode_id)
-        for ask in self.askers[episode.person]:
-            self._send(ask, question, "ask", functools.partial(self._still_to_ask, check_in))
+        for way, ask in enumerate(self.askers[episode.person]):
+            self._ask(check_in, self._question(episode), way, ask)
+
+    def _question(self, episode: EpisodeRow) -> Question:
+        text = self._config.message.format(
+            option=episode.option.replace("_", " "),
+            name=self._names.get(episode.person, episode.person),
+        )
+        return Question(episode.id, episode.person, episode.option, episode.rule, text)
+
+    def _ask(
+        self, check_in: int, question: Question, way: int, ask: Asker, stored: bool = False
+    ) -> None:
+        wanted = functools.partial(self._still_to_ask, check_in)
+        self._send(ask, question, "ask", wanted, (check_in, "ask", way), stored)
 
     def _why_not_now(self, person: str) -> str | None:
         local = self._clock.local(self._zone)
@@ -181,6 +193,25 @@ class CheckIns:
                 self._time_out(row.id)
             else:
                 self._arm(row.id, due)
+        self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        """Send what the previous config or run could not (HA or the broker not connected
+        when it reloaded or stopped): a question still open, a withdrawal."""
+        for check_in, send, way in self._book.waiting():
+            row = self._book.question(check_in)
+            episode = self._episode(row.episode_id or 0) if row is not None else None
+            ways = self.askers if send == "ask" else self.withdrawers
+            if row is None or episode is None or way >= len(ways.get(row.person, ())):
+                self._book.sent(check_in, send, way)  # forgotten, or that way is gone
+            elif send == "ask":
+                if row.status == ASKED:
+                    self._ask(check_in, self._question(episode), way, ways[row.person][way], True)
+                else:
+                    self._book.sent(check_in, send, way)
+            else:
+                question = self._question(episode)
+                self._withdraw_one(check_in, question, way, ways[row.person][way], True)
 
     def _arm(self, check_in: int, due: float) -> None:
         self._timers[check_in] = self._clock.call_at(
@@ -209,7 +240,7 @@ class CheckIns:
         if row is None:
             return
         self._book.close(check_in, TIMED_OUT, None, self._clock.now(), why)
-        self.counts["timed_out"] += 1
+        self._count("timed_out", row.person)
         _LOGGER.info(
             "No answer from %s about episode %s: closed (%s)", row.person, row.episode_id, why
         )
@@ -220,9 +251,14 @@ class CheckIns:
         episode = self._episode(row.episode_id or 0)
         if episode is None:
             return
-        question = Question(episode.id, episode.person, episode.option, episode.rule, "")
-        for withdraw in self.withdrawers.get(row.person, ()):
-            self._send(withdraw, question, "withdraw the question of", lambda: True)
+        for way, withdraw in enumerate(self.withdrawers.get(row.person, ())):
+            self._withdraw_one(row.id, self._question(episode), way, withdraw)
+
+    def _withdraw_one(
+        self, check_in: int, question: Question, way: int, withdraw: Asker, stored: bool = False
+    ) -> None:
+        waiting = (check_in, "withdraw", way)
+        self._send(withdraw, question, "withdraw the question of", lambda: True, waiting, stored)
 
     # -- answers ------------------------------------------------------------------------
 
@@ -244,11 +280,11 @@ class CheckIns:
                 # The same tap heard a second way (HA's event and the blueprint's MQTT).
                 _LOGGER.debug("Episode %s was answered already (%s)", episode_id, source)
                 return False
-            self.counts["late"] += 1
+            self._count("late", person or (answered.person if answered is not None else None))
             return False
         self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)
         self._recorder.check_in(row.episode_id, answer)
-        self.counts["answered"] += 1
+        self._count("answered", row.person)
         _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
         _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)
         # Off every device: the one tapped has dismissed it, a notify group's others have not.
@@ -279,23 +315,39 @@ class CheckIns:
         row = self._open(lambda r: r.id == check_in)
         return row is not None and self._why_not_now(row.person) != "not_asked_quiet"
 
-    def _send(self, ask: Asker, question: Question, verb: str, wanted: Callable[[], bool]) -> None:
+    def _send(
+        self,
+        ask: Asker,
+        question: Question,
+        verb: str,
+        wanted: Callable[[], bool],
+        waiting: tuple[int, str, int],
+        stored: bool = False,
+    ) -> None:
         """Send ``question`` (or its withdrawal) one way; while that way is not connected, try
-        again every RETRY_S, up to PATIENCE_S, as long as it is still ``wanted``."""
+        again every RETRY_S, up to PATIENCE_S, as long as it is still ``wanted``. Meanwhile
+        the store says it waits (``waiting``: check-in, send, way), so that a reload or a
+        restart, which cancels the tries, sends it instead (:meth:`resume`; ``stored``: sent so,
+        it waits in the store already)."""
 
         async def send() -> None:
             give_up = self._clock.monotonic() + PATIENCE_S
+            marked = stored
             while True:
                 try:
                     await ask(question)
-                    return
+                    break
                 except NotConnected as exc:
                     failure: Exception = exc
+                    if not marked:
+                        self._book.unsent(*waiting, self._clock.now())
+                        marked = True
                     if self._clock.monotonic() + RETRY_S <= give_up:
+                        # Cancelled here (closed): what waits stays in the store.
                         await self._clock.sleep(RETRY_S)
                         if wanted():
                             continue
-                        return
+                        break
                 except Exception as exc:  # a failed question is a lost question, never a crash
                     failure = exc
                 _LOGGER.warning(
@@ -306,7 +358,9 @@ class CheckIns:
                     type(failure).__name__,
                     failure,
                 )
-                return
+                break
+            if marked:
+                self._book.sent(*waiting)
 
         try:
             loop = asyncio.get_running_loop()
@@ -317,5 +371,16 @@ class CheckIns:
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    def status(self) -> dict[str, int]:
-        return dict(self.counts)
+    def _count(self, kind: str, person: str | None) -> None:
+        self.counts[kind] += 1
+        if person is not None:
+            mine = self.counts_by_person.setdefault(person, dict.fromkeys(self.counts, 0))
+            mine[kind] += 1
+
+    def status(self) -> dict[str, Any]:
+        """The household's counts since the start, and under ``people`` each person's (everyone
+        who can be asked, at zero until something happens)."""
+        people = sorted({*self.askers, *self.counts_by_person})
+        zero = dict.fromkeys(self.counts, 0)
+        by_person = {p: dict(self.counts_by_person.get(p, zero)) for p in people}
+        return {**self.counts, "people": by_person}

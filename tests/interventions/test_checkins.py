@@ -142,13 +142,44 @@ async def test_an_unanswered_question_closes_after_the_timeout_and_is_withdrawn(
     assert (row.status, row.answer) == (TIMED_OUT, None)
     assert not h.checkins.answer(None, "calmer", episode, "notification")
     assert h.check_in_of(episode) is None
-    assert h.checkins.status() == {
+    counts = {
         "asked": 1,
         "answered": 0,
         "timed_out": 1,
         "late": 1,
         "not_asked_cap": 0,
         "not_asked_quiet": 0,
+    }
+    assert h.checkins.status() == {**counts, "people": {"alex": counts}}
+
+
+async def test_the_counts_are_kept_per_person_beside_the_households_total() -> None:
+    """`ambient status` summed every person's check-ins: whether Sam is ever asked (or always
+    in quiet hours) could not be told from Alex's answers."""
+    h = Household(Store(None), VirtualClock(T0), per_day=1)
+    h.checkins.askers["sam"] = [h._ask]
+    alex = await h.episode(T0)
+    await h.episode(T0 + 3600)  # over Alex's daily cap
+    await h.clock.run_until(T0 + 7200)
+    sam = h.recorder.start("sam", "calm", "box", PRIORS["breathing"], {})
+    await h.clock.run_until(T0 + 7200 + MEASURED_AFTER_S)
+    assert h.checkins.answer(None, "calmer", sam, "notification")
+    assert not h.checkins.answer(None, "calmer", alex, "notification")  # closed: late
+
+    status = h.checkins.status()
+
+    zero = dict.fromkeys(("answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet"), 0)
+    assert status["people"] == {
+        "alex": {**zero, "asked": 1, "timed_out": 1, "late": 1, "not_asked_cap": 1},
+        "sam": {**zero, "asked": 1, "answered": 1},
+    }
+    assert {k: v for k, v in status.items() if k != "people"} == {
+        **zero,
+        "asked": 2,
+        "answered": 1,
+        "timed_out": 1,
+        "late": 1,
+        "not_asked_cap": 1,
     }
 
 
@@ -263,6 +294,52 @@ async def test_a_withdrawal_waits_for_home_assistant_to_connect(tmp_path: Path) 
     await again.clock.run_until(T0 + 4 * 3600 + 600)
     assert refused == [episode] * 3
     assert [q.episode_id for q in again.withdrawn] == [episode]
+
+
+async def test_sends_waiting_for_home_assistant_outlive_a_reload_and_a_restart(
+    tmp_path: Path,
+) -> None:
+    """HA not connected: a question, and the withdrawal of the one it supersedes, wait to be
+    sent again. A config reload (SIGHUP) or a restart cancelled those tries and dropped both:
+    the new question was never asked, the closed one stayed on the phone."""
+
+    async def not_connected(_question: Question) -> None:
+        raise NotConnected("Home Assistant is not connected (connecting)")
+
+    def household(store: Store, clock: VirtualClock, connected: bool) -> Household:
+        h = Household(store, clock)
+        if not connected:
+            h.checkins.askers["alex"] = [not_connected]
+            h.checkins.withdrawers["alex"] = [not_connected]
+        return h
+
+    store = Store(tmp_path / "state.db")
+    clock = VirtualClock(T0)
+    first = household(store, clock, connected=False)
+    older = await first.episode(T0)  # asked at T0 + 20 min: waits
+    newer = await first.episode(T0 + 1200)  # asked at T0 + 40 min: waits, the older's clear too
+    await clock.run_until(T0 + 2460)
+    first.checkins.close()  # SIGHUP: this config's tries end
+
+    reloaded = household(store, clock, connected=False)
+    reloaded.checkins.resume()
+    await clock.run_until(T0 + 2520)
+    reloaded.checkins.close()  # stopped, still not connected
+    store.close()
+
+    store = Store(tmp_path / "state.db")
+    restarted = household(store, VirtualClock(T0 + 2600), connected=True)
+    restarted.checkins.resume()
+    await restarted.clock.run_until(T0 + 2601)
+    assert [q.episode_id for q in restarted.asked] == [newer]  # not the closed older one
+    assert restarted.asked[0].text == "How do you feel after the box?"
+    assert [q.episode_id for q in restarted.withdrawn] == [older]
+    restarted.checkins.close()
+
+    again = household(store, VirtualClock(T0 + 2700), connected=True)
+    again.checkins.resume()  # sent once: nothing waits any more
+    await again.clock.run_until(T0 + 2701)
+    assert (again.asked, again.withdrawn) == ([], [])
 
 
 async def test_a_mood_is_kept_and_nudges_the_options_measured_that_day() -> None:
