@@ -261,8 +261,8 @@ class EpisodeRecords:
         if self.store is None:
             return
         record = episode.to_record()
-        if not (record["lights"] or record["media"] or episode.lights_left_off) and not (
-            episode.paused_music
+        if not (
+            record["lights"] or record["media"] or episode.lights_left_off or episode.paused_music
         ):
             if episode.id in self._written:  # its paused music was played again: nothing left
                 self.delete(episode.id)
