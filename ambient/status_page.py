@@ -27,9 +27,21 @@ def render_status(status: Mapping[str, Any]) -> str:
         held = _held_lines(status["home_assistant"], zone)
         lines += _section("Home Assistant", held, empty="nothing held")
     if status.get("check_ins"):
-        counts = status["check_ins"]
-        lines += _section("Check-ins", [f"  {', '.join(f'{n} {k}' for k, n in counts.items())}"])
+        lines += _section("Check-ins", _check_in_lines(status["check_ins"]))
     return "\n".join(lines) + "\n"
+
+
+def _check_in_lines(counts: Mapping[str, Any]) -> list[str]:
+    """The household's counts, then each person's when there are several."""
+
+    def listed(of: Mapping[str, Any]) -> str:
+        return ", ".join(f"{n} {k}" for k, n in of.items() if k != "people")
+
+    people = counts.get("people") or {}
+    lines = [f"  {listed(counts)}"]
+    if len(people) > 1:
+        lines += [f"  {person}: {listed(own)}" for person, own in people.items()]
+    return lines
 
 
 def _zone(name: Any) -> datetime.tzinfo | None:

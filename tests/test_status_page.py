@@ -206,6 +206,24 @@ def test_check_in_counts_show_only_when_check_ins_are_on() -> None:
     assert "Check-ins" not in render_status({"version": "0.1.0", "check_ins": None})
 
 
+def test_check_in_counts_show_each_persons_below_the_households() -> None:
+    """The page summed everyone's: whether Sam is ever asked could not be told from it."""
+    alex = {"asked": 2, "answered": 2, "timed_out": 0}
+    sam = {"asked": 1, "answered": 0, "timed_out": 1}
+    counts = {"asked": 3, "answered": 2, "timed_out": 1, "people": {"alex": alex, "sam": sam}}
+
+    text = render_status({"version": "0.1.0", "check_ins": counts})
+
+    assert (
+        "Check-ins\n"
+        "  3 asked, 2 answered, 1 timed_out\n"
+        "  alex: 2 asked, 2 answered, 0 timed_out\n"
+        "  sam: 1 asked, 0 answered, 1 timed_out\n"
+    ) in text
+    alone = {"asked": 1, "answered": 1, "timed_out": 0, "people": {"alex": alex}}
+    assert "alex:" not in render_status({"version": "0.1.0", "check_ins": alone})
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
