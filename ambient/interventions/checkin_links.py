@@ -8,10 +8,10 @@ when the question closes (``timeout``), should ambient be off then. A person's m
 ``input_select`` is watched.
 
 MQTT, under ``<base_topic>/<instance>``: questions go out on ``checkin/<person>/question``
-(JSON); answers come in on ``checkin/<person>`` (``calmer``, ``same``, ``worse``, or JSON
-``{"answer": "calmer", "episode": 12}``), on ``checkin`` (that JSON: what the shipped HA
-blueprint sends) and moods on ``mood/<person>``. Retained messages are ignored: an answer is a
-moment, not a state.
+(JSON, ``"state": "open"``; the same message with ``"state": "closed"`` withdraws it); answers
+come in on ``checkin/<person>`` (``calmer``, ``same``, ``worse``, or JSON ``{"answer": "calmer",
+"episode": 12}``), on ``checkin`` (that JSON: what the shipped HA blueprint sends) and moods on
+``mood/<person>``. Retained messages are ignored: an answer is a moment, not a state.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ class MqttCheckIns:
         connection.subscribe(f"{root}/mood/+", self._on_mood)
         for person in people:
             checkins.askers.setdefault(person, []).append(self._ask)
+            checkins.withdrawers.setdefault(person, []).append(self._withdraw)
 
     def answer_topic(self, person: str) -> str:
         return f"{self._root}/checkin/{person}"
@@ -136,6 +137,14 @@ class MqttCheckIns:
         return f"{self._root}/checkin/{person}/question"
 
     async def _ask(self, question: Question) -> None:
+        await self._publish(question, {"state": "open"})
+
+    async def _withdraw(self, question: Question) -> None:
+        """The question closed: whoever shows it (an HA card, an app) takes it down. Not
+        retained either: a client that connects later has nothing to take down."""
+        await self._publish(question, {"state": "closed", "closed": question.closed})
+
+    async def _publish(self, question: Question, state: dict[str, Any]) -> None:
         payload = {
             "episode": question.episode_id,
             "person": question.person,
@@ -144,6 +153,7 @@ class MqttCheckIns:
             "question": question.text,
             "answers": list(ANSWERS),
             "answer_topic": self.answer_topic(question.person),
+            **state,
         }
         await self._connection.publish(
             self.question_topic(question.person), json.dumps(payload), qos=1

@@ -64,6 +64,8 @@ class Question:
     option: str
     rule: str
     text: str
+    #: Why a withdrawn question closed: "answered", "timeout" or "superseded"; None when asked.
+    closed: str | None = None
 
 
 #: Sends a question one way (a notification, an MQTT message); ``closed`` sends its withdrawal.
@@ -160,12 +162,12 @@ class CheckIns:
         for way, ask in enumerate(self.askers[episode.person]):
             self._ask(check_in, self._question(episode), way, ask)
 
-    def _question(self, episode: EpisodeRow) -> Question:
+    def _question(self, episode: EpisodeRow, closed: str | None = None) -> Question:
         text = self._config.message.format(
             option=episode.option.replace("_", " "),
             name=self._names.get(episode.person, episode.person),
         )
-        return Question(episode.id, episode.person, episode.option, episode.rule, text)
+        return Question(episode.id, episode.person, episode.option, episode.rule, text, closed)
 
     def _ask(
         self, check_in: int, question: Question, way: int, ask: Asker, stored: bool = False
@@ -210,7 +212,8 @@ class CheckIns:
                 else:
                     self._book.sent(check_in, send, way)
             else:
-                question = self._question(episode)
+                why = "answered" if row.status == ANSWERED else row.source or "timeout"
+                question = self._question(episode, why)
                 self._withdraw_one(check_in, question, way, ways[row.person][way], True)
 
     def _arm(self, check_in: int, due: float) -> None:
@@ -244,15 +247,16 @@ class CheckIns:
         _LOGGER.info(
             "No answer from %s about episode %s: closed (%s)", row.person, row.episode_id, why
         )
-        self._withdraw(row)
+        self._withdraw(row, why)
 
-    def _withdraw(self, row: CheckInRow) -> None:
-        """Take a closed question off the person's phone."""
+    def _withdraw(self, row: CheckInRow, why: str) -> None:
+        """Take a question closed for ``why`` off the person's phone."""
         episode = self._episode(row.episode_id or 0)
         if episode is None:
             return
+        question = self._question(episode, why)
         for way, withdraw in enumerate(self.withdrawers.get(row.person, ())):
-            self._withdraw_one(row.id, self._question(episode), way, withdraw)
+            self._withdraw_one(row.id, question, way, withdraw)
 
     def _withdraw_one(
         self, check_in: int, question: Question, way: int, withdraw: Asker, stored: bool = False
@@ -288,7 +292,7 @@ class CheckIns:
         _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
         _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)
         # Off every device: the one tapped has dismissed it, a notify group's others have not.
-        self._withdraw(row)
+        self._withdraw(row, "answered")
         for listener in list(self.answered_listeners):
             listener(row.person)
         return True

@@ -230,7 +230,7 @@ async def test_a_newer_question_closes_the_older_one_and_takes_it_off_the_phone(
     older = await h.episode(T0)  # asked at T0 + 20 min
     newer = await h.episode(T0 + 1500)  # asked at T0 + 45 min, the older still open
     assert [q.episode_id for q in h.asked] == [older, newer]
-    assert [q.episode_id for q in h.withdrawn] == [older]
+    assert [(q.episode_id, q.closed) for q in h.withdrawn] == [(older, "superseded")]
     statuses = {row.episode_id: (row.status, row.source) for row in h.book.rows("alex")}
     assert statuses == {older: (TIMED_OUT, "superseded"), newer: ("asked", None)}
     assert not h.checkins.answer(None, "calmer", older, "notification")

@@ -105,14 +105,14 @@ async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
     # The sensor's states are published on the real clock, as the daemon's outside links are.
     publisher = DiscoveryPublisher(config, connection, hub, RealClock())
 
-    questions = Collector()
+    questions, question_topic = Collector(), Collector()
     async with running(connection), device_client(mosquitto, "phone") as phone:
         await connection.wait_subscribed("ambient/test/checkin/+")
         await connection.wait_subscribed("ambient/test/mood/+")
         publishing = asyncio.ensure_future(publisher.run())
         await phone.subscribe("ambient/test/checkin/alex/question", qos=1)
         await phone.subscribe("ambient/test/alex/calming_choice/#", qos=1)
-        reader = asyncio.ensure_future(_forward(phone, questions))
+        reader = asyncio.ensure_future(_forward(phone, questions, question_topic))
         try:
             decision = chooser.decide(step.choose_calming, "calm", "alex")
             episode = chooser.started(step.choose_calming, "calm", "alex", decision, {})
@@ -124,6 +124,7 @@ async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
             assert question["answers"] == ["calmer", "same", "worse"]
             assert question["answer_topic"] == "ambient/test/checkin/alex"
             assert question["question"] == f"How do you feel after the {decision.option}?"
+            assert question["state"] == "open"
 
             # In order from one client: once the answer is in, the mood before it is too.
             await phone.publish("ambient/test/mood/alex", b"good", qos=1)
@@ -132,11 +133,16 @@ async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
             (row,) = book.episodes("alex")
             assert row.check_in == "calmer"
             states = await asyncio.wait_for(_calming_sensor(questions), WAIT_S)
+            # An HA card or an app showing the question takes it down: it was answered.
+            closed = await question_topic.until(lambda m: b'"closed"' in m.payload)
         finally:
             reader.cancel()
             publishing.cancel()
             await asyncio.gather(reader, publishing, return_exceptions=True)
 
+    assert closed.topic == "ambient/test/checkin/alex/question"
+    assert not closed.retain
+    assert json.loads(closed.payload) == question | {"state": "closed", "closed": "answered"}
     assert states["ambient/test/alex/calming_choice"].decode() in ("breathe", "music")
     attributes = json.loads(states["ambient/test/alex/calming_choice/attributes"])
     assert attributes["rule"] == "calm"
@@ -201,11 +207,15 @@ def test_an_answer_names_an_episode_only_by_its_number(
     assert parse_answer(payload) == read
 
 
-async def _forward(client: Any, collector: Collector) -> None:
+async def _forward(client: Any, collector: Collector, questions: Collector | None = None) -> None:
+    """Every message to ``collector``; those on a question topic to ``questions`` too."""
     from ambient.connections.mqtt import MqttMessage
 
     async for message in client.messages:
-        collector(MqttMessage(message.topic.value, bytes(message.payload)))
+        got = MqttMessage(message.topic.value, bytes(message.payload), bool(message.retain))
+        collector(got)
+        if questions is not None and got.topic.endswith("/question"):
+            questions(got)
 
 
 async def _calming_sensor(messages: Collector) -> dict[str, bytes]:
