@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import ambient
-from ambient.config.actions import BreathingActionConfig, ChooseCalmingStepConfig
+from ambient.actuators.commands import first_breathing_action
+from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES
 from ambient.config.mqtt import HA_STATISTICS_KEYS
 from ambient.config.root import AmbientConfig
@@ -355,15 +356,14 @@ class DiscoveryPayloads:
         self.instance = config.instance
         self.daemon_device_id = safe_id(f"ambient_{config.instance}")
         self._origin = {"name": "ambient", "sw_version": ambient.__version__}
-        steps = [
-            step
-            for index, rule in enumerate(config.rules)
-            for _path, step in walk_steps(rule, ("rules", index))
-        ]
-        self._chooses_calming = any(isinstance(step, ChooseCalmingStepConfig) for step in steps)
+        self._chooses_calming = any(
+            isinstance(step, ChooseCalmingStepConfig)
+            for rule in config.rules
+            for _path, step in walk_steps(rule, ())
+        )
         #: The button starts the first breathing action the rules have: without one it
         #: would do nothing.
-        self._breathes = any(isinstance(step, BreathingActionConfig) for step in steps)
+        self._breathes = first_breathing_action(config) is not None
         #: Per device, components an earlier document announced and this config does not:
         #: HA removes a component only when a document names it with its platform alone.
         self._retired: dict[str, dict[str, str]] = {}
