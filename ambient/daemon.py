@@ -103,6 +103,8 @@ class Daemon:
         self.readings = ReadingFeed()
         #: The signal that asked the daemon to stop (SIGTERM, SIGINT), named in its last line.
         self._stopped_by: signal.Signals | None = None
+        #: What SIGCONT tells (the running config's insights): the process was paused.
+        self._on_resume: Callable[[], None] | None = None
 
     # -- control -----------------------------------------------------------------------------
 
@@ -135,6 +137,16 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.stop_on_signal, signal.SIGTERM)
         loop.add_signal_handler(signal.SIGINT, self.stop_on_signal, signal.SIGINT)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        # Not the loop's handler: that one runs after the timers that came due during the
+        # pause (they would count the held values over it); this one runs first.
+        signal.signal(signal.SIGCONT, self._resumed)
+
+    def _resumed(self, signum: int, frame: object) -> None:
+        """SIGCONT: the process goes on after a stop (``kill -STOP``, Ctrl-Z) that neither
+        clock shows."""
+        on_resume = self._on_resume
+        if on_resume is not None:
+            on_resume()
 
     async def run(self) -> int:
         """Run until stopped; on SIGHUP reload the config, keeping the running one if invalid."""
@@ -217,6 +229,8 @@ class Daemon:
                     await status_server.stop()
                 status_server = await self._claim_status_socket(config)
             self._status = lambda: self._status_document(config, wiring)
+            if wiring.insights is not None:
+                self._on_resume = wiring.insights.resumed_after_pause
             if self.options.record_to is None:  # a recorder arms no schedule: no rule decides
                 await wiring.rules.start()
             try:
@@ -229,6 +243,7 @@ class Daemon:
                     await asyncio.wait_for(wiring.rules.stop(), SHUTDOWN_BUDGET_S)
                 wiring.signals.close()  # flushes the baselines
                 if wiring.insights is not None:
+                    self._on_resume = None
                     wiring.insights.close()  # saves the open day
                 if wiring.calming is not None:
                     wiring.calming.close()  # its timers would fire on the closed store

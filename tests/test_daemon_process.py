@@ -93,6 +93,26 @@ def test_a_stop_signal_is_one_info_line_naming_it_and_how_long_it_ran(
     assert re.search(rf"Stopped on {signum.name} after (\d+(h|min|s))+$", stopped[0]), stopped[0]
 
 
+def test_sigcont_after_sigstop_tells_insights_the_pause_counts_nothing(
+    write_config: tuple[Path, Path],
+) -> None:
+    """A `kill -STOP` (or Ctrl-Z) and `kill -CONT`: both clocks ran on over the stop, so
+    the SIGCONT handler is what keeps the held stress score from counting over the pause."""
+    config, store = write_config
+    on_every_beat = CONFIG.format(recording=RECORDING, store=store, rule_id="beat")
+    config.write_text(on_every_beat.replace("stress_score", "hr").replace("above: 70", "above: 1"))
+    daemon = start_daemon(config)
+    daemon.stdout.wait_for("fired")  # an update came: the insights hold its values
+    daemon.process.send_signal(signal.SIGSTOP)
+    _, status = os.waitpid(daemon.process.pid, os.WUNTRACED)  # until it is stopped
+    assert os.WIFSTOPPED(status)
+    daemon.process.send_signal(signal.SIGCONT)
+    line = daemon.stderr.wait_for("Resumed after a stop (SIGCONT)")
+    assert "since the last update of alex not counted in the daily minutes" in line
+    daemon.process.terminate()
+    assert daemon.process.wait(timeout=30) == 0
+
+
 def test_sighup_reloads_a_valid_config(write_config: tuple[Path, Path]) -> None:
     config, _ = write_config
     daemon = start_daemon(config)

@@ -15,6 +15,7 @@ the next save that succeeds; the next day is recorded meanwhile.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
@@ -66,6 +67,9 @@ class Insights:
         #: Per person: the clock's wall minus monotonic time at the last account; it changes
         #: only when the wall clock is stepped (or the machine was suspended).
         self._offsets: dict[str, float] = {}
+        #: When the process last went on after a stop (SIGSTOP or SIGTSTP, then SIGCONT;
+        #: -inf: never): a gap between two updates over it counts no minutes.
+        self._resumed_at = -math.inf
         self._slopes: dict[str, StressSlope] = {}
         self._emitted: dict[str, dict[str, SignalValue]] = {}
         self._trends: dict[str, HrvTrend] = {}
@@ -127,6 +131,7 @@ class Insights:
             (begin := self._last.get(person)) is not None
             and begin < now < opened.end
             and now - begin <= self.stale_after_s
+            and begin >= self._resumed_at
         ):
             # `_account` of the usual update (soon after the last, within the open day; no
             # step of the clock can hide in so short a gap), written out
@@ -191,6 +196,13 @@ class Insights:
         opened.sleep[kind] = round(value, 2)
         opened.dirty = True
 
+    def resumed_after_pause(self) -> None:
+        """The process goes on after a pause (SIGCONT): both clocks ran on meanwhile, so only
+        this tells the pause from a steady value. The values held before it are not known to
+        have held over it: the gap from each person's last update counts nothing. It only
+        notes the time, so a signal handler may call it whatever runs."""
+        self._resumed_at = self.clock.now()
+
     def close(self) -> None:
         now = self.clock.now()
         for person in list(self._days):
@@ -228,8 +240,9 @@ class Insights:
 
     def _account(self, person: str, now: float) -> None:
         """Add the time since the last update (held values) to the open day, closing days
-        whose midnight has passed. A gap the clock was stepped in (NTP) or the machine was
-        suspended in adds nothing: the held values are not known to have held over it."""
+        whose midnight has passed. A gap the clock was stepped in (NTP), the machine was
+        suspended in or the process paused in adds nothing: the held values are not known to
+        have held over it."""
         begin = self._last.get(person)
         clock = self.clock
         offset = clock.now() - clock.monotonic()
@@ -243,7 +256,15 @@ class Insights:
         opened = self._days[person]
         if begin is None:
             return
-        if not -self.stale_after_s <= stepped_s <= self.stale_after_s:
+        if begin < self._resumed_at <= now:
+            _LOGGER.info(
+                "Resumed after a stop (SIGCONT): the %s since the last update of %s not "
+                "counted in the daily minutes",
+                duration_text(now - begin),
+                person,
+            )
+            begin = now
+        elif not -self.stale_after_s <= stepped_s <= self.stale_after_s:
             _LOGGER.info(
                 "Clock stepped by %s (or the machine suspended): the %s since the last update "
                 "of %s not counted in the daily minutes",

@@ -42,12 +42,19 @@ def _at(hour: int, minute: int, second: int = 0, day: int = 4) -> float:
 class Stepped:
     """Insights on a clock that steps as a live one does (timers read it every minute)."""
 
-    def __init__(self, start: float, store: Store | None = None) -> None:
+    def __init__(
+        self, start: float, store: Store | None = None, config: InsightsConfig | None = None
+    ) -> None:
         self.clock = VirtualClock(start, wall_check_s=60.0)
         self.store = store or Store(None)
         self.published: list[SignalUpdate] = []
         self.insights = Insights(
-            InsightsConfig(), ["alex"], BERLIN, self.clock, self.store, self.published.append
+            config or InsightsConfig(),
+            ["alex"],
+            BERLIN,
+            self.clock,
+            self.store,
+            self.published.append,
         )
 
     def signals(self, **values: SignalScalar | None) -> None:
@@ -295,3 +302,60 @@ def test_a_boot_behind_midnight_goes_on_with_the_day_it_left_open(tmp_path: Path
     assert after.high_minutes(date(2026, 12, 5)) == 30 + 10  # to the save, after the step
     assert InsightStore(store).summary("alex", date(2026, 12, 4)) == closed
     after.insights.close()
+
+
+# -- a process stopped (SIGSTOP, then SIGCONT): no step, no suspend -------------------------
+
+
+def paused() -> Stepped:
+    """Insights at 8:00 whose open day is saved only daily: no timer counts the held values
+    while the clock moves over a pause, as none runs in a stopped process (the SIGCONT hook
+    runs before the timers that came due)."""
+    return Stepped(_at(8, 0), config=InsightsConfig(persist_every=DAY_S))
+
+
+def test_a_pause_of_the_process_counts_nothing_since_the_last_update(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Both clocks run on while the process is stopped, so only the daemon's SIGCONT hook can
+    tell the pause from a steady value: the stress held at 80 before it counts no minute of it."""
+    s = paused()
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(8, 1))
+    s.signals(stress_score=80.5)
+    s.clock.advance_to(_at(8, 41))  # stopped for 40 minutes
+    s.insights.resumed_after_pause()
+    with caplog.at_level(logging.INFO, logger="ambient.insights"):
+        s.signals(stress_score=None)  # its signals gone stale meanwhile
+    assert s.high_minutes(date(2026, 12, 4)) == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "Resumed after a stop (SIGCONT): the 40min since the last update of alex not counted "
+        "in the daily minutes"
+    ]
+    s.insights.close()
+
+
+def test_a_pause_shorter_than_stale_after_counts_nothing_either() -> None:
+    s = paused()
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(8, 1))
+    s.signals(stress_score=80.5)
+    s.clock.advance_to(_at(8, 1, 10))
+    s.insights.resumed_after_pause()
+    s.signals(stress_score=81.0)
+    s.clock.advance_to(_at(8, 2, 10))
+    s.signals(stress_score=None)
+    assert s.high_minutes(date(2026, 12, 4)) == 2  # 8:00-8:01 and 8:01:10-8:02:10
+    s.insights.close()
+
+
+def test_after_a_pause_the_minutes_count_again_from_the_first_update() -> None:
+    s = paused()
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(8, 30))
+    s.insights.resumed_after_pause()
+    s.signals(stress_score=80.0)
+    s.clock.advance_to(_at(9, 0))  # a steady value after the pause holds, as before
+    s.signals(stress_score=None)
+    assert s.high_minutes(date(2026, 12, 4)) == 30
+    s.insights.close()
