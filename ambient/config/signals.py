@@ -13,6 +13,10 @@ from pydantic import Field, field_validator
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
 
+#: The shortest HRV window: a shorter one holds too few beats for ``min_pairs`` (20 pairs at
+#: rest take ~20 s). ``signals.windows`` and ``ambient analyze --window`` both refuse less.
+MIN_HRV_WINDOW_S: Final = 10.0
+
 #: Signals every person has; rules may also use any user-named metric as a signal.
 SIGNAL_NAMES: Final = frozenset(
     {
@@ -184,7 +188,7 @@ class SignalsConfig(ConfigModel):
     @classmethod
     def _windows_long_enough(cls, windows: list[float]) -> list[float]:
         for seconds in windows:
-            if seconds < 10:
+            if seconds < MIN_HRV_WINDOW_S:
                 raise ValueError(
                     f"an HRV window of {seconds:g}s is too short; 60s is the floor worth using"
                 )

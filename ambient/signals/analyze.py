@@ -15,9 +15,9 @@ import json
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ambient.config.signals import SignalsConfig
+from ambient.config.signals import MIN_HRV_WINDOW_S, SignalsConfig
 from ambient.readings import HR, RR, Reading
 from ambient.signals.beats import Beat, BeatCleaner
 from ambient.signals.windows import WindowStats, hrv_problem, stats_of
@@ -44,18 +44,15 @@ class AnalyzeSettings:
 
 COLUMNS = ("t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected")
 
-#: The shortest window analysed: the floor of a config's HRV windows (``signals.windows``).
-#: Shorter ones hold too few beats for ``min_pairs`` (20 at rest needs ~20 s) and only make
-#: rows: 1 ms made 3.6 million of them for an hour.
-MIN_WINDOW_S: Final = 10.0
-
 
 def window_problem(text: str, window_s: float) -> str | None:
-    """Why ``--window text`` (``window_s`` seconds) cannot be analysed, or None."""
-    if window_s < MIN_WINDOW_S:
+    """Why ``--window text`` (``window_s`` seconds) cannot be analysed, or None: under the
+    floor of a config's HRV windows a window only makes rows (1 ms made 3.6 million of them
+    for an hour)."""
+    if window_s < MIN_HRV_WINDOW_S:
         return (
-            f"{text} is too short: a window under {MIN_WINDOW_S:g}s holds too few beats for HRV "
-            "(60s is the floor worth using, docs/signals.md)"
+            f"{text} is too short: a window under {MIN_HRV_WINDOW_S:g}s holds too few beats "
+            "for HRV (60s is the floor worth using, docs/signals.md)"
         )
     return None
 
