@@ -16,7 +16,12 @@ from ambient.config.insights import minutes_outlive_summaries_advice, report_not
 from ambient.config.people import devices_given_to_two_people, people_not_listed
 from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
-from ambient.config.rule_advice import signal_kind_mixups, signal_tests, unreachable_rule_parts
+from ambient.config.rule_advice import (
+    calming_in_quiet_hours,
+    signal_kind_mixups,
+    signal_tests,
+    unreachable_rule_parts,
+)
 from ambient.config.rule_checks import walk_steps
 from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
@@ -61,6 +66,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *signal_kind_mixups(config),
         *person_never_filled(config),
         *calming_advice(config),
+        *calming_in_quiet_hours(config),
         *minute_bins_advice(config.retention, config.insights.keep_minutes_days),
         *minutes_outlive_summaries_advice(config.insights),
         *report_notify_advice(config.insights, config.person_ids()),

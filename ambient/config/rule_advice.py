@@ -1,7 +1,8 @@
 """Rule parts that load but can never run, which ``ambient check`` warns of: ``escalate`` and
 ``on_recovery`` on a rule that no signal trigger fires (only a signal trigger opens an episode
 that can stay active or clear), quiet hours that end when they start (no time at all), an
-action's ``quiet_hours: ignore`` with no quiet hours to go through, a cron
+action's ``quiet_hours: ignore`` with no quiet hours to go through (and, with quiet hours, one
+inside a ``choose_calming`` option: a learned episode would start in them), a cron
 trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind it is not (a
 number test on a text signal is never met; a state test on a number compares its text,
 ``72.0``)."""
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ambient.config.actions import WaitForStepConfig
+from ambient.config.actions import ChooseCalmingStepConfig, WaitForStepConfig
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.cron import why_never_fires
 from ambient.config.root import AmbientConfig
@@ -57,6 +58,32 @@ def unreachable_rule_parts(config: AmbientConfig) -> Iterator[Finding]:
                     yield (
                         (*path, "quiet_hours"),
                         "`ignore` changes nothing: there are no `quiet_hours` to go through",
+                    )
+
+
+def calming_in_quiet_hours(config: AmbientConfig) -> Iterator[Finding]:
+    """``quiet_hours: ignore`` on an action of a ``choose_calming`` option: quiet hours let it
+    through, so a learned calming episode starts in them (at night, usually) and is learned
+    from. Safety and what must run then belong outside the options."""
+    quiet = config.quiet_hours
+    if quiet is None:
+        return  # `unreachable_rule_parts` says that `ignore` changes nothing
+    for r_index, rule in enumerate(config.rules):
+        options: dict[KeyPath, str] = {}  # each option's key path, to its id
+        for path, step in walk_steps(rule, ("rules", r_index)):
+            if isinstance(step, ChooseCalmingStepConfig):
+                for o_index, option in enumerate(step.choose_calming.options):
+                    options[(*path, "choose_calming", "options", o_index)] = option.id
+            elif getattr(step, "quiet_hours", "hold") == "ignore":
+                inside = [key for key in options if path[: len(key)] == key]
+                if inside:
+                    option_id = options[max(inside, key=len)]  # the innermost option
+                    yield (
+                        (*path, "quiet_hours"),
+                        f"rule '{rule.id}', option '{option_id}': `ignore` lets a learned "
+                        f"calming option act in quiet hours ({quiet.start} to {quiet.end}): an "
+                        "episode would start then and be learned from; put what must run in "
+                        "quiet hours outside `choose_calming`",
                     )
 
 
