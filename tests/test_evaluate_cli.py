@@ -425,6 +425,40 @@ def test_label_rows_of_two_people_in_one_recording_are_each_one_s(tmp_path: Path
     assert [(e["start"], e["end"], e["found"]) for e in sams["episodes"]] == [(1200, 1400, False)]
 
 
+def test_a_rule_for_anyone_is_scored_on_each_persons_label_rows_by_their_own_firings(
+    tmp_path: Path,
+) -> None:
+    """One recording of both, a rule without `person:`: it was scored on the first person's
+    label rows alone, against everyone's firings (Sam's episode unseen, Sam's firing a false
+    alarm in Alex's calm). Each person's firings now meet their own labels, pooled."""
+    sam_fast_s = (1200, 1400)
+    rows = [f"{t},hr,{hr_at(t)},alex" for t in range(1, END_S + 1)]
+    rows += [
+        f"{t}.5,hr,{120 if sam_fast_s[0] <= t < sam_fast_s[1] else 70},sam"
+        for t in range(1, END_S + 1)
+    ]
+    rows += ["600,label_episode,1,alex", "900,label_episode,0,alex"]
+    rows += ["1200,label_episode,1,sam", "1400,label_episode,0,sam"]
+    rows.sort(key=lambda row: float(row.split(",")[0]))
+    (tmp_path / "both.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
+            "    person: alex\n", ""
+        )
+    )
+
+    document = report(evaluate(config, "-r", str(tmp_path), "--json"))
+
+    (scored,) = document["rules"][0]["recordings"]
+    assert [(e["person"], e["start"], e["found"]) for e in scored["episodes"]] == [
+        ("alex", 600, True),
+        ("sam", 1200, True),
+    ]
+    assert scored["false_alarms"] == 1  # Alex's burst in his calm time; Sam's firing is not
+    assert scored["firings"] == 3
+
+
 def test_rules_of_two_people_evaluated_together_say_whose_unknown_shares_are_shown(
     labelled: Path,
 ) -> None:

@@ -68,6 +68,7 @@ def _score_json(found: DetectionScore | None) -> dict[str, Any]:
                 "name": e.name,
                 "found": e.found,
                 "latency_s": None if e.latency_s is None else round(e.latency_s, 1),
+                **({} if e.person is None else {"person": e.person}),
             }
             for e in found.episodes
         ],

@@ -15,7 +15,7 @@ from pathlib import Path
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
 from ambient.config.sensors import RecordingSensorConfig
-from ambient.evaluate.scoring import NOT_YET, DetectionScore, score, unknown_seconds
+from ambient.evaluate.scoring import NOT_YET, DetectionScore, score, total, unknown_seconds
 from ambient.evaluate.tally import PeopleTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
@@ -231,6 +231,12 @@ def evaluate_recording(
     scores: dict[str, DetectionScore | None] = {}
     not_scored: dict[str, str] = {}
     for rule in config.rules:
+        if labels is not None and rule.person is None and labels.by_person:
+            each = _score_each_person(rule.id, labels, result, by_person, end_s)
+            if isinstance(each, str):
+                not_scored[rule.id] = each
+            scores[rule.id] = None if isinstance(each, str) else each
+            continue
         own = None if labels is None else _labels_of(labels, rule.person, by_person, end_s)
         if isinstance(own, str):
             not_scored[rule.id], own = own, None
@@ -238,6 +244,30 @@ def evaluate_recording(
     return RecordingResult(
         path.stem, path, source, timeline, scores, firings, unknown, by_person, not_scored
     )
+
+
+def _score_each_person(
+    rule_id: str,
+    labels: Labels,
+    result: Simulation,
+    by_person: Mapping[str, Mapping[str, Mapping[str, float]]],
+    end_s: float,
+) -> DetectionScore | str:
+    """A rule for anyone on label rows of several people: each person's firings against their
+    own labels, pooled (as recordings are); a person with no readings is left out."""
+    scored: list[DetectionScore] = []
+    for person, own in labels.by_person.items():
+        if _never_read(by_person.get(person, {}), end_s):
+            continue
+        firings_s = [
+            trace.time - result.start
+            for trace in result.traces
+            if trace.rule == rule_id and trace.event == "fired" and trace.person == person
+        ]
+        scored.append(score(own, firings_s, end_s, person))
+    if not scored:
+        return "no readings of " + ", ".join(labels.by_person)
+    return total(scored)
 
 
 def _labels_of(
@@ -248,7 +278,8 @@ def _labels_of(
 ) -> Labels | str:
     """The labels a rule of ``person`` is scored by, or why it is not scored: a recording
     with no reading of its person, or label rows naming others only. A rule for anyone is
-    scored by the labels file's line, or by the label rows of the first person they name."""
+    scored by the labels file's line (label rows of several people: see
+    :func:`_score_each_person`)."""
     if person is None:
         return labels
     if _never_read(by_person.get(person, {}), end_s):

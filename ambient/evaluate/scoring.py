@@ -32,6 +32,8 @@ class EpisodeScore:
     end: float
     name: str | None
     latency_s: float | None  # None: not found
+    #: Whose episode, when label rows name several people (a rule for anyone).
+    person: str | None = None
 
     @property
     def found(self) -> bool:
@@ -107,13 +109,17 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def score(labels: Labels, firings_s: Sequence[float], end_s: float) -> DetectionScore:
-    """Score firings (seconds from the start) against the labels of one recording."""
+def score(
+    labels: Labels, firings_s: Sequence[float], end_s: float, person: str | None = None
+) -> DetectionScore:
+    """Score firings (seconds from the start) against the labels of one recording (of
+    ``person``, named in each episode's score)."""
     episodes = []
     for index, (start, end) in enumerate(labels.episodes):
         hits = [t for t in firings_s if start <= t <= end + FOUND_AFTER_END_S]
         name = labels.episode_names[index] if index < len(labels.episode_names) else None
-        episodes.append(EpisodeScore(start, end, name, min(hits) - start if hits else None))
+        latency_s = min(hits) - start if hits else None
+        episodes.append(EpisodeScore(start, end, name, latency_s, person))
     calm = calm_spans(labels, end_s)
     false_alarms = sum(1 for t in firings_s if any(a <= t < b for a, b in calm))
     return DetectionScore(
