@@ -5,12 +5,11 @@ fast and a config without BLE never loads bleak)."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ambient import __version__
@@ -190,10 +189,10 @@ class _Parser(argparse.ArgumentParser):
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
             choices = {str(choice).lower(): str(choice) for choice in action.choices or ()}
-            close = difflib.get_close_matches(str(value).lower(), list(choices), n=1)
-            if not close:
+            close = _closest(str(value).lower(), choices)
+            if close is None:
                 raise
-            message = f"{exc.message}; did you mean {choices[close[0]]}?"
+            message = f"{exc.message}; did you mean {choices[close]}?"
             raise argparse.ArgumentError(action, message) from None
 
 
@@ -221,12 +220,21 @@ def _unrecognized(arg: str, options: list[str], command: str) -> str:
     """``arg`` with what it was likely meant to be: an option of ``command`` given before the
     command's name, or the option it is closest to."""
     option = arg.split("=", 1)[0]
-    close = difflib.get_close_matches(option, options, n=1)
-    if not arg.startswith("-") or not close:
+    close = _closest(option, options) if arg.startswith("-") else None
+    if close is None:
         return arg
     if option in options:
         return f"{arg} (an option of {command}: give it after the command)"
-    return f"{arg} (did you mean {close[0]}?)"
+    return f"{arg} (did you mean {close}?)"
+
+
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` is closest to, if any is close (difflib loads only for a usage
+    error, not at every command's start)."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return close[0] if close else None
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

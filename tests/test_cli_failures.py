@@ -223,8 +223,10 @@ def test_ctrl_c_while_the_command_line_is_read_exits_130_quietly() -> None:
 def test_the_command_line_loads_little_before_main_runs() -> None:
     """What loads before ``main`` runs delays every command, and a Ctrl-C meanwhile ends the
     process outright (killed by the signal): the config's validation (pydantic, a fifth of a
-    second) loads inside ``main``."""
-    code = "import sys, ambient.cli; print(sorted({'pydantic', 'yaml'} & set(sys.modules)))"
+    second) loads inside ``main``, difflib (for naming a mistyped option) only for a usage
+    error."""
+    loaded = "{'pydantic', 'yaml', 'difflib'} & set(sys.modules)"
+    code = f"import sys, ambient.cli; print(sorted({loaded}))"
     result = run_python(code)
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
 
