@@ -248,6 +248,44 @@ async def test_an_unknown_value_satisfies_no_condition_not_even_under_not() -> N
     ]
 
 
+async def test_another_persons_unknown_value_satisfies_no_condition_as_ones_own() -> None:
+    """A condition naming its person reads theirs, and their unknown is as the rule's own
+    person's: `not (sam is stressed)` does not hold while Sam's strap is off or stale."""
+    rule = {
+        "id": "calm",
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "hr", "above": 100}],
+        "conditions": [
+            {
+                "condition": "not",
+                "conditions": [
+                    {"condition": "signal", "signal": "stress_score", "above": 70, "person": "sam"}
+                ],
+            }
+        ],
+        "actions": [log("x")],
+    }
+    h = await Harness(make_config([rule])).start()
+    await h.push(0, hr=120.0)  # Sam's score never seen
+    await h.push(10, hr=50.0)
+    await h.push(15, "sam", stress_score=None)  # seen, unknown (stale)
+    await h.push(20, hr=120.0)
+    await h.push(30, hr=50.0)
+    await h.push(35, "sam", stress_score=80.0)  # Sam is stressed
+    await h.push(40, hr=120.0)
+    await h.push(50, hr=50.0)
+    await h.push(55, "sam", stress_score=20.0)
+    await h.push(60, hr=120.0)
+    decisions = [(t.time - h.t0, t.event, t.reason) for t in h.traces if t.event != "recovered"]
+    held = "condition not (signal stress_score of sam above 70) false"
+    assert decisions == [
+        (0, "suppressed", held),
+        (20, "suppressed", held),
+        (40, "suppressed", held),
+        (60, "fired", "hr 120 above 100"),
+    ]
+
+
 async def test_a_true_or_false_signal_is_on_or_off_in_a_condition_as_in_a_state_trigger() -> None:
     """`contact` is true or false; a state trigger reads it as `on` / `off` (YAML's `on` is a
     boolean, HA's states are text), and a signal condition reads it the same way."""
