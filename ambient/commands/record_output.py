@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ambient.commands.output import STDOUT_NAME
 from ambient.private_files import with_filename
 from ambient.readings import Reading
 from ambient.recordings import RecordingWriter
@@ -46,7 +47,9 @@ class RecordOutput(RecordingWriter):
         try:
             super().write(reading)
         except OSError as exc:
-            self.failure = with_filename(exc, Path("stdout") if self.path == STDOUT else self.path)
+            self.failure = with_filename(
+                exc, Path(STDOUT_NAME) if self.path == STDOUT else self.path
+            )
             self.stop()
 
     def write_or_raise(self, reading: Reading) -> None:
