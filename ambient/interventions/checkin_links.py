@@ -1,7 +1,8 @@
 """Where check-ins are asked and answered: Home Assistant and MQTT.
 
 Home Assistant: an actionable notification on the companion app (``notify.mobile_app_*`` with
-``data.actions``; each button's action is ``AMBIENT_CHECKIN_<episode>_<ANSWER>``), whose answers
+``data.actions``; each button's action is ``AMBIENT_CHECKIN_<episode>_<ANSWER>``, with
+``<instance>_`` before the episode unless the instance is the default one), whose answers
 arrive as ``mobile_app_notification_action`` events on HA's bus; a question left unanswered is
 withdrawn (``clear_notification`` by its ``tag``); an Android phone also removes it by itself
 when the question closes (``timeout``), should ambient be off then. A person's mood
@@ -26,10 +27,12 @@ from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.connections.mqtt import MqttConnection, MqttMessage
 from ambient.interventions.checkins import (
     ANSWERS,
+    DEFAULT_INSTANCE,
     CheckIns,
     Question,
     action_id,
     episode_number,
+    instance_part,
 )
 from ambient.interventions.mood import Moods
 
@@ -38,25 +41,28 @@ _LOGGER = logging.getLogger(__name__)
 NOTIFICATION_ACTION_EVENT = "mobile_app_notification_action"
 
 
-def notification(question: Question, title: str, timeout_s: float) -> dict[str, Any]:
+def notification(
+    question: Question, title: str, timeout_s: float, instance: str = DEFAULT_INSTANCE
+) -> dict[str, Any]:
     """The notify service data of a check-in: three buttons, one tag per episode, gone from an
     Android phone after ``timeout_s`` (the companion app's ``timeout``; iOS has none)."""
+    episode = question.episode_id
     return {
         "title": title,
         "message": question.text,
         "data": {
-            "tag": tag(question.episode_id),
+            "tag": tag(episode, instance),
             "timeout": round(timeout_s),
             "actions": [
-                {"action": action_id(question.episode_id, answer), "title": answer.capitalize()}
+                {"action": action_id(episode, answer, instance), "title": answer.capitalize()}
                 for answer in ANSWERS
             ],
         },
     }
 
 
-def tag(episode_id: int) -> str:
-    return f"ambient_checkin_{episode_id}"
+def tag(episode_id: int, instance: str = DEFAULT_INSTANCE) -> str:
+    return f"ambient_checkin_{instance_part(instance)}{episode_id}"
 
 
 def link_homeassistant(
@@ -70,9 +76,13 @@ def link_homeassistant(
         if where.notify is not None:
             domain, _, service = where.notify.partition(".")
             checkins.askers.setdefault(person, []).append(
-                _notifier(client, domain, service, config.title, float(config.timeout))
+                _notifier(
+                    client, domain, service, config.title, float(config.timeout), checkins.instance
+                )
             )
-            checkins.withdrawers.setdefault(person, []).append(_withdrawer(client, domain, service))
+            checkins.withdrawers.setdefault(person, []).append(
+                _withdrawer(client, domain, service, checkins.instance)
+            )
         if where.mood_entity is not None:
             client.watch_entities([where.mood_entity], _mood_watcher(moods, person))
     if any(where.notify is not None for where in config.people.values()):
@@ -80,17 +90,26 @@ def link_homeassistant(
 
 
 def _notifier(
-    client: HomeAssistantClient, domain: str, service: str, title: str, timeout_s: float
+    client: HomeAssistantClient,
+    domain: str,
+    service: str,
+    title: str,
+    timeout_s: float,
+    instance: str,
 ) -> Any:
     async def ask(question: Question) -> None:
-        await client.call_service(domain, service, notification(question, title, timeout_s))
+        data = notification(question, title, timeout_s, instance)
+        await client.call_service(domain, service, data)
 
     return ask
 
 
-def _withdrawer(client: HomeAssistantClient, domain: str, service: str) -> Any:
+def _withdrawer(client: HomeAssistantClient, domain: str, service: str, instance: str) -> Any:
     async def withdraw(question: Question) -> None:
-        data = {"message": "clear_notification", "data": {"tag": tag(question.episode_id)}}
+        data = {
+            "message": "clear_notification",
+            "data": {"tag": tag(question.episode_id, instance)},
+        }
         await client.call_service(domain, service, data)
 
     return withdraw

@@ -59,6 +59,7 @@ def add_check_ins(
         checkin_book,
         names={person.id: person.display_name for person in config.people},
         paused=lambda: bool(_provided(hub, "paused")),
+        instance=config.instance,
     )
     moods = Moods(clock, zone, book, checkin_book)
     moods.given_listeners.append(entity.changed)

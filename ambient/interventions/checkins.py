@@ -47,8 +47,12 @@ _LOGGER = logging.getLogger(__name__)
 ANSWERS = tuple(CHECKIN_RESPONSE_SD)  # calmer, same, worse
 #: An episode is measured this long after it started (the end of its after-span).
 MEASURED_AFTER_S = AFTER_S[1]
-#: The companion app's action ids: ``AMBIENT_CHECKIN_<episode>_<ANSWER>``.
+#: The companion app's action ids: ``AMBIENT_CHECKIN_<episode>_<ANSWER>``, and for an instance
+#: other than the default one ``AMBIENT_CHECKIN_<instance>_<episode>_<ANSWER>``: every ambient on
+#: one HA hears every button, and episode numbers are per store.
 ACTION_PREFIX = "AMBIENT_CHECKIN_"
+#: The instance whose ids name none (those of the phones and blueprints of before).
+DEFAULT_INSTANCE = "ambient"
 #: HA not connected: a question (while still open) or a withdrawal is sent again this often,
 #: for at most this long; else a question closed at start stays on the phone for good.
 RETRY_S = 30.0
@@ -72,17 +76,25 @@ class Question:
 Asker = Callable[[Question], Awaitable[None]]
 
 
-def action_id(episode_id: int, answer: str) -> str:
-    return f"{ACTION_PREFIX}{episode_id}_{answer.upper()}"
+def action_id(episode_id: int, answer: str, instance: str = DEFAULT_INSTANCE) -> str:
+    return f"{ACTION_PREFIX}{instance_part(instance)}{episode_id}_{answer.upper()}"
 
 
-def parse_action(action: str) -> tuple[int, str] | None:
-    """``AMBIENT_CHECKIN_12_CALMER`` -> (12, "calmer"); None for anyone else's action."""
+def instance_part(instance: str) -> str:
+    """What names ``instance`` in an action id or a tag: nothing for the default one."""
+    return "" if instance == DEFAULT_INSTANCE else f"{instance}_"
+
+
+def parse_action(action: str, instance: str = DEFAULT_INSTANCE) -> tuple[int, str] | None:
+    """``AMBIENT_CHECKIN_12_CALMER`` -> (12, "calmer") for the default instance,
+    ``AMBIENT_CHECKIN_upstairs_12_CALMER`` for ``upstairs``; None for anyone else's action
+    (another instance's, another app's)."""
     if not action.startswith(ACTION_PREFIX):
         return None
-    text, _, answer = action[len(ACTION_PREFIX) :].partition("_")
+    head, _, answer = action[len(ACTION_PREFIX) :].rpartition("_")
+    named, _, text = head.rpartition("_")
     episode = episode_number(text)
-    if episode is None or answer.lower() not in ANSWERS:
+    if named != instance_part(instance)[:-1] or episode is None or answer.lower() not in ANSWERS:
         return None
     return episode, answer.lower()
 
@@ -109,8 +121,11 @@ class CheckIns:
         book: CheckInBook,
         names: Mapping[str, str] | None = None,
         paused: Callable[[], bool] | None = None,
+        instance: str = DEFAULT_INSTANCE,
     ) -> None:
         self._config = config
+        #: Named in the notification's action ids and tag (unless the default instance).
+        self.instance = instance
         self._clock = clock
         self._zone = zone
         self._episodes = episodes
@@ -300,7 +315,7 @@ class CheckIns:
     def on_notification_action(self, data: Mapping[str, Any]) -> None:
         """A ``mobile_app_notification_action`` event's data (from any app, any action)."""
         action = data.get("action")
-        parsed = parse_action(action) if isinstance(action, str) else None
+        parsed = parse_action(action, self.instance) if isinstance(action, str) else None
         if parsed is not None:
             self.answer(None, parsed[1], parsed[0], "notification")
 

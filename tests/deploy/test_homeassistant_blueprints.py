@@ -1,6 +1,7 @@
 """The shipped HA blueprint `ambient_checkin.yaml`: a valid automation blueprint, and in the real
 Home Assistant it turns the companion app's check-in button into the MQTT answer ambient takes
-(the app's event fired through HA's API; HA's MQTT integration on the test Mosquitto)."""
+(the app's event fired through HA's API; HA's MQTT integration on the test Mosquitto), passing on
+only the buttons of its own instance's questions."""
 
 from __future__ import annotations
 
@@ -121,7 +122,9 @@ async def test_the_button_reaches_ambient_through_the_blueprint_and_mqtt(
     episodes = EpisodeBook(store)
     recorder = EpisodeRecorder(clock, episodes)
     book = CheckInBook(store)
-    checkins = CheckIns(CheckInsConfig(), None, clock, ZoneInfo("UTC"), episodes, recorder, book)
+    checkins = CheckIns(
+        CheckInsConfig(), None, clock, ZoneInfo("UTC"), episodes, recorder, book, instance="bptest"
+    )
     recorder.measured_listeners.append(checkins.on_measured)
     answered = asyncio.Event()
     checkins.answered_listeners.append(lambda _person: answered.set())
@@ -147,7 +150,13 @@ async def test_the_button_reaches_ambient_through_the_blueprint_and_mqtt(
             async with aiohttp.ClientSession(
                 headers={"Authorization": f"Bearer {ha.token}"}
             ) as session:
-                for action in ("ALARM", f"AMBIENT_CHECKIN_{episode}_CALMER"):
+                # Another app's; another ambient's (the default instance's episode with the
+                # same number, as each store numbers its own); then this one's.
+                for action in (
+                    "ALARM",
+                    f"AMBIENT_CHECKIN_{episode}_SAME",
+                    f"AMBIENT_CHECKIN_bptest_{episode}_CALMER",
+                ):
                     async with session.post(
                         f"{ha.url}/api/events/mobile_app_notification_action",
                         json={"action": action},

@@ -392,6 +392,33 @@ def test_the_companion_app_action_names_the_episode_and_the_answer() -> None:
     assert parse_action("ALARM") is None
 
 
+def test_an_instance_other_than_the_default_names_itself_in_the_action() -> None:
+    assert action_id(12, "calmer", "upstairs") == "AMBIENT_CHECKIN_upstairs_12_CALMER"
+    assert action_id(12, "calmer", "ambient") == "AMBIENT_CHECKIN_12_CALMER"  # as before
+    assert parse_action("AMBIENT_CHECKIN_upstairs_12_CALMER", "upstairs") == (12, "calmer")
+    assert parse_action("AMBIENT_CHECKIN_flat_2_12_SAME", "flat_2") == (12, "same")
+    assert parse_action("AMBIENT_CHECKIN_12_CALMER", "upstairs") is None  # the default's
+    assert parse_action("AMBIENT_CHECKIN_upstairs_12_CALMER") is None  # upstairs'
+    assert parse_action("AMBIENT_CHECKIN_2_12_CALMER", "upstairs") is None
+
+
+async def test_two_instances_on_one_home_assistant_each_hear_only_their_own_buttons() -> None:
+    """Both hear every button event, and each store numbers its episodes from 1: a tap on the
+    second instance's question answered the first's episode 1 as well."""
+    downstairs = Household(Store(None), VirtualClock(T0))
+    upstairs = Household(Store(None), VirtualClock(T0))
+    upstairs.checkins.instance = "upstairs"  # its config's `instance:`
+    assert await downstairs.episode(T0) == await upstairs.episode(T0) == 1
+    for tapped in (upstairs, downstairs):
+        event = {"action": action_id(1, "calmer", tapped.checkins.instance)}
+        downstairs.checkins.on_notification_action(event)
+        upstairs.checkins.on_notification_action(event)
+        assert tapped.check_in_of(1) == "calmer"
+        if tapped is upstairs:
+            assert downstairs.check_in_of(1) is None
+    assert [h.checkins.status()["late"] for h in (downstairs, upstairs)] == [0, 0]
+
+
 @pytest.mark.parametrize("episode", ["²", "9" * 5000, "1" * 19, ""])
 def test_an_action_naming_no_possible_episode_is_no_one_elses_crash(episode: str) -> None:
     """Any app can fire the event: digits int() refuses ('²' is a digit to str.isdigit, and

@@ -98,6 +98,7 @@ async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
     entity = add_entity(config, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
     assert checkins is not None
+    assert checkins.instance == "test"  # named in its notifications' buttons and tags
     answered = asyncio.Event()
     checkins.answered_listeners.append(lambda _person: answered.set())
     chooser = CalmingChooser(clock, book, recorder, ZoneInfo("UTC"))
