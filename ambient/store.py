@@ -125,7 +125,7 @@ class Store:
         """Refuse a file a newer version wrote (it may hold values laid out in ways this one
         would misread, and overwrite); ``stamp`` (the daemon): mark it as of this format."""
         try:
-            found = _refuse_newer(self._db, self.path)
+            found = refuse_newer_format(self._db, self.path)
         except StoreError:
             self._db.close()
             raise
@@ -280,15 +280,6 @@ class Store:
         return bool(busy == 0)
 
 
-def written_by_newer(path: Path | None, found: int) -> str:
-    """Why a store stamped with format ``found``, above :data:`STORE_FORMAT`, is refused."""
-    return (
-        f"store {path} was written by a newer version of ambient (store format {found}; this "
-        f"one knows up to {STORE_FORMAT}): install that version again, or put back a copy of "
-        "the store from before the upgrade"
-    )
-
-
 _RELATIVE = "store.path is relative to the folder ambient runs in"
 
 
@@ -328,11 +319,15 @@ def file_problem(exc: BaseException) -> str | None:
     )
 
 
-def _refuse_newer(db: sqlite3.Connection, path: Path | None) -> int:
+def refuse_newer_format(db: sqlite3.Connection, path: Path | None) -> int:
     """The store format ``db`` is stamped with; a StoreError when a newer version wrote it."""
     (found,) = db.execute("PRAGMA user_version").fetchone()
     if found > STORE_FORMAT:
-        raise StoreError(written_by_newer(path, found))
+        raise StoreError(
+            f"store {path} was written by a newer version of ambient (store format {found}; "
+            f"this one knows up to {STORE_FORMAT}): install that version again, or put back a "
+            "copy of the store from before the upgrade"
+        )
     return int(found)
 
 
@@ -344,7 +339,7 @@ def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.C
 
         if plain:
             with contextlib.closing(sqlite3.connect(path)) as plain_db:
-                _refuse_newer(plain_db, path)  # before the file is rewritten encrypted
+                refuse_newer_format(plain_db, path)  # before the file is rewritten encrypted
             migrate_plain(path, key)
         db: sqlite3.Connection = connect_encrypted(path, key)
         return db, True

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
-from ambient.store import STORE_FORMAT, written_by_newer
+from ambient.store import refuse_newer_format
 from ambient.store_crypto import (
     CREDENTIALS_ENV,
     StoreError,
@@ -66,10 +66,12 @@ def newer_format(path: Path) -> str | None:
     only, the header alone); None when it would not, or the file cannot be read here."""
     try:
         with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
-            (found,) = db.execute("PRAGMA user_version").fetchone()
+            refuse_newer_format(db, path)
+    except StoreError as exc:
+        return str(exc)
     except sqlite3.Error:
         return None
-    return written_by_newer(path, found) if found > STORE_FORMAT else None
+    return None
 
 
 def _check_key_file(encryption: StoreEncryptionConfig) -> StoreKey | None:
