@@ -12,11 +12,13 @@ import io
 import math
 import os
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ambient.config.durations import duration_text
+from ambient.evaluate.changes import SignalColumn, number
+from ambient.evaluate.envelope import COLUMNS, EXACT_UP_TO_POINTS, column_width_s, envelope_indices
 from ambient.evaluate.scoring import NOT_YET, UNKNOWN
 from ambient.evaluate.timeline import Change, Threshold, Timeline
 from ambient.private_files import write_private
@@ -185,67 +187,32 @@ def _title(timeline: Timeline) -> str:
     return f"{timeline.name}{who} — rules: {', '.join(rules) or 'none'} — {fired} firing(s)"
 
 
-#: Columns a long line is reduced to across the time axis: two a pixel of the 13-inch PNG at
-#: 100 dpi (so also for an SVG or PDF zoomed in twice).
-ENVELOPE_COLUMNS = 2600
+#: Columns a long line is reduced to across the time axis (at least; up to twice as many).
+ENVELOPE_COLUMNS = COLUMNS
 #: A line with more points than this (about 6 hours of beats) is drawn as its envelope
-#: (:func:`envelope`); up to it, point for point, as it always was.
-ENVELOPE_ABOVE_POINTS = 8 * ENVELOPE_COLUMNS
+#: (:mod:`ambient.evaluate.envelope`); up to it, point for point, as it always was.
+ENVELOPE_ABOVE_POINTS = EXACT_UP_TO_POINTS
 
 
 def line_points(
-    changes: Iterable[Change], end_s: float, unit_s: float
+    changes: SignalColumn | Iterable[Change], end_s: float, unit_s: float
 ) -> tuple[list[float], list[float]]:
     """Times (in ``unit_s``) and values of a step line, its envelope when it has more points
-    than the picture has pixels; unknown and non-numeric values break the line."""
-    xs = array("d")  # 8 bytes a point while a week of them is read, not 32
+    than the picture has pixels (or its column kept only the envelope of a long replay);
+    unknown and non-numeric values break the line."""
+    reduced_s = changes.width_s if isinstance(changes, SignalColumn) else 0.0
+    times_s = array("d")  # 8 bytes a point while they are read, not 32
     ys = array("d")
     for t, value, _ in changes:
-        xs.append(t / unit_s)
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        ys.append(float(value) if numeric else math.nan)  # type: ignore[arg-type]
-    if xs:
-        xs.append(max(end_s / unit_s, xs[-1]))
+        times_s.append(t)
+        ys.append(number(value))
+    if times_s:
+        times_s.append(max(end_s, times_s[-1]))
         ys.append(ys[-1])
-    if len(xs) <= ENVELOPE_ABOVE_POINTS:
-        return xs.tolist(), ys.tolist()
-    return envelope(xs, ys, max(end_s, 1.0) / unit_s, ENVELOPE_COLUMNS)
-
-
-def envelope(
-    xs: Sequence[float], ys: Sequence[float], x_end: float, columns: int
-) -> tuple[list[float], list[float]]:
-    """The points of a step line that ``columns`` equal columns across 0..``x_end`` can show:
-    of each column's values its first, lowest, highest and last, in time order. The line
-    enters and leaves every column at the same heights and spans the same range in it, so it
-    covers the same pixels with a few points a column instead of thousands (the M4
-    reduction). An unknown value (NaN, a gap in the line) is kept, and with it the last value
-    before and the first after: every gap stays exact."""
-    width = x_end / columns if x_end > 0 else 1.0
-    kept: list[int] = []
-    first = low = high = last = -1  # indices in the current column; -1: none yet
-    column = -1
-    for index, (x, y) in enumerate(zip(xs, ys, strict=True)):
-        if math.isnan(y):
-            if first >= 0:
-                kept.extend(sorted({first, low, high, last}))
-                first = -1
-            kept.append(index)
-            continue
-        here = int(x / width)
-        if here != column or first < 0:
-            if first >= 0:
-                kept.extend(sorted({first, low, high, last}))
-            column, first, low, high, last = here, index, index, index, index
-            continue
-        if y < ys[low]:
-            low = index
-        elif y > ys[high]:
-            high = index
-        last = index
-    if first >= 0:
-        kept.extend(sorted({first, low, high, last}))
-    return [xs[i] for i in kept], [ys[i] for i in kept]
+    if not reduced_s and len(times_s) <= ENVELOPE_ABOVE_POINTS:
+        return [t / unit_s for t in times_s], ys.tolist()
+    kept = envelope_indices(times_s, ys, max(reduced_s, column_width_s(end_s)))
+    return [times_s[i] / unit_s for i in kept], [ys[i] for i in kept]
 
 
 def unknown_spans(changes: Iterable[Change], end_s: float) -> list[tuple[float, float, str]]:

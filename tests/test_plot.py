@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ambient.evaluate.changes import DRAWN_SIGNALS, Change
+from ambient.evaluate.changes import DRAWN_SIGNALS, Change, SignalColumn
 from ambient.plot import (
     ENVELOPE_ABOVE_POINTS,
     ENVELOPE_COLUMNS,
@@ -20,7 +20,6 @@ from ambient.plot import (
     UNKNOWN_SIGNAL,
     check_writable_file,
     check_writable_folder,
-    envelope,
     line_points,
     picture_format,
     shade_unknown,
@@ -90,32 +89,6 @@ def test_the_time_axis_reads_in_minutes_hours_or_days_by_the_recording_s_length(
     assert time_axis(duration_s) == axis
 
 
-def test_a_line_with_more_points_than_pixels_is_drawn_as_each_column_s_envelope() -> None:
-    """A week of beats is hundreds of thousands of points for 1,300 pixels: of each column
-    (here 10 across 0..10) the line keeps its first, lowest, highest and last value, in time
-    order, so it enters and leaves every column at the same heights and spans the same range."""
-    xs = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.2, 1.5, 2.5, 2.6]
-    ys = [50.0, 70.0, 40.0, 60.0, 45.0, 55.0, 80.0, 81.0, 90.0, 91.0]
-    assert envelope(xs, ys, 10.0, 10) == (
-        [0.0, 0.1, 0.2, 0.5, 1.2, 1.5, 2.5, 2.6],
-        [50.0, 70.0, 40.0, 55.0, 80.0, 81.0, 90.0, 91.0],
-    )
-
-
-def test_the_envelope_keeps_every_gap_in_the_line_exactly() -> None:
-    """An unknown value (NaN: the line breaks there) stays where it was, and so do the last
-    value before it and the first after it, however short the gap."""
-    rng = random.Random(1)
-    xs = [i / 1000 for i in range(3000)]
-    ys = [math.nan if i in (1234, 1235, 2000) else 60 + rng.random() for i in range(3000)]
-    drawn_x, drawn_y = envelope(xs, ys, 3.0, 30)
-    gaps = [x for x, y in zip(drawn_x, drawn_y, strict=True) if math.isnan(y)]
-    assert gaps == [1.234, 1.235, 2.0]
-    for x in (1.233, 1.236, 1.999, 2.001):
-        assert x in drawn_x
-    assert len(drawn_x) <= 4 * 30 + 3 * 3
-
-
 def test_a_short_recording_s_line_is_drawn_point_for_point_and_a_long_one_as_its_envelope() -> None:
     """Up to ENVELOPE_ABOVE_POINTS changes (hours of beats) the picture is as it always was;
     a week of beats is drawn as what the picture's pixel columns can show."""
@@ -126,8 +99,42 @@ def test_a_short_recording_s_line_is_drawn_point_for_point_and_a_long_one_as_its
     week_s = 7 * 86400.0
     beats: list[Change] = [(i * 0.86, 60.0 + i % 11, None) for i in range(int(week_s / 0.86))]
     xs, ys = line_points(beats, week_s, 86400.0)
-    assert len(xs) <= 4 * ENVELOPE_COLUMNS
+    assert len(xs) <= 8 * ENVELOPE_COLUMNS  # 2,600 to 5,200 columns
     assert (min(ys), max(ys), ys[-1]) == (60.0, 70.0, beats[-1][1])
+
+
+def test_the_line_and_the_unknown_stretches_of_a_compacted_column_are_those_of_every_change() -> (
+    None
+):
+    """A long replay's columns keep only what the picture draws of them, at the columns the
+    replay so far would be drawn with: drawn at the recording's end (or later), the line is
+    the line of every change, point for point, and the unknown stretches are the same."""
+    rng = random.Random(5)
+    every, compacted = SignalColumn(compact_at=10**9), SignalColumn(compact_at=25_000)
+    t_s = 0.0
+    for _ in range(60_000):
+        t_s += rng.expovariate(1 / 0.9)
+        roll = rng.random()
+        value: float | str | None = (
+            None if roll < 0.003 else "resting" if roll < 0.004 else float(rng.randint(50, 90))
+        )
+        reason = rng.choice(("stale", "exercise")) if value is None else None
+        every.add(t_s, value, reason)
+        compacted.add(t_s, value, reason)
+    assert compacted.width_s > 0 and len(compacted) < len(every) / 3
+    for end_s in (t_s, t_s + 60.0, 4 * t_s):
+        assert gaps_as_none(line_points(compacted, end_s, 3600.0)) == gaps_as_none(
+            line_points(every, end_s, 3600.0)
+        )
+        assert unknown_spans(compacted, end_s) == unknown_spans(every, end_s)
+
+
+def gaps_as_none(
+    points: tuple[list[float], list[float]],
+) -> tuple[list[float], list[float | None]]:
+    """The points with each gap (NaN, never equal to itself) as None, to compare lines."""
+    xs, ys = points
+    return xs, [None if math.isnan(y) else y for y in ys]
 
 
 def test_a_replay_kept_for_a_picture_keeps_the_signals_it_draws() -> None:

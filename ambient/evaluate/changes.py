@@ -1,33 +1,62 @@
 """A replay's signal updates kept as a timeline needs them: each change of one person's signals,
 in columns. Kept whole, a ``SignalUpdate`` (its dict, a ``SignalValue`` per signal) takes
-125 bytes or more per change; a change here takes ~50, so evaluating or drawing days of beats
-takes a third of the memory it took."""
+125 bytes or more per change; a change here takes ~50, and past hours of beats a column keeps
+only what a picture draws of its changes, so drawing a month takes what drawing a day does."""
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Collection, Iterator, Mapping
 
+from ambient.evaluate.envelope import EXACT_UP_TO_POINTS, column_width_s, envelope_indices
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue
 
 #: One change of a signal: (seconds from the start, value or None, reason when unknown).
 Change = tuple[float, SignalScalar | None, str | None]
 
 
+#: A column keeps every change up to this many; past it, what a picture can show of them.
+COMPACT_AT_CHANGES = 4 * EXACT_UP_TO_POINTS
+
+
 class SignalColumn:
-    """One signal's changes, in time order, as three columns."""
+    """One signal's changes, in time order, as three columns. Past ``compact_at`` changes
+    (hours of beats) it keeps only what a timeline picture draws of them: the envelope of the
+    numbers (:mod:`ambient.evaluate.envelope`) at the narrowest columns a picture of the
+    changes so far can use, and every other change (unknown, not a number) exactly, with the
+    ones on either side. So a month of beats takes what a few hours do, the line drawn is the
+    line of every change, and the unknown stretches are the same to the second."""
 
-    __slots__ = ("_reasons", "_times_s", "_values")
+    __slots__ = ("_compact_at", "_reasons", "_times_s", "_values", "width_s")
 
-    def __init__(self) -> None:
+    def __init__(self, compact_at: int = COMPACT_AT_CHANGES) -> None:
         self._times_s = array("d")
         self._values: list[SignalScalar | None] = []
         self._reasons: list[str | None] = []
+        self._compact_at = compact_at
+        #: The columns' width (seconds) the numbers are reduced to; 0: every change is kept.
+        self.width_s = 0.0
 
     def add(self, t_s: float, value: SignalScalar | None, reason: str | None) -> None:
         self._times_s.append(t_s)
         self._values.append(value)
         self._reasons.append(reason)
+        if len(self._times_s) >= self._compact_at:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Keep the envelope of the changes so far. The next time is when the column is as
+        full again, or holds twice what was kept when that is more (every gap is kept: a line
+        with thousands of them is not compacted again and again for little)."""
+        times_s, values, reasons = self._times_s, self._values, self._reasons
+        width_s = max(self.width_s, column_width_s(times_s[-1]))
+        kept = envelope_indices(times_s, [number(value) for value in values], width_s)
+        self._times_s = array("d", [times_s[i] for i in kept])
+        self._values = [values[i] for i in kept]
+        self._reasons = [reasons[i] for i in kept]
+        self.width_s = width_s
+        self._compact_at = max(self._compact_at, 2 * len(kept))
 
     def changes(self) -> list[Change]:
         """The changes as tuples (made when asked: one signal's at a time)."""
@@ -39,6 +68,13 @@ class SignalColumn:
 
     def __len__(self) -> int:
         return len(self._times_s)
+
+
+def number(value: SignalScalar | None) -> float:
+    """A value as the line draws it: a number, or NaN (a gap) when unknown or not a number."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
 
 
 class FirstPersonListener:
@@ -68,8 +104,9 @@ DRAWN_SIGNALS = ("hr", "rmssd", "stress_score")
 
 
 class SignalChanges(FirstPersonListener):
-    """Keeps every change of one person's signals (the first's, or ``person``'s), in columns;
-    of ``signals`` only, when given."""
+    """Keeps the changes of one person's signals (the first's, or ``person``'s), in columns
+    (each column, past hours of changes, what a picture draws of them); of ``signals`` only,
+    when given."""
 
     def __init__(
         self, start: float, person: str | None = None, signals: Collection[str] | None = None

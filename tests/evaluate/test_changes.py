@@ -9,7 +9,8 @@ import tracemalloc
 from pathlib import Path
 
 from ambient.config import load_config
-from ambient.evaluate.changes import DRAWN_SIGNALS, SignalChanges
+from ambient.evaluate.changes import COMPACT_AT_CHANGES, DRAWN_SIGNALS, SignalChanges, SignalColumn
+from ambient.evaluate.envelope import COLUMNS, EXACT_UP_TO_POINTS, column_width_s
 from ambient.evaluate.timeline import build_timeline
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.simulate import simulate
@@ -79,3 +80,21 @@ def test_a_kept_change_takes_a_few_dozen_bytes() -> None:
     finally:
         tracemalloc.stop()
     assert kept_bytes / (5000 * len(names)) < 64
+
+
+def test_a_long_replay_s_column_keeps_no_more_changes_however_long_it_runs() -> None:
+    """Past ``compact_at`` changes (by default hours of beats) a column keeps what a picture
+    draws of them, a few points a pixel column: here two days of beats keep no more than the
+    first 8 hours did, and a month (1.4 million more changes) would not either."""
+    column = SignalColumn(compact_at=2 * EXACT_UP_TO_POINTS)
+    most = 0
+    for k in range(200_000):
+        column.add(k * 0.86, 60.0 + k % 13, None)
+        most = max(most, len(column))
+    assert most < 2 * EXACT_UP_TO_POINTS
+    assert len(column) <= 8 * COLUMNS
+    assert column.width_s == column_width_s(199_999 * 0.86)
+
+
+def test_a_column_keeps_every_change_up_to_hours_of_beats() -> None:
+    assert COMPACT_AT_CHANGES > EXACT_UP_TO_POINTS  # a line drawn point for point is all there
