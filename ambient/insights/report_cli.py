@@ -94,16 +94,17 @@ def run_report(
             f"ambient report: {person}: not in the config's people: their days kept before "
             f"(`ambient forget --person {person}` erases them)\n"
         )
-    today = day_of(now, _zone(config))
+    zone = _zone(config)
+    today = day_of(now, zone)
     try:
         monday = iso_week(week) if week else last_full_week(today)
     except ValueError as exc:
         err.write(f"ambient report: {exc}\n")
         return 1
     if monday > today:  # an empty page, said done
-        this_week = week_label(today - timedelta(days=today.weekday()))
-        err.write(
-            f"ambient report: {week_label(monday)} has not begun (this week is {this_week})\n"
+        err.write(  # any day's ISO week is its Monday's
+            f"ambient report: {week_label(monday)} has not begun (this week is "
+            f"{week_label(today)})\n"
         )
         return 1
     try:
@@ -119,7 +120,7 @@ def run_report(
     store = Store(path, key)
     try:
         summaries = kept_and_open(InsightStore(store), config, person)
-        learned = learned_weeks(store, person, monday, _zone(config))
+        learned = learned_weeks(store, person, monday, zone)
     finally:
         store.close()
     nothing = _nothing_before(summaries, person, monday)
@@ -148,7 +149,7 @@ def _nothing_before(summaries: Mapping[date, DaySummary], person: str, monday: d
     if monday + timedelta(weeks=1) <= first:
         return (
             f"{week_label(monday)} ended before the first day kept of {person} "
-            f"({first}, in {week_label(first - timedelta(days=first.weekday()))})"
+            f"({first}, in {week_label(first)})"
         )
     return None
 
