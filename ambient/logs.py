@@ -214,8 +214,11 @@ class Throttle:
         """How many messages for ``key`` were held back since the last one let through."""
         return self._suppressed.pop(key, 0)
 
-    def log(self, logger: logging.Logger, level: int, key: str, msg: str, *args: object) -> None:
-        if self.allow(key):
-            held = self.suppressed_since_last(key)
-            suffix = f" ({held} similar suppressed)" if held else ""
-            logger.log(level, msg + suffix, *args)
+    def log(self, logger: logging.Logger, level: int, key: str, msg: str, *args: object) -> bool:
+        """Log ``msg`` unless held back; whether it was logged."""
+        if not self.allow(key):
+            return False
+        held = self.suppressed_since_last(key)
+        suffix = f" ({held} similar suppressed)" if held else ""
+        logger.log(level, msg + suffix, *args)
+        return True

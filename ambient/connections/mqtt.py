@@ -8,6 +8,8 @@ queued by the broker and delivered after the reconnect. The last will marks the 
 ``run`` never returns on its own: it reconnects forever with capped exponential backoff and
 jitter, timed on the injectable clock, re-subscribes every filter (retrying one the broker
 refuses) and calls the ``on_connect`` hooks (discovery re-publishes) after every (re)connect.
+A session another client with our client id keeps taking over is said once, and taken back ever
+more slowly (see :mod:`ambient.connections.mqtt_takeover`).
 
 Nothing the broker hands over is lost: a QoS 1/2 message is acknowledged only after its handlers
 ran, and one a handler :class:`Declined` (a sensor shutting down) stays unacknowledged, so the
@@ -52,6 +54,11 @@ from ambient.connections.mqtt_client import (
     acknowledge,
     end_with_session,
     prepare,
+)
+from ambient.connections.mqtt_takeover import (
+    TAKEOVER_WAIT_FIRST_S,
+    TAKEOVER_WAIT_MAX_S,
+    TakeoverWatch,
 )
 from ambient.counters import Counters
 from ambient.logs import Throttle
@@ -168,6 +175,10 @@ class MqttConnection:
         self._attempt_waiters: list[asyncio.Future[None]] = []
         self._throttle = Throttle(60.0)
         self._rng = random.Random()
+        self._takeover = TakeoverWatch()
+        self._connected_at = 0.0  # the clock's monotonic time of the last connect
+        self._taken_over = False  # the broker said the last session was taken over
+        self._said_lost = False  # a line said the broker was lost; the next connect says back
         self.connects = 0
         self.last_error: str | None = None
         #: Filters the broker refused in this session, with why; retried until it accepts.
@@ -271,27 +282,57 @@ class MqttConnection:
                 self.last_error = str(exc)
             except (OSError, ssl.SSLError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
+            taken_over = False
             if self.connects > was_connected:
                 attempt = 0  # the link worked: the first retry is quick
                 self._counters.increment(COUNTER_SCOPE, "connection_lost")
+                lasted_s = self._clock.monotonic() - self._connected_at
+                taken_over = self._takeover.session_ended(lasted_s, self._taken_over)
             else:
                 self._counters.increment(COUNTER_SCOPE, "connect_failed")
-            delay_s = backoff_delay(
-                attempt, self.config.backoff_min, self.config.backoff_max, self._rng
-            )
-            attempt += 1
+            if taken_over:
+                delay_s = self._taken_over_wait()
+            else:
+                delay_s = backoff_delay(
+                    attempt, self.config.backoff_min, self.config.backoff_max, self._rng
+                )
+                attempt += 1
+                self._said_lost |= self._throttle.log(
+                    _LOGGER,
+                    logging.WARNING,
+                    "connect",
+                    "MQTT broker %s:%s: %s; retrying in %.1f s",
+                    self.config.host,
+                    self.config.port,
+                    self.last_error or "disconnected",
+                    delay_s,
+                )
             self._attempt_ended()
-            self._throttle.log(
-                _LOGGER,
-                logging.WARNING,
-                "connect",
-                "MQTT broker %s:%s: %s; retrying in %.1f s",
+            await self._clock.sleep(delay_s)
+
+    def _taken_over_wait(self) -> float:
+        """Another client uses our client id (see :mod:`mqtt_takeover`): say so once, and wait
+        ever longer before taking the session back, so the two do not fight without end."""
+        takeovers = self._takeover.takeovers
+        self._counters.increment(COUNTER_SCOPE, "session_taken_over")
+        self.last_error = f"another client took over the session of client id {self.client_id}"
+        delay_s = backoff_delay(
+            takeovers - 1, TAKEOVER_WAIT_FIRST_S, TAKEOVER_WAIT_MAX_S, self._rng
+        )
+        if takeovers == 1:
+            _LOGGER.warning(
+                "MQTT broker %s:%s: another client uses client id %s and takes the session "
+                "at each connect (two ambient daemons with the same `instance`, a copied "
+                "config?); give each daemon its own `instance` (or mqtt.client_id). Until "
+                "then reconnecting ever more slowly, up to every %.0f min",
                 self.config.host,
                 self.config.port,
-                self.last_error or "disconnected",
-                delay_s,
+                self.client_id,
+                TAKEOVER_WAIT_MAX_S / 60,
             )
-            await self._clock.sleep(delay_s)
+        else:
+            _LOGGER.debug("MQTT session taken over again; reconnecting in %.1f s", delay_s)
+        return delay_s
 
     def _client_for_session(self) -> aiomqtt.Client:
         config = self.config
@@ -330,13 +371,10 @@ class MqttConnection:
             self.connects += 1
             self.last_error = None
             self._client = client
+            self._connected_at = self._clock.monotonic()
+            self._taken_over = False
             hooks: asyncio.Task[None] | None = None
-            _LOGGER.info(
-                "Connected to MQTT broker %s:%s as %s",
-                self.config.host,
-                self.config.port,
-                self.client_id,
-            )
+            self._say_connected()
             try:
                 self._expect_backlog_marker()
                 await client.subscribe(self._marker_topic, qos=1, timeout=_CALL_TIMEOUT_S)
@@ -351,6 +389,7 @@ class MqttConnection:
                 self._event().set()  # connected and subscribed
                 hooks = asyncio.get_running_loop().create_task(self._run_hooks())
                 await self._receive(client, incoming)
+                self._taken_over = incoming.taken_over
                 raise aiomqtt.MqttError(incoming.ended_because)
             except asyncio.CancelledError:
                 await self._say_offline(client)
@@ -367,6 +406,18 @@ class MqttConnection:
                         with contextlib.suppress(asyncio.CancelledError):
                             await task
                 self._retry_task = None
+
+    def _say_connected(self) -> None:
+        """Said after every line that said the broker was lost; otherwise throttled, as a
+        client id taken over again and again reconnects without end."""
+        args = (self.config.host, self.config.port, self.client_id)
+        if self._said_lost:
+            self._said_lost = False
+            _LOGGER.info("Connected to MQTT broker %s:%s as %s", *args)
+        else:
+            self._throttle.log(
+                _LOGGER, logging.INFO, "connected", "Connected to MQTT broker %s:%s as %s", *args
+            )
 
     async def _say_offline(self, client: aiomqtt.Client) -> None:
         """A clean shutdown sends no last will: say ``offline`` ourselves."""

@@ -39,6 +39,8 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         self._qos0_limit = qos0_limit
         self._on_drop = on_drop
         self.ended_because = "disconnected"
+        #: The broker said another client took our session over (MQTT 5 reason 0x8E).
+        self.taken_over = False
         #: The reader's handler while it waits on this queue empty; None otherwise.
         self.handle_now: Callable[[aiomqtt.Message], None] | None = None
         self._handling = False
@@ -67,7 +69,19 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         cause = None if session.cancelled() else session.exception()
         if cause is not None:
             self.ended_because = f"disconnected: {cause}"
+            self.taken_over = _reason_code(cause) == SESSION_TAKEN_OVER
         super().put_nowait(None)
+
+
+#: The MQTT 5 DISCONNECT reason of a broker giving our session to another client with our id.
+SESSION_TAKEN_OVER = 0x8E
+
+
+def _reason_code(cause: BaseException) -> int | None:
+    """The reason code aiomqtt gives an unexpected disconnection (a paho ``ReasonCode``)."""
+    code = getattr(cause, "rc", None)
+    value = getattr(code, "value", code)
+    return value if isinstance(value, int) else None
 
 
 class SharedTableProperties(Properties):

@@ -436,3 +436,41 @@ async def test_with_stage_times_each_socket_read_is_stamped() -> None:
     _stamp_reads(client, stamps.append)
     client._client.loop_read()  # no socket: paho says so, after the stamp
     assert stamps == ["read"]
+
+
+async def test_a_second_client_with_our_client_id_is_said_once_and_reconnects_back_off(
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two daemons given one ``instance`` take the broker's session from each other at every
+    reconnect (MQTT 5 reason 0x8E, or, from a broker that does not say it, the session closed
+    right after connecting). After the third in a row, the connection says once what is going
+    on and what to do, and waits ever longer before taking the session back, instead of a
+    "Connected" line at each of ~6 reconnects a second."""
+    clock = VirtualClock(1000.0)
+    counters = Counters()
+    connection = make_connection(mosquitto, instance="home", clock=clock, counters=counters)
+    waits_s, errors = [], []
+    with caplog.at_level(logging.INFO, logger="ambient.connections.mqtt"):
+        async with running(connection):
+            for _ in range(5):
+                ended = asyncio.ensure_future(connection.wait_attempt_ended())
+                async with device_client(mosquitto, identifier="ambient-home"):
+                    await asyncio.wait_for(ended, WAIT_S)  # the session went to the other
+                due = clock.next_due()
+                assert due is not None and not connection.connected
+                waits_s.append(due - clock.now())
+                errors.append(connection.last_error or "")  # what `ambient status` shows
+                await clock.run_until(due)  # the other went away: ours comes back
+                await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+
+    assert counters.get("mqtt", "session_taken_over") == 3
+    assert max(waits_s[:2]) < 1.0  # a lost connection or two: retried at once, as before
+    assert 5.0 <= waits_s[2] < waits_s[4]
+    ours = [r for r in caplog.records if r.name == "ambient.connections.mqtt"]
+    said = [r.getMessage() for r in ours if r.levelno >= logging.WARNING]
+    taken = [line for line in said if "ambient-home" in line]
+    assert len(taken) == 1 and "instance" in taken[0], said
+    assert len(said) <= 2  # and at most the first "retrying" line
+    connected = [r for r in ours if r.getMessage().startswith("Connected to MQTT broker")]
+    assert len(connected) <= 2
+    assert "ambient-home" not in errors[1] and "ambient-home" in errors[2]
