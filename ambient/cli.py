@@ -202,17 +202,15 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     command, the unknown ones are named before the missing command (COMMAND is not
     ``required`` in argparse, which would say only that)."""
     args, unknown = parser.parse_known_args(argv)
-    if args.command is None:
-        if unknown:
-            options = [name for action in parser._actions for name in action.option_strings]
-            named = " ".join(_unrecognized(arg, options, "ambient") for arg in unknown)
-            parser.error(f"unrecognized arguments: {named}; and no COMMAND given")
-        parser.error("the following arguments are required: COMMAND")
     if unknown:
-        command = _subparsers(parser)[args.command]
+        command = parser if args.command is None else _subparsers(parser)[args.command]
         options = [name for action in command._actions for name in action.option_strings]
-        named = " ".join(_unrecognized(arg, options, args.command) for arg in unknown)
-        command.error(f"unrecognized arguments: {named}")
+        command_name = args.command or parser.prog
+        named = " ".join(_unrecognized(arg, options, command_name) for arg in unknown)
+        missing = "; and no COMMAND given" if args.command is None else ""
+        command.error(f"unrecognized arguments: {named}{missing}")
+    if args.command is None:
+        parser.error("the following arguments are required: COMMAND")
     return args
 
 
