@@ -178,8 +178,12 @@ class Baseline:
 
     def _compute(self, today: int) -> Norm:
         c = self.config
-        in_range = [s for d, s in self._days.items() if today - c.range_days < d <= today]
-        recent = [s for d, s in self._days.items() if today - c.mean_days < d <= today]
+        # Newest day first: the mean is over the last `mean_days` days worn (see `_mean`).
+        in_range = [
+            s
+            for d, s in sorted(self._days.items(), reverse=True)
+            if today - c.range_days < d <= today
+        ]
         n_hr = sum(s[_N_HR] for s in in_range)
         n_ln = sum(s[_N_LN] for s in in_range)
         days_with_data = sum(1 for s in in_range if s[_N_HR] > 0)
@@ -194,14 +198,14 @@ class Baseline:
         ln_mean = c.prior_ln_rmssd
         ln = Spread(c.prior_ln_rmssd_sd, 0.0, c.prior_ln_rmssd_sd, 0)
         if n_ln >= min(c.provisional_samples, c.min_samples):
-            ln_mean = _mean(in_range, recent, _N_LN)
+            ln_mean = _mean(in_range, _N_LN, c.mean_days)
             ln = spread(_sums(in_range, _N_LN), c.provisional_ln_rmssd_sd, c.prior_days)
             ln = _floored(ln, c.min_ln_rmssd_sd)
         hr = _floored(hr, c.min_hr_sd)
         return Norm(
             ln_mean,
             ln.sd,
-            self.resting_hr if self.resting_hr is not None else _mean(in_range, recent, _N_HR),
+            self.resting_hr if self.resting_hr is not None else _mean(in_range, _N_HR, c.mean_days),
             hr.sd,
             personal,
             PERSONAL if personal else PROVISIONAL,
@@ -254,11 +258,12 @@ def _sums(in_range: list[list[float]], n_at: int) -> list[tuple[float, float, fl
     return [(s[n_at], s[n_at + 1], s[n_at + 2]) for s in in_range]
 
 
-def _mean(in_range: list[list[float]], recent: list[list[float]], n_at: int) -> float:
-    """Mean over the recent days (all in range when those have none)."""
-    recent_n = sum(s[n_at] for s in recent)
-    pool = recent if recent_n else in_range
-    return sum(s[n_at + 1] for s in pool) / sum(s[n_at] for s in pool)
+def _mean(in_range: list[list[float]], n_at: int, mean_days: int) -> float:
+    """Mean over the last ``mean_days`` days with samples of the measure (``in_range`` newest
+    first): days without the wearable (a holiday) are skipped, not counted, so the first
+    minutes back are a few among a week's, not the whole mean."""
+    worn = [s for s in in_range if s[n_at] > 0][:mean_days]
+    return sum(s[n_at + 1] for s in worn) / sum(s[n_at] for s in worn)
 
 
 def _floored(found: Spread, floor_sd: float) -> Spread:

@@ -271,3 +271,19 @@ def test_a_low_resting_morning_after_three_alike_days_is_not_scored_as_stress() 
     ln_z = z_score(4.0 - 0.25, norm.ln_rmssd_mean, norm.ln_rmssd_sd)
     hr_z = z_score(60.0 + 3.0, norm.hr_mean, norm.hr_sd)
     assert stress_score(ln_z, hr_z, StressConfig()) < 70  # 67; it was 96 against the pooled SD
+
+
+def test_after_weeks_without_the_strap_the_mean_is_still_the_last_7_days_worn() -> None:
+    # Four weeks of rest at 60 bpm (ln RMSSD 4.0), two weeks of holiday, then the first two
+    # minutes back: they are two minutes among a week of rest, not the whole mean.
+    baseline = Baseline(BaselineConfig())
+    for day in range(28):
+        for k in range(30):
+            baseline.add(day * DAY + 3600 + 60 * k, 4.0 + (0.1 if k % 2 else -0.1), 60.0)
+    back = 42 * DAY + 3600
+    baseline.add(back, 3.0, 70.0)
+    baseline.add(back + 60, 3.0, 70.0)
+    norm = baseline.norm(back + 120)
+    assert norm.state == "personal"
+    assert norm.hr_mean == pytest.approx((6 * 30 * 60.0 + 2 * 70.0) / (6 * 30 + 2))
+    assert norm.ln_rmssd_mean == pytest.approx((6 * 30 * 4.0 + 2 * 3.0) / (6 * 30 + 2))
