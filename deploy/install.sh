@@ -7,7 +7,8 @@
 #
 # Layout: venv /opt/ambient, config /etc/ambient (secrets.yaml and store.key mode 0600), state
 # /var/lib/ambient (mode 0700), unit /etc/systemd/system/ambient.service, user `ambient`
-# (groups ambient, bluetooth), and /usr/local/bin/ambient for `ambient status`.
+# (groups ambient, bluetooth), and /usr/local/bin/ambient for `ambient status`. An upgrade
+# copies the store first, into /var/backups/ambient/<time> (mode 0700; the last 3 are kept).
 #
 # Environment (for packagers and tests; the defaults are the real system):
 #   AMBIENT_ROOT        prefix for every path below (a throwaway root in tests)
@@ -16,10 +17,12 @@
 #   AMBIENT_STATE_DIR   state                         (/var/lib/ambient)
 #   AMBIENT_UNIT_DIR    systemd units                 (/etc/systemd/system)
 #   AMBIENT_BIN_DIR     command link                  (/usr/local/bin)
+#   AMBIENT_COPIES_DIR  copies of the store taken by upgrades (/var/backups/ambient)
 #   AMBIENT_PYTHON      interpreter for the venv      (python3)
 #   AMBIENT_SOURCE      what pip installs             (this checkout, else `ambient` from PyPI)
 #   AMBIENT_PIP_ARGS    extra pip arguments           (e.g. --no-index --find-links wheels/)
 #   AMBIENT_SKIP_PIP=1  create the venv but install nothing into it
+#   AMBIENT_SKIP_STORE_COPY=1  an upgrade takes no copy of the store
 #   AMBIENT_NO_SYSTEM=1 touch no users, owners, packages or systemd: print those steps instead
 
 set -o errexit -o nounset -o pipefail
@@ -32,6 +35,9 @@ readonly CONFIG_DIR="${AMBIENT_CONFIG_DIR:-/etc/ambient}"
 readonly STATE_DIR="${AMBIENT_STATE_DIR:-/var/lib/ambient}"
 readonly UNIT_DIR="${AMBIENT_UNIT_DIR:-/etc/systemd/system}"
 readonly BIN_DIR="${AMBIENT_BIN_DIR:-/usr/local/bin}"
+readonly COPIES_DIR="${AMBIENT_COPIES_DIR:-/var/backups/ambient}"
+# An upgrade's copies of the store kept (the oldest beyond are removed).
+readonly KEEP_COPIES=3
 readonly PYTHON="${AMBIENT_PYTHON:-python3}"
 readonly NO_SYSTEM="${AMBIENT_NO_SYSTEM:-0}"
 readonly SKIP_PIP="${AMBIENT_SKIP_PIP:-0}"
@@ -168,8 +174,71 @@ install_unit() {
     ln -sfn "${PREFIX}/bin/ambient" "${ROOT}${BIN_DIR}/ambient"
     system systemctl daemon-reload
     system systemctl enable "${SERVICE}.service"
-    # An upgrade restarts a running daemon; a first install waits for the config to be edited.
-    system systemctl try-restart "${SERVICE}.service"
+}
+
+# Whether the daemon runs now. Test mode cannot ask systemd: it is taken as running, so the
+# steps of a real upgrade are printed.
+service_running() {
+    if [[ "${NO_SYSTEM}" == 1 ]]; then
+        say "skip: systemctl is-active ${SERVICE}.service (taken as running)"
+        return 0
+    fi
+    systemctl is-active --quiet "${SERVICE}.service"
+}
+
+# An upgrade restarts a running daemon, with a copy of the store taken while it is stopped;
+# a first install waits for the config to be edited.
+restart_service() {
+    local running=0 copied=1
+    if service_running; then running=1; fi
+    if ((running)); then system systemctl stop "${SERVICE}.service"; fi
+    copy_store || copied=0
+    # A copy that failed (a full disk) still starts ambient: the home is not left without it.
+    if ((running)); then system systemctl start "${SERVICE}.service"; fi
+    if ((!copied)); then
+        local now="is not running"
+        if ((running)); then now="was started without a copy"; fi
+        die "could not copy the store to ${COPIES_DIR} (above); ambient ${now}: free space" \
+            "there and run this again, or set AMBIENT_SKIP_STORE_COPY=1 to upgrade without a copy"
+    fi
+}
+
+# A copy of the store (each *.db of the state folder with its -wal and -shm: the last writes
+# may still be in the -wal) to go back to. Taken while no ambient runs, so the files are
+# consistent as they lie, plain or encrypted alike, without the key or any version's Python.
+copy_store() {
+    local state="${ROOT}${STATE_DIR}" copies="${ROOT}${COPIES_DIR}" stores=() names=()
+    local store file copy stamp
+    for store in "${state}"/*.db; do
+        if [[ -f "${store}" ]]; then stores+=("${store}"); fi
+    done
+    ((${#stores[@]})) || return 0
+    if [[ "${AMBIENT_SKIP_STORE_COPY:-0}" == 1 ]]; then
+        say "no copy of the store taken (AMBIENT_SKIP_STORE_COPY=1)"
+        return
+    fi
+    # Called in a condition, where errexit is off: each step says its own failure.
+    install -d -m 0700 "${copies}" || return 1
+    stamp="$(date -u +%Y-%m-%dT%H%M%SZ)"
+    copy="${copies}/${stamp}"
+    local n=1
+    while [[ -e "${copy}" ]]; do copy="${copies}/${stamp}.$((n++))"; done
+    install -d -m 0700 "${copy}" || return 1
+    for store in "${stores[@]}"; do
+        for file in "${store}" "${store}-wal" "${store}-shm"; do
+            [[ -f "${file}" ]] || continue
+            install -m 0600 "${file}" "${copy}/" || { rm -rf "${copy}"; return 1; }
+            names+=("${file##*/}")
+        done
+    done
+    say "copied the store (${names[*]}) to ${copy}; going back: docs/raspberry-pi.md, Upgrading"
+    # The oldest copies beyond the last KEEP_COPIES (the names sort by time; a glob of */
+    # would not: "T1200Z.1/" sorts before "T1200Z/").
+    local all=("${copies}"/*)
+    local extra=$((${#all[@]} - KEEP_COPIES)) old
+    for old in "${all[@]:0:$((extra > 0 ? extra : 0))}"; do
+        rm -rf "${old}"
+    done
 }
 
 # A Pi has no real-time clock: the unit starts after time-sync.target, which waits for NTP only
@@ -193,6 +262,7 @@ do_install() {
     install_config
     install_state
     install_unit
+    restart_service
     say "installed. Next: edit ${CONFIG_DIR}/ambient.yaml and secrets.yaml,"
     say "  ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
     say "  systemctl start ${SERVICE} && ambient status"
@@ -215,13 +285,14 @@ do_uninstall() {
     if [[ -L "${ROOT}${BIN_DIR}/ambient" ]]; then rm -f "${ROOT}${BIN_DIR}/ambient"; fi
     rm -rf "${ROOT}${PREFIX}"
     if [[ "${purge}" == 1 ]]; then
-        rm -rf "${ROOT}${CONFIG_DIR}" "${ROOT}${STATE_DIR}"
+        rm -rf "${ROOT}${CONFIG_DIR}" "${ROOT}${STATE_DIR}" "${ROOT}${COPIES_DIR}"
         if [[ "${NO_SYSTEM}" == 1 ]] || getent passwd "${USER_NAME}" >/dev/null; then
             system userdel "${USER_NAME}"
         fi
         say "removed ambient, its configuration, its state and its user"
     else
-        say "removed ambient; kept ${CONFIG_DIR} and ${STATE_DIR} (--purge removes them)"
+        say "removed ambient; kept ${CONFIG_DIR}, ${STATE_DIR} and the store's copies in"
+        say "  ${COPIES_DIR} (--purge removes them)"
     fi
 }
 

@@ -86,7 +86,7 @@ def test_install_upgrade_uninstall_purge(tmp_path: Path) -> None:
     assert (root / "opt/ambient/bin/python").lstat().st_ino == venv_inode
     assert "creating the virtual environment" not in second.stdout
     assert "writing" not in second.stdout
-    assert "skip: systemctl try-restart ambient.service" in second.stdout
+    assert "skip: systemctl start ambient.service" in second.stdout  # a running one restarts
 
     # --uninstall removes the program and the service, keeps config and state.
     removed = install(root, "--uninstall")

@@ -1,0 +1,178 @@
+"""deploy/install.sh upgrading an install: a copy of the store is taken before the new version
+first runs, and a running ambient is restarted only onto a config the new version accepts.
+
+The script runs for real against a throwaway root (``AMBIENT_ROOT``). systemd cannot run here
+(it is not PID 1): with ``AMBIENT_NO_SYSTEM=1`` the service is taken as running and the
+systemctl steps are printed, not done; the tests assert them and their order.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "deploy" / "install.sh"
+
+
+def install(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        **os.environ,
+        "AMBIENT_ROOT": str(root),
+        "AMBIENT_NO_SYSTEM": "1",
+        "AMBIENT_SKIP_PIP": "1",  # pip needs the network
+        **env,
+    }
+    return subprocess.run(
+        [str(SCRIPT)], env=environ, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def first_install(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One first install (its venv takes seconds to make), copied by each test."""
+    root = tmp_path_factory.mktemp("first") / "root"
+    first = install(root)
+    assert first.returncode == 0, first.stderr
+    return root, first
+
+
+@pytest.fixture
+def root(first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
+    """An install as a first run of the script leaves it, in this test's own folder."""
+    copy = tmp_path / "root"
+    shutil.copytree(first_install[0], copy, symlinks=True)
+    return copy
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def copies(root: Path) -> list[Path]:
+    return sorted((root / "var/backups/ambient").iterdir())
+
+
+def write_store_with_unfolded_writes(path: Path) -> sqlite3.Connection:
+    """A store as a daemon leaves it: the last writes still in its -wal (not folded back
+    into the file), the connection open. The caller closes it."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE kv (key TEXT, value TEXT)")
+    db.execute("INSERT INTO kv VALUES ('baseline', 'days of learning')")
+    db.commit()
+    return db
+
+
+def test_an_upgrade_copies_the_store_with_its_wal_privately_while_stopped(
+    root: Path,
+) -> None:
+    store = root / "var/lib/ambient/ambient.db"
+    daemon = write_store_with_unfolded_writes(store)
+    try:
+        assert store.with_name("ambient.db-wal").stat().st_size > 0
+
+        upgrade = install(root)
+    finally:
+        daemon.close()
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    (copy,) = copies(root)
+    assert mode(copy.parent) == 0o700
+    assert mode(copy) == 0o700
+    assert sorted(p.name for p in copy.iterdir()) == [
+        "ambient.db",
+        "ambient.db-shm",
+        "ambient.db-wal",
+    ]
+    assert all(mode(p) == 0o600 for p in copy.iterdir())
+    with sqlite3.connect(copy / "ambient.db") as copied:
+        assert copied.execute("SELECT value FROM kv").fetchall() == [("days of learning",)]
+    # Copied while the daemon is stopped (nothing writes), before the new version starts.
+    out = upgrade.stdout
+    line = next(line for line in out.splitlines() if "copied the store" in line)
+    assert str(copy) in line
+    assert (
+        out.index("skip: systemctl stop ambient.service")
+        < out.index("copied the store")
+        < out.index("skip: systemctl start ambient.service")
+    )
+
+
+def test_the_last_three_copies_are_kept(root: Path) -> None:
+    store = root / "var/lib/ambient/ambient.db"
+    for upgrade in range(4):
+        store.write_bytes(f"store before upgrade {upgrade}".encode())
+        assert install(root).returncode == 0
+
+    kept = [(copy / "ambient.db").read_text() for copy in copies(root)]
+
+    assert kept == [f"store before upgrade {n}" for n in (1, 2, 3)]
+
+
+def test_a_first_install_has_no_store_to_copy(
+    first_install: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    root, first = first_install
+
+    assert "copied" not in first.stdout
+    assert not (root / "var/backups/ambient").exists()
+
+
+def test_the_copy_can_be_skipped(root: Path) -> None:
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root, AMBIENT_SKIP_STORE_COPY="1")
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "no copy of the store taken (AMBIENT_SKIP_STORE_COPY=1)" in upgrade.stdout
+    assert not (root / "var/backups/ambient").exists()
+
+
+def test_purge_removes_the_copies_and_uninstall_keeps_them(root: Path) -> None:
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+    assert install(root).returncode == 0
+
+    removed = subprocess.run(
+        [str(SCRIPT), "--uninstall"],
+        env={**os.environ, "AMBIENT_ROOT": str(root), "AMBIENT_NO_SYSTEM": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert copies(root)
+    purged = subprocess.run(
+        [str(SCRIPT), "--purge"],
+        env={**os.environ, "AMBIENT_ROOT": str(root), "AMBIENT_NO_SYSTEM": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert purged.returncode == 0, purged.stderr
+    assert not (root / "var/backups/ambient").exists()
+
+
+def test_a_copy_that_fails_still_starts_ambient_and_says_so(root: Path) -> None:
+    """A full disk is not made here; a copies folder under a file fails as it would."""
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root, AMBIENT_COPIES_DIR="/etc/ambient/ambient.yaml/copies")
+
+    assert upgrade.returncode != 0
+    assert "skip: systemctl start ambient.service" in upgrade.stdout
+    assert (
+        "could not copy the store to /etc/ambient/ambient.yaml/copies (above); ambient was "
+        "started without a copy: free space there and run this again, or set "
+        "AMBIENT_SKIP_STORE_COPY=1 to upgrade without a copy\n"
+    ) in upgrade.stderr
+    assert (root / "var/lib/ambient/ambient.db").read_bytes() == b"store"
