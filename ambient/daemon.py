@@ -313,9 +313,6 @@ class Daemon:
             on_first_update=None if first is None else hub.publish_first_signals,
             stale_after_by_source=stale_after_by_source(config.sensors),
         )
-        if carried is not None:
-            kept = signals.take_over(carried)
-            _LOGGER.info("Signal state carried over the reload: %s", ", ".join(kept) or "none")
         # What a running breathing session does later is its rule's trace: kept by the rules.
         actuators = (
             _build_actuators(connections, store, lambda record: rules.emit_trace(record))
@@ -413,6 +410,9 @@ class Daemon:
         hub.status_providers.update(
             sensors=sensor_status.entries, rules=rules.status, paused=lambda: rules.paused
         )
+        if carried is not None:  # last: wiring that fails before leaves the state where it was
+            kept = signals.take_over(carried)
+            _LOGGER.info("Signal state carried over the reload: %s", ", ".join(kept) or "none")
         return _Wiring(
             store,
             signals,
