@@ -42,7 +42,7 @@ class Labels:
     episode_names: tuple[str, ...] = ()
     #: Where they were read (``labels.jsonl:3``, or the recording), for messages about them.
     where: str = field(default="", compare=False)
-    #: Label rows naming more than one person: each one's labels (these are the first's).
+    #: From label rows: each person's labels (these are the first's); empty from a labels file.
     by_person: Mapping[str, Labels] = field(default_factory=dict, compare=False)
 
 
@@ -212,16 +212,15 @@ def split_label_rows(recording: Recording, where: str) -> tuple[Recording, Label
 
 
 def _labels_from_rows(rows: list[Reading], where: str, origin: float) -> Labels:
-    """The labels of label rows in time order, their times counted from ``origin``; rows of
-    several people give each one's (``by_person``)."""
+    """The labels of label rows in time order, their times counted from ``origin``: the first
+    person's, and each one's by person (``by_person``; one person's too, so a recording of
+    two people with one's rows says whose they are)."""
     people = list(dict.fromkeys(row.person for row in rows))
-    if len(people) > 1:
-        each = {
-            person: _persons_labels([r for r in rows if r.person == person], where, origin)
-            for person in people
-        }
-        return replace(each[people[0]], by_person=each)
-    return _persons_labels(rows, where, origin)
+    each = {
+        person: _persons_labels([r for r in rows if r.person == person], where, origin)
+        for person in people
+    }
+    return replace(each[people[0]], by_person=each)
 
 
 def _persons_labels(rows: list[Reading], where: str, origin: float) -> Labels:

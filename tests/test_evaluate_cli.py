@@ -425,28 +425,40 @@ def test_label_rows_of_two_people_in_one_recording_are_each_one_s(tmp_path: Path
     assert [(e["start"], e["end"], e["found"]) for e in sams["episodes"]] == [(1200, 1400, False)]
 
 
+SAM_FAST_S = (1200, 1400)
+
+
+def write_both(folder: Path, label_rows_of: tuple[str, ...] = ("alex", "sam")) -> Path:
+    """Alex (an episode at 600-900 s and a burst in calm time) and Sam (racing at 1200-1400 s)
+    in one recording, with the label rows of ``label_rows_of``; the config lists both, its
+    rule for anyone."""
+    rows = [f"{t},hr,{hr_at(t)},alex" for t in range(1, END_S + 1)]
+    rows += [
+        f"{t}.5,hr,{120 if SAM_FAST_S[0] <= t < SAM_FAST_S[1] else 70},sam"
+        for t in range(1, END_S + 1)
+    ]
+    if "alex" in label_rows_of:
+        rows += ["600,label_episode,1,alex", "900,label_episode,0,alex"]
+    if "sam" in label_rows_of:
+        rows += ["1200,label_episode,1,sam", "1400,label_episode,0,sam"]
+    rows.sort(key=lambda row: float(row.split(",")[0]))
+    (folder / "both.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    config = folder / "ambient.yaml"
+    config.write_text(
+        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
+            "    person: alex\n", ""
+        )
+    )
+    return config
+
+
 def test_a_rule_for_anyone_is_scored_on_each_persons_label_rows_by_their_own_firings(
     tmp_path: Path,
 ) -> None:
     """One recording of both, a rule without `person:`: it was scored on the first person's
     label rows alone, against everyone's firings (Sam's episode unseen, Sam's firing a false
     alarm in Alex's calm). Each person's firings now meet their own labels, pooled."""
-    sam_fast_s = (1200, 1400)
-    rows = [f"{t},hr,{hr_at(t)},alex" for t in range(1, END_S + 1)]
-    rows += [
-        f"{t}.5,hr,{120 if sam_fast_s[0] <= t < sam_fast_s[1] else 70},sam"
-        for t in range(1, END_S + 1)
-    ]
-    rows += ["600,label_episode,1,alex", "900,label_episode,0,alex"]
-    rows += ["1200,label_episode,1,sam", "1400,label_episode,0,sam"]
-    rows.sort(key=lambda row: float(row.split(",")[0]))
-    (tmp_path / "both.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
-    config = tmp_path / "ambient.yaml"
-    config.write_text(
-        CONFIG.replace("  - id: alex\n", "  - id: alex\n  - id: sam\n").replace(
-            "    person: alex\n", ""
-        )
-    )
+    config = write_both(tmp_path)
 
     document = report(evaluate(config, "-r", str(tmp_path), "--json"))
 
@@ -457,6 +469,24 @@ def test_a_rule_for_anyone_is_scored_on_each_persons_label_rows_by_their_own_fir
     ]
     assert scored["false_alarms"] == 1  # Alex's burst in his calm time; Sam's firing is not
     assert scored["firings"] == 3
+
+
+def test_label_rows_of_one_of_two_people_score_that_persons_firings_alone(
+    tmp_path: Path,
+) -> None:
+    """Only Alex's label rows in a recording of both: Sam's firing counted as a false alarm in
+    Alex's calm time, and a rule of Sam's was scored by Alex's episodes."""
+    config = write_both(tmp_path, label_rows_of=("alex",))
+    sams_rule = CONFIG.split("rules:\n")[1].split("store:")[0]
+    sams_rule = sams_rule.replace("fast_heart", "sams_heart").replace("person: alex", "person: sam")
+    config.write_text(config.read_text().replace("store:", sams_rule + "store:"))
+
+    document = report(evaluate(config, "-r", str(tmp_path), "--json"))
+
+    anyones, sams = (rule["recordings"][0] for rule in document["rules"])
+    assert [(e["start"], e["found"]) for e in anyones["episodes"]] == [(600, True)]
+    assert (anyones["false_alarms"], anyones["firings"]) == (1, 2)  # Alex's burst alone
+    assert sams["not_scored"] == "no label rows of sam"
 
 
 def test_rules_of_two_people_evaluated_together_say_whose_unknown_shares_are_shown(

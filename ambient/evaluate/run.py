@@ -253,9 +253,11 @@ def _score_each_person(
     by_person: Mapping[str, Mapping[str, Mapping[str, float]]],
     end_s: float,
 ) -> DetectionScore | str:
-    """A rule for anyone on label rows of several people: each person's firings against their
-    own labels, pooled (as recordings are); a person with no readings is left out."""
+    """A rule for anyone on label rows: each person's firings against their own labels, pooled
+    (as recordings are; each episode names its person when the rows name several); a person
+    with no readings is left out."""
     scored: list[DetectionScore] = []
+    several = len(labels.by_person) > 1
     for person, own in labels.by_person.items():
         if _never_read(by_person.get(person, {}), end_s):
             continue
@@ -264,7 +266,7 @@ def _score_each_person(
             for trace in result.traces
             if trace.rule == rule_id and trace.event == "fired" and trace.person == person
         ]
-        scored.append(score(own, firings_s, end_s, person))
+        scored.append(score(own, firings_s, end_s, person if several else None))
     if not scored:
         return "no readings of " + ", ".join(labels.by_person)
     return total(scored)
@@ -305,7 +307,7 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
     ``end`` past its last reading is brought back to it (calm hours without readings would
     dilute the false alarms), an episode starting at or after the end is left out (the rule
     had no data there: not a miss)."""
-    if labels.by_person:  # label rows of several people: each one's fitted
+    if labels.by_person:  # label rows: each person's fitted
         each = {
             person: fitted_to_recording(own, recording_end_s, name)
             for person, own in labels.by_person.items()
