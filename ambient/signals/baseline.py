@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Final, Literal
 
 from ambient.config.signals import BaselineConfig
@@ -159,6 +159,12 @@ class Baseline:
             for day, sums in self._days.items()
             if today - self.config.range_days < day <= today and sums[_N_HR] > 0
         )
+
+    def last_day_worn(self) -> date | None:
+        """The local date of the latest resting sample kept, even one out of the range (a
+        baseline not worn for months is on the prior: this says since when); None if none."""
+        worn = [day for day, sums in self._days.items() if sums[_N_HR] > 0]
+        return date.fromordinal(max(worn) + _EPOCH_ORDINAL) if worn else None
 
     def norm(self, time: float) -> Norm:
         """The norm today: personal when ready, provisional after the first quiet minutes,

@@ -95,11 +95,14 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     document = _document(
         person, norm, baseline.days_with_data(now), config.signals.baseline.prior_days
     )
+    last_day = baseline.last_day_worn()
+    document["last_day"] = None if last_day is None else last_day.isoformat()
     document["configured"] = configured
     if as_json:
         out.write(json.dumps(document) + "\n")
         return
-    out.write(_text(document, _household_note(person, configured, unconfigured)))
+    note = _household_note(person, configured, unconfigured)
+    out.write(_text(document, note, config.signals.baseline.range_days))
 
 
 def _household_note(person: str, configured: bool, unconfigured: list[str]) -> str:
@@ -162,29 +165,35 @@ def _spread_parts(
 _STATE_TEXT = {
     "prior": "population prior (too few quiet minutes of wear yet)",
     "provisional": "provisional (from the first quiet minutes; the spread is assumed)",
-    "personal": "personal (7-day mean, 60-day spread)",
+    "personal": "personal (mean of the last 7 days worn, 60-day spread)",
 }
 
 
-def _text(doc: dict[str, Any], note: str = "") -> str:
+def _text(doc: dict[str, Any], note: str, range_days: int) -> str:
     hr, ln = doc["resting_hr"], doc["ln_rmssd"]
+    state = _STATE_TEXT[doc["state"]]
+    if hr["sd_days"] == 0 and doc["last_day"] is not None:  # worn, but not for months
+        state = (
+            f"population prior (quiet minutes: none in the last {range_days} days; "
+            f"the last on {doc['last_day']})"
+        )
     return (
-        f"{doc['person']}: {_STATE_TEXT[doc['state']]}\n"
+        f"{doc['person']}: {state}\n"
         f"{note}"
         f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   "
         f"({hr['samples']} resting minutes)\n"
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
         f"{ln['samples']} minutes with enough beat pairs)\n"
         f"  days with data: {doc['days']}\n"
-        f"  spread       {_spread_text(hr, ln)}\n"
+        f"  spread       {_spread_text(hr, ln, doc['last_day'] is not None)}\n"
     )
 
 
-def _spread_text(hr: dict[str, Any], ln: dict[str, Any]) -> str:
+def _spread_text(hr: dict[str, Any], ln: dict[str, Any], worn: bool) -> str:
     """The spread's parts and how much is assumed; on the prior only its own (the ± above),
     not the parts no minute has shown yet (they read ± 0.0)."""
     if hr["sd_days"] == 0:
-        return "the population's, as above (no quiet minutes yet)"
+        return "the population's, as above" + ("" if worn else " (no quiet minutes yet)")
     return (
         f"HR ± {hr['within_day_sd']:.1f} bpm within a day, "
         f"± {hr['day_to_day_sd']:.1f} day to day; ln RMSSD ± {ln['within_day_sd']:.2f}, "

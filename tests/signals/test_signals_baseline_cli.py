@@ -202,3 +202,28 @@ def test_a_renamed_person_starting_afresh_is_pointed_to_the_old_id(tmp_path: Pat
         "saved for people not in the config: alex"
         in baseline(config, "show", "--person", "sam").stdout
     )
+
+
+def test_a_baseline_not_worn_for_months_says_when_it_was_last_worn(tmp_path: Path) -> None:
+    config, store_path = config_with_store(tmp_path)
+    config.write_text(config.read_text() + "timezone: UTC\n")
+    learned = Baseline(BaselineConfig())
+    long_ago_noon = (time.time() // 86400 - 90) * 86400 + 12 * 3600
+    for day in range(3):  # three days of an hour's rest, 90 days ago: out of the 60-day range
+        for k in range(60):
+            learned.add(long_ago_noon + day * 86400 + 60 * k, 4.0, 60.0)
+    store = Store(store_path)
+    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
+    store.close()
+    last = time.strftime("%Y-%m-%d", time.gmtime(long_ago_noon + 2 * 86400))
+    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    assert (shown["state"], shown["days"], shown["last_day"]) == ("prior", 0, last)
+    text = baseline(config, "show", "--person", "alex").stdout
+    assert "yet" not in text  # not "too few quiet minutes of wear yet": there were 180
+    assert f"quiet minutes: none in the last 60 days; the last on {last}" in text
+
+
+def test_show_of_a_baseline_with_nothing_saved_has_no_last_day(tmp_path: Path) -> None:
+    config, _ = config_with_store(tmp_path)
+    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    assert (shown["state"], shown["last_day"]) == ("prior", None)
