@@ -46,7 +46,8 @@ def test_the_signals_a_rule_hands_its_actions_are_the_ones_check_allows() -> Non
                 {
                     "condition": "or",
                     "conditions": [{"condition": "signal", "signal": "hr", "below": 150}],
-                }
+                },
+                {"condition": "signal", "signal": "rmssd", "above": 20, "person": "sam"},
             ],
             "actions": [
                 {
@@ -57,7 +58,10 @@ def test_the_signals_a_rule_hands_its_actions_are_the_ones_check_allows() -> Non
             ],
         }
     )
-    assert signals_in_templates(rule) == build_rule(rule).signal_names
+    # Sam's rmssd is read, but it is not what `{rmssd}` would be filled with.
+    assert signals_in_templates(rule) == build_rule(rule).own_signal_names
+    assert "rmssd" in build_rule(rule).signal_names
+    assert signals_in_templates(rule, named_persons=True) == build_rule(rule).signal_names
 
 
 HOUSEHOLD = "people: [{id: alex}, {id: sam}]\nmqtt: {host: localhost}\nstore: {path: null}\n"
