@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS check_in (
 );
 CREATE INDEX IF NOT EXISTS check_in_by_person ON check_in (person, kind, time);
 """
+#: A :class:`CheckInRow`'s columns, in its order.
+_SELECT_ROWS = "SELECT id, person, kind, time, episode_id, status, answer, source FROM check_in"
 #: The ``kv`` namespace of the sends still waiting for a connection (``<check-in>:<send>:<way>``,
 #: value the time it first failed): a reload or restart sends them; they hold no answer.
 _UNSENT = "check_in.unsent"
@@ -87,10 +89,7 @@ class CheckInBook:
     def rows(
         self, person: str | None = None, kind: str | None = None, since: float = 0.0
     ) -> list[CheckInRow]:
-        sql = (
-            "SELECT id, person, kind, time, episode_id, status, answer, source FROM check_in "
-            "WHERE time >= ?"
-        )
+        sql = f"{_SELECT_ROWS} WHERE time >= ?"
         params: tuple[object, ...] = (since,)
         if person is not None:
             sql += " AND person = ?"
@@ -104,11 +103,7 @@ class CheckInBook:
         return [row for row in self.rows(kind="episode") if row.status == ASKED]
 
     def question(self, check_in_id: int) -> CheckInRow | None:
-        rows = self._store.query(
-            "SELECT id, person, kind, time, episode_id, status, answer, source FROM check_in "
-            "WHERE id = ?",
-            (check_in_id,),
-        )
+        rows = self._store.query(f"{_SELECT_ROWS} WHERE id = ?", (check_in_id,))
         return CheckInRow(*rows[0]) if rows else None
 
     def unsent(self, check_in_id: int, send: str, way: int, since: float) -> None:
