@@ -150,8 +150,9 @@ def build_config(
         logging_section = dict(logging_section)
         if options.get("log_level"):
             logging_section["level"] = str(options["log_level"]).upper()
-        if logging_section:
-            config["logging"] = logging_section
+        # The add-on's log keeps `ambient run`'s stdout: the timeline shows no heart values.
+        logging_section.setdefault("timeline_values", "hide")
+        config["logging"] = logging_section
 
     sensors = config.get("sensors") or []
     if isinstance(sensors, list):

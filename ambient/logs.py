@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 if TYPE_CHECKING:
+    from ambient.config.logging import TimelineValues
     from ambient.messages import TraceRecord
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
@@ -103,6 +104,22 @@ def reason_without_values(reason: str, signal_names: Iterable[str]) -> str:
     return _NOW_VALUE.sub("(", reason).replace(" ()", "").replace("()", "")
 
 
+#: Sets what ``logging.timeline_values: auto`` means where stdout is no journal: ``hide`` (the
+#: Docker image sets it: `docker logs` keeps the timeline) or ``show``.
+TIMELINE_VALUES_ENV = "AMBIENT_TIMELINE_VALUES"
+
+
+def timeline_shows_values(setting: TimelineValues, out: TextIO) -> bool:
+    """Whether the timeline on ``out`` shows the signals' values (``logging.timeline_values``):
+    ``show`` or ``hide`` as set; ``auto`` hides them in the journal, and elsewhere does what
+    :data:`TIMELINE_VALUES_ENV` says (a value it does not know hides them), else shows them."""
+    if setting != "auto":
+        return setting == "show"
+    if goes_to_journal(out):
+        return False
+    return os.environ.get(TIMELINE_VALUES_ENV, "") in ("", "auto", "show")
+
+
 def rule_and_person(record: TraceRecord) -> str:
     """The timeline's rule column: the rule, and whose the entry is (``calm (sam)``: a rule
     without ``person:`` acts for each person); a rule acting for no one names no one."""
@@ -115,19 +132,21 @@ class Timeline:
     ``21:04:13  calm_alex (alex)         fired       stress_score 98.8 above 70 for 2min``
     followed by ``-> action`` lines. The date is shown when it changes.
 
-    Where stdout is the journal (a systemd service) the reasons leave the signals' values out
-    (``stress_score above 70 for 2min``): heart data stays out of logs above DEBUG. A ``log``
-    action's words are shown as written (its placeholders are the rule author's choice).
+    Where stdout is the journal (a systemd service), or a log kept by someone else (the
+    add-on's, a container's: see :func:`timeline_shows_values`), the reasons leave the signals'
+    values out (``stress_score above 70 for 2min``): heart data stays out of logs above DEBUG.
+    A ``log`` action's words are shown as written (its placeholders are the rule author's
+    choice).
     """
 
     def __init__(
         self, out: TextIO, timezone: tzinfo | None = None, values: bool | None = None
     ) -> None:
-        """``values``: show the signals' values in reasons; by default, unless ``out`` is the
-        journal."""
+        """``values``: show the signals' values in reasons; by default as
+        ``timeline_values: auto`` does."""
         self.out = out
         self.timezone = timezone
-        self.values = not goes_to_journal(out) if values is None else values
+        self.values = timeline_shows_values("auto", out) if values is None else values
         self._day: str | None = None
         self._reader_gone = False
 

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import pytest
 
-from ambient.logs import Throttle, Timeline, reason_without_values
+from ambient.logs import Throttle, Timeline, reason_without_values, timeline_shows_values
 from ambient.messages import ActionResult, TraceRecord
 
 FIRED = TraceRecord(
@@ -178,3 +178,33 @@ def test_sparse_repeats_are_each_said() -> None:
         2400,
         3000,
     ]
+
+
+def test_timeline_values_hide_leaves_them_out_wherever_stdout_goes(tmp_path: Path) -> None:
+    """A log kept by someone else (the add-on's log, `docker logs`, a supervisor's file):
+    ``logging.timeline_values: hide``."""
+    with (tmp_path / "out").open("w+") as out:
+        Timeline(out, values=timeline_shows_values("hide", out))(FIRED)
+        out.seek(0)
+        text = out.read()
+    assert "stress_score above 70 for 2min" in text
+    assert "74.2" not in text
+
+
+def test_timeline_values_show_keeps_them_even_in_the_journal(journal_file: TextIO) -> None:
+    assert timeline_shows_values("show", journal_file)
+    assert not timeline_shows_values("auto", journal_file)
+
+
+@pytest.mark.parametrize(("environment", "shown"), [("hide", False), ("show", True), ("", True)])
+def test_auto_follows_the_environment_a_container_image_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: str, shown: bool
+) -> None:
+    """The Docker image sets ``AMBIENT_TIMELINE_VALUES=hide``: its stdout is `docker logs`,
+    which says nothing of being kept. The config's ``show`` or ``hide`` wins over it."""
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    monkeypatch.setenv("AMBIENT_TIMELINE_VALUES", environment)
+    with (tmp_path / "out").open("w") as out:
+        assert timeline_shows_values("auto", out) is shown
+        assert timeline_shows_values("show", out)
+        assert not timeline_shows_values("hide", out)

@@ -21,10 +21,11 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
 
     from ambient.clock import Clock, RealClock, ScaledClock
     from ambient.daemon import Daemon, DaemonOptions
-    from ambient.logs import Timeline
+    from ambient.logs import Timeline, timeline_shows_values
 
     clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
-    timeline = Timeline(sys.stdout, config_zone(config))
+    values = timeline_shows_values(config.logging.timeline_values, sys.stdout)
+    timeline = Timeline(sys.stdout, config_zone(config), values)
     options = DaemonOptions(trace_listeners=[timeline])
     daemon = Daemon(config, clock, options, config_path=args.config)
 

@@ -125,3 +125,12 @@ def test_compose_mosquitto_requires_credentials() -> None:
     assert "./mosquitto:/mosquitto/config" in mosquitto["volumes"]
     named = {v.split(":")[0] for s in services.values() for v in s["volumes"]}
     assert {n for n in named if not n.startswith(("./", "/"))} <= set(compose()["volumes"])
+
+
+def test_the_image_keeps_heart_values_out_of_docker_logs() -> None:
+    """`docker logs` keeps ``ambient run``'s stdout, which says nothing of being a journal: the
+    image tells the timeline to leave the signals' values out (the config's ``show`` wins)."""
+    stage = final_stage(instructions(DOCKER / "Dockerfile"))
+    environment = " ".join(args for keyword, args in stage if keyword == "ENV")
+
+    assert re.search(r"(^|\s)AMBIENT_TIMELINE_VALUES=hide(\s|$)", environment)

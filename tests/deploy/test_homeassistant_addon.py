@@ -311,6 +311,8 @@ def test_run_script_builds_a_config_ambient_check_accepts(
     assert config.mqtt.tls is None
     assert config.store.path == data / "ambient.db"
     assert config.logging.level == "DEBUG"
+    # The add-on's log is kept (HA admins read it): the timeline leaves heart values out.
+    assert config.logging.timeline_values == "hide"
     assert [rule.id for rule in config.rules] == ["calm"]
     assert getattr(config.rules[0].actions[0], "message", None) == "Time for a breather"
     recording = config.sensors[1]
@@ -371,6 +373,17 @@ def test_sections_the_user_wrote_are_kept(tmp_path: Path, supervisor: FakeSuperv
     assert config.homeassistant.token.get_secret_value() == "users-own-token"
     assert config.mqtt is not None and config.mqtt.host == "mqtt.lan"
     assert supervisor.requests == []
+
+
+def test_timeline_values_the_user_wrote_are_kept(
+    tmp_path: Path, supervisor: FakeSupervisor
+) -> None:
+    write_user_config(tmp_path, USER_CONFIG + "logging:\n  timeline_values: show\n")
+
+    assert run_addon(tmp_path, supervisor.url, DEFAULT_OPTIONS).returncode == 0
+
+    config = load_config(tmp_path / "data" / "ambient.yaml")
+    assert (config.logging.level, config.logging.timeline_values) == ("DEBUG", "show")
 
 
 def test_first_start_writes_an_example_that_passes_check(
