@@ -61,7 +61,6 @@ def heart_source_arbiter(
         bluetooth,
         stale_after_s=stale_after_s,
         counters=counters,
-        learn=True,
         scopes=scopes,
         local=local,
         stale_after_by_source=stale_after_by_source,

@@ -15,9 +15,10 @@ every reading from reading times alone (so it replays identically in a simulatio
    ``stale_after`` of its own); then this daemon's own sensor before one a satellite
    forwards; then the source name, for a stable order.
 
-Which sources take part: the Bluetooth devices configured for one person; with ``learn``
-(:mod:`ambient.sensors.heart_sources`), also every other source from its first HR or beat
-for a person (MQTT, HA, satellites, recordings).
+Which sources take part: the Bluetooth devices configured for one person, and every other
+source from its first HR or beat for a person (MQTT, HA, satellites, recordings; wired by
+:mod:`ambient.sensors.heart_sources`). Heart rate and beats are each chosen so, among the
+sources sending that metric.
 
 When the strap slips off and stops sending RR, the watch takes over ``stale_after_s`` later;
 when the strap comes back, it wins again at once.
@@ -27,7 +28,8 @@ other (at the start, or when the preferred strap returns with the beats it held)
 the new device ending less than half its interval after the last beat counted is one already
 counted from the other, and is dropped: every heartbeat counts once.
 
-Each change of the device that counts is said at INFO (no value changes with it otherwise).
+Each change from one device that counts to another is said at INFO, once for heart rate and
+beats together (no value changes with it otherwise).
 Readings set aside are counted under their device's scope (``ble:<id>``, shown by ``ambient
 status``): ``set_aside`` while another device counts, ``beat_already_counted`` for a beat the
 other device gave.
@@ -44,23 +46,21 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
 from ambient.ports import ReadingSink
 from ambient.readings import CONTACT, HR, RR, Reading
-from ambient.sensors.factory import ble_source_name
 
 _LOGGER = logging.getLogger(__name__)
 
 
-#: The readings of a person's heart that one source at a time gives (with ``learn``, a source
-#: first seen sending HR or beats takes part; its other metrics always pass).
+#: The readings of a person's heart that one source at a time gives (a source first seen
+#: sending HR or beats takes part; its other metrics always pass).
 _HEART = frozenset({HR, RR, CONTACT})
 #: Beats covering at least this share of a period's time are a strap's (full RR); fewer are a
 #: watch's (a wrist sensor leaves beats out). Measured over periods of ``_COVERAGE_PERIOD_S``.
 _FULL_COVERAGE = 0.9
 _COVERAGE_PERIOD_S = 30.0
-#: With ``learn``, the sources of one person's heart taken part at most (forwarded names are
+#: The sources of one person's heart taken part at most (forwarded names are
 #: chosen by whoever publishes; each reading weighs them all).
 MAX_SOURCES_PER_PERSON = 16
 
@@ -74,7 +74,7 @@ class _SourceState:
     #: arbiter's).
     stale_after_s: float
     #: A sensor of this daemon (not forwarded by a satellite): it wins a tie.
-    local: bool = True
+    local: bool
     last_reading: float | None = None
     last_rr: float | None = None
     last_hr: float | None = None
@@ -88,12 +88,9 @@ class _SourceState:
 
 
 class SourceArbiter:
-    """``accept(reading)`` is ``True`` when the reading's source is its person's active one.
-
-    Without ``learn``, sources not registered (MQTT, HA, recordings, a person with one
-    device) are always accepted: arbitration only applies among the registered sources of
-    one person. With it, every source of a person's HR or beats takes part (see ``__init__``).
-    """
+    """``accept(reading)`` is ``True`` when the reading's source is the one whose readings of
+    that metric count for its person: every source of a person's HR or beats takes part
+    (see ``__init__``); other readings pass."""
 
     def __init__(
         self,
@@ -101,9 +98,7 @@ class SourceArbiter:
         *,
         stale_after_s: float = 10.0,
         counters: Counters | None = None,
-        learn: bool = False,
         scopes: Mapping[str, str] | None = None,
-        priorities: Mapping[str, int] | None = None,
         local: Iterable[str] = (),
         stale_after_by_source: Mapping[str, float] | None = None,
     ) -> None:
@@ -111,17 +106,15 @@ class SourceArbiter:
         Bluetooth device, presumed a strap until its beats say otherwise); the readings set
         aside are counted in ``counters`` under ``ble:<source name>``.
 
-        With ``learn``, any other source takes part from its first HR or beat for a person
-        (an MQTT topic, an HA entity, a satellite's forwarded device): counted under
-        ``scopes[source]`` (else ``source:<name>``), with ``priorities[source]`` (else 0);
-        sources named in ``local`` are this daemon's own, preferred to forwarded ones at
-        equal kind and priority. A source is live for ``stale_after_by_source[source]``
-        (its sensor's own ``stale_after``), else ``stale_after_s``."""
+        Any other source takes part from its first HR or beat for a person (an MQTT topic, an
+        HA entity, a satellite's forwarded device), with priority 0: counted under
+        ``scopes[source]`` (else ``source:<name>``). Sources named in ``local`` are this
+        daemon's own, preferred to forwarded ones at equal kind and priority. A source is
+        live for ``stale_after_by_source[source]`` (its sensor's own ``stale_after``), else
+        ``stale_after_s``."""
         self.stale_after_s = stale_after_s
         self._counters = Counters() if counters is None else counters
-        self._learn = learn
         self._scopes = dict(scopes or {})
-        self._priorities = dict(priorities or {})
         self._local = frozenset(local)
         self._stale_after_by_source = dict(stale_after_by_source or {})
         self._people: dict[str, dict[str, _SourceState]] = {}
@@ -129,13 +122,9 @@ class SourceArbiter:
             state = self._new_state(source, priority, f"ble:{source}")
             state.full_rr = True  # a Bluetooth heart-rate device: a strap until measured
             self._people.setdefault(person, {})[source] = state
-        if not learn:  # one device for a person needs no arbitration
-            self._people = {p: s for p, s in self._people.items() if len(s) > 1}
         #: Per person: the time and source of the last beat counted.
         self._last_beat: dict[str, tuple[float, str]] = {}
-        #: Per person: the source whose readings counted last.
-        self._counted: dict[str, str | None] = {}
-        #: With ``learn``, per person and metric (HR, RR): the source that counted last; and
+        #: Per person and metric (HR, RR): the source that counted last; and
         #: per person the last handover said (HR and beats handed over together: one line).
         self._counted_by_metric: dict[tuple[str, str], str | None] = {}
         self._last_handover: dict[str, tuple[str | None, str | None]] = {}
@@ -143,34 +132,15 @@ class SourceArbiter:
         #: Readings to pass on before the one just accepted or not (see `take_forwarded`).
         self.forwarded: list[Reading] = []
 
-    @classmethod
-    def from_configs(
-        cls,
-        configs: Iterable[BleSensorConfig],
-        *,
-        stale_after_s: float = 10.0,
-        counters: Counters | None = None,
-    ) -> SourceArbiter:
-        """Arbitrate between the BLE devices configured for the same person."""
-        return cls(
-            (
-                (config.person or "default", ble_source_name(config), config.priority)
-                for config in configs
-            ),
-            stale_after_s=stale_after_s,
-            counters=counters,
-        )
-
     def _new_state(self, source: str, priority: int, scope: str) -> _SourceState:
         stale_after_s = self._stale_after_by_source.get(source, self.stale_after_s)
-        local = not self._learn or source in self._local
-        return _SourceState(priority, scope, stale_after_s, local)
+        return _SourceState(priority, scope, stale_after_s, source in self._local)
 
     def _learnt(self, reading: Reading) -> dict[str, _SourceState] | None:
         """The person's sources with ``reading``'s source among them, when it is one to take
-        part (``learn``, and HR or a beat: a source of contact alone, a watch's wear sensor,
-        speaks for every device); else None."""
-        if not self._learn or reading.metric not in (HR, RR):
+        part (HR or a beat: a source of contact alone, a watch's wear sensor, speaks for
+        every device); else None."""
+        if reading.metric not in (HR, RR):
             return None
         source = reading.source
         sources = self._people.setdefault(reading.person, {})
@@ -179,7 +149,7 @@ class SourceArbiter:
             self._counters.increment(f"sources:{reading.person}", "too_many_sources")
             return {}
         scope = self._scopes.get(source, f"source:{source}")
-        sources[source] = self._new_state(source, self._priorities.get(source, 0), scope)
+        sources[source] = self._new_state(source, 0, scope)
         if len(sources) == 2:  # arbitration starts: what the first source gave so far counted
             person = reading.person
             (first,) = (name for name in sources if name != source)
@@ -202,32 +172,18 @@ class SourceArbiter:
         state = sources[reading.source]
         if reading.metric not in _HEART:
             return True  # (a recording's movement, a satellite's steps: not the heart's)
-        if len(sources) == 1:  # one source so far: it counts, and is followed
-            self._note(state, reading)
-            self._counted[reading.person] = reading.source
-            return True
         self._note(state, reading)
-        if self._learn:
-            return self._contest(sources, state, reading)
-        active = self.active(reading.person, reading.time)
-        if active != self._counted.get(reading.person):
-            self._handed_over(reading.person, active)
-            self._forward_contact(sources, active, reading)
-        if active != reading.source:
-            self._set_aside(state, "set_aside")
-            return False
-        if reading.metric == RR and not self._new_heartbeat(reading):
-            self._set_aside(state, "beat_already_counted")
-            return False
-        return True
+        if len(sources) == 1:  # one source so far: it counts
+            return True
+        return self._contest(sources, state, reading)
 
     def _contest(
         self, sources: dict[str, _SourceState], state: _SourceState, reading: Reading
     ) -> bool:
-        """``accept`` among every source of the person's heart (``learn``): HR and beats each
-        from one source, chosen among the sources sending that metric (so one device read
-        through a sensor per metric, an ESPHome strap's two topics, is not set against itself);
-        a contact report with the device whose readings count."""
+        """``accept`` among every source of the person's heart: HR and beats each from one
+        source, chosen among the sources sending that metric (so one device read through a
+        sensor per metric, an ESPHome strap's two topics, is not set against itself); a
+        contact report with the device whose readings count."""
         person = reading.person
         if reading.metric == CONTACT:
             counted = self._counted_by_metric
@@ -245,7 +201,7 @@ class SourceArbiter:
             handover = (was, active)
             if None not in handover and handover != self._last_handover.get(person):
                 self._last_handover[person] = handover
-                self._handed_over(person, active, was)
+                _LOGGER.info("%s: readings from %s count now, instead of %s's", person, active, was)
             self._forward_contact(sources, active, reading)
         if active != reading.source:
             self._set_aside(state, "set_aside")
@@ -287,15 +243,6 @@ class SourceArbiter:
     def _set_aside(self, state: _SourceState, reason: str) -> None:
         self.rejected += 1
         self._counters.increment(state.scope, reason)
-
-    def _handed_over(self, person: str, active: str | None, was: str | None = None) -> None:
-        if not self._learn:
-            was = self._counted.get(person)
-        self._counted[person] = active
-        if was is None:
-            _LOGGER.info("%s: readings from %s count now", person, active)
-        else:
-            _LOGGER.info("%s: readings from %s count now, instead of %s's", person, active, was)
 
     def _forward_contact(
         self, sources: dict[str, _SourceState], active: str | None, reading: Reading

@@ -11,10 +11,12 @@ from sensors.ble.strap import EmulatedStrap, polar_h10_packet
 from signals.signals_helpers import Replay
 
 from ambient.clock import VirtualClock
+from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
 from ambient.readings import CONTACT, HR, RR, Reading
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.heart_rate import parse_measurement
+from ambient.sensors.heart_sources import heart_source_arbiter
 from ambient.sensors.priority import ArbitratedSink, SourceArbiter
 
 __all__ = ["air"]
@@ -26,13 +28,17 @@ def _r(time: float, source: str, metric: str = HR, person: str = "alex") -> Read
     return Reading(time=time, person=person, metric=metric, value=800.0, source=source)
 
 
-def _arbiter() -> SourceArbiter:
-    configs = [
+def _arbiter(*configs: BleSensorConfig, counters: Counters | None = None) -> SourceArbiter:
+    """The daemon's arbiter of ``configs``; by default Alex's strap and higher-priority watch,
+    and Sam's strap."""
+    configs = configs or (
         ble_config(id="strap", address="F5:00:00:00:00:01", person="alex", priority=0),
         ble_config(id="watch", name="Forerunner", person="alex", priority=5),
         ble_config(id="sams", address="F5:00:00:00:00:02", person="sam"),
-    ]
-    return SourceArbiter.from_configs(configs, stale_after_s=10.0)
+    )
+    arbiter = heart_source_arbiter(configs, stale_after_s=10.0, counters=counters)
+    assert arbiter is not None
+    return arbiter
 
 
 def test_rr_capable_strap_beats_a_higher_priority_watch() -> None:
@@ -47,6 +53,7 @@ def test_rr_capable_strap_beats_a_higher_priority_watch() -> None:
 def test_watch_takes_over_when_the_strap_stops_sending_beats_and_yields_back() -> None:
     arbiter = _arbiter()
     arbiter.accept(_r(0.0, "strap", RR))
+    arbiter.accept(_r(0.0, "strap", HR))
     assert not arbiter.accept(_r(5.0, "watch"))
     # the strap slipped: HR only from it now (or nothing); after 10 s the watch wins on priority
     assert arbiter.accept(_r(11.0, "watch"))
@@ -66,23 +73,26 @@ def test_without_rr_the_higher_priority_wins() -> None:
 def test_each_handover_between_a_persons_devices_is_said_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Which device counts changes without any value changing: said at INFO, once per change."""
+    """Which device counts changes without any value changing: said at INFO, once per change
+    from one device to another."""
     arbiter = _arbiter()
     with caplog.at_level(logging.INFO, logger="ambient.sensors.priority"):
-        arbiter.accept(_r(0.0, "strap", RR))
-        arbiter.accept(_r(0.8, "strap", RR))
+        for time in (0.0, 0.8):
+            arbiter.accept(_r(time, "strap", RR))
+            arbiter.accept(_r(time, "strap", HR))
         arbiter.accept(_r(5.0, "watch"))
         arbiter.accept(_r(11.0, "watch"))  # the strap's beats are 10.2 s old
         arbiter.accept(_r(12.0, "watch"))
         arbiter.accept(_r(13.0, "strap", RR))
+        arbiter.accept(_r(13.0, "strap", HR))
     assert [r.getMessage() for r in caplog.records] == [
-        "alex: readings from strap count now",
         "alex: readings from watch count now, instead of strap's",
         "alex: readings from strap count now, instead of watch's",
     ]
 
 
-def test_single_device_people_and_other_sources_pass_untouched() -> None:
+def test_the_only_source_of_a_persons_heart_rate_so_far_passes_untouched() -> None:
+    """Sam's one strap, and an MQTT heart rate for Alex while Alex's devices send nothing."""
     arbiter = _arbiter()
     assert arbiter.accept(_r(0.0, "sams", person="sam"))
     assert arbiter.accept(_r(0.0, "mqtt0", person="alex"))
@@ -98,9 +108,10 @@ def test_readings_set_aside_are_counted_under_their_devices_scope() -> None:
         ble_config(id="backup", address="F5:00:00:00:00:03", person="alex", priority=0),
         ble_config(id="watch", name="Forerunner", person="alex", priority=5),
     ]
-    arbiter = SourceArbiter.from_configs(configs, counters=counters)
+    arbiter = _arbiter(*configs, counters=counters)
     arbiter.accept(Reading(0.0, "alex", RR, 800.0, "backup"))
     arbiter.accept(Reading(0.05, "alex", RR, 800.0, "strap"))  # the same heartbeat
+    arbiter.accept(Reading(0.05, "alex", HR, 75.0, "strap"))
     arbiter.accept(_r(0.5, "watch"))
     arbiter.accept(_r(1.5, "watch"))
     arbiter.accept(Reading(0.8, "alex", RR, 800.0, "backup"))
@@ -116,9 +127,14 @@ def test_arbitrated_sink_forwards_only_accepted_readings() -> None:
     sink = CollectingSink()
     arbitrated = ArbitratedSink(sink, _arbiter())
     arbitrated.put_nowait(_r(0.0, "strap", RR))
+    arbitrated.put_nowait(_r(0.0, "strap", HR))
     arbitrated.put_nowait(_r(0.5, "watch"))
     arbitrated.put_nowait(_r(1.0, "strap", HR))
-    assert [r.source for r in sink.readings] == ["strap", "strap"]
+    assert [(r.time, r.source) for r in sink.readings] == [
+        (0.0, "strap"),
+        (0.0, "strap"),
+        (1.0, "strap"),
+    ]
 
 
 def test_on_a_handover_the_new_devices_last_contact_report_counts_as_of_now() -> None:
@@ -167,11 +183,13 @@ def test_arbitrated_sink_passes_on_the_contact_held_for_a_takeover_first() -> No
     sink = CollectingSink()
     arbitrated = ArbitratedSink(sink, arbiter)
     arbitrated.put_nowait(_r(0.0, "strap", RR))
+    arbitrated.put_nowait(_r(0.0, "strap", HR))
     arbitrated.put_nowait(Reading(0.5, "alex", CONTACT, 1.0, "watch"))
     for second in range(1, 12):
         arbitrated.put_nowait(_r(float(second), "watch"))
     assert [(r.time, r.metric, r.source) for r in sink.readings] == [
         (0.0, RR, "strap"),
+        (0.0, HR, "strap"),
         (11.0, CONTACT, "watch"),
         (11.0, HR, "watch"),
     ]
@@ -293,7 +311,7 @@ async def test_two_straps_through_bleak_hand_over_and_back_each_beat_once(
         ble_config(id="pro", name="HRM-Pro:1", person="alex", priority=0, watchdog=60.0),
     ]
     counted = CollectingSink()
-    sink = _TeeSink(ArbitratedSink(counted, SourceArbiter.from_configs(configs)))
+    sink = _TeeSink(ArbitratedSink(counted, _arbiter(*configs)))
     clock = VirtualClock(START)
     async with running(configs[0], air, clock, sink), running(configs[1], air, clock, sink):
         await h10.wait_subscribed()
