@@ -202,7 +202,7 @@ class Baseline:
             )  # fmt: skip
         hr = spread(_sums(in_range, _N_HR), c.provisional_hr_sd, c.prior_days)
         ln_mean = c.prior_ln_rmssd
-        ln = Spread(c.prior_ln_rmssd_sd, 0.0, c.prior_ln_rmssd_sd, 0)
+        ln = Spread(c.prior_ln_rmssd_sd, 0.0, 0.0, 0)  # the prior's: no part shown by minutes
         if n_ln >= min(c.provisional_samples, c.min_samples):
             ln_mean = _mean(in_range, _N_LN, c.mean_days)
             ln = spread(_sums(in_range, _N_LN), c.provisional_ln_rmssd_sd, c.prior_days)

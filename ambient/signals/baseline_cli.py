@@ -14,6 +14,7 @@ import time
 from typing import Any, TextIO
 
 from ambient.config import AmbientConfig
+from ambient.config.signals import BaselineConfig
 from ambient.signals.baseline import Baseline, Norm
 from ambient.signals.engine import BASELINE_NAMESPACE
 from ambient.store import Store
@@ -102,7 +103,7 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
         out.write(json.dumps(document) + "\n")
         return
     note = _household_note(person, configured, unconfigured)
-    out.write(_text(document, note, config.signals.baseline.range_days))
+    out.write(_text(document, note, config.signals.baseline))
 
 
 def _household_note(person: str, configured: bool, unconfigured: list[str]) -> str:
@@ -155,6 +156,7 @@ def _spread_parts(
     weight = prior_days + days - 1
     prior_share = 1.0 if days == 0 or weight <= 0 else prior_days / weight
     return {
+        "on_prior": days == 0,  # no minute behind it: the population's mean and SD
         "within_day_sd": round(within_sd, digits),
         "day_to_day_sd": round(day_sd, digits),
         "sd_days": days,
@@ -169,12 +171,12 @@ _STATE_TEXT = {
 }
 
 
-def _text(doc: dict[str, Any], note: str, range_days: int) -> str:
+def _text(doc: dict[str, Any], note: str, config: BaselineConfig) -> str:
     hr, ln = doc["resting_hr"], doc["ln_rmssd"]
     state = _STATE_TEXT[doc["state"]]
     if hr["sd_days"] == 0 and doc["last_day"] is not None:  # worn, but not for months
         state = (
-            f"population prior (quiet minutes: none in the last {range_days} days; "
+            f"population prior (quiet minutes: none in the last {config.range_days} days; "
             f"the last on {doc['last_day']})"
         )
     return (
@@ -183,10 +185,19 @@ def _text(doc: dict[str, Any], note: str, range_days: int) -> str:
         f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   "
         f"({hr['samples']} resting minutes)\n"
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
-        f"{ln['samples']} minutes with enough beat pairs)\n"
+        f"{_ln_source(hr, ln, min(config.provisional_samples, config.min_samples))})\n"
         f"  days with data: {doc['days']}\n"
         f"  spread       {_spread_text(hr, ln, doc['last_day'] is not None)}\n"
     )
+
+
+def _ln_source(hr: dict[str, Any], ln: dict[str, Any], needed: int) -> str:
+    """The minutes behind ln RMSSD; when HR has its own but ln RMSSD has too few (an HR-only
+    watch), that the ln RMSSD shown is the population's."""
+    pairs = f"{ln['samples']} minutes with enough beat pairs"
+    if ln["on_prior"] and not hr["on_prior"]:
+        return f"the population's: {pairs}, {needed} needed"
+    return pairs
 
 
 def _spread_text(hr: dict[str, Any], ln: dict[str, Any], worn: bool) -> str:
@@ -194,17 +205,22 @@ def _spread_text(hr: dict[str, Any], ln: dict[str, Any], worn: bool) -> str:
     not the parts no minute has shown yet (they read ± 0.0)."""
     if hr["sd_days"] == 0:
         return "the population's, as above" + ("" if worn else " (no quiet minutes yet)")
+    ln_text = (
+        "the population's"
+        if ln["on_prior"]
+        else f"± {ln['within_day_sd']:.2f}, ± {ln['day_to_day_sd']:.2f}"
+    )
     return (
         f"HR ± {hr['within_day_sd']:.1f} bpm within a day, "
-        f"± {hr['day_to_day_sd']:.1f} day to day; ln RMSSD ± {ln['within_day_sd']:.2f}, "
-        f"± {ln['day_to_day_sd']:.2f}\n"
+        f"± {hr['day_to_day_sd']:.1f} day to day; ln RMSSD {ln_text}\n"
         f"               {_prior_text(hr, ln)}"
     )
 
 
 def _prior_text(hr: dict[str, Any], ln: dict[str, Any]) -> str:
     """How much of the day-to-day spread is still assumed."""
-    shares = {round(100 * hr["sd_prior_share"]), round(100 * ln["sd_prior_share"])}
+    measured = [m for m in (hr, ln) if not m["on_prior"]]  # the population's: no days to show
+    shares = {round(100 * m["sd_prior_share"]) for m in measured}
     share = " / ".join(f"{s} %" for s in sorted(shares, reverse=True))
     return f"day to day: {share} still assumed (prior_days), until more days show theirs"
 

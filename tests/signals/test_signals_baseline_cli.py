@@ -7,10 +7,13 @@ import json
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
+from ambient.config import load_config
 from ambient.config.signals import BaselineConfig
 from ambient.signals.baseline import Baseline
+from ambient.signals.baseline_cli import run_baseline
 from ambient.signals.engine import BASELINE_NAMESPACE
 from ambient.store import Store
 
@@ -227,3 +230,33 @@ def test_show_of_a_baseline_with_nothing_saved_has_no_last_day(tmp_path: Path) -
     config, _ = config_with_store(tmp_path)
     shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
     assert (shown["state"], shown["last_day"]) == ("prior", None)
+
+
+def test_an_hr_only_watch_shows_its_hrv_norm_as_the_population_prior(tmp_path: Path) -> None:
+    # Four days of an HR-only watch: personal resting HR, no minute with beat pairs.
+    config, store_path = config_with_store(tmp_path)
+    config.write_text(config.read_text() + "timezone: UTC\n")
+    learned = Baseline(BaselineConfig())
+    noon = (time.time() // 86400 - 3) * 86400 + 12 * 3600
+    for day in range(4):
+        for k in range(30):
+            learned.add(noon + day * 86400 + 60 * k, None, 60.0 + (1 if k % 2 else -1))
+    store = Store(store_path)
+    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
+    store.close()
+    loaded = load_config(config)
+    shown = StringIO()
+    assert run_baseline(loaded, "show", "alex", True, shown, StringIO()) == 0
+    document = json.loads(shown.getvalue())
+    assert document["state"] == "personal"
+    assert document["resting_hr"]["on_prior"] is False
+    ln = document["ln_rmssd"]
+    # As on the population prior altogether: its ± only, no day-to-day part no minute showed.
+    assert (ln["on_prior"], ln["mean"], ln["sd"]) == (True, 3.7, 0.5)
+    assert (ln["within_day_sd"], ln["day_to_day_sd"], ln["sd_days"]) == (0.0, 0.0, 0)
+    text = StringIO()
+    assert run_baseline(loaded, "show", "alex", False, text, StringIO()) == 0
+    lines = text.getvalue()
+    assert "40 ms; the population's: 0 minutes with enough beat pairs, 5 needed)" in lines
+    assert "; ln RMSSD the population's\n" in lines
+    assert "day to day: 40 % still assumed" in lines  # HR's share alone, not "100 % / 40 %"
