@@ -191,6 +191,7 @@ service_running() {
 restart_service() {
     local running=0 copied=1
     if service_running; then running=1; fi
+    if ((running)); then check_config; fi
     if ((running)); then system systemctl stop "${SERVICE}.service"; fi
     copy_store || copied=0
     # A copy that failed (a full disk) still starts ambient: the home is not left without it.
@@ -201,6 +202,34 @@ restart_service() {
         die "could not copy the store to ${COPIES_DIR} (above); ambient ${now}: free space" \
             "there and run this again, or set AMBIENT_SKIP_STORE_COPY=1 to upgrade without a copy"
     fi
+}
+
+# The new version's `ambient check` of the installed config, before a running ambient is
+# restarted onto it: the unit's check before each start would keep a refused one down, and
+# the home without ambient. Refused, the old process is left running and the script stops.
+# Its modules are loaded, but pip has replaced the files it may still import lazily (a
+# reload, a part first used later), so the fix must not wait.
+check_config() {
+    local ambient="${ROOT}${PREFIX}/bin/ambient" config="${ROOT}${CONFIG_DIR}/ambient.yaml"
+    local problems status=0
+    if [[ ! -x "${ambient}" ]]; then
+        say "skip: ambient check (no ambient in ${PREFIX}: AMBIENT_SKIP_PIP=1)"
+        return
+    fi
+    # From /, as the unit runs it: a relative store.path names the same file.
+    problems="$(cd / && "${ambient}" check --config "${config}" 2>&1 >/dev/null)" || status=$?
+    if ((status == 0)); then
+        say "the new version accepts ${CONFIG_DIR}/ambient.yaml"
+        return
+    fi
+    if [[ -z "${problems}" ]]; then
+        problems="$(cd / && "${ambient}" check --config "${config}" 2>/dev/null)" || true
+    fi
+    printf '%s\n' "${problems}" >&2
+    die "the new version does not accept ${CONFIG_DIR}/ambient.yaml (above), so ambient was" \
+        "not restarted: it runs the old version, whose files are the new one's now, so do" \
+        "not wait; fix the file (sudo ambient check), then run deploy/install.sh again: it" \
+        "copies the store and restarts ambient"
 }
 
 # A copy of the store (each *.db of the state folder with its -wal and -shm: the last writes

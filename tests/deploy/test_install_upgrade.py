@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,52 @@ def test_a_copy_that_fails_still_starts_ambient_and_says_so(root: Path) -> None:
         "AMBIENT_SKIP_STORE_COPY=1 to upgrade without a copy\n"
     ) in upgrade.stderr
     assert (root / "var/lib/ambient/ambient.db").read_bytes() == b"store"
+
+
+def new_version_installed(root: Path) -> None:
+    """The venv's ``ambient`` is this checkout's (pip, which would put it there, needs the
+    network): what the upgrade installed."""
+    ambient = root / "opt/ambient/bin/ambient"
+    ambient.write_text(f'#!/bin/sh\nexec {sys.executable} -m ambient "$@"\n')
+    ambient.chmod(0o755)
+
+
+def test_a_config_the_new_version_refuses_leaves_ambient_running_and_says_what_to_do(
+    root: Path,
+) -> None:
+    """Restarted, the unit's check before each start would keep the new version down: the
+    home would be left without ambient until someone looked."""
+    new_version_installed(root)
+    config = root / "etc/ambient/ambient.yaml"
+    config.write_text("instance: home\nbogus_key: 1\n")
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root)
+
+    assert upgrade.returncode == 1
+    assert f"{config}:2:1: bogus_key: unknown key `bogus_key`" in upgrade.stderr
+    *_, last = upgrade.stderr.splitlines()
+    assert last == (
+        "ambient-install: error: the new version does not accept /etc/ambient/ambient.yaml "
+        "(above), so ambient was not restarted: it runs the old version, whose files are the "
+        "new one's now, so do not wait; fix the file (sudo ambient check), then run "
+        "deploy/install.sh again: it copies the store and restarts ambient"
+    )
+    assert "systemctl stop" not in upgrade.stdout
+    assert "systemctl start" not in upgrade.stdout
+    assert not (root / "var/backups/ambient").exists()
+
+
+def test_a_config_the_new_version_accepts_is_checked_before_the_restart(root: Path) -> None:
+    new_version_installed(root)
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    out = upgrade.stdout
+    assert (
+        out.index("the new version accepts /etc/ambient/ambient.yaml")
+        < out.index("skip: systemctl stop ambient.service")
+        < out.index("skip: systemctl start ambient.service")
+    )
