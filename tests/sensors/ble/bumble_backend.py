@@ -92,6 +92,7 @@ class EmulatedAir:
         self._disconnect_hangs = 0
         self._subscribe_hangs = 0
         self._held_starts: list[HeldStart] = []
+        self._scans_changed = asyncio.Event()
         self.connect_attempts = 0
         self.backend = self._make_backend()
 
@@ -153,6 +154,18 @@ class EmulatedAir:
         held = HeldStart()
         self._held_starts.append(held)
         return held
+
+    async def wait_scanning(self, adapter: str = DEFAULT_ADAPTER, timeout_s: float = 3.0) -> None:
+        """Return once a scan runs on ``adapter``: a sensor's search has started, and that
+        sensor listens to the shared scan before any other can (a test that needs one search
+        under way before the next sensor starts waits here, not for a guessed while)."""
+        async with asyncio.timeout(timeout_s):
+            while not ((running := self.adapters.get(adapter)) and running.scanners):
+                await self._scans_changed.wait()
+
+    def note_scans_changed(self) -> None:
+        self._scans_changed.set()
+        self._scans_changed = asyncio.Event()
 
     def take_held_start(self) -> HeldStart | None:
         return self._held_starts.pop(0) if self._held_starts else None
@@ -257,6 +270,7 @@ class BumbleScanner(BaseBleakScanner):
         if not adapter.device.scanning:
             await adapter.device.start_scanning(filter_duplicates=False)
         adapter.scanners.add(self)
+        self.air.note_scans_changed()
         if (held := self.air.take_held_start()) is not None:
             held.reached.set()
             await held.released.wait()

@@ -158,7 +158,7 @@ async def test_one_persons_strap_is_found_while_anothers_absent_strap_is_searche
     config_alex = ble_config(id="alex", address="F3:00:00:00:00:01", scan_timeout=5.0)
     config_sam = ble_config(id="sam", address="F3:00:00:00:00:02", person="sam")
     async with running(config_alex, air, clock, sink, counters):
-        await asyncio.sleep(0)  # Alex's search starts first
+        await air.wait_scanning()  # Alex's search starts first
         async with running(config_sam, air, clock, sink, counters):
             await sam.wait_subscribed(timeout_s=3.0)
             await sam.drop_link()
@@ -180,7 +180,7 @@ async def test_a_shared_scan_that_went_deaf_is_started_again_while_sensors_keep_
     config_alex = ble_config(id="alex", address="F3:00:00:00:00:01", scan_timeout=10.0)
     config_sam = ble_config(id="sam", address="F3:00:00:00:00:02", person="sam", scan_timeout=0.3)
     async with running(config_alex, air, clock, sink, counters):
-        await asyncio.sleep(0.1)
+        await air.wait_scanning()  # Alex's search goes on while Sam's starts and ends
         async with running(config_sam, air, clock, sink, counters):
             await counters.wait_for("ble:sam", "not_found", 1)
             air.lose_scans()
