@@ -25,6 +25,7 @@ from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import Threshold, _one_or_many, _state_text
 from ambient.config.types import EntityId, Identifier, NotifyServiceName, ServiceName
+from ambient.config.yaml_source import KeyPath
 
 #: HA's target keys that name no entity: ambient snapshots and restores each light itself.
 _NON_ENTITY_TARGETS = ("area_id", "device_id", "floor_id", "label_id")
@@ -456,20 +457,23 @@ LeafActionConfig = (
 )
 
 
-def leaf_actions(steps: Sequence[Any]) -> Iterator[LeafActionConfig]:
-    """The actions of ``steps``, those nested in `if`, `choose` and `choose_calming` too."""
-    for step in steps:
+def walk_action_steps(steps: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    """Each of ``steps`` and the steps nested in its `if`, `choose` and `choose_calming`
+    options, depth first, with their key paths under ``path``."""
+    for index, step in enumerate(steps):
+        yield (*path, index), step
         if isinstance(step, IfStepConfig):
-            yield from leaf_actions([*step.then, *step.else_])
+            yield from walk_action_steps(step.then, (*path, index, "then"))
+            yield from walk_action_steps(step.else_, (*path, index, "else"))
         elif isinstance(step, ChooseStepConfig):
-            for option in step.choose:
-                yield from leaf_actions(option.sequence)
-            yield from leaf_actions(step.default)
+            for o_index, option in enumerate(step.choose):
+                option_path = (*path, index, "choose", o_index, "sequence")
+                yield from walk_action_steps(option.sequence, option_path)
+            yield from walk_action_steps(step.default, (*path, index, "default"))
         elif isinstance(step, ChooseCalmingStepConfig):
-            for calming in step.choose_calming.options:
-                yield from leaf_actions(calming.actions)
-        elif isinstance(step, LeafActionConfig):
-            yield step
+            for o_index, calming in enumerate(step.choose_calming.options):
+                option_path = (*path, index, "choose_calming", "options", o_index, "actions")
+                yield from walk_action_steps(calming.actions, option_path)
 
 
 ActionConfig = Annotated[

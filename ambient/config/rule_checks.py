@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ambient.config.actions import (
-    ChooseCalmingStepConfig,
     ChooseStepConfig,
     IfStepConfig,
     WaitForStepConfig,
+    walk_action_steps,
 )
 from ambient.config.conditions import (
     AndConditionConfig,
@@ -126,26 +126,10 @@ def walk_conditions(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, 
 def walk_steps(rule: RuleConfig, base: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
     """Every action step of a rule (actions, on_recovery, escalation levels, and the steps
     nested in `if`, `choose` and `choose_calming` options), with its key path."""
-
-    def walk(steps: Sequence[Any], path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
-        for index, step in enumerate(steps):
-            yield (*path, index), step
-            if isinstance(step, IfStepConfig):
-                yield from walk(step.then, (*path, index, "then"))
-                yield from walk(step.else_, (*path, index, "else"))
-            elif isinstance(step, ChooseStepConfig):
-                for o_index, option in enumerate(step.choose):
-                    yield from walk(option.sequence, (*path, index, "choose", o_index, "sequence"))
-                yield from walk(step.default, (*path, index, "default"))
-            elif isinstance(step, ChooseCalmingStepConfig):
-                for o_index, calming in enumerate(step.choose_calming.options):
-                    option_path = (*path, index, "choose_calming", "options", o_index)
-                    yield from walk(calming.actions, (*option_path, "actions"))
-
-    yield from walk(rule.actions, (*base, "actions"))
-    yield from walk(rule.on_recovery, (*base, "on_recovery"))
+    yield from walk_action_steps(rule.actions, (*base, "actions"))
+    yield from walk_action_steps(rule.on_recovery, (*base, "on_recovery"))
     for e_index, level in enumerate(rule.escalate):
-        yield from walk(level.actions, (*base, "escalate", e_index, "actions"))
+        yield from walk_action_steps(level.actions, (*base, "escalate", e_index, "actions"))
 
 
 def _unknown_signal(name: str, signals: frozenset[str] | set[str]) -> str:

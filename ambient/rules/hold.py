@@ -5,14 +5,17 @@ still happen and are traced as suppressed with the reason."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import tzinfo
+from typing import Any
 
 from ambient.clock import Clock
-from ambient.config.actions import ActionConfig, leaf_actions
+from ambient.config.actions import ActionConfig, LeafActionConfig, walk_action_steps
 from ambient.config.root import AmbientConfig
+from ambient.config.rule_checks import walk_steps
 from ambient.config.rules import RuleConfig
 from ambient.config.types import parse_time_of_day
+from ambient.config.yaml_source import KeyPath
 from ambient.rules.timeofday import in_window
 from ambient.store import Store
 
@@ -67,8 +70,7 @@ class ActionHold:
         why = self.held_back()
         if why is None or self._paused:
             return why
-        steps = [*rule.actions, *rule.on_recovery, *(a for e in rule.escalate for a in e.actions)]
-        if any(action.quiet_hours == "ignore" for action in leaf_actions(steps)):
+        if _goes_through_quiet_hours(walk_steps(rule, ())):
             return f"{why}, but not its actions with quiet_hours: ignore"
         return why
 
@@ -79,7 +81,14 @@ class ActionHold:
         if self._paused:
             return f"paused (by {self._pause_source})"
         if self._quiet is not None and self._quiet_now():
-            if any(action.quiet_hours == "ignore" for action in leaf_actions(steps)):
+            if _goes_through_quiet_hours(walk_action_steps(steps, ())):
                 return None
             return f"quiet hours {self._quiet[2].start}–{self._quiet[2].end}"
         return None
+
+
+def _goes_through_quiet_hours(walked: Iterable[tuple[KeyPath, Any]]) -> bool:
+    """Whether one of the steps ``walked`` is an action with ``quiet_hours: ignore``."""
+    return any(
+        isinstance(step, LeafActionConfig) and step.quiet_hours == "ignore" for _, step in walked
+    )
