@@ -96,10 +96,15 @@ _NOW_VALUE = re.compile(rf"\(now (?:{_NUMBER}|unknown)(?:[,;] |(?=\)))")
 
 def reason_without_values(reason: str, signal_names: Iterable[str]) -> str:
     """A trace's reason with the signals' values left out, names, thresholds and times kept:
-    ``stress_score 74.2 above 70 for 2min`` -> ``stress_score above 70 for 2min``."""
+    ``stress_score 74.2 above 70 for 2min`` -> ``stress_score above 70 for 2min``, and
+    ``activity_state changed from rest to active`` -> ``activity_state changed``."""
     names = "|".join(re.escape(name) for name in sorted(signal_names, key=len, reverse=True))
     if names:
         reason = re.sub(rf"\b({names}) {_NUMBER}(?![\w.])", r"\1", reason)
+        # a state trigger on a signal: ``activity_state changed from rest to active for 1min``
+        reason = re.sub(
+            rf"\b({names}) changed from .+? to .+?(?= for | \(|$)", r"\1 changed", reason
+        )
     reason = _VALUE_BEFORE_BOUNDS.sub("", reason)
     return _NOW_VALUE.sub("(", reason).replace(" ()", "").replace("()", "")
 

@@ -110,10 +110,19 @@ def test_a_stream_that_is_not_the_journal_stream_keeps_the_values(
         ("stress_score unknown above 70", "stress_score unknown above 70"),
         ("hr 96 and rmssd 31 (queued)", "hr and rmssd (queued)"),
         ("time 21:30 (due 3.2 s earlier)", "time 21:30 (due 3.2 s earlier)"),
+        # a state trigger on a signal: both its states are the person's values
+        ("activity_state changed from rest to active for 1min", "activity_state changed for 1min"),
+        ("hr changed from 72 to 75", "hr changed"),
+        (
+            "hr changed from unknown to 75 (due 3.2 s earlier, while ambient was not running)",
+            "hr changed (due 3.2 s earlier, while ambient was not running)",
+        ),
+        ("light.desk changed from off to on", "light.desk changed from off to on"),
     ],
 )
 def test_a_reason_without_values_keeps_names_thresholds_and_times(reason: str, shown: str) -> None:
-    assert reason_without_values(reason, {"hr", "rmssd", "stress_score"}) == shown
+    names = {"hr", "rmssd", "stress_score", "activity_state"}
+    assert reason_without_values(reason, names) == shown
 
 
 class FakeMonotonic:
