@@ -141,27 +141,19 @@ def signals_in_templates(rule: RuleConfig, *, named_persons: bool = False) -> tu
 
 
 def _step_findings(step: Any, path: KeyPath, signals: tuple[str, ...]) -> Iterator[Finding]:
-    message_fields = (*MESSAGE_FIELDS, *signals)
-    if isinstance(step, LogActionConfig | LogbookActionConfig):
-        yield from _message(step.message, (*path, "message"), message_fields)
-    elif isinstance(step, NotifyActionConfig):
-        yield from _message(step.message, (*path, "message"), message_fields)
-        if step.title is not None:
-            yield from _message(step.title, (*path, "title"), message_fields)
-        for data_path, text in _strings(step.data, (*path, "data")):
-            yield from _message(text, data_path, message_fields)
-    elif isinstance(step, ServiceCallActionConfig):
-        for data_path, text in _strings(step.data, (*path, "data")):
-            yield from _message(text, data_path, message_fields)
-    elif isinstance(step, MqttPublishActionConfig):
-        publish_fields = (*PUBLISH_FIELDS, *signals)
+    publish = isinstance(step, MqttPublishActionConfig)
+    if publish:
         problem = topic_problem(_PUBLISH_PLACEHOLDER.sub("x", step.topic), wildcards=False)
         if problem is not None:
             yield (*path, "topic"), problem
-        for key in ("topic", "payload"):
-            for name in _PUBLISH_PLACEHOLDER.findall(getattr(step, key)):
-                if name not in publish_fields:
-                    yield (*path, key), _unknown(name, publish_fields)
+    fields = (*(PUBLISH_FIELDS if publish else MESSAGE_FIELDS), *signals)
+    for key, text in _templates(step, path):
+        if not publish:
+            yield from _message(text, key, fields)
+            continue
+        for name in _PUBLISH_PLACEHOLDER.findall(text):
+            if name not in fields:
+                yield key, _unknown(name, fields)
 
 
 def _message(text: str, path: KeyPath, fields: tuple[str, ...]) -> Iterator[Finding]:
