@@ -208,8 +208,8 @@ def test_a_config_the_new_version_refuses_leaves_ambient_running_and_says_what_t
         "new one's now, so do not wait; fix the file (sudo ambient check), then run "
         "deploy/install.sh again: it copies the store and restarts ambient"
     )
-    assert "systemctl stop" not in upgrade.stdout
-    assert "systemctl start" not in upgrade.stdout
+    assert "skip: systemctl stop" not in upgrade.stdout
+    assert "skip: systemctl start" not in upgrade.stdout
     assert not (root / "var/backups/ambient").exists()
 
 
@@ -226,3 +226,37 @@ def test_a_config_the_new_version_accepts_is_checked_before_the_restart(root: Pa
         < out.index("skip: systemctl stop ambient.service")
         < out.index("skip: systemctl start ambient.service")
     )
+
+
+@pytest.mark.parametrize("state", ["activating", "reloading"])
+def test_an_ambient_starting_or_between_two_tries_is_stopped_for_the_copy(
+    root: Path, state: str
+) -> None:
+    """``activating`` is also a unit waiting to try again (Restart=on-failure): left alone,
+    systemd would start the new version during the copy, before its config is checked."""
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root, AMBIENT_SERVICE_STATE=state)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    out = upgrade.stdout
+    assert (
+        out.index("skip: systemctl stop ambient.service")
+        < out.index("copied the store")
+        < out.index("skip: systemctl start ambient.service")
+    )
+
+
+@pytest.mark.parametrize("state", ["inactive", "failed", "deactivating"])
+def test_an_ambient_that_is_not_running_is_copied_and_left_stopped(root: Path, state: str) -> None:
+    new_version_installed(root)
+    (root / "etc/ambient/ambient.yaml").write_text("bogus_key: 1\n")  # to be fixed first
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root, AMBIENT_SERVICE_STATE=state)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "copied the store" in upgrade.stdout
+    assert "skip: systemctl stop" not in upgrade.stdout
+    assert "skip: systemctl start" not in upgrade.stdout
+    assert "accept" not in upgrade.stdout  # checked when it starts, by the unit
