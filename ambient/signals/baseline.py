@@ -160,6 +160,12 @@ class Baseline:
             if today - self.config.range_days < day <= today and sums[_N_HR] > 0
         )
 
+    def measured_hr_mean(self, time: float) -> float | None:
+        """The resting HR the minutes show, a configured ``resting_hr`` left out (it wins in the
+        norm); None while on the prior."""
+        norm = self._compute(local_day(time, self.zone), None)
+        return None if norm.state == PRIOR else norm.hr_mean
+
     def last_day_worn(self) -> date | None:
         """The local date of the latest resting sample kept, even one out of the range (a
         baseline not worn for months is on the prior: this says since when); None if none."""
@@ -175,14 +181,14 @@ class Baseline:
             return norm
         today = local_day(time, self.zone)
         if norm is None or self._norm_day != today:
-            norm = self._norm = self._compute(today)
+            norm = self._norm = self._compute(today, self.resting_hr)
             self._norm_day = today
         if self._fixed_offset_s is not None:
             start = today * 86400.0 - self._fixed_offset_s
             self._day_from, self._day_until = start + 1e-3, start + 86400.0 - 1e-3
         return norm
 
-    def _compute(self, today: int) -> Norm:
+    def _compute(self, today: int, resting_hr: float | None) -> Norm:
         c = self.config
         # Newest day first: the mean is over the last `mean_days` days worn (see `_mean`).
         in_range = [
@@ -193,7 +199,7 @@ class Baseline:
         n_hr = sum(s[_N_HR] for s in in_range)
         n_ln = sum(s[_N_LN] for s in in_range)
         days_with_data = sum(1 for s in in_range if s[_N_HR] > 0)
-        prior_hr = self.resting_hr if self.resting_hr is not None else c.prior_resting_hr
+        prior_hr = resting_hr if resting_hr is not None else c.prior_resting_hr
         personal = n_hr >= c.min_samples and days_with_data >= c.min_days
         if n_hr < c.provisional_samples and not personal:
             return Norm(
@@ -211,7 +217,7 @@ class Baseline:
         return Norm(
             ln_mean,
             ln.sd,
-            self.resting_hr if self.resting_hr is not None else _mean(in_range, _N_HR, c.mean_days),
+            resting_hr if resting_hr is not None else _mean(in_range, _N_HR, c.mean_days),
             hr.sd,
             personal,
             PERSONAL if personal else PROVISIONAL,

@@ -96,6 +96,9 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     document = _document(
         person, norm, baseline.days_with_data(now), config.signals.baseline.prior_days
     )
+    measured = baseline.measured_hr_mean(now)
+    document["resting_hr"]["from_config"] = baseline.resting_hr is not None
+    document["resting_hr"]["measured_mean"] = None if measured is None else round(measured, 1)
     last_day = baseline.last_day_worn()
     document["last_day"] = None if last_day is None else last_day.isoformat()
     document["configured"] = configured
@@ -182,12 +185,23 @@ def _text(doc: dict[str, Any], note: str, config: BaselineConfig) -> str:
     return (
         f"{doc['person']}: {state}\n"
         f"{note}"
-        f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   "
-        f"({hr['samples']} resting minutes)\n"
+        f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   ({_hr_source(hr)})\n"
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
         f"{_ln_source(hr, ln, min(config.provisional_samples, config.min_samples))})\n"
         f"  days with data: {doc['days']}\n"
         f"  spread       {_spread_text(hr, ln, doc['last_day'] is not None)}\n"
+    )
+
+
+def _hr_source(hr: dict[str, Any]) -> str:
+    """The minutes behind the resting HR; a configured one (what the scores use) is said
+    so, with what the minutes measured beside it."""
+    minutes = f"{hr['samples']} resting minutes"
+    if not hr["from_config"]:
+        return minutes
+    measured = hr["measured_mean"]
+    return f"resting_hr in the config; {minutes}" + (
+        "" if measured is None else f": {measured:.1f}"
     )
 
 

@@ -260,3 +260,31 @@ def test_an_hr_only_watch_shows_its_hrv_norm_as_the_population_prior(tmp_path: P
     assert "40 ms; the population's: 0 minutes with enough beat pairs, 5 needed)" in lines
     assert "; ln RMSSD the population's\n" in lines
     assert "day to day: 40 % still assumed" in lines  # HR's share alone, not "100 % / 40 %"
+
+
+def test_a_configured_resting_hr_is_shown_as_configured_beside_the_measured_one(
+    tmp_path: Path,
+) -> None:
+    config, store_path = config_with_store(tmp_path)
+    config.write_text(config.read_text().replace("- id: alex", "- {id: alex, resting_hr: 52}"))
+    save_quiet_minutes(store_path, 8, 61.0)
+    loaded = load_config(config)
+    shown = StringIO()
+    assert run_baseline(loaded, "show", "alex", True, shown, StringIO()) == 0
+    hr = json.loads(shown.getvalue())["resting_hr"]
+    # The scores use the configured 52; the minutes measured 61, and show says both.
+    assert (hr["mean"], hr["from_config"], hr["measured_mean"]) == (52.0, True, 61.0)
+    text = StringIO()
+    assert run_baseline(loaded, "show", "alex", False, text, StringIO()) == 0
+    assert "resting HR   52.0 ± 5.0 bpm   (resting_hr in the config; 8 resting minutes: 61.0)" in (
+        text.getvalue()
+    )
+
+
+def test_a_measured_resting_hr_is_not_said_to_be_configured(tmp_path: Path) -> None:
+    config, store_path = config_with_store(tmp_path)
+    save_quiet_minutes(store_path, 8, 61.0)
+    shown = StringIO()
+    assert run_baseline(load_config(config), "show", "alex", True, shown, StringIO()) == 0
+    hr = json.loads(shown.getvalue())["resting_hr"]
+    assert (hr["mean"], hr["from_config"], hr["measured_mean"]) == (61.0, False, 61.0)
