@@ -62,7 +62,8 @@ system() {
 }
 
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    # The header, up to the Environment paragraph (that one is for packagers and tests).
+    sed -n '2,/^# Environment/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
 }
 
 check_python() {

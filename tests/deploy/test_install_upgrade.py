@@ -260,3 +260,17 @@ def test_an_ambient_that_is_not_running_is_copied_and_left_stopped(root: Path, s
     assert "skip: systemctl stop" not in upgrade.stdout
     assert "skip: systemctl start" not in upgrade.stdout
     assert "accept" not in upgrade.stdout  # checked when it starts, by the unit
+
+
+def test_help_says_the_whole_layout_with_the_copies(tmp_path: Path) -> None:
+    shown = subprocess.run(
+        [str(SCRIPT), "--help"],
+        env={**os.environ, "AMBIENT_ROOT": str(tmp_path / "root"), "AMBIENT_NO_SYSTEM": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert shown.returncode == 0
+    assert shown.stdout.rstrip().endswith("(mode 0700; the last 3 are kept).")
+    assert "Environment" not in shown.stdout
