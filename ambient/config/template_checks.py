@@ -73,7 +73,7 @@ def person_never_filled(config: AmbientConfig) -> Iterator[Finding]:
     ids = config.person_ids()
     suggestion = f"`person: {ids[0]}`" if ids else "a `person:`"
     for r_index, rule in enumerate(config.rules):
-        if rule.person is not None or _reads_signals(rule):
+        if rule.person is not None or acts_per_person(rule):
             continue
         for path, step in walk_steps(rule, ("rules", r_index)):
             for key, text in _templates(step, path):
@@ -89,8 +89,9 @@ def person_never_filled(config: AmbientConfig) -> Iterator[Finding]:
                     )
 
 
-def _reads_signals(rule: RuleConfig) -> bool:
-    """Whether the rule acts per person (as the engine decides: a signal it reads)."""
+def acts_per_person(rule: RuleConfig) -> bool:
+    """Whether the rule acts for each person apart (the engine's rule state is per person):
+    it reads a signal of whoever it runs for, in a trigger, a condition or a `wait_for`."""
     waits = any(isinstance(step, WaitForStepConfig) for _, step in walk_steps(rule, ()))
     return bool(signals_in_templates(rule)) or waits
 

@@ -19,6 +19,7 @@ from ambient.config.conditions import (
 )
 from ambient.config.rule_checks import walk_steps
 from ambient.config.rules import RuleConfig
+from ambient.config.template_checks import acts_per_person, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.rules.schedule import Schedule
 from ambient.rules.state import PersonState, TriggerState, person_key
@@ -73,32 +74,18 @@ class Rule:
 
 
 def build_rule(config: RuleConfig) -> Rule:
-    names: list[str] = []
-    #: Signals of whoever the rule runs for: a condition naming its person is not one.
-    own: list[str] = []
-    for trigger in config.triggers:
-        if isinstance(trigger, SignalTriggerConfig) or (
-            isinstance(trigger, StateTriggerConfig) and trigger.signal is not None
-        ):
-            assert trigger.signal is not None
-            names.append(trigger.signal)
-            own.append(trigger.signal)
-    for condition in all_conditions(config):
-        if isinstance(condition, SignalConditionConfig):
-            names.append(condition.signal)
-            if condition.person is None:
-                own.append(condition.signal)
-    waits = [s.wait_for.signal for s in all_steps(config) if isinstance(s, WaitForStepConfig)]
-    per_person = bool(own or waits)
+    # Those of whoever the rule runs for (as its templates see them), and all it reads.
+    own = signals_in_templates(config)
+    names = signals_in_templates(config, named_persons=True)
     # Defaults left out: a later version's new setting must not make every rule a changed one.
     written = config.model_dump_json(exclude_defaults=True)
     fingerprint = hashlib.sha256(written.encode()).hexdigest()[:16]
     return Rule(
         config,
         fingerprint,
-        per_person,
-        tuple(dict.fromkeys(names)),
-        own_signal_names=tuple(dict.fromkeys(own)),
+        acts_per_person(config),
+        names,
+        own_signal_names=own,
     )
 
 
