@@ -83,6 +83,21 @@ async def test_quiet_hours_let_through_an_action_that_ignores_them_and_hold_the_
     assert sent.performed
 
 
+async def test_an_action_ignoring_quiet_hours_inside_an_if_step_goes_through_them() -> None:
+    # The hold looks into `if`, `choose` and `choose_calming` steps for such an action.
+    stressed = [{"condition": "signal", "signal": "stress_score", "above": 70}]
+    actions = [log("dim"), {"if": stressed, "then": [log("tell sam", quiet_hours="ignore")]}]
+    config = make_config(
+        [stress_rule(cooldown=0, actions=actions)], quiet_hours={"start": "22:00", "end": "07:00"}
+    )
+    h = await Harness(config).start()
+    night = 6 * 3600 + 2 * 60  # 22:15:20
+    await h.push(night, stress_score=80)
+    await h.run_until(night + 120)
+    assert h.performer.messages() == ["tell sam"]
+    assert h.kinds() == ["fired"]
+
+
 async def test_an_escalation_level_with_an_action_ignoring_quiet_hours_runs_in_them() -> None:
     rule = stress_rule(
         cooldown=0,
