@@ -85,6 +85,8 @@ class DiscoveryPublisher:
         self._traced = False  # a rule's trace came since the last urgent send
         self._background: set[asyncio.Task[None]] = set()
         self.discovery_publishes = 0
+        #: The connection's session (its count of connects) whose documents were made last.
+        self._documents_made_in: int | None = None
         self._published: asyncio.Event | None = None
         self._count_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._initial_states()
@@ -169,6 +171,7 @@ class DiscoveryPublisher:
         in the sender's turn: one made before a component was retired never follows one made
         after (a reconnect's and a retirement's publication run side by side)."""
         async with self._sender():
+            self._documents_made_in = self._connection.connects
             for topic, document in self.payloads.all().items():
                 payload = json.dumps(document, separators=(",", ":"))
                 await self._connection.publish(topic, payload, qos=1, retain=True)
@@ -427,7 +430,10 @@ class DiscoveryPublisher:
     def _on_discovery_document(self, message: MqttMessage) -> None:
         """A discovery document on the broker (the retained ones come at every subscribe):
         a device of this instance that the config no longer has is withdrawn, and a component
-        this config no longer announces is removed from its device, so neither stays in HA."""
+        this config no longer announces is removed from its device, so neither stays in HA.
+        One the document names by its platform alone was removed already: the devices go out
+        again for it only if this session's went out without it (the broker's copy then
+        lacks it); otherwise the connect's publication carries it, once."""
         device_id = self.topics.device_id_of(message.topic)
         if (
             device_id is None
@@ -453,7 +459,8 @@ class DiscoveryPublisher:
                     device_id,
                     ", ".join(removed),
                 )
-            self._spawn(self._retire(dropped))
+            if removed or self._documents_made_in == self._connection.connects:
+                self._spawn(self._retire(dropped))
 
     async def _retire(self, dropped_topics: list[str]) -> None:
         """Announce the devices without the retired components (HA removes them), then empty

@@ -672,8 +672,48 @@ async def test_an_entity_no_longer_announced_leaves_no_retained_state_behind(
     ]
     caplog.clear()  # the next start finds them removed already: nothing more is said
     async with publishing(mosquitto, Hub(), sensors=watch) as (publisher, _connection):
-        await publisher.wait_publishes(2)  # the device again, with the removed ones' platforms
+        await publisher.flush()  # after what the start sends
     assert not [r for r in caplog.records if "no longer announced" in r.getMessage()]
+
+
+async def test_a_start_that_finds_its_device_as_it_would_announce_it_publishes_it_once(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """The removed entities stay named by their platform in the retained document: a later
+    start finds them there, and announces the device once (with them), not a second time."""
+    strap = [{"type": "ble", "person": "alex", "name": "Polar H10 alex"}]
+    watch = [{"type": "mqtt", "topic": "watch/hr", "person": "alex", "metric": "hr"}]
+    alex_device = "homeassistant/device/ambient_home_alex/config"
+    async with publishing(mosquitto, Hub(), sensors=strap):
+        pass
+    async with publishing(mosquitto, Hub(), sensors=watch) as (publisher, _connection):
+        await publisher.flush()  # after what the start sends
+        assert publisher.discovery_publishes == 2  # announced, then without RMSSD & co
+    retired = (await retained_now(mosquitto, alex_device))[alex_device]
+    assert json.loads(retired)["cmps"]["rmssd"] == {"p": "sensor"}
+    async with publishing(mosquitto, Hub(), sensors=watch) as (publisher, _connection):
+        await publisher.flush()  # after what the start sends: a second publication waits
+        assert publisher.discovery_publishes == 1
+        kept = (await retained_now(mosquitto, alex_device))[alex_device]
+    assert kept == retired
+
+
+async def test_removed_entities_learnt_after_the_device_went_out_are_announced_again(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A document naming a removed entity by its platform, come after this start announced
+    the device without it (another copy of ambient, an older one): the device goes out again
+    with it, so the broker keeps it for an HA that still has the entity."""
+    alex_device = "homeassistant/device/ambient_home_alex/config"
+    async with publishing(mosquitto, Hub()) as (publisher, _connection):
+        document = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+        document["cmps"]["old_entity"] = {"p": "sensor"}
+        async with device_client(mosquitto, "old-ambient") as old:
+            await old.publish(alex_device, json.dumps(document).encode(), qos=1, retain=True)
+        await asyncio.wait_for(publisher.wait_publishes(2), WAIT_S)
+        kept = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+    assert kept["cmps"]["old_entity"] == {"p": "sensor"}
+    assert kept["cmps"]["heart_rate"]["unique_id"] == "ambient_home_alex_heart_rate"
 
 
 async def test_what_was_learnt_of_calming_is_not_published_without_its_entity(
