@@ -33,6 +33,7 @@ from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_repla
 from ambient.logs import rule_and_person
 from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
 from ambient.recordings import OutOfOrder, Recording, RecordingStream
+from ambient.sensors import factory
 from ambient.sensors.recording import RecordingSensor
 
 if TYPE_CHECKING:  # evaluate's scores: not loaded by a plain simulate
@@ -76,7 +77,7 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
         ]
     # each named as `run` names it (its id, else `recording<its place among the sensors>`)
     configs = [
-        s.model_copy(update={"loop": False, "id": s.id or f"recording{index}"})
+        s.model_copy(update={"loop": False, "id": factory.sensor_name(s, index)})
         for index, s in enumerate(config.sensors)
         if isinstance(s, RecordingSensorConfig)
     ]
