@@ -59,9 +59,10 @@ def test_the_signals_a_rule_hands_its_actions_are_the_ones_check_allows() -> Non
         }
     )
     # Sam's rmssd is read, but it is not what `{rmssd}` would be filled with.
-    assert signals_in_templates(rule) == build_rule(rule).own_signal_names
-    assert "rmssd" in build_rule(rule).signal_names
-    assert signals_in_templates(rule, named_persons=True) == build_rule(rule).signal_names
+    own = ("stress_score", "activity_state", "hr", "quality")
+    assert signals_in_templates(rule) == build_rule(rule).own_signal_names == own
+    read = ("stress_score", "activity_state", "hr", "rmssd", "quality")
+    assert signals_in_templates(rule, named_persons=True) == build_rule(rule).signal_names == read
 
 
 HOUSEHOLD = "people: [{id: alex}, {id: sam}]\nmqtt: {host: localhost}\nstore: {path: null}\n"
