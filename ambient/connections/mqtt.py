@@ -177,7 +177,7 @@ class MqttConnection:
         self._rng = random.Random()
         self._takeover = TakeoverWatch()
         self._connected_at = 0.0  # the clock's monotonic time of the last connect
-        self._taken_over = False  # the broker said the last session was taken over
+        self._broker_reason: int | None = None  # why the broker ended the last session
         self._said_lost = False  # a line said the broker was lost; the next connect says back
         self.connects = 0
         self.last_error: str | None = None
@@ -287,7 +287,7 @@ class MqttConnection:
                 attempt = 0  # the link worked: the first retry is quick
                 self._counters.increment(COUNTER_SCOPE, "connection_lost")
                 lasted_s = self._clock.monotonic() - self._connected_at
-                taken_over = self._takeover.session_ended(lasted_s, self._taken_over)
+                taken_over = self._takeover.session_ended(lasted_s, self._broker_reason)
             else:
                 self._counters.increment(COUNTER_SCOPE, "connect_failed")
             if taken_over:
@@ -372,7 +372,7 @@ class MqttConnection:
             self.last_error = None
             self._client = client
             self._connected_at = self._clock.monotonic()
-            self._taken_over = False
+            self._broker_reason = None
             hooks: asyncio.Task[None] | None = None
             self._say_connected()
             try:
@@ -389,7 +389,7 @@ class MqttConnection:
                 self._event().set()  # connected and subscribed
                 hooks = asyncio.get_running_loop().create_task(self._run_hooks())
                 await self._receive(client, incoming)
-                self._taken_over = incoming.taken_over
+                self._broker_reason = incoming.broker_reason
                 raise aiomqtt.MqttError(incoming.ended_because)
             except asyncio.CancelledError:
                 await self._say_offline(client)

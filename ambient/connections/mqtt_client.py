@@ -39,8 +39,9 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         self._qos0_limit = qos0_limit
         self._on_drop = on_drop
         self.ended_because = "disconnected"
-        #: The broker said another client took our session over (MQTT 5 reason 0x8E).
-        self.taken_over = False
+        #: The MQTT 5 reason code the broker ended the session with; None when the connection
+        #: was just lost (paho's "Unspecified error" 0x80 then).
+        self.broker_reason: int | None = None
         #: The reader's handler while it waits on this queue empty; None otherwise.
         self.handle_now: Callable[[aiomqtt.Message], None] | None = None
         self._handling = False
@@ -69,19 +70,19 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         cause = None if session.cancelled() else session.exception()
         if cause is not None:
             self.ended_because = f"disconnected: {cause}"
-            self.taken_over = _reason_code(cause) == SESSION_TAKEN_OVER
+            self.broker_reason = _reason_code(cause)
         super().put_nowait(None)
 
 
-#: The MQTT 5 DISCONNECT reason of a broker giving our session to another client with our id.
-SESSION_TAKEN_OVER = 0x8E
+#: What paho reports for a connection lost without the broker's DISCONNECT.
+_NO_REASON = 0x80
 
 
 def _reason_code(cause: BaseException) -> int | None:
     """The reason code aiomqtt gives an unexpected disconnection (a paho ``ReasonCode``)."""
     code = getattr(cause, "rc", None)
     value = getattr(code, "value", code)
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and value != _NO_REASON else None
 
 
 class SharedTableProperties(Properties):
