@@ -1,5 +1,5 @@
 """``ambient baseline show|reset --person P``: what ambient has learned of a person's rest, and
-a way to start again (after an illness, a new medication, a new wearable).
+a way to start again (a new wearable, a new medication).
 
 The baseline lives in the store (``signals.baseline/<person>``); the daemon keeps a copy in
 memory and saves it every few minutes, so a reset refuses while the daemon runs.
