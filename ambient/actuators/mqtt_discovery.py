@@ -87,6 +87,9 @@ class DiscoveryPublisher:
         self.discovery_publishes = 0
         #: The connection's session (its count of connects) whose documents were made last.
         self._documents_made_in: int | None = None
+        #: Per device, the retired components the broker's copy of its document names by their
+        #: platform alone (seen in a document come from the broker).
+        self._removals_on_broker: dict[str, set[str]] = {}
         self._published: asyncio.Event | None = None
         self._count_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._initial_states()
@@ -418,8 +421,15 @@ class DiscoveryPublisher:
     # -- from Home Assistant --------------------------------------------------------------
 
     def _on_birth(self, message: MqttMessage) -> None:
+        """HA sends its birth once it has read the retained discovery documents (after they
+        stop coming): the removals the broker's documents named then are read, and the
+        devices are announced again without them. A retained birth is an old one."""
         if message.payload.strip() == b"online":
             _LOGGER.info("Home Assistant (re)started: re-publishing discovery and states")
+            if not message.retain:
+                for device_id, keys in self._removals_on_broker.items():
+                    self.payloads.forget_retired(device_id, keys)
+                self._removals_on_broker.clear()
             self._published_event().clear()
             self._spawn(self._republish_quietly())
 
@@ -450,6 +460,7 @@ class DiscoveryPublisher:
             self._spawn(self._withdraw(message.topic, document))
             return
         retired, dropped = self.payloads.retire(device_id, document)
+        self._removals_on_broker[device_id] = self.payloads.removals_named(device_id, document)
         if retired:
             # Those a document still announced in full (an earlier removal left the platform).
             removed = sorted(key for key in retired if len(document["cmps"][key]) > 1)

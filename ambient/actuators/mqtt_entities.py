@@ -367,6 +367,9 @@ class DiscoveryPayloads:
         #: Per device, components an earlier document announced and this config does not:
         #: HA removes a component only when a document names it with its platform alone.
         self._retired: dict[str, dict[str, str]] = {}
+        #: Per device, retired components whose removal HA has read: no longer named, and a
+        #: document still naming them by their platform (an older copy) is not taken up again.
+        self._removed: dict[str, set[str]] = {}
         self._metrics = person_metrics(config)
         assert config.mqtt is not None
         self._mqtt = config.mqtt
@@ -417,17 +420,39 @@ class DiscoveryPayloads:
         if current is None or not isinstance(components, dict):
             return [], []
         retired = self._retired.setdefault(device_id, {})
+        removed = self._removed.setdefault(device_id, set())
         added: list[str] = []
         found: set[str] = set()
         for key, component in components.items():
             platform = component.get("p") if isinstance(component, dict) else None
             if key in current["cmps"] or key in retired or not isinstance(platform, str):
                 continue
+            if key in removed and component == {"p": platform}:
+                continue  # HA has read its removal
+            removed.discard(key)  # announced in full again (an older ambient): retired anew
             retired[key] = platform
             added.append(key)
             found.update(_own_topics(component, self.topics.root))
         in_use = {t for c in current["cmps"].values() for t in _own_topics(c, self.topics.root)}
         return added, sorted(found - in_use)
+
+    def removals_named(self, device_id: str, document: Any) -> set[str]:
+        """The retired components of ``device_id`` that ``document`` names by platform alone."""
+        retired = self._retired.get(device_id, {})
+        components = document.get("cmps") if isinstance(document, dict) else None
+        return {
+            key
+            for key, component in (components or {}).items()
+            if key in retired and component == {"p": retired[key]}
+        }
+
+    def forget_retired(self, device_id: str, keys: set[str]) -> None:
+        """Name ``keys`` of ``device_id`` no more: HA has read their removal (HA's docs advise
+        announcing the device without a removed component afterwards)."""
+        retired = self._retired.get(device_id, {})
+        for key in keys:
+            if retired.pop(key, None) is not None:
+                self._removed.setdefault(device_id, set()).add(key)
 
     def withdrawn_topics(self, document: Any) -> list[str]:
         """The retained state topics a former device's ``document`` names, to be emptied: only

@@ -419,6 +419,28 @@ def test_hrv_entities_are_removed_from_the_device_when_the_last_beat_source_goes
     }
 
 
+def test_a_removal_home_assistant_has_read_is_named_no_more_unless_announced_again() -> None:
+    """Once HA has read the platform-only entries, the device is announced without them; an
+    older copy of the document still naming them so does not bring them back, but one
+    announcing the entity in full (an older ambient) has it removed anew."""
+    before = config()
+    announced = DiscoveryPayloads(before, Topics(before)).all()[ALEX]
+    after = config(sensors=[mqtt_sensor("hr")])
+    payloads = DiscoveryPayloads(after, Topics(after))
+    payloads.retire("ambient_home_alex", announced)
+    named = payloads.all()[ALEX]
+    assert payloads.removals_named("ambient_home_alex", named) >= BEAT_ENTITIES
+    assert payloads.removals_named("ambient_home_alex", announced) == set()  # still in full
+    payloads.forget_retired(
+        "ambient_home_alex", payloads.removals_named("ambient_home_alex", named)
+    )
+    assert not BEAT_ENTITIES & set(payloads.all()[ALEX]["cmps"])
+    assert payloads.retire("ambient_home_alex", named) == ([], [])
+    retired, _emptied = payloads.retire("ambient_home_alex", announced)
+    assert set(retired) >= BEAT_ENTITIES
+    assert payloads.all()[ALEX]["cmps"]["rmssd"] == {"p": "sensor"}
+
+
 @pytest.mark.parametrize(
     ("sensor", "announced"),
     [

@@ -698,6 +698,35 @@ async def test_a_start_that_finds_its_device_as_it_would_announce_it_publishes_i
     assert kept == retired
 
 
+async def test_removed_entities_are_no_longer_named_once_home_assistant_has_read_them(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """HA sends its birth message once it has read the retained discovery documents: one
+    come after the document naming the removed entities by their platform reached the broker
+    says HA has read their removal. The device is then announced without them (as HA's docs
+    advise), and a later start has nothing to remove."""
+    strap = [{"type": "ble", "person": "alex", "name": "Polar H10 alex"}]
+    watch = [{"type": "mqtt", "topic": "watch/hr", "person": "alex", "metric": "hr"}]
+    alex_device = "homeassistant/device/ambient_home_alex/config"
+    async with publishing(mosquitto, Hub(), sensors=strap):
+        pass
+    async with publishing(mosquitto, Hub(), sensors=watch) as (publisher, _connection):
+        await publisher.flush()  # after what the start sends: the removal is on the broker
+        named = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+        async with device_client(mosquitto, "ha") as ha:
+            await ha.publish("homeassistant/status", b"online", qos=1)
+        await asyncio.wait_for(publisher.wait_publishes(3), WAIT_S)
+        kept = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+    assert named["cmps"]["rmssd"] == {"p": "sensor"}
+    assert "rmssd" not in kept["cmps"]
+    assert kept["cmps"]["heart_rate"]["unique_id"] == "ambient_home_alex_heart_rate"
+    async with publishing(mosquitto, Hub(), sensors=watch) as (publisher, _connection):
+        await publisher.flush()  # after what the start sends
+        assert publisher.discovery_publishes == 1
+        again = json.loads((await retained_now(mosquitto, alex_device))[alex_device])
+    assert again == kept
+
+
 async def test_removed_entities_learnt_after_the_device_went_out_are_announced_again(
     mosquitto: MosquittoBroker,
 ) -> None:
