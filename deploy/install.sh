@@ -48,6 +48,8 @@ DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 EXAMPLE_CONFIG="${DEPLOY_DIR}/../config/ambient.example.yaml"
 readonly DEPLOY_DIR
 readonly CHECKOUT="${DEPLOY_DIR%/deploy}"
+# Set by restart_service when it started a running ambient again on the new version.
+RESTARTED=0
 
 say() { printf 'ambient-install: %s\n' "$*"; }
 die() { printf 'ambient-install: error: %s\n' "$*" >&2; exit 1; }
@@ -204,7 +206,10 @@ restart_service() {
     if ((running)); then system systemctl stop "${SERVICE}.service"; fi
     copy_store || copied=0
     # A copy that failed (a full disk) still starts ambient: the home is not left without it.
-    if ((running)); then system systemctl start "${SERVICE}.service"; fi
+    if ((running)); then
+        system systemctl start "${SERVICE}.service"
+        RESTARTED=1
+    fi
     if ((!copied)); then
         local now="is not running"
         if ((running)); then now="was started without a copy"; fi
@@ -301,9 +306,13 @@ do_install() {
     install_state
     install_unit
     restart_service
-    say "installed. Next: edit ${CONFIG_DIR}/ambient.yaml and secrets.yaml,"
-    say "  ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
-    say "  systemctl start ${SERVICE} && ambient status"
+    if ((RESTARTED)); then
+        say "upgraded and restarted ambient: ambient status"
+    else
+        say "installed. Next: edit ${CONFIG_DIR}/ambient.yaml and secrets.yaml,"
+        say "  ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
+        say "  systemctl start ${SERVICE} && ambient status"
+    fi
     advise_time_sync
 }
 

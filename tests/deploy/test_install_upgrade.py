@@ -274,3 +274,14 @@ def test_help_says_the_whole_layout_with_the_copies(tmp_path: Path) -> None:
     assert shown.returncode == 0
     assert shown.stdout.rstrip().endswith("(mode 0700; the last 3 are kept).")
     assert "Environment" not in shown.stdout
+
+
+def test_an_upgrade_that_restarted_ambient_says_so_instead_of_first_steps(root: Path) -> None:
+    """It said "installed. Next: edit the config ... systemctl start ambient", as if new."""
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "ambient-install: upgraded and restarted ambient: ambient status\n" in upgrade.stdout
+    assert "Next: edit" not in upgrade.stdout
