@@ -48,9 +48,22 @@ def first_install(
 
 @pytest.fixture
 def root(first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
-    """An install as a first run of the script leaves it, in this test's own folder."""
+    """An install as a first run of the script leaves it, in this test's own folder.
+
+    The venv's 1,600 files are hard links to the shared install's, not copies (which took
+    most of each test's time): an upgrade without pip only reads them, and a test adds its
+    own ``bin/ambient`` as a new file. The rest (config, state, unit) is copied."""
+    shared = first_install[0]
+    venv = shared / "opt"
+
+    def copy_file(source: str, target: str) -> None:
+        if Path(source).is_relative_to(venv):
+            os.link(source, target)
+        else:
+            shutil.copy2(source, target)
+
     copy = tmp_path / "root"
-    shutil.copytree(first_install[0], copy, symlinks=True)
+    shutil.copytree(shared, copy, symlinks=True, copy_function=copy_file)
     return copy
 
 
