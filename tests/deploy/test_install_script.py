@@ -16,22 +16,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import run_ambient
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "deploy" / "install.sh"
-
-
-def install(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "AMBIENT_ROOT": str(root),
-        "AMBIENT_NO_SYSTEM": "1",
-        "AMBIENT_SKIP_PIP": "1",
-        **env,
-    }
-    return subprocess.run(
-        [str(SCRIPT), *args], env=environ, capture_output=True, text=True, timeout=120, check=False
-    )
+from fixtures.install_script import REPO, SCRIPT, install
 
 
 def mode(path: Path) -> int:

@@ -3,33 +3,19 @@ the unit hands it to the service as a systemd credential from wherever the confi
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "deploy" / "install.sh"
+from fixtures.install_script import copy_install, install
 
 
-def install(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "AMBIENT_ROOT": str(root),
-        "AMBIENT_NO_SYSTEM": "1",  # users, owners and systemd are printed, not done
-        "AMBIENT_SKIP_PIP": "1",
-        **env,
-    }
-    return subprocess.run(
-        [str(SCRIPT)], env=environ, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def test_the_key_is_made_once_private_and_kept(tmp_path: Path) -> None:
-    root = tmp_path / "root"
-    first = install(root)
-    assert first.returncode == 0, first.stderr
+def test_the_key_is_made_once_private_and_kept(
+    first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    root = copy_install(first_install[0], tmp_path / "root")
+    first = first_install[1]
     key_file = root / "etc/ambient/store.key"
     key = key_file.read_text()
     assert re.fullmatch(r"[0-9a-f]{64}\n", key)

@@ -8,8 +8,6 @@ systemctl steps are printed, not done; the tests assert them and their order.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -17,54 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "deploy" / "install.sh"
-
-
-def install(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
-        **os.environ,
-        "AMBIENT_ROOT": str(root),
-        "AMBIENT_NO_SYSTEM": "1",
-        "AMBIENT_SKIP_PIP": "1",  # pip needs the network
-        **env,
-    }
-    return subprocess.run(
-        [str(SCRIPT)], env=environ, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-@pytest.fixture(scope="module")
-def first_install(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One first install (its venv takes seconds to make), copied by each test."""
-    root = tmp_path_factory.mktemp("first") / "root"
-    first = install(root)
-    assert first.returncode == 0, first.stderr
-    return root, first
+from fixtures.install_script import copy_install, install
 
 
 @pytest.fixture
 def root(first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> Path:
-    """An install as a first run of the script leaves it, in this test's own folder.
-
-    The venv's 1,600 files are hard links to the shared install's, not copies (which took
-    most of each test's time): an upgrade without pip only reads them, and a test adds its
-    own ``bin/ambient`` as a new file. The rest (config, state, unit) is copied."""
-    shared = first_install[0]
-    venv = shared / "opt"
-
-    def copy_file(source: str, target: str) -> None:
-        if Path(source).is_relative_to(venv):
-            os.link(source, target)
-        else:
-            shutil.copy2(source, target)
-
-    copy = tmp_path / "root"
-    shutil.copytree(shared, copy, symlinks=True, copy_function=copy_file)
-    return copy
+    """An install as a first run of the script leaves it, in this test's own folder."""
+    return copy_install(first_install[0], tmp_path / "root")
 
 
 def mode(path: Path) -> int:
@@ -156,22 +113,10 @@ def test_purge_removes_the_copies_and_uninstall_keeps_them(root: Path) -> None:
     (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
     assert install(root).returncode == 0
 
-    removed = subprocess.run(
-        [str(SCRIPT), "--uninstall"],
-        env={**os.environ, "AMBIENT_ROOT": str(root), "AMBIENT_NO_SYSTEM": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    removed = install(root, "--uninstall")
     assert removed.returncode == 0, removed.stderr
     assert copies(root)
-    purged = subprocess.run(
-        [str(SCRIPT), "--purge"],
-        env={**os.environ, "AMBIENT_ROOT": str(root), "AMBIENT_NO_SYSTEM": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    purged = install(root, "--purge")
     assert purged.returncode == 0, purged.stderr
     assert not (root / "var/backups/ambient").exists()
 
@@ -276,13 +221,7 @@ def test_an_ambient_that_is_not_running_is_copied_and_left_stopped(root: Path, s
 
 
 def test_help_says_the_whole_layout_with_the_copies(tmp_path: Path) -> None:
-    shown = subprocess.run(
-        [str(SCRIPT), "--help"],
-        env={**os.environ, "AMBIENT_ROOT": str(tmp_path / "root"), "AMBIENT_NO_SYSTEM": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    shown = install(tmp_path / "root", "--help")
 
     assert shown.returncode == 0
     assert shown.stdout.rstrip().endswith("(mode 0700; the last 3 are kept).")
