@@ -121,11 +121,8 @@ class Baseline:
         self.dirty = False
         self._norm: Norm | None = None
         self._norm_day: int | None = None
-        # Where `_norm_day` certainly holds, in unix seconds (a zone of one fixed offset:
-        # its days are known; any other zone asks the calendar at every call).
+        # Where `_norm_day` certainly holds, in unix seconds (see `_day_bounds`).
         self._day_from = self._day_until = 0.0
-        offset = zone.utcoffset(None)
-        self._fixed_offset_s = None if offset is None else offset.total_seconds()
 
     def add(self, time: float, ln_rmssd: float | None, hr: float) -> None:
         """One resting minute: its mean HR, and its ln(RMSSD) when it had enough pairs."""
@@ -175,7 +172,7 @@ class Baseline:
     def norm(self, time: float) -> Norm:
         """The norm today: personal when ready, provisional after the first quiet minutes,
         else the population prior. Asked at every signal update: within the day of the last
-        call (fixed-offset zones, a millisecond clear of its ends) the calendar is not asked."""
+        call (a millisecond clear of its ends) the calendar is not asked."""
         norm = self._norm
         if norm is not None and self._day_from <= time < self._day_until:
             return norm
@@ -183,9 +180,7 @@ class Baseline:
         if norm is None or self._norm_day != today:
             norm = self._norm = self._compute(today, self.resting_hr)
             self._norm_day = today
-        if self._fixed_offset_s is not None:
-            start = today * 86400.0 - self._fixed_offset_s
-            self._day_from, self._day_until = start + 1e-3, start + 86400.0 - 1e-3
+        self._day_from, self._day_until = _day_bounds(today, self.zone)
         return norm
 
     def _compute(self, today: int, resting_hr: float | None) -> Norm:
@@ -263,6 +258,19 @@ class Baseline:
         self._days = loaded
         self._norm = None
         return True
+
+
+def _day_bounds(day: int, zone: tzinfo) -> tuple[float, float]:
+    """The instants (unix seconds) a millisecond inside local ``day``'s midnights, 23 or 25
+    hours apart on the days the clocks change; (0, 0), nothing, when the calendar does not
+    confirm them (a midnight the clocks skip)."""
+    midnight = datetime.min.time()
+    start = datetime.combine(date.fromordinal(day + _EPOCH_ORDINAL), midnight, zone)
+    end = datetime.combine(date.fromordinal(day + 1 + _EPOCH_ORDINAL), midnight, zone)
+    day_from, day_until = start.timestamp() + 1e-3, end.timestamp() - 1e-3
+    if local_day(day_from, zone) != day or local_day(day_until, zone) != day:
+        return 0.0, 0.0
+    return day_from, day_until
 
 
 def _sums(in_range: list[list[float]], n_at: int) -> list[tuple[float, float, float]]:

@@ -177,6 +177,26 @@ def test_the_norm_leaves_a_day_out_of_range_exactly_at_local_midnight() -> None:
     assert baseline.norm(midnight - 0.01).state == "provisional"  # asked back in time too
 
 
+def test_the_norm_leaves_a_day_out_of_range_at_local_midnight_after_a_23_hour_day() -> None:
+    """A zone with summer time: the 60th local day is the 23-hour one (Berlin, 29 March
+    2026), asked at noon first (its day kept between calls), then around its midnight."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    baseline = Baseline(BaselineConfig(provisional_samples=5), zone=berlin)
+    first = datetime(2026, 1, 29, 10, 0, tzinfo=berlin).timestamp()
+    for k in range(5):
+        baseline.add(first + k * 60, 4.2, 60.0)
+    midnight = datetime(2026, 3, 30, 0, 0, tzinfo=berlin).timestamp()  # local day 61 begins
+    assert midnight - datetime(2026, 3, 29, 0, 0, tzinfo=berlin).timestamp() == 23 * 3600
+    assert baseline.norm(midnight - 12 * 3600).state == "provisional"
+    assert baseline.norm(midnight - 0.01).state == "provisional"
+    assert baseline.norm(midnight + 0.01).state == "prior"
+    assert baseline.norm(midnight - 0.01).state == "provisional"  # asked back in time too
+    assert baseline.norm(midnight - 23 * 3600 + 0.01).state == "provisional"
+    assert baseline.norm(midnight - 23 * 3600 - 0.01).state == "provisional"  # the day before
+
+
 def alike_days(baseline: Baseline, days: int, minutes: int, spread: float) -> None:
     """Quiet minutes whose ln(RMSSD) alternates ±``spread`` around 4.0 and HR ±``spread`` x 10
     around 60 bpm, every day the same level: days that look alike."""
