@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import run_ambient
-from fixtures.install_script import REPO, SCRIPT, install
+from fixtures.install_script import REPO, SCRIPT, copy_install, install
 
 
 def mode(path: Path) -> int:
@@ -143,13 +143,14 @@ def test_shellcheck_is_clean() -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_purge_after_uninstall_leaves_systemd_alone_and_takes_the_drop_ins(tmp_path: Path) -> None:
+def test_purge_after_uninstall_leaves_systemd_alone_and_takes_the_drop_ins(
+    first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """On a real system ``systemctl disable --now`` of a unit that is gone fails (its stop
     says "Unit ambient.service not loaded"), and the script stops there, before removing
     anything. systemd cannot run here (it is not PID 1), so the printed steps are asserted."""
-    root = tmp_path / "root"
+    root = copy_install(first_install[0], tmp_path / "root")
     unit = root / "etc/systemd/system/ambient.service"
-    assert install(root).returncode == 0
     drop_in = unit.with_name("ambient.service.d")
     drop_in.mkdir()
     (drop_in / "override.conf").write_text("[Service]\nEnvironment=TZ=Europe/Berlin\n")
@@ -165,7 +166,9 @@ def test_purge_after_uninstall_leaves_systemd_alone_and_takes_the_drop_ins(tmp_p
     assert not (root / "etc/ambient").exists()
 
 
-def test_an_upgrade_builds_from_a_clean_copy_of_the_checkout(tmp_path: Path) -> None:
+def test_an_upgrade_builds_from_a_clean_copy_of_the_checkout(
+    first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """pip builds a folder in place, and setuptools packs what an earlier build left in its
     build/lib: a module removed upstream stayed installed after ``git pull`` and an upgrade,
     and root-owned build/ and *.egg-info were left in the user's checkout. A real pip build
@@ -182,13 +185,9 @@ def test_an_upgrade_builds_from_a_clean_copy_of_the_checkout(tmp_path: Path) -> 
     (checkout / "build" / "lib" / "ambient" / "removed_upstream.py").write_text("")
     (checkout / "ambient.egg-info").mkdir()
     (checkout / ".git").mkdir()
-    root = tmp_path / "root"
+    root = copy_install(first_install[0], tmp_path / "root")
     script = checkout / "deploy" / "install.sh"
     environ = {**os.environ, "AMBIENT_ROOT": str(root), "AMBIENT_NO_SYSTEM": "1"}
-    first = subprocess.run(
-        [str(script)], env={**environ, "AMBIENT_SKIP_PIP": "1"}, capture_output=True, check=False
-    )
-    assert first.returncode == 0, first.stderr
     given = tmp_path / "pip-was-given.txt"
     pip = root / "opt/ambient/bin/pip"
     pip.unlink()
@@ -210,12 +209,13 @@ def test_an_upgrade_builds_from_a_clean_copy_of_the_checkout(tmp_path: Path) -> 
     assert not Path(folder).exists()  # removed once pip is done
 
 
-def test_a_venv_of_another_python_is_made_again(tmp_path: Path) -> None:
+def test_a_venv_of_another_python_is_made_again(
+    first_install: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """After a Debian release upgrade the venv's bin/python is the new Python, which finds
     neither ambient nor pip under the old lib/pythonX.Y; the upgrade stopped there. No older
     Python runs here, so the venv's own record of its version (pyvenv.cfg) is edited."""
-    root = tmp_path / "root"
-    assert install(root).returncode == 0
+    root = copy_install(first_install[0], tmp_path / "root")
     cfg = root / "opt/ambient/pyvenv.cfg"
     current = re.search(r"^version *= *(\d+\.\d+)", cfg.read_text(), re.MULTILINE)
     assert current is not None
