@@ -207,6 +207,13 @@ def test_a_renamed_person_starting_afresh_is_pointed_to_the_old_id(tmp_path: Pat
     )
 
 
+def show(config: Path, as_json: bool) -> str:
+    """`ambient baseline show --person alex` in this process (the command's own function)."""
+    out = StringIO()
+    assert run_baseline(load_config(config), "show", "alex", as_json, out, StringIO()) == 0
+    return out.getvalue()
+
+
 def test_a_baseline_not_worn_for_months_says_when_it_was_last_worn(tmp_path: Path) -> None:
     config, store_path = config_with_store(tmp_path)
     config.write_text(config.read_text() + "timezone: UTC\n")
@@ -219,16 +226,16 @@ def test_a_baseline_not_worn_for_months_says_when_it_was_last_worn(tmp_path: Pat
     store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
     store.close()
     last = time.strftime("%Y-%m-%d", time.gmtime(long_ago_noon + 2 * 86400))
-    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    shown = json.loads(show(config, as_json=True))
     assert (shown["state"], shown["days"], shown["last_day"]) == ("prior", 0, last)
-    text = baseline(config, "show", "--person", "alex").stdout
+    text = show(config, as_json=False)
     assert "yet" not in text  # not "too few quiet minutes of wear yet": there were 180
     assert f"quiet minutes: none in the last 60 days; the last on {last}" in text
 
 
 def test_show_of_a_baseline_with_nothing_saved_has_no_last_day(tmp_path: Path) -> None:
     config, _ = config_with_store(tmp_path)
-    shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
+    shown = json.loads(show(config, as_json=True))
     assert (shown["state"], shown["last_day"]) == ("prior", None)
 
 
