@@ -14,7 +14,7 @@ import os
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ambient.config.durations import duration_text
 from ambient.evaluate.changes import SignalColumn, number
@@ -114,7 +114,7 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
         rule: RULE_COLOURS[i % len(RULE_COLOURS)] for i, rule in enumerate(dict.fromkeys(rules))
     }
     for ax, (signal, label) in zip(axes, PANELS, strict=True):
-        _shade_episodes(ax, timeline, unit_s, handles)
+        shade_episodes(ax, timeline, unit_s, handles)
         xs, ys = line_points(timeline.column(signal), timeline.duration_s, unit_s)
         ax.plot(xs, ys, drawstyle="steps-post", color=LINE_COLOUR, linewidth=1.1)
         ax.set_ylabel(label)
@@ -122,7 +122,7 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
         for threshold in timeline.thresholds:
             if threshold.signal == signal:
                 _draw_threshold(ax, threshold, colours[threshold.rule], handles)
-        _mark_events(ax, timeline, colours, unit_s, handles)
+        mark_events(ax, timeline, colours, unit_s, handles)
         if not any(not math.isnan(y) for y in ys):
             ax.text(
                 0.5, 0.5, _no_values_text(signal, timeline), transform=ax.transAxes, ha="center"
@@ -274,12 +274,24 @@ def shade_unknown(
         handles.setdefault(f"score unknown: {reason}", entry)
 
 
-def _shade_episodes(ax: Any, timeline: Timeline, unit_s: float, handles: dict[str, Any]) -> None:
-    if timeline.labels is None:
+def shade_episodes(ax: Any, timeline: Timeline, unit_s: float, handles: dict[str, Any]) -> None:
+    """The labelled episodes as bands across the panel: one collection (a month has a hundred
+    or more), a legend entry made apart."""
+    if timeline.labels is None or not timeline.labels.episodes:
         return
-    for start, end in timeline.labels.episodes:
-        patch = ax.axvspan(start / unit_s, end / unit_s, color=EPISODE_COLOUR, alpha=0.13, lw=0)
-        handles.setdefault("labelled episode", patch)
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Rectangle
+
+    bands = [
+        [(start / unit_s, 0.0), (end / unit_s, 0.0), (end / unit_s, 1.0), (start / unit_s, 1.0)]
+        for start, end in timeline.labels.episodes
+    ]
+    shaded = PolyCollection(
+        bands, transform=ax.get_xaxis_transform(), color=EPISODE_COLOUR, alpha=0.13, linewidth=0
+    )
+    ax.add_collection(shaded, autolim=False)
+    entry = Rectangle((0, 0), 1, 1, color=EPISODE_COLOUR, alpha=0.13, linewidth=0)
+    handles.setdefault("labelled episode", entry)
 
 
 def _draw_threshold(ax: Any, threshold: Threshold, colour: str, handles: dict[str, Any]) -> None:
@@ -295,22 +307,42 @@ def _draw_threshold(ax: Any, threshold: Threshold, colour: str, handles: dict[st
 
 
 #: How each rule event is drawn: (line style, legend text after the rule id).
-EVENT_STYLES = {
+EVENT_STYLES: dict[str, tuple[Literal["-", "--", ":"], str]] = {
     "fired": ("-", "fired"),
     "recovered": ("--", "recovered"),
     "suppressed": (":", "held, not fired: {reason}"),
 }
 
 
-def _mark_events(
+def mark_events(
     ax: Any, timeline: Timeline, colours: dict[str, str], unit_s: float, handles: dict[str, Any]
 ) -> None:
+    """Each rule's firings, recoveries and held firings as vertical lines: one collection per
+    rule and kind (a month has hundreds), a legend entry for each text, made apart."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    lines: dict[tuple[str, Literal["-", "--", ":"]], list[list[tuple[float, float]]]] = {}
     for event in timeline.events:
         style, legend = EVENT_STYLES[event.event]
-        line = ax.axvline(
-            event.t / unit_s, color=colours[event.rule], linestyle=style, linewidth=1.4
+        x = event.t / unit_s
+        lines.setdefault((event.rule, style), []).append([(x, 0.0), (x, 1.0)])
+        text = f"{event.rule} " + legend.format(reason=_short(event.reason))
+        if text not in handles:
+            handles[text] = Line2D(
+                [], [], color=colours[event.rule], linestyle=style, linewidth=1.4
+            )
+    for (rule, style), segments in lines.items():
+        marks = LineCollection(
+            segments,
+            transform=ax.get_xaxis_transform(),
+            colors=colours[rule],
+            linestyles=style,
+            linewidths=1.4,
+            capstyle="projecting" if style == "-" else "butt",
+            zorder=2,
         )
-        handles.setdefault(f"{event.rule} " + legend.format(reason=_short(event.reason)), line)
+        ax.add_collection(marks, autolim=False)
 
 
 def _short(reason: str, limit: int = 40) -> str:

@@ -9,9 +9,12 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pytest
 
 from ambient.evaluate.changes import DRAWN_SIGNALS, Change, SignalColumn
+from ambient.evaluate.timeline import RuleEvent, Timeline
+from ambient.labels import Labels
 from ambient.plot import (
     ENVELOPE_ABOVE_POINTS,
     ENVELOPE_COLUMNS,
@@ -21,7 +24,9 @@ from ambient.plot import (
     check_writable_file,
     check_writable_folder,
     line_points,
+    mark_events,
     picture_format,
+    shade_episodes,
     shade_unknown,
     time_axis,
     unknown_spans,
@@ -145,7 +150,6 @@ def test_the_unknown_stretches_of_each_reason_are_shaded_as_one_artist_with_exac
     """A month can have thousands of unknown stretches: an artist each took seconds to make
     and draw. Each reason's are one collection, edges at the stretches' own times, with one
     legend entry per reason in its colour."""
-    import numpy
     from matplotlib.colors import to_rgba
     from matplotlib.figure import Figure
 
@@ -166,3 +170,29 @@ def test_the_unknown_stretches_of_each_reason_are_shaded_as_one_artist_with_exac
     stale_colour = to_rgba(REASON_COLOURS["stale"], 0.9)
     assert numpy.asarray(stale.get_facecolor()).tolist() == [list(stale_colour)]
     assert handles["score unknown: stale"].get_facecolor() == stale_colour
+
+
+def test_firings_and_labelled_episodes_are_one_artist_per_rule_and_kind_whatever_their_number() -> (
+    None
+):
+    """A month has hundreds of firings and recoveries and a hundred episodes, drawn on each of
+    three panels: an artist each took memory and time growing with the recording. Each rule's
+    firings are one collection, its recoveries another, the episodes one; each has its legend
+    entry, in the rule's colour and line style."""
+    from matplotlib.figure import Figure
+
+    events = [RuleEvent(k * 600.0, "calm", "fired" if k % 2 else "recovered") for k in range(300)]
+    episodes = tuple((k * 3000.0, k * 3000.0 + 900.0) for k in range(100))
+    timeline = Timeline("month", 180_000.0, "alex", events=events, labels=Labels(episodes))
+    ax = Figure().add_subplot()
+    handles: dict[str, Any] = {}
+    shade_episodes(ax, timeline, 60.0, handles)
+    mark_events(ax, timeline, {"calm": "#c62828"}, 60.0, handles)
+    assert (len(ax.patches), len(ax.lines), len(ax.collections)) == (0, 0, 3)
+    recoveries, firings = ax.collections[1:]
+    assert [len(c.get_paths()) for c in ax.collections] == [100, 150, 150]
+    assert numpy.asarray(firings.get_paths()[0].vertices)[:, 0].tolist() == [10.0, 10.0]
+    assert numpy.asarray(recoveries.get_paths()[0].vertices)[:, 0].tolist() == [0.0, 0.0]
+    assert sorted(handles) == ["calm fired", "calm recovered", "labelled episode"]
+    assert handles["calm recovered"].get_linestyle() == "--"
+    assert handles["calm fired"].get_color() == "#c62828"
