@@ -18,7 +18,7 @@ from ambient.messages import SignalUpdate, SignalValue
 from ambient.readings import RR, VALID_RANGE, Reading
 from ambient.signals.baseline import Norm
 from ambient.signals.person import NO_DATA, PersonSignals
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -185,18 +185,26 @@ class SignalEngine:
         logger.debug("ignored a late %s reading for %s", metric, person)
 
     def flush(self) -> None:
-        """Save every changed baseline now (at shutdown)."""
+        """Save every changed baseline now (at shutdown). A save that fails (a full disk) is
+        said in one line naming the person and the store's problem, and the others are still
+        tried; the failed one stays changed, to be saved at the next try."""
         for state in self._people.values():
             if state.baseline.dirty:
-                self.store.put(BASELINE_NAMESPACE, state.id, state.baseline.to_json())
+                try:
+                    self.store.put(BASELINE_NAMESPACE, state.id, state.baseline.to_json())
+                except StoreError as exc:
+                    self.counters.increment(f"signals:{state.id}", "baseline_save_failed")
+                    logger.warning("baseline of %s not saved: %s", state.id, exc)
+                    continue
                 state.baseline.dirty = False
 
     def close(self) -> None:
-        self.flush()
+        """Stop the timers, then save every changed baseline (a failed save is logged)."""
         self._persist_handle.cancel()
         for _, _, handle in self._timer.values():
             handle.cancel()
         self._timer.clear()
+        self.flush()
 
     def take_over(self, previous: SignalEngine) -> list[str]:
         """Go on with each listed person's signal state from the engine a reload replaced

@@ -381,3 +381,30 @@ def test_a_reload_that_changes_the_signals_section_starts_the_windows_afresh() -
     again = reloaded(replay, SignalsConfig(update_interval=1))
 
     assert again.engine.get("alex", "rmssd").reason == "no data"
+
+
+def test_close_on_a_full_disk_cancels_the_timers_and_tries_every_persons_baseline(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk at shutdown or reload: close() must not stop at the first person whose
+    save fails (the later people unsaved, the timers left set to fire on a closed store); it
+    cancels the timers, tries every person and says once per person what was not saved."""
+    store = Store(tmp_path / "ambient.db")
+    replay = Replay(people=[PersonConfig(id="alex"), PersonConfig(id="sam")], store=store)
+    for t, rr in steady(0.0, 120):
+        replay.feed(t, "rr", rr, "alex")
+        replay.feed(t, "rr", rr, "sam")
+    pages = store.query("PRAGMA page_count")[0][0]
+    store.query(f"PRAGMA max_page_count = {pages}")  # SQLite fails writes as a full disk does
+    with contextlib.suppress(StoreError):  # every byte of room taken
+        for n in range(1000):
+            store.put("filler", str(n), "y" * 100)
+    replay.engine.close()  # does not raise
+    unsaved = [r.getMessage() for r in caplog.records if "not saved" in r.getMessage()]
+    assert len(unsaved) == 2 and "alex" in unsaved[0] and "sam" in unsaved[1]
+    store.query("PRAGMA max_page_count = 1000000")  # room again: a timer left set would save
+    failed = replay.clock.failed_callbacks
+    replay.clock.advance_to(10 * SignalsConfig().baseline.persist_every)
+    assert store.get(BASELINE_NAMESPACE, "alex") is None
+    assert store.get(BASELINE_NAMESPACE, "sam") is None
+    assert replay.clock.failed_callbacks == failed
