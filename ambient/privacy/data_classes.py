@@ -156,6 +156,11 @@ register(
 _register_person_key(
     "baselines", "signals.baseline", "the personal HRV and heart-rate baseline the signals learn"
 )
+_register_person_key(
+    "unreadable_baselines",
+    "signals.baseline.unreadable",
+    "a saved baseline that could not be read, kept aside for recovery",
+)
 
 # The insights' per-person days (namespaces of ambient.insights.storage; keys `person/date`).
 # Insights expire them by their own `insights.keep_days`/`keep_minutes_days` too (as a person's

@@ -23,6 +23,8 @@ from ambient.store import Store, StoreError
 logger = logging.getLogger(__name__)
 
 BASELINE_NAMESPACE = "signals.baseline"
+#: Where a saved baseline that cannot be read is kept (by person) before a fresh one replaces it.
+UNREADABLE_BASELINE_NAMESPACE = "signals.baseline.unreadable"
 _NEVER = -math.inf  # no update yet: the first beat updates at once
 #: ``VALID_RANGE.get``, bound once: a name bound by ``from ... import`` is taken by the
 #: compiler for a module, so a method called on it is looked up afresh at each call (per beat).
@@ -263,10 +265,30 @@ class SignalEngine:
             )
             saved = self.store.get(BASELINE_NAMESPACE, person_id)
             if saved is not None and not state.baseline.load_json(saved):
-                self.counters.increment(f"signals:{person_id}", "baseline_unreadable")
-                logger.warning("saved baseline of %s is unreadable; starting afresh", person_id)
+                self._keep_aside(person_id, saved)
             self._people[person_id] = state
         return state
+
+    def _keep_aside(self, person_id: str, saved: Any) -> None:
+        """A saved baseline this ambient cannot read (a newer one's, after a downgrade) is
+        kept under its own key before the fresh one's first save replaces it, to be put back."""
+        self.counters.increment(f"signals:{person_id}", "baseline_unreadable")
+        try:
+            self.store.put(UNREADABLE_BASELINE_NAMESPACE, person_id, saved)
+        except StoreError as exc:
+            logger.warning(
+                "saved baseline of %s is unreadable and could not be kept aside (%s); "
+                "starting afresh",
+                person_id,
+                exc,
+            )
+            return
+        logger.warning(
+            "saved baseline of %s is unreadable; kept as %s/%s, starting afresh",
+            person_id,
+            UNREADABLE_BASELINE_NAMESPACE,
+            person_id,
+        )
 
     def _update(self, state: PersonSignals) -> None:
         """Publish what changed, and keep one timer per person at the next moment a signal

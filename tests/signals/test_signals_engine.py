@@ -21,7 +21,7 @@ from ambient.config.people import PersonConfig
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.recordings import read_recording
-from ambient.signals.engine import BASELINE_NAMESPACE
+from ambient.signals.engine import BASELINE_NAMESPACE, UNREADABLE_BASELINE_NAMESPACE
 from ambient.signals.person import PersonSignals
 from ambient.signals.windows import BeatTerms
 from ambient.store import Store, StoreError
@@ -408,3 +408,21 @@ def test_close_on_a_full_disk_cancels_the_timers_and_tries_every_persons_baselin
     assert store.get(BASELINE_NAMESPACE, "alex") is None
     assert store.get(BASELINE_NAMESPACE, "sam") is None
     assert replay.clock.failed_callbacks == failed
+
+
+def test_an_unreadable_saved_baseline_is_kept_aside_not_overwritten_by_the_fresh_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A baseline ambient cannot read (one a newer version saved, before a downgrade) starts
+    afresh, but the fresh one's first save must not lose it for good: it is kept under
+    ``signals.baseline.unreadable/<person>``, said in one warning naming the person."""
+    store = Store(tmp_path / "ambient.db")
+    newer = {"version": 99, "days": {"20000": [60, 3600.0, 216000.0, 50, 190.0, 722.0]}}
+    store.put(BASELINE_NAMESPACE, "alex", newer)
+    replay = Replay(store=store)
+    replay.beats(steady(0.0, 180))
+    replay.engine.close()
+    assert store.get(BASELINE_NAMESPACE, "alex") != newer  # the fresh one, saved
+    assert store.get(UNREADABLE_BASELINE_NAMESPACE, "alex") == newer
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "alex" in warnings[0] and "3600" not in warnings[0]
