@@ -25,6 +25,7 @@
 #   AMBIENT_SKIP_STORE_COPY=1  an upgrade takes no copy of the store
 #   AMBIENT_NO_SYSTEM=1 touch no users, owners, packages or systemd: print those steps instead
 #   AMBIENT_SERVICE_STATE  with AMBIENT_NO_SYSTEM=1, the service's state (active)
+#   AMBIENT_TEST_HOLD_COPY  a fifo: the copy step waits until it is written (tests interrupt it)
 
 set -o errexit -o nounset -o pipefail
 
@@ -50,6 +51,10 @@ readonly DEPLOY_DIR
 readonly CHECKOUT="${DEPLOY_DIR%/deploy}"
 # Set by restart_service when it started a running ambient again on the new version.
 RESTARTED=0
+# Set by restart_service when it stops ambient, for `interrupted` to start it again.
+STOPPED=0
+# The copy of the store being made, for `interrupted` to remove.
+PARTIAL_COPY=""
 
 say() { printf 'ambient-install: %s\n' "$*"; }
 die() { printf 'ambient-install: error: %s\n' "$*" >&2; exit 1; }
@@ -203,19 +208,46 @@ restart_service() {
     local running=0 copied=1
     if service_running; then running=1; fi
     if ((running)); then check_config; fi
-    if ((running)); then system systemctl stop "${SERVICE}.service"; fi
+    trap 'interrupted INT' INT
+    trap 'interrupted HUP' HUP
+    trap 'interrupted TERM' TERM
+    if ((running)); then
+        STOPPED=1
+        system systemctl stop "${SERVICE}.service"
+    fi
     copy_store || copied=0
     # A copy that failed (a full disk) still starts ambient: the home is not left without it.
     if ((running)); then
         system systemctl start "${SERVICE}.service"
         RESTARTED=1
     fi
+    trap - INT HUP TERM
     if ((!copied)); then
         local now="is not running"
         if ((running)); then now="was started without a copy"; fi
         die "could not copy the store to ${COPIES_DIR} (above); ambient ${now}: free space" \
             "there and run this again, or set AMBIENT_SKIP_STORE_COPY=1 to upgrade without a copy"
     fi
+}
+
+# Ctrl-C, or an SSH connection that dropped (SIGHUP), between stop and start would leave the
+# home without ambient: one the script stopped is started first (the terminal may be gone, so a
+# line written could fail), with further signals ignored; a half-made copy is removed (going
+# back to it would lose data); then the script says so and ends as the signal's.
+interrupted() {
+    local signal="$1" now="ambient was not running and is left stopped"
+    trap '' INT HUP TERM PIPE
+    if ((STOPPED)); then
+        now="ambient was stopped for the copy of the store: started it again"
+        if ! system systemctl start "${SERVICE}.service"; then
+            now="ambient was stopped for the copy of the store and could not be started"
+            now+=" (above): sudo systemctl start ${SERVICE}"
+        fi
+    fi
+    if [[ -n "${PARTIAL_COPY}" ]]; then rm -rf "${PARTIAL_COPY}"; fi
+    printf 'ambient-install: error: interrupted (SIG%s) while %s; %s\n' "${signal}" \
+        "${now}" "run deploy/install.sh again to finish the upgrade" >&2 || true
+    exit $((128 + $(kill -l "${signal}")))
 }
 
 # The new version's `ambient check` of the installed config, before a running ambient is
@@ -266,7 +298,12 @@ copy_store() {
     copy="${copies}/${stamp}"
     local n=1
     while [[ -e "${copy}" ]]; do copy="${copies}/${stamp}.$((n++))"; done
+    PARTIAL_COPY="${copy}"
     install -d -m 0700 "${copy}" || return 1
+    if [[ -n "${AMBIENT_TEST_HOLD_COPY:-}" ]]; then
+        say "test: held at the copy step until ${AMBIENT_TEST_HOLD_COPY} is written"
+        cat "${AMBIENT_TEST_HOLD_COPY}" >/dev/null
+    fi
     for store in "${stores[@]}"; do
         for file in "${store}" "${store}-wal" "${store}-shm"; do
             [[ -f "${file}" ]] || continue
@@ -274,6 +311,7 @@ copy_store() {
             names+=("${file##*/}")
         done
     done
+    PARTIAL_COPY=""
     say "copied the store (${names[*]}) to ${copy}; going back: docs/raspberry-pi.md, Upgrading"
     # The oldest copies beyond the last KEEP_COPIES (the names sort by time; a glob of */
     # would not: "T1200Z.1/" sorts before "T1200Z/").

@@ -8,6 +8,8 @@ systemctl steps are printed, not done; the tests assert them and their order.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fixtures.install_script import copy_install, install
+from fixtures.install_script import SCRIPT, copy_install, install, script_env
 
 
 @pytest.fixture
@@ -237,3 +239,63 @@ def test_an_upgrade_that_restarted_ambient_says_so_instead_of_first_steps(root: 
     assert upgrade.returncode == 0, upgrade.stderr
     assert "ambient-install: upgraded and restarted ambient: ambient status\n" in upgrade.stdout
     assert "Next: edit" not in upgrade.stdout
+
+
+def run_to_the_copy_step(root: Path, fifo: Path, **env: str) -> subprocess.Popen[str]:
+    """The script started in its own session (a terminal's foreground group, which Ctrl-C and a
+    dropped SSH connection signal), held at the copy step until its test hook's fifo is
+    written; returned once it said it is there."""
+    os.mkfifo(fifo)
+    script = subprocess.Popen(
+        [str(SCRIPT)],
+        env={**script_env(root), "AMBIENT_TEST_HOLD_COPY": str(fifo), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert script.stdout is not None
+    for line in script.stdout:
+        if "held at the copy step" in line:
+            return script
+    raise AssertionError(f"the script ended before the copy step: {script.wait()}")
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGHUP])
+def test_an_upgrade_interrupted_during_the_copy_starts_ambient_again_and_says_so(
+    root: Path, tmp_path: Path, sent: signal.Signals
+) -> None:
+    """Ctrl-C, or an SSH connection that dropped, between stop and start left the home
+    without ambient."""
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+    script = run_to_the_copy_step(root, tmp_path / "hold")
+
+    os.killpg(script.pid, sent)
+    out, err = script.communicate(timeout=60)
+
+    assert script.returncode == 128 + sent
+    assert "skip: systemctl start ambient.service" in out
+    assert err.endswith(
+        f"ambient-install: error: interrupted ({sent.name}) while ambient was stopped for "
+        "the copy of the store: started it again; run deploy/install.sh again to finish the "
+        "upgrade\n"
+    )
+    assert copies(root) == []  # half made: going back to it would lose data
+
+
+def test_an_upgrade_interrupted_while_ambient_was_not_running_leaves_it_stopped(
+    root: Path, tmp_path: Path
+) -> None:
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+    script = run_to_the_copy_step(root, tmp_path / "hold", AMBIENT_SERVICE_STATE="inactive")
+
+    os.killpg(script.pid, signal.SIGINT)
+    out, err = script.communicate(timeout=60)
+
+    assert script.returncode == 128 + signal.SIGINT
+    assert "systemctl start" not in out
+    assert err.endswith(
+        "ambient-install: error: interrupted (SIGINT) while ambient was not running and is "
+        "left stopped; run deploy/install.sh again to finish the upgrade\n"
+    )
+    assert copies(root) == []
