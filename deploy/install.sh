@@ -49,6 +49,8 @@ DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 EXAMPLE_CONFIG="${DEPLOY_DIR}/../config/ambient.example.yaml"
 readonly DEPLOY_DIR
 readonly CHECKOUT="${DEPLOY_DIR%/deploy}"
+# The service's state, as read_service_state last read it.
+SERVICE_STATE=""
 # Set by restart_service when it started a running ambient again on the new version.
 RESTARTED=0
 # Set by restart_service when it stops ambient, for `interrupted` to start it again.
@@ -185,18 +187,21 @@ install_unit() {
     system systemctl enable "${SERVICE}.service"
 }
 
+# The service's state now (`systemctl is-active`), in SERVICE_STATE. Test mode cannot ask
+# systemd: the state is AMBIENT_SERVICE_STATE, else taken as active.
+read_service_state() {
+    if [[ "${NO_SYSTEM}" == 1 ]]; then
+        SERVICE_STATE="${AMBIENT_SERVICE_STATE:-active}"
+        say "skip: systemctl is-active ${SERVICE}.service (taken as ${SERVICE_STATE})"
+    else
+        SERVICE_STATE="$(systemctl is-active "${SERVICE}.service" 2>/dev/null)" || true
+    fi
+}
+
 # Whether the daemon runs now, or is about to: `activating` is also a unit between two tries
 # (Restart=on-failure), which systemd would start on its own, unchecked, during the copy.
-# Test mode cannot ask systemd: the state is AMBIENT_SERVICE_STATE, else taken as active.
 service_running() {
-    local state
-    if [[ "${NO_SYSTEM}" == 1 ]]; then
-        state="${AMBIENT_SERVICE_STATE:-active}"
-        say "skip: systemctl is-active ${SERVICE}.service (taken as ${state})"
-    else
-        state="$(systemctl is-active "${SERVICE}.service" 2>/dev/null)" || true
-    fi
-    case "${state}" in
+    case "${SERVICE_STATE}" in
         active | reloading | refreshing | activating) return 0 ;;
         *) return 1 ;;
     esac
@@ -206,6 +211,16 @@ service_running() {
 # a first install waits for the config to be edited.
 restart_service() {
     local running=0 copied=1
+    read_service_state
+    # On its way down, the daemon may still be writing its last saves to the store. `systemctl
+    # stop` waits for it, bounded by the unit's TimeoutStopSec (then systemd kills it).
+    if [[ "${SERVICE_STATE}" == deactivating ]]; then
+        say "ambient is stopping: waiting until it has stopped before copying the store"
+        system systemctl stop "${SERVICE}.service" \
+            || die "ambient did not stop (above), so the store was not copied and ambient not" \
+                "upgraded: see sudo systemctl status ${SERVICE}, then run this again"
+        read_service_state
+    fi
     if service_running; then running=1; fi
     if ((running)); then check_config; fi
     trap 'interrupted INT' INT
@@ -317,8 +332,9 @@ copy_store() {
     # would not: "T1200Z.1/" sorts before "T1200Z/").
     local all=("${copies}"/*)
     local extra=$((${#all[@]} - KEEP_COPIES)) old
+    # One that cannot be removed does not undo the copy made: it is said, and the upgrade goes on.
     for old in "${all[@]:0:$((extra > 0 ? extra : 0))}"; do
-        rm -rf "${old}"
+        rm -rf "${old}" || say "could not remove the old copy ${old} (above); the new copy is made"
     done
 }
 

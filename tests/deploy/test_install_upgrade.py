@@ -8,12 +8,15 @@ systemctl steps are printed, not done; the tests assert them and their order.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -207,7 +210,7 @@ def test_an_ambient_starting_or_between_two_tries_is_stopped_for_the_copy(
     )
 
 
-@pytest.mark.parametrize("state", ["inactive", "failed", "deactivating"])
+@pytest.mark.parametrize("state", ["inactive", "failed"])
 def test_an_ambient_that_is_not_running_is_copied_and_left_stopped(root: Path, state: str) -> None:
     new_version_installed(root)
     (root / "etc/ambient/ambient.yaml").write_text("bogus_key: 1\n")  # to be fixed first
@@ -299,3 +302,66 @@ def test_an_upgrade_interrupted_while_ambient_was_not_running_leaves_it_stopped(
         "left stopped; run deploy/install.sh again to finish the upgrade\n"
     )
     assert copies(root) == []
+
+
+def test_an_ambient_still_stopping_is_waited_for_before_the_copy_and_left_stopped(
+    root: Path,
+) -> None:
+    """``deactivating``: the daemon may still be writing its last saves; it was taken as not
+    running and copied at once. ``systemctl stop`` waits for it (bounded: past the unit's
+    TimeoutStopSec systemd kills it)."""
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+
+    upgrade = install(root, AMBIENT_SERVICE_STATE="deactivating")
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    out = upgrade.stdout
+    assert (
+        out.index("ambient is stopping: waiting until it has stopped before copying the store")
+        < out.index("skip: systemctl stop ambient.service")
+        < out.index("copied the store")
+    )
+    assert "skip: systemctl start" not in out
+
+
+@contextlib.contextmanager
+def undeletable(folder: Path) -> Iterator[None]:
+    """``folder`` made one ``rm -rf`` cannot remove, for real: root removes whatever the
+    modes say, so for root a file in it is made immutable (``chattr +i``)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            yield
+        finally:
+            folder.chmod(0o700)
+        return
+    pinned = folder / "pinned"
+    pinned.write_bytes(b"")
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(pinned)]).returncode:
+        pytest.skip("root, and no chattr +i here: nothing rm -rf cannot remove")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(pinned)], check=True)
+
+
+def test_an_old_copy_that_cannot_be_removed_is_said_as_such_and_the_upgrade_goes_on(
+    root: Path,
+) -> None:
+    """It said "could not copy the store" (and failed) though the copy had been made."""
+    (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
+    for _ in range(3):
+        assert install(root).returncode == 0
+    oldest, *_ = copies(root)
+
+    with undeletable(oldest):
+        upgrade = install(root)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "could not copy" not in upgrade.stderr
+    assert (
+        f"ambient-install: could not remove the old copy {oldest} (above); the new copy is made\n"
+    ) in upgrade.stdout
+    assert "copied the store" in upgrade.stdout
+    assert "upgraded and restarted ambient" in upgrade.stdout
+    assert len(copies(root)) == 4
