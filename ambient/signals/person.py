@@ -71,8 +71,9 @@ _BEAT_HR_MIN_COVERAGE = 0.5
 _HR_ONLY_CONFIDENCE = 0.5
 _BASELINE_CONFIDENCE = {PRIOR: 0.25, PROVISIONAL: 0.7}
 
-#: Stressed minutes in a row left out of the baseline before their level counts as rest.
-_MAX_SKIPPED_MINUTES = 60
+#: How long (on the readings' clock) a stressed rest is left out of the baseline before its
+#: level counts as rest: an hour, whether the wearable sends every second or every 15 minutes.
+_MAX_STRESSED_REST_S = 3600.0
 
 #: A frozen dataclass's own ``__init__`` sets each field through ``object.__setattr__``; an
 #: update makes a :class:`SignalValue` per changed signal, so it is made as ``Reading`` makes
@@ -364,7 +365,10 @@ class PersonSignals:
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
         self._hr_count = 0
         self._smoother = StressSmoother(config.stress.smoothing)
-        self._skipped_minutes = 0  # stressed minutes in a row left out of the baseline
+        # The stretch of stressed resting minutes left out of the baseline: when its first
+        # and its latest were (None: not in one).
+        self._stressed_since: float | None = None
+        self._stressed_last = 0.0
 
     # -- input -----------------------------------------------------------------------------
 
@@ -744,16 +748,25 @@ class PersonSignals:
 
     def _stressed_minute(self, now: float) -> bool:
         """A minute the score calls stressed (above 50) is not rest: the baseline must not
-        learn the stress it is there to find. After ``_MAX_SKIPPED_MINUTES`` such minutes in a
-        row the level is taken as the new rest (a score stuck high is a wrong rest, not
-        stress: episodes last minutes, not an hour)."""
+        learn the stress it is there to find. After ``_MAX_STRESSED_REST_S`` of the clock of
+        such minutes in a row the level is taken as the new rest (a score stuck high is a
+        wrong rest, not stress: episodes last minutes, not an hour). The stretch starts again
+        after a gap between its resting minutes longer than a sample's span and the heart
+        readings' staleness: time without wear, or a minute not at rest, between them."""
         combined = self._smoother.combined
         prior = self.baseline.norm(now).state == PRIOR
         if prior or combined is None or combined <= self.config.stress.midpoint:
-            self._skipped_minutes = 0
+            self._stressed_since = None
             return False
-        self._skipped_minutes += 1
-        return self._skipped_minutes <= _MAX_SKIPPED_MINUTES
+        since, last = self._stressed_since, self._stressed_last
+        self._stressed_last = now
+        stale_after = max(
+            self._stale_after_of(self._hr_source), self._stale_after_of(self._rr_source)
+        )
+        if since is None or now - last > self.windows[0].length_s + stale_after:
+            self._stressed_since = now
+            return True
+        return now - since < _MAX_STRESSED_REST_S
 
     def _sample_baseline(
         self, now: float, state: str | None, hr: float | None, primary: WindowFigures, usable: bool

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from signals.signals_helpers import Replay, timed
 
+from ambient.config.signals import SignalsConfig
 from ambient.readings import Reading
 
 
@@ -209,3 +210,36 @@ def test_a_strap_just_put_on_has_too_few_beats_not_stale_ones() -> None:
         assert get("alex", name).reason == "too few beats", name
     replay.clock.advance_to(30.0)  # and once they stop, they are stale
     assert get("alex", "hr").reason == "stale"
+
+
+# -- a stressed rest is taken as the new rest after 60 minutes of the clock -------------------
+
+
+def heart_rate_every(
+    replay: Replay, start_s: float, end_s: float, step_s: float, bpm: float
+) -> None:
+    """One heart rate of ``bpm`` every ``step_s`` from ``start_s`` until ``end_s``."""
+    t = start_s
+    while t < end_s:
+        replay.feed(t, "hr", bpm)
+        t += step_s
+
+
+def test_stressed_stretches_hours_apart_do_not_add_up_to_the_hour_taken_as_rest() -> None:
+    """Two 40-minute stressed stretches three hours apart are two episodes, not an hour and
+    twenty minutes of a wrong rest: neither is learnt as rest."""
+    replay = Replay()
+    heart_rate_every(replay, 0, 600, 1, 60.0)  # ten quiet minutes: the rest
+    heart_rate_every(replay, 600, 3000, 1, 80.0)  # forty stressed minutes
+    heart_rate_every(replay, 3000 + 3 * 3600, 5400 + 3 * 3600, 1, 80.0)  # three hours later
+    assert replay.engine.get("alex", "hr_delta_rest").value == pytest.approx(20.0, abs=0.5)
+
+
+def test_a_watch_reporting_every_15_minutes_has_its_stressed_rest_learnt_after_an_hour() -> None:
+    """The hour is of the clock: with one heart rate every 15 minutes, the fifth stressed
+    reading (an hour after the first) is learnt as rest, not the sixty-first (15 hours)."""
+    replay = Replay(SignalsConfig.model_validate({"stale_after": "20min"}))
+    heart_rate_every(replay, 0, 6 * 900, 900, 60.0)  # six readings at rest: provisional
+    heart_rate_every(replay, 6 * 900, 12 * 900, 900, 80.0)  # 75 minutes of stressed rest
+    delta = replay.engine.get("alex", "hr_delta_rest").value
+    assert isinstance(delta, float) and delta < 19.0  # the readings from the hour on count
