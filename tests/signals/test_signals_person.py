@@ -243,3 +243,19 @@ def test_a_watch_reporting_every_15_minutes_has_its_stressed_rest_learnt_after_a
     heart_rate_every(replay, 6 * 900, 12 * 900, 900, 80.0)  # 75 minutes of stressed rest
     delta = replay.engine.get("alex", "hr_delta_rest").value
     assert isinstance(delta, float) and delta < 19.0  # the readings from the hour on count
+
+
+def test_a_walk_between_two_stressed_sittings_makes_them_two_episodes() -> None:
+    """Forty stressed minutes, a walk, forty more: not an hour and twenty minutes of a wrong
+    rest, so neither sitting is learnt as rest."""
+    replay = Replay()
+    heart_rate_every(replay, 0, 600, 1, 60.0)  # ten quiet minutes: the rest
+    heart_rate_every(replay, 600, 3000, 1, 80.0)  # forty stressed minutes
+    for minute in range(5):  # a five-minute walk, 120 steps a minute
+        replay.feed(3000.0 + 60 * minute, "steps", 120.0 * minute)
+        heart_rate_every(replay, 3000 + 60 * minute, 3060 + 60 * minute, 1, 95.0)
+    assert replay.engine.get("alex", "activity_state").value == "active"
+    heart_rate_every(replay, 3300, 3300 + 3600, 1, 80.0)  # an hour sitting again
+    assert replay.engine.get("alex", "activity_state").value == "rest"
+    # The second sitting's last minutes are past its own hour; its first 40 are not learnt.
+    assert replay.engine.get("alex", "hr_delta_rest").value == pytest.approx(20.0, abs=1.0)
