@@ -5,9 +5,10 @@ Writes a time-ordered recording of N beats for one person and a labels file for 
 stretches (the generator of ``bench_recording_memory.py``: 705,000 beats is about a week),
 then draws its timeline with each command as a real subprocess and prints its peak resident
 set size (the child's ``ru_maxrss``), wall and CPU time, and `evaluate --json` without a
-picture for comparison: what the picture itself costs.
+picture for comparison: what the picture itself costs. Since the replay keeps only what the
+picture draws, a month (``--beats 3000000``) should peak near a week's figure, not above it.
 
-    python bench/bench_plot.py [--beats 705000 --beats 300000] [--keep DIR]
+    python bench/bench_plot.py [--beats 705000 --beats 3000000] [--keep DIR]
 """
 
 from __future__ import annotations
