@@ -199,10 +199,13 @@ class Throttle:
     """Lets a message through at most once per ``interval_s`` per key (e.g. per topic); while
     the problem goes on (messages keep coming), ever less often: the wait doubles after each
     line that held some back, up to ``max_interval_s``, so a broker away for a night is a dozen
-    lines, not one a minute. A key quiet for ``interval_s`` starts again at once.
+    lines, not one a minute. A key quiet for ``interval_s`` starts again at once, unless
+    ``restart_when_quiet`` is off (the BLE sensor: a strap off for the night is `not seen
+    advertising` at each search, minutes apart); ``reset`` starts every key over.
 
-    Uses the monotonic clock on purpose: it limits log volume in real time, and is not
-    behaviour that a simulation replays.
+    Reads the monotonic clock by default, on purpose: it limits log volume in real time, and
+    is not behaviour that a simulation replays. ``monotonic`` is the seconds it reads instead
+    (the BLE sensor's clock, whose backoff runs on it).
     """
 
     def __init__(
@@ -210,20 +213,27 @@ class Throttle:
         interval_s: float = 60.0,
         max_interval_s: float = 3600.0,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        restart_when_quiet: bool = True,
     ) -> None:
         self.interval_s = interval_s
         self.max_interval_s = max(max_interval_s, interval_s)
         self._monotonic = monotonic
+        self._restart_when_quiet = restart_when_quiet
         self._last: dict[str, float] = {}
         self._seen: dict[str, float] = {}
         self._wait: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
+        # Keys starting over: waiting interval_s at the most, then no longer after their line.
+        self._starting_over: set[str] = set()
 
     def allow(self, key: str) -> bool:
         now = self._monotonic()
         seen = self._seen.get(key)
         self._seen[key] = now
-        went_on = seen is not None and now - seen < self.interval_s
+        if seen is None or (self._restart_when_quiet and now - seen >= self.interval_s):
+            self._starting_over.add(key)
+        went_on = key not in self._starting_over
         wait = self._wait.get(key, self.interval_s) if went_on else self.interval_s
         last = self._last.get(key)
         if last is not None and now - last < wait:
@@ -231,8 +241,14 @@ class Throttle:
             return False
         # Held some back and went on all along: the next line waits longer.
         self._wait[key] = min(wait * 2, self.max_interval_s) if went_on else self.interval_s
+        self._starting_over.discard(key)
         self._last[key] = now
         return True
+
+    def reset(self) -> None:
+        """The problems are over: a new one is said ``interval_s`` after its key's last line
+        at the most, then ever less often again."""
+        self._starting_over.update(self._last)
 
     def suppressed_since_last(self, key: str) -> int:
         """How many messages for ``key`` were held back since the last one let through."""

@@ -189,6 +189,30 @@ def test_sparse_repeats_are_each_said() -> None:
     ]
 
 
+def test_a_throttle_not_restarting_when_quiet_starts_a_problem_over_only_on_reset() -> None:
+    """The BLE sensor's warnings, on its clock: a strap off for the night is `not seen
+    advertising` at each search, minutes apart; after ``reset`` (notifications flowed) a new
+    problem is said a minute after the last line, never sooner, and its wait grows again."""
+    clock = FakeMonotonic()
+    warnings = Throttle(60.0, 3600.0, monotonic=clock, restart_when_quiet=False)
+
+    def said(t: float) -> int | None:
+        clock.now_s = t
+        return warnings.suppressed_since_last("not_found") if warnings.allow("not_found") else None
+
+    said_at = [t for t in range(0, 3 * 3600, 10) if said(t) is not None]
+    assert said_at == [0, 60, 180, 420, 900, 1860, 3780, 7380]
+    assert said(7380 + 3600) == 341  # held back since the last one
+    warnings.reset()
+    assert said(7380 + 3600 + 30) is None
+    assert said(7380 + 3600 + 60) == 1
+    assert said(7380 + 3600 + 90) is None
+    assert said(7380 + 3600 + 180) == 1
+    # a quiet hour does not start it over: the next waits 4 minutes, not one
+    assert said(7380 + 3600 + 180 + 3600) == 0
+    assert said(7380 + 3600 + 180 + 3600 + 60) is None
+
+
 def test_timeline_values_hide_leaves_them_out_wherever_stdout_goes(tmp_path: Path) -> None:
     """A log kept by someone else (the add-on's log, `docker logs`, a supervisor's file):
     ``logging.timeline_values: hide``."""

@@ -34,8 +34,9 @@ from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock
 from ambient.clock import Clock, TimerHandle
 from ambient.config.sensors import BleSensorConfig
 from ambient.counters import Counters
+from ambient.logs import Throttle
 from ambient.ports import ReadingSink
-from ambient.sensors.ble_backoff import Backoff, WarningBackoff
+from ambient.sensors.ble_backoff import Backoff
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.ble_shared_scan import shared_scan
 from ambient.sensors.factory import ble_source_name
@@ -132,7 +133,9 @@ class BleSensor:
         # bleak >= 3 picks the adapter per scanner and client this way
         self._client_bluez: BlueZClientArgs = {"adapter": config.adapter} if config.adapter else {}
         self._backoff = Backoff(config.backoff_initial, config.backoff_max, rng)
-        self._warnings = WarningBackoff()
+        # On the sensor's clock, as its backoff: never restarted by quiet (searches are minutes
+        # apart), only when notifications flow again.
+        self._warnings = Throttle(monotonic=clock.now, restart_when_quiet=False)
         self._readings = MeasurementReadings(config.person or "default", self.name, self._count)
         self._sink: ReadingSink | None = None
         self._connected = False
@@ -436,13 +439,10 @@ class BleSensor:
         self._counters.increment(self.scope, reason)
 
     def _log_problem(self, reason: str, msg: str, *args: object) -> None:
-        """A warning, said ever more rarely while the problem goes on (see WarningBackoff);
-        the ones held back go to DEBUG."""
-        held = self._warnings.allow(reason, self._clock.now())
-        if held is None:
+        """A warning, said ever more rarely while the problem goes on (see Throttle); the ones
+        held back go to DEBUG."""
+        if not self._warnings.log(_LOGGER, logging.WARNING, reason, msg, *args):
             _LOGGER.debug(msg, *args)
-        else:
-            _LOGGER.warning(msg + (f" ({held} similar suppressed)" if held else ""), *args)
 
 
 def _seen_as(device: BLEDevice, adv: AdvertisementData) -> str:

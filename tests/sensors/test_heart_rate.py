@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ambient.readings import CONTACT, HR, RR, VALID_RANGE
-from ambient.sensors.ble_backoff import Backoff, WarningBackoff
+from ambient.sensors.ble_backoff import Backoff
 from ambient.sensors.ble_beats import MeasurementReadings, back_computed_beats
 from ambient.sensors.heart_rate import (
     HeartRateMeasurement,
@@ -172,20 +172,6 @@ def test_backoff_doubles_with_jitter_caps_and_resets() -> None:
     assert ceilings == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     backoff.reset()
     assert backoff.ceiling_s() == 1.0
-
-
-def test_a_warning_that_goes_on_is_said_ever_more_rarely_and_never_more_than_once_a_minute() -> (
-    None
-):
-    warnings = WarningBackoff(60.0, 3600.0)
-    said_at = [t for t in range(0, 3 * 3600, 10) if warnings.allow("not_found", t) is not None]
-    assert said_at == [0, 60, 180, 420, 900, 1860, 3780, 7380]
-    assert warnings.allow("not_found", 7380 + 3600) == 341  # held back since the last one
-    warnings.reset()  # notifications flowed: a new problem is said a minute after the last...
-    assert warnings.allow("not_found", 7380 + 3600 + 30) is None  # ...not sooner
-    assert warnings.allow("not_found", 7380 + 3600 + 60) == 1
-    assert warnings.allow("not_found", 7380 + 3600 + 90) is None  # and it grows again
-    assert warnings.allow("not_found", 7380 + 3600 + 180) == 1
 
 
 # -- parse_measurement against packets built from their fields ----------------------------------
