@@ -12,7 +12,8 @@ from typing import Any
 import numpy
 import pytest
 
-from ambient.evaluate.changes import DRAWN_SIGNALS, Change, SignalColumn
+from ambient.evaluate.changes import DRAWN_SIGNALS, Change, SignalColumn, number
+from ambient.evaluate.envelope import envelope_indices
 from ambient.evaluate.timeline import RuleEvent, Timeline
 from ambient.labels import Labels
 from ambient.plot import (
@@ -132,6 +133,15 @@ def test_the_line_and_the_unknown_stretches_of_a_compacted_column_are_those_of_e
             line_points(every, end_s, 3600.0)
         )
         assert unknown_spans(compacted, end_s) == unknown_spans(every, end_s)
+    # A labels file's end before the recording's: drawn in the replay's own columns (coarser
+    # than that shorter picture's, and still the envelope of every change in them).
+    times_s = [t for t, _, _ in every] + [t_s]
+    ys = [number(value) for _, value, _ in every]
+    ys.append(ys[-1])
+    kept = envelope_indices(times_s, ys, compacted.width_s)
+    assert gaps_as_none(line_points(compacted, t_s / 8, 3600.0)) == gaps_as_none(
+        ([times_s[i] / 3600.0 for i in kept], [ys[i] for i in kept])
+    )
 
 
 def gaps_as_none(

@@ -51,7 +51,8 @@ class Timeline:
     name: str
     duration_s: float
     person: str | None
-    #: Each signal's changes (read them with ``changes``).
+    #: Each signal's changes (read them with ``changes``); past hours of them, what the
+    #: picture draws of them (:class:`SignalColumn`).
     signals: dict[str, SignalColumn] = field(default_factory=dict)
     events: list[RuleEvent] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
