@@ -328,7 +328,7 @@ class Daemon:
             # HA and the broker answer in real time: under `--speed` a per-attempt timeout on
             # the scaled clock would give them milliseconds. TTLs stay on the daemon's clock.
             timeout_clock=self.clock.for_outside_links(),
-            preview=ScriptPreview(config.people, zone) if opts.report_only else None,
+            preview=ScriptPreview(config.display_names(), zone) if opts.report_only else None,
         )
         insights, view = add_insights(
             config, self.clock, store, signals, hub, connections if acting else None

@@ -366,7 +366,7 @@ def run_simulate(
 
         require_matplotlib()
     result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
-    names = {person.id: person.display_name for person in config.people}
+    names = config.display_names()
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json, names) + "\n")
     if not result.traces and not as_json:

@@ -28,7 +28,7 @@ def build_actuators(
                 connections.homeassistant(),
                 connections.clock,
                 store,
-                names={person.id: person.display_name for person in config.people},
+                names=config.display_names(),
                 zone=connections.zone,
                 trace=trace,
             )

@@ -17,7 +17,6 @@ from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
 from ambient.config.breathing import phases_of
-from ambient.config.people import PersonConfig
 from ambient.interventions.script import (
     DEFAULT_CLOSING,
     DEFAULT_OPENING,
@@ -242,8 +241,8 @@ class ScriptPreview:
     """What a breathing action would say, for report-only runs (``ambient simulate``): always
     its template script — the assistant is never asked when nothing is performed."""
 
-    def __init__(self, people: Sequence[PersonConfig], zone: tzinfo | None) -> None:
-        self.names = {person.id: person.display_name for person in people}
+    def __init__(self, names: Mapping[str, str], zone: tzinfo | None) -> None:
+        self.names = names
         self.zone = zone
 
     def __call__(self, action: object, context: ActionContext) -> str | None:

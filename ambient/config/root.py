@@ -45,3 +45,7 @@ class AmbientConfig(ConfigModel):
 
     def person_ids(self) -> list[str]:
         return [person.id for person in self.people]
+
+    def display_names(self) -> dict[str, str]:
+        """Each person's id to the name messages and entities show them by (the id if unnamed)."""
+        return {person.id: person.display_name for person in self.people}

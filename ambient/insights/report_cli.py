@@ -44,7 +44,7 @@ def render(
 
 def display_name(config: AmbientConfig, person: str) -> str:
     """The name the page shows for ``person``: the configured display name, else the id."""
-    return next((p.display_name for p in config.people if p.id == person), person)
+    return config.display_names().get(person, person)
 
 
 def kept_and_open(

@@ -57,7 +57,7 @@ def add_check_ins(
         book,
         recorder,
         checkin_book,
-        names={person.id: person.display_name for person in config.people},
+        names=config.display_names(),
         paused=lambda: bool(_provided(hub, "paused")),
         instance=config.instance,
     )

@@ -80,7 +80,7 @@ class RuleEngine:
             self._rule_store,
             self._grace,
             calming,
-            names={person.id: person.display_name for person in config.people},
+            names=config.display_names(),
         )
         self._firer = Firer(
             config,

@@ -137,3 +137,11 @@ def test_such_ids_are_taken_where_nothing_is_announced_in_home_assistant(
 ) -> None:
     _load_with_discovery(tmp_path, "[{id: mqtt}]", mqtt="{host: localhost, discovery: false}")
     _load(tmp_path, "{id: mqtt}")  # no mqtt: at all
+
+
+def test_display_names_map_each_id_to_its_name_or_else_the_id(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people: [{id: alex, name: Alex}, {id: sam}]\nstore: {path: null}\n", encoding="utf-8"
+    )
+    assert load_config(path).display_names() == {"alex": "Alex", "sam": "sam"}
