@@ -28,8 +28,9 @@ CREATE INDEX IF NOT EXISTS check_in_by_person ON check_in (person, kind, time);
 """
 #: A :class:`CheckInRow`'s columns, in its order.
 _SELECT_ROWS = "SELECT id, person, kind, time, episode_id, status, answer, source FROM check_in"
-#: The ``kv`` namespace of the sends still waiting for a connection (``<check-in>:<send>:<way>``,
-#: value the time it first failed): a reload or restart sends them; they hold no answer.
+#: The ``kv`` namespace of the sends still waiting for a connection (``<check-in>:<send>:<way>``;
+#: the key says it all, the value is null; earlier versions stored the time it first failed,
+#: never read): a reload or restart sends them; they hold no answer.
 _UNSENT = "check_in.unsent"
 
 register(
@@ -106,9 +107,11 @@ class CheckInBook:
         rows = self._store.query(f"{_SELECT_ROWS} WHERE id = ?", (check_in_id,))
         return CheckInRow(*rows[0]) if rows else None
 
-    def unsent(self, check_in_id: int, send: str, way: int, since: float) -> None:
-        """``send`` ("ask" or "withdraw") of a question waits for way number ``way``."""
-        self._store.put(_UNSENT, f"{check_in_id}:{send}:{way}", since)
+    def unsent(self, check_in_id: int, send: str, way: int) -> None:
+        """``send`` ("ask" or "withdraw") of a question waits for way number ``way``. No time
+        is kept: each run tries for PATIENCE_S of its own, as a withdrawal is worth sending
+        however long the daemon was stopped, and a question only while it is still open."""
+        self._store.put(_UNSENT, f"{check_in_id}:{send}:{way}", None)
 
     def sent(self, check_in_id: int, send: str, way: int) -> None:
         """Sent, given up or no longer wanted: nothing waits any more."""

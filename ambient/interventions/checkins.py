@@ -359,7 +359,7 @@ class CheckIns:
                 except NotConnected as exc:
                     failure: Exception = exc
                     if not marked:
-                        self._book.unsent(*waiting, self._clock.now())
+                        self._book.unsent(*waiting)
                         marked = True
                     if self._clock.monotonic() + RETRY_S <= give_up:
                         # Cancelled here (closed): what waits stays in the store.

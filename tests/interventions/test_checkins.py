@@ -342,6 +342,23 @@ async def test_sends_waiting_for_home_assistant_outlive_a_reload_and_a_restart(
     assert (again.asked, again.withdrawn) == ([], [])
 
 
+async def test_a_send_left_waiting_by_an_earlier_version_is_still_sent(tmp_path: Path) -> None:
+    """Earlier versions kept with each waiting send the time it first failed (never read);
+    such an entry is sent at start like any other, and is then gone."""
+    store = Store(tmp_path / "state.db")
+    first = Household(store, VirtualClock(T0))
+    episode = await first.episode(T0)  # asked
+    first.checkins.close()
+    check_in = first.book.open_questions()[0].id
+    store.put("check_in.unsent", f"{check_in}:ask:0", T0 + MEASURED_AFTER_S)
+
+    again = Household(store, VirtualClock(T0 + 1300))
+    again.checkins.resume()
+    await again.clock.run_until(T0 + 1301)
+    assert [q.episode_id for q in again.asked] == [episode]
+    assert again.book.waiting() == []
+
+
 async def test_a_mood_is_kept_and_nudges_the_options_measured_that_day() -> None:
     store = Store(None)
     h = Household(store, VirtualClock(T0))
