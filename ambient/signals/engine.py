@@ -94,6 +94,7 @@ class SignalEngine:
         self._configs = {p.id: p for p in people}
         self._stale_after_by_source = dict(stale_after_by_source or {})
         self._people: dict[str, PersonSignals] = {}
+        self._saves_failing: set[str] = set()  # people whose last baseline save failed
         # Per person: when its timer is due, when it is set to go off, and its handle. It
         # goes off at the next update slot if that is earlier (see `_arm`).
         self._timer: dict[str, tuple[float, float, TimerHandle]] = {}
@@ -188,17 +189,28 @@ class SignalEngine:
 
     def flush(self) -> None:
         """Save every changed baseline now (at shutdown). A save that fails (a full disk) is
-        said in one line naming the person and the store's problem, and the others are still
-        tried; the failed one stays changed, to be saved at the next try."""
+        counted, and the others are still tried; the failed one stays changed, to be saved at
+        the next try. A person's saves failing is said once, and once when one succeeds again
+        (not at every try: a disk full for a night would be 144 lines a day)."""
         for state in self._people.values():
             if state.baseline.dirty:
                 try:
                     self.store.put(BASELINE_NAMESPACE, state.id, state.baseline.to_json())
                 except StoreError as exc:
                     self.counters.increment(f"signals:{state.id}", "baseline_save_failed")
-                    logger.warning("baseline of %s not saved: %s", state.id, exc)
+                    if state.id not in self._saves_failing:
+                        self._saves_failing.add(state.id)
+                        logger.warning(
+                            "baseline of %s not saved: %s (tried again every %gs)",
+                            state.id,
+                            exc,
+                            self.config.baseline.persist_every,
+                        )
                     continue
                 state.baseline.dirty = False
+                if state.id in self._saves_failing:
+                    self._saves_failing.discard(state.id)
+                    logger.info("baseline of %s saved again", state.id)
 
     def close(self) -> None:
         """Stop the timers, then save every changed baseline (a failed save is logged)."""

@@ -4,6 +4,7 @@ exercise gating, the false-alarm check on a real resting hour, and the demo's ep
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import fields
 from pathlib import Path
 
@@ -329,6 +330,15 @@ def test_steps_make_a_person_active() -> None:
     assert replay.engine.get("alex", "stress_score").reason == "exercise"
 
 
+def fill_the_disk(store: Store) -> None:
+    """Every byte of room taken: SQLite then fails writes as it does on a full disk."""
+    pages = store.query("PRAGMA page_count")[0][0]
+    store.query(f"PRAGMA max_page_count = {pages}")
+    with contextlib.suppress(StoreError):
+        for n in range(1000):
+            store.put("filler", str(n), "y" * 100)
+
+
 def test_a_baseline_save_that_fails_on_a_full_disk_is_tried_again_at_the_next_one(
     tmp_path: Path,
 ) -> None:
@@ -337,16 +347,36 @@ def test_a_baseline_save_that_fails_on_a_full_disk_is_tried_again_at_the_next_on
     store = Store(tmp_path / "ambient.db")
     replay = Replay(store=store)
     every_s = SignalsConfig().baseline.persist_every
-    pages = store.query("PRAGMA page_count")[0][0]
-    store.query(f"PRAGMA max_page_count = {pages}")  # SQLite fails writes as a full disk does
-    with contextlib.suppress(StoreError):  # every byte of room taken
-        for n in range(1000):
-            store.put("filler", str(n), "y" * 100)
+    fill_the_disk(store)
     replay.beats(steady(0.0, every_s + 60))  # the first save fails
     assert store.get(BASELINE_NAMESPACE, "alex") is None
     store.query("PRAGMA max_page_count = 1000000")  # room again
     replay.beats(steady(every_s + 60, every_s))  # the next save is due
     assert store.get(BASELINE_NAMESPACE, "alex") is not None
+
+
+def test_saves_failing_for_hours_are_said_once_and_their_recovery_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A disk full for a night failed every save: one warning every 10 minutes per person,
+    144 lines a day. The first failure is said, and the first save after it; each failure
+    still counts in the diagnostics."""
+    caplog.set_level(logging.INFO, logger="ambient.signals.engine")
+    store = Store(tmp_path / "ambient.db")
+    replay = Replay(store=store)
+    every_s = SignalsConfig().baseline.persist_every
+    fill_the_disk(store)
+    replay.beats(steady(0.0, 6 * every_s + 60))  # six saves fail
+    store.query("PRAGMA max_page_count = 1000000")  # room again
+    replay.beats(steady(6 * every_s + 60, 3 * every_s))  # three saves succeed
+
+    said = [r for r in caplog.records if r.name == "ambient.signals.engine"]
+    assert [(r.levelname, "alex" in r.getMessage()) for r in said] == [
+        ("WARNING", True),
+        ("INFO", True),
+    ]
+    assert "not saved" in said[0].getMessage() and "saved again" in said[1].getMessage()
+    assert replay.engine.counters.get("signals:alex", "baseline_save_failed") == 6
 
 
 def reloaded(replay: Replay, config: SignalsConfig | None = None) -> Replay:
@@ -394,11 +424,7 @@ def test_close_on_a_full_disk_cancels_the_timers_and_tries_every_persons_baselin
     for t, rr in steady(0.0, 120):
         replay.feed(t, "rr", rr, "alex")
         replay.feed(t, "rr", rr, "sam")
-    pages = store.query("PRAGMA page_count")[0][0]
-    store.query(f"PRAGMA max_page_count = {pages}")  # SQLite fails writes as a full disk does
-    with contextlib.suppress(StoreError):  # every byte of room taken
-        for n in range(1000):
-            store.put("filler", str(n), "y" * 100)
+    fill_the_disk(store)
     replay.engine.close()  # does not raise
     unsaved = [r.getMessage() for r in caplog.records if "not saved" in r.getMessage()]
     assert len(unsaved) == 2 and "alex" in unsaved[0] and "sam" in unsaved[1]
