@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from ambient.config.durations import duration_text
 from ambient.evaluate.changes import SignalColumn, number
-from ambient.evaluate.envelope import COLUMNS, EXACT_UP_TO_POINTS, column_width_s, envelope_indices
 from ambient.evaluate.scoring import NOT_YET, UNKNOWN
 from ambient.evaluate.timeline import Change, Threshold, Timeline
 from ambient.private_files import write_private
@@ -187,19 +186,16 @@ def _title(timeline: Timeline) -> str:
     return f"{timeline.name}{who} — rules: {', '.join(rules) or 'none'} — {fired} firing(s)"
 
 
-#: Columns a long line is reduced to across the time axis (at least; up to twice as many).
-ENVELOPE_COLUMNS = COLUMNS
-#: A line with more points than this (about 6 hours of beats) is drawn as its envelope
-#: (:mod:`ambient.evaluate.envelope`); up to it, point for point, as it always was.
-ENVELOPE_ABOVE_POINTS = EXACT_UP_TO_POINTS
-
-
 def line_points(
     changes: SignalColumn | Iterable[Change], end_s: float, unit_s: float
 ) -> tuple[list[float], list[float]]:
     """Times (in ``unit_s``) and values of a step line, its envelope when it has more points
     than the picture has pixels (or its column kept only the envelope of a long replay);
-    unknown and non-numeric values break the line."""
+    unknown and non-numeric values break the line. A line of more than
+    :data:`~ambient.evaluate.envelope.EXACT_UP_TO_POINTS` points (about 6 hours of beats) is
+    drawn as its envelope; up to it, point for point."""
+    from ambient.evaluate.envelope import EXACT_UP_TO_POINTS, column_width_s, envelope_indices
+
     reduced_s = changes.width_s if isinstance(changes, SignalColumn) else 0.0
     times_s = array("d")  # 8 bytes a point while they are read, not 32
     ys = array("d")
@@ -209,7 +205,7 @@ def line_points(
     if times_s:
         times_s.append(max(end_s, times_s[-1]))
         ys.append(ys[-1])
-    if not reduced_s and len(times_s) <= ENVELOPE_ABOVE_POINTS:
+    if not reduced_s and len(times_s) <= EXACT_UP_TO_POINTS:
         return [t / unit_s for t in times_s], ys.tolist()
     kept = envelope_indices(times_s, ys, max(reduced_s, column_width_s(end_s)))
     return [times_s[i] / unit_s for i in kept], [ys[i] for i in kept]

@@ -78,6 +78,15 @@ def test_simulate_of_a_recording_only_config_loads_no_ble_ha_mqtt_or_scheduler(
     assert sorted(packages(loaded).intersection(OPTIONAL)) == []
 
 
+def test_simulate_without_a_plot_loads_no_envelope(tmp_path: Path) -> None:
+    """The envelope a long picture is reduced to is loaded by drawing one or keeping hours of a
+    replay's changes for it, not by every simulate."""
+    loaded = loaded_modules(tmp_path, "simulate", "--config", str(DEMO), "--json")
+
+    assert "ambient.evaluate.changes" in loaded  # the report is real: the replay's parts
+    assert "ambient.evaluate.envelope" not in loaded
+
+
 def test_a_time_trigger_loads_the_scheduler_when_the_rules_are_armed(tmp_path: Path) -> None:
     """The other side of the promise: what a config uses is still loaded."""
     config = tmp_path / "ambient.yaml"

@@ -13,12 +13,10 @@ import numpy
 import pytest
 
 from ambient.evaluate.changes import DRAWN_SIGNALS, Change, SignalColumn, number
-from ambient.evaluate.envelope import envelope_indices
+from ambient.evaluate.envelope import COLUMNS, EXACT_UP_TO_POINTS, envelope_indices
 from ambient.evaluate.timeline import RuleEvent, Timeline
 from ambient.labels import Labels
 from ambient.plot import (
-    ENVELOPE_ABOVE_POINTS,
-    ENVELOPE_COLUMNS,
     PANELS,
     REASON_COLOURS,
     UNKNOWN_SIGNAL,
@@ -96,16 +94,16 @@ def test_the_time_axis_reads_in_minutes_hours_or_days_by_the_recording_s_length(
 
 
 def test_a_short_recording_s_line_is_drawn_point_for_point_and_a_long_one_as_its_envelope() -> None:
-    """Up to ENVELOPE_ABOVE_POINTS changes (hours of beats) the picture is as it always was;
+    """Up to EXACT_UP_TO_POINTS changes (hours of beats) the picture is as it always was;
     a week of beats is drawn as what the picture's pixel columns can show."""
-    short: list[Change] = [(float(i), float(i % 7), None) for i in range(ENVELOPE_ABOVE_POINTS - 1)]
-    xs, ys = line_points(short, ENVELOPE_ABOVE_POINTS, 60.0)
-    assert len(xs) == ENVELOPE_ABOVE_POINTS  # and the end of the last step
+    short: list[Change] = [(float(i), float(i % 7), None) for i in range(EXACT_UP_TO_POINTS - 1)]
+    xs, ys = line_points(short, EXACT_UP_TO_POINTS, 60.0)
+    assert len(xs) == EXACT_UP_TO_POINTS  # and the end of the last step
     assert (xs[:3], ys[:3]) == ([0.0, 1 / 60, 2 / 60], [0.0, 1.0, 2.0])
     week_s = 7 * 86400.0
     beats: list[Change] = [(i * 0.86, 60.0 + i % 11, None) for i in range(int(week_s / 0.86))]
     xs, ys = line_points(beats, week_s, 86400.0)
-    assert len(xs) <= 8 * ENVELOPE_COLUMNS  # 2,600 to 5,200 columns
+    assert len(xs) <= 8 * COLUMNS  # 2,600 to 5,200 columns
     assert (min(ys), max(ys), ys[-1]) == (60.0, 70.0, beats[-1][1])
 
 

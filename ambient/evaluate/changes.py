@@ -9,15 +9,16 @@ import math
 from array import array
 from collections.abc import Collection, Iterator, Mapping
 
-from ambient.evaluate.envelope import EXACT_UP_TO_POINTS, column_width_s, envelope_indices
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue
 
 #: One change of a signal: (seconds from the start, value or None, reason when unknown).
 Change = tuple[float, SignalScalar | None, str | None]
 
 
-#: A column keeps every change up to this many; past it, what a picture can show of them.
-COMPACT_AT_CHANGES = 4 * EXACT_UP_TO_POINTS
+#: A column keeps every change up to this many (four times the points a picture draws one for
+#: one, ``envelope.EXACT_UP_TO_POINTS``); past it, what a picture can show of them. A number
+#: here, so a replay that keeps no picture loads no envelope.
+COMPACT_AT_CHANGES = 83_200
 
 
 class SignalColumn:
@@ -49,6 +50,8 @@ class SignalColumn:
         """Keep the envelope of the changes so far. The next time is when the column is as
         full again, or holds twice what was kept when that is more (every gap is kept: a line
         with thousands of them is not compacted again and again for little)."""
+        from ambient.evaluate.envelope import column_width_s, envelope_indices
+
         times_s, values, reasons = self._times_s, self._values, self._reasons
         width_s = max(self.width_s, column_width_s(times_s[-1]))
         kept = envelope_indices(times_s, [number(value) for value in values], width_s)

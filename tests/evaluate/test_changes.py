@@ -97,4 +97,4 @@ def test_a_long_replay_s_column_keeps_no_more_changes_however_long_it_runs() -> 
 
 
 def test_a_column_keeps_every_change_up_to_hours_of_beats() -> None:
-    assert COMPACT_AT_CHANGES > EXACT_UP_TO_POINTS  # a line drawn point for point is all there
+    assert COMPACT_AT_CHANGES == 4 * EXACT_UP_TO_POINTS  # a line drawn point for point is all there
