@@ -157,11 +157,14 @@ class Daemon:
             if outcome != "reload":
                 if self._notifier is not None:
                     self._notifier.stopping()
+                ran_s = time.monotonic() - self.started_monotonic
                 if self._stopped_by is not None:
-                    ran_s = time.monotonic() - self.started_monotonic
                     _LOGGER.info(
                         "Stopped on %s after %s", self._stopped_by.name, duration_text(ran_s)
                     )
+                elif outcome == "done" and self.options.services and self.options.record_to is None:
+                    # `run` only: simulate and record say in their own output how they ended.
+                    _LOGGER.info("Stopped: its recordings ended after %s", duration_text(ran_s))
                 return 0
             self._request = None
             self._wake.clear()

@@ -93,6 +93,26 @@ def test_a_stop_signal_is_one_info_line_naming_it_and_how_long_it_ran(
     assert re.search(rf"Stopped on {signum.name} after (\d+(h|min|s))+$", stopped[0]), stopped[0]
 
 
+def test_recordings_that_run_out_end_the_run_with_one_info_line_saying_so(tmp_path: Path) -> None:
+    """A `run` whose recordings do not loop stops when they end: the journal says so, as it
+    does for a signal, rather than ending on the last reading as a crash would."""
+    recording = tmp_path / "short.csv"
+    beats = "".join(f"{0.8 * n:.1f},rr,800,alex\n" for n in range(1, 21))  # 16 s of beats
+    recording.write_text("t,metric,value,person\n" + beats, encoding="utf-8")
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        CONFIG.format(recording=recording, store=tmp_path / "ambient.db", rule_id="calm").replace(
+            "loop: true", "loop: false"
+        )
+    )
+    done = run_ambient("run", "--config", str(config), "--speed", "10")
+    assert done.returncode == 0, done.stderr
+    stopped = [line for line in done.stderr.splitlines() if "Stopped" in line]
+    assert len(stopped) == 1, done.stderr
+    assert "INFO" in stopped[0]
+    assert re.search(r"Stopped: its recordings ended after (\d+(h|min|s))+$", stopped[0])
+
+
 def test_sigcont_after_sigstop_tells_insights_the_pause_counts_nothing(
     write_config: tuple[Path, Path],
 ) -> None:
