@@ -197,6 +197,25 @@ def test_the_norm_leaves_a_day_out_of_range_at_local_midnight_after_a_23_hour_da
     assert baseline.norm(midnight - 23 * 3600 - 0.01).state == "provisional"  # the day before
 
 
+def test_the_norm_kept_for_a_23_hour_day_is_not_given_for_the_hour_before_it() -> None:
+    """The day kept between calls is the local day, not 24 hours back from its end: asked on
+    the 23-hour day (Berlin, 29 March 2026, when its minutes moved the mean), the instant
+    before its midnight is the day before, with the day before's mean."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    baseline = Baseline(BaselineConfig(provisional_samples=5), zone=berlin)
+    before = datetime(2026, 3, 28, 10, 0, tzinfo=berlin).timestamp()
+    short_day = datetime(2026, 3, 29, 10, 0, tzinfo=berlin).timestamp()
+    for k in range(5):
+        baseline.add(before + k * 60, 4.2, 60.0)
+        baseline.add(short_day + k * 60, 4.2, 70.0)
+    midnight = datetime(2026, 3, 29, 0, 0, tzinfo=berlin).timestamp()  # the 23-hour day begins
+    assert baseline.norm(short_day).hr_mean == pytest.approx(65.0)
+    assert baseline.norm(midnight + 0.01).hr_mean == pytest.approx(65.0)
+    assert baseline.norm(midnight - 0.01).hr_mean == pytest.approx(60.0)
+
+
 def alike_days(baseline: Baseline, days: int, minutes: int, spread: float) -> None:
     """Quiet minutes whose ln(RMSSD) alternates ±``spread`` around 4.0 and HR ±``spread`` x 10
     around 60 bpm, every day the same level: days that look alike."""
