@@ -249,24 +249,14 @@ def shade_unknown(
     """Shade the stretches the signal was unknown along the panel's foot, a colour per reason:
     each reason's stretches one collection (thousands of artists took seconds), edges at their
     own times, and a legend entry for each reason."""
-    from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Rectangle
-
     spare = iter(SPARE_COLOURS * 4)
     colours = dict(REASON_COLOURS)
-    blocks: dict[str, list[list[tuple[float, float]]]] = {}
+    blocks: dict[str, list[tuple[float, float]]] = {}
     for start, end, reason in unknown_spans(changes, end_s):
-        x0, x1 = start / unit_s, end / unit_s
-        blocks.setdefault(reason, []).append(
-            [(x0, 0.0), (x1, 0.0), (x1, UNKNOWN_HEIGHT), (x0, UNKNOWN_HEIGHT)]
-        )
-    for reason, shapes in blocks.items():
+        blocks.setdefault(reason, []).append((start / unit_s, end / unit_s))
+    for reason, spans in blocks.items():
         colour = colours.setdefault(reason, next(spare, "#dddddd"))
-        shaded = PolyCollection(
-            shapes, transform=ax.get_xaxis_transform(), color=colour, alpha=0.9, linewidth=0
-        )
-        ax.add_collection(shaded, autolim=False)
-        entry = Rectangle((0, 0), 1, 1, color=colour, alpha=0.9, linewidth=0)
+        entry = _bands(ax, spans, UNKNOWN_HEIGHT, colour, alpha=0.9)
         handles.setdefault(f"score unknown: {reason}", entry)
 
 
@@ -275,19 +265,24 @@ def shade_episodes(ax: Any, timeline: Timeline, unit_s: float, handles: dict[str
     or more), a legend entry made apart."""
     if timeline.labels is None or not timeline.labels.episodes:
         return
+    spans = [(start / unit_s, end / unit_s) for start, end in timeline.labels.episodes]
+    entry = _bands(ax, spans, 1.0, EPISODE_COLOUR, alpha=0.13)
+    handles.setdefault("labelled episode", entry)
+
+
+def _bands(ax: Any, spans: list[tuple[float, float]], top: float, colour: str, alpha: float) -> Any:
+    """Bands from x0 to x1 (in the axis's units), from the panel's foot up to ``top`` (a
+    fraction of its height), as one collection; returns a legend entry for them (made apart:
+    the collection's own would be a patch per band)."""
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Rectangle
 
-    bands = [
-        [(start / unit_s, 0.0), (end / unit_s, 0.0), (end / unit_s, 1.0), (start / unit_s, 1.0)]
-        for start, end in timeline.labels.episodes
-    ]
+    shapes = [[(x0, 0.0), (x1, 0.0), (x1, top), (x0, top)] for x0, x1 in spans]
     shaded = PolyCollection(
-        bands, transform=ax.get_xaxis_transform(), color=EPISODE_COLOUR, alpha=0.13, linewidth=0
+        shapes, transform=ax.get_xaxis_transform(), color=colour, alpha=alpha, linewidth=0
     )
     ax.add_collection(shaded, autolim=False)
-    entry = Rectangle((0, 0), 1, 1, color=EPISODE_COLOUR, alpha=0.13, linewidth=0)
-    handles.setdefault("labelled episode", entry)
+    return Rectangle((0, 0), 1, 1, color=colour, alpha=alpha, linewidth=0)
 
 
 def _draw_threshold(ax: Any, threshold: Threshold, colour: str, handles: dict[str, Any]) -> None:
