@@ -43,14 +43,8 @@ def main() -> None:
     # process's pages until it has exec'd its own Python.
     mondays = [FIRST_MONDAY + timedelta(weeks=k) for k in range(WEEKS)]
     kept = {s.day: s for s in summaries(PEOPLE[0], FIRST_MONDAY, WEEKS * 7, 0)}
-    request = {
-        "name": PEOPLE[0],
-        "summaries": [s.to_json() for s in kept.values()],
-        "monday": mondays[-1].isoformat(),
-        "trend": config.insights.trend.model_dump(mode="json"),
-        "timezone": "Europe/Berlin",
-        "learned": [],
-    }
+    berlin = config.model_copy(update={"timezone": "Europe/Berlin"})
+    request = page_process.page_request(berlin, kept, PEOPLE[0], mondays[-1])
     for run in range(args.child_runs):
         wall_s, cpu_s, peak_mib, size = drawn_in_child(json.dumps(request).encode())
         print(f"drawing process, page {run + 1}: {wall_s:.2f} s wall, CPU {cpu_s:.2f} s, ", end="")

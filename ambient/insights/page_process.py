@@ -35,6 +35,25 @@ class PageProcessError(Exception):
     """The child drew no page (failed, killed, or too slow); one line saying why."""
 
 
+def page_request(
+    config: AmbientConfig,
+    summaries: Mapping[date, DaySummary],
+    person: str,
+    monday: date,
+    learned: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """What the child reads on stdin (as JSON): the page's inputs, the config's settings
+    dumped (the child loads no config models)."""
+    return {
+        "name": display_name(config, person),
+        "summaries": [s.to_json() for s in summaries.values()],
+        "monday": monday.isoformat(),
+        "trend": config.insights.trend.model_dump(mode="json"),
+        "timezone": config.timezone,
+        "learned": list(learned),
+    }
+
+
 async def render_in_child(
     config: AmbientConfig,
     summaries: Mapping[date, DaySummary],
@@ -47,14 +66,7 @@ async def render_in_child(
     """The page of :func:`ambient.insights.report_cli.render`, drawn in a child process. The
     child is killed when this is cancelled (the daemon stopping while it draws) or after
     :data:`TIMEOUT_S` on ``clock``."""
-    request = {
-        "name": display_name(config, person),
-        "summaries": [s.to_json() for s in summaries.values()],
-        "monday": monday.isoformat(),
-        "trend": config.insights.trend.model_dump(mode="json"),
-        "timezone": config.timezone,
-        "learned": list(learned),
-    }
+    request = page_request(config, summaries, person, monday, learned)
     try:
         child = await asyncio.create_subprocess_exec(
             *COMMAND,

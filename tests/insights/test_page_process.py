@@ -5,6 +5,7 @@ Real child processes (about a second each: Python and matplotlib start)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -127,13 +128,24 @@ def test_the_drawing_process_loads_only_what_drawing_needs() -> None:
     """On a Raspberry Pi Zero the imports are most of a page's time: the child loads
     matplotlib and the report, not the daemon's asyncio, clock and store, nor the config
     models (pydantic)."""
-    module = page_process.COMMAND[-1]
+    config = AmbientConfig.model_validate({"timezone": "Europe/Berlin"})
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    request = page_process.page_request(config, kept, "alex", WEEK)
     daemon_only = ("asyncio", "ambient.clock", "ambient.store", "ambient.config", "pydantic")
-    probe = f"import sys, {module}; print([m for m in {daemon_only!r} if m in sys.modules])"
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", probe], capture_output=True, text=True, check=True
+    probe = (
+        "import json, sys\n"
+        f"from {page_process.COMMAND[-1]} import render_request\n"
+        "page = render_request(json.load(sys.stdin))\n"
+        f"print('<svg' in page, [m for m in {daemon_only!r} if m in sys.modules])\n"
     )
-    assert done.stdout.strip() == "[]"
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", probe],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "True []"
 
 
 def test_the_drawing_process_has_matplotlib_skip_its_artists_help_text() -> None:
