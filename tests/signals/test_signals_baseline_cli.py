@@ -35,6 +35,13 @@ def config_with_store(tmp_path: Path) -> tuple[Path, Path]:
     return config, store
 
 
+def save(store_path: Path, learned: Baseline) -> None:
+    """``learned`` saved as alex's baseline, as the daemon saves it."""
+    store = Store(store_path)
+    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
+    store.close()
+
+
 def save_quiet_minutes(store_path: Path, minutes: int, hr: float) -> None:
     """Minutes ending now, `show` reading the real clock as users run it; all on one day of
     the zone the configs here use (the system's), even just after its midnight."""
@@ -45,9 +52,7 @@ def save_quiet_minutes(store_path: Path, minutes: int, hr: float) -> None:
     end = now if since_midnight_s > 60 * minutes else now - since_midnight_s - 1
     for k in range(minutes):
         learned.add(end - 60 * (minutes - k), 4.0, hr)
-    store = Store(store_path)
-    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
-    store.close()
+    save(store_path, learned)
 
 
 def test_show_tells_a_provisional_baseline_from_the_first_quiet_minutes(tmp_path: Path) -> None:
@@ -78,9 +83,7 @@ def test_show_tells_how_much_of_a_personal_spread_is_still_assumed(tmp_path: Pat
             sign = 1 if k % 2 else -1
             when = yesterday_noon - (2 - day) * 86400 + 60 * k
             learned.add(when, 4.0 + 0.11 * sign, 60.0 + 1.1 * sign)
-    store = Store(store_path)
-    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
-    store.close()
+    save(store_path, learned)
     shown = json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)
     assert (shown["state"], shown["days"]) == ("personal", 3)
     ln = shown["ln_rmssd"]
@@ -222,9 +225,7 @@ def test_a_baseline_not_worn_for_months_says_when_it_was_last_worn(tmp_path: Pat
     for day in range(3):  # three days of an hour's rest, 90 days ago: out of the 60-day range
         for k in range(60):
             learned.add(long_ago_noon + day * 86400 + 60 * k, 4.0, 60.0)
-    store = Store(store_path)
-    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
-    store.close()
+    save(store_path, learned)
     last = time.strftime("%Y-%m-%d", time.gmtime(long_ago_noon + 2 * 86400))
     shown = json.loads(show(config, as_json=True))
     assert (shown["state"], shown["days"], shown["last_day"]) == ("prior", 0, last)
@@ -248,22 +249,15 @@ def test_an_hr_only_watch_shows_its_hrv_norm_as_the_population_prior(tmp_path: P
     for day in range(4):
         for k in range(30):
             learned.add(noon + day * 86400 + 60 * k, None, 60.0 + (1 if k % 2 else -1))
-    store = Store(store_path)
-    store.put(BASELINE_NAMESPACE, "alex", learned.to_json())
-    store.close()
-    loaded = load_config(config)
-    shown = StringIO()
-    assert run_baseline(loaded, "show", "alex", True, shown, StringIO()) == 0
-    document = json.loads(shown.getvalue())
+    save(store_path, learned)
+    document = json.loads(show(config, as_json=True))
     assert document["state"] == "personal"
     assert document["resting_hr"]["on_prior"] is False
     ln = document["ln_rmssd"]
     # As on the population prior altogether: its ± only, no day-to-day part no minute showed.
     assert (ln["on_prior"], ln["mean"], ln["sd"]) == (True, 3.7, 0.5)
     assert (ln["within_day_sd"], ln["day_to_day_sd"], ln["sd_days"]) == (0.0, 0.0, 0)
-    text = StringIO()
-    assert run_baseline(loaded, "show", "alex", False, text, StringIO()) == 0
-    lines = text.getvalue()
+    lines = show(config, as_json=False)
     assert "40 ms; the population's: 0 minutes with enough beat pairs, 5 needed)" in lines
     assert "; ln RMSSD the population's\n" in lines
     assert "day to day: 40 % still assumed" in lines  # HR's share alone, not "100 % / 40 %"
@@ -275,23 +269,16 @@ def test_a_configured_resting_hr_is_shown_as_configured_beside_the_measured_one(
     config, store_path = config_with_store(tmp_path)
     config.write_text(config.read_text().replace("- id: alex", "- {id: alex, resting_hr: 52}"))
     save_quiet_minutes(store_path, 8, 61.0)
-    loaded = load_config(config)
-    shown = StringIO()
-    assert run_baseline(loaded, "show", "alex", True, shown, StringIO()) == 0
-    hr = json.loads(shown.getvalue())["resting_hr"]
+    hr = json.loads(show(config, as_json=True))["resting_hr"]
     # The scores use the configured 52; the minutes measured 61, and show says both.
     assert (hr["mean"], hr["from_config"], hr["measured_mean"]) == (52.0, True, 61.0)
-    text = StringIO()
-    assert run_baseline(loaded, "show", "alex", False, text, StringIO()) == 0
     assert "resting HR   52.0 ± 5.0 bpm   (resting_hr in the config; 8 resting minutes: 61.0)" in (
-        text.getvalue()
+        show(config, as_json=False)
     )
 
 
 def test_a_measured_resting_hr_is_not_said_to_be_configured(tmp_path: Path) -> None:
     config, store_path = config_with_store(tmp_path)
     save_quiet_minutes(store_path, 8, 61.0)
-    shown = StringIO()
-    assert run_baseline(load_config(config), "show", "alex", True, shown, StringIO()) == 0
-    hr = json.loads(shown.getvalue())["resting_hr"]
+    hr = json.loads(show(config, as_json=True))["resting_hr"]
     assert (hr["mean"], hr["from_config"], hr["measured_mean"]) == (61.0, False, 61.0)
