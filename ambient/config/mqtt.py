@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
+from ambient.config.insights import DAY_SIGNAL_NAMES
 from ambient.config.types import MqttTopicName, UserPath
 
 #: The keys of the entities ambient may announce in Home Assistant (``mqtt_entities`` builds
@@ -33,12 +34,7 @@ HA_PERSON_ENTITY_KEYS: Final = (
     "hrv_low",
     "hrv_trend",
     "stress_slope",
-    "day_resting_hr",
-    "day_ln_rmssd",
-    "day_stress_minutes",
-    "day_recovery_minutes",
-    "day_active_minutes",
-    "day_sleep_hours",
+    *DAY_SIGNAL_NAMES,
     "calming_choice",
     "wearable_connected",
     "battery",
@@ -53,12 +49,7 @@ HA_STATISTICS_KEYS: Final = (
     "stress_score",
     "signal_quality",
     "stress_slope",
-    "day_resting_hr",
-    "day_ln_rmssd",
-    "day_stress_minutes",
-    "day_recovery_minutes",
-    "day_active_minutes",
-    "day_sleep_hours",
+    *DAY_SIGNAL_NAMES,
 )
 
 
