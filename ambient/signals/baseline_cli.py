@@ -177,7 +177,7 @@ _STATE_TEXT = {
 def _text(doc: dict[str, Any], note: str, config: BaselineConfig) -> str:
     hr, ln = doc["resting_hr"], doc["ln_rmssd"]
     state = _STATE_TEXT[doc["state"]]
-    if hr["sd_days"] == 0 and doc["last_day"] is not None:  # worn, but not for months
+    if hr["on_prior"] and doc["last_day"] is not None:  # worn, but not for months
         state = (
             f"population prior (quiet minutes: none in the last {config.range_days} days; "
             f"the last on {doc['last_day']})"
@@ -217,7 +217,7 @@ def _ln_source(hr: dict[str, Any], ln: dict[str, Any], needed: int) -> str:
 def _spread_text(hr: dict[str, Any], ln: dict[str, Any], worn: bool) -> str:
     """The spread's parts and how much is assumed; on the prior only its own (the ± above),
     not the parts no minute has shown yet (they read ± 0.0)."""
-    if hr["sd_days"] == 0:
+    if hr["on_prior"]:
         return "the population's, as above" + ("" if worn else " (no quiet minutes yet)")
     ln_text = (
         "the population's"
