@@ -88,7 +88,7 @@ def run_report(
     if person not in config.person_ids():
         if not _days_kept(config, person, key):
             known = ", ".join(config.person_ids()) or "none"
-            err.write(f"ambient report: no person {person} (people: {known})\n")
+            err.write(f"ambient report: no person `{person}` (people: {known})\n")
             return 1
         err.write(
             f"ambient report: {person}: not in the config's people: their days kept before "

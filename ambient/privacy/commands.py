@@ -57,7 +57,7 @@ def run_export(
         try:
             if person not in config.person_ids() and not holds_anything(store, person):
                 raise ExportError(
-                    f"no person {person} in the config or the store (people: {_people(config)})"
+                    f"no person `{person}` in the config or the store (people: {_people(config)})"
                 )
             data = export_person(store, person, fmt, config.instance, recipients)
         finally:

@@ -127,7 +127,7 @@ def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
     assert InsightStore(Store(store_path)).summaries("alex")
     bad = run_ambient(*report, "--person", "sam")
     assert bad.returncode == 1
-    assert bad.stderr == "ambient report: no person sam (people: alex)\n"
+    assert bad.stderr == "ambient report: no person `sam` (people: alex)\n"
     week = run_ambient(*report, "--person", "alex", "--week", "49")
     assert week.returncode == 1 and "not an ISO week" in week.stderr
     for edge in ("0001-W01", "9999-W52"):  # no weeks around them to read

@@ -212,7 +212,7 @@ def test_a_person_neither_the_config_nor_the_store_knows_is_refused_as_by_report
     result = run_ambient("export", "--config", str(config), "--person", "nobody", "--out", str(out))
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        "ambient export: no person nobody in the config or the store (people: alex)\n"
+        "ambient export: no person `nobody` in the config or the store (people: alex)\n"
     )
     assert not out.exists()
 
