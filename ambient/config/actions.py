@@ -23,7 +23,7 @@ from pydantic import (
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
-from ambient.config.triggers import Threshold, _one_or_many, _state_text
+from ambient.config.triggers import Threshold, _one_or_many, _states_as_text
 from ambient.config.types import EntityId, Identifier, NotifyServiceName, ServiceName
 from ambient.config.yaml_source import KeyPath
 
@@ -197,11 +197,7 @@ class SessionWhileConfig(ConfigModel):
     entity_id: EntityId
     state: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
 
-    @field_validator("state", mode="before")
-    @classmethod
-    def _states_as_text(cls, value: Any) -> Any:
-        values = _one_or_many(value)
-        return [_state_text(v) for v in values] if isinstance(values, list) else values
+    _states = field_validator("state", mode="before")(_states_as_text)
 
 
 class BreathingActionConfig(ActionBase):

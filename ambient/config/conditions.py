@@ -8,7 +8,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.triggers import Threshold, Weekday, _one_or_many, _state_text
+from ambient.config.triggers import Threshold, Weekday, _one_or_many, _states_as_text
 from ambient.config.types import EntityId, TimeOfDay
 
 
@@ -37,11 +37,7 @@ class StateConditionConfig(ConfigModel):
     attribute: str | None = None
     for_: Duration = Field(default=0.0, alias="for")
 
-    @field_validator("state", mode="before")
-    @classmethod
-    def _states_as_text(cls, value: Any) -> Any:
-        values = _one_or_many(value)
-        return [_state_text(v) for v in values] if isinstance(values, list) else values
+    _states = field_validator("state", mode="before")(_states_as_text)
 
 
 class SignalConditionConfig(ConfigModel):
@@ -56,11 +52,7 @@ class SignalConditionConfig(ConfigModel):
     below: Threshold | None = None
     state: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None
 
-    @field_validator("state", mode="before")
-    @classmethod
-    def _states_as_text(cls, value: Any) -> Any:
-        values = _one_or_many(value)
-        return [_state_text(v) for v in values] if isinstance(values, list) else values
+    _states = field_validator("state", mode="before")(_states_as_text)
 
     @model_validator(mode="after")
     def _one_test(self) -> SignalConditionConfig:

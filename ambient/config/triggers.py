@@ -25,6 +25,12 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str | int | float | bool) else value
 
 
+def _states_as_text(value: Any) -> Any:
+    """One state or a list of them, each as HA's text."""
+    values = _one_or_many(value)
+    return [_state_text(v) for v in values] if isinstance(values, list) else values
+
+
 class TriggerBase(ConfigModel):
     id: str | None = Field(default=None, title="Trigger id, for `condition: trigger`")
 
@@ -62,13 +68,7 @@ class StateTriggerConfig(TriggerBase):
     to: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None
     for_: Duration = Field(default=0.0, alias="for", title="The new state must hold this long")
 
-    @field_validator("from_", "to", mode="before")
-    @classmethod
-    def _states_as_text(cls, value: Any) -> Any:
-        values = _one_or_many(value)
-        if isinstance(values, list):
-            return [_state_text(v) for v in values]
-        return values
+    _states = field_validator("from_", "to", mode="before")(_states_as_text)
 
     @model_validator(mode="after")
     def _one_source(self) -> StateTriggerConfig:
