@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -32,7 +33,7 @@ from ambient.config.insights import ReportDeliveryConfig
 from ambient.config.people import PersonConfig
 from ambient.config.root import AmbientConfig
 from ambient.config.types import parse_time_of_day
-from ambient.connections.errors import NotConnected
+from ambient.connections.retry import until_connected
 from ambient.insights.days import day_of, iso_week, week_label
 from ambient.insights.page_process import render_in_child
 from ambient.insights.report_cli import last_full_week, learned_weeks
@@ -168,17 +169,10 @@ class ReportDelivery:
             "message": f"Your report on the week of {_span(monday)} is ready.",
             "data": {"url": link, "clickAction": link},
         }
-        while True:
-            try:
-                await self.notify(service, data)
-                return
-            except NotConnected as exc:
-                if self.clock.monotonic() + NOTIFY_RETRY_S <= give_up:
-                    await self.clock.sleep(NOTIFY_RETRY_S)
-                    continue
-                failure: Exception = exc
-            except Exception as exc:  # HA refused: the page is there all the same
-                failure = exc
+        failure = await until_connected(
+            functools.partial(self.notify, service, data), self.clock, NOTIFY_RETRY_S, give_up
+        )
+        if failure is not None:  # HA refused or stayed away: the page is there all the same
             # Not the link: its random part is all that keeps the page private.
             _LOGGER.warning(
                 "Weekly report of %s written to %s, but HA was not notified: %s: %s",
@@ -187,7 +181,6 @@ class ReportDelivery:
                 type(failure).__name__,
                 failure,
             )
-            return
 
     async def _write(self, person: str, monday: date) -> str:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""

@@ -28,7 +28,7 @@ from ambient.clock import Clock, TimerHandle
 from ambient.config.check_ins import CheckInsConfig
 from ambient.config.rules import QuietHoursConfig
 from ambient.config.types import parse_time_of_day
-from ambient.connections.errors import NotConnected
+from ambient.connections.retry import until_connected
 from ambient.interventions.checkin_book import (
     ANSWERED,
     ASKED,
@@ -350,25 +350,24 @@ class CheckIns:
         it waits in the store already)."""
 
         async def send() -> None:
-            give_up = self._clock.monotonic() + PATIENCE_S
             marked = stored
-            while True:
-                try:
-                    await ask(question)
-                    break
-                except NotConnected as exc:
-                    failure: Exception = exc
-                    if not marked:
-                        self._book.unsent(*waiting)
-                        marked = True
-                    if self._clock.monotonic() + RETRY_S <= give_up:
-                        # Cancelled here (closed): what waits stays in the store.
-                        await self._clock.sleep(RETRY_S)
-                        if wanted():
-                            continue
-                        break
-                except Exception as exc:  # a failed question is a lost question, never a crash
-                    failure = exc
+
+            def mark() -> None:
+                nonlocal marked
+                if not marked:
+                    self._book.unsent(*waiting)
+                    marked = True
+
+            # Cancelled while it waits (closed): what waits stays in the store.
+            failure = await until_connected(
+                functools.partial(ask, question),
+                self._clock,
+                RETRY_S,
+                self._clock.monotonic() + PATIENCE_S,
+                on_waiting=mark,
+                wanted=wanted,
+            )
+            if failure is not None:  # a failed question is a lost question, never a crash
                 _LOGGER.warning(
                     "Could not %s %s about episode %s: %s: %s",
                     verb,
@@ -377,7 +376,6 @@ class CheckIns:
                     type(failure).__name__,
                     failure,
                 )
-                break
             if marked:
                 self._book.sent(*waiting)
 
