@@ -12,7 +12,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ambient.actuators.ha_breathing import IN_USE_STATES, MEDIA_ANNOUNCE, has_voice, saying_tts
+from ambient.actuators.ha_breathing import (
+    IN_USE_STATES,
+    MEDIA_ANNOUNCE,
+    CallService,
+    has_voice,
+    saying_tts,
+)
 from ambient.actuators.ha_entities import unavailable
 from ambient.config.actions import BreathingActionConfig
 from ambient.connections.errors import NotConnected
@@ -23,8 +29,6 @@ _LOGGER = logging.getLogger(__name__)
 #: MediaPlayerEntityFeature.PAUSE and PLAY: what pausing and playing again need.
 PAUSE = 1
 PLAY = 1 << 14
-
-CallService = Callable[[str, str, dict[str, Any], dict[str, Any] | None], Awaitable[Any]]
 
 
 def _features(state: Mapping[str, Any]) -> int:
