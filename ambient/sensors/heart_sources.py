@@ -5,8 +5,9 @@ heart rate (and the watch perhaps beats); a satellite forwarding the strap this 
 reads gives every beat twice. So the arbiter of :mod:`ambient.sensors.priority` is given every
 sensor that may give a person's heart readings, not the Bluetooth devices alone: one source
 counts at a time, the best by kind (beats covering the time, a strap; then beats with gaps, a
-watch's; then heart rate only), then by ``priority`` (Bluetooth devices), then this daemon's
-own sensors before forwarded ones.
+watch's; then heart rate only), then by ``priority`` (Bluetooth devices), then the denser
+stream (a sensor without a long ``stale_after`` of its own), then this daemon's own sensors
+before forwarded ones.
 
 It is wired only when two sources may meet (two heart sensors, or a satellite sensor, which
 forwards many): a config with one sensor pays nothing per beat.
