@@ -190,8 +190,7 @@ def why_silent(
         return f"{player} is unavailable"
     if action.interrupt:
         return None
-    features = (state.get("attributes") or {}).get("supported_features")
-    if isinstance(features, int) and features & MEDIA_ANNOUNCE:
+    if supported_features(state) & MEDIA_ANNOUNCE:
         return None
     if state.get("state") in IN_USE_STATES:
         return f"{player} is playing and cannot announce over it"
@@ -210,6 +209,12 @@ def while_broken(
     if state in (None, "unknown", "unavailable") or state in condition.state:
         return None
     return f"{condition.entity_id} is {state} (while: {', '.join(condition.state)})"
+
+
+def supported_features(state: Mapping[str, Any]) -> int:
+    """A media player's ``supported_features`` bits (none when it reports none)."""
+    features = (state.get("attributes") or {}).get("supported_features")
+    return features if isinstance(features, int) else 0
 
 
 def saying_tts(state: Mapping[str, Any]) -> bool:

@@ -18,6 +18,7 @@ from ambient.actuators.ha_breathing import (
     CallService,
     has_voice,
     saying_tts,
+    supported_features,
 )
 from ambient.actuators.ha_entities import unavailable
 from ambient.config.actions import BreathingActionConfig
@@ -31,11 +32,6 @@ PAUSE = 1
 PLAY = 1 << 14
 
 
-def _features(state: Mapping[str, Any]) -> int:
-    features = (state.get("attributes") or {}).get("supported_features")
-    return features if isinstance(features, int) else 0
-
-
 def music_cut_off(action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]) -> bool:
     """Whether the session's voice would cut off music: ``interrupt: true`` on a player in use
     that cannot announce over it."""
@@ -43,7 +39,7 @@ def music_cut_off(action: BreathingActionConfig, states: Mapping[str, Mapping[st
     if not action.interrupt or player is None or not has_voice(action):
         return False
     state = states.get(player, {})
-    if unavailable({player: state}) or _features(state) & MEDIA_ANNOUNCE:
+    if unavailable({player: state}) or supported_features(state) & MEDIA_ANNOUNCE:
         return False
     return state.get("state") in IN_USE_STATES and not saying_tts(state)
 
@@ -76,7 +72,7 @@ class PausedMusic:
         player = action.media_player
         if player is None or not music_cut_off(action, states):
             return None, ""
-        if _features(states[player]) & (PAUSE | PLAY) != PAUSE | PLAY:
+        if supported_features(states[player]) & (PAUSE | PLAY) != PAUSE | PLAY:
             return None, (
                 f" (music on {player} cannot be paused and played again: "
                 "the session's voice ends it)"
