@@ -301,14 +301,17 @@ class DiscoveryPublisher:
         if not isinstance(insights, Mapping):
             return
         for person in self._people:
-            announced = {entity.key for entity in self._announced[person]}
             of_person = insights.get(person) or {}
             trend = of_person.get("hrv_trend")
-            if trend is not None and "hrv_low" in announced:
+            if trend is not None and self._announces(person, "hrv_low"):
                 self._set(self.topics.attributes(person, "hrv_low"), json.dumps(trend))
-            if "day_ln_rmssd" in announced:
+            if self._announces(person, "day_ln_rmssd"):
                 source = {"source": of_person.get("day_ln_rmssd_source")}
                 self._set(self.topics.attributes(person, "day_ln_rmssd"), json.dumps(source))
+
+    def _announces(self, person: str, key: str) -> bool:
+        """Whether ``person``'s device announces the entity ``key`` (no state goes to another)."""
+        return any(entity.key == key for entity in self._announced[person])
 
     def _calming_states(self) -> None:
         """The calming option most likely next and what was learnt, per person."""
@@ -317,8 +320,7 @@ class DiscoveryPublisher:
             return
         for person in self._people:
             entry = calming.get(person)
-            announced = any(entity.key == "calming_choice" for entity in self._announced[person])
-            if isinstance(entry, Mapping) and announced:
+            if isinstance(entry, Mapping) and self._announces(person, "calming_choice"):
                 self._set(self.topics.person_state(person, "calming_choice"), str(entry["state"]))
                 self._set(
                     self.topics.attributes(person, "calming_choice"),
