@@ -86,11 +86,6 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     return configs
 
 
-def sensor_name(config: RecordingSensorConfig, index: int) -> str:
-    """The name the replay's ``index``-th recording sensor goes by (its readings' source)."""
-    return config.id or f"recording{index}"
-
-
 class Replayed(Protocol):
     """What the replay's clock needs of a recording, read whole or as it replays."""
 
@@ -178,7 +173,7 @@ def _how_to_read(
     people = {person.id for person in config.people} or None
     origin_s = _origin_s(configs)
     return [
-        (c.path, c.person or "default", people, sensor_name(c, index), origin_s)
+        (c.path, c.person or "default", people, factory.sensor_name(c, index), origin_s)
         for index, c in enumerate(configs)
     ]
 
@@ -252,7 +247,7 @@ async def replay(
     start = start_time(recordings)
     clock = VirtualClock(start)
     sensors = [
-        RecordingSensor(c, clock, name=sensor_name(c, i), recording=r)
+        RecordingSensor(c, clock, name=factory.sensor_name(c, i), recording=r)
         for i, (c, r) in enumerate(zip(configs, recordings, strict=True))
     ]
     traces: list[TraceRecord] = []
