@@ -7,10 +7,11 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
-from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import tzinfo
+
     from ambient.config import AmbientConfig
     from ambient.store_crypto import StoreKey
 
