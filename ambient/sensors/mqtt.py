@@ -17,13 +17,13 @@ from datetime import tzinfo
 from typing import Any, Final
 
 from ambient.clock import Clock
-from ambient.config.sensors import MqttSensorConfig
+from ambient.config.sensors import STALE_AFTER_METRICS, MqttSensorConfig
 from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
-from ambient.readings import CONTACT, HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
+from ambient.readings import HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -37,9 +37,6 @@ FUTURE_TOLERANCE_S: Final = 60.0
 #: (ESPHome publishes ``nan`` or ``None`` for a value it does not have, Zigbee2MQTT null, HA
 #: ``unknown``; ESPHome retains its states without a time, handed over at every start).
 _EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value", "retained_without_time"})
-#: The metrics whose signals go stale after the signals' ``stale_after``: a live reading of
-#: one stamped longer ago than that arrives stale (counted ``behind_clock``).
-_STALE_AFTER_METRICS: Final = frozenset({HR, RR, CONTACT})
 #: The counter of live readings kept though they arrive stale.
 BEHIND_CLOCK: Final = "behind_clock"
 
@@ -110,7 +107,8 @@ class MqttSensor:
         self._counters = counters
         self._drops = DropLog(counters, name, topic_filter=config.topic)
         own_stale_after_s = config.stale_after or stale_after_s  # a sparse watch's own span
-        self._behind_after_s = own_stale_after_s if config.metric in _STALE_AFTER_METRICS else None
+        # A live heart reading stamped longer ago than that arrives stale (``behind_clock``).
+        self._behind_after_s = own_stale_after_s if config.metric in STALE_AFTER_METRICS else None
         self._behind_log = Throttle(60.0)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)

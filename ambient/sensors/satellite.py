@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from ambient.clock import Clock
-from ambient.config.sensors import SatelliteSensorConfig
+from ambient.config.sensors import STALE_AFTER_METRICS, SatelliteSensorConfig
 from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import (
     BatchError,
@@ -37,7 +37,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError, decode, load_json
 from ambient.ports import ReadingSink
-from ambient.readings import CONTACT, HR, RR, Reading
+from ambient.readings import Reading
 from ambient.sensors.mqtt import BEHIND_CLOCK, FUTURE_TOLERANCE_S, DropLog, counter_scope
 from ambient.sensors.people import PeopleGate
 
@@ -46,8 +46,6 @@ _LOGGER = logging.getLogger(__name__)
 #: Satellites with figures of their own in ``diagnostics``; any further ones are added up.
 MAX_TRACKED_SATELLITES: Final = 64
 OTHER_SATELLITES: Final = "(other)"
-#: The metrics whose signals go stale after the signals' ``stale_after`` (as for MQTT sensors).
-_STALE_AFTER_METRICS: Final = frozenset({HR, RR, CONTACT})
 
 
 class SatelliteSensor:
@@ -155,7 +153,7 @@ class SatelliteSensor:
                 self._drops.drop(message.topic, "queue_full", "the reading queue is full")
                 break
             accepted += 1
-            if age_s > stale_after_s and live and reading.metric in _STALE_AFTER_METRICS:
+            if age_s > stale_after_s and live and reading.metric in STALE_AFTER_METRICS:
                 behind += 1
                 behind_s = max(behind_s, age_s)
         if accepted:
