@@ -46,6 +46,10 @@ class AmbientConfig(ConfigModel):
     def person_ids(self) -> list[str]:
         return [person.id for person in self.people]
 
+    def person_ids_text(self) -> str:
+        """The people's ids as a command's message lists them when told of one it lacks."""
+        return ", ".join(self.person_ids()) or "none"
+
     def display_names(self) -> dict[str, str]:
         """Each person's id to the name messages and entities show them by (the id if unnamed)."""
         return {person.id: person.display_name for person in self.people}

@@ -87,7 +87,7 @@ def run_report(
     whose days the store keeps is reported, with a note on ``err``."""
     if person not in config.person_ids():
         if not _days_kept(config, person, key):
-            known = ", ".join(config.person_ids()) or "none"
+            known = config.person_ids_text()
             err.write(f"ambient report: no person `{person}` (people: {known})\n")
             return 1
         err.write(

@@ -43,7 +43,7 @@ def run_insights(
     finally:
         store.close()
     if person is not None and not rows and person not in config.person_ids():
-        known = ", ".join(config.person_ids()) or "none"
+        known = config.person_ids_text()
         print(f"ambient insights: no person `{person}` (people: {known})", file=stderr)
         return 1
     write_insights(rows, as_json, stdout)

@@ -56,8 +56,9 @@ def run_export(
         store = Store.from_config(config.store)
         try:
             if person not in config.person_ids() and not holds_anything(store, person):
+                known = config.person_ids_text()
                 raise ExportError(
-                    f"no person `{person}` in the config or the store (people: {_people(config)})"
+                    f"no person `{person}` in the config or the store (people: {known})"
                 )
             data = export_person(store, person, fmt, config.instance, recipients)
         finally:
@@ -136,7 +137,7 @@ def run_forget(
     if person not in config.person_ids() and not found:
         print(
             f"ambient forget: note: nothing about {person} was found, who is not among the "
-            f"config's people ({_people(config)})",
+            f"config's people ({config.person_ids_text()})",
             file=stderr,
         )
     if person in config.person_ids():
@@ -146,10 +147,6 @@ def run_forget(
             file=stderr,
         )
     return 1 if failed or report.log_kept is not None else 0
-
-
-def _people(config: AmbientConfig) -> str:
-    return ", ".join(config.person_ids()) or "none"
 
 
 def _refuse_while_running(config: AmbientConfig) -> None:

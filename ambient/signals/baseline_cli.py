@@ -51,8 +51,10 @@ def run_baseline(
     return 0
 
 
-def _unknown_person(person: str) -> BaselineCommandError:
-    return BaselineCommandError(f"no person `{person}` in the config or the store")
+def _unknown_person(config: AmbientConfig, person: str) -> BaselineCommandError:
+    return BaselineCommandError(
+        f"no person `{person}` in the config or the store (people: {config.person_ids_text()})"
+    )
 
 
 def _baseline_of(config: AmbientConfig, person: str, store: Store | None) -> Baseline:
@@ -84,7 +86,7 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     try:
         saved = store is not None and store.get(BASELINE_NAMESPACE, person) is not None
         if not configured and not saved:
-            raise _unknown_person(person)
+            raise _unknown_person(config, person)
         baseline = _baseline_of(config, person, store)
         unconfigured: list[str] = []  # saved under ids the config no longer lists
         if store is not None and people and not saved:
@@ -253,7 +255,7 @@ def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
         finally:
             store.close()
     if not had and person not in config.person_ids():  # a misspelt id: say so
-        raise _unknown_person(person)
+        raise _unknown_person(config, person)
     if not had:
         kept = " (store.path is null: nothing is kept)" if config.store.path is None else ""
         out.write(f"{person} has no saved baseline{kept}: nothing to reset\n")

@@ -113,7 +113,9 @@ def test_refusals_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     config, _ = config_with_store(tmp_path)
     unknown = baseline(config, "show", "--person", "bob")
     assert unknown.returncode == 1
-    assert unknown.stderr.strip() == "ambient baseline: no person `bob` in the config or the store"
+    assert unknown.stderr.strip() == (
+        "ambient baseline: no person `bob` in the config or the store (people: alex)"
+    )
     usage = baseline(config, "forget", "--person", "alex")
     assert usage.returncode == 2
 
@@ -127,7 +129,9 @@ def test_reset_of_a_person_neither_configured_nor_saved_is_refused_as_show_refus
     save_quiet_minutes(store, 8, 58.0)
     typo = baseline(config, "reset", "--person", "alx")
     assert typo.returncode == 1
-    assert typo.stderr.strip() == "ambient baseline: no person `alx` in the config or the store"
+    assert typo.stderr.strip() == (
+        "ambient baseline: no person `alx` in the config or the store (people: alex)"
+    )
     assert json.loads(baseline(config, "show", "--person", "alex", "--json").stdout)["days"] == 1
 
 
@@ -156,7 +160,9 @@ def test_reset_of_a_misspelt_person_before_any_store_is_refused(tmp_path: Path) 
     config, _ = config_with_store(tmp_path)
     typo = baseline(config, "reset", "--person", "alx")
     assert typo.returncode == 1
-    assert typo.stderr.strip() == "ambient baseline: no person `alx` in the config or the store"
+    assert typo.stderr.strip() == (
+        "ambient baseline: no person `alx` in the config or the store (people: alex)"
+    )
 
 
 def household(tmp_path: Path, people: str) -> tuple[Path, Path]:
