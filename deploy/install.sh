@@ -260,6 +260,10 @@ interrupted() {
         fi
     fi
     if [[ -n "${PARTIAL_COPY}" ]]; then rm -rf "${PARTIAL_COPY}"; fi
+    local children
+    children="$(jobs -p)"  # (only the tests' hold runs in the background)
+    # shellcheck disable=SC2086 # a list of process ids on purpose
+    if [[ -n "${children}" ]]; then kill -KILL ${children} 2>/dev/null || true; fi
     printf 'ambient-install: error: interrupted (SIG%s) while %s; %s\n' "${signal}" \
         "${now}" "run deploy/install.sh again to finish the upgrade" >&2 || true
     exit $((128 + $(kill -l "${signal}")))
@@ -317,7 +321,11 @@ copy_store() {
     install -d -m 0700 "${copy}" || return 1
     if [[ -n "${AMBIENT_TEST_HOLD_COPY:-}" ]]; then
         say "test: held at the copy step until ${AMBIENT_TEST_HOLD_COPY} is written"
-        cat "${AMBIENT_TEST_HOLD_COPY}" >/dev/null
+        # In the background, waited for with `wait`, which a trapped signal interrupts at once:
+        # a foreground `cat` that the signal reached between fork and exec kept the trap's
+        # flag in the child and left bash waiting for it for ever.
+        cat "${AMBIENT_TEST_HOLD_COPY}" >/dev/null 2>&1 </dev/null &
+        wait "$!"
     fi
     for store in "${stores[@]}"; do
         for file in "${store}" "${store}-wal" "${store}-shm"; do

@@ -244,6 +244,13 @@ def test_an_upgrade_that_restarted_ambient_says_so_instead_of_first_steps(root: 
     assert "Next: edit" not in upgrade.stdout
 
 
+def interrupt(script: subprocess.Popen[str], sent: signal.Signals) -> tuple[str, str]:
+    """``sent`` to the script's process group, as a terminal sends it; its output once it
+    ended."""
+    os.killpg(script.pid, sent)
+    return script.communicate(timeout=60)
+
+
 def run_to_the_copy_step(root: Path, fifo: Path, **env: str) -> subprocess.Popen[str]:
     """The script started in its own session (a terminal's foreground group, which Ctrl-C and a
     dropped SSH connection signal), held at the copy step until its test hook's fifo is
@@ -273,8 +280,7 @@ def test_an_upgrade_interrupted_during_the_copy_starts_ambient_again_and_says_so
     (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
     script = run_to_the_copy_step(root, tmp_path / "hold")
 
-    os.killpg(script.pid, sent)
-    out, err = script.communicate(timeout=60)
+    out, err = interrupt(script, sent)
 
     assert script.returncode == 128 + sent
     assert "skip: systemctl start ambient.service" in out
@@ -292,8 +298,7 @@ def test_an_upgrade_interrupted_while_ambient_was_not_running_leaves_it_stopped(
     (root / "var/lib/ambient/ambient.db").write_bytes(b"store")
     script = run_to_the_copy_step(root, tmp_path / "hold", AMBIENT_SERVICE_STATE="inactive")
 
-    os.killpg(script.pid, signal.SIGINT)
-    out, err = script.communicate(timeout=60)
+    out, err = interrupt(script, signal.SIGINT)
 
     assert script.returncode == 128 + signal.SIGINT
     assert "systemctl start" not in out
