@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -215,17 +217,42 @@ async def test_a_player_that_can_announce_is_spoken_over(
     assert cue.data["service_data"]["entity_id"] == announcer
 
 
-async def someone_plays_music(ha_client: HomeAssistantClient, probe: HaProbe, player: str) -> None:
-    """Someone starts music on ``player`` (the HA app); returns once ambient has seen it."""
+async def seen_by_ambient(
+    ha_client: HomeAssistantClient, player: str, condition: Callable[[dict[str, Any]], bool]
+) -> None:
+    """Wait until ambient's own copy of ``player``'s state (the one a session asks before each
+    step) meets ``condition``."""
     seen = asyncio.Event()
     ha_client.watch_entities(
-        [player],
-        lambda _, new, old: seen.set() if old and new and new["state"] == "playing" else None,
+        [player], lambda _, new, __: seen.set() if new and condition(new) else None
     )
-    music = {"media_content_id": "https://example.invalid/jazz.m3u", "media_content_type": "music"}
+    await asyncio.wait_for(seen.wait(), 10)
+
+
+async def cue_landed(ha_client: HomeAssistantClient, player: str, message: str) -> None:
+    """Wait until ``player`` plays the cue ``message`` in ambient's view. The cue's
+    ``demo_say`` call is seen on HA's bus before its ``play_media`` on the player: music
+    started in between would be replaced by the cue on the player (the cue is then what it
+    plays, the session's own voice, not music)."""
+
+    def says(state: dict[str, Any]) -> bool:
+        content = str(state["attributes"].get("media_content_id") or "")
+        return parse_qs(urlsplit(content).query).get("message") == [message]
+
+    await seen_by_ambient(ha_client, player, says)
+
+
+async def someone_plays_music(ha_client: HomeAssistantClient, probe: HaProbe, player: str) -> None:
+    """Someone starts music on ``player`` (the HA app); returns once ambient has seen it."""
+    jazz = "https://example.invalid/jazz.m3u"
+    music = {"media_content_id": jazz, "media_content_type": "music"}
     await probe.call_service("media_player", "play_media", {"entity_id": player, **music})
     await probe.call_service("media_player", "media_play", {"entity_id": player})  # (demo)
-    await asyncio.wait_for(seen.wait(), 10)
+    await seen_by_ambient(
+        ha_client,
+        player,
+        lambda s: s["state"] == "playing" and s["attributes"].get("media_content_id") == jazz,
+    )
 
 
 async def test_music_started_during_a_session_silences_its_cues_and_its_lights_pace_on(
@@ -239,7 +266,7 @@ async def test_music_started_during_a_session_silences_its_cues_and_its_lights_p
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", lights=[BED])
     assert (await actuator.perform(action, context("q1", clock))).ok
     await clock.fire_next()  # the first inhale, spoken
-    await probe.wait_count(is_cue, 2)
+    await cue_landed(ha_client, LIVING_ROOM, "Breathe in")
 
     await someone_plays_music(ha_client, probe, LIVING_ROOM)
     with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_breathing"):
