@@ -39,6 +39,20 @@ def breathing(**fields: Any) -> BreathingActionConfig:
     )
 
 
+def actuator_on_a_step_clock(
+    ha_client: HomeAssistantClient, trace: Callable[[TraceRecord], None] | None = None
+) -> tuple[StepClock, HomeAssistantActuator]:
+    """A fresh step clock and an actuator on it (tracing to ``trace``, if given)."""
+    clock = StepClock()
+    return clock, HomeAssistantActuator(ha_client, clock, trace=trace)
+
+
+async def assert_state(probe: HaProbe, entity_id: str, state: str) -> None:
+    """Assert HA has ``entity_id`` in ``state``."""
+    current = await probe.state(entity_id)
+    assert current is not None and current["state"] == state
+
+
 async def quiet(probe: HaProbe, player: str) -> None:
     """HA's demo players start out playing: pause one, as a speaker nobody is listening to."""
     await probe.call_service("media_player", "media_pause", {"entity_id": player})
@@ -48,8 +62,7 @@ async def test_a_legacy_tts_service_ha_does_not_have_fails_the_action_at_once(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await quiet(probe, BEDROOM)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=BEDROOM, tts_service="tts.nobody_say")
 
     result = await actuator.perform(action, context("v1", clock))
@@ -91,8 +104,7 @@ async def test_paced_lights_stay_within_their_brightness_and_one_that_is_off_sta
     # In bed at night: the bedside lamp low (50 of 255, 19.6 %), the ceiling light off.
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 50})
     await probe.call_service("light", "turn_off", {"entity_id": CEILING})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
 
     result = await actuator.perform(breathing(lights=[BED, CEILING]), context("p1", clock))
     assert result.ok, result.detail
@@ -106,17 +118,16 @@ async def test_paced_lights_stay_within_their_brightness_and_one_that_is_off_sta
     assert not levels(probe, CEILING)
     assert await probe.state("scene.ambient_p1_light_ceiling_lights") is None
     await actuator.end_episode(context("p1", clock))
-    bed, ceiling = await probe.state(BED), await probe.state(CEILING)
+    bed = await probe.state(BED)
     assert bed is not None and (bed["state"], bed["attributes"]["brightness"]) == ("on", 50)
-    assert ceiling is not None and ceiling["state"] == "off"
+    await assert_state(probe, CEILING, "off")
 
 
 async def test_turn_on_lights_paces_a_light_that_was_off_and_switches_it_off_after(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await probe.call_service("light", "turn_off", {"entity_id": CEILING})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(lights=[CEILING], turn_on_lights=True)
 
     result = await actuator.perform(action, context("p2", clock))
@@ -127,16 +138,14 @@ async def test_turn_on_lights_paces_a_light_that_was_off_and_switches_it_off_aft
 
     assert levels(probe, CEILING) == [(15, 1.0), (60, 5.5), (15, 5.5)]
     await actuator.end_episode(context("p2", clock))
-    ceiling = await probe.state(CEILING)
-    assert ceiling is not None and ceiling["state"] == "off"
+    await assert_state(probe, CEILING, "off")
 
 
 async def test_lights_only_breathing_with_every_light_off_is_not_performed(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await probe.call_service("light", "turn_off", {"entity_id": CEILING})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
 
     result = await actuator.perform(breathing(lights=[CEILING]), context("p3", clock))
 
@@ -161,8 +170,7 @@ async def test_cues_are_not_spoken_over_music_on_a_player_that_cannot_announce(
     # HA's demo players cannot announce: a cue would replace the music and never resume it.
     await probe.call_service("media_player", "media_play", {"entity_id": LIVING_ROOM})
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     voice = {"media_player": LIVING_ROOM, "tts_service": "tts.demo_say"}
     why = "media_player.living_room is playing and cannot announce over it"
 
@@ -175,16 +183,14 @@ async def test_cues_are_not_spoken_over_music_on_a_player_that_cannot_announce(
     assert with_lights.detail.endswith(f"(not spoken: {why})")  # the lights pace it silently
     await actuator.end_episode(recovered(context("a2", clock)))
     assert not [e for e in probe.events if is_cue(e)]
-    player = await probe.state(LIVING_ROOM)
-    assert player is not None and player["state"] == "playing"
+    await assert_state(probe, LIVING_ROOM, "playing")
 
 
 async def test_interrupt_speaks_over_music_all_the_same(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await probe.call_service("media_player", "media_play", {"entity_id": LIVING_ROOM})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
 
     result = await actuator.perform(action, context("a3", clock))
@@ -203,8 +209,7 @@ async def test_a_player_that_can_announce_is_spoken_over(
     announcer = "media_player.ambient_announcer"
     announce_and_play_media = 1048576 | 512
     await write_state(ha, announcer, "playing", {"supported_features": announce_and_play_media})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=announcer, tts_service="tts.demo_say")
     try:
         result = await actuator.perform(action, context("a4", clock))
@@ -260,9 +265,8 @@ async def test_music_started_during_a_session_silences_its_cues_and_its_lights_p
 ) -> None:
     await quiet(probe, LIVING_ROOM)
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
-    clock = StepClock()
     traces: list[TraceRecord] = []
-    actuator = HomeAssistantActuator(ha_client, clock, trace=traces.append)
+    clock, actuator = actuator_on_a_step_clock(ha_client, trace=traces.append)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", lights=[BED])
     assert (await actuator.perform(action, context("q1", clock))).ok
     await clock.fire_next()  # the first inhale, spoken
@@ -295,16 +299,14 @@ async def test_music_started_during_a_session_silences_its_cues_and_its_lights_p
             "announce over it (its lights pace on)",
         )
     ]
-    player = await probe.state(LIVING_ROOM)
-    assert player is not None and player["state"] == "playing"
+    await assert_state(probe, LIVING_ROOM, "playing")
 
 
 async def test_music_started_during_a_voice_only_session_ends_it(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await quiet(probe, LIVING_ROOM)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say")
     assert (await actuator.perform(action, context("q2", clock))).ok
 
@@ -328,8 +330,7 @@ async def test_a_speaker_still_saying_the_last_cue_is_not_taken_for_music(
     speaker = "media_player.ambient_cast"
     play_media = 512
     await write_state(ha, speaker, "idle", {"supported_features": play_media})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=speaker, tts_service="tts.demo_say")
     try:
         assert (await actuator.perform(action, context("q3", clock))).ok
@@ -354,8 +355,7 @@ async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
     offline = "media_player.ambient_offline"
     await write_state(ha, offline, "unavailable")
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     voice = {"media_player": offline, "tts_service": "tts.demo_say"}
     try:
         with_lights = await actuator.perform(breathing(**voice, lights=[BED]), context("u1", clock))
@@ -407,8 +407,7 @@ async def test_interrupt_pauses_the_music_for_the_session_and_plays_it_again_aft
 ) -> None:
     await quiet(probe, LIVING_ROOM)
     await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
     since = len(probe.events)
 
@@ -437,8 +436,7 @@ async def test_music_paused_for_a_session_ended_early_plays_again_at_once(
 ) -> None:
     await quiet(probe, LIVING_ROOM)
     await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
     since = len(probe.events)
 
@@ -454,8 +452,7 @@ async def test_music_someone_stops_during_the_session_is_not_played_again(
 ) -> None:
     await quiet(probe, LIVING_ROOM)
     await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
     since = len(probe.events)
     assert (await actuator.perform(action, context("i3", clock))).performed
@@ -469,8 +466,7 @@ async def test_music_someone_stops_during_the_session_is_not_played_again(
     await actuator.end_episode(recovered(context("i3", clock)))
 
     assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say"]
-    player = await probe.state(LIVING_ROOM)
-    assert player is not None and player["state"] == "off"
+    await assert_state(probe, LIVING_ROOM, "off")
     await probe.call_service("media_player", "turn_on", {"entity_id": LIVING_ROOM})
 
 
@@ -481,8 +477,7 @@ async def test_music_on_a_player_that_cannot_pause_is_said_to_end_with_the_sessi
     # would write): the session's voice replaces its music, and nothing can bring it back.
     radio = "media_player.ambient_radio"
     await write_state(ha, radio, "playing", {"supported_features": 512})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=radio, tts_service="tts.demo_say", interrupt=True)
     since = len(probe.events)
     try:
@@ -518,9 +513,8 @@ async def test_a_session_ends_once_its_person_leaves_and_its_lights_come_back(
 ) -> None:
     await set_presence(ha_client, probe, "on")
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
-    clock = StepClock()
     traces: list[TraceRecord] = []
-    actuator = HomeAssistantActuator(ha_client, clock, trace=traces.append)
+    clock, actuator = actuator_on_a_step_clock(ha_client, trace=traces.append)
     action = breathing(lights=[BED], cycles=3, **{"while": {"entity_id": PRESENCE, "state": "on"}})
     try:
         assert (await actuator.perform(action, context("w1", clock))).performed
@@ -550,8 +544,7 @@ async def test_a_session_whose_while_does_not_hold_is_not_started(
 ) -> None:
     await set_presence(ha_client, probe, "off")
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(lights=[BED], **{"while": {"entity_id": PRESENCE, "state": "on"}})
     try:
         result = await actuator.perform(action, context("w2", clock))
