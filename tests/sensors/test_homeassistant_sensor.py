@@ -47,6 +47,18 @@ def state(value: Any, **attributes: Any) -> dict[str, Any]:
     return {"state": value, "attributes": attributes}
 
 
+async def set_ha_state(ha: HomeAssistantInstance, entity_id: str, value: str) -> None:
+    """Set an entity's state through HA's REST API, as a client (or integration) would."""
+    async with HaProbe(ha.url, ha.token) as probe:
+        assert probe._session is not None
+        async with probe._session.post(
+            f"{ha.url}/api/states/{entity_id}",
+            json={"state": value},
+            headers={"Authorization": f"Bearer {ha.token}"},
+        ) as reply:
+            assert reply.status in (200, 201)
+
+
 class TestParseValue:
     def test_numbers_booleans_and_units(self) -> None:
         hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
@@ -246,14 +258,7 @@ async def test_a_heart_rate_ha_updated_a_minute_ago_keeps_its_time_counted_and_s
     and said, naming the sensor and how far behind (the sensor's clock is moved on, as HA
     cannot backdate a state)."""
     config = sensor_config(entity_id="sensor.ambient_test_hr_behind", metric="hr")
-    async with HaProbe(ha.url, ha.token) as probe:
-        assert probe._session is not None
-        async with probe._session.post(
-            f"{ha.url}/api/states/{config.entity_id}",
-            json={"state": "70"},
-            headers={"Authorization": f"Bearer {ha.token}"},
-        ) as reply:
-            assert reply.status in (200, 201)
+    await set_ha_state(ha, config.entity_id, "70")
     later = VirtualClock(time.time() + 60)
     async with running_sensor(ha, config, later) as (_sensor, sink, counters):
         reading = await sink.next()
@@ -274,14 +279,7 @@ async def test_a_watch_with_its_own_stale_after_gives_its_last_sample_at_its_tim
     neither old news nor a clock behind: nothing counted, nothing said."""
     config = sensor_config(entity_id="sensor.ambient_test_hr_sparse", metric="hr")
     config = config.model_copy(update={"stale_after": 1200.0})
-    async with HaProbe(ha.url, ha.token) as probe:
-        assert probe._session is not None
-        async with probe._session.post(
-            f"{ha.url}/api/states/{config.entity_id}",
-            json={"state": "70"},
-            headers={"Authorization": f"Bearer {ha.token}"},
-        ) as reply:
-            assert reply.status in (200, 201)
+    await set_ha_state(ha, config.entity_id, "70")
     later = VirtualClock(time.time() + 600)
     async with running_sensor(ha, config, later) as (_sensor, sink, counters):
         reading = await sink.next()
