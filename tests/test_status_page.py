@@ -5,11 +5,26 @@ from __future__ import annotations
 
 import datetime
 import time
+from typing import Any
 
 import pytest
 from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status_page import format_duration, render_status, rule_phase_text
+
+
+def idle_episode(
+    lights: dict[str, dict[str, Any]], media: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An episode's entry in ``home_assistant`` as the daemon reports it: nothing running,
+    not carried over a restart, not waiting for HA."""
+    return {
+        "lights": lights,
+        "media": {} if media is None else media,
+        "running": 0,
+        "carried_over_restart": False,
+        "waiting_for_ha": False,
+    }
 
 
 def test_render_shows_every_section() -> None:
@@ -136,23 +151,16 @@ def test_lights_and_players_recovery_leaves_as_set_are_not_listed_as_put_back() 
     """``restore: false`` lights and ``stop_on_recovery: false`` players stay as ambient set
     them when the episode ends: listed apart from what recovery puts back."""
     held = {
-        "night:alex:1764190000.000": {
-            "lights": {
+        "night:alex:1764190000.000": idle_episode(
+            lights={
                 "light.bed_light": {"overridden_by": None, "put_back": True},
                 "light.hall": {"overridden_by": None, "put_back": False},
             },
-            "media": {"media_player.bedroom": {"overridden_by": None, "put_back": False}},
-            "running": 0,
-            "carried_over_restart": False,
-            "waiting_for_ha": False,
-        },
-        "sleep:sam:1764190000.000": {
-            "lights": {"light.desk": {"overridden_by": None, "put_back": False}},
-            "media": {},
-            "running": 0,
-            "carried_over_restart": False,
-            "waiting_for_ha": False,
-        },
+            media={"media_player.bedroom": {"overridden_by": None, "put_back": False}},
+        ),
+        "sleep:sam:1764190000.000": idle_episode(
+            lights={"light.desk": {"overridden_by": None, "put_back": False}},
+        ),
     }
     text = render_status({"version": "0.1.0", "home_assistant": held})
     assert (
@@ -182,16 +190,12 @@ def test_a_light_a_calm_left_off_is_listed_as_left_off_until_someone_switches_it
     """A light a calm found off is not held (nothing to put back, never "left as ambient set
     them"); once a person switches it on it is theirs, like any light taken over by hand."""
     held = {
-        "night:alex:1764190000.000": {
-            "lights": {
+        "night:alex:1764190000.000": idle_episode(
+            lights={
                 "light.bed_light": {"overridden_by": None, "put_back": False, "left_off": True},
                 "light.reading": {"overridden_by": "u1", "put_back": False, "left_off": True},
             },
-            "media": {},
-            "running": 0,
-            "carried_over_restart": False,
-            "waiting_for_ha": False,
-        }
+        )
     }
     text = render_status({"version": "0.1.0", "home_assistant": held})
     assert (
