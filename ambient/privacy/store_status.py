@@ -65,7 +65,9 @@ def newer_format(path: Path) -> str | None:
     """Why ``run`` would refuse the plain store at ``path``: a newer version wrote it (read
     only, the header alone); None when it would not, or the file cannot be read here."""
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        ) as db:
             refuse_newer_format(db, path)
     except StoreError as exc:
         return str(exc)

@@ -45,6 +45,24 @@ def test_check_says_a_plain_store_is_not_encrypted(tmp_path: Path) -> None:
     assert f"Store: {db}, not encrypted (store.encryption encrypts it" in result.stdout
 
 
+def test_check_reads_a_relative_store_path_in_the_folder_it_runs_in(tmp_path: Path) -> None:
+    """docs/first-rule.md's `store: {path: state/ambient.db}`: once the daemon has made the
+    file, `check` reads its format there (it stopped with a traceback on the relative path)."""
+    (tmp_path / "state").mkdir()
+    Store(tmp_path / "state" / "ambient.db").close()
+    config = config_file(tmp_path, {"path": "state/ambient.db"})
+    result = subprocess.run(
+        [sys.executable, "-m", "ambient", "check", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "Store: state/ambient.db, not encrypted (store.encryption encrypts it" in result.stdout
+
+
 def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
     """Back on an older ambient after an upgrade: `run` refuses the store, so `check` (the
     unit's check before each start) says so instead of OK."""
