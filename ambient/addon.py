@@ -204,15 +204,24 @@ def read_user_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
         logger.warning("wrote an example config to %s: edit it and restart the add-on", path)
-    config = _load_mapping(path, _TagKeepingLoader)
+    config = _load_mapping(path, _TagKeepingLoader, refuse_repeated_keys=True)
     secrets_path = path.with_name("secrets.yaml")
     secrets = _load_mapping(secrets_path, yaml.SafeLoader) if secrets_path.exists() else {}
     return config, secrets
 
 
-def _load_mapping(path: Path, loader: type[yaml.SafeLoader]) -> dict[str, Any]:
+def _load_mapping(
+    path: Path, loader_type: type[yaml.SafeLoader], *, refuse_repeated_keys: bool = False
+) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        loader = loader_type(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            if refuse_repeated_keys and node is not None:
+                _refuse_repeated_keys(path, node)
+            data = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -224,6 +233,54 @@ def _load_mapping(path: Path, loader: type[yaml.SafeLoader]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise AddonError(f"{path}: must be a mapping of sections")
     return data
+
+
+def _refuse_repeated_keys(path: Path, root: yaml.Node) -> None:
+    """PyYAML keeps the last of a key written twice without a word, which dropped the first
+    section the user wrote; ``ambient check`` only ever saw the generated file, which has one.
+    Each repeated key is a mistake at its place, as the config loader says it."""
+    from ambient.config.errors import format_path
+
+    found: list[tuple[int, int, str]] = []
+    scalars = yaml.SafeLoader("")
+    pending: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+    seen: set[int] = set()  # an alias names a node already walked (or one that holds it)
+    while pending:
+        node, key_path = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            pending.extend((child, (*key_path, i)) for i, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            first_at: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, yaml.ScalarNode
+                ):
+                    continue
+                try:
+                    key = scalars.construct_object(key_node)
+                    hash(key)
+                except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+                    key = key_node.value  # check names what cannot be read
+                child_path = (*key_path, str(key))
+                if key in first_at:
+                    line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                    found.append(
+                        (
+                            line,
+                            column,
+                            f"{path}:{line}:{column}: {format_path(child_path)}: "
+                            f"duplicate key `{key}` (first at line {first_at[key]})",
+                        )
+                    )
+                else:
+                    first_at[key] = key_node.start_mark.line + 1
+                pending.append((value_node, child_path))
+    scalars.dispose()
+    if found:
+        raise AddonError("\n".join(message for *_, message in sorted(found)))
 
 
 def fetch_mqtt_service(supervisor_url: str, token: str | None) -> dict[str, Any] | None:
@@ -382,7 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.get("SUPERVISOR_TOKEN") or None,
         )
     except AddonError as exc:
-        print(f"ambient add-on: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"ambient add-on: {line}", file=sys.stderr)
         return 1
     print(out)
     return 0

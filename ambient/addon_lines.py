@@ -94,7 +94,7 @@ def _nodes(root: yaml.Node, path: list[str | int]) -> dict[str, yaml.Node] | Non
             found = [(k, v) for k, v in node.value if getattr(k, "value", None) == part]
             if not found:
                 return {"parent": parent} if last else None
-            key_node, node = found[-1]  # a repeated key: the add-on's reader kept the last
+            key_node, node = found[-1]  # a repeated key (prepare refuses it): PyYAML's last
         else:
             return None
     nodes = {"value": node, "parent": parent}

@@ -4,7 +4,10 @@ against a real status socket). The config merging is specified in tests/deploy."
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from ambient.addon import serve_health
@@ -85,7 +88,8 @@ def test_a_mistake_in_what_the_addon_added_keeps_the_generated_place(tmp_path: P
 
 
 def test_a_key_the_user_wrote_twice_is_named_where_the_addon_read_it(tmp_path: Path) -> None:
-    """The add-on's YAML reader keeps the last of a repeated key, so its line is the one meant."""
+    """prepare refuses a repeated key; should one reach relocate, the last is the one PyYAML
+    kept, so its line is the one meant."""
     generated, user = tmp_path / "generated.yaml", tmp_path / "user.yaml"
     generated.write_text("people:\n- id: a\nstore:\n  wal: yes\n")
     user.write_text("people:\n  - id: a\nstore:\n  wal: no\nstore:\n  wal: yes\n")
@@ -94,3 +98,38 @@ def test_a_key_the_user_wrote_twice_is_named_where_the_addon_read_it(tmp_path: P
     moved = list(relocate_lines(lines, generated, user, "ambient.yaml"))
 
     assert moved == ["  ambient.yaml:6:3: store.wal: unknown key\n"]
+
+
+def test_a_key_written_twice_in_the_users_file_stops_prepare_naming_it(tmp_path: Path) -> None:
+    """PyYAML keeps the last of a repeated key without a word, so the first section the user
+    wrote was dropped and `ambient check` (on the generated file) never saw it: now prepare
+    stops with one line per repeated key, at its place, as the config loader says it."""
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    config_dir.mkdir()
+    user_file = config_dir / "ambient.yaml"
+    user_file.write_text(
+        "people:\n  - id: alex\nrules: []\nstore:\n  wal: true\nrules:\n  - id: calm\n"
+    )
+    options = tmp_path / "options.json"
+    options.write_text('{"config_file": "ambient.yaml"}')
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
+
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "ambient.addon", "prepare", "--options", str(options)),
+            *("--config-dir", str(config_dir), "--data-dir", str(data_dir)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert (
+        f"ambient add-on: {user_file}:6:1: rules: duplicate key `rules` (first at line 3)\n"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert not (data_dir / "ambient.yaml").exists()
