@@ -103,7 +103,9 @@ class MqttSensorConfig(HeartSensorBase):
     )
     max_retained_age: Duration = Field(default=300.0, title="Ignore retained values older")
     max_age: Duration = Field(
-        default=300.0, gt=0, title="Drop live values whose timestamp is older than this"
+        default=300.0,
+        gt=0,
+        title="Drop live values whose timestamp is older than this (and than its stale_after)",
     )
     qos: Literal[0, 1, 2] = 1
 

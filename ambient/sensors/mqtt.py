@@ -109,6 +109,9 @@ class MqttSensor:
         own_stale_after_s = config.stale_after or stale_after_s  # a sparse watch's own span
         # A live heart reading stamped longer ago than that arrives stale (``behind_clock``).
         self._behind_after_s = own_stale_after_s if config.metric in STALE_AFTER_METRICS else None
+        #: A live reading older than this is refused (``stale``): ``max_age``, or the sensor's
+        #: own longer ``stale_after``, within which its latest sample is still current.
+        self._max_age_s = max(config.max_age, config.stale_after or 0.0)
         self._behind_log = Throttle(60.0)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)
@@ -188,13 +191,14 @@ class MqttSensor:
         if timestamp is not None and timestamp > now + FUTURE_TOLERANCE_S:
             raise PayloadError("bad_timestamp", "timestamp is in the future")
         # How far behind our clock a live message's own time is (not a backlog's or a retained
-        # one's: old by nature): past max_age it is refused, past stale_after kept and said.
+        # one's: old by nature): past max_age (or a longer own stale_after) it is refused, past
+        # stale_after kept and said.
         live_age_s = (
             now - timestamp
             if timestamp is not None and not (message.backlog or message.retain)
             else None
         )
-        if live_age_s is not None and live_age_s > config.max_age:
+        if live_age_s is not None and live_age_s > self._max_age_s:
             raise self._stale(live_age_s)
         factor = self._factor
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
@@ -228,9 +232,10 @@ class MqttSensor:
         """Why a live message stamped ``age_s`` ago is no reading: its heart rate would be
         stale on arrival (a publisher's clock behind ours, or a zoneless time in another zone)."""
         zone = "this machine's zone" if self._zone is None else f"{self._zone}"
+        limit = "max_age" if self._max_age_s == self.config.max_age else "stale_after"
         return PayloadError(
             "stale",
-            f"timestamp {age_s:.0f} s old, limit max_age {self.config.max_age:.0f} s: is the "
+            f"timestamp {age_s:.0f} s old, limit {limit} {self._max_age_s:.0f} s: is the "
             f"publisher's clock right? (a time without a zone is read in {zone})",
         )
 

@@ -438,3 +438,15 @@ async def test_zigbee2mqtt_payloads_through_a_real_broker_survive_garbage(
     assert sensor.diagnostics()["readings"] == 2
     # The age of the last reading is the daemon's, from what the pipeline saw: one number.
     assert "last_reading_age_s" not in sensor.diagnostics()
+
+
+def test_a_sensor_with_its_own_stale_after_keeps_a_sample_older_than_max_age() -> None:
+    """A watch whose phone relays its 15-minute samples late (`stale_after: 20min`): one
+    stamped 10 minutes ago is still its current sample for 10 more minutes, so `max_age`
+    (5 min) does not refuse it as a clock behind; past its own `stale_after` it is refused."""
+    h = Harness(value="hr", timestamp="ts", stale_after=1200.0)
+    [kept] = h.feed(b'{"hr": 70, "ts": %d}' % (NOW - 600))
+    assert kept.time == NOW - 600
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {}
+    assert h.feed(b'{"hr": 71, "ts": %d}' % (NOW - 1500)) == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"stale": 1}
