@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -18,6 +19,15 @@ class SensorBase(ConfigModel):
     person: Identifier | None = Field(default=None, title="Whose readings these are")
 
 
+#: What a sensor's beats come from: an electrical (ECG) chest strap, or an optical pulse
+#: sensor (PPG: a watch, an armband, a ring, a phone camera). ln RMSSD of the two can sit
+#: apart for the same heart, so each kind is compared with its own kind's rest.
+BeatsKind = Literal["chest", "pulse"]
+CHEST: Final = "chest"
+PULSE: Final = "pulse"
+BEATS_KINDS: Final[tuple[BeatsKind, ...]] = ("chest", "pulse")
+
+
 class HeartSensorBase(SensorBase):
     """A sensor whose own readings' times say how current the person's heart data is."""
 
@@ -25,6 +35,12 @@ class HeartSensorBase(SensorBase):
         default=None,
         gt=0,
         title="Its hr, rr and contact readings stay current this long (default: the signals')",
+    )
+
+    beats: BeatsKind | None = Field(
+        default=None,
+        title="What its beats come from: chest (a strap's ECG) or pulse (an optical sensor: "
+        "a watch, an armband, a ring); default chest for ble, else not known",
     )
 
 
@@ -124,6 +140,7 @@ class MqttSensorConfig(HeartSensorBase):
     def _unit_fits_metric(self) -> MqttSensorConfig:
         _check_unit(self.metric, self.unit)
         _check_stale_after(self.metric, self.stale_after)
+        _check_beats(self.metric, self.beats)
         return self
 
 
@@ -158,6 +175,7 @@ class HomeAssistantSensorConfig(HeartSensorBase):
     def _unit_fits_metric(self) -> HomeAssistantSensorConfig:
         _check_unit(self.metric, self.unit, "values")
         _check_stale_after(self.metric, self.stale_after)
+        _check_beats(self.metric, self.beats)
         return self
 
     @model_validator(mode="after")
@@ -184,6 +202,12 @@ def _check_stale_after(metric: str, stale_after: float | None) -> None:
         )
 
 
+def _check_beats(metric: str, beats: str | None) -> None:
+    """``beats`` says where beats come from: only a sensor of beats (``rr``) has them."""
+    if beats is not None and metric != "rr":
+        raise ValueError(f"`beats` says where `rr` intervals come from; `{metric}` has none")
+
+
 SensorConfig = Annotated[
     RecordingSensorConfig
     | BleSensorConfig
@@ -192,3 +216,32 @@ SensorConfig = Annotated[
     | HomeAssistantSensorConfig,
     Field(discriminator="type"),
 ]
+
+
+def beats_kind(config: SensorConfig) -> BeatsKind | None:
+    """What the sensor's beats come from: its ``beats``, else a Bluetooth Heart Rate Service
+    device's are taken for a chest strap's (the devices that send every beat's interval over
+    it are mostly straps); None where nothing says (a recording, an MQTT or HA value, a
+    satellite's forwarded readings)."""
+    if config.type == "satellite":
+        return None
+    if config.beats is not None:
+        return config.beats
+    return CHEST if config.type == "ble" else None
+
+
+def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind | None:
+    """The one kind of beats the sensors that may give ``person``'s beats have (theirs by
+    ``person:``, or anyone's without it), or None when they differ, one is not known, or there
+    is none: which kind a baseline saved before kinds were kept holds."""
+    kinds: set[BeatsKind | None] = set()
+    for config in configs:
+        if config.person not in (None, person):
+            continue
+        if config.type in ("mqtt", "homeassistant") and config.metric != "rr":
+            continue
+        kinds.add(beats_kind(config))
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    return kind

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: `ambient check` (sensor_name) loads no asyncio
-    from ambient.config.sensors import BleSensorConfig, SensorConfig
+    from ambient.config.sensors import BeatsKind, BleSensorConfig, SensorConfig
     from ambient.connections import Connections
     from ambient.ports import Sensor
 
@@ -37,6 +37,19 @@ def stale_after_by_source(configs: Iterable[SensorConfig]) -> dict[str, float]:
         for index, config in enumerate(configs)
         if config.type != "satellite" and config.stale_after is not None
     }
+
+
+def beats_by_source(configs: Iterable[SensorConfig]) -> dict[str, BeatsKind]:
+    """The sources whose beats are known to come from a chest strap or a pulse sensor (their
+    ``beats``, or by their type): each kind is compared with its own kind's rest."""
+    from ambient.config.sensors import beats_kind
+
+    kinds: dict[str, BeatsKind] = {}
+    for index, config in enumerate(configs):
+        kind = beats_kind(config)
+        if kind is not None:
+            kinds[source_name(config, index)] = kind
+    return kinds
 
 
 def build_sensor(config: SensorConfig, index: int, connections: Connections) -> Sensor:

@@ -1,0 +1,104 @@
+"""A sensor's `beats`: whether its beats come from a chest strap or a pulse sensor, so that
+each kind's ln RMSSD is compared with its own kind's rest; by type where nothing says."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ambient.config import AmbientConfig, ConfigError, load_config
+from ambient.config.sensors import beats_kind, configured_beats
+from ambient.sensors.factory import beats_by_source
+
+
+def _load(tmp_path: Path, *sensors: str) -> AmbientConfig:
+    path = tmp_path / "ambient.yaml"
+    listed = "\n".join(f"  - {sensor}" for sensor in sensors)
+    path.write_text(
+        textwrap.dedent(
+            """\
+            people: [{id: alex}, {id: sam}]
+            mqtt: {host: localhost}
+            homeassistant: {url: "http://localhost:8123", token: abc}
+            sensors:
+            """
+        )
+        + listed
+        + "\n"
+    )
+    (tmp_path / "day.csv").write_text("t,metric,value,person\n0,hr,60,alex\n")
+    return load_config(path)
+
+
+STRAP = "{type: ble, id: alex_strap, address: 'AA:BB:CC:DD:EE:FF', person: alex}"
+ARMBAND = "{type: ble, id: alex_armband, name: Polar Sense, person: alex, beats: pulse}"
+WATCH_IBI = "{type: mqtt, id: alex_watch_ibi, topic: watch/alex/ibi, metric: rr, person: alex}"
+WATCH_IBI_PULSE = (
+    "{type: mqtt, id: alex_watch_ibi, topic: watch/alex/ibi, metric: rr, person: alex, "
+    "beats: pulse}"
+)
+
+
+def test_a_bluetooth_device_gives_a_chest_straps_beats_unless_it_says_pulse(
+    tmp_path: Path,
+) -> None:
+    config = _load(tmp_path, STRAP, ARMBAND)
+    assert [beats_kind(s) for s in config.sensors] == ["chest", "pulse"]
+
+
+def test_a_recording_mqtt_or_ha_sensor_has_no_kind_unless_it_says_one(tmp_path: Path) -> None:
+    config = _load(
+        tmp_path,
+        "{type: recording, path: day.csv}",
+        WATCH_IBI,
+        "{type: homeassistant, entity_id: sensor.ibi, metric: rr, person: sam, beats: chest}",
+        "{type: satellite}",
+    )
+    assert [beats_kind(s) for s in config.sensors] == [None, None, "chest", None]
+
+
+def test_the_sources_of_known_beats_are_named_as_their_readings_are(tmp_path: Path) -> None:
+    config = _load(tmp_path, STRAP, WATCH_IBI, "{type: recording, path: day.csv, beats: chest}")
+    assert beats_by_source(config.sensors) == {"alex_strap": "chest", "recording2": "chest"}
+
+
+@pytest.mark.parametrize(
+    "kind", ["mqtt, topic: watch/alex/hr", "homeassistant, entity_id: sensor.hr"]
+)
+def test_beats_on_a_sensor_of_no_beats_is_refused(tmp_path: Path, kind: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, f"{{type: {kind}, metric: hr, person: alex, beats: pulse}}")
+    assert "`beats` says where `rr` intervals come from; `hr` has none" in str(raised.value)
+    assert "ambient.yaml:5" in str(raised.value)
+
+
+def test_a_kind_beats_cannot_be_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, STRAP[:-1] + ", beats: ecg}")
+    assert "'chest' or 'pulse'" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("sensors", "alex", "sam"),
+    [
+        ((STRAP,), "chest", None),  # sam has no beat sensor
+        ((STRAP, ARMBAND), None, None),  # two kinds: which one a saved baseline held is unknown
+        ((STRAP, WATCH_IBI), None, None),  # one without a kind
+        (
+            (WATCH_IBI_PULSE, "{type: mqtt, topic: watch/alex/hr, metric: hr, person: alex}"),
+            "pulse",
+            None,
+        ),
+        (("{type: recording, path: day.csv, beats: pulse}",), "pulse", "pulse"),  # anyone's
+    ],
+)
+def test_a_persons_configured_beats_are_the_one_kind_their_beat_sensors_have(
+    tmp_path: Path, sensors: tuple[str, ...], alex: str | None, sam: str | None
+) -> None:
+    config = _load(tmp_path, *sensors)
+    assert (configured_beats(config.sensors, "alex"), configured_beats(config.sensors, "sam")) == (
+        alex,
+        sam,
+    )
