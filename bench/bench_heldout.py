@@ -1,0 +1,445 @@
+"""Per-person stress statistics on the real wrist data, held out: each figure worked out per
+second from a person's own watch (heart rate, beat intervals, movement), fired when it stays
+above a threshold for 60 s (rearmed below it), scored with the definitions of `ambient
+evaluate`, and its threshold chosen on 5 people and tested on the other 5, for every one of the
+252 ways to take 5 of the 10. Prints the table of docs/signals.md ("Evaluation on real wrist
+data"), and the tasks each statistic finds per task type.
+
+    python bench/bench_heldout.py [--only NAME ...]
+
+Definitions (the replay of docs/signals.md, made explicit):
+
+- One value per whole second t, from the data up to t; "the last 60 s" is (t − 60, t]. The
+  watch's ``hr`` (1 Hz) and ``movement`` (g, 1 Hz) are read as they come; an interval (``rr``,
+  ms) belongs to the second of its beat and covers the time from the beat before.
+- A threshold fires when the figure is above it (strictly) for 60 s without a gap (an unknown
+  second breaks the hold) and rearms when it is not above it any more. Found, false alarms
+  and calm hours are those of :mod:`ambient.evaluate.scoring` (``score``, ``total``), with
+  the labels fitted to the recording as `ambient evaluate` fits them.
+- All 10 in hindsight: the most tasks found by any threshold of the grid with at most 0.5
+  (1.02) false alarms per calm hour over all ten; "none" when no threshold gets there.
+- Held out: on each 5, the threshold with the most tasks found at ≤ 0.5 false alarms per calm
+  hour (ties: fewer false alarms, then the lower threshold), or with the fewest false alarms
+  when none gets there; scored on the other 5. Reported: the mean share found (range), the
+  mean false alarms per calm hour of the held-out halves, and the share of splits whose
+  held-out half meets both targets (≥ 60 % found, ≤ 0.5 per calm hour).
+- Thresholds: z scores −1 to 10 in steps of 0.05; shares and ranks 0 to 1 in steps of 0.01.
+
+Stdlib only, deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ambient.config import load_config
+from ambient.evaluate.run import evaluate, fitted_to_recording
+from ambient.evaluate.scoring import HOUR_S, DetectionScore, score, total
+from ambient.labels import Labels, load_labels_file
+from ambient.readings import HR, RR
+from ambient.recordings import load_recording
+
+ROOT = Path(__file__).resolve().parent.parent
+STRESS_PREDICT = ROOT / "bench" / "data" / "stress-predict"
+WATCH_CONFIG = ROOT / "config" / "ambient.watch.example.yaml"
+PERSON = "alex"
+MOVEMENT = "movement"
+
+WINDOW_S = 60
+HOLD_S = 60
+#: The person's own quiet minutes: minutes 1–5 (the first has no full 60 s window yet).
+QUIET_S = (60, 300)
+MAD_TO_SD = 1.4826
+TRAIN_SIZE = 5
+FOUND_TARGET = 0.6
+FALSE_ALARMS_TARGET = 0.5
+#: The watch rule's false alarms per calm hour on all ten, the second hindsight column.
+WATCH_FALSE_ALARMS = 1.02
+
+Series = list[float | None]
+
+Z_GRID = tuple(round(-1 + 0.05 * i, 2) for i in range(221))
+SHARE_GRID = tuple(round(0.01 * i, 2) for i in range(101))
+
+
+@dataclass(frozen=True)
+class Person:
+    """One recording on a 1 s grid (index = seconds from the start)."""
+
+    name: str
+    labels: Labels
+    end_s: float
+    hr: Series
+    movement: Series
+    #: (beat time in s, interval in ms), in time order.
+    beats: list[tuple[float, float]]
+
+    @property
+    def seconds(self) -> int:
+        return len(self.hr)
+
+
+def load_people(folder: Path = STRESS_PREDICT) -> list[Person]:
+    """The recordings and their labels, read with ambient's own readers."""
+    by_subject = load_labels_file(folder / "labels.jsonl")
+    people = []
+    for path in sorted(folder.glob("S*.csv")):
+        recording = load_recording(path, PERSON)
+        last_s = recording.readings[-1].time
+        labels = fitted_to_recording(by_subject[path.stem], last_s, path.name)
+        length = math.floor(last_s) + 1
+        hr: Series = [None] * length
+        movement: Series = [None] * length
+        beats = []
+        for reading in recording.readings:
+            if reading.metric == HR:
+                hr[round(reading.time)] = reading.value
+            elif reading.metric == MOVEMENT:
+                movement[round(reading.time)] = reading.value
+            elif reading.metric == RR:
+                beats.append((reading.time, reading.value))
+        end_s = labels.end if labels.end is not None else last_s
+        people.append(Person(path.stem, labels, end_s, hr, movement, beats))
+    return people
+
+
+# -- figures per second -----------------------------------------------------------------------
+
+
+def trailing_mean(values: Series, window: int = WINDOW_S) -> Series:
+    """The mean of the known values of the last ``window`` seconds (unknown when none)."""
+    out: Series = []
+    total_, count = 0.0, 0
+    for i, value in enumerate(values):
+        if value is not None:
+            total_ += value
+            count += 1
+        if i >= window and (old := values[i - window]) is not None:
+            total_ -= old
+            count -= 1
+        out.append(total_ / count if count else None)
+    return out
+
+
+def centre_spread(values: Iterable[float | None], floor: float) -> tuple[float, float]:
+    """Median and robust SD (1.4826 × MAD, at least ``floor``) of the known values."""
+    known = [v for v in values if v is not None]
+    centre = statistics.median(known)
+    spread = MAD_TO_SD * statistics.median(abs(v - centre) for v in known)
+    return centre, max(spread, floor)
+
+
+def z_against(values: Series, centre: float, spread: float) -> Series:
+    return [None if v is None else (v - centre) / spread for v in values]
+
+
+def quiet(values: Series) -> Series:
+    return values[QUIET_S[0] : QUIET_S[1]]
+
+
+def gated(values: Series, keep: Sequence[bool]) -> Series:
+    """``values`` where ``keep`` is true (unknown elsewhere)."""
+    return [v if k else None for v, k in zip(values, keep, strict=True)]
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Per second, from the beats of the last 60 s: their share of the window, their number
+    and their mean as a heart rate (unknown without any)."""
+
+    coverage: list[float]
+    count: list[int]
+    hr: Series
+
+
+def intervals(person: Person, window: int = WINDOW_S) -> Intervals:
+    coverage, count, hr = [], [], []
+    beats = person.beats
+    first = 0
+    for t in range(person.seconds):
+        start = t - window
+        while first < len(beats) and beats[first][0] <= start:
+            first += 1
+        covered, total_ms, n = 0.0, 0.0, 0
+        i = first
+        while i < len(beats) and beats[i][0] <= t:
+            beat_s, interval_ms = beats[i]
+            covered += max(0.0, beat_s - max(beat_s - interval_ms / 1000, start))
+            total_ms += interval_ms
+            n += 1
+            i += 1
+        coverage.append(min(1.0, covered / window))
+        count.append(n)
+        hr.append(60000.0 / (total_ms / n) if n else None)
+    return Intervals(coverage, count, hr)
+
+
+def robust_spread_z(person: Person, spread_bpm: float | None = None) -> Series:
+    """60 s mean HR against the median of minutes 1–5, in their robust SD (≥ 2 bpm), or in
+    ``spread_bpm``; averaged over 60 s."""
+    mean_hr = trailing_mean(person.hr)
+    centre, spread = centre_spread(quiet(person.hr), 2.0)
+    return trailing_mean(z_against(mean_hr, centre, spread_bpm or spread))
+
+
+def still_z(person: Person) -> Series:
+    """The robust-spread z while the 60 s mean movement is below 0.03 g (seated)."""
+    movement = trailing_mean(person.movement)
+    still = [m is not None and m < 0.03 for m in movement]
+    return gated(robust_spread_z(person), still)
+
+
+def missing_beats(person: Person) -> Series:
+    """1 − the share of the last 60 s covered by intervals."""
+    return [1.0 - c for c in intervals(person).coverage]
+
+
+def interval_hr_z(person: Person) -> Series:
+    """HR from the mean of the last 60 s of intervals when there are at least 20 (else
+    unknown), against the median of the watch's HR in minutes 0–5, SD 5 bpm."""
+    of = intervals(person)
+    centre = statistics.median(v for v in person.hr[: QUIET_S[1] + 1] if v is not None)
+    hr = [h if n >= 20 else None for h, n in zip(of.hr, of.count, strict=True)]
+    return z_against(hr, centre, 5.0)
+
+
+# -- firing and scoring -----------------------------------------------------------------------
+
+
+def firings(values: Series, threshold: float, hold_s: int = HOLD_S) -> list[float]:
+    """Seconds at which ``values`` has been above ``threshold`` for ``hold_s`` (rearmed when
+    it is not above it: below, or unknown)."""
+    fired: list[float] = []
+    since: int | None = None
+    armed = True
+    for t, value in enumerate(values):
+        if value is None or value <= threshold:
+            since, armed = None, True
+            continue
+        if since is None:
+            since = t
+        if armed and t - since >= hold_s:
+            fired.append(float(t))
+            armed = False
+    return fired
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A statistic's scores per threshold and person."""
+
+    thresholds: tuple[float, ...]
+    #: [threshold index][person name]
+    scores: list[dict[str, DetectionScore]]
+
+
+def sweep(people: Sequence[Person], series: dict[str, Series], grid: Sequence[float]) -> Sweep:
+    rows = []
+    for threshold in grid:
+        rows.append(
+            {p.name: score(p.labels, firings(series[p.name], threshold), p.end_s) for p in people}
+        )
+    return Sweep(tuple(grid), rows)
+
+
+def per_calm_hour(scored: DetectionScore) -> float:
+    return scored.false_alarms / (scored.calm_s / HOUR_S)
+
+
+def pooled(row: dict[str, DetectionScore], names: Iterable[str]) -> DetectionScore:
+    return total(row[name] for name in names)
+
+
+def hindsight(swept: Sweep, names: Sequence[str], limit: float) -> DetectionScore | None:
+    """The threshold of the grid finding most on all ``names`` within ``limit`` (ties: fewer
+    false alarms, then the lower threshold); None when none gets there."""
+    index = choose(swept, names, limit, fallback=False)
+    return None if index is None else pooled(swept.scores[index], names)
+
+
+def choose(
+    swept: Sweep, names: Sequence[str], limit: float = FALSE_ALARMS_TARGET, fallback: bool = True
+) -> int | None:
+    best: tuple[int, float] | None = None
+    best_index = None
+    fewest: tuple[float, int] | None = None
+    for index, row in enumerate(swept.scores):
+        scored = pooled(row, names)
+        rate = per_calm_hour(scored)
+        if fewest is None or rate < fewest[0]:
+            fewest = (rate, index)
+        if rate <= limit + 1e-9:
+            key = (scored.found, -rate)
+            if best is None or key > best:
+                best, best_index = key, index
+    if best_index is not None or not fallback:
+        return best_index
+    assert fewest is not None
+    return fewest[1]
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    shares: list[float]
+    rates: list[float]
+    #: Per split: the held-out half's scores (for the task types).
+    tested: list[DetectionScore]
+
+    @property
+    def both(self) -> float:
+        met = sum(
+            1
+            for share, rate in zip(self.shares, self.rates, strict=True)
+            if share >= FOUND_TARGET - 1e-9 and rate <= FALSE_ALARMS_TARGET + 1e-9
+        )
+        return met / len(self.shares)
+
+
+def splits(names: Sequence[str]) -> list[tuple[list[str], list[str]]]:
+    """Every way to take 5 of the people, and the others."""
+    return [
+        (list(train), [n for n in names if n not in train])
+        for train in itertools.combinations(names, TRAIN_SIZE)
+    ]
+
+
+def held_out(swept: Sweep, names: Sequence[str]) -> HeldOut:
+    shares, rates, tested = [], [], []
+    for train, test in splits(names):
+        index = choose(swept, train)
+        assert index is not None
+        scored = pooled(swept.scores[index], test)
+        tested.append(scored)
+        shares.append(scored.found / len(scored.episodes))
+        rates.append(per_calm_hour(scored))
+    return HeldOut(shares, rates, tested)
+
+
+def fixed_held_out(by_person: dict[str, DetectionScore], names: Sequence[str]) -> HeldOut:
+    """A rule with nothing fitted: each split's held-out half as it is."""
+    return held_out(Sweep((0.0,), [by_person]), names)
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statistic:
+    name: str
+    figure: Callable[[Person], Series]
+    grid: tuple[float, ...] = Z_GRID
+
+
+REPRODUCED = (
+    Statistic("robust baseline spread (MAD)", robust_spread_z),
+    Statistic("the same with the provisional 5 bpm", lambda p: robust_spread_z(p, 5.0)),
+    Statistic("HR rise while still", still_z),
+    Statistic("missing beats", missing_beats, SHARE_GRID),
+    Statistic("HR from the watch's intervals, no fallback", interval_hr_z),
+)
+
+NEW: tuple[Statistic, ...] = ()
+
+STATISTICS = REPRODUCED + NEW
+
+
+def hindsight_cell(scored: DetectionScore | None) -> str:
+    if scored is None:
+        return "none"
+    return f"{scored.found}/{len(scored.episodes)}"
+
+
+def row(name: str, first: str, result: HeldOut) -> str:
+    shares = result.shares
+    return (
+        f"| {name} | {first} | {percent(statistics.fmean(shares))} "
+        f"({100 * min(shares):.0f}–{percent(max(shares))}) "
+        f"| {statistics.fmean(result.rates):.2f} | {percent(result.both)} |"
+    )
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def watch_rule() -> dict[str, DetectionScore]:
+    """The example watch rule through the whole daemon, as `ambient evaluate` replays it."""
+    config = load_config(WATCH_CONFIG)
+    evaluation = evaluate(
+        config, STRESS_PREDICT, None, None, {"person.alex": "home"}, keep_timeline=False
+    )
+    scores = {}
+    for result in evaluation.recordings:
+        scored = next(iter(result.scores.values()))
+        assert scored is not None
+        scores[result.name] = scored
+    return scores
+
+
+def task_types(tested: Iterable[DetectionScore]) -> dict[str, float]:
+    """Share of each task type found, over all held-out halves."""
+    found: dict[str, list[bool]] = {}
+    for scored in tested:
+        for episode in scored.episodes:
+            found.setdefault(episode.name or "?", []).append(episode.found)
+    return {name: sum(hits) / len(hits) for name, hits in found.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="only the statistics whose name starts so")
+    args = parser.parse_args(argv)
+    people = load_people()
+    names = [p.name for p in people]
+    chosen = [
+        s for s in STATISTICS if not args.only or any(s.name.startswith(o) for o in args.only)
+    ]
+    print(
+        "| statistic | all 10, best threshold in hindsight: found at ≤ 0.5 / ≤ 1.02 per calm h "
+        "| held out: found, mean (range) | held out: false alarms per calm h "
+        "| splits meeting both targets |"
+    )
+    print("|---|---|---|---|---|")
+    watch = watch_rule()
+    watch_all = pooled(watch, names)
+    watch_result = fixed_held_out(watch, names)
+    print(
+        row(
+            "watch rule (stress_score above 70 for 1min)",
+            f"— / {watch_all.found}/{len(watch_all.episodes)} (fixed threshold)",
+            watch_result,
+        )
+    )
+    by_type = {"watch rule": task_types(watch_result.tested)}
+    for statistic in chosen:
+        series = {p.name: statistic.figure(p) for p in people}
+        swept = sweep(people, series, statistic.grid)
+        first = " / ".join(
+            hindsight_cell(hindsight(swept, names, limit))
+            for limit in (FALSE_ALARMS_TARGET, WATCH_FALSE_ALARMS)
+        )
+        result = held_out(swept, names)
+        print(row(statistic.name, first, result), flush=True)
+        by_type[statistic.name] = task_types(result.tested)
+    print()
+    print("Held out, share of each task type found (mean over the 252 held-out halves):")
+    print()
+    print("| | Stroop | interview | hyperventilation |")
+    print("|---|---|---|---|")
+    for name, shares in by_type.items():
+        cells = " | ".join(
+            percent(shares.get(task, 0.0)) for task in ("stroop", "interview", "hyperventilation")
+        )
+        print(f"| {name} | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
