@@ -1,4 +1,5 @@
-"""Durations as people write them: ``90s``, ``5min``, ``1h30m``, ``00:05:00`` or plain seconds."""
+"""Durations as people write them: ``90s``, ``5min``, ``1h30m``, ``00:05:00``, plain seconds, or
+Home Assistant's ``{hours: 0, minutes: 5, seconds: 0}`` (what its automation editor writes)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _CLOCK = re.compile(r"^(\d+):([0-5]?\d):([0-5]?\d(?:\.\d+)?)$|^(\d+):([0-5]?\d)$")
 
 DURATION_HELP = "a duration like 90s, 5min, 1h30m, 00:05:00 or a number of seconds"
+#: The keys of Home Assistant's dictionary form, and their seconds.
+_DICT_SECONDS = {
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+    "milliseconds": 0.001,
+}
+_DICT_KEYS = "days, hours, minutes, seconds or milliseconds"
 
 
 def parse_duration(value: object) -> float:
@@ -41,11 +51,27 @@ def parse_duration(value: object) -> float:
         seconds = float(value)
     elif isinstance(value, str):
         seconds = _parse_text(value.strip().lower())
+    elif isinstance(value, dict):
+        seconds = _parse_dict(value)
     else:
         raise ValueError(f"expected {DURATION_HELP}")
     if seconds < 0 or seconds != seconds:
         raise ValueError(f"a duration cannot be negative; expected {DURATION_HELP}")
     return seconds
+
+
+def _parse_dict(parts: dict[object, object]) -> float:
+    """HA's ``{hours: 1, minutes: 30}``: each key a unit, each value a number of them."""
+    if not parts:
+        raise ValueError(f"an empty duration: give {_DICT_KEYS}")
+    total = 0.0
+    for key, amount in parts.items():
+        if key not in _DICT_SECONDS:
+            raise ValueError(f"unknown key `{key}` in a duration; give {_DICT_KEYS}")
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise ValueError(f"`{key}` must be a number in a duration (got `{amount}`)")
+        total += float(amount) * _DICT_SECONDS[str(key)]
+    return total
 
 
 def _parse_text(text: str) -> float:

@@ -261,3 +261,18 @@ def test_lights_may_be_one_entity_or_a_list_as_in_home_assistant(tmp_path: Path)
     assert isinstance(one, CalmLightsActionConfig) and one.target == ["light.desk"]
     assert isinstance(two, CalmLightsActionConfig) and two.target == ["light.desk", "light.hall"]
     assert isinstance(breathing, BreathingActionConfig) and breathing.lights == ["light.desk"]
+
+
+def test_for_written_as_home_assistants_dictionary(tmp_path: Path) -> None:
+    config = load_config(
+        _write(
+            tmp_path,
+            _rule(
+                "    triggers:\n"
+                "      - trigger: signal\n        signal: hr\n        above: 100\n"
+                "        for:\n          hours: 0\n          minutes: 5\n          seconds: 0\n"
+            ),
+        )
+    )
+    trigger = config.rules[0].triggers[0]
+    assert isinstance(trigger, SignalTriggerConfig) and trigger.for_ == 300.0
