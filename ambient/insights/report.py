@@ -35,6 +35,7 @@ th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-spa
 th:first-child,td:first-child{text-align:left}
 ul{padding-left:1.2em}li{margin:.4em 0}
 .note{color:#52606d;font-size:.85rem}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 """
 
 
@@ -122,7 +123,7 @@ def _days_section(
         col("high_minutes"),
         col("recovery_minutes"),
     )
-    out.append(f'<figure aria-label="stress and recovery minutes per day">{svg}</figure>')
+    out.append(_figure("stress and recovery minutes per day", svg, _bars_text(days, rows)))
     out.append('<div class="table"><table><thead><tr><th>day</th><th>worn h</th>')
     out.append("<th>stress min</th>")
     out.append("<th>recovery min</th><th>sleep h</th><th>active min</th><th>resting HR bpm</th>")
@@ -139,6 +140,63 @@ def _days_section(
         )
     out.append("</tbody></table></div></section>")
     return out
+
+
+def _figure(label: str, svg: str, text: str) -> str:
+    """A plot with its text alternative: the numbers it shows, in words, for a screen reader
+    (a caption hidden from sight), which reads that instead of the SVG's loose tick labels."""
+    hidden = svg.replace("<svg", '<svg aria-hidden="true"', 1)
+    caption = f'<figcaption class="sr">{_e(text)}</figcaption>'
+    return f'<figure aria-label="{label}">{hidden}{caption}</figure>'
+
+
+def _bars_text(days: Sequence[date], rows: Sequence[DaySummary | None]) -> str:
+    """What the bar plot shows, day by day."""
+    parts = ["Bars for each day: stress minutes by level, stacked, beside recovery minutes."]
+    for day, s in zip(days, rows, strict=True):
+        if s is None or not s.worn:
+            parts.append(f"{day:%a %d %b}: no data.")
+            continue
+        parts.append(
+            f"{day:%a %d %b}: {s.stress_minutes:.0f} minutes of stress ({s.low_minutes:.0f} "
+            f"low, {s.medium_minutes:.0f} medium, {s.high_minutes:.0f} high) and "
+            f"{s.recovery_minutes:.0f} of recovery."
+        )
+    return " ".join(parts)
+
+
+def _band_text(
+    days: Sequence[date],
+    daily: Mapping[date, float],
+    trends: Sequence[HrvTrend],
+    monday: date,
+) -> str:
+    """What the HRV plot shows: the range of the daily values, where the line and the band
+    ended, and this week's values one by one."""
+    values = [daily[d] for d in days if d in daily]
+    means = [t.mean_7d for t in trends if t.mean_7d is not None]
+    latest = trends[-1]
+    parts = [
+        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days {days[0]:%d %b} – "
+        f"{days[-1]:%d %b %Y}: {len(values)} days with a value"
+        + (f", from {min(values):.2f} to {max(values):.2f}" if values else "")
+        + "."
+    ]
+    if means:
+        ended = "not known" if latest.mean_7d is None else f"{latest.mean_7d:.2f}"
+        parts.append(
+            f"The 7-day average (line) {ended} at the end, between {min(means):.2f} and "
+            f"{max(means):.2f} over the days it is known."
+        )
+    if latest.band_low is None or latest.band_high is None:
+        parts.append("The normal band (shaded) is not known at the end.")
+    else:
+        band = f"{latest.band_low:.2f}–{latest.band_high:.2f}"
+        parts.append(f"The normal band (shaded) {band} at the end.")
+    week = [d for d in days if d >= monday]
+    each = ", ".join(f"{d:%a} {daily[d]:.2f}" if d in daily else f"{d:%a} no value" for d in week)
+    parts.append(f"This week, shaded grey: {each}.")
+    return " ".join(parts)
 
 
 def _trend_section(
@@ -171,7 +229,8 @@ def _trend_section(
         [t.band_high for t in trends],
         monday,
     )
-    out.append(f'<figure aria-label="HRV trend inside its normal band">{svg}</figure>')
+    text = _band_text(days, daily, trends, monday)
+    out.append(_figure("HRV trend inside its normal band", svg, text))
     out.append(f"<p>{_e(_hrv_sentence(latest, config))}</p>")
     return [*out, "</section>"]
 

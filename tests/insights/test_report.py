@@ -480,3 +480,45 @@ def test_each_day_shows_the_hours_worn_so_a_short_day_reads_as_one() -> None:
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert "<th>day</th><th>worn h</th>" in html
     assert table_row(html, "Tue 01")[:2] == ["1.5", "25"]
+
+
+def figure_texts(html: str) -> dict[str, str]:
+    """Each figure's text alternative (what a screen reader reads instead of its picture), by
+    its label; its SVG must be hidden from screen readers (tick labels without their bars)."""
+    found: dict[str, str] = {}
+    for label, body in re.findall(r'<figure aria-label="([^"]*)">(.*?)</figure>', html, re.S):
+        assert re.match(r'<svg aria-hidden="true"', body), body[:80]
+        caption = re.search(r"<figcaption[^>]*>(.*?)</figcaption>", body, re.S)
+        assert caption is not None, label
+        found[label] = caption[1]
+    return found
+
+
+def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
+    """The two charts had only a name ("HRV trend inside its normal band"), and their SVG read
+    as loose tick labels: a screen reader never heard the minutes of each stress level, nor
+    the HRV values of the week. Each figure now carries them in words."""
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    wednesday = WEEK + timedelta(days=2)
+    kept[wednesday] = not_worn(kept[wednesday])
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    texts = figure_texts(html)
+    assert set(texts) == {"stress and recovery minutes per day", "HRV trend inside its normal band"}
+    bars = texts["stress and recovery minutes per day"]
+    monday = kept[WEEK]
+    assert (
+        f"Mon 30 Nov: {monday.stress_minutes:.0f} minutes of stress ({monday.low_minutes:.0f} "
+        f"low, {monday.medium_minutes:.0f} medium, {monday.high_minutes:.0f} high) and "
+        f"{monday.recovery_minutes:.0f} of recovery." in bars
+    )
+    assert "Wed 02 Dec: no data." in bars  # not a calm day: nothing was worn
+    hrv = texts["HRV trend inside its normal band"]
+    assert "over the 60 days 08 Oct – 06 Dec 2026" in hrv  # what the plot covers
+    for k in range(7):
+        day = kept[WEEK + timedelta(days=k)]
+        if day.ln_rmssd is not None:
+            assert f"{day.day:%a} {day.ln_rmssd:.2f}" in hrv
+    sentence = re.search(r"7-day average ([\d.]+); your normal band ([\d.]+)–([\d.]+)", html)
+    assert sentence is not None
+    assert f"7-day average (line) {sentence[1]} at the end" in hrv
+    assert f"normal band (shaded) {sentence[2]}–{sentence[3]} at the end" in hrv
