@@ -41,6 +41,7 @@ from ambient.interventions.learner import CHECKIN_RESPONSE_SD
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.interventions.response import AFTER_S
 from ambient.rules.timeofday import in_window
+from ambient.store import StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -145,7 +146,16 @@ class CheckIns:
         #: Called after each answer (the HA entity shows it).
         self.answered_listeners: list[Callable[[str], None]] = []
         self.counts: dict[str, int] = dict.fromkeys(
-            ("asked", "answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet"), 0
+            (
+                "asked",
+                "answered",
+                "timed_out",
+                "late",
+                "not_asked_cap",
+                "not_asked_quiet",
+                "not_recorded",
+            ),
+            0,
         )
         #: The same counts per person (a late answer naming no one counts in the total only).
         self.counts_by_person: dict[str, dict[str, int]] = {}
@@ -283,7 +293,8 @@ class CheckIns:
 
     def answer(self, person: str | None, answer: str, episode_id: int | None, source: str) -> bool:
         """An answer: to ``episode_id``'s open question, or (no id) the person's latest one.
-        False when it matches no open question (late, unknown, or not an answer)."""
+        False when it matches no open question (late, unknown, or not an answer). One the
+        store cannot keep (a full or read-only card) is an error line and ``not_recorded``."""
         answer = answer.strip().lower()
         if answer not in ANSWERS:
             return False
@@ -301,8 +312,24 @@ class CheckIns:
                 return False
             self._count("late", person or (answered.person if answered is not None else None))
             return False
-        self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)
-        self._recorder.check_in(row.episode_id, answer)
+        try:
+            self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)
+            self._recorder.check_in(row.episode_id, answer)
+        except StoreError as exc:
+            # A full or read-only card: the answer cannot be kept, but it was given. Its
+            # question is not timed out later ("no answer") in this run, and is taken down.
+            self._count("not_recorded", row.person)
+            _LOGGER.error(
+                "Check-in answer of %s about episode %s not recorded: %s",
+                row.person,
+                row.episode_id,
+                exc,
+            )
+            timer = self._timers.pop(row.id, None)
+            if timer is not None:
+                timer.cancel()
+            self._withdraw(row, "answered")
+            return True
         self._count("answered", row.person)
         _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
         _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)

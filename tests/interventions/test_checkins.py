@@ -149,6 +149,7 @@ async def test_an_unanswered_question_closes_after_the_timeout_and_is_withdrawn(
         "late": 1,
         "not_asked_cap": 0,
         "not_asked_quiet": 0,
+        "not_recorded": 0,
     }
     assert h.checkins.status() == {**counts, "people": {"alex": counts}}
 
@@ -168,7 +169,9 @@ async def test_the_counts_are_kept_per_person_beside_the_households_total() -> N
 
     status = h.checkins.status()
 
-    zero = dict.fromkeys(("answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet"), 0)
+    zero = dict.fromkeys(
+        ("answered", "timed_out", "late", "not_asked_cap", "not_asked_quiet", "not_recorded"), 0
+    )
     assert status["people"] == {
         "alex": {**zero, "asked": 1, "timed_out": 1, "late": 1, "not_asked_cap": 1},
         "sam": {**zero, "asked": 1, "answered": 1},

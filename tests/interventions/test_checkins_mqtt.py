@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -230,3 +232,54 @@ async def _calming_sensor(messages: Collector) -> dict[str, bytes]:
         message = await messages.next()
         seen[message.topic] = message.payload
     return seen
+
+
+async def test_an_answer_the_store_cannot_keep_is_one_line_and_counted_not_a_handler_error(
+    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full SD card, or one the kernel remounted read-only, refuses the answer's write: the
+    handler raised, the connection logged a bare "Handling an MQTT message … failed" and the
+    answer was gone. Now one line says whose answer about which episode was not recorded and
+    why, it is counted (`not_recorded`), and the question is still taken down: the person did
+    answer. SQLite's query_only stands in for the refusing card (a real one cannot be made
+    full or read-only here); the store names it as it names a full disk."""
+    caplog.set_level(logging.INFO)
+    config = config_for(mosquitto)
+    clock, hub, store = VirtualClock(T0), Hub(), Store(tmp_path / "ambient.db")
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book)
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    entity = add_entity(config, book, recorder, hub)
+    checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
+    assert checkins is not None
+    chooser = CalmingChooser(clock, book, recorder, ZoneInfo("UTC"))
+    (step,) = [a for a in config.rules[0].actions if isinstance(a, ChooseCalmingStepConfig)]
+    questions = Collector()
+    async with running(connection), device_client(mosquitto, "phone") as phone:
+        await connection.wait_subscribed("ambient/test/checkin/+")
+        await phone.subscribe("ambient/test/checkin/alex/question", qos=1)
+        reader = asyncio.ensure_future(_forward(phone, questions))
+        try:
+            decision = chooser.decide(step.choose_calming, "calm", "alex")
+            episode = chooser.started(step.choose_calming, "calm", "alex", decision, {})
+            await clock.run_until(T0 + 1200)
+            await questions.until(lambda m: b'"open"' in m.payload)
+            store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+
+            await phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
+            closed = await questions.until(lambda m: b'"closed"' in m.payload)
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    assert json.loads(closed.payload)["closed"] == "answered"
+    assert counters.get("mqtt:ambient/test/checkin/+", "handler_error") == 0
+    assert checkins.counts["not_recorded"] == 1
+    assert checkins.counts["answered"] == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lines == [
+        f"Check-in answer of alex about episode {episode} not recorded: store "
+        f"{tmp_path / 'ambient.db'} cannot be used (attempt to write a readonly database)"
+    ]
+    assert "calmer" not in caplog.text.replace("ambient/test/checkin", "")
