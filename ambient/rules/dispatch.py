@@ -394,7 +394,16 @@ class TriggerDispatch:
             else:
                 raw_old = event.data.get("old_state")
                 old_value = None if raw_old is None else str(raw_old)
+            first = previous is None and old_value is None
             self._entity.on_change(
-                rule, index, trigger, entity_id, old_value, new, event.time, last_changed
+                rule,
+                index,
+                trigger,
+                entity_id,
+                old_value,
+                new,
+                event.time,
+                last_changed,
+                first=first,
             )
         self._entity.known(entity_id)

@@ -86,9 +86,14 @@ class EntityTriggers:
         entity: EntityState,
         now: float,
         last_changed: float | None,
+        *,
+        first: bool = False,
     ) -> None:
-        """The entity changed (or HA sent its state for the first time since the start, with
-        ``old`` None and HA's ``last_changed`` when it is known)."""
+        """The entity changed (or, ``first``, HA sent its state for the first time since the
+        start, with ``old`` None and HA's ``last_changed`` when it is known). A first state is
+        what the entity was when ambient started, not a change to it: it fires nothing and
+        starts no window (as reloading HA's automations fires nothing); it only settles a
+        window restored from the store."""
         new = entity.value(trigger.attribute)
         key = f"{index}:{entity_id}"
         pending = rule.entity_pending.get(key)
@@ -101,7 +106,7 @@ class EntityTriggers:
             cancel_timer(pending)
             del rule.entity_pending[key]
             self._save(rule)
-        if new is None or not state_matches(trigger, old, new):
+        if first or new is None or not state_matches(trigger, old, new):
             return
         if trigger.for_ <= 0:
             firing = Firing(

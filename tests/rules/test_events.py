@@ -127,3 +127,45 @@ async def test_entities_used_lists_thresholds_states_and_conditions() -> None:
         "person.sam",
         "media_player.lounge",
     }
+
+
+async def test_state_trigger_takes_the_first_state_since_the_start_as_it_was_not_a_change() -> None:
+    """At a start or reload HA sends each entity's current state: Alex home all evening is not
+    Alex coming home, so `to: home` does not fire (as reloading HA's automations does not);
+    the next change does."""
+    rules = [
+        {
+            "id": "welcome",
+            "triggers": [{"trigger": "state", "entity_id": "person.alex", "to": "home"}],
+            "actions": [log("welcome")],
+        },
+        {
+            "id": "settled",
+            "triggers": [
+                {"trigger": "state", "entity_id": "person.alex", "to": "home", "for": "5min"}
+            ],
+            "actions": [log("settled")],
+        },
+        {
+            "id": "any_change",
+            "triggers": [{"trigger": "state", "entity_id": "person.alex"}],
+            "actions": [log("changed")],
+        },
+    ]
+    h = await Harness(make_config(rules, **HA)).start()
+    await h.event(5, "ha_state", "person.alex", state="home", last_changed=h.t0 - 7200)
+    await h.run_until(1000)
+    assert h.kinds() == []
+    await h.event(1000, "ha_state", "person.alex", state="not_home")
+    await h.event(1010, "ha_state", "person.alex", state="home")
+    await h.run_until(1310)
+    assert [(t, rule) for t, _, rule in _events_by_rule(h)] == [
+        (1000, "any_change"),
+        (1010, "welcome"),
+        (1010, "any_change"),
+        (1310, "settled"),
+    ]
+
+
+def _events_by_rule(h: Harness) -> list[tuple[float, str, str]]:
+    return [(round(t.time - h.t0, 3), t.event, t.rule) for t in h.traces]

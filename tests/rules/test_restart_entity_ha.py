@@ -60,10 +60,11 @@ async def _turned_on(probe: HaProbe, entity: str) -> float:
 async def _pending_then_killed(
     ha: HomeAssistantInstance, entity: str, path: Path, t0: float
 ) -> Harness:
-    """An engine hears the entity on at ``t0`` (a 5 min window) and is killed 0.5 s before
-    its deadline."""
+    """An engine hears the entity turn on at ``t0`` (a 5 min window) and is killed 0.5 s
+    before its deadline. It heard it off first: a first state alone is not a change."""
     config = make_config([_rule(entity)], homeassistant={"token": "t"})
     h = await Harness(config, Store(path), t0).start()
+    h.engine.on_event(ExternalEvent(h.clock.now(), "ha_state", entity, {"state": "off"}))
     await _first_state(ha, h, entity)
     await h.run_until(299.5)
     assert h.kinds() == []
