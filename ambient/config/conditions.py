@@ -8,7 +8,13 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.triggers import Threshold, Weekday, _one_or_many, _states_as_text
+from ambient.config.triggers import (
+    Threshold,
+    Weekday,
+    _one_or_many,
+    _states_as_text,
+    ha_kind_advice,
+)
 from ambient.config.types import EntityId, TimeOfDay
 
 
@@ -86,6 +92,36 @@ class NotConditionConfig(ConfigModel):
     conditions: list[ConditionConfig] = Field(min_length=1)
 
 
+#: What to write instead of a Home Assistant condition kind that ambient has no counterpart of.
+_HA_CONDITION_ADVICE = {
+    "numeric_state": (
+        "Home Assistant's `numeric_state` is `condition: signal` here, on a person's signals "
+        "(`above` / `below`); an HA entity is tested with `condition: state`"
+    ),
+    "template": (
+        "ambient's rules have no templates: test a signal with `condition: signal`, an HA "
+        "entity with `condition: state`"
+    ),
+}
+_HA_ONLY_CONDITIONS = frozenset({"device", "sun", "zone"})
+_CONDITION_KINDS = "time, state, signal, trigger, and, or, not"
+
+
+def _ha_condition_advice(data: Any) -> Any:
+    """HA's condition kinds ambient lacks, and its template shorthand (a condition written
+    as ``"{{ … }}"``), are refused with what to write instead."""
+    if isinstance(data, str) and "{{" in data:
+        refused = f"a template condition: {_HA_CONDITION_ADVICE['template']}"
+    elif isinstance(data, dict):
+        kind = data.get("condition")
+        refused = ha_kind_advice(kind, "condition", _HA_CONDITION_ADVICE, _HA_ONLY_CONDITIONS)
+    else:
+        refused = ""
+    if refused:
+        raise ValueError(f"{refused}; allowed: {_CONDITION_KINDS}")
+    return data
+
+
 def _condition_tag(data: Any) -> str | None:
     if isinstance(data, ConfigModel):
         return str(getattr(data, "condition", None))
@@ -104,6 +140,7 @@ ConditionConfig = Annotated[
     | Annotated[OrConditionConfig, Tag("or")]
     | Annotated[NotConditionConfig, Tag("not")],
     Discriminator(_condition_tag),
+    BeforeValidator(_ha_condition_advice),
 ]
 
 # No model_rebuild() for the models that refer to ConditionConfig: the base model defers building

@@ -159,10 +159,62 @@ def _state_text(value: Any) -> Any:
     return value
 
 
+#: What to write instead of a Home Assistant trigger kind that ambient has no counterpart of.
+_HA_TRIGGER_ADVICE = {
+    "numeric_state": (
+        "Home Assistant's `numeric_state` is `trigger: signal` here, on a person's signals "
+        "(`signal: stress_score`, `above` / `below`, `for`); an HA entity is watched with "
+        "`trigger: state`"
+    ),
+    "template": (
+        "ambient's rules have no templates: test a signal with `trigger: signal` (`above` / "
+        "`below`), a text signal or an HA entity with `trigger: state` (`to`)"
+    ),
+    "time_pattern": (
+        'Home Assistant\'s `time_pattern` is `trigger: cron` here: `minutes: "/15"` is '
+        '`cron: "*/15 * * * *"`'
+    ),
+}
+#: Home Assistant's other trigger kinds: named as such, not "did you mean" a look-alike.
+_HA_ONLY_TRIGGERS = frozenset(
+    {
+        "calendar",
+        "conversation",
+        "device",
+        "event",
+        "geo_location",
+        "homeassistant",
+        "persistent_notification",
+        "sun",
+        "tag",
+        "webhook",
+        "zone",
+    }
+)
+TRIGGER_KINDS = "signal, state, time, cron, mqtt"
+
+
+def ha_kind_advice(kind: object, what: str, advice: dict[str, str], others: frozenset[str]) -> str:
+    """Why the Home Assistant ``kind`` of ``what`` (trigger, condition) is refused, and what to
+    write instead; empty when ``kind`` is none of HA's that ambient lacks."""
+    if not isinstance(kind, str):
+        return ""
+    if kind in advice:
+        return f"unknown {what} `{kind}`: {advice[kind]}"
+    if kind in others:
+        return f"unknown {what} `{kind}`: a Home Assistant {what} that ambient does not have"
+    return ""
+
+
 def _platform_alias(data: Any) -> Any:
     if isinstance(data, dict) and "platform" in data and "trigger" not in data:
         data = dict(data)
         data["trigger"] = data.pop("platform")
+    if isinstance(data, dict):
+        kind = data.get("trigger")
+        refused = ha_kind_advice(kind, "trigger", _HA_TRIGGER_ADVICE, _HA_ONLY_TRIGGERS)
+        if refused:
+            raise ValueError(f"{refused}; allowed: {TRIGGER_KINDS}")
     return data
 
 

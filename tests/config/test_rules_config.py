@@ -276,3 +276,39 @@ def test_for_written_as_home_assistants_dictionary(tmp_path: Path) -> None:
     )
     trigger = config.rules[0].triggers[0]
     assert isinstance(trigger, SignalTriggerConfig) and trigger.for_ == 300.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "advice"),
+    [
+        ("numeric_state", "`numeric_state` is `trigger: signal` here"),
+        ("template", "no templates"),
+        ("time_pattern", "`time_pattern` is `trigger: cron` here"),
+        ("zone", "a Home Assistant trigger that ambient does not have"),
+    ],
+)
+def test_home_assistant_trigger_kinds_ambient_lacks_point_to_what_it_has(
+    tmp_path: Path, kind: str, advice: str
+) -> None:
+    errors = _errors(tmp_path, _rule(f"    triggers:\n      - trigger: {kind}\n"))
+    assert len(errors) == 1 and "rules[0].triggers[0]" in errors[0]
+    assert advice in errors[0] and "did you mean" not in errors[0]
+    assert "signal, state, time, cron, mqtt" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("condition", "advice"),
+    [
+        ("{condition: numeric_state}", "`numeric_state` is `condition: signal` here"),
+        ("{condition: template}", "no templates"),
+        ("\"{{ is_state('person.alex', 'home') }}\"", "no templates"),
+        ("{condition: sun}", "a Home Assistant condition that ambient does not have"),
+    ],
+)
+def test_home_assistant_condition_kinds_ambient_lacks_point_to_what_it_has(
+    tmp_path: Path, condition: str, advice: str
+) -> None:
+    body = "    triggers: [{trigger: time, at: '07:00'}]\n"
+    errors = _errors(tmp_path, _rule(body + f"    conditions:\n      - {condition}\n"))
+    assert len(errors) == 1 and "rules[0].conditions[0]" in errors[0]
+    assert advice in errors[0] and "did you mean" not in errors[0]
