@@ -3,7 +3,8 @@
 A strap sends the RR intervals of the beats that ended since its last notification, so the
 last beat ends (about) when the notification arrives; each earlier beat ends one interval
 before the next. Impossible intervals (the Garmin HRM-Dual's spurious 51.8 ms, a 64 s
-"interval" after a dropout) are dropped and counted, and take no part in the back-computation.
+"interval" after a dropout) are dropped and counted, but still count as time in the
+back-computation: the strap measured them, so the beats before them ended that much earlier.
 HR 0 is never a heart rate: it means the strap has no reading (usually no skin contact).
 """
 
@@ -33,13 +34,13 @@ def back_computed_beats(
     rr_ms: Sequence[float], notified_at: float
 ) -> tuple[list[Beat], list[float]]:
     """Beats for one notification's RR list (oldest first) and the intervals dropped."""
-    kept = [rr for rr in rr_ms if RR_MIN_MS <= rr <= RR_MAX_MS]
     dropped = [rr for rr in rr_ms if not RR_MIN_MS <= rr <= RR_MAX_MS]
     beats: list[Beat] = []
     end = notified_at
-    for rr in reversed(kept):
-        beats.append(Beat(time=end, rr_ms=rr))
-        end -= rr / 1000.0
+    for rr in reversed(rr_ms):
+        if RR_MIN_MS <= rr <= RR_MAX_MS:
+            beats.append(Beat(time=end, rr_ms=rr))
+        end -= rr / 1000.0  # a dropped interval too: it is time the strap measured
     beats.reverse()
     return beats, dropped
 

@@ -3,7 +3,6 @@ beats and readings made from it."""
 
 from __future__ import annotations
 
-import itertools
 import random
 import struct
 from dataclasses import dataclass
@@ -135,9 +134,14 @@ def test_no_bytes_ever_become_a_heart_rate_of_zero(data: bytes) -> None:
 
 
 def test_beats_are_back_computed_from_the_notification_time() -> None:
+    """A dropped interval is still time the strap measured: the beat before it ended that much
+    earlier (a 64 s "interval" after a dropout put the beat before it 64 s too late)."""
     beats, dropped = back_computed_beats([800.0, 51.8, 900.0], notified_at=50.0)
     assert dropped == [51.8]
-    assert [(b.time, b.rr_ms) for b in beats] == [(pytest.approx(49.1), 800.0), (50.0, 900.0)]
+    assert [(b.time, b.rr_ms) for b in beats] == [(pytest.approx(49.0482), 800.0), (50.0, 900.0)]
+    beats, dropped = back_computed_beats([800.0, 64_000.0, 900.0], notified_at=100.0)
+    assert dropped == [64_000.0]
+    assert [(b.time, b.rr_ms) for b in beats] == [(pytest.approx(35.1), 800.0), (100.0, 900.0)]
 
 
 def test_readings_drop_and_count_what_is_not_physiological() -> None:
@@ -274,9 +278,9 @@ def test_readings_of_any_measurement_follow_the_documented_rules(fields: _Fields
     )
     kept = [rr for rr in rr_ms if VALID_RANGE[RR][0] <= rr <= VALID_RANGE[RR][1]]
     assert [r.value for r in by_metric[RR]] == pytest.approx(kept)
-    if kept:  # the last kept beat ends at the notification, each earlier one its interval before
-        assert by_metric[RR][-1].time == 500.0
-        gaps = [b.time - a.time for a, b in itertools.pairwise(by_metric[RR])]
-        assert gaps == pytest.approx([rr / 1000 for rr in kept[1:]])
+    # The last interval ends at the notification; each beat kept ends before it by every
+    # interval sent after it, the dropped ones too (they are time the strap measured).
+    ends = [500.0 - sum(rr_ms[i + 1 :]) / 1000 for i, rr in enumerate(rr_ms) if rr in kept]
+    assert [r.time for r in by_metric[RR]] == pytest.approx(ends)
     assert dropped.count("rr_out_of_range") == len(rr_ms) - len(kept)
     assert dropped.count("hr_zero") == (fields.hr == 0)
