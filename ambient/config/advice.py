@@ -23,6 +23,7 @@ from ambient.config.rule_advice import (
     unreachable_rule_parts,
 )
 from ambient.config.rule_checks import walk_steps
+from ambient.config.sensor_advice import for_shorter_than_a_sample
 from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
@@ -64,6 +65,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *signal_kind_mixups(config),
+        *for_shorter_than_a_sample(config),
         *person_never_filled(config),
         *calming_advice(config),
         *calming_in_quiet_hours(config),

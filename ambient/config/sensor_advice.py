@@ -1,0 +1,77 @@
+"""What a valid config probably does not mean about its sensors and the rules that read them:
+``ambient check``'s warnings, never fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from ambient.config.durations import duration_text
+from ambient.config.root import AmbientConfig
+from ambient.config.sensors import SensorConfig
+from ambient.config.triggers import SignalTriggerConfig
+from ambient.config.yaml_source import KeyPath
+
+Finding = tuple[KeyPath, str]
+
+#: Signals held with each heart sample: a sampling watch's hold them its whole `stale_after`.
+_HELD_WITH_A_SAMPLE: Final = frozenset({"stress_score", "hr", "hr_delta_rest"})
+_DEFAULT_PERSON: Final = "default"
+#: A ``for:`` under this share of the ``stale_after`` is under the watch's interval.
+_SURELY_UNDER_AN_INTERVAL: Final = 0.5
+
+
+def for_shorter_than_a_sample(config: AmbientConfig) -> Iterator[Finding]:
+    """A rule's ``for:`` on a heart signal well under the ``stale_after`` that every heart
+    source of its person holds a sample for (a watch sampling every 15 minutes, held 20): one
+    high sample holds the signal past the ``for:``, so one sample fires what reads as
+    sustained. ``stale_after`` is set a little over the interval (or two, to ride over a
+    missed sample): under half of it, the ``for:`` is surely under one interval."""
+    people = [person.id for person in config.people] or [_DEFAULT_PERSON]
+    for r_index, rule in enumerate(config.rules):
+        for t_index, trigger in enumerate(rule.triggers):
+            if not isinstance(trigger, SignalTriggerConfig):
+                continue
+            if trigger.signal not in _HELD_WITH_A_SAMPLE or trigger.for_ <= 0:
+                continue
+            for person in [rule.person] if rule.person else people:
+                held = _shortest_hold(config, person)
+                if held is not None and trigger.for_ < held[1] * _SURELY_UNDER_AN_INTERVAL:
+                    yield (
+                        ("rules", r_index, "triggers", t_index, "for"),
+                        f"`for: {duration_text(trigger.for_)}` is well under the "
+                        f"`stale_after` ({duration_text(held[1])}) of sensor `{held[0]}`, "
+                        f"which gives {person}'s heart readings: its samples come about that "
+                        f"far apart and each holds `{trigger.signal}` until the next, so one "
+                        "high sample fires this rule; a `for:` a little over the watch's "
+                        "interval needs two samples in a row "
+                        "(docs/signals.md#every-kind-of-source)",
+                    )
+                    break
+
+
+def _shortest_hold(config: AmbientConfig, person: str) -> tuple[str, float] | None:
+    """The sensor of ``person``'s heart readings with the shortest own ``stale_after``, and
+    it; None when any may give them without one (a strap, a satellite) or none does."""
+    shortest: tuple[str, float] | None = None
+    for index, sensor in enumerate(config.sensors):
+        if not _may_give_heart_readings(sensor, person):
+            continue
+        stale_after = None if sensor.type == "satellite" else sensor.stale_after
+        if stale_after is None:
+            return None
+        if shortest is None or stale_after < shortest[1]:
+            shortest = (sensor.id or f"{sensor.type}{index}", stale_after)
+    return shortest
+
+
+def _may_give_heart_readings(sensor: SensorConfig, person: str) -> bool:
+    if sensor.type == "satellite":
+        return True
+    if sensor.type == "ble" or sensor.type == "recording":
+        return sensor.person in (person, None)  # a recording's rows may name anyone
+    if sensor.metric not in ("hr", "rr"):
+        return False
+    if sensor.type == "mqtt" and sensor.person_topic_level is not None:
+        return True
+    return (sensor.person or _DEFAULT_PERSON) == person

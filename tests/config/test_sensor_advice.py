@@ -1,0 +1,49 @@
+"""`ambient check`'s warnings on sensors and the rules that read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ambient.config import config_warnings, load_config
+
+WATCH = """\
+people: [{id: alex}]
+homeassistant: {url: 'http://ha.local:8123', token: t}
+sensors:
+  - {type: homeassistant, id: alex_watch, entity_id: sensor.watch_heart_rate, metric: hr,
+     person: alex, stale_after: 20min}
+rules:
+  - id: calm
+    person: alex
+    triggers: [{trigger: signal, signal: stress_score, above: 70, for: FOR}]
+    actions: [{action: log, message: calm}]
+"""
+
+
+def warnings(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(text, encoding="utf-8")
+    return [str(issue) for issue in config_warnings(path, load_config(path))]
+
+
+def test_a_for_shorter_than_a_sampling_watchs_stale_after_is_a_warning(tmp_path: Path) -> None:
+    """A watch that samples every 15 minutes holds each sample 20 minutes: `for: 2min` fires
+    two minutes after one high sample (a walk up the stairs), which the user did not mean."""
+    [warning] = warnings(tmp_path, WATCH.replace("FOR", "2min"))
+    assert "rules[0].triggers[0].for" in warning
+    assert (
+        "alex_watch" in warning
+        and "`stale_after` (20min)" in warning
+        and "one high sample" in warning
+    )
+    assert warnings(tmp_path, WATCH.replace("FOR", "16min")) == []
+
+
+def test_no_warning_while_a_streaming_source_of_the_person_has_no_span_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """A strap worn beside the watch sends every second: `for: 2min` then means two minutes."""
+    strap = WATCH.replace("FOR", "2min").replace(
+        "rules:", "  - {type: ble, person: alex, name: Polar H10 1234ABCD}\nrules:"
+    )
+    assert warnings(tmp_path, strap) == []
