@@ -390,3 +390,51 @@ def test_the_evaluate_json_example_is_what_the_command_above_it_prints(tmp_path:
     shown = json.loads(example)
     shown["recordings"][0]["labels"] = printed["recordings"][0]["labels"]
     shown_in(shown, printed)
+
+
+def readme_table(heading_cell: str) -> list[list[str]]:
+    """The rows of the README's table whose header row starts with ``heading_cell``, as
+    cells."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith(f"| {heading_cell} |"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def test_the_readme_exit_code_table_has_every_code_a_command_s_help_gives() -> None:
+    """`ambient COMMAND --help` gives its exit codes, and the README's table says what each
+    means: a code a command gives (3: `--plot` without matplotlib) is in the table."""
+    import argparse
+
+    from ambient.cli import build_parser
+
+    parser = build_parser()
+    commands = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    given: dict[str, str] = {}
+    for name, command in commands.choices.items():
+        codes = (command.epilog or "").split("exit codes:", 1)[1]
+        for code in re.findall(r"(?:^|, |\n)\s*(\d+) ", codes):
+            given.setdefault(code, name)
+    documented = {row[0] for row in readme_table("exit")}
+    missing = {code: name for code, name in given.items() if code not in documented}
+    assert not missing, f"exit codes the README's table leaves out (code: a command): {missing}"
+
+
+def test_the_readme_config_table_names_every_section_and_every_kind_of_sensor() -> None:
+    from typing import get_args
+
+    from ambient.config.sensors import SensorConfig
+
+    rows = readme_table("section")
+    sections = {name for row in rows for name in re.findall(r"`(\w+)`", row[0])}
+    assert sections == set(AmbientConfig.model_fields)
+    sensors_row = next(row for row in rows if row[0] == "`sensors`")
+    kinds = set(re.findall(r"`(\w+)`", sensors_row[1].split("picks the kind:", 1)[1]))
+    union = get_args(get_args(SensorConfig)[0])
+    assert kinds == {get_args(model.model_fields["type"].annotation)[0] for model in union}
