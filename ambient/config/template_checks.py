@@ -174,6 +174,13 @@ def _message(text: str, path: KeyPath, fields: tuple[str, ...]) -> Iterator[Find
         if name not in fields:
             yield path, _unknown(name, fields)
             return
+        if field != name:  # `{contact[0]}`, `{name.upper}`: fails or is garbage at run time
+            yield (
+                path,
+                f"placeholder `{{{field}}}`: values are text, with no index or attribute; "
+                f"write `{{{name}}}`",
+            )
+            return
     try:
         text.format_map(dict.fromkeys(fields, "0.0"))
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ambient.actuators.log import render_message
 from ambient.actuators.mqtt import template_fields
-from ambient.config import config_warnings, load_config
+from ambient.config import ConfigError, config_warnings, load_config
 from ambient.config.rules import RuleConfig
 from ambient.config.template_checks import (
     MESSAGE_FIELDS,
@@ -133,4 +135,42 @@ def test_name_in_a_rule_that_acts_for_no_one_is_a_warning_as_person_is(tmp_path:
     assert [warning.split(": ", 2)[2] for warning in found] == [
         "`{name}` is filled with nothing here: the rule reads no one's signals, so it acts for "
         "no one in particular; give it `person: alex` (or write the name)"
+    ]
+
+
+def errors_of(tmp_path: Path, rules: str) -> list[str]:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(HOUSEHOLD + rules)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return [str(issue).split(": ", 1)[1] for issue in caught.value.issues]
+
+
+def test_a_placeholder_with_an_index_or_attribute_is_refused_as_it_fails_at_run_time(
+    tmp_path: Path,
+) -> None:
+    """`{contact[0]}` passed check (its trial text has a first letter) and raised in the
+    running daemon, a traceback per firing: a true/false signal is no text. Values are text,
+    so an index or attribute is refused, whatever the value."""
+    bool_signal = ActionContext(
+        rule="r", person="alex", episode="e1", time=1.0, signals={"contact": True}
+    )
+    with pytest.raises(TypeError):
+        render_message("{contact[0]}", bool_signal, "fired")
+    errors = errors_of(
+        tmp_path,
+        "rules:\n"
+        "  - id: r\n"
+        "    person: alex\n"
+        "    triggers: [{trigger: time, at: '22:00'}]\n"
+        "    conditions: [{condition: signal, signal: contact, state: 'on'}]\n"
+        "    actions:\n"
+        "      - {action: log, message: 'strap {contact[0]}'}\n"
+        "      - {action: log, message: 'hi {name.upper}'}\n",
+    )
+    assert errors == [
+        "rules[0].actions[0].message: placeholder `{contact[0]}`: values are text, with no "
+        "index or attribute; write `{contact}`",
+        "rules[0].actions[1].message: placeholder `{name.upper}`: values are text, with no "
+        "index or attribute; write `{name}`",
     ]
