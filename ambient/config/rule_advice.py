@@ -5,7 +5,8 @@ action's ``quiet_hours: ignore`` with no quiet hours to go through (and, with qu
 inside a ``choose_calming`` option: a learned episode would start in them), a cron
 trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind it is not (a
 number test on a text signal is never met; a state test on a number compares its text,
-``72.0``)."""
+``72.0``), and a rule id Home Assistant's Active rule sensor cannot show (``none``,
+``unknown``)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,33 @@ def _crons_never_firing(config: AmbientConfig) -> Iterator[Finding]:
                     f"`{trigger.cron}` never fires: {why}, "
                     f"so rule `{rule.id}` never runs on this trigger",
                 )
+
+
+#: What the Active rule sensor shows with no rule active (the actuators' ``NO_RULE``).
+NO_ACTIVE_RULE: Final = "none"
+#: States Home Assistant reads as no state at all.
+_HA_NO_STATE: Final = ("unknown", "unavailable")
+
+
+def ids_home_assistant_cannot_show(config: AmbientConfig) -> Iterator[Finding]:
+    """A rule id that HA's Active rule sensor (MQTT discovery) cannot show as a rule: its state
+    is the active rule's id, ``none`` with no rule active, and ``unknown`` or ``unavailable``
+    is no state to HA. The rule runs; only HA cannot tell its episodes."""
+    if config.mqtt is None or not config.mqtt.discovery:
+        return
+    for r_index, rule in enumerate(config.rules):
+        if rule.id == NO_ACTIVE_RULE:
+            yield (
+                ("rules", r_index, "id"),
+                f"HA's Active rule sensor shows `{NO_ACTIVE_RULE}` when no rule is active, so "
+                "this rule's episodes would look like none there; choose another id",
+            )
+        elif rule.id in _HA_NO_STATE:
+            yield (
+                ("rules", r_index, "id"),
+                f"Home Assistant reads the state `{rule.id}` as no state, so the Active rule "
+                "sensor would show this rule's episodes as no value; choose another id",
+            )
 
 
 SignalTest = (
