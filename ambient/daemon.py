@@ -20,6 +20,7 @@ from ambient.actuators.dispatch import ActionDispatcher
 from ambient.clock import Clock, RealClock
 from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.config.durations import duration_text
+from ambient.config.sensors import configured_beats_by_person
 from ambient.connections import Connections
 from ambient.counters import Counters
 from ambient.hub import Hub
@@ -31,7 +32,7 @@ from ambient.reading_stream import ReadingFeed
 from ambient.readings import Reading
 from ambient.recordings import RecordingError, RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
-from ambient.sensors.factory import build_sensor, stale_after_by_source
+from ambient.sensors.factory import beats_by_source, build_sensor, stale_after_by_source
 from ambient.store import Store
 
 if TYPE_CHECKING:
@@ -315,6 +316,8 @@ class Daemon:
             first=first,
             on_first_update=None if first is None else hub.publish_first_signals,
             stale_after_by_source=stale_after_by_source(config.sensors),
+            beats_by_source=beats_by_source(config.sensors),
+            configured_beats=configured_beats_by_person(config.sensors, config.person_ids()),
         )
         # What a running breathing session does later is its rule's trace: kept by the rules.
         actuators = (

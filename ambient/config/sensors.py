@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
@@ -245,3 +245,12 @@ def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind 
         return None
     (kind,) = kinds
     return kind
+
+
+def configured_beats_by_person(
+    configs: Sequence[SensorConfig], people: Iterable[str]
+) -> dict[str, BeatsKind]:
+    """:func:`configured_beats` of each of ``people`` who has one, and of ``default``, whose
+    readings a sensor without ``person:`` gives."""
+    found = {person: configured_beats(configs, person) for person in [*people, "default"]}
+    return {person: kind for person, kind in found.items() if kind is not None}

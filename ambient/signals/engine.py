@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from ambient.clock import Clock, TimerHandle
 from ambient.config.people import PersonConfig
+from ambient.config.sensors import BeatsKind
 from ambient.config.signals import SignalsConfig
 from ambient.counters import Counters
 from ambient.messages import SignalUpdate, SignalValue
@@ -77,9 +78,14 @@ class SignalEngine:
         first: Collection[str] | None = None,
         on_first_update: Callable[[SignalUpdate], None] | None = None,
         stale_after_by_source: Mapping[str, float] | None = None,
+        beats_by_source: Mapping[str, BeatsKind] | None = None,
+        configured_beats: Mapping[str, BeatsKind] | None = None,
     ) -> None:
         """``stale_after_by_source``: the sensors (by their readings' ``source``) whose heart
-        readings stay current for a span of their own instead of ``config.stale_after``."""
+        readings stay current for a span of their own instead of ``config.stale_after``.
+        ``beats_by_source``: the sensors whose beats are known to be a chest strap's or a
+        pulse sensor's; ``configured_beats``: per person, the one kind their beat sensors
+        have, which a baseline saved before kinds were kept is taken as."""
         if (first is None) != (on_first_update is None):
             raise ValueError("`first` and `on_first_update` go together")
         self.config = config
@@ -93,6 +99,8 @@ class SignalEngine:
         self.counters = counters or Counters()
         self._configs = {p.id: p for p in people}
         self._stale_after_by_source = dict(stale_after_by_source or {})
+        self._beats_by_source = dict(beats_by_source or {})
+        self._configured_beats = dict(configured_beats or {})
         self._people: dict[str, PersonSignals] = {}
         self._saves_failing: set[str] = set()  # people whose last baseline save failed
         # Per person: when its timer is due, when it is set to go off, and its handle. It
@@ -124,7 +132,7 @@ class SignalEngine:
     def norm(self, person: str) -> Norm | None:
         """The person's resting norm now (personal, provisional or the prior); None if unseen."""
         state = self._people.get(person)
-        return None if state is None else state.baseline.norm(self.clock.now())
+        return None if state is None else state.norm(self.clock.now())
 
     def snapshot(self, person: str) -> dict[str, SignalValue]:
         state = self._people.get(person)
@@ -225,7 +233,8 @@ class SignalEngine:
         (closed: its baselines saved): windows, smoothing, an exercise hold-off, instead of a
         minute of unknown HRV and someone just back from a run scored afresh. Only when what
         shapes that state is as it was (the signals section, the signals read, the zone, the
-        sources' staleness, the person's own config); the ids carried over, in order.
+        sources' staleness and kinds of beats, the person's own config); the ids carried over,
+        in order.
 
         Each carried person's next update hands every signal to the new wiring's listeners
         (its rules know none yet); it comes with their next reading, or at the next update
@@ -236,6 +245,8 @@ class SignalEngine:
             or previous.first != self.first
             or previous.zone != self.zone
             or previous._stale_after_by_source != self._stale_after_by_source
+            or previous._beats_by_source != self._beats_by_source
+            or previous._configured_beats != self._configured_beats
         ):
             return []
         carried = []
@@ -255,7 +266,7 @@ class SignalEngine:
         return {
             pid: {
                 "corrections": dict(state.cleaner.corrections),
-                "baseline_ready": state.baseline.norm(now).ready,
+                "baseline_ready": state.norm(now).ready,
             }
             for pid, state in sorted(self._people.items())
         }
@@ -274,9 +285,11 @@ class SignalEngine:
                 self.read,
                 self.first,
                 self._stale_after_by_source,
+                self._beats_by_source,
             )
             saved = self.store.get(BASELINE_NAMESPACE, person_id)
-            if saved is not None and not state.baseline.load_json(saved):
+            beats = self._configured_beats.get(person_id)
+            if saved is not None and not state.baseline.load_json(saved, beats):
                 self._keep_aside(person_id, saved)
             self._people[person_id] = state
         return state

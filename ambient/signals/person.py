@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ambient.config.people import PersonConfig
+from ambient.config.sensors import BeatsKind
 from ambient.config.signals import SIGNAL_NAMES, SignalsConfig
 from ambient.messages import SignalScalar, SignalValue
 from ambient.readings import ACTIVITY, CONTACT, HR, RR, STEPS
@@ -286,13 +287,21 @@ class PersonSignals:
         read: Collection[str] | None = None,
         first: Collection[str] | None = None,
         stale_after_by_source: Mapping[str, float] | None = None,
+        beats_by_source: Mapping[str, BeatsKind] | None = None,
     ) -> None:
         """``stale_after_by_source``: the sensors (by their readings' ``source``) whose
         readings stay current for a span of their own instead of ``config.stale_after`` (a
-        watch whose heart rate comes every 15 minutes)."""
+        watch whose heart rate comes every 15 minutes). ``beats_by_source``: the sensors
+        whose beats are known to be a chest strap's or a pulse sensor's (each kind's ln RMSSD
+        is compared with its own kind's rest; others' with every kind's)."""
         self.id = person_id
         self.config = config
         self._stale_after_by_source = stale_after_by_source or {}
+        self._beats_by_source = beats_by_source or {}
+        #: The kind of the latest beats (None: not known), and since when the beats have all
+        #: been of it (the first beat after beats of another kind; -inf: always).
+        self.beats: BeatsKind | None = None
+        self._beats_since = _NEVER
         #: The signals an update works out (None: all); any other is worked out when asked.
         self.read = None if read is None else frozenset(read)
         #: With ``first``, an update is split: :meth:`update_first` works out these, and
@@ -417,6 +426,10 @@ class PersonSignals:
         if source != self._rr_source:  # (the same string at every beat: equal at once)
             self._rr_source = source
             self._heart_sources.add(source)
+            beats = self._beats_by_source.get(source)
+            if beats != self.beats:
+                self.beats = beats
+                self._beats_since = time if last != _NEVER else _NEVER
         previous_rr = self._previous_rr
         for beat in self.cleaner.add(time, rr_ms):
             beat_time, beat_rr, beat_corrected, follows_clean = beat
@@ -698,7 +711,7 @@ class PersonSignals:
         else:
             si = self._si_missing
 
-        norm = self.baseline.norm(now)
+        norm = self.baseline.norm(now, self.beats)  # the rest of the latest beats' kind
         ln_z = None
         ln_rmssd = primary[STATS_LN_RMSSD]
         if usable and ln_rmssd is not None:
@@ -754,7 +767,7 @@ class PersonSignals:
         after a gap between its resting minutes longer than a sample's span and the heart
         readings' staleness: time without wear, or a minute not at rest, between them."""
         combined = self._smoother.combined
-        prior = self.baseline.norm(now).state == PRIOR
+        prior = self.baseline.norm(now, self.beats).state == PRIOR
         if prior or combined is None or combined <= self.config.stress.midpoint:
             self._stressed_since = None
             return False
@@ -794,7 +807,13 @@ class PersonSignals:
         clean = 1.0 - primary[STATS_CORRECTED]
         if usable and primary[STATS_PAIRS] >= base.min_pairs and clean >= base.min_quality:
             ln_rmssd = primary[STATS_LN_RMSSD]
-        self.baseline.add(now, ln_rmssd, minute_hr)
+        # A minute whose window still holds another kind's beats is every kind's, not one's.
+        one_kind = now - self._beats_since >= self.windows[0].length_s
+        self.baseline.add(now, ln_rmssd, minute_hr, self.beats if one_kind else None)
+
+    def norm(self, now: float) -> Norm:
+        """The resting norm the latest beats are compared with (their kind's ln RMSSD)."""
+        return self.baseline.norm(now, self.beats)
 
 
 def _known(value: float | None, digits: int, reason: str) -> Outcome:
