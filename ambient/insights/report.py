@@ -33,6 +33,9 @@ figure{margin:0}figure svg{width:100%;height:auto;display:block}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
+th{white-space:normal;vertical-align:bottom}#changes td:first-child{white-space:normal}
+#episodes td:nth-child(2),#episodes td:nth-child(3){white-space:normal;overflow-wrap:break-word}
+@media (max-width:480px){body{padding:12px}table{font-size:.8rem}th,td{padding:4px 2px}}
 ul{padding-left:1.2em}li{margin:.4em 0}
 .note{color:#52606d;font-size:.85rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
@@ -99,6 +102,12 @@ def _with_data(summaries: Mapping[date, DaySummary], days: Sequence[date]) -> li
 
 def _e(text: object) -> str:
     return html.escape(str(text))
+
+
+def _name(text: object) -> str:
+    """A rule's or action's id, which may break after its underscores on a phone
+    (``calm_when_stressed`` is one long word to a browser)."""
+    return _e(text).replace("_", "_<wbr>")
 
 
 def _n(value: float | None, digits: int = 0, unit: str = "") -> str:
@@ -288,7 +297,7 @@ def _episodes_section(
     for day, e in episodes:
         actions = ", ".join(str(a) for a in e.get("actions", [])) or "–"
         out.append(
-            f"<tr><td>{day:%a %d}</td><td>{_e(e.get('rule', ''))}</td><td>{_e(actions)}</td>"
+            f"<tr><td>{day:%a %d}</td><td>{_name(e.get('rule', ''))}</td><td>{_name(actions)}</td>"
             f"<td>{_n(e.get('stress_before'))}</td><td>{_n(e.get('stress_after'))}</td></tr>"
         )
     return [*out, "</tbody></table></div></section>"]
@@ -318,8 +327,8 @@ def _measured_table(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> list[
         else:
             response = "not measured" + (f" ({e['reason']})" if e.get("reason") else "")
         out.append(
-            f"<tr><td>{when:%a %H:%M}</td><td>{_e(e.get('rule', ''))}</td>"
-            f"<td>{_e(e.get('option', ''))}</td><td>{_e(response)}</td>"
+            f"<tr><td>{when:%a %H:%M}</td><td>{_name(e.get('rule', ''))}</td>"
+            f"<td>{_name(e.get('option', ''))}</td><td>{_e(response)}</td>"
             f"<td>{_e(e.get('check_in') or '–')}</td></tr>"
         )
     out.append("</tbody></table></div>")

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -205,22 +206,44 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def page_with_every_table() -> str:
+    """The page with the measured calming moments' table too (a learning rule's option)."""
+    berlin = ZoneInfo("Europe/Berlin")
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    ten = datetime.combine(WEEK + timedelta(days=1), time(10), berlin).timestamp()
+    learned = [
+        {"start": ten, "rule": "calm", "option": "breathing", "response_sd": 0.6}
+        | {"usable": True, "reason": "", "check_in": "calmer"}
+    ]
+    return render_week(
+        "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, learned, berlin
+    )
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
+    """Nothing scrolls sideways, the tables included: each table scrolls inside its own box,
+    which the page's width never shows (at 390 px a day's sleep, active minutes and resting
+    HR were off to the right, and so was the change since last week). Headless Chromium lays
+    a window out at least 500 px wide whatever --window-size says, so the page is measured in
+    a frame of exactly ``width``."""
     browser = _chromium()
     if browser is None:
         pytest.skip("Debian's `chromium` is not installed (scripts/test installs it)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     source = ARTIFACTS / "report.html"
-    source.write_text(page())
+    source.write_text(page_with_every_table())
     # The page's own script is never part of the report: the check is added to a copy.
+    measured = source.read_text().replace(
+        "</body>",
+        "<script>parent.document.title = 'W' + document.documentElement.scrollWidth + "
+        "'V' + window.innerWidth + 'T' + [...document.querySelectorAll('.table')]"
+        ".map(t => t.scrollWidth + '/' + t.clientWidth).join(',');</script></body>",
+    )
     probe = ARTIFACTS / f"probe-{width}.html"
     probe.write_text(
-        source.read_text().replace(
-            "</body>",
-            "<script>document.title = 'W' + document.documentElement.scrollWidth + "
-            "'V' + window.innerWidth;</script></body>",
-        )
+        f'<!DOCTYPE html><title>-</title><iframe style="width:{width}px;height:2400px;'
+        f'border:0" srcdoc="{escape(measured)}"></iframe>'
     )
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     shot = ARTIFACTS / f"report-{width}px.png"
@@ -231,7 +254,7 @@ def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
         check=True,
     )
     dumped = subprocess.run(
-        [browser, *flags, f"--window-size={width},2400", "--dump-dom", probe.as_uri()],
+        [browser, *flags, "--window-size=1400,2400", "--dump-dom", probe.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
@@ -239,10 +262,14 @@ def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
     )
     print(f"\nscreenshot: {shot}")
     assert shot.stat().st_size > 10_000
-    found = re.search(r"<title>W(\d+)V(\d+)</title>", dumped.stdout)
+    found = re.search(r"<title>W(\d+)V(\d+)T([\d/,]+)</title>", dumped.stdout)
     assert found is not None, dumped.stdout[:300]
     scroll_width, viewport = int(found[1]), int(found[2])
+    assert viewport == width
     assert scroll_width <= viewport
+    tables = [tuple(int(n) for n in t.split("/")) for t in found[3].split(",")]
+    assert len(tables) == 4  # the days, both calming moments' tables, since last week
+    assert all(inside <= box for inside, box in tables), tables
 
 
 def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
@@ -466,8 +493,8 @@ def test_measured_calming_moments_do_not_hide_other_rules_episodes() -> None:
         "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, learned, berlin
     )
     assert "<td>Tue 10:00</td><td>calm</td><td>breathing</td><td>+0.6 SD</td>" in html
-    assert "<td>Tue 01</td><td>evening_lights</td><td>dim</td><td>70</td><td>48</td>" in html
-    assert "<td>calm</td><td>choose_calming</td>" not in html  # measured: listed once
+    assert "<td>Tue 01</td><td>evening_<wbr>lights</td><td>dim</td><td>70</td><td>48</td>" in html
+    assert "<td>calm</td><td>choose_<wbr>calming</td>" not in html  # measured: listed once
 
 
 def test_each_day_shows_the_hours_worn_so_a_short_day_reads_as_one() -> None:
