@@ -74,6 +74,8 @@ class TriggerConditionConfig(ConfigModel):
     condition: Literal["trigger"]
     id: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
 
+    _ids = field_validator("id", mode="before")(_states_as_text)  # `on`, as the trigger's
+
 
 class AndConditionConfig(ConfigModel):
     condition: Literal["and"]

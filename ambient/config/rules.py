@@ -3,9 +3,9 @@ global quiet hours that hold every rule's actions back."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from ambient.config.actions import ActionConfig
 from ambient.config.base import ConfigModel
@@ -20,8 +20,18 @@ class EscalationConfig(ConfigModel):
     actions: list[ActionConfig] = Field(min_length=1)
 
 
+def _not_a_yaml_boolean(value: object) -> object:
+    """An unquoted ``on`` or ``no`` reaches the model as true or false, which no id is."""
+    if isinstance(value, bool):
+        raise ValueError(
+            "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
+            '(`id: "on"`) or choose another'
+        )
+    return value
+
+
 class RuleConfig(ConfigModel):
-    id: Identifier
+    id: Annotated[Identifier, BeforeValidator(_not_a_yaml_boolean)]
     alias: str | None = None
     person: Identifier | None = Field(default=None, title="Default: every person")
     triggers: list[TriggerConfig] = Field(min_length=1)

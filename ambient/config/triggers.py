@@ -31,8 +31,15 @@ def _states_as_text(value: Any) -> Any:
     return [_state_text(v) for v in values] if isinstance(values, list) else values
 
 
+def _id_text(value: Any) -> Any:
+    """HA names triggers `on` and `off`, which YAML reads as booleans: text again, as in HA."""
+    return _state_text(value)
+
+
 class TriggerBase(ConfigModel):
     id: str | None = Field(default=None, title="Trigger id, for `condition: trigger`")
+
+    _id = field_validator("id", mode="before")(_id_text)
 
 
 class SignalTriggerConfig(TriggerBase):

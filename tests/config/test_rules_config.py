@@ -14,7 +14,11 @@ from ambient.config.actions import (
     CalmLightsActionConfig,
     ServiceCallActionConfig,
 )
-from ambient.config.conditions import NotConditionConfig, TimeConditionConfig
+from ambient.config.conditions import (
+    NotConditionConfig,
+    TimeConditionConfig,
+    TriggerConditionConfig,
+)
 from ambient.config.triggers import (
     CronTriggerConfig,
     MqttTriggerConfig,
@@ -312,3 +316,36 @@ def test_home_assistant_condition_kinds_ambient_lacks_point_to_what_it_has(
     errors = _errors(tmp_path, _rule(body + f"    conditions:\n      - {condition}\n"))
     assert len(errors) == 1 and "rules[0].conditions[0]" in errors[0]
     assert advice in errors[0] and "did you mean" not in errors[0]
+
+
+def test_trigger_ids_on_and_off_are_text_as_in_home_assistant(tmp_path: Path) -> None:
+    """HA's automations often name their triggers `on` and `off`; YAML reads them unquoted
+    as true and false, which HA turns back into text. So does ambient: `on` and `off`,
+    in the trigger and in the condition that names it."""
+    config = load_config(
+        _write(
+            tmp_path,
+            _rule(
+                "    triggers:\n"
+                "      - {trigger: signal, signal: hr, above: 100, id: on}\n"
+                "      - {trigger: signal, signal: hr, below: 60, id: off}\n"
+                "    conditions: [{condition: trigger, id: [on, off]}]\n"
+            ),
+        )
+    )
+    rule = config.rules[0]
+    assert [trigger.id for trigger in rule.triggers] == ["on", "off"]
+    condition = rule.conditions[0]
+    assert isinstance(condition, TriggerConditionConfig) and condition.id == ["on", "off"]
+
+
+def test_a_rule_id_yaml_reads_as_true_or_false_says_to_quote_it(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        "people: [{id: alex}]\nrules:\n  - id: on\n    actions: [{action: log}]\n"
+        "    triggers: [{trigger: time, at: '07:00'}]\n",
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "rules[0].id: YAML reads an unquoted on, off, yes or no as true or false: quote the "
+        'id (`id: "on"`) or choose another'
+    )
