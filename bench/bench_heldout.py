@@ -25,12 +25,15 @@ Definitions (the replay of docs/signals.md, made explicit):
   held-out half meets both targets (≥ 60 % found, ≤ 0.5 per calm hour).
 - Thresholds: z scores −1 to 10 in steps of 0.05; shares and ranks 0 to 1 in steps of 0.01.
 
-Stdlib only, deterministic.
+New statistics (none in ambient itself): additional HR, coverage-weighted HR, its rank among
+learnt calm minutes (and the watch HR's), a Stouffer fusion, and two controls silent for the
+first 15 minutes. Stdlib only, deterministic; about 30 s on one core.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import itertools
 import math
 import statistics
@@ -57,7 +60,12 @@ HOLD_S = 60
 #: The person's own quiet minutes: minutes 1–5 (the first has no full 60 s window yet).
 QUIET_S = (60, 300)
 MAD_TO_SD = 1.4826
+#: The steepest HR rise per g of movement (60 s means) the additional-HR fit may keep: walking
+#: (0.2–0.3 g on the wrist) adds some 20–40 bpm.
+MAX_SLOPE = 150.0
 TRAIN_SIZE = 5
+#: The controls' silence: the ranks cannot reach 0.92 before 12 calm minutes are learnt.
+CONTROL_SILENT_S = 900
 FOUND_TARGET = 0.6
 FALSE_ALARMS_TARGET = 0.5
 #: The watch rule's false alarms per calm hour on all ten, the second hindsight column.
@@ -144,6 +152,11 @@ def quiet(values: Series) -> Series:
     return values[QUIET_S[0] : QUIET_S[1]]
 
 
+def silent_until(values: Series, start_s: int) -> Series:
+    """``values`` unknown before ``start_s``: a control for a figure that cannot fire early."""
+    return [None if t < start_s else v for t, v in enumerate(values)]
+
+
 def gated(values: Series, keep: Sequence[bool]) -> Series:
     """``values`` where ``keep`` is true (unknown elsewhere)."""
     return [v if k else None for v, k in zip(values, keep, strict=True)]
@@ -208,6 +221,182 @@ def interval_hr_z(person: Person) -> Series:
     centre = statistics.median(v for v in person.hr[: QUIET_S[1] + 1] if v is not None)
     hr = [h if n >= 20 else None for h, n in zip(of.hr, of.count, strict=True)]
     return z_against(hr, centre, 5.0)
+
+
+# -- new statistics ---------------------------------------------------------------------------
+
+
+def solve(matrix: list[list[float]], vector: list[float]) -> list[float] | None:
+    """``matrix`` x = ``vector`` by Gaussian elimination with partial pivoting (None when
+    singular)."""
+    size = len(vector)
+    rows = [[*matrix[i], vector[i]] for i in range(size)]
+    for col in range(size):
+        pivot = max(range(col, size), key=lambda r: abs(rows[r][col]))
+        if abs(rows[pivot][col]) < 1e-12:
+            return None
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for r in range(size):
+            if r != col:
+                factor = rows[r][col] / rows[col][col]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[col], strict=True)]
+    return [rows[i][size] / rows[i][i] for i in range(size)]
+
+
+def huber_fit(xs: Sequence[Sequence[float]], ys: Sequence[float], rounds: int = 50) -> list[float]:
+    """Intercept and slopes of a Huber regression (k = 1.345 robust SDs; Huber 1964), by
+    iteratively reweighted least squares."""
+    weights = [1.0] * len(ys)
+    coefficients = [statistics.median(ys)] + [0.0] * len(xs[0])
+    for _ in range(rounds):
+        design = [[1.0, *x] for x in xs]
+        size = len(design[0])
+        matrix = [
+            [
+                sum(w * d[i] * d[j] for w, d in zip(weights, design, strict=True))
+                for j in range(size)
+            ]
+            for i in range(size)
+        ]
+        vector = [
+            sum(w * d[i] * y for w, d, y in zip(weights, design, ys, strict=True))
+            for i in range(size)
+        ]
+        solved = solve(matrix, vector)
+        if solved is None:
+            break
+        coefficients = solved
+        residuals = [
+            y - sum(c * v for c, v in zip(coefficients, d, strict=True))
+            for d, y in zip(design, ys, strict=True)
+        ]
+        scale = max(MAD_TO_SD * statistics.median(abs(r) for r in residuals), 1e-6)
+        cut = 1.345 * scale
+        weights = [1.0 if abs(r) <= cut else cut / abs(r) for r in residuals]
+    return coefficients
+
+
+def additional_hr(person: Person) -> Series:
+    """Additional heart rate (Blix et al. 1974; Myrtek et al. 2004): the 60 s mean HR less
+    what movement explains, from a robust fit of HR on the 60 s mean movement now and a
+    minute before over minutes 1–5. Seated minutes hardly vary movement, so each slope is
+    kept within 0 (moving does not slow the heart) and ``MAX_SLOPE``, and the intercept is
+    the median of what is left."""
+    hr = trailing_mean(person.hr)
+    movement = trailing_mean(person.movement)
+    before: Series = [None] * WINDOW_S
+    before += movement[:-WINDOW_S]
+    now_before = [m if b is None else b for m, b in zip(movement, before, strict=True)]
+    fit = [
+        (m, b, h)
+        for m, b, h in zip(quiet(movement), quiet(now_before), quiet(hr), strict=True)
+        if m is not None and b is not None and h is not None
+    ]
+    _, *slopes = huber_fit([(m, b) for m, b, _ in fit], [h for _, _, h in fit])
+    now_slope, before_slope = (min(max(s, 0.0), MAX_SLOPE) for s in slopes)
+    intercept = statistics.median(h - now_slope * m - before_slope * b for m, b, h in fit)
+    return [
+        None
+        if h is None or m is None or b is None
+        else h - intercept - now_slope * m - before_slope * b
+        for h, m, b in zip(hr, movement, now_before, strict=True)
+    ]
+
+
+def additional_hr_z(person: Person) -> Series:
+    """Additional HR in its robust SD over minutes 1–5 (≥ 2 bpm), averaged over 60 s."""
+    residual = additional_hr(person)
+    _, spread = centre_spread(quiet(residual), 2.0)
+    return trailing_mean([None if r is None else r / spread for r in residual])
+
+
+def coverage_weighted_hr(person: Person) -> Series:
+    """Per second, the 60 s HR from the watch's own intervals weighted by their share of the
+    window, and the watch's 60 s mean HR by the rest: the watch's HR is least accurate
+    exactly when intervals are missing."""
+    of = intervals(person)
+    watch = trailing_mean(person.hr)
+    return [
+        w if h is None else h if w is None else c * h + (1 - c) * w
+        for h, w, c in zip(of.hr, watch, of.coverage, strict=True)
+    ]
+
+
+def coverage_weighted_z(person: Person) -> Series:
+    """The coverage-weighted HR against its own median of minutes 1–5, in their robust SD
+    (≥ 2 bpm), averaged over 60 s."""
+    hr = coverage_weighted_hr(person)
+    centre, spread = centre_spread(quiet(hr), 2.0)
+    return trailing_mean(z_against(hr, centre, spread))
+
+
+def learnt_rank(figure: Series, movement: Series, learn_below: float = 0.75) -> Series:
+    """Per second, the percentile rank of ``figure`` among the person's calm minutes so far
+    ((below + ½ equal) / (n + 1), so a short history cannot reach a high rank). Learnt: the
+    whole minutes of minutes 1–5, then each whole minute whose value ranks below
+    ``learn_below`` of those learnt and whose mean movement is below 0.1 g (not active) —
+    what a live system would call rest; never the labels."""
+    learnt: list[float] = []
+    out: Series = []
+    for t, value in enumerate(figure):
+        rank = None
+        if value is not None and learnt:
+            below = bisect.bisect_left(learnt, value)
+            equal = bisect.bisect_right(learnt, value) - below
+            rank = (below + 0.5 * equal) / (len(learnt) + 1)
+        out.append(rank)
+        if t % WINDOW_S or t < QUIET_S[0] or value is None:
+            continue
+        active = (movement[t] or 0.0) >= 0.1
+        if t <= QUIET_S[1] or (rank is not None and rank < learn_below and not active):
+            bisect.insort(learnt, value)
+    return out
+
+
+def hr_rank(person: Person) -> Series:
+    """The rank of the 60 s mean HR among the person's calm minutes so far."""
+    return learnt_rank(trailing_mean(person.hr), trailing_mean(person.movement))
+
+
+def coverage_weighted_rank(person: Person, learn_below: float = 0.75) -> Series:
+    """The same for the coverage-weighted HR."""
+    return learnt_rank(coverage_weighted_hr(person), trailing_mean(person.movement), learn_below)
+
+
+def correlation(xs: Series, ys: Series) -> float:
+    """Pearson's r of the seconds where both are known (0 when either is constant)."""
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if x is not None and y is not None]
+    if len(pairs) < 3:
+        return 0.0
+    try:
+        return statistics.correlation([x for x, _ in pairs], [y for _, y in pairs])
+    except statistics.StatisticsError:
+        return 0.0
+
+
+def stouffer(ranks: Sequence[Series], rho: float) -> Series:
+    """Stouffer's combined z of percentile ranks (Stouffer et al. 1949), its variance
+    corrected for their correlation ``rho`` (Strube 1985): Σ Φ⁻¹(rank) / √(k + k(k−1)ρ)."""
+    normal = statistics.NormalDist()
+    k = len(ranks)
+    scale = math.sqrt(k + k * (k - 1) * rho)
+    out: Series = []
+    for values in zip(*ranks, strict=True):
+        if any(v is None for v in values):
+            out.append(None)
+        else:
+            out.append(sum(normal.inv_cdf(v or 0.5) for v in values) / scale)
+    return out
+
+
+def fused_rank_z(person: Person) -> Series:
+    """Stouffer's z of two ranks among learnt calm minutes: the coverage-weighted HR (the
+    heart's level, from the beats the watch is sure of) and the additional HR (what movement
+    does not explain), their correlation taken over minutes 1–5."""
+    movement = trailing_mean(person.movement)
+    weighted, additional = coverage_weighted_hr(person), additional_hr(person)
+    rho = max(0.0, correlation(quiet(weighted), quiet(additional)))
+    return stouffer([learnt_rank(weighted, movement), learnt_rank(additional, movement)], rho)
 
 
 # -- firing and scoring -----------------------------------------------------------------------
@@ -310,10 +499,10 @@ def splits(names: Sequence[str]) -> list[tuple[list[str], list[str]]]:
     ]
 
 
-def held_out(swept: Sweep, names: Sequence[str]) -> HeldOut:
+def held_out(swept: Sweep, names: Sequence[str], limit: float = FALSE_ALARMS_TARGET) -> HeldOut:
     shares, rates, tested = [], [], []
     for train, test in splits(names):
-        index = choose(swept, train)
+        index = choose(swept, train, limit)
         assert index is not None
         scored = pooled(swept.scores[index], test)
         tested.append(scored)
@@ -345,9 +534,48 @@ REPRODUCED = (
     Statistic("HR from the watch's intervals, no fallback", interval_hr_z),
 )
 
-NEW: tuple[Statistic, ...] = ()
-
-STATISTICS = REPRODUCED + NEW
+NEW: tuple[Statistic, ...] = (
+    Statistic("additional HR (residual of HR on movement)", additional_hr_z),
+    Statistic("coverage-weighted HR", coverage_weighted_z),
+    Statistic("rank among learnt calm minutes: the watch's HR", hr_rank, SHARE_GRID),
+    Statistic(
+        "rank among learnt calm minutes: coverage-weighted HR", coverage_weighted_rank, SHARE_GRID
+    ),
+    Statistic("Stouffer: coverage-weighted HR rank and additional HR rank", fused_rank_z),
+    Statistic(
+        "the same rank, learning minutes below the 50th percentile",
+        lambda p: coverage_weighted_rank(p, 0.5),
+        SHARE_GRID,
+    ),
+    Statistic(
+        "the same rank, learning minutes below the 90th percentile",
+        lambda p: coverage_weighted_rank(p, 0.9),
+        SHARE_GRID,
+    ),
+    Statistic(
+        "the same rank, learning every minute not active",
+        lambda p: coverage_weighted_rank(p, math.inf),
+        SHARE_GRID,
+    ),
+)
+CONTROLS = (
+    Statistic(
+        "control: robust baseline spread, silent for the first 15 min",
+        lambda p: silent_until(robust_spread_z(p), CONTROL_SILENT_S),
+    ),
+    Statistic(
+        "control: coverage-weighted HR, silent for the first 15 min",
+        lambda p: silent_until(coverage_weighted_z(p), CONTROL_SILENT_S),
+    ),
+)
+STATISTICS = REPRODUCED + NEW + CONTROLS
+#: Rank rows whose learning rule is chosen on each 5 together with the threshold.
+RANK_VARIANTS = (
+    "rank among learnt calm minutes: coverage-weighted HR",
+    "the same rank, learning minutes below the 50th percentile",
+    "the same rank, learning minutes below the 90th percentile",
+    "the same rank, learning every minute not active",
+)
 
 
 def hindsight_cell(scored: DetectionScore | None) -> str:
@@ -381,6 +609,31 @@ def watch_rule() -> dict[str, DetectionScore]:
         assert scored is not None
         scores[result.name] = scored
     return scores
+
+
+def against(result: HeldOut, rule: HeldOut) -> tuple[float, float, float]:
+    """Shares of the splits where ``result``, on the same held-out half as ``rule``, is
+    better on both found and false alarms; better on one and no worse on the other; and
+    the reverse of the latter."""
+    both = better = worse = 0
+    for share, rate, rule_share, rule_rate in zip(
+        result.shares, result.rates, rule.shares, rule.rates, strict=True
+    ):
+        both += share > rule_share and rate < rule_rate
+        if (share, -rate) != (rule_share, -rule_rate):
+            better += share >= rule_share and rate <= rule_rate
+            worse += share <= rule_share and rate >= rule_rate
+    count = len(result.shares)
+    return both / count, better / count, worse / count
+
+
+def beside_row(name: str, looser: HeldOut, compared: tuple[float, float, float]) -> str:
+    both, better, worse = compared
+    return (
+        f"| {name} | {percent(statistics.fmean(looser.shares))} at "
+        f"{statistics.fmean(looser.rates):.2f} | {percent(both)} | {percent(better)} "
+        f"| {percent(worse)} |"
+    )
 
 
 def task_types(tested: Iterable[DetectionScore]) -> dict[str, float]:
@@ -418,6 +671,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     by_type = {"watch rule": task_types(watch_result.tested)}
+    beside = []
+    rank_sweeps: list[Sweep] = []
     for statistic in chosen:
         series = {p.name: statistic.figure(p) for p in people}
         swept = sweep(people, series, statistic.grid)
@@ -428,6 +683,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = held_out(swept, names)
         print(row(statistic.name, first, result), flush=True)
         by_type[statistic.name] = task_types(result.tested)
+        looser = held_out(swept, names, WATCH_FALSE_ALARMS)
+        beside.append(beside_row(statistic.name, looser, against(result, watch_result)))
+        if statistic.name in RANK_VARIANTS:
+            rank_sweeps.append(swept)
+    if len(rank_sweeps) == len(RANK_VARIANTS):
+        combined = Sweep(
+            tuple(t for s in rank_sweeps for t in s.thresholds),
+            [row for s in rank_sweeps for row in s.scores],
+        )
+        result = held_out(combined, names)
+        name = "coverage-weighted HR rank, learning rule and threshold both chosen on the 5"
+        print(row(name, "—", result))
+        looser = held_out(combined, names, WATCH_FALSE_ALARMS)
+        beside.append(beside_row(name, looser, against(result, watch_result)))
+    print()
+    print("Held out with the threshold chosen for ≤ 1.02 per calm h; and against the watch rule")
+    print("on the same held-out half (threshold chosen for ≤ 0.5), the share of splits:")
+    print()
+    print(
+        "| statistic | chosen for ≤ 1.02: found at per calm h "
+        "| better on both | better on one, no worse | the reverse |"
+    )
+    print("|---|---|---|---|---|")
+    print("\n".join(beside))
     print()
     print("Held out, share of each task type found (mean over the 252 held-out halves):")
     print()
