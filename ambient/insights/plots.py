@@ -37,7 +37,12 @@ matplotlib.rcParams.update(
 
 LOW, MEDIUM, HIGH = "#f2c36b", "#e8894a", "#c8553d"
 RECOVERY = "#5a9e7c"
-LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#7a8a99"
+LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#6f7f8e"
+#: The bars' outline and the band's edge: at least 3:1 against the white plot (and the outline
+#: against every bar's fill), so a reader with low vision sees each shape and where one stress
+#: level ends and the next begins (WCAG 1.4.11); the pale fills alone are 1.3–2.6:1.
+OUTLINE, BAND_EDGE = "#23303b", "#5f86b3"
+OUTLINE_WIDTH = 0.6
 
 
 class _Frame:
@@ -79,10 +84,10 @@ class _Frame:
 @cache
 def _bars_frame() -> _Frame:
     legend: list[Artist] = [
-        Patch(facecolor=LOW, linewidth=0, label="low stress"),
-        Patch(facecolor=MEDIUM, linewidth=0, label="medium"),
-        Patch(facecolor=HIGH, linewidth=0, label="high"),
-        Patch(facecolor=RECOVERY, linewidth=0, label="recovery"),
+        Patch(facecolor=LOW, edgecolor=OUTLINE, linewidth=OUTLINE_WIDTH, label="low stress"),
+        Patch(facecolor=MEDIUM, edgecolor=OUTLINE, linewidth=OUTLINE_WIDTH, label="medium"),
+        Patch(facecolor=HIGH, edgecolor=OUTLINE, linewidth=OUTLINE_WIDTH, label="high"),
+        Patch(facecolor=RECOVERY, edgecolor=OUTLINE, linewidth=OUTLINE_WIDTH, label="recovery"),
     ]
     margins = {"left": 0.12, "right": 0.98, "bottom": 0.1, "top": 0.84}
     return _Frame(3.0, margins, "minutes", legend, 4)
@@ -91,7 +96,7 @@ def _bars_frame() -> _Frame:
 @cache
 def _band_frame() -> _Frame:
     legend: list[Artist] = [
-        Patch(color=BAND, label="normal band", linewidth=0),
+        Patch(facecolor=BAND, edgecolor=BAND_EDGE, label="normal band", linewidth=0.8),
         Line2D([], [], linestyle="", marker="o", color=DOT, markersize=3, label="daily"),
         Line2D([], [], color=LINE, linewidth=2, label="7-day mean"),
     ]
@@ -139,7 +144,7 @@ def _bar_series(
         [(x - half, b), (x - half, b + h), (x + half, b + h), (x + half, b)]
         for x, b, h in zip(centres, bottoms, heights, strict=True)
     ]
-    bars = PolyCollection(corners, facecolors=colour, linewidths=0)
+    bars = PolyCollection(corners, facecolors=colour, edgecolors=OUTLINE, linewidths=OUTLINE_WIDTH)
     bars.sticky_edges.y.append(0.0)
     ax.add_collection(bars)
     return bars
@@ -160,7 +165,8 @@ def hrv_band(
         xs = list(range(len(days)))
         lows = [float("nan") if v is None else v for v in band_low]
         highs = [float("nan") if v is None else v for v in band_high]
-        frame.data.append(ax.fill_between(xs, lows, highs, color=BAND, linewidth=0))
+        band = ax.fill_between(xs, lows, highs, facecolor=BAND, edgecolor=BAND_EDGE, linewidth=0.8)
+        frame.data.append(band)
         points = [(x, v) for x, v in zip(xs, daily, strict=True) if v is not None]
         if points:
             xs_points, values = [p[0] for p in points], [p[1] for p in points]

@@ -549,3 +549,51 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
     assert sentence is not None
     assert f"7-day average (line) {sentence[1]} at the end" in hrv
     assert f"normal band (shaded) {sentence[2]}–{sentence[3]} at the end" in hrv
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+        red, green, blue = (
+            c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels
+        )
+        return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def shape_styles(svg: str, group: str) -> list[tuple[str, str | None]]:
+    """(fill, stroke) of each filled path in the SVG groups whose id starts with ``group``."""
+    found = []
+    for body in re.findall(rf'<g id="{group}[^"]*">(.*?)</g>', svg, re.S):
+        for style in re.findall(r'style="([^"]*fill: #[0-9a-f]{6}[^"]*)"', body):
+            fill = re.search(r"fill: (#[0-9a-f]{6})", style)
+            stroke = re.search(r"stroke: (#[0-9a-f]{6})", style)
+            assert fill is not None
+            found.append((fill[1], stroke[1] if stroke else None))
+    return found
+
+
+def test_the_plots_shapes_stand_out_at_3_to_1_for_low_vision() -> None:
+    """WCAG 1.4.11: the low-stress bars (1.6:1 against the white plot), the medium ones
+    (2.6:1), the boundaries between stacked levels (1.6–1.7:1) and the normal band (1.3:1)
+    were faint for a reader with low vision. Each bar now has a dark outline (at least 3:1
+    against the white and against every fill), the band a blue edge, and the dots a grey
+    that stands out against the band too."""
+    days = [WEEK + timedelta(days=k) for k in range(7)]
+    bars = plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7)
+    segments = shape_styles(bars, "PolyCollection")
+    assert {fill for fill, _ in segments} == {plots.LOW, plots.MEDIUM, plots.HIGH, plots.RECOVERY}
+    for fill, stroke in segments:
+        assert stroke is not None, fill
+        assert contrast(stroke, "#ffffff") >= 3 and contrast(stroke, fill) >= 3, (fill, stroke)
+    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
+    band = plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+    ((band_fill, band_edge),) = shape_styles(band, "FillBetween")
+    assert band_edge is not None and contrast(band_edge, "#ffffff") >= 3
+    for drawn in (plots.DOT, plots.LINE):  # the dots and the 7-day line, inside the band too
+        assert f"stroke: {drawn}" in band
+        assert contrast(drawn, "#ffffff") >= 3 and contrast(drawn, band_fill) >= 3, drawn
