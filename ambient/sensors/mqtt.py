@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import tzinfo
@@ -204,6 +205,8 @@ class MqttSensor:
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
         if factor != 1.0:
             values = tuple(value * factor for value in values)
+        if parsed.times is not None:  # a batch of samples, each with its own time
+            return self._samples(message.topic, person, values, parsed.times, live_age_s, now)
         if self._range is not None:
             low, high = self._range
             if len(values) == 1:  # the usual message
@@ -227,6 +230,33 @@ class MqttSensor:
             Reading(time=t, person=person, metric=config.metric, value=v, source=self.name)
             for t, v in zip(times, values, strict=True)
         ]
+
+    def _samples(
+        self,
+        topic: str,
+        person: str,
+        values: tuple[float, ...],
+        times: tuple[float, ...],
+        live_age_s: float | None,
+        now: float,
+    ) -> list[Reading]:
+        """A batch whose samples carry their own times (a watch's upload through its phone):
+        one reading each, oldest first (the newest first would make the others late); an
+        impossible value goes alone, a time ahead of ours (within the tolerance) is now. The
+        newest sample was judged for the whole batch (``live_age_s``)."""
+        behind_after_s = self._behind_after_s
+        if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
+            self._behind(live_age_s)
+        low, high = self._range or (-math.inf, math.inf)
+        metric, source = self.config.metric, self.name
+        readings = []
+        for time, value in sorted(zip(times, values, strict=True)):
+            if not low <= value <= high:
+                refusal = self._refusal(value)
+                self._drops.drop(topic, refusal.reason, refusal.detail)
+                continue
+            readings.append(Reading(min(time, now), person, metric, value, source))
+        return readings
 
     def _stale(self, age_s: float) -> PayloadError:
         """Why a live message stamped ``age_s`` ago is no reading: its heart rate would be

@@ -32,7 +32,10 @@ _scan_json: Final[Callable[[str, int], tuple[Any, int]]] = _decoder.scan_once
 @dataclass(frozen=True, slots=True)
 class ParsedPayload:
     values: tuple[float, ...]
+    #: The payload's time; of a batch whose samples have their own (``times``), the newest.
     timestamp: float | None
+    #: Each value's own time (a ``*`` in both paths: a watch's batch of samples), else None.
+    times: tuple[float, ...] | None = None
 
 
 #: A payload comes per reading: its result is made as ``Reading`` makes itself, with the
@@ -41,13 +44,20 @@ class ParsedPayload:
 _parsed_slots: Any = ParsedPayload
 _set_values: Final = _parsed_slots.values.__set__
 _set_timestamp: Final = _parsed_slots.timestamp.__set__
+_set_times: Final = _parsed_slots.times.__set__
 _new_object: Final = object.__new__
 
+#: A path part standing for each element of a list (``data.*.Avg``).
+EACH: Final = "*"
 
-def _parsed(values: tuple[float, ...], timestamp: float | None) -> ParsedPayload:
+
+def _parsed(
+    values: tuple[float, ...], timestamp: float | None, times: tuple[float, ...] | None = None
+) -> ParsedPayload:
     made: ParsedPayload = _new_object(ParsedPayload)
     _set_values(made, values)
     _set_timestamp(made, timestamp)
+    _set_times(made, times)
     return made
 
 
@@ -60,8 +70,10 @@ def parse_payload(
     """The numbers (and the timestamp, when configured) in ``payload``.
 
     Without ``value_path`` the payload is a plain number (``72``, ``72.5``) or a JSON number or
-    list of numbers; with it, a JSON document the path leads into. An ISO timestamp without a
-    zone is in ``zone`` (the process's zone when None).
+    list of numbers; with it, a JSON document the path leads into. A ``*`` part of a path
+    stands for each element of a list there (``data.*.Avg``: a batch of samples); with one in
+    both paths, each value has its own time. An ISO timestamp without a zone is in ``zone``
+    (the process's zone when None).
     """
     text = decode(payload)
     if value_path is None and timestamp_path is None:
@@ -86,11 +98,50 @@ def parse_payload(
             raise _object_without_path()
         values = to_numbers(document, "the payload")
     else:
-        values = to_numbers(lookup(document, value_path), f"`{value_path}`")
+        values = to_numbers(_each(document, value_path), f"`{value_path}`")
     timestamp = None
     if timestamp_path is not None:
-        timestamp = to_timestamp(lookup(document, timestamp_path), f"`{timestamp_path}`", zone)
+        found = _each(document, timestamp_path)
+        if isinstance(found, _Each):
+            return _batch(values, found, timestamp_path, zone)
+        timestamp = to_timestamp(found, f"`{timestamp_path}`", zone)
     return _parsed(values, timestamp)
+
+
+class _Each(list[Any]):
+    """What a path with a ``*`` found: one node per element of the list (read as a list)."""
+
+
+def _each(document: Any, path: str) -> Any:
+    """``lookup(document, path)``, where a ``*`` part on a list stands for each of its
+    elements (on an object it is a key, as before): the rest of the path read in each."""
+    if EACH not in path:  # (the usual path: no split)
+        return lookup(document, path)
+    parts = path.split(".")
+    if EACH not in parts:  # a `*` within a key
+        return lookup(document, path)
+    star = parts.index(EACH)
+    head, rest = ".".join(parts[:star]), ".".join(parts[star + 1 :])
+    node = lookup(document, head) if head else document
+    if not isinstance(node, list):
+        return lookup(document, path)  # a key named `*`, or no list: missing_path
+    return _Each(lookup(element, rest) if rest else element for element in node)
+
+
+def _batch(
+    values: tuple[float, ...], found: _Each, timestamp_path: str, zone: tzinfo | None
+) -> ParsedPayload:
+    """Samples that each carry their own time (a watch's upload): paired in order; the
+    newest is the payload's time."""
+    if len(found) != len(values):
+        raise PayloadError(
+            "bad_timestamp",
+            f"`{timestamp_path}` gives {len(found)} times for {len(values)} values",
+        )
+    times = tuple(
+        to_timestamp(item, f"`{timestamp_path}`[{index}]", zone) for index, item in enumerate(found)
+    )
+    return _parsed(values, max(times), times)
 
 
 def _object_without_path() -> PayloadError:

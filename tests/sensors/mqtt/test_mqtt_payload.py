@@ -23,7 +23,7 @@ from ambient.payload_fields import (
     to_numbers,
     to_timestamp,
 )
-from ambient.sensors.mqtt_payload import beat_times, parse_payload
+from ambient.sensors.mqtt_payload import ParsedPayload, beat_times, parse_payload
 
 
 def reason_of(payload: bytes, value: str | None = None, timestamp: str | None = None) -> str:
@@ -283,5 +283,58 @@ def test_the_shortcuts_give_what_the_general_path_gives(
     payload: bytes, value: str | None, timestamp: str | None
 ) -> None:
     expected = outcome(lambda: general_path(payload, value, timestamp))
-    parsed = outcome(lambda: astuple(parse_payload(payload, value, timestamp)))
+    parsed = outcome(lambda: _values_and_time(parse_payload(payload, value, timestamp)))
     assert parsed == expected
+
+
+def _values_and_time(parsed: ParsedPayload) -> tuple[tuple[float, ...], float | None]:
+    values, timestamp, times = astuple(parsed)
+    assert times is None  # no `*` in the paths: no times of their own
+    return values, timestamp
+
+
+#: A Health Auto Export upload of an Apple Watch's heart rate: several samples, each with its
+#: own time, newest first here (the app's order is not promised).
+BATCH = json.dumps(
+    {
+        "data": {
+            "metrics": [
+                {
+                    "name": "heart_rate",
+                    "units": "count/min",
+                    "data": [
+                        {"Avg": 66.5, "date": "2025-11-26 18:10:00 +0100"},
+                        {"Avg": 64, "date": "2025-11-26 18:05:00 +0100"},
+                        {"Avg": 61, "date": "2025-11-26 18:00:00 +0100"},
+                    ],
+                }
+            ]
+        }
+    }
+).encode()
+
+
+def test_a_star_in_the_paths_reads_every_sample_of_a_batch_at_its_own_time() -> None:
+    parsed = parse_payload(BATCH, "data.metrics.0.data.*.Avg", "data.metrics.0.data.*.date")
+    assert parsed.values == (66.5, 64.0, 61.0)
+    assert parsed.times == (1764177000.0, 1764176700.0, 1764176400.0)
+    assert parsed.timestamp == 1764177000.0  # the newest judges the batch (max_age, retained)
+    # one time for the whole list, as before: no times of their own
+    one_time = parse_payload(BATCH, "data.metrics.0.data.*.Avg", "data.metrics.0.data.0.date")
+    assert (one_time.values, one_time.times) == ((66.5, 64.0, 61.0), None)
+    assert parse_payload(b'{"hr": 72, "ts": 1764180000}', "hr", "ts").times is None
+
+
+def test_a_batch_whose_times_do_not_pair_with_its_values_is_refused() -> None:
+    assert reason_of(BATCH, "data.metrics.0.data.0.Avg", "data.metrics.0.data.*.date") == (
+        "bad_timestamp"
+    )
+    assert reason_of(BATCH, "data.metrics.0.data.*.Max", "data.metrics.0.data.*.date") == (
+        "missing_path"
+    )
+    assert reason_of(BATCH, "data.*.Avg") == "missing_path"  # `data` is no list
+    assert reason_of(b'{"data": []}', "data.*.Avg") == "not_a_number"  # an empty batch
+
+
+def test_a_key_named_star_is_still_read_as_a_key() -> None:
+    assert parse_payload(b'{"a": {"*": {"hr": 70}}}', "a.*.hr").values == (70.0,)

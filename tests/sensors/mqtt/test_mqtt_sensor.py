@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 from collections.abc import AsyncIterator
-from datetime import tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -450,3 +452,58 @@ def test_a_sensor_with_its_own_stale_after_keeps_a_sample_older_than_max_age() -
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {}
     assert h.feed(b'{"hr": 71, "ts": %d}' % (NOW - 1500)) == []
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"stale": 1}
+
+
+def batch(*samples: tuple[float, float]) -> bytes:
+    """A Health Auto Export upload: ``(bpm, seconds before NOW)`` samples, as listed."""
+    data = [{"Avg": bpm, "date": NOW - ago} for bpm, ago in samples]
+    return json.dumps({"data": {"metrics": [{"name": "heart_rate", "data": data}]}}).encode()
+
+
+def test_a_watchs_batch_of_samples_is_read_each_at_its_own_time_oldest_first() -> None:
+    """An Apple Watch's heart rate uploaded by its phone every few minutes, several samples in
+    one payload (newest first): each is a reading of its own time, given oldest first so that
+    none is taken for late; the newest judges the batch, so older samples past `max_age` in it
+    are kept, and an impossible value goes alone."""
+    h = Harness(
+        value="data.metrics.0.data.*.Avg",
+        timestamp="data.metrics.0.data.*.date",
+        stale_after=360.0,
+    )
+    readings = h.feed(batch((66, 60), (0, 300), (64, 420), (61, 780)))
+    assert [(r.time, r.value) for r in readings] == [
+        (NOW - 780, 61.0),
+        (NOW - 420, 64.0),
+        (NOW - 60, 66.0),
+    ]
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"hr_zero": 1}
+    assert h.feed(batch((70, 1200), (71, 900))) == []  # its newest past stale_after and max_age
+    assert h.counters.get("mqtt:zigbee2mqtt/alex_watch", "stale") == 1
+
+
+async def test_a_health_auto_export_upload_through_a_real_broker_gives_each_sample(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """The app's own shape and time format (``2025-11-26 18:10:00 +0100``), newest first."""
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    clock = connection._clock
+    paths = {"value": "data.metrics.0.data.*.Avg", "timestamp": "data.metrics.0.data.*.date"}
+    config = sensor_config(topic="health/alex", stale_after=600.0, **paths)
+    sensor = MqttSensor(config, connection, clock, counters, name="apple_watch")
+    sink = RecordingSink()
+    taken = math.floor(clock.now())
+    berlin = timezone(timedelta(hours=1))
+
+    def sample(bpm: float, ago_s: int) -> dict[str, Any]:
+        stamp = datetime.fromtimestamp(taken - ago_s, berlin).strftime("%Y-%m-%d %H:%M:%S %z")
+        return {"Min": bpm - 2, "Avg": bpm, "Max": bpm + 2, "date": stamp, "source": "Watch"}
+
+    upload = {"data": {"metrics": [{"name": "heart_rate", "units": "count/min", "data": [
+        sample(66.5, 60), sample(64, 420)
+    ]}]}}  # fmt: skip
+    async with running_sensor(connection, sensor, sink), device_client(mosquitto) as device:
+        await device.publish("health/alex", json.dumps(upload).encode(), qos=1)
+        readings = [await sink.next() for _ in range(2)]
+    assert [(r.time, r.value) for r in readings] == [(taken - 420, 64.0), (taken - 60, 66.5)]
+    assert counters.scope("mqtt:health/alex") == {}
