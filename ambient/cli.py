@@ -515,6 +515,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     baseline.add_argument("--person", required=True, help="the person's id")
     baseline.add_argument("--json", action="store_true", help="show: one JSON document")
+    baseline.add_argument(
+        "--beats",
+        choices=["chest", "pulse"],
+        help="reset: only the ln RMSSD of this kind of beats (a chest strap's, a watch's)",
+    )
     insights = _subcommand(
         commands,
         common,

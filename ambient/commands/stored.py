@@ -61,7 +61,9 @@ def forget(args: argparse.Namespace, config: AmbientConfig) -> int:
 def baseline(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.signals.baseline_cli import run_baseline
 
-    return run_baseline(config, args.action, args.person, args.json, sys.stdout, sys.stderr)
+    return run_baseline(
+        config, args.action, args.person, args.json, sys.stdout, sys.stderr, beats=args.beats
+    )
 
 
 @with_stored_data_config

@@ -230,10 +230,9 @@ def beats_kind(config: SensorConfig) -> BeatsKind | None:
     return CHEST if config.type == "ble" else None
 
 
-def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind | None:
-    """The one kind of beats the sensors that may give ``person``'s beats have (theirs by
-    ``person:``, or anyone's without it), or None when they differ, one is not known, or there
-    is none: which kind a baseline saved before kinds were kept holds."""
+def beats_kinds_of(configs: Iterable[SensorConfig], person: str) -> set[BeatsKind | None]:
+    """The kinds of beats of the sensors that may give ``person``'s beats (theirs by
+    ``person:``, or anyone's without it); None for one whose kind is not known."""
     kinds: set[BeatsKind | None] = set()
     for config in configs:
         if config.person not in (None, person):
@@ -241,6 +240,14 @@ def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind 
         if config.type in ("mqtt", "homeassistant") and config.metric != "rr":
             continue
         kinds.add(beats_kind(config))
+    return kinds
+
+
+def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind | None:
+    """The one kind of beats the sensors that may give ``person``'s beats have, or None when
+    they differ, one is not known, or there is none: which kind a baseline saved before kinds
+    were kept holds."""
+    kinds = beats_kinds_of(configs, person)
     if len(kinds) != 1:
         return None
     (kind,) = kinds

@@ -1,5 +1,6 @@
 """``ambient baseline show|reset --person P``: what ambient has learned of a person's rest, and
-a way to start again (a new wearable, a new medication).
+a way to start again (a new wearable, a new medication); ``reset --beats chest|pulse`` forgets
+only one kind of beats' ln RMSSD (a new strap, or a new watch).
 
 The baseline lives in the store (``signals.baseline/<person>``); the daemon keeps a copy in
 memory and saves it every few minutes, so a reset refuses while the daemon runs.
@@ -14,12 +15,17 @@ import time
 from typing import Any, TextIO
 
 from ambient.config import AmbientConfig
+from ambient.config.sensors import BEATS_KINDS, BeatsKind, beats_kinds_of, configured_beats
 from ambient.config.signals import BaselineConfig
 from ambient.signals.baseline import Baseline, Norm
 from ambient.signals.engine import BASELINE_NAMESPACE
 from ambient.store import Store
 
 _PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+
+
+#: How ``show`` names each kind of beats.
+_BEATS_TEXT: dict[str, str] = {"chest": "a chest strap's", "pulse": "a pulse sensor's"}
 
 
 class BaselineCommandError(Exception):
@@ -34,14 +40,21 @@ def run_baseline(
     stdout: TextIO,
     stderr: TextIO,
     now: float | None = None,
+    beats: BeatsKind | None = None,
 ) -> int:
-    """0 shown or reset; 1 with one line on ``stderr`` saying why not."""
+    """0 shown or reset; 1 with one line on ``stderr`` saying why not; 2 for ``beats`` with
+    ``show`` (it shows every kind)."""
+    if beats is not None and action != "reset":
+        print("ambient baseline: --beats goes with reset (show lists each kind)", file=stderr)
+        return 2
     try:
         if not _PERSON_ID.fullmatch(person):
             raise BaselineCommandError(
                 f"`{person}` is not a person id (lower-case letters, digits, _)"
             )
-        if action == "reset":
+        if action == "reset" and beats is not None:
+            _reset_beats(config, person, beats, stdout)
+        elif action == "reset":
             _reset(config, person, stdout)
         else:
             _show(config, person, as_json, stdout, time.time() if now is None else now)
@@ -64,7 +77,10 @@ def _baseline_of(config: AmbientConfig, person: str, store: Store | None) -> Bas
     resting_hr = people[person].resting_hr if person in people else None
     baseline = Baseline(config.signals.baseline, resting_hr, resolve_zone(config.timezone))
     saved = None if store is None else store.get(BASELINE_NAMESPACE, person)
-    if saved is not None and not baseline.load_json(saved):
+    # A baseline saved before kinds of beats were kept is the person's one kind, as the daemon
+    # takes it (see `SignalEngine`).
+    beats = configured_beats(config.sensors, person)
+    if saved is not None and not baseline.load_json(saved, beats):
         raise BaselineCommandError(
             f"the saved baseline of {person} is unreadable (the daemon starts it afresh)"
         )
@@ -104,6 +120,11 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     last_day = baseline.last_day_worn()
     document["last_day"] = None if last_day is None else last_day.isoformat()
     document["configured"] = configured
+    kinds = _kinds_shown(baseline, beats_kinds_of(config.sensors, person))
+    document["ln_rmssd_by_beats"] = {
+        kind: _ln_rmssd(baseline.norm(now, kind), config.signals.baseline.prior_days)
+        for kind in kinds
+    }
     if as_json:
         out.write(json.dumps(document) + "\n")
         return
@@ -129,6 +150,13 @@ def _household_note(person: str, configured: bool, unconfigured: list[str]) -> s
     return ""
 
 
+def _kinds_shown(baseline: Baseline, configured: set[BeatsKind | None]) -> list[BeatsKind]:
+    """The kinds of beats ``show`` lists: those with minutes kept, and those of the person's
+    sensors (on the prior until their first minutes)."""
+    kept = set(baseline.kinds_kept())
+    return [kind for kind in BEATS_KINDS if kind in kept or kind in configured]
+
+
 def _document(person: str, norm: Norm, days: int, prior_days: float) -> dict[str, Any]:
     return {
         "person": person,
@@ -141,15 +169,20 @@ def _document(person: str, norm: Norm, days: int, prior_days: float) -> dict[str
             "samples": norm.hr_samples,
             **_spread_parts(norm.hr_within_sd, norm.hr_day_sd, norm.hr_days, prior_days, 1),
         },
-        "ln_rmssd": {
-            "mean": round(norm.ln_rmssd_mean, 3),
-            "sd": round(norm.ln_rmssd_sd, 3),
-            "samples": norm.ln_rmssd_samples,
-            "rmssd_ms": round(math.exp(norm.ln_rmssd_mean), 1),
-            **_spread_parts(
-                norm.ln_rmssd_within_sd, norm.ln_rmssd_day_sd, norm.ln_rmssd_days, prior_days, 3
-            ),
-        },
+        "ln_rmssd": _ln_rmssd(norm, prior_days),
+    }
+
+
+def _ln_rmssd(norm: Norm, prior_days: float) -> dict[str, Any]:
+    """The norm's ln RMSSD (every kind's, or one kind's of beats) as ``show`` gives it."""
+    return {
+        "mean": round(norm.ln_rmssd_mean, 3),
+        "sd": round(norm.ln_rmssd_sd, 3),
+        "samples": norm.ln_rmssd_samples,
+        "rmssd_ms": round(math.exp(norm.ln_rmssd_mean), 1),
+        **_spread_parts(
+            norm.ln_rmssd_within_sd, norm.ln_rmssd_day_sd, norm.ln_rmssd_days, prior_days, 3
+        ),
     }
 
 
@@ -178,6 +211,7 @@ _STATE_TEXT = {
 
 def _text(doc: dict[str, Any], note: str, config: BaselineConfig) -> str:
     hr, ln = doc["resting_hr"], doc["ln_rmssd"]
+    needed = min(config.provisional_samples, config.min_samples)
     state = _STATE_TEXT[doc["state"]]
     if hr["on_prior"] and doc["last_day"] is not None:  # worn, but not for months
         state = (
@@ -189,7 +223,8 @@ def _text(doc: dict[str, Any], note: str, config: BaselineConfig) -> str:
         f"{note}"
         f"  resting HR   {hr['mean']:.1f} ± {hr['sd']:.1f} bpm   ({_hr_source(hr)})\n"
         f"  ln RMSSD     {ln['mean']:.2f} ± {ln['sd']:.2f}  (RMSSD ≈ {ln['rmssd_ms']:.0f} ms; "
-        f"{_ln_source(hr, ln, min(config.provisional_samples, config.min_samples))})\n"
+        f"{_ln_source(hr, ln, needed)})\n"
+        f"{_by_beats_text(doc['ln_rmssd_by_beats'], needed)}"
         f"  days with data: {doc['days']}\n"
         f"  spread       {_spread_text(hr, ln, doc['last_day'] is not None)}\n"
     )
@@ -214,6 +249,20 @@ def _ln_source(hr: dict[str, Any], ln: dict[str, Any], needed: int) -> str:
     if ln["on_prior"] and not hr["on_prior"]:
         return f"the population's: {pairs}, {needed} needed"
     return pairs
+
+
+def _by_beats_text(by_beats: dict[str, dict[str, Any]], needed: int) -> str:
+    """A line per kind of beats: what that kind's beats are compared with (the line above is
+    every kind's minutes together, for beats of no known kind)."""
+    lines = []
+    for kind, ln in by_beats.items():
+        minutes = f"{ln['samples']} minutes of {_BEATS_TEXT[kind]} beats"
+        source = f"the population's: {minutes}, {needed} needed" if ln["on_prior"] else minutes
+        lines.append(
+            f"    {kind:<10} {ln['mean']:.2f} ± {ln['sd']:.2f}  "
+            f"(RMSSD ≈ {ln['rmssd_ms']:.0f} ms; {source})\n"
+        )
+    return "".join(lines)
 
 
 def _spread_text(hr: dict[str, Any], ln: dict[str, Any], worn: bool) -> str:
@@ -263,6 +312,36 @@ def _reset(config: AmbientConfig, person: str, out: TextIO) -> None:
     out.write(
         f"baseline of {person} reset: the population prior stands in until the first quiet "
         "minutes of wear give a provisional one\n"
+    )
+
+
+def _reset_beats(config: AmbientConfig, person: str, beats: BeatsKind, out: TextIO) -> None:
+    """Forget the ln RMSSD of one kind of beats (a new strap, a new watch): that kind is on the
+    prior until its first quiet minutes; resting HR and the other kind are kept."""
+    _refuse_while_running(config)
+    store = _open_store(config)
+    saved = store is not None and store.get(BASELINE_NAMESPACE, person) is not None
+    if store is None or not saved:
+        if store is not None:
+            store.close()
+        if person not in config.person_ids():
+            raise _unknown_person(config, person)
+        out.write(f"{person} has no saved baseline: nothing to reset\n")
+        return
+    try:
+        baseline = _baseline_of(config, person, store)
+        if beats not in baseline.kinds_kept():
+            out.write(
+                f"{person} has no ln RMSSD of {_BEATS_TEXT[beats]} beats saved: nothing to reset\n"
+            )
+            return
+        baseline.clear(beats)
+        store.put(BASELINE_NAMESPACE, person, baseline.to_json())
+    finally:
+        store.close()
+    out.write(
+        f"ln RMSSD of {person}'s {beats} beats reset: the population prior stands in for them "
+        "until their first quiet minutes; resting HR and the other beats are kept\n"
     )
 
 
