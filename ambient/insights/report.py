@@ -71,8 +71,9 @@ def render_week(
         f"<title>{_e(name)} · week {label}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_e(name)}'s week</h1>",
-        f'<p class="lead">{label}: {monday:%d %b} – {week_days[-1]:%d %b %Y}. '
-        f"{len(week)} of 7 days with data.</p>",
+        f'<p class="lead">{label}: {monday.day} {monday:%b} – {week_days[-1].day} '
+        f"{week_days[-1]:%b %Y}. {len(week)} of 7 days with data. "
+        f"Days and times in {_e(zone)}.</p>",
     ]
     # The daily HRV values of the one source the trend reads: the plot's and the changes'.
     hrv = comparable_days(summaries, week_days[-1], trend_config)

@@ -597,3 +597,15 @@ def test_the_plots_shapes_stand_out_at_3_to_1_for_low_vision() -> None:
     for drawn in (plots.DOT, plots.LINE):  # the dots and the 7-day line, inside the band too
         assert f"stroke: {drawn}" in band
         assert contrast(drawn, "#ffffff") >= 3 and contrast(drawn, band_fill) >= 3, drawn
+
+
+def test_the_page_says_the_time_zone_of_its_days_and_times() -> None:
+    """A calming moment's "Tue 10:00" and each day's midnight are the config's zone's, which
+    the page never named: read abroad, or on a phone in another zone, they were ambiguous."""
+    html = page_with_every_table()  # Europe/Berlin
+    lead = re.search(r'<p class="lead">(.*?)</p>', html)
+    assert lead is not None
+    assert lead[1] == (
+        "2026-W49: 30 Nov – 6 Dec 2026. 7 of 7 days with data. Days and times in Europe/Berlin."
+    )
+    assert "Days and times in UTC." in page()  # no zone given: render_week's default
