@@ -13,7 +13,9 @@ Blocks that are not ambient's YAML at all are listed below with what they are.
 
 The rest a reader copies or follows is held too: every ``ambient`` command of the shell blocks
 is one the command line takes, every link between the pages leads to a file and a heading that
-are there, and the field tables of the JSON outputs list the fields printed.
+are there, the field tables of the JSON outputs list the fields printed, the README's
+exit-code table has every code a command's ``--help`` gives, and its config table every
+section and kind of sensor.
 """
 
 from __future__ import annotations
