@@ -132,8 +132,7 @@ def test_status_of_a_named_config_whose_daemon_is_not_running_says_how_to_start_
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        f"ambient status: no status socket at state/ambient.sock ({folder}/state/ambient.sock: "
-        "store.path is relative to the folder ambient runs in): is the daemon running? "
+        f"ambient status: no status socket at {folder}/state/ambient.sock: is the daemon running? "
         f"(`ambient run '{config}'` starts it)\n"
     )
 

@@ -18,7 +18,7 @@ from ambient.config.checks import cross_checks
 from ambient.config.durations import duration_text, parse_duration
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
-from ambient.config.store import key_exposure
+from ambient.config.store import key_exposure, store_path_for
 from ambient.config.types import PATTERN_MEANINGS
 from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
 
@@ -78,8 +78,11 @@ def issue_at(document: YamlDocument, key_path: KeyPath, message: str) -> ConfigI
 
 
 def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Recording paths are relative to the config file, so configs can travel with their data
-    (``~/…`` is in the user's home, as a shell reads it)."""
+    """Recording paths and the store's are relative to the config file, so configs can travel
+    with their data (``~/…`` is in the user's home, as a shell reads it)."""
+    store = data.get("store")
+    if isinstance(store, dict) and isinstance(store.get("path"), str):
+        store["path"] = str(store_path_for(store["path"], base))
     sensors = data.get("sensors")
     if isinstance(sensors, list):
         for sensor in sensors:

@@ -60,6 +60,22 @@ class StoreConfig(ConfigModel):
     )
 
 
+def store_path_for(written: str, config_dir: Path) -> Path:
+    """A relative ``store.path`` is in the config file's folder, as a recording's path is: a
+    command given the config finds the daemon's store from any folder, and a service (which
+    runs in ``/``) keeps it beside its config. Earlier versions read it in the folder ambient
+    ran in: a store made there is still used while the config's folder has none, so an
+    upgrade leaves nothing learnt behind (``ambient check`` shows which file it is)."""
+    path = Path(written).expanduser()
+    if path.is_absolute():
+        return path
+    beside = config_dir.absolute() / path
+    earlier = path.absolute()
+    if earlier != beside and earlier.exists() and not beside.exists():
+        return earlier
+    return beside
+
+
 #: Where the key itself is written in the config.
 KEY_PATH: KeyPath = ("store", "encryption", "key")
 

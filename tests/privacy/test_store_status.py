@@ -60,7 +60,8 @@ def test_check_reads_a_relative_store_path_in_the_folder_it_runs_in(tmp_path: Pa
         cwd=tmp_path,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    assert "Store: state/ambient.db, not encrypted (store.encryption encrypts it" in result.stdout
+    store = tmp_path / "state" / "ambient.db"  # beside the config, where it was run
+    assert f"Store: {store}, not encrypted (store.encryption encrypts it" in result.stdout
 
 
 def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
