@@ -229,7 +229,8 @@ def _trend_section(
     trends = [hrv_trend(daily, d, config) for d in days]
     latest = trends[-1]
     if not any(t.band_low is not None for t in trends):
-        out.append(f"<p>Not enough nights yet for a trend: {_e(latest.why)}.</p></section>")
+        out.append(f"<p>Not enough nights yet for a trend: {_missing(latest, config)}.</p>")
+        out.append("</section>")
         return out
     svg = hrv_band(
         days,
@@ -249,14 +250,7 @@ def _hrv_sentence(trend: HrvTrend, config: TrendSettings) -> str:
     """Where the week ended, in words and the numbers of the plot (the trend's own reason,
     for HA and the log, speaks of CUSUMs and ln RMSSD means)."""
     if trend.state is None or trend.mean_7d is None:
-        if trend.valid_days_range < config.min_range_days:
-            have, days, need = trend.valid_days_range, config.range_days, config.min_range_days
-        else:
-            have, days, need = trend.valid_days_7d, config.mean_days, config.min_days_per_week
-        return (
-            f"Your HRV trend is not known at the end of this week: {have} of the last {days} "
-            f"days had HRV, and it needs {need}."
-        )
+        return f"Your HRV trend is not known at the end of this week: {_missing(trend, config)}."
     words = {
         # The early warning: several low days, whether or not the 7-day mean left the band.
         "low": "lower than usual for several days: your body may be asking for a lighter few days",
@@ -271,6 +265,18 @@ def _hrv_sentence(trend: HrvTrend, config: TrendSettings) -> str:
         f"your normal band {_n(trend.band_low, 2)}–{_n(trend.band_high, 2)}"
     )
     return f"At the end of the week your HRV was {wording} ({numbers})."
+
+
+def _missing(trend: HrvTrend, config: TrendSettings) -> str:
+    """What an unknown trend still needs, in words (its reason, for HA, says "normal range"
+    for the days the band is learnt from, which here would read as days of normal HRV)."""
+    if trend.valid_days_range < config.min_range_days:
+        return (
+            f"your normal band is learnt from at least {config.min_range_days} days with HRV "
+            f"before the latest {config.mean_days}, and there are {trend.valid_days_range} so far"
+        )
+    have, days, need = trend.valid_days_7d, config.mean_days, config.min_days_per_week
+    return f"{have} of the last {days} days had HRV, and it needs {need}"
 
 
 def _under(value: float | None, limit: float | None) -> bool:

@@ -609,3 +609,15 @@ def test_the_page_says_the_time_zone_of_its_days_and_times() -> None:
         "2026-W49: 30 Nov – 6 Dec 2026. 7 of 7 days with data. Days and times in Europe/Berlin."
     )
     assert "Days and times in UTC." in page()  # no zone given: render_week's default
+
+
+def test_a_first_week_is_told_what_the_hrv_band_still_needs_in_plain_words() -> None:
+    """The first week's page read "Not enough nights yet for a trend: 0 days with HRV in the
+    normal range; 14 needed" (the trend's reason for HA): after five nights of HRV, as if none
+    had been normal. The band is learnt from the days before the latest week."""
+    html = page(days=5, first=WEEK)
+    assert "normal range" not in html
+    assert (
+        "<p>Not enough nights yet for a trend: your normal band is learnt from at least 14 "
+        "days with HRV before the latest 7, and there are 0 so far.</p>" in html
+    )
