@@ -8,6 +8,8 @@ import math
 import time
 from pathlib import Path
 
+import pytest
+from fixtures.ambient_process import run_ambient
 from signals.test_signals_baseline_cli import baseline, save
 
 from ambient.config.sensors import BeatsKind
@@ -149,3 +151,44 @@ def test_reset_of_one_kind_is_refused_as_a_whole_reset_is(tmp_path: Path) -> Non
         2,
         "ambient baseline: --beats goes with reset (show lists each kind)\n",
     )
+
+
+def recorded_beats(path: Path, start: float, seconds: float, swing_ms: float) -> None:
+    """A recording of beats at 75 bpm alternating ± ``swing_ms`` (RMSSD 2 × swing)."""
+    lines, t, i = ["t,metric,value"], start, 0
+    while t < start + seconds:
+        rr = 800 + (swing_ms if i % 2 else -swing_ms)
+        t, i = t + rr / 1000, i + 1
+        lines.append(f"{t:.3f},rr,{rr:g}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("strap", "watch", "fired"), [("chest", "pulse", False), (None, None, True)]
+)
+def test_the_daemon_compares_a_watch_with_its_own_rest_once_its_sensor_says_pulse(
+    tmp_path: Path, strap: str | None, watch: str | None, fired: bool
+) -> None:
+    """Ten minutes of a strap (RMSSD 30 ms), then a watch that reads higher (50 ms), through
+    `ambient simulate`: a rule on `ln_rmssd_z above 1` fires when the watch is compared with
+    the strap's rest (recordings say no kind), not once the sensors say their kinds (the
+    watch is on the prior: z 0.4)."""
+    recorded_beats(tmp_path / "strap.csv", 0, 600, 15)
+    recorded_beats(tmp_path / "watch.csv", 600, 300, 25)
+    kinds = [f", beats: {kind}" if kind else "" for kind in (strap, watch)]
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\n"
+        "sensors:\n"
+        f"  - {{type: recording, id: alex_strap, path: strap.csv, person: alex{kinds[0]}}}\n"
+        f"  - {{type: recording, id: alex_watch, path: watch.csv, person: alex{kinds[1]}}}\n"
+        "rules:\n"
+        "  - id: hrv_high\n"
+        "    person: alex\n"
+        "    triggers: [{trigger: signal, signal: ln_rmssd_z, above: 1.0}]\n"
+        "    actions: [{action: log, message: high}]\n"
+    )
+    result = run_ambient("simulate", "--json", str(config))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line)["event"] for line in result.stdout.splitlines()]
+    assert ("fired" in events) is fired
