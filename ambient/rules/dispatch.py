@@ -286,7 +286,11 @@ class TriggerDispatch:
             if rule.config.person is not None and rule.config.person != person:
                 continue
             trigger = rule.person(person).trigger(slot.index)
-            matched = new is not None and state_matches(slot.config, old, new)
+            before = self._text_before(trigger, old, new)
+            if new is not None and trigger.seen != new:
+                trigger.seen = new
+                self._save(rule)
+            matched = new is not None and new != before and state_matches(slot.config, before, new)
             if trigger.phase == "pending" and not (new is not None and in_to(slot.config, new)):
                 cancel_timer(trigger)
                 trigger.phase, trigger.for_until, trigger.value = "clear", None, None
@@ -300,7 +304,7 @@ class TriggerDispatch:
                     slot.index,
                     slot.config.id,
                     describe.trigger_label(slot.config, slot.index),
-                    describe.state_changed(slot.config, what, old, new),
+                    describe.state_changed(slot.config, what, before, new),
                 )
                 self._fire(rule, person, firing, now)
             else:
@@ -312,6 +316,15 @@ class TriggerDispatch:
                 self._save(rule)
         if self._waiting and new is not None:
             self._grace.known((person, name))
+
+    def _text_before(self, trigger: TriggerState, old: str | None, new: str | None) -> str | None:
+        """The text a state trigger's signal changed from: ``old``, or for its first value
+        after a restart, the last one the trigger saw before it (within the grace period: an
+        unknown that lasts longer is a gap, as at any other time)."""
+        if not trigger.seen_restored or new is None:
+            return old
+        trigger.seen_restored = False
+        return trigger.seen if old is None and self._grace.active() else old
 
     def _decide_on_first_value(self, rule: Rule, person: str, index: int, signal: str) -> None:
         """A `for` window that fell due while ambient was not running decides on the signal's

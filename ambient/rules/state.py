@@ -29,15 +29,30 @@ class TriggerState:
     resumed: bool = field(default=False, compare=False, repr=False)
     #: ``for_until`` as last read and on elapsed time (see :func:`follow_clock`).
     for_until_anchor: Anchor | None = field(default=None, compare=False, repr=False)
+    #: A state trigger on a text signal: the last text it saw, kept over a restart so that the
+    #: first value after it is compared with the one before (not with "unknown").
+    seen: str | None = None
+    #: ``seen`` restored from the store and no value seen since.
+    seen_restored: bool = field(default=False, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"phase": self.phase, "since": self.since, "for_until": self.for_until} | (
-            {"value": self.value} if self.value is not None else {}
+        return (
+            {"phase": self.phase, "since": self.since, "for_until": self.for_until}
+            | ({"value": self.value} if self.value is not None else {})
+            | ({"seen": self.seen} if self.seen is not None else {})
         )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TriggerState:
-        return cls(data["phase"], data.get("since"), data.get("for_until"), data.get("value"))
+        seen = data.get("seen")
+        return cls(
+            data["phase"],
+            data.get("since"),
+            data.get("for_until"),
+            data.get("value"),
+            seen=seen,
+            seen_restored=seen is not None,
+        )
 
 
 @dataclass(slots=True)
@@ -137,7 +152,9 @@ class PersonState:
     def to_json(self) -> dict[str, Any]:
         return {
             "triggers": {
-                str(i): t.to_json() for i, t in self.triggers.items() if t.phase != "clear"
+                str(i): t.to_json()
+                for i, t in self.triggers.items()
+                if t.phase != "clear" or t.seen is not None
             },
             "cooldown_until": self.cooldown_until,
             "last_fired": self.last_fired,

@@ -207,3 +207,54 @@ async def test_a_state_condition_for_counts_from_ha_last_changed_after_a_start()
     await h.event(1, "ha_state", "person.alex", state="home", last_changed=h.t0 - 3600)
     await h.event(2, "mqtt", "home/button", payload="x")
     assert h.kinds() == ["fired"]
+
+
+# -- text signal state triggers: the first value after a restart -----------------------------
+
+
+def _trend_rule() -> dict[str, Any]:
+    return {
+        "id": "hrv_low_nudge",
+        "triggers": [{"trigger": "state", "signal": "hrv_trend", "to": "low"}],
+        "actions": [log("lighter day?")],
+    }
+
+
+async def test_a_text_signal_that_is_as_before_a_restart_is_not_a_change(tmp_path: Path) -> None:
+    """`hrv_trend` was `low` before the restart and is published `low` again after it: the
+    nudge went out once, not again at every restart or reload."""
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_trend_rule()]), store=Store(path)).start()
+    await h.push(0, hrv_trend="normal")
+    await h.push(10, hrv_trend="low")
+    assert h.performer.messages() == ["lighter day?"]
+    h = await _killed_and_restarted(h, path, killed_at=60, back_at=100)
+    await h.push(101, hrv_trend=None)  # not computed yet after the start
+    await h.push(102, hrv_trend="low")
+    assert h.kinds() == []
+    await h.push(200, hrv_trend="normal")
+    await h.push(300, hrv_trend="low")  # a change again: it fires
+    assert h.events() == [(300, "fired", "hrv_trend changed from normal to low")]
+
+
+async def test_a_text_signal_that_changed_across_a_restart_fires(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_trend_rule()]), store=Store(path)).start()
+    await h.push(0, hrv_trend="normal")
+    h = await _killed_and_restarted(h, path, killed_at=60, back_at=100)
+    await h.push(102, hrv_trend="low")
+    assert h.events() == [(102, "fired", "hrv_trend changed from normal to low")]
+
+
+async def test_a_text_signal_unknown_past_the_grace_period_is_a_gap_as_at_any_time(
+    tmp_path: Path,
+) -> None:
+    """Unknown for longer than `signals.stale_after` after the start is unknown for real, as
+    a strap taken off: `low` after it fires, as it would without the restart."""
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_trend_rule()]), store=Store(path)).start()
+    await h.push(10, hrv_trend="low")
+    h = await _killed_and_restarted(h, path, killed_at=60, back_at=100)
+    await h.push(101, hrv_trend=None)
+    await h.push(200, hrv_trend="low")
+    assert h.events() == [(200, "fired", "hrv_trend changed from unknown to low")]
