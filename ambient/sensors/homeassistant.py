@@ -28,6 +28,7 @@ from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
 from ambient.readings import HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
+from ambient.sensors.cadence import SampledHeartRate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -135,6 +136,12 @@ class HomeAssistantSensor:
         self._stale_after_s = config.stale_after or stale_after_s
         #: A heart reading older than this is old news (a sparse watch's, after its span).
         self._old_news_s = max(STALE_AFTER_S, self._stale_after_s)
+        #: Says once when its heart rate, without a span of its own, comes minutes apart.
+        self._sampled = (
+            SampledHeartRate(name, stale_after_s, _LOGGER)
+            if config.metric == HR and config.stale_after is None
+            else None
+        )
 
     async def run(self, sink: ReadingSink) -> None:
         self.client.watch_entities(
@@ -198,6 +205,8 @@ class HomeAssistantSensor:
         _LOGGER.debug("Sensor %s: %s = %s", self.name, self.config.metric, value)
         self.readings += 1
         sink.put_nowait(Reading(now, self.person, self.config.metric, value, self.name))
+        if self._sampled is not None:
+            self._sampled.seen(self.person, now)
 
     def _age_s(self, state: Mapping[str, Any]) -> float | None:
         """How long ago HA last updated ``state`` (None: no time to judge by)."""

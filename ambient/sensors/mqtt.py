@@ -25,6 +25,7 @@ from ambient.logs import Throttle
 from ambient.payload_fields import PayloadError
 from ambient.ports import ReadingSink
 from ambient.readings import HR, HR_ZERO, RR, VALID_RANGE, Reading, out_of_range_text
+from ambient.sensors.cadence import SampledHeartRate
 from ambient.sensors.mqtt_payload import beat_times, parse_payload
 from ambient.sensors.people import PeopleGate
 from ambient.topics import is_person_id
@@ -113,6 +114,12 @@ class MqttSensor:
         #: A live reading older than this is refused (``stale``): ``max_age``, or the sensor's
         #: own longer ``stale_after``, within which its latest sample is still current.
         self._max_age_s = max(config.max_age, config.stale_after or 0.0)
+        #: Says once when a heart rate without a span of its own comes minutes apart.
+        self._sampled = (
+            SampledHeartRate(name, stale_after_s, _LOGGER)
+            if config.metric == HR and config.stale_after is None
+            else None
+        )
         self._behind_log = Throttle(60.0)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)
@@ -162,6 +169,7 @@ class MqttSensor:
             _LOGGER.debug("%s: payload on %s was %r", self.name, message.topic, message.payload)
             return
         sink = self._sink
+        sampled = self._sampled
         for reading in readings:
             try:
                 sink.put_nowait(reading)
@@ -169,6 +177,8 @@ class MqttSensor:
                 self._drops.drop(message.topic, "queue_full", "the reading queue is full")
                 return
             self._readings += 1
+            if sampled is not None and not sampled.said:
+                sampled.seen(reading.person, reading.time)
 
     def readings_from(self, message: MqttMessage) -> list[Reading]:
         config = self.config

@@ -23,6 +23,14 @@ from ambient.readings import Reading
 from ambient.sensors.homeassistant import BadHaValue, HomeAssistantSensor, parse_value
 
 
+class OutsideInRealTime(VirtualClock):
+    """A virtual clock whose links to the outside (HA's times) run in real time, as a scaled
+    one's do: moved on by the test, it makes HA's updates minutes apart on its own time."""
+
+    def for_outside_links(self) -> Clock:
+        return RealClock()
+
+
 class QueueSink:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Reading] = asyncio.Queue()
@@ -315,3 +323,24 @@ async def test_an_entity_removed_while_running_is_said_and_read_again_when_back(
     assert said.levelno == logging.WARNING
     assert "sensor.ambient_test_hr_renamed" in said.getMessage()
     assert "70" not in said.getMessage()
+
+
+@pytest.mark.ha
+async def test_a_watch_measuring_minutes_apart_without_a_stale_after_says_what_to_give(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The companion app's heart rate every 5 minutes, configured without `stale_after`: it is
+    current 15 s after each sample, so rules on it never fire; said once, with the span to
+    give. The sensor's clock is moved on 5 minutes between HA's updates, while HA's times are
+    read against the real one (as under `--speed`): each state is a reading of now."""
+    config = sensor_config(entity_id="sensor.ambient_test_hr_every_5min", metric="hr")
+    clock = OutsideInRealTime(time.time())
+    async with running_sensor(ha, config, clock) as (_sensor, sink, _counters):
+        for value in ("61", "63", "60", "64"):
+            await set_ha_state(ha, config.entity_id, value)
+            assert (await sink.next()).value == float(value)
+            clock.advance_to(clock.now() + 300.0)
+    [said] = [r for r in caplog.records if "apart" in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert said.getMessage().startswith("Sensor ha_threshold: its heart rate came up to 5min")
+    assert "`stale_after: 6min`" in said.getMessage() and "63" not in said.getMessage()

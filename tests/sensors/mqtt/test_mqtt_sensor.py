@@ -507,3 +507,24 @@ async def test_a_health_auto_export_upload_through_a_real_broker_gives_each_samp
         readings = [await sink.next() for _ in range(2)]
     assert [(r.time, r.value) for r in readings] == [(taken - 420, 64.0), (taken - 60, 66.5)]
     assert counters.scope("mqtt:health/alex") == {}
+
+
+def test_a_heart_rate_minutes_apart_without_a_stale_after_says_what_to_give(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A watch measuring every 5 minutes, configured as if it streamed: its heart rate is
+    current 15 s after each sample, and nothing said why rules never fire. It is said once,
+    with the span to give it, naming the sensor, never a value; one that has a span is quiet."""
+
+    def said(stale_after: float | None) -> list[str]:
+        caplog.clear()
+        h = Harness(value="hr", timestamp="ts", stale_after=stale_after)
+        with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+            for ago in (1500, 1200, 900, 600, 300, 0):
+                h.feed(b'{"hr": 70, "ts": %d}' % (NOW - ago), backlog=True)
+        return [r.getMessage() for r in caplog.records if "apart" in r.getMessage()]
+
+    [line] = said(None)
+    assert line.startswith("Sensor watch:") and "`stale_after: 6min`" in line
+    assert "70" not in line
+    assert said(360.0) == []
