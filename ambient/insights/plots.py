@@ -126,6 +126,9 @@ def week_bars(
             _bar_series(ax, left, stacked, high, HIGH),
             _bar_series(ax, right, zeros, recovery, RECOVERY),
         ]
+        ax.set_autoscaley_on(True)  # a week of zeros before set the limits by hand
+        if not any(minutes > 0 for minutes in (*low, *medium, *high, *recovery)):
+            ax.set_ylim(0, 60)  # no minutes: an axis from 0, not -0.04 to 0.04
         ax.set_xticks(xs, [d.strftime("%a") for d in days])
         return _svg(frame.figure)
 

@@ -124,16 +124,24 @@ def _days_section(
         return [float(getattr(s, attribute)) if s is not None else 0.0 for s in rows]
 
     out = ['<section id="days"><h2>Stress and recovery, day by day</h2>']
-    if not any(rows):
+    if not _with_data(summaries, days):
         return [*out, "<p>No days with data this week.</p></section>"]
-    svg = week_bars(
-        days,
-        col("low_minutes"),
-        col("medium_minutes"),
-        col("high_minutes"),
-        col("recovery_minutes"),
-    )
-    out.append(_figure("stress and recovery minutes per day", svg, _bars_text(days, rows)))
+    if any(s is not None and s.measured_minutes > 0 for s in rows):
+        svg = week_bars(
+            days,
+            col("low_minutes"),
+            col("medium_minutes"),
+            col("high_minutes"),
+            col("recovery_minutes"),
+        )
+        out.append(_figure("stress and recovery minutes per day", svg, _bars_text(days, rows)))
+    elif any(s is not None and s.worn for s in rows):  # no chart of nothing but zeros
+        out.append(
+            "<p>No stress score this week, so no stress or recovery minutes: it needs the "
+            "intervals between beats (heart rate alone has none).</p>"
+        )
+    else:
+        out.append("<p>Nothing was worn this week: no stress or recovery minutes.</p>")
     out.append('<div class="table"><table><thead><tr><th>day</th><th>worn h</th>')
     out.append("<th>stress min</th>")
     out.append("<th>recovery min</th><th>sleep h</th><th>active min</th><th>resting HR bpm</th>")

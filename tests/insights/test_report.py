@@ -621,3 +621,40 @@ def test_a_first_week_is_told_what_the_hrv_band_still_needs_in_plain_words() -> 
         "<p>Not enough nights yet for a trend: your normal band is learnt from at least 14 "
         "days with HRV before the latest 7, and there are 0 so far.</p>" in html
     )
+
+
+def test_a_week_without_a_stress_score_draws_no_empty_chart() -> None:
+    """A week the daemon ran with nothing worn drew the bar chart all the same: no bars, a y
+    axis from -0.04 to 0.04 minutes, the "minutes" label cut off; a watch that sends heart
+    rate only (no stress score) drew that every week. The page says why there is no chart."""
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    week = [WEEK + timedelta(days=k) for k in range(7)]
+    for day in week:
+        kept[day] = not_worn(kept[day])
+    nothing = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "stress and recovery minutes per day" not in nothing
+    assert "<p>No days with data this week.</p>" in nothing
+    for day in week:  # heart rate only: active minutes and resting HR, no stress score
+        kept[day] = replace(kept[day], active_minutes=30.0, resting_hr=58.0)
+    heart_rate_only = render_week(
+        "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band
+    )
+    assert "stress and recovery minutes per day" not in heart_rate_only
+    assert (
+        "<p>No stress score this week, so no stress or recovery minutes: it needs the "
+        "intervals between beats (heart rate alone has none).</p>" in heart_rate_only
+    )
+    assert table_row(heart_rate_only, "Mon 30")[4:] == ["30", "58"]  # the table stays
+
+
+def test_bars_of_zero_minutes_stand_on_an_axis_from_zero() -> None:
+    """A week whose days were worn but counted no minute of stress or recovery (a short wear
+    at a low score) drew a y axis of negative minutes around zero."""
+    days = [WEEK + timedelta(days=k) for k in range(7)]
+    busy = plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7)
+    svg = plots.week_bars(days, [0.0] * 7, [0.0] * 7, [0.0] * 7, [0.0] * 7)
+    # the figure is reused: the next week scales to its own minutes again
+    assert plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7) == busy
+    ticks = re.findall(r"<text[^>]*>([^<]*)</text>", svg)  # written as text (svg.fonttype)
+    assert "0" in ticks
+    assert not any(t.startswith(("\u2212", "-")) or "." in t for t in ticks), ticks
