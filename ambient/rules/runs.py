@@ -385,7 +385,18 @@ class Runs:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            _LOGGER.exception("Action %s of run %s raised", kind, run.id)
+            # One line (a template that fails at run time is the user's to fix, not a crash);
+            # the traceback, for a bug, at DEBUG. The run goes on and its trace says it failed.
+            whose = f" ({run.person})" if run.person is not None else ""
+            _LOGGER.error(
+                "Rule %s%s: action %s failed: %s: %s",
+                run.rule_id,
+                whose,
+                kind,
+                type(exc).__name__,
+                exc,
+            )
+            _LOGGER.debug("Action %s of run %s raised", kind, run.id, exc_info=True)
             return ActionResult(kind, False, f"error: {exc}")
 
     def conditions_hold(self, conditions: Sequence[ConditionConfig], run: RunRecord) -> bool:
