@@ -152,8 +152,8 @@ def _days_section(
             continue
         out.append(
             f"<tr><td>{day:%a %d}</td><td>{_n(_hours_worn(s), 1)}</td>"
-            f"<td>{_n(_worn(s, s.stress_minutes))}</td>"
-            f"<td>{_n(_worn(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
+            f"<td>{_n(_scored(s, s.stress_minutes))}</td>"
+            f"<td>{_n(_scored(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
             f"<td>{_n(_worn(s, s.active_minutes))}</td><td>{_n(s.resting_hr)}</td></tr>"
         )
     out.append("</tbody></table></div></section>")
@@ -381,8 +381,8 @@ def _changes_section(
     if len(week) < 3 or len(last_week) < 3:
         return [*out, "<p>Too few days in one of the two weeks to compare.</p></section>"]
     measures: list[tuple[str, Callable[[DaySummary], float | None], str, int]] = [
-        ("stress minutes a day", lambda s: _worn(s, s.stress_minutes), "", 0),
-        ("recovery minutes a day", lambda s: _worn(s, s.recovery_minutes), "", 0),
+        ("stress minutes a day", lambda s: _scored(s, s.stress_minutes), "", 0),
+        ("recovery minutes a day", lambda s: _scored(s, s.recovery_minutes), "", 0),
         ("sleep", lambda s: s.sleep_hours, " h", 1),
         ("active minutes a day", lambda s: _worn(s, s.active_minutes), "", 0),
         ("resting heart rate", lambda s: s.resting_hr, " bpm", 0),
@@ -403,6 +403,12 @@ def _changes_section(
 def _worn(summary: DaySummary, minutes: float) -> float | None:
     """Minutes of a day something was worn; None (no data) on a day nothing was."""
     return minutes if summary.worn else None
+
+
+def _scored(summary: DaySummary, minutes: float) -> float | None:
+    """Stress or recovery minutes of a day with a stress score; None (no data) on a day
+    without one: nothing worn, or heart rate only, which gives no score (not a calm day)."""
+    return minutes if summary.measured_minutes > 0 else None
 
 
 def _hours_worn(summary: DaySummary) -> float | None:

@@ -658,3 +658,18 @@ def test_bars_of_zero_minutes_stand_on_an_axis_from_zero() -> None:
     ticks = re.findall(r"<text[^>]*>([^<]*)</text>", svg)  # written as text (svg.fonttype)
     assert "0" in ticks
     assert not any(t.startswith(("\u2212", "-")) or "." in t for t in ticks), ticks
+
+
+def test_a_day_of_heart_rate_only_has_no_stress_minutes_not_zero() -> None:
+    """A watch that sends heart rate only gives no stress score: its days showed 0 stress and
+    0 recovery minutes (a calm day, to a reader) and "Since last week" counted those zeros."""
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    for k in range(7):
+        day = WEEK + timedelta(days=k)
+        kept[day] = replace(not_worn(kept[day]), active_minutes=30.0, resting_hr=58.0)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert table_row(html, "Mon 30") == ["–", "–", "–", "–", "30", "58"]
+    last_week = [kept[WEEK - timedelta(days=k)] for k in range(1, 8)]
+    before = sum(s.stress_minutes for s in last_week) / 7
+    assert table_row(html, "stress minutes a day") == [f"{before:.0f}", "–", "–"]
+    assert table_row(html, "active minutes a day")[1:] == ["30", "-6"]
