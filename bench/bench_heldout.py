@@ -23,11 +23,12 @@ Definitions (the replay of docs/signals.md, made explicit):
   when none gets there; scored on the other 5. Reported: the mean share found (range), the
   mean false alarms per calm hour of the held-out halves, and the share of splits whose
   held-out half meets both targets (≥ 60 % found, ≤ 0.5 per calm hour).
-- Thresholds: z scores −1 to 10 in steps of 0.05; shares and ranks 0 to 1 in steps of 0.01.
+- Thresholds: z scores −1 to 10 in steps of 0.05; shares and ranks 0 to 1 in steps of 0.01;
+  the CUSUM's h 0.5 to 200 in steps of 0.5.
 
 New statistics (none in ambient itself): additional HR, coverage-weighted HR, its rank among
 learnt calm minutes (and the watch HR's), a Stouffer fusion, and two controls silent for the
-first 15 minutes. Stdlib only, deterministic; about 30 s on one core.
+first 15 minutes. Stdlib only, deterministic; under a minute on one core.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ WATCH_FALSE_ALARMS = 1.02
 Series = list[float | None]
 
 Z_GRID = tuple(round(-1 + 0.05 * i, 2) for i in range(221))
+#: The CUSUM's h: its sum grows by up to x − k every 10 s.
+CUSUM_GRID = tuple(0.5 * i for i in range(1, 401))
 SHARE_GRID = tuple(round(0.01 * i, 2) for i in range(101))
 
 
@@ -207,6 +210,59 @@ def still_z(person: Person) -> Series:
     movement = trailing_mean(person.movement)
     still = [m is not None and m < 0.03 for m in movement]
     return gated(robust_spread_z(person), still)
+
+
+def onset_z(person: Person, history_s: int) -> Series:
+    """The 60 s mean HR against the median of the 60 s means from ``history_s`` ago to 60 s
+    ago, in their robust SD (≥ 2 bpm), once there are 5 minutes of them."""
+    mean_hr = trailing_mean(person.hr)
+    out: Series = []
+    for t, value in enumerate(mean_hr):
+        start, end = max(0, t - history_s), t - WINDOW_S
+        if value is None or end - start < 300:
+            out.append(None)
+            continue
+        recent = mean_hr[start : end + 1]
+        if not any(v is not None for v in recent):
+            out.append(None)
+            continue
+        centre, spread = centre_spread(recent, 2.0)
+        out.append((value - centre) / spread)
+    return out
+
+
+#: The CUSUM's step, its allowance (k) and the reference's history and gap.
+CUSUM_STEP_S, CUSUM_ALLOWANCE = 10, 0.5
+CUSUM_HISTORY_S, CUSUM_GAP_S = 1200, 120
+
+
+def cusum_steps(person: Person) -> Series:
+    """Every 10 s, x = (30 s mean HR − the median HR of the 20 minutes ending 2 minutes ago)
+    / max(its robust SD, 3 bpm), once there are 5 minutes of them; unknown between."""
+    mean_hr = trailing_mean(person.hr, 30)
+    out: Series = [None] * person.seconds
+    for t in range(0, person.seconds, CUSUM_STEP_S):
+        start, end = max(0, t - CUSUM_GAP_S - CUSUM_HISTORY_S), t - CUSUM_GAP_S
+        recent = [v for v in person.hr[start:end] if v is not None] if end > start else []
+        if mean_hr[t] is None or len(recent) < 300:
+            continue
+        centre, spread = centre_spread(recent, 3.0)
+        out[t] = ((mean_hr[t] or 0.0) - centre) / spread
+    return out
+
+
+def cusum_firings(steps: Series, threshold: float) -> list[float]:
+    """One-sided CUSUM (Page 1954): S = max(0, S + x − k); fires at S ≥ h and restarts."""
+    fired: list[float] = []
+    total_ = 0.0
+    for t, x in enumerate(steps):
+        if x is None:
+            continue
+        total_ = max(0.0, total_ + x - CUSUM_ALLOWANCE)
+        if total_ >= threshold:
+            fired.append(float(t))
+            total_ = 0.0
+    return fired
 
 
 def missing_beats(person: Person) -> Series:
@@ -429,11 +485,19 @@ class Sweep:
     scores: list[dict[str, DetectionScore]]
 
 
-def sweep(people: Sequence[Person], series: dict[str, Series], grid: Sequence[float]) -> Sweep:
+Firing = Callable[[Series, float], list[float]]
+
+
+def sweep(
+    people: Sequence[Person],
+    series: dict[str, Series],
+    grid: Sequence[float],
+    fire: Firing = firings,
+) -> Sweep:
     rows = []
     for threshold in grid:
         rows.append(
-            {p.name: score(p.labels, firings(series[p.name], threshold), p.end_s) for p in people}
+            {p.name: score(p.labels, fire(series[p.name], threshold), p.end_s) for p in people}
         )
     return Sweep(tuple(grid), rows)
 
@@ -524,11 +588,15 @@ class Statistic:
     name: str
     figure: Callable[[Person], Series]
     grid: tuple[float, ...] = Z_GRID
+    fire: Firing = firings
 
 
 REPRODUCED = (
     Statistic("robust baseline spread (MAD)", robust_spread_z),
     Statistic("the same with the provisional 5 bpm", lambda p: robust_spread_z(p, 5.0)),
+    Statistic("onset, 10-min trailing median", lambda p: onset_z(p, 600)),
+    Statistic("onset, 20-min trailing median", lambda p: onset_z(p, 1200)),
+    Statistic("one-sided CUSUM", cusum_steps, CUSUM_GRID, cusum_firings),
     Statistic("HR rise while still", still_z),
     Statistic("missing beats", missing_beats, SHARE_GRID),
     Statistic("HR from the watch's intervals, no fallback", interval_hr_z),
@@ -675,7 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rank_sweeps: list[Sweep] = []
     for statistic in chosen:
         series = {p.name: statistic.figure(p) for p in people}
-        swept = sweep(people, series, statistic.grid)
+        swept = sweep(people, series, statistic.grid, statistic.fire)
         first = " / ".join(
             hindsight_cell(hindsight(swept, names, limit))
             for limit in (FALSE_ALARMS_TARGET, WATCH_FALSE_ALARMS)
