@@ -43,6 +43,8 @@ LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#6f7f8e"
 #: level ends and the next begins (WCAG 1.4.11); the pale fills alone are 1.3–2.6:1.
 OUTLINE, BAND_EDGE = "#23303b", "#5f86b3"
 OUTLINE_WIDTH = 0.6
+#: The report's week in the 60-day HRV plot.
+WEEK_SHADE, WEEK_ALPHA = "#000000", 0.05
 
 
 class _Frame:
@@ -57,6 +59,8 @@ class _Frame:
         ylabel: str,
         legend: list[Artist],
         columns: int,
+        spacing: float = 2.0,
+        handle: float = 2.0,
     ) -> None:
         self.lock = threading.Lock()
         self.figure = Figure(figsize=(5.2, height_in))
@@ -69,6 +73,8 @@ class _Frame:
             loc="upper center",
             bbox_to_anchor=(0.5, 1.2),
             frameon=False,
+            columnspacing=spacing,
+            handlelength=handle,
         )
         self.data: list[Artist | Container] = []
 
@@ -98,10 +104,12 @@ def _band_frame() -> _Frame:
     legend: list[Artist] = [
         Patch(facecolor=BAND, edgecolor=BAND_EDGE, label="normal band", linewidth=0.8),
         Line2D([], [], linestyle="", marker="o", color=DOT, markersize=3, label="daily"),
-        Line2D([], [], color=LINE, linewidth=2, label="7-day mean"),
+        Line2D([], [], color=LINE, linewidth=2, label="7-day average"),
+        Patch(facecolor=WEEK_SHADE, alpha=WEEK_ALPHA, linewidth=0, label="this week"),
     ]
     margins = {"left": 0.13, "right": 0.98, "bottom": 0.11, "top": 0.84}
-    return _Frame(2.8, margins, "ln RMSSD", legend, 3)
+    # Four entries fit the width closer together (matplotlib's spacing: 2 and 2 font sizes).
+    return _Frame(2.8, margins, "ln RMSSD", legend, 4, spacing=0.7, handle=1.4)
 
 
 def week_bars(
@@ -161,7 +169,8 @@ def hrv_band(
     band_high: Sequence[float | None],
     week_start: date,
 ) -> str:
-    """Daily ln RMSSD (dots), its 7-day mean (line) and the normal band (shaded)."""
+    """Daily ln RMSSD (dots), its 7-day average (line), the normal band (shaded) and the
+    report's week (grey)."""
     frame = _band_frame()
     with frame.lock:
         ax = frame.clear()
@@ -177,7 +186,7 @@ def hrv_band(
         means = [float("nan") if v is None else v for v in mean_7d]
         frame.data += ax.plot(xs, means, color=LINE, linewidth=2)
         week_x = days.index(week_start) if week_start in days else len(days) - 7
-        shade = ax.axvspan(week_x - 0.5, len(days) - 0.5, color="#000000", alpha=0.05)
+        shade = ax.axvspan(week_x - 0.5, len(days) - 0.5, color=WEEK_SHADE, alpha=WEEK_ALPHA)
         shade.set_linewidth(0)
         frame.data.append(shade)
         ticks = list(range(len(days) - 1, -1, -14))[::-1]

@@ -673,3 +673,16 @@ def test_a_day_of_heart_rate_only_has_no_stress_minutes_not_zero() -> None:
     before = sum(s.stress_minutes for s in last_week) / 7
     assert table_row(html, "stress minutes a day") == [f"{before:.0f}", "–", "–"]
     assert table_row(html, "active minutes a day")[1:] == ["30", "-6"]
+
+
+def test_the_hrv_plot_says_what_its_grey_part_is() -> None:
+    """The week the page is about is shaded grey in the 60-day plot, which its legend never
+    named; and the legend's "7-day mean" is the sentence's "7-day average"."""
+    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
+    band = plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", band)
+    assert texts[-4:] == ["normal band", "daily", "7-day average", "this week"]
+    for frame in (plots._band_frame(), plots._bars_frame()):  # drawn: the legend fits
+        legend = frame.axes.get_legend()
+        assert legend is not None
+        assert legend.get_window_extent().x1 <= frame.figure.bbox.x1 + 2  # 2 px: its padding
