@@ -9,6 +9,7 @@ observations the data support, and what changed since last week.
 from __future__ import annotations
 
 import html
+import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -251,7 +252,21 @@ def _trend_section(
     text = _band_text(days, daily, trends, monday)
     out.append(_figure("HRV trend inside its normal band", svg, text))
     out.append(f"<p>{_e(_hrv_sentence(latest, config))}</p>")
+    out.append(f'<p class="note">{_ln_rmssd_note(latest.mean_7d)}</p>')
     return [*out, "</section>"]
+
+
+def _ln_rmssd_note(mean_7d: float | None) -> str:
+    """What the HRV numbers are: a log scale no watch app shows, so the shown 7-day average
+    in milliseconds too."""
+    note = (
+        "HRV here is ln RMSSD: the natural logarithm of RMSSD, the variation from one "
+        "heartbeat to the next in milliseconds"
+    )
+    if mean_7d is None:
+        return note + "."
+    shown = round(mean_7d, 2)
+    return f"{note} (a 7-day average of {shown:.2f} is about {math.exp(shown):.0f} ms)."
 
 
 def _hrv_sentence(trend: HrvTrend, config: TrendSettings) -> str:

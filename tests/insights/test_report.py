@@ -5,6 +5,7 @@ widths (screenshots kept under build/artifacts/report/, nothing may overflow).""
 from __future__ import annotations
 
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -686,3 +687,17 @@ def test_the_hrv_plot_says_what_its_grey_part_is() -> None:
         legend = frame.axes.get_legend()
         assert legend is not None
         assert legend.get_window_extent().x1 <= frame.figure.bbox.x1 + 2  # 2 px: its padding
+
+
+def test_the_hrv_numbers_say_what_unit_they_are_in() -> None:
+    """ "7-day average 3.87; your normal band 3.85–4.04": numbers without a unit, on a log scale
+    that no watch app shows. A note under them says what they are, in milliseconds too."""
+    html = page()
+    sentence = re.search(r"7-day average ([\d.]+);", html)
+    assert sentence is not None
+    milliseconds = math.exp(float(sentence[1]))
+    assert (
+        '<p class="note">HRV here is ln RMSSD: the natural logarithm of RMSSD, the variation '
+        "from one heartbeat to the next in milliseconds (a 7-day average of "
+        f"{sentence[1]} is about {milliseconds:.0f} ms).</p>" in html
+    )
