@@ -183,3 +183,29 @@ def test_an_ignored_ctrl_c_stays_ignored() -> None:
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert f"{DEMO}: OK" in result.stdout
+
+
+def test_the_entry_module_loads_nothing_while_ctrl_c_is_still_pythons() -> None:
+    """Until the entry module gives SIGINT its default action, a Ctrl-C is Python's
+    KeyboardInterrupt, which the import system's weakref callbacks print as "Exception
+    ignored", with a traceback. The entry module changes it before loading any module:
+    ``import signal`` loaded ``enum`` and a dozen more first, most of the time between
+    Python's start-up and the change on a plain install. An audit hook, added before the entry
+    module runs, names each module that loads while a Ctrl-C would still raise."""
+    code = (
+        "import _signal, sys\n"
+        "quiet = []\n"
+        "def loading(event, args):\n"
+        "    if quiet or event != 'import' or 'ambient.__main__' not in sys.modules:\n"
+        "        return\n"
+        "    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:\n"
+        "        quiet.append(True)  # from here on, the command's own handling\n"
+        "    else:\n"
+        "        print('loaded while Ctrl-C raises:', args[0], file=sys.stderr)\n"
+        "sys.addaudithook(loading)\n"
+        "from ambient.__main__ import main\n"
+        "sys.exit(main())\n"
+    )
+    result = check_the_demo_with(code)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert f"{DEMO}: OK" in result.stdout
