@@ -105,15 +105,15 @@ def load_people(folder: Path = STRESS_PREDICT) -> list[Person]:
         recording = load_recording(path, PERSON)
         last_s = recording.readings[-1].time
         labels = fitted_to_recording(by_subject[path.stem], last_s, path.name)
-        length = math.floor(last_s) + 1
+        length = math.ceil(last_s) + 1
         hr: Series = [None] * length
         movement: Series = [None] * length
         beats = []
         for reading in recording.readings:
             if reading.metric == HR:
-                hr[round(reading.time)] = reading.value
+                hr[math.ceil(reading.time)] = reading.value  # known from that second on
             elif reading.metric == MOVEMENT:
-                movement[round(reading.time)] = reading.value
+                movement[math.ceil(reading.time)] = reading.value
             elif reading.metric == RR:
                 beats.append((reading.time, reading.value))
         end_s = labels.end if labels.end is not None else last_s
@@ -389,7 +389,7 @@ def coverage_weighted_z(person: Person) -> Series:
 def learnt_rank(figure: Series, movement: Series, learn_below: float = 0.75) -> Series:
     """Per second, the percentile rank of ``figure`` among the person's calm minutes so far
     ((below + ½ equal) / (n + 1), so a short history cannot reach a high rank). Learnt: the
-    whole minutes of minutes 1–5, then each whole minute whose value ranks below
+    first five whole minutes, then each whole minute whose value ranks below
     ``learn_below`` of those learnt and whose mean movement is below 0.1 g (not active) —
     what a live system would call rest; never the labels."""
     learnt: list[float] = []
@@ -432,7 +432,8 @@ def correlation(xs: Series, ys: Series) -> float:
 
 def stouffer(ranks: Sequence[Series], rho: float) -> Series:
     """Stouffer's combined z of percentile ranks (Stouffer et al. 1949), its variance
-    corrected for their correlation ``rho`` (Strube 1985): Σ Φ⁻¹(rank) / √(k + k(k−1)ρ)."""
+    corrected for their correlation ``rho`` (Strube 1985): Σ Φ⁻¹(rank) / √(k + k(k−1)ρ); a
+    rank of 0 (below every learnt minute) is read as 0.01, the rank grid's step."""
     normal = statistics.NormalDist()
     k = len(ranks)
     scale = math.sqrt(k + k * (k - 1) * rho)
@@ -441,7 +442,7 @@ def stouffer(ranks: Sequence[Series], rho: float) -> Series:
         if any(v is None for v in values):
             out.append(None)
         else:
-            out.append(sum(normal.inv_cdf(v or 0.5) for v in values) / scale)
+            out.append(sum(normal.inv_cdf(max(v or 0.0, 0.01)) for v in values) / scale)
     return out
 
 
@@ -520,6 +521,9 @@ def hindsight(swept: Sweep, names: Sequence[str], limit: float) -> DetectionScor
 def choose(
     swept: Sweep, names: Sequence[str], limit: float = FALSE_ALARMS_TARGET, fallback: bool = True
 ) -> int | None:
+    """The index of the threshold finding most on ``names`` at ≤ ``limit`` false alarms per
+    calm hour (ties: fewer false alarms, then the lower threshold); when none gets there, the
+    one with the fewest false alarms (``fallback``) or None."""
     best: tuple[int, float] | None = None
     best_index = None
     fewest: tuple[float, int] | None = None
