@@ -78,6 +78,9 @@ class Norm:
     ln_rmssd_within_sd: float = 0.0
     ln_rmssd_day_sd: float = 0.0
     ln_rmssd_days: int = 0
+    # ln RMSSD is the prior's for this kind of beats while other kinds' minutes give theirs (a
+    # watch put on after a strap): its beats are compared as a new person's.
+    ln_rmssd_new_kind: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,10 +256,14 @@ class Baseline:
         hr = spread(_sums(in_range, _N_HR), c.provisional_hr_sd, c.prior_days)
         ln_mean = c.prior_ln_rmssd
         ln = Spread(c.prior_ln_rmssd_sd, 0.0, 0.0, 0)  # the prior's: no part shown by minutes
-        if n_ln >= min(c.provisional_samples, c.min_samples):
+        enough_ln = min(c.provisional_samples, c.min_samples)
+        new_kind = False
+        if n_ln >= enough_ln:
             ln_mean = _mean(in_range, ln_at, c.mean_days)
             ln = spread(_sums(in_range, ln_at), c.provisional_ln_rmssd_sd, c.prior_days)
             ln = _floored(ln, c.min_ln_rmssd_sd)
+        elif beats is not None:
+            new_kind = sum(s[_N_LN] for s in in_range) >= enough_ln
         hr = _floored(hr, c.min_hr_sd)
         return Norm(
             ln_mean,
@@ -273,6 +280,7 @@ class Baseline:
             ln.within,
             ln.day,
             ln.days,
+            new_kind,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -756,7 +756,9 @@ class PersonSignals:
             data = _HR_ONLY_CONFIDENCE + (1.0 - _HR_ONLY_CONFIDENCE) * share
         moment.score = score
         moment.basis = basis
-        moment.confidence = data * _BASELINE_CONFIDENCE.get(norm.state, 1.0)
+        # (HRV against a kind of beats still on the prior: worth what the person's prior is)
+        rest_from = PRIOR if ln_z is not None and norm.ln_rmssd_new_kind else norm.state
+        moment.confidence = data * _BASELINE_CONFIDENCE.get(rest_from, 1.0)
         moment.stress_reason = None
 
     def _stressed_minute(self, now: float) -> bool:
@@ -767,7 +769,9 @@ class PersonSignals:
         after a gap between its resting minutes longer than a sample's span and the heart
         readings' staleness: time without wear, or a minute not at rest, between them."""
         combined = self._smoother.combined
-        prior = self.baseline.norm(now, self.beats).state == PRIOR
+        norm = self.baseline.norm(now, self.beats)
+        # (on the prior, the person's or this kind of beats', minutes are learned as they come)
+        prior = norm.state == PRIOR or norm.ln_rmssd_new_kind
         if prior or combined is None or combined <= self.config.stress.midpoint:
             self._stressed_since = None
             return False

@@ -55,11 +55,27 @@ def test_a_kind_without_its_own_minutes_is_on_the_prior_as_a_new_persons() -> No
     pulse = baseline.norm(1300, "pulse")
     assert (pulse.ln_rmssd_mean, pulse.ln_rmssd_sd) == (config.prior_ln_rmssd, 0.5)
     assert (pulse.ln_rmssd_samples, pulse.ln_rmssd_days) == (0, 0)
+    assert pulse.ln_rmssd_new_kind  # on the prior while another kind has its own
+    assert not baseline.norm(1300, "chest").ln_rmssd_new_kind
     assert pulse.hr_mean == pytest.approx(60.0)  # its resting HR is the person's
     minutes(baseline, 1300, config.provisional_samples, PULSE_LN, "pulse")
     pulse = baseline.norm(1700, "pulse")
+    assert not pulse.ln_rmssd_new_kind
     assert pulse.ln_rmssd_mean == pytest.approx(PULSE_LN, abs=0.03)
     assert pulse.ln_rmssd_sd == pytest.approx(0.3)  # one sitting: the assumed spread
+
+
+def test_the_first_kind_a_new_person_wears_is_not_a_new_kind_beside_others() -> None:
+    """Until any kind has minutes, every kind is on the prior with the person's: nothing
+    differs from a person whose beats are of no known kind."""
+    baseline = Baseline(BaselineConfig())
+    minutes(baseline, 0, 3, CHEST_LN, "chest")
+    for k in range(3, 10):
+        baseline.add(60 * k, None, 60.0, "chest")  # HR provisional, too few pairs for HRV
+    chest, every = baseline.norm(700, "chest"), baseline.norm(700, None)
+    assert chest.state == "provisional" and chest.ln_rmssd_days == 0
+    assert not chest.ln_rmssd_new_kind
+    assert chest == every
 
 
 def test_minutes_of_no_known_kind_count_for_every_kind_together_only() -> None:
@@ -216,6 +232,22 @@ def test_a_watchs_beats_are_compared_with_the_watchs_rest_not_the_straps() -> No
     assert wearer.ln_z() == pytest.approx(expected, abs=0.02)
     norm = wearer.engine.norm("alex")
     assert norm is not None and norm.ln_rmssd_samples == 0  # the watch's kind, on the prior
+    # Worth what a score against the population's HRV is, as a new person's (it was 0.7, the
+    # person's provisional rest's).
+    assert wearer.engine.get("alex", "stress_confidence").value == 0.25
+
+
+def test_a_new_kinds_first_minutes_are_learned_even_when_they_score_as_stress() -> None:
+    """A watch that reads low (RMSSD 12 ms) after a strap: against the population's prior it
+    scores as stress, as a new person's first minutes may; like theirs, its minutes are
+    learned (they were left out for an hour as stressed rest)."""
+    wearer = Wearer()
+    wearer.beats("strap", alternating(0, 600, STRAP_SWING))
+    wearer.beats("watch", alternating(600.4, 600, 6.0))
+    norm = wearer.engine.norm("alex")
+    assert norm is not None and norm.ln_rmssd_samples >= 8
+    assert norm.ln_rmssd_mean == pytest.approx(math.log(12), abs=0.02)
+    assert wearer.ln_z() == pytest.approx(0.0, abs=0.1)
 
 
 def test_each_kind_learns_its_own_rest_and_the_strap_comes_back_to_its_own() -> None:
