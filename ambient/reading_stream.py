@@ -16,6 +16,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from ambient.clock import Clock
 from ambient.readings import Reading
@@ -50,9 +51,14 @@ class ReadingFeed:
 
 
 async def serve_readings(
-    feed: ReadingFeed, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    feed: ReadingFeed,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    closing: asyncio.Event,
 ) -> None:
-    """Stream the feed to one client until it hangs up (the server's side of ``readings``)."""
+    """Stream the feed to one client until it hangs up or ``closing`` is set (the daemon
+    stops): the server's side of ``readings``. It ends by returning, never by being
+    cancelled, which Python 3.11's streams log as an error with a traceback."""
     queue: asyncio.Queue[Reading] = asyncio.Queue(QUEUE_LIMIT)
     dropped = 0
 
@@ -65,20 +71,35 @@ async def serve_readings(
 
     stop = feed.listen(on_reading)
     hangup = asyncio.ensure_future(reader.read())  # the client sends nothing more: EOF
+    closed = asyncio.ensure_future(closing.wait())
     try:
         while True:
             ready = asyncio.ensure_future(queue.get())
-            await asyncio.wait([ready, hangup], return_when=asyncio.FIRST_COMPLETED)
-            if not ready.done():
-                ready.cancel()
+            if not await _before_end(ready, hangup, closed):
                 return
             writer.write(_encode(ready.result()))
-            await writer.drain()
+            # A client that stopped reading must not hold the daemon's stop up.
+            if not await _before_end(asyncio.ensure_future(writer.drain()), hangup, closed):
+                return
     finally:
         stop()
         hangup.cancel()
+        closed.cancel()
         if dropped:
             logger.warning("A recording client was too slow: %d readings not sent", dropped)
+
+
+async def _before_end(
+    step: asyncio.Future[Any], hangup: asyncio.Future[Any], closed: asyncio.Future[Any]
+) -> bool:
+    """Whether ``step`` finished before the client hung up or the server closed (else it is
+    cancelled)."""
+    await asyncio.wait([step, hangup, closed], return_when=asyncio.FIRST_COMPLETED)
+    if step.done():
+        step.result()  # a failed write: the client went away (ConnectionError)
+        return True
+    step.cancel()
+    return False
 
 
 def _encode(reading: Reading) -> bytes:

@@ -109,6 +109,8 @@ class StatusServer:
         self._provider = provider
         self._server: asyncio.AbstractServer | None = None
         self._streams: set[asyncio.Task[Any]] = set()
+        #: Set by :meth:`stop`: the readings streams end (and their handlers with them).
+        self._closing = asyncio.Event()
 
     async def start(self) -> None:
         self._remove_stale_socket()
@@ -127,8 +129,9 @@ class StatusServer:
         self._place_link()
 
     async def stop(self) -> None:
-        for stream in tuple(self._streams):
-            stream.cancel()
+        self._closing.set()
+        if self._streams:  # they end at once; waited for so none is left to be cancelled
+            await asyncio.wait(tuple(self._streams))
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -192,7 +195,7 @@ class StatusServer:
                 assert task is not None
                 self._streams.add(task)  # a stop ends it: the client may never hang up
                 try:
-                    await serve_readings(self.readings, reader, writer)
+                    await serve_readings(self.readings, reader, writer, self._closing)
                 finally:
                     self._streams.discard(task)
                 return
@@ -201,6 +204,8 @@ class StatusServer:
         except ConnectionError:
             pass  # the client went away; nothing to tell it
         finally:
+            if self._closing.is_set() and writer.transport.get_write_buffer_size():
+                writer.transport.abort()  # a client that stopped reading: not waited for
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

@@ -87,3 +87,24 @@ async def test_a_socket_of_another_user_says_to_switch_user(
     with pytest.raises(NotYours, match=r"sudo -u ambient ambient record"):
         async with daemon_readings(tmp_path / "ambient.sock"):
             pass
+
+
+async def test_a_client_that_stopped_reading_does_not_hold_up_the_stop(tmp_path: Path) -> None:
+    """A recorder that no longer reads (stopped with Ctrl-Z, say) fills the socket's buffers;
+    the daemon's stop ends its stream all the same."""
+    feed = ReadingFeed()
+    path = tmp_path / "ambient.sock"
+    server = StatusServer(path, dict, readings=feed)
+    await server.start()
+    reader, writer = await asyncio.open_unix_connection(str(path))
+    try:
+        writer.write(b"readings\n")
+        await turns_until(lambda: bool(feed))
+        for i in range(30_000):  # ~2 MB: more than the socket and the server's buffer hold
+            feed.publish(Reading(1800000000.0 + i, "alex", "rr", 800.0, "ble:h10"))
+            if i % 100 == 0:
+                await asyncio.sleep(0)  # a turn for the server to write what it can
+        await server.stop()
+        assert not feed
+    finally:
+        writer.close()
