@@ -330,7 +330,12 @@ def _episodes_section(
             f"<tr><td>{day:%a %d}</td><td>{_name(e.get('rule', ''))}</td><td>{_name(actions)}</td>"
             f"<td>{_n(e.get('stress_before'))}</td><td>{_n(e.get('stress_after'))}</td></tr>"
         )
-    return [*out, "</tbody></table></div></section>"]
+    out.append("</tbody></table></div>")
+    out.append(
+        '<p class="note">Stress before and after: the mean stress score (0 to 100) over the '
+        "10 minutes before the moment began and from 10 to 20 minutes after.</p>"
+    )
+    return [*out, "</section>"]
 
 
 def _measured(episode: Mapping[str, Any], learned: Sequence[Mapping[str, Any]]) -> bool:

@@ -701,3 +701,15 @@ def test_the_hrv_numbers_say_what_unit_they_are_in() -> None:
         "from one heartbeat to the next in milliseconds (a 7-day average of "
         f"{sentence[1]} is about {milliseconds:.0f} ms).</p>" in html
     )
+
+
+def test_the_calming_moments_table_says_its_numbers_are_stress_scores() -> None:
+    """ "stress before 80, after 58" under a table of "stress min": a reader took them for
+    minutes. A note says they are the stress score (0 to 100) and over which minutes."""
+    html = page()
+    episodes = re.search(r'<section id="episodes">(.*?)</section>', html, re.S)
+    assert episodes is not None
+    assert (
+        '<p class="note">Stress before and after: the mean stress score (0 to 100) over the '
+        "10 minutes before the moment began and from 10 to 20 minutes after.</p>" in episodes[1]
+    )
