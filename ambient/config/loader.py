@@ -65,8 +65,25 @@ def config_warnings(
     return [issue_at(document, key_path, message) for key_path, message in findings]
 
 
+#: Keys a rule may also spell as HA's automations do (see ``RuleConfig``).
+_HA_SPELLINGS = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
+
+
+def _as_written(document: YamlDocument, key_path: KeyPath) -> KeyPath:
+    """``key_path`` with a rule's ``triggers`` (…) as the file spells it, ``trigger``."""
+    written: list[str | int] = []
+    for part in key_path:
+        other = _HA_SPELLINGS.get(part, part) if isinstance(part, str) else part
+        positions = document.positions
+        if (*written, part) not in positions and (*written, other) in positions:
+            part = other
+        written.append(part)
+    return tuple(written)
+
+
 def issue_at(document: YamlDocument, key_path: KeyPath, message: str) -> ConfigIssue:
     """``message`` at ``key_path``'s line and column in ``document``."""
+    key_path = _as_written(document, key_path)
     position = document.position_of(key_path)
     return ConfigIssue(
         document.file,
@@ -346,9 +363,11 @@ def _field_named(model: type[BaseModel], name: str) -> Any:
 
 
 def _field_info(model: type[BaseModel], name: str) -> FieldInfo | None:
-    """``model``'s field written ``name`` (its name or its alias)."""
+    """``model``'s field written ``name`` (its name, its alias, or another spelling it takes,
+    such as HA's ``trigger`` for a rule's ``triggers``)."""
     for field_name, field in model.model_fields.items():
-        if name in (field_name, field.alias):
+        choices = getattr(field.validation_alias, "choices", ())
+        if name in (field_name, field.alias) or name in choices:
             return field
     return None
 

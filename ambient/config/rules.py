@@ -3,9 +3,9 @@ global quiet hours that hold every rule's actions back."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
 from ambient.config.actions import ActionConfig
 from ambient.config.base import ConfigModel
@@ -30,18 +30,38 @@ def _not_a_yaml_boolean(value: object) -> object:
     return value
 
 
+#: HA's automations name these keys in the singular (its newer ones as ambient does).
+_HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
+
+
 class RuleConfig(ConfigModel):
     id: Annotated[Identifier, BeforeValidator(_not_a_yaml_boolean)]
     alias: str | None = None
+    description: str | None = Field(default=None, title="Free text, as in HA")
     person: Identifier | None = Field(default=None, title="Default: every person")
-    triggers: list[TriggerConfig] = Field(min_length=1)
-    conditions: list[ConditionConfig] = Field(default_factory=list)
+    triggers: list[TriggerConfig] = Field(
+        min_length=1, validation_alias=AliasChoices("triggers", "trigger")
+    )
+    conditions: list[ConditionConfig] = Field(
+        default_factory=list, validation_alias=AliasChoices("conditions", "condition")
+    )
     mode: Literal["single", "restart", "queued", "parallel"] = "single"
     max: int = Field(default=10, ge=1, title="Runs at once (queued / parallel)")
     cooldown: Duration = 0.0
-    actions: list[ActionConfig] = Field(default_factory=list)
+    actions: list[ActionConfig] = Field(
+        default_factory=list, validation_alias=AliasChoices("actions", "action")
+    )
     on_recovery: list[ActionConfig] = Field(default_factory=list)
     escalate: list[EscalationConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for plural, singular in _HA_SINGULAR.items():
+                if plural in data and singular in data:
+                    raise ValueError(f"give `{plural}` or Home Assistant's `{singular}`, not both")
+        return data
 
     @model_validator(mode="after")
     def _escalation_order(self) -> RuleConfig:

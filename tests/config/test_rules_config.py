@@ -349,3 +349,53 @@ def test_a_rule_id_yaml_reads_as_true_or_false_says_to_quote_it(tmp_path: Path) 
         "rules[0].id: YAML reads an unquoted on, off, yes or no as true or false: quote the "
         'id (`id: "on"`) or choose another'
     )
+
+
+HA_CLASSIC = """\
+people: [{id: alex}]
+rules:
+  - id: r
+    description: what HA's editor calls it
+    trigger:
+      - platform: signal
+        signal: hr
+        above: 100
+    condition:
+      - {condition: time, after: "07:00"}
+    action:
+      - {service: log, message: fast}
+"""
+
+
+def test_home_assistants_singular_trigger_condition_and_action_keys_load(tmp_path: Path) -> None:
+    """HA's automations say `trigger:`, `condition:` and `action:` (its newer ones the plural
+    ambient uses) and carry a `description:`: such a rule loads as written."""
+    rule = load_config(_write(tmp_path, HA_CLASSIC)).rules[0]
+    assert isinstance(rule.triggers[0], SignalTriggerConfig)
+    assert isinstance(rule.conditions[0], TimeConditionConfig)
+    assert len(rule.actions) == 1
+    assert rule.description == "what HA's editor calls it"
+
+
+def test_a_mistake_under_a_singular_key_is_reported_at_its_line(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path, HA_CLASSIC.replace("above: 100", "above: 100\n        for: 5 fortnights")
+    )
+    assert len(errors) == 1
+    assert ":9:9: rules[0].trigger[0].for: " in errors[0]
+
+
+def test_both_spellings_of_one_key_are_refused(tmp_path: Path) -> None:
+    text = HA_CLASSIC.replace(
+        "    description", "    triggers: [{trigger: time, at: '07:00'}]\n    description"
+    )
+    errors = _errors(tmp_path, text)
+    assert len(errors) == 1
+    assert "rules[0]: give `triggers` or Home Assistant's `trigger`, not both" in errors[0]
+
+
+def test_a_cross_check_under_a_singular_key_names_it_as_written(tmp_path: Path) -> None:
+    text = HA_CLASSIC.replace('{condition: time, after: "07:00"}', "{condition: trigger, id: x}")
+    errors = _errors(tmp_path, text)
+    assert len(errors) == 1
+    assert ":10:30: rules[0].condition[0].id: unknown trigger id `x`" in errors[0]
