@@ -227,7 +227,7 @@ def _named(path: Path) -> str:
     another folder than the daemon's is the usual reason it is not found)."""
     if path.is_absolute():
         return str(path)
-    return f"{path} ({path.absolute()}: store.path is relative to the folder ambient runs in)"
+    return f"{path} ({path.absolute()})"
 
 
 async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:

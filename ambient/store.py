@@ -280,16 +280,14 @@ class Store:
         return bool(busy == 0)
 
 
-_RELATIVE = "store.path is relative to the folder ambient runs in"
-
-
 def existing_store_path(config: StoreConfig, lost: str) -> Path:
     """The store file a command reads; ``StoreError`` saying why there is none (``lost``: what
     a config without a store does not keep)."""
     if config.path is None:
         raise StoreError(f"this config keeps no store (store.path: null), so {lost}")
     if not config.path.exists():
-        where = "" if config.path.is_absolute() else f" ({config.path.absolute()}: {_RELATIVE})"
+        # Relative only in a config made in code: the loader puts it in the config's folder.
+        where = "" if config.path.is_absolute() else f" ({config.path.absolute()})"
         raise StoreError(f"no store at {config.path}{where} yet: has the daemon run?")
     return config.path
 

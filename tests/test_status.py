@@ -147,6 +147,21 @@ async def test_no_daemon_gives_a_clear_message(sock_path: Path) -> None:
         await query_status(sock_path)
 
 
+async def test_no_daemon_at_a_relative_socket_names_where_it_looked_and_no_store_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative socket path (the add-on's ``health --socket``) is in the folder ambient runs
+    in: the line says which file that is. A config's store.path never reaches here relative
+    (it is in the config file's folder), so the line does not speak of it."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StatusUnavailable) as raised:
+        await query_status(Path("state/ambient.sock"))
+    assert str(raised.value) == (
+        f"no status socket at state/ambient.sock ({tmp_path / 'state' / 'ambient.sock'}): "
+        "is the daemon running?"
+    )
+
+
 async def test_a_path_through_a_file_is_a_clear_message(tmp_path: Path) -> None:
     (tmp_path / "state").write_text("a file, not a directory")
     with pytest.raises(StatusUnavailable, match=r"cannot reach a daemon at .*: Not a directory"):

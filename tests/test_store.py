@@ -95,6 +95,21 @@ def test_a_command_reads_only_a_store_that_is_kept_and_there(tmp_path: Path) -> 
     assert existing_store_path(StoreConfig(path=path), "nothing") == path
 
 
+def test_no_store_at_a_relative_path_names_the_file_and_no_wrong_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a config made in code keeps a relative store.path (the loader puts one written in a
+    file in the file's folder): the line names the file it looked for, and does not say
+    store.path is relative to the folder ambient runs in, which is no longer the rule."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError) as raised:
+        existing_store_path(StoreConfig(path=Path("state/ambient.db")), "nothing")
+    assert str(raised.value) == (
+        f"no store at state/ambient.db ({tmp_path / 'state' / 'ambient.db'}) yet: "
+        "has the daemon run?"
+    )
+
+
 def test_insert_gives_the_new_rows_id() -> None:
     store = Store(None)
     store.execute_script("CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT)")
