@@ -149,11 +149,13 @@ def _bar_series(
     colour: str,
 ) -> PolyCollection:
     """One series of bars 0.38 wide as a single artist: what ``Axes.bar`` draws, without an
-    artist (and its limits update) per bar."""
+    artist (and its limits update) per bar. A bar of no minutes is not drawn (its outline
+    would be a stub on the axis, as if measured at 0)."""
     half = 0.19
     corners = [
         [(x - half, b), (x - half, b + h), (x + half, b + h), (x + half, b)]
         for x, b, h in zip(centres, bottoms, heights, strict=True)
+        if h > 0
     ]
     bars = PolyCollection(corners, facecolors=colour, edgecolors=OUTLINE, linewidths=OUTLINE_WIDTH)
     bars.sticky_edges.y.append(0.0)

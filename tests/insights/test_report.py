@@ -713,3 +713,14 @@ def test_the_calming_moments_table_says_its_numbers_are_stress_scores() -> None:
         '<p class="note">Stress before and after: the mean stress score (0 to 100) over the '
         "10 minutes before the moment began and from 10 to 20 minutes after.</p>" in episodes[1]
     )
+
+
+def test_a_day_without_minutes_draws_no_bar_stub() -> None:
+    """With outlines, a day of no data drew a zero-high bar as a dark stub on the axis, as if
+    it had been measured at 0: a bar of no minutes is not drawn."""
+    days = [WEEK + timedelta(days=k) for k in range(7)]
+    recovery = [200.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    svg = plots.week_bars(days, [100.0] * 7, [0.0] * 7, [20.0] * 7, recovery)
+    drawn = [fill for fill, _ in shape_styles(svg, "PolyCollection")]
+    assert (drawn.count(plots.LOW), drawn.count(plots.MEDIUM)) == (7, 0)
+    assert (drawn.count(plots.HIGH), drawn.count(plots.RECOVERY)) == (7, 1)
