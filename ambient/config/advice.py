@@ -18,6 +18,7 @@ from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import (
     calming_in_quiet_hours,
+    hysteresis_past_the_scale,
     ids_home_assistant_cannot_show,
     signal_kind_mixups,
     signal_tests,
@@ -66,6 +67,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *ids_home_assistant_cannot_show(config),
+        *hysteresis_past_the_scale(config),
         *signal_kind_mixups(config),
         *for_shorter_than_a_sample(config),
         *person_never_filled(config),

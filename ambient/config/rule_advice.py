@@ -5,7 +5,8 @@ action's ``quiet_hours: ignore`` with no quiet hours to go through (and, with qu
 inside a ``choose_calming`` option: a learned episode would start in them), a cron
 trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind it is not (a
 number test on a text signal is never met; a state test on a number compares its text,
-``72.0``), and a rule id Home Assistant's Active rule sensor cannot show (``none``,
+``72.0``), a hysteresis that takes a trigger's clear level off its signal's scale (it never
+clears), and a rule id Home Assistant's Active rule sensor cannot show (``none``,
 ``unknown``)."""
 
 from __future__ import annotations
@@ -100,6 +101,52 @@ def _crons_never_firing(config: AmbientConfig) -> Iterator[Finding]:
                     f"`{trigger.cron}` never fires: {why}, "
                     f"so rule `{rule.id}` never runs on this trigger",
                 )
+
+
+#: The lowest and highest value of the signals whose scale has ends (None: no end).
+_SCALES: Final[dict[str, tuple[float, float | None]]] = {
+    "hr": (0.0, None),
+    "rmssd": (0.0, None),
+    "sdnn": (0.0, None),
+    "stress_index": (0.0, None),
+    "hrv_pairs": (0.0, None),
+    "pnn50": (0.0, 100.0),
+    "stress_score": (0.0, 100.0),
+    "quality": (0.0, 1.0),
+    "coverage": (0.0, 1.0),
+    "stress_confidence": (0.0, 1.0),
+    **dict.fromkeys(TRUE_FALSE_SIGNALS, (0.0, 1.0)),
+}
+
+
+def hysteresis_past_the_scale(config: AmbientConfig) -> Iterator[Finding]:
+    """A signal trigger whose clear level (``above - hysteresis``, ``below + hysteresis``) is
+    past the end of its signal's scale never clears: it fires once and then waits for ever.
+    Typically a hysteresis in the stress score's units on a 0–1 signal."""
+    for r_index, rule in enumerate(config.rules):
+        for t_index, trigger in enumerate(rule.triggers):
+            if not isinstance(trigger, SignalTriggerConfig) or trigger.hysteresis <= 0:
+                continue
+            scale = _SCALES.get(trigger.signal)
+            if scale is None:
+                continue
+            low, high = scale
+            h = trigger.hysteresis
+            if isinstance(trigger.above, float) and trigger.above - h < low:
+                past = f"never below {low:g}, so `above: {trigger.above:g}`"
+                clear = f"at or below {trigger.above - h:g}"
+            elif isinstance(trigger.below, float) and high is not None and trigger.below + h > high:
+                past = f"never above {high:g}, so `below: {trigger.below:g}`"
+                clear = f"at or above {trigger.below + h:g}"
+            else:
+                continue
+            yield (
+                ("rules", r_index, "triggers", t_index, "hysteresis"),
+                f"never clears: `{trigger.signal}` is {past} with `hysteresis: {h:g}` clears "
+                f"only {clear}: the trigger fires once and then waits for ever (no "
+                f"`on_recovery`, no second firing); give the hysteresis in the units of "
+                f"`{trigger.signal}`",
+            )
 
 
 #: What the Active rule sensor shows with no rule active (the actuators' ``NO_RULE``).
