@@ -22,6 +22,8 @@ from ambient.insights.trends import HrvTrend, TrendSettings, comparable_days, hr
 
 HISTORY_DAYS = 28
 TREND_DAYS = 60
+#: Days with data in each of the two weeks "Since last week" compares.
+MIN_WEEK_DAYS = 3
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:16px;
@@ -398,8 +400,12 @@ def _changes_section(
     """Means over the days with data of each week; ``hrv``: the daily values of the one HRV
     source the trend reads (a night value and a daytime quiet moment are not comparable)."""
     out = ['<section id="changes"><h2>Since last week</h2>']
-    if len(week) < 3 or len(last_week) < 3:
-        return [*out, "<p>Too few days in one of the two weeks to compare.</p></section>"]
+    if len(week) < MIN_WEEK_DAYS or len(last_week) < MIN_WEEK_DAYS:
+        return [
+            *out,
+            f"<p>Too few days with data to compare the two weeks: {len(week)} this week and "
+            f"{len(last_week)} last week, and it needs {MIN_WEEK_DAYS} in each.</p></section>",
+        ]
     measures: list[tuple[str, Callable[[DaySummary], float | None], str, int]] = [
         ("stress minutes a day", lambda s: _scored(s, s.stress_minutes), "", 0),
         ("recovery minutes a day", lambda s: _scored(s, s.recovery_minutes), "", 0),

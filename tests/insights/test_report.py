@@ -107,7 +107,10 @@ def test_thin_data_give_no_observations_and_say_so() -> None:
     html = page(days=5, first=WEEK)  # the first five days ever worn
     assert "Not enough data yet to say anything with confidence" in html
     assert "<li>" not in html
-    assert "Too few days in one of the two weeks to compare" in html
+    assert (  # which week, and what would be enough
+        "<p>Too few days with data to compare the two weeks: 5 this week and 0 last week, "
+        "and it needs 3 in each.</p>" in html
+    )
     assert "Not enough nights yet for a trend" in html
 
 
@@ -370,7 +373,7 @@ def test_two_days_worn_of_a_week_are_too_few_to_compare() -> None:
         kept[day] = not_worn(kept[day])
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     assert "2 of 7 days with data." in html
-    assert "Too few days in one of the two weeks to compare" in html
+    assert "Too few days with data to compare the two weeks: 2 this week and 7 last" in html
 
 
 def test_a_watch_that_sends_hr_only_is_told_why_there_is_no_hrv_trend() -> None:
