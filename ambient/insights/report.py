@@ -74,8 +74,8 @@ def render_week(
         f"<title>{_e(name)} · week {label}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_e(name)}'s week</h1>",
-        f'<p class="lead">{label}: {monday.day} {monday:%b} – {week_days[-1].day} '
-        f"{week_days[-1]:%b %Y}. {len(week)} of 7 days with data. "
+        f'<p class="lead">{label}: {_date(monday)} – {_date(week_days[-1])} '
+        f"{week_days[-1]:%Y}. {len(week)} of 7 days with data. "
         f"Days and times in {_e(zone)}.</p>",
     ]
     # The daily HRV values of the one source the trend reads: the plot's and the changes'.
@@ -106,6 +106,11 @@ def _with_data(summaries: Mapping[date, DaySummary], days: Sequence[date]) -> li
 
 def _e(text: object) -> str:
     return html.escape(str(text))
+
+
+def _date(day: date) -> str:
+    """``6 Dec``: as a person writes it (a screen reader reads ``06`` as "zero six")."""
+    return f"{day.day} {day:%b}"
 
 
 def _name(text: object) -> str:
@@ -176,10 +181,10 @@ def _bars_text(days: Sequence[date], rows: Sequence[DaySummary | None]) -> str:
     parts = ["Bars for each day: stress minutes by level, stacked, beside recovery minutes."]
     for day, s in zip(days, rows, strict=True):
         if s is None or not s.worn:
-            parts.append(f"{day:%a %d %b}: no data.")
+            parts.append(f"{day:%a} {_date(day)}: no data.")
             continue
         parts.append(
-            f"{day:%a %d %b}: {s.stress_minutes:.0f} minutes of stress ({s.low_minutes:.0f} "
+            f"{day:%a} {_date(day)}: {s.stress_minutes:.0f} minutes of stress ({s.low_minutes:.0f} "
             f"low, {s.medium_minutes:.0f} medium, {s.high_minutes:.0f} high) and "
             f"{s.recovery_minutes:.0f} of recovery."
         )
@@ -198,8 +203,8 @@ def _band_text(
     means = [t.mean_7d for t in trends if t.mean_7d is not None]
     latest = trends[-1]
     parts = [
-        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days {days[0]:%d %b} – "
-        f"{days[-1]:%d %b %Y}: {len(values)} days with a value"
+        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days {_date(days[0])} – "
+        f"{_date(days[-1])} {days[-1]:%Y}: {len(values)} days with a value"
         + (f", from {min(values):.2f} to {max(values):.2f}" if values else "")
         + "."
     ]

@@ -542,9 +542,9 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
         f"low, {monday.medium_minutes:.0f} medium, {monday.high_minutes:.0f} high) and "
         f"{monday.recovery_minutes:.0f} of recovery." in bars
     )
-    assert "Wed 02 Dec: no data." in bars  # not a calm day: nothing was worn
+    assert "Wed 2 Dec: no data." in bars  # not a calm day: nothing was worn
     hrv = texts["HRV trend inside its normal band"]
-    assert "over the 60 days 08 Oct – 06 Dec 2026" in hrv  # what the plot covers
+    assert "over the 60 days 8 Oct – 6 Dec 2026" in hrv  # what the plot covers
     for k in range(7):
         day = kept[WEEK + timedelta(days=k)]
         if day.ln_rmssd is not None:
