@@ -230,7 +230,7 @@ class Daemon:
             config, wiring = self._wire_or_go_back(config)
             if config is not claimed_for:  # back on the previous config: its store's socket
                 if status_server is not None:
-                    await status_server.stop()
+                    await status_server.stop(reloading=True)
                 status_server = await self._claim_status_socket(config)
             self._status = lambda: self._status_document(config, wiring)
             if wiring.insights is not None:
@@ -253,8 +253,8 @@ class Daemon:
                     wiring.calming.close()  # its timers would fire on the closed store
                 wiring.store.close()
         finally:
-            if status_server is not None:
-                await status_server.stop()
+            if status_server is not None:  # a reload: a recorder beside it connects again
+                await status_server.stop(reloading=self._request == "reload")
 
     def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring]:
         """``config`` wired; a reloaded config that fails only now (its store cannot be opened:

@@ -4,7 +4,9 @@ A second process that opened the sensors itself would compete with the daemon fo
 strap takes one connection; a broker session is per client id). Asking the daemon instead
 records exactly what it reads. The request is one line, ``readings``; the answer is one JSON
 object per reading (``t``, ``metric``, ``value``, ``person``, as in a ``.jsonl`` recording)
-until the client hangs up. The socket is the daemon user's only (mode 0600): heart data.
+until the client hangs up. When the daemon closes the stream, its last line says why:
+``{"end": "stop"}``, or ``{"end": "reload"}`` when it goes on with a reloaded config (the
+recorder connects again). The socket is the daemon user's only (mode 0600): heart data.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ logger = logging.getLogger(__name__)
 REQUEST = b"readings\n"
 #: Readings held for a slow client before newer ones are dropped (and counted).
 QUEUE_LIMIT = 10_000
+#: How long a recorder waits for the daemon to answer again after a reload (its new config is
+#: wired meanwhile: a few seconds on a Raspberry Pi), and how often it tries.
+RELOAD_WAIT_S = 60.0
+RECONNECT_EVERY_S = 0.1
 
 ReadingListener = Callable[[Reading], None]
 
@@ -55,10 +61,11 @@ async def serve_readings(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     closing: asyncio.Event,
-) -> None:
+) -> bool:
     """Stream the feed to one client until it hangs up or ``closing`` is set (the daemon
-    stops): the server's side of ``readings``. It ends by returning, never by being
-    cancelled, which Python 3.11's streams log as an error with a traceback."""
+    stops or reloads): the server's side of ``readings``. True when ``closing`` ended it (the
+    client is still there: :func:`end_line` tells it why). It ends by returning, never by
+    being cancelled, which Python 3.11's streams log as an error with a traceback."""
     queue: asyncio.Queue[Reading] = asyncio.Queue(QUEUE_LIMIT)
     dropped = 0
 
@@ -76,11 +83,11 @@ async def serve_readings(
         while True:
             ready = asyncio.ensure_future(queue.get())
             if not await _before_end(ready, hangup, closed):
-                return
+                return not hangup.done()
             writer.write(_encode(ready.result()))
             # A client that stopped reading must not hold the daemon's stop up.
             if not await _before_end(asyncio.ensure_future(writer.drain()), hangup, closed):
-                return
+                return not hangup.done()
     finally:
         stop()
         hangup.cancel()
@@ -102,6 +109,11 @@ async def _before_end(
     return False
 
 
+def end_line(why: str) -> bytes:
+    """The stream's last line when the daemon closes it: ``stop`` or ``reload``."""
+    return (json.dumps({"end": why}) + "\n").encode()
+
+
 def _encode(reading: Reading) -> bytes:
     row = {"t": round(reading.time, 3), "metric": reading.metric, "value": reading.value}
     row["person"] = reading.person
@@ -110,6 +122,10 @@ def _encode(reading: Reading) -> bytes:
 
 class NoDaemon(Exception):
     """No daemon streams readings on this socket (none runs, or an older one)."""
+
+
+class DaemonReloads(Exception):
+    """The daemon closed the stream to reload its config: it answers again once it is wired."""
 
 
 class NotYours(Exception):
@@ -146,6 +162,10 @@ async def _readings(reader: asyncio.StreamReader, path: Path) -> AsyncIterator[R
         row = json.loads(line)
         if "error" in row:  # an older daemon that does not know the request
             raise NoDaemon(str(row["error"]))
+        if "end" in row:  # the daemon closes the stream
+            if row["end"] == "reload":
+                raise DaemonReloads
+            return
         yield Reading(row["t"], row["person"], row["metric"], float(row["value"]), source)
 
 
@@ -153,7 +173,8 @@ async def record_from_daemon(
     path: Path, write: Callable[[Reading], None], duration_s: float | None, clock: Clock
 ) -> bool:
     """Write what the daemon at ``path`` reads until Ctrl-C, SIGTERM, ``duration_s`` or the
-    daemon's stop; False (nothing written) when no daemon streams readings there."""
+    daemon's stop (a reload of its config does not end it); False (nothing written) when no
+    daemon streams readings there."""
     try:
         async with daemon_readings(path) as readings:
             stop = asyncio.Event()
@@ -163,7 +184,7 @@ async def record_from_daemon(
             if duration_s:
                 clock.call_later(duration_s, stop.set)
             logger.info("Recording what the running daemon reads (%s); Ctrl-C stops", path)
-            copying = asyncio.ensure_future(_copy(readings, write))
+            copying = asyncio.ensure_future(_copy_across_reloads(readings, path, write, clock))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait([copying, stopping], return_when=asyncio.FIRST_COMPLETED)
             for task in (copying, stopping):
@@ -180,3 +201,41 @@ async def record_from_daemon(
 async def _copy(readings: AsyncIterator[Reading], write: Callable[[Reading], None]) -> None:
     async for reading in readings:
         write(reading)
+
+
+async def _copy_across_reloads(
+    readings: AsyncIterator[Reading], path: Path, write: Callable[[Reading], None], clock: Clock
+) -> None:
+    """Copy until the daemon stops; after each reload, from its new stream."""
+    try:
+        await _copy(readings, write)
+        return
+    except DaemonReloads:
+        pass
+    while await _copy_after_reload(path, write, clock):
+        pass
+
+
+async def _copy_after_reload(path: Path, write: Callable[[Reading], None], clock: Clock) -> bool:
+    """Connect again once the reloaded daemon answers, and copy; True when it reloads again,
+    False when it stopped or did not come back within :data:`RELOAD_WAIT_S` (its new config
+    keeps its store elsewhere, or it failed to start)."""
+    logger.info("The daemon reloads its config; the recording goes on once it answers again")
+    deadline = clock.monotonic() + RELOAD_WAIT_S
+    while True:
+        try:
+            async with daemon_readings(path) as readings:
+                await _copy(readings, write)
+            return False
+        except DaemonReloads:
+            return True
+        except NoDaemon:
+            if clock.monotonic() >= deadline:
+                logger.warning(
+                    "The daemon did not answer on %s within %g s of its reload: the recording "
+                    "ends here",
+                    path,
+                    RELOAD_WAIT_S,
+                )
+                return False
+        await clock.sleep(RECONNECT_EVERY_S)

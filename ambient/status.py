@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ambient.reading_stream import ReadingFeed, serve_readings
+from ambient.reading_stream import ReadingFeed, end_line, serve_readings
 from ambient.status_page import render_status
 
 logger = logging.getLogger(__name__)
@@ -109,8 +109,10 @@ class StatusServer:
         self._provider = provider
         self._server: asyncio.AbstractServer | None = None
         self._streams: set[asyncio.Task[Any]] = set()
-        #: Set by :meth:`stop`: the readings streams end (and their handlers with them).
+        #: Set by :meth:`stop`: the readings streams end (and their handlers with them),
+        #: their last line saying why (``stop``, or ``reload``: a recorder connects again).
         self._closing = asyncio.Event()
+        self._closing_for = "stop"
 
     async def start(self) -> None:
         self._remove_stale_socket()
@@ -128,17 +130,23 @@ class StatusServer:
         logger.debug("status socket listening at %s", self.path)
         self._place_link()
 
-    async def stop(self) -> None:
+    async def stop(self, reloading: bool = False) -> None:
+        """Close the socket; ``reloading``: the daemon goes on with a reloaded config, and
+        answers again (on this path, unless the new config moved the store)."""
+        self._closing_for = "reload" if reloading else "stop"
+        # No new connection first: a recorder told to connect again must find the socket
+        # gone (and wait for the next), not reach this one as it closes and hang there.
+        if self._server is not None:
+            self._server.close()
+        self._remove_link()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
         self._closing.set()
         if self._streams:  # they end at once; waited for so none is left to be cancelled
             await asyncio.wait(tuple(self._streams))
         if self._server is not None:
-            self._server.close()
             await self._server.wait_closed()
             self._server = None
-        self._remove_link()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
 
     def _place_link(self) -> None:
         link = self.link
@@ -195,7 +203,8 @@ class StatusServer:
                 assert task is not None
                 self._streams.add(task)  # a stop ends it: the client may never hang up
                 try:
-                    await serve_readings(self.readings, reader, writer, self._closing)
+                    if await serve_readings(self.readings, reader, writer, self._closing):
+                        writer.write(end_line(self._closing_for))
                 finally:
                     self._streams.discard(task)
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import threading
 import time
 from pathlib import Path
@@ -207,6 +208,40 @@ def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
         recorder.stderr.wait_for("wrote session.csv")
         logged = "".join(daemon.stderr.all_lines())
         assert "Traceback" not in logged and " ERROR " not in logged, logged
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        daemon.stop()
+
+
+def test_a_reload_of_the_daemon_does_not_end_the_recording(tmp_path: Path) -> None:
+    """A reload (SIGHUP, `systemctl reload ambient`) is no stop: the recording went on no
+    further than the reload, ending as done (exit 0, `wrote session.csv`) with nothing said,
+    so a week's recording could end on its first day. The recorder now connects again once
+    the daemon answers with its new config, and records what it reads from then on."""
+    config = tmp_path / "ambient.yaml"
+    (tmp_path / "source.csv").write_text("t,metric,value\n0,hr,61\n0.5,hr,62\n")
+    config.write_text(
+        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
+        "    person: sam\n    loop: true\nstore:\n  path: state/ambient.db\n"
+    )
+    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
+    recorder: AmbientProcess | None = None
+    try:
+        daemon.stderr.wait_for("Running:")
+        recorder = AmbientProcess("record", str(config), "--out", "-", cwd=tmp_path)
+        recorder.stderr.wait_for("Recording what the running daemon reads")
+        recorder.stdout.wait_for(",hr,6")
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.stderr.wait_for("Config reloaded")
+        recorder.stderr.wait_for("the recording goes on once it answers again")
+        after = len(recorder.stdout.drain())
+        for _ in range(3):  # rows the daemon read with its reloaded config
+            recorder.stdout.wait_for(",hr,6")
+        assert len(recorder.stdout.seen) >= after + 3
+        assert recorder.process.poll() is None
+        assert recorder.interrupt() == 0
+        assert "wrote the recording to stdout" in "".join(recorder.stderr.all_lines())
     finally:
         if recorder is not None:
             recorder.stop()

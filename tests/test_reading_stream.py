@@ -4,12 +4,22 @@ asked, in order; nobody listening costs nothing; no daemon is said plainly."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from ambient.reading_stream import NoDaemon, NotYours, ReadingFeed, daemon_readings
+from ambient.clock import VirtualClock
+from ambient.reading_stream import (
+    RECONNECT_EVERY_S,
+    RELOAD_WAIT_S,
+    NoDaemon,
+    NotYours,
+    ReadingFeed,
+    daemon_readings,
+    record_from_daemon,
+)
 from ambient.readings import Reading
 from ambient.status import StatusServer
 
@@ -96,7 +106,7 @@ async def test_a_client_that_stopped_reading_does_not_hold_up_the_stop(tmp_path:
     path = tmp_path / "ambient.sock"
     server = StatusServer(path, dict, readings=feed)
     await server.start()
-    reader, writer = await asyncio.open_unix_connection(str(path))
+    _reader, writer = await asyncio.open_unix_connection(str(path))
     try:
         writer.write(b"readings\n")
         await turns_until(lambda: bool(feed))
@@ -108,3 +118,65 @@ async def test_a_client_that_stopped_reading_does_not_hold_up_the_stop(tmp_path:
         assert not feed
     finally:
         writer.close()
+
+
+def beat(value: float) -> Reading:
+    return Reading(1800000000.0 + value, "alex", "hr", value, "mqtt0")
+
+
+async def until_listened(feed: ReadingFeed, clock: VirtualClock) -> None:
+    """Let the recorder's tries to connect again come due until one reaches the server."""
+    for _ in range(1000):
+        await clock.run_until(clock.now() + RECONNECT_EVERY_S)
+        for _ in range(10):  # turns for the socket's I/O (no time passes)
+            if feed:
+                return
+            await asyncio.sleep(0)
+    pytest.fail("the recorder never connected again")
+
+
+async def test_a_recording_goes_on_across_the_daemons_reload(tmp_path: Path) -> None:
+    """The daemon closes its socket to reload its config and opens it again: the recorder
+    connects again and records on, until the daemon stops."""
+    feed = ReadingFeed()
+    path = tmp_path / "ambient.sock"
+    clock = VirtualClock(1800000000.0)
+    written: list[Reading] = []
+    server = StatusServer(path, dict, readings=feed)
+    await server.start()
+    recording = asyncio.ensure_future(record_from_daemon(path, written.append, None, clock))
+    try:
+        await turns_until(lambda: bool(feed))
+        feed.publish(beat(60.0))
+        await turns_until(lambda: len(written) == 1)
+        await server.stop(reloading=True)
+        server = StatusServer(path, dict, readings=feed)  # the daemon, its config reloaded
+        await server.start()
+        await until_listened(feed, clock)
+        feed.publish(beat(61.0))
+        await turns_until(lambda: len(written) == 2)
+    finally:
+        await server.stop()
+    assert await asyncio.wait_for(recording, WAIT_S) is True
+    assert [r.value for r in written] == [60.0, 61.0]
+
+
+async def test_a_daemon_that_does_not_come_back_after_a_reload_ends_the_recording(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its new config keeps the store (and the socket) elsewhere, or it failed to start."""
+    caplog.set_level(logging.INFO, "ambient.reading_stream")
+    feed = ReadingFeed()
+    path = tmp_path / "ambient.sock"
+    clock = VirtualClock(1800000000.0)
+    server = StatusServer(path, dict, readings=feed)
+    await server.start()
+    recording = asyncio.ensure_future(record_from_daemon(path, lambda _: None, None, clock))
+    await turns_until(lambda: bool(feed))
+    await server.stop(reloading=True)
+    await turns_until(lambda: "goes on once it answers again" in caplog.text)
+    await clock.run_until(clock.now() + RELOAD_WAIT_S - 1)
+    assert not recording.done()
+    await clock.run_until(clock.now() + 2)
+    assert await asyncio.wait_for(recording, WAIT_S) is True
+    assert f"did not answer on {path} within 60 s of its reload" in caplog.text
