@@ -152,11 +152,13 @@ def run_forget(
 def _refuse_while_running(config: AmbientConfig) -> None:
     from ambient.status import daemon_answers
 
-    if not daemon_answers(config.store.path):
+    if config.store.path is None or not daemon_answers(config.store.path):
         return
+    from ambient.daemon_stop import how_to_stop
+
     raise ForgetError(
         "the daemon is running and would write the person back from memory: stop it first "
-        "(systemctl stop ambient), then forget"
+        f"({how_to_stop(config.store.path)}), then forget"
     )
 
 

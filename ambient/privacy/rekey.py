@@ -24,9 +24,11 @@ def run_rekey(config: AmbientConfig, new_key_file: Path, stdout: TextIO) -> int:
     from ambient.status import daemon_answers
 
     if daemon_answers(path):
+        from ambient.daemon_stop import how_to_stop
+
         raise StoreError(
             "the daemon is running and would go on with the old key: stop it first "
-            "(systemctl stop ambient), then rekey"
+            f"({how_to_stop(path)}), then rekey"
         )
     if file_is_plain(path):
         raise StoreError(

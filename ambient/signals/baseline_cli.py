@@ -348,9 +348,11 @@ def _reset_beats(config: AmbientConfig, person: str, beats: BeatsKind, out: Text
 def _refuse_while_running(config: AmbientConfig) -> None:
     from ambient.status import daemon_answers
 
-    if not daemon_answers(config.store.path):
+    if config.store.path is None or not daemon_answers(config.store.path):
         return
+    from ambient.daemon_stop import how_to_stop
+
     raise BaselineCommandError(
         "the daemon is running and would save its copy again: stop it first "
-        "(systemctl stop ambient), then reset"
+        f"({how_to_stop(config.store.path)}), then reset"
     )
