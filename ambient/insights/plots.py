@@ -192,7 +192,7 @@ def hrv_band(
         shade.set_linewidth(0)
         frame.data.append(shade)
         ticks = list(range(len(days) - 1, -1, -14))[::-1]
-        ax.set_xticks(ticks, [days[t].strftime("%d %b") for t in ticks])
+        ax.set_xticks(ticks, [f"{days[t].day} {days[t]:%b}" for t in ticks])
         return _svg(frame.figure)
 
 

@@ -156,10 +156,10 @@ def _days_section(
     out.append("</tr></thead><tbody>")
     for day, s in zip(days, rows, strict=True):
         if s is None:
-            out.append(f"<tr><td>{day:%a %d}</td>" + "<td>–</td>" * 6 + "</tr>")
+            out.append(f"<tr><td>{day:%a} {day.day}</td>" + "<td>–</td>" * 6 + "</tr>")
             continue
         out.append(
-            f"<tr><td>{day:%a %d}</td><td>{_n(_hours_worn(s), 1)}</td>"
+            f"<tr><td>{day:%a} {day.day}</td><td>{_n(_hours_worn(s), 1)}</td>"
             f"<td>{_n(_scored(s, s.stress_minutes))}</td>"
             f"<td>{_n(_scored(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
             f"<td>{_n(_worn(s, s.active_minutes))}</td><td>{_n(s.resting_hr)}</td></tr>"
@@ -334,7 +334,8 @@ def _episodes_section(
     for day, e in episodes:
         actions = ", ".join(str(a) for a in e.get("actions", [])) or "–"
         out.append(
-            f"<tr><td>{day:%a %d}</td><td>{_name(e.get('rule', ''))}</td><td>{_name(actions)}</td>"
+            f"<tr><td>{day:%a} {day.day}</td><td>{_name(e.get('rule', ''))}</td>"
+            f"<td>{_name(actions)}</td>"
             f"<td>{_n(e.get('stress_before'))}</td><td>{_n(e.get('stress_after'))}</td></tr>"
         )
     out.append("</tbody></table></div>")
