@@ -695,43 +695,64 @@ def read_recording(path: Path, default_person: str = "default") -> list[Reading]
 
 
 class RecordingWriter:
-    """Writes readings as CSV or JSON Lines (by suffix), unix-second times, flushed per row.
+    """Writes readings as CSV or JSON Lines (by suffix), unix-second times, each row written
+    through at once (nothing held in a buffer).
 
     The file is heart data: it is created 0600 whatever the umask, and an existing file that is
-    overwritten is made 0600 too."""
+    overwritten is made 0600 too. A write that fails (a full disk) raises, and leaves a file it
+    made ending at its last whole row: a row written in part would be read back as a bad row,
+    or as a wrong value (``rr,234`` of ``rr,2345``)."""
 
     def __init__(self, path: Path, descriptor: int | None = None) -> None:
         """``descriptor``: write there (a copy of stdout), ``path`` only naming it."""
         self.path = path
         self._jsonl = is_json_lines(path)
+        #: Where the last whole row ends, in a file made here (None: a descriptor given).
+        self._whole: int | None = None
         if descriptor is None:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._whole = 0
+        self._descriptor = descriptor
         try:
             if stat.S_ISREG(os.fstat(descriptor).st_mode):  # not /dev/stdout or a pipe
                 os.fchmod(descriptor, 0o600)
+            if not self._jsonl:
+                self._put(",".join(FIELDS) + "\n")
         except OSError:
             os.close(descriptor)
             raise
-        self._handle = os.fdopen(descriptor, "w", encoding="utf-8", newline="")
-        if not self._jsonl:
-            self._handle.write(",".join(FIELDS) + "\n")
 
     def write(self, reading: Reading) -> None:
         if self._jsonl:
             row = {"t": round(reading.time, 3), "metric": reading.metric}
             row |= {"value": reading.value, "person": reading.person}
-            self._handle.write(json.dumps(row) + "\n")
+            self._put(json.dumps(row) + "\n")
         else:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerow(
                 [f"{reading.time:.3f}", reading.metric, f"{reading.value:g}", reading.person]
             )
-            self._handle.write(buffer.getvalue())
-        self._handle.flush()
+            self._put(buffer.getvalue())
+
+    def _put(self, row: str) -> None:
+        """Write ``row`` whole, or cut the file back to the rows before it and raise."""
+        data = row.encode("utf-8")
+        size = len(data)
+        try:
+            while data:
+                data = data[os.write(self._descriptor, data) :]
+        except OSError:
+            if self._whole is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._descriptor, self._whole)
+                    os.lseek(self._descriptor, self._whole, os.SEEK_SET)
+            raise
+        if self._whole is not None:
+            self._whole += size
 
     def write_all(self, readings: Iterable[Reading]) -> None:
         for reading in readings:
             self.write(reading)
 
     def close(self) -> None:
-        self._handle.close()
+        os.close(self._descriptor)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import resource
 import signal
 import threading
 import time
@@ -17,7 +18,7 @@ from paho.mqtt import client as paho
 from paho.mqtt import publish, subscribe
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ambient.recordings import read_recording
+from ambient.recordings import load_recording, read_recording
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -281,6 +282,41 @@ def test_a_full_disk_ends_the_recording_with_one_line_naming_the_file(tmp_path: 
     assert "Traceback" not in result.stderr
     assert result.stderr.count("No space left on device") == 1
     assert result.stderr.splitlines()[-1] == "ambient record: /dev/full: No space left on device"
+
+
+def files_limited_to(size_bytes: int) -> None:
+    """In the child: writes past ``size_bytes`` fail (EFBIG) as a full disk's do, the last one
+    written in part."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size_bytes, resource.RLIM_INFINITY))
+
+
+def test_a_disk_that_fills_up_leaves_the_recording_whole_to_its_last_row(tmp_path: Path) -> None:
+    """The write that fails on a full disk wrote part of its row: the file ended in half a
+    row, read back as a bad row or, worse, as a wrong value (`rr,234` of `rr,2345`). The
+    recording now ends at its last whole row, every row in it readable."""
+    source = tmp_path / "source.csv"
+    source.write_text(
+        "t,metric,value\n" + "".join(f"{t / 1000},rr,{1200 + t}\n" for t in range(400))
+    )
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
+        "    person: sam\nstore:\n  path: null\n"
+    )
+    out = tmp_path / "session.csv"
+    result = run_ambient(
+        "record", str(config), "--out", str(out), preexec_fn=lambda: files_limited_to(4000)
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == f"ambient record: {out}: File too large"
+    text = out.read_text()
+    assert text.endswith("\n")
+    recording = load_recording(out)
+    assert recording.problems == []
+    assert [r.value for r in recording.readings] == [
+        1200.0 + t for t in range(text.count("\n") - 1)
+    ]
 
 
 def test_out_dash_streams_the_recording_to_stdout_and_writes_no_file_named_dash(
