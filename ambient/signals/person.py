@@ -761,17 +761,19 @@ class PersonSignals:
         moment.confidence = data * _BASELINE_CONFIDENCE.get(rest_from, 1.0)
         moment.stress_reason = None
 
-    def _stressed_minute(self, now: float) -> bool:
+    def _stressed_minute(self, now: float, hrv_scored: bool) -> bool:
         """A minute the score calls stressed (above 50) is not rest: the baseline must not
         learn the stress it is there to find. After ``_MAX_STRESSED_REST_S`` of the clock of
         such minutes in a row the level is taken as the new rest (a score stuck high is a
         wrong rest, not stress: episodes last minutes, not an hour). The stretch starts again
         after a gap between its resting minutes longer than a sample's span and the heart
-        readings' staleness: time without wear, or a minute not at rest, between them."""
+        readings' staleness: time without wear, or a minute not at rest, between them.
+        ``hrv_scored``: the score now is from HRV too (else from HR alone)."""
         combined = self._smoother.combined
         norm = self.baseline.norm(now, self.beats)
-        # (on the prior, the person's or this kind of beats', minutes are learned as they come)
-        prior = norm.state == PRIOR or norm.ln_rmssd_new_kind
+        # (on the prior, the person's or, for a score from HRV, this kind of beats', minutes
+        # are learned as they come; HR alone is against the person's own rest)
+        prior = norm.state == PRIOR or (hrv_scored and norm.ln_rmssd_new_kind)
         if prior or combined is None or combined <= self.config.stress.midpoint:
             self._stressed_since = None
             return False
@@ -799,7 +801,7 @@ class PersonSignals:
         self._next_sample = now + self.windows[0].length_s
         if state != "rest" or hr is None:
             return
-        if self._stressed_minute(now):
+        if self._stressed_minute(now, usable and primary[STATS_LN_RMSSD] is not None):
             return
         beats_hr = primary[STATS_HR]
         beats_cover = beats_hr is not None and primary[STATS_COVERAGE] >= _BEAT_HR_MIN_COVERAGE

@@ -250,6 +250,28 @@ def test_a_new_kinds_first_minutes_are_learned_even_when_they_score_as_stress() 
     assert wearer.ln_z() == pytest.approx(0.0, abs=0.1)
 
 
+@pytest.mark.parametrize("watch_beats_first", [False, True])
+def test_a_score_from_heart_rate_alone_keeps_stressed_minutes_out_beside_a_new_kind(
+    watch_beats_first: bool,
+) -> None:
+    """Only a score from a new kind's HRV is against the population's prior; one from HR
+    alone is against the person's own resting HR, so its stressed minutes stay out of the
+    baseline whether or not a watch's few beats came first (twenty minutes at 95 bpm were
+    learned as rest, taking resting HR from 75 to 88 and the score from 100 to 36)."""
+    wearer = Wearer()
+    wearer.beats("strap", alternating(0, 600, STRAP_SWING))
+    if watch_beats_first:  # too few for a minute of the watch's own: a new kind
+        wearer.beats("watch", alternating(600.4, 20, WATCH_SWING))
+    for t in range(630, 1830, 5):
+        wearer.clock.advance_to(t)
+        wearer.engine.feed(Reading(t, "alex", "hr", 95.0, "watch"))
+    norm = wearer.engine.norm("alex")
+    assert norm is not None and norm.ln_rmssd_new_kind is watch_beats_first
+    assert norm.hr_samples <= 10  # the strap's minutes, and the first at 95 (not yet stressed)
+    assert norm.hr_mean == pytest.approx(75.0, abs=0.1)
+    assert wearer.engine.get("alex", "stress_score").value == pytest.approx(99.8, abs=0.1)
+
+
 def test_each_kind_learns_its_own_rest_and_the_strap_comes_back_to_its_own() -> None:
     wearer = Wearer()
     wearer.beats("strap", alternating(0, 600, STRAP_SWING))
