@@ -60,6 +60,8 @@ class Rule:
     own_signal_names: tuple[str, ...] = ()
     #: The newest fire time handled, by time or cron schedule (see :mod:`.catch_up`).
     fire_times: dict[str, float] = field(default_factory=dict)
+    #: Fingerprints an earlier version gave the same rule: its saved state is this rule's.
+    earlier_fingerprints: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -73,20 +75,31 @@ class Rule:
         return state
 
 
+#: What names a rule without changing what it does: left out of its fingerprint, so renaming
+#: it keeps its state (an open episode, a cooldown) over the reload.
+_NAMING_FIELDS = {"alias", "description"}
+
+
 def build_rule(config: RuleConfig) -> Rule:
     # Those of whoever the rule runs for (as its templates see them), and all it reads.
     own = signals_in_templates(config)
     names = signals_in_templates(config, named_persons=True)
     # Defaults left out: a later version's new setting must not make every rule a changed one.
-    written = config.model_dump_json(exclude_defaults=True)
-    fingerprint = hashlib.sha256(written.encode()).hexdigest()[:16]
+    written = config.model_dump_json(exclude_defaults=True, exclude=_NAMING_FIELDS)
+    # A store written before the names were left out holds the fingerprint with them.
+    with_names = config.model_dump_json(exclude_defaults=True)
     return Rule(
         config,
-        fingerprint,
+        _digest(written),
         acts_per_person(config),
         names,
         own_signal_names=own,
+        earlier_fingerprints=(_digest(with_names),),
     )
+
+
+def _digest(written: str) -> str:
+    return hashlib.sha256(written.encode()).hexdigest()[:16]
 
 
 def entities_used(rules: Iterable[Rule]) -> set[str]:

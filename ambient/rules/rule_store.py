@@ -35,7 +35,8 @@ class RuleStore:
             return False
         # Kept when the rule changed: they belong to its schedules, which say if they did.
         rule.fire_times = _fire_times(stored.get("fire_times"))
-        if stored.get("fingerprint") != rule.fingerprint:
+        saved_by = stored.get("fingerprint")
+        if saved_by != rule.fingerprint and saved_by not in rule.earlier_fingerprints:
             _LOGGER.info("Rule %s changed since its state was saved; starting it fresh", rule.id)
             self._store.delete(STATE_NAMESPACE, rule.id)
             return False

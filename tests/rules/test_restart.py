@@ -3,6 +3,7 @@ windows, cooldowns, running sequences and escalations as if there had been no re
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from rules.rule_doubles import T0, Harness, log, make_config, stress_rule
@@ -118,6 +119,34 @@ def test_an_upgrade_that_only_adds_a_setting_keeps_the_rules_saved_state() -> No
         build_rule(RuleConfig.model_validate(edited)).fingerprint
         != build_rule(RuleConfig.model_validate(written)).fingerprint
     )
+
+
+async def test_a_new_alias_or_description_keeps_the_rules_open_episode(tmp_path: Path) -> None:
+    """Renaming a rule (its `alias`, its `description`) and reloading ended its open episode,
+    putting the lights back while Alex was still stressed, and fired it again: they name the
+    rule, they do not change what it does."""
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([stress_rule(alias="Calm")]), store=Store(path)).start()
+    await h.push(0, stress_score=80)
+    await h.run_until(130)
+    await h.engine.stop()
+    h.store.close()
+    renamed = stress_rule(alias="Calm the living room", description="when Alex is stressed")
+    again = Harness(make_config([renamed]), store=Store(path), start=T0 + 140)
+    await again.start()
+    status = again.engine.status()[0]
+    assert status["active_since"] == T0 + 120 and status["cooldown_until"] == T0 + 1920
+    assert again.performer.ended == []
+
+
+def test_a_rule_saved_before_names_were_left_out_of_its_fingerprint_keeps_its_state() -> None:
+    """The fingerprint the store holds from before (the alias in it) is still this rule's."""
+    written = stress_rule(alias="Calm")
+    rule = build_rule(RuleConfig.model_validate(written))
+    before = hashlib.sha256(
+        RuleConfig.model_validate(written).model_dump_json(exclude_defaults=True).encode()
+    ).hexdigest()[:16]
+    assert rule.fingerprint != before and before in rule.earlier_fingerprints
 
 
 async def _killed_and_restarted(
