@@ -61,7 +61,7 @@ def add_check_ins(
         paused=lambda: bool(_provided(hub, "paused")),
         instance=config.instance,
     )
-    moods = Moods(clock, zone, book, checkin_book)
+    moods = Moods(clock, zone, book, checkin_book, checkins.not_recorded)
     moods.given_listeners.append(entity.changed)
     recorder.measured_listeners.append(checkins.on_measured)
     checkins.answered_listeners.append(entity.changed)

@@ -267,7 +267,13 @@ class CheckIns:
         row = self._open(lambda r: r.id == check_in)
         if row is None:
             return
-        self._book.close(check_in, TIMED_OUT, None, self._clock.now(), why)
+        try:
+            self._book.close(check_in, TIMED_OUT, None, self._clock.now(), why)
+        except StoreError as exc:  # a full or read-only card: still taken off the phone
+            closing = f"Closing {row.person}'s unanswered check-in about episode {row.episode_id}"
+            self.not_recorded(row.person, f"{closing} ({why})", exc)
+            self._withdraw(row, why)
+            return
         self._count("timed_out", row.person)
         _LOGGER.info(
             "No answer from %s about episode %s: closed (%s)", row.person, row.episode_id, why
@@ -318,13 +324,8 @@ class CheckIns:
         except StoreError as exc:
             # A full or read-only card: the answer cannot be kept, but it was given. Its
             # question is not timed out later ("no answer") in this run, and is taken down.
-            self._count("not_recorded", row.person)
-            _LOGGER.error(
-                "Check-in answer of %s about episode %s not recorded: %s",
-                row.person,
-                row.episode_id,
-                exc,
-            )
+            answer_of = f"Check-in answer of {row.person} about episode {row.episode_id}"
+            self.not_recorded(row.person, answer_of, exc)
             timer = self._timers.pop(row.id, None)
             if timer is not None:
                 timer.cancel()
@@ -414,6 +415,12 @@ class CheckIns:
         task = loop.create_task(send())
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+
+    def not_recorded(self, person: str, what: str, exc: StoreError) -> None:
+        """``what`` (an answer, a mood, a question's closing) happened, but the store could not
+        keep it (a full or read-only card): one error line naming it, and ``not_recorded``."""
+        self._count("not_recorded", person)
+        _LOGGER.error("%s not recorded: %s", what, exc)
 
     def _count(self, kind: str, person: str | None) -> None:
         self.counts[kind] += 1

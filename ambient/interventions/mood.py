@@ -15,6 +15,7 @@ from ambient.clock import Clock
 from ambient.interventions.checkin_book import CheckInBook
 from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import CHECKIN_WEIGHT
+from ambient.store import StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,22 +25,46 @@ MOOD_WEIGHT = CHECKIN_WEIGHT / 2
 _LONGEST_WORD = 40
 
 
+#: Told (person, what, why) of a mood the store could not keep: the check-ins' count and line.
+NotRecorded = Callable[[str, str, StoreError], None]
+
+
 class Moods:
     def __init__(
-        self, clock: Clock, zone: tzinfo, episodes: EpisodeBook, book: CheckInBook
+        self,
+        clock: Clock,
+        zone: tzinfo,
+        episodes: EpisodeBook,
+        book: CheckInBook,
+        not_recorded: NotRecorded | None = None,
     ) -> None:
         self._clock = clock
         self._zone = zone
         self._episodes = episodes
         self._book = book
+        self._not_recorded = not_recorded
         #: Called with the person after each mood kept (the HA entity shows what it taught).
         self.given_listeners: list[Callable[[str], None]] = []
 
     def give(self, person: str, mood: str, source: str) -> bool:
-        """Keep ``person``'s mood now; True when it taught the learner something."""
+        """Keep ``person``'s mood now; True when it taught the learner something. One the
+        store cannot keep (a full or read-only card) goes to ``not_recorded`` (without one,
+        the StoreError is raised) and teaches nothing."""
         word = mood.strip().lower()[:_LONGEST_WORD]
         if not word or word in ("unknown", "unavailable"):
             return False
+        try:
+            taught = self._keep(person, word, source)
+        except StoreError as exc:
+            if self._not_recorded is None:
+                raise
+            self._not_recorded(person, f"Daily mood of {person}", exc)
+            return False
+        for listener in list(self.given_listeners):
+            listener(person)
+        return taught
+
+    def _keep(self, person: str, word: str, source: str) -> bool:
         now = self._clock.now()
         day_start = self._day_start()
         previous = [
@@ -55,8 +80,6 @@ class Moods:
         taught = response is not None and self._nudge(person, response, now)
         # How someone feels is health data: only at DEBUG, like heart data.
         _LOGGER.debug("%s's mood today: %s (options nudged: %s)", person, word, taught)
-        for listener in list(self.given_listeners):
-            listener(person)
         return taught
 
     def _day_start(self) -> float:

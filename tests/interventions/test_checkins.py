@@ -154,6 +154,31 @@ async def test_an_unanswered_question_closes_after_the_timeout_and_is_withdrawn(
     assert h.checkins.status() == {**counts, "people": {"alex": counts}}
 
 
+async def test_a_timeout_the_store_cannot_keep_is_one_line_and_the_question_still_withdrawn(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full or read-only card when a question times out: the timer's callback raised, and the
+    only line was "Timer callback … failed: StoreError: …", naming no one and no episode. Now
+    it is one line saying whose question closing was not recorded, counted as `not_recorded`;
+    the question is taken down all the same. query_only stands in for the card."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0), timeout="30min")
+    episode = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)
+
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lines == [
+        f"Closing alex's unanswered check-in about episode {episode} (timeout) not recorded: "
+        f"store {tmp_path / 'ambient.db'} cannot be used (attempt to write a readonly database)"
+    ]
+    assert h.clock.failed_callbacks == 0
+    assert [q.episode_id for q in h.withdrawn] == [episode]
+    assert h.checkins.counts["not_recorded"] == 1
+    assert h.checkins.counts["timed_out"] == 0
+
+
 async def test_the_counts_are_kept_per_person_beside_the_households_total() -> None:
     """`ambient status` summed every person's check-ins: whether Sam is ever asked (or always
     in quiet hours) could not be told from Alex's answers."""

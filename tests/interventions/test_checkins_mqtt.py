@@ -283,3 +283,57 @@ async def test_an_answer_the_store_cannot_keep_is_one_line_and_counted_not_a_han
         f"{tmp_path / 'ambient.db'} cannot be used (attempt to write a readonly database)"
     ]
     assert "calmer" not in caplog.text.replace("ambient/test/checkin", "")
+
+
+async def test_a_mood_the_store_cannot_keep_is_one_line_naming_whose_and_counted(
+    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mood on a full or read-only card: the handler raised, the connection logged a bare
+    "Handling an MQTT message … failed", and nothing said whose mood was lost. Now it is one
+    line naming the person (not the mood: health data), counted as `not_recorded`. The mood
+    is followed by an answer from the same phone, which the broker hands over after it: once
+    the question is taken down, the mood has been handled. query_only stands in for the card,
+    as in the test above."""
+    caplog.set_level(logging.INFO)
+    config = config_for(mosquitto)
+    clock, hub, store = VirtualClock(T0), Hub(), Store(tmp_path / "ambient.db")
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book)
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    entity = add_entity(config, book, recorder, hub)
+    checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
+    assert checkins is not None
+    chooser = CalmingChooser(clock, book, recorder, ZoneInfo("UTC"))
+    (step,) = [a for a in config.rules[0].actions if isinstance(a, ChooseCalmingStepConfig)]
+    questions = Collector()
+    async with running(connection), device_client(mosquitto, "phone") as phone:
+        await connection.wait_subscribed("ambient/test/checkin/+")
+        await connection.wait_subscribed("ambient/test/mood/+")
+        await phone.subscribe("ambient/test/checkin/alex/question", qos=1)
+        reader = asyncio.ensure_future(_forward(phone, questions))
+        try:
+            decision = chooser.decide(step.choose_calming, "calm", "alex")
+            episode = chooser.started(step.choose_calming, "calm", "alex", decision, {})
+            await clock.run_until(T0 + 1200)
+            await questions.until(lambda m: b'"open"' in m.payload)
+            store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+
+            await phone.publish("ambient/test/mood/alex", b"bad", qos=1)
+            await phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
+            await questions.until(lambda m: b'"closed"' in m.payload)
+        finally:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+
+    assert counters.get("mqtt:ambient/test/mood/+", "handler_error") == 0
+    assert checkins.counts["not_recorded"] == 2
+    assert checkins.status()["people"]["alex"]["not_recorded"] == 2
+    db = tmp_path / "ambient.db"
+    unkept = f"store {db} cannot be used (attempt to write a readonly database)"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lines == [
+        f"Daily mood of alex not recorded: {unkept}",
+        f"Check-in answer of alex about episode {episode} not recorded: {unkept}",
+    ]
+    assert "bad" not in caplog.text.replace("readonly database", "")
