@@ -389,6 +389,13 @@ def _observations_section(
 ) -> list[str]:
     found = observations(history, week, learned)
     out = ['<section id="observations"><h2>What the data show</h2>']
+    worn = [d for d in history if d.worn]
+    if not found and worn and not any(d.measured_minutes > 0 for d in worn):
+        return [  # heart rate only: no wait makes a pattern appear
+            *out,
+            "<p>No patterns to tell: they compare stress and recovery minutes, which need a "
+            "stress score, and heart rate alone gives none.</p></section>",
+        ]
     if not found:
         return [
             *out,

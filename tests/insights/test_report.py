@@ -727,3 +727,20 @@ def test_a_day_without_minutes_draws_no_bar_stub() -> None:
     drawn = [fill for fill, _ in shape_styles(svg, "PolyCollection")]
     assert (drawn.count(plots.LOW), drawn.count(plots.MEDIUM)) == (7, 0)
     assert (drawn.count(plots.HIGH), drawn.count(plots.RECOVERY)) == (7, 1)
+
+
+def test_heart_rate_only_is_not_promised_patterns_after_a_few_weeks() -> None:
+    """Every observation compares stress or recovery minutes, which need a stress score: a
+    watch that sends heart rate only was told "patterns appear after a few weeks of wear",
+    week after week, for patterns that never could."""
+    kept = {
+        s.day: replace(not_worn(s), active_minutes=40.0, resting_hr=60.0)
+        for s in summaries("sam", date(2026, 10, 12), 56, seed=3)
+    }
+    html = render_week("Sam", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "patterns appear after a few weeks of wear" not in html
+    assert (
+        "<p>No patterns to tell: they compare stress and recovery minutes, which need a stress "
+        "score, and heart rate alone gives none.</p>" in html
+    )
+    assert "patterns appear after a few weeks of wear" in page(days=5, first=WEEK)  # new
