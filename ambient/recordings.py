@@ -694,6 +694,13 @@ def read_recording(path: Path, default_person: str = "default") -> list[Reading]
     return load_recording(path, default_person).readings
 
 
+def _value_text(value: float) -> str:
+    """``61`` for 61.0, and every digit a value needs to be read back the same where six
+    would not do (``999.0234375``: a strap's beat of 1023/1024 s)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
 class RecordingWriter:
     """Writes readings as CSV or JSON Lines (by suffix), unix-second times, each row written
     through at once (nothing held in a buffer).
@@ -730,7 +737,7 @@ class RecordingWriter:
         else:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerow(
-                [f"{reading.time:.3f}", reading.metric, f"{reading.value:g}", reading.person]
+                [f"{reading.time:.3f}", reading.metric, _value_text(reading.value), reading.person]
             )
             self._put(buffer.getvalue())
 

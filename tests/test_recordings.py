@@ -116,9 +116,13 @@ def test_missing_header_is_an_error_naming_the_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_written_recordings_read_back_identically(tmp_path: Path, suffix: str) -> None:
+    """Every digit a value has: a CSV kept six (a strap's beat of 1023/1024 s, 999.0234375 ms,
+    read back as 999.023; a step count of 1234567 as 1.23457e+06)."""
     readings = [
         Reading(1795723200.25, "alex", "rr", 812.0, "ble:h10"),
         Reading(1795723201.0, "sam", "hr", 64.0, "mqtt:x"),
+        Reading(1795723202.0, "alex", "rr", 1023 * 1000 / 1024, "ble:h10"),
+        Reading(1795723203.0, "alex", "steps", 1234567.0, "mqtt:watch"),
     ]
     path = tmp_path / f"session{suffix}"
     writer = RecordingWriter(path)
