@@ -211,6 +211,8 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
         command.error(f"unrecognized arguments: {named}{missing}")
     if args.command is None:
         parser.error("the following arguments are required: COMMAND")
+    if args.command == "baseline" and args.beats is not None and args.action != "reset":
+        _subparsers(parser)["baseline"].error("--beats goes with reset (show lists each kind)")
     return args
 
 

@@ -42,11 +42,8 @@ def run_baseline(
     now: float | None = None,
     beats: BeatsKind | None = None,
 ) -> int:
-    """0 shown or reset; 1 with one line on ``stderr`` saying why not; 2 for ``beats`` with
-    ``show`` (it shows every kind)."""
-    if beats is not None and action != "reset":
-        print("ambient baseline: --beats goes with reset (show lists each kind)", file=stderr)
-        return 2
+    """0 shown or reset; 1 with one line on ``stderr`` saying why not. ``beats`` (one kind's
+    reset) goes with ``reset`` only: the CLI refuses it with ``show`` as a usage error."""
     try:
         if not _PERSON_ID.fullmatch(person):
             raise BaselineCommandError(

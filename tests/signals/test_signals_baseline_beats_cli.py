@@ -146,11 +146,18 @@ def test_reset_of_one_kind_is_refused_as_a_whole_reset_is(tmp_path: Path) -> Non
         "ambient baseline: no person `bob` in the config or the store (people: alex)\n"
     )
     assert baseline(config, "reset", "--person", "alex", "--beats", "ring").returncode == 2
-    shown = baseline(config, "show", "--person", "alex", "--beats", "chest")
-    assert (shown.returncode, shown.stderr) == (
-        2,
-        "ambient baseline: --beats goes with reset (show lists each kind)\n",
+
+
+def test_show_with_beats_is_a_usage_error_before_the_config_is_read(tmp_path: Path) -> None:
+    """As every usage error: the command's usage and one line, exit 2, whatever the config
+    (it was said after loading one, and a config that could not be read answered first)."""
+    shown = baseline(tmp_path / "missing.yaml", "show", "--person", "alex", "--beats", "chest")
+    assert shown.returncode == 2
+    assert shown.stderr.startswith("usage: ambient baseline ")
+    assert shown.stderr.endswith(
+        "\nambient baseline: error: --beats goes with reset (show lists each kind)\n"
     )
+    assert "missing.yaml" not in shown.stderr
 
 
 def recorded_beats(path: Path, start: float, seconds: float, swing_ms: float) -> None:
