@@ -25,7 +25,7 @@ class ActivityTracker:
         self.config = config
         self.max_hr = max_hr
         self._sensor_active_time: float | None = None  # last sensor reading saying active
-        self._sensor_time: float | None = None  # last activity/steps reading of any value
+        self._sensor_time: float | None = None  # last reading that tells still from moving now
         self._last_steps: tuple[float, float] | None = None  # (time, cumulative count)
         self._last_active: float | None = None  # last moment we called it active
         # Movement (g) from stillness: one early gesture is not a workout.
@@ -46,19 +46,26 @@ class ActivityTracker:
             self._sensor_active_time = time
 
     def steps(self, time: float, value: float) -> None:
-        self._sensor_time = time
+        """A step count. Its cadence since the previous reading is of now when that was at most
+        ``sensor_valid_for`` ago: the sensor then decides, active or still. Over a longer
+        interval (a phone's count through HA every 15 minutes) it is an average: at a walking
+        cadence the person walked during it (active at this reading), below it they may still
+        be walking now, so the HR reserve keeps deciding. The first reading, and one after the
+        count started again (a daily count at midnight), have no cadence at all."""
         previous = self._last_steps
+        self._last_steps = (time, value)
+        if previous is None or time <= previous[0]:
+            return
+        steps = value
         if self.config.steps_mode == "cumulative":
-            self._last_steps = (time, value)
-            if previous is None or value < previous[1] or time <= previous[0]:
-                return  # first reading, or the counter was reset
-            steps, minutes = value - previous[1], (time - previous[0]) / 60
-        else:
-            self._last_steps = (time, value)
-            if previous is None or time <= previous[0]:
+            if value < previous[1]:
                 return
-            steps, minutes = value, (time - previous[0]) / 60
-        if steps / minutes >= self.config.steps_per_min:
+            steps = value - previous[1]
+        seconds = time - previous[0]
+        walking = steps / (seconds / 60) >= self.config.steps_per_min
+        if seconds <= self.config.sensor_valid_for:
+            self._sensor_time = time
+        if walking:
             self._sensor_active_time = time
 
     def state(self, now: float, hr: float | None, resting_hr: float) -> str | None:
