@@ -314,6 +314,32 @@ def test_the_saved_baseline_keeps_each_kind_and_a_restart_goes_on_with_them(
     assert again.ln_z() == pytest.approx(0.0, abs=0.1)
 
 
+def test_a_reload_that_changes_a_sensors_beats_compares_them_as_the_new_kind(
+    tmp_path: Path,
+) -> None:
+    """An optical armband first left as a strap (a Bluetooth device's beats are a chest
+    strap's unless it says `beats`), then given `beats: pulse` and reloaded: its beats are a
+    pulse sensor's from the reload on, not carried on as a strap's until a restart."""
+    store = Store(tmp_path / "ambient.db")
+    wearer = Wearer(store, kinds={"strap": "chest", "watch": "chest"})
+    wearer.beats("strap", alternating(0, 600, STRAP_SWING))
+    wearer.engine.close()
+    reloaded = SignalEngine(
+        SignalsConfig(),
+        [PersonConfig(id="alex")],
+        wearer.clock,
+        store,
+        wearer.updates.append,
+        beats_by_source=KINDS,
+    )
+    assert reloaded.take_over(wearer.engine) == []  # windows afresh, the baseline as saved
+    wearer.engine = reloaded
+    wearer.beats("watch", alternating(600.4, 90, WATCH_SWING))
+    norm = reloaded.norm("alex")
+    assert norm is not None and norm.ln_rmssd_new_kind  # the strap's minutes are the strap's
+    assert norm.hr_samples >= 9  # resting HR, one for both, went on from the saved baseline
+
+
 @pytest.mark.parametrize(("configured", "samples"), [({"alex": "chest"}, 20), ({}, 0)])
 def test_a_baseline_saved_before_kinds_is_the_persons_configured_kind(
     tmp_path: Path, configured: dict[str, BeatsKind], samples: int
