@@ -206,12 +206,20 @@ def read_user_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         logger.warning("wrote an example config to %s: edit it and restart the add-on", path)
     config = _load_mapping(path, _TagKeepingLoader, refuse_repeated_keys=True)
     secrets_path = path.with_name("secrets.yaml")
-    secrets = _load_mapping(secrets_path, yaml.SafeLoader) if secrets_path.exists() else {}
+    secrets = (
+        _load_mapping(secrets_path, yaml.SafeLoader, refuse_secrets_twice=True)
+        if secrets_path.exists()
+        else {}
+    )
     return config, secrets
 
 
 def _load_mapping(
-    path: Path, loader_type: type[yaml.SafeLoader], *, refuse_repeated_keys: bool = False
+    path: Path,
+    loader_type: type[yaml.SafeLoader],
+    *,
+    refuse_repeated_keys: bool = False,
+    refuse_secrets_twice: bool = False,
 ) -> dict[str, Any]:
     try:
         loader = loader_type(path.read_text(encoding="utf-8"))
@@ -219,6 +227,8 @@ def _load_mapping(
             node = loader.get_single_node()
             if refuse_repeated_keys and node is not None:
                 _refuse_repeated_keys(path, node)
+            if refuse_secrets_twice:
+                _refuse_secrets_given_twice(path, node)
             data = None if node is None else loader.construct_document(node)
         finally:
             loader.dispose()
@@ -233,6 +243,19 @@ def _load_mapping(
     if not isinstance(data, dict):
         raise AddonError(f"{path}: must be a mapping of sections")
     return data
+
+
+def _refuse_secrets_given_twice(path: Path, root: yaml.Node | None) -> None:
+    """A secret the user's secrets.yaml gives twice with different values was kept as the last
+    without a word, and the generated file holds only that one: refused at its place, as the
+    config loader refuses it (never showing a value)."""
+    from ambient.config.yaml_source import secrets_given_twice
+
+    twice = secrets_given_twice(root)
+    if twice:
+        raise AddonError(
+            "\n".join(f"{path}:{repeat.line}:{repeat.column}: {repeat}" for repeat in twice)
+        )
 
 
 def _refuse_repeated_keys(path: Path, root: yaml.Node) -> None:

@@ -133,3 +133,39 @@ def test_a_key_written_twice_in_the_users_file_stops_prepare_naming_it(tmp_path:
     )
     assert "Traceback" not in result.stderr
     assert not (data_dir / "ambient.yaml").exists()
+
+
+def test_a_secret_given_twice_with_different_values_stops_prepare_naming_it(
+    tmp_path: Path,
+) -> None:
+    """The user's secrets.yaml was read keeping the last of a repeated name without a word, and
+    the generated one holds that single value: `ambient check` could not see it. Now prepare
+    stops with one line at the repeat's place, as the config loader says it; never the values."""
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    config_dir.mkdir()
+    (config_dir / "ambient.yaml").write_text("people:\n  - id: alex\n")
+    secrets = config_dir / "secrets.yaml"
+    secrets.write_text("ha_token: old-Secret-1\nha_token: new-Secret-2\nsame: a\nsame: a\n")
+    options = tmp_path / "options.json"
+    options.write_text('{"config_file": "ambient.yaml"}')
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
+
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "ambient.addon", "prepare", "--options", str(options)),
+            *("--config-dir", str(config_dir), "--data-dir", str(data_dir)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient add-on: {secrets}:2:1: secret `ha_token` is given twice with different "
+        "values (first at line 1): keep one"
+    )
+    assert "Secret-" not in result.stderr + result.stdout
+    assert not (data_dir / "secrets.yaml").exists()

@@ -106,11 +106,57 @@ class YamlDocument:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class SecretGivenTwice:
+    """A name a secrets file gives again with another value (its place; the first's line)."""
+
+    line: int
+    column: int
+    name: str
+    first_line: int
+
+    def __str__(self) -> str:
+        return (
+            f"secret `{self.name}` is given twice with different values "
+            f"(first at line {self.first_line}): keep one"
+        )
+
+
+def secrets_given_twice(root: yaml.Node | None) -> list[SecretGivenTwice]:
+    """The names a secrets file's top mapping gives again with another value: PyYAML keeps the
+    last without a word, so the secret used would be whichever came last. The same value again
+    (a block pasted twice) changes nothing and is not one. Never holds a value."""
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    values = yaml.SafeLoader("")
+    first: dict[str, tuple[int, Any]] = {}
+    found: list[SecretGivenTwice] = []
+    try:
+        for key_node, value_node in root.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            try:
+                value = values.construct_object(value_node, deep=True)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+                value = object()  # unreadable: reading the file says so; unlike any other
+            name = str(key_node.value)
+            if name not in first:
+                first[name] = (key_node.start_mark.line + 1, value)
+            elif first[name][1] != value:
+                mark = key_node.start_mark
+                found.append(SecretGivenTwice(mark.line + 1, mark.column + 1, name, first[name][0]))
+    finally:
+        values.dispose()
+    return found
+
+
 class _Builder:
     def __init__(self, file: Path, secrets_file: Path) -> None:
         self.file = file
         self.secrets_file = secrets_file
         self._secrets: dict[str, Any] | None = None
+        #: The secrets file names a secret twice (said once, not at every ``!secret``).
+        self._secrets_refused = False
         self.issues: list[ConfigIssue] = []
         self.positions: dict[KeyPath, Position] = {}
         self.secret_paths: set[KeyPath] = set()
@@ -205,6 +251,8 @@ class _Builder:
         return SecretStr(str(secrets[name]))
 
     def _load_secrets(self, node: yaml.Node, path: KeyPath) -> dict[str, Any] | None:
+        if self._secrets_refused:
+            return None
         if self._secrets is None:
             try:
                 text = self.secrets_file.read_text(encoding="utf-8")
@@ -218,7 +266,13 @@ class _Builder:
                 self._issue(node, path, f"{self.secrets_file} is not UTF-8 text")
                 return None
             try:
-                loaded = yaml.load(text, Loader=_ConfigLoader)
+                loader = _ConfigLoader(text)
+                try:
+                    root = loader.get_single_node()
+                    twice = secrets_given_twice(root)
+                    loaded = None if root is None else loader.construct_document(root)
+                finally:
+                    loader.dispose()
             except _Rejected as exc:
                 self._issue(node, path, f"{self.secrets_file}: {exc.message}")
                 return None
@@ -227,6 +281,13 @@ class _Builder:
                 self._issue(
                     node, path, f"{self.secrets_file} is not valid YAML ({type(exc).__name__})"
                 )
+                return None
+            if twice:
+                file = str(self.secrets_file)
+                for repeat in twice:
+                    issue = ConfigIssue(file, repeat.line, repeat.column, "", str(repeat))
+                    self.issues.append(issue)
+                self._secrets_refused = True
                 return None
             self._secrets = loaded if isinstance(loaded, dict) else {}
         return self._secrets

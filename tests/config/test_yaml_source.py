@@ -270,3 +270,31 @@ def test_the_example_with_any_values_changed_is_a_config_or_a_config_error(
         parent[path[-1]] = value
     fuzz_file.write_text(yaml.safe_dump(data), encoding="utf-8")
     loads_or_config_error(fuzz_file)
+
+
+def test_a_secret_given_twice_with_different_values_is_refused_at_its_place(
+    tmp_path: Path,
+) -> None:
+    """PyYAML keeps the last of a repeated key without a word: a password changed at the end of
+    secrets.yaml while the old one stayed above, or two secrets pasted under one name, ran with
+    whichever came last. Refused as a repeated config key is, at the repeat's place; the values
+    are never shown."""
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("token: old-Secret-1\nother: x\ntoken: new-Secret-2\n")
+    path = write(tmp_path, "homeassistant:\n  url: http://ha.local:8123\n  token: !secret token\n")
+    found = problems(path)
+    assert found == [
+        f"{secrets}:3:1: secret `token` is given twice with different values (first at line 1): "
+        "keep one"
+    ]
+    assert "Secret-" not in "".join(found)
+
+
+def test_a_secret_given_twice_with_the_same_value_is_read(tmp_path: Path) -> None:
+    """A block pasted twice changes nothing: not refused."""
+    (tmp_path / "secrets.yaml").write_text("token: abc\ntoken: abc\n")
+    path = write(tmp_path, "homeassistant:\n  url: http://ha.local:8123\n  token: !secret token\n")
+    config = load_config(path)
+    assert config.homeassistant is not None
+    assert config.homeassistant.token is not None
+    assert config.homeassistant.token.get_secret_value() == "abc"
