@@ -37,7 +37,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}
 th{white-space:normal;vertical-align:bottom}#changes td:first-child{white-space:normal}
-#episodes td:nth-child(2),#episodes td:nth-child(3){white-space:normal;overflow-wrap:break-word}
+#episodes td+td{white-space:normal}#episodes td:nth-child(-n+3){overflow-wrap:break-word}
 @media (max-width:480px){body{padding:12px}table{font-size:.8rem}th,td{padding:4px 2px}}
 ul{padding-left:1.2em}li{margin:.4em 0}
 .note{color:#52606d;font-size:.85rem}

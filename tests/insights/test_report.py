@@ -211,13 +211,16 @@ def _chromium() -> str | None:
 
 
 def page_with_every_table() -> str:
-    """The page with the measured calming moments' table too (a learning rule's option)."""
+    """The page with the measured calming moments' table too (a learning rule's option), one
+    of them not measured, with its reason."""
     berlin = ZoneInfo("Europe/Berlin")
     kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
     ten = datetime.combine(WEEK + timedelta(days=1), time(10), berlin).timestamp()
     learned = [
         {"start": ten, "rule": "calm", "option": "breathing", "response_sd": 0.6}
-        | {"usable": True, "reason": "", "check_in": "calmer"}
+        | {"usable": True, "reason": "", "check_in": "calmer"},
+        {"start": ten + 3600, "rule": "calm", "option": "breathing", "response_sd": None}
+        | {"usable": False, "reason": "another episode overlaps", "check_in": "no change"},
     ]
     return render_week(
         "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, learned, berlin
