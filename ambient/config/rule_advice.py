@@ -11,6 +11,7 @@ clears), and a rule id Home Assistant's Active rule sensor cannot show (``none``
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -28,6 +29,13 @@ Finding = tuple[KeyPath, str]
 _FOLLOWS = {"on_recovery": "clearing", "escalate": "staying active"}
 #: Signals whose values are words (the rest are numbers, or true / false: on / off, 1 / 0).
 TEXT_SIGNALS: Final = frozenset({"activity_state", "baseline_state", "stress_basis", "hrv_trend"})
+#: The words each text signal is (the signal modules' own; a test ties them together).
+TEXT_SIGNAL_VALUES: Final = {
+    "activity_state": ("rest", "active", "recovering"),
+    "baseline_state": ("prior", "provisional", "personal"),
+    "stress_basis": ("hrv+hr", "hr"),
+    "hrv_trend": ("low", "normal", "high"),
+}
 #: Signals that are true or false: a state test reads them as on / off, a number as 1 / 0.
 TRUE_FALSE_SIGNALS: Final = frozenset({"contact", "rr_available", "baseline_ready", "hrv_low"})
 _TEXT = "is text, so a number test is never met; test it with `state:`"
@@ -198,15 +206,34 @@ def signal_tests(config: AmbientConfig) -> Iterator[tuple[KeyPath, SignalTest]]:
 
 
 def signal_kind_mixups(config: AmbientConfig) -> Iterator[Finding]:
+    """A signal tested as the kind it is not, or with a word it never is."""
     for path, test in signal_tests(config):
         if isinstance(test, StateTriggerConfig):
             if test.signal is not None:
                 key = "to" if test.to is not None else "from"
                 yield from _state_test(test.signal, (*path, key))
+                for key, words in (("from", test.from_), ("to", test.to)):
+                    yield from _words_never_taken(test.signal, words, (*path, key))
         elif isinstance(test, SignalConditionConfig) and test.state is not None:
             yield from _state_test(test.signal, (*path, "state"))
+            yield from _words_never_taken(test.signal, test.state, (*path, "state"))
         else:
             yield from _number_test(test, path)
+
+
+def _words_never_taken(signal: str, words: list[str] | None, path: KeyPath) -> Iterator[Finding]:
+    """``to: resting`` on ``activity_state`` (which is ``rest``) never fires, silently."""
+    values = TEXT_SIGNAL_VALUES.get(signal) or (
+        ("on", "off") if signal in TRUE_FALSE_SIGNALS else None
+    )
+    if values is None:
+        return
+    for word in words or ():
+        if word in values:
+            continue
+        close = difflib.get_close_matches(word.lower(), values, n=1, cutoff=0.6)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        yield path, f"`{signal}` is never `{word}`{hint}; its values are: {', '.join(values)}"
 
 
 def _number_test(item: Any, path: KeyPath) -> Iterator[Finding]:
