@@ -125,7 +125,17 @@ def _each(document: Any, path: str) -> Any:
     node = lookup(document, head) if head else document
     if not isinstance(node, list):
         return lookup(document, path)  # a key named `*`, or no list: missing_path
-    return _Each(lookup(element, rest) if rest else element for element in node)
+    if not rest:
+        return _Each(node)
+    found = _Each()
+    for index, element in enumerate(node):
+        try:
+            found.append(lookup(element, rest))
+        except PayloadError:  # said with the sensor's path and the sample that lacks it
+            sample = f"`{head}.{index}`" if head else f"element {index}"
+            detail = f"no `{path}` in the payload ({sample} has no `{rest}`)"
+            raise PayloadError("missing_path", detail) from None
+    return found
 
 
 def _batch(

@@ -338,3 +338,26 @@ def test_a_batch_whose_times_do_not_pair_with_its_values_is_refused() -> None:
 
 def test_a_key_named_star_is_still_read_as_a_key() -> None:
     assert parse_payload(b'{"a": {"*": {"hr": 70}}}', "a.*.hr").values == (70.0,)
+
+
+def detail_of(payload: bytes, value: str | None = None, timestamp: str | None = None) -> str:
+    with pytest.raises(PayloadError) as caught:
+        parse_payload(payload, value, timestamp)
+    return caught.value.detail
+
+
+def test_a_sample_missing_from_a_batch_names_the_configured_path_and_the_sample() -> None:
+    """The warning names the sensor's path and which sample lacks it: `no `Max` in the
+    payload` named neither, and read as though the whole payload had no such key."""
+    assert detail_of(BATCH, "data.metrics.0.data.*.Max", "data.metrics.0.data.*.date") == (
+        "no `data.metrics.0.data.*.Max` in the payload (`data.metrics.0.data.0` has no `Max`)"
+    )
+    one_lacks_its_time = b'[{"hr": 61, "ts": 1764180000}, {"hr": 62}]'
+    assert detail_of(one_lacks_its_time, "*.hr", "*.ts") == (
+        "no `*.ts` in the payload (element 1 has no `ts`)"
+    )
+    # A second `*` is a key (only the first stands for each element): said with the path.
+    nested = b'{"m": [{"d": [{"hr": 61}]}]}'
+    assert detail_of(nested, "m.*.d.*.hr") == (
+        "no `m.*.d.*.hr` in the payload (`m.0` has no `d.*.hr`)"
+    )
