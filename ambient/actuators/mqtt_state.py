@@ -32,12 +32,17 @@ class StateBook:
         self.min_gap_s = min_gap_s
         self._desired: dict[str, _Desired] = {}
         self._sent: dict[str, _Sent] = {}
+        #: Per topic, the number of each payload set since it was last sent: the one a send
+        #: picked may be replaced while it awaits the broker's acknowledgement (a reading
+        #: came meanwhile), and its number is what later changes are measured from.
+        self._numbers: dict[str, dict[str, float | None]] = {}
 
     def set(
         self, topic: str, payload: str, value: float | None = None, deadband: float = 0.0
     ) -> bool:
         """Record the state ``topic`` should show; True when it deserves an immediate publish."""
         self._desired[topic] = _Desired(payload, value, deadband)
+        self._numbers.setdefault(topic, {})[payload] = value
         sent = self._sent.get(topic)
         if sent is None:
             return True
@@ -96,9 +101,12 @@ class StateBook:
         return [(topic, desired.payload) for topic, desired in self._desired.items()]
 
     def sent(self, topic: str, payload: str, now: float) -> None:
-        desired = self._desired.get(topic)
-        value = desired.value if desired is not None and desired.payload == payload else None
+        """``payload`` reached the broker at ``now`` (it may no longer be the one desired)."""
+        value = self._numbers.get(topic, {}).get(payload)
         self._sent[topic] = _Sent(payload, value, now)
+        desired = self._desired.get(topic)
+        if desired is not None:
+            self._numbers[topic] = {desired.payload: desired.value}
 
     def forget_sent(self) -> None:
         """After a reconnect nothing is known to be on the broker."""

@@ -66,3 +66,18 @@ def test_stale_is_what_the_refresh_is_due_for_not_every_small_change() -> None:
     book.set("hr", "74", 74.0, 5.0)  # a small change waits for the publish_interval tick
     assert book.stale(59.0) == []
     assert book.stale(60.0) == [("hr", "74")]  # refreshed as it is now
+
+
+def test_a_state_sent_while_a_newer_one_was_set_keeps_its_number() -> None:
+    """A reading may come while a state awaits the broker's acknowledgement: the next small
+    change is measured from the number sent, not taken for a change from unknown."""
+    book = StateBook(refresh_s=60.0, min_gap_s=1.0)
+    book.set("hr", "None")
+    book.sent("hr", "None", 0.0)
+    book.set("hr", "72", 72.0, 5.0)
+    assert book.urgent(now=1.0) == [("hr", "72")]  # picked, then awaiting its acknowledgement
+    book.set("hr", "74", 74.0, 5.0)
+    book.sent("hr", "72", 1.0)
+    assert book.urgent(now=2.0) == []
+    assert book.set("hr", "80", 80.0, 5.0)
+    assert book.urgent(now=2.0) == [("hr", "80")]
