@@ -404,9 +404,11 @@ def load_recording(
     *,
     source: str | None = None,
     relative_origin_s: float = 0.0,
+    log_problems: bool = True,
 ) -> Recording:
-    """Read every row of ``path``; bad rows are skipped and listed in ``problems``: unreadable
-    or implausible ones (``hr`` -5), and, when ``people`` is given, rows for anyone else.
+    """Read every row of ``path``; bad rows are skipped and listed in ``problems`` (and logged
+    unless ``log_problems`` is false): unreadable or implausible ones (``hr`` -5), and, when
+    ``people`` is given, rows for anyone else.
 
     The readings are named ``source`` (default ``recording:<file name>``). With
     ``relative_origin_s``, relative times are read as that clock time plus ``t`` (the
@@ -423,7 +425,8 @@ def load_recording(
         readings.sort(key=attrgetter("time"))  # stable: same-time rows keep file order
         if origin_s:
             readings = moved(readings, origin_s, source)
-    _log_problems(loading)
+    if log_problems:
+        _log_problems(loading)
     relative = not loading.absolute_seen
     return Recording(readings, relative, problems, origin_s=origin_s, source=source)
 

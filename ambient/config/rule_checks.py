@@ -22,11 +22,14 @@ from ambient.config.conditions import (
     TriggerConditionConfig,
 )
 from ambient.config.insights import INSIGHT_SIGNAL_NAMES
+from ambient.config.recording_read_through import recorded_metrics
 from ambient.config.root import AmbientConfig
 from ambient.config.rules import RuleConfig
+from ambient.config.sensors import RecordingSensorConfig
 from ambient.config.signals import SIGNAL_NAMES
 from ambient.config.triggers import MqttTriggerConfig, SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
+from ambient.readings import BUILTIN_METRICS
 
 Finding = tuple[KeyPath, str]
 
@@ -36,11 +39,42 @@ def rule_checks(config: AmbientConfig) -> list[Finding]:
         str(getattr(sensor, "metric", "")) for sensor in config.sensors if hasattr(sensor, "metric")
     }
     signals = SIGNAL_NAMES | INSIGHT_SIGNAL_NAMES | user_metrics
+    signals |= _recorded_metrics(config, _signals_tested(config) - signals - BUILTIN_METRICS)
     findings: list[Finding] = []
     for r_index, rule in enumerate(config.rules):
         base: KeyPath = ("rules", r_index)
         findings.extend(_rule_findings(config, rule, base, signals))
     return findings
+
+
+def _signals_tested(config: AmbientConfig) -> set[str]:
+    """The signals the rules' triggers, conditions and wait steps name."""
+    names: set[str] = set()
+    for r_index, rule in enumerate(config.rules):
+        base: KeyPath = ("rules", r_index)
+        for trigger in rule.triggers:
+            if isinstance(trigger, StateTriggerConfig | SignalTriggerConfig) and trigger.signal:
+                names.add(trigger.signal)
+        for _, condition in walk_conditions(rule, base):
+            if isinstance(condition, SignalConditionConfig):
+                names.add(condition.signal)
+        for _, step in walk_steps(rule, base):
+            if isinstance(step, WaitForStepConfig):
+                names.add(step.wait_for.signal)
+    return names
+
+
+def _recorded_metrics(config: AmbientConfig, names: set[str]) -> set[str]:
+    """Those of ``names`` a recording sensor's file has rows of: each passes through as a
+    signal, as an MQTT or HA sensor's ``metric`` does (the file is read only for names that
+    are no signal otherwise)."""
+    found: set[str] = set()
+    people = set(config.person_ids()) or None  # as the sensor is built for `run`
+    for sensor in config.sensors:
+        if isinstance(sensor, RecordingSensorConfig) and names - found:
+            person = sensor.person or "default"
+            found |= recorded_metrics(sensor.path, person, people, names - found)
+    return found
 
 
 def _rule_findings(
