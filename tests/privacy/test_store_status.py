@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fixtures.ambient_process import AmbientProcess
 
+from ambient.privacy.store_status import newer_format
 from ambient.status_page import render_status
 from ambient.store import STORE_FORMAT, Store, StoreKey
 from ambient.store_crypto import file_is_plain
@@ -45,9 +46,9 @@ def test_check_says_a_plain_store_is_not_encrypted(tmp_path: Path) -> None:
     assert f"Store: {db}, not encrypted (store.encryption encrypts it" in result.stdout
 
 
-def test_check_reads_a_relative_store_path_in_the_folder_it_runs_in(tmp_path: Path) -> None:
+def test_check_reads_a_relative_store_path_beside_the_config(tmp_path: Path) -> None:
     """docs/first-rule.md's `store: {path: state/ambient.db}`: once the daemon has made the
-    file, `check` reads its format there (it stopped with a traceback on the relative path)."""
+    file, `check` reads its format there."""
     (tmp_path / "state").mkdir()
     Store(tmp_path / "state" / "ambient.db").close()
     config = config_file(tmp_path, {"path": "state/ambient.db"})
@@ -62,6 +63,23 @@ def test_check_reads_a_relative_store_path_in_the_folder_it_runs_in(tmp_path: Pa
     assert (result.returncode, result.stderr) == (0, "")
     store = tmp_path / "state" / "ambient.db"  # beside the config, where it was run
     assert f"Store: {store}, not encrypted (store.encryption encrypts it" in result.stdout
+
+
+def test_the_format_of_a_store_at_a_relative_path_is_read_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The config gives the store's path absolute, but a relative one is read where the
+    process runs: it stopped `check` with a traceback (a relative path can't be expressed as
+    a file URI)."""
+    (tmp_path / "state").mkdir()
+    Store(tmp_path / "state" / "ambient.db").close()
+    with sqlite3.connect(tmp_path / "state" / "ambient.db") as connection:
+        connection.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
+    monkeypatch.chdir(tmp_path)
+
+    refusal = newer_format(Path("state/ambient.db"))
+
+    assert refusal is not None and "was written by a newer version of ambient" in refusal
 
 
 def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
