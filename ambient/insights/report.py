@@ -38,7 +38,7 @@ th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-spa
 th:first-child,td:first-child{text-align:left}
 th{white-space:normal;vertical-align:bottom}#changes td:first-child{white-space:normal}
 #episodes td+td{white-space:normal}#episodes td:nth-child(-n+3){overflow-wrap:break-word}
-@media (max-width:480px){body{padding:12px}table{font-size:.8rem}th,td{padding:4px 2px}}
+@media (max-width:520px){body{padding:10px}table{font-size:.8rem}th,td{padding:4px 2px}}
 ul{padding-left:1.2em}li{margin:.4em 0}
 .note{color:#52606d;font-size:.85rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}

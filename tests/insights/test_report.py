@@ -227,7 +227,7 @@ def page_with_every_table() -> str:
     )
 
 
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [375, 390, 1280])  # a small iPhone, most phones, a desktop
 def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
     """Nothing scrolls sideways, the tables included: each table scrolls inside its own box,
     which the page's width never shows (at 390 px a day's sleep, active minutes and resting
