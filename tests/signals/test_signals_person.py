@@ -245,6 +245,22 @@ def test_a_watch_reporting_every_15_minutes_has_its_stressed_rest_learnt_after_a
     assert isinstance(delta, float) and delta < 19.0  # the readings from the hour on count
 
 
+@pytest.mark.parametrize(("stale_after", "learnt"), [(None, False), ("6min", True)])
+def test_a_watch_s_raised_rest_is_learnt_only_with_a_stale_after_over_its_interval(
+    stale_after: str | None, learnt: bool
+) -> None:
+    """Without it the heart rate is unknown between samples five minutes apart, as with the
+    watch off: each stressed sample is a stretch of its own and never an hour long (the
+    sensor warns to give it a stale_after)."""
+    replay = Replay(
+        SignalsConfig.model_validate({} if stale_after is None else {"stale_after": stale_after})
+    )
+    heart_rate_every(replay, 0, 6 * 300, 300, 60.0)  # six samples at rest: provisional
+    heart_rate_every(replay, 6 * 300, 6 * 300 + 3 * 3600, 300, 80.0)  # three hours up
+    delta = replay.engine.get("alex", "hr_delta_rest").value
+    assert isinstance(delta, float) and (delta < 19.0) is learnt
+
+
 def test_a_walk_between_two_stressed_sittings_makes_them_two_episodes() -> None:
     """Forty stressed minutes, a walk, forty more: not an hour and twenty minutes of a wrong
     rest, so neither sitting is learnt as rest."""
