@@ -91,6 +91,27 @@ def _private_dir(path: Path) -> bool:
     )
 
 
+def _point_link(link: Path, target: Path) -> None:
+    """``link`` to ``target``, replaced at once: `ambient status` never sees a half-made link."""
+    staged = link.with_name(f".{link.name}.{os.getpid()}")
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(target)
+    staged.replace(link)
+
+
+def _answers(path: Path) -> bool:
+    """Whether a daemon listens on the socket at ``path`` (it takes the connection)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
 class StatusServer:
     """Serves ``provider()`` as JSON to whoever can open the socket (the daemon's user)."""
 
@@ -109,6 +130,9 @@ class StatusServer:
         self._provider = provider
         self._server: asyncio.AbstractServer | None = None
         self._streams: set[asyncio.Task[Any]] = set()
+        #: Where the link led before this daemon took it: back there at its stop, if that
+        #: daemon still answers.
+        self._link_before: Path | None = None
         #: Set by :meth:`stop`: the readings streams end (and their handlers with them),
         #: their last line saying why (``stop``, or ``reload``: a recorder connects again).
         self._closing = asyncio.Event()
@@ -152,21 +176,26 @@ class StatusServer:
         link = self.link
         if link is None or not _private_dir(link.parent):
             return
-        staged = link.with_name(f".{link.name}.{os.getpid()}")
+        with contextlib.suppress(OSError):
+            self._link_before = link.readlink()
         try:
-            staged.unlink(missing_ok=True)
-            staged.symlink_to(self.path.absolute())
-            staged.replace(link)  # atomic: `ambient status` never sees a half-made link
+            _point_link(link, self.path.absolute())
         except OSError as exc:
             logger.debug("no status link at %s: %s", link, exc)
 
     def _remove_link(self) -> None:
-        """The link goes only if it still points here (a later daemon may have taken it)."""
+        """The link goes only if it still points here (a later daemon may have taken it);
+        it leads back to the daemon started before this one if that one still answers."""
         link = self.link
         if link is None:
             return
         with contextlib.suppress(OSError):
-            if link.readlink() == self.path.absolute():
+            if link.readlink() != self.path.absolute():
+                return
+            before = self._link_before
+            if before is not None and before != self.path.absolute() and _answers(before):
+                _point_link(link, before)
+            else:
                 link.unlink()
 
     def _remove_stale_socket(self) -> None:

@@ -246,3 +246,27 @@ def test_a_daemon_that_takes_the_connection_and_hangs_is_running(sock_path: Path
         with pytest.raises(DaemonHung, match="did not answer within 2 s: it may be hung"):
             asyncio.run(query_status(sock_path))
         assert daemon_answers(sock_path.parent / "ambient.db")
+
+
+async def test_when_the_daemon_started_last_stops_the_link_leads_to_the_one_still_running(
+    tmp_path: Path,
+) -> None:
+    """`ambient status` without a config asks the daemon this user started last, by a link
+    each daemon leaves. When that one stopped, its link went with it, and status said no
+    daemon was running though the one started before it still was."""
+    link = tmp_path / "run" / "ambient.sock"
+    servers = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        document = {"at": name}
+        servers.append(StatusServer(tmp_path / name / "ambient.sock", document.copy, link=link))
+    first, second = servers
+    await first.start()
+    await second.start()
+    try:
+        assert await query_status(link) == {"at": "second"}
+        await second.stop()
+        assert await query_status(link) == {"at": "first"}
+    finally:
+        await first.stop()
+    assert not link.is_symlink()  # no daemon left: nothing to lead to
