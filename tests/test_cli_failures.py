@@ -301,6 +301,25 @@ def test_a_config_whose_store_folder_this_user_may_not_enter_still_checks(
     assert "ambient.db" not in asked.stderr  # about the socket, not the store's folder
 
 
+def test_a_folder_this_user_may_not_enter_where_check_runs_leaves_a_relative_store_beside(
+    tmp_path: Path,
+) -> None:
+    """A relative store.path is beside the config; a store an earlier version made in the
+    working folder is looked for there too. A folder of that name this user may not enter is
+    no such store: check judged the config by it and failed with its 'Permission denied'."""
+    settings, elsewhere = tmp_path / "settings", tmp_path / "elsewhere"
+    settings.mkdir()
+    (elsewhere / "state").mkdir(parents=True, mode=0o000)
+    config = settings / "ambient.yaml"
+    config.write_text("store:\n  path: state/ambient.db\n")
+    try:
+        checked = run_as_any_user("check", str(config), cwd=elsewhere)
+    finally:
+        (elsewhere / "state").chmod(0o700)
+    assert (checked.returncode, checked.stderr) == (0, "")
+    assert f"Store: {settings / 'state' / 'ambient.db'}" in checked.stdout
+
+
 def test_a_store_key_in_a_folder_this_user_may_not_enter_is_left_to_run(
     tmp_path: Path,
 ) -> None:

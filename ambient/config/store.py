@@ -71,8 +71,11 @@ def store_path_for(written: str, config_dir: Path) -> Path:
         return path
     beside = config_dir.absolute() / path
     earlier = path.absolute()
-    if earlier != beside and earlier.exists() and not beside.exists():
-        return earlier
+    try:
+        if earlier != beside and earlier.exists() and not beside.exists():
+            return earlier
+    except OSError:  # a folder this user may not enter: no store of theirs, nor a reason to fail
+        pass
     return beside
 
 
