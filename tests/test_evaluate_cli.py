@@ -586,3 +586,15 @@ def test_a_bad_state_option_is_a_usage_error(labelled: Path) -> None:
     result = evaluate(write_config(labelled), "-r", str(labelled), "--state", "home")
     assert result.returncode == 2
     assert "expected ENTITY=VALUE" in result.stderr
+
+
+def test_a_recording_whose_heart_rate_is_never_unknown_is_scored(tmp_path: Path) -> None:
+    """A recording with a reading from its first second on (t = 0, or unix times, which start
+    at the first reading) leaves the heart rate known all along: it was taken for one without
+    a reading of the person ("has no readings of alex") and not scored."""
+    rows = [f"{t},hr,{hr_at(t)},alex" for t in range(0, END_S + 1)]
+    (tmp_path / "alex.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    (tmp_path / "labels.jsonl").write_text(json.dumps(LABELS) + "\n")
+    result = evaluate(write_config(tmp_path), "-r", str(tmp_path), "--json")
+    assert "has no readings of" not in result.stderr
+    assert report(result)["rules"][0]["recordings"][0]["found"] == 1

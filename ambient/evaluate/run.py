@@ -344,8 +344,11 @@ def fitted_to_recording(labels: Labels, recording_end_s: float, name: str) -> La
 
 
 def _never_read(unknown: Mapping[str, Mapping[str, float]], end_s: float) -> bool:
-    """Whether the person's heart rate (which every source gives) had no value all along."""
-    hr = unknown.get(HR) or {NOT_YET: end_s}
+    """Whether the person's heart rate (which every source gives) had no value all along.
+    (Known all along is no unknown time at all: ``{}``, not a missing signal.)"""
+    hr = unknown.get(HR)
+    if hr is None:
+        hr = {NOT_YET: end_s}
     return end_s > 0 and set(hr) == {NOT_YET} and hr[NOT_YET] >= end_s
 
 
