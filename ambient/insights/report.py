@@ -177,10 +177,11 @@ def _figure(label: str, svg: str, text: str) -> str:
 
 
 def _bars_text(days: Sequence[date], rows: Sequence[DaySummary | None]) -> str:
-    """What the bar plot shows, day by day."""
+    """What the bar plot shows, day by day (a day without a stress score has no bars: no
+    data, as in its row of the table)."""
     parts = ["Bars for each day: stress minutes by level, stacked, beside recovery minutes."]
     for day, s in zip(days, rows, strict=True):
-        if s is None or not s.worn:
+        if s is None or s.measured_minutes <= 0:
             parts.append(f"{day:%a} {_date(day)}: no data.")
             continue
         parts.append(

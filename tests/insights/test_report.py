@@ -535,6 +535,8 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
     kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
     wednesday = WEEK + timedelta(days=2)
     kept[wednesday] = not_worn(kept[wednesday])
+    thursday = WEEK + timedelta(days=3)  # heart rate only: no stress score, as in its row
+    kept[thursday] = replace(not_worn(kept[thursday]), active_minutes=20.0, resting_hr=60.0)
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     texts = figure_texts(html)
     assert set(texts) == {"stress and recovery minutes per day", "HRV trend inside its normal band"}
@@ -546,6 +548,7 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
         f"{monday.recovery_minutes:.0f} of recovery." in bars
     )
     assert "Wed 2 Dec: no data." in bars  # not a calm day: nothing was worn
+    assert "Thu 3 Dec: no data." in bars
     hrv = texts["HRV trend inside its normal band"]
     assert "over the 60 days 8 Oct – 6 Dec 2026" in hrv  # what the plot covers
     for k in range(7):
