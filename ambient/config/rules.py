@@ -30,6 +30,16 @@ def _not_a_yaml_boolean(value: object) -> object:
     return value
 
 
+def _one_person(value: object) -> object:
+    """``person: [alex, sam]`` is what a rule without ``person:`` already does, per person."""
+    if isinstance(value, list):
+        raise ValueError(
+            "one person's id: a rule without `person:` runs for each person on their own (each "
+            "with their own `for` and cooldown); for some of them, give each a rule of their own"
+        )
+    return value
+
+
 #: HA's automations name these keys in the singular (its newer ones as ambient does).
 _HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
 
@@ -38,7 +48,9 @@ class RuleConfig(ConfigModel):
     id: Annotated[Identifier, BeforeValidator(_not_a_yaml_boolean)]
     alias: str | None = None
     description: str | None = Field(default=None, title="Free text, as in HA")
-    person: Identifier | None = Field(default=None, title="Default: every person")
+    person: Annotated[Identifier | None, BeforeValidator(_one_person)] = Field(
+        default=None, title="Default: every person"
+    )
     triggers: list[TriggerConfig] = Field(
         min_length=1, validation_alias=AliasChoices("triggers", "trigger")
     )

@@ -399,3 +399,18 @@ def test_a_cross_check_under_a_singular_key_names_it_as_written(tmp_path: Path) 
     errors = _errors(tmp_path, text)
     assert len(errors) == 1
     assert ":10:30: rules[0].condition[0].id: unknown trigger id `x`" in errors[0]
+
+
+def test_a_rule_for_several_people_says_how_to_write_one(tmp_path: Path) -> None:
+    """`person: [alex, sam]` was refused with "Input should be a valid string"."""
+    errors = _errors(
+        tmp_path,
+        "people: [{id: alex}, {id: sam}]\nrules:\n  - id: r\n    person: [alex, sam]\n"
+        "    triggers: [{trigger: signal, signal: hr, above: 100}]\n"
+        "    actions: [{action: log}]\n",
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "rules[0].person: one person's id: a rule without `person:` runs for each person on "
+        "their own (each with their own `for` and cooldown); for some of them, give each a "
+        "rule of their own"
+    )
