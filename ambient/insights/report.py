@@ -258,7 +258,7 @@ def _trend_section(
         monday,
     )
     text = _band_text(days, daily, trends, monday)
-    out.append(_figure("HRV trend inside its normal band", svg, text))
+    out.append(_figure("HRV over 60 days and its normal band", svg, text))
     out.append(f"<p>{_e(_hrv_sentence(latest, config))}</p>")
     out.append(f'<p class="note">{_ln_rmssd_note(latest.mean_7d)}</p>')
     return [*out, "</section>"]

@@ -411,6 +411,9 @@ def test_the_hrv_sentence_speaks_plainly_and_says_a_drop_as_the_plot_shows_it() 
         "(7-day average 3.93; your normal band 3.93–4.08)."
     )
     assert "CUSUM" not in html and "ln RMSSD mean" not in html
+    # The plot's name, which a screen reader announces, claims no state: it said "HRV trend
+    # inside its normal band" in a week of the early warning.
+    assert "inside its normal band" not in html
     # by hand: (3.9 + 4.1 + 3.9 + 4.1 + 3.9 + 3.8 + 3.8) / 7 = 3.929, inside the band from 3.926
 
 
@@ -539,7 +542,10 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
     kept[thursday] = replace(not_worn(kept[thursday]), active_minutes=20.0, resting_hr=60.0)
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
     texts = figure_texts(html)
-    assert set(texts) == {"stress and recovery minutes per day", "HRV trend inside its normal band"}
+    assert set(texts) == {
+        "stress and recovery minutes per day",
+        "HRV over 60 days and its normal band",
+    }
     bars = texts["stress and recovery minutes per day"]
     monday = kept[WEEK]
     assert (
@@ -549,7 +555,7 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
     )
     assert "Wed 2 Dec: no data." in bars  # not a calm day: nothing was worn
     assert "Thu 3 Dec: no data." in bars
-    hrv = texts["HRV trend inside its normal band"]
+    hrv = texts["HRV over 60 days and its normal band"]
     assert "over the 60 days 8 Oct – 6 Dec 2026" in hrv  # what the plot covers
     for k in range(7):
         day = kept[WEEK + timedelta(days=k)]
