@@ -147,6 +147,18 @@ class MqttTriggerConfig(TriggerBase):
         default=60.0, title="A message queued while ambient was not running fires if this recent"
     )
 
+    @field_validator("payload", mode="before")
+    @classmethod
+    def _payload_text(cls, value: Any) -> Any:
+        """``payload: 1`` is the text ``1`` (as in HA); an unquoted ``ON`` reaches here as
+        true, whose case no one can tell, so it is refused with a hint to quote it."""
+        if isinstance(value, bool):
+            raise ValueError(
+                "YAML reads an unquoted on, off, yes, no, true or false (in any case) as true or "
+                'false: quote the payload as the device sends it (`payload: "ON"`)'
+            )
+        return str(value) if isinstance(value, int | float) else value
+
     @model_validator(mode="after")
     def _json_payload_needs_value(self) -> MqttTriggerConfig:
         if self.timestamp is not None and self.payload is not None and self.value is None:

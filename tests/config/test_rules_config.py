@@ -414,3 +414,31 @@ def test_a_rule_for_several_people_says_how_to_write_one(tmp_path: Path) -> None
         "their own (each with their own `for` and cooldown); for some of them, give each a "
         "rule of their own"
     )
+
+
+def test_an_mqtt_payload_written_as_a_number_is_its_text(tmp_path: Path) -> None:
+    """A button that sends `1`: `payload: 1` was refused with "Input should be a valid
+    string"; it is the text `1`, as in HA."""
+    config = load_config(
+        _write(
+            tmp_path,
+            "people: [{id: alex}]\nmqtt: {host: localhost}\nrules:\n  - id: r\n"
+            "    triggers: [{trigger: mqtt, topic: a/b, payload: 1}]\n"
+            "    actions: [{action: log}]\n",
+        )
+    )
+    trigger = config.rules[0].triggers[0]
+    assert isinstance(trigger, MqttTriggerConfig) and trigger.payload == "1"
+
+
+def test_an_mqtt_payload_yaml_reads_as_true_or_false_says_to_quote_it(tmp_path: Path) -> None:
+    errors = _errors(
+        tmp_path,
+        "people: [{id: alex}]\nmqtt: {host: localhost}\nrules:\n  - id: r\n"
+        "    triggers: [{trigger: mqtt, topic: a/b, payload: ON}]\n"
+        "    actions: [{action: log}]\n",
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "rules[0].triggers[0].payload: YAML reads an unquoted on, off, yes, no, true or false "
+        '(in any case) as true or false: quote the payload as the device sends it (`payload: "ON"`)'
+    )
