@@ -41,6 +41,8 @@ FUTURE_TOLERANCE_S: Final = 60.0
 _EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value", "retained_without_time"})
 #: The counter of live readings kept though they arrive stale.
 BEHIND_CLOCK: Final = "behind_clock"
+#: The range of a metric without one of its own.
+_ANY_VALUE: Final = (-math.inf, math.inf)
 
 
 def counter_scope(topic: str) -> str:
@@ -217,17 +219,15 @@ class MqttSensor:
             values = tuple(value * factor for value in values)
         if parsed.times is not None:  # a batch of samples, each with its own time
             return self._samples(message.topic, person, values, parsed.times, live_age_s, now)
-        if self._range is not None:
-            low, high = self._range
-            if len(values) == 1:  # the usual message
-                if not low <= values[0] <= high:
-                    raise self._refusal(values[0])
-            else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
-                for value in values:
-                    if not low <= value <= high:
-                        refusal = self._refusal(value)
-                        self._drops.drop(message.topic, refusal.reason, refusal.detail)
-                values = tuple(value for value in values if low <= value <= high)
+        low, high = self._range or _ANY_VALUE
+        if len(values) == 1:  # the usual message
+            if not low <= values[0] <= high:
+                raise self._refusal(values[0])
+        else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
+            for value in values:
+                if not low <= value <= high:
+                    refusal = self._refusal(value)
+                    self._drops.drop(message.topic, refusal.reason, refusal.detail)
         behind_after_s = self._behind_after_s
         if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
             self._behind(live_age_s)
@@ -235,10 +235,13 @@ class MqttSensor:
         end_time = now if timestamp is None or timestamp > now else timestamp
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
+        # Beats are spaced back by every interval sent, a dropped one too: the strap measured
+        # that time, so the beats before it ended that much earlier (as over Bluetooth).
         times = beat_times(end_time, values) if config.metric == RR else [end_time] * len(values)
         return [
             Reading(time=t, person=person, metric=config.metric, value=v, source=self.name)
             for t, v in zip(times, values, strict=True)
+            if low <= v <= high
         ]
 
     def _samples(
@@ -257,7 +260,7 @@ class MqttSensor:
         behind_after_s = self._behind_after_s
         if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
             self._behind(live_age_s)
-        low, high = self._range or (-math.inf, math.inf)
+        low, high = self._range or _ANY_VALUE
         metric, source = self.config.metric, self.name
         readings = []
         for time, value in sorted(zip(times, values, strict=True)):

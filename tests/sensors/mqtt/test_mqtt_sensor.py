@@ -91,14 +91,17 @@ def test_rr_in_seconds_converted_to_ms_with_beat_times() -> None:
 
 def test_an_impossible_interval_in_a_list_is_dropped_alone() -> None:
     """A strap relayed over MQTT (an ESP32 forwarding a Garmin HRM-Dual) sends its spurious
-    51.8 ms beside real beats: as over Bluetooth, the real ones are kept and timed without it."""
+    51.8 ms beside real beats: as over Bluetooth, the real ones are kept, and the dropped one
+    is still time the strap measured: the beat before it ended that much earlier."""
     h = Harness(metric="rr", value="rr")
     readings = h.feed(b'{"rr": [1044, 51.8, 980]}')
     assert [r.value for r in readings] == [1044.0, 980.0]
-    assert [r.time for r in readings] == [pytest.approx(NOW - 0.98), NOW]
+    assert [r.time for r in readings] == [pytest.approx(NOW - 0.98 - 0.0518, abs=1e-6), NOW]
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 1}
     assert h.feed(b'{"rr": [51.8, 9000]}') == []
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 3}
+    [last] = h.feed(b'{"rr": [980, 51.8]}')
+    assert [last.value, last.time] == [980.0, pytest.approx(NOW - 0.0518, abs=1e-6)]
 
 
 def test_heart_rate_zero_is_no_reading_counted_without_a_warning(
