@@ -45,7 +45,8 @@ class StoreEncryptionConfig(ConfigModel):
 class StoreConfig(ConfigModel):
     path: UserPath | None = Field(
         default=Path("/var/lib/ambient/ambient.db"),
-        title="SQLite file (mode 0600); null keeps state in memory only",
+        title="SQLite file (mode 0600), relative to the config file; null keeps state in "
+        "memory only",
     )
     traces_per_rule: int = Field(
         default=100,
