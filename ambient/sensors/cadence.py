@@ -39,11 +39,12 @@ class SampledHeartRate:
 
     def seen(self, person: str, time: float) -> None:
         """A heart reading of ``person`` at ``time`` (its own time: a sample relayed late
-        keeps it)."""
+        keeps it). One no later than the last is that sample again (an upload repeating the
+        last one) or a late one: neither says how far apart they come."""
         if self.said:
             return
         last = self._last.get(person)
-        if last is None or time < last:
+        if last is None or time <= last:
             self._last[person] = time if last is None else last
             return
         self._last[person] = time

@@ -48,3 +48,17 @@ def test_each_person_has_their_own_run(caplog: pytest.LogCaptureFixture) -> None
     assert lines(caplog) == []
     sampled.seen("sam", 901.0)
     assert len(lines(caplog)) == 1
+
+
+def test_uploads_that_repeat_their_last_sample_still_make_a_run(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A phone app uploading the day so far (Health Auto Export's 'Today') sends each sample
+    again with the next: one at the time of the last seen is the same sample, not a stream
+    whose readings come at once, and breaks no run."""
+    sampled = SampledHeartRate("alex_watch", 15.0, LOGGER)
+    for upload in ((0.0, 300.0), (0.0, 300.0, 600.0), (300.0, 600.0, 900.0)):
+        for time in upload:
+            sampled.seen("alex", time)
+    [line] = lines(caplog)
+    assert "came up to 5min apart 3 times" in line
