@@ -35,9 +35,9 @@ figure{margin:0}figure svg{width:100%;height:auto;display:block}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
-th{white-space:normal;vertical-align:bottom}#changes td:first-child{white-space:normal}
-#episodes td+td{white-space:normal}#episodes td:nth-child(-n+3){overflow-wrap:break-word}
+th:first-child,td:first-child{text-align:left}tbody th{font-weight:normal}
+thead th{white-space:normal;vertical-align:bottom}#changes tbody th{white-space:normal}
+#episodes td{white-space:normal}#episodes td:nth-child(-n+3){overflow-wrap:break-word}
 @media (max-width:520px){body{padding:10px}table{font-size:.8rem}th,td{padding:4px 2px}}
 ul{padding-left:1.2em}li{margin:.4em 0}
 .note{color:#52606d;font-size:.85rem}
@@ -113,6 +113,12 @@ def _date(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
+def _row(header: str) -> str:
+    """A row's first cell, its header: what a screen reader names each of the row's cells by
+    (the day, the moment, the measure), as the column headers name the columns."""
+    return f'<th scope="row">{_e(header)}</th>'
+
+
 def _name(text: object) -> str:
     """A rule's or action's id, which may break after its underscores on a phone
     (``calm_when_stressed`` is one long word to a browser)."""
@@ -156,10 +162,10 @@ def _days_section(
     out.append("</tr></thead><tbody>")
     for day, s in zip(days, rows, strict=True):
         if s is None:
-            out.append(f"<tr><td>{day:%a} {day.day}</td>" + "<td>–</td>" * 6 + "</tr>")
+            out.append(f"<tr>{_row(f'{day:%a} {day.day}')}" + "<td>–</td>" * 6 + "</tr>")
             continue
         out.append(
-            f"<tr><td>{day:%a} {day.day}</td><td>{_n(_hours_worn(s), 1)}</td>"
+            f"<tr>{_row(f'{day:%a} {day.day}')}<td>{_n(_hours_worn(s), 1)}</td>"
             f"<td>{_n(_scored(s, s.stress_minutes))}</td>"
             f"<td>{_n(_scored(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
             f"<td>{_n(_worn(s, s.active_minutes))}</td><td>{_n(s.resting_hr)}</td></tr>"
@@ -335,7 +341,7 @@ def _episodes_section(
     for day, e in episodes:
         actions = ", ".join(str(a) for a in e.get("actions", [])) or "–"
         out.append(
-            f"<tr><td>{day:%a} {day.day}</td><td>{_name(e.get('rule', ''))}</td>"
+            f"<tr>{_row(f'{day:%a} {day.day}')}<td>{_name(e.get('rule', ''))}</td>"
             f"<td>{_name(actions)}</td>"
             f"<td>{_n(e.get('stress_before'))}</td><td>{_n(e.get('stress_after'))}</td></tr>"
         )
@@ -371,7 +377,7 @@ def _measured_table(learned: Sequence[Mapping[str, Any]], zone: tzinfo) -> list[
         else:
             response = "not measured" + (f" ({e['reason']})" if e.get("reason") else "")
         out.append(
-            f"<tr><td>{when:%a %H:%M}</td><td>{_name(e.get('rule', ''))}</td>"
+            f"<tr>{_row(f'{when:%a %H:%M}')}<td>{_name(e.get('rule', ''))}</td>"
             f"<td>{_name(e.get('option', ''))}</td><td>{_e(response)}</td>"
             f"<td>{_e(e.get('check_in') or '–')}</td></tr>"
         )
@@ -434,7 +440,7 @@ def _changes_section(
         before, now = _mean(last_week, read), _mean(week, read)
         change = "–" if before is None or now is None else _change(before, now, digits, unit)
         out.append(
-            f"<tr><td>{title}</td><td>{_n(before, digits, unit)}</td>"
+            f"<tr>{_row(title)}<td>{_n(before, digits, unit)}</td>"
             f"<td>{_n(now, digits, unit)}</td><td>{change}</td></tr>"
         )
     return [*out, "</tbody></table></div></section>"]

@@ -62,7 +62,8 @@ def test_the_report_shows_the_responses_and_which_option_helped_most() -> None:
         "Alex", kept, MONDAY, TrendConfig(), plots.week_bars, plots.hrv_band, learned, BERLIN
     )
     assert (
-        "<td>Mon 10:00</td><td>calm</td><td>breathing</td><td>+0.6 SD</td><td>calmer</td>" in html
+        '<th scope="row">Mon 10:00</th><td>calm</td><td>breathing</td><td>+0.6 SD</td>'
+        "<td>calmer</td>" in html
     )
     assert "not measured (moving)" in html
     assert (

@@ -295,7 +295,7 @@ def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
     out, err = tmp_path / "now.html", io.StringIO()
     now = opened.start + 10 * 3600
     assert run_report(config, "alex", "2026-W49", out, now, err) == 0, err.getvalue()
-    assert "<tr><td>Mon 30</td><td>1.0</td><td>60</td>" in out.read_text()
+    assert '<tr><th scope="row">Mon 30</th><td>1.0</td><td>60</td>' in out.read_text()
 
 
 def test_a_day_whose_summary_expired_is_not_rebuilt_from_minutes_kept_longer() -> None:
@@ -345,7 +345,7 @@ def not_worn(summary: DaySummary) -> DaySummary:
 
 
 def table_row(html: str, first_cell: str) -> list[str]:
-    found = re.search(rf"<tr><td>{first_cell}</td>(.*?)</tr>", html)
+    found = re.search(rf'<tr><th scope="row">{first_cell}</th>(.*?)</tr>', html)
     assert found is not None, first_cell
     return re.findall(r"<td>(.*?)</td>", found[1])
 
@@ -502,8 +502,11 @@ def test_measured_calming_moments_do_not_hide_other_rules_episodes() -> None:
     html = render_week(
         "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, learned, berlin
     )
-    assert "<td>Tue 10:00</td><td>calm</td><td>breathing</td><td>+0.6 SD</td>" in html
-    assert "<td>Tue 1</td><td>evening_<wbr>lights</td><td>dim</td><td>70</td><td>48</td>" in html
+    assert '<th scope="row">Tue 10:00</th><td>calm</td><td>breathing</td><td>+0.6 SD</td>' in html
+    assert (
+        '<th scope="row">Tue 1</th><td>evening_<wbr>lights</td><td>dim</td><td>70</td><td>48</td>'
+        in html
+    )
     assert "<td>calm</td><td>choose_<wbr>calming</td>" not in html  # measured: listed once
 
 
@@ -756,3 +759,14 @@ def test_heart_rate_only_is_not_promised_patterns_after_a_few_weeks() -> None:
         "score, and heart rate alone gives none.</p>" in html
     )
     assert "patterns appear after a few weeks of wear" in page(days=5, first=WEEK)  # new
+
+
+def test_each_table_row_is_named_by_its_first_cell_for_a_screen_reader() -> None:
+    """Going down the "change" column, a screen reader read "+31, -8, -0.3 h" without the
+    measure each belongs to: rows had no header. Each row's first cell (the day, the moment,
+    the measure) is its header now."""
+    html = page_with_every_table()
+    rows = re.findall(r"<tr>(<t[hd][^>]*>)", html.split("<tbody>", 1)[1])
+    body_rows = [r for r in rows if r != "<th>"]  # the header rows' cells are <th>
+    assert len(body_rows) == 7 + 2 + 2 + 6
+    assert set(body_rows) == {'<th scope="row">'}
