@@ -72,9 +72,10 @@ def user_link_path() -> Path:
 
 def find_socket() -> Path:
     """The socket to ask when no config is named: the daemon this user started (its link),
-    else the system daemon's (:data:`SYSTEM_SOCKET`)."""
+    else the system daemon's (:data:`SYSTEM_SOCKET`). A link to no daemon (left by one that
+    was killed) is passed over."""
     link = user_link_path()
-    return link if link.is_symlink() else SYSTEM_SOCKET
+    return link if link.is_symlink() and _answers(link) else SYSTEM_SOCKET
 
 
 def _private_dir(path: Path) -> bool:

@@ -14,11 +14,13 @@ import pytest
 from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status import (
+    SYSTEM_SOCKET,
     DaemonHung,
     StatusServer,
     StatusSocketBusy,
     StatusUnavailable,
     daemon_answers,
+    find_socket,
     query_status,
     run_status,
     socket_path_for,
@@ -270,3 +272,25 @@ async def test_when_the_daemon_started_last_stops_the_link_leads_to_the_one_stil
     finally:
         await first.stop()
     assert not link.is_symlink()  # no daemon left: nothing to lead to
+
+
+async def test_a_link_left_by_a_daemon_that_was_killed_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A daemon killed (kill -9, out of memory) leaves its link behind: `ambient status`
+    without a config then said `nothing answers on …: the daemon is not running` though the
+    system service ran. A link that leads to no daemon is passed over for the system's."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    socket_path = tmp_path / "state" / "ambient.sock"
+    socket_path.parent.mkdir()
+    leftover = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    leftover.bind(str(socket_path))
+    leftover.close()  # bound but nobody listening: what a killed daemon leaves behind
+    (tmp_path / "ambient.sock").symlink_to(socket_path)
+    assert find_socket() == SYSTEM_SOCKET
+    server = StatusServer(socket_path, lambda: STATUS_SAMPLE)
+    await server.start()
+    try:
+        assert find_socket() == tmp_path / "ambient.sock"  # a daemon again: its link
+    finally:
+        await server.stop()
