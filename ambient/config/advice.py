@@ -22,6 +22,7 @@ from ambient.config.rule_advice import (
     ids_home_assistant_cannot_show,
     signal_kind_mixups,
     signal_tests,
+    thresholds_past_the_scale,
     unreachable_rule_parts,
 )
 from ambient.config.rule_checks import walk_steps
@@ -68,6 +69,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *unreachable_rule_parts(config),
         *ids_home_assistant_cannot_show(config),
         *hysteresis_past_the_scale(config),
+        *thresholds_past_the_scale(config),
         *signal_kind_mixups(config),
         *for_shorter_than_a_sample(config),
         *person_never_filled(config),

@@ -5,9 +5,9 @@ action's ``quiet_hours: ignore`` with no quiet hours to go through (and, with qu
 inside a ``choose_calming`` option: a learned episode would start in them), a cron
 trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind it is not (a
 number test on a text signal is never met; a state test on a number compares its text,
-``72.0``), a hysteresis that takes a trigger's clear level off its signal's scale (it never
-clears), and a rule id Home Assistant's Active rule sensor cannot show (``none``,
-``unknown``)."""
+``72.0``), a threshold a bounded signal never passes (``quality above 1``), a hysteresis
+that takes a trigger's clear level off its signal's scale (it never clears), and a rule id
+Home Assistant's Active rule sensor cannot show (``none``, ``unknown``)."""
 
 from __future__ import annotations
 
@@ -154,6 +154,36 @@ def hysteresis_past_the_scale(config: AmbientConfig) -> Iterator[Finding]:
                 f"only {clear}: the trigger fires once and then waits for ever (no "
                 f"`on_recovery`, no second firing); give the hysteresis in the units of "
                 f"`{trigger.signal}`",
+            )
+
+
+#: Left to the stress score's own warning (config/advice.py), which says more of it.
+_SCORE_SIGNALS: Final = frozenset({"stress_score"})
+
+
+def thresholds_past_the_scale(config: AmbientConfig) -> Iterator[Finding]:
+    """A threshold a bounded signal never passes: ``above`` at or over its highest value,
+    ``below`` at or under its lowest (``stress_confidence above 30``, a percentage on a share:
+    the rule never fires, the condition never holds)."""
+    for path, test in signal_tests(config):
+        if isinstance(test, StateTriggerConfig) or test.signal in _SCORE_SIGNALS:
+            continue
+        scale = _SCALES.get(test.signal)
+        if scale is None:
+            continue
+        low, high = scale
+        above, below = test.above, test.below
+        if isinstance(above, float) and high is not None and above >= high:
+            hint = f"; did you mean {above / 100:g}?" if high == 1 and 1 < above <= 100 else ""
+            yield (
+                (*path, "above"),
+                f"`{test.signal}` runs {low:g}–{high:g}, so `above: {above:g}` is never met{hint}",
+            )
+        if isinstance(below, float) and below <= low:
+            where = f"runs {low:g}–{high:g}" if high is not None else f"is never below {low:g}"
+            yield (
+                (*path, "below"),
+                f"`{test.signal}` {where}, so `below: {below:g}` is never met",
             )
 
 
