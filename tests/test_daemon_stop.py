@@ -52,6 +52,31 @@ def test_baseline_reset_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit
     )
 
 
+def test_store_rekey_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
+    tmp_path: Path,
+) -> None:
+    key_file, new_key_file = tmp_path / "store.key", tmp_path / "store.key.new"
+    for path, key in ((key_file, "a" * 64), (new_key_file, "b" * 64)):
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n"
+        f"  encryption:\n    key_file: {key_file}\n"
+    )
+    daemon = AmbientProcess("run", "--config", str(config))
+    try:
+        daemon.stderr.wait_for("Running:")
+        result = run_ambient("store", "rekey", str(config), "--new-key-file", str(new_key_file))
+    finally:
+        daemon.stop()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ambient store: the daemon is running and would go on with the old key: stop it first "
+        f"(Ctrl-C where it runs, or kill {daemon.process.pid}), then rekey\n"
+    )
+
+
 def test_a_daemon_that_is_gone_by_then_is_named_as_the_service_or_by_hand(
     tmp_path: Path,
 ) -> None:
