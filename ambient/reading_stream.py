@@ -199,8 +199,11 @@ async def record_from_daemon(
 
 
 async def _copy(readings: AsyncIterator[Reading], write: Callable[[Reading], None]) -> None:
+    """Write each reading until the stream ends: the daemon stopped (a reload raises
+    :class:`DaemonReloads` instead), which is said, as it ends a recording unasked."""
     async for reading in readings:
         write(reading)
+    logger.info("The daemon stopped: the recording ends here")
 
 
 async def _copy_across_reloads(

@@ -206,7 +206,9 @@ def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
         daemon.process.terminate()
         assert daemon.process.wait(timeout=30) == 0
         assert recorder.process.wait(timeout=30) == 0
-        recorder.stderr.wait_for("wrote session.csv")
+        said = "".join(recorder.stderr.all_lines())
+        assert "The daemon stopped: the recording ends here" in said, said  # why it ended
+        assert "wrote session.csv" in said
         logged = "".join(daemon.stderr.all_lines())
         assert "Traceback" not in logged and " ERROR " not in logged, logged
     finally:
