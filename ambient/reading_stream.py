@@ -159,6 +159,8 @@ async def daemon_readings(path: Path) -> AsyncIterator[AsyncIterator[Reading]]:
 async def _readings(reader: asyncio.StreamReader, path: Path) -> AsyncIterator[Reading]:
     source = f"daemon:{path}"
     while line := await reader.readline():
+        if not line.endswith(b"\n"):  # cut inside a line: the daemon went away (kill -9)
+            return
         row = json.loads(line)
         if "error" in row:  # an older daemon that does not know the request
             raise NoDaemon(str(row["error"]))

@@ -180,3 +180,29 @@ async def test_a_daemon_that_does_not_come_back_after_a_reload_ends_the_recordin
     await clock.run_until(clock.now() + 2)
     assert await asyncio.wait_for(recording, WAIT_S) is True
     assert f"did not answer on {path} within 60 s of its reload" in caplog.text
+
+
+async def test_a_stream_cut_in_the_middle_of_a_line_ends_the_recording_quietly(
+    tmp_path: Path,
+) -> None:
+    """The daemon killed (kill -9) or giving up on a recorder that stopped reading can cut the
+    stream inside a line: the recorder ended on a JSONDecodeError and its traceback. It ends
+    as at the daemon's stop, with every whole reading written."""
+    path = tmp_path / "ambient.sock"
+
+    async def cut_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()
+        writer.write(b'{"t": 1800000000.0, "metric": "hr", "value": 61, "person": "alex"}\n')
+        writer.write(b'{"t": 1800000001.0, "metric": "hr", "va')
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_unix_server(cut_short, path=str(path))
+    written: list[Reading] = []
+    try:
+        recorded = await record_from_daemon(path, written.append, None, VirtualClock(0.0))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert recorded is True
+    assert [(r.metric, r.value) for r in written] == [("hr", 61.0)]
