@@ -257,14 +257,12 @@ def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
     subprocess.run(
         [browser, *flags, f"--window-size={width},2400", f"--screenshot={shot}", source.as_uri()],
         capture_output=True,
-        timeout=120,
         check=True,
     )
     dumped = subprocess.run(
         [browser, *flags, "--window-size=1400,2400", "--dump-dom", probe.as_uri()],
         capture_output=True,
         text=True,
-        timeout=120,
         check=True,
     )
     print(f"\nscreenshot: {shot}")
