@@ -335,9 +335,16 @@ SEARCH_HINT = (
 )
 
 
-def run_status(socket_path: Path, as_json: bool, out: TextIO, hint: str = SEARCH_HINT) -> int:
+def run_status(
+    socket_path: Path,
+    as_json: bool,
+    out: TextIO,
+    hint: str = SEARCH_HINT,
+    notes: Callable[[dict[str, Any]], list[str]] | None = None,
+) -> int:
     """``ambient status [--json]``: 0 with the status printed, 1 with a reason when none
-    (``hint`` follows the reason when no daemon runs there)."""
+    (``hint`` follows the reason when no daemon runs there). ``notes`` gives lines for stderr
+    about the document (what differs from the config file asked with)."""
     try:
         document = asyncio.run(query_status(socket_path))
     except NoDaemon as exc:
@@ -346,6 +353,8 @@ def run_status(socket_path: Path, as_json: bool, out: TextIO, hint: str = SEARCH
     except StatusUnavailable as exc:
         print(f"ambient status: {exc}", file=sys.stderr)
         return 1
+    for line in notes(document) if notes is not None else []:
+        print(line, file=sys.stderr)
     text = (
         json.dumps(document, indent=2, default=str) + "\n" if as_json else render_status(document)
     )

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ambient.commands.common import config_zone, configure_logging, load_or_report, with_config
 
@@ -60,8 +62,48 @@ def status(args: argparse.Namespace) -> int:
             )
             return 1
         started_by = f"(`ambient run {shlex.quote(str(args.config))}` starts it)"
-        return run_status(socket_path_for(config.store.path), args.json, sys.stdout, started_by)
+
+        def differs(document: dict[str, Any]) -> list[str]:
+            return config_differs_note(config, args.config, document)
+
+        socket = socket_path_for(config.store.path)
+        return run_status(socket, args.json, sys.stdout, started_by, differs)
     return run_status(find_socket(), args.json, sys.stdout)
+
+
+def config_differs_note(
+    config: AmbientConfig, path: Path, document: Mapping[str, Any]
+) -> list[str]:
+    """A note when the running daemon's rules or sensors are not the file's: it runs the
+    config as it read it at its start or last reload, and the file was edited since."""
+    from ambient.sensors.factory import sensor_name
+
+    kinds = {
+        "rules": (
+            [rule.id for rule in config.rules],
+            [rule.get("id") for rule in document.get("rules") or []],
+        ),
+        "sensors": (
+            [sensor_name(sensor, i) for i, sensor in enumerate(config.sensors)],
+            [sensor.get("name") for sensor in document.get("sensors") or []],
+        ),
+    }
+    facts = []
+    for kind, (in_file, in_daemon) in kinds.items():
+        only_file = [name for name in dict.fromkeys(in_file) if name not in in_daemon]
+        only_daemon = [str(name) for name in dict.fromkeys(in_daemon) if name not in in_file]
+        where = [f"only in the file: {', '.join(only_file)}"] if only_file else []
+        if only_daemon:
+            where.append(f"only in the daemon: {', '.join(only_daemon)}")
+        if where:
+            facts.append(f"{kind} {'; '.join(where)}")
+    if not facts:
+        return []
+    return [
+        f"note: the daemon runs another version of {path} ({'; '.join(facts)}): reload it "
+        "to apply the file (`systemctl reload ambient`; for a daemon started by hand, "
+        "kill -HUP its pid)"
+    ]
 
 
 @with_config
