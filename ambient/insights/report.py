@@ -205,27 +205,29 @@ def _band_text(
     monday: date,
 ) -> str:
     """What the HRV plot shows: the range of the daily values, where the line and the band
-    ended, and this week's values one by one."""
+    ended, and this week's values one by one. "to" between numbers, never a dash: a screen
+    reader at its usual punctuation level reads "3.85–4.04" as "3.85 4.04"."""
     values = [daily[d] for d in days if d in daily]
     means = [t.mean_7d for t in trends if t.mean_7d is not None]
     latest = trends[-1]
     parts = [
-        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days {_date(days[0])} – "
+        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days from {_date(days[0])} to "
         f"{_date(days[-1])} {days[-1]:%Y}: {len(values)} days with a value"
         + (f", from {min(values):.2f} to {max(values):.2f}" if values else "")
         + "."
     ]
     if means:
-        ended = "not known" if latest.mean_7d is None else f"{latest.mean_7d:.2f}"
+        unknown = latest.mean_7d is None
+        ended = "is not known at the end" if unknown else f"ends at {latest.mean_7d:.2f}"
         parts.append(
-            f"The 7-day average (line) {ended} at the end, between {min(means):.2f} and "
-            f"{max(means):.2f} over the days it is known."
+            f"The 7-day average (line) is between {min(means):.2f} and {max(means):.2f} "
+            f"over the days it is known, and {ended}."
         )
     if latest.band_low is None or latest.band_high is None:
         parts.append("The normal band (shaded) is not known at the end.")
     else:
-        band = f"{latest.band_low:.2f}–{latest.band_high:.2f}"
-        parts.append(f"The normal band (shaded) {band} at the end.")
+        band = f"{latest.band_low:.2f} to {latest.band_high:.2f}"
+        parts.append(f"The normal band (shaded) ends at {band}.")
     week = [d for d in days if d >= monday]
     each = ", ".join(f"{d:%a} {daily[d]:.2f}" if d in daily else f"{d:%a} no value" for d in week)
     parts.append(f"This week, shaded grey: {each}.")

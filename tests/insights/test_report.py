@@ -557,15 +557,38 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
     assert "Wed 2 Dec: no data." in bars  # not a calm day: nothing was worn
     assert "Thu 3 Dec: no data." in bars
     hrv = texts["HRV over 60 days and its normal band"]
-    assert "over the 60 days 8 Oct – 6 Dec 2026" in hrv  # what the plot covers
+    assert "over the 60 days from 8 Oct to 6 Dec 2026" in hrv  # what the plot covers
     for k in range(7):
         day = kept[WEEK + timedelta(days=k)]
         if day.ln_rmssd is not None:
             assert f"{day.day:%a} {day.ln_rmssd:.2f}" in hrv
     sentence = re.search(r"7-day average ([\d.]+); your normal band ([\d.]+)–([\d.]+)", html)
     assert sentence is not None
-    assert f"7-day average (line) {sentence[1]} at the end" in hrv
-    assert f"normal band (shaded) {sentence[2]}–{sentence[3]} at the end" in hrv
+    assert f"and ends at {sentence[1]}." in hrv  # the 7-day average, a sentence with a verb
+    assert f"The normal band (shaded) ends at {sentence[2]} to {sentence[3]}." in hrv
+    # Read aloud, a dash between two numbers is silent at a screen reader's usual punctuation
+    # level ("3.85 4.04"): the words only a screen reader reads say "to".
+    assert "–" not in bars and "–" not in hrv
+
+
+def test_the_hrv_words_say_what_is_not_known_at_the_end_of_a_week_not_worn() -> None:
+    """A week nothing was worn: the plot's line and band stop before it, and its words say so
+    in sentences ("The 7-day average (line) not known at the end" had no verb)."""
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    for k in range(7):
+        kept[WEEK + timedelta(days=k)] = not_worn(kept[WEEK + timedelta(days=k)])
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    hrv = figure_texts(html)["HRV over 60 days and its normal band"]
+    assert re.search(
+        r"The 7-day average \(line\) is between [\d.]+ and [\d.]+ over the days it is known, "
+        r"and is not known at the end\. The normal band \(shaded\) is not known at the end\.",
+        hrv,
+    ), hrv
+    assert hrv.endswith(
+        "This week, shaded grey: "
+        + ", ".join(f"{WEEK + timedelta(days=k):%a} no value" for k in range(7))
+        + "."
+    )
 
 
 def contrast(first: str, second: str) -> float:
