@@ -182,6 +182,7 @@ class RuleEngine:
         self._rule_store.write_all(self._rules)
         self._grace.cancel()
         self._scheduled.cancel()
+        self._firer.cancel()
         for rule in self._rules:
             for schedule in rule.schedules:
                 schedule.cancel()

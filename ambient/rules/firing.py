@@ -4,6 +4,7 @@ its escalation while it stays, and the recovery run when it clears."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -72,6 +73,10 @@ class Firer:
         self._run_id = runs.run_id
         self._launch = runs.launch
         self._cancel_run = runs.cancel_run
+        self._inputs_known = runs.inputs_known
+        self._inputs_unknown = runs.inputs_unknown
+        #: Firings in the grace period after a start waiting for what their conditions read.
+        self._waiting: set[asyncio.Task[None]] = set()
 
     def fire_signal(
         self, slot: SignalSlot, person: str, value: float, now: float, note: str = ""
@@ -121,6 +126,35 @@ class Firer:
         )
         self._launch(rule, run, trace)
 
+    def _decide_when_known(
+        self, rule: Rule, person: str | None, firing: Firing, episode_trigger: bool
+    ) -> None:
+        """Just after a start, HA's states and the signals' first values may not have
+        arrived: the conditions are read once they have (or the grace period is over), not as
+        unknown only because ambient has just started. A signal trigger that cleared in the
+        meantime has nothing left to fire."""
+
+        async def decide() -> None:
+            try:
+                why = "fired just after the start"
+                await self._inputs_known(rule.config.conditions, person, rule.id, why)
+                if episode_trigger and rule.person(person).trigger(firing.index).phase != "active":
+                    return
+                self.fire(rule, person, firing, self.clock.now(), episode_trigger, True)
+                self._save(rule)
+            except Exception:
+                _LOGGER.exception("Rule %s: the firing waiting for its conditions failed", rule.id)
+
+        task = asyncio.get_running_loop().create_task(decide())
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+
+    def cancel(self) -> None:
+        """Firings still waiting for their conditions' inputs are dropped (at a stop)."""
+        for task in self._waiting:
+            task.cancel()
+        self._waiting.clear()
+
     def fire_for_scope(self, rule: Rule, firing: Firing, now: float) -> None:
         """A trigger that belongs to nobody fires the rule for each person it applies to."""
         for person in self.scope(rule):
@@ -143,6 +177,7 @@ class Firer:
         firing: Firing,
         now: float,
         episode_trigger: bool = False,
+        inputs_awaited: bool = False,
     ) -> None:
         """Fire, or say exactly why not: cooldown, conditions, pause, quiet hours, mode."""
         config = rule.config
@@ -159,6 +194,10 @@ class Firer:
         until, anchor = state.cooldown_until, state.cooldown_until_anchor
         if until is not None and anchor is not None and monotonic < anchor[1]:
             suppress(describe.cooldown(until, now, self._zone))
+            return
+        waits = config.conditions and not inputs_awaited
+        if waits and self._inputs_unknown(config.conditions, person):
+            self._decide_when_known(rule, person, firing, episode_trigger)
             return
         if config.conditions:
             context = self._condition_context(person, firing.trigger_id)

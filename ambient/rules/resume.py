@@ -57,12 +57,20 @@ class ResumeGrace:
         """Still within the grace period: an unknown signal may just not have arrived yet."""
         return self.until is not None and self.clock.now() < self.until
 
-    def wait(self, what: str, key: WaitKey, needs: str, retry: Retry) -> None:
+    def wait(
+        self,
+        what: str,
+        key: WaitKey,
+        needs: str,
+        retry: Retry,
+        why: str = "fell due while ambient was not running",
+    ) -> None:
         """Call ``retry`` when what ``key`` names is known, or when the grace ends."""
         assert self.until is not None
         _LOGGER.info(
-            "%s fell due while ambient was not running: waiting up to %.1f s for %s",
+            "%s %s: waiting up to %.1f s for %s",
             what,
+            why,
             self.until - self.clock.now(),
             needs,
         )

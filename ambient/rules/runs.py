@@ -113,6 +113,7 @@ class Runs:
         self.waiters = self._waits.waiters
         self.wake_waiters = self._waits.wake
         self.inputs_known = self._waits.inputs_known
+        self.inputs_unknown = self._waits.inputs_unknown
         self._tasks: dict[str, asyncio.Task[None]] = {}
         #: First actions already handed to the performer, by run (see the module docstring).
         self._heads: dict[str, _HeadStart] = {}

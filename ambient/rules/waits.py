@@ -81,16 +81,29 @@ class RunWaits:
         await self.inputs_known(conditions, run.person, run.rule_id)
 
     async def inputs_known(
-        self, conditions: Sequence[ConditionConfig], person: str | None, rule_id: str
+        self,
+        conditions: Sequence[ConditionConfig],
+        person: str | None,
+        rule_id: str,
+        why: str | None = None,
     ) -> None:
         """The same for ``person``'s conditions of rule ``rule_id``, outside any run (a late
-        firing decides its conditions before it starts one)."""
+        firing decides its conditions before it starts one); ``why`` says why it waits, for
+        the log (default: it fell due while ambient was not running)."""
         if not self._grace.active():
             return
         inputs = condition_inputs(conditions, person)
         if inputs:
             who = person or "nobody"
-            await self._first_values(inputs, f"Rule {rule_id}: a condition of the run of {who}")
+            what = f"Rule {rule_id}: a condition of the run of {who}"
+            await self._first_values(inputs, what, why)
+
+    def inputs_unknown(self, conditions: Sequence[ConditionConfig], person: str | None) -> bool:
+        """Whether, in the grace period after a start, something ``conditions`` read of
+        ``person`` (or an HA entity) has not arrived yet."""
+        if not self._grace.active():
+            return False
+        return not all(self._known(key) for key in condition_inputs(conditions, person))
 
     def wake(self, update: SignalUpdate) -> None:
         """A signal update: the waits it satisfies end."""
@@ -121,7 +134,7 @@ class RunWaits:
             if timer is not None:
                 timer.cancel()
 
-    async def _first_values(self, inputs: list[WaitKey], what: str) -> None:
+    async def _first_values(self, inputs: list[WaitKey], what: str, why: str | None = None) -> None:
         """Until each of ``inputs`` is known, or the grace period ends."""
         while self._grace.active():
             unknown = next((key for key in inputs if not self._known(key)), None)
@@ -131,7 +144,11 @@ class RunWaits:
             future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             # The grace settles it when it ends or an entity's state arrives; a signal's first
             # value wakes it like any other wait.
-            self._grace.wait(what, unknown, name, partial(_settle, future, True))
+            settle = partial(_settle, future, True)
+            if why is None:
+                self._grace.wait(what, unknown, name, settle)
+            else:
+                self._grace.wait(what, unknown, name, settle, why)
             if not who:
                 await future
                 continue

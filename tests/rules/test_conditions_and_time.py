@@ -208,6 +208,14 @@ async def test_time_condition_with_equal_ends_holds_all_day_as_in_ha() -> None:
     assert [t.event for t in h.traces if t.event != "recovered"] == ["fired"] * 5
 
 
+async def _past_the_grace_period(h: Harness) -> Harness:
+    """Times from ``signals.stale_after`` after the start on: a value never seen is unknown
+    then, not one that has not arrived yet (a firing before waits for it)."""
+    await h.run_until(20)
+    h.t0 += 20
+    return h
+
+
 async def test_an_unknown_value_satisfies_no_condition_not_even_under_not() -> None:
     """As in HA, where a test of an unavailable value is an error that `not` and `or` pass on:
     `not (activity_state is active)` does not hold while activity_state is unknown (the strap
@@ -234,7 +242,7 @@ async def test_an_unknown_value_satisfies_no_condition_not_even_under_not() -> N
         ],
         "actions": [log("x")],
     }
-    h = await Harness(make_config([rule])).start()
+    h = await _past_the_grace_period(await Harness(make_config([rule])).start())
     await h.push(0, hr=120.0)  # activity_state never seen
     await h.push(10, hr=50.0, activity_state=None)  # seen, unknown (stale)
     await h.push(20, hr=120.0)
@@ -265,7 +273,7 @@ async def test_another_persons_unknown_value_satisfies_no_condition_as_ones_own(
         ],
         "actions": [log("x")],
     }
-    h = await Harness(make_config([rule])).start()
+    h = await _past_the_grace_period(await Harness(make_config([rule])).start())
     await h.push(0, hr=120.0)  # Sam's score never seen
     await h.push(10, hr=50.0)
     await h.push(15, "sam", stress_score=None)  # seen, unknown (stale)

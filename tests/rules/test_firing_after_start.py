@@ -1,0 +1,63 @@
+"""A firing in the first moments after a start whose conditions read what has not arrived yet
+(Home Assistant's states come once it is connected; a signal's first value with its first
+readings) waits for it, within the grace period (`signals.stale_after`), instead of reading
+it as unknown only because ambient has just started: "Alex is home" was suppressed as false
+a second before HA said so, and the trigger, latched, stayed silent for the whole episode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rules.rule_doubles import Harness, log, make_config
+
+HA = {"homeassistant": {"token": "t"}}
+
+
+def _rule(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "fast",
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "hr", "above": 100}],
+        "conditions": [{"condition": "state", "entity_id": "person.alex", "state": "home"}],
+        "actions": [log("fast")],
+        **extra,
+    }
+
+
+async def test_a_firing_before_ha_sent_the_state_waits_for_it() -> None:
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    assert h.kinds() == []
+    await h.event(2, "ha_state", "person.alex", state="home")
+    assert h.events() == [(2, "fired", "hr 120 above 100")]
+    assert h.performer.messages() == ["fast"]
+
+
+async def test_a_state_that_holds_not_is_decided_as_usual_once_it_came() -> None:
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    await h.event(2, "ha_state", "person.alex", state="not_home")
+    assert h.events() == [(2, "suppressed", "condition state person.alex is home false")]
+
+
+async def test_no_state_within_the_grace_period_is_unknown_as_at_any_time() -> None:
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    await h.run_until(15)  # signals.stale_after after the start
+    assert h.events() == [(15, "suppressed", "condition state person.alex is home false")]
+
+
+async def test_a_trigger_that_cleared_while_waiting_does_not_fire() -> None:
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    await h.push(3, hr=80.0)
+    await h.event(4, "ha_state", "person.alex", state="home")
+    await h.run_until(30)
+    assert h.kinds() == [] and h.performer.performed == []
+
+
+async def test_after_the_grace_period_a_firing_decides_at_once() -> None:
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.run_until(20)
+    await h.push(20, hr=120.0)
+    assert h.events() == [(20, "suppressed", "condition state person.alex is home false")]
