@@ -43,8 +43,9 @@ LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#6f7f8e"
 #: level ends and the next begins (WCAG 1.4.11); the pale fills alone are 1.3–2.6:1.
 OUTLINE, BAND_EDGE = "#23303b", "#5f86b3"
 OUTLINE_WIDTH = 0.6
-#: The report's week in the 60-day HRV plot.
-WEEK_SHADE, WEEK_ALPHA = "#000000", 0.05
+#: The report's week in the 60-day HRV plot: a faint grey (anything darker hides the dots
+#: and the band under it) inside a grey edge of at least 3:1, so it stands out too.
+WEEK_SHADE, WEEK_EDGE = (0.0, 0.0, 0.0, 0.05), "#767676"
 
 
 class _Frame:
@@ -105,7 +106,7 @@ def _band_frame() -> _Frame:
         Patch(facecolor=BAND, edgecolor=BAND_EDGE, label="normal band", linewidth=0.8),
         Line2D([], [], linestyle="", marker="o", color=DOT, markersize=3, label="daily"),
         Line2D([], [], color=LINE, linewidth=2, label="7-day average"),
-        Patch(facecolor=WEEK_SHADE, alpha=WEEK_ALPHA, linewidth=0, label="this week"),
+        Patch(facecolor=WEEK_SHADE, edgecolor=WEEK_EDGE, linewidth=0.8, label="this week"),
     ]
     margins = {"left": 0.13, "right": 0.98, "bottom": 0.11, "top": 0.84}
     # Four entries fit the width closer together (matplotlib's spacing: 2 and 2 font sizes).
@@ -188,8 +189,9 @@ def hrv_band(
         means = [float("nan") if v is None else v for v in mean_7d]
         frame.data += ax.plot(xs, means, color=LINE, linewidth=2)
         week_x = days.index(week_start) if week_start in days else len(days) - 7
-        shade = ax.axvspan(week_x - 0.5, len(days) - 0.5, color=WEEK_SHADE, alpha=WEEK_ALPHA)
-        shade.set_linewidth(0)
+        shade = ax.axvspan(
+            week_x - 0.5, len(days) - 0.5, facecolor=WEEK_SHADE, edgecolor=WEEK_EDGE, linewidth=0.8
+        )
         frame.data.append(shade)
         ticks = list(range(len(days) - 1, -1, -14))[::-1]
         ax.set_xticks(ticks, [f"{days[t].day} {days[t]:%b}" for t in ticks])

@@ -639,6 +639,20 @@ def test_the_plots_shapes_stand_out_at_3_to_1_for_low_vision() -> None:
         assert contrast(drawn, "#ffffff") >= 3 and contrast(drawn, band_fill) >= 3, drawn
 
 
+def test_the_hrv_plots_week_has_an_edge_at_3_to_1_in_the_plot_and_its_legend() -> None:
+    """The week the page is about is a 5 % grey over the plot, 1.1:1 against the white, and so
+    was the legend's "this week" swatch: named, and all but invisible to a reader with low
+    vision. Both have a grey edge of at least 3:1 now."""
+    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
+    band = plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+    shades = re.findall(r'style="([^"]*opacity: 0\.05[^"]*)"', band)
+    assert len(shades) == 2, shades  # the week in the plot, and its swatch in the legend
+    for style in shades:
+        stroke = re.search(r"stroke: (#[0-9a-f]{6})", style)
+        assert stroke is not None, style
+        assert contrast(stroke[1], "#ffffff") >= 3, style
+
+
 def test_the_page_says_the_time_zone_of_its_days_and_times() -> None:
     """A calming moment's "Tue 10:00" and each day's midnight are the config's zone's, which
     the page never named: read abroad, or on a phone in another zone, they were ambiguous."""
