@@ -496,6 +496,34 @@ def test_a_store_on_a_read_only_file_system_is_refused(read_only_folder: Path) -
     assert f":2:3: store.path: {read_only_folder} is on a read-only file system" in result.stderr
 
 
+def test_a_relative_store_beside_a_config_mounted_read_only_says_what_to_write(
+    tmp_path: Path,
+) -> None:
+    """In Docker the config folder is mounted read-only and a relative store.path is beside
+    the config: `run` would stop at once, and check says where the store can go instead."""
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    config = settings / "ambient.yaml"
+    config.write_text("store:\n  path: ambient.db\n")
+    mounted = subprocess.run(
+        ["mount", "--bind", "-o", "ro", str(settings), str(settings)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a file system needs root (and a machine that allows it)")
+    try:
+        result = run_ambient("check", "--config", str(config))
+    finally:
+        subprocess.run(["umount", str(settings)], check=True)
+    assert result.returncode == 1
+    assert (
+        f":2:3: store.path: {settings} is on a read-only file system, where `run` cannot "
+        "write the store: give an absolute path in a folder it can write, such as "
+        "/var/lib/ambient/ambient.db (in Docker, the state volume)"
+    ) in result.stderr
+
+
 REPORT_DELIVERY = "people: [{{id: alex}}]\ninsights:\n  report:\n    folder: {folder}\n"
 
 

@@ -17,6 +17,7 @@ from ambient.config.people import people_sharing_entity_ids
 from ambient.config.recording_read_through import read_through
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import rule_checks, walk_steps
+from ambient.config.store import DEFAULT_STORE
 from ambient.config.template_checks import template_checks
 from ambient.config.yaml_source import KeyPath
 from ambient.recordings import HEADER, JSON_LINES_SUFFIXES, header_names
@@ -134,7 +135,12 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
         if existing != path and not existing.is_dir():
             yield ("store", "path"), f"{existing} is a file, so {path} cannot be created"
         elif os.statvfs(existing).f_flag & os.ST_RDONLY:
-            yield ("store", "path"), f"{existing} is on a read-only file system"
+            yield (
+                ("store", "path"),
+                f"{existing} is on a read-only file system, where `run` cannot write the "
+                f"store: give an absolute path in a folder it can write, such as {DEFAULT_STORE} "
+                "(in Docker, the state volume)",
+            )
     except PermissionError:
         return  # a folder this user may not look into (the daemon's user may): left to `run`
 

@@ -42,9 +42,14 @@ class StoreEncryptionConfig(ConfigModel):
         return self
 
 
+#: Where the store is when the config does not say: the service's and the Docker image's
+#: state folder.
+DEFAULT_STORE = Path("/var/lib/ambient/ambient.db")
+
+
 class StoreConfig(ConfigModel):
     path: UserPath | None = Field(
-        default=Path("/var/lib/ambient/ambient.db"),
+        default=DEFAULT_STORE,
         title="SQLite file (mode 0600), relative to the config file; null keeps state in "
         "memory only",
     )
