@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from pathlib import Path
 
 
@@ -12,8 +14,10 @@ def write_private(path: Path, data: str | bytes) -> None:
     replace an older file atomically: a reader sees the old file or the whole new one, and an
     older file's looser mode does not carry over. A write that fails (a full disk) leaves the
     older file, or none, and raises an ``OSError`` naming ``path``. A device or pipe
-    (``/dev/stdout``) is written through, and a link's file replaced, not the link."""
+    (``/dev/stdout``) is written through, and a link's file replaced, not the link; a link
+    another user made is refused (``refuse_others_link``)."""
     content = data.encode("utf-8") if isinstance(data, str) else data
+    refuse_others_link(path)
     if path.exists() and not path.is_file():
         with path.open("wb") as handle:  # a directory is an OSError naming it
             handle.write(content)
@@ -33,6 +37,20 @@ def write_private(path: Path, data: str | bytes) -> None:
             raise
     except OSError as exc:
         raise with_filename(exc, path) from None
+
+
+def refuse_others_link(path: Path) -> None:
+    """An ``OSError`` naming ``path`` when it is a link made by a user other than this process's
+    or root. ``write_private`` resolves a link itself, where the kernel's protected_symlinks
+    cannot see it: root's ``ambient export --out /tmp/alex.json`` would replace whatever a
+    link planted there beforehand points at (``/etc/shadow``) with the export."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return  # nothing there (or unreachable: the write says so)
+    if stat.S_ISLNK(info.st_mode) and info.st_uid not in (os.geteuid(), 0):
+        why = f"a link made by another user (uid {info.st_uid}), not followed"
+        raise OSError(errno.EPERM, f"{why}: remove it, or write elsewhere", str(path))
 
 
 def make_private_dir(path: Path) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sqlite3
 import stat
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyrage
+import pytest
 from fixtures.ambient_process import run_ambient
 
 from ambient.privacy.data_classes import data_classes, nested_states
@@ -223,3 +225,29 @@ def test_someone_taken_out_of_the_config_is_exported_without_a_note(tmp_path: Pa
     assert result.returncode == 0
     assert json.loads(result.stdout)["data"]["baselines"]["rows"] != []
     assert result.stderr == ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a link owned by another user")
+def test_a_link_another_user_planted_at_out_is_not_followed(tmp_path: Path) -> None:
+    """`sudo ambient export --out /tmp/alex.json`: another user's link planted there beforehand
+    was resolved by ambient itself (which the kernel's protected_symlinks does not see), so
+    root replaced the file it pointed at (any file: /etc/shadow) with the export."""
+    config, _ = setup(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me\n")
+    planted = shared / "alex.json"
+    planted.symlink_to(victim)
+    os.lchown(planted, 65534, 65534)  # nobody's link
+    result = run_ambient(
+        "export", "--config", str(config), "--person", "alex", "--out", str(planted)
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"ambient export: cannot write {planted}: a link made by another user (uid 65534), "
+        "not followed: remove it, or write elsewhere"
+    ]
+    assert victim.read_text() == "keep me\n"
+    assert planted.is_symlink()
