@@ -76,7 +76,7 @@ def render_week(
         f"<h1>{_e(name)}'s week</h1>",
         f'<p class="lead">{label}: {_date(monday)} – {_date(week_days[-1])} '
         f"{week_days[-1]:%Y}. {len(week)} of 7 days with data. "
-        f"Days and times in {_e(zone)}.</p>",
+        f"Days and times in {_e(_zone_name(zone, week_days))}.</p>",
     ]
     # The daily HRV values of the one source the trend reads: the plot's and the changes'.
     hrv = comparable_days(summaries, week_days[-1], trend_config)
@@ -111,6 +111,15 @@ def _e(text: object) -> str:
 def _date(day: date) -> str:
     """``6 Dec``: as a person writes it (a screen reader reads ``06`` as "zero six")."""
     return f"{day.day} {day:%b}"
+
+
+def _zone_name(zone: tzinfo, days: Sequence[date]) -> str:
+    """The config's zone by its name (Europe/Berlin); the system's when it has none (tzlocal
+    calls it "local") by its abbreviations over the days (CEST and CET)."""
+    if getattr(zone, "key", "") not in (None, "local"):
+        return str(zone)
+    names = dict.fromkeys(datetime.combine(d, time(12), zone).tzname() for d in days)
+    return f"{' and '.join(str(n) for n in names)} (the time zone of the computer ambient runs on)"
 
 
 def _row(header: str) -> str:

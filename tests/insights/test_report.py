@@ -9,6 +9,7 @@ import math
 import re
 import shutil
 import subprocess
+import zoneinfo
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from html import escape
@@ -663,6 +664,30 @@ def test_the_page_says_the_time_zone_of_its_days_and_times() -> None:
         "2026-W49: 30 Nov – 6 Dec 2026. 7 of 7 days with data. Days and times in Europe/Berlin."
     )
     assert "Days and times in UTC." in page()  # no zone given: render_week's default
+
+
+def test_a_system_zone_without_a_name_is_told_by_its_abbreviation() -> None:
+    """Without a `timezone` in the config the system's zone is read, which tzlocal hands over
+    as "local" when the system does not name it (a copied /etc/localtime): the page said
+    "Days and times in local."."""
+    tz_file = next(
+        Path(folder, "Europe", "Berlin")
+        for folder in zoneinfo.TZPATH
+        if Path(folder, "Europe", "Berlin").exists()
+    )
+    with tz_file.open("rb") as file:
+        unnamed = ZoneInfo.from_file(file, key="local")
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    html = render_week(
+        "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, (), unnamed
+    )
+    zone = "Days and times in CET (the time zone of the computer ambient runs on).</p>"
+    assert f"7 of 7 days with data. {zone}" in html
+    clocks_changed = date(2026, 10, 19)  # 2026-W43: summer time ended on Sunday 25 Oct
+    html = render_week(
+        "Alex", kept, clocks_changed, TrendConfig(), plots.week_bars, plots.hrv_band, (), unnamed
+    )
+    assert "Days and times in CEST and CET (the time zone of the computer" in html
 
 
 def test_a_first_week_is_told_what_the_hrv_band_still_needs_in_plain_words() -> None:
