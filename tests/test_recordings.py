@@ -6,6 +6,8 @@ import gc
 import itertools
 import json
 import logging
+import os
+import stat
 import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
@@ -603,3 +605,25 @@ def test_an_on_off_value_other_than_0_or_1_is_a_bad_row(tmp_path: Path, suffix: 
         f"{path}:{first_line + 1}: contact must be 0 or 1",
         f"{path}:{first_line + 2}: label_episode must be 1 (start) or 0 (end)",
     ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a link owned by another user")
+def test_a_link_another_user_planted_is_not_followed_truncated_or_made_0600(
+    tmp_path: Path,
+) -> None:
+    """`sudo ambient record --out ~bob/evening.csv` (the status socket is root's and
+    ambient's): bob's link there to a file of root's was opened through, and that file
+    truncated, overwritten with beats and made 0600."""
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me\n")
+    victim.chmod(0o644)
+    planted = folder / "evening.csv"
+    planted.symlink_to(victim)
+    os.lchown(planted, 65534, 65534)
+    with pytest.raises(PermissionError, match=r"a link made by another user \(uid 65534\)"):
+        RecordingWriter(planted)
+    assert victim.read_text() == "keep me\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
