@@ -122,7 +122,10 @@ class ActivityConfig(ConfigModel):
         default=900.0, ge=0, title="After activity, `recovering` (no stress score) this long"
     )
     sensor_valid_for: Duration = Field(
-        default=120.0, gt=0, title="An activity or steps reading counts for this long"
+        default=120.0,
+        gt=0,
+        title="A movement, activity or steps reading decides activity this long; a step count "
+        "further apart from the one before is an average, which can only say active",
     )
 
 
