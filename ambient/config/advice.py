@@ -62,6 +62,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_unused_on_a_satellite(config),
         *_sensors_for_nobody_listed(config),
         *_broker_port_and_tls(config),
+        *_certificates_unchecked(config),
         *_values_read_twice(config),
         *devices_given_to_two_people(config),
         *people_not_listed(config),
@@ -155,6 +156,26 @@ def _broker_port_and_tls(config: AmbientConfig) -> Iterator[Finding]:
             ("mqtt", "port"),
             f"{_MQTT_PORT} is plain MQTT, and there is a `tls:` section: use the "
             f"broker's TLS port (usually {_MQTT_TLS_PORT}), or drop `tls:`",
+        )
+
+
+def _certificates_unchecked(config: AmbientConfig) -> Iterator[Finding]:
+    """Certificate checks turned off: what ambient sends (the token, the broker's password,
+    heart data) goes to whoever answers in between, which the config does not say aloud."""
+    home_assistant = config.homeassistant
+    if home_assistant is not None and not home_assistant.verify_ssl:
+        yield (
+            ("homeassistant", "verify_ssl"),
+            "false: Home Assistant's certificate is not checked, so whoever can answer in "
+            "its place on the network gets ambient's token: give its CA in `ca_file` instead",
+        )
+    tls = config.mqtt.tls if config.mqtt is not None else None
+    if tls is not None and tls.insecure:
+        yield (
+            ("mqtt", "tls", "insecure"),
+            "true: the broker's certificate is not checked against its name, so any server "
+            "with a certificate these CAs trust can take the broker's place, its password "
+            "and the heart data: give the broker's own CA in `ca_file` and its name in `host`",
         )
 
 

@@ -115,3 +115,18 @@ def test_one_payload_value_read_by_two_mqtt_sensors_is_a_warning(tmp_path: Path)
         ":7:5: sensors[2]: reads the same value of `watch/alex` as sensors[0] "
         "(`value: hr`): each message would give two readings"
     ) in warning
+
+
+def test_turning_certificate_checks_off_is_a_warning(tmp_path: Path) -> None:
+    """`verify_ssl: false` and `tls: {insecure: true}` were taken without a word: the token,
+    the broker's password and the heart data went to whoever could answer in between."""
+    (home_assistant,) = warnings(
+        tmp_path, "homeassistant: {url: 'https://ha.lan:8123', token: t, verify_ssl: false}\n"
+    )
+    assert ":1:55: homeassistant.verify_ssl: false: Home Assistant's certificate is not " in (
+        home_assistant
+    )
+    (broker,) = warnings(tmp_path, "mqtt: {host: broker.lan, port: 8883, tls: {insecure: true}}\n")
+    assert "mqtt.tls.insecure: true: the broker's certificate is not checked against" in broker
+    verified = "homeassistant: {url: 'https://ha.lan:8123', token: t}\n"
+    assert warnings(tmp_path, verified + "mqtt: {host: b.lan, port: 8883, tls: {}}\n") == []
