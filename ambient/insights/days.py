@@ -37,3 +37,8 @@ def iso_week(text: str) -> date:
 def week_label(monday: date) -> str:
     year, week, _ = monday.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def day_and_month(day: date) -> str:
+    """``6 Dec``: a date as a person writes it (a screen reader reads ``06`` as "zero six")."""
+    return f"{day.day} {day:%b}"

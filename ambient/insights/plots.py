@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from ambient.insights.days import day_and_month
+
 matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",
@@ -194,7 +196,7 @@ def hrv_band(
         )
         frame.data.append(shade)
         ticks = list(range(len(days) - 1, -1, -14))[::-1]
-        ax.set_xticks(ticks, [f"{days[t].day} {days[t]:%b}" for t in ticks])
+        ax.set_xticks(ticks, [day_and_month(days[t]) for t in ticks])
         return _svg(frame.figure)
 
 

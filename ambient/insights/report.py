@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from ambient.insights.days import week_label
+from ambient.insights.days import day_and_month, week_label
 from ambient.insights.observations import observations, signed
 from ambient.insights.summaries import DaySummary
 from ambient.insights.trends import HrvTrend, TrendSettings, comparable_days, hrv_trend
@@ -74,7 +74,7 @@ def render_week(
         f"<title>{_e(name)} · week {label}</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_e(name)}'s week</h1>",
-        f'<p class="lead">{label}: {_date(monday)} – {_date(week_days[-1])} '
+        f'<p class="lead">{label}: {day_and_month(monday)} – {day_and_month(week_days[-1])} '
         f"{week_days[-1]:%Y}. {len(week)} of 7 days with data. "
         f"Days and times in {_e(_zone_name(zone, week_days))}.</p>",
     ]
@@ -108,9 +108,9 @@ def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def _date(day: date) -> str:
-    """``6 Dec``: as a person writes it (a screen reader reads ``06`` as "zero six")."""
-    return f"{day.day} {day:%b}"
+def _weekday(day: date) -> str:
+    """``Tue 1``: a day of the week in the tables (no zero for a screen reader to read)."""
+    return f"{day:%a} {day.day}"
 
 
 def _zone_name(zone: tzinfo, days: Sequence[date]) -> str:
@@ -149,7 +149,7 @@ def _days_section(
     out = ['<section id="days"><h2>Stress and recovery, day by day</h2>']
     if not _with_data(summaries, days):
         return [*out, "<p>No days with data this week.</p></section>"]
-    if any(s is not None and s.measured_minutes > 0 for s in rows):
+    if any(s is not None and s.scored for s in rows):
         svg = week_bars(
             days,
             col("low_minutes"),
@@ -171,10 +171,10 @@ def _days_section(
     out.append("</tr></thead><tbody>")
     for day, s in zip(days, rows, strict=True):
         if s is None:
-            out.append(f"<tr>{_row(f'{day:%a} {day.day}')}" + "<td>–</td>" * 6 + "</tr>")
+            out.append(f"<tr>{_row(_weekday(day))}" + "<td>–</td>" * 6 + "</tr>")
             continue
         out.append(
-            f"<tr>{_row(f'{day:%a} {day.day}')}<td>{_n(_hours_worn(s), 1)}</td>"
+            f"<tr>{_row(_weekday(day))}<td>{_n(_hours_worn(s), 1)}</td>"
             f"<td>{_n(_scored(s, s.stress_minutes))}</td>"
             f"<td>{_n(_scored(s, s.recovery_minutes))}</td><td>{_n(s.sleep_hours, 1)}</td>"
             f"<td>{_n(_worn(s, s.active_minutes))}</td><td>{_n(s.resting_hr)}</td></tr>"
@@ -196,11 +196,12 @@ def _bars_text(days: Sequence[date], rows: Sequence[DaySummary | None]) -> str:
     data, as in its row of the table)."""
     parts = ["Bars for each day: stress minutes by level, stacked, beside recovery minutes."]
     for day, s in zip(days, rows, strict=True):
-        if s is None or s.measured_minutes <= 0:
-            parts.append(f"{day:%a} {_date(day)}: no data.")
+        when = f"{day:%a} {day_and_month(day)}"
+        if s is None or not s.scored:
+            parts.append(f"{when}: no data.")
             continue
         parts.append(
-            f"{day:%a} {_date(day)}: {s.stress_minutes:.0f} minutes of stress ({s.low_minutes:.0f} "
+            f"{when}: {s.stress_minutes:.0f} minutes of stress ({s.low_minutes:.0f} "
             f"low, {s.medium_minutes:.0f} medium, {s.high_minutes:.0f} high) and "
             f"{s.recovery_minutes:.0f} of recovery."
         )
@@ -220,8 +221,8 @@ def _band_text(
     means = [t.mean_7d for t in trends if t.mean_7d is not None]
     latest = trends[-1]
     parts = [
-        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days from {_date(days[0])} to "
-        f"{_date(days[-1])} {days[-1]:%Y}: {len(values)} days with a value"
+        f"Daily HRV (ln RMSSD, dots) over the {len(days)} days from {day_and_month(days[0])} to "
+        f"{day_and_month(days[-1])} {days[-1]:%Y}: {len(values)} days with a value"
         + (f", from {min(values):.2f} to {max(values):.2f}" if values else "")
         + "."
     ]
@@ -352,7 +353,7 @@ def _episodes_section(
     for day, e in episodes:
         actions = ", ".join(str(a) for a in e.get("actions", [])) or "–"
         out.append(
-            f"<tr>{_row(f'{day:%a} {day.day}')}<td>{_name(e.get('rule', ''))}</td>"
+            f"<tr>{_row(_weekday(day))}<td>{_name(e.get('rule', ''))}</td>"
             f"<td>{_name(actions)}</td>"
             f"<td>{_n(e.get('stress_before'))}</td><td>{_n(e.get('stress_after'))}</td></tr>"
         )
@@ -408,7 +409,7 @@ def _observations_section(
     found = observations(history, week, learned)
     out = ['<section id="observations"><h2>What the data show</h2>']
     worn = [d for d in history if d.worn]
-    if not found and worn and not any(d.measured_minutes > 0 for d in worn):
+    if not found and worn and not any(d.scored for d in worn):
         return [  # heart rate only: no wait makes a pattern appear
             *out,
             "<p>No patterns to tell: they compare stress and recovery minutes, which need a "
@@ -465,13 +466,13 @@ def _worn(summary: DaySummary, minutes: float) -> float | None:
 def _scored(summary: DaySummary, minutes: float) -> float | None:
     """Stress or recovery minutes of a day with a stress score; None (no data) on a day
     without one: nothing worn, or heart rate only, which gives no score (not a calm day)."""
-    return minutes if summary.measured_minutes > 0 else None
+    return minutes if summary.scored else None
 
 
 def _hours_worn(summary: DaySummary) -> float | None:
     """Hours with a stress score (a sensor worn and read): what a day's stress and recovery
     minutes are a share of; None when there was none (nothing worn, or heart rate only)."""
-    return summary.measured_minutes / 60 if summary.measured_minutes > 0 else None
+    return summary.measured_minutes / 60 if summary.scored else None
 
 
 def _change(before: float, now: float, digits: int, unit: str) -> str:

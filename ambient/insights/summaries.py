@@ -83,6 +83,12 @@ class DaySummary:
         zeros: no data, not a calm day."""
         return self.measured_minutes > 0 or self.active_minutes > 0
 
+    @property
+    def scored(self) -> bool:
+        """A stress score was read that day: what its stress and recovery minutes are of. A
+        day of heart rate only (no intervals between beats) is worn but has none."""
+        return self.measured_minutes > 0
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["day"] = self.day.isoformat()
