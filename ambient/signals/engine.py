@@ -233,8 +233,8 @@ class SignalEngine:
         (closed: its baselines saved): windows, smoothing, an exercise hold-off, instead of a
         minute of unknown HRV and someone just back from a run scored afresh. Only when what
         shapes that state is as it was (the signals section, the signals read, the zone, the
-        sources' staleness and kinds of beats, the person's own config); the ids carried over,
-        in order.
+        sources' staleness and kinds of beats, the person's own config and configured kind);
+        the ids carried over, in order.
 
         Each carried person's next update hands every signal to the new wiring's listeners
         (its rules know none yet); it comes with their next reading, or at the next update
@@ -246,13 +246,15 @@ class SignalEngine:
             or previous.zone != self.zone
             or previous._stale_after_by_source != self._stale_after_by_source
             or previous._beats_by_source != self._beats_by_source
-            or previous._configured_beats != self._configured_beats
         ):
             return []
         carried = []
         for person, state in previous._people.items():
             own = self._configs.get(person)
             if own is None or previous._configs.get(person) != own:
+                continue
+            # (another person's kind, one who joined or left, shapes nothing of this state)
+            if previous._configured_beats.get(person) != self._configured_beats.get(person):
                 continue
             state.outcomes.clear()  # every signal counts as changed at the next update
             self._people[person] = state

@@ -340,6 +340,27 @@ def test_a_reload_that_changes_a_sensors_beats_compares_them_as_the_new_kind(
     assert norm.hr_samples >= 9  # resting HR, one for both, went on from the saved baseline
 
 
+def test_a_reload_that_adds_a_person_goes_on_with_the_others_windows(tmp_path: Path) -> None:
+    """bob joins the household, the strap (given no `person:`) his too: his configured kind
+    of beats is new, alex's is as it was, so alex's windows go on; they started afresh."""
+    store = Store(tmp_path / "ambient.db")
+    wearer = Wearer(store, configured={"alex": "chest", "default": "chest"})
+    wearer.beats("strap", alternating(0, 120, STRAP_SWING))
+    before = wearer.engine.get("alex", "rmssd")
+    wearer.engine.close()
+    reloaded = SignalEngine(
+        SignalsConfig(),
+        [PersonConfig(id="alex"), PersonConfig(id="bob")],
+        wearer.clock,
+        store,
+        wearer.updates.append,
+        beats_by_source=KINDS,
+        configured_beats={"alex": "chest", "bob": "chest", "default": "chest"},
+    )
+    assert reloaded.take_over(wearer.engine) == ["alex"]
+    assert reloaded.get("alex", "rmssd") == before  # known from the first moment
+
+
 @pytest.mark.parametrize(("configured", "samples"), [({"alex": "chest"}, 20), ({}, 0)])
 def test_a_baseline_saved_before_kinds_is_the_persons_configured_kind(
     tmp_path: Path, configured: dict[str, BeatsKind], samples: int
