@@ -35,8 +35,8 @@ class RecordOutput(RecordingWriter):
                 super().__init__(path, os.dup(sys.stdout.fileno()))
             else:
                 super().__init__(path)
-        except OSError as exc:  # one that names no file: making a file we may not own 0600
-            raise with_filename(exc, path) from None
+        except OSError as exc:  # one that names no file: making a file we may not own 0600,
+            raise with_filename(exc, self._named(path)) from None  # or writing the header
         self.failure: OSError | None = None
         #: Ends the recording (set once whatever feeds the readings exists).
         self.stop: Callable[[], None] = lambda: None
@@ -47,10 +47,13 @@ class RecordOutput(RecordingWriter):
         try:
             super().write(reading)
         except OSError as exc:
-            self.failure = with_filename(
-                exc, Path(STDOUT_NAME) if self.path == STDOUT else self.path
-            )
+            self.failure = with_filename(exc, self._named(self.path))
             self.stop()
+
+    @staticmethod
+    def _named(path: Path) -> Path:
+        """How a failure names the output: ``stdout`` for ``-``."""
+        return Path(STDOUT_NAME) if path == STDOUT else path
 
     def write_or_raise(self, reading: Reading) -> None:
         """``write``, raising the failure (for a copy loop that ends on an exception)."""
@@ -64,7 +67,7 @@ class RecordOutput(RecordingWriter):
             super().close()
         except OSError as exc:
             if self.failure is None:
-                raise with_filename(exc, self.path) from None
+                raise with_filename(exc, self._named(self.path)) from None
 
 
 def written_note(path: Path, config: RetentionConfig, store: Path | None) -> list[str]:
