@@ -112,6 +112,8 @@ def test_compose_ambient_is_locked_down_and_reaches_bluez() -> None:
     assert "ambient-state:/var/lib/ambient" in volumes
     assert "/run/dbus/system_bus_socket:/run/dbus/system_bus_socket:ro" in volumes
     assert ambient["depends_on"] == ["mosquitto"]
+    # No core dump of a crash: it would hold the token, the password and the store's key.
+    assert ambient["ulimits"] == {"core": 0}
 
 
 def test_compose_mosquitto_requires_credentials() -> None:

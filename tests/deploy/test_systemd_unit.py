@@ -111,3 +111,10 @@ def test_sandbox_settings_the_issue_asks_for() -> None:
         assert unit[key] == [value], key
     assert unit["RestrictAddressFamilies"] == ["AF_UNIX AF_INET AF_INET6"]
     assert "@system-service" in unit["SystemCallFilter"]
+
+
+def test_a_crash_leaves_no_core_dump() -> None:
+    """A core dump holds the daemon's memory: the HA token, the broker's password, the store's
+    key and the last beats, kept on disk by systemd-coredump where the store's encryption
+    does not reach."""
+    assert directives(UNIT.read_text())["LimitCORE"] == ["0"]
