@@ -726,6 +726,21 @@ def test_a_week_without_a_stress_score_draws_no_empty_chart() -> None:
     assert table_row(heart_rate_only, "Mon 30")[4:] == ["30", "58"]  # the table stays
 
 
+def test_a_week_of_sleep_only_says_nothing_was_worn_and_keeps_its_table() -> None:
+    """Sleep came from another source (a phone's sleep sensor) while no strap was worn: the
+    week has days with data, but no minutes to draw; the page says so rather than blaming
+    heart rate alone, which was not worn either."""
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    for k in range(7):
+        day = WEEK + timedelta(days=k)
+        kept[day] = replace(not_worn(kept[day]), sleep_hours=7.5)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    assert "7 of 7 days with data." in html
+    assert "stress and recovery minutes per day" not in html
+    assert "<p>Nothing was worn this week: no stress or recovery minutes.</p>" in html
+    assert table_row(html, "Mon 30") == ["–", "–", "–", "7.5", "–", "–"]
+
+
 def test_bars_of_zero_minutes_stand_on_an_axis_from_zero() -> None:
     """A week whose days were worn but counted no minute of stress or recovery (a short wear
     at a low score) drew a y axis of negative minutes around zero."""
