@@ -42,6 +42,23 @@ def page(days: int = 56, first: date = date(2026, 10, 12)) -> str:
     return render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
 
 
+def eight_weeks() -> dict[date, DaySummary]:
+    """Alex's eight weeks of days up to the end of the report's week, to change a few of."""
+    return {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+
+
+def busy_week_plot() -> str:
+    """The bar plot of a week of every stress level and recovery each day."""
+    days = [WEEK + timedelta(days=k) for k in range(7)]
+    return plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7)
+
+
+def steady_hrv_plot() -> str:
+    """The HRV plot of 60 days at 4.0 inside a band of 3.9 to 4.1, the report's week last."""
+    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
+    return plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+
+
 class Outline(HTMLParser):
     """Headings, section ids, figures and list items: the page's structure, not its numbers."""
 
@@ -215,7 +232,7 @@ def page_with_every_table() -> str:
     """The page with the measured calming moments' table too (a learning rule's option), one
     of them not measured, with its reason."""
     berlin = ZoneInfo("Europe/Berlin")
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     ten = datetime.combine(WEEK + timedelta(days=1), time(10), berlin).timestamp()
     learned = [
         {"start": ten, "rule": "calm", "option": "breathing", "response_sd": 0.6}
@@ -329,7 +346,7 @@ def test_a_config_without_a_store_is_told_so(tmp_path: Path) -> None:
 
 
 def test_a_week_a_little_under_the_band_is_not_called_inside_it() -> None:
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     mean = sum(s.ln_rmssd or 0.0 for s in kept.values()) / len(kept)
     for s in list(kept.values())[-7:]:  # a mild dip in the report's week: the band, no alarm
         kept[s.day] = replace(s, ln_rmssd=round(mean - 0.095, 3))
@@ -350,7 +367,7 @@ def table_row(html: str, first_cell: str) -> list[str]:
 
 
 def test_a_day_nothing_was_worn_is_no_data_not_a_calm_day() -> None:
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     wednesday, thursday = date(2026, 12, 2), date(2026, 12, 3)
     kept[wednesday], kept[thursday] = not_worn(kept[wednesday]), not_worn(kept[thursday])
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
@@ -369,7 +386,7 @@ def test_a_day_nothing_was_worn_is_no_data_not_a_calm_day() -> None:
 
 
 def test_two_days_worn_of_a_week_are_too_few_to_compare() -> None:
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     for k in range(2, 7):
         day = WEEK + timedelta(days=k)
         kept[day] = not_worn(kept[day])
@@ -417,7 +434,7 @@ def test_the_hrv_sentence_speaks_plainly_and_says_a_drop_as_the_plot_shows_it() 
 
 
 def test_a_week_without_enough_hrv_days_says_so_in_words() -> None:
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     for k in range(2, 7):
         day = WEEK + timedelta(days=k)
         kept[day] = replace(kept[day], ln_rmssd=None, ln_rmssd_source=None)
@@ -447,7 +464,7 @@ def test_since_last_week_compares_hrv_from_one_source_only() -> None:
 
 def test_a_change_is_the_difference_of_the_numbers_shown() -> None:
     # 36.3 and 39.6 show as 36 and 40: the change a reader checks is +4, not +3.
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     for k in range(1, 8):
         earlier = WEEK - timedelta(days=k)
         kept[earlier] = replace(kept[earlier], active_minutes=36.3)
@@ -489,7 +506,7 @@ def test_measured_calming_moments_do_not_hide_other_rules_episodes() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     tuesday = WEEK + timedelta(days=1)
     ten = datetime.combine(tuesday, time(10), berlin).timestamp()
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     calm = {"rule": "calm", "start": ten, "end": ten + 900, "actions": ["choose_calming"]}
     lights = {"rule": "evening_lights", "start": ten + 7200, "end": ten + 8000}
     lights |= {"actions": ["dim"], "stress_before": 70.0, "stress_after": 48.0}
@@ -512,7 +529,7 @@ def test_measured_calming_moments_do_not_hide_other_rules_episodes() -> None:
 def test_each_day_shows_the_hours_worn_so_a_short_day_reads_as_one() -> None:
     """Stress and recovery minutes grow with the hours a sensor was worn: a day worn 1.5 h
     has few of either. Its row says so first, beside its minutes."""
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     tuesday = WEEK + timedelta(days=1)
     kept[tuesday] = replace(kept[tuesday], measured_minutes=90.0, low_minutes=20.0)
     kept[tuesday] = replace(kept[tuesday], medium_minutes=5.0, high_minutes=0.0)
@@ -537,7 +554,7 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
     """The two charts had only a name ("HRV trend inside its normal band"), and their SVG read
     as loose tick labels: a screen reader never heard the minutes of each stress level, nor
     the HRV values of the week. Each figure now carries them in words."""
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     wednesday = WEEK + timedelta(days=2)
     kept[wednesday] = not_worn(kept[wednesday])
     thursday = WEEK + timedelta(days=3)  # heart rate only: no stress score, as in its row
@@ -575,7 +592,7 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
 def test_the_hrv_words_say_what_is_not_known_at_the_end_of_a_week_not_worn() -> None:
     """A week nothing was worn: the plot's line and band stop before it, and its words say so
     in sentences ("The 7-day average (line) not known at the end" had no verb)."""
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     for k in range(7):
         kept[WEEK + timedelta(days=k)] = not_worn(kept[WEEK + timedelta(days=k)])
     html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
@@ -624,15 +641,13 @@ def test_the_plots_shapes_stand_out_at_3_to_1_for_low_vision() -> None:
     were faint for a reader with low vision. Each bar now has a dark outline (at least 3:1
     against the white and against every fill), the band a blue edge, and the dots a grey
     that stands out against the band too."""
-    days = [WEEK + timedelta(days=k) for k in range(7)]
-    bars = plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7)
+    bars = busy_week_plot()
     segments = shape_styles(bars, "PolyCollection")
     assert {fill for fill, _ in segments} == {plots.LOW, plots.MEDIUM, plots.HIGH, plots.RECOVERY}
     for fill, stroke in segments:
         assert stroke is not None, fill
         assert contrast(stroke, "#ffffff") >= 3 and contrast(stroke, fill) >= 3, (fill, stroke)
-    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
-    band = plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+    band = steady_hrv_plot()
     ((band_fill, band_edge),) = shape_styles(band, "FillBetween")
     assert band_edge is not None and contrast(band_edge, "#ffffff") >= 3
     for drawn in (plots.DOT, plots.LINE):  # the dots and the 7-day line, inside the band too
@@ -644,8 +659,7 @@ def test_the_hrv_plots_week_has_an_edge_at_3_to_1_in_the_plot_and_its_legend() -
     """The week the page is about is a 5 % grey over the plot, 1.1:1 against the white, and so
     was the legend's "this week" swatch: named, and all but invisible to a reader with low
     vision. Both have a grey edge of at least 3:1 now."""
-    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
-    band = plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+    band = steady_hrv_plot()
     shades = re.findall(r'style="([^"]*opacity: 0\.05[^"]*)"', band)
     assert len(shades) == 2, shades  # the week in the plot, and its swatch in the legend
     for style in shades:
@@ -677,7 +691,7 @@ def test_a_system_zone_without_a_name_is_told_by_its_abbreviation() -> None:
     )
     with tz_file.open("rb") as file:
         unnamed = ZoneInfo.from_file(file, key="local")
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     html = render_week(
         "Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band, (), unnamed
     )
@@ -706,7 +720,7 @@ def test_a_week_without_a_stress_score_draws_no_empty_chart() -> None:
     """A week the daemon ran with nothing worn drew the bar chart all the same: no bars, a y
     axis from -0.04 to 0.04 minutes, the "minutes" label cut off; a watch that sends heart
     rate only (no stress score) drew that every week. The page says why there is no chart."""
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     week = [WEEK + timedelta(days=k) for k in range(7)]
     for day in week:
         kept[day] = not_worn(kept[day])
@@ -730,7 +744,7 @@ def test_a_week_of_sleep_only_says_nothing_was_worn_and_keeps_its_table() -> Non
     """Sleep came from another source (a phone's sleep sensor) while no strap was worn: the
     week has days with data, but no minutes to draw; the page says so rather than blaming
     heart rate alone, which was not worn either."""
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     for k in range(7):
         day = WEEK + timedelta(days=k)
         kept[day] = replace(not_worn(kept[day]), sleep_hours=7.5)
@@ -745,10 +759,9 @@ def test_bars_of_zero_minutes_stand_on_an_axis_from_zero() -> None:
     """A week whose days were worn but counted no minute of stress or recovery (a short wear
     at a low score) drew a y axis of negative minutes around zero."""
     days = [WEEK + timedelta(days=k) for k in range(7)]
-    busy = plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7)
+    busy = busy_week_plot()
     svg = plots.week_bars(days, [0.0] * 7, [0.0] * 7, [0.0] * 7, [0.0] * 7)
-    # the figure is reused: the next week scales to its own minutes again
-    assert plots.week_bars(days, [100.0] * 7, [40.0] * 7, [20.0] * 7, [200.0] * 7) == busy
+    assert busy_week_plot() == busy  # the figure is reused: the next week scales to its own
     ticks = re.findall(r"<text[^>]*>([^<]*)</text>", svg)  # written as text (svg.fonttype)
     assert "0" in ticks
     assert not any(t.startswith(("\u2212", "-")) or "." in t for t in ticks), ticks
@@ -757,7 +770,7 @@ def test_bars_of_zero_minutes_stand_on_an_axis_from_zero() -> None:
 def test_a_day_of_heart_rate_only_has_no_stress_minutes_not_zero() -> None:
     """A watch that sends heart rate only gives no stress score: its days showed 0 stress and
     0 recovery minutes (a calm day, to a reader) and "Since last week" counted those zeros."""
-    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    kept = eight_weeks()
     for k in range(7):
         day = WEEK + timedelta(days=k)
         kept[day] = replace(not_worn(kept[day]), active_minutes=30.0, resting_hr=58.0)
@@ -772,8 +785,7 @@ def test_a_day_of_heart_rate_only_has_no_stress_minutes_not_zero() -> None:
 def test_the_hrv_plot_says_what_its_grey_part_is() -> None:
     """The week the page is about is shaded grey in the 60-day plot, which its legend never
     named; and the legend's "7-day mean" is the sentence's "7-day average"."""
-    history = [date(2026, 10, 8) + timedelta(days=k) for k in range(60)]
-    band = plots.hrv_band(history, [4.0] * 60, [4.0] * 60, [3.9] * 60, [4.1] * 60, WEEK)
+    band = steady_hrv_plot()
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", band)
     assert texts[-4:] == ["normal band", "daily", "7-day average", "this week"]
     for frame in (plots._band_frame(), plots._bars_frame()):  # drawn: the legend fits
