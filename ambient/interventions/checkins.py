@@ -161,6 +161,9 @@ class CheckIns:
         self.counts_by_person: dict[str, dict[str, int]] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: dict[int, TimerHandle] = {}
+        #: Answers the store refused when given (check-in id: answer, time, source): their
+        #: questions stay open in it, to be written as answered at its next write for them.
+        self._unrecorded: dict[int, tuple[str, float, str]] = {}
 
     # -- asking -------------------------------------------------------------------------
 
@@ -252,6 +255,13 @@ class CheckIns:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        if self._unrecorded:  # answers the store refused: else the next run times them out
+            try:
+                for row in self._book.open_questions():
+                    if row.id in self._unrecorded:
+                        self._record_late(row)
+            except StoreError:  # (reading refused too: a damaged file, said where it is read)
+                pass
         for task in self._sending:  # those waiting for this config's HA connection
             task.cancel()
 
@@ -266,6 +276,9 @@ class CheckIns:
             timer.cancel()
         row = self._open(lambda r: r.id == check_in)
         if row is None:
+            return
+        if check_in in self._unrecorded:  # answered: taken down already
+            self._record_late(row)
             return
         try:
             self._book.close(check_in, TIMED_OUT, None, self._clock.now(), why)
@@ -318,14 +331,20 @@ class CheckIns:
                 return False
             self._count("late", person or (answered.person if answered is not None else None))
             return False
+        if row.id in self._unrecorded:  # the same tap heard a second way
+            _LOGGER.debug("Episode %s was answered already (%s)", row.episode_id, source)
+            self._record_late(row)
+            return False
         try:
             self._book.close(row.id, ANSWERED, answer, self._clock.now(), source)
             self._recorder.check_in(row.episode_id, answer)
         except StoreError as exc:
             # A full or read-only card: the answer cannot be kept, but it was given. Its
-            # question is not timed out later ("no answer") in this run, and is taken down.
+            # question is taken down, and written as answered when the store next has to
+            # close it (a newer question, a reload); it is never timed out as unanswered.
             answer_of = f"Check-in answer of {row.person} about episode {row.episode_id}"
             self.not_recorded(row.person, answer_of, exc)
+            self._unrecorded[row.id] = (answer, self._clock.now(), source)
             timer = self._timers.pop(row.id, None)
             if timer is not None:
                 timer.cancel()
@@ -339,6 +358,28 @@ class CheckIns:
         for listener in list(self.answered_listeners):
             listener(row.person)
         return True
+
+    def _record_late(self, row: CheckInRow) -> None:
+        """Write the answer to ``row`` the store refused when it was given (counted then, as
+        ``not_recorded``, and not again); refused again, it waits for the next try."""
+        answer, time, source = self._unrecorded[row.id]
+        try:
+            self._book.close(row.id, ANSWERED, answer, time, source)
+            if row.episode_id is not None:
+                self._recorder.check_in(row.episode_id, answer)
+        except StoreError as exc:
+            _LOGGER.debug(
+                "Check-in answer about episode %s still not recorded: %s", row.episode_id, exc
+            )
+            return
+        del self._unrecorded[row.id]
+        _LOGGER.info(
+            "%s's check-in answer about episode %s, not recorded when given, is now",
+            row.person,
+            row.episode_id,
+        )
+        for listener in list(self.answered_listeners):
+            listener(row.person)
 
     def on_notification_action(self, data: Mapping[str, Any]) -> None:
         """A ``mobile_app_notification_action`` event's data (from any app, any action)."""
@@ -359,7 +400,7 @@ class CheckIns:
     def _still_to_ask(self, check_in: int) -> bool:
         """A question HA was not connected for is sent late only while it is open and it is
         not quiet hours (or paused) by then."""
-        row = self._open(lambda r: r.id == check_in)
+        row = self._open(lambda r: r.id == check_in and r.id not in self._unrecorded)
         return row is not None and self._why_not_now(row.person) != "not_asked_quiet"
 
     def _send(

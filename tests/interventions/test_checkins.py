@@ -179,6 +179,49 @@ async def test_a_timeout_the_store_cannot_keep_is_one_line_and_the_question_stil
     assert h.checkins.counts["timed_out"] == 0
 
 
+async def test_an_answer_the_store_could_not_keep_is_written_when_the_next_question_comes(
+    tmp_path: Path,
+) -> None:
+    """Its question stayed open in the store, so the next question closed it "superseded" and
+    counted it timed out, though the person had answered. Now the answer is written then
+    (the card takes writes again), and counted once, as not recorded when given."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0))
+    older = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")  # the card refuses every write for a while
+    assert h.checkins.answer(None, "calmer", older, "notification")
+    store.query("PRAGMA query_only = OFF")
+
+    newer = await h.episode(T0 + 1500)  # asked while the older question is still open
+
+    assert [(q.episode_id, q.closed) for q in h.withdrawn] == [(older, "answered")]
+    rows = {row.episode_id: (row.status, row.answer, row.source) for row in h.book.rows()}
+    assert rows == {older: (ANSWERED, "calmer", "notification"), newer: ("asked", None, None)}
+    assert h.check_in_of(older) == "calmer"
+    counts = h.checkins.counts
+    assert (counts["answered"], counts["timed_out"], counts["not_recorded"]) == (0, 0, 1)
+
+
+async def test_an_answer_the_store_could_not_keep_is_written_at_a_reload(
+    tmp_path: Path,
+) -> None:
+    """The next run read the question as open and timed it out as unanswered."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0))
+    await h.episode(T0)
+    store.query("PRAGMA query_only = ON")
+    assert h.checkins.answer("alex", "same", None, "mqtt")
+    store.query("PRAGMA query_only = OFF")
+
+    h.checkins.close()  # a reload
+    again = Household(store, VirtualClock(T0 + 7200))
+    again.checkins.resume()
+
+    (row,) = again.book.rows("alex")
+    assert (row.status, row.answer) == (ANSWERED, "same")
+    assert again.checkins.counts["timed_out"] == 0
+
+
 async def test_the_counts_are_kept_per_person_beside_the_households_total() -> None:
     """`ambient status` summed every person's check-ins: whether Sam is ever asked (or always
     in quiet hours) could not be told from Alex's answers."""
