@@ -300,7 +300,7 @@ class PersonSignals:
         self._beats_by_source = beats_by_source or {}
         #: The kind of the latest beats (None: not known), and since when the beats have all
         #: been of it (the first beat after beats of another kind; -inf: always).
-        self.beats: BeatsKind | None = None
+        self.beats_kind: BeatsKind | None = None
         self._beats_since = _NEVER
         #: The signals an update works out (None: all); any other is worked out when asked.
         self.read = None if read is None else frozenset(read)
@@ -427,8 +427,8 @@ class PersonSignals:
             self._rr_source = source
             self._heart_sources.add(source)
             beats = self._beats_by_source.get(source)
-            if beats != self.beats:
-                self.beats = beats
+            if beats != self.beats_kind:
+                self.beats_kind = beats
                 self._beats_since = time if last != _NEVER else _NEVER
         previous_rr = self._previous_rr
         for beat in self.cleaner.add(time, rr_ms):
@@ -711,7 +711,7 @@ class PersonSignals:
         else:
             si = self._si_missing
 
-        norm = self.baseline.norm(now, self.beats)  # the rest of the latest beats' kind
+        norm = self.baseline.norm(now, self.beats_kind)  # the rest of the latest beats' kind
         ln_z = None
         ln_rmssd = primary[STATS_LN_RMSSD]
         if usable and ln_rmssd is not None:
@@ -770,7 +770,7 @@ class PersonSignals:
         readings' staleness: time without wear, or a minute not at rest, between them.
         ``hrv_scored``: the score now is from HRV too (else from HR alone)."""
         combined = self._smoother.combined
-        norm = self.baseline.norm(now, self.beats)
+        norm = self.baseline.norm(now, self.beats_kind)
         # (on the prior, the person's or, for a score from HRV, this kind of beats', minutes
         # are learned as they come; HR alone is against the person's own rest)
         prior = norm.state == PRIOR or (hrv_scored and norm.ln_rmssd_new_kind)
@@ -815,11 +815,11 @@ class PersonSignals:
             ln_rmssd = primary[STATS_LN_RMSSD]
         # A minute whose window still holds another kind's beats is every kind's, not one's.
         one_kind = now - self._beats_since >= self.windows[0].length_s
-        self.baseline.add(now, ln_rmssd, minute_hr, self.beats if one_kind else None)
+        self.baseline.add(now, ln_rmssd, minute_hr, self.beats_kind if one_kind else None)
 
     def norm(self, now: float) -> Norm:
         """The resting norm the latest beats are compared with (their kind's ln RMSSD)."""
-        return self.baseline.norm(now, self.beats)
+        return self.baseline.norm(now, self.beats_kind)
 
 
 def _known(value: float | None, digits: int, reason: str) -> Outcome:
