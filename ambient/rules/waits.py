@@ -182,7 +182,10 @@ class RunWaits:
 
 
 def _value_known(value: SignalValue | None) -> bool:
-    return value is not None and numeric(value.value) is not None
+    """A number, or a text signal's word (``activity_state`` is ``rest``): no number, known."""
+    if value is None or value.value is None:
+        return False
+    return isinstance(value.value, str) or numeric(value.value) is not None
 
 
 def _settle(future: asyncio.Future[bool], result: bool) -> None:

@@ -61,3 +61,21 @@ async def test_after_the_grace_period_a_firing_decides_at_once() -> None:
     await h.run_until(20)
     await h.push(20, hr=120.0)
     assert h.events() == [(20, "suppressed", "condition state person.alex is home false")]
+
+
+async def test_a_text_signal_a_condition_reads_is_known_once_it_has_a_word() -> None:
+    """`activity_state` is `rest` from the first update: known, so the firing decides at once,
+    not at the end of the grace period (a word is no number, yet a value)."""
+    rule = _rule(conditions=[{"condition": "signal", "signal": "activity_state", "state": "rest"}])
+    h = await Harness(make_config([rule], **HA)).start()
+    await h.push(1, hr=120.0, activity_state="rest")
+    assert h.events() == [(1, "fired", "hr 120 above 100")]
+
+
+async def test_a_firing_waiting_for_a_text_signal_decides_on_its_first_word() -> None:
+    rule = _rule(conditions=[{"condition": "signal", "signal": "activity_state", "state": "rest"}])
+    h = await Harness(make_config([rule], **HA)).start()
+    await h.push(1, hr=120.0)
+    assert h.kinds() == []
+    await h.push(3, activity_state="rest")
+    assert h.events() == [(3, "fired", "hr 120 above 100")]
