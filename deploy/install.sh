@@ -28,6 +28,9 @@
 #   AMBIENT_TEST_HOLD_COPY  a fifo: the copy step waits until it is written (tests interrupt it)
 
 set -o errexit -o nounset -o pipefail
+# Whatever the caller's umask (a root shell's 0000): the program in /opt/ambient runs as root at
+# `sudo ambient` and as the daemon, so nobody else may write it. Private files set their own mode.
+umask 0022
 
 readonly SERVICE=ambient
 readonly USER_NAME=ambient

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import run_ambient
-from fixtures.install_script import REPO, SCRIPT, copy_install, install
+from fixtures.install_script import REPO, SCRIPT, copy_install, install, script_env
 
 
 def mode(path: Path) -> int:
@@ -229,3 +229,26 @@ def test_a_venv_of_another_python_is_made_again(
     assert f"version = {current[1]}" in cfg.read_text()
     assert not (root / "opt/ambient/lib/python3.9").exists()
     assert "making it again" not in install(root).stdout  # once is enough
+
+
+def test_nothing_installed_is_writable_by_others_under_root_s_umask_0000(tmp_path: Path) -> None:
+    """Run from a root shell with umask 0000, the program in /opt/ambient (its Python, its
+    site-packages) was made world-writable: any local user could put code there, which ran
+    as root at the next `sudo ambient` and as the daemon."""
+    root = tmp_path / "root"
+    result = subprocess.run(
+        [str(SCRIPT)],
+        env=script_env(root),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.umask(0),
+    )
+    assert result.returncode == 0, result.stderr
+    writable = [
+        str(path.relative_to(root))
+        for path in [root, *root.rglob("*")]
+        if not path.is_symlink() and path.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    ]
+    assert writable == []
