@@ -309,3 +309,47 @@ def test_two_recordings_of_one_person_reach_the_signals_in_time_order(tmp_path: 
 
     assert result.counters.get("signals:alex", {}) == {}  # nothing late
     assert result.end == result.start + 1200.0
+
+
+QUEUED_DELAY_RULE = """\
+people:
+  - id: alex
+sensors:
+  - type: recording
+    path: racing.csv
+    person: alex
+rules:
+  - id: racing
+    person: alex
+    mode: queued
+    triggers:
+      - trigger: signal
+        signal: hr
+        above: 100
+    actions:
+      - action: log
+        message: "first {hr} ({event})"
+      - delay: 30s
+      - action: log
+        message: "start {hr} ({event})"
+store:
+  path: null
+"""
+
+
+def test_a_step_after_a_delay_shows_the_values_run_sends_those_of_the_firing(
+    tmp_path: Path,
+) -> None:
+    """`run` fills a later step's placeholders with the values its rule fired on (the run
+    keeps them), and {event} is `fired`; simulate filled them from its `continued` trace:
+    the heart rate 30 s later, and `continued`."""
+    rows = [f"{t}.0,hr,{120 if t < 5 else 70},alex" for t in range(90)]
+    (tmp_path / "racing.csv").write_text("t,metric,value,person\n" + "\n".join(rows) + "\n")
+    (tmp_path / "ambient.yaml").write_text(QUEUED_DELAY_RULE)
+
+    result = run_ambient("simulate", "--json", str(tmp_path / "ambient.yaml"))
+
+    assert result.returncode == 0, result.stderr
+    actions = {row["event"]: row["actions"] for row in events(result.stdout)}
+    assert actions["fired"] == ["log message=first 120.0 (fired)"]
+    assert actions["continued"] == ["log message=start 120.0 (fired)"]

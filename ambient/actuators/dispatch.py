@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
+from ambient.actuators.log import fill_reported
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
 from ambient.config.actions import BUILTIN_ACTIONS, LeafActionConfig
@@ -69,7 +70,7 @@ class ActionDispatcher:
         if self.report_only:
             summary = describe(action)  # only here: a model dump costs a live action its time
             extra = self.preview(action, context) if self.preview is not None else None
-            detail = f"{summary}; {extra}" if extra else summary
+            detail = fill_reported(f"{summary}; {extra}" if extra else summary, context)
             return ActionResult(kind, True, detail, performed=False)
         actuator = self._by_kind.get(kind)
         if actuator is None:

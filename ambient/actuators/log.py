@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, Final
 
 from ambient.config.actions import LeafActionConfig, LogActionConfig
-from ambient.messages import ActionContext, ActionResult
+from ambient.messages import ActionContext, ActionResult, SignalScalar
 
 _LOGGER = logging.getLogger("ambient.actions")
+
+_PLACEHOLDER: Final = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 class _Fields(dict[str, Any]):
@@ -24,11 +27,32 @@ def render_message(template: str, context: ActionContext, event: str) -> str:
         rule=context.rule, person=context.person or "", event=event, name=context.name or ""
     )
     for key, value in context.signals.items():
-        if value is None:
-            fields[key] = "unknown"  # as `ambient simulate` shows it, never Python's None
-        elif isinstance(value, float):
-            fields[key] = f"{value:.1f}"
+        if value is None or isinstance(value, float):
+            fields[key] = placeholder_text(value)
     return template.format_map(fields)
+
+
+def placeholder_text(value: SignalScalar | None) -> str:
+    """A signal's value as a message shows it: numbers with one decimal, ``unknown``."""
+    if value is None:
+        return "unknown"  # as `ambient simulate` shows it, never Python's None
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def fill_reported(text: str, context: ActionContext) -> str:
+    """What an action only reported (simulate) would send: each ``{name}`` a performed
+    action fills in (and ``{trigger}``) filled from ``context``, the values its run acts on
+    (a later step's are still those of the firing); other braces left as they are, as an
+    action's summary holds any text."""
+    fields = {key: placeholder_text(value) for key, value in context.signals.items()}
+    fields.update(
+        rule=context.rule,
+        person=context.person or "",
+        event="recovered" if context.recovery else "fired",
+        name=context.name or "",
+        trigger=context.trigger or "",
+    )
+    return _PLACEHOLDER.sub(lambda match: fields.get(match.group(1), match.group(0)), text)
 
 
 class LogActuator:
