@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ambient.private_files import with_filename
 from ambient.reading_stream import ReadingFeed, end_line, serve_readings
 from ambient.status_page import render_status
 
@@ -145,8 +146,10 @@ class StatusServer:
         old_umask = os.umask(0o177)  # the socket file is born 0600: no window for others
         try:
             sock.bind(str(self.path))
-        except OSError:
+        except OSError as exc:
             sock.close()
+            if exc.errno is not None and exc.filename is None:  # bind names no file
+                raise with_filename(exc, self.path) from None
             raise
         finally:
             os.umask(old_umask)

@@ -320,6 +320,26 @@ def test_a_folder_this_user_may_not_enter_where_check_runs_leaves_a_relative_sto
     assert f"Store: {settings / 'state' / 'ambient.db'}" in checked.stdout
 
 
+def test_run_whose_store_folder_this_user_may_not_write_names_the_file_it_could_not_make(
+    tmp_path: Path,
+) -> None:
+    """A relative store.path is beside the config, in a folder the daemon's user may read but
+    not write (/etc/ambient, root's): `run` said only "[Errno 13] Permission denied"."""
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    config = settings / "ambient.yaml"
+    config.write_text("store:\n  path: ambient.db\n")
+    settings.chmod(0o555)
+    try:
+        result = run_as_any_user("run", "--config", str(config))
+    finally:
+        settings.chmod(0o755)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient run: {settings / 'ambient.sock'}: Permission denied"
+    )
+
+
 def test_a_store_key_in_a_folder_this_user_may_not_enter_is_left_to_run(
     tmp_path: Path,
 ) -> None:
