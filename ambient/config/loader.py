@@ -256,10 +256,12 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> s
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
         expected = [t for t in expected if t]
         close = difflib.get_close_matches(tag, expected, n=1, cutoff=0.5)
-        hint = f"; did you mean `{close[0]}`?" if close else ""
+        lead = f"; did you mean `{close[0]}`? Allowed: " if close else "; allowed: "
         what = _discriminator_name(ctx)
         expected = [_TAG_DESCRIPTIONS.get(t, t) for t in expected]
-        return f"unknown {what} `{tag}`{hint} Allowed: {', '.join(expected)}"
+        return f"unknown {what} `{tag}`{lead}{', '.join(expected)}"
+    if kind == "too_short" and loc and isinstance(written, list):
+        return _too_short_text(str(loc[-1]), len(written), int(ctx.get("min_length", 1)))
     if kind == "union_tag_not_found":
         what = _discriminator_name(ctx)
         return f"missing {what}: every entry here needs one"
@@ -273,6 +275,15 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> s
     if kind == "value_error":
         message = message.removeprefix("Value error, ")
     return message
+
+
+def _too_short_text(name: str, written: int, least: int) -> str:
+    """A list with too few entries, said as what to write (not pydantic's "List should have
+    at least 1 item after validation")."""
+    if written == 0:
+        more = "one entry" if least == 1 else f"{least} entries"
+        return f"`{name}` is an empty list: write at least {more} under it"
+    return f"`{name}` has {written}: write at least {least} entries under it"
 
 
 _TAG_DESCRIPTIONS = {"service_call": "any HA domain.service"}

@@ -94,6 +94,20 @@ CASES = [
         ["unknown type `bluetooth`", "Allowed: recording, ble"],
     ),
     (
+        "unknown_trigger_kind_far_from_any",
+        VALID_RULE.replace("trigger: signal", "trigger: foo"),
+        4,
+        "rules[0].triggers[0]",
+        ["unknown trigger `foo`; allowed: signal, state, time, cron, mqtt"],
+    ),
+    (
+        "empty_list",
+        "rules:\n  - id: calm\n    triggers: []\n    actions:\n      - action: log\n",
+        3,
+        "rules[0].triggers",
+        ["`triggers` is an empty list: write at least one entry under it"],
+    ),
+    (
         "missing_required_key",
         "sensors:\n  - type: mqtt\n    metric: hr\n",
         2,
