@@ -36,6 +36,11 @@ class ExponentialAverage:
         self.value = previous
         return previous
 
+    @property
+    def last_time(self) -> float:
+        """The latest reading's time (the start's, a second before the first, until then)."""
+        return self._time
+
     def reset(self) -> None:
         """Forget the readings so far: the next one starts afresh."""
         self.value = None

@@ -769,7 +769,7 @@ class PersonSignals:
         after a gap between its resting minutes longer than a sample's span and the heart
         readings' staleness: time without wear, or a minute not at rest, between them.
         ``hrv_scored``: the score now is from HRV too (else from HR alone)."""
-        combined = self._smoother.combined
+        combined = self._smoother.evidence
         norm = self.baseline.norm(now, self.beats_kind)
         # (on the prior, the person's or, for a score from HRV, this kind of beats', minutes
         # are learned as they come; HR alone is against the person's own rest)

@@ -2,7 +2,7 @@
 
     combined = (w · (−z_lnRMSSD) + (1 − w) · z_HR) / √(w² + (1 − w)²)     basis hrv+hr
     combined = z_HR                                                      basis hr
-    smoothed = exponential average of combined, time constant `smoothing`
+    smoothed = exponential average of combined from 0 (rest), time constant `smoothing`
     stress_score = 100 / (1 + exp(−(smoothed − midpoint) / scale))
 
 z_lnRMSSD = (ln RMSSD − norm mean) / norm SD and z_HR likewise; w = hrv_weight. Dividing by
@@ -54,19 +54,37 @@ class StressSmoother:
 
     A 60 s RMSSD and a 15 s HR swing from window to window even when stress is steady; the
     average takes the swings out while still following a rise within about a time constant.
+    It starts from rest (z 0, the person's own norm by definition) after a start or a reset,
+    and each reading weighs for the time since the one before it (the first for a second): one
+    reading, often a watch's wrong first one, is seconds of evidence, not the whole average.
     """
 
     def __init__(self, time_constant_s: float) -> None:
-        self._average = ExponentialAverage(time_constant_s)
+        self._average = ExponentialAverage(time_constant_s, start=0.0)
+        self._since = 0.0  # (the time the first reading stands from: a second before it)
 
     @property
     def combined(self) -> float | None:
         """The averaged combined z, None before the first update or after a reset."""
         return self._average.value
 
+    @property
+    def evidence(self) -> float | None:
+        """The readings' own mean z since the start, weighted as in the average but without
+        its lean to rest (the average divided by the weight the readings hold in it): what
+        keeps a stressed minute out of the baseline, where one wrongly learnt as rest costs
+        weeks, as a false alarm does not. None when the average is."""
+        value = self._average.value
+        tau = self._average.time_constant_s
+        if value is None or tau <= 0:
+            return value
+        return value / -math.expm1(-(self._average.last_time - self._since) / tau)
+
     def reset(self) -> None:
         """Start afresh (after exercise or lost data: old evidence is not carried over)."""
         self._average.reset()
 
     def score(self, now: float, combined: float, config: StressConfig) -> float:
+        if self._average.value is None:
+            self._since = now - 1.0
         return score_of(self._average.add(now, combined), config)
