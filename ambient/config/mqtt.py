@@ -140,6 +140,12 @@ def host_problem(host: str) -> str | None:
     what to write instead; None when it is one."""
     if not host.strip():
         return "the broker's host name or IP address is empty (e.g. `localhost`)"
+    if "@" in host:  # never quoted: the password would go wherever this line goes
+        alone = re.split(r"[:/]", host.rpartition("@")[2], maxsplit=1)[0]
+        return (
+            f"a user and password do not go in the host: write `{alone}`, and them in "
+            "`username:` and `password:` (the password with !secret)"
+        )
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", host)
     if scheme is not None:
         alone = re.split(r"[:/]", host[scheme.end() :], maxsplit=1)[0]

@@ -64,3 +64,30 @@ def test_a_home_assistant_url_no_connect_can_reach_is_refused(
 )
 def test_a_home_assistant_base_url_is_taken(tmp_path: Path, url: str) -> None:
     _load(tmp_path, f"homeassistant: {{url: '{url}', token: t}}\n")
+
+
+@pytest.mark.parametrize(
+    ("section", "said"),
+    [
+        ("mqtt: {host: 'ambient:s3cr3t@broker.lan'}", "mqtt.host: a user and password do not go"),
+        ("mqtt: {host: 'mqtt://ambient:s3cr3t@broker.lan:1883'}", "mqtt.host: a user and"),
+        (
+            "homeassistant: {url: 'http://me:s3cr3t@ha.lan:8123', token: t}",
+            "homeassistant.url: a user and password do not go in the URL: write "
+            "`http://ha.lan:8123`; ambient logs in with `token:`",
+        ),
+        ("homeassistant: {url: 'http://me:s3 cr3t@ha.lan:99999', token: t}", "`http://ha.lan"),
+    ],
+)
+def test_a_user_and_password_in_the_host_or_url_are_refused_and_never_shown(
+    tmp_path: Path, section: str, said: str
+) -> None:
+    """They were taken: every connect's failure then put them in the journal (`MQTT broker
+    ambient:s3cr3t@broker.lan:1883: Name or service not known`, `Home Assistant at
+    http://me:s3cr3t@ha.lan:8123 is not reachable`), and a URL's other mistakes quoted them."""
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, section + "\n")
+    assert said in str(error.value)
+    if section.startswith("mqtt"):
+        assert "write `broker.lan`, and them in `username:` and `password:`" in str(error.value)
+    assert "s3" not in str(error.value)
