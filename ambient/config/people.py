@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS
+from ambient.config.rules import _not_a_yaml_boolean
 from ambient.config.types import Identifier
 
 if TYPE_CHECKING:
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 
 
 class PersonConfig(ConfigModel):
-    id: Identifier = Field(title="Id used in rules, topics and entity ids")
+    id: Annotated[Identifier, BeforeValidator(_not_a_yaml_boolean)] = Field(
+        title="Id used in rules, topics and entity ids"
+    )
     name: str | None = Field(default=None, title="Display name")
     age: int | None = Field(default=None, ge=5, le=120, title="Age, for the default max HR")
     resting_hr: float | None = Field(

@@ -28,6 +28,21 @@ def test_a_resting_heart_rate_below_the_maximum_is_taken(tmp_path: Path) -> None
     _load(tmp_path, "{id: alex, resting_hr: 58, max_hr: 185}")
 
 
+@pytest.mark.parametrize("word", ["on", "off", "yes", "no"])
+def test_a_person_id_yaml_reads_as_true_or_false_says_to_quote_it(
+    tmp_path: Path, word: str
+) -> None:
+    """`id: on` reaches the model as true, and pydantic said "Input should be a valid
+    string": why, and what to write, as a rule's id says it."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, f"{{id: {word}}}")
+    [issue] = caught.value.issues
+    assert issue.path == "people[0].id"
+    assert "YAML reads an unquoted on, off, yes or no as true or false" in issue.message
+    assert 'quote the id (`id: "on"`)' in issue.message
+    assert "valid string" not in issue.message
+
+
 def _warnings(tmp_path: Path, sensors: str) -> list[str]:
     from ambient.config import config_warnings
 
