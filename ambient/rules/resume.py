@@ -44,18 +44,20 @@ class ResumeGrace:
     def __init__(self, clock: Clock, grace_s: float) -> None:
         self.clock = clock
         self.grace_s = grace_s
-        #: Clock time the grace period ends (None before the engine started).
+        #: The clock's elapsed time (:meth:`~ambient.clock.Clock.monotonic`) the grace period
+        #: ends at, None before the engine started: a duration, which a step of the wall clock
+        #: (NTP just after a boot) neither ends nor prolongs.
         self.until: float | None = None
         #: Deadlines waiting for a signal or an entity's state, by what they wait for.
         self.waiting: dict[WaitKey, list[Retry]] = {}
         self._timer: TimerHandle | None = None
 
     def begin(self) -> None:
-        self.until = self.clock.now() + self.grace_s
+        self.until = self.clock.monotonic() + self.grace_s
 
     def active(self) -> bool:
         """Still within the grace period: an unknown signal may just not have arrived yet."""
-        return self.until is not None and self.clock.now() < self.until
+        return self.until is not None and self.clock.monotonic() < self.until
 
     def wait(
         self,
@@ -67,16 +69,11 @@ class ResumeGrace:
     ) -> None:
         """Call ``retry`` when what ``key`` names is known, or when the grace ends."""
         assert self.until is not None
-        _LOGGER.info(
-            "%s %s: waiting up to %.1f s for %s",
-            what,
-            why,
-            self.until - self.clock.now(),
-            needs,
-        )
+        left_s = max(0.0, self.until - self.clock.monotonic())
+        _LOGGER.info("%s %s: waiting up to %.1f s for %s", what, why, left_s, needs)
         self.waiting.setdefault(key, []).append(retry)
         if self._timer is None:
-            self._timer = self.clock.call_at(self.until, self._expire)
+            self._timer = self.clock.call_later(left_s, self._expire)
 
     def known(self, key: WaitKey) -> None:
         """What ``key`` names has a value: the deadlines waiting for it decide now."""

@@ -79,3 +79,25 @@ async def test_a_firing_waiting_for_a_text_signal_decides_on_its_first_word() ->
     assert h.kinds() == []
     await h.push(3, activity_state="rest")
     assert h.events() == [(3, "fired", "hr 120 above 100")]
+
+
+async def test_the_grace_period_is_elapsed_time_a_step_back_of_the_clock_does_not_prolong() -> None:
+    """The clock stepped back an hour just after the start: the firing still decides
+    `signals.stale_after` after the start, not an hour later."""
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    h.clock.step(-3600)
+    await h.run_until(15 - 3600)
+    assert h.events() == [(15 - 3600, "suppressed", "condition state person.alex is home false")]
+
+
+async def test_a_step_forward_at_boot_does_not_end_the_grace_period() -> None:
+    """A Raspberry Pi starts at its last shutdown's time and NTP steps it a day forward a
+    moment later: HA's states have still not arrived, and the firing waits for them."""
+    day = 86400
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.run_until(0.5)
+    h.clock.step(day)
+    await h.push(day + 1, hr=120.0)
+    await h.event(day + 2, "ha_state", "person.alex", state="home")
+    assert h.events() == [(day + 2, "fired", "hr 120 above 100")]
