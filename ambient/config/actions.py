@@ -342,6 +342,10 @@ class WaitForStepConfig(ConfigModel):
         def _needs_threshold(self) -> WaitForStepConfig.WaitFor:
             if self.above is None and self.below is None:
                 raise ValueError("give `above`, `below` or both")
+            above, below = self.above, self.below
+            if isinstance(above, float) and isinstance(below, float) and above >= below:
+                # both must hold: the step could only ever time out
+                raise ValueError(f"`above` ({above:g}) must be less than `below` ({below:g})")
             return self
 
     wait_for: WaitFor
