@@ -429,8 +429,10 @@ def _observations_section(
 def _changes_section(
     week: Sequence[DaySummary], last_week: Sequence[DaySummary], hrv: Mapping[date, float]
 ) -> list[str]:
-    """Means over the days with data of each week; ``hrv``: the daily values of the one HRV
-    source the trend reads (a night value and a daytime quiet moment are not comparable)."""
+    """Means over the days with data of each week, each of at least ``MIN_WEEK_DAYS`` values
+    (a day of heart rate only has no stress minutes: one strap day is not a week's mean);
+    ``hrv``: the daily values of the one HRV source the trend reads (a night value and a
+    daytime quiet moment are not comparable)."""
     out = ['<section id="changes"><h2>Since last week</h2>']
     if len(week) < MIN_WEEK_DAYS or len(last_week) < MIN_WEEK_DAYS:
         return [
@@ -448,14 +450,22 @@ def _changes_section(
     ]
     out.append('<div class="table"><table><thead><tr><th>measure</th><th>last week</th>')
     out.append("<th>this week</th><th>change</th></tr></thead><tbody>")
+    uncompared = False
     for title, read, unit, digits in measures:
         before, now = _mean(last_week, read), _mean(week, read)
+        uncompared = uncompared or before is None or now is None
         change = "–" if before is None or now is None else _change(before, now, digits, unit)
         out.append(
             f"<tr>{_row(title)}<td>{_n(before, digits, unit)}</td>"
             f"<td>{_n(now, digits, unit)}</td><td>{change}</td></tr>"
         )
-    return [*out, "</tbody></table></div></section>"]
+    out.append("</tbody></table></div>")
+    if uncompared:
+        out.append(
+            f'<p class="note">A measure with a value on fewer than {MIN_WEEK_DAYS} days of a '
+            "week shows –.</p>"
+        )
+    return [*out, "</section>"]
 
 
 def _worn(summary: DaySummary, minutes: float) -> float | None:
@@ -483,5 +493,6 @@ def _change(before: float, now: float, digits: int, unit: str) -> str:
 
 
 def _mean(days: Sequence[DaySummary], read: Callable[[DaySummary], float | None]) -> float | None:
+    """The mean of the days' values, None with fewer than ``MIN_WEEK_DAYS`` of them."""
     values = [v for v in (read(d) for d in days) if v is not None]
-    return statistics.fmean(values) if values else None
+    return statistics.fmean(values) if len(values) >= MIN_WEEK_DAYS else None

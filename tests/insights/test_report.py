@@ -782,6 +782,27 @@ def test_a_day_of_heart_rate_only_has_no_stress_minutes_not_zero() -> None:
     assert table_row(html, "active minutes a day")[1:] == ["30", "-6"]
 
 
+def test_since_last_week_needs_three_days_with_a_value_of_each_measure() -> None:
+    """A strap worn one day and a watch of heart rate only the other six: "Since last week"
+    compared one day's stress minutes with last week's seven as if they were a week's (the
+    heart-rate-only days are no data, not zeros). A measure with fewer than 3 days with a
+    value in either week is not compared, as the weeks are not with fewer than 3 days."""
+    kept = eight_weeks()
+    for k in range(1, 7):
+        day = WEEK + timedelta(days=k)
+        kept[day] = replace(not_worn(kept[day]), active_minutes=30.0, resting_hr=58.0)
+    html = render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+    last_week = [kept[WEEK - timedelta(days=k)] for k in range(1, 8)]
+    before = sum(s.stress_minutes for s in last_week) / 7
+    assert table_row(html, "stress minutes a day") == [f"{before:.0f}", "–", "–"]
+    assert table_row(html, "sleep")[1:] == ["–", "–"]  # one night
+    assert table_row(html, "resting heart rate")[1:] == ["58 bpm", "-2 bpm"]  # seven days
+    assert (
+        '<p class="note">A measure with a value on fewer than 3 days of a week shows –.</p>' in html
+    )
+    assert "days of a week shows" not in page()  # every measure compared: nothing to explain
+
+
 def test_the_hrv_plot_says_what_its_grey_part_is() -> None:
     """The week the page is about is shaded grey in the 60-day plot, which its legend never
     named; and the legend's "7-day mean" is the sentence's "7-day average"."""
