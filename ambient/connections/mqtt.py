@@ -98,6 +98,10 @@ _MATCH_CACHE_LIMIT = 4096
 _LAST_PAYLOAD_LIMIT = 4096
 #: Unacknowledged QoS 1/2 messages the broker may send us at once (MQTT 5 Receive Maximum).
 RECEIVE_MAXIMUM = 1000
+#: The largest packet the broker may send us (MQTT 5 Maximum Packet Size): readings are read up
+#: to 16 KiB and ambient's own discovery documents are a few; a larger one (20 MiB from a
+#: misbehaving publisher) the broker drops instead of filling the daemon's memory.
+MAXIMUM_PACKET_SIZE = 1024 * 1024
 #: QoS 0 messages waiting to be handled beyond this are dropped (the broker cannot hold them back).
 QOS0_QUEUE_LIMIT = 1000
 #: How long to wait for the backlog marker before treating messages as live again.
@@ -339,6 +343,7 @@ class MqttConnection:
         connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         connect_properties.SessionExpiryInterval = int(config.session_expiry)
         connect_properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        connect_properties.MaximumPacketSize = MAXIMUM_PACKET_SIZE
         client = aiomqtt.Client(
             config.host,
             config.port,

@@ -474,3 +474,19 @@ async def test_a_second_client_with_our_client_id_is_said_once_and_reconnects_ba
     connected = [r for r in ours if r.getMessage().startswith("Connected to MQTT broker")]
     assert len(connected) <= 2
     assert "ambient-home" not in errors[1] and "ambient-home" in errors[2]
+
+
+async def test_a_payload_far_larger_than_ambient_reads_is_kept_from_it_by_the_broker(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A 20 MiB payload on a subscribed topic (from any client the broker lets publish there)
+    was read whole into the daemon's memory, past the Docker service's 128 MiB limit, before
+    the 16 KiB check dropped it. The CONNECT now says MQTT 5's Maximum Packet Size (1 MiB)."""
+    connection = make_connection(mosquitto)
+    collector = Collector()
+    connection.subscribe("sensors/+/hr", collector)
+    async with running(connection), device_client(mosquitto) as device:
+        await device.publish("sensors/alex/hr", b"7" * (20 * 1024 * 1024), qos=1)
+        await device.publish("sensors/alex/hr", b"72", qos=1)
+        message = await collector.next()
+        assert message.payload == b"72"
