@@ -17,7 +17,7 @@ from ambient.config.types import Identifier, TimeOfDay
 
 class EscalationConfig(ConfigModel):
     after: Duration = Field(gt=0, title="Still triggered this long after firing")
-    actions: list[ActionConfig] = Field(min_length=1)
+    actions: Annotated[list[ActionConfig], BeforeValidator(_one_as_a_list)] = Field(min_length=1)
 
 
 def _not_a_yaml_boolean(value: object) -> object:
@@ -40,6 +40,12 @@ def _one_person(value: object) -> object:
     return value
 
 
+def _one_as_a_list(value: object) -> object:
+    """One trigger, condition or action written without a list, as HA takes it (its older
+    automations often give `trigger:` a single mapping)."""
+    return [value] if isinstance(value, dict) else value
+
+
 #: HA's automations name these keys in the singular (its newer ones as ambient does).
 _HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
 
@@ -51,16 +57,16 @@ class RuleConfig(ConfigModel):
     person: Annotated[Identifier | None, BeforeValidator(_one_person)] = Field(
         default=None, title="Default: every person"
     )
-    triggers: list[TriggerConfig] = Field(
+    triggers: Annotated[list[TriggerConfig], BeforeValidator(_one_as_a_list)] = Field(
         min_length=1, validation_alias=AliasChoices("triggers", "trigger")
     )
-    conditions: list[ConditionConfig] = Field(
+    conditions: Annotated[list[ConditionConfig], BeforeValidator(_one_as_a_list)] = Field(
         default_factory=list, validation_alias=AliasChoices("conditions", "condition")
     )
     mode: Literal["single", "restart", "queued", "parallel"] = "single"
     max: int = Field(default=10, ge=1, title="Runs at once (queued / parallel)")
     cooldown: Duration = 0.0
-    actions: list[ActionConfig] = Field(
+    actions: Annotated[list[ActionConfig], BeforeValidator(_one_as_a_list)] = Field(
         default_factory=list, validation_alias=AliasChoices("actions", "action")
     )
     on_recovery: list[ActionConfig] = Field(default_factory=list)
