@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from ambient.actuators.log import placeholder_text
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import RecordingSensorConfig
@@ -321,10 +322,7 @@ def fill_placeholders(
         name = match.group(1)
         if name not in fields:
             return match.group(0)
-        found = fields[name]
-        if found is None:
-            return "unknown"
-        return f"{found:.1f}" if isinstance(found, float) else str(found)
+        return placeholder_text(fields[name])
 
     return _PLACEHOLDER.sub(value, text)
 

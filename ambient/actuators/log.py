@@ -22,20 +22,20 @@ class _Fields(dict[str, Any]):
 def render_message(template: str, context: ActionContext, event: str) -> str:
     """Fill ``{rule}``, ``{person}``, ``{event}``, ``{name}`` and any signal name, leaving
     unknowns as-is."""
-    fields = _Fields(context.signals)
+    fields = _Fields({key: placeholder_text(value) for key, value in context.signals.items()})
     fields.update(
         rule=context.rule, person=context.person or "", event=event, name=context.name or ""
     )
-    for key, value in context.signals.items():
-        if value is None or isinstance(value, float):
-            fields[key] = placeholder_text(value)
     return template.format_map(fields)
 
 
 def placeholder_text(value: SignalScalar | None) -> str:
-    """A signal's value as a message shows it: numbers with one decimal, ``unknown``."""
+    """A signal's value as a message shows it: numbers with one decimal, ``unknown``, and true
+    and false as ``on`` and ``off`` (as the rules' reasons and states say them, and HA)."""
     if value is None:
         return "unknown"  # as `ambient simulate` shows it, never Python's None
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 

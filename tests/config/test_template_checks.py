@@ -150,13 +150,13 @@ def test_a_placeholder_with_an_index_or_attribute_is_refused_as_it_fails_at_run_
     tmp_path: Path,
 ) -> None:
     """`{contact[0]}` passed check (its trial text has a first letter) and raised in the
-    running daemon, a traceback per firing: a true/false signal is no text. Values are text,
-    so an index or attribute is refused, whatever the value."""
+    running daemon, a traceback per firing, when a true/false signal was no text; filled as
+    text (`on`) it sends a letter, not what was meant. Values are text, so an index or
+    attribute is refused, whatever the value."""
     bool_signal = ActionContext(
         rule="r", person="alex", episode="e1", time=1.0, signals={"contact": True}
     )
-    with pytest.raises(TypeError):
-        render_message("{contact[0]}", bool_signal, "fired")
+    assert render_message("{contact[0]}", bool_signal, "fired") == "o"
     errors = errors_of(
         tmp_path,
         "rules:\n"
