@@ -207,7 +207,8 @@ _register_person_key(
 
 
 def _rule_states(store: Store) -> list[tuple[str, dict[str, Any]]]:
-    """Each rule's saved state (its `for` windows, cooldowns and open episodes per person)."""
+    """Each rule's saved state (its `for` windows, cooldowns, open episodes and the last text
+    its state triggers saw, per person)."""
     found = []
     for key, value in store.query("SELECT key, value FROM kv WHERE namespace = 'rules'"):
         state = json.loads(value)
@@ -240,7 +241,9 @@ def _erase_rule_state(store: Store, person: str) -> int:
 register_nested(
     NestedState(
         name="rule_state",
-        description="each rule's timers, cooldowns and open episode for the person",
+        description=(
+            "each rule's timers, cooldowns, open episode and last text signal value for the person"
+        ),
         collect=_collect_rule_state,
         erase=_erase_rule_state,
     )
