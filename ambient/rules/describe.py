@@ -26,12 +26,17 @@ def trigger_label(trigger: object, index: int) -> str:
 def signal_fired(trigger: SignalTriggerConfig, value: float | None, now_inside: bool) -> str:
     """``stress_score 74.2 above 70 for 2min``."""
     bounds = bounds_text(trigger.above, trigger.below)
-    held = f" for {duration_text(trigger.for_)}" if trigger.for_ else ""
+    held = f" for {_held_text(trigger.for_)}" if trigger.for_ else ""
     shown = "unknown" if value is None else value_text(value)
     if now_inside:
         return f"{trigger.signal} {shown} {bounds}{held}"
     band = value_text(trigger.hysteresis)
     return f"{trigger.signal} {bounds}{held} (now {shown}, within hysteresis {band})"
+
+
+def _held_text(for_s: float) -> str:
+    """A ``for`` as written: ``2min``; a part of a second kept (``0.5s``, not ``0s``)."""
+    return duration_text(for_s) if float(for_s).is_integer() else f"{for_s:g}s"
 
 
 def late_after_restart(late_s: float) -> str:
@@ -84,7 +89,7 @@ def scheduled(trigger: TimeTriggerConfig | CronTriggerConfig, when: float, zone:
 
 
 def state_changed(trigger: StateTriggerConfig, what: str, old: str | None, new: str) -> str:
-    held = f" for {duration_text(trigger.for_)}" if trigger.for_ else ""
+    held = f" for {_held_text(trigger.for_)}" if trigger.for_ else ""
     return f"{what} changed from {old if old is not None else 'unknown'} to {new}{held}"
 
 
