@@ -97,11 +97,11 @@ def render_week(
 
 def _with_data(summaries: Mapping[date, DaySummary], days: Sequence[date]) -> list[DaySummary]:
     """The days that have heart or sleep data (a day closed with nothing worn has neither)."""
-    return [
-        s
-        for d in days
-        if (s := summaries.get(d)) is not None and (s.worn or s.sleep_hours is not None)
-    ]
+    return [s for d in days if (s := summaries.get(d)) is not None and _has_data(s)]
+
+
+def _has_data(summary: DaySummary) -> bool:
+    return summary.worn or summary.sleep_hours is not None
 
 
 def _e(text: object) -> str:
@@ -192,13 +192,17 @@ def _figure(label: str, svg: str, text: str) -> str:
 
 
 def _bars_text(days: Sequence[date], rows: Sequence[DaySummary | None]) -> str:
-    """What the bar plot shows, day by day (a day without a stress score has no bars: no
-    data, as in its row of the table)."""
+    """What the bar plot shows, day by day. A day without a stress score has no bars: "no
+    data" if its row has none either, else (heart rate or sleep only) "no stress score", as
+    its row shows its other numbers."""
     parts = ["Bars for each day: stress minutes by level, stacked, beside recovery minutes."]
     for day, s in zip(days, rows, strict=True):
         when = f"{day:%a} {day_and_month(day)}"
-        if s is None or not s.scored:
+        if s is None or not _has_data(s):
             parts.append(f"{when}: no data.")
+            continue
+        if not s.scored:
+            parts.append(f"{when}: no stress score, so no bars.")
             continue
         parts.append(
             f"{when}: {s.stress_minutes:.0f} minutes of stress ({s.low_minutes:.0f} "

@@ -573,7 +573,8 @@ def test_each_chart_tells_a_screen_reader_its_numbers() -> None:
         f"{monday.recovery_minutes:.0f} of recovery." in bars
     )
     assert "Wed 2 Dec: no data." in bars  # not a calm day: nothing was worn
-    assert "Thu 3 Dec: no data." in bars
+    # Heart rate only: its row has active minutes and a resting HR, so not "no data"
+    assert "Thu 3 Dec: no stress score, so no bars." in bars
     hrv = texts["HRV over 60 days and its normal band"]
     assert "over the 60 days from 8 Oct to 6 Dec 2026" in hrv  # what the plot covers
     for k in range(7):
