@@ -71,7 +71,7 @@ def _day_names(field: str) -> str:
                 raise ValueError(f"day of week `{item}` runs backwards (cron days: 0-7, sun-sat)")
         else:
             first = _day(part, item)
-            last = 6 if slash else first
+            last = 7 if slash else first  # `1/2` is `1-7/2`: the week ends on Sunday, 7
         days.update(day % 7 for day in range(first, last + 1, step))
     return ",".join(name for name in _WEEK if _CRON_DAYS.index(name) in days)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ambient.config.cron import why_never_fires
+from ambient.config.cron import apscheduler_crontab, why_never_fires
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,19 @@ def test_a_cron_no_calendar_day_matches_never_fires(cron: str, why: str) -> None
 )
 def test_a_cron_some_calendar_day_matches_can_fire(cron: str) -> None:
     assert why_never_fires(cron) is None
+
+
+@pytest.mark.parametrize(
+    ("day_of_week", "days"),
+    [
+        ("1/2", "mon,wed,fri,sun"),
+        ("mon/2", "mon,wed,fri,sun"),
+        ("3/2", "wed,fri,sun"),
+        ("0/2", "tue,thu,sat,sun"),
+        ("*/2", "tue,thu,sat,sun"),
+    ],
+)
+def test_a_start_with_a_step_in_the_day_of_week_runs_to_sunday(day_of_week: str, days: str) -> None:
+    """The field ends at 7, Sunday, in cron (`1/2` is cron's `1-7/2`) as in APScheduler's own
+    week (Monday to Sunday): `1/2` is Monday, Wednesday, Friday and Sunday, not to Saturday."""
+    assert apscheduler_crontab(f"0 9 * * {day_of_week}") == f"0 9 * * {days}"
