@@ -179,10 +179,10 @@ class RuleEngine:
 
         The state is written before the first wait, so a caller's time limit on stopping can
         cut the runs' cancellation short but never the write."""
+        self._firer.cancel()  # first: it leaves a waiting firing's trigger due, to be written
         self._rule_store.write_all(self._rules)
         self._grace.cancel()
         self._scheduled.cancel()
-        self._firer.cancel()
         for rule in self._rules:
             for schedule in rule.schedules:
                 schedule.cancel()

@@ -30,6 +30,10 @@ from ambient.stage_times import STAGE
 _LOGGER = logging.getLogger(__name__)
 
 
+#: A signal trigger a waiting firing leaves as fired: its rule, person and trigger index.
+_Latched = tuple[Rule, str | None, int]
+
+
 @dataclass(frozen=True, slots=True)
 class Firing:
     """Why a rule is being fired: which trigger, and the sentence for the trace."""
@@ -75,8 +79,9 @@ class Firer:
         self._cancel_run = runs.cancel_run
         self._inputs_known = runs.inputs_known
         self._inputs_unknown = runs.inputs_unknown
-        #: Firings in the grace period after a start waiting for what their conditions read.
-        self._waiting: set[asyncio.Task[None]] = set()
+        #: Firings in the grace period after a start waiting for what their conditions read,
+        #: with the signal trigger each leaves as fired (None: another kind of trigger).
+        self._waiting: dict[asyncio.Task[None], _Latched | None] = {}
 
     def fire_signal(
         self, slot: SignalSlot, person: str, value: float, now: float, note: str = ""
@@ -146,13 +151,24 @@ class Firer:
                 _LOGGER.exception("Rule %s: the firing waiting for its conditions failed", rule.id)
 
         task = asyncio.get_running_loop().create_task(decide())
-        self._waiting.add(task)
-        task.add_done_callback(self._waiting.discard)
+        self._waiting[task] = (rule, person, firing.index) if episode_trigger else None
+        task.add_done_callback(lambda done: self._waiting.pop(done, None))
 
     def cancel(self) -> None:
-        """Firings still waiting for their conditions' inputs are dropped (at a stop)."""
-        for task in self._waiting:
+        """Firings still waiting for their conditions' inputs are dropped (at a stop). A signal
+        trigger's is left due, not fired: after the restart it decides on the signal's first
+        value, as a `for` window that fell due while ambient was down (else, left as fired, it
+        would stay silent for the whole episode)."""
+        now = self.clock.now()
+        for task, latched in list(self._waiting.items()):
             task.cancel()
+            if latched is None:
+                continue
+            rule, person, index = latched
+            trigger = rule.person(person).trigger(index)
+            if trigger.phase == "active":
+                trigger.phase, trigger.for_until = "pending", now
+                self._save(rule)
         self._waiting.clear()
 
     def fire_for_scope(self, rule: Rule, firing: Firing, now: float) -> None:

@@ -6,9 +6,12 @@ a second before HA said so, and the trigger, latched, stayed silent for the whol
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rules.rule_doubles import Harness, log, make_config
+
+from ambient.store import Store
 
 HA = {"homeassistant": {"token": "t"}}
 
@@ -101,3 +104,17 @@ async def test_a_step_forward_at_boot_does_not_end_the_grace_period() -> None:
     await h.push(day + 1, hr=120.0)
     await h.event(day + 2, "ha_state", "person.alex", state="home")
     assert h.events() == [(day + 2, "fired", "hr 120 above 100")]
+
+
+async def test_a_firing_still_waiting_at_a_reload_is_decided_after_it(tmp_path: Path) -> None:
+    """Reloaded again 3 s after a start, before HA had sent its states: the waiting firing was
+    dropped with its trigger left as fired, so the rule stayed silent, untraced, for the whole
+    episode. It is decided after the reload, once its signal and HA's states are there."""
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_rule()], **HA), store=Store(path)).start()
+    await h.push(1, hr=120.0)
+    await h.run_until(3)
+    h = await h.restarted(path)
+    await h.event(4, "ha_state", "person.alex", state="home")
+    await h.push(5, hr=121.0)
+    assert h.kinds() == ["fired"] and h.performer.messages() == ["fast"]
