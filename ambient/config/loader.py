@@ -18,6 +18,7 @@ from ambient.config.checks import cross_checks
 from ambient.config.durations import duration_text, parse_duration
 from ambient.config.errors import ConfigError, ConfigIssue, format_path
 from ambient.config.root import AmbientConfig
+from ambient.config.secret_exposure import given_secrets, secret_exposure
 from ambient.config.store import key_exposure, store_path_for
 from ambient.config.types import PATTERN_MEANINGS
 from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
@@ -58,10 +59,12 @@ def config_warnings(
     """What the valid ``config`` read from ``path`` probably does not mean, each at its place."""
     findings = config_advice(config)
     encryption = config.store.encryption
-    if not findings and (encryption is None or encryption.key is None):
+    key_given = encryption is not None and encryption.key is not None
+    if not findings and not key_given and not given_secrets(config):
         return []
     document = load_yaml(path, secrets_file)
     findings += key_exposure(config.store, document)
+    findings += secret_exposure(config, document)
     return [issue_at(document, key_path, message) for key_path, message in findings]
 
 

@@ -130,3 +130,24 @@ def test_turning_certificate_checks_off_is_a_warning(tmp_path: Path) -> None:
     assert "mqtt.tls.insecure: true: the broker's certificate is not checked against" in broker
     verified = "homeassistant: {url: 'https://ha.lan:8123', token: t}\n"
     assert warnings(tmp_path, verified + "mqtt: {host: b.lan, port: 8883, tls: {}}\n") == []
+
+
+def test_a_token_or_password_others_can_read_is_a_warning(tmp_path: Path) -> None:
+    """The store key read from a loose secrets.yaml was warned of, the HA token and the
+    broker's password beside it were not: a secrets.yaml saved by an editor under umask 022
+    (0644) let every local user take the token."""
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("ha_token: abc\nmqtt_password: def\n")
+    secrets.chmod(0o644)
+    config = (
+        "homeassistant: {url: 'http://ha.lan:8123', token: !secret ha_token}\n"
+        "mqtt: {host: broker.lan, username: ambient, password: !secret mqtt_password}\n"
+    )
+    token, password = warnings(tmp_path, config)
+    assert token.endswith(
+        f"homeassistant.token: read from {secrets}, which group or others can read "
+        f"(mode 0644): chmod 600 {secrets}"
+    )
+    assert f"mqtt.password: read from {secrets}, which group or others" in password
+    secrets.chmod(0o600)
+    assert warnings(tmp_path, config) == []
