@@ -163,7 +163,8 @@ def _certificates_unchecked(config: AmbientConfig) -> Iterator[Finding]:
     """Certificate checks turned off: what ambient sends (the token, the broker's password,
     heart data) goes to whoever answers in between, which the config does not say aloud."""
     home_assistant = config.homeassistant
-    if home_assistant is not None and not home_assistant.verify_ssl:
+    https = home_assistant is not None and home_assistant.url.startswith("https://")
+    if home_assistant is not None and https and not home_assistant.verify_ssl:
         yield (
             ("homeassistant", "verify_ssl"),
             "false: Home Assistant's certificate is not checked, so whoever can answer in "

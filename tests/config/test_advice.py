@@ -128,6 +128,8 @@ def test_turning_certificate_checks_off_is_a_warning(tmp_path: Path) -> None:
     )
     (broker,) = warnings(tmp_path, "mqtt: {host: broker.lan, port: 8883, tls: {insecure: true}}\n")
     assert "mqtt.tls.insecure: true: the broker's certificate is not checked against" in broker
+    plain = "homeassistant: {url: 'http://ha.lan:8123', token: t, verify_ssl: false}\n"
+    assert warnings(tmp_path, plain) == []  # no certificate to check
     verified = "homeassistant: {url: 'https://ha.lan:8123', token: t}\n"
     assert warnings(tmp_path, verified + "mqtt: {host: b.lan, port: 8883, tls: {}}\n") == []
 
