@@ -78,6 +78,8 @@ def config_differs_note(
     config as it read it at its start or last reload, and the file was edited since."""
     from ambient.sensors.factory import source_name
 
+    if document.get("starting"):  # not wired yet: no rules or sensors to compare
+        return []
     kinds = {
         "rules": (
             [rule.id for rule in config.rules],

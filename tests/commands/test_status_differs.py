@@ -73,6 +73,15 @@ def test_the_file_the_daemon_runs_is_no_other_version_with_a_strap_named_as_scan
     assert config_differs_note(config, path, document) == []
 
 
+def test_a_daemon_still_starting_is_no_other_version_of_the_file(tmp_path: Path) -> None:
+    """A daemon answers `starting` (no rules, no sensors yet) until its config is wired: the
+    note said every rule and sensor of the file was missing from it, and to reload it."""
+    config, path = configured(tmp_path)
+    document = daemon_of(config).status()
+    assert document.get("starting") is True
+    assert config_differs_note(config, path, document) == []
+
+
 def test_a_rule_renamed_in_the_file_is_named_on_both_sides(tmp_path: Path) -> None:
     config, path = configured(tmp_path)
     document = running_document(config)
