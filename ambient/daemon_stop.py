@@ -1,10 +1,10 @@
-"""What stops the daemon that keeps a store: its systemd unit, or its process.
+"""What stops the daemon that keeps a store: its systemd unit, its container, or its process.
 
 Commands that must not run beside the daemon (``forget``, ``baseline reset``, ``store rekey``)
 say what to stop. ``systemctl stop ambient`` stops nothing when ``ambient run`` was started by
 hand (or stops another daemon than the one in the way), so they name the daemon as it runs:
 the status socket's peer is the daemon's process (``SO_PEERCRED``), and its cgroup and parent
-say whether systemd runs it as a unit.
+say whether systemd runs it as a unit or it is a container's main process.
 """
 
 from __future__ import annotations
@@ -20,18 +20,20 @@ from ambient.status import socket_path_for
 PROC = Path("/proc")
 #: What stops a daemon whose process cannot be named (no peer credentials on this system).
 UNKNOWN = "systemctl stop ambient, or Ctrl-C where `ambient run` runs"
+#: What stops a daemon that is its container's main process: killing it, the container's
+#: restart policy starts it again.
+CONTAINER = "docker compose stop ambient, or docker stop on its container"
+#: Words in a cgroup path that a container's engine puts there (seen from outside it).
+_CONTAINER_CGROUPS = ("docker", "containerd", "libpod", "podman", "kubepods")
+#: The small inits a container runs its command under (``docker run --init``, compose's
+#: ``init: true``).
+_CONTAINER_INITS = ("docker-init", "tini", "dumb-init")
 
 
 def how_to_stop(store_path: Path, proc: Path = PROC) -> str:
     """The command (or key) that stops the daemon answering beside ``store_path``."""
     pid = peer_pid(socket_path_for(store_path))
-    if pid is None:
-        return UNKNOWN
-    unit = systemd_unit(pid, proc)
-    if unit is None:
-        return f"Ctrl-C where it runs, or kill {pid}"
-    name, user = unit
-    return f"systemctl {'--user ' if user else ''}stop {name}"
+    return UNKNOWN if pid is None else stop_advice(pid, proc)
 
 
 def peer_pid(socket_path: Path, timeout_s: float = 2.0) -> int | None:
@@ -40,7 +42,10 @@ def peer_pid(socket_path: Path, timeout_s: float = 2.0) -> int | None:
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
         return None
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        return None
     client.settimeout(timeout_s)
     try:
         client.connect(str(socket_path))
@@ -58,25 +63,49 @@ def peer_pid(socket_path: Path, timeout_s: float = 2.0) -> int | None:
     return pid if pid > 0 else None
 
 
-def systemd_unit(pid: int, proc: Path = PROC) -> tuple[str, bool] | None:
-    """(unit, whether of the user's manager) when ``pid`` is the main process of a systemd
-    service; None for one started by hand. Its cgroup's last part names a service and its
-    parent is systemd: a terminal's shell may sit in a service's cgroup too, and a process
-    left behind by a shell that exited is systemd's child in a session's scope."""
+def stop_advice(pid: int, proc: Path = PROC) -> str:
+    """What stops process ``pid``: its systemd unit, its container, or the process itself.
+    When ``proc`` does not show it (mounted ``hidepid`` and run by another user, or gone
+    meanwhile) every way is named, with its pid."""
     try:
         cgroups = (proc / str(pid) / "cgroup").read_text()
         stat = (proc / str(pid) / "stat").read_text()
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        parent_name = (proc / str(parent) / "comm").read_text().strip()
+        # The first process of its pid namespace (a container's command, seen from inside).
+        parent_name = "" if parent == 0 else (proc / str(parent) / "comm").read_text().strip()
     except (OSError, ValueError, IndexError):
-        return None
-    if parent_name != "systemd":
-        return None
+        return f"{UNKNOWN}, or kill {pid}"
+    paths = _systemd_cgroup_paths(cgroups)
+    if (
+        parent == 0
+        or parent_name in _CONTAINER_INITS
+        or any(word in path for path in paths for word in _CONTAINER_CGROUPS)
+    ):
+        return CONTAINER
+    unit = _service(paths) if parent_name == "systemd" else None
+    if unit is None:
+        return f"Ctrl-C where it runs, or kill {pid}"
+    name, user = unit
+    return f"systemctl {'--user ' if user else ''}stop {name}"
+
+
+def _systemd_cgroup_paths(cgroups: str) -> list[str]:
+    """The paths of ``/proc/<pid>/cgroup`` that systemd arranges: the unified hierarchy's
+    (``0::``) and cgroup v1's ``name=systemd``."""
+    paths = []
     for line in cgroups.splitlines():
         fields = line.split(":", 2)
-        if len(fields) != 3 or fields[1] not in ("", "name=systemd"):
-            continue
-        path = fields[2]
+        if len(fields) == 3 and fields[1] in ("", "name=systemd"):
+            paths.append(fields[2])
+    return paths
+
+
+def _service(paths: list[str]) -> tuple[str, bool] | None:
+    """(unit, whether of the user's manager) when a path ends in a service. Asked only of a
+    process whose parent is systemd: a terminal's shell may sit in a service's cgroup too,
+    and a process left behind by a shell that exited is systemd's child in a session's
+    scope."""
+    for path in paths:
         parts = path.strip("/").split("/")
         last = parts[-1]
         if last.endswith(".service") and not last.startswith("user@"):

@@ -3,12 +3,16 @@ started by hand (its pid), or the systemd unit that runs it, never a unit that i
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import AmbientProcess, run_ambient
 
-from ambient.daemon_stop import how_to_stop, systemd_unit
+from ambient.daemon_stop import how_to_stop
 
 
 @pytest.fixture
@@ -86,59 +90,115 @@ def test_a_daemon_that_is_gone_by_then_is_named_as_the_service_or_by_hand(
     )
 
 
-# -- systemd: a /proc written here stands in for one (no systemd runs where tests run) --------
+# -- systemd and containers: a /proc written here stands in for one (no systemd, no container
+# engine runs where tests run); the socket's peer is this test's process --------------------
 
 
-def fake_proc(tmp_path: Path, cgroup: str, parent: str) -> Path:
-    """Process 4242, in ``cgroup``, child of process 1 named ``parent``."""
-    proc = tmp_path / "proc"
-    (proc / "4242").mkdir(parents=True)
-    (proc / "1").mkdir()
-    (proc / "4242" / "cgroup").write_text(cgroup)
-    (proc / "4242" / "stat").write_text("4242 (ambient run) S 1 4242 4242 0 -1 4194560 0\n")
-    (proc / "1" / "comm").write_text(f"{parent}\n")
+@pytest.fixture
+def answering(tmp_path: Path) -> Iterator[Path]:
+    """A store path whose status socket this process answers on, as the daemon does."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / "ambient.sock"))
+    server.listen()
+
+    def answer() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(64)
+            connection.sendall(b"{}\n")
+
+    answerer = threading.Thread(target=answer)
+    answerer.start()
+    try:
+        yield tmp_path / "ambient.db"
+    finally:
+        answerer.join()
+        server.close()
+
+
+def fake_proc(tmp_path: Path, cgroup: str, parent: str, parent_pid: int = 4000) -> Path:
+    """This process, in ``cgroup``, child of process ``parent_pid`` named ``parent``."""
+    proc, pid = tmp_path / "proc", os.getpid()
+    (proc / str(pid)).mkdir(parents=True)
+    (proc / str(parent_pid)).mkdir()
+    (proc / str(pid) / "cgroup").write_text(cgroup)
+    stat = f"{pid} (ambient run) S {parent_pid} {pid} {pid} 0 -1 4194560 0\n"
+    (proc / str(pid) / "stat").write_text(stat)
+    (proc / str(parent_pid) / "comm").write_text(f"{parent}\n")
     return proc
 
 
+BY_HAND = "Ctrl-C where it runs, or kill {pid}"
+CONTAINER = "docker compose stop ambient, or docker stop on its container"
+
+
 @pytest.mark.parametrize(
-    ("cgroup", "parent", "unit"),
+    ("cgroup", "parent", "advice"),
     [
-        ("0::/system.slice/ambient.service\n", "systemd", ("ambient", False)),
+        ("0::/system.slice/ambient.service\n", "systemd", "systemctl stop ambient"),
         # cgroup v1 beside v2 (a Raspberry Pi OS of before bookworm)
         (
             "12:pids:/system.slice/ambient.service\n1:name=systemd:/system.slice/ambient.service\n"
             "0::/\n",
             "systemd",
-            ("ambient", False),
+            "systemctl stop ambient",
         ),
         (
             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/ambient.service\n",
             "systemd",
-            ("ambient", True),
+            "systemctl --user stop ambient",
         ),
         # a terminal whose shells sit in its service's cgroup: started by hand all the same
         (
             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/"
             "gnome-terminal-server.service\n",
             "bash",
-            None,
+            BY_HAND,
         ),
         # left behind by a shell that exited: the user's manager took it in, in no unit
         (
             "0::/user.slice/user-1000.slice/user@1000.service/app.slice/vte-spawn-1.scope\n",
             "systemd",
-            None,
+            BY_HAND,
         ),
-        ("0::/user.slice/user-1000.slice/session-3.scope\n", "systemd", None),
-        ("0::/user.slice/user-1000.slice/session-3.scope\n", "sshd", None),
-        ("0::/\n", "tini", None),  # a container
+        ("0::/user.slice/user-1000.slice/session-3.scope\n", "systemd", BY_HAND),
+        ("0::/user.slice/user-1000.slice/session-3.scope\n", "sshd", BY_HAND),
     ],
 )
 def test_only_a_service_systemd_started_is_named_as_a_unit(
-    tmp_path: Path, cgroup: str, parent: str, unit: tuple[str, bool] | None
+    answering: Path, tmp_path: Path, cgroup: str, parent: str, advice: str
 ) -> None:
-    assert systemd_unit(4242, fake_proc(tmp_path, cgroup, parent)) == unit
+    proc = fake_proc(tmp_path, cgroup, parent)
+    assert how_to_stop(answering, proc) == advice.format(pid=os.getpid())
 
 
-def test_a_process_gone_or_unreadable_is_not_a_unit(tmp_path: Path) -> None:
-    assert systemd_unit(4242, tmp_path) is None
+@pytest.mark.parametrize(
+    ("cgroup", "parent", "parent_pid"),
+    [
+        # `docker compose exec ambient ambient forget`: the daemon is the container's command
+        ("0::/\n", "", 0),
+        # compose's `init: true`, seen from inside
+        ("0::/\n", "docker-init", 1),
+        ("0::/\n", "tini", 1),
+        # seen from the host (its socket in a volume the host reaches)
+        ("0::/system.slice/docker-0123abcd.scope\n", "containerd-shim", 4000),
+        ("0::/machine.slice/libpod-0123abcd.scope/container\n", "conmon", 4000),
+    ],
+)
+def test_a_container_s_daemon_is_stopped_with_its_container_not_killed(
+    answering: Path, tmp_path: Path, cgroup: str, parent: str, parent_pid: int
+) -> None:
+    """Killed, the container's restart policy (the compose file's `unless-stopped`) starts it
+    again at once; `kill 1` typed on the host is aimed at its init."""
+    proc = fake_proc(tmp_path, cgroup, parent, parent_pid)
+    assert how_to_stop(answering, proc) == CONTAINER
+
+
+def test_a_daemon_proc_does_not_show_is_named_every_way_with_its_pid(
+    answering: Path, tmp_path: Path
+) -> None:
+    """/proc mounted hidepid hides another user's processes (the system service's, run as
+    `ambient`): what runs it cannot be told, so it is not said to be started by hand."""
+    assert how_to_stop(answering, tmp_path / "proc") == (
+        f"systemctl stop ambient, or Ctrl-C where `ambient run` runs, or kill {os.getpid()}"
+    )
