@@ -23,7 +23,12 @@ from pydantic import (
 from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
-from ambient.config.triggers import Threshold, _one_or_many, _states_as_text
+from ambient.config.triggers import (
+    Threshold,
+    _one_or_many,
+    _states_as_text,
+    refuse_thresholds_out_of_order,
+)
 from ambient.config.types import EntityId, Identifier, NotifyServiceName, ServiceName
 from ambient.config.yaml_source import KeyPath
 
@@ -342,10 +347,7 @@ class WaitForStepConfig(ConfigModel):
         def _needs_threshold(self) -> WaitForStepConfig.WaitFor:
             if self.above is None and self.below is None:
                 raise ValueError("give `above`, `below` or both")
-            above, below = self.above, self.below
-            if isinstance(above, float) and isinstance(below, float) and above >= below:
-                # both must hold: the step could only ever time out
-                raise ValueError(f"`above` ({above:g}) must be less than `below` ({below:g})")
+            refuse_thresholds_out_of_order(self.above, self.below)  # else it only times out
             return self
 
     wait_for: WaitFor

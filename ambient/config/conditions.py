@@ -14,6 +14,7 @@ from ambient.config.triggers import (
     _one_or_many,
     _states_as_text,
     ha_kind_advice,
+    refuse_thresholds_out_of_order,
 )
 from ambient.config.types import EntityId, TimeOfDay
 
@@ -65,6 +66,7 @@ class SignalConditionConfig(ConfigModel):
         numeric = self.above is not None or self.below is not None
         if numeric == (self.state is not None):
             raise ValueError("give `above` / `below`, or `state`")
+        refuse_thresholds_out_of_order(self.above, self.below)
         return self
 
 

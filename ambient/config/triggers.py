@@ -20,6 +20,14 @@ Threshold = float | EntityId
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+def refuse_thresholds_out_of_order(above: Threshold | None, below: Threshold | None) -> None:
+    """With both, the value must be above one and below the other: ``above`` not below
+    ``below`` can never be met (a trigger never fires, a condition never holds, a ``wait_for``
+    only times out). An entity's value is known only at run time, so it is not compared."""
+    if isinstance(above, float) and isinstance(below, float) and above >= below:
+        raise ValueError(f"`above` ({above:g}) must be less than `below` ({below:g})")
+
+
 def _one_or_many(value: Any) -> Any:
     """HA accepts a single value or a list for ``entity_id``, ``at``, ``to`` …"""
     return [value] if isinstance(value, str | int | float | bool) else value
@@ -56,9 +64,7 @@ class SignalTriggerConfig(TriggerBase):
     def _needs_threshold(self) -> SignalTriggerConfig:
         if self.above is None and self.below is None:
             raise ValueError("give `above`, `below` or both")
-        above, below = self.above, self.below
-        if isinstance(above, float) and isinstance(below, float) and above >= below:
-            raise ValueError(f"`above` ({above:g}) must be less than `below` ({below:g})")
+        refuse_thresholds_out_of_order(self.above, self.below)
         return self
 
 
