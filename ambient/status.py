@@ -230,6 +230,10 @@ class StatusServer:
                     request = await reader.readline()
             except TimeoutError:
                 return
+            except ValueError:  # a line past the stream's limit: anyone allowed may send one
+                writer.write(b'{"error": "request too long"}\n')
+                await writer.drain()
+                return
             command = request[:_REQUEST_LIMIT_BYTES].decode("utf-8", "replace").strip()
             if command == "readings" and self.readings is not None:
                 task = asyncio.current_task()

@@ -144,6 +144,25 @@ async def test_unknown_request_gets_an_error(sock_path: Path) -> None:
         await server.stop()
 
 
+async def test_a_request_longer_than_the_stream_limit_is_answered_not_logged_as_a_crash(
+    sock_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone who may connect can send a line of any length: past the stream's 64 KiB limit the
+    daemon answers an error and logs no traceback (it logged "Unhandled exception" before)."""
+    server = await started(sock_path, lambda: STATUS_SAMPLE)
+    try:
+        reader, writer = await asyncio.open_unix_connection(str(sock_path))
+        writer.write(b"x" * (70 * 1024))
+        await writer.drain()
+        answer = json.loads(await reader.read())
+        writer.close()
+        assert answer == {"error": "request too long"}
+        assert await query_status(sock_path) == STATUS_SAMPLE
+    finally:
+        await server.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+
 async def test_no_daemon_gives_a_clear_message(sock_path: Path) -> None:
     with pytest.raises(StatusUnavailable, match="is the daemon running"):
         await query_status(sock_path)
