@@ -142,12 +142,18 @@ def secrets_given_twice(root: yaml.Node | None) -> list[SecretGivenTwice]:
             name = str(key_node.value)
             if name not in first:
                 first[name] = (key_node.start_mark.line + 1, value)
-            elif first[name][1] != value:
+            elif not _same_value(first[name][1], value):
                 mark = key_node.start_mark
                 found.append(SecretGivenTwice(mark.line + 1, mark.column + 1, name, first[name][0]))
     finally:
         values.dispose()
     return found
+
+
+def _same_value(first: Any, again: Any) -> bool:
+    """Whether a secret given again is the same: of one type and equal. ``1`` and ``true``
+    (or ``1.0``) are equal in Python, but the secret read would be ``True``, not ``1``."""
+    return type(first) is type(again) and bool(first == again)
 
 
 class _Builder:

@@ -298,3 +298,17 @@ def test_a_secret_given_twice_with_the_same_value_is_read(tmp_path: Path) -> Non
     assert config.homeassistant is not None
     assert config.homeassistant.token is not None
     assert config.homeassistant.token.get_secret_value() == "abc"
+
+
+def test_a_secret_given_twice_as_a_number_and_a_flag_is_refused(tmp_path: Path) -> None:
+    """`1` and `true` are equal in Python, yet the secret read was `True`, not the `1` the
+    first line gave. A value of another type is another value."""
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text("pin: 1\npin: true\nport: 1883\nport: 1883.0\n")
+    path = write(tmp_path, "homeassistant:\n  url: http://ha.local:8123\n  token: !secret pin\n")
+    assert problems(path) == [
+        f"{secrets}:2:1: secret `pin` is given twice with different values (first at line 1): "
+        "keep one",
+        f"{secrets}:4:1: secret `port` is given twice with different values (first at line 3): "
+        "keep one",
+    ]
