@@ -16,7 +16,7 @@ from ambient.config.triggers import (
     ha_kind_advice,
     refuse_thresholds_out_of_order,
 )
-from ambient.config.types import EntityId, TimeOfDay
+from ambient.config.types import EntityId, TimeOfDay, not_a_yaml_boolean
 
 
 class TimeConditionConfig(ConfigModel):
@@ -54,7 +54,7 @@ class SignalConditionConfig(ConfigModel):
 
     condition: Literal["signal"]
     signal: str
-    person: str | None = None
+    person: Annotated[str | None, BeforeValidator(not_a_yaml_boolean)] = None
     above: Threshold | None = None
     below: Threshold | None = None
     state: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None

@@ -9,8 +9,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS
-from ambient.config.rules import _not_a_yaml_boolean
-from ambient.config.types import Identifier
+from ambient.config.types import Identifier, not_a_yaml_boolean
 
 if TYPE_CHECKING:
     from ambient.config.root import AmbientConfig
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class PersonConfig(ConfigModel):
-    id: Annotated[Identifier, BeforeValidator(_not_a_yaml_boolean)] = Field(
+    id: Annotated[Identifier, BeforeValidator(not_a_yaml_boolean)] = Field(
         title="Id used in rules, topics and entity ids"
     )
     name: str | None = Field(default=None, title="Display name")

@@ -12,22 +12,12 @@ from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import TriggerConfig
-from ambient.config.types import Identifier, TimeOfDay
+from ambient.config.types import Identifier, TimeOfDay, not_a_yaml_boolean
 
 
 class EscalationConfig(ConfigModel):
     after: Duration = Field(gt=0, title="Still triggered this long after firing")
     actions: Annotated[list[ActionConfig], BeforeValidator(_one_as_a_list)] = Field(min_length=1)
-
-
-def _not_a_yaml_boolean(value: object) -> object:
-    """An unquoted ``on`` or ``no`` reaches the model as true or false, which no id is."""
-    if isinstance(value, bool):
-        raise ValueError(
-            "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
-            '(`id: "on"`) or choose another'
-        )
-    return value
 
 
 def _one_person(value: object) -> object:
@@ -51,12 +41,12 @@ _HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "ac
 
 
 class RuleConfig(ConfigModel):
-    id: Annotated[Identifier, BeforeValidator(_not_a_yaml_boolean)]
+    id: Annotated[Identifier, BeforeValidator(not_a_yaml_boolean)]
     alias: str | None = None
     description: str | None = Field(default=None, title="Free text, as in HA")
-    person: Annotated[Identifier | None, BeforeValidator(_one_person)] = Field(
-        default=None, title="Default: every person"
-    )
+    person: Annotated[
+        Identifier | None, BeforeValidator(_one_person), BeforeValidator(not_a_yaml_boolean)
+    ] = Field(default=None, title="Default: every person")
     triggers: Annotated[list[TriggerConfig], BeforeValidator(_one_as_a_list)] = Field(
         min_length=1, validation_alias=AliasChoices("triggers", "trigger")
     )

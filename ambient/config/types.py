@@ -8,7 +8,7 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, ValidationInfo
 
 from ambient.readings import METRIC_NAME_PATTERN
 
@@ -29,6 +29,20 @@ ServiceName = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
 #: HA's service for notify entities: it needs a target entity and takes no ``data``, so HA
 #: refuses every call that names only the service (a notify action, check-ins, the report).
 NOTIFY_ENTITY_SERVICE = "notify.send_message"
+
+
+def not_a_yaml_boolean(value: object, info: ValidationInfo) -> object:
+    """For an id, as ``BeforeValidator(not_a_yaml_boolean)``: YAML reads an unquoted ``on``,
+    ``off``, ``yes`` or ``no`` as true or false, which no id is. It says so, with the key
+    quoted as it should be (``person: "on"``), instead of pydantic's "Input should be a valid
+    string", which leaves the user looking at a word that looks like text."""
+    if isinstance(value, bool):
+        key = info.field_name or "id"
+        raise ValueError(
+            "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
+            f'(`{key}: "on"`) or choose another'
+        )
+    return value
 
 
 def _not_the_notify_entity_service(service: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 from fixtures.mosquitto import make_tls_files
 
 from ambient.config import ConfigError, load_config
@@ -107,3 +108,57 @@ def test_a_dotted_json_path_is_taken(tmp_path: Path, path: str) -> None:
         f"sensors: [{{type: mqtt, topic: a/b, metric: hr, value: '{path}'}}]\n"
     )
     load_config(config_file)
+
+
+ID_AS_A_YAML_BOOLEAN = """\
+people: [{{id: alex}}]
+store: {{path: null}}
+sensors: [{{type: mqtt, topic: watch/alex/hr, metric: hr, person: {sensor_person}}}]
+mqtt: {{host: localhost}}
+rules:
+  - id: calm
+    person: {rule_person}
+    triggers: [{{trigger: signal, signal: stress_score, above: 70}}]
+    conditions: [{{condition: signal, signal: hr, above: 90, person: {condition_person}}}]
+    actions: [{{action: log, message: calmer}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "path", "line"),
+    [
+        ("sensor_person", "sensors[0].person", 3),
+        ("rule_person", "rules[0].person", 7),
+        ("condition_person", "rules[0].conditions[0].person", 9),
+    ],
+)
+@pytest.mark.parametrize("word", ["on", "off", "yes", "no"])
+def test_a_person_yaml_reads_as_true_or_false_says_to_quote_it(
+    tmp_path: Path, where: str, path: str, line: int, word: str
+) -> None:
+    """`person: on` reaches the model as true, and pydantic said "Input should be a valid
+    string": why, and what to write, as a rule's and a person's own id say it."""
+    people = {"sensor_person": "alex", "rule_person": "alex", "condition_person": "alex"}
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(ID_AS_A_YAML_BOOLEAN.format(**(people | {where: word})))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    [issue] = caught.value.issues
+    assert (issue.path, issue.line) == (path, line), str(issue)
+    assert issue.message == (
+        "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
+        '(`person: "on"`) or choose another'
+    )
+
+
+def test_check_says_to_quote_a_rules_person_at_its_line(tmp_path: Path) -> None:
+    config_file = tmp_path / "ambient.yaml"
+    people = {"sensor_person": "alex", "rule_person": "on", "condition_person": "alex"}
+    config_file.write_text(ID_AS_A_YAML_BOOLEAN.format(**people))
+    result = run_ambient("check", "--config", str(config_file))
+    assert result.returncode == 1, result.stdout
+    assert (
+        f"{config_file}:7:5: rules[0].person: YAML reads an unquoted on, off, yes or no as true "
+        'or false: quote the id (`person: "on"`) or choose another'
+    ) in result.stderr
+    assert "valid string" not in result.stderr
