@@ -117,14 +117,16 @@ def answering(tmp_path: Path) -> Iterator[Path]:
 
 
 def fake_proc(tmp_path: Path, cgroup: str, parent: str, parent_pid: int = 4000) -> Path:
-    """This process, in ``cgroup``, child of process ``parent_pid`` named ``parent``."""
+    """This process, in ``cgroup``, child of process ``parent_pid`` named ``parent`` (0: of
+    none, the first of its pid namespace)."""
     proc, pid = tmp_path / "proc", os.getpid()
     (proc / str(pid)).mkdir(parents=True)
-    (proc / str(parent_pid)).mkdir()
     (proc / str(pid) / "cgroup").write_text(cgroup)
     stat = f"{pid} (ambient run) S {parent_pid} {pid} {pid} 0 -1 4194560 0\n"
     (proc / str(pid) / "stat").write_text(stat)
-    (proc / str(parent_pid) / "comm").write_text(f"{parent}\n")
+    if parent_pid:
+        (proc / str(parent_pid)).mkdir()
+        (proc / str(parent_pid) / "comm").write_text(f"{parent}\n")
     return proc
 
 
