@@ -164,6 +164,9 @@ class CheckIns:
         #: Answers the store refused when given (check-in id: answer, time, source): their
         #: questions stay open in it, to be written as answered at its next write for them.
         self._unrecorded: dict[int, tuple[str, float, str]] = {}
+        #: Questions closed unanswered whose closing the store refused: open in it still, but
+        #: no longer to this run (no answer taken, never asked again); the next run closes them.
+        self._closed_unrecorded: set[int] = set()
 
     # -- asking -------------------------------------------------------------------------
 
@@ -285,6 +288,7 @@ class CheckIns:
         except StoreError as exc:  # a full or read-only card: still taken off the phone
             closing = f"Closing {row.person}'s unanswered check-in about episode {row.episode_id}"
             self.not_recorded(row.person, f"{closing} ({why})", exc)
+            self._closed_unrecorded.add(check_in)
             self._withdraw(row, why)
             return
         self._count("timed_out", row.person)
@@ -391,7 +395,11 @@ class CheckIns:
     # -- helpers ------------------------------------------------------------------------
 
     def _open(self, matches: Callable[[CheckInRow], bool]) -> CheckInRow | None:
-        found = [row for row in self._book.open_questions() if matches(row)]
+        found = [
+            row
+            for row in self._book.open_questions()
+            if row.id not in self._closed_unrecorded and matches(row)
+        ]
         return found[-1] if found else None
 
     def _episode(self, episode_id: int) -> EpisodeRow | None:

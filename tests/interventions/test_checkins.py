@@ -222,6 +222,24 @@ async def test_an_answer_the_store_could_not_keep_is_written_at_a_reload(
     assert again.checkins.counts["timed_out"] == 0
 
 
+async def test_a_question_closed_at_its_timeout_but_not_recorded_takes_no_answer_after(
+    tmp_path: Path,
+) -> None:
+    """Its closing could not be written, so the store still holds it open; an answer after the
+    timeout (a notification tapped late, the card writable again) was taken as the episode's
+    answer, where a question whose closing was kept counts it late."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0), timeout="30min")
+    episode = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")  # the card refuses every write
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)
+    store.query("PRAGMA query_only = OFF")  # space freed
+
+    assert not h.checkins.answer(None, "calmer", episode, "notification")
+    assert h.check_in_of(episode) is None
+    assert (h.checkins.counts["answered"], h.checkins.counts["late"]) == (0, 1)
+
+
 async def test_the_counts_are_kept_per_person_beside_the_households_total() -> None:
     """`ambient status` summed every person's check-ins: whether Sam is ever asked (or always
     in quiet hours) could not be told from Alex's answers."""
