@@ -41,3 +41,11 @@ def format_path(path: tuple[str | int, ...]) -> str:
         else:
             text += f".{part}" if text else part
     return text
+
+
+def empty_text_message(name: str, may_be_left_out: bool) -> str:
+    """A text key written empty (``media_content_id: ""``), said as what to do (not pydantic's
+    "String should have at least 1 character"): a key with a default may also be left out."""
+    if may_be_left_out:
+        return f"`{name}` is empty: write its value, or leave the key out"
+    return f"`{name}` is empty: write its value"

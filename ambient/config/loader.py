@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 from ambient.config.advice import config_advice
 from ambient.config.checks import cross_checks
 from ambient.config.durations import duration_text, parse_duration
-from ambient.config.errors import ConfigError, ConfigIssue, format_path
+from ambient.config.errors import ConfigError, ConfigIssue, empty_text_message, format_path
 from ambient.config.root import AmbientConfig
 from ambient.config.secret_exposure import given_secrets, secret_exposure
 from ambient.config.store import key_exposure, store_path_for
@@ -265,6 +265,8 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> s
         return f"unknown {what} `{tag}`{lead}{', '.join(expected)}"
     if kind == "too_short" and loc and isinstance(written, list):
         return _too_short_text(str(loc[-1]), len(written), int(ctx.get("min_length", 1)))
+    if kind == "string_too_short" and loc and written == "":
+        return empty_text_message(str(loc[-1]), _may_be_left_out(loc))
     if kind == "union_tag_not_found":
         what = _discriminator_name(ctx)
         return f"missing {what}: every entry here needs one"
@@ -317,6 +319,13 @@ def _is_duration_field(loc: tuple[str | int, ...]) -> bool:
     field = _field_info(model, loc[-1])
     # The field's own Annotated metadata (a bare `Duration`) is folded back in.
     return field is not None and _parses_durations(field.rebuild_annotation())
+
+
+def _may_be_left_out(loc: tuple[str | int, ...]) -> bool:
+    """Whether the field ``loc`` names has a default (it need not be written at all)."""
+    model = _model_at(AmbientConfig, loc[:-1])
+    field = None if model is None else _field_info(model, str(loc[-1]))
+    return field is not None and not field.is_required()
 
 
 def _parses_durations(annotation: Any) -> bool:

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 from ambient.config import ConfigError, load_config
 
@@ -415,3 +416,52 @@ def test_the_actions_inside_choose_calming_options_are_checked_too(tmp_path: Pat
     (issue,) = caught.value.issues
     assert "rules[0].actions[0].choose_calming.options[0].actions[0].message" in str(issue)
     assert "hrr" in str(issue)
+
+
+EMPTY_TEXT = """\
+homeassistant: {{url: "http://127.0.0.1:8123", token: not-a-real-token}}
+people: [{{id: alex}}]
+rules:
+  - id: calm
+    triggers: [{{trigger: signal, signal: stress_score, above: 70}}]
+    actions:
+      - {action}
+"""
+
+
+@pytest.mark.parametrize(
+    ("action", "path", "message"),
+    [
+        (
+            '{action: play_calming, target: media_player.lounge, media_content_id: ""}',
+            "rules[0].actions[0].media_content_id",
+            "`media_content_id` is empty: write its value",
+        ),
+        (
+            '{action: breathing, lights: [light.bed], script: {opening: ""}}',
+            "rules[0].actions[0].script.opening",
+            "`opening` is empty: write its value, or leave the key out",
+        ),
+    ],
+)
+def test_an_empty_text_says_so_and_what_to_do(
+    tmp_path: Path, action: str, path: str, message: str
+) -> None:
+    """pydantic said "String should have at least 1 character" for `media_content_id: ""`."""
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(EMPTY_TEXT.format(action=action))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.path, issue.message) == (7, path, message)
+
+
+def test_check_says_an_empty_text_is_empty_at_its_line(tmp_path: Path) -> None:
+    config_file = tmp_path / "ambient.yaml"
+    action = '{action: play_calming, target: media_player.lounge, media_content_id: ""}'
+    config_file.write_text(EMPTY_TEXT.format(action=action))
+    result = run_ambient("check", "--config", str(config_file))
+    assert result.returncode == 1, result.stdout
+    where = f"{config_file}:7:61: rules[0].actions[0].media_content_id"
+    assert f"{where}: `media_content_id` is empty: write its value\n" in result.stderr
+    assert "String should have" not in result.stderr
