@@ -156,6 +156,15 @@ def _same_value(first: Any, again: Any) -> bool:
     return type(first) is type(again) and bool(first == again)
 
 
+#: What a secrets file may hold under a name that is not one value, as said of it.
+_NOT_ONE_VALUE: dict[type, str] = {
+    list: "a list",
+    dict: "a mapping",
+    set: "a set",
+    bytes: "binary data",
+}
+
+
 class _Builder:
     def __init__(self, file: Path, secrets_file: Path) -> None:
         self.file = file
@@ -254,7 +263,17 @@ class _Builder:
                 node, path, f"secret `{name}` is not in {self.secrets_file} (it defines: {known})"
             )
             return None
-        return SecretStr(str(secrets[name]))
+        value = secrets[name]
+        kind = _NOT_ONE_VALUE.get(type(value))
+        if kind is not None:  # its Python text (`['a', 'b']`) would be the secret
+            self._issue(
+                node,
+                path,
+                f"secret `{name}` in {self.secrets_file} is {kind}: a secret is one value, "
+                "text or a number",
+            )
+            return None
+        return SecretStr("" if value is None else str(value))  # `name:` alone is empty
 
     def _load_secrets(self, node: yaml.Node, path: KeyPath) -> dict[str, Any] | None:
         if self._secrets_refused:

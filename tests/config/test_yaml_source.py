@@ -312,3 +312,38 @@ def test_a_secret_given_twice_as_a_number_and_a_flag_is_refused(tmp_path: Path) 
         f"{secrets}:4:1: secret `port` is given twice with different values (first at line 3): "
         "keep one",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("[abc, def]", "a list"),
+        ("\n  - abc\n  - def", "a list"),
+        ("{user: abc, pass: def}", "a mapping"),
+        ("!!set {abc, def}", "a set"),
+        ("!!binary YWJjZGVm", "binary data"),
+    ],
+)
+def test_a_secret_that_is_not_one_value_is_refused_where_it_is_used(
+    tmp_path: Path, value: str, kind: str
+) -> None:
+    """A list or mapping in secrets.yaml was used as its Python text: the token was
+    `['abc', 'def']` and HA refused every login with nothing said why. The secret's value
+    is never shown."""
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(f"token: {value}\n")
+    path = write(tmp_path, "homeassistant:\n  url: http://ha.local:8123\n  token: !secret token\n")
+    assert problems(path) == [
+        f"{path}:3:10: homeassistant.token: secret `token` in {secrets} is {kind}: a secret "
+        "is one value, text or a number"
+    ]
+
+
+def test_a_secret_left_empty_is_empty_not_the_text_none(tmp_path: Path) -> None:
+    """`token:` with nothing after it in secrets.yaml was read as the text `None`, which HA
+    refused at every login; it is the empty token, refused as one."""
+    (tmp_path / "secrets.yaml").write_text("token:\n")
+    path = write(tmp_path, "homeassistant:\n  url: http://ha.local:8123\n  token: !secret token\n")
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}:3:")
+    assert "the token is empty" in problem
