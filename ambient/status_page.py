@@ -141,8 +141,7 @@ def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
     named = any(sensor.get("person") for sensor in sensors)
     rows = []
     for sensor in sensors:
-        connected = sensor.get("connected")
-        state = "unknown" if connected is None else "connected" if connected else "DISCONNECTED"
+        state = _connection_text(sensor)
         age_s = sensor.get("last_reading_age_s")
         age = "no reading yet" if age_s is None else f"last reading {format_duration(age_s)} ago"
         row = [str(sensor.get("name", "?")), str(sensor.get("type", "?"))]
@@ -150,6 +149,21 @@ def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
             row.append(f"for {sensor['person']}" if sensor.get("person") else "")
         rows.append([*row, state, age])
     return _table(rows)
+
+
+def _connection_text(sensor: Mapping[str, Any]) -> str:
+    """``connected``, else in capitals what keeps the sensor from it. Most sensors tell it as
+    ``connected`` (true/false); one reading Home Assistant tells its client's ``connection``
+    as a word (``connected``, ``auth_failed``, ``waiting_for_ha`` ...)."""
+    connected = sensor.get("connected")
+    if connected is None:
+        connection = sensor.get("connection")
+        if not isinstance(connection, str):
+            return "unknown"
+        connected = connection == "connected"
+        if not connected:
+            return connection.replace("_", " ").upper()
+    return "connected" if connected else "DISCONNECTED"
 
 
 def _people_lines(people: Mapping[str, Mapping[str, Any]]) -> list[str]:

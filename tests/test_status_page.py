@@ -4,10 +4,15 @@ that end it, durations in words."""
 from __future__ import annotations
 
 import datetime
+import json
 import time
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.ambient_process import AmbientProcess, clean_env, run_ambient
+from fixtures.homeassistant import HomeAssistantInstance
 from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status_page import format_duration, render_status, rule_phase_text
@@ -259,3 +264,56 @@ def test_the_text_puts_the_phase_first_then_every_other_fact() -> None:
         {"state": "in_for", "for_until": "21:02:00", "in_range": "hr above 100"}
     ) == ("in `for` until 21:02:00 (hr above 100)")
     assert rule_phase_text({"state": "armed"}) == "armed"
+
+
+def test_a_home_assistant_sensor_shows_its_connection_not_unknown() -> None:
+    """A watch's heart rate read from HA: its sensor tells its connection as a word, not as
+    the true/false of the other sensors; the page says connected, or what keeps it from it."""
+    sensor = {"name": "alex_watch", "type": "homeassistant", "last_reading_age_s": 4.0}
+    connected = render_status({"sensors": [sensor | {"connection": "connected"}]})
+    refused = render_status({"sensors": [sensor | {"connection": "auth_failed"}]})
+
+    assert "alex_watch  homeassistant  connected  last reading 4.0 s ago" in connected
+    assert "alex_watch  homeassistant  AUTH FAILED  last reading 4.0 s ago" in refused
+
+
+def test_status_of_a_running_daemon_shows_a_watch_read_from_ha_as_connected(
+    ha: HomeAssistantInstance, tmp_path: Path
+) -> None:
+    """Real HA, a real daemon and `ambient status` as a user runs them: the watch's sensor
+    reads HA's entity, so it is connected (it was shown `unknown`)."""
+    entity = "sensor.alex_watch_heart_rate"
+    request = urllib.request.Request(
+        f"{ha.url}/api/states/{entity}",
+        data=json.dumps({"state": "120", "attributes": {"unit_of_measurement": "bpm"}}).encode(),
+        headers={"Authorization": f"Bearer {ha.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    (tmp_path / "secrets.yaml").write_text(f"ha_token: {ha.token}\n")
+    (tmp_path / "secrets.yaml").chmod(0o600)
+    config = tmp_path / "watch.yaml"
+    config.write_text(
+        "people: [{id: alex}]\n"
+        "sensors:\n"
+        f"  - {{type: homeassistant, id: alex_watch, entity_id: {entity}, metric: hr,\n"
+        "     person: alex, stale_after: 6min}\n"
+        f"homeassistant: {{url: '{ha.url}', token: !secret ha_token}}\n"
+        "rules:\n"
+        "  - id: fast_heart\n"
+        "    person: alex\n"
+        "    triggers: [{trigger: signal, signal: hr, above: 100}]\n"
+        "    actions: [{action: log, message: fast}]\n"
+        "store: {path: state/ambient.db}\n"
+    )
+    env = clean_env(XDG_RUNTIME_DIR=str(tmp_path))
+    daemon = AmbientProcess("run", str(config), env=env, cwd=tmp_path)
+    try:
+        daemon.stdout.wait_for(" fired ")  # the watch's sample came through HA
+        status = run_ambient("status", str(config), env=env, cwd=tmp_path)
+    finally:
+        daemon.stop()
+
+    assert status.returncode == 0, status.stderr
+    sensor_line = next(line for line in status.stdout.splitlines() if "alex_watch" in line)
+    assert "homeassistant  for alex  connected  last reading" in sensor_line
