@@ -95,7 +95,11 @@ def _parse_text(text: str) -> float:
 
 
 def duration_text(seconds: float) -> str:
-    """``2min``, ``1h30min``, ``45s``: how durations are written in the config."""
+    """``2min``, ``1h30min``, ``45s``: how durations are written in the config, to the
+    second. Under a second it is said to the millisecond (``delay: 0.5s`` as ``0.5s``): rounded,
+    it would read ``0s``, as if there were none."""
+    if 0 < seconds < 1 and round(seconds, 3) < 1:
+        return f"{round(seconds, 3):g}s"
     seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)

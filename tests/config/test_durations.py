@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fixtures.ambient_process import run_ambient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ambient.config.durations import parse_duration
+from ambient.config.durations import duration_text, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -67,3 +70,37 @@ def test_home_assistants_dictionary_form(written: dict[str, float], seconds: flo
 def test_dictionary_form_mistakes_are_named(written: dict[str, object], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         parse_duration(written)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.0, "0s"), (1.0, "1s"), (45.0, "45s"), (90.0, "1min30s"), (5400.0, "1h30min")],
+)
+def test_whole_seconds_are_said_as_the_config_writes_them(seconds: float, text: str) -> None:
+    assert duration_text(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.5, "0.5s"), (0.25, "0.25s"), (0.001, "0.001s"), (0.9999, "1s")]
+)
+def test_a_duration_under_a_second_is_not_said_as_none(seconds: float, text: str) -> None:
+    """`delay: 0.5s` was said "0s", as if there were none."""
+    assert duration_text(seconds) == text
+
+
+def test_a_delay_under_a_second_is_traced_as_written(tmp_path: Path) -> None:
+    config = tmp_path / "ambient.yaml"
+    demo = Path(__file__).resolve().parents[2] / "ambient" / "data" / "demo.csv"
+    config.write_text(
+        "people: [{id: alex}]\n"
+        f"sensors: [{{type: recording, path: '{demo}', person: alex}}]\n"
+        "store: {path: null}\n"
+        "rules:\n"
+        "  - id: calm\n"
+        "    triggers: [{trigger: signal, signal: stress_score, above: 70, for: 2min}]\n"
+        "    actions: [{action: log}, {delay: 0.5s}, {action: log}, {delay: 3s}, {action: log}]\n"
+    )
+    result = run_ambient("simulate", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "after delay 0.5s (step 2 of 5)" in result.stdout
+    assert "after delay 3s (step 4 of 5)" in result.stdout
