@@ -17,12 +17,15 @@ def write_private(path: Path, data: str | bytes) -> None:
     (``/dev/stdout``) is written through, and a link's file replaced, not the link; a link
     another user made is refused (``refuse_others_link``)."""
     content = data.encode("utf-8") if isinstance(data, str) else data
-    refuse_others_link(path)
-    if path.exists() and not path.is_file():
+    found = refuse_others_link(path)  # this one look decides: a link put there since is
+    if found is None or stat.S_ISREG(found.st_mode):  # replaced by the rename, not followed
+        target = path
+    elif stat.S_ISLNK(found.st_mode) and (path.is_file() or not path.exists()):
+        target = path.resolve()  # ours or root's
+    else:
         with path.open("wb") as handle:  # a directory is an OSError naming it
             handle.write(content)
         return
-    target = path.resolve() if path.is_symlink() else path
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         make_private_dir(target.parent)
@@ -39,18 +42,36 @@ def write_private(path: Path, data: str | bytes) -> None:
         raise with_filename(exc, path) from None
 
 
-def refuse_others_link(path: Path) -> None:
-    """An ``OSError`` naming ``path`` when it is a link made by a user other than this process's
-    or root. ``write_private`` resolves a link itself, where the kernel's protected_symlinks
-    cannot see it: root's ``ambient export --out /tmp/alex.json`` would replace whatever a
-    link planted there beforehand points at (``/etc/shadow``) with the export."""
+def refuse_others_link(path: Path) -> os.stat_result | None:
+    """``path``'s own status (``lstat``; None when nothing is there), or an ``OSError`` naming
+    it when it is a link made by a user other than this process's or root. ``write_private``
+    resolves a link itself, where the kernel's protected_symlinks cannot see it: root's
+    ``ambient export --out /tmp/alex.json`` would replace whatever a link planted there
+    beforehand points at (``/etc/shadow``) with the export. Decide on the status returned, not
+    on a second look: a link can be planted in between."""
     try:
         info = os.lstat(path)
     except OSError:
-        return  # nothing there (or unreachable: the write says so)
+        return None  # nothing there (or unreachable: the write says so)
     if stat.S_ISLNK(info.st_mode) and info.st_uid not in (os.geteuid(), 0):
         why = f"a link made by another user (uid {info.st_uid}), not followed"
         raise OSError(errno.EPERM, f"{why}: remove it, or write elsewhere", str(path))
+    return info
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open(path, flags)``, a file it makes 0600, following a link at ``path`` only when
+    one of ours or root's was there when looked at: one planted since is refused as
+    ``refuse_others_link`` refuses it, not opened through."""
+    found = refuse_others_link(path)
+    if found is not None and stat.S_ISLNK(found.st_mode):
+        return os.open(path, flags, 0o600)
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a link now: whose?
+            refuse_others_link(path)
+        raise
 
 
 def make_private_dir(path: Path) -> Path:

@@ -27,7 +27,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any, Final
 
-from ambient.private_files import refuse_others_link
+from ambient.private_files import open_private
 from ambient.readings import (
     CONTACT,
     METRIC_NAME_PATTERN,
@@ -721,8 +721,8 @@ class RecordingWriter:
         #: Where the last whole row ends, in a file made here (None: a descriptor given).
         self._whole: int | None = None
         if descriptor is None:
-            refuse_others_link(path)  # else truncated and made 0600 through it, as root
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # Not through another user's link: its file truncated and made 0600, as root.
+            descriptor = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             self._whole = 0
         self._descriptor = descriptor
         try:

@@ -10,6 +10,7 @@ import signal
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,3 +149,44 @@ def test_an_interrupted_write_leaves_no_temporary(
     with pytest.raises(KeyboardInterrupt):
         write_private(target, b"x" * 4096)
     assert list(tmp_path.iterdir()) == []
+
+
+@contextlib.contextmanager
+def _link_planted_just_after_it_is_checked(path: Path, target: Path) -> Iterator[None]:
+    """Another user's link put at ``path`` right after ambient's first look at it: a race an
+    attacker can win at will in a folder they may write, made certain here by planting it from
+    inside that first look (``os.lstat``)."""
+    real_lstat = os.lstat
+    planted: list[Path] = []
+
+    def lstat_then_plant(name: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        try:
+            return real_lstat(name, *args, **kwargs)
+        finally:
+            if not planted and Path(name) == path:
+                path.symlink_to(target)
+                os.lchown(path, 65534, 65534)  # nobody's link
+                planted.append(path)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "lstat", lstat_then_plant)
+        yield
+    assert planted, "the link was never planted: the test tests nothing"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a link owned by another user")
+def test_a_link_planted_after_the_check_is_not_followed_either(tmp_path: Path) -> None:
+    """The check of a link another user made looked once, then looked again to decide
+    whether to resolve it: a link planted between the two was resolved, and the file it
+    pointed at replaced. The one look decides: the rename replaces the link itself."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as /tmp
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me\n")
+    out = shared / "alex.json"
+    with _link_planted_just_after_it_is_checked(out, victim):
+        write_private(out, "{}")
+    assert victim.read_text() == "keep me\n"
+    assert not out.is_symlink()
+    assert out.read_text() == "{}"

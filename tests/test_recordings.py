@@ -11,6 +11,7 @@ import stat
 import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -627,3 +628,36 @@ def test_a_link_another_user_planted_is_not_followed_truncated_or_made_0600(
         RecordingWriter(planted)
     assert victim.read_text() == "keep me\n"
     assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a link owned by another user")
+def test_a_link_planted_after_the_check_is_not_opened_through(tmp_path: Path) -> None:
+    """bob may swap his folder's entries at will: a link he put there just after ambient
+    looked (made certain here by planting it from inside that look, ``os.lstat``) was opened
+    through and its file truncated. The open no longer follows a link the look did not see."""
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me\n")
+    planted = folder / "evening.csv"
+    real_lstat = os.lstat
+    looks: list[Path] = []
+
+    def lstat_then_plant(name: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        try:
+            return real_lstat(name, *args, **kwargs)
+        finally:
+            if Path(name) == planted and not looks:
+                looks.append(planted)
+                planted.symlink_to(victim)
+                os.lchown(planted, 65534, 65534)
+
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        pytest.raises(PermissionError, match=r"a link made by another user \(uid 65534\)"),
+    ):
+        patch.setattr(os, "lstat", lstat_then_plant)
+        RecordingWriter(planted)
+    assert looks, "the link was never planted: the test tests nothing"
+    assert victim.read_text() == "keep me\n"
