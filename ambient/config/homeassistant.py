@@ -57,15 +57,17 @@ def url_problem(url: str) -> str | None:
     """Why ``url`` can never reach HA (no host, a space, a port out of range, the API's own
     path that ambient adds itself); None when it may. Any other path is kept: the add-on
     reaches HA at ``http://supervisor/core``."""
-    parts = urlsplit(url)
-    if "@" in parts.netloc:  # never quoted: the password would go wherever this line goes
-        base = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:  # never quoted: the password would go wherever this line goes
+        # Any @ at all: a password's / ? or # ends the host part where urlsplit reads it.
+        base = f"{scheme}://{rest.rpartition('@')[2]}"
         return (
             f"a user and password do not go in the URL: write `{base}`; "
             "ambient logs in with `token:`"
         )
     if any(char.isspace() for char in url):
         return f"`{url}`: a URL has no spaces"
+    parts = urlsplit(url)
     if not parts.hostname:
         return f"`{url}` names no host (e.g. http://192.168.1.5:8123)"
     try:

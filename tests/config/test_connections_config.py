@@ -77,6 +77,10 @@ def test_a_home_assistant_base_url_is_taken(tmp_path: Path, url: str) -> None:
             "`http://ha.lan:8123`; ambient logs in with `token:`",
         ),
         ("homeassistant: {url: 'http://me:s3 cr3t@ha.lan:99999', token: t}", "`http://ha.lan"),
+        # A password with /, ? or # ends the host part where urlsplit reads it.
+        ("homeassistant: {url: 'http://me:s3/cr3t@ha.lan:8123', token: t}", "`http://ha.lan:8123`"),
+        ("homeassistant: {url: 'http://me:s3?cr3t@ha.lan:8123', token: t}", "`http://ha.lan:8123`"),
+        ("homeassistant: {url: 'http://me:s3#cr3t@ha.lan:8123', token: t}", "`http://ha.lan:8123`"),
     ],
 )
 def test_a_user_and_password_in_the_host_or_url_are_refused_and_never_shown(
