@@ -369,6 +369,11 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
                 return None
             current = field
             continue
+        section = _optional_model(current)
+        if section is not None:  # `tls: MqttTlsConfig | None`: `part` is a key of the section
+            current = section
+            pending.insert(0, part)
+            continue
         current = _unwrap(current, part)
         if current is None:
             return None
@@ -378,6 +383,17 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
     if isinstance(current, type) and issubclass(current, BaseModel):
         return current
     return None
+
+
+def _optional_model(annotation: Any) -> type[BaseModel] | None:
+    """The section of an optional section (``Model | None``); None for any other type."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    present = [a for a in typing.get_args(annotation) if a is not type(None)]
+    model = present[0] if len(present) == 1 else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _field_named(model: type[BaseModel], name: str) -> Any:

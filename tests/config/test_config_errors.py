@@ -442,6 +442,12 @@ rules:
             "rules[0].actions[0].script.opening",
             "`opening` is empty: write its value, or leave the key out",
         ),
+        (
+            "{action: breathing, lights: [light.bed], "
+            'script: {assistant: {entity_id: ai_task.openai, task_name: ""}}}',
+            "rules[0].actions[0].script.assistant.task_name",
+            "`task_name` is empty: write its value, or leave the key out",
+        ),
     ],
 )
 def test_an_empty_text_says_so_and_what_to_do(

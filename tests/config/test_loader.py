@@ -81,3 +81,28 @@ def test_a_store_key_written_in_a_config_others_can_read_is_a_warning(tmp_path: 
 def test_a_store_key_only_its_owner_can_read_gives_no_warning(tmp_path: Path) -> None:
     assert key_warnings(tmp_path, "!secret store_key", 0o640, 0o600) == []
     assert key_warnings(tmp_path, "plainly-here", 0o600, 0o644) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "mqtt: {host: localhost, tls: {ca_fil: ca.pem}}\n",
+            "mqtt.tls.ca_fil: unknown key `ca_fil`; did you mean `ca_file`? Allowed keys: "
+            "ca_file, certfile, insecure, keyfile",
+        ),
+        (
+            "rules:\n  - id: calm\n    triggers: [{trigger: signal, signal: hr, above: 90}]\n"
+            "    actions:\n      - action: breathing\n        lights: [light.bed]\n"
+            "        script: {assistant: {entity_id: ai_task.openai, tsk_name: calm}}\n",
+            "rules[0].actions[0].script.assistant.tsk_name: unknown key `tsk_name`; did you mean "
+            "`task_name`? Allowed keys: entity_id, task_name, timeout",
+        ),
+    ],
+)
+def test_an_unknown_key_in_a_section_inside_a_section_lists_that_sections_keys(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """`mqtt: tls: ca_fil` listed the keys of `mqtt:` (host, port …), not of `tls:`: the
+    location's step into an optional section was taken for the section's own key."""
+    assert problem(tmp_path, "people: [{id: alex}]\n" + text) == said
