@@ -142,6 +142,14 @@ class HomeAssistantSensor:
             if config.metric == HR and config.stale_after is None
             else None
         )
+        #: What the age warnings add for a heart rate without a span of its own: most such
+        #: entities are a watch's, whose last sample is minutes old at every start.
+        self._watch_hint = (
+            "; a watch that measures every few minutes: give the sensor `stale_after:` a "
+            "little over its interval (docs/signals.md#every-kind-of-source)"
+            if self._sampled is not None
+            else ""
+        )
 
     async def run(self, sink: ReadingSink) -> None:
         self.client.watch_entities(
@@ -191,10 +199,11 @@ class HomeAssistantSensor:
                 logging.WARNING,
                 f"{self.config.entity_id}:stale",
                 "Sensor %s: %s was last updated more than %.0f min ago; not taken as now "
-                "(if every state is, check the clocks of HA and of this machine)",
+                "(if every state is, check the clocks of HA and of this machine)%s",
                 self.name,
                 self.config.entity_id,
                 self._old_news_s / 60,
+                self._watch_hint,
             )
             return
         now = self.clock.now()
@@ -223,11 +232,12 @@ class HomeAssistantSensor:
             logging.WARNING,
             f"{self.config.entity_id}:behind",
             "Sensor %s: %s was last updated %.0f s ago, past stale_after (%.0f s): taken as "
-            "a reading of then, so it reads stale (counted behind_clock)",
+            "a reading of then, so it reads stale (counted behind_clock)%s",
             self.name,
             self.config.entity_id,
             age_s,
             self._stale_after_s,
+            self._watch_hint,
         )
 
     def diagnostics(self) -> Mapping[str, Any]:

@@ -279,6 +279,29 @@ async def test_a_heart_rate_ha_updated_a_minute_ago_keeps_its_time_counted_and_s
 
 
 @pytest.mark.ha
+@pytest.mark.parametrize(("behind_s", "counted"), [(90, "behind_clock"), (600, "stale")])
+async def test_a_heart_rate_seen_minutes_late_without_a_stale_after_says_a_watch_needs_one(
+    ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture, behind_s: int, counted: str
+) -> None:
+    """A watch sampling every few minutes, read without a `stale_after` of its own: at every
+    start its last sample is minutes old, read stale or not at all. Besides the clocks, the
+    warning names the way out for such a watch (the line a watch owner meets first)."""
+    config = sensor_config(entity_id=f"sensor.ambient_test_hr_watch_{behind_s}", metric="hr")
+    await set_ha_state(ha, config.entity_id, "70")
+    async with running_sensor(ha, config, VirtualClock(time.time() + behind_s)) as (
+        _sensor,
+        _sink,
+        counters,
+    ):
+        await counters.wait_for(f"ha:{config.entity_id}", counted, 1)
+    [said] = [r for r in caplog.records if config.entity_id in r.getMessage()]
+    assert said.levelno == logging.WARNING
+    assert "a watch that measures every few minutes" in said.getMessage()
+    assert "give the sensor `stale_after:`" in said.getMessage()
+    assert "docs/signals.md#every-kind-of-source" in said.getMessage()
+
+
+@pytest.mark.ha
 async def test_a_watch_with_its_own_stale_after_gives_its_last_sample_at_its_time_quietly(
     ha: HomeAssistantInstance, caplog: pytest.LogCaptureFixture
 ) -> None:
