@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import pwd
 import socket
 import stat
 import sys
@@ -44,6 +45,11 @@ class NoDaemon(StatusUnavailable):
 
 class DaemonHung(StatusUnavailable):
     """Something took the connection but did not answer: a daemon that is there, hung."""
+
+
+class NotAllowed(StatusUnavailable):
+    """The socket refuses this user (another user's daemon, its socket 0600): a daemon that
+    may well be running, that this user may not ask."""
 
 
 class StatusSocketBusy(Exception):
@@ -268,6 +274,22 @@ class StatusServer:
         return (json.dumps(document, default=str, sort_keys=False) + "\n").encode()
 
 
+def socket_owner(path: Path) -> str:
+    """The name of the user whose socket ``path`` is, or whose folder it is in when that
+    folder cannot be entered (a uid without a name, as a number)."""
+    try:
+        uid = path.stat().st_uid
+    except OSError:
+        try:
+            uid = path.parent.stat().st_uid
+        except OSError:
+            return "another user"
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
 def _named(path: Path) -> str:
     """``path``, and where it is when it is relative (to the folder ambient was asked in:
     another folder than the daemon's is the usual reason it is not found)."""
@@ -296,9 +318,10 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
             f"nothing answers on {path}: the daemon is not running (the socket is stale)"
         ) from None
     except PermissionError:
-        raise StatusUnavailable(
-            f"permission denied on {path}: run as the daemon's user "
-            "(sudo -u ambient ambient status) or as root"
+        owner = socket_owner(path)
+        raise NotAllowed(
+            f"a daemon appears to run on {path} as {owner}, and this user may not ask it: "
+            f"run as {owner} (sudo -u {owner} ambient status) or as root"
         ) from None
     except TimeoutError:
         raise DaemonHung(
@@ -319,8 +342,9 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
 
 def daemon_answers(store_path: Path | None) -> bool:
     """Whether the daemon of the config that keeps this store is running (it answers on its
-    status socket, or takes the connection and hangs). Commands that change the store refuse
-    then: the daemon would write its copy back from memory (a hung one, once it goes on)."""
+    status socket, takes the connection and hangs, or its socket refuses this user). Commands
+    that change the store refuse then: the daemon would write its copy back from memory (a
+    hung one, once it goes on)."""
     if store_path is None:
         return False
     socket = socket_path_for(store_path)
@@ -328,7 +352,7 @@ def daemon_answers(store_path: Path | None) -> bool:
         return False
     try:
         asyncio.run(query_status(socket, timeout_s=2.0))
-    except DaemonHung:
+    except (DaemonHung, NotAllowed):  # one that refuses this user may well be running
         return True
     except StatusUnavailable:
         return False
