@@ -14,7 +14,7 @@ import socket
 import struct
 from pathlib import Path
 
-from ambient.status import socket_path_for
+from ambient.status import socket_owner, socket_path_for
 
 #: Where the kernel shows each process (a test gives another folder).
 PROC = Path("/proc")
@@ -30,15 +30,38 @@ _CONTAINER_CGROUPS = ("docker", "containerd", "libpod", "podman", "kubepods")
 _CONTAINER_INITS = ("docker-init", "tini", "dumb-init")
 
 
+def refusal(store_path: Path, undoing: str, then: str, proc: Path = PROC) -> str:
+    """The line a command refuses with beside the daemon that keeps ``store_path``, which
+    would undo it (``undoing``: what it would do from memory): what stops it, and ``then``
+    (the command again). A daemon whose socket refuses this user cannot be named: whose it
+    appears to be is said, and that the command run as that user names it."""
+    socket_path = socket_path_for(store_path)
+    try:
+        pid = peer_pid(socket_path)
+    except PermissionError:
+        owner = socket_owner(socket_path)
+        return (
+            f"a daemon appears to run beside this store as {owner} (its status socket refuses "
+            f"this user) and would {undoing}: stop it ({UNKNOWN}), or run this command as "
+            f"{owner} to be told what runs it"
+        )
+    how = UNKNOWN if pid is None else stop_advice(pid, proc)
+    return f"the daemon is running and would {undoing}: stop it first ({how}), then {then}"
+
+
 def how_to_stop(store_path: Path, proc: Path = PROC) -> str:
     """The command (or key) that stops the daemon answering beside ``store_path``."""
-    pid = peer_pid(socket_path_for(store_path))
+    try:
+        pid = peer_pid(socket_path_for(store_path))
+    except PermissionError:
+        pid = None
     return UNKNOWN if pid is None else stop_advice(pid, proc)
 
 
 def peer_pid(socket_path: Path, timeout_s: float = 2.0) -> int | None:
     """The pid of the process listening on ``socket_path``; None when it cannot be told (no
-    ``SO_PEERCRED`` here, a process of another pid namespace, nothing listening)."""
+    ``SO_PEERCRED`` here, a process of another pid namespace, nothing listening).
+    ``PermissionError`` when the socket refuses this user (another user's daemon)."""
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
         return None
@@ -56,6 +79,8 @@ def peer_pid(socket_path: Path, timeout_s: float = 2.0) -> int | None:
         with contextlib.suppress(OSError):
             while client.recv(65536):
                 pass
+    except PermissionError:
+        raise
     except OSError:
         return None
     finally:

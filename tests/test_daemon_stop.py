@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import AmbientProcess, run_ambient
+from test_cli_failures import run_as_any_user
 
 from ambient.daemon_stop import how_to_stop
+from ambient.status import socket_owner
 
 
 @pytest.fixture
@@ -78,6 +80,41 @@ def test_store_rekey_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
     assert result.stderr == (
         "ambient store: the daemon is running and would go on with the old key: stop it first "
         f"(Ctrl-C where it runs, or kill {daemon.process.pid}), then rekey\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "undoing"),
+    [
+        (("forget", "--person", "alex", "--yes"), "write the person back from memory"),
+        (("baseline", "reset", "--person", "alex"), "save its copy again"),
+    ],
+)
+def test_a_daemon_whose_socket_refuses_this_user_is_refused_beside_not_taken_for_none(
+    hand_started: tuple[Path, AmbientProcess], command: tuple[str, ...], undoing: str
+) -> None:
+    """Another user's daemon (its socket 0600) could not be asked, and was taken for no
+    daemon: forget erased the store beside it. Its socket is given to nobody here when the
+    tests run as root (the command runs without root's override of file modes), else made
+    0000 (its owner is refused too)."""
+    config, daemon = hand_started
+    sock_path = config.parent / "ambient.sock"
+    try:
+        daemon.stderr.wait_for("Running:")
+        if os.geteuid() == 0:
+            os.chown(sock_path, 65534, 65534)
+        else:
+            sock_path.chmod(0)
+        owner = socket_owner(sock_path)
+        result = run_as_any_user(*command, "--config", str(config))
+    finally:
+        daemon.stop()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"ambient {command[0]}: a daemon appears to run beside this store as {owner} (its "
+        f"status socket refuses this user) and would {undoing}: stop it (systemctl stop "
+        f"ambient, or Ctrl-C where `ambient run` runs), or run this command as {owner} to be "
+        "told what runs it\n"
     )
 
 

@@ -154,12 +154,9 @@ def _refuse_while_running(config: AmbientConfig) -> None:
 
     if config.store.path is None or not daemon_answers(config.store.path):
         return
-    from ambient.daemon_stop import how_to_stop
+    from ambient.daemon_stop import refusal
 
-    raise ForgetError(
-        "the daemon is running and would write the person back from memory: stop it first "
-        f"({how_to_stop(config.store.path)}), then forget"
-    )
+    raise ForgetError(refusal(config.store.path, "write the person back from memory", "forget"))
 
 
 def _confirm(config: AmbientConfig, person: str, stdin: TextIO, stdout: TextIO) -> None:

@@ -24,12 +24,9 @@ def run_rekey(config: AmbientConfig, new_key_file: Path, stdout: TextIO) -> int:
     from ambient.status import daemon_answers
 
     if daemon_answers(path):
-        from ambient.daemon_stop import how_to_stop
+        from ambient.daemon_stop import refusal
 
-        raise StoreError(
-            "the daemon is running and would go on with the old key: stop it first "
-            f"({how_to_stop(path)}), then rekey"
-        )
+        raise StoreError(refusal(path, "go on with the old key", "rekey"))
     if file_is_plain(path):
         raise StoreError(
             f"store {path} is not encrypted yet: start ambient with the key to encrypt it"

@@ -347,9 +347,6 @@ def _refuse_while_running(config: AmbientConfig) -> None:
 
     if config.store.path is None or not daemon_answers(config.store.path):
         return
-    from ambient.daemon_stop import how_to_stop
+    from ambient.daemon_stop import refusal
 
-    raise BaselineCommandError(
-        "the daemon is running and would save its copy again: stop it first "
-        f"({how_to_stop(config.store.path)}), then reset"
-    )
+    raise BaselineCommandError(refusal(config.store.path, "save its copy again", "reset"))
