@@ -273,7 +273,8 @@ class _Builder:
                 "text or a number",
             )
             return None
-        return SecretStr("" if value is None else str(value))  # `name:` alone is empty
+        # `name:` alone stays the text None, as before: a store encrypted with it opens with it.
+        return SecretStr(str(value))
 
     def _load_secrets(self, node: yaml.Node, path: KeyPath) -> dict[str, Any] | None:
         if self._secrets_refused:

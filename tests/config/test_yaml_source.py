@@ -337,13 +337,3 @@ def test_a_secret_that_is_not_one_value_is_refused_where_it_is_used(
         f"{path}:3:10: homeassistant.token: secret `token` in {secrets} is {kind}: a secret "
         "is one value, text or a number"
     ]
-
-
-def test_a_secret_left_empty_is_empty_not_the_text_none(tmp_path: Path) -> None:
-    """`token:` with nothing after it in secrets.yaml was read as the text `None`, which HA
-    refused at every login; it is the empty token, refused as one."""
-    (tmp_path / "secrets.yaml").write_text("token:\n")
-    path = write(tmp_path, "homeassistant:\n  url: http://ha.local:8123\n  token: !secret token\n")
-    [problem] = problems(path)
-    assert problem.startswith(f"{path}:3:")
-    assert "the token is empty" in problem
