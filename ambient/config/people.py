@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.mqtt import HA_DAEMON_ENTITY_KEYS, HA_PERSON_ENTITY_KEYS
-from ambient.config.types import Identifier, not_a_yaml_boolean
+from ambient.config.types import Identifier
 
 if TYPE_CHECKING:
     from ambient.config.root import AmbientConfig
@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 class PersonConfig(ConfigModel):
-    id: Annotated[Identifier, BeforeValidator(not_a_yaml_boolean)] = Field(
-        title="Id used in rules, topics and entity ids"
-    )
+    id: Identifier = Field(title="Id used in rules, topics and entity ids")
     name: str | None = Field(default=None, title="Display name")
     age: int | None = Field(default=None, ge=5, le=120, title="Age, for the default max HR")
     resting_hr: float | None = Field(

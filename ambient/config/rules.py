@@ -41,7 +41,7 @@ _HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "ac
 
 
 class RuleConfig(ConfigModel):
-    id: Annotated[Identifier, BeforeValidator(not_a_yaml_boolean)]
+    id: Identifier
     alias: str | None = None
     description: str | None = Field(default=None, title="Free text, as in HA")
     person: Annotated[

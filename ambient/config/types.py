@@ -8,27 +8,13 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, ValidationInfo
 
 from ambient.readings import METRIC_NAME_PATTERN
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,63}$"
 ENTITY_ID_PATTERN = r"^[a-z_][a-z0-9_]*\.[a-z0-9_]+$"
 TIME_OF_DAY_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
-
-#: Ids of people, rules and sensors: what appears in topics, entity ids and traces.
-Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-#: A metric name: a built-in (hr, rr, contact, activity, steps) or a user-named one.
-MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME_PATTERN)]
-#: A Home Assistant entity id such as ``light.bed_light``.
-EntityId = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
-#: A file as a shell reads its name: ``~/…`` is in the user's home (not a folder named ``~``).
-UserPath = Annotated[Path, AfterValidator(Path.expanduser)]
-#: A Home Assistant ``domain.service`` name.
-ServiceName = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
-#: HA's service for notify entities: it needs a target entity and takes no ``data``, so HA
-#: refuses every call that names only the service (a notify action, check-ins, the report).
-NOTIFY_ENTITY_SERVICE = "notify.send_message"
 
 
 def not_a_yaml_boolean(value: object, info: ValidationInfo) -> object:
@@ -43,6 +29,24 @@ def not_a_yaml_boolean(value: object, info: ValidationInfo) -> object:
             f'(`{key}: "on"`) or choose another'
         )
     return value
+
+
+#: Ids of people, rules and sensors: what appears in topics, entity ids and traces. An unquoted
+#: ``on`` is refused by name wherever an id is read (see :func:`not_a_yaml_boolean`).
+Identifier = Annotated[
+    str, BeforeValidator(not_a_yaml_boolean), StringConstraints(pattern=ID_PATTERN)
+]
+#: A metric name: a built-in (hr, rr, contact, activity, steps) or a user-named one.
+MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME_PATTERN)]
+#: A Home Assistant entity id such as ``light.bed_light``.
+EntityId = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
+#: A file as a shell reads its name: ``~/…`` is in the user's home (not a folder named ``~``).
+UserPath = Annotated[Path, AfterValidator(Path.expanduser)]
+#: A Home Assistant ``domain.service`` name.
+ServiceName = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
+#: HA's service for notify entities: it needs a target entity and takes no ``data``, so HA
+#: refuses every call that names only the service (a notify action, check-ins, the report).
+NOTIFY_ENTITY_SERVICE = "notify.send_message"
 
 
 def _not_the_notify_entity_service(service: str) -> str:

@@ -162,3 +162,23 @@ def test_check_says_to_quote_a_rules_person_at_its_line(tmp_path: Path) -> None:
         'or false: quote the id (`person: "on"`) or choose another'
     ) in result.stderr
     assert "valid string" not in result.stderr
+
+
+def test_every_id_field_says_to_quote_a_yaml_boolean_also_a_sleep_sources_person(
+    tmp_path: Path,
+) -> None:
+    """The rule holds for every id the config takes, not only those that were met first: the
+    sleep source of `insights:` said "Input should be a valid string" for `person: on`."""
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(
+        "people: [{id: alex}]\nstore: {path: null}\n"
+        "insights:\n  sleep:\n    - {person: on, duration_entity: sensor.alex_sleep}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    [issue] = caught.value.issues
+    assert (issue.path, issue.line) == ("insights.sleep[0].person", 5), str(issue)
+    assert issue.message == (
+        "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
+        '(`person: "on"`) or choose another'
+    )
