@@ -13,6 +13,7 @@ import contextlib
 import socket
 import struct
 from pathlib import Path
+from typing import NamedTuple
 
 from ambient.status import socket_owner, socket_path_for
 
@@ -108,10 +109,9 @@ def stop_advice(pid: int, proc: Path = PROC) -> str:
     ):
         return CONTAINER
     unit = _service(paths) if parent_name == "systemd" else None
-    if unit is None:
+    if unit is None or not _runs_it(unit, pid, proc):
         return f"Ctrl-C where it runs, or kill {pid}"
-    name, user = unit
-    return f"systemctl {'--user ' if user else ''}stop {name}"
+    return f"systemctl {'--user ' if unit.user else ''}stop {unit.name}"
 
 
 def _systemd_cgroup_paths(cgroups: str) -> list[str]:
@@ -125,15 +125,56 @@ def _systemd_cgroup_paths(cgroups: str) -> list[str]:
     return paths
 
 
-def _service(paths: list[str]) -> tuple[str, bool] | None:
-    """(unit, whether of the user's manager) when a path ends in a service. Asked only of a
-    process whose parent is systemd: a terminal's shell may sit in a service's cgroup too,
-    and a process left behind by a shell that exited is systemd's child in a session's
-    scope."""
+class _Unit(NamedTuple):
+    name: str
+    #: Of the user's manager (``systemctl --user``).
+    user: bool
+    #: Its cgroup: the processes it runs.
+    path: str
+
+
+def _service(paths: list[str]) -> _Unit | None:
+    """The service a cgroup path ends in. Asked only of a process whose parent is systemd: a
+    terminal's shell may sit in a service's cgroup too, and a process left behind by a shell
+    that exited is systemd's child in a session's scope."""
     for path in paths:
         parts = path.strip("/").split("/")
         last = parts[-1]
         if last.endswith(".service") and not last.startswith("user@"):
             user = any(part.startswith("user@") for part in parts[:-1])
-            return last.removesuffix(".service"), user
+            return _Unit(last.removesuffix(".service"), user, path)
     return None
+
+
+def _runs_it(unit: _Unit, pid: int, proc: Path) -> bool:
+    """Whether stopping ``unit`` stops the daemon, and only what runs for it: the shipped
+    unit (``ambient``, or an instance ``ambient@…``), or one whose main process the daemon
+    is (no process of the unit started before it). A daemon started with nohup in a terminal
+    that then closed is taken in by the user's manager in the terminal's unit
+    (``gnome-terminal-server``): stopping that would close every terminal of the user."""
+    if unit.name == "ambient" or unit.name.startswith("ambient@"):
+        return True
+    start = _start_time(pid, proc)
+    if start is None:
+        return False
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or entry.name == str(pid):
+            continue
+        try:
+            paths = _systemd_cgroup_paths((entry / "cgroup").read_text())
+        except OSError:
+            continue
+        if any(path == unit.path or path.startswith(f"{unit.path}/") for path in paths):
+            other = _start_time(int(entry.name), proc)
+            if other is None or other <= start:
+                return False
+    return True
+
+
+def _start_time(pid: int, proc: Path) -> int | None:
+    """When process ``pid`` started (clock ticks since boot; ``stat``'s 22nd field)."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None

@@ -153,14 +153,25 @@ def answering(tmp_path: Path) -> Iterator[Path]:
         server.close()
 
 
-def fake_proc(tmp_path: Path, cgroup: str, parent: str, parent_pid: int = 4000) -> Path:
-    """This process, in ``cgroup``, child of process ``parent_pid`` named ``parent`` (0: of
-    none, the first of its pid namespace)."""
-    proc, pid = tmp_path / "proc", os.getpid()
+def write_process(
+    proc: Path, pid: int, name: str, cgroup: str, parent_pid: int, started: int
+) -> None:
+    """Process ``pid`` in a stand-in ``proc``, ``started`` clock ticks after boot."""
     (proc / str(pid)).mkdir(parents=True)
     (proc / str(pid) / "cgroup").write_text(cgroup)
-    stat = f"{pid} (ambient run) S {parent_pid} {pid} {pid} 0 -1 4194560 0\n"
-    (proc / str(pid) / "stat").write_text(stat)
+    (proc / str(pid) / "comm").write_text(f"{name}\n")
+    # pid (comm) state ppid pgrp session tty_nr tpgid flags, 10 counters, then starttime
+    fields = [parent_pid, pid, pid, 0, -1, 4194560, *[0] * 12, started]
+    (proc / str(pid) / "stat").write_text(f"{pid} ({name}) S {' '.join(map(str, fields))}\n")
+
+
+def fake_proc(
+    tmp_path: Path, cgroup: str, parent: str, parent_pid: int = 4000, started: int = 9000
+) -> Path:
+    """This process, in ``cgroup``, child of process ``parent_pid`` named ``parent`` (0: of
+    none, the first of its pid namespace), ``started`` clock ticks after boot."""
+    proc, pid = tmp_path / "proc", os.getpid()
+    write_process(proc, pid, "ambient run", cgroup, parent_pid, started)
     if parent_pid:
         (proc / str(parent_pid)).mkdir()
         (proc / str(parent_pid) / "comm").write_text(f"{parent}\n")
@@ -202,6 +213,18 @@ CONTAINER = "docker compose stop ambient, or docker stop on its container"
         ),
         ("0::/user.slice/user-1000.slice/session-3.scope\n", "systemd", BY_HAND),
         ("0::/user.slice/user-1000.slice/session-3.scope\n", "sshd", BY_HAND),
+        # an instance of a unit made from the shipped one
+        (
+            "0::/system.slice/system-ambient.slice/ambient@alex.service\n",
+            "systemd",
+            "systemctl stop ambient@alex",
+        ),
+        # a unit of the user's own naming, the daemon its only process
+        (
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/stress.service\n",
+            "systemd",
+            "systemctl --user stop stress",
+        ),
     ],
 )
 def test_only_a_service_systemd_started_is_named_as_a_unit(
@@ -209,6 +232,34 @@ def test_only_a_service_systemd_started_is_named_as_a_unit(
 ) -> None:
     proc = fake_proc(tmp_path, cgroup, parent)
     assert how_to_stop(answering, proc) == advice.format(pid=os.getpid())
+
+
+TERMINAL = (
+    "0::/user.slice/user-1000.slice/user@1000.service/app.slice/gnome-terminal-server.service\n"
+)
+
+
+def test_a_daemon_left_in_a_terminal_s_unit_is_named_by_pid_not_by_that_unit(
+    answering: Path, tmp_path: Path
+) -> None:
+    """Started with nohup in a terminal that then closed: the user's manager takes it in, in
+    the terminal's unit. `systemctl --user stop gnome-terminal-server` would close every
+    terminal of the user; the daemon is not that unit's main process (the terminal's own
+    started before it)."""
+    proc = fake_proc(tmp_path, TERMINAL, "systemd", started=9000)
+    write_process(proc, 4100, "gnome-terminal-", TERMINAL, 4000, started=5000)
+    assert how_to_stop(answering, proc) == BY_HAND.format(pid=os.getpid())
+
+
+def test_a_unit_of_the_user_s_naming_whose_main_process_the_daemon_is_is_named(
+    answering: Path, tmp_path: Path
+) -> None:
+    """A process the daemon started in its unit (later than it) does not make it any less
+    the unit's main process."""
+    unit = "0::/system.slice/stress.service\n"
+    proc = fake_proc(tmp_path, unit, "systemd", started=5000)
+    write_process(proc, 4100, "ambient-helper", unit, os.getpid(), started=9000)
+    assert how_to_stop(answering, proc) == "systemctl stop stress"
 
 
 @pytest.mark.parametrize(
