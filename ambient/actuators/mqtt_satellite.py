@@ -19,6 +19,7 @@ from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt import MqttConnection
 from ambient.connections.mqtt_readings import encode_batch, readings_topic
 from ambient.counters import Counters
+from ambient.payload_fields import MAX_PAYLOAD_BYTES
 from ambient.readings import Reading
 
 _LOGGER = logging.getLogger(__name__)
@@ -104,6 +105,9 @@ class SatelliteForwarder:
             reraise_lost_cancel()
             batch = [self._buffer[i] for i in range(min(self._max_batch, len(self._buffer)))]
             payload = encode_batch(self._connection.instance, batch, held=self._held > 0)
+            while len(payload) > MAX_PAYLOAD_BYTES and len(batch) > 1:  # else dropped whole
+                batch = batch[: len(batch) // 2]  # (long ids: a full batch passes 16 KiB)
+                payload = encode_batch(self._connection.instance, batch, held=self._held > 0)
             try:
                 await self._connection.publish(self.topic, payload, qos=1)
             except NotConnected:

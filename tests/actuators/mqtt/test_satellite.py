@@ -22,6 +22,7 @@ from ambient.clock import RealClock
 from ambient.config.sensors import SatelliteSensorConfig
 from ambient.connections.mqtt import MqttConnection
 from ambient.counters import Counters
+from ambient.payload_fields import MAX_PAYLOAD_BYTES
 from ambient.readings import Reading
 from ambient.sensors.satellite import SatelliteSensor
 
@@ -166,3 +167,33 @@ async def test_bad_batches_are_counted_per_topic_and_good_ones_still_flow(
         "not_a_number": 1,
         "bad_batch": 1,
     }
+
+
+async def test_a_full_batch_stays_within_what_the_central_reads(mosquitto: MosquittoBroker) -> None:
+    """A full batch (200 beats: what a satellite sends after an outage or a slow start) of a
+    sensor with an id of 48 characters came to 19 KiB, past the 16 KiB a central reads of a
+    payload: the central dropped it whole as oversized, and its 200 beats were lost. A batch
+    now goes out in as many messages as keep each within it."""
+    counters = Counters()
+    satellite = make_connection(mosquitto, instance="bedroom")
+    central = make_connection(mosquitto, instance="home")
+    batches = Collector()
+    central.subscribe("ambient/+/readings", batches)
+    forwarder = SatelliteForwarder(satellite, RealClock(), counters, batch_interval_s=0.05)
+    sensor = central_sensor(central, counters)
+    sink = RecordingSink()
+    strap = "polar_h10_chest_strap_in_the_bedroom_of_the_flat"
+    now = RealClock().now()
+    beats = [  # beats as a strap gives them, in 1/1024 s
+        Reading(now - 200 + i * 0.8125, "alex", "rr", 800.0 + i * 1000 / 1024, strap)
+        for i in range(200)
+    ]
+    for reading in beats:  # buffered before it runs: one full batch
+        forwarder.put_nowait(reading)
+    async with running(central), running(satellite):
+        await central.wait_connected()
+        async with tasks(sensor.run(sink), forwarder.run()):
+            assert len((await batches.next()).payload) <= MAX_PAYLOAD_BYTES
+            received = [await sink.next() for _ in range(200)]
+    assert [r.value for r in received] == [r.value for r in beats]
+    assert counters.snapshot() == {}
