@@ -233,8 +233,8 @@ class SignalEngine:
         (closed: its baselines saved): windows, smoothing, an exercise hold-off, instead of a
         minute of unknown HRV and someone just back from a run scored afresh. Only when what
         shapes that state is as it was (the signals section, the signals read, the zone, the
-        sources' staleness and kinds of beats, the person's own config and configured kind);
-        the ids carried over, in order.
+        person's own config and configured kind, the staleness and kind of beats of each
+        sensor they were heard from); the ids carried over, in order.
 
         Each carried person's next update hands every signal to the new wiring's listeners
         (its rules know none yet); it comes with their next reading, or at the next update
@@ -244,8 +244,6 @@ class SignalEngine:
             or previous.read != self.read
             or previous.first != self.first
             or previous.zone != self.zone
-            or previous._stale_after_by_source != self._stale_after_by_source
-            or previous._beats_by_source != self._beats_by_source
         ):
             return []
         carried = []
@@ -253,8 +251,11 @@ class SignalEngine:
             own = self._configs.get(person)
             if own is None or previous._configs.get(person) != own:
                 continue
-            # (another person's kind, one who joined or left, shapes nothing of this state)
+            # (another person's kind, one who joined or left, shapes nothing of this state;
+            # nor does a sensor added or changed that this person has not been heard from)
             if previous._configured_beats.get(person) != self._configured_beats.get(person):
+                continue
+            if not state.take_sources(self._stale_after_by_source, self._beats_by_source):
                 continue
             state.outcomes.clear()  # every signal counts as changed at the next update
             self._people[person] = state

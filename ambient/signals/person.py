@@ -374,12 +374,36 @@ class PersonSignals:
         self._hr_sum = 0.0  # sensor HR readings since the last baseline sample
         self._hr_count = 0
         self._smoother = StressSmoother(config.stress.smoothing)
+        #: The own time of the heart rate taken since the last update, when it is earlier than
+        #: the update (a sample of an upload of several): the score's average weighs it from then.
+        self._hr_taken_time: float | None = None
         # The stretch of stressed resting minutes left out of the baseline: when its first
         # and its latest were (None: not in one).
         self._stressed_since: float | None = None
         self._stressed_last = 0.0
 
     # -- input -----------------------------------------------------------------------------
+
+    def take_sources(
+        self,
+        stale_after_by_source: Mapping[str, float],
+        beats_by_source: Mapping[str, BeatsKind],
+    ) -> bool:
+        """Go on with a reload's sensors (their spans and kinds of beats) when every source
+        heard from so far keeps its own in them: a sensor added or removed for someone else
+        shapes nothing of this state. False, nothing taken, when one of them changed."""
+        heard = set(self._heart_sources)
+        if self._contact_source is not None:
+            heard.add(self._contact_source)
+        spans, kinds = self._stale_after_by_source, self._beats_by_source
+        for source in heard:
+            if stale_after_by_source.get(source) != spans.get(source):
+                return False
+            if beats_by_source.get(source) != kinds.get(source):
+                return False
+        self._stale_after_by_source = stale_after_by_source
+        self._beats_by_source = beats_by_source
+        return True
 
     def feed(self, time: float, metric: str, value: float, source: str = "") -> bool:
         """Take one reading from the sensor named ``source``; False (nothing taken) when it is
@@ -393,6 +417,7 @@ class PersonSignals:
         last_time[metric] = time
         if metric == HR:
             self.hr_reading = value
+            self._hr_taken_time = time
             self._hr_sum += value
             self._hr_count += 1
             if source != self._hr_source:
@@ -739,6 +764,11 @@ class PersonSignals:
         follow): from HRV and HR when the window has enough clean pairs, else from HR alone;
         unknown only with no HR or while exercising."""
         now, hr = moment.now, moment.hr
+        # Each reading weighs for the time since the one before it by the readings' own times:
+        # an upload's samples reach here together, but each stands for its place in the upload.
+        at, self._hr_taken_time = self._hr_taken_time, None
+        if at is None or at > now:
+            at = now
         reason = EXERCISE if state in ("active", "recovering") else moment.hr_reason
         if hr is None or reason == EXERCISE:
             self._smoother.reset()
@@ -748,7 +778,7 @@ class PersonSignals:
         hr_z = (hr - norm.hr_mean) / norm.hr_sd  # a z-score
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
-        score = self._smoother.score(now, combined, self.config.stress)
+        score = self._smoother.score(at, combined, self.config.stress)
         data = _HR_ONLY_CONFIDENCE
         if ln_z is not None:  # more pairs, surer HRV: from HR alone's up to 1 at 3x the minimum
             share = pairs / (3 * self.config.min_pairs)

@@ -319,10 +319,11 @@ def test_a_reload_that_changes_a_sensors_beats_compares_them_as_the_new_kind(
 ) -> None:
     """An optical armband first left as a strap (a Bluetooth device's beats are a chest
     strap's unless it says `beats`), then given `beats: pulse` and reloaded: its beats are a
-    pulse sensor's from the reload on, not carried on as a strap's until a restart."""
+    pulse sensor's from the reload on, not carried on as a strap's until a restart. Its
+    wearer's windows, which hold its beats as a strap's, start afresh."""
     store = Store(tmp_path / "ambient.db")
     wearer = Wearer(store, kinds={"strap": "chest", "watch": "chest"})
-    wearer.beats("strap", alternating(0, 600, STRAP_SWING))
+    wearer.beats("watch", alternating(0, 600, WATCH_SWING))
     wearer.engine.close()
     reloaded = SignalEngine(
         SignalsConfig(),
@@ -336,8 +337,32 @@ def test_a_reload_that_changes_a_sensors_beats_compares_them_as_the_new_kind(
     wearer.engine = reloaded
     wearer.beats("watch", alternating(600.4, 90, WATCH_SWING))
     norm = reloaded.norm("alex")
-    assert norm is not None and norm.ln_rmssd_new_kind  # the strap's minutes are the strap's
+    assert norm is not None and norm.ln_rmssd_new_kind  # its minutes as a strap's stay there
     assert norm.hr_samples >= 9  # resting HR, one for both, went on from the saved baseline
+
+
+def test_a_reload_that_changes_a_sensor_not_worn_yet_goes_on_with_the_new_kind(
+    tmp_path: Path,
+) -> None:
+    """The armband's kind changed while alex wore only the strap: nothing of alex's state
+    was shaped by it, so their windows go on, and its beats are a pulse sensor's."""
+    store = Store(tmp_path / "ambient.db")
+    wearer = Wearer(store, kinds={"strap": "chest", "watch": "chest"})
+    wearer.beats("strap", alternating(0, 600, STRAP_SWING))
+    wearer.engine.close()
+    reloaded = SignalEngine(
+        SignalsConfig(),
+        [PersonConfig(id="alex")],
+        wearer.clock,
+        store,
+        wearer.updates.append,
+        beats_by_source=KINDS,
+    )
+    assert reloaded.take_over(wearer.engine) == ["alex"]
+    wearer.engine = reloaded
+    wearer.beats("watch", alternating(600.4, 90, WATCH_SWING))
+    norm = reloaded.norm("alex")
+    assert norm is not None and norm.ln_rmssd_new_kind  # the strap's minutes are the strap's
 
 
 def test_a_reload_that_adds_a_person_goes_on_with_the_others_windows(tmp_path: Path) -> None:
@@ -356,6 +381,30 @@ def test_a_reload_that_adds_a_person_goes_on_with_the_others_windows(tmp_path: P
         wearer.updates.append,
         beats_by_source=KINDS,
         configured_beats={"alex": "chest", "bob": "chest", "default": "chest"},
+    )
+    assert reloaded.take_over(wearer.engine) == ["alex"]
+    assert reloaded.get("alex", "rmssd") == before  # known from the first moment
+
+
+def test_a_reload_that_adds_a_sensor_for_a_new_person_goes_on_with_the_others_windows(
+    tmp_path: Path,
+) -> None:
+    """bob joins with a strap and a watch of his own (one of a kind of beats, one of a span
+    of its own): the sensors alex is heard from are as they were, so alex's windows go on;
+    any change to the sensors' kinds or spans started everyone's afresh."""
+    store = Store(tmp_path / "ambient.db")
+    wearer = Wearer(store)
+    wearer.beats("strap", alternating(0, 120, STRAP_SWING))
+    before = wearer.engine.get("alex", "rmssd")
+    wearer.engine.close()
+    reloaded = SignalEngine(
+        SignalsConfig(),
+        [PersonConfig(id="alex"), PersonConfig(id="bob")],
+        wearer.clock,
+        store,
+        wearer.updates.append,
+        stale_after_by_source={"bob_watch": 360.0},
+        beats_by_source={**KINDS, "bob_strap": "chest"},
     )
     assert reloaded.take_over(wearer.engine) == ["alex"]
     assert reloaded.get("alex", "rmssd") == before  # known from the first moment
