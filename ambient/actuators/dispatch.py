@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from ambient.actuators.log import fill_reported
+from ambient.actuators.log import fill_named, fill_reported
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
-from ambient.config.actions import BUILTIN_ACTIONS, LeafActionConfig
+from ambient.config.actions import BUILTIN_ACTIONS, LeafActionConfig, MqttPublishActionConfig
 from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
 from ambient.ports import Actuator
@@ -38,6 +38,17 @@ def describe(action: LeafActionConfig) -> str:
     )
     details = " ".join(f"{key}={value}" for key, value in fields.items())
     return f"{kind} {details}".strip()
+
+
+def reported(text: str, action: LeafActionConfig, context: ActionContext) -> str:
+    """``text`` with the placeholders filled as the action's actuator fills them when
+    performed: a publish's as the JSON it sends (``true``, ``null``, ``{episode}`` too), any
+    other's as a message's words (``on``, ``unknown``)."""
+    if isinstance(action, MqttPublishActionConfig):
+        from ambient.actuators.mqtt import template_fields  # loads the broker's client
+
+        return fill_named(text, template_fields(context))
+    return fill_reported(text, context)
 
 
 class ActionDispatcher:
@@ -70,7 +81,7 @@ class ActionDispatcher:
         if self.report_only:
             summary = describe(action)  # only here: a model dump costs a live action its time
             extra = self.preview(action, context) if self.preview is not None else None
-            detail = fill_reported(f"{summary}; {extra}" if extra else summary, context)
+            detail = reported(f"{summary}; {extra}" if extra else summary, action, context)
             return ActionResult(kind, True, detail, performed=False)
         actuator = self._by_kind.get(kind)
         if actuator is None:

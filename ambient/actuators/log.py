@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ambient.config.actions import LeafActionConfig, LogActionConfig
@@ -52,6 +53,11 @@ def fill_reported(text: str, context: ActionContext) -> str:
         name=context.name or "",
         trigger=context.trigger or "",
     )
+    return fill_named(text, fields)
+
+
+def fill_named(text: str, fields: Mapping[str, str]) -> str:
+    """``text`` with each ``{name}`` of ``fields`` filled in; other braces left as they are."""
     return _PLACEHOLDER.sub(lambda match: fields.get(match.group(1), match.group(0)), text)
 
 

@@ -8,7 +8,11 @@ from typing import Any
 
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.clock import VirtualClock
-from ambient.config.actions import LogActionConfig, ServiceCallActionConfig
+from ambient.config.actions import (
+    LogActionConfig,
+    MqttPublishActionConfig,
+    ServiceCallActionConfig,
+)
 from ambient.connections.errors import NotConnected
 from ambient.messages import ActionContext, ActionResult
 
@@ -104,3 +108,24 @@ async def test_a_kind_without_actuator_is_a_clear_failure() -> None:
     )
     assert not result.ok
     assert result.detail == "no actuator configured for `log`"
+
+
+async def test_report_only_shows_a_publish_as_its_payload_is_sent() -> None:
+    """`mqtt.publish` sends JSON literals (`true`, `71.25`, `null`) and fills `{episode}`,
+    `{time}` and `{signals}`: simulate showed a message's words instead (`on`, `71.2`,
+    `unknown`) and left those three as written, not the payload `run` publishes."""
+    clock = VirtualClock(100.0)
+    publish = MqttPublishActionConfig(
+        action="mqtt.publish",
+        topic="ambient/{person}/calm",
+        payload='{"hr": {hr}, "strap": {contact}, "rr": {rr}, "ep": "{episode}", "t": {time}}',
+    )
+    signals = {"hr": 71.25, "contact": True, "rr": None}
+    calm = ActionContext("calm", "alex", "e1", clock.now(), signals=signals)
+
+    result = await ActionDispatcher(clock, [], report_only=True).perform(publish, calm)
+
+    assert result.detail == (
+        "mqtt.publish topic=ambient/alex/calm "
+        'payload={"hr": 71.25, "strap": true, "rr": null, "ep": "e1", "t": 100.0}'
+    )
