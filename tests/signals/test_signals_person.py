@@ -275,3 +275,20 @@ def test_a_walk_between_two_stressed_sittings_makes_them_two_episodes() -> None:
     assert replay.engine.get("alex", "activity_state").value == "rest"
     # The second sitting's last minutes are past its own hour; its first 40 are not learnt.
     assert replay.engine.get("alex", "hr_delta_rest").value == pytest.approx(20.0, abs=1.0)
+
+
+def test_a_batch_s_samples_weigh_in_the_stress_score_for_their_own_times() -> None:
+    """A watch's upload of two samples 5 minutes apart (64 then 112 bpm, its sensor's
+    stale_after 6min) reaching the engine together, a few seconds after the second: the
+    112 weighs for the 5 minutes since the 64, as when each sample comes at its own time,
+    not for the no time between their arrivals (which left the score near rest)."""
+    config = SignalsConfig.model_validate({"stale_after": "6min"})
+    live = Replay(config)
+    live.feed(0.0, "hr", 64.0)
+    live.feed(300.0, "hr", 112.0)
+    live_score = live.engine.get("alex", "stress_score").value
+    assert isinstance(live_score, float) and live_score > 90.0
+    batch = Replay(config)
+    late(batch, 305.0, 0.0, "hr", 64.0)
+    late(batch, 305.0, 300.0, "hr", 112.0)
+    assert batch.engine.get("alex", "stress_score").value == live_score
