@@ -118,6 +118,38 @@ def test_a_daemon_whose_socket_refuses_this_user_is_refused_beside_not_taken_for
     )
 
 
+def test_store_rekey_beside_a_daemon_whose_socket_refuses_this_user_is_refused(
+    tmp_path: Path,
+) -> None:
+    """As forget and baseline reset: the daemon would go on with the old key."""
+    key_file, new_key_file = tmp_path / "store.key", tmp_path / "store.key.new"
+    for path, key in ((key_file, "a" * 64), (new_key_file, "b" * 64)):
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n"
+        f"  encryption:\n    key_file: {key_file}\n"
+    )
+    sock_path = tmp_path / "ambient.sock"
+    daemon = AmbientProcess("run", "--config", str(config))
+    try:
+        daemon.stderr.wait_for("Running:")
+        if os.geteuid() == 0:
+            os.chown(sock_path, 65534, 65534)
+        else:
+            sock_path.chmod(0)
+        owner = socket_owner(sock_path)
+        result = run_as_any_user("store", "rekey", str(config), "--new-key-file", str(new_key_file))
+    finally:
+        daemon.stop()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(
+        f"ambient store: a daemon appears to run beside this store as {owner} (its status "
+        "socket refuses this user) and would go on with the old key: stop it ("
+    )
+
+
 def test_a_daemon_that_is_gone_by_then_is_named_as_the_service_or_by_hand(
     tmp_path: Path,
 ) -> None:
