@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from ambient.config.durations import duration_text
+from ambient.config.durations import written_duration_text
 from ambient.evaluate.changes import SignalColumn, number
 from ambient.evaluate.scoring import NOT_YET, UNKNOWN
 from ambient.evaluate.timeline import Change, Threshold, Timeline
@@ -287,7 +287,7 @@ def _bands(ax: Any, spans: list[tuple[float, float]], top: float, colour: str, a
 
 def _draw_threshold(ax: Any, threshold: Threshold, colour: str, handles: dict[str, Any]) -> None:
     line = ax.axhline(threshold.value, color=colour, linewidth=1.2)
-    held = f" for {duration_text(threshold.for_s)}" if threshold.for_s else ""
+    held = f" for {written_duration_text(threshold.for_s)}" if threshold.for_s else ""
     handles.setdefault(
         f"{threshold.rule}: fires {threshold.direction} {threshold.value:g}{held}", line
     )

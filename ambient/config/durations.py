@@ -113,5 +113,11 @@ def duration_text(seconds: float) -> str:
     return "".join(parts)
 
 
+def written_duration_text(seconds: float) -> str:
+    """A duration of the config as written: ``2min``, and one with a part of a second in
+    seconds (``1.5s``, not ``2s``), where :func:`duration_text` rounds what was measured."""
+    return duration_text(seconds) if float(seconds).is_integer() else f"{seconds:g}s"
+
+
 #: A duration field; the value is in seconds.
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -3,7 +3,7 @@ timeline's lines (``cron `*/30 * * * *```, ``mqtt message on home/door``), never
 
 from __future__ import annotations
 
-from ambient.config.durations import duration_text
+from ambient.config.durations import written_duration_text
 from ambient.config.triggers import (
     CronTriggerConfig,
     MqttTriggerConfig,
@@ -31,7 +31,7 @@ def trigger_text(trigger: object, index: int) -> str:
 def _signal_text(trigger: SignalTriggerConfig) -> str:
     text = f"{trigger.signal} {bounds_text(trigger.above, trigger.below)}"
     if trigger.for_:
-        text += f" for {duration_text(trigger.for_)}"
+        text += f" for {written_duration_text(trigger.for_)}"
     if trigger.hysteresis:
         text += f", clears {trigger.hysteresis:g} back"
     return text
@@ -62,5 +62,5 @@ def _state_text(trigger: StateTriggerConfig) -> str:
         change += f" from {' or '.join(trigger.from_)}"
     if trigger.to:
         change += f" to {' or '.join(trigger.to)}"
-    held = f" for {duration_text(trigger.for_)}" if trigger.for_ else ""
+    held = f" for {written_duration_text(trigger.for_)}" if trigger.for_ else ""
     return f"{what}{change or ' changes'}{held}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from ambient.config.durations import duration_text
+from ambient.config.durations import written_duration_text
 from ambient.config.triggers import (
     CronTriggerConfig,
     MqttTriggerConfig,
@@ -26,17 +26,12 @@ def trigger_label(trigger: object, index: int) -> str:
 def signal_fired(trigger: SignalTriggerConfig, value: float | None, now_inside: bool) -> str:
     """``stress_score 74.2 above 70 for 2min``."""
     bounds = bounds_text(trigger.above, trigger.below)
-    held = f" for {_held_text(trigger.for_)}" if trigger.for_ else ""
+    held = f" for {written_duration_text(trigger.for_)}" if trigger.for_ else ""
     shown = "unknown" if value is None else value_text(value)
     if now_inside:
         return f"{trigger.signal} {shown} {bounds}{held}"
     band = value_text(trigger.hysteresis)
     return f"{trigger.signal} {bounds}{held} (now {shown}, within hysteresis {band})"
-
-
-def _held_text(for_s: float) -> str:
-    """A ``for`` as written: ``2min``; a part of a second kept (``0.5s``, not ``0s``)."""
-    return duration_text(for_s) if float(for_s).is_integer() else f"{for_s:g}s"
 
 
 def late_after_restart(late_s: float) -> str:
@@ -72,7 +67,7 @@ def escalated(
     the hysteresis band has not cleared the trigger yet, and says so."""
     shown = "unknown" if value is None else value_text(value)
     bounds = bounds_text(trigger.above, trigger.below)
-    after = duration_text(after_s)
+    after = written_duration_text(after_s)
     if now_inside:
         return f"{trigger.signal} still {bounds} after {after} (now {shown}; level {level + 1})"
     band = value_text(trigger.hysteresis)
@@ -89,7 +84,7 @@ def scheduled(trigger: TimeTriggerConfig | CronTriggerConfig, when: float, zone:
 
 
 def state_changed(trigger: StateTriggerConfig, what: str, old: str | None, new: str) -> str:
-    held = f" for {_held_text(trigger.for_)}" if trigger.for_ else ""
+    held = f" for {written_duration_text(trigger.for_)}" if trigger.for_ else ""
     return f"{what} changed from {old if old is not None else 'unknown'} to {new}{held}"
 
 

@@ -30,7 +30,7 @@ from ambient.config.actions import (
     WaitForStepConfig,
 )
 from ambient.config.conditions import ConditionConfig
-from ambient.config.durations import duration_text
+from ambient.config.durations import written_duration_text
 from ambient.messages import ActionResult, CalmingDecision
 from ambient.rules.conditions import bounds_text
 from ambient.rules.state import RunRecord
@@ -136,7 +136,7 @@ class SequenceRun:
                 self._on_wait()
             assert self.run.wait_until is not None
             await clock.sleep_until(self.run.wait_until)
-            self.waited = Waited(f"delay {duration_text(step.delay)}", int(path[0]))
+            self.waited = Waited(f"delay {written_duration_text(step.delay)}", int(path[0]))
             return True
         if isinstance(step, WaitForStepConfig):
             until = self.run.wait_until if resuming else None
@@ -152,7 +152,9 @@ class SequenceRun:
             self.waited = Waited(f"wait_for {what}, {outcome}", int(path[0]))
             if recovered or step.continue_on_timeout:
                 return True
-            after = f" after {duration_text(step.timeout)}" if step.timeout is not None else ""
+            after = (
+                f" after {written_duration_text(step.timeout)}" if step.timeout is not None else ""
+            )
             self.ended_by = Waited(f"wait_for {what} timed out{after}", int(path[0]))
             return False
         if isinstance(step, IfStepConfig):

@@ -104,3 +104,23 @@ def test_a_delay_under_a_second_is_traced_as_written(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "after delay 0.5s (step 2 of 5)" in result.stdout
     assert "after delay 3s (step 4 of 5)" in result.stdout
+
+
+def test_a_delay_with_a_part_of_a_second_is_traced_as_written(tmp_path: Path) -> None:
+    """`delay: 1.5s` was traced "after delay 2s" where `for: 1.5s` reads "for 1.5s": the part of
+    a second the config wrote is said, as a trigger's `for` says it."""
+    config = tmp_path / "ambient.yaml"
+    demo = Path(__file__).resolve().parents[2] / "ambient" / "data" / "demo.csv"
+    config.write_text(
+        "people: [{id: alex}]\n"
+        f"sensors: [{{type: recording, path: '{demo}', person: alex}}]\n"
+        "store: {path: null}\n"
+        "rules:\n"
+        "  - id: calm\n"
+        "    triggers: [{trigger: signal, signal: stress_score, above: 70, for: 1.5s}]\n"
+        "    actions: [{action: log}, {delay: 1.5s}, {action: log}]\n"
+    )
+    result = run_ambient("simulate", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "above 70 for 1.5s" in result.stdout
+    assert "after delay 1.5s (step 2 of 3)" in result.stdout
