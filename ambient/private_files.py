@@ -44,34 +44,52 @@ def write_private(path: Path, data: str | bytes) -> None:
 
 def refuse_others_link(path: Path) -> os.stat_result | None:
     """``path``'s own status (``lstat``; None when nothing is there), or an ``OSError`` naming
-    it when it is a link made by a user other than this process's or root. ``write_private``
-    resolves a link itself, where the kernel's protected_symlinks cannot see it: root's
-    ``ambient export --out /tmp/alex.json`` would replace whatever a link planted there
-    beforehand points at (``/etc/shadow``) with the export. Decide on the status returned, not
-    on a second look: a link can be planted in between."""
+    it when it is a link or a pipe made by a user other than this process's or root.
+    ``write_private`` resolves a link itself, where the kernel's protected_symlinks cannot see
+    it: root's ``ambient export --out /tmp/alex.json`` would replace whatever a link planted
+    there beforehand points at (``/etc/shadow``) with the export; a planted pipe would hand
+    the export to its reader. Decide on the status returned, not on a second look: a link can
+    be planted in between."""
     try:
         info = os.lstat(path)
     except OSError:
         return None  # nothing there (or unreachable: the write says so)
-    if stat.S_ISLNK(info.st_mode) and info.st_uid not in (os.geteuid(), 0):
-        why = f"a link made by another user (uid {info.st_uid}), not followed"
-        raise OSError(errno.EPERM, f"{why}: remove it, or write elsewhere", str(path))
+    _refuse_if_others(info, path)
     return info
+
+
+def _refuse_if_others(info: os.stat_result, path: Path) -> None:
+    """The ``OSError`` of ``refuse_others_link`` when ``info`` is another user's link or pipe."""
+    if info.st_uid in (os.geteuid(), 0):
+        return
+    if stat.S_ISLNK(info.st_mode):
+        why = f"a link made by another user (uid {info.st_uid}), not followed"
+    elif stat.S_ISFIFO(info.st_mode):
+        why = f"a pipe made by another user (uid {info.st_uid}), not written to"
+    else:
+        return
+    raise OSError(errno.EPERM, f"{why}: remove it, or write elsewhere", str(path))
 
 
 def open_private(path: Path, flags: int) -> int:
     """``os.open(path, flags)``, a file it makes 0600, following a link at ``path`` only when
-    one of ours or root's was there when looked at: one planted since is refused as
-    ``refuse_others_link`` refuses it, not opened through."""
+    one of ours or root's was there when looked at: another user's link or pipe, there then or
+    put there since, is refused as ``refuse_others_link`` refuses it."""
     found = refuse_others_link(path)
     if found is not None and stat.S_ISLNK(found.st_mode):
         return os.open(path, flags, 0o600)
     try:
-        return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+        descriptor = os.open(path, flags | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # a link now: whose?
             refuse_others_link(path)
         raise
+    try:
+        _refuse_if_others(os.fstat(descriptor), path)  # a pipe put there since the look
+    except OSError:
+        os.close(descriptor)
+        raise
+    return descriptor
 
 
 def make_private_dir(path: Path) -> Path:

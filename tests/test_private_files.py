@@ -190,3 +190,23 @@ def test_a_link_planted_after_the_check_is_not_followed_either(tmp_path: Path) -
     assert victim.read_text() == "keep me\n"
     assert not out.is_symlink()
     assert out.read_text() == "{}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a pipe owned by another user")
+def test_a_pipe_another_user_made_at_the_path_is_not_written_to(tmp_path: Path) -> None:
+    """`sudo ambient export --out ~bob/alex.json`: a pipe bob made there was written through,
+    and the export (heart data) went to whatever bob read it with, where a file would have
+    been root's alone. Refused as another user's link is."""
+    folder = tmp_path / "bob"
+    folder.mkdir()
+    os.chown(folder, 65534, 65534)
+    pipe = folder / "alex.json"
+    os.mkfifo(pipe)
+    os.chown(pipe, 65534, 65534)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # bob, waiting for it
+    try:
+        with pytest.raises(PermissionError, match=r"a pipe made by another user \(uid 65534\)"):
+            write_private(pipe, "{}")
+        assert os.read(reader, 100) == b""
+    finally:
+        os.close(reader)
