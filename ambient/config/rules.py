@@ -12,7 +12,7 @@ from ambient.config.base import ConfigModel
 from ambient.config.conditions import ConditionConfig
 from ambient.config.durations import Duration
 from ambient.config.triggers import TriggerConfig
-from ambient.config.types import Identifier, TimeOfDay, not_a_yaml_boolean
+from ambient.config.types import Identifier, TimeOfDay
 
 
 class EscalationConfig(ConfigModel):
@@ -44,9 +44,9 @@ class RuleConfig(ConfigModel):
     id: Identifier
     alias: str | None = None
     description: str | None = Field(default=None, title="Free text, as in HA")
-    person: Annotated[
-        Identifier | None, BeforeValidator(_one_person), BeforeValidator(not_a_yaml_boolean)
-    ] = Field(default=None, title="Default: every person")
+    person: Annotated[Identifier | None, BeforeValidator(_one_person)] = Field(
+        default=None, title="Default: every person"
+    )
     triggers: Annotated[list[TriggerConfig], BeforeValidator(_one_as_a_list)] = Field(
         min_length=1, validation_alias=AliasChoices("triggers", "trigger")
     )

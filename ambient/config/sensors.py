@@ -7,25 +7,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ambient.config.base import ConfigModel
 from ambient.config.durations import Duration
-from ambient.config.types import (
-    EntityId,
-    Identifier,
-    JsonPath,
-    MetricName,
-    MqttTopicFilter,
-    not_a_yaml_boolean,
-)
+from ambient.config.types import EntityId, Identifier, JsonPath, MetricName, MqttTopicFilter
 
 
 class SensorBase(ConfigModel):
     id: Identifier | None = Field(default=None, title="Sensor id for diagnostics and status")
-    person: Annotated[Identifier | None, BeforeValidator(not_a_yaml_boolean)] = Field(
-        default=None, title="Whose readings these are"
-    )
+    person: Identifier | None = Field(default=None, title="Whose readings these are")
 
 
 #: What a sensor's beats come from: an electrical (ECG) chest strap, or an optical pulse
