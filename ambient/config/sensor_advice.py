@@ -43,11 +43,21 @@ def for_shorter_than_a_sample(config: AmbientConfig) -> Iterator[Finding]:
                         f"`stale_after` ({duration_text(held[1])}) of sensor `{held[0]}`, "
                         f"which gives {person}'s heart readings: its samples come about that "
                         f"far apart and each holds `{trigger.signal}` until the next, so one "
-                        "high sample fires this rule; a `for:` a little over the watch's "
-                        "interval needs two samples in a row "
+                        f"sample {_range_text(trigger)} fires this rule; a `for:` a little "
+                        "over the watch's interval needs two samples in a row "
                         "(docs/signals.md#every-kind-of-source)",
                     )
                     break
+
+
+def _range_text(trigger: SignalTriggerConfig) -> str:
+    """The side of its thresholds a sample must be on (a rule may watch for a slow heart)."""
+    sides = [
+        f"{side} {threshold:g}" if isinstance(threshold, float) else f"{side} {threshold}"
+        for side, threshold in (("above", trigger.above), ("below", trigger.below))
+        if threshold is not None
+    ]
+    return " and ".join(sides)
 
 
 def _shortest_hold(config: AmbientConfig, person: str) -> tuple[str, float] | None:

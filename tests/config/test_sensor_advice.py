@@ -34,9 +34,19 @@ def test_a_for_shorter_than_a_sampling_watchs_stale_after_is_a_warning(tmp_path:
     assert (
         "alex_watch" in warning
         and "`stale_after` (20min)" in warning
-        and "one high sample" in warning
+        and "so one sample above 70 fires this rule" in warning
     )
     assert warnings(tmp_path, WATCH.replace("FOR", "16min")) == []
+
+
+def test_the_warning_names_the_triggers_own_side_of_its_threshold(tmp_path: Path) -> None:
+    """A rule on a slow heart (`hr below 50`) is fired by one low sample, not a high one."""
+    slow = WATCH.replace("FOR", "2min").replace(
+        "signal: stress_score, above: 70", "signal: hr, below: 50"
+    )
+    [warning] = warnings(tmp_path, slow)
+    assert "each holds `hr` until the next, so one sample below 50 fires this rule" in warning
+    assert "high" not in warning
 
 
 def test_no_warning_while_a_streaming_source_of_the_person_has_no_span_of_its_own(
