@@ -277,6 +277,7 @@ def test_a_home_assistant_sensor_shows_its_connection_not_unknown() -> None:
     assert "alex_watch  homeassistant  AUTH FAILED  last reading 4.0 s ago" in refused
 
 
+@pytest.mark.ha
 def test_status_of_a_running_daemon_shows_a_watch_read_from_ha_as_connected(
     ha: HomeAssistantInstance, tmp_path: Path
 ) -> None:
