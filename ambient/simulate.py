@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 from ambient.actuators.log import placeholder_text
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
-from ambient.config.sensors import RecordingSensorConfig
+from ambient.config.sensors import STALE_AFTER_METRICS, RecordingSensorConfig, configured_beats
 from ambient.daemon import Daemon, DaemonOptions
 from ambient.evaluate.changes import DRAWN_SIGNALS, SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
@@ -73,9 +73,7 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     """The recording given on the command line, or the config's own recording sensors."""
     if recording is not None:
         person = config.people[0].id if config.people else None
-        return [
-            RecordingSensorConfig(type="recording", id="recording", path=recording, person=person)
-        ]
+        return [replay_sensor(config, recording, person)]
     # each named as `run` names it (its id, else `recording<its place among the sensors>`)
     configs = [
         s.model_copy(update={"loop": False, "id": factory.sensor_name(s, index)})
@@ -85,6 +83,43 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     if not configs:
         raise SimulationError("no --recording given and the config has no `recording` sensor")
     return configs
+
+
+def replay_sensor(config: AmbientConfig, path: Path, person: str | None) -> RecordingSensorConfig:
+    """The sensor that plays a file given on the command line, ``person``'s rows (and those
+    without one): what the config's own heart sensors of that person say of their readings
+    holds for it, so the file replays as ``run`` reads them. Its ``stale_after`` is the
+    longest span of theirs (a watch's samples minutes apart count as long as live; a strap's
+    beats, a second apart, are not changed by it), when one has its own; its ``beats`` the one
+    kind their beats have (see ``configured_beats``)."""
+    heart = [
+        sensor
+        for sensor in config.sensors
+        if sensor.type != "satellite"
+        and sensor.person in (None, person)
+        and (sensor.type not in ("mqtt", "homeassistant") or sensor.metric in STALE_AFTER_METRICS)
+    ]
+    own = [sensor.stale_after for sensor in heart if sensor.stale_after is not None]
+    stale_after = None
+    if own:
+        without_own = len(own) < len(heart)
+        stale_after = max([*own, config.signals.stale_after] if without_own else own)
+    return RecordingSensorConfig(
+        type="recording",
+        id="recording",
+        path=path,
+        person=person,
+        stale_after=stale_after,
+        beats=configured_beats(config.sensors, person or "default"),
+    )
+
+
+def replay_config(config: AmbientConfig, configs: Sequence[RecordingSensorConfig]) -> AmbientConfig:
+    """The config a replay runs: its recording sensors are the ones replayed, so their own
+    ``stale_after`` and ``beats`` shape the signals as the config's own do in ``run`` (the
+    other sensors stay, for what they say of the people's kinds of beats)."""
+    kept = [sensor for sensor in config.sensors if sensor.type != "recording"]
+    return config.model_copy(update={"sensors": [*kept, *configs]})
 
 
 class Replayed(Protocol):
@@ -269,7 +304,7 @@ async def replay(
         entity_states=dict(states),
         services=False,
     )
-    daemon = Daemon(config, clock, options)
+    daemon = Daemon(replay_config(config, configs), clock, options)
     for sensor in sensors:
         sensor.on_failure = daemon.request_stop
     with _loaded_frozen():

@@ -598,3 +598,35 @@ def test_a_recording_whose_heart_rate_is_never_unknown_is_scored(tmp_path: Path)
     result = evaluate(write_config(tmp_path), "-r", str(tmp_path), "--json")
     assert "has no readings of" not in result.stderr
     assert report(result)["rules"][0]["recordings"][0]["found"] == 1
+
+
+WATCH_CONFIG = """\
+people: [{id: alex}]
+mqtt: {host: localhost}
+sensors:
+  - {type: mqtt, id: alex_watch, topic: watch/alex/hr, metric: hr, person: alex,
+     stale_after: 6min}
+rules:
+  - id: racing
+    person: alex
+    triggers: [{trigger: signal, signal: hr, above: 90, for: 6min}]
+    actions: [{action: log, message: racing}]
+store:
+  path: null
+"""
+
+
+def test_a_watch_s_samples_are_scored_with_its_sensor_s_stale_after(tmp_path: Path) -> None:
+    """One sample every 5 minutes, 100 bpm through the labelled episode: each counts for the
+    watch sensor's 6 minutes, as in run, so the rule's 6 minutes above 90 elapse and the
+    episode is found (with the signals' 15 s, it never was)."""
+    rows = [f"{minute * 60},hr,{100 if 20 <= minute <= 35 else 70}" for minute in range(0, 60, 5)]
+    (tmp_path / "alex.csv").write_text("t,metric,value\n" + "\n".join(rows) + "\n")
+    labels = {"subject": "alex", "tasks": [[1200, 2400]], "baseline": [0, 1200], "end": 3300}
+    (tmp_path / "labels.jsonl").write_text(json.dumps(labels) + "\n")
+    config = tmp_path / "watch.yaml"
+    config.write_text(WATCH_CONFIG)
+    document = report(evaluate(config, "--recordings", str(tmp_path), "--json"))
+    (row,) = document["rules"][0]["recordings"]
+    assert (row["found"], row["episodes_total"], row["false_alarms"]) == (1, 1, 0)
+    assert row["episodes"][0]["latency_s"] == 360.0

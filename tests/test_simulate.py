@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from fixtures.ambient_process import run_ambient
 
-from ambient.config import load_config
+from ambient.config import AmbientConfig, load_config
+from ambient.simulate import replay_sensor
 from ambient.simulate import simulate as run_simulation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -353,3 +354,81 @@ def test_a_step_after_a_delay_shows_the_values_run_sends_those_of_the_firing(
     actions = {row["event"]: row["actions"] for row in events(result.stdout)}
     assert actions["fired"] == ["log message=first 120.0 (fired)"]
     assert actions["continued"] == ["log message=start 120.0 (fired)"]
+
+
+WATCH_CONFIG = """\
+people: [{id: alex}]
+mqtt: {host: localhost}
+sensors:
+  - {type: ble, id: alex_strap, name: Polar H10 1A2B3C4D, person: alex}
+  - {type: mqtt, id: alex_watch, topic: watch/alex/hr, metric: hr, person: alex,
+     stale_after: 6min}
+rules:
+  - id: racing
+    person: alex
+    triggers: [{trigger: signal, signal: hr, above: 90, for: 6min}]
+    actions: [{action: log, message: racing}]
+"""
+
+
+def watch_samples(path: Path) -> Path:
+    """An hour of a watch's heart rate, one sample every 5 minutes: 70, then 100 from the
+    20th minute to the 35th, then 70 again."""
+    rows = [f"{minute * 60},hr,{100 if 20 <= minute <= 35 else 70}" for minute in range(0, 60, 5)]
+    path.write_text("t,metric,value\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_recording_given_replays_with_the_stale_after_of_the_person_s_heart_sensors(
+    tmp_path: Path,
+) -> None:
+    """A watch's samples 5 minutes apart count for its sensor's 6 minutes, as in run, not for
+    the signals' 15 s: the rule's 6 minutes above 90 elapse (a strap without a stale_after of
+    its own beside it: the longer span holds)."""
+    config = tmp_path / "watch.yaml"
+    config.write_text(WATCH_CONFIG)
+    samples = str(watch_samples(tmp_path / "watch.csv"))
+    result = run_ambient("simulate", str(config), "--recording", samples, "--json")
+    assert result.returncode == 0, result.stderr
+    fired = [e for e in events(result.stdout) if e["event"] == "fired"]
+    assert [(e["rule"], e["t"]) for e in fired] == [("racing", 1560.0)]
+
+
+def test_a_recording_given_takes_the_longest_stale_after_and_the_one_beats_of_its_person() -> None:
+    """Of the person's heart sensors (not another's, not a sensor of steps): the longest span
+    when one has its own, and the kind of beats they all have."""
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}, {"id": "bob"}],
+            "mqtt": {"host": "localhost"},
+            "sensors": [
+                {"type": "ble", "id": "strap", "name": "Polar H10", "person": "alex"},
+                {
+                    "type": "mqtt",
+                    "topic": "a/hr",
+                    "metric": "hr",
+                    "person": "alex",
+                    "stale_after": "6min",
+                },
+                {
+                    "type": "mqtt",
+                    "topic": "b/hr",
+                    "metric": "hr",
+                    "person": "bob",
+                    "stale_after": "20min",
+                },
+                {"type": "mqtt", "topic": "a/steps", "metric": "steps", "person": "alex"},
+            ],
+        }
+    )
+    alex = replay_sensor(config, Path("r.csv"), "alex")
+    assert (alex.id, alex.person, alex.stale_after, alex.beats) == (
+        "recording",
+        "alex",
+        360,
+        "chest",
+    )
+    bob = replay_sensor(config, Path("r.csv"), "bob")
+    assert (bob.stale_after, bob.beats) == (1200, None)
+    alone = AmbientConfig.model_validate({"people": [{"id": "alex"}]})
+    assert replay_sensor(alone, Path("r.csv"), "alex").stale_after is None

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ambient.config import AmbientConfig
 from ambient.config.rules import RuleConfig
-from ambient.config.sensors import RecordingSensorConfig
 from ambient.evaluate.scoring import NOT_YET, DetectionScore, score, total, unknown_seconds
 from ambient.evaluate.tally import PeopleTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
@@ -22,7 +21,7 @@ from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.readings import HR
 from ambient.recordings import is_recording_name
 from ambient.rules.rule import build_rule, entities_used
-from ambient.simulate import Simulation, replay_files
+from ambient.simulate import Simulation, replay_files, replay_sensor
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -371,7 +370,7 @@ def _replay(
     ``keep_changes``, keeping ``followed``'s signal changes too (for a picture)."""
     # Rows without a person are the evaluated rule's person's (else the config's first).
     person = followed or (config.people[0].id if config.people else None)
-    sensor = RecordingSensorConfig(type="recording", id="recording", path=path, person=person)
+    sensor = replay_sensor(config, path, person)
     try:  # rows for people the config does not know are reported and skipped
         return asyncio.run(
             replay_files(
