@@ -96,10 +96,8 @@ def _parse_text(text: str) -> float:
 
 def duration_text(seconds: float) -> str:
     """``2min``, ``1h30min``, ``45s``: how durations are written in the config, to the
-    second. Under a second it is said to the millisecond (``delay: 0.5s`` as ``0.5s``): rounded,
-    it would read ``0s``, as if there were none."""
-    if 0 < seconds < 1 and round(seconds, 3) < 1:
-        return f"{round(seconds, 3):g}s"
+    second — for what was measured (how long a run lasted, how old a message is). A duration
+    the config wrote, which may hold a part of a second, is :func:`written_duration_text`."""
     seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -115,7 +113,8 @@ def duration_text(seconds: float) -> str:
 
 def written_duration_text(seconds: float) -> str:
     """A duration of the config as written: ``2min``, and one with a part of a second in
-    seconds (``1.5s``, not ``2s``), where :func:`duration_text` rounds what was measured."""
+    seconds (``1.5s``, not ``2s``; ``delay: 0.5s`` not ``0s``, as if there were none), where
+    :func:`duration_text` rounds what was measured."""
     return duration_text(seconds) if float(seconds).is_integer() else f"{seconds:g}s"
 
 

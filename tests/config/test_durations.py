@@ -9,7 +9,7 @@ from fixtures.ambient_process import run_ambient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ambient.config.durations import duration_text, parse_duration
+from ambient.config.durations import duration_text, parse_duration, written_duration_text
 
 
 @pytest.mark.parametrize(
@@ -80,11 +80,16 @@ def test_whole_seconds_are_said_as_the_config_writes_them(seconds: float, text: 
     assert duration_text(seconds) == text
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(0.5, "0.5s"), (0.25, "0.25s"), (0.001, "0.001s"), (0.9999, "1s")]
-)
-def test_a_duration_under_a_second_is_not_said_as_none(seconds: float, text: str) -> None:
+@pytest.mark.parametrize(("seconds", "text"), [(0.5, "0.5s"), (0.25, "0.25s"), (0.001, "0.001s")])
+def test_a_written_duration_under_a_second_is_not_said_as_none(seconds: float, text: str) -> None:
     """`delay: 0.5s` was said "0s", as if there were none."""
+    assert written_duration_text(seconds) == text
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0.197, "0s"), (0.6, "1s"), (59.6, "1min")])
+def test_a_measured_duration_is_said_to_the_second(seconds: float, text: str) -> None:
+    """What was measured (a run stopped after 0.197 s) is said to the second, as the daemon's
+    stop line and the other measured durations promise, not to the millisecond."""
     assert duration_text(seconds) == text
 
 
