@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
 from ambient.config.base import ConfigModel
+from ambient.config.file_mode import loose_mode
 from ambient.config.types import Identifier, UserPath
 from ambient.config.yaml_source import KeyPath, YamlDocument
 
@@ -96,11 +96,8 @@ def key_exposure(config: StoreConfig, document: YamlDocument) -> list[tuple[KeyP
         return []
     secrets_file = document.secrets_file if KEY_PATH in document.secret_paths else None
     source = secrets_file or Path(document.file)
-    try:
-        mode = stat.S_IMODE(source.stat().st_mode)
-    except OSError:
-        return []
-    if not mode & 0o077:
+    mode = loose_mode(source)
+    if mode is None:
         return []
     if secrets_file is not None:
         return [

@@ -153,3 +153,22 @@ def test_a_token_or_password_others_can_read_is_a_warning(tmp_path: Path) -> Non
     assert f"mqtt.password: read from {secrets}, which group or others" in password
     secrets.chmod(0o600)
     assert warnings(tmp_path, config) == []
+
+
+def test_the_shipped_placeholder_secrets_are_no_warning(tmp_path: Path) -> None:
+    """A fresh clone's `ambient check config/ambient.example.yaml` ended with two warnings to
+    chmod the shipped config/secrets.yaml (git keeps no 0600), which holds only placeholders:
+    nothing in it to keep from others. A real value beside a placeholder is still warned of."""
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(
+        "ha_token: paste-your-long-lived-access-token-here\nmqtt_password: change-me\n"
+    )
+    secrets.chmod(0o644)
+    config = (
+        "homeassistant: {url: 'http://ha.lan:8123', token: !secret ha_token}\n"
+        "mqtt: {host: broker.lan, username: ambient, password: !secret mqtt_password}\n"
+    )
+    assert warnings(tmp_path, config) == []
+    secrets.write_text("ha_token: a-real-token\nmqtt_password: change-me\n")
+    (token,) = warnings(tmp_path, config)
+    assert f"homeassistant.token: read from {secrets}, which group or others" in token
