@@ -16,7 +16,6 @@ import contextlib
 import gc
 import json
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from ambient.actuators.log import placeholder_text
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
 from ambient.config.sensors import STALE_AFTER_METRICS, RecordingSensorConfig, configured_beats
@@ -32,7 +30,7 @@ from ambient.daemon import Daemon, DaemonOptions
 from ambient.evaluate.changes import DRAWN_SIGNALS, SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
 from ambient.logs import rule_and_person
-from ambient.messages import SignalScalar, SignalUpdate, TraceRecord
+from ambient.messages import SignalUpdate, TraceRecord
 from ambient.recordings import OutOfOrder, Recording, RecordingStream
 from ambient.sensors import factory
 from ambient.sensors.recording import RecordingSensor
@@ -336,39 +334,11 @@ def _loaded_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
-
-
-def fill_placeholders(
-    text: str, record: TraceRecord, names: Mapping[str, str] | None = None
-) -> str:
-    """``{person}``, ``{name}`` (from ``names``, display names by id), ``{rule}``, ``{event}``,
-    ``{trigger}`` and the signals the rule saw filled in as a performed action would show
-    them; any other braces are left as they are."""
-    fields: dict[str, SignalScalar | None] = dict(record.signals)
-    fields.update(
-        rule=record.rule, person=record.person or "", event=record.event, trigger=record.trigger
-    )
-    if names is not None:
-        person = record.person
-        fields["name"] = "" if person is None else names.get(person, person)
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in fields:
-            return match.group(0)
-        return placeholder_text(fields[name])
-
-    return _PLACEHOLDER.sub(value, text)
-
-
-def format_trace(
-    record: TraceRecord, start: float, as_json: bool, names: Mapping[str, str] | None = None
-) -> str:
+def format_trace(record: TraceRecord, start: float, as_json: bool) -> str:
     """One timeline entry: a JSON object (``t, rule, event, reason, actions, person``) or text
     lines (the rule named with whose entry it is: ``calm (sam)``)."""
     t = round(record.time - start, 3)
-    actions = [fill_placeholders(a.detail, record, names) for a in record.actions]
+    actions = [action.detail for action in record.actions]  # as the dispatcher filled them
     if as_json:
         row = {"t": t, "rule": record.rule, "event": record.event}
         row |= {"reason": record.reason, "actions": actions, "person": record.person}
@@ -394,9 +364,8 @@ def run_simulate(
 
         require_matplotlib()
     result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
-    names = config.display_names()
     for record in result.traces:
-        out.write(format_trace(record, result.start, as_json, names) + "\n")
+        out.write(format_trace(record, result.start, as_json) + "\n")
     if not result.traces and not as_json:
         # An empty timeline is an answer, not a replay that did nothing: say so.
         print(f"ambient simulate: {quiet_replay_text(config, result)}", file=sys.stderr)

@@ -13,7 +13,7 @@ import pytest
 
 from ambient.config import AmbientConfig
 from ambient.messages import SignalUpdate
-from ambient.simulate import fill_placeholders, format_trace, run_simulate, simulate
+from ambient.simulate import format_trace, run_simulate, simulate
 
 #: A minute of calm, then Alex's heart races from minute 5 to 9, Sam's from minute 12 to 15.
 ALEX_FAST_S = (300, 540)
@@ -77,7 +77,7 @@ def test_a_rule_without_person_acts_for_each_one_with_their_name(both: Path) -> 
             round(t.time - result.start),
             t.event,
             t.person,
-            [fill_placeholders(a.detail, t) for a in t.actions],
+            [a.detail for a in t.actions],
         )
         for t in result.traces
     ]

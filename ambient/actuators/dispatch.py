@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from ambient.actuators.log import fill_named, fill_reported
+from ambient.actuators.log import fill_named, fill_reported, render_message
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
 from ambient.config.actions import BUILTIN_ACTIONS, LeafActionConfig, MqttPublishActionConfig
@@ -40,15 +41,36 @@ def describe(action: LeafActionConfig) -> str:
     return f"{kind} {details}".strip()
 
 
-def reported(text: str, action: LeafActionConfig, context: ActionContext) -> str:
-    """``text`` with the placeholders filled as the action's actuator fills them when
-    performed: a publish's as the JSON it sends (``true``, ``null``, ``{episode}`` too), any
-    other's as a message's words (``on``, ``unknown``)."""
+def reported(action: LeafActionConfig, context: ActionContext, extra: str | None = None) -> str:
+    """What the action would do, filled as its actuator fills it when performed: a
+    publish's placeholders as the JSON it sends (``true``, ``null``, ``{episode}`` too); any
+    other's message, title and data as the message it sends (``on``, ``unknown``, ``{{``
+    read as ``{``), the rest of its summary as written. ``extra`` (a session's script) is
+    filled as a message's words."""
     if isinstance(action, MqttPublishActionConfig):
         from ambient.actuators.mqtt import template_fields  # loads the broker's client
 
-        return fill_named(text, template_fields(context))
-    return fill_reported(text, context)
+        summary = describe(action)
+        return fill_named(f"{summary}; {extra}" if extra else summary, template_fields(context))
+    event = "recovered" if context.recovery else "fired"
+    sent = {
+        key: _rendered(getattr(action, key), context, event)
+        for key in ("message", "title", "data")
+        if getattr(action, key, None) is not None
+    }
+    summary = describe(action.model_copy(update=sent))
+    return f"{summary}; {fill_reported(extra, context)}" if extra else summary
+
+
+def _rendered(value: Any, context: ActionContext, event: str) -> Any:
+    """``value`` with each string in it filled as ``render_message`` fills a sent one."""
+    if isinstance(value, str):
+        return render_message(value, context, event)
+    if isinstance(value, dict):
+        return {key: _rendered(item, context, event) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rendered(item, context, event) for item in value]
+    return value
 
 
 class ActionDispatcher:
@@ -79,9 +101,8 @@ class ActionDispatcher:
             STAGE("run")
         kind = action_kind(action)
         if self.report_only:
-            summary = describe(action)  # only here: a model dump costs a live action its time
             extra = self.preview(action, context) if self.preview is not None else None
-            detail = reported(f"{summary}; {extra}" if extra else summary, action, context)
+            detail = reported(action, context, extra)  # only here: a model dump takes time
             return ActionResult(kind, True, detail, performed=False)
         actuator = self._by_kind.get(kind)
         if actuator is None:

@@ -4,9 +4,10 @@ whether the action is performed (`run`) or only reported (`simulate`)."""
 
 from __future__ import annotations
 
+from ambient.actuators.dispatch import reported
 from ambient.actuators.log import fill_reported, render_message
-from ambient.messages import ActionContext, TraceRecord
-from ambient.simulate import fill_placeholders
+from ambient.config.actions import LogActionConfig
+from ambient.messages import ActionContext
 
 TEMPLATE = "strap {contact}, baseline {baseline_ready}, hr {hr}"
 SENT = "strap on, baseline off, hr 71.2"
@@ -19,6 +20,6 @@ def test_a_true_false_signal_reads_on_or_off_when_performed() -> None:
 
 
 def test_a_true_false_signal_reads_on_or_off_when_simulated() -> None:
-    record = TraceRecord(time=0.0, rule="strap", event="fired", reason="", signals=SIGNALS)
+    action = LogActionConfig(action="log", message=TEMPLATE)
     assert fill_reported(TEMPLATE, CONTEXT) == SENT
-    assert fill_placeholders(TEMPLATE, record) == SENT
+    assert reported(action, CONTEXT) == f"log message={SENT}"

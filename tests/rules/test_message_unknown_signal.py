@@ -3,9 +3,10 @@ action sends, as `ambient simulate` shows it, never Python's `None`."""
 
 from __future__ import annotations
 
+from ambient.actuators.dispatch import reported
 from ambient.actuators.log import render_message
-from ambient.messages import ActionContext, TraceRecord
-from ambient.simulate import fill_placeholders
+from ambient.config.actions import LogActionConfig
+from ambient.messages import ActionContext
 
 TEMPLATE = "{person}: score {stress_score}, hr {hr}"
 
@@ -14,9 +15,6 @@ def test_an_unknown_signal_reads_unknown_when_performed_and_when_simulated() -> 
     signals = {"stress_score": None, "hr": 71.25}
     context = ActionContext("calm", "alex", "calm:alex:0", 0.0, signals=signals)
     performed = render_message(TEMPLATE, context, "fired")
-    record = TraceRecord(
-        time=0.0, rule="calm", event="fired", reason="", person="alex", signals=signals
-    )
-    simulated = fill_placeholders(TEMPLATE, record)
+    simulated = reported(LogActionConfig(action="log", message=TEMPLATE), context)
     assert performed == "alex: score unknown, hr 71.2"
-    assert simulated == performed
+    assert simulated == f"log message={performed}"
