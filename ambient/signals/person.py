@@ -792,19 +792,21 @@ class PersonSignals:
         moment.stress_reason = None
 
     def _stressed_minute(self, now: float, hrv_scored: bool) -> bool:
-        """A minute the score calls stressed (above 50) is not rest: the baseline must not
-        learn the stress it is there to find. After ``_MAX_STRESSED_REST_S`` of the clock of
-        such minutes in a row the level is taken as the new rest (a score stuck high is a
-        wrong rest, not stress: episodes last minutes, not an hour). The stretch starts again
-        after a gap between its resting minutes longer than a sample's span and the heart
-        readings' staleness: time without wear, or a minute not at rest, between them.
+        """A minute whose readings call it stressed (their own mean z past the score's
+        midpoint, a score of 50, without the average's lean to rest) is not rest: the
+        baseline must not learn the stress it is there to find. After
+        ``_MAX_STRESSED_REST_S`` of the clock of such minutes in a row the level is taken as
+        the new rest (a score stuck high is a wrong rest, not stress: episodes last minutes,
+        not an hour). The stretch starts again after a gap between its resting minutes
+        longer than a sample's span and the heart readings' staleness: time without wear, or
+        a minute not at rest, between them.
         ``hrv_scored``: the score now is from HRV too (else from HR alone)."""
-        combined = self._smoother.evidence
+        evidence = self._smoother.evidence
         norm = self.baseline.norm(now, self.beats_kind)
         # (on the prior, the person's or, for a score from HRV, this kind of beats', minutes
         # are learned as they come; HR alone is against the person's own rest)
         prior = norm.state == PRIOR or (hrv_scored and norm.ln_rmssd_new_kind)
-        if prior or combined is None or combined <= self.config.stress.midpoint:
+        if prior or evidence is None or evidence <= self.config.stress.midpoint:
             self._stressed_since = None
             return False
         since, last = self._stressed_since, self._stressed_last
