@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from ambient.config.durations import duration_text
+from ambient.config.durations import written_duration_text
 from ambient.config.root import AmbientConfig
 from ambient.config.sensors import SensorConfig
 from ambient.config.triggers import SignalTriggerConfig
@@ -39,8 +39,8 @@ def for_shorter_than_a_sample(config: AmbientConfig) -> Iterator[Finding]:
                 if held is not None and trigger.for_ < held[1] * _SURELY_UNDER_AN_INTERVAL:
                     yield (
                         ("rules", r_index, "triggers", t_index, "for"),
-                        f"`for: {duration_text(trigger.for_)}` is well under the "
-                        f"`stale_after` ({duration_text(held[1])}) of sensor `{held[0]}`, "
+                        f"`for: {written_duration_text(trigger.for_)}` is well under the "
+                        f"`stale_after` ({written_duration_text(held[1])}) of sensor `{held[0]}`, "
                         f"which gives {person}'s heart readings: its samples come about that "
                         f"far apart and each holds `{trigger.signal}` until the next, so one "
                         f"sample {_range_text(trigger)} fires this rule; a `for:` a little "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from ambient.config.durations import duration_text
+from ambient.config.durations import duration_text, written_duration_text
 from ambient.config.triggers import CronTriggerConfig, TimeTriggerConfig
 from ambient.rules import describe
 from ambient.rules.schedule import fire_times, last_fire_time, next_fire_time
@@ -99,7 +99,7 @@ def caught_up(
         more = " or more" if missed.in_time >= _MAX_COUNTED else ""
         notes.append(f"{missed.in_time}{more} missed fire times, fired once")
     if missed.older:
-        notes.append(f"older ones past catch_up {duration_text(trigger.catch_up)} skipped")
+        notes.append(f"older ones past catch_up {written_duration_text(trigger.catch_up)} skipped")
     return f"{what}, caught up {late_text(now - missed.last_at)} late ({'; '.join(notes)})"
 
 
@@ -109,7 +109,7 @@ def skipped(
     """``time 22:30 missed while ambient was not running: due 3h ago, catch_up 5min;
     skipped``."""
     what = describe.scheduled(trigger, missed.last_at, zone)
-    limit = duration_text(trigger.catch_up) if trigger.catch_up > 0 else "0 (off)"
+    limit = written_duration_text(trigger.catch_up) if trigger.catch_up > 0 else "0 (off)"
     due = late_text(now - missed.last_at)
     return f"{what} {why}: due {due} ago, catch_up {limit}; skipped"
 

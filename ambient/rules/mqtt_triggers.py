@@ -25,7 +25,7 @@ from datetime import tzinfo
 from typing import Any
 
 from ambient.clock import Clock
-from ambient.config.durations import duration_text
+from ambient.config.durations import duration_text, written_duration_text
 from ambient.config.triggers import MqttTriggerConfig
 from ambient.counters import Counters
 from ambient.messages import ExternalEvent
@@ -195,7 +195,7 @@ class MqttTriggers:
             return "bad_time", f"{where} is {duration_text(-age_s)} in the future"
         age = duration_text(max(age_s, 0.0))
         if age_s > trigger.max_age:
-            return "too_old", f"sent {age} ago, max_age {duration_text(trigger.max_age)}"
+            return "too_old", f"sent {age} ago, max_age {written_duration_text(trigger.max_age)}"
         return None, f"sent {age} ago"
 
 

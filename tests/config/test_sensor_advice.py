@@ -39,6 +39,12 @@ def test_a_for_shorter_than_a_sampling_watchs_stale_after_is_a_warning(tmp_path:
     assert warnings(tmp_path, WATCH.replace("FOR", "16min")) == []
 
 
+def test_the_warning_says_the_for_as_written(tmp_path: Path) -> None:
+    """`for: 1.5s` was quoted back as `for: 2s`, a value the config does not hold."""
+    [warning] = warnings(tmp_path, WATCH.replace("FOR", "1.5s"))
+    assert "`for: 1.5s` is well under the `stale_after` (20min)" in warning
+
+
 def test_the_warning_names_the_triggers_own_side_of_its_threshold(tmp_path: Path) -> None:
     """A rule on a slow heart (`hr below 50`) is fired by one low sample, not a high one."""
     slow = WATCH.replace("FOR", "2min").replace(

@@ -147,6 +147,17 @@ async def test_several_missed_fire_times_fire_once(tmp_path: Path) -> None:
     assert h.performer.messages() == ["tick", "tick"]
 
 
+async def test_a_catch_up_with_a_part_of_a_second_is_said_as_written(tmp_path: Path) -> None:
+    """`catch_up: 2.5s` was said as `catch_up 2s`, a limit the config does not hold."""
+    path = tmp_path / "ambient.db"
+    h = await _started(path, [_bedtime(catch_up="2.5s")], _at(22, 0))
+    await _down(h, _at(22, 29, 58), "kill")
+    h = await _started(path, [_bedtime(catch_up="2.5s")], _at(22, 30, 5))
+    assert [reason for _, _, reason in _decisions(h)] == [
+        "time 22:30 missed while ambient was not running: due 5.0 s ago, catch_up 2.5s; skipped"
+    ]
+
+
 async def test_catch_up_0_turns_it_off(tmp_path: Path) -> None:
     path = tmp_path / "ambient.db"
     h = await _started(path, [_bedtime(catch_up=0)], _at(22, 0))

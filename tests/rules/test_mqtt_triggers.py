@@ -71,6 +71,16 @@ async def test_the_default_max_age_is_one_minute() -> None:
     ]
 
 
+async def test_a_max_age_with_a_part_of_a_second_is_said_as_written() -> None:
+    """A message 2s old under `max_age: 1.5s` was skipped as 'sent 2s ago, max_age 2s': the
+    limit the config wrote was rounded as if measured."""
+    h = await Harness(make_config([_desk_rule(max_age="1.5s")], **MQTT)).start()
+    await h.event(0, "mqtt", "home/desk/button", payload=_press(ts=T0 - 2), backlog=True)
+    assert [reason.split(": ", 1)[1] for _, _, reason in h.events()] == [
+        "sent 2s ago, max_age 1.5s; skipped"
+    ]
+
+
 async def test_a_queued_message_without_a_readable_time_or_from_the_future_is_skipped() -> None:
     h = await Harness(make_config([_desk_rule(max_age="1h")], **MQTT)).start()
     await h.event(0, "mqtt", "home/desk/button", payload=_press(), backlog=True)
