@@ -16,7 +16,7 @@ from ambient.config.triggers import (
     ha_kind_advice,
     refuse_thresholds_out_of_order,
 )
-from ambient.config.types import EntityId, TimeOfDay, not_a_yaml_boolean
+from ambient.config.types import EntityId, Identifier, TimeOfDay
 
 
 class TimeConditionConfig(ConfigModel):
@@ -54,7 +54,7 @@ class SignalConditionConfig(ConfigModel):
 
     condition: Literal["signal"]
     signal: str
-    person: Annotated[str | None, BeforeValidator(not_a_yaml_boolean)] = None
+    person: Identifier | None = None
     above: Threshold | None = None
     below: Threshold | None = None
     state: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None

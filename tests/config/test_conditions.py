@@ -62,3 +62,14 @@ def test_a_signal_condition_with_an_entity_threshold_is_left_to_run_time(tmp_pat
     """An HA entity's value is only known when HA sends it: nothing to compare at load."""
     home_assistant = "homeassistant: {url: 'http://127.0.0.1:8123', token: t}\n"
     _load(tmp_path, "above: 60, below: input_number.calm_level", home_assistant)
+
+
+def test_a_signal_conditions_person_is_read_as_an_id_as_a_rules_is(tmp_path: Path) -> None:
+    """A name written for an id (`Sam Smith`) is said to be no id at its line, as a rule's
+    and a sensor's `person:` are, not only later as an unknown person."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, "above: 50, person: Sam Smith")
+    [issue] = caught.value.issues
+    assert issue.path == "rules[0].conditions[0].person", str(issue)
+    assert issue.line == 8, str(issue)
+    assert issue.message.startswith("expected an id: lower-case letters"), str(issue)
