@@ -36,26 +36,22 @@ def refusal(store_path: Path, undoing: str, then: str, proc: Path = PROC) -> str
     would undo it (``undoing``: what it would do from memory): what stops it, and ``then``
     (the command again). A daemon whose socket refuses this user cannot be named: whose it
     appears to be is said, and that the command run as that user names it."""
-    socket_path = socket_path_for(store_path)
     try:
-        pid = peer_pid(socket_path)
+        how = how_to_stop(store_path, proc)
     except PermissionError:
-        owner = socket_owner(socket_path)
+        owner = socket_owner(socket_path_for(store_path))
         return (
             f"a daemon appears to run beside this store as {owner} (its status socket refuses "
             f"this user) and would {undoing}: stop it ({UNKNOWN}), or run this command as "
             f"{owner} to be told what runs it"
         )
-    how = UNKNOWN if pid is None else stop_advice(pid, proc)
     return f"the daemon is running and would {undoing}: stop it first ({how}), then {then}"
 
 
 def how_to_stop(store_path: Path, proc: Path = PROC) -> str:
-    """The command (or key) that stops the daemon answering beside ``store_path``."""
-    try:
-        pid = peer_pid(socket_path_for(store_path))
-    except PermissionError:
-        pid = None
+    """The command (or key) that stops the daemon answering beside ``store_path``;
+    ``PermissionError`` when its socket refuses this user (another user's daemon)."""
+    pid = peer_pid(socket_path_for(store_path))
     return UNKNOWN if pid is None else stop_advice(pid, proc)
 
 

@@ -290,7 +290,7 @@ def test_a_unit_of_the_user_s_naming_whose_main_process_the_daemon_is_is_named(
     the unit's main process."""
     unit = "0::/system.slice/stress.service\n"
     proc = fake_proc(tmp_path, unit, "systemd", started=5000)
-    write_process(proc, 4100, "ambient-helper", unit, os.getpid(), started=9000)
+    write_process(proc, 4100, "notify-send", unit, os.getpid(), started=9000)
     assert how_to_stop(answering, proc) == "systemctl stop stress"
 
 
