@@ -25,6 +25,30 @@ def hand_started(tmp_path: Path) -> tuple[Path, AmbientProcess]:
     return config, AmbientProcess("run", "--config", str(config))
 
 
+def encrypted_store_config(tmp_path: Path) -> tuple[Path, Path]:
+    """A config whose store is encrypted, and a new key file for `store rekey`."""
+    key_file, new_key_file = tmp_path / "store.key", tmp_path / "store.key.new"
+    for path, key in ((key_file, "a" * 64), (new_key_file, "b" * 64)):
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n"
+        f"  encryption:\n    key_file: {key_file}\n"
+    )
+    return config, new_key_file
+
+
+def refuse_this_user(sock_path: Path) -> None:
+    """The daemon's socket as another user's: given to nobody when the tests run as root
+    (the command runs without root's override of file modes), else made 0000 (its owner is
+    refused too)."""
+    if os.geteuid() == 0:
+        os.chown(sock_path, 65534, 65534)
+    else:
+        sock_path.chmod(0)
+
+
 def test_forget_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
     hand_started: tuple[Path, AmbientProcess],
 ) -> None:
@@ -61,15 +85,7 @@ def test_baseline_reset_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit
 def test_store_rekey_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
     tmp_path: Path,
 ) -> None:
-    key_file, new_key_file = tmp_path / "store.key", tmp_path / "store.key.new"
-    for path, key in ((key_file, "a" * 64), (new_key_file, "b" * 64)):
-        path.write_text(key + "\n")
-        path.chmod(0o600)
-    config = tmp_path / "ambient.yaml"
-    config.write_text(
-        f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n"
-        f"  encryption:\n    key_file: {key_file}\n"
-    )
+    config, new_key_file = encrypted_store_config(tmp_path)
     daemon = AmbientProcess("run", "--config", str(config))
     try:
         daemon.stderr.wait_for("Running:")
@@ -94,17 +110,12 @@ def test_a_daemon_whose_socket_refuses_this_user_is_refused_beside_not_taken_for
     hand_started: tuple[Path, AmbientProcess], command: tuple[str, ...], undoing: str
 ) -> None:
     """Another user's daemon (its socket 0600) could not be asked, and was taken for no
-    daemon: forget erased the store beside it. Its socket is given to nobody here when the
-    tests run as root (the command runs without root's override of file modes), else made
-    0000 (its owner is refused too)."""
+    daemon: forget erased the store beside it."""
     config, daemon = hand_started
     sock_path = config.parent / "ambient.sock"
     try:
         daemon.stderr.wait_for("Running:")
-        if os.geteuid() == 0:
-            os.chown(sock_path, 65534, 65534)
-        else:
-            sock_path.chmod(0)
+        refuse_this_user(sock_path)
         owner = socket_owner(sock_path)
         result = run_as_any_user(*command, "--config", str(config))
     finally:
@@ -122,23 +133,12 @@ def test_store_rekey_beside_a_daemon_whose_socket_refuses_this_user_is_refused(
     tmp_path: Path,
 ) -> None:
     """As forget and baseline reset: the daemon would go on with the old key."""
-    key_file, new_key_file = tmp_path / "store.key", tmp_path / "store.key.new"
-    for path, key in ((key_file, "a" * 64), (new_key_file, "b" * 64)):
-        path.write_text(key + "\n")
-        path.chmod(0o600)
-    config = tmp_path / "ambient.yaml"
-    config.write_text(
-        f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n"
-        f"  encryption:\n    key_file: {key_file}\n"
-    )
+    config, new_key_file = encrypted_store_config(tmp_path)
     sock_path = tmp_path / "ambient.sock"
     daemon = AmbientProcess("run", "--config", str(config))
     try:
         daemon.stderr.wait_for("Running:")
-        if os.geteuid() == 0:
-            os.chown(sock_path, 65534, 65534)
-        else:
-            sock_path.chmod(0)
+        refuse_this_user(sock_path)
         owner = socket_owner(sock_path)
         result = run_as_any_user("store", "rekey", str(config), "--new-key-file", str(new_key_file))
     finally:
