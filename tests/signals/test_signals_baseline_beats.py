@@ -218,6 +218,26 @@ class Wearer:
         assert isinstance(value, float)
         return value
 
+    def reloaded(
+        self,
+        people: tuple[str, ...] = ("alex",),
+        beats: dict[str, BeatsKind] = KINDS,
+        stale_after: dict[str, float] | None = None,
+        configured: dict[str, BeatsKind] | None = None,
+    ) -> SignalEngine:
+        """The engine closed (its baselines saved), and the one a reload wires instead."""
+        self.engine.close()
+        return SignalEngine(
+            SignalsConfig(),
+            [PersonConfig(id=person) for person in people],
+            self.clock,
+            self.store,
+            self.updates.append,
+            stale_after_by_source=stale_after,
+            beats_by_source=beats,
+            configured_beats=configured,
+        )
+
 
 def test_a_watchs_beats_are_compared_with_the_watchs_rest_not_the_straps() -> None:
     """Ten quiet minutes on a strap (RMSSD 30 ms), then a watch whose optical beats read
@@ -324,15 +344,7 @@ def test_a_reload_that_changes_a_sensors_beats_compares_them_as_the_new_kind(
     store = Store(tmp_path / "ambient.db")
     wearer = Wearer(store, kinds={"strap": "chest", "watch": "chest"})
     wearer.beats("watch", alternating(0, 600, WATCH_SWING))
-    wearer.engine.close()
-    reloaded = SignalEngine(
-        SignalsConfig(),
-        [PersonConfig(id="alex")],
-        wearer.clock,
-        store,
-        wearer.updates.append,
-        beats_by_source=KINDS,
-    )
+    reloaded = wearer.reloaded()
     assert reloaded.take_over(wearer.engine) == []  # windows afresh, the baseline as saved
     wearer.engine = reloaded
     wearer.beats("watch", alternating(600.4, 90, WATCH_SWING))
@@ -349,15 +361,7 @@ def test_a_reload_that_changes_a_sensor_not_worn_yet_goes_on_with_the_new_kind(
     store = Store(tmp_path / "ambient.db")
     wearer = Wearer(store, kinds={"strap": "chest", "watch": "chest"})
     wearer.beats("strap", alternating(0, 600, STRAP_SWING))
-    wearer.engine.close()
-    reloaded = SignalEngine(
-        SignalsConfig(),
-        [PersonConfig(id="alex")],
-        wearer.clock,
-        store,
-        wearer.updates.append,
-        beats_by_source=KINDS,
-    )
+    reloaded = wearer.reloaded()
     assert reloaded.take_over(wearer.engine) == ["alex"]
     wearer.engine = reloaded
     wearer.beats("watch", alternating(600.4, 90, WATCH_SWING))
@@ -372,15 +376,8 @@ def test_a_reload_that_adds_a_person_goes_on_with_the_others_windows(tmp_path: P
     wearer = Wearer(store, configured={"alex": "chest", "default": "chest"})
     wearer.beats("strap", alternating(0, 120, STRAP_SWING))
     before = wearer.engine.get("alex", "rmssd")
-    wearer.engine.close()
-    reloaded = SignalEngine(
-        SignalsConfig(),
-        [PersonConfig(id="alex"), PersonConfig(id="bob")],
-        wearer.clock,
-        store,
-        wearer.updates.append,
-        beats_by_source=KINDS,
-        configured_beats={"alex": "chest", "bob": "chest", "default": "chest"},
+    reloaded = wearer.reloaded(
+        ("alex", "bob"), configured={"alex": "chest", "bob": "chest", "default": "chest"}
     )
     assert reloaded.take_over(wearer.engine) == ["alex"]
     assert reloaded.get("alex", "rmssd") == before  # known from the first moment
@@ -396,15 +393,8 @@ def test_a_reload_that_adds_a_sensor_for_a_new_person_goes_on_with_the_others_wi
     wearer = Wearer(store)
     wearer.beats("strap", alternating(0, 120, STRAP_SWING))
     before = wearer.engine.get("alex", "rmssd")
-    wearer.engine.close()
-    reloaded = SignalEngine(
-        SignalsConfig(),
-        [PersonConfig(id="alex"), PersonConfig(id="bob")],
-        wearer.clock,
-        store,
-        wearer.updates.append,
-        stale_after_by_source={"bob_watch": 360.0},
-        beats_by_source={**KINDS, "bob_strap": "chest"},
+    reloaded = wearer.reloaded(
+        ("alex", "bob"), {**KINDS, "bob_strap": "chest"}, stale_after={"bob_watch": 360.0}
     )
     assert reloaded.take_over(wearer.engine) == ["alex"]
     assert reloaded.get("alex", "rmssd") == before  # known from the first moment
