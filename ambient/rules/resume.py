@@ -32,6 +32,9 @@ from ambient.config.conditions import (
 
 _LOGGER = logging.getLogger(__name__)
 
+#: Why a firing or run waits in the grace period, unless its caller says another reason.
+FELL_DUE = "fell due while ambient was not running"
+
 Retry = Callable[[], None]
 #: What a deadline waits for: (person, signal name), or ("", entity id) for an HA entity (entity
 #: ids hold a dot, signal names never do).
@@ -65,7 +68,7 @@ class ResumeGrace:
         key: WaitKey,
         needs: str,
         retry: Retry,
-        why: str = "fell due while ambient was not running",
+        why: str = FELL_DUE,
     ) -> None:
         """Call ``retry`` when what ``key`` names is known, or when the grace ends."""
         assert self.until is not None

@@ -21,7 +21,7 @@ from ambient.config.conditions import ConditionConfig
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.rules.conditions import numeric_holds
 from ambient.rules.current_values import CurrentValues
-from ambient.rules.resume import ResumeGrace, WaitKey, condition_inputs, wait_inputs
+from ambient.rules.resume import FELL_DUE, ResumeGrace, WaitKey, condition_inputs, wait_inputs
 from ambient.rules.state import RunRecord
 from ambient.rules.values import numeric
 
@@ -61,7 +61,9 @@ class RunWaits:
         if all(self._known(key) for key in inputs):
             return False
         rule = run.rule_id
-        await self._first_values(inputs, f"Rule {rule}: the `wait_for` {name} of {person}")
+        await self._first_values(
+            inputs, f"Rule {rule}: the `wait_for` {name} of {person}", FELL_DUE
+        )
         value = self._signal(person, name)
         met = self._holds(step, value)
         verdict = "met" if met else "timed out: not met" if _value_known(value) else "timed out"
@@ -85,11 +87,11 @@ class RunWaits:
         conditions: Sequence[ConditionConfig],
         person: str | None,
         rule_id: str,
-        why: str | None = None,
+        why: str = FELL_DUE,
     ) -> None:
         """The same for ``person``'s conditions of rule ``rule_id``, outside any run (a late
         firing decides its conditions before it starts one); ``why`` says why it waits, for
-        the log (default: it fell due while ambient was not running)."""
+        the log."""
         if not self._grace.active():
             return
         inputs = condition_inputs(conditions, person)
@@ -134,7 +136,7 @@ class RunWaits:
             if timer is not None:
                 timer.cancel()
 
-    async def _first_values(self, inputs: list[WaitKey], what: str, why: str | None = None) -> None:
+    async def _first_values(self, inputs: list[WaitKey], what: str, why: str) -> None:
         """Until each of ``inputs`` is known, or the grace period ends."""
         while self._grace.active():
             unknown = next((key for key in inputs if not self._known(key)), None)
@@ -144,11 +146,7 @@ class RunWaits:
             future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             # The grace settles it when it ends or an entity's state arrives; a signal's first
             # value wakes it like any other wait.
-            settle = partial(_settle, future, True)
-            if why is None:
-                self._grace.wait(what, unknown, name, settle)
-            else:
-                self._grace.wait(what, unknown, name, settle, why)
+            self._grace.wait(what, unknown, name, partial(_settle, future, True), why)
             if not who:
                 await future
                 continue
