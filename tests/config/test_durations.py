@@ -93,27 +93,10 @@ def test_a_measured_duration_is_said_to_the_second(seconds: float, text: str) ->
     assert duration_text(seconds) == text
 
 
-def test_a_delay_under_a_second_is_traced_as_written(tmp_path: Path) -> None:
-    config = tmp_path / "ambient.yaml"
-    demo = Path(__file__).resolve().parents[2] / "ambient" / "data" / "demo.csv"
-    config.write_text(
-        "people: [{id: alex}]\n"
-        f"sensors: [{{type: recording, path: '{demo}', person: alex}}]\n"
-        "store: {path: null}\n"
-        "rules:\n"
-        "  - id: calm\n"
-        "    triggers: [{trigger: signal, signal: stress_score, above: 70, for: 2min}]\n"
-        "    actions: [{action: log}, {delay: 0.5s}, {action: log}, {delay: 3s}, {action: log}]\n"
-    )
-    result = run_ambient("simulate", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    assert "after delay 0.5s (step 2 of 5)" in result.stdout
-    assert "after delay 3s (step 4 of 5)" in result.stdout
-
-
-def test_a_delay_with_a_part_of_a_second_is_traced_as_written(tmp_path: Path) -> None:
-    """`delay: 1.5s` was traced "after delay 2s" where `for: 1.5s` reads "for 1.5s": the part of
-    a second the config wrote is said, as a trigger's `for` says it."""
+def test_a_delay_and_a_for_are_traced_as_written(tmp_path: Path) -> None:
+    """`delay: 0.5s` was traced "after delay 0s", as if there were none, and `delay: 1.5s`
+    "after delay 2s" where `for: 1.5s` reads "for 1.5s": the part of a second the config wrote
+    is said, as a trigger's `for` says it; whole seconds read as before."""
     config = tmp_path / "ambient.yaml"
     demo = Path(__file__).resolve().parents[2] / "ambient" / "data" / "demo.csv"
     config.write_text(
@@ -123,9 +106,12 @@ def test_a_delay_with_a_part_of_a_second_is_traced_as_written(tmp_path: Path) ->
         "rules:\n"
         "  - id: calm\n"
         "    triggers: [{trigger: signal, signal: stress_score, above: 70, for: 1.5s}]\n"
-        "    actions: [{action: log}, {delay: 1.5s}, {action: log}]\n"
+        "    actions: [{action: log}, {delay: 0.5s}, {action: log}, {delay: 1.5s},\n"
+        "              {action: log}, {delay: 3s}, {action: log}]\n"
     )
     result = run_ambient("simulate", "--config", str(config))
     assert result.returncode == 0, result.stderr
     assert "above 70 for 1.5s" in result.stdout
-    assert "after delay 1.5s (step 2 of 3)" in result.stdout
+    assert "after delay 0.5s (step 2 of 7)" in result.stdout
+    assert "after delay 1.5s (step 4 of 7)" in result.stdout
+    assert "after delay 3s (step 6 of 7)" in result.stdout
