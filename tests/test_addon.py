@@ -100,21 +100,13 @@ def test_a_key_the_user_wrote_twice_is_named_where_the_addon_read_it(tmp_path: P
     assert moved == ["  ambient.yaml:6:3: store.wal: unknown key\n"]
 
 
-def test_a_key_written_twice_in_the_users_file_stops_prepare_naming_it(tmp_path: Path) -> None:
-    """PyYAML keeps the last of a repeated key without a word, so the first section the user
-    wrote was dropped and `ambient check` (on the generated file) never saw it: now prepare
-    stops with one line per repeated key, at its place, as the config loader says it."""
-    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
-    config_dir.mkdir()
-    user_file = config_dir / "ambient.yaml"
-    user_file.write_text(
-        "people:\n  - id: alex\nrules: []\nstore:\n  wal: true\nrules:\n  - id: calm\n"
-    )
+def prepare(tmp_path: Path, config_dir: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`ambient.addon prepare` as the add-on's start runs it, on the user's `ambient.yaml` in
+    ``config_dir``, outside a Supervisor (no token)."""
     options = tmp_path / "options.json"
     options.write_text('{"config_file": "ambient.yaml"}')
     env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
-
-    result = subprocess.run(
+    return subprocess.run(
         [
             *(sys.executable, "-m", "ambient.addon", "prepare", "--options", str(options)),
             *("--config-dir", str(config_dir), "--data-dir", str(data_dir)),
@@ -125,6 +117,20 @@ def test_a_key_written_twice_in_the_users_file_stops_prepare_naming_it(tmp_path:
         timeout=60,
         check=False,
     )
+
+
+def test_a_key_written_twice_in_the_users_file_stops_prepare_naming_it(tmp_path: Path) -> None:
+    """PyYAML keeps the last of a repeated key without a word, so the first section the user
+    wrote was dropped and `ambient check` (on the generated file) never saw it: now prepare
+    stops with one line per repeated key, at its place, as the config loader says it."""
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    config_dir.mkdir()
+    user_file = config_dir / "ambient.yaml"
+    user_file.write_text(
+        "people:\n  - id: alex\nrules: []\nstore:\n  wal: true\nrules:\n  - id: calm\n"
+    )
+
+    result = prepare(tmp_path, config_dir, data_dir)
 
     assert result.returncode == 1
     assert (
@@ -146,21 +152,8 @@ def test_a_secret_given_twice_with_different_values_stops_prepare_naming_it(
     (config_dir / "ambient.yaml").write_text("people:\n  - id: alex\n")
     secrets = config_dir / "secrets.yaml"
     secrets.write_text("ha_token: old-Secret-1\nha_token: new-Secret-2\nsame: a\nsame: a\n")
-    options = tmp_path / "options.json"
-    options.write_text('{"config_file": "ambient.yaml"}')
-    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
 
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "ambient.addon", "prepare", "--options", str(options)),
-            *("--config-dir", str(config_dir), "--data-dir", str(data_dir)),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = prepare(tmp_path, config_dir, data_dir)
 
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
