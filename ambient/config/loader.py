@@ -20,7 +20,7 @@ from ambient.config.errors import ConfigError, ConfigIssue, empty_text_message, 
 from ambient.config.root import AmbientConfig
 from ambient.config.secret_exposure import given_secrets, secret_exposure
 from ambient.config.store import key_exposure, store_path_for
-from ambient.config.types import PATTERN_MEANINGS
+from ambient.config.types import PATTERN_MEANINGS, quote_the_id
 from ambient.config.yaml_source import KeyPath, YamlDocument, load_yaml
 
 DEFAULT_CONFIG_PATH = Path("/etc/ambient/ambient.yaml")
@@ -180,6 +180,10 @@ def _issue_from_error(document: YamlDocument, error: ErrorDetails) -> ConfigIssu
             )
         else:  # an unquoted 30:00 was written as a duration too, whatever YAML made of it
             message = _message(error, loc, value if base60_text is None else base60_text)
+        word = document.boolean_texts.get(data_path)
+        if word is not None and message == quote_the_id() and data_path:
+            field = data_path[-1]  # an item is quoted alone, a field's value after its key
+            message = quote_the_id(f'"{word}"' if isinstance(field, int) else f'{field}: "{word}"')
     return ConfigIssue(
         document.file,
         position.line if position else None,

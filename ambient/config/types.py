@@ -8,7 +8,7 @@ from datetime import time
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from ambient.readings import METRIC_NAME_PATTERN
 
@@ -17,17 +17,25 @@ ENTITY_ID_PATTERN = r"^[a-z_][a-z0-9_]*\.[a-z0-9_]+$"
 TIME_OF_DAY_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
 
 
-def not_a_yaml_boolean(value: object, info: ValidationInfo) -> object:
+#: What an id YAML read as true or false is told, before the example of what to write.
+YAML_BOOLEAN_ID = "YAML reads an unquoted on, off, yes or no as true or false: quote the id"
+
+
+def quote_the_id(example: str | None = None) -> str:
+    """The hint for an id YAML read as true or false, with ``example`` (``person: "on"``, in
+    the word written) when the file tells it: the validator alone sees only true or false, not
+    whether ``on`` or ``yes`` was written, nor whether the id is a list's item."""
+    shown = f" (`{example}`)" if example else ""
+    return f"{YAML_BOOLEAN_ID}{shown} or choose another"
+
+
+def not_a_yaml_boolean(value: object) -> object:
     """For an id, as ``BeforeValidator(not_a_yaml_boolean)``: YAML reads an unquoted ``on``,
-    ``off``, ``yes`` or ``no`` as true or false, which no id is. It says so, with the key
-    quoted as it should be (``person: "on"``), instead of pydantic's "Input should be a valid
+    ``off``, ``yes`` or ``no`` as true or false, which no id is. It says so, and to quote it
+    (the loader adds the word as written), instead of pydantic's "Input should be a valid
     string", which leaves the user looking at a word that looks like text."""
     if isinstance(value, bool):
-        key = info.field_name or "id"
-        raise ValueError(
-            "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
-            f'(`{key}: "on"`) or choose another'
-        )
+        raise ValueError(quote_the_id())
     return value
 
 

@@ -96,6 +96,8 @@ class YamlDocument:
     base60_texts: dict[KeyPath, str] = field(default_factory=dict)
     #: Where the ``!secret`` values (``secret_paths``) were read from.
     secrets_file: Path | None = None
+    #: Unquoted values YAML read as true or false (``on``, ``No``), as written.
+    boolean_texts: dict[KeyPath, str] = field(default_factory=dict)
 
     def position_of(self, path: KeyPath) -> Position | None:
         """The position of ``path``, or of its nearest written ancestor."""
@@ -176,6 +178,7 @@ class _Builder:
         self.positions: dict[KeyPath, Position] = {}
         self.secret_paths: set[KeyPath] = set()
         self.base60_texts: dict[KeyPath, str] = {}
+        self.boolean_texts: dict[KeyPath, str] = {}
         self._scalars = yaml.SafeLoader("")
         self._values = 0
 
@@ -212,7 +215,10 @@ class _Builder:
         if node.tag.startswith("!"):
             self._issue(node, path, f"unknown tag `{node.tag}`; allowed: !secret, !env")
             return None
-        return self._scalar(node, path)
+        value = self._scalar(node, path)
+        if isinstance(value, bool):
+            self.boolean_texts[path] = str(node.value)
+        return value
 
     def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         """A plain value; one PyYAML cannot construct (``!!binary`` that is not base64, a
@@ -381,6 +387,7 @@ def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
         builder.secret_paths,
         builder.base60_texts,
         secrets_file,
+        builder.boolean_texts,
     )
 
 

@@ -39,7 +39,7 @@ def test_a_person_id_yaml_reads_as_true_or_false_says_to_quote_it(
     [issue] = caught.value.issues
     assert issue.path == "people[0].id"
     assert "YAML reads an unquoted on, off, yes or no as true or false" in issue.message
-    assert 'quote the id (`id: "on"`)' in issue.message
+    assert f'quote the id (`id: "{word}"`)' in issue.message
     assert "valid string" not in issue.message
 
 

@@ -147,7 +147,28 @@ def test_a_person_yaml_reads_as_true_or_false_says_to_quote_it(
     assert (issue.path, issue.line) == (path, line), str(issue)
     assert issue.message == (
         "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
-        '(`person: "on"`) or choose another'
+        f'(`person: "{word}"`) or choose another'
+    )
+
+
+@pytest.mark.parametrize("word", ["on", "No"])
+def test_an_id_in_a_list_yaml_reads_as_true_or_false_is_shown_quoted_as_an_item(
+    tmp_path: Path, word: str
+) -> None:
+    """The hint shows the word written, and for an item of a list the item itself, not a
+    `key: "on"` the list has no place for."""
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(
+        "people: [{id: alex}]\nstore: {path: null}\nmqtt: {host: localhost}\n"
+        f"sensors: [{{type: satellite, instances: [kitchen, {word}]}}]\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    [issue] = caught.value.issues
+    assert (issue.path, issue.line) == ("sensors[0].instances[1]", 4), str(issue)
+    assert issue.message == (
+        "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
+        f'(`"{word}"`) or choose another'
     )
 
 
@@ -182,3 +203,4 @@ def test_every_id_field_says_to_quote_a_yaml_boolean_also_a_sleep_sources_person
         "YAML reads an unquoted on, off, yes or no as true or false: quote the id "
         '(`person: "on"`) or choose another'
     )
+
