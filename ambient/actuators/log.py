@@ -23,11 +23,17 @@ class _Fields(dict[str, Any]):
 def render_message(template: str, context: ActionContext, event: str) -> str:
     """Fill ``{rule}``, ``{person}``, ``{event}``, ``{name}`` and any signal name, leaving
     unknowns as-is."""
-    fields = _Fields({key: placeholder_text(value) for key, value in context.signals.items()})
+    return template.format_map(_Fields(_message_fields(context, event)))
+
+
+def _message_fields(context: ActionContext, event: str) -> dict[str, str]:
+    """What a message's placeholders are filled with: each signal the rule read, and the
+    rule, person, event and name."""
+    fields = {key: placeholder_text(value) for key, value in context.signals.items()}
     fields.update(
         rule=context.rule, person=context.person or "", event=event, name=context.name or ""
     )
-    return template.format_map(fields)
+    return fields
 
 
 def placeholder_text(value: SignalScalar | None) -> str:
@@ -45,14 +51,8 @@ def fill_reported(text: str, context: ActionContext) -> str:
     action fills in (and ``{trigger}``) filled from ``context``, the values its run acts on
     (a later step's are still those of the firing); other braces left as they are, as an
     action's summary holds any text."""
-    fields = {key: placeholder_text(value) for key, value in context.signals.items()}
-    fields.update(
-        rule=context.rule,
-        person=context.person or "",
-        event="recovered" if context.recovery else "fired",
-        name=context.name or "",
-        trigger=context.trigger or "",
-    )
+    fields = _message_fields(context, "recovered" if context.recovery else "fired")
+    fields["trigger"] = context.trigger or ""
     return fill_named(text, fields)
 
 
