@@ -117,6 +117,12 @@ def _resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 def _issues(document: YamlDocument, errors: list[ErrorDetails]) -> list[ConfigIssue]:
     """One issue per problem: the errors pydantic gives for each member of a plain union
     (``above: hundred`` is neither a number nor an entity id) become one issue."""
+    keys_read_as_booleans = _boolean_key_issues(document, errors)
+    errors = [
+        error
+        for error in errors
+        if not _about_a_boolean_key(document, error, keys_read_as_booleans)
+    ]
     alternatives: dict[tuple[str | int, ...], list[ErrorDetails]] = {}
     singles: list[ErrorDetails] = []
     for error in errors:
@@ -125,7 +131,8 @@ def _issues(document: YamlDocument, errors: list[ErrorDetails]) -> list[ConfigIs
             alternatives.setdefault(loc[:-1], []).append(error)
         else:
             singles.append(error)
-    issues = [_issue_from_error(document, error) for error in singles]
+    issues = [*keys_read_as_booleans.values()]
+    issues += [_issue_from_error(document, error) for error in singles]
     for loc, group in alternatives.items():
         if len(group) == 1:
             issues.append(_issue_from_error(document, group[0]))
@@ -139,6 +146,44 @@ def _issues(document: YamlDocument, errors: list[ErrorDetails]) -> list[ConfigIs
         )
         issues.append(_issue_from_error(document, merged))
     return issues
+
+
+def _boolean_key_issues(
+    document: YamlDocument, errors: list[ErrorDetails]
+) -> dict[KeyPath, ConfigIssue]:
+    """One issue for each key YAML read as true or false (an unquoted ``on:`` under
+    ``check_ins.people``) that was refused: it reached the checks as the text ``True``, which
+    no id is, so it is said at the key, in the word written."""
+    found: dict[KeyPath, ConfigIssue] = {}
+    for error in errors:
+        key_path = _data_path(document.data, tuple(error["loc"]))
+        word = document.boolean_keys.get(key_path)
+        if word is None or key_path in found:
+            continue
+        position = document.position_of(key_path)
+        read = "true" if key_path[-1] == "True" else "false"
+        found[key_path] = ConfigIssue(
+            document.file,
+            position.line if position else None,
+            position.column if position else None,
+            format_path((*key_path[:-1], word)),
+            f'YAML reads the unquoted key {word} as {read}, which is no id: quote it (`"{word}":`)',
+        )
+    return found
+
+
+def _about_a_boolean_key(
+    document: YamlDocument, error: ErrorDetails, keys: dict[KeyPath, ConfigIssue]
+) -> bool:
+    """Whether an error is one of those keys' own, or is another member of a union that holds
+    one (a report's notify: "a valid string" is not what a mapping of services was meant as)."""
+    loc = tuple(error["loc"])
+    data_path = _data_path(document.data, loc)
+    if data_path in keys:
+        return True
+    if not _names_a_union_member(document.data, loc, error["type"]):
+        return False
+    return any(key[: len(data_path)] == data_path for key in keys)
 
 
 def _names_a_union_member(data: Any, loc: tuple[str | int, ...], kind: str) -> bool:

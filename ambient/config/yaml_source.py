@@ -98,6 +98,9 @@ class YamlDocument:
     secrets_file: Path | None = None
     #: Unquoted values YAML read as true or false (``on``, ``No``), as written.
     boolean_texts: dict[KeyPath, str] = field(default_factory=dict)
+    #: Unquoted keys YAML read as true or false, as written; their path holds the text
+    #: ``True`` or ``False`` that became their key.
+    boolean_keys: dict[KeyPath, str] = field(default_factory=dict)
 
     def position_of(self, path: KeyPath) -> Position | None:
         """The position of ``path``, or of its nearest written ancestor."""
@@ -179,6 +182,7 @@ class _Builder:
         self.secret_paths: set[KeyPath] = set()
         self.base60_texts: dict[KeyPath, str] = {}
         self.boolean_texts: dict[KeyPath, str] = {}
+        self.boolean_keys: dict[KeyPath, str] = {}
         self._scalars = yaml.SafeLoader("")
         self._values = 0
 
@@ -249,9 +253,12 @@ class _Builder:
                 self._issue(key_node, path, "a key must be plain text, not a list or mapping")
                 continue
             key = self._scalar(key_node, path)
+            read_as_boolean = isinstance(key, bool)
             if not isinstance(key, str):
                 key = str(key)
             child_path = (*path, key)
+            if read_as_boolean:
+                self.boolean_keys[child_path] = str(key_node.value)
             if key in result:
                 self._issue(key_node, child_path, f"duplicate key `{key}`")
             self.positions[child_path] = self._pos(key_node.start_mark)
@@ -388,6 +395,7 @@ def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
         builder.base60_texts,
         secrets_file,
         builder.boolean_texts,
+        builder.boolean_keys,
     )
 
 

@@ -204,3 +204,53 @@ def test_every_id_field_says_to_quote_a_yaml_boolean_also_a_sleep_sources_person
         '(`person: "on"`) or choose another'
     )
 
+
+CHECK_IN_FOR = """\
+people: [{{id: alex}}]
+store: {{path: null}}
+check_ins:
+  people:
+    {key}: {{}}
+"""
+
+REPORT_NOTIFY_FOR = """\
+people: [{{id: alex}}]
+store: {{path: null}}
+insights:
+  report:
+    notify:
+      alex: notify.mobile_app_alex
+      {key}: notify.mobile_app_other
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "line", "column"),
+    [
+        (CHECK_IN_FOR, "check_ins.people.{key}", 5, 5),
+        (REPORT_NOTIFY_FOR, "insights.report.notify.{key}", 7, 7),
+    ],
+    ids=["check_ins", "report_notify"],
+)
+@pytest.mark.parametrize(("key", "read"), [("on", "true"), ("no", "false")])
+def test_an_id_key_yaml_reads_as_true_or_false_says_to_quote_it_at_its_line(
+    tmp_path: Path, text: str, path: str, line: int, column: int, key: str, read: str
+) -> None:
+    """A person's id as a key (`on:` under `check_ins.people`) reached the checks as the text
+    `True`: "check_ins.people.True: expected an id", and for a report's notify (one service or
+    one per person) "Input should be a valid string" besides. One issue, at the key, in the
+    words written (and the report's missing folder, still said)."""
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(text.format(key=key))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_file)
+    *others, issue = caught.value.issues
+    assert [other.message for other in others] == (
+        ["required key `folder` is missing"] if "report" in text else []
+    ), str(caught.value)
+    assert (issue.path, issue.line, issue.column) == (path.format(key=key), line, column), str(
+        issue
+    )
+    assert issue.message == (
+        f'YAML reads the unquoted key {key} as {read}, which is no id: quote it (`"{key}":`)'
+    )
