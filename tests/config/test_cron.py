@@ -1,6 +1,7 @@
 """Cron expressions as cron reads them: which of them can never fire (a day that no month
 has, such as 30 February), for `ambient check` to say so. Every calendar day falls on every day
-of the week in some year, so only the day of month and the month decide it."""
+of the week in some year, so only the day of month and the month decide it. The day of week is
+handed to APScheduler as the day names cron means (a step runs to Sunday, 7)."""
 
 from __future__ import annotations
 
