@@ -35,8 +35,10 @@ class HomeAssistantConfig(ConfigModel):
     @field_validator("token")
     @classmethod
     def _token_given(cls, token: SecretStr | None) -> SecretStr | None:
-        """An empty token (an empty ``!secret``) is no token: HA would refuse every login."""
-        if token is not None and not token.get_secret_value().strip():
+        """An empty token is no token: HA would refuse every login. A ``!secret`` whose name
+        has nothing after it in secrets.yaml reads as the text None (as a store key made with
+        it needs), which no HA token is."""
+        if token is not None and token.get_secret_value().strip() in ("", "None"):
             raise ValueError(
                 "the token is empty: paste a long-lived access token (HA: Profile → Security)"
             )

@@ -95,3 +95,11 @@ def test_a_user_and_password_in_the_host_or_url_are_refused_and_never_shown(
     if section.startswith("mqtt"):
         assert "write `broker.lan`, and them in `username:` and `password:`" in str(error.value)
     assert "s3" not in str(error.value)
+
+
+def test_a_token_left_empty_in_secrets_yaml_is_refused_as_empty(tmp_path: Path) -> None:
+    """`ha_token:` with nothing after it in secrets.yaml reads as the text None (kept so for a
+    store key made with it), which passed `check` as a token and was refused at every login."""
+    (tmp_path / "secrets.yaml").write_text("ha_token:\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"homeassistant\.token: the token is empty"):
+        _load(tmp_path, "homeassistant: {url: 'http://ha.lan:8123', token: !secret ha_token}\n")
