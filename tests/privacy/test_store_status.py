@@ -48,20 +48,22 @@ def test_check_says_a_plain_store_is_not_encrypted(tmp_path: Path) -> None:
 
 def test_check_reads_a_relative_store_path_beside_the_config(tmp_path: Path) -> None:
     """docs/first-rule.md's `store: {path: state/ambient.db}`: once the daemon has made the
-    file, `check` reads its format there."""
+    file, `check` reads its format there, beside the config, from whatever folder it runs in."""
     (tmp_path / "state").mkdir()
     Store(tmp_path / "state" / "ambient.db").close()
     config = config_file(tmp_path, {"path": "state/ambient.db"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "ambient", "check", str(config)],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
-        cwd=tmp_path,
+        cwd=elsewhere,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    store = tmp_path / "state" / "ambient.db"  # beside the config, where it was run
+    store = tmp_path / "state" / "ambient.db"
     assert f"Store: {store}, not encrypted (store.encryption encrypts it" in result.stdout
 
 
