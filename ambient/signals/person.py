@@ -377,6 +377,9 @@ class PersonSignals:
         #: The own time of the heart rate taken since the last update, when it is earlier than
         #: the update (a sample of an upload of several): the score's average weighs it from then.
         self._hr_taken_time: float | None = None
+        #: Whether a heart rate or a beat came since the last update: an update with neither
+        #: (for movement, or a deadline) holds the score, the held heart rate no new evidence.
+        self._heart_heard = False
         # The stretch of stressed resting minutes left out of the baseline: when its first
         # and its latest were (None: not in one).
         self._stressed_since: float | None = None
@@ -418,6 +421,7 @@ class PersonSignals:
         if metric == HR:
             self.hr_reading = value
             self._hr_taken_time = time
+            self._heart_heard = True
             self._hr_sum += value
             self._hr_count += 1
             if source != self._hr_source:
@@ -448,6 +452,7 @@ class PersonSignals:
         if time < last - rr_ms * 0.0005 or time == last:  # (half the interval, in s)
             return False
         last_time[RR] = time
+        self._heart_heard = True
         if source != self._rr_source:  # (the same string at every beat: equal at once)
             self._rr_source = source
             self._heart_sources.add(source)
@@ -769,6 +774,7 @@ class PersonSignals:
         at, self._hr_taken_time = self._hr_taken_time, None
         if at is None or at > now:
             at = now
+        heard, self._heart_heard = self._heart_heard, False
         reason = EXERCISE if state in ("active", "recovering") else moment.hr_reason
         if hr is None or reason == EXERCISE:
             self._smoother.reset()
@@ -778,7 +784,10 @@ class PersonSignals:
         hr_z = (hr - norm.hr_mean) / norm.hr_sd  # a z-score
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
         combined = combined_z(ln_z, hr_z, self.config.stress)
-        score = self._smoother.score(at, combined, self.config.stress)
+        if heard or self._smoother.combined is None:
+            score = self._smoother.score(at, combined, self.config.stress)
+        else:  # a held heart rate weighed again at each update would stand for its hold
+            score = self._smoother.held(self.config.stress)
         data = _HR_ONLY_CONFIDENCE
         if ln_z is not None:  # more pairs, surer HRV: from HR alone's up to 1 at 3x the minimum
             share = pairs / (3 * self.config.min_pairs)

@@ -84,6 +84,12 @@ class StressSmoother:
         """Start afresh (after exercise or lost data: old evidence is not carried over)."""
         self._average.reset()
 
+    def held(self, config: StressConfig) -> float:
+        """The score as it stands, nothing new heard (the average must hold a value)."""
+        value = self._average.value
+        assert value is not None
+        return score_of(value, config)
+
     def score(self, now: float, combined: float, config: StressConfig) -> float:
         if self._average.value is None:
             self._since = now - 1.0

@@ -292,3 +292,22 @@ def test_a_batch_s_samples_weigh_in_the_stress_score_for_their_own_times() -> No
     late(batch, 305.0, 0.0, "hr", 64.0)
     late(batch, 305.0, 300.0, "hr", 112.0)
     assert batch.engine.get("alex", "stress_score").value == live_score
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_a_held_heart_rate_is_no_new_evidence_for_the_stress_score(moving: bool) -> None:
+    """A watch's first sample after a start, 100 bpm (z 3.75), held for its stale_after of
+    6min: it weighs for a second and reads near rest, whether or not the watch's movement
+    comes every second meanwhile. Each movement reading's update weighed the held heart rate
+    again for the second since the last, so with movement the one sample read above 90 a
+    minute later and fired a one-minute rule on it."""
+    replay = Replay(SignalsConfig.model_validate({"stale_after": "6min"}))
+    replay.feed(0.0, "hr", 100.0)
+    first = replay.engine.get("alex", "stress_score").value
+    assert isinstance(first, float) and first < 20.0
+    for t in range(1, 121):
+        if moving:
+            replay.feed(float(t), "movement", 0.01)
+        else:
+            replay.clock.advance_to(float(t))
+    assert replay.engine.get("alex", "stress_score").value == first
