@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ambient.config import config_warnings, load_config
 
 SATELLITE = """\
@@ -172,3 +174,18 @@ def test_the_shipped_placeholder_secrets_are_no_warning(tmp_path: Path) -> None:
     secrets.write_text("ha_token: a-real-token\nmqtt_password: change-me\n")
     (token,) = warnings(tmp_path, config)
     assert f"homeassistant.token: read from {secrets}, which group or others" in token
+
+
+SHIPPED = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("secrets", ["config/secrets.yaml", "deploy/config/secrets.example.yaml"])
+def test_the_example_config_beside_shipped_secrets_gives_no_warning(
+    tmp_path: Path, secrets: str
+) -> None:
+    """A fresh clone's first `ambient check config/ambient.example.yaml`: the shipped secrets
+    file, 0644 from git (or copied so), holds only the placeholders it ships with."""
+    (tmp_path / "secrets.yaml").write_text((SHIPPED / secrets).read_text(encoding="utf-8"))
+    (tmp_path / "secrets.yaml").chmod(0o644)
+    example = (SHIPPED / "config" / "ambient.example.yaml").read_text(encoding="utf-8")
+    assert warnings(tmp_path, example) == []
