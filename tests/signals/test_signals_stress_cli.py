@@ -20,13 +20,17 @@ store: {path: null}
 """
 
 
-def fired(tmp_path: Path, rows: list[tuple[float, float]], extra: str = "") -> list[float]:
-    """The times the rule fired over a heart-rate-only recording of (t, bpm) rows."""
+def fired(
+    tmp_path: Path, rows: list[tuple[float, float]], extra: str = "", held: str = "1min"
+) -> list[float]:
+    """The times the rule (``for: held``) fired over a heart-rate-only recording of (t, bpm)
+    rows, its sensor given ``extra``."""
     (tmp_path / "watch.csv").write_text(
         "t,metric,value,person\n" + "".join(f"{t},hr,{bpm},alex\n" for t, bpm in rows)
     )
     config = tmp_path / "ambient.yaml"
-    config.write_text(RULE.replace("person: alex}", "person: alex" + extra + "}", 1))
+    rule = RULE.replace("person: alex}", "person: alex" + extra + "}", 1)
+    config.write_text(rule.replace("for: 1min", f"for: {held}"))
     result = run_ambient("simulate", "--json", str(config))
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -54,5 +58,5 @@ def test_a_watch_sampling_every_5_minutes_still_scores(tmp_path: Path) -> None:
     5 minutes before it, so the second high sample on sets the score, and a rule on two
     samples in a row (`for: 6min`) fires."""
     rows = [(300.0 * i, 110.0) for i in range(6)]
-    times = fired(tmp_path, rows, ", stale_after: 6min")
-    assert times, times
+    times = fired(tmp_path, rows, ", stale_after: 6min", held="6min")
+    assert times == [660.0]  # 6 minutes after the second sample: the first was near rest
