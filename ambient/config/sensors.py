@@ -25,7 +25,7 @@ class SensorBase(ConfigModel):
 BeatsKind = Literal["chest", "pulse"]
 CHEST: Final = "chest"
 PULSE: Final = "pulse"
-BEATS_KINDS: Final[tuple[BeatsKind, ...]] = ("chest", "pulse")
+BEATS_KINDS: Final[tuple[BeatsKind, ...]] = (CHEST, PULSE)
 
 
 class HeartSensorBase(SensorBase):
