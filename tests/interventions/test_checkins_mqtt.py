@@ -8,12 +8,16 @@ connection on the real one, as in the daemon."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiomqtt
 import pytest
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import Collector, device_client, make_connection, running
@@ -28,6 +32,7 @@ from ambient.hub import Hub
 from ambient.interventions.checkin_book import CheckInBook
 from ambient.interventions.checkin_links import parse_answer
 from ambient.interventions.checkin_wiring import add_check_ins, add_entity
+from ambient.interventions.checkins import CheckIns
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.recorder import EpisodeRecorder
@@ -234,69 +239,24 @@ async def _calming_sensor(messages: Collector) -> dict[str, bytes]:
     return seen
 
 
-async def test_an_answer_the_store_cannot_keep_is_one_line_and_counted_not_a_handler_error(
-    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A full SD card, or one the kernel remounted read-only, refuses the answer's write: the
-    handler raised, the connection logged a bare "Handling an MQTT message … failed" and the
-    answer was gone. Now one line says whose answer about which episode was not recorded and
-    why, it is counted (`not_recorded`), and the question is still taken down: the person did
-    answer. SQLite's query_only stands in for the refusing card (a real one cannot be made
-    full or read-only here); the store names it as it names a full disk."""
-    caplog.set_level(logging.INFO)
+@dataclass
+class Refusing:
+    """Alex asked over MQTT about a calming episode, and then the store refusing every write."""
+
+    checkins: CheckIns
+    counters: Counters
+    phone: aiomqtt.Client
+    questions: Collector
+    episode: int | None
+
+
+@contextlib.asynccontextmanager
+async def asked_then_refusing(mosquitto: MosquittoBroker, path: Path) -> AsyncIterator[Refusing]:
+    """A full SD card, or one the kernel remounted read-only, after the question went out.
+    SQLite's query_only stands in for the refusing card (a real one cannot be made full or
+    read-only here); the store names it as it names a full disk."""
     config = config_for(mosquitto)
-    clock, hub, store = VirtualClock(T0), Hub(), Store(tmp_path / "ambient.db")
-    book = EpisodeBook(store)
-    recorder = EpisodeRecorder(clock, book)
-    counters = Counters()
-    connection = make_connection(mosquitto, counters=counters)
-    entity = add_entity(config, book, recorder, hub)
-    checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
-    assert checkins is not None
-    chooser = CalmingChooser(clock, book, recorder, ZoneInfo("UTC"))
-    (step,) = [a for a in config.rules[0].actions if isinstance(a, ChooseCalmingStepConfig)]
-    questions = Collector()
-    async with running(connection), device_client(mosquitto, "phone") as phone:
-        await connection.wait_subscribed("ambient/test/checkin/+")
-        await phone.subscribe("ambient/test/checkin/alex/question", qos=1)
-        reader = asyncio.ensure_future(_forward(phone, questions))
-        try:
-            decision = chooser.decide(step.choose_calming, "calm", "alex")
-            episode = chooser.started(step.choose_calming, "calm", "alex", decision, {})
-            await clock.run_until(T0 + 1200)
-            await questions.until(lambda m: b'"open"' in m.payload)
-            store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
-
-            await phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
-            closed = await questions.until(lambda m: b'"closed"' in m.payload)
-        finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-
-    assert json.loads(closed.payload)["closed"] == "answered"
-    assert counters.get("mqtt:ambient/test/checkin/+", "handler_error") == 0
-    assert checkins.counts["not_recorded"] == 1
-    assert checkins.counts["answered"] == 0
-    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert lines == [
-        f"Check-in answer of alex about episode {episode} not recorded: store "
-        f"{tmp_path / 'ambient.db'} cannot be used (attempt to write a readonly database)"
-    ]
-    assert "calmer" not in caplog.text.replace("ambient/test/checkin", "")
-
-
-async def test_a_mood_the_store_cannot_keep_is_one_line_naming_whose_and_counted(
-    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A mood on a full or read-only card: the handler raised, the connection logged a bare
-    "Handling an MQTT message … failed", and nothing said whose mood was lost. Now it is one
-    line naming the person (not the mood: health data), counted as `not_recorded`. The mood
-    is followed by an answer from the same phone, which the broker hands over after it: once
-    the question is taken down, the mood has been handled. query_only stands in for the card,
-    as in the test above."""
-    caplog.set_level(logging.INFO)
-    config = config_for(mosquitto)
-    clock, hub, store = VirtualClock(T0), Hub(), Store(tmp_path / "ambient.db")
+    clock, hub, store = VirtualClock(T0), Hub(), Store(path)
     book = EpisodeBook(store)
     recorder = EpisodeRecorder(clock, book)
     counters = Counters()
@@ -318,22 +278,58 @@ async def test_a_mood_the_store_cannot_keep_is_one_line_naming_whose_and_counted
             await clock.run_until(T0 + 1200)
             await questions.until(lambda m: b'"open"' in m.payload)
             store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
-
-            await phone.publish("ambient/test/mood/alex", b"bad", qos=1)
-            await phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
-            await questions.until(lambda m: b'"closed"' in m.payload)
+            yield Refusing(checkins, counters, phone, questions, episode)
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
 
-    assert counters.get("mqtt:ambient/test/mood/+", "handler_error") == 0
-    assert checkins.counts["not_recorded"] == 2
-    assert checkins.status()["people"]["alex"]["not_recorded"] == 2
+
+async def test_an_answer_the_store_cannot_keep_is_one_line_and_counted_not_a_handler_error(
+    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store refused the answer's write: the handler raised, the connection logged a bare
+    "Handling an MQTT message … failed" and the answer was gone. Now one line says whose
+    answer about which episode was not recorded and why, it is counted (`not_recorded`), and
+    the question is still taken down: the person did answer."""
+    caplog.set_level(logging.INFO)
+    async with asked_then_refusing(mosquitto, tmp_path / "ambient.db") as alex:
+        await alex.phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
+        closed = await alex.questions.until(lambda m: b'"closed"' in m.payload)
+
+    assert json.loads(closed.payload)["closed"] == "answered"
+    assert alex.counters.get("mqtt:ambient/test/checkin/+", "handler_error") == 0
+    assert alex.checkins.counts["not_recorded"] == 1
+    assert alex.checkins.counts["answered"] == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lines == [
+        f"Check-in answer of alex about episode {alex.episode} not recorded: store "
+        f"{tmp_path / 'ambient.db'} cannot be used (attempt to write a readonly database)"
+    ]
+    assert "calmer" not in caplog.text.replace("ambient/test/checkin", "")
+
+
+async def test_a_mood_the_store_cannot_keep_is_one_line_naming_whose_and_counted(
+    mosquitto: MosquittoBroker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mood the store refused: the handler raised, the connection logged a bare "Handling
+    an MQTT message … failed", and nothing said whose mood was lost. Now it is one line
+    naming the person (not the mood: health data), counted as `not_recorded`. The mood is
+    followed by an answer from the same phone, which the broker hands over after it: once
+    the question is taken down, the mood has been handled."""
+    caplog.set_level(logging.INFO)
+    async with asked_then_refusing(mosquitto, tmp_path / "ambient.db") as alex:
+        await alex.phone.publish("ambient/test/mood/alex", b"bad", qos=1)
+        await alex.phone.publish("ambient/test/checkin/alex", b"calmer", qos=1)
+        await alex.questions.until(lambda m: b'"closed"' in m.payload)
+
+    assert alex.counters.get("mqtt:ambient/test/mood/+", "handler_error") == 0
+    assert alex.checkins.counts["not_recorded"] == 2
+    assert alex.checkins.status()["people"]["alex"]["not_recorded"] == 2
     db = tmp_path / "ambient.db"
     unkept = f"store {db} cannot be used (attempt to write a readonly database)"
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert lines == [
         f"Daily mood of alex not recorded: {unkept}",
-        f"Check-in answer of alex about episode {episode} not recorded: {unkept}",
+        f"Check-in answer of alex about episode {alex.episode} not recorded: {unkept}",
     ]
     assert "bad" not in caplog.text.replace("readonly database", "")
