@@ -291,8 +291,8 @@ def socket_owner(path: Path) -> str:
 
 
 def _named(path: Path) -> str:
-    """``path``, and where it is when it is relative (to the folder ambient was asked in:
-    another folder than the daemon's is the usual reason it is not found)."""
+    """``path``, and where it is when it is relative (only a config made in code keeps a
+    relative store path: the loader puts one written in a file in the file's folder)."""
     if path.is_absolute():
         return str(path)
     return f"{path} ({path.absolute()})"
