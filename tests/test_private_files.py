@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.others_pipe import others_pipe
 
 from ambient.private_files import make_private_dir, write_private
 from ambient.stage_times import StageLog
@@ -197,16 +198,7 @@ def test_a_pipe_another_user_made_at_the_path_is_not_written_to(tmp_path: Path) 
     """`sudo ambient export --out ~bob/alex.json`: a pipe bob made there was written through,
     and the export (heart data) went to whatever bob read it with, where a file would have
     been root's alone. Refused as another user's link is."""
-    folder = tmp_path / "bob"
-    folder.mkdir()
-    os.chown(folder, 65534, 65534)
-    pipe = folder / "alex.json"
-    os.mkfifo(pipe)
-    os.chown(pipe, 65534, 65534)
-    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # bob, waiting for it
-    try:
+    with others_pipe(tmp_path, "alex.json") as (pipe, reader):
         with pytest.raises(PermissionError, match=r"a pipe made by another user \(uid 65534\)"):
             write_private(pipe, "{}")
-        assert os.read(reader, 100) == b""
-    finally:
-        os.close(reader)
+        assert os.read(reader, 100) == b""  # nothing reached bob

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.others_pipe import others_pipe
 
 from ambient.readings import Reading, moved
 from ambient.recordings import (
@@ -667,16 +668,7 @@ def test_a_link_planted_after_the_check_is_not_opened_through(tmp_path: Path) ->
 def test_a_pipe_another_user_made_is_not_written_to(tmp_path: Path) -> None:
     """`sudo ambient record --out ~bob/evening.csv`: a pipe bob made there was written
     through, his reader getting the beats, where a file would have been root's alone."""
-    folder = tmp_path / "bob"
-    folder.mkdir()
-    os.chown(folder, 65534, 65534)
-    pipe = folder / "evening.csv"
-    os.mkfifo(pipe)
-    os.chown(pipe, 65534, 65534)
-    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # bob, waiting for it
-    try:
+    with others_pipe(tmp_path, "evening.csv") as (pipe, reader):
         with pytest.raises(PermissionError, match=r"a pipe made by another user \(uid 65534\)"):
             RecordingWriter(pipe)
-        assert os.read(reader, 100) == b""
-    finally:
-        os.close(reader)
+        assert os.read(reader, 100) == b""  # nothing reached bob
