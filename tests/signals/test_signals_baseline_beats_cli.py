@@ -41,12 +41,19 @@ def quiet_minutes(learned: Baseline, count: int, rmssd_ms: float, beats: BeatsKi
         )
 
 
-def test_show_lists_each_kind_of_beats_beside_every_kinds_together(tmp_path: Path) -> None:
+def strap_and_armband_worn(tmp_path: Path) -> Path:
+    """A config of alex's strap and armband, its store holding 20 quiet minutes of the
+    strap's beats (RMSSD 30 ms) and 10 of the armband's (50 ms)."""
     config, store = config_with(tmp_path, STRAP, ARMBAND)
     learned = Baseline(BaselineConfig())
     quiet_minutes(learned, 20, 30.0, "chest")
     quiet_minutes(learned, 10, 50.0, "pulse")
     save(store, learned)
+    return config
+
+
+def test_show_lists_each_kind_of_beats_beside_every_kinds_together(tmp_path: Path) -> None:
+    config = strap_and_armband_worn(tmp_path)
     result = baseline(config, "show", "--person", "alex", "--json")
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
@@ -110,11 +117,7 @@ def test_show_of_a_baseline_of_no_known_kind_is_as_it_was(tmp_path: Path) -> Non
 
 
 def test_reset_of_one_kind_forgets_its_minutes_and_keeps_the_rest(tmp_path: Path) -> None:
-    config, store = config_with(tmp_path, STRAP, ARMBAND)
-    learned = Baseline(BaselineConfig())
-    quiet_minutes(learned, 20, 30.0, "chest")
-    quiet_minutes(learned, 10, 50.0, "pulse")
-    save(store, learned)
+    config = strap_and_armband_worn(tmp_path)
     result = baseline(config, "reset", "--person", "alex", "--beats", "chest")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
