@@ -185,18 +185,24 @@ def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_not
             recorder.stop()
 
 
+def looping_recording(tmp_path: Path, rows: str) -> Path:
+    """A config whose daemon plays ``rows`` (``t,hr,bpm`` lines) for sam over and over, its
+    store (and so its status socket) beside it."""
+    (tmp_path / "source.csv").write_text("t,metric,value\n" + rows)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
+        "    person: sam\n    loop: true\nstore:\n  path: state/ambient.db\n"
+    )
+    return config
+
+
 def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
     tmp_path: Path,
 ) -> None:
     """The daemon's stop ends the stream it serves to the recorder quietly: on Python 3.11 it
     logged an ERROR with a traceback (a cancelled connection handler) in its journal."""
-    config = tmp_path / "ambient.yaml"
-    source = tmp_path / "source.csv"
-    source.write_text("t,metric,value\n0,hr,61\n1,hr,62\n")
-    config.write_text(
-        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
-        "    person: sam\n    loop: true\nstore:\n  path: state/ambient.db\n"
-    )
+    config = looping_recording(tmp_path, "0,hr,61\n1,hr,62\n")
     daemon = AmbientProcess("run", str(config), cwd=tmp_path)
     recorder: AmbientProcess | None = None
     try:
@@ -222,12 +228,7 @@ def test_a_reload_of_the_daemon_does_not_end_the_recording(tmp_path: Path) -> No
     further than the reload, ending as done (exit 0, `wrote session.csv`) with nothing said,
     so a week's recording could end on its first day. The recorder now connects again once
     the daemon answers with its new config, and records what it reads from then on."""
-    config = tmp_path / "ambient.yaml"
-    (tmp_path / "source.csv").write_text("t,metric,value\n0,hr,61\n0.5,hr,62\n")
-    config.write_text(
-        "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
-        "    person: sam\n    loop: true\nstore:\n  path: state/ambient.db\n"
-    )
+    config = looping_recording(tmp_path, "0,hr,61\n0.5,hr,62\n")
     daemon = AmbientProcess("run", str(config), cwd=tmp_path)
     recorder: AmbientProcess | None = None
     try:
