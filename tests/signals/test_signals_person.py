@@ -311,3 +311,17 @@ def test_a_held_heart_rate_is_no_new_evidence_for_the_stress_score(moving: bool)
         else:
             replay.clock.advance_to(float(t))
     assert replay.engine.get("alex", "stress_score").value == first
+
+
+def test_a_watch_s_next_sample_stands_for_its_interval_though_movement_came_between() -> None:
+    """64 bpm, then 112 five minutes later (stale_after 6min), the watch's movement every
+    second between: the 112 weighs for the 5 minutes since the 64, as without movement. The
+    movement readings' updates had moved the average's time on, so the 112 weighed for one
+    second and the score stayed near rest for a minute."""
+    replay = Replay(SignalsConfig.model_validate({"stale_after": "6min"}))
+    replay.feed(0.0, "hr", 64.0)
+    for t in range(1, 300):
+        replay.feed(float(t), "movement", 0.01)
+    replay.feed(300.0, "hr", 112.0)
+    score = replay.engine.get("alex", "stress_score").value
+    assert isinstance(score, float) and score > 90.0
