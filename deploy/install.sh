@@ -265,6 +265,9 @@ interrupted() {
     if [[ -n "${PARTIAL_COPY}" ]]; then rm -rf "${PARTIAL_COPY}"; fi
     local children
     children="$(jobs -p)"  # (only the tests' hold runs in the background)
+    # Out of the job table first: bash would otherwise report the killed job ("line N: PID
+    # Killed …") on stderr after the one line below, whenever it happened to reap it first.
+    disown -a
     # shellcheck disable=SC2086 # a list of process ids on purpose
     if [[ -n "${children}" ]]; then kill -KILL ${children} 2>/dev/null || true; fi
     printf 'ambient-install: error: interrupted (SIG%s) while %s; %s\n' "${signal}" \
