@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from ambient.actuators.log import fill_named, fill_reported, render_message
+from ambient.actuators.log import fill_named, fill_reported, render_data
 from ambient.asyncutil import ClockTimeout, result_or_clock_timeout
 from ambient.clock import Clock
 from ambient.config.actions import BUILTIN_ACTIONS, LeafActionConfig, MqttPublishActionConfig
@@ -54,23 +53,12 @@ def reported(action: LeafActionConfig, context: ActionContext, extra: str | None
         return fill_named(f"{summary}; {extra}" if extra else summary, template_fields(context))
     event = "recovered" if context.recovery else "fired"
     sent = {
-        key: _rendered(getattr(action, key), context, event)
+        key: render_data(getattr(action, key), context, event)
         for key in ("message", "title", "data")
         if getattr(action, key, None) is not None
     }
     summary = describe(action.model_copy(update=sent))
     return f"{summary}; {fill_reported(extra, context)}" if extra else summary
-
-
-def _rendered(value: Any, context: ActionContext, event: str) -> Any:
-    """``value`` with each string in it filled as ``render_message`` fills a sent one."""
-    if isinstance(value, str):
-        return render_message(value, context, event)
-    if isinstance(value, dict):
-        return {key: _rendered(item, context, event) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rendered(item, context, event) for item in value]
-    return value
 
 
 class ActionDispatcher:

@@ -34,7 +34,7 @@ from ambient.actuators.ha_media import PlayCalming
 from ambient.actuators.ha_notify import NotifyHistory
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.actuators.ha_sessions import BreathingSessions
-from ambient.actuators.log import render_message
+from ambient.actuators.log import render_data, render_message
 from ambient.clock import Clock
 from ambient.config.actions import (
     BreathingActionConfig,
@@ -274,7 +274,7 @@ class HomeAssistantActuator:
             return str(data["message"])
         if isinstance(action, ServiceCallActionConfig):
             domain, service = action.action.split(".", 1)
-            data = _render(action.data, context, event)
+            data = render_data(action.data, context, event)
             await self.entities.require(_ids(action.target.get("entity_id", [])))
             await self.entities.require(_ids(data.get("entity_id", [])))
             await self.client.call_service(domain, service, data, dict(action.target) or None)
@@ -294,7 +294,7 @@ class HomeAssistantActuator:
         if action.title:
             data["title"] = render_message(action.title, context, event)
         if action.data:
-            data["data"] = _render(action.data, context, event)
+            data["data"] = render_data(action.data, context, event)
         await self.client.call_service(domain, service, data)
         self._notified.sent(*key, now)
         return f"sent via {action.service}"
@@ -341,14 +341,3 @@ def _service_of(action: LeafActionConfig) -> str:
     if isinstance(action, ServiceCallActionConfig):
         return action.action
     return str(getattr(action, "action", "unknown"))
-
-
-def _render(data: Any, context: ActionContext, event: str) -> Any:
-    """Fill ``{rule}``, ``{person}`` … in the string values of passthrough data."""
-    if isinstance(data, str):
-        return render_message(data, context, event)
-    if isinstance(data, dict):
-        return {key: _render(value, context, event) for key, value in data.items()}
-    if isinstance(data, list):
-        return [_render(value, context, event) for value in data]
-    return data

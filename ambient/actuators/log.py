@@ -26,6 +26,19 @@ def render_message(template: str, context: ActionContext, event: str) -> str:
     return template.format_map(_Fields(_message_fields(context, event)))
 
 
+def render_data(data: Any, context: ActionContext, event: str) -> Any:
+    """``data`` (an action's passthrough ``data``: text, mappings, lists) with each string in
+    it filled as :func:`render_message` fills a message: what HA is sent, and what a replay
+    reports it would send."""
+    if isinstance(data, str):
+        return render_message(data, context, event)
+    if isinstance(data, dict):
+        return {key: render_data(value, context, event) for key, value in data.items()}
+    if isinstance(data, list):
+        return [render_data(value, context, event) for value in data]
+    return data
+
+
 def _message_fields(context: ActionContext, event: str) -> dict[str, str]:
     """What a message's placeholders are filled with: each signal the rule read, and the
     rule, person, event and name."""
