@@ -3,6 +3,7 @@ started by hand (its pid), or the systemd unit that runs it, never a unit that i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -49,16 +50,23 @@ def refuse_this_user(sock_path: Path) -> None:
         sock_path.chmod(0)
 
 
+@contextlib.contextmanager
+def running(daemon: AmbientProcess) -> Iterator[None]:
+    """The daemon once it says it runs; stopped afterwards, whatever the command beside it did."""
+    try:
+        daemon.stderr.wait_for("Running:")
+        yield
+    finally:
+        daemon.stop()
+
+
 def test_forget_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
     hand_started: tuple[Path, AmbientProcess],
 ) -> None:
     """`systemctl stop ambient` stops nothing here (or another daemon than this one)."""
     config, daemon = hand_started
-    try:
-        daemon.stderr.wait_for("Running:")
+    with running(daemon):
         result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
-    finally:
-        daemon.stop()
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "ambient forget: the daemon is running and would write the person back from memory: "
@@ -70,11 +78,8 @@ def test_baseline_reset_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit
     hand_started: tuple[Path, AmbientProcess],
 ) -> None:
     config, daemon = hand_started
-    try:
-        daemon.stderr.wait_for("Running:")
+    with running(daemon):
         result = run_ambient("baseline", "reset", "--person", "alex", "--config", str(config))
-    finally:
-        daemon.stop()
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "ambient baseline: the daemon is running and would save its copy again: stop it first "
@@ -87,11 +92,8 @@ def test_store_rekey_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
 ) -> None:
     config, new_key_file = encrypted_store_config(tmp_path)
     daemon = AmbientProcess("run", "--config", str(config))
-    try:
-        daemon.stderr.wait_for("Running:")
+    with running(daemon):
         result = run_ambient("store", "rekey", str(config), "--new-key-file", str(new_key_file))
-    finally:
-        daemon.stop()
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "ambient store: the daemon is running and would go on with the old key: stop it first "
@@ -113,13 +115,10 @@ def test_a_daemon_whose_socket_refuses_this_user_is_refused_beside_not_taken_for
     daemon: forget erased the store beside it."""
     config, daemon = hand_started
     sock_path = config.parent / "ambient.sock"
-    try:
-        daemon.stderr.wait_for("Running:")
+    with running(daemon):
         refuse_this_user(sock_path)
         owner = socket_owner(sock_path)
         result = run_as_any_user(*command, "--config", str(config))
-    finally:
-        daemon.stop()
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         f"ambient {command[0]}: a daemon appears to run beside this store as {owner} (its "
@@ -136,13 +135,10 @@ def test_store_rekey_beside_a_daemon_whose_socket_refuses_this_user_is_refused(
     config, new_key_file = encrypted_store_config(tmp_path)
     sock_path = tmp_path / "ambient.sock"
     daemon = AmbientProcess("run", "--config", str(config))
-    try:
-        daemon.stderr.wait_for("Running:")
+    with running(daemon):
         refuse_this_user(sock_path)
         owner = socket_owner(sock_path)
         result = run_as_any_user("store", "rekey", str(config), "--new-key-file", str(new_key_file))
-    finally:
-        daemon.stop()
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith(
         f"ambient store: a daemon appears to run beside this store as {owner} (its status "
