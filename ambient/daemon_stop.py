@@ -91,8 +91,8 @@ def stop_advice(pid: int, proc: Path = PROC) -> str:
     meanwhile) every way is named, with its pid."""
     try:
         cgroups = (proc / str(pid) / "cgroup").read_text()
-        stat = (proc / str(pid) / "stat").read_text()
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        stat = _stat_fields((proc / str(pid) / "stat").read_text())
+        parent = int(stat[1])
         # The first process of its pid namespace (a container's command, seen from inside).
         parent_name = "" if parent == 0 else (proc / str(parent) / "comm").read_text().strip()
     except (OSError, ValueError, IndexError):
@@ -105,7 +105,7 @@ def stop_advice(pid: int, proc: Path = PROC) -> str:
     ):
         return CONTAINER
     unit = _service(paths) if parent_name == "systemd" else None
-    if unit is None or not _runs_it(unit, pid, proc):
+    if unit is None or not _runs_it(unit, pid, _start_of(stat), proc):
         return f"Ctrl-C where it runs, or kill {pid}"
     return f"systemctl {'--user ' if unit.user else ''}stop {unit.name}"
 
@@ -142,15 +142,15 @@ def _service(paths: list[str]) -> _Unit | None:
     return None
 
 
-def _runs_it(unit: _Unit, pid: int, proc: Path) -> bool:
+def _runs_it(unit: _Unit, pid: int, start: int | None, proc: Path) -> bool:
     """Whether stopping ``unit`` stops the daemon, and only what runs for it: the shipped
     unit (``ambient``, or an instance ``ambient@…``), or one whose main process the daemon
     is (no process of the unit started before it). A daemon started with nohup in a terminal
     that then closed is taken in by the user's manager in the terminal's unit
-    (``gnome-terminal-server``): stopping that would close every terminal of the user."""
+    (``gnome-terminal-server``): stopping that would close every terminal of the user.
+    ``start``: when the daemon started (None: not known)."""
     if unit.name == "ambient" or unit.name.startswith("ambient@"):
         return True
-    start = _start_time(pid, proc)
     if start is None:
         return False
     for entry in proc.iterdir():
@@ -168,9 +168,22 @@ def _runs_it(unit: _Unit, pid: int, proc: Path) -> bool:
 
 
 def _start_time(pid: int, proc: Path) -> int | None:
-    """When process ``pid`` started (clock ticks since boot; ``stat``'s 22nd field)."""
+    """When process ``pid`` started (see :func:`_start_of`)."""
     try:
-        stat = (proc / str(pid) / "stat").read_text()
-        return int(stat.rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
+        return _start_of(_stat_fields((proc / str(pid) / "stat").read_text()))
+    except (OSError, IndexError):
+        return None
+
+
+def _stat_fields(stat: str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (which may hold spaces
+    and parentheses): the state first, then the parent's pid."""
+    return stat.rsplit(")", 1)[1].split()
+
+
+def _start_of(fields: list[str]) -> int | None:
+    """When the process started (clock ticks since boot; ``stat``'s 22nd field)."""
+    try:
+        return int(fields[19])
+    except (ValueError, IndexError):
         return None
