@@ -44,8 +44,10 @@ class SampledHeartRate:
         if self.said:
             return
         last = self._last.get(person)
-        if last is None or time <= last:
-            self._last[person] = time if last is None else last
+        if last is None:
+            self._last[person] = time
+            return
+        if time <= last:
             return
         self._last[person] = time
         gap = time - last
