@@ -741,7 +741,7 @@ class PersonSignals:
         else:
             si = self._si_missing
 
-        norm = self.baseline.norm(now, self.beats_kind)  # the rest of the latest beats' kind
+        norm = self.norm(now)  # the rest of the latest beats' kind
         ln_z = None
         ln_rmssd = primary[STATS_LN_RMSSD]
         if usable and ln_rmssd is not None:
@@ -811,7 +811,7 @@ class PersonSignals:
         a minute not at rest, between them.
         ``hrv_scored``: the score now is from HRV too (else from HR alone)."""
         evidence = self._smoother.evidence
-        norm = self.baseline.norm(now, self.beats_kind)
+        norm = self.norm(now)
         # (on the prior, the person's or, for a score from HRV, this kind of beats', minutes
         # are learned as they come; HR alone is against the person's own rest)
         prior = norm.state == PRIOR or (hrv_scored and norm.ln_rmssd_new_kind)
