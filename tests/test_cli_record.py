@@ -3,12 +3,14 @@ that `ambient simulate` replays; it runs beside the daemon on the same config.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import resource
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -185,16 +187,30 @@ def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_not
             recorder.stop()
 
 
-def looping_recording(tmp_path: Path, rows: str) -> Path:
-    """A config whose daemon plays ``rows`` (``t,hr,bpm`` lines) for sam over and over, its
-    store (and so its status socket) beside it."""
+@contextlib.contextmanager
+def recording_beside_a_looping_daemon(
+    tmp_path: Path, rows: str, out: str
+) -> Iterator[tuple[AmbientProcess, AmbientProcess]]:
+    """The daemon playing ``rows`` (``t,hr,bpm`` lines) for sam over and over, its store (and
+    so its status socket) beside its config, and `ambient record --out out` reading from it;
+    both stopped afterwards, whatever the test did to them."""
     (tmp_path / "source.csv").write_text("t,metric,value\n" + rows)
     config = tmp_path / "ambient.yaml"
     config.write_text(
         "people:\n  - id: sam\nsensors:\n  - type: recording\n    path: source.csv\n"
         "    person: sam\n    loop: true\nstore:\n  path: state/ambient.db\n"
     )
-    return config
+    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
+    recorder: AmbientProcess | None = None
+    try:
+        daemon.stderr.wait_for("Running:")
+        recorder = AmbientProcess("record", str(config), "--out", out, cwd=tmp_path)
+        recorder.stderr.wait_for("Recording what the running daemon reads")
+        yield daemon, recorder
+    finally:
+        if recorder is not None:
+            recorder.stop()
+        daemon.stop()
 
 
 def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
@@ -202,13 +218,8 @@ def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
 ) -> None:
     """The daemon's stop ends the stream it serves to the recorder quietly: on Python 3.11 it
     logged an ERROR with a traceback (a cancelled connection handler) in its journal."""
-    config = looping_recording(tmp_path, "0,hr,61\n1,hr,62\n")
-    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
-    recorder: AmbientProcess | None = None
-    try:
-        daemon.stderr.wait_for("Running:")
-        recorder = AmbientProcess("record", str(config), "--out", "session.csv", cwd=tmp_path)
-        recorder.stderr.wait_for("Recording what the running daemon reads")
+    rows = "0,hr,61\n1,hr,62\n"
+    with recording_beside_a_looping_daemon(tmp_path, rows, "session.csv") as (daemon, recorder):
         daemon.process.terminate()
         assert daemon.process.wait(timeout=30) == 0
         assert recorder.process.wait(timeout=30) == 0
@@ -217,10 +228,6 @@ def test_a_daemon_that_stops_ends_the_recording_and_is_not_held_up_by_it(
         assert "wrote session.csv" in said
         logged = "".join(daemon.stderr.all_lines())
         assert "Traceback" not in logged and " ERROR " not in logged, logged
-    finally:
-        if recorder is not None:
-            recorder.stop()
-        daemon.stop()
 
 
 def test_a_reload_of_the_daemon_does_not_end_the_recording(tmp_path: Path) -> None:
@@ -228,13 +235,8 @@ def test_a_reload_of_the_daemon_does_not_end_the_recording(tmp_path: Path) -> No
     further than the reload, ending as done (exit 0, `wrote session.csv`) with nothing said,
     so a week's recording could end on its first day. The recorder now connects again once
     the daemon answers with its new config, and records what it reads from then on."""
-    config = looping_recording(tmp_path, "0,hr,61\n0.5,hr,62\n")
-    daemon = AmbientProcess("run", str(config), cwd=tmp_path)
-    recorder: AmbientProcess | None = None
-    try:
-        daemon.stderr.wait_for("Running:")
-        recorder = AmbientProcess("record", str(config), "--out", "-", cwd=tmp_path)
-        recorder.stderr.wait_for("Recording what the running daemon reads")
+    rows = "0,hr,61\n0.5,hr,62\n"
+    with recording_beside_a_looping_daemon(tmp_path, rows, "-") as (daemon, recorder):
         recorder.stdout.wait_for(",hr,6")
         daemon.process.send_signal(signal.SIGHUP)
         daemon.stderr.wait_for("Config reloaded")
@@ -246,10 +248,6 @@ def test_a_reload_of_the_daemon_does_not_end_the_recording(tmp_path: Path) -> No
         assert recorder.process.poll() is None
         assert recorder.interrupt() == 0
         assert "wrote the recording to stdout" in "".join(recorder.stderr.all_lines())
-    finally:
-        if recorder is not None:
-            recorder.stop()
-        daemon.stop()
 
 
 def test_a_config_without_sensors_is_one_line_and_exit_1_not_a_wait_for_nothing(
