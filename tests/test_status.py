@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import socket
 import stat
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from fixtures.status_sample import STATUS_SAMPLE
 from test_cli_failures import run_as_any_user
+from test_daemon_stop import refuse_this_user
 
 from ambient.status import (
     SYSTEM_SOCKET,
@@ -320,18 +320,14 @@ async def test_a_link_left_by_a_daemon_that_was_killed_is_passed_over(
 
 def test_a_daemon_whose_socket_refuses_this_user_is_said_to_run(tmp_path: Path) -> None:
     """Another user's daemon (its socket 0600): status says one appears to run there, as whom,
-    and how to ask it. The socket is given to nobody when the tests run as root (the command
-    runs without root's override of file modes), else made 0000 (its owner is refused too)."""
+    and how to ask it."""
     sock_path = tmp_path / "ambient.sock"
     config = tmp_path / "ambient.yaml"
     config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
     with socket.socket(socket.AF_UNIX) as listening:
         listening.bind(str(sock_path))
         listening.listen()
-        if os.geteuid() == 0:
-            os.chown(sock_path, 65534, 65534)
-        else:
-            sock_path.chmod(0)
+        refuse_this_user(sock_path)
         owner = socket_owner(sock_path)
         result = run_as_any_user("status", "--config", str(config))
     assert (result.returncode, result.stdout) == (1, "")
