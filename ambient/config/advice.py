@@ -21,11 +21,10 @@ from ambient.config.rule_advice import (
     hysteresis_past_the_scale,
     ids_home_assistant_cannot_show,
     signal_kind_mixups,
-    signal_tests,
     thresholds_past_the_scale,
     unreachable_rule_parts,
 )
-from ambient.config.rule_checks import walk_steps
+from ambient.config.rule_checks import signal_tests, walk_steps
 from ambient.config.sensor_advice import for_shorter_than_a_sample
 from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig

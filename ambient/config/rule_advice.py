@@ -15,11 +15,11 @@ import difflib
 from collections.abc import Iterator
 from typing import Any, Final
 
-from ambient.config.actions import ChooseCalmingStepConfig, WaitForStepConfig
+from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.cron import why_never_fires
 from ambient.config.root import AmbientConfig
-from ambient.config.rule_checks import walk_conditions, walk_steps
+from ambient.config.rule_checks import signal_tests, walk_steps
 from ambient.config.triggers import CronTriggerConfig, SignalTriggerConfig, StateTriggerConfig
 from ambient.config.types import parse_time_of_day
 from ambient.config.yaml_source import KeyPath
@@ -212,27 +212,6 @@ def ids_home_assistant_cannot_show(config: AmbientConfig) -> Iterator[Finding]:
                 f"Home Assistant reads the state `{rule.id}` as no state, so the Active rule "
                 "sensor would show this rule's episodes as no value; choose another id",
             )
-
-
-SignalTest = (
-    SignalTriggerConfig | StateTriggerConfig | SignalConditionConfig | WaitForStepConfig.WaitFor
-)
-
-
-def signal_tests(config: AmbientConfig) -> Iterator[tuple[KeyPath, SignalTest]]:
-    """Every rule part that tests a signal's value (a trigger, a condition, a wait), at its
-    path, for the warnings that read what is tested."""
-    for r_index, rule in enumerate(config.rules):
-        base: KeyPath = ("rules", r_index)
-        for t_index, trigger in enumerate(rule.triggers):
-            if isinstance(trigger, SignalTriggerConfig | StateTriggerConfig):
-                yield (*base, "triggers", t_index), trigger
-        for path, condition in walk_conditions(rule, base):
-            if isinstance(condition, SignalConditionConfig):
-                yield path, condition
-        for path, step in walk_steps(rule, base):
-            if isinstance(step, WaitForStepConfig):
-                yield (*path, "wait_for"), step.wait_for
 
 
 def signal_kind_mixups(config: AmbientConfig) -> Iterator[Finding]:

@@ -49,19 +49,28 @@ def rule_checks(config: AmbientConfig) -> list[Finding]:
 
 def _signals_tested(config: AmbientConfig) -> set[str]:
     """The signals the rules' triggers, conditions and wait steps name."""
-    names: set[str] = set()
+    return {test.signal for _, test in signal_tests(config) if test.signal}
+
+
+SignalTest = (
+    SignalTriggerConfig | StateTriggerConfig | SignalConditionConfig | WaitForStepConfig.WaitFor
+)
+
+
+def signal_tests(config: AmbientConfig) -> Iterator[tuple[KeyPath, SignalTest]]:
+    """Every rule part that tests a signal's value (a trigger, a condition, a wait), at its
+    path, for the warnings that read what is tested."""
     for r_index, rule in enumerate(config.rules):
         base: KeyPath = ("rules", r_index)
-        for trigger in rule.triggers:
-            if isinstance(trigger, StateTriggerConfig | SignalTriggerConfig) and trigger.signal:
-                names.add(trigger.signal)
-        for _, condition in walk_conditions(rule, base):
+        for t_index, trigger in enumerate(rule.triggers):
+            if isinstance(trigger, SignalTriggerConfig | StateTriggerConfig):
+                yield (*base, "triggers", t_index), trigger
+        for path, condition in walk_conditions(rule, base):
             if isinstance(condition, SignalConditionConfig):
-                names.add(condition.signal)
-        for _, step in walk_steps(rule, base):
+                yield path, condition
+        for path, step in walk_steps(rule, base):
             if isinstance(step, WaitForStepConfig):
-                names.add(step.wait_for.signal)
-    return names
+                yield (*path, "wait_for"), step.wait_for
 
 
 def _recorded_metrics(config: AmbientConfig, names: set[str]) -> set[str]:
