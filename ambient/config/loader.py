@@ -18,6 +18,7 @@ from ambient.config.checks import cross_checks
 from ambient.config.durations import duration_text, parse_duration
 from ambient.config.errors import ConfigError, ConfigIssue, empty_text_message, format_path
 from ambient.config.root import AmbientConfig
+from ambient.config.rules import HA_SINGULAR
 from ambient.config.secret_exposure import given_secrets, secret_exposure
 from ambient.config.store import key_exposure, store_path_for
 from ambient.config.types import PATTERN_MEANINGS, quote_the_id
@@ -68,15 +69,11 @@ def config_warnings(
     return [issue_at(document, key_path, message) for key_path, message in findings]
 
 
-#: Keys a rule may also spell as HA's automations do (see ``RuleConfig``).
-_HA_SPELLINGS = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
-
-
 def _as_written(document: YamlDocument, key_path: KeyPath) -> KeyPath:
     """``key_path`` with a rule's ``triggers`` (…) as the file spells it, ``trigger``."""
     written: list[str | int] = []
     for part in key_path:
-        other = _HA_SPELLINGS.get(part, part) if isinstance(part, str) else part
+        other = HA_SINGULAR.get(part, part) if isinstance(part, str) else part
         positions = document.positions
         if (*written, part) not in positions and (*written, other) in positions:
             part = other

@@ -37,7 +37,7 @@ def _one_as_a_list(value: object) -> object:
 
 
 #: HA's automations name these keys in the singular (its newer ones as ambient does).
-_HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
+HA_SINGULAR = {"triggers": "trigger", "conditions": "condition", "actions": "action"}
 
 
 class RuleConfig(ConfigModel):
@@ -66,7 +66,7 @@ class RuleConfig(ConfigModel):
     @classmethod
     def _one_spelling(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for plural, singular in _HA_SINGULAR.items():
+            for plural, singular in HA_SINGULAR.items():
                 if plural in data and singular in data:
                     raise ValueError(f"give `{plural}` or Home Assistant's `{singular}`, not both")
         return data
