@@ -26,7 +26,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,10 +204,10 @@ def read_user_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(EXAMPLE_CONFIG, encoding="utf-8")
         logger.warning("wrote an example config to %s: edit it and restart the add-on", path)
-    config = _load_mapping(path, _TagKeepingLoader, refuse_repeated_keys=True)
+    config = _load_mapping(path, _TagKeepingLoader, _refuse_repeated_keys)
     secrets_path = path.with_name("secrets.yaml")
     secrets = (
-        _load_mapping(secrets_path, yaml.SafeLoader, refuse_secrets_twice=True)
+        _load_mapping(secrets_path, yaml.SafeLoader, _refuse_secrets_given_twice)
         if secrets_path.exists()
         else {}
     )
@@ -217,18 +217,15 @@ def read_user_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 def _load_mapping(
     path: Path,
     loader_type: type[yaml.SafeLoader],
-    *,
-    refuse_repeated_keys: bool = False,
-    refuse_secrets_twice: bool = False,
+    refuse: Callable[[Path, yaml.Node], None],
 ) -> dict[str, Any]:
+    """The mapping in ``path``; ``refuse`` raises at what PyYAML would keep without a word."""
     try:
         loader = loader_type(path.read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
-            if refuse_repeated_keys and node is not None:
-                _refuse_repeated_keys(path, node)
-            if refuse_secrets_twice:
-                _refuse_secrets_given_twice(path, node)
+            if node is not None:
+                refuse(path, node)
             data = None if node is None else loader.construct_document(node)
         finally:
             loader.dispose()
@@ -245,7 +242,7 @@ def _load_mapping(
     return data
 
 
-def _refuse_secrets_given_twice(path: Path, root: yaml.Node | None) -> None:
+def _refuse_secrets_given_twice(path: Path, root: yaml.Node) -> None:
     """A secret the user's secrets.yaml gives twice with different values was kept as the last
     without a word, and the generated file holds only that one: refused at its place, as the
     config loader refuses it (never showing a value)."""
