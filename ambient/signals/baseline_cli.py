@@ -68,12 +68,17 @@ def _unknown_person(config: AmbientConfig, person: str) -> BaselineCommandError:
 
 
 def _baseline_of(config: AmbientConfig, person: str, store: Store | None) -> Baseline:
+    saved = None if store is None else store.get(BASELINE_NAMESPACE, person)
+    return _baseline_from(config, person, saved)
+
+
+def _baseline_from(config: AmbientConfig, person: str, saved: Any) -> Baseline:
+    """The person's baseline from its ``saved`` form (None: nothing saved, the prior)."""
     from ambient.clock import resolve_zone
 
     people = {p.id: p for p in config.people}
     resting_hr = people[person].resting_hr if person in people else None
     baseline = Baseline(config.signals.baseline, resting_hr, resolve_zone(config.timezone))
-    saved = None if store is None else store.get(BASELINE_NAMESPACE, person)
     # A baseline saved before kinds of beats were kept is the person's one kind, as the daemon
     # takes it (see `SignalEngine`).
     beats = configured_beats(config.sensors, person)
@@ -317,8 +322,8 @@ def _reset_beats(config: AmbientConfig, person: str, beats: BeatsKind, out: Text
     prior until its first quiet minutes; resting HR and the other kind are kept."""
     _refuse_while_running(config)
     store = _open_store(config)
-    saved = store is not None and store.get(BASELINE_NAMESPACE, person) is not None
-    if store is None or not saved:
+    saved = None if store is None else store.get(BASELINE_NAMESPACE, person)
+    if store is None or saved is None:
         if store is not None:
             store.close()
         if person not in config.person_ids():
@@ -326,7 +331,7 @@ def _reset_beats(config: AmbientConfig, person: str, beats: BeatsKind, out: Text
         out.write(f"{person} has no saved baseline: nothing to reset\n")
         return
     try:
-        baseline = _baseline_of(config, person, store)
+        baseline = _baseline_from(config, person, saved)
         if beats not in baseline.kinds_kept():
             out.write(
                 f"{person} has no ln RMSSD of {_BEATS_TEXT[beats]} beats saved: nothing to reset\n"
