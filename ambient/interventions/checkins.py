@@ -281,7 +281,8 @@ class CheckIns:
         if row is None:
             return
         if check_in in self._unrecorded:  # answered: taken down already
-            self._record_late(row)
+            if not self._record_late(row) and why == "timeout":  # refused still: again later
+                self._arm(check_in, self._clock.now() + self._config.timeout)
             return
         try:
             self._book.close(check_in, TIMED_OUT, None, self._clock.now(), why)
@@ -348,10 +349,8 @@ class CheckIns:
             # close it (a newer question, a reload); it is never timed out as unanswered.
             answer_of = f"Check-in answer of {row.person} about episode {row.episode_id}"
             self.not_recorded(row.person, answer_of, exc)
+            # Its timer stays: at the question's timeout the answer is written, not timed out.
             self._unrecorded[row.id] = (answer, self._clock.now(), source)
-            timer = self._timers.pop(row.id, None)
-            if timer is not None:
-                timer.cancel()
             self._withdraw(row, "answered")
             return True
         self._count("answered", row.person)
@@ -363,9 +362,10 @@ class CheckIns:
             listener(row.person)
         return True
 
-    def _record_late(self, row: CheckInRow) -> None:
+    def _record_late(self, row: CheckInRow) -> bool:
         """Write the answer to ``row`` the store refused when it was given (counted then, as
-        ``not_recorded``, and not again); refused again, it waits for the next try."""
+        ``not_recorded``, and not again); refused again (False), it waits for the next try:
+        the question's timeout, the next question, a second hearing of the tap, a stop."""
         answer, time, source = self._unrecorded[row.id]
         try:
             self._book.close(row.id, ANSWERED, answer, time, source)
@@ -375,7 +375,7 @@ class CheckIns:
             _LOGGER.debug(
                 "Check-in answer about episode %s still not recorded: %s", row.episode_id, exc
             )
-            return
+            return False
         del self._unrecorded[row.id]
         _LOGGER.info(
             "%s's check-in answer about episode %s, not recorded when given, is now",
@@ -384,6 +384,7 @@ class CheckIns:
         )
         for listener in list(self.answered_listeners):
             listener(row.person)
+        return True
 
     def on_notification_action(self, data: Mapping[str, Any]) -> None:
         """A ``mobile_app_notification_action`` event's data (from any app, any action)."""

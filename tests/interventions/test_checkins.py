@@ -202,6 +202,48 @@ async def test_an_answer_the_store_could_not_keep_is_written_when_the_next_quest
     assert (counts["answered"], counts["timed_out"], counts["not_recorded"]) == (0, 0, 1)
 
 
+async def test_an_answer_the_store_could_not_keep_is_written_at_its_questions_timeout(
+    tmp_path: Path,
+) -> None:
+    """Refused when given, it waited in memory for the next question, a reload or a stop: for
+    a day or more the question read open in the store (`ambient insights`), the learner had
+    not heard it, and a power cut meanwhile lost it, the next run timing the question out as
+    unanswered. It is now written at the question's timeout, once the card takes writes."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0), timeout="30min")
+    episode = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")  # the card refuses every write for a while
+    assert h.checkins.answer(None, "worse", episode, "notification")
+    store.query("PRAGMA query_only = OFF")  # space freed
+
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)
+
+    (row,) = h.book.rows("alex", "episode")
+    assert (row.status, row.answer, row.source) == (ANSWERED, "worse", "notification")
+    assert h.check_in_of(episode) == "worse"
+    counts = h.checkins.counts
+    assert (counts["answered"], counts["timed_out"], counts["not_recorded"]) == (0, 0, 1)
+    assert [(q.episode_id, q.closed) for q in h.withdrawn] == [(episode, "answered")]
+
+
+async def test_an_answer_the_store_still_refuses_at_the_timeout_is_tried_a_timeout_later(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0), timeout="30min")
+    episode = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")
+    assert h.checkins.answer(None, "calmer", episode, "notification")
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)  # refused again at the timeout
+    store.query("PRAGMA query_only = OFF")
+
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 3600)
+
+    (row,) = h.book.rows("alex", "episode")
+    assert (row.status, row.answer) == (ANSWERED, "calmer")
+    assert h.checkins.counts["timed_out"] == 0
+
+
 async def test_an_answer_the_store_could_not_keep_is_written_at_a_reload(
     tmp_path: Path,
 ) -> None:
