@@ -217,20 +217,22 @@ class MqttSensor:
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
         if factor != 1.0:
             values = tuple(value * factor for value in values)
-        if parsed.times is not None:  # a batch of samples, each with its own time
-            return self._samples(message.topic, person, values, parsed.times, live_age_s, now)
         low, high = self._range or _ANY_VALUE
-        if len(values) == 1:  # the usual message
-            if not low <= values[0] <= high:
-                raise self._refusal(values[0])
-        else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
-            for value in values:
-                if not low <= value <= high:
-                    refusal = self._refusal(value)
-                    self._drops.drop(message.topic, refusal.reason, refusal.detail)
+        if parsed.times is None:  # a batch's impossible values go in _samples, after the check
+            if len(values) == 1:  # the usual message
+                if not low <= values[0] <= high:
+                    raise self._refusal(values[0])
+            else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
+                for value in values:
+                    if not low <= value <= high:
+                        refusal = self._refusal(value)
+                        self._drops.drop(message.topic, refusal.reason, refusal.detail)
+        # Behind the clock: a batch's newest sample stands for the whole batch.
         behind_after_s = self._behind_after_s
         if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
             self._behind(live_age_s)
+        if parsed.times is not None:  # a batch of samples, each with its own time
+            return self._samples(message.topic, person, values, parsed.times, now)
         # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
         end_time = now if timestamp is None or timestamp > now else timestamp
         if len(values) == 1:  # the usual message
@@ -250,16 +252,12 @@ class MqttSensor:
         person: str,
         values: tuple[float, ...],
         times: tuple[float, ...],
-        live_age_s: float | None,
         now: float,
     ) -> list[Reading]:
         """A batch whose samples carry their own times (a watch's upload through its phone):
         one reading each, oldest first (the newest first would make the others late); an
         impossible value goes alone, a time ahead of ours (within the tolerance) is now. The
-        newest sample was judged for the whole batch (``live_age_s``)."""
-        behind_after_s = self._behind_after_s
-        if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
-            self._behind(live_age_s)
+        newest sample was judged for the whole batch (stale, or behind the clock)."""
         low, high = self._range or _ANY_VALUE
         metric, source = self.config.metric, self.name
         readings = []

@@ -484,6 +484,21 @@ def test_a_watchs_batch_of_samples_is_read_each_at_its_own_time_oldest_first() -
     assert h.counters.get("mqtt:zigbee2mqtt/alex_watch", "stale") == 1
 
 
+def test_a_batch_whose_newest_sample_is_behind_the_clock_is_counted_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The newest sample judges the batch: past the signals' `stale_after` (15 s) but within
+    `max_age` its samples are kept, the upload counted behind the clock once (not per sample)
+    and said, an impossible value going alone."""
+    h = Harness(value="data.metrics.0.data.*.Avg", timestamp="data.metrics.0.data.*.date")
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        readings = h.feed(batch((66, 40), (0, 100), (64, 200)))
+    assert [(r.time, r.value) for r in readings] == [(NOW - 200, 64.0), (NOW - 40, 66.0)]
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"behind_clock": 1, "hr_zero": 1}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "40 s behind" in line and "66" not in line
+
+
 async def test_a_health_auto_export_upload_through_a_real_broker_gives_each_sample(
     mosquitto: MosquittoBroker,
 ) -> None:
