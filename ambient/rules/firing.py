@@ -132,19 +132,24 @@ class Firer:
         self._launch(rule, run, trace)
 
     def _decide_when_known(
-        self, rule: Rule, person: str | None, firing: Firing, episode_trigger: bool
+        self, rule: Rule, person: str | None, firing: Firing, now: float, episode_trigger: bool
     ) -> None:
         """Just after a start, HA's states and the signals' first values may not have
         arrived: the conditions are read once they have (or the grace period is over), not as
         unknown only because ambient has just started. A signal trigger that cleared in the
-        meantime has nothing left to fire."""
+        meantime has nothing left to fire; until it decides, it is written as due."""
+        trigger = rule.person(person).trigger(firing.index) if episode_trigger else None
+        if trigger is not None:
+            trigger.firing_due = now
 
         async def decide() -> None:
             try:
                 why = "fired just after the start"
                 await self._inputs_known(rule.config.conditions, person, rule.id, why)
-                if episode_trigger and rule.person(person).trigger(firing.index).phase != "active":
-                    return
+                if trigger is not None:
+                    trigger.firing_due = None
+                    if trigger.phase != "active":
+                        return
                 self.fire(rule, person, firing, self.clock.now(), episode_trigger, True)
                 self._save(rule)
             except Exception:
@@ -166,6 +171,7 @@ class Firer:
                 continue
             rule, person, index = latched
             trigger = rule.person(person).trigger(index)
+            trigger.firing_due = None
             if trigger.phase == "active":
                 trigger.phase, trigger.for_until = "pending", now
                 self._save(rule)
@@ -213,7 +219,7 @@ class Firer:
             return
         waits = config.conditions and not inputs_awaited
         if waits and self._inputs_unknown(config.conditions, person):
-            self._decide_when_known(rule, person, firing, episode_trigger)
+            self._decide_when_known(rule, person, firing, now, episode_trigger)
             return
         if config.conditions:
             context = self._condition_context(person, firing.trigger_id)

@@ -34,8 +34,14 @@ class TriggerState:
     seen: str | None = None
     #: ``seen`` restored from the store and no value seen since.
     seen_restored: bool = field(default=False, compare=False, repr=False)
+    #: When this trigger fired, while its firing waits for what the rule's conditions read
+    #: (just after a start): it is written as due then, not as fired, so that a kill before
+    #: the firing decides leaves it to decide after the restart, not latched for the episode.
+    firing_due: float | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        if self.phase == "active" and self.firing_due is not None:
+            return {"phase": "pending", "since": self.since, "for_until": self.firing_due}
         return (
             {"phase": self.phase, "since": self.since, "for_until": self.for_until}
             | ({"value": self.value} if self.value is not None else {})

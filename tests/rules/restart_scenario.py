@@ -97,8 +97,9 @@ class ScenarioFailed(Exception):
 class Publisher:
     """Publishes ``{"hr": bpm, "ts": now}`` every ``interval_s`` while switched on."""
 
-    def __init__(self, host: str, port: int, interval_s: float = 0.2) -> None:
+    def __init__(self, host: str, port: int, interval_s: float = 0.2, topic: str = TOPIC) -> None:
         self.bpm = 120.0
+        self.topic = topic
         self.on = threading.Event()
         self._stop = threading.Event()
         self._interval_s = interval_s
@@ -114,7 +115,7 @@ class Publisher:
             if self._stop.is_set():
                 return
             payload = json.dumps({"hr": self.bpm, "ts": time.time()})
-            self._client.publish(TOPIC, payload)
+            self._client.publish(self.topic, payload)
             self._stop.wait(self._interval_s)  # the sensor's pace, not a wait for anything
 
     def close(self) -> None:
