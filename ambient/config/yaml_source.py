@@ -11,6 +11,7 @@ PyYAML cannot construct are problems with a place, like any other.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -130,8 +131,12 @@ class SecretGivenTwice:
 def secrets_given_twice(root: yaml.Node | None) -> list[SecretGivenTwice]:
     """The names a secrets file's top mapping gives again with another value: PyYAML keeps the
     last without a word, so the secret used would be whichever came last. The same value again
-    (a block pasted twice) changes nothing and is not one. Never holds a value."""
+    (a block pasted twice) changes nothing and is not one. Never holds a value. Only the
+    values of a name given more than once are built (reading the file builds them all)."""
     if not isinstance(root, yaml.MappingNode):
+        return []
+    names = Counter(str(key.value) for key, _ in root.value if isinstance(key, yaml.ScalarNode))
+    if all(count == 1 for count in names.values()):
         return []
     values = yaml.SafeLoader("")
     first: dict[str, tuple[int, Any]] = {}
@@ -140,11 +145,13 @@ def secrets_given_twice(root: yaml.Node | None) -> list[SecretGivenTwice]:
         for key_node, value_node in root.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 continue
+            name = str(key_node.value)
+            if names[name] == 1:
+                continue
             try:
                 value = values.construct_object(value_node, deep=True)
             except (yaml.YAMLError, ValueError, TypeError, OverflowError):
                 value = object()  # unreadable: reading the file says so; unlike any other
-            name = str(key_node.value)
             if name not in first:
                 first[name] = (key_node.start_mark.line + 1, value)
             elif not _same_value(first[name][1], value):
@@ -241,6 +248,9 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        #: The keys this mapping writes itself, at their lines: a merged (``<<:``) key yields
+        #: to one of them, before or after it, as YAML says; only these can be written twice.
+        written: dict[str, int] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 merged = self.build(value_node, path)
@@ -259,8 +269,11 @@ class _Builder:
             child_path = (*path, key)
             if read_as_boolean:
                 self.boolean_keys[child_path] = str(key_node.value)
-            if key in result:
-                self._issue(key_node, child_path, f"duplicate key `{key}`")
+            if key in written:
+                first = written[key]
+                self._issue(key_node, child_path, f"duplicate key `{key}` (first at line {first})")
+            else:
+                written[key] = key_node.start_mark.line + 1
             self.positions[child_path] = self._pos(key_node.start_mark)
             result[key] = self.build(value_node, child_path)
         return result
