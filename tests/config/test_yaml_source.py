@@ -337,3 +337,24 @@ def test_a_secret_that_is_not_one_value_is_refused_where_it_is_used(
         f"{path}:3:10: homeassistant.token: secret `token` in {secrets} is {kind}: a secret "
         "is one value, text or a number"
     ]
+
+
+def test_a_key_written_after_a_merge_overrides_the_merged_one(tmp_path: Path) -> None:
+    """YAML's merge (``<<: *anchor``) gives the keys a mapping does not write itself: one it
+    writes after the merge was refused as a duplicate key, so a shared block could only be
+    overridden by writing the key above the merge."""
+    from ambient.config.yaml_source import load_yaml
+
+    path = write(
+        tmp_path,
+        "base: &broker\n  host: broker.lan\n  port: 1883\n"
+        "mqtt:\n  <<: *broker\n  host: other.lan\n"
+        "again:\n  host: first.lan\n  <<: *broker\n",
+    )
+    assert load_yaml(path).data["mqtt"] == {"host": "other.lan", "port": 1883}
+    assert load_yaml(path).data["again"] == {"host": "first.lan", "port": 1883}
+
+
+def test_a_key_written_twice_beside_a_merge_names_its_first_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "base: &b\n  host: a\nmqtt:\n  host: x\n  <<: *b\n  host: y\n")
+    assert problems(path) == [f"{path}:6:3: mqtt.host: duplicate key `host` (first at line 4)"]
