@@ -87,6 +87,10 @@ class LightSnapshot:
     #: The brightness it may report from ambient's hand (``None``: judged on on/off alone);
     #: kept, so a dimmer turned while ambient was not running is seen after it starts.
     span: BrightnessSpan | None = None
+    #: The light's state and colour before ambient changed it (as HA's ``scene.apply`` takes
+    #: them), for when the scene is gone: HA keeps created scenes in memory only, so a restart
+    #: of HA loses them. ``None``: not known (a record from before it was kept).
+    before: dict[str, Any] | None = None
 
 
 @dataclass
@@ -170,6 +174,7 @@ class Episode:
                     "overridden_by": s.overridden_by,
                     "transition_s": s.transition_s,
                     **({"brightness_span": [s.span.low, s.span.high]} if s.span else {}),
+                    **({"before": dict(s.before)} if s.before is not None else {}),
                 }
                 for e, s in self.lights.items()
             },
@@ -218,7 +223,13 @@ class Episode:
             if isinstance(transition_s, bool) or not isinstance(transition_s, (int, float)):
                 raise ValueError(f"{where}.transition_s is not a number: {transition_s!r}")
             episode.lights[entity_id] = LightSnapshot(
-                entity_id, scene, restore, overridden_by, float(transition_s), _span(light, where)
+                entity_id,
+                scene,
+                restore,
+                overridden_by,
+                float(transition_s),
+                _span(light, where),
+                _before(light, where),
             )
         left_off = _mapping(record, "record").get("lights_left_off", {})
         for entity_id, light in _mapping(left_off, "lights_left_off").items():
@@ -316,6 +327,16 @@ def _span(fields: dict[str, Any], where: str) -> BrightnessSpan | None:
     if not numbers or any(isinstance(v, bool) or not isinstance(v, int | float) for v in span):
         raise ValueError(f"{where}.brightness_span is not [low, high]: {span!r}")
     return BrightnessSpan(float(span[0]), float(span[1]))
+
+
+def _before(fields: dict[str, Any], where: str) -> dict[str, Any] | None:
+    """A record's ``before`` (the light's state before ambient changed it), if it has one."""
+    before = fields.get("before")
+    if before is None:
+        return None
+    if not isinstance(before, dict) or before.get("state") not in ("on", "off"):
+        raise ValueError(f"{where}.before is not a light's state: {before!r}")
+    return before
 
 
 def _overridden_by(fields: dict[str, Any], where: str) -> str | None:

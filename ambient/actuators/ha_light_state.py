@@ -13,6 +13,31 @@ from typing import Any
 BRIGHTNESS_TOLERANCE = 8
 
 
+#: What of a light's state HA's ``scene.apply`` puts back (its light reproduce_state reads
+#: the colour of the ``color_mode``).
+RESTORABLE_ATTRIBUTES = (
+    "brightness",
+    "effect",
+    "color_mode",
+    "color_temp_kelvin",
+    "hs_color",
+    "xy_color",
+    "rgb_color",
+    "rgbw_color",
+    "rgbww_color",
+)
+
+
+def restorable(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A light's state as ``scene.apply`` takes it back; ``None`` for one neither on nor off
+    (unknown, unavailable: nothing to put back)."""
+    if state.get("state") not in ("on", "off"):
+        return None
+    attributes = state.get("attributes") or {}
+    kept = {a: attributes[a] for a in RESTORABLE_ATTRIBUTES if attributes.get(a) is not None}
+    return {"state": state["state"], **(kept if state["state"] == "on" else {})}
+
+
 def left_off(state: Mapping[str, Any], turn_on_lights: bool) -> bool:
     """Off (or unknown) and the action does not switch lights on: untouched."""
     return state.get("state") != "on" and not turn_on_lights

@@ -19,7 +19,13 @@ from typing import Any
 from ambient.actuators.ha_entities import unavailable
 from ambient.actuators.ha_episode import Episode, LightLeftOff, LightSnapshot, slug
 from ambient.actuators.ha_holds import SharedHolds
-from ambient.actuators.ha_light_state import BrightnessSpan, brightness_when_on, left_off, notes
+from ambient.actuators.ha_light_state import (
+    BrightnessSpan,
+    brightness_when_on,
+    left_off,
+    notes,
+    restorable,
+)
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
@@ -140,15 +146,23 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 # episode; a new one would be of ambient's calm state.
                 scene_entity_id = held.scene_entity_id
                 span = replace(held.span) if held.span else None
+                before = held.before
             else:
                 scene_id = f"ambient_{slug(episode.id)}_{slug(entity_id)}"
                 await self.client.call_service(
                     "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
                 )
                 scene_entity_id = f"scene.{scene_id}"
-                span = BrightnessSpan.before((states or {}).get(entity_id) or {})
+                state = (states or {}).get(entity_id) or {}
+                span = BrightnessSpan.before(state)
+                before = restorable(state)
             episode.lights[entity_id] = LightSnapshot(
-                entity_id, scene_entity_id, restore, transition_s=transition_s, span=span
+                entity_id,
+                scene_entity_id,
+                restore,
+                transition_s=transition_s,
+                span=span,
+                before=before,
             )
             episode.lights_left_off.pop(entity_id, None)  # ambient changes it now
             self.changed(episode)
@@ -241,7 +255,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
         """Put back what ambient changed; lights someone took over stay as they are. A light
         another episode still holds is left to it (they share the snapshot from before the
         first of them): the last episode to end restores it, if any of them wanted that."""
-        restored = await self._put_back(episode, list(episode.lights.values()))
+        gone = await self._scenes_gone(list(episode.lights.values()))
+        restored = await self._put_back(episode, list(episode.lights.values()), gone)
         shared = {
             s.scene_entity_id
             for other in self.episodes()
@@ -249,7 +264,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
             for s in other.lights.values()
         }
         scenes = [
-            s.scene_entity_id for s in episode.lights.values() if s.scene_entity_id not in shared
+            s.scene_entity_id
+            for s in episode.lights.values()
+            if s.scene_entity_id not in shared and s.scene_entity_id not in gone
         ]
         if scenes:
             await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
@@ -259,11 +276,20 @@ class CalmLights(SharedHolds[LightSnapshot]):
         """Put back ``lights`` before the episode ends (a breathing session stopped because
         its person left); their snapshots stay until it ends, as do the other lights'."""
         snapshots = [episode.lights[e] for e in lights if e in episode.lights]
-        return await self._put_back(episode, snapshots)
+        return await self._put_back(episode, snapshots, await self._scenes_gone(snapshots))
 
-    async def _put_back(self, episode: Episode, snapshots: list[LightSnapshot]) -> list[str]:
+    async def _scenes_gone(self, snapshots: list[LightSnapshot]) -> set[str]:
+        """The snapshot scenes HA no longer has: it keeps created scenes in memory only, so
+        they are gone once HA itself restarted."""
+        scenes = {s.scene_entity_id for s in snapshots if s.restore and s.overridden_by is None}
+        return {s for s in sorted(scenes) if await self.client.get_state(s) is None}
+
+    async def _put_back(
+        self, episode: Episode, snapshots: list[LightSnapshot], gone: set[str]
+    ) -> list[str]:
         """Apply the snapshots nobody took over, no other episode still holds, and that were
-        to be restored; the lights put back."""
+        to be restored; the lights put back. A scene in ``gone`` is applied from the state
+        ambient kept of the light (HA restarted since): ``scene.apply``."""
         restored = []
         for snapshot in snapshots:
             if snapshot.overridden_by is not None:
@@ -276,9 +302,22 @@ class CalmLights(SharedHolds[LightSnapshot]):
             if not snapshot.restore:
                 continue
             fade = {"transition": snapshot.transition_s} if snapshot.transition_s else {}
-            await self.client.call_service(
-                "scene", "turn_on", fade, {"entity_id": snapshot.scene_entity_id}
-            )
+            if snapshot.scene_entity_id not in gone:
+                await self.client.call_service(
+                    "scene", "turn_on", fade, {"entity_id": snapshot.scene_entity_id}
+                )
+            elif snapshot.before is not None:
+                entities = {snapshot.entity_id: snapshot.before}
+                await self.client.call_service("scene", "apply", {"entities": entities, **fade})
+            else:
+                _LOGGER.warning(
+                    "%s cannot be put back: Home Assistant restarted since episode %s calmed "
+                    "it and lost its snapshot scene %s",
+                    snapshot.entity_id,
+                    episode.id,
+                    snapshot.scene_entity_id,
+                )
+                continue
             restored.append(snapshot.entity_id)
         return restored
 

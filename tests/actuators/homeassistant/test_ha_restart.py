@@ -364,3 +364,33 @@ async def test_a_light_dimmed_at_its_wall_dimmer_while_ambient_was_down_stays_th
     ]
     assert applied == []  # not put back to 200 over their choice
     store.close()
+
+
+@pytest.mark.ha
+async def test_a_calm_light_is_put_back_after_home_assistant_itself_restarted(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HA restarting mid-episode (an update at night) forgets the snapshot scenes it held in
+    memory; a bulb keeps the calm it was given. Recovery puts the light back all the same."""
+    await set_light(probe, CEILING, 200, 5000)
+    store = Store(tmp_path / "state.db")
+    async with running(client_for(ha)) as client:
+        actuator = HomeAssistantActuator(client, RealClock(), store)
+        assert (await actuator.perform(calm(CEILING), context("h1"))).ok
+        assert light_of(await probe.state(CEILING))[:2] == ("on", 102)
+
+        await asyncio.to_thread(ha.restart)
+        await asyncio.wait_for(client.wait_connected(), 30)
+        async with HaProbe(ha.url, ha.token) as after:
+            await after.subscribe("call_service")
+            assert await after.state(scene_of("h1", CEILING)) is None  # gone with HA's memory
+            # The demo light starts afresh; a real bulb reports the calm it still has.
+            await set_light(after, CEILING, 102, 2200)
+            with caplog.at_level(logging.INFO):
+                await actuator.end_episode(context("h1"))
+            assert light_of(await after.state(CEILING)) == ("on", 200, 5000)
+            applied = [e for e in after.service_calls("scene") if e.data["service"] == "apply"]
+            assert len(applied) == 1  # exactly once
+    assert f"restored ['{CEILING}']" in caplog.text
+    assert store.items(NAMESPACE) == {}
+    store.close()
