@@ -420,8 +420,13 @@ def test_the_readme_exit_code_table_has_every_code_a_command_s_help_gives() -> N
     )
     given: dict[str, str] = {}
     for name, command in commands.choices.items():
-        codes = (command.epilog or "").split("exit codes:", 1)[1]
-        for code in re.findall(r"(?:^|, |\n)\s*(\d+) ", codes):
+        # A help laid out otherwise would give no code to compare: the test would pass on
+        # nothing. Every command says at least its 0 and its usage error.
+        epilog = command.epilog or ""
+        assert "exit codes:" in epilog, f"`ambient {name} --help` gives no exit codes"
+        codes = re.findall(r"(?:^|, |\n)\s*(\d+) ", epilog.split("exit codes:", 1)[1])
+        assert {"0", "2"} <= set(codes), f"`ambient {name} --help`: exit codes not found: {codes}"
+        for code in codes:
             given.setdefault(code, name)
     documented = {row[0] for row in readme_table("exit")}
     missing = {code: name for code, name in given.items() if code not in documented}
