@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
-from ambient.config.sensors import STALE_AFTER_METRICS, RecordingSensorConfig, configured_beats
+from ambient.config.sensors import (
+    DEFAULT_PERSON,
+    RecordingSensorConfig,
+    configured_beats,
+    may_give,
+)
 from ambient.daemon import Daemon, DaemonOptions
 from ambient.evaluate.changes import DRAWN_SIGNALS, SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
@@ -90,14 +95,14 @@ def replay_sensor(config: AmbientConfig, path: Path, person: str | None) -> Reco
     longest span of theirs (a watch's samples minutes apart count as long as live; a strap's
     beats, a second apart, are not changed by it), when one has its own; its ``beats`` the one
     kind their beats have (see ``configured_beats``)."""
-    heart = [
-        sensor
-        for sensor in config.sensors
-        if sensor.type != "satellite"
-        and sensor.person in (None, person)
-        and (sensor.type not in ("mqtt", "homeassistant") or sensor.metric in STALE_AFTER_METRICS)
+    whose = person or DEFAULT_PERSON
+    heart = [sensor for sensor in config.sensors if may_give(sensor, whose)]
+    # a satellite's forwarded readings have no span of their own: they take the signals'
+    own = [
+        sensor.stale_after
+        for sensor in heart
+        if sensor.type != "satellite" and sensor.stale_after is not None
     ]
-    own = [sensor.stale_after for sensor in heart if sensor.stale_after is not None]
     stale_after = None
     if own:
         without_own = len(own) < len(heart)
@@ -108,7 +113,7 @@ def replay_sensor(config: AmbientConfig, path: Path, person: str | None) -> Reco
         path=path,
         person=person,
         stale_after=stale_after,
-        beats=configured_beats(config.sensors, person or "default"),
+        beats=configured_beats(config.sensors, whose),
     )
 
 

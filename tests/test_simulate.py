@@ -15,6 +15,7 @@ import pytest
 from fixtures.ambient_process import run_ambient
 
 from ambient.config import AmbientConfig, load_config
+from ambient.config.sensors import SatelliteSensorConfig
 from ambient.simulate import replay_sensor
 from ambient.simulate import simulate as run_simulation
 
@@ -432,3 +433,33 @@ def test_a_recording_given_takes_the_longest_stale_after_and_the_one_beats_of_it
     assert (bob.stale_after, bob.beats) == (1200, None)
     alone = AmbientConfig.model_validate({"people": [{"id": "alex"}]})
     assert replay_sensor(alone, Path("r.csv"), "alex").stale_after is None
+
+
+def test_a_recording_given_is_replayed_as_the_sensors_run_gives_the_persons_readings() -> None:
+    """A strap without `person:` gives `default`'s beats, not alex's: alex's are the watch's
+    pulse beats, and the file replays them as pulse beats. A satellite may forward alex's
+    readings, held the signals' `stale_after`: the file's readings are held as long."""
+    config = AmbientConfig.model_validate(
+        {
+            "people": [{"id": "alex"}],
+            "mqtt": {"host": "localhost"},
+            "signals": {"stale_after": "30s"},
+            "sensors": [
+                {"type": "ble", "name": "Polar H10"},
+                {
+                    "type": "mqtt",
+                    "topic": "a/ibi",
+                    "metric": "rr",
+                    "person": "alex",
+                    "beats": "pulse",
+                    "stale_after": "15s",
+                },
+            ],
+        }
+    )
+    assert replay_sensor(config, Path("r.csv"), "alex").beats == "pulse"
+    assert replay_sensor(config, Path("r.csv"), "alex").stale_after == 15
+    forwarded = config.model_copy(
+        update={"sensors": [*config.sensors[1:], SatelliteSensorConfig(type="satellite")]}
+    )
+    assert replay_sensor(forwarded, Path("r.csv"), "alex").stale_after == 30

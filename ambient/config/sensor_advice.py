@@ -8,7 +8,7 @@ from typing import Final
 
 from ambient.config.durations import written_duration_text
 from ambient.config.root import AmbientConfig
-from ambient.config.sensors import SensorConfig
+from ambient.config.sensors import DEFAULT_PERSON, may_give
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
 
@@ -16,7 +16,8 @@ Finding = tuple[KeyPath, str]
 
 #: Signals held with each heart sample: a sampling watch's hold them its whole `stale_after`.
 _HELD_WITH_A_SAMPLE: Final = frozenset({"stress_score", "hr", "hr_delta_rest"})
-_DEFAULT_PERSON: Final = "default"
+#: The heart readings a watch samples (its contact, if any, says nothing of their spacing).
+_SAMPLED_METRICS: Final = frozenset({"hr", "rr"})
 #: A ``for:`` under this share of the ``stale_after`` is under the watch's interval.
 _SURELY_UNDER_AN_INTERVAL: Final = 0.5
 
@@ -27,7 +28,7 @@ def for_shorter_than_a_sample(config: AmbientConfig) -> Iterator[Finding]:
     high sample holds the signal past the ``for:``, so one sample fires what reads as
     sustained. ``stale_after`` is set a little over the interval (or two, to ride over a
     missed sample): under half of it, the ``for:`` is surely under one interval."""
-    people = [person.id for person in config.people] or [_DEFAULT_PERSON]
+    people = [person.id for person in config.people] or [DEFAULT_PERSON]
     for r_index, rule in enumerate(config.rules):
         for t_index, trigger in enumerate(rule.triggers):
             if not isinstance(trigger, SignalTriggerConfig):
@@ -65,7 +66,7 @@ def _shortest_hold(config: AmbientConfig, person: str) -> tuple[str, float] | No
     it; None when any may give them without one (a strap, a satellite) or none does."""
     shortest: tuple[str, float] | None = None
     for index, sensor in enumerate(config.sensors):
-        if not _may_give_heart_readings(sensor, person):
+        if not may_give(sensor, person, _SAMPLED_METRICS):
             continue
         stale_after = None if sensor.type == "satellite" else sensor.stale_after
         if stale_after is None:
@@ -73,15 +74,3 @@ def _shortest_hold(config: AmbientConfig, person: str) -> tuple[str, float] | No
         if shortest is None or stale_after < shortest[1]:
             shortest = (sensor.id or f"{sensor.type}{index}", stale_after)
     return shortest
-
-
-def _may_give_heart_readings(sensor: SensorConfig, person: str) -> bool:
-    if sensor.type == "satellite":
-        return True
-    if sensor.type == "ble" or sensor.type == "recording":
-        return sensor.person in (person, None)  # a recording's rows may name anyone
-    if sensor.metric not in ("hr", "rr"):
-        return False
-    if sensor.type == "mqtt" and sensor.person_topic_level is not None:
-        return True
-    return (sensor.person or _DEFAULT_PERSON) == person

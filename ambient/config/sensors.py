@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
@@ -230,17 +230,31 @@ def beats_kind(config: SensorConfig) -> BeatsKind | None:
     return CHEST if config.type == "ble" else None
 
 
+#: Whose readings a sensor gives that names no one (no ``person:``, no topic level).
+DEFAULT_PERSON: Final = "default"
+
+
+def may_give(
+    config: SensorConfig, person: str, metrics: Collection[str] = STALE_AFTER_METRICS
+) -> bool:
+    """Whether the sensor may give ``person``'s readings of one of ``metrics`` (by default
+    heart readings: hr, rr, contact) as ``run`` reads it: anyone's when its readings name
+    their person (a satellite's forwarded ones, a recording's rows, whose ``person`` is only
+    the default, an MQTT topic's level), else its ``person``'s, or ``default``'s without one.
+    ``check``, the replay of a recording and the kinds of beats all ask this one question."""
+    if config.type in ("mqtt", "homeassistant") and config.metric not in metrics:
+        return False
+    if config.type in ("satellite", "recording"):
+        return True
+    if config.type == "mqtt" and config.person_topic_level is not None:
+        return True
+    return (config.person or DEFAULT_PERSON) == person
+
+
 def beats_kinds_of(configs: Iterable[SensorConfig], person: str) -> set[BeatsKind | None]:
-    """The kinds of beats of the sensors that may give ``person``'s beats (theirs by
-    ``person:``, or anyone's without it); None for one whose kind is not known."""
-    kinds: set[BeatsKind | None] = set()
-    for config in configs:
-        if config.person not in (None, person):
-            continue
-        if config.type in ("mqtt", "homeassistant") and config.metric != "rr":
-            continue
-        kinds.add(beats_kind(config))
-    return kinds
+    """The kinds of beats of the sensors that may give ``person``'s beats (see
+    :func:`may_give`); None for one whose kind is not known."""
+    return {beats_kind(config) for config in configs if may_give(config, person, ("rr",))}
 
 
 def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind | None:
@@ -259,5 +273,5 @@ def configured_beats_by_person(
 ) -> dict[str, BeatsKind]:
     """:func:`configured_beats` of each of ``people`` who has one, and of ``default``, whose
     readings a sensor without ``person:`` gives."""
-    found = {person: configured_beats(configs, person) for person in [*people, "default"]}
+    found = {person: configured_beats(configs, person) for person in [*people, DEFAULT_PERSON]}
     return {person: kind for person, kind in found.items() if kind is not None}

@@ -63,3 +63,12 @@ def test_no_warning_while_a_streaming_source_of_the_person_has_no_span_of_its_ow
         "rules:", "  - {type: ble, person: alex, name: Polar H10 1234ABCD}\nrules:"
     )
     assert warnings(tmp_path, strap) == []
+
+
+def test_a_strap_without_a_person_leaves_alexs_watch_warned_of(tmp_path: Path) -> None:
+    """It gives `default`'s readings: alex's are the watch's alone, so `for: 2min` is still
+    fired by one of its samples."""
+    strap = WATCH.replace("FOR", "2min").replace(
+        "rules:", "  - {type: ble, name: Polar H10 1234ABCD}\nrules:"
+    )
+    assert [w for w in warnings(tmp_path, strap) if "rules[0].triggers[0].for" in w] != []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ambient.config import AmbientConfig, ConfigError, load_config
-from ambient.config.sensors import beats_kind, configured_beats
+from ambient.config.sensors import beats_kind, configured_beats, may_give
 from ambient.sensors.factory import beats_by_source
 
 
@@ -92,6 +92,17 @@ def test_a_kind_beats_cannot_be_is_refused(tmp_path: Path) -> None:
             None,
         ),
         (("{type: recording, path: day.csv, beats: pulse}",), "pulse", "pulse"),  # anyone's
+        # a strap without `person:` gives `default`'s beats, not alex's or sam's
+        (("{type: ble, address: 'AA:BB:CC:DD:EE:FF'}", WATCH_IBI_PULSE), "pulse", None),
+        # a topic level names anyone, whatever `person:` says (run reads it so)
+        (
+            (
+                "{type: mqtt, topic: watch/+/ibi, metric: rr, person_topic_level: 1, "
+                "person: sam, beats: pulse}",
+            ),
+            "pulse",
+            "pulse",
+        ),
     ],
 )
 def test_a_persons_configured_beats_are_the_one_kind_their_beat_sensors_have(
@@ -102,3 +113,30 @@ def test_a_persons_configured_beats_are_the_one_kind_their_beat_sensors_have(
         alex,
         sam,
     )
+
+
+def test_whose_heart_readings_a_sensor_may_give_is_whose_run_gives_them(tmp_path: Path) -> None:
+    """Anyone's where the readings name their person (a satellite, a recording's rows, a
+    topic level), else the sensor's `person`'s, or `default`'s without one; and only a
+    heart metric's."""
+    config = _load(
+        tmp_path,
+        "{type: satellite}",
+        "{type: recording, path: day.csv, person: sam}",
+        "{type: mqtt, topic: w/+/hr, metric: hr, person_topic_level: 1}",
+        "{type: ble, name: Polar H10}",
+        "{type: homeassistant, entity_id: sensor.hr, metric: hr, person: sam}",
+        "{type: mqtt, topic: w/alex/steps, metric: steps, person: alex}",
+        "{type: mqtt, topic: w/alex/contact, metric: contact, person: alex}",
+    )
+    assert [may_give(s, "alex") for s in config.sensors] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert [may_give(s, "default") for s in config.sensors][3] is True
+    assert may_give(config.sensors[6], "alex", ("hr", "rr")) is False
