@@ -8,7 +8,7 @@ from typing import Final
 
 from ambient.config.durations import written_duration_text
 from ambient.config.root import AmbientConfig
-from ambient.config.sensors import DEFAULT_PERSON, may_give
+from ambient.config.sensors import DEFAULT_PERSON, may_give, sensor_name
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
 
@@ -72,5 +72,5 @@ def _shortest_hold(config: AmbientConfig, person: str) -> tuple[str, float] | No
         if stale_after is None:
             return None
         if shortest is None or stale_after < shortest[1]:
-            shortest = (sensor.id or f"{sensor.type}{index}", stale_after)
+            shortest = (sensor_name(sensor, index), stale_after)
     return shortest

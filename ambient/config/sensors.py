@@ -218,6 +218,14 @@ SensorConfig = Annotated[
 ]
 
 
+def sensor_name(config: SensorConfig, index: int) -> str:
+    """What the sensor goes by in ``status``, diagnostics, ``check`` and its counters: its
+    ``id``, else its type and place among the sensors (``mqtt1``)."""
+    if config.id:
+        return config.id
+    return f"{config.type}{index}"
+
+
 def beats_kind(config: SensorConfig) -> BeatsKind | None:
     """What the sensor's beats come from: its ``beats``, else a Bluetooth Heart Rate Service
     device's are taken for a chest strap's (the devices that send every beat's interval over

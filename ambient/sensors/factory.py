@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+# the one name of a sensor, which ``check`` (config layer) gives too
+from ambient.config.sensors import sensor_name as sensor_name
+
 if TYPE_CHECKING:  # annotations only: `ambient check` (sensor_name) loads no asyncio
     from ambient.config.sensors import BeatsKind, BleSensorConfig, SensorConfig
     from ambient.connections import Connections
     from ambient.ports import Sensor
-
-
-def sensor_name(config: SensorConfig, index: int) -> str:
-    if config.id:
-        return config.id
-    return f"{config.type}{index}"
 
 
 def ble_source_name(config: BleSensorConfig) -> str:

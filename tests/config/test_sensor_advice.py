@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ambient.config import config_warnings, load_config
+from ambient.config import sensors as sensors_config
+from ambient.sensors import factory
 
 WATCH = """\
 people: [{id: alex}]
@@ -72,3 +74,11 @@ def test_a_strap_without_a_person_leaves_alexs_watch_warned_of(tmp_path: Path) -
         "rules:", "  - {type: ble, name: Polar H10 1234ABCD}\nrules:"
     )
     assert [w for w in warnings(tmp_path, strap) if "rules[0].triggers[0].for" in w] != []
+
+
+def test_the_warning_names_a_sensor_without_an_id_as_status_and_check_do(tmp_path: Path) -> None:
+    """One name for a sensor: the config layer's, which the sensors' layer gives its own."""
+    unnamed = WATCH.replace("FOR", "2min").replace("id: alex_watch, ", "")
+    [warning] = warnings(tmp_path, unnamed)
+    assert "of sensor `homeassistant0`" in warning
+    assert factory.sensor_name is sensors_config.sensor_name
