@@ -258,49 +258,12 @@ def _refuse_secrets_given_twice(path: Path, root: yaml.Node) -> None:
 def _refuse_repeated_keys(path: Path, root: yaml.Node) -> None:
     """PyYAML keeps the last of a key written twice without a word, which dropped the first
     section the user wrote; ``ambient check`` only ever saw the generated file, which has one.
-    Each repeated key is a mistake at its place, as the config loader says it."""
-    from ambient.config.errors import format_path
+    Each repeated key is a mistake at its place, found and said by the config loader itself."""
+    from ambient.config.yaml_source import repeated_keys
 
-    found: list[tuple[int, int, str]] = []
-    scalars = yaml.SafeLoader("")
-    pending: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
-    seen: set[int] = set()  # an alias names a node already walked (or one that holds it)
-    while pending:
-        node, key_path = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            pending.extend((child, (*key_path, i)) for i, child in enumerate(node.value))
-        elif isinstance(node, yaml.MappingNode):
-            first_at: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
-                    key_node, yaml.ScalarNode
-                ):
-                    continue
-                try:
-                    key = scalars.construct_object(key_node)
-                    hash(key)
-                except (yaml.YAMLError, ValueError, TypeError, OverflowError):
-                    key = key_node.value  # check names what cannot be read
-                child_path = (*key_path, str(key))
-                if key in first_at:
-                    line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                    found.append(
-                        (
-                            line,
-                            column,
-                            f"{path}:{line}:{column}: {format_path(child_path)}: "
-                            f"duplicate key `{key}` (first at line {first_at[key]})",
-                        )
-                    )
-                else:
-                    first_at[key] = key_node.start_mark.line + 1
-                pending.append((value_node, child_path))
-    scalars.dispose()
-    if found:
-        raise AddonError("\n".join(message for *_, message in sorted(found)))
+    repeated = repeated_keys(path, root)
+    if repeated:
+        raise AddonError("\n".join(str(issue) for issue in repeated))
 
 
 def fetch_mqtt_service(supervisor_url: str, token: str | None) -> dict[str, Any] | None:

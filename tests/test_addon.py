@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from ambient.addon import serve_health
 from ambient.addon_lines import relocate_lines
 from ambient.status import StatusServer
@@ -139,6 +141,46 @@ def test_a_key_written_twice_in_the_users_file_stops_prepare_naming_it(tmp_path:
     )
     assert "Traceback" not in result.stderr
     assert not (data_dir / "ambient.yaml").exists()
+
+
+def test_keys_the_config_loader_reads_as_one_stop_prepare_as_it_says_them(
+    tmp_path: Path,
+) -> None:
+    """The add-on had its own walker, which compared the keys as YAML reads them: `1:` and
+    `'1':` passed, though the config loader reads both as the key `1` and `check` then named a
+    line of the generated file. Prepare now asks the loader, and says what it says."""
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    config_dir.mkdir()
+    user_file = config_dir / "ambient.yaml"
+    user_file.write_text(
+        "rules:\n  - id: calm\n    actions:\n      - action: ha_service\n"
+        "        service: light.turn_on\n        data:\n          1: dim\n          '1': off\n"
+    )
+
+    result = prepare(tmp_path, config_dir, data_dir)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient add-on: {user_file}:8:11: rules[0].actions[0].data.1: duplicate key `1` "
+        "(first at line 7)"
+    )
+    assert not (data_dir / "ambient.yaml").exists()
+
+
+def test_a_key_written_after_a_merge_is_no_repeat_for_prepare(tmp_path: Path) -> None:
+    """A YAML merge (`<<: *anchor`) gives only the keys the mapping does not write itself."""
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    config_dir.mkdir()
+    (config_dir / "ambient.yaml").write_text(
+        "x-broker: &broker\n  host: broker.lan\n  port: 1883\n"
+        "mqtt:\n  <<: *broker\n  host: other.lan\n"
+    )
+
+    result = prepare(tmp_path, config_dir, data_dir)
+
+    assert result.returncode == 0, result.stderr
+    written = yaml.safe_load((data_dir / "ambient.yaml").read_text())
+    assert written["mqtt"] == {"host": "other.lan", "port": 1883}
 
 
 def test_a_secret_given_twice_with_different_values_stops_prepare_naming_it(

@@ -10,6 +10,7 @@ PyYAML cannot construct are problems with a place, like any other.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -178,13 +179,17 @@ _NOT_ONE_VALUE: dict[type, str] = {
 
 
 class _Builder:
-    def __init__(self, file: Path, secrets_file: Path) -> None:
+    def __init__(self, file: Path, secrets_file: Path, *, resolve_tags: bool = True) -> None:
         self.file = file
         self.secrets_file = secrets_file
+        #: False: ``!secret`` and ``!env`` are left unread (None), for :func:`repeated_keys`.
+        self.resolve_tags = resolve_tags
         self._secrets: dict[str, Any] | None = None
         #: The secrets file names a secret twice (said once, not at every ``!secret``).
         self._secrets_refused = False
         self.issues: list[ConfigIssue] = []
+        #: The issues that are a key written twice in one mapping (also in ``issues``).
+        self.repeated: list[ConfigIssue] = []
         self.positions: dict[KeyPath, Position] = {}
         self.secret_paths: set[KeyPath] = set()
         self.base60_texts: dict[KeyPath, str] = {}
@@ -218,6 +223,8 @@ class _Builder:
                 items.append(self.build(child, (*path, index)))
             return items
         assert isinstance(node, yaml.ScalarNode)
+        if node.tag in ("!secret", "!env") and not self.resolve_tags:
+            return None
         if node.tag == "!secret":
             self.secret_paths.add(path)
             return self._secret(node, path)
@@ -272,6 +279,7 @@ class _Builder:
             if key in written:
                 first = written[key]
                 self._issue(key_node, child_path, f"duplicate key `{key}` (first at line {first})")
+                self.repeated.append(self.issues[-1])
             else:
                 written[key] = key_node.start_mark.line + 1
             self.positions[child_path] = self._pos(key_node.start_mark)
@@ -355,6 +363,18 @@ class _Builder:
             node, path, f"environment variable `{name}` is not set and `!env` gives no default"
         )
         return None
+
+
+def repeated_keys(file: Path, root: yaml.Node) -> list[ConfigIssue]:
+    """Each key ``root`` (composed from ``file``) writes twice in one mapping, at its place and
+    in the words :func:`load_yaml` uses; ``!secret`` and ``!env`` are not read. For a reader
+    that builds the data itself (the add-on keeps those tags as written), where PyYAML would
+    keep the last of a repeated key without a word."""
+    builder = _Builder(file, file.with_name("secrets.yaml"), resolve_tags=False)
+    # Aliases or nesting past the limits stop the walk: reading the file itself names that.
+    with contextlib.suppress(_Rejected):
+        builder.build(root, ())
+    return builder.repeated
 
 
 def load_yaml(file: Path, secrets_file: Path | None = None) -> YamlDocument:
