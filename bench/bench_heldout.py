@@ -31,7 +31,11 @@ Definitions (the replay of docs/signals.md, made explicit):
 
 New statistics (none in ambient itself): additional HR, coverage-weighted HR, its rank among
 learnt calm minutes (and the watch HR's), a Stouffer fusion, and two controls silent for the
-first 15 minutes. Stdlib only, deterministic; under a minute on one core.
+first 15 minutes. Then phasic HR — the 60 s mean HR less its own trailing 15-min median, in
+the person's own minute-to-minute noise learnt as the data come — held for 60 s or summed by
+a CUSUM, and the agreement of two views of the heart (the watch's HR and the HR of its
+intervals, each phasic). These need no first minutes, so ``--causal`` leaves them as they
+are. Stdlib only, deterministic; under a minute on one core.
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ Series = list[float | None]
 Z_GRID = tuple(round(-1 + 0.05 * i, 2) for i in range(221))
 #: The CUSUM's h: its sum grows by up to x − k every 10 s.
 CUSUM_GRID = tuple(0.5 * i for i in range(1, 401))
+#: A rise in bpm: 0 to 30 in steps of 0.1.
+BPM_GRID = tuple(round(0.1 * i, 1) for i in range(301))
 SHARE_GRID = tuple(round(0.01 * i, 2) for i in range(101))
 
 
@@ -459,6 +465,110 @@ def fused_rank_z(person: Person) -> Series:
     return stouffer([learnt_rank(weighted, movement), learnt_rank(additional, movement)], rho)
 
 
+# -- phasic HR, its own noise, two views --------------------------------------------------------
+
+#: The slow personal trend: the median of the last 15 minutes up to a minute ago, once 5
+#: minutes of it are known.
+TREND_S, TREND_GAP_S, TREND_LEAST_S = 900, WINDOW_S, 300
+#: Minute-to-minute changes needed before the noise is known, and its floor (bpm).
+NOISE_LEAST, NOISE_FLOOR = 5, 1.0
+#: Intervals in the last 60 s for their HR to count as a second view.
+VIEW_LEAST = 10
+
+
+def trailing_median(
+    values: Series, history_s: int = TREND_S, gap_s: int = TREND_GAP_S, least: int = TREND_LEAST_S
+) -> Series:
+    """Per second t, the median of the known values of (t − ``history_s``, t − ``gap_s``],
+    once there are ``least`` of them: the person's slow trend, the last minute left out so
+    that a rise does not lift its own reference."""
+    window: list[float] = []
+    out: Series = []
+    for t in range(len(values)):
+        if (t - gap_s) >= 0 and (new := values[t - gap_s]) is not None:
+            bisect.insort(window, new)
+        if (t - history_s - gap_s) >= 0 and (old := values[t - history_s - gap_s]) is not None:
+            del window[bisect.bisect_left(window, old)]
+        out.append(sorted_median(window) if len(window) >= least else None)
+    return out
+
+
+def sorted_median(ordered: Sequence[float]) -> float:
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def minute_noise(values: Series, least: int = NOISE_LEAST, floor: float = NOISE_FLOOR) -> Series:
+    """Per second, the person's own minute-to-minute noise learnt so far: 1.4826 × the median
+    |change| between successive whole-minute values, over √2 — the SD of one value if the
+    changes were noise alone. Successive differences hardly see a slow drift (von Neumann
+    1941), and the median hardly sees the few minutes a task starts; unknown until ``least``
+    changes are known, at least ``floor``."""
+    changes: list[float] = []
+    previous: float | None = None
+    out: Series = []
+    for t, value in enumerate(values):
+        if t and t % WINDOW_S == 0:
+            if value is not None and previous is not None:
+                bisect.insort(changes, abs(value - previous))
+            previous = value
+        known = len(changes) >= least
+        out.append(max(floor, MAD_TO_SD * sorted_median(changes) / math.sqrt(2)) if known else None)
+    return out
+
+
+def phasic_z(values: Series, history_s: int = TREND_S) -> Series:
+    """``values`` less their own slow trend (a trailing median), in their own minute-to-minute
+    noise: a seated task raises HR within minutes, a slow drift does not, and the scale is
+    learnt from the person as the data come, not from their first minutes."""
+    trend, noise = trailing_median(values, history_s), minute_noise(values)
+    return [
+        None if v is None or c is None or s is None else (v - c) / s
+        for v, c, s in zip(values, trend, noise, strict=True)
+    ]
+
+
+def phasic_hr_z(person: Person, history_s: int = TREND_S) -> Series:
+    """The watch's 60 s mean HR as a phasic z."""
+    return phasic_z(trailing_mean(person.hr), history_s)
+
+
+def phasic_hr_bpm(person: Person) -> Series:
+    """A control: the watch's 60 s mean HR less its trailing 15-min median, in bpm (no
+    noise scale)."""
+    hr = trailing_mean(person.hr)
+    return [
+        None if v is None or c is None else v - c
+        for v, c in zip(hr, trailing_median(hr), strict=True)
+    ]
+
+
+def phasic_cusum_steps(person: Person) -> Series:
+    """The phasic z once a minute (unknown between): a sequential test on the minute's rise
+    above the slow trend in the person's own minute-to-minute noise, for ``cusum_firings``."""
+    z = phasic_hr_z(person)
+    return [v if t % WINDOW_S == 0 else None for t, v in enumerate(z)]
+
+
+def interval_view_hr(person: Person) -> Series:
+    """HR from the watch's own intervals of the last 60 s when there are at least
+    ``VIEW_LEAST`` (else unknown): a second view of the heart, not the watch's estimate."""
+    of = intervals(person)
+    return [h if n >= VIEW_LEAST else None for h, n in zip(of.hr, of.count, strict=True)]
+
+
+def agreed_phasic_z(person: Person, alone: bool = False) -> Series:
+    """The lower of the two views' phasic z (the watch's HR and its intervals' HR, each
+    against its own trend and noise): a rise counts only where both see it. Where the
+    intervals are too few, unknown — or, with ``alone``, the watch's view by itself (absence
+    is no disagreement)."""
+    watch, beats = phasic_hr_z(person), phasic_z(interval_view_hr(person))
+    return [
+        (w if alone else None) if b is None else None if w is None else min(w, b)
+        for w, b in zip(watch, beats, strict=True)
+    ]
+
+
 # -- firing and scoring -----------------------------------------------------------------------
 
 
@@ -656,7 +766,27 @@ CONTROLS = (
         lambda p: silent_until(coverage_weighted_z(p), CONTROL_SILENT_S),
     ),
 )
-STATISTICS = REPRODUCED + NEW + CONTROLS
+PHASIC = (
+    Statistic("phasic HR in its own minute-to-minute noise", phasic_hr_z),
+    Statistic("the same, 10-min trailing median", lambda p: phasic_hr_z(p, 600)),
+    Statistic("control: the same in bpm, no noise scale", phasic_hr_bpm, BPM_GRID),
+    Statistic(
+        "sequential: CUSUM of the minute's phasic z",
+        phasic_cusum_steps,
+        CUSUM_GRID,
+        cusum_firings,
+    ),
+    Statistic(
+        "the intervals' view alone: phasic z of their HR",
+        lambda p: phasic_z(interval_view_hr(p)),
+    ),
+    Statistic("two views agree: phasic z of the watch's HR and its intervals' HR", agreed_phasic_z),
+    Statistic(
+        "the same, the watch's view alone where intervals are too few",
+        lambda p: agreed_phasic_z(p, alone=True),
+    ),
+)
+STATISTICS = REPRODUCED + NEW + CONTROLS + PHASIC
 #: Rank rows whose learning rule is chosen on each 5 together with the threshold.
 RANK_VARIANTS = (
     "rank among learnt calm minutes: coverage-weighted HR",
