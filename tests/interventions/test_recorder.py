@@ -155,3 +155,49 @@ def test_beliefs_stored_by_the_previous_version_load_learn_on_and_are_exported_a
     assert stored["value"]["box"]["episodes"] == 13
     assert forget_store(store, "alex")["learner"] == 1
     assert book.beliefs("alex", "calm") == {}
+
+
+def test_an_episode_whose_watch_comes_off_is_unknown_not_a_failure(tmp_path: Path) -> None:
+    """The heart signals turn unknown four minutes in (the watch taken off) while others go
+    on: the after-span has no heart data, so the episode is kept as missing data and the
+    learner hears nothing (not a response of zero, not the last value seen)."""
+    clock = VirtualClock(T0)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    feed(recorder, clock, T0 + 600 + 240, ln=3.1, hr=78.0)
+    stale = SignalValue.unknown(clock.now(), "stale")
+    recorder.on_signals(SignalUpdate(clock.now(), "alex", {"ln_rmssd": stale, "hr": stale}))
+    while clock.now() < T0 + 600 + 1260:
+        clock.advance_to(clock.now() + 60.0)
+        rest = {"activity_state": SignalValue("rest", clock.now())}
+        recorder.on_signals(SignalUpdate(clock.now(), "alex", rest))
+
+    (row,) = book.episodes("alex")
+    assert (row.usable, row.reason) == (False, "missing data")
+    belief = book.beliefs("alex", "calm")["box"]
+    assert (belief.episodes, belief.weight, belief.mean) == (0, 0.0, PRIORS["breathing"].mean)
+
+
+@pytest.mark.parametrize("step_s", [3600.0, -600.0])
+def test_a_clock_step_inside_an_episode_leaves_it_unknown_not_mismeasured(
+    tmp_path: Path, step_s: float
+) -> None:
+    """A Raspberry Pi's clock stepped by NTP three minutes into the episode: the signals after
+    the step are stamped an hour on (or ten minutes back), outside the spans the episode's
+    start names. It is measured twenty minutes on all the same (its timer runs on elapsed
+    time) and kept as missing data, never as a response read from the wrong minutes."""
+    clock = VirtualClock(T0, wall_check_s=60.0)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    feed(recorder, clock, T0 + 600 + 180, ln=3.4, hr=70.0)  # the session's paced breathing
+    clock.step(step_s)
+    feed(recorder, clock, clock.now() + 1080, ln=3.2, hr=76.0)
+
+    (row,) = book.episodes("alex")
+    assert (row.usable, row.reason) == (False, "missing data")
+    assert row.measured_at == pytest.approx(T0 + 600 + 1200 + step_s, abs=60.0)
+    assert book.beliefs("alex", "calm")["box"].episodes == 0
