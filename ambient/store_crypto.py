@@ -172,24 +172,22 @@ def migrate_plain(path: Path, key: StoreKey) -> None:
     encrypted = path.with_name(path.name + ".encrypting")
     for leftover in (encrypted, _wal(encrypted), _shm(encrypted)):
         leftover.unlink(missing_ok=True)
-    plain = dbapi2.connect(str(path), timeout=1.0)
+    plain = dbapi2.connect(str(path), timeout=1.0, isolation_level=None)
     try:
         _quiet(plain)
         _alone_with(plain, path)
-    except BaseException:
-        plain.close()
-        raise
-    os.close(os.open(encrypted, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
-    try:
-        plain.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(encrypted), key.sql_value()))
-        plain.execute("SELECT sqlcipher_export('encrypted')")
-        plain.execute("DETACH DATABASE encrypted")
-    except dbapi2.DatabaseError as exc:
-        plain.close()
-        encrypted.unlink(missing_ok=True)
-        raise StoreError(f"store {path}: cannot encrypt the plain file: {exc}") from None
-    plain.close()
-    encrypted.replace(path)
+        (store_format,) = plain.execute("PRAGMA user_version").fetchone()
+        os.close(os.open(encrypted, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
+        try:
+            _export(dbapi2, path, encrypted, key, store_format)
+        except dbapi2.DatabaseError as exc:
+            encrypted.unlink(missing_ok=True)
+            raise StoreError(f"store {path}: cannot encrypt the plain file: {exc}") from None
+        # Still holding the plain file: a write waiting for it comes after the replacement,
+        # which SQLite refuses ("attempt to write a readonly database": the file was moved).
+        encrypted.replace(path)
+    finally:
+        plain.close()  # its transaction, which wrote nothing, ends
     for leftover in (_wal(path), _shm(path)):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
@@ -223,13 +221,35 @@ def rekey(path: Path, old: StoreKey, new: StoreKey) -> None:
         raise StoreError(f"store {wrong_key(path, new)} after the rekey")
 
 
+def _export(dbapi2: Any, path: Path, encrypted: Path, key: StoreKey, store_format: int) -> None:
+    """Copy the plain store at ``path`` into the new ``encrypted`` file, through a connection
+    of its own (the plain one holds its lock meanwhile)."""
+    db = dbapi2.connect(str(encrypted))
+    try:
+        _quiet(db)
+        db.execute(key.pragma())
+        db.execute("ATTACH DATABASE ? AS plain KEY ''", (str(path),))
+        db.execute("SELECT sqlcipher_export('main', 'plain')")
+        db.execute("DETACH DATABASE plain")
+        db.execute(f"PRAGMA user_version = {int(store_format)}")
+        db.commit()
+    finally:
+        db.close()
+
+
 def _alone_with(plain: Any, path: Path) -> None:
     """Fold the write-ahead log into the file and leave WAL mode, which SQLite allows only to
-    a connection that has the file to itself: another process still using it (a daemon yet
-    to be restarted with the key, which would go on writing into the file the encrypted one
-    replaces) is a ``StoreError``, and nothing is encrypted."""
+    a connection that has the file to itself, then take the file's write lock, kept until the
+    encrypted copy has replaced it: another process still using it (a daemon yet to be
+    restarted with the key, which would go on writing into the file the encrypted one
+    replaces) is a ``StoreError``, and nothing is encrypted; one that comes to write meanwhile
+    waits for the lock, or is refused."""
     try:
         mode = plain.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
+        if mode == "delete":
+            plain.execute("BEGIN IMMEDIATE")
+            # Another process may have opened it between the two: then it is in WAL mode again.
+            mode = plain.execute("PRAGMA journal_mode").fetchone()[0]
     except sqlcipher().OperationalError as exc:
         if "locked" not in str(exc):
             raise  # a full or read-only place: the store's own line names it

@@ -205,6 +205,44 @@ def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
     store.close()
 
 
+def test_a_write_into_the_plain_store_while_it_is_encrypted_is_refused_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process writing into the plain file after the daemon found it alone, while the
+    encrypted copy was made (a moment; seconds for a large store on a Pi): its write went into
+    the file about to be replaced, and was lost without a word. It waits, or is refused."""
+    path = tmp_path / "ambient.db"
+    plain = Store(path)
+    plain.put("signals.baseline", "alex", {"minutes": 1})
+    plain.close()
+    writes: list[subprocess.CompletedProcess[str]] = []
+    replace = Path.replace
+
+    def write_then_replace(self: Path, target: Path) -> Path:
+        if Path(target) == path:  # the encrypted copy is made: a write comes in now
+            command = [sys.executable, "-c", WRITE_NOW, str(path)]
+            writes.append(subprocess.run(command, capture_output=True, text=True))
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", write_then_replace)
+    store = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
+    monkeypatch.undo()
+    [write] = writes
+    written = store.get("signals.baseline", "sam")
+    store.close()
+    assert (write.returncode, written) in [(1, None), (0, {"minutes": 3})]
+    assert write.returncode == 0 or "database is locked" in write.stderr
+
+
+#: Another process's write into the store, given up at once if the store is locked.
+WRITE_NOW = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=0)
+db.execute("INSERT INTO kv VALUES ('signals.baseline', 'sam', '{\\"minutes\\": 3}')")
+db.commit()
+"""
+
+
 #: A daemon on a plain store: it writes, says so, waits for stdin to close, writes again.
 HOLD_OPEN = """
 import sys
