@@ -125,6 +125,9 @@ class MqttSensor:
         self._behind_log = Throttle(60.0)
         #: Person ids a topic level may name (each costs per-person state downstream).
         self._people = PeopleGate(people, config.unlisted_people)
+        #: Per person, the time of the newest sample of an upload taken: an upload overlapping
+        #: the one before (the app sending the last hour each time) gives each sample once.
+        self._last_sample_time: dict[str, float] = {}
         self._zone = zone
         self._factor = _UNIT_FACTOR[config.unit] if config.unit else 1.0
         self._range = VALID_RANGE.get(config.metric)
@@ -257,16 +260,26 @@ class MqttSensor:
         """A batch whose samples carry their own times (a watch's upload through its phone):
         one reading each, oldest first (the newest first would make the others late); an
         impossible value goes alone, a time ahead of ours (within the tolerance) is now. The
-        newest sample was judged for the whole batch (stale, or behind the clock)."""
+        newest sample was judged for the whole batch (stale, or behind the clock). A sample at
+        or before the person's last one taken from an upload was given already (an upload
+        overlapping the one before): it is not given again, nor counted."""
         low, high = self._range or _ANY_VALUE
         metric, source = self.config.metric, self.name
+        last = self._last_sample_time.get(person, -math.inf)
+        newest = last
         readings = []
         for time, value in sorted(zip(times, values, strict=True)):
+            time = min(time, now)
+            if time <= last:
+                continue
+            newest = time  # (an impossible value too: counted once)
             if not low <= value <= high:
                 refusal = self._refusal(value)
                 self._drops.drop(topic, refusal.reason, refusal.detail)
                 continue
-            readings.append(Reading(min(time, now), person, metric, value, source))
+            readings.append(Reading(time, person, metric, value, source))
+        if newest > last:
+            self._last_sample_time[person] = newest
         return readings
 
     def _stale(self, age_s: float) -> PayloadError:

@@ -527,6 +527,52 @@ async def test_a_health_auto_export_upload_through_a_real_broker_gives_each_samp
     assert counters.scope("mqtt:health/alex") == {}
 
 
+async def test_overlapping_uploads_give_each_sample_once_through_a_real_broker(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """An automation that sends the last hour at each run repeats samples already taken (the
+    newest of one upload opens the next): the signals would take a sample at the time of the
+    last one again (its heart rate twice in the minute's mean for the baseline), so a sample
+    at or before the last one taken of the person is not given again; a new one is."""
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    clock = connection._clock
+    paths = {"value": "data.metrics.0.data.*.Avg", "timestamp": "data.metrics.0.data.*.date"}
+    config = sensor_config(topic="health/alex", stale_after=600.0, **paths)
+    sensor = MqttSensor(config, connection, clock, counters, name="apple_watch")
+    sink = RecordingSink()
+    taken = math.floor(clock.now())
+
+    def upload(*samples: tuple[float, int]) -> bytes:
+        data = [{"Avg": bpm, "date": taken - ago_s} for bpm, ago_s in samples]
+        return json.dumps({"data": {"metrics": [{"name": "heart_rate", "data": data}]}}).encode()
+
+    async with running_sensor(connection, sensor, sink), device_client(mosquitto) as device:
+        await device.publish("health/alex", upload((66, 60), (64, 420)), qos=1)
+        first = [await sink.next() for _ in range(2)]
+        await device.publish("health/alex", upload((70, 0), (66, 60), (64, 420)), qos=1)
+        second = await sink.next()
+    assert [(r.time, r.value) for r in first] == [(taken - 420, 64.0), (taken - 60, 66.0)]
+    assert (second.time, second.value) == (taken, 70.0)
+    assert sensor.diagnostics()["readings"] == 3
+    assert counters.scope("mqtt:health/alex") == {}
+
+
+def test_a_repeated_sample_is_one_persons_not_anothers() -> None:
+    """The last time taken is each person's: a topic level's second person's upload of the
+    same times is theirs, and is given."""
+    h = Harness(
+        topic="health/+",
+        person=None,
+        person_topic_level=1,
+        value="data.metrics.0.data.*.Avg",
+        timestamp="data.metrics.0.data.*.date",
+    )
+    assert len(h.feed(batch((66, 10), (64, 12)), topic="health/alex")) == 2
+    assert len(h.feed(batch((66, 10), (64, 12)), topic="health/sam")) == 2
+    assert [r.value for r in h.feed(batch((67, 5), (66, 10)), topic="health/alex")] == [67.0]
+
+
 def test_a_heart_rate_minutes_apart_without_a_stale_after_says_what_to_give(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
