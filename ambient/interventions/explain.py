@@ -100,6 +100,29 @@ def insight_rows(
     return rows
 
 
+def orphaned_options(
+    book: EpisodeBook, policies: Mapping[str, Policy], person: str | None = None
+) -> list[tuple[str, str, str, int]]:
+    """(person, rule, option, its stored episodes) for each option with episodes that its rule,
+    still in the config, no longer has: renamed or removed. Its learning stays in the store
+    (the noise still counts it) but the table shows only the rule's options now."""
+    found: dict[tuple[str, str, str], int] = {}
+    for episode in book.episodes(person):
+        policy = policies.get(episode.rule)
+        if policy is not None and episode.option not in policy.options:
+            key = (episode.person, episode.rule, episode.option)
+            found[key] = found.get(key, 0) + 1
+    return [(*key, count) for key, count in sorted(found.items())]
+
+
+def orphaned_option_notice(person: str, rule: str, option: str, episodes: int) -> str:
+    return (
+        f"{person} — rule {rule}: learned option '{option}' ({episodes} episodes) is kept, but "
+        "the rule has no option with that id now: renamed? Learning does not follow a new id; "
+        "give the option its old id back to go on from it (docs/interventions.md)"
+    )
+
+
 def write_insights(rows: list[dict[str, Any]], as_json: bool, out: TextIO) -> None:
     if as_json:
         for row in rows:

@@ -7,7 +7,12 @@ import re
 from typing import TextIO
 
 from ambient.config.root import AmbientConfig
-from ambient.interventions.explain import insight_rows, write_insights
+from ambient.interventions.explain import (
+    insight_rows,
+    orphaned_option_notice,
+    orphaned_options,
+    write_insights,
+)
 from ambient.interventions.orphans import orphan_notice, orphaned_rules
 from ambient.interventions.policies import policies_of
 from ambient.store import Store, StoreError, existing_store_path
@@ -31,7 +36,7 @@ def run_insights(
     store = Store.from_config(config.store)
     try:
         if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_TABLE,)):
-            rows, orphans = [], {}
+            rows, orphans, options_gone = [], {}, []
         else:
             from ambient.interventions.episodes import EpisodeBook
 
@@ -39,6 +44,7 @@ def run_insights(
             policies = policies_of(config)
             rows = insight_rows(book, policies, person)
             orphans = orphaned_rules(book, policies, person)
+            options_gone = orphaned_options(book, policies, person)
         check_ins = _check_in_counts(store, person)
     finally:
         store.close()
@@ -50,6 +56,8 @@ def run_insights(
     if not as_json:
         for rule, episodes in orphans.items():
             stdout.write(orphan_notice(rule, episodes) + "\n")
+        for gone in options_gone:
+            stdout.write(orphaned_option_notice(*gone) + "\n")
         for who, counts in sorted(check_ins.items()):
             stdout.write(
                 f"{who} — check-ins: {counts.get('asked', 0)} open, "

@@ -136,6 +136,27 @@ def test_insights_says_when_what_was_learnt_belongs_to_no_rule_of_the_config(
     assert "renamed?" not in sams.stdout  # the episodes are Alex's
 
 
+def test_insights_says_when_an_options_learning_belongs_to_no_option_of_its_rule(
+    tmp_path: Path,
+) -> None:
+    """An option renamed (`breathe` to `paced`) starts again from its prior, and the old id's
+    row simply left the table: three episodes of learning gone without a word."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("id: breathe", "id: paced"))
+    learnt(tmp_path)
+    result = run_ambient("insights", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "alex — rule calm: learned option 'breathe' (3 episodes) is kept, but the rule has no "
+        "option with that id now: renamed? Learning does not follow a new id; give the option "
+        "its old id back to go on from it (docs/interventions.md)\n"
+    ) in result.stdout
+    paced = next(line for line in result.stdout.splitlines() if line.strip().startswith("paced"))
+    assert paced.split()[1:3] == ["0", "0"]  # the new id starts at its prior
+    sams = run_ambient("insights", "--person", "sam", "--config", str(config))
+    assert "renamed?" not in sams.stdout  # the episodes are Alex's
+
+
 def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
     tmp_path: Path,
 ) -> None:
