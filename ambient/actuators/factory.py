@@ -38,6 +38,11 @@ def build_actuators(
         named = named_notify_services(config)
         if named:  # a typo is a warning as ambient connects, not at the first episode
             NotifyServiceCheck(connections.homeassistant(), named)
+        from ambient.actuators.ha_action_entities import ActionEntityCheck, named_action_entities
+
+        entities = named_action_entities(config)
+        if entities:  # so is a light renamed in HA
+            ActionEntityCheck(connections.homeassistant(), entities)
     if config.mqtt is not None:
         from ambient.actuators.mqtt import MqttActuator
 

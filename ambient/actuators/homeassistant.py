@@ -116,7 +116,7 @@ class HomeAssistantActuator:
         try:
             detail = await self._perform(kind, action, context)
         except HomeAssistantError as exc:
-            entities = _entities_of(action)
+            entities = entities_of(action)
             for scope in entities or [_service_of(action)]:
                 self.counters.increment(f"ha:{scope}", "service_error")
             where = ", ".join(entities) or _service_of(action)
@@ -259,7 +259,7 @@ class HomeAssistantActuator:
                 raise UnavailableEntity([action.target])
             return await self.media.play(self._episode(context), action, states[action.target])
         if isinstance(action, BreathingActionConfig):
-            states = await self.entities.require(_entities_of(action))
+            states = await self.entities.require(entities_of(action))
             return await self.sessions.start(self._episode(context), action, context, states)
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
@@ -312,7 +312,7 @@ def _kind(action: LeafActionConfig) -> str:
     return str(getattr(action, "action", type(action).__name__))
 
 
-def _entities_of(action: LeafActionConfig) -> list[str]:
+def entities_of(action: LeafActionConfig) -> list[str]:
     """The entities an action is about, for error messages and counters."""
     if isinstance(action, CalmLightsActionConfig):
         return list(action.target)

@@ -1,0 +1,88 @@
+"""The entities a config's Home Assistant actions name, looked up as soon as ambient connects.
+
+``ambient check`` cannot see HA, and an action finds a missing entity only when it runs: a
+light renamed in HA (a bulb paired again comes back as ``light.bedroom_2``) would otherwise be
+found at the first episode, perhaps at night, days later. Each connection (HA restarted after
+the change) looks again; each missing entity is one warning per config, naming the rules whose
+actions name it. The actions themselves still check before they act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from ambient.actuators.homeassistant import entities_of
+from ambient.config.actions import LeafActionConfig
+from ambient.config.rule_checks import walk_steps
+from ambient.connections.errors import LinkError
+
+if TYPE_CHECKING:
+    from ambient.config.root import AmbientConfig
+    from ambient.connections.homeassistant import HomeAssistantClient
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def named_action_entities(config: AmbientConfig) -> dict[str, list[str]]:
+    """Each entity a rule's HA action acts on or reads (its lights, players, TTS entity, a
+    breathing's ``while`` entity, a service call's target) and the rules naming it. An id
+    with a placeholder is filled only when the action runs: not looked up."""
+    named: dict[str, list[str]] = {}
+    for rule in config.rules:
+        for _path, step in walk_steps(rule, ()):
+            if not isinstance(step, LeafActionConfig):
+                continue
+            for entity_id in entities_of(step):
+                places = named.setdefault(entity_id, [])
+                if "{" not in entity_id and f"rule {rule.id}" not in places:
+                    places.append(f"rule {rule.id}")
+    return {entity_id: places for entity_id, places in named.items() if places}
+
+
+class ActionEntityCheck:
+    """Looks the ``named`` entities up at every connection; ``task``: the latest look-up."""
+
+    def __init__(self, client: HomeAssistantClient, named: Mapping[str, list[str]]) -> None:
+        self.client = client
+        self.named = dict(named)
+        self.task: asyncio.Task[list[str]] | None = None
+        self._warned: set[str] = set()
+        client.on_status(self._on_status)
+        if client.connected:
+            self._on_status("connected")
+
+    def _on_status(self, status: str) -> None:
+        if status == "connected" and (self.task is None or self.task.done()):
+            self.task = asyncio.get_running_loop().create_task(self.look_up())
+
+    async def look_up(self) -> list[str]:
+        """The named entities HA does not have (each warned of once while it is missing);
+        none when HA cannot be asked now (the next connection asks again)."""
+        missing = []
+        try:
+            for entity_id in self.named:
+                if await self.client.get_state(entity_id) is None:
+                    missing.append(entity_id)
+        except LinkError as exc:
+            _LOGGER.debug("Action entities not looked up: %s", exc)
+            return []
+        for entity_id in missing:
+            if entity_id in self._warned:
+                continue
+            self._warned.add(entity_id)
+            _LOGGER.warning(
+                "Home Assistant has no entity %s (%s): its actions will not be performed "
+                "(renamed or removed in Home Assistant?)",
+                entity_id,
+                ", ".join(self.named[entity_id]),
+            )
+        self._warned.intersection_update(missing)  # back, then gone again: said again
+        _LOGGER.debug(
+            "Home Assistant: %d action entities looked up, %d missing",
+            len(self.named),
+            len(missing),
+        )
+        return missing

@@ -1,0 +1,115 @@
+"""The entities a config's HA actions name are looked up in the real Home Assistant as soon as
+ambient connects: a light renamed or removed in HA is one warning at start, naming the rules,
+not an action that fails at the first episode, days later."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fixtures.connections import running
+from fixtures.homeassistant import HomeAssistantInstance
+
+from ambient.actuators.factory import build_actuators
+from ambient.actuators.ha_action_entities import named_action_entities
+from ambient.clock import RealClock
+from ambient.config.root import AmbientConfig
+from ambient.connections import Connections
+from ambient.counters import Counters
+
+WAIT_S = 10.0
+
+
+def rule(rule_id: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": rule_id,
+        "person": "alex",
+        "triggers": [{"trigger": "signal", "signal": "hr", "above": 120}],
+        "actions": actions,
+    }
+
+
+def home(ha_url: str, token: str) -> AmbientConfig:
+    """Two rules; one light is a typo, one player was removed from HA."""
+    calm = {"action": "calm_lights", "target": ["light.bed_light", "light.bed_lihgt"]}
+    return AmbientConfig.model_validate(
+        {
+            "timezone": "UTC",
+            "people": [{"id": "alex"}],
+            "homeassistant": {"url": ha_url, "token": token, "backoff_max": 0.5},
+            "store": {"path": None},
+            "rules": [
+                rule("evening_calm", [calm]),
+                rule(
+                    "night_watch",
+                    [
+                        calm,
+                        {
+                            "action": "play_calming",
+                            "target": "media_player.old_speaker",
+                            "media_content_id": "calm",
+                        },
+                        {
+                            "action": "input_boolean.turn_on",
+                            "target": {"entity_id": "input_boolean.sleeping"},
+                        },
+                    ],
+                ),
+            ],
+        }
+    )
+
+
+def test_every_entity_an_action_names_is_named_with_its_rules() -> None:
+    assert named_action_entities(home("http://127.0.0.1:9", "not-a-real-token")) == {
+        "light.bed_light": ["rule evening_calm", "rule night_watch"],
+        "light.bed_lihgt": ["rule evening_calm", "rule night_watch"],
+        "media_player.old_speaker": ["rule night_watch"],
+        "input_boolean.sleeping": ["rule night_watch"],
+    }
+
+
+class Heard(logging.Handler):
+    """The check's lines; ``done`` is set by its last one (DEBUG: how many were looked up)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[tuple[int, str]] = []
+        self.done = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((record.levelno, record.getMessage()))
+        if "action entities looked up" in record.getMessage():
+            self.done.set()
+
+
+@pytest.fixture
+def heard() -> Iterator[Heard]:
+    logger = logging.getLogger("ambient.actuators.ha_action_entities")
+    handler, level = Heard(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.ha
+async def test_an_entity_home_assistant_lacks_is_a_warning_as_ambient_connects(
+    ha: HomeAssistantInstance, heard: Heard
+) -> None:
+    connections = Connections(home(ha.url, ha.token), RealClock(), Counters())
+    build_actuators(connections)
+    async with running(connections.homeassistant()):
+        await asyncio.wait_for(heard.done.wait(), WAIT_S)
+
+    warnings = [line for level, line in heard.lines if level == logging.WARNING]
+    assert warnings == [
+        "Home Assistant has no entity light.bed_lihgt (rule evening_calm, rule night_watch): "
+        "its actions will not be performed (renamed or removed in Home Assistant?)",
+        "Home Assistant has no entity media_player.old_speaker (rule night_watch): its "
+        "actions will not be performed (renamed or removed in Home Assistant?)",
+    ]
