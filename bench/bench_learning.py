@@ -29,13 +29,19 @@ DAILY_CAP = 3
 FLOOR = 0.1
 
 
-def run_household(rng: random.Random) -> tuple[list[list[bool]], float, int]:
+#: Episodes after which the bench says how many households already lean towards the better one.
+CHECKPOINTS = (5, 10, 14, 28, 56, 111)
+
+
+def run_household(rng: random.Random) -> tuple[list[list[bool]], float, int, list[bool]]:
     """Per week, whether each episode picked the better option; the lowest probability seen;
-    the most episodes on one day."""
+    the most episodes on one day; per episode, whether the better option was the likeliest
+    pick (strictly: its odds above every other's)."""
     beliefs = {name: OptionBelief.from_prior(name, prior_for(KINDS[name])) for name in KINDS}
     weeks: list[list[bool]] = [[] for _ in range(WEEKS)]
     lowest = 1.0
     most_per_day = 0
+    leading: list[bool] = []
     for day in range(WEEKS * 7):
         today = 0
         for _ in range(EPISODES_PER_DAY):
@@ -45,11 +51,14 @@ def run_household(rng: random.Random) -> tuple[list[list[bool]], float, int]:
             assert choice is not None
             today += 1
             lowest = min(lowest, *choice.probabilities.values())
+            odds = choice.probabilities
+            better = odds["breathing_box"]
+            leading.append(all(better > p for o, p in odds.items() if o != "breathing_box"))
             response = rng.gauss(TRUE_EFFECT_SD[choice.option], 1.0)
             beliefs[choice.option] = beliefs[choice.option].observe(response)
             weeks[day // 7].append(choice.option == "breathing_box")
         most_per_day = max(most_per_day, today)
-    return weeks, lowest, most_per_day
+    return weeks, lowest, most_per_day, leading
 
 
 def main() -> None:
@@ -62,8 +71,10 @@ def main() -> None:
     late: list[float] = []
     lowest = 1.0
     most_per_day = 0
+    leads: list[list[bool]] = []
     for _ in range(args.households):
-        weeks, low, most = run_household(rng)
+        weeks, low, most, leading = run_household(rng)
+        leads.append(leading)
         lowest = min(lowest, low)
         most_per_day = max(most_per_day, most)
         for week, picks in enumerate(weeks):
@@ -84,6 +95,27 @@ def main() -> None:
     )
     print(f"lowest probability of any option: {lowest:.1%} (target >= 10 %)")
     print(f"most episodes on one day: {most_per_day} (cap {DAILY_CAP})")
+    print("after n episodes, households whose likeliest pick is the better option:")
+    for n in CHECKPOINTS:
+        share = sum(leading[n] for leading in leads if n < len(leading)) / len(leads)
+        print(f"{n:>5}  {share:6.1%}")
+    for_good = [_leads_for_good_after(leading) for leading in leads]
+    never = sum(1 for start in for_good if start is None)
+    starts = sorted(start for start in for_good if start is not None)
+    print(
+        f"the better option the likeliest for good after episodes: median "
+        f"{statistics.median(starts):.0f}, quartiles {starts[len(starts) // 4]} and "
+        f"{starts[3 * len(starts) // 4]}; not by week {WEEKS}: {never} households"
+    )
+
+
+def _leads_for_good_after(leading: list[bool]) -> int | None:
+    """How many episodes it took for the better option to become the likeliest pick and stay
+    so to the end; None if it is not the likeliest at the end."""
+    start = len(leading)
+    while start > 0 and leading[start - 1]:
+        start -= 1
+    return start if start < len(leading) else None
 
 
 if __name__ == "__main__":
