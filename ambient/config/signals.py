@@ -124,8 +124,10 @@ class ActivityConfig(ConfigModel):
     sensor_valid_for: Duration = Field(
         default=120.0,
         gt=0,
-        title="A movement, activity or steps reading decides activity this long; a step count "
-        "further apart from the one before is an average, which can only say active",
+        title="A movement or activity reading decides activity this long; a step count does by "
+        "its cadence since the count before: within this of it, active or still; further apart "
+        "an average, which can only say active (a first count, or a count started again, says "
+        "nothing)",
     )
 
 
