@@ -1,6 +1,7 @@
 """One line about the store's encryption, for ``ambient check``: what the config asks for and
 what the file on disk is. ``check`` stays fast and read-only: an encrypted file is opened read
-only, to try the key (milliseconds with a raw key), and nothing else is read."""
+only, to try the key (milliseconds with a raw key); of a plain one, only what ``run`` reads as
+it starts (its format, schema and small state tables), to fail where ``run`` would."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
-from ambient.store import refuse_newer_format
+from ambient.store import file_problem, refuse_newer_format
 from ambient.store_crypto import (
     CREDENTIALS_ENV,
     StoreError,
@@ -25,7 +26,7 @@ from ambient.store_crypto import (
 
 def describe_store(config: StoreConfig) -> tuple[str, bool]:
     """The line, and False when the store cannot be used as configured (encryption asked
-    for and SQLCipher missing, or an encrypted file and no key)."""
+    for and SQLCipher missing, an encrypted file and no key, a newer format, damage)."""
     path = config.path
     if path is None:
         return "in memory (nothing is written to disk)", True
@@ -33,8 +34,8 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         plain = file_is_plain(path)
     except OSError as exc:
         return f"{path} (cannot read it to tell whether it is encrypted: {exc.strerror})", True
-    if plain and (newer := newer_format(path)) is not None:
-        return newer, False
+    if plain and (refused := newer_format(path) or damage(path)) is not None:
+        return refused, False
     encryption = config.encryption
     if encryption is None:
         if plain is False:
@@ -73,6 +74,24 @@ def newer_format(path: Path) -> str | None:
         return str(exc)
     except sqlite3.Error:
         return None
+    return None
+
+
+def damage(path: Path) -> str | None:
+    """Why ``run`` would refuse the plain store at ``path`` as damaged (a power cut, a worn
+    card), in its words: what it reads as it starts (the schema and the store's own tables,
+    read only) cannot be read; None when it can, or the file cannot be opened here."""
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+            for table in sorted(tables & {"kv", "log"}):
+                db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    except sqlite3.DatabaseError as exc:
+        problem = file_problem(exc)
+        if problem is not None and problem.startswith("is damaged"):
+            return f"store {path} {problem}"
     return None
 
 

@@ -99,6 +99,39 @@ def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
     ) in result.stdout
 
 
+@pytest.mark.parametrize("damage", ["truncated", "overwritten"])
+def test_check_fails_for_a_damaged_store_run_refuses(tmp_path: Path, damage: str) -> None:
+    """A power cut or a worn card damaged the store: `run` refused it in one line, but `check`
+    (the unit's check before each start) said OK, the store "not encrypted"."""
+    db = tmp_path / "ambient.db"
+    store = Store(db)
+    for n in range(200):
+        store.append("traces", "calm", {"t": n, "reason": "x" * 100}, keep=1000)
+    store.put("rules", "calm", {"persons": {}})
+    store.checkpoint()
+    store.close()
+    if damage == "truncated":
+        with db.open("r+b") as file:
+            file.truncate(8192)
+    else:
+        with db.open("r+b") as file:
+            file.seek(4096)
+            file.write(bytes(range(256)) * 32)
+    config = config_file(tmp_path, {"path": str(db)})
+    run = ambient("run", "--config", str(config))
+    problem = (
+        f"store {db} is damaged (database disk image is malformed): move it and its -wal and "
+        "-shm files aside to start with a new one, or put back a copy"
+    )
+    assert run.returncode == 1 and problem in run.stderr
+
+    result = ambient("check", str(config))
+
+    assert result.returncode == 1
+    assert f"Store: {problem}" in result.stdout
+    assert problem in result.stderr and "Traceback" not in result.stderr
+
+
 def test_check_says_where_the_key_comes_from_and_what_the_file_is(tmp_path: Path) -> None:
     db = tmp_path / "ambient.db"
     key_file = tmp_path / "store.key"
