@@ -25,29 +25,34 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ambient.insights.days import day_and_month
+from ambient.insights.page_palette import (
+    BAND,
+    BAND_EDGE,
+    DOT,
+    HIGH,
+    LINE,
+    LOW,
+    MEDIUM,
+    OUTLINE,
+    RECOVERY,
+    WEEK_EDGE,
+)
 
 matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",
         "svg.hashsalt": "ambient-report",
-        "font.size": 10,
+        "font.size": 13,
         "font.family": "sans-serif",
         "axes.spines.top": False,
         "axes.spines.right": False,
     }
 )
 
-LOW, MEDIUM, HIGH = "#f2c36b", "#e8894a", "#c8553d"
-RECOVERY = "#5a9e7c"
-LINE, BAND, DOT = "#3b6ea8", "#d7e6f4", "#6f7f8e"
-#: The bars' outline and the band's edge: at least 3:1 against the white plot (and the outline
-#: against every bar's fill), so a reader with low vision sees each shape and where one stress
-#: level ends and the next begins (WCAG 1.4.11); the pale fills alone are 1.3–2.6:1.
-OUTLINE, BAND_EDGE = "#23303b", "#5f86b3"
 OUTLINE_WIDTH = 0.6
 #: The report's week in the 60-day HRV plot: a faint grey (anything darker hides the dots
 #: and the band under it) inside a grey edge of at least 3:1, so it stands out too.
-WEEK_SHADE, WEEK_EDGE = (0.0, 0.0, 0.0, 0.05), "#767676"
+WEEK_SHADE = (0.0, 0.0, 0.0, 0.05)
 
 
 class _Frame:
@@ -70,11 +75,11 @@ class _Frame:
         self.figure.subplots_adjust(**margins)
         self.axes: Axes = self.figure.subplots()
         self.axes.set_ylabel(ylabel)
-        self.axes.legend(
+        self.figure.legend(
             handles=legend,
             ncols=columns,
             loc="upper center",
-            bbox_to_anchor=(0.5, 1.2),
+            bbox_to_anchor=(0.5, 1.0),
             frameon=False,
             columnspacing=spacing,
             handlelength=handle,
@@ -98,8 +103,8 @@ def _bars_frame() -> _Frame:
         Patch(facecolor=HIGH, edgecolor=OUTLINE, linewidth=OUTLINE_WIDTH, label="high"),
         Patch(facecolor=RECOVERY, edgecolor=OUTLINE, linewidth=OUTLINE_WIDTH, label="recovery"),
     ]
-    margins = {"left": 0.12, "right": 0.98, "bottom": 0.1, "top": 0.84}
-    return _Frame(3.0, margins, "minutes", legend, 4)
+    margins = {"left": 0.16, "right": 0.98, "bottom": 0.1, "top": 0.8}
+    return _Frame(3.6, margins, "minutes", legend, 2)
 
 
 @cache
@@ -110,9 +115,8 @@ def _band_frame() -> _Frame:
         Line2D([], [], color=LINE, linewidth=2, label="7-day average"),
         Patch(facecolor=WEEK_SHADE, edgecolor=WEEK_EDGE, linewidth=0.8, label="this week"),
     ]
-    margins = {"left": 0.13, "right": 0.98, "bottom": 0.11, "top": 0.84}
-    # Four entries fit the width closer together (matplotlib's spacing: 2 and 2 font sizes).
-    return _Frame(2.8, margins, "ln RMSSD", legend, 4, spacing=0.7, handle=1.4)
+    margins = {"left": 0.17, "right": 0.97, "bottom": 0.1, "top": 0.8}
+    return _Frame(3.6, margins, "ln RMSSD", legend, 2)
 
 
 def week_bars(

@@ -17,6 +17,13 @@ from typing import Any
 
 from ambient.insights.days import day_and_month, week_label
 from ambient.insights.observations import observations, signed
+from ambient.insights.page_palette import (
+    DARK_MUTED,
+    DARK_PAGE,
+    DARK_RULE,
+    DARK_TEXT,
+    dark_plot_css,
+)
 from ambient.insights.summaries import DaySummary
 from ambient.insights.trends import HrvTrend, TrendSettings, comparable_days, hrv_trend
 
@@ -31,7 +38,7 @@ color:#23303b;background:#fbfaf7;line-height:1.45}
 main{max-width:760px;margin:0 auto}
 h1{font-size:1.4rem;margin:.2em 0}h2{font-size:1.1rem;margin:1.6em 0 .4em}
 p.lead{color:#52606d;margin-top:0}
-figure{margin:0}figure svg{width:100%;height:auto;display:block}
+figure{margin:0}figure svg{width:100%;max-width:36rem;height:auto;display:block;margin:0 auto}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:4px 6px;text-align:right;border-bottom:1px solid #e4e1da;white-space:nowrap}
@@ -39,9 +46,23 @@ th:first-child,td:first-child{text-align:left}tbody th{font-weight:normal}
 thead th{white-space:normal;vertical-align:bottom}#changes tbody th{white-space:normal}
 #episodes td{white-space:normal}#episodes td:nth-child(-n+3){overflow-wrap:break-word}
 @media (max-width:520px){body{padding:10px}table{font-size:.8rem}th,td{padding:4px 2px}}
+@media (max-width:380px){body{padding:6px}thead th{font-size:.75rem}
+th:first-child{padding-left:0}td:last-child{padding-right:0}}
 ul{padding-left:1.2em}li{margin:.4em 0}
 .note{color:#52606d;font-size:.85rem}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+@media print{body{background:#fff;color:#000;padding:0}main{max-width:none}
+.table{overflow:visible}figure,tr{break-inside:avoid}h2{break-after:avoid}}
+"""
+#: Dark mode, on screens only (a printed page stays black on white): the page's colours, and
+#: the plots repainted in their dark palette.
+_DARK_CSS = f"""
+@media screen and (prefers-color-scheme:dark){{
+:root{{color-scheme:dark}}
+body{{background:{DARK_PAGE};color:{DARK_TEXT}}}p.lead,.note{{color:{DARK_MUTED}}}
+th,td{{border-bottom-color:{DARK_RULE}}}
+{dark_plot_css()}
+}}
 """
 
 
@@ -72,7 +93,7 @@ def render_week(
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(name)} · week {label}</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{_CSS}{_DARK_CSS}</style></head><body><main>",
         f"<h1>{_e(name)}'s week</h1>",
         f'<p class="lead">{label}: {day_and_month(monday)} – {day_and_month(week_days[-1])} '
         f"{week_days[-1]:%Y}. {len(week)} of 7 days with data. "

@@ -5,6 +5,7 @@ widths (screenshots kept under build/artifacts/report/, nothing may overflow).""
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 import zoneinfo
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from fixtures.ambient_process import run_ambient
 
 from ambient.config.insights import InsightsConfig, TrendConfig
 from ambient.config.root import AmbientConfig
-from ambient.insights import plots
+from ambient.insights import page_palette, plots
 from ambient.insights.minutes import HeldState, OpenDay
 from ambient.insights.report import render_week
 from ambient.insights.report_cli import kept_and_open, run_report
@@ -245,54 +246,161 @@ def page_with_every_table() -> str:
     )
 
 
-@pytest.mark.parametrize("width", [375, 390, 1280])  # a small iPhone, most phones, a desktop
-def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
-    """Nothing scrolls sideways, the tables included: each table scrolls inside its own box,
-    which the page's width never shows (at 390 px a day's sleep, active minutes and resting
-    HR were off to the right, and so was the change since last week). Headless Chromium lays
-    a window out at least 500 px wide whatever --window-size says, so the page is measured in
-    a frame of exactly ``width``."""
+def measured_in_chromium(html: str, width: int, script: str, *flags: str) -> str:
+    """What ``script`` (run in the page at the end of its body) puts in ``found``, as JSON text,
+    with the page in a frame ``width`` px wide: headless Chromium lays a window out at least
+    500 px wide whatever --window-size says. The page's own script is never part of the
+    report: the check is added to a copy. A screenshot of the page at that width is kept."""
     browser = _chromium()
     if browser is None:
         pytest.skip("Debian's `chromium` is not installed (scripts/test installs it)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    source = ARTIFACTS / "report.html"
-    source.write_text(page_with_every_table())
-    # The page's own script is never part of the report: the check is added to a copy.
-    measured = source.read_text().replace(
+    mode = "-".join(f.strip("-").split("=")[0] for f in flags)
+    source = ARTIFACTS / f"report{'-' if mode else ''}{mode}.html"
+    source.write_text(html)
+    checked = html.replace(
         "</body>",
-        "<script>parent.document.title = 'W' + document.documentElement.scrollWidth + "
-        "'V' + window.innerWidth + 'T' + [...document.querySelectorAll('.table')]"
-        ".map(t => t.scrollWidth + '/' + t.clientWidth).join(',');</script></body>",
+        f"<script>const found = (() => {{{script}}})();"
+        "parent.document.title = 'F' + JSON.stringify(found) + 'F';</script></body>",
     )
     probe = ARTIFACTS / f"probe-{width}.html"
     probe.write_text(
         f'<!DOCTYPE html><title>-</title><iframe style="width:{width}px;height:2400px;'
-        f'border:0" srcdoc="{escape(measured)}"></iframe>'
+        f'border:0" srcdoc="{escape(checked)}"></iframe>'
     )
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
-    shot = ARTIFACTS / f"report-{width}px.png"
+    base = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *flags]
+    shot = ARTIFACTS / f"report-{width}px{'-' if mode else ''}{mode}.png"
     subprocess.run(
-        [browser, *flags, f"--window-size={width},2400", f"--screenshot={shot}", source.as_uri()],
+        [browser, *base, f"--window-size={width},2400", f"--screenshot={shot}", source.as_uri()],
         capture_output=True,
         check=True,
     )
     dumped = subprocess.run(
-        [browser, *flags, "--window-size=1400,2400", "--dump-dom", probe.as_uri()],
+        [browser, *base, "--window-size=1400,2400", "--dump-dom", probe.as_uri()],
         capture_output=True,
         text=True,
         check=True,
     )
     print(f"\nscreenshot: {shot}")
     assert shot.stat().st_size > 10_000
-    found = re.search(r"<title>W(\d+)V(\d+)T([\d/,]+)</title>", dumped.stdout)
+    found = re.search(r"<title>F(.*)F</title>", dumped.stdout, re.S)
     assert found is not None, dumped.stdout[:300]
-    scroll_width, viewport = int(found[1]), int(found[2])
-    assert viewport == width
-    assert scroll_width <= viewport
-    tables = [tuple(int(n) for n in t.split("/")) for t in found[3].split(",")]
-    assert len(tables) == 4  # the days, both calming moments' tables, since last week
-    assert all(inside <= box for inside, box in tables), tables
+    return unescape(found[1])
+
+
+#: The smallest height in px of the plots' text as drawn: each text's font size times the
+#: scale from the SVG's units to the screen's px (rotated or not).
+SMALLEST_PLOT_TEXT = """Math.min(...[...document.querySelectorAll('figure svg text')].map(t => {
+  const m = t.getScreenCTM();
+  return Math.hypot(m.a, m.b) * parseFloat(getComputedStyle(t).fontSize);
+}))"""
+
+
+# Phones at their narrowest (360 px: many Androids), a small iPhone, most phones, a desktop.
+@pytest.mark.parametrize("width", [360, 375, 390, 1280])
+def test_the_page_fits_a_phone_and_a_desktop_in_chromium(width: int) -> None:
+    """Nothing scrolls sideways, the tables included: each table scrolls inside its own box,
+    which the page's width never shows (at 390 px a day's sleep, active minutes and resting
+    HR were off to the right, and so was the change since last week), and at 360 px each
+    table fits whole (the days' table was 12 px wider than its box, and scrolled). The plots'
+    text is 12 px or more on a phone (it was drawn at about 10 px)."""
+    script = (
+        "return {page: document.documentElement.scrollWidth, viewport: innerWidth, "
+        "tables: [...document.querySelectorAll('.table')].map(t => [t.scrollWidth, "
+        f"t.clientWidth]), text: {SMALLEST_PLOT_TEXT}}};"
+    )
+    found = json.loads(measured_in_chromium(page_with_every_table(), width, script))
+    assert found["viewport"] == width
+    assert found["page"] <= width
+    assert len(found["tables"]) == 4  # the days, both calming moments' tables, since last week
+    assert all(inside <= box for inside, box in found["tables"]), found["tables"]
+    assert found["text"] >= 12, found["text"]
+
+
+def rgb_hex(colour: str) -> str:
+    """Chromium's computed ``rgb(r, g, b)`` as ``#rrggbb``."""
+    red, green, blue = (int(c) for c in re.findall(r"\d+", colour)[:3])
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+#: Each plot element that has a colour of its own (matplotlib writes it into its style), with
+#: the colour Chromium paints it in: [its style, fill, stroke].
+PLOT_COLOURS = """[...document.querySelectorAll('figure svg [style]')].map(e => {
+  const c = getComputedStyle(e); return [e.getAttribute('style'), c.fill, c.stroke]; })"""
+
+
+def test_a_phone_in_dark_mode_shows_a_dark_page_whose_plots_keep_their_contrast() -> None:
+    """Opened at night on a phone in dark mode, the page was white. Now it is dark, its text
+    at 4.5:1 or more, and the plots are repainted (CSS only, the SVG is the same): every shape
+    stands out from the dark plot at 3:1 as on the white one (each bar by its fill, the
+    boundaries between stacked levels by the outline against both fills, the band by its
+    edge, the dots and the 7-day line against the plot and the band), and the axes at 3:1, and
+    their text at 4.5:1, as Chromium paints them."""
+    script = (
+        "const of = s => getComputedStyle(document.querySelector(s));"
+        "return {page: of('body').backgroundColor, "
+        "texts: ['body', 'h1', 'h2', 'p.lead', '.note', 'th', 'td', 'li'].map(s => of(s).color), "
+        f"plot_text: [...new Set([...document.querySelectorAll('figure svg text')].map("
+        f"t => getComputedStyle(t).fill))], shapes: {PLOT_COLOURS}}};"
+    )
+    found = json.loads(
+        measured_in_chromium(page_with_every_table(), 390, script, "--force-dark-mode")
+    )
+    page = rgb_hex(found["page"])
+    assert contrast(page, "#000000") < 1.5, page  # a dark page, not a white one
+    for text in [*found["texts"], *found["plot_text"]]:
+        assert contrast(rgb_hex(text), page) >= 4.5, text
+
+    def painted(light: str, prop: str = "fill") -> set[str]:
+        """What each element drawn in ``light`` (its ``fill`` or ``stroke``) is painted in."""
+        at = {"fill": 1, "stroke": 2}[prop]
+        return {rgb_hex(s[at]) for s in found["shapes"] if f"{prop}: {light}" in s[0]}
+
+    (plot,) = painted(page_palette.PLOT)
+    assert plot == page  # the plots' background is the page's
+    (outline,) = painted(page_palette.OUTLINE, "stroke")
+    for light in (page_palette.LOW, page_palette.MEDIUM, page_palette.HIGH, page_palette.RECOVERY):
+        (fill,) = painted(light)
+        assert contrast(fill, plot) >= 3 and contrast(fill, outline) >= 3, (light, fill)
+    (band,) = painted(page_palette.BAND)
+    (band_edge,) = painted(page_palette.BAND_EDGE, "stroke")
+    assert contrast(band_edge, plot) >= 3
+    for light in (page_palette.DOT, page_palette.LINE):
+        (drawn,) = painted(light, "stroke")
+        assert contrast(drawn, plot) >= 3 and contrast(drawn, band) >= 3, (light, drawn)
+    for light in (page_palette.AXES, page_palette.WEEK_EDGE):
+        (drawn,) = painted(light, "stroke")
+        assert contrast(drawn, plot) >= 3, (light, drawn)
+
+
+def test_a_printed_page_is_black_on_white_and_cuts_neither_a_plot_nor_a_table() -> None:
+    """Printed (from a phone in dark mode too), the page is black on white, its plots on white,
+    and nothing is cut: a table's box showed only what fitted (it scrolls on a screen, and
+    paper does not), and a plot or a table row could be split between two sheets. Chromium
+    has no switch to lay a page out as printed, so a copy's print rules are applied to the
+    screen (and its screen-only rules, dark mode's, to print), in a frame as wide as an A4
+    sheet's text (190 mm)."""
+    shown = page_with_every_table()
+    printed = shown.replace("@media print{", "@media all{", 1).replace(
+        "@media screen and", "@media print and", 1
+    )
+    assert "@media screen and" not in printed
+    script = (
+        "const of = s => getComputedStyle(document.querySelector(s));"
+        "return {page: of('body').backgroundColor, text: of('body').color, "
+        "plots: [...new Set([...document.querySelectorAll('figure svg [style*=\"fill: #ffffff\"]')]"
+        ".map(e => getComputedStyle(e).fill))], "
+        "tables: [...document.querySelectorAll('.table')].map(t => "
+        "[t.scrollWidth, t.clientWidth, getComputedStyle(t).overflowX]), "
+        "kept: [...document.querySelectorAll('figure, tr')].map(e => "
+        "getComputedStyle(e).breakInside)};"
+    )
+    found = json.loads(measured_in_chromium(printed, 718, script, "--force-dark-mode"))
+    assert rgb_hex(found["page"]) == "#ffffff" and rgb_hex(found["text"]) == "#000000"
+    assert [rgb_hex(p) for p in found["plots"]] == ["#ffffff"]
+    assert all(overflow == "visible" for _, _, overflow in found["tables"]), found["tables"]
+    assert all(inside <= box for inside, box, _ in found["tables"]), found["tables"]
+    assert set(found["kept"]) == {"avoid"}
 
 
 def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
@@ -644,14 +752,22 @@ def test_the_plots_shapes_stand_out_at_3_to_1_for_low_vision() -> None:
     that stands out against the band too."""
     bars = busy_week_plot()
     segments = shape_styles(bars, "PolyCollection")
-    assert {fill for fill, _ in segments} == {plots.LOW, plots.MEDIUM, plots.HIGH, plots.RECOVERY}
+    assert {fill for fill, _ in segments} == {
+        page_palette.LOW,
+        page_palette.MEDIUM,
+        page_palette.HIGH,
+        page_palette.RECOVERY,
+    }
     for fill, stroke in segments:
         assert stroke is not None, fill
         assert contrast(stroke, "#ffffff") >= 3 and contrast(stroke, fill) >= 3, (fill, stroke)
     band = steady_hrv_plot()
     ((band_fill, band_edge),) = shape_styles(band, "FillBetween")
     assert band_edge is not None and contrast(band_edge, "#ffffff") >= 3
-    for drawn in (plots.DOT, plots.LINE):  # the dots and the 7-day line, inside the band too
+    for drawn in (
+        page_palette.DOT,
+        page_palette.LINE,
+    ):  # the dots and the 7-day line, inside the band too
         assert f"stroke: {drawn}" in band
         assert contrast(drawn, "#ffffff") >= 3 and contrast(drawn, band_fill) >= 3, drawn
 
@@ -811,9 +927,10 @@ def test_the_hrv_plot_says_what_its_grey_part_is() -> None:
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", band)
     assert texts[-4:] == ["normal band", "daily", "7-day average", "this week"]
     for frame in (plots._band_frame(), plots._bars_frame()):  # drawn: the legend fits
-        legend = frame.axes.get_legend()
-        assert legend is not None
-        assert legend.get_window_extent().x1 <= frame.figure.bbox.x1 + 2  # 2 px: its padding
+        (legend,) = frame.figure.legends
+        shown = legend.get_window_extent()
+        assert shown.x0 >= -2 and shown.x1 <= frame.figure.bbox.x1 + 2  # 2 px: its padding
+        assert shown.y0 >= frame.axes.get_window_extent().y1  # above the plot, not over it
 
 
 def test_the_hrv_numbers_say_what_unit_they_are_in() -> None:
@@ -849,8 +966,8 @@ def test_a_day_without_minutes_draws_no_bar_stub() -> None:
     recovery = [200.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     svg = plots.week_bars(days, [100.0] * 7, [0.0] * 7, [20.0] * 7, recovery)
     drawn = [fill for fill, _ in shape_styles(svg, "PolyCollection")]
-    assert (drawn.count(plots.LOW), drawn.count(plots.MEDIUM)) == (7, 0)
-    assert (drawn.count(plots.HIGH), drawn.count(plots.RECOVERY)) == (7, 1)
+    assert (drawn.count(page_palette.LOW), drawn.count(page_palette.MEDIUM)) == (7, 0)
+    assert (drawn.count(page_palette.HIGH), drawn.count(page_palette.RECOVERY)) == (7, 1)
 
 
 def test_heart_rate_only_is_not_promised_patterns_after_a_few_weeks() -> None:
