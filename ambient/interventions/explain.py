@@ -4,7 +4,7 @@ attributes read the same rows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -101,15 +101,16 @@ def insight_rows(
 
 
 def orphaned_options(
-    book: EpisodeBook, policies: Mapping[str, Policy], person: str | None = None
+    book: EpisodeBook, option_ids: Mapping[str, Collection[str]], person: str | None = None
 ) -> list[tuple[str, str, str, int]]:
     """(person, rule, option, its stored episodes) for each option with episodes that its rule,
-    still in the config, no longer has: renamed or removed. Its learning stays in the store
-    (the noise still counts it) but the table shows only the rule's options now."""
+    still in the config, no longer has in any `choose_calming` step (``option_ids``: rule id ->
+    its options): renamed or removed. Its learning stays in the store (the noise still counts
+    it) but the table shows only the rule's options now."""
     found: dict[tuple[str, str, str], int] = {}
     for episode in book.episodes(person):
-        policy = policies.get(episode.rule)
-        if policy is not None and episode.option not in policy.options:
+        options = option_ids.get(episode.rule)
+        if options is not None and episode.option not in options:
             key = (episode.person, episode.rule, episode.option)
             found[key] = found.get(key, 0) + 1
     return [(*key, count) for key, count in sorted(found.items())]

@@ -14,7 +14,7 @@ from ambient.interventions.explain import (
     write_insights,
 )
 from ambient.interventions.orphans import orphan_notice, orphaned_rules
-from ambient.interventions.policies import policies_of
+from ambient.interventions.policies import option_ids_of, policies_of
 from ambient.store import Store, StoreError, existing_store_path
 
 _PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
@@ -44,7 +44,7 @@ def run_insights(
             policies = policies_of(config)
             rows = insight_rows(book, policies, person)
             orphans = orphaned_rules(book, policies, person)
-            options_gone = orphaned_options(book, policies, person)
+            options_gone = orphaned_options(book, option_ids_of(config), person)
         check_ins = _check_in_counts(store, person)
     finally:
         store.close()

@@ -11,6 +11,18 @@ from ambient.interventions.explain import Policy
 from ambient.interventions.learner import prior_for
 
 
+def option_ids_of(config: AmbientConfig) -> dict[str, frozenset[str]]:
+    """Rule id -> the ids of the options of every `choose_calming` step it has (a rule may have
+    one in its actions and another in `on_recovery` or an escalation level: one learning)."""
+    found: dict[str, frozenset[str]] = {}
+    for index, rule in enumerate(config.rules):
+        for _path, step in walk_steps(rule, ("rules", index)):
+            if isinstance(step, ChooseCalmingStepConfig):
+                ids = {option.id for option in step.choose_calming.options}
+                found[rule.id] = found.get(rule.id, frozenset()) | ids
+    return found
+
+
 def policies_of(config: AmbientConfig) -> dict[str, Policy]:
     """Rule id -> the policy of its first `choose_calming` step (rules without one are absent);
     the priors are the chooser's, from the kinds of action each option performs."""

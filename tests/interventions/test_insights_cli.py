@@ -157,6 +157,23 @@ def test_insights_says_when_an_options_learning_belongs_to_no_option_of_its_rule
     assert "renamed?" not in sams.stdout  # the episodes are Alex's
 
 
+def test_an_option_of_the_rules_other_choose_calming_step_is_not_called_renamed(
+    tmp_path: Path,
+) -> None:
+    """A rule may choose in its actions and again in `on_recovery` (or an escalation level):
+    one learning for the rule, whose options are those of every step."""
+    config = write_config(tmp_path)
+    data = yaml.safe_load(config.read_text())
+    options = data["rules"][0]["actions"][0]["choose_calming"]["options"]
+    data["rules"][0]["actions"][0]["choose_calming"]["options"] = options[1:]
+    data["rules"][0]["on_recovery"] = [{"choose_calming": {"options": options[:1]}}]
+    config.write_text(yaml.safe_dump(data))
+    learnt(tmp_path)
+    result = run_ambient("insights", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "renamed?" not in result.stdout
+
+
 def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
     tmp_path: Path,
 ) -> None:
