@@ -477,7 +477,8 @@ def cannot_scan(adapter: str | None, error: BaseException) -> str:
     """Why scanning on ``adapter`` could not start, and the fix for that reason (a BLE sensor
     and ``ambient scan`` say it alike)."""
     why, fix = _scan_problem(error)
-    return f"cannot scan on {adapter or 'the default adapter'}: {why}; {fix}"
+    # bleak's reasons are sentences ("No Bluetooth adapters found."): the fix follows a ";"
+    return f"cannot scan on {adapter or 'the default adapter'}: {why.rstrip('.')}; {fix}"
 
 
 _POWER_ON: Final = (

@@ -143,6 +143,8 @@ async def test_scan_says_why_bluetooth_cannot_be_used_and_the_fix_for_that_reaso
     assert line.startswith("ambient scan: cannot scan on the default adapter: ")
     assert said in line and fix in line
     assert "Reason" not in line and "('" not in line
+    # bleak's sentence and the fix are one line, not two sentences glued by ".;"
+    assert ".;" not in line
 
 
 async def test_scan_keeps_out_an_address_the_watch_changes_and_finds_it_by_name(
