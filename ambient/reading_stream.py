@@ -18,7 +18,6 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
 
 from ambient.clock import Clock
 from ambient.readings import Reading
@@ -76,37 +75,30 @@ async def serve_readings(
         except asyncio.QueueFull:
             dropped += 1
 
+    async def send() -> None:
+        """Writes each reading as it comes; ends only by failing (the client went away)."""
+        while True:
+            writer.write(_encode(await queue.get()))
+            # A client that stopped reading holds this up, not the daemon's stop.
+            await writer.drain()
+
     stop = feed.listen(on_reading)
     hangup = asyncio.ensure_future(reader.read())  # the client sends nothing more: EOF
     closed = asyncio.ensure_future(closing.wait())
+    # One task sends the whole stream (not one for each reading and one for each drain).
+    sending = asyncio.ensure_future(send())
     try:
-        while True:
-            ready = asyncio.ensure_future(queue.get())
-            if not await _before_end(ready, hangup, closed):
-                return not hangup.done()
-            writer.write(_encode(ready.result()))
-            # A client that stopped reading must not hold the daemon's stop up.
-            if not await _before_end(asyncio.ensure_future(writer.drain()), hangup, closed):
-                return not hangup.done()
+        await asyncio.wait([sending, hangup, closed], return_when=asyncio.FIRST_COMPLETED)
+        if sending.done():
+            sending.result()  # a failed write: the client went away (ConnectionError)
+        return not hangup.done()
     finally:
         stop()
+        sending.cancel()
         hangup.cancel()
         closed.cancel()
         if dropped:
             logger.warning("A recording client was too slow: %d readings not sent", dropped)
-
-
-async def _before_end(
-    step: asyncio.Future[Any], hangup: asyncio.Future[Any], closed: asyncio.Future[Any]
-) -> bool:
-    """Whether ``step`` finished before the client hung up or the server closed (else it is
-    cancelled)."""
-    await asyncio.wait([step, hangup, closed], return_when=asyncio.FIRST_COMPLETED)
-    if step.done():
-        step.result()  # a failed write: the client went away (ConnectionError)
-        return True
-    step.cancel()
-    return False
 
 
 def end_line(why: str) -> bytes:
