@@ -158,6 +158,26 @@ class SatelliteSensorConfig(SensorBase):
         le=100,
         title="How many forwarded person ids not in `people:` to accept (first come)",
     )
+    beats: dict[str, BeatsKind] = Field(
+        default_factory=dict,
+        title="What the beats of a forwarded source come from, by `<instance>/<its sensor's "
+        "source>` (bedroom/alex_strap: chest); a batch carries no kind, so others' are of no "
+        "known kind",
+    )
+
+    @field_validator("beats")
+    @classmethod
+    def _forwarded_sources(cls, beats: dict[str, BeatsKind]) -> dict[str, BeatsKind]:
+        """Keys name a forwarded source as the central's readings do: ``<instance>/<source>``
+        (a key without the instance would never match, and the kind would go unused)."""
+        for source in beats:
+            instance, _, device = source.partition("/")
+            if not instance or not device:
+                raise ValueError(
+                    f"`{source}` is no forwarded source: write `<instance>/<source>`, the "
+                    "satellite's `instance` and its sensor's id (e.g. `bedroom/alex_strap`)"
+                )
+        return beats
 
 
 class HomeAssistantSensorConfig(HeartSensorBase):

@@ -38,11 +38,15 @@ def stale_after_by_source(configs: Iterable[SensorConfig]) -> dict[str, float]:
 
 def beats_by_source(configs: Iterable[SensorConfig]) -> dict[str, BeatsKind]:
     """The sources whose beats are known to come from a chest strap or a pulse sensor (their
-    ``beats``, or by their type): each kind is compared with its own kind's rest."""
+    ``beats``, or by their type; a satellite sensor's ``beats`` names forwarded sources):
+    each kind is compared with its own kind's rest."""
     from ambient.config.sensors import beats_kind
 
     kinds: dict[str, BeatsKind] = {}
     for index, config in enumerate(configs):
+        if config.type == "satellite":
+            kinds.update(config.beats)
+            continue
         kind = beats_kind(config)
         if kind is not None:
             kinds[source_name(config, index)] = kind

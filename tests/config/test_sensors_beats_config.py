@@ -11,6 +11,7 @@ import pytest
 from ambient.config import AmbientConfig, ConfigError, load_config
 from ambient.config.sensors import beats_kind, configured_beats, may_give
 from ambient.sensors.factory import beats_by_source
+from ambient.signals.person import PersonSignals
 
 
 def _load(tmp_path: Path, *sensors: str) -> AmbientConfig:
@@ -140,3 +141,30 @@ def test_whose_heart_readings_a_sensor_may_give_is_whose_run_gives_them(tmp_path
     ]
     assert [may_give(s, "default") for s in config.sensors][3] is True
     assert may_give(config.sensors[6], "alex", ("hr", "rr")) is False
+
+
+def test_a_satellite_sensor_names_the_kind_of_the_beats_it_forwards(tmp_path: Path) -> None:
+    """A batch carries no kind (a satellite's own `beats:` stays on the satellite): the
+    central's satellite sensor names its forwarded sources' kinds, by the name their readings
+    have here, and the rest are of no known kind; the person's kind stays unknown, as a
+    satellite may forward any source."""
+    config = _load(
+        tmp_path, STRAP, "{type: satellite, beats: {bedroom/alex_strap: chest, hall/w: pulse}}"
+    )
+    assert beats_by_source(config.sensors) == {
+        "alex_strap": "chest",
+        "bedroom/alex_strap": "chest",
+        "hall/w": "pulse",
+    }
+    assert configured_beats(config.sensors, "alex") is None
+    alex = PersonSignals(
+        "alex", config.signals, None, beats_by_source=beats_by_source(config.sensors)
+    )
+    alex.feed_beat(1_700_000_000.0, 800.0, "bedroom/alex_strap")  # as its readings are named
+    assert alex.beats_kind == "chest"
+
+
+def test_a_satellite_beats_key_without_its_instance_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _load(tmp_path, "{type: satellite, beats: {alex_strap: chest}}")
+    assert "`alex_strap` is no forwarded source: write `<instance>/<source>`" in str(raised.value)
