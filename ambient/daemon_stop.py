@@ -31,11 +31,14 @@ _CONTAINER_CGROUPS = ("docker", "containerd", "libpod", "podman", "kubepods")
 _CONTAINER_INITS = ("docker-init", "tini", "dumb-init")
 
 
-def refusal(store_path: Path, undoing: str, then: str, proc: Path = PROC) -> str:
+def refusal(store_path: Path | None, undoing: str, then: str, proc: Path = PROC) -> str | None:
     """The line a command refuses with beside the daemon that keeps ``store_path``, which
     would undo it (``undoing``: what it would do from memory): what stops it, and ``then``
-    (the command again). A daemon whose socket refuses this user cannot be named: whose it
-    appears to be is said, and that the command run as that user names it."""
+    (the command again); None when no daemon runs there. A daemon whose socket refuses this
+    user cannot be named: whose it appears to be is said, and that the command run as that
+    user names it."""
+    if store_path is None:
+        return None
     try:
         how = how_to_stop(store_path, proc)
     except PermissionError:
@@ -45,43 +48,66 @@ def refusal(store_path: Path, undoing: str, then: str, proc: Path = PROC) -> str
             f"this user) and would {undoing}: stop it ({UNKNOWN}), or run this command as "
             f"{owner} to be told what runs it"
         )
+    if how is None:
+        return None
     return f"the daemon is running and would {undoing}: stop it first ({how}), then {then}"
 
 
-def how_to_stop(store_path: Path, proc: Path = PROC) -> str:
-    """The command (or key) that stops the daemon answering beside ``store_path``;
-    ``PermissionError`` when its socket refuses this user (another user's daemon)."""
-    pid = peer_pid(socket_path_for(store_path))
-    return UNKNOWN if pid is None else stop_advice(pid, proc)
-
-
-def peer_pid(socket_path: Path, timeout_s: float = 2.0) -> int | None:
-    """The pid of the process listening on ``socket_path``; None when it cannot be told (no
-    ``SO_PEERCRED`` here, a process of another pid namespace, nothing listening).
-    ``PermissionError`` when the socket refuses this user (another user's daemon)."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None:
+def how_to_stop(store_path: Path, proc: Path = PROC) -> str | None:
+    """The command (or key) that stops the daemon answering beside ``store_path``; None when
+    none runs there; ``PermissionError`` when its socket refuses this user (another user's
+    daemon)."""
+    daemon = running_daemon(socket_path_for(store_path))
+    if daemon is None:
         return None
+    return UNKNOWN if daemon.pid is None else stop_advice(daemon.pid, proc)
+
+
+class Daemon(NamedTuple):
+    """A daemon that took the connection on its status socket."""
+
+    #: Its process; None when it cannot be told (no ``SO_PEERCRED`` here, a process of
+    #: another pid namespace).
+    pid: int | None
+
+
+def running_daemon(socket_path: Path, timeout_s: float = 2.0) -> Daemon | None:
+    """The daemon listening on ``socket_path``: one that takes the connection runs, though
+    it answers late or not at all (stopped, hung: once it goes on, it writes its copy back);
+    None when nothing takes it. ``PermissionError`` when the socket refuses this user
+    (another user's daemon). One connection says whether it runs and which process it is:
+    asked twice, a daemon that stopped in between was said to run, and not which."""
     try:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     except OSError:
         return None
     client.settimeout(timeout_s)
     try:
-        client.connect(str(socket_path))
-        pid, _uid, _gid = struct.unpack("3i", client.getsockopt(socket.SOL_SOCKET, option, 12))
-        # Asked as any client asks (a bare hang-up would leave the daemon a broken pipe).
-        client.sendall(b"status\n")
-        client.shutdown(socket.SHUT_WR)
-        with contextlib.suppress(OSError):
-            while client.recv(65536):
-                pass
-    except PermissionError:
-        raise
-    except OSError:
-        return None
+        try:
+            client.connect(str(socket_path))
+        except TimeoutError:  # its queue of connections full: taken once it goes on
+            return Daemon(None)
+        except PermissionError:
+            raise
+        except OSError:
+            return None
+        return Daemon(_peer_pid(client))
     finally:
         client.close()
+
+
+def _peer_pid(client: socket.socket) -> int | None:
+    """The pid of the process at the other end of ``client`` (None when it cannot be told),
+    asked as any client asks (a bare hang-up would leave the daemon a broken pipe)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    pid = 0
+    with contextlib.suppress(OSError):
+        if option is not None:
+            pid, _uid, _gid = struct.unpack("3i", client.getsockopt(socket.SOL_SOCKET, option, 12))
+        client.sendall(b"status\n")
+        client.shutdown(socket.SHUT_WR)
+        while client.recv(65536):
+            pass
     return pid if pid > 0 else None
 
 

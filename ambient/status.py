@@ -340,25 +340,6 @@ async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
     return document
 
 
-def daemon_answers(store_path: Path | None) -> bool:
-    """Whether the daemon of the config that keeps this store is running (it answers on its
-    status socket, takes the connection and hangs, or its socket refuses this user). Commands
-    that change the store refuse then: the daemon would write its copy back from memory (a
-    hung one, once it goes on)."""
-    if store_path is None:
-        return False
-    socket = socket_path_for(store_path)
-    if not socket.exists():
-        return False
-    try:
-        asyncio.run(query_status(socket, timeout_s=2.0))
-    except (DaemonHung, NotAllowed):  # one that refuses this user may well be running
-        return True
-    except StatusUnavailable:
-        return False
-    return True
-
-
 #: What to try when no daemon was found without a config named: the system one, or by hand.
 SEARCH_HINT = (
     "(`systemctl status ambient`; for a daemon started by hand, give its config: "

@@ -3,6 +3,7 @@ started by hand (its pid), or the systemd unit that runs it, never a unit that i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -14,8 +15,8 @@ import pytest
 from fixtures.ambient_process import AmbientProcess, run_ambient
 from test_cli_failures import run_as_any_user
 
-from ambient.daemon_stop import how_to_stop
-from ambient.status import socket_owner
+from ambient.daemon_stop import how_to_stop, refusal, stop_advice
+from ambient.status import StatusServer, socket_owner
 
 
 @pytest.fixture
@@ -146,12 +147,70 @@ def test_store_rekey_beside_a_daemon_whose_socket_refuses_this_user_is_refused(
     )
 
 
-def test_a_daemon_that_is_gone_by_then_is_named_as_the_service_or_by_hand(
+def test_no_daemon_beside_a_store_is_none_to_stop(tmp_path: Path) -> None:
+    """Nothing listens there: the command goes ahead, nothing is named."""
+    assert how_to_stop(tmp_path / "ambient.db") is None
+    assert refusal(tmp_path / "ambient.db", "write it back", "try again") is None
+
+
+def test_a_daemon_that_stops_right_after_answering_is_named_by_its_pid_not_every_way(
     tmp_path: Path,
 ) -> None:
-    """Nothing listens any more (it stopped meanwhile): both ways are named."""
-    assert how_to_stop(tmp_path / "ambient.db") == (
-        "systemctl stop ambient, or Ctrl-C where `ambient run` runs"
+    """The command asked twice, whether a daemon runs and then which process it is: one that
+    stopped in between was said to run and to be stopped by `systemctl stop ambient` (a unit
+    that may run another daemon, the system's). One connection tells both. The socket here is
+    this process's, gone as it answers: no real daemon can be made to stop at that moment."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(tmp_path / "ambient.sock"))
+    server.listen()
+
+    def answer_once_and_stop() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(64)
+            (tmp_path / "ambient.sock").unlink()
+            server.close()
+            connection.sendall(b"{}\n")
+
+    answerer = threading.Thread(target=answer_once_and_stop)
+    answerer.start()
+    try:
+        result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
+    finally:
+        answerer.join()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ambient forget: the daemon is running and would write the person back from memory: "
+        f"stop it first ({stop_advice(os.getpid())}), then forget\n"
+    )
+
+
+async def test_forget_beside_a_daemon_that_cannot_build_its_status_is_refused(
+    tmp_path: Path,
+) -> None:
+    """It answers with an error instead of its status, and was taken for no daemon: forget
+    went ahead beside it, which would write the person back from memory. A daemon that takes
+    the connection runs, whatever it answers."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
+
+    def broken() -> dict[str, object]:
+        raise RuntimeError("a part of the status that fails")
+
+    server = StatusServer(tmp_path / "ambient.sock", broken)
+    await server.start()
+    try:
+        result = await asyncio.to_thread(
+            run_ambient, "forget", "--config", str(config), "--person", "alex", "--yes"
+        )
+    finally:
+        await server.stop()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ambient forget: the daemon is running and would write the person back from memory: "
+        f"stop it first ({stop_advice(os.getpid())}), then forget\n"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import socket
 import stat
 from pathlib import Path
@@ -15,13 +16,13 @@ from fixtures.status_sample import STATUS_SAMPLE
 from test_cli_failures import run_as_any_user
 from test_daemon_stop import refuse_this_user
 
+from ambient.daemon_stop import Daemon, refusal, running_daemon
 from ambient.status import (
     SYSTEM_SOCKET,
     DaemonHung,
     StatusServer,
     StatusSocketBusy,
     StatusUnavailable,
-    daemon_answers,
     find_socket,
     query_status,
     run_status,
@@ -246,18 +247,17 @@ def test_socket_lives_beside_the_store(tmp_path: Path, monkeypatch: pytest.Monke
 async def test_a_store_has_a_running_daemon_only_while_one_answers_beside_it(
     sock_path: Path,
 ) -> None:
-    store = sock_path.parent / "ambient.db"
-    assert not await asyncio.to_thread(daemon_answers, None)
-    assert not await asyncio.to_thread(daemon_answers, store)  # no socket
+    assert refusal(None, "write it back", "try again") is None  # no store: no daemon beside it
+    assert not await asyncio.to_thread(running_daemon, sock_path)  # no socket
     server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
-        assert await asyncio.to_thread(daemon_answers, store)
+        assert await asyncio.to_thread(running_daemon, sock_path) == Daemon(os.getpid())
     finally:
         await server.stop()
     stale = socket.socket(socket.AF_UNIX)  # a socket file that nothing listens on
     stale.bind(str(sock_path))
     stale.close()
-    assert not await asyncio.to_thread(daemon_answers, store)
+    assert not await asyncio.to_thread(running_daemon, sock_path)
 
 
 def test_a_daemon_that_takes_the_connection_and_hangs_is_running(sock_path: Path) -> None:
@@ -269,7 +269,7 @@ def test_a_daemon_that_takes_the_connection_and_hangs_is_running(sock_path: Path
         hung.listen()  # the kernel takes connections; nothing ever answers
         with pytest.raises(DaemonHung, match="did not answer within 2 s: it may be hung"):
             asyncio.run(query_status(sock_path))
-        assert daemon_answers(sock_path.parent / "ambient.db")
+        assert running_daemon(sock_path) == Daemon(os.getpid())
 
 
 async def test_when_the_daemon_started_last_stops_the_link_leads_to_the_one_still_running(

@@ -150,13 +150,11 @@ def run_forget(
 
 
 def _refuse_while_running(config: AmbientConfig) -> None:
-    from ambient.status import daemon_answers
-
-    if config.store.path is None or not daemon_answers(config.store.path):
-        return
     from ambient.daemon_stop import refusal
 
-    raise ForgetError(refusal(config.store.path, "write the person back from memory", "forget"))
+    refused = refusal(config.store.path, "write the person back from memory", "forget")
+    if refused is not None:
+        raise ForgetError(refused)
 
 
 def _confirm(config: AmbientConfig, person: str, stdin: TextIO, stdout: TextIO) -> None:

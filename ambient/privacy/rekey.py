@@ -21,12 +21,11 @@ def run_rekey(config: AmbientConfig, new_key_file: Path, stdout: TextIO) -> int:
             "store.encryption: set one (docs/privacy.md) and start ambient to encrypt it first"
         )
     path = existing_store_path(config.store, "there is nothing to rekey")
-    from ambient.status import daemon_answers
+    from ambient.daemon_stop import refusal
 
-    if daemon_answers(path):
-        from ambient.daemon_stop import refusal
-
-        raise StoreError(refusal(path, "go on with the old key", "rekey"))
+    refused = refusal(path, "go on with the old key", "rekey")
+    if refused is not None:
+        raise StoreError(refused)
     if file_is_plain(path):
         raise StoreError(
             f"store {path} is not encrypted yet: start ambient with the key to encrypt it"

@@ -348,10 +348,8 @@ def _reset_beats(config: AmbientConfig, person: str, beats: BeatsKind, out: Text
 
 
 def _refuse_while_running(config: AmbientConfig) -> None:
-    from ambient.status import daemon_answers
-
-    if config.store.path is None or not daemon_answers(config.store.path):
-        return
     from ambient.daemon_stop import refusal
 
-    raise BaselineCommandError(refusal(config.store.path, "save its copy again", "reset"))
+    refused = refusal(config.store.path, "save its copy again", "reset")
+    if refused is not None:
+        raise BaselineCommandError(refused)
