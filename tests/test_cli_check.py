@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -521,6 +524,87 @@ def test_a_relative_store_beside_a_config_mounted_read_only_says_what_to_write(
         f":2:3: store.path: {settings} is on a read-only file system, where `run` cannot "
         "write the store: give an absolute path in a folder it can write, such as "
         "/var/lib/ambient/ambient.db (in Docker, the state volume)"
+    ) in result.stderr
+
+
+NOBODY = 65534  # the service's user, in these tests: anyone but root
+
+
+def check_as_nobody(config: Path) -> subprocess.CompletedProcess[str]:
+    """`ambient check` as ``nobody``, as the unit's check runs as ``ambient`` (by setpriv:
+    a uid set in the child itself is refused the interpreter on some machines)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    as_nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return subprocess.run(
+        [*as_nobody, sys.executable, "-m", "ambient", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=clean_env(),
+        cwd="/",
+    )
+
+
+@pytest.fixture
+def service_state() -> Iterator[Path]:
+    """A state folder of the service's user (nobody here), in a folder it can reach (the
+    tests' own folders are root's alone)."""
+    if os.geteuid() != 0:
+        pytest.skip("making files of another user needs root")
+    base = Path(tempfile.mkdtemp(prefix="ambient-service-"))
+    try:
+        base.chmod(0o755)
+        state = base / "state"
+        state.mkdir(mode=0o700)
+        os.chown(state, NOBODY, NOBODY)
+        yield state
+    finally:
+        shutil.rmtree(base)
+
+
+def test_a_store_left_by_a_daemon_run_with_sudo_is_refused_for_the_service_user(
+    service_state: Path,
+) -> None:
+    """`sudo ambient run` by hand makes the store root's (0600); the unit's check, run as the
+    service's user, passed it, and `run` then stopped on `Operation not permitted`, five
+    times over. Check now says whose the file is and how to give it back."""
+    store = service_state / "ambient.db"
+    store.write_bytes(b"")
+    store.chmod(0o600)  # root's, as the daemon run by hand left it
+    config = service_state.parent / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store}\n")
+    config.chmod(0o644)
+
+    result = check_as_nobody(config)
+
+    assert result.returncode == 1
+    assert (
+        f":4:3: store.path: {store} is root's, so `run` as nobody cannot use it (a daemon "
+        f"or command run with sudo makes the store's files root's): sudo chown -R nobody: "
+        f"{service_state}"
+    ) in result.stderr
+
+
+def test_a_store_folder_the_service_user_cannot_write_is_refused(service_state: Path) -> None:
+    store = service_state / "ambient.db"
+    config = service_state.parent / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store}\n")
+    config.chmod(0o644)
+    made = check_as_nobody(config)
+    assert made.returncode == 0, made.stderr
+
+    # The folder root's, as /etc/ambient is, where a relative store.path puts the store.
+    os.chown(service_state, 0, 0)
+    service_state.chmod(0o755)
+    result = check_as_nobody(config)
+
+    assert result.returncode == 1
+    assert (
+        f":4:3: store.path: `run` as nobody cannot make files in {service_state} (root's): "
+        "give a folder it can write, such as /var/lib/ambient, or make this one its own"
     ) in result.stderr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pwd
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,8 +120,9 @@ def _not_a_recording(path: Path) -> str | None:
 
 def _store_path(config: AmbientConfig) -> Iterator[Finding]:
     """The store must be a file in a directory that is, or can be, there, on a file system
-    that can be written (a Pi's root made read-only cannot). (Whether this user may write it
-    is left to `run`: `check` is often run by someone else than the daemon.)"""
+    that can be written (a Pi's root made read-only cannot), and that this user could use
+    where it can see it (``_store_owner``); a folder it may not look into is left to `run`:
+    `check` is often run by someone else than the daemon."""
     path = config.store.path
     if path is None:
         return
@@ -143,6 +145,58 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
             )
     except PermissionError:
         return  # a folder this user may not look into (the daemon's user may): left to `run`
+    yield from _store_owner(path)
+
+
+def _store_owner(path: Path) -> Iterator[Finding]:
+    """A store this user can see but `run` as this user could not use: its folder not
+    writable (the -wal, the socket), or its files another user's (`run` makes the file 0600,
+    which only its owner may): ``sudo ambient run`` by hand leaves the service's store root's,
+    and the unit's check, run as the service's user, is the one that can tell."""
+    me = os.geteuid()
+    if me == 0:
+        return
+    folder = path.parent
+    try:
+        folder_owner = folder.stat().st_uid
+        files = [(file, file.stat().st_uid) for file in _store_files(path) if file.exists()]
+    except OSError:
+        return  # not there yet (made by `run`), or not this user's to look into: left to `run`
+    if not os.access(folder, os.W_OK | os.X_OK):
+        yield (
+            ("store", "path"),
+            f"`run` as {_user_name(me)} cannot make files in {folder} "
+            f"({_user_name(folder_owner)}'s): give a folder it can write, such as "
+            f"{DEFAULT_STORE.parent}, or make this one its own",
+        )
+        return
+    others = [(file, owner) for file, owner in files if owner != me]
+    if others:
+        names = " ".join(str(file) for file, _ in others)
+        # Its own folder: all of it, as the same sudo may have left more there (recordings).
+        fix = (
+            f"-R {_user_name(me)}: {folder}" if folder_owner == me else f"{_user_name(me)}: {names}"
+        )
+        owners = ", ".join(sorted({_user_name(owner) for _, owner in others}))
+        yield (
+            ("store", "path"),
+            f"{names} {'is' if len(others) == 1 else 'are'} {owners}'s, so `run` as "
+            f"{_user_name(me)} cannot use {'it' if len(others) == 1 else 'them'} (a daemon "
+            f"or command run with sudo makes the store's files root's): "
+            f"sudo chown {fix}",
+        )
+
+
+def _store_files(path: Path) -> tuple[Path, ...]:
+    """The store and SQLite's files beside it."""
+    return (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm"))
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _report_delivery(config: AmbientConfig) -> Iterator[Finding]:
