@@ -376,10 +376,11 @@ def test_a_phone_in_dark_mode_shows_a_dark_page_whose_plots_keep_their_contrast(
 def test_a_printed_page_is_black_on_white_and_cuts_neither_a_plot_nor_a_table() -> None:
     """Printed (from a phone in dark mode too), the page is black on white, its plots on white,
     and nothing is cut: a table's box showed only what fitted (it scrolls on a screen, and
-    paper does not), and a plot or a table row could be split between two sheets. Chromium
-    has no switch to lay a page out as printed, so a copy's print rules are applied to the
-    screen (and its screen-only rules, dark mode's, to print), in a frame as wide as an A4
-    sheet's text (190 mm)."""
+    paper does not), a plot or a table row could be split between two sheets, and a heading
+    ended a sheet with its plot or list on the next (as the HRV plot's and the observations'
+    did, printed to PDF). Chromium has no switch to lay a page out as printed, so a copy's
+    print rules are applied to the screen (and its screen-only rules, dark mode's, to print),
+    in a frame as wide as an A4 sheet's text (190 mm)."""
     shown = page_with_every_table()
     printed = shown.replace("@media print{", "@media all{", 1).replace(
         "@media screen and", "@media print and", 1
@@ -393,7 +394,8 @@ def test_a_printed_page_is_black_on_white_and_cuts_neither_a_plot_nor_a_table() 
         "tables: [...document.querySelectorAll('.table')].map(t => "
         "[t.scrollWidth, t.clientWidth, getComputedStyle(t).overflowX]), "
         "kept: [...document.querySelectorAll('figure, tr')].map(e => "
-        "getComputedStyle(e).breakInside)};"
+        "getComputedStyle(e).breakInside), "
+        "headed: [...document.querySelectorAll('h2')].map(e => getComputedStyle(e).breakAfter)};"
     )
     found = json.loads(measured_in_chromium(printed, 718, script, "--force-dark-mode"))
     assert rgb_hex(found["page"]) == "#ffffff" and rgb_hex(found["text"]) == "#000000"
@@ -401,6 +403,7 @@ def test_a_printed_page_is_black_on_white_and_cuts_neither_a_plot_nor_a_table() 
     assert all(overflow == "visible" for _, _, overflow in found["tables"]), found["tables"]
     assert all(inside <= box for inside, box, _ in found["tables"]), found["tables"]
     assert set(found["kept"]) == {"avoid"}
+    assert set(found["headed"]) == {"avoid"}  # a heading stays with what it heads
 
 
 def test_this_weeks_report_shows_the_open_day_so_far(tmp_path: Path) -> None:
