@@ -119,6 +119,10 @@ class Store:
         problem = file_problem(exc)
         if problem is None:
             return None
+        if self.path is not None and _is_io_error(exc) and _no_room_beside(self.path):
+            # SQLite's words when the shared-memory file cannot grow ("disk I/O error") read as
+            # a failing card, to be replaced, when it is only full.
+            problem = "cannot be used (database or disk is full)"
         return StoreError(f"store {self.path or 'in memory'} {problem}")
 
     def _check_format(self, stamp: bool) -> None:
@@ -315,6 +319,24 @@ def file_problem(exc: BaseException) -> str | None:
         f"is damaged ({exc}): move it and its -wal and -shm files aside to start with a new "
         "one, or put back a copy"
     )
+
+
+#: Less room than this left where the store is, an I/O error is taken as the disk being full.
+_FULL_BELOW_BYTES = 1 << 20
+
+
+def _is_io_error(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_IOERR
+
+
+def _no_room_beside(path: Path) -> bool:
+    """Whether the file system ``path`` is on has (next to) no room left for this user."""
+    try:
+        found = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return found.f_bavail * found.f_frsize < _FULL_BELOW_BYTES
 
 
 def refuse_newer_format(db: sqlite3.Connection, path: Path | None) -> int:
