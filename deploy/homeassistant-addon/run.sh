@@ -21,8 +21,11 @@ HEALTH_PORT="${AMBIENT_ADDON_HEALTH_PORT:-8099}"
 log() { printf '[ambient add-on] %s\n' "$*"; }
 
 log "preparing the configuration from ${CONFIG_DIR}"
-"${PYTHON}" -m ambient.addon prepare \
-    --options "${OPTIONS}" --config-dir "${CONFIG_DIR}" --data-dir "${DATA_DIR}" >/dev/null
+if ! "${PYTHON}" -m ambient.addon prepare \
+    --options "${OPTIONS}" --config-dir "${CONFIG_DIR}" --data-dir "${DATA_DIR}" >/dev/null; then
+    log "the configuration has errors (above); fix ${CONFIG_DIR} and restart the add-on"
+    exit 1
+fi
 
 CONFIG="${DATA_DIR}/ambient.yaml"
 # check reads the generated file; `relocate` says each mistake at the line of the user's file.

@@ -430,6 +430,11 @@ def test_yaml_syntax_error_names_the_users_file(tmp_path: Path, supervisor: Fake
 
     assert result.returncode == 1
     assert f"{tmp_path / 'config' / 'ambient.yaml'}:3" in result.stderr
+    # What to do, as after check's mistakes: the add-on's log ended on the mistake alone.
+    assert result.stdout.splitlines()[-1] == (
+        f"[ambient add-on] the configuration has errors (above); fix {tmp_path / 'config'} "
+        "and restart the add-on"
+    )
 
 
 def test_reserved_secret_names_are_refused(tmp_path: Path, supervisor: FakeSupervisor) -> None:
