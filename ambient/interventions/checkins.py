@@ -224,8 +224,8 @@ class CheckIns:
             due = row.time + self._config.timeout
             if due <= now:
                 self._time_out(row.id)
-            else:
-                self._arm(row.id, due)
+            else:  # at that time of day: a Pi's clock may be behind until NTP steps it
+                self._arm(row.id, due, wall=True)
         self._send_waiting()
 
     def _send_waiting(self) -> None:
@@ -247,10 +247,11 @@ class CheckIns:
                 question = self._question(episode, why)
                 self._withdraw_one(check_in, question, way, ways[row.person][way], True)
 
-    def _arm(self, check_in: int, due: float) -> None:
-        self._timers[check_in] = self._clock.call_at(
-            due, functools.partial(self._time_out, check_in)
-        )
+    def _arm(self, check_in: int, due: float, wall: bool = False) -> None:
+        """Time ``check_in`` out at ``due``: a delay from now, or (``wall``) when the clock
+        shows ``due``, for a time worked out by an earlier run."""
+        arm = self._clock.call_at_wall if wall else self._clock.call_at
+        self._timers[check_in] = arm(due, functools.partial(self._time_out, check_in))
 
     def close(self) -> None:
         """Stop timing questions out (the daemon stops or reloads its config): the open ones

@@ -112,12 +112,13 @@ class EpisodeRecorder:
         return episode_id
 
     def resume(self) -> None:
-        """Measure, or re-arm, the episodes a previous run left unmeasured."""
-        now = self._clock.now()
+        """Measure, or re-arm, the episodes a previous run left unmeasured: when the clock shows
+        the end of the after-span, as a time of day (a Pi boots with its clock behind until NTP
+        steps it; a delay worked out then would measure late, its signals gone)."""
         for row in self._book.unmeasured():
             due = row.start + AFTER_S[1]
-            self._timers[row.id] = self._clock.call_at(
-                max(now, due), functools.partial(self._measure, row.id)
+            self._timers[row.id] = self._clock.call_at_wall(
+                due, functools.partial(self._measure, row.id)
             )
 
     def close(self) -> None:

@@ -341,6 +341,26 @@ async def test_open_questions_outlive_a_restart(tmp_path: Path) -> None:
     assert [q.episode_id for q in unanswered.withdrawn] == [episode]
 
 
+async def test_an_open_question_resumed_on_a_clock_still_behind_closes_at_its_timeout(
+    tmp_path: Path,
+) -> None:
+    """Back at T0 + 30 min on a Raspberry Pi whose clock boots an hour behind until NTP steps
+    it a minute later: the timeout was set 80 minutes of elapsed time away, so the question
+    stayed open (and answerable) for an hour past its timeout."""
+    store = Store(tmp_path / "state.db")
+    episode = await Household(store, VirtualClock(T0)).episode(T0)
+    store.close()
+    booted = VirtualClock(T0 + 1800 - 3600, wall_check_s=60.0)
+    again = Household(Store(tmp_path / "state.db"), booted)
+    again.checkins.resume()
+    await booted.run_until(booted.now() + 60)
+    booted.step(3600.0)  # NTP
+
+    await booted.run_until(T0 + MEASURED_AFTER_S + 1800 + 60)
+    assert [row.status for row in again.book.rows("alex")] == [TIMED_OUT]
+    assert [q.episode_id for q in again.withdrawn] == [episode]
+
+
 async def test_an_answered_question_is_withdrawn_from_every_device() -> None:
     """Answered on MQTT (an HA button, the blueprint) the question left on the phone went on
     asking; answered by a tap on one device of a notify group (phone and tablet), it went on

@@ -201,3 +201,29 @@ def test_a_clock_step_inside_an_episode_leaves_it_unknown_not_mismeasured(
     assert (row.usable, row.reason) == (False, "missing data")
     assert row.measured_at == pytest.approx(T0 + 600 + 1200 + step_s, abs=60.0)
     assert book.beliefs("alex", "calm")["box"].episodes == 0
+
+
+def test_an_episode_resumed_on_a_clock_still_behind_is_measured_once_ntp_steps_it(
+    tmp_path: Path,
+) -> None:
+    """A Raspberry Pi restarted eight minutes into an episode boots with its clock an hour
+    behind (its last saved time) until NTP steps it a minute later. The episode's measuring was
+    set an hour and twelve minutes of elapsed time away, so it came an hour late, when the
+    signals of its after-span were gone: missing data, though ambient was back in time."""
+    path = tmp_path / "state.db"
+    clock = VirtualClock(T0)
+    first = EpisodeRecorder(clock, EpisodeBook(Store(path)), norms=lambda _person: (0.4, 4.0))
+    feed(first, clock, T0 + 600, ln=3.0, hr=80.0)
+    first.start("alex", "calm", "box", PRIORS["breathing"], {})
+
+    booted = VirtualClock(T0 + 600 + 480 - 3600, wall_check_s=60.0)
+    book = EpisodeBook(Store(path))
+    again = EpisodeRecorder(booted, book, norms=lambda _person: (0.4, 4.0))
+    again.resume()
+    booted.advance_to(booted.now() + 60.0)
+    booted.step(3600.0)  # NTP
+    feed(again, booted, T0 + 600 + 1260, ln=3.2, hr=76.0)
+
+    (row,) = book.episodes("alex")
+    assert (row.usable, row.reason) == (True, "measured")
+    assert row.ln_rmssd_change_sd == pytest.approx(0.5)
