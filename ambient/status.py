@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 SOCKET_NAME = "ambient.sock"
 _REQUEST_LIMIT_BYTES = 1024
 _REQUEST_TIMEOUT_S = 2.0
+#: How long a link to a daemon may take to connect before the system daemon is asked.
+_PROBE_TIMEOUT_S = 1.0
 
 StatusProvider = Callable[[], dict[str, Any]]
 
@@ -77,12 +79,22 @@ def user_link_path() -> Path:
     return Path(f"/tmp/ambient-{os.getuid()}") / SOCKET_NAME
 
 
-def find_socket() -> Path:
-    """The socket to ask when no config is named: the daemon this user started (its link),
-    else the system daemon's (:data:`SYSTEM_SOCKET`). A link to no daemon (left by one that
-    was killed) is passed over."""
+async def query_found(timeout_s: float = 2.0) -> dict[str, Any]:
+    """:func:`query_status` of the daemon to ask when no config is named: the one this user
+    started (by its link), else the system daemon (:data:`SYSTEM_SOCKET`). A link to no
+    daemon (left by one that was killed) is passed over. The daemon is asked on the
+    connection that finds it: connected to again, one that stopped in between was taken for
+    none."""
     link = user_link_path()
-    return link if link.is_symlink() and _answers(link) else SYSTEM_SOCKET
+    if link.is_symlink():
+        try:
+            async with asyncio.timeout(_PROBE_TIMEOUT_S):
+                connection = await asyncio.open_unix_connection(str(link))
+        except (OSError, TimeoutError):
+            pass
+        else:
+            return await query_status(link, timeout_s, connection)
+    return await query_status(SYSTEM_SOCKET, timeout_s)
 
 
 def _private_dir(path: Path) -> bool:
@@ -298,11 +310,16 @@ def _named(path: Path) -> str:
     return f"{path} ({path.absolute()})"
 
 
-async def query_status(path: Path, timeout_s: float = 2.0) -> dict[str, Any]:
-    """Ask the daemon at ``path`` for its status; :class:`StatusUnavailable` when it cannot."""
+async def query_status(
+    path: Path,
+    timeout_s: float = 2.0,
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None,
+) -> dict[str, Any]:
+    """Ask the daemon at ``path`` for its status (on ``connection`` when already made);
+    :class:`StatusUnavailable` when it cannot."""
     try:
         async with asyncio.timeout(timeout_s):
-            reader, writer = await asyncio.open_unix_connection(str(path))
+            reader, writer = connection or await asyncio.open_unix_connection(str(path))
             try:
                 writer.write(b"status\n")
                 await writer.drain()
@@ -348,17 +365,19 @@ SEARCH_HINT = (
 
 
 def run_status(
-    socket_path: Path,
+    socket_path: Path | None,
     as_json: bool,
     out: TextIO,
     hint: str = SEARCH_HINT,
     notes: Callable[[dict[str, Any]], list[str]] | None = None,
 ) -> int:
     """``ambient status [--json]``: 0 with the status printed, 1 with a reason when none
-    (``hint`` follows the reason when no daemon runs there). ``notes`` gives lines for stderr
-    about the document (what differs from the config file asked with)."""
+    (``hint`` follows the reason when no daemon runs there). ``socket_path`` None: the daemon
+    this user started, else the system's (:func:`query_found`). ``notes`` gives lines for
+    stderr about the document (what differs from the config file asked with)."""
     try:
-        document = asyncio.run(query_status(socket_path))
+        query = query_found() if socket_path is None else query_status(socket_path)
+        document = asyncio.run(query)
     except NoDaemon as exc:
         print(f"ambient status: {exc} {hint}", file=sys.stderr)
         return 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
 import socket
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +19,14 @@ from fixtures.status_sample import STATUS_SAMPLE
 from test_cli_failures import run_as_any_user
 from test_daemon_stop import refuse_this_user
 
+from ambient.commands.live import status as status_command
 from ambient.daemon_stop import Daemon, refusal, running_daemon
 from ambient.status import (
-    SYSTEM_SOCKET,
     DaemonHung,
     StatusServer,
     StatusSocketBusy,
     StatusUnavailable,
-    find_socket,
+    query_found,
     query_status,
     run_status,
     socket_owner,
@@ -303,19 +306,62 @@ async def test_a_link_left_by_a_daemon_that_was_killed_is_passed_over(
     without a config then said `nothing answers on …: the daemon is not running` though the
     system service ran. A link that leads to no daemon is passed over for the system's."""
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    # In process: the system's socket (/var/lib/ambient) cannot be the test's.
+    monkeypatch.setattr("ambient.status.SYSTEM_SOCKET", tmp_path / "system" / "ambient.sock")
+    system = await started(tmp_path / "system" / "ambient.sock", lambda: {"at": "system"})
     socket_path = tmp_path / "state" / "ambient.sock"
     socket_path.parent.mkdir()
     leftover = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     leftover.bind(str(socket_path))
     leftover.close()  # bound but nobody listening: what a killed daemon leaves behind
     (tmp_path / "ambient.sock").symlink_to(socket_path)
-    assert find_socket() == SYSTEM_SOCKET
-    server = StatusServer(socket_path, lambda: STATUS_SAMPLE)
-    await server.start()
     try:
-        assert find_socket() == tmp_path / "ambient.sock"  # a daemon again: its link
+        assert await query_found() == {"at": "system"}
+        server = StatusServer(socket_path, lambda: {"at": "this user's"})
+        await server.start()
+        try:
+            assert await query_found() == {"at": "this user's"}  # a daemon again: its link
+        finally:
+            await server.stop()
     finally:
-        await server.stop()
+        await system.stop()
+
+
+def test_a_daemon_that_stops_right_after_answering_is_not_said_to_be_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ambient status` without a config connected to the daemon this user started (by its
+    link) to see that it runs, then again to ask it: one that stopped in between was said
+    not to run (`no status socket at …`), and the system's daemon, asked when the link leads
+    to none, was not asked. One connection asks it. In process, as the system's socket
+    (/var/lib/ambient) cannot be the test's; the socket here is this process's, gone as it
+    answers: no real daemon can be made to stop at that moment."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setattr("ambient.status.SYSTEM_SOCKET", tmp_path / "system" / "ambient.sock")
+    socket_path = tmp_path / "state" / "ambient.sock"
+    socket_path.parent.mkdir()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(socket_path))
+    server.listen()
+    (tmp_path / "ambient.sock").symlink_to(socket_path)
+
+    def answer_once_and_stop() -> None:
+        connection, _ = server.accept()
+        with connection, contextlib.suppress(OSError):
+            connection.recv(64)
+            socket_path.unlink()
+            server.close()
+            connection.sendall(b'{"at": "this user\'s daemon"}\n')
+
+    answerer = threading.Thread(target=answer_once_and_stop)
+    answerer.start()
+    try:
+        code = status_command(argparse.Namespace(config_given=False, json=True))
+    finally:
+        answerer.join()
+    said = capsys.readouterr()
+    assert (code, said.err) == (0, "")
+    assert json.loads(said.out) == {"at": "this user's daemon"}
 
 
 def test_a_daemon_whose_socket_refuses_this_user_is_said_to_run(tmp_path: Path) -> None:

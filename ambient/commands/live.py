@@ -48,7 +48,7 @@ def scan(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from ambient.status import find_socket, run_status, socket_path_for
+    from ambient.status import run_status, socket_path_for
 
     if args.config_given:
         config = load_or_report(args)
@@ -68,7 +68,7 @@ def status(args: argparse.Namespace) -> int:
 
         socket = socket_path_for(config.store.path)
         return run_status(socket, args.json, sys.stdout, started_by, differs)
-    return run_status(find_socket(), args.json, sys.stdout)
+    return run_status(None, args.json, sys.stdout)
 
 
 def config_differs_note(
