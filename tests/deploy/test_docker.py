@@ -136,3 +136,26 @@ def test_the_image_keeps_heart_values_out_of_docker_logs() -> None:
     environment = " ".join(args for keyword, args in stage if keyword == "ENV")
 
     assert re.search(r"(^|\s)AMBIENT_TIMELINE_VALUES=hide(\s|$)", environment)
+
+
+def test_the_config_compose_copies_keeps_its_store_in_the_state_volume() -> None:
+    """compose mounts the config folder read-only, and a relative store.path is beside the
+    config: the example the steps copy must name a store in the writable state volume, and the
+    steps must say so for a config of one's own (check refuses the other, naming the volume)."""
+    ambient = compose()["services"]["ambient"]
+    # target -> (source, options): "ambient-state:/var/lib/ambient", "./config:/etc/ambient:ro"
+    mounts = {
+        target: (source, options)
+        for source, target, *options in (volume.split(":") for volume in ambient["volumes"])
+    }
+    example = (REPO / "config" / "ambient.example.yaml").read_text()  # its !secret: as text
+    found = re.search(r"^store:\n  path: (\S+)", example, re.M)
+    assert found, "the example names no store.path"
+    store = Path(found.group(1))
+    header = (DOCKER / "compose.yaml").read_text().split("\nname:")[0]
+
+    assert "cp ../config/ambient.example.yaml config/ambient.yaml" in header
+    assert store.is_absolute()
+    assert mounts[str(store.parent)] == ("ambient-state", [])
+    assert mounts["/etc/ambient"] == ("./config", ["ro"])
+    assert "keep store.path absolute, in the state volume" in " ".join(header.split())
