@@ -81,11 +81,12 @@ class PausedMusic:
         paused = cls(player, call_service, read_state, user_id, episode_id)
         return paused, f" (music on {player} paused for the session, played again after)"
 
-    async def play_again(self) -> None:
+    async def play_again(self) -> bool:
         """The session is over: play the music again, unless someone else has changed the
-        player since, or it plays already. Said once in the journal."""
+        player since, or it plays already. Said once in the journal. False while HA cannot be
+        reached: the music is still owed (played again once HA is back)."""
         if not self.owed:
-            return
+            return True
         self.owed = False
         try:
             state = await self.read_state(self.player) or {}
@@ -97,20 +98,31 @@ class PausedMusic:
                     self.episode_id,
                     self.player,
                 )
-                return
+                return True
             if state.get("state") in IN_USE_STATES and not saying_tts(state):
-                return  # playing again already (the speaker's own buttons)
+                return True  # playing again already (the speaker's own buttons)
             await self.call_service("media_player", "media_play", {}, {"entity_id": self.player})
-        except (NotConnected, HomeAssistantError) as exc:
+        except NotConnected as exc:
+            self.owed = True
+            _LOGGER.warning(
+                "Breathing session of episode %s over: music on %s to be played again when "
+                "Home Assistant is back (%s)",
+                self.episode_id,
+                self.player,
+                exc,
+            )
+            return False
+        except HomeAssistantError as exc:
             _LOGGER.warning(
                 "Breathing session of episode %s over: music on %s could not be played again: %s",
                 self.episode_id,
                 self.player,
                 exc,
             )
-            return
+            return True
         _LOGGER.info(
             "Breathing session of episode %s over: music on %s played again",
             self.episode_id,
             self.player,
         )
+        return True

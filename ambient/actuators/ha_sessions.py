@@ -67,8 +67,8 @@ class BreathingSessions:
         self.zone = zone
         #: Where what a running session does later goes (the rules' traces), if anywhere.
         self.trace = trace
-        #: Music sessions had paused when ambient stopped, by episode: played again once HA is
-        #: connected (the sessions are not resumed).
+        #: Music sessions had paused when ambient stopped, or when HA went away in them, by
+        #: episode: played again once HA is connected (the sessions are not resumed).
         self.music_from_before: dict[str, list[str]] = {}
 
     def carried_over(self, episodes: list[Episode]) -> None:
@@ -157,13 +157,16 @@ class BreathingSessions:
                 return  # gone again: the next connect tries the rest
             del self.music_from_before[episode_id]
             for player in players:
-                await PausedMusic(
+                played = await PausedMusic(
                     player,
                     self.client.call_service,
                     self.client.get_state,
                     self.client.user_id,
                     episode_id,
                 ).play_again()
+                if not played:
+                    self._owe(episode_id, player)
+                    continue
                 episode = self.tracked(episode_id)
                 if episode is not None:
                     self._forget_paused(episode, player)
@@ -215,9 +218,21 @@ class BreathingSessions:
         )
 
     async def _music_back(self, episode: Episode, music: PausedMusic) -> None:
-        """Play the music a session paused again (once), and stop keeping it as owed."""
-        await music.play_again()
-        self._forget_paused(episode, music.player)
+        """Play the music a session paused again (once), and stop keeping it as owed; HA
+        unreachable (the session broke off as it went away): owed (and kept so) until it is
+        connected again."""
+        if music.player in self.music_from_before.get(episode.id, ()):
+            return  # already owed until HA is back
+        if await music.play_again():
+            self._forget_paused(episode, music.player)
+        else:
+            music.owed = False  # handed over: played again once HA is connected
+            self._owe(episode.id, music.player)
+
+    def _owe(self, episode_id: str, player: str) -> None:
+        owed = self.music_from_before.setdefault(episode_id, [])
+        if player not in owed:
+            owed.append(player)
 
     def _forget_paused(self, episode: Episode, player: str) -> None:
         if player in episode.paused_music:

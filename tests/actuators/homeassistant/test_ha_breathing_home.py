@@ -6,6 +6,7 @@ music on a player that cannot announce over it (it would not resume the music)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,10 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
+from pydantic import SecretStr
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
+from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
 from ambient.messages import ActionContext, TraceRecord
 
 pytestmark = pytest.mark.ha
@@ -445,6 +449,45 @@ async def test_music_paused_for_a_session_ended_early_plays_again_at_once(
 
     await probe.wait_for_state(LIVING_ROOM, lambda s: s["state"] == "playing")
     assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say", "media_play"]
+
+
+async def test_music_paused_for_a_session_ha_went_away_in_plays_again_once_it_is_back(
+    ha: HomeAssistantInstance, probe: HaProbe
+) -> None:
+    """The link to HA drops mid-session (HA restarting, the Pi's Wi-Fi): the session stops, and
+    the music it paused, which could not be played again then, is played once HA is back. The
+    link runs on a step clock of its own, so it comes back only when the test lets it."""
+    link_clock = StepClock()
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
+    link = HomeAssistantClient(config, link_clock, Counters())
+    serving = asyncio.create_task(link.run())
+    try:
+        await asyncio.wait_for(link.wait_connected(), 30)
+        await quiet(probe, LIVING_ROOM)
+        await someone_plays_music(link, probe, LIVING_ROOM)
+        clock, actuator = actuator_on_a_step_clock(link)
+        action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+        since = len(probe.events)
+        assert (await actuator.perform(action, context("i5", clock))).performed
+
+        dropped = asyncio.Event()
+        link.on_status(lambda status: dropped.set() if status != "connected" else None)
+        assert link._ws is not None
+        await link._ws.close()  # stands in for the link dropping: HA itself runs on
+        await dropped.wait()
+        await clock.fire_next()  # the first inhale: HA is not there to say it
+        await actuator.end_episode(context("i5", clock))  # the session is over, its music owed
+        await assert_state(probe, LIVING_ROOM, "paused")
+
+        await link_clock.fire_next()  # the link's backoff: it connects again
+        await probe.wait_count(
+            lambda e: e.event_type == "call_service" and e.data["service"] == "media_play", 2
+        )  # (someone's, before the session; then ambient's)
+        assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say", "media_play"]
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
 
 
 async def test_music_someone_stops_during_the_session_is_not_played_again(
