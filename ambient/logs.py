@@ -39,6 +39,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class JournalFormatter(logging.Formatter):
+    """Lines for the journal, which stamps the time itself: each starts with its syslog
+    priority (``<3>``, sd-daemon(3)), which journald takes off and keeps as the entry's. Without
+    it every line is info: ``journalctl -p warning`` showed none of ambient's problems, and
+    each further line of a message (a rejected config's problems) came without its level."""
+
+    #: The lowest level of each priority, highest first (crit, err, warning, info; else debug).
+    _PRIORITIES = (
+        (logging.CRITICAL, 2),
+        (logging.ERROR, 3),
+        (logging.WARNING, 4),
+        (logging.INFO, 6),
+    )
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((n for level, n in self._PRIORITIES if record.levelno >= level), 7)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).split("\n"))
+
+
 def setup_logging(
     level: str = "INFO", fmt: Literal["text", "json"] = "text", timeline: bool = False
 ) -> None:
@@ -49,7 +71,7 @@ def setup_logging(
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     elif stderr_goes_to_journal():
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(JournalFormatter())
     else:
         handler.setFormatter(
             logging.Formatter(

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from ambient.logs import Throttle, Timeline, reason_without_values, timeline_shows_values
+from ambient.logs import (
+    Throttle,
+    Timeline,
+    reason_without_values,
+    setup_logging,
+    timeline_shows_values,
+)
 from ambient.messages import ActionResult, TraceRecord
 
 FIRED = TraceRecord(
@@ -241,3 +248,35 @@ def test_auto_follows_the_environment_a_container_image_sets(
         assert timeline_shows_values("auto", out) is shown
         assert timeline_shows_values("show", out)
         assert not timeline_shows_values("hide", out)
+
+
+def test_log_lines_in_the_journal_carry_their_priority_on_every_line(
+    journal_file: TextIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """journald takes each line of a service's stderr at priority info unless it starts with
+    ``<N>`` (sd-daemon(3)): `journalctl -u ambient -p warning` showed none of ambient's
+    problems, and each further line of a message (a rejected reload, one problem a line) came
+    with no level at all. (A file stands in for journald's stream: no journald runs here.)"""
+    monkeypatch.setattr(sys, "stderr", journal_file)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("DEBUG")
+        logger = logging.getLogger("ambient.daemon")
+        logger.critical("cannot go on")
+        logger.error("New config rejected (2 problems):\nambient.yaml:3:5: a\nambient.yaml:9:1: b")
+        logger.warning("broker away")
+        logger.info("Running")
+        logger.debug("hr 61")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    journal_file.seek(0)
+    assert journal_file.read().splitlines() == [
+        "<2>CRITICAL ambient.daemon: cannot go on",
+        "<3>ERROR ambient.daemon: New config rejected (2 problems):",
+        "<3>ambient.yaml:3:5: a",
+        "<3>ambient.yaml:9:1: b",
+        "<4>WARNING ambient.daemon: broker away",
+        "<6>INFO ambient.daemon: Running",
+        "<7>DEBUG ambient.daemon: hr 61",
+    ]
