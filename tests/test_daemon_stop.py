@@ -19,11 +19,17 @@ from ambient.daemon_stop import how_to_stop, refusal, stop_advice
 from ambient.status import StatusServer, socket_owner
 
 
+def store_config(tmp_path: Path) -> Path:
+    """A config of one person whose store (and status socket) is in ``tmp_path``."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
+    return config
+
+
 @pytest.fixture
 def hand_started(tmp_path: Path) -> tuple[Path, AmbientProcess]:
     """A config and its daemon, started as a user starts one in a terminal."""
-    config = tmp_path / "ambient.yaml"
-    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
+    config = store_config(tmp_path)
     return config, AmbientProcess("run", "--config", str(config))
 
 
@@ -160,26 +166,9 @@ def test_a_daemon_that_stops_right_after_answering_is_named_by_its_pid_not_every
     stopped in between was said to run and to be stopped by `systemctl stop ambient` (a unit
     that may run another daemon, the system's). One connection tells both. The socket here is
     this process's, gone as it answers: no real daemon can be made to stop at that moment."""
-    config = tmp_path / "ambient.yaml"
-    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(tmp_path / "ambient.sock"))
-    server.listen()
-
-    def answer_once_and_stop() -> None:
-        connection, _ = server.accept()
-        with connection:
-            connection.recv(64)
-            (tmp_path / "ambient.sock").unlink()
-            server.close()
-            connection.sendall(b"{}\n")
-
-    answerer = threading.Thread(target=answer_once_and_stop)
-    answerer.start()
-    try:
+    config = store_config(tmp_path)
+    with answering_once(tmp_path / "ambient.sock", gone_as_it_answers=True):
         result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
-    finally:
-        answerer.join()
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "ambient forget: the daemon is running and would write the person back from memory: "
@@ -193,8 +182,7 @@ async def test_forget_beside_a_daemon_that_cannot_build_its_status_is_refused(
     """It answers with an error instead of its status, and was taken for no daemon: forget
     went ahead beside it, which would write the person back from memory. A daemon that takes
     the connection runs, whatever it answers."""
-    config = tmp_path / "ambient.yaml"
-    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {tmp_path / 'ambient.db'}\n")
+    config = store_config(tmp_path)
 
     def broken() -> dict[str, object]:
         raise RuntimeError("a part of the status that fails")
@@ -218,26 +206,40 @@ async def test_forget_beside_a_daemon_that_cannot_build_its_status_is_refused(
 # engine runs where tests run); the socket's peer is this test's process --------------------
 
 
-@pytest.fixture
-def answering(tmp_path: Path) -> Iterator[Path]:
-    """A store path whose status socket this process answers on, as the daemon does."""
+@contextlib.contextmanager
+def answering_once(
+    sock_path: Path, answer: bytes = b"{}\n", gone_as_it_answers: bool = False
+) -> Iterator[None]:
+    """This process answers one client on ``sock_path`` as the daemon does (``answer``);
+    ``gone_as_it_answers``: as a daemon that stops right then, its socket gone before the
+    answer is sent (no real daemon can be made to stop at that moment)."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(tmp_path / "ambient.sock"))
+    server.bind(str(sock_path))
     server.listen()
 
-    def answer() -> None:
+    def answer_once() -> None:
         connection, _ = server.accept()
-        with connection:
+        with connection, contextlib.suppress(OSError):  # a client that did not wait for it
             connection.recv(64)
-            connection.sendall(b"{}\n")
+            if gone_as_it_answers:
+                sock_path.unlink()
+                server.close()
+            connection.sendall(answer)
 
-    answerer = threading.Thread(target=answer)
+    answerer = threading.Thread(target=answer_once)
     answerer.start()
     try:
-        yield tmp_path / "ambient.db"
+        yield
     finally:
         answerer.join()
         server.close()
+
+
+@pytest.fixture
+def answering(tmp_path: Path) -> Iterator[Path]:
+    """A store path whose status socket this process answers on, as the daemon does."""
+    with answering_once(tmp_path / "ambient.sock"):
+        yield tmp_path / "ambient.db"
 
 
 def write_process(

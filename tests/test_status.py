@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import os
 import socket
 import stat
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.status_sample import STATUS_SAMPLE
 from test_cli_failures import run_as_any_user
-from test_daemon_stop import refuse_this_user
+from test_daemon_stop import answering_once, refuse_this_user
 
 from ambient.commands.live import status as status_command
 from ambient.daemon_stop import Daemon, refusal, running_daemon
@@ -340,25 +338,10 @@ def test_a_daemon_that_stops_right_after_answering_is_not_said_to_be_none(
     monkeypatch.setattr("ambient.status.SYSTEM_SOCKET", tmp_path / "system" / "ambient.sock")
     socket_path = tmp_path / "state" / "ambient.sock"
     socket_path.parent.mkdir()
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(socket_path))
-    server.listen()
     (tmp_path / "ambient.sock").symlink_to(socket_path)
-
-    def answer_once_and_stop() -> None:
-        connection, _ = server.accept()
-        with connection, contextlib.suppress(OSError):
-            connection.recv(64)
-            socket_path.unlink()
-            server.close()
-            connection.sendall(b'{"at": "this user\'s daemon"}\n')
-
-    answerer = threading.Thread(target=answer_once_and_stop)
-    answerer.start()
-    try:
+    answer = b'{"at": "this user\'s daemon"}\n'
+    with answering_once(socket_path, answer, gone_as_it_answers=True):
         code = status_command(argparse.Namespace(config_given=False, json=True))
-    finally:
-        answerer.join()
     said = capsys.readouterr()
     assert (code, said.err) == (0, "")
     assert json.loads(said.out) == {"at": "this user's daemon"}
