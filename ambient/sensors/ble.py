@@ -176,6 +176,8 @@ class BleSensor:
         self._flowing = False
         #: The last session ended without a notification.
         self._silent_session = False
+        #: This session's `connected to` line was said at DEBUG only.
+        self._connected_said_quietly = False
         self._session_end: asyncio.Future[str] | None = None
         self._watchdog: TimerHandle | None = None
 
@@ -270,6 +272,7 @@ class BleSensor:
             self._readings.new_session()
             # a strap that keeps taking the link but says nothing is reconnected every
             # `watchdog`: said once (the silence's warning says the rest)
+            self._connected_said_quietly = self._silent_session
             level = logging.DEBUG if self._silent_session else logging.INFO
             _LOGGER.log(level, "%s: connected to %s", self.name, device.address)
             subscribing = client.start_notify(HEART_RATE_MEASUREMENT_UUID, self._on_measurement)
@@ -433,6 +436,8 @@ class BleSensor:
             self._flowing = True
             self._backoff.reset()
             self._warnings.reset()
+            if self._connected_said_quietly:  # back after sessions that brought nothing
+                _LOGGER.info("%s: notifications from %s flow again", self.name, self._address)
         try:
             measurement = parse_measurement(data)
         except MalformedPacket as exc:

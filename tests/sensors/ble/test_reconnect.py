@@ -325,3 +325,33 @@ async def test_a_subscription_never_answered_ends_the_session_and_is_not_shown_c
         await strap.wait_subscribed()
         assert await strap.notify(polar_h10_packet(60, [1024]))
         await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
+
+
+async def test_a_strap_back_after_sessions_that_brought_nothing_says_so_at_info(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At the edge of range a session often ends before its first notification (the link
+    lost at once, the subscription unanswered); the next one's `connected` line is at DEBUG
+    (a strap off the body would say it every `watchdog`). When notifications flow again,
+    one INFO line says the strap is back, after the warnings about it."""
+    strap = await _strap(air)
+    air.hang_next_subscribes(1)
+    sink, counters = CollectingSink(), WatchedCounters()
+    config = ble_config(id="alex_strap", address=ADDRESS, watchdog=0.3)
+    with caplog.at_level(logging.INFO, logger="ambient.sensors.ble"):
+        async with running(config, air, RealClock(), sink, counters):
+            await counters.wait_for("ble:alex_strap", "subscribe_timeout", 1)
+            await strap.wait_subscribed()
+            assert await strap.notify(polar_h10_packet(60, [1024]))
+            await sink.wait_until(lambda: len(sink.metric("rr")) == 1)
+            assert await strap.notify(polar_h10_packet(60, [1024]))
+            await sink.wait_until(lambda: len(sink.metric("rr")) == 2)
+
+    said = [
+        r for r in caplog.records if r.name == "ambient.sensors.ble" and r.levelno >= logging.INFO
+    ]
+    warned = max(i for i, r in enumerate(said) if r.levelno == logging.WARNING)
+    [back] = said[warned + 1 :]
+    assert back.levelno == logging.INFO
+    assert "alex_strap" in back.getMessage() and ADDRESS in back.getMessage()
+    assert "60" not in back.getMessage()  # no heart data above DEBUG
