@@ -11,3 +11,8 @@ from __future__ import annotations
 class NothingDone(Exception):
     """Raised with the reason; :class:`HomeAssistantActuator` turns it into an ok result that
     was not performed."""
+
+
+class Unanswered(Exception):
+    """A retry of a message HA did not answer in time: not sent again, since HA may well have
+    carried the first out (a push to a phone that hung). A failed result, with the reason."""

@@ -32,7 +32,7 @@ from ambient.actuators.ha_episode import Episode, EpisodeRecords
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_media import PlayCalming
 from ambient.actuators.ha_notify import NotifyHistory
-from ambient.actuators.ha_outcome import NothingDone
+from ambient.actuators.ha_outcome import NothingDone, Unanswered
 from ambient.actuators.ha_sessions import BreathingSessions
 from ambient.actuators.log import render_data, render_message
 from ambient.clock import Clock
@@ -80,6 +80,9 @@ class HomeAssistantActuator:
         self._settling: asyncio.Task[None] | None = None
         self._records = EpisodeRecords(store)
         self._notified = NotifyHistory(store, clock.now())
+        #: Messages whose call HA did not answer before the attempt's timeout, by the firing
+        #: that sent them: HA may well have carried them out, so a retry does not send again.
+        self._unanswered: set[tuple[str, ...]] = set()
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._every_episode, self._records.save)
         self.entities = KnownEntities(client)
@@ -135,6 +138,9 @@ class HomeAssistantActuator:
             return ActionResult(kind, False, f"not performed: {exc}")
         except NothingDone as exc:
             return ActionResult(kind, True, str(exc), performed=False)
+        except Unanswered as exc:
+            _LOGGER.warning("Rule %s: %s", context.rule, exc)
+            return ActionResult(kind, False, str(exc))
         return ActionResult(kind, True, detail)
 
     async def end_episode(self, context: ActionContext) -> None:
@@ -285,6 +291,13 @@ class HomeAssistantActuator:
         # The same message about the same person is what repeats in a long episode; another
         # message (the all-clear, an escalation) or another person's is news.
         key = (action.service, action.message, action.title or "", context.person or "-")
+        firing = (*key, context.episode, repr(context.time))
+        if firing in self._unanswered:
+            self._unanswered.discard(firing)
+            raise Unanswered(
+                f"not sent again: {action.service} did not answer in time "
+                "(the message may have arrived)"
+            )
         now = self.clock.now()
         since_s = self._notified.since_last(*key, now, float(action.min_interval))
         if since_s is not None:
@@ -295,7 +308,12 @@ class HomeAssistantActuator:
             data["title"] = render_message(action.title, context, event)
         if action.data:
             data["data"] = render_data(action.data, context, event)
-        await self.client.call_service(domain, service, data)
+        try:
+            await self.client.call_service(domain, service, data)
+        except asyncio.CancelledError:  # the attempt's timeout (or ambient stopping)
+            self._unanswered.add(firing)
+            self._notified.sent(*key, now)  # it may have arrived: min_interval counts it
+            raise
         self._notified.sent(*key, now)
         return f"sent via {action.service}"
 

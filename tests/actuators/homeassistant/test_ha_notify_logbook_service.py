@@ -407,3 +407,37 @@ async def _until(client: HomeAssistantClient, predicate: Any) -> None:
     changed = asyncio.Event()
     client.on_status(lambda _status: changed.set() if predicate() else None)
     await changed.wait()
+
+
+async def test_a_notify_home_assistant_does_not_answer_in_time_is_not_sent_again(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """HA carries a message out while ambient waits (its push to the phone hangs): after the
+    attempt's timeout the message may well have arrived, so it is not sent again within the
+    action's time-to-live — the trusted person's phone does not ring once per retry."""
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    dispatcher = ActionDispatcher(clock, [actuator])
+    action = NotifyActionConfig(
+        action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
+    )
+
+    def to_slow_phone(event: SeenEvent) -> bool:
+        return event.event_type == "call_service" and event.data["service"] == "slow_phone"
+
+    sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n9")))
+    try:
+        await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
+        while not sending.done():  # the attempt's timeout, and any retries after it
+            stepping = asyncio.create_task(clock.fire_next())
+            await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
+            stepping.cancel()
+        result = sending.result()
+    finally:
+        await ha.fire_event("ambient_test_release", {})
+
+    assert len([e for e in probe.events if to_slow_phone(e)]) == 1
+    assert not result.ok
+    assert result.detail == (
+        "not sent again: notify.slow_phone did not answer in time (the message may have arrived)"
+    )
