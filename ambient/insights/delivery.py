@@ -241,11 +241,20 @@ class ReportDelivery:
                 )
 
     def _due(self) -> None:
+        now = self.clock.now()
         week, self._missed_week = self._missed_week, None
+        week = week or last_full_week(day_of(now, self.zone))
+        self._timer = self.clock.call_at_wall(self.next_due(now + 1), self._due)
+        delivered = self.store.get(DELIVERED, WEEK)
+        if isinstance(delivered, str) and delivered >= week.isoformat():
+            # A Pi booted at a saved time before the delivery time, then stepped over it by
+            # NTP: that week went out before the restart, and a second notification of it
+            # would only be noise.
+            _LOGGER.debug("weekly report of %s delivered already", week)
+            return
         task = asyncio.get_running_loop().create_task(self._deliver_logged(week))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        self._timer = self.clock.call_at_wall(self.next_due(self.clock.now() + 1), self._due)
 
     async def _deliver_logged(self, monday: date | None) -> None:
         try:

@@ -359,3 +359,37 @@ def test_after_a_pause_the_minutes_count_again_from_the_first_update() -> None:
     s.signals(stress_score=None)
     assert s.high_minutes(date(2026, 12, 4)) == 30
     s.insights.close()
+
+
+async def test_a_week_delivered_before_a_power_cut_is_not_sent_again_when_ntp_steps_over_its_time(
+    tmp_path: Path,
+) -> None:
+    """Monday's page went out at 08:00; the power was cut at 08:30 and the Pi boots at the
+    time fake-hwclock last saved, 07:45, before the delivery time. NTP then steps the clock
+    to 09:00, over 08:00 again: that week was delivered already, so no second page and no
+    second notification on the phone."""
+    settings = _delivery_config(tmp_path / "www")
+    assert settings.insights.report is not None
+    store = _with_weeks(Store(None))
+    sent: list[str] = []
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        sent.append(data["data"]["url"])
+
+    clock = VirtualClock(_at(7, 59, day=7), wall_check_s=60.0)
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    await clock.run_until(_at(8, 1, day=7))
+    await delivery.settled()
+    assert len(sent) == 1
+    delivery.close()
+    booted = VirtualClock(_at(7, 45, day=7), wall_check_s=60.0)  # fake-hwclock's saved time
+    again = ReportDelivery(settings, settings.insights.report, booted, store, BERLIN, notify)
+    booted.step(_at(9, 0, day=7) - _at(7, 45, day=7))  # NTP
+    await booted.run_until(_at(9, 2, day=7))
+    await again.settled()
+    assert len(sent) == 1 and not again.written
+    # the next week comes as usual
+    await booted.run_until(_at(8, 1, day=14))
+    await again.settled()
+    assert len(sent) == 2 and [path.name[:13] for path in again.written] == ["alex-2026-W50"]
+    again.close()
