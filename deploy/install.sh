@@ -377,9 +377,10 @@ do_install() {
     if ((RESTARTED)); then
         say "upgraded and restarted ambient: ambient status"
     else
+        # With sudo: the config folder, the service and its status socket are not the user's.
         say "installed. Next: edit ${CONFIG_DIR}/ambient.yaml and secrets.yaml,"
-        say "  ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
-        say "  systemctl start ${SERVICE} && ambient status"
+        say "  sudo ${PREFIX}/bin/ambient check --config ${CONFIG_DIR}/ambient.yaml"
+        say "  sudo systemctl start ${SERVICE} && sudo ambient status"
     fi
     advise_time_sync
 }

@@ -252,3 +252,17 @@ def test_nothing_installed_is_writable_by_others_under_root_s_umask_0000(tmp_pat
         if not path.is_symlink() and path.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     ]
     assert writable == []
+
+
+def test_a_first_install_gives_next_steps_that_can_be_pasted(tmp_path: Path) -> None:
+    """The config folder (0750), the service and its status socket are root's and ambient's:
+    each step needs sudo, or it says "Permission denied" (the steps had none)."""
+    first = install(tmp_path / "root", AMBIENT_SERVICE_STATE="inactive")
+
+    assert first.returncode == 0, first.stderr
+    assert (
+        "ambient-install: installed. Next: edit /etc/ambient/ambient.yaml and secrets.yaml,\n"
+        "ambient-install:   sudo /opt/ambient/bin/ambient check --config "
+        "/etc/ambient/ambient.yaml\n"
+        "ambient-install:   sudo systemctl start ambient && sudo ambient status\n"
+    ) in first.stdout
