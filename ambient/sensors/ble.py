@@ -105,9 +105,12 @@ class BleBackend:
         except ImportError:
             return None
         manager = await get_global_bluez_manager()
-        # bleak keeps every BlueZ object's properties up to date; it has no call for Battery1
-        interfaces = manager._properties.get(path, {})
-        level = interfaces.get(BATTERY_INTERFACE, {}).get("Percentage")
+        # bleak keeps every BlueZ object's properties up to date (bleak-retry-connector reads
+        # them there too), but has no call for Battery1: read as one that may change
+        properties = getattr(manager, "_properties", None)
+        interfaces = properties.get(path) if isinstance(properties, dict) else None
+        battery = interfaces.get(BATTERY_INTERFACE) if isinstance(interfaces, dict) else None
+        level = battery.get("Percentage") if isinstance(battery, dict) else None
         return level if isinstance(level, int) and 0 <= level <= 100 else None
 
 
