@@ -21,7 +21,7 @@ from ambient.config.insights import INSIGHT_SIGNAL_NAMES
 from ambient.config.mqtt import HA_STATISTICS_KEYS
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import walk_steps
-from ambient.config.sensors import SensorConfig
+from ambient.config.sensors import SensorConfig, may_give
 
 Platform = Literal["sensor", "binary_sensor", "switch", "button", "event"]
 
@@ -617,15 +617,10 @@ def _sensor_metrics(sensor: SensorConfig) -> frozenset[str] | None:
 
 
 def _sensor_people(sensor: SensorConfig, listed: Iterable[str]) -> list[str]:
-    """The listed people ``sensor`` may read for: anyone its readings name (a recording's
-    ``person`` is only the default of its rows), else its ``person`` or ``default``."""
-    names_people = sensor.type in ("satellite", "recording") or (
-        sensor.type == "mqtt" and sensor.person_topic_level is not None
-    )
-    if names_people:
-        return list(listed)
-    person = sensor.person or "default"
-    return [person] if person in listed else []
+    """The listed people ``sensor`` may read for, of any metric it gives (see
+    :func:`may_give`: anyone its readings name, else its ``person`` or ``default``)."""
+    metrics = _sensor_metrics(sensor) or ()  # (only an mqtt or HA sensor's metric is asked)
+    return [person for person in listed if may_give(sensor, person, metrics)]
 
 
 def _own_topics(component: Any, root: str, availability: bool = False) -> list[str]:
