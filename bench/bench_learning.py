@@ -6,7 +6,7 @@ of 3 a day. Prints, per week, how often the better option was picked (mean over 
 and checks the targets: >= 70 % in weeks 5-8, every option >= 10 % likely, the cap never
 exceeded.
 
-    python bench/bench_learning.py [--households 200] [--seed 1]
+    python bench/bench_learning.py [--households 200] [--seed 1] [--habits-change]
 """
 
 from __future__ import annotations
@@ -61,12 +61,68 @@ def run_household(rng: random.Random) -> tuple[list[list[bool]], float, int, lis
     return weeks, lowest, most_per_day, leading
 
 
+#: ``--habits-change``: after the 8 weeks, the better option calms no more than the others and
+#: lights_music calms as it did: how many weeks until the learner follows.
+CHANGED_EFFECT_SD = {"breathing_box": 0.1, "lights_music": 0.6, "breathing_long": 0.1}
+WEEKS_AFTER_CHANGE = 26
+
+
+def run_changed_habits(rng: random.Random) -> tuple[list[list[bool]], list[list[bool]]]:
+    """Eight weeks as in :func:`run_household`, then ``CHANGED_EFFECT_SD`` for 26 weeks: per
+    week after the change, whether each episode picked the new better option, and whether it
+    was the likeliest pick (strictly)."""
+    beliefs = {name: OptionBelief.from_prior(name, prior_for(KINDS[name])) for name in KINDS}
+    for _ in range(WEEKS * 7 * EPISODES_PER_DAY):
+        choice = choose(list(beliefs.values()), floor=FLOOR, rng=rng)
+        assert choice is not None
+        response = rng.gauss(TRUE_EFFECT_SD[choice.option], 1.0)
+        beliefs[choice.option] = beliefs[choice.option].observe(response)
+    picked: list[list[bool]] = [[] for _ in range(WEEKS_AFTER_CHANGE)]
+    leading: list[list[bool]] = [[] for _ in range(WEEKS_AFTER_CHANGE)]
+    for week in range(WEEKS_AFTER_CHANGE):
+        for _ in range(7 * EPISODES_PER_DAY):
+            choice = choose(list(beliefs.values()), floor=FLOOR, rng=rng)
+            assert choice is not None
+            odds = choice.probabilities
+            new = odds["lights_music"]
+            leading[week].append(all(new > p for o, p in odds.items() if o != "lights_music"))
+            picked[week].append(choice.option == "lights_music")
+            response = rng.gauss(CHANGED_EFFECT_SD[choice.option], 1.0)
+            beliefs[choice.option] = beliefs[choice.option].observe(response)
+    return picked, leading
+
+
+def main_changed_habits(households: int, rng: random.Random) -> None:
+    picked: list[list[float]] = [[] for _ in range(WEEKS_AFTER_CHANGE)]
+    leading: list[list[float]] = [[] for _ in range(WEEKS_AFTER_CHANGE)]
+    for _ in range(households):
+        picks, leads = run_changed_habits(rng)
+        for week in range(WEEKS_AFTER_CHANGE):
+            picked[week].append(sum(picks[week]) / len(picks[week]))
+            leading[week].append(sum(leads[week]) / len(leads[week]))
+    print(f"households: {households}; after {WEEKS} weeks the better option changes")
+    print("week after  new better option picked  households whose likeliest pick it is")
+    for week in range(WEEKS_AFTER_CHANGE):
+        print(
+            f"{week + 1:>10}  {statistics.mean(picked[week]):22.1%}  "
+            f"{statistics.mean(leading[week]):6.1%}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--habits-change",
+        action="store_true",
+        help="after the 8 weeks another option becomes the better one: how soon it follows",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    if args.habits_change:
+        main_changed_habits(args.households, rng)
+        return
     per_week: list[list[float]] = [[] for _ in range(WEEKS)]
     late: list[float] = []
     lowest = 1.0
