@@ -67,11 +67,26 @@ async def scan(
 
     out.write("sensors:\n")
     ranked = sorted(seen.values(), key=lambda item: item[1].rssi, reverse=True)
+    # entries found by name: one per name, however many private addresses it came from
+    by_name: dict[str, list[str]] = {}
     for device, adv in ranked:
         name = adv.local_name or device.name
+        if name and changes_address(device):
+            by_name.setdefault(name, []).append(device.address)
+    for device, adv in ranked:
+        name = adv.local_name or device.name
+        private = by_name.get(name) if name else None
+        if private is not None and device.address != private[0]:
+            continue  # its name's entry is written already
         out.write(f"  # {name or 'unnamed'}, RSSI {adv.rssi} dBm\n")
         out.write("  - type: ble\n")
-        if name and changes_address(device):
+        if private is not None and len(private) > 1:
+            out.write(
+                f"    # seen from {len(private)} private addresses ({', '.join(private)}): one "
+                "device that changed it meanwhile, or several advertising this name, which `name:` "
+                "cannot tell apart (give each its own name on the device)\n"
+            )
+        elif private is not None:
             out.write(
                 f"    # address: {json.dumps(device.address)}  # private: the device changes "
                 "it every few minutes, so it is found by name\n"

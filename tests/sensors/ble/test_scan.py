@@ -167,6 +167,25 @@ async def test_scan_keeps_out_an_address_the_watch_changes_and_finds_it_by_name(
     assert all(BleSensorConfig.model_validate(entry) for entry in entries.values())
 
 
+async def test_scan_writes_one_entry_for_a_name_seen_from_several_private_addresses(
+    air: EmulatedAir,
+) -> None:
+    """Two watches of one model (two people), or one that changed its address meanwhile: an
+    entry finds them by name, so one entry, saying both addresses and what to do; two identical
+    entries would be two sensors for whichever is seen first."""
+    await EmulatedStrap(air, name="Forerunner 255", address="5A:11:22:33:44:55").start()
+    await EmulatedStrap(air, name="Forerunner 255", address="4B:11:22:33:44:66").start()
+    out = io.StringIO()
+
+    assert await scan(None, 0.2, out, backend=air.backend) == FOUND
+
+    [entry] = yaml.safe_load(out.getvalue())["sensors"]
+    assert entry["name"] == "Forerunner 255" and "address" not in entry
+    [comment] = [line for line in out.getvalue().splitlines() if "private addresses" in line]
+    assert "5A:11:22:33:44:55" in comment and "4B:11:22:33:44:66" in comment
+    assert "its own name" in comment
+
+
 async def test_scan_when_dbus_hangs_up_says_so_in_one_line_not_a_traceback(
     air: EmulatedAir,
 ) -> None:
