@@ -78,10 +78,10 @@ class DaySummary:
 
     @property
     def worn(self) -> bool:
-        """A sensor gave heart data that day (a stress score, or activity while the score is
-        unknown during exercise). A day the daemon ran with nothing worn is closed too, as
-        zeros: no data, not a calm day."""
-        return self.measured_minutes > 0 or self.active_minutes > 0
+        """A sensor gave heart data that day (a stress score, activity while the score is
+        unknown during exercise, or a resting HR: a watch that sends heart rate only). A day
+        the daemon ran with nothing worn is closed too, as zeros: no data, not a calm day."""
+        return self.measured_minutes > 0 or self.active_minutes > 0 or self.resting_hr is not None
 
     @property
     def scored(self) -> bool:

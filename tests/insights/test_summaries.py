@@ -340,6 +340,21 @@ def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
     assert (kept.ln_rmssd, kept.ln_rmssd_source) == (None, None)
 
 
+def test_an_hr_only_watch_at_rest_all_day_publishes_its_resting_hr_as_a_day_worn() -> None:
+    """A watch that sends heart rate only has no stress score, and at rest no active minute:
+    its day is still a day worn, whose resting HR reaches HA (not "nothing worn")."""
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 12, 0), store)
+    t = local(2026, 7, 1, 12, 0)
+    for k in range(20):
+        day.signals(t + k * 60, activity_state="rest", hr=52.0 if 5 <= k < 10 else 66.0)
+    day.signals(t + 20 * 60, hr=None)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    assert kept.worn and not kept.scored
+    assert day.last("day_resting_hr") == pytest.approx(52.0)
+
+
 def late_episode(day: Day, start: float) -> None:
     """Stress 80 for the 10 minutes before ``start``, a rule firing at ``start``, then 40."""
     day.signals(start - 600, stress_score=80.0, activity_state="rest")
