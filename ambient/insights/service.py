@@ -37,6 +37,11 @@ from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
 NOT_YET = "no finished day yet"
+#: Why a watch that sends heart rate only has no HRV trend (as the weekly page says it).
+HEART_RATE_ONLY = (
+    "no HRV: it needs the intervals between beats (a chest strap, or a watch that shares "
+    "them); heart rate only has none"
+)
 
 
 class Insights:
@@ -373,8 +378,11 @@ class Insights:
         return summary
 
     def _trend(self, person: str, day: date) -> HrvTrend:
-        daily = comparable_days(self.storage.summaries(person), day, self.config.trend)
-        return hrv_trend(daily, day, self.config.trend)
+        kept = self.storage.summaries(person)
+        trend = hrv_trend(comparable_days(kept, day, self.config.trend), day, self.config.trend)
+        if trend.state is None and _heart_rate_only(kept, day, self.config.trend.range_days):
+            return replace(trend, why=HEART_RATE_ONLY)
+        return trend
 
     def _morning_trend(self, person: str) -> HrvTrend | None:
         """The trend as of today with last night's value, once the night window is over and
@@ -517,6 +525,14 @@ def _day_reasons(summary: DaySummary | None, day: date) -> dict[str, str]:
         **dict.fromkeys(DAY_SIGNAL_NAMES, heart),
         "day_sleep_hours": f"no sleep value for {day}",
     }
+
+
+def _heart_rate_only(kept: Mapping[date, DaySummary], day: date, range_days: int) -> bool:
+    """Whether the days of the trend's range up to ``day`` were worn without any HRV: a
+    watch that sends heart rate only, for which no number of days gives a trend."""
+    first = day - timedelta(days=range_days - 1)
+    days = [s for d, s in kept.items() if first <= d <= day]
+    return any(s.worn for s in days) and all(s.ln_rmssd is None for s in days)
 
 
 def _score(value: SignalScalar | None) -> float | None:

@@ -355,6 +355,24 @@ def test_an_hr_only_watch_at_rest_all_day_publishes_its_resting_hr_as_a_day_worn
     assert day.last("day_resting_hr") == pytest.approx(52.0)
 
 
+def test_an_hr_only_watch_is_told_why_it_has_no_hrv_trend_not_to_wait_for_days() -> None:
+    """HA's HRV trend of someone whose watch sends heart rate only says why there is none (as
+    the weekly page does), not "0 days with HRV ...; 14 needed", which no wait changes."""
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 12, 0), store)
+    t = local(2026, 7, 1, 12, 0)
+    for k in range(20):
+        day.signals(t + k * 60, activity_state="rest", hr=60.0)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    for update in reversed(day.published):
+        if "hrv_trend" in update.values:
+            trend = update.values["hrv_trend"]
+            break
+    assert trend.value is None
+    assert trend.reason is not None and "heart rate only" in trend.reason
+    assert "intervals between beats" in trend.reason
+
+
 def late_episode(day: Day, start: float) -> None:
     """Stress 80 for the 10 minutes before ``start``, a rule firing at ``start``, then 40."""
     day.signals(start - 600, stress_score=80.0, activity_state="rest")
