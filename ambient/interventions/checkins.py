@@ -434,7 +434,11 @@ class CheckIns:
             def mark() -> None:
                 nonlocal marked
                 if not marked:
-                    self._book.unsent(*waiting)
+                    try:
+                        self._book.unsent(*waiting)
+                    except StoreError as exc:  # a full card: this run still tries, a restart not
+                        _LOGGER.debug("Not kept as waiting (%s): %s", waiting, exc)
+                        return
                     marked = True
 
             # Cancelled while it waits (closed): what waits stays in the store.
@@ -456,7 +460,10 @@ class CheckIns:
                     failure,
                 )
             if marked:
-                self._book.sent(*waiting)
+                try:
+                    self._book.sent(*waiting)
+                except StoreError as exc:  # kept as waiting: the next run sends it, or drops it
+                    _LOGGER.debug("Still kept as waiting (%s): %s", waiting, exc)
 
         try:
             loop = asyncio.get_running_loop()

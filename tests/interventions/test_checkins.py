@@ -447,6 +447,34 @@ async def test_a_withdrawal_waits_for_home_assistant_to_connect(tmp_path: Path) 
     assert [q.episode_id for q in again.withdrawn] == [episode]
 
 
+async def test_a_withdrawal_waits_for_home_assistant_also_while_the_store_refuses_writes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer on a full card while HA restarts: keeping the withdrawal as waiting raised
+    in its task ("Task exception was never retrieved", a traceback) and nothing tried again,
+    so the answered question stayed on the phone. It is now tried again until HA is back."""
+    store = Store(tmp_path / "state.db")
+    h = Household(store, VirtualClock(T0))
+    episode = await h.episode(T0)
+    refused: list[int] = []
+
+    async def withdraw_once_connected(question: Question) -> None:
+        if len(refused) < 3:
+            refused.append(question.episode_id)
+            raise NotConnected("Home Assistant is not connected (connecting)")
+        h.withdrawn.append(question)
+
+    h.checkins.withdrawers["alex"] = [withdraw_once_connected]
+    store.query("PRAGMA query_only = ON")  # the card refuses every write
+    assert h.checkins.answer(None, "calmer", episode, "mqtt")
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 300)
+
+    assert refused == [episode] * 3
+    assert [(q.episode_id, q.closed) for q in h.withdrawn] == [(episode, "answered")]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].startswith("Check-in answer of alex about episode")
+
+
 async def test_sends_waiting_for_home_assistant_outlive_a_reload_and_a_restart(
     tmp_path: Path,
 ) -> None:
