@@ -171,7 +171,9 @@ install_config() {
 
 install_state() {
     install -d -m 0700 "${ROOT}${STATE_DIR}"
-    system chown "${USER_NAME}:${USER_NAME}" "${ROOT}${STATE_DIR}"
+    # All of it is the service's: a store (or its -wal, the recordings) that a daemon or command
+    # run with sudo made root's stops the service at its check; running this again mends it.
+    system chown -R "${USER_NAME}:${USER_NAME}" "${ROOT}${STATE_DIR}"
 }
 
 install_unit() {

@@ -266,3 +266,15 @@ def test_a_first_install_gives_next_steps_that_can_be_pasted(tmp_path: Path) -> 
         "/etc/ambient/ambient.yaml\n"
         "ambient-install:   sudo systemctl start ambient && sudo ambient status\n"
     ) in first.stdout
+
+
+def test_the_state_folder_is_given_to_the_service_with_all_it_holds(
+    first_install: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    """A store that `sudo ambient run` made root's stops the service at its check (`run` as
+    ambient cannot use it); running the script again gives it back, as the chown the check's
+    line gives does. (No users here: the step is printed, not run.)"""
+    root, first = first_install
+    state = root / "var/lib/ambient"
+
+    assert f"skip: chown -R ambient:ambient {state}\n" in first.stdout
