@@ -42,7 +42,7 @@ from ambient.logs import Throttle
 from ambient.ports import ReadingSink
 from ambient.sensors.ble_backoff import Backoff
 from ambient.sensors.ble_beats import MeasurementReadings
-from ambient.sensors.ble_shared_scan import shared_scan
+from ambient.sensors.ble_shared_scan import same_adapter_named_otherwise, shared_scan
 from ambient.sensors.factory import ble_source_name
 from ambient.sensors.heart_rate import (
     BATTERY_LEVEL_UUID,
@@ -200,9 +200,7 @@ class BleSensor:
                 reason = _failure_reason(failed.error)
                 reason = "scan_failed" if reason == "connect_failed" else reason
                 self._count(reason)
-                self._log_problem(
-                    reason, "%s: %s", self.name, cannot_scan(self.config.adapter, failed.error)
-                )
+                self._log_problem(reason, "%s: %s", self.name, self._cannot_scan(failed.error))
             except (BleakError, TimeoutError, OSError, EOFError) as exc:
                 reason = _failure_reason(exc)
                 self._count(reason)
@@ -328,7 +326,7 @@ class BleSensor:
 
         scan = shared_scan(self.config.adapter, self._backend.scanner)
         try:
-            await scan.listen(on_advertisement, self._clock)
+            await scan.listen(on_advertisement, self._clock, self.name)
         except (BleakError, OSError, EOFError) as exc:
             raise _ScanFailed(exc) from exc
         timer = self._clock.call_later(self.config.scan_timeout, on_timeout)
@@ -341,6 +339,22 @@ class BleSensor:
         self._address = device.address
         self._rssi = adv.rssi
         return device
+
+    def _cannot_scan(self, error: BaseException) -> str:
+        """Why the search could not start, and the fix: one adapter named two ways in the
+        config is two searches of it, the second refused as long as the first runs."""
+        adapter = self.config.adapter
+        other = same_adapter_named_otherwise(adapter, self._backend.scanner)
+        if other is None or _bluez_error(error) != BLUEZ_ERROR_IN_PROGRESS:
+            return cannot_scan(adapter, error)
+        named = adapter or other.adapter
+        who = ", ".join(sorted(set(other.listening.values()))) or "another sensor"
+        as_named = "as the default adapter" if other.adapter is None else f"as `adapter: {named}`"
+        return (
+            f"cannot scan on {adapter or 'the default adapter'}: {who} searches it {as_named} "
+            "already, and BlueZ gives a program one search per adapter; name the adapter the "
+            f"same way in every entry (`adapter: {named}` in each, or in none)"
+        )
 
     async def _held_by_adapter(self) -> BLEDevice | None:
         """The device, if the adapter holds a link to it (left by an earlier run, or by a

@@ -35,19 +35,28 @@ class SharedScan:
     """The scan of one adapter: started by its first listener, stopped after its last."""
 
     def __init__(self, adapter: str | None, backend: type[BaseBleakScanner] | None) -> None:
+        self.adapter = adapter
+        #: Who listens (the sensors' names), for a line about this scan.
+        self.listening: dict[AdvertisementListener, str] = {}
         self._bluez: BlueZScannerArgs = {"adapter": adapter} if adapter else {}
         self._backend = backend
         self._listeners: list[AdvertisementListener] = []
         self._scanner: BleakScanner | None = None
         self._lock = asyncio.Lock()  # a start or stop at a time
 
-    async def listen(self, listener: AdvertisementListener, clock: Clock) -> None:
-        """Give ``listener`` every advertisement until :meth:`stop_listening`, starting the scan
-        if none runs; raises what starting it raises (and then does not listen)."""
+    @property
+    def running(self) -> bool:
+        return self._scanner is not None
+
+    async def listen(self, listener: AdvertisementListener, clock: Clock, who: str = "") -> None:
+        """Give ``listener`` (of sensor ``who``) every advertisement until
+        :meth:`stop_listening`, starting the scan if none runs; raises what starting it raises
+        (and then does not listen)."""
         async with self._lock:
             if self._scanner is None:
                 await self._start(clock)
             self._listeners.append(listener)
+            self.listening[listener] = who
 
     async def stop_listening(self, listener: AdvertisementListener, *, found: bool) -> None:
         """No more advertisements for ``listener``; the scan stops when nobody listens. A
@@ -57,6 +66,7 @@ class SharedScan:
         async with self._lock:
             with contextlib.suppress(ValueError):
                 self._listeners.remove(listener)
+            self.listening.pop(listener, None)
             if self._scanner is None:
                 return
             if not self._listeners:
@@ -97,6 +107,19 @@ class SharedScan:
 _SCANS: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str | None, type[BaseBleakScanner] | None], SharedScan]
 ] = weakref.WeakKeyDictionary()
+
+
+def same_adapter_named_otherwise(
+    adapter: str | None, backend: type[BaseBleakScanner] | None
+) -> SharedScan | None:
+    """A running scan that is of ``adapter`` too, for all one can tell, under another name: one
+    named where the other is not (the default adapter). BlueZ refuses a program's second search
+    of one adapter (``InProgress``) for as long as the first one runs."""
+    for (other, other_backend), scan in _SCANS.get(asyncio.get_running_loop(), {}).items():
+        named_once = (other is None) != (adapter is None)
+        if other_backend is backend and named_once and scan.running:
+            return scan
+    return None
 
 
 def shared_scan(adapter: str | None, backend: type[BaseBleakScanner] | None) -> SharedScan:

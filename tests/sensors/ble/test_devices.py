@@ -237,6 +237,39 @@ async def test_one_persons_strap_is_found_while_anothers_absent_strap_is_searche
     assert not air.adapters["hci0"].scanners, "the scan stops when no sensor listens"
 
 
+@pytest.mark.parametrize(
+    ("alex_adapter", "sam_adapter", "where"),
+    [("hci0", None, "the default adapter"), (None, "hci0", "hci0")],
+    ids=["named-first", "named-second"],
+)
+async def test_one_adapter_named_two_ways_is_said_with_its_fix_not_as_a_passing_busy(
+    air: EmulatedAir,
+    caplog: pytest.LogCaptureFixture,
+    alex_adapter: str | None,
+    sam_adapter: str | None,
+    where: str,
+) -> None:
+    """`adapter: hci0` in one entry and none in another are two scans of one adapter: BlueZ
+    refuses the second as `InProgress` for as long as the first searches (a strap off for the
+    night: all night). That is not an adapter busy for a moment: the line says the fix."""
+    sink, counters = CollectingSink(), WatchedCounters()
+    clock = RealClock()
+    config_alex = ble_config(id="alex", address="F3:00:00:00:00:01", adapter=alex_adapter)
+    config_sam = ble_config(
+        id="sam", address="F3:00:00:00:00:02", person="sam", adapter=sam_adapter
+    )
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config_alex, air, clock, sink, counters):
+            await air.wait_scanning()  # Alex's search starts first
+            async with running(config_sam, air, clock, sink, counters):
+                await counters.wait_for("ble:sam", "bluez_in_progress", 1)
+
+    [said] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sam:")]
+    assert f"cannot scan on {where}: alex searches it" in said
+    assert "in a moment" not in said
+    assert "`adapter: hci0`" in said and "alex" in said
+
+
 async def test_a_shared_scan_that_went_deaf_is_started_again_while_sensors_keep_listening(
     air: EmulatedAir,
 ) -> None:
