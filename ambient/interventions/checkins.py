@@ -164,9 +164,10 @@ class CheckIns:
         #: Answers the store refused when given (check-in id: answer, time, source): their
         #: questions stay open in it, to be written as answered at its next write for them.
         self._unrecorded: dict[int, tuple[str, float, str]] = {}
-        #: Questions closed unanswered whose closing the store refused: open in it still, but
-        #: no longer to this run (no answer taken, never asked again); the next run closes them.
-        self._closed_unrecorded: set[int] = set()
+        #: Questions closed unanswered whose closing the store refused (check-in id: time, why):
+        #: open in it still, but no longer to this run (no answer taken, never asked again);
+        #: written when the next question comes, or by the next run.
+        self._closed_unrecorded: dict[int, tuple[float, str]] = {}
 
     # -- asking -------------------------------------------------------------------------
 
@@ -278,6 +279,14 @@ class CheckIns:
         timer = self._timers.pop(check_in, None)
         if timer is not None:
             timer.cancel()
+        if check_in in self._closed_unrecorded:  # closed: its closing is written if it can be
+            time, closed_why = self._closed_unrecorded[check_in]
+            try:
+                self._book.close(check_in, TIMED_OUT, None, time, closed_why)
+            except StoreError:
+                return
+            del self._closed_unrecorded[check_in]
+            return
         row = self._open(lambda r: r.id == check_in)
         if row is None:
             return
@@ -290,7 +299,7 @@ class CheckIns:
         except StoreError as exc:  # a full or read-only card: still taken off the phone
             closing = f"Closing {row.person}'s unanswered check-in about episode {row.episode_id}"
             self.not_recorded(row.person, f"{closing} ({why})", exc)
-            self._closed_unrecorded.add(check_in)
+            self._closed_unrecorded[check_in] = (self._clock.now(), why)
             self._withdraw(row, why)
             return
         self._count("timed_out", row.person)

@@ -282,6 +282,25 @@ async def test_a_question_closed_at_its_timeout_but_not_recorded_takes_no_answer
     assert (h.checkins.counts["answered"], h.checkins.counts["late"]) == (0, 1)
 
 
+async def test_a_timeout_the_store_could_not_keep_is_written_when_the_next_question_comes(
+    tmp_path: Path,
+) -> None:
+    """Its closing was refused, so the store held the question open (`ambient insights`: 1
+    open) until the next start, though later questions were asked and closed meanwhile."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0), timeout="30min")
+    older = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")  # the card refuses every write at the timeout
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)
+    store.query("PRAGMA query_only = OFF")  # space freed
+
+    newer = await h.episode(T0 + 3 * 3600)
+
+    rows = {row.episode_id: (row.status, row.source) for row in h.book.rows()}
+    assert rows == {older: (TIMED_OUT, "timeout"), newer: ("asked", None)}
+    assert h.checkins.counts["timed_out"] == 0  # counted as not recorded when it happened
+
+
 async def test_the_counts_are_kept_per_person_beside_the_households_total() -> None:
     """`ambient status` summed every person's check-ins: whether Sam is ever asked (or always
     in quiet hours) could not be told from Alex's answers."""
