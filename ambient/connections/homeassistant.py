@@ -257,7 +257,8 @@ class HomeAssistantClient:
         return body
 
     async def run(self) -> None:
-        """Connect, serve, reconnect with backoff — until cancelled."""
+        """Connect, serve, reconnect with backoff — until cancelled, or until HA rejects the
+        token (then it waits, see :meth:`_token_rejected`)."""
         if self.endpoint is None:
             self._set_status("no_token")
             _LOGGER.error(
@@ -276,14 +277,15 @@ class HomeAssistantClient:
         ) as session:
             self._session = session
             try:
-                while True:
+                token_rejected = False
+                while not token_rejected:
                     self._reached_running = False
                     try:
                         await self._serve_once(session)
                     except asyncio.CancelledError:
                         raise
                     except _AuthRejected as exc:
-                        self._report(f"rejected the access token ({exc})", "auth_invalid")
+                        token_rejected = self._token_rejected(str(exc))
                         self._set_status("auth_failed")
                     except (
                         aiohttp.ClientError,
@@ -316,6 +318,8 @@ class HomeAssistantClient:
                         self._set_status("disconnected")
                     finally:
                         self._teardown()
+                    if token_rejected:
+                        break
                     if self._reached_running:
                         delay_s = first_delay_s
                     _LOGGER.debug("Home Assistant: reconnecting in %.0f s", delay_s)
@@ -323,6 +327,27 @@ class HomeAssistantClient:
                     delay_s = min(delay_s * 2, float(self.config.backoff_max))
             finally:
                 self._session = None
+        await asyncio.Event().wait()  # the token is dead: a reload or restart brings another
+
+    def _token_rejected(self, reason: str) -> bool:
+        """HA said no to the token: whether to stop trying it. A user's token never becomes
+        valid again, and HA answers each failed login with a notification and counts it
+        toward banning the address (``ip_ban_enabled``): said once, not tried again. The
+        Supervisor's own token is tried on (its proxy, not HA, answers; it is never banned)."""
+        if self.endpoint is not None and self.endpoint.via_supervisor:
+            self._report(f"rejected the access token ({reason})", "auth_invalid")
+            return False
+        self.counters.increment(COUNTER_SCOPE, "auth_invalid")
+        message = f"Home Assistant at {self._where()} rejected the access token ({reason})"
+        self.last_error = message
+        _LOGGER.error(
+            "%s: not trying it again (each failed login is a warning in Home Assistant and "
+            "may get this address banned); make a new long-lived access token (Home "
+            "Assistant: your profile → Security), put it in homeassistant.token, then reload "
+            "or restart ambient",
+            message,
+        )
+        return True
 
     def diagnostics(self) -> dict[str, Any]:
         return {
