@@ -530,7 +530,7 @@ def test_a_relative_store_beside_a_config_mounted_read_only_says_what_to_write(
 NOBODY = 65534  # the service's user, in these tests: anyone but root
 
 
-def check_as_nobody(config: Path) -> subprocess.CompletedProcess[str]:
+def check_as_nobody(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`ambient check` as ``nobody``, as the unit's check runs as ``ambient`` (by setpriv:
     a uid set in the child itself is refused the interpreter on some machines)."""
     setpriv = shutil.which("setpriv")
@@ -543,7 +543,7 @@ def check_as_nobody(config: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
-        env=clean_env(),
+        env={**clean_env(), **env},
         cwd="/",
     )
 
@@ -606,6 +606,37 @@ def test_a_store_folder_the_service_user_cannot_write_is_refused(service_state: 
         f":4:3: store.path: `run` as nobody cannot make files in {service_state} (root's): "
         "give a folder it can write, such as /var/lib/ambient, or make this one its own"
     ) in result.stderr
+
+
+def test_a_key_file_the_service_cannot_read_is_refused_in_the_service(
+    service_state: Path,
+) -> None:
+    """install.sh makes /etc/ambient/store.key root's alone; a config naming only that
+    `key_file` passed the unit's check (a key file this user may not read is left to `run`,
+    as `check` is often someone else's), and `run` then stopped at every start. In the service
+    (its credentials directory set; a folder stands in for systemd's) check says what to write."""
+    pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    key = service_state.parent / "store.key"
+    key.write_text("a" * 64 + "\n")
+    key.chmod(0o600)  # root's
+    config = service_state.parent / "ambient.yaml"
+    config.write_text(
+        f"people:\n  - id: alex\nstore:\n  path: {service_state / 'ambient.db'}\n"
+        f"  encryption:\n    key_file: {key}\n"
+    )
+    config.chmod(0o644)
+    credentials = service_state.parent / "credentials"
+    credentials.mkdir(mode=0o755)
+
+    by_hand = check_as_nobody(config)
+    in_service = check_as_nobody(config, CREDENTIALS_DIRECTORY=str(credentials))
+
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert in_service.returncode == 1
+    assert (
+        f"store key file {key}: the service cannot read it (it is root's alone): write "
+        "`credential: store_key` beside it, which the unit hands over (docs/privacy.md)"
+    ) in in_service.stderr + in_service.stdout
 
 
 REPORT_DELIVERY = "people: [{{id: alex}}]\ninsights:\n  report:\n    folder: {folder}\n"

@@ -100,12 +100,20 @@ def _check_key_file(encryption: StoreEncryptionConfig) -> StoreKey | None:
     readable by others) is a StoreError now. A credential is read where the service's
     credentials are (the unit's ``check`` before each start), as ``run`` will; outside the
     service it, and a key file this user may not read or not even look for (the daemon's user
-    may), is left to ``run`` (None)."""
+    may), is left to ``run`` (None). In the service, a key file it may not read (root's, as
+    install.sh makes it) would stop ``run`` at every start: a StoreError saying what to write."""
+    in_service = bool(os.environ.get(CREDENTIALS_ENV))
     if encryption.credential is not None:
-        return read_key(encryption) if os.environ.get(CREDENTIALS_ENV) else None
+        return read_key(encryption) if in_service else None
     key_file = encryption.key_file
     try:
         if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):
+            if in_service:
+                raise StoreError(
+                    f"store key file {key_file}: the service cannot read it (it is root's "
+                    "alone): write `credential: store_key` beside it, which the unit hands "
+                    "over (docs/privacy.md)"
+                )
             return None
     except PermissionError:  # inside a folder this user may not enter (0700, the daemon's)
         return None
