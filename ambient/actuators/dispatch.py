@@ -102,13 +102,14 @@ class ActionDispatcher:
         last_error = ""
         while True:
             if self.clock.now() > deadline:
+                why = last_error or "too late"
                 _LOGGER.warning(
                     "Dropped %s for rule %s: not delivered within its time-to-live (%s)",
                     kind,
                     context.rule,
-                    last_error or "too late",
+                    why,
                 )
-                return ActionResult(kind, False, f"dropped: time-to-live passed ({last_error})")
+                return ActionResult(kind, False, f"dropped: time-to-live passed ({why})")
             try:
                 return await result_or_clock_timeout(
                     self.timeout_clock, actuator.perform(action, context), timeout_s

@@ -129,3 +129,12 @@ async def test_report_only_shows_a_publish_as_its_payload_is_sent() -> None:
         "mqtt.publish topic=ambient/alex/calm "
         'payload={"hr": 71.25, "strap": true, "rr": null, "ep": "e1", "t": 100.0}'
     )
+
+
+async def test_an_action_due_after_its_time_to_live_is_dropped_saying_too_late() -> None:
+    clock = VirtualClock(100.0)
+    ha = FlakyHomeAssistant(clock)
+    late = ActionContext(rule="calm", person="alex", episode="e1", time=clock.now() - 11)
+    result = await ActionDispatcher(clock, [ha]).perform(CALL, late)
+    assert (result.ok, result.detail) == (False, "dropped: time-to-live passed (too late)")
+    assert ha.attempts == []
