@@ -329,7 +329,9 @@ def choose(
     drawn = f"{chosen} drawn with p={probabilities[chosen]:.2f}"
     measured = [belief for belief in allowed if belief.episodes > 0]
     if not measured:
-        reason = f"{drawn}; no episodes measured yet, so the priors decide"
+        told = any(belief.weight > 0 for belief in allowed)  # answers, moods: no episode
+        deciding = "the priors and check-in answers or moods" if told else "the priors"
+        reason = f"{drawn}; no episodes measured yet, so {deciding} decide"
     else:
         best = max(measured, key=lambda belief: belief.mean)
         (effect,) = effects([best], noise)

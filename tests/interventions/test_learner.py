@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ambient.interventions.learner import (
+    CHECKIN_WEIGHT,
     PRIOR_NOISE_SD,
     PRIORS,
     RESPONSE_LIMIT_SD,
@@ -214,3 +215,18 @@ def test_the_learner_prefers_the_option_that_works_after_enough_episodes() -> No
                 late.append(choice.option == "good")
         late_shares.append(sum(late) / len(late))
     assert sum(late_shares) / len(late_shares) >= 0.6
+
+
+def test_a_choice_moved_by_check_in_answers_alone_does_not_say_the_priors_decide() -> None:
+    """No episode measured (the watch off each time) but the person answered: the beliefs are
+    no longer the priors, and the trace said they were."""
+    beliefs = [
+        OptionBelief.from_prior("box", PRIORS["breathing"]).observe(0.5, CHECKIN_WEIGHT),
+        OptionBelief.from_prior("lights", PRIORS["calm_lights"]),
+    ]
+    choice = choose(beliefs, floor=0.1, rng=random.Random(1))
+    assert choice is not None
+    assert "the priors decide" not in choice.reason
+    assert choice.reason.endswith(
+        "no episodes measured yet, so the priors and check-in answers or moods decide"
+    )
