@@ -116,13 +116,9 @@ class Store:
     def named_problem(self, exc: Exception) -> StoreError | None:
         """``exc`` as a StoreError naming this store's file when the file caused it; None for
         anything else."""
-        problem = file_problem(exc)
+        problem = file_problem(exc, self.path)
         if problem is None:
             return None
-        if self.path is not None and _is_io_error(exc) and _no_room_beside(self.path):
-            # SQLite's words when the shared-memory file cannot grow ("disk I/O error") read as
-            # a failing card, to be replaced, when it is only full.
-            problem = "cannot be used (database or disk is full)"
         return StoreError(f"store {self.path or 'in memory'} {problem}")
 
     def _check_format(self, stamp: bool) -> None:
@@ -300,11 +296,16 @@ def existing_store_path(config: StoreConfig, lost: str) -> Path:
 _DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
-def file_problem(exc: BaseException) -> str | None:
-    """What is wrong with the store's file, to end a line naming it ("cannot be used (...)",
-    "is damaged (...): ..."), for an SQLite error the file causes (a read-only or full place,
-    damage), from sqlite3 or from SQLCipher (an encrypted store; loaded once one is opened);
-    None for any other error (a constraint, a misused query): a bug keeps its traceback."""
+def file_problem(exc: BaseException, path: Path | None = None) -> str | None:
+    """What is wrong with the store's file (at ``path``), to end a line naming it ("cannot be
+    used (...)", "is damaged (...): ..."), for an SQLite error the file causes (a read-only or
+    full place, damage), from sqlite3 or from SQLCipher (an encrypted store; loaded once one is
+    opened); None for any other error (a constraint, a misused query): a bug keeps its
+    traceback."""
+    if path is not None and _is_io_error(exc) and _no_room_beside(path):
+        # SQLite's words when the shared-memory file cannot grow ("disk I/O error") read as a
+        # failing card, to be replaced, when it is only full.
+        return "cannot be used (database or disk is full)"
     drivers = [sqlite3, *filter(None, [sys.modules.get("sqlcipher3.dbapi2")])]
     code = getattr(exc, "sqlite_errorcode", None)  # an extended code: its low byte is primary
     primary = None if code is None else code & 0xFF

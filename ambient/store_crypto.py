@@ -24,6 +24,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 #: The environment variable systemd sets for a unit with ``LoadCredential=``.
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 _RAW_KEY = re.compile(r"[0-9a-fA-F]{64}")
+#: SQLite's SQLITE_NOTADB: what a wrong key makes of the first page.
+_NOT_A_DATABASE = 26
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -159,7 +161,11 @@ def _unlocks(db: Any, key: StoreKey) -> bool:
         _quiet(db)
         db.execute(key.pragma())
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlcipher().DatabaseError:
+    except sqlcipher().DatabaseError as exc:
+        # A wrong key reads as "not a database"; a full or failing card is not the key's
+        # fault, and the caller's line names it as what it is.
+        if (getattr(exc, "sqlite_errorcode", _NOT_A_DATABASE) & 0xFF) != _NOT_A_DATABASE:
+            raise
         return False
     return True
 

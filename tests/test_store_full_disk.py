@@ -3,43 +3,17 @@ not "disk I/O error" (which reads as a failing card, to be replaced)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.small_disk import fill, small_disk
 
 from ambient.store import Store
-
-
-@contextlib.contextmanager
-def small_disk(where: Path) -> Iterator[Path]:
-    """A real 300 KiB file system (tmpfs) at ``where``; only root may mount one."""
-    where.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(where)],
-        capture_output=True,
-        check=False,
-    )
-    if os.geteuid() != 0 or mounted.returncode != 0:
-        pytest.skip("mounting a small file system needs root (the stand-in test below runs)")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=True)
-
-
-def fill(directory: Path) -> None:
-    """Take every byte left, as recordings that filled the card would."""
-    file = (directory / "recordings.csv").open("wb", buffering=0)
-    with file, contextlib.suppress(OSError):
-        while True:
-            file.write(b"\0" * 4096)
 
 
 def test_a_store_on_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:

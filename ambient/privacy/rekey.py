@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ambient.config.root import AmbientConfig
-from ambient.store import StoreError, existing_store_path
+from ambient.store import StoreError, existing_store_path, file_problem
 from ambient.store_crypto import file_is_plain, read_key, read_key_file, rekey
 
 
@@ -32,7 +32,15 @@ def run_rekey(config: AmbientConfig, new_key_file: Path, stdout: TextIO) -> int:
         )
     new = read_key_file(new_key_file)
     old = read_key(encryption)
-    rekey(path, old, new)
+    try:
+        rekey(path, old, new)
+    except Exception as exc:  # SQLCipher's errors, which are not sqlite3's
+        if (problem := file_problem(exc, path)) is None:
+            raise  # a bug: its traceback is what a report needs
+        # SQLCipher rewrites every page in one transaction: one that failed changed nothing.
+        raise StoreError(
+            f"store {path} {problem}: nothing changed, the old key still opens it"
+        ) from None
     how = (
         "your secrets.yaml, or the add-on's Store encryption key option"
         if encryption.key is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.ambient_process import run_ambient
+from fixtures.small_disk import fill, small_disk
 
 from ambient.store import Store
 from ambient.store_crypto import StoreKey, key_opens
@@ -76,3 +77,31 @@ def test_a_store_without_encryption_is_refused_in_one_line(tmp_path: Path) -> No
         "ambient store: rekey changes the key of an encrypted store, and this config has no "
         "store.encryption: set one (docs/privacy.md) and start ambient to encrypt it first\n"
     )
+
+
+def test_a_rekey_on_a_full_card_is_one_line_and_the_old_key_still_opens_it(
+    tmp_path: Path,
+) -> None:
+    """The rewrite needs room for its journal: on a full card `rekey` ended in a traceback
+    (SQLite's "database or disk is full"), not saying that nothing had changed; and with no
+    room for its shared-memory file, it and every command (`run` too) called the key wrong."""
+    config, db, new_file = encrypted_setup(tmp_path)
+    with small_disk(tmp_path / "card") as card:
+        on_card = card / "ambient.db"
+        on_card.write_bytes(db.read_bytes())
+        on_card.chmod(0o600)
+        config.write_text(config.read_text().replace(str(db), str(on_card)))
+        fill(card)
+
+        code, out, err = rekey(config, new_file)
+
+        assert (code, out) == (1, "")
+        assert err.splitlines() == [
+            f"ambient store: store {on_card} cannot be used (database or disk is full): "
+            "nothing changed, the old key still opens it"
+        ]
+        traced = run_ambient("trace", "--config", str(config))
+        assert key_opens(on_card, StoreKey(OLD_KEY, "test"))
+    assert traced.stderr.splitlines() == [
+        f"ambient trace: store {on_card} cannot be used (database or disk is full)"
+    ]
