@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import logging
 import random
 import weakref
@@ -181,6 +182,8 @@ class BleSensor:
         self._silent_session = False
         #: This session's `connected to` line was said at DEBUG only.
         self._connected_said_quietly = False
+        #: That the configured address is a private one was said.
+        self._private_said = False
         self._session_end: asyncio.Future[str] | None = None
         self._watchdog: TimerHandle | None = None
 
@@ -338,7 +341,28 @@ class BleSensor:
             await scan.stop_listening(on_advertisement, found=found_it)
         self._address = device.address
         self._rssi = adv.rssi
+        self._say_if_private(device, adv)
         return device
+
+    def _say_if_private(self, device: BLEDevice, adv: AdvertisementData) -> None:
+        """An `address:` the device changes every few minutes finds it until it has: said
+        once a run, with the `name:` to give instead."""
+        name = adv.local_name or device.name
+        if self._private_said or not self.config.address or not changes_address(device):
+            return
+        self._private_said = True
+        instead = (
+            f"give `name: {json.dumps(name)}` instead, as `ambient scan` prints it"
+            if name
+            else "it advertises no name to find it by instead"
+        )
+        _LOGGER.warning(
+            "%s: %s is a private address, which the device changes every few minutes (it is "
+            "not found once it has): %s",
+            self.name,
+            device.address,
+            instead,
+        )
 
     def _cannot_scan(self, error: BaseException) -> str:
         """Why the search could not start, and the fix: one adapter named two ways in the
@@ -512,9 +536,26 @@ class BleSensor:
 
 def _seen_as(device: BLEDevice, adv: AdvertisementData) -> str:
     """A device seen, for a line: its advertised name (quoted: names have spaces) and its
-    address, ``'Polar H10 8C4A2B1D' A0:9E:1A:8C:4A:2B``."""
+    address, ``'Polar H10 8C4A2B1D' A0:9E:1A:8C:4A:2B``; one it changes is said private."""
     name = adv.local_name or device.name
-    return f"{name!r} {device.address}" if name else device.address
+    if not name:
+        return device.address
+    private = " (private: find it by `name:`)" if changes_address(device) else ""
+    return f"{name!r} {device.address}{private}"
+
+
+def changes_address(device: BLEDevice) -> bool:
+    """Whether the device advertises from a private address, one it changes every few minutes
+    (BlueZ: a `random` address whose two top bits are 01, resolvable, or 00); a static random
+    address (top bits 11, many straps') and a public one stay."""
+    details = device.details
+    props = details.get("props") if isinstance(details, dict) else None
+    if not isinstance(props, dict) or props.get("AddressType") != "random":
+        return False
+    try:
+        return int(device.address[:2], 16) >> 6 != 0b11
+    except ValueError:  # not a MAC address (macOS gives UUIDs)
+        return False
 
 
 def _bluez_error(exc: BaseException | None) -> str | None:

@@ -13,7 +13,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 from ambient.clock import Clock, RealClock
-from ambient.sensors.ble import BleBackend, cannot_scan
+from ambient.sensors.ble import BleBackend, cannot_scan, changes_address
 from ambient.sensors.heart_rate import HEART_RATE_SERVICE_UUID
 
 #: Exit codes: found something / found nothing / Bluetooth unusable. Both failures are 1, as
@@ -99,17 +99,3 @@ async def scan(
         if adapter:
             out.write(f"    adapter: {adapter}\n")
     return FOUND
-
-
-def changes_address(device: BLEDevice) -> bool:
-    """Whether the device advertises from a private address, one it changes every few minutes
-    (BlueZ: a `random` address whose two top bits are 01, resolvable, or 00); a static random
-    address (top bits 11, many straps') and a public one stay."""
-    details = device.details
-    props = details.get("props") if isinstance(details, dict) else None
-    if not isinstance(props, dict) or props.get("AddressType") != "random":
-        return False
-    try:
-        return int(device.address[:2], 16) >> 6 != 0b11
-    except ValueError:  # not a MAC address (macOS gives UUIDs)
-        return False

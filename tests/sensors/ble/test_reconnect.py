@@ -355,3 +355,40 @@ async def test_a_strap_back_after_sessions_that_brought_nothing_says_so_at_info(
     assert back.levelno == logging.INFO
     assert "alex_strap" in back.getMessage() and ADDRESS in back.getMessage()
     assert "60" not in back.getMessage()  # no heart data above DEBUG
+
+
+async def test_a_watch_given_by_its_private_address_is_read_and_told_to_be_found_by_name(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A watch broadcasting heart rate from a private address (one it changes every few
+    minutes) is found by that address only until it changes it: the sensor reads it meanwhile,
+    and says once, on finding it, to give its `name:` instead."""
+    watch = await _strap(air, address="5A:11:22:33:44:55", name="Forerunner 255")
+    sink = CollectingSink()
+    config = ble_config(id="alex_watch", address="5a:11:22:33:44:55")
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config, air, RealClock(), sink):
+            await watch.wait_subscribed()
+            assert await watch.notify(bytes([0x00, 64]))
+            await sink.wait_until(lambda: len(sink.metric("hr")) == 1)
+            await watch.drop_link()
+            await watch.wait_subscribed(count=2)
+
+    [said] = [r.getMessage() for r in caplog.records if "private" in r.getMessage()]
+    assert said.startswith("alex_watch: 5A:11:22:33:44:55 is a private address")
+    assert 'name: "Forerunner 255"' in said
+
+
+async def test_the_devices_seen_say_which_address_is_private(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The address of a watch that changed its private address is not the one to put in
+    `address:` instead: the line looking for the old one says it is private."""
+    await _strap(air, address="4B:11:22:33:44:66", name="Forerunner 255")
+    counters = WatchedCounters()
+    config = ble_config(id="alex_watch", address="5A:11:22:33:44:55", scan_timeout=0.1)
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config, air, RealClock(), CollectingSink(), counters):
+            await counters.wait_for("ble:alex_watch", "not_found", 1)
+    [said] = [r.getMessage() for r in caplog.records if "not seen advertising" in r.getMessage()]
+    assert "'Forerunner 255' 4B:11:22:33:44:66 (private: find it by `name:`)" in said
