@@ -221,6 +221,13 @@ def _report_delivery(config: AmbientConfig) -> Iterator[Finding]:
             ("insights", "report", "folder"),
             f"{existing} is a file, so {folder} cannot be made",
         )
+    elif os.statvfs(existing).f_flag & os.ST_RDONLY:
+        yield (
+            ("insights", "report", "folder"),
+            f"{existing} is on a read-only file system, where the weekly report cannot be "
+            f"written: give a folder `run` can write (the service's is {DEFAULT_STORE.parent}; "
+            "another needs ReadWritePaths= in a drop-in, sudo systemctl edit ambient)",
+        )
 
 
 def _status_socket(config: AmbientConfig) -> Iterator[Finding]:
