@@ -26,6 +26,10 @@ retain handling could stop that only for a session that survived, not after a br
 without persistence). A retained message whose payload is the last one handled on its topic is
 that message again: it is skipped and counted ``retained_repeat``, so its readings (an RR list:
 its beats) do not come twice.
+
+A broker sends a message once for each subscription of ours it matches (``home/+/hr`` and
+``home/alex/#``): every filter is subscribed with an MQTT 5 subscription identifier, and each
+copy goes to the handlers of the filter it names, so no handler gets a message twice.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import logging
 import random
 import ssl
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +107,8 @@ RECEIVE_MAXIMUM = 1000
 #: to 16 KiB and ambient's own discovery documents are a few; a larger one (20 MiB from a
 #: misbehaving publisher) the broker drops instead of filling the daemon's memory.
 MAXIMUM_PACKET_SIZE = 1024 * 1024
+#: The largest MQTT 5 subscription identifier.
+_LARGEST_SUBSCRIPTION_ID = 268_435_455
 #: QoS 0 messages waiting to be handled beyond this are dropped (the broker cannot hold them back).
 QOS0_QUEUE_LIMIT = 1000
 #: How long to wait for the backlog marker before treating messages as live again.
@@ -131,6 +138,20 @@ class MqttMessage:
 
 MessageHandler = Callable[[MqttMessage], None]
 ConnectHook = Callable[[], Awaitable[None]]
+
+
+def subscription_id(topic_filter: str) -> int:
+    """The MQTT 5 subscription identifier of ``topic_filter``: the filter's own, the same in
+    every process, as a persistent session keeps what the broker queued for the process
+    before with that one's identifiers."""
+    return zlib.crc32(topic_filter.encode()) % _LARGEST_SUBSCRIPTION_ID + 1
+
+
+def _subscription_ids(message: aiomqtt.Message) -> tuple[int, ...]:
+    """The identifiers of the subscriptions ``message`` was sent for (none from a broker
+    without them, or for a subscription made without one)."""
+    found = getattr(message.properties, "SubscriptionIdentifier", None)
+    return tuple(found) if found else ()
 
 
 def backoff_delay(attempt: int, minimum_s: float, maximum_s: float, rng: random.Random) -> float:
@@ -171,8 +192,13 @@ class MqttConnection:
         self.counters = counters
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
         self._match_cache: dict[str, list[tuple[str, MessageHandler]]] = {}
-        #: Per topic, the hash of the last payload handled (kept across sessions).
-        self._last_payload: dict[str, int] = {}
+        #: Per topic and the subscriptions it came for, the hash of the last payload handled
+        #: (kept across sessions).
+        self._last_payload: dict[tuple[str, tuple[int, ...]], int] = {}
+        #: Each filter's subscription identifier (see :func:`subscription_id`).
+        self._subscription_id: dict[str, int] = {}
+        #: Whether this session's broker takes subscription identifiers.
+        self._ids_available = True
         self._hooks: list[ConnectHook] = []
         self._client: aiomqtt.Client | None = None
         self._connected_event: asyncio.Event | None = None
@@ -200,6 +226,7 @@ class MqttConnection:
         known_qos, handlers = self._subscriptions.get(topic_filter, (qos, []))
         handlers.append(handler)
         self._subscriptions[topic_filter] = (max(known_qos, qos), handlers)
+        self._subscription_id[topic_filter] = subscription_id(topic_filter)
         self._match_cache.clear()
         client = self._client
         if client is not None:
@@ -379,6 +406,7 @@ class MqttConnection:
             self._connected_at = self._clock.monotonic()
             self._broker_reason = None
             hooks: asyncio.Task[None] | None = None
+            self._ids_available = incoming.subscription_ids_available
             self._say_connected()
             try:
                 self._expect_backlog_marker()
@@ -440,8 +468,14 @@ class MqttConnection:
         entry = self._subscriptions.get(topic_filter)
         if entry is None:
             return True
+        properties = None
+        if self._ids_available:
+            properties = Properties(PacketTypes.SUBSCRIBE)  # type: ignore[no-untyped-call]
+            properties.SubscriptionIdentifier = self._subscription_id[topic_filter]
         try:
-            granted = await client.subscribe(topic_filter, qos=entry[0], timeout=_CALL_TIMEOUT_S)
+            granted = await client.subscribe(
+                topic_filter, qos=entry[0], properties=properties, timeout=_CALL_TIMEOUT_S
+            )
         except aiomqtt.MqttError as exc:  # a timeout, or the link dropped (then run() reconnects)
             problem = str(exc) or type(exc).__name__
         except ValueError as exc:  # a filter paho refuses to send
@@ -567,29 +601,33 @@ class MqttConnection:
             if self._backlog_marker is not None and payload == self._backlog_marker.encode():
                 self._end_backlog()
             accepted = True
-        elif message.retain and self._last_payload.get(topic) == hash(payload):
-            self._counters.increment(COUNTER_SCOPE, "retained_repeat")
-            _LOGGER.debug("skipped the retained message on %s: handled already", topic)
-            accepted = True
         else:
-            backlog = self._backlog_marker is not None
-            qos, retain = int(message.qos), bool(message.retain)
-            accepted = self.deliver(MqttMessage(topic, payload, retain, qos, backlog))
-            if accepted:  # a declined one comes again, and must then be handled
-                self._remember(topic, payload)
+            via = _subscription_ids(message)
+            key = (topic, via)  # a copy for another subscription is for other handlers
+            if message.retain and self._last_payload.get(key) == hash(payload):
+                self._counters.increment(COUNTER_SCOPE, "retained_repeat")
+                _LOGGER.debug("skipped the retained message on %s: handled already", topic)
+                accepted = True
+            else:
+                backlog = self._backlog_marker is not None
+                qos, retain = int(message.qos), bool(message.retain)
+                accepted = self.deliver(MqttMessage(topic, payload, retain, qos, backlog), via)
+                if accepted:  # a declined one comes again, and must then be handled
+                    self._remember(key, payload)
         if accepted and message.qos > 0:
             acknowledge(client, message)
 
-    def _remember(self, topic: str, payload: bytes) -> None:
-        """Keep ``payload`` (its hash) as the last handled on ``topic``."""
+    def _remember(self, key: tuple[str, tuple[int, ...]], payload: bytes) -> None:
+        """Keep ``payload`` (its hash) as the last handled on a topic for its subscriptions."""
         last_payload = self._last_payload
-        if len(last_payload) >= _LAST_PAYLOAD_LIMIT and topic not in last_payload:
+        if len(last_payload) >= _LAST_PAYLOAD_LIMIT and key not in last_payload:
             last_payload.clear()
-        last_payload[topic] = hash(payload)
+        last_payload[key] = hash(payload)
 
-    def deliver(self, message: MqttMessage) -> bool:
-        """Hand ``message`` to every handler whose filter matches its topic; False when one
-        declined it (it must stay unacknowledged)."""
+    def deliver(self, message: MqttMessage, via: tuple[int, ...] = ()) -> bool:
+        """Hand ``message`` to every handler whose filter matches its topic (of those
+        ``via`` names, the subscription identifiers it was sent for); False when one declined
+        it (it must stay unacknowledged)."""
         matched = self._match_cache.get(message.topic)
         if matched is None:
             matched = [
@@ -601,6 +639,11 @@ class MqttConnection:
             if len(self._match_cache) >= _MATCH_CACHE_LIMIT:
                 self._match_cache.clear()
             self._match_cache[message.topic] = matched
+        if via:
+            ids = self._subscription_id
+            chosen = [(f, handler) for f, handler in matched if ids[f] in via]
+            if chosen:  # (none: identifiers another config's filters had; every match takes it)
+                matched = chosen
         accepted = True
         for topic_filter, handler in matched:
             try:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.properties import Properties
+from paho.mqtt.properties import Properties, VariableByteIntegers
 
 from ambient.stage_times import STAGE
 
@@ -44,6 +44,8 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         self.broker_reason: int | None = None
         #: The reader's handler while it waits on this queue empty; None otherwise.
         self.handle_now: Callable[[aiomqtt.Message], None] | None = None
+        #: Whether the broker takes MQTT 5 subscription identifiers (its CONNACK says).
+        self.subscription_ids_available = True
         self._handling = False
 
     def put_nowait(self, item: aiomqtt.Message | None) -> None:
@@ -112,14 +114,24 @@ class SharedTableProperties(Properties):
         set_attribute(self, "properties", tables[2])
 
     def unpack(self, buffer: bytes) -> tuple[Properties, int]:
-        if buffer[:1] == b"\x00" and len(vars(self)) == _OWN_ATTRIBUTES:
-            return self, 1  # no properties (length 0, one byte), none set before
+        if len(vars(self)) == _OWN_ATTRIBUTES:  # none set before
+            if buffer[:1] == b"\x00":
+                return self, 1  # no properties (length 0, one byte)
+            if buffer[1:2] == _SUBSCRIPTION_IDENTIFIER and 2 <= buffer[0] <= 5:
+                # the usual PUBLISH to ambient: its subscription's identifier alone (one byte
+                # of length, the property's, its number)
+                identifier, size = VariableByteIntegers.decode(buffer[2:])  # type: ignore[no-untyped-call]
+                if 1 + size == buffer[0]:
+                    object.__setattr__(self, "SubscriptionIdentifier", [identifier])
+                    return self, 1 + buffer[0]
         result: tuple[Properties, int] = super().unpack(buffer)  # type: ignore[no-untyped-call]
         return result
 
 
 #: What a fresh ``Properties`` holds: its packet type and three tables.
 _OWN_ATTRIBUTES = 4
+#: The MQTT 5 property number of a Subscription Identifier.
+_SUBSCRIPTION_IDENTIFIER = b"\x0b"
 
 
 def read_properties_with_shared_tables() -> None:
@@ -139,12 +151,14 @@ def prepare(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
     """Before connecting: acknowledge only when told (paho acknowledges on arrival otherwise,
     and what aiomqtt still queues at a shutdown would be lost), receive into ``incoming``,
     start watching for writability at once (see :func:`_write_at_once`) and read properties
-    without rebuilding paho's tables (:func:`read_properties_with_shared_tables`), and end an
-    attempt the broker closes before answering at once (:func:`_end_attempt_when_closed`)."""
+    without rebuilding paho's tables (:func:`read_properties_with_shared_tables`), end an
+    attempt the broker closes before answering at once (:func:`_end_attempt_when_closed`), and
+    note whether the broker takes subscription identifiers (:func:`_note_subscription_ids`)."""
     read_properties_with_shared_tables()
     client._client.manual_ack_set(True)
     client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
     _end_attempt_when_closed(client)
+    _note_subscription_ids(client, incoming)
     _write_at_once(client)
     if STAGE is not None:
         _stamp_reads(client, STAGE)
@@ -173,6 +187,22 @@ def _end_attempt_when_closed(client: aiomqtt.Client) -> None:
             aiomqtt_on_disconnect(*args)
 
     paho.on_disconnect = on_disconnect
+
+
+def _note_subscription_ids(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
+    """Keep what the broker's CONNACK says of subscription identifiers (aiomqtt keeps none of
+    its properties): a broker without them would end the session at a SUBSCRIBE with one."""
+    paho = client._client
+    aiomqtt_on_connect = paho.on_connect
+
+    def on_connect(*args: Any) -> None:
+        properties = args[4] if len(args) > 4 else None  # (client, userdata, flags, code, ...)
+        available = getattr(properties, "SubscriptionIdentifierAvailable", 1)
+        incoming.subscription_ids_available = available != 0
+        if aiomqtt_on_connect is not None:
+            aiomqtt_on_connect(*args)
+
+    paho.on_connect = on_connect
 
 
 def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:

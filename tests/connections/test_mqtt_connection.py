@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from typing import Any
 
 import aiomqtt
 import pytest
@@ -18,6 +19,7 @@ from fixtures.mqtt_clients import (
     running,
 )
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ambient.clock import VirtualClock
@@ -30,7 +32,12 @@ from ambient.connections.mqtt import (
     _is_refusal,
     backoff_delay,
 )
-from ambient.connections.mqtt_client import CLOSED_BEFORE_ANSWER, IncomingQueue, _stamp_reads
+from ambient.connections.mqtt_client import (
+    CLOSED_BEFORE_ANSWER,
+    IncomingQueue,
+    _note_subscription_ids,
+    _stamp_reads,
+)
 from ambient.counters import Counters
 
 
@@ -490,3 +497,53 @@ async def test_a_payload_far_larger_than_ambient_reads_is_kept_from_it_by_the_br
         await device.publish("sensors/alex/hr", b"72", qos=1)
         message = await collector.next()
         assert message.payload == b"72"
+
+
+async def test_two_filters_matching_one_topic_each_get_its_message_once(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """Mosquitto sends a message once per subscription it matches: a sensor on
+    ``home/+/hr`` beside a rule's trigger on ``home/alex/#`` got each message twice, each
+    copy handed to both (a heart rate taken twice, a button press firing twice). Each copy
+    now goes to the filter it was sent for; a retained one reaches a filter subscribed later."""
+    connection = make_connection(mosquitto)
+    by_level, by_person = Collector(), Collector()
+    connection.subscribe("home/+/hr", by_level)
+    async with device_client(mosquitto) as device:
+        await device.publish("home/alex/hr", b'{"hr": 61, "ts": 1}', qos=1, retain=True)
+    async with running(connection), device_client(mosquitto) as device:
+        await connection.wait_subscribed("home/+/hr")
+        assert (await by_level.next()).payload == b'{"hr": 61, "ts": 1}'
+        connection.subscribe("home/alex/#", by_person)
+        await connection.wait_subscribed("home/alex/#")
+        retained_copy = await by_person.next()
+        assert (retained_copy.payload, retained_copy.retain) == (b'{"hr": 61, "ts": 1}', True)
+        await device.publish("home/alex/hr", b"72", qos=1)
+        await device.publish("home/alex/end", b"", qos=1)  # matches home/alex/# alone
+        await device.publish("home/sam/hr", b"", qos=1)  # matches home/+/hr alone
+        level_got = [await by_level.next(), await by_level.next()]
+        person_got = [await by_person.next(), await by_person.next()]
+    assert [m.payload for m in level_got] == [b"72", b""]
+    assert [(m.topic, m.payload) for m in person_got] == [
+        ("home/alex/hr", b"72"),
+        ("home/alex/end", b""),
+    ]
+
+
+async def test_a_broker_without_subscription_identifiers_is_sent_none() -> None:
+    """A broker's CONNACK may say it has no subscription identifiers (Mosquitto has them; a
+    stand-in CONNACK, as no broker at hand lacks them): one in a SUBSCRIBE would end the
+    session, so the session notes it and subscribes without them."""
+    incoming = IncomingQueue(10, lambda: None)
+    client = aiomqtt.Client("localhost", 1883, protocol=aiomqtt.ProtocolVersion.V5)
+    _note_subscription_ids(client, incoming)
+    connack = Properties(PacketTypes.CONNACK)  # type: ignore[no-untyped-call]
+    connack.SubscriptionIdentifierAvailable = 0
+    accepted = ReasonCode(PacketTypes.CONNACK, "Success")
+    on_connect: Any = client._client.on_connect  # as paho calls it (VERSION2 callbacks)
+    on_connect(client._client, None, None, accepted, connack)
+    assert incoming.subscription_ids_available is False
+    assert client._connected.done()  # aiomqtt heard the CONNACK too
+    connack.SubscriptionIdentifierAvailable = 1
+    on_connect(client._client, None, None, accepted, connack)
+    assert incoming.subscription_ids_available is True

@@ -41,6 +41,26 @@ BUFFERS = [
     ),
     pytest.param(PacketTypes.PUBLISH, packed(PacketTypes.PUBLISH, TopicAlias=3), id="alias"),
     pytest.param(
+        PacketTypes.PUBLISH,
+        packed(PacketTypes.PUBLISH, SubscriptionIdentifier=5) + b"72",
+        id="subscription-id-small",
+    ),
+    pytest.param(
+        PacketTypes.PUBLISH,
+        packed(PacketTypes.PUBLISH, SubscriptionIdentifier=268_435_455) + b"72",
+        id="subscription-id-largest",
+    ),
+    pytest.param(
+        PacketTypes.PUBLISH,
+        packed(PacketTypes.PUBLISH, SubscriptionIdentifier=[7, 300_000]) + b"72",
+        id="subscription-ids-two",
+    ),
+    pytest.param(
+        PacketTypes.PUBLISH,
+        packed(PacketTypes.PUBLISH, SubscriptionIdentifier=9, ContentType="a"),
+        id="subscription-id-and-more",
+    ),
+    pytest.param(
         PacketTypes.CONNACK,
         packed(PacketTypes.CONNACK, ReceiveMaximum=20, AssignedClientIdentifier="x"),
         id="connack",
