@@ -34,6 +34,7 @@ from ambient.interventions.response import (
     measure_response,
 )
 from ambient.messages import SignalUpdate
+from ambient.store import StoreError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -165,7 +166,17 @@ class EpisodeRecorder:
                 recorded_before=Side.from_json(row.context.get(BEFORE_KEY)),
             )
         )
-        self._book.record_response(episode_id, response, self._clock.now())
+        which = f"Calming episode {episode_id} of {row.person} ({row.rule}, option {row.option})"
+        try:
+            self._book.record_response(episode_id, response, self._clock.now())
+        except StoreError as exc:  # a full or read-only card: the next run reads it as missing
+            _LOGGER.error("%s not measured: %s", which, exc)
+            return
+        try:
+            if response.reward is not None:
+                self._update_belief(row.person, row.rule, row.option, response.reward, 1.0)
+        except StoreError as exc:
+            _LOGGER.error("%s measured but not learned from: %s", which, exc)
         _LOGGER.info(
             "Episode %s of %s (%s, option %s) measured: %s",
             episode_id,
@@ -174,8 +185,6 @@ class EpisodeRecorder:
             row.option,
             response.reason,
         )
-        if response.reward is not None:
-            self._update_belief(row.person, row.rule, row.option, response.reward, 1.0)
         for listener in list(self.measured_listeners):
             try:
                 listener(episode_id)

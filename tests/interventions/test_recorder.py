@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,26 @@ def test_an_episode_resumed_on_a_clock_still_behind_is_measured_once_ntp_steps_i
     (row,) = book.episodes("alex")
     assert (row.usable, row.reason) == (True, "measured")
     assert row.ln_rmssd_change_sd == pytest.approx(0.5)
+
+
+def test_a_measurement_the_store_refuses_is_one_line_naming_the_episode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full or read-only card twenty minutes on: the only line was "Timer callback
+    EpisodeRecorder._measure failed: StoreError: …", naming no one and no episode."""
+    path = tmp_path / "state.db"
+    store = Store(path)
+    clock = VirtualClock(T0)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    episode = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+    feed(recorder, clock, T0 + 600 + 1260, ln=3.2, hr=76.0)
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"Calming episode {episode} of alex (calm, option box) not measured: store {path} "
+        "cannot be used (attempt to write a readonly database)"
+    ]
+    assert clock.failed_callbacks == 0
