@@ -251,3 +251,34 @@ def test_a_measurement_the_store_refuses_is_one_line_naming_the_episode(
         "cannot be used (attempt to write a readonly database)"
     ]
     assert clock.failed_callbacks == 0
+
+
+def test_two_people_calmed_at_once_are_each_measured_and_learn_apart(tmp_path: Path) -> None:
+    """Alex and Sam stressed together, each rule firing within the same minute: another
+    person's episode is no overlap, each response is their own, each belief moves alone."""
+    clock = VirtualClock(T0)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+
+    def both(until: float, alex: tuple[float, float], sam: tuple[float, float]) -> None:
+        while clock.now() + 60 <= until:
+            clock.advance_to(clock.now() + 60.0)
+            for person, (ln, hr) in (("alex", alex), ("sam", sam)):
+                values = {
+                    "ln_rmssd": SignalValue(ln, clock.now()),
+                    "hr": SignalValue(hr, clock.now()),
+                    "activity_state": SignalValue("rest", clock.now()),
+                }
+                recorder.on_signals(SignalUpdate(clock.now(), person, values))
+
+    both(T0 + 600, alex=(3.0, 80.0), sam=(3.5, 70.0))
+    recorder.start("alex", "calm_alex", "box", PRIORS["breathing"], {})
+    recorder.start("sam", "calm_sam", "music", PRIORS["play_calming"], {})
+    both(T0 + 600 + 1260, alex=(3.2, 76.0), sam=(3.3, 74.0))
+
+    rows = {row.person: row for row in book.episodes()}
+    assert rows["alex"].usable and rows["alex"].ln_rmssd_change_sd == pytest.approx(0.5)
+    assert rows["sam"].usable and rows["sam"].ln_rmssd_change_sd == pytest.approx(-0.5)
+    assert book.beliefs("alex", "calm_alex")["box"].mean > PRIORS["breathing"].mean
+    assert book.beliefs("sam", "calm_sam")["music"].mean < PRIORS["play_calming"].mean
+    assert set(book.all_beliefs()) == {("alex", "calm_alex"), ("sam", "calm_sam")}
