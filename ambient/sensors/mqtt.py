@@ -128,6 +128,9 @@ class MqttSensor:
         #: Per person, the time of the newest sample of an upload taken: an upload overlapping
         #: the one before (the app sending the last hour each time) gives each sample once.
         self._last_sample_time: dict[str, float] = {}
+        #: Per person, the time and values of the last message with its own time taken: the
+        #: same again (a publisher's retry, a retained copy after a live one) is no reading.
+        self._last_stamped: dict[str, tuple[float, tuple[float, ...]]] = {}
         self._zone = zone
         self._factor = _UNIT_FACTOR[config.unit] if config.unit else 1.0
         self._range = VALID_RANGE.get(config.metric)
@@ -238,6 +241,10 @@ class MqttSensor:
             return self._samples(message.topic, person, values, parsed.times, now)
         # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
         end_time = now if timestamp is None or timestamp > now else timestamp
+        if timestamp is not None:
+            if self._last_stamped.get(person) == (timestamp, values):
+                return []  # that reading again: given already (not counted, as in a batch)
+            self._last_stamped[person] = (timestamp, values)
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
         # Beats are spaced back by every interval sent, a dropped one too: the strap measured

@@ -592,3 +592,35 @@ def test_a_heart_rate_minutes_apart_without_a_stale_after_says_what_to_give(
     assert line.startswith("Sensor watch:") and "`stale_after: 6min`" in line
     assert "70" not in line
     assert said(360.0) == []
+
+
+async def test_a_reading_sent_again_with_its_own_time_is_taken_once_through_a_real_broker(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A phone app sends its last reading again when it reconnects (a retry, ESPHome-like
+    re-publishing of its states), live, with the time it was measured: the signals would
+    take that heart rate twice at one time (in the minute's mean). A message of a person
+    with the same time and values as the last one taken is that reading again: not given
+    again; another value at that time, or a newer time, is a reading."""
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    clock = connection._clock
+    config = sensor_config(topic="phone/alex/hr", value="hr", timestamp="ts")
+    sensor = MqttSensor(config, connection, clock, counters, name="phone")
+    sink = RecordingSink()
+    measured = math.floor(clock.now()) - 5
+
+    def reading(bpm: int, ago_s: int = 0) -> bytes:
+        return json.dumps({"hr": bpm, "ts": measured - ago_s}).encode()
+
+    async with running_sensor(connection, sensor, sink), device_client(mosquitto) as phone:
+        for payload in (reading(66), reading(66), reading(67), reading(68, -1)):
+            await phone.publish("phone/alex/hr", payload, qos=1)
+        taken = [await sink.next() for _ in range(3)]
+    assert [(r.time, r.value) for r in taken] == [
+        (measured, 66.0),
+        (measured, 67.0),
+        (measured + 1, 68.0),
+    ]
+    assert sink.readings == taken
+    assert sensor.diagnostics()["messages"] == 4
