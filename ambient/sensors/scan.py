@@ -61,7 +61,8 @@ async def scan(
         err.write(
             f"ambient scan: no heart-rate devices seen on {where} in {timeout_s:g} s: wear the "
             "strap (most only advertise with skin contact) and make sure nothing is connected "
-            "to it (a phone app, or `ambient run` reading it already)\n"
+            "to it (a phone app, or `ambient run` reading it already); a watch advertises "
+            "heart rate only while it broadcasts it (turn that on on the watch)\n"
         )
         return NOTHING_FOUND
 

@@ -56,6 +56,8 @@ async def test_scan_with_nothing_around_says_what_to_try_in_one_line_on_stderr(
     assert line.startswith("ambient scan: no heart-rate devices seen on the default adapter")
     # a strap connected to a running ambient (or a phone) does not advertise
     assert "phone app" in line and "ambient run" in line
+    # a watch advertises heart rate only while it broadcasts it (a mode turned on on the watch)
+    assert "watch" in line and "broadcast" in line
 
 
 async def test_scan_on_an_unusable_adapter_explains_in_one_line_on_stderr(
