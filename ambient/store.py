@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ambient.private_files import make_private_dir
-from ambient.store_crypto import StoreError, StoreKey, file_is_plain
+from ambient.store_crypto import (
+    StoreError,
+    StoreKey,
+    file_is_plain,
+    header_damage,
+    header_damaged,
+)
 
 if TYPE_CHECKING:
     from ambient.config.store import StoreConfig
@@ -365,6 +371,8 @@ def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.C
         db: sqlite3.Connection = connect_encrypted(path, key)
         return db, True
     if plain is False:
+        if header_damaged(path):
+            raise StoreError(header_damage(path))
         raise StoreError(
             f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
         )

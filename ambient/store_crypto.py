@@ -129,6 +129,26 @@ def file_is_plain(path: Path) -> bool | None:
     return head == SQLITE_HEADER
 
 
+def header_damaged(path: Path) -> bool:
+    """Whether a file that does not start as SQLite's do is a plain store whose header was
+    damaged (a worn card) rather than an encrypted one: its schema is still there in the
+    clear, which an encrypted file never shows."""
+    try:
+        with path.open("rb") as handle:
+            first_pages = handle.read(1 << 16)
+    except OSError:
+        return False
+    return not first_pages.startswith(SQLITE_HEADER) and b"CREATE TABLE" in first_pages
+
+
+def header_damage(path: Path) -> str:
+    """What ``run`` and ``check`` say of a store whose header is damaged."""
+    return (
+        f"store {path} is damaged (its SQLite header is unreadable): move it and its -wal and "
+        "-shm files aside to start with a new one, or put back a copy"
+    )
+
+
 def connect_encrypted(path: Path, key: StoreKey) -> Any:
     """An SQLCipher connection to the encrypted (or new) file at ``path``."""
     db = sqlcipher().connect(str(path))

@@ -17,6 +17,8 @@ from ambient.store_crypto import (
     StoreError,
     StoreKey,
     file_is_plain,
+    header_damage,
+    header_damaged,
     key_opens,
     read_key,
     sqlcipher,
@@ -38,6 +40,8 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         return refused, False
     encryption = config.encryption
     if encryption is None:
+        if plain is False and header_damaged(path):
+            return header_damage(path), False
         if plain is False:
             return f"{path} is encrypted, but store.encryption gives no key", False
         return f"{path}, not encrypted (store.encryption encrypts it; see docs/privacy.md)", True

@@ -159,6 +159,30 @@ def test_check_fails_for_an_encrypted_file_without_a_key(tmp_path: Path) -> None
     assert f"Store: {db} is encrypted, but store.encryption gives no key" in result.stdout
 
 
+def test_a_plain_store_whose_header_a_worn_card_damaged_is_not_called_encrypted(
+    tmp_path: Path,
+) -> None:
+    """Its first bytes overwritten, a plain store was said to be encrypted: `run` told a user
+    who never set a key to give one, and `check` that the config gave none."""
+    db = tmp_path / "ambient.db"
+    store = Store(db)
+    store.put("signals.baseline", "alex", {"minutes": 1})
+    store.close()
+    with db.open("r+b") as file:
+        file.write(bytes(range(7, 107)))
+    config = config_file(tmp_path, {"path": str(db)})
+    problem = (
+        f"store {db} is damaged (its SQLite header is unreadable): move it and its -wal and "
+        "-shm files aside to start with a new one, or put back a copy"
+    )
+
+    run = ambient("run", "--config", str(config))
+    check = ambient("check", str(config))
+
+    assert (run.returncode, run.stderr.splitlines()) == (1, [f"ambient run: {problem}"])
+    assert check.returncode == 1 and f"Store: {problem}" in check.stdout
+
+
 @pytest.mark.parametrize(
     ("key_file", "problem"),
     [
