@@ -21,8 +21,8 @@ from ambient.actuators.ha_holds import SharedHolds
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
-from ambient.connections.errors import NotConnected
-from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.connections.errors import LinkError, NotConnected
+from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,15 +70,24 @@ class PlayCalming(SharedHolds[MediaTakeover]):
         target = {"entity_id": player}
         self.watch([player])
         await self._set_volume(player, first_volume)
-        await self.client.call_service(
-            "media_player",
-            "play_media",
-            {
-                "media_content_id": action.media_content_id,
-                "media_content_type": action.media_content_type,
-            },
-            target,
-        )
+        try:
+            await self.client.call_service(
+                "media_player",
+                "play_media",
+                {
+                    "media_content_id": action.media_content_id,
+                    "media_content_type": action.media_content_type,
+                },
+                target,
+            )
+        except HomeAssistantError:
+            # Nothing plays, so nothing will be stopped on recovery: the volume goes back now.
+            if held is None and isinstance(previous, (int, float)):
+                try:
+                    await self._set_volume(player, float(previous))
+                except LinkError as exc:
+                    _LOGGER.warning("%s not put back at volume %g: %s", player, previous, exc)
+            raise
         takeover = MediaTakeover(
             player,
             float(previous) if isinstance(previous, (int, float)) else None,

@@ -366,3 +366,22 @@ async def test_calming_media_does_not_interrupt_unless_asked(
     assert forced.ok
     play = [e for e in probe.service_calls("media_player") if e.data["service"] == "play_media"]
     assert [e.data["service_data"]["media_content_id"] for e in play] == ["calm"]
+
+
+async def test_calming_media_a_player_fails_to_play_is_left_at_its_own_volume(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """The volume is lowered before the music starts (it must start quietly); a player whose
+    integration then fails to play the media (HA's demo group player: ``play_media`` raises)
+    is put back at the volume it had, not left at the quiet start for good."""
+    player = "media_player.group"
+    await set_volume(probe, player, 0.6)
+    await quiet(probe, player)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+
+    result = await actuator.perform(ramp_up(player, "spotify:playlist:gone"), context("m9", clock))
+
+    assert not result.ok and result.detail.startswith("HA rejected play_calming")
+    assert await volume_left(probe, player) == 0.6
+    assert actuator.diagnostics()["m9"]["media"] == {}  # recovery has nothing to stop
