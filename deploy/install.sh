@@ -409,8 +409,8 @@ do_uninstall() {
         fi
         say "removed ambient, its configuration, its state and its user"
     else
-        say "removed ambient; kept ${CONFIG_DIR}, ${STATE_DIR} and the store's copies in"
-        say "  ${COPIES_DIR} (--purge removes them)"
+        say "removed ambient; kept ${CONFIG_DIR}, ${STATE_DIR}, the store's copies in"
+        say "  ${COPIES_DIR}, the unit's drop-ins and the user ${USER_NAME} (--purge removes them)"
     fi
 }
 

@@ -83,6 +83,12 @@ def test_install_upgrade_uninstall_purge(tmp_path: Path) -> None:
     assert (state / "ambient.db").read_bytes() == b"state"
     assert "skip: systemctl disable --now ambient.service" in removed.stdout
     assert "userdel" not in removed.stdout
+    # All that is left is said, so nothing is found later by surprise (the user, drop-ins).
+    assert removed.stdout.endswith(
+        "ambient-install: removed ambient; kept /etc/ambient, /var/lib/ambient, the store's "
+        "copies in\nambient-install:   /var/backups/ambient, the unit's drop-ins and the user "
+        "ambient (--purge removes them)\n"
+    )
 
     # Uninstalling twice is fine; --purge then removes everything, the user included.
     assert install(root, "--uninstall").returncode == 0
