@@ -118,7 +118,8 @@ def orphaned_options(
 
 def orphaned_option_notice(person: str, rule: str, option: str, episodes: int) -> str:
     return (
-        f"{person} — rule {rule}: learned option '{option}' ({episodes} episodes) is kept, but "
+        f"{person} — rule {rule}: learned option '{option}' ({episodes} "
+        f"episode{'' if episodes == 1 else 's'}) is kept, but "
         "the rule has no option with that id now: renamed? Learning does not follow a new id; "
         "give the option its old id back to go on from it (docs/interventions.md)"
     )
