@@ -101,7 +101,7 @@ def main_changed_habits(households: int, rng: random.Random) -> None:
             picked[week].append(sum(picks[week]) / len(picks[week]))
             leading[week].append(sum(leads[week]) / len(leads[week]))
     print(f"households: {households}; after {WEEKS} weeks the better option changes")
-    print("week after  new better option picked  households whose likeliest pick it is")
+    print("week after  new better option picked  the likeliest pick (share of episodes)")
     for week in range(WEEKS_AFTER_CHANGE):
         print(
             f"{week + 1:>10}  {statistics.mean(picked[week]):22.1%}  "
