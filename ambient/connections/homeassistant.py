@@ -562,9 +562,11 @@ class HomeAssistantClient:
                 error = message.get("error")
                 if not isinstance(error, dict):
                     error = {"message": str(error or "")}
+                reason = str(error.get("message") or "").strip()
                 future.set_exception(
                     HomeAssistantError(
-                        str(error.get("code", "unknown_error")), str(error.get("message", ""))
+                        str(error.get("code", "unknown_error")),
+                        reason or "Home Assistant gave no reason (its own log may say more)",
                     )
                 )
 

@@ -385,3 +385,21 @@ async def test_calming_media_a_player_fails_to_play_is_left_at_its_own_volume(
     assert not result.ok and result.detail.startswith("HA rejected play_calming")
     assert await volume_left(probe, player) == 0.6
     assert actuator.diagnostics()["m9"]["media"] == {}  # recovery has nothing to stop
+
+
+async def test_an_error_home_assistant_gives_no_reason_for_says_where_to_look(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """HA's demo group player fails play_media with an error without a message (as an
+    integration raising a bare error does): the line says so instead of ending in ': '."""
+    player = "media_player.group"
+    await quiet(probe, player)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+
+    result = await actuator.perform(ramp_up(player, "spotify:playlist:gone"), context("m8", clock))
+
+    assert result.detail == (
+        "HA rejected play_calming for media_player.group: unknown_error: Home Assistant gave "
+        "no reason (its own log may say more)"
+    )
