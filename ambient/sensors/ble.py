@@ -207,7 +207,7 @@ class BleSensor:
             except (BleakError, TimeoutError, OSError, EOFError) as exc:
                 reason = _failure_reason(exc)
                 self._count(reason)
-                self._log_problem(reason, "%s: %s (%s)", self.name, reason, exc)
+                self._log_problem(reason, "%s: %s", self.name, _cannot_connect(reason, exc))
             except Exception as exc:  # a backend bug must not stop the daemon
                 self._count("unexpected_error")
                 self._log_problem(
@@ -577,6 +577,18 @@ def _failure_reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "connect_timeout"
     return "connect_failed"
+
+
+def _cannot_connect(reason: str, error: BaseException) -> str:
+    """A connection that failed (``reason`` from :func:`_failure_reason`), in words."""
+    said = str(error) or type(error).__name__
+    if reason == "bluez_not_ready":
+        return f"cannot connect: the adapter is not ready ({said}); {_POWER_ON}"
+    if reason == "bluez_in_progress":
+        return f"cannot connect: the adapter is busy ({said}); it passes"
+    if reason == "connect_timeout":
+        return f"cannot connect: no answer in time ({said})"
+    return f"cannot connect ({said})"
 
 
 def cannot_scan(adapter: str | None, error: BaseException) -> str:

@@ -24,7 +24,12 @@ from sensors.watched_counters import WatchedCounters
 
 from ambient.clock import RealClock, ScaledClock
 from ambient.counters import Counters
-from ambient.sensors.ble import DISCONNECT_TIMEOUT_S, BleSensor, _failure_reason
+from ambient.sensors.ble import (
+    CONNECT_ATTEMPTS,
+    DISCONNECT_TIMEOUT_S,
+    BleSensor,
+    _failure_reason,
+)
 
 __all__ = ["air"]
 
@@ -392,3 +397,21 @@ async def test_the_devices_seen_say_which_address_is_private(
             await counters.wait_for("ble:alex_watch", "not_found", 1)
     [said] = [r.getMessage() for r in caplog.records if "not seen advertising" in r.getMessage()]
     assert "'Forerunner 255' 4B:11:22:33:44:66 (private: find it by `name:`)" in said
+
+
+async def test_a_connection_the_adapter_refuses_as_not_ready_says_in_words_what_to_check(
+    air: EmulatedAir, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The adapter powered off between finding the strap and connecting to it: BlueZ answers
+    every Connect `NotReady`. The line says so in words, with the fix, not as a counter's key."""
+    await _strap(air)
+    air.fail_next_connects(CONNECT_ATTEMPTS, BLUEZ_ERROR_NOT_READY)
+    counters = WatchedCounters()
+    config = ble_config(id="alex_strap", address=ADDRESS)
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config, air, RealClock(), CollectingSink(), counters):
+            await counters.wait_for("ble:alex_strap", "bluez_not_ready", 1)
+
+    [said] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alex_strap")]
+    assert said.startswith("alex_strap: cannot connect: the adapter is not ready (")
+    assert "bluetoothctl power on" in said
