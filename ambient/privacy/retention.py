@@ -41,6 +41,8 @@ class PurgeReport:
 
     rows: dict[str, int] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    #: Recording files past their limit that could not be removed, with why.
+    files_refused: list[tuple[Path, str]] = field(default_factory=list)
     #: False when another process reading the store kept the write-ahead log (and with it
     #: the deleted rows' old pages in the file) until the next purge.
     log_folded: bool = True
@@ -128,8 +130,15 @@ class Retention:
         made = directory is not None and await self._recordings_dir_made(directory)
         if made and directory is not None and limit_s is not None:
             report.files = await asyncio.to_thread(
-                purge_recordings, directory, now - limit_s, self.replayed
+                purge_recordings, directory, now - limit_s, self.replayed, report.files_refused
             )
+            for path, why in report.files_refused:
+                _LOGGER.warning(
+                    "Retention: cannot remove %s (%s), past its limit: remove it by hand, or let "
+                    "the daemon's user write its folder; tried again at the next purge",
+                    path,
+                    why,
+                )
         self.purges += 1
         return report
 
@@ -171,9 +180,15 @@ class Retention:
             await asyncio.sleep(0)  # a turn for readings and rules between batches
 
 
-def purge_recordings(directory: Path, cutoff: float, replayed: Collection[Path] = ()) -> list[Path]:
+def purge_recordings(
+    directory: Path,
+    cutoff: float,
+    replayed: Collection[Path] = (),
+    refused: list[tuple[Path, str]] | None = None,
+) -> list[Path]:
     """Remove recording files under ``directory`` last changed before ``cutoff`` (unix s),
-    but for those the config replays."""
+    but for those the config replays. One that cannot be removed (a folder the daemon's user
+    may not write) is put in ``refused`` with why, and the others are removed all the same."""
     removed: list[Path] = []
     for path in managed_recordings(directory, replayed):
         try:
@@ -182,6 +197,9 @@ def purge_recordings(directory: Path, cutoff: float, replayed: Collection[Path] 
                 removed.append(path)
         except FileNotFoundError:  # removed meanwhile (forget, or by hand)
             continue
+        except OSError as exc:
+            if refused is not None:
+                refused.append((path, exc.strerror or str(exc)))
     return removed
 
 

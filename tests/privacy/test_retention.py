@@ -163,6 +163,43 @@ async def test_recording_files_past_their_limit_are_removed(tmp_path: Path) -> N
     assert sorted(p.name for p in recordings.iterdir()) == ["fresh.jsonl", "n.txt"]
 
 
+async def test_a_recording_file_that_cannot_be_removed_holds_back_none_of_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder made with sudo inside the recordings directory (`sudo ambient record --out
+    .../2026-11/evening.csv`): the daemon's user may not remove its files. The first of them
+    failed the whole purge, every hour, and every recording sorted after it was kept past its
+    limit, heart data and all. (Root may remove any file: the refusal is played here by
+    `unlink` raising as it does for the daemon's user.)"""
+    recordings = tmp_path / "recordings"
+    (recordings / "2026-11").mkdir(parents=True)
+    stuck, after = recordings / "2026-11" / "evening.csv", recordings / "later.csv"
+    for path in (stuck, after):
+        path.write_text("t,metric,value,person\n")
+        os.utime(path, (NOW - 31 * DAY_S, NOW - 31 * DAY_S))
+    unlink = Path.unlink
+
+    def refused(self: Path, missing_ok: bool = False) -> None:
+        if self == stuck:
+            raise PermissionError(13, "Permission denied", str(self))
+        unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    clock = VirtualClock(NOW)
+    retention = Retention(RetentionConfig(recordings=30 * DAY_S), Store(None), clock, recordings)
+    with caplog.at_level(logging.INFO, logger="ambient.privacy.retention"):
+        report = await retention.purge()
+
+    assert report.files == [after] and not after.exists() and stuck.exists()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"Retention: cannot remove {stuck} (Permission denied), past its limit: remove it "
+            "by hand, or let the daemon's user write its folder; tried again at the next purge",
+        ),
+    ]
+
+
 async def test_recordings_in_a_subfolder_of_the_recordings_directory_are_purged_too(
     tmp_path: Path,
 ) -> None:
