@@ -160,6 +160,27 @@ def build_config(
     return config, secrets
 
 
+#: The add-on's broker options, set aside by an ``mqtt:`` section of the user's.
+_MQTT_OPTIONS = ("mqtt_host", "mqtt_port", "mqtt_username", "mqtt_password")
+
+
+def options_not_used(user_config: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
+    """What the add-on's page sets that a section of the user's file wins over: set there and
+    silently not used, an option (a broker, a store key) looked as if it were in force. Names
+    only, never a value."""
+    unused = []
+    if options.get("instance") and "instance" in user_config:
+        unused.append("the instance option is not used")
+    if "mqtt" in user_config:
+        names = [name for name in _MQTT_OPTIONS if options.get(name)]
+        if names:
+            unused.append(f"the broker options ({', '.join(names)}) are not used")
+    store = user_config.get("store")
+    if options.get("store_encryption_key") and isinstance(store, dict) and "encryption" in store:
+        unused.append("the store_encryption_key option is not used")
+    return unused
+
+
 def _mqtt_section(
     options: Mapping[str, Any], service: Mapping[str, Any] | None, secrets: dict[str, str]
 ) -> dict[str, Any] | None:
@@ -325,6 +346,8 @@ def prepare(
     mqtt_service = None
     if "mqtt" not in user_config and not options.get("mqtt_host"):
         mqtt_service = fetch_mqtt_service(supervisor_url, token)
+    for unused in options_not_used(user_config, options):
+        logger.warning("%s, as %s sets it itself", unused, config_dir / config_name)
     config, addon_secrets = build_config(
         user_config, options, mqtt_service, token, config_dir, data_dir
     )

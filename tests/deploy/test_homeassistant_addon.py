@@ -375,6 +375,40 @@ def test_sections_the_user_wrote_are_kept(tmp_path: Path, supervisor: FakeSuperv
     assert supervisor.requests == []
 
 
+def test_options_a_section_of_the_user_wins_over_are_said_not_to_be_used(
+    tmp_path: Path, supervisor: FakeSupervisor
+) -> None:
+    """A broker, an instance or a store key set on the add-on's page was silently not used
+    when ambient.yaml had its own section: the option looked as if it were in force. The log
+    now says which are not used (their names only, never a value)."""
+    own = USER_CONFIG + (
+        "instance: kitchen\nmqtt:\n  host: mqtt.lan\n"
+        "store:\n  encryption:\n    key: !secret ha_token\n"
+    )
+    write_user_config(tmp_path, own)
+    options = {
+        **DEFAULT_OPTIONS,
+        "instance": "pi",
+        "mqtt_host": "broker.lan",
+        "mqtt_password": "Broker-Pass-1",
+        "store_encryption_key": "Store-Key-1",
+    }
+
+    result = run_addon(tmp_path, supervisor.url, options)
+
+    user_file = tmp_path / "config" / "ambient.yaml"
+    said = [line for line in result.stderr.splitlines() if "not used" in line]
+    assert said == [
+        f"WARNING ambient.addon: the instance option is not used, as {user_file} sets it itself",
+        "WARNING ambient.addon: the broker options (mqtt_host, mqtt_password) are not used, "
+        f"as {user_file} sets it itself",
+        "WARNING ambient.addon: the store_encryption_key option is not used, as "
+        f"{user_file} sets it itself",
+    ]
+    assert "Broker-Pass-1" not in result.stderr + result.stdout
+    assert "Store-Key-1" not in result.stderr + result.stdout
+
+
 def test_timeline_values_the_user_wrote_are_kept(
     tmp_path: Path, supervisor: FakeSupervisor
 ) -> None:
