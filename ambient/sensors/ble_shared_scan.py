@@ -36,11 +36,10 @@ class SharedScan:
 
     def __init__(self, adapter: str | None, backend: type[BaseBleakScanner] | None) -> None:
         self.adapter = adapter
-        #: Who listens (the sensors' names), for a line about this scan.
+        #: Each listener, and the sensor it is (its name, for a line about this scan).
         self.listening: dict[AdvertisementListener, str] = {}
         self._bluez: BlueZScannerArgs = {"adapter": adapter} if adapter else {}
         self._backend = backend
-        self._listeners: list[AdvertisementListener] = []
         self._scanner: BleakScanner | None = None
         self._lock = asyncio.Lock()  # a start or stop at a time
 
@@ -55,7 +54,6 @@ class SharedScan:
         async with self._lock:
             if self._scanner is None:
                 await self._start(clock)
-            self._listeners.append(listener)
             self.listening[listener] = who
 
     async def stop_listening(self, listener: AdvertisementListener, *, found: bool) -> None:
@@ -64,12 +62,10 @@ class SharedScan:
         others: a scan can go deaf unseen (bluetoothd restarted), and while the others' searches
         overlap it would never stop and start again on its own."""
         async with self._lock:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
             self.listening.pop(listener, None)
             if self._scanner is None:
                 return
-            if not self._listeners:
+            if not self.listening:
                 await self._stop()
             elif not found:
                 await self._stop()
@@ -99,7 +95,7 @@ class SharedScan:
                 await scanner.stop()
 
     def _seen(self, device: BLEDevice, adv: AdvertisementData) -> None:
-        for listener in list(self._listeners):
+        for listener in list(self.listening):
             listener(device, adv)
 
 
