@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fixtures.mosquitto import MosquittoBroker
-from fixtures.mqtt_clients import RecordingSink, device_client, make_connection, running
+from fixtures.mqtt_clients import WAIT_S, RecordingSink, device_client, make_connection, running
 
 from ambient.clock import VirtualClock
 from ambient.config.mqtt import MqttConfig
@@ -624,3 +624,52 @@ async def test_a_reading_sent_again_with_its_own_time_is_taken_once_through_a_re
     ]
     assert sink.readings == taken
     assert sensor.diagnostics()["messages"] == 4
+
+
+async def test_an_esphome_heart_rate_retained_without_a_time_is_never_taken_again_as_now(
+    mosquitto_persistent: MosquittoBroker,
+) -> None:
+    """ESPHome retains every state it publishes, without a time. Live, each is a reading now;
+    the copy the broker sends again at every subscribe (a broker restart, ambient's own
+    restart) is of unknown age, maybe hours: it is never a reading stamped now, nor is what
+    the broker queued without a time while ambient was away."""
+    broker = mosquitto_persistent
+    topic = "esphome/bedroom/alex_hr"
+    counters = Counters()
+    scope = counters.scope
+
+    def new_sensor() -> tuple[MqttConnection, MqttSensor]:
+        connection = make_connection(broker, instance="home", counters=counters)
+        config = sensor_config(topic=topic)
+        return connection, MqttSensor(config, connection, connection._clock, counters, name="esp")
+
+    async with device_client(broker, identifier="esp") as esp:
+        await esp.publish(topic, b"72", qos=1, retain=True)  # from before ambient started
+    sink = RecordingSink()
+    connection, sensor = new_sensor()
+    async with running_sensor(connection, sensor, sink):
+        await connection.wait_subscribed(topic)
+        async with device_client(broker, identifier="esp") as esp:
+            await esp.publish(topic, b"73", qos=1, retain=True)
+            assert (await sink.next()).value == 73.0
+        await connection.publish("home/probe", b"", qos=1)  # the broker has our ack of 73
+        ended = asyncio.ensure_future(connection.wait_attempt_ended())
+        broker.stop()  # it keeps its retained messages and ambient's session
+        await asyncio.wait_for(ended, WAIT_S)
+        broker.start()
+        await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+        await connection.wait_subscribed(topic)
+    async with device_client(broker, identifier="esp") as esp:  # while ambient is away
+        await esp.publish(topic, b"74", qos=1, retain=True)
+    connection, sensor = new_sensor()  # ambient started again
+    async with running_sensor(connection, sensor, sink):
+        await connection.wait_subscribed(topic)
+        async with device_client(broker, identifier="esp") as esp:
+            await esp.publish(topic, b"75", qos=1, retain=True)
+            assert (await sink.next()).value == 75.0
+    assert [r.value for r in sink.readings] == [73.0, 75.0]
+    # 72 and 74 dropped (74 queued, and retained: whichever came first), 73's copy a repeat
+    dropped = scope(f"mqtt:{topic}")
+    assert set(dropped) <= {"retained_without_time", "backlog_without_time"}
+    assert dropped["retained_without_time"] >= 1
+    assert sum(dropped.values()) + counters.get("mqtt", "retained_repeat") == 4
