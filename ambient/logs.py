@@ -174,6 +174,9 @@ class Timeline:
         self.out = out
         self.timezone = timezone
         self.values = timeline_shows_values("auto", out) if values is None else values
+        #: In the journal each line is an entry of its own: a trace's actions go on its line,
+        #: or `journalctl | grep calm_alex` would find the decision without what it did.
+        self.one_line = goes_to_journal(out)
         self._day: str | None = None
         self._reader_gone = False
 
@@ -190,8 +193,12 @@ class Timeline:
         if not self.values:
             reason = reason_without_values(reason, record.signals)
         rule = rule_and_person(record)
-        lines.append(f"{when:%H:%M:%S}  {rule:<24} {record.event:<11} {reason}".rstrip())
-        lines.extend(f"{'':8}  -> {action.detail}" for action in record.actions)
+        entry = f"{when:%H:%M:%S}  {rule:<24} {record.event:<11} {reason}".rstrip()
+        if self.one_line:
+            lines.append(entry + "".join(f"  -> {action.detail}" for action in record.actions))
+        else:
+            lines.append(entry)
+            lines.extend(f"{'':8}  -> {action.detail}" for action in record.actions)
         try:
             self.out.write("\n".join(lines) + "\n")
             self.out.flush()

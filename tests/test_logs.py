@@ -66,6 +66,33 @@ def test_the_timeline_in_the_journal_names_signal_and_threshold_without_the_valu
     assert "-> light.living_room dimmed" in text
 
 
+def test_the_timeline_in_the_journal_is_one_line_per_trace_with_its_actions(
+    journal_file: TextIO,
+) -> None:
+    """Each line is a journal entry of its own: the actions' lines came apart from their
+    trace, so `journalctl -u ambient | grep calm_alex` found the decision without what it did
+    (and docs/raspberry-pi.md promises one line per rule trace)."""
+    two = TraceRecord(
+        time=FIRED.time + 60,
+        rule="calm_alex",
+        event="fired",
+        reason="time",
+        person="alex",
+        actions=(
+            ActionResult("calm_lights", True, "light.living_room dimmed"),
+            ActionResult("notify", True, "notify.sam sent"),
+        ),
+    )
+    timeline = Timeline(journal_file)
+    timeline(FIRED)
+    timeline(two)
+    journal_file.seek(0)
+    lines = journal_file.read().splitlines()
+    assert len(lines) == 3  # the day's line, then one a trace
+    assert lines[1].endswith("stress_score above 70 for 2min  -> light.living_room dimmed")
+    assert lines[2].endswith("time  -> light.living_room dimmed  -> notify.sam sent")
+
+
 def test_the_timeline_names_the_person_beside_the_rule(tmp_path: Path) -> None:
     """A rule for anyone acts for each person: the entry says whose it is; one for nobody
     (a time trigger) names no one."""
