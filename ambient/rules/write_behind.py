@@ -4,7 +4,8 @@ and committed together, once, ``WRITE_BEHIND_S`` later on the clock, never betwe
 and the Home Assistant call it causes.
 
 The price is a window of ``WRITE_BEHIND_S`` in which a kill -9 loses the newest state; a clean
-stop writes everything first (:meth:`WriteBehind.flush`).
+stop writes everything first (:meth:`WriteBehind.flush`). What the store refuses (a full disk)
+is written with the next write.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _LOGGER = logging.getLogger(__name__)
 #: How long after a change its write waits (clock seconds): long enough for the action's
 #: request to leave, short enough that a crash loses next to nothing.
 WRITE_BEHIND_S = 0.02
+#: Traces held for the next write while the store refuses them (a full disk), newest kept.
+HELD_TRACES = 1000
 
 
 class WriteBehind:
@@ -68,6 +71,10 @@ class WriteBehind:
                     self._store.append(namespace, key, record, keep)
         except StoreError as exc:  # the file's fault (a full disk): one line, the rules go on
             _LOGGER.error("Rule state not written: %s", exc)
+            # Kept for the next write (the next change, or the stop): newer values win, and
+            # only the newest traces are held while the disk stays full.
+            self._puts = puts | self._puts
+            self._appends = (appends + self._appends)[-HELD_TRACES:]
             return
         self.commits += 1
         _LOGGER.debug("Rule state written: %d states, %d traces", len(puts), len(appends))

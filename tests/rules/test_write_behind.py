@@ -57,3 +57,19 @@ def test_a_full_disk_is_one_line_naming_the_file_and_the_rules_go_on(
     behind.put("rules.state", "calm_alex", lambda: {"phase": "idle"})  # small: it fits
     behind.flush()
     assert store.get("rules.state", "calm_alex") == {"phase": "idle"}
+
+
+def test_what_a_full_disk_refused_is_written_with_the_next_change(tmp_path: Path) -> None:
+    """The refused firing's state and trace were dropped: once there was room again, its
+    cooldown came back after a restart only if the rule had changed since, and `ambient trace`
+    never showed the firing. They go in with the next write."""
+    store = full(Store(tmp_path / "ambient.db"))
+    behind = pending_firing(VirtualClock(start=0.0), store)
+    behind.flush()  # refused
+    store.query("PRAGMA max_page_count = 1000000")  # room again: old recordings removed
+    behind.put("rules.state", "calm_sam", lambda: {"phase": "idle"})
+    behind.flush()
+    assert store.get("rules.state", "calm_alex") == {"phase": "fired", "note": "x" * 20_000}
+    assert store.get("rules.state", "calm_sam") == {"phase": "idle"}
+    assert store.recent("traces", "calm_alex") == [{"fired": True}]
+    assert behind.commits == 1
