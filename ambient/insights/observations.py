@@ -3,8 +3,9 @@ the data are too thin. Patterns and options, never blame."""
 
 from __future__ import annotations
 
+import random
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,15 @@ from ambient.insights.summaries import DaySummary
 MIN_GROUP_DAYS = 3
 #: A difference smaller than this share of the smaller mean is not worth telling.
 MIN_RELATIVE_DIFFERENCE = 0.2
+#: A difference is told only when chance alone (the same days' values shuffled among the groups)
+#: makes one as large at most this often: a person's days vary, and among seven weekdays or two
+#: groups of a few days a 20 % difference is common by chance.
+MAX_CHANCE = 0.01
+#: Shuffles of the permutation test; seeded, so the same days give the same page.
+SHUFFLES = 2000
+#: Days with stress scores before the weekdays are compared (and before no pattern found is
+#: told as such rather than as too little data).
+PATTERN_DAYS = 14
 SHORT_SLEEP_H = 6.5
 ACTIVE_DAY_MIN = 30.0
 WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
@@ -52,7 +62,8 @@ def observations(
     return sorted(found, key=lambda o: -o.strength)[:3]
 
 
-def _measured(days: Sequence[DaySummary]) -> list[DaySummary]:
+def scored_days(days: Sequence[DaySummary]) -> list[DaySummary]:
+    """The days worn long enough (an hour of stress scores) to be compared."""
     return [d for d in days if d.measured_minutes >= 60]
 
 
@@ -62,14 +73,35 @@ def _compare(a: list[float], b: list[float]) -> tuple[float, float, float] | Non
     mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
     base = max(min(mean_a, mean_b), 1.0)
     relative = abs(mean_a - mean_b) / base
-    return (mean_a, mean_b, relative) if relative >= MIN_RELATIVE_DIFFERENCE else None
+    if relative < MIN_RELATIVE_DIFFERENCE:
+        return None
+    size = len(a)
+
+    def difference(values: Sequence[float]) -> float:
+        return abs(statistics.fmean(values[:size]) - statistics.fmean(values[size:]))
+
+    return (mean_a, mean_b, relative) if _by_chance_rarely([*a, *b], difference) else None
+
+
+def _by_chance_rarely(values: list[float], statistic: Callable[[Sequence[float]], float]) -> bool:
+    """Whether ``statistic`` of ``values`` as grouped is larger than that of the same values
+    shuffled among the groups in all but MAX_CHANCE of shuffles (a permutation test: no
+    assumption about how the minutes are distributed)."""
+    observed = statistic(values) - 1e-9  # a shuffle that ties counts as large
+    rng = random.Random(0)
+    shuffled = list(values)
+    as_large = 0
+    for _ in range(SHUFFLES):
+        rng.shuffle(shuffled)
+        as_large += statistic(shuffled) >= observed
+    return (as_large + 1) / (SHUFFLES + 1) <= MAX_CHANCE
 
 
 def _sleep_then_stress(history: Sequence[DaySummary]) -> Observation | None:
     """A day's sleep is the night that ended that morning."""
     short: list[float] = []
     longer: list[float] = []
-    for day in _measured(history):
+    for day in scored_days(history):
         if day.sleep_hours is not None:
             group = short if day.sleep_hours < SHORT_SLEEP_H else longer
             group.append(day.stress_minutes)
@@ -90,8 +122,8 @@ def _sleep_then_stress(history: Sequence[DaySummary]) -> Observation | None:
 
 
 def _weekday(history: Sequence[DaySummary]) -> Observation | None:
-    days = _measured(history)
-    if len(days) < 14:
+    days = scored_days(history)
+    if len(days) < PATTERN_DAYS:
         return None
     by_weekday: dict[int, list[float]] = {}
     for day in days:
@@ -105,6 +137,19 @@ def _weekday(history: Sequence[DaySummary]) -> Observation | None:
     relative = (peak - overall) / max(overall, 1.0)
     if relative < MIN_RELATIVE_DIFFERENCE:
         return None
+    # The busiest of several weekdays: chance is judged on the busiest of the same days
+    # shuffled among the weekdays, so having seven to pick from is counted.
+    weekdays = [d.day.weekday() for d in days if d.day.weekday() in candidates]
+    minutes = [d.stress_minutes for d in days if d.day.weekday() in candidates]
+
+    def busiest(values: Sequence[float]) -> float:
+        sums: dict[int, list[float]] = {}
+        for weekday_of, value in zip(weekdays, values, strict=True):
+            sums.setdefault(weekday_of, []).append(value)
+        return max(statistics.fmean(v) for v in sums.values())
+
+    if not _by_chance_rarely(minutes, busiest):
+        return None
     return Observation(
         f"{WEEKDAYS[weekday]} had the most stress: {peak:.0f} minutes on average over "
         f"{len(candidates[weekday])} {WEEKDAYS[weekday]}, against {overall:.0f} on an average "
@@ -114,7 +159,7 @@ def _weekday(history: Sequence[DaySummary]) -> Observation | None:
 
 
 def _activity(history: Sequence[DaySummary]) -> Observation | None:
-    days = _measured(history)
+    days = scored_days(history)
     active = [d.recovery_minutes for d in days if d.active_minutes >= ACTIVE_DAY_MIN]
     quiet = [d.recovery_minutes for d in days if d.active_minutes < ACTIVE_DAY_MIN]
     compared = _compare(active, quiet)

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from ambient.insights.days import day_and_month, week_label
-from ambient.insights.observations import observations, signed
+from ambient.insights.observations import PATTERN_DAYS, observations, scored_days, signed
 from ambient.insights.page_palette import (
     DARK_MUTED,
     DARK_PAGE,
@@ -439,6 +439,12 @@ def _observations_section(
             *out,
             "<p>No patterns to tell: they compare stress and recovery minutes, which need a "
             "stress score, and heart rate alone gives none.</p></section>",
+        ]
+    if not found and len(scored_days(history)) >= PATTERN_DAYS:
+        return [  # weeks worn: what differs is within the ups and downs chance often makes
+            *out,
+            "<p>No pattern stands out: over the last four weeks, no group of days differed "
+            "from the others by more than day-to-day ups and downs often do.</p></section>",
         ]
     if not found:
         return [

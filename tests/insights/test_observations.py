@@ -3,6 +3,7 @@ support them (at least 3 days in each group compared, a difference of at least 2
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -69,3 +70,68 @@ def test_short_nights_followed_by_busier_days_offer_an_earlier_evening() -> None
         "against 100 after longer nights (21 days): more after short nights. An earlier "
         "evening wind-down is one option to try."
     )
+
+
+def noisy_weeks(seed: int, busy_tuesdays: float = 1.0, cv: float = 0.4) -> list[DaySummary]:
+    """Four weeks of a steady person whose days vary by ``cv`` (stress and recovery minutes,
+    activity, sleep: all independent of each other), Tuesdays' stress ``busy_tuesdays`` times
+    the rest's."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(28):
+        on = FIRST + timedelta(days=k)
+        stress = 150.0 * (busy_tuesdays if on.weekday() == 1 else 1.0)
+        out.append(
+            DaySummary(
+                "alex",
+                on,
+                700.0,
+                max(0.0, rng.gauss(stress, 150 * cv)),
+                0,
+                0,
+                max(0.0, rng.gauss(250, 250 * cv)),
+                max(0.0, rng.gauss(35, 20)),
+                60.0,
+                None,
+                None,
+                30.0,
+                sleep_hours=rng.gauss(7.0, 0.7),
+            )
+        )
+    return out
+
+
+def test_day_to_day_noise_is_not_told_as_a_pattern() -> None:
+    """A steady person's days vary (stress minutes by 40 % here, a usual spread): the busiest
+    of seven weekdays, or the days after short nights, differ by 20 % from the rest most weeks
+    by chance alone. Such a difference is told only when chance rarely makes one as large."""
+    told = sum(bool(observations(noisy_weeks(seed), [])) for seed in range(200))
+    print(f"\nnoise: an observation in {told / 200:.0%} of four-week histories")
+    assert told / 200 <= 0.05
+
+
+def test_a_real_busy_weekday_is_still_told_through_the_noise() -> None:
+    told = [
+        found[0].text.startswith("Tuesdays")
+        for seed in range(200)
+        if (found := observations(noisy_weeks(seed, busy_tuesdays=2.0), []))
+    ]
+    print(f"\nTuesdays twice as busy: told in {sum(told) / 200:.0%} of histories")
+    assert sum(told) / 200 >= 0.8
+
+
+def test_four_weeks_without_a_pattern_say_none_stands_out_not_too_little_data() -> None:
+    """Eight weeks of days whose busiest weekday (Tuesday, here) is chance: the page tells no
+    pattern, and does not ask for more weeks of wear the person has already given."""
+    from ambient.config.insights import TrendConfig
+    from ambient.insights import plots
+    from ambient.insights.report import render_week
+    from ambient.insights.synthetic import summaries
+
+    kept = {s.day: s for s in summaries("alex", date(2026, 10, 12), 56, seed=3)}
+    html = render_week(
+        "Alex", kept, date(2026, 11, 30), TrendConfig(), plots.week_bars, plots.hrv_band
+    )
+    assert "Tuesdays had the most stress" not in html
+    assert "Not enough data yet" not in html
+    assert "No pattern stands out" in html

@@ -231,11 +231,18 @@ def _chromium() -> str | None:
 
 def page_with_every_table() -> str:
     """The page with the measured calming moments' table too (a learning rule's option), one
-    of them not measured, with its reason."""
+    of them not measured, with its reason, and an observation: of the weeks before, which
+    option the body answered best."""
     berlin = ZoneInfo("Europe/Berlin")
     kept = eight_weeks()
     ten = datetime.combine(WEEK + timedelta(days=1), time(10), berlin).timestamp()
+    earlier = [
+        {"start": ten - (k + 2) * 86400, "rule": "calm", "option": option, "response_sd": sd}
+        | {"usable": True, "reason": "", "check_in": None}
+        for k, (option, sd) in enumerate([("breathing", 0.6), ("music", 0.1)] * 3)
+    ]
     learned = [
+        *earlier,
         {"start": ten, "rule": "calm", "option": "breathing", "response_sd": 0.6}
         | {"usable": True, "reason": "", "check_in": "calmer"},
         {"start": ten + 3600, "rule": "calm", "option": "breathing", "response_sd": None}
