@@ -181,6 +181,18 @@ def options_not_used(user_config: Mapping[str, Any], options: Mapping[str, Any])
     return unused
 
 
+def broker_options_not_used(options: Mapping[str, Any]) -> str | None:
+    """Broker options that mean nothing without another, silently not used: a port or a login
+    without a broker (the Supervisor's is used), a password without a username."""
+    if not options.get("mqtt_host"):
+        names = [name for name in _MQTT_OPTIONS[1:] if options.get(name)]
+        if names:
+            return f"the broker options ({', '.join(names)}) are not used without mqtt_host"
+    elif options.get("mqtt_password") and not options.get("mqtt_username"):
+        return "the mqtt_password option is not used without mqtt_username"
+    return None
+
+
 def _mqtt_section(
     options: Mapping[str, Any], service: Mapping[str, Any] | None, secrets: dict[str, str]
 ) -> dict[str, Any] | None:
@@ -348,6 +360,8 @@ def prepare(
         mqtt_service = fetch_mqtt_service(supervisor_url, token)
     for unused in options_not_used(user_config, options):
         logger.warning("%s, as %s sets it itself", unused, config_dir / config_name)
+    if "mqtt" not in user_config and (lone := broker_options_not_used(options)) is not None:
+        logger.warning("%s", lone)
     config, addon_secrets = build_config(
         user_config, options, mqtt_service, token, config_dir, data_dir
     )

@@ -409,6 +409,32 @@ def test_options_a_section_of_the_user_wins_over_are_said_not_to_be_used(
     assert "Store-Key-1" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (
+            {"mqtt_port": 8883, "mqtt_username": "me"},
+            "the broker options (mqtt_port, mqtt_username) are not used without mqtt_host",
+        ),
+        (
+            {"mqtt_host": "broker.lan", "mqtt_password": "Broker-Pass-1"},
+            "the mqtt_password option is not used without mqtt_username",
+        ),
+    ],
+)
+def test_broker_options_that_mean_nothing_alone_are_said_not_to_be_used(
+    tmp_path: Path, supervisor: FakeSupervisor, options: dict[str, Any], said: str
+) -> None:
+    """A port or login without a broker (the Supervisor's was used), or a password without a
+    username (an anonymous login), was dropped without a word."""
+    write_user_config(tmp_path)
+
+    result = run_addon(tmp_path, supervisor.url, {**DEFAULT_OPTIONS, **options})
+
+    assert f"WARNING ambient.addon: {said}\n" in result.stderr
+    assert "Broker-Pass-1" not in result.stderr + result.stdout
+
+
 def test_timeline_values_the_user_wrote_are_kept(
     tmp_path: Path, supervisor: FakeSupervisor
 ) -> None:
