@@ -208,7 +208,10 @@ class MqttSensor:
                 )
         timestamp = parsed.timestamp
         if timestamp is not None and timestamp > now + FUTURE_TOLERANCE_S:
-            raise PayloadError("bad_timestamp", "timestamp is in the future")
+            raise PayloadError(
+                "bad_timestamp",
+                f"timestamp is in the future (by {timestamp - now:.0f} s): {self._clock_hint()}",
+            )
         # How far behind our clock a live message's own time is (not a backlog's or a retained
         # one's: old by nature): past max_age (or a longer own stale_after) it is refused, past
         # stale_after kept and said.
@@ -292,13 +295,18 @@ class MqttSensor:
     def _stale(self, age_s: float) -> PayloadError:
         """Why a live message stamped ``age_s`` ago is no reading: its heart rate would be
         stale on arrival (a publisher's clock behind ours, or a zoneless time in another zone)."""
-        zone = "this machine's zone" if self._zone is None else f"{self._zone}"
         limit = "max_age" if self._max_age_s == self.config.max_age else "stale_after"
         return PayloadError(
             "stale",
-            f"timestamp {age_s:.0f} s old, limit {limit} {self._max_age_s:.0f} s: is the "
-            f"publisher's clock right? (a time without a zone is read in {zone})",
+            f"timestamp {age_s:.0f} s old, limit {limit} {self._max_age_s:.0f} s: "
+            f"{self._clock_hint()}",
         )
+
+    def _clock_hint(self) -> str:
+        """What to check of a time far from ours: the publisher's clock, or the zone a time
+        without one is read in (a phone's local time read as UTC in Docker is hours off)."""
+        zone = "this machine's zone" if self._zone is None else f"{self._zone}"
+        return f"is the publisher's clock right? (a time without a zone is read in {zone})"
 
     def _behind(self, age_s: float) -> None:
         """A live message kept though stamped ``age_s`` ago, past ``stale_after``: the heart

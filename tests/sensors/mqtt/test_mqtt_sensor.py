@@ -8,7 +8,7 @@ import json
 import logging
 import math
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -164,6 +164,24 @@ def test_an_iso_time_without_a_zone_is_read_in_the_configs_timezone() -> None:
     berlin_time = b'{"hr": 70, "ts": "2023-11-14T23:13:10"}'  # 10 s before NOW, in Berlin
     [reading] = sensor.readings_from(MqttMessage("zigbee2mqtt/alex_watch", berlin_time))
     assert reading.time == NOW - 10
+
+
+def test_a_time_far_ahead_is_dropped_saying_how_far_and_in_which_zone_a_zoneless_one_is_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A phone in Berlin sending its local time without a zone to ambient in Docker (UTC) is
+    an hour ahead: the line said only "timestamp is in the future", with nothing to point at
+    the zone (a publisher west of UTC got its hint, as `stale`). It says how far ahead, and
+    in which zone a zoneless time was read; never the value."""
+    h = Harness(value="hr", timestamp="ts", zone=UTC)
+    local = datetime.fromtimestamp(NOW, timezone(timedelta(hours=1))).replace(tzinfo=None)
+    payload = b'{"hr": 71, "ts": "%s"}' % local.isoformat().encode()
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.mqtt"):
+        assert h.feed(payload) == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"bad_timestamp": 1}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "timestamp is in the future (by 3600 s)" in line
+    assert "a time without a zone is read in UTC" in line and "71" not in line
 
 
 def test_a_live_reading_stamped_older_than_max_age_is_dropped_saying_why(
