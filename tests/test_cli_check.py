@@ -655,19 +655,21 @@ def test_a_weekly_report_into_a_folder_that_cannot_be_made_is_refused(tmp_path: 
     assert fine.returncode == 0, fine.stderr
 
 
-def test_a_weekly_report_into_a_read_only_folder_is_refused(read_only_folder: Path) -> None:
+def test_a_weekly_report_into_a_read_only_folder_is_warned_of(read_only_folder: Path) -> None:
     """The service may write only its state folder (ProtectSystem=strict: the rest is
     mounted read-only for it, as the unit's check sees it too): a report folder elsewhere
-    passed check and failed every week, the first time days after the start."""
+    passed check without a word and failed every week, the first time days after the start.
+    A warning, not a refusal: the rest runs, and an upgrade must not stop a daemon over it."""
     folder = read_only_folder / "reports"
     result = check(read_only_folder.parent, REPORT_DELIVERY.format(folder=folder))
-    assert result.returncode == 1
+    assert result.returncode == 0, result.stderr
     assert (
-        f":4:5: insights.report.folder: {read_only_folder} is on a read-only file system, "
+        f"Warning: {read_only_folder.parent / 'ambient.yaml'}:4:5: insights.report.folder: "
+        f"{read_only_folder} is on a read-only file system, "
         "where the weekly report cannot be written: give a folder `run` can write (the "
         "service's is /var/lib/ambient; another needs ReadWritePaths= in a drop-in, "
         "sudo systemctl edit ambient)"
-    ) in result.stderr
+    ) in result.stdout
 
 
 def test_a_weekly_report_without_matplotlib_is_refused(tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ AS_AMBIENT_LEFT_IT: dict[str, Any] = {"state": "on"}
 #: The same for a light a calm left off.
 AS_AMBIENT_FOUND_IT: dict[str, Any] = {"state": "off"}
 
+#: States that say nothing of the light: HA cannot reach it (or does not know yet).
+NO_NEWS = frozenset({"unavailable", "unknown"})
+
 #: The colour modes HA can set a colour temperature in (on a colour light it emulates one).
 WARMABLE_COLOR_MODES = frozenset({"color_temp", "hs", "xy", "rgb", "rgbw", "rgbww"})
 
@@ -115,6 +118,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
         changed: Callable[[Episode], None] = lambda episode: None,
     ) -> None:
         super().__init__(client, episodes, changed)
+        #: Each watched light's last state HA could reach it in: what one back from
+        #: ``unavailable`` is judged against.
+        self._last_reachable: dict[str, dict[str, Any]] = {}
 
     def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
         return episode.lights
@@ -333,8 +339,13 @@ class CalmLights(SharedHolds[LightSnapshot]):
     def _on_change(
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
     ) -> None:
-        if new is None:
-            return
+        if new is None or new.get("state") in NO_NEWS:
+            return  # off its network for a while (a bulb out of reach, HA restarting)
+        if old is not None and old.get("state") in NO_NEWS:
+            # Back: judged against how it was before it dropped off (a bulb on a wall switch
+            # comes back at a brightness of its own when someone switches it on again).
+            old = self._last_reachable.get(entity_id, AS_AMBIENT_LEFT_IT)
+        self._last_reachable[entity_id] = new
         if old is None:
             # The first state seen since ambient started: only episodes carried over a restart
             # can have missed a change, and ambient left their lights on.
@@ -391,6 +402,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
     def _changed_by_someone_else(
         self, entity_id: str, new: dict[str, Any], old: dict[str, Any]
     ) -> str | None:
+        if new.get("state") in NO_NEWS:
+            return None  # unreachable is no one's hand
         context = new.get("context") or {}
         user_id = context.get("user_id")
         if user_id is not None:

@@ -221,13 +221,31 @@ def _report_delivery(config: AmbientConfig) -> Iterator[Finding]:
             ("insights", "report", "folder"),
             f"{existing} is a file, so {folder} cannot be made",
         )
-    elif os.statvfs(existing).f_flag & os.ST_RDONLY:
-        yield (
+
+
+def report_folder_advice(config: AmbientConfig) -> list[Finding]:
+    """A weekly report folder on a read-only file system: the service may write only its state
+    folder (the rest is mounted read-only for it, as its check before each start sees too), so
+    a folder elsewhere fails every week. Advice, not a refusal: the rest of `run` works, and an
+    upgrade must not stop a daemon that ran before over its weekly page."""
+    report = config.insights.report
+    if report is None:
+        return []
+    try:
+        existing = next(p for p in (report.folder, *report.folder.parents) if p.exists())
+        read_only = existing.is_dir() and os.statvfs(existing).f_flag & os.ST_RDONLY
+    except OSError:
+        return []  # a folder this user may not look into: left to `run`
+    if not read_only:
+        return []
+    return [
+        (
             ("insights", "report", "folder"),
             f"{existing} is on a read-only file system, where the weekly report cannot be "
             f"written: give a folder `run` can write (the service's is {DEFAULT_STORE.parent}; "
             "another needs ReadWritePaths= in a drop-in, sudo systemctl edit ambient)",
         )
+    ]
 
 
 def _status_socket(config: AmbientConfig) -> Iterator[Finding]:

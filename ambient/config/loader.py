@@ -14,7 +14,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from ambient.config.advice import config_advice
-from ambient.config.checks import cross_checks
+from ambient.config.checks import cross_checks, report_folder_advice
 from ambient.config.durations import duration_text, parse_duration
 from ambient.config.errors import ConfigError, ConfigIssue, empty_text_message, format_path
 from ambient.config.root import AmbientConfig
@@ -58,7 +58,7 @@ def config_warnings(
     path: Path, config: AmbientConfig, secrets_file: Path | None = None
 ) -> list[ConfigIssue]:
     """What the valid ``config`` read from ``path`` probably does not mean, each at its place."""
-    findings = config_advice(config)
+    findings = config_advice(config) + report_folder_advice(config)
     encryption = config.store.encryption
     key_given = encryption is not None and encryption.key is not None
     if not findings and not key_given and not given_secrets(config):

@@ -400,3 +400,52 @@ async def test_a_light_dimmed_at_its_wall_dimmer_is_left_alone_and_not_restored(
         e for e in probe.service_calls("scene")[scenes_before:] if e.data["service"] == "turn_on"
     ]
     assert applied == []  # not put back to 200 over their choice
+
+
+def unavailable_report(state: dict[str, Any]) -> dict[str, Any]:
+    """What HA sends when a light drops off its network (a Wi-Fi bulb, a Zigbee one out of
+    reach, an integration reloading as HA restarts): ``unavailable``, with no user. A
+    stand-in for HA's event, as ``device_report``."""
+    return {
+        "entity_id": state["entity_id"],
+        "state": "unavailable",
+        "attributes": {"friendly_name": state["attributes"].get("friendly_name")},
+        "context": {"id": "01UNAVAILABLE", "parent_id": None, "user_id": None},
+    }
+
+
+async def test_a_light_that_drops_off_its_network_and_back_is_still_restored(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """Unavailable for a moment is no one's hand: the light, back as ambient left it, is put
+    back at the end of the episode."""
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert await actuator.perform(calm(BED, brightness_pct=35), context("w1"))
+    calmed = await probe.wait_for_state(BED, is_at(89, 2400))
+
+    gone = unavailable_report(calmed)
+    actuator.lights._on_change(BED, gone, calmed)
+    actuator.lights._on_change(BED, device_report(calmed, 89), gone)  # back, as it was
+
+    assert actuator.diagnostics()["w1"]["lights"][BED]["overridden_by"] is None
+    await actuator.end_episode(context("w1"))
+    assert is_at(200, 5000)(await probe.wait_for_state(BED, is_at(200, 5000)))
+
+
+async def test_a_light_back_from_unavailable_at_another_brightness_is_theirs(
+    ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """A bulb on a wall switch: switched off there it is unavailable, switched on again it
+    comes back at a brightness of its own — someone's hand, as a dimmer's turn is."""
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert await actuator.perform(calm(BED, brightness_pct=35), context("w2"))
+    calmed = await probe.wait_for_state(BED, is_at(89, 2400))
+
+    gone = unavailable_report(calmed)
+    actuator.lights._on_change(BED, gone, calmed)
+    actuator.lights._on_change(BED, device_report(calmed, 255), gone)
+
+    assert actuator.diagnostics()["w2"]["lights"][BED]["overridden_by"] == "device"
+    await actuator.end_episode(context("w2"))
