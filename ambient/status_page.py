@@ -136,8 +136,9 @@ def _section(title: str, body: list[str], empty: str = "none configured") -> lis
 
 
 def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
-    """Name, kind, whose heart it reads (in a household, which wearable is whose), state, age;
-    the person column only when some sensor names one (a daemon older than this page)."""
+    """Name, kind, whose heart it reads (in a household, which wearable is whose), state, age,
+    battery; the person column only when some sensor names one (a daemon older than this
+    page), the battery only where its level is known (a BLE device that tells it)."""
     named = any(sensor.get("person") for sensor in sensors)
     rows = []
     for sensor in sensors:
@@ -147,7 +148,9 @@ def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
         row = [str(sensor.get("name", "?")), str(sensor.get("type", "?"))]
         if named:
             row.append(f"for {sensor['person']}" if sensor.get("person") else "")
-        rows.append([*row, state, age])
+        battery = sensor.get("battery_pct")
+        known = isinstance(battery, int | float) and not isinstance(battery, bool)
+        rows.append([*row, state, age, f"battery {battery} %" if known else ""])
     return _table(rows)
 
 

@@ -88,6 +88,33 @@ def test_in_a_household_each_sensor_names_whose_heart_it_reads() -> None:
     assert "by_topic  mqtt            connected     no reading yet" in text
 
 
+def test_a_ble_sensor_shows_its_battery_where_it_is_known() -> None:
+    """A strap's battery level (read over GATT, or from BlueZ's battery plugin) is on the page
+    beside its connection, so a flat strap is seen before it stops; a sensor whose level is
+    unknown says nothing of a battery."""
+    sensors = [
+        {
+            "name": "strap",
+            "type": "ble",
+            "connected": True,
+            "last_reading_age_s": 1.2,
+            "battery_pct": 12,
+        },
+        {
+            "name": "band",
+            "type": "ble",
+            "connected": True,
+            "last_reading_age_s": 0.8,
+            "battery_pct": None,
+        },
+    ]
+
+    lines = render_status({"sensors": sensors}).splitlines()
+
+    assert "  strap  ble  connected  last reading 1.2 s ago  battery 12 %" in lines
+    assert "  band   ble  connected  last reading 0.8 s ago" in lines
+
+
 def test_times_are_in_the_daemons_zone_as_its_timeline_shows_them() -> None:
     """A Pi on UTC with ``timezone: Europe/Berlin``: the timeline said a rule fired at 17:02:17,
     the status page 15:02:17 (the zone of whoever ran ``ambient status``)."""
