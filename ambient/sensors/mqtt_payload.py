@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from ambient.payload_fields import (
     MAX_NESTING,
+    NO_VALUE_TEXTS,
     PayloadError,
     decode,
     load_json,
@@ -92,6 +93,8 @@ def parse_payload(
         return _parsed((to_number(stripped, "the payload"),), None)
     document = _short_object(text)
     if document is None:
+        if text.strip().lower() in NO_VALUE_TEXTS:  # (a retained message emptied, HA's word)
+            raise PayloadError("no_value", "the payload says there is no value")
         document = load_json(text)
     if value_path is None:
         if isinstance(document, dict):

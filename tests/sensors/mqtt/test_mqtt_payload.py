@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ambient.payload_fields import (
     MAX_NESTING,
     MAX_PAYLOAD_BYTES,
+    NO_VALUE_TEXTS,
     PayloadError,
     decode,
     load_json,
@@ -93,6 +94,12 @@ def test_bad_payloads_have_precise_reasons(payload: bytes, value: str | None, re
         (b"", None),  # a retained message being cleared
         (b'{"heart_rate": null, "linkquality": 96}', "heart_rate"),  # Zigbee2MQTT
         (b'{"hr": "unknown"}', "hr"),
+        # with a path too: Zigbee2MQTT empties a device's retained message when it is removed
+        # or renamed, HA's statestream says `unavailable` for a JSON attribute's state
+        (b"", "heart_rate"),
+        (b" \n", "heart_rate"),
+        (b"unavailable", "hr"),
+        (b"null", "heart.bpm"),
     ],
 )
 def test_a_device_saying_it_has_no_value_is_no_value(payload: bytes, value: str | None) -> None:
@@ -207,6 +214,8 @@ def general_path(
             load_json(stripped)  # bad JSON is bad_json; an object wants a `value:` path
             raise PayloadError("not_a_number", OBJECT_WITHOUT_PATH)
         return (to_number(stripped, "the payload"),), None
+    if text.strip().lower() in NO_VALUE_TEXTS:  # an emptied retained message, HA's `unknown`
+        raise PayloadError("no_value", "the payload says there is no value")
     document = load_json(text)
     if value is None:
         if isinstance(document, dict):
