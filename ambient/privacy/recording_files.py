@@ -16,12 +16,23 @@ if TYPE_CHECKING:
     from ambient.config.root import AmbientConfig
 
 
-def managed_recordings(directory: Path, replayed: Collection[Path] = ()) -> list[Path]:
+def managed_recordings(
+    directory: Path,
+    replayed: Collection[Path] = (),
+    unreadable: list[tuple[Path, str]] | None = None,
+) -> list[Path]:
     """The recording files under ``directory``, sorted; none when it is not there. Files the
-    config replays (``replayed``) are left out: they are the user's, kept as they are."""
+    config replays (``replayed``) are left out: they are the user's, kept as they are. A
+    subfolder this user may not read is put in ``unreadable``, with why."""
     kept_whole = {path.resolve() for path in replayed}
     found = []
-    for folder, _, names in os.walk(directory):  # links to folders are not followed
+
+    def not_read(exc: OSError) -> None:
+        if unreadable is not None and exc.filename is not None and Path(exc.filename) != directory:
+            unreadable.append((Path(exc.filename), exc.strerror or str(exc)))
+
+    # Links to folders are not followed.
+    for folder, _, names in os.walk(directory, onerror=not_read):
         for name in names:
             path = Path(folder) / name
             if not is_recording_name(path) or path.is_symlink() or not path.is_file():

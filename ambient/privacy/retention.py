@@ -188,9 +188,11 @@ def purge_recordings(
 ) -> list[Path]:
     """Remove recording files under ``directory`` last changed before ``cutoff`` (unix s),
     but for those the config replays. One that cannot be removed (a folder the daemon's user
-    may not write) is put in ``refused`` with why, and the others are removed all the same."""
+    may not write) is put in ``refused`` with why, a subfolder it may not read is said, and the
+    others are removed all the same."""
     removed: list[Path] = []
-    for path in managed_recordings(directory, replayed):
+    unreadable: list[tuple[Path, str]] = []
+    for path in managed_recordings(directory, replayed, unreadable):
         try:
             if path.lstat().st_mtime < cutoff:
                 path.unlink()
@@ -200,6 +202,13 @@ def purge_recordings(
         except OSError as exc:
             if refused is not None:
                 refused.append((path, exc.strerror or str(exc)))
+    for folder, why in unreadable:
+        _LOGGER.warning(
+            "Retention: cannot read the folder %s (%s): its recordings stay past their limit; "
+            "let the daemon's user read it, or remove them by hand",
+            folder,
+            why,
+        )
     return removed
 
 

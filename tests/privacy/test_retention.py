@@ -11,6 +11,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixtures.ambient_process import AmbientProcess
@@ -197,6 +198,36 @@ async def test_a_recording_file_that_cannot_be_removed_holds_back_none_of_the_ot
             f"Retention: cannot remove {stuck} (Permission denied), past its limit: remove it "
             "by hand, or let the daemon's user write its folder; tried again at the next purge",
         ),
+    ]
+
+
+async def test_a_subfolder_the_daemon_may_not_read_is_said_not_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder made 0700 with sudo inside the recordings directory: its recordings were kept
+    past their limit, every purge, without a word. (Root may read any folder: the refusal is
+    played here by listing it raising as it does for the daemon's user.)"""
+    recordings = tmp_path / "recordings"
+    closed = recordings / "2026-11"
+    closed.mkdir(parents=True)
+    (closed / "evening.csv").write_text("t,metric,value,person\n")
+    scandir = os.scandir
+
+    def refused(path: Any) -> Any:
+        if Path(path) == closed:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refused)
+    retention = Retention(
+        RetentionConfig(recordings=30 * DAY_S), Store(None), VirtualClock(NOW), recordings
+    )
+    with caplog.at_level(logging.WARNING, logger="ambient.privacy.retention"):
+        await retention.purge()
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Retention: cannot read the folder {closed} (Permission denied): its recordings stay "
+        "past their limit; let the daemon's user read it, or remove them by hand"
     ]
 
 
