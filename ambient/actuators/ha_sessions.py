@@ -183,11 +183,13 @@ class BreathingSessions:
         except NotConnected as exc:
             # Never resumed late: a breathing cue after HA comes back would be out of step.
             _LOGGER.warning("Breathing session of episode %s stopped: %s", episode.id, exc)
+            session.said(f"stopped: {exc}")  # its action returned ok long ago
         except HomeAssistantError as exc:
             self.client.counters.increment(
                 f"ha:{session.action.media_player or 'breathing'}", "service_error"
             )
             _LOGGER.error("Breathing session of episode %s stopped: HA said %s", episode.id, exc)
+            session.said(f"stopped: Home Assistant said {exc}")
         finally:
             if music is not None:
                 await self._music_back(episode, music)

@@ -490,6 +490,42 @@ async def test_music_paused_for_a_session_ha_went_away_in_plays_again_once_it_is
             await serving
 
 
+async def test_a_session_broken_off_by_ha_going_away_says_so_in_the_rules_trace(
+    ha: HomeAssistantInstance, probe: HaProbe
+) -> None:
+    """The action returned ok as the session started; when the link to HA drops in it, the
+    rule's trace says the session stopped there, as it says a session that went quiet."""
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
+    link = HomeAssistantClient(config, StepClock(), Counters())  # reconnects only when told
+    serving = asyncio.create_task(link.run())
+    try:
+        await asyncio.wait_for(link.wait_connected(), 30)
+        await quiet(probe, BEDROOM)
+        traces: list[TraceRecord] = []
+        clock, actuator = actuator_on_a_step_clock(link, trace=traces.append)
+        action = breathing(media_player=BEDROOM, tts_service="tts.demo_say")
+        assert (await actuator.perform(action, context("b7", clock))).performed
+
+        dropped = asyncio.Event()
+        link.on_status(lambda status: dropped.set() if status != "connected" else None)
+        assert link._ws is not None
+        await link._ws.close()  # stands in for the link dropping: HA itself runs on
+        await dropped.wait()
+        await clock.fire_next()  # the first inhale: HA is not there to say it
+        await actuator.end_episode(context("b7", clock))
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+    assert [(t.event, t.reason) for t in traces] == [
+        (
+            "continued",
+            "breathing session stopped: Home Assistant is not connected (disconnected)",
+        )
+    ]
+
+
 async def test_music_someone_stops_during_the_session_is_not_played_again(
     ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
 ) -> None:
