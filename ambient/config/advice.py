@@ -77,7 +77,9 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *calming_in_quiet_hours(config),
         *minute_bins_advice(config.retention, config.insights.keep_minutes_days),
         *minutes_outlive_summaries_advice(config.insights),
-        *report_notify_advice(config.insights, config.person_ids()),
+        *report_notify_advice(
+            config.insights, config.person_ids(), config.homeassistant is not None
+        ),
     ]
 
 

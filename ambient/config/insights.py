@@ -137,24 +137,34 @@ def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[KeyPa
 
 
 def report_notify_advice(
-    config: InsightsConfig, person_ids: list[str]
+    config: InsightsConfig, person_ids: list[str], has_homeassistant: bool = True
 ) -> list[tuple[KeyPath, str]]:
     """One service for several people puts each one's page on one phone; a person of
     ``report.notify`` (one service per person) the config does not have is a typo whose person
-    would get no link."""
+    would get no link; without a ``homeassistant:`` section nothing is ever notified."""
     notify = config.report.notify if config.report is not None else None
+    without_ha: list[tuple[KeyPath, str]] = []
+    if notify is not None and not has_homeassistant:
+        without_ha.append(
+            (
+                ("insights", "report", "notify"),
+                "the weekly report's notification is an HA service call, and the config has no "
+                "`homeassistant:` section: the pages are written, nobody is told",
+            )
+        )
     if isinstance(notify, str) and len(person_ids) > 1:
         return [
+            *without_ha,
             (
                 ("insights", "report", "notify"),
                 f"every person's report link ({', '.join(person_ids)}) goes to {notify}: "
                 "name each person's own service (`notify: {alex: notify.mobile_app_alex_phone, "
                 "…}`), so nobody's health page reaches another's phone",
-            )
+            ),
         ]
     if not isinstance(notify, dict):
-        return []
-    return [
+        return without_ha
+    return without_ha + [
         (
             ("insights", "report", "notify", person),
             f"`{person}` is no person of the config ({', '.join(person_ids) or 'none'}): "

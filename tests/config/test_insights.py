@@ -39,7 +39,8 @@ def test_a_report_notify_naming_no_person_is_a_warning_at_its_line(tmp_path: Pat
         "    folder: /tmp/www\n"
         "    notify:\n"
         "      alex: notify.mobile_app_alex\n"
-        "      sma: notify.mobile_app_sam\n",
+        "      sma: notify.mobile_app_sam\n"
+        "homeassistant: {url: 'http://ha.local:8123', token: t}\n",
     )
     assert ":7:7: insights.report.notify.sma: " in warning
     assert "`sma` is no person of the config (alex, sam)" in warning
@@ -51,12 +52,16 @@ def test_one_report_service_for_several_people_is_a_warning(tmp_path: Path) -> N
         tmp_path,
         "people: [{id: alex}, {id: sam}]\n"
         "insights:\n"
-        "  report: {folder: /tmp/www, notify: notify.mobile_app_alex_phone}\n",
+        "  report: {folder: /tmp/www, notify: notify.mobile_app_alex_phone}\n"
+        "homeassistant: {url: 'http://ha.local:8123', token: t}\n",
     )
     assert ":3:30: insights.report.notify: " in warning
     assert (
         "every person's report link (alex, sam) goes to notify.mobile_app_alex_phone: "
         "name each person's own service"
     ) in warning
-    one_person = "people: [{id: alex}]\ninsights: {report: {folder: /tmp/www, notify: notify.x}}\n"
+    one_person = (
+        "people: [{id: alex}]\ninsights: {report: {folder: /tmp/www, notify: notify.x}}\n"
+        "homeassistant: {url: 'http://ha.local:8123', token: t}\n"
+    )
     assert warnings(tmp_path, one_person) == []

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 from ambient.clock import VirtualClock
 from ambient.config.retention import RetentionConfig
@@ -117,6 +118,24 @@ async def test_each_persons_link_goes_to_their_own_phone(tmp_path: Path) -> None
         ("notify.mobile_app_sam_phone", "Sam's week"),
     ]
     delivery.close()
+
+
+def test_a_notify_without_home_assistant_is_a_warning_of_check(tmp_path: Path) -> None:
+    """The notification is an HA service call: without a `homeassistant:` section the pages
+    are written every week and nobody is ever told, which `ambient check` said nothing of."""
+    folder, store = tmp_path / "www", tmp_path / "ambient.db"
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people: [{id: alex}]\n"
+        f"store: {{path: {store}}}\n"
+        f"insights: {{report: {{folder: {folder}, notify: notify.mobile_app_alex}}}}\n"
+    )
+    done = run_ambient("check", str(path))
+    assert done.returncode == 0, done.stderr
+    assert (
+        "insights.report.notify: the weekly report's notification is an HA service call, and "
+        "the config has no `homeassistant:` section: the pages are written, nobody is told"
+    ) in done.stdout + done.stderr
 
 
 def test_the_report_notify_may_name_a_service_per_person() -> None:
