@@ -118,3 +118,26 @@ def test_a_crash_leaves_no_core_dump() -> None:
     key and the last beats, kept on disk by systemd-coredump where the store's encryption
     does not reach."""
     assert directives(UNIT.read_text())["LimitCORE"] == ["0"]
+
+
+def test_the_daemon_may_read_the_clocks_ntp_state_but_not_set_the_clock() -> None:
+    """A Pi has no real-time clock: the daemon says when NTP has not set it yet, reading the
+    kernel's state with adjtimex (modes 0: read only, allowed without CAP_SYS_TIME).
+    ProtectClock=yes refuses adjtimex whatever its modes (EPERM), as does an allow list
+    without it, so under the service the warning and the status' clock line never came.
+    (Read from the unit file: no systemd runs here to apply its filters.)"""
+    unit = directives(UNIT.read_text())
+    filters = unit["SystemCallFilter"]
+    allowed = [line.split() for line in filters if not line.startswith("~")]
+    denied = [line[1:].split() for line in filters if line.startswith("~")]
+
+    assert unit.get("ProtectClock", ["no"]) == ["no"]
+    assert any("adjtimex" in words for words in allowed)
+    assert not any("adjtimex" in words or "@clock" in words for words in denied)
+    # Setting the clock stays refused: no capability for it, no call that sets it allowed.
+    assert unit["CapabilityBoundingSet"] == [""]
+    assert not any(
+        call in words
+        for words in allowed
+        for call in ("@clock", "clock_settime", "clock_adjtime", "settimeofday")
+    )
