@@ -145,11 +145,13 @@ class Firer:
         async def decide() -> None:
             try:
                 why = "fired just after the start"
-                await self._inputs_known(rule.config.conditions, person, rule.id, why)
-                if trigger is not None:
-                    trigger.firing_due = None
-                    if trigger.phase != "active":
-                        return
+                try:
+                    await self._inputs_known(rule.config.conditions, person, rule.id, why)
+                finally:
+                    if trigger is not None:
+                        trigger.firing_due = None
+                if trigger is not None and trigger.phase != "active":
+                    return
                 self.fire(rule, person, firing, self.clock.now(), episode_trigger, True)
                 self._save(rule)
             except Exception:
