@@ -44,7 +44,29 @@ def scan(args: argparse.Namespace) -> int:
 
     from ambient.sensors.scan import scan
 
-    return asyncio.run(scan(args.adapter, args.timeout, sys.stdout))
+    people = people_for_scan(args)
+    return asyncio.run(scan(args.adapter, args.timeout, sys.stdout, people=people))
+
+
+def people_for_scan(args: argparse.Namespace) -> list[str] | None:
+    """The ids under ``people:`` of the config ``run`` would read (``--config``, else
+    ``$AMBIENT_CONFIG``, else the default path), for whose heart the entries are; None when
+    there is none, or it cannot be read (said in one line on stderr when it was named: the
+    scan goes on, its entries then say whose to put)."""
+    from ambient.config import ConfigError, load_config
+
+    if not args.config.exists() and not args.config_given:
+        return None
+    try:
+        return load_config(args.config, environment=False).person_ids()
+    except (ConfigError, OSError) as exc:
+        problem = exc.issues[0] if isinstance(exc, ConfigError) and exc.issues else exc
+        print(
+            f"ambient scan: not reading the people of {args.config} ({problem}): each entry's "
+            "`person:` is left for you to fill in",
+            file=sys.stderr,
+        )
+        return None
 
 
 def status(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ import pwd
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 from ambient.config.actions import (
     BUILTIN_ACTIONS,
@@ -24,6 +25,10 @@ from ambient.config.yaml_source import KeyPath
 from ambient.recordings import HEADER, JSON_LINES_SUFFIXES, header_names
 
 Finding = tuple[KeyPath, str]
+
+#: The ``person:`` ``ambient scan`` writes when it cannot know whose heart a device reads (a
+#: config of several people, or none found): ``check`` refuses it, saying what to put.
+SCAN_PERSON_PLACEHOLDER: Final = "who_wears_it"
 
 _HA_ACTIONS = frozenset(BUILTIN_ACTIONS) - {"log", "mqtt.publish"}
 
@@ -348,9 +353,11 @@ def _person_references(config: AmbientConfig) -> Iterator[Finding]:
         for index, item in enumerate(items):
             person = getattr(item, "person", None)
             if person is not None and person not in known:
+                scanned = " (the placeholder `ambient scan` writes: put whose heart it is)"
+                hint = scanned if person == SCAN_PERSON_PLACEHOLDER else ""
                 yield (
                     (section, index, "person"),
-                    f"unknown person `{person}`; people are: {listing}",
+                    f"unknown person `{person}`{hint}; people are: {listing}",
                 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from bleak import BleakScanner
@@ -13,6 +14,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
 from ambient.clock import Clock, RealClock
+from ambient.config.checks import SCAN_PERSON_PLACEHOLDER
 from ambient.sensors.ble import BleBackend, cannot_scan, changes_address
 from ambient.sensors.heart_rate import HEART_RATE_SERVICE_UUID
 
@@ -29,10 +31,13 @@ async def scan(
     err: TextIO | None = None,
     backend: type[BleBackend] | None = None,
     clock: Clock | None = None,
+    people: Sequence[str] | None = None,
 ) -> int:
     """Listen ``timeout_s`` for devices advertising the Heart Rate Service; print one config
     entry per device (strongest signal first) to ``out`` and return an exit code. Why nothing
-    was listed is one line on ``err`` (stderr), so ``out`` holds config lines only."""
+    was listed is one line on ``err`` (stderr), so ``out`` holds config lines only.
+    ``people``: the ids under the config's ``people:`` (None: no config read), for whose
+    heart each entry is (see :func:`person_line`)."""
     err = err or sys.stderr
     seen: dict[str, tuple[BLEDevice, AdvertisementData]] = {}
 
@@ -96,7 +101,16 @@ async def scan(
             out.write(f"    address: {json.dumps(device.address)}\n")
         if name:
             out.write(f"    name: {json.dumps(name)}\n")
-        out.write("    person: default  # whose heart this is\n")
+        out.write(person_line(people))
         if adapter:
             out.write(f"    adapter: {adapter}\n")
     return FOUND
+
+
+def person_line(people: Sequence[str] | None) -> str:
+    """The entry's ``person:``: the config's one person, ready as printed; else a placeholder
+    ``ambient check`` refuses, saying what to put (whose strap it is cannot be known)."""
+    if people is not None and len(people) == 1:
+        return f"    person: {people[0]}  # whose heart this is\n"
+    choice = f"one of {', '.join(people)}" if people else "a person under `people:`"
+    return f"    person: {SCAN_PERSON_PLACEHOLDER}  # whose heart this is: {choice}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,6 +18,8 @@ from sensors.ble.ble_harness import air
 from sensors.ble.bumble_backend import EmulatedAir, bluez_error
 from sensors.ble.strap import EmulatedStrap
 
+from ambient.config import ConfigError, load_config
+from ambient.config.checks import SCAN_PERSON_PLACEHOLDER
 from ambient.config.sensors import BleSensorConfig
 from ambient.sensors.scan import BLUETOOTH_ERROR, FOUND, NOTHING_FOUND, scan
 
@@ -198,3 +201,49 @@ async def test_scan_when_dbus_hangs_up_says_so_in_one_line_not_a_traceback(
     assert await scan(None, 0.05, out, err=err, backend=air.backend) == BLUETOOTH_ERROR
     [line] = err.getvalue().splitlines()
     assert line.startswith("ambient scan: cannot scan on the default adapter: D-Bus closed")
+
+
+def _pasted_under(people: list[str], snippet: str) -> str:
+    """A config with ``people`` and the scan's lines as its sensors, as a user pastes them."""
+    listed = "".join(f"  - id: {person}\n" for person in people)
+    return f"people:\n{listed}{snippet}"
+
+
+async def test_scan_for_a_config_of_one_person_writes_lines_check_accepts(
+    air: EmulatedAir, tmp_path: Path
+) -> None:
+    """With the config's one person the entry is ready as printed (a `person: default` was
+    refused by `ambient check` until changed by hand)."""
+    await EmulatedStrap(air, name="Polar H10 8C4A2B1D", address="F4:00:00:00:00:01").start()
+    out = io.StringIO()
+
+    assert await scan(None, 0.2, out, backend=air.backend, people=["alex"]) == FOUND
+
+    [entry] = yaml.safe_load(out.getvalue())["sensors"]
+    assert entry["person"] == "alex"
+    path = tmp_path / "ambient.yaml"
+    path.write_text(_pasted_under(["alex"], out.getvalue()))
+    load_config(path, environment=False)  # no problem
+
+
+async def test_scan_for_several_people_writes_a_placeholder_check_explains(
+    air: EmulatedAir, tmp_path: Path
+) -> None:
+    """Whose strap it is cannot be known: the entry says so, and `ambient check` names the
+    placeholder as the scan's and lists the people to choose from."""
+    await EmulatedStrap(air, name="Polar H10 8C4A2B1D", address="F4:00:00:00:00:01").start()
+    out = io.StringIO()
+
+    assert await scan(None, 0.2, out, backend=air.backend, people=["alex", "sam"]) == FOUND
+
+    [entry] = yaml.safe_load(out.getvalue())["sensors"]
+    assert entry["person"] == SCAN_PERSON_PLACEHOLDER
+    [person_line] = [line for line in out.getvalue().splitlines() if "person:" in line]
+    assert "alex, sam" in person_line
+    path = tmp_path / "ambient.yaml"
+    path.write_text(_pasted_under(["alex", "sam"], out.getvalue()))
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, environment=False)
+    [issue] = [str(issue) for issue in refused.value.issues]
+    assert f"`{SCAN_PERSON_PLACEHOLDER}`" in issue and "ambient scan" in issue
+    assert "alex, sam" in issue
