@@ -46,8 +46,26 @@ Identifier = Annotated[
 ]
 #: A metric name: a built-in (hr, rr, contact, activity, steps) or a user-named one.
 MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME_PATTERN)]
+
+
+def no_placeholder(value: object) -> object:
+    """An entity id names one entity: a household reaching for ``person.{person}`` in a rule
+    for anyone is told so, and what to write instead, not only that the id is malformed."""
+    if isinstance(value, str):
+        found = re.search(r"\{[a-z_]*\}", value)
+        if found:
+            raise ValueError(
+                f"`{found.group()}` is not filled in an entity id: it names one entity. For "
+                "each person's own, give each person their own rule (`person: alex` with "
+                "`entity_id: person.alex`)"
+            )
+    return value
+
+
 #: A Home Assistant entity id such as ``light.bed_light``.
-EntityId = Annotated[str, StringConstraints(pattern=ENTITY_ID_PATTERN)]
+EntityId = Annotated[
+    str, BeforeValidator(no_placeholder), StringConstraints(pattern=ENTITY_ID_PATTERN)
+]
 #: A file as a shell reads its name: ``~/…`` is in the user's home (not a folder named ``~``).
 UserPath = Annotated[Path, AfterValidator(Path.expanduser)]
 #: A Home Assistant ``domain.service`` name.

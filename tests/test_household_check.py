@@ -1,0 +1,42 @@
+"""`ambient check` on a household's config, as two people write it: what they are told when
+they reach for one rule that would read each person's own Home Assistant entity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtures.ambient_process import run_ambient
+
+HOUSEHOLD = """\
+people:
+  - {id: alex, name: Alex}
+  - {id: sam, name: Sam}
+homeassistant: {url: "http://127.0.0.1:8123", token: x}
+store: {path: null}
+rules:
+  - id: calm_anyone
+    triggers:
+      - {trigger: signal, signal: hr, above: 100, for: 1min}
+    conditions:
+      - {condition: state, entity_id: "person.{person}", state: home}
+    actions:
+      - {action: calm_lights, target: [light.living_room]}
+"""
+
+
+def test_a_placeholder_in_an_entity_id_is_refused_with_one_rule_per_person_to_write(
+    tmp_path: Path,
+) -> None:
+    """`person.{person}` in an anyone rule was refused as not 'a Home Assistant id such as
+    `input_number.stress_threshold`', which says nothing of why: entity ids take no
+    placeholders. The refusal now says so, and what a household writes instead."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(HOUSEHOLD)
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 1
+    assert f"{path}:11:28: rules[0].conditions[0].entity_id:" in result.stderr
+    assert "`{person}` is not filled in an entity id" in result.stderr
+    assert "give each person their own rule (`person: alex`" in result.stderr
+    assert "Traceback" not in result.stderr
