@@ -328,14 +328,17 @@ class MqttConnection:
                     attempt, self.config.backoff_min, self.config.backoff_max, self._rng
                 )
                 attempt += 1
+                cause = self.last_error or "disconnected"
+                # Held back per cause: a new one (the broker back, refusing our password) is
+                # said at once, the same one ever more rarely.
                 self._said_lost |= self._throttle.log(
                     _LOGGER,
                     logging.WARNING,
-                    "connect",
+                    f"connect:{cause}",
                     "MQTT broker %s:%s: %s; retrying in %.1f s",
                     self.config.host,
                     self.config.port,
-                    self.last_error or "disconnected",
+                    cause,
                     delay_s,
                 )
             self._attempt_ended()

@@ -111,6 +111,31 @@ async def test_password_broker_refuses_a_wrong_password_and_keeps_retrying(
     assert "wrong" not in connection.last_error
 
 
+async def test_a_password_changed_on_the_broker_is_said_at_once_then_not_at_every_attempt(
+    mosquitto_password: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The broker restarted with ambient's password changed: the line that said the broker
+    was lost held back every other for a minute, so for that minute the log said only
+    "disconnected: Unspecified error", not that the broker now refuses ambient's password. A
+    new reason is said at once; the same reason again is held back as before."""
+    broker = mosquitto_password
+    connection = make_connection(broker)
+    with caplog.at_level(logging.WARNING, logger="ambient.connections.mqtt"):
+        async with running(connection):
+            lost = asyncio.ensure_future(connection.wait_attempt_ended())
+            broker.users["ambient"] = "changed-on-the-broker"
+            broker._write_passwords()
+            broker.restart()
+            await asyncio.wait_for(lost, WAIT_S)
+            for _ in range(3):  # refused, again and again
+                await asyncio.wait_for(connection.wait_attempt_ended(), WAIT_S)
+    lines = [r.getMessage() for r in caplog.records if r.name == "ambient.connections.mqtt"]
+    assert len(lines) == 2, lines
+    assert "disconnected" in lines[0]
+    assert "Not authorized" in lines[1] or "Bad user name or password" in lines[1]
+    assert not any("s3cret" in line or "changed-on" in line for line in lines)
+
+
 async def test_tls_broker_with_the_test_ca(mosquitto_tls: MosquittoBroker) -> None:
     connection = make_connection(mosquitto_tls)
     collector = Collector()
