@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode
-from paho.mqtt.properties import Properties, VariableByteIntegers
+from paho.mqtt.properties import Properties
 
 from ambient.stage_times import STAGE
 
@@ -117,13 +117,20 @@ class SharedTableProperties(Properties):
         if len(vars(self)) == _OWN_ATTRIBUTES:  # none set before
             if buffer[:1] == b"\x00":
                 return self, 1  # no properties (length 0, one byte)
-            if buffer[1:2] == _SUBSCRIPTION_IDENTIFIER and 2 <= buffer[0] <= 5:
+            length = buffer[0] if buffer else 0
+            if 2 <= length <= 5 and buffer[1] == _SUBSCRIPTION_IDENTIFIER:
                 # the usual PUBLISH to ambient: its subscription's identifier alone (one byte
-                # of length, the property's, its number)
-                identifier, size = VariableByteIntegers.decode(buffer[2:])  # type: ignore[no-untyped-call]
-                if 1 + size == buffer[0]:
+                # of length, the property's, its number in 7-bit groups, the last below 128)
+                identifier = shift = 0
+                byte = 0x80  # (a list cut short: read by paho, which says so)
+                for byte in buffer[2 : 1 + length]:
+                    identifier |= (byte & 0x7F) << shift
+                    shift += 7
+                    if byte < 0x80:
+                        break
+                if byte < 0x80 and shift == 7 * (length - 1):
                     object.__setattr__(self, "SubscriptionIdentifier", [identifier])
-                    return self, 1 + buffer[0]
+                    return self, 1 + length
         result: tuple[Properties, int] = super().unpack(buffer)  # type: ignore[no-untyped-call]
         return result
 
@@ -131,7 +138,7 @@ class SharedTableProperties(Properties):
 #: What a fresh ``Properties`` holds: its packet type and three tables.
 _OWN_ATTRIBUTES = 4
 #: The MQTT 5 property number of a Subscription Identifier.
-_SUBSCRIPTION_IDENTIFIER = b"\x0b"
+_SUBSCRIPTION_IDENTIFIER = 0x0B
 
 
 def read_properties_with_shared_tables() -> None:

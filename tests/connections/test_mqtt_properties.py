@@ -83,8 +83,16 @@ def test_properties_read_as_paho_reads_them(packet_type: int, buffer: bytes) -> 
         assert shared == read_with(Properties, packet_type, buffer)
 
 
-def test_a_malformed_list_fails_as_paho_fails() -> None:
-    buffer = b"\x05\x03\x00"  # 5 bytes of properties announced, a content type cut short
+@pytest.mark.parametrize(
+    "buffer",
+    [
+        b"\x05\x03\x00",  # 5 bytes of properties announced, a content type cut short
+        b"\x05\x0b\x81",  # a subscription identifier cut short
+        b"\x03\x0b",  # and one with nothing of its number
+        b"",  # no length at all
+    ],
+)
+def test_a_malformed_list_fails_as_paho_fails(buffer: bytes) -> None:
     with pytest.raises(Exception) as paho_error:
         read_with(Properties, PacketTypes.PUBLISH, buffer)
     with pytest.raises(Exception) as shared_error:
