@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, tzinfo
 from typing import Any, Final
 
@@ -26,6 +27,8 @@ _BYTE_ORDER_MARK: Final = "\ufeff"
 #: Texts by which publishers say they have no value: ESPHome's ``publish_nan_as_none``, HA's
 #: states through ``mqtt_statestream``, an empty (cleared) payload.
 NO_VALUE_TEXTS: Final = frozenset({"", "none", "null", "unknown", "unavailable"})
+#: A number and then a word (``72 bpm``, ``0.8s``): a unit sent with the value.
+_NUMBER_THEN_TEXT: Final = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)\s*[^\d\s.,]")
 
 
 class PayloadError(ValueError):
@@ -120,6 +123,11 @@ def to_number(value: Any, where: str) -> float:
         except ValueError:
             if value.strip().lower() in NO_VALUE_TEXTS:
                 raise PayloadError("no_value", f"{where} says there is no value") from None
+            if _NUMBER_THEN_TEXT.match(value):
+                raise PayloadError(
+                    "not_a_number",
+                    f"{where} is a number followed by text (a unit? send the number alone)",
+                ) from None
             raise PayloadError("not_a_number", f"{where} is text, not a number") from None
     else:
         raise PayloadError("not_a_number", f"{where} is a {type(value).__name__}, not a number")

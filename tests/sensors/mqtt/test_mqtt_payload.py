@@ -128,6 +128,21 @@ def test_any_finite_number_in_the_shapes_publishers_send_reads_as_itself(
         assert parse_payload(start + (text + trailer).encode(), path).values == (number,)
 
 
+@pytest.mark.parametrize(
+    ("payload", "value"), [(b"72 bpm", None), (b"72bpm\n", None), (b'{"hr": "0.8 s"}', "hr")]
+)
+def test_a_number_with_its_unit_says_to_send_the_number_alone(
+    payload: bytes, value: str | None
+) -> None:
+    """A phone automation sending `72 bpm` (a sensor's `unit: bpm` read as the payload's) was
+    only "text, not a number": the line says what is wrong, without the value."""
+    with pytest.raises(PayloadError) as refused:
+        parse_payload(payload, value)
+    assert refused.value.reason == "not_a_number"
+    assert "a number followed by text (a unit?" in refused.value.detail
+    assert "72" not in refused.value.detail and "0.8" not in refused.value.detail
+
+
 def test_a_json_object_without_a_value_path_says_to_give_one() -> None:
     # a Zigbee2MQTT device's message, configured as if it were a plain number
     for timestamp in (None, "last_seen"):
