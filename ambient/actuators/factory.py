@@ -38,11 +38,15 @@ def build_actuators(
         named = named_notify_services(config)
         if named:  # a typo is a warning as ambient connects, not at the first episode
             NotifyServiceCheck(connections.homeassistant(), named)
-        from ambient.actuators.ha_action_entities import ActionEntityCheck, named_action_entities
+        from ambient.actuators.ha_action_entities import (
+            ActionEntityCheck,
+            named_action_entities,
+            named_action_services,
+        )
 
-        entities = named_action_entities(config)
-        if entities:  # so is a light renamed in HA
-            ActionEntityCheck(connections.homeassistant(), entities)
+        entities, services = named_action_entities(config), named_action_services(config)
+        if entities or services:  # so is a light renamed in HA, a script, a TTS service
+            ActionEntityCheck(connections.homeassistant(), entities, services)
     if config.mqtt is not None:
         from ambient.actuators.mqtt import MqttActuator
 

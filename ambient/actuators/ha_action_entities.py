@@ -1,10 +1,13 @@
-"""The entities a config's Home Assistant actions name, looked up as soon as ambient connects.
+"""The entities and services a config's Home Assistant actions name, looked up as soon as
+ambient connects.
 
 ``ambient check`` cannot see HA, and an action finds a missing entity only when it runs: a
 light renamed in HA (a bulb paired again comes back as ``light.bedroom_2``) would otherwise be
 found at the first episode, perhaps at night, days later. Each connection (HA restarted after
-the change) looks again; each missing entity is one warning per config, naming the rules whose
-actions name it. The actions themselves still check before they act.
+the change) looks again; each missing entity or service (a service call's ``script.bedtime``,
+a breathing's ``tts_service``) is one warning per config, naming the rules whose actions name
+it. The actions themselves still check before they act. (Notify services have their own look-up:
+:mod:`ambient.actuators.ha_notify_services`.)
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ambient.actuators.homeassistant import entities_of
-from ambient.config.actions import LeafActionConfig
+from ambient.config.actions import (
+    BreathingActionConfig,
+    LeafActionConfig,
+    ServiceCallActionConfig,
+)
 from ambient.config.rule_checks import walk_steps
 from ambient.connections.errors import LinkError
 
@@ -42,12 +49,38 @@ def named_action_entities(config: AmbientConfig) -> dict[str, list[str]]:
     return {entity_id: places for entity_id, places in named.items() if places}
 
 
-class ActionEntityCheck:
-    """Looks the ``named`` entities up at every connection; ``task``: the latest look-up."""
+def named_action_services(config: AmbientConfig) -> dict[str, list[str]]:
+    """Each service a rule's action calls by name (a service call's ``domain.service``, a
+    breathing's ``tts_service``) and the rules naming it."""
+    named: dict[str, list[str]] = {}
+    for rule in config.rules:
+        for _path, step in walk_steps(rule, ()):
+            if isinstance(step, ServiceCallActionConfig):
+                service: str | None = step.action
+            elif isinstance(step, BreathingActionConfig):
+                service = step.tts_service
+            else:
+                continue
+            if service is not None:
+                places = named.setdefault(service, [])
+                if f"rule {rule.id}" not in places:
+                    places.append(f"rule {rule.id}")
+    return named
 
-    def __init__(self, client: HomeAssistantClient, named: Mapping[str, list[str]]) -> None:
+
+class ActionEntityCheck:
+    """Looks the ``named`` entities and ``services`` up at every connection; ``task``: the
+    latest look-up."""
+
+    def __init__(
+        self,
+        client: HomeAssistantClient,
+        named: Mapping[str, list[str]],
+        services: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.client = client
         self.named = dict(named)
+        self.services = dict(services or {})
         self.task: asyncio.Task[list[str]] | None = None
         self._warned: set[str] = set()
         client.on_status(self._on_status)
@@ -66,6 +99,9 @@ class ActionEntityCheck:
             for entity_id in self.named:
                 if await self.client.get_state(entity_id) is None:
                     missing.append(entity_id)
+            if self.services:
+                known = _service_names(await self.client.services())
+                missing += [service for service in self.services if service not in known]
         except LinkError as exc:
             _LOGGER.debug("Action entities not looked up: %s", exc)
             return []
@@ -73,6 +109,14 @@ class ActionEntityCheck:
             if entity_id in self._warned:
                 continue
             self._warned.add(entity_id)
+            if entity_id in self.services:
+                _LOGGER.warning(
+                    "Home Assistant has no service %s (%s): its actions will fail until it is "
+                    "there",
+                    entity_id,
+                    ", ".join(self.services[entity_id]),
+                )
+                continue
             _LOGGER.warning(
                 "Home Assistant has no entity %s (%s): its actions will not be performed "
                 "(renamed or removed in Home Assistant?)",
@@ -81,8 +125,18 @@ class ActionEntityCheck:
             )
         self._warned.intersection_update(missing)  # back, then gone again: said again
         _LOGGER.debug(
-            "Home Assistant: %d action entities looked up, %d missing",
-            len(self.named),
+            "Home Assistant: %d action entities and services looked up, %d missing",
+            len(self.named) + len(self.services),
             len(missing),
         )
         return missing
+
+
+def _service_names(services: Mapping[str, object]) -> set[str]:
+    """``domain.service`` of each service in HA's ``get_services`` answer."""
+    return {
+        f"{domain}.{name}"
+        for domain, names in services.items()
+        if isinstance(names, dict)
+        for name in names
+    }

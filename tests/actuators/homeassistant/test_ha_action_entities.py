@@ -1,6 +1,7 @@
-"""The entities a config's HA actions name are looked up in the real Home Assistant as soon as
-ambient connects: a light renamed or removed in HA is one warning at start, naming the rules,
-not an action that fails at the first episode, days later."""
+"""The entities and services a config's HA actions name are looked up in the real Home
+Assistant as soon as ambient connects: a light renamed or removed in HA, a script or TTS service
+it does not have, is one warning at start, naming the rules, not an action that fails at the
+first episode, days later."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fixtures.connections import running
 from fixtures.homeassistant import HomeAssistantInstance
 
 from ambient.actuators.factory import build_actuators
-from ambient.actuators.ha_action_entities import named_action_entities
+from ambient.actuators.ha_action_entities import named_action_entities, named_action_services
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.connections import Connections
@@ -56,6 +57,12 @@ def home(ha_url: str, token: str) -> AmbientConfig:
                             "action": "input_boolean.turn_on",
                             "target": {"entity_id": "input_boolean.sleeping"},
                         },
+                        {"action": "script.bedtme"},
+                        {
+                            "action": "breathing",
+                            "media_player": "media_player.bedroom",
+                            "tts_service": "tts.google_translate_say",
+                        },
                     ],
                 ),
             ],
@@ -63,12 +70,18 @@ def home(ha_url: str, token: str) -> AmbientConfig:
     )
 
 
-def test_every_entity_an_action_names_is_named_with_its_rules() -> None:
+def test_every_entity_and_service_an_action_names_is_named_with_its_rules() -> None:
     assert named_action_entities(home("http://127.0.0.1:9", "not-a-real-token")) == {
         "light.bed_light": ["rule evening_calm", "rule night_watch"],
         "light.bed_lihgt": ["rule evening_calm", "rule night_watch"],
         "media_player.old_speaker": ["rule night_watch"],
         "input_boolean.sleeping": ["rule night_watch"],
+        "media_player.bedroom": ["rule night_watch"],
+    }
+    assert named_action_services(home("http://127.0.0.1:9", "not-a-real-token")) == {
+        "input_boolean.turn_on": ["rule night_watch"],
+        "script.bedtme": ["rule night_watch"],
+        "tts.google_translate_say": ["rule night_watch"],
     }
 
 
@@ -82,7 +95,7 @@ class Heard(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append((record.levelno, record.getMessage()))
-        if "action entities looked up" in record.getMessage():
+        if "action entities and services looked up" in record.getMessage():
             self.done.set()
 
 
@@ -98,7 +111,7 @@ def heard() -> Iterator[Heard]:
 
 
 @pytest.mark.ha
-async def test_an_entity_home_assistant_lacks_is_a_warning_as_ambient_connects(
+async def test_an_entity_or_service_home_assistant_lacks_is_a_warning_as_ambient_connects(
     ha: HomeAssistantInstance, heard: Heard
 ) -> None:
     connections = Connections(home(ha.url, ha.token), RealClock(), Counters())
@@ -112,4 +125,8 @@ async def test_an_entity_home_assistant_lacks_is_a_warning_as_ambient_connects(
         "its actions will not be performed (renamed or removed in Home Assistant?)",
         "Home Assistant has no entity media_player.old_speaker (rule night_watch): its "
         "actions will not be performed (renamed or removed in Home Assistant?)",
+        "Home Assistant has no service script.bedtme (rule night_watch): its actions will "
+        "fail until it is there",
+        "Home Assistant has no service tts.google_translate_say (rule night_watch): its "
+        "actions will fail until it is there",
     ]
