@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import ssl
 import uuid
 import zlib
@@ -329,12 +330,12 @@ class MqttConnection:
                 )
                 attempt += 1
                 cause = self.last_error or "disconnected"
-                # Held back per cause: a new one (the broker back, refusing our password) is
+                # Held back per reason: a new one (the broker back, refusing our password) is
                 # said at once, the same one ever more rarely.
                 self._said_lost |= self._throttle.log(
                     _LOGGER,
                     logging.WARNING,
-                    f"connect:{cause}",
+                    f"connect:{_reason_kind(cause)}",
                     "MQTT broker %s:%s: %s; retrying in %.1f s",
                     self.config.host,
                     self.config.port,
@@ -665,6 +666,17 @@ class MqttConnection:
                 )
                 _LOGGER.debug("Handler failure on %s", message.topic, exc_info=True)
         return accepted
+
+
+#: Causes that say only that the broker is not there (lost, refused, unreachable, silent):
+#: one outage, whichever of them each attempt meets.
+_AWAY = re.compile(r"^disconnected|\[Errno -?\d+\]|timed out", re.IGNORECASE)
+
+
+def _reason_kind(cause: str) -> str:
+    """What a failed attempt's ``cause`` tells of why: ``away`` for the broker not being
+    there, else the cause itself (our password refused, a certificate, a TLS port)."""
+    return "away" if _AWAY.search(cause) else cause
 
 
 def _is_refusal(code: object) -> bool:

@@ -176,6 +176,30 @@ async def test_plain_mqtt_to_a_tls_port_fails_at_once_saying_why_in_one_line(
     assert len(ours) == 1 and "check mqtt.port and mqtt.tls" in ours[0]
 
 
+async def test_a_broker_away_for_a_while_is_one_line_lost_and_one_back(
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker restarting (an update of Mosquitto or of the HA add-on): the connection is
+    lost, then refused until the broker listens again. One warning says it is lost, one line
+    that it is back: the refusals that follow the loss are the same outage, not a new reason."""
+    connection = make_connection(mosquitto)
+    with caplog.at_level(logging.INFO, logger="ambient.connections.mqtt"):
+        async with running(connection):
+            lost = asyncio.ensure_future(connection.wait_attempt_ended())
+            mosquitto.stop()
+            await asyncio.wait_for(lost, WAIT_S)
+            for _ in range(3):  # refused, again and again
+                await asyncio.wait_for(connection.wait_attempt_ended(), WAIT_S)
+            assert "refused" in (connection.last_error or "")
+            mosquitto.start()
+            await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+    lines = [
+        (r.levelno, r.getMessage()) for r in caplog.records if r.name == "ambient.connections.mqtt"
+    ]
+    assert [level for level, _ in lines] == [logging.INFO, logging.WARNING, logging.INFO], lines
+    assert "disconnected" in lines[1][1] and "Connected" in lines[2][1]
+
+
 async def test_broker_killed_and_restarted_reconnects_resubscribes_and_reruns_hooks(
     mosquitto: MosquittoBroker,
 ) -> None:
