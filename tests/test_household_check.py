@@ -40,3 +40,27 @@ def test_a_placeholder_in_an_entity_id_is_refused_with_one_rule_per_person_to_wr
     assert "`{person}` is not filled in an entity id" in result.stderr
     assert "give each person their own rule (`person: alex`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_sensor_is_listed_with_whose_readings_it_takes(tmp_path: Path) -> None:
+    """`check` lists a sensor with its `person:`; one that takes the person from its topic
+    (`home/+/heart_rate` for the household) or a satellite's batches was listed with nothing,
+    as one reading for no one would be. It now says where the person comes from."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people:\n  - {id: alex}\n  - {id: sam}\n"
+        "mqtt: {host: 127.0.0.1}\n"
+        "sensors:\n"
+        "  - {type: mqtt, id: everyone, topic: home/+/heart_rate, person_topic_level: 1,"
+        " metric: hr}\n"
+        "  - {type: mqtt, id: sam_watch, topic: watch/sam, metric: hr, person: sam}\n"
+        "  - {type: satellite, id: bedroom}\n"
+        "store: {path: null}\n"
+    )
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert "  everyone  (mqtt) for the person topic level 1 names\n" in result.stdout
+    assert "  sam_watch  (mqtt) for sam\n" in result.stdout
+    assert "  bedroom  (satellite) for the people its batches name\n" in result.stdout

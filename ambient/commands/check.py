@@ -38,6 +38,11 @@ def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
 
     for index, sensor in enumerate(config.sensors):
         who = f" for {sensor.person}" if sensor.person else ""
+        level = getattr(sensor, "person_topic_level", None)
+        if level is not None:
+            who = f" for the person topic level {level} names"
+        elif sensor.type == "satellite":
+            who = " for the people its batches name"
         print(f"  {sensor_name(sensor, index)}  ({sensor.type}){who}")
     print(f"Rules ({len(config.rules)}):")
     for rule in config.rules:
