@@ -574,6 +574,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     (Ctrl-C ends the process quietly), ``KeyboardInterrupt`` is turned on only inside the
     ``try`` and off again as ``main`` returns: a Ctrl-C as the process exits kills it quietly."""
     quiet_outside = False
+    if os.environ.get("JOURNAL_STREAM"):  # a service's: its failures at the error priority
+        from ambient.logs import mark_errors_in_the_journal
+
+        mark_errors_in_the_journal()
     try:
         quiet_outside = signal.getsignal(signal.SIGINT) == signal.SIG_DFL
         if quiet_outside:

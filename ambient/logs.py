@@ -61,6 +61,38 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(f"<{priority}>{line}" for line in super().format(record).split("\n"))
 
 
+class ErrorPriorityLines:
+    """stderr where it is the journal: a line that starts with no priority of its own (a
+    command's one-line failure, check's problems, a traceback) is an error's, ``<3>``; the log's
+    lines keep theirs (:class:`JournalFormatter`). Otherwise journald takes each as info, and
+    `journalctl -p err` did not show why the service would not start."""
+
+    _HAS_PRIORITY = re.compile(r"<[0-7]>")
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._at_line_start = True
+
+    def write(self, text: str) -> int:
+        pieces = []
+        for line in text.splitlines(keepends=True):
+            if self._at_line_start and not self._HAS_PRIORITY.match(line):
+                pieces.append("<3>")
+            pieces.append(line)
+            self._at_line_start = line.endswith("\n")
+        self._out.write("".join(pieces))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)  # flush, fileno, isatty, encoding: the stream's own
+
+
+def mark_errors_in_the_journal() -> None:
+    """Make ``sys.stderr`` an :class:`ErrorPriorityLines` when it is the journal."""
+    if stderr_goes_to_journal() and not isinstance(sys.stderr, ErrorPriorityLines):
+        sys.stderr = ErrorPriorityLines(sys.stderr)
+
+
 def setup_logging(
     level: str = "INFO", fmt: Literal["text", "json"] = "text", timeline: bool = False
 ) -> None:

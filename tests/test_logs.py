@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import pytest
+from fixtures.ambient_process import clean_env
 
 from ambient.logs import (
     Throttle,
@@ -307,3 +309,26 @@ def test_log_lines_in_the_journal_carry_their_priority_on_every_line(
         "<6>INFO ambient.daemon: Running",
         "<7>DEBUG ambient.daemon: hr 61",
     ]
+
+
+def test_a_commands_failure_in_the_journal_is_at_the_error_priority(tmp_path: Path) -> None:
+    """The unit's check before each start, and `run`, say why they stop in lines of their own
+    on stderr: journald took them as info, so `journalctl -u ambient -p err` did not show why
+    the service would not start. (A file stands in for journald's stream.)"""
+    config = tmp_path / "ambient.yaml"
+    config.write_text("instance: home\ntimezone: Europe/Berln\n")
+    journal = tmp_path / "journal"
+    with journal.open("w") as stream:
+        info = os.fstat(stream.fileno())
+        result = subprocess.run(
+            [sys.executable, "-m", "ambient", "check", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+            env=clean_env(JOURNAL_STREAM=f"{info.st_dev}:{info.st_ino}"),
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    said, problem = journal.read_text().splitlines()
+    assert said == f"<3>{config}: 1 problem:"
+    assert problem.startswith(f"<3>  {config}:2:1: timezone: unknown time zone `Europe/Berln`")
