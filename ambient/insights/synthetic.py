@@ -3,6 +3,7 @@ and whole daily summaries shaped like a real person's weeks (seeded, so reproduc
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import date, timedelta
 
@@ -18,15 +19,22 @@ def ln_rmssd_series(
     drop_from: int | None = None,
     drop_sd: float = 1.0,
     missing: float = 0.0,
+    drop_over: int = 1,
+    carry_over: float = 0.0,
 ) -> dict[date, float]:
     """Daily ln RMSSD: normal noise of ``sd`` around ``mean``; from day ``drop_from`` on the
-    mean is ``drop_sd`` SDs lower; each day is missing with probability ``missing``."""
+    mean falls by ``drop_sd`` SDs, at once or evenly over ``drop_over`` days (a decline);
+    each day is missing with probability ``missing``. ``carry_over``: the correlation of one
+    day's variation with the day before's (a good or bad spell lasting a few days); 0, the
+    default, gives the same days as before it existed."""
     rng = random.Random(seed)
     series: dict[date, float] = {}
+    spell = 0.0
     for k in range(days):
-        value = rng.gauss(mean, sd)
+        spell = carry_over * spell + math.sqrt(1 - carry_over**2) * rng.gauss(0.0, 1.0)
+        value = mean + sd * spell
         if drop_from is not None and k >= drop_from:
-            value -= drop_sd * sd
+            value -= drop_sd * sd * min(1.0, (k - drop_from + 1) / drop_over)
         if rng.random() >= missing:
             series[start + timedelta(days=k)] = value
     return series

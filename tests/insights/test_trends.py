@@ -187,3 +187,29 @@ def test_until_the_scores_cover_half_the_window_the_slope_gives_one_unchanging_r
         assert value is None
         reasons.add(why)
     assert reasons == {"too few minutes of stress scores yet (needs 5 of 10 min)"}
+
+
+def test_months_of_a_steady_person_give_about_one_false_warning_every_two_months() -> None:
+    """Twenty years of an established user (each series: 60 days to learn from, then a year
+    watched), with nothing but day-to-day variation."""
+    warnings = [
+        len(alerts(ln_rmssd_series(START, 425, 2000 + seed), days=425, first=60))
+        for seed in range(20)
+    ]
+    per_month = sum(warnings) / (20 * 365 / 30.44)
+    print(f"\nsteady: {per_month:.2f} false warnings per month")
+    assert per_month <= 0.6
+
+
+def test_a_decline_of_1_sd_over_two_weeks_is_warned_within_about_two_weeks() -> None:
+    delays = []
+    for seed in SEEDS:
+        series = ln_rmssd_series(START, 160, 2000 + seed, drop_from=100, drop_over=14)
+        if hrv_trend(series, START + timedelta(days=99), CONFIG).state == "low":
+            continue  # a false alert still on when the decline began: no delay to measure
+        found = [k for k in alerts(series, days=160, first=99) if k >= 100]
+        delays.append(found[0] - 100 + 1 if found else 99)
+    within_14 = sum(d <= 14 for d in delays) / len(delays)
+    print(f"\ndecline over 14 days: median {statistics.median(delays)} days, {within_14:.0%} ≤ 14")
+    assert statistics.median(delays) <= 12
+    assert within_14 >= 0.65
