@@ -286,8 +286,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
 
     async def _scenes_gone(self, snapshots: list[LightSnapshot]) -> set[str]:
         """The snapshot scenes HA no longer has: it keeps created scenes in memory only, so
-        they are gone once HA itself restarted."""
-        scenes = {s.scene_entity_id for s in snapshots if s.restore and s.overridden_by is None}
+        they are gone once HA itself restarted (neither applied nor deleted then)."""
+        scenes = {s.scene_entity_id for s in snapshots}
         return {s for s in sorted(scenes) if await self.client.get_state(s) is None}
 
     async def _put_back(

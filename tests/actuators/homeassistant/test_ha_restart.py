@@ -373,10 +373,13 @@ async def test_a_calm_light_is_put_back_after_home_assistant_itself_restarted(
     """HA restarting mid-episode (an update at night) forgets the snapshot scenes it held in
     memory; a bulb keeps the calm it was given. Recovery puts the light back all the same."""
     await set_light(probe, CEILING, 200, 5000)
+    await set_light(probe, BED, 200, 5000)
     store = Store(tmp_path / "state.db")
     async with running(client_for(ha)) as client:
         actuator = HomeAssistantActuator(client, RealClock(), store)
         assert (await actuator.perform(calm(CEILING), context("h1"))).ok
+        left_calm = calm(BED).model_copy(update={"restore": False})  # its scene is gone too
+        assert (await actuator.perform(left_calm, context("h1"))).ok
         assert light_of(await probe.state(CEILING))[:2] == ("on", 102)
 
         await asyncio.to_thread(ha.restart)
