@@ -41,6 +41,8 @@ FUTURE_TOLERANCE_S: Final = 60.0
 _EXPECTED_DROPS: Final = frozenset({HR_ZERO, "nan", "no_value", "retained_without_time"})
 #: The counter of live readings kept though they arrive stale.
 BEHIND_CLOCK: Final = "behind_clock"
+#: How much of a dropped payload a DEBUG line shows.
+_SHOWN_BYTES: Final = 200
 #: The range of a metric without one of its own.
 _ANY_VALUE: Final = (-math.inf, math.inf)
 
@@ -174,7 +176,17 @@ class MqttSensor:
             readings = self.readings_from(message)
         except PayloadError as exc:
             self._drops.drop(message.topic, exc.reason, exc.detail)
-            _LOGGER.debug("%s: payload on %s was %r", self.name, message.topic, message.payload)
+            payload = message.payload
+            if len(payload) <= _SHOWN_BYTES:
+                _LOGGER.debug("%s: payload on %s was %r", self.name, message.topic, payload)
+            else:  # (up to the 1 MiB the broker hands over: a line a megabyte long each)
+                _LOGGER.debug(
+                    "%s: payload on %s was %r... (%d bytes)",
+                    self.name,
+                    message.topic,
+                    payload[:_SHOWN_BYTES],
+                    len(payload),
+                )
             return
         sink = self._sink
         sampled = self._sampled

@@ -133,6 +133,22 @@ def test_nan_is_a_device_saying_unknown_counted_without_a_warning(
     assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"nan": 1, "no_value": 1}
 
 
+def test_a_dropped_payload_is_shown_at_debug_only_in_its_first_bytes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dropped payload is shown at DEBUG, to see what a device sends: a publisher sending
+    ambient payloads of up to 1 MiB (the largest the broker hands over) made each a line of a
+    megabyte, filling the card's journal. The first 200 bytes are shown, with the length."""
+    h = Harness()
+    with caplog.at_level(logging.DEBUG, logger="ambient.sensors.mqtt"):
+        assert h.feed(b"7" * 1024 * 1024) == []
+        assert h.feed(b"72 beats") == []
+    shown = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(shown) == 2
+    assert len(shown[0]) < 400 and "1048576 bytes" in shown[0]
+    assert "b'72 beats'" in shown[1]
+
+
 def test_a_timestamp_slightly_ahead_is_taken_as_now() -> None:
     """A publisher whose clock runs 30 s fast: its readings are not from the future (stamped
     ahead, the heart rate would stay current 30 s after the watch stopped sending)."""
