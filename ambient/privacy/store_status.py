@@ -9,6 +9,7 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
 from ambient.store import file_problem, refuse_newer_format
@@ -56,8 +57,17 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         source = f"systemd credential {encryption.credential}"
     else:
         source = "the config"
-    if plain is False and key is not None and not key_opens(path, key):
-        return wrong_key(path, key), False
+    if plain is False and key is not None:
+        try:
+            opens = key_opens(path, key)
+        except Exception as exc:  # SQLCipher's errors, which are not sqlite3's
+            if (problem := file_problem(exc, path)) is None:
+                raise  # a bug: its traceback is what a report needs
+            return f"store {path} {problem}", False
+        if not opens:
+            return wrong_key(path, key), False
+        if (damaged := damage(path, key)) is not None:
+            return damaged, False
     state = {
         None: "created encrypted at the first start",
         True: "a plain file now: encrypted at the next start",
@@ -81,18 +91,23 @@ def newer_format(path: Path) -> str | None:
     return None
 
 
-def damage(path: Path) -> str | None:
-    """Why ``run`` would refuse the plain store at ``path`` as damaged (a power cut, a worn
-    card), in its words: what it reads as it starts (the schema and the store's own tables,
-    read only) cannot be read; None when it can, or the file cannot be opened here."""
+def damage(path: Path, key: StoreKey | None = None) -> str | None:
+    """Why ``run`` would refuse the store at ``path`` (encrypted with ``key``) as damaged (a
+    power cut, a worn card), in its words: what it reads as it starts (the schema and the
+    store's own tables, read only) cannot be read; None when it can, or the file cannot be
+    opened here."""
+    driver: Any = sqlite3 if key is None else sqlcipher()
     try:
         with contextlib.closing(
-            sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+            driver.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
         ) as db:
+            if key is not None:
+                db.execute("PRAGMA cipher_log_level = NONE")
+                db.execute(key.pragma())
             tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
             for table in sorted(tables & {"kv", "log"}):
                 db.execute(f"SELECT count(*) FROM {table}").fetchone()
-    except sqlite3.DatabaseError as exc:
+    except driver.DatabaseError as exc:
         problem = file_problem(exc)
         if problem is not None and problem.startswith("is damaged"):
             return f"store {path} {problem}"

@@ -99,12 +99,19 @@ def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
     ) in result.stdout
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 @pytest.mark.parametrize("damage", ["truncated", "overwritten"])
-def test_check_fails_for_a_damaged_store_run_refuses(tmp_path: Path, damage: str) -> None:
+def test_check_fails_for_a_damaged_store_run_refuses(
+    tmp_path: Path, damage: str, encrypted: bool
+) -> None:
     """A power cut or a worn card damaged the store: `run` refused it in one line, but `check`
-    (the unit's check before each start) said OK, the store "not encrypted"."""
+    (the unit's check before each start) said OK, the store "not encrypted" (or encrypted:
+    only the key was tried, on the first page)."""
     db = tmp_path / "ambient.db"
-    store = Store(db)
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    store = Store(db, StoreKey(RAW_KEY, "test") if encrypted else None)
     for n in range(200):
         store.append("traces", "calm", {"t": n, "reason": "x" * 100}, keep=1000)
     store.put("rules", "calm", {"persons": {}})
@@ -117,7 +124,8 @@ def test_check_fails_for_a_damaged_store_run_refuses(tmp_path: Path, damage: str
         with db.open("r+b") as file:
             file.seek(4096)
             file.write(bytes(range(256)) * 32)
-    config = config_file(tmp_path, {"path": str(db)})
+    encryption = {"encryption": {"key_file": str(key_file)}} if encrypted else {}
+    config = config_file(tmp_path, {"path": str(db), **encryption})
     run = ambient("run", "--config", str(config))
     problem = (
         f"store {db} is damaged (database disk image is malformed): move it and its -wal and "
