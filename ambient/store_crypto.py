@@ -152,7 +152,12 @@ def header_damage(path: Path) -> str:
 def connect_encrypted(path: Path, key: StoreKey) -> Any:
     """An SQLCipher connection to the encrypted (or new) file at ``path``."""
     db = sqlcipher().connect(str(path))
-    if not _unlocks(db, key):
+    try:
+        unlocked = _unlocks(db, key)
+    except BaseException:  # the file's fault (full, damaged): the store's line names it
+        db.close()
+        raise
+    if not unlocked:
         db.close()
         raise StoreError(f"store {wrong_key(path, key)}")
     return db
