@@ -646,8 +646,15 @@ class MqttConnection:
         if via:
             ids = self._subscription_id
             chosen = [(f, handler) for f, handler in matched if ids[f] in via]
-            if chosen:  # (none: identifiers another config's filters had; every match takes it)
+            if chosen:
                 matched = chosen
+            elif not message.backlog:
+                # Sent for a filter of an earlier config the session still holds: the filters
+                # of this one that match have their own copy.
+                self._counters.increment(COUNTER_SCOPE, "old_subscription")
+                _LOGGER.debug("skipped a copy on %s for a filter no longer used", message.topic)
+                return True
+            # (queued while away for such a filter: every match takes it, at least once)
         accepted = True
         for topic_filter, handler in matched:
             try:

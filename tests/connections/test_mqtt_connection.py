@@ -579,6 +579,36 @@ async def test_two_filters_matching_one_topic_each_get_its_message_once(
     ]
 
 
+async def test_a_filter_taken_out_of_the_config_doubles_no_message_of_one_kept(
+    mosquitto_persistent: MosquittoBroker,
+) -> None:
+    """The broker keeps a persistent session's subscriptions: a sensor's topic changed from
+    `home/#` to `home/+/hr` left `home/#` subscribed, and each heart rate came twice (one copy
+    per subscription, both to the new filter's handler). A live copy sent only for a filter
+    ambient no longer has is not handed on; what the broker queued for it while ambient was
+    away still is (at least once: the new filter was not subscribed then)."""
+    broker = mosquitto_persistent
+    before = make_connection(broker, instance="home")
+    before.subscribe("home/#", Collector())
+    async with running(before):
+        await before.wait_subscribed("home/#")
+    async with device_client(broker) as device:  # while ambient is away
+        await device.publish("home/alex/hr", b"70", qos=1)
+    counters = Counters()
+    after = make_connection(broker, instance="home", counters=counters)
+    collector = Collector()
+    after.subscribe("home/+/hr", collector)
+    async with running(after), device_client(broker) as device:
+        queued = await collector.next()
+        assert (queued.payload, queued.backlog) == (b"70", True)
+        await after.wait_subscribed("home/+/hr")
+        await device.publish("home/alex/hr", b"72", qos=1)
+        await device.publish("home/sam/hr", b"", qos=1)
+        got = [await collector.next(), await collector.next()]
+    assert [(m.topic, m.payload) for m in got] == [("home/alex/hr", b"72"), ("home/sam/hr", b"")]
+    assert counters.get("mqtt", "old_subscription") >= 1  # (the last one's may still come)
+
+
 async def test_a_broker_without_subscription_identifiers_is_sent_none() -> None:
     """A broker's CONNACK may say it has no subscription identifiers (Mosquitto has them; a
     stand-in CONNACK, as no broker at hand lacks them): one in a SUBSCRIBE would end the
