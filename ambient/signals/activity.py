@@ -24,6 +24,11 @@ class ActivityTracker:
     def __init__(self, config: ActivityConfig, max_hr: float) -> None:
         self.config = config
         self.max_hr = max_hr
+        # What `state` reads at every update, as plain attributes: a config model's attribute
+        # is read through pydantic's `__getattr__` hook, some hundreds of instructions a read.
+        self._valid_for = config.sensor_valid_for
+        self._hr_reserve = config.hr_reserve
+        self._hold_off = config.hold_off
         self._sensor_active_time: float | None = None  # last sensor reading saying active
         self._sensor_time: float | None = None  # last reading that tells still from moving now
         self._last_steps: tuple[float, float] | None = None  # (time, cumulative count)
@@ -72,7 +77,7 @@ class ActivityTracker:
         """The state now, or None when there is nothing to tell from (no HR, no sensor).
         ``resting_hr`` is where the HR reserve starts (the person's rest, or a high one while
         their rest is not known)."""
-        valid_for = self.config.sensor_valid_for
+        valid_for = self._valid_for
         sensor_fresh = self._sensor_time is not None and now - self._sensor_time <= valid_for
         sensor_active = (
             self._sensor_active_time is not None and now - self._sensor_active_time <= valid_for
@@ -85,11 +90,11 @@ class ActivityTracker:
         # The HR reserve is only the fallback: a fresh movement, activity or steps sensor
         # knows better (it calls seated stress rest).
         if hr is not None and not sensor_fresh and self.max_hr > resting_hr:
-            hr_active = (hr - resting_hr) / (self.max_hr - resting_hr) >= self.config.hr_reserve
+            hr_active = (hr - resting_hr) / (self.max_hr - resting_hr) >= self._hr_reserve
         if sensor_active or hr_active:
             self._last_active = now
             return ACTIVE
-        if self._last_active is not None and now - self._last_active < self.config.hold_off:
+        if self._last_active is not None and now - self._last_active < self._hold_off:
             return RECOVERING
         if hr is None and not sensor_fresh:
             return None

@@ -89,6 +89,9 @@ class SignalEngine:
         if (first is None) != (on_first_update is None):
             raise ValueError("`first` and `on_first_update` go together")
         self.config = config
+        # (read at every update: a config model's attribute costs some hundreds of
+        # instructions a read, through pydantic's `__getattr__` hook)
+        self._update_interval = config.update_interval
         self.read = None if read is None else frozenset(read)
         self.first = None if first is None else frozenset(first)
         self.on_first_update = on_first_update
@@ -323,7 +326,7 @@ class SignalEngine:
         may go stale or beats settle (a timer already due earlier is kept: it re-checks and
         re-arms, so a beat costs no timer churn)."""
         now = self.clock.now()
-        self._next_update[state.id] = now + self.config.update_interval
+        self._next_update[state.id] = now + self._update_interval
         on_first_update = self.on_first_update
         if on_first_update is None:
             changed = state.update(now)

@@ -4,6 +4,7 @@ computed from them. Every signal is a value or unknown-with-a-reason, never a gu
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from types import MappingProxyType
 from typing import Any, Final
@@ -17,7 +18,13 @@ from ambient.signals.activity import ActivityTracker
 from ambient.signals.baseline import PRIOR, PROVISIONAL, Baseline, Norm
 from ambient.signals.beats import BEAT_RR_MS, Beat, BeatCleaner
 from ambient.signals.rounding import rounded
-from ambient.signals.stress import HR_BASIS, HRV_HR_BASIS, StressSmoother, combined_z
+from ambient.signals.stress import (
+    HR_BASIS,
+    HRV_HR_BASIS,
+    StressNumbers,
+    StressSmoother,
+    combined_z,
+)
 from ambient.signals.windows import (
     NN50_MS,
     STATS_CORRECTED,
@@ -252,6 +259,31 @@ def _stress_confidence(m: _Moment) -> Outcome:
     return _known(m.confidence, PRECISION["stress_confidence"], "")
 
 
+@dataclass(frozen=True, slots=True)
+class _UpdateSettings:
+    """The numbers of the signals config that an update reads, as plain attributes (as
+    :class:`StressNumbers`: a config model's attribute is read through pydantic's
+    ``__getattr__`` hook, some hundreds of machine instructions a read)."""
+
+    stale_after: float
+    rr_gap: float
+    min_pairs: int
+    min_cleanliness: float
+    min_quality: float
+    stress: StressNumbers
+
+    @classmethod
+    def of(cls, config: SignalsConfig) -> _UpdateSettings:
+        return cls(
+            stale_after=config.stale_after,
+            rr_gap=config.rr_gap,
+            min_pairs=config.min_pairs,
+            min_cleanliness=config.min_cleanliness,
+            min_quality=config.min_quality,
+            stress=StressNumbers.of(config.stress),
+        )
+
+
 #: How each built-in signal follows from an update's :class:`_Moment`, in the order updates
 #: list them.
 _PRODUCERS: dict[str, Callable[[_Moment], Outcome]] = {
@@ -296,6 +328,7 @@ class PersonSignals:
         is compared with its own kind's rest; others' with every kind's)."""
         self.id = person_id
         self.config = config
+        self._settings = _UpdateSettings.of(config)  # what updates read of ``config``
         self._stale_after_by_source = stale_after_by_source or {}
         self._beats_by_source = beats_by_source or {}
         #: The kind of the latest beats (None: not known), and since when the beats have all
@@ -500,7 +533,7 @@ class PersonSignals:
     def next_deadline(self, now: float) -> float | None:
         """The earliest time after ``now`` at which a signal may go stale or beats settle
         without a new reading (None: none); the engine asks at every update."""
-        cfg = self.config
+        cfg = self._settings
         last_time = self.last_time
         best: float | None = None
         own = self._stale_after_by_source
@@ -514,7 +547,7 @@ class PersonSignals:
                 else:
                     due = seen + cfg.stale_after
             elif metric in self.metrics:
-                due = seen + cfg.metric_stale_after
+                due = seen + self.config.metric_stale_after
             else:
                 continue
             if due > now and (best is None or due < best):
@@ -647,7 +680,7 @@ class PersonSignals:
         ``moment``, in two parts (``_advance_heart`` then ``_advance_rest``); both run at every
         update whatever is read: the state must not depend on the readers. This first part
         settles beats and works out contact and heart rate: the first fields of the moment."""
-        cfg = self.config
+        cfg = self._settings
         last_time = self.last_time
         rr_at, hr_at, contact_at = last_time.get(RR), last_time.get(HR), last_time.get(CONTACT)
         if rr_at is not None and now - rr_at >= cfg.rr_gap:  # (the usual update: no call)
@@ -729,7 +762,7 @@ class PersonSignals:
         """The second part, from the first's fields: the windows expired, the baseline's norm
         (and its sample, once a window), activity and the score's average."""
         now, hr, rr_reason = moment.now, moment.hr, moment.rr_reason
-        cfg = self.config
+        cfg = self._settings
         primary = self.windows[0].figures(now)
         hrv_reason = rr_reason
         if hrv_reason is None:
@@ -783,14 +816,15 @@ class PersonSignals:
             return
         hr_z = (hr - norm.hr_mean) / norm.hr_sd  # a z-score
         basis = HR_BASIS if ln_z is None else HRV_HR_BASIS
-        combined = combined_z(ln_z, hr_z, self.config.stress)
+        settings = self._settings
+        combined = combined_z(ln_z, hr_z, settings.stress)
         if heard or self._smoother.combined is None:
-            score = self._smoother.score(at, combined, self.config.stress)
+            score = self._smoother.score(at, combined, settings.stress)
         else:  # a held heart rate weighed again at each update would stand for its hold
-            score = self._smoother.held(self.config.stress)
+            score = self._smoother.held(settings.stress)
         data = _HR_ONLY_CONFIDENCE
         if ln_z is not None:  # more pairs, surer HRV: from HR alone's up to 1 at 3x the minimum
-            share = pairs / (3 * self.config.min_pairs)
+            share = pairs / (3 * settings.min_pairs)
             share = share if share < 1.0 else 1.0  # `min`, written out (at every update)
             data = _HR_ONLY_CONFIDENCE + (1.0 - _HR_ONLY_CONFIDENCE) * share
         moment.score = score

@@ -14,7 +14,8 @@ in z_lnRMSSD and increasing in z_HR (for 0 < w < 1), and bounded 0–100.
 from __future__ import annotations
 
 import math
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, Protocol
 
 from ambient.config.signals import StressConfig
 from ambient.signals.average import ExponentialAverage
@@ -23,11 +24,41 @@ HRV_HR_BASIS: Final = "hrv+hr"
 HR_BASIS: Final = "hr"
 
 
+class StressParams(Protocol):
+    """What the score is worked out with: a :class:`StressConfig` or its
+    :class:`StressNumbers`."""
+
+    @property
+    def hrv_weight(self) -> float: ...
+
+    @property
+    def midpoint(self) -> float: ...
+
+    @property
+    def scale(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StressNumbers:
+    """A :class:`StressConfig`'s numbers as plain attributes, for the signal engine's update
+    (every person, every 2 s): a config model's attribute is read through pydantic's
+    ``__getattr__`` hook, which the interpreter does not specialise (some hundreds of machine
+    instructions a read, where a slot takes a few)."""
+
+    hrv_weight: float
+    midpoint: float
+    scale: float
+
+    @classmethod
+    def of(cls, config: StressConfig) -> StressNumbers:
+        return cls(hrv_weight=config.hrv_weight, midpoint=config.midpoint, scale=config.scale)
+
+
 def z_score(value: float, mean: float, sd: float) -> float:
     return (value - mean) / sd
 
 
-def combined_z(ln_rmssd_z: float | None, hr_z: float, config: StressConfig) -> float:
+def combined_z(ln_rmssd_z: float | None, hr_z: float, config: StressParams) -> float:
     """The standardised evidence of stress: HRV and HR when there is HRV, else HR alone."""
     if ln_rmssd_z is None:
         return hr_z
@@ -36,7 +67,7 @@ def combined_z(ln_rmssd_z: float | None, hr_z: float, config: StressConfig) -> f
     return (w * -ln_rmssd_z + hr_weight * hr_z) / math.sqrt(w * w + hr_weight * hr_weight)
 
 
-def score_of(combined: float, config: StressConfig) -> float:
+def score_of(combined: float, config: StressParams) -> float:
     """0–100 from a combined z: 50 at ``midpoint``, logistic with ``scale``."""
     exponent = -(combined - config.midpoint) / config.scale
     if exponent > 700.0:  # exp overflow: the score is 0 to any precision shown
@@ -44,7 +75,7 @@ def score_of(combined: float, config: StressConfig) -> float:
     return 100.0 / (1.0 + math.exp(exponent))
 
 
-def stress_score(ln_rmssd_z: float, hr_z: float, config: StressConfig) -> float:
+def stress_score(ln_rmssd_z: float, hr_z: float, config: StressParams) -> float:
     """The unsmoothed score of one moment (basis hrv+hr)."""
     return score_of(combined_z(ln_rmssd_z, hr_z, config), config)
 
@@ -84,13 +115,13 @@ class StressSmoother:
         """Start afresh (after exercise or lost data: old evidence is not carried over)."""
         self._average.reset()
 
-    def held(self, config: StressConfig) -> float:
+    def held(self, config: StressParams) -> float:
         """The score as it stands, nothing new heard (the average must hold a value)."""
         value = self._average.value
         assert value is not None
         return score_of(value, config)
 
-    def score(self, now: float, combined: float, config: StressConfig) -> float:
+    def score(self, now: float, combined: float, config: StressParams) -> float:
         if self._average.value is None:
             self._since = now - 1.0
         return score_of(self._average.add(now, combined), config)

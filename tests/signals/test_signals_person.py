@@ -325,3 +325,29 @@ def test_a_watch_s_next_sample_stands_for_its_interval_though_movement_came_betw
     replay.feed(300.0, "hr", 112.0)
     score = replay.engine.get("alex", "stress_score").value
     assert isinstance(score, float) and score > 90.0
+
+
+def test_an_update_reads_each_number_of_the_config_it_was_given() -> None:
+    """The numbers an update reads are copied once from the signals config (plain attributes:
+    a config model's are dear to read at every update): each is the config's own, field by
+    field, none swapped with another."""
+    from ambient.config.signals import ActivityConfig, StressConfig
+    from ambient.signals.person import PersonSignals
+
+    config = SignalsConfig(
+        stale_after=12.0,
+        rr_gap=4.0,
+        min_pairs=17,
+        min_cleanliness=0.55,
+        min_quality=0.35,
+        stress=StressConfig(hrv_weight=0.3, midpoint=1.2, scale=0.7),
+        activity=ActivityConfig(hr_reserve=0.45, sensor_valid_for=100.0, hold_off=600.0),
+    )
+    state = PersonSignals("alex", config, None)
+    settings = state._settings
+    for name in ("stale_after", "rr_gap", "min_pairs", "min_cleanliness", "min_quality"):
+        assert getattr(settings, name) == getattr(config, name), name
+    for name in ("hrv_weight", "midpoint", "scale"):
+        assert getattr(settings.stress, name) == getattr(config.stress, name), name
+    tracker = state.activity
+    assert (tracker._valid_for, tracker._hr_reserve, tracker._hold_off) == (100.0, 0.45, 600.0)
