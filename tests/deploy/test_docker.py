@@ -159,3 +159,19 @@ def test_the_config_compose_copies_keeps_its_store_in_the_state_volume() -> None
     assert mounts[str(store.parent)] == ("ambient-state", [])
     assert mounts["/etc/ambient"] == ("./config", ["ro"])
     assert "keep store.path absolute, in the state volume" in " ".join(header.split())
+
+
+def test_the_compose_steps_check_the_config_before_starting_it() -> None:
+    """With `restart: unless-stopped` a config that `run` refuses restarts over and over, its
+    mistake somewhere in `docker logs`: the steps check it first, in the image, as it runs."""
+    ambient = compose()["services"]["ambient"]
+    steps = [
+        line.removeprefix("#").strip()
+        for line in (DOCKER / "compose.yaml").read_text().split("\nname:")[0].splitlines()
+    ]
+    check = "docker compose run --rm --no-deps ambient check --config /etc/ambient/ambient.yaml"
+
+    assert ambient["restart"] == "unless-stopped"
+    assert check in steps
+    up = next(i for i, step in enumerate(steps) if step.endswith("docker compose up -d"))
+    assert steps.index(check) < up
