@@ -36,7 +36,7 @@ from ambient.config.types import parse_time_of_day
 from ambient.connections.retry import until_connected
 from ambient.insights.days import day_of, iso_week, week_label
 from ambient.insights.page_process import render_in_child
-from ambient.insights.report_cli import last_full_week, learned_weeks
+from ambient.insights.report_cli import last_full_week, learned_weeks, nothing_before
 from ambient.insights.storage import InsightStore
 from ambient.private_files import write_private
 from ambient.store import Store, StoreError
@@ -137,6 +137,8 @@ class ReportDelivery:
         for person in self.config.people:
             try:
                 written.append((person, await self._write(person.id, monday)))
+            except NothingToShow as exc:  # as `ambient report` refuses: no empty page, no "ready"
+                _LOGGER.info("Weekly report of %s not written: %s", person.id, exc)
             except Exception as exc:  # a full disk, a folder gone: tried again next week
                 # An OSError names the file, whose random part must stay out of the log.
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -186,6 +188,9 @@ class ReportDelivery:
         """Render and write ``person``'s page of the week starting ``monday``; its file name."""
         summaries = InsightStore(self.store).summaries(person)
         learned = learned_weeks(self.store, person, monday, self.zone)
+        nothing = nothing_before(summaries, person, monday)
+        if nothing is not None and not learned:
+            raise NothingToShow(nothing)
         page = await render_in_child(
             self.config, summaries, person, monday, learned, clock=self.clock.for_outside_links()
         )
@@ -261,6 +266,11 @@ class ReportDelivery:
             await self.deliver(monday)
         except Exception as exc:  # a report that cannot be written must not stop the daemon
             _LOGGER.warning("Weekly report not delivered: %s", exc)
+
+
+class NothingToShow(Exception):
+    """The week ended before the person's first day kept (or none is kept yet): its page
+    would be empty."""
 
 
 def _span(monday: date) -> str:

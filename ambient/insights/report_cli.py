@@ -123,7 +123,7 @@ def run_report(
         learned = learned_weeks(store, person, monday, zone)
     finally:
         store.close()
-    nothing = _nothing_before(summaries, person, monday)
+    nothing = nothing_before(summaries, person, monday)
     if nothing is not None and not learned:
         err.write(f"ambient report: {nothing}\n")
         return 1
@@ -140,7 +140,7 @@ def run_report(
     return 0
 
 
-def _nothing_before(summaries: Mapping[date, DaySummary], person: str, monday: date) -> str | None:
+def nothing_before(summaries: Mapping[date, DaySummary], person: str, monday: date) -> str | None:
     """Why ``monday``'s week has no day to show (it ended before the first day kept, or no day
     is kept yet), or None."""
     if not summaries:

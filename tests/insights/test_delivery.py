@@ -138,6 +138,35 @@ def test_a_notify_without_home_assistant_is_a_warning_of_check(tmp_path: Path) -
     ) in done.stdout + done.stderr
 
 
+async def test_a_week_with_nothing_to_show_is_neither_written_nor_notified(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sam wears nothing yet: a page of last week would be empty, which `ambient report`
+    refuses to write. The delivery wrote it, and Sam's phone was told "Your report ... is
+    ready" of an empty page, every week. Now only Alex's is written and told; Sam's is one
+    line in the log."""
+    store = store_keeping(56)
+    sent: list[str] = []
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        sent.append(data["title"])
+
+    settings = config(tmp_path / "www", people=("alex", "sam"))
+    assert settings.insights.report is not None
+    clock = VirtualClock(berlin(2026, 12, 14, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    caplog.set_level(logging.INFO, logger="ambient.insights.delivery")
+    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
+    assert sent == ["Alex's week"]
+    told = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert told == [
+        "Weekly report of sam not written: no days of sam kept yet (the daemon keeps each day "
+        "it reads their sensor)"
+    ]
+    delivery.close()
+
+
 def test_the_report_notify_may_name_a_service_per_person() -> None:
     settings = AmbientConfig.model_validate(
         {
@@ -199,7 +228,7 @@ async def test_a_page_that_cannot_be_written_is_one_warning_without_its_secret_n
 ) -> None:
     """The error of a failed write names the file, and the file's random part is the page's
     only protection on HA's login-free /local/: the warning says the folder and why."""
-    store = Store(None)
+    store = store_keeping(56)
     settings = config(tmp_path / "www")
     assert settings.insights.report is not None
     (tmp_path / "www").write_text("a file where the folder should be")
@@ -278,7 +307,7 @@ async def test_pages_older_than_keep_days_are_removed_as_the_summaries_are(tmp_p
     other = folder / "notes-2025-W01.html"  # not one of ours: never touched
     for path in (old, kept, gone_person, other):
         path.write_text("page")
-    store = Store(None)
+    store = store_keeping(56)
     settings = config(folder)
     assert settings.insights.report is not None
     clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
@@ -318,7 +347,8 @@ async def test_a_first_start_after_the_time_waits_for_the_next_week(tmp_path: Pa
     settings = config(tmp_path / "www")
     assert settings.insights.report is not None
     clock = VirtualClock(berlin(2026, 12, 7, 9, 0))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, Store(None), BERLIN, None)
+    store = store_keeping(56)
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
     await deliver_at(delivery, clock, berlin(2026, 12, 14, 7, 59))
     assert not delivery.written
     await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
@@ -371,7 +401,8 @@ async def test_a_shorter_retention_of_daily_summaries_removes_pages_sooner(
     )
     assert settings.insights.report is not None
     clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, Store(None), BERLIN, None)
+    store = store_keeping(56)
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
     await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
     assert not old.exists() and recent.exists()
     delivery.close()
@@ -459,7 +490,7 @@ async def test_a_drawing_process_that_fails_costs_the_page_one_warning_line(
     one line; like any page not written, the week's is tried again next week."""
     killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     monkeypatch.setattr(page_process, "COMMAND", killed)
-    store = Store(None)
+    store = store_keeping(56)
     settings = config(tmp_path / "www")
     assert settings.insights.report is not None
     delivery = ReportDelivery(
