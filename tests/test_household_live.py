@@ -55,6 +55,16 @@ async def set_state(probe: HaProbe, entity_id: str, value: str) -> None:
         assert reply.status in (200, 201)
 
 
+async def remove_state(probe: HaProbe, entity_id: str) -> None:
+    """An entity set over REST removed again, so later tests meet the session's HA as it was."""
+    assert probe._session is not None
+    async with probe._session.delete(
+        f"{probe.url}/api/states/{entity_id}",
+        headers={"Authorization": f"Bearer {probe.token}"},
+    ) as reply:
+        assert reply.status in (200, 404)
+
+
 def next_shown(daemon: AmbientProcess, words: tuple[str, ...]) -> str | None:
     """A timeline line with all ``words`` among those that come within a second, if any."""
     while (shown := daemon.stdout.next_within(1.0)) is not None:
@@ -106,6 +116,8 @@ async def test_one_person_out_is_held_back_and_the_other_is_calmed(
             status = run_ambient("status", "--json", "--config", str(config), env=env)
         finally:
             daemon.stop()
+            for entity_id in ("person.alex", "person.sam", WATCH):  # the session's HA as it was
+                await remove_state(probe, entity_id)
 
     assert " fired " in alex_line
     assert " suppressed " in sam_line and "person.sam is home false" in sam_line
