@@ -731,7 +731,10 @@ class PersonSignals:
         # (beats a lost contact blanks are there but not used: not available)
         moment.rr_available = True if usable_rr else (False if fresh_rr or fresh_hr else None)
         moment.fresh_rr = fresh_rr
-        moment.rr_reason = _rr_reason(rr_lost, fresh_rr, fresh_hr, rr_at is not None)
+        # (usable beats have no reason against them: the usual update makes no call for it)
+        moment.rr_reason = (
+            None if usable_rr else _rr_reason(rr_lost, fresh_rr, fresh_hr, rr_at is not None)
+        )
 
     def _stale_after_of(self, source: str | None) -> float:
         """How long a reading of ``source`` stays current: its sensor's own span, else the
@@ -774,7 +777,8 @@ class PersonSignals:
         else:
             si = self._si_missing
 
-        norm = self.norm(now)  # the rest of the latest beats' kind
+        # the rest of the latest beats' kind (`norm`, written out: one call less per update)
+        norm = self.baseline.norm(now, self.beats_kind)
         ln_z = None
         ln_rmssd = primary[STATS_LN_RMSSD]
         if usable and ln_rmssd is not None:
