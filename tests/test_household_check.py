@@ -64,3 +64,28 @@ def test_each_sensor_is_listed_with_whose_readings_it_takes(tmp_path: Path) -> N
     assert "  everyone  (mqtt) for the person topic level 1 names\n" in result.stdout
     assert "  sam_watch  (mqtt) for sam\n" in result.stdout
     assert "  bedroom  (satellite) for the people its batches name\n" in result.stdout
+
+
+def test_person_under_a_trigger_says_a_trigger_reads_the_rules_person(tmp_path: Path) -> None:
+    """A household writing `person: sam` in a signal trigger (or a `wait_for`) was told only
+    that `person` is an unknown key there; it is told where whose signals are chosen."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people:\n  - {id: alex}\n  - {id: sam}\n"
+        "store: {path: null}\n"
+        "rules:\n"
+        "  - id: sam_racing\n"
+        "    triggers:\n"
+        "      - {trigger: signal, signal: hr, above: 100, person: sam}\n"
+        "    actions:\n"
+        "      - wait_for: {signal: hr, below: 90, person: sam}\n"
+        "        timeout: 5min\n"
+    )
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    for where in ("rules[0].triggers[0].person", "rules[0].actions[0].wait_for.person"):
+        (line,) = [x for x in lines if f"{where}: unknown key `person`" in x]
+        assert "it reads the rule's person: give the rule `person: sam`" in line, line

@@ -288,6 +288,21 @@ def _value_at(data: Any, path: KeyPath) -> Any:
     return data
 
 
+def _whose_signals(key: str, loc: tuple[str | int, ...], written: Any) -> str:
+    """For `person:` in a rule's trigger or `wait_for` (a household naming whose heart): these
+    read the rule's person, which is set on the rule."""
+    parts = [part for part in loc if isinstance(part, str)]
+    if key != "person" or not parts or parts[0] != "rules":
+        return ""
+    if not {"triggers", "trigger", "wait_for"} & set(parts[1:]):
+        return ""
+    who = written if isinstance(written, str) and written else "<id>"
+    return (
+        f"; it reads the rule's person: give the rule `person: {who}` (a `signal` "
+        "condition may name another person's)"
+    )
+
+
 def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -299,7 +314,7 @@ def _message(error: ErrorDetails, loc: tuple[str | int, ...], written: Any) -> s
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
             lead = f"; did you mean `{close[0]}`? Allowed keys: " if close else "; allowed keys: "
             hint = lead + ", ".join(allowed)
-        return f"unknown key `{key}`{hint}"
+        return f"unknown key `{key}`{_whose_signals(key, loc, written)}{hint}"
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag", ""))
         expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
