@@ -108,6 +108,7 @@ class OpenDay:
         return {
             "version": 2,
             "day": self.day.isoformat(),
+            "start": self.start,
             "hours": sorted(self.hours),
             "episodes": self.episodes,
             "sleep": self.sleep,
@@ -157,6 +158,7 @@ class OpenDay:
                     if len(row) != FIELDS or not all(math.isfinite(v) for v in row):
                         return None
                     opened.bins[int(key)] = row
+            moved = opened._moved_from(data.get("start"))
             opened.episodes = [dict(e) for e in data.get("episodes", [])]
             opened.sleep = {str(k): float(v) for k, v in data.get("sleep", {}).items()}
             counted = data.get("counted_until")
@@ -166,8 +168,24 @@ class OpenDay:
                 opened.counted_until = opened.start + (max(opened.bins) + 1) * 60.0
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
-        opened.dirty = False
+        opened.dirty = moved  # saved again under its new minutes
         return opened
+
+    def _moved_from(self, stored_start: object) -> bool:
+        """Bins stored under another zone's midnight (the config's `timezone` changed between
+        runs, or the zone's rules did) moved to the moments they were recorded at; those
+        outside this day belong to a day closed already and are dropped. A bin's minute is
+        counted from the day's start, so left as it was each would stand hours off, and a
+        zone further west would add the day's own first hours to them again."""
+        if not isinstance(stored_start, int | float) or stored_start == self.start:
+            return False
+        shift = round((stored_start - self.start) / 60)
+        length = round((self.end - self.start) / 60)
+        self.bins = {
+            minute + shift: row for minute, row in self.bins.items() if 0 <= minute + shift < length
+        }
+        self.unsaved_hours = None  # every hour is stored again, under its new minutes
+        return True
 
     def add(self, begin: float, until: float, held: HeldState, config: InsightsConfig) -> None:
         """Add the stretch [begin, until) (inside this day) with the values held, second by

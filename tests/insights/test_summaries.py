@@ -508,3 +508,32 @@ def test_a_power_cut_loses_at_most_the_minutes_since_the_last_save(tmp_path: Pat
     kept = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
     assert kept is not None
     assert sum(row[LOW_S] for row in kept.bins.values()) / 60 == 20 + 30
+
+
+def test_a_time_zone_changed_between_runs_keeps_every_minute_at_its_own_time() -> None:
+    """Set `timezone` from Europe/Berlin to America/New_York (a move, or a zone set right) at
+    02:00 in Berlin, 20:00 the evening before in New York. The day left open, 7 December, was
+    Berlin's: its two hours after midnight were kept at minutes 0-120 of New York's 7
+    December, where that day's own first two hours were added again: 26 hours worn in a day
+    of 24. The stored minutes keep their moment: those of a day already closed are dropped."""
+    new_york = ZoneInfo("America/New_York")
+    store = Store(None)
+    t = local(2026, 12, 6, 8, 0)
+    berlin = Day(t, store)
+    while t < local(2026, 12, 7, 2, 0):
+        berlin.signals(t, stress_score=30.0, activity_state="rest")
+        t += 60
+    berlin.insights.close()
+    clock = VirtualClock(t)
+    moved = Insights(InsightsConfig(), ["alex"], new_york, clock, store, lambda update: None)
+    end = datetime(2026, 12, 8, 0, 0, 30, tzinfo=new_york).timestamp()
+    while t < end:
+        clock.advance_to(t)
+        values = {"stress_score": SignalValue(30.0, t, None)}
+        moved.on_signals(SignalUpdate(t, "alex", values))
+        t += 60
+    moved.close()
+    day = InsightStore(store).summaries("alex")[date(2026, 12, 7)]
+    assert day.measured_minutes == 1440
+    kept = InsightStore(store).open_day("alex", date(2026, 12, 7), new_york)
+    assert kept is not None and max(row[0] for row in kept.bins.values()) <= 60
