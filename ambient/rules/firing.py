@@ -137,7 +137,8 @@ class Firer:
         """Just after a start, HA's states and the signals' first values may not have
         arrived: the conditions are read once they have (or the grace period is over), not as
         unknown only because ambient has just started. A signal trigger that cleared in the
-        meantime has nothing left to fire; until it decides, it is written as due."""
+        meantime has nothing left to fire, nor has one that fired again since (the newer
+        firing decides); until it decides, it is written as due."""
         trigger = rule.person(person).trigger(firing.index) if episode_trigger else None
         if trigger is not None:
             trigger.firing_due = now
@@ -148,9 +149,10 @@ class Firer:
                 try:
                     await self._inputs_known(rule.config.conditions, person, rule.id, why)
                 finally:
-                    if trigger is not None:
+                    latest = trigger is None or trigger.firing_due == now
+                    if trigger is not None and latest:
                         trigger.firing_due = None
-                if trigger is not None and trigger.phase != "active":
+                if not latest or (trigger is not None and trigger.phase != "active"):
                     return
                 self.fire(rule, person, firing, self.clock.now(), episode_trigger, True)
                 self._save(rule)

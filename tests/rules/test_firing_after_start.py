@@ -118,3 +118,16 @@ async def test_a_firing_still_waiting_at_a_reload_is_decided_after_it(tmp_path: 
     await h.event(4, "ha_state", "person.alex", state="home")
     await h.push(5, hr=121.0)
     assert h.kinds() == ["fired"] and h.performer.messages() == ["fast"]
+
+
+async def test_a_trigger_that_cleared_and_fired_again_while_waiting_fires_once() -> None:
+    """Alex's heart rate crossed, came down and crossed again before HA sent its states: two
+    firings waited for them, and both fired once they came, the first though its crossing had
+    cleared. The newer one decides; the first has nothing left to fire."""
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    await h.push(2, hr=80.0)
+    await h.push(3, hr=121.0)
+    await h.event(4, "ha_state", "person.alex", state="home")
+    assert h.events() == [(4, "fired", "hr 121 above 100")]
+    assert h.performer.messages() == ["fast"]
