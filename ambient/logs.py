@@ -39,26 +39,42 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+#: The lowest level of each syslog priority, highest first (crit, err, warning, info; else debug).
+_PRIORITIES = (
+    (logging.CRITICAL, 2),
+    (logging.ERROR, 3),
+    (logging.WARNING, 4),
+    (logging.INFO, 6),
+)
+
+
+def journal_priority(record: logging.LogRecord) -> str:
+    """The ``<N>`` a journal line of ``record`` starts with (sd-daemon(3)): journald takes it
+    off and keeps it as the entry's priority."""
+    return f"<{next((n for level, n in _PRIORITIES if record.levelno >= level), 7)}>"
+
+
 class JournalFormatter(logging.Formatter):
     """Lines for the journal, which stamps the time itself: each starts with its syslog
     priority (``<3>``, sd-daemon(3)), which journald takes off and keeps as the entry's. Without
     it every line is info: ``journalctl -p warning`` showed none of ambient's problems, and
     each further line of a message (a rejected config's problems) came without its level."""
 
-    #: The lowest level of each priority, highest first (crit, err, warning, info; else debug).
-    _PRIORITIES = (
-        (logging.CRITICAL, 2),
-        (logging.ERROR, 3),
-        (logging.WARNING, 4),
-        (logging.INFO, 6),
-    )
-
     def __init__(self) -> None:
         super().__init__("%(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        priority = next((n for level, n in self._PRIORITIES if record.levelno >= level), 7)
-        return "\n".join(f"<{priority}>{line}" for line in super().format(record).split("\n"))
+        priority = journal_priority(record)
+        return "\n".join(f"{priority}{line}" for line in super().format(record).split("\n"))
+
+
+class JournalJsonFormatter(JsonFormatter):
+    """JSON lines for the journal, each with its priority: without one, the service's stderr
+    (:class:`ErrorPriorityLines`) takes a line as an error's. journald takes the priority off,
+    so a shipper reading the journal gets the JSON alone."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return journal_priority(record) + super().format(record)
 
 
 class ErrorPriorityLines:
@@ -101,7 +117,9 @@ def setup_logging(
     ``log`` action's lines are left to the timeline, so each action is printed once."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(
+            JournalJsonFormatter() if stderr_goes_to_journal() else JsonFormatter()
+        )
     elif stderr_goes_to_journal():
         handler.setFormatter(JournalFormatter())
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -16,6 +17,7 @@ from fixtures.ambient_process import clean_env
 from ambient.logs import (
     Throttle,
     Timeline,
+    mark_errors_in_the_journal,
     reason_without_values,
     setup_logging,
     timeline_shows_values,
@@ -309,6 +311,56 @@ def test_log_lines_in_the_journal_carry_their_priority_on_every_line(
         "<6>INFO ambient.daemon: Running",
         "<7>DEBUG ambient.daemon: hr 61",
     ]
+
+
+def test_json_log_lines_in_the_journal_keep_their_own_priority(
+    journal_file: TextIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`logging.format: json` under the service: each line came without a priority, and the
+    service's stderr takes such a line as an error's, so every info line was an error in the
+    journal. Each carries its level's priority, which journald takes off: what a shipper reads
+    is the JSON alone."""
+    monkeypatch.setattr(sys, "stderr", journal_file)
+    mark_errors_in_the_journal()  # as `ambient run` under the service
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging("INFO", "json")
+        logging.getLogger("ambient.daemon").info("Running")
+        logging.getLogger("ambient.daemon").warning("broker away")
+    finally:
+        root.handlers[:], root.level = handlers, level
+    journal_file.seek(0)
+    running, away = journal_file.read().splitlines()
+    assert running.startswith("<6>{") and away.startswith("<4>{")
+    assert json.loads(running[3:])["message"] == "Running"
+    assert json.loads(away[3:])["level"] == "WARNING"
+
+
+def test_log_lines_elsewhere_carry_no_priority(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service's stderr sent to a file of its own (its JOURNAL_STREAM still set) is no
+    journal: no ``<N>`` there, in text or JSON, and a failure's line is left as written."""
+    with (tmp_path / "journal").open("w") as journal, (tmp_path / "log").open("w+") as log:
+        info = os.fstat(journal.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
+        monkeypatch.setattr(sys, "stderr", log)
+        mark_errors_in_the_journal()
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        try:
+            for fmt in ("text", "json"):
+                setup_logging("INFO", fmt)
+                logging.getLogger("ambient.daemon").warning("broker away")
+        finally:
+            root.handlers[:], root.level = handlers, level
+        print("ambient run: cannot start", file=sys.stderr)
+        log.seek(0)
+        text, json_line, failure = log.read().splitlines()
+    assert text.endswith("WARNING ambient.daemon: broker away") and text[0] != "<"
+    assert json.loads(json_line)["message"] == "broker away"
+    assert failure == "ambient run: cannot start"
 
 
 def test_a_commands_failure_in_the_journal_is_at_the_error_priority(tmp_path: Path) -> None:
