@@ -28,7 +28,7 @@ from ambient.actuators.ha_light_state import (
 )
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.config.actions import CalmLightsActionConfig
-from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -307,15 +307,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 continue
             if not snapshot.restore:
                 continue
-            fade = {"transition": snapshot.transition_s} if snapshot.transition_s else {}
-            if snapshot.scene_entity_id not in gone:
-                await self.client.call_service(
-                    "scene", "turn_on", fade, {"entity_id": snapshot.scene_entity_id}
-                )
-            elif snapshot.before is not None:
-                entities = {snapshot.entity_id: snapshot.before}
-                await self.client.call_service("scene", "apply", {"entities": entities, **fade})
-            else:
+            if snapshot.scene_entity_id in gone and snapshot.before is None:
                 _LOGGER.warning(
                     "%s cannot be put back: Home Assistant restarted since episode %s calmed "
                     "it and lost its snapshot scene %s",
@@ -324,8 +316,32 @@ class CalmLights(SharedHolds[LightSnapshot]):
                     snapshot.scene_entity_id,
                 )
                 continue
+            try:
+                await self._apply(snapshot, snapshot.scene_entity_id in gone)
+            except HomeAssistantError as exc:
+                # One bulb out of reach: the episode's other lights are still put back.
+                self.client.counters.increment(f"ha:{snapshot.entity_id}", "service_error")
+                _LOGGER.warning(
+                    "%s could not be put back after episode %s: Home Assistant said %s",
+                    snapshot.entity_id,
+                    episode.id,
+                    exc,
+                )
+                continue
             restored.append(snapshot.entity_id)
         return restored
+
+    async def _apply(self, snapshot: LightSnapshot, scene_gone: bool) -> None:
+        """Put one light back: its snapshot scene, or (the scene lost as HA restarted) the
+        state ambient kept of it."""
+        fade = {"transition": snapshot.transition_s} if snapshot.transition_s else {}
+        if not scene_gone:
+            await self.client.call_service(
+                "scene", "turn_on", fade, {"entity_id": snapshot.scene_entity_id}
+            )
+        else:
+            entities = {snapshot.entity_id: snapshot.before}
+            await self.client.call_service("scene", "apply", {"entities": entities, **fade})
 
     async def judge_current(self, episode: Episode) -> None:
         """For an episode ambient did not watch throughout (carried over a restart, or ended

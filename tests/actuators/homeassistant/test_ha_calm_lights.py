@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -449,3 +450,39 @@ async def test_a_light_back_from_unavailable_at_another_brightness_is_theirs(
 
     assert actuator.diagnostics()["w2"]["lights"][BED]["overridden_by"] == "device"
     await actuator.end_episode(context("w2"))
+
+
+FLAKY = "light.flaky_bulb"  # a bulb in the test HA whose commands can fail
+
+
+@contextlib.asynccontextmanager
+async def out_of_reach(probe: HaProbe) -> AsyncIterator[None]:
+    """light.flaky_bulb does not answer meanwhile (a Zigbee bulb out of reach)."""
+    switch = {"entity_id": "input_boolean.bulb_out_of_reach"}
+    await probe.call_service("input_boolean", "turn_on", switch)
+    try:
+        yield
+    finally:
+        await probe.call_service("input_boolean", "turn_off", switch)
+
+
+async def test_a_light_that_cannot_be_put_back_leaves_the_others_put_back(
+    ha_client: HomeAssistantClient, probe: HaProbe, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One bulb does not answer as the episode ends: it is said and counted, and the episode's
+    other lights are put back all the same, not left calm for good behind it."""
+    await probe.call_service("light", "turn_on", {"entity_id": FLAKY, "brightness": 200})
+    await set_light(probe, BED, 200, 5000)
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    assert (await actuator.perform(calm(FLAKY, BED, brightness_pct=35), context("u1"))).ok
+    await probe.wait_for_state(BED, is_at(89, 2400))
+
+    async with out_of_reach(probe):
+        with caplog.at_level(logging.WARNING, logger="ambient.actuators"):
+            await actuator.end_episode(context("u1"))
+
+    bed = await probe.state(BED)
+    assert bed is not None and is_at(200, 5000)(bed)
+    assert ha_client.counters.get(f"ha:{FLAKY}", "service_error") == 1
+    assert f"{FLAKY} could not be put back after episode u1: Home Assistant said" in caplog.text
+    assert await probe.state("scene.ambient_u1_light_bed_light") is None  # cleaned up
