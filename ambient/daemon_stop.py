@@ -85,7 +85,7 @@ def running_daemon(socket_path: Path, timeout_s: float = 2.0) -> Daemon | None:
     try:
         try:
             client.connect(str(socket_path))
-        except TimeoutError:  # its queue of connections full: taken once it goes on
+        except (TimeoutError, BlockingIOError):  # its queue of connections full (EAGAIN)
             return Daemon(None)
         except PermissionError:
             raise

@@ -15,7 +15,7 @@ import pytest
 from fixtures.ambient_process import AmbientProcess, run_ambient
 from test_cli_failures import run_as_any_user
 
-from ambient.daemon_stop import how_to_stop, refusal, stop_advice
+from ambient.daemon_stop import UNKNOWN, how_to_stop, refusal, stop_advice
 from ambient.status import StatusServer, socket_owner
 
 
@@ -173,6 +173,31 @@ def test_a_daemon_that_stops_right_after_answering_is_named_by_its_pid_not_every
     assert result.stderr == (
         "ambient forget: the daemon is running and would write the person back from memory: "
         f"stop it first ({stop_advice(os.getpid())}), then forget\n"
+    )
+
+
+def test_forget_beside_a_hung_daemon_whose_queue_of_connections_is_full_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A daemon stuck while clients kept asking it (a status sensor polling): its queue of
+    connections full, the kernel refuses one more at once (EAGAIN), and the daemon was taken
+    for none: forget went ahead beside it, which writes the person back once it goes on. It
+    runs, whichever process it is. The socket here is this process's, never accepting."""
+    config = store_config(tmp_path)
+    with contextlib.ExitStack() as held:
+        hung = held.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+        hung.bind(str(tmp_path / "ambient.sock"))
+        hung.listen(0)
+        with contextlib.suppress(BlockingIOError):
+            while True:  # the clients that filled its queue
+                client = held.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+                client.setblocking(False)
+                client.connect(str(tmp_path / "ambient.sock"))
+        result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "ambient forget: the daemon is running and would write the person back from memory: "
+        f"stop it first ({UNKNOWN}), then forget\n"
     )
 
 
