@@ -374,14 +374,12 @@ class VirtualClock(Clock):
             return start
         timers = self._timers
         end = len(items) if stop is None else stop
+        # (a class attribute read through the instance is not a specialised read: once here)
+        most_skipped = self.MAX_TURNS_SKIPPED
         for index in range(start, end):
             item = items[index]
             when = item.time
-            if (
-                ready
-                or self._turns_skipped >= self.MAX_TURNS_SKIPPED
-                or (timers and timers[0][0] <= when)
-            ):
+            if ready or self._turns_skipped >= most_skipped or (timers and timers[0][0] <= when):
                 if not self._fire_due_at_once(when, ready):
                     return index
             else:  # `reach_at_once` with nothing due: one skipped turn, time moved
