@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ambient.clock import VirtualClock
-from ambient.rules.write_behind import WRITE_BEHIND_S, WriteBehind
+from ambient.rules.write_behind import HELD_TRACES, WRITE_BEHIND_S, WriteBehind
 from ambient.store import Store, StoreKey
 
 
@@ -73,3 +73,19 @@ def test_what_a_full_disk_refused_is_written_with_the_next_change(tmp_path: Path
     assert store.get("rules.state", "calm_sam") == {"phase": "idle"}
     assert store.recent("traces", "calm_alex") == [{"fired": True}]
     assert behind.commits == 1
+
+
+def test_a_disk_full_for_days_holds_only_the_newest_traces(tmp_path: Path) -> None:
+    """What is held for the next write stays bounded however long the card stays full: the
+    newest HELD_TRACES traces go in once there is room, the older ones are left out."""
+    store = full(Store(tmp_path / "ambient.db"))
+    behind = WriteBehind(VirtualClock(start=0.0), store)
+    for n in range(HELD_TRACES + 10):  # a firing each, each write refused
+        behind.put("rules.state", "calm_alex", lambda: {"note": "x" * 20_000})
+        behind.append("traces", "calm_alex", {"n": n}, keep=2 * HELD_TRACES)
+        behind.flush()
+    assert behind.commits == 0
+    store.query("PRAGMA max_page_count = 1000000")  # room again
+    behind.flush()
+    held = store.recent("traces", "calm_alex", limit=2 * HELD_TRACES)
+    assert held == [{"n": n} for n in range(10, HELD_TRACES + 10)]
