@@ -89,3 +89,55 @@ def test_person_under_a_trigger_says_a_trigger_reads_the_rules_person(tmp_path: 
     for where in ("rules[0].triggers[0].person", "rules[0].actions[0].wait_for.person"):
         (line,) = [x for x in lines if f"{where}: unknown key `person`" in x]
         assert "it reads the rule's person: give the rule `person: sam`" in line, line
+
+
+COPIED_SENSOR = """\
+people:
+  - {id: alex}
+  - {id: sam}
+mqtt: {host: 127.0.0.1}
+sensors:
+  - {type: mqtt, id: alex_hr, topic: home/alex/hr, metric: hr, person: alex}
+  - {type: mqtt, id: sam_hr, topic: home/sam/hr, metric: hr, person: alex}
+store: {path: null}
+rules:
+  - id: calm_sam
+    person: sam
+    triggers:
+      - {trigger: signal, signal: hr, above: 100}
+    actions:
+      - {action: log, message: x}
+"""
+
+
+def test_a_rule_for_someone_no_sensor_reads_for_is_warned_of(tmp_path: Path) -> None:
+    """Alex's sensor copied for Sam with `person: alex` left in it: Sam's heart counted as
+    Alex's, and Sam's rule could never fire, while `check` said OK and nothing else."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(COPIED_SENSOR)
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"Warning: {path}:11:5: rules[0].person: no sensor reads for `sam` (each names "
+        "another `person:`): sam's signals stay unknown, so this rule's signal triggers "
+        "never fire; give sam's wearable `person: sam`"
+    ) in result.stdout
+
+
+def test_a_sensor_that_takes_the_person_from_its_topic_may_read_for_anyone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        COPIED_SENSOR.replace(
+            "  - {type: mqtt, id: sam_hr, topic: home/sam/hr, metric: hr, person: alex}\n",
+            "  - {type: mqtt, id: all_hr, topic: all/+/hr, person_topic_level: 1, metric: hr}\n",
+        )
+    )
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 0, result.stderr
+    assert "no sensor reads for" not in result.stdout

@@ -60,6 +60,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_publishers_naming_people(config),
         *_unused_on_a_satellite(config),
         *_sensors_for_nobody_listed(config),
+        *_rules_for_someone_no_sensor_reads(config),
         *_broker_port_and_tls(config),
         *_certificates_unchecked(config),
         *_values_read_twice(config),
@@ -203,6 +204,32 @@ def _sensors_for_nobody_listed(config: AmbientConfig) -> Iterator[Finding]:
                 f"no `person:`, so its readings are for `{DEFAULT_PERSON}`, who is not under "
                 f"`people:` ({', '.join(ids)}): no rule for them sees these; {suggestion}",
             )
+
+
+def _rules_for_someone_no_sensor_reads(config: AmbientConfig) -> Iterator[Finding]:
+    """A household copying one person's sensor for the next and leaving its ``person:``: the
+    second person's heart counts as the first's, and a rule for them never fires. Only when
+    every sensor names its person (a topic level, a satellite or a recording's rows may name
+    anyone) and there are sensors at all (``simulate --recording`` brings its own)."""
+    if not config.sensors:
+        return
+    read_for: set[str] = set()
+    for sensor in config.sensors:
+        if sensor.person is None or sensor.type == "satellite":
+            return
+        read_for.add(sensor.person)
+    for index, rule in enumerate(config.rules):
+        person = rule.person
+        if person is None or person in read_for:
+            continue
+        if not any(getattr(trigger, "trigger", None) == "signal" for trigger in rule.triggers):
+            continue
+        yield (
+            ("rules", index, "person"),
+            f"no sensor reads for `{person}` (each names another `person:`): {person}'s "
+            "signals stay unknown, so this rule's signal triggers never fire; give "
+            f"{person}'s wearable `person: {person}`",
+        )
 
 
 def _unused_on_a_satellite(config: AmbientConfig) -> Iterator[Finding]:
