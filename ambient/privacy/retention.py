@@ -132,13 +132,7 @@ class Retention:
             report.files = await asyncio.to_thread(
                 purge_recordings, directory, now - limit_s, self.replayed, report.files_refused
             )
-            for path, why in report.files_refused:
-                _LOGGER.warning(
-                    "Retention: cannot remove %s (%s), past its limit: remove it by hand, or let "
-                    "the daemon's user write its folder; tried again at the next purge",
-                    path,
-                    why,
-                )
+            _warn_refused(report.files_refused)
         self.purges += 1
         return report
 
@@ -178,6 +172,32 @@ class Retention:
             if count < BATCH_ROWS:
                 return removed
             await asyncio.sleep(0)  # a turn for readings and rules between batches
+
+
+def _warn_refused(refused: list[tuple[Path, str]]) -> None:
+    """One warning per folder and reason: a month recorded with sudo is one line at each
+    purge, not one for each of its files."""
+    by_folder: dict[tuple[Path, str], list[Path]] = {}
+    for path, why in refused:
+        by_folder.setdefault((path.parent, why), []).append(path)
+    for (folder, why), paths in by_folder.items():
+        if len(paths) == 1:
+            _LOGGER.warning(
+                "Retention: cannot remove %s (%s), past its limit: remove it by hand, or let "
+                "the daemon's user write its folder; tried again at the next purge",
+                paths[0],
+                why,
+            )
+            continue
+        _LOGGER.warning(
+            "Retention: cannot remove %d recordings in %s (%s), past their limit, %s the first: "
+            "remove them by hand, or let the daemon's user write the folder; tried again at "
+            "the next purge",
+            len(paths),
+            folder,
+            why,
+            paths[0].name,
+        )
 
 
 def purge_recordings(

@@ -201,6 +201,42 @@ async def test_a_recording_file_that_cannot_be_removed_holds_back_none_of_the_ot
     ]
 
 
+async def test_a_folder_of_recordings_that_cannot_be_removed_is_one_warning_not_one_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A month of recordings made with sudo: a warning for each of its files at every purge,
+    every hour, filled the journal (on the card) with hundreds of lines saying one thing.
+    One line names the folder, how many, and one of them. (The refusal is played by `unlink`
+    raising as it does for the daemon's user: root may remove any file.)"""
+    recordings = tmp_path / "recordings"
+    month = recordings / "2026-11"
+    month.mkdir(parents=True)
+    stuck = [month / f"{day:02d}.csv" for day in range(1, 4)]
+    for path in stuck:
+        path.write_text("t,metric,value,person\n")
+        os.utime(path, (NOW - 31 * DAY_S, NOW - 31 * DAY_S))
+
+    def refused(self: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    retention = Retention(
+        RetentionConfig(recordings=30 * DAY_S), Store(None), VirtualClock(NOW), recordings
+    )
+    with caplog.at_level(logging.INFO, logger="ambient.privacy.retention"):
+        report = await retention.purge()
+
+    assert report.files == [] and [path for path, _ in report.files_refused] == stuck
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            f"Retention: cannot remove 3 recordings in {month} (Permission denied), past their "
+            f"limit, {stuck[0].name} the first: remove them by hand, or let the daemon's user "
+            "write the folder; tried again at the next purge",
+        ),
+    ]
+
+
 async def test_a_subfolder_the_daemon_may_not_read_is_said_not_passed_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
