@@ -384,3 +384,50 @@ def test_a_commands_failure_in_the_journal_is_at_the_error_priority(tmp_path: Pa
     said, problem = journal.read_text().splitlines()
     assert said == f"<3>{config}: 1 problem:"
     assert problem.startswith(f"<3>  {config}:2:1: timezone: unknown time zone `Europe/Berln`")
+
+
+def test_checks_warnings_in_the_journal_are_at_the_warning_priority(tmp_path: Path) -> None:
+    """The unit's check before each start is where a config's warnings reach the journal (a
+    weekly report folder the service cannot write): they came at info, so `journalctl -u
+    ambient -p warning` did not show them. Its description stays info. (A file stands in for
+    journald's stream, stdout and stderr both, as systemd gives a service.)"""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\nmqtt:\n  host: localhost\n  port: 8883\nstore:\n  path: null\n"
+    )
+    journal = tmp_path / "journal"
+    with journal.open("w") as stream:
+        info = os.fstat(stream.fileno())
+        result = subprocess.run(
+            [sys.executable, "-m", "ambient", "check", "--config", str(config)],
+            stdout=stream,
+            stderr=stream,
+            env=clean_env(JOURNAL_STREAM=f"{info.st_dev}:{info.st_ino}"),
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0
+    lines = journal.read_text().splitlines()
+    assert lines[0] == f"{config}: OK"
+    warnings = [line for line in lines if "Warning:" in line]
+    assert warnings == [
+        f"<4>Warning: {config}:4:3: mqtt.port: 8883 is MQTT over TLS, and there is no `tls:` "
+        "section: add `tls: {}` (system CAs) or a `ca_file`, or use the broker's plain port"
+    ]
+
+
+def test_checks_warnings_elsewhere_carry_no_priority(tmp_path: Path) -> None:
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\nmqtt:\n  host: localhost\n  port: 8883\nstore:\n  path: null\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ambient", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=clean_env(JOURNAL_STREAM="1:1"),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert f"\nWarning: {config}:4:3: mqtt.port: 8883 is MQTT over TLS" in result.stdout

@@ -52,9 +52,13 @@ def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
     print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
     print(f"Store: {store_line}")
     from ambient.config import config_warnings
+    from ambient.logs import goes_to_journal
 
+    # The unit's check is where they reach the journal: at its warning priority, so that
+    # `journalctl -p warning` shows them (the rest of the description stays info).
+    priority = "<4>" if goes_to_journal(sys.stdout) else ""
     for warning in config_warnings(args.config, config):
-        print(f"Warning: {warning}")
+        print(f"{priority}Warning: {warning}")
     for note in _idle_notes(config):
         print(f"Note: {note}")
     return 0 if store_usable else 1
