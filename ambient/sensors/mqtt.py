@@ -291,15 +291,14 @@ class MqttSensor:
         newest = last
         readings = []
         for time, value in sorted(zip(times, values, strict=True)):
-            time = min(time, now)
-            if time <= last:
+            if time <= last:  # (its own time: one ahead of ours, taken as now, comes again)
                 continue
             newest = time  # (an impossible value too: counted once)
             if not low <= value <= high:
                 refusal = self._refusal(value)
                 self._drops.drop(topic, refusal.reason, refusal.detail)
                 continue
-            readings.append(Reading(time, person, metric, value, source))
+            readings.append(Reading(min(time, now), person, metric, value, source))
         if newest > last:
             self._last_sample_time[person] = newest
         return readings

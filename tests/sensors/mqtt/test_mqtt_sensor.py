@@ -707,3 +707,19 @@ async def test_an_esphome_heart_rate_retained_without_a_time_is_never_taken_agai
     assert set(dropped) <= {"retained_without_time", "backlog_without_time"}
     assert dropped["retained_without_time"] >= 1
     assert sum(dropped.values()) + counters.get("mqtt", "retained_repeat") == 4
+
+
+def test_a_sample_stamped_a_little_ahead_is_not_taken_again_in_the_next_upload() -> None:
+    """A phone whose clock runs 30 s fast: its upload's newest sample is taken as now (not
+    from the future). The next upload repeats it, by then in the past by our clock: it is the
+    same sample, not a new one (it was taken again, its heart rate twice in the minute)."""
+    h = Harness(
+        value="data.metrics.0.data.*.Avg",
+        timestamp="data.metrics.0.data.*.date",
+        stale_after=600.0,
+    )
+    assert [(r.time, r.value) for r in h.feed(batch((66, -30)))] == [(NOW, 66.0)]
+    h.clock.advance_to(NOW + 300)
+    again = h.feed(batch((70, -300), (66, -30)))
+    assert [(r.time, r.value) for r in again] == [(NOW + 300, 70.0)]
+
