@@ -723,3 +723,18 @@ def test_a_sample_stamped_a_little_ahead_is_not_taken_again_in_the_next_upload()
     again = h.feed(batch((70, -300), (66, -30)))
     assert [(r.time, r.value) for r in again] == [(NOW + 300, 70.0)]
 
+
+def test_a_steady_heart_at_whole_seconds_gives_a_reading_each_second() -> None:
+    """A 1 Hz relay stamping whole seconds, a steady 60 bpm: each message has the value of
+    the one before, at its own time, and each is a reading; only one of the same time and
+    value (that reading sent again) is not. Another person's, of the same time and value, is
+    theirs."""
+    h = Harness(topic="hr/+", person=None, person_topic_level=1, value="hr", timestamp="ts")
+
+    def sent(at: float, who: str = "alex") -> list[Reading]:
+        return h.feed(b'{"hr": 60, "ts": %d}' % at, topic=f"hr/{who}")
+
+    taken = [r.time for at in (NOW - 3, NOW - 2, NOW - 1) for r in sent(at)]
+    assert taken == [NOW - 3, NOW - 2, NOW - 1]
+    assert sent(NOW - 1) == []
+    assert [(r.person, r.time) for r in sent(NOW - 1, "sam")] == [("sam", NOW - 1)]
