@@ -150,9 +150,10 @@ def subscription_id(topic_filter: str) -> int:
 
 def _subscription_ids(message: aiomqtt.Message) -> tuple[int, ...]:
     """The identifiers of the subscriptions ``message`` was sent for (none from a broker
-    without them, or for a subscription made without one)."""
+    without them, or for a subscription made without one), in order: a broker may name them
+    in any, and a copy sent again is the same copy."""
     found = getattr(message.properties, "SubscriptionIdentifier", None)
-    return tuple(found) if found else ()
+    return tuple(sorted(found)) if found else ()
 
 
 def backoff_delay(attempt: int, minimum_s: float, maximum_s: float, rng: random.Random) -> float:

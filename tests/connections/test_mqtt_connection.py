@@ -31,6 +31,7 @@ from ambient.connections.mqtt import (
     MqttMessage,
     _is_refusal,
     backoff_delay,
+    subscription_id,
 )
 from ambient.connections.mqtt_client import (
     CLOSED_BEFORE_ANSWER,
@@ -626,3 +627,27 @@ async def test_a_broker_without_subscription_identifiers_is_sent_none() -> None:
     connack.SubscriptionIdentifierAvailable = 1
     on_connect(client._client, None, None, accepted, connack)
     assert incoming.subscription_ids_available is True
+
+
+async def test_a_retained_copy_for_two_filters_is_a_repeat_whatever_order_it_names_them() -> None:
+    """A broker may send one copy of a message for every subscription it matches, naming
+    their identifiers in any order (MQTT 5 says the order means nothing; Mosquitto sends a
+    copy per subscription, so a stand-in message): a retained RR list sent again with its
+    identifiers in another order is the message handled already, and no beat is taken twice."""
+    counters = Counters()
+    connection = MqttConnection(MqttConfig(), "test", VirtualClock(1_700_000_000.0), counters)
+    by_level, by_person = Collector(), Collector()
+    connection.subscribe("home/+/rr", by_level)
+    connection.subscribe("home/alex/#", by_person)
+    ids = [subscription_id("home/+/rr"), subscription_id("home/alex/#")]
+
+    def copy(identifiers: list[int]) -> aiomqtt.Message:
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.SubscriptionIdentifier = identifiers
+        return aiomqtt.Message("home/alex/rr", b"[800, 810]", 0, True, 0, properties)
+
+    unused_client: Any = None  # (a QoS 0 message is not acknowledged)
+    connection._dispatch(unused_client, copy(ids))
+    connection._dispatch(unused_client, copy(ids[::-1]))
+    assert (by_level.queue.qsize(), by_person.queue.qsize()) == (1, 1)
+    assert counters.get("mqtt", "retained_repeat") == 1
