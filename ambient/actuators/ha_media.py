@@ -131,14 +131,29 @@ class PlayCalming(SharedHolds[MediaTakeover]):
                 continue  # another episode still plays on it: the last one stops it
             if not takeover.stop_on_recovery:
                 continue
-            target = {"entity_id": takeover.entity_id}
-            await self.client.call_service("media_player", "media_stop", {}, target)
-            if takeover.previous_volume is not None:
-                await self.client.call_service(
-                    "media_player", "volume_set", {"volume_level": takeover.previous_volume}, target
+            try:
+                await self._stop_one(takeover)
+            except HomeAssistantError as exc:
+                # A player that does not answer: the others, and the lights, are still undone.
+                self.client.counters.increment(f"ha:{takeover.entity_id}", "service_error")
+                _LOGGER.warning(
+                    "%s could not be stopped after episode %s: Home Assistant said %s",
+                    takeover.entity_id,
+                    episode.id,
+                    exc,
                 )
+                continue
             stopped.append(takeover.entity_id)
         return stopped
+
+    async def _stop_one(self, takeover: MediaTakeover) -> None:
+        """Stop the calming media, then put the volume from before back (not while it plays)."""
+        target = {"entity_id": takeover.entity_id}
+        await self.client.call_service("media_player", "media_stop", {}, target)
+        if takeover.previous_volume is not None:
+            await self.client.call_service(
+                "media_player", "volume_set", {"volume_level": takeover.previous_volume}, target
+            )
 
     def holds(self, episode: Episode) -> dict[str, MediaTakeover]:
         return episode.media

@@ -397,3 +397,51 @@ async def test_a_calm_light_is_put_back_after_home_assistant_itself_restarted(
     assert f"restored ['{CEILING}']" in caplog.text
     assert store.items(NAMESPACE) == {}
     store.close()
+
+
+@pytest.mark.ha
+async def test_a_player_ha_will_not_stop_leaves_the_episodes_lights_put_back_all_the_same(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An episode owed from before a restart: its calming media is on a player HA refuses to
+    stop (as one whose integration lost its stop feature; the demo's media_player.browse has
+    none), and it calmed a light. The player is a warning, counted, and the light is put back
+    all the same. (The record is written as an ambient that played on it would have: no demo
+    player takes calming media and then refuses to stop it.)"""
+    await set_light(probe, BED, 102, 2200)  # as the calm left it
+    store = Store(tmp_path / "state.db")
+    before = {"state": "on", "brightness": 200, "color_mode": "color_temp"}
+    store.put(
+        NAMESPACE,
+        "p1",
+        {
+            "lights": {
+                BED: {
+                    "scene_entity_id": scene_of("p1", BED),  # lost as HA restarted
+                    "restore": True,
+                    "overridden_by": None,
+                    "transition_s": 0.0,
+                    "before": {**before, "color_temp_kelvin": 5000},
+                }
+            },
+            "media": {
+                "media_player.browse": {
+                    "previous_volume": None,
+                    "stop_on_recovery": True,
+                    "overridden_by": None,
+                }
+            },
+            "ended": True,
+        },
+    )
+    async with running(client_for(ha)) as client:
+        with caplog.at_level(logging.WARNING, logger="ambient.actuators"):
+            actuator = HomeAssistantActuator(client, RealClock(), store)
+            assert actuator._settling is not None
+            await actuator._settling
+        assert light_of(await probe.state(BED)) == ("on", 200, 5000)
+        assert client.counters.get("ha:media_player.browse", "service_error") == 1
+
+    assert "media_player.browse could not be stopped after episode p1" in caplog.text
+    assert store.items(NAMESPACE) == {}
+    store.close()
