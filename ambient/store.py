@@ -317,7 +317,11 @@ def file_problem(exc: BaseException, path: Path | None = None) -> str | None:
     primary = None if code is None else code & 0xFF
     if isinstance(exc, tuple(driver.OperationalError for driver in drivers)):
         # SQLite's generic code is a query's own fault (no such table, a syntax error).
-        return None if primary == sqlite3.SQLITE_ERROR else f"cannot be used ({exc})"
+        if primary == sqlite3.SQLITE_ERROR:
+            return None
+        if primary == sqlite3.SQLITE_BUSY:  # its lock held past the wait, or refused at once
+            return f"cannot be used ({exc}): {_BUSY_ADVICE}"
+        return f"cannot be used ({exc})"
     if not isinstance(exc, tuple(driver.DatabaseError for driver in drivers)):
         return None
     if primary not in _DAMAGE_CODES:
@@ -328,6 +332,12 @@ def file_problem(exc: BaseException, path: Path | None = None) -> str | None:
     )
 
 
+#: What to do about a store another process holds locked (the daemon encrypting the plain
+#: file as it starts holds it for the copy: seconds for a large store on a Pi).
+_BUSY_ADVICE = (
+    "another process is writing it (ambient encrypting it as it starts, for one); try again in "
+    "a moment"
+)
 #: Less room than this left where the store is, an I/O error is taken as the disk being full.
 _FULL_BELOW_BYTES = 1 << 20
 

@@ -234,6 +234,30 @@ def test_a_write_into_the_plain_store_while_it_is_encrypted_is_refused_not_lost(
     assert write.returncode == 0 or "database is locked" in write.stderr
 
 
+def test_a_command_while_the_daemon_encrypts_the_plain_store_says_to_try_again(
+    tmp_path: Path,
+) -> None:
+    """The daemon holds the plain file's lock while it makes the encrypted copy (seconds for
+    a large store on a Pi): `ambient trace` then said `cannot be used (database is locked)`,
+    which says neither why nor what to do. The lock is held here as the daemon holds it."""
+    path = tmp_path / "ambient.db"
+    Store(path).close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people: [{{id: alex}}]\nstore: {{path: {path}}}\n")
+    daemon = sqlite3.connect(path, isolation_level=None)
+    try:
+        daemon.execute("PRAGMA journal_mode=DELETE")
+        daemon.execute("BEGIN IMMEDIATE")
+        result = run_ambient("trace", "--config", str(config))
+    finally:
+        daemon.close()
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        f"ambient trace: store {path} cannot be used (database is locked): another process "
+        "is writing it (ambient encrypting it as it starts, for one); try again in a moment"
+    ]
+
+
 #: Another process's write into the store, given up at once if the store is locked.
 WRITE_NOW = """
 import sqlite3, sys
