@@ -672,6 +672,39 @@ def test_a_weekly_report_into_a_read_only_folder_is_warned_of(read_only_folder: 
     ) in result.stdout
 
 
+def test_a_weekly_report_into_a_home_folder_the_service_cannot_reach_is_warned_of(
+    service_state: Path,
+) -> None:
+    """The unit hides home folders (ProtectHome=yes: /home is there, but may not be looked
+    into), the usual place for a report folder: the unit's check could not look, left it to
+    `run`, and the report failed every week. In the service (its credentials directory set; a
+    folder stands in for systemd's) check warns; by hand it still leaves such a folder to `run`,
+    as `check` is often someone else's."""
+    pytest.importorskip("matplotlib", reason="the optional `report` extra is not installed")
+    home = service_state.parent / "home"
+    home.mkdir(mode=0o000)  # as the unit's /home: root's, no one may look in
+    folder = home / "pi" / "reports"
+    config = service_state.parent / "ambient.yaml"
+    config.write_text(
+        REPORT_DELIVERY.format(folder=folder) + f"store:\n  path: {service_state / 'ambient.db'}\n"
+    )
+    config.chmod(0o644)
+    credentials = service_state.parent / "credentials"
+    credentials.mkdir(mode=0o755)
+
+    by_hand = check_as_nobody(config)
+    in_service = check_as_nobody(config, CREDENTIALS_DIRECTORY=str(credentials))
+
+    assert by_hand.returncode == 0, by_hand.stderr
+    assert "Warning" not in by_hand.stdout
+    assert in_service.returncode == 0, in_service.stderr
+    assert (
+        f"Warning: {config}:4:5: insights.report.folder: the service cannot look into {home}, "
+        "so the weekly report cannot be written there: give a folder `run` can write (the "
+        "service's is /var/lib/ambient)"
+    ) in in_service.stdout
+
+
 def test_a_weekly_report_without_matplotlib_is_refused(tmp_path: Path) -> None:
     # A stand-in for an installation without the `report` extra: matplotlib made unimportable.
     config = tmp_path / "ambient.yaml"

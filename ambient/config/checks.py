@@ -236,11 +236,13 @@ def report_folder_advice(config: AmbientConfig) -> list[Finding]:
     report = config.insights.report
     if report is None:
         return []
+    if (hidden := _folder_not_to_look_into(report.folder)) is not None:
+        return _report_folder_hidden(hidden)
     try:
         existing = next(p for p in (report.folder, *report.folder.parents) if p.exists())
         read_only = existing.is_dir() and os.statvfs(existing).f_flag & os.ST_RDONLY
     except OSError:
-        return []  # a folder this user may not look into: left to `run`
+        return []
     if not read_only:
         return []
     return [
@@ -249,6 +251,37 @@ def report_folder_advice(config: AmbientConfig) -> list[Finding]:
             f"{existing} is on a read-only file system, where the weekly report cannot be "
             f"written: give a folder `run` can write (the service's is {DEFAULT_STORE.parent}; "
             "another needs ReadWritePaths= in a drop-in, sudo systemctl edit ambient)",
+        )
+    ]
+
+
+def _folder_not_to_look_into(folder: Path) -> Path | None:
+    """The first folder above ``folder`` that this user may not look into, if any."""
+    for parent in reversed(folder.parents):
+        try:
+            if not stat.S_ISDIR(parent.stat().st_mode):
+                return None
+        except OSError:
+            return None  # not there: made by `run`
+        if not os.access(parent, os.X_OK):
+            return parent
+    return None
+
+
+def _report_folder_hidden(hidden: Path) -> list[Finding]:
+    """A report folder under one this user may not look into. By hand that is left to `run`
+    (the daemon's user may); in the service (the unit's check) it is the daemon's user that
+    cannot, as in a home folder, which the unit hides (ProtectHome=yes: /home is there, not to
+    be looked into), so the report would fail every week."""
+    from ambient.store_crypto import CREDENTIALS_ENV
+
+    if not os.environ.get(CREDENTIALS_ENV):
+        return []
+    return [
+        (
+            ("insights", "report", "folder"),
+            f"the service cannot look into {hidden}, so the weekly report cannot be written "
+            f"there: give a folder `run` can write (the service's is {DEFAULT_STORE.parent})",
         )
     ]
 
