@@ -32,21 +32,28 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+#: What a service call's ``entity_id`` may be that names no one entity (HA's
+#: ``ENTITY_MATCH_ALL`` and ``ENTITY_MATCH_NONE``).
+_NO_ENTITY = frozenset({"all", "none"})
+
 
 def named_action_entities(config: AmbientConfig) -> dict[str, list[str]]:
     """Each entity a rule's HA action acts on or reads (its lights, players, TTS entity, a
     breathing's ``while`` entity, a service call's target) and the rules naming it. An id
-    with a placeholder is filled only when the action runs: not looked up."""
+    with a placeholder is filled only when the action runs, and ``all`` and ``none`` are HA's
+    words for every entity and for none: not looked up."""
     named: dict[str, list[str]] = {}
     for rule in config.rules:
         for _path, step in walk_steps(rule, ()):
             if not isinstance(step, LeafActionConfig):
                 continue
             for entity_id in entities_of(step):
+                if "{" in entity_id or entity_id in _NO_ENTITY:
+                    continue
                 places = named.setdefault(entity_id, [])
-                if "{" not in entity_id and f"rule {rule.id}" not in places:
+                if f"rule {rule.id}" not in places:
                     places.append(f"rule {rule.id}")
-    return {entity_id: places for entity_id, places in named.items() if places}
+    return named
 
 
 def named_action_services(config: AmbientConfig) -> dict[str, list[str]]:

@@ -85,6 +85,29 @@ def test_every_entity_and_service_an_action_names_is_named_with_its_rules() -> N
     }
 
 
+def test_a_service_call_on_all_entities_or_none_names_no_entity() -> None:
+    """``entity_id: all`` (and ``none``) are HA's words for every entity of the service's
+    domain and for none: no entity of that id to look up, nor to warn of."""
+    config = AmbientConfig.model_validate(
+        {
+            "timezone": "UTC",
+            "people": [{"id": "alex"}],
+            "homeassistant": {"url": "http://127.0.0.1:9", "token": "not-a-real-token"},
+            "store": {"path": None},
+            "rules": [
+                rule(
+                    "lights_out",
+                    [
+                        {"action": "light.turn_off", "target": {"entity_id": "all"}},
+                        {"action": "switch.turn_off", "target": {"entity_id": "none"}},
+                    ],
+                )
+            ],
+        }
+    )
+    assert named_action_entities(config) == {}
+
+
 class Heard(logging.Handler):
     """The check's lines; ``done`` is set by its last one (DEBUG: how many were looked up)."""
 
