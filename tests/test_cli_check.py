@@ -608,6 +608,34 @@ def test_a_store_folder_the_service_user_cannot_write_is_refused(service_state: 
     ) in result.stderr
 
 
+def test_a_store_on_a_read_only_file_system_is_one_problem_for_the_service_user(
+    service_state: Path,
+) -> None:
+    """The service's user, a store outside its state folder (read-only for the unit): the
+    read-only file system was said, then again as a folder `run` cannot make files in, whose
+    owner was the user itself, with "make this one its own" as the fix."""
+    folder = service_state.parent / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k,mode=0755", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a file system needs root (and a machine that allows it)")
+    try:
+        config = service_state.parent / "ambient.yaml"
+        config.write_text(f"people:\n  - id: alex\nstore:\n  path: {folder / 'ambient.db'}\n")
+        config.chmod(0o644)
+        result = check_as_nobody(config)
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+    assert result.returncode == 1
+    assert f"{config}: 1 problem:" in result.stderr, result.stderr
+    assert f":4:3: store.path: {folder} is on a read-only file system" in result.stderr
+
+
 def test_a_key_file_the_service_cannot_read_is_refused_in_the_service(
     service_state: Path,
 ) -> None:

@@ -141,13 +141,15 @@ def _store_path(config: AmbientConfig) -> Iterator[Finding]:
         existing = next(p for p in (path, *path.parents) if p.exists())
         if existing != path and not existing.is_dir():
             yield ("store", "path"), f"{existing} is a file, so {path} cannot be created"
-        elif os.statvfs(existing).f_flag & os.ST_RDONLY:
+            return
+        if os.statvfs(existing).f_flag & os.ST_RDONLY:
             yield (
                 ("store", "path"),
                 f"{existing} is on a read-only file system, where `run` cannot write the "
                 f"store: give an absolute path in a folder it can write, such as {DEFAULT_STORE} "
                 "(in Docker, the state volume)",
             )
+            return  # whose the folder is does not matter there
     except PermissionError:
         return  # a folder this user may not look into (the daemon's user may): left to `run`
     yield from _store_owner(path)
