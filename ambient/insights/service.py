@@ -7,9 +7,10 @@ left open by a daemon that was off at midnight is closed at the next start. An e
 midnight has its "after" stress span in the next day: the closed day's summary is recomputed
 once that span has passed (on the clock, or at the next start). Trends are recomputed from
 the stored summaries, never carried in memory; when the night window ends, a night strap's
-value (final then) joins them, so the early warning comes that morning. A day the store
-refuses to close (a full or read-only card) is one error line and stays in memory, closed at
-the next save that succeeds; the next day is recorded meanwhile.
+value (final then) joins them, so the early warning comes that morning. A store that refuses
+to save (a full or read-only card) is one warning until a save succeeds again: the open day's
+minutes and the days it could not close stay in memory (a week of days at most), written at
+the next save that succeeds; a stop that cannot save says what it did not save.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ HEART_RATE_ONLY = (
     "no HRV: it needs the intervals between beats (a chest strap, or a watch that shares "
     "them); heart rate only has none"
 )
+#: Per person, the finished days a refusing store leaves in memory at most: a card full for
+#: longer loses the oldest (a day of minute bins is a few hundred kB).
+UNCLOSED_DAYS_MAX = 7
 
 
 class Insights:
@@ -83,6 +87,10 @@ class Insights:
         self._day_sources: dict[str, str | None] = {}
         #: Finished days the store refused to close yet (person, day), oldest first.
         self._unclosed: list[tuple[str, OpenDay]] = []
+        #: Whether the store refused the last save (said once, until one succeeds again).
+        self._refusing = False
+        #: Per person: when their open day was last saved whole.
+        self._saved_at: dict[str, float] = {}
         #: Per person: the timer that recomputes yesterday once its episodes' spans are over.
         self._follow_ups: dict[str, TimerHandle] = {}
         now = clock.now()
@@ -209,11 +217,20 @@ class Insights:
         self._resumed_at = self.clock.now()
 
     def close(self) -> None:
+        """Save what is open and stop the timers; a store that refuses (a full card) is one
+        warning saying what was not saved, and the rest of the stop goes on."""
         now = self.clock.now()
         for person in list(self._days):
             self._account(person, now)
-        self._close_unclosed()
-        self._save_open()
+        try:
+            self._close_unclosed()
+            self._save_open()
+        except StoreError as exc:
+            unsaved = [*(self._unsaved(p, d) for p, d in self._unclosed)]
+            unsaved += [self._unsaved(p, d) for p, d in sorted(self._days.items()) if d.dirty]
+            _LOGGER.warning(
+                "Insights not saved at the stop: %s are lost: %s", ", ".join(unsaved), exc
+            )
         timers = (self._midnight, self._dawn, self._persist, self._first)
         for handle in (*timers, *self._follow_ups.values()):
             handle.cancel()
@@ -294,15 +311,20 @@ class Insights:
         opened = OpenDay.of(finished.day + timedelta(days=1), self.zone)
         self._days[person] = opened
         self._unclosed.append((person, finished))
+        held = [day for who, day in self._unclosed if who == person]
+        if len(held) > UNCLOSED_DAYS_MAX:
+            self._unclosed.remove((person, held[0]))
+            _LOGGER.warning(
+                "Day %s of %s dropped: the store refused it for %d days; %s are lost",
+                held[0].day,
+                person,
+                UNCLOSED_DAYS_MAX,
+                self._unsaved(person, held[0]),
+            )
         try:
             self._close_unclosed()
-        except StoreError as exc:  # once a day, not at every update until there is room
-            _LOGGER.error(
-                "Day %s of %s not closed yet (tried again at the next save): %s",
-                finished.day,
-                person,
-                exc,
-            )
+        except StoreError as exc:  # said once, not at every update until there is room
+            self._refused(f"Day {finished.day} of {person} not closed yet", exc)
         return opened
 
     def _close_unclosed(self) -> bool:
@@ -344,7 +366,9 @@ class Insights:
             return
         now = self.clock.now()
         if now < due:
-            self._follow_ups[person] = self.clock.call_at_wall(due, lambda: self._follow_up(person))
+            self._follow_ups[person] = self.clock.call_at_wall(
+                due, lambda: self._on_follow_up(person)
+            )
             return
         self._account(person, now)  # may close the open day too, if the clock jumped
         if self._days[person] is not opened:
@@ -353,6 +377,12 @@ class Insights:
         neighbours = (opened,) if before is None else (before, opened)
         self.storage.put_day(person, yesterday, self._summary(person, yesterday, neighbours))
         _LOGGER.debug("completed %s of %s", yesterday.day, person)
+
+    def _on_follow_up(self, person: str) -> None:
+        try:
+            self._follow_up(person)
+        except StoreError as exc:  # yesterday stays as first closed
+            self._refused(f"Day before {self._days[person].day} of {person} not completed", exc)
 
     def _summary(
         self, person: str, finished: OpenDay, neighbours: tuple[OpenDay, ...]
@@ -453,15 +483,47 @@ class Insights:
         now = self.clock.now()
         for person in list(self._days):  # the held values' minutes so far: a power cut
             self._account(person, now)  # loses at most those since this save
-        if self._close_unclosed():
-            self._publish_days()
-        self._save_open()
+        try:
+            if self._close_unclosed():
+                self._publish_days()
+            self._save_open()
+        except StoreError as exc:
+            self._refused("Insights not saved", exc)
+            return
+        if self._refusing:
+            self._refusing = False
+            _LOGGER.info("Insights saved again")
 
     def _save_open(self) -> None:
+        now = self.clock.now()
         for person, opened in self._days.items():
             if opened.dirty:
                 self.storage.put_day(person, opened, None)
                 opened.dirty = False
+                self._saved_at[person] = now
+
+    def _refused(self, what: str, exc: StoreError) -> None:
+        """A save the store refused (a full or read-only card): one warning until a save
+        succeeds again, not one at every try."""
+        if self._refusing:
+            _LOGGER.debug("%s: %s", what, exc)
+            return
+        self._refusing = True
+        _LOGGER.warning(
+            "%s: %s; the minutes are kept in memory and written when there is room "
+            "(tried every %s)",
+            what,
+            exc,
+            duration_text(self.config.persist_every),
+        )
+
+    def _unsaved(self, person: str, opened: OpenDay) -> str:
+        """What of ``opened`` is not in the store: since its last save, or the whole day."""
+        saved_at = self._saved_at.get(person)
+        if saved_at is None or not opened.start <= saved_at < opened.end:
+            return f"the minutes of {person} on {opened.day}"
+        since = datetime.fromtimestamp(saved_at, self.zone).strftime("%H:%M")
+        return f"the minutes of {person} since {since} on {opened.day}"
 
     def _publish_days(self) -> None:
         """The last finished day's numbers and the trend, for every person."""

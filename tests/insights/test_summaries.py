@@ -275,7 +275,7 @@ def test_a_save_that_fails_is_written_whole_at_the_next_save() -> None:
     day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
     day.signals(local(2026, 7, 1, 8, 5), stress_score=None)
     day.clock.advance_to(local(2026, 7, 1, 8, 10))  # the first save fails
-    assert store.failed and day.clock.failed_callbacks == 1
+    assert store.failed and day.clock.failed_callbacks == 0  # a refusal, said not raised
     assert InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN) is None
     day.clock.advance_to(local(2026, 7, 1, 8, 20))  # the next one writes what it missed
     stored = InsightStore(store).open_day("alex", date(2026, 7, 1), BERLIN)
@@ -294,13 +294,14 @@ def test_a_day_the_full_store_cannot_close_is_closed_at_the_next_save_with_room(
     day.signals(local(2026, 7, 1, 23, 50), stress_score=30.0)
     pages = store.query("PRAGMA page_count")[0][0]
     store.query(f"PRAGMA max_page_count = {pages}")  # SQLite fails writes as a full disk does
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
         for minute in range(1, 4):
             day.signals(local(2026, 7, 2, 0, minute), stress_score=30.0)
     assert [r.getMessage() for r in caplog.records if r.name == "ambient.insights.service"] == [
-        "Day 2026-07-01 of alex not closed yet (tried again at the next save): store "
-        f"{tmp_path / 'ambient.db'} cannot be used (database or disk is full)"
+        f"Day 2026-07-01 of alex not closed yet: store {tmp_path / 'ambient.db'} cannot be "
+        "used (database or disk is full); the minutes are kept in memory and written when "
+        "there is room (tried every 10min)"
     ]
     store.query("PRAGMA max_page_count = 1000000")  # room again
     day.clock.advance_to(local(2026, 7, 3, 0, 0, 1))
@@ -308,6 +309,28 @@ def test_a_day_the_full_store_cannot_close_is_closed_at_the_next_save_with_room(
     assert sorted(summaries) == [date(2026, 7, 1), date(2026, 7, 2)]
     assert summaries[date(2026, 7, 1)].measured_minutes == 960  # 08:00 to midnight
     assert summaries[date(2026, 7, 2)].measured_minutes == 1440
+
+
+def test_a_store_full_for_over_a_week_keeps_the_last_week_of_days_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The days the store could not close were all held in memory, however long it stayed
+    full (a few hundred kB a day each)."""
+    store = Store(tmp_path / "ambient.db")
+    day = Day(local(2026, 7, 1, 8, 0), store)
+    day.signals(local(2026, 7, 1, 8, 0), stress_score=30.0)
+    day.clock.advance_to(local(2026, 7, 1, 8, 10, 1))
+    pages = store.query("PRAGMA page_count")[0][0]
+    store.query(f"PRAGMA max_page_count = {pages}")  # room for rewriting 8 h, not for 9 h
+    with caplog.at_level(logging.WARNING):
+        day.clock.advance_to(local(2026, 7, 9, 12, 0))
+    assert [r.getMessage() for r in caplog.records][1:] == [
+        "Day 2026-07-01 of alex dropped: the store refused it for 7 days; the minutes of alex "
+        "since 09:00 on 2026-07-01 are lost"
+    ]
+    store.query("PRAGMA max_page_count = 1000000")
+    day.clock.advance_to(local(2026, 7, 9, 12, 10))
+    assert sorted(InsightStore(store).summaries("alex")) == [date(2026, 7, d) for d in range(2, 9)]
 
 
 def test_a_day_stored_in_one_record_by_an_older_version_is_still_read() -> None:
