@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -149,6 +150,39 @@ async def test_a_rejected_token_is_one_line_and_not_tried_again(
         "restart ambient"
     ]
     assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+async def test_the_supervisors_token_rejected_in_the_add_on_is_tried_again(
+    ha: HomeAssistantInstance,
+) -> None:
+    """In the add-on the Supervisor's proxy checks ambient's token, not HA: it bans no address,
+    and its token is valid again once the Supervisor is (a restart of it): tried again with
+    backoff. The proxy is not here: the real HA rejecting a token it does not know stands in
+    for it."""
+    clock = VirtualClock(start=1_000.0)
+    counters = Counters()
+    client = HomeAssistantClient(
+        make_config(ha, token=SecretStr("not-the-supervisors-token"), backoff_max=8.0),
+        clock,
+        counters,
+    )
+    assert client.endpoint is not None
+    client.endpoint = replace(client.endpoint, via_supervisor=True)
+    failures = asyncio.Queue[str]()
+    client.on_status(
+        lambda status: failures.put_nowait(status) if status == "auth_failed" else None
+    )
+    async with running(client, wait=False):
+        delays = []
+        for _ in range(3):
+            await asyncio.wait_for(failures.get(), 10)
+            await clock.run_until(clock.now())  # the client reaches its backoff wait
+            due = clock.next_due()
+            assert due is not None
+            delays.append(due - clock.now())
+            clock.advance_to(due)
+        assert delays == [1.0, 2.0, 4.0]
+        assert counters.get("homeassistant", "auth_invalid") == 3
 
 
 async def test_ha_down_is_one_clear_line_then_reconnects_when_ha_is_back(
