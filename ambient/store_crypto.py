@@ -159,7 +159,9 @@ def connect_encrypted(path: Path, key: StoreKey) -> Any:
         raise
     if not unlocked:
         db.close()
-        raise StoreError(f"store {wrong_key(path, key)}")
+        raise StoreError(
+            header_damage(path) if header_damaged(path) else f"store {wrong_key(path, key)}"
+        )
     return db
 
 

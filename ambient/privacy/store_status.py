@@ -65,7 +65,7 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
                 raise  # a bug: its traceback is what a report needs
             return f"store {path} {problem}", False
         if not opens:
-            return wrong_key(path, key), False
+            return header_damage(path) if header_damaged(path) else wrong_key(path, key), False
         if (damaged := damage(path, key)) is not None:
             return damaged, False
     state = {

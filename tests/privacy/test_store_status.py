@@ -167,18 +167,27 @@ def test_check_fails_for_an_encrypted_file_without_a_key(tmp_path: Path) -> None
     assert f"Store: {db} is encrypted, but store.encryption gives no key" in result.stdout
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["no key", "a key to encrypt it"])
 def test_a_plain_store_whose_header_a_worn_card_damaged_is_not_called_encrypted(
-    tmp_path: Path,
+    tmp_path: Path, keyed: bool
 ) -> None:
     """Its first bytes overwritten, a plain store was said to be encrypted: `run` told a user
-    who never set a key to give one, and `check` that the config gave none."""
+    who never set a key to give one, and `check` that the config gave none; with a key given
+    to encrypt it at the next start, both said the key was wrong."""
     db = tmp_path / "ambient.db"
     store = Store(db)
     store.put("signals.baseline", "alex", {"minutes": 1})
     store.close()
     with db.open("r+b") as file:
         file.write(bytes(range(7, 107)))
-    config = config_file(tmp_path, {"path": str(db)})
+    settings: dict[str, Any] = {"path": str(db)}
+    if keyed:
+        pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+        key_file = tmp_path / "store.key"
+        key_file.write_text(RAW_KEY)
+        key_file.chmod(0o600)
+        settings["encryption"] = {"key_file": str(key_file)}
+    config = config_file(tmp_path, settings)
     problem = (
         f"store {db} is damaged (its SQLite header is unreadable): move it and its -wal and "
         "-shm files aside to start with a new one, or put back a copy"
