@@ -381,8 +381,9 @@ class Insights:
     def _on_follow_up(self, person: str) -> None:
         try:
             self._follow_up(person)
-        except StoreError as exc:  # yesterday stays as first closed
-            self._refused(f"Day before {self._days[person].day} of {person} not completed", exc)
+        except StoreError as exc:  # yesterday stays as it was closed at midnight
+            yesterday = self._days[person].day - timedelta(days=1)
+            self._refused(f"Day {yesterday} of {person} not completed", exc)
 
     def _summary(
         self, person: str, finished: OpenDay, neighbours: tuple[OpenDay, ...]

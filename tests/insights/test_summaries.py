@@ -416,6 +416,35 @@ def test_an_episode_near_midnight_gets_its_after_value_once_it_is_known() -> Non
     assert (completed["stress_before"], completed["stress_after"]) == (80.0, 40.0)
 
 
+class FullStore(Store):
+    """A real in-memory store that refuses every write once ``full``, as a full card does."""
+
+    full = False
+
+    def put(self, namespace: str, key: str, value: Any) -> None:
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        super().put(namespace, key, value)
+
+
+def test_an_episode_near_midnight_completed_on_a_full_store_is_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its timer raised (`Timer callback ... failed`), as the save every 10 minutes did."""
+    store = FullStore(None)
+    start = local(2026, 7, 1, 23, 55)
+    day = Day(local(2026, 7, 1, 23, 0), store)
+    late_episode(day, start)
+    day.clock.advance_to(local(2026, 7, 2, 0, 12))  # after the save of 00:10
+    store.full = True
+    with caplog.at_level(logging.WARNING):
+        day.clock.advance_to(start + 20 * 60)
+    assert day.clock.failed_callbacks == 0
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "Day 2026-07-01 of alex not completed"
+    ]
+
+
 def test_a_restart_before_the_after_span_ends_still_completes_the_day(tmp_path: Path) -> None:
     path = tmp_path / "ambient.db"
     store = Store(path)
