@@ -175,6 +175,11 @@ def options_not_used(user_config: Mapping[str, Any], options: Mapping[str, Any])
         names = [name for name in _MQTT_OPTIONS if options.get(name)]
         if names:
             unused.append(f"the broker options ({', '.join(names)}) are not used")
+        # On by default: only turned off on the page can it be told apart from not set.
+        mqtt = user_config["mqtt"]
+        own = mqtt.get("discovery", True) if isinstance(mqtt, dict) else True
+        if options.get("mqtt_discovery") is False and own is not False:
+            unused.append("the mqtt_discovery option is not used")
     store = user_config.get("store")
     if options.get("store_encryption_key") and isinstance(store, dict) and "encryption" in store:
         unused.append("the store_encryption_key option is not used")

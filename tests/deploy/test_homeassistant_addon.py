@@ -402,11 +402,24 @@ def test_options_a_section_of_the_user_wins_over_are_said_not_to_be_used(
         f"WARNING ambient.addon: the instance option is not used, as {user_file} sets it itself",
         "WARNING ambient.addon: the broker options (mqtt_host, mqtt_password) are not used, "
         f"as {user_file} sets it itself",
+        # Turned off on the page (DEFAULT_OPTIONS), left on by the user's `mqtt:`.
+        "WARNING ambient.addon: the mqtt_discovery option is not used, as "
+        f"{user_file} sets it itself",
         "WARNING ambient.addon: the store_encryption_key option is not used, as "
         f"{user_file} sets it itself",
     ]
     assert "Broker-Pass-1" not in result.stderr + result.stdout
     assert "Store-Key-1" not in result.stderr + result.stdout
+
+
+def test_discovery_off_on_the_page_and_in_the_users_mqtt_section_is_not_said(
+    tmp_path: Path, supervisor: FakeSupervisor
+) -> None:
+    write_user_config(tmp_path, USER_CONFIG + "mqtt:\n  host: mqtt.lan\n  discovery: false\n")
+
+    result = run_addon(tmp_path, supervisor.url, DEFAULT_OPTIONS)
+
+    assert "not used" not in result.stderr
 
 
 @pytest.mark.parametrize(
