@@ -131,3 +131,19 @@ async def test_a_trigger_that_cleared_and_fired_again_while_waiting_fires_once()
     await h.event(4, "ha_state", "person.alex", state="home")
     assert h.events() == [(4, "fired", "hr 121 above 100")]
     assert h.performer.messages() == ["fast"]
+
+
+async def test_a_waiting_firing_its_condition_held_back_stays_held_back_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """Decided (here: suppressed, Alex not home), the trigger is written as fired, latched as
+    any suppressed firing is, no longer as due: a restart does not decide it a second time."""
+    path = tmp_path / "ambient.db"
+    h = await Harness(make_config([_rule()], **HA), store=Store(path)).start()
+    await h.push(1, hr=120.0)
+    await h.event(2, "ha_state", "person.alex", state="not_home")
+    h = await h.restarted(path)
+    await h.event(3, "ha_state", "person.alex", state="home")
+    await h.push(4, hr=121.0)
+    await h.run_until(30)
+    assert h.kinds() == [] and h.performer.performed == []
