@@ -80,15 +80,23 @@ def newer_format(path: Path) -> str | None:
     """Why ``run`` would refuse the plain store at ``path``: a newer version wrote it (read
     only, the header alone); None when it would not, or the file cannot be read here."""
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
-        ) as db:
+        with contextlib.closing(sqlite3.connect(_read_only_uri(path), uri=True)) as db:
             refuse_newer_format(db, path)
     except StoreError as exc:
         return str(exc)
     except sqlite3.Error:
         return None
     return None
+
+
+def _read_only_uri(path: Path) -> str:
+    """How check opens the store: read only, making no file. A read-only connection to a store
+    in WAL mode makes its -wal and -shm when they are not there (no one has it open) and
+    leaves them, the caller's: root's under `sudo ambient check`, which `run` as the service's
+    user cannot write. So a store without them is opened as immutable (nothing is in a WAL to
+    read); one with them (the daemon running, or a crash) through them, under SQLite's locks."""
+    in_use = all(path.with_name(f"{path.name}-{end}").exists() for end in ("wal", "shm"))
+    return f"{path.absolute().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
 
 
 def damage(path: Path, key: StoreKey | None = None) -> str | None:
@@ -98,9 +106,7 @@ def damage(path: Path, key: StoreKey | None = None) -> str | None:
     opened here."""
     driver: Any = sqlite3 if key is None else sqlcipher()
     try:
-        with contextlib.closing(
-            driver.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
-        ) as db:
+        with contextlib.closing(driver.connect(_read_only_uri(path), uri=True)) as db:
             if key is not None:
                 db.execute("PRAGMA cipher_log_level = NONE")
                 db.execute(key.pragma())

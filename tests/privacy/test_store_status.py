@@ -140,6 +140,32 @@ def test_check_fails_for_a_damaged_store_run_refuses(
     assert problem in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_check_leaves_no_file_beside_a_store_no_one_has_open(
+    tmp_path: Path, encrypted: bool
+) -> None:
+    """A store the daemon closed has no -wal and -shm beside it; check's read-only look made
+    both and left them, root's under `sudo ambient check` (the install's next step), which
+    `run` as the service's user cannot write: the service then would not start."""
+    if encrypted:
+        pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    db = tmp_path / "ambient.db"
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    store = Store(db, StoreKey(RAW_KEY, "test") if encrypted else None)
+    store.put("rules", "calm", {"persons": {}})
+    store.close()
+    encryption = {"encryption": {"key_file": str(key_file)}} if encrypted else {}
+    config = config_file(tmp_path, {"path": str(db), **encryption})
+    before = sorted(path.name for path in tmp_path.iterdir())
+
+    result = ambient("check", str(config))
+
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == before
+
+
 def test_check_says_where_the_key_comes_from_and_what_the_file_is(tmp_path: Path) -> None:
     db = tmp_path / "ambient.db"
     key_file = tmp_path / "store.key"
