@@ -25,7 +25,7 @@ from ambient.config.rule_advice import (
     unreachable_rule_parts,
 )
 from ambient.config.rule_checks import signal_tests, walk_steps
-from ambient.config.sensor_advice import for_shorter_than_a_sample
+from ambient.config.sensor_advice import ble_searches_that_collide, for_shorter_than_a_sample
 from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
@@ -73,6 +73,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *thresholds_past_the_scale(config),
         *signal_kind_mixups(config),
         *for_shorter_than_a_sample(config),
+        *ble_searches_that_collide(config),
         *person_never_filled(config),
         *calming_advice(config),
         *calming_in_quiet_hours(config),

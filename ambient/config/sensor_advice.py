@@ -8,7 +8,7 @@ from typing import Final
 
 from ambient.config.durations import written_duration_text
 from ambient.config.root import AmbientConfig
-from ambient.config.sensors import DEFAULT_PERSON, may_give, sensor_name
+from ambient.config.sensors import DEFAULT_PERSON, BleSensorConfig, may_give, sensor_name
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
 
@@ -74,3 +74,63 @@ def _shortest_hold(config: AmbientConfig, person: str) -> tuple[str, float] | No
         if shortest is None or stale_after < shortest[1]:
             shortest = (sensor_name(sensor, index), stale_after)
     return shortest
+
+
+def ble_searches_that_collide(config: AmbientConfig) -> Iterator[Finding]:
+    """Two BLE entries that ``run`` cannot both serve as written: one `name:` searched for
+    twice, and the default adapter named one way in one entry and another in the next."""
+    straps = [
+        (index, sensor)
+        for index, sensor in enumerate(config.sensors)
+        if isinstance(sensor, BleSensorConfig)
+    ]
+    yield from _one_name_twice(straps)
+    yield from _one_adapter_named_two_ways(straps)
+
+
+def _one_name_twice(straps: list[tuple[int, BleSensorConfig]]) -> Iterator[Finding]:
+    """Entries found by the same name (no `address:`) for one person (for two, ``people``
+    warns): the first advertisement of the name answers both searches, so the second finds
+    the device the first reads, each time, and never another of that name."""
+    first: dict[tuple[str, str | None], int] = {}
+    by_name = {index: sensor_name(sensor, index) for index, sensor in straps}
+    for index, sensor in straps:
+        if sensor.address or not sensor.name:
+            continue
+        seen = first.setdefault((sensor.name, sensor.person), index)
+        if seen != index:
+            yield (
+                ("sensors", index, "name"),
+                f"sensors[{index}] (`{by_name[index]}`) searches for the name of "
+                f"sensors[{seen}] (`{by_name[seen]}`), `{sensor.name}`: `run` "
+                "connects one to the first device of that name it sees, and the other finds "
+                "that same device each time and does not connect (`read by ... already`), "
+                "never another of the name; list a device once, or give each its `address:` "
+                "(`ambient scan` prints it)",
+            )
+
+
+#: The adapter BlueZ takes for the default on most machines (the first).
+_USUAL_DEFAULT_ADAPTER: Final = "hci0"
+
+
+def _one_adapter_named_two_ways(straps: list[tuple[int, BleSensorConfig]]) -> Iterator[Finding]:
+    """`adapter: hci0` in one entry and none in another: two searches of one adapter where
+    hci0 is the default, and BlueZ gives a program one search per adapter."""
+    unnamed = next((index for index, sensor in straps if sensor.adapter is None), None)
+    named = next(
+        (index for index, sensor in straps if sensor.adapter == _USUAL_DEFAULT_ADAPTER), None
+    )
+    if unnamed is None or named is None:
+        return
+    later = max(unnamed, named)
+    by_name = {index: sensor_name(sensor, index) for index, sensor in straps}
+    yield (
+        ("sensors", later, "adapter"),
+        f"sensors[{named}] (`{by_name[named]}`) names `adapter: {_USUAL_DEFAULT_ADAPTER}` and "
+        f"sensors[{unnamed}] (`{by_name[unnamed]}`) none, the default adapter, which is "
+        f"{_USUAL_DEFAULT_ADAPTER} on most machines: two searches of one adapter, and BlueZ "
+        "refuses the second (InProgress) while the first runs, so one sensor waits, saying "
+        f"`cannot scan`, until the other has found its device; give `adapter: "
+        f"{_USUAL_DEFAULT_ADAPTER}` in every entry, or in none",
+    )

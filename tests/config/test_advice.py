@@ -189,3 +189,38 @@ def test_the_example_config_beside_shipped_secrets_gives_no_warning(
     (tmp_path / "secrets.yaml").chmod(0o644)
     example = (SHIPPED / "config" / "ambient.example.yaml").read_text(encoding="utf-8")
     assert warnings(tmp_path, example) == []
+
+
+def test_two_ble_entries_of_one_name_are_one_warning_naming_both(tmp_path: Path) -> None:
+    """Both search for the name: `run` connects the first to a device of that name, and the
+    second finds that same device each time (``read by ... already``), never another of the
+    name; `check` said nothing."""
+    found = warnings(
+        tmp_path,
+        "people: [{id: alex}]\nsensors:\n"
+        "  - {type: ble, id: strap, person: alex, name: HRM-Dual}\n"
+        "  - {type: ble, id: spare, person: alex, name: HRM-Dual}\n",
+    )
+
+    [line] = [warning for warning in found if "HRM-Dual" in warning]
+    assert "sensors[1]" in line and "sensors[0]" in line
+    assert "`strap`" in line and "`spare`" in line
+    assert "read by" in line and "address" in line
+
+
+def test_one_adapter_named_and_unnamed_is_one_warning_naming_both(tmp_path: Path) -> None:
+    """`adapter: hci0` in one entry and none in another are two searches of the default
+    adapter, hci0 on most machines: BlueZ refuses the second (InProgress) while the first
+    runs. A second adapter (`hci1`) beside the default one is a setup of its own: no word."""
+    two_ways = (
+        "people: [{id: alex}, {id: sam}]\nsensors:\n"
+        "  - {type: ble, id: alex_strap, person: alex, name: Polar H10 1}\n"
+        "  - {type: ble, id: sam_strap, person: sam, name: Polar H10 2, adapter: hci0}\n"
+    )
+
+    [line] = [warning for warning in warnings(tmp_path, two_ways) if "adapter" in warning]
+    assert "sensors[1]" in line and "sensors[0]" in line
+    assert "`alex_strap`" in line and "`sam_strap`" in line
+    assert "InProgress" in line
+    dongle = two_ways.replace("adapter: hci0", "adapter: hci1")
+    assert not [warning for warning in warnings(tmp_path, dongle) if "adapter" in warning]
