@@ -141,3 +141,30 @@ def test_a_sensor_that_takes_the_person_from_its_topic_may_read_for_anyone(
 
     assert result.returncode == 0, result.stderr
     assert "no sensor reads for" not in result.stdout
+
+
+def test_a_sensor_given_a_person_that_its_topic_or_rows_override_may_read_for_anyone(
+    tmp_path: Path,
+) -> None:
+    """Sam's heart from a topic level of a sensor that also says `person: alex` (the topic
+    level decides), or from the rows of a recording whose `person: alex` is only the default
+    for rows naming no one: sam's rule fires, and check warned that it never would."""
+    recording = tmp_path / "household.csv"
+    recording.write_text("t,metric,value,person\n1795723200,hr,70,alex\n1795723201,hr,72,sam\n")
+    for sensor in (
+        "{type: mqtt, id: all_hr, topic: all/+/hr, person_topic_level: 1, metric: hr, "
+        "person: alex}",
+        f"{{type: recording, id: both, path: {recording}, person: alex}}",
+    ):
+        path = tmp_path / "ambient.yaml"
+        path.write_text(
+            COPIED_SENSOR.replace(
+                "  - {type: mqtt, id: sam_hr, topic: home/sam/hr, metric: hr, person: alex}\n",
+                f"  - {sensor}\n",
+            )
+        )
+
+        result = run_ambient("check", "--config", str(path))
+
+        assert result.returncode == 0, result.stderr
+        assert "no sensor reads for" not in result.stdout, sensor

@@ -210,13 +210,17 @@ def _sensors_for_nobody_listed(config: AmbientConfig) -> Iterator[Finding]:
 def _rules_for_someone_no_sensor_reads(config: AmbientConfig) -> Iterator[Finding]:
     """A household copying one person's sensor for the next and leaving its ``person:``: the
     second person's heart counts as the first's, and a rule for them never fires. Only when
-    every sensor names its person (a topic level, a satellite or a recording's rows may name
-    anyone) and there are sensors at all (``simulate --recording`` brings its own)."""
+    every sensor names its one person (a topic level, a satellite or a recording's rows may
+    name anyone, whatever its ``person:`` says) and there are sensors at all (``simulate
+    --recording`` brings its own)."""
     if not config.sensors:
         return
     read_for: set[str] = set()
     for sensor in config.sensors:
-        if sensor.person is None or sensor.type == "satellite":
+        names_people = sensor.type in ("satellite", "recording") or (
+            sensor.type == "mqtt" and sensor.person_topic_level is not None
+        )
+        if sensor.person is None or names_people:
             return
         read_for.add(sensor.person)
     for index, rule in enumerate(config.rules):
