@@ -52,7 +52,13 @@ def run_insights(
         known = config.person_ids_text()
         print(f"ambient insights: no person `{person}` (people: {known})", file=stderr)
         return 1
-    write_insights(rows, as_json, stdout)
+    if person is not None and not rows and not as_json:
+        stdout.write(
+            f"No calming episodes for {person} yet: a rule with `choose_calming` has not run "
+            f"for {person}.\n"
+        )
+    else:
+        write_insights(rows, as_json, stdout)
     if not as_json:
         for rule, episodes in orphans.items():
             stdout.write(orphan_notice(rule, episodes) + "\n")

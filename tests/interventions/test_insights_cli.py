@@ -200,3 +200,19 @@ def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
     assert alone.returncode == 0, alone.stderr
     assert alone.stdout.splitlines()[0] == "alex — rule calm"
     assert "alex: not in the config's people" in alone.stdout
+
+
+def test_insights_for_someone_with_nothing_learnt_says_it_has_not_run_for_them(
+    tmp_path: Path,
+) -> None:
+    """Alex's rule has run; Sam has nothing learnt: it has not run *for Sam* (it said "a rule
+    with choose_calming has not run", as if it had run for nobody)."""
+    config = write_config(tmp_path)
+    learnt(tmp_path)
+
+    result = run_ambient("insights", "--person", "sam", "--config", str(config))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "No calming episodes for sam yet: a rule with `choose_calming` has not run for sam.\n"
+    )
