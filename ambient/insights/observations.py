@@ -209,6 +209,20 @@ def _options(learned: Sequence[Mapping[str, Any]]) -> Observation | None:
     best_mean, last_mean = statistics.fmean(measured[best]), statistics.fmean(measured[last])
     if best_mean - last_mean < 0.2:  # SD units: smaller differences are noise here
         return None
+    # The best and the last of several options: chance is judged on the same spread of the
+    # responses shuffled among the options (a body's responses vary from one time to the next).
+    options = [option for option, values in measured.items() for _ in values]
+    responses = [value for values in measured.values() for value in values]
+
+    def spread(values: Sequence[float]) -> float:
+        by_shuffled: dict[str, list[float]] = {}
+        for option, value in zip(options, values, strict=True):
+            by_shuffled.setdefault(option, []).append(value)
+        means = [statistics.fmean(v) for v in by_shuffled.values()]
+        return max(means) - min(means)
+
+    if not _by_chance_rarely(responses, spread):
+        return None
     return Observation(
         f"Your HRV rose most after {best}: {signed(best_mean)} SD on average over "
         f"{len(measured[best])} times, against {signed(last_mean)} SD after {last} "

@@ -239,7 +239,7 @@ def page_with_every_table() -> str:
     earlier = [
         {"start": ten - (k + 2) * 86400, "rule": "calm", "option": option, "response_sd": sd}
         | {"usable": True, "reason": "", "check_in": None}
-        for k, (option, sd) in enumerate([("breathing", 0.6), ("music", 0.1)] * 3)
+        for k, (option, sd) in enumerate([("breathing", 0.6), ("music", 0.1)] * 6)
     ]
     learned = [
         *earlier,
