@@ -445,3 +445,34 @@ async def test_a_player_ha_will_not_stop_leaves_the_episodes_lights_put_back_all
     assert "media_player.browse could not be stopped after episode p1" in caplog.text
     assert store.items(NAMESPACE) == {}
     store.close()
+
+
+@pytest.mark.ha
+async def test_a_light_off_before_and_one_in_a_colour_are_put_back_so_after_ha_restarted(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    """The state kept for a scene HA loses is the light's as it was: one the calm switched on
+    (``turn_on_lights``) goes off again, one in a colour gets that colour back (HA's
+    ``scene.apply`` sets the colour of the colour mode it had), not a white."""
+    office, kitchen = "light.office_rgbw_lights", "light.kitchen_lights"
+    await probe.call_service("light", "turn_off", {"entity_id": office})
+    colour = {"entity_id": kitchen, "brightness": 180, "hs_color": [30, 80]}
+    await probe.call_service("light", "turn_on", colour)
+    store = Store(tmp_path / "state.db")
+    async with running(client_for(ha)) as client:
+        actuator = HomeAssistantActuator(client, RealClock(), store)
+        switch_on = calm(office, kitchen).model_copy(update={"turn_on_lights": True})
+        assert (await actuator.perform(switch_on, context("h2"))).ok
+
+        await asyncio.to_thread(ha.restart)
+        await asyncio.wait_for(client.wait_connected(), 30)
+        async with HaProbe(ha.url, ha.token) as after:
+            # The demo lights start afresh (both on); a real bulb keeps the calm it was given.
+            await set_light(after, kitchen, 102, 2200)
+            await actuator.end_episode(context("h2"))
+            off, lit = await after.state(office), await after.state(kitchen)
+    assert off is not None and off["state"] == "off"
+    assert lit is not None and lit["state"] == "on"
+    assert lit["attributes"]["color_mode"] == "hs"
+    assert (lit["attributes"]["brightness"], lit["attributes"]["hs_color"]) == (180, [30, 80])
+    store.close()
