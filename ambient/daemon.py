@@ -295,7 +295,7 @@ class Daemon:
         # A recorder only reads: it performs no action and announces nothing (no discovery,
         # no rule listening to HA or MQTT), so it never doubles or clobbers a daemon's.
         acting = not opts.report_only and opts.record_to is None
-        connections = Connections(config, self.clock, self.counters, role)
+        connections = Connections(config, self.clock, self.counters, role, store)
         zone = connections.zone
         # A live daemon's status and HA entities show every signal, as do update listeners.
         read = signals_read(

@@ -16,15 +16,24 @@ from ambient.ports import Service
 if TYPE_CHECKING:
     from ambient.connections.homeassistant import HomeAssistantClient
     from ambient.connections.mqtt import MqttConnection
+    from ambient.store import Store
 
 
 class Connections:
     def __init__(
-        self, config: AmbientConfig, clock: Clock, counters: Counters, role: str | None = None
+        self,
+        config: AmbientConfig,
+        clock: Clock,
+        counters: Counters,
+        role: str | None = None,
+        store: Store | None = None,
     ) -> None:
-        """``role``: these connections are a second client beside the daemon (``record``)."""
+        """``role``: these connections are a second client beside the daemon (``record``).
+        ``store``: where the MQTT filters subscribed are remembered, so one taken out of the
+        config is unsubscribed at the next connect."""
         self.config = config
         self.role = role
+        self.store = store
         self.clock = clock
         # Brokers and HA live in real time: under `ambient run --speed N` their heartbeats,
         # timeouts and backoff must not run N times faster with the daemon's clock.
@@ -41,11 +50,17 @@ class Connections:
     def mqtt(self) -> MqttConnection:
         if self._mqtt is None:
             from ambient.connections.mqtt import MqttConnection
+            from ambient.connections.mqtt_subscribed import SubscribedFilters
 
             if self.config.mqtt is None:
                 raise RuntimeError("no `mqtt:` section in the config")
             self._mqtt = MqttConnection(
-                self.config.mqtt, self.config.instance, self.link_clock, self.counters, self.role
+                self.config.mqtt,
+                self.config.instance,
+                self.link_clock,
+                self.counters,
+                self.role,
+                subscribed=None if self.store is None else SubscribedFilters(self.store),
             )
         return self._mqtt
 

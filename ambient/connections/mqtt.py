@@ -61,6 +61,7 @@ from ambient.connections.mqtt_client import (
     end_with_session,
     prepare,
 )
+from ambient.connections.mqtt_subscribed import SubscribedFilters
 from ambient.connections.mqtt_takeover import (
     TAKEOVER_WAIT_FIRST_S,
     TAKEOVER_WAIT_MAX_S,
@@ -179,10 +180,13 @@ class MqttConnection:
         clock: Clock,
         counters: Counters,
         role: str | None = None,
+        subscribed: SubscribedFilters | None = None,
     ) -> None:
         """``role`` names a second client of the same instance (``record`` while the daemon
         runs): it gets a client id of its own, so the broker does not drop the daemon's
-        session for it, and it never says the instance is online or offline."""
+        session for it, and it never says the instance is online or offline. ``subscribed``
+        remembers the filters this client id subscribed, so that one no longer registered is
+        unsubscribed at the next connect (without it, such a filter stays in the session)."""
         self.config = config
         self.instance = instance
         self.role = role
@@ -192,6 +196,13 @@ class MqttConnection:
         self._clock = clock
         self._counters = counters
         self.counters = counters
+        self._remembered = subscribed
+        #: What ``subscribed`` holds for our client id, once a session started.
+        self._remembered_filters: set[str] = set()
+        #: Nothing was remembered at the last session's start: the session may hold filters
+        #: of an earlier version (or store) that cannot be known, so not be unsubscribed.
+        self._filters_unknown = False
+        self._said_unknown = False
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
         self._match_cache: dict[str, list[tuple[str, MessageHandler]]] = {}
         #: Per topic and the subscriptions it came for, the hash of the last payload handled
@@ -232,6 +243,7 @@ class MqttConnection:
         self._match_cache.clear()
         client = self._client
         if client is not None:
+            self._remember_filters({topic_filter})
             self._subscribe_later(client, [topic_filter], 0.0)
 
     def on_connect(self, hook: ConnectHook) -> None:
@@ -415,6 +427,7 @@ class MqttConnection:
             self._say_connected()
             try:
                 self._expect_backlog_marker()
+                removed = self._remember_current()
                 await client.subscribe(self._marker_topic, qos=1, timeout=_CALL_TIMEOUT_S)
                 if self.role is None:
                     await client.publish(self.status_topic, ONLINE, qos=1, retain=True)
@@ -423,6 +436,7 @@ class MqttConnection:
                 ]
                 if failed:
                     self._subscribe_later(client, failed, self.config.backoff_min)
+                await self._unsubscribe_removed(client, incoming, removed)
                 await client.publish(self._marker_topic, self._backlog_marker or "", qos=1)
                 self._event().set()  # connected and subscribed
                 hooks = asyncio.get_running_loop().create_task(self._run_hooks())
@@ -529,6 +543,80 @@ class MqttConnection:
                 attempt, self.config.backoff_min, _SUBSCRIBE_RETRY_MAX_S, self._rng
             )
             attempt += 1
+
+    # -- filters no longer in the config ---------------------------------------------------
+
+    def _remember_current(self) -> set[str]:
+        """Remember the filters this session subscribes before it does (one the store did
+        not know could never be undone), and return those remembered that are no longer
+        registered: the session still holds them, to be unsubscribed."""
+        if self._remembered is None:
+            return set()
+        known = self._remembered.load(self.client_id)
+        self._filters_unknown = known is None
+        self._remembered_filters = set() if known is None else known
+        current = {*self._subscriptions, self._marker_topic}
+        self._remember_filters(current)
+        return self._remembered_filters - current
+
+    def _remember_filters(self, filters: set[str]) -> None:
+        if self._remembered is not None and not filters <= self._remembered_filters:
+            self._remembered_filters |= filters
+            self._remembered.save(self.client_id, self._remembered_filters)
+
+    async def _unsubscribe_removed(
+        self, client: aiomqtt.Client, incoming: IncomingQueue, removed: set[str]
+    ) -> None:
+        """Unsubscribe the filters of an earlier config, after this one's are subscribed (no
+        moment with neither); one that fails stays remembered, for the next connect."""
+        gone = set()
+        for topic_filter in sorted(removed - set(self._subscriptions)):
+            if await self._unsubscribe_now(client, incoming, topic_filter):
+                gone.add(topic_filter)
+        if gone and self._remembered is not None:
+            self._remembered_filters -= gone
+            self._remembered.save(self.client_id, self._remembered_filters)
+
+    async def _unsubscribe_now(
+        self, client: aiomqtt.Client, incoming: IncomingQueue, topic_filter: str
+    ) -> bool:
+        try:
+            await client.unsubscribe(topic_filter, timeout=_CALL_TIMEOUT_S)
+        except aiomqtt.MqttError as exc:  # a timeout, or the link dropped (then run() reconnects)
+            problem = str(exc) or type(exc).__name__
+        except ValueError as exc:  # a filter paho refuses to send
+            problem = str(exc)
+        else:
+            refused = [code for code in incoming.unsubscribe_codes if _is_refusal(code)]
+            if not refused:  # (0x11, no such subscription, is gone too)
+                _LOGGER.info("Unsubscribed MQTT filter %s: no longer in the config", topic_filter)
+                return True
+            problem = f"refused by the broker: {refused[0]:#x}"
+        self._counters.increment(COUNTER_SCOPE, "unsubscribe_failed")
+        self._throttle.log(
+            _LOGGER,
+            logging.WARNING,
+            f"unsubscribe:{topic_filter}",
+            "MQTT unsubscribe from %s (no longer in the config) failed: %s; trying again at "
+            "the next connect",
+            topic_filter,
+            problem,
+        )
+        return False
+
+    def _say_unknown_filter(self) -> None:
+        """A copy came for a filter no longer used that was not remembered: said once."""
+        if self._filters_unknown and not self._said_unknown:
+            self._said_unknown = True
+            _LOGGER.warning(
+                "MQTT broker %s:%s keeps a filter in the session of client id %s that ambient "
+                "no longer uses and cannot unsubscribe (subscribed before ambient remembered "
+                "its filters); its messages are skipped. To end that session once, see "
+                "'Filters taken out of the config' in docs/mqtt.md",
+                self.config.host,
+                self.config.port,
+                self.client_id,
+            )
 
     # -- the backlog marker ---------------------------------------------------------------
 
@@ -654,6 +742,7 @@ class MqttConnection:
                 # of this one that match have their own copy.
                 self._counters.increment(COUNTER_SCOPE, "old_subscription")
                 _LOGGER.debug("skipped a copy on %s for a filter no longer used", message.topic)
+                self._say_unknown_filter()
                 return True
             # (queued while away for such a filter: every match takes it, at least once)
         accepted = True

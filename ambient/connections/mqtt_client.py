@@ -46,6 +46,8 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         self.handle_now: Callable[[aiomqtt.Message], None] | None = None
         #: Whether the broker takes MQTT 5 subscription identifiers (its CONNACK says).
         self.subscription_ids_available = True
+        #: The reason codes of the broker's last UNSUBACK (aiomqtt keeps none).
+        self.unsubscribe_codes: list[int] = []
         self._handling = False
 
     def put_nowait(self, item: aiomqtt.Message | None) -> None:
@@ -160,12 +162,14 @@ def prepare(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
     start watching for writability at once (see :func:`_write_at_once`) and read properties
     without rebuilding paho's tables (:func:`read_properties_with_shared_tables`), end an
     attempt the broker closes before answering at once (:func:`_end_attempt_when_closed`), and
-    note whether the broker takes subscription identifiers (:func:`_note_subscription_ids`)."""
+    note whether the broker takes subscription identifiers (:func:`_note_subscription_ids`)
+    and what it answers an unsubscribe (:func:`_note_unsubscribe_codes`)."""
     read_properties_with_shared_tables()
     client._client.manual_ack_set(True)
     client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
     _end_attempt_when_closed(client)
     _note_subscription_ids(client, incoming)
+    _note_unsubscribe_codes(client, incoming)
     _write_at_once(client)
     if STAGE is not None:
         _stamp_reads(client, STAGE)
@@ -210,6 +214,23 @@ def _note_subscription_ids(client: aiomqtt.Client, incoming: IncomingQueue) -> N
             aiomqtt_on_connect(*args)
 
     paho.on_connect = on_connect
+
+
+def _note_unsubscribe_codes(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
+    """Keep the reason codes of each UNSUBACK (aiomqtt drops them): one unsubscribe at a
+    time, awaited, reads its own answer's after its await."""
+    paho = client._client
+    aiomqtt_on_unsubscribe = paho.on_unsubscribe
+
+    def on_unsubscribe(*args: Any) -> None:
+        codes = args[3] if len(args) > 3 else []  # (client, userdata, mid, codes, properties)
+        incoming.unsubscribe_codes = [
+            value for code in codes if isinstance(value := getattr(code, "value", code), int)
+        ]
+        if aiomqtt_on_unsubscribe is not None:
+            aiomqtt_on_unsubscribe(*args)
+
+    paho.on_unsubscribe = on_unsubscribe
 
 
 def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:

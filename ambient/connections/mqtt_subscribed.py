@@ -1,0 +1,59 @@
+"""The topic filters each MQTT client id of ours has subscribed, remembered in the store.
+
+Why: a broker keeps a persistent session's subscriptions until the client unsubscribes them. A
+filter taken out of the config (a sensor's topic changed, a rule's trigger removed) would stay
+subscribed for good: the broker would go on sending what it matches and, while ambient is away,
+queuing it, crowding real readings out of its per-client queue. What is remembered here is what
+the next connect unsubscribes once the config no longer has it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ambient.logs import Throttle
+from ambient.store import Store, StoreError
+
+#: The store's namespace; the key is the client id, the value its filters (a sorted list).
+NAMESPACE = "mqtt.subscribed"
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SubscribedFilters:
+    """The filters subscribed under each client id, kept in ``store``. A store that refuses
+    (a full card) is said once a minute and changes nothing else: the filters are then only
+    not remembered, as before the store kept them."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._throttle = Throttle(60.0)
+
+    def load(self, client_id: str) -> set[str] | None:
+        """The filters remembered for ``client_id``; None when none are (its first start with
+        this store, or one before ambient kept them: they cannot be known)."""
+        try:
+            value = self._store.get(NAMESPACE, client_id)
+        except StoreError as exc:
+            self._refused("read", exc)
+            return None
+        if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
+            return None
+        return set(value)
+
+    def save(self, client_id: str, filters: set[str]) -> None:
+        try:
+            self._store.put(NAMESPACE, client_id, sorted(filters))
+        except StoreError as exc:
+            self._refused("write", exc)
+
+    def _refused(self, what: str, exc: StoreError) -> None:
+        self._throttle.log(
+            _LOGGER,
+            logging.WARNING,
+            what,
+            "Could not %s the MQTT filters subscribed in the store (%s); a filter taken out "
+            "of the config may stay subscribed on the broker",
+            what,
+            exc,
+        )
