@@ -13,7 +13,12 @@ from ambient.interventions.explain import (
     orphaned_options,
     write_insights,
 )
-from ambient.interventions.orphans import orphan_notice, orphaned_rules
+from ambient.interventions.orphans import (
+    left_with_old_person,
+    old_person_notice,
+    orphan_notice,
+    orphaned_rules,
+)
 from ambient.interventions.policies import option_ids_of, policies_of
 from ambient.store import Store, StoreError, existing_store_path
 
@@ -36,7 +41,7 @@ def run_insights(
     store = Store.from_config(config.store)
     try:
         if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_TABLE,)):
-            rows, orphans, options_gone = [], {}, []
+            rows, orphans, options_gone, moved = [], {}, [], []
         else:
             from ambient.interventions.episodes import EpisodeBook
 
@@ -45,6 +50,8 @@ def run_insights(
             rows = insight_rows(book, policies, person)
             orphans = orphaned_rules(book, policies, person)
             options_gone = orphaned_options(book, option_ids_of(config), person)
+            rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
+            moved = left_with_old_person(book, rule_people, person)
         check_ins = _check_in_counts(store, person)
     finally:
         store.close()
@@ -64,6 +71,8 @@ def run_insights(
             stdout.write(orphan_notice(rule, episodes) + "\n")
         for gone in options_gone:
             stdout.write(orphaned_option_notice(*gone) + "\n")
+        for old in moved:
+            stdout.write(old_person_notice(*old) + "\n")
         for who, counts in sorted(check_ins.items()):
             stdout.write(
                 f"{who} — check-ins: {counts.get('asked', 0)} open, "

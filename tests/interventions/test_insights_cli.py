@@ -216,3 +216,24 @@ def test_insights_for_someone_with_nothing_learnt_says_it_has_not_run_for_them(
     assert result.stdout == (
         "No calming episodes for sam yet: a rule with `choose_calming` has not run for sam.\n"
     )
+
+
+def test_insights_says_when_a_rules_learning_belongs_to_the_person_it_had_before(
+    tmp_path: Path,
+) -> None:
+    """A rule given to someone else runs only for them: what it learnt for its old person is
+    kept under them but never used again, and was shown as if current, without a word."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("person: alex", "person: sam"))
+    learnt(tmp_path)
+
+    result = run_ambient("insights", "--config", str(config))
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "alex — rule calm: learned calming episodes (4) are kept, but the rule is for sam now "
+        "and does not run for alex: learning does not follow the rule to another person; give "
+        "it `person: alex` back to go on from it (docs/interventions.md)\n"
+    ) in result.stdout
+    unchanged = write_config(tmp_path)
+    assert "is for" not in run_ambient("insights", "--config", str(unchanged)).stdout
