@@ -128,6 +128,17 @@ def test_the_daemon_may_read_the_clocks_ntp_state_but_not_set_the_clock() -> Non
     The filter lines apply in order: a `~` line after the allow list takes out again what it
     allowed, and `~@privileged` holds @clock, adjtimex with it; so systemd's own reading of
     the file says what is allowed, not the lines as written."""
+    unit = directives(UNIT.read_text())
+    allowed = [line.split() for line in unit["SystemCallFilter"] if line[0] != "~"]
+    # Setting the clock stays refused: no capability for it, no call that sets it allowed.
+    assert unit.get("ProtectClock", ["no"]) == ["no"]
+    assert unit["CapabilityBoundingSet"] == [""]
+    assert not any(
+        call in words
+        for words in allowed
+        for call in ("@clock", "clock_settime", "clock_adjtime", "settimeofday")
+    )
+
     result = subprocess.run(
         [analyze(), "security", "--offline=true", "--no-pager", str(UNIT)],
         capture_output=True,
@@ -140,13 +151,4 @@ def test_the_daemon_may_read_the_clocks_ntp_state_but_not_set_the_clock() -> Non
         if len(words := line.split()) > 1 and words[0] in ("✓", "✗")
     }
     assert "adjtimex is allowed" in verdicts["SystemCallFilter=~@clock"], result.stdout
-    # Setting the clock stays refused: no capability for it, no call that sets it allowed.
     assert verdicts["CapabilityBoundingSet=~CAP_SYS_TIME"].startswith("✓"), result.stdout
-    allowed = [
-        line.split() for line in directives(UNIT.read_text())["SystemCallFilter"] if line[0] != "~"
-    ]
-    assert not any(
-        call in words
-        for words in allowed
-        for call in ("@clock", "clock_settime", "clock_adjtime", "settimeofday")
-    )
