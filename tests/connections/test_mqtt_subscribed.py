@@ -3,13 +3,19 @@ connect, as the filters each client id subscribed are remembered in the store.""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+import aiomqtt
 from fixtures.mosquitto import MosquittoBroker
-from fixtures.mqtt_clients import Collector, device_client, mqtt_config, running
+from fixtures.mqtt_clients import WAIT_S, Collector, device_client, mqtt_config, running
 
 from ambient.clock import RealClock
+from ambient.config import load_config
 from ambient.connections.mqtt import MqttConnection
 from ambient.connections.mqtt_subscribed import NAMESPACE, SubscribedFilters
 from ambient.counters import Counters
+from ambient.daemon import Daemon, DaemonOptions
 from ambient.store import Store
 
 
@@ -62,3 +68,63 @@ async def test_a_filter_taken_out_of_the_config_is_unsubscribed_at_the_next_star
         await again.wait_subscribed("home/x/other")
         await device.publish("home/x/other", b"live again", qos=1)
         assert (await other.next()).payload == b"live again"
+
+
+def home_config(broker: MosquittoBroker, store_path: Path, topic: str) -> str:
+    """A daemon of instance ``home`` with one MQTT sensor on ``topic``, and a store on disk."""
+    return f"""\
+instance: home
+people:
+  - id: alex
+mqtt:
+  host: {broker.host}
+  port: {broker.port}
+  discovery: false
+sensors:
+  - {{type: mqtt, topic: "{topic}", metric: hr, person: alex}}
+store:
+  path: {store_path}
+"""
+
+
+async def test_a_reload_unsubscribes_a_filter_the_new_config_no_longer_has(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """A reload is a new connection on the same session: the sensor's old `home/#` is
+    unsubscribed by it as by a restart, and the broker queues nothing for it afterwards."""
+    path = tmp_path / "ambient.yaml"
+    store_path = tmp_path / "state" / "ambient.db"
+    path.write_text(home_config(mosquitto, store_path, "home/#"))
+    daemon = Daemon(load_config(path), RealClock(), DaemonOptions(services=False), path)
+    async with device_client(mosquitto) as watcher:
+        # Published by each session once its filters are subscribed (and unsubscribed).
+        await watcher.subscribe("ambient/home/backlog_end", qos=1)
+        running = asyncio.create_task(daemon.run())
+        markers = aiter(watcher.messages)
+        await asyncio.wait_for(anext(markers), WAIT_S)
+        path.write_text(home_config(mosquitto, store_path, "home/+/hr"))
+        daemon.request_reload()
+        await asyncio.wait_for(anext(markers), WAIT_S)
+        daemon.request_stop()
+        assert await asyncio.wait_for(running, WAIT_S) == 0
+    async with device_client(mosquitto) as device:  # while ambient is away
+        await device.publish("home/x/other", b"queued", qos=1)
+    assert await first_in_session_of(mosquitto, "ambient-home") == "its own marker"
+
+
+async def first_in_session_of(broker: MosquittoBroker, client_id: str) -> str:
+    """What the session of ``client_id`` sends first when taken up again: a message it queued,
+    or (nothing queued) a marker published to it once connected."""
+    session = aiomqtt.Client(
+        broker.host,
+        broker.port,
+        identifier=client_id,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=False,
+        timeout=WAIT_S,
+    )
+    async with session:
+        await session.subscribe("test/marker", qos=1)
+        await session.publish("test/marker", b"", qos=1)
+        first = await asyncio.wait_for(anext(aiter(session.messages)), WAIT_S)
+    return "its own marker" if first.topic.value == "test/marker" else first.topic.value
