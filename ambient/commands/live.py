@@ -55,9 +55,9 @@ def people_for_scan(args: argparse.Namespace) -> list[str] | None:
     scan goes on, its entries then say whose to put)."""
     from ambient.config import ConfigError, load_config
 
-    if not args.config.exists() and not args.config_given:
-        return None
     try:
+        if not args.config_given and not args.config.exists():  # may raise: a folder 0700
+            return None
         return load_config(args.config, environment=False).person_ids()
     except (ConfigError, OSError) as exc:
         problem = exc.issues[0] if isinstance(exc, ConfigError) and exc.issues else exc
