@@ -199,8 +199,8 @@ class MqttConnection:
         self._remembered = subscribed
         #: What ``subscribed`` holds for our client id, once a session started.
         self._remembered_filters: set[str] = set()
-        #: Nothing was remembered at the last session's start: the session may hold filters
-        #: of an earlier version (or store) that cannot be known, so not be unsubscribed.
+        #: Nothing was remembered at a session's start in this run: the session may hold
+        #: filters of an earlier version (or store) that cannot be known, nor unsubscribed.
         self._filters_unknown = False
         self._said_unknown = False
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
@@ -553,7 +553,7 @@ class MqttConnection:
         if self._remembered is None:
             return set()
         known = self._remembered.load(self.client_id)
-        self._filters_unknown = known is None
+        self._filters_unknown |= known is None  # for the whole run: they stay unknown
         self._remembered_filters = set() if known is None else known
         current = {*self._subscriptions, self._marker_topic}
         self._remember_filters(current)

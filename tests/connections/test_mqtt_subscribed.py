@@ -4,9 +4,11 @@ connect, as the filters each client id subscribed are remembered in the store.""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import aiomqtt
+import pytest
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, Collector, device_client, mqtt_config, running
 
@@ -20,16 +22,17 @@ from ambient.store import Store
 
 
 def connection_of_home(
-    broker: MosquittoBroker, store: Store, counters: Counters | None = None
+    broker: MosquittoBroker, store: Store | None, counters: Counters | None = None
 ) -> MqttConnection:
     """The connection of instance ``home`` (client id ``ambient-home``: one session on the
-    broker, whichever run) remembering its filters in ``store``."""
+    broker, whichever run) remembering its filters in ``store`` (None: as a version before
+    filters were remembered)."""
     return MqttConnection(
         mqtt_config(broker),
         "home",
         RealClock(),
         counters or Counters(),
-        subscribed=SubscribedFilters(store),
+        subscribed=None if store is None else SubscribedFilters(store),
     )
 
 
@@ -128,3 +131,28 @@ async def first_in_session_of(broker: MosquittoBroker, client_id: str) -> str:
         await session.publish("test/marker", b"", qos=1)
         first = await asyncio.wait_for(anext(aiter(session.messages)), WAIT_S)
     return "its own marker" if first.topic.value == "test/marker" else first.topic.value
+
+
+async def test_a_filter_subscribed_before_filters_were_remembered_is_said_once_with_the_way_out(
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first start of a version that remembers filters knows none of the session's: one
+    taken out of the config before it cannot be unsubscribed. Its live copies are skipped as
+    before, and said once, pointing to the one-time clean start of the docs."""
+    older = connection_of_home(mosquitto, None)
+    older.subscribe("home/#", Collector())
+    async with running(older):
+        await older.wait_subscribed("home/#")
+    counters = Counters()
+    upgraded = connection_of_home(mosquitto, Store(None), counters)
+    heart_rates = Collector()
+    upgraded.subscribe("home/+/hr", heart_rates)
+    with caplog.at_level(logging.WARNING, logger="ambient.connections.mqtt"):
+        async with running(upgraded), device_client(mosquitto) as device:
+            await device.publish("home/x/other", b"1", qos=1)
+            await device.publish("home/x/other", b"2", qos=1)
+            await device.publish("home/x/hr", b"61", qos=1)
+            assert (await heart_rates.next()).payload == b"61"
+    assert counters.get("mqtt", "old_subscription") >= 2
+    [line] = [r.getMessage() for r in caplog.records if "cannot unsubscribe" in r.getMessage()]
+    assert "client id ambient-home" in line and "docs/mqtt.md" in line
