@@ -30,6 +30,10 @@ its beats) do not come twice.
 A broker sends a message once for each subscription of ours it matches (``home/+/hr`` and
 ``home/alex/#``): every filter is subscribed with an MQTT 5 subscription identifier, and each
 copy goes to the handlers of the filter it names, so no handler gets a message twice.
+
+The session keeps its subscriptions across runs: the filters subscribed are remembered (see
+:mod:`ambient.connections.mqtt_subscribed`), and one no longer registered is unsubscribed at
+the next connect, after the current ones are subscribed.
 """
 
 from __future__ import annotations
