@@ -43,6 +43,9 @@ PRIOR_NORMS = (0.5, 8.0)
 HISTORY_S = AFTER_S[1] - BEFORE_S[0]
 #: The episode's context key of its before-span as recorded at the start (a restart keeps it).
 BEFORE_KEY = "before"
+#: A resumed episode that began this much later than the clock shows: the clock is behind (a
+#: Pi boots at its last saved time), so the signals it stamps are from other minutes.
+CLOCK_BEHIND_S = 120.0
 #: The signals' HRV window unless told (`signals.windows`' first): what one sample looks back on.
 DEFAULT_WINDOW_S = 60.0
 
@@ -66,6 +69,9 @@ class EpisodeRecorder:
         self._samples: dict[str, deque[Sample]] = {}
         self._latest: dict[str, dict[str, Any]] = {}
         self._timers: dict[int, TimerHandle] = {}
+        #: Resumed episodes whose after-span the clock reached while still behind.
+        self._read_on_a_clock_behind: set[int] = set()
+        self._clock_looks: list[TimerHandle] = []
         #: Called with each episode's id once it is measured (check-ins, the HA entity).
         self.measured_listeners: list[Callable[[int], None]] = []
 
@@ -116,18 +122,35 @@ class EpisodeRecorder:
         """Measure, or re-arm, the episodes a previous run left unmeasured: when the clock shows
         the end of the after-span, as a time of day (a Pi boots with its clock behind until NTP
         steps it; a delay worked out then would measure late, its signals gone)."""
+        now = self._clock.now()
         for row in self._book.unmeasured():
             due = row.start + AFTER_S[1]
             self._timers[row.id] = self._clock.call_at_wall(
                 due, functools.partial(self._measure, row.id)
             )
+            if row.start - now > CLOCK_BEHIND_S:
+                self._watch_clock_behind(row.id, row.start - now)
+
+    def _watch_clock_behind(self, episode_id: int, behind_s: float) -> None:
+        """The clock shows a time before ``episode_id`` began: look again when, not stepped, it
+        would show the start of the after-span. Still behind then (no network, or NTP late),
+        the signals it stamps with those minutes are from later ones: not the episode's."""
+        offset_s = self._clock.now() - self._clock.monotonic()
+
+        def look() -> None:
+            stepped_s = self._clock.now() - self._clock.monotonic() - offset_s
+            if episode_id in self._timers and stepped_s < behind_s - CLOCK_BEHIND_S:
+                self._read_on_a_clock_behind.add(episode_id)
+
+        self._clock_looks.append(self._clock.call_later(behind_s + AFTER_S[0], look))
 
     def close(self) -> None:
         """Stop measuring (the daemon stops or reloads its config): the episodes waiting are
         left in the store, for the next run to measure."""
-        for timer in self._timers.values():
+        for timer in [*self._timers.values(), *self._clock_looks]:
             timer.cancel()
         self._timers.clear()
+        self._clock_looks.clear()
 
     def check_in(self, episode_id: int, answer: str) -> bool:
         """A person's answer (calmer / same / worse): stored, and a small nudge to the belief."""
@@ -153,10 +176,13 @@ class EpisodeRecorder:
             if other.id != row.id
         ]
         ln_sd, hr_sd = self._norms(row.person)
-        response = (
-            EpisodeResponse(None, None, False, "no person to measure")
-            if row.person == HOUSEHOLD
-            else measure_response(
+        if row.person == HOUSEHOLD:
+            response = EpisodeResponse(None, None, False, "no person to measure")
+        elif episode_id in self._read_on_a_clock_behind:
+            self._read_on_a_clock_behind.discard(episode_id)
+            response = EpisodeResponse(None, None, False, "missing data")
+        else:
+            response = measure_response(
                 list(self._samples.get(row.person, ())),
                 row.start,
                 ln_rmssd_sd=ln_sd,
@@ -165,7 +191,6 @@ class EpisodeRecorder:
                 window_s=self._window_s,
                 recorded_before=Side.from_json(row.context.get(BEFORE_KEY)),
             )
-        )
         which = f"Calming episode {episode_id} of {row.person} ({row.rule}, option {row.option})"
         try:
             self._book.record_response(episode_id, response, self._clock.now())

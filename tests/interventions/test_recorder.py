@@ -230,6 +230,37 @@ def test_an_episode_resumed_on_a_clock_still_behind_is_measured_once_ntp_steps_i
     assert row.ln_rmssd_change_sd == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("ntp_after_s", [None, 2400.0])
+def test_an_episode_resumed_on_a_clock_that_stays_behind_is_not_read_from_other_minutes(
+    tmp_path: Path, ntp_after_s: float | None
+) -> None:
+    """A Raspberry Pi with no network cut off eight minutes into an episode boots half an hour
+    later with its clock at its last saved time, and it stays there (or NTP steps it only when
+    the clock is deep in the episode's after-span). The signals it stamps with the episode's
+    minutes are from half an hour after them: the episode was measured from those, as usable,
+    and the learner taught a response it never had. It is kept as missing data."""
+    path = tmp_path / "state.db"
+    clock = VirtualClock(T0)
+    first = EpisodeRecorder(clock, EpisodeBook(Store(path)), norms=lambda _person: (0.4, 4.0))
+    feed(first, clock, T0 + 600, ln=3.0, hr=80.0)
+    start = T0 + 600
+    first.start("alex", "calm", "box", PRIORS["breathing"], {})
+
+    booted = VirtualClock(start + 480 - 1800, wall_check_s=60.0)
+    book = EpisodeBook(Store(path))
+    again = EpisodeRecorder(booted, book, norms=lambda _person: (0.4, 4.0))
+    again.resume()
+    if ntp_after_s is not None:
+        feed(again, booted, booted.now() + ntp_after_s, ln=3.2, hr=76.0)
+        booted.step(1800.0)  # NTP, late
+    feed(again, booted, start + 1260, ln=3.2, hr=76.0)
+    booted.advance_to(booted.now() + 60.0)  # a stepped clock is read again each minute
+
+    (row,) = book.episodes("alex")
+    assert (row.usable, row.reason) == (False, "missing data")
+    assert book.beliefs("alex", "calm")["box"].episodes == 0
+
+
 def test_a_measurement_the_store_refuses_is_one_line_naming_the_episode(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
