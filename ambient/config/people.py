@@ -42,9 +42,11 @@ class PersonConfig(ConfigModel):
 
 def devices_given_to_two_people(config: AmbientConfig) -> Iterator[tuple[KeyPath, str]]:
     """``ambient check``'s warning for one wearable listed under two people (a strap's address
-    or name, an HA entity and attribute): each of its readings would count as both people's,
-    and an episode of one would be acted on for the other too. MQTT sensors reading one value
-    twice are warned of with every other double reading (``advice``)."""
+    or name, an HA entity and attribute). An HA entity is read by both entries, so each of its
+    readings would count as both people's and an episode of one be acted on for the other too;
+    a strap takes one connection, so ``run`` lets whichever entry connects first read it, for
+    its person, and the other keeps looking (``read_by_another``). MQTT sensors reading one
+    value twice are warned of with every other double reading (``advice``)."""
     first: dict[tuple[str, ...], int] = {}
     for index, sensor in enumerate(config.sensors):
         device = _device(sensor)
@@ -57,9 +59,21 @@ def devices_given_to_two_people(config: AmbientConfig) -> Iterator[tuple[KeyPath
         yield (
             ("sensors", index),
             f"reads the device of sensors[{seen}] ({device[0]} {device[-1]}) for "
-            f"{sensor.person}, sensors[{seen}] for {other.person}: one heart "
-            "would count as both people's; keep it under the person who wears it",
+            f"{sensor.person}, sensors[{seen}] for {other.person}: {_WHAT_RUN_DOES[device[0]]}; "
+            "keep it under the person who wears it",
         )
+
+
+_ONE_STRAP_READER = (
+    "`run` lets whichever entry connects first read the strap, for its person, and the other "
+    "keeps looking (read_by_another)"
+)
+# What ``run`` does with the device, by what names it (``_device``'s first item).
+_WHAT_RUN_DOES = {
+    "address": _ONE_STRAP_READER,
+    "name": _ONE_STRAP_READER,
+    "entity": "one heart would count as both people's",
+}
 
 
 def _device(sensor: object) -> tuple[str, ...] | None:

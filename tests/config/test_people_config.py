@@ -56,8 +56,9 @@ def _warnings(tmp_path: Path, sensors: str) -> list[str]:
 
 
 def test_one_wearable_given_to_two_people_is_a_warning(tmp_path: Path) -> None:
-    """A strap or an HA heart-rate entity pasted under both people: one heart counted as two
-    people's, every episode of one acted on for both, and `check` said nothing."""
+    """A strap or an HA heart-rate entity pasted under both people, and `check` said nothing.
+    An HA entity is read by both entries (one heart counted as two people's); a strap by the
+    entry that connects first only, so the warning says that, not a double count."""
     found = _warnings(
         tmp_path,
         "  - {type: ble, address: 'A0:9E:1A:12:34:56', person: alex}\n"
@@ -69,11 +70,13 @@ def test_one_wearable_given_to_two_people_is_a_warning(tmp_path: Path) -> None:
     )
     assert [warning.split(": ", 1)[1] for warning in found] == [
         "sensors[1]: reads the device of sensors[0] (address A0:9E:1A:12:34:56) for sam, "
-        "sensors[0] for alex: one heart would count as both people's; keep it under the person "
-        "who wears it",
+        "sensors[0] for alex: `run` lets whichever entry connects first read the strap, for its "
+        "person, and the other keeps looking (read_by_another); keep it under the person who "
+        "wears it",
         "sensors[3]: reads the device of sensors[2] (name Polar H10 1234ABCD) for sam, "
-        "sensors[2] for alex: one heart would count as both people's; keep it under the person "
-        "who wears it",
+        "sensors[2] for alex: `run` lets whichever entry connects first read the strap, for its "
+        "person, and the other keeps looking (read_by_another); keep it under the person who "
+        "wears it",
         "sensors[5]: reads the device of sensors[4] (entity sensor.watch_hr) for sam, "
         "sensors[4] for alex: one heart would count as both people's; keep it under the person "
         "who wears it",
