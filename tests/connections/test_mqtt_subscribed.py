@@ -156,3 +156,16 @@ async def test_a_filter_subscribed_before_filters_were_remembered_is_said_once_w
     assert counters.get("mqtt", "old_subscription") >= 2
     [line] = [r.getMessage() for r in caplog.records if "cannot unsubscribe" in r.getMessage()]
     assert "client id ambient-home" in line and "docs/mqtt.md" in line
+
+
+def test_a_remembered_entry_not_a_list_of_filters_is_nothing_remembered() -> None:
+    """An entry of another shape (edited by hand, a later version's) is not read as filters to
+    unsubscribe: nothing is remembered, as at the first start."""
+    store = Store(None)
+    filters = SubscribedFilters(store)
+    filters.save("ambient-home", {"home/+/hr", "ambient/home/backlog_end"})
+    assert filters.load("ambient-home") == {"home/+/hr", "ambient/home/backlog_end"}
+    assert filters.load("ambient-home-record") is None
+    for odd in ("home/#", ["home/#", 7], {"filters": ["home/#"]}):
+        store.put(NAMESPACE, "ambient-home", odd)
+        assert filters.load("ambient-home") is None
