@@ -225,8 +225,12 @@ class CheckIns:
             due = row.time + self._config.timeout
             if due <= now:
                 self._time_out(row.id)
-            else:  # at that time of day: a Pi's clock may be behind until NTP steps it
-                self._arm(row.id, due, wall=True)
+            else:
+                # A clock showing a time before the question is behind the one that asked (a Pi
+                # boots at its last saved time): due when it shows the time, once NTP steps it.
+                # Else a delay, as when asked: a clock that asked while still behind would show
+                # the time early once stepped.
+                self._arm(row.id, due, wall=now < row.time)
         self._send_waiting()
 
     def _send_waiting(self) -> None:

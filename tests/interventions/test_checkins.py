@@ -380,6 +380,32 @@ async def test_an_open_question_resumed_on_a_clock_still_behind_closes_at_its_ti
     assert [q.episode_id for q in again.withdrawn] == [episode]
 
 
+@pytest.mark.parametrize("resumed", [False, True])
+async def test_a_clock_stepped_forward_never_times_a_question_out_early(
+    tmp_path: Path, resumed: bool
+) -> None:
+    """NTP steps the clock an hour on five minutes after the question was asked (a Pi that
+    booted behind), in the run that asked it or in one resumed after a restart on a clock
+    still behind: the question stays open for its 30 minutes, however the clock shows them."""
+    path = tmp_path / "state.db"
+    asked = VirtualClock(T0 - 3600 if resumed else T0, wall_check_s=60.0)
+    h = Household(Store(path), asked, timeout="30min")
+    episode = await h.episode(asked.now())
+    behind = asked.now()
+    if resumed:  # restarted two minutes on, its clock still an hour behind
+        h = Household(Store(path), VirtualClock(behind + 120, wall_check_s=60.0), timeout="30min")
+        h.checkins.resume()
+    clock = h.clock
+    await clock.run_until(behind + 300)
+    clock.step(3600.0)  # NTP
+
+    await clock.run_until(behind + 3600 + 1800 - 60)
+    assert [row.status for row in h.book.rows("alex")] == ["asked"]
+    await clock.run_until(behind + 3600 + 1800 + 60)
+    assert [row.status for row in h.book.rows("alex")] == [TIMED_OUT]
+    assert [q.episode_id for q in h.withdrawn] == [episode]
+
+
 async def test_an_answered_question_is_withdrawn_from_every_device() -> None:
     """Answered on MQTT (an HA button, the blueprint) the question left on the phone went on
     asking; answered by a tap on one device of a notify group (phone and tablet), it went on
