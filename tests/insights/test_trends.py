@@ -201,6 +201,31 @@ def test_months_of_a_steady_person_give_about_one_false_warning_every_two_months
     assert per_month <= 0.6
 
 
+@pytest.mark.parametrize(
+    ("missing", "carry_over", "most_per_month"),
+    [(0.3, 0.0, 0.6), (0.0, 0.5, 1.0)],
+    ids=["30 % of days missing", "spells of a few days"],
+)
+def test_days_missing_or_spells_of_days_keep_false_warnings_rare(
+    missing: float, carry_over: float, most_per_month: float
+) -> None:
+    """The steady person's other rows of docs/insights.md (0.41 a month with days missing,
+    0.75 when days carry over): a sample of each, as for independent days."""
+    warnings = [
+        len(
+            alerts(
+                ln_rmssd_series(START, 425, 2000 + seed, missing=missing, carry_over=carry_over),
+                days=425,
+                first=60,
+            )
+        )
+        for seed in range(20)
+    ]
+    per_month = sum(warnings) / (20 * 365 / 30.44)
+    print(f"\nmissing {missing:.0%}, carry-over {carry_over}: {per_month:.2f} a month")
+    assert per_month <= most_per_month
+
+
 def test_a_decline_of_1_sd_over_two_weeks_is_warned_within_about_two_weeks() -> None:
     delays = []
     for seed in SEEDS:
