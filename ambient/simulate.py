@@ -36,7 +36,13 @@ from ambient.evaluate.changes import DRAWN_SIGNALS, SignalChanges
 from ambient.labels import Labels, LabelsError, labels_of_stream, load_for_replay, open_for_replay
 from ambient.logs import rule_and_person
 from ambient.messages import SignalUpdate, TraceRecord
-from ambient.recordings import OutOfOrder, Recording, RecordingStream
+from ambient.recordings import (
+    OutOfOrder,
+    Recording,
+    RecordingStream,
+    header_names,
+    is_json_lines,
+)
 from ambient.sensors import factory
 from ambient.sensors.recording import RecordingSensor
 
@@ -86,6 +92,39 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
     if not configs:
         raise SimulationError("no --recording given and the config has no `recording` sensor")
     return configs
+
+
+def whose_unnamed_rows(
+    config: AmbientConfig, paths: Sequence[Path], person: str | None, why: str
+) -> str | None:
+    """The line saying whose the rows of recordings without a person column are taken as
+    (``person``'s, ``why``), when the config has several people to choose from; None when it
+    has one or none, or every recording names its rows' person."""
+    if len(config.people) < 2 or person is None:
+        return None
+    unnamed = [path.name for path in paths if not _has_person_column(path)]
+    if not unnamed:
+        return None
+    if len(unnamed) == 1:
+        return f"{unnamed[0]} has no person column: its rows are taken as {person}'s ({why})"
+    named = ", ".join(unnamed[:3]) + (f" and {len(unnamed) - 3} more" if len(unnamed) > 3 else "")
+    return f"{named} have no person column: their rows are taken as {person}'s ({why})"
+
+
+def _has_person_column(path: Path) -> bool:
+    """Whether a recording names its rows' person: a CSV header with ``person``, a JSON Lines
+    file whose first row has one. One that cannot be read counts as naming it (the replay
+    says what is wrong with it)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            first = next((line for line in handle if line.strip() and line[0] != "#"), "")
+        if is_json_lines(path):
+            row = json.loads(first)
+            return not isinstance(row, dict) or "person" in row
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return True
+    names = header_names(first)
+    return names is None or "person" in names
 
 
 def replay_sensor(config: AmbientConfig, path: Path, person: str | None) -> RecordingSensorConfig:
@@ -368,6 +407,12 @@ def run_simulate(
         from ambient.plot import require_matplotlib
 
         require_matplotlib()
+    if recording is not None and config.people:
+        whose = whose_unnamed_rows(
+            config, [recording], config.people[0].id, "the first under `people:`"
+        )
+        if whose is not None:
+            print(f"ambient simulate: {whose}", file=sys.stderr)
     result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json) + "\n")

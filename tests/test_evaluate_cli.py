@@ -357,6 +357,26 @@ def test_rows_without_a_person_are_the_evaluated_rule_s_person(tmp_path: Path) -
     assert document["rules"][0]["recordings"][0]["found"] == 1
 
 
+def test_recordings_without_a_person_column_say_whose_rows_they_are_taken_as(
+    tmp_path: Path,
+) -> None:
+    """With two people in the config, a file without a person column was scored as one of them
+    without a word; one line on stderr now says whose (the JSON on stdout is unchanged)."""
+    rows = "\n".join(f"{t},hr,{hr_at(t)}" for t in range(1, END_S + 1)) + "\n"
+    (tmp_path / "watch.csv").write_text("t,metric,value\n" + rows)
+    (tmp_path / "watch2.jsonl").write_text('{"t": 1, "metric": "hr", "value": 70}\n')
+    write_recording(tmp_path / "alex.csv")  # names its person: not listed
+    result = evaluate(sams_config(tmp_path), "-r", str(tmp_path), "--json")
+    assert report(result)["rules"][0]["id"] == "fast_heart"
+    assert [line for line in result.stderr.splitlines() if "person column" in line] == [
+        "ambient evaluate: watch.csv, watch2.jsonl have no person column: their rows are taken "
+        "as sam's (the evaluated rule's person)"
+    ]
+    one_person = evaluate(write_config(tmp_path), "-r", str(tmp_path / "watch.csv"))
+    assert one_person.returncode == 0, one_person.stderr
+    assert "person column" not in one_person.stderr
+
+
 def test_a_recording_without_rows_of_the_rule_s_person_is_named(labelled: Path) -> None:
     """Alex's recording, Sam's rule: nothing can be found, and a warning says why."""
     result = evaluate(sams_config(labelled), "-r", str(labelled))

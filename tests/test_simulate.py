@@ -89,6 +89,32 @@ def test_an_empty_timeline_says_why_on_stderr_and_json_stays_silent(tmp_path: Pa
     )
 
 
+def test_a_recording_without_a_person_column_says_whose_it_is_taken_as(tmp_path: Path) -> None:
+    """With two people in the config, a file without a person column replayed as the first
+    of them without a word; one line on stderr now says so (--json's stdout stays events)."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}, {id: sam}]\nrules:\n  - id: racing\n"
+        "    triggers: [{trigger: signal, signal: hr, above: 200}]\n"
+        "    actions: [{action: log, message: fast}]\n"
+    )
+    watch = tmp_path / "watch.csv"
+    watch.write_text("t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(1, 60)))
+    as_json = run_ambient("simulate", str(config), "--recording", str(watch), "--json")
+    assert (as_json.returncode, as_json.stdout) == (0, "")
+    assert [line for line in as_json.stderr.splitlines() if "person column" in line] == [
+        "ambient simulate: watch.csv has no person column: its rows are taken as alex's (the "
+        "first under `people:`)"
+    ]
+    named = tmp_path / "named.csv"
+    named.write_text("t,metric,value,person\n1,hr,70,sam\n")
+    named_run = run_ambient("simulate", str(config), "--recording", str(named), "--json")
+    assert "person column" not in named_run.stderr
+    config.write_text("people: [{id: alex}]\n")
+    alone = run_ambient("simulate", str(config), "--recording", str(watch))
+    assert "person column" not in alone.stderr
+
+
 def test_text_timeline_names_rule_event_and_actions() -> None:
     result = simulate()
     assert result.returncode == 0, result.stderr

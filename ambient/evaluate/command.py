@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
 from ambient.config import AmbientConfig
 from ambient.evaluate.report import as_json, as_text
-from ambient.evaluate.run import EvaluationError, evaluate
+from ambient.evaluate.run import EvaluationError, evaluate, find_recordings, rules_to_evaluate
+from ambient.simulate import whose_unnamed_rows
 
 
 def run_evaluate(
@@ -33,6 +35,7 @@ def run_evaluate(
     evaluation = evaluate(
         config, recordings_path, labels_path, rule_id, states, keep_timeline=plot_dir is not None
     )
+    _say_whose_unnamed_rows(config, recordings_path, labels_path, rule_id)
     if json_output:
         out.write(json.dumps(as_json(evaluation)) + "\n")
     else:
@@ -48,3 +51,19 @@ def run_evaluate(
         for result in evaluation.recordings:
             draw_timeline(result.timeline, plot_dir / f"{result.name}.png")
     return 0
+
+
+def _say_whose_unnamed_rows(
+    config: AmbientConfig, recordings_path: Path, labels_path: Path | None, rule_id: str | None
+) -> None:
+    """One line on stderr, with several people, naming whose the rows of recordings without
+    a person column were scored as (they were read quietly as one person's)."""
+    person = next((r.person for r in rules_to_evaluate(config, rule_id) if r.person), None)
+    why = "the evaluated rule's person"
+    if person is None:
+        person = config.people[0].id if config.people else None
+        why = "the first under `people:`"
+    paths = find_recordings(recordings_path, labels_path)
+    whose = whose_unnamed_rows(config, paths, person, why)
+    if whose is not None:
+        print(f"ambient evaluate: {whose}", file=sys.stderr)
