@@ -105,15 +105,21 @@ _SCANS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
+#: The adapter BlueZ takes for the default on most machines (the first).
+USUAL_DEFAULT_ADAPTER: Final = "hci0"
+
+
 def same_adapter_named_otherwise(
     adapter: str | None, backend: type[BaseBleakScanner] | None
 ) -> SharedScan | None:
-    """A running scan that is of ``adapter`` too, for all one can tell, under another name: one
-    named where the other is not (the default adapter). BlueZ refuses a program's second search
-    of one adapter (``InProgress``) for as long as the first one runs."""
+    """A running scan that is of ``adapter`` too, for all one can tell, under another name:
+    `hci0` where the other is not named (the default adapter); another name beside the
+    default is a second adapter (a dongle). BlueZ refuses a program's second search of one
+    adapter (``InProgress``) for as long as the first one runs."""
     for (other, other_backend), scan in _SCANS.get(asyncio.get_running_loop(), {}).items():
         named_once = (other is None) != (adapter is None)
-        if other_backend is backend and named_once and scan.running:
+        usual_default = (adapter or other) == USUAL_DEFAULT_ADAPTER
+        if other_backend is backend and named_once and usual_default and scan.running:
             return scan
     return None
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from bleak.backends.bluezdbus import manager as bluez_manager
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS
 from bleak.backends.device import BLEDevice
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
 from sensors.ble.bumble_backend import EmulatedAir
@@ -268,6 +269,29 @@ async def test_one_adapter_named_two_ways_is_said_with_its_fix_not_as_a_passing_
     assert f"cannot scan on {where}: alex searches it" in said
     assert "in a moment" not in said
     assert "`adapter: hci0`" in said and "alex" in said
+
+
+async def test_a_dongle_busy_for_a_moment_beside_the_default_adapter_is_no_config_to_change(
+    air: EmulatedAir,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dongle (`adapter: hci1`) beside entries on the default adapter is two adapters, as
+    the page advises for more devices: a passing `InProgress` from the dongle is said as the
+    adapter busy for a moment, not as a config to change."""
+    sink, counters = CollectingSink(), WatchedCounters()
+    clock = RealClock()
+    config_alex = ble_config(id="alex", address="F3:00:00:00:00:01")
+    config_sam = ble_config(id="sam", address="F3:00:00:00:00:02", person="sam", adapter="hci1")
+    with caplog.at_level(logging.WARNING, logger="ambient.sensors.ble"):
+        async with running(config_alex, air, clock, sink, counters):
+            await air.wait_scanning()  # Alex's search of the default adapter runs
+            air.fail_next_scans(1, BLUEZ_ERROR_IN_PROGRESS)
+            async with running(config_sam, air, clock, sink, counters):
+                await counters.wait_for("ble:sam", "bluez_in_progress", 1)
+
+    [said] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sam:")]
+    assert said.startswith("sam: cannot scan on hci1: ")
+    assert "alex" not in said and "same way" not in said
 
 
 async def test_a_shared_scan_that_went_deaf_is_started_again_while_sensors_keep_listening(
