@@ -2,8 +2,8 @@
 real Mosquitto) and Sam (a watch's heart rate read from a real Home Assistant on loopback),
 each with their own rule that asks HA whether they are home. Sam is out: both hearts race,
 Alex's rule acts, Sam's is held back by its condition, and `ambient status` names each sensor
-with whose it is and keeps each person's signals apart. Waits are on the timeline, with
-deadlines; readings are sent again until the daemon shows it has taken them."""
+with whose it is and keeps each person's signals apart. Waits are on the timeline: readings
+are sent again until the daemon shows it has taken them, and a daemon that exits fails it."""
 
 from __future__ import annotations
 
@@ -102,6 +102,8 @@ async def test_one_person_out_is_held_back_and_the_other_is_calmed(
             alex_line = sam_line = None
             beat = 0
             while alex_line is None or sam_line is None:
+                exited = daemon.process.poll()
+                assert exited is None, f"ambient run exited ({exited}): {daemon.stderr.drain()}"
                 beat += 1
                 if alex_line is None:
                     sent = run_client([*publish, "-t", "home/alex/heart_rate", "-m", "120"])
