@@ -15,7 +15,12 @@ from ambient.config.rule_checks import walk_steps
 from ambient.hub import Hub
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
-from ambient.interventions.orphans import orphan_notice, orphaned_rules
+from ambient.interventions.orphans import (
+    left_with_old_person,
+    old_person_notice,
+    orphan_notice,
+    orphaned_rules,
+)
 from ambient.interventions.policies import policies_of
 from ambient.interventions.recorder import PRIOR_NORMS, EpisodeRecorder
 from ambient.signals.baseline import Norm
@@ -63,8 +68,12 @@ def add_interventions(
     entity = add_entity(config, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
-    for rule, episodes in orphaned_rules(book, policies_of(config)).items():
+    policies = policies_of(config)
+    for rule, episodes in orphaned_rules(book, policies).items():
         _LOGGER.warning("%s", orphan_notice(rule, episodes))
+    rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
+    for moved in left_with_old_person(book, rule_people):
+        _LOGGER.warning("%s", old_person_notice(*moved))
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
     chooser = CalmingChooser(

@@ -168,3 +168,36 @@ def test_learning_of_a_rule_id_no_longer_in_the_config_is_said_once_at_start(
             "the rule its old id back to go on from it (docs/interventions.md)",
         )
     ]
+
+
+def test_learning_left_with_a_rule_s_old_person_is_said_once_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The rule was Alex's and is Sam's now: it runs for Sam only, Alex's learning unused.
+    store = Store(None)
+    book = EpisodeBook(store)
+    for minute in range(3):
+        book.open("alex", "calm", "breathe", 1_800_000_000.0 + 60 * minute, {})
+    book.open("sam", "calm", "breathe", 1_800_000_500.0, {})
+    given_to_sam = {
+        **CONFIG,
+        "people": [{"id": "alex"}, {"id": "sam"}],
+        "rules": [{**CONFIG["rules"][0], "person": "sam"}],
+    }
+    with caplog.at_level("INFO"):
+        add_interventions(
+            AmbientConfig.model_validate(given_to_sam),
+            VirtualClock(1_800_001_000.0),
+            store,
+            lambda _p: None,
+            Hub(),
+        )
+    said = [r for r in caplog.records if "is for" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in said] == [
+        (
+            "WARNING",
+            "alex — rule calm: learned calming episodes (3) are kept, but the rule is for sam "
+            "now and does not run for alex: learning does not follow the rule to another "
+            "person; give it `person: alex` back to go on from it (docs/interventions.md)",
+        )
+    ]
