@@ -134,6 +134,10 @@ class Episode:
     #: Players whose music a breathing session paused and has not played again yet: kept in
     #: the store, so music paused when ambient stopped is played again after it starts.
     paused_music: list[str] = field(default_factory=list)
+    #: When that music stops being owed (the clock's time, seconds): its session's planned end
+    #: plus a short grace. Played again hours later it would be a surprise, not a resume.
+    #: ``None``: not known (a record from before it was kept): owed as before.
+    paused_music_until: float | None = None
 
     def active_lights(self, entity_ids: list[str]) -> list[str]:
         """Those of ``entity_ids`` nobody else has taken over in this episode."""
@@ -199,6 +203,11 @@ class Episode:
                 else {}
             ),
             **({"paused_music": list(self.paused_music)} if self.paused_music else {}),
+            **(
+                {"paused_music_until": self.paused_music_until}
+                if self.paused_music and self.paused_music_until is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -240,6 +249,10 @@ class Episode:
         if not isinstance(paused, list) or not all(isinstance(p, str) for p in paused):
             raise ValueError(f"paused_music is not a list of players: {paused!r}")
         episode.paused_music = list(paused)
+        until = _mapping(record, "record").get("paused_music_until")
+        if until is not None and (isinstance(until, bool) or not isinstance(until, int | float)):
+            raise ValueError(f"paused_music_until is not a time: {until!r}")
+        episode.paused_music_until = None if until is None else float(until)
         media = _mapping(record, "record").get("media", {})
         for entity_id, takeover in _mapping(media, "media").items():
             where = f"media.{entity_id}"

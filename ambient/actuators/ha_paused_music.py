@@ -3,7 +3,9 @@ cannot announce would replace the music with the cue and never resume it, so the
 it before its first words and plays it again once it is over, however it ends (its last words
 said, recovery or a pause cutting it short, HA's reply failing). Someone who changed the player
 meanwhile (another HA user: they stopped it, or chose something else) keeps it as they left it;
-music playing again already is left to play."""
+music playing again already is left to play. Music HA could not be asked to play again (the link
+dropped, ambient stopped) is owed until the session's planned end plus :data:`GRACE_S`: later
+it would come back long after the moment it was paused for, so it is left paused."""
 
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ _LOGGER = logging.getLogger(__name__)
 #: MediaPlayerEntityFeature.PAUSE and PLAY: what pausing and playing again need.
 PAUSE = 1
 PLAY = 1 << 14
+
+#: How long after a session's planned end music it paused is still played again: HA (or
+#: ambient) restarting on a Pi takes a few minutes; music back an hour later is a surprise.
+GRACE_S = 600.0
 
 
 def music_cut_off(action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]) -> bool:

@@ -31,7 +31,7 @@ from ambient.actuators.ha_breathing import (
 from ambient.actuators.ha_episode import Episode
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_outcome import NothingDone
-from ambient.actuators.ha_paused_music import PausedMusic
+from ambient.actuators.ha_paused_music import GRACE_S, PausedMusic
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
 from ambient.connections.errors import NotConnected
@@ -68,14 +68,18 @@ class BreathingSessions:
         #: Where what a running session does later goes (the rules' traces), if anywhere.
         self.trace = trace
         #: Music sessions had paused when ambient stopped, or when HA went away in them, by
-        #: episode: played again once HA is connected (the sessions are not resumed).
+        #: episode: played again once HA is connected (the sessions are not resumed)...
         self.music_from_before: dict[str, list[str]] = {}
+        #: ... if it is by then (the clock's time, by episode; none: no limit known).
+        self.music_owed_until: dict[str, float] = {}
 
     def carried_over(self, episodes: list[Episode]) -> None:
         """Episodes read back after a restart: the music their sessions had paused is owed."""
         for episode in episodes:
             if episode.paused_music:
                 self.music_from_before[episode.id] = list(episode.paused_music)
+                if episode.paused_music_until is not None:
+                    self.music_owed_until[episode.id] = episode.paused_music_until
 
     async def start(
         self,
@@ -130,6 +134,8 @@ class BreathingSessions:
         )
         if music is not None:  # kept, so a restart in the session still plays it again
             episode.paused_music.append(music.player)
+            planned_s = session.steps[-1].offset_s + speaking_s(script.closing)
+            episode.paused_music_until = self.clock.now() + planned_s + GRACE_S
             self.save(episode)
         try:
             await session.open()
@@ -151,11 +157,23 @@ class BreathingSessions:
 
     async def play_music_from_before(self) -> None:
         """Music a session paused before ambient stopped: played again now, with the same
-        checks as at a session's end."""
+        checks as at a session's end; music owed for too long (HA, or ambient, away past the
+        session's planned end and its grace) is left paused."""
         for episode_id, players in list(self.music_from_before.items()):
             if not self.client.connected:
                 return  # gone again: the next connect tries the rest
             del self.music_from_before[episode_id]
+            until = self.music_owed_until.pop(episode_id, None)
+            if until is not None and self.clock.now() > until:
+                _LOGGER.info(
+                    "Breathing session of episode %s long over: music on %s left paused "
+                    "(Home Assistant reachable again %.0f min after the session's end)",
+                    episode_id,
+                    ", ".join(players),
+                    (self.clock.now() - until + GRACE_S) / 60,
+                )
+                self._forget_all_paused(episode_id, players)
+                continue
             for player in players:
                 played = await PausedMusic(
                     player,
@@ -165,7 +183,7 @@ class BreathingSessions:
                     episode_id,
                 ).play_again()
                 if not played:
-                    self._owe(episode_id, player)
+                    self._owe(episode_id, player, until)
                     continue
                 episode = self.tracked(episode_id)
                 if episode is not None:
@@ -229,12 +247,20 @@ class BreathingSessions:
             self._forget_paused(episode, music.player)
         else:
             music.owed = False  # handed over: played again once HA is connected
-            self._owe(episode.id, music.player)
+            self._owe(episode.id, music.player, episode.paused_music_until)
 
-    def _owe(self, episode_id: str, player: str) -> None:
+    def _owe(self, episode_id: str, player: str, until: float | None) -> None:
         owed = self.music_from_before.setdefault(episode_id, [])
         if player not in owed:
             owed.append(player)
+        if until is not None:
+            self.music_owed_until[episode_id] = until
+
+    def _forget_all_paused(self, episode_id: str, players: list[str]) -> None:
+        episode = self.tracked(episode_id)
+        if episode is not None:
+            for player in players:
+                self._forget_paused(episode, player)
 
     def _forget_paused(self, episode: Episode, player: str) -> None:
         if player in episode.paused_music:

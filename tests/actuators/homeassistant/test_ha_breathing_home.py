@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,12 +19,14 @@ import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
 from pydantic import SecretStr
 
+from ambient.actuators.ha_episode import NAMESPACE
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.messages import ActionContext, TraceRecord
+from ambient.store import Store
 
 pytestmark = pytest.mark.ha
 
@@ -524,6 +527,85 @@ async def test_a_session_broken_off_by_ha_going_away_says_so_in_the_rules_trace(
             "breathing session stopped: Home Assistant is not connected (disconnected)",
         )
     ]
+
+
+async def test_music_paused_for_a_session_is_left_paused_when_ha_is_back_long_after_it(
+    ha: HomeAssistantInstance, probe: HaProbe, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HA comes back an hour after the session broke off: the music it paused is not played
+    then (long after the moment it was paused for); it stays paused, and the journal says so
+    once. Owed is only until the session's planned end plus a short grace."""
+    link_clock = StepClock()
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
+    link = HomeAssistantClient(config, link_clock, Counters())
+    serving = asyncio.create_task(link.run())
+    try:
+        await asyncio.wait_for(link.wait_connected(), 30)
+        await quiet(probe, LIVING_ROOM)
+        await someone_plays_music(link, probe, LIVING_ROOM)
+        clock, actuator = actuator_on_a_step_clock(link)
+        action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+        since = len(probe.events)
+        assert (await actuator.perform(action, context("i6", clock))).performed
+
+        dropped = asyncio.Event()
+        link.on_status(lambda status: dropped.set() if status != "connected" else None)
+        assert link._ws is not None
+        await link._ws.close()  # stands in for the link dropping: HA itself runs on
+        await dropped.wait()
+        await clock.fire_next()  # the first inhale: HA is not there to say it
+        await actuator.end_episode(context("i6", clock))  # the session is over, its music owed
+        await clock.run_until(clock.now() + 3600)  # HA away for an hour
+
+        with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
+            await link_clock.fire_next()  # the link's backoff: it connects again
+            await link.wait_connected()
+            assert actuator._settling is not None
+            await actuator._settling  # what was owed once HA is back: settled
+
+        await assert_state(probe, LIVING_ROOM, "paused")
+        assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say"]
+        said = [r for r in caplog.records if "left paused" in r.getMessage()]
+        assert [(r.levelno, r.getMessage()) for r in said] == [
+            (
+                logging.INFO,
+                "Breathing session of episode i6 long over: music on media_player.living_room "
+                "left paused (Home Assistant reachable again 60 min after the session's end)",
+            )
+        ]
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+
+@pytest.mark.parametrize(
+    ("hours_away", "music"), [(0.1, "playing"), (2, "paused")], ids=["soon", "hours"]
+)
+async def test_music_paused_when_ambient_stopped_is_played_again_only_soon_after_the_session(
+    ha_client: HomeAssistantClient,
+    probe: HaProbe,
+    tmp_path: Path,
+    hours_away: float,
+    music: str,
+) -> None:
+    """Ambient stopped in a session that had paused the music (its record in the store says
+    until when that music is owed): started again soon after, it plays the music again;
+    hours later, it leaves it paused and forgets it."""
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    await ha_client.call_service("media_player", "media_pause", {}, {"entity_id": LIVING_ROOM})
+    started = 1_000_000.0
+    store = Store(tmp_path / "state.db")
+    record = {"lights": {}, "media": {}, "ended": False, "paused_music": [LIVING_ROOM]}
+    store.put(NAMESPACE, "breathe:alex:i8", {**record, "paused_music_until": started + 900})
+
+    actuator = HomeAssistantActuator(ha_client, StepClock(started + hours_away * 3600), store)
+    assert actuator._settling is not None
+    await actuator._settling  # what was owed from before the restart: settled
+
+    await assert_state(probe, LIVING_ROOM, music)
+    assert store.items(NAMESPACE) == {}  # owed no more either way
+    store.close()
 
 
 async def test_music_someone_stops_during_the_session_is_not_played_again(
