@@ -23,11 +23,7 @@ from typing import Any, ClassVar, Final
 
 from bleak import BleakClient
 from bleak.args.bluez import BlueZClientArgs
-from bleak.backends.bluezdbus.defs import (
-    BATTERY_INTERFACE,
-    BLUEZ_ERROR_IN_PROGRESS,
-    BLUEZ_ERROR_NOT_READY,
-)
+from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS, BLUEZ_ERROR_NOT_READY
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
@@ -63,8 +59,6 @@ DISCONNECT_TIMEOUT_S: Final = 10.0
 #: Connection attempts inside one call to ``establish_connection`` (it retries BlueZ
 #: ``InProgress`` / ``NotReady`` and friends with its own short backoff).
 CONNECT_ATTEMPTS: Final = 3
-#: How often a battery level the system reads for itself (BlueZ's battery plugin) is asked.
-SYSTEM_BATTERY_POLL_S: Final = 300.0
 #: Heart-rate devices under other names that a "not found" line names, at most.
 _OTHERS_SAID: Final = 3
 
@@ -90,29 +84,6 @@ class BleBackend:
         details = None if device is None else device.details
         props = details.get("props") if isinstance(details, dict) else None
         return device if isinstance(props, dict) and props.get("Connected") else None
-
-    @classmethod
-    async def system_battery_pct(cls, device: BLEDevice) -> int | None:
-        """The device's battery level as the system reads it for itself: BlueZ's battery plugin
-        (on by default, Raspberry Pi OS too) takes a device's Battery Service, which then is no
-        GATT service a client sees, and shows its level as the device's
-        ``org.bluez.Battery1.Percentage``. ``None`` where the system shows none."""
-        details = device.details
-        path = details.get("path") if isinstance(details, dict) else None
-        if not isinstance(path, str):  # not a BlueZ device (macOS, Windows)
-            return None
-        try:
-            from bleak.backends.bluezdbus.manager import get_global_bluez_manager
-        except ImportError:
-            return None
-        manager = await get_global_bluez_manager()
-        # bleak keeps every BlueZ object's properties up to date (bleak-retry-connector reads
-        # them there too), but has no call for Battery1: read as one that may change
-        properties = getattr(manager, "_properties", None)
-        interfaces = properties.get(path) if isinstance(properties, dict) else None
-        battery = interfaces.get(BATTERY_INTERFACE) if isinstance(interfaces, dict) else None
-        level = battery.get("Percentage") if isinstance(battery, dict) else None
-        return level if isinstance(level, int) and 0 <= level <= 100 else None
 
 
 class _SessionEnded(Exception):
@@ -286,7 +257,7 @@ class BleSensor:
                 raise _SessionEnded("subscribe_timeout") from None
             self._arm_watchdog()
             # battery and location are extras: a link lost mid-read must not hold the session
-            info = asyncio.create_task(self._read_device_info(client, device))
+            info = asyncio.create_task(self._read_device_info(client))
             reason = await ended
             raise _SessionEnded(reason)
         finally:
@@ -421,9 +392,8 @@ class BleSensor:
             return device.address.upper() == self.config.address.upper()
         return self.config.name is not None and self.config.name in (device.name, adv.local_name)
 
-    async def _read_device_info(self, client: BleakClient, device: BLEDevice) -> None:
-        """Battery (read, then notify when offered) and body sensor location; optional. A
-        Battery Service the system took for itself is asked of the system, now and then."""
+    async def _read_device_info(self, client: BleakClient) -> None:
+        """Battery (read, then notify when offered) and body sensor location; optional."""
         services = client.services
         battery = services.get_characteristic(BATTERY_LEVEL_UUID)
         if battery is not None:
@@ -443,22 +413,6 @@ class BleSensor:
             except (BleakError, MalformedPacket) as exc:
                 self._count("location_read_failed")
                 _LOGGER.debug("%s: body sensor location unavailable: %s", self.name, exc)
-        if battery is None:
-            await self._follow_system_battery(device)
-
-    async def _follow_system_battery(self, device: BLEDevice) -> None:
-        """The level of a Battery Service BlueZ's battery plugin took (no GATT one here), asked
-        every ``SYSTEM_BATTERY_POLL_S`` while the session lasts (BlueZ follows its changes)."""
-        while True:
-            try:
-                level = await self._backend.system_battery_pct(device)
-            except (BleakError, OSError, EOFError, TimeoutError) as exc:
-                self._count("battery_read_failed")
-                _LOGGER.debug("%s: battery level unavailable: %s", self.name, exc)
-                return
-            if level is not None:
-                self._battery_pct = level
-            await self._clock.sleep(SYSTEM_BATTERY_POLL_S)
 
     async def _disconnect(self, client: BleakClient) -> None:
         try:

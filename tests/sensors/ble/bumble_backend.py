@@ -11,10 +11,7 @@ connection) one discovery session: a scanner started while another of the same a
 adapter fails with ``org.bluez.Error.InProgress``, as BlueZ answers a second ``StartDiscovery``
 from the same sender. An adapter makes one connection attempt at a time. ``fail_next_scans`` /
 ``fail_next_connects`` make the adapter answer the way BlueZ does when busy
-(``org.bluez.Error.InProgress``) or powered off (``org.bluez.Error.NotReady``). With
-``battery_plugin`` on, the adapter does what BlueZ's battery plugin (on by default) does: it takes
-a device's Battery Service for itself (no GATT service a client sees), reads and follows its level,
-and shows it as the device's ``org.bluez.Battery1`` (here :attr:`EmulatedAir.system_batteries`).
+(``org.bluez.Error.InProgress``) or powered off (``org.bluez.Error.NotReady``).
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ from bumble import gatt
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
-from bumble.gatt_client import CharacteristicProxy, DescriptorProxy, ServiceProxy
+from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
 from bumble.hci import Address
 from bumble.host import Host
 from bumble.link import LocalLink
@@ -97,10 +94,6 @@ class EmulatedAir:
         self._held_starts: list[HeldStart] = []
         self._scans_changed = asyncio.Event()
         self.connect_attempts = 0
-        #: BlueZ's battery plugin: see the module's docstring.
-        self.battery_plugin = False
-        #: The battery level BlueZ shows per device address (``org.bluez.Battery1``).
-        self.system_batteries: dict[str, int] = {}
         self.backend = self._make_backend()
 
     def _make_backend(self) -> type[BleBackend]:
@@ -122,10 +115,6 @@ class EmulatedAir:
             @classmethod
             async def connected_device(cls, address: str, adapter: str | None) -> BLEDevice | None:
                 return air.connected_device(address, adapter)
-
-            @classmethod
-            async def system_battery_pct(cls, device: BLEDevice) -> int | None:
-                return air.system_batteries.get(device.address.upper())
 
         return Backend
 
@@ -390,9 +379,6 @@ class BumbleClient(BaseBleakClient):
     async def _discover(self, peer: Peer) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
         for service_proxy in await peer.discover_services():
-            if self.air.battery_plugin and service_proxy.uuid == gatt.GATT_BATTERY_SERVICE:
-                await self._follow_battery_as_bluez(service_proxy)
-                continue
             service = BleakGATTService(
                 service_proxy, service_proxy.handle, _bleak_uuid(service_proxy.uuid)
             )
@@ -420,19 +406,6 @@ class BumbleClient(BaseBleakClient):
                         )
                     )
         return collection
-
-    async def _follow_battery_as_bluez(self, service: ServiceProxy) -> None:
-        """BlueZ's battery plugin: read the level, follow its notifications, show neither."""
-        address = self.address.upper()
-        for char_proxy in await service.discover_characteristics():
-            if char_proxy.uuid != gatt.GATT_BATTERY_LEVEL_CHARACTERISTIC:
-                continue
-
-            def follow(value: bytes) -> None:
-                self.air.system_batteries[address] = value[0]
-
-            follow(await char_proxy.read_value())
-            await char_proxy.subscribe(follow, prefer_notify=True)
 
     def _on_disconnection(self, _reason: int) -> None:
         self._connection = None

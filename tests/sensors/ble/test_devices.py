@@ -6,12 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from types import SimpleNamespace
 
 import pytest
-from bleak.backends.bluezdbus import manager as bluez_manager
 from bleak.backends.bluezdbus.defs import BLUEZ_ERROR_IN_PROGRESS
-from bleak.backends.device import BLEDevice
 from sensors.ble.ble_harness import CollectingSink, air, ble_config, running
 from sensors.ble.bumble_backend import EmulatedAir
 from sensors.ble.strap import EmulatedStrap, polar_h10_packet
@@ -19,7 +16,7 @@ from sensors.watched_counters import WatchedCounters
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.counters import Counters
-from ambient.sensors.ble import SYSTEM_BATTERY_POLL_S, BleBackend, BleSensor
+from ambient.sensors.ble import BleSensor
 
 __all__ = ["air"]
 
@@ -125,70 +122,6 @@ async def test_battery_notifications_update_diagnostics(air: EmulatedAir) -> Non
         assert await strap.notify(polar_h10_packet(60, [1024]))
         await sink.wait_until(lambda: len(sink.metric("hr")) == 2)
         assert sensor.diagnostics()["battery_pct"] == 39
-
-
-async def _one_reading(strap: EmulatedStrap, sink: CollectingSink) -> None:
-    """The strap sends a heart rate and the sensor has passed it on."""
-    count = len(sink.metric("hr")) + 1
-    assert await strap.notify(polar_h10_packet(60, [1024]))
-    await sink.wait_until(lambda: len(sink.metric("hr")) == count)
-
-
-async def test_a_battery_bluez_takes_for_itself_is_read_from_bluez_and_followed(
-    air: EmulatedAir,
-) -> None:
-    """BlueZ's battery plugin (on by default, as on Raspberry Pi OS) hides a device's Battery
-    Service from GATT clients and shows its level as the device's ``Battery1`` instead (the
-    emulated adapter does the same: a stand-in for BlueZ). The level is still known, and kept
-    up to date while the strap stays connected."""
-    air.battery_plugin = True
-    strap = EmulatedStrap(air, name="Polar H10 P", address="F2:00:00:00:00:0A", battery_pct=40)
-    await strap.start()
-    sink, clock = CollectingSink(), VirtualClock(0.0)
-    config = ble_config(name="Polar H10 P", watchdog=3600.0)
-    async with running(config, air, clock, sink) as sensor:
-        await strap.wait_subscribed()
-        assert air.system_batteries == {"F2:00:00:00:00:0A": 40}
-        # each reading a round trip: the sensor reads its extras meanwhile
-        async with asyncio.timeout(5.0):
-            while sensor.diagnostics()["battery_pct"] is None:
-                await _one_reading(strap, sink)
-        assert sensor.diagnostics()["battery_pct"] == 40
-
-        await strap.set_battery(39)
-        await _one_reading(strap, sink)  # the battery notification, sent before it, is in
-        await clock.reach(SYSTEM_BATTERY_POLL_S)
-        assert sensor.diagnostics()["battery_pct"] == 39
-        assert sensor.diagnostics()["connected"]
-
-
-async def test_the_battery_bluez_shows_is_its_battery1_percentage(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """What BlueZ shows, read where bleak keeps it: no BlueZ runs here, so bleak's manager is
-    a stand-in holding the properties BlueZ would have sent (a device with Battery1, one
-    without, one the manager does not know)."""
-    path = "/org/bluez/hci0/dev_A0_9E_1A_8C_4A_2B"
-    manager = SimpleNamespace(
-        _properties={
-            path: {"org.bluez.Device1": {}, "org.bluez.Battery1": {"Percentage": 73}},
-            "/org/bluez/hci0/dev_A0_9E_1A_00_00_01": {"org.bluez.Device1": {}},
-        }
-    )
-
-    async def global_manager() -> SimpleNamespace:
-        return manager
-
-    monkeypatch.setattr(bluez_manager, "get_global_bluez_manager", global_manager)
-
-    def device(at: str) -> BLEDevice:
-        return BLEDevice(at.rsplit("_", 6)[-1], None, {"path": at, "props": {}})
-
-    assert await BleBackend.system_battery_pct(device(path)) == 73
-    assert await BleBackend.system_battery_pct(device(path[:-1] + "1")) is None
-    assert await BleBackend.system_battery_pct(device(path[:-2] + "99")) is None
-    # not a BlueZ device (macOS gives no D-Bus path)
-    assert await BleBackend.system_battery_pct(BLEDevice("UUID", None, None)) is None
 
 
 async def test_two_straps_two_people_on_one_adapter(air: EmulatedAir) -> None:
