@@ -479,9 +479,10 @@ VIEW_LEAST = 10
 def trailing_median(
     values: Series, history_s: int = TREND_S, gap_s: int = TREND_GAP_S, least: int = TREND_LEAST_S
 ) -> Series:
-    """Per second t, the median of the known values of (t − ``history_s``, t − ``gap_s``],
-    once there are ``least`` of them: the person's slow trend, the last minute left out so
-    that a rise does not lift its own reference."""
+    """Per second t, the median of the known values of (t − ``history_s`` − ``gap_s``,
+    t − ``gap_s``] (``history_s`` of them, ending ``gap_s`` ago), once there are ``least`` of
+    them: the person's slow trend, the last minute left out so that a rise does not lift its
+    own reference."""
     window: list[float] = []
     out: Series = []
     for t in range(len(values)):
