@@ -38,7 +38,10 @@ def test_a_placeholder_in_an_entity_id_is_refused_with_one_rule_per_person_to_wr
     assert result.returncode == 1
     assert f"{path}:11:28: rules[0].conditions[0].entity_id:" in result.stderr
     assert "`{person}` is not filled in an entity id" in result.stderr
-    assert "give each person their own rule (`person: alex`" in result.stderr
+    assert (
+        "give each person their own rule or sensor (`person: alex` with "
+        "`entity_id: person.alex`)" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -168,3 +171,28 @@ def test_a_sensor_given_a_person_that_its_topic_or_rows_override_may_read_for_an
 
         assert result.returncode == 0, result.stderr
         assert "no sensor reads for" not in result.stdout, sensor
+
+
+def test_a_placeholder_in_a_sensors_entity_id_is_refused_with_a_sensor_of_their_own_to_write(
+    tmp_path: Path,
+) -> None:
+    """One HA sensor for everyone, `sensor.{person}_heart_rate`: the refusal told them to give
+    each person their own rule with `entity_id: person.alex`, which a sensor has no use for."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        HOUSEHOLD.replace(
+            "store: {path: null}\n",
+            "store: {path: null}\nsensors:\n"
+            '  - {type: homeassistant, entity_id: "sensor.{person}_heart_rate", metric: hr}\n',
+        ).replace('entity_id: "person.{person}"', "entity_id: person.alex")
+    )
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 1
+    (line,) = [x for x in result.stderr.splitlines() if "sensors[0].entity_id" in x]
+    assert line.endswith(
+        "`{person}` is not filled in an entity id: it names one entity. For each person's own, "
+        "give each person their own rule or sensor (`person: alex` with "
+        "`entity_id: sensor.alex_heart_rate`)"
+    ), line

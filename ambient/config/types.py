@@ -50,14 +50,16 @@ MetricName = Annotated[str, StringConstraints(pattern=METRIC_NAME_PATTERN)]
 
 def no_placeholder(value: object) -> object:
     """An entity id names one entity: a household reaching for ``person.{person}`` in a rule
-    for anyone is told so, and what to write instead, not only that the id is malformed."""
+    for anyone (or ``sensor.{person}_heart_rate`` in one sensor for all) is told so, and what
+    to write instead, not only that the id is malformed."""
     if isinstance(value, str):
         found = re.search(r"\{[a-z_]*\}", value)
         if found:
+            example = value.replace(found.group(), "alex")
             raise ValueError(
                 f"`{found.group()}` is not filled in an entity id: it names one entity. For "
-                "each person's own, give each person their own rule (`person: alex` with "
-                "`entity_id: person.alex`)"
+                "each person's own, give each person their own rule or sensor (`person: alex` "
+                f"with `entity_id: {example}`)"
             )
     return value
 
