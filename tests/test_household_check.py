@@ -196,3 +196,30 @@ def test_a_placeholder_in_a_sensors_entity_id_is_refused_with_a_sensor_of_their_
         "give each person their own rule or sensor (`person: alex` with "
         "`entity_id: sensor.alex_heart_rate`)"
     ), line
+
+
+def test_person_under_a_state_or_time_trigger_is_not_said_to_read_the_rules_person(
+    tmp_path: Path,
+) -> None:
+    """A state trigger reads its entity and a time trigger the clock: the refusal of a
+    `person:` there said 'it reads the rule's person', which neither does."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "people:\n  - {id: alex}\n  - {id: sam}\n"
+        'homeassistant: {url: "http://127.0.0.1:8123", token: x}\n'
+        "store: {path: null}\n"
+        "rules:\n"
+        "  - id: sam_home\n"
+        "    triggers:\n"
+        "      - {trigger: state, entity_id: person.sam, to: home, person: sam}\n"
+        '      - {trigger: time, at: "08:00", person: sam}\n'
+        "    actions:\n"
+        "      - {action: log, message: x}\n"
+    )
+
+    result = run_ambient("check", "--config", str(path))
+
+    assert result.returncode == 1
+    lines = [x for x in result.stderr.splitlines() if "unknown key `person`" in x]
+    assert len(lines) == 2, result.stderr
+    assert not [x for x in lines if "reads the rule's person" in x], lines

@@ -289,12 +289,14 @@ def _value_at(data: Any, path: KeyPath) -> Any:
 
 
 def _whose_signals(key: str, loc: tuple[str | int, ...], written: Any) -> str:
-    """For `person:` in a rule's trigger or `wait_for` (a household naming whose heart): these
-    read the rule's person, which is set on the rule."""
+    """For `person:` in a rule's signal trigger or `wait_for` (a household naming whose
+    heart): these read the rule's person, which is set on the rule. (A state or time trigger
+    reads no one's signals; its union tag is in ``loc``.)"""
     parts = [part for part in loc if isinstance(part, str)]
     if key != "person" or not parts or parts[0] != "rules":
         return ""
-    if not {"triggers", "trigger", "wait_for"} & set(parts[1:]):
+    in_trigger = bool({"triggers", "trigger"} & set(parts[1:]))
+    if not ("wait_for" in parts[1:] or (in_trigger and "signal" in parts[1:])):
         return ""
     who = written if isinstance(written, str) and written else "<id>"
     return (
