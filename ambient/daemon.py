@@ -413,6 +413,8 @@ class Daemon:
             clock_sync = ClockSyncWatch(self.clock)
             services.append(clock_sync)
             hub.status_providers["clock"] = clock_sync.status
+        if not opts.report_only and config.homeassistant is not None:
+            hub.status_providers["home_assistant_connection"] = _home_assistant_link(connections)
         hub.status_providers.update(
             sensors=sensor_status.entries, rules=rules.status, paused=lambda: rules.paused
         )
@@ -617,7 +619,7 @@ class Daemon:
 
 
 #: Status parts of features a config may leave out (check-ins, HA actions, the clock watch).
-_OPTIONAL_STATUS_PARTS = ("check_ins", "home_assistant", "clock")
+_OPTIONAL_STATUS_PARTS = ("check_ins", "home_assistant", "home_assistant_connection", "clock")
 
 
 @dataclass
@@ -682,6 +684,23 @@ def _held_in_home_assistant(actuators: list[Any]) -> Callable[[], Any]:
 
     actuator = next(a for a in actuators if isinstance(a, HomeAssistantActuator))
     return actuator.diagnostics
+
+
+def _home_assistant_link(connections: Connections) -> Callable[[], Any]:
+    """The Home Assistant client's state and last error, for ``ambient status``: a token HA
+    rejected stops every action to HA until a reload, which a counter alone did not say. The
+    error names HA's address and its answer, never the token."""
+
+    def link() -> dict[str, Any] | None:
+        from ambient.connections.homeassistant import HomeAssistantClient
+
+        services = connections.services()
+        client = next((c for c in services if isinstance(c, HomeAssistantClient)), None)
+        if client is None:
+            return None
+        return {"state": client.status, "last_error": client.last_error}
+
+    return link
 
 
 def _build_actuators(

@@ -23,12 +23,28 @@ def render_status(status: Mapping[str, Any]) -> str:
     lines += _section("Queues", _queue_lines(status.get("queues") or {}))
     lines += _section("Counters", _counter_lines(status.get("counters") or {}), empty="none")
     lines += _section("Store", _store_lines(status.get("store") or {}), empty="unknown")
-    if status.get("home_assistant") is not None:
-        held = _held_lines(status["home_assistant"], zone)
-        lines += _section("Home Assistant", held, empty="nothing held")
+    link = status.get("home_assistant_connection")
+    if status.get("home_assistant") is not None or link:
+        held = _held_lines(status.get("home_assistant") or {}, zone) or ["  nothing held"]
+        lines += _section("Home Assistant", [*_link_lines(link), *held])
     if status.get("check_ins"):
         lines += _section("Check-ins", _check_in_lines(status["check_ins"]))
     return "\n".join(lines) + "\n"
+
+
+def _link_lines(link: Any) -> list[str]:
+    """The Home Assistant connection's state, in capitals when not ``connected``, and its last
+    error; a token HA rejected is not tried again, so that says what it stops and until when.
+    None (a daemon older than this page, or HA used by nothing): no line."""
+    if not isinstance(link, Mapping) or not isinstance(link.get("state"), str):
+        return []
+    state = link["state"]
+    text = "connected" if state == "connected" else state.replace("_", " ").upper()
+    if link.get("last_error"):
+        text += f": {link['last_error']}"
+    if state == "auth_failed":
+        text += "; nothing is sent to or read from Home Assistant until a reload or restart"
+    return [f"  connection {text}"]
 
 
 def _check_in_lines(counts: Mapping[str, Any]) -> list[str]:

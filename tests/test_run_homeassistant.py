@@ -174,6 +174,26 @@ class AmbientRun:
         except (TimeoutError, AssertionError) as exc:
             raise AssertionError(f"no timeline line with {words}\n{self.transcript()}") from exc
 
+    async def wait_log(self, *words: str, timeout_s: float) -> Line:
+        """The first log line (stderr) containing every one of ``words``."""
+
+        def found() -> Line | None:
+            return next((x for x in self.stderr if all(w in x.text for w in words)), None)
+
+        async def wait() -> Line | None:
+            async with self._changed:
+                await self._changed.wait_for(
+                    lambda: found() is not None or self.process.returncode is not None
+                )
+            return found()
+
+        line = None
+        with contextlib.suppress(TimeoutError):
+            line = await asyncio.wait_for(wait(), timeout_s)
+        if line is None:
+            raise AssertionError(f"no log line with {words}\n{self.transcript()}")
+        return line
+
     def timeline(self) -> str:
         return "\n".join(x.text for x in self.stdout)
 
@@ -378,3 +398,42 @@ async def test_rules_read_ha_entities_live_through_the_daemon(
     assert [a["ok"] for a in threshold[0]["actions"]] == [True]
     # Both rules' `for` windows opened on the same crossing of 70: the threshold HA holds.
     assert abs(threshold[0]["t"] - calm[0]["t"]) < SIGNAL_STEP_S
+
+
+async def test_status_says_a_rejected_token_stopped_the_home_assistant_connection(
+    ha: HomeAssistantInstance, tmp_path: Path
+) -> None:
+    """HA used for actions only (no HA sensor): a token HA rejects is not tried again until a
+    reload, and `ambient status` showed only the counter `homeassistant auth_invalid 1`. The
+    connection's state and last error are on the page's Home Assistant line and in --json;
+    the token is in neither."""
+    config = write_config(tmp_path, ha, CALM_RULE.format(kelvin=CALM_KELVIN, pct=CALM_PCT))
+    token = "not-a-valid-token-0123456789"
+    (tmp_path / "secrets.yaml").write_text(f"ha_token: {token}\n")
+    async with ambient_run(config) as run:
+        await run.wait_log("rejected the access token", timeout_s=SLACK_S)
+        status = await query_status(socket_path_for(tmp_path / "state" / "ambient.db"))
+        page = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "ambient",
+            "status",
+            "--config",
+            str(config),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(page.communicate(), 30)
+        assert await run.stop() == 0
+    error = (
+        f"Home Assistant at {ha.url} rejected the access token (Invalid access token or password)"
+    )
+    assert status["home_assistant_connection"] == {"state": "auth_failed", "last_error": error}
+    assert status["counters"]["homeassistant"]["auth_invalid"] == 1  # as before
+    assert page.returncode == 0, err.decode()
+    assert (
+        f"\nHome Assistant\n  connection AUTH FAILED: {error}; nothing is sent to or read from "
+        "Home Assistant until a reload or restart\n  nothing held\n"
+    ) in out.decode()
+    assert token not in json.dumps(status) and token not in out.decode()

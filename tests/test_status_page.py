@@ -179,6 +179,32 @@ def test_what_ambient_holds_in_home_assistant_is_listed_per_episode() -> None:
     assert "Home Assistant" not in render_status({"version": "0.1.0", "home_assistant": None})
 
 
+def test_the_home_assistant_connection_is_shown_with_its_last_error() -> None:
+    """A rejected token stops HA's connection until a reload: the Home Assistant section says
+    so in its first line; connected, the line is one word; a daemon older than the page sends
+    no such field, and the section is as before."""
+    rejected = {
+        "state": "auth_failed",
+        "last_error": "Home Assistant at http://ha.local:8123 rejected the access token "
+        "(Invalid access token or password)",
+    }
+    text = render_status(
+        {"version": "0.1.0", "home_assistant": {}, "home_assistant_connection": rejected}
+    )
+    assert (
+        "Home Assistant\n  connection AUTH FAILED: Home Assistant at http://ha.local:8123 "
+        "rejected the access token (Invalid access token or password); nothing is sent to or "
+        "read from Home Assistant until a reload or restart\n  nothing held\n"
+    ) in text
+    connected = {"state": "connected", "last_error": None}
+    assert "Home Assistant\n  connection connected\n  nothing held\n" in render_status(
+        {"version": "0.1.0", "home_assistant": {}, "home_assistant_connection": connected}
+    )
+    assert "Home Assistant\n  nothing held\n" in render_status(
+        {"version": "0.1.0", "home_assistant": {}}
+    )
+
+
 def test_lights_and_players_recovery_leaves_as_set_are_not_listed_as_put_back() -> None:
     """``restore: false`` lights and ``stop_on_recovery: false`` players stay as ambient set
     them when the episode ends: listed apart from what recovery puts back."""

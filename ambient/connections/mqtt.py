@@ -203,9 +203,10 @@ class MqttConnection:
         self._remembered = subscribed
         #: What ``subscribed`` holds for our client id, once a session started.
         self._remembered_filters: set[str] = set()
-        #: Nothing was remembered at a session's start in this run: the session may hold
-        #: filters of an earlier version (or store) that cannot be known, nor unsubscribed.
-        self._filters_unknown = False
+        #: The subscription identifiers of every filter remembered at a session's start in
+        #: this run (unsubscribed since or not): a copy naming none of them nor a filter of
+        #: the config is for one the store never knew, which cannot be unsubscribed.
+        self._known_ids: set[int] = set()
         self._said_unknown = False
         self._subscriptions: dict[str, tuple[int, list[MessageHandler]]] = {}
         self._match_cache: dict[str, list[tuple[str, MessageHandler]]] = {}
@@ -557,8 +558,8 @@ class MqttConnection:
         if self._remembered is None:
             return set()
         known = self._remembered.load(self.client_id)
-        self._filters_unknown |= known is None  # for the whole run: they stay unknown
         self._remembered_filters = set() if known is None else known
+        self._known_ids |= {subscription_id(f) for f in self._remembered_filters}
         current = {*self._subscriptions, self._marker_topic}
         self._remember_filters(current)
         return self._remembered_filters - current
@@ -608,19 +609,21 @@ class MqttConnection:
         )
         return False
 
-    def _say_unknown_filter(self) -> None:
-        """A copy came for a filter no longer used that was not remembered: said once."""
-        if self._filters_unknown and not self._said_unknown:
-            self._said_unknown = True
-            _LOGGER.warning(
-                "MQTT broker %s:%s keeps a filter in the session of client id %s that ambient "
-                "no longer uses and cannot unsubscribe (subscribed before ambient remembered "
-                "its filters); its messages are skipped. To end that session once, see "
-                "'Filters taken out of the config' in docs/mqtt.md",
-                self.config.host,
-                self.config.port,
-                self.client_id,
-            )
+    def _say_unknown_filter(self, via: tuple[int, ...]) -> None:
+        """A copy came for a filter no longer used that the store does not know: said once
+        a run (at every start, while the session keeps it), never for one being unsubscribed."""
+        if self._remembered is None or self._said_unknown or not self._known_ids.isdisjoint(via):
+            return
+        self._said_unknown = True
+        _LOGGER.warning(
+            "MQTT broker %s:%s keeps a filter in the session of client id %s that ambient "
+            "no longer uses and cannot unsubscribe (subscribed before ambient remembered "
+            "its filters, or with another store); its messages are skipped. To end that "
+            "session once, see 'Filters taken out of the config' in docs/mqtt.md",
+            self.config.host,
+            self.config.port,
+            self.client_id,
+        )
 
     # -- the backlog marker ---------------------------------------------------------------
 
@@ -746,7 +749,7 @@ class MqttConnection:
                 # of this one that match have their own copy.
                 self._counters.increment(COUNTER_SCOPE, "old_subscription")
                 _LOGGER.debug("skipped a copy on %s for a filter no longer used", message.topic)
-                self._say_unknown_filter()
+                self._say_unknown_filter(via)
                 return True
             # (queued while away for such a filter: every match takes it, at least once)
         accepted = True
