@@ -137,7 +137,7 @@ def minutes_outlive_summaries_advice(config: InsightsConfig) -> list[tuple[KeyPa
 
 
 def report_notify_advice(
-    config: InsightsConfig, person_ids: list[str], has_homeassistant: bool = True
+    config: InsightsConfig, person_ids: list[str], has_homeassistant: bool
 ) -> list[tuple[KeyPath, str]]:
     """One service for several people puts each one's page on one phone; a person of
     ``report.notify`` (one service per person) the config does not have is a typo whose person
