@@ -195,3 +195,30 @@ async def test_a_filter_not_known_is_said_again_at_each_start_while_the_session_
                 assert (await heart_rates.next()).payload == b"61"
         said = [r for r in caplog.records if "cannot unsubscribe" in r.getMessage()]
         assert len(said) == 1
+
+
+class CountedStore(Store):
+    """A real store in memory that counts its writes (a Pi's SD card wears with each)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.puts = 0
+
+    def put(self, namespace: str, key: str, value: object) -> None:
+        self.puts += 1
+        super().put(namespace, key, value)
+
+
+async def test_a_start_with_the_filters_remembered_already_writes_nothing(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """The filters are written when they change, never at a connect that changes nothing: a
+    broker that keeps dropping ambient (a takeover, a flaky link) does not wear the card."""
+    store = CountedStore()
+    for _start in range(3):
+        connection = connection_of_home(mosquitto, store)
+        connection.subscribe("home/+/hr", Collector())
+        async with running(connection):
+            await connection.wait_subscribed("home/+/hr")
+    assert store.puts == 1
+    assert store.get(NAMESPACE, "ambient-home") == ["ambient/home/backlog_end", "home/+/hr"]
