@@ -234,11 +234,12 @@ def test_an_episode_resumed_on_a_clock_still_behind_is_measured_once_ntp_steps_i
 def test_an_episode_resumed_on_a_clock_that_stays_behind_is_not_read_from_other_minutes(
     tmp_path: Path, ntp_after_s: float | None
 ) -> None:
-    """A Raspberry Pi with no network cut off eight minutes into an episode boots half an hour
-    later with its clock at its last saved time, and it stays there (or NTP steps it only when
-    the clock is deep in the episode's after-span). The signals it stamps with the episode's
-    minutes are from half an hour after them: the episode was measured from those, as usable,
-    and the learner taught a response it never had. It is kept as missing data."""
+    """A Raspberry Pi with no network, its power cut eight minutes into an episode, boots at
+    once with its clock at its last saved time, from before the episode (saved hourly), half an
+    hour behind; it stays there (or NTP steps it only when the clock is deep in the episode's
+    after-span). The signals it stamps with the episode's minutes are from half an hour after
+    them: the episode was measured from those, as usable, and the learner taught a response it
+    never had. It is kept as missing data."""
     path = tmp_path / "state.db"
     clock = VirtualClock(T0)
     first = EpisodeRecorder(clock, EpisodeBook(Store(path)), norms=lambda _person: (0.4, 4.0))
