@@ -250,6 +250,8 @@ class Insights:
                 self._finish(person, stale)
         opened = self.storage.open_day(person, today, self.zone) or OpenDay.of(today, self.zone)
         self._days[person] = opened
+        if opened.counted_until is not None:  # stored up to there (before this run)
+            self._saved_at[person] = opened.counted_until
         if opened.counted_until is not None and opened.counted_until > now:
             # Booted behind the last save (no real-time clock): nothing is added before it.
             self._last[person] = opened.counted_until

@@ -104,6 +104,27 @@ def test_a_stop_on_a_full_card_says_what_it_did_not_save_and_ends_cleanly(
     ]
 
 
+def test_a_stop_after_a_restart_counts_what_the_run_before_saved(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with small_disk(tmp_path / "card") as card:
+        store = Store(card / "ambient.db")
+        before = Wearer(store, local(8, 0))
+        before.wear_until(local(8, 30))
+        before.insights.close()  # saved to 08:30
+        again = Wearer(store, local(8, 35))
+        fill(card)
+        again.wear_until(local(10, 0))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            again.insights.close()
+        store.close()
+    assert insights_lines(caplog) == [
+        f"Insights not saved at the stop: the minutes of alex since 08:30 on 2026-07-01 are "
+        f"lost: store {card / 'ambient.db'} cannot be used (database or disk is full)"
+    ]
+
+
 def test_a_run_stopped_on_a_full_card_exits_0_saying_stopped(tmp_path: Path) -> None:
     config = tmp_path / "ambient.yaml"
     with small_disk(tmp_path / "card") as card:
