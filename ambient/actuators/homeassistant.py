@@ -45,7 +45,7 @@ from ambient.config.actions import (
     PlayCalmingActionConfig,
     ServiceCallActionConfig,
 )
-from ambient.connections.errors import NotConnected
+from ambient.connections.errors import LostInCall, NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 from ambient.counters import Counters
 from ambient.messages import ActionContext, ActionResult, TraceRecord
@@ -80,9 +80,10 @@ class HomeAssistantActuator:
         self._settling: asyncio.Task[None] | None = None
         self._records = EpisodeRecords(store)
         self._notified = NotifyHistory(store, clock.now())
-        #: Messages whose call HA did not answer before the attempt's timeout, by the firing
-        #: that sent them: HA may well have carried them out, so a retry does not send again.
-        self._unanswered: set[tuple[str, ...]] = set()
+        #: Messages whose call HA did not answer (the attempt's timeout, the link dropping), by
+        #: the firing that sent them, with why: HA may well have carried them out, so a retry
+        #: does not send again.
+        self._unanswered: dict[tuple[str, ...], str] = {}
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._every_episode, self._records.save)
         self.entities = KnownEntities(client)
@@ -293,11 +294,8 @@ class HomeAssistantActuator:
         key = (action.service, action.message, action.title or "", context.person or "-")
         firing = (*key, context.episode, repr(context.time))
         if firing in self._unanswered:
-            self._unanswered.discard(firing)
-            raise Unanswered(
-                f"not sent again: {action.service} did not answer in time "
-                "(the message may have arrived)"
-            )
+            why = self._unanswered.pop(firing)
+            raise Unanswered(f"not sent again: {why} (the message may have arrived)")
         now = self.clock.now()
         since_s = self._notified.since_last(*key, now, float(action.min_interval))
         if since_s is not None:
@@ -310,8 +308,12 @@ class HomeAssistantActuator:
             data["data"] = render_data(action.data, context, event)
         try:
             await self.client.call_service(domain, service, data)
-        except asyncio.CancelledError:  # the attempt's timeout (or ambient stopping)
-            self._unanswered.add(firing)
+        except (asyncio.CancelledError, LostInCall) as exc:  # sent, and no answer
+            self._unanswered[firing] = (
+                f"the link to Home Assistant dropped before {action.service} answered"
+                if isinstance(exc, LostInCall)
+                else f"{action.service} did not answer in time"  # or ambient stopping
+            )
             self._notified.sent(*key, now)  # it may have arrived: min_interval counts it
             raise
         self._notified.sent(*key, now)

@@ -20,6 +20,11 @@ class NotConnected(LinkError):
     """The link is down now; it reconnects by itself, so retrying later may succeed."""
 
 
+class LostInCall(NotConnected):
+    """The link dropped after a request was sent, before its answer: the other side may have
+    carried it out, so a request that must not happen twice (a message) is not sent again."""
+
+
 class Rejected(LinkError):
     """The other side answered with an error (``code``: its own, e.g. HA's ``not_found``)."""
 

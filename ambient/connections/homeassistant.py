@@ -30,7 +30,7 @@ from ambient.config.homeassistant import (
     resolve_endpoint,
 )
 from ambient.config.tls import homeassistant_context
-from ambient.connections.errors import NotConnected, Rejected
+from ambient.connections.errors import LostInCall, NotConnected, Rejected
 from ambient.counters import Counters
 from ambient.stage_times import STAGE
 
@@ -637,7 +637,7 @@ class HomeAssistantClient:
             self._set_status("disconnected")
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(NotConnected("Home Assistant connection lost"))
+                future.set_exception(LostInCall("Home Assistant connection lost"))
         self._pending.clear()
         self._event_handlers.clear()
         self._subscribed.clear()

@@ -4,6 +4,7 @@ naming the entity and counted; actions past their time-to-live while HA restarts
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 from pathlib import Path
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 import yaml
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
+from pydantic import SecretStr
 
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.actuators.homeassistant import HomeAssistantActuator
@@ -23,7 +25,9 @@ from ambient.config.actions import (
     NotifyActionConfig,
     ServiceCallActionConfig,
 )
+from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
+from ambient.counters import Counters
 from ambient.messages import ActionContext
 from ambient.store import Store
 
@@ -440,4 +444,52 @@ async def test_a_notify_home_assistant_does_not_answer_in_time_is_not_sent_again
     assert not result.ok
     assert result.detail == (
         "not sent again: notify.slow_phone did not answer in time (the message may have arrived)"
+    )
+
+
+async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_sent_again(
+    ha: HomeAssistantInstance, probe: HaProbe
+) -> None:
+    """The link to HA drops while HA carries a message out (its push to the phone is under
+    way): the message may well have arrived, so once the link is back the retry does not send
+    it again. The link runs on a step clock of its own, so it comes back only when the test
+    lets it."""
+    link_clock = StepClock()
+    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
+    link = HomeAssistantClient(config, link_clock, Counters())
+    serving = asyncio.create_task(link.run())
+    clock = StepClock()
+    dispatcher = ActionDispatcher(clock, [HomeAssistantActuator(link, clock)])
+    action = NotifyActionConfig(
+        action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
+    )
+
+    def to_slow_phone(event: SeenEvent) -> bool:
+        return event.event_type == "call_service" and event.data["service"] == "slow_phone"
+
+    try:
+        await asyncio.wait_for(link.wait_connected(), 30)
+        sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n10")))
+        await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
+        assert link._ws is not None
+        await link._ws.close()  # stands in for the link dropping: HA itself runs on
+        await _until(link, lambda: not link.connected)
+        await link_clock.fire_next()  # the link's backoff: it connects again
+        await link.wait_connected()
+        while not sending.done():  # the retry, once the link is back
+            stepping = asyncio.create_task(clock.fire_next())
+            await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
+            stepping.cancel()
+        result = sending.result()
+    finally:
+        await ha.fire_event("ambient_test_release", {})
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+    assert len([e for e in probe.events if to_slow_phone(e)]) == 1
+    assert not result.ok
+    assert result.detail == (
+        "not sent again: the link to Home Assistant dropped before notify.slow_phone answered "
+        "(the message may have arrived)"
     )
