@@ -377,8 +377,10 @@ class Daemon:
         record_to = opts.record_to
         feed = self.readings if opts.services else None
 
+        last_reading_at = sensor_status.last_reading_at
+
         def process(reading: Reading) -> None:
-            sensor_status.saw(reading)
+            last_reading_at[reading.source] = reading.time  # (no call: at every reading)
             if feed:
                 feed.publish(reading)
             if record_to is not None:
@@ -650,17 +652,16 @@ class _SensorStatus:
     def __init__(self, sensors: list[Sensor], clock: Clock) -> None:
         self.sensors = sensors
         self.clock = clock
-        self._last_reading_at: dict[str, float] = {}
-
-    def saw(self, reading: Reading) -> None:
-        self._last_reading_at[reading.source] = reading.time
+        #: By source: the time of the last reading the pipeline saw from it (the pipeline
+        #: writes it at every reading).
+        self.last_reading_at: dict[str, float] = {}
 
     def entries(self) -> list[dict[str, Any]]:
         now = self.clock.now()
         entries = []
         for sensor in self.sensors:
             sensor_config = getattr(sensor, "config", None)
-            last = self._last_reading_at.get(sensor.name)
+            last = self.last_reading_at.get(sensor.name)
             entry: dict[str, Any] = {
                 "name": sensor.name,
                 "type": getattr(sensor_config, "type", None),
