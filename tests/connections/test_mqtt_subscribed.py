@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiomqtt
 import pytest
+from fixtures.ambient_process import run_ambient
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, Collector, device_client, mqtt_config, running
 
@@ -222,3 +223,31 @@ async def test_a_start_with_the_filters_remembered_already_writes_nothing(
             await connection.wait_subscribed("home/+/hr")
     assert store.puts == 1
     assert store.get(NAMESPACE, "ambient-home") == ["ambient/home/backlog_end", "home/+/hr"]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_simulate_of_a_config_with_mqtt_never_connects_to_its_broker(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """`simulate` replays a recording offline: with an `mqtt:` section it never connects, so
+    it says no instance online, subscribes and unsubscribes nothing in the daemon's session
+    (its store, in memory, remembers no filter) and writes no store."""
+    store = tmp_path / "state.db"
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        (ROOT / "config" / "demo.yaml")
+        .read_text()
+        .replace("../ambient/data/demo.csv", str(ROOT / "ambient" / "data" / "demo.csv"))
+        .replace("path: null", f"path: {store}")
+        + f"instance: home\nmqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n"
+    )
+    async with device_client(mosquitto) as watcher:
+        await watcher.subscribe("#", qos=1)
+        result = await asyncio.to_thread(run_ambient, "simulate", "--config", str(config), "--json")
+        assert result.returncode == 0, result.stderr
+        await watcher.publish("test/marker", b"", qos=1)
+        first = await asyncio.wait_for(anext(aiter(watcher.messages)), WAIT_S)
+    assert first.topic.value == "test/marker"
+    assert not store.exists()
