@@ -226,6 +226,32 @@ async def test_an_answer_the_store_could_not_keep_is_written_at_its_questions_ti
     assert [(q.episode_id, q.closed) for q in h.withdrawn] == [(episode, "answered")]
 
 
+async def test_an_answer_written_late_teaches_once_whatever_tries_it_again(
+    tmp_path: Path,
+) -> None:
+    """Refused when given and written at the question's timeout: the same tap heard again
+    (HA's event and the blueprint's MQTT), a stop and a next question find it written, and
+    none writes it or nudges the belief a second time."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0), timeout="30min")
+    episode = await h.episode(T0)
+    before = h.episodes.beliefs("alex", "calm")["box"]
+    store.query("PRAGMA query_only = ON")
+    assert h.checkins.answer(None, "calmer", episode, "notification")
+    store.query("PRAGMA query_only = OFF")
+    await h.clock.run_until(T0 + MEASURED_AFTER_S + 1800)
+
+    assert not h.checkins.answer(None, "calmer", episode, "mqtt")
+    await h.episode(T0 + 3 * 3600)
+    h.checkins.close()
+
+    after = h.episodes.beliefs("alex", "calm")["box"]
+    assert after.weight == pytest.approx(before.weight + CHECKIN_WEIGHT)
+    rows = [(r.episode_id, r.status, r.answer, r.source) for r in h.book.rows("alex")]
+    assert rows[0] == (episode, ANSWERED, "calmer", "notification")
+    assert h.checkins.counts["late"] == 0
+
+
 async def test_an_answer_the_store_still_refuses_at_the_timeout_is_tried_a_timeout_later(
     tmp_path: Path,
 ) -> None:
