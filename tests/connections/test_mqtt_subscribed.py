@@ -251,3 +251,40 @@ async def test_simulate_of_a_config_with_mqtt_never_connects_to_its_broker(
         first = await asyncio.wait_for(anext(aiter(watcher.messages)), WAIT_S)
     assert first.topic.value == "test/marker"
     assert not store.exists()
+
+
+async def test_the_daemon_and_a_recorder_never_unsubscribe_each_others_filters(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A recorder beside the daemon has a client id of its own (`ambient-home-record`), so a
+    session and an entry of its own: its start, with other filters, neither unsubscribes nor
+    forgets the daemon's, and the daemon's next start still unsubscribes its own old one."""
+    store = Store(None)
+    daemon = connection_of_home(mosquitto, store)
+    daemon.subscribe("home/+/hr", Collector())
+    async with running(daemon):
+        await daemon.wait_subscribed("home/+/hr")
+    recorder = MqttConnection(
+        mqtt_config(mosquitto),
+        "home",
+        RealClock(),
+        Counters(),
+        "record",
+        subscribed=SubscribedFilters(store),
+    )
+    recorder.subscribe("lab/+/hr", Collector())
+    async with running(recorder):
+        await recorder.wait_connected()
+    assert store.get(NAMESPACE, "ambient-home") == ["ambient/home/backlog_end", "home/+/hr"]
+
+    changed = connection_of_home(mosquitto, store)  # the sensor now reads home/+/rr
+    changed.subscribe("home/+/rr", Collector())
+    async with running(changed):
+        await changed.wait_connected()  # subscribed, and the old filter unsubscribed
+    async with device_client(mosquitto) as device:  # while ambient is away
+        await device.publish("home/x/hr", b"61", qos=1)
+    assert await first_in_session_of(mosquitto, "ambient-home") == "its own marker"
+    assert store.get(NAMESPACE, "ambient-home-record") == [
+        "ambient/home/record/backlog_end",
+        "lab/+/hr",
+    ]
