@@ -288,3 +288,46 @@ async def test_the_daemon_and_a_recorder_never_unsubscribe_each_others_filters(
         "ambient/home/record/backlog_end",
         "lab/+/hr",
     ]
+
+
+def shared_filter_config(broker: MosquittoBroker, store_path: Path, with_rule: bool) -> str:
+    """A sensor on `home/+/hr`; ``with_rule``: a rule's `mqtt` trigger on the same filter."""
+    rule = """\
+rules:
+  - id: hr_seen
+    triggers:
+      - {trigger: mqtt, topic: "home/+/hr"}
+    actions:
+      - {action: log, message: seen}
+"""
+    return home_config(broker, store_path, "home/+/hr") + (rule if with_rule else "")
+
+
+async def test_a_filter_a_sensor_and_a_rule_share_stays_when_only_the_rule_goes(
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    """A filter is one subscription for every part that reads it: a reload that removes the
+    rule's trigger but keeps the sensor on the same filter does not unsubscribe it, and the
+    broker still queues the sensor's readings while ambient is away."""
+    path = tmp_path / "ambient.yaml"
+    store_path = tmp_path / "state" / "ambient.db"
+    path.write_text(shared_filter_config(mosquitto, store_path, with_rule=True))
+    daemon = Daemon(load_config(path), RealClock(), DaemonOptions(services=False), path)
+    async with device_client(mosquitto) as watcher:
+        await watcher.subscribe("ambient/home/backlog_end", qos=1)
+        running = asyncio.create_task(daemon.run())
+        markers = aiter(watcher.messages)
+        await asyncio.wait_for(anext(markers), WAIT_S)
+        path.write_text(shared_filter_config(mosquitto, store_path, with_rule=False))
+        daemon.request_reload()
+        await asyncio.wait_for(anext(markers), WAIT_S)
+        daemon.request_stop()
+        assert await asyncio.wait_for(running, WAIT_S) == 0
+    async with device_client(mosquitto) as device:  # while ambient is away
+        await device.publish("home/x/hr", b"61", qos=1)
+    assert await first_in_session_of(mosquitto, "ambient-home") == "home/x/hr"
+    store = Store(store_path)
+    try:
+        assert store.get(NAMESPACE, "ambient-home") == ["ambient/home/backlog_end", "home/+/hr"]
+    finally:
+        store.close()
