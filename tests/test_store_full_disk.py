@@ -63,3 +63,39 @@ def test_an_io_error_where_no_room_is_left_is_said_as_a_full_disk(
     assert (
         str(problem) == f"store {tmp_path / 'ambient.db'} cannot be used (database or disk is full)"
     )
+
+
+def test_check_fails_for_a_store_on_a_full_disk_as_run_does(tmp_path: Path) -> None:
+    """`check` (the unit's check before each start) said OK of a store on a full card, read
+    without writing, while `run` could not open it (its -shm and -wal need room)."""
+    made = tmp_path / "made.db"
+    Store(made).close()
+    with small_disk(tmp_path / "card") as card:
+        path = card / "ambient.db"
+        path.write_bytes(made.read_bytes())
+        path.chmod(0o600)
+        fill(card)
+        config = tmp_path / "ambient.yaml"
+        config.write_text(f"people: [{{id: alex}}]\nstore: {{path: {path}}}\n")
+        checked = subprocess.run(
+            [sys.executable, "-m", "ambient", "check", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        (card / "recordings.csv").unlink()  # room made: the same store is OK
+        with_room = subprocess.run(
+            [sys.executable, "-m", "ambient", "check", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert checked.returncode == 1
+    assert (
+        f"Store: store {path} cannot be used (database or disk is full): 0 KiB left on its "
+        "disk, and run needs about 64 KiB to open it (its -wal and -shm files); make room (old "
+        "recordings, logs) and check again\n"
+    ) in checked.stdout
+    assert "cannot be used (database or disk is full)" in checked.stderr
+    assert with_room.returncode == 0, with_room.stderr
+    assert f"Store: {path}, not encrypted" in with_room.stdout

@@ -33,6 +33,8 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
     path = config.path
     if path is None:
         return "in memory (nothing is written to disk)", True
+    if (full := no_room_to_open(path)) is not None:
+        return full, False
     try:
         plain = file_is_plain(path)
     except OSError as exc:
@@ -74,6 +76,30 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         False: "encrypted",
     }[plain]
     return f"{path}, encrypted with SQLCipher ({state}; key from {source})", True
+
+
+#: Room ``run`` needs where the store is to open it: its -shm file (32 KiB) and the first
+#: pages of its -wal. Measured on a full card (a tmpfs): with 40 KiB left ``run`` could not
+#: open a small store; with 56 KiB it started but could write nothing; with 72 KiB it ran.
+OPEN_NEEDS_BYTES = 64 * 1024
+
+
+def no_room_to_open(path: Path) -> str | None:
+    """Why ``run`` would fail on the store at ``path`` as a full disk, in its words (check only
+    reads, so the store itself opens here): less room left beside it than opening it takes;
+    None when there is room, or the folder cannot be looked at (``run`` says why)."""
+    try:
+        found = os.statvfs(path.parent)
+    except OSError:
+        return None
+    left = found.f_bavail * found.f_frsize  # what a user other than root may still take
+    if left >= OPEN_NEEDS_BYTES:
+        return None
+    return (
+        f"store {path} cannot be used (database or disk is full): {left // 1024} KiB left on "
+        f"its disk, and run needs about {OPEN_NEEDS_BYTES // 1024} KiB to open it (its -wal "
+        "and -shm files); make room (old recordings, logs) and check again"
+    )
 
 
 def newer_format(path: Path) -> str | None:
