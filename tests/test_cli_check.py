@@ -530,15 +530,35 @@ def test_a_relative_store_beside_a_config_mounted_read_only_says_what_to_write(
 NOBODY = 65534  # the service's user, in these tests: anyone but root
 
 
-def check_as_nobody(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """`ambient check` as ``nobody``, as the unit's check runs as ``ambient`` (by setpriv:
-    a uid set in the child itself is refused the interpreter on some machines)."""
+def as_nobody() -> list[str]:
+    """The words that run a command as ``nobody`` (by setpriv: a uid set in the child itself
+    is refused the interpreter on some machines)."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("setpriv (util-linux) is not installed")
-    as_nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+def skip_unless_this_python_runs_as_nobody() -> None:
+    """An interpreter installed in root's home (pyenv's, say) cannot start as another user:
+    its library is out of that user's reach, so every check would fail before it began."""
+    probe = subprocess.run(
+        [*as_nobody(), sys.executable, "-c", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd="/",
+    )
+    if probe.returncode != 0:
+        said = probe.stderr.strip().splitlines()[-1:] or [f"exit {probe.returncode}"]
+        pytest.skip(f"this Python cannot start as nobody: {said[0]}")
+
+
+def check_as_nobody(config: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`ambient check` as ``nobody``, as the unit's check runs as ``ambient``."""
     return subprocess.run(
-        [*as_nobody, sys.executable, "-m", "ambient", "check", "--config", str(config)],
+        [*as_nobody(), sys.executable, "-m", "ambient", "check", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -554,6 +574,7 @@ def service_state() -> Iterator[Path]:
     tests' own folders are root's alone)."""
     if os.geteuid() != 0:
         pytest.skip("making files of another user needs root")
+    skip_unless_this_python_runs_as_nobody()
     base = Path(tempfile.mkdtemp(prefix="ambient-service-"))
     try:
         base.chmod(0o755)
