@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -473,22 +474,26 @@ def test_a_store_folder_too_deep_for_the_status_socket_is_refused(tmp_path: Path
     ) in result.stderr
 
 
-@pytest.fixture
-def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    """A file system mounted read-only, as a Pi's root under the overlay file system."""
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
-        capture_output=True,
-        check=False,
-    )
+@contextlib.contextmanager
+def mounted_at(folder: Path, *how: str) -> Iterator[Path]:
+    """A real mount at ``folder`` (``mount *how folder``), unmounted however the test ends;
+    the test is skipped, saying why, where it cannot be mounted."""
+    mounted = subprocess.run(["mount", *how, str(folder)], capture_output=True, check=False)
     if mounted.returncode != 0:
         pytest.skip("mounting a file system needs root (and a machine that allows it)")
     try:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A file system mounted read-only, as a Pi's root under the overlay file system."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    with mounted_at(folder, "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"):
+        yield folder
 
 
 def test_a_store_on_a_read_only_file_system_is_refused(read_only_folder: Path) -> None:
@@ -508,17 +513,8 @@ def test_a_relative_store_beside_a_config_mounted_read_only_says_what_to_write(
     settings.mkdir()
     config = settings / "ambient.yaml"
     config.write_text("store:\n  path: ambient.db\n")
-    mounted = subprocess.run(
-        ["mount", "--bind", "-o", "ro", str(settings), str(settings)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("mounting a file system needs root (and a machine that allows it)")
-    try:
+    with mounted_at(settings, "--bind", "-o", "ro", str(settings)):
         result = run_ambient("check", "--config", str(config))
-    finally:
-        subprocess.run(["umount", str(settings)], check=True)
     assert result.returncode == 1
     assert (
         f":2:3: store.path: {settings} is on a read-only file system, where `run` cannot "
@@ -637,20 +633,11 @@ def test_a_store_on_a_read_only_file_system_is_one_problem_for_the_service_user(
     owner was the user itself, with "make this one its own" as the fix."""
     folder = service_state.parent / "ro"
     folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k,mode=0755", "tmpfs", str(folder)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("mounting a file system needs root (and a machine that allows it)")
-    try:
+    with mounted_at(folder, "-t", "tmpfs", "-o", "ro,size=64k,mode=0755", "tmpfs"):
         config = service_state.parent / "ambient.yaml"
         config.write_text(f"people:\n  - id: alex\nstore:\n  path: {folder / 'ambient.db'}\n")
         config.chmod(0o644)
         result = check_as_nobody(config)
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
     assert result.returncode == 1
     assert f"{config}: 1 problem:" in result.stderr, result.stderr
