@@ -73,6 +73,7 @@ from ambient.connections.mqtt_takeover import (
 )
 from ambient.counters import Counters
 from ambient.logs import Throttle
+from ambient.store import StoreError
 from ambient.topics import topic_matches
 
 __all__ = ["Declined", "MqttConnection", "MqttMessage", "backoff_delay", "topic_matches"]
@@ -203,6 +204,8 @@ class MqttConnection:
         self._remembered = subscribed
         #: What ``subscribed`` holds for our client id, once a session started.
         self._remembered_filters: set[str] = set()
+        #: The store answered this session's read: ``_remembered_filters`` may be written.
+        self._remembering = False
         #: The subscription identifiers of every filter remembered at a session's start in
         #: this run (unsubscribed since or not): a copy naming none of them nor a filter of
         #: the config is for one the store never knew, which cannot be unsubscribed.
@@ -555,9 +558,14 @@ class MqttConnection:
         """Remember the filters this session subscribes before it does (one the store did
         not know could never be undone), and return those remembered that are no longer
         registered: the session still holds them, to be unsubscribed."""
+        self._remembering = False
         if self._remembered is None:
             return set()
-        known = self._remembered.load(self.client_id)
+        try:
+            known = self._remembered.load(self.client_id)
+        except StoreError:  # not known now: left as it is, for the next connect
+            return set()
+        self._remembering = True
         self._remembered_filters = set() if known is None else known
         self._known_ids |= {subscription_id(f) for f in self._remembered_filters}
         current = {*self._subscriptions, self._marker_topic}
@@ -565,7 +573,9 @@ class MqttConnection:
         return self._remembered_filters - current
 
     def _remember_filters(self, filters: set[str]) -> None:
-        if self._remembered is not None and not filters <= self._remembered_filters:
+        if self._remembered is None or not self._remembering:
+            return
+        if not filters <= self._remembered_filters:
             self._remembered_filters |= filters
             self._remembered.save(self.client_id, self._remembered_filters)
 

@@ -31,12 +31,14 @@ class SubscribedFilters:
 
     def load(self, client_id: str) -> set[str] | None:
         """The filters remembered for ``client_id``; None when none are (its first start with
-        this store, or one before ambient kept them: they cannot be known)."""
+        this store, or one before ambient kept them: they cannot be known). A store that
+        refuses the read raises StoreError (said here): what it holds is then unknown, and
+        must not be written over."""
         try:
             value = self._store.get(NAMESPACE, client_id)
         except StoreError as exc:
             self._refused("read", exc)
-            return None
+            raise
         if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
             return None
         return set(value)

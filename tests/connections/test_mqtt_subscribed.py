@@ -19,7 +19,7 @@ from ambient.connections.mqtt import MqttConnection
 from ambient.connections.mqtt_subscribed import NAMESPACE, SubscribedFilters
 from ambient.counters import Counters
 from ambient.daemon import Daemon, DaemonOptions
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 
 def connection_of_home(
@@ -331,3 +331,45 @@ async def test_a_filter_a_sensor_and_a_rule_share_stays_when_only_the_rule_goes(
         assert store.get(NAMESPACE, "ambient-home") == ["ambient/home/backlog_end", "home/+/hr"]
     finally:
         store.close()
+
+
+class StoreRefusingOneRead(Store):
+    """A real store in memory whose next read of the remembered filters is refused, as a store
+    another process holds locked refuses it. A stand-in for the lock: a real one cannot be let
+    go between the connect's read and its write."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.refuse_next_read = True
+
+    def get(self, namespace: str, key: str) -> object:
+        if namespace == NAMESPACE and self.refuse_next_read:
+            self.refuse_next_read = False
+            raise StoreError("store in memory cannot be used (database is locked)")
+        return super().get(namespace, key)
+
+
+async def test_a_read_the_store_refuses_leaves_the_remembered_filters_as_they_were(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A connect whose read of the filters the store refuses does not know what is remembered:
+    it wrote the config's filters over them once the store took writes again, and the old
+    filter was never unsubscribed. They are left as they were, for the next start to do it."""
+    earlier = connection_of_home(mosquitto, None)  # the session holds home/#, as remembered
+    earlier.subscribe("home/#", Collector())
+    async with running(earlier):
+        await earlier.wait_subscribed("home/#")
+    store = StoreRefusingOneRead()
+    store.put(NAMESPACE, "ambient-home", ["ambient/home/backlog_end", "home/#"])
+
+    for start in ("refused", "read"):  # the store refuses the first start's read only
+        connection = connection_of_home(mosquitto, store)
+        connection.subscribe("home/+/hr", Collector())
+        async with running(connection):
+            await connection.wait_connected()
+        if start == "refused":
+            remembered = store.get(NAMESPACE, "ambient-home")
+            assert remembered == ["ambient/home/backlog_end", "home/#"]
+    async with device_client(mosquitto) as device:  # while ambient is away
+        await device.publish("home/x/other", b"queued", qos=1)
+    assert await first_in_session_of(mosquitto, "ambient-home") == "its own marker"
