@@ -272,7 +272,8 @@ async def test_music_a_session_paused_is_played_again_when_ambient_starts_after_
     )
     async with running(client_for(ha)) as client:
         await seen(client, player)
-        before = HomeAssistantActuator(client, StepClock(), store)
+        # (A step clock at the time the next process starts: it crashed just now.)
+        before = HomeAssistantActuator(client, StepClock(RealClock().now()), store)
         result = await before.perform(session, context("m1"))
         assert "paused for the session" in result.detail, result.detail
         # The process dies here: what it had written (its WAL too) is all the next one finds.
