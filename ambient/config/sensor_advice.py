@@ -8,7 +8,13 @@ from typing import Final
 
 from ambient.config.durations import written_duration_text
 from ambient.config.root import AmbientConfig
-from ambient.config.sensors import DEFAULT_PERSON, BleSensorConfig, may_give, sensor_name
+from ambient.config.sensors import (
+    DEFAULT_PERSON,
+    USUAL_DEFAULT_ADAPTER,
+    BleSensorConfig,
+    may_give,
+    sensor_name,
+)
 from ambient.config.triggers import SignalTriggerConfig
 from ambient.config.yaml_source import KeyPath
 
@@ -110,16 +116,12 @@ def _one_name_twice(straps: list[tuple[int, BleSensorConfig]]) -> Iterator[Findi
             )
 
 
-#: The adapter BlueZ takes for the default on most machines (the first).
-_USUAL_DEFAULT_ADAPTER: Final = "hci0"
-
-
 def _one_adapter_named_two_ways(straps: list[tuple[int, BleSensorConfig]]) -> Iterator[Finding]:
     """`adapter: hci0` in one entry and none in another: two searches of one adapter where
     hci0 is the default, and BlueZ gives a program one search per adapter."""
     unnamed = next((index for index, sensor in straps if sensor.adapter is None), None)
     named = next(
-        (index for index, sensor in straps if sensor.adapter == _USUAL_DEFAULT_ADAPTER), None
+        (index for index, sensor in straps if sensor.adapter == USUAL_DEFAULT_ADAPTER), None
     )
     if unnamed is None or named is None:
         return
@@ -127,10 +129,10 @@ def _one_adapter_named_two_ways(straps: list[tuple[int, BleSensorConfig]]) -> It
     by_name = {index: sensor_name(sensor, index) for index, sensor in straps}
     yield (
         ("sensors", later, "adapter"),
-        f"sensors[{named}] (`{by_name[named]}`) names `adapter: {_USUAL_DEFAULT_ADAPTER}` and "
+        f"sensors[{named}] (`{by_name[named]}`) names `adapter: {USUAL_DEFAULT_ADAPTER}` and "
         f"sensors[{unnamed}] (`{by_name[unnamed]}`) none, the default adapter, which is "
-        f"{_USUAL_DEFAULT_ADAPTER} on most machines: two searches of one adapter, and BlueZ "
+        f"{USUAL_DEFAULT_ADAPTER} on most machines: two searches of one adapter, and BlueZ "
         "refuses the second (InProgress) while the first runs, so one sensor waits, saying "
         f"`cannot scan`, until the other has found its device; give `adapter: "
-        f"{_USUAL_DEFAULT_ADAPTER}` in every entry, or in none",
+        f"{USUAL_DEFAULT_ADAPTER}` in every entry, or in none",
     )

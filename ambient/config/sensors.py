@@ -59,6 +59,10 @@ class RecordingSensorConfig(HeartSensorBase):
 #: A Bluetooth MAC address as BlueZ reports it (either case), and a CoreBluetooth UUID (macOS).
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 _UUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+#: The adapter BlueZ takes for the default on most machines (the first): `adapter: hci0` in
+#: one entry beside none in another is one adapter searched twice (``check`` warns of it, and
+#: the sensor says so when BlueZ refuses the second search).
+USUAL_DEFAULT_ADAPTER: Final = "hci0"
 
 
 class BleSensorConfig(HeartSensorBase):

@@ -23,6 +23,7 @@ from bleak.exc import BleakError
 
 from ambient.asyncutil import result_or_clock_timeout
 from ambient.clock import Clock
+from ambient.config.sensors import USUAL_DEFAULT_ADAPTER
 
 #: How long a scan's start, cancelled, is waited for so that it can be stopped.
 ANSWER_S: Final = 10.0
@@ -103,10 +104,6 @@ class SharedScan:
 _SCANS: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str | None, type[BaseBleakScanner] | None], SharedScan]
 ] = weakref.WeakKeyDictionary()
-
-
-#: The adapter BlueZ takes for the default on most machines (the first).
-USUAL_DEFAULT_ADAPTER: Final = "hci0"
 
 
 def same_adapter_named_otherwise(
