@@ -26,6 +26,7 @@ from ambient.config.rule_advice import (
 )
 from ambient.config.rule_checks import signal_tests, walk_steps
 from ambient.config.sensor_advice import ble_searches_that_collide, for_shorter_than_a_sample
+from ambient.config.sensors import DEFAULT_PERSON, names_its_people
 from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
 from ambient.config.yaml_source import KeyPath
@@ -183,10 +184,6 @@ def _certificates_unchecked(config: AmbientConfig) -> Iterator[Finding]:
         )
 
 
-#: Whose readings a sensor without ``person:`` takes (``sensors`` use the same word).
-DEFAULT_PERSON: Final = "default"
-
-
 def _sensors_for_nobody_listed(config: AmbientConfig) -> Iterator[Finding]:
     """A sensor that names nobody reads for ``default``: beside listed people, no rule for one
     of them sees its readings. (A recording's rows and a topic level or a satellite name
@@ -217,10 +214,7 @@ def _rules_for_someone_no_sensor_reads(config: AmbientConfig) -> Iterator[Findin
         return
     read_for: set[str] = set()
     for sensor in config.sensors:
-        names_people = sensor.type in ("satellite", "recording") or (
-            sensor.type == "mqtt" and sensor.person_topic_level is not None
-        )
-        if sensor.person is None or names_people:
+        if sensor.person is None or names_its_people(sensor):
             return
         read_for.add(sensor.person)
     for index, rule in enumerate(config.rules):

@@ -276,11 +276,15 @@ def may_give(
     ``check``, the replay of a recording and the kinds of beats all ask this one question."""
     if config.type in ("mqtt", "homeassistant") and config.metric not in metrics:
         return False
+    return names_its_people(config) or (config.person or DEFAULT_PERSON) == person
+
+
+def names_its_people(config: SensorConfig) -> bool:
+    """Whether the sensor's readings name their person themselves, whatever its ``person:``
+    says: a satellite's forwarded ones, a recording's rows, an MQTT topic's level."""
     if config.type in ("satellite", "recording"):
         return True
-    if config.type == "mqtt" and config.person_topic_level is not None:
-        return True
-    return (config.person or DEFAULT_PERSON) == person
+    return config.type == "mqtt" and config.person_topic_level is not None
 
 
 def beats_kinds_of(configs: Iterable[SensorConfig], person: str) -> set[BeatsKind | None]:

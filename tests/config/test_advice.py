@@ -83,7 +83,7 @@ def test_a_sensor_without_a_person_and_no_people_listed_gives_no_warning(tmp_pat
 
 
 def test_the_person_warned_of_is_the_one_sensors_read_for_without_a_person() -> None:
-    from ambient.config.advice import DEFAULT_PERSON
+    from ambient.config.sensors import DEFAULT_PERSON
     from ambient.sensors.homeassistant import DEFAULT_PERSON as SENSORS_DEFAULT_PERSON
 
     assert DEFAULT_PERSON == SENSORS_DEFAULT_PERSON
