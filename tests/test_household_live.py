@@ -44,27 +44,6 @@ rules:
 """
 
 
-async def set_state(probe: HaProbe, entity_id: str, value: str) -> None:
-    """An entity's state through HA's REST API, as the companion app or an integration sets it."""
-    assert probe._session is not None
-    async with probe._session.post(
-        f"{probe.url}/api/states/{entity_id}",
-        json={"state": value},
-        headers={"Authorization": f"Bearer {probe.token}"},
-    ) as reply:
-        assert reply.status in (200, 201)
-
-
-async def remove_state(probe: HaProbe, entity_id: str) -> None:
-    """An entity set over REST removed again, so later tests meet the session's HA as it was."""
-    assert probe._session is not None
-    async with probe._session.delete(
-        f"{probe.url}/api/states/{entity_id}",
-        headers={"Authorization": f"Bearer {probe.token}"},
-    ) as reply:
-        assert reply.status in (200, 404)
-
-
 def next_shown(daemon: AmbientProcess, words: tuple[str, ...]) -> str | None:
     """A timeline line with all ``words`` among those that come within a second, if any."""
     while (shown := daemon.stdout.next_within(1.0)) is not None:
@@ -92,9 +71,9 @@ async def test_one_person_out_is_held_back_and_the_other_is_calmed(
     publish = ["mosquitto_pub", "-h", mosquitto.host, "-p", str(mosquitto.port)]
 
     async with HaProbe(ha.url, ha.token) as probe:
-        await set_state(probe, "person.alex", "home")
-        await set_state(probe, "person.sam", "not_home")
-        await set_state(probe, WATCH, "64")
+        await probe.set_state("person.alex", "home")
+        await probe.set_state("person.sam", "not_home")
+        await probe.set_state(WATCH, "64")
         daemon = AmbientProcess("run", "--config", str(config), env=env)
         try:
             # Both hearts race; each reading is sent again until the timeline shows its rule
@@ -109,7 +88,7 @@ async def test_one_person_out_is_held_back_and_the_other_is_calmed(
                     sent = run_client([*publish, "-t", "home/alex/heart_rate", "-m", "120"])
                     assert sent == 0
                 if sam_line is None:
-                    await set_state(probe, WATCH, str(124 + beat % 2))  # a change HA passes on
+                    await probe.set_state(WATCH, str(124 + beat % 2))  # a change HA passes on
                 shown = next_shown(daemon, ("calm_",))
                 if shown is not None and "calm_alex (alex)" in shown:
                     alex_line = shown
@@ -118,8 +97,8 @@ async def test_one_person_out_is_held_back_and_the_other_is_calmed(
             status = run_ambient("status", "--json", "--config", str(config), env=env)
         finally:
             daemon.stop()
-            for entity_id in ("person.alex", "person.sam", WATCH):  # the session's HA as it was
-                await remove_state(probe, entity_id)
+            for entity_id in ("person.alex", "person.sam", WATCH):  # HA as the other tests meet it
+                await probe.remove_state(entity_id)
 
     assert " fired " in alex_line
     assert " suppressed " in sam_line and "person.sam is home false" in sam_line

@@ -58,13 +58,7 @@ def state(value: Any, **attributes: Any) -> dict[str, Any]:
 async def set_ha_state(ha: HomeAssistantInstance, entity_id: str, value: str) -> None:
     """Set an entity's state through HA's REST API, as a client (or integration) would."""
     async with HaProbe(ha.url, ha.token) as probe:
-        assert probe._session is not None
-        async with probe._session.post(
-            f"{ha.url}/api/states/{entity_id}",
-            json={"state": value},
-            headers={"Authorization": f"Bearer {ha.token}"},
-        ) as reply:
-            assert reply.status in (200, 201)
+        await probe.set_state(entity_id, value)
 
 
 class TestParseValue:
