@@ -19,6 +19,8 @@ from fixtures.mosquitto import MosquittoBroker
 pytestmark = pytest.mark.ha
 
 WATCH = "sensor.sam_watch_heart_rate"
+#: A safety net, not a limit: a daemon that never decides fails the test rather than hangs it.
+MOST_BEATS = 300
 
 CONFIG = """\
 people:
@@ -84,6 +86,7 @@ async def test_one_person_out_is_held_back_and_the_other_is_calmed(
                 exited = daemon.process.poll()
                 assert exited is None, f"ambient run exited ({exited}): {daemon.stderr.drain()}"
                 beat += 1
+                assert beat <= MOST_BEATS, "no rule decided; saw:\n" + "".join(daemon.stdout.seen)
                 if alex_line is None:
                     sent = run_client([*publish, "-t", "home/alex/heart_rate", "-m", "120"])
                     assert sent == 0
