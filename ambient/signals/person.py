@@ -379,6 +379,9 @@ class PersonSignals:
         # contact, HR and beat, and every source that has sent HR or beats.
         self._contact_source: str | None = None
         self._hr_source: str | None = None
+        #: Each other source's latest heart rate time, kept when another's took over: the
+        #: line its next reading is late behind (see `feed`).
+        self._hr_last_by_source: dict[str, float] = {}
         self._rr_source: str | None = None
         self._heart_sources: set[str] = set()
         self.metrics: dict[str, float] = {}  # user-named metrics, passed through
@@ -444,11 +447,24 @@ class PersonSignals:
     def feed(self, time: float, metric: str, value: float, source: str = "") -> bool:
         """Take one reading from the sensor named ``source``; False (nothing taken) when it is
         late: older than the last of its metric (a backlog after a reconnect, a publisher
-        catching up), which stays the current one. For beats, see :meth:`feed_beat`."""
+        catching up), which stays the current one; a heart rate from another source than the
+        last, older than its own source's last or stale at the last's time. For beats, see
+        :meth:`feed_beat`."""
         if metric == RR:
             return self.feed_beat(time, value, source)
         last_time = self.last_time
-        if time < last_time.get(metric, _NEVER):
+        if metric == HR and source != self._hr_source:
+            # Another device's heart rate (the arbiter's handover): late only in its own
+            # stream, or when already stale at the last one's time. Two devices' clocks, one
+            # perhaps stamping whole seconds, do not order readings a second apart; taken, it
+            # weighs in the score for no time already weighed.
+            if time < self._hr_last_by_source.get(source, _NEVER) or (
+                time + self._stale_after_of(source) < last_time.get(HR, _NEVER)
+            ):
+                return False
+            if self._hr_source is not None:
+                self._hr_last_by_source[self._hr_source] = last_time.get(HR, _NEVER)
+        elif time < last_time.get(metric, _NEVER):
             return False
         last_time[metric] = time
         if metric == HR:

@@ -136,6 +136,44 @@ def test_the_watch_shows_as_soon_as_it_takes_over_from_a_strap_that_lost_contact
     assert replay.engine.get("alex", "hr").value == 80.0
 
 
+def watch_takes_over(first_stamp: float) -> Replay:
+    """A strap's heart rate every second at .7 s until 59.7 s, then a watch's (taken by the
+    arbiter from then) every second on whole seconds, its first stamped ``first_stamp``."""
+    replay = Replay()
+    for second in range(60):
+        feed_from(replay, second + 0.7, "hr", 70.0, "strap")
+    replay.clock.advance_to(60.0)
+    replay.engine.feed(Reading(first_stamp, "alex", "hr", 80.0, "watch"))
+    return replay
+
+
+def test_a_new_device_s_first_heart_rate_stamped_before_the_other_s_last_is_taken() -> None:
+    """Two devices' clocks (one stamping whole seconds) do not order their readings: the
+    watch's first, stamped 59 s, is not late in its own stream though the strap's last was
+    at 59.7 s. It shows, and weighs in the score for no time already weighed (the strap's up
+    to 59.7 s): the score goes on exactly as had it been stamped 59.7 s. A later reading of
+    the strap, older than its own last, is still late, as is another device's reading that is
+    stale at the last one's time."""
+    replay = watch_takes_over(59.0)
+    get = replay.engine.get
+    assert get("alex", "hr").value == 80.0
+    assert replay.engine.counters.scope("signals:alex") == {}
+    same_time = watch_takes_over(59.7)
+    for second in range(60, 120):
+        for each in (replay, same_time):
+            feed_from(each, float(second), "hr", 90.0, "watch")
+    assert replay.history("stress_score") == same_time.history("stress_score")
+    assert replay.engine._people["alex"]._smoother.combined == (
+        same_time.engine._people["alex"]._smoother.combined
+    )
+    feed_from(replay, 120.0, "hr", 70.0, "watch")
+    replay.engine.feed(Reading(59.2, "alex", "hr", 60.0, "strap"))  # a backlog's
+    # another device's first, stale (15 s) already at the last one's time
+    replay.engine.feed(Reading(104.5, "alex", "hr", 60.0, "phone"))
+    assert get("alex", "hr").value == 70.0
+    assert replay.engine.counters.scope("signals:alex") == {"hr_late": 2}
+
+
 def test_the_watch_heart_rate_taken_before_the_strap_lost_contact_counts_until_stale() -> None:
     """A strap sending beats alone (its HR not read): the latest HR is the watch's, from
     before the loss, and counts while fresh; then the heart rate is unknown for the contact."""
