@@ -63,7 +63,7 @@ def how_to_stop(store_path: Path, proc: Path = PROC) -> str | None:
     return UNKNOWN if daemon.pid is None else stop_advice(daemon.pid, proc)
 
 
-class Daemon(NamedTuple):
+class ListeningDaemon(NamedTuple):
     """A daemon that took the connection on its status socket."""
 
     #: Its process; None when it cannot be told (no ``SO_PEERCRED`` here, a process of
@@ -71,7 +71,7 @@ class Daemon(NamedTuple):
     pid: int | None
 
 
-def running_daemon(socket_path: Path, timeout_s: float = 2.0) -> Daemon | None:
+def running_daemon(socket_path: Path, timeout_s: float = 2.0) -> ListeningDaemon | None:
     """The daemon listening on ``socket_path``: one that takes the connection runs, though
     it answers late or not at all (stopped, hung: once it goes on, it writes its copy back);
     None when nothing takes it. ``PermissionError`` when the socket refuses this user
@@ -86,12 +86,12 @@ def running_daemon(socket_path: Path, timeout_s: float = 2.0) -> Daemon | None:
         try:
             client.connect(str(socket_path))
         except (TimeoutError, BlockingIOError):  # its queue of connections full (EAGAIN)
-            return Daemon(None)
+            return ListeningDaemon(None)
         except PermissionError:
             raise
         except OSError:
             return None
-        return Daemon(_peer_pid(client))
+        return ListeningDaemon(_peer_pid(client))
     finally:
         client.close()
 

@@ -18,7 +18,7 @@ from test_cli_failures import run_as_any_user
 from test_daemon_stop import answering_once, refuse_this_user
 
 from ambient.commands.live import status as status_command
-from ambient.daemon_stop import Daemon, refusal, running_daemon
+from ambient.daemon_stop import ListeningDaemon, refusal, running_daemon
 from ambient.status import (
     DaemonHung,
     StatusServer,
@@ -252,7 +252,7 @@ async def test_a_store_has_a_running_daemon_only_while_one_answers_beside_it(
     assert not await asyncio.to_thread(running_daemon, sock_path)  # no socket
     server = await started(sock_path, lambda: STATUS_SAMPLE)
     try:
-        assert await asyncio.to_thread(running_daemon, sock_path) == Daemon(os.getpid())
+        assert await asyncio.to_thread(running_daemon, sock_path) == ListeningDaemon(os.getpid())
     finally:
         await server.stop()
     stale = socket.socket(socket.AF_UNIX)  # a socket file that nothing listens on
@@ -270,7 +270,7 @@ def test_a_daemon_that_takes_the_connection_and_hangs_is_running(sock_path: Path
         hung.listen()  # the kernel takes connections; nothing ever answers
         with pytest.raises(DaemonHung, match="did not answer within 2 s: it may be hung"):
             asyncio.run(query_status(sock_path))
-        assert running_daemon(sock_path) == Daemon(os.getpid())
+        assert running_daemon(sock_path) == ListeningDaemon(os.getpid())
 
 
 async def test_when_the_daemon_started_last_stops_the_link_leads_to_the_one_still_running(
