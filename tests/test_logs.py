@@ -281,6 +281,18 @@ def test_auto_follows_the_environment_a_container_image_sets(
         assert not timeline_shows_values("hide", out)
 
 
+@pytest.fixture
+def root_logging_restored() -> Iterator[None]:
+    """The root logger's handlers and level put back after a test that sets up logging."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:], root.level = handlers, level
+
+
+@pytest.mark.usefixtures("root_logging_restored")
 def test_log_lines_in_the_journal_carry_their_priority_on_every_line(
     journal_file: TextIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -289,18 +301,13 @@ def test_log_lines_in_the_journal_carry_their_priority_on_every_line(
     problems, and each further line of a message (a rejected reload, one problem a line) came
     with no level at all. (A file stands in for journald's stream: no journald runs here.)"""
     monkeypatch.setattr(sys, "stderr", journal_file)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        setup_logging("DEBUG")
-        logger = logging.getLogger("ambient.daemon")
-        logger.critical("cannot go on")
-        logger.error("New config rejected (2 problems):\nambient.yaml:3:5: a\nambient.yaml:9:1: b")
-        logger.warning("broker away")
-        logger.info("Running")
-        logger.debug("hr 61")
-    finally:
-        root.handlers[:], root.level = handlers, level
+    setup_logging("DEBUG")
+    logger = logging.getLogger("ambient.daemon")
+    logger.critical("cannot go on")
+    logger.error("New config rejected (2 problems):\nambient.yaml:3:5: a\nambient.yaml:9:1: b")
+    logger.warning("broker away")
+    logger.info("Running")
+    logger.debug("hr 61")
     journal_file.seek(0)
     assert journal_file.read().splitlines() == [
         "<2>CRITICAL ambient.daemon: cannot go on",
@@ -313,6 +320,7 @@ def test_log_lines_in_the_journal_carry_their_priority_on_every_line(
     ]
 
 
+@pytest.mark.usefixtures("root_logging_restored")
 def test_json_log_lines_in_the_journal_keep_their_own_priority(
     journal_file: TextIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -322,14 +330,9 @@ def test_json_log_lines_in_the_journal_keep_their_own_priority(
     is the JSON alone."""
     monkeypatch.setattr(sys, "stderr", journal_file)
     mark_errors_in_the_journal()  # as `ambient run` under the service
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        setup_logging("INFO", "json")
-        logging.getLogger("ambient.daemon").info("Running")
-        logging.getLogger("ambient.daemon").warning("broker away")
-    finally:
-        root.handlers[:], root.level = handlers, level
+    setup_logging("INFO", "json")
+    logging.getLogger("ambient.daemon").info("Running")
+    logging.getLogger("ambient.daemon").warning("broker away")
     journal_file.seek(0)
     running, away = journal_file.read().splitlines()
     assert running.startswith("<6>{") and away.startswith("<4>{")
@@ -337,6 +340,7 @@ def test_json_log_lines_in_the_journal_keep_their_own_priority(
     assert json.loads(away[3:])["level"] == "WARNING"
 
 
+@pytest.mark.usefixtures("root_logging_restored")
 def test_log_lines_elsewhere_carry_no_priority(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -347,14 +351,9 @@ def test_log_lines_elsewhere_carry_no_priority(
         monkeypatch.setenv("JOURNAL_STREAM", f"{info.st_dev}:{info.st_ino}")
         monkeypatch.setattr(sys, "stderr", log)
         mark_errors_in_the_journal()
-        root = logging.getLogger()
-        handlers, level = root.handlers[:], root.level
-        try:
-            for fmt in ("text", "json"):
-                setup_logging("INFO", fmt)
-                logging.getLogger("ambient.daemon").warning("broker away")
-        finally:
-            root.handlers[:], root.level = handlers, level
+        for fmt in ("text", "json"):
+            setup_logging("INFO", fmt)
+            logging.getLogger("ambient.daemon").warning("broker away")
         print("ambient run: cannot start", file=sys.stderr)
         log.seek(0)
         text, json_line, failure = log.read().splitlines()
