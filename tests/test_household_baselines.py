@@ -17,7 +17,7 @@ HOUR_S = 3600
 
 
 def rows_of(person: str) -> list[tuple[float, str]]:
-    """Alex: beats around 850 ms (about 70 bpm, RMSSD about 50 ms); Sam: 62 bpm, no beats."""
+    """Alex: beats around 850 ms (about 70 bpm, RMSSD about 57 ms); Sam: 62 bpm, no beats."""
     draw = random.Random(person)
     rows: list[tuple[float, str]] = []
     if person == "alex":
