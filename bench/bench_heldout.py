@@ -35,7 +35,12 @@ first 15 minutes. Then phasic HR — the 60 s mean HR less its own trailing 15-m
 the person's own minute-to-minute noise learnt as the data come — held for 60 s or summed by
 a CUSUM, and the agreement of two views of the heart (the watch's HR and the HR of its
 intervals, each phasic). These need no first minutes, so ``--causal`` leaves them as they
-are. Stdlib only, deterministic; under a minute on one core.
+are. Last, the shape of the intervals rather than their level: pNN50 and the Poincaré ratio
+SD1/SD2 over the successive pairs of the last 60 s (or 120 s) the watch kept (at least 10 per
+minute), as a z against the person's calm learnt as the data come (minutes 1–5, then every
+quiet minute with nothing unusual), falling as physiology predicts, once only while still,
+and rising as controls. After the tables, the per-person ceiling of each row. Stdlib only,
+deterministic; under a minute on one core.
 """
 
 from __future__ import annotations
@@ -52,7 +57,14 @@ from pathlib import Path
 
 from ambient.config import load_config
 from ambient.evaluate.run import evaluate, fitted_to_recording
-from ambient.evaluate.scoring import HOUR_S, DetectionScore, score, total
+from ambient.evaluate.scoring import (
+    FOUND_AFTER_END_S,
+    HOUR_S,
+    DetectionScore,
+    calm_spans,
+    score,
+    total,
+)
 from ambient.labels import Labels, load_labels_file
 from ambient.readings import HR, RR
 from ambient.recordings import load_recording
@@ -570,6 +582,103 @@ def agreed_phasic_z(person: Person, alone: bool = False) -> Series:
     ]
 
 
+# -- the intervals' shape: pNN50 and SD1/SD2 ----------------------------------------------------
+
+#: Least successive pairs in a window for its shape to be known: 10 in 60 s, 20 in 120 s.
+PAIRS_PER_MINUTE = 10
+#: A pair is two successive intervals of 300–2000 ms with no beat left out between them: the
+#: second ends at most 1.5 of its own lengths after the first (ambient's rule for sparse sources).
+PAIR_RANGE_MS, PAIR_GAP = (300.0, 2000.0), 1.5
+#: The learnt calm: known from 60 values (a minute's worth); a later whole minute joins it when
+#: its mean movement is below 0.1 g and its median z is within ±2 (nothing unusual either way).
+CALM_LEAST, CALM_ACTIVE_G, CALM_USUAL_Z = 60, 0.1, 2.0
+#: Floors of the learnt calm's robust SD: a share (pNN50) and a ratio (SD1/SD2).
+SHAPE_FLOOR = 0.05
+#: Seated: the 60 s mean movement below this is still (as ``still_z``).
+STILL_G = 0.03
+
+
+def successive_pairs(person: Person) -> list[tuple[float, float, float]]:
+    """(second beat's time, first interval, second interval) of each pair of successive
+    intervals the watch kept: both within 300–2000 ms and none left out between them."""
+    low, high = PAIR_RANGE_MS
+    return [
+        (t1, r0, r1)
+        for (t0, r0), (t1, r1) in itertools.pairwise(person.beats)
+        if low <= r0 <= high and low <= r1 <= high and t1 - t0 <= PAIR_GAP * r1 / 1000
+    ]
+
+
+def shape(person: Person, window: int, figure: str) -> Series:
+    """Per second, the shape of the intervals over the pairs of the last ``window`` s, once
+    there are enough of them: ``pnn50`` the share of successive differences above 50 ms,
+    ``sd1/sd2`` the Poincaré ratio (SD1: spread across the identity line, the beat-to-beat
+    part; SD2: along it, the slower part). Both fall with vagal withdrawal; neither depends on
+    the heart's level, only on how the intervals move."""
+    pairs = successive_pairs(person)
+    times = [t for t, _, _ in pairs]
+    least = PAIRS_PER_MINUTE * window // WINDOW_S
+    out: Series = []
+    for t in range(person.seconds):
+        first, last = bisect.bisect_right(times, t - window), bisect.bisect_right(times, t)
+        if last - first < least:
+            out.append(None)
+            continue
+        inside = pairs[first:last]
+        if figure == "pnn50":
+            out.append(sum(1 for _, a, b in inside if abs(b - a) > 50) / len(inside))
+            continue
+        across = statistics.pstdev([(b - a) / math.sqrt(2) for _, a, b in inside])
+        along = statistics.pstdev([(b + a) / math.sqrt(2) for _, a, b in inside])
+        out.append(across / along if along > 0 else None)
+    return out
+
+
+def learnt_calm_z(values: Series, movement: Series, floor: float = SHAPE_FLOOR) -> Series:
+    """``values`` as a z against the person's own calm learnt as the data come: the median and
+    robust SD (1.4826 × MAD, at least ``floor``) of the values of minutes 1–5, then of each
+    later whole minute with mean movement below 0.1 g whose median z is within ±2; until
+    there are 60 such values every minute not active joins, and the z is unknown. Minutes
+    1–5 count from the first second (the look-ahead the reproduced rows have; ``--causal``
+    leaves the first 5 minutes unknown)."""
+    learnt = [v for v in quiet(values) if v is not None]
+    reference = centre_spread(learnt, floor) if len(learnt) >= CALM_LEAST else None
+    out: Series = []
+    for t, value in enumerate(values):
+        if reference is None or value is None:
+            out.append(None)
+        else:
+            out.append((value - reference[0]) / reference[1])
+        if t <= QUIET_S[1] or t % WINDOW_S:
+            continue
+        minute = [v for v in values[t - WINDOW_S + 1 : t + 1] if v is not None]
+        if not minute or (movement[t] or 0.0) >= CALM_ACTIVE_G:
+            continue
+        if reference is not None:
+            usual = statistics.median((v - reference[0]) / reference[1] for v in minute)
+            if abs(usual) >= CALM_USUAL_Z:
+                continue
+        learnt += minute
+        if len(learnt) >= CALM_LEAST:
+            reference = centre_spread(learnt, floor)
+    return out
+
+
+def shape_z(person: Person, window: int, figure: str, falling: bool = True) -> Series:
+    """The intervals' shape against the person's learnt calm; ``falling``: the z turned so
+    that a fall (vagal withdrawal, the direction physiology predicts for stress) is high."""
+    z = learnt_calm_z(shape(person, window, figure), trailing_mean(person.movement))
+    return [None if v is None else -v if falling else v for v in z]
+
+
+def still_shape_z(person: Person, window: int, figure: str) -> Series:
+    """The falling shape z only while the 60 s mean movement is below 0.03 g (seated):
+    movement adds beat-to-beat noise to a wrist's intervals."""
+    movement = trailing_mean(person.movement)
+    still = [m is not None and m < STILL_G for m in movement]
+    return gated(shape_z(person, window, figure), still)
+
+
 # -- firing and scoring -----------------------------------------------------------------------
 
 
@@ -787,7 +896,32 @@ PHASIC = (
         lambda p: agreed_phasic_z(p, alone=True),
     ),
 )
-STATISTICS = REPRODUCED + NEW + CONTROLS + PHASIC
+SHAPE = (
+    Statistic("pNN50 falling (60 s)", lambda p: shape_z(p, 60, "pnn50"), reference_s=QUIET_S[1]),
+    Statistic("pNN50 falling (120 s)", lambda p: shape_z(p, 120, "pnn50"), reference_s=QUIET_S[1]),
+    Statistic(
+        "SD1/SD2 falling (60 s)", lambda p: shape_z(p, 60, "sd1/sd2"), reference_s=QUIET_S[1]
+    ),
+    Statistic(
+        "SD1/SD2 falling (120 s)", lambda p: shape_z(p, 120, "sd1/sd2"), reference_s=QUIET_S[1]
+    ),
+    Statistic(
+        "pNN50 falling while still (60 s)",
+        lambda p: still_shape_z(p, 60, "pnn50"),
+        reference_s=QUIET_S[1],
+    ),
+    Statistic(
+        "control: pNN50 rising (60 s)",
+        lambda p: shape_z(p, 60, "pnn50", falling=False),
+        reference_s=QUIET_S[1],
+    ),
+    Statistic(
+        "control: SD1/SD2 rising (60 s)",
+        lambda p: shape_z(p, 60, "sd1/sd2", falling=False),
+        reference_s=QUIET_S[1],
+    ),
+)
+STATISTICS = REPRODUCED + NEW + CONTROLS + PHASIC + SHAPE
 #: Rank rows whose learning rule is chosen on each 5 together with the threshold.
 RANK_VARIANTS = (
     "rank among learnt calm minutes: coverage-weighted HR",
@@ -855,6 +989,36 @@ def beside_row(name: str, looser: HeldOut, compared: tuple[float, float, float])
     )
 
 
+def held_values(values: Series, hold_s: int = HOLD_S) -> Series:
+    """Per second, the highest threshold ``values`` has been above for ``hold_s``: the least of
+    its last ``hold_s`` + 1 seconds, unknown when any of them is."""
+    out: Series = []
+    for t in range(len(values)):
+        last = values[max(0, t - hold_s) : t + 1]
+        known = [v for v in last if v is not None]
+        out.append(min(known) if t >= hold_s and len(known) == len(last) else None)
+    return out
+
+
+def ceiling(people: Sequence[Person], series: dict[str, Series]) -> int:
+    """Tasks whose highest 60 s-held value exceeds every calm moment of the same person: what
+    a threshold picked separately for each person in hindsight could find with no false
+    alarm (only moments with a value count)."""
+    found = 0
+    for person in people:
+        held = held_values(series[person.name])
+        calm = calm_spans(person.labels, person.end_s)
+        calm_held = [
+            v for t, v in enumerate(held) if v is not None and any(a <= t < b for a, b in calm)
+        ]
+        calm_top = max(calm_held, default=-math.inf)
+        for start, end in person.labels.episodes:
+            first, last = math.ceil(start), math.floor(end + FOUND_AFTER_END_S)
+            task = [v for v in held[first : last + 1] if v is not None]
+            found += bool(task) and max(task) > calm_top
+    return found
+
+
 def task_types(tested: Iterable[DetectionScore]) -> dict[str, float]:
     """Share of each task type found, over all held-out halves."""
     found: dict[str, list[bool]] = {}
@@ -897,6 +1061,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_type = {"watch rule": task_types(watch_result.tested)}
     beside = []
     rank_sweeps: list[Sweep] = []
+    ceilings: list[str] = []
     for statistic in chosen:
         series = {p.name: statistic.figure(p) for p in people}
         if args.causal:
@@ -909,6 +1074,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = held_out(swept, names)
         print(row(statistic.name, first, result), flush=True)
         by_type[statistic.name] = task_types(result.tested)
+        ceilings.append(
+            f"| {statistic.name} | {ceiling(people, series)}/{len(watch_all.episodes)} |"
+        )
         looser = held_out(swept, names, WATCH_FALSE_ALARMS)
         beside.append(beside_row(statistic.name, looser, against(result, watch_result)))
         if statistic.name in RANK_VARIANTS:
@@ -943,6 +1111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             percent(shares.get(task, 0.0)) for task in ("stroop", "interview", "hyperventilation")
         )
         print(f"| {name} | {cells} |")
+    print()
+    print("Per person in hindsight (the ceiling): tasks a threshold picked for each person could")
+    print("find with no false alarm:")
+    print()
+    print("| statistic | ceiling |")
+    print("|---|---|")
+    print("\n".join(ceilings))
     return 0
 
 
