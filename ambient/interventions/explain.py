@@ -4,7 +4,7 @@ attributes read the same rows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -98,31 +98,6 @@ def insight_rows(
                 }
             )
     return rows
-
-
-def orphaned_options(
-    book: EpisodeBook, option_ids: Mapping[str, Collection[str]], person: str | None = None
-) -> list[tuple[str, str, str, int]]:
-    """(person, rule, option, its stored episodes) for each option with episodes that its rule,
-    still in the config, no longer has in any `choose_calming` step (``option_ids``: rule id ->
-    its options): renamed or removed. Its learning stays in the store (the noise still counts
-    it) but the table shows only the rule's options now."""
-    found: dict[tuple[str, str, str], int] = {}
-    for episode in book.episodes(person):
-        options = option_ids.get(episode.rule)
-        if options is not None and episode.option not in options:
-            key = (episode.person, episode.rule, episode.option)
-            found[key] = found.get(key, 0) + 1
-    return [(*key, count) for key, count in sorted(found.items())]
-
-
-def orphaned_option_notice(person: str, rule: str, option: str, episodes: int) -> str:
-    return (
-        f"{person} — rule {rule}: learned option '{option}' ({episodes} "
-        f"episode{'' if episodes == 1 else 's'}) is kept, but "
-        "the rule has no option with that id now: renamed? Learning does not follow a new id; "
-        "give the option its old id back to go on from it (docs/interventions.md)"
-    )
 
 
 def write_insights(rows: list[dict[str, Any]], as_json: bool, out: TextIO) -> None:

@@ -7,19 +7,9 @@ import re
 from typing import TextIO
 
 from ambient.config.root import AmbientConfig
-from ambient.interventions.explain import (
-    insight_rows,
-    orphaned_option_notice,
-    orphaned_options,
-    write_insights,
-)
-from ambient.interventions.orphans import (
-    left_with_old_person,
-    old_person_notice,
-    orphan_notice,
-    orphaned_rules,
-)
-from ambient.interventions.policies import option_ids_of, policies_of
+from ambient.interventions.explain import insight_rows, write_insights
+from ambient.interventions.orphans import learning_left_behind
+from ambient.interventions.policies import policies_of
 from ambient.store import Store, StoreError, existing_store_path
 
 _PERSON_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
@@ -41,17 +31,13 @@ def run_insights(
     store = Store.from_config(config.store)
     try:
         if not store.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (_TABLE,)):
-            rows, orphans, options_gone, moved = [], {}, [], []
+            rows, left_behind = [], []
         else:
             from ambient.interventions.episodes import EpisodeBook
 
             book = EpisodeBook(store)
-            policies = policies_of(config)
-            rows = insight_rows(book, policies, person)
-            orphans = orphaned_rules(book, policies, person)
-            options_gone = orphaned_options(book, option_ids_of(config), person)
-            rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
-            moved = left_with_old_person(book, rule_people, person)
+            rows = insight_rows(book, policies_of(config), person)
+            left_behind = learning_left_behind(book, config, person)
         check_ins = _check_in_counts(store, person)
     finally:
         store.close()
@@ -67,12 +53,8 @@ def run_insights(
     else:
         write_insights(rows, as_json, stdout)
     if not as_json:
-        for rule, episodes in orphans.items():
-            stdout.write(orphan_notice(rule, episodes) + "\n")
-        for gone in options_gone:
-            stdout.write(orphaned_option_notice(*gone) + "\n")
-        for old in moved:
-            stdout.write(old_person_notice(*old) + "\n")
+        for notice in left_behind:
+            stdout.write(notice + "\n")
         for who, counts in sorted(check_ins.items()):
             stdout.write(
                 f"{who} — check-ins: {counts.get('asked', 0)} open, "

@@ -1,13 +1,38 @@
-"""Learning kept under a rule id the config no longer has: a rule's episodes and beliefs are
-stored under its id (and person), so renaming the rule, or giving it to another person,
-starts it again from the priors. Said once at start
-and in ``ambient insights``, so the restart is never silent (docs/interventions.md)."""
+"""Learning kept under an id the config no longer has: a rule's episodes and beliefs are
+stored under its id, its person and its option's id, so renaming the rule or the option, or
+giving the rule to another person, starts it again from the priors. Said once at start and in
+``ambient insights`` (:func:`learning_left_behind`), so the restart is never silent
+(docs/interventions.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from ambient.config.root import AmbientConfig
 from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.policies import option_ids_of, policies_of
+
+
+def learning_left_behind(
+    book: EpisodeBook, config: AmbientConfig, person: str | None = None
+) -> list[str]:
+    """A line for each learning (``person``'s, or everyone's) ``config`` no longer uses: a
+    rule renamed, an option renamed, a rule given to another person. ``run`` says them at
+    start and ``ambient insights`` after its table: one list, so neither misses one."""
+    policies = policies_of(config)
+    notices = [
+        orphan_notice(rule, episodes)
+        for rule, episodes in orphaned_rules(book, policies, person).items()
+    ]
+    notices += [
+        orphaned_option_notice(*gone)
+        for gone in orphaned_options(book, option_ids_of(config), person)
+    ]
+    rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
+    notices += [
+        old_person_notice(*moved) for moved in left_with_old_person(book, rule_people, person)
+    ]
+    return notices
 
 
 def orphaned_rules(
@@ -50,4 +75,29 @@ def old_person_notice(person: str, rule: str, now: str, episodes: int) -> str:
         f"is for {now} now and does not run for {person}: learning does not follow the rule "
         f"to another person; give it `person: {person}` back to go on from it "
         "(docs/interventions.md)"
+    )
+
+
+def orphaned_options(
+    book: EpisodeBook, option_ids: Mapping[str, Collection[str]], person: str | None = None
+) -> list[tuple[str, str, str, int]]:
+    """(person, rule, option, its stored episodes) for each option with episodes that its rule,
+    still in the config, no longer has in any `choose_calming` step (``option_ids``: rule id ->
+    its options): renamed or removed. Its learning stays in the store (the noise still counts
+    it) but the table shows only the rule's options now."""
+    found: dict[tuple[str, str, str], int] = {}
+    for episode in book.episodes(person):
+        options = option_ids.get(episode.rule)
+        if options is not None and episode.option not in options:
+            key = (episode.person, episode.rule, episode.option)
+            found[key] = found.get(key, 0) + 1
+    return [(*key, count) for key, count in sorted(found.items())]
+
+
+def orphaned_option_notice(person: str, rule: str, option: str, episodes: int) -> str:
+    return (
+        f"{person} — rule {rule}: learned option '{option}' ({episodes} "
+        f"episode{'' if episodes == 1 else 's'}) is kept, but "
+        "the rule has no option with that id now: renamed? Learning does not follow a new id; "
+        "give the option its old id back to go on from it (docs/interventions.md)"
     )

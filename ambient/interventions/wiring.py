@@ -15,13 +15,7 @@ from ambient.config.rule_checks import walk_steps
 from ambient.hub import Hub
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
-from ambient.interventions.orphans import (
-    left_with_old_person,
-    old_person_notice,
-    orphan_notice,
-    orphaned_rules,
-)
-from ambient.interventions.policies import policies_of
+from ambient.interventions.orphans import learning_left_behind
 from ambient.interventions.recorder import PRIOR_NORMS, EpisodeRecorder
 from ambient.signals.baseline import Norm
 from ambient.store import Store
@@ -68,12 +62,8 @@ def add_interventions(
     entity = add_entity(config, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
-    policies = policies_of(config)
-    for rule, episodes in orphaned_rules(book, policies).items():
-        _LOGGER.warning("%s", orphan_notice(rule, episodes))
-    rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
-    for moved in left_with_old_person(book, rule_people):
-        _LOGGER.warning("%s", old_person_notice(*moved))
+    for notice in learning_left_behind(book, config):
+        _LOGGER.warning("%s", notice)
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
     chooser = CalmingChooser(

@@ -201,3 +201,31 @@ def test_learning_left_with_a_rule_s_old_person_is_said_once_at_start(
             "person; give it `person: alex` back to go on from it (docs/interventions.md)",
         )
     ]
+
+
+def test_learning_of_an_option_id_no_longer_in_its_rule_is_said_once_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The option was `breathe_slow` and is `breathe` now: its learning stays under the old id.
+    store = Store(None)
+    book = EpisodeBook(store)
+    for minute in range(2):
+        book.open("alex", "calm", "breathe_slow", 1_800_000_000.0 + 60 * minute, {})
+    book.open("alex", "calm", "breathe", 1_800_000_500.0, {})
+    with caplog.at_level("INFO"):
+        add_interventions(
+            AmbientConfig.model_validate(CONFIG),
+            VirtualClock(1_800_001_000.0),
+            store,
+            lambda _p: None,
+            Hub(),
+        )
+    said = [r for r in caplog.records if "no option" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in said] == [
+        (
+            "WARNING",
+            "alex — rule calm: learned option 'breathe_slow' (2 episodes) is kept, but the rule "
+            "has no option with that id now: renamed? Learning does not follow a new id; give "
+            "the option its old id back to go on from it (docs/interventions.md)",
+        )
+    ]
