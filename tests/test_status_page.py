@@ -89,7 +89,7 @@ def test_in_a_household_each_sensor_names_whose_heart_it_reads() -> None:
 
 
 def test_a_ble_sensor_shows_its_battery_where_it_is_known() -> None:
-    """A strap's battery level (read over GATT, or from BlueZ's battery plugin) is on the page
+    """A strap's battery level (read over GATT, then notified) is on the page
     beside its connection, so a flat strap is seen before it stops; a sensor whose level is
     unknown says nothing of a battery."""
     sensors = [
