@@ -109,9 +109,11 @@ def test_a_recording_without_a_person_column_says_whose_it_is_taken_as(tmp_path:
     named = tmp_path / "named.csv"
     named.write_text("t,metric,value,person\n1,hr,70,sam\n")
     named_run = run_ambient("simulate", str(config), "--recording", str(named), "--json")
+    assert named_run.returncode == 0, named_run.stderr
     assert "person column" not in named_run.stderr
     config.write_text("people: [{id: alex}]\n")
     alone = run_ambient("simulate", str(config), "--recording", str(watch))
+    assert alone.returncode == 0, alone.stderr
     assert "person column" not in alone.stderr
 
 

@@ -419,6 +419,7 @@ def test_discovery_off_on_the_page_and_in_the_users_mqtt_section_is_not_said(
 
     result = run_addon(tmp_path, supervisor.url, DEFAULT_OPTIONS)
 
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "not used" not in result.stderr
 
 

@@ -133,6 +133,7 @@ def test_insights_says_when_what_was_learnt_belongs_to_no_rule_of_the_config(
     as_json = run_ambient("insights", "--json", "--config", str(config))
     assert all(json.loads(line)["rule"] == "calm" for line in as_json.stdout.splitlines())
     sams = run_ambient("insights", "--person", "sam", "--config", str(config))
+    assert sams.returncode == 0, sams.stderr
     assert "renamed?" not in sams.stdout  # the episodes are Alex's
 
 
@@ -154,6 +155,7 @@ def test_insights_says_when_an_options_learning_belongs_to_no_option_of_its_rule
     paced = next(line for line in result.stdout.splitlines() if line.strip().startswith("paced"))
     assert paced.split()[1:3] == ["0", "0"]  # the new id starts at its prior
     sams = run_ambient("insights", "--person", "sam", "--config", str(config))
+    assert sams.returncode == 0, sams.stderr
     assert "renamed?" not in sams.stdout  # the episodes are Alex's
 
 
@@ -235,5 +237,6 @@ def test_insights_says_when_a_rules_learning_belongs_to_the_person_it_had_before
         "and does not run for alex: learning does not follow the rule to another person; give "
         "it `person: alex` back to go on from it (docs/interventions.md)\n"
     ) in result.stdout
-    unchanged = write_config(tmp_path)
-    assert "is for" not in run_ambient("insights", "--config", str(unchanged)).stdout
+    unchanged = run_ambient("insights", "--config", str(write_config(tmp_path)))
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "is for" not in unchanged.stdout
