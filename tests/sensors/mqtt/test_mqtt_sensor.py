@@ -533,18 +533,26 @@ def test_a_batch_whose_newest_sample_is_behind_the_clock_is_counted_once(
     assert "40 s behind" in line and "66" not in line
 
 
+def health_auto_export_sensor(
+    mosquitto: MosquittoBroker,
+) -> tuple[MqttConnection, MqttSensor, RecordingSink, Counters]:
+    """A sensor reading Health Auto Export's uploads (one sample per element of its list) on
+    ``health/alex``, its connection to the real broker, where it gives its readings and its
+    counters."""
+    counters = Counters()
+    connection = make_connection(mosquitto, counters=counters)
+    paths = {"value": "data.metrics.0.data.*.Avg", "timestamp": "data.metrics.0.data.*.date"}
+    config = sensor_config(topic="health/alex", stale_after=600.0, **paths)
+    sensor = MqttSensor(config, connection, connection._clock, counters, name="apple_watch")
+    return connection, sensor, RecordingSink(), counters
+
+
 async def test_a_health_auto_export_upload_through_a_real_broker_gives_each_sample(
     mosquitto: MosquittoBroker,
 ) -> None:
     """The app's own shape and time format (``2025-11-26 18:10:00 +0100``), newest first."""
-    counters = Counters()
-    connection = make_connection(mosquitto, counters=counters)
-    clock = connection._clock
-    paths = {"value": "data.metrics.0.data.*.Avg", "timestamp": "data.metrics.0.data.*.date"}
-    config = sensor_config(topic="health/alex", stale_after=600.0, **paths)
-    sensor = MqttSensor(config, connection, clock, counters, name="apple_watch")
-    sink = RecordingSink()
-    taken = math.floor(clock.now())
+    connection, sensor, sink, counters = health_auto_export_sensor(mosquitto)
+    taken = math.floor(connection._clock.now())
     berlin = timezone(timedelta(hours=1))
 
     def sample(bpm: float, ago_s: int) -> dict[str, Any]:
@@ -568,14 +576,8 @@ async def test_overlapping_uploads_give_each_sample_once_through_a_real_broker(
     newest of one upload opens the next): the signals would take a sample at the time of the
     last one again (its heart rate twice in the minute's mean for the baseline), so a sample
     at or before the last one taken of the person is not given again; a new one is."""
-    counters = Counters()
-    connection = make_connection(mosquitto, counters=counters)
-    clock = connection._clock
-    paths = {"value": "data.metrics.0.data.*.Avg", "timestamp": "data.metrics.0.data.*.date"}
-    config = sensor_config(topic="health/alex", stale_after=600.0, **paths)
-    sensor = MqttSensor(config, connection, clock, counters, name="apple_watch")
-    sink = RecordingSink()
-    taken = math.floor(clock.now())
+    connection, sensor, sink, counters = health_auto_export_sensor(mosquitto)
+    taken = math.floor(connection._clock.now())
 
     def upload(*samples: tuple[float, int]) -> bytes:
         data = [{"Avg": bpm, "date": taken - ago_s} for bpm, ago_s in samples]
