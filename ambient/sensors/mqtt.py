@@ -238,6 +238,10 @@ class MqttSensor:
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
         if factor != 1.0:
             values = tuple(value * factor for value in values)
+        if parsed.times is None and timestamp is not None:
+            if self._last_stamped.get(person) == (timestamp, values):
+                return []  # that reading again: given (or refused) already, not counted again
+            self._last_stamped[person] = (timestamp, values)
         low, high = self._range or _ANY_VALUE
         if parsed.times is None:  # a batch's impossible values go in _samples, after the check
             if len(values) == 1:  # the usual message
@@ -256,10 +260,6 @@ class MqttSensor:
             return self._samples(message.topic, person, values, parsed.times, now)
         # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
         end_time = now if timestamp is None or timestamp > now else timestamp
-        if timestamp is not None:
-            if self._last_stamped.get(person) == (timestamp, values):
-                return []  # that reading again: given already (not counted, as in a batch)
-            self._last_stamped[person] = (timestamp, values)
         if len(values) == 1:  # the usual message
             return [Reading(end_time, person, config.metric, values[0], self.name)]
         # Beats are spaced back by every interval sent, a dropped one too: the strap measured

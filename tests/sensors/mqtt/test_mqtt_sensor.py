@@ -740,3 +740,18 @@ def test_a_steady_heart_at_whole_seconds_gives_a_reading_each_second() -> None:
     assert taken == [NOW - 3, NOW - 2, NOW - 1]
     assert sent(NOW - 1) == []
     assert [(r.person, r.time) for r in sent(NOW - 1, "sam")] == [("sam", NOW - 1)]
+
+
+def test_a_stamped_message_sent_again_is_not_counted_again() -> None:
+    """A message sent again with its own time (a retry as the phone reconnects) is that
+    reading again, given once: its impossible value (a spurious RR beside real ones, or a
+    heart rate alone) is dropped and counted once too, as a repeated sample of an upload is."""
+    h = Harness(metric="rr", value="rr", timestamp="ts")
+    beats = json.dumps({"rr": [1044, 51.8, 980], "ts": NOW - 1}).encode()
+    assert [r.value for r in h.feed(beats)] == [1044.0, 980.0]
+    assert h.feed(beats) == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 1}
+    h = Harness(value="hr", timestamp="ts")
+    impossible = json.dumps({"hr": 300, "ts": NOW - 1}).encode()
+    assert h.feed(impossible) == h.feed(impossible) == []
+    assert h.counters.scope("mqtt:zigbee2mqtt/alex_watch") == {"out_of_range": 1}
