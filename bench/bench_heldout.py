@@ -1074,9 +1074,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = held_out(swept, names)
         print(row(statistic.name, first, result), flush=True)
         by_type[statistic.name] = task_types(result.tested)
-        ceilings.append(
-            f"| {statistic.name} | {ceiling(people, series)}/{len(watch_all.episodes)} |"
+        held = (  # a CUSUM fires on its sum, not on a value held for 60 s
+            f"{ceiling(people, series)}/{len(watch_all.episodes)}"
+            if statistic.fire is firings
+            else "—"
         )
+        ceilings.append(f"| {statistic.name} | {held} |")
         looser = held_out(swept, names, WATCH_FALSE_ALARMS)
         beside.append(beside_row(statistic.name, looser, against(result, watch_result)))
         if statistic.name in RANK_VARIANTS:
