@@ -12,13 +12,11 @@ import logging
 from collections.abc import Callable
 
 from ambient.config.root import AmbientConfig
+from ambient.config.sensors import DEFAULT_PERSON
 from ambient.rules.rule import Rule
 from ambient.rules.state import person_of
 
 _LOGGER = logging.getLogger(__name__)
-
-#: Whose readings a sensor without ``person:`` takes.
-_DEFAULT_PERSON = "default"
 
 #: ``(rule, person, reason)``: trace one ended episode.
 TraceEnded = Callable[[Rule, str, str], None]
@@ -33,7 +31,7 @@ def people_kept(config: AmbientConfig) -> frozenset[str] | None:
     for sensor in config.sensors:
         if getattr(sensor, "unlisted_people", 0) > 0:
             return None
-        kept.add(getattr(sensor, "person", None) or _DEFAULT_PERSON)
+        kept.add(getattr(sensor, "person", None) or DEFAULT_PERSON)
     return frozenset(kept)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ambient.clock import Clock
-from ambient.config.sensors import HomeAssistantSensorConfig
+from ambient.config.sensors import DEFAULT_PERSON, HomeAssistantSensorConfig
 from ambient.connections.homeassistant import HomeAssistantClient
 from ambient.counters import Counters
 from ambient.logs import Throttle
@@ -44,7 +44,6 @@ BOOLEAN_STATES = {
     "detected": 1.0,
     "clear": 0.0,
 }
-DEFAULT_PERSON = "default"
 #: A heart-rate state HA last updated longer ago than this is old news, not a reading (as the
 #: MQTT sensors' ``max_retained_age`` default).
 STALE_AFTER_S = 300.0

@@ -82,13 +82,6 @@ def test_a_sensor_without_a_person_and_no_people_listed_gives_no_warning(tmp_pat
     assert warnings(tmp_path, text) == []
 
 
-def test_the_person_warned_of_is_the_one_sensors_read_for_without_a_person() -> None:
-    from ambient.config.sensors import DEFAULT_PERSON
-    from ambient.sensors.homeassistant import DEFAULT_PERSON as SENSORS_DEFAULT_PERSON
-
-    assert DEFAULT_PERSON == SENSORS_DEFAULT_PERSON
-
-
 def test_the_standard_tls_port_without_tls_or_the_plain_port_with_it_is_a_warning(
     tmp_path: Path,
 ) -> None:
