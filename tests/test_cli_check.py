@@ -484,7 +484,8 @@ def mounted_at(folder: Path, *how: str) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        # Lazily: a file a failing check left open does not keep it mounted.
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 @pytest.fixture
