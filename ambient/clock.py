@@ -196,7 +196,13 @@ class RealClock(Clock):
 
 class ScaledClock(Clock):
     """Real time running ``speed`` times faster: ``ambient run --speed 60`` replays a recorded
-    hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
+    hour in a minute with every timer (``for``, cooldowns, delays) scaled alike.
+
+    It never runs past a timer of its own that the loop has not run yet: a machine that falls
+    behind (a loaded core, a replay faster than it can go) slows the clock rather than letting
+    it run ahead of the readings, which would come to the signals late by then, be taken as
+    stale and leave resting minutes out of the baseline, more the faster the replay. The time
+    the loop was behind is not skipped: the clock goes on from the timer's time."""
 
     runs_ahead_of_wall_time = True
 
@@ -208,20 +214,68 @@ class ScaledClock(Clock):
         self._wall_start = time.time()
         self._monotonic_start = time.monotonic()
         self._start = self._wall_start if start is None else start
+        #: Scaled seconds the loop was behind its timers, taken out of the time since.
+        self._behind = 0.0
+        self._shown = -math.inf  # the latest time shown: it never goes back
+        self._pending: list[tuple[float, int, _ScaledTimer]] = []  # by time due
+        self._order = itertools.count()
+
+    def _scaled(self) -> float:
+        return self._start + (time.time() - self._wall_start) * self.speed - self._behind
 
     def now(self) -> float:
-        return self._start + (time.time() - self._wall_start) * self.speed
+        now = self._scaled()
+        pending = self._pending
+        while pending and pending[0][2].done:
+            heapq.heappop(pending)
+        if pending and pending[0][0] < now:
+            now = pending[0][0]  # a timer the loop has not run yet: time waits for it
+        if now < self._shown:
+            return self._shown
+        self._shown = now
+        return now
 
     def monotonic(self) -> float:
-        return (time.monotonic() - self._monotonic_start) * self.speed
+        return (time.monotonic() - self._monotonic_start) * self.speed - self._behind
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        timer = _ScaledTimer(when, callback)
+        heapq.heappush(self._pending, (when, next(self._order), timer))
+        self._arm(timer)
+        return timer
+
+    def _arm(self, timer: _ScaledTimer) -> None:
         loop = asyncio.get_running_loop()
-        delay_s = max(0.0, (when - self.now()) / self.speed)
-        return loop.call_later(delay_s, self._run_guarded, callback)
+        delay_s = max(0.0, (timer.when - self._scaled()) / self.speed)
+        timer.handle = loop.call_later(delay_s, self._fire, timer)
+
+    def _fire(self, timer: _ScaledTimer) -> None:
+        if timer.done:
+            return
+        scaled = self._scaled()
+        if scaled < timer.when:  # set before the loop fell behind: its time is still ahead
+            self._arm(timer)
+            return
+        if scaled > timer.when:
+            self._behind += scaled - max(timer.when, self._shown)
+        timer.done = True
+        self._run_guarded(timer.callback)
 
     def for_outside_links(self) -> Clock:
         return RealClock()
+
+
+@dataclass(slots=True, eq=False)
+class _ScaledTimer:
+    when: float
+    callback: Callable[[], None]
+    done: bool = False
+    handle: asyncio.TimerHandle | None = None
+
+    def cancel(self) -> None:
+        self.done = True
+        if self.handle is not None:
+            self.handle.cancel()
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import pytest
@@ -316,3 +317,31 @@ def test_a_wall_timer_on_a_clock_never_stepped_is_one_timer() -> None:
     assert clock.next_due() == 5000.0
     handle.cancel()
     assert clock.next_due() is None
+
+
+async def test_a_scaled_clock_behind_its_timers_waits_for_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A machine a real second behind at 2000x (a loaded core): the clock shows the due
+    timer's time, not 2000 s on, until the loop has run it, and goes on from there. A replay
+    hands each reading over from a timer at its time: the signals take it at that time, not
+    a lag's worth of the scaled clock later, when its beats would be stale; how many resting
+    minutes an hour counts does not depend on the speed."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    clock = ScaledClock(2000.0, start=0.0)
+    seen: list[float] = []
+    ran = asyncio.Event()
+
+    def reading_due() -> None:
+        seen.append(clock.now())
+        ran.set()
+
+    clock.call_at(10.0, reading_due)
+    wall[0] += 1.0  # the loop fell a second behind
+    assert clock.now() == 10.0
+    await ran.wait()
+    assert seen == [10.0]
+    assert clock.now() == 10.0
+    wall[0] += 0.001
+    assert clock.now() == pytest.approx(12.0)
