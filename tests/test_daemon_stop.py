@@ -18,6 +18,12 @@ from test_cli_failures import run_as_any_user
 from ambient.daemon_stop import UNKNOWN, how_to_stop, refusal, stop_advice
 from ambient.status import StatusServer, socket_owner
 
+#: What `forget` says beside a running daemon, ``how`` it is stopped.
+FORGET_REFUSED = (
+    "ambient forget: the daemon is running and would write the person back from memory: "
+    "stop it first ({how}), then forget\n"
+)
+
 
 def store_config(tmp_path: Path) -> Path:
     """A config of one person whose store (and status socket) is in ``tmp_path``."""
@@ -75,9 +81,8 @@ def test_forget_beside_a_daemon_started_by_hand_names_its_pid_not_a_unit(
     with running(daemon):
         result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (
-        "ambient forget: the daemon is running and would write the person back from memory: "
-        f"stop it first (Ctrl-C where it runs, or kill {daemon.process.pid}), then forget\n"
+    assert result.stderr == FORGET_REFUSED.format(
+        how=f"Ctrl-C where it runs, or kill {daemon.process.pid}"
     )
 
 
@@ -170,10 +175,7 @@ def test_a_daemon_that_stops_right_after_answering_is_named_by_its_pid_not_every
     with answering_once(tmp_path / "ambient.sock", gone_as_it_answers=True):
         result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (
-        "ambient forget: the daemon is running and would write the person back from memory: "
-        f"stop it first ({stop_advice(os.getpid())}), then forget\n"
-    )
+    assert result.stderr == FORGET_REFUSED.format(how=stop_advice(os.getpid()))
 
 
 def test_forget_beside_a_hung_daemon_whose_queue_of_connections_is_full_is_refused(
@@ -195,10 +197,7 @@ def test_forget_beside_a_hung_daemon_whose_queue_of_connections_is_full_is_refus
                 client.connect(str(tmp_path / "ambient.sock"))
         result = run_ambient("forget", "--config", str(config), "--person", "alex", "--yes")
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (
-        "ambient forget: the daemon is running and would write the person back from memory: "
-        f"stop it first ({UNKNOWN}), then forget\n"
-    )
+    assert result.stderr == FORGET_REFUSED.format(how=UNKNOWN)
 
 
 async def test_forget_beside_a_daemon_that_cannot_build_its_status_is_refused(
@@ -221,10 +220,7 @@ async def test_forget_beside_a_daemon_that_cannot_build_its_status_is_refused(
     finally:
         await server.stop()
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (
-        "ambient forget: the daemon is running and would write the person back from memory: "
-        f"stop it first ({stop_advice(os.getpid())}), then forget\n"
-    )
+    assert result.stderr == FORGET_REFUSED.format(how=stop_advice(os.getpid()))
 
 
 # -- systemd and containers: a /proc written here stands in for one (no systemd, no container
