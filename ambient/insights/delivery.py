@@ -11,6 +11,8 @@ shorter) are removed. Files are written 0600 (health data), so HA must run as th
 :mod:`ambient.insights.page_process`: matplotlib's memory goes with it), never on the event
 loop; a daemon stopped while it draws kills it. A delivery time missed while ambient was off
 is made up at the next start; HA not connected yet is waited for (the link is the only way in).
+A page that could not be written (a full disk for a moment, the drawing process killed) is
+tried again every hour until the end of the next day, never once the next week's is due.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,9 @@ _PAGE = re.compile(r"[a-z0-9][a-z0-9_]*-(\d{4}-W\d{2})-[A-Za-z0-9_-]{16,}\.html"
 #: often, for at most this long (its link is the only way to the page).
 NOTIFY_RETRY_S = 30.0
 NOTIFY_PATIENCE_S = 900.0
+#: A page not written is tried again this often, until the end of the day after its delivery
+#: time (and never once the next week's is due).
+WRITE_RETRY_S = 3600.0
 
 #: Sends one notification: (service ``notify.x``, service data).
 Notify = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -77,6 +82,7 @@ class ReportDelivery:
         #: The pages of the last delivery (one per person written).
         self.written: list[Path] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._retry: TimerHandle | None = None
         now = clock.now()
         #: The week whose delivery time passed while ambient was off, delivered at once.
         self._missed_week = self._missed(now)
@@ -117,6 +123,8 @@ class ReportDelivery:
 
     def close(self) -> None:
         self._timer.cancel()
+        if self._retry is not None:
+            self._retry.cancel()
         for task in self._tasks:
             task.cancel()
 
@@ -124,30 +132,41 @@ class ReportDelivery:
         """Until the deliveries under way are done."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def deliver(self, monday: date | None = None) -> None:
-        """Write the page of every person of the week starting ``monday`` (by default last
-        week), then tell HA (one notification each). One person's failure (a page that cannot
-        be written, HA unreachable for the notification) is one warning and never costs the
-        others their page."""
+    async def deliver(
+        self, monday: date | None = None, people: frozenset[str] | None = None, retry: bool = False
+    ) -> list[str]:
+        """Write the page of every person (or of ``people``) of the week starting ``monday``
+        (by default last week), then tell HA (one notification each). One person's failure (a
+        page that cannot be written, HA unreachable for the notification) is one warning (on a
+        ``retry``, a debug line) and never costs the others their page. The people whose page
+        was not written, to try again."""
         if monday is None:
             monday = last_full_week(day_of(self.clock.now(), self.zone))
         await asyncio.to_thread(self._remove_expired, monday)
         self.written = []
         written: list[tuple[PersonConfig, str]] = []
+        failed: list[str] = []
         for person in self.config.people:
+            if people is not None and person.id not in people:
+                continue
             try:
                 written.append((person, await self._write(person.id, monday)))
             except NothingToShow as exc:  # as `ambient report` refuses: no empty page, no "ready"
                 _LOGGER.info("Weekly report of %s not written: %s", person.id, exc)
-            except Exception as exc:  # a full disk, a folder gone: tried again next week
+            except Exception as exc:  # a full disk, a folder gone: tried again (see `_retried`)
+                failed.append(person.id)
                 # An OSError names the file, whose random part must stay out of the log.
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                _LOGGER.warning(
+                _LOGGER.log(
+                    logging.DEBUG if retry else logging.WARNING,
                     "Weekly report of %s not written to %s: %s",
                     person.id,
                     self.delivery.folder,
                     why,
                 )
+            else:
+                if retry:
+                    _LOGGER.info("Weekly report of %s written on a later try", person.id)
         # One wait for HA, shared by all: a duration, on the clock no step moves.
         give_up = self.clock.monotonic() + NOTIFY_PATIENCE_S
         for person, name in written:
@@ -156,6 +175,7 @@ class ReportDelivery:
             self.store.put(DELIVERED, WEEK, monday.isoformat())
         except StoreError as exc:  # the pages are out; at worst a restart writes them again
             _LOGGER.warning("Weekly report of %s delivered, not recorded: %s", monday, exc)
+        return failed
 
     async def _tell(self, person: PersonConfig, name: str, monday: date, give_up: float) -> None:
         """The notification linking to ``person``'s page; while HA is not connected it is
@@ -257,15 +277,42 @@ class ReportDelivery:
             # would only be noise.
             _LOGGER.debug("weekly report of %s delivered already", week)
             return
-        task = asyncio.get_running_loop().create_task(self._deliver_logged(week))
+        if self._retry is not None:  # last week's tries end where this week's page begins
+            self._retry.cancel()
+            self._retry = None
+        # Tries of a page not written: until the end of the next day, before next week's time.
+        until = datetime.combine(day_of(now, self.zone) + timedelta(days=2), time(), self.zone)
+        until_s = min(until.timestamp(), self.next_due(now + 1))
+        self._start(week, None, until_s)
+
+    def _start(self, monday: date, people: frozenset[str] | None, until_s: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._deliver_logged(monday, people, until_s))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver_logged(self, monday: date | None) -> None:
+    async def _deliver_logged(
+        self, monday: date, people: frozenset[str] | None, until_s: float
+    ) -> None:
         try:
-            await self.deliver(monday)
+            failed = await self.deliver(monday, people, retry=people is not None)
         except Exception as exc:  # a report that cannot be written must not stop the daemon
             _LOGGER.warning("Weekly report not delivered: %s", exc)
+            return
+        if not failed:
+            return
+        again = self.clock.now() + WRITE_RETRY_S
+        if again >= until_s:
+            _LOGGER.warning(
+                "Weekly report of %s of the week of %s not written; tried until %s, "
+                "next week's comes as usual",
+                ", ".join(failed),
+                _span(monday),
+                datetime.fromtimestamp(until_s, self.zone).strftime("%a %d %b %H:%M"),
+            )
+            return
+        self._retry = self.clock.call_at_wall(
+            again, functools.partial(self._start, monday, frozenset(failed), until_s)
+        )
 
 
 class NothingToShow(Exception):

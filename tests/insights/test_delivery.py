@@ -487,7 +487,7 @@ async def test_a_drawing_process_that_fails_costs_the_page_one_warning_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A child killed (out of memory on a small Pi) or failing writes no page and says so in
-    one line; like any page not written, the week's is tried again next week."""
+    one line; like any page not written, it is tried again (see below)."""
     killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     monkeypatch.setattr(page_process, "COMMAND", killed)
     store = store_keeping(56)
@@ -503,4 +503,62 @@ async def test_a_drawing_process_that_fails_costs_the_page_one_warning_line(
         f"Weekly report of alex not written to {tmp_path / 'www'}: "
         "the drawing process was killed by signal 9"
     ]
+    delivery.close()
+
+
+async def test_a_page_not_written_is_tried_again_that_day_and_the_next_and_notified_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk for a moment, or the drawing process killed, cost the whole week's page:
+    it is tried again every hour, and the page written then is linked in one notification."""
+    store = store_keeping(56)
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def notify(service: str, data: dict[str, Any]) -> None:
+        sent.append((service, data))
+
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    (tmp_path / "www").write_text("a file where the folder should be")
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    with caplog.at_level(logging.INFO, logger="ambient.insights.delivery"):
+        await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+        assert not delivery.written and not sent
+        await deliver_at(delivery, clock, berlin(2026, 12, 7, 10, 30))  # tried again, failing
+        assert not delivery.written and not sent
+        (tmp_path / "www").unlink()  # room again
+        await deliver_at(delivery, clock, berlin(2026, 12, 7, 12, 0))
+        (path,) = delivery.written
+        assert path.name.startswith("alex-2026-W49-")
+        await deliver_at(delivery, clock, berlin(2026, 12, 8, 23, 59))
+    assert [data["data"]["url"] for _, data in sent] == [f"/local/ambient/{path.name}"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
+        f"Weekly report of alex not written to {tmp_path / 'www'}: File exists",
+        "Weekly report of alex written on a later try",
+    ]
+    delivery.close()
+
+
+async def test_the_tries_of_a_page_end_with_the_next_day(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = store_keeping(56)
+    settings = config(tmp_path / "www")
+    assert settings.insights.report is not None
+    (tmp_path / "www").write_text("a file where the folder should be")
+    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
+    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    with caplog.at_level(logging.INFO, logger="ambient.insights.delivery"):
+        await deliver_at(delivery, clock, berlin(2026, 12, 9, 0, 30))
+        (tmp_path / "www").unlink()  # room again, too late for that week
+        await deliver_at(delivery, clock, berlin(2026, 12, 14, 7, 59))
+    assert not delivery.written
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Weekly report of alex not written to {tmp_path / 'www'}: File exists",
+        "Weekly report of alex of the week of 30 Nov – 6 Dec not written; tried until "
+        "Wed 09 Dec 00:00, next week's comes as usual",
+    ]
+    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))  # next week's as usual
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
     delivery.close()
