@@ -81,7 +81,8 @@ async def scan(
             by_name.setdefault(name, []).append(device.address)
     for device, adv in ranked:
         name = adv.local_name or device.name
-        private = by_name.get(name) if name else None
+        # (a device whose address stays is an entry of its own, by its address)
+        private = by_name.get(name) if name and changes_address(device) else None
         if private is not None and device.address != private[0]:
             continue  # its name's entry is written already
         out.write(f"  # {name or 'unnamed'}, RSSI {adv.rssi} dBm\n")

@@ -191,6 +191,23 @@ async def test_scan_writes_one_entry_for_a_name_seen_from_several_private_addres
     assert "its own name" in comment
 
 
+async def test_scan_lists_a_device_of_a_steady_address_beside_a_private_one_of_its_name(
+    air: EmulatedAir,
+) -> None:
+    """A strap whose address stays (static) and a watch advertising the same name from a
+    private one: the entry by name stands for the private addresses only; the strap keeps its
+    own entry, with its address, which tells it apart from the watch."""
+    await EmulatedStrap(air, name="HRM-Dual", address="5A:11:22:33:44:55").start()
+    await EmulatedStrap(air, name="HRM-Dual", address="F4:00:00:00:00:08").start()
+    out = io.StringIO()
+
+    assert await scan(None, 0.2, out, backend=air.backend) == FOUND
+
+    entries = yaml.safe_load(out.getvalue())["sensors"]
+    assert sorted(str(e.get("address")) for e in entries) == ["F4:00:00:00:00:08", "None"]
+    assert all(e["name"] == "HRM-Dual" for e in entries)
+
+
 async def test_scan_when_dbus_hangs_up_says_so_in_one_line_not_a_traceback(
     air: EmulatedAir,
 ) -> None:
