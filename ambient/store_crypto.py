@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -205,10 +206,8 @@ def migrate_plain(path: Path, key: StoreKey) -> None:
     encrypted = path.with_name(path.name + ".encrypting")
     for leftover in (encrypted, _wal(encrypted), _shm(encrypted)):
         leftover.unlink(missing_ok=True)
-    plain = dbapi2.connect(str(path), timeout=1.0, isolation_level=None)
+    plain = _alone_with(dbapi2, path)
     try:
-        _quiet(plain)
-        _alone_with(plain, path)
         (store_format,) = plain.execute("PRAGMA user_version").fetchone()
         os.close(os.open(encrypted, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600))
         try:
@@ -270,28 +269,61 @@ def _export(dbapi2: Any, path: Path, encrypted: Path, key: StoreKey, store_forma
         db.close()
 
 
-def _alone_with(plain: Any, path: Path) -> None:
+#: Another process with the plain file open (``ambient trace`` reading it as the daemon starts)
+#: is waited for this many times, this long each, before the start is refused.
+ALONE_TRIES = 10
+ALONE_WAIT_S = 0.5
+
+
+def _alone_with(dbapi2: Any, path: Path) -> Any:
+    """A connection to the plain file at ``path`` holding its write lock, kept until the
+    encrypted copy has replaced it. Another process still using the file (a command reading
+    it for a moment, or a daemon yet to be restarted with the key, which would go on writing
+    into the file the encrypted one replaces) is waited for a few seconds, then a
+    ``StoreError``, and nothing is encrypted; one that comes to write meanwhile waits for the
+    lock, or is refused."""
+    for tries_left in reversed(range(ALONE_TRIES)):
+        plain = dbapi2.connect(str(path), timeout=1.0, isolation_level=None)
+        try:
+            _quiet(plain)
+            if _holds_alone(plain):
+                return plain
+        except BaseException:
+            plain.close()
+            raise
+        plain.close()
+        if tries_left:
+            wait_for_others(ALONE_WAIT_S)
+    raise StoreError(
+        f"store {path} is a plain file still open in another process (such as an ambient "
+        "command, or an ambient daemon not yet restarted with the key): let it end or stop "
+        "it, then start ambient to encrypt it"
+    )
+
+
+def wait_for_others(seconds: float) -> None:
+    """A pause for another process to let go of the file (ambient is starting: nothing else
+    runs yet that a pause could hold up)."""
+    time.sleep(seconds)
+
+
+def _holds_alone(plain: Any) -> bool:
     """Fold the write-ahead log into the file and leave WAL mode, which SQLite allows only to
-    a connection that has the file to itself, then take the file's write lock, kept until the
-    encrypted copy has replaced it: another process still using it (a daemon yet to be
-    restarted with the key, which would go on writing into the file the encrypted one
-    replaces) is a ``StoreError``, and nothing is encrypted; one that comes to write meanwhile
-    waits for the lock, or is refused."""
+    a connection that has the file to itself, then take the file's write lock; False (and
+    nothing held) when another process has the file open."""
     try:
         mode = plain.execute("PRAGMA journal_mode=DELETE").fetchone()[0]
         if mode == "delete":
             plain.execute("BEGIN IMMEDIATE")
             # Another process may have opened it between the two: then it is in WAL mode again.
             mode = plain.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "delete":
+                plain.execute("ROLLBACK")
     except sqlcipher().OperationalError as exc:
         if "locked" not in str(exc):
             raise  # a full or read-only place: the store's own line names it
-        mode = None
-    if mode != "delete":
-        raise StoreError(
-            f"store {path} is a plain file still open in another process (an ambient daemon "
-            "not yet restarted with the key?): stop it, then start ambient to encrypt it"
-        )
+        return False
+    return bool(mode == "delete")
 
 
 def _quiet(db: Any) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fixtures.ambient_process import run_ambient
 
+from ambient import store_crypto
 from ambient.config.store import StoreConfig
 from ambient.store import Store, StoreError, StoreKey
 from ambient.store_crypto import CREDENTIALS_ENV, file_is_plain, key_opens, read_key, rekey
@@ -176,12 +177,15 @@ def test_a_command_reads_a_plain_store_as_it_is_and_leaves_encrypting_to_the_dae
 
 
 def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second `ambient run` with the key beside a daemon still running on the plain file
     (it is refused as a second daemon only once its store is open): encrypting then would
-    replace the file under the first, whose writes after it would be lost."""
+    replace the file under the first, whose writes after it would be lost. It is waited for a
+    few seconds (a command's read ends by then), then refused, naming what it may be."""
     path = tmp_path / "ambient.db"
+    waits: list[float] = []
+    monkeypatch.setattr(store_crypto, "wait_for_others", waits.append)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_OPEN, str(path)],
         stdin=subprocess.PIPE,
@@ -193,9 +197,11 @@ def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
         with pytest.raises(StoreError) as raised:
             Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
         assert str(raised.value) == (
-            f"store {path} is a plain file still open in another process (an ambient daemon "
-            "not yet restarted with the key?): stop it, then start ambient to encrypt it"
+            f"store {path} is a plain file still open in another process (such as an ambient "
+            "command, or an ambient daemon not yet restarted with the key): let it end or stop "
+            "it, then start ambient to encrypt it"
         )
+        assert sum(waits) == 4.5 and len(waits) == 9  # tried 10 times, over 4.5 s
         assert file_is_plain(path) is True
     finally:
         holder.communicate("")  # stdin closed: it writes once more and closes the store
@@ -203,6 +209,37 @@ def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
     store = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
     assert store.get("signals.baseline", "alex") == {"minutes": 2}
     store.close()
+
+
+def test_a_start_beside_a_command_reading_the_plain_store_for_a_moment_encrypts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ambient trace` opened the plain file just as the daemon started to encrypt it: the
+    start failed, blaming a daemon. It now waits for the read to end, then encrypts."""
+    path = tmp_path / "ambient.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    waits: list[float] = []
+
+    def command_ends(seconds: float) -> None:  # the read ends while the start waits
+        waits.append(seconds)
+        holder.communicate("")
+
+    monkeypatch.setattr(store_crypto, "wait_for_others", command_ends)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        store = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
+    finally:
+        if holder.returncode is None:
+            holder.communicate("")
+    assert waits == [0.5] and holder.returncode == 0
+    assert store.encrypted and store.get("signals.baseline", "alex") == {"minutes": 2}
+    store.close()
+    assert file_is_plain(path) is False
 
 
 def test_a_write_into_the_plain_store_while_it_is_encrypted_is_refused_not_lost(
