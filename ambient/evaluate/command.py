@@ -10,7 +10,14 @@ from typing import TextIO
 
 from ambient.config import AmbientConfig
 from ambient.evaluate.report import as_json, as_text
-from ambient.evaluate.run import EvaluationError, evaluate, find_recordings, rules_to_evaluate
+from ambient.evaluate.run import (
+    EvaluationError,
+    detection_config,
+    evaluate,
+    find_recordings,
+    rules_to_evaluate,
+    unnamed_rows_person,
+)
 from ambient.simulate import whose_unnamed_rows
 
 
@@ -58,11 +65,8 @@ def _say_whose_unnamed_rows(
 ) -> None:
     """One line on stderr, with several people, naming whose the rows of recordings without
     a person column were scored as (they were read quietly as one person's)."""
-    person = next((r.person for r in rules_to_evaluate(config, rule_id) if r.person), None)
-    why = "the evaluated rule's person"
-    if person is None:
-        person = config.people[0].id if config.people else None
-        why = "the first under `people:`"
+    detectors = detection_config(config, rules_to_evaluate(config, rule_id))
+    person, why = unnamed_rows_person(detectors)  # as the replay takes them
     paths = find_recordings(recordings_path, labels_path)
     whose = whose_unnamed_rows(config, paths, person, why)
     if whose is not None:

@@ -357,6 +357,16 @@ def followed_person(config: AmbientConfig) -> str | None:
     return next((rule.person for rule in config.rules if rule.person), None)
 
 
+def unnamed_rows_person(config: AmbientConfig) -> tuple[str | None, str]:
+    """Whose the rows of a recording without a person column are (``config``: the detection
+    config, :func:`detection_config`), and why: the first evaluated rule's person, else the
+    config's first person."""
+    followed = followed_person(config)
+    if followed is not None:
+        return followed, "the evaluated rule's person"
+    return (config.people[0].id if config.people else None), "the first under `people:`"
+
+
 def _replay(
     config: AmbientConfig,
     path: Path,
@@ -368,8 +378,7 @@ def _replay(
 ) -> Simulation:
     """The replay of ``path``, tallying everyone's unknown seconds into ``tally``; with
     ``keep_changes``, keeping ``followed``'s signal changes too (for a picture)."""
-    # Rows without a person are the evaluated rule's person's (else the config's first).
-    person = followed or (config.people[0].id if config.people else None)
+    person, _why = unnamed_rows_person(config)  # whose the rows without a person are
     sensor = replay_sensor(config, path, person)
     try:  # rows for people the config does not know are reported and skipped
         return asyncio.run(
