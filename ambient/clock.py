@@ -252,14 +252,39 @@ class ScaledClock(Clock):
     def _fire(self, timer: _ScaledTimer) -> None:
         if timer.done:
             return
-        scaled = self._scaled()
-        if scaled < timer.when:  # set before the loop fell behind: its time is still ahead
+        if self._scaled() < timer.when:  # set before the loop fell behind: still ahead
             self._arm(timer)
             return
-        if scaled > timer.when:
-            self._behind += scaled - max(timer.when, self._shown)
+        if timer.until_resumed:  # the sleeper's turn comes later: it lets time go on then
+            self._run_guarded(timer.callback)
+            return
+        self._catch_up(timer.when)
         timer.done = True
         self._run_guarded(timer.callback)
+
+    def _catch_up(self, when: float) -> None:
+        """Go on from ``when`` (or the latest time shown): the time since is not skipped."""
+        scaled = self._scaled()
+        if scaled > when:
+            self._behind += scaled - max(when, self._shown)
+
+    async def sleep_until(self, when: float) -> None:
+        """As the clock's, but time waits until the sleeper has resumed, not only until its
+        timer has run: a replay hands its reading over at the reading's time."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        timer = _ScaledTimer(when, wake, until_resumed=True)
+        heapq.heappush(self._pending, (when, next(self._order), timer))
+        self._arm(timer)
+        try:
+            await done
+            self._catch_up(when)
+        finally:
+            timer.cancel()
 
     def for_outside_links(self) -> Clock:
         return RealClock()
@@ -269,6 +294,8 @@ class ScaledClock(Clock):
 class _ScaledTimer:
     when: float
     callback: Callable[[], None]
+    #: A sleeper's: it holds the clock until the sleeper resumes (see `sleep_until`).
+    until_resumed: bool = False
     done: bool = False
     handle: asyncio.TimerHandle | None = None
 

@@ -345,3 +345,31 @@ async def test_a_scaled_clock_behind_its_timers_waits_for_them(
     assert clock.now() == 10.0
     wall[0] += 0.001
     assert clock.now() == pytest.approx(12.0)
+
+
+async def test_a_sleeper_resumed_late_by_a_loop_behind_wakes_at_its_own_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The loop falls a real second behind (2000 s at 2000x) after a replay's timer has run
+    and before the replay resumes: the replay still hands its reading over at the reading's
+    time, not 2000 s on, when the signals would take its beats for stale."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    clock = ScaledClock(2000.0, start=0.0)
+    woke: list[float] = []
+
+    async def replay() -> None:
+        await clock.sleep_until(0.0)
+        woke.append(clock.now())
+
+    task = asyncio.create_task(replay())
+    await asyncio.sleep(0)  # (a turn: its timer is set)
+
+    def fall_behind() -> None:
+        wall[0] += 1.0
+
+    clock.call_at(0.0, fall_behind)  # runs after the replay's timer, before the replay
+    await task
+    assert woke == [0.0]
+    wall[0] += 0.001
+    assert clock.now() == pytest.approx(2.0)
