@@ -277,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         "2 usage error,\n130 interrupted",
     )
     _config_positional(check)
+    check.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only what is wrong: nothing when the config is valid and ambient can use "
+        "it (warnings, notes and problems as without it; the service's check before each start)",
+    )
     run = _subcommand(
         commands,
         common,

@@ -317,6 +317,26 @@ def test_a_metric_no_rule_reads_is_a_warning_with_a_suggestion(tmp_path: Path) -
     assert result.stdout.count("Warning:") == 1
 
 
+def test_quiet_says_nothing_of_a_valid_config() -> None:
+    """The service's check before each start put its dozen lines into the journal each time:
+    with ``--quiet`` a valid config is the exit code alone."""
+    result = run_ambient("check", "--quiet", "--config", str(ROOT / "config" / "demo.yaml"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_quiet_still_says_what_is_wrong(tmp_path: Path) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(METRIC_CONFIG.format(metric="heartrate", signal="hr"), encoding="utf-8")
+    warned = run_ambient("check", "--quiet", "--config", str(path))
+    assert warned.returncode == 0, warned.stderr
+    [line] = warned.stdout.splitlines()
+    assert line.startswith("Warning: ") and "no rule reads metric `heartrate`" in line
+    path.write_text("peple: []\n", encoding="utf-8")
+    broken = run_ambient("check", "--quiet", "--config", str(path))
+    assert broken.returncode == 1 and broken.stdout == ""
+    assert "peple" in broken.stderr
+
+
 @pytest.mark.parametrize(("metric", "signal"), [("hr", "hr"), ("spo2", "spo2")])
 def test_a_metric_a_rule_reads_gives_no_warning(tmp_path: Path, metric: str, signal: str) -> None:
     result = check(tmp_path, METRIC_CONFIG.format(metric=metric, signal=signal))

@@ -23,13 +23,33 @@ def check(args: argparse.Namespace) -> int:
 
 
 def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
+    """The description on stdout; with ``--quiet`` (the unit's check before each start, whose
+    output is the journal's) only its warnings and notes: what is wrong, not what is fine."""
     from ambient.privacy.store_status import describe_store
 
     store_line, store_usable = describe_store(config.store)
     if store_usable:
-        print(f"{args.config}: OK")
+        if not args.quiet:
+            print(f"{args.config}: OK")
     else:
         _report_store_problem(args.config, config, store_line)
+    if not args.quiet:
+        _summarise(config, store_line)
+    from ambient.config import config_warnings
+    from ambient.logs import goes_to_journal
+
+    # The unit's check is where they reach the journal: at its warning priority, so that
+    # `journalctl -p warning` shows them (the rest of the description stays info).
+    priority = "<4>" if goes_to_journal(sys.stdout) else ""
+    for warning in config_warnings(args.config, config):
+        print(f"{priority}Warning: {warning}")
+    for note in _idle_notes(config):
+        print(f"Note: {note}")
+    return 0 if store_usable else 1
+
+
+def _summarise(config: AmbientConfig, store_line: str) -> None:
+    """What the config sets up: people, sensors, rules, connections, the store."""
     print(f"People ({len(config.people)}):")
     for person in config.people:
         print(f"  {person.id}  {person.display_name}")
@@ -51,17 +71,6 @@ def _describe(args: argparse.Namespace, config: AmbientConfig) -> int:
     connections = [name for name in ("homeassistant", "mqtt") if getattr(config, name) is not None]
     print(f"Connections: {', '.join(connections) or 'none (actions are logged)'}")
     print(f"Store: {store_line}")
-    from ambient.config import config_warnings
-    from ambient.logs import goes_to_journal
-
-    # The unit's check is where they reach the journal: at its warning priority, so that
-    # `journalctl -p warning` shows them (the rest of the description stays info).
-    priority = "<4>" if goes_to_journal(sys.stdout) else ""
-    for warning in config_warnings(args.config, config):
-        print(f"{priority}Warning: {warning}")
-    for note in _idle_notes(config):
-        print(f"Note: {note}")
-    return 0 if store_usable else 1
 
 
 def _report_store_problem(file: Path, config: AmbientConfig, problem: str) -> None:

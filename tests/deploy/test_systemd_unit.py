@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "deploy" / "systemd" / "ambient.service"
@@ -75,6 +76,17 @@ def test_notify_watchdog_and_restart() -> None:
     assert unit["Restart"] == ["on-failure"]
     assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert unit["ExecStart"] == ["/opt/ambient/bin/ambient run --config /etc/ambient/ambient.yaml"]
+
+
+def test_the_check_before_each_start_says_only_what_is_wrong() -> None:
+    """Its output goes to the journal at every start: the unit's own command line, run on a
+    valid config, prints nothing."""
+    (pre,) = directives(UNIT.read_text())["ExecStartPre"]
+    program, *args = pre.split()
+    assert program == "/opt/ambient/bin/ambient" and args[:2] == ["check", "--quiet"]
+    config = str(REPO / "config" / "demo.yaml")
+    result = run_ambient(*(config if arg == "/etc/ambient/ambient.yaml" else arg for arg in args))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
 def test_starts_after_the_clock_is_set() -> None:
