@@ -159,10 +159,19 @@ def _store_owner(path: Path) -> Iterator[Finding]:
     """A store this user can see but `run` as this user could not use: its folder not
     writable (the -wal, the socket), or its files another user's (`run` makes the file 0600,
     which only its owner may): ``sudo ambient run`` by hand leaves the service's store root's,
-    and the unit's check, run as the service's user, is the one that can tell."""
+    and the unit's check, run as the service's user, is the one that can tell. By hand, only
+    root's are refused: another user's are most likely the daemon's user's, checked by someone
+    else (an admin), and are left to `run`."""
+    from ambient.store_crypto import CREDENTIALS_ENV
+
     me = os.geteuid()
     if me == 0:
         return
+    in_service = bool(os.environ.get(CREDENTIALS_ENV))
+
+    def left_to_run(owner: int) -> bool:
+        return owner not in (me, 0) and not in_service
+
     folder = path.parent
     try:
         folder_owner = folder.stat().st_uid
@@ -170,6 +179,8 @@ def _store_owner(path: Path) -> Iterator[Finding]:
     except OSError:
         return  # not there yet (made by `run`), or not this user's to look into: left to `run`
     if not os.access(folder, os.W_OK | os.X_OK):
+        if left_to_run(folder_owner):
+            return
         yield (
             ("store", "path"),
             f"`run` as {_user_name(me)} cannot make files in {folder} "
@@ -177,7 +188,7 @@ def _store_owner(path: Path) -> Iterator[Finding]:
             f"{DEFAULT_STORE.parent}, or make this one its own",
         )
         return
-    others = [(file, owner) for file, owner in files if owner != me]
+    others = [(file, owner) for file, owner in files if owner != me and not left_to_run(owner)]
     if others:
         names = " ".join(str(file) for file, _ in others)
         # Its own folder: all of it, as the same sudo may have left more there (recordings).
