@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -691,8 +692,33 @@ def test_a_key_file_the_service_cannot_read_is_refused_in_the_service(
     assert by_hand.returncode == 0, by_hand.stderr
     assert in_service.returncode == 1
     assert (
-        f"store key file {key}: the service cannot read it (it is root's alone): write "
-        "`credential: store_key` beside it, which the unit hands over (docs/privacy.md)"
+        f"store key file {key}: the service cannot read it (root's, mode 0600): the unit hands "
+        "over only /etc/ambient/store.key, as `credential: store_key`: put the key there and "
+        "write that beside it, or let the service's user read this file (docs/privacy.md)"
+    ) in in_service.stderr + in_service.stdout
+
+
+def test_a_key_file_of_another_user_is_said_to_be_theirs(service_state: Path) -> None:
+    """The refusal said "root's alone" of any key file: it says whose the file is, and its
+    mode, as the file has them."""
+    pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    key = service_state.parent / "store.key"
+    key.write_text("a" * 64 + "\n")
+    key.chmod(0o400)
+    os.chown(key, 1, 1)  # daemon, as Debian names uid 1
+    config = service_state.parent / "ambient.yaml"
+    config.write_text(
+        f"people:\n  - id: alex\nstore:\n  path: {service_state / 'ambient.db'}\n"
+        f"  encryption:\n    key_file: {key}\n"
+    )
+    config.chmod(0o644)
+    credentials = service_state.parent / "credentials"
+    credentials.mkdir(mode=0o755)
+    owner = pwd.getpwuid(1).pw_name
+    in_service = check_as_nobody(config, CREDENTIALS_DIRECTORY=str(credentials))
+    assert in_service.returncode == 1
+    assert (
+        f"store key file {key}: the service cannot read it ({owner}'s, mode 0400): "
     ) in in_service.stderr + in_service.stdout
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +162,38 @@ def _check_key_file(encryption: StoreEncryptionConfig) -> StoreKey | None:
     try:
         if key_file is not None and key_file.exists() and not os.access(key_file, os.R_OK):
             if in_service:
-                raise StoreError(
-                    f"store key file {key_file}: the service cannot read it (it is root's "
-                    "alone): write `credential: store_key` beside it, which the unit hands "
-                    "over (docs/privacy.md)"
-                )
+                raise StoreError(_unreadable_key_file(key_file))
             return None
     except PermissionError:  # inside a folder this user may not enter (0700, the daemon's)
         return None
     return read_key(encryption)
+
+
+#: The key file the shipped unit hands over as the credential ``store_key`` (its
+#: ``LoadCredential=``).
+UNIT_KEY_FILE = Path("/etc/ambient/store.key")
+
+
+def _unreadable_key_file(key_file: Path) -> str:
+    """Why the service cannot read ``key_file``, from the file itself (whose it is, its mode),
+    and what to write: ``credential: store_key`` for the file the unit hands over; for another,
+    that file put there, or read access for the service's user."""
+    found = key_file.stat()
+    try:
+        owner = f"{pwd.getpwuid(found.st_uid).pw_name}'s"
+    except KeyError:  # a user this machine does not name
+        owner = f"user {found.st_uid}'s"
+    said = (
+        f"store key file {key_file}: the service cannot read it ({owner}, mode "
+        f"{stat.S_IMODE(found.st_mode):04o})"
+    )
+    if key_file.resolve() == UNIT_KEY_FILE:
+        return (
+            f"{said}: write `credential: store_key` beside it, which the unit hands over "
+            "(docs/privacy.md)"
+        )
+    return (
+        f"{said}: the unit hands over only {UNIT_KEY_FILE}, as `credential: store_key`: put "
+        "the key there and write that beside it, or let the service's user read this file "
+        "(docs/privacy.md)"
+    )

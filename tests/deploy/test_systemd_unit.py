@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from fixtures.ambient_process import run_ambient
 
+from ambient.privacy.store_status import UNIT_KEY_FILE
+
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "deploy" / "systemd" / "ambient.service"
 MAX_EXPOSURE = 2.0
@@ -87,6 +89,10 @@ def test_the_check_before_each_start_says_only_what_is_wrong() -> None:
     config = str(REPO / "config" / "demo.yaml")
     result = run_ambient(*(config if arg == "/etc/ambient/ambient.yaml" else arg for arg in args))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_the_key_file_check_advises_on_is_the_one_the_unit_hands_over() -> None:
+    assert f"store_key:{UNIT_KEY_FILE}" in directives(UNIT.read_text())["LoadCredential"]
 
 
 def test_starts_after_the_clock_is_set() -> None:
