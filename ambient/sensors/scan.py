@@ -75,10 +75,13 @@ async def scan(
     ranked = sorted(seen.values(), key=lambda item: item[1].rssi, reverse=True)
     # entries found by name: one per name, however many private addresses it came from
     by_name: dict[str, list[str]] = {}
+    steady: dict[str, list[str]] = {}  # the addresses that stay, by name
     for device, adv in ranked:
         name = adv.local_name or device.name
-        if name and changes_address(device):
-            by_name.setdefault(name, []).append(device.address)
+        if name:
+            (by_name if changes_address(device) else steady).setdefault(name, []).append(
+                device.address
+            )
     for device, adv in ranked:
         name = adv.local_name or device.name
         # (a device whose address stays is an entry of its own, by its address)
@@ -100,6 +103,17 @@ async def scan(
             )
         else:
             out.write(f"    address: {json.dumps(device.address)}\n")
+        if private is None and name in by_name:
+            others = ", ".join(by_name[name])
+            out.write(
+                f"    # also seen by this name from private addresses ({others}): another "
+                "device, whose entry is by name; `address:` keeps to this one\n"
+            )
+        elif private is not None and name in steady:
+            out.write(
+                f"    # a device of a steady address ({', '.join(steady[name])}) advertises this "
+                "name too, which `name:` may find instead (give this one its own name)\n"
+            )
         if name:
             out.write(f"    name: {json.dumps(name)}\n")
         out.write(person_line(people))

@@ -206,6 +206,15 @@ async def test_scan_lists_a_device_of_a_steady_address_beside_a_private_one_of_i
     entries = yaml.safe_load(out.getvalue())["sensors"]
     assert sorted(str(e.get("address")) for e in entries) == ["F4:00:00:00:00:08", "None"]
     assert all(e["name"] == "HRM-Dual" for e in entries)
+    # each entry says the other is there: `name:` alone may find the strap
+    assert (
+        "    # also seen by this name from private addresses (5A:11:22:33:44:55): another "
+        "device, whose entry is by name; `address:` keeps to this one\n"
+    ) in out.getvalue()
+    assert (
+        "    # a device of a steady address (F4:00:00:00:00:08) advertises this name too, "
+        "which `name:` may find instead (give this one its own name)\n"
+    ) in out.getvalue()
 
 
 async def test_scan_when_dbus_hangs_up_says_so_in_one_line_not_a_traceback(
