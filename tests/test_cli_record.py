@@ -66,6 +66,9 @@ def test_the_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         assert oct(out.stat().st_mode & 0o777) == oct(0o600), out.name
 
 
+PROBES = 240  # probe readings sent before a recorder that never shows one fails its test
+
+
 @pytest.mark.parametrize(
     ("store", "recorder_says"),
     [
@@ -95,14 +98,17 @@ def test_recording_beside_the_running_daemon_keeps_both_on_the_broker(
         daemon.stderr.wait_for("Connected to MQTT broker")
         recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=tmp_path)
         recorder.stderr.wait_for(recorder_says)
-        probe = json.dumps({"hr": 50, "t": time.time()})
-        while True:  # until the recorder has subscribed and shows a probe reading
+        for _ in range(PROBES):  # until the recorder has subscribed and shows a probe reading
+            # A fresh time each: a sample sent again with its own time is a repeat, not taken.
+            probe = json.dumps({"hr": 50, "t": time.time()})
             publish.single(
                 "home/alex/heart_rate", probe, qos=1, hostname=mosquitto.host, port=mosquitto.port
             )
             line = recorder.stdout.next_within(0.5)
             if line is not None and ",hr,50," in line:
                 break
+        else:
+            pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
         values = list(range(60, 68))
         # Timestamped, as a phone sends them (a reading the broker hands over as backlog
         # keeps its time).
@@ -160,13 +166,15 @@ def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_not
         assert subscribed.wait(30)
         recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=tmp_path)
         recorder.stderr.wait_for("as ambient-home-record")
-        while True:  # until the recorder has subscribed and shows a probe reading
+        for _ in range(PROBES):  # until the recorder has subscribed and shows a probe reading
             publish.single(
                 "home/alex/heart_rate", "50", qos=1, hostname=mosquitto.host, port=mosquitto.port
             )
             line = recorder.stdout.next_within(0.5)
             if line is not None and ",hr,50," in line:
                 break
+        else:
+            pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
         publish.single("home/button", "press", qos=1, hostname=mosquitto.host, port=mosquitto.port)
         publish.single(  # after the press: once it is recorded, the press has been handled
             "home/alex/heart_rate", "61", qos=1, hostname=mosquitto.host, port=mosquitto.port
