@@ -193,10 +193,7 @@ def _sensors_for_nobody_listed(config: AmbientConfig) -> Iterator[Finding]:
         return
     suggestion = f"add `person: {ids[0]}`" if len(ids) == 1 else "add `person:`"
     for index, sensor in enumerate(config.sensors):
-        names_nobody = sensor.type in ("ble", "homeassistant") or (
-            sensor.type == "mqtt" and sensor.person_topic_level is None
-        )
-        if names_nobody and sensor.person is None:
+        if sensor.person is None and not names_its_people(sensor):
             yield (
                 ("sensors", index),
                 f"no `person:`, so its readings are for `{DEFAULT_PERSON}`, who is not under "
