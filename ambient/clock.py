@@ -196,15 +196,12 @@ class RealClock(Clock):
 
 class ScaledClock(Clock):
     """Real time running ``speed`` times faster: ``ambient run --speed 60`` replays a recorded
-    hour in a minute with every timer (``for``, cooldowns, delays) scaled alike.
-
-    It never runs past a timer of its own that the loop has not run yet: a machine that falls
-    behind (a loaded core, a replay faster than it can go) slows the clock rather than letting
-    it run ahead of the readings, which would come to the signals late by then, be taken as
-    stale and leave resting minutes out of the baseline, more the faster the replay. The time
-    the loop was behind is not skipped: the clock goes on from the timer's time."""
+    hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
 
     runs_ahead_of_wall_time = True
+    #: A sleeper woken this much of the clock late (the signals' default ``stale_after``:
+    #: beats handed over that late read stale) says once that the machine is behind.
+    BEHIND_S = 15.0
 
     def __init__(self, speed: float, start: float | None = None) -> None:
         if speed <= 0:
@@ -214,95 +211,40 @@ class ScaledClock(Clock):
         self._wall_start = time.time()
         self._monotonic_start = time.monotonic()
         self._start = self._wall_start if start is None else start
-        #: Scaled seconds the loop was behind its timers, taken out of the time since.
-        self._behind = 0.0
-        self._shown = -math.inf  # the latest time shown: it never goes back
-        self._pending: list[tuple[float, int, _ScaledTimer]] = []  # by time due
-        self._order = itertools.count()
-
-    def _scaled(self) -> float:
-        return self._start + (time.time() - self._wall_start) * self.speed - self._behind
+        self._said_behind = False
 
     def now(self) -> float:
-        now = self._scaled()
-        pending = self._pending
-        while pending and pending[0][2].done:
-            heapq.heappop(pending)
-        if pending and pending[0][0] < now:
-            now = pending[0][0]  # a timer the loop has not run yet: time waits for it
-        if now < self._shown:
-            return self._shown
-        self._shown = now
-        return now
+        return self._start + (time.time() - self._wall_start) * self.speed
 
     def monotonic(self) -> float:
-        return (time.monotonic() - self._monotonic_start) * self.speed - self._behind
+        return (time.monotonic() - self._monotonic_start) * self.speed
 
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
-        timer = _ScaledTimer(when, callback)
-        heapq.heappush(self._pending, (when, next(self._order), timer))
-        self._arm(timer)
-        return timer
-
-    def _arm(self, timer: _ScaledTimer) -> None:
         loop = asyncio.get_running_loop()
-        delay_s = max(0.0, (timer.when - self._scaled()) / self.speed)
-        timer.handle = loop.call_later(delay_s, self._fire, timer)
-
-    def _fire(self, timer: _ScaledTimer) -> None:
-        if timer.done:
-            return
-        if self._scaled() < timer.when:  # set before the loop fell behind: still ahead
-            self._arm(timer)
-            return
-        if timer.until_resumed:  # the sleeper's turn comes later: it lets time go on then
-            self._run_guarded(timer.callback)
-            return
-        self._catch_up(timer.when)
-        timer.done = True
-        self._run_guarded(timer.callback)
-
-    def _catch_up(self, when: float) -> None:
-        """Go on from ``when`` (or the latest time shown): the time since is not skipped."""
-        scaled = self._scaled()
-        if scaled > when:
-            self._behind += scaled - max(when, self._shown)
+        delay_s = max(0.0, (when - self.now()) / self.speed)
+        return loop.call_later(delay_s, self._run_guarded, callback)
 
     async def sleep_until(self, when: float) -> None:
-        """As the clock's, but time waits until the sleeper has resumed, not only until its
-        timer has run: a replay hands its reading over at the reading's time."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        timer = _ScaledTimer(when, wake, until_resumed=True)
-        heapq.heappush(self._pending, (when, next(self._order), timer))
-        self._arm(timer)
-        try:
-            await done
-            self._catch_up(when)
-        finally:
-            timer.cancel()
+        """As the clock's; a sleeper (a replay handing a reading over at its time) woken
+        late says once that the machine is behind: the clock does not wait for it (a
+        satellite's and its central's clocks keep step with real time), so the readings
+        reach the signals a lag's worth of the clock late and may read stale (a baseline
+        learns fewer resting minutes, more the faster the replay, and a run differs from
+        the next)."""
+        await super().sleep_until(when)
+        late_s = self.now() - when
+        if late_s > self.BEHIND_S and not self._said_behind:
+            self._said_behind = True
+            _LOGGER.warning(
+                "--speed %g is faster than this machine keeps up with: a replay woke %.0f s "
+                "of the clock late, so its readings reach the signals late and some read "
+                "stale; a lower --speed, or `ambient simulate`, replays exactly",
+                self.speed,
+                late_s,
+            )
 
     def for_outside_links(self) -> Clock:
         return RealClock()
-
-
-@dataclass(slots=True, eq=False)
-class _ScaledTimer:
-    when: float
-    callback: Callable[[], None]
-    #: A sleeper's: it holds the clock until the sleeper resumes (see `sleep_until`).
-    until_resumed: bool = False
-    done: bool = False
-    handle: asyncio.TimerHandle | None = None
-
-    def cancel(self) -> None:
-        self.done = True
-        if self.handle is not None:
-            self.handle.cancel()
 
 
 @dataclass(slots=True)
