@@ -199,8 +199,8 @@ class ScaledClock(Clock):
     hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
 
     runs_ahead_of_wall_time = True
-    #: A sleeper woken this much of the clock late (the signals' default ``stale_after``:
-    #: beats handed over that late read stale) says once that the machine is behind.
+    #: A replay handing a reading over this much of the clock late (the signals' default
+    #: ``stale_after``: beats that late read stale) says once that the machine is behind.
     BEHIND_S = 15.0
 
     def __init__(self, speed: float, start: float | None = None) -> None:
@@ -224,21 +224,21 @@ class ScaledClock(Clock):
         delay_s = max(0.0, (when - self.now()) / self.speed)
         return loop.call_later(delay_s, self._run_guarded, callback)
 
-    async def sleep_until(self, when: float) -> None:
-        """As the clock's; a sleeper (a replay handing a reading over at its time) woken
-        late says once that the machine is behind: the clock does not wait for it (a
-        satellite's and its central's clocks keep step with real time), so the readings
-        reach the signals a lag's worth of the clock late and may read stale (a baseline
-        learns fewer resting minutes, more the faster the replay, and a run differs from
-        the next)."""
-        await super().sleep_until(when)
+    async def reach(self, when: float) -> None:
+        """As the clock's; a replay (the one caller) handing its reading over late says once
+        that the machine is behind: the clock does not wait for it (a satellite's and its
+        central's clocks keep step with real time), so the readings reach the signals a lag's
+        worth of the clock late and may read stale (a baseline learns fewer resting minutes,
+        more the faster the replay, and a run differs from the next). Other sleepers woken
+        late (a rule's wait) hand nothing over: they say nothing."""
+        await super().reach(when)
         late_s = self.now() - when
         if late_s > self.BEHIND_S and not self._said_behind:
             self._said_behind = True
             _LOGGER.warning(
-                "--speed %g is faster than this machine keeps up with: a replay woke %.0f s "
-                "of the clock late, so its readings reach the signals late and some read "
-                "stale; a lower --speed, or `ambient simulate`, replays exactly",
+                "--speed %g is faster than this machine keeps up with: a replay handed a "
+                "reading over %.0f s of the clock late, so readings reach the signals late and "
+                "some read stale; a lower --speed, or `ambient simulate`, replays exactly",
                 self.speed,
                 late_s,
             )

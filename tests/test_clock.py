@@ -319,33 +319,54 @@ def test_a_wall_timer_on_a_clock_never_stepped_is_one_timer() -> None:
     assert clock.next_due() is None
 
 
-async def test_a_scaled_clock_says_once_that_the_machine_is_behind_it(
+async def test_a_scaled_clock_says_once_that_the_machine_is_behind_its_replay(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """At 2000x a loop a real second behind wakes a replay 2000 s of the clock late: the
-    readings it hands over then reach the signals late and read stale (the demo's hour
-    learnt 44 resting minutes at 200, 24-33 at 5000-10000 and 3 at 20000). The clock does
-    not wait for the machine (a satellite's and its central's clocks keep step with real
-    time), so ``run`` says so, once; a sleeper woken on time says nothing."""
+    """At 2000x a loop a real second behind has a replay hand its reading over 2000 s of the
+    clock late, whether it slept until then or was already behind: the readings reach the
+    signals late and read stale (the demo's hour learnt 44 resting minutes at 200, 24-33 at
+    5000-10000 and 3 at 20000). The clock does not wait for the machine (a satellite's and
+    its central's clocks keep step with real time), so ``run`` says so, once; a reading
+    handed over on time says nothing."""
     wall = [1000.0]
     monkeypatch.setattr(time, "time", lambda: wall[0])
     clock = ScaledClock(2000.0, start=0.0)
     for _ in range(2):
-        await clock.sleep_until(clock.now())
+        await clock.reach(clock.now() + 1.0)
     assert caplog.records == []
 
-    def fall_behind() -> None:
-        wall[0] += 1.0  # the loop a second behind before the sleeper's turn
+    due = clock.now()
+    wall[0] += 1.0  # the loop a second behind before the replay's turn: no sleep, late
+    await clock.reach(due)
 
-    woke = []
-    for _ in range(2):
-        asyncio.get_running_loop().call_soon(fall_behind)
-        await clock.sleep_until(clock.now())
-        woke.append(clock.now())
-    assert woke == [2000.0, 4000.0]
+    def fall_behind() -> None:
+        wall[0] += 1.0  # the loop a second behind while the replay sleeps
+
+    asyncio.get_running_loop().call_soon(fall_behind)
+    await clock.reach(clock.now() + 1.0)
+    assert clock.now() == 4000.0  # woken late again: said once
     [line] = [r.getMessage() for r in caplog.records]
     assert line == (
-        "--speed 2000 is faster than this machine keeps up with: a replay woke 2000 s of the "
-        "clock late, so its readings reach the signals late and some read stale; a lower "
-        "--speed, or `ambient simulate`, replays exactly"
+        "--speed 2000 is faster than this machine keeps up with: a replay handed a reading "
+        "over 2000 s of the clock late, so readings reach the signals late and some read "
+        "stale; a lower --speed, or `ambient simulate`, replays exactly"
     )
+
+
+async def test_a_scaled_clock_s_other_sleepers_woken_late_say_nothing_of_a_replay(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A live run at ``--speed`` (a central fed by a satellite, no recording of its own): a
+    rule's wait or a breathing session's next step woken late hands no reading over, so the
+    line saying a replay's readings come late would not be true there."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    clock = ScaledClock(2000.0, start=0.0)
+
+    def fall_behind() -> None:
+        wall[0] += 1.0
+
+    asyncio.get_running_loop().call_soon(fall_behind)
+    await clock.sleep_until(clock.now())
+    assert clock.now() == 2000.0
+    assert caplog.records == []
