@@ -187,7 +187,7 @@ def _unreadable_key_file(key_file: Path) -> str:
         f"store key file {key_file}: the service cannot read it ({owner}, mode "
         f"{stat.S_IMODE(found.st_mode):04o})"
     )
-    if key_file.resolve() == UNIT_KEY_FILE:
+    if key_file.resolve() == UNIT_KEY_FILE.resolve():  # (either a link to the other)
         return (
             f"{said}: write `credential: store_key` beside it, which the unit hands over "
             "(docs/privacy.md)"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fixtures.ambient_process import AmbientProcess
 
+from ambient.privacy import store_status
 from ambient.privacy.store_status import newer_format
 from ambient.status_page import render_status
 from ambient.store import STORE_FORMAT, Store, StoreKey
@@ -362,3 +363,23 @@ def test_a_daemon_with_a_key_reports_and_keeps_an_encrypted_store(tmp_path: Path
     assert sorted(p.name for p in db.parent.iterdir() if p.name.startswith("ambient.db")) == [
         "ambient.db"
     ]
+
+
+def test_the_unit_s_key_file_by_a_link_is_the_one_the_unit_hands_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit's key file a link to where the key is kept (another volume): the unit's
+    ``LoadCredential=`` reads it all the same, so a service that cannot read it is told to
+    write ``credential: store_key``, not to put the key in the very file it is in."""
+    unit_key = tmp_path / "etc" / "store.key"
+    kept = tmp_path / "keys" / "store.key"
+    unit_key.parent.mkdir()
+    kept.parent.mkdir()
+    kept.write_text("a" * 64 + "\n")
+    kept.chmod(0o600)
+    unit_key.symlink_to(kept)
+    monkeypatch.setattr(store_status, "UNIT_KEY_FILE", unit_key)
+    for named in (unit_key, kept):
+        assert store_status._unreadable_key_file(named).endswith(
+            ": write `credential: store_key` beside it, which the unit hands over (docs/privacy.md)"
+        )
