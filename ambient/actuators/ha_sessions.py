@@ -165,12 +165,15 @@ class BreathingSessions:
             del self.music_from_before[episode_id]
             until = self.music_owed_until.pop(episode_id, None)
             if until is not None and self.clock.now() > until:
+                # (whichever was away, HA or ambient itself: the line blames neither)
                 _LOGGER.info(
                     "Breathing session of episode %s long over: music on %s left paused "
-                    "(Home Assistant reachable again %.0f min after the session's end)",
+                    "(the session ended %.0f min ago; music it paused is played again only "
+                    "within %.0f min of its end)",
                     episode_id,
                     ", ".join(players),
                     (self.clock.now() - until + GRACE_S) / 60,
+                    GRACE_S / 60,
                 )
                 self._forget_all_paused(episode_id, players)
                 continue

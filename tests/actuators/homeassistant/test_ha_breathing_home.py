@@ -570,7 +570,8 @@ async def test_music_paused_for_a_session_is_left_paused_when_ha_is_back_long_af
             (
                 logging.INFO,
                 "Breathing session of episode i6 long over: music on media_player.living_room "
-                "left paused (Home Assistant reachable again 60 min after the session's end)",
+                "left paused (the session ended 60 min ago; music it paused is played again "
+                "only within 10 min of its end)",
             )
         ]
     finally:
@@ -586,12 +587,14 @@ async def test_music_paused_when_ambient_stopped_is_played_again_only_soon_after
     ha_client: HomeAssistantClient,
     probe: HaProbe,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
     hours_away: float,
     music: str,
 ) -> None:
     """Ambient stopped in a session that had paused the music (its record in the store says
     until when that music is owed): started again soon after, it plays the music again;
-    hours later, it leaves it paused and forgets it."""
+    hours later, it leaves it paused and forgets it, saying so (of ambient's own absence: HA
+    was there all along)."""
     await someone_plays_music(ha_client, probe, LIVING_ROOM)
     await ha_client.call_service("media_player", "media_pause", {}, {"entity_id": LIVING_ROOM})
     started = 1_000_000.0
@@ -599,12 +602,24 @@ async def test_music_paused_when_ambient_stopped_is_played_again_only_soon_after
     record = {"lights": {}, "media": {}, "ended": False, "paused_music": [LIVING_ROOM]}
     store.put(NAMESPACE, "breathe:alex:i8", {**record, "paused_music_until": started + 900})
 
-    actuator = HomeAssistantActuator(ha_client, StepClock(started + hours_away * 3600), store)
-    assert actuator._settling is not None
-    await actuator._settling  # what was owed from before the restart: settled
+    with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
+        clock = StepClock(started + hours_away * 3600)
+        actuator = HomeAssistantActuator(ha_client, clock, store)
+        assert actuator._settling is not None
+        await actuator._settling  # what was owed from before the restart: settled
 
     await assert_state(probe, LIVING_ROOM, music)
     assert store.items(NAMESPACE) == {}  # owed no more either way
+    said = [r.getMessage() for r in caplog.records if "left paused" in r.getMessage()]
+    assert said == (
+        []
+        if music == "playing"
+        else [
+            "Breathing session of episode breathe:alex:i8 long over: music on "
+            "media_player.living_room left paused (the session ended 115 min ago; music it "
+            "paused is played again only within 10 min of its end)"
+        ]
+    )
     store.close()
 
 
