@@ -39,8 +39,22 @@ ARTIFACTS = Path(__file__).parents[2] / "build" / "artifacts" / "report"
 
 
 def page(days: int = 56, first: date = date(2026, 10, 12)) -> str:
-    kept = {s.day: s for s in summaries("alex", first, days, seed=3)}
+    """Alex's page, with Mondays twice as stressful as the other days: a pattern the
+    observations tell (a synthetic history's chance differences are rightly not told)."""
+    kept = {s.day: busier_on_mondays(s) for s in summaries("alex", first, days, seed=3)}
     return render_week("Alex", kept, WEEK, TrendConfig(), plots.week_bars, plots.hrv_band)
+
+
+def busier_on_mondays(day: DaySummary) -> DaySummary:
+    """``day`` with twice its stress minutes of each level if it is a Monday."""
+    if day.day.weekday() != 0:
+        return day
+    return replace(
+        day,
+        low_minutes=day.low_minutes * 2,
+        medium_minutes=day.medium_minutes * 2,
+        high_minutes=day.high_minutes * 2,
+    )
 
 
 def eight_weeks() -> dict[date, DaySummary]:
@@ -101,6 +115,8 @@ def test_the_page_has_the_structure_of_the_golden_file() -> None:
     if not GOLDEN.exists():  # first run writes it; review it, then it is the promise
         GOLDEN.write_text(got)
     assert got == GOLDEN.read_text()
+    # The golden covers the observations' list: Monday's pattern is told as one item.
+    assert "section#observations\nh2: What the data show\n  li\nsection#changes" in got
 
 
 def test_the_page_loads_nothing_from_anywhere() -> None:
