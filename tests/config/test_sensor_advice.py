@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ambient.clock import VirtualClock
 from ambient.config import config_warnings, load_config
 from ambient.config import sensors as sensors_config
+from ambient.connections import Connections
+from ambient.counters import Counters
 from ambient.sensors import factory
 
 WATCH = """\
@@ -81,4 +84,43 @@ def test_the_warning_names_a_sensor_without_an_id_as_status_and_check_do(tmp_pat
     unnamed = WATCH.replace("FOR", "2min").replace("id: alex_watch, ", "")
     [warning] = warnings(tmp_path, unnamed)
     assert "of sensor `homeassistant0`" in warning
-    assert factory.sensor_name is sensors_config.sensor_name
+
+
+EACH_KIND = """\
+people: [{id: alex}]
+mqtt: {host: localhost}
+homeassistant: {url: 'http://ha.local:8123', token: t}
+sensors:
+  - {type: recording, path: alex.csv}
+  - {type: ble, name: Polar H10 1234ABCD}
+  - {type: mqtt, topic: watch/hr, metric: hr}
+  - {type: satellite, instances: [bedroom]}
+  - {type: homeassistant, entity_id: sensor.watch_heart_rate, metric: hr}
+  - {type: homeassistant, id: alex_watch, entity_id: sensor.watch_rr, metric: rr}
+"""
+
+
+def test_check_and_the_running_sensors_name_each_kind_of_sensor_alike(tmp_path: Path) -> None:
+    """What `check` calls a sensor is what the daemon's sensor goes by in `status` and its
+    counters: by its id, else by its type and place. A strap without an id is the exception
+    `status` shows: it goes by its device's name (`Polar H10 1234ABCD`)."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(EACH_KIND, encoding="utf-8")
+    (tmp_path / "alex.csv").write_text("t,metric,value\n0,hr,60\n", encoding="utf-8")
+    config = load_config(path)
+    connections = Connections(config, VirtualClock(0.0), Counters())
+    checked = [sensors_config.sensor_name(s, index) for index, s in enumerate(config.sensors)]
+    named = [factory.sensor_name(s, index) for index, s in enumerate(config.sensors)]
+    running = [
+        factory.build_sensor(s, index, connections).name for index, s in enumerate(config.sensors)
+    ]
+    assert checked == named
+    assert checked == [
+        "recording0",
+        "ble1",
+        "mqtt2",
+        "satellite3",
+        "homeassistant4",
+        "alex_watch",
+    ]
+    assert running == [*checked[:1], "Polar H10 1234ABCD", *checked[2:]]
