@@ -136,6 +136,11 @@ def test_the_watch_shows_as_soon_as_it_takes_over_from_a_strap_that_lost_contact
     assert replay.engine.get("alex", "hr").value == 80.0
 
 
+def published(replay: Replay) -> list[tuple[float, str, dict[str, object]]]:
+    """Every update the engine published: its time, person and signals' values."""
+    return [(u.time, u.person, dict(u.values)) for u in replay.updates]
+
+
 def watch_takes_over(first_stamp: float) -> Replay:
     """A strap's heart rate every second at .7 s until 59.7 s, then a watch's (taken by the
     arbiter from then) every second on whole seconds, its first stamped ``first_stamp``."""
@@ -159,17 +164,17 @@ def test_a_new_device_s_first_heart_rate_stamped_before_the_other_s_last_is_take
     assert get("alex", "hr").value == 80.0
     assert replay.engine.counters.scope("signals:alex") == {}
     same_time = watch_takes_over(59.7)
-    for second in range(60, 120):
+    for second in range(60, 180):  # 90 bpm, then 70: the score's smoothing after it too
         for each in (replay, same_time):
-            feed_from(each, float(second), "hr", 90.0, "watch")
-    assert replay.history("stress_score") == same_time.history("stress_score")
-    assert replay.engine._people["alex"]._smoother.combined == (
-        same_time.engine._people["alex"]._smoother.combined
-    )
-    feed_from(replay, 120.0, "hr", 70.0, "watch")
+            feed_from(each, float(second), "hr", 90.0 if second < 120 else 70.0, "watch")
+    scores = replay.history("stress_score")
+    assert len({value for _, value, _ in scores}) > 2  # the score moved: a test of it
+    assert scores == same_time.history("stress_score")
+    assert published(replay) == published(same_time)
+    feed_from(replay, 180.0, "hr", 70.0, "watch")
     replay.engine.feed(Reading(59.2, "alex", "hr", 60.0, "strap"))  # a backlog's
     # another device's first, stale (15 s) already at the last one's time
-    replay.engine.feed(Reading(104.5, "alex", "hr", 60.0, "phone"))
+    replay.engine.feed(Reading(164.5, "alex", "hr", 60.0, "phone"))
     assert get("alex", "hr").value == 70.0
     assert replay.engine.counters.scope("signals:alex") == {"hr_late": 2}
 
