@@ -18,7 +18,7 @@ from ambient.insights.days import day_end, day_start
 from ambient.insights.minutes import LOW_S, HeldState, OpenDay
 from ambient.insights.service import Insights
 from ambient.insights.storage import InsightStore
-from ambient.insights.summaries import summarize
+from ambient.insights.summaries import DaySummary, summarize
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
 from ambient.store import Store
 
@@ -350,7 +350,9 @@ def test_a_day_stored_in_one_record_by_an_older_version_is_still_read() -> None:
     assert store.get("insights.minutes", "alex/2026-07-01/08") == {"bins": {"480": row}}
 
 
-def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
+def hr_only_day_at_rest() -> tuple[Day, DaySummary]:
+    """1 July closed after 20 minutes at rest of a watch that sends heart rate only: 66 bpm,
+    52 for five of them; its day and the summary kept of it."""
     store = Store(None)
     day = Day(local(2026, 7, 1, 12, 0), store)
     t = local(2026, 7, 1, 12, 0)
@@ -358,7 +360,11 @@ def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
         day.signals(t + k * 60, activity_state="rest", hr=52.0 if 5 <= k < 10 else 66.0)
     day.signals(t + 20 * 60, hr=None)
     day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
-    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    return day, InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+
+
+def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
+    _, kept = hr_only_day_at_rest()
     assert kept.resting_hr == pytest.approx(52.0)
     assert (kept.ln_rmssd, kept.ln_rmssd_source) == (None, None)
 
@@ -366,14 +372,7 @@ def test_an_hr_only_watch_still_gives_a_resting_hr_but_no_hrv() -> None:
 def test_an_hr_only_watch_at_rest_all_day_publishes_its_resting_hr_as_a_day_worn() -> None:
     """A watch that sends heart rate only has no stress score, and at rest no active minute:
     its day is still a day worn, whose resting HR reaches HA (not "nothing worn")."""
-    store = Store(None)
-    day = Day(local(2026, 7, 1, 12, 0), store)
-    t = local(2026, 7, 1, 12, 0)
-    for k in range(20):
-        day.signals(t + k * 60, activity_state="rest", hr=52.0 if 5 <= k < 10 else 66.0)
-    day.signals(t + 20 * 60, hr=None)
-    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
-    kept = InsightStore(store).summaries("alex")[date(2026, 7, 1)]
+    day, kept = hr_only_day_at_rest()
     assert kept.worn and not kept.scored
     assert day.last("day_resting_hr") == pytest.approx(52.0)
 
