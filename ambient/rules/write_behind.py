@@ -5,7 +5,7 @@ and the Home Assistant call it causes.
 
 The price is a window of ``WRITE_BEHIND_S`` in which a kill -9 loses the newest state; a clean
 stop writes everything first (:meth:`WriteBehind.flush`). What the store refuses (a full disk)
-is written with the next write.
+is written with the next write; the refusal is one error line until a write goes in again.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class WriteBehind:
         self._timer: TimerHandle | None = None
         #: Commits made (one per flush with something to write).
         self.commits = 0
+        #: The last write was refused: said once, until one goes in again.
+        self._refused = False
 
     def put(self, namespace: str, key: str, value: Callable[[], Any]) -> None:
         """Write ``value()`` under the key at the next flush (later calls replace it)."""
@@ -70,11 +72,19 @@ class WriteBehind:
                 for namespace, key, record, keep in appends:
                     self._store.append(namespace, key, record, keep)
         except StoreError as exc:  # the file's fault (a full disk): one line, the rules go on
-            _LOGGER.error("Rule state not written: %s", exc)
+            # Once until a write goes in again: each change of a rule is a write, and a card
+            # full all night would get a line for each.
+            _LOGGER.log(
+                logging.DEBUG if self._refused else logging.ERROR, "Rule state not written: %s", exc
+            )
+            self._refused = True
             # Kept for the next write (the next change, or the stop): newer values win, and
             # only the newest traces are held while the disk stays full.
             self._puts = puts | self._puts
             self._appends = (appends + self._appends)[-HELD_TRACES:]
             return
         self.commits += 1
+        if self._refused:
+            self._refused = False
+            _LOGGER.info("Rule state written again")
         _LOGGER.debug("Rule state written: %d states, %d traces", len(puts), len(appends))

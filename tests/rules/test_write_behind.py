@@ -89,3 +89,27 @@ def test_a_disk_full_for_days_holds_only_the_newest_traces(tmp_path: Path) -> No
     behind.flush()
     held = store.recent("traces", "calm_alex", limit=2 * HELD_TRACES)
     assert held == [{"n": n} for n in range(10, HELD_TRACES + 10)]
+
+
+def test_a_disk_full_for_long_is_one_error_until_a_write_goes_in_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each change of a rule (a signal going in and out of a `for:` window) is a write: on a
+    full card each was an error line, all night, into the journal on that card. The first is
+    said, the rest at DEBUG, and the write that goes in again is said once."""
+    path = tmp_path / "ambient.db"
+    store = full(Store(path))
+    behind = pending_firing(VirtualClock(start=0.0), store)
+    with caplog.at_level(logging.INFO, logger="ambient.rules.write_behind"):
+        for _ in range(3):
+            behind.put("rules.state", "calm_alex", lambda: {"note": "x" * 20_000})
+            behind.flush()
+        store.query("PRAGMA max_page_count = 1000000")  # room again
+        behind.flush()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "ERROR",
+            f"Rule state not written: store {path} cannot be used (database or disk is full)",
+        ),
+        ("INFO", "Rule state written again"),
+    ]
