@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from fixtures.connections import running
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, stepped_link
 from pydantic import SecretStr
 
-from ambient.clock import RealClock, VirtualClock
+from ambient.clock import RealClock
 from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.errors import NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
@@ -123,12 +123,9 @@ async def test_a_rejected_token_is_one_line_and_not_tried_again(
     login with a "Login attempt failed" notification and counts it toward banning the
     address (``ip_ban_enabled``): the client says so once and waits, without trying again, for
     a reload or restart to bring a new token."""
-    clock = VirtualClock(start=1_000.0)
-    counters = Counters()
     secret = "not-a-valid-token-abcdef"
-    client = HomeAssistantClient(
-        make_config(ha, token=SecretStr(secret), backoff_max=8.0), clock, counters
-    )
+    link = stepped_link(ha, token=SecretStr(secret), backoff_max=8.0)
+    client, clock, counters = link.client, link.clock, link.counters
     failures = asyncio.Queue[str]()
     client.on_status(
         lambda status: failures.put_nowait(status) if status == "auth_failed" else None
@@ -159,13 +156,8 @@ async def test_the_supervisors_token_rejected_in_the_add_on_is_tried_again(
     and its token is valid again once the Supervisor is (a restart of it): tried again with
     backoff. The proxy is not here: the real HA rejecting a token it does not know stands in
     for it."""
-    clock = VirtualClock(start=1_000.0)
-    counters = Counters()
-    client = HomeAssistantClient(
-        make_config(ha, token=SecretStr("not-the-supervisors-token"), backoff_max=8.0),
-        clock,
-        counters,
-    )
+    link = stepped_link(ha, token=SecretStr("not-the-supervisors-token"), backoff_max=8.0)
+    client, clock, counters = link.client, link.clock, link.counters
     assert client.endpoint is not None
     client.endpoint = replace(client.endpoint, via_supervisor=True)
     failures = asyncio.Queue[str]()

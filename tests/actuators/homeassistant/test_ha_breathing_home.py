@@ -6,7 +6,6 @@ music on a player that cannot announce over it (it would not resume the music)."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,15 +15,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
-from pydantic import SecretStr
+from fixtures.connections import running
+from fixtures.homeassistant import (
+    HaProbe,
+    HomeAssistantInstance,
+    SeenEvent,
+    StepClock,
+    stepped_link,
+)
 
 from ambient.actuators.ha_episode import NAMESPACE
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
-from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.counters import Counters
 from ambient.messages import ActionContext, TraceRecord
 from ambient.store import Store
 
@@ -460,37 +463,25 @@ async def test_music_paused_for_a_session_ha_went_away_in_plays_again_once_it_is
     """The link to HA drops mid-session (HA restarting, the Pi's Wi-Fi): the session stops, and
     the music it paused, which could not be played again then, is played once HA is back. The
     link runs on a step clock of its own, so it comes back only when the test lets it."""
-    link_clock = StepClock()
-    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
-    link = HomeAssistantClient(config, link_clock, Counters())
-    serving = asyncio.create_task(link.run())
-    try:
-        await asyncio.wait_for(link.wait_connected(), 30)
+    link = stepped_link(ha)
+    async with running(link.client) as client:
         await quiet(probe, LIVING_ROOM)
-        await someone_plays_music(link, probe, LIVING_ROOM)
-        clock, actuator = actuator_on_a_step_clock(link)
+        await someone_plays_music(client, probe, LIVING_ROOM)
+        clock, actuator = actuator_on_a_step_clock(client)
         action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
         since = len(probe.events)
         assert (await actuator.perform(action, context("i5", clock))).performed
 
-        dropped = asyncio.Event()
-        link.on_status(lambda status: dropped.set() if status != "connected" else None)
-        assert link._ws is not None
-        await link._ws.close()  # stands in for the link dropping: HA itself runs on
-        await dropped.wait()
+        await link.drop()
         await clock.fire_next()  # the first inhale: HA is not there to say it
         await actuator.end_episode(context("i5", clock))  # the session is over, its music owed
         await assert_state(probe, LIVING_ROOM, "paused")
 
-        await link_clock.fire_next()  # the link's backoff: it connects again
+        await link.clock.fire_next()  # the link's backoff: it connects again
         await probe.wait_count(
             lambda e: e.event_type == "call_service" and e.data["service"] == "media_play", 2
         )  # (someone's, before the session; then ambient's)
         assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say", "media_play"]
-    finally:
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
 
 
 async def test_a_session_broken_off_by_ha_going_away_says_so_in_the_rules_trace(
@@ -498,28 +489,17 @@ async def test_a_session_broken_off_by_ha_going_away_says_so_in_the_rules_trace(
 ) -> None:
     """The action returned ok as the session started; when the link to HA drops in it, the
     rule's trace says the session stopped there, as it says a session that went quiet."""
-    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
-    link = HomeAssistantClient(config, StepClock(), Counters())  # reconnects only when told
-    serving = asyncio.create_task(link.run())
-    try:
-        await asyncio.wait_for(link.wait_connected(), 30)
+    link = stepped_link(ha)  # reconnects only when told
+    async with running(link.client) as client:
         await quiet(probe, BEDROOM)
         traces: list[TraceRecord] = []
-        clock, actuator = actuator_on_a_step_clock(link, trace=traces.append)
+        clock, actuator = actuator_on_a_step_clock(client, trace=traces.append)
         action = breathing(media_player=BEDROOM, tts_service="tts.demo_say")
         assert (await actuator.perform(action, context("b7", clock))).performed
 
-        dropped = asyncio.Event()
-        link.on_status(lambda status: dropped.set() if status != "connected" else None)
-        assert link._ws is not None
-        await link._ws.close()  # stands in for the link dropping: HA itself runs on
-        await dropped.wait()
+        await link.drop()
         await clock.fire_next()  # the first inhale: HA is not there to say it
         await actuator.end_episode(context("b7", clock))
-    finally:
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
 
     assert [(t.event, t.reason) for t in traces] == [
         (
@@ -535,31 +515,23 @@ async def test_music_paused_for_a_session_is_left_paused_when_ha_is_back_long_af
     """HA comes back an hour after the session broke off: the music it paused is not played
     then (long after the moment it was paused for); it stays paused, and the journal says so
     once. Owed is only until the session's planned end plus a short grace."""
-    link_clock = StepClock()
-    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
-    link = HomeAssistantClient(config, link_clock, Counters())
-    serving = asyncio.create_task(link.run())
-    try:
-        await asyncio.wait_for(link.wait_connected(), 30)
+    link = stepped_link(ha)
+    async with running(link.client) as client:
         await quiet(probe, LIVING_ROOM)
-        await someone_plays_music(link, probe, LIVING_ROOM)
-        clock, actuator = actuator_on_a_step_clock(link)
+        await someone_plays_music(client, probe, LIVING_ROOM)
+        clock, actuator = actuator_on_a_step_clock(client)
         action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
         since = len(probe.events)
         assert (await actuator.perform(action, context("i6", clock))).performed
 
-        dropped = asyncio.Event()
-        link.on_status(lambda status: dropped.set() if status != "connected" else None)
-        assert link._ws is not None
-        await link._ws.close()  # stands in for the link dropping: HA itself runs on
-        await dropped.wait()
+        await link.drop()
         await clock.fire_next()  # the first inhale: HA is not there to say it
         await actuator.end_episode(context("i6", clock))  # the session is over, its music owed
         await clock.run_until(clock.now() + 3600)  # HA away for an hour
 
         with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
-            await link_clock.fire_next()  # the link's backoff: it connects again
-            await link.wait_connected()
+            await link.clock.fire_next()  # the link's backoff: it connects again
+            await client.wait_connected()
             assert actuator._settling is not None
             await actuator._settling  # what was owed once HA is back: settled
 
@@ -574,10 +546,6 @@ async def test_music_paused_for_a_session_is_left_paused_when_ha_is_back_long_af
                 "only within 10 min of its end)",
             )
         ]
-    finally:
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
 
 
 @pytest.mark.parametrize(

@@ -4,17 +4,21 @@ naming the entity and counted; actions past their time-to-live while HA restarts
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import yaml
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
-from pydantic import SecretStr
+from fixtures.connections import running
+from fixtures.homeassistant import (
+    HaProbe,
+    HomeAssistantInstance,
+    SeenEvent,
+    StepClock,
+    stepped_link,
+)
 
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.actuators.homeassistant import HomeAssistantActuator
@@ -25,9 +29,7 @@ from ambient.config.actions import (
     NotifyActionConfig,
     ServiceCallActionConfig,
 )
-from ambient.config.homeassistant import HomeAssistantConfig
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.counters import Counters
 from ambient.messages import ActionContext
 from ambient.store import Store
 
@@ -277,7 +279,7 @@ async def test_an_entity_ha_does_not_have_fails_the_action_in_one_line(
 
 
 async def test_an_entity_ha_gains_after_a_failed_action_is_found_on_the_next(
-    ha: HomeAssistantInstance, ha_client: HomeAssistantClient
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     """A missing entity is not remembered as missing: an integration that comes up late (or a
     typo mended in HA) lets the next action through without a restart of ambient."""
@@ -288,48 +290,33 @@ async def test_an_entity_ha_gains_after_a_failed_action_is_found_on_the_next(
     )
     assert not (await actuator.perform(action, context(RealClock()))).ok
 
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{ha.url}/api/states/{entity_id}",
-            json={"state": "on"},
-            headers={"Authorization": f"Bearer {ha.token}"},
-        ) as reply,
-    ):
-        assert reply.status in (200, 201)
-
+    await probe.set_state(entity_id, "on")
     assert (await actuator.perform(action, context(RealClock()))).ok
     assert ha_client.counters.get(f"ha:{entity_id}", "unknown_entity") == 1
 
 
 async def test_an_entity_ha_removes_after_an_action_found_it_fails_the_next_action(
-    ha: HomeAssistantInstance, ha_client: HomeAssistantClient
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     """An entity renamed or removed in HA while ambient runs is noticed without a restart: the
     next action fails naming it instead of being reported performed while nothing happened."""
     entity_id = "sensor.ambient_test_removed_later"
-    headers = {"Authorization": f"Bearer {ha.token}"}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{ha.url}/api/states/{entity_id}", json={"state": "on"}, headers=headers
-        ) as reply:
-            assert reply.status in (200, 201)
-        actuator = HomeAssistantActuator(ha_client, RealClock())
-        action = ServiceCallActionConfig(
-            action="logbook.log", data={"name": "ambient", "message": "x", "entity_id": entity_id}
-        )
-        assert (await actuator.perform(action, context(RealClock()))).ok
+    await probe.set_state(entity_id, "on")
+    actuator = HomeAssistantActuator(ha_client, RealClock())
+    action = ServiceCallActionConfig(
+        action="logbook.log", data={"name": "ambient", "message": "x", "entity_id": entity_id}
+    )
+    assert (await actuator.perform(action, context(RealClock()))).ok
 
-        seen, gone = asyncio.Event(), asyncio.Event()
+    seen, gone = asyncio.Event(), asyncio.Event()
 
-        def on_state(_: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> None:
-            (seen if new is not None else gone).set()
+    def on_state(_: str, new: dict[str, Any] | None, old: dict[str, Any] | None) -> None:
+        (seen if new is not None else gone).set()
 
-        ha_client.watch_entities([entity_id], on_state)
-        await seen.wait()  # the client follows the entity: its removal will reach it
-        async with session.delete(f"{ha.url}/api/states/{entity_id}", headers=headers) as reply:
-            assert reply.status == 200
-        await gone.wait()
+    ha_client.watch_entities([entity_id], on_state)
+    await seen.wait()  # the client follows the entity: its removal will reach it
+    await probe.remove_state(entity_id)
+    await gone.wait()
 
     result = await actuator.perform(action, context(RealClock()))
     assert not result.ok and entity_id in result.detail
@@ -454,12 +441,9 @@ async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_se
     way): the message may well have arrived, so once the link is back the retry does not send
     it again. The link runs on a step clock of its own, so it comes back only when the test
     lets it."""
-    link_clock = StepClock()
-    config = HomeAssistantConfig(url=ha.url, token=SecretStr(ha.token))
-    link = HomeAssistantClient(config, link_clock, Counters())
-    serving = asyncio.create_task(link.run())
+    link = stepped_link(ha)
     clock = StepClock()
-    dispatcher = ActionDispatcher(clock, [HomeAssistantActuator(link, clock)])
+    dispatcher = ActionDispatcher(clock, [HomeAssistantActuator(link.client, clock)])
     action = NotifyActionConfig(
         action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
     )
@@ -467,25 +451,20 @@ async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_se
     def to_slow_phone(event: SeenEvent) -> bool:
         return event.event_type == "call_service" and event.data["service"] == "slow_phone"
 
-    try:
-        await asyncio.wait_for(link.wait_connected(), 30)
-        sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n10")))
-        await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
-        assert link._ws is not None
-        await link._ws.close()  # stands in for the link dropping: HA itself runs on
-        await _until(link, lambda: not link.connected)
-        await link_clock.fire_next()  # the link's backoff: it connects again
-        await link.wait_connected()
-        while not sending.done():  # the retry, once the link is back
-            stepping = asyncio.create_task(clock.fire_next())
-            await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
-            stepping.cancel()
-        result = sending.result()
-    finally:
-        await ha.fire_event("ambient_test_release", {})
-        serving.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await serving
+    async with running(link.client) as client:
+        try:
+            sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n10")))
+            await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
+            await link.drop()
+            await link.clock.fire_next()  # the link's backoff: it connects again
+            await client.wait_connected()
+            while not sending.done():  # the retry, once the link is back
+                stepping = asyncio.create_task(clock.fire_next())
+                await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
+                stepping.cancel()
+            result = sending.result()
+        finally:
+            await ha.fire_event("ambient_test_release", {})
 
     assert len([e for e in probe.events if to_slow_phone(e)]) == 1
     assert not result.ok
