@@ -3,16 +3,15 @@ that end it, durations in words."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
-import json
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixtures.ambient_process import AmbientProcess, clean_env, run_ambient
-from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from fixtures.status_sample import STATUS_SAMPLE
 
 from ambient.status_page import format_duration, render_status, rule_phase_text
@@ -337,13 +336,12 @@ def test_status_of_a_running_daemon_shows_a_watch_read_from_ha_as_connected(
     """Real HA, a real daemon and `ambient status` as a user runs them: the watch's sensor
     reads HA's entity, so it is connected (it was shown `unknown`)."""
     entity = "sensor.alex_watch_heart_rate"
-    request = urllib.request.Request(
-        f"{ha.url}/api/states/{entity}",
-        data=json.dumps({"state": "120", "attributes": {"unit_of_measurement": "bpm"}}).encode(),
-        headers={"Authorization": f"Bearer {ha.token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+
+    async def the_watch_reads_120() -> None:
+        async with HaProbe(ha.url, ha.token) as probe:
+            await probe.set_state(entity, "120", {"unit_of_measurement": "bpm"})
+
+    asyncio.run(the_watch_reads_120())
     (tmp_path / "secrets.yaml").write_text(f"ha_token: {ha.token}\n")
     (tmp_path / "secrets.yaml").chmod(0o600)
     config = tmp_path / "watch.yaml"

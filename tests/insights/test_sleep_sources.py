@@ -12,10 +12,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 from fixtures.connections import running
-from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 
 from ambient.clock import RealClock, VirtualClock
 from ambient.config.root import AmbientConfig
@@ -36,17 +35,12 @@ DURATION = "sensor.alex_sleep_duration"
 SCORE = "sensor.alex_sleep_score"
 
 
-async def set_state(
-    ha: HomeAssistantInstance, entity_id: str, state: str, **attributes: Any
-) -> None:
-    """Set an entity's state the way an integration's update does (HA's REST API)."""
-    async with (
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ha.token}"}) as session,
-        session.post(
-            f"{ha.url}/api/states/{entity_id}", json={"state": state, "attributes": attributes}
-        ) as reply,
-    ):
-        assert reply.status in (200, 201), await reply.text()
+@pytest.fixture
+async def probe(ha: HomeAssistantInstance) -> AsyncIterator[HaProbe]:
+    """A connection of its own to HA, which sets the sleep entities as their integration's
+    updates do."""
+    async with HaProbe(ha.url, ha.token) as probe:
+        yield probe
 
 
 def sleep_config(ha: HomeAssistantInstance, **source: Any) -> AmbientConfig:
@@ -96,16 +90,20 @@ async def sleep_watched(
     insights.close()
 
 
-async def test_sleep_from_ha_entities_lands_in_the_days_summary(ha: HomeAssistantInstance) -> None:
+async def test_sleep_from_ha_entities_lands_in_the_days_summary(
+    ha: HomeAssistantInstance, probe: HaProbe
+) -> None:
     config = sleep_config(ha, duration_unit="min")
-    await set_state(ha, DURATION, "unknown")  # nothing tracked yet tonight
-    await set_state(ha, SCORE, "unavailable")
+    await probe.set_state(DURATION, "unknown")  # nothing tracked yet tonight
+    await probe.set_state(SCORE, "unavailable")
     store = Store(None)
     clock = VirtualClock(time.time())  # HA stamps states in real time: the same day
     today = day_of(clock.now(), BERLIN)
     async with sleep_watched(config, store, clock) as insights:
-        await set_state(ha, DURATION, "450", unit_of_measurement="min", device_class="duration")
-        await set_state(ha, SCORE, "82", state_class="measurement")
+        await probe.set_state(
+            DURATION, "450", {"unit_of_measurement": "min", "device_class": "duration"}
+        )
+        await probe.set_state(SCORE, "82", {"state_class": "measurement"})
         await insights.wait_heard(2)
         clock.advance_to(day_end(today, BERLIN) + 1)  # midnight: the day is closed
     summary = InsightStore(store).summaries("alex")[today]
@@ -113,14 +111,16 @@ async def test_sleep_from_ha_entities_lands_in_the_days_summary(ha: HomeAssistan
 
 
 async def test_the_entitys_own_unit_wins_over_the_configured_one(
-    ha: HomeAssistantInstance,
+    ha: HomeAssistantInstance, probe: HaProbe
 ) -> None:
     # Configured as hours, but the integration reports seconds (as Withings' durations do).
     config = sleep_config(ha, duration_unit="h")
     store = Store(None)
     clock = VirtualClock(time.time())
     async with sleep_watched(config, store, clock) as insights:
-        await set_state(ha, DURATION, "27000", unit_of_measurement="s", device_class="duration")
+        await probe.set_state(
+            DURATION, "27000", {"unit_of_measurement": "s", "device_class": "duration"}
+        )
         await insights.wait_heard(1)
         while ("hours", 7.5) not in insights.heard:
             await insights.wait_heard(len(insights.heard) + 1)
@@ -129,11 +129,11 @@ async def test_the_entitys_own_unit_wins_over_the_configured_one(
 
 
 async def test_last_nights_value_seen_at_start_does_not_count_for_a_later_day(
-    ha: HomeAssistantInstance,
+    ha: HomeAssistantInstance, probe: HaProbe
 ) -> None:
     config = sleep_config(ha, duration_unit="min")
-    await set_state(ha, DURATION, "400", unit_of_measurement="min")
-    await set_state(ha, SCORE, "70")
+    await probe.set_state(DURATION, "400", {"unit_of_measurement": "min"})
+    await probe.set_state(SCORE, "70")
     store = Store(None)
     clock = VirtualClock(time.time() + DAY_S)  # ambient starts a day after they were reported
     async with sleep_watched(config, store, clock) as insights:

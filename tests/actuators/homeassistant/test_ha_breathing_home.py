@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
 import pytest
 from fixtures.connections import running
 from fixtures.homeassistant import (
@@ -211,21 +210,21 @@ async def test_interrupt_speaks_over_music_all_the_same(
 
 
 async def test_a_player_that_can_announce_is_spoken_over(
-    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     # HA speaks with announce: true; a player that supports it (a Sonos, Music Assistant, a
     # voice satellite) lowers its music for the words and resumes it. None of HA's demo players
     # does: a stand-in state says so, as such a player's integration would.
     announcer = "media_player.ambient_announcer"
     announce_and_play_media = 1048576 | 512
-    await write_state(ha, announcer, "playing", {"supported_features": announce_and_play_media})
+    await probe.set_state(announcer, "playing", {"supported_features": announce_and_play_media})
     clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=announcer, tts_service="tts.demo_say")
     try:
         result = await actuator.perform(action, context("a4", clock))
         await actuator.end_episode(recovered(context("a4", clock)))
     finally:
-        await write_state(ha, announcer, None)
+        await probe.remove_state(announcer)
 
     assert result.ok and result.performed, result.detail
     cue = await probe.wait_for(is_cue)
@@ -332,14 +331,14 @@ async def test_music_started_during_a_voice_only_session_ends_it(
 
 
 async def test_a_speaker_still_saying_the_last_cue_is_not_taken_for_music(
-    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     # A slow speaker (a Cast device) is still playing the opening when the first cue is due:
     # it reports the TTS message as what it plays. That is the session's own voice, not music
     # someone started (a stand-in state, as its integration would write).
     speaker = "media_player.ambient_cast"
     play_media = 512
-    await write_state(ha, speaker, "idle", {"supported_features": play_media})
+    await probe.set_state(speaker, "idle", {"supported_features": play_media})
     clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=speaker, tts_service="tts.demo_say")
     try:
@@ -348,22 +347,22 @@ async def test_a_speaker_still_saying_the_last_cue_is_not_taken_for_music(
         ha_client.watch_entities([speaker], lambda _, new, old: seen.set() if old and new else None)
         opening = "http://ha.local:8123/api/tts_proxy/0a1b2c_en_-_demo.mp3"
         attributes = {"supported_features": play_media, "media_content_id": opening}
-        await write_state(ha, speaker, "playing", attributes)
+        await probe.set_state(speaker, "playing", attributes)
         await asyncio.wait_for(seen.wait(), 10)
         await clock.fire_next()  # the first inhale
         await probe.wait_count(is_cue, 2)
         await actuator.end_episode(recovered(context("q3", clock)))
     finally:
-        await write_state(ha, speaker, None)
+        await probe.remove_state(speaker)
 
 
 async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
-    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     # The bedroom speaker is unplugged: HA reports it unavailable (a stand-in state, as its
     # integration would write). The lamp can still pace the breaths; without one, nothing can.
     offline = "media_player.ambient_offline"
-    await write_state(ha, offline, "unavailable")
+    await probe.set_state(offline, "unavailable")
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
     clock, actuator = actuator_on_a_step_clock(ha_client)
     voice = {"media_player": offline, "tts_service": "tts.demo_say"}
@@ -372,7 +371,7 @@ async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
         voice_only = await actuator.perform(breathing(**voice), context("u2", clock))
         await actuator.end_episode(recovered(context("u1", clock)))
     finally:
-        await write_state(ha, offline, None)
+        await probe.remove_state(offline)
 
     assert with_lights.ok and with_lights.performed, with_lights.detail
     assert with_lights.detail.endswith(f"(not spoken: {offline} is unavailable)")
@@ -380,25 +379,6 @@ async def test_an_unavailable_speaker_leaves_the_lights_to_pace_in_silence(
     assert not voice_only.ok
     assert voice_only.detail == f"not performed: Home Assistant has {offline} unavailable"
     assert not [e for e in probe.events if is_cue(e)]
-
-
-async def write_state(
-    ha: HomeAssistantInstance,
-    entity_id: str,
-    state: str | None,
-    attributes: dict[str, Any] | None = None,
-) -> None:
-    """Write (``None``: remove) a state through HA's REST API, as an integration would."""
-    headers = {"Authorization": f"Bearer {ha.token}"}
-    url = f"{ha.url}/api/states/{entity_id}"
-    async with aiohttp.ClientSession(headers=headers) as session:
-        if state is None:
-            async with session.delete(url) as response:
-                assert response.status in (200, 404)
-        else:
-            body = {"state": state, "attributes": attributes or {}}
-            async with session.post(url, json=body) as response:
-                assert response.status in (200, 201)
 
 
 def music_calls(probe: HaProbe, since: int, player: str) -> list[str]:
@@ -615,12 +595,12 @@ async def test_music_someone_stops_during_the_session_is_not_played_again(
 
 
 async def test_music_on_a_player_that_cannot_pause_is_said_to_end_with_the_session(
-    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     # A radio that can only be given something to play (a stand-in state, as its integration
     # would write): the session's voice replaces its music, and nothing can bring it back.
     radio = "media_player.ambient_radio"
-    await write_state(ha, radio, "playing", {"supported_features": 512})
+    await probe.set_state(radio, "playing", {"supported_features": 512})
     clock, actuator = actuator_on_a_step_clock(ha_client)
     action = breathing(media_player=radio, tts_service="tts.demo_say", interrupt=True)
     since = len(probe.events)
@@ -628,7 +608,7 @@ async def test_music_on_a_player_that_cannot_pause_is_said_to_end_with_the_sessi
         result = await actuator.perform(action, context("i4", clock))
         await actuator.end_episode(recovered(context("i4", clock)))
     finally:
-        await write_state(ha, radio, None)
+        await probe.remove_state(radio)
 
     assert result.ok and result.performed, result.detail
     assert result.detail.endswith(

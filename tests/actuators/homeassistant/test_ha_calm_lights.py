@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from pydantic import SecretStr
@@ -164,29 +163,12 @@ async def test_two_episodes_on_one_light_end_with_the_light_as_it_was_before_bot
     assert await probe.state("scene.ambient_second_light_bed_light") is None
 
 
-async def write_state(
-    ha: HomeAssistantInstance, entity_id: str, state: str, attributes: dict[str, Any] | None = None
-) -> None:
-    """Write a state HA's demo lights never report (offline, dimmer-only) through HA's REST API,
-    as the light's integration would (a stand-in; the next real write replaces it)."""
-    headers = {"Authorization": f"Bearer {ha.token}"}
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"{ha.url}/api/states/{entity_id}",
-            json={"state": state, "attributes": attributes or {}},
-            headers=headers,
-        ) as response,
-    ):
-        assert response.status in (200, 201)
-
-
 async def test_an_unavailable_light_is_named_and_never_said_calmed(
-    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     # HA skips an unavailable light without a word: the timeline must not say it was calmed.
     await set_light(probe, BED, 200, 5000)
-    await write_state(ha, KITCHEN, "unavailable")  # a bulb without power
+    await probe.set_state(KITCHEN, "unavailable")  # a bulb without power
     actuator = HomeAssistantActuator(ha_client, RealClock())
     try:
         some = await actuator.perform(calm(BED, KITCHEN), context("u1"))
@@ -279,11 +261,11 @@ async def test_turn_on_lights_switches_an_off_light_on_at_the_calm_level_and_off
 
 
 async def test_a_dim_light_that_cannot_be_warmed_is_not_touched(
-    ha_client: HomeAssistantClient, probe: HaProbe, ha: HomeAssistantInstance
+    ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     # HA's demo lights all take a colour temperature: a dimmer-only bulb is written instead.
     dimmer_only = {"brightness": 40, "supported_color_modes": ["brightness"]}
-    await write_state(ha, KITCHEN, "on", dimmer_only)
+    await probe.set_state(KITCHEN, "on", dimmer_only)
     actuator = HomeAssistantActuator(ha_client, RealClock())
     try:
         result = await actuator.perform(calm(KITCHEN), context("w1"))
@@ -490,7 +472,6 @@ async def test_a_light_that_cannot_be_put_back_leaves_the_others_put_back(
 
 
 async def test_a_snapshot_scene_home_assistant_will_not_delete_is_said_as_left_over(
-    ha: HomeAssistantInstance,
     ha_client: HomeAssistantClient,
     probe: HaProbe,
     caplog: pytest.LogCaptureFixture,
@@ -506,11 +487,7 @@ async def test_a_snapshot_scene_home_assistant_will_not_delete_is_said_as_left_o
     await probe.wait_for_state(BED, is_at(89, 2400))
     ceiling_scene = "scene.ambient_u2_light_ceiling_lights"
     await probe.call_service("scene", "delete", {"entity_id": ceiling_scene})
-    async with (
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {ha.token}"}) as session,
-        session.post(f"{ha.url}/api/states/{ceiling_scene}", json={"state": "unknown"}) as reply,
-    ):
-        assert reply.status in (200, 201)
+    await probe.set_state(ceiling_scene, "unknown")
 
     with caplog.at_level(logging.INFO, logger="ambient"):
         await actuator.end_episode(context("u2"))
