@@ -4,10 +4,14 @@ a lost skin contact blanks the readings of the device that lost it, not another'
 
 from __future__ import annotations
 
-import pytest
-from signals.signals_helpers import Replay, timed
+import math
 
-from ambient.config.signals import SignalsConfig
+import pytest
+from signals.signals_helpers import Replay, inject_artifacts, load_nn, timed
+
+from ambient.config.people import PersonConfig
+from ambient.config.signals import ActivityConfig, SignalsConfig, StressConfig
+from ambient.messages import SignalValue
 from ambient.readings import Reading
 
 
@@ -370,27 +374,139 @@ def test_a_watch_s_next_sample_stands_for_its_interval_though_movement_came_betw
     assert isinstance(score, float) and score > 90.0
 
 
-def test_an_update_reads_each_number_of_the_config_it_was_given() -> None:
-    """The numbers an update reads are copied once from the signals config (plain attributes:
-    a config model's are dear to read at every update): each is the config's own, field by
-    field, none swapped with another."""
-    from ambient.config.signals import ActivityConfig, StressConfig
-    from ambient.signals.person import PersonSignals
+#: The numbers of the signals config an update reads (copied once into plain attributes: a
+#: config model's are dear to read at every update), none its default and no two alike: each
+#: test below tells one from the published signals, so none may be another's or a default.
+NUMBERS = SignalsConfig(
+    stale_after=12.0,
+    rr_gap=4.0,
+    min_pairs=17,
+    min_cleanliness=0.55,
+    min_quality=0.35,
+    stress=StressConfig(hrv_weight=0.3, midpoint=1.2, scale=0.7),
+    activity=ActivityConfig(hr_reserve=0.45, sensor_valid_for=100.0, hold_off=600.0),
+)
+#: With a rest of 60 bpm known, the HR reserve starts at 76 bpm (the prior's 2 SD up) to 160.
+RESTING_60 = [PersonConfig(id="alex", resting_hr=60.0, max_hr=160.0)]
 
-    config = SignalsConfig(
-        stale_after=12.0,
-        rr_gap=4.0,
-        min_pairs=17,
-        min_cleanliness=0.55,
-        min_quality=0.35,
-        stress=StressConfig(hrv_weight=0.3, midpoint=1.2, scale=0.7),
-        activity=ActivityConfig(hr_reserve=0.45, sensor_valid_for=100.0, hold_off=600.0),
-    )
-    state = PersonSignals("alex", config, None)
-    settings = state._settings
-    for name in ("stale_after", "rr_gap", "min_pairs", "min_cleanliness", "min_quality"):
-        assert getattr(settings, name) == getattr(config, name), name
-    for name in ("hrv_weight", "midpoint", "scale"):
-        assert getattr(settings.stress, name) == getattr(config.stress, name), name
-    tracker = state.activity
-    assert (tracker._valid_for, tracker._hr_reserve, tracker._hold_off) == (100.0, 0.45, 600.0)
+
+def numbers(**stress: float) -> SignalsConfig:
+    """NUMBERS with other numbers of the stress score."""
+    return NUMBERS.model_copy(update={"stress": NUMBERS.stress.model_copy(update=stress)})
+
+
+def real_beats_under(config: SignalsConfig, rr_ms: list[float] | None = None) -> Replay:
+    """``rr_ms``, by default the first 300 real NN intervals (4.4 minutes), replayed under
+    ``config``."""
+    replay = Replay(config)
+    replay.beats(timed(rr_ms if rr_ms is not None else load_nn("5min")[:300]))
+    return replay
+
+
+def test_a_heart_rate_goes_stale_after_the_configs_stale_after() -> None:
+    replay = Replay(NUMBERS)
+    replay.feed(0.0, "hr", 70.0)
+    replay.clock.advance_to(12.0)
+    assert replay.engine.get("alex", "hr").value == 70.0
+    replay.clock.advance_to(12.5)
+    assert replay.engine.get("alex", "hr").reason == "stale"
+
+
+def test_beats_held_for_look_ahead_are_let_out_after_the_configs_rr_gap() -> None:
+    """The last beats wait for the next to be cleaned, until the stream has paused rr_gap."""
+    replay = real_beats_under(NUMBERS, load_nn("5min")[:100])
+    last = replay.clock.now()
+    pairs = []
+    for pause in (0.5, 3.9, 4.1):
+        replay.clock.advance_to(last + pause)
+        pairs.append(replay.engine.get("alex", "hrv_pairs").value)
+    assert pairs[0] == pairs[1] != pairs[2]
+
+
+def test_hrv_is_told_from_the_configs_min_pairs_and_min_quality() -> None:
+    replay = real_beats_under(NUMBERS)
+    latest: dict[str, SignalValue] = {}
+    told: list[tuple[int, float, str | None]] = []
+    for update in replay.updates:  # each update holds the signals that changed
+        latest.update(update.values)
+        pairs, quality = latest["hrv_pairs"].value, latest["quality"].value
+        assert isinstance(pairs, int) and isinstance(quality, float)
+        told.append((pairs, quality, latest["ln_rmssd"].reason))
+    for pairs, quality, reason in told:
+        if pairs < 17:
+            assert reason == "too few beat pairs", (pairs, quality)
+        elif quality < 0.35:
+            assert reason == "poor signal quality", (pairs, quality)
+        else:
+            assert reason is None, (pairs, quality)
+    # the data try each number: pairs a default's 20 would call too few, quality 0.55 poor
+    assert any(17 <= pairs < 20 for pairs, _, _ in told)
+    assert any(0.35 <= quality < 0.55 for _, quality, _ in told)
+
+
+def test_hrv_of_beats_corrected_too_often_is_poor_by_the_configs_min_cleanliness() -> None:
+    """Some beats wrong (missed, extra, ectopic) and corrected: their HRV is poor where
+    min_cleanliness asks 90 % of a window's beats as measured, more often than at 55 %."""
+    beats = inject_artifacts(load_nn("5min")[:300], 0.15, seed=1)
+
+    def poor(config: SignalsConfig) -> int:
+        replay = real_beats_under(config, beats)
+        told = [u.values["ln_rmssd"].reason for u in replay.updates if "ln_rmssd" in u.values]
+        return told.count("poor signal quality")
+
+    assert poor(NUMBERS.model_copy(update={"min_cleanliness": 0.9})) > poor(NUMBERS)
+
+
+def combined_z(score: object, config: SignalsConfig) -> float:
+    """The combined z a stress score was worked out from, by the config's formula."""
+    assert isinstance(score, float) and 0.0 < score < 100.0
+    return config.stress.midpoint + config.stress.scale * math.log(score / (100.0 - score))
+
+
+def test_the_stress_score_is_the_configs_logistic_of_the_evidence() -> None:
+    """85 bpm for 200 s, heart rate alone: the same evidence under the config's midpoint and
+    scale as under the defaults, read back from each score by its own config's formula."""
+    finals = []
+    for config in (NUMBERS, SignalsConfig()):
+        replay = Replay(config)
+        for second in range(200):
+            replay.feed(float(second), "hr", 85.0)
+        finals.append(combined_z(replay.engine.get("alex", "stress_score").value, config))
+    assert finals[0] == pytest.approx(finals[1], abs=0.01)  # (scores are told to 0.1)
+
+
+def test_the_stress_score_weighs_hrv_by_the_configs_hrv_weight() -> None:
+    """HRV's z alone (weight 1), heart rate's alone (0), and the config's 0.3 between them."""
+    evidence = {}
+    for weight in (0.0, 1.0, 0.3):
+        config = numbers(hrv_weight=weight)
+        replay = real_beats_under(config)
+        evidence[weight] = combined_z(replay.engine.get("alex", "stress_score").value, config)
+    hrv, hr = evidence[1.0], evidence[0.0]
+    assert hrv != pytest.approx(hr, abs=0.5)  # the weight makes a difference
+    expected = (0.3 * hrv + 0.7 * hr) / math.sqrt(0.3**2 + 0.7**2)
+    assert evidence[0.3] == pytest.approx(expected, abs=0.02)
+
+
+def activity_states(replay: Replay, heart_rates: list[float], at: list[int]) -> list[object]:
+    """The activity state at each of ``at`` seconds, a heart rate fed every second."""
+    states: dict[int, object] = {}
+    for second, hr in enumerate(heart_rates):
+        replay.feed(float(second), "hr", hr)
+        states[second] = replay.engine.get("alex", "activity_state").value
+    return [states[second] for second in at]
+
+
+def test_activity_is_told_by_the_configs_hr_reserve_and_hold_off() -> None:
+    """112 bpm (43 % of the reserve) a minute, 118 (50 %) a minute, then 70: active only from
+    45 %, and recovering for 600 s after the heart rate's 30 s average fell under it."""
+    heart_rates = [112.0] * 60 + [118.0] * 60 + [70.0] * 700
+    states = activity_states(Replay(NUMBERS, RESTING_60), heart_rates, [55, 70, 130, 700, 750])
+    assert states == ["rest", "active", "recovering", "recovering", "rest"]
+
+
+def test_an_activity_sensor_decides_for_the_configs_sensor_valid_for() -> None:
+    """A sensor said still at 0 s: for 100 s it knows better than a heart rate of 118."""
+    replay = Replay(NUMBERS, RESTING_60)
+    replay.feed(0.0, "activity", 0.0)
+    assert activity_states(replay, [118.0] * 110, [99, 101]) == ["rest", "active"]
