@@ -12,11 +12,11 @@ it. The actions themselves still check before they act. (Notify services have th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ambient.actuators.ha_connect_lookup import LookUpAtConnect, service_names
 from ambient.actuators.homeassistant import entities_of
 from ambient.config.actions import (
     BreathingActionConfig,
@@ -75,7 +75,7 @@ def named_action_services(config: AmbientConfig) -> dict[str, list[str]]:
     return named
 
 
-class ActionEntityCheck:
+class ActionEntityCheck(LookUpAtConnect):
     """Looks the ``named`` entities and ``services`` up at every connection; ``task``: the
     latest look-up."""
 
@@ -85,18 +85,9 @@ class ActionEntityCheck:
         named: Mapping[str, list[str]],
         services: Mapping[str, list[str]] | None = None,
     ) -> None:
-        self.client = client
         self.named = dict(named)
         self.services = dict(services or {})
-        self.task: asyncio.Task[list[str]] | None = None
-        self._warned: set[str] = set()
-        client.on_status(self._on_status)
-        if client.connected:
-            self._on_status("connected")
-
-    def _on_status(self, status: str) -> None:
-        if status == "connected" and (self.task is None or self.task.done()):
-            self.task = asyncio.get_running_loop().create_task(self.look_up())
+        super().__init__(client)
 
     async def look_up(self) -> list[str]:
         """The named entities HA does not have (each warned of once while it is missing);
@@ -107,7 +98,7 @@ class ActionEntityCheck:
                 if await self.client.get_state(entity_id) is None:
                     missing.append(entity_id)
             if self.services:
-                known = _service_names(await self.client.services())
+                known = set(service_names(await self.client.services()))
                 missing += [service for service in self.services if service not in known]
         except LinkError as exc:
             _LOGGER.debug("Action entities not looked up: %s", exc)
@@ -137,13 +128,3 @@ class ActionEntityCheck:
             len(missing),
         )
         return missing
-
-
-def _service_names(services: Mapping[str, object]) -> set[str]:
-    """``domain.service`` of each service in HA's ``get_services`` answer."""
-    return {
-        f"{domain}.{name}"
-        for domain, names in services.items()
-        if isinstance(names, dict)
-        for name in names
-    }

@@ -9,12 +9,12 @@ config names it and the closest service HA has.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ambient.actuators.ha_connect_lookup import LookUpAtConnect, service_names
 from ambient.config.actions import NotifyActionConfig
 from ambient.config.rule_checks import walk_steps
 from ambient.connections.errors import LinkError
@@ -54,21 +54,12 @@ def named_notify_services(config: AmbientConfig) -> dict[str, list[str]]:
     return named
 
 
-class NotifyServiceCheck:
+class NotifyServiceCheck(LookUpAtConnect):
     """Looks the ``named`` services up at every connection; ``task``: the latest look-up."""
 
     def __init__(self, client: HomeAssistantClient, named: Mapping[str, list[str]]) -> None:
-        self.client = client
         self.named = dict(named)
-        self.task: asyncio.Task[list[str]] | None = None
-        self._warned: set[str] = set()
-        client.on_status(self._on_status)
-        if client.connected:
-            self._on_status("connected")
-
-    def _on_status(self, status: str) -> None:
-        if status == "connected" and (self.task is None or self.task.done()):
-            self.task = asyncio.get_running_loop().create_task(self.look_up())
+        super().__init__(client)
 
     async def look_up(self) -> list[str]:
         """The named services HA does not have (each warned of once); none when HA cannot be
@@ -78,12 +69,7 @@ class NotifyServiceCheck:
         except LinkError as exc:
             _LOGGER.debug("Notify services not looked up: %s", exc)
             return []
-        known = sorted(
-            f"{domain}.{name}"
-            for domain, names in services.items()
-            if isinstance(names, dict)
-            for name in names
-        )
+        known = service_names(services)
         missing = [service for service in self.named if service not in known]
         for service in missing:
             if service in self._warned:
