@@ -310,8 +310,10 @@ class ReportDelivery:
                 datetime.fromtimestamp(until_s, self.zone).strftime("%a %d %b %H:%M"),
             )
             return
-        self._retry = self.clock.call_at_wall(
-            again, functools.partial(self._start, monday, frozenset(failed), until_s)
+        # An hour of time passing (a duration: a step of the wall clock neither brings it
+        # forward nor puts it off), where the end of the tries, until_s, is a time of day.
+        self._retry = self.clock.call_later(
+            WRITE_RETRY_S, functools.partial(self._start, monday, frozenset(failed), until_s)
         )
 
 

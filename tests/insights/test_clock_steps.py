@@ -20,7 +20,7 @@ from ambient.clock import VirtualClock
 from ambient.config.insights import InsightsConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
-from ambient.insights.delivery import NOTIFY_PATIENCE_S, ReportDelivery
+from ambient.insights.delivery import NOTIFY_PATIENCE_S, WRITE_RETRY_S, ReportDelivery
 from ambient.insights.minutes import HIGH_S
 from ambient.insights.service import Insights
 from ambient.insights.storage import InsightStore
@@ -186,6 +186,30 @@ async def test_a_forward_step_while_ha_is_down_does_not_cut_the_notifications_wa
     await clock.run_until(_at(8, 10, day=8))
     await delivery.settled()
     assert len(sent) == 1 and sent[0] - tried[0] < NOTIFY_PATIENCE_S
+    delivery.close()
+
+
+async def test_the_hourly_try_of_a_page_not_written_is_an_hour_of_time_passing(
+    tmp_path: Path,
+) -> None:
+    """The next try of a page that could not be written is a duration (WRITE_RETRY_S of time
+    passing), not a time of day: NTP stepping the clock back two hours does not put it off
+    by those two hours."""
+    settings = _delivery_config(tmp_path / "www")
+    assert settings.insights.report is not None
+    (tmp_path / "www").write_text("a file where the folder should be")
+    clock = VirtualClock(_at(7, 59, day=7), wall_check_s=60.0)
+    delivery = ReportDelivery(
+        settings, settings.insights.report, clock, _with_weeks(Store(None)), BERLIN, None
+    )
+    await clock.run_until(_at(8, 1, day=7))
+    await delivery.settled()
+    assert not delivery.written
+    (tmp_path / "www").unlink()  # room again
+    clock.step(-2 * 3600.0)  # 06:01 on the wall clock
+    await clock.run_until(_at(8, 1, day=7) - 2 * 3600.0 + WRITE_RETRY_S + 60.0)
+    await delivery.settled()
+    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49"]
     delivery.close()
 
 
