@@ -38,6 +38,15 @@ PLAY = 1 << 14
 GRACE_S = 600.0
 
 
+def episode_started_at(episode_id: str) -> float | None:
+    """When the episode began (the clock's time its id ends with, ``rule:person:time``),
+    which is before any music its session paused; None for an id that names no time."""
+    try:
+        return float(episode_id.rsplit(":", 1)[-1])
+    except ValueError:
+        return None
+
+
 def music_cut_off(action: BreathingActionConfig, states: Mapping[str, Mapping[str, Any]]) -> bool:
     """Whether the session's voice would cut off music: ``interrupt: true`` on a player in use
     that cannot announce over it."""

@@ -31,7 +31,7 @@ from ambient.actuators.ha_breathing import (
 from ambient.actuators.ha_episode import Episode
 from ambient.actuators.ha_lights import CalmLights
 from ambient.actuators.ha_outcome import NothingDone
-from ambient.actuators.ha_paused_music import GRACE_S, PausedMusic
+from ambient.actuators.ha_paused_music import GRACE_S, PausedMusic, episode_started_at
 from ambient.clock import Clock
 from ambient.config.actions import BreathingActionConfig
 from ambient.connections.errors import NotConnected
@@ -164,6 +164,19 @@ class BreathingSessions:
                 return  # gone again: the next connect tries the rest
             del self.music_from_before[episode_id]
             until = self.music_owed_until.pop(episode_id, None)
+            started = episode_started_at(episode_id)
+            if started is not None and self.clock.now() < started:
+                # A Pi booted with its clock behind (its saved time) before NTP set it: the
+                # time cannot tell whether the music is still owed, and hours late is worse.
+                _LOGGER.info(
+                    "Breathing session of episode %s: music on %s left paused (the clock "
+                    "shows a time before the session started: it cannot tell how long ago "
+                    "that was)",
+                    episode_id,
+                    ", ".join(players),
+                )
+                self._forget_all_paused(episode_id, players)
+                continue
             if until is not None and self.clock.now() > until:
                 # (whichever was away, HA or ambient itself: the line blames neither)
                 _LOGGER.info(

@@ -571,6 +571,41 @@ async def test_music_paused_when_ambient_stopped_is_played_again_only_soon_after
     store.close()
 
 
+async def test_music_paused_before_a_power_cut_is_left_paused_while_the_clock_is_behind(
+    ha_client: HomeAssistantClient,
+    probe: HaProbe,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Pi boots after a power cut with its clock behind (its saved time) and HA connects
+    before NTP sets it: the clock shows a time before the session started (its episode's id
+    says when), so whether the music is still owed cannot be told; hours late is worse than
+    not at all: it is left paused and forgotten, said once."""
+    await someone_plays_music(ha_client, probe, LIVING_ROOM)
+    await ha_client.call_service("media_player", "media_pause", {}, {"entity_id": LIVING_ROOM})
+    started = 1_000_000.0
+    episode_id = f"breathe:alex:{started:.3f}"
+    store = Store(tmp_path / "state.db")
+    record = {"lights": {}, "media": {}, "ended": False, "paused_music": [LIVING_ROOM]}
+    store.put(NAMESPACE, episode_id, {**record, "paused_music_until": started + 900})
+
+    with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
+        clock = StepClock(started - 5 * 3600)  # the saved time: hours behind
+        actuator = HomeAssistantActuator(ha_client, clock, store)
+        assert actuator._settling is not None
+        await actuator._settling
+
+    await assert_state(probe, LIVING_ROOM, "paused")
+    assert store.items(NAMESPACE) == {}
+    said = [r.getMessage() for r in caplog.records if "left paused" in r.getMessage()]
+    assert said == [
+        f"Breathing session of episode {episode_id}: music on media_player.living_room left "
+        "paused (the clock shows a time before the session started: it cannot tell how long "
+        "ago that was)"
+    ]
+    store.close()
+
+
 async def test_music_someone_stops_during_the_session_is_not_played_again(
     ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
 ) -> None:
