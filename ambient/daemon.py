@@ -699,7 +699,10 @@ def _home_assistant_link(connections: Connections) -> Callable[[], Any]:
         client = next((c for c in services if isinstance(c, HomeAssistantClient)), None)
         if client is None:
             return None
-        return {"state": client.status, "last_error": client.last_error}
+        shown: dict[str, Any] = {"state": client.status, "last_error": client.last_error}
+        if client.endpoint is not None and client.endpoint.via_supervisor:
+            shown["retrying"] = True  # the add-on's Supervisor token: tried again if rejected
+        return shown
 
     return link
 

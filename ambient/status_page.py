@@ -34,15 +34,18 @@ def render_status(status: Mapping[str, Any]) -> str:
 
 def _link_lines(link: Any) -> list[str]:
     """The Home Assistant connection's state, in capitals when not ``connected``, and its last
-    error; a token HA rejected is not tried again, so that says what it stops and until when.
-    None (a daemon older than this page, or HA used by nothing): no line."""
+    error; a token HA rejected is not tried again, so that says what it stops and until when
+    (the add-on's Supervisor token, ``retrying``, is: that says so instead). None (a daemon
+    older than this page, or HA used by nothing): no line."""
     if not isinstance(link, Mapping) or not isinstance(link.get("state"), str):
         return []
     state = link["state"]
     text = "connected" if state == "connected" else state.replace("_", " ").upper()
     if link.get("last_error"):
         text += f": {link['last_error']}"
-    if state == "auth_failed":
+    if state == "auth_failed" and link.get("retrying"):
+        text += "; the add-on's Supervisor token is tried again with backoff"
+    elif state == "auth_failed":
         text += "; nothing is sent to or read from Home Assistant until a reload or restart"
     return [f"  connection {text}"]
 

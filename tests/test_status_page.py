@@ -204,6 +204,26 @@ def test_the_home_assistant_connection_is_shown_with_its_last_error() -> None:
     )
 
 
+def test_the_add_ons_rejected_supervisor_token_is_said_to_be_tried_again() -> None:
+    """In the add-on the Supervisor's token is tried again with backoff when rejected (its
+    proxy answers, not HA): the page says so, not that nothing is sent until a reload."""
+    rejected = {
+        "state": "auth_failed",
+        "last_error": "Home Assistant at http://supervisor/core rejected the access token "
+        "(Invalid access token or password)",
+        "retrying": True,
+    }
+    text = render_status(
+        {"version": "0.1.0", "home_assistant": {}, "home_assistant_connection": rejected}
+    )
+    assert (
+        "Home Assistant\n  connection AUTH FAILED: Home Assistant at http://supervisor/core "
+        "rejected the access token (Invalid access token or password); the add-on's "
+        "Supervisor token is tried again with backoff\n  nothing held\n"
+    ) in text
+    assert "until a reload or restart" not in text
+
+
 def test_lights_and_players_recovery_leaves_as_set_are_not_listed_as_put_back() -> None:
     """``restore: false`` lights and ``stop_on_recovery: false`` players stay as ambient set
     them when the episode ends: listed apart from what recovery puts back."""
