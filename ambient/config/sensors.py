@@ -289,8 +289,18 @@ def names_its_people(config: SensorConfig) -> bool:
 
 def beats_kinds_of(configs: Iterable[SensorConfig], person: str) -> set[BeatsKind | None]:
     """The kinds of beats of the sensors that may give ``person``'s beats (see
-    :func:`may_give`); None for one whose kind is not known."""
-    return {beats_kind(config) for config in configs if may_give(config, person, ("rr",))}
+    :func:`may_give`); None for one whose kind is not known. A satellite sensor's are the
+    kinds its ``beats`` names for the sources it forwards, as ``run`` takes those beats
+    (``beats_by_source``); None when it names none."""
+    kinds: set[BeatsKind | None] = set()
+    for config in configs:
+        if not may_give(config, person, ("rr",)):
+            continue
+        if config.type == "satellite" and config.beats:
+            kinds.update(config.beats.values())
+        else:
+            kinds.add(beats_kind(config))
+    return kinds
 
 
 def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind | None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from ambient.config import AmbientConfig, ConfigError, load_config
-from ambient.config.sensors import beats_kind, configured_beats, may_give
+from ambient.config.sensors import beats_kind, beats_kinds_of, configured_beats, may_give
 from ambient.sensors.factory import beats_by_source
 from ambient.signals.person import PersonSignals
+from ambient.simulate import replay_sensor
 
 
 def _load(tmp_path: Path, *sensors: str) -> AmbientConfig:
@@ -146,8 +147,8 @@ def test_whose_heart_readings_a_sensor_may_give_is_whose_run_gives_them(tmp_path
 def test_a_satellite_sensor_names_the_kind_of_the_beats_it_forwards(tmp_path: Path) -> None:
     """A batch carries no kind (a satellite's own `beats:` stays on the satellite): the
     central's satellite sensor names its forwarded sources' kinds, by the name their readings
-    have here, and the rest are of no known kind; the person's kind stays unknown, as a
-    satellite may forward any source."""
+    have here, and the rest are of no known kind; a person whose sensors' kinds differ has
+    no one kind."""
     config = _load(
         tmp_path, STRAP, "{type: satellite, beats: {bedroom/alex_strap: chest, hall/w: pulse}}"
     )
@@ -168,3 +169,19 @@ def test_a_satellite_beats_key_without_its_instance_is_refused(tmp_path: Path) -
     with pytest.raises(ConfigError) as raised:
         _load(tmp_path, "{type: satellite, beats: {alex_strap: chest}}")
     assert "`alex_strap` is no forwarded source: write `<instance>/<source>`" in str(raised.value)
+
+
+def test_a_person_whose_beats_come_only_by_a_satellite_has_the_kind_its_beats_name(
+    tmp_path: Path,
+) -> None:
+    """A strap on the bedroom satellite, named `chest` on the central's satellite sensor: the
+    person's kind is chest, as run takes those beats, so a replay of their recording reads its
+    beats as chest too and `baseline show` lists the chest rest before its first minutes.
+    A satellite sensor naming no kind says nothing of its beats."""
+    config = _load(tmp_path, "{type: satellite, beats: {bedroom/alex_strap: chest}}")
+    assert configured_beats(config.sensors, "alex") == "chest"
+    assert beats_kinds_of(config.sensors, "alex") == {"chest"}
+    assert replay_sensor(config, tmp_path / "day.csv", "alex").beats == "chest"
+    unnamed = _load(tmp_path, "{type: satellite}")
+    assert configured_beats(unnamed.sensors, "alex") is None
+    assert beats_kinds_of(unnamed.sensors, "alex") == {None}
