@@ -81,9 +81,10 @@ class HomeAssistantActuator:
         self._records = EpisodeRecords(store)
         self._notified = NotifyHistory(store, clock.now())
         #: Messages whose call HA did not answer (the attempt's timeout, the link dropping), by
-        #: the firing that sent them, with why: HA may well have carried them out, so a retry
-        #: does not send again.
-        self._unanswered: dict[tuple[str, ...], str] = {}
+        #: the firing that sent them, with why and until when a retry can come (the action's
+        #: deadline, as the dispatcher reckons it): HA may well have carried them out, so a
+        #: retry does not send again. Past it no retry comes: forgotten at the next notify.
+        self._unanswered: dict[tuple[str, ...], tuple[str, float]] = {}
         self.lights = CalmLights(client, self._every_episode, self._records.save)
         self.media = PlayCalming(client, clock, self._every_episode, self._records.save)
         self.entities = KnownEntities(client)
@@ -294,9 +295,11 @@ class HomeAssistantActuator:
         key = (action.service, action.message, action.title or "", context.person or "-")
         firing = (*key, context.episode, repr(context.time))
         if firing in self._unanswered:
-            why = self._unanswered.pop(firing)
+            why, _ = self._unanswered.pop(firing)
             raise Unanswered(f"not sent again: {why} (the message may have arrived)")
         now = self.clock.now()
+        for past in [f for f, (_, until) in self._unanswered.items() if until < now]:
+            del self._unanswered[past]  # its retry never came, and none will now
         since_s = self._notified.since_last(*key, now, float(action.min_interval))
         if since_s is not None:
             raise NothingDone(f"not sent: {action.service} had this message {since_s:.0f} s ago")
@@ -312,7 +315,8 @@ class HomeAssistantActuator:
             self._unanswered[firing] = (
                 f"the link to Home Assistant dropped before {action.service} answered"
                 if isinstance(exc, LostInCall)
-                else f"{action.service} did not answer in time"  # or ambient stopping
+                else f"{action.service} did not answer in time",  # or ambient stopping
+                context.time + float(action.ttl) if context.deadline is None else context.deadline,
             )
             self._notified.sent(*key, now)  # it may have arrived: min_interval counts it
             raise

@@ -434,6 +434,38 @@ async def test_a_notify_home_assistant_does_not_answer_in_time_is_not_sent_again
     )
 
 
+async def test_an_unanswered_notify_whose_retry_never_comes_is_forgotten_past_its_ttl(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """A message HA did not answer is kept so that its retry does not send it again; when no
+    retry comes (ambient stopping cut the attempt short, the queue gave up), it is forgotten
+    once the action's time-to-live is past, not kept for the whole run."""
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    slow = NotifyActionConfig(
+        action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
+    )
+
+    def to_slow_phone(event: SeenEvent) -> bool:
+        return event.event_type == "call_service" and event.data["service"] == "slow_phone"
+
+    sending = asyncio.create_task(actuator.perform(slow, context(clock, "n11")))
+    try:
+        await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
+        sending.cancel()  # the attempt cut short, and no retry follows
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+    finally:
+        await ha.fire_event("ambient_test_release", {})
+    assert len(actuator._unanswered) == 1  # kept for a retry, while one may come
+
+    clock.advance_to(clock.now() + 61)  # past its time-to-live: no retry comes now
+    result = await actuator.perform(notify_trusted("{person} is calm again"), context(clock))
+
+    assert result.ok
+    assert actuator._unanswered == {}
+
+
 async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_sent_again(
     ha: HomeAssistantInstance, probe: HaProbe
 ) -> None:
