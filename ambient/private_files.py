@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -109,3 +110,12 @@ def with_filename(exc: OSError, path: Path) -> OSError:
     """``exc`` naming ``path`` (what chmod, a write or a temporary's error leave out), so its
     one line says where; the type is kept (a closed pipe stays a ``BrokenPipeError``)."""
     return type(exc)(exc.errno, exc.strerror, str(path))
+
+
+def user_name(uid: int) -> str:
+    """The name of the user ``uid``, or ``uid N`` for one this machine does not name: how
+    ambient says whose a file is."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"

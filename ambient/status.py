@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import pwd
 import socket
 import stat
 import sys
@@ -22,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ambient.private_files import with_filename
+from ambient.private_files import user_name, with_filename
 from ambient.reading_stream import ReadingFeed, end_line, serve_readings
 from ambient.status_page import render_status
 
@@ -296,10 +295,7 @@ def socket_owner(path: Path) -> str:
             uid = path.parent.stat().st_uid
         except OSError:
             return "another user"
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
+    return user_name(uid)
 
 
 def _named(path: Path) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pwd
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from ambient.config.rule_checks import rule_checks, walk_steps
 from ambient.config.store import DEFAULT_STORE
 from ambient.config.template_checks import template_checks
 from ambient.config.yaml_source import KeyPath
+from ambient.private_files import user_name
 from ambient.recordings import HEADER, JSON_LINES_SUFFIXES, header_names
 
 Finding = tuple[KeyPath, str]
@@ -183,8 +183,8 @@ def _store_owner(path: Path) -> Iterator[Finding]:
             return
         yield (
             ("store", "path"),
-            f"`run` as {_user_name(me)} cannot make files in {folder} "
-            f"({_user_name(folder_owner)}'s): give a folder it can write, such as "
+            f"`run` as {user_name(me)} cannot make files in {folder} "
+            f"({user_name(folder_owner)}'s): give a folder it can write, such as "
             f"{DEFAULT_STORE.parent}, or make this one its own",
         )
         return
@@ -192,14 +192,12 @@ def _store_owner(path: Path) -> Iterator[Finding]:
     if others:
         names = " ".join(str(file) for file, _ in others)
         # Its own folder: all of it, as the same sudo may have left more there (recordings).
-        fix = (
-            f"-R {_user_name(me)}: {folder}" if folder_owner == me else f"{_user_name(me)}: {names}"
-        )
-        owners = ", ".join(sorted({_user_name(owner) for _, owner in others}))
+        fix = f"-R {user_name(me)}: {folder}" if folder_owner == me else f"{user_name(me)}: {names}"
+        owners = ", ".join(sorted({user_name(owner) for _, owner in others}))
         yield (
             ("store", "path"),
             f"{names} {'is' if len(others) == 1 else 'are'} {owners}'s, so `run` as "
-            f"{_user_name(me)} cannot use {'it' if len(others) == 1 else 'them'} (a daemon "
+            f"{user_name(me)} cannot use {'it' if len(others) == 1 else 'them'} (a daemon "
             f"or command run with sudo makes the store's files root's): "
             f"sudo chown {fix}",
         )
@@ -208,13 +206,6 @@ def _store_owner(path: Path) -> Iterator[Finding]:
 def _store_files(path: Path) -> tuple[Path, ...]:
     """The store and SQLite's files beside it."""
     return (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm"))
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
 
 
 def _report_delivery(config: AmbientConfig) -> Iterator[Finding]:

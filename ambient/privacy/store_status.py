@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
+from ambient.private_files import user_name
 from ambient.store import file_problem, refuse_newer_format
 from ambient.store_crypto import (
     CREDENTIALS_ENV,
@@ -179,10 +179,7 @@ def _unreadable_key_file(key_file: Path) -> str:
     and what to write: ``credential: store_key`` for the file the unit hands over; for another,
     that file put there, or read access for the service's user."""
     found = key_file.stat()
-    try:
-        owner = f"{pwd.getpwuid(found.st_uid).pw_name}'s"
-    except KeyError:  # a user this machine does not name
-        owner = f"user {found.st_uid}'s"
+    owner = f"{user_name(found.st_uid)}'s"
     said = (
         f"store key file {key_file}: the service cannot read it ({owner}, mode "
         f"{stat.S_IMODE(found.st_mode):04o})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sqlite3
 import subprocess
 import sys
@@ -383,3 +384,19 @@ def test_the_unit_s_key_file_by_a_link_is_the_one_the_unit_hands_over(
         assert store_status._unreadable_key_file(named).endswith(
             ": write `credential: store_key` beside it, which the unit hands over (docs/privacy.md)"
         )
+
+
+def test_a_key_file_of_a_uid_without_a_name_is_said_to_be_that_uids(tmp_path: Path) -> None:
+    """Whose a file is, for a user this machine does not name, is said as `ambient check` says
+    it of the store's folder and files: `uid N`."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file to a uid without a name")
+    unnamed = 54321
+    with pytest.raises(KeyError):
+        pwd.getpwuid(unnamed)
+    key = tmp_path / "store.key"
+    key.write_text("a" * 64 + "\n")
+    key.chmod(0o400)
+    os.chown(key, unnamed, unnamed)
+    said = store_status._unreadable_key_file(key)
+    assert said.startswith(f"store key file {key}: the service cannot read it (uid 54321's, ")
