@@ -339,6 +339,10 @@ _BUSY_ADVICE = (
     "a moment"
 )
 #: Less room than this left where the store is, an I/O error is taken as the disk being full.
+#: Not the room opening the store takes (``store_status.OPEN_NEEDS_BYTES``, 64 KiB, what
+#: ``check`` foresees): this reads a write that already failed, and the write SQLite could not
+#: make (a checkpoint, the -shm file growing, a batch of pages) may have needed more than is
+#: left after it, so a full disk can still show hundreds of KiB.
 _FULL_BELOW_BYTES = 1 << 20
 
 
@@ -347,13 +351,21 @@ def _is_io_error(exc: BaseException) -> bool:
     return code is not None and code & 0xFF == sqlite3.SQLITE_IOERR
 
 
-def _no_room_beside(path: Path) -> bool:
-    """Whether the file system ``path`` is on has (next to) no room left for this user."""
+def room_left_beside(path: Path) -> int | None:
+    """Bytes this user may still write on the file system ``path`` is on (what a user other
+    than root may take); None when its folder cannot be looked at."""
     try:
         found = os.statvfs(path.parent)
     except OSError:
-        return False
-    return found.f_bavail * found.f_frsize < _FULL_BELOW_BYTES
+        return None
+    return found.f_bavail * found.f_frsize
+
+
+def _no_room_beside(path: Path) -> bool:
+    """Whether the file system ``path`` is on has (next to) no room left for this user: an
+    I/O error there is a full disk, not a failing card (see ``_FULL_BELOW_BYTES``)."""
+    left = room_left_beside(path)
+    return left is not None and left < _FULL_BELOW_BYTES
 
 
 def refuse_newer_format(db: sqlite3.Connection, path: Path | None) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ambient.config.store import StoreConfig, StoreEncryptionConfig
 from ambient.private_files import user_name
-from ambient.store import file_problem, refuse_newer_format
+from ambient.store import file_problem, refuse_newer_format, room_left_beside
 from ambient.store_crypto import (
     CREDENTIALS_ENV,
     StoreError,
@@ -83,6 +83,9 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
 #: Room ``run`` needs where the store is to open it: its -shm file (32 KiB) and the first
 #: pages of its -wal. Measured on a full card (a tmpfs): with 40 KiB left ``run`` could not
 #: open a small store; with 56 KiB it started but could write nothing; with 72 KiB it ran.
+#: Not the margin under which the store takes an I/O error for a full disk (1 MiB, in
+#: ``ambient.store``): that one reads a write already failed; this foresees whether ``run``
+#: can start at all, and a larger one would refuse configs ``run`` runs.
 OPEN_NEEDS_BYTES = 64 * 1024
 
 
@@ -90,12 +93,8 @@ def no_room_to_open(path: Path) -> str | None:
     """Why ``run`` would fail on the store at ``path`` as a full disk, in its words (check only
     reads, so the store itself opens here): less room left beside it than opening it takes;
     None when there is room, or the folder cannot be looked at (``run`` says why)."""
-    try:
-        found = os.statvfs(path.parent)
-    except OSError:
-        return None
-    left = found.f_bavail * found.f_frsize  # what a user other than root may still take
-    if left >= OPEN_NEEDS_BYTES:
+    left = room_left_beside(path)
+    if left is None or left >= OPEN_NEEDS_BYTES:
         return None
     return (
         f"store {path} cannot be used (database or disk is full): {left // 1024} KiB left on "
