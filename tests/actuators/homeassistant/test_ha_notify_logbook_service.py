@@ -30,7 +30,7 @@ from ambient.config.actions import (
     ServiceCallActionConfig,
 )
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.messages import ActionContext
+from ambient.messages import ActionContext, ActionResult
 from ambient.store import Store
 
 pytestmark = pytest.mark.ha
@@ -57,6 +57,20 @@ def notify_trusted(message: str, **fields: Any) -> NotifyActionConfig:
 def to_trusted_person(event: SeenEvent) -> bool:
     """A call of the trusted person's notify service, as HA saw it."""
     return event.event_type == "call_service" and event.data["service"] == "trusted_person"
+
+
+def to_slow_phone(event: SeenEvent) -> bool:
+    """A call of the notify service the test HA holds without answering until released."""
+    return event.event_type == "call_service" and event.data["service"] == "slow_phone"
+
+
+async def step_until_done(sending: asyncio.Task[ActionResult], clock: StepClock) -> ActionResult:
+    """Fire the step clock's timers one by one until the action is done, and give its result."""
+    while not sending.done():
+        stepping = asyncio.create_task(clock.fire_next())
+        await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
+        stepping.cancel()
+    return sending.result()
 
 
 async def test_notify_is_sent_once_per_interval(
@@ -413,17 +427,10 @@ async def test_a_notify_home_assistant_does_not_answer_in_time_is_not_sent_again
         action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
     )
 
-    def to_slow_phone(event: SeenEvent) -> bool:
-        return event.event_type == "call_service" and event.data["service"] == "slow_phone"
-
     sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n9")))
     try:
         await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
-        while not sending.done():  # the attempt's timeout, and any retries after it
-            stepping = asyncio.create_task(clock.fire_next())
-            await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
-            stepping.cancel()
-        result = sending.result()
+        result = await step_until_done(sending, clock)  # its timeout, and any retries after it
     finally:
         await ha.fire_event("ambient_test_release", {})
 
@@ -445,9 +452,6 @@ async def test_an_unanswered_notify_whose_retry_never_comes_is_forgotten_past_it
     slow = NotifyActionConfig(
         action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
     )
-
-    def to_slow_phone(event: SeenEvent) -> bool:
-        return event.event_type == "call_service" and event.data["service"] == "slow_phone"
 
     sending = asyncio.create_task(actuator.perform(slow, context(clock, "n11")))
     try:
@@ -480,9 +484,6 @@ async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_se
         action="notify", service="notify.slow_phone", message="{person} seems stressed", ttl=60
     )
 
-    def to_slow_phone(event: SeenEvent) -> bool:
-        return event.event_type == "call_service" and event.data["service"] == "slow_phone"
-
     async with running(link.client) as client:
         try:
             sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n10")))
@@ -490,11 +491,7 @@ async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_se
             await link.drop()
             await link.clock.fire_next()  # the link's backoff: it connects again
             await client.wait_connected()
-            while not sending.done():  # the retry, once the link is back
-                stepping = asyncio.create_task(clock.fire_next())
-                await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
-                stepping.cancel()
-            result = sending.result()
+            result = await step_until_done(sending, clock)  # the retry, once the link is back
         finally:
             await ha.fire_event("ambient_test_release", {})
 
