@@ -531,7 +531,7 @@ class PersonSignals:
     def settle(self, now: float) -> None:
         """Beats held for look-ahead are let out once the stream has paused ``rr_gap``."""
         last = self.last_time.get(RR)
-        if last is not None and now - last >= self.config.rr_gap and self.cleaner.pending:
+        if last is not None and now - last >= self._settings.rr_gap and self.cleaner.pending:
             self._add_beats(self.cleaner.flush())
 
     def _add_beats(self, beats: list[Beat]) -> None:
@@ -544,7 +544,7 @@ class PersonSignals:
 
     def _fresh(self, metric: str, now: float, limit: float | None = None) -> bool:
         last = self.last_time.get(metric)
-        return last is not None and now - last <= (limit or self.config.stale_after)
+        return last is not None and now - last <= (limit or self._settings.stale_after)
 
     def next_deadline(self, now: float) -> float | None:
         """The earliest time after ``now`` at which a signal may go stale or beats settle
@@ -755,7 +755,7 @@ class PersonSignals:
     def _stale_after_of(self, source: str | None) -> float:
         """How long a reading of ``source`` stays current: its sensor's own span, else the
         signals' ``stale_after``."""
-        return self._stale_after_by_source.get(source or "", self.config.stale_after)
+        return self._stale_after_by_source.get(source or "", self._settings.stale_after)
 
     def _contact_heard(self, since: float) -> bool:
         """Whether the device that said the contact has sent heart readings since ``since``: a
@@ -869,7 +869,7 @@ class PersonSignals:
         # (on the prior, the person's or, for a score from HRV, this kind of beats', minutes
         # are learned as they come; HR alone is against the person's own rest)
         prior = norm.state == PRIOR or (hrv_scored and norm.ln_rmssd_new_kind)
-        if prior or evidence is None or evidence <= self.config.stress.midpoint:
+        if prior or evidence is None or evidence <= self._settings.stress.midpoint:
             self._stressed_since = None
             return False
         since, last = self._stressed_since, self._stressed_last
