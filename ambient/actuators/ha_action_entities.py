@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ambient.actuators.ha_connect_lookup import LookUpAtConnect, service_names
+from ambient.actuators.ha_connect_lookup import LookUpAtConnect, add_place, service_names
 from ambient.actuators.homeassistant import entities_of
 from ambient.config.actions import (
     BreathingActionConfig,
@@ -50,9 +50,7 @@ def named_action_entities(config: AmbientConfig) -> dict[str, list[str]]:
             for entity_id in entities_of(step):
                 if "{" in entity_id or entity_id in _NO_ENTITY:
                     continue
-                places = named.setdefault(entity_id, [])
-                if f"rule {rule.id}" not in places:
-                    places.append(f"rule {rule.id}")
+                add_place(named, entity_id, f"rule {rule.id}")
     return named
 
 
@@ -69,9 +67,7 @@ def named_action_services(config: AmbientConfig) -> dict[str, list[str]]:
             else:
                 continue
             if service is not None:
-                places = named.setdefault(service, [])
-                if f"rule {rule.id}" not in places:
-                    places.append(f"rule {rule.id}")
+                add_place(named, service, f"rule {rule.id}")
     return named
 
 

@@ -45,3 +45,10 @@ def service_names(services: Mapping[str, object]) -> list[str]:
         if isinstance(names, dict)
         for name in names
     )
+
+
+def add_place(named: dict[str, list[str]], name: str, where: str) -> None:
+    """Note that ``where`` (a rule, a config key) names ``name``, once each."""
+    places = named.setdefault(name, [])
+    if where not in places:
+        places.append(where)

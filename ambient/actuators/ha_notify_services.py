@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ambient.actuators.ha_connect_lookup import LookUpAtConnect, service_names
+from ambient.actuators.ha_connect_lookup import LookUpAtConnect, add_place, service_names
 from ambient.config.actions import NotifyActionConfig
 from ambient.config.rule_checks import walk_steps
 from ambient.connections.errors import LinkError
@@ -31,26 +31,21 @@ def named_notify_services(config: AmbientConfig) -> dict[str, list[str]]:
     actions, escalations and recovery), check-ins, the weekly report."""
     named: dict[str, list[str]] = {}
 
-    def add(service: str, where: str) -> None:
-        places = named.setdefault(service, [])
-        if where not in places:
-            places.append(where)
-
     for rule in config.rules:
         for _path, step in walk_steps(rule, ()):
             if isinstance(step, NotifyActionConfig):
-                add(step.service, f"rule {rule.id}")
+                add_place(named, step.service, f"rule {rule.id}")
     if config.check_ins is not None:
         for person, where in config.check_ins.people.items():
             if where.notify is not None:
-                add(where.notify, f"check_ins.people.{person}.notify")
+                add_place(named, where.notify, f"check_ins.people.{person}.notify")
     report = config.insights.report
     notify = report.notify if report is not None else None
     if isinstance(notify, str):
-        add(notify, "insights.report.notify")
+        add_place(named, notify, "insights.report.notify")
     elif notify is not None:
         for person, service in notify.items():
-            add(service, f"insights.report.notify.{person}")
+            add_place(named, service, f"insights.report.notify.{person}")
     return named
 
 
