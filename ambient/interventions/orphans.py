@@ -6,10 +6,11 @@ giving the rule to another person, starts it again from the priors. Said once at
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
 
 from ambient.config.root import AmbientConfig
-from ambient.interventions.episodes import EpisodeBook
+from ambient.interventions.episodes import EpisodeBook, EpisodeRow
 from ambient.interventions.policies import option_ids_of, policies_of
 
 
@@ -20,18 +21,16 @@ def learning_left_behind(
     rule renamed, an option renamed, a rule given to another person. ``run`` says them at
     start and ``ambient insights`` after its table: one list, so neither misses one."""
     policies = policies_of(config)
+    episodes = book.episodes(person)  # read once, for the two looks below
     notices = [
         orphan_notice(rule, episodes)
         for rule, episodes in orphaned_rules(book, policies, person).items()
     ]
     notices += [
-        orphaned_option_notice(*gone)
-        for gone in orphaned_options(book, option_ids_of(config), person)
+        orphaned_option_notice(*gone) for gone in orphaned_options(episodes, option_ids_of(config))
     ]
     rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
-    notices += [
-        old_person_notice(*moved) for moved in left_with_old_person(book, rule_people, person)
-    ]
+    notices += [old_person_notice(*moved) for moved in left_with_old_person(episodes, rule_people)]
     return notices
 
 
@@ -54,19 +53,22 @@ def orphan_notice(rule: str, episodes: int) -> str:
     )
 
 
+def _tally(keys: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str, int]]:
+    """Each key, in order, with how many episodes gave it."""
+    return [(*key, count) for key, count in sorted(Counter(keys).items())]
+
+
 def left_with_old_person(
-    book: EpisodeBook, rule_people: Mapping[str, str | None], person: str | None = None
+    episodes: Iterable[EpisodeRow], rule_people: Mapping[str, str | None]
 ) -> list[tuple[str, str, str, int]]:
     """(old person, rule, its person now, stored episodes) for each rule of the config whose
     `person:` (``rule_people``: rule id -> it) is another than the one its episodes are of:
     a rule with a person runs for them only, so what it learnt for the other is never used."""
-    found: dict[tuple[str, str, str], int] = {}
-    for episode in book.episodes(person):
-        now = rule_people.get(episode.rule)
-        if now is not None and now != episode.person:
-            key = (episode.person, episode.rule, now)
-            found[key] = found.get(key, 0) + 1
-    return [(*key, count) for key, count in sorted(found.items())]
+    return _tally(
+        (episode.person, episode.rule, now)
+        for episode in episodes
+        if (now := rule_people.get(episode.rule)) is not None and now != episode.person
+    )
 
 
 def old_person_notice(person: str, rule: str, now: str, episodes: int) -> str:
@@ -79,19 +81,17 @@ def old_person_notice(person: str, rule: str, now: str, episodes: int) -> str:
 
 
 def orphaned_options(
-    book: EpisodeBook, option_ids: Mapping[str, Collection[str]], person: str | None = None
+    episodes: Iterable[EpisodeRow], option_ids: Mapping[str, Collection[str]]
 ) -> list[tuple[str, str, str, int]]:
     """(person, rule, option, its stored episodes) for each option with episodes that its rule,
     still in the config, no longer has in any `choose_calming` step (``option_ids``: rule id ->
     its options): renamed or removed. Its learning stays in the store (the noise still counts
     it) but the table shows only the rule's options now."""
-    found: dict[tuple[str, str, str], int] = {}
-    for episode in book.episodes(person):
-        options = option_ids.get(episode.rule)
-        if options is not None and episode.option not in options:
-            key = (episode.person, episode.rule, episode.option)
-            found[key] = found.get(key, 0) + 1
-    return [(*key, count) for key, count in sorted(found.items())]
+    return _tally(
+        (episode.person, episode.rule, episode.option)
+        for episode in episodes
+        if (options := option_ids.get(episode.rule)) is not None and episode.option not in options
+    )
 
 
 def orphaned_option_notice(person: str, rule: str, option: str, episodes: int) -> str:
