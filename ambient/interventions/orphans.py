@@ -21,16 +21,16 @@ def learning_left_behind(
     rule renamed, an option renamed, a rule given to another person. ``run`` says them at
     start and ``ambient insights`` after its table: one list, so neither misses one."""
     policies = policies_of(config)
-    episodes = book.episodes(person)  # read once, for the two looks below
+    stored = book.episodes(person)  # read once, for the two looks below
     notices = [
         orphan_notice(rule, episodes)
         for rule, episodes in orphaned_rules(book, policies, person).items()
     ]
     notices += [
-        orphaned_option_notice(*gone) for gone in orphaned_options(episodes, option_ids_of(config))
+        orphaned_option_notice(*gone) for gone in orphaned_options(stored, option_ids_of(config))
     ]
     rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
-    notices += [old_person_notice(*moved) for moved in left_with_old_person(episodes, rule_people)]
+    notices += [old_person_notice(*moved) for moved in left_with_old_person(stored, rule_people)]
     return notices
 
 
