@@ -99,6 +99,19 @@ async def test_a_reload_unsubscribes_a_filter_the_new_config_no_longer_has(
     path = tmp_path / "ambient.yaml"
     store_path = tmp_path / "state" / "ambient.db"
     path.write_text(home_config(mosquitto, store_path, "home/#"))
+    await run_and_reload(
+        mosquitto,
+        path,
+        home_config(mosquitto, store_path, "home/+/hr"),
+    )
+    async with device_client(mosquitto) as device:  # while ambient is away
+        await device.publish("home/x/other", b"queued", qos=1)
+    assert await first_in_session_of(mosquitto, "ambient-home") == "its own marker"
+
+
+async def run_and_reload(mosquitto: MosquittoBroker, path: Path, reloaded: str) -> None:
+    """Run the daemon on the config at ``path`` until its filters are subscribed, reload it
+    on ``reloaded``, and stop it once the new session's filters are (un)subscribed."""
     daemon = Daemon(load_config(path), RealClock(), DaemonOptions(services=False), path)
     async with device_client(mosquitto) as watcher:
         # Published by each session once its filters are subscribed (and unsubscribed).
@@ -106,14 +119,11 @@ async def test_a_reload_unsubscribes_a_filter_the_new_config_no_longer_has(
         running = asyncio.create_task(daemon.run())
         markers = aiter(watcher.messages)
         await asyncio.wait_for(anext(markers), WAIT_S)
-        path.write_text(home_config(mosquitto, store_path, "home/+/hr"))
+        await asyncio.to_thread(path.write_text, reloaded)
         daemon.request_reload()
         await asyncio.wait_for(anext(markers), WAIT_S)
         daemon.request_stop()
         assert await asyncio.wait_for(running, WAIT_S) == 0
-    async with device_client(mosquitto) as device:  # while ambient is away
-        await device.publish("home/x/other", b"queued", qos=1)
-    assert await first_in_session_of(mosquitto, "ambient-home") == "its own marker"
 
 
 async def first_in_session_of(broker: MosquittoBroker, client_id: str) -> str:
@@ -312,17 +322,11 @@ async def test_a_filter_a_sensor_and_a_rule_share_stays_when_only_the_rule_goes(
     path = tmp_path / "ambient.yaml"
     store_path = tmp_path / "state" / "ambient.db"
     path.write_text(shared_filter_config(mosquitto, store_path, with_rule=True))
-    daemon = Daemon(load_config(path), RealClock(), DaemonOptions(services=False), path)
-    async with device_client(mosquitto) as watcher:
-        await watcher.subscribe("ambient/home/backlog_end", qos=1)
-        running = asyncio.create_task(daemon.run())
-        markers = aiter(watcher.messages)
-        await asyncio.wait_for(anext(markers), WAIT_S)
-        path.write_text(shared_filter_config(mosquitto, store_path, with_rule=False))
-        daemon.request_reload()
-        await asyncio.wait_for(anext(markers), WAIT_S)
-        daemon.request_stop()
-        assert await asyncio.wait_for(running, WAIT_S) == 0
+    await run_and_reload(
+        mosquitto,
+        path,
+        shared_filter_config(mosquitto, store_path, with_rule=False),
+    )
     async with device_client(mosquitto) as device:  # while ambient is away
         await device.publish("home/x/hr", b"61", qos=1)
     assert await first_in_session_of(mosquitto, "ambient-home") == "home/x/hr"
