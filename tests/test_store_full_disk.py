@@ -7,6 +7,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,10 @@ from fixtures.small_disk import fill, small_disk
 from ambient.store import Store
 
 
-def test_a_store_on_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
-    """Its shared-memory file cannot grow on a full disk, and SQLite says "disk I/O error":
-    every command (run, export, trace, forget) said that, of a card merely full."""
-    made = tmp_path / "made.db"
-    store = Store(made)
-    store.put("signals.baseline", "alex", {"minutes": 1})
-    store.close()
+@contextmanager
+def store_on_a_full_card(made: Path, tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A copy of the store ``made`` on a small card filled to the last byte, and a config
+    that uses it: gives the card and the config."""
     with small_disk(tmp_path / "card") as card:
         path = card / "ambient.db"
         path.write_bytes(made.read_bytes())
@@ -30,12 +29,26 @@ def test_a_store_on_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
         fill(card)
         config = tmp_path / "ambient.yaml"
         config.write_text(f"people: [{{id: alex}}]\nstore: {{path: {path}}}\n")
-        result = subprocess.run(
-            [sys.executable, "-m", "ambient", "trace", "--config", str(config)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        yield card, config
+
+
+def ambient(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "ambient", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_a_store_on_a_full_disk_says_the_disk_is_full(tmp_path: Path) -> None:
+    """Its shared-memory file cannot grow on a full disk, and SQLite says "disk I/O error":
+    every command (run, export, trace, forget) said that, of a card merely full."""
+    made = tmp_path / "made.db"
+    store = Store(made)
+    store.put("signals.baseline", "alex", {"minutes": 1})
+    store.close()
+    with store_on_a_full_card(made, tmp_path) as (card, config):
+        path = card / "ambient.db"
+        result = ambient("trace", "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"ambient trace: store {path} cannot be used (database or disk is full)"
@@ -70,26 +83,11 @@ def test_check_fails_for_a_store_on_a_full_disk_as_run_does(tmp_path: Path) -> N
     without writing, while `run` could not open it (its -shm and -wal need room)."""
     made = tmp_path / "made.db"
     Store(made).close()
-    with small_disk(tmp_path / "card") as card:
+    with store_on_a_full_card(made, tmp_path) as (card, config):
         path = card / "ambient.db"
-        path.write_bytes(made.read_bytes())
-        path.chmod(0o600)
-        fill(card)
-        config = tmp_path / "ambient.yaml"
-        config.write_text(f"people: [{{id: alex}}]\nstore: {{path: {path}}}\n")
-        checked = subprocess.run(
-            [sys.executable, "-m", "ambient", "check", str(config)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        checked = ambient("check", str(config))
         (card / "recordings.csv").unlink()  # room made: the same store is OK
-        with_room = subprocess.run(
-            [sys.executable, "-m", "ambient", "check", str(config)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        with_room = ambient("check", str(config))
     assert checked.returncode == 1
     assert (
         f"Store: store {path} cannot be used (database or disk is full): 0 KiB left on its "
