@@ -666,17 +666,12 @@ def test_a_store_on_a_read_only_file_system_is_one_problem_for_the_service_user(
     assert f":4:3: store.path: {folder} is on a read-only file system" in result.stderr
 
 
-def test_a_key_file_the_service_cannot_read_is_refused_in_the_service(
-    service_state: Path,
-) -> None:
-    """install.sh makes /etc/ambient/store.key root's alone; a config naming only that
-    `key_file` passed the unit's check (a key file this user may not read is left to `run`,
-    as `check` is often someone else's), and `run` then stopped at every start. In the service
-    (its credentials directory set; a folder stands in for systemd's) check says what to write."""
-    pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+def key_file_in_a_service_config(service_state: Path, mode: int) -> tuple[Path, Path, Path]:
+    """A store key file of ``mode``, a config anyone may read that names it for a store in
+    ``service_state``, and a folder standing in for systemd's credentials directory."""
     key = service_state.parent / "store.key"
     key.write_text("a" * 64 + "\n")
-    key.chmod(0o600)  # root's
+    key.chmod(mode)
     config = service_state.parent / "ambient.yaml"
     config.write_text(
         f"people:\n  - id: alex\nstore:\n  path: {service_state / 'ambient.db'}\n"
@@ -685,6 +680,18 @@ def test_a_key_file_the_service_cannot_read_is_refused_in_the_service(
     config.chmod(0o644)
     credentials = service_state.parent / "credentials"
     credentials.mkdir(mode=0o755)
+    return key, config, credentials
+
+
+def test_a_key_file_the_service_cannot_read_is_refused_in_the_service(
+    service_state: Path,
+) -> None:
+    """install.sh makes /etc/ambient/store.key root's alone; a config naming only that
+    `key_file` passed the unit's check (a key file this user may not read is left to `run`,
+    as `check` is often someone else's), and `run` then stopped at every start. In the service
+    (its credentials directory set; a folder stands in for systemd's) check says what to write."""
+    pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
+    key, config, credentials = key_file_in_a_service_config(service_state, 0o600)  # root's
 
     by_hand = check_as_nobody(config)
     in_service = check_as_nobody(config, CREDENTIALS_DIRECTORY=str(credentials))
@@ -702,18 +709,8 @@ def test_a_key_file_of_another_user_is_said_to_be_theirs(service_state: Path) ->
     """The refusal said "root's alone" of any key file: it says whose the file is, and its
     mode, as the file has them."""
     pytest.importorskip("sqlcipher3", reason="the optional `crypto` extra is not installed")
-    key = service_state.parent / "store.key"
-    key.write_text("a" * 64 + "\n")
-    key.chmod(0o400)
+    key, config, credentials = key_file_in_a_service_config(service_state, 0o400)
     os.chown(key, 1, 1)  # daemon, as Debian names uid 1
-    config = service_state.parent / "ambient.yaml"
-    config.write_text(
-        f"people:\n  - id: alex\nstore:\n  path: {service_state / 'ambient.db'}\n"
-        f"  encryption:\n    key_file: {key}\n"
-    )
-    config.chmod(0o644)
-    credentials = service_state.parent / "credentials"
-    credentials.mkdir(mode=0o755)
     owner = pwd.getpwuid(1).pw_name
     in_service = check_as_nobody(config, CREDENTIALS_DIRECTORY=str(credentials))
     assert in_service.returncode == 1
