@@ -142,6 +142,16 @@ async def test_a_config_reload_mid_episode_leaves_no_timer_of_the_old_wiring_beh
     assert row.usable is False and row.reason == "missing data"  # no signals in this test
 
 
+def said_at_start(
+    config: AmbientConfig, store: Store, caplog: pytest.LogCaptureFixture, words: str
+) -> list[tuple[str, str]]:
+    """What the interventions say, when they start on ``store``, in lines holding ``words``:
+    each line's level and message."""
+    with caplog.at_level("INFO"):
+        add_interventions(config, VirtualClock(1_800_001_000.0), store, lambda _p: None, Hub())
+    return [(r.levelname, r.getMessage()) for r in caplog.records if words in r.getMessage()]
+
+
 def test_learning_of_a_rule_id_no_longer_in_the_config_is_said_once_at_start(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -151,16 +161,7 @@ def test_learning_of_a_rule_id_no_longer_in_the_config_is_said_once_at_start(
     for minute in range(3):
         book.open("alex", "evening_calm", "breathe", 1_800_000_000.0 + 60 * minute, {})
     book.open("alex", "calm", "breathe", 1_800_000_500.0, {})
-    with caplog.at_level("INFO"):
-        add_interventions(
-            AmbientConfig.model_validate(CONFIG),
-            VirtualClock(1_800_001_000.0),
-            store,
-            lambda _p: None,
-            Hub(),
-        )
-    said = [r for r in caplog.records if "no rule" in r.getMessage()]
-    assert [(r.levelname, r.getMessage()) for r in said] == [
+    assert said_at_start(AmbientConfig.model_validate(CONFIG), store, caplog, "no rule") == [
         (
             "WARNING",
             "Learned calming episodes of rule 'evening_calm' (3) are kept, but no rule with "
@@ -184,16 +185,7 @@ def test_learning_left_with_a_rule_s_old_person_is_said_once_at_start(
         "people": [{"id": "alex"}, {"id": "sam"}],
         "rules": [{**CONFIG["rules"][0], "person": "sam"}],
     }
-    with caplog.at_level("INFO"):
-        add_interventions(
-            AmbientConfig.model_validate(given_to_sam),
-            VirtualClock(1_800_001_000.0),
-            store,
-            lambda _p: None,
-            Hub(),
-        )
-    said = [r for r in caplog.records if "is for" in r.getMessage()]
-    assert [(r.levelname, r.getMessage()) for r in said] == [
+    assert said_at_start(AmbientConfig.model_validate(given_to_sam), store, caplog, "is for") == [
         (
             "WARNING",
             "alex — rule calm: learned calming episodes (3) are kept, but the rule is for sam "
@@ -212,16 +204,7 @@ def test_learning_of_an_option_id_no_longer_in_its_rule_is_said_once_at_start(
     for minute in range(2):
         book.open("alex", "calm", "breathe_slow", 1_800_000_000.0 + 60 * minute, {})
     book.open("alex", "calm", "breathe", 1_800_000_500.0, {})
-    with caplog.at_level("INFO"):
-        add_interventions(
-            AmbientConfig.model_validate(CONFIG),
-            VirtualClock(1_800_001_000.0),
-            store,
-            lambda _p: None,
-            Hub(),
-        )
-    said = [r for r in caplog.records if "no option" in r.getMessage()]
-    assert [(r.levelname, r.getMessage()) for r in said] == [
+    assert said_at_start(AmbientConfig.model_validate(CONFIG), store, caplog, "no option") == [
         (
             "WARNING",
             "alex — rule calm: learned option 'breathe_slow' (2 episodes) is kept, but the rule "
