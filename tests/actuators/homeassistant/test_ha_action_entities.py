@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fixtures.connections import running
 from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.log_lines import Heard, heard_from
 
 from ambient.actuators.factory import build_actuators
 from ambient.actuators.ha_action_entities import named_action_entities, named_action_services
@@ -108,29 +109,13 @@ def test_a_service_call_on_all_entities_or_none_names_no_entity() -> None:
     assert named_action_entities(config) == {}
 
 
-class Heard(logging.Handler):
-    """The check's lines; ``done`` is set by its last one (DEBUG: how many were looked up)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[tuple[int, str]] = []
-        self.done = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append((record.levelno, record.getMessage()))
-        if "action entities and services looked up" in record.getMessage():
-            self.done.set()
-
-
 @pytest.fixture
 def heard() -> Iterator[Heard]:
-    logger = logging.getLogger("ambient.actuators.ha_action_entities")
-    handler, level = Heard(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    """The check's lines; done at its last one (DEBUG: how many were looked up)."""
+    with heard_from(
+        "ambient.actuators.ha_action_entities", "action entities and services looked up"
+    ) as handler:
+        yield handler
 
 
 @pytest.mark.ha

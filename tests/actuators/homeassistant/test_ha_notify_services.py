@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from fixtures.connections import running
 from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.log_lines import Heard, heard_from
 
 from ambient.actuators.factory import build_actuators
 from ambient.actuators.ha_notify_services import closest_service, named_notify_services
@@ -74,29 +75,11 @@ def test_every_notify_service_is_named_with_where_the_config_names_it() -> None:
     }
 
 
-class Heard(logging.Handler):
-    """The check's lines; ``done`` is set by its last one (DEBUG: how many were looked up)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[tuple[int, str]] = []
-        self.done = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append((record.levelno, record.getMessage()))
-        if "notify services looked up" in record.getMessage():
-            self.done.set()
-
-
 @pytest.fixture
 def heard() -> Iterator[Heard]:
-    logger = logging.getLogger("ambient.actuators.ha_notify_services")
-    handler, level = Heard(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    """The check's lines; done at its last one (DEBUG: how many were looked up)."""
+    with heard_from("ambient.actuators.ha_notify_services", "notify services looked up") as handler:
+        yield handler
 
 
 @pytest.mark.ha
