@@ -98,7 +98,7 @@ def config_differs_note(
 ) -> list[str]:
     """A note when the running daemon's rules or sensors are not the file's: it runs the
     config as it read it at its start or last reload, and the file was edited since."""
-    from ambient.sensors.factory import source_name
+    from ambient.sensors.factory import sensor_name
 
     if document.get("starting"):  # not wired yet: no rules or sensors to compare
         return []
@@ -108,8 +108,7 @@ def config_differs_note(
             [rule.get("id") for rule in document.get("rules") or []],
         ),
         "sensors": (
-            # As the daemon names them: a strap without an id after its device.
-            [source_name(sensor, i) for i, sensor in enumerate(config.sensors)],
+            [sensor_name(sensor, i) for i, sensor in enumerate(config.sensors)],
             [sensor.get("name") for sensor in document.get("sensors") or []],
         ),
     }

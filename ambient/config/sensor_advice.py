@@ -99,7 +99,8 @@ def _one_name_twice(straps: list[tuple[int, BleSensorConfig]]) -> Iterator[Findi
     warns): the first advertisement of the name answers both searches, so the second finds
     the device the first reads, each time, and never another of that name."""
     first: dict[tuple[str, str | None], int] = {}
-    by_name = {index: sensor_name(sensor, index) for index, sensor in straps}
+    # (one without an id goes by the name itself, said once)
+    by_id = {index: f" (`{sensor.id}`)" if sensor.id else "" for index, sensor in straps}
     for index, sensor in straps:
         if sensor.address or not sensor.name:
             continue
@@ -107,8 +108,8 @@ def _one_name_twice(straps: list[tuple[int, BleSensorConfig]]) -> Iterator[Findi
         if seen != index:
             yield (
                 ("sensors", index, "name"),
-                f"sensors[{index}] (`{by_name[index]}`) searches for the name of "
-                f"sensors[{seen}] (`{by_name[seen]}`), `{sensor.name}`: `run` "
+                f"sensors[{index}]{by_id[index]} searches for the name of "
+                f"sensors[{seen}]{by_id[seen]}, `{sensor.name}`: `run` "
                 "connects one to the first device of that name it sees, and the other finds "
                 "that same device each time and does not connect (`read by ... already`), "
                 "never another of the name; list a device once, or give each its `address:` "

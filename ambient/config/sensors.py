@@ -243,11 +243,21 @@ SensorConfig = Annotated[
 
 
 def sensor_name(config: SensorConfig, index: int) -> str:
-    """What the sensor goes by in ``status``, diagnostics, ``check`` and its counters: its
-    ``id``, else its type and place among the sensors (``mqtt1``)."""
+    """What the sensor goes by in ``check``, ``status``, the log, its counters and (a
+    Bluetooth device's) its readings' ``source``: its ``id``; else a Bluetooth device's
+    configured ``name`` or ``address``, which the user wrote and ``ambient scan`` prints; else
+    its type and place among the sensors (``mqtt1``)."""
     if config.id:
         return config.id
+    if config.type == "ble":
+        return ble_name(config)
     return f"{config.type}{index}"
+
+
+def ble_name(config: BleSensorConfig) -> str:
+    """A Bluetooth device's name (see :func:`sensor_name`), which needs no place among the
+    sensors: its id, else its configured name, else its address (one of the two is given)."""
+    return config.id or config.name or config.address or "ble"
 
 
 def beats_kind(config: SensorConfig) -> BeatsKind | None:

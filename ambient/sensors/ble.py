@@ -33,14 +33,13 @@ from bleak_retry_connector import establish_connection, get_device, get_device_b
 
 from ambient.asyncutil import ClockTimeout, reraise_lost_cancel, result_or_clock_timeout
 from ambient.clock import Clock, TimerHandle
-from ambient.config.sensors import BleSensorConfig
+from ambient.config.sensors import BleSensorConfig, ble_name
 from ambient.counters import Counters
 from ambient.logs import Throttle
 from ambient.ports import ReadingSink
 from ambient.sensors.ble_backoff import Backoff
 from ambient.sensors.ble_beats import MeasurementReadings
 from ambient.sensors.ble_shared_scan import same_adapter_named_otherwise, shared_scan
-from ambient.sensors.factory import ble_source_name
 from ambient.sensors.heart_rate import (
     BATTERY_LEVEL_UUID,
     BODY_SENSOR_LOCATION_UUID,
@@ -126,7 +125,7 @@ class BleSensor:
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
-        self.name = name or ble_source_name(config)
+        self.name = name or ble_name(config)
         self.scope = f"ble:{self.name}"
         self._clock = clock
         self._counters = counters

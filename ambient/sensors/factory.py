@@ -9,28 +9,16 @@ from typing import TYPE_CHECKING
 from ambient.config.sensors import sensor_name as sensor_name
 
 if TYPE_CHECKING:  # annotations only: `ambient check` (sensor_name) loads no asyncio
-    from ambient.config.sensors import BeatsKind, BleSensorConfig, SensorConfig
+    from ambient.config.sensors import BeatsKind, SensorConfig
     from ambient.connections import Connections
     from ambient.ports import Sensor
-
-
-def ble_source_name(config: BleSensorConfig) -> str:
-    """The name a BLE sensor gives its readings' ``source``: its id, else the device's."""
-    return config.id or config.name or config.address or "ble"
-
-
-def source_name(config: SensorConfig, index: int) -> str:
-    """The ``source`` the sensor gives its readings (a BLE device's: see `ble_source_name`)."""
-    if config.type == "ble":
-        return ble_source_name(config)
-    return sensor_name(config, index)
 
 
 def stale_after_by_source(configs: Iterable[SensorConfig]) -> dict[str, float]:
     """The sources whose heart readings stay current for their sensor's own ``stale_after``
     (a satellite's readings keep their own sources' names and take the signals')."""
     return {
-        source_name(config, index): config.stale_after
+        sensor_name(config, index): config.stale_after
         for index, config in enumerate(configs)
         if config.type != "satellite" and config.stale_after is not None
     }
@@ -49,7 +37,7 @@ def beats_by_source(configs: Iterable[SensorConfig]) -> dict[str, BeatsKind]:
             continue
         kind = beats_kind(config)
         if kind is not None:
-            kinds[source_name(config, index)] = kind
+            kinds[sensor_name(config, index)] = kind
     return kinds
 
 

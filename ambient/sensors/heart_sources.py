@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from ambient.config.sensors import STALE_AFTER_METRICS, SensorConfig
 from ambient.counters import Counters
 from ambient.ports import ReadingSink
-from ambient.sensors.factory import source_name
+from ambient.sensors.factory import sensor_name
 from ambient.sensors.priority import ArbitratedSink, SourceArbiter
 
 
@@ -50,7 +50,7 @@ def heart_source_arbiter(
     for index, config in heart:
         if config.type == "satellite":
             continue  # its readings are named by the satellite's devices: forwarded ones
-        name = source_name(config, index)
+        name = sensor_name(config, index)
         local.append(name)
         if config.type == "ble":
             bluetooth.append((config.person or "default", name, config.priority))

@@ -97,30 +97,46 @@ sensors:
   - {type: satellite, instances: [bedroom]}
   - {type: homeassistant, entity_id: sensor.watch_heart_rate, metric: hr}
   - {type: homeassistant, id: alex_watch, entity_id: sensor.watch_rr, metric: rr}
+  - {type: ble, address: 'A0:9E:1A:12:34:56', adapter: hci1}
 """
 
 
 def test_check_and_the_running_sensors_name_each_kind_of_sensor_alike(tmp_path: Path) -> None:
-    """What `check` calls a sensor is what the daemon's sensor goes by in `status` and its
-    counters: by its id, else by its type and place. A strap without an id is the exception
-    `status` shows: it goes by its device's name (`Polar H10 1234ABCD`)."""
+    """What `check` calls a sensor is what the daemon's sensor goes by in `status`, the log
+    and its counters: its id, else a strap's configured name or address (as the user wrote
+    it and `ambient scan` prints it), else its type and place. A strap without an id was
+    `ble1` in `check` but `Polar H10 1234ABCD` in `status`."""
     path = tmp_path / "ambient.yaml"
     path.write_text(EACH_KIND, encoding="utf-8")
     (tmp_path / "alex.csv").write_text("t,metric,value\n0,hr,60\n", encoding="utf-8")
     config = load_config(path)
     connections = Connections(config, VirtualClock(0.0), Counters())
     checked = [sensors_config.sensor_name(s, index) for index, s in enumerate(config.sensors)]
-    named = [factory.sensor_name(s, index) for index, s in enumerate(config.sensors)]
     running = [
         factory.build_sensor(s, index, connections).name for index, s in enumerate(config.sensors)
     ]
-    assert checked == named
-    assert checked == [
+    assert checked == running
+    assert running == [
         "recording0",
-        "ble1",
+        "Polar H10 1234ABCD",
         "mqtt2",
         "satellite3",
         "homeassistant4",
         "alex_watch",
+        "A0:9E:1A:12:34:56",
     ]
-    assert running == [*checked[:1], "Polar H10 1234ABCD", *checked[2:]]
+
+
+def test_two_straps_of_one_name_without_ids_are_named_once_each(tmp_path: Path) -> None:
+    """A strap without an id goes by the name it searches for: the warning says that name
+    once, not once more after each entry."""
+    [warning] = warnings(
+        tmp_path,
+        "people: [{id: alex}]\nsensors:\n"
+        "  - {type: ble, person: alex, name: HRM-Dual}\n"
+        "  - {type: ble, person: alex, name: HRM-Dual}\n",
+    )
+    assert (
+        "sensors[1].name: sensors[1] searches for the name of sensors[0], `HRM-Dual`: `run` "
+        in warning
+    )

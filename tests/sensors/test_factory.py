@@ -126,7 +126,7 @@ def test_a_bluetooth_sensor_is_known_by_the_source_name_its_readings_carry() -> 
     from ambient.config.sensors import BleSensorConfig
     from ambient.counters import Counters
     from ambient.sensors.ble import BleSensor
-    from ambient.sensors.factory import source_name
+    from ambient.sensors.factory import sensor_name
 
     for fields, source in (
         ({"id": "strap", "name": "Polar H10 1234ABCD"}, "strap"),
@@ -134,5 +134,5 @@ def test_a_bluetooth_sensor_is_known_by_the_source_name_its_readings_carry() -> 
         ({"address": "A0:9E:1A:12:34:56"}, "A0:9E:1A:12:34:56"),
     ):
         config = BleSensorConfig.model_validate({"type": "ble", **fields})
-        assert source_name(config, 3) == source
+        assert sensor_name(config, 3) == source
         assert BleSensor(config, VirtualClock(), Counters()).name == source
