@@ -147,6 +147,8 @@ def test_the_page_takes_a_heart_rate_from_mqtt_to_the_log(
     assert traced.returncode == 0, traced.stderr
     assert "fast_heart [alex]  fired  hr 120 above 100" in traced.stdout
     assert "fast_heart [alex]  recovered" in traced.stdout
+    for line in traced.stdout.splitlines():
+        assert blank_times(line) in shown, f"the page does not show the trace's {line!r}"
 
 
 @pytest.mark.ha
@@ -161,10 +163,13 @@ def test_the_page_dims_a_home_assistant_light_and_restores_it(
         page.secrets().replace("paste-your-long-lived-token-here", ha.token)
     )
     shell = Shell(workdir, mosquitto)
+    for line in page.commands("chmod "):
+        assert shell.run(line).returncode == 0
     check, run = page.commands("ambient check")[-1], page.commands("ambient run")[-1]
     checked = shell.run(check)
     assert checked.returncode == 0, checked.stderr
     assert ha.token not in checked.stdout + checked.stderr
+    assert "Warning" not in checked.stdout, "the page's secrets.yaml is one others can read"
 
     async def scenario() -> None:
         async with HaProbe(ha.url, ha.other_token) as probe:
