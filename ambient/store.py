@@ -28,8 +28,7 @@ from ambient.store_crypto import (
     StoreError,
     StoreKey,
     file_is_plain,
-    header_damage,
-    header_damaged,
+    not_opened,
 )
 
 if TYPE_CHECKING:
@@ -393,9 +392,5 @@ def _connect(path: Path, key: StoreKey | None, migrate: bool) -> tuple[sqlite3.C
         db: sqlite3.Connection = connect_encrypted(path, key)
         return db, True
     if plain is False:
-        if header_damaged(path):
-            raise StoreError(header_damage(path))
-        raise StoreError(
-            f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
-        )
+        raise StoreError(not_opened(path, None))
     return sqlite3.connect(path), False

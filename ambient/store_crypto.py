@@ -150,6 +150,19 @@ def header_damage(path: Path) -> str:
     )
 
 
+def not_opened(path: Path, key: StoreKey | None) -> str:
+    """What ``run`` and ``check`` say of the file at ``path`` that does not start as a plain
+    SQLite file's and that ``key`` does not open (None: no key is given): a plain store whose
+    header a worn card damaged, else an encrypted one whose key is wrong, or not given."""
+    if header_damaged(path):
+        return header_damage(path)
+    if key is None:
+        return (
+            f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
+        )
+    return f"store {wrong_key(path, key)}"
+
+
 def connect_encrypted(path: Path, key: StoreKey) -> Any:
     """An SQLCipher connection to the encrypted (or new) file at ``path``."""
     db = sqlcipher().connect(str(path))
@@ -160,9 +173,7 @@ def connect_encrypted(path: Path, key: StoreKey) -> Any:
         raise
     if not unlocked:
         db.close()
-        raise StoreError(
-            header_damage(path) if header_damaged(path) else f"store {wrong_key(path, key)}"
-        )
+        raise StoreError(not_opened(path, key))
     return db
 
 

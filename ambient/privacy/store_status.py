@@ -20,12 +20,10 @@ from ambient.store_crypto import (
     StoreError,
     StoreKey,
     file_is_plain,
-    header_damage,
-    header_damaged,
     key_opens,
+    not_opened,
     read_key,
     sqlcipher,
-    wrong_key,
 )
 
 
@@ -45,10 +43,8 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         return refused, False
     encryption = config.encryption
     if encryption is None:
-        if plain is False and header_damaged(path):
-            return header_damage(path), False
         if plain is False:
-            return f"{path} is encrypted, but store.encryption gives no key", False
+            return not_opened(path, None), False
         return f"{path}, not encrypted (store.encryption encrypts it; see docs/privacy.md)", True
     try:
         sqlcipher()
@@ -69,7 +65,7 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
                 raise  # a bug: its traceback is what a report needs
             return f"store {path} {problem}", False
         if not opens:
-            return header_damage(path) if header_damaged(path) else wrong_key(path, key), False
+            return not_opened(path, key), False
         if (damaged := damage(path, key)) is not None:
             return damaged, False
     state = {

@@ -187,12 +187,19 @@ def test_check_says_where_the_key_comes_from_and_what_the_file_is(tmp_path: Path
     assert "(encrypted; key from" in ambient("check", str(config)).stdout
 
 
-def test_check_fails_for_an_encrypted_file_without_a_key(tmp_path: Path) -> None:
+def test_check_fails_for_an_encrypted_file_without_a_key_in_run_s_words(tmp_path: Path) -> None:
+    """`check` said it in words of its own ("store.encryption gives no key"), the line `run`
+    stops with said it another way: both now say the one line."""
     db = tmp_path / "ambient.db"
     Store(db, StoreKey(RAW_KEY, "t")).close()
-    result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
-    assert result.returncode == 1
-    assert f"Store: {db} is encrypted, but store.encryption gives no key" in result.stdout
+    config = config_file(tmp_path, {"path": str(db)})
+    problem = f"store {db} is encrypted (or not an SQLite file): give its key in store.encryption"
+
+    run = ambient("run", "--config", str(config))
+    check = ambient("check", str(config))
+
+    assert (run.returncode, run.stderr.splitlines()) == (1, [f"ambient run: {problem}"])
+    assert check.returncode == 1 and f"Store: {problem}\n" in check.stdout
 
 
 @pytest.mark.parametrize("keyed", [False, True], ids=["no key", "a key to encrypt it"])
@@ -256,7 +263,8 @@ def test_check_fails_for_a_key_file_run_would_refuse(
 
 def test_check_fails_for_a_key_that_does_not_open_the_store(tmp_path: Path) -> None:
     """A key replaced (or a store put back from another machine's backup): `run` stops at
-    once, so `check` must not say OK. The file is only read, never changed."""
+    once, so `check` must not say OK, and says it in `run`'s words. The file is only read,
+    never changed."""
     db = tmp_path / "ambient.db"
     Store(db, StoreKey(RAW_KEY, "t")).close()
     before = db.read_bytes()
@@ -264,12 +272,14 @@ def test_check_fails_for_a_key_that_does_not_open_the_store(tmp_path: Path) -> N
     key_file.write_text("11" * 32)
     key_file.chmod(0o600)
     config = config_file(tmp_path, {"path": str(db), "encryption": {"key_file": str(key_file)}})
+    problem = (
+        f"store {db} cannot be opened with the key from {key_file} (a wrong key, or not an "
+        "ambient store)"
+    )
     result = ambient("check", str(config))
     assert result.returncode == 1
-    assert (
-        f"Store: {db} cannot be opened with the key from {key_file} (a wrong key, or not an "
-        "ambient store)"
-    ) in result.stdout
+    assert f"Store: {problem}\n" in result.stdout
+    assert f"store.encryption: {problem}\n" in result.stderr
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ambient.db", "ambient.yaml", "store.key"]
     key_file.write_text(RAW_KEY)
