@@ -152,7 +152,7 @@ def replay_sensor(config: AmbientConfig, path: Path, person: str | None) -> Reco
         path=path,
         person=person,
         stale_after=stale_after,
-        beats=configured_beats(config.sensors, whose),
+        beats=configured_beats(config.sensors, whose, config.person_ids()),
     )
 
 

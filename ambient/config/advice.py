@@ -25,7 +25,11 @@ from ambient.config.rule_advice import (
     unreachable_rule_parts,
 )
 from ambient.config.rule_checks import signal_tests, walk_steps
-from ambient.config.sensor_advice import ble_searches_that_collide, for_shorter_than_a_sample
+from ambient.config.sensor_advice import (
+    ble_searches_that_collide,
+    for_shorter_than_a_sample,
+    forwarded_beats_of_no_one,
+)
 from ambient.config.sensors import DEFAULT_PERSON, names_its_people
 from ambient.config.template_checks import person_never_filled, signals_in_templates
 from ambient.config.triggers import SignalTriggerConfig, StateTriggerConfig
@@ -75,6 +79,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *signal_kind_mixups(config),
         *for_shorter_than_a_sample(config),
         *ble_searches_that_collide(config),
+        *forwarded_beats_of_no_one(config),
         *person_never_filled(config),
         *calming_advice(config),
         *calming_in_quiet_hours(config),

@@ -12,6 +12,7 @@ from ambient.config.sensors import (
     DEFAULT_PERSON,
     USUAL_DEFAULT_ADAPTER,
     BleSensorConfig,
+    SatelliteSensorConfig,
     may_give,
     sensor_name,
 )
@@ -137,3 +138,32 @@ def _one_adapter_named_two_ways(straps: list[tuple[int, BleSensorConfig]]) -> It
         f"`cannot scan`, until the other has found its device; give `adapter: "
         f"{USUAL_DEFAULT_ADAPTER}` in every entry, or in none",
     )
+
+
+def forwarded_beats_of_no_one(config: AmbientConfig) -> Iterator[Finding]:
+    """A satellite sensor's `beats:` entry that cannot stand for a person's kind of beats:
+    one naming no `person:` where several people are configured (whose it is is not known),
+    or naming someone not under `people:`. Its beats keep their kind as they come either way;
+    what it leaves out is the person's one kind (a replay of their recording, the rests
+    `baseline show` lists, a baseline saved before kinds were kept)."""
+    people = config.person_ids()
+    for index, sensor in enumerate(config.sensors):
+        if not isinstance(sensor, SatelliteSensorConfig):
+            continue
+        for source, entry in sensor.beats.items():
+            if isinstance(entry, str) and len(people) > 1:
+                yield (
+                    ("sensors", index, "beats", source),
+                    f"`{source}` names no person, and several people are configured "
+                    f"({', '.join(people)}): its beats are taken as {entry} as they come, "
+                    "but for no one's kind of beats (a replay of their recording, the rests "
+                    f"`baseline show` lists); write `{source}: {{beats: {entry}, person: "
+                    "<whose>}`",
+                )
+            elif not isinstance(entry, str) and entry.person not in people:
+                listed = f"({', '.join(people)})" if people else "(which is empty)"
+                yield (
+                    ("sensors", index, "beats", source, "person"),
+                    f"`{source}` is named as `{entry.person}`'s, who is not under `people:` "
+                    f"{listed}: its beats count for no one's kind of beats",
+                )

@@ -148,6 +148,14 @@ class MqttSensorConfig(HeartSensorBase):
         return self
 
 
+class ForwardedBeatsConfig(ConfigModel):
+    """What one forwarded source's beats come from, and whose they are (a satellite worn by
+    two people forwards a strap of one and a watch of the other)."""
+
+    beats: BeatsKind = Field(title="chest (a strap's ECG) or pulse (an optical sensor)")
+    person: Identifier = Field(title="Whose beats they are")
+
+
 class SatelliteSensorConfig(SensorBase):
     """Readings forwarded by ambient satellites over MQTT (``<base_topic>/<instance>/readings``)."""
 
@@ -162,16 +170,19 @@ class SatelliteSensorConfig(SensorBase):
         le=100,
         title="How many forwarded person ids not in `people:` to accept (first come)",
     )
-    beats: dict[str, BeatsKind] = Field(
+    beats: dict[str, BeatsKind | ForwardedBeatsConfig] = Field(
         default_factory=dict,
         title="What the beats of a forwarded source come from, by `<instance>/<its sensor's "
-        "source>` (bedroom/alex_strap: chest); a batch carries no kind, so others' are of no "
-        "known kind",
+        "source>` (bedroom/alex_strap: chest), and whose they are where several people are "
+        "configured (bedroom/alex_strap: {beats: chest, person: alex}); a batch carries no "
+        "kind, so others' are of no known kind",
     )
 
     @field_validator("beats")
     @classmethod
-    def _forwarded_sources(cls, beats: dict[str, BeatsKind]) -> dict[str, BeatsKind]:
+    def _forwarded_sources(
+        cls, beats: dict[str, BeatsKind | ForwardedBeatsConfig]
+    ) -> dict[str, BeatsKind | ForwardedBeatsConfig]:
         """Keys name a forwarded source as the central's readings do: ``<instance>/<source>``
         (a key without the instance would never match, and the kind would go unused)."""
         for source in beats:
@@ -182,6 +193,28 @@ class SatelliteSensorConfig(SensorBase):
                     "satellite's `instance` and its sensor's id (e.g. `bedroom/alex_strap`)"
                 )
         return beats
+
+    def beats_by_source(self) -> dict[str, BeatsKind]:
+        """What the beats of each forwarded source named come from, whoever's they are."""
+        return {
+            source: entry if isinstance(entry, str) else entry.beats
+            for source, entry in self.beats.items()
+        }
+
+    def beats_of(self, person: str, people: Collection[str]) -> list[BeatsKind]:
+        """The kinds of the forwarded sources named as ``person``'s: by their `person`, or,
+        naming none, when ``people`` (the configured ones) leave no doubt whose: the one
+        person, or ``default`` when none is configured. With several, such a source is no
+        one's (``check`` says so): its beats still keep their kind, but it does not stand
+        for any one person's."""
+        only = next(iter(people)) if len(people) == 1 else None
+        if not people:
+            only = DEFAULT_PERSON
+        return [
+            entry if isinstance(entry, str) else entry.beats
+            for entry in self.beats.values()
+            if (only if isinstance(entry, str) else entry.person) == person
+        ]
 
 
 class HomeAssistantSensorConfig(HeartSensorBase):
@@ -297,27 +330,33 @@ def names_its_people(config: SensorConfig) -> bool:
     return config.type == "mqtt" and config.person_topic_level is not None
 
 
-def beats_kinds_of(configs: Iterable[SensorConfig], person: str) -> set[BeatsKind | None]:
+def beats_kinds_of(
+    configs: Iterable[SensorConfig], person: str, people: Collection[str]
+) -> set[BeatsKind | None]:
     """The kinds of beats of the sensors that may give ``person``'s beats (see
     :func:`may_give`); None for one whose kind is not known. A satellite sensor's are the
-    kinds its ``beats`` names for the sources it forwards, as ``run`` takes those beats
-    (``beats_by_source``); None when it names none."""
+    kinds its ``beats`` names for the sources it forwards as ``person``'s (see
+    :meth:`SatelliteSensorConfig.beats_of`; ``people``: the configured ones), as ``run``
+    takes those beats (``beats_by_source``); None when it names none of theirs."""
     kinds: set[BeatsKind | None] = set()
     for config in configs:
         if not may_give(config, person, ("rr",)):
             continue
-        if config.type == "satellite" and config.beats:
-            kinds.update(config.beats.values())
+        named = config.beats_of(person, people) if config.type == "satellite" else None
+        if named:
+            kinds.update(named)
         else:
             kinds.add(beats_kind(config))
     return kinds
 
 
-def configured_beats(configs: Iterable[SensorConfig], person: str) -> BeatsKind | None:
+def configured_beats(
+    configs: Iterable[SensorConfig], person: str, people: Collection[str]
+) -> BeatsKind | None:
     """The one kind of beats the sensors that may give ``person``'s beats have, or None when
     they differ, one is not known, or there is none: which kind a baseline saved before kinds
-    were kept holds."""
-    kinds = beats_kinds_of(configs, person)
+    were kept holds (``people``: the configured ones)."""
+    kinds = beats_kinds_of(configs, person, people)
     if len(kinds) != 1:
         return None
     (kind,) = kinds
@@ -329,5 +368,8 @@ def configured_beats_by_person(
 ) -> dict[str, BeatsKind]:
     """:func:`configured_beats` of each of ``people`` who has one, and of ``default``, whose
     readings a sensor without ``person:`` gives."""
-    found = {person: configured_beats(configs, person) for person in [*people, DEFAULT_PERSON]}
+    listed = list(people)
+    found = {
+        person: configured_beats(configs, person, listed) for person in [*listed, DEFAULT_PERSON]
+    }
     return {person: kind for person, kind in found.items() if kind is not None}

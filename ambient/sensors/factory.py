@@ -33,7 +33,7 @@ def beats_by_source(configs: Iterable[SensorConfig]) -> dict[str, BeatsKind]:
     kinds: dict[str, BeatsKind] = {}
     for index, config in enumerate(configs):
         if config.type == "satellite":
-            kinds.update(config.beats)
+            kinds.update(config.beats_by_source())
             continue
         kind = beats_kind(config)
         if kind is not None:

@@ -81,7 +81,7 @@ def _baseline_from(config: AmbientConfig, person: str, saved: Any) -> Baseline:
     baseline = Baseline(config.signals.baseline, resting_hr, resolve_zone(config.timezone))
     # A baseline saved before kinds of beats were kept is the person's one kind, as the daemon
     # takes it (see `SignalEngine`).
-    beats = configured_beats(config.sensors, person)
+    beats = configured_beats(config.sensors, person, config.person_ids())
     if saved is not None and not baseline.load_json(saved, beats):
         raise BaselineCommandError(
             f"the saved baseline of {person} is unreadable (the daemon starts it afresh)"
@@ -122,7 +122,7 @@ def _show(config: AmbientConfig, person: str, as_json: bool, out: TextIO, now: f
     last_day = baseline.last_day_worn()
     document["last_day"] = None if last_day is None else last_day.isoformat()
     document["configured"] = configured
-    kinds = _kinds_shown(baseline, beats_kinds_of(config.sensors, person))
+    kinds = _kinds_shown(baseline, beats_kinds_of(config.sensors, person, config.person_ids()))
     document["ln_rmssd_by_beats"] = {
         kind: _ln_rmssd(baseline.norm(now, kind), config.signals.baseline.prior_days)
         for kind in kinds

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ambient.config import AmbientConfig, ConfigError, load_config
-from ambient.config.sensors import beats_kind, beats_kinds_of, configured_beats, may_give
+from ambient.config import AmbientConfig, ConfigError, config_warnings, load_config
+from ambient.config.sensors import (
+    beats_kind,
+    beats_kinds_of,
+    configured_beats,
+    configured_beats_by_person,
+    may_give,
+)
 from ambient.sensors.factory import beats_by_source
 from ambient.signals.person import PersonSignals
 from ambient.simulate import replay_sensor
@@ -111,10 +117,11 @@ def test_a_persons_configured_beats_are_the_one_kind_their_beat_sensors_have(
     tmp_path: Path, sensors: tuple[str, ...], alex: str | None, sam: str | None
 ) -> None:
     config = _load(tmp_path, *sensors)
-    assert (configured_beats(config.sensors, "alex"), configured_beats(config.sensors, "sam")) == (
-        alex,
-        sam,
-    )
+    people = config.person_ids()
+    assert (
+        configured_beats(config.sensors, "alex", people),
+        configured_beats(config.sensors, "sam", people),
+    ) == (alex, sam)
 
 
 def test_whose_heart_readings_a_sensor_may_give_is_whose_run_gives_them(tmp_path: Path) -> None:
@@ -157,7 +164,7 @@ def test_a_satellite_sensor_names_the_kind_of_the_beats_it_forwards(tmp_path: Pa
         "bedroom/alex_strap": "chest",
         "hall/w": "pulse",
     }
-    assert configured_beats(config.sensors, "alex") is None
+    assert configured_beats(config.sensors, "alex", config.person_ids()) is None
     alex = PersonSignals(
         "alex", config.signals, None, beats_by_source=beats_by_source(config.sensors)
     )
@@ -174,14 +181,76 @@ def test_a_satellite_beats_key_without_its_instance_is_refused(tmp_path: Path) -
 def test_a_person_whose_beats_come_only_by_a_satellite_has_the_kind_its_beats_name(
     tmp_path: Path,
 ) -> None:
-    """A strap on the bedroom satellite, named `chest` on the central's satellite sensor: the
-    person's kind is chest, as run takes those beats, so a replay of their recording reads its
-    beats as chest too and `baseline show` lists the chest rest before its first minutes.
-    A satellite sensor naming no kind says nothing of its beats."""
-    config = _load(tmp_path, "{type: satellite, beats: {bedroom/alex_strap: chest}}")
-    assert configured_beats(config.sensors, "alex") == "chest"
-    assert beats_kinds_of(config.sensors, "alex") == {"chest"}
+    """A strap on the bedroom satellite, named `chest` on the central's satellite sensor as
+    alex's: the person's kind is chest, as run takes those beats, so a replay of their
+    recording reads its beats as chest too and `baseline show` lists the chest rest before
+    its first minutes. A satellite sensor naming no kind says nothing of its beats."""
+    config = _load(
+        tmp_path, "{type: satellite, beats: {bedroom/alex_strap: {beats: chest, person: alex}}}"
+    )
+    people = config.person_ids()
+    assert configured_beats(config.sensors, "alex", people) == "chest"
+    assert beats_kinds_of(config.sensors, "alex", people) == {"chest"}
     assert replay_sensor(config, tmp_path / "day.csv", "alex").beats == "chest"
     unnamed = _load(tmp_path, "{type: satellite}")
-    assert configured_beats(unnamed.sensors, "alex") is None
-    assert beats_kinds_of(unnamed.sensors, "alex") == {None}
+    assert configured_beats(unnamed.sensors, "alex", people) is None
+    assert beats_kinds_of(unnamed.sensors, "alex", people) == {None}
+
+
+def test_each_forwarded_source_counts_for_the_person_it_names_alone(tmp_path: Path) -> None:
+    """Alex's strap and Sam's watch both forwarded by the bedroom satellite: every kind the
+    satellite sensor named counted for everyone, so each had two kinds and none of their own,
+    and with alex's strap alone named, Sam's watch beats were replayed as a strap's. Each
+    entry now says whose beats they are."""
+    both = _load(
+        tmp_path,
+        "{type: satellite, beats: {bedroom/alex_strap: {beats: chest, person: alex}, "
+        "bedroom/sam_watch: {beats: pulse, person: sam}}}",
+    )
+    assert configured_beats_by_person(both.sensors, both.person_ids()) == {
+        "alex": "chest",
+        "sam": "pulse",
+    }
+    assert replay_sensor(both, tmp_path / "day.csv", "sam").beats == "pulse"
+    assert beats_by_source(both.sensors) == {
+        "bedroom/alex_strap": "chest",
+        "bedroom/sam_watch": "pulse",
+    }
+    alex_only = _load(
+        tmp_path, "{type: satellite, beats: {bedroom/alex_strap: {beats: chest, person: alex}}}"
+    )
+    assert replay_sensor(alex_only, tmp_path / "day.csv", "sam").beats is None
+
+
+def test_a_forwarded_source_naming_no_one_is_no_ones_among_several_people(
+    tmp_path: Path,
+) -> None:
+    """`bedroom/alex_strap: chest` with alex and sam configured does not say whose the strap
+    is: it was taken for everyone's (sam's replay read as a strap's). Its beats keep their
+    kind as they come; it stands for no one's kind, and `check` says to name the person.
+    With one person configured, it is theirs."""
+    config = _load(tmp_path, "{type: satellite, beats: {bedroom/alex_strap: chest}}")
+    assert configured_beats_by_person(config.sensors, config.person_ids()) == {}
+    assert replay_sensor(config, tmp_path / "day.csv", "sam").beats is None
+    assert beats_by_source(config.sensors) == {"bedroom/alex_strap": "chest"}
+    [warning] = [str(w) for w in config_warnings(tmp_path / "ambient.yaml", config)]
+    assert "sensors[0].beats.bedroom/alex_strap" in warning
+    assert "several people" in warning
+    assert "`bedroom/alex_strap: {beats: chest, person: <whose>}`" in warning
+    alone = tmp_path / "alone.yaml"
+    alone.write_text(
+        "people: [{id: alex}]\nmqtt: {host: localhost}\n"
+        "sensors: [{type: satellite, beats: {bedroom/alex_strap: chest}}]\n"
+    )
+    one = load_config(alone)
+    assert configured_beats_by_person(one.sensors, one.person_ids()) == {"alex": "chest"}
+    assert config_warnings(alone, one) == []
+
+
+def test_a_forwarded_source_of_someone_not_configured_is_said(tmp_path: Path) -> None:
+    config = _load(
+        tmp_path, "{type: satellite, beats: {bedroom/strap: {beats: chest, person: alx}}}"
+    )
+    [warning] = [str(w) for w in config_warnings(tmp_path / "ambient.yaml", config)]
+    assert "sensors[0].beats.bedroom/strap.person" in warning
+    assert "named as `alx`'s, who is not under `people:` (alex, sam)" in warning
