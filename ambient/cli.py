@@ -532,7 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         common,
         "insights",
-        "show what ambient learnt of each calming option per person: episodes, mean response "
+        # (the newline: the description is printed as written; the list of commands wraps it)
+        "show what ambient learnt of each calming option per person: episodes, mean response\n"
         "and how likely each option is now",
         "ambient insights --person alex --config /etc/ambient/ambient.yaml",
         "exit codes: 0 shown (also when nothing is learnt yet), 1 no store or unknown person\n"

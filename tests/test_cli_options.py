@@ -94,6 +94,17 @@ def test_every_subcommand_has_a_description_an_example_and_exit_codes(name: str)
     assert "exit codes: 0 " in text
 
 
+@pytest.mark.parametrize("name", subcommands())
+def test_every_subcommands_help_fits_a_terminal_100_columns_wide(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """argparse wraps the options' help to the terminal, not a description or an epilog kept as
+    written: those are wrapped by hand."""
+    monkeypatch.setenv("COLUMNS", "100")
+    for line in subparsers()[name].format_help().splitlines():
+        assert len(line) <= 100, f"ambient {name} --help: {line!r}"
+
+
 @pytest.mark.parametrize(
     ("name", "option"),
     [
