@@ -13,7 +13,10 @@ more slowly (see :mod:`ambient.connections.mqtt_takeover`).
 
 Nothing the broker hands over is lost: a QoS 1/2 message is acknowledged only after its handlers
 ran, and one a handler :class:`Declined` (a sensor shutting down) stays unacknowledged, so the
-broker delivers it again in the next session. The broker sends at most ``RECEIVE_MAXIMUM``
+broker delivers it again in the next session. One whose acknowledgement the connection lost
+(dropped between its handling and the PUBACK) the broker sends again at the reconnect, flagged
+DUP: one of the last ``RECEIVE_MAXIMUM`` handled is skipped, counted ``redelivered``, said at
+DEBUG (MQTT at least once, not a reading taken twice). The broker sends at most ``RECEIVE_MAXIMUM``
 unacknowledged messages at a time, which bounds what waits in memory; QoS 0 messages beyond
 ``QOS0_QUEUE_LIMIT`` are dropped and counted.
 
@@ -46,6 +49,7 @@ import re
 import ssl
 import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +65,7 @@ from ambient.config.tls import broker_context
 from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt_client import (
     IncomingQueue,
+    ReceivedMessage,
     acknowledge,
     end_with_session,
     prepare,
@@ -216,6 +221,10 @@ class MqttConnection:
         #: Per topic and the subscriptions it came for, the hash of the last payload handled
         #: (kept across sessions).
         self._last_payload: dict[tuple[str, tuple[int, ...]], int] = {}
+        #: The last ``RECEIVE_MAXIMUM`` QoS 1/2 messages handled (their packet id, topic and
+        #: payload's hash), kept across sessions: one the broker sends again (DUP) after a
+        #: connection that dropped before their acknowledgement reached it was handled.
+        self._handled: OrderedDict[tuple[int, str, int], None] = OrderedDict()
         #: Each filter's subscription identifier (see :func:`subscription_id`).
         self._subscription_id: dict[str, int] = {}
         #: Whether this session's broker takes subscription identifiers.
@@ -714,9 +723,15 @@ class MqttConnection:
         else:
             via = _subscription_ids(message)
             key = (topic, via)  # a copy for another subscription is for other handlers
+            sent = (message.mid, topic, hash(payload))
             if message.retain and self._last_payload.get(key) == hash(payload):
                 self._counters.increment(COUNTER_SCOPE, "retained_repeat")
                 _LOGGER.debug("skipped the retained message on %s: handled already", topic)
+                accepted = True
+            elif isinstance(message, ReceivedMessage) and message.dup and sent in self._handled:
+                # MQTT at least once: its acknowledgement was lost with the connection
+                self._counters.increment(COUNTER_SCOPE, "redelivered")
+                _LOGGER.debug("skipped the message on %s sent again: handled already", topic)
                 accepted = True
             else:
                 backlog = self._backlog_marker is not None
@@ -724,8 +739,18 @@ class MqttConnection:
                 accepted = self.deliver(MqttMessage(topic, payload, retain, qos, backlog), via)
                 if accepted:  # a declined one comes again, and must then be handled
                     self._remember(key, payload)
+                    if qos > 0:
+                        self._handled_now(sent)
         if accepted and message.qos > 0:
             acknowledge(client, message)
+
+    def _handled_now(self, sent: tuple[int, str, int]) -> None:
+        """Keep ``sent`` among the last messages handled (see ``_handled``): no more can be
+        unacknowledged when a connection drops than the broker may send at once."""
+        handled = self._handled
+        handled[sent] = None
+        if len(handled) > RECEIVE_MAXIMUM:
+            handled.popitem(last=False)
 
     def _remember(self, key: tuple[str, tuple[int, ...]], payload: bytes) -> None:
         """Keep ``payload`` (its hash) as the last handled on a topic for its subscriptions."""

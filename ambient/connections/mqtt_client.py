@@ -22,6 +22,14 @@ from paho.mqtt.properties import Properties
 from ambient.stage_times import STAGE
 
 
+class ReceivedMessage(aiomqtt.Message):
+    """aiomqtt's message with paho's DUP flag, which aiomqtt drops: the broker sent this QoS
+    1/2 message before and got no acknowledgement (the connection dropped first), so sends it
+    again at the reconnect; it may have been handled already."""
+
+    dup: bool = False
+
+
 class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
     """aiomqtt's queue of received messages, bounded where it can be; ``None`` ends it.
 
@@ -163,13 +171,15 @@ def prepare(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
     without rebuilding paho's tables (:func:`read_properties_with_shared_tables`), end an
     attempt the broker closes before answering at once (:func:`_end_attempt_when_closed`), and
     note whether the broker takes subscription identifiers (:func:`_note_subscription_ids`)
-    and what it answers an unsubscribe (:func:`_note_unsubscribe_codes`)."""
+    and what it answers an unsubscribe (:func:`_note_unsubscribe_codes`), and keep each
+    message's DUP flag (:class:`ReceivedMessage`)."""
     read_properties_with_shared_tables()
     client._client.manual_ack_set(True)
     client._queue = incoming  # type: ignore[assignment]  # it also carries the end mark
     _end_attempt_when_closed(client)
     _note_subscription_ids(client, incoming)
     _note_unsubscribe_codes(client, incoming)
+    _receive_with_dup(client, incoming)
     _write_at_once(client)
     if STAGE is not None:
         _stamp_reads(client, STAGE)
@@ -231,6 +241,18 @@ def _note_unsubscribe_codes(client: aiomqtt.Client, incoming: IncomingQueue) -> 
             aiomqtt_on_unsubscribe(*args)
 
     paho.on_unsubscribe = on_unsubscribe
+
+
+def _receive_with_dup(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
+    """Receive each message as a :class:`ReceivedMessage` into ``incoming``, as aiomqtt's own
+    ``on_message`` does with its message (which has no DUP flag)."""
+
+    def on_message(_paho: Any, _userdata: Any, message: Any) -> None:
+        received = ReceivedMessage._from_paho_message(message)
+        received.dup = bool(message.dup)
+        incoming.put_nowait(received)
+
+    client._client.on_message = on_message
 
 
 def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:

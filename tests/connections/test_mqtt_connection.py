@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 from typing import Any
 
 import aiomqtt
@@ -364,6 +365,35 @@ async def test_a_declined_message_is_left_unacknowledged_and_delivered_again(
     async with running(second):
         again = await collector.next()
     assert (again.payload, again.backlog) == (b"61", True)
+
+
+async def test_a_message_declined_and_sent_again_at_the_reconnect_is_handled_then(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """The broker sends a message it got no acknowledgement for again at the reconnect,
+    flagged DUP. Only a copy of one handled already is skipped (counted `redelivered`): one a
+    handler declined (a sensor shutting down) is handled when it comes again."""
+    counters = Counters()
+    connection = make_connection(mosquitto, instance="home", counters=counters)
+    offered = Collector()
+
+    def declining_once(message: MqttMessage) -> None:
+        offered(message)
+        if offered.queue.qsize() == 1:
+            assert connection._client is not None
+            link = connection._client._client.socket()
+            assert isinstance(link, socket.socket)
+            link.shutdown(socket.SHUT_RDWR)  # the reconnect has the broker send it again
+            raise Declined("shutting down")
+
+    connection.subscribe("z2m/watch", declining_once)
+    async with running(connection), device_client(mosquitto) as device:
+        dropped = asyncio.ensure_future(connection.wait_attempt_ended())
+        await device.publish("z2m/watch", b"61", qos=1)
+        await asyncio.wait_for(dropped, WAIT_S)
+        first, again = await offered.next(), await offered.next()
+    assert (first.payload, again.payload, again.backlog) == (b"61", b"61", True)
+    assert counters.get("mqtt", "redelivered") == 0
 
 
 async def test_messages_queued_while_away_are_marked_backlog_and_live_ones_are_not(
