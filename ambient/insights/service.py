@@ -35,6 +35,7 @@ from ambient.insights.trends import HrvTrend, StressSlope, comparable_days, hrv_
 from ambient.messages import SignalScalar, SignalUpdate, SignalValue, TraceRecord
 from ambient.ports import SignalView
 from ambient.store import Store, StoreError
+from ambient.warn_once import WarnOnce
 
 _LOGGER = logging.getLogger(__name__)
 NOT_YET = "no finished day yet"
@@ -87,8 +88,8 @@ class Insights:
         self._day_sources: dict[str, str | None] = {}
         #: Finished days the store refused to close yet (person, day), oldest first.
         self._unclosed: list[tuple[str, OpenDay]] = []
-        #: Whether the store refused the last save (said once, until one succeeds again).
-        self._refusing = False
+        #: A save the store refused is said once, until one succeeds again.
+        self._refusals = WarnOnce(_LOGGER)
         #: Per person: when their open day was last saved whole.
         self._saved_at: dict[str, float] = {}
         #: Per person: the timer that recomputes yesterday once its episodes' spans are over.
@@ -493,9 +494,7 @@ class Insights:
         except StoreError as exc:
             self._refused("Insights not saved", exc)
             return
-        if self._refusing:
-            self._refusing = False
-            _LOGGER.info("Insights saved again")
+        self._refusals.worked("Insights saved again")
 
     def _save_open(self) -> None:
         now = self.clock.now()
@@ -508,11 +507,7 @@ class Insights:
     def _refused(self, what: str, exc: StoreError) -> None:
         """A save the store refused (a full or read-only card): one warning until a save
         succeeds again, not one at every try."""
-        if self._refusing:
-            _LOGGER.debug("%s: %s", what, exc)
-            return
-        self._refusing = True
-        _LOGGER.warning(
+        self._refusals.failed(
             "%s: %s; the minutes are kept in memory and written when there is room "
             "(tried every %s)",
             what,

@@ -16,6 +16,7 @@ from typing import Any
 
 from ambient.clock import Clock, TimerHandle
 from ambient.store import Store, StoreError
+from ambient.warn_once import WarnOnce
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ class WriteBehind:
         self._timer: TimerHandle | None = None
         #: Commits made (one per flush with something to write).
         self.commits = 0
-        #: The last write was refused: said once, until one goes in again.
-        self._refused = False
+        #: A refused write is said once, until one goes in again: each change of a rule is
+        #: a write, and a card full all night would get a line for each.
+        self._refusals = WarnOnce(_LOGGER, logging.ERROR)
 
     def put(self, namespace: str, key: str, value: Callable[[], Any]) -> None:
         """Write ``value()`` under the key at the next flush (later calls replace it)."""
@@ -72,19 +74,12 @@ class WriteBehind:
                 for namespace, key, record, keep in appends:
                     self._store.append(namespace, key, record, keep)
         except StoreError as exc:  # the file's fault (a full disk): one line, the rules go on
-            # Once until a write goes in again: each change of a rule is a write, and a card
-            # full all night would get a line for each.
-            _LOGGER.log(
-                logging.DEBUG if self._refused else logging.ERROR, "Rule state not written: %s", exc
-            )
-            self._refused = True
+            self._refusals.failed("Rule state not written: %s", exc)
             # Kept for the next write (the next change, or the stop): newer values win, and
             # only the newest traces are held while the disk stays full.
             self._puts = puts | self._puts
             self._appends = (appends + self._appends)[-HELD_TRACES:]
             return
         self.commits += 1
-        if self._refused:
-            self._refused = False
-            _LOGGER.info("Rule state written again")
+        self._refusals.worked("Rule state written again")
         _LOGGER.debug("Rule state written: %d states, %d traces", len(puts), len(appends))
