@@ -148,12 +148,11 @@ class PlayCalming(SharedHolds[MediaTakeover]):
 
     async def _stop_one(self, takeover: MediaTakeover) -> None:
         """Stop the calming media, then put the volume from before back (not while it plays)."""
-        target = {"entity_id": takeover.entity_id}
-        await self.client.call_service("media_player", "media_stop", {}, target)
+        await self.client.call_service(
+            "media_player", "media_stop", {}, {"entity_id": takeover.entity_id}
+        )
         if takeover.previous_volume is not None:
-            await self.client.call_service(
-                "media_player", "volume_set", {"volume_level": takeover.previous_volume}, target
-            )
+            await self._set_volume(takeover.entity_id, takeover.previous_volume)
 
     def holds(self, episode: Episode) -> dict[str, MediaTakeover]:
         return episode.media
