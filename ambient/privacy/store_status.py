@@ -39,7 +39,7 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
         plain = file_is_plain(path)
     except OSError as exc:
         return f"{path} (cannot read it to tell whether it is encrypted: {exc.strerror})", True
-    if plain and (refused := newer_format(path) or damage(path)) is not None:
+    if plain and (refused := run_refuses(path)) is not None:
         return refused, False
     encryption = config.encryption
     if encryption is None:
@@ -66,8 +66,8 @@ def describe_store(config: StoreConfig) -> tuple[str, bool]:
             return f"store {path} {problem}", False
         if not opens:
             return not_opened(path, key), False
-        if (damaged := damage(path, key)) is not None:
-            return damaged, False
+        if (refused := run_refuses(path, key)) is not None:
+            return refused, False
     state = {
         None: "created encrypted at the first start",
         True: "a plain file now: encrypted at the next start",
@@ -99,19 +99,6 @@ def no_room_to_open(path: Path) -> str | None:
     )
 
 
-def newer_format(path: Path) -> str | None:
-    """Why ``run`` would refuse the plain store at ``path``: a newer version wrote it (read
-    only, the header alone); None when it would not, or the file cannot be read here."""
-    try:
-        with contextlib.closing(sqlite3.connect(_read_only_uri(path), uri=True)) as db:
-            refuse_newer_format(db, path)
-    except StoreError as exc:
-        return str(exc)
-    except sqlite3.Error:
-        return None
-    return None
-
-
 def _read_only_uri(path: Path) -> str:
     """How check opens the store: read only, making no file. A read-only connection to a store
     in WAL mode makes its -wal and -shm when they are not there (no one has it open) and
@@ -122,21 +109,25 @@ def _read_only_uri(path: Path) -> str:
     return f"{path.absolute().as_uri()}?mode=ro{'' if in_use else '&immutable=1'}"
 
 
-def damage(path: Path, key: StoreKey | None = None) -> str | None:
-    """Why ``run`` would refuse the store at ``path`` (encrypted with ``key``) as damaged (a
-    power cut, a worn card), in its words: what it reads as it starts (the schema and the
-    store's own tables, read only) cannot be read; None when it can, or the file cannot be
-    opened here."""
+def run_refuses(path: Path, key: StoreKey | None = None) -> str | None:
+    """Why ``run`` would refuse the store at ``path`` (encrypted with ``key``, which opens it),
+    in its words, from one read-only opening of it: a newer version wrote it (its header), or
+    what it reads as it starts (the schema and the store's own tables) cannot be read, damaged
+    by a power cut or a worn card; None when it would not, or the file cannot be opened here
+    (``run`` says why)."""
     driver: Any = sqlite3 if key is None else sqlcipher()
     try:
         with contextlib.closing(driver.connect(_read_only_uri(path), uri=True)) as db:
             if key is not None:
                 db.execute("PRAGMA cipher_log_level = NONE")
                 db.execute(key.pragma())
+            refuse_newer_format(db, path)
             tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
             for table in sorted(tables & {"kv", "log"}):
                 db.execute(f"SELECT count(*) FROM {table}").fetchone()
-    except driver.DatabaseError as exc:
+    except StoreError as exc:
+        return str(exc)
+    except driver.Error as exc:  # one it cannot open here (another user's): run says why
         problem = file_problem(exc)
         if problem is not None and problem.startswith("is damaged"):
             return f"store {path} {problem}"

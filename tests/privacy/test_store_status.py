@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from fixtures.ambient_process import AmbientProcess
 
+from ambient.config.store import StoreConfig
 from ambient.privacy import store_status
-from ambient.privacy.store_status import newer_format
+from ambient.privacy.store_status import run_refuses
 from ambient.status_page import render_status
 from ambient.store import STORE_FORMAT, Store, StoreKey
 from ambient.store_crypto import file_is_plain
@@ -81,24 +82,61 @@ def test_the_format_of_a_store_at_a_relative_path_is_read_in_the_working_folder(
         connection.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
     monkeypatch.chdir(tmp_path)
 
-    refusal = newer_format(Path("state/ambient.db"))
+    refusal = run_refuses(Path("state/ambient.db"))
 
     assert refusal is not None and "was written by a newer version of ambient" in refusal
 
 
-def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_check_fails_for_a_store_a_newer_version_wrote(tmp_path: Path, encrypted: bool) -> None:
     """Back on an older ambient after an upgrade: `run` refuses the store, so `check` (the
-    unit's check before each start) says so instead of OK."""
+    unit's check before each start) says so in its words instead of OK. Of an encrypted store
+    it tried only the key, and said OK."""
     db = tmp_path / "ambient.db"
-    Store(db).close()
-    with sqlite3.connect(db) as connection:
-        connection.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
-    result = ambient("check", str(config_file(tmp_path, {"path": str(db)})))
-    assert result.returncode == 1
-    assert (
-        f"Store: store {db} was written by a newer version of ambient (store format "
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    key = StoreKey(RAW_KEY, "test") if encrypted else None
+    store = Store(db, key)
+    store.execute(f"PRAGMA user_version = {STORE_FORMAT + 1}")
+    store.close()
+    encryption = {"encryption": {"key_file": str(key_file)}} if encrypted else {}
+    config = config_file(tmp_path, {"path": str(db), **encryption})
+    problem = (
+        f"store {db} was written by a newer version of ambient (store format "
         f"{STORE_FORMAT + 1}; this one knows up to {STORE_FORMAT}): install that version again"
-    ) in result.stdout
+    )
+
+    run = ambient("run", "--config", str(config))
+    check = ambient("check", str(config))
+
+    assert run.returncode == 1 and f"ambient run: {problem}" in run.stderr
+    assert check.returncode == 1 and f"Store: {problem}" in check.stdout
+
+
+def test_check_opens_a_plain_store_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its format and its tables, what `run` reads as it starts, are read through one
+    connection: `check` opened the file twice, once for each."""
+    db = tmp_path / "ambient.db"
+    store = Store(db)
+    store.put("rules", "calm", {"persons": {}})
+    store.close()
+    opened: list[str] = []
+    connect = sqlite3.connect
+
+    def counted(database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(database)
+        connection: sqlite3.Connection = connect(database, *args, **kwargs)
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", counted)
+    line, usable = store_status.describe_store(StoreConfig(path=db))
+
+    assert (line, usable) == (
+        f"{db}, not encrypted (store.encryption encrypts it; see docs/privacy.md)",
+        True,
+    )
+    assert len(opened) == 1
 
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
