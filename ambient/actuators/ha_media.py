@@ -21,7 +21,7 @@ from ambient.actuators.ha_holds import SharedHolds
 from ambient.actuators.ha_outcome import NothingDone
 from ambient.clock import Clock
 from ambient.config.actions import PlayCalmingActionConfig
-from ambient.connections.errors import LinkError, NotConnected
+from ambient.connections.errors import LinkError, LostInCall, NotConnected
 from ambient.connections.homeassistant import HomeAssistantClient, HomeAssistantError
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class PlayCalming(SharedHolds[MediaTakeover]):
         #: The volumes ambient asked each player for while it holds it: a report of one of
         #: them is no takeover. A new hold (no other episode on the player) starts it afresh.
         self._volumes_set: dict[str, list[float]] = {}
+        #: (episode, player) of a play HA did not answer: a retry carries on with that hold.
+        self._unanswered: set[tuple[str, str]] = set()
 
     def volumes_set(self, player: str) -> list[float]:
         """The volumes ambient set on ``player`` since it last took it (none held it)."""
@@ -53,24 +55,44 @@ class PlayCalming(SharedHolds[MediaTakeover]):
     async def play(
         self, episode: Episode, action: PlayCalmingActionConfig, state: dict[str, Any]
     ) -> str:
-        """Play on ``action.target`` (HA has it, available), from its current ``state``."""
+        """Play on ``action.target`` (HA has it, available), from its current ``state``. The
+        player is held by the episode before its volume is touched: an attempt HA does not
+        answer (the attempt's timeout, the link dropping) may still play, so the episode's end
+        stops it and puts the volume back, and a retry carries on from the volume before."""
         player = action.target
-        if player in episode.media:
+        key = (episode.id, player)
+        retry = key in self._unanswered
+        mine = episode.media.get(player)
+        if mine is not None and not retry:
             raise NothingDone(f"already playing on {player}")
-        if state.get("state") == "playing" and not action.interrupt:
+        if mine is not None and mine.overridden_by is not None:
+            self._unanswered.discard(key)
+            raise NothingDone(f"left alone: someone changed {player} meanwhile")
+        if state.get("state") == "playing" and not action.interrupt and not retry:
             raise NothingDone(f"left alone: {player} is already playing")
         held = self.held_elsewhere(player, episode)
-        if held is None:
-            self._volumes_set[player] = []  # the volumes of episodes over are no one's now
-        # A player another episode already plays on: its volume now is ambient's, not theirs.
-        previous = held.previous_volume if held else state.get("attributes", {}).get("volume_level")
+        if mine is None:
+            if held is None:
+                self._volumes_set[player] = []  # the volumes of episodes over are no one's now
+            # A player another episode already plays on: its volume now is ambient's.
+            previous = (
+                held.previous_volume if held else state.get("attributes", {}).get("volume_level")
+            )
+            mine = MediaTakeover(
+                player,
+                float(previous) if isinstance(previous, (int, float)) else None,
+                action.stop_on_recovery,
+            )
+            episode.media[player] = mine
+            self.changed(episode)
         start_volume = min(action.start_volume, action.volume)
         ramping = float(action.ramp) > 0 and start_volume < action.volume
         first_volume = start_volume if ramping else action.volume
-        target = {"entity_id": player}
         self.watch([player])
-        await self._set_volume(player, first_volume)
+        touched = retry  # whether HA may have been asked anything for this hold yet
         try:
+            await self._set_volume(player, first_volume)
+            touched = True
             await self.client.call_service(
                 "media_player",
                 "play_media",
@@ -78,26 +100,41 @@ class PlayCalming(SharedHolds[MediaTakeover]):
                     "media_content_id": action.media_content_id,
                     "media_content_type": action.media_content_type,
                 },
-                target,
+                {"entity_id": player},
             )
         except HomeAssistantError:
             # Nothing plays, so nothing will be stopped on recovery: the volume goes back now.
-            if held is None and isinstance(previous, (int, float)):
-                try:
-                    await self._set_volume(player, float(previous))
-                except LinkError as exc:
-                    _LOGGER.warning("%s not put back at volume %g: %s", player, previous, exc)
+            await self._let_go(episode, mine, put_back_volume=held is None)
             raise
-        takeover = MediaTakeover(
-            player,
-            float(previous) if isinstance(previous, (int, float)) else None,
-            action.stop_on_recovery,
-        )
-        episode.media[player] = takeover
-        self.changed(episode)
+        except NotConnected as exc:
+            if touched or isinstance(exc, LostInCall):
+                self._unanswered.add(key)  # the player was changed, or may play yet
+            else:
+                await self._let_go(episode, mine, put_back_volume=False)  # nothing was sent
+            raise
+        except asyncio.CancelledError:
+            self._unanswered.add(key)  # the attempt's timeout: HA may play it yet
+            raise
+        self._unanswered.discard(key)
         if ramping:
-            episode.start_task(asyncio.create_task(self._ramp(action, start_volume, takeover)))
+            episode.start_task(asyncio.create_task(self._ramp(action, start_volume, mine)))
         return f"{action.media_content_id} on {player}, volume to {action.volume:g}"
+
+    async def _let_go(
+        self, episode: Episode, mine: MediaTakeover, *, put_back_volume: bool
+    ) -> None:
+        """An attempt that plays nothing: the episode no longer holds the player, and (unless
+        another episode plays on it) its volume goes back now."""
+        self._unanswered.discard((episode.id, mine.entity_id))
+        del episode.media[mine.entity_id]
+        self.changed(episode)
+        if put_back_volume and mine.previous_volume is not None:
+            try:
+                await self._set_volume(mine.entity_id, mine.previous_volume)
+            except LinkError as exc:
+                _LOGGER.warning(
+                    "%s not put back at volume %g: %s", mine.entity_id, mine.previous_volume, exc
+                )
 
     async def _ramp(
         self, action: PlayCalmingActionConfig, start_volume: float, takeover: MediaTakeover
@@ -125,6 +162,7 @@ class PlayCalming(SharedHolds[MediaTakeover]):
     async def stop(self, episode: Episode) -> list[str]:
         stopped = []
         for takeover in episode.media.values():
+            self._unanswered.discard((episode.id, takeover.entity_id))
             if takeover.overridden_by is not None:
                 continue
             if self.left_to_others(takeover, episode):

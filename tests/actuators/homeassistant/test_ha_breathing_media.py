@@ -9,8 +9,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, SeenEvent, StepClock
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
 
+from ambient.actuators.dispatch import ActionDispatcher
 from ambient.actuators.ha_breathing import CUES, OPENING_S
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig, PlayCalmingActionConfig
@@ -385,6 +386,67 @@ async def test_calming_media_a_player_fails_to_play_is_left_at_its_own_volume(
     assert not result.ok and result.detail.startswith("HA rejected play_calming")
     assert await volume_left(probe, player) == 0.6
     assert actuator.diagnostics()["m9"]["media"] == {}  # recovery has nothing to stop
+
+
+SLOW_SPEAKER = "media_player.slow_speaker"
+
+
+def to_slow_speaker(event: SeenEvent) -> bool:
+    """The slow speaker's play_media reaching the service that holds it until released."""
+    return event.event_type == "call_service" and event.data["service"] == "slow_phone"
+
+
+async def test_calming_media_home_assistant_does_not_start_in_time_gets_its_volume_back(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """The volume is lowered, then play_media does not answer within the attempt's timeout
+    (a speaker slow to fetch the stream) and the action's time-to-live is over: HA may start
+    the music yet, so the episode holds the player, and its end puts the volume back."""
+    await set_volume(probe, SLOW_SPEAKER, 0.6)
+    await quiet(probe, SLOW_SPEAKER)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    dispatcher = ActionDispatcher(clock, [actuator])
+    action = ramp_up(SLOW_SPEAKER, "calm").model_copy(update={"ttl": 5})
+
+    sending = asyncio.create_task(dispatcher.perform(action, context("m10", clock)))
+    try:
+        await probe.wait_for(to_slow_speaker)  # quiet, and the music not started yet
+        result = await clock.fire_until_done(sending)
+    finally:
+        await ha.fire_event("ambient_test_release", {})
+    assert not result.ok and "no answer within 10 s" in result.detail
+    await actuator.end_episode(context("m10", clock))
+
+    assert await volume_left(probe, SLOW_SPEAKER) == 0.6
+
+
+async def test_a_retry_of_calming_media_that_did_not_start_in_time_keeps_the_volume_from_before(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """The retry after an unanswered play_media finds the player at ambient's quiet start: the
+    volume the episode's end puts back is still the one from before the first attempt."""
+    await set_volume(probe, SLOW_SPEAKER, 0.6)
+    await quiet(probe, SLOW_SPEAKER)
+    clock = StepClock()
+    actuator = HomeAssistantActuator(ha_client, clock)
+    dispatcher = ActionDispatcher(clock, [actuator])
+    action = ramp_up(SLOW_SPEAKER, "calm").model_copy(update={"ramp": 0})
+
+    sending = asyncio.create_task(dispatcher.perform(action, context("m11", clock)))
+    try:
+        await probe.wait_for(to_slow_speaker)
+        await clock.fire_next()  # the attempt's timeout
+        await ha.fire_event("ambient_test_release", {})  # HA answers, too late
+        await clock.fire_next()  # the retry
+        await probe.wait_count(to_slow_speaker, 2)
+    finally:
+        await ha.fire_event("ambient_test_release", {})
+    result = await sending
+    assert result.ok, result.detail
+    await actuator.end_episode(context("m11", clock))
+
+    assert await volume_left(probe, SLOW_SPEAKER) == 0.6
 
 
 async def test_an_error_home_assistant_gives_no_reason_for_says_where_to_look(

@@ -30,7 +30,7 @@ from ambient.config.actions import (
     ServiceCallActionConfig,
 )
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.messages import ActionContext, ActionResult
+from ambient.messages import ActionContext
 from ambient.store import Store
 
 pytestmark = pytest.mark.ha
@@ -62,15 +62,6 @@ def to_trusted_person(event: SeenEvent) -> bool:
 def to_slow_phone(event: SeenEvent) -> bool:
     """A call of the notify service the test HA holds without answering until released."""
     return event.event_type == "call_service" and event.data["service"] == "slow_phone"
-
-
-async def step_until_done(sending: asyncio.Task[ActionResult], clock: StepClock) -> ActionResult:
-    """Fire the step clock's timers one by one until the action is done, and give its result."""
-    while not sending.done():
-        stepping = asyncio.create_task(clock.fire_next())
-        await asyncio.wait({sending, stepping}, return_when=asyncio.FIRST_COMPLETED)
-        stepping.cancel()
-    return sending.result()
 
 
 async def test_notify_is_sent_once_per_interval(
@@ -430,7 +421,7 @@ async def test_a_notify_home_assistant_does_not_answer_in_time_is_not_sent_again
     sending = asyncio.create_task(dispatcher.perform(action, context(clock, "n9")))
     try:
         await probe.wait_for(to_slow_phone)  # HA has the message, and does not answer yet
-        result = await step_until_done(sending, clock)  # its timeout, and any retries after it
+        result = await clock.fire_until_done(sending)  # its timeout, and any retries after it
     finally:
         await ha.fire_event("ambient_test_release", {})
 
@@ -491,7 +482,7 @@ async def test_a_notify_whose_link_drops_before_home_assistant_answers_is_not_se
             await link.drop()
             await link.clock.fire_next()  # the link's backoff: it connects again
             await client.wait_connected()
-            result = await step_until_done(sending, clock)  # the retry, once the link is back
+            result = await clock.fire_until_done(sending)  # the retry, once the link is back
         finally:
             await ha.fire_event("ambient_test_release", {})
 
