@@ -82,6 +82,9 @@ class Recording:
     origin_s: float = 0.0
     #: The ``source`` every reading carries, when the loader named them (else None).
     source: str | None = None
+    #: Whether the rows name their person (a person column): else they are the loader's
+    #: ``default_person``'s.
+    names_person: bool = True
 
     @property
     def first_time_s(self) -> float | None:
@@ -187,6 +190,10 @@ class _Loading:
     disorder_line: int = 0
     #: The last row's time as written (the order is of the times as written).
     last_time_s: float = -math.inf
+    #: Whether the rows name their person: a CSV header with ``person``, a JSON Lines file
+    #: whose first row has one (a first line that is no JSON object counts as naming it:
+    #: what is wrong with it is said).
+    names_person: bool = True
 
     def problem(self, text: str) -> None:
         self.problem_count += 1
@@ -244,6 +251,7 @@ def _blocks(handle: IO[str]) -> Iterator[list[str]]:
 def _json_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
     """Reads the rows into ``loading``, pausing (yielding) after each block."""
     number = 0
+    first_row = True
     for lines in _blocks(handle):
         first = number + 1  # the line numbers go on from block to block
         for number, line in enumerate(lines, start=first):
@@ -251,12 +259,16 @@ def _json_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
                 continue
             try:
                 row = json.loads(line)
+                if first_row:
+                    loading.names_person = not isinstance(row, dict) or "person" in row
             except json.JSONDecodeError as exc:
                 loading.add_row(number, f"bad JSON ({exc.msg})")
                 continue
             except (ValueError, RecursionError):  # json's other refusals
                 loading.add_row(number, "bad JSON (a number too long, or nesting too deep)")
                 continue
+            finally:
+                first_row = False
             loading.add_row(number, row if isinstance(row, dict) else "not a JSON object")
         yield
 
@@ -288,6 +300,7 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
     if names is None:
         raise RecordingError(f"{path}:{number}: header must be `{HEADER}`, got `{header.strip()}`")
     columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
+    loading.names_person = "person" in columns
     # Each line starts with its time (unless the header names `t` again, further on: then
     # every row takes the checked path).
     leading = columns["t"] == 0
@@ -429,7 +442,14 @@ def load_recording(
     if log_problems:
         _log_problems(loading)
     relative = not loading.absolute_seen
-    return Recording(readings, relative, problems, origin_s=origin_s, source=source)
+    return Recording(
+        readings,
+        relative,
+        problems,
+        origin_s=origin_s,
+        source=source,
+        names_person=loading.names_person,
+    )
 
 
 #: How many skipped rows are logged one by one (the rest as a count).
@@ -459,6 +479,17 @@ class OutOfOrder(Exception):
     def __init__(self, path: Path, line: int) -> None:
         super().__init__(f"{path}:{line}: earlier than the row before it")
         self.path, self.line = path, line
+
+    def check_readable_again(self, path: Path) -> None:
+        """Before ``path`` is read again whole, for this row out of order: a
+        :class:`RecordingError` when it cannot be, a pipe (``-r <(zcat day.csv.gz)``) giving
+        its rows once."""
+        if not path.is_file():
+            which = "it" if path == self.path else str(path)
+            raise RecordingError(
+                f"{self}: {which} must be read again to be sorted, which a pipe cannot be; "
+                "save it to a file first"
+            )
 
 
 #: What an exhausted reader gives.
@@ -536,6 +567,12 @@ class RecordingStream:
     def problem_count(self) -> int:
         """Rows skipped so far."""
         return self._loading.problem_count
+
+    @property
+    def names_person(self) -> bool:
+        """Whether the rows name their person (as :attr:`Recording.names_person`; known
+        once opened)."""
+        return self._loading.names_person
 
     def batches(self) -> Iterator[list[Reading]]:
         """The readings, a block at a time, in file order (= time order); closes the file at

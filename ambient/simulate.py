@@ -40,8 +40,6 @@ from ambient.recordings import (
     OutOfOrder,
     Recording,
     RecordingStream,
-    header_names,
-    is_json_lines,
 )
 from ambient.sensors import factory
 from ambient.sensors.recording import RecordingSensor
@@ -76,6 +74,9 @@ class Simulation:
     #: The daemon's counters at the end (scope -> reason -> count): readings dropped as late
     #: (``signals:<person>``), rows skipped, timers that failed.
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The recordings replayed whose rows do not name their person (no person column): their
+    #: rows were their sensor's person's.
+    unnamed_rows: list[Path] = field(default_factory=list)
 
 
 def recording_configs(config: AmbientConfig, recording: Path | None) -> list[RecordingSensorConfig]:
@@ -95,36 +96,18 @@ def recording_configs(config: AmbientConfig, recording: Path | None) -> list[Rec
 
 
 def whose_unnamed_rows(
-    config: AmbientConfig, paths: Sequence[Path], person: str | None, why: str
+    config: AmbientConfig, unnamed_rows: Sequence[Path], person: str | None, why: str
 ) -> str | None:
-    """The line saying whose the rows of recordings without a person column are taken as
-    (``person``'s, ``why``), when the config has several people to choose from; None when it
-    has one or none, or every recording names its rows' person."""
-    if len(config.people) < 2 or person is None:
+    """The line saying whose the rows of the recordings ``unnamed_rows`` (replayed: they had
+    no person column) are taken as (``person``'s, ``why``), when the config has several people
+    to choose from; None when it has one or none, or every recording named its rows' person."""
+    if len(config.people) < 2 or person is None or not unnamed_rows:
         return None
-    unnamed = [path.name for path in paths if not _has_person_column(path)]
-    if not unnamed:
-        return None
+    unnamed = [path.name for path in unnamed_rows]
     if len(unnamed) == 1:
         return f"{unnamed[0]} has no person column: its rows are taken as {person}'s ({why})"
     named = ", ".join(unnamed[:3]) + (f" and {len(unnamed) - 3} more" if len(unnamed) > 3 else "")
     return f"{named} have no person column: their rows are taken as {person}'s ({why})"
-
-
-def _has_person_column(path: Path) -> bool:
-    """Whether a recording names its rows' person: a CSV header with ``person``, a JSON Lines
-    file whose first row has one. One that cannot be read counts as naming it (the replay
-    says what is wrong with it)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            first = next((line for line in handle if line.strip() and line[0] != "#"), "")
-        if is_json_lines(path):
-            row = json.loads(first)
-            return not isinstance(row, dict) or "person" in row
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return True
-    names = header_names(first)
-    return names is None or "person" in names
 
 
 def replay_sensor(config: AmbientConfig, path: Path, person: str | None) -> RecordingSensorConfig:
@@ -233,6 +216,8 @@ async def replay_files(
     try:
         return await _replay_streamed(config, configs, states, *kept)
     except OutOfOrder as exc:
+        for c in configs:
+            exc.check_readable_again(c.path)
         _LOGGER.info(
             "%s:%d: a row earlier than the one before it: replaying again, the recording read "
             "whole and sorted",
@@ -358,7 +343,10 @@ async def replay(
     signals.sort(key=lambda update: update.time)
     end = end_time(recordings, start)
     counters = daemon.counters.snapshot()
-    return Simulation(start, traces, signals, changes=changes, end=end, counters=counters)
+    unnamed = [c.path for c, r in zip(configs, recordings, strict=True) if not r.names_person]
+    return Simulation(
+        start, traces, signals, changes=changes, end=end, counters=counters, unnamed_rows=unnamed
+    )
 
 
 @contextlib.contextmanager
@@ -407,13 +395,12 @@ def run_simulate(
         from ambient.plot import require_matplotlib
 
         require_matplotlib()
+    result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
     if recording is not None and config.people:
-        whose = whose_unnamed_rows(
-            config, [recording], config.people[0].id, "the first under `people:`"
-        )
+        first = config.people[0].id
+        whose = whose_unnamed_rows(config, result.unnamed_rows, first, "the first under `people:`")
         if whose is not None:
             print(f"ambient simulate: {whose}", file=sys.stderr)
-    result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
     for record in result.traces:
         out.write(format_trace(record, result.start, as_json) + "\n")
     if not result.traces and not as_json:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.ambient_process import run_ambient
 
 CONFIG = """\
 people:
@@ -375,6 +376,27 @@ def test_recordings_without_a_person_column_say_whose_rows_they_are_taken_as(
     one_person = evaluate(write_config(tmp_path), "-r", str(tmp_path / "watch.csv"))
     assert one_person.returncode == 0, one_person.stderr
     assert "person column" not in one_person.stderr
+
+
+def test_a_recording_from_a_pipe_is_evaluated_reading_it_once(tmp_path: Path) -> None:
+    """`-r <(zcat watch.csv.gz)`: a pipe was "no such recording or folder", and whose its rows
+    are was read from it before the replay, which a pipe gives once; the evaluation now says
+    whose from its own read."""
+    rows = "\n".join(f"{t},hr,{hr_at(t)}" for t in range(1, END_S + 1)) + "\n"
+    result = run_ambient(
+        "evaluate",
+        str(sams_config(tmp_path)),
+        "-r",
+        "/dev/stdin",
+        "--json",
+        stdin="t,metric,value\n" + rows,
+    )
+    document = report(result)
+    assert document["rules"][0]["recordings"][0]["firings_s"] == [660.0, 1560.0]
+    assert [line for line in result.stderr.splitlines() if "person column" in line] == [
+        "ambient evaluate: stdin has no person column: its rows are taken as sam's (the "
+        "evaluated rule's person)"
+    ]
 
 
 def test_a_recording_without_rows_of_the_rule_s_person_is_named(labelled: Path) -> None:

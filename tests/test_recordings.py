@@ -672,3 +672,46 @@ def test_a_pipe_another_user_made_is_not_written_to(tmp_path: Path) -> None:
         with pytest.raises(PermissionError, match=r"a pipe made by another user \(uid 65534\)"):
             RecordingWriter(pipe)
         assert os.read(reader, 100) == b""  # nothing reached bob
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "names_person"),
+    [
+        ("named.csv", "# watch export\nt,metric,value,person\n1,hr,70,sam\n", True),
+        ("unnamed.csv", "t,metric,value\n1,hr,70\n", False),
+        ("named.jsonl", '# a note\n{"t": 1, "metric": "hr", "value": 70, "person": "sam"}\n', True),
+        ("unnamed.jsonl", '{"t": 1, "metric": "hr", "value": 70}\n', False),
+        # A first line that is no row is said as a bad row, not as rows without a person.
+        ("bad_first.jsonl", '[1, "hr", 70]\n{"t": 1, "metric": "hr", "value": 70}\n', True),
+    ],
+)
+def test_a_recording_read_says_whether_its_rows_name_their_person(
+    tmp_path: Path, name: str, text: str, names_person: bool
+) -> None:
+    """What says whose the rows of a file without a person column are taken as is known from
+    the one read the replay makes (a pipe can be read once)."""
+    path = tmp_path / name
+    path.write_text(text)
+    assert load_recording(path).names_person is names_person
+    with RecordingStream(path) as stream:
+        assert stream.names_person is names_person
+
+
+def test_a_pipe_out_of_time_order_cannot_be_read_again_to_be_sorted(tmp_path: Path) -> None:
+    """Sorting a recording out of order reads it again whole, which a pipe cannot give: that
+    is one clear error naming the row, where the second read met rows with no header."""
+    path = tmp_path / "r.csv"
+    path.write_text("t,metric,value\n2,hr,70\n1,hr,71\n")
+    with pytest.raises(OutOfOrder) as stop, RecordingStream(path) as stream:
+        list(stream.batches())
+    stop.value.check_readable_again(path)  # a file: read again without a word
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(RecordingError) as refused:
+        OutOfOrder(pipe, 3).check_readable_again(pipe)
+    assert str(refused.value) == (
+        f"{pipe}:3: earlier than the row before it: it must be read again to be sorted, which a "
+        "pipe cannot be; save it to a file first"
+    )
+    with pytest.raises(RecordingError, match=f"{path}:3: .*: {pipe} must be read again"):
+        stop.value.check_readable_again(pipe)  # another recording of the replay

@@ -491,3 +491,27 @@ def test_a_recording_given_is_replayed_as_the_sensors_run_gives_the_persons_read
         update={"sensors": [*config.sensors[1:], SatelliteSensorConfig(type="satellite")]}
     )
     assert replay_sensor(forwarded, Path("r.csv"), "alex").stale_after == 30
+
+
+def test_a_recording_from_a_pipe_is_read_once(tmp_path: Path) -> None:
+    """`-r <(zcat day.csv.gz)` or `-r /dev/stdin`: a pipe gives its rows once. With two people,
+    whether its rows name a person was read from the pipe before the replay, which then found
+    it empty ("empty recording"); it is now known from the replay's own read."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}, {id: sam}]\nrules:\n  - id: racing\n"
+        "    triggers: [{trigger: signal, signal: hr, above: 100, for: 10s}]\n"
+        "    actions: [{action: log, message: fast}]\n"
+    )
+    rows = "t,metric,value\n" + "".join(f"{t},hr,{120 if t > 30 else 70}\n" for t in range(120))
+    result = run_ambient("simulate", str(config), "-r", "/dev/stdin", "--json", stdin=rows)
+    assert result.returncode == 0, result.stderr
+    assert [(row["t"], row["event"]) for row in events(result.stdout)] == [(41.0, "fired")]
+    assert "stdin has no person column: its rows are taken as alex's" in result.stderr
+    unsorted = "t,metric,value\n2,hr,70\n1,hr,71\n"
+    again = run_ambient("simulate", str(config), "-r", "/dev/stdin", "--json", stdin=unsorted)
+    assert (again.returncode, again.stdout) == (1, "")
+    assert again.stderr.splitlines()[-1] == (
+        "ambient simulate: /dev/stdin:3: earlier than the row before it: it must be read again "
+        "to be sorted, which a pipe cannot be; save it to a file first"
+    )

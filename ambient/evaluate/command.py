@@ -10,14 +10,7 @@ from typing import TextIO
 
 from ambient.config import AmbientConfig
 from ambient.evaluate.report import as_json, as_text
-from ambient.evaluate.run import (
-    EvaluationError,
-    detection_config,
-    evaluate,
-    find_recordings,
-    rules_to_evaluate,
-    unnamed_rows_person,
-)
+from ambient.evaluate.run import Evaluation, EvaluationError, evaluate
 from ambient.simulate import whose_unnamed_rows
 
 
@@ -42,7 +35,7 @@ def run_evaluate(
     evaluation = evaluate(
         config, recordings_path, labels_path, rule_id, states, keep_timeline=plot_dir is not None
     )
-    _say_whose_unnamed_rows(config, recordings_path, labels_path, rule_id)
+    _say_whose_unnamed_rows(config, evaluation)
     if json_output:
         out.write(json.dumps(as_json(evaluation)) + "\n")
     else:
@@ -60,14 +53,9 @@ def run_evaluate(
     return 0
 
 
-def _say_whose_unnamed_rows(
-    config: AmbientConfig, recordings_path: Path, labels_path: Path | None, rule_id: str | None
-) -> None:
+def _say_whose_unnamed_rows(config: AmbientConfig, evaluation: Evaluation) -> None:
     """One line on stderr, with several people, naming whose the rows of recordings without
     a person column were scored as (they were read quietly as one person's)."""
-    detectors = detection_config(config, rules_to_evaluate(config, rule_id))
-    person, why = unnamed_rows_person(detectors)  # as the replay takes them
-    paths = find_recordings(recordings_path, labels_path)
-    whose = whose_unnamed_rows(config, paths, person, why)
+    whose = whose_unnamed_rows(config, evaluation.unnamed_rows(), *evaluation.unnamed_rows_person)
     if whose is not None:
         print(f"ambient evaluate: {whose}", file=sys.stderr)

@@ -55,6 +55,8 @@ class RecordingResult:
     unknown_by_person: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     #: Per rule id not scored on a labelled recording: why (it holds nothing of its person).
     not_scored: dict[str, str] = field(default_factory=dict)
+    #: Whether its rows name their person (else they were the unnamed rows' person's).
+    names_person: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -73,14 +75,22 @@ class Evaluation:
     signals_read: list[str]
     #: HA entities the rules read that were not given with ``--state``.
     entities_missing: list[str]
+    #: Whose the rows of a recording without a person column were taken as, and why
+    #: (:func:`unnamed_rows_person`).
+    unnamed_rows_person: tuple[str | None, str]
+
+    def unnamed_rows(self) -> list[Path]:
+        """The recordings whose rows did not name their person."""
+        return [result.path for result in self.recordings if not result.names_person]
 
 
 def find_recordings(path: Path, labels_path: Path | None) -> list[Path]:
-    """A recording, or the recordings in a folder (labels files excluded), by name."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
+    """A recording (a file, or a pipe: ``-r <(zcat day.csv.gz)``), or the recordings in a
+    folder (labels files excluded), by name."""
+    if not path.exists():
         raise EvaluationError(f"{path}: no such recording or folder")
+    if not path.is_dir():
+        return [path]
     found = [
         p
         for p in sorted(path.iterdir())
@@ -151,7 +161,7 @@ def evaluate(
     built = [build_rule(rule) for rule in rules]
     read = sorted({name for rule in built for name in rule.signal_names})
     missing = sorted(entities_used(built) - set(states))
-    return Evaluation(rules, results, read, missing)
+    return Evaluation(rules, results, read, missing, unnamed_rows_person(detectors))
 
 
 def _warn_of_missing_recordings(
@@ -241,7 +251,16 @@ def evaluate_recording(
             not_scored[rule.id], own = own, None
         scores[rule.id] = None if own is None else score(own, firings[rule.id], end_s)
     return RecordingResult(
-        path.stem, path, source, timeline, scores, firings, unknown, by_person, not_scored
+        path.stem,
+        path,
+        source,
+        timeline,
+        scores,
+        firings,
+        unknown,
+        by_person,
+        not_scored,
+        names_person=not result.unnamed_rows,
     )
 
 

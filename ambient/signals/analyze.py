@@ -262,5 +262,6 @@ def windows_of_file(
         with RecordingStream(path, default_person, people) as stream:
             readings = itertools.chain.from_iterable(stream.batches())
             return analysis.rows(readings)
-    except OutOfOrder:
+    except OutOfOrder as exc:
+        exc.check_readable_again(path)
         return analysis.rows(load_recording(path, default_person, people).readings)
