@@ -6,11 +6,15 @@ A change to a calmed light counts as someone else's when its HA context names an
 a remote), or reports a brightness outside every level ambient has had it at (a wall dimmer:
 :class:`~ambient.actuators.ha_light_state.BrightnessSpan`). Other attribute-only updates without
 a user (a light reporting its fade) are not. The same goes for a light a calm left off: switched
-on by someone else, it is theirs for the episode.
+on by someone else, it is theirs for the episode. A change without a user that came while the
+link to HA was down is judged once ambient knows whether HA itself restarted in the gap: if it
+did, that is HA setting the light afresh (to its default, for a light it cannot read back), not
+a hand, and the light is still put back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -122,6 +126,16 @@ class CalmLights(SharedHolds[LightSnapshot]):
         #: Each watched light's last state HA could reach it in: what one back from
         #: ``unavailable`` is judged against.
         self._last_reachable: dict[str, dict[str, Any]] = {}
+        #: Whether the link to HA is up; when it drops, each watched light's state then. The
+        #: first change after it came across the gap: HA itself may have restarted in it.
+        self._link_up = client.connected
+        self._before_drop: dict[str, dict[str, Any]] = {}
+        #: Lights that went unreachable across the gap: back, they are judged as across it.
+        self._unreachable_in_gap: set[str] = set()
+        #: Changes across the gap, judged once it is known whether HA restarted in it.
+        self._across_gap: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._judging: asyncio.Task[None] | None = None
+        client.on_status(self._on_link)
 
     def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
         return episode.lights
@@ -262,6 +276,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
         """Put back what ambient changed; lights someone took over stay as they are. A light
         another episode still holds is left to it (they share the snapshot from before the
         first of them): the last episode to end restores it, if any of them wanted that."""
+        await self.judged()
         gone = await self._scenes_gone(list(episode.lights.values()))
         restored = await self._put_back(episode, list(episode.lights.values()), gone)
         shared = {
@@ -297,6 +312,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
     async def restore_now(self, episode: Episode, lights: list[str]) -> list[str]:
         """Put back ``lights`` before the episode ends (a breathing session stopped because
         its person left); their snapshots stay until it ends, as do the other lights'."""
+        await self.judged()
         snapshots = [episode.lights[e] for e in lights if e in episode.lights]
         return await self._put_back(episode, snapshots, await self._scenes_gone(snapshots))
 
@@ -368,15 +384,34 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 if state is not None:
                     self._judge(snapshot.entity_id, state, AS_AMBIENT_LEFT_IT, [episode])
 
+    def _on_link(self, status: str) -> None:
+        """The link to HA went down: keep each watched light's state then (see
+        :meth:`_on_change`)."""
+        if status == "connected":
+            self._link_up = True
+        elif self._link_up:
+            self._link_up = False
+            self._before_drop = {
+                e: state for e in self._watched if (state := self.client.state(e)) is not None
+            }
+
     def _on_change(
         self, entity_id: str, new: dict[str, Any] | None, old: dict[str, Any] | None
     ) -> None:
+        across_gap = old is not None and old is self._before_drop.get(entity_id)
+        if across_gap:
+            del self._before_drop[entity_id]
         if new is None or new.get("state") in NO_NEWS:
+            if across_gap:
+                self._unreachable_in_gap.add(entity_id)
             return  # off its network for a while (a bulb out of reach, HA restarting)
         if old is not None and old.get("state") in NO_NEWS:
             # Back: judged against how it was before it dropped off (a bulb on a wall switch
             # comes back at a brightness of its own when someone switches it on again).
             old = self._last_reachable.get(entity_id, AS_AMBIENT_LEFT_IT)
+            if entity_id in self._unreachable_in_gap:
+                self._unreachable_in_gap.discard(entity_id)
+                across_gap = True
         self._last_reachable[entity_id] = new
         if old is None:
             # The first state seen since ambient started: only episodes carried over a restart
@@ -384,13 +419,53 @@ class CalmLights(SharedHolds[LightSnapshot]):
             recovered = [e for e in self.episodes() if e.recovered]
             self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
             self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
+        elif across_gap:
+            # Changed while the link was down: judged once it is known whether HA restarted.
+            self._across_gap[entity_id] = (new, old)
+            if self._judging is None or self._judging.done():
+                loop = asyncio.get_running_loop()
+                self._judging = loop.create_task(self._judge_across_gap())
         else:  # ambient saw the change itself: one judgement serves held and left-off lights
-            who = self._changed_by_someone_else(entity_id, new, old)
-            if who is not None:
-                episodes = self.episodes()
-                self.take_over(entity_id, who, episodes)
-                if new.get("state") == "on":
-                    self._take_left_off(entity_id, who, episodes)
+            self._judge_seen(entity_id, new, old)
+
+    def _judge_seen(self, entity_id: str, new: dict[str, Any], old: dict[str, Any]) -> None:
+        who = self._changed_by_someone_else(entity_id, new, old)
+        if who is not None:
+            episodes = self.episodes()
+            self.take_over(entity_id, who, episodes)
+            if new.get("state") == "on":
+                self._take_left_off(entity_id, who, episodes)
+
+    async def judged(self) -> None:
+        """Until the changes across the last gap in the link are judged (HA reachable)."""
+        if self._judging is not None and not self._judging.done() and self.client.connected:
+            await asyncio.shield(self._judging)
+
+    async def _judge_across_gap(self) -> None:
+        """Judge the lights' changes across a gap in the link. HA restarting in it sets each
+        light it cannot read back (one whose integration only assumes its state, a demo light)
+        to its default, in a context with no user, as a wall switch's report would come: such a
+        change is no one's hand, and the light is put back at the episode's end. HA restarted
+        when it no longer has the snapshot scenes of the lights (it keeps them in memory)."""
+        await self.client.wait_connected()
+        changes, self._across_gap = self._across_gap, {}
+        held = [s for episode in self.episodes() for s in episode.lights.values()]
+        try:
+            restarted = bool(await self._scenes_gone(held)) if held else False
+        except (NotConnected, HomeAssistantError):
+            restarted = False  # cannot tell: judged as any change seen
+        for entity_id, (new, old) in changes.items():
+            if not restarted:
+                self._judge_seen(entity_id, new, old)
+            elif self._changed_by_someone_else(entity_id, new, old) == "device":
+                _LOGGER.info(
+                    "%s came back %s as Home Assistant restarted: taken for HA setting it "
+                    "afresh, not for someone's hand; put back when its episode ends",
+                    entity_id,
+                    new.get("state"),
+                )
+            else:  # another user's change (the app) is theirs, restart or not
+                self._judge_seen(entity_id, new, old)
 
     def _judge(
         self,

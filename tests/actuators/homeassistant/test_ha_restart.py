@@ -401,6 +401,52 @@ async def test_a_calm_light_is_put_back_after_home_assistant_itself_restarted(
 
 
 @pytest.mark.ha
+async def test_a_calm_light_home_assistant_set_afresh_as_it_restarted_is_put_back(
+    ha: HomeAssistantInstance,
+    probe: HaProbe,
+    someone_else: HaProbe,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """HA restarting mid-episode sets a light whose integration does not read it back (the
+    demo's bed light, a light that only assumes its state) to its default: off, with no user,
+    as a wall switch's report would come. That is HA's restart, not someone's hand: the light
+    gets the user's state from before the episode back at its end. A light another person
+    sets in the app after the restart stays theirs."""
+    await set_light(probe, BED, 200, 5000)
+    await set_light(probe, CEILING, 180, 4000)
+    someone_else_id = (await someone_else.call("auth/current_user"))["id"]
+    store = Store(tmp_path / "state.db")
+    caplog.set_level(logging.INFO, logger="ambient.actuators")
+    async with running(client_for(ha)) as client:
+        actuator = HomeAssistantActuator(client, RealClock(), store)
+        assert (await actuator.perform(calm(BED, CEILING), context("h3"))).ok
+
+        await asyncio.to_thread(ha.restart)
+        await asyncio.wait_for(client.wait_connected(), 30)
+        async with HaProbe(ha.url, ha.token) as after, HaProbe(ha.url, ha.other_token) as other:
+            reset = await after.state(BED)
+            assert reset is not None and reset["state"] == "off"  # as the demo light starts
+            heard = asyncio.Event()
+            client.watch_entities(
+                [CEILING],
+                lambda e, new, old: (
+                    heard.set()
+                    if new and (new.get("context") or {}).get("user_id") == someone_else_id
+                    else None
+                ),
+            )
+            await set_light(other, CEILING, 250, 3000)
+            await asyncio.wait_for(heard.wait(), 10)
+            await actuator.end_episode(context("h3"))
+            assert light_of(await after.state(BED)) == ("on", 200, 5000)
+            assert light_of(await after.state(CEILING)) == ("on", 250, 3000)
+    assert "light.bed_light came back off as Home Assistant restarted" in caplog.text
+    assert store.items(NAMESPACE) == {}
+    store.close()
+
+
+@pytest.mark.ha
 async def test_a_player_ha_will_not_stop_leaves_the_episodes_lights_put_back_all_the_same(
     ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
