@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +20,8 @@ from fixtures.homeassistant import (
     HomeAssistantInstance,
     SeenEvent,
     StepClock,
+    SteppedLink,
+    actuator_on_a_step_clock,
     stepped_link,
 )
 
@@ -27,7 +29,7 @@ from ambient.actuators.ha_episode import NAMESPACE
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.messages import ActionContext, TraceRecord
+from ambient.messages import ActionContext, ActionResult, TraceRecord
 from ambient.store import Store
 
 pytestmark = pytest.mark.ha
@@ -46,14 +48,6 @@ def breathing(**fields: Any) -> BreathingActionConfig:
     return BreathingActionConfig.model_validate(
         {"action": "breathing", "preset": "resonance", "cycles": 1, **fields}
     )
-
-
-def actuator_on_a_step_clock(
-    ha_client: HomeAssistantClient, trace: Callable[[TraceRecord], None] | None = None
-) -> tuple[StepClock, HomeAssistantActuator]:
-    """A fresh step clock and an actuator on it (tracing to ``trace``, if given)."""
-    clock = StepClock()
-    return clock, HomeAssistantActuator(ha_client, clock, trace=trace)
 
 
 async def assert_state(probe: HaProbe, entity_id: str, state: str) -> None:
@@ -392,29 +386,48 @@ def music_calls(probe: HaProbe, since: int, player: str) -> list[str]:
     ]
 
 
+@dataclass
+class MusicSession:
+    """A session with ``interrupt: true`` started over someone's music on the living-room
+    player: what it ran on, and the probe's first event of it (for :func:`music_calls`)."""
+
+    clock: StepClock
+    actuator: HomeAssistantActuator
+    result: ActionResult
+    since: int
+
+
+async def session_over_music(
+    client: HomeAssistantClient, probe: HaProbe, episode: str
+) -> MusicSession:
+    """Someone's music plays on the living-room player (which cannot announce over it), and a
+    breathing session with ``interrupt: true`` starts over it in ``episode``."""
+    await quiet(probe, LIVING_ROOM)
+    await someone_plays_music(client, probe, LIVING_ROOM)
+    clock, actuator = actuator_on_a_step_clock(client)
+    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
+    since = len(probe.events)
+    result = await actuator.perform(action, context(episode, clock))
+    assert result.ok and result.performed, result.detail
+    return MusicSession(clock, actuator, result, since)
+
+
 async def test_interrupt_pauses_the_music_for_the_session_and_plays_it_again_after(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
-    await quiet(probe, LIVING_ROOM)
-    await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    clock, actuator = actuator_on_a_step_clock(ha_client)
-    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
-    since = len(probe.events)
-
-    result = await actuator.perform(action, context("i1", clock))
-    assert result.ok and result.performed, result.detail
-    assert result.detail.endswith(
+    session = await session_over_music(ha_client, probe, "i1")
+    assert session.result.detail.endswith(
         "(music on media_player.living_room paused for the session, played again after)"
     )
     for _ in range(3):  # the inhale, the exhale, the closing
-        await clock.fire_next()
+        await session.clock.fire_next()
     await probe.wait_count(is_cue, 4)
-    assert "media_play" not in music_calls(probe, since, LIVING_ROOM)  # the closing is said
-    await clock.fire_next()  # … and over: the music comes back
-    await actuator.end_episode(context("i1", clock))
+    assert "media_play" not in music_calls(probe, session.since, LIVING_ROOM)  # closing said
+    await session.clock.fire_next()  # … and over: the music comes back
+    await session.actuator.end_episode(context("i1", session.clock))
 
     await probe.wait_for_state(LIVING_ROOM, lambda s: s["state"] == "playing")
-    assert music_calls(probe, since, LIVING_ROOM) == [
+    assert music_calls(probe, session.since, LIVING_ROOM) == [
         "media_pause",
         *["demo_say"] * 4,
         "media_play",
@@ -424,17 +437,30 @@ async def test_interrupt_pauses_the_music_for_the_session_and_plays_it_again_aft
 async def test_music_paused_for_a_session_ended_early_plays_again_at_once(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
-    await quiet(probe, LIVING_ROOM)
-    await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    clock, actuator = actuator_on_a_step_clock(ha_client)
-    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
-    since = len(probe.events)
-
-    assert (await actuator.perform(action, context("i2", clock))).performed
-    await actuator.end_episode(recovered(context("i2", clock)))  # recovered during the opening
+    session = await session_over_music(ha_client, probe, "i2")
+    # Recovered during the opening:
+    await session.actuator.end_episode(recovered(context("i2", session.clock)))
 
     await probe.wait_for_state(LIVING_ROOM, lambda s: s["state"] == "playing")
-    assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say", "media_play"]
+    assert music_calls(probe, session.since, LIVING_ROOM) == [
+        "media_pause",
+        "demo_say",
+        "media_play",
+    ]
+
+
+async def broken_off_by_the_link(link: SteppedLink, session: MusicSession, episode: str) -> None:
+    """The link to HA drops in the session: its first inhale cannot be said, and the episode
+    ends with the music it paused owed."""
+    await link.drop()
+    await session.clock.fire_next()  # the first inhale: HA is not there to say it
+    await session.actuator.end_episode(context(episode, session.clock))
+
+
+async def settled(actuator: HomeAssistantActuator) -> None:
+    """Until what was owed when HA connected (music from before, episodes to undo) is done."""
+    assert actuator._settling is not None
+    await actuator._settling
 
 
 async def test_music_paused_for_a_session_ha_went_away_in_plays_again_once_it_is_back(
@@ -445,23 +471,19 @@ async def test_music_paused_for_a_session_ha_went_away_in_plays_again_once_it_is
     link runs on a step clock of its own, so it comes back only when the test lets it."""
     link = stepped_link(ha)
     async with running(link.client) as client:
-        await quiet(probe, LIVING_ROOM)
-        await someone_plays_music(client, probe, LIVING_ROOM)
-        clock, actuator = actuator_on_a_step_clock(client)
-        action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
-        since = len(probe.events)
-        assert (await actuator.perform(action, context("i5", clock))).performed
-
-        await link.drop()
-        await clock.fire_next()  # the first inhale: HA is not there to say it
-        await actuator.end_episode(context("i5", clock))  # the session is over, its music owed
+        session = await session_over_music(client, probe, "i5")
+        await broken_off_by_the_link(link, session, "i5")
         await assert_state(probe, LIVING_ROOM, "paused")
 
         await link.clock.fire_next()  # the link's backoff: it connects again
         await probe.wait_count(
             lambda e: e.event_type == "call_service" and e.data["service"] == "media_play", 2
         )  # (someone's, before the session; then ambient's)
-        assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say", "media_play"]
+        assert music_calls(probe, session.since, LIVING_ROOM) == [
+            "media_pause",
+            "demo_say",
+            "media_play",
+        ]
 
 
 async def test_a_session_broken_off_by_ha_going_away_says_so_in_the_rules_trace(
@@ -497,26 +519,17 @@ async def test_music_paused_for_a_session_is_left_paused_when_ha_is_back_long_af
     once. Owed is only until the session's planned end plus a short grace."""
     link = stepped_link(ha)
     async with running(link.client) as client:
-        await quiet(probe, LIVING_ROOM)
-        await someone_plays_music(client, probe, LIVING_ROOM)
-        clock, actuator = actuator_on_a_step_clock(client)
-        action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
-        since = len(probe.events)
-        assert (await actuator.perform(action, context("i6", clock))).performed
-
-        await link.drop()
-        await clock.fire_next()  # the first inhale: HA is not there to say it
-        await actuator.end_episode(context("i6", clock))  # the session is over, its music owed
-        await clock.run_until(clock.now() + 3600)  # HA away for an hour
+        session = await session_over_music(client, probe, "i6")
+        await broken_off_by_the_link(link, session, "i6")
+        await session.clock.run_until(session.clock.now() + 3600)  # HA away for an hour
 
         with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
             await link.clock.fire_next()  # the link's backoff: it connects again
             await client.wait_connected()
-            assert actuator._settling is not None
-            await actuator._settling  # what was owed once HA is back: settled
+            await settled(session.actuator)  # what was owed once HA is back
 
         await assert_state(probe, LIVING_ROOM, "paused")
-        assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say"]
+        assert music_calls(probe, session.since, LIVING_ROOM) == ["media_pause", "demo_say"]
         said = [r for r in caplog.records if "left paused" in r.getMessage()]
         assert [(r.levelno, r.getMessage()) for r in said] == [
             (
@@ -526,6 +539,22 @@ async def test_music_paused_for_a_session_is_left_paused_when_ha_is_back_long_af
                 "only within 10 min of its end)",
             )
         ]
+
+
+#: When the session whose music ambient owes after a restart started (the clock's time).
+STARTED = 1_000_000.0
+
+
+async def music_owed_from_before(
+    client: HomeAssistantClient, probe: HaProbe, store: Store, episode_id: str
+) -> None:
+    """Someone's music on the living-room player, paused by the session of ``episode_id``
+    (started at :data:`STARTED`, music owed until 15 min after) when ambient stopped: the
+    record it left in ``store``."""
+    await someone_plays_music(client, probe, LIVING_ROOM)
+    await client.call_service("media_player", "media_pause", {}, {"entity_id": LIVING_ROOM})
+    record = {"lights": {}, "media": {}, "ended": False, "paused_music": [LIVING_ROOM]}
+    store.put(NAMESPACE, episode_id, {**record, "paused_music_until": STARTED + 900})
 
 
 @pytest.mark.parametrize(
@@ -543,18 +572,13 @@ async def test_music_paused_when_ambient_stopped_is_played_again_only_soon_after
     until when that music is owed): started again soon after, it plays the music again;
     hours later, it leaves it paused and forgets it, saying so (of ambient's own absence: HA
     was there all along)."""
-    await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    await ha_client.call_service("media_player", "media_pause", {}, {"entity_id": LIVING_ROOM})
-    started = 1_000_000.0
     store = Store(tmp_path / "state.db")
-    record = {"lights": {}, "media": {}, "ended": False, "paused_music": [LIVING_ROOM]}
-    store.put(NAMESPACE, "breathe:alex:i8", {**record, "paused_music_until": started + 900})
+    await music_owed_from_before(ha_client, probe, store, "breathe:alex:i8")
 
     with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
-        clock = StepClock(started + hours_away * 3600)
-        actuator = HomeAssistantActuator(ha_client, clock, store)
-        assert actuator._settling is not None
-        await actuator._settling  # what was owed from before the restart: settled
+        await settled(
+            HomeAssistantActuator(ha_client, StepClock(STARTED + hours_away * 3600), store)
+        )
 
     await assert_state(probe, LIVING_ROOM, music)
     assert store.items(NAMESPACE) == {}  # owed no more either way
@@ -581,19 +605,13 @@ async def test_music_paused_before_a_power_cut_is_left_paused_while_the_clock_is
     before NTP sets it: the clock shows a time before the session started (its episode's id
     says when), so whether the music is still owed cannot be told; hours late is worse than
     not at all: it is left paused and forgotten, said once."""
-    await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    await ha_client.call_service("media_player", "media_pause", {}, {"entity_id": LIVING_ROOM})
-    started = 1_000_000.0
-    episode_id = f"breathe:alex:{started:.3f}"
+    episode_id = f"breathe:alex:{STARTED:.3f}"
     store = Store(tmp_path / "state.db")
-    record = {"lights": {}, "media": {}, "ended": False, "paused_music": [LIVING_ROOM]}
-    store.put(NAMESPACE, episode_id, {**record, "paused_music_until": started + 900})
+    await music_owed_from_before(ha_client, probe, store, episode_id)
 
     with caplog.at_level(logging.INFO, logger="ambient.actuators.ha_sessions"):
-        clock = StepClock(started - 5 * 3600)  # the saved time: hours behind
-        actuator = HomeAssistantActuator(ha_client, clock, store)
-        assert actuator._settling is not None
-        await actuator._settling
+        behind = StepClock(STARTED - 5 * 3600)  # the saved time: hours behind
+        await settled(HomeAssistantActuator(ha_client, behind, store))
 
     await assert_state(probe, LIVING_ROOM, "paused")
     assert store.items(NAMESPACE) == {}
@@ -609,12 +627,7 @@ async def test_music_paused_before_a_power_cut_is_left_paused_while_the_clock_is
 async def test_music_someone_stops_during_the_session_is_not_played_again(
     ha_client: HomeAssistantClient, probe: HaProbe, someone_else: HaProbe
 ) -> None:
-    await quiet(probe, LIVING_ROOM)
-    await someone_plays_music(ha_client, probe, LIVING_ROOM)
-    clock, actuator = actuator_on_a_step_clock(ha_client)
-    action = breathing(media_player=LIVING_ROOM, tts_service="tts.demo_say", interrupt=True)
-    since = len(probe.events)
-    assert (await actuator.perform(action, context("i3", clock))).performed
+    session = await session_over_music(ha_client, probe, "i3")
 
     seen = asyncio.Event()
     ha_client.watch_entities(
@@ -622,9 +635,9 @@ async def test_music_someone_stops_during_the_session_is_not_played_again(
     )
     await someone_else.call_service("media_player", "turn_off", {"entity_id": LIVING_ROOM})
     await asyncio.wait_for(seen.wait(), 10)
-    await actuator.end_episode(recovered(context("i3", clock)))
+    await session.actuator.end_episode(recovered(context("i3", session.clock)))
 
-    assert music_calls(probe, since, LIVING_ROOM) == ["media_pause", "demo_say"]
+    assert music_calls(probe, session.since, LIVING_ROOM) == ["media_pause", "demo_say"]
     await assert_state(probe, LIVING_ROOM, "off")
     await probe.call_service("media_player", "turn_on", {"entity_id": LIVING_ROOM})
 

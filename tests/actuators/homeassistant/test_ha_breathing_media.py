@@ -9,14 +9,20 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SeenEvent, StepClock
+from fixtures.homeassistant import (
+    HaProbe,
+    HomeAssistantInstance,
+    SeenEvent,
+    StepClock,
+    actuator_on_a_step_clock,
+)
 
 from ambient.actuators.dispatch import ActionDispatcher
 from ambient.actuators.ha_breathing import CUES, OPENING_S
 from ambient.actuators.homeassistant import HomeAssistantActuator
 from ambient.config.actions import BreathingActionConfig, PlayCalmingActionConfig
 from ambient.connections.homeassistant import HomeAssistantClient
-from ambient.messages import ActionContext
+from ambient.messages import ActionContext, ActionResult
 
 pytestmark = pytest.mark.ha
 
@@ -71,6 +77,13 @@ async def set_volume(probe: HaProbe, player: str, volume_level: float) -> None:
     )
 
 
+async def nobody_listening(probe: HaProbe, player: str, at: float) -> None:
+    """``player`` paused at someone's volume ``at``: the one a calming episode must leave it
+    at."""
+    await set_volume(probe, player, at)
+    await quiet(probe, player)
+
+
 async def volume_left(probe: HaProbe, player: str) -> float:
     """The volume ``player`` was left at (off players hide it: this switches it on to see)."""
     await probe.call_service("media_player", "turn_on", {"entity_id": player})
@@ -92,13 +105,24 @@ def ramp_up(player: str, media_content_id: str) -> PlayCalmingActionConfig:
     )
 
 
+def calm_at_once(player: str, volume: float, **fields: Any) -> PlayCalmingActionConfig:
+    """Calming music ("calm") on ``player`` at ``volume`` from its start (no ramp)."""
+    return PlayCalmingActionConfig(
+        action="play_calming",
+        target=player,
+        media_content_id="calm",
+        volume=volume,
+        ramp=0,
+        **fields,
+    )
+
+
 async def test_box_breathing_speaks_through_a_tts_entity_and_paces_the_light(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await probe.call_service("light", "turn_on", {"entity_id": BED, "brightness": 200})
     await quiet(probe, "media_player.living_room")
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = BreathingActionConfig(
         action="breathing",
         preset="box",
@@ -148,8 +172,7 @@ async def test_legacy_tts_say_resonance_at_five_and_a_half_breaths(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await quiet(probe, "media_player.bedroom")
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = BreathingActionConfig(
         action="breathing",
         preset="resonance",
@@ -171,8 +194,7 @@ async def test_breathing_stops_early_on_recovery(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     await quiet(probe, "media_player.bedroom")
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = BreathingActionConfig(
         action="breathing",
         preset="4-7-8",
@@ -194,10 +216,8 @@ async def test_calming_media_ramps_the_volume_and_restores_it_on_recovery(
     ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     player = "media_player.bedroom"
-    await set_volume(probe, player, 0.6)
-    await quiet(probe, player)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    await nobody_listening(probe, player, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = ramp_up(player, "https://example.invalid/calm.m3u")
     result = await actuator.perform(action, context("m1", clock))
     assert result.ok, result.detail
@@ -235,10 +255,8 @@ async def test_a_volume_someone_sets_during_the_ramp_stands_and_the_player_stays
     # The calming music is too loud for Alex, who turns it down in the HA app while the ramp
     # is still raising it: ambient must not turn it up again, nor stop it and reset it later.
     player = "media_player.bedroom"
-    await set_volume(probe, player, 0.6)
-    await quiet(probe, player)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    await nobody_listening(probe, player, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     action = ramp_up(player, "calm")
     assert (await actuator.perform(action, context("m4", clock))).ok
     await clock.fire_next()  # the first step up, then Alex acts
@@ -285,18 +303,10 @@ async def test_two_episodes_on_one_player_end_with_the_volume_from_before_both(
     # Two rules (or two people's episodes) play calming music on the same speaker.
     player = "media_player.bedroom"
     await set_volume(probe, player, 0.6)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
-    fields: dict[str, Any] = {
-        "action": "play_calming",
-        "target": player,
-        "media_content_id": "calm",
-        "ramp": 0,
-        "interrupt": True,
-    }
-    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.3), context("m5", clock))
+    clock, actuator = actuator_on_a_step_clock(ha_client)
+    await actuator.perform(calm_at_once(player, 0.3, interrupt=True), context("m5", clock))
     await probe.wait_for_state(player, lambda s: s["attributes"].get("volume_level") == 0.3)
-    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.4), context("m6", clock))
+    await actuator.perform(calm_at_once(player, 0.4, interrupt=True), context("m6", clock))
 
     await actuator.end_episode(context("m5", clock))
     still = await probe.state(player)
@@ -316,19 +326,14 @@ async def test_the_volumes_remembered_for_a_player_are_only_its_current_episodes
     old volume a person later chose by hand passed for ambient's: a new hold starts it afresh."""
     player = "media_player.bedroom"
     await set_volume(probe, player, 0.6)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
     fields: dict[str, Any] = {
-        "action": "play_calming",
-        "target": player,
-        "media_content_id": "calm",
-        "ramp": 0,
         "interrupt": True,
         "stop_on_recovery": False,  # the player plays on for the next test
     }
-    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.3), context("m7", clock))
+    await actuator.perform(calm_at_once(player, 0.3, **fields), context("m7", clock))
     await actuator.end_episode(context("m7", clock))
-    await actuator.perform(PlayCalmingActionConfig(**fields, volume=0.4), context("m8", clock))
+    await actuator.perform(calm_at_once(player, 0.4, **fields), context("m8", clock))
     assert actuator.media.volumes_set(player) == [0.4]
     await actuator.end_episode(context("m8", clock))
 
@@ -347,22 +352,15 @@ async def test_calming_media_does_not_interrupt_unless_asked(
 ) -> None:
     player = "media_player.living_room"
     await probe.call_service("media_player", "media_play", {"entity_id": player})
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
-    fields: dict[str, Any] = {
-        "action": "play_calming",
-        "target": player,
-        "media_content_id": "calm",
-        "ramp": 0,
-    }
-    polite = await actuator.perform(PlayCalmingActionConfig(**fields), context("m2", clock))
+    clock, actuator = actuator_on_a_step_clock(ha_client)
+    polite = await actuator.perform(calm_at_once(player, 0.25), context("m2", clock))
     assert polite.ok
     assert "already playing" in polite.detail
     assert not polite.performed  # a choose_calming option that did nothing is not credited
     assert not [e for e in probe.service_calls("media_player") if e.data["service"] == "play_media"]
 
     forced = await actuator.perform(
-        PlayCalmingActionConfig(**fields, interrupt=True), context("m3", clock)
+        calm_at_once(player, 0.25, interrupt=True), context("m3", clock)
     )
     assert forced.ok
     play = [e for e in probe.service_calls("media_player") if e.data["service"] == "play_media"]
@@ -376,10 +374,8 @@ async def test_calming_media_a_player_fails_to_play_is_left_at_its_own_volume(
     integration then fails to play the media (HA's demo group player: ``play_media`` raises)
     is put back at the volume it had, not left at the quiet start for good."""
     player = "media_player.group"
-    await set_volume(probe, player, 0.6)
-    await quiet(probe, player)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    await nobody_listening(probe, player, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
 
     result = await actuator.perform(ramp_up(player, "spotify:playlist:gone"), context("m9", clock))
 
@@ -396,20 +392,27 @@ def to_slow_speaker(event: SeenEvent) -> bool:
     return event.event_type == "call_service" and event.data["service"] == "slow_phone"
 
 
+async def calm_on_the_slow_speaker(
+    client: HomeAssistantClient, probe: HaProbe, episode: str, action: PlayCalmingActionConfig
+) -> tuple[StepClock, HomeAssistantActuator, asyncio.Task[ActionResult]]:
+    """The slow speaker paused at someone's volume 0.6, and ``action`` on it under way through
+    the dispatcher (timeouts and retries on the step clock): the clock, the actuator and the
+    action's task."""
+    await nobody_listening(probe, SLOW_SPEAKER, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(client)
+    dispatcher = ActionDispatcher(clock, [actuator])
+    return clock, actuator, asyncio.create_task(dispatcher.perform(action, context(episode, clock)))
+
+
 async def test_calming_media_home_assistant_does_not_start_in_time_gets_its_volume_back(
     ha: HomeAssistantInstance, ha_client: HomeAssistantClient, probe: HaProbe
 ) -> None:
     """The volume is lowered, then play_media does not answer within the attempt's timeout
     (a speaker slow to fetch the stream) and the action's time-to-live is over: HA may start
     the music yet, so the episode holds the player, and its end puts the volume back."""
-    await set_volume(probe, SLOW_SPEAKER, 0.6)
-    await quiet(probe, SLOW_SPEAKER)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
-    dispatcher = ActionDispatcher(clock, [actuator])
-    action = ramp_up(SLOW_SPEAKER, "calm").model_copy(update={"ttl": 5})
-
-    sending = asyncio.create_task(dispatcher.perform(action, context("m10", clock)))
+    clock, actuator, sending = await calm_on_the_slow_speaker(
+        ha_client, probe, "m10", ramp_up(SLOW_SPEAKER, "calm").model_copy(update={"ttl": 5})
+    )
     try:
         await probe.wait_for(to_slow_speaker)  # quiet, and the music not started yet
         result = await clock.fire_until_done(sending)
@@ -426,14 +429,9 @@ async def test_a_retry_of_calming_media_that_did_not_start_in_time_keeps_the_vol
 ) -> None:
     """The retry after an unanswered play_media finds the player at ambient's quiet start: the
     volume the episode's end puts back is still the one from before the first attempt."""
-    await set_volume(probe, SLOW_SPEAKER, 0.6)
-    await quiet(probe, SLOW_SPEAKER)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
-    dispatcher = ActionDispatcher(clock, [actuator])
-    action = ramp_up(SLOW_SPEAKER, "calm").model_copy(update={"ramp": 0})
-
-    sending = asyncio.create_task(dispatcher.perform(action, context("m11", clock)))
+    clock, actuator, sending = await calm_on_the_slow_speaker(
+        ha_client, probe, "m11", calm_at_once(SLOW_SPEAKER, 0.25)
+    )
     try:
         await probe.wait_for(to_slow_speaker)
         await clock.fire_next()  # the attempt's timeout
@@ -456,8 +454,7 @@ async def test_an_error_home_assistant_gives_no_reason_for_says_where_to_look(
     integration raising a bare error does): the line says so instead of ending in ': '."""
     player = "media_player.group"
     await quiet(probe, player)
-    clock = StepClock()
-    actuator = HomeAssistantActuator(ha_client, clock)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
 
     result = await actuator.perform(ramp_up(player, "spotify:playlist:gone"), context("m8", clock))
 
