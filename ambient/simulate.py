@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from ambient.clock import VirtualClock
 from ambient.config import AmbientConfig
+from ambient.config.root import FIRST_PERSON
 from ambient.config.sensors import (
     DEFAULT_PERSON,
     RecordingSensorConfig,
@@ -82,8 +83,7 @@ class Simulation:
 def recording_configs(config: AmbientConfig, recording: Path | None) -> list[RecordingSensorConfig]:
     """The recording given on the command line, or the config's own recording sensors."""
     if recording is not None:
-        person = config.people[0].id if config.people else None
-        return [replay_sensor(config, recording, person)]
+        return [replay_sensor(config, recording, config.first_person_id())]
     # each named as `run` names it (its id, else `recording<its place among the sensors>`)
     configs = [
         s.model_copy(update={"loop": False, "id": factory.sensor_name(s, index)})
@@ -396,9 +396,9 @@ def run_simulate(
 
         require_matplotlib()
     result = asyncio.run(simulate(config, recording, states, keep_changes=plot_path is not None))
-    if recording is not None and config.people:
-        first = config.people[0].id
-        whose = whose_unnamed_rows(config, result.unnamed_rows, first, "the first under `people:`")
+    if recording is not None:
+        first = config.first_person_id()
+        whose = whose_unnamed_rows(config, result.unnamed_rows, first, FIRST_PERSON)
         if whose is not None:
             print(f"ambient simulate: {whose}", file=sys.stderr)
     for record in result.traces:

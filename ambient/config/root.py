@@ -20,6 +20,9 @@ from ambient.config.signals import SignalsConfig
 from ambient.config.store import StoreConfig
 from ambient.config.types import Identifier, TimeZoneName
 
+#: How a message names whom :meth:`AmbientConfig.first_person_id` chose.
+FIRST_PERSON = "the first under `people:`"
+
 
 class AmbientConfig(ConfigModel):
     instance: Identifier = Field(default="ambient", title="This daemon's id (topics, HA device)")
@@ -45,6 +48,12 @@ class AmbientConfig(ConfigModel):
 
     def person_ids(self) -> list[str]:
         return [person.id for person in self.people]
+
+    def first_person_id(self) -> str | None:
+        """Whose the rows of a recording that names no person are when nothing else says
+        (``simulate`` and ``analyze`` of a file given on the command line, ``evaluate`` of rules
+        for anyone): the first person under ``people:``; None without people."""
+        return self.people[0].id if self.people else None
 
     def person_ids_text(self) -> str:
         """The people's ids as a command's message lists them when told of one it lacks."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ambient.config import AmbientConfig
+from ambient.config.root import FIRST_PERSON
 from ambient.config.rules import RuleConfig
 from ambient.evaluate.scoring import NOT_YET, DetectionScore, score, total, unknown_seconds
 from ambient.evaluate.tally import PeopleTally
@@ -383,7 +384,7 @@ def unnamed_rows_person(config: AmbientConfig) -> tuple[str | None, str]:
     followed = followed_person(config)
     if followed is not None:
         return followed, "the evaluated rule's person"
-    return (config.people[0].id if config.people else None), "the first under `people:`"
+    return config.first_person_id(), FIRST_PERSON
 
 
 def _replay(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ambient.config.sensors import DEFAULT_PERSON
 from ambient.config.signals import MIN_HRV_WINDOW_S, SignalsConfig
 from ambient.readings import HR, RR, Reading
 from ambient.signals.beats import Beat, BeatCleaner
@@ -32,14 +33,13 @@ class AnalyzeSettings:
     (rows without a person are its first person's; rows of anyone else are skipped)."""
 
     signals: SignalsConfig = field(default_factory=SignalsConfig)
-    default_person: str = "default"
+    default_person: str = DEFAULT_PERSON
     people: frozenset[str] | None = None
 
     @classmethod
     def of(cls, config: AmbientConfig) -> AnalyzeSettings:
-        people = [person.id for person in config.people]
-        first = people[0] if people else "default"
-        return cls(config.signals, first, frozenset(people) or None)
+        first = config.first_person_id() or DEFAULT_PERSON
+        return cls(config.signals, first, frozenset(config.person_ids()) or None)
 
 
 COLUMNS = ("t", "hr", "rmssd", "ln_rmssd", "sdnn", "pnn50", "quality", "corrected")

@@ -163,3 +163,13 @@ def test_display_names_map_each_id_to_its_name_or_else_the_id(tmp_path: Path) ->
         "people: [{id: alex, name: Alex}, {id: sam}]\nstore: {path: null}\n", encoding="utf-8"
     )
     assert load_config(path).display_names() == {"alex": "Alex", "sam": "sam"}
+
+
+def test_the_first_person_is_the_first_under_people_and_none_without_people() -> None:
+    """Whose the rows of a recording naming no person are, for simulate, evaluate and analyze
+    alike: the config layer decides it, once."""
+    from ambient.config import AmbientConfig
+
+    two = AmbientConfig.model_validate({"people": [{"id": "sam"}, {"id": "alex"}]})
+    assert two.first_person_id() == "sam"
+    assert AmbientConfig().first_person_id() is None
