@@ -238,26 +238,39 @@ class MqttSensor:
         values = parsed.values  # times 1.0 (no unit to convert) is each value itself
         if factor != 1.0:
             values = tuple(value * factor for value in values)
-        if parsed.times is None and timestamp is not None:
+        if parsed.times is not None:  # a batch of samples, each with its own time
+            # Behind the clock: its newest sample stands for the whole batch. Its impossible
+            # values go alone, in _samples.
+            self._note_behind(live_age_s)
+            return self._samples(message.topic, person, values, parsed.times, now)
+        return self._at_one_time(message.topic, person, values, timestamp, live_age_s, now)
+
+    def _at_one_time(
+        self,
+        topic: str,
+        person: str,
+        values: tuple[float, ...],
+        timestamp: float | None,
+        live_age_s: float | None,
+        now: float,
+    ) -> list[Reading]:
+        """A message's value, or its list of values (beats), at the one time it has: its own
+        (``timestamp``), else now."""
+        config = self.config
+        if timestamp is not None:
             if self._last_stamped.get(person) == (timestamp, values):
                 return []  # that reading again: given (or refused) already, not counted again
             self._last_stamped[person] = (timestamp, values)
         low, high = self._range or _ANY_VALUE
-        if parsed.times is None:  # a batch's impossible values go in _samples, after the check
-            if len(values) == 1:  # the usual message
-                if not low <= values[0] <= high:
-                    raise self._refusal(values[0])
-            else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
-                for value in values:
-                    if not low <= value <= high:
-                        refusal = self._refusal(value)
-                        self._drops.drop(message.topic, refusal.reason, refusal.detail)
-        # Behind the clock: a batch's newest sample stands for the whole batch.
-        behind_after_s = self._behind_after_s
-        if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
-            self._behind(live_age_s)
-        if parsed.times is not None:  # a batch of samples, each with its own time
-            return self._samples(message.topic, person, values, parsed.times, now)
+        if len(values) == 1:  # the usual message
+            if not low <= values[0] <= high:
+                raise self._refusal(values[0])
+        else:  # a list: an impossible value (a spurious RR) goes alone, as over Bluetooth
+            for value in values:
+                if not low <= value <= high:
+                    refusal = self._refusal(value)
+                    self._drops.drop(topic, refusal.reason, refusal.detail)
+        self._note_behind(live_age_s)
         # A time ahead of ours (within the tolerance: a publisher's clock running fast) is now.
         end_time = now if timestamp is None or timestamp > now else timestamp
         if len(values) == 1:  # the usual message
@@ -270,6 +283,12 @@ class MqttSensor:
             for t, v in zip(times, values, strict=True)
             if low <= v <= high
         ]
+
+    def _note_behind(self, live_age_s: float | None) -> None:
+        """A live message kept though stamped past ``stale_after`` ago is said (``_behind``)."""
+        behind_after_s = self._behind_after_s
+        if live_age_s is not None and behind_after_s is not None and live_age_s > behind_after_s:
+            self._behind(live_age_s)
 
     def _samples(
         self,
