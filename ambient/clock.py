@@ -199,19 +199,25 @@ class ScaledClock(Clock):
     hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
 
     runs_ahead_of_wall_time = True
-    #: A replay handing a reading over this much of the clock late (the signals' default
-    #: ``stale_after``: beats that late read stale) says once that the machine is behind.
-    BEHIND_S = 15.0
+    #: The longest pause between readings the signals take for no pause (``behind_s``): the
+    #: signals' default ``rr_gap`` (beats further apart restart their cleaning; ``stale_after``,
+    #: 15 s, is longer). ``run`` gives its config's own.
+    BEHIND_S = 5.0
 
-    def __init__(self, speed: float, start: float | None = None) -> None:
+    def __init__(
+        self, speed: float, start: float | None = None, *, behind_s: float = BEHIND_S
+    ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        self.behind_s = behind_s
         self.wall_check_s = 60.0 * speed  # a minute of real time, as a live clock's
         self._wall_start = time.time()
         self._monotonic_start = time.monotonic()
         self._start = self._wall_start if start is None else start
         self._said_behind = False
+        #: The time of the reading a replay handed over last (None: none yet).
+        self._last_handed_s: float | None = None
 
     def now(self) -> float:
         return self._start + (time.time() - self._wall_start) * self.speed
@@ -226,21 +232,30 @@ class ScaledClock(Clock):
 
     async def reach(self, when: float) -> None:
         """As the clock's; a replay (the one caller) handing its reading over late says once
-        that the machine is behind: the clock does not wait for it (a satellite's and its
-        central's clocks keep step with real time), so the readings reach the signals a lag's
-        worth of the clock late and may read stale (a baseline learns fewer resting minutes,
-        more the faster the replay, and a run differs from the next). Other sleepers woken
-        late (a rule's wait) hand nothing over: they say nothing."""
+        that the machine is behind, when the lag put more than ``behind_s`` of the clock
+        between it and the reading before, which the recording has not: the clock does not
+        wait for it (a satellite's and its central's clocks keep step with real time), so the
+        signals saw a pause that is not there, beats as paused (their cleaning starts again)
+        or readings as stale (a baseline learns fewer resting minutes, more the faster the
+        replay, and a run differs from the next). Other sleepers woken late (a rule's wait)
+        hand nothing over: they say nothing."""
         await super().reach(when)
-        late_s = self.now() - when
-        if late_s > self.BEHIND_S and not self._said_behind:
+        now, before = self.now(), self._last_handed_s
+        self._last_handed_s = when
+        if self._said_behind or now - when <= 0.0:
+            return
+        written_s = 0.0 if before is None else max(0.0, when - before)
+        seen_s = now - when + written_s
+        if seen_s > self.behind_s >= written_s:
             self._said_behind = True
             _LOGGER.warning(
                 "--speed %g is faster than this machine keeps up with: a replay handed a "
-                "reading over %.0f s of the clock late, so readings reach the signals late and "
-                "some read stale; a lower --speed, or `ambient simulate`, replays exactly",
+                "reading over %.0f s of the clock late, so the signals saw a pause over %g s "
+                "between readings that the recording does not have (beats read as paused, or "
+                "readings as stale); a lower --speed, or `ambient simulate`, replays exactly",
                 self.speed,
-                late_s,
+                now - when,
+                self.behind_s,
             )
 
     def for_outside_links(self) -> Clock:

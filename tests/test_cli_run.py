@@ -305,3 +305,48 @@ def test_status_json_has_the_fields_the_docs_list_and_no_others(
     age_s = document["sensors"][0]["last_reading_age_s"]  # the daemon's only, to the ms
     assert age_s is None or age_s == round(age_s, 3)
     assert document["timezone"] == "Europe/Berlin"  # the page shows times as the timeline does
+
+
+def test_a_replay_falling_behind_its_speed_says_so_once_by_the_config_s_gap(
+    tmp_path: Path, runtime_dir: Path
+) -> None:
+    """At --speed 100000 no machine keeps up: beats 0.85 s apart are 8.5 µs of real time. A
+    replay falling behind shows the signals pauses between beats that the recording has not;
+    `run` said so only past 15 s of lag (beats over `rr_gap`, 5 s, apart had restarted their
+    cleaning silently), and now past the config's own `rr_gap`, once."""
+    beats = tmp_path / "beats.csv"
+    beats.write_text("t,metric,value\n" + "".join(f"{k * 0.85:.2f},rr,850\n" for k in range(600)))
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "people: [{id: alex}]\nsignals: {rr_gap: 3s}\nstore: {path: null}\n"
+        f"sensors:\n  - {{type: recording, path: {beats}, person: alex}}\n"
+    )
+    result = run_ambient(
+        "run", str(config), "--speed", "100000", env=clean_env(XDG_RUNTIME_DIR=str(runtime_dir))
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "keeps up with" in line]
+    assert re.search(
+        r"WARNING ambient\.clock: --speed 100000 is faster than this machine keeps up with: a "
+        r"replay handed a reading over \d+ s of the clock late, so the signals saw a pause over "
+        r"3 s between readings that the recording does not have \(beats read as paused, or "
+        r"readings as stale\); a lower --speed, or `ambient simulate`, replays exactly$",
+        line,
+    ), line
+
+
+def test_the_gap_a_replay_at_speed_must_not_open_is_the_config_s_shortest() -> None:
+    """rr_gap, or a recording sensor's stale_after (its own, else the signals') when shorter."""
+    from ambient.commands.live import longest_unpaused_gap_s
+    from ambient.config import AmbientConfig
+
+    assert longest_unpaused_gap_s(AmbientConfig()) == 5.0
+    recording = {"type": "recording", "path": "x.csv"}
+    own = AmbientConfig.model_validate(
+        {"signals": {"rr_gap": 8}, "sensors": [recording | {"stale_after": 3}]}
+    )
+    assert longest_unpaused_gap_s(own) == 3.0
+    signals = AmbientConfig.model_validate(
+        {"signals": {"rr_gap": 8, "stale_after": 6}, "sensors": [recording]}
+    )
+    assert longest_unpaused_gap_s(signals) == 6.0

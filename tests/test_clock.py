@@ -348,8 +348,41 @@ async def test_a_scaled_clock_says_once_that_the_machine_is_behind_its_replay(
     [line] = [r.getMessage() for r in caplog.records]
     assert line == (
         "--speed 2000 is faster than this machine keeps up with: a replay handed a reading "
-        "over 2000 s of the clock late, so readings reach the signals late and some read "
-        "stale; a lower --speed, or `ambient simulate`, replays exactly"
+        "over 2000 s of the clock late, so the signals saw a pause over 5 s between readings "
+        "that the recording does not have (beats read as paused, or readings as stale); a "
+        "lower --speed, or `ambient simulate`, replays exactly"
+    )
+
+
+async def test_a_scaled_clock_says_once_when_its_lag_shows_the_signals_a_pause_not_recorded(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At 600x a loop 13 ms behind hands beats over 8 s of the clock late: beats that reach
+    the signals more than ``rr_gap`` (5 s) after the one before read as a pause (their cleaning
+    starts again), so the run's signals differ from the recording's; it was said only past
+    15 s. A lag that leaves readings within ``behind_s`` of the one before says nothing, nor
+    does a pause the recording has itself."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    clock = ScaledClock(600.0, start=0.0, behind_s=5.0)
+
+    def clock_at(t: float) -> None:
+        wall[0] = 1000.0 + t / 600.0
+
+    clock_at(3.0)
+    await clock.reach(0.0)  # 3 s late
+    await clock.reach(1.0)  # 2 s late, a second after the one before: 3 s apart as seen
+    clock_at(14.0)
+    await clock.reach(11.0)  # 3 s late after the recording's own pause of 10 s
+    assert caplog.records == []
+    clock_at(20.0)
+    await clock.reach(12.0)  # 8 s late: 9 s after the one before, 1 s apart as recorded
+    clock_at(30.0)
+    await clock.reach(13.0)
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith(
+        "--speed 600 is faster than this machine keeps up with: a replay handed a reading "
+        "over 8 s of the clock late, so the signals saw a pause over 5 s between readings"
     )
 
 

@@ -25,7 +25,9 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
     from ambient.daemon import Daemon, DaemonOptions
     from ambient.logs import Timeline, timeline_shows_values
 
-    clock: Clock = ScaledClock(args.speed) if args.speed else RealClock()
+    clock: Clock = RealClock()
+    if args.speed:
+        clock = ScaledClock(args.speed, behind_s=longest_unpaused_gap_s(config))
     values = timeline_shows_values(config.logging.timeline_values, sys.stdout)
     timeline = Timeline(sys.stdout, config_zone(config), values)
     options = DaemonOptions(trace_listeners=[timeline])
@@ -36,6 +38,22 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
         return await daemon.run()
 
     return asyncio.run(serve())
+
+
+def longest_unpaused_gap_s(config: AmbientConfig) -> float:
+    """The longest gap between readings the signals take for no pause, which a replay at
+    ``--speed`` that falls behind must not open (``ScaledClock``'s ``behind_s``): beats further
+    apart than ``rr_gap`` restart their cleaning, a reading older than its ``stale_after`` (a
+    recording sensor's own, else the signals') is stale."""
+    from ambient.config.sensors import RecordingSensorConfig
+
+    signals = config.signals
+    spans = [
+        sensor.stale_after or signals.stale_after
+        for sensor in config.sensors
+        if isinstance(sensor, RecordingSensorConfig)
+    ]
+    return min([signals.rr_gap, *spans])
 
 
 def scan(args: argparse.Namespace) -> int:
