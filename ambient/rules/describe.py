@@ -41,6 +41,14 @@ def late_after_restart(late_s: float) -> str:
     return f" (due {late_s:.1f} s earlier, while ambient was not running)"
 
 
+def late_for_home_assistant(late_s: float) -> str:
+    """`` (due 40.2 s earlier, before Home Assistant was back)`` for an entity's `for` window
+    that fell due after the start, while Home Assistant had not sent the entity's state."""
+    if late_s <= 0:
+        return ""
+    return f" (due {late_s:.1f} s earlier, before Home Assistant was back)"
+
+
 def signal_recovered(
     trigger: SignalTriggerConfig, value: float, above: float | None, below: float | None
 ) -> str:

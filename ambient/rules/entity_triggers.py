@@ -3,11 +3,17 @@ nobody, so a firing goes to every person the rule applies to).
 
 A `for` window is kept in ``rule.entity_pending`` and survives a restart. One that is restored
 from the store knows nothing about the entity until Home Assistant is connected again and sends
-its state; so when it falls due before that, it waits (see :mod:`.resume`) and then decides as
-an uninterrupted run would have: it fires if the entity is still in the state the window was
-for, and is dropped if it is not. HA's ``last_changed`` tells a state that held from one that
-left and came back while ambient was not running: the window then starts over from when it came
-back (or is dropped, when the trigger has a `from`: which state it came back from is unknown).
+its state; so when it falls due before that, it waits (see :mod:`.resume`: up to
+``HA_START_GRACE_S`` after the start, as Home Assistant starts well after ambient when a power
+cut took both down) and then decides as an uninterrupted run would have: it fires if the entity
+is still in the state the window was for, and is dropped if it is not.
+
+HA's ``last_changed`` tells a state that held from one that left and came back while ambient was
+not running: the window then starts over from when it came back (or is dropped, when the trigger
+has a `from`: which state it came back from is unknown). A ``last_changed`` after ambient's own
+start says something else: Home Assistant started after ambient (the power cut), and a restarted
+Home Assistant gives every state it restores a new ``last_changed``; it cannot tell whether the
+state left while both were down, so the window keeps its deadline.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from ambient.clock import Clock
 from ambient.config.triggers import StateTriggerConfig
 from ambient.rules import describe
 from ambient.rules.firing import Firing
-from ambient.rules.resume import ResumeGrace
+from ambient.rules.resume import FELL_DUE, ResumeGrace
 from ambient.rules.rule import Rule
 from ambient.rules.state import TriggerState, cancel_timer
 from ambient.rules.values import EntityState
@@ -73,7 +79,7 @@ class EntityTriggers:
 
     def known(self, entity_id: str) -> None:
         """The entity's state is known (HA sent it): windows waiting for it decide now."""
-        if self._grace.waiting:
+        if self._grace.waiting or self._grace.waiting_for_ha:
             self._grace.known(("", entity_id))
 
     def on_change(
@@ -139,6 +145,9 @@ class EntityTriggers:
             return
         if last_changed <= pending.since + SAME_CHANGE_TOLERANCE_S:
             return
+        started_at = self._grace.started_at
+        if started_at is not None and last_changed >= started_at - SAME_CHANGE_TOLERANCE_S:
+            return  # Home Assistant restored it after ambient started: HA restarted too
         cancel_timer(pending)
         if trigger.from_ is not None:
             del rule.entity_pending[key]
@@ -161,13 +170,17 @@ class EntityTriggers:
             return
         pending.timer = None
         entity = self._entities.get(entity_id)
-        if entity is None and pending.resumed and self._grace.active():
-            # Due while ambient was not running: decide on the state HA sends once connected.
-            self._grace.wait(
+        if entity is None and pending.resumed and self._grace.ha_active():
+            # Due while ambient was not running, or before Home Assistant was back after the
+            # start: decide on the state HA sends once connected.
+            started_at = self._grace.started_at
+            self._grace.wait_for_ha(
                 f"Rule {rule.id}: the `for` window of {entity_id}",
-                ("", entity_id),
-                "its state from Home Assistant",
+                entity_id,
                 lambda: self._overdue(rule, index, entity_id),
+                FELL_DUE
+                if started_at is None or pending.for_until <= started_at
+                else "fell due before Home Assistant was back",
             )
             return
         del rule.entity_pending[key]
@@ -184,7 +197,13 @@ class EntityTriggers:
         if current is None or current != pending.value:
             return
         now = self.clock.now()
-        note = describe.late_after_restart(now - pending.for_until) if pending.resumed else ""
+        note = ""
+        if pending.resumed:
+            started_at = self._grace.started_at
+            late = describe.late_after_restart
+            if started_at is not None and pending.for_until > started_at:
+                late = describe.late_for_home_assistant
+            note = late(now - pending.for_until)
         reason = describe.state_changed(trigger, what, None, current) + note
         self._fire_for_scope(rule, Firing(index, trigger.id, label, reason), now)
 

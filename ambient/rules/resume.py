@@ -8,7 +8,9 @@ period ends (``signals.stale_after`` after the start: by then a sensor that is s
 has been heard), and only then treats the signal as unknown.
 
 The same holds for a state trigger's `for` window: it waits for the text signal's first value,
-or for the HA entity's state (sent when Home Assistant is connected again); for the timeout of
+or for the HA entity's state (sent when Home Assistant is connected again: after a power cut
+Home Assistant may start minutes after ambient, so an entity's window waits for it up to
+``HA_START_GRACE_S``, not only the signals' grace period); for the timeout of
 a resumed run's `wait_for` step, which decides on its signal's first value (and its threshold
 entity's state); and for the conditions of an `if` or `choose` a resumed run reaches in the grace
 period (after a `delay` or `wait_for` that fell due), which read what they test only once known.
@@ -34,6 +36,10 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Why a firing or run waits in the grace period, unless its caller says another reason.
 FELL_DUE = "fell due while ambient was not running"
+#: How long after a start a `for` window on an HA entity waits for Home Assistant to send the
+#: entity's state: after a power cut Home Assistant on the same Raspberry Pi starts well after
+#: ambient (a minute or more), and only then can it say whether the state held.
+HA_START_GRACE_S = 600.0
 
 Retry = Callable[[], None]
 #: What a deadline waits for: (person, signal name), or ("", entity id) for an HA entity (entity
@@ -44,23 +50,52 @@ WaitKey = tuple[str, str]
 class ResumeGrace:
     """The grace period after a start, and the deadlines waiting in it, by person and signal."""
 
-    def __init__(self, clock: Clock, grace_s: float) -> None:
+    def __init__(self, clock: Clock, grace_s: float, ha_grace_s: float = HA_START_GRACE_S) -> None:
         self.clock = clock
         self.grace_s = grace_s
+        self.ha_grace_s = max(grace_s, ha_grace_s)
         #: The clock's elapsed time (:meth:`~ambient.clock.Clock.monotonic`) the grace period
         #: ends at, None before the engine started: a duration, which a step of the wall clock
         #: (NTP just after a boot) neither ends nor prolongs.
         self.until: float | None = None
+        #: The same for a window on an HA entity waiting for Home Assistant's state.
+        self.ha_until: float | None = None
+        #: The wall time of the start: a state Home Assistant says changed after it changed
+        #: while ambient was running (Home Assistant started after ambient: see
+        #: :mod:`.entity_triggers`).
+        self.started_at: float | None = None
         #: Deadlines waiting for a signal or an entity's state, by what they wait for.
         self.waiting: dict[WaitKey, list[Retry]] = {}
+        #: Entity windows waiting for Home Assistant, until ``ha_until``.
+        self.waiting_for_ha: dict[WaitKey, list[Retry]] = {}
         self._timer: TimerHandle | None = None
+        self._ha_timer: TimerHandle | None = None
 
     def begin(self) -> None:
-        self.until = self.clock.monotonic() + self.grace_s
+        monotonic = self.clock.monotonic()
+        self.until = monotonic + self.grace_s
+        self.ha_until = monotonic + self.ha_grace_s
+        self.started_at = self.clock.now()
 
     def active(self) -> bool:
         """Still within the grace period: an unknown signal may just not have arrived yet."""
         return self.until is not None and self.clock.monotonic() < self.until
+
+    def ha_active(self) -> bool:
+        """Still within the wait for Home Assistant after a start (see ``HA_START_GRACE_S``)."""
+        return self.ha_until is not None and self.clock.monotonic() < self.ha_until
+
+    def wait_for_ha(self, what: str, entity_id: str, retry: Retry, why: str = FELL_DUE) -> None:
+        """Call ``retry`` when Home Assistant sends ``entity_id``'s state, or when the wait
+        for Home Assistant ends."""
+        assert self.ha_until is not None
+        left_s = max(0.0, self.ha_until - self.clock.monotonic())
+        _LOGGER.info(
+            "%s %s: waiting up to %.1f s for its state from Home Assistant", what, why, left_s
+        )
+        self.waiting_for_ha.setdefault(("", entity_id), []).append(retry)
+        if self._ha_timer is None:
+            self._ha_timer = self.clock.call_later(left_s, self._expire_ha)
 
     def wait(
         self,
@@ -80,14 +115,24 @@ class ResumeGrace:
 
     def known(self, key: WaitKey) -> None:
         """What ``key`` names has a value: the deadlines waiting for it decide now."""
-        for retry in self.waiting.pop(key, ()):
+        for retry in [*self.waiting.pop(key, ()), *self.waiting_for_ha.pop(key, ())]:
             retry()
 
     def cancel(self) -> None:
         self.waiting.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.waiting_for_ha.clear()
+        for timer in (self._timer, self._ha_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._ha_timer = None
+
+    def _expire_ha(self) -> None:
+        self._ha_timer = None
+        waiting = dict(self.waiting_for_ha)
+        self.waiting_for_ha.clear()
+        for retries in waiting.values():
+            for retry in retries:
+                retry()
 
     def _expire(self) -> None:
         self._timer = None

@@ -10,6 +10,7 @@ from typing import Any
 
 from rules.rule_doubles import Harness, log, make_config
 
+from ambient.rules.resume import HA_START_GRACE_S
 from ambient.store import Store
 
 HA = {"homeassistant": {"token": "t"}}
@@ -115,25 +116,63 @@ async def test_entity_that_came_back_to_a_trigger_with_from_is_dropped(tmp_path:
     assert h.kinds() == []
 
 
-async def test_entity_for_with_no_state_from_ha_within_stale_after_of_the_restart_is_unknown(
+async def test_entity_for_waits_for_home_assistant_longer_than_the_signals_do(
+    tmp_path: Path,
+) -> None:
+    """After a power cut Home Assistant starts minutes after ambient: the window waits for
+    its state past the signals' grace period (stale_after, 15 s), up to HA_START_GRACE_S."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.run_until(311 + 120)
+    assert h.kinds() == []
+    # HA is back two minutes after ambient; the state held since t0 + 10.
+    await h.event(431, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
+    assert h.events() == [
+        (
+            431,
+            "fired",
+            "person.alex changed from unknown to home for 5min "
+            "(due 121.0 s earlier, while ambient was not running)",
+        )
+    ]
+
+
+async def test_entity_for_with_no_state_from_ha_within_ha_start_grace_is_unknown(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ambient.db"
     h = await _home_pending_until_310(path, **{"from": "not_home"})
     h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
-    await h.run_until(325.9)
+    end = 311 + HA_START_GRACE_S
+    await h.run_until(end - 0.1)
     assert h.kinds() == []
-    await h.run_until(326)  # 15 s (signals.stale_after) after the start
+    await h.run_until(end)
     assert h.events() == [
         (
-            326,
+            end,
             "suppressed",
             "person.alex unknown (no state from Home Assistant since the start) when `for` ended",
         )
     ]
-    await h.event(330, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
-    await h.run_until(2000)
+    await h.event(end + 4, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
+    await h.run_until(end + 2000)
     assert h.kinds() == ["suppressed"]  # the window is over: a new one needs a new `from`
+
+
+async def test_entity_restored_by_a_home_assistant_that_started_after_ambient_keeps_its_window(
+    tmp_path: Path,
+) -> None:
+    """A power cut took HA down too: it restores the state with a new last_changed, after
+    ambient's start, which says nothing of whether it left while both were down."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=200, back_at=250)
+    await h.event(280, "ha_state", "person.alex", state="home", last_changed=h.t0 + 275)
+    await h.run_until(309.9)
+    assert h.kinds() == []
+    await h.run_until(310)
+    assert h.events() == [(310, "fired", "person.alex changed from unknown to home for 5min")]
 
 
 # -- text signal state triggers -------------------------------------------------------------
