@@ -210,7 +210,11 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
         missing = "; and no COMMAND given" if args.command is None else ""
         command.error(f"unrecognized arguments: {named}{missing}")
     if args.command is None:
-        parser.error("the following arguments are required: COMMAND")
+        names = ", ".join(_subparsers(parser))
+        parser.error(
+            f"the following arguments are required: COMMAND, one of {names} "
+            "(`ambient --help` says what each does)"
+        )
     if args.command == "baseline" and args.beats is not None and args.action != "reset":
         _subparsers(parser)["baseline"].error("--beats goes with reset (show lists each kind)")
     return args

@@ -270,9 +270,19 @@ def test_an_unknown_option_without_a_command_is_named_before_the_missing_command
     )
     alone = run_ambient()
     assert alone.returncode == 2
-    assert alone.stderr.splitlines()[-1] == (
-        "ambient: error: the following arguments are required: COMMAND"
+    assert alone.stderr.splitlines()[-1].startswith(
+        "ambient: error: the following arguments are required: COMMAND, one of check, run, "
     )
+
+
+def test_ambient_alone_names_the_commands_it_could_run() -> None:
+    """A newcomer's first ``ambient``: the usage line says only ``COMMAND ...``."""
+    result = run_ambient()
+    assert result.returncode == 2
+    last = result.stderr.splitlines()[-1]
+    for name in subcommands():
+        assert f" {name}," in last or f" {name} (" in last, name
+    assert last.endswith("(`ambient --help` says what each does)")
 
 
 def test_a_mistyped_command_is_named_with_the_command_it_is_closest_to() -> None:
