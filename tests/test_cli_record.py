@@ -195,6 +195,84 @@ def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_not
             recorder.stop()
 
 
+def recording_once_subscribed(config: Path, cwd: Path, broker: MosquittoBroker) -> AmbientProcess:
+    """`ambient record config` running its own sensors, once it records a probe reading on
+    `home/alex/heart_rate` (its subscription in place)."""
+    recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=cwd)
+    for _ in range(PROBES):
+        probe = json.dumps({"hr": 50, "t": time.time()})  # a fresh time each: not a repeat
+        publish.single("home/alex/heart_rate", probe, qos=1, hostname=broker.host, port=broker.port)
+        line = recorder.stdout.next_within(0.5)
+        if line is not None and ",hr,50," in line:
+            return recorder
+    recorder.stop()
+    pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
+
+
+def test_a_recording_unsubscribes_the_filters_an_earlier_recordings_config_had(
+    tmp_path: Path, mosquitto: MosquittoBroker
+) -> None:
+    """A recorder running its own sensors (no daemon answers on the status socket) keeps its
+    store in memory, so it could not remember the filters it subscribed under its client id
+    (`ambient-home-record`), whose session the broker keeps as the daemon's: a filter of an
+    earlier recording's config stayed subscribed for good, said at every recording as one
+    ambient `cannot unsubscribe`, and the broker went on queuing what it matched. The
+    filters are now remembered in the store's file, as the daemon's are, and one the config
+    no longer has is unsubscribed at the recording's start."""
+    sensor = "  - {{type: mqtt, topic: {}, metric: hr, value: hr, timestamp: t, person: alex}}\n"
+    earlier, later = tmp_path / "earlier.yaml", tmp_path / "later.yaml"
+    common = (
+        "instance: home\npeople:\n  - id: alex\n"
+        f"mqtt:\n  host: {mosquitto.host}\n  port: {mosquitto.port}\n"
+        "store:\n  path: state/ambient.db\nsensors:\n"
+    )
+    earlier.write_text(
+        common + sensor.format("home/alex/heart_rate") + sensor.format("home/alex/pulse")
+    )
+    later.write_text(common + sensor.format("home/alex/heart_rate"))
+
+    def send(topic: str, bpm: int) -> None:
+        reading = json.dumps({"hr": bpm, "t": time.time()})
+        publish.single(topic, reading, qos=1, hostname=mosquitto.host, port=mosquitto.port)
+
+    recorder = recording_once_subscribed(earlier, tmp_path, mosquitto)
+    try:
+        assert recorder.interrupt() == 0
+    finally:
+        recorder.stop()
+    recorder = recording_once_subscribed(later, tmp_path, mosquitto)
+    try:
+        send("home/alex/pulse", 79)  # no sensor of this config reads it
+        send("home/alex/heart_rate", 61)
+        recorder.stdout.wait_for(",hr,61,")
+        assert recorder.interrupt() == 0
+        said = "".join(recorder.stderr.all_lines())
+    finally:
+        recorder.stop()
+    assert "cannot unsubscribe" not in said, said
+    assert "Unsubscribed MQTT filter home/alex/pulse: no longer in the config" in said
+    send("home/alex/pulse", 80)  # while no recording runs: queued only for a filter it has
+    send("home/alex/heart_rate", 81)
+    assert topics_queued_for(mosquitto, "ambient-home-record") == ["home/alex/heart_rate"]
+
+
+def topics_queued_for(broker: MosquittoBroker, client_id: str) -> list[str]:
+    """The topics of what ``broker`` holds queued in the session of ``client_id``: taken over
+    by a client of that id, all of it comes before a marker that client sends itself."""
+    topics: queue.Queue[str] = queue.Queue()
+    probe = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    probe.on_message = lambda _client, _data, message: topics.put(message.topic)
+    probe.on_subscribe = lambda client, *_: client.publish("probe/end", b"", qos=1)
+    probe.connect(broker.host, broker.port, clean_start=False)
+    probe.subscribe("probe/end", qos=1)
+    probe.loop_start()
+    try:
+        return list(iter(lambda: topics.get(timeout=30), "probe/end"))
+    finally:
+        probe.disconnect()
+        probe.loop_stop()
+
+
 @contextlib.contextmanager
 def recording_beside_a_looping_daemon(
     tmp_path: Path, rows: str, out: str

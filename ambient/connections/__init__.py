@@ -50,7 +50,7 @@ class Connections:
     def mqtt(self) -> MqttConnection:
         if self._mqtt is None:
             from ambient.connections.mqtt import MqttConnection
-            from ambient.connections.mqtt_subscribed import SubscribedFilters
+            from ambient.connections.mqtt_subscribed import subscribed_filters
 
             if self.config.mqtt is None:
                 raise RuntimeError("no `mqtt:` section in the config")
@@ -60,7 +60,7 @@ class Connections:
                 self.link_clock,
                 self.counters,
                 self.role,
-                subscribed=None if self.store is None else SubscribedFilters(self.store),
+                subscribed=subscribed_filters(self.config.store, self.store, self.role),
             )
         return self._mqtt
 

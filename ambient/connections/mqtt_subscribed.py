@@ -9,10 +9,16 @@ the next connect unsubscribes once the config no longer has it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ambient.logs import Throttle
 from ambient.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from ambient.config.store import StoreConfig
 
 #: The store's namespace; the key is the client id, the value its filters (a sorted list).
 NAMESPACE = "mqtt.subscribed"
@@ -29,13 +35,19 @@ class SubscribedFilters:
         self._store = store
         self._throttle = Throttle(60.0)
 
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[Store]:
+        """The store to read or write them in."""
+        yield self._store
+
     def load(self, client_id: str) -> set[str] | None:
         """The filters remembered for ``client_id``; None when none are (its first start with
         this store, or one before ambient kept them: they cannot be known). A store that
         refuses the read raises StoreError (said here): what it holds is then unknown, and
         must not be written over."""
         try:
-            value = self._store.get(NAMESPACE, client_id)
+            with self._opened() as store:
+                value = store.get(NAMESPACE, client_id)
         except StoreError as exc:
             self._refused("read", exc)
             raise
@@ -45,7 +57,8 @@ class SubscribedFilters:
 
     def save(self, client_id: str, filters: set[str]) -> None:
         try:
-            self._store.put(NAMESPACE, client_id, sorted(filters))
+            with self._opened() as store:
+                store.put(NAMESPACE, client_id, sorted(filters))
         except StoreError as exc:
             self._refused("write", exc)
 
@@ -59,3 +72,39 @@ class SubscribedFilters:
             what,
             exc,
         )
+
+
+class SubscribedFiltersInFile(SubscribedFilters):
+    """The filters of a client whose own store lives in memory (``ambient record`` running
+    its sensors itself: it must not write the daemon's state), kept in the file of the
+    config's store all the same: its broker session outlives it as the daemon's does, and a
+    filter of an earlier recording's config would otherwise stay subscribed for good. The
+    file is opened for each read and write only, never held beside a daemon that starts."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        super().__init__(Store(None))
+        self._config = config
+
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[Store]:
+        try:
+            store = Store.from_config(self._config)
+        except OSError as exc:  # its folder cannot be made (a file in its place)
+            raise StoreError(f"store {self._config.path}: {exc.strerror or exc}") from None
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def subscribed_filters(
+    config: StoreConfig, store: Store | None, role: str | None
+) -> SubscribedFilters | None:
+    """Where a client remembers the filters it subscribed: in ``store``; for a second client
+    (``role``) whose store lives in memory, in the configured store's file (with
+    ``store.path: null`` there is none: in memory, for this run)."""
+    if store is None:
+        return None
+    if role is not None and store.path is None and config.path is not None:
+        return SubscribedFiltersInFile(config)
+    return SubscribedFilters(store)

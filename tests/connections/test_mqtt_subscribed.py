@@ -15,8 +15,14 @@ from fixtures.mqtt_clients import WAIT_S, Collector, device_client, mqtt_config,
 
 from ambient.clock import RealClock
 from ambient.config import load_config
+from ambient.config.store import StoreConfig
 from ambient.connections.mqtt import MqttConnection
-from ambient.connections.mqtt_subscribed import NAMESPACE, SubscribedFilters
+from ambient.connections.mqtt_subscribed import (
+    NAMESPACE,
+    SubscribedFilters,
+    SubscribedFiltersInFile,
+    subscribed_filters,
+)
 from ambient.counters import Counters
 from ambient.daemon import Daemon, DaemonOptions
 from ambient.store import Store, StoreError
@@ -377,3 +383,52 @@ async def test_a_read_the_store_refuses_leaves_the_remembered_filters_as_they_we
     async with device_client(mosquitto) as device:  # while ambient is away
         await device.publish("home/x/other", b"queued", qos=1)
     assert await first_in_session_of(mosquitto, "ambient-home") == "its own marker"
+
+
+def open_files() -> set[Path]:
+    """What this process has open (Linux; the listing's own descriptor is gone when read)."""
+    return {fd.readlink() for fd in list(Path("/proc/self/fd").iterdir()) if fd.is_symlink()}
+
+
+def test_a_recorder_keeps_its_filters_in_the_store_file_without_holding_it_open(
+    tmp_path: Path,
+) -> None:
+    """`ambient record` running its own sensors keeps its store in memory (it must not write
+    the daemon's state), so its filters were never remembered; they go in the configured
+    store's file all the same, opened for each read and write only (a daemon starting
+    meanwhile finds it as it left it). With `store.path: null` they are kept in memory."""
+    config = StoreConfig(path=tmp_path / "state" / "ambient.db")
+    filters = subscribed_filters(config, Store(None), "record")
+    assert isinstance(filters, SubscribedFiltersInFile)
+    assert filters.load("ambient-home-record") is None
+    filters.save("ambient-home-record", {"ambient/home/record/backlog_end", "home/+/hr"})
+    assert filters.load("ambient-home-record") == {"ambient/home/record/backlog_end", "home/+/hr"}
+    assert config.path not in open_files()
+    daemon_store = Store(config.path)
+    try:
+        assert type(subscribed_filters(config, daemon_store, None)) is SubscribedFilters
+        assert daemon_store.get(NAMESPACE, "ambient-home-record") == [
+            "ambient/home/record/backlog_end",
+            "home/+/hr",
+        ]
+    finally:
+        daemon_store.close()
+    in_memory = subscribed_filters(StoreConfig(path=None), Store(None), "record")
+    assert type(in_memory) is SubscribedFilters
+
+
+def test_a_store_file_that_cannot_be_opened_is_said_and_changes_nothing_else(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file in the place of the store's folder: the read is refused (the connect then
+    unsubscribes nothing) and the write too, each said in one line, never raised past."""
+    (tmp_path / "state").write_text("")
+    filters = SubscribedFiltersInFile(StoreConfig(path=tmp_path / "state" / "ambient.db"))
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(StoreError):
+            filters.load("ambient-home-record")
+        filters.save("ambient-home-record", {"home/+/hr"})
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 2
+    assert said[0].startswith("Could not read the MQTT filters subscribed in the store (store ")
+    assert said[1].startswith("Could not write the MQTT filters subscribed in the store (store ")
