@@ -15,11 +15,14 @@ import logging
 class WarnOnce:
     """One line when writes start failing, one when they work again; DEBUG in between."""
 
-    def __init__(self, logger: logging.Logger, level: int = logging.WARNING) -> None:
+    def __init__(
+        self, logger: logging.Logger, level: int = logging.WARNING, *, failing: bool = False
+    ) -> None:
         self.logger = logger
         self.level = level
-        #: The last write failed (and was said).
-        self.failing = False
+        #: The last write failed (and was said; ``failing``: before this object, by a run of
+        #: the process before a restart).
+        self.failing = failing
 
     def failed(self, message: str, *args: object) -> bool:
         """A write failed: ``message`` at the level if it is the first since one worked, at

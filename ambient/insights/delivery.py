@@ -12,7 +12,8 @@ shorter) are removed. Files are written 0600 (health data), so HA must run as th
 loop; a daemon stopped while it draws kills it. A delivery time missed while ambient was off
 is made up at the next start; HA not connected yet is waited for (the link is the only way in).
 A page that could not be written (a full disk for a moment, the drawing process killed) is
-tried again every hour until the end of the next day, never once the next week's is due.
+tried again every hour until the end of the next day, never once the next week's is due; the
+page still owed is kept in the store, so a restart or a reload goes on trying it.
 """
 
 from __future__ import annotations
@@ -42,11 +43,15 @@ from ambient.insights.report_cli import last_full_week, learned_weeks, nothing_b
 from ambient.insights.storage import InsightStore
 from ambient.private_files import write_private
 from ambient.store import Store, StoreError
+from ambient.warn_once import WarnOnce
 
 _LOGGER = logging.getLogger(__name__)
 TOKENS = "insights.report_token"
 #: The Monday of the last week delivered (key ``WEEK``), to deliver one missed while off.
 DELIVERED, WEEK = "insights.report_delivered", "week"
+#: The pages still owed (key ``PAGES``): the week's Monday, the people, and the end of their
+#: tries (unix seconds), so a restart or a reload goes on trying them.
+OWED, PAGES = "insights.report_owed", "pages"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A page this module wrote: person, ISO week, random part.
 _PAGE = re.compile(r"[a-z0-9][a-z0-9_]*-(\d{4}-W\d{2})-[A-Za-z0-9_-]{16,}\.html")
@@ -83,11 +88,16 @@ class ReportDelivery:
         self.written: list[Path] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._retry: TimerHandle | None = None
+        #: Per person and week: a page not written is said once, not at every try.
+        self._refusals: dict[tuple[str, date], WarnOnce] = {}
+        #: The store refusing to keep the pages owed (said once, until it keeps them).
+        self._owed_refusals = WarnOnce(_LOGGER)
         now = clock.now()
         #: The week whose delivery time passed while ambient was off, delivered at once.
         self._missed_week = self._missed(now)
         due = now if self._missed_week is not None else self.next_due(now)
         self._timer: TimerHandle = clock.call_at_wall(due, self._due)
+        self._resume_owed(now)
 
     def next_due(self, now: float) -> float:
         """The next configured weekday and time after ``now`` (local, DST-aware)."""
@@ -121,6 +131,30 @@ class ReportDelivery:
         at = parse_time_of_day(self.delivery.at).replace(second=0)  # to the minute
         return datetime.combine(day, at, self.zone).timestamp()
 
+    def _resume_owed(self, now: float) -> None:
+        """The pages a run before this one (ambient restarted, or its config reloaded) still
+        owed: tried again at once while their tries last, or said to be given up."""
+        owed = self.store.get(OWED, PAGES)
+        if not isinstance(owed, dict):
+            return
+        try:
+            monday = date.fromisoformat(owed["week"])
+            people = frozenset(owed["people"]) & set(self.config.person_ids())
+            until_s = float(owed["until"])
+        except (KeyError, TypeError, ValueError):
+            people = frozenset()
+        if not people:  # unreadable, or nobody configured now is owed a page
+            self._remember_owed(None)
+            return
+        for person in people:  # said before the restart: a failure again is not news
+            self._refusals[(person, monday)] = WarnOnce(_LOGGER, failing=True)
+        if now >= until_s:
+            self._give_up(monday, sorted(people), until_s)
+            return
+        self._retry = self.clock.call_later(
+            0.0, functools.partial(self._start, monday, people, until_s)
+        )
+
     def close(self) -> None:
         self._timer.cancel()
         if self._retry is not None:
@@ -133,13 +167,13 @@ class ReportDelivery:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def deliver(
-        self, monday: date | None = None, people: frozenset[str] | None = None, retry: bool = False
+        self, monday: date | None = None, people: frozenset[str] | None = None
     ) -> list[str]:
         """Write the page of every person (or of ``people``) of the week starting ``monday``
         (by default last week), then tell HA (one notification each). One person's failure (a
-        page that cannot be written, HA unreachable for the notification) is one warning (on a
-        ``retry``, a debug line) and never costs the others their page. The people whose page
-        was not written, to try again."""
+        page that cannot be written, HA unreachable for the notification) is one warning (at
+        a later try of the same page, a debug line) and never costs the others their page.
+        The people whose page was not written, to try again."""
         if monday is None:
             monday = last_full_week(day_of(self.clock.now(), self.zone))
         await asyncio.to_thread(self._remove_expired, monday)
@@ -153,20 +187,21 @@ class ReportDelivery:
                 written.append((person, await self._write(person.id, monday)))
             except NothingToShow as exc:  # as `ambient report` refuses: no empty page, no "ready"
                 _LOGGER.info("Weekly report of %s not written: %s", person.id, exc)
-            except Exception as exc:  # a full disk, a folder gone: tried again (see `_retried`)
+            except Exception as exc:  # a full disk, a folder gone: tried again (_deliver_logged)
                 failed.append(person.id)
                 # An OSError names the file, whose random part must stay out of the log.
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-                _LOGGER.log(
-                    logging.DEBUG if retry else logging.WARNING,
+                refusals = self._refusals.setdefault((person.id, monday), WarnOnce(_LOGGER))
+                refusals.failed(
                     "Weekly report of %s not written to %s: %s",
                     person.id,
                     self.delivery.folder,
                     why,
                 )
             else:
-                if retry:
-                    _LOGGER.info("Weekly report of %s written on a later try", person.id)
+                if (person.id, monday) in self._refusals:
+                    refusals = self._refusals.pop((person.id, monday))
+                    refusals.worked("Weekly report of %s written on a later try", person.id)
         # One wait for HA, shared by all: a duration, on the clock no step moves.
         give_up = self.clock.monotonic() + NOTIFY_PATIENCE_S
         for person, name in written:
@@ -280,6 +315,7 @@ class ReportDelivery:
         if self._retry is not None:  # last week's tries end where this week's page begins
             self._retry.cancel()
             self._retry = None
+        self._refusals.clear()
         # Tries of a page not written: until the end of the next day, before next week's time.
         until = datetime.combine(day_of(now, self.zone) + timedelta(days=2), time(), self.zone)
         until_s = min(until.timestamp(), self.next_due(now + 1))
@@ -294,27 +330,45 @@ class ReportDelivery:
         self, monday: date, people: frozenset[str] | None, until_s: float
     ) -> None:
         try:
-            failed = await self.deliver(monday, people, retry=people is not None)
+            failed = await self.deliver(monday, people)
         except Exception as exc:  # a report that cannot be written must not stop the daemon
             _LOGGER.warning("Weekly report not delivered: %s", exc)
             return
         if not failed:
+            self._remember_owed(None)
             return
         again = self.clock.now() + WRITE_RETRY_S
         if again >= until_s:
-            _LOGGER.warning(
-                "Weekly report of %s of the week of %s not written; tried until %s, "
-                "next week's comes as usual",
-                ", ".join(failed),
-                _span(monday),
-                datetime.fromtimestamp(until_s, self.zone).strftime("%a %d %b %H:%M"),
-            )
+            self._give_up(monday, failed, until_s)
             return
+        self._remember_owed({"week": monday.isoformat(), "people": failed, "until": until_s})
         # An hour of time passing (a duration: a step of the wall clock neither brings it
         # forward nor puts it off), where the end of the tries, until_s, is a time of day.
         self._retry = self.clock.call_later(
             WRITE_RETRY_S, functools.partial(self._start, monday, frozenset(failed), until_s)
         )
+
+    def _give_up(self, monday: date, people: list[str], until_s: float) -> None:
+        self._remember_owed(None)
+        _LOGGER.warning(
+            "Weekly report of %s of the week of %s not written; tried until %s, "
+            "next week's comes as usual",
+            ", ".join(people),
+            _span(monday),
+            datetime.fromtimestamp(until_s, self.zone).strftime("%a %d %b %H:%M"),
+        )
+
+    def _remember_owed(self, owed: dict[str, Any] | None) -> None:
+        """Keep the pages still owed (None: none) for a restart or a reload."""
+        try:
+            if owed is None:
+                self.store.delete(OWED, PAGES)
+            else:
+                self.store.put(OWED, PAGES, owed)
+        except StoreError as exc:  # the tries go on in this run all the same
+            self._owed_refusals.failed("Weekly report's tries not kept over a restart: %s", exc)
+        else:
+            self._owed_refusals.worked("Weekly report's tries kept again")
 
 
 class NothingToShow(Exception):

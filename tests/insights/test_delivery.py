@@ -11,6 +11,7 @@ import json
 import logging
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,15 @@ from ambient.config.retention import RetentionConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
 from ambient.insights import page_process
-from ambient.insights.delivery import NOTIFY_PATIENCE_S, NOTIFY_RETRY_S, ReportDelivery
+from ambient.insights.delivery import (
+    NOTIFY_PATIENCE_S,
+    NOTIFY_RETRY_S,
+    OWED,
+    PAGES,
+    WRITE_RETRY_S,
+    Notify,
+    ReportDelivery,
+)
 from ambient.insights.report_cli import render
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
@@ -45,7 +54,11 @@ def store_keeping(days: int, people: tuple[str, ...] = ("alex",)) -> Store:
     return store
 
 
-def config(folder: Path, people: tuple[str, ...] = ("alex",)) -> AmbientConfig:
+def config(
+    folder: Path,
+    people: tuple[str, ...] = ("alex",),
+    notify: str | dict[str, str] = "notify.mobile_app_alex",
+) -> AmbientConfig:
     return AmbientConfig.model_validate(
         {
             "people": [{"id": person, "name": person.title()} for person in people],
@@ -54,7 +67,7 @@ def config(folder: Path, people: tuple[str, ...] = ("alex",)) -> AmbientConfig:
                     "folder": str(folder),
                     "weekday": "mon",
                     "at": "08:00",
-                    "notify": "notify.mobile_app_alex",
+                    "notify": notify,
                     "url": "/local/ambient/",
                 }
             },
@@ -62,19 +75,78 @@ def config(folder: Path, people: tuple[str, ...] = ("alex",)) -> AmbientConfig:
     )
 
 
+#: Monday 7 December 2026, a minute before the configured delivery time (08:00).
+BEFORE_MONDAY_8 = berlin(2026, 12, 7, 7, 59)
+
+
+class Phone:
+    """A recording stand-in for HA's notify service: each call's service and data."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def __call__(self, service: str, data: dict[str, Any]) -> None:
+        self.sent.append((service, data))
+
+    def titles(self) -> list[str]:
+        return [data["title"] for _, data in self.sent]
+
+
+@dataclass
+class Delivering:
+    """A delivery on a virtual clock, on a store of synthetic days, to ``folder``."""
+
+    delivery: ReportDelivery
+    clock: VirtualClock
+    store: Store
+    folder: Path
+    settings: AmbientConfig
+    notify: Notify | None
+
+    async def run_to(self, moment: float) -> None:
+        await deliver_at(self.delivery, self.clock, moment)
+
+    def restart(self) -> ReportDelivery:
+        """ambient restarted (or its config reloaded) at the clock's time: a new delivery on
+        the same store, as the daemon wires one."""
+        self.delivery.close()
+        report = self.settings.insights.report
+        assert report is not None
+        self.delivery = ReportDelivery(
+            self.settings, report, self.clock, self.store, BERLIN, self.notify
+        )
+        return self.delivery
+
+
+def delivering(
+    tmp_path: Path,
+    start: float = BEFORE_MONDAY_8,
+    people: tuple[str, ...] = ("alex",),
+    days: int = 56,
+    notify: Notify | None = None,
+    settings: AmbientConfig | None = None,
+) -> Delivering:
+    """The delivery of ``people``'s pages to ``tmp_path / "www"`` from ``start``, each
+    person with ``days`` synthetic days from 12 October 2026."""
+    settings = settings or config(tmp_path / "www", people)
+    report = settings.insights.report
+    assert report is not None
+    clock, store = VirtualClock(start), store_keeping(days, people)
+    delivery = ReportDelivery(settings, report, clock, store, BERLIN, notify)
+    return Delivering(delivery, clock, store, report.folder, settings, notify)
+
+
+def block(folder: Path) -> None:
+    """A file where the folder should be: no page can be written (as on a full disk)."""
+    folder.write_text("a file where the folder should be")
+
+
 async def test_the_report_is_written_monday_morning_and_linked_in_a_notification(
     tmp_path: Path,
 ) -> None:
-    store = store_keeping(56)
-    sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def notify(service: str, data: dict[str, Any]) -> None:
-        sent.append((service, data))
-
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 5, 12))  # a Saturday
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    phone = Phone()
+    week = delivering(tmp_path, berlin(2026, 12, 5, 12), notify=phone)  # a Saturday
+    delivery, clock = week.delivery, week.clock
     assert delivery.next_due(clock.now()) == berlin(2026, 12, 7, 8)
     await clock.run_until(berlin(2026, 12, 7, 7, 59))
     assert not delivery.written
@@ -87,7 +159,7 @@ async def test_the_report_is_written_monday_morning_and_linked_in_a_notification
     )
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert "Alex's week" in path.read_text()
-    ((service, data),) = sent
+    ((service, data),) = phone.sent
     assert service == "notify.mobile_app_alex"
     assert data["message"] == "Your report on the week of 30 Nov – 6 Dec is ready."
     assert data["data"]["url"] == f"/local/ambient/{path.name}"
@@ -97,27 +169,18 @@ async def test_the_report_is_written_monday_morning_and_linked_in_a_notification
 async def test_each_persons_link_goes_to_their_own_phone(tmp_path: Path) -> None:
     """One service for everyone put Sam's page on Alex's phone; a mapping gives each person
     theirs, and a person it does not name gets the page without a notification."""
-    store = store_keeping(56, ("alex", "sam", "kim"))
-    sent: list[tuple[str, str]] = []
-
-    async def notify(service: str, data: dict[str, Any]) -> None:
-        sent.append((service, data["title"]))
-
-    settings = config(tmp_path / "www", people=("alex", "sam", "kim"))
-    assert settings.insights.report is not None
-    report = settings.insights.report.model_copy(
-        update={"notify": {"alex": "notify.mobile_app_alex", "sam": "notify.mobile_app_sam_phone"}}
-    )
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, report, clock, store, BERLIN, notify)
-    await clock.run_until(berlin(2026, 12, 7, 8, 1))
-    await delivery.settled()
-    assert len(delivery.written) == 3
-    assert sent == [
+    people = ("alex", "sam", "kim")
+    phones = {"alex": "notify.mobile_app_alex", "sam": "notify.mobile_app_sam_phone"}
+    settings = config(tmp_path / "www", people, phones)
+    phone = Phone()
+    week = delivering(tmp_path, people=people, notify=phone, settings=settings)
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
+    assert len(week.delivery.written) == 3
+    assert [(service, data["title"]) for service, data in phone.sent] == [
         ("notify.mobile_app_alex", "Alex's week"),
         ("notify.mobile_app_sam_phone", "Sam's week"),
     ]
-    delivery.close()
+    week.delivery.close()
 
 
 def test_a_notify_without_home_assistant_is_a_warning_of_check(tmp_path: Path) -> None:
@@ -145,26 +208,19 @@ async def test_a_week_with_nothing_to_show_is_neither_written_nor_notified(
     refuses to write. The delivery wrote it, and Sam's phone was told "Your report ... is
     ready" of an empty page, every week. Now only Alex's is written and told; Sam's is one
     line in the log."""
-    store = store_keeping(56)
-    sent: list[str] = []
-
-    async def notify(service: str, data: dict[str, Any]) -> None:
-        sent.append(data["title"])
-
-    settings = config(tmp_path / "www", people=("alex", "sam"))
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 14, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    phone = Phone()
+    settings = config(tmp_path / "www", people=("alex", "sam"))  # only Alex's days are kept
+    week = delivering(tmp_path, berlin(2026, 12, 14, 7, 59), notify=phone, settings=settings)
     caplog.set_level(logging.INFO, logger="ambient.insights.delivery")
-    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
-    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
-    assert sent == ["Alex's week"]
+    await week.run_to(berlin(2026, 12, 14, 8, 1))
+    assert [path.name[:13] for path in week.delivery.written] == ["alex-2026-W50"]
+    assert phone.titles() == ["Alex's week"]
     told = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert told == [
         "Weekly report of sam not written: no days of sam kept yet (the daemon keeps each day "
         "it reads their sensor)"
     ]
-    delivery.close()
+    week.delivery.close()
 
 
 def test_the_report_notify_may_name_a_service_per_person() -> None:
@@ -192,7 +248,6 @@ async def test_ha_unreachable_costs_nobody_their_page(
     """The first notification failing (HA restarting) stopped the round: the people after
     the first got no page that week. Every page is written; a notification HA never takes
     (tried until NOTIFY_PATIENCE_S) is one warning."""
-    store = store_keeping(56, ("alex", "sam"))
     tried: list[str] = []
     first_try = asyncio.Event()
 
@@ -201,26 +256,24 @@ async def test_ha_unreachable_costs_nobody_their_page(
         first_try.set()
         raise NotConnected("Home Assistant is not connected")
 
-    settings = config(tmp_path / "www", people=("alex", "sam"))
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    week = delivering(tmp_path, people=("alex", "sam"), notify=notify)
     with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
-        await notified_by(delivery, clock, first_try, berlin(2026, 12, 7, 8, 20))
-    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49", "sam-2026-W49-"]
+        await notified_by(week, first_try, berlin(2026, 12, 7, 8, 20))
+    written = week.delivery.written
+    assert [path.name[:13] for path in written] == ["alex-2026-W49", "sam-2026-W49-"]
     retries = int(NOTIFY_PATIENCE_S // NOTIFY_RETRY_S)
     assert tried == ["Alex's week"] * (retries + 1) + ["Sam's week"]
     assert [r.getMessage().split(" written to ")[0] for r in caplog.records] == [
         "Weekly report of alex",
         "Weekly report of sam",
     ]
-    secret = [path.stem.split("-W49-", 1)[1] for path in delivery.written]
+    secret = [path.stem.split("-W49-", 1)[1] for path in written]
     assert not [r for r in caplog.records for part in secret if part in r.getMessage()]
     assert all(
         r.getMessage().endswith("NotConnected: Home Assistant is not connected")
         for r in caplog.records
     )
-    delivery.close()
+    week.delivery.close()
 
 
 async def test_a_page_that_cannot_be_written_is_one_warning_without_its_secret_name(
@@ -228,41 +281,30 @@ async def test_a_page_that_cannot_be_written_is_one_warning_without_its_secret_n
 ) -> None:
     """The error of a failed write names the file, and the file's random part is the page's
     only protection on HA's login-free /local/: the warning says the folder and why."""
-    store = store_keeping(56)
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    (tmp_path / "www").write_text("a file where the folder should be")
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    week = delivering(tmp_path)
+    block(week.folder)
     with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
-        await clock.run_until(berlin(2026, 12, 7, 8, 1))
-        await delivery.settled()
-    token = store.get("insights.report_token", "alex")
-    assert isinstance(token, str) and not delivery.written
+        await week.run_to(berlin(2026, 12, 7, 8, 1))
+    token = week.store.get("insights.report_token", "alex")
+    assert isinstance(token, str) and not week.delivery.written
     assert [r.getMessage() for r in caplog.records] == [
-        f"Weekly report of alex not written to {tmp_path / 'www'}: File exists"
+        f"Weekly report of alex not written to {week.folder}: File exists"
     ]
-    delivery.close()
+    week.delivery.close()
 
 
-async def notified_by(
-    delivery: ReportDelivery, clock: VirtualClock, first_try: asyncio.Event, end: float
-) -> None:
+async def notified_by(week: Delivering, first_try: asyncio.Event, end: float) -> None:
     """Run Monday's delivery until ``end``. The pages are rendered in worker threads, which
     the virtual clock does not wait for: it moves past 08:00 only once the first notification
     was tried (an event, not a sleep), so the retries wait on it."""
-    await clock.run_until(berlin(2026, 12, 7, 8, 0))
+    await week.clock.run_until(berlin(2026, 12, 7, 8, 0))
     await first_try.wait()
-    await clock.run_until(end)
-    await delivery.settled()
+    await week.clock.run_until(end)
+    await week.delivery.settled()
 
 
 def test_the_time_is_local_across_a_dst_change(tmp_path: Path) -> None:
-    settings = config(tmp_path)
-    assert settings.insights.report is not None
-    delivery = ReportDelivery(
-        settings, settings.insights.report, VirtualClock(0.0), Store(None), BERLIN, None
-    )
+    delivery = delivering(tmp_path, 0.0).delivery
     # Clocks go back on Sunday 25 October 2026: Monday 08:00 is then UTC+1.
     assert delivery.next_due(berlin(2026, 10, 24, 12)) == berlin(2026, 10, 26, 8)
     assert delivery.next_due(berlin(2026, 10, 26, 8)) == berlin(2026, 11, 2, 8)
@@ -283,23 +325,18 @@ async def deliver_at(delivery: ReportDelivery, clock: VirtualClock, moment: floa
 async def test_one_weeks_link_does_not_open_another_weeks_page(tmp_path: Path) -> None:
     """Whoever is given one week's link (forwarded, or seen in a notification history) can
     read that page, and cannot make another week's link from it by changing the week."""
-    store = store_keeping(63)
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
-    (first,) = (path.name for path in delivery.written)
-    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
-    (second,) = (path.name for path in delivery.written)  # the last week's only
+    week = delivering(tmp_path, days=63)
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
+    (first,) = (path.name for path in week.delivery.written)
+    await week.run_to(berlin(2026, 12, 14, 8, 1))
+    (second,) = (path.name for path in week.delivery.written)  # the last week's only
     assert first.startswith("alex-2026-W49-") and second.startswith("alex-2026-W50-")
     assert first.replace("W49", "W50") != second
     assert first.split("-W49-")[1] != second.split("-W50-")[1]
-    again = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    again = week.restart()
     await again.deliver()  # the same week delivered again: the same page, not a second one
     assert [path.name for path in again.written] == [second]
-    assert sorted(p.name for p in (tmp_path / "www").iterdir()) == [first, second]
-    delivery.close()
+    assert sorted(p.name for p in week.folder.iterdir()) == [first, second]
     again.close()
 
 
@@ -313,16 +350,12 @@ async def test_pages_older_than_keep_days_are_removed_as_the_summaries_are(tmp_p
     other = folder / "notes-2025-W01.html"  # not one of ours: never touched
     for path in (old, kept, gone_person, other):
         path.write_text("page")
-    store = store_keeping(56)
-    settings = config(folder)
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    week = delivering(tmp_path)
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
     assert not old.exists() and not gone_person.exists()
     assert kept.exists() and other.exists()
-    assert delivery.written[0].exists()
-    delivery.close()
+    assert week.delivery.written[0].exists()
+    week.delivery.close()
 
 
 async def test_a_week_whose_time_passed_while_ambient_was_off_is_delivered_at_the_start(
@@ -330,36 +363,27 @@ async def test_a_week_whose_time_passed_while_ambient_was_off_is_delivered_at_th
 ) -> None:
     """A Pi switched off at night and on at nine never had its Monday 08:00: that week's page
     is written once ambient runs again (late, the latest week only), and not twice."""
-    store = store_keeping(63)
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 11, 30, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(delivery, clock, berlin(2026, 11, 30, 8, 1))  # W48, on time
-    delivery.close()
-    await clock.run_until(berlin(2026, 12, 7, 9, 0))  # off from Sunday night to 09:00
-    late = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(late, clock, berlin(2026, 12, 7, 9, 0))
+    week = delivering(tmp_path, berlin(2026, 11, 30, 7, 59), days=63)
+    await week.run_to(berlin(2026, 11, 30, 8, 1))  # W48, on time
+    week.delivery.close()
+    await week.clock.run_until(berlin(2026, 12, 7, 9, 0))  # off from Sunday night to 09:00
+    late = week.restart()
+    await week.run_to(berlin(2026, 12, 7, 9, 0))
     assert [path.name[:13] for path in late.written] == ["alex-2026-W49"]
-    late.close()
-    again = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(again, clock, berlin(2026, 12, 7, 10, 0))  # a restart: not again
+    again = week.restart()
+    await week.run_to(berlin(2026, 12, 7, 10, 0))  # a restart: not again
     assert not again.written
     again.close()
 
 
 async def test_a_first_start_after_the_time_waits_for_the_next_week(tmp_path: Path) -> None:
     # Nothing was ever delivered: turning the report on mid-week is not a missed delivery.
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 7, 9, 0))
-    store = store_keeping(56)
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(delivery, clock, berlin(2026, 12, 14, 7, 59))
-    assert not delivery.written
-    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))
-    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
-    delivery.close()
+    week = delivering(tmp_path, berlin(2026, 12, 7, 9, 0))
+    await week.run_to(berlin(2026, 12, 14, 7, 59))
+    assert not week.delivery.written
+    await week.run_to(berlin(2026, 12, 14, 8, 1))
+    assert [path.name[:13] for path in week.delivery.written] == ["alex-2026-W50"]
+    week.delivery.close()
 
 
 async def test_the_notification_waits_for_ha_to_come_back_up(tmp_path: Path) -> None:
@@ -367,9 +391,7 @@ async def test_the_notification_waits_for_ha_to_come_back_up(tmp_path: Path) -> 
     08:00 (an update), or booting with the Pi after a power cut, must not cost the week's
     notification. Every page is written first; each notification is tried again until HA
     answers, at most NOTIFY_PATIENCE_S."""
-    store = store_keeping(56, ("alex", "sam"))
     ha_up_at = berlin(2026, 12, 7, 8, 3)
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
     sent: list[tuple[str, float]] = []
     pages_at_first_try: list[int] = []
     first_try = asyncio.Event()
@@ -378,18 +400,16 @@ async def test_the_notification_waits_for_ha_to_come_back_up(tmp_path: Path) -> 
         if not pages_at_first_try:
             pages_at_first_try.append(len(list((tmp_path / "www").iterdir())))
         first_try.set()
-        if clock.now() < ha_up_at:
+        if week.clock.now() < ha_up_at:
             raise NotConnected("Home Assistant is not connected (connecting)")
-        sent.append((data["title"], clock.now()))
+        sent.append((data["title"], week.clock.now()))
 
-    settings = config(tmp_path / "www", people=("alex", "sam"))
-    assert settings.insights.report is not None
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
-    await notified_by(delivery, clock, first_try, berlin(2026, 12, 7, 8, 10))
+    week = delivering(tmp_path, people=("alex", "sam"), notify=notify)
+    await notified_by(week, first_try, berlin(2026, 12, 7, 8, 10))
     assert pages_at_first_try == [2]  # both pages before any wait
     assert [title for title, _ in sent] == ["Alex's week", "Sam's week"]
     assert all(ha_up_at <= at <= ha_up_at + NOTIFY_RETRY_S for _, at in sent)
-    delivery.close()
+    week.delivery.close()
 
 
 async def test_a_shorter_retention_of_daily_summaries_removes_pages_sooner(
@@ -405,13 +425,10 @@ async def test_a_shorter_retention_of_daily_summaries_removes_pages_sooner(
     settings = config(folder).model_copy(
         update={"retention": RetentionConfig(daily_summaries=90 * 86_400.0)}
     )
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    store = store_keeping(56)
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    week = delivering(tmp_path, settings=settings)
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
     assert not old.exists() and recent.exists()
-    delivery.close()
+    week.delivery.close()
 
 
 async def test_a_start_before_this_weeks_time_makes_up_the_missed_week_not_this_one(
@@ -419,17 +436,14 @@ async def test_a_start_before_this_weeks_time_makes_up_the_missed_week_not_this_
 ) -> None:
     """Off for over a week, back on Monday at 07:00: the missed time (last Monday's) is W48's
     page; W49's comes at 08:00 as usual, once."""
-    store = store_keeping(63)
-    store.put("insights.report_delivered", "week", "2026-11-16")  # W47 was the last
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 0))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
-    await deliver_at(delivery, clock, berlin(2026, 12, 7, 7, 1))
+    week = delivering(tmp_path, berlin(2026, 12, 7, 7, 0), days=63)
+    week.store.put("insights.report_delivered", "week", "2026-11-16")  # W47 was the last
+    delivery = week.restart()
+    await week.run_to(berlin(2026, 12, 7, 7, 1))
     assert [path.name[:13] for path in delivery.written] == ["alex-2026-W48"]
-    await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
     assert [path.name[:13] for path in delivery.written] == ["alex-2026-W49"]
-    assert [p.name[:13] for p in sorted((tmp_path / "www").iterdir())] == [
+    assert [p.name[:13] for p in sorted(week.folder.iterdir())] == [
         "alex-2026-W48",
         "alex-2026-W49",
     ]
@@ -496,12 +510,7 @@ async def test_a_drawing_process_that_fails_costs_the_page_one_warning_line(
     one line; like any page not written, it is tried again (see below)."""
     killed = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     monkeypatch.setattr(page_process, "COMMAND", killed)
-    store = store_keeping(56)
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    delivery = ReportDelivery(
-        settings, settings.insights.report, VirtualClock(0.0), store, BERLIN, None
-    )
+    delivery = delivering(tmp_path, 0.0).delivery
     with caplog.at_level(logging.WARNING, logger="ambient.insights.delivery"):
         await delivery.deliver(date(2026, 11, 30))
     assert not delivery.written and not (tmp_path / "www").exists()
@@ -517,54 +526,97 @@ async def test_a_page_not_written_is_tried_again_that_day_and_the_next_and_notif
 ) -> None:
     """A full disk for a moment, or the drawing process killed, cost the whole week's page:
     it is tried again every hour, and the page written then is linked in one notification."""
-    store = store_keeping(56)
-    sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def notify(service: str, data: dict[str, Any]) -> None:
-        sent.append((service, data))
-
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    (tmp_path / "www").write_text("a file where the folder should be")
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, notify)
+    phone = Phone()
+    week = delivering(tmp_path, notify=phone)
+    block(week.folder)
     with caplog.at_level(logging.INFO, logger="ambient.insights.delivery"):
-        await deliver_at(delivery, clock, berlin(2026, 12, 7, 8, 1))
-        assert not delivery.written and not sent
-        await deliver_at(delivery, clock, berlin(2026, 12, 7, 10, 30))  # tried again, failing
-        assert not delivery.written and not sent
-        (tmp_path / "www").unlink()  # room again
-        await deliver_at(delivery, clock, berlin(2026, 12, 7, 12, 0))
-        (path,) = delivery.written
+        await week.run_to(berlin(2026, 12, 7, 8, 1))
+        assert not week.delivery.written and not phone.sent
+        await week.run_to(berlin(2026, 12, 7, 10, 30))  # tried again, failing
+        assert not week.delivery.written and not phone.sent
+        week.folder.unlink()  # room again
+        await week.run_to(berlin(2026, 12, 7, 12, 0))
+        (path,) = week.delivery.written
         assert path.name.startswith("alex-2026-W49-")
-        await deliver_at(delivery, clock, berlin(2026, 12, 8, 23, 59))
-    assert [data["data"]["url"] for _, data in sent] == [f"/local/ambient/{path.name}"]
+        await week.run_to(berlin(2026, 12, 8, 23, 59))
+    assert [data["data"]["url"] for _, data in phone.sent] == [f"/local/ambient/{path.name}"]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
-        f"Weekly report of alex not written to {tmp_path / 'www'}: File exists",
+        f"Weekly report of alex not written to {week.folder}: File exists",
         "Weekly report of alex written on a later try",
     ]
-    delivery.close()
+    week.delivery.close()
 
 
 async def test_the_tries_of_a_page_end_with_the_next_day(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = store_keeping(56)
-    settings = config(tmp_path / "www")
-    assert settings.insights.report is not None
-    (tmp_path / "www").write_text("a file where the folder should be")
-    clock = VirtualClock(berlin(2026, 12, 7, 7, 59))
-    delivery = ReportDelivery(settings, settings.insights.report, clock, store, BERLIN, None)
+    week = delivering(tmp_path)
+    block(week.folder)
     with caplog.at_level(logging.INFO, logger="ambient.insights.delivery"):
-        await deliver_at(delivery, clock, berlin(2026, 12, 9, 0, 30))
-        (tmp_path / "www").unlink()  # room again, too late for that week
-        await deliver_at(delivery, clock, berlin(2026, 12, 14, 7, 59))
-    assert not delivery.written
+        await week.run_to(berlin(2026, 12, 9, 0, 30))
+        week.folder.unlink()  # room again, too late for that week
+        await week.run_to(berlin(2026, 12, 14, 7, 59))
+    assert not week.delivery.written
     assert [r.getMessage() for r in caplog.records] == [
-        f"Weekly report of alex not written to {tmp_path / 'www'}: File exists",
+        f"Weekly report of alex not written to {week.folder}: File exists",
         "Weekly report of alex of the week of 30 Nov – 6 Dec not written; tried until "
         "Wed 09 Dec 00:00, next week's comes as usual",
     ]
-    await deliver_at(delivery, clock, berlin(2026, 12, 14, 8, 1))  # next week's as usual
-    assert [path.name[:13] for path in delivery.written] == ["alex-2026-W50"]
-    delivery.close()
+    await week.run_to(berlin(2026, 12, 14, 8, 1))  # next week's as usual
+    assert [path.name[:13] for path in week.delivery.written] == ["alex-2026-W50"]
+    week.delivery.close()
+
+
+@pytest.mark.parametrize("why", ["restart", "reload"])
+async def test_a_page_still_owed_is_tried_again_after_a_restart_or_a_reload(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, why: str
+) -> None:
+    """The hourly tries lived in the process: after a restart or a reload (each wires a new
+    delivery on the store) the week counted as delivered and its page was never made. The
+    page still owed is kept in the store: tried again at once, then hourly, and notified."""
+    phone = Phone()
+    week = delivering(tmp_path, notify=phone)
+    block(week.folder)
+    with caplog.at_level(logging.INFO, logger="ambient.insights.delivery"):
+        await week.run_to(berlin(2026, 12, 7, 9, 30))  # the time, and one hourly try
+        if why == "restart":
+            week.delivery.close()
+            await week.clock.run_until(berlin(2026, 12, 7, 11, 0))  # off for a while
+        restarted = week.restart()
+        await week.run_to(week.clock.now())
+        assert not restarted.written  # still no room: tried at once, quietly
+        week.folder.unlink()  # room again
+        await week.run_to(week.clock.now() + WRITE_RETRY_S)
+    (path,) = restarted.written
+    assert path.name.startswith("alex-2026-W49-")
+    assert [data["data"]["url"] for _, data in phone.sent] == [f"/local/ambient/{path.name}"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
+        f"Weekly report of alex not written to {week.folder}: File exists",
+        "Weekly report of alex written on a later try",
+    ]
+    again = week.restart()  # written: nothing owed any more
+    await week.run_to(berlin(2026, 12, 8, 23, 59))
+    assert not again.written and len(phone.sent) == 1
+    again.close()
+
+
+async def test_a_page_whose_tries_ended_while_ambient_was_off_is_said_given_up_at_the_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    week = delivering(tmp_path)
+    block(week.folder)
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
+    week.delivery.close()
+    await week.clock.run_until(berlin(2026, 12, 10, 8, 0))  # off past the end of the tries
+    week.folder.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ambient.insights.delivery"):
+        restarted = week.restart()
+        await week.run_to(berlin(2026, 12, 14, 7, 59))
+    assert not restarted.written
+    assert [r.getMessage() for r in caplog.records] == [
+        "Weekly report of alex of the week of 30 Nov – 6 Dec not written; tried until "
+        "Wed 09 Dec 00:00, next week's comes as usual",
+    ]
+    assert week.store.get(OWED, PAGES) is None
+    restarted.close()
