@@ -13,6 +13,7 @@ import csv
 import functools
 import gc
 import io
+import itertools
 import json
 import logging
 import math
@@ -97,6 +98,20 @@ class Recording:
         return self.readings[-1].time if self.readings else None
 
 
+#: How much of a field a message shows (a line may be long: a run of the NUL bytes a power
+#: cut can leave in a file).
+SHOWN_CHARS = 40
+
+
+def shown(text: str) -> str:
+    """``text`` as a message shows it: its first :data:`SHOWN_CHARS` characters, ``…`` for
+    the rest, a character that does not print (a NUL) escaped (``\\x00``)."""
+    cut = text[:SHOWN_CHARS]
+    if not cut.isprintable():
+        cut = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return cut + ("…" if len(text) > SHOWN_CHARS else "")
+
+
 def _parse_time(raw: str) -> tuple[float, bool]:
     text = raw.strip()
     try:
@@ -106,17 +121,21 @@ def _parse_time(raw: str) -> tuple[float, bool]:
             stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:  # Python's words only when they say more than "invalid"
             why = "" if str(exc).startswith("Invalid isoformat") else f": {exc}"
-            raise ValueError(f"time `{raw}` is neither seconds nor an ISO-8601 time{why}") from None
+            raise ValueError(
+                f"time `{shown(raw)}` is neither seconds nor an ISO-8601 time{why}"
+            ) from None
         if stamp.tzinfo is None:
             stamp = stamp.astimezone()
         value = stamp.timestamp()
         if not 0.0 <= value < LATEST_TIME_S:  # year 1 is a blank date in many an export
-            raise ValueError(f"time `{raw}` is before 1970 or after the year 3000") from None
+            raise ValueError(f"time `{shown(raw)}` is before 1970 or after the year 3000") from None
         return value, False
     if not math.isfinite(value):
-        raise ValueError(f"time `{raw}` is not finite")
+        raise ValueError(f"time `{shown(raw)}` is not finite")
     if value >= LATEST_TIME_S:
-        raise ValueError(f"time `{raw}` is after the year 3000: `t` is in seconds (milliseconds?)")
+        raise ValueError(
+            f"time `{shown(raw)}` is after the year 3000: `t` is in seconds (milliseconds?)"
+        )
     return value, value < UNIX_THRESHOLD_S
 
 
@@ -144,7 +163,7 @@ def _row_fields(row: dict[str, Any], default_person: str) -> tuple[float, str, s
     time_s, relative = _parse_time(str(row["t"]))
     known = _metric_range(str(row["metric"]))
     if known is None:
-        raise ValueError(f"bad metric name `{str(row['metric']).strip()}`")
+        raise ValueError(f"bad metric name `{shown(str(row['metric']).strip())}`")
     metric, low, high = known
     # The lines below are logged as warnings: they name the row, never its value (heart data).
     try:
@@ -234,18 +253,48 @@ class _Loading:
 
     def stranger(self, number: int, person: str) -> str:
         known = ", ".join(sorted(self.people or ())) or "none"
-        return f"{self.path}:{number}: person `{person}` is not in the config (people: {known})"
+        return (
+            f"{self.path}:{number}: person `{shown(person)}` is not in the config (people: {known})"
+        )
 
 
 #: About how many characters of a recording are read at a time: a block of rows (~100 beats)
 #: whose readings a replay hands over before it reads the next, so they die young.
 _BLOCK_CHARS = 2048
+#: The longest line read whole. A row is some 30 characters: a longer line is none (a JSON
+#: export written on one line, the run of NUL bytes a power cut can leave in a file), and is
+#: read a piece at a time, never held whole, and skipped as a bad row.
+LONGEST_LINE_CHARS = 1 << 16
+#: What a line longer than that is read as (only this object: ``is`` tells it).
+_TOO_LONG = "".join(["(too long)", "\n"])
+TOO_LONG_TEXT = "a line of over 64 KiB, not a row"
 
 
 def _blocks(handle: IO[str]) -> Iterator[list[str]]:
-    """The lines of ``handle`` a block at a time."""
-    while lines := handle.readlines(_BLOCK_CHARS):
-        yield lines
+    """The lines of ``handle`` a block at a time (a line over :data:`LONGEST_LINE_CHARS` as
+    ``_TOO_LONG``)."""
+    lines = _lines(handle)
+    while True:
+        block = list(itertools.islice(lines, _BLOCK_LINES))
+        if not block:
+            return
+        yield block
+
+
+#: Lines in a block (~ ``_BLOCK_CHARS`` of rows some 25 characters long).
+_BLOCK_LINES = 80
+
+
+def _lines(handle: IO[str]) -> Iterator[str]:
+    """The lines of ``handle``, each over :data:`LONGEST_LINE_CHARS` read a piece at a time
+    and given as ``_TOO_LONG``."""
+    readline, longest = handle.readline, LONGEST_LINE_CHARS
+    while line := readline(longest):
+        if len(line) == longest and line[-1] not in "\r\n":
+            while (rest := readline(longest)) and len(rest) == longest and rest[-1] not in "\r\n":
+                pass
+            line = _TOO_LONG
+        yield line
 
 
 def _json_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
@@ -255,6 +304,10 @@ def _json_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
     for lines in _blocks(handle):
         first = number + 1  # the line numbers go on from block to block
         for number, line in enumerate(lines, start=first):
+            if line is _TOO_LONG:
+                loading.add_row(number, TOO_LONG_TEXT)
+                first_row = False
+                continue
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             try:
@@ -290,7 +343,7 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
     path = loading.path
     number = 0
     header: str | None = None
-    for number, line in enumerate(handle, start=1):  # noqa: B007 (the header's line number)
+    for number, line in enumerate(_lines(handle), start=1):  # noqa: B007 (the header's line)
         if not line.startswith("#"):
             header = line
             break
@@ -298,7 +351,8 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
         raise RecordingError(f"{path}: empty recording")
     names = header_names(header)
     if names is None:
-        raise RecordingError(f"{path}:{number}: header must be `{HEADER}`, got `{header.strip()}`")
+        got = "a line of over 64 KiB" if header is _TOO_LONG else f"`{shown(header.strip())}`"
+        raise RecordingError(f"{path}:{number}: header must be `{HEADER}`, got {got}")
     columns = {name: i for i, name in enumerate(names)}  # a repeated name: the last, as dict()
     loading.names_person = "person" in columns
     # Each line starts with its time (unless the header names `t` again, further on: then
@@ -343,6 +397,9 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
                             absolute_seen = True
                         append(Reading(time_s, fields[0], fields[1], fields[2], source))
                         continue
+            if line is _TOO_LONG:
+                loading.add_row(number, TOO_LONG_TEXT)
+                continue
             if not line.strip() or line.startswith("#"):
                 continue
             values = next(csv.reader([line])) if quoted else line.rstrip("\r\n").split(",")
@@ -620,8 +677,8 @@ def _first_of_each_kind(loading: _Loading) -> str:
     names: list[str] | None = None
     jsonl = is_json_lines(loading.path)
     with loading.path.open(encoding="utf-8-sig", newline="") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith("#"):
+        for number, line in enumerate(_lines(handle), start=1):
+            if line is _TOO_LONG or not line.strip() or line.startswith("#"):
                 continue
             try:
                 if jsonl:

@@ -131,3 +131,21 @@ def test_a_window_too_short_to_hold_beats_is_refused_saying_why() -> None:
     )
     shortest = analyze("--recording", str(DEMO), "--json", "--window", "10s")
     assert shortest.returncode == 0, shortest.stderr
+
+
+def test_a_run_of_nul_bytes_a_power_cut_left_is_one_short_warning(tmp_path: Path) -> None:
+    """4 MB of NUL bytes between two rows (an SD card's file after a power cut) was one line
+    of the recording, printed whole into the warning; it is one short bad row now."""
+    recording = tmp_path / "cut.csv"
+    with recording.open("w") as out:
+        out.write("t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(60)))
+        out.write("\0" * 4_000_000 + "\n")
+        out.write("".join(f"{t},hr,80\n" for t in range(60, 120)))
+    result = analyze("--recording", str(recording), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(row)["hr"] for row in result.stdout.splitlines()] == [70.0, 80.0]
+    [warning] = result.stderr.splitlines()
+    assert warning.endswith(
+        f"WARNING ambient.recordings: Skipped a recording row: {recording}:62: a line of over "
+        "64 KiB, not a row"
+    )
