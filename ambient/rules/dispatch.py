@@ -26,6 +26,7 @@ from ambient.rules.resume import ResumeGrace
 from ambient.rules.rule import Rule, SignalSlot, TextSlot
 from ambient.rules.rule_store import RuleStore
 from ambient.rules.runs import Runs
+from ambient.rules.signal_lost import SIGNAL_LOST_AFTER_S, lost_reason
 from ambient.rules.state import PersonState, TriggerState, cancel_timer
 from ambient.rules.tracing import Tracer
 from ambient.rules.values import entity_state_from_event, ha_time, numeric, state_text
@@ -71,6 +72,7 @@ class TriggerDispatch:
         self._fire_signal = firer.fire_signal
         self._fire_for_scope = firer.fire_for_scope
         self._recover = firer.recover
+        self._end_lost = firer.end_lost
         self._entity = EntityTriggers(
             clock, self._entities, firer.fire_for_scope, rule_store.save, tracer.trace, grace
         )
@@ -108,6 +110,10 @@ class TriggerDispatch:
         """Re-arm the `for` timers of a person's state restored from the store; one that fell
         due while ambient was not running waits for its signal (see :mod:`.resume`)."""
         for index, trigger in state.triggers.items():
+            if trigger.phase == "active" and index in state.episodes and person is not None:
+                # Nothing is known of its signal yet: lost if nothing comes (the watch still
+                # charging), counted from this start.
+                self._arm_lost(rule, person, index, self.clock.now(), "no data since the start")
             if trigger.phase == "pending" and trigger.for_until is not None:
                 trigger.resumed = True
                 trigger.timer = self.clock.call_at(
@@ -183,6 +189,9 @@ class TriggerDispatch:
                 return  # not arrived yet since the restart: the window goes on
             trigger.resumed = False
         if unknown:
+            if phase == "active" and trigger.lost is None and slot.index in state.episodes:
+                why = signal.reason if signal is not None and signal.reason else "unknown"
+                self._arm_lost(rule, person, slot.index, now, why)
             if phase == "pending":
                 cancel_timer(trigger)
                 trigger.phase, trigger.since, trigger.for_until = "clear", None, None
@@ -198,6 +207,9 @@ class TriggerDispatch:
                 )
             return
         assert value is not None
+        if trigger.lost is not None:  # known again: the episode goes on
+            trigger.lost.cancel()
+            trigger.lost = None
         if phase == "clear":
             if inside(value, above, below):
                 if config.for_ <= 0:
@@ -219,6 +231,28 @@ class TriggerDispatch:
             if phase == "active" and slot.index in state.episodes:
                 self._recover(slot, person, value, above, below, now)
             self._save(rule)
+
+    def _arm_lost(self, rule: Rule, person: str, index: int, since: float, why: str) -> None:
+        """The signal of a fired trigger went unknown at ``since``: its episode ends as
+        "signal lost" if it is still unknown :data:`SIGNAL_LOST_AFTER_S` later."""
+        trigger = rule.person(person).trigger(index)
+        trigger.lost = self.clock.call_at(
+            since + SIGNAL_LOST_AFTER_S, lambda: self._lose(rule, person, index, why)
+        )
+
+    def _lose(self, rule: Rule, person: str, index: int, why: str) -> None:
+        state = rule.person(person)
+        trigger = state.trigger(index)
+        trigger.lost = None
+        config = rule.config.triggers[index]
+        assert isinstance(config, SignalTriggerConfig)
+        if trigger.phase != "active" or index not in state.episodes:
+            return
+        if self._values.get(person, {}).get(config.signal) is not None:
+            return  # known again (its threshold entity was what was unknown)
+        trigger.phase, trigger.since, trigger.for_until = "clear", None, None
+        self._end_lost(rule, person, index, lost_reason(config.signal, why))
+        self._save(rule)
 
     def _for_callback(self, rule: Rule, person: str | None, index: int) -> Callable[[], None]:
         return lambda: self._for_due(rule, person, index)

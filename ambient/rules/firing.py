@@ -77,6 +77,7 @@ class Firer:
         self._run_id = runs.run_id
         self._launch = runs.launch
         self._cancel_run = runs.cancel_run
+        self._end_episode = runs.end_episode
         self._inputs_known = runs.inputs_known
         self._inputs_unknown = runs.inputs_unknown
         #: Firings in the grace period after a start waiting for what their conditions read,
@@ -130,6 +131,17 @@ class Firer:
             signals=run.signals,
         )
         self._launch(rule, run, trace)
+
+    def end_lost(self, rule: Rule, person: str, index: int, reason: str) -> None:
+        """End the episode of a trigger whose signal was lost (see :mod:`.signal_lost`):
+        traced ``ended``, undone as after a recovery, without ``on_recovery``."""
+        state = rule.person(person)
+        episode = state.episodes.pop(index)
+        if episode.timer is not None:
+            episode.timer.cancel()
+        label = describe.trigger_label(rule.config.triggers[index], index)
+        self._trace(rule, "ended", reason, person, label)
+        self._end_episode(person, episode.id, episode.trigger_id)
 
     def _decide_when_known(
         self, rule: Rule, person: str | None, firing: Firing, now: float, episode_trigger: bool

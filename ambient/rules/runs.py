@@ -115,6 +115,8 @@ class Runs:
         self.inputs_known = self._waits.inputs_known
         self.inputs_unknown = self._waits.inputs_unknown
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: Episodes being undone outside any run (:meth:`end_episode`).
+        self._ending: set[asyncio.Task[None]] = set()
         #: First actions already handed to the performer, by run (see the module docstring).
         self._heads: dict[str, _HeadStart] = {}
         self._stopping = False
@@ -214,6 +216,22 @@ class Runs:
             task.cancel()
         return task
 
+    def end_episode(self, person: str, episode_id: str, trigger_id: str | None) -> None:
+        """End an episode no run ends (its signal lost): the performer undoes it now, as after
+        a recovery (a session or ramp stops at once)."""
+        context = ActionContext(
+            rule=episode_id.split(":", 1)[0],
+            person=person,
+            episode=episode_id,
+            time=self.clock.now(),
+            trigger=trigger_id,
+            recovery=True,
+            name=self._names.get(person, person),
+        )
+        task = asyncio.get_running_loop().create_task(self._performer.end_episode(context))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+
     def cancel_run(self, rule: Rule, run: RunRecord) -> None:
         task = self._tasks.pop(run.id, None)
         if task is not None:
@@ -245,7 +263,10 @@ class Runs:
                 started.run.position = [0]
                 self.save_run(started.run)
         heads = [head for run_id in list(self._heads) if (head := self._drop_head(run_id))]
-        await asyncio.gather(*tasks, *heads, return_exceptions=True)
+        ending = list(self._ending)  # left undone: the next start ends them (no rule owns them)
+        for task in ending:
+            task.cancel()
+        await asyncio.gather(*tasks, *heads, *ending, return_exceptions=True)
         self._tasks.clear()
 
     def _steps_of(self, rule: Rule, run: RunRecord) -> Sequence[ActionConfig]:

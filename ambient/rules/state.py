@@ -38,6 +38,9 @@ class TriggerState:
     #: (just after a start): it is written as due then, not as fired, so that a kill before
     #: the firing decides leaves it to decide after the restart, not latched for the episode.
     firing_due: float | None = field(default=None, compare=False, repr=False)
+    #: While fired and its signal unknown: ends the episode as "signal lost" when it is due
+    #: (see :mod:`.signal_lost`).
+    lost: TimerHandle | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         if self.phase == "active" and self.firing_due is not None:
@@ -242,3 +245,6 @@ def cancel_timer(trigger: TriggerState) -> None:
     if trigger.timer is not None:
         trigger.timer.cancel()
         trigger.timer = None
+    if trigger.lost is not None:
+        trigger.lost.cancel()
+        trigger.lost = None
