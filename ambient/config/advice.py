@@ -18,6 +18,7 @@ from ambient.config.retention import minute_bins_advice
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import (
     calming_in_quiet_hours,
+    durations_read_from_a_clock,
     hysteresis_past_the_scale,
     ids_home_assistant_cannot_show,
     signal_kind_mixups,
@@ -73,6 +74,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *people_not_listed(config),
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
+        *durations_read_from_a_clock(config),
         *ids_home_assistant_cannot_show(config),
         *hysteresis_past_the_scale(config),
         *thresholds_past_the_scale(config),

@@ -1,12 +1,20 @@
 """Durations as people write them: ``90s``, ``5min``, ``1h30m``, ``00:05:00``, plain seconds, or
-Home Assistant's ``{hours: 0, minutes: 5, seconds: 0}`` (what its automation editor writes)."""
+Home Assistant's ``{hours: 0, minutes: 5, seconds: 0}`` (what its automation editor writes).
+
+An unquoted ``10:00`` is read as Home Assistant reads it: YAML 1.1 makes it the base-60 number
+600, so 10 minutes, while ``"10:00"`` in quotes is hours and minutes, 10 hours (and ``01:30``,
+which YAML leaves as text, 1 h 30). The duration keeps what was written
+(:class:`ClockDuration`), so ``ambient check`` can say which of the two it read
+(:func:`minutes_read_from_a_clock`)."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidatorFunctionWrapHandler, WrapValidator
+
+from ambient.config.yaml_source import Base60Float, Base60Int
 
 _UNIT_SECONDS = {
     "ms": 0.001,
@@ -118,5 +126,44 @@ def written_duration_text(seconds: float) -> str:
     return duration_text(seconds) if float(seconds).is_integer() else f"{seconds:g}s"
 
 
+class ClockDuration(float):
+    """Seconds read from an unquoted clock form (``10:00``), with the text as written."""
+
+    written: str
+
+
+def _keep_clock_form(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """The seconds, remembering the text when YAML read an unquoted ``10:00`` as base 60."""
+    seconds = handler(value)
+    if isinstance(value, Base60Int | Base60Float):
+        kept = ClockDuration(seconds)
+        kept.written = value.written
+        return kept
+    return seconds
+
+
+def minutes_read_from_a_clock(seconds: float) -> str | None:
+    """What to say of a duration written as an unquoted ``10:00``: YAML reads it as minutes
+    and seconds (10min), as Home Assistant does, where the same text in quotes is hours and
+    minutes (10h); None for any other duration (``1:30:00`` reads the same either way)."""
+    if not isinstance(seconds, ClockDuration) or seconds.written.count(":") == 2:
+        return None  # h:m:s, as "1:30:00" in quotes
+    written = seconds.written
+    as_read = written_duration_text(seconds)
+    if written.count(":") > 1:
+        return f"YAML reads an unquoted {written} as {as_read} (base 60): write {as_read}"
+    said = (
+        f"YAML reads an unquoted {written} as {as_read} (minutes:seconds), as Home Assistant does"
+    )
+    try:
+        quoted = duration_text(parse_duration(written))
+    except ValueError:
+        return f"{said}: write {as_read}"
+    return (
+        f'{said}, while "{written}" in quotes is {quoted} (hours:minutes): '
+        f'write {as_read}, or "{written}" for {quoted}'
+    )
+
+
 #: A duration field; the value is in seconds.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration), WrapValidator(_keep_clock_form)]

@@ -7,7 +7,9 @@ trigger on a day no month has (``0 9 30 2 *``), and a signal tested as the kind 
 number test on a text signal is never met; a state test on a number compares its text,
 ``72.0``), a threshold a bounded signal never passes (``quality above 1``), a hysteresis
 that takes a trigger's clear level off its signal's scale (it never clears), and a rule id
-Home Assistant's Active rule sensor cannot show (``none``, ``unknown``)."""
+Home Assistant's Active rule sensor cannot show (``none``, ``unknown``). And, anywhere in the
+config, a duration written as an unquoted ``10:00``, which YAML reads as minutes and seconds
+where ``"10:00"`` in quotes is hours and minutes."""
 
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ import difflib
 from collections.abc import Iterator
 from typing import Any, Final
 
+from pydantic import BaseModel
+
 from ambient.config.actions import ChooseCalmingStepConfig
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.cron import why_never_fires
+from ambient.config.durations import minutes_read_from_a_clock
 from ambient.config.root import AmbientConfig
 from ambient.config.rule_checks import signal_tests, walk_steps
 from ambient.config.triggers import CronTriggerConfig, SignalTriggerConfig, StateTriggerConfig
@@ -254,3 +259,26 @@ def _number_test(item: Any, path: KeyPath) -> Iterator[Finding]:
 def _state_test(signal: str, path: KeyPath) -> Iterator[Finding]:
     if signal not in TEXT_SIGNALS and signal not in TRUE_FALSE_SIGNALS:
         yield path, f"`{signal}` {_NUMBER}"
+
+
+def durations_read_from_a_clock(config: AmbientConfig) -> Iterator[Finding]:
+    """Each duration written as an unquoted ``10:00`` (10 minutes, as Home Assistant reads it,
+    where ``"10:00"`` in quotes is 10 hours), at its place."""
+    for path, value in _walk_values(config, ()):
+        if isinstance(value, float) and (said := minutes_read_from_a_clock(value)) is not None:
+            yield path, said
+
+
+def _walk_values(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
+    """Every value in a config model, at its key path as the file writes it (aliases)."""
+    if isinstance(value, BaseModel):
+        for name, field in type(value).model_fields.items():
+            yield from _walk_values(getattr(value, name), (*path, field.alias or name))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _walk_values(item, (*path, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_values(item, (*path, str(key)))
+    else:
+        yield path, value

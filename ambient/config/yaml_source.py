@@ -79,6 +79,25 @@ class _ConfigLoader(yaml.SafeLoader):
                 self._open_anchors.discard(anchor)
 
 
+class Base60Int(int):
+    """An unquoted ``10:00`` that YAML 1.1 read as the base-60 number 600, with the text as
+    written: a duration tells it from a number of seconds (see :mod:`.durations`)."""
+
+    written: str
+
+
+class Base60Float(float):
+    """The same for an unquoted ``10:00.5`` (600.5)."""
+
+    written: str
+
+
+def base60_number(value: int | float, written: str) -> Base60Int | Base60Float:
+    number = Base60Int(value) if isinstance(value, int) else Base60Float(value)
+    number.written = written
+    return number
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     file: str
@@ -250,6 +269,7 @@ class _Builder:
         else:
             if isinstance(value, int | float) and ":" in str(node.value):
                 self.base60_texts[path] = str(node.value)
+                return base60_number(value, str(node.value))
             return value
         return None
 

@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ambient.config.durations import duration_text, parse_duration, written_duration_text
+from ambient.config.loader import load_config
+from ambient.config.triggers import SignalTriggerConfig
 
 
 @pytest.mark.parametrize(
@@ -115,3 +117,54 @@ def test_a_delay_and_a_for_are_traced_as_written(tmp_path: Path) -> None:
     assert "after delay 0.5s (step 2 of 7)" in result.stdout
     assert "after delay 1.5s (step 4 of 7)" in result.stdout
     assert "after delay 3s (step 6 of 7)" in result.stdout
+
+
+def _check(tmp_path: Path, duration: str) -> tuple[str, float]:
+    """`ambient check` of a rule whose `for:` is ``duration`` as written: its output, and the
+    seconds the config holds."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        "store: {path: null}\n"
+        "rules:\n"
+        "  - id: calm\n"
+        "    triggers:\n"
+        "      - trigger: signal\n"
+        "        signal: stress_score\n"
+        "        above: 70\n"
+        f"        for: {duration}\n"
+        "    actions: [{action: log}]\n"
+    )
+    result = run_ambient("check", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    trigger = load_config(config).rules[0].triggers[0]
+    assert isinstance(trigger, SignalTriggerConfig)
+    return result.stdout + result.stderr, trigger.for_
+
+
+def test_an_unquoted_clock_duration_is_read_as_home_assistant_reads_it_and_check_says_so(
+    tmp_path: Path,
+) -> None:
+    """YAML reads an unquoted 10:00 as the base-60 number 600: 10 minutes, in Home Assistant as
+    here, while "10:00" in quotes is 10 hours in both. The same text meaning either is a trap,
+    so check says which it read, where, and how to write each."""
+    said, seconds = _check(tmp_path, "10:00")
+    assert seconds == 600.0
+    assert (
+        f"Warning: {tmp_path / 'ambient.yaml'}:8:9: rules[0].triggers[0].for: YAML reads an "
+        'unquoted 10:00 as 10min (minutes:seconds), as Home Assistant does, while "10:00" in '
+        'quotes is 10h (hours:minutes): write 10min, or "10:00" for 10h'
+    ) in said
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"),
+    [('"10:00"', 36000.0), ("01:30", 5400.0), ("1:30:00", 5400.0), ("10min", 600.0)],
+)
+def test_a_duration_that_reads_one_way_only_is_not_warned_of(
+    tmp_path: Path, written: str, seconds: float
+) -> None:
+    """Quoted, or with a leading zero (YAML leaves 01:30 as text), it is hours and minutes;
+    three parts read the same as base 60 and as h:m:s."""
+    said, read = _check(tmp_path, written)
+    assert read == seconds
+    assert "YAML reads" not in said
