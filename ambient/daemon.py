@@ -33,7 +33,7 @@ from ambient.readings import Reading
 from ambient.recordings import RecordingError, RecordingWriter
 from ambient.sdnotify import SystemdNotifier, run_watchdog
 from ambient.sensors.factory import beats_by_source, build_sensor, stale_after_by_source
-from ambient.store import Store
+from ambient.store import Store, encrypt_at_start
 
 if TYPE_CHECKING:
     from ambient.signals.engine import SignalEngine
@@ -227,7 +227,7 @@ class Daemon:
         claimed_for = config
         status_server = await self._claim_status_socket(config)
         try:
-            config, wiring = self._wire_or_go_back(config)
+            config, wiring = await self._wire_or_go_back(config)
             if config is not claimed_for:  # back on the previous config: its store's socket
                 if status_server is not None:
                     await status_server.stop(reloading=True)
@@ -256,12 +256,14 @@ class Daemon:
             if status_server is not None:  # a reload: a recorder beside it connects again
                 await status_server.stop(reloading=self._request == "reload")
 
-    def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring]:
+    async def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring]:
         """``config`` wired; a reloaded config that fails only now (its store cannot be opened:
         the trial used one in memory) is logged and the previous config wired again."""
         previous, self._previous_config = self._previous_config, None
         carried, self._previous_signals = self._previous_signals, None
         try:
+            if not self.options.store_in_memory:  # a plain file to encrypt waits on the clock
+                await encrypt_at_start(config.store, self.clock.for_outside_links())
             return config, self._wire(config, carried)
         except Exception as exc:
             if previous is None:

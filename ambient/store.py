@@ -32,9 +32,17 @@ from ambient.store_crypto import (
 )
 
 if TYPE_CHECKING:
+    from ambient.clock import Clock
     from ambient.config.store import StoreConfig
 
-__all__ = ["STORE_FORMAT", "Store", "StoreError", "StoreKey", "existing_store_path"]
+__all__ = [
+    "STORE_FORMAT",
+    "Store",
+    "StoreError",
+    "StoreKey",
+    "encrypt_at_start",
+    "existing_store_path",
+]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -283,6 +291,36 @@ class Store:
         finally:
             self._db.execute(f"PRAGMA busy_timeout = {int(before_ms)}")
         return bool(busy == 0)
+
+
+#: A plain store another process has open (``ambient trace`` reading it as the daemon starts)
+#: is looked at again this often, for at most this long, before the start is refused.
+ALONE_LOOK_S = 0.1
+ALONE_WAIT_S = 5.0
+
+
+async def encrypt_at_start(config: StoreConfig, clock: Clock) -> None:
+    """The daemon's start, before it opens the store: a plain file where an encrypted store is
+    configured is encrypted once no other process has it open. A command reading it then lets
+    go within moments, so it is looked at again every ``ALONE_LOOK_S`` on ``clock`` (a real
+    one: the other process keeps real time) while the loop goes on (the status socket answers
+    "starting"), up to ``ALONE_WAIT_S``; then the ``StoreInUse`` saying so. Opening the
+    store with ``migrate`` does the same in one look."""
+    path = config.path
+    if path is None or config.encryption is None or file_is_plain(path) is not True:
+        return
+    from ambient.store_crypto import StoreInUse, read_key
+
+    key = read_key(config.encryption)
+    give_up_at = clock.monotonic() + ALONE_WAIT_S
+    while True:
+        try:
+            Store(path, key, migrate=True).close()
+            return
+        except StoreInUse:
+            if clock.monotonic() >= give_up_at:
+                raise
+        await clock.sleep(ALONE_LOOK_S)
 
 
 def existing_store_path(config: StoreConfig, lost: str) -> Path:

@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import stat
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,11 @@ _LOGGER = logging.getLogger(__name__)
 
 class StoreError(Exception):
     """The store cannot be opened as configured; the message names the file and the fix."""
+
+
+class StoreInUse(StoreError):
+    """The plain store is open in another process, so it cannot be encrypted now: the daemon's
+    start looks again a few times (``ambient.store.encrypt_at_start``) before it says so."""
 
 
 class StoreKey:
@@ -280,42 +284,26 @@ def _export(dbapi2: Any, path: Path, encrypted: Path, key: StoreKey, store_forma
         db.close()
 
 
-#: Another process with the plain file open (``ambient trace`` reading it as the daemon starts)
-#: is waited for this many times, this long each, before the start is refused.
-ALONE_TRIES = 10
-ALONE_WAIT_S = 0.5
-
-
 def _alone_with(dbapi2: Any, path: Path) -> Any:
     """A connection to the plain file at ``path`` holding its write lock, kept until the
     encrypted copy has replaced it. Another process still using the file (a command reading
     it for a moment, or a daemon yet to be restarted with the key, which would go on writing
-    into the file the encrypted one replaces) is waited for a few seconds, then a
-    ``StoreError``, and nothing is encrypted; one that comes to write meanwhile waits for the
-    lock, or is refused."""
-    for tries_left in reversed(range(ALONE_TRIES)):
-        plain = dbapi2.connect(str(path), timeout=1.0, isolation_level=None)
-        try:
-            _quiet(plain)
-            if _holds_alone(plain):
-                return plain
-        except BaseException:
-            plain.close()
-            raise
+    into the file the encrypted one replaces) is a ``StoreInUse``, and nothing is encrypted;
+    one that comes to write meanwhile waits for the lock, or is refused."""
+    plain = dbapi2.connect(str(path), timeout=1.0, isolation_level=None)
+    try:
+        _quiet(plain)
+        if _holds_alone(plain):
+            return plain
+    except BaseException:
         plain.close()
-        if tries_left:
-            wait_for_others(ALONE_WAIT_S)
-    raise StoreError(
+        raise
+    plain.close()
+    raise StoreInUse(
         f"store {path} is a plain file still open in another process (such as an ambient "
         "command, or an ambient daemon not yet restarted with the key): let it end or stop "
         "it, then start ambient to encrypt it"
     )
-
-
-def wait_for_others(seconds: float) -> None:
-    """A pause for another process to let go of the file (ambient is starting: nothing else
-    runs yet that a pause could hold up)."""
-    time.sleep(seconds)
 
 
 def _holds_alone(plain: Any) -> bool:

@@ -3,20 +3,22 @@ and that holds none of what was written in the clear; every failure is one clear
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fixtures.ambient_process import run_ambient
 
-from ambient import store_crypto
+from ambient.clock import VirtualClock
 from ambient.config.store import StoreConfig
-from ambient.store import Store, StoreError, StoreKey
+from ambient.store import ALONE_LOOK_S, ALONE_WAIT_S, Store, StoreError, StoreKey, encrypt_at_start
 from ambient.store_crypto import CREDENTIALS_ENV, file_is_plain, key_opens, read_key, rekey
 
 RAW_KEY = "3f" * 32
@@ -176,32 +178,67 @@ def test_a_command_reads_a_plain_store_as_it_is_and_leaves_encrypting_to_the_dae
     assert file_is_plain(path) is False
 
 
-def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A second `ambient run` with the key beside a daemon still running on the plain file
-    (it is refused as a second daemon only once its store is open): encrypting then would
-    replace the file under the first, whose writes after it would be lost. It is waited for a
-    few seconds (a command's read ends by then), then refused, naming what it may be."""
-    path = tmp_path / "ambient.db"
-    waits: list[float] = []
-    monkeypatch.setattr(store_crypto, "wait_for_others", waits.append)
+def holding_it_open(path: Path) -> subprocess.Popen[str]:
+    """Another process with the plain store at ``path`` open (HOLD_OPEN), once it is."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_OPEN, str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+    return holder
+
+
+def start_encrypting(
+    path: Path, clock: VirtualClock, on_the_clock: Callable[[float], None] = lambda now: None
+) -> None:
+    """The daemon's start with a key for the plain store at ``path``: ``encrypt_at_start`` on
+    ``clock``, moved on to each look it waits for (``on_the_clock`` told the time first)."""
+    key_file = path.with_name("store.key")
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    config = StoreConfig.model_validate(
+        {"path": str(path), "encryption": {"key_file": str(key_file)}}
+    )
+
+    async def start() -> None:
+        task = asyncio.create_task(encrypt_at_start(config, clock))
+        while not task.done():
+            due = clock.next_due()
+            if due is not None:
+                on_the_clock(due)
+                await clock.run_until(due)
+            else:
+                await asyncio.sleep(0)
+        task.result()
+
+    asyncio.run(start())
+
+
+def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
+    tmp_path: Path,
+) -> None:
+    """A second `ambient run` with the key beside a daemon still running on the plain file
+    (one the status socket cannot tell: elsewhere, or without it): encrypting then would
+    replace the file under the first, whose writes after it would be lost. The start looks
+    again every 0.1 s of its clock for 5 s (a command's read ends by then), then refuses,
+    naming what it may be; the clock's waits, not a sleep that held up the whole start."""
+    path = tmp_path / "ambient.db"
+    holder = holding_it_open(path)
+    clock = VirtualClock(start=1000.0)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
         with pytest.raises(StoreError) as raised:
-            Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
-        assert str(raised.value) == (
-            f"store {path} is a plain file still open in another process (such as an ambient "
-            "command, or an ambient daemon not yet restarted with the key): let it end or stop "
-            "it, then start ambient to encrypt it"
-        )
-        assert sum(waits) == 4.5 and len(waits) == 9  # tried 10 times, over 4.5 s
+            Store(path, StoreKey(RAW_KEY, "test"), migrate=True)  # one look: no wait
+        with pytest.raises(StoreError) as at_start:
+            start_encrypting(path, clock)
+        for error in (raised, at_start):
+            assert str(error.value) == (
+                f"store {path} is a plain file still open in another process (such as an "
+                "ambient command, or an ambient daemon not yet restarted with the key): let it "
+                "end or stop it, then start ambient to encrypt it"
+            )
+        assert clock.now() == pytest.approx(1000.0 + ALONE_WAIT_S)
         assert file_is_plain(path) is True
     finally:
         holder.communicate("")  # stdin closed: it writes once more and closes the store
@@ -212,34 +249,32 @@ def test_a_plain_store_another_process_holds_open_is_not_encrypted_under_it(
 
 
 def test_a_start_beside_a_command_reading_the_plain_store_for_a_moment_encrypts_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """`ambient trace` opened the plain file just as the daemon started to encrypt it: the
-    start failed, blaming a daemon. It now waits for the read to end, then encrypts."""
+    start waits for the read to end, and goes on at its next look, 0.1 s of its clock later
+    (it slept half a second at a time, for real, the whole start held up meanwhile)."""
     path = tmp_path / "ambient.db"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_OPEN, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    waits: list[float] = []
+    holder = holding_it_open(path)
+    clock = VirtualClock(start=1000.0)
+    let_go_at: list[float] = []
 
-    def command_ends(seconds: float) -> None:  # the read ends while the start waits
-        waits.append(seconds)
-        holder.communicate("")
+    def command_ends_after_a_moment(now: float) -> None:
+        if now >= 1000.3 and not let_go_at:
+            holder.communicate("")
+            let_go_at.append(clock.now())
 
-    monkeypatch.setattr(store_crypto, "wait_for_others", command_ends)
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
-        store = Store(path, StoreKey(RAW_KEY, "test"), migrate=True)
+        start_encrypting(path, clock, command_ends_after_a_moment)
     finally:
         if holder.returncode is None:
             holder.communicate("")
-    assert waits == [0.5] and holder.returncode == 0
-    assert store.encrypted and store.get("signals.baseline", "alex") == {"minutes": 2}
-    store.close()
+    assert holder.returncode == 0 and let_go_at
+    assert clock.now() - let_go_at[0] == pytest.approx(ALONE_LOOK_S)
     assert file_is_plain(path) is False
+    store = Store(path, StoreKey(RAW_KEY, "test"))
+    assert store.get("signals.baseline", "alex") == {"minutes": 2}
+    store.close()
 
 
 def test_a_write_into_the_plain_store_while_it_is_encrypted_is_refused_not_lost(
