@@ -12,19 +12,21 @@ import logging
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from fixtures.ambient_process import run_ambient
+from fixtures.ambient_process import AmbientProcess, run_ambient
+from fixtures.small_disk import fill, small_disk
 
 from ambient.clock import VirtualClock
 from ambient.config.retention import RetentionConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
 from ambient.insights import page_process
+from ambient.insights.days import week_label
 from ambient.insights.delivery import (
     NOTIFY_PATIENCE_S,
     NOTIFY_RETRY_S,
@@ -34,11 +36,12 @@ from ambient.insights.delivery import (
     Notify,
     ReportDelivery,
 )
-from ambient.insights.report_cli import render
+from ambient.insights.report_cli import last_full_week, render
 from ambient.insights.synthetic import summaries
 from ambient.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def berlin(year: int, month: int, day: int, hour: int, minute: int = 0) -> float:
@@ -620,3 +623,52 @@ async def test_a_page_whose_tries_ended_while_ambient_was_off_is_said_given_up_a
     ]
     assert week.store.get(OWED, PAGES) is None
     restarted.close()
+
+
+RUNNING = """\
+people:
+  - id: alex
+    name: Alex
+sensors:
+  - type: recording
+    path: {recording}
+    person: alex
+    loop: true
+store:
+  path: {store}
+insights:
+  report: {{folder: {folder}}}
+"""
+
+
+def test_a_restarted_daemon_writes_the_page_its_run_before_could_not(tmp_path: Path) -> None:
+    """Two real `ambient run`s on one store: the first makes up a missed week whose page
+    cannot be written (its folder on a full card), and is stopped; once there is room the
+    second writes that page at its start, though the week was recorded as delivered."""
+    store_path = tmp_path / "state" / "ambient.db"
+    store_path.parent.mkdir()
+    store = Store(store_path)
+    today = date.today()
+    for summary in summaries("alex", today - timedelta(days=70), 70, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store.put("insights.report_delivered", "week", "2026-01-05")  # a week long gone
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    recording = ROOT / "ambient" / "data" / "resting-hour.csv"
+    with small_disk(tmp_path / "www") as folder:
+        config.write_text(RUNNING.format(recording=recording, store=store_path, folder=folder))
+        fill(folder)
+        first = AmbientProcess("run", "--config", str(config))
+        try:
+            first.stderr.wait_for(f"Weekly report of alex not written to {folder}: No space")
+        finally:
+            first.stop()
+        (folder / "recordings.csv").unlink()  # room again
+        second = AmbientProcess("run", "--config", str(config))
+        try:
+            second.stderr.wait_for("Weekly report of alex written on a later try")
+        finally:
+            second.stop()
+        (page,) = folder.iterdir()
+        assert page.name.startswith(f"alex-{week_label(last_full_week(today))}-")
+        assert "Alex's week" in page.read_text()
