@@ -213,6 +213,27 @@ def test_a_recording_the_labels_file_has_no_line_for_is_named_with_the_subjects_
     )
 
 
+def test_a_labels_file_matching_no_recording_of_the_folder_is_one_warning(
+    tmp_path: Path,
+) -> None:
+    """Labels written with the files' endings (or another set's) left every recording
+    unscored with a warning each, and each subject with another: one line says it now."""
+    write_recording(tmp_path / "alex.csv")
+    write_recording(tmp_path / "sam.csv")
+    lines = [json.dumps(LABELS | {"subject": name}) for name in ("alex.csv", "sam.csv")]
+    (tmp_path / "labels.jsonl").write_text("\n".join(lines) + "\n")
+    result = evaluate(write_config(tmp_path), "-r", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    unlabelled = [line.split()[0] for line in result.stdout.splitlines() if "no labels" in line]
+    assert unlabelled[:2] == ["alex", "sam"]
+    [warning] = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert warning.endswith(
+        f"{tmp_path / 'labels.jsonl'} labels none of the recordings in {tmp_path} (its "
+        "subjects: alex.csv, sam.csv; the recordings: alex, sam): a subject is a recording's "
+        "file name without its ending"
+    )
+
+
 def test_labels_ending_past_the_recording_are_scored_to_its_last_reading(
     labelled: Path,
 ) -> None:

@@ -151,7 +151,22 @@ def evaluate(
     by_subject = load_labels_file(labels_file) if labels_file is not None else {}
     detectors = detection_config(config, rules)
     paths = find_recordings(recordings_path, labels_path)
-    if recordings_path.is_dir():
+    if (
+        labels_file is not None
+        and len(paths) > 1
+        and by_subject.keys().isdisjoint(path.stem for path in paths)
+    ):
+        # One line for them all, not one per recording and per subject.
+        _LOGGER.warning(
+            "%s labels none of the recordings in %s (its subjects: %s; the recordings: %s): "
+            "a subject is a recording's file name without its ending",
+            labels_file,
+            recordings_path,
+            _some(sorted(by_subject)),
+            _some([path.stem for path in paths]),
+        )
+        labels_file, by_subject = None, {}
+    elif recordings_path.is_dir():
         _warn_of_missing_recordings(by_subject, paths, recordings_path)
     results = [
         evaluate_recording(
@@ -163,6 +178,11 @@ def evaluate(
     read = sorted({name for rule in built for name in rule.signal_names})
     missing = sorted(entities_used(built) - set(states))
     return Evaluation(rules, results, read, missing, unnamed_rows_person(detectors))
+
+
+def _some(names: Sequence[str]) -> str:
+    """The first five of ``names`` (``…`` for more), or ``none``."""
+    return ", ".join(names[:5]) + (", …" if len(names) > 5 else "") if names else "none"
 
 
 def _warn_of_missing_recordings(
@@ -204,12 +224,11 @@ def evaluate_recording(
         labels, source = given, str(labels_file or "given")
     elif labels is None and labels_file is not None:
         # A subject written as the file name (`S01.csv`) or a typo would pass unnoticed.
-        subjects = ", ".join(sorted(by_subject)[:5]) + (", …" if len(by_subject) > 5 else "")
         _LOGGER.warning(
             "%s has no line with subject `%s` (its subjects: %s): %s is not scored",
             labels_file,
             path.stem,
-            subjects or "none",
+            _some(sorted(by_subject)),
             path.name,
         )
     rule_ids = [rule.id for rule in config.rules]
