@@ -3,6 +3,8 @@ of parts."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import random
 from collections.abc import Callable
@@ -18,9 +20,13 @@ from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.orphans import learning_left_behind
 from ambient.interventions.recorder import PRIOR_NORMS, EpisodeRecorder
 from ambient.signals.baseline import Norm
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Where the notices of learning left behind said at a start are kept, as digests (they name
+#: people), so that a later start says them at INFO (see :func:`say_left_behind`).
+SAID_NAMESPACE, SAID_KEY = "interventions_meta", "left_behind_said"
 
 
 def uses_choose_calming(config: AmbientConfig) -> bool:
@@ -62,8 +68,7 @@ def add_interventions(
     entity = add_entity(config, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
-    for notice in learning_left_behind(book, config):
-        _LOGGER.warning("%s", notice)
+    say_left_behind(learning_left_behind(book, config), store)
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
     chooser = CalmingChooser(
@@ -86,3 +91,18 @@ def only_person(config: AmbientConfig) -> str | None:
         fixed = sensor.type != "satellite" and getattr(sensor, "person_topic_level", None) is None
         named.add(sensor.person or "default" if fixed else None)
     return named.pop() if len(named) == 1 else None
+
+
+def say_left_behind(notices: list[str], store: Store) -> None:
+    """Each notice of learning left behind (a rule or option renamed or removed) as a warning
+    at the first start (or reload) that finds it, at INFO at later ones: an option removed on
+    purpose keeps its episodes for `retention.episodes`, and a warning at every start for a
+    year would teach to ignore warnings. ``ambient insights`` shows them all, always."""
+    said = store.get(SAID_NAMESPACE, SAID_KEY)
+    before = {str(digest) for digest in said} if isinstance(said, list) else set()
+    digests = [hashlib.sha256(notice.encode()).hexdigest()[:16] for notice in notices]
+    for notice, digest in zip(notices, digests, strict=True):
+        _LOGGER.log(logging.INFO if digest in before else logging.WARNING, "%s", notice)
+    if set(digests) != before:
+        with contextlib.suppress(StoreError):  # a full card: said as a warning again next time
+            store.put(SAID_NAMESPACE, SAID_KEY, digests)

@@ -212,3 +212,33 @@ def test_learning_of_an_option_id_no_longer_in_its_rule_is_said_once_at_start(
             "the option its old id back to go on from it (docs/interventions.md)",
         )
     ]
+
+
+def test_learning_left_behind_is_a_warning_once_then_information_at_later_starts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An option removed on purpose keeps its episodes for `retention.episodes` (a year): a
+    warning at every start for that long would teach to ignore warnings. It warns at the first
+    start that finds it, says it at INFO at later ones (and `ambient insights` shows it);
+    another left behind later warns in turn."""
+    store = Store(None)
+    book = EpisodeBook(store)
+    book.open("alex", "calm", "breathe_slow", 1_800_000_000.0, {})
+    config = AmbientConfig.model_validate(CONFIG)
+    assert [level for level, _ in said_at_start(config, store, caplog, "no option")] == ["WARNING"]
+    caplog.clear()
+    assert [level for level, _ in said_at_start(config, store, caplog, "no option")] == ["INFO"]
+    caplog.clear()
+    book.open("alex", "calm", "dim", 1_800_000_100.0, {})  # another option renamed since
+    assert said_at_start(config, store, caplog, "no option") == [
+        ("INFO", _option_notice("breathe_slow", "1 episode")),
+        ("WARNING", _option_notice("dim", "1 episode")),
+    ]
+
+
+def _option_notice(option: str, episodes: str) -> str:
+    return (
+        f"alex — rule calm: learned option '{option}' ({episodes}) is kept, but the rule has no "
+        "option with that id now: renamed? Learning does not follow a new id; give the option "
+        "its old id back to go on from it (docs/interventions.md)"
+    )
