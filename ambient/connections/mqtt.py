@@ -245,6 +245,8 @@ class MqttConnection:
         self.subscribe_failures: dict[str, str] = {}
         self._granted: dict[str, asyncio.Event] = {}  # set while the broker has the filter
         self._retry_task: asyncio.Task[None] | None = None
+        #: The filters the retry task has still to subscribe.
+        self._retry_pending: set[str] = set()
         self._backlog_marker: str | None = None  # the marker still awaited in this session
         self._backlog_timer: TimerHandle | None = None
 
@@ -537,11 +539,13 @@ class MqttConnection:
 
     def _subscribe_later(self, client: aiomqtt.Client, filters: list[str], first_s: float) -> None:
         """Keep subscribing ``filters`` (with backoff) until the broker accepts them all or this
-        session ends; one retry task per session."""
+        session ends; one retry task per session, which takes over the filters the one before
+        had not subscribed yet (two filters registered in one turn: the first was dropped)."""
         pending = set(filters)
         if self._retry_task is not None and not self._retry_task.done():
             self._retry_task.cancel()
-            pending |= set(self.subscribe_failures)
+            pending |= self._retry_pending | set(self.subscribe_failures)
+        self._retry_pending = pending
         self._retry_task = asyncio.get_running_loop().create_task(
             self._retry_subscribes(client, pending, first_s)
         )
@@ -550,12 +554,15 @@ class MqttConnection:
     async def _retry_subscribes(
         self, client: aiomqtt.Client, pending: set[str], first_s: float
     ) -> None:
+        """``pending`` loses each filter the broker accepts (another task may take it over)."""
         attempt = 0
         delay_s = first_s
         while pending and self._client is client:
             if delay_s > 0:
                 await self._clock.sleep(delay_s)
-            pending = {f for f in pending if not await self._subscribe_now(client, f)}
+            for topic_filter in sorted(pending):
+                if await self._subscribe_now(client, topic_filter):
+                    pending.discard(topic_filter)
             delay_s = backoff_delay(
                 attempt, self.config.backoff_min, _SUBSCRIBE_RETRY_MAX_S, self._rng
             )

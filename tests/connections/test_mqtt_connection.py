@@ -431,6 +431,24 @@ async def test_a_refused_subscribe_is_counted_shown_and_retried_while_others_wor
         assert connection.connected
 
 
+async def test_filters_registered_one_after_another_while_connected_are_all_subscribed(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A sensor registering two filters in one turn of the loop (the satellite sensor's
+    batches and its satellites' status), once connected: the second's subscribing took the
+    first's place, which was not subscribed until the next reconnect."""
+    connection = make_connection(mosquitto)
+    first, second = Collector(), Collector()
+    async with running(connection), device_client(mosquitto) as device:
+        connection.subscribe("test/first", first)
+        connection.subscribe("test/second", second)
+        await asyncio.wait_for(connection.wait_subscribed("test/first"), WAIT_S)
+        await asyncio.wait_for(connection.wait_subscribed("test/second"), WAIT_S)
+        await device.publish("test/first", b"1", qos=1)
+        await device.publish("test/second", b"2", qos=1)
+        assert ((await first.next()).payload, (await second.next()).payload) == (b"1", b"2")
+
+
 @pytest.mark.parametrize(
     ("code", "refused"),
     [(ReasonCode(PacketTypes.SUBACK, identifier=0x87), True), (1, False), (0x80, True)],
