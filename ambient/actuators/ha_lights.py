@@ -6,10 +6,10 @@ A change to a calmed light counts as someone else's when its HA context names an
 a remote), or reports a brightness outside every level ambient has had it at (a wall dimmer:
 :class:`~ambient.actuators.ha_light_state.BrightnessSpan`). Other attribute-only updates without
 a user (a light reporting its fade) are not. The same goes for a light a calm left off: switched
-on by someone else, it is theirs for the episode. A change without a user that came while the
-link to HA was down is judged once ambient knows whether HA itself restarted in the gap: if it
-did, that is HA setting the light afresh (to its default, for a light it cannot read back), not
-a hand, and the light is still put back.
+on by someone else, it is theirs for the episode. A change without a user that ambient did not
+see (its link to HA was down, or it was not running) is judged once it knows whether HA itself
+restarted meanwhile: if it did, that is HA setting the light afresh (to its default, for a light
+it cannot read back), not a hand, and the light is still put back.
 """
 
 from __future__ import annotations
@@ -132,8 +132,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
         self._before_drop: dict[str, dict[str, Any]] = {}
         #: Lights that went unreachable across the gap: back, they are judged as across it.
         self._unreachable_in_gap: set[str] = set()
-        #: Changes across the gap, judged once it is known whether HA restarted in it.
-        self._across_gap: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        #: Changes ambient did not see (across the gap; ``None`` before: the first since it
+        #: started), judged once it is known whether HA restarted meanwhile.
+        self._across_gap: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         self._judging: asyncio.Task[None] | None = None
         client.on_status(self._on_link)
 
@@ -378,11 +379,20 @@ class CalmLights(SharedHolds[LightSnapshot]):
     async def judge_current(self, episode: Episode) -> None:
         """For an episode ambient did not watch throughout (carried over a restart, or ended
         while HA was away): a light whose last change was someone else's is theirs now."""
+        await self.judged()
+        gone = await self._scenes_gone(list(episode.lights.values()))
         for snapshot in list(episode.lights.values()):
             if snapshot.overridden_by is None:
                 state = await self.client.get_state(snapshot.entity_id)
-                if state is not None:
-                    self._judge(snapshot.entity_id, state, AS_AMBIENT_LEFT_IT, [episode])
+                if state is None:
+                    continue
+                if (
+                    snapshot.scene_entity_id in gone
+                    and self._changed_by_someone_else(snapshot.entity_id, state, AS_AMBIENT_LEFT_IT)
+                    == "device"
+                ):
+                    continue  # HA restarted since (it lost the scene): not a hand's change
+                self._judge(snapshot.entity_id, state, AS_AMBIENT_LEFT_IT, [episode])
 
     def _on_link(self, status: str) -> None:
         """The link to HA went down: keep each watched light's state then (see
@@ -413,14 +423,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 self._unreachable_in_gap.discard(entity_id)
                 across_gap = True
         self._last_reachable[entity_id] = new
-        if old is None:
-            # The first state seen since ambient started: only episodes carried over a restart
-            # can have missed a change, and ambient left their lights on.
-            recovered = [e for e in self.episodes() if e.recovered]
-            self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
-            self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
-        elif across_gap:
-            # Changed while the link was down: judged once it is known whether HA restarted.
+        if old is None or across_gap:
+            # Changed unseen (ambient was not running, or the link was down): judged once it
+            # is known whether HA itself restarted meanwhile.
             self._across_gap[entity_id] = (new, old)
             if self._judging is None or self._judging.done():
                 loop = asyncio.get_running_loop()
@@ -455,17 +460,29 @@ class CalmLights(SharedHolds[LightSnapshot]):
         except (NotConnected, HomeAssistantError):
             restarted = False  # cannot tell: judged as any change seen
         for entity_id, (new, old) in changes.items():
-            if not restarted:
+            if restarted and self._set_afresh(entity_id, new, old or AS_AMBIENT_LEFT_IT):
+                continue
+            if old is not None:
                 self._judge_seen(entity_id, new, old)
-            elif self._changed_by_someone_else(entity_id, new, old) == "device":
-                _LOGGER.info(
-                    "%s came back %s as Home Assistant restarted: taken for HA setting it "
-                    "afresh, not for someone's hand; put back when its episode ends",
-                    entity_id,
-                    new.get("state"),
-                )
-            else:  # another user's change (the app) is theirs, restart or not
-                self._judge_seen(entity_id, new, old)
+            else:
+                # The first state seen since ambient started: only episodes carried over a
+                # restart can have missed a change, and ambient left their lights on.
+                recovered = [e for e in self.episodes() if e.recovered]
+                self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
+                self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
+
+    def _set_afresh(self, entity_id: str, new: dict[str, Any], old: dict[str, Any]) -> bool:
+        """HA restarted: whether this unseen change is HA setting the light afresh (said once)
+        rather than another user's (the app: theirs, restart or not)."""
+        if self._changed_by_someone_else(entity_id, new, old) != "device":
+            return False
+        _LOGGER.info(
+            "%s came back %s as Home Assistant restarted: taken for HA setting it afresh, "
+            "not for someone's hand; put back when its episode ends",
+            entity_id,
+            new.get("state"),
+        )
+        return True
 
     def _judge(
         self,

@@ -357,6 +357,7 @@ async def test_a_light_dimmed_at_its_wall_dimmer_while_ambient_was_down_stays_th
             "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
         }
         after.lights._on_change(BED, dimmed, None)
+        await after.lights.judged()  # (HA did not restart: its snapshot scene is there)
         assert after.diagnostics()["w1"]["lights"][BED]["overridden_by"] == "device"
         scenes_before = len(probe.service_calls("scene"))
         await after.end_episode(context("w1"))
@@ -442,6 +443,34 @@ async def test_a_calm_light_home_assistant_set_afresh_as_it_restarted_is_put_bac
             assert light_of(await after.state(BED)) == ("on", 200, 5000)
             assert light_of(await after.state(CEILING)) == ("on", 250, 3000)
     assert "light.bed_light came back off as Home Assistant restarted" in caplog.text
+    assert store.items(NAMESPACE) == {}
+    store.close()
+
+
+@pytest.mark.ha
+async def test_a_calm_light_is_put_back_when_home_assistant_and_ambient_both_restarted(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    """A power cut takes both down mid-episode: ambient comes back with the episode carried
+    over, HA with the bed light at its default (off, no user). That is HA's restart, not
+    someone's hand: the episode's end gives the light its state from before the episode."""
+    await set_light(probe, BED, 200, 5000)
+    path = tmp_path / "state.db"
+    store = Store(path)
+    async with running(client_for(ha)) as client:
+        before = HomeAssistantActuator(client, RealClock(), store)
+        assert (await before.perform(calm(BED), context("h4"))).ok
+    store.close()
+    await asyncio.to_thread(ha.restart)
+
+    store = Store(path)
+    async with running(client_for(ha)) as client, HaProbe(ha.url, ha.token) as after:
+        reset = await after.state(BED)
+        assert reset is not None and reset["state"] == "off"  # as the demo light starts
+        await seen(client, BED)
+        actuator = HomeAssistantActuator(client, RealClock(), store)
+        await actuator.end_episode(context("h4"))
+        assert light_of(await after.state(BED)) == ("on", 200, 5000)
     assert store.items(NAMESPACE) == {}
     store.close()
 
