@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from ambient.clock import Clock
 from ambient.config.sensors import STALE_AFTER_METRICS, SatelliteSensorConfig
-from ambient.connections.mqtt import Declined, MqttConnection, MqttMessage
+from ambient.connections.mqtt import OFFLINE, ONLINE, Declined, MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import (
     BatchError,
     batch_held,
@@ -81,6 +81,10 @@ class SatelliteSensor:
         #: share ``OTHER_SATELLITES`` (instance names come from the topic, chosen by whoever
         #: publishes).
         self._satellites: dict[str, _SatelliteFigures] = {}
+        #: The satellites heard from (or listed) whose status says `offline`, said so once.
+        self._offline: set[str] = set()
+        self._offline_said: set[str] = set()
+        self._presence_log = Throttle(60.0)
 
     @property
     def topic_filter(self) -> str:
@@ -91,6 +95,8 @@ class SatelliteSensor:
         if not self._subscribed:  # run() again after a crash: one subscription
             self._subscribed = True
             self._connection.subscribe(self.topic_filter, self.handle, qos=1)
+            status = f"{self._connection.config.base_topic}/+/status"
+            self._connection.subscribe(status, self.handle_status, qos=1)
         try:
             await asyncio.get_running_loop().create_future()  # until cancelled
         finally:
@@ -114,7 +120,40 @@ class SatelliteSensor:
             },
             "dropped": dict(self._drops.dropped),
             "last_reading_age_s": round(now - max(last_times), 3) if last_times else None,
+            "offline": sorted(self._offline),
         }
+
+    def handle_status(self, message: MqttMessage) -> None:
+        """A satellite's `online` / `offline` (its last will when it loses power or its
+        network, or its clean stop): one heard from, or listed under `instances`, going
+        offline is a warning (its readings stop), its return a line; at most one warning a
+        minute per satellite, the rest at DEBUG. Any other instance's is not this sensor's."""
+        instance = message.topic.split("/")[-2]
+        listed = instance in self.config.instances
+        if instance == self._own_instance or not (listed or instance in self._satellites):
+            return
+        if message.payload == OFFLINE.encode():
+            if instance in self._offline:
+                return
+            self._offline.add(instance)
+            said = self._presence_log.log(
+                _LOGGER,
+                logging.WARNING,
+                instance,
+                "%s: satellite %s is offline (stopped, or its last will: lost power or its "
+                "network?); no readings from it until it is back",
+                self.name,
+                instance,
+            )
+            if said:
+                self._offline_said.add(instance)
+            else:
+                _LOGGER.debug("%s: satellite %s is offline", self.name, instance)
+        elif message.payload == ONLINE.encode() and instance in self._offline:
+            self._offline.discard(instance)
+            level = logging.INFO if instance in self._offline_said else logging.DEBUG
+            self._offline_said.discard(instance)
+            _LOGGER.log(level, "%s: satellite %s is back online", self.name, instance)
 
     def handle(self, message: MqttMessage) -> None:
         if self._sink is None:  # left unacknowledged: the broker delivers it again
