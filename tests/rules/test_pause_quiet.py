@@ -120,3 +120,26 @@ async def test_pause_holds_an_action_that_ignores_quiet_hours() -> None:
     await h.run_until(200)
     assert h.performer.messages() == []
     assert h.events()[-1][1:] == ("suppressed", "paused (by config)")
+
+
+async def test_a_firing_held_back_by_quiet_hours_stays_latched_with_no_episode_after_them() -> None:
+    """As HA's numeric_state fires once per entry into the range, a firing held back latches:
+    stress that began in quiet hours and goes on past their end fires nothing late, and as no
+    episode was opened, no escalation level and no `on_recovery` run either; the next clear and
+    entry fires as usual."""
+    rule = stress_rule(
+        cooldown=0, escalate=[{"after": "10min", "actions": [log("still stressed")]}]
+    )
+    config = make_config([rule], quiet_hours={"start": "22:00", "end": "07:00"})
+    h = await Harness(config).start()
+    early = 14 * 3600 + 30 * 60  # 06:43:20, 17 min before quiet hours end
+    await h.push(early, stress_score=80)
+    await h.run_until(early + 120)
+    assert h.events() == [(early + 120, "suppressed", "quiet hours 22:00–07:00")]
+    await h.push(early + 3600, stress_score=85)  # long after they ended, still stressed
+    await h.run_until(early + 2 * 3600)
+    await h.push(early + 2 * 3600, stress_score=50)  # cleared: no recovery, nothing fired
+    assert h.kinds() == ["suppressed"] and h.performer.messages() == []
+    await h.push(early + 2 * 3600 + 10, stress_score=80)
+    await h.run_until(early + 2 * 3600 + 130)
+    assert h.kinds() == ["suppressed", "fired"] and h.performer.messages() == ["calm"]
