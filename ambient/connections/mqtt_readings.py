@@ -72,6 +72,9 @@ def reading_from_row(row: Any, instance: str) -> Reading:
         raise BatchError("bad_person", "person is not an id")
     if not isinstance(metric, str) or not _METRIC.match(metric):
         raise BatchError("bad_metric", "metric is not a metric name")
+    if not isinstance(source, str) or not source:
+        # (it names the reading's source, `<instance>/<source>`, which `beats:` keys name)
+        raise BatchError("bad_source", "source is not a sensor's name")
     for name, number in (("time", time), ("value", value)):
         if isinstance(number, bool) or not isinstance(number, int | float):
             raise BatchError("not_a_number", f"{name} is not a number")

@@ -176,9 +176,22 @@ async def test_hostile_batches_get_a_named_reason_not_a_handler_error() -> None:
     too_big = json.dumps(
         {"v": 1, "instance": "kitchen", "readings": [[now, "alex", "rr", 10**400, "s"]]}
     ).encode()
-    for payload in (huge, deep, too_big):
+    # a source that is no name (it was taken as `kitchen/None`, `kitchen/[1, 2]`)
+    sources = json.dumps(
+        {
+            "v": 1,
+            "instance": "kitchen",
+            "readings": [[now, "alex", "rr", 800, s] for s in (None, [1, 2], "")],
+        }
+    ).encode()
+    for payload in (huge, deep, too_big, sources):
         sensor.handle(MqttMessage(TOPIC, payload, qos=1))
     assert sink.readings == []
     assert counters.snapshot() == {
-        "mqtt:ambient/+/readings": {"number_too_long": 1, "too_deep": 1, "nan": 1}
+        "mqtt:ambient/+/readings": {
+            "number_too_long": 1,
+            "too_deep": 1,
+            "nan": 1,
+            "bad_source": 3,
+        }
     }
