@@ -71,7 +71,10 @@ def parse_value(config: HomeAssistantSensorConfig, state: Mapping[str, Any]) -> 
     else:
         raw = state.get("state")
     if isinstance(raw, (bool, int, float)):
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an attribute's integer beyond the float range
+            value = math.inf
     elif isinstance(raw, str):
         text = raw.strip().lower()
         if text in NO_VALUE:

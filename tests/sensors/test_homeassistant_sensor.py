@@ -85,6 +85,15 @@ class TestParseValue:
                 parse_value(hr, state(text))
             assert str(raised.value) == "sensor.watch_heart_rate: the state is not a number"
 
+    def test_an_attribute_beyond_the_float_range_is_no_number_not_a_crash(self) -> None:
+        """An integer attribute too large for a float raised OverflowError out of the state
+        callback: it is refused as any value that is not a finite number."""
+        steps = sensor_config(entity_id="sensor.phone", attribute="steps", metric="steps")
+        with pytest.raises(BadHaValue) as raised:
+            parse_value(steps, state("on", steps=10**400))
+        assert raised.value.reason == "unparseable"
+        assert str(raised.value) == "sensor.phone attribute steps: inf is not a finite number"
+
     def test_out_of_range_uses_configured_then_physiological_bounds(self) -> None:
         hr = sensor_config(entity_id="sensor.watch_heart_rate", metric="hr")
         with pytest.raises(
