@@ -6,6 +6,9 @@ Prints:
   with the import breakdown of that start;
 - RSS of the daemon with BLE, MQTT and HA configured after a 1-hour replay at speed, and its
   growth over a simulated day (24 replayed hours), sampled each simulated hour.
+- with --encrypting-only: from the status socket to READY=1 of a start that encrypts a plain
+  store (store.encryption just configured), alone and with a command reading the plain file
+  as the daemon comes to it.
 
 What is live: a real Mosquitto broker on a free loopback port (when `mosquitto` is installed).
 What is not: this machine has no Bluetooth (the BLE sensor loads bleak and retries with
@@ -284,6 +287,68 @@ def bench_ready(config: Path, directory: Path) -> None:
     print_breakdown("ambient run to READY", daemon.stderr_path.read_text())
 
 
+# --- encrypting a plain store at start ------------------------------------------------------
+
+#: Another process reading the plain store as the daemon comes to it (`ambient trace`): how long.
+HELD_S = 1.0
+#: A command on the plain store: it reads it, keeps it open (or not, for 0 s) until the daemon
+#: has claimed its status socket (which it does just before it opens the store), then this long.
+HOLD_OPEN = """
+import sys, time
+from pathlib import Path
+from ambient.store import Store
+path, held_s = Path(sys.argv[1]), float(sys.argv[2])
+store = Store(path)
+store.get("signals.baseline", "alex")
+if not held_s:
+    store.close()
+print("open", flush=True)
+while not path.with_name("ambient.sock").exists():
+    time.sleep(0.002)
+print(time.monotonic(), flush=True)
+if held_s:
+    time.sleep(held_s)
+    store.close()
+"""
+
+
+def bench_encrypting_start(directory: Path, mqtt_port: int) -> None:
+    """From the daemon's status socket (claimed just before it opens the store) to READY=1, in
+    a start that finds a plain store where `store.encryption` is configured, which it encrypts
+    as it starts: alone, and with another process reading the plain file for HELD_S then."""
+    key_file = directory / "store.key"
+    key_file.write_text("3f" * 32)
+    key_file.chmod(0o600)
+    config = write_config(directory, RECORDING, mqtt_port)
+    config.write_text(config.read_text() + f"  encryption:\n    key_file: {key_file}\n")
+    store = directory / "state" / "ambient.db"
+    for held_s in (0.0, HELD_S):
+        times = []
+        for _ in range(READY_RUNS):
+            for path in store.parent.glob(f"{store.name}*"):
+                path.unlink()
+            command = subprocess.Popen(
+                [sys.executable, "-c", HOLD_OPEN, str(store), str(held_s)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert command.stdout is not None and command.stdout.readline() == "open\n"
+            daemon = Daemon(config, directory)
+            try:
+                daemon.wait_ready()
+                ready = time.monotonic()
+            finally:
+                daemon.stop()
+            times.append(ready - float(command.stdout.readline()))
+            command.wait()
+        what = f"a command reading it for {held_s:g} s then" if held_s else "alone"
+        print(
+            f"status socket to READY=1, encrypting a plain store ({what}): median "
+            f"{statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms over "
+            f"{READY_RUNS} runs"
+        )
+
+
 # --- memory ------------------------------------------------------------------------------------
 
 
@@ -359,6 +424,11 @@ def parse_args() -> argparse.Namespace:
         help="skip the check and ready timings; run only the memory figure",
     )
     parser.add_argument(
+        "--encrypting-only",
+        action="store_true",
+        help="only the start that encrypts a plain store (needs the crypto extra)",
+    )
+    parser.add_argument(
         "--hours", type=int, default=DAY_HOURS, help="simulated hours to replay (default: a day)"
     )
     parser.add_argument(
@@ -391,6 +461,9 @@ def main() -> None:
         )
         try:
             config = write_config(directory, RECORDING, mqtt_port)
+            if args.encrypting_only:
+                bench_encrypting_start(directory, mqtt_port)
+                return
             if not args.memory_only:
                 bench_check(config)
                 bench_ready(config, directory)
