@@ -49,6 +49,9 @@ _DICT_SECONDS = {
     "milliseconds": 0.001,
 }
 _DICT_KEYS = "days, hours, minutes, seconds or milliseconds"
+#: The longest duration: a time that far ahead is still a date (``.inf`` or 10**20 s is not,
+#: and a cooldown's end, a deadline, must be said as one).
+LONGEST_S = 100 * 365.25 * 86400.0
 
 
 def parse_duration(value: object) -> float:
@@ -65,6 +68,9 @@ def parse_duration(value: object) -> float:
         raise ValueError(f"expected {DURATION_HELP}")
     if seconds < 0 or seconds != seconds:
         raise ValueError(f"a duration cannot be negative; expected {DURATION_HELP}")
+    if seconds > LONGEST_S:
+        # `cooldown: .inf` loaded, and then every firing in it failed to say when it ends.
+        raise ValueError(f"a duration can be at most 100 years (got {value})")
     return seconds
 
 

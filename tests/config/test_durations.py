@@ -41,6 +41,14 @@ def test_rejected_forms_say_what_is_accepted(text: object) -> None:
         parse_duration(text)
 
 
+@pytest.mark.parametrize("written", [float("inf"), 1e20, "40000d", {"days": 1e9}])
+def test_a_duration_too_long_to_end_on_a_date_is_refused(written: object) -> None:
+    """`cooldown: .inf` loaded, and every later firing's timer then failed to say when the
+    cooldown ends (a date past year 9999): nothing fired and nothing was traced."""
+    with pytest.raises(ValueError, match="at most 100 years"):
+        parse_duration(written)
+
+
 @given(st.integers(0, 99), st.integers(0, 59), st.integers(0, 59))
 def test_clock_form_equals_unit_form(h: int, m: int, s: int) -> None:
     assert parse_duration(f"{h:02d}:{m:02d}:{s:02d}") == parse_duration(f"{h}h{m}m{s}s")
