@@ -152,6 +152,12 @@ class PlayCalming(SharedHolds[MediaTakeover]):
             except NotConnected:
                 _LOGGER.warning("Volume ramp on %s stopped: HA not connected", action.target)
                 return
+            except HomeAssistantError as exc:  # the episode's end still stops and resets it
+                self.client.counters.increment(f"ha:{action.target}", "service_error")
+                _LOGGER.warning(
+                    "Volume ramp on %s stopped: Home Assistant said %s", action.target, exc
+                )
+                return
 
     async def _set_volume(self, player: str, volume: float) -> None:
         self._volumes_set.setdefault(player, []).append(volume)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -445,6 +446,49 @@ async def test_a_retry_of_calming_media_that_did_not_start_in_time_keeps_the_vol
     await actuator.end_episode(context("m11", clock))
 
     assert await volume_left(probe, SLOW_SPEAKER) == 0.6
+
+
+async def test_a_volume_step_home_assistant_refuses_stops_the_ramp_and_the_end_puts_it_back(
+    ha: HomeAssistantInstance,
+    ha_client: HomeAssistantClient,
+    probe: HaProbe,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The speaker stops taking volume mid-ramp (HA refuses the step: its integration lost
+    it): the ramp stops there, said once and counted, and the episode's end still stops the
+    music and puts the volume from before back."""
+    out_of_reach = {"entity_id": "input_boolean.bulb_out_of_reach"}
+    await nobody_listening(probe, SLOW_SPEAKER, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
+    playing = asyncio.create_task(
+        actuator.perform(ramp_up(SLOW_SPEAKER, "calm"), context("m12", clock))
+    )
+    try:
+        await probe.wait_for(to_slow_speaker)
+    finally:
+        await ha.fire_event("ambient_test_release", {})
+    assert (await playing).ok
+    await probe.call_service("input_boolean", "turn_on", out_of_reach)
+    with caplog.at_level(logging.WARNING, logger="ambient.actuators"):
+        try:
+            await clock.fire_next()  # the first step up …
+            await probe.wait_for(
+                lambda e: e.event_type == "call_service" and e.data["service"] == "bulb_command"
+            )  # … refused
+        finally:
+            await probe.call_service("input_boolean", "turn_off", out_of_reach)
+        # The ramp's course is over there: its end does not wait for another step.
+        await actuator.end_episode(context("m12", clock))
+
+    assert clock.next_due() is None
+
+    assert await volume_left(probe, SLOW_SPEAKER) == 0.6
+    said = [r.getMessage() for r in caplog.records if "ramp" in r.getMessage()]
+    assert said == [
+        "Volume ramp on media_player.slow_speaker stopped: Home Assistant said "
+        "home_assistant_error: Flaky bulb did not answer"  # (the test HA's refusal)
+    ]
+    assert ha_client.counters.get("ha:media_player.slow_speaker", "service_error") == 1
 
 
 async def test_an_error_home_assistant_gives_no_reason_for_says_where_to_look(
