@@ -20,7 +20,7 @@ from ambient.config.durations import written_duration_text
 from ambient.evaluate.changes import SignalColumn, number
 from ambient.evaluate.scoring import NOT_YET, UNKNOWN
 from ambient.evaluate.timeline import Change, Threshold, Timeline
-from ambient.private_files import write_private
+from ambient.private_files import with_filename, write_private
 
 #: The panels, top to bottom: (signal, axis label).
 PANELS = (
@@ -147,7 +147,10 @@ def draw_timeline(timeline: Timeline, path: Path) -> None:
     drawn = io.BytesIO()
     figure.savefig(drawn, format=picture, dpi=100)
     plt.close(figure)
-    write_private(path, drawn.getvalue())
+    try:
+        write_private(path, drawn.getvalue())
+    except OSError as exc:  # a device's write (``/dev/full``) fails without naming it
+        raise exc if exc.filename else with_filename(exc, path) from None
 
 
 def _no_values_text(signal: str, timeline: Timeline) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy
 import pytest
+from fixtures.ambient_process import run_ambient
 
 from ambient.evaluate.changes import DRAWN_SIGNALS, Change, SignalColumn, number
 from ambient.evaluate.envelope import COLUMNS, EXACT_UP_TO_POINTS, envelope_indices
@@ -204,3 +205,16 @@ def test_firings_and_labelled_episodes_are_one_artist_per_rule_and_kind_whatever
     assert sorted(handles) == ["calm fired", "calm recovered", "labelled episode"]
     assert handles["calm recovered"].get_linestyle() == "--"
     assert handles["calm fired"].get_color() == "#c62828"
+
+
+def test_a_device_that_cannot_take_the_picture_is_named_in_its_one_line(tmp_path: Path) -> None:
+    """`--plot /dev/full`: the device's failed write was `[Errno 28] No space left on
+    device`, naming nothing."""
+    recording = tmp_path / "hr.csv"
+    recording.write_text("t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(60)))
+    demo = Path(__file__).resolve().parent.parent / "config" / "demo.yaml"
+    result = run_ambient("simulate", str(demo), "-r", str(recording), "--plot", "/dev/full")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "ambient simulate: /dev/full: No space left on device"
+    )
