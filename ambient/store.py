@@ -113,6 +113,9 @@ class Store:
             # Create it 0600 before SQLite opens it, so no other user ever can read it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         path.chmod(0o600)
+        for beside in ("-wal", "-shm"):  # left by a crash: SQLite goes on with them as they are
+            with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours: as found
+                path.with_name(path.name + beside).chmod(0o600)
         old_umask = os.umask(0o077)  # the -wal and -shm files too
         try:
             self._db, self.encrypted = _connect(path, key, migrate)

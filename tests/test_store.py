@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,37 @@ def test_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+#: A daemon's store cut off by a power cut: its -wal (the newest writes) and -shm stay beside it.
+CUT_OFF = """
+import os, sys
+from pathlib import Path
+from ambient.store import Store
+store = Store(Path(sys.argv[1]))
+store.put("signals.baseline", "alex", {"hr_mean": 61.5})
+os._exit(0)
+"""
+
+
+def test_a_write_ahead_log_left_readable_by_others_is_made_private_too(tmp_path: Path) -> None:
+    """A store put back with a copy that kept looser modes (0644), or left so by an older
+    version, with its -wal and -shm beside it after a power cut: the file was made 0600 at the
+    next start, but its -wal, which the daemon then went on writing every reading's state
+    into, stayed readable by every user on the Pi."""
+    path = tmp_path / "ambient.db"
+    subprocess.run([sys.executable, "-c", CUT_OFF, str(path)], check=True, timeout=60)
+    beside = [path.with_name(f"{path.name}-{end}") for end in ("wal", "shm")]
+    for file in (path, *beside):
+        file.chmod(0o644)
+
+    store = Store(path)
+    store.put("signals.baseline", "alex", {"hr_mean": 62.0})
+
+    assert {file.name: stat.S_IMODE(file.stat().st_mode) for file in (path, *beside)} == {
+        file.name: 0o600 for file in (path, *beside)
+    }
+    store.close()
 
 
 def test_every_folder_made_for_the_store_is_owner_only_whatever_the_umask(
