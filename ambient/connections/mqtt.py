@@ -221,10 +221,11 @@ class MqttConnection:
         #: Per topic and the subscriptions it came for, the hash of the last payload handled
         #: (kept across sessions).
         self._last_payload: dict[tuple[str, tuple[int, ...]], int] = {}
-        #: The last ``RECEIVE_MAXIMUM`` QoS 1/2 messages handled (their packet id, topic and
-        #: payload's hash), kept across sessions: one the broker sends again (DUP) after a
-        #: connection that dropped before their acknowledgement reached it was handled.
-        self._handled: OrderedDict[tuple[int, str, int], None] = OrderedDict()
+        #: The last ``RECEIVE_MAXIMUM`` QoS 1/2 messages handled (their packet id, and their
+        #: topic's and payload's hashes: a topic may be long), kept across sessions: one the
+        #: broker sends again (DUP) after a connection that dropped before their
+        #: acknowledgement reached it was handled.
+        self._handled: OrderedDict[tuple[int, int, int], None] = OrderedDict()
         #: Each filter's subscription identifier (see :func:`subscription_id`).
         self._subscription_id: dict[str, int] = {}
         #: Whether this session's broker takes subscription identifiers.
@@ -730,7 +731,7 @@ class MqttConnection:
         else:
             via = _subscription_ids(message)
             key = (topic, via)  # a copy for another subscription is for other handlers
-            sent = (message.mid, topic, hash(payload))
+            sent = (message.mid, hash(topic), hash(payload))
             if message.retain and self._last_payload.get(key) == hash(payload):
                 self._counters.increment(COUNTER_SCOPE, "retained_repeat")
                 _LOGGER.debug("skipped the retained message on %s: handled already", topic)
@@ -751,7 +752,7 @@ class MqttConnection:
         if accepted and message.qos > 0:
             acknowledge(client, message)
 
-    def _handled_now(self, sent: tuple[int, str, int]) -> None:
+    def _handled_now(self, sent: tuple[int, int, int]) -> None:
         """Keep ``sent`` among the last messages handled (see ``_handled``): no more can be
         unacknowledged when a connection drops than the broker may send at once."""
         handled = self._handled
