@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from ambient.readings import Reading
-from ambient.recordings import UNIX_THRESHOLD_S, Recording, RecordingStream, load_recording
+from ambient.recordings import (
+    UNIX_THRESHOLD_S,
+    Recording,
+    RecordingStream,
+    first_byte_not_utf8,
+    load_recording,
+)
 
 #: Label rows a recording may carry; they are labels, never replayed as readings.
 EPISODE_ROW = "label_episode"
@@ -47,16 +53,27 @@ class Labels:
 
 
 def load_labels_file(path: Path) -> dict[str, Labels]:
-    """Labels by subject from a ``labels.jsonl`` file; a bad line is a :class:`LabelsError`."""
+    """Labels by subject from a ``labels.jsonl`` file, read a line at a time (a recording
+    given by mistake fails at its first line, not once read whole); a bad line is a
+    :class:`LabelsError`."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # past a byte order mark (Windows)
+        with path.open(encoding="utf-8-sig") as handle:  # past a byte order mark (Windows)
+            return _labels_by_subject(path, handle)
     except OSError as exc:
         raise LabelsError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise LabelsError(f"{path}: not text (byte {exc.start} is not UTF-8)") from None
+    except UnicodeDecodeError:
+        where = first_byte_not_utf8(path)
+        raise LabelsError(
+            f"{path}: not text (a byte is not UTF-8)"
+            if where is None
+            else f"{path}:{where[0]}: not text (byte {where[1]} is not UTF-8)"
+        ) from None
+
+
+def _labels_by_subject(path: Path, lines: Iterable[str]) -> dict[str, Labels]:
     by_subject: dict[str, Labels] = {}
     line_of_subject: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         where = f"{path}:{number}"

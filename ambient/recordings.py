@@ -735,7 +735,7 @@ def _reading_errors(path: Path) -> Iterator[None]:
         yield
     except UnicodeDecodeError:
         # The decoder's own offset counts from the start of the block it was given.
-        where = _first_byte_not_utf8(path)
+        where = first_byte_not_utf8(path)
         raise RecordingError(
             f"{path}: not a text recording (a byte is not UTF-8)"
             if where is None
@@ -749,7 +749,7 @@ def _reading_errors(path: Path) -> Iterator[None]:
 _NOT_UTF8_BLOCK_BYTES = 1 << 16
 
 
-def _first_byte_not_utf8(path: Path) -> tuple[int, int] | None:
+def first_byte_not_utf8(path: Path) -> tuple[int, int] | None:
     """The line and the offset from the start of the file of the first byte of ``path`` that
     is not UTF-8, read a block at a time; None should the file have changed meanwhile."""
     decoder = codecs.getincrementaldecoder("utf-8")()

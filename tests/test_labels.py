@@ -94,7 +94,20 @@ def test_a_labels_file_that_is_not_utf8_is_one_error(tmp_path: Path) -> None:
     path.write_bytes(LINE.encode("utf-16"))
     with pytest.raises(LabelsError) as error:
         load_labels_file(path)
-    assert str(error.value) == f"{path}: not text (byte 0 is not UTF-8)"
+    assert str(error.value) == f"{path}:1: not text (byte 0 is not UTF-8)"
+
+
+def test_a_recording_given_as_labels_fails_at_its_first_line_unread_beyond(
+    tmp_path: Path,
+) -> None:
+    """`--labels S01.csv` by mistake: a large file was read whole before its first line was
+    refused; the error comes from its first line, and a byte past it that is not UTF-8 is
+    never met."""
+    path = tmp_path / "S01.csv"
+    path.write_bytes(b"t,metric,value\n" + b"1,rr,800\n" * 100_000 + b"\xff\n")
+    with pytest.raises(LabelsError) as error:
+        load_labels_file(path)
+    assert str(error.value) == f"{path}:1: bad JSON (Expecting value)"
 
 
 def test_a_missing_labels_file_is_one_error(tmp_path: Path) -> None:
