@@ -10,8 +10,9 @@ changed.
 
 What an episode changed (snapshot scenes, taken-over lights, media) is also kept in the store
 (``ha.episodes``), so an episode the rule engine carries across a restart is still undone; one
-that ends while HA is unreachable is undone when HA is back. So are notify's send times
-(``ha.notified``), so its ``min_interval`` outlasts a restart.
+that ends while HA is unreachable is undone when HA is back, and one whose undo HA answers with
+an error is tried again (every minute, and at each connect), never given up. So are notify's
+send times (``ha.notified``), so its ``min_interval`` outlasts a restart.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ambient.actuators.ha_notify import NotifyHistory
 from ambient.actuators.ha_outcome import NothingDone, Unanswered
 from ambient.actuators.ha_sessions import BreathingSessions
 from ambient.actuators.log import render_data, render_message
-from ambient.clock import Clock
+from ambient.clock import Clock, TimerHandle
 from ambient.config.actions import (
     BreathingActionConfig,
     CalmLightsActionConfig,
@@ -52,6 +53,10 @@ from ambient.messages import ActionContext, ActionResult, TraceRecord
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
+
+#: How often an episode's undo that HA answered with an error is tried again (also at each
+#: connect), on the actuator's clock.
+UNDO_RETRY_S = 60.0
 
 
 class HomeAssistantActuator:
@@ -78,6 +83,9 @@ class HomeAssistantActuator:
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
         self._owed: dict[str, Episode] = {}
         self._settling: asyncio.Task[None] | None = None
+        #: Episodes whose undo HA answered with an error (said once), and the next try's timer.
+        self._undo_refused: set[str] = set()
+        self._undo_retry: TimerHandle | None = None
         self._records = EpisodeRecords(store)
         self._notified = NotifyHistory(store, clock.now())
         #: Messages whose call HA did not answer (the attempt's timeout, the link dropping), by
@@ -191,10 +199,24 @@ class HomeAssistantActuator:
             self._records.save(episode)
             return
         except HomeAssistantError as exc:
-            _LOGGER.warning("Could not undo episode %s in Home Assistant: %s", episode.id, exc)
-            self._owed.pop(episode.id, None)
-            self._records.delete(episode.id)
+            # HA answered a read with an error (busy, or a proxy in front of it): still owed,
+            # never given up, or the home would stay calmed for good. Said once per episode.
+            again = episode.id in self._undo_refused
+            self._undo_refused.add(episode.id)
+            _LOGGER.log(
+                logging.DEBUG if again else logging.WARNING,
+                "Could not undo episode %s yet: Home Assistant said %s; trying again every %.0f s",
+                episode.id,
+                exc,
+                UNDO_RETRY_S,
+            )
+            episode.ended = True
+            self._owed[episode.id] = episode
+            self._records.save(episode)
+            if self._undo_retry is None:
+                self._undo_retry = self.clock.call_later(UNDO_RETRY_S, self._retry_undo)
             return
+        self._undo_refused.discard(episode.id)
         self._owed.pop(episode.id, None)
         self._records.delete(episode.id)
         kept = [e for e, s in episode.lights.items() if s.overridden_by is not None]
@@ -206,6 +228,11 @@ class HomeAssistantActuator:
             stopped or "nothing",
             kept or "nothing",
         )
+
+    def _retry_undo(self) -> None:
+        self._undo_retry = None
+        if self.client.connected:
+            self._on_status("connected")
 
     def _tracked(self, episode_id: str) -> Episode | None:
         """The episode of ``episode_id`` while it is open or owed."""
