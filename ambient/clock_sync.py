@@ -41,7 +41,8 @@ def read_kernel_clock_synchronised() -> bool | None:
 class ClockSyncWatch:
     """Reads the clock's synchronisation at start and every :attr:`CHECK_S` until it is
     synchronised: one WARNING while it is not, one INFO when it becomes so; unknown says
-    nothing. A service of the live daemon."""
+    nothing. A service of the live daemon; a replay at ``--speed`` keeps a time of its own,
+    which NTP does not set, so there it reads nothing and says nothing."""
 
     CHECK_S = 60.0
 
@@ -56,6 +57,8 @@ class ClockSyncWatch:
         self.synchronised_at: float | None = None
 
     async def run(self) -> None:
+        if self._clock.runs_ahead_of_wall_time:
+            return
         self.synchronised = self._read()
         if self.synchronised is not False:
             return

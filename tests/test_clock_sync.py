@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ambient.clock import VirtualClock
+from ambient.clock import ScaledClock, VirtualClock
 from ambient.clock_sync import ClockSyncWatch, read_kernel_clock_synchronised
 
 
@@ -86,3 +86,16 @@ async def test_a_reader_that_stops_answering_ends_the_watch_without_a_word(
 
 def test_status_is_unknown_before_the_first_read() -> None:
     assert ClockSyncWatch(VirtualClock(), answers(False)).status() is None
+
+
+async def test_a_replay_at_speed_says_nothing_of_ntp(caplog: pytest.LogCaptureFixture) -> None:
+    """``ambient run --speed 600`` (the demo) keeps a time of its own racing ahead of the
+    system clock: whether NTP has set the system clock says nothing about it."""
+
+    def read() -> bool | None:
+        raise AssertionError("the system clock's NTP state was read for a replay")
+
+    watch = ClockSyncWatch(ScaledClock(600.0), read)
+    with caplog.at_level(logging.INFO, logger="ambient.clock_sync"):
+        await watch.run()
+    assert (watch.status(), caplog.records) == (None, [])
