@@ -68,9 +68,11 @@ def baseline(args: argparse.Namespace, config: AmbientConfig) -> int:
 
 @with_stored_data_config
 def insights(args: argparse.Namespace, config: AmbientConfig) -> int:
+    import time
+
     from ambient.interventions.insights_cli import run_insights
 
-    return run_insights(config, args.person, args.json, sys.stdout, sys.stderr)
+    return run_insights(config, args.person, args.json, sys.stdout, sys.stderr, time.time())
 
 
 @with_stored_data_config

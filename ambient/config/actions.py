@@ -381,10 +381,21 @@ class CalmingOption(ConfigModel):
     actions: list[ActionConfig] = Field(min_length=1)
 
 
+#: How long until what an episode taught the learner counts half as much as what one today
+#: teaches, unless a `choose_calming` step says otherwise. Chosen on bench/bench_learning.py: a
+#: change of what works is followed within weeks, at little cost when nothing changes
+#: (docs/interventions.md, "When what works changes").
+CALMING_HALF_LIFE_S = 60 * 86_400.0
+
+
 class ChooseCalming(ConfigModel):
     options: list[CalmingOption] = Field(min_length=1, title="The options ambient chooses among")
     per_day: int = Field(default=4, ge=1, le=48, title="At most this many episodes a person a day")
     floor: float = Field(default=0.1, ge=0.0, le=0.5, title="Every option at least this likely")
+    half_life: Annotated[Duration, Field(ge=86_400.0)] | None = Field(
+        default=CALMING_HALF_LIFE_S,
+        title="What an episode taught counts half as much after this long (null: never less)",
+    )
     pin: Identifier | None = Field(default=None, title="Always choose this option")
     ban: list[Identifier] = Field(default_factory=list, title="Never choose these options")
 

@@ -28,6 +28,23 @@ def _action_kinds(actions: list[Any]) -> list[str]:
     return [str(getattr(action, "action", "")) for action in actions]
 
 
+def _aged(
+    step: ChooseCalming, stored: Mapping[str, OptionBelief], now: float
+) -> dict[str, OptionBelief]:
+    """Each of the step's options' belief at ``now``: stored ones aged by the step's half-life
+    toward their prior, the others at their prior."""
+    beliefs: dict[str, OptionBelief] = {}
+    for option in step.options:
+        prior = prior_for(_action_kinds(option.actions))
+        belief = stored.get(option.id)
+        beliefs[option.id] = (
+            OptionBelief.from_prior(option.id, prior, as_of=now)
+            if belief is None
+            else belief.aged(now, step.half_life, prior)
+        )
+    return beliefs
+
+
 class CalmingChooser:
     """Chooses per episode and opens the episode the recorder will measure."""
 
@@ -82,11 +99,7 @@ class CalmingChooser:
             today, stored = [], {}
         if len(today) >= step.per_day:
             return CalmingDecision(None, f"daily cap reached ({step.per_day} today)", {})
-        beliefs = [
-            stored.get(option.id)
-            or OptionBelief.from_prior(option.id, prior_for(_action_kinds(option.actions)))
-            for option in step.options
-        ]
+        beliefs = list(_aged(step, stored, now).values())
         # Options since removed from the config are never chosen, but their episodes still
         # tell how noisy the person's responses are (as `ambient insights` counts them).
         configured = {option.id for option in step.options}
@@ -122,6 +135,11 @@ class CalmingChooser:
         local = datetime.fromtimestamp(start, self._timezone)
         who = self._whose(person)
         try:
+            # The rule's evidence aged to the episode's start: what it teaches counts from then.
+            stored = self._book.beliefs(who, rule)
+            aged = _aged(step, stored, start)
+            kept = {o: aged[o] for o in aged if o in stored or o == option.id}
+            self._book.save_beliefs(who, rule, {**stored, **kept})
             return self._recorder.start(
                 who,
                 rule,

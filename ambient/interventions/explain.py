@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ambient.config.actions import CALMING_HALF_LIFE_S
 from ambient.interventions.episodes import EpisodeBook
 from ambient.interventions.learner import (
     OptionBelief,
@@ -31,12 +32,21 @@ class Policy:
     banned: frozenset[str] = field(default_factory=frozenset)
     #: Each option's prior: an option not tried yet is believed what the chooser believes.
     priors: Mapping[str, Prior] = field(default_factory=dict)
+    #: After how long what an episode taught counts half (None: never less).
+    half_life_s: float | None = CALMING_HALF_LIFE_S
 
-    def with_priors(self, beliefs: Mapping[str, OptionBelief]) -> dict[str, OptionBelief]:
-        """``beliefs`` with the options not tried yet added at their prior."""
+    def with_priors(
+        self, beliefs: Mapping[str, OptionBelief], now: float | None = None
+    ) -> dict[str, OptionBelief]:
+        """``beliefs`` with the options not tried yet added at their prior; with ``now``, each
+        belief whose prior is known aged to then, as the chooser ages it."""
         filled = dict(beliefs)
         for option, prior in self.priors.items():
-            filled.setdefault(option, OptionBelief.from_prior(option, prior))
+            belief = filled.get(option)
+            if belief is None:
+                filled[option] = OptionBelief.from_prior(option, prior)
+            elif now is not None:
+                filled[option] = belief.aged(now, self.half_life_s, prior)
         return filled
 
 
@@ -55,16 +65,21 @@ def probabilities_now(beliefs: Mapping[str, OptionBelief], policy: Policy) -> di
 
 
 def insight_rows(
-    book: EpisodeBook, policies: Mapping[str, Policy], person: str | None = None
+    book: EpisodeBook,
+    policies: Mapping[str, Policy],
+    person: str | None = None,
+    now: float | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per person, rule and option: episodes, response, belief and odds now."""
+    """One row per person, rule and option: episodes, response, belief and odds at ``now``
+    (None: as the beliefs were last aged, when an episode started)."""
     episodes = book.episodes(person)
     rows: list[dict[str, Any]] = []
     for (who, rule), beliefs in sorted(book.all_beliefs().items()):
         if person is not None and who != person:
             continue
-        policy = policies.get(rule, Policy(tuple(beliefs)))
-        beliefs = policy.with_priors(beliefs)
+        # A rule no longer in the config: shown as its learning was left, nothing aged.
+        policy = policies.get(rule, Policy(tuple(beliefs), half_life_s=None))
+        beliefs = policy.with_priors(beliefs, now)
         odds = probabilities_now(beliefs, policy)
         noise = pooled_noise(list(beliefs.values()))
         believed = {effect.option: effect for effect in effects(list(beliefs.values()), noise)}
@@ -91,6 +106,12 @@ def insight_rows(
                     "mean_response_sd": round(sum(rewards) / len(rewards), 3) if rewards else None,
                     "belief_mean_sd": None if belief is None else round(belief.mean, 3),
                     "belief_sd": None if belief is None else round(belief.sd, 3),
+                    "worth_episodes": round(beliefs[option].weight, 3)
+                    if option in beliefs
+                    else None,
+                    "half_life_days": None
+                    if policy.half_life_s is None
+                    else round(policy.half_life_s / 86_400, 3),
                     "noise_sd": round(noise.sd, 3),
                     "probability": round(odds.get(option, 0.0), 3),
                     "pinned": option == policy.pinned,
@@ -112,9 +133,16 @@ def write_insights(rows: list[dict[str, Any]], as_json: bool, out: TextIO) -> No
     for row in rows:
         if (row["person"], row["rule"]) != current:
             current = (row["person"], row["rule"])
-            out.write(f"{row['person']} — rule {row['rule']}\n")
+            half_life = row["half_life_days"]
+            recency = (
+                ""
+                if half_life is None
+                else f": older episodes count less, half after {half_life:g} days"
+            )
+            out.write(f"{row['person']} — rule {row['rule']}{recency}\n")
             out.write(
-                "  option               episodes  usable  mean response   belief          now\n"
+                "  option               episodes  usable  mean response   belief          "
+                "recent   now\n"
             )
         mean = "-" if row["mean_response_sd"] is None else f"{row['mean_response_sd']:+.2f} SD"
         belief = (
@@ -122,8 +150,9 @@ def write_insights(rows: list[dict[str, Any]], as_json: bool, out: TextIO) -> No
             if row["belief_mean_sd"] is None
             else f"{row['belief_mean_sd']:+.2f} ± {row['belief_sd']:.2f}"
         )
+        recent = "-" if row["worth_episodes"] is None else f"{row['worth_episodes']:.1f}"
         flag = " (pinned)" if row["pinned"] else " (banned)" if row["banned"] else ""
         out.write(
             f"  {row['option']:<20} {row['episodes']:>8}  {row['usable']:>6}  {mean:>13}   "
-            f"{belief:<14}  {row['probability']:>4.0%}{flag}\n"
+            f"{belief:<14}  {recent:>6}  {row['probability']:>4.0%}{flag}\n"
         )

@@ -17,9 +17,16 @@ _TABLE = "intervention_episode"
 
 
 def run_insights(
-    config: AmbientConfig, person: str | None, as_json: bool, stdout: TextIO, stderr: TextIO
+    config: AmbientConfig,
+    person: str | None,
+    as_json: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+    now: float | None = None,
 ) -> int:
-    """0 shown (also when nothing is learnt yet); 1 with one line on ``stderr`` saying why not."""
+    """0 shown (also when nothing is learnt yet); 1 with one line on ``stderr`` saying why not.
+    ``now``: the time the beliefs are aged to (older episodes counting less); None: as they
+    were last aged, when an episode started."""
     if person is not None and not _PERSON_ID.fullmatch(person):
         print(f"ambient insights: `{person}` is not a person id", file=stderr)
         return 1
@@ -36,7 +43,7 @@ def run_insights(
             from ambient.interventions.episodes import EpisodeBook
 
             book = EpisodeBook(store)
-            rows = insight_rows(book, policies_of(config), person)
+            rows = insight_rows(book, policies_of(config), person, now)
             left_behind = learning_left_behind(book, config, person)
         check_ins = _check_in_counts(store, person)
     finally:

@@ -10,6 +10,11 @@ noise being uncertain widens it); the pick is drawn from the exact Thompson prob
 those, each raised to at least ``floor`` (taken from the likelier options), so a person's
 habits can change and the learner still notices.
 
+What works for a person changes (a playlist wears out, a move, a new season), so older
+evidence about an option's effect counts less: it is halved every ``half_life`` of time (not of
+episodes), its weight going back to the prior (:meth:`OptionBelief.aged`). The noise is not
+forgotten: it is the measurement's, not the person's taste.
+
 Pure and deterministic given its random source: no clock, no store, no I/O.
 """
 
@@ -55,6 +60,14 @@ PRIORS: Mapping[str, Prior] = {
 }
 
 
+def kept_share(elapsed_s: float, half_life_s: float | None) -> float:
+    """How much of its weight evidence keeps after ``elapsed_s``: half every ``half_life_s``
+    (None: all of it, forever). Time running back (a clock stepped back) forgets nothing."""
+    if half_life_s is None or elapsed_s <= 0:
+        return 1.0
+    return math.exp(-math.log(2.0) * elapsed_s / half_life_s)
+
+
 def prior_for(action_kinds: Sequence[str]) -> Prior:
     """The prior of an option from the kinds of action it performs (breathing wins)."""
     for kind in ("breathing", "play_calming", "calm_lights"):
@@ -69,10 +82,13 @@ class OptionBelief:
 
     ``mean`` is the belief's mean effect and ``kappa`` how many episodes' worth it stands on
     (the prior counts ``PRIOR_NOISE_SD² / prior.sd²``). ``episodes`` are the measured ones,
-    ``weight`` the sum of all observations' weights (a measured episode counts 1, a check-in
-    answer less; see ``observe``), and ``surprise_sq`` the sum over measured episodes of how
-    far each fell from what was expected (κ/(κ+1)·(x − mean)²): the option's evidence about the
-    noise, pooled over a rule's options by :func:`pooled_noise`.
+    ``weight`` how many episodes' worth of evidence it holds beyond the prior (a measured
+    episode counts 1, a check-in answer less, see ``observe``; older ones less, see ``aged``),
+    and ``surprise_sq`` the sum over measured episodes of how far each fell from what was
+    expected (κ/(κ+1)·(x − mean)²): the option's evidence about the noise, pooled over a rule's
+    options by :func:`pooled_noise`. ``as_of``: the time the evidence was last aged to (None:
+    never, as a belief stored before evidence was aged); what was observed since counts as of
+    then.
     """
 
     option: str
@@ -81,10 +97,35 @@ class OptionBelief:
     episodes: int = 0
     weight: float = 0.0
     surprise_sq: float = 0.0
+    as_of: float | None = None
 
     @classmethod
-    def from_prior(cls, option: str, prior: Prior) -> OptionBelief:
-        return cls(option, prior.mean, PRIOR_NOISE_SD**2 / (prior.sd * prior.sd))
+    def from_prior(cls, option: str, prior: Prior, as_of: float | None = None) -> OptionBelief:
+        return cls(option, prior.mean, _prior_kappa(prior), as_of=as_of)
+
+    def aged(self, now: float, half_life_s: float | None, prior: Prior) -> OptionBelief:
+        """The belief at ``now``: its evidence about the effect counts ``kept_share`` of the
+        time since ``as_of`` as much, the rest of its weight going back to ``prior``.
+
+        The mean's belief is the prior's plus each observation's weight times how far it moved
+        it: aging scales those observations' weight alike, so it is the posterior whose every
+        observation counts 2^(−age / half_life) (a discounted Thompson sampling, discounted by
+        time: a person's taste changes with the weeks, not with how often a rule fires). Aging
+        in steps is aging at once. A belief never aged (``as_of`` None) starts aging now; a
+        ``now`` before ``as_of`` (a clock behind) forgets nothing and keeps ``as_of``.
+        """
+        if self.as_of is None or now <= self.as_of:
+            return self if self.as_of is not None else replace(self, as_of=now)
+        keep = kept_share(now - self.as_of, half_life_s)
+        prior_kappa = _prior_kappa(prior)
+        kappa = keep * self.kappa + (1.0 - keep) * prior_kappa
+        return replace(
+            self,
+            mean=(keep * self.kappa * self.mean + (1.0 - keep) * prior_kappa * prior.mean) / kappa,
+            kappa=kappa,
+            weight=keep * self.weight,
+            as_of=now,
+        )
 
     def observe(self, response_sd: float, weight: float = 1.0) -> OptionBelief:
         """The belief after one response, worth ``weight`` episodes.
@@ -124,7 +165,7 @@ class OptionBelief:
         )
 
     def to_json(self) -> dict[str, float | int | str]:
-        return {
+        stored: dict[str, float | int | str] = {
             "option": self.option,
             "mean": self.mean,
             "kappa": self.kappa,
@@ -132,12 +173,16 @@ class OptionBelief:
             "weight": self.weight,
             "surprise_sq": self.surprise_sq,
         }
+        if self.as_of is not None:
+            stored["as_of"] = self.as_of
+        return stored
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> OptionBelief:
         """A stored belief; one written before the noise was learned (``mean`` and ``sd`` of a
         Normal with a known noise of 1 SD) is read as the same belief, its episodes taken to
-        have shown the noise that was assumed."""
+        have shown the noise that was assumed. One stored before evidence was aged (no
+        ``as_of``) starts aging when next chosen from."""
         episodes = int(str(data.get("episodes", 0)))
         if "kappa" not in data:
             sd = float(str(data["sd"]))
@@ -156,7 +201,13 @@ class OptionBelief:
             episodes=episodes,
             weight=float(str(data.get("weight", 0.0))),
             surprise_sq=float(str(data.get("surprise_sq", 0.0))),
+            as_of=None if data.get("as_of") is None else float(str(data["as_of"])),
         )
+
+
+def _prior_kappa(prior: Prior) -> float:
+    """How many episodes' worth a prior is: the noise's variance over the prior's."""
+    return PRIOR_NOISE_SD**2 / (prior.sd * prior.sd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,9 +386,13 @@ def choose(
     else:
         best = max(measured, key=lambda belief: belief.mean)
         (effect,) = effects([best], noise)
+        # Aged evidence worth a whole episode less than the episodes measured: say so.
+        recent = (
+            f", as much as {best.weight:.0f} recent" if best.weight + 1.0 <= best.episodes else ""
+        )
         reason = (
             f"{drawn}; best so far {best.option} ({best.mean:+.2f} ± {effect.sd:.2f} SD after "
-            f"{best.episodes} episode(s))"
+            f"{best.episodes} episode(s){recent})"
         )
     return Choice(chosen, probabilities, reason)
 

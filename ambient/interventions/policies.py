@@ -1,6 +1,6 @@
 """Each rule's `choose_calming` step as the explain module's :class:`Policy`: its options, the
-floor, what the user pinned or banned (read from the config, so the CLI and the HA entity
-explain the odds the daemon itself uses)."""
+floor, the half-life of what was learnt, what the user pinned or banned (read from the config,
+so the CLI and the HA entity explain the odds the daemon itself uses)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def policies_of(config: AmbientConfig) -> dict[str, Policy]:
                 found[rule.id] = Policy(
                     options=tuple(option.id for option in calming.options),
                     floor=calming.floor,
+                    half_life_s=calming.half_life,
                     pinned=calming.pin,
                     banned=frozenset(calming.ban),
                     priors={

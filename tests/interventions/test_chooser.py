@@ -13,10 +13,16 @@ from pydantic import ValidationError
 from ambient.clock import VirtualClock
 from ambient.config.actions import ChooseCalming
 from ambient.interventions.chooser import CalmingChooser
-from ambient.interventions.episodes import EpisodeBook
-from ambient.interventions.explain import Policy, probabilities_now
-from ambient.interventions.learner import PRIORS, OptionBelief
+from ambient.interventions.episodes import BELIEFS_NAMESPACE, EpisodeBook
+from ambient.interventions.explain import Policy, insight_rows, probabilities_now
+from ambient.interventions.learner import (
+    PRIORS,
+    OptionBelief,
+    thompson_probabilities,
+    with_floor,
+)
 from ambient.interventions.recorder import EpisodeRecorder
+from ambient.messages import SignalUpdate, SignalValue
 from ambient.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -167,3 +173,133 @@ def test_pinned_and_banned_options_are_honoured(
 def test_pins_and_bans_must_name_options(extra: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         step(**extra)
+
+
+# What works changes: older episodes count less.
+
+DAY = 86_400.0
+
+
+def calm_twice_a_day(
+    tmp_path: Path, half_life: object, days: int, change_after: int, seed: int
+) -> list[float]:
+    """A person calmed at 8:00 and 20:00 for ``days``, through the chooser and the recorder,
+    each response measured from the signals: `breathe` raises ln RMSSD by 0.8 SD and `quiet`
+    not at all, until ``change_after`` episodes; then the other way round (1 SD of noise
+    each). How likely `quiet` was at each decision after the change."""
+    clock = VirtualClock(EVENING)
+    book = EpisodeBook(Store(tmp_path / f"{half_life}.db"))
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.5, 8.0))
+    calming = CalmingChooser(clock, book, recorder, BERLIN, random.Random(seed))
+    body = random.Random(seed + 1)
+    calm = step(half_life=half_life)
+    odds = []
+    for n in range(2 * days):
+        start = EVENING + n * DAY / 2
+        feed_rest(recorder, clock, start - 360.0, start, ln=3.0)
+        decision = calming.decide(calm, "calm", "alex")
+        assert calming.started(calm, "calm", "alex", decision, {}) is not None
+        better = "breathe" if n < change_after else "quiet"
+        response = body.gauss(0.8 if decision.option == better else 0.0, 1.0)
+        feed_rest(recorder, clock, start, start + 1260.0, ln=3.0 + 0.5 * response)
+        if n >= change_after:
+            odds.append(decision.probabilities["quiet"])
+    return odds
+
+
+def feed_rest(
+    recorder: EpisodeRecorder, clock: VirtualClock, start: float, until: float, ln: float
+) -> None:
+    """A person at rest: one update a minute from ``start`` up to ``until``."""
+    clock.advance_to(start)
+    while clock.now() + 60 <= until:
+        clock.advance_to(clock.now() + 60.0)
+        values = {
+            "ln_rmssd": SignalValue(ln, clock.now()),
+            "hr": SignalValue(70.0, clock.now()),
+            "activity_state": SignalValue("rest", clock.now()),
+        }
+        recorder.on_signals(SignalUpdate(clock.now(), "alex", values))
+
+
+def test_a_changed_preference_is_followed_within_fifty_days_after_four_months(
+    tmp_path: Path,
+) -> None:
+    """Four months of `breathe` working, then `quiet` does instead. With the default half-life
+    `quiet` is the likelier pick from the 100th episode after the change on (50 days; this
+    seeded person gets there after 87); with every episode counting the same however old
+    (`half_life: null`), the four months still outweigh the two."""
+    aging = calm_twice_a_day(tmp_path, "60d", days=180, change_after=240, seed=2)
+    assert all(p > 0.5 for p in aging[100:])
+    never = calm_twice_a_day(tmp_path, None, days=180, change_after=240, seed=2)
+    assert all(p < 0.5 for p in never[100:])
+
+
+def test_the_odds_insights_show_later_are_those_the_chooser_draws_from_then(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
+) -> None:
+    calming, book, clock = chooser
+    calming.started(step(), "calm", "alex", calming.decide(step(), "calm", "alex"), {})
+    beliefs = book.beliefs("alex", "calm")
+    (tried,) = beliefs
+    beliefs[tried] = beliefs[tried].observe(1.5)  # as the recorder learns it 20 min on
+    book.save_beliefs("alex", "calm", beliefs)
+    clock.advance_to(EVENING + 90 * DAY)
+    decision = calming.decide(step(), "calm", "alex")
+    policy = Policy(
+        ("breathe", "quiet"), priors=dict.fromkeys(("breathe", "quiet"), PRIORS["other"])
+    )
+    rows = insight_rows(book, {"calm": policy}, now=clock.now())
+    assert decision.probabilities == pytest.approx(
+        {r["option"]: r["probability"] for r in rows}, abs=1e-3
+    )
+    assert {r["option"]: r["worth_episodes"] for r in rows}[tried] == pytest.approx(
+        2**-1.5, abs=1e-3
+    )
+
+
+def test_learning_stored_before_it_was_aged_is_chosen_from_as_it_was_then_ages(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock], tmp_path: Path
+) -> None:
+    """An upgrade: beliefs in the store as the previous version wrote them (no time). The first
+    choice sees them whole (when their episodes were is not known); its episode's start is
+    when they begin to age."""
+    calming, book, clock = chooser
+    stored = {
+        "breathe": {
+            "option": "breathe",
+            "mean": 0.7,
+            "kappa": 24.0,
+            "episodes": 20,
+            "weight": 20.0,
+            "surprise_sq": 19.0,
+        },
+        "quiet": {
+            "option": "quiet",
+            "mean": 0.1,
+            "kappa": 6.0,
+            "episodes": 2,
+            "weight": 2.0,
+            "surprise_sq": 2.0,
+        },
+    }
+    previous = Store(tmp_path / "state.db")
+    previous.put(BELIEFS_NAMESPACE, "alex/calm", stored)
+    previous.close()
+    as_stored = [OptionBelief.from_json(value) for value in stored.values()]
+    first = calming.decide(step(), "calm", "alex")
+    assert first.probabilities == with_floor(thompson_probabilities(as_stored), 0.1)
+    calming.started(step(), "calm", "alex", first, {})
+    assert {b.as_of for b in book.beliefs("alex", "calm").values()} == {EVENING}
+    clock.advance_to(EVENING + 60 * DAY)
+    later = calming.decide(step(), "calm", "alex")
+    assert "as much as 10 recent" in later.reason
+    assert later.probabilities["breathe"] < first.probabilities["breathe"]
+
+
+def test_half_life_is_a_duration_of_a_day_or_more_or_null_for_never() -> None:
+    assert step().half_life == 60 * DAY
+    assert step(half_life="90d").half_life == 90 * DAY
+    assert step(half_life=None).half_life is None
+    with pytest.raises(ValidationError, match="greater than or equal to 86400"):
+        step(half_life="6h")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,54 @@ def test_one_episode_is_read_by_its_id_and_the_unmeasured_ones_by_their_state(
     assert book.episode(last.id + 1) is None
     opened = book.open("alex", "calm", "box", 20_000.0, {})
     assert [row.id for row in book.unmeasured()] == [opened]
+
+
+def test_insights_age_what_was_learnt_to_now_and_say_older_episodes_count_less(
+    book: EpisodeBook,
+) -> None:
+    """Beliefs last aged when an episode started, 120 days (two half-lives) ago: shown now,
+    they stand on a quarter of their episodes, and the rule's line says why."""
+    start = aged_when_the_last_episode_started(book)
+    policy = Policy(
+        ("box", "lights"),
+        priors={"box": PRIORS["breathing"], "lights": PRIORS["calm_lights"]},
+        half_life_s=60 * 86_400.0,
+    )
+    then = {row["option"]: row for row in insight_rows(book, {"calm": policy})}
+    now = {
+        row["option"]: row
+        for row in insight_rows(book, {"calm": policy}, now=start + 120 * 86_400.0)
+    }
+    assert (then["box"]["worth_episodes"], now["box"]["worth_episodes"]) == (2.0, 0.5)
+    assert now["box"]["episodes"] == 2 and now["box"]["half_life_days"] == 60
+    assert abs(now["box"]["belief_mean_sd"] - 0.37) < abs(then["box"]["belief_mean_sd"] - 0.37)
+    assert now["box"]["probability"] < then["box"]["probability"]
+    out = io.StringIO()
+    write_insights(list(now.values()), as_json=False, out=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "alex — rule calm: older episodes count less, half after 60 days"
+    assert lines[1].split() == [
+        *("option", "episodes", "usable", "mean", "response", "belief", "recent", "now")
+    ]
+    assert lines[2].split()[-2] == "0.5"
+
+
+def aged_when_the_last_episode_started(book: EpisodeBook) -> float:
+    """Alex's beliefs as the chooser leaves them: aged to the last episode's start."""
+    start = 9000.0
+    aged = {
+        option: belief.aged(start, None, PRIORS["other"])  # stamped, nothing forgotten
+        for option, belief in book.beliefs("alex", "calm").items()
+    }
+    book.save_beliefs("alex", "calm", aged)
+    return start
+
+
+def test_a_rule_whose_episodes_never_count_less_says_nothing_of_age(book: EpisodeBook) -> None:
+    aged_when_the_last_episode_started(book)
+    policy = Policy(("box", "lights"), priors=dict.fromkeys(("box", "lights"), PRIORS["other"]))
+    rows = insight_rows(book, {"calm": replace(policy, half_life_s=None)}, now=1e10)
+    assert {row["option"]: row["worth_episodes"] for row in rows} == {"box": 2.0, "lights": 1.0}
+    out = io.StringIO()
+    write_insights(rows, as_json=False, out=out)
+    assert out.getvalue().splitlines()[0] == "alex — rule calm"

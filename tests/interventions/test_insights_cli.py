@@ -76,10 +76,11 @@ def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Pat
     result = run_ambient("insights", "--config", str(config))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "alex — rule calm"
+    assert lines[0] == "alex — rule calm: older episodes count less, half after 60 days"
     breathe = next(line for line in lines if line.strip().startswith("breathe"))
     assert "+0.80 SD" in breathe
     assert breathe.split()[1:3] == ["3", "3"]  # episodes, usable
+    assert breathe.split()[-2] == "3.0"  # recent: the episodes' worth, none aged yet
     music = next(line for line in lines if line.strip().startswith("music"))
     assert music.split()[1:3] == ["1", "0"]
     assert lines[-1] == "alex — check-ins: 0 open, 1 answered, 1 unanswered; 1 daily moods"
@@ -193,14 +194,14 @@ def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "alex — rule calm"
+    assert lines[0] == "alex — rule calm: older episodes count less, half after 60 days"
     assert (
         "alex: not in the config's people: what was learnt before "
         "(`ambient forget --person alex` erases it)"
     ) in lines
     alone = run_ambient("insights", "--config", str(config), "--person", "alex")
     assert alone.returncode == 0, alone.stderr
-    assert alone.stdout.splitlines()[0] == "alex — rule calm"
+    assert alone.stdout.splitlines()[0] == lines[0]
     assert "alex: not in the config's people" in alone.stdout
 
 

@@ -230,3 +230,111 @@ def test_a_choice_moved_by_check_in_answers_alone_does_not_say_the_priors_decide
     assert choice.reason.endswith(
         "no episodes measured yet, so the priors and check-in answers or moods decide"
     )
+
+
+# Older evidence counts less: aged by time toward the prior.
+
+DAY = 86_400.0
+T0 = 1_800_000_000.0
+HALF_LIFE = 60 * DAY
+
+
+def test_an_old_success_counts_less_than_a_recent_one() -> None:
+    """Two options alike but for when each calmed the person by 1 SD: half a year ago, or
+    yesterday. Today the recent one is believed the better, and is the likelier pick."""
+    prior = PRIORS["breathing"]
+    old = OptionBelief.from_prior("old", prior, as_of=T0).observe(1.0)
+    recent = OptionBelief.from_prior("recent", prior, as_of=T0 + 179 * DAY).observe(1.0)
+    now = T0 + 180 * DAY
+    aged = [belief.aged(now, HALF_LIFE, prior) for belief in (old, recent)]
+    assert prior.mean < aged[0].mean < aged[1].mean
+    assert aged[0].weight == pytest.approx(1 / 8)  # three half-lives
+    odds = thompson_probabilities(aged, KNOWN_NOISE)
+    assert odds["recent"] > odds["old"]
+    # Without a half-life both count alike, as every episode did before.
+    never = [belief.aged(now, None, prior) for belief in (old, recent)]
+    assert never[0].mean == pytest.approx(never[1].mean)
+    assert thompson_probabilities(never, KNOWN_NOISE)["old"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_an_aged_belief_is_the_posterior_of_each_observation_weighted_by_its_age() -> None:
+    """Three responses 100, 40 and 0 days before now, aged step by step at each episode as the
+    chooser does: the same as the conjugate update with weights 2^(−age / half-life)."""
+    prior = PRIORS["play_calming"]
+    belief = OptionBelief.from_prior("music", prior, as_of=T0)
+    ages = {100.0: 0.9, 40.0: -0.3, 0.0: 0.5}
+    for age, response in ages.items():
+        belief = belief.aged(T0 + (100 - age) * DAY, HALF_LIFE, prior).observe(response)
+    kappa0 = PRIOR_NOISE_SD**2 / prior.sd**2
+    weights = {age: 0.5 ** (age / 60) for age in ages}
+    kappa = kappa0 + sum(weights.values())
+    mean = (kappa0 * prior.mean + sum(weights[a] * r for a, r in ages.items())) / kappa
+    assert (belief.kappa, belief.mean) == pytest.approx((kappa, mean))
+    assert belief.weight == pytest.approx(sum(weights.values()))
+    assert belief.episodes == 3  # the count of what was measured is not aged
+    assert belief.as_of == T0 + 100 * DAY
+
+
+def test_a_quiet_month_does_not_erase_what_was_learnt() -> None:
+    """Forty episodes say `box` works and `lights` not; then a month with no episode at all
+    (a holiday): `box` is still the likeliest pick, its odds barely moved."""
+    rng = random.Random(3)
+    priors = {"box": PRIORS["breathing"], "lights": PRIORS["calm_lights"]}
+    beliefs = {
+        name: OptionBelief.from_prior(name, prior, as_of=T0) for name, prior in priors.items()
+    }
+    for n in range(40):
+        name = "box" if n % 2 else "lights"
+        now = T0 + n * DAY / 2
+        beliefs = {o: b.aged(now, HALF_LIFE, priors[o]) for o, b in beliefs.items()}
+        beliefs[name] = beliefs[name].observe(rng.gauss(0.6 if name == "box" else 0.0, 0.3))
+    before = thompson_probabilities(list(beliefs.values()))
+    later = T0 + 50 * DAY
+    quiet = {o: b.aged(later, HALF_LIFE, priors[o]) for o, b in beliefs.items()}
+    after = thompson_probabilities(list(quiet.values()))
+    assert after["box"] > 0.9 and after["box"] == pytest.approx(before["box"], abs=0.05)
+    assert quiet["box"].mean == pytest.approx(beliefs["box"].mean, abs=0.05)
+
+
+def test_a_clock_behind_forgets_nothing_and_keeps_the_time_aged_to() -> None:
+    """A Pi booting at its last saved time: a `now` before the belief was last aged."""
+    prior = PRIORS["breathing"]
+    belief = OptionBelief.from_prior("box", prior, as_of=T0).observe(1.0)
+    assert belief.aged(T0 - 30 * DAY, HALF_LIFE, prior) == belief
+
+
+def test_a_belief_stored_before_evidence_was_aged_loads_and_starts_aging_when_next_read() -> None:
+    """The belief as this version's predecessor stored it: no `as_of`. Read, it is the same
+    belief; aged, it forgets nothing of its past (its episodes' dates are unknown) and is aged
+    from then on; stored again, it keeps that time."""
+    stored = {
+        "option": "box",
+        "mean": 0.5,
+        "kappa": 26.0,
+        "episodes": 10,
+        "weight": 10.0,
+        "surprise_sq": 9.0,
+    }
+    loaded = OptionBelief.from_json(stored)
+    assert loaded.as_of is None and loaded.to_json() == stored
+    now = T0 + 200 * DAY
+    aged = loaded.aged(now, HALF_LIFE, PRIORS["breathing"])
+    assert (aged.mean, aged.kappa, aged.weight, aged.as_of) == (0.5, 26.0, 10.0, now)
+    assert OptionBelief.from_json(aged.to_json()) == aged
+    later = aged.aged(now + HALF_LIFE, HALF_LIFE, PRIORS["breathing"])
+    assert later.weight == pytest.approx(5.0)
+
+
+def test_the_reason_says_when_the_best_so_far_stands_on_older_episodes() -> None:
+    prior = PRIORS["breathing"]
+    box = OptionBelief.from_prior("box", prior, as_of=T0)
+    for _ in range(12):
+        box = box.observe(1.0)
+    lights = OptionBelief.from_prior("lights", PRIORS["calm_lights"], as_of=T0)
+    fresh = choose([box, lights], floor=0.1, rng=random.Random(1))
+    assert fresh is not None and fresh.reason.endswith("after 12 episode(s))")
+    now = T0 + 2 * HALF_LIFE
+    aged = [box.aged(now, HALF_LIFE, prior), lights.aged(now, HALF_LIFE, prior)]
+    choice = choose(aged, floor=0.1, rng=random.Random(1))
+    assert choice is not None
+    assert choice.reason.endswith("after 12 episode(s), as much as 3 recent)")
