@@ -6,6 +6,7 @@ Thresholds (``above`` / ``below``) are a number or an HA entity id such as
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
@@ -23,7 +24,12 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 def refuse_thresholds_out_of_order(above: Threshold | None, below: Threshold | None) -> None:
     """With both, the value must be above one and below the other: ``above`` not below
     ``below`` can never be met (a trigger never fires, a condition never holds, a ``wait_for``
-    only times out). An entity's value is known only at run time, so it is not compared."""
+    only times out). An entity's value is known only at run time, so it is not compared.
+    ``.inf`` and ``.nan`` are refused too: no value is above either (nor below ``.nan``), so a
+    test of one is never met."""
+    for key, limit in (("above", above), ("below", below)):
+        if isinstance(limit, float) and not math.isfinite(limit):
+            raise ValueError(f"`{key}` must be a finite number (got {limit})")
     if isinstance(above, float) and isinstance(below, float) and above >= below:
         raise ValueError(f"`above` ({above:g}) must be less than `below` ({below:g})")
 
@@ -58,7 +64,9 @@ class SignalTriggerConfig(TriggerBase):
     above: Threshold | None = None
     below: Threshold | None = None
     for_: Duration = Field(default=0.0, alias="for", title="Must hold this long")
-    hysteresis: float = Field(default=0.0, ge=0, title="Clears only this far past the threshold")
+    hysteresis: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, title="Clears only this far past the threshold"
+    )
 
     @model_validator(mode="after")
     def _needs_threshold(self) -> SignalTriggerConfig:

@@ -40,3 +40,30 @@ def test_a_signal_trigger_above_a_level_not_below_its_other_level_is_refused(
 
 def test_a_signal_trigger_between_two_levels_is_taken(tmp_path: Path) -> None:
     _load(tmp_path, "above: 40, below: 60")
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "message"),
+    [
+        ("above: .nan", "`above` must be a finite number (got nan)"),
+        ("above: .inf", "`above` must be a finite number (got inf)"),
+        ("below: -.inf", "`below` must be a finite number (got -inf)"),
+    ],
+)
+def test_a_threshold_no_value_can_pass_is_refused(
+    tmp_path: Path, thresholds: str, message: str
+) -> None:
+    """No value is above `.inf` or `.nan`: the trigger loaded and never fired, without a word."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, thresholds)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.path, issue.message) == (6, "rules[0].triggers[0]", message)
+
+
+def test_an_endless_hysteresis_is_refused(tmp_path: Path) -> None:
+    """`hysteresis: .inf` clears only at -inf: the trigger fired once and never again."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, "above: 70, hysteresis: .inf")
+    [issue] = caught.value.issues
+    assert issue.path == "rules[0].triggers[0].hysteresis", str(issue)
+    assert "finite" in issue.message
