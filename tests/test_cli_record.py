@@ -10,7 +10,7 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +69,28 @@ def test_the_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
 PROBES = 240  # probe readings sent before a recorder that never shows one fails its test
 
 
+def timestamped_probe() -> str:
+    """A probe heart rate of 50 with a fresh time each (one sent again is a repeat)."""
+    return json.dumps({"hr": 50, "t": time.time()})
+
+
+def recording_once_subscribed(
+    config: Path, cwd: Path, broker: MosquittoBroker, probe: Callable[[], str] = timestamped_probe
+) -> AmbientProcess:
+    """`ambient record config --out /dev/stdout` once it records a ``probe`` reading sent on
+    `home/alex/heart_rate` (its subscription in place: from then on nothing sent is missed)."""
+    recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=cwd)
+    for _ in range(PROBES):
+        publish.single(
+            "home/alex/heart_rate", probe(), qos=1, hostname=broker.host, port=broker.port
+        )
+        line = recorder.stdout.next_within(0.5)
+        if line is not None and ",hr,50," in line:
+            return recorder
+    recorder.stop()
+    pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
+
+
 @pytest.mark.parametrize(
     ("store", "recorder_says"),
     [
@@ -96,19 +118,8 @@ def test_recording_beside_the_running_daemon_keeps_both_on_the_broker(
     recorder: AmbientProcess | None = None
     try:
         daemon.stderr.wait_for("Connected to MQTT broker")
-        recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=tmp_path)
+        recorder = recording_once_subscribed(config, tmp_path, mosquitto)
         recorder.stderr.wait_for(recorder_says)
-        for _ in range(PROBES):  # until the recorder has subscribed and shows a probe reading
-            # A fresh time each: a sample sent again with its own time is a repeat, not taken.
-            probe = json.dumps({"hr": 50, "t": time.time()})
-            publish.single(
-                "home/alex/heart_rate", probe, qos=1, hostname=mosquitto.host, port=mosquitto.port
-            )
-            line = recorder.stdout.next_within(0.5)
-            if line is not None and ",hr,50," in line:
-                break
-        else:
-            pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
         values = list(range(60, 68))
         # Timestamped, as a phone sends them (a reading the broker hands over as backlog
         # keeps its time).
@@ -164,17 +175,8 @@ def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_not
     recorder: AmbientProcess | None = None
     try:
         assert subscribed.wait(30)
-        recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=tmp_path)
+        recorder = recording_once_subscribed(config, tmp_path, mosquitto, lambda: "50")
         recorder.stderr.wait_for("as ambient-home-record")
-        for _ in range(PROBES):  # until the recorder has subscribed and shows a probe reading
-            publish.single(
-                "home/alex/heart_rate", "50", qos=1, hostname=mosquitto.host, port=mosquitto.port
-            )
-            line = recorder.stdout.next_within(0.5)
-            if line is not None and ",hr,50," in line:
-                break
-        else:
-            pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
         publish.single("home/button", "press", qos=1, hostname=mosquitto.host, port=mosquitto.port)
         publish.single(  # after the press: once it is recorded, the press has been handled
             "home/alex/heart_rate", "61", qos=1, hostname=mosquitto.host, port=mosquitto.port
@@ -193,20 +195,6 @@ def test_a_recorder_running_its_own_sensors_performs_no_action_and_announces_not
         watcher.loop_stop()
         if recorder is not None:
             recorder.stop()
-
-
-def recording_once_subscribed(config: Path, cwd: Path, broker: MosquittoBroker) -> AmbientProcess:
-    """`ambient record config` running its own sensors, once it records a probe reading on
-    `home/alex/heart_rate` (its subscription in place)."""
-    recorder = AmbientProcess("record", str(config), "--out", "/dev/stdout", cwd=cwd)
-    for _ in range(PROBES):
-        probe = json.dumps({"hr": 50, "t": time.time()})  # a fresh time each: not a repeat
-        publish.single("home/alex/heart_rate", probe, qos=1, hostname=broker.host, port=broker.port)
-        line = recorder.stdout.next_within(0.5)
-        if line is not None and ",hr,50," in line:
-            return recorder
-    recorder.stop()
-    pytest.fail(f"no probe reading recorded in {PROBES} tries: {recorder.stderr.seen}")
 
 
 def test_a_recording_unsubscribes_the_filters_an_earlier_recordings_config_had(
