@@ -25,7 +25,7 @@ from ambient.config.root import AmbientConfig
 from ambient.privacy.data_classes import data_classes, nested_states
 from ambient.privacy.recording_files import managed_recordings
 from ambient.private_files import write_private
-from ambient.recordings import header_names
+from ambient.recordings import header_names, is_json_lines
 from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def forget_reports(folder: Path | None, person: str) -> list[Path]:
 
 def _without(path: Path, person: str) -> tuple[bytes, int, int]:
     """The file's bytes without ``person``'s rows; how many rows were dropped, and kept."""
-    is_csv = path.suffix == ".csv"
+    is_csv = not is_json_lines(path)  # as the recordings reader tells them: `S01.CSV` is CSV
     #: A CSV file's person column, from its header (after any comment lines) as the
     #: recordings reader takes it; None before the header, or when it names none.
     person_column: int | None = None

@@ -198,6 +198,26 @@ def test_a_csv_recording_whose_person_is_not_the_fourth_column_loses_the_persons
     assert f"rewrote {shared} without alex's rows" in result.stdout
 
 
+def test_a_csv_recording_named_in_capitals_loses_the_persons_rows(tmp_path: Path) -> None:
+    """Retention, the recordings reader and forget's own listing take `S01.CSV` as a CSV
+    recording; forget then read its rows as JSON lines, found nobody's, and left every row of
+    the person in it."""
+    config = write_config(tmp_path, None, "home")
+    recordings = tmp_path / "state" / "recordings"
+    recordings.mkdir(parents=True)
+    shared = recordings / "S01.CSV"
+    shared.write_text("t,metric,value,person\n1.0,hr,70,alex\n1.0,hr,64,sam\n")
+    alone = recordings / "S02.Csv"
+    alone.write_text("t,metric,value,person\n1.0,hr,70,alex\n")
+
+    result = forget(config, "alex", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert shared.read_text() == "t,metric,value,person\n1.0,hr,64,sam\n"
+    assert not alone.exists()
+    assert f"removed {alone}" in result.stdout
+
+
 def test_forget_reaches_recordings_in_subfolders_of_the_recordings_directory(
     tmp_path: Path,
 ) -> None:
