@@ -258,9 +258,9 @@ class _Loading:
         )
 
 
-#: About how many characters of a recording are read at a time: a block of rows (~100 beats)
-#: whose readings a replay hands over before it reads the next, so they die young.
-_BLOCK_CHARS = 2048
+#: How many lines of a recording are read at a time (~2 KiB of rows): a block whose readings
+#: a replay hands over before it reads the next, so they die young.
+_BLOCK_LINES = 80
 #: The longest line read whole. A row is some 30 characters: a longer line is none (a JSON
 #: export written on one line, the run of NUL bytes a power cut can leave in a file), and is
 #: read a piece at a time, never held whole, and skipped as a bad row.
@@ -279,10 +279,6 @@ def _blocks(handle: IO[str]) -> Iterator[list[str]]:
         if not block:
             return
         yield block
-
-
-#: Lines in a block (~ ``_BLOCK_CHARS`` of rows some 25 characters long).
-_BLOCK_LINES = 80
 
 
 def _lines(handle: IO[str]) -> Iterator[str]:
