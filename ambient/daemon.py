@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -602,6 +603,7 @@ class Daemon:
         return {
             "version": __version__,
             "instance": config.instance,
+            "pid": os.getpid(),  # what `kill -HUP` reloads, for a daemon started by hand
             "timezone": getattr(wiring.signals.zone, "key", None),  # the status page's times
             "uptime_s": round(time.monotonic() - self.started_monotonic, 1),
             "sensors": wiring.sensor_status.entries(),

@@ -126,7 +126,7 @@ def test_status_of_a_config_edited_since_the_daemon_read_it_says_what_differs(
     """The daemon runs its config as it read it (at its start, or its last reload): asked with
     the file edited since, status showed the old rules and sensors with nothing said, and the
     new rule seemed lost. A note on stderr now names what differs and how to apply the file."""
-    _, config = daemon
+    running, config = daemon
     result = run_ambient("status", str(config))
     assert (result.returncode, result.stderr) == (0, "")
     config.write_text(config.read_text().replace("id: calm_alex", "id: calm_evening"))
@@ -136,7 +136,8 @@ def test_status_of_a_config_edited_since_the_daemon_read_it_says_what_differs(
     assert result.stderr == (
         f"note: the daemon runs another version of {config} (rules only in the file: "
         "calm_evening; only in the daemon: calm_alex): reload it to apply the file "
-        "(`systemctl reload ambient`; for a daemon started by hand, kill -HUP its pid)\n"
+        "(`systemctl reload ambient`; for a daemon started by hand, "
+        f"`kill -HUP {running.process.pid}`)\n"
     )
 
 

@@ -141,10 +141,11 @@ def config_differs_note(
             facts.append(f"{kind} {'; '.join(where)}")
     if not facts:
         return []
+    pid = document.get("pid")
+    by_hand = f"`kill -HUP {pid}`" if isinstance(pid, int) else "kill -HUP its pid"
     return [
         f"note: the daemon runs another version of {path} ({'; '.join(facts)}): reload it "
-        "to apply the file (`systemctl reload ambient`; for a daemon started by hand, "
-        "kill -HUP its pid)"
+        f"to apply the file (`systemctl reload ambient`; for a daemon started by hand, {by_hand})"
     ]
 
 

@@ -5,6 +5,7 @@ daemon builds it (its wiring, nothing started: no strap is scanned for, no broke
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -90,5 +91,16 @@ def test_a_rule_renamed_in_the_file_is_named_on_both_sides(tmp_path: Path) -> No
     assert config_differs_note(edited, path, document) == [
         f"note: the daemon runs another version of {path} (rules only in the file: "
         "calm_evening; only in the daemon: calm_alex): reload it to apply the file "
-        "(`systemctl reload ambient`; for a daemon started by hand, kill -HUP its pid)"
+        f"(`systemctl reload ambient`; for a daemon started by hand, `kill -HUP {os.getpid()}`)"
     ]
+
+
+def test_a_daemon_of_an_earlier_version_that_gives_no_pid_is_told_to_be_reloaded_all_the_same(
+    tmp_path: Path,
+) -> None:
+    config, path = configured(tmp_path)
+    document = running_document(config)
+    del document["pid"]
+    path.write_text(CONFIG.replace("id: calm_alex", "id: calm_evening"))
+    [note] = config_differs_note(load_config(path), path, document)
+    assert note.endswith("for a daemon started by hand, kill -HUP its pid)")
