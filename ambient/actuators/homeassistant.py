@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -287,15 +287,18 @@ class HomeAssistantActuator:
             away = unavailable(states)
             if set(away) >= set(action.target):
                 raise UnavailableEntity(away)
-            return await self.lights.calm(self._episode(context), action, states)
+            return await self._in_episode(context, lambda e: self.lights.calm(e, action, states))
         if isinstance(action, PlayCalmingActionConfig):
             states = await self.entities.require([action.target])
             if unavailable(states):
                 raise UnavailableEntity([action.target])
-            return await self.media.play(self._episode(context), action, states[action.target])
+            state = states[action.target]
+            return await self._in_episode(context, lambda e: self.media.play(e, action, state))
         if isinstance(action, BreathingActionConfig):
             states = await self.entities.require(entities_of(action))
-            return await self.sessions.start(self._episode(context), action, context, states)
+            return await self._in_episode(
+                context, lambda e: self.sessions.start(e, action, context, states)
+            )
         if isinstance(action, NotifyActionConfig):
             return await self._notify(action, context, event)
         if isinstance(action, LogbookActionConfig):
@@ -349,6 +352,20 @@ class HomeAssistantActuator:
             raise
         self._notified.sent(*key, now)
         return f"sent via {action.service}"
+
+    async def _in_episode(
+        self, context: ActionContext, act: Callable[[Episode], Awaitable[str]]
+    ) -> str:
+        """``act`` in the episode of ``context``. One that ended while it ran (the person
+        recovered while HA was still starting the music) is undone again once it is over:
+        what it changed after the end would stay changed for good."""
+        episode = self._episode(context)
+        try:
+            return await act(episode)
+        finally:
+            if self._episodes.get(context.episode) is not episode and not episode.ended:
+                await episode.cancel_tasks()
+                await self._undo(episode)
 
     def _episode(self, context: ActionContext) -> Episode:
         episode = self._episodes.get(context.episode)

@@ -448,6 +448,39 @@ async def test_a_retry_of_calming_media_that_did_not_start_in_time_keeps_the_vol
     assert await volume_left(probe, SLOW_SPEAKER) == 0.6
 
 
+async def test_calming_media_that_starts_after_its_episode_ended_is_stopped_all_the_same(
+    ha: HomeAssistantInstance, ha_client: HomeAssistantClient, probe: HaProbe
+) -> None:
+    """The person recovers while HA is still starting the calming music (a slow speaker): the
+    episode's end puts the volume back at once, and the music HA then starts is stopped and its
+    ramp never runs, rather than playing on, louder and louder, in an episode that is over."""
+    await nobody_listening(probe, SLOW_SPEAKER, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
+    playing = asyncio.create_task(
+        actuator.perform(ramp_up(SLOW_SPEAKER, "calm"), context("m13", clock))
+    )
+    try:
+        await probe.wait_for(to_slow_speaker)  # quiet, the music not started yet
+        await actuator.end_episode(replace(context("m13", clock), recovery=True))
+    finally:
+        await ha.fire_event("ambient_test_release", {})  # … and now it starts
+    await playing
+    assert clock.next_due() is None  # no ramp left to raise it
+
+    assert await volume_left(probe, SLOW_SPEAKER) == 0.6
+    calls = [
+        e.data["service"]
+        for e in probe.service_calls("media_player")
+        if SLOW_SPEAKER in str(e.data["service_data"].get("entity_id"))
+    ]
+    assert calls[calls.index("play_media") :] == [
+        "play_media",
+        *["media_stop", "volume_set"],  # the end, as HA was still starting it
+        *["media_stop", "volume_set"],  # once it started: stopped again
+        "turn_on",  # (volume_left's)
+    ]
+
+
 async def test_a_volume_step_home_assistant_refuses_stops_the_ramp_and_the_end_puts_it_back(
     ha: HomeAssistantInstance,
     ha_client: HomeAssistantClient,
