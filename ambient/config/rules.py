@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, model_validator
 
 from ambient.config.actions import ActionConfig
 from ambient.config.base import ConfigModel
@@ -65,6 +65,11 @@ class RuleConfig(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _one_spelling(cls, data: Any) -> Any:
+        if not isinstance(data, dict | BaseModel):
+            # pydantic's "a valid dictionary or instance of RuleConfig" names a class.
+            raise ValueError(
+                f"a rule is a mapping of `id`, `triggers` and `actions`, not {_kind_of(data)}"
+            )
         if isinstance(data, dict):
             for plural, singular in HA_SINGULAR.items():
                 if plural in data and singular in data:
@@ -85,3 +90,12 @@ class QuietHoursConfig(ConfigModel):
 
     start: TimeOfDay
     end: TimeOfDay
+
+
+def _kind_of(data: Any) -> str:
+    """What a rule written as something else is, in YAML's words."""
+    if data is None:
+        return "nothing (an empty `-` item)"
+    if isinstance(data, list):
+        return "a list (one `-` too many?)"
+    return f"`{data}`"

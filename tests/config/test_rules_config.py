@@ -442,3 +442,24 @@ def test_an_mqtt_payload_yaml_reads_as_true_or_false_says_to_quote_it(tmp_path: 
         "rules[0].triggers[0].payload: YAML reads an unquoted on, off, yes, no, true or false "
         '(in any case) as true or false: quote the payload as the device sends it (`payload: "ON"`)'
     )
+
+
+@pytest.mark.parametrize(
+    ("item", "what"),
+    [
+        ("  -\n", "nothing (an empty `-` item)"),
+        ("  - - id: calm\n", "a list (one `-` too many?)"),
+        ("  - calm\n", "`calm`"),
+    ],
+)
+def test_a_rule_that_is_not_a_mapping_says_what_a_rule_is(
+    tmp_path: Path, item: str, what: str
+) -> None:
+    """It said "Input should be a valid dictionary or instance of RuleConfig": a class name."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text("store: {path: null}\nrules:\n" + item, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.path) == (3, "rules[0]"), str(issue)
+    assert issue.message == f"a rule is a mapping of `id`, `triggers` and `actions`, not {what}"
