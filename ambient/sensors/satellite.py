@@ -7,7 +7,9 @@ feeds them into the local pipeline as if they were local, with the satellite's n
 readings stamped more than the signals' ``stale_after`` ago (a satellite's clock behind) are
 kept, but read stale as they come: they are counted ``behind_clock`` and said at most once a
 minute, as MQTT sensors do; not so in a batch marked ``held`` (what the satellite buffered while
-the broker was away: old by nature, as the broker's backlog is).
+the broker was away: old by nature, as the broker's backlog is). A satellite heard from that
+goes offline (its ``<base_topic>/<instance>/status``: its last will, or its stop) is said once,
+and its return.
 
 Live, both instances read NTP-synchronised wall clocks and readings keep the satellite's times.
 Under ``ambient run --speed N`` each process's scaled clock starts at its own launch, so two
