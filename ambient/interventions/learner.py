@@ -104,15 +104,15 @@ class OptionBelief:
         return cls(option, prior.mean, _prior_kappa(prior), as_of=as_of)
 
     def aged(self, now: float, half_life_s: float | None, prior: Prior) -> OptionBelief:
-        """The belief at ``now``: its evidence about the effect counts ``kept_share`` of the
-        time since ``as_of`` as much, the rest of its weight going back to ``prior``.
+        """The belief at ``now``: its evidence about the effect keeps ``kept_share`` of its
+        weight for the time since ``as_of``, the rest going back to ``prior``.
 
-        The mean's belief is the prior's plus each observation's weight times how far it moved
-        it: aging scales those observations' weight alike, so it is the posterior whose every
-        observation counts 2^(−age / half_life) (a discounted Thompson sampling, discounted by
-        time: a person's taste changes with the weeks, not with how often a rule fires). Aging
-        in steps is aging at once. A belief never aged (``as_of`` None) starts aging now; a
-        ``now`` before ``as_of`` (a clock behind) forgets nothing and keeps ``as_of``.
+        κ and κ·mean are the prior's plus each observation's weight and weight × response:
+        aging scales every observation's share alike, so the result is the posterior in which
+        each observation counts 2^(−age / half_life) (Thompson sampling discounted by time, not
+        by episodes: a person's taste changes with the weeks, not with how often a rule fires).
+        Aging in steps is aging at once. A belief never aged (``as_of`` None) starts aging now;
+        a ``now`` before ``as_of`` (a clock behind) forgets nothing and keeps ``as_of``.
         """
         if self.as_of is None or now <= self.as_of:
             return self if self.as_of is not None else replace(self, as_of=now)
