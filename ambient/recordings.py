@@ -736,9 +736,28 @@ def _reading_errors(path: Path) -> Iterator[None]:
             f"{path}: not a text recording (a byte is not UTF-8)"
             if where is None
             else f"{path}:{where[0]}: not a text recording (byte {where[1]} is not UTF-8)"
+            + _packed_hint(path)
         ) from None
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+#: How a file packed by a tool people export with starts, and what to do with it.
+_PACKED = (
+    (b"\x1f\x8b", "gzip-compressed: unpack it, or give it as -r <(zcat {path})"),
+    (b"PK\x03\x04", "a zip archive (a spreadsheet's .xlsx?): save it as CSV"),
+)
+
+
+def _packed_hint(path: Path) -> str:
+    """``: gzip-compressed: …`` for a file that starts as a packed one does, else nothing."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(4)
+    except OSError:
+        return ""
+    found = (hint for magic, hint in _PACKED if start.startswith(magic))
+    return next((": " + hint.format(path=path) for hint in found), "")
 
 
 #: How much of a file that is not UTF-8 is read at a time to find where.

@@ -4,11 +4,15 @@ line, quiet under `| head`."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import pytest
 from fixtures.ambient_process import run_ambient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +153,29 @@ def test_a_run_of_nul_bytes_a_power_cut_left_is_one_short_warning(tmp_path: Path
         f"WARNING ambient.recordings: Skipped a recording row: {recording}:62: a line of over "
         "64 KiB, not a row"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("day.csv.gz", "gzip-compressed: unpack it, or give it as -r <(zcat {path})"),
+        ("day.xlsx", "a zip archive (a spreadsheet's .xlsx?): save it as CSV"),
+    ],
+)
+def test_a_packed_recording_says_how_to_give_it(tmp_path: Path, name: str, hint: str) -> None:
+    """A gzip-compressed recording or a spreadsheet was "not a text recording" alone."""
+    recording = tmp_path / name
+    rows = "t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(60))
+    if name.endswith(".gz"):
+        recording.write_bytes(gzip.compress(rows.encode()))
+    else:
+        with zipfile.ZipFile(recording, "w", zipfile.ZIP_DEFLATED) as sheet:
+            sheet.writestr("xl/worksheets/sheet1.xml", rows * 10)
+    result = analyze("--recording", str(recording))
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert re.fullmatch(
+        rf"ambient analyze: {re.escape(str(recording))}:\d+: not a text recording \(byte \d+ is "
+        rf"not UTF-8\): {re.escape(hint.format(path=recording))}",
+        line,
+    ), line
