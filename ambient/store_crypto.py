@@ -105,7 +105,12 @@ def _read_key_file(path: Path, check_mode: bool) -> StoreKey:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise StoreError(f"store key file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:  # its words would quote a byte of the key, and where it is
+        raise StoreError(
+            f"store key file {path} is not text: write the key as 64 hex digits (openssl rand "
+            "-hex 32) or a passphrase"
+        ) from None
+    except OSError as exc:
         raise StoreError(f"store key file {path}: cannot read it: {exc}") from None
     return StoreKey(text.strip(), str(path))
 

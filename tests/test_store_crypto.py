@@ -385,6 +385,23 @@ def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
         read_key(config.encryption)
 
 
+def test_a_key_file_that_is_not_text_is_named_without_a_byte_of_the_key(tmp_path: Path) -> None:
+    """Random bytes written as the key (`head -c 32 /dev/urandom`): the line quoted UTF-8's
+    complaint, the key's byte that broke it and where (`can't decode byte 0xe9 in position
+    2`), in the journal, and did not say what a key is."""
+    key_file = tmp_path / "store.key"
+    key_file.write_bytes(bytes([0x41, 0x42, 0xE9, 0x10] * 8))
+    key_file.chmod(0o600)
+    config = encryption(key_file=str(key_file))
+    assert config.encryption is not None
+    with pytest.raises(StoreError) as error:
+        read_key(config.encryption)
+    assert str(error.value) == (
+        f"store key file {key_file} is not text: write the key as 64 hex digits (openssl rand "
+        "-hex 32) or a passphrase"
+    )
+
+
 def test_a_systemd_credential_is_read_from_its_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
