@@ -136,6 +136,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
         #: started), judged once it is known whether HA restarted meanwhile.
         self._across_gap: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         self._judging: asyncio.Task[None] | None = None
+        #: Snapshot scenes HA was last known to have (made here, or found): one of them gone
+        #: after a gap in the link means HA restarted in it.
+        self._scenes_alive: set[str] = set()
         client.on_status(self._on_link)
 
     def holds(self, episode: Episode) -> dict[str, LightSnapshot]:
@@ -175,6 +178,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
                     "scene", "create", {"scene_id": scene_id, "snapshot_entities": [entity_id]}
                 )
                 scene_entity_id = f"scene.{scene_id}"
+                self._scenes_alive.add(scene_entity_id)
                 state = (states or {}).get(entity_id) or {}
                 span = BrightnessSpan.before(state)
                 before = restorable(state)
@@ -301,6 +305,7 @@ class CalmLights(SharedHolds[LightSnapshot]):
         delete is said as that, not as the episode not undone."""
         try:
             await self.client.call_service("scene", "delete", {}, {"entity_id": scenes})
+            self._scenes_alive.difference_update(scenes)
         except (NotConnected, HomeAssistantError) as exc:
             _LOGGER.info(
                 "Episode %s: snapshot scene(s) %s may be left in Home Assistant (harmless, "
@@ -321,7 +326,9 @@ class CalmLights(SharedHolds[LightSnapshot]):
         """The snapshot scenes HA no longer has: it keeps created scenes in memory only, so
         they are gone once HA itself restarted (neither applied nor deleted then)."""
         scenes = {s.scene_entity_id for s in snapshots}
-        return {s for s in sorted(scenes) if await self.client.get_state(s) is None}
+        gone = {s for s in sorted(scenes) if await self.client.get_state(s) is None}
+        self._scenes_alive = (self._scenes_alive | scenes) - gone
+        return gone
 
     async def _put_back(
         self, episode: Episode, snapshots: list[LightSnapshot], gone: set[str]
@@ -423,14 +430,15 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 self._unreachable_in_gap.discard(entity_id)
                 across_gap = True
         self._last_reachable[entity_id] = new
-        if old is None or across_gap:
-            # Changed unseen (ambient was not running, or the link was down): judged once it
-            # is known whether HA itself restarted meanwhile.
+        if across_gap or (old is None and any(e.recovered for e in self.episodes())):
+            # Changed unseen (the link was down, or ambient was not running: only episodes
+            # carried over a restart can have missed that): judged once it is known whether
+            # HA itself restarted meanwhile.
             self._across_gap[entity_id] = (new, old)
             if self._judging is None or self._judging.done():
                 loop = asyncio.get_running_loop()
                 self._judging = loop.create_task(self._judge_across_gap())
-        else:  # ambient saw the change itself: one judgement serves held and left-off lights
+        elif old is not None:  # ambient saw the change: one judgement for held and left off
             self._judge_seen(entity_id, new, old)
 
     def _judge_seen(self, entity_id: str, new: dict[str, Any], old: dict[str, Any]) -> None:
@@ -455,11 +463,17 @@ class CalmLights(SharedHolds[LightSnapshot]):
         await self.client.wait_connected()
         changes, self._across_gap = self._across_gap, {}
         held = [s for episode in self.episodes() for s in episode.lights.values()]
+        # Across a gap: scenes HA had before it; since ambient started: those of the episodes
+        # carried over (gone if HA restarted since they were made).
+        in_gap = [s for s in held if s.scene_entity_id in self._scenes_alive]
+        carried = [s for e in self.episodes() if e.recovered for s in e.lights.values()]
         try:
-            restarted = bool(await self._scenes_gone(held)) if held else False
+            restarted_in_gap = bool(await self._scenes_gone(in_gap))
+            restarted_since = bool(await self._scenes_gone(carried))
         except (NotConnected, HomeAssistantError):
-            restarted = False  # cannot tell: judged as any change seen
+            restarted_in_gap = restarted_since = False  # cannot tell: judged as any change
         for entity_id, (new, old) in changes.items():
+            restarted = restarted_in_gap if old is not None else restarted_since
             if restarted and self._set_afresh(entity_id, new, old or AS_AMBIENT_LEFT_IT):
                 continue
             if old is not None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance
+from fixtures.connections import running
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, stepped_link
 from pydantic import SecretStr
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
@@ -383,6 +384,68 @@ async def test_a_light_dimmed_at_its_wall_dimmer_is_left_alone_and_not_restored(
         e for e in probe.service_calls("scene")[scenes_before:] if e.data["service"] == "turn_on"
     ]
     assert applied == []  # not put back to 200 over their choice
+
+
+async def test_a_light_switched_off_at_the_wall_while_only_the_link_dropped_is_theirs(
+    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
+) -> None:
+    """The link to HA drops (the Pi's Wi-Fi) while HA runs on, and the lamp is switched off at
+    the wall meanwhile: HA still has the snapshot scene made before the drop, so it did not
+    restart in it, and the change ambient learns of as the link comes back is someone's hand
+    (the report is a stand-in, as ``device_report``: a real one comes with no user too). An
+    older episode carried over from before an earlier restart of HA, its scene long gone, does
+    not make this gap a restart."""
+    await set_light(probe, BED, 200, 5000)
+    store = Store(tmp_path / "state.db")
+    store.put(
+        "ha.episodes",
+        "older:alex:1.000",
+        {
+            "lights": {
+                CEILING: {
+                    "scene_entity_id": "scene.ambient_older_light_ceiling_lights",  # long gone
+                    "before": {"state": "on", "brightness": 180},
+                }
+            }
+        },
+    )
+    link = stepped_link(ha)
+    async with running(link.client) as client:
+        actuator = HomeAssistantActuator(client, RealClock(), store)
+        assert await actuator.perform(calm(BED, brightness_pct=35), context("g2"))
+        calmed = await probe.wait_for_state(BED, is_at(89, 2400))
+        await seen_by(client, BED, is_at(89, 2400))
+        before_the_drop = client.state(BED)
+
+        await link.drop()
+        switched_off = {
+            **calmed,
+            "state": "off",
+            "attributes": {"friendly_name": calmed["attributes"].get("friendly_name")},
+            "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
+        }
+        actuator.lights._on_change(BED, switched_off, before_the_drop)
+        await link.clock.fire_next()  # the link's backoff: it connects again
+        await client.wait_connected()
+        await actuator.lights.judged()
+
+        assert actuator.diagnostics()["g2"]["lights"][BED]["overridden_by"] == "device"
+        scenes_before = len(probe.service_calls("scene"))
+        await actuator.end_episode(context("g2"))
+    applied = [
+        e for e in probe.service_calls("scene")[scenes_before:] if e.data["service"] == "turn_on"
+    ]
+    assert applied == []  # not put back over their choice
+    store.close()
+
+
+async def seen_by(client: HomeAssistantClient, entity_id: str, condition: Any) -> None:
+    """Until ``client``'s own copy of ``entity_id``'s state meets ``condition``."""
+    seen = asyncio.Event()
+    client.watch_entities(
+        [entity_id], lambda _, new, __: seen.set() if new and condition(new) else None
+    )
+    await asyncio.wait_for(seen.wait(), 10)
 
 
 def unavailable_report(state: dict[str, Any]) -> dict[str, Any]:
