@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -33,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ambient.config.insights import TrendConfig
+from ambient.insights import trends
 from ambient.insights.synthetic import ln_rmssd_series
 from ambient.insights.trends import hrv_trend
 
@@ -229,12 +231,15 @@ def trend_alerts(series: dict[date, float], config: TrendConfig, first: int, las
     return count
 
 
-def first_alert_from(series: dict[date, float], config: TrendConfig, drop: int) -> int | None:
-    """Days from the drop to the first entry into ``low`` on or after it; None when the
-    trend was already low the day before the drop (a false alert still on: no delay to
-    measure, the steady-state convention)."""
+def first_alert_from(
+    series: dict[date, float], config: TrendConfig, drop: int, days: int | None = None
+) -> int | None:
+    """Days from the drop to the first entry into ``low`` on or after it, over ``days``
+    (by default as many as the series holds, none missing); None when the trend was already
+    low the day before the drop (a false alert still on: no delay to measure, the
+    steady-state convention)."""
     previous = None
-    for day in range(len(series)):
+    for day in range(len(series) if days is None else days):
         state = hrv_trend(series, START + timedelta(days=day), config).state
         if day == drop and previous == "low":
             return None
@@ -301,6 +306,77 @@ def detector(seeds: range) -> None:
     print()
 
 
+# -- part 3: what a user lives with ---------------------------------------------------------
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def year_warnings(seed: int, missing: float, carry_over: float) -> int:
+    """Entries into ``low`` over a year of a steady established user (60 days behind them)."""
+    series = ln_rmssd_series(START, 425, seed, missing=missing, carry_over=carry_over)
+    return trend_alerts(series, TrendConfig(), 60, 425)
+
+
+def decline_delay(
+    seed: int, drop_sd: float, drop_over: int, missing: float, carry_over: float
+) -> int | None:
+    """Days from a decline starting on day 100 to the first entry into ``low`` (None: low
+    already the day before)."""
+    series = ln_rmssd_series(
+        START,
+        160,
+        seed,
+        drop_from=100,
+        drop_sd=drop_sd,
+        drop_over=drop_over,
+        missing=missing,
+        carry_over=carry_over,
+    )
+    return first_alert_from(series, TrendConfig(), 100, 160)
+
+
+def lived_with(years: int, declines: int) -> None:
+    print(f"## A steady person, months on end ({years} years a row, seeds 5000 on)\n")
+    print("| steady days | false warnings per month |")
+    print("| --- | --- |")
+    steady = [
+        ("independent from day to day", 0.0, 0.0),
+        ("30 % of days missing", 0.3, 0.0),
+        ("carry-over 0.3 (AR(1))", 0.0, 0.3),
+        ("carry-over 0.5 (AR(1))", 0.0, 0.5),
+    ]
+    for name, missing, carry_over in steady:
+        count = sum(year_warnings(5000 + s, missing, carry_over) for s in range(years))
+        print(f"| {name} | {count / (years * 365 / DAYS_PER_MONTH):.2f} |")
+    print(f"\n## Days to warn after a decline from day 100 ({declines} series a row)\n")
+    print("| decline | median | 90 % within | <= 4 d | <= 7 d | <= 14 d | already low |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    rows = [
+        ("step of 1 SD", 1.0, 1, 0.0, 0.0),
+        ("step of 1 SD, 30 % missing", 1.0, 1, 0.3, 0.0),
+        ("step of 2 SD", 2.0, 1, 0.0, 0.0),
+        ("gradual: 1 SD over 14 days", 1.0, 14, 0.0, 0.0),
+        ("step of 1 SD, carry-over 0.5", 1.0, 1, 0.0, 0.5),
+        ("step of 2 SD, carry-over 0.5", 2.0, 1, 0.0, 0.5),
+    ]
+    for name, drop_sd, drop_over, missing, carry_over in rows:
+        found = [
+            decline_delay(2000 + s, drop_sd, drop_over, missing, carry_over)
+            for s in range(declines)
+        ]
+        measured = sorted(d for d in found if d is not None)
+        ninety = measured[math.ceil(0.9 * len(measured)) - 1]
+
+        def share(days: int, measured: list[int] = measured) -> str:
+            return f"{sum(d <= days for d in measured) / len(measured):.0%}"
+
+        print(
+            f"| {name} | {statistics.median(measured):g} | {ninety} | {share(4)} | "
+            f"{share(7)} | {share(14)} | {(len(found) - len(measured)) / len(found):.0%} |"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (a rough table)")
@@ -310,10 +386,25 @@ def main() -> None:
         default=3000,
         help="first generator seed of part 2 (3000: seeds the settings were not chosen on)",
     )
+    parser.add_argument(
+        "--part", type=int, choices=(1, 2, 3), help="only this part (default: all three)"
+    )
+    parser.add_argument(
+        "--independent-days",
+        action="store_true",
+        help="parts 2 and 3 with every day scored as independent of the day before (no "
+        "carry-over estimated: hrv_trend before it was)",
+    )
     arguments = parser.parse_args()
-    bound(4000 if arguments.quick else 20000)
+    if arguments.independent_days:
+        trends.MIN_PAIRS = sys.maxsize  # never enough consecutive days: no carry-over
+    if arguments.part in (None, 1):
+        bound(4000 if arguments.quick else 20000)
     first = arguments.first_seed
-    detector(range(first, first + (200 if arguments.quick else 1000)))
+    if arguments.part in (None, 2):
+        detector(range(first, first + (200 if arguments.quick else 1000)))
+    if arguments.part in (None, 3):
+        lived_with(*((30, 200) if arguments.quick else (200, 1000)))
 
 
 if __name__ == "__main__":
