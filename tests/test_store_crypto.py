@@ -17,7 +17,9 @@ import pytest
 from fixtures.ambient_process import run_ambient
 
 from ambient.clock import VirtualClock
+from ambient.config import load_config
 from ambient.config.store import StoreConfig
+from ambient.daemon import Daemon, DaemonOptions
 from ambient.store import ALONE_LOOK_S, ALONE_WAIT_S, Store, StoreError, StoreKey, encrypt_at_start
 from ambient.store_crypto import CREDENTIALS_ENV, file_is_plain, key_opens, read_key, rekey
 
@@ -275,6 +277,44 @@ def test_a_start_beside_a_command_reading_the_plain_store_for_a_moment_encrypts_
     store = Store(path, StoreKey(RAW_KEY, "test"))
     assert store.get("signals.baseline", "alex") == {"minutes": 2}
     store.close()
+
+
+def test_the_daemon_waits_for_a_command_on_the_plain_store_on_its_clock_still_answering(
+    tmp_path: Path,
+) -> None:
+    """The daemon's start beside a command reading the plain store: it waits on its clock,
+    and meanwhile its loop goes on (its status says it is starting); it slept for real, the
+    loop held. Once the command lets go, the store is encrypted and the config wired."""
+    path = tmp_path / "state" / "ambient.db"
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    config_file = tmp_path / "ambient.yaml"
+    config_file.write_text(
+        f"people: [{{id: alex}}]\nstore:\n  path: {path}\n  encryption:\n    key_file: {key_file}\n"
+    )
+    config = load_config(config_file)
+    holder = holding_it_open(path)
+    clock = VirtualClock(start=1000.0)
+    daemon = Daemon(config, clock, DaemonOptions(services=False))
+
+    async def start() -> None:
+        wiring = asyncio.create_task(daemon._wire_or_go_back(config))
+        await clock.run_until(1000.25)  # it has looked three times
+        assert not wiring.done() and daemon.status().get("starting") is True
+        holder.communicate("")  # the command ends
+        while not wiring.done():
+            await clock.run_until(clock.now() + ALONE_LOOK_S)
+        _, wired = wiring.result()
+        wired.store.close()
+
+    try:
+        asyncio.run(start())
+    finally:
+        if holder.returncode is None:
+            holder.communicate("")
+    assert clock.now() < 1000.0 + ALONE_WAIT_S
+    assert file_is_plain(path) is False
 
 
 def test_a_write_into_the_plain_store_while_it_is_encrypted_is_refused_not_lost(
