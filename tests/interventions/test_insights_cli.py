@@ -70,12 +70,27 @@ def learnt(tmp_path: Path) -> None:
     store.close()
 
 
-def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Path) -> None:
-    config = write_config(tmp_path)
+def learnt_under(
+    tmp_path: Path, old: str = "", new: str = "", ban: list[str] | None = None
+) -> Path:
+    """The config (``old`` replaced by ``new`` in its text: a rule, an option or a person
+    changed since) over a store holding what :func:`learnt` learnt under the first one."""
+    config = write_config(tmp_path, ban)
+    if old:
+        config.write_text(config.read_text().replace(old, new))
     learnt(tmp_path)
-    result = run_ambient("insights", "--config", str(config))
+    return config
+
+
+def insights(config: Path, *args: str) -> str:
+    """What `ambient insights --config CONFIG ARGS` shows; it must succeed."""
+    result = run_ambient("insights", "--config", str(config), *args)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    return result.stdout
+
+
+def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Path) -> None:
+    lines = insights(learnt_under(tmp_path)).splitlines()
     assert lines[0] == "alex — rule calm: older episodes count less, half after 60 days"
     breathe = next(line for line in lines if line.strip().startswith("breathe"))
     assert "+0.80 SD" in breathe
@@ -87,11 +102,8 @@ def test_insights_lists_each_option_with_its_episodes_and_odds_now(tmp_path: Pat
 
 
 def test_insights_json_gives_one_object_per_option_and_honours_a_ban(tmp_path: Path) -> None:
-    config = write_config(tmp_path, ban=["music"])
-    learnt(tmp_path)
-    result = run_ambient("insights", "--person", "alex", "--json", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    rows = {row["option"]: row for row in map(json.loads, result.stdout.splitlines())}
+    shown = insights(learnt_under(tmp_path, ban=["music"]), "--person", "alex", "--json")
+    rows = {row["option"]: row for row in map(json.loads, shown.splitlines())}
     assert list(rows) == ["breathe", "music", "lights"]
     assert rows["music"]["banned"] and rows["music"]["probability"] == 0.0
     assert rows["music"]["check_ins"] == 1 and rows["music"]["usable"] == 0
@@ -107,10 +119,8 @@ def test_insights_before_anything_is_learnt_and_for_an_unknown_person(tmp_path: 
     assert missing.stderr.startswith("ambient insights: no store at")
     assert "Traceback" not in missing.stderr
     Store(tmp_path / "state.db").close()
-    empty = run_ambient("insights", "--config", str(config))
-    assert (empty.returncode, empty.stdout) == (
-        0,
-        "No calming episodes yet: a rule with `choose_calming` has not run.\n",
+    assert (
+        insights(config) == "No calming episodes yet: a rule with `choose_calming` has not run.\n"
     )
     unknown = run_ambient("insights", "--person", "robin", "--config", str(config))
     assert unknown.returncode == 1
@@ -120,22 +130,18 @@ def test_insights_before_anything_is_learnt_and_for_an_unknown_person(tmp_path: 
 def test_insights_says_when_what_was_learnt_belongs_to_no_rule_of_the_config(
     tmp_path: Path,
 ) -> None:
-    config = write_config(tmp_path)
-    config.write_text(config.read_text().replace("id: calm", "id: evening_calm"))
-    learnt(tmp_path)
-    result = run_ambient("insights", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "alex — rule calm"  # still shown, on its old id
+    config = learnt_under(tmp_path, "id: calm", "id: evening_calm")
+    shown = insights(config)
+    assert shown.splitlines()[0] == "alex — rule calm"  # still shown, on its old id
     assert (
         "Learned calming episodes of rule 'calm' (4) are kept, but no rule with choose_calming "
         "has that id now: renamed? Learning does not follow a new id; give the rule its old id "
         "back to go on from it (docs/interventions.md)\n"
-    ) in result.stdout
-    as_json = run_ambient("insights", "--json", "--config", str(config))
-    assert all(json.loads(line)["rule"] == "calm" for line in as_json.stdout.splitlines())
-    sams = run_ambient("insights", "--person", "sam", "--config", str(config))
-    assert sams.returncode == 0, sams.stderr
-    assert "renamed?" not in sams.stdout  # the episodes are Alex's
+    ) in shown
+    assert all(
+        json.loads(line)["rule"] == "calm" for line in insights(config, "--json").splitlines()
+    )
+    assert "renamed?" not in insights(config, "--person", "sam")  # the episodes are Alex's
 
 
 def test_insights_says_when_an_options_learning_belongs_to_no_option_of_its_rule(
@@ -143,21 +149,16 @@ def test_insights_says_when_an_options_learning_belongs_to_no_option_of_its_rule
 ) -> None:
     """An option renamed (`breathe` to `paced`) starts again from its prior, and the old id's
     row simply left the table: three episodes of learning gone without a word."""
-    config = write_config(tmp_path)
-    config.write_text(config.read_text().replace("id: breathe", "id: paced"))
-    learnt(tmp_path)
-    result = run_ambient("insights", "--config", str(config))
-    assert result.returncode == 0, result.stderr
+    config = learnt_under(tmp_path, "id: breathe", "id: paced")
+    shown = insights(config)
     assert (
         "alex — rule calm: learned option 'breathe' (3 episodes) is kept, but the rule has no "
         "option with that id now: renamed? Learning does not follow a new id; give the option "
         "its old id back to go on from it (docs/interventions.md)\n"
-    ) in result.stdout
-    paced = next(line for line in result.stdout.splitlines() if line.strip().startswith("paced"))
+    ) in shown
+    paced = next(line for line in shown.splitlines() if line.strip().startswith("paced"))
     assert paced.split()[1:3] == ["0", "0"]  # the new id starts at its prior
-    sams = run_ambient("insights", "--person", "sam", "--config", str(config))
-    assert sams.returncode == 0, sams.stderr
-    assert "renamed?" not in sams.stdout  # the episodes are Alex's
+    assert "renamed?" not in insights(config, "--person", "sam")  # the episodes are Alex's
 
 
 def test_an_option_of_the_rules_other_choose_calming_step_is_not_called_renamed(
@@ -165,16 +166,13 @@ def test_an_option_of_the_rules_other_choose_calming_step_is_not_called_renamed(
 ) -> None:
     """A rule may choose in its actions and again in `on_recovery` (or an escalation level):
     one learning for the rule, whose options are those of every step."""
-    config = write_config(tmp_path)
+    config = learnt_under(tmp_path)
     data = yaml.safe_load(config.read_text())
     options = data["rules"][0]["actions"][0]["choose_calming"]["options"]
     data["rules"][0]["actions"][0]["choose_calming"]["options"] = options[1:]
     data["rules"][0]["on_recovery"] = [{"choose_calming": {"options": options[:1]}}]
     config.write_text(yaml.safe_dump(data))
-    learnt(tmp_path)
-    result = run_ambient("insights", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    assert "renamed?" not in result.stdout
+    assert "renamed?" not in insights(config)
 
 
 def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
@@ -183,26 +181,22 @@ def test_the_learning_of_someone_removed_from_people_is_shown_with_a_note(
     """Alex left the household (the rule is Sam's now): what was learnt of Alex is kept in the
     store until `ambient forget`, and shown with a note saying so, as `ambient report` and
     `ambient baseline show` do."""
-    learnt(tmp_path)
-    config = write_config(tmp_path)
+    config = learnt_under(tmp_path)
     document = yaml.safe_load(config.read_text())
     document["people"] = [{"id": "sam"}]
     document["rules"][0]["person"] = "sam"
     config.write_text(yaml.safe_dump(document))
 
-    result = run_ambient("insights", "--config", str(config))
+    lines = insights(config).splitlines()
 
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
     assert lines[0] == "alex — rule calm: older episodes count less, half after 60 days"
     assert (
         "alex: not in the config's people: what was learnt before "
         "(`ambient forget --person alex` erases it)"
     ) in lines
-    alone = run_ambient("insights", "--config", str(config), "--person", "alex")
-    assert alone.returncode == 0, alone.stderr
-    assert alone.stdout.splitlines()[0] == lines[0]
-    assert "alex: not in the config's people" in alone.stdout
+    alone = insights(config, "--person", "alex")
+    assert alone.splitlines()[0] == lines[0]
+    assert "alex: not in the config's people" in alone
 
 
 def test_insights_for_someone_with_nothing_learnt_says_it_has_not_run_for_them(
@@ -210,13 +204,9 @@ def test_insights_for_someone_with_nothing_learnt_says_it_has_not_run_for_them(
 ) -> None:
     """Alex's rule has run; Sam has nothing learnt: it has not run *for Sam* (it said "a rule
     with choose_calming has not run", as if it had run for nobody)."""
-    config = write_config(tmp_path)
-    learnt(tmp_path)
+    shown = insights(learnt_under(tmp_path), "--person", "sam")
 
-    result = run_ambient("insights", "--person", "sam", "--config", str(config))
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == (
+    assert shown == (
         "No calming episodes for sam yet: a rule with `choose_calming` has not run for sam.\n"
     )
 
@@ -226,18 +216,11 @@ def test_insights_says_when_a_rules_learning_belongs_to_the_person_it_had_before
 ) -> None:
     """A rule given to someone else runs only for them: what it learnt for its old person is
     kept under them but never used again, and was shown as if current, without a word."""
-    config = write_config(tmp_path)
-    config.write_text(config.read_text().replace("person: alex", "person: sam"))
-    learnt(tmp_path)
+    shown = insights(learnt_under(tmp_path, "person: alex", "person: sam"))
 
-    result = run_ambient("insights", "--config", str(config))
-
-    assert result.returncode == 0, result.stderr
     assert (
         "alex — rule calm: learned calming episodes (4) are kept, but the rule is for sam now "
         "and does not run for alex: learning does not follow the rule to another person; give "
         "it `person: alex` back to go on from it (docs/interventions.md)\n"
-    ) in result.stdout
-    unchanged = run_ambient("insights", "--config", str(write_config(tmp_path)))
-    assert unchanged.returncode == 0, unchanged.stderr
-    assert "is for" not in unchanged.stdout
+    ) in shown
+    assert "is for" not in insights(write_config(tmp_path))  # the rule's person unchanged
