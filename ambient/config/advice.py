@@ -19,6 +19,7 @@ from ambient.config.root import AmbientConfig
 from ambient.config.rule_advice import (
     calming_in_quiet_hours,
     durations_read_from_a_clock,
+    ha_templates_in_actions,
     hysteresis_past_the_scale,
     ids_home_assistant_cannot_show,
     signal_kind_mixups,
@@ -75,6 +76,7 @@ def config_advice(config: AmbientConfig) -> list[Finding]:
         *_thresholds_off_scale(config),
         *unreachable_rule_parts(config),
         *durations_read_from_a_clock(config),
+        *ha_templates_in_actions(config),
         *ids_home_assistant_cannot_show(config),
         *hysteresis_past_the_scale(config),
         *thresholds_past_the_scale(config),

@@ -9,17 +9,25 @@ number test on a text signal is never met; a state test on a number compares its
 that takes a trigger's clear level off its signal's scale (it never clears), and a rule id
 Home Assistant's Active rule sensor cannot show (``none``, ``unknown``). And, anywhere in the
 config, a duration written as an unquoted ``10:00``, which YAML reads as minutes and seconds
-where ``"10:00"`` in quotes is hours and minutes."""
+where ``"10:00"`` in quotes is hours and minutes; and a Home Assistant template
+(``{{ states('sensor.x') }}``) in an action's text, which ambient prints as it is."""
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from typing import Any, Final
 
 from pydantic import BaseModel
 
-from ambient.config.actions import ChooseCalmingStepConfig
+from ambient.config.actions import (
+    ChooseCalmingStepConfig,
+    LogActionConfig,
+    LogbookActionConfig,
+    NotifyActionConfig,
+    ServiceCallActionConfig,
+)
 from ambient.config.conditions import SignalConditionConfig
 from ambient.config.cron import why_never_fires
 from ambient.config.durations import minutes_read_from_a_clock
@@ -282,3 +290,34 @@ def _walk_values(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
             yield from _walk_values(item, (*path, str(key)))
     else:
         yield path, value
+
+
+#: ``{{ states('sensor.x') }}``, ``{{ trigger.to_state.state }}``: Home Assistant's Jinja, not
+#: ``{{hr}}`` (a literal ``{hr}``, as the format strings write it).
+#: The actions whose texts are format strings (see :mod:`.template_checks`).
+_FORMATTED = (LogActionConfig, LogbookActionConfig, NotifyActionConfig, ServiceCallActionConfig)
+_HA_TEMPLATE = re.compile(r"\{\{(?=[^{}]*[\s(.|'\"])[^{}]*\}\}")
+
+
+def ha_templates_in_actions(config: AmbientConfig) -> Iterator[Finding]:
+    """An action's text holding a Home Assistant template: ambient fills ``{placeholders}``
+    and reads ``{{`` as a literal brace, so ``{{ states('sensor.x') }}`` copied from an HA
+    automation is sent as ``{ states('sensor.x') }``, without a word. The texts are those
+    ``{placeholders}`` fill (messages, a notify's title, a call's ``data``); a breathing
+    script's words are Jinja2 indeed, and an ``mqtt.publish`` payload's braces are JSON's."""
+    for r_index, rule in enumerate(config.rules):
+        for path, step in walk_steps(rule, ("rules", r_index)):
+            if not isinstance(step, _FORMATTED):
+                continue
+            texts = {key: getattr(step, key, None) for key in ("message", "title", "data")}
+            for where, value in _walk_values(texts, path):
+                if isinstance(value, str) and (found := _HA_TEMPLATE.search(value)):
+                    yield where, _ha_template_said(found.group(0))
+
+
+def _ha_template_said(template: str) -> str:
+    return (
+        f"`{template}` is a Home Assistant template, which ambient does not run: it sends "
+        f"`{template[1:-1]}` as written; ambient fills placeholders such as `{{person}}` or "
+        "`{stress_score}` (docs/rules.md)"
+    )
