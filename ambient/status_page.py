@@ -157,9 +157,11 @@ def _section(title: str, body: list[str], empty: str = "none configured") -> lis
 def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
     """Name, kind, whose heart it reads (in a household, which wearable is whose), state, age,
     battery; the person column only when some sensor names one (a daemon older than this
-    page), the battery only where its level is known (a BLE device that tells it)."""
+    page), the battery only where its level is known (a BLE device that tells it). Below
+    them, the satellites a satellite sensor knows to be offline (their readings stopped)."""
     named = any(sensor.get("person") for sensor in sensors)
     rows = []
+    offline = []
     for sensor in sensors:
         state = _connection_text(sensor)
         age_s = sensor.get("last_reading_age_s")
@@ -170,7 +172,12 @@ def _sensor_lines(sensors: list[Mapping[str, Any]]) -> list[str]:
         battery = sensor.get("battery_pct")
         known = isinstance(battery, int | float) and not isinstance(battery, bool)
         rows.append([*row, state, age, f"battery {battery} %" if known else ""])
-    return _table(rows)
+        gone = sensor.get("offline")
+        if isinstance(gone, list) and gone:
+            listed = ", ".join(str(instance) for instance in gone)
+            which = "satellite" if len(gone) == 1 else "satellites"
+            offline.append(f"  {sensor.get('name', '?')}: {which} OFFLINE: {listed}")
+    return [*_table(rows), *offline]
 
 
 def _connection_text(sensor: Mapping[str, Any]) -> str:

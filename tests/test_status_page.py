@@ -389,3 +389,40 @@ def test_status_of_a_running_daemon_shows_a_watch_read_from_ha_as_connected(
     assert status.returncode == 0, status.stderr
     sensor_line = next(line for line in status.stdout.splitlines() if "alex_watch" in line)
     assert "homeassistant  for alex  connected  last reading" in sensor_line
+
+
+def test_a_satellite_gone_offline_is_listed_under_its_sensor() -> None:
+    """A satellite whose last will said it went offline (power or network lost) is on the
+    page below the sensors, named, as in ``status --json``'s ``offline``: its readings have
+    stopped. A satellite sensor with none offline (or a daemon older than the list) adds no
+    line."""
+    sensors = [
+        {
+            "name": "satellite0",
+            "type": "satellite",
+            "connected": True,
+            "last_reading_age_s": 93.0,
+            "offline": ["bedroom", "kitchen"],
+        },
+        {
+            "name": "upstairs",
+            "type": "satellite",
+            "connected": True,
+            "last_reading_age_s": 0.5,
+            "offline": ["attic"],
+        },
+        {"name": "downstairs", "type": "satellite", "connected": True, "offline": []},
+        {"name": "older", "type": "satellite", "connected": True},
+    ]
+
+    lines = render_status({"sensors": sensors}).splitlines()
+
+    assert "  satellite0: satellites OFFLINE: bedroom, kitchen" in lines
+    assert "  upstairs: satellite OFFLINE: attic" in lines
+    assert [line for line in lines if "OFFLINE" in line] == [
+        "  satellite0: satellites OFFLINE: bedroom, kitchen",
+        "  upstairs: satellite OFFLINE: attic",
+    ]
+    assert lines.index("  upstairs: satellite OFFLINE: attic") > max(
+        i for i, line in enumerate(lines) if line.startswith("  older ")
+    )
