@@ -139,7 +139,23 @@ def file_is_plain(path: Path) -> bool | None:
     return head == SQLITE_HEADER
 
 
-def header_damaged(path: Path) -> bool:
+def not_opened(path: Path, key: StoreKey | None) -> str:
+    """What ``run`` and ``check`` say of the file at ``path`` that does not start as a plain
+    SQLite file's and that ``key`` does not open (None: no key is given): a plain store whose
+    header a worn card damaged, else an encrypted one whose key is wrong, or not given."""
+    if _header_damaged(path):
+        return (
+            f"store {path} is damaged (its SQLite header is unreadable): move it and its -wal "
+            "and -shm files aside to start with a new one, or put back a copy"
+        )
+    if key is None:
+        return (
+            f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
+        )
+    return f"store {wrong_key(path, key)}"
+
+
+def _header_damaged(path: Path) -> bool:
     """Whether a file that does not start as SQLite's do is a plain store whose header was
     damaged (a worn card) rather than an encrypted one: its schema is still there in the
     clear, which an encrypted file never shows."""
@@ -149,27 +165,6 @@ def header_damaged(path: Path) -> bool:
     except OSError:
         return False
     return not first_pages.startswith(SQLITE_HEADER) and b"CREATE TABLE" in first_pages
-
-
-def header_damage(path: Path) -> str:
-    """What ``run`` and ``check`` say of a store whose header is damaged."""
-    return (
-        f"store {path} is damaged (its SQLite header is unreadable): move it and its -wal and "
-        "-shm files aside to start with a new one, or put back a copy"
-    )
-
-
-def not_opened(path: Path, key: StoreKey | None) -> str:
-    """What ``run`` and ``check`` say of the file at ``path`` that does not start as a plain
-    SQLite file's and that ``key`` does not open (None: no key is given): a plain store whose
-    header a worn card damaged, else an encrypted one whose key is wrong, or not given."""
-    if header_damaged(path):
-        return header_damage(path)
-    if key is None:
-        return (
-            f"store {path} is encrypted (or not an SQLite file): give its key in store.encryption"
-        )
-    return f"store {wrong_key(path, key)}"
 
 
 def connect_encrypted(path: Path, key: StoreKey) -> Any:
