@@ -461,15 +461,24 @@ class CalmLights(SharedHolds[LightSnapshot]):
         change is no one's hand, and the light is put back at the episode's end. HA restarted
         when it no longer has the snapshot scenes of the lights (it keeps them in memory)."""
         await self.client.wait_connected()
-        changes, self._across_gap = self._across_gap, {}
+        while self._across_gap:  # (changes coming in meanwhile are judged in the next round)
+            changes, self._across_gap = self._across_gap, {}
+            await self._judge_unseen(changes)
+
+    async def _judge_unseen(
+        self, changes: dict[str, tuple[dict[str, Any], dict[str, Any] | None]]
+    ) -> None:
         held = [s for episode in self.episodes() for s in episode.lights.values()]
         # Across a gap: scenes HA had before it; since ambient started: those of the episodes
         # carried over (gone if HA restarted since they were made).
         in_gap = [s for s in held if s.scene_entity_id in self._scenes_alive]
         carried = [s for e in self.episodes() if e.recovered for s in e.lights.values()]
+        olds = [old for _, old in changes.values()]
         try:
-            restarted_in_gap = bool(await self._scenes_gone(in_gap))
-            restarted_since = bool(await self._scenes_gone(carried))
+            restarted_in_gap = any(o is not None for o in olds) and bool(
+                await self._scenes_gone(in_gap)
+            )
+            restarted_since = None in olds and bool(await self._scenes_gone(carried))
         except (NotConnected, HomeAssistantError):
             restarted_in_gap = restarted_since = False  # cannot tell: judged as any change
         for entity_id, (new, old) in changes.items():

@@ -413,18 +413,12 @@ async def test_a_light_switched_off_at_the_wall_while_only_the_link_dropped_is_t
     async with running(link.client) as client:
         actuator = HomeAssistantActuator(client, RealClock(), store)
         assert await actuator.perform(calm(BED, brightness_pct=35), context("g2"))
-        calmed = await probe.wait_for_state(BED, is_at(89, 2400))
+        await probe.wait_for_state(BED, is_at(89, 2400))
         await seen_by(client, BED, is_at(89, 2400))
         before_the_drop = client.state(BED)
 
         await link.drop()
-        switched_off = {
-            **calmed,
-            "state": "off",
-            "attributes": {"friendly_name": calmed["attributes"].get("friendly_name")},
-            "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
-        }
-        actuator.lights._on_change(BED, switched_off, before_the_drop)
+        actuator.lights._on_change(BED, switched_off(before_the_drop), before_the_drop)
         await link.clock.fire_next()  # the link's backoff: it connects again
         await client.wait_connected()
         await actuator.lights.judged()
@@ -437,6 +431,45 @@ async def test_a_light_switched_off_at_the_wall_while_only_the_link_dropped_is_t
     ]
     assert applied == []  # not put back over their choice
     store.close()
+
+
+async def test_lights_switched_at_the_wall_as_the_link_comes_back_are_each_judged(
+    ha: HomeAssistantInstance, probe: HaProbe
+) -> None:
+    """Two lamps switched off at the wall while the link was down, the second reported while
+    ambient is still asking HA about the first (reports are stand-ins, as above): both are
+    someone's, neither is left unjudged and put back over their choice."""
+    await set_light(probe, BED, 200, 5000)
+    await set_light(probe, CEILING, 180, 4000)
+    link = stepped_link(ha)
+    async with running(link.client) as client:
+        actuator = HomeAssistantActuator(client, RealClock())
+        assert await actuator.perform(calm(BED, CEILING, brightness_pct=35), context("g3"))
+        for light in (BED, CEILING):
+            await seen_by(client, light, lambda s: s["attributes"].get("brightness") == 89)
+        before = {light: client.state(light) for light in (BED, CEILING)}
+
+        await link.drop()
+        actuator.lights._on_change(BED, switched_off(before[BED]), before[BED])
+        await link.clock.fire_next()  # the link's backoff: it connects again
+        await client.wait_connected()  # … and ambient asks HA whether it restarted
+        actuator.lights._on_change(CEILING, switched_off(before[CEILING]), before[CEILING])
+        await actuator.lights.judged()
+
+        lights = actuator.diagnostics()["g3"]["lights"]
+        assert [lights[light]["overridden_by"] for light in (BED, CEILING)] == ["device"] * 2
+        await actuator.end_episode(context("g3"))
+
+
+def switched_off(state: dict[str, Any] | None) -> dict[str, Any]:
+    """``state``'s light switched off at the wall, as HA reports it: no user, no parent."""
+    assert state is not None
+    return {
+        **state,
+        "state": "off",
+        "attributes": {"friendly_name": state["attributes"].get("friendly_name")},
+        "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
+    }
 
 
 async def seen_by(client: HomeAssistantClient, entity_id: str, condition: Any) -> None:
