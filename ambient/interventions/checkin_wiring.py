@@ -22,10 +22,11 @@ _LOGGER = logging.getLogger(__name__)
 
 
 def add_entity(
-    config: AmbientConfig, book: EpisodeBook, recorder: EpisodeRecorder, hub: Hub
+    config: AmbientConfig, clock: Clock, book: EpisodeBook, recorder: EpisodeRecorder, hub: Hub
 ) -> CalmingEntity:
-    """The per-person calming state HA discovery shows, refreshed after each measurement."""
-    entity = CalmingEntity(book, policies_of(config))
+    """The per-person calming state HA discovery shows, refreshed after each measurement (and
+    hourly, as what was learnt ages)."""
+    entity = CalmingEntity(book, policies_of(config), clock)
     recorder.measured_listeners.append(entity.changed)
     hub.status_providers["calming"] = entity.states
     return entity

@@ -65,7 +65,7 @@ def add_interventions(
     hub.on_signals(recorder.on_signals)
     from ambient.interventions.checkin_wiring import add_check_ins, add_entity
 
-    entity = add_entity(config, book, recorder, hub)
+    entity = add_entity(config, clock, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
     say_left_behind(learning_left_behind(book, config), store)

@@ -64,7 +64,7 @@ async def test_the_notification_is_sent_and_its_button_answers_the_episode(
     book = EpisodeBook(store)
     recorder = EpisodeRecorder(clock, book)
     client = HomeAssistantClient(config.homeassistant, RealClock(), Counters())
-    entity = add_entity(config, book, recorder, hub)
+    entity = add_entity(config, clock, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(client), entity)
     assert checkins is not None
     answered = asyncio.Event()
@@ -126,7 +126,7 @@ async def test_a_mood_chosen_in_the_input_select_is_kept_and_teaches(
     await clock.run_until(T0 + 1200)  # measured today
     before = book.beliefs("alex", "calm")["breathe"]
     client = HomeAssistantClient(config.homeassistant, RealClock(), Counters())
-    entity = add_entity(config, book, recorder, hub)
+    entity = add_entity(config, clock, book, recorder, hub)
     add_check_ins(config, clock, store, book, recorder, hub, Links(client), entity)
 
     moods = CheckInBook(store)

@@ -102,7 +102,7 @@ async def test_a_question_on_mqtt_is_answered_on_mqtt_and_the_sensor_shows_it(
     book = EpisodeBook(store)
     recorder = EpisodeRecorder(clock, book)
     connection = make_connection(mosquitto)
-    entity = add_entity(config, book, recorder, hub)
+    entity = add_entity(config, clock, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
     assert checkins is not None
     assert checkins.instance == "test"  # named in its notifications' buttons and tags
@@ -174,7 +174,7 @@ async def test_an_answer_naming_no_possible_episode_is_not_a_handler_error(
     recorder = EpisodeRecorder(clock, book)
     counters = Counters()
     connection = make_connection(mosquitto, counters=counters)
-    entity = add_entity(config, book, recorder, hub)
+    entity = add_entity(config, clock, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
     assert checkins is not None
     stray = [
@@ -261,7 +261,7 @@ async def asked_then_refusing(mosquitto: MosquittoBroker, path: Path) -> AsyncIt
     recorder = EpisodeRecorder(clock, book)
     counters = Counters()
     connection = make_connection(mosquitto, counters=counters)
-    entity = add_entity(config, book, recorder, hub)
+    entity = add_entity(config, clock, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, Links(connection), entity)
     assert checkins is not None
     chooser = CalmingChooser(clock, book, recorder, ZoneInfo("UTC"))
