@@ -303,3 +303,23 @@ def test_half_life_is_a_duration_of_a_day_or_more_or_null_for_never() -> None:
     assert step(half_life=None).half_life is None
     with pytest.raises(ValidationError, match="greater than or equal to 86400"):
         step(half_life="6h")
+
+
+def test_an_episode_on_a_clock_at_1970_does_not_erase_what_was_learnt_when_ntp_sets_it(
+    chooser: tuple[CalmingChooser, EpisodeBook, VirtualClock],
+) -> None:
+    """A Raspberry Pi without a saved time boots at 1970 and a rule runs before NTP steps the
+    clock: the beliefs keep the time they were aged to (the clock behind forgets nothing and
+    dates nothing back), so the step to the real time ages them by the day that really passed,
+    not by 56 years."""
+    calming, book, clock = chooser
+    breathe = OptionBelief.from_prior("breathe", PRIORS["other"], as_of=EVENING)
+    for _ in range(12):
+        breathe = breathe.observe(1.0)
+    book.save_beliefs("alex", "calm", {"breathe": breathe})
+    clock.step(-(EVENING - 3600.0))  # 01:00 on 1 January 1970
+    calming.started(step(), "calm", "alex", calming.decide(step(), "calm", "alex"), {})
+    assert book.beliefs("alex", "calm")["breathe"].as_of == EVENING
+    clock.step(EVENING + DAY - clock.now())  # NTP: the real time, a day after the last episode
+    calming.started(step(), "calm", "alex", calming.decide(step(), "calm", "alex"), {})
+    assert book.beliefs("alex", "calm")["breathe"].weight == pytest.approx(12 * 2 ** (-1 / 60))

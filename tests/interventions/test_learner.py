@@ -334,7 +334,7 @@ def test_the_reason_says_when_the_best_so_far_stands_on_older_episodes() -> None
     fresh = choose([box, lights], floor=0.1, rng=random.Random(1))
     assert fresh is not None and fresh.reason.endswith("after 12 episode(s))")
     now = T0 + 2 * HALF_LIFE
-    aged = [box.aged(now, HALF_LIFE, prior), lights.aged(now, HALF_LIFE, prior)]
+    aged = [box.aged(now, HALF_LIFE, prior), lights.aged(now, HALF_LIFE, PRIORS["calm_lights"])]
     choice = choose(aged, floor=0.1, rng=random.Random(1))
     assert choice is not None
     assert choice.reason.endswith("after 12 episode(s), as much as 3 recent)")
