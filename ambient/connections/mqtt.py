@@ -15,10 +15,10 @@ Nothing the broker hands over is lost: a QoS 1/2 message is acknowledged only af
 ran, and one a handler :class:`Declined` (a sensor shutting down) stays unacknowledged, so the
 broker delivers it again in the next session. One whose acknowledgement the connection lost
 (dropped between its handling and the PUBACK) the broker sends again at the reconnect, flagged
-DUP: one of the last ``RECEIVE_MAXIMUM`` handled is skipped, counted ``redelivered``, said at
-DEBUG (MQTT at least once, not a reading taken twice). The broker sends at most ``RECEIVE_MAXIMUM``
-unacknowledged messages at a time, which bounds what waits in memory; QoS 0 messages beyond
-``QOS0_QUEUE_LIMIT`` are dropped and counted.
+DUP: one of the last ``RECEIVE_MAXIMUM`` handled (in the connection before, or this one) is
+skipped, counted ``redelivered``, said at DEBUG (MQTT at least once, not a reading taken twice).
+The broker sends at most ``RECEIVE_MAXIMUM`` unacknowledged messages at a time, which bounds
+what waits in memory; QoS 0 messages beyond ``QOS0_QUEUE_LIMIT`` are dropped and counted.
 
 After a reconnect the broker first delivers what it queued while we were away. Its age is
 unknown, so such messages are marked ``backlog`` until a marker we publish to ourselves comes
@@ -221,11 +221,14 @@ class MqttConnection:
         #: Per topic and the subscriptions it came for, the hash of the last payload handled
         #: (kept across sessions).
         self._last_payload: dict[tuple[str, tuple[int, ...]], int] = {}
-        #: The last ``RECEIVE_MAXIMUM`` QoS 1/2 messages handled (their packet id, and their
-        #: topic's and payload's hashes: a topic may be long), kept across sessions: one the
-        #: broker sends again (DUP) after a connection that dropped before their
-        #: acknowledgement reached it was handled.
-        self._handled: OrderedDict[tuple[int, int, int], None] = OrderedDict()
+        #: The last ``RECEIVE_MAXIMUM`` QoS 1/2 messages handled in this connection (by packet
+        #: id, their topic's and payload's hashes: a topic may be long), and those of the
+        #: connection before: one the broker sends again (DUP) after a connection that dropped
+        #: before its acknowledgement reached it was handled. Older ones are not kept: a
+        #: broker numbers its messages anew (restarted without its sessions), and a new
+        #: message that has a handled one's id and text is no copy of it.
+        self._handled: OrderedDict[int, tuple[int, int]] = OrderedDict()
+        self._handled_before: dict[int, tuple[int, int]] = {}
         #: Each filter's subscription identifier (see :func:`subscription_id`).
         self._subscription_id: dict[str, int] = {}
         #: Whether this session's broker takes subscription identifiers.
@@ -439,6 +442,7 @@ class MqttConnection:
             end_with_session(client, incoming)
             self.connects += 1
             self.last_error = None
+            self._handled_before, self._handled = self._handled, OrderedDict()
             self._client = client
             self._connected_at = self._clock.monotonic()
             self._broker_reason = None
@@ -724,6 +728,11 @@ class MqttConnection:
         payload = message.payload
         if not isinstance(payload, bytes):  # aiomqtt always gives bytes; be defensive
             payload = b"" if payload is None else str(payload).encode()
+        mid = message.mid
+        dup = isinstance(message, ReceivedMessage) and message.dup
+        if not dup:  # its id is free again: the message that had it was acknowledged
+            self._handled.pop(mid, None)
+            self._handled_before.pop(mid, None)
         if topic == self._marker_topic:
             if self._backlog_marker is not None and payload == self._backlog_marker.encode():
                 self._end_backlog()
@@ -731,12 +740,12 @@ class MqttConnection:
         else:
             via = _subscription_ids(message)
             key = (topic, via)  # a copy for another subscription is for other handlers
-            sent = (message.mid, hash(topic), hash(payload))
+            sent = (hash(topic), hash(payload))
             if message.retain and self._last_payload.get(key) == hash(payload):
                 self._counters.increment(COUNTER_SCOPE, "retained_repeat")
                 _LOGGER.debug("skipped the retained message on %s: handled already", topic)
                 accepted = True
-            elif isinstance(message, ReceivedMessage) and message.dup and sent in self._handled:
+            elif dup and sent in (self._handled.get(mid), self._handled_before.get(mid)):
                 # MQTT at least once: its acknowledgement was lost with the connection
                 self._counters.increment(COUNTER_SCOPE, "redelivered")
                 _LOGGER.debug("skipped the message on %s sent again: handled already", topic)
@@ -748,15 +757,17 @@ class MqttConnection:
                 if accepted:  # a declined one comes again, and must then be handled
                     self._remember(key, payload)
                     if qos > 0:
-                        self._handled_now(sent)
+                        self._handled_now(mid, sent)
         if accepted and message.qos > 0:
             acknowledge(client, message)
 
-    def _handled_now(self, sent: tuple[int, int, int]) -> None:
-        """Keep ``sent`` among the last messages handled (see ``_handled``): no more can be
-        unacknowledged when a connection drops than the broker may send at once."""
+    def _handled_now(self, mid: int, sent: tuple[int, int]) -> None:
+        """Keep ``sent`` (packet id ``mid``) among the last messages handled (see
+        ``_handled``): no more can be unacknowledged when a connection drops than the broker
+        may send at once."""
         handled = self._handled
-        handled[sent] = None
+        handled.pop(mid, None)  # (its newest place)
+        handled[mid] = sent
         if len(handled) > RECEIVE_MAXIMUM:
             handled.popitem(last=False)
 

@@ -396,6 +396,49 @@ async def test_a_message_declined_and_sent_again_at_the_reconnect_is_handled_the
     assert counters.get("mqtt", "redelivered") == 0
 
 
+async def test_a_packet_id_the_broker_numbers_anew_is_not_taken_for_a_handled_copy(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """A broker gives a packet id again once the message that had it is acknowledged; one
+    restarted without its sessions numbers from 1 anew. A message there with the id, topic and
+    text of one handled before the restart (a watch's `61` again), declined and sent again at
+    the reconnect (DUP), was skipped as a copy of the handled one: the reading was lost. A copy
+    is only ever of a message of the connection before, whose id the broker gave no other."""
+    counters = Counters()
+    connection = make_connection(mosquitto, instance="home", counters=counters)
+    offered = Collector()
+    declining = False
+
+    def declining_once(message: MqttMessage) -> None:
+        nonlocal declining
+        offered(message)
+        if declining:
+            declining = False
+            assert connection._client is not None
+            link = connection._client._client.socket()
+            assert isinstance(link, socket.socket)
+            link.shutdown(socket.SHUT_RDWR)  # the reconnect has the broker send it again
+            raise Declined("shutting down")
+
+    connection.subscribe("z2m/watch", declining_once)
+    async with running(connection):
+        async with device_client(mosquitto) as device:
+            await device.publish("z2m/watch", b"61", qos=1)
+            assert (await offered.next()).payload == b"61"
+        lost = asyncio.ensure_future(connection.wait_attempt_ended())
+        mosquitto.restart()  # no persistence: a new session, its packet ids from 1 again
+        await asyncio.wait_for(lost, WAIT_S)
+        await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+        declining = True
+        dropped = asyncio.ensure_future(connection.wait_attempt_ended())
+        async with device_client(mosquitto) as device:
+            await device.publish("z2m/watch", b"61", qos=1)
+        await asyncio.wait_for(dropped, WAIT_S)
+        declined, again = await offered.next(), await offered.next()
+    assert (declined.payload, again.payload, again.backlog) == (b"61", b"61", True)
+    assert counters.get("mqtt", "redelivered") == 0
+
+
 async def test_messages_queued_while_away_are_marked_backlog_and_live_ones_are_not(
     mosquitto: MosquittoBroker,
 ) -> None:
