@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from ambient.clock import VirtualClock
+from ambient.config import ConfigError, load_config
 from ambient.config.actions import ChooseCalming
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import BELIEFS_NAMESPACE, EpisodeBook
@@ -301,8 +302,37 @@ def test_half_life_is_a_duration_of_a_day_or_more_or_null_for_never() -> None:
     assert step().half_life == 60 * DAY
     assert step(half_life="90d").half_life == 90 * DAY
     assert step(half_life=None).half_life is None
-    with pytest.raises(ValidationError, match="greater than or equal to 86400"):
-        step(half_life="6h")
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("6h", "should be at least 24h (got 6h)"),
+        ("0", "should be at least 24h (got 0 s)"),
+        (
+            "often",
+            "`often` is not a duration like 90s, 5min, 1h30m, 00:05:00 or a number of seconds",
+        ),
+    ],
+)
+def test_a_half_life_too_short_or_not_a_duration_is_one_line_at_its_place(
+    tmp_path: Path, written: str, said: str
+) -> None:
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "rules:\n  - id: calm\n    triggers: [{trigger: signal, signal: hr, above: 90}]\n"
+        "    actions:\n      - choose_calming:\n"
+        "          options: [{id: quiet, actions: [{action: log, message: quiet}]}]\n"
+        f"          half_life: {written}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    (issue,) = caught.value.issues
+    assert (issue.line, f"{issue.path}: {issue.message}") == (
+        7,
+        f"rules[0].actions[0].choose_calming.half_life: {said}",
+    )
 
 
 def test_an_episode_on_a_clock_at_1970_does_not_erase_what_was_learnt_when_ntp_sets_it(
