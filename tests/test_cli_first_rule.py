@@ -145,8 +145,8 @@ def test_the_page_takes_a_heart_rate_from_mqtt_to_the_log(
     assert status_line in [blank_times(line) for line in status.stdout.splitlines()]
     traced = shell.run(page.commands("ambient trace")[0])
     assert traced.returncode == 0, traced.stderr
-    assert "fast_heart [alex]  fired  hr 120 above 100" in traced.stdout
-    assert "fast_heart [alex]  recovered" in traced.stdout
+    assert "fast_heart (alex)  fired  hr 120 above 100" in traced.stdout
+    assert "fast_heart (alex)  recovered" in traced.stdout
     for line in traced.stdout.splitlines():
         assert blank_times(line) in shown, f"the page does not show the trace's {line!r}"
 

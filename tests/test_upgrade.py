@@ -96,7 +96,7 @@ def test_the_commands_read_an_old_store(tmp_path: Path) -> None:
 
     trace = run_ambient("trace", "--config", str(config))
     assert trace.returncode == 0, trace.stderr
-    assert "calm_alex [alex]  fired  stress_score" in trace.stdout
+    assert "calm_alex (alex)  fired  stress_score" in trace.stdout
     export = run_ambient("export", "--config", str(config), "--person", "alex")
     assert export.returncode == 0, export.stderr
     data = json.loads(export.stdout)["data"]

@@ -46,7 +46,7 @@ def format_record(record: dict[str, Any], zone: tzinfo | None = None) -> str:
     """``2026-11-26 10:02:13  calm_living_room  fired  stress_score 74.2 above 70 for 2min``
     then one line per condition and action."""
     when = datetime.fromtimestamp(float(record["t"]), zone).strftime("%Y-%m-%d %H:%M:%S")
-    who = f" [{record['person']}]" if record.get("person") else ""
+    who = f" ({record['person']})" if record.get("person") else ""
     lines = [f"{when}  {record['rule']}{who}  {record['event']}  {record['reason']}"]
     signals = record.get("signals") or {}
     if signals:

@@ -32,7 +32,7 @@ async def test_traces_are_kept_per_rule_and_printed(tmp_path: Path) -> None:
 
     text = io.StringIO()
     assert run_trace(path, None, False, text, io.StringIO()) == 0
-    assert "calm [alex]  fired  stress_score 80 above 70 for 2min" in text.getvalue()
+    assert "calm (alex)  fired  stress_score 80 above 70 for 2min" in text.getvalue()
     assert "    -> log ok calm" in text.getvalue()
 
 
