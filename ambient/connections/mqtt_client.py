@@ -29,6 +29,20 @@ class ReceivedMessage(aiomqtt.Message):
 
     dup: bool = False
 
+    @classmethod
+    def sent_again(cls, message: aiomqtt.Message) -> ReceivedMessage:
+        """``message``, as aiomqtt made it, flagged DUP."""
+        received = cls(
+            message.topic,
+            message.payload,
+            message.qos,
+            message.retain,
+            message.mid,
+            message.properties,
+        )
+        received.dup = True
+        return received
+
 
 class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
     """aiomqtt's queue of received messages, bounded where it can be; ``None`` ends it.
@@ -56,12 +70,16 @@ class IncomingQueue(asyncio.Queue[aiomqtt.Message | None]):
         self.subscription_ids_available = True
         #: The reason codes of the broker's last UNSUBACK (aiomqtt keeps none).
         self.unsubscribe_codes: list[int] = []
+        #: Whether the message aiomqtt is queueing was flagged DUP (see :func:`prepare`).
+        self.arriving_dup = False
         self._handling = False
 
     def put_nowait(self, item: aiomqtt.Message | None) -> None:
         if STAGE is not None:
             STAGE("received")
         if item is not None:
+            if self.arriving_dup:
+                item = ReceivedMessage.sent_again(item)
             handle_now = self.handle_now
             if handle_now is not None and item.qos < 2 and not self.qsize() and not self._handling:
                 self._handling = True  # one at a time: one arriving meanwhile queues
@@ -244,15 +262,24 @@ def _note_unsubscribe_codes(client: aiomqtt.Client, incoming: IncomingQueue) -> 
 
 
 def _receive_with_dup(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
-    """Receive each message as a :class:`ReceivedMessage` into ``incoming``, as aiomqtt's own
-    ``on_message`` does with its message (which has no DUP flag)."""
+    """Have a message paho flags DUP arrive in ``incoming`` as a :class:`ReceivedMessage`.
+    aiomqtt's own ``on_message`` still makes each message and queues it (whatever it does
+    with it, in this version or a later one); ``incoming`` is told the flag meanwhile. aiomqtt
+    has no public hook for it: its message has no DUP flag, and a paho callback of our own
+    would take the message past aiomqtt."""
+    paho = client._client
+    aiomqtt_on_message = paho.on_message
+    if aiomqtt_on_message is None:  # an aiomqtt that receives otherwise: no DUP flag, no loss
+        return
 
-    def on_message(_paho: Any, _userdata: Any, message: Any) -> None:
-        received = ReceivedMessage._from_paho_message(message)
-        received.dup = bool(message.dup)
-        incoming.put_nowait(received)
+    def on_message(paho_client: Any, userdata: Any, message: Any) -> None:
+        incoming.arriving_dup = bool(message.dup)
+        try:
+            aiomqtt_on_message(paho_client, userdata, message)
+        finally:
+            incoming.arriving_dup = False
 
-    client._client.on_message = on_message
+    paho.on_message = on_message
 
 
 def end_with_session(client: aiomqtt.Client, incoming: IncomingQueue) -> None:
