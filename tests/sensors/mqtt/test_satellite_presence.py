@@ -19,7 +19,7 @@ from fixtures.mqtt_clients import Collector, RecordingSink, device_client, make_
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.connections import Connections
-from ambient.connections.mqtt import MqttConnection
+from ambient.connections.mqtt import MqttConnection, MqttMessage
 from ambient.connections.mqtt_readings import encode_batch
 from ambient.counters import Counters
 from ambient.readings import Reading
@@ -87,4 +87,52 @@ async def test_a_satellite_that_drops_out_is_one_warning_and_its_return_one_line
             "or its network?); no readings from it until it is back",
         ),
         ("INFO", "satellite0: satellite bedroom is back online"),
+    ]
+
+
+def test_a_satellite_flapping_is_one_warning_and_one_return_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A satellite on a failing power supply goes offline and back again and again: one
+    warning and its one return line in the minute, the rest at DEBUG; the status lists it
+    while it is offline. Its own status and one of an instance neither listed nor heard from
+    are not the sensor's to speak of. (The status messages are handed to the sensor as the
+    broker would: what matters is what it makes of a run of them within a minute.)"""
+    config = AmbientConfig.model_validate(
+        {
+            "instance": "home",
+            "mqtt": {"host": "127.0.0.1", "port": 1, "discovery": False},
+            "people": [{"id": "alex"}],
+            "sensors": [{"type": "satellite", "instances": ["bedroom"]}],
+        }
+    )
+    sensor = build_sensor(config.sensors[0], 0, Connections(config, RealClock(), Counters()))
+    assert isinstance(sensor, SatelliteSensor)
+
+    def status(instance: str, payload: bytes) -> None:
+        sensor.handle_status(MqttMessage(f"ambient/{instance}/status", payload, True, 1))
+
+    with caplog.at_level(logging.DEBUG, logger="ambient.sensors.satellite"):
+        for payload in (b"offline", b"online", b"offline", b"online", b"offline"):
+            status("bedroom", payload)
+        status("home", b"offline")
+        status("hall", b"offline")
+    assert sensor.diagnostics()["offline"] == ["bedroom"]
+    said = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == "ambient.sensors.satellite"
+    ]
+    assert [s for s in said if s[0] != "DEBUG"] == [
+        (
+            "WARNING",
+            "satellite0: satellite bedroom is offline (stopped, or its last will: lost power "
+            "or its network?); no readings from it until it is back",
+        ),
+        ("INFO", "satellite0: satellite bedroom is back online"),
+    ]
+    assert [s for s in said if s[0] == "DEBUG"] == [
+        ("DEBUG", "satellite0: satellite bedroom is offline"),
+        ("DEBUG", "satellite0: satellite bedroom is back online"),
+        ("DEBUG", "satellite0: satellite bedroom is offline"),
     ]
