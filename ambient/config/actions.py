@@ -489,6 +489,33 @@ def walk_action_steps(steps: Sequence[Any], path: KeyPath) -> Iterator[tuple[Key
                 yield from walk_action_steps(calming.actions, option_path)
 
 
+#: Home Assistant's script steps ambient has no counterpart of, and what to write instead: such
+#: a step has no `action:`, and "missing action" would send its writer looking for a typo.
+HA_ONLY_STEPS = {
+    "repeat": "write its steps out, or use the rule's `escalate` to act again while stress lasts",
+    "parallel": "steps run one after another here; write them in order",
+    "sequence": "write its steps in the list itself (a `choose` option or `then` holds steps)",
+    "stop": "end the steps with `if:` and `then:` instead",
+    "variables": "a message names the rule, person and signals itself ({rule}, {person}, …)",
+    "wait_template": "use `wait_for:` with a signal and `above:` or `below:`",
+    "condition": "use `if:` with `then:` (or the rule's `conditions:`)",
+    "event": "use `mqtt.publish` or a Home Assistant action (domain.service)",
+}
+
+
+def _no_home_assistant_step(data: Any) -> Any:
+    """A Home Assistant script step ambient lacks (``repeat:``) is named, with what to write."""
+    if isinstance(data, dict) and not any(
+        key in data for key in ("action", "service", *FLOW_STEPS)
+    ):
+        for key, instead in HA_ONLY_STEPS.items():
+            if key in data:
+                raise ValueError(
+                    f"`{key}:` is a Home Assistant script step ambient lacks: {instead}"
+                )
+    return data
+
+
 ActionConfig = Annotated[
     Annotated[LogActionConfig, Tag("log")]
     | Annotated[CalmLightsActionConfig, Tag("calm_lights")]
@@ -504,6 +531,7 @@ ActionConfig = Annotated[
     | Annotated[ChooseCalmingStepConfig, Tag("choose_calming")]
     | Annotated[IfStepConfig, Tag("if")],
     Discriminator(_action_tag),
+    BeforeValidator(_no_home_assistant_step),
 ]
 
 # No model_rebuild() for the models that refer to ActionConfig: the base model defers building

@@ -463,3 +463,30 @@ def test_a_rule_that_is_not_a_mapping_says_what_a_rule_is(
     [issue] = caught.value.issues
     assert (issue.line, issue.path) == (3, "rules[0]"), str(issue)
     assert issue.message == f"a rule is a mapping of `id`, `triggers` and `actions`, not {what}"
+
+
+@pytest.mark.parametrize(
+    ("step", "said"),
+    [
+        ("repeat: {count: 3, sequence: [{action: log}]}", "`repeat:` is a Home Assistant script"),
+        ("parallel: [{action: log}]", "`parallel:` is a Home Assistant script step"),
+        ("condition: template", "use `if:` with `then:`"),
+    ],
+)
+def test_a_home_assistant_script_step_ambient_lacks_is_named(
+    tmp_path: Path, step: str, said: str
+) -> None:
+    """`repeat:` has no `action:`, and was refused as "missing action: every entry here needs
+    one", which sends its writer looking for a typo in a step that is there."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "store: {path: null}\nrules:\n  - id: calm\n    triggers: [{trigger: time, at: '07:00'}]\n"
+        f"    actions:\n      - {step}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    [issue] = caught.value.issues
+    assert (issue.line, issue.path) == (6, "rules[0].actions[0]"), str(issue)
+    assert said in issue.message
+    assert "missing action" not in issue.message
