@@ -21,6 +21,7 @@ from paho.mqtt import publish, subscribe
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ambient.recordings import load_recording, read_recording
+from ambient.store import Store
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -218,6 +219,8 @@ def test_a_recording_unsubscribes_the_filters_an_earlier_recordings_config_had(
         common + sensor.format("home/alex/heart_rate") + sensor.format("home/alex/pulse")
     )
     later.write_text(common + sensor.format("home/alex/heart_rate"))
+    (tmp_path / "state").mkdir()
+    Store(tmp_path / "state" / "ambient.db").close()  # the daemon ran once: its store is there
 
     def send(topic: str, bpm: int) -> None:
         reading = json.dumps({"hr": bpm, "t": time.time()})

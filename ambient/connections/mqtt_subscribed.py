@@ -79,11 +79,25 @@ class SubscribedFiltersInFile(SubscribedFilters):
     its sensors itself: it must not write the daemon's state), kept in the file of the
     config's store all the same: its broker session outlives it as the daemon's does, and a
     filter of an earlier recording's config would otherwise stay subscribed for good. The
-    file is opened for each read and write only, never held beside a daemon that starts."""
+    file is opened for each read and write only, never held beside a daemon that starts.
+
+    Only a store the daemon made is used, never made here: a recorder run before the daemon
+    ever ran (as root, or another user) would make the daemon's file, or its folder, its own,
+    and the daemon could not open it. Without it nothing is remembered, as before."""
 
     def __init__(self, config: StoreConfig) -> None:
         super().__init__(Store(None))
         self._config = config
+
+    def _there(self) -> bool:
+        return self._config.path is not None and self._config.path.exists()
+
+    def load(self, client_id: str) -> set[str] | None:
+        return super().load(client_id) if self._there() else None
+
+    def save(self, client_id: str, filters: set[str]) -> None:
+        if self._there():
+            super().save(client_id, filters)
 
     @contextlib.contextmanager
     def _opened(self) -> Iterator[Store]:

@@ -398,6 +398,8 @@ def test_a_recorder_keeps_its_filters_in_the_store_file_without_holding_it_open(
     store's file all the same, opened for each read and write only (a daemon starting
     meanwhile finds it as it left it). With `store.path: null` they are kept in memory."""
     config = StoreConfig(path=tmp_path / "state" / "ambient.db")
+    assert config.path is not None
+    Store(config.path).close()  # the daemon ran once
     filters = subscribed_filters(config, Store(None), "record")
     assert isinstance(filters, SubscribedFiltersInFile)
     assert filters.load("ambient-home-record") is None
@@ -417,12 +419,27 @@ def test_a_recorder_keeps_its_filters_in_the_store_file_without_holding_it_open(
     assert type(in_memory) is SubscribedFilters
 
 
+def test_a_recorder_never_makes_the_store_the_daemon_has_not_made(tmp_path: Path) -> None:
+    """A recorder run before the daemon ever ran (as root, or another user) made the store's
+    file and folder its own, which the daemon could then not open. It uses only a store that
+    is there; without one it remembers nothing, as before recorders remembered theirs."""
+    config = StoreConfig(path=tmp_path / "state" / "ambient.db")
+    filters = subscribed_filters(config, Store(None), "record")
+    assert filters is not None
+    assert filters.load("ambient-home-record") is None
+    filters.save("ambient-home-record", {"home/+/hr"})
+    assert filters.load("ambient-home-record") is None
+    assert not (tmp_path / "state").exists()
+
+
 def test_a_store_file_that_cannot_be_opened_is_said_and_changes_nothing_else(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A file in the place of the store's folder: the read is refused (the connect then
-    unsubscribes nothing) and the write too, each said in one line, never raised past."""
-    (tmp_path / "state").write_text("")
+    """A store file that is no SQLite file (damaged, or not ambient's): the read is refused
+    (the connect then unsubscribes nothing) and the write too, each said in one line, never
+    raised past; the file is left as it was."""
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "ambient.db").write_bytes(b"not a store at all" * 100)
     filters = SubscribedFiltersInFile(StoreConfig(path=tmp_path / "state" / "ambient.db"))
     with caplog.at_level(logging.WARNING):
         with pytest.raises(StoreError):
@@ -432,3 +449,4 @@ def test_a_store_file_that_cannot_be_opened_is_said_and_changes_nothing_else(
     assert len(said) == 2
     assert said[0].startswith("Could not read the MQTT filters subscribed in the store (store ")
     assert said[1].startswith("Could not write the MQTT filters subscribed in the store (store ")
+    assert (tmp_path / "state" / "ambient.db").read_bytes() == b"not a store at all" * 100
