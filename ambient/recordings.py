@@ -282,13 +282,21 @@ def _blocks(handle: IO[str]) -> Iterator[list[str]]:
 
 
 def _lines(handle: IO[str]) -> Iterator[str]:
-    """The lines of ``handle``, each over :data:`LONGEST_LINE_CHARS` read a piece at a time
-    and given as ``_TOO_LONG``."""
+    """The lines of ``handle``, each whose characters (its end aside) are over
+    :data:`LONGEST_LINE_CHARS` read a piece at a time and given as ``_TOO_LONG``."""
     readline, longest = handle.readline, LONGEST_LINE_CHARS
-    while line := readline(longest):
-        if len(line) == longest and line[-1] not in "\r\n":
-            while (rest := readline(longest)) and len(rest) == longest and rest[-1] not in "\r\n":
-                pass
+    limit = longest + 2  # the longest line's characters and its end, \r\n at most
+    cut_in_crlf = False
+    while line := readline(limit):
+        if cut_in_crlf and line == "\n":  # the \n of a \r\n that a piece ended between
+            cut_in_crlf = False
+            continue
+        piece = line
+        while len(piece) == limit and piece[-1] not in "\r\n":  # no end yet: a piece at a time
+            piece = readline(limit)
+        # A piece of `limit` characters may end between the \r and \n of one line end.
+        cut_in_crlf = len(piece) == limit and piece[-1] == "\r"
+        if piece is not line or len(line.rstrip("\r\n")) > longest:
             line = _TOO_LONG
         yield line
 

@@ -767,3 +767,23 @@ def test_a_field_a_message_names_is_shown_short_and_printable(tmp_path: Path) ->
         f"{path}:3: bad metric name `h\\x00r`",
         f"{path}:4: person `{'x' * 40}…` is not in the config (people: alex)",
     ]
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("chars", [65_535, 65_536, 65_537, 65_538])
+def test_a_line_is_too_long_past_64_ki_characters_and_the_next_lines_keep_their_numbers(
+    tmp_path: Path, chars: int, end: str
+) -> None:
+    """A line of up to 65,536 characters (its end aside) is read whole, a longer one is a bad
+    row; either way the next lines keep their numbers. Lines are read in pieces: a piece that
+    ended between a line's \\r and \\n read the \\n as a blank line of its own, so every later
+    line was named one too far on; a line of exactly 64 Ki characters was 'over 64 KiB'. The
+    characters are three bytes each in UTF-8 (the pieces are characters, not bytes)."""
+    path = tmp_path / "r.csv"
+    lines = ["t,metric,value", "#" + "€" * (chars - 1), "1,hr,70", "x,hr,70"]
+    path.write_bytes(end.join([*lines, ""]).encode())
+    recording = load_recording(path)
+    too_long = [f"{path}:2: a line of over 64 KiB, not a row"] if chars > 65_536 else []
+    why = "time `x` is neither seconds nor an ISO-8601 time"
+    assert recording.problems == [*too_long, f"{path}:4: {why}"]
+    assert len(recording.readings) == 1
