@@ -147,6 +147,7 @@ def forwarded_beats_of_no_one(config: AmbientConfig) -> Iterator[Finding]:
     what it leaves out is the person's one kind (a replay of their recording, the rests
     `baseline show` lists, a baseline saved before kinds were kept)."""
     people = config.person_ids()
+    whose = people or [DEFAULT_PERSON]  # as `beats_of` takes them: nobody listed is `default`
     for index, sensor in enumerate(config.sensors):
         if not isinstance(sensor, SatelliteSensorConfig):
             continue
@@ -160,7 +161,7 @@ def forwarded_beats_of_no_one(config: AmbientConfig) -> Iterator[Finding]:
                     f"`baseline show` lists); write `{source}: {{beats: {entry}, person: "
                     "<whose>}`",
                 )
-            elif not isinstance(entry, str) and entry.person not in people:
+            elif not isinstance(entry, str) and entry.person not in whose:
                 listed = f"({', '.join(people)})" if people else "(which is empty)"
                 yield (
                     ("sensors", index, "beats", source, "person"),

@@ -254,3 +254,16 @@ def test_a_forwarded_source_of_someone_not_configured_is_said(tmp_path: Path) ->
     [warning] = [str(w) for w in config_warnings(tmp_path / "ambient.yaml", config)]
     assert "sensors[0].beats.bedroom/strap.person" in warning
     assert "named as `alx`'s, who is not under `people:` (alex, sam)" in warning
+
+
+def test_a_forwarded_source_of_default_is_defaults_where_nobody_is_listed(tmp_path: Path) -> None:
+    """With no one under `people:` readings are `default`'s, and a `beats:` entry naming
+    `default` counts for default's kind, as `run` takes it: `check` said it counted for no one."""
+    path = tmp_path / "ambient.yaml"
+    path.write_text(
+        "mqtt: {host: localhost}\nsensors:\n  - type: satellite\n    unlisted_people: 1\n"
+        "    beats: {bedroom/strap: {beats: chest, person: default}}\n"
+    )
+    config = load_config(path)
+    assert configured_beats_by_person(config.sensors, config.person_ids()) == {"default": "chest"}
+    assert [str(w) for w in config_warnings(path, config) if "beats" in str(w)] == []
