@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument(
         "--half-life",
         type=float,
-        default=CALMING_HALF_LIFE_S / DAY_S,
+        default=None,
         help="days until what an episode taught counts half (0: never less; default: ambient's)",
     )
     mode = parser.add_mutually_exclusive_group()
@@ -234,7 +234,10 @@ def main() -> None:
         help="half-lives side by side: following a change, and the cost when nothing changes",
     )
     args = parser.parse_args()
-    half_life_s = args.half_life * DAY_S if args.half_life > 0 else None
+    if args.forgetting and args.half_life is not None:
+        parser.error("--forgetting compares its own half-lives; --half-life is for the others")
+    days = CALMING_HALF_LIFE_S / DAY_S if args.half_life is None else args.half_life
+    half_life_s = days * DAY_S if days > 0 else None
     if args.forgetting:
         main_forgetting(args.households, args.seed)
         return
