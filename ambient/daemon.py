@@ -228,7 +228,10 @@ class Daemon:
         claimed_for = config
         status_server = await self._claim_status_socket(config)
         try:
-            config, wiring = await self._wire_or_go_back(config)
+            wired = await self._wire_or_go_back(config)
+            if wired is None:  # stopped while the start waited for the plain store
+                return "stop"
+            config, wiring = wired
             if config is not claimed_for:  # back on the previous config: its store's socket
                 if status_server is not None:
                     await status_server.stop(reloading=True)
@@ -257,14 +260,20 @@ class Daemon:
             if status_server is not None:  # a reload: a recorder beside it connects again
                 await status_server.stop(reloading=self._request == "reload")
 
-    async def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring]:
+    async def _wire_or_go_back(self, config: AmbientConfig) -> tuple[AmbientConfig, _Wiring] | None:
         """``config`` wired; a reloaded config that fails only now (its store cannot be opened:
-        the trial used one in memory) is logged and the previous config wired again."""
+        the trial used one in memory) is logged and the previous config wired again. None:
+        asked to stop while waiting to encrypt the plain store (nothing opened, nothing wired)."""
         previous, self._previous_config = self._previous_config, None
         carried, self._previous_signals = self._previous_signals, None
         try:
-            if not self.options.store_in_memory:  # a plain file to encrypt waits on the clock
-                await encrypt_at_start(config.store, self.clock.for_outside_links())
+            # A plain file to encrypt waits on the clock (a real one: the other process's).
+            if not self.options.store_in_memory and not await encrypt_at_start(
+                config.store,
+                self.clock.for_outside_links(),
+                stopping=lambda: self._request == "stop",
+            ):
+                return None
             return config, self._wire(config, carried)
         except Exception as exc:
             if previous is None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -44,6 +45,7 @@ __all__ = [
     "existing_store_path",
 ]
 
+_LOGGER = logging.getLogger(__name__)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -302,28 +304,41 @@ ALONE_LOOK_S = 0.1
 ALONE_WAIT_S = 5.0
 
 
-async def encrypt_at_start(config: StoreConfig, clock: Clock) -> None:
+async def encrypt_at_start(
+    config: StoreConfig, clock: Clock, stopping: Callable[[], bool] = lambda: False
+) -> bool:
     """The daemon's start, before it opens the store: a plain file where an encrypted store is
     configured is encrypted once no other process has it open. A command reading it then lets
     go within moments, so it is looked at again every ``ALONE_LOOK_S`` on ``clock`` (a real
     one: the other process keeps real time) while the loop goes on (the status socket answers
     "starting"), up to ``ALONE_WAIT_S``; then the ``StoreInUse`` saying so. Opening the
-    store with ``migrate`` does the same in one look."""
+    store with ``migrate`` does the same in one look. False when ``stopping`` (the daemon was
+    asked to stop meanwhile): nothing is encrypted, the plain file is as it was."""
     path = config.path
     if path is None or config.encryption is None or file_is_plain(path) is not True:
-        return
+        return True
     from ambient.store_crypto import StoreInUse, read_key
 
     key = read_key(config.encryption)
     give_up_at = clock.monotonic() + ALONE_WAIT_S
-    while True:
+    said = False
+    while not stopping():
         try:
             Store(path, key, migrate=True).close()
-            return
+            return True
         except StoreInUse:
             if clock.monotonic() >= give_up_at:
                 raise
+        if not said:  # the journal says why the start takes seconds
+            said = True
+            _LOGGER.info(
+                "Store %s: the plain file is open in another process; it is encrypted once "
+                "that lets go (looking again for up to %g s)",
+                path,
+                ALONE_WAIT_S,
+            )
         await clock.sleep(ALONE_LOOK_S)
+    return False
 
 
 def existing_store_path(config: StoreConfig, lost: str) -> Path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fixtures.ambient_process import run_ambient
+from fixtures.ambient_process import AmbientProcess, run_ambient
 
 from ambient.clock import VirtualClock
 from ambient.config import load_config
@@ -305,8 +306,9 @@ def test_the_daemon_waits_for_a_command_on_the_plain_store_on_its_clock_still_an
         holder.communicate("")  # the command ends
         while not wiring.done():
             await clock.run_until(clock.now() + ALONE_LOOK_S)
-        _, wired = wiring.result()
-        wired.store.close()
+        wired = wiring.result()
+        assert wired is not None
+        wired[1].store.close()
 
     try:
         asyncio.run(start())
@@ -315,6 +317,73 @@ def test_the_daemon_waits_for_a_command_on_the_plain_store_on_its_clock_still_an
             holder.communicate("")
     assert clock.now() < 1000.0 + ALONE_WAIT_S
     assert file_is_plain(path) is False
+
+
+def encrypting_config(tmp_path: Path) -> tuple[Path, Path]:
+    """A config whose store.encryption is just set, and its plain store's path (not made)."""
+    path = tmp_path / "state" / "ambient.db"
+    key_file = tmp_path / "store.key"
+    key_file.write_text(RAW_KEY)
+    key_file.chmod(0o600)
+    config = tmp_path / "ambient.yaml"
+    config.write_text(
+        f"people: [{{id: alex}}]\nstore:\n  path: {path}\n  encryption:\n    key_file: {key_file}\n"
+    )
+    return config, path
+
+
+def test_a_daemon_stopped_while_it_waits_for_the_plain_store_stops_at_once_leaving_it_plain(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (systemctl stop) while the start waits for a command to let go of the plain
+    store: the start went on waiting, then failed with exit 1 blaming the other process (the
+    unit left failed), or, the command gone, encrypted the store and started everything after
+    being told to stop. It now stops as asked: exit 0, nothing encrypted, the command's own
+    later write kept in the plain file."""
+    config, path = encrypting_config(tmp_path)
+    holder = holding_it_open(path)
+    daemon = AmbientProcess("run", "--config", str(config))
+    try:
+        daemon.stderr.wait_for("the plain file is open in another process")
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=60) == 0
+        assert holder.poll() is None  # it still has the file open: the start did not wait
+    finally:
+        daemon.stop()
+        holder.communicate("")
+    lines = daemon.stderr.all_lines()
+    assert not [line for line in lines if "still open in another process" in line]
+    assert any("Stopped on SIGTERM" in line for line in lines)
+    assert holder.returncode == 0 and file_is_plain(path) is True
+    plain = Store(path)
+    assert plain.get("signals.baseline", "alex") == {"minutes": 2}
+    plain.close()
+
+
+def test_a_daemon_whose_plain_store_stays_open_elsewhere_says_so_and_leaves_it_plain(
+    tmp_path: Path,
+) -> None:
+    """Another process that keeps the plain store open for good (a daemon not yet restarted
+    with the key): after the seconds it looks again, `run` stops with one line naming the file
+    and what to do, exit 1, no traceback, and the plain file is left as it was, the other
+    process's later write in it."""
+    config, path = encrypting_config(tmp_path)
+    holder = holding_it_open(path)
+    try:
+        result = run_ambient("run", "--config", str(config))
+    finally:
+        holder.communicate("")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient run: store {path} is a plain file still open in another process (such as an "
+        "ambient command, or an ambient daemon not yet restarted with the key): let it end or "
+        "stop it, then start ambient to encrypt it"
+    )
+    assert "Traceback" not in result.stderr
+    assert holder.returncode == 0 and file_is_plain(path) is True
+    plain = Store(path)
+    assert plain.get("signals.baseline", "alex") == {"minutes": 2}
+    plain.close()
 
 
 def test_a_write_into_the_plain_store_while_it_is_encrypted_is_refused_not_lost(
