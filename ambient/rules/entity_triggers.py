@@ -11,9 +11,13 @@ is still in the state the window was for, and is dropped if it is not.
 HA's ``last_changed`` tells a state that held from one that left and came back while ambient was
 not running: the window then starts over from when it came back (or is dropped, when the trigger
 has a `from`: which state it came back from is unknown). A ``last_changed`` after ambient's own
-start says something else: Home Assistant started after ambient (the power cut), and a restarted
-Home Assistant gives every state it restores a new ``last_changed``; it cannot tell whether the
-state left while both were down, so the window keeps its deadline.
+start (as the clock reads it now: :attr:`.ResumeGrace.started_at`) is taken to say something
+else: Home Assistant started after ambient (the power cut), and a restarted Home Assistant gives
+every state it restores a new ``last_changed``; it cannot tell whether the state left while both
+were down, so the window keeps its deadline. Such a Home Assistant says ``unavailable`` for an
+entity until its integration is set up: a first state of ``unavailable`` or ``unknown`` since
+after the start is not the entity's, and the window waits on for one. docs/rules.md says where
+this guess is wrong.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ambient.clock import Clock
+from ambient.config.durations import written_duration_text
 from ambient.config.triggers import StateTriggerConfig
 from ambient.rules import describe
 from ambient.rules.firing import Firing
 from ambient.rules.resume import FELL_DUE, ResumeGrace
 from ambient.rules.rule import Rule
 from ambient.rules.state import TriggerState, cancel_timer
-from ambient.rules.values import EntityState
+from ambient.rules.values import UNAVAILABLE, EntityState
 
 #: HA's ``last_changed`` of the state a window began with is taken as the same change up to
 #: this far after ambient saw it (the two clocks are NTP-synchronised, not identical).
@@ -103,8 +108,11 @@ class EntityTriggers:
         new = entity.value(trigger.attribute)
         key = f"{index}:{entity_id}"
         pending = rule.entity_pending.get(key)
-        if pending is not None and pending.resumed and new == pending.value:
-            self._check_held(rule, index, trigger, key, pending, last_changed)
+        if pending is not None and pending.resumed:
+            if new == pending.value:
+                self._check_held(rule, index, trigger, key, pending, last_changed)
+            elif first and self._home_assistant_starting(entity, last_changed):
+                return  # not the entity's state yet: the window waits for one (see _due)
         if new == old:
             return
         pending = rule.entity_pending.get(key)
@@ -129,6 +137,18 @@ class EntityTriggers:
             )
             rule.entity_pending[key] = state
             self._save(rule)
+
+    def _home_assistant_starting(self, entity: EntityState, last_changed: float | None) -> bool:
+        """``unavailable`` or ``unknown`` since after ambient's start: a Home Assistant that
+        started after ambient has not set up the entity's integration yet."""
+        started_at = self._grace.started_at
+        return (
+            _not_yet(entity)
+            and last_changed is not None
+            and started_at is not None
+            and last_changed >= started_at - SAME_CHANGE_TOLERANCE_S
+            and self._grace.ha_active()
+        )
 
     def _check_held(
         self,
@@ -163,14 +183,17 @@ class EntityTriggers:
     def _callback(self, rule: Rule, index: int, entity_id: str) -> Callable[[], None]:
         return lambda: self._due(rule, index, entity_id)
 
-    def _due(self, rule: Rule, index: int, entity_id: str) -> None:
+    def _due(self, rule: Rule, index: int, entity_id: str, waited: bool = False) -> None:
+        """The window's `for` is over (``waited``: it waited for Home Assistant's state, and
+        the state came or the wait ended)."""
         key = f"{index}:{entity_id}"
         pending = rule.entity_pending.get(key)
         if pending is None or pending.for_until is None:
             return
         pending.timer = None
         entity = self._entities.get(entity_id)
-        if entity is None and pending.resumed and self._grace.ha_active():
+        unknown = entity is None or _not_yet(entity)
+        if unknown and pending.resumed and self._grace.ha_active():
             # Due while ambient was not running, or before Home Assistant was back after the
             # start: decide on the state HA sends once connected.
             started_at = self._grace.started_at
@@ -189,8 +212,15 @@ class EntityTriggers:
         assert isinstance(trigger, StateTriggerConfig)
         label = describe.trigger_label(trigger, index)
         what = _what(entity_id, trigger)
-        if entity is None:
-            reason = f"{what} unknown (no state from Home Assistant since the start)"
+        if entity is None or (waited and _not_yet(entity)):
+            grace = written_duration_text(self._grace.ha_grace_s)
+            if entity is None:
+                reason = (
+                    f"{what} unknown (no state from Home Assistant in the {grace} after the "
+                    "start: it was not back, or has no such entity)"
+                )
+            else:
+                reason = f"{what} {entity.state} in Home Assistant for the {grace} after the start"
             self._trace(rule, "suppressed", f"{reason} when `for` ended", None, label)
             return
         current = entity.value(trigger.attribute)
@@ -215,7 +245,12 @@ class EntityTriggers:
             return
         if pending.for_until <= self.clock.now():
             cancel_timer(pending)
-            self._due(rule, index, entity_id)
+            self._due(rule, index, entity_id, waited=True)
+
+
+def _not_yet(entity: EntityState) -> bool:
+    """HA has the entity but no state of it yet (``unavailable``, ``unknown``)."""
+    return entity.state is None or entity.state.lower() in UNAVAILABLE
 
 
 def _what(entity_id: str, trigger: StateTriggerConfig) -> str:

@@ -60,10 +60,8 @@ class ResumeGrace:
         self.until: float | None = None
         #: The same for a window on an HA entity waiting for Home Assistant's state.
         self.ha_until: float | None = None
-        #: The wall time of the start: a state Home Assistant says changed after it changed
-        #: while ambient was running (Home Assistant started after ambient: see
-        #: :mod:`.entity_triggers`).
-        self.started_at: float | None = None
+        #: The clock's elapsed time at the start (see :attr:`started_at`).
+        self._started_monotonic: float | None = None
         #: Deadlines waiting for a signal or an entity's state, by what they wait for.
         self.waiting: dict[WaitKey, list[Retry]] = {}
         #: Entity windows waiting for Home Assistant, until ``ha_until``.
@@ -75,7 +73,18 @@ class ResumeGrace:
         monotonic = self.clock.monotonic()
         self.until = monotonic + self.grace_s
         self.ha_until = monotonic + self.ha_grace_s
-        self.started_at = self.clock.now()
+        self._started_monotonic = monotonic
+
+    @property
+    def started_at(self) -> float | None:
+        """The start as the wall clock reads it now: a state Home Assistant says changed after
+        it changed while ambient was running (Home Assistant started after ambient: see
+        :mod:`.entity_triggers`). Reckoned back from the elapsed time, so a Pi without a
+        real-time clock, started on the time it last saved, has the real start once NTP has
+        set the clock; None before the start."""
+        if self._started_monotonic is None:
+            return None
+        return self.clock.now() - (self.clock.monotonic() - self._started_monotonic)
 
     def active(self) -> bool:
         """Still within the grace period: an unknown signal may just not have arrived yet."""

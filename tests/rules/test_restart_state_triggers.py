@@ -152,7 +152,8 @@ async def test_entity_for_with_no_state_from_ha_within_ha_start_grace_is_unknown
         (
             end,
             "suppressed",
-            "person.alex unknown (no state from Home Assistant since the start) when `for` ended",
+            "person.alex unknown (no state from Home Assistant in the 10min after the start: "
+            "it was not back, or has no such entity) when `for` ended",
         )
     ]
     await h.event(end + 4, "ha_state", "person.alex", state="home", last_changed=h.t0 + 10)
@@ -173,6 +174,69 @@ async def test_entity_restored_by_a_home_assistant_that_started_after_ambient_ke
     assert h.kinds() == []
     await h.run_until(310)
     assert h.events() == [(310, "fired", "person.alex changed from unknown to home for 5min")]
+
+
+async def test_a_start_read_on_a_clock_not_yet_set_is_the_start_as_the_clock_reads_it_now(
+    tmp_path: Path,
+) -> None:
+    """A Pi without a real-time clock starts on the time it last saved (here 100 s behind)
+    until NTP steps it. Alex left and came back while ambient was down, 10 s before it started:
+    HA's last_changed is before the start, so the window starts over from it. Read on the
+    unset clock, the start came after the return, as if Home Assistant had restarted after
+    ambient, and the window kept its deadline (fired at 310)."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path)
+    await h.run_until(200)  # kill -9
+    h.store.close()
+    again = Harness(h.config, store=Store(path), start=h.t0 + 150)  # really t0 + 250
+    again.t0 = h.t0 - 100
+    await again.start()
+    await again.run_until(255)
+    again.step_clock(100)  # NTP: the clock reads the real time from now on
+    await again.event(260, "ha_state", "person.alex", state="home", last_changed=h.t0 + 240)
+    await again.run_until(539.9)
+    assert again.kinds() == []
+    await again.run_until(540)
+    assert again.events() == [(540, "fired", "person.alex changed from unknown to home for 5min")]
+
+
+async def test_an_entity_unavailable_while_home_assistant_starts_is_waited_out(
+    tmp_path: Path,
+) -> None:
+    """A restarted Home Assistant says `unavailable` for an entity until its integration is
+    set up: a state of Home Assistant's start, not of the person, as an unknown signal after
+    ambient's start is. The window waits on for a state; it used to be dropped, untraced."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=200, back_at=250)
+    await h.event(280, "ha_state", "person.alex", state="unavailable", last_changed=h.t0 + 275)
+    await h.event(300, "ha_state", "person.alex", state="home", last_changed=h.t0 + 299)
+    await h.run_until(309.9)
+    assert h.kinds() == []
+    await h.run_until(310)
+    assert h.events() == [(310, "fired", "person.alex changed from unknown to home for 5min")]
+
+
+async def test_an_entity_still_unavailable_when_the_wait_ends_is_said_so(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path)
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.event(312, "ha_state", "person.alex", state="unavailable", last_changed=h.t0 + 312)
+    end = 311 + HA_START_GRACE_S
+    await h.run_until(end - 0.1)
+    assert h.kinds() == []
+    await h.run_until(end)
+    assert h.events() == [
+        (
+            end,
+            "suppressed",
+            "person.alex unavailable in Home Assistant for the 10min after the start "
+            "when `for` ended",
+        )
+    ]
+    assert h.engine.status()[0]["state"] == "armed"
 
 
 # -- text signal state triggers -------------------------------------------------------------
