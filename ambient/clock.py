@@ -194,6 +194,27 @@ class RealClock(Clock):
         return loop.call_later(max(0.0, when - time.time()), self._run_guarded, callback)
 
 
+#: The shortest hiccup a speed is named for: a time slice or two of a busy machine (its
+#: first late reading may be late by its own work alone, far less than what comes next).
+HICCUP_S = 0.01
+
+
+def speed_kept_up_with(speed: float, late_s: float, room_s: float) -> float:
+    """A round ``--speed`` (1, 2, 5, 10, 20, …) at which a replay at ``speed`` that handed a
+    reading ``late_s`` of its clock late would have left it ``room_s`` at most, with room for
+    a hiccup twice as long (and at least :data:`HICCUP_S`): the machine's delay is real time,
+    which a lower speed makes less of the clock."""
+    late_real_s = max(late_s / speed, HICCUP_S)
+    most = max(room_s, 0.0) / late_real_s / 2.0
+    found, power = 1.0, 1.0
+    while True:
+        for step in (1.0, 2.0, 5.0):
+            if step * power > most:
+                return found
+            found = step * power
+        power *= 10.0
+
+
 class ScaledClock(Clock):
     """Real time running ``speed`` times faster: ``ambient run --speed 60`` replays a recorded
     hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
@@ -249,13 +270,14 @@ class ScaledClock(Clock):
         if seen_s > self.behind_s >= written_s:
             self._said_behind = True
             _LOGGER.warning(
-                "--speed %g is faster than this machine keeps up with: a replay handed a "
-                "reading over %.0f s of the clock late, so the signals saw a pause over %g s "
-                "between readings that the recording does not have (beats read as paused, or "
-                "readings as stale); a lower --speed, or `ambient simulate`, replays exactly",
+                "--speed %g is faster than this machine keeps up with: a reading came %.0f s "
+                "of the clock late, a pause over %g s the recording has not, so the signals "
+                "differ from the recording's; give --speed %g or lower (`ambient simulate` "
+                "replays exactly)",
                 self.speed,
                 now - when,
                 self.behind_s,
+                speed_kept_up_with(self.speed, now - when, self.behind_s - written_s),
             )
 
     def for_outside_links(self) -> Clock:

@@ -329,9 +329,9 @@ def test_a_replay_falling_behind_its_speed_says_so_once_by_the_config_s_gap(
     [line] = [line for line in result.stderr.splitlines() if "keeps up with" in line]
     assert re.search(
         r"WARNING ambient\.clock: --speed 100000 is faster than this machine keeps up with: a "
-        r"replay handed a reading over \d+ s of the clock late, so the signals saw a pause over "
-        r"3 s between readings that the recording does not have \(beats read as paused, or "
-        r"readings as stale\); a lower --speed, or `ambient simulate`, replays exactly$",
+        r"reading came \d+ s of the clock late, a pause over 3 s the recording has not, so the "
+        r"signals differ from the recording's; give --speed \d+ or lower \(`ambient simulate` "
+        r"replays exactly\)$",
         line,
     ), line
 

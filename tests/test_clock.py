@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ambient.clock import Clock, RealClock, ScaledClock, VirtualClock
+from ambient.clock import Clock, RealClock, ScaledClock, VirtualClock, speed_kept_up_with
 from ambient.readings import Reading
 
 
@@ -346,11 +346,10 @@ async def test_a_scaled_clock_says_once_that_the_machine_is_behind_its_replay(
     await clock.reach(clock.now() + 1.0)
     assert clock.now() == 4000.0  # woken late again: said once
     [line] = [r.getMessage() for r in caplog.records]
-    assert line == (
-        "--speed 2000 is faster than this machine keeps up with: a replay handed a reading "
-        "over 2000 s of the clock late, so the signals saw a pause over 5 s between readings "
-        "that the recording does not have (beats read as paused, or readings as stale); a "
-        "lower --speed, or `ambient simulate`, replays exactly"
+    assert line == (  # at 2, a second behind is 2 s of the clock late: 1 s apart, 3 s seen
+        "--speed 2000 is faster than this machine keeps up with: a reading came 2000 s of the "
+        "clock late, a pause over 5 s the recording has not, so the signals differ from the "
+        "recording's; give --speed 2 or lower (`ambient simulate` replays exactly)"
     )
 
 
@@ -361,7 +360,8 @@ async def test_a_scaled_clock_says_once_when_its_lag_shows_the_signals_a_pause_n
     the signals more than ``rr_gap`` (5 s) after the one before read as a pause (their cleaning
     starts again), so the run's signals differ from the recording's; it was said only past
     15 s. A lag that leaves readings within ``behind_s`` of the one before says nothing, nor
-    does a pause the recording has itself."""
+    does a pause the recording has itself. It names a speed to give: at 100, 13 ms late is
+    1.3 s of the clock, well within the 4 s the recording leaves."""
     wall = [1000.0]
     monkeypatch.setattr(time, "time", lambda: wall[0])
     clock = ScaledClock(600.0, start=0.0, behind_s=5.0)
@@ -380,10 +380,31 @@ async def test_a_scaled_clock_says_once_when_its_lag_shows_the_signals_a_pause_n
     clock_at(30.0)
     await clock.reach(13.0)
     [line] = [r.getMessage() for r in caplog.records]
-    assert line.startswith(
-        "--speed 600 is faster than this machine keeps up with: a replay handed a reading "
-        "over 8 s of the clock late, so the signals saw a pause over 5 s between readings"
+    assert line == (
+        "--speed 600 is faster than this machine keeps up with: a reading came 8 s of the clock "
+        "late, a pause over 5 s the recording has not, so the signals differ from the "
+        "recording's; give --speed 100 or lower (`ambient simulate` replays exactly)"
     )
+
+
+@pytest.mark.parametrize(
+    ("speed", "late_s", "room_s", "given"),
+    [
+        (600.0, 8.0, 4.0, 100.0),  # 600 * 4 / 8 / 2 = 150: the round speed below
+        (600.0, 6.0, 4.15, 200.0),
+        (600.0, 42.0, 4.15, 20.0),  # a 70 ms hiccup of a busy machine
+        (100_000.0, 3000.0, 2.15, 20.0),
+        (2000.0, 2000.0, 5.0, 2.0),
+        (600.0, 5.1, 0.0, 1.0),  # never below 1
+        (100_000.0, 26.0, 4.15, 200.0),  # late by its own work alone: a hiccup of 10 ms
+    ],
+)
+def test_the_speed_a_lagging_replay_names_leaves_room_for_a_hiccup_twice_as_long(
+    speed: float, late_s: float, room_s: float, given: float
+) -> None:
+    assert speed_kept_up_with(speed, late_s, room_s) == given
+    if room_s:
+        assert max(late_s / speed, 0.01) * given * 2 <= room_s
 
 
 async def test_a_scaled_clock_s_other_sleepers_woken_late_say_nothing_of_a_replay(
