@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from ambient.clock import Clock
+from ambient.config.durations import written_duration_text
 from ambient.readings import Reading
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,13 @@ async def record_from_daemon(
                 loop.add_signal_handler(signum, stop.set)
             if duration_s:
                 clock.call_later(duration_s, stop.set)
-            logger.info("Recording what the running daemon reads (%s); Ctrl-C stops", path)
+                logger.info(
+                    "Recording what the running daemon reads (%s) for %s; Ctrl-C stops it sooner",
+                    path,
+                    written_duration_text(duration_s),
+                )
+            else:
+                logger.info("Recording what the running daemon reads (%s); Ctrl-C stops", path)
             copying = asyncio.ensure_future(_copy_across_reloads(readings, path, write, clock))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait([copying, stopping], return_when=asyncio.FIRST_COMPLETED)

@@ -206,3 +206,35 @@ async def test_a_stream_cut_in_the_middle_of_a_line_ends_the_recording_quietly(
         await server.wait_closed()
     assert recorded is True
     assert [(r.metric, r.value) for r in written] == [("hr", 61.0)]
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "said"),
+    [
+        (20.0, "Recording what the running daemon reads ({path}) for 20s; Ctrl-C stops it sooner"),
+        (None, "Recording what the running daemon reads ({path}); Ctrl-C stops"),
+    ],
+)
+async def test_a_recording_with_a_duration_says_how_long_it_lasts_and_ends_then(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, duration_s: float | None, said: str
+) -> None:
+    """`ambient record --duration 20s` beside a daemon said only '…; Ctrl-C stops', as if
+    it went on until stopped."""
+    caplog.set_level(logging.INFO, "ambient.reading_stream")
+    feed = ReadingFeed()
+    path = tmp_path / "ambient.sock"
+    clock = VirtualClock(1800000000.0)
+    server = StatusServer(path, dict, readings=feed)
+    await server.start()
+    recording = asyncio.ensure_future(record_from_daemon(path, lambda _: None, duration_s, clock))
+    try:
+        await turns_until(lambda: bool(feed))
+        assert [r.getMessage() for r in caplog.records] == [said.format(path=path)]
+        await clock.run_until(clock.now() + 19.0)
+        assert not recording.done()
+        if duration_s is not None:
+            await clock.run_until(clock.now() + 1.0)
+            assert await asyncio.wait_for(recording, WAIT_S) is True
+    finally:
+        recording.cancel()
+        await server.stop()
