@@ -26,6 +26,8 @@ CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 _RAW_KEY = re.compile(r"[0-9a-fA-F]{64}")
 #: SQLite's SQLITE_NOTADB: what a wrong key makes of the first page.
 _NOT_A_DATABASE = 26
+#: What a key that is not text (random or zero bytes) is said to be, never quoting a byte of it.
+NOT_TEXT = "is not text: write the key as 64 hex digits (openssl rand -hex 32) or a passphrase"
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -46,6 +48,8 @@ class StoreKey:
     def __init__(self, secret: str, source: str) -> None:
         if not secret:
             raise StoreError(f"store key from {source} is empty")
+        if "\x00" in secret:  # SQLite refuses it in the PRAGMA: a traceback, later
+            raise StoreError(f"store key from {source} {NOT_TEXT}")
         self._secret = secret
         #: Where the key came from (a path or credential name), for messages; never the key.
         self.source = source
@@ -106,12 +110,11 @@ def _read_key_file(path: Path, check_mode: bool) -> StoreKey:
     except FileNotFoundError:
         raise StoreError(f"store key file {path} does not exist") from None
     except UnicodeDecodeError:  # its words would quote a byte of the key, and where it is
-        raise StoreError(
-            f"store key file {path} is not text: write the key as 64 hex digits (openssl rand "
-            "-hex 32) or a passphrase"
-        ) from None
+        raise StoreError(f"store key file {path} {NOT_TEXT}") from None
     except OSError as exc:
         raise StoreError(f"store key file {path}: cannot read it: {exc}") from None
+    if "\x00" in text:  # zero bytes (head -c 32 /dev/zero) are UTF-8, but no key's text
+        raise StoreError(f"store key file {path} {NOT_TEXT}")
     return StoreKey(text.strip(), str(path))
 
 

@@ -494,12 +494,20 @@ def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
         read_key(config.encryption)
 
 
-def test_a_key_file_that_is_not_text_is_named_without_a_byte_of_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "written",
+    [bytes([0x41, 0x42, 0xE9, 0x10] * 8), bytes(32), b"3f" * 16 + bytes(1)],
+    ids=["random bytes", "zero bytes", "a NUL byte"],
+)
+def test_a_key_file_that_is_not_text_is_named_without_a_byte_of_the_key(
+    tmp_path: Path, written: bytes
+) -> None:
     """Random bytes written as the key (`head -c 32 /dev/urandom`): the line quoted UTF-8's
     complaint, the key's byte that broke it and where (`can't decode byte 0xe9 in position
-    2`), in the journal, and did not say what a key is."""
+    2`), in the journal, and did not say what a key is. Zero bytes (`/dev/zero`) are UTF-8:
+    they were taken as the key, which SQLite refused with a traceback as the store opened."""
     key_file = tmp_path / "store.key"
-    key_file.write_bytes(bytes([0x41, 0x42, 0xE9, 0x10] * 8))
+    key_file.write_bytes(written)
     key_file.chmod(0o600)
     config = encryption(key_file=str(key_file))
     assert config.encryption is not None
@@ -509,6 +517,19 @@ def test_a_key_file_that_is_not_text_is_named_without_a_byte_of_the_key(tmp_path
         f"store key file {key_file} is not text: write the key as 64 hex digits (openssl rand "
         "-hex 32) or a passphrase"
     )
+
+
+def test_a_key_in_the_config_with_a_nul_byte_is_refused_in_one_line(tmp_path: Path) -> None:
+    """`key: "\\0…"` in the config or secrets.yaml: SQLite refused the key's PRAGMA with a
+    traceback as the store opened; it is one line, naming where the key is, not the key."""
+    secret = "abc\x00def"
+    with pytest.raises(StoreError) as error:
+        Store(tmp_path / "ambient.db", StoreKey(secret, "store.encryption.key"))
+    assert str(error.value) == (
+        "store key from store.encryption.key is not text: write the key as 64 hex digits "
+        "(openssl rand -hex 32) or a passphrase"
+    )
+    assert "abc" not in str(error.value)
 
 
 def test_a_systemd_credential_is_read_from_its_directory(

@@ -280,6 +280,7 @@ def test_a_plain_store_whose_header_a_worn_card_damaged_is_not_called_encrypted(
         ("folder", "store key file {key_file} is not a file"),
         ("empty", "store key from {key_file} is empty"),
         ("loose", "store key file {key_file} is readable by group or others (mode 0644)"),
+        ("zeros", "store key file {key_file} is not text: write the key as 64 hex digits"),
     ],
 )
 def test_check_fails_for_a_key_file_run_would_refuse(
@@ -290,7 +291,7 @@ def test_check_fails_for_a_key_file_run_would_refuse(
     if key_file == "folder":
         path.mkdir()
     elif key_file != "missing":
-        path.write_text("" if key_file == "empty" else RAW_KEY)
+        path.write_bytes({"empty": b"", "zeros": bytes(32)}.get(key_file, RAW_KEY.encode()))
         path.chmod(0o644 if key_file == "loose" else 0o600)
     db = tmp_path / "ambient.db"
     config = config_file(tmp_path, {"path": str(db), "encryption": {"key_file": str(path)}})
