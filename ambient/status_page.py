@@ -237,7 +237,7 @@ def rule_phase_text(rule: Mapping[str, Any], zone: datetime.tzinfo | None = None
         "cooling_down": _fact("cooling down until", rule.get("cooldown_until"), zone),
         "active": _active_fact(rule, zone),
     }
-    first = facts.pop(phase, None) or phase.replace("_", " ")
+    first = facts.pop("active" if phase == "held_back" else phase, None) or phase.replace("_", " ")
     parts = [first, *(fact for fact in facts.values() if fact)]
     if rule.get("held_back"):
         parts.append(f"actions held back: {rule['held_back']}")
@@ -252,9 +252,10 @@ def _fact(words: str, when: Any, zone: datetime.tzinfo | None, holding: Any = No
 
 def _active_fact(rule: Mapping[str, Any], zone: datetime.tzinfo | None) -> str | None:
     since = rule.get("active_since")
-    if since is None and rule.get("state") != "active":
+    if since is None and rule.get("state") not in ("active", "held_back"):
         return None
-    text = "active" if since is None else f"active since {_format_time(since, zone)}"
+    word = "held back" if rule.get("active_held_back") else "active"  # latched, nothing ran
+    text = word if since is None else f"{word} since {_format_time(since, zone)}"
     if rule.get("recovery"):
         text += f", waiting for {rule['recovery']}"
     return text

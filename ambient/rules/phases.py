@@ -2,9 +2,14 @@
 
 Phases, first match wins: ``running`` (actions are running), ``in_for`` (a trigger is in range
 and its ``for`` has not passed yet), ``cooling_down`` (fired; no new firing before the cooldown
-ends), ``active`` (fired, and waiting for the signal to recover past its hysteresis), ``armed``
-(waiting for a trigger). Beside the phase, each row carries every fact that applies (a rule
-can be active and cooling down at once) and whether actions are held back (pause, quiet hours).
+ends), ``active`` (fired, and waiting for the signal to recover past its hysteresis),
+``held_back`` (a firing was held back — a condition, the cooldown, pause, quiet hours, the mode —
+and the trigger latched as a fired one does: no actions ran and no episode is open, but it fires
+again only once the signal has recovered past its hysteresis), ``armed`` (waiting for a
+trigger). ``active_held_back`` says the same of the latched trigger beside another phase (a
+rule cooling down whose new firing the cooldown held back). Beside the phase, each row carries
+every fact that applies (a rule can be active and cooling down at once) and whether actions are
+held back now (pause, quiet hours).
 """
 
 from __future__ import annotations
@@ -47,18 +52,19 @@ def _row(
     ]
     cooldown = state.cooldown_until if state.cooldown_until and state.cooldown_until > now else None
     running = [run.started for run in state.runs.values() if not run.queued]
+    phase: str | None = None
     if running:
         phase = "running"
     elif pending:
         phase = "in_for"
     elif cooldown is not None:
         phase = "cooling_down"
-    elif active:
-        phase = "active"
-    else:
-        phase = "armed"
     for_until, for_index = min(pending) if pending else (None, None)
     active_since, active_index = min(active, key=_since_key) if active else (None, None)
+    # Latched without an episode: its firing was held back, nothing ran.
+    latched_only = bool(active) and all(index not in state.episodes for _, index in active)
+    if phase is None:
+        phase = "held_back" if latched_only else "active" if active else "armed"
     return {
         "id": rule.id,
         "person": person,
@@ -67,6 +73,7 @@ def _row(
         "for_until": for_until,
         "in_range": None if for_index is None else _in_range(rule, for_index),
         "active_since": active_since,
+        "active_held_back": latched_only,
         "episode_since": min((e.fired_at for e in state.episodes.values()), default=None),
         "recovery": None if active_index is None else _recovery(rule, active_index),
         "cooldown_until": cooldown,

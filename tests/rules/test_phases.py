@@ -3,9 +3,13 @@ that ends it — never ``armed`` while a fired rule waits for recovery."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC
 from typing import Any
 
 from rules.rule_doubles import Harness, make_config, stress_rule
+
+from ambient.status_page import rule_phase_text
 
 
 def row(h: Harness) -> dict[str, Any]:
@@ -75,3 +79,37 @@ async def test_a_rule_for_one_person_names_them_before_anything_happened() -> No
     h = await Harness(make_config([stress_rule(), stress_rule(id="calm_all", person=None)])).start()
     people = {status["id"]: status["person"] for status in h.engine.status()}
     assert people == {"calm": "alex", "calm_all": None}
+
+
+async def test_a_firing_held_back_latches_and_says_so_not_active() -> None:
+    """A pause held the firing back: the trigger latched as a fired one does, but nothing ran
+    and no episode is open (no escalation, no on_recovery). Status said `active since …`, as
+    for a rule whose actions ran."""
+    h = await Harness(make_config([stress_rule(cooldown=0)])).start()
+    h.engine.set_paused(True, "test")
+    await h.push(0, stress_score=80)
+    await h.push(130, stress_score=85)
+    assert h.kinds() == ["suppressed"]
+    status = row(h)
+    assert (status["state"], status["active_held_back"]) == ("held_back", True)
+    assert status["active_since"] == h.t0  # when it entered its range: it never fired
+    assert status["recovery"] == "stress_score at or below 60"
+    assert re.fullmatch(
+        r"held back since [-\d :]+, waiting for stress_score at or below 60, "
+        r"actions held back: paused \(by test\)",
+        rule_phase_text(status, UTC),
+    )
+    await h.push(200, stress_score=55)
+    assert row(h)["state"] == "armed"
+
+
+async def test_a_firing_that_ran_is_active_not_held_back() -> None:
+    h = await Harness(make_config([stress_rule(cooldown=0)])).start()
+    await h.push(0, stress_score=80)
+    await h.push(130, stress_score=85)
+    status = row(h)
+    assert (status["state"], status["active_held_back"]) == ("active", False)
+    assert re.fullmatch(
+        r"active since [-\d :]+, waiting for stress_score at or below 60",
+        rule_phase_text(status, UTC),
+    )
