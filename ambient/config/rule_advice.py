@@ -292,10 +292,10 @@ def _walk_values(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
         yield path, value
 
 
-#: ``{{ states('sensor.x') }}``, ``{{ trigger.to_state.state }}``: Home Assistant's Jinja, not
-#: ``{{hr}}`` (a literal ``{hr}``, as the format strings write it).
 #: The actions whose texts are format strings (see :mod:`.template_checks`).
 _FORMATTED = (LogActionConfig, LogbookActionConfig, NotifyActionConfig, ServiceCallActionConfig)
+#: ``{{ states('sensor.x') }}``, ``{{ trigger.to_state.state }}``: Home Assistant's Jinja, not
+#: ``{{hr}}`` (a literal ``{hr}``, as the format strings write it).
 _HA_TEMPLATE = re.compile(r"\{\{(?=[^{}]*[\s(.|'\"])[^{}]*\}\}")
 
 
