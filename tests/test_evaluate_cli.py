@@ -693,3 +693,25 @@ def test_a_watch_s_samples_are_scored_with_its_sensor_s_stale_after(tmp_path: Pa
     (row,) = document["rules"][0]["recordings"]
     assert (row["found"], row["episodes_total"], row["false_alarms"]) == (1, 1, 0)
     assert row["episodes"][0]["latency_s"] == 360.0
+
+
+def test_labels_that_cannot_match_a_pipe_s_recording_say_to_save_it_to_a_file(
+    labelled: Path,
+) -> None:
+    """`-r <(zcat alex.csv.gz)` is `/dev/fd/63` to ambient, its subject `63`: the labels
+    matched nothing, and the line said only that they have no subject `63`."""
+    result = evaluate(
+        write_config(labelled),
+        "-r",
+        "/dev/stdin",
+        "--labels",
+        str(labelled / "labels.jsonl"),
+        prelude=f"import os; os.dup2(os.open({str(labelled / 'alex.csv')!r}, os.O_RDONLY), 0); ",
+    )
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "no line with subject" in line]
+    assert line.endswith(
+        "has no line with subject `stdin` (its subjects: alex): stdin is not scored; a pipe or "
+        "/dev/stdin has no file name to match a subject: save the recording as the subject's "
+        "file first (alex.csv)"
+    )

@@ -180,6 +180,19 @@ def evaluate(
     return Evaluation(rules, results, read, missing, unnamed_rows_person(detectors))
 
 
+#: Why a pipe's recording matches no subject, and what to do.
+_NAMELESS = (
+    "; a pipe or /dev/stdin has no file name to match a subject: save the recording as the "
+    "subject's file first ({subject}.csv)"
+)
+
+
+def _is_nameless(path: Path) -> bool:
+    """Whether ``path`` is a pipe's (``-r <(zcat S01.csv.gz)`` is ``/dev/fd/63``) or stdin's
+    name, not the recording's."""
+    return path.parts[:2] in (("/", "dev"), ("/", "proc"))
+
+
 def _some(names: Sequence[str]) -> str:
     """The first five of ``names`` (``…`` for more), or ``none``."""
     return ", ".join(names[:5]) + (", …" if len(names) > 5 else "") if names else "none"
@@ -225,11 +238,12 @@ def evaluate_recording(
     elif labels is None and labels_file is not None:
         # A subject written as the file name (`S01.csv`) or a typo would pass unnoticed.
         _LOGGER.warning(
-            "%s has no line with subject `%s` (its subjects: %s): %s is not scored",
+            "%s has no line with subject `%s` (its subjects: %s): %s is not scored%s",
             labels_file,
             path.stem,
             _some(sorted(by_subject)),
             path.name,
+            _NAMELESS.format(subject=min(by_subject, default="S01")) if _is_nameless(path) else "",
         )
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
