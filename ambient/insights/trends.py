@@ -90,6 +90,9 @@ class HrvTrend:
     cusum_alarm: bool = False
     valid_days_7d: int = 0
     valid_days_range: int = 0
+    #: How much the person's days carry over (φ, 0 to 0.8): what the day before leads to
+    #: expect of a day, which the CUSUM scores each day against.
+    carry_over: float = 0.0
 
     def attributes(self) -> dict[str, object]:
         return {
@@ -101,6 +104,7 @@ class HrvTrend:
             "cusum": round(self.cusum, 2),
             "valid_days_7d": self.valid_days_7d,
             "valid_days_range": self.valid_days_range,
+            "carry_over": round(self.carry_over, 2),
         }
 
 
@@ -144,7 +148,10 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendSettings) -
         state, why = "high", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} above the {band}"
     else:
         state, why = "normal", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} in the {band}"
-    return HrvTrend(state, why, mean_7d, low, high, cusum, alarm, len(week), reference[0])
+    carry_over = _carry_over(series, today, config)
+    return HrvTrend(
+        state, why, mean_7d, low, high, cusum, alarm, len(week), reference[0], carry_over
+    )
 
 
 def comparable_days(

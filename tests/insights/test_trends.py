@@ -238,6 +238,18 @@ def test_spells_of_days_give_no_more_false_warnings_than_independent_days(
     assert per_month <= 0.6
 
 
+def test_the_trend_says_how_much_the_persons_days_carry_over() -> None:
+    """HA shows it beside the trend (attribute ``carry_over``): why a spell of low days did
+    not warn. Independent days read as none (a chance correlation is shrunk to 0)."""
+    today = START + timedelta(days=199)
+    spells = hrv_trend(ln_rmssd_series(START, 200, 7, carry_over=0.5), today, CONFIG)
+    assert 0.35 <= spells.carry_over <= 0.65
+    assert spells.attributes()["carry_over"] == round(spells.carry_over, 2)
+    independent = [hrv_trend(ln_rmssd_series(START, 200, s), today, CONFIG) for s in range(20)]
+    assert sum(trend.carry_over == 0.0 for trend in independent) >= 14
+    assert max(trend.carry_over for trend in independent) < 0.2
+
+
 def test_a_drop_is_still_warned_for_someone_whose_days_carry_over() -> None:
     """What the carry-over costs: a drop is told apart from a spell a little later."""
     delays = []
