@@ -20,18 +20,30 @@ def learning_left_behind(
     """A line for each learning (``person``'s, or everyone's) ``config`` no longer uses: a
     rule renamed, an option renamed, a rule given to another person. ``run`` says them at
     start and ``ambient insights`` after its table: one list, so neither misses one."""
+    return [notice for _, notice in learning_left_behind_by_key(book, config, person)]
+
+
+def learning_left_behind_by_key(
+    book: EpisodeBook, config: AmbientConfig, person: str | None = None
+) -> list[tuple[tuple[str, ...], str]]:
+    """:func:`learning_left_behind`, each line with what it is about (the rule, option or
+    person it names): the key stays the same while the number of episodes kept changes."""
     policies = policies_of(config)
     stored = book.episodes(person)  # read once, for the two looks below
-    notices = [
-        orphan_notice(rule, episodes)
+    keyed: list[tuple[tuple[str, ...], str]] = [
+        (("rule", rule), orphan_notice(rule, episodes))
         for rule, episodes in orphaned_rules(book, policies, person).items()
     ]
-    notices += [
-        orphaned_option_notice(*gone) for gone in orphaned_options(stored, option_ids_of(config))
+    keyed += [
+        (("option", who, rule, option), orphaned_option_notice(who, rule, option, episodes))
+        for who, rule, option, episodes in orphaned_options(stored, option_ids_of(config))
     ]
     rule_people = {rule.id: rule.person for rule in config.rules if rule.id in policies}
-    notices += [old_person_notice(*moved) for moved in left_with_old_person(stored, rule_people)]
-    return notices
+    keyed += [
+        (("person", old, rule, now), old_person_notice(old, rule, now, episodes))
+        for old, rule, now, episodes in left_with_old_person(stored, rule_people)
+    ]
+    return keyed
 
 
 def orphaned_rules(

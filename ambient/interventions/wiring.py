@@ -17,7 +17,7 @@ from ambient.config.rule_checks import walk_steps
 from ambient.hub import Hub
 from ambient.interventions.chooser import CalmingChooser
 from ambient.interventions.episodes import EpisodeBook
-from ambient.interventions.orphans import learning_left_behind
+from ambient.interventions.orphans import learning_left_behind_by_key
 from ambient.interventions.recorder import PRIOR_NORMS, EpisodeRecorder
 from ambient.signals.baseline import Norm
 from ambient.store import Store, StoreError
@@ -68,7 +68,7 @@ def add_interventions(
     entity = add_entity(config, clock, book, recorder, hub)
     checkins = add_check_ins(config, clock, store, book, recorder, hub, connections, entity)
     recorder.resume()
-    say_left_behind(learning_left_behind(book, config), store)
+    say_left_behind(learning_left_behind_by_key(book, config), store)
     # A simulation gives the same choices every run; live, choices are fresh.
     rng = random.Random(choice_seed) if clock.virtual else random.Random()
     chooser = CalmingChooser(
@@ -93,15 +93,16 @@ def only_person(config: AmbientConfig) -> str | None:
     return named.pop() if len(named) == 1 else None
 
 
-def say_left_behind(notices: list[str], store: Store) -> None:
+def say_left_behind(notices: list[tuple[tuple[str, ...], str]], store: Store) -> None:
     """Each notice of learning left behind (a rule or option renamed or removed) as a warning
     at the first start (or reload) that finds it, at INFO at later ones: an option removed on
     purpose keeps its episodes for `retention.episodes`, and a warning at every start for a
-    year would teach to ignore warnings. ``ambient insights`` shows them all, always."""
+    year would teach to ignore warnings. A notice is known by what it is about, not by its
+    words, which count episodes that age out. ``ambient insights`` shows them all, always."""
     said = store.get(SAID_NAMESPACE, SAID_KEY)
     before = {str(digest) for digest in said} if isinstance(said, list) else set()
-    digests = [hashlib.sha256(notice.encode()).hexdigest()[:16] for notice in notices]
-    for notice, digest in zip(notices, digests, strict=True):
+    digests = [hashlib.sha256("\0".join(key).encode()).hexdigest()[:16] for key, _ in notices]
+    for (_, notice), digest in zip(notices, digests, strict=True):
         _LOGGER.log(logging.INFO if digest in before else logging.WARNING, "%s", notice)
     if set(digests) != before:
         with contextlib.suppress(StoreError):  # a full card: said as a warning again next time

@@ -236,6 +236,23 @@ def test_learning_left_behind_is_a_warning_once_then_information_at_later_starts
     ]
 
 
+def test_learning_left_behind_said_once_stays_information_as_its_episodes_change_in_number(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The notice counts the episodes kept, which change as old ones age out (or, here, as
+    one more is found): it is the same learning left behind, so it is not warned again."""
+    store = Store(None)
+    book = EpisodeBook(store)
+    book.open("alex", "calm", "breathe_slow", 1_800_000_000.0, {})
+    config = AmbientConfig.model_validate(CONFIG)
+    assert [level for level, _ in said_at_start(config, store, caplog, "no option")] == ["WARNING"]
+    caplog.clear()
+    book.open("alex", "calm", "breathe_slow", 1_800_000_100.0, {})
+    assert said_at_start(config, store, caplog, "no option") == [
+        ("INFO", _option_notice("breathe_slow", "2 episodes"))
+    ]
+
+
 def _option_notice(option: str, episodes: str) -> str:
     return (
         f"alex — rule calm: learned option '{option}' ({episodes}) is kept, but the rule has no "
