@@ -203,6 +203,9 @@ class _Loading:
     problem_count: int = 0
     relative_seen: bool = False
     absolute_seen: bool = False
+    #: The line of the first row of each kind of time (True: relative), for the error of a
+    #: recording that mixes them (a pipe cannot be read again to find them).
+    first_line_of: dict[bool, int] = field(default_factory=dict)
     #: Whether the rows so far are in time order (the usual case: no sort needed), and the
     #: line of the first row that was not.
     in_order: bool = True
@@ -241,6 +244,8 @@ class _Loading:
             self.relative_seen = True
         else:
             self.absolute_seen = True
+        if len(self.first_line_of) < 2:
+            self.first_line_of.setdefault(relative, number)
         if metric in self.set_aside_metrics:
             self.set_aside.append(Reading(time_s, person, metric, value, self.source))
             return
@@ -394,11 +399,14 @@ def _csv_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
                             loading.out_of_order(number)
                         last_time = time_s
                         if time_s < UNIX_THRESHOLD_S:
-                            relative_seen = True
+                            if not relative_seen:
+                                relative_seen = True
+                                loading.first_line_of.setdefault(True, number)
                             if origin_s:  # `+ 0.0` would turn a written -0 into 0
                                 time_s += origin_s
-                        else:
+                        elif not absolute_seen:
                             absolute_seen = True
+                            loading.first_line_of.setdefault(False, number)
                         append(Reading(time_s, fields[0], fields[1], fields[2], source))
                         continue
             if line is _TOO_LONG:
@@ -675,34 +683,10 @@ class RecordingStream:
 
 
 def _first_of_each_kind(loading: _Loading) -> str:
-    """Where a recording that mixes kinds of time has its first row of each, for its error
-    (read again: the rows' line numbers are not kept)."""
-    first: dict[bool, int] = {}
-    names: list[str] | None = None
-    jsonl = is_json_lines(loading.path)
-    with loading.path.open(encoding="utf-8-sig", newline="") as handle:
-        for number, line in enumerate(_lines(handle), start=1):
-            if line is _TOO_LONG or not line.strip() or line.startswith("#"):
-                continue
-            try:
-                if jsonl:
-                    row = json.loads(line)
-                else:
-                    fields = next(csv.reader([line]))
-                    if names is None:
-                        names = [name.strip() for name in fields]
-                        continue
-                    row = dict(zip(names, fields, strict=False))
-                _, person, _, _, relative = _row_fields(row, loading.default_person)
-            except (ValueError, TypeError, AttributeError, RecursionError):
-                continue  # a bad row, skipped when it was read
-            if loading.people is None or person in loading.people:
-                first.setdefault(relative, number)
-            if len(first) == 2:
-                break
-    if len(first) < 2:  # the file changed since it was read
-        return "changed while read"
-    (one, one_relative), (other, other_relative) = sorted((n, r) for r, n in first.items())
+    """Where a recording that mixes kinds of time has its first row of each, for its error."""
+    (one, one_relative), (other, other_relative) = sorted(
+        (number, relative) for relative, number in loading.first_line_of.items()
+    )
     kind = {True: "relative", False: "absolute"}
     return f"line {one} is {kind[one_relative]}, line {other} {kind[other_relative]}"
 

@@ -515,3 +515,20 @@ def test_a_recording_from_a_pipe_is_read_once(tmp_path: Path) -> None:
         "ambient simulate: /dev/stdin:3: earlier than the row before it: it must be read again "
         "to be sorted, which a pipe cannot be; save it to a file first"
     )
+
+
+def test_a_pipe_whose_time_changes_kind_names_both_lines_without_reading_it_again(
+    tmp_path: Path,
+) -> None:
+    """The lines of the first row of each kind of time were found by reading the file again:
+    a pipe, read once, gave nothing more, and the error said the file 'changed while read'.
+    They are kept as the rows are read."""
+    config = tmp_path / "ambient.yaml"
+    config.write_text("people: [{id: alex}]\n")
+    rows = "t,metric,value\n1,hr,70\n2,hr,71\n1795723200,hr,72\n"
+    result = run_ambient("simulate", str(config), "-r", "/dev/stdin", "--json", stdin=rows)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines()[-1] == (
+        "ambient simulate: /dev/stdin: mixes relative and absolute times (line 2 is relative, "
+        "line 4 absolute)"
+    )
