@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from ambient.private_files import make_private_dir
+from ambient.private_files import make_private_dir, refuse_others_link
 from ambient.store_crypto import (
     StoreError,
     StoreKey,
@@ -111,13 +111,17 @@ class Store:
             self._create_tables()
             return
         make_private_dir(path.parent)
+        refuse_others_link(path)  # root's command on the service's store: as for its -wal
         if not path.exists():
             # Create it 0600 before SQLite opens it, so no other user ever can read it.
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         path.chmod(0o600)
         for beside in ("-wal", "-shm"):  # left by a crash: SQLite goes on with them as they are
+            left = path.with_name(path.name + beside)
+            # Root's command on the service's store: a link its user put there is not followed.
+            refuse_others_link(left)
             with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours: as found
-                path.with_name(path.name + beside).chmod(0o600)
+                left.chmod(0o600)
         old_umask = os.umask(0o077)  # the -wal and -shm files too
         try:
             self._db, self.encrypted = _connect(path, key, migrate)

@@ -65,6 +65,34 @@ def test_a_write_ahead_log_left_readable_by_others_is_made_private_too(tmp_path:
     store.close()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a link owned by another user")
+@pytest.mark.parametrize("planted", ["ambient.db", "ambient.db-wal", "ambient.db-shm"])
+def test_a_link_the_service_user_planted_beside_the_store_is_not_followed_by_root(
+    tmp_path: Path, planted: str
+) -> None:
+    """`sudo ambient trace` on the service's store: a link its user (uid 65534 here) put
+    where the store, its -wal or its -shm is, to a file of root's, was followed and the file
+    made 0600 (a program losing its setuid bit, /etc/passwd unreadable by all but root). It
+    is refused in one line naming it; the file is as it was."""
+    folder = tmp_path / "state"
+    path = folder / "ambient.db"
+    Store(path).close()
+    victim = tmp_path / "victim.conf"
+    victim.write_text("keep me\n")
+    victim.chmod(0o644)
+    link = folder / planted
+    link.unlink(missing_ok=True)
+    link.symlink_to(victim)
+    for owned in (folder, path, link):
+        os.lchown(owned, 65534, 65534)
+
+    with pytest.raises(PermissionError, match=r"a link made by another user \(uid 65534\)"):
+        Store(path)
+
+    assert victim.read_text() == "keep me\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
 def test_every_folder_made_for_the_store_is_owner_only_whatever_the_umask(
     tmp_path: Path,
 ) -> None:
