@@ -721,7 +721,12 @@ def _reading_errors(path: Path) -> Iterator[None]:
     text (a binary file given by mistake) is one clear error."""
     try:
         yield
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if not path.is_file():  # a pipe, read once: where is not known, but how it starts
+            hint = _packed_hint(path, exc.object[:4])  # the bytes the decoder was given
+            raise RecordingError(
+                f"{path}: not a text recording (a byte is not UTF-8){hint}"
+            ) from None
         # The decoder's own offset counts from the start of the block it was given.
         where = first_byte_not_utf8(path)
         raise RecordingError(
@@ -734,21 +739,41 @@ def _reading_errors(path: Path) -> Iterator[None]:
         raise RecordingError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-#: How a file packed by a tool people export with starts, and what to do with it.
+#: How a file packed by a tool people export with starts, and what to do with it: as a
+#: file, and as a pipe or stdin (its file has another name).
 _PACKED = (
-    (b"\x1f\x8b", "gzip-compressed: unpack it, or give it as -r <(zcat {path})"),
-    (b"PK\x03\x04", "a zip archive (a spreadsheet's .xlsx?): save it as CSV"),
+    (
+        b"\x1f\x8b",
+        "gzip-compressed: unpack it, or give it as -r <(zcat {path})",
+        "gzip-compressed: unpack it on its way in (zcat)",
+    ),
+    (
+        b"PK\x03\x04",
+        "a zip archive (a spreadsheet's .xlsx?): save it as CSV",
+        "a zip archive (a spreadsheet's .xlsx?): save it as CSV",
+    ),
 )
 
 
-def _packed_hint(path: Path) -> str:
-    """``: gzip-compressed: …`` for a file that starts as a packed one does, else nothing."""
-    try:
-        with path.open("rb") as handle:
-            start = handle.read(4)
-    except OSError:
-        return ""
-    found = (hint for magic, hint in _PACKED if start.startswith(magic))
+def is_nameless(path: Path) -> bool:
+    """Whether ``path`` is a pipe's (``-r <(zcat S01.csv.gz)`` is ``/dev/fd/63``) or stdin's
+    name, not the recording's own."""
+    return path.parts[:2] in (("/", "dev"), ("/", "proc"))
+
+
+def _packed_hint(path: Path, start: bytes | None = None) -> str:
+    """``: gzip-compressed: …`` for a file that starts (``start``: its first bytes, else read)
+    as a packed one does, else nothing."""
+    if start is None:
+        try:
+            with path.open("rb") as handle:
+                start = handle.read(4)
+        except OSError:
+            return ""
+    nameless = is_nameless(path)
+    found = (
+        piped if nameless else named for magic, named, piped in _PACKED if start.startswith(magic)
+    )
     return next((": " + hint.format(path=path) for hint in found), "")
 
 

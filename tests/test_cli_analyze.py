@@ -179,3 +179,32 @@ def test_a_packed_recording_says_how_to_give_it(tmp_path: Path, name: str, hint:
         rf"not UTF-8\): {re.escape(hint.format(path=recording))}",
         line,
     ), line
+
+
+@pytest.mark.parametrize("given", ["pipe", "file"])
+def test_a_packed_recording_on_stdin_says_to_unpack_it_on_its_way_in(
+    tmp_path: Path, given: str
+) -> None:
+    """`zcat`-less `cat day.csv.gz | ambient analyze -r /dev/stdin`: the hint was read from
+    the file again, which a pipe cannot be (so there was none), and for stdin from a file it
+    said to give it as `-r <(zcat /dev/stdin)`."""
+    rows = "t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(60))
+    packed = tmp_path / "day.csv.gz"
+    packed.write_bytes(gzip.compress(rows.encode()))
+    command = [sys.executable, "-m", "ambient", "analyze", "--recording", "/dev/stdin"]
+    with packed.open("rb") as source:
+        result = subprocess.run(
+            command,
+            input=packed.read_bytes() if given == "pipe" else None,
+            stdin=source if given == "file" else None,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    where = "/dev/stdin" if given == "pipe" else "/dev/stdin:1"
+    byte = "a byte" if given == "pipe" else "byte 1"
+    assert result.stderr.decode().splitlines() == [
+        f"ambient analyze: {where}: not a text recording ({byte} is not UTF-8): "
+        "gzip-compressed: unpack it on its way in (zcat)"
+    ]

@@ -20,7 +20,7 @@ from ambient.evaluate.tally import PeopleTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.readings import HR
-from ambient.recordings import is_recording_name
+from ambient.recordings import is_nameless, is_recording_name
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import Simulation, replay_files, replay_sensor
 
@@ -187,12 +187,6 @@ _NAMELESS = (
 )
 
 
-def _is_nameless(path: Path) -> bool:
-    """Whether ``path`` is a pipe's (``-r <(zcat S01.csv.gz)`` is ``/dev/fd/63``) or stdin's
-    name, not the recording's."""
-    return path.parts[:2] in (("/", "dev"), ("/", "proc"))
-
-
 def _some(names: Sequence[str]) -> str:
     """The first five of ``names`` (``…`` for more), or ``none``."""
     return ", ".join(names[:5]) + (", …" if len(names) > 5 else "") if names else "none"
@@ -243,7 +237,7 @@ def evaluate_recording(
             path.stem,
             _some(sorted(by_subject)),
             path.name,
-            _NAMELESS.format(subject=min(by_subject, default="S01")) if _is_nameless(path) else "",
+            _NAMELESS.format(subject=min(by_subject, default="S01")) if is_nameless(path) else "",
         )
     rule_ids = [rule.id for rule in config.rules]
     timeline = build_timeline(config, result, path.stem, states, rule_ids, labels)
