@@ -13,6 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 def render_status(status: Mapping[str, Any]) -> str:
     """A readable page: header, then sensors, people, rules, queues, counters."""
+    if status.get("starting"):  # not wired yet: sections would read "none configured"
+        return (
+            f"ambient {status.get('version', '?')} · starting: its sensors, people and rules "
+            "come once its config is read and its store open\n"
+        )
     zone = _zone(status.get("timezone"))
     lines = [_header(status)]
     if (status.get("clock") or {}).get("synchronised") is False:

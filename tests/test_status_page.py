@@ -53,6 +53,15 @@ def test_render_paused_and_empty_sections() -> None:
     assert "Counters\n  none" in text
 
 
+def test_a_daemon_still_starting_says_so_instead_of_showing_nothing_configured() -> None:
+    """A start may wait up to seconds for its store (another process holding it); the page
+    read `running` with every section `none configured`, as if the config were empty."""
+    assert render_status({"version": "0.1.0", "starting": True}) == (
+        "ambient 0.1.0 · starting: its sensors, people and rules come once its config is read "
+        "and its store open\n"
+    )
+
+
 def test_in_a_household_each_sensor_names_whose_heart_it_reads() -> None:
     """Two people's wearables side by side: the page says whose each one is, as ``ambient
     check`` does; a sensor for nobody in particular (a topic level names the person) says none."""
