@@ -11,8 +11,9 @@ changed.
 What an episode changed (snapshot scenes, taken-over lights, media) is also kept in the store
 (``ha.episodes``), so an episode the rule engine carries across a restart is still undone; one
 that ends while HA is unreachable is undone when HA is back, and one whose undo HA answers with
-an error is tried again (every minute, and at each connect), never given up. So are notify's
-send times (``ha.notified``), so its ``min_interval`` outlasts a restart.
+a server error (busy, a proxy in front of it) is tried again every minute and at each connect,
+for up to an hour. So are notify's send times (``ha.notified``), so its ``min_interval``
+outlasts a restart.
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ from ambient.store import Store
 
 _LOGGER = logging.getLogger(__name__)
 
-#: How often an episode's undo that HA answered with an error is tried again (also at each
-#: connect), on the actuator's clock.
+#: How often an episode's undo that HA answered with a server error is tried again (also at
+#: each connect), on the actuator's clock ...
 UNDO_RETRY_S = 60.0
+#: ... and for how long: HA (or its proxy) refusing reads for an hour is no passing load.
+UNDO_RETRY_FOR_S = 3600.0
 
 
 class HomeAssistantActuator:
@@ -83,8 +86,9 @@ class HomeAssistantActuator:
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
         self._owed: dict[str, Episode] = {}
         self._settling: asyncio.Task[None] | None = None
-        #: Episodes whose undo HA answered with an error (said once), and the next try's timer.
-        self._undo_refused: set[str] = set()
+        #: Episodes whose undo HA answered with a server error, since when (said once), and
+        #: the next try's timer.
+        self._undo_refused: dict[str, float] = {}
         self._undo_retry: TimerHandle | None = None
         self._records = EpisodeRecords(store)
         self._notified = NotifyHistory(store, clock.now())
@@ -199,12 +203,24 @@ class HomeAssistantActuator:
             self._records.save(episode)
             return
         except HomeAssistantError as exc:
-            # HA answered a read with an error (busy, or a proxy in front of it): still owed,
-            # never given up, or the home would stay calmed for good. Said once per episode.
-            again = episode.id in self._undo_refused
-            self._undo_refused.add(episode.id)
+            now = self.clock.now()
+            since = self._undo_refused.setdefault(episode.id, now)
+            if not _passing(exc) or now - since >= UNDO_RETRY_FOR_S:
+                # Refused for good (a proxy forbidding the reads), or for an hour: given up.
+                self._undo_refused.pop(episode.id, None)
+                self._owed.pop(episode.id, None)
+                self._records.delete(episode.id)
+                _LOGGER.warning(
+                    "Could not undo episode %s in Home Assistant: %s; given up, its lights and "
+                    "media left as they are",
+                    episode.id,
+                    exc,
+                )
+                return
+            # HA busy, or a proxy in front of it answering 502: still owed, or the home would
+            # stay calmed for good. Said once per episode.
             _LOGGER.log(
-                logging.DEBUG if again else logging.WARNING,
+                logging.DEBUG if since < now else logging.WARNING,
                 "Could not undo episode %s yet: Home Assistant said %s; trying again every %.0f s",
                 episode.id,
                 exc,
@@ -216,7 +232,7 @@ class HomeAssistantActuator:
             if self._undo_retry is None:
                 self._undo_retry = self.clock.call_later(UNDO_RETRY_S, self._retry_undo)
             return
-        self._undo_refused.discard(episode.id)
+        self._undo_refused.pop(episode.id, None)
         self._owed.pop(episode.id, None)
         self._records.delete(episode.id)
         kept = [e for e, s in episode.lights.items() if s.overridden_by is not None]
@@ -231,7 +247,10 @@ class HomeAssistantActuator:
 
     def _retry_undo(self) -> None:
         self._undo_retry = None
-        if self.client.connected:
+        if self._settling is not None and not self._settling.done():
+            # Still undoing (a slow HA): this try comes after it, not never.
+            self._undo_retry = self.clock.call_later(UNDO_RETRY_S, self._retry_undo)
+        elif self.client.connected:
             self._on_status("connected")
 
     def _tracked(self, episode_id: str) -> Episode | None:
@@ -372,6 +391,12 @@ class HomeAssistantActuator:
         if episode is None:
             episode = self._episodes[context.episode] = Episode(context.episode)
         return episode
+
+
+def _passing(exc: HomeAssistantError) -> bool:
+    """Whether HA's error answer may pass: a server error (HA busy, a proxy in front of it
+    answering 502 while HA restarts) or too many requests, not a refusal (403)."""
+    return exc.code.startswith("http_5") or exc.code == "http_429"
 
 
 def _kind(action: LeafActionConfig) -> str:

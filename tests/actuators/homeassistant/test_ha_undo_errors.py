@@ -22,7 +22,11 @@ from fixtures.homeassistant import HaProbe, HomeAssistantInstance, StepClock
 from pydantic import SecretStr
 
 from ambient.actuators.ha_episode import NAMESPACE
-from ambient.actuators.homeassistant import HomeAssistantActuator
+from ambient.actuators.homeassistant import (
+    UNDO_RETRY_FOR_S,
+    UNDO_RETRY_S,
+    HomeAssistantActuator,
+)
 from ambient.clock import RealClock
 from ambient.config.actions import CalmLightsActionConfig
 from ambient.config.homeassistant import HomeAssistantConfig
@@ -38,12 +42,13 @@ BED = "light.bed_light"
 
 class BadGateway:
     """A reverse proxy in front of ``ha``: the WebSocket passed through, and each state read
-    too, unless ``failing``: then 502."""
+    too, unless ``failing``: then ``status`` (502 Bad Gateway unless told)."""
 
     def __init__(self, ha: HomeAssistantInstance, session: aiohttp.ClientSession) -> None:
         self.ha = ha
         self.session = session
         self.failing = False
+        self.status = 502
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
@@ -58,7 +63,7 @@ class BadGateway:
 
     async def state(self, request: web.Request) -> web.Response:
         if self.failing:
-            return web.Response(status=502, text="Bad Gateway")
+            return web.Response(status=self.status, text="refused by the proxy")
         headers = {"Authorization": request.headers.get("Authorization", "")}
         url = f"{self.ha.url}/api/states/{request.match_info['entity_id']}"
         async with self.session.get(url, headers=headers) as answer:
@@ -130,4 +135,83 @@ async def test_an_end_home_assistant_answers_with_an_error_is_tried_again_not_gi
 
     assert light_of(await probe.state(BED)) == ("on", 200, 5000)
     assert store.items(NAMESPACE) == {}
+    store.close()
+
+
+CALM = CalmLightsActionConfig(
+    action="calm_lights", target=[BED], color_temp_kelvin=2200, brightness_pct=40
+)
+
+
+async def test_an_end_home_assistant_refuses_for_good_is_given_up_at_once(
+    ha: HomeAssistantInstance,
+    probe: HaProbe,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A proxy that forbids the state reads (403) will not let them through a minute later:
+    the end is given up with one warning, as before, not tried every minute for good."""
+    await probe.call_service(
+        "light", "turn_on", {"entity_id": BED, "brightness": 200, "color_temp_kelvin": 5000}
+    )
+    store = Store(tmp_path / "state.db")
+    context = ActionContext(rule="calm", person="alex", episode="g2", time=0.0, recovery=True)
+    async with bad_gateway(ha) as (proxy, url):
+        config = HomeAssistantConfig(url=url, token=SecretStr(ha.token), backoff_max=0.5)
+        async with running(HomeAssistantClient(config, RealClock(), Counters())) as client:
+            clock = StepClock()
+            actuator = HomeAssistantActuator(client, clock, store)
+            assert (await actuator.perform(CALM, context)).ok
+
+            proxy.failing, proxy.status = True, 403
+            await actuator.end_episode(context)
+
+            assert clock.next_due() is None  # no retry coming
+    assert store.items(NAMESPACE) == {}
+    given_up = [r.getMessage() for r in caplog.records if "given up" in r.getMessage()]
+    assert given_up == [
+        "Could not undo episode g2 in Home Assistant: http_403: GET state of "
+        "scene.ambient_g2_light_bed_light failed; given up, its lights and media left as they are"
+    ]
+    store.close()
+
+
+async def test_an_end_refused_with_server_errors_for_an_hour_is_given_up(
+    ha: HomeAssistantInstance,
+    probe: HaProbe,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Tried every minute on the actuator's clock, said once, and given up after an hour of
+    502s (HA's proxy broken, not busy) with one more line, rather than every minute for good."""
+    await probe.call_service(
+        "light", "turn_on", {"entity_id": BED, "brightness": 200, "color_temp_kelvin": 5000}
+    )
+    store = Store(tmp_path / "state.db")
+    context = ActionContext(rule="calm", person="alex", episode="g3", time=0.0, recovery=True)
+    async with bad_gateway(ha) as (proxy, url):
+        config = HomeAssistantConfig(url=url, token=SecretStr(ha.token), backoff_max=0.5)
+        async with running(HomeAssistantClient(config, RealClock(), Counters())) as client:
+            clock = StepClock()
+            actuator = HomeAssistantActuator(client, clock, store)
+            assert (await actuator.perform(CALM, context)).ok
+            proxy.failing = True
+            ended_at = clock.now()
+            await actuator.end_episode(context)
+
+            tries = 1
+            while clock.next_due() is not None and tries <= UNDO_RETRY_FOR_S / UNDO_RETRY_S:
+                await clock.fire_next()
+                assert actuator._settling is not None
+                await actuator._settling
+                tries += 1
+            assert clock.next_due() is None  # no more tries
+            assert clock.now() - ended_at == UNDO_RETRY_FOR_S
+            assert tries == UNDO_RETRY_FOR_S / UNDO_RETRY_S + 1
+    assert store.items(NAMESPACE) == {}
+    said = [r for r in caplog.records if "g3" in r.getMessage() and r.levelname == "WARNING"]
+    assert [("yet" in r.getMessage(), "given up" in r.getMessage()) for r in said] == [
+        (True, False),
+        (False, True),
+    ]
     store.close()
