@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable, Collection, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Protocol, TypeVar
@@ -220,18 +220,22 @@ class ScaledClock(Clock):
     hour in a minute with every timer (``for``, cooldowns, delays) scaled alike."""
 
     runs_ahead_of_wall_time = True
-    #: The longest pause between readings the signals take for no pause (``behind_s``): the
-    #: signals' default ``rr_gap`` (beats further apart restart their cleaning; ``stale_after``,
-    #: 15 s, is longer). ``run`` gives its config's own.
-    BEHIND_S = 5.0
+    #: The pauses between readings the signals tell from none (``pauses_s``): the signals'
+    #: default ``rr_gap`` (beats further apart restart their cleaning) and ``stale_after`` (a
+    #: reading older is stale). ``run`` gives its config's own.
+    PAUSES_S = (5.0, 15.0)
 
     def __init__(
-        self, speed: float, start: float | None = None, *, behind_s: float = BEHIND_S
+        self,
+        speed: float,
+        start: float | None = None,
+        *,
+        pauses_s: Collection[float] = PAUSES_S,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
-        self.behind_s = behind_s
+        self.pauses_s = sorted(pauses_s)
         self.wall_check_s = 60.0 * speed  # a minute of real time, as a live clock's
         self._wall_start = time.time()
         self._monotonic_start = time.monotonic()
@@ -253,7 +257,7 @@ class ScaledClock(Clock):
 
     async def reach(self, when: float) -> None:
         """As the clock's; a replay (the one caller) handing its reading over late says once
-        that the machine is behind, when the lag put more than ``behind_s`` of the clock
+        that the machine is behind, when the lag put more than one of ``pauses_s`` of the clock
         between it and the reading before, which the recording has not: the clock does not
         wait for it (a satellite's and its central's clocks keep step with real time), so the
         signals saw a pause that is not there, beats as paused (their cleaning starts again)
@@ -267,7 +271,8 @@ class ScaledClock(Clock):
             return
         written_s = 0.0 if before is None else max(0.0, when - before)
         seen_s = now - when + written_s
-        if seen_s > self.behind_s >= written_s:
+        pause_s = next((p for p in self.pauses_s if written_s <= p < seen_s), None)
+        if pause_s is not None:
             self._said_behind = True
             _LOGGER.warning(
                 "--speed %g is faster than this machine keeps up with: a reading came %.0f s "
@@ -276,8 +281,8 @@ class ScaledClock(Clock):
                 "replays exactly)",
                 self.speed,
                 now - when,
-                self.behind_s,
-                speed_kept_up_with(self.speed, now - when, self.behind_s - written_s),
+                pause_s,
+                speed_kept_up_with(self.speed, now - when, pause_s - written_s),
             )
 
     def for_outside_links(self) -> Clock:

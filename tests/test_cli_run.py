@@ -336,18 +336,20 @@ def test_a_replay_falling_behind_its_speed_says_so_once_by_the_config_s_gap(
     ), line
 
 
-def test_the_gap_a_replay_at_speed_must_not_open_is_the_config_s_shortest() -> None:
-    """rr_gap, or a recording sensor's stale_after (its own, else the signals') when shorter."""
-    from ambient.commands.live import longest_unpaused_gap_s
+def test_the_pauses_a_replay_at_speed_must_not_open_are_the_config_s() -> None:
+    """rr_gap, the signals' stale_after and a recording sensor's own: a watch's samples 5 min
+    apart go stale past its 6 min, which a lag of over a minute opens, unsaid while only the
+    shortest was watched (the recording's own 5 min pause is over rr_gap)."""
+    from ambient.commands.live import pauses_the_signals_see_s
     from ambient.config import AmbientConfig
 
-    assert longest_unpaused_gap_s(AmbientConfig()) == 5.0
+    assert pauses_the_signals_see_s(AmbientConfig()) == [5.0, 15.0]
     recording = {"type": "recording", "path": "x.csv"}
     own = AmbientConfig.model_validate(
-        {"signals": {"rr_gap": 8}, "sensors": [recording | {"stale_after": 3}]}
+        {"signals": {"rr_gap": 8}, "sensors": [recording | {"stale_after": "6min"}]}
     )
-    assert longest_unpaused_gap_s(own) == 3.0
+    assert pauses_the_signals_see_s(own) == [8.0, 15.0, 360.0]
     signals = AmbientConfig.model_validate(
         {"signals": {"rr_gap": 8, "stale_after": 6}, "sensors": [recording]}
     )
-    assert longest_unpaused_gap_s(signals) == 6.0
+    assert pauses_the_signals_see_s(signals) == [6.0, 8.0]

@@ -359,12 +359,12 @@ async def test_a_scaled_clock_says_once_when_its_lag_shows_the_signals_a_pause_n
     """At 600x a loop 13 ms behind hands beats over 8 s of the clock late: beats that reach
     the signals more than ``rr_gap`` (5 s) after the one before read as a pause (their cleaning
     starts again), so the run's signals differ from the recording's; it was said only past
-    15 s. A lag that leaves readings within ``behind_s`` of the one before says nothing, nor
+    15 s. A lag that leaves readings within ``pauses_s`` of the one before says nothing, nor
     does a pause the recording has itself. It names a speed to give: at 100, 13 ms late is
     1.3 s of the clock, well within the 4 s the recording leaves."""
     wall = [1000.0]
     monkeypatch.setattr(time, "time", lambda: wall[0])
-    clock = ScaledClock(600.0, start=0.0, behind_s=5.0)
+    clock = ScaledClock(600.0, start=0.0, pauses_s=[5.0])
 
     def clock_at(t: float) -> None:
         wall[0] = 1000.0 + t / 600.0
@@ -384,6 +384,29 @@ async def test_a_scaled_clock_says_once_when_its_lag_shows_the_signals_a_pause_n
         "--speed 600 is faster than this machine keeps up with: a reading came 8 s of the clock "
         "late, a pause over 5 s the recording has not, so the signals differ from the "
         "recording's; give --speed 100 or lower (`ambient simulate` replays exactly)"
+    )
+
+
+async def test_a_scaled_clock_says_when_its_lag_opens_a_longer_pause_than_the_recording_s(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A watch's samples 5 min apart, stale past its 6 min: a sample 70 s of the clock late
+    (117 ms at 600) reaches the signals after its last went stale. Only the shortest pause
+    (rr_gap, 5 s) was watched, which the recording's own 5 min are over: it went unsaid."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    clock = ScaledClock(600.0, start=0.0, pauses_s=[5.0, 15.0, 360.0])
+    await clock.reach(0.0)
+    wall[0] = 1000.0 + 350.0 / 600.0
+    await clock.reach(300.0)  # 50 s late: seen 350 s apart, within 6 min
+    assert caplog.records == []
+    wall[0] = 1000.0 + 670.0 / 600.0
+    await clock.reach(600.0)  # 70 s late: 370 s apart
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line == (
+        "--speed 600 is faster than this machine keeps up with: a reading came 70 s of the clock "
+        "late, a pause over 360 s the recording has not, so the signals differ from the "
+        "recording's; give --speed 200 or lower (`ambient simulate` replays exactly)"
     )
 
 

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
 
     clock: Clock = RealClock()
     if args.speed:
-        clock = ScaledClock(args.speed, behind_s=longest_unpaused_gap_s(config))
+        clock = ScaledClock(args.speed, pauses_s=pauses_the_signals_see_s(config))
     values = timeline_shows_values(config.logging.timeline_values, sys.stdout)
     timeline = Timeline(sys.stdout, config_zone(config), values)
     options = DaemonOptions(trace_listeners=[timeline])
@@ -40,20 +40,21 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
     return asyncio.run(serve())
 
 
-def longest_unpaused_gap_s(config: AmbientConfig) -> float:
-    """The longest gap between readings the signals take for no pause, which a replay at
-    ``--speed`` that falls behind must not open (``ScaledClock``'s ``behind_s``): beats further
-    apart than ``rr_gap`` restart their cleaning, a reading older than its ``stale_after`` (a
-    recording sensor's own, else the signals') is stale."""
+def pauses_the_signals_see_s(config: AmbientConfig) -> list[float]:
+    """The gaps between readings the signals tell from none, which a replay at ``--speed``
+    that falls behind must not open where the recording has none (``ScaledClock``'s
+    ``pauses_s``): beats further apart than ``rr_gap`` restart their cleaning, a reading older
+    than its ``stale_after`` (a recording sensor's own: a watch's samples minutes apart, else
+    the signals') is stale."""
     from ambient.config.sensors import RecordingSensorConfig
 
     signals = config.signals
-    spans = [
+    spans = {
         sensor.stale_after or signals.stale_after
         for sensor in config.sensors
         if isinstance(sensor, RecordingSensorConfig)
-    ]
-    return min([signals.rr_gap, *spans])
+    }
+    return sorted({signals.rr_gap, signals.stale_after, *spans})
 
 
 def scan(args: argparse.Namespace) -> int:
