@@ -293,17 +293,19 @@ def _lines(handle: IO[str]) -> Iterator[str]:
     limit = longest + 2  # the longest line's characters and its end, \r\n at most
     cut_in_crlf = False
     while line := readline(limit):
-        if cut_in_crlf and line == "\n":  # the \n of a \r\n that a piece ended between
-            cut_in_crlf = False
+        if len(line) <= longest:  # a line read whole (every row: the loop's fast way)
+            if cut_in_crlf:
+                cut_in_crlf = False
+                if line == "\n":  # the \n of a \r\n that a piece ended between
+                    continue
+            yield line
             continue
         piece = line
         while len(piece) == limit and piece[-1] not in "\r\n":  # no end yet: a piece at a time
             piece = readline(limit)
         # A piece of `limit` characters may end between the \r and \n of one line end.
         cut_in_crlf = len(piece) == limit and piece[-1] == "\r"
-        if piece is not line or len(line.rstrip("\r\n")) > longest:
-            line = _TOO_LONG
-        yield line
+        yield _TOO_LONG if piece is not line or len(line.rstrip("\r\n")) > longest else line
 
 
 def _json_lines(loading: _Loading, handle: IO[str]) -> Iterator[None]:
