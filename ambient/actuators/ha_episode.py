@@ -138,6 +138,11 @@ class Episode:
     #: plus a short grace. Played again hours later it would be a surprise, not a resume.
     #: ``None``: not known (a record from before it was kept): owed as before.
     paused_music_until: float | None = None
+    #: Actions of the episode under way in HA (calm_lights, play_calming, breathing).
+    acting: int = field(default=0, compare=False, repr=False)
+    #: Held while the episode is undone: an action over after its end undoes it again only
+    #: once the end's own undo is done.
+    undoing: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 
     def active_lights(self, entity_ids: list[str]) -> list[str]:
         """Those of ``entity_ids`` nobody else has taken over in this episode."""

@@ -85,6 +85,9 @@ class HomeAssistantActuator:
         self._episodes: dict[str, Episode] = {}
         #: Ended while HA was unreachable: undone as soon as HA is connected again.
         self._owed: dict[str, Episode] = {}
+        #: Ended while an action of theirs was still under way in HA: still watched (a change
+        #: by someone meanwhile is theirs), undone again once the action is over.
+        self._finishing: dict[str, Episode] = {}
         self._settling: asyncio.Task[None] | None = None
         #: Episodes whose undo HA answered with a server error, since when (said once), and
         #: the next try's timer.
@@ -169,6 +172,8 @@ class HomeAssistantActuator:
         else:
             await episode.wait_tasks()
         if self._episodes.pop(context.episode, None) is episode:
+            if episode.acting:
+                self._finishing[episode.id] = episode
             await self._undo(episode)
 
     async def settle_episodes(self, live: set[str]) -> None:
@@ -187,6 +192,10 @@ class HomeAssistantActuator:
 
     async def _undo(self, episode: Episode) -> None:
         """Undo one ended episode; HA unreachable → owed (and stored so) until it is back."""
+        async with episode.undoing:
+            await self._undo_now(episode)
+
+    async def _undo_now(self, episode: Episode) -> None:
         try:
             if episode.recovered or episode.ended:
                 await self.lights.judge_current(episode)
@@ -258,7 +267,8 @@ class HomeAssistantActuator:
         return self._episodes.get(episode_id) or self._owed.get(episode_id)
 
     def _every_episode(self) -> list[Episode]:
-        return [*self._episodes.values(), *self._owed.values()]
+        finishing = [e for e in self._finishing.values() if self._owed.get(e.id) is not e]
+        return [*self._episodes.values(), *self._owed.values(), *finishing]
 
     def _on_status(self, status: str) -> None:
         idle = self._settling is None or self._settling.done()
@@ -379,12 +389,18 @@ class HomeAssistantActuator:
         recovered while HA was still starting the music) is undone again once it is over:
         what it changed after the end would stay changed for good."""
         episode = self._episode(context)
+        episode.acting += 1
         try:
             return await act(episode)
         finally:
-            if self._episodes.get(context.episode) is not episode and not episode.ended:
+            episode.acting -= 1
+            if not episode.acting and self._finishing.get(episode.id) is episode:
                 await episode.cancel_tasks()
-                await self._undo(episode)
+                if self._owed.get(episode.id) is not episode:  # (owed: undone when HA is back)
+                    # After the end's own undo; what someone changed since is theirs.
+                    await self._undo(episode)
+                if self._finishing.get(episode.id) is episode:
+                    del self._finishing[episode.id]
 
     def _episode(self, context: ActionContext) -> Episode:
         episode = self._episodes.get(context.episode)

@@ -481,6 +481,42 @@ async def test_calming_media_that_starts_after_its_episode_ended_is_stopped_all_
     ]
 
 
+async def test_a_volume_someone_sets_after_the_end_stands_when_late_calming_media_is_undone(
+    ha: HomeAssistantInstance,
+    ha_client: HomeAssistantClient,
+    probe: HaProbe,
+    someone_else: HaProbe,
+) -> None:
+    """The person recovers while HA is still starting the calming music; the end puts the
+    volume back, then someone turns the speaker to 0.3 in the HA app before HA answers the
+    play. Undoing the late action leaves their volume as they set it: the speaker is theirs."""
+    await nobody_listening(probe, SLOW_SPEAKER, at=0.6)
+    clock, actuator = actuator_on_a_step_clock(ha_client)
+    playing = asyncio.create_task(
+        actuator.perform(calm_at_once(SLOW_SPEAKER, 0.25), context("m14", clock))
+    )
+    heard = asyncio.Event()
+    ha_client.watch_entities(  # (the speaker reports it as its own: no user, not ambient's)
+        [SLOW_SPEAKER],
+        lambda e, new, old: (
+            heard.set() if new and new["attributes"].get("volume_level") == 0.3 else None
+        ),
+    )
+    try:
+        await probe.wait_for(to_slow_speaker)  # quiet, the music not started yet
+        await actuator.end_episode(replace(context("m14", clock), recovery=True))
+        await someone_else.call_service("media_player", "turn_on", {"entity_id": SLOW_SPEAKER})
+        await someone_else.call_service(
+            "media_player", "volume_set", {"entity_id": SLOW_SPEAKER, "volume_level": 0.3}
+        )
+        await asyncio.wait_for(heard.wait(), 10)
+    finally:
+        await ha.fire_event("ambient_test_release", {})  # … and now HA answers the play
+    await playing
+
+    assert await volume_left(probe, SLOW_SPEAKER) == 0.3
+
+
 async def test_a_volume_step_home_assistant_refuses_stops_the_ramp_and_the_end_puts_it_back(
     ha: HomeAssistantInstance,
     ha_client: HomeAssistantClient,
