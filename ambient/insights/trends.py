@@ -91,8 +91,9 @@ class HrvTrend:
     valid_days_7d: int = 0
     valid_days_range: int = 0
     #: How much the person's days carry over (φ, 0 to 0.8): what the day before leads to
-    #: expect of a day, which the CUSUM scores each day against.
-    carry_over: float = 0.0
+    #: expect of a day, which the CUSUM scores each day against; None (not known yet) with
+    #: fewer than MIN_PAIRS pairs of consecutive days, when each day is scored on its own.
+    carry_over: float | None = None
 
     def attributes(self) -> dict[str, object]:
         return {
@@ -104,7 +105,7 @@ class HrvTrend:
             "cusum": round(self.cusum, 2),
             "valid_days_7d": self.valid_days_7d,
             "valid_days_range": self.valid_days_range,
-            "carry_over": round(self.carry_over, 2),
+            "carry_over": None if self.carry_over is None else round(self.carry_over, 2),
         }
 
 
@@ -118,15 +119,20 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendSettings) -
     week = series.values(today - timedelta(days=config.mean_days - 1), today)
     reference = _reference(series, today, config)
     cusum, alarm, held = _cusum(series, today, config)
+    carry_over = _carry_over(series, today, config)
     if reference[0] < config.min_range_days:
         why = f"{reference[0]} days with HRV in the normal range; {config.min_range_days} needed"
-        return HrvTrend(None, why, valid_days_7d=len(week), valid_days_range=reference[0])
+        return HrvTrend(
+            None, why, valid_days_7d=len(week), valid_days_range=reference[0], carry_over=carry_over
+        )
     if len(week) < config.min_days_per_week:
         why = (
             f"{len(week)} days with HRV in the last {config.mean_days}; "
             f"{config.min_days_per_week} needed"
         )
-        return HrvTrend(None, why, valid_days_7d=len(week), valid_days_range=reference[0])
+        return HrvTrend(
+            None, why, valid_days_7d=len(week), valid_days_range=reference[0], carry_over=carry_over
+        )
     _, mean, sd = reference
     low, high = mean - config.band_sd * sd, mean + config.band_sd * sd
     mean_7d = statistics.fmean(week)
@@ -148,7 +154,6 @@ def hrv_trend(daily: Mapping[date, float], today: date, config: TrendSettings) -
         state, why = "high", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} above the {band}"
     else:
         state, why = "normal", f"{config.mean_days}-day ln RMSSD mean {mean_7d:.2f} in the {band}"
-    carry_over = _carry_over(series, today, config)
     return HrvTrend(
         state, why, mean_7d, low, high, cusum, alarm, len(week), reference[0], carry_over
     )
@@ -214,23 +219,31 @@ class _Series:
         variance = max(0.0, (squares - n * mean * mean) / (n - 1))
         return n, mean, max(math.sqrt(variance), MIN_SD)
 
-    def carry_over(self, first: date, last: date, mean: float, sd: float) -> float:
+    def carry_over(self, first: date, last: date) -> float | None:
         """How much one day's deviation carries into the next over [first, last]: the lag-1
-        autocorrelation of the pairs of consecutive days there, corrected for its small-sample
-        bias (Kendall 1954), shrunk towards 0 by its sampling variance (positive-part
-        shrinkage: φ·max(0, 1 - 1/(pairs·φ²))) and kept within [0, MAX_CARRY_OVER]; 0 with
-        fewer than MIN_PAIRS pairs."""
+        autocorrelation of the pairs of consecutive days there (against the days' own mean
+        and variance, not the floored SD of the scores: a steady person's carry-over is not
+        shrunk by the floor), corrected for its small-sample bias (+(1 + 4r)/n, that of the
+        Yule-Walker estimate with an estimated mean: Shaman and Stine 1988), shrunk towards 0
+        by its sampling variance (positive-part shrinkage: r·max(0, 1 - 1/(pairs·r²)), 0
+        unless r is over one standard error) and kept within [0, MAX_CARRY_OVER]; None (not
+        known) with fewer than MIN_PAIRS pairs."""
         lo, hi = self.span(first + timedelta(days=1), last)
         n0, xy0, x0, before0 = self._pairs[lo]
         n1, xy1, x1, before1 = self._pairs[hi]
         pairs = n1 - n0
         if pairs < MIN_PAIRS:
-            return 0.0
+            return None
+        lo, hi = self.span(first, last)
+        count = hi - lo
+        mean = (self._sum[hi] - self._sum[lo]) / count
+        variance = ((self._sq[hi] - self._sq[lo]) - count * mean * mean) / (count - 1)
+        if variance <= 0.0:
+            return 0.0  # the same value every day: nothing carries over that can be told
         # Σ (x_t - mean)(x_{t-1} - mean) over the pairs, each pair's share against the variance
         products = (xy1 - xy0) - mean * ((x1 - x0) + (before1 - before0)) + pairs * mean * mean
-        r = products / pairs / (sd * sd)
-        count = self.span(first, last)
-        r += (1 + 3 * r) / (count[1] - count[0])
+        r = products / pairs / variance
+        r += (1 + 4 * r) / count
         # Shrunk towards independent days by its own uncertainty (its variance is about
         # 1/pairs): a few weeks of days give a carry-over of ±0.2 by chance alone, which
         # would cost a new user sensitivity or add false alerts; a real one stays.
@@ -273,7 +286,7 @@ def _cusum(series: _Series, today: date, config: TrendSettings) -> tuple[float, 
         if run_start is not None:
             last = max(run_start - timedelta(days=1), day - timedelta(days=config.mean_days))
         _, mean, sd = series.stats(first, last)
-        phi = _carry_over(series, day, config)
+        phi = _carry_over(series, day, config) or 0.0  # not known yet: independent days
         total = max(0.0, total - _surprise(series, index, phi, mean, sd) - config.cusum_k)
         if total <= 0.0:
             run_start = None
@@ -289,15 +302,13 @@ def _cusum(series: _Series, today: date, config: TrendSettings) -> tuple[float, 
     return total, alarm, low
 
 
-def _carry_over(series: _Series, day: date, config: TrendSettings) -> float:
+def _carry_over(series: _Series, day: date, config: TrendSettings) -> float | None:
     """The person's carry-over from day to day as of ``day``: over the CARRY_OVER_DAYS
     before it (those the store has) with the latest week left out, so a drop under way does
     not pass for the person's usual spells. A trait of the person, not of this range: the
     more days, the surer (about ±0.14 from 50 days, ±0.08 from 170)."""
     first = day - timedelta(days=max(CARRY_OVER_DAYS, config.range_days) - 1)
-    last = day - timedelta(days=config.mean_days)
-    _, mean, sd = series.stats(first, last)
-    return series.carry_over(first, last, mean, sd)
+    return series.carry_over(first, day - timedelta(days=config.mean_days))
 
 
 def _surprise(series: _Series, index: int, phi: float, mean: float, sd: float) -> float:

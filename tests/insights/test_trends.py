@@ -243,11 +243,49 @@ def test_the_trend_says_how_much_the_persons_days_carry_over() -> None:
     not warn. Independent days read as none (a chance correlation is shrunk to 0)."""
     today = START + timedelta(days=199)
     spells = hrv_trend(ln_rmssd_series(START, 200, 7, carry_over=0.5), today, CONFIG)
-    assert 0.35 <= spells.carry_over <= 0.65
+    assert spells.carry_over is not None and 0.35 <= spells.carry_over <= 0.65
     assert spells.attributes()["carry_over"] == round(spells.carry_over, 2)
-    independent = [hrv_trend(ln_rmssd_series(START, 200, s), today, CONFIG) for s in range(20)]
-    assert sum(trend.carry_over == 0.0 for trend in independent) >= 14
-    assert max(trend.carry_over for trend in independent) < 0.2
+    independent = [
+        hrv_trend(ln_rmssd_series(START, 200, s), today, CONFIG).carry_over for s in range(20)
+    ]
+    assert sum(carry_over == 0.0 for carry_over in independent) >= 14
+    assert max(carry_over or 0.0 for carry_over in independent) < 0.2
+
+
+def test_a_very_steady_persons_carry_over_is_not_shrunk_by_the_floor_of_the_sd() -> None:
+    """The floor of the daily SD (MIN_SD, 0.03) keeps a steady person's wobble from scoring as
+    a drop; the carry-over is a correlation, of the days' own variance: divided by the
+    floor's, a steady person whose days carry over 0.5 read as 0.2 or so."""
+    today = START + timedelta(days=199)
+    days = ln_rmssd_series(START, 200, 7, sd=0.015, carry_over=0.5)
+    assert 0.35 <= (hrv_trend(days, today, CONFIG).carry_over or 0.0) <= 0.65
+
+
+def test_the_carry_over_is_corrected_for_the_bias_of_a_lag_1_autocorrelation() -> None:
+    """The correlation of each day with the day before, around the days' own mean, reads low
+    by about (1 + 4φ)/n (Shaman and Stine 1988, for this Yule-Walker estimate; (1 + 3φ)/n
+    is the least-squares fit's); here with no shrinkage to speak of, 173 days left in."""
+    today = START + timedelta(days=199)
+    days = ln_rmssd_series(START, 200, 11, carry_over=0.6)
+    kept = [days[START + timedelta(days=k)] for k in range(20, 193)]  # the latest week out
+    mean = statistics.fmean(kept)
+    r = sum((a - mean) * (b - mean) for a, b in zip(kept[1:], kept, strict=False)) / sum(
+        (v - mean) ** 2 for v in kept
+    )
+    r += (1 + 4 * r) / len(kept)
+    pairs = len(kept) - 1
+    assert hrv_trend(days, today, CONFIG).carry_over == pytest.approx(r * (1 - 1 / (pairs * r * r)))
+
+
+def test_the_carry_over_is_unknown_until_there_are_ten_pairs_of_consecutive_days() -> None:
+    """Days every other day tell nothing of how one day carries into the next: HA's
+    ``carry_over`` is unknown (null), not 0 (which says the days are independent), and each
+    day is scored on its own meanwhile."""
+    every_other = {d: v for d, v in ln_rmssd_series(START, 60, 3).items() if d.day % 2}
+    trend = hrv_trend(every_other, START + timedelta(days=59), CONFIG)
+    assert trend.carry_over is None and trend.attributes()["carry_over"] is None
+    young = hrv_trend(ln_rmssd_series(START, 16, 3), START + timedelta(days=15), CONFIG)
+    assert young.state is None and young.carry_over is None  # 8 days of pairs, week left out
 
 
 def test_a_drop_is_still_warned_for_someone_whose_days_carry_over() -> None:
