@@ -61,8 +61,12 @@ def _row(
         phase = "cooling_down"
     for_until, for_index = min(pending) if pending else (None, None)
     active_since, active_index = min(active, key=_since_key) if active else (None, None)
-    # Latched without an episode: its firing was held back, nothing ran.
-    latched_only = bool(active) and all(index not in state.episodes for _, index in active)
+    # Latched without an episode: its firing was held back, nothing ran (one still waiting
+    # for its conditions' inputs just after a start has not decided yet: not held back).
+    latched_only = bool(active) and all(
+        index not in state.episodes and state.triggers[index].firing_due is None
+        for _, index in active
+    )
     if phase is None:
         phase = "held_back" if latched_only else "active" if active else "armed"
     return {

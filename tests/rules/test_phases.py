@@ -113,3 +113,18 @@ async def test_a_firing_that_ran_is_active_not_held_back() -> None:
         r"active since [-\d :]+, waiting for stress_score at or below 60",
         rule_phase_text(status, UTC),
     )
+
+
+async def test_a_firing_still_waiting_for_its_conditions_inputs_is_not_said_held_back() -> None:
+    """Just after a start a firing waits for the states its conditions read (HA's come once it
+    is connected): nothing held it back, it has not decided yet. Status said `held back`."""
+    rule = stress_rule(cooldown=0)
+    rule["triggers"][0]["for"] = 0
+    rule["conditions"] = [{"condition": "state", "entity_id": "person.alex", "state": "home"}]
+    h = await Harness(make_config([rule], homeassistant={"token": "t"})).start()
+    await h.push(1, stress_score=80)
+    assert h.kinds() == []
+    assert (row(h)["state"], row(h)["active_held_back"]) == ("active", False)
+    await h.event(2, "ha_state", "person.alex", state="home")
+    assert h.kinds() == ["fired"]
+    assert (row(h)["state"], row(h)["active_held_back"]) == ("active", False)
