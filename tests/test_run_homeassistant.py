@@ -353,12 +353,13 @@ async def test_stress_episode_warms_the_bed_light_and_recovery_restores_it(
     # The snapshot scene was applied and then deleted: nothing of ambient's is left in HA.
     scene_calls = [e.data["service"] for e in probe.service_calls("scene")]
     assert scene_calls == ["create", "turn_on", "delete"]
-    # A machine whose clock NTP has not set (some test machines) says so: not a problem here.
+    # A loaded machine (CI runs two suites side by side) may hand a reading over a few ms late,
+    # which at --speed 300 is seconds of the clock: the replay says so once. That is the
+    # machine's, not what this test checks; every other warning is a problem here.
     problems = [
         x.text
         for x in run.stderr
-        if ("WARNING" in x.text or "ERROR" in x.text)
-        and "System clock not synchronised" not in x.text
+        if ("WARNING" in x.text or "ERROR" in x.text) and "keeps up with" not in x.text
     ]
     assert problems == [], run.transcript()
     # `ambient status` tells what ambient holds in HA: nothing once the light is put back
