@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from ambient.actuators.ha_entities import unavailable
@@ -47,6 +48,9 @@ AS_AMBIENT_FOUND_IT: dict[str, Any] = {"state": "off"}
 
 #: States that say nothing of the light: HA cannot reach it (or does not know yet).
 NO_NEWS = frozenset({"unavailable", "unknown"})
+#: Two readings of a state's ``last_updated`` (the link's seconds, REST's ISO text) this close
+#: are of one write.
+SAME_WRITE_S = 0.001
 
 #: The colour modes HA can set a colour temperature in (on a colour light it emulates one).
 WARMABLE_COLOR_MODES = frozenset({"color_temp", "hs", "xy", "rgb", "rgbw", "rgbww"})
@@ -459,7 +463,8 @@ class CalmLights(SharedHolds[LightSnapshot]):
         light it cannot read back (one whose integration only assumes its state, a demo light)
         to its default, in a context with no user, as a wall switch's report would come: such a
         change is no one's hand, and the light is put back at the episode's end. HA restarted
-        when it no longer has the snapshot scenes of the lights (it keeps them in memory)."""
+        when it no longer has the snapshot scenes of the lights (it keeps them in memory) and
+        no light came back from the gap untouched (:meth:`_ran_on`)."""
         await self.client.wait_connected()
         while self._across_gap:  # (changes coming in meanwhile are judged in the next round)
             changes, self._across_gap = self._across_gap, {}
@@ -475,8 +480,10 @@ class CalmLights(SharedHolds[LightSnapshot]):
         carried = [s for e in self.episodes() if e.recovered for s in e.lights.values()]
         olds = [old for _, old in changes.values()]
         try:
-            restarted_in_gap = any(o is not None for o in olds) and bool(
-                await self._scenes_gone(in_gap)
+            restarted_in_gap = (
+                any(o is not None for o in olds)
+                and bool(await self._scenes_gone(in_gap))
+                and not await self._ran_on()
             )
             restarted_since = None in olds and bool(await self._scenes_gone(carried))
         except (NotConnected, HomeAssistantError):
@@ -493,6 +500,21 @@ class CalmLights(SharedHolds[LightSnapshot]):
                 recovered = [e for e in self.episodes() if e.recovered]
                 self._judge(entity_id, new, AS_AMBIENT_LEFT_IT, recovered)
                 self._judge_left_off(entity_id, new, AS_AMBIENT_FOUND_IT, recovered)
+
+    async def _ran_on(self) -> bool:
+        """Whether a light watched through the gap is back with its state not even written
+        anew: HA restarting writes every state afresh, so HA ran on, whatever snapshot scenes
+        it no longer has (reloading its scenes, as saving one in its editor does, drops those
+        ``scene.create`` made too). Read over REST: the link's own copy may predate the gap."""
+        for entity_id, before in list(self._before_drop.items()):
+            then = _timestamp(before.get("last_updated"))
+            if then is None:
+                continue
+            state = await self.client.get_state(entity_id)
+            now = _timestamp((state or {}).get("last_updated"))
+            if now is not None and abs(now - then) < SAME_WRITE_S:
+                return True
+        return False
 
     def _set_afresh(self, entity_id: str, new: dict[str, Any], old: dict[str, Any]) -> bool:
         """HA restarted: whether this unseen change is HA setting the light afresh (said once)
@@ -564,3 +586,16 @@ class CalmLights(SharedHolds[LightSnapshot]):
         if brightness is None or span is None or brightness == brightness_when_on(old):
             return None
         return None if span.covers(brightness) else "device"
+
+
+def _timestamp(value: Any) -> float | None:
+    """A state's time as HA gives it (seconds since the epoch over the link, ISO 8601 text
+    over REST) in seconds; None for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+    return None

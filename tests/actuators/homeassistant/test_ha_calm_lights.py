@@ -472,6 +472,47 @@ def switched_off(state: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+async def test_a_scene_reload_before_a_gap_in_the_link_does_not_make_it_a_restart(
+    ha: HomeAssistantInstance, probe: HaProbe
+) -> None:
+    """Saving any scene in HA's scene editor reloads the scenes, and a reload drops the ones
+    ``scene.create`` made too: ambient's snapshot scenes are gone while HA runs on. When the
+    link later drops and the bed lamp is switched off at the wall meanwhile (the report a
+    stand-in, as above), the ceiling light, untouched, comes back from the gap with its state
+    not even written anew, which a restart of HA would have done: the lamp is the person's,
+    not put back over their choice."""
+    await set_light(probe, BED, 200, 5000)
+    await set_light(probe, CEILING, 180, 4000)
+    link = stepped_link(ha)
+    async with running(link.client) as client:
+        actuator = HomeAssistantActuator(client, RealClock())
+        assert await actuator.perform(calm(BED, CEILING, brightness_pct=35), context("g6"))
+        calmed = await probe.wait_for_state(BED, is_at(89, 2400))
+        await probe.wait_for_state(CEILING, is_at(89, 2400))
+        await seen_by(client, BED, is_at(89, 2400))
+        await seen_by(client, CEILING, is_at(89, 2400))
+        before_the_drop = client.state(BED)
+
+        scenes = [s.scene_entity_id for s in actuator._episodes["g6"].lights.values()]
+        await probe.call_service("scene", "reload", {})  # someone saved a scene in HA
+        assert [await probe.state(scene) for scene in scenes] == [None, None]
+
+        await link.drop()
+        switched_off = {
+            **calmed,
+            "state": "off",
+            "attributes": {"friendly_name": calmed["attributes"].get("friendly_name")},
+            "context": {"id": "01DEVICEREPORT6", "parent_id": None, "user_id": None},
+        }
+        actuator.lights._on_change(BED, switched_off, before_the_drop)
+        await link.clock.fire_next()  # the link's backoff: it connects again
+        await client.wait_connected()
+        await actuator.lights.judged()
+
+        assert actuator.diagnostics()["g6"]["lights"][BED]["overridden_by"] == "device"
+        assert actuator.diagnostics()["g6"]["lights"][CEILING]["overridden_by"] is None
+
+
 async def seen_by(client: HomeAssistantClient, entity_id: str, condition: Any) -> None:
     """Until ``client``'s own copy of ``entity_id``'s state meets ``condition``."""
     seen = asyncio.Event()
