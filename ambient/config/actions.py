@@ -498,6 +498,10 @@ HA_ONLY_STEPS = {
     "stop": "end the steps with `if:` and `then:` instead",
     "variables": "a message names the rule, person and signals itself ({rule}, {person}, …)",
     "wait_template": "use `wait_for:` with a signal and `above:` or `below:`",
+    "wait_for_trigger": "use `wait_for:` with a signal and `above:` or `below:`",
+    "scene": "use `action: scene.turn_on` with `target: {entity_id: scene.…}`",
+    "device_id": "write the device action as a Home Assistant action "
+    "(`action: light.turn_on` with `target: {device_id: …}`)",
     "condition": "use `if:` with `then:` (or the rule's `conditions:`)",
     "event": "use `mqtt.publish` or a Home Assistant action (domain.service)",
 }

@@ -471,6 +471,9 @@ def test_a_rule_that_is_not_a_mapping_says_what_a_rule_is(
         ("repeat: {count: 3, sequence: [{action: log}]}", "`repeat:` is a Home Assistant script"),
         ("parallel: [{action: log}]", "`parallel:` is a Home Assistant script step"),
         ("condition: template", "use `if:` with `then:`"),
+        ("wait_for_trigger: [{trigger: state}]", "`wait_for_trigger:` is a Home Assistant"),
+        ("scene: scene.evening", "use `action: scene.turn_on`"),
+        ("{device_id: abc123, domain: light, type: turn_on}", "write the device action as"),
     ],
 )
 def test_a_home_assistant_script_step_ambient_lacks_is_named(
