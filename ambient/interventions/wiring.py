@@ -98,12 +98,19 @@ def say_left_behind(notices: list[tuple[tuple[str, ...], str]], store: Store) ->
     at the first start (or reload) that finds it, at INFO at later ones: an option removed on
     purpose keeps its episodes for `retention.episodes`, and a warning at every start for a
     year would teach to ignore warnings. A notice is known by what it is about, not by its
-    words, which count episodes that age out. ``ambient insights`` shows them all, always."""
+    words, which count episodes that age out (a store of a version that knew it by its words
+    has it said all the same). ``ambient insights`` shows them all, always."""
     said = store.get(SAID_NAMESPACE, SAID_KEY)
     before = {str(digest) for digest in said} if isinstance(said, list) else set()
-    digests = [hashlib.sha256("\0".join(key).encode()).hexdigest()[:16] for key, _ in notices]
+    digests = [_digest("\0".join(key)) for key, _ in notices]
     for (_, notice), digest in zip(notices, digests, strict=True):
-        _LOGGER.log(logging.INFO if digest in before else logging.WARNING, "%s", notice)
+        known = digest in before or _digest(notice) in before
+        _LOGGER.log(logging.INFO if known else logging.WARNING, "%s", notice)
     if set(digests) != before:
         with contextlib.suppress(StoreError):  # a full card: said as a warning again next time
             store.put(SAID_NAMESPACE, SAID_KEY, digests)
+
+
+def _digest(text: str) -> str:
+    """What the store keeps of a notice said: enough to know it again, not its words."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from ambient.config import AmbientConfig
 from ambient.config.actions import ChooseCalming
 from ambient.hub import Hub
 from ambient.interventions.episodes import EpisodeBook, EpisodeRow
-from ambient.interventions.wiring import add_interventions, only_person
+from ambient.interventions.orphans import learning_left_behind
+from ambient.interventions.wiring import SAID_KEY, SAID_NAMESPACE, add_interventions, only_person
 from ambient.messages import SignalUpdate, SignalValue
 from ambient.store import Store
 
@@ -251,6 +253,22 @@ def test_learning_left_behind_said_once_stays_information_as_its_episodes_change
     assert said_at_start(config, store, caplog, "no option") == [
         ("INFO", _option_notice("breathe_slow", "2 episodes"))
     ]
+
+
+def test_learning_left_behind_said_by_a_version_that_knew_it_by_its_words_is_not_warned_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A store whose notice was said by a version that kept the digest of its words: the
+    upgrade's first start says it at INFO, as the start after the one that warned would."""
+    store = Store(None)
+    book = EpisodeBook(store)
+    book.open("alex", "calm", "breathe_slow", 1_800_000_000.0, {})
+    config = AmbientConfig.model_validate(CONFIG)
+    [words] = learning_left_behind(book, config)
+    store.put(SAID_NAMESPACE, SAID_KEY, [hashlib.sha256(words.encode()).hexdigest()[:16]])
+    assert said_at_start(config, store, caplog, "no option") == [("INFO", words)]
+    caplog.clear()
+    assert said_at_start(config, store, caplog, "no option") == [("INFO", words)]
 
 
 def _option_notice(option: str, episodes: str) -> str:
