@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rules.rule_doubles import Harness, make_config, stress_rule
+from rules.rule_doubles import Harness, log, make_config, stress_rule
 
 from ambient.rules.signal_lost import SIGNAL_LOST_AFTER_S
 from ambient.store import Store
@@ -85,3 +85,15 @@ async def test_an_episode_carried_over_a_restart_with_no_signal_since_ends_as_lo
     assert [e[1] for e in h.events()] == ["ended"]
     assert "unknown (no data since the start) for 30 min" in h.events()[0][2]
     assert len(h.performer.ended) == 1
+
+
+async def test_an_escalation_still_to_come_is_called_off_with_the_episode() -> None:
+    """The second level was due 45 minutes in: an episode over as signal lost escalates no
+    further (nothing is known of the person to escalate on)."""
+    rule = stress_rule(escalate=[{"after": "45min", "actions": [log("level 1")]}])
+    h = await fired_then_watch_off(Harness(make_config([rule])))
+
+    await h.run_until(120 + 45 * 60 + 60)
+
+    assert h.kinds() == ["fired", "ended"]
+    assert h.performer.messages() == ["calm"]
