@@ -26,7 +26,7 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -49,9 +49,10 @@ _LOGGER = logging.getLogger(__name__)
 TOKENS = "insights.report_token"
 #: The Monday of the last week delivered (key ``WEEK``), to deliver one missed while off.
 DELIVERED, WEEK = "insights.report_delivered", "week"
-#: The pages still owed (key ``PAGES``): the week's Monday, the people, and the end of their
-#: tries (unix seconds), so a restart or a reload goes on trying them.
-OWED, PAGES = "insights.report_owed", "pages"
+#: The pages still owed, by person (the key, so forget and export cover it as the person's):
+#: the week's Monday and the end of its tries (unix seconds), so a restart or a reload goes on
+#: trying them.
+OWED = "insights.report_owed"
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A page this module wrote: person, ISO week, random part.
 _PAGE = re.compile(r"[a-z0-9][a-z0-9_]*-(\d{4}-W\d{2})-[A-Za-z0-9_-]{16,}\.html")
@@ -133,26 +134,29 @@ class ReportDelivery:
 
     def _resume_owed(self, now: float) -> None:
         """The pages a run before this one (ambient restarted, or its config reloaded) still
-        owed: tried again at once while their tries last, or said to be given up."""
-        owed = self.store.get(OWED, PAGES)
-        if not isinstance(owed, dict):
-            return
-        try:
-            monday = date.fromisoformat(owed["week"])
-            people = frozenset(owed["people"]) & set(self.config.person_ids())
-            until_s = float(owed["until"])
-        except (KeyError, TypeError, ValueError):
-            people = frozenset()
-        if not people:  # unreadable, or nobody configured now is owed a page
+        owed: tried again at once while their tries last, or said to be given up. Those of
+        people no longer configured are dropped."""
+        owed: dict[tuple[date, float], set[str]] = {}
+        for person, record in self.store.items(OWED).items():
+            try:
+                week = (date.fromisoformat(record["week"]), float(record["until"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # unreadable: dropped below
+            if person in self.config.person_ids():
+                owed.setdefault(week, set()).add(person)
+        if not owed:
             self._remember_owed(None)
             return
-        for person in people:  # said before the restart: a failure again is not news
-            self._refusals[(person, monday)] = WarnOnce(_LOGGER, failing=True)
+        # One week is owed at a time (a new week's delivery ends the last one's tries).
+        (monday, until_s), people = max(owed.items())
         if now >= until_s:
             self._give_up(monday, sorted(people), until_s)
             return
+        self._remember_owed(monday, sorted(people), until_s)  # the others' dropped
+        for person in people:  # said before the restart: a failure again is not news
+            self._refusals[(person, monday)] = WarnOnce(_LOGGER, failing=True)
         self._retry = self.clock.call_later(
-            0.0, functools.partial(self._start, monday, people, until_s)
+            0.0, functools.partial(self._start, monday, frozenset(people), until_s)
         )
 
     def close(self) -> None:
@@ -341,7 +345,7 @@ class ReportDelivery:
         if again >= until_s:
             self._give_up(monday, failed, until_s)
             return
-        self._remember_owed({"week": monday.isoformat(), "people": failed, "until": until_s})
+        self._remember_owed(monday, failed, until_s)
         # An hour of time passing (a duration: a step of the wall clock neither brings it
         # forward nor puts it off), where the end of the tries, until_s, is a time of day.
         self._retry = self.clock.call_later(
@@ -358,13 +362,18 @@ class ReportDelivery:
             datetime.fromtimestamp(until_s, self.zone).strftime("%a %d %b %H:%M"),
         )
 
-    def _remember_owed(self, owed: dict[str, Any] | None) -> None:
-        """Keep the pages still owed (None: none) for a restart or a reload."""
+    def _remember_owed(
+        self, monday: date | None, people: Sequence[str] = (), until_s: float = 0.0
+    ) -> None:
+        """Keep the pages still owed to ``people`` (None: none owed) for a restart or a
+        reload, one record per person, replacing any other."""
         try:
-            if owed is None:
-                self.store.delete(OWED, PAGES)
-            else:
-                self.store.put(OWED, PAGES, owed)
+            for person in self.store.items(OWED):
+                if person not in people:
+                    self.store.delete(OWED, person)
+            if monday is not None:
+                for person in people:
+                    self.store.put(OWED, person, {"week": monday.isoformat(), "until": until_s})
         except StoreError as exc:  # the tries go on in this run all the same
             self._owed_refusals.failed("Weekly report's tries not kept over a restart: %s", exc)
         else:

@@ -200,6 +200,11 @@ _register_person_key(
     "open_day", "insights.open", "which day the person's summary is being gathered for"
 )
 _register_person_key(
+    "report_owed",
+    "insights.report_owed",
+    "which week's delivered report is still owed to the person, and until when it is tried",
+)
+_register_person_key(
     "report_link",
     "insights.report_token",
     "the secret each week's delivered report's file name is derived from",

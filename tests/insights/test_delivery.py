@@ -31,13 +31,15 @@ from ambient.insights.delivery import (
     NOTIFY_PATIENCE_S,
     NOTIFY_RETRY_S,
     OWED,
-    PAGES,
     WRITE_RETRY_S,
     Notify,
     ReportDelivery,
 )
 from ambient.insights.report_cli import last_full_week, render
 from ambient.insights.synthetic import summaries
+from ambient.privacy.data_classes import data_classes
+from ambient.privacy.export import person_rows
+from ambient.privacy.forget import forget_store
 from ambient.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -463,6 +465,9 @@ from ambient.clock import VirtualClock
 from ambient.config.root import AmbientConfig
 from ambient.insights.delivery import ReportDelivery
 from ambient.insights.synthetic import summaries
+from ambient.privacy.data_classes import data_classes
+from ambient.privacy.export import person_rows
+from ambient.privacy.forget import forget_store
 from ambient.store import Store
 
 folder = Path(sys.argv[1])
@@ -621,7 +626,30 @@ async def test_a_page_whose_tries_ended_while_ambient_was_off_is_said_given_up_a
         "Weekly report of alex of the week of 30 Nov – 6 Dec not written; tried until "
         "Wed 09 Dec 00:00, next week's comes as usual",
     ]
-    assert week.store.get(OWED, PAGES) is None
+    assert week.store.items(OWED) == {}
+    restarted.close()
+
+
+async def test_a_page_still_owed_is_the_persons_data_exported_and_forgotten_with_them(
+    tmp_path: Path,
+) -> None:
+    """The pages still owed were one record naming everyone owed one: `ambient forget alex`
+    left alex's name and week in the store, and `ambient export alex` did not show it. Each
+    person's is their own record now, in the export and gone with them; the others' stay."""
+    week = delivering(tmp_path, people=("alex", "sam"))
+    block(week.folder)
+    await week.run_to(berlin(2026, 12, 7, 8, 1))
+    week.delivery.close()
+    (owed,) = [c for c in data_classes() if c.name == "report_owed"]
+    ((_, row),) = person_rows(week.store, owed, "alex")
+    assert row["value"] == {"week": "2026-11-30", "until": berlin(2026, 12, 9, 0, 0)}
+    assert forget_store(week.store, "alex")["report_owed"] == 1
+    assert list(week.store.items(OWED)) == ["sam"]
+    week.folder.unlink()  # room again: sam's page is made after a restart, and only sam's
+    restarted = week.restart()
+    await week.run_to(week.clock.now())
+    assert [path.name.split("-")[0] for path in restarted.written] == ["sam"]
+    assert week.store.items(OWED) == {}
     restarted.close()
 
 
