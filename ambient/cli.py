@@ -414,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
         "write a person's weekly report: one HTML page that works offline and on a phone",
         "ambient report --person alex --week 2026-W49 --out alex.html",
         "exit codes: 0 written (its path printed), 1 failed or nothing to show (a week not begun,\n"
-        "no day kept by its end; one line on stderr says why), 2 usage error, 130 interrupted",
+        "no day kept by its end; one line on stderr says why), 2 usage error,\n"
+        "3 matplotlib is not installed (pip install 'ambient[report]'), 130 interrupted",
     )
     report.add_argument("--person", required=True, help="whose week (a person's id)")
     report.add_argument("--week", help="ISO week such as 2026-W49 (default: the last full week)")

@@ -16,6 +16,9 @@ from ambient.insights.summaries import DaySummary, summarize
 from ambient.private_files import write_private
 from ambient.store import Store, StoreError, StoreKey, existing_store_path
 
+#: The exit code without matplotlib (the `report` extra), as the commands' that can plot.
+MISSING_EXTRA = 3
+
 
 def last_full_week(today: date) -> date:
     """The Monday of the last week that has ended."""
@@ -83,8 +86,9 @@ def run_report(
     key: StoreKey | None = None,
 ) -> int:
     """0 written; 1 with one line on ``err`` saying why not (also for a week not begun, or with
-    no day kept in or before it: an empty page). A person no longer in the config's people
-    whose days the store keeps is reported, with a note on ``err``."""
+    no day kept in or before it: an empty page); 3 (MISSING_EXTRA) without matplotlib. A
+    person no longer in the config's people whose days the store keeps is reported, with a
+    note on ``err``."""
     if person not in config.person_ids():
         if not _days_kept(config, person, key):
             known = config.person_ids_text()
@@ -114,9 +118,12 @@ def run_report(
         return 1
     try:
         import matplotlib  # noqa: F401
-    except ImportError:
-        err.write("ambient report: needs matplotlib: pip install 'ambient[report]'\n")
-        return 1
+    except ImportError:  # exit 3, as `simulate --plot` and `evaluate --plot` without it
+        err.write(
+            "ambient report: matplotlib is not installed; "
+            "install the report extra: pip install 'ambient[report]'\n"
+        )
+        return MISSING_EXTRA
     store = Store(path, key)
     try:
         summaries = kept_and_open(InsightStore(store), config, person)

@@ -10,6 +10,7 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 import zoneinfo
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
@@ -176,6 +177,41 @@ def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
             1,
             f"ambient report: `{edge}` is not an ISO week such as 2026-W49\n",
         )
+
+
+def test_without_matplotlib_the_report_is_one_line_and_exit_3_as_for_a_plot(
+    tmp_path: Path,
+) -> None:
+    """Without the `report` extra the report exited 1 (failed) where `simulate --plot` and
+    `evaluate --plot` exit 3 for the same missing matplotlib: a script telling "install the
+    extra" from "something failed" had two answers. A stand-in for an installation without
+    the extra: matplotlib made unimportable."""
+    store_path = tmp_path / "ambient.db"
+    store = Store(store_path)
+    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
+    store.close()
+    config = tmp_path / "ambient.yaml"
+    config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store_path}\n")
+    out = tmp_path / "week.html"
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; from ambient.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    report = ["report", "--config", str(config), "--person", "alex", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *report, "--week", "2026-W49"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (3, "")
+    assert done.stderr == (
+        "ambient report: matplotlib is not installed; "
+        "install the report extra: pip install 'ambient[report]'\n"
+    )
+    assert not out.exists()
 
 
 def test_a_week_not_begun_or_before_the_first_kept_day_is_refused_in_one_line(
