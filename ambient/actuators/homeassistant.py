@@ -387,7 +387,8 @@ class HomeAssistantActuator:
     ) -> str:
         """``act`` in the episode of ``context``. One that ended while it ran (the person
         recovered while HA was still starting the music) is undone again once it is over:
-        what it changed after the end would stay changed for good."""
+        what it changed after the end would stay changed for good. It is watched until then,
+        so what someone changes meanwhile stays theirs."""
         episode = self._episode(context)
         episode.acting += 1
         try:
