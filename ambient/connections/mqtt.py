@@ -746,7 +746,9 @@ class MqttConnection:
                 _LOGGER.debug("skipped the retained message on %s: handled already", topic)
                 accepted = True
             elif dup and sent in (self._handled.get(mid), self._handled_before.get(mid)):
-                # MQTT at least once: its acknowledgement was lost with the connection
+                # MQTT at least once: its acknowledgement was lost with the connection. Kept
+                # as handled in this one: this acknowledgement may be lost in turn.
+                self._handled_now(mid, sent)
                 self._counters.increment(COUNTER_SCOPE, "redelivered")
                 _LOGGER.debug("skipped the message on %s sent again: handled already", topic)
                 accepted = True

@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from ambient.clock import VirtualClock
 from ambient.config.mqtt import MqttConfig
+from ambient.connections import mqtt as mqtt_module
 from ambient.connections.errors import NotConnected
 from ambient.connections.mqtt import (
     Declined,
@@ -37,9 +38,11 @@ from ambient.connections.mqtt import (
 from ambient.connections.mqtt_client import (
     CLOSED_BEFORE_ANSWER,
     IncomingQueue,
+    ReceivedMessage,
     _note_subscription_ids,
     _stamp_reads,
 )
+from ambient.connections.mqtt_client import acknowledge as acknowledged
 from ambient.counters import Counters
 
 
@@ -394,6 +397,58 @@ async def test_a_message_declined_and_sent_again_at_the_reconnect_is_handled_the
         first, again = await offered.next(), await offered.next()
     assert (first.payload, again.payload, again.backlog) == (b"61", b"61", True)
     assert counters.get("mqtt", "redelivered") == 0
+
+
+async def test_a_copy_whose_acknowledgement_is_lost_again_is_still_known_at_the_next_reconnect(
+    mosquitto: MosquittoBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flapping link: the acknowledgement of a handled message is lost with the connection,
+    the broker sends it again (DUP) at the reconnect and it is skipped, and the link drops
+    again before that copy's acknowledgement reaches the broker. The next reconnect brings it
+    a third time: it was handled, as a reading taken twice. The drop before the copy's
+    acknowledgement is timed by wrapping ambient's acknowledge (the broker and link are real)."""
+    counters = Counters()
+    connection = make_connection(mosquitto, instance="home", counters=counters)
+    offered = Collector()
+
+    def shut_the_link() -> None:
+        assert connection._client is not None
+        link = connection._client._client.socket()
+        assert isinstance(link, socket.socket)
+        link.shutdown(socket.SHUT_RDWR)
+
+    def dropping_after_handling(message: MqttMessage) -> None:
+        offered(message)
+        if not message.backlog:
+            shut_the_link()  # handled; its acknowledgement goes with the link
+
+    copies_acknowledged = 0
+
+    def acknowledge(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        nonlocal copies_acknowledged
+        copy = isinstance(message, ReceivedMessage) and message.dup
+        if copy and message.topic.matches("z2m/watch"):  # (not the backlog marker's copy)
+            copies_acknowledged += 1
+            if copies_acknowledged == 1:
+                shut_the_link()  # the skipped copy's acknowledgement is lost too
+                return
+        acknowledged(client, message)
+
+    monkeypatch.setattr(mqtt_module, "acknowledge", acknowledge)
+    connection.subscribe("z2m/watch", dropping_after_handling)
+    connection.subscribe("test/probe", offered)
+    async with running(connection), device_client(mosquitto) as device:
+        dropped = asyncio.ensure_future(connection.wait_attempt_ended())
+        await device.publish("z2m/watch", b"61", qos=1)
+        await asyncio.wait_for(dropped, WAIT_S)  # after handling it
+        dropped = asyncio.ensure_future(connection.wait_attempt_ended())
+        await asyncio.wait_for(dropped, WAIT_S)  # after skipping its copy
+        await asyncio.wait_for(connection.wait_connected(), WAIT_S)
+        # sent after the copy the broker sends again at the reconnect: it is handled after it
+        await device.publish("test/probe", b"", qos=1)
+        taken = [await offered.next(), await offered.next()]
+    assert [message.topic for message in taken] == ["z2m/watch", "test/probe"]
+    assert (copies_acknowledged, counters.get("mqtt", "redelivered")) == (2, 2)
 
 
 async def test_a_packet_id_the_broker_numbers_anew_is_not_taken_for_a_handled_copy(
