@@ -380,6 +380,16 @@ class ReportDelivery:
             self._owed_refusals.worked("Weekly report's tries kept again")
 
 
+def drop_owed(store: Store) -> None:
+    """The pages a run before owed, dropped (delivery taken out of the config): nothing is left
+    naming a person and a week that no run will try again."""
+    try:
+        for person in store.items(OWED):
+            store.delete(OWED, person)
+    except StoreError as exc:  # tried again at the next start
+        _LOGGER.debug("weekly report's pages owed not dropped: %s", exc)
+
+
 class NothingToShow(Exception):
     """The week ended before the person's first day kept (or none is kept yet): its page
     would be empty."""

@@ -47,6 +47,10 @@ def add_insights(
         notify = _notifier(connections) if config.homeassistant is not None else None
         delivery = ReportDelivery(config, config.insights.report, clock, store, zone, notify)
         insights.closing.append(delivery.close)
+    elif connections is not None:  # delivery off now: no page of before is owed any more
+        from ambient.insights.delivery import drop_owed
+
+        drop_owed(store)
     return insights, SignalsWithInsights(signals, insights)
 
 

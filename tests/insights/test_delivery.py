@@ -25,6 +25,7 @@ from ambient.clock import VirtualClock
 from ambient.config.retention import RetentionConfig
 from ambient.config.root import AmbientConfig
 from ambient.connections.errors import NotConnected
+from ambient.hub import Hub
 from ambient.insights import page_process
 from ambient.insights.days import week_label
 from ambient.insights.delivery import (
@@ -37,6 +38,8 @@ from ambient.insights.delivery import (
 )
 from ambient.insights.report_cli import last_full_week, render
 from ambient.insights.synthetic import summaries
+from ambient.insights.wiring import add_insights
+from ambient.messages import SignalValue
 from ambient.privacy.data_classes import data_classes
 from ambient.privacy.export import person_rows
 from ambient.privacy.forget import forget_store
@@ -651,6 +654,28 @@ async def test_a_page_still_owed_is_the_persons_data_exported_and_forgotten_with
     assert [path.name.split("-")[0] for path in restarted.written] == ["sam"]
     assert week.store.items(OWED) == {}
     restarted.close()
+
+
+class NoSignals:
+    """The signal engine's side of the insights' view: nothing measured here."""
+
+    def get(self, person: str, name: str) -> SignalValue:
+        return SignalValue.unknown(0.0, "no data")
+
+    def people(self) -> list[str]:
+        return ["alex"]
+
+
+def test_a_page_still_owed_is_dropped_when_delivery_is_taken_out_of_the_config() -> None:
+    """No run tries it again then: the record naming the person and the week stayed for good
+    (the insights wired as the daemon wires them)."""
+    store = store_keeping(7)
+    store.put(OWED, "alex", {"week": "2026-11-30", "until": berlin(2026, 12, 9, 0, 0)})
+    settings = AmbientConfig.model_validate({"people": [{"id": "alex"}]})
+    clock = VirtualClock(BEFORE_MONDAY_8)
+    insights, _ = add_insights(settings, clock, store, NoSignals(), Hub(), connections=object())
+    assert insights is not None
+    assert store.items(OWED) == {}
 
 
 RUNNING = """\
