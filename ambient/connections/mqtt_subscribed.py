@@ -14,8 +14,8 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ambient.logs import Throttle
 from ambient.store import Store, StoreError
+from ambient.warn_once import WarnOnce
 
 if TYPE_CHECKING:
     from ambient.config.store import StoreConfig
@@ -28,12 +28,12 @@ _LOGGER = logging.getLogger(__name__)
 
 class SubscribedFilters:
     """The filters subscribed under each client id, kept in ``store``. A store that refuses
-    (a full card) is said once a minute and changes nothing else: the filters are then only
-    not remembered, as before the store kept them."""
+    (a full card) is said once until it reads, or writes, again (:class:`WarnOnce`) and changes
+    nothing else: the filters are then only not remembered, as before the store kept them."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._throttle = Throttle(60.0)
+        self._refusals = {"read": WarnOnce(_LOGGER), "write": WarnOnce(_LOGGER)}
 
     @contextlib.contextmanager
     def _opened(self) -> Iterator[Store]:
@@ -51,6 +51,7 @@ class SubscribedFilters:
         except StoreError as exc:
             self._refused("read", exc)
             raise
+        self._refusals["read"].worked("The MQTT filters subscribed are read from the store again")
         if not isinstance(value, list) or not all(isinstance(f, str) for f in value):
             return None
         return set(value)
@@ -61,12 +62,13 @@ class SubscribedFilters:
                 store.put(NAMESPACE, client_id, sorted(filters))
         except StoreError as exc:
             self._refused("write", exc)
+        else:
+            self._refusals["write"].worked(
+                "The MQTT filters subscribed are written in the store again"
+            )
 
     def _refused(self, what: str, exc: StoreError) -> None:
-        self._throttle.log(
-            _LOGGER,
-            logging.WARNING,
-            what,
+        self._refusals[what].failed(
             "Could not %s the MQTT filters subscribed in the store (%s); a filter taken out "
             "of the config may stay subscribed on the broker",
             what,

@@ -12,6 +12,7 @@ import pytest
 from fixtures.ambient_process import run_ambient
 from fixtures.mosquitto import MosquittoBroker
 from fixtures.mqtt_clients import WAIT_S, Collector, device_client, mqtt_config, running
+from fixtures.small_disk import fill, small_disk
 
 from ambient.clock import RealClock
 from ambient.config import load_config
@@ -450,3 +451,37 @@ def test_a_store_file_that_cannot_be_opened_is_said_and_changes_nothing_else(
     assert said[0].startswith("Could not read the MQTT filters subscribed in the store (store ")
     assert said[1].startswith("Could not write the MQTT filters subscribed in the store (store ")
     assert (tmp_path / "state" / "ambient.db").read_bytes() == b"not a store at all" * 100
+
+
+def test_a_full_card_is_one_warning_until_the_filters_are_written_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real small file system filled up: each connect's write of the filters was refused
+    again, said once a minute for as long as the card stayed full (a link flapping all night
+    filled the journal). Said once, then once when a write goes in again."""
+    name = "ambient.connections.mqtt_subscribed"
+    with small_disk(tmp_path / "card") as card:
+        store = Store(card / "ambient.db")
+        try:
+            filters = SubscribedFilters(store)
+            filters.save("ambient-home", {"home/+/hr"})
+            fill(card)
+            with caplog.at_level(logging.DEBUG, logger=name):
+                for topic in ("home/+/rr", "home/+/spo2", "home/+/temp"):  # three connects
+                    filters.save("ambient-home", {"home/+/hr", topic})
+            said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == name]
+            assert [level for level, _ in said] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+            assert said[0][1].startswith(
+                "Could not write the MQTT filters subscribed in the store (store "
+            )
+            caplog.clear()
+            (card / "recordings.csv").unlink()  # room again
+            with caplog.at_level(logging.DEBUG, logger=name):
+                filters.save("ambient-home", {"home/+/hr", "home/+/rr"})
+                filters.save("ambient-home", {"home/+/hr", "home/+/rr"})
+            assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == name] == [
+                (logging.INFO, "The MQTT filters subscribed are written in the store again")
+            ]
+            assert filters.load("ambient-home") == {"home/+/hr", "home/+/rr"}
+        finally:
+            store.close()
