@@ -35,6 +35,7 @@ from ambient.interventions.response import (
 )
 from ambient.messages import SignalUpdate
 from ambient.store import StoreError
+from ambient.warn_once import WarnOnce
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class EpisodeRecorder:
         self._clock_looks: list[TimerHandle] = []
         #: Called with each episode's id once it is measured (check-ins, the HA entity).
         self.measured_listeners: list[Callable[[int], None]] = []
+        #: A full card refuses every episode's measurement: said at the first, not at each.
+        self._refusals = WarnOnce(_LOGGER, logging.ERROR)
 
     def on_signals(self, update: SignalUpdate) -> None:
         latest = self._latest.setdefault(update.person, {})
@@ -195,13 +198,15 @@ class EpisodeRecorder:
         try:
             self._book.record_response(episode_id, response, self._clock.now())
         except StoreError as exc:  # a full or read-only card: the next run reads it as missing
-            _LOGGER.error("%s not measured: %s", which, exc)
+            self._refusals.failed("%s not measured: %s", which, exc)
             return
         try:
             if response.reward is not None:
                 self._update_belief(row.person, row.rule, row.option, response.reward, 1.0)
         except StoreError as exc:
-            _LOGGER.error("%s measured but not learned from: %s", which, exc)
+            self._refusals.failed("%s measured but not learned from: %s", which, exc)
+        else:
+            self._refusals.worked("Calming episodes are measured and learned from again")
         _LOGGER.info(
             "Episode %s of %s (%s, option %s) measured: %s",
             episode_id,

@@ -285,6 +285,42 @@ def test_a_measurement_the_store_refuses_is_one_line_naming_the_episode(
     assert clock.failed_callbacks == 0
 
 
+def test_a_card_refusing_every_episode_is_one_line_until_one_is_measured_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each episode the store refused was an error of its own: a full card for a week was a
+    line at each calming. The first is said (naming it), the next at DEBUG, and one line once
+    an episode is measured again."""
+    path = tmp_path / "state.db"
+    store = Store(path)
+    clock = VirtualClock(T0)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    first = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    feed(recorder, clock, T0 + 1200, ln=3.2, hr=76.0)
+    second = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+    with caplog.at_level(logging.DEBUG, logger="ambient.interventions.recorder"):
+        feed(recorder, clock, T0 + 1200 + 1260, ln=3.2, hr=76.0)
+    said = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in said] == [logging.ERROR, logging.DEBUG]
+    assert said[0][1].startswith(f"Calming episode {first} of alex")
+    assert said[1][1].startswith(f"Calming episode {second} of alex")
+
+    store.query("PRAGMA query_only = OFF")  # room again
+    caplog.clear()
+    third = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
+    with caplog.at_level(logging.INFO, logger="ambient.interventions.recorder"):
+        feed(recorder, clock, T0 + 1200 + 1260 + 1260, ln=3.2, hr=76.0)
+    assert [(r.levelno, r.getMessage()) for r in caplog.records][:1] == [
+        (logging.INFO, "Calming episodes are measured and learned from again")
+    ]
+    measured = book.episode(third)
+    assert measured is not None and measured.usable is not None
+    assert clock.failed_callbacks == 0
+
+
 def test_two_people_calmed_at_once_are_each_measured_and_learn_apart(tmp_path: Path) -> None:
     """Alex and Sam stressed together, each rule firing within the same minute: another
     person's episode is no overlap, each response is their own, each belief moves alone."""
