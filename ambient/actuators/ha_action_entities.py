@@ -5,8 +5,10 @@ ambient connects.
 light renamed in HA (a bulb paired again comes back as ``light.bedroom_2``) would otherwise be
 found at the first episode, perhaps at night, days later. Each connection (HA restarted after
 the change) looks again; each missing entity or service (a service call's ``script.bedtime``,
-a breathing's ``tts_service``) is one warning per config, naming the rules whose actions name
-it. The actions themselves still check before they act. (Notify services have their own look-up:
+a breathing's ``tts_service``) is one warning while it stays missing, naming the rules whose
+actions name it, and one line when HA has it again (the journal's policy, docs/raspberry-pi.md);
+a reload's new config warns again of what is still missing. The actions themselves still
+check before they act. (Notify services have their own look-up:
 :mod:`ambient.actuators.ha_notify_services`.)
 """
 
@@ -117,6 +119,8 @@ class ActionEntityCheck(LookUpAtConnect):
                 entity_id,
                 ", ".join(self.named[entity_id]),
             )
+        for entity_id in sorted(self._warned.difference(missing)):
+            _LOGGER.info("Home Assistant has %s again", entity_id)
         self._warned.intersection_update(missing)  # back, then gone again: said again
         _LOGGER.debug(
             "Home Assistant: %d action entities and services looked up, %d missing",

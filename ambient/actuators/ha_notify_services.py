@@ -3,8 +3,10 @@
 ``ambient check`` cannot see HA, and HA only refuses an unknown service when it is called: a
 typo in a trusted person's ``notify.mobile_app_…`` would otherwise be found at the first
 episode, perhaps at night, days later. Each connection (HA restarted, a phone's app
-re-registered) looks again; each missing service is one warning per config, naming where the
-config names it and the closest service HA has.
+re-registered) looks again; each missing service is one warning while it stays missing, naming
+where the config names it and the closest service HA has, and one line when HA has it again
+(the journal's policy, docs/raspberry-pi.md). A reload's new config warns again of what is still
+missing.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ class NotifyServiceCheck(LookUpAtConnect):
         super().__init__(client)
 
     async def look_up(self) -> list[str]:
-        """The named services HA does not have (each warned of once); none when HA cannot be
-        asked now (the next connection asks again)."""
+        """The named services HA does not have (each warned of once while it is missing); none
+        when HA cannot be asked now (the next connection asks again)."""
         try:
             services = await self.client.services()
         except LinkError as exc:
@@ -77,6 +79,9 @@ class NotifyServiceCheck(LookUpAtConnect):
                 ", ".join(self.named[service]),
                 f"; did you mean {close}?" if close else "",
             )
+        for service in sorted(self._warned.difference(missing)):
+            _LOGGER.info("Home Assistant has %s again", service)
+        self._warned.intersection_update(missing)  # back, then gone again: said again
         _LOGGER.debug(
             "Home Assistant: %d notify services looked up, %d missing",
             len(self.named),

@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 from fixtures.connections import running
-from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from fixtures.log_lines import Heard, heard_from
 
 from ambient.actuators.factory import build_actuators
-from ambient.actuators.ha_action_entities import named_action_entities, named_action_services
+from ambient.actuators.ha_action_entities import (
+    ActionEntityCheck,
+    named_action_entities,
+    named_action_services,
+)
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.connections import Connections
@@ -138,3 +142,34 @@ async def test_an_entity_or_service_home_assistant_lacks_is_a_warning_as_ambient
         "Home Assistant has no service tts.google_translate_say (rule night_watch): its "
         "actions will fail until it is there",
     ]
+
+
+@pytest.mark.ha
+async def test_an_entity_still_missing_is_not_said_again_and_one_back_is_said_once(
+    ha: HomeAssistantInstance, heard: Heard
+) -> None:
+    """The journal's policy: a warning when HA is found lacking it, nothing at each later
+    connection while it stays missing, one line when HA has it again, and a warning again if
+    it goes. An entity back in HA was not said, so the warning seemed to stand."""
+    light = "light.bed_lihgt"
+    connections = Connections(home(ha.url, ha.token), RealClock(), Counters())
+    async with running(connections.homeassistant()), HaProbe(ha.url, ha.token) as probe:
+        check = ActionEntityCheck(connections.homeassistant(), {light: ["rule evening_calm"]})
+        assert check.task is not None
+        assert await asyncio.wait_for(check.task, WAIT_S) == [light]
+        assert await asyncio.wait_for(check.look_up(), WAIT_S) == [light]  # a reconnect
+        await probe.set_state(light, "off")
+        try:
+            assert await asyncio.wait_for(check.look_up(), WAIT_S) == []
+            assert await asyncio.wait_for(check.look_up(), WAIT_S) == []
+        finally:
+            await probe.remove_state(light)
+        assert await asyncio.wait_for(check.look_up(), WAIT_S) == [light]
+
+    said = [(level, line) for level, line in heard.lines if level >= logging.INFO]
+    missing = (
+        logging.WARNING,
+        f"Home Assistant has no entity {light} (rule evening_calm): its actions will not be "
+        "performed (renamed or removed in Home Assistant?)",
+    )
+    assert said == [missing, (logging.INFO, f"Home Assistant has {light} again"), missing]

@@ -17,7 +17,11 @@ from fixtures.homeassistant import HomeAssistantInstance
 from fixtures.log_lines import Heard, heard_from
 
 from ambient.actuators.factory import build_actuators
-from ambient.actuators.ha_notify_services import closest_service, named_notify_services
+from ambient.actuators.ha_notify_services import (
+    NotifyServiceCheck,
+    closest_service,
+    named_notify_services,
+)
 from ambient.clock import RealClock
 from ambient.config.root import AmbientConfig
 from ambient.connections import Connections
@@ -92,6 +96,29 @@ async def test_a_notify_service_home_assistant_lacks_is_a_warning_as_ambient_con
         await asyncio.wait_for(heard.done.wait(), WAIT_S)
 
     warnings = [line for level, line in heard.lines if level == logging.WARNING]
+    assert warnings == [
+        "Home Assistant has no notify.trusted_persn (rule night_watch): nothing sent through it "
+        "will arrive; did you mean notify.trusted_person?"
+    ]
+
+
+@pytest.mark.ha
+async def test_a_service_still_missing_at_the_next_connection_is_not_said_again(
+    ha: HomeAssistantInstance, heard: Heard
+) -> None:
+    """Each connection (HA restarted, the link back) looks again; a service still missing is
+    said once while it stays missing, as an entity is (the journal's policy)."""
+    connections = Connections(home(ha.url, ha.token), RealClock(), Counters())
+    async with running(connections.homeassistant()):
+        check = NotifyServiceCheck(
+            connections.homeassistant(), {"notify.trusted_persn": ["rule night_watch"]}
+        )
+        assert check.task is not None
+        assert await asyncio.wait_for(check.task, WAIT_S) == ["notify.trusted_persn"]
+        for _reconnect in range(2):
+            assert await asyncio.wait_for(check.look_up(), WAIT_S) == ["notify.trusted_persn"]
+
+    warnings = [line for level, line in heard.lines if level >= logging.INFO]
     assert warnings == [
         "Home Assistant has no notify.trusted_persn (rule night_watch): nothing sent through it "
         "will arrive; did you mean notify.trusted_person?"
