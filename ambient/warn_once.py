@@ -5,6 +5,7 @@ insights every few minutes, a weekly page every hour. Each would fill the journa
 card with the same line. :class:`WarnOnce` says the first refusal at its level, the following
 ones at DEBUG, and one line when a write goes in again, so the journal holds when the trouble
 began and when it ended. Beside the stages (like the clock and the store): any layer may use it.
+The journal's policy it keeps is written once, in docs/raspberry-pi.md (logs and the journal).
 """
 
 from __future__ import annotations
