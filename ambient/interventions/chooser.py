@@ -20,6 +20,7 @@ from ambient.interventions.learner import OptionBelief, choose, prior_for
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.messages import CalmingDecision
 from ambient.store import StoreError
+from ambient.warn_once import WarnOnce
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class CalmingChooser:
         self._recorder = recorder
         self._timezone = timezone
         self._rng = rng or random.Random()
+        #: A full card refuses every episode: said at the first, not at each calming.
+        self._refusals = WarnOnce(_LOGGER, logging.ERROR)
 
     def close(self) -> None:
         """The daemon stops or reloads its config: nothing of this wiring may fire later (on
@@ -140,7 +143,7 @@ class CalmingChooser:
             aged = _aged(step, stored, start)
             kept = {o: aged[o] for o in aged if o in stored or o == option.id}
             self._book.save_beliefs(who, rule, {**stored, **kept})
-            return self._recorder.start(
+            episode_id = self._recorder.start(
                 who,
                 rule,
                 option.id,
@@ -149,5 +152,7 @@ class CalmingChooser:
                 start,
             )
         except StoreError as exc:
-            _LOGGER.error("Calming episode of %s (%s) not recorded: %s", who, rule, exc)
+            self._refusals.failed("Calming episode of %s (%s) not recorded: %s", who, rule, exc)
             return None
+        self._refusals.worked("Calming episodes are recorded again")
+        return episode_id

@@ -98,6 +98,32 @@ def test_an_episode_the_store_refuses_is_one_line_and_no_failure(
     assert book.episodes("alex") == []
 
 
+def test_a_card_refusing_every_episode_is_one_line_until_one_is_recorded_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each calming on a full card was an error line of its own, for as long as it stayed
+    full. The first is said, the next at DEBUG, and one line once an episode goes in again."""
+    clock = VirtualClock(EVENING)
+    store = Store(tmp_path / "state.db")
+    book = EpisodeBook(store)
+    calming = CalmingChooser(clock, book, EpisodeRecorder(clock, book), BERLIN)
+    decision = calming.decide(step(), "calm", "alex")
+    store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+    with caplog.at_level(logging.DEBUG, logger="ambient.interventions.chooser"):
+        for _calming in range(3):
+            assert calming.started(step(), "calm", "alex", decision, {}) is None
+    levels = [r.levelno for r in caplog.records if r.name == "ambient.interventions.chooser"]
+    assert levels == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+    store.query("PRAGMA query_only = OFF")  # room again
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ambient.interventions.chooser"):
+        assert calming.started(step(), "calm", "alex", decision, {}) is not None
+        assert calming.started(step(), "calm", "alex", decision, {}) is not None
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, "Calming episodes are recorded again")
+    ]
+
+
 def test_a_store_damaged_under_the_episodes_still_gives_a_choice_on_the_priors(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
