@@ -104,6 +104,11 @@ PLOT_EXIT_CODES = (
     "3 --plot given but matplotlib is not installed (pip install 'ambient[plot]'), "
     "130 interrupted"
 )
+#: ``evaluate``'s: those of a command that draws, and 4 for recordings of a folder skipped.
+EVALUATE_EXIT_CODES = PLOT_EXIT_CODES.replace(
+    " 130 interrupted",
+    "\n4 done, but recordings of the folder could not be read (each is named), 130 interrupted",
+)
 
 
 def expected_failure(exc: BaseException) -> str | None:
@@ -340,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         "score the rules on labelled recordings: episodes found, latency, false alarms",
         "ambient evaluate config/ambient.example.yaml --recordings bench/data/stress-predict \\\n"
         "    --state person.alex=home",
-        PLOT_EXIT_CODES,
+        EVALUATE_EXIT_CODES,
     )
     _config_positional(evaluate)
     evaluate.add_argument(

@@ -5,6 +5,7 @@ with --state; a picture per recording; and every bad input as one line with exit
 
 from __future__ import annotations
 
+import gzip
 import json
 import stat
 import subprocess
@@ -118,6 +119,7 @@ def test_the_episode_is_found_a_minute_in_and_the_calm_burst_is_a_false_alarm(
 def test_json_shape(labelled: Path) -> None:
     document = report(evaluate(write_config(labelled), "-r", str(labelled), "--json"))
     assert set(document) >= {"rules", "recordings", "unknown_overall", "signals_read"}
+    assert "skipped" not in document  # only when a recording of the folder was skipped
     (recording,) = document["recordings"]
     assert set(recording) >= {"recording", "path", "labels", "duration_s", "unknown"}
     assert recording["labels"].endswith("labels.jsonl")
@@ -632,8 +634,8 @@ def test_bad_inputs_are_one_line_and_exit_1(tmp_path: Path, setup: str, expected
     elif setup == "bad_labels":
         write_recording(folder / "alex.csv")
         (folder / "labels.jsonl").write_text(json.dumps(LABELS) + "\n{oops\n")
-    elif setup == "bad_rows":
-        recording = folder / "alex.csv"
+    elif setup == "bad_rows":  # given on its own: a folder's is skipped (below)
+        recording = target = folder / "alex.csv"
         write_recording(recording)
         with recording.open("a") as out:
             out.write("600,label_episode,1,alex\n")
@@ -643,6 +645,59 @@ def test_bad_inputs_are_one_line_and_exit_1(tmp_path: Path, setup: str, expected
     assert line.startswith("ambient evaluate: ")
     assert expected in line
     assert "Traceback" not in result.stderr
+
+
+def damage(folder: Path) -> None:
+    """Beside the good `alex.csv`: a recording with no header, one with label rows that
+    never end, and one that is not text (a gzip file named .csv)."""
+    (folder / "broken.csv").write_text("x\n")
+    write_recording(folder / "endless.csv")
+    with (folder / "endless.csv").open("a") as out:
+        out.write("600,label_episode,1,alex\n")
+    (folder / "packed.csv").write_bytes(gzip.compress(b"t,metric,value\n1,hr,70\n"))
+
+
+def test_a_damaged_recording_of_a_folder_is_skipped_named_and_the_rest_evaluated(
+    labelled: Path,
+) -> None:
+    """One damaged file in a month of recordings stopped the whole evaluation (exit 1)."""
+    damage(labelled)
+    result = evaluate(write_config(labelled), "-r", str(labelled), "--json")
+    assert result.returncode == 4, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "skipped " in line]
+    assert len(lines) == 3
+    assert "skipped broken.csv: " in lines[0] and "broken.csv:1: header must be" in lines[0]
+    assert "skipped endless.csv: " in lines[1] and "never ends" in lines[1]
+    assert "skipped packed.csv: " in lines[2] and "not a text recording" in lines[2]
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    assert [r["recording"] for r in document["recordings"]] == ["alex"]
+    assert document["rules"][0]["overall"]["found"] == 1
+    skipped = document["skipped"]
+    assert [s["recording"] for s in skipped] == ["broken", "endless", "packed"]
+    assert skipped[0]["path"] == str(labelled / "broken.csv")
+    assert "header must be" in skipped[0]["why"]
+
+
+def test_the_text_names_the_skipped_recordings_after_the_scores(labelled: Path) -> None:
+    damage(labelled)
+    result = evaluate(write_config(labelled), "-r", str(labelled))
+    assert result.returncode == 4
+    tail = result.stdout[result.stdout.index("Skipped (could not be read") :].splitlines()
+    assert [line.split(":")[0] for line in tail[1:]] == ["  broken", "  endless", "  packed"]
+    assert "alex " in result.stdout  # scored
+
+
+def test_a_folder_none_of_whose_recordings_can_be_read_fails_with_exit_1(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    damage(folder)
+    result = evaluate(write_config(tmp_path), "-r", str(folder))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"ambient evaluate: {folder}: none of its 3 recording(s) could be read"
+    )
+    assert result.stdout == ""
 
 
 def test_a_bad_state_option_is_a_usage_error(labelled: Path) -> None:

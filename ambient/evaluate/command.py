@@ -13,6 +13,10 @@ from ambient.evaluate.report import as_json, as_text
 from ambient.evaluate.run import Evaluation, EvaluationError, evaluate
 from ambient.simulate import whose_unnamed_rows
 
+#: The exit code when the evaluation was shown but recordings of the folder were skipped
+#: (each named on stderr and in the output).
+SKIPPED_EXIT = 4
+
 
 def run_evaluate(
     config: AmbientConfig,
@@ -25,7 +29,8 @@ def run_evaluate(
     json_output: bool = False,
     plot_dir: Path | None = None,
 ) -> int:
-    """Print the evaluation; with ``plot_dir``, write ``<recording>.png`` there. Raises
+    """Print the evaluation; with ``plot_dir``, write ``<recording>.png`` there. Returns 0, or
+    :data:`SKIPPED_EXIT` when recordings of a folder could not be read. Raises
     :class:`EvaluationError` (and the plot's :class:`~ambient.plot.PlotUnavailable`) for
     inputs that cannot be used, before any output."""
     if plot_dir is not None:
@@ -50,7 +55,7 @@ def run_evaluate(
             raise EvaluationError(f"{plot_dir}: cannot create ({exc.strerror or exc})") from None
         for result in evaluation.recordings:
             draw_timeline(result.timeline, plot_dir / f"{result.name}.png")
-    return 0
+    return SKIPPED_EXIT if evaluation.skipped else 0
 
 
 def _say_whose_unnamed_rows(config: AmbientConfig, evaluation: Evaluation) -> None:

@@ -37,7 +37,7 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         {s for r in evaluation.recordings for p in r.unknown_by_person.values() for s in p}
         | set(signals)
     )
-    return {
+    document: dict[str, Any] = {
         "rules": rules,
         "recordings": [
             _recording_json(result, signals, everyones) for result in evaluation.recordings
@@ -46,6 +46,11 @@ def as_json(evaluation: Evaluation) -> dict[str, Any]:
         "signals_read": evaluation.signals_read,
         "entities_missing": evaluation.entities_missing,
     }
+    if evaluation.skipped:  # only then: an evaluation with none skipped reads as it did
+        document["skipped"] = [
+            {"recording": s.name, "path": str(s.path), "why": s.why} for s in evaluation.skipped
+        ]
+    return document
 
 
 def _overall(evaluation: Evaluation, rule_id: str) -> DetectionScore | None:
@@ -175,6 +180,9 @@ def as_text(evaluation: Evaluation) -> str:
             "Note: the rules read HA entities not given with --state (their state is unknown, "
             "so conditions on them are false): " + ", ".join(evaluation.entities_missing),
         ]
+    if evaluation.skipped:
+        lines += ["", "Skipped (could not be read; not in the scores above):"]
+        lines += [f"  {s.name}: {s.why}" for s in evaluation.skipped]
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,7 @@ from ambient.evaluate.tally import PeopleTally
 from ambient.evaluate.timeline import Timeline, build_timeline, has_signal_trigger
 from ambient.labels import Labels, LabelsError, load_labels_file
 from ambient.readings import HR
-from ambient.recordings import is_nameless, is_recording_name
+from ambient.recordings import RecordingError, is_nameless, is_recording_name
 from ambient.rules.rule import build_rule, entities_used
 from ambient.simulate import Simulation, replay_files, replay_sensor
 
@@ -68,6 +68,14 @@ class RecordingResult:
         return unknown_seconds((), self.duration_s) if found is None else found
 
 
+@dataclass(frozen=True)
+class SkippedRecording:
+    name: str
+    path: Path
+    #: The one line the recording failed with (naming the file, and the line or byte).
+    why: str
+
+
 @dataclass
 class Evaluation:
     rules: list[RuleConfig]
@@ -79,6 +87,9 @@ class Evaluation:
     #: Whose the rows of a recording without a person column were taken as, and why
     #: (:func:`unnamed_rows_person`).
     unnamed_rows_person: tuple[str | None, str]
+    #: Recordings of a folder that could not be read, with the one line saying why: the
+    #: others are evaluated all the same.
+    skipped: list[SkippedRecording] = field(default_factory=list)
 
     def unnamed_rows(self) -> list[Path]:
         """The recordings whose rows did not name their person."""
@@ -168,16 +179,29 @@ def evaluate(
         labels_file, by_subject = None, {}
     elif recordings_path.is_dir():
         _warn_of_missing_recordings(by_subject, paths, recordings_path)
-    results = [
-        evaluate_recording(
-            detectors, path, by_subject, labels_file, states, keep_timeline=keep_timeline
+    results: list[RecordingResult] = []
+    skipped: list[SkippedRecording] = []
+    for path in paths:
+        try:
+            results.append(
+                evaluate_recording(
+                    detectors, path, by_subject, labels_file, states, keep_timeline=keep_timeline
+                )
+            )
+        except (RecordingError, EvaluationError) as exc:
+            if not recordings_path.is_dir():  # the one recording given: nothing to show
+                raise
+            # A month of recordings is not lost to one damaged file.
+            _LOGGER.warning("skipped %s: %s", path.name, exc)
+            skipped.append(SkippedRecording(path.stem, path, str(exc)))
+    if not results:
+        raise EvaluationError(
+            f"{recordings_path}: none of its {len(skipped)} recording(s) could be read"
         )
-        for path in paths
-    ]
     built = [build_rule(rule) for rule in rules]
     read = sorted({name for rule in built for name in rule.signal_names})
     missing = sorted(entities_used(built) - set(states))
-    return Evaluation(rules, results, read, missing, unnamed_rows_person(detectors))
+    return Evaluation(rules, results, read, missing, unnamed_rows_person(detectors), skipped)
 
 
 #: Why a pipe's recording matches no subject, and what to do.
