@@ -25,6 +25,7 @@ from ambient.privacy.data_classes import DataClass, data_classes
 from ambient.privacy.recording_files import managed_recordings, replayed_recordings
 from ambient.private_files import make_private_dir
 from ambient.store import Store, StoreError
+from ambient.warn_once import WarnOnce
 
 if TYPE_CHECKING:
     from ambient.config.root import AmbientConfig
@@ -73,6 +74,8 @@ class Retention:
         #: A purge's checkpoint another reader held off: the file still holds deleted rows.
         self._fold_owed = False
         self.purges = 0
+        #: A full card fails every purge: said at the first, not every hour.
+        self._refusals = WarnOnce(_LOGGER, logging.ERROR)
 
     @classmethod
     def for_config(cls, config: AmbientConfig, store: Store, clock: Clock) -> Retention:
@@ -92,8 +95,12 @@ class Retention:
             try:
                 report = await self.purge()
             except (StoreError, OSError) as exc:  # a full or read-only card: never the daemon's end
-                _LOGGER.error("Retention: purge failed, tried again at the next one: %s", exc)
+                self._refusals.failed(
+                    "Retention: purge failed, tried again at the next one: %s", exc
+                )
                 report = PurgeReport()
+            else:
+                self._refusals.worked("Retention: purges work again")
             if report.total:
                 _LOGGER.info(
                     "Retention: removed %s",

@@ -119,6 +119,32 @@ async def test_a_purge_the_store_refuses_is_one_line_and_the_next_one_tries_agai
             await task
 
 
+async def test_a_card_refusing_every_purge_is_one_line_until_one_goes_through(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full card failed the purge every hour, each an error line in the journal on that
+    card. The first is said, the next at DEBUG, and one line once a purge goes through."""
+    clock = VirtualClock(NOW)
+    store = Store(tmp_path / "ambient.db")
+    store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+    retention = Retention(RetentionConfig(traces=DAY_S, interval=3600.0), store, clock)
+    task = asyncio.create_task(retention.run())
+    try:
+        with caplog.at_level(logging.DEBUG, logger="ambient.privacy.retention"):
+            await clock.run_until(NOW + 2 * 3600)  # three purges refused
+        levels = [r.levelno for r in caplog.records if "purge failed" in r.getMessage()]
+        assert levels == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+        caplog.clear()
+        store.query("PRAGMA query_only = OFF")
+        with caplog.at_level(logging.INFO, logger="ambient.privacy.retention"):
+            await clock.run_until(NOW + 4 * 3600)  # two purges go through
+        assert [r.getMessage() for r in caplog.records] == ["Retention: purges work again"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_a_large_purge_gives_the_loop_turns_between_batches() -> None:
     store = Store(None)
     with store.batch():
