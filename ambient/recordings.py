@@ -757,6 +757,21 @@ _PACKED = (
 )
 
 
+#: The same for a file a config's recording sensor names (``key``: where, ``sensors[0].path``).
+_PACKED_IN_CONFIG = {
+    b"\x1f\x8b": "gzip-compressed: unpack it (gunzip {path}) and set {key} to the unpacked file",
+    b"PK\x03\x04": "a zip archive (a spreadsheet's .xlsx?): save it as CSV and set {key} to it",
+}
+
+
+def packed_hint_for_config(path: Path, start: bytes, key: str) -> str:
+    """``: gzip-compressed: unpack it … and set sensors[0].path …`` for a config's recording
+    ``path`` (at ``key``) that starts (``start``) as a packed file does, else nothing: ``run``
+    reads the file it names, so a pipe (``-r <(zcat …)``) is no answer there."""
+    found = (hint for magic, hint in _PACKED_IN_CONFIG.items() if start.startswith(magic))
+    return next((": " + hint.format(path=path, key=key) for hint in found), "")
+
+
 def is_nameless(path: Path) -> bool:
     """Whether ``path`` is a pipe's (``-r <(zcat S01.csv.gz)`` is ``/dev/fd/63``) or stdin's
     name, not the recording's own."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import pwd
 import shutil
@@ -189,6 +190,44 @@ def test_a_file_that_cannot_play_as_a_recording_is_refused(
     )
     assert result.returncode == 1
     assert f"sensors[0].path: recording {tmp_path / 'session.csv'} {problem}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "packed", "hint"),
+    [
+        (
+            "day.csv.gz",
+            gzip.compress(b"t,metric,value\n0,hr,61\n"),
+            "gzip-compressed: unpack it (gunzip {path}) and set sensors[1].path to the "
+            "unpacked file",
+        ),
+        (
+            "day.xlsx",
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xf1",
+            "a zip archive (a spreadsheet's .xlsx?): save it as CSV and set sensors[1].path to it",
+        ),
+    ],
+    ids=["gzip", "zip"],
+)
+def test_a_packed_recording_in_the_config_says_to_unpack_it_naming_the_key(
+    tmp_path: Path, name: str, packed: bytes, hint: str
+) -> None:
+    """`-r day.csv.gz` said to unpack it; the same file in a recording sensor was "not a text
+    recording" alone."""
+    (tmp_path / "session.csv").write_bytes(b"t,metric,value\n0,hr,61\n")
+    (tmp_path / name).write_bytes(packed)
+    result = check(
+        tmp_path,
+        "people: [{id: alex}]\nsensors:\n"
+        "  - {type: recording, path: session.csv, person: alex}\n"
+        f"  - {{type: recording, path: {name}, person: alex}}\n",
+    )
+    assert result.returncode == 1
+    path = tmp_path / name
+    problems = [line for line in result.stderr.splitlines() if "sensors[" in line]
+    assert len(problems) == 1, result.stderr
+    assert problems[0].endswith(": " + hint.format(path=path)), problems[0]
+    assert f"sensors[1].path: recording {path} is not a text recording" in problems[0]
 
 
 def test_a_recording_with_quoted_header_and_bad_rows_is_accepted(tmp_path: Path) -> None:

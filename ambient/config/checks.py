@@ -22,7 +22,12 @@ from ambient.config.store import DEFAULT_STORE
 from ambient.config.template_checks import template_checks
 from ambient.config.yaml_source import KeyPath
 from ambient.private_files import user_name
-from ambient.recordings import HEADER, JSON_LINES_SUFFIXES, header_names
+from ambient.recordings import (
+    HEADER,
+    JSON_LINES_SUFFIXES,
+    header_names,
+    packed_hint_for_config,
+)
 
 Finding = tuple[KeyPath, str]
 
@@ -67,7 +72,7 @@ def _recording_files(config: AmbientConfig, whole: bool) -> Iterator[Finding]:
         path = getattr(sensor, "path", None) if sensor.type == "recording" else None
         if path is None:
             continue
-        problem = _unreadable(path) or _not_a_recording(path)
+        problem = _unreadable(path) or _not_a_recording(path, f"sensors[{index}].path")
         if problem is not None:
             yield (("sensors", index, "path"), f"recording {path} {problem}")
         elif whole:
@@ -99,9 +104,10 @@ def _unreadable(path: Path) -> str | None:
 _HEAD_BYTES = 65_536
 
 
-def _not_a_recording(path: Path) -> str | None:
-    """What its first bytes show would stop ``path`` from playing at all (a binary file, an
-    empty CSV, a CSV without the header), else None; bad rows are skipped when it plays."""
+def _not_a_recording(path: Path, key: str) -> str | None:
+    """What its first bytes show would stop ``path`` (the config's ``key``) from playing at
+    all (a binary file, a packed one said with what to do, an empty CSV, a CSV without the
+    header), else None; bad rows are skipped when it plays."""
     try:
         with path.open("rb") as handle:
             head = handle.read(_HEAD_BYTES)
@@ -112,7 +118,8 @@ def _not_a_recording(path: Path) -> str | None:
     try:
         text = head.decode("utf-8-sig")  # as the recording is read: past a byte order mark
     except UnicodeDecodeError as exc:
-        return f"is not a text recording (byte {exc.start} is not UTF-8)"
+        hint = packed_hint_for_config(path, head, key)
+        return f"is not a text recording (byte {exc.start} is not UTF-8){hint}"
     if path.suffix.lower() in JSON_LINES_SUFFIXES:  # as the recording is read
         return None
     first = next((line for line in text.splitlines() if not line.startswith("#")), None)
