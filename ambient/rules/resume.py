@@ -14,6 +14,8 @@ Home Assistant may start minutes after ambient, so an entity's window waits for 
 a resumed run's `wait_for` step, which decides on its signal's first value (and its threshold
 entity's state); and for the conditions of an `if` or `choose` a resumed run reaches in the grace
 period (after a `delay` or `wait_for` that fell due), which read what they test only once known.
+What these read of an HA entity (a threshold, a `state` condition) waits for it as long as an
+entity's window does, ``HA_START_GRACE_S``.
 """
 
 from __future__ import annotations

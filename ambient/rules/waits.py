@@ -55,10 +55,10 @@ class RunWaits:
             return True
         if await self._until(person, name, partial(self._holds, step), until):
             return True
-        if not resumed or person is None or until is None or not self._grace.active():
+        if not resumed or person is None or until is None:
             return False
         inputs = wait_inputs(step, person)
-        if all(self._known(key) for key in inputs):
+        if not any(self._awaited(key) for key in inputs):
             return False
         rule = run.rule_id
         await self._first_values(
@@ -92,10 +92,10 @@ class RunWaits:
         """The same for ``person``'s conditions of rule ``rule_id``, outside any run (a late
         firing decides its conditions before it starts one); ``why`` says why it waits, for
         the log."""
-        if not self._grace.active():
+        if not self._grace.ha_active():
             return
         inputs = condition_inputs(conditions, person)
-        if inputs:
+        if any(self._awaited(key) for key in inputs):
             who = person or "nobody"
             what = f"Rule {rule_id}: a condition of the run of {who}"
             await self._first_values(inputs, what, why)
@@ -103,9 +103,9 @@ class RunWaits:
     def inputs_unknown(self, conditions: Sequence[ConditionConfig], person: str | None) -> bool:
         """Whether, in the grace period after a start, something ``conditions`` read of
         ``person`` (or an HA entity) has not arrived yet."""
-        if not self._grace.active():
+        if not self._grace.ha_active():
             return False
-        return not all(self._known(key) for key in condition_inputs(conditions, person))
+        return any(self._awaited(key) for key in condition_inputs(conditions, person))
 
     def wake(self, update: SignalUpdate) -> None:
         """A signal update: the waits it satisfies end."""
@@ -137,19 +137,20 @@ class RunWaits:
                 timer.cancel()
 
     async def _first_values(self, inputs: list[WaitKey], what: str, why: str) -> None:
-        """Until each of ``inputs`` is known, or the grace period ends."""
-        while self._grace.active():
-            unknown = next((key for key in inputs if not self._known(key)), None)
+        """Until each of ``inputs`` is known, or its grace period ends."""
+        while True:
+            unknown = next((key for key in inputs if self._awaited(key)), None)
             if unknown is None:
                 return
             who, name = unknown
             future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             # The grace settles it when it ends or an entity's state arrives; a signal's first
             # value wakes it like any other wait.
-            self._grace.wait(what, unknown, name, partial(_settle, future, True), why)
             if not who:
+                self._grace.wait_for_ha(what, name, partial(_settle, future, True), why)
                 await future
                 continue
+            self._grace.wait(what, unknown, name, partial(_settle, future, True), why)
             with self._waiting((who, name), (_value_known, future)):
                 await future
 
@@ -165,6 +166,14 @@ class RunWaits:
                 waiting.remove(waiter)
             if not waiting:
                 self.waiters.pop(key, None)
+
+    def _awaited(self, key: WaitKey) -> bool:
+        """Not known yet, and still within the grace period for it: a signal's
+        (``signals.stale_after``), or an HA entity's (Home Assistant, down in the same power
+        cut, may start minutes after ambient: ``HA_START_GRACE_S``, as a `for` hold waits)."""
+        if self._known(key):
+            return False
+        return self._grace.active() if key[0] else self._grace.ha_active()
 
     def _known(self, key: WaitKey) -> bool:
         who, name = key

@@ -171,10 +171,10 @@ async def test_nested_conditions_and_trigger_ids() -> None:
         "actions": [log("x")],
     }
     h = await Harness(make_config([rule], homeassistant={"token": "t"})).start()
+    await h.event(0, "ha_state", "person.alex", state="home")
     await h.push(0, hr=120.0, activity_state="active")
     await h.push(10, stress_score=80.0)
     await h.push(20, hr=50.0, activity_state="rest")
-    await h.event(25, "ha_state", "person.alex", state="home")
     await h.push(30, hr=120.0)
     await h.event(40, "ha_state", "person.alex", state="not_home")
     await h.push(50, hr=50.0)

@@ -131,6 +131,31 @@ async def test_an_entity_threshold_is_waited_for_as_well(tmp_path: Path) -> None
     assert h.performer.messages() == ["calmed down"]
 
 
+async def test_an_entity_threshold_waits_for_home_assistant_up_to_10_min(tmp_path: Path) -> None:
+    """Home Assistant, down in the same power cut, starts minutes after ambient: the wait for
+    its threshold lasts as long as a `for` hold's on an entity, not the signals' 15 s."""
+    below = {"signal": "stress_score", "below": "input_number.calm_level"}
+    h = await _fired_then_killed(tmp_path, killed_at=719.5, back_at=721, wait_for=below)
+    await h.push(723, stress_score=42)
+    await h.run_until(1020)
+    assert h.performer.messages() == []
+    await h.event(1021, "ha_state", "input_number.calm_level", state="50.0")
+    assert h.performer.messages() == ["calmed down"]
+
+
+async def test_an_entity_threshold_not_sent_in_10_min_times_the_wait_out(tmp_path: Path) -> None:
+    below = {"signal": "stress_score", "below": "input_number.calm_level"}
+    h = await _fired_then_killed(
+        tmp_path, killed_at=719.5, back_at=721, wait_for=below, continue_on_timeout=False
+    )
+    await h.push(723, stress_score=42)
+    await h.run_until(1320.9)
+    assert h.kinds() == ["recovered"]
+    await h.run_until(1321)  # 10 min after the start: no threshold, timed out
+    assert h.kinds() == ["recovered", "resumed", "ended"]
+    assert h.performer.messages() == []
+
+
 async def test_a_condition_after_a_delay_that_fell_due_waits_for_its_signal(
     tmp_path: Path,
 ) -> None:
