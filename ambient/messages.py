@@ -119,6 +119,11 @@ class TraceRecord:
     signals: Mapping[str, SignalScalar | None] = field(default_factory=dict)
     conditions: tuple[tuple[str, bool], ...] = ()
     actions: tuple[ActionResult, ...] = ()
+    #: This `ended` closes the person's episode of the rule (its signal was lost, the person
+    #: left), as `recovered` does; an `ended` run (a `wait_for` timed out) leaves it open. For
+    #: listeners in the process (insights' day record); not in :meth:`as_dict`, whose output
+    #: (`ambient trace --json`, `simulate --json`) stays as it was.
+    ends_episode: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -187,7 +187,7 @@ class Insights:
                     "actions": [a.action for a in record.actions],
                 }
             )
-        elif record.event == "recovered":
+        elif record.event == "recovered" or record.ends_episode:
             for episode in reversed(episodes):
                 if episode["rule"] == record.rule and episode["end"] is None:
                     episode["end"] = record.time

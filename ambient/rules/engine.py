@@ -166,7 +166,7 @@ class RuleEngine:
         await self._settle_episodes()
 
     def _trace_departed(self, rule: Rule, person: str, reason: str) -> None:
-        self._tracer.trace(rule, "ended", reason, person, None, signals={})
+        self._tracer.trace(rule, "ended", reason, person, None, signals={}, ends_episode=True)
 
     async def _settle_episodes(self) -> None:
         """Episodes the actuators still hold that no rule owns any more (the rule changed or

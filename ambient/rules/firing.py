@@ -140,7 +140,7 @@ class Firer:
         if episode.timer is not None:
             episode.timer.cancel()
         label = describe.trigger_label(rule.config.triggers[index], index)
-        self._trace(rule, "ended", reason, person, label)
+        self._trace(rule, "ended", reason, person, label, ends_episode=True)
         self._end_episode(person, episode.id, episode.trigger_id)
 
     def _decide_when_known(

@@ -46,6 +46,8 @@ class Tracer:
         signals: dict[str, SignalScalar | None] | None = None,
         conditions: tuple[tuple[str, bool], ...] = (),
         actions: tuple[ActionResult, ...] = (),
+        *,
+        ends_episode: bool = False,
     ) -> None:
         if signals is None:
             signals = self._signals_seen(rule, person)
@@ -60,6 +62,7 @@ class Tracer:
                 signals=signals,
                 conditions=conditions,
                 actions=actions,
+                ends_episode=ends_episode,
             )
         )
 

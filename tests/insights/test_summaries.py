@@ -181,6 +181,23 @@ def test_episodes_and_sleep_are_kept_with_the_day() -> None:
     assert (episode["stress_before"], episode["stress_after"]) == (80.0, 40.0)
 
 
+def test_an_episode_ended_as_signal_lost_closes_as_a_recovery_does() -> None:
+    """A watch taken off ends the episode ("signal lost"); the weekly page matches learning to
+    episodes by their end, so it must not stay open-ended. A run's `wait_for` timing out is
+    traced `ended` too, but the episode goes on."""
+    store = Store(None)
+    day = Day(local(2026, 7, 1, 7, 0), store)
+    t = local(2026, 7, 1, 9, 0)
+    day.insights.on_trace(TraceRecord(t, "calm", "fired", "stress high", person="alex"))
+    timed_out = TraceRecord(t + 600, "calm", "ended", "wait_for timed out", person="alex")
+    day.insights.on_trace(timed_out)
+    lost = TraceRecord(t + 1800, "calm", "ended", "signal lost", person="alex", ends_episode=True)
+    day.insights.on_trace(lost)
+    day.clock.advance_to(local(2026, 7, 2, 0, 0, 1))
+    (episode,) = InsightStore(store).summaries("alex")[date(2026, 7, 1)].episodes
+    assert episode["end"] == t + 1800
+
+
 def test_a_day_without_signals_is_closed_too_with_its_sleep() -> None:
     store = Store(None)
     day = Day(local(2026, 7, 1, 7, 0), store)

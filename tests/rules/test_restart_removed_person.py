@@ -64,7 +64,7 @@ async def test_an_open_episode_of_someone_removed_is_ended_and_its_lights_put_ba
     # sam's run is not resumed, nor escalated; alex's go on
     assert done == [("alex", "{person} again"), ("alex", "{person} louder")]
     assert {t.person for t in h.traces} == {"alex", "sam"}
-    assert [t.event for t in h.traces if t.person == "sam"] == ["ended"]
+    assert [(t.event, t.ends_episode) for t in h.traces if t.person == "sam"] == [("ended", True)]
 
     h = await h.restarted(path)  # nothing of sam's was kept to come back
     assert [row["person"] for row in h.engine.status()] == ["alex"]

@@ -138,6 +138,7 @@ async def test_a_wait_for_that_times_out_and_ends_the_run_is_traced_as_its_end()
     )
     assert _details(h) == [("fired", ["dim"]), ("ended", [])]
     assert h.traces[-1].signals["stress_score"] == 80  # the values when it ended
+    assert not h.traces[-1].ends_episode  # the run ended; the episode goes on
     assert h.performer.messages() == ["dim"]
 
 

@@ -43,6 +43,8 @@ async def test_an_episode_whose_signal_stays_unknown_ends_as_signal_lost() -> No
         (fired, True)  # undone at once, as after a recovery
     ]
     assert h.engine.status()[0]["state"] == "armed"  # waiting for the score to enter again
+    # The record says the episode ended, for listeners that keep episodes (insights).
+    assert [t.ends_episode for t in h.traces] == [False, True]
 
 
 async def test_the_watch_back_still_stressed_fires_anew() -> None:
