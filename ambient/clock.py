@@ -222,7 +222,8 @@ class ScaledClock(Clock):
     runs_ahead_of_wall_time = True
     #: The pauses between readings the signals tell from none (``pauses_s``): the signals'
     #: default ``rr_gap`` (beats further apart restart their cleaning) and ``stale_after`` (a
-    #: reading older is stale). ``run`` gives its config's own.
+    #: reading older is stale). ``run`` gives its config's own, as a function that answers
+    #: for the config running now (a reload may change them).
     PAUSES_S = (5.0, 15.0)
 
     def __init__(
@@ -230,12 +231,16 @@ class ScaledClock(Clock):
         speed: float,
         start: float | None = None,
         *,
-        pauses_s: Collection[float] = PAUSES_S,
+        pauses_s: Collection[float] | Callable[[], Collection[float]] = PAUSES_S,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
-        self.pauses_s = sorted(pauses_s)
+        if callable(pauses_s):
+            self._pauses_of: Callable[[], Collection[float]] = pauses_s
+        else:
+            fixed = sorted(pauses_s)
+            self._pauses_of = lambda: fixed
         self.wall_check_s = 60.0 * speed  # a minute of real time, as a live clock's
         self._wall_start = time.time()
         self._monotonic_start = time.monotonic()
@@ -243,6 +248,11 @@ class ScaledClock(Clock):
         self._said_behind = False
         #: The time of the reading a replay handed over last (None: none yet).
         self._last_handed_s: float | None = None
+
+    @property
+    def pauses_s(self) -> list[float]:
+        """The pauses watched now, shortest first."""
+        return sorted(self._pauses_of())
 
     def now(self) -> float:
         return self._start + (time.time() - self._wall_start) * self.speed

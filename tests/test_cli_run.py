@@ -353,3 +353,16 @@ def test_the_pauses_a_replay_at_speed_must_not_open_are_the_config_s() -> None:
         {"signals": {"rr_gap": 8, "stale_after": 6}, "sensors": [recording]}
     )
     assert pauses_the_signals_see_s(signals) == [6.0, 8.0]
+
+
+def test_the_pauses_a_replay_at_speed_watches_follow_a_reloaded_config() -> None:
+    """They were the config's at the start: a reload (SIGHUP) changing rr_gap or a
+    stale_after left the lag warning watching the old ones."""
+    from ambient.commands.live import pauses_following
+    from ambient.config import AmbientConfig
+
+    running = [AmbientConfig()]
+    pauses = pauses_following(lambda: running[0])
+    assert pauses() == [5.0, 15.0]
+    running[0] = AmbientConfig.model_validate({"signals": {"rr_gap": 3}})  # reloaded
+    assert pauses() == [3.0, 15.0]

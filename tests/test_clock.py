@@ -410,6 +410,27 @@ async def test_a_scaled_clock_says_when_its_lag_opens_a_longer_pause_than_the_re
     )
 
 
+async def test_a_scaled_clock_watches_the_pauses_its_function_gives_now(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`run --speed` gives its running config's pauses, which a reload can change: they were
+    taken once at the start, so a reload's rr_gap of 3 s went unwatched."""
+    wall = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    pauses = [[5.0]]
+    clock = ScaledClock(600.0, start=0.0, pauses_s=lambda: pauses[0])
+    await clock.reach(0.0)
+    wall[0] = 1000.0 + 5.0 / 600.0
+    await clock.reach(1.0)  # 4 s late: 5 s apart as seen, within 5 s
+    assert caplog.records == []
+    pauses[0] = [3.0]  # the config reloaded
+    assert clock.pauses_s == [3.0]
+    wall[0] = 1000.0 + 6.0 / 600.0
+    await clock.reach(2.0)  # 4 s late: 5 s apart as seen, over 3 s
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "a pause over 3 s the recording has not" in line
+
+
 @pytest.mark.parametrize(
     ("speed", "late_s", "room_s", "given"),
     [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,8 @@ def run(args: argparse.Namespace, config: AmbientConfig) -> int:
 
     clock: Clock = RealClock()
     if args.speed:
-        clock = ScaledClock(args.speed, pauses_s=pauses_the_signals_see_s(config))
+        # The running config's: a reload (SIGHUP) may change rr_gap or a stale_after.
+        clock = ScaledClock(args.speed, pauses_s=pauses_following(lambda: daemon.config))
     values = timeline_shows_values(config.logging.timeline_values, sys.stdout)
     timeline = Timeline(sys.stdout, config_zone(config), values)
     options = DaemonOptions(trace_listeners=[timeline])
@@ -55,6 +56,21 @@ def pauses_the_signals_see_s(config: AmbientConfig) -> list[float]:
         if isinstance(sensor, RecordingSensorConfig)
     }
     return sorted({signals.rr_gap, signals.stale_after, *spans})
+
+
+def pauses_following(running: Callable[[], AmbientConfig]) -> Callable[[], list[float]]:
+    """:func:`pauses_the_signals_see_s` of the ``running`` config, whichever it is now (a
+    reload replaces it), worked out again only when it was replaced: the clock asks at
+    each late reading."""
+    known: list[tuple[AmbientConfig, list[float]]] = []
+
+    def pauses() -> list[float]:
+        config = running()
+        if not known or known[0][0] is not config:
+            known[:] = [(config, pauses_the_signals_see_s(config))]
+        return known[0][1]
+
+    return pauses
 
 
 def scan(args: argparse.Namespace) -> int:
