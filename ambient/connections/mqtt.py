@@ -462,6 +462,7 @@ class MqttConnection:
                     self._subscribe_later(client, failed, self.config.backoff_min)
                 await self._unsubscribe_removed(client, incoming, removed)
                 await client.publish(self._marker_topic, self._backlog_marker or "", qos=1)
+                reraise_lost_cancel()  # a stop lost by a call above would wait here for good
                 self._event().set()  # connected and subscribed
                 hooks = asyncio.get_running_loop().create_task(self._run_hooks())
                 await self._receive(client, incoming)

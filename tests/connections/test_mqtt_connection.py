@@ -85,6 +85,34 @@ async def test_status_is_online_retained_while_connected_and_offline_after(
     assert found == {"ambient/den/status": b"offline"}
 
 
+async def test_a_stop_that_came_with_a_call_s_answer_still_stops_the_session(
+    mosquitto: MosquittoBroker,
+) -> None:
+    """Python 3.11's ``wait_for`` (inside aiomqtt's calls) returns the answer when a cancel
+    arrives in the same loop turn, and the cancel is lost: a stop during a (re)connect left the
+    session waiting for messages for good, and the daemon's stop hung. Stand-in: the moment is
+    forced by cancelling right after the unsubscribe step of the connect and swallowing the
+    cancel as ``wait_for`` does; the broker and the session are real."""
+    connection = make_connection(mosquitto)
+    unsubscribe_removed = connection._unsubscribe_removed
+
+    async def answered_in_the_turn_of_the_stop(*args: Any) -> None:
+        await unsubscribe_removed(*args)
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # what 3.11's wait_for does when the answer is there too
+
+    connection._unsubscribe_removed = answered_in_the_turn_of_the_stop  # type: ignore[method-assign]
+    session = asyncio.get_running_loop().create_task(connection.run())
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(session, WAIT_S)
+    assert not connection.connected
+
+
 async def test_publish_when_not_connected_is_unavailable(mosquitto: MosquittoBroker) -> None:
     connection = make_connection(mosquitto)
     with pytest.raises(NotConnected, match="not connected"):
