@@ -15,9 +15,11 @@ from ambient.insights.summaries import DaySummary
 MIN_GROUP_DAYS = 3
 #: A difference smaller than this share of the smaller mean is not worth telling.
 MIN_RELATIVE_DIFFERENCE = 0.2
-#: A difference is told only when chance alone (the same days' values shuffled among the groups)
-#: makes one as large at most this often: a person's days vary, and among seven weekdays or two
-#: groups of a few days a 20 % difference is common by chance.
+#: A page is told anything only when chance alone (the same days' values shuffled among the
+#: groups) makes differences as large at most this often, across all the kinds of observation the
+#: page tests together (Holm's correction): a person's days vary, and among seven weekdays or two
+#: groups of a few days a 20 % difference is common by chance; and each kind tested at 1 in 100
+#: on its own would tell chance on one page in about 100 / kinds.
 MAX_CHANCE = 0.01
 #: Shuffles of the permutation test; seeded, so the same days give the same page.
 SHUFFLES = 2000
@@ -48,18 +50,42 @@ def observations(
 ) -> list[Observation]:
     """Up to three, strongest first, from the last four weeks (``history``, ``learned``: the
     episodes the intervention learning measured) and this week."""
-    found = [
-        o
-        for o in (
+    tested = [
+        t
+        for t in (
             _sleep_then_stress(history),
             _weekday(history),
             _activity(history),
             _options(learned),
         )
-        if o is not None
+        if t is not None
     ]
+    found = holm(tested)
     found += [o for o in [_episodes(week)] if o is not None]
     return sorted(found, key=lambda o: -o.strength)[:3]
+
+
+@dataclass(frozen=True)
+class Tested:
+    """A kind of observation the data were enough to test: its chance (``1.0`` when the
+    difference is too small to tell, as if tested and not rare) and what it would tell."""
+
+    chance: float
+    observation: Observation | None
+
+
+def holm(tested: Sequence[Tested]) -> list[Observation]:
+    """The observations that stay rare by chance across all the kinds tested on one page
+    (Holm–Bonferroni: the rarest against MAX_CHANCE / kinds, the next against MAX_CHANCE /
+    (kinds - 1), and so on, stopping at the first that is not): a steady person's page tells
+    chance at most MAX_CHANCE of weeks however many kinds it tests, whatever ties them."""
+    told: list[Observation] = []
+    ranked = sorted(tested, key=lambda t: t.chance)
+    for k, t in enumerate(ranked):
+        if t.observation is None or t.chance > MAX_CHANCE / (len(ranked) - k):
+            break
+        told.append(t.observation)
+    return told
 
 
 def scored_days(days: Sequence[DaySummary]) -> list[DaySummary]:
@@ -67,27 +93,31 @@ def scored_days(days: Sequence[DaySummary]) -> list[DaySummary]:
     return [d for d in days if d.measured_minutes >= 60]
 
 
-def _compare(a: list[float], b: list[float]) -> tuple[float, float, float] | None:
+def _compare(a: list[float], b: list[float]) -> tuple[float, float, float, float] | None:
+    """Both means, their relative difference and its chance; None when a group is too small
+    to test."""
     if len(a) < MIN_GROUP_DAYS or len(b) < MIN_GROUP_DAYS:
         return None
     mean_a, mean_b = statistics.fmean(a), statistics.fmean(b)
     base = max(min(mean_a, mean_b), 1.0)
     relative = abs(mean_a - mean_b) / base
     if relative < MIN_RELATIVE_DIFFERENCE:
-        return None
+        return mean_a, mean_b, relative, 1.0
     size = len(a)
 
     def difference(values: Sequence[float]) -> float:
         return abs(statistics.fmean(values[:size]) - statistics.fmean(values[size:]))
 
-    return (mean_a, mean_b, relative) if _by_chance_rarely([*a, *b], difference) else None
+    return mean_a, mean_b, relative, chance([*a, *b], difference)
 
 
-def _by_chance_rarely(values: list[float], statistic: Callable[[Sequence[float]], float]) -> bool:
-    """Whether ``statistic`` of ``values`` as grouped is larger than that of the same values
-    shuffled among the groups in all but MAX_CHANCE of shuffles (a permutation test: no
-    assumption about how the minutes are distributed). It stops at the first shuffle as large
-    that is one too many: most differences are chance, and the answer is the same."""
+def chance(values: list[float], statistic: Callable[[Sequence[float]], float]) -> float:
+    """How often ``statistic`` of the same ``values`` shuffled among the groups is as large as
+    as grouped, counting the grouping itself ((as large + 1) / (SHUFFLES + 1): a permutation
+    test, no assumption about how the minutes are distributed, its smallest chance 1 / 2001).
+    It stops, answering ``1.0``, at the first shuffle as large that is one too many for
+    MAX_CHANCE, the most lenient bar Holm's correction sets: most differences are chance, and
+    none of those is told either way."""
     observed = statistic(values) - 1e-9  # a shuffle that ties counts as large
     rng = random.Random(0)
     shuffled = list(values)
@@ -97,11 +127,11 @@ def _by_chance_rarely(values: list[float], statistic: Callable[[Sequence[float]]
         rng.shuffle(shuffled)
         as_large += statistic(shuffled) >= observed
         if as_large > most:
-            return False
-    return True
+            return 1.0
+    return (as_large + 1) / (SHUFFLES + 1)
 
 
-def _sleep_then_stress(history: Sequence[DaySummary]) -> Observation | None:
+def _sleep_then_stress(history: Sequence[DaySummary]) -> Tested | None:
     """A day's sleep is the night that ended that morning."""
     short: list[float] = []
     longer: list[float] = []
@@ -112,20 +142,25 @@ def _sleep_then_stress(history: Sequence[DaySummary]) -> Observation | None:
     compared = _compare(short, longer)
     if compared is None:
         return None
-    after_short, after_long, relative = compared
+    after_short, after_long, relative, rare = compared
+    if relative < MIN_RELATIVE_DIFFERENCE:
+        return Tested(1.0, None)
     more = after_short > after_long
     # The option only where it answers the pattern: calmer days after short nights ask none.
     option = " An earlier evening wind-down is one option to try." if more else ""
-    return Observation(
-        f"On the {len(short)} days after a night under {SHORT_SLEEP_H:g} h of sleep you had "
-        f"{after_short:.0f} minutes of stress on average, against {after_long:.0f} after "
-        f"longer nights ({len(longer)} days): {'more' if more else 'fewer'} after short "
-        f"nights.{option}",
-        relative,
+    return Tested(
+        rare,
+        Observation(
+            f"On the {len(short)} days after a night under {SHORT_SLEEP_H:g} h of sleep you had "
+            f"{after_short:.0f} minutes of stress on average, against {after_long:.0f} after "
+            f"longer nights ({len(longer)} days): {'more' if more else 'fewer'} after short "
+            f"nights.{option}",
+            relative,
+        ),
     )
 
 
-def _weekday(history: Sequence[DaySummary]) -> Observation | None:
+def _weekday(history: Sequence[DaySummary]) -> Tested | None:
     days = scored_days(history)
     if len(days) < PATTERN_DAYS:
         return None
@@ -140,7 +175,7 @@ def _weekday(history: Sequence[DaySummary]) -> Observation | None:
     overall = statistics.fmean(d.stress_minutes for d in days)
     relative = (peak - overall) / max(overall, 1.0)
     if relative < MIN_RELATIVE_DIFFERENCE:
-        return None
+        return Tested(1.0, None)
     # The busiest of several weekdays: chance is judged on the busiest of the same days
     # shuffled among the weekdays, so having seven to pick from is counted.
     weekdays = [d.day.weekday() for d in days if d.day.weekday() in candidates]
@@ -152,30 +187,36 @@ def _weekday(history: Sequence[DaySummary]) -> Observation | None:
             sums.setdefault(weekday_of, []).append(value)
         return max(statistics.fmean(v) for v in sums.values())
 
-    if not _by_chance_rarely(minutes, busiest):
-        return None
-    return Observation(
-        f"{WEEKDAYS[weekday]} had the most stress: {peak:.0f} minutes on average over "
-        f"{len(candidates[weekday])} {WEEKDAYS[weekday]}, against {overall:.0f} on an average "
-        f"day. A lighter plan or a short break on {WEEKDAYS[weekday]} may help.",
-        relative,
+    return Tested(
+        chance(minutes, busiest),
+        Observation(
+            f"{WEEKDAYS[weekday]} had the most stress: {peak:.0f} minutes on average over "
+            f"{len(candidates[weekday])} {WEEKDAYS[weekday]}, against {overall:.0f} on an average "
+            f"day. A lighter plan or a short break on {WEEKDAYS[weekday]} may help.",
+            relative,
+        ),
     )
 
 
-def _activity(history: Sequence[DaySummary]) -> Observation | None:
+def _activity(history: Sequence[DaySummary]) -> Tested | None:
     days = scored_days(history)
     active = [d.recovery_minutes for d in days if d.active_minutes >= ACTIVE_DAY_MIN]
     quiet = [d.recovery_minutes for d in days if d.active_minutes < ACTIVE_DAY_MIN]
     compared = _compare(active, quiet)
     if compared is None:
         return None
-    on_active, on_quiet, relative = compared
+    on_active, on_quiet, relative, rare = compared
+    if relative < MIN_RELATIVE_DIFFERENCE:
+        return Tested(1.0, None)
     word = "more" if on_active > on_quiet else "less"
-    return Observation(
-        f"Days with at least {ACTIVE_DAY_MIN:.0f} active minutes ({len(active)} days) had "
-        f"{on_active:.0f} minutes of recovery, against {on_quiet:.0f} on other days "
-        f"({len(quiet)}): {word} recovery on active days.",
-        relative,
+    return Tested(
+        rare,
+        Observation(
+            f"Days with at least {ACTIVE_DAY_MIN:.0f} active minutes ({len(active)} days) had "
+            f"{on_active:.0f} minutes of recovery, against {on_quiet:.0f} on other days "
+            f"({len(quiet)}): {word} recovery on active days.",
+            relative,
+        ),
     )
 
 
@@ -199,7 +240,7 @@ def _episodes(week: Sequence[DaySummary]) -> Observation | None:
     )
 
 
-def _options(learned: Sequence[Mapping[str, Any]]) -> Observation | None:
+def _options(learned: Sequence[Mapping[str, Any]]) -> Tested | None:
     """Which calming option the body answered best, when two have 3 measured episodes each."""
     by_option: dict[str, list[float]] = {}
     for e in learned:
@@ -212,7 +253,7 @@ def _options(learned: Sequence[Mapping[str, Any]]) -> Observation | None:
     best, last = ranked[0], ranked[-1]
     best_mean, last_mean = statistics.fmean(measured[best]), statistics.fmean(measured[last])
     if best_mean - last_mean < 0.2:  # SD units: smaller differences are noise here
-        return None
+        return Tested(1.0, None)
     # The best and the last of several options: chance is judged on the same spread of the
     # responses shuffled among the options (a body's responses vary from one time to the next).
     options = [option for option, values in measured.items() for _ in values]
@@ -225,11 +266,12 @@ def _options(learned: Sequence[Mapping[str, Any]]) -> Observation | None:
         means = [statistics.fmean(v) for v in by_shuffled.values()]
         return max(means) - min(means)
 
-    if not _by_chance_rarely(responses, spread):
-        return None
-    return Observation(
-        f"Your HRV rose most after {best}: {signed(best_mean)} SD on average over "
-        f"{len(measured[best])} times, against {signed(last_mean)} SD after {last} "
-        f"({len(measured[last])} times).",
-        best_mean - last_mean,
+    return Tested(
+        chance(responses, spread),
+        Observation(
+            f"Your HRV rose most after {best}: {signed(best_mean)} SD on average over "
+            f"{len(measured[best])} times, against {signed(last_mean)} SD after {last} "
+            f"({len(measured[last])} times).",
+            best_mean - last_mean,
+        ),
     )

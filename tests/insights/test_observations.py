@@ -108,10 +108,12 @@ def noisy_weeks(seed: int, busy_tuesdays: float = 1.0, cv: float = 0.4) -> list[
 def test_day_to_day_noise_is_not_told_as_a_pattern() -> None:
     """A steady person's days vary (stress minutes by 40 % here, a usual spread): the busiest
     of seven weekdays, or the days after short nights, differ by 20 % from the rest most weeks
-    by chance alone. Such a difference is told only when chance rarely makes one as large."""
+    by chance alone. Such a difference is told only when chance rarely makes one as large,
+    across the three kinds the page tests together: each at 1 in 100 on its own told chance
+    on 3 % of these pages."""
     told = sum(bool(observations(noisy_weeks(seed), [])) for seed in range(200))
     print(f"\nnoise: an observation in {told / 200:.0%} of four-week histories")
-    assert told / 200 <= 0.05
+    assert told / 200 <= 0.01
 
 
 def test_a_real_busy_weekday_is_still_told_through_the_noise() -> None:
@@ -121,35 +123,46 @@ def test_a_real_busy_weekday_is_still_told_through_the_noise() -> None:
         if (found := observations(noisy_weeks(seed, busy_tuesdays=2.0), []))
     ]
     print(f"\nTuesdays twice as busy: told in {sum(told) / 200:.0%} of histories")
-    assert sum(told) / 200 >= 0.8
+    # Judged against 1 in 300 (the rarest of the page's three kinds), no longer 1 in 100: it
+    # was told in 84 % of these histories before the kinds were corrected together.
+    assert sum(told) / 200 >= 0.55
 
 
-def test_what_the_1_in_100_rule_costs_a_milder_real_link(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_the_correction_costs_a_milder_real_link(monkeypatch: pytest.MonkeyPatch) -> None:
     """The synthetic generator's short nights come before busier days: a real link, milder
-    than Tuesdays twice as busy, told in about a quarter of four-week spans. At 1 in 20 it
-    would be told in about half, and day-to-day noise in about 1 week in 10; without the rule
-    (20 % alone) noise nearly every week. The figures docs/insights.md gives."""
+    than Tuesdays twice as busy. Told in about a quarter of four-week spans when each kind was
+    judged at 1 in 100 on its own, which told day-to-day noise on 3 % of a steady person's
+    pages (nearly every page by the 20 % rule alone); judged with the page's other kinds, noise
+    is told on at most 1 page in 100 and the link less often. The figures docs/insights.md
+    gives."""
     from ambient.insights import observations as rule
     from ambient.insights.synthetic import summaries
 
+    spans = [summaries("alex", date(2026, 1, 5), 28, seed=seed) for seed in range(200)]
+
     def rates() -> tuple[float, float]:
-        spans = [summaries("alex", date(2026, 1, 5), 28, seed=seed) for seed in range(200)]
-        link = sum(rule._sleep_then_stress(span) is not None for span in spans) / 200
-        noise = sum(bool(observations(noisy_weeks(seed), [])) for seed in range(200)) / 200
-        return link, noise
+        link = sum(
+            any("more after short nights" in o.text for o in observations(span, []))
+            for span in spans
+        )
+        noise = sum(bool(observations(noisy_weeks(seed), [])) for seed in range(200))
+        return link / 200, noise / 200
+
+    def each_on_its_own(tested: Sequence[rule.Tested]) -> list[rule.Observation]:
+        return [t.observation for t in tested if t.observation and t.chance <= rule.MAX_CHANCE]
 
     link, noise = rates()
-    monkeypatch.setattr(rule, "MAX_CHANCE", 0.05)
-    lenient_link, lenient_noise = rates()
+    monkeypatch.setattr(rule, "holm", each_on_its_own)
+    alone_link, alone_noise = rates()
     monkeypatch.setattr(rule, "MAX_CHANCE", 1.0)
     _, no_rule_noise = rates()
     print(
-        f"\nshort nights, more stress: told in {link:.0%} of spans ({lenient_link:.0%} at 1 in "
-        f"20); noise told in {noise:.0%} ({lenient_noise:.0%} at 1 in 20, {no_rule_noise:.0%} "
-        "by the 20 % rule alone)"
+        f"\nshort nights, more stress: told in {link:.0%} of spans ({alone_link:.0%} each kind "
+        f"on its own); noise told in {noise:.0%} ({alone_noise:.0%} each kind on its own, "
+        f"{no_rule_noise:.0%} by the 20 % rule alone)"
     )
-    assert 0.15 <= link < lenient_link
-    assert noise <= 0.05 < lenient_noise < no_rule_noise
+    assert 0.05 <= link < alone_link
+    assert noise <= 0.01 < alone_noise < no_rule_noise
 
 
 def test_four_weeks_without_a_pattern_say_none_stands_out_not_too_little_data() -> None:
@@ -199,7 +212,7 @@ def test_an_option_the_body_answers_clearly_better_is_still_told() -> None:
 def test_a_difference_chance_makes_often_is_judged_without_every_shuffle() -> None:
     """Each page judges several differences, most of them chance: 2000 shuffles each made the
     observations most of a page's drawing time (24 pages: 0.7 s of CPU, the rest 1 s)."""
-    from ambient.insights.observations import SHUFFLES, _by_chance_rarely
+    from ambient.insights.observations import MAX_CHANCE, SHUFFLES, chance
 
     calls = 0
 
@@ -208,8 +221,35 @@ def test_a_difference_chance_makes_often_is_judged_without_every_shuffle() -> No
         calls += 1
         return abs(sum(values[:5]) - sum(values[5:]))
 
-    assert not _by_chance_rarely([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0], difference)
+    assert chance([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0], difference) == 1.0
     assert calls < SHUFFLES / 10
     calls = 0
-    assert _by_chance_rarely([float(v) for v in (1, 2, 3, 4, 5, 16, 17, 18, 19, 20)], difference)
+    rare = chance([float(v) for v in (1, 2, 3, 4, 5, 16, 17, 18, 19, 20)], difference)
+    # only the split as given and its mirror are as far apart: a few shuffles, plus the split
+    # itself, out of SHUFFLES + 1
+    as_large = rare * (SHUFFLES + 1)
+    assert as_large == round(as_large)
+    assert 1 < as_large < MAX_CHANCE * (SHUFFLES + 1)
     assert calls == SHUFFLES + 1  # a rare one: every shuffle, as before
+
+
+def test_the_kinds_a_page_tests_are_judged_together() -> None:
+    """Each of three kinds chance makes 1 time in 150: rare enough on its own, but a page
+    testing three has one such in about 1 in 50 by chance, so none is told. The rarest is
+    judged against 1 in 300, the next against 1 in 200, the last against 1 in 100."""
+    from ambient.insights.observations import Observation, Tested, holm
+
+    def kind(name: str, chance: float) -> Tested:
+        return Tested(chance, Observation(name, 1.0))
+
+    assert holm([kind("sleep", 1 / 150), kind("weekday", 1 / 150), kind("activity", 1 / 150)]) == []
+    told = holm([kind("sleep", 1 / 250), kind("weekday", 1 / 400), kind("activity", 1 / 150)])
+    assert [o.text for o in told] == ["weekday", "sleep", "activity"]
+    told = holm([kind("sleep", 1 / 250), kind("weekday", 1 / 400), kind("activity", 1 / 50)])
+    assert [o.text for o in told] == ["weekday", "sleep"]
+    told = holm([kind("sleep", 1 / 150), kind("weekday", 1 / 400), kind("activity", 1 / 150)])
+    assert [o.text for o in told] == ["weekday"]
+    # a kind too small to tell still counts as tested: the others are judged as one of three
+    too_small = Tested(1.0, None)
+    assert holm([too_small, kind("weekday", 1 / 250), too_small]) == []
+    assert [o.text for o in holm([kind("weekday", 1 / 250)])] == ["weekday"]
