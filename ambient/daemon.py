@@ -508,6 +508,7 @@ class Daemon:
         if config.homeassistant is not None and (entities := rules.entities_used()):
             client = connections.homeassistant()
             watch_ha_entities(client, entities, self.clock, hub.publish_event)
+            client.watch_missing(rules.entity_missing)
         services: list[Service] = []
         if config.mqtt is not None and config.mqtt.discovery and config.role == "standalone":
             from ambient.actuators.mqtt_discovery import DiscoveryPublisher

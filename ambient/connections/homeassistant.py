@@ -152,6 +152,7 @@ class HomeAssistantClient:
         self._event_watchers: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
         #: Watched entities HA said it does not have (told once, until one appears).
         self._missing: set[str] = set()
+        self._missing_watchers: list[Callable[[str], None]] = []
 
     # -- public API --------------------------------------------------------------------------
 
@@ -188,6 +189,14 @@ class HomeAssistantClient:
             task = asyncio.get_running_loop().create_task(self._subscribe_events([event_type]))
             self._subscribing.add(task)
             task.add_done_callback(self._subscribing.discard)
+
+    def watch_missing(self, handler: Callable[[str], None]) -> None:
+        """Call ``handler`` with each watched entity HA said it does not have (its states,
+        sent when the subscription starts, lack it): what waits for the entity's state after a
+        start need not wait on. Entities already found missing are told at once."""
+        self._missing_watchers.append(handler)
+        for entity_id in sorted(self._missing):
+            handler(entity_id)
 
     def state(self, entity_id: str) -> dict[str, Any] | None:
         """The last state seen of a watched entity (``None`` before the first)."""
@@ -488,6 +497,11 @@ class HomeAssistantClient:
             _LOGGER.warning(
                 "Home Assistant has no entity %s: it gives nothing until it appears", entity_id
             )
+            for handler in list(self._missing_watchers):
+                try:
+                    handler(entity_id)
+                except Exception:
+                    _LOGGER.exception("Home Assistant: handler of missing %s failed", entity_id)
 
     def _on_bus_event(self, event_type: str, event: Any) -> None:
         data = event.get("data") if isinstance(event, dict) else None

@@ -134,6 +134,11 @@ class RuleEngine:
         """HA entities the rules read, so the HA client subscribes to just these."""
         return entities_used(self._rules)
 
+    def entity_missing(self, entity_id: str) -> None:
+        """Home Assistant, connected, has no such entity: holds, waits and conditions waiting
+        for its state after a start decide now instead of waiting out the 10 min."""
+        self._grace.missing_entity(entity_id)
+
     def mqtt_topics_used(self) -> set[str]:
         return self._dispatch.mqtt_topics_used()
 

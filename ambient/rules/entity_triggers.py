@@ -84,6 +84,7 @@ class EntityTriggers:
 
     def known(self, entity_id: str) -> None:
         """The entity's state is known (HA sent it): windows waiting for it decide now."""
+        self._grace.missing.discard(entity_id)
         if self._grace.waiting or self._grace.waiting_for_ha:
             self._grace.known(("", entity_id))
 
@@ -193,7 +194,8 @@ class EntityTriggers:
         pending.timer = None
         entity = self._entities.get(entity_id)
         unknown = entity is None or _not_yet(entity)
-        if unknown and pending.resumed and self._grace.ha_active():
+        missing = entity is None and entity_id in self._grace.missing
+        if unknown and pending.resumed and self._grace.ha_active() and not missing:
             # Due while ambient was not running, or before Home Assistant was back after the
             # start: decide on the state HA sends once connected.
             started_at = self._grace.started_at
@@ -214,7 +216,9 @@ class EntityTriggers:
         what = _what(entity_id, trigger)
         if entity is None or (waited and _not_yet(entity)):
             grace = written_duration_text(self._grace.ha_grace_s)
-            if entity is None:
+            if missing:
+                reason = f"{what} unknown (no such entity in Home Assistant)"
+            elif entity is None:
                 reason = (
                     f"{what} unknown (no state from Home Assistant in the {grace} after the "
                     "start: it was not back, or has no such entity)"

@@ -70,6 +70,9 @@ class ResumeGrace:
         self.waiting_for_ha: dict[WaitKey, list[Retry]] = {}
         self._timer: TimerHandle | None = None
         self._ha_timer: TimerHandle | None = None
+        #: Entities Home Assistant, up and answering, said it does not have: nothing waits
+        #: for their state (a typo would otherwise hold a window for the whole wait).
+        self.missing: set[str] = set()
 
     def begin(self) -> None:
         monotonic = self.clock.monotonic()
@@ -123,6 +126,11 @@ class ResumeGrace:
         self.waiting.setdefault(key, []).append(retry)
         if self._timer is None:
             self._timer = self.clock.call_later(left_s, self._expire)
+
+    def missing_entity(self, entity_id: str) -> None:
+        """Home Assistant has no ``entity_id``: what waits for its state decides now."""
+        self.missing.add(entity_id)
+        self.known(("", entity_id))
 
     def known(self, key: WaitKey) -> None:
         """What ``key`` names has a value: the deadlines waiting for it decide now."""

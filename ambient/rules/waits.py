@@ -171,7 +171,7 @@ class RunWaits:
         """Not known yet, and still within the grace period for it: a signal's
         (``signals.stale_after``), or an HA entity's (Home Assistant, down in the same power
         cut, may start minutes after ambient: ``HA_START_GRACE_S``, as a `for` hold waits)."""
-        if self._known(key):
+        if self._known(key) or (not key[0] and key[1] in self._grace.missing):
             return False
         return self._grace.active() if key[0] else self._grace.ha_active()
 

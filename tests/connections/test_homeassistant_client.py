@@ -110,6 +110,30 @@ async def test_a_watched_entity_ha_does_not_have_is_one_warning(
     assert client.counters.get("ha:input_boolean.sleeping", "unknown_entity") == 0
 
 
+async def test_a_watched_entity_ha_does_not_have_is_told_to_its_watchers(
+    ha: HomeAssistantInstance,
+) -> None:
+    """What waits for an entity's state after a start (a `for` hold) learns at once that HA,
+    up and answering, has no such entity, rather than waiting out the wait for HA."""
+    told: list[str] = []
+    missing = asyncio.Event()
+    client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
+    client.watch_entities(["input_boolean.sleeping", "person.alx"], lambda *_: None)
+
+    def on_missing(entity_id: str) -> None:
+        told.append(entity_id)
+        missing.set()
+
+    client.watch_missing(on_missing)
+    async with running(client, wait=False):
+        await wait_status(client, "connected")
+        await asyncio.wait_for(missing.wait(), 10)
+        late: list[str] = []
+        client.watch_missing(late.append)  # a watcher added later hears of it too
+    assert told == ["person.alx"]
+    assert late == ["person.alx"]
+
+
 async def test_not_connected_calls_raise_unavailable(ha: HomeAssistantInstance) -> None:
     client = HomeAssistantClient(make_config(ha), RealClock(), Counters())
     with pytest.raises(NotConnected):

@@ -161,3 +161,13 @@ async def test_a_waiting_firing_its_condition_held_back_stays_held_back_after_a_
     await h.push(4, hr=121.0)
     await h.run_until(30)
     assert h.kinds() == [] and h.performer.performed == []
+
+
+async def test_a_condition_on_an_entity_ha_does_not_have_decides_when_ha_says_so() -> None:
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    await h.run_until(40)
+    assert h.kinds() == []
+    h.engine.entity_missing("person.alex")
+    await h.run_until(40.1)
+    assert h.kinds() == ["suppressed"]

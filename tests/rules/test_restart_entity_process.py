@@ -115,6 +115,28 @@ async def test_a_hold_through_a_power_cut_fires_once_home_assistant_is_back(
     assert float(late.group(1)) >= 1.0, fired
 
 
+async def test_a_hold_on_an_entity_home_assistant_no_longer_has_ends_at_the_start(
+    ha: HomeAssistantInstance, tmp_path: Path
+) -> None:
+    """The entity is deleted from Home Assistant while ambient is down (a removed integration,
+    or a typo fixed in HA, not in ambient): Home Assistant's states at connect lack it, so the
+    hold ends then, saying so, instead of waiting 10 min for a state that cannot come."""
+    entity = "input_boolean.ambient_hold_deleted"
+    config = _config(tmp_path, ha, entity, "3s")
+    async with HaProbe(ha.url, ha.other_token) as probe:
+        await _held_then_killed(ha, probe, config, entity)
+        await probe.call("input_boolean/delete", input_boolean_id=entity.split(".", 1)[1])
+    daemon = Daemon(config)
+    try:
+        daemon.wait_for("Rule home_a_while fired", "Rule home_a_while suppressed")
+    finally:
+        daemon.stop()
+    assert outcome_of(tmp_path / "ambient.db").actions == []
+    assert _reasons(tmp_path / "ambient.db")[-1] == (
+        f"{entity} unknown (no such entity in Home Assistant) when `for` ended"
+    )
+
+
 def _reasons(store: Path) -> list[str]:
     db = sqlite3.connect(store)
     try:

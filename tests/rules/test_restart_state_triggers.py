@@ -361,3 +361,23 @@ async def test_a_text_signal_unknown_past_the_grace_period_is_a_gap_as_at_any_ti
     await h.push(101, hrv_trend=None)
     await h.push(200, hrv_trend="low")
     assert h.events() == [(200, "fired", "hrv_trend changed from unknown to low")]
+
+
+async def test_entity_for_on_an_entity_ha_does_not_have_ends_when_ha_says_so(
+    tmp_path: Path,
+) -> None:
+    """A typo in `entity_id`: Home Assistant, up and answering, sends its states without it, so
+    the window ends then with the precise line instead of waiting out the 10 min."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **{"from": "not_home"})
+    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    await h.run_until(340)
+    assert h.kinds() == []
+    h.engine.entity_missing("person.alex")
+    assert h.events() == [
+        (
+            340,
+            "suppressed",
+            "person.alex unknown (no such entity in Home Assistant) when `for` ended",
+        )
+    ]
