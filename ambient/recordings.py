@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import stat
 import sys
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -757,9 +758,10 @@ _PACKED = (
 )
 
 
-#: The same for a file a config's recording sensor names (``key``: where, ``sensors[0].path``).
+#: The same for a file a config's recording sensor names (``key``: where, ``sensors[0].path``;
+#: ``unpack``: the command that unpacks it).
 _PACKED_IN_CONFIG = {
-    b"\x1f\x8b": "gzip-compressed: unpack it (gunzip {path}) and set {key} to the unpacked file",
+    b"\x1f\x8b": "gzip-compressed: unpack it ({unpack}) and set {key} to the unpacked file",
     b"PK\x03\x04": "a zip archive (a spreadsheet's .xlsx?): save it as CSV and set {key} to it",
 }
 
@@ -769,7 +771,19 @@ def packed_hint_for_config(path: Path, start: bytes, key: str) -> str:
     ``path`` (at ``key``) that starts (``start``) as a packed file does, else nothing: ``run``
     reads the file it names, so a pipe (``-r <(zcat …)``) is no answer there."""
     found = (hint for magic, hint in _PACKED_IN_CONFIG.items() if start.startswith(magic))
-    return next((": " + hint.format(path=path, key=key) for hint in found), "")
+    return next(
+        (": " + hint.format(path=path, key=key, unpack=_unpack_command(path)) for hint in found),
+        "",
+    )
+
+
+def _unpack_command(path: Path) -> str:
+    """``gunzip day.csv.gz``; gunzip refuses a name without ``.gz`` (a gzip file named
+    ``day.csv``), which is unpacked beside it instead."""
+    if path.suffix == ".gz":
+        return f"gunzip {shlex.quote(str(path))}"
+    unpacked = path.with_name(f"{path.stem}.unpacked{path.suffix}")
+    return f"zcat {shlex.quote(str(path))} > {shlex.quote(str(unpacked))}"
 
 
 def is_nameless(path: Path) -> bool:

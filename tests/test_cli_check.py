@@ -201,13 +201,19 @@ def test_a_file_that_cannot_play_as_a_recording_is_refused(
             "gzip-compressed: unpack it (gunzip {path}) and set sensors[1].path to the "
             "unpacked file",
         ),
+        (  # gunzip refuses a name without .gz ("unknown suffix -- ignored")
+            "day.csv",
+            gzip.compress(b"t,metric,value\n0,hr,61\n"),
+            "gzip-compressed: unpack it (zcat {path} > {folder}/day.unpacked.csv) and set "
+            "sensors[1].path to the unpacked file",
+        ),
         (
             "day.xlsx",
             b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xf1",
             "a zip archive (a spreadsheet's .xlsx?): save it as CSV and set sensors[1].path to it",
         ),
     ],
-    ids=["gzip", "zip"],
+    ids=["gzip", "gzip_named_csv", "zip"],
 )
 def test_a_packed_recording_in_the_config_says_to_unpack_it_naming_the_key(
     tmp_path: Path, name: str, packed: bytes, hint: str
@@ -226,7 +232,7 @@ def test_a_packed_recording_in_the_config_says_to_unpack_it_naming_the_key(
     path = tmp_path / name
     problems = [line for line in result.stderr.splitlines() if "sensors[" in line]
     assert len(problems) == 1, result.stderr
-    assert problems[0].endswith(": " + hint.format(path=path)), problems[0]
+    assert problems[0].endswith(": " + hint.format(path=path, folder=tmp_path)), problems[0]
     assert f"sensors[1].path: recording {path} is not a text recording" in problems[0]
 
 
