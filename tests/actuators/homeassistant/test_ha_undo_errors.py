@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import pytest
@@ -105,113 +105,110 @@ def light_of(state: dict[str, Any] | None) -> tuple[str, int | None, int | None]
     return state["state"], attributes.get("brightness"), attributes.get("color_temp_kelvin")
 
 
-async def test_an_end_home_assistant_answers_with_an_error_is_tried_again_not_given_up(
-    ha: HomeAssistantInstance, probe: HaProbe, tmp_path: Path
-) -> None:
-    await probe.call_service(
-        "light", "turn_on", {"entity_id": BED, "brightness": 200, "color_temp_kelvin": 5000}
-    )
-    store = Store(tmp_path / "state.db")
-    context = ActionContext(rule="calm", person="alex", episode="g1", time=0.0, recovery=True)
-    calm = CalmLightsActionConfig(
-        action="calm_lights", target=[BED], color_temp_kelvin=2200, brightness_pct=40
-    )
-    async with bad_gateway(ha) as (proxy, url):
-        config = HomeAssistantConfig(url=url, token=SecretStr(ha.token), backoff_max=0.5)
-        async with running(HomeAssistantClient(config, RealClock(), Counters())) as client:
-            clock = StepClock()
-            actuator = HomeAssistantActuator(client, clock, store)
-            assert (await actuator.perform(calm, context)).ok
-
-            proxy.failing = True  # HA busy behind its proxy as the episode ends
-            await actuator.end_episode(context)
-            assert light_of(await probe.state(BED)) == ("on", 102, 2200)
-            assert store.items(NAMESPACE)["g1"]["ended"] is True  # owed, kept
-
-            proxy.failing = False
-            await clock.fire_next()  # the next try
-            assert actuator._settling is not None
-            await actuator._settling
-
-    assert light_of(await probe.state(BED)) == ("on", 200, 5000)
-    assert store.items(NAMESPACE) == {}
-    store.close()
-
-
 CALM = CalmLightsActionConfig(
     action="calm_lights", target=[BED], color_temp_kelvin=2200, brightness_pct=40
 )
 
 
-async def test_an_end_home_assistant_refuses_for_good_is_given_up_at_once(
-    ha: HomeAssistantInstance,
-    probe: HaProbe,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """A proxy that forbids the state reads (403) will not let them through a minute later:
-    the end is given up with one warning, as before, not tried every minute for good."""
+class Calmed(NamedTuple):
+    """An episode that calmed the bed light through the proxy, and what a test turns."""
+
+    proxy: BadGateway
+    actuator: HomeAssistantActuator
+    clock: StepClock
+    context: ActionContext
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "state.db")
+    yield store
+    store.close()
+
+
+@contextlib.asynccontextmanager
+async def calmed_behind_proxy(
+    ha: HomeAssistantInstance, probe: HaProbe, store: Store, episode: str
+) -> AsyncIterator[Calmed]:
+    """The bed light bright and cool, then calmed by ``episode`` through the proxy; the
+    actuator keeps what it owes in ``store`` and retries on a step clock."""
     await probe.call_service(
         "light", "turn_on", {"entity_id": BED, "brightness": 200, "color_temp_kelvin": 5000}
     )
-    store = Store(tmp_path / "state.db")
-    context = ActionContext(rule="calm", person="alex", episode="g2", time=0.0, recovery=True)
+    context = ActionContext(rule="calm", person="alex", episode=episode, time=0.0, recovery=True)
     async with bad_gateway(ha) as (proxy, url):
         config = HomeAssistantConfig(url=url, token=SecretStr(ha.token), backoff_max=0.5)
         async with running(HomeAssistantClient(config, RealClock(), Counters())) as client:
             clock = StepClock()
             actuator = HomeAssistantActuator(client, clock, store)
             assert (await actuator.perform(CALM, context)).ok
+            yield Calmed(proxy, actuator, clock, context)
 
-            proxy.failing, proxy.status = True, 403
-            await actuator.end_episode(context)
 
-            assert clock.next_due() is None  # no retry coming
+async def test_an_end_home_assistant_answers_with_an_error_is_tried_again_not_given_up(
+    ha: HomeAssistantInstance, probe: HaProbe, store: Store
+) -> None:
+    async with calmed_behind_proxy(ha, probe, store, "g1") as (proxy, actuator, clock, context):
+        proxy.failing = True  # HA busy behind its proxy as the episode ends
+        await actuator.end_episode(context)
+        assert light_of(await probe.state(BED)) == ("on", 102, 2200)
+        assert store.items(NAMESPACE)["g1"]["ended"] is True  # owed, kept
+
+        proxy.failing = False
+        await clock.fire_next()  # the next try
+        assert actuator._settling is not None
+        await actuator._settling
+
+    assert light_of(await probe.state(BED)) == ("on", 200, 5000)
+    assert store.items(NAMESPACE) == {}
+
+
+async def test_an_end_home_assistant_refuses_for_good_is_given_up_at_once(
+    ha: HomeAssistantInstance,
+    probe: HaProbe,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A proxy that forbids the state reads (403) will not let them through a minute later:
+    the end is given up with one warning, as before, not tried every minute for good."""
+    async with calmed_behind_proxy(ha, probe, store, "g2") as (proxy, actuator, clock, context):
+        proxy.failing, proxy.status = True, 403
+        await actuator.end_episode(context)
+
+        assert clock.next_due() is None  # no retry coming
     assert store.items(NAMESPACE) == {}
     given_up = [r.getMessage() for r in caplog.records if "given up" in r.getMessage()]
     assert given_up == [
         "Could not undo episode g2 in Home Assistant: http_403: GET state of "
         "scene.ambient_g2_light_bed_light failed; given up, its lights and media left as they are"
     ]
-    store.close()
 
 
 async def test_an_end_refused_with_server_errors_for_an_hour_is_given_up(
     ha: HomeAssistantInstance,
     probe: HaProbe,
-    tmp_path: Path,
+    store: Store,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Tried every minute on the actuator's clock, said once, and given up after an hour of
     502s (HA's proxy broken, not busy) with one more line, rather than every minute for good."""
-    await probe.call_service(
-        "light", "turn_on", {"entity_id": BED, "brightness": 200, "color_temp_kelvin": 5000}
-    )
-    store = Store(tmp_path / "state.db")
-    context = ActionContext(rule="calm", person="alex", episode="g3", time=0.0, recovery=True)
-    async with bad_gateway(ha) as (proxy, url):
-        config = HomeAssistantConfig(url=url, token=SecretStr(ha.token), backoff_max=0.5)
-        async with running(HomeAssistantClient(config, RealClock(), Counters())) as client:
-            clock = StepClock()
-            actuator = HomeAssistantActuator(client, clock, store)
-            assert (await actuator.perform(CALM, context)).ok
-            proxy.failing = True
-            ended_at = clock.now()
-            await actuator.end_episode(context)
+    async with calmed_behind_proxy(ha, probe, store, "g3") as (proxy, actuator, clock, context):
+        proxy.failing = True
+        ended_at = clock.now()
+        await actuator.end_episode(context)
 
-            tries = 1
-            while clock.next_due() is not None and tries <= UNDO_RETRY_FOR_S / UNDO_RETRY_S:
-                await clock.fire_next()
-                assert actuator._settling is not None
-                await actuator._settling
-                tries += 1
-            assert clock.next_due() is None  # no more tries
-            assert clock.now() - ended_at == UNDO_RETRY_FOR_S
-            assert tries == UNDO_RETRY_FOR_S / UNDO_RETRY_S + 1
+        tries = 1
+        while clock.next_due() is not None and tries <= UNDO_RETRY_FOR_S / UNDO_RETRY_S:
+            await clock.fire_next()
+            assert actuator._settling is not None
+            await actuator._settling
+            tries += 1
+        assert clock.next_due() is None  # no more tries
+        assert clock.now() - ended_at == UNDO_RETRY_FOR_S
+        assert tries == UNDO_RETRY_FOR_S / UNDO_RETRY_S + 1
     assert store.items(NAMESPACE) == {}
     said = [r for r in caplog.records if "g3" in r.getMessage() and r.levelname == "WARNING"]
     assert [("yet" in r.getMessage(), "given up" in r.getMessage()) for r in said] == [
         (True, False),
         (False, True),
     ]
-    store.close()
