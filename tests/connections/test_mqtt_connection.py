@@ -373,6 +373,15 @@ def test_reconnect_backoff_starts_small_and_stays_under_two_seconds_by_default()
     assert max(delays) <= 2.0
 
 
+def shut_the_link(connection: MqttConnection) -> None:
+    """The connection's socket shut under it, as a flapping link drops: the broker keeps
+    what was not acknowledged and the connection reconnects."""
+    assert connection._client is not None
+    link = connection._client._client.socket()
+    assert isinstance(link, socket.socket)
+    link.shutdown(socket.SHUT_RDWR)
+
+
 async def test_a_declined_message_is_left_unacknowledged_and_delivered_again(
     mosquitto: MosquittoBroker,
 ) -> None:
@@ -410,10 +419,7 @@ async def test_a_message_declined_and_sent_again_at_the_reconnect_is_handled_the
     def declining_once(message: MqttMessage) -> None:
         offered(message)
         if offered.queue.qsize() == 1:
-            assert connection._client is not None
-            link = connection._client._client.socket()
-            assert isinstance(link, socket.socket)
-            link.shutdown(socket.SHUT_RDWR)  # the reconnect has the broker send it again
+            shut_the_link(connection)  # the reconnect has the broker send it again
             raise Declined("shutting down")
 
     connection.subscribe("z2m/watch", declining_once)
@@ -438,16 +444,10 @@ async def test_a_copy_whose_acknowledgement_is_lost_again_is_still_known_at_the_
     connection = make_connection(mosquitto, instance="home", counters=counters)
     offered = Collector()
 
-    def shut_the_link() -> None:
-        assert connection._client is not None
-        link = connection._client._client.socket()
-        assert isinstance(link, socket.socket)
-        link.shutdown(socket.SHUT_RDWR)
-
     def dropping_after_handling(message: MqttMessage) -> None:
         offered(message)
         if not message.backlog:
-            shut_the_link()  # handled; its acknowledgement goes with the link
+            shut_the_link(connection)  # handled; its acknowledgement goes with the link
 
     copies_acknowledged = 0
 
@@ -457,7 +457,7 @@ async def test_a_copy_whose_acknowledgement_is_lost_again_is_still_known_at_the_
         if copy and message.topic.matches("z2m/watch"):  # (not the backlog marker's copy)
             copies_acknowledged += 1
             if copies_acknowledged == 1:
-                shut_the_link()  # the skipped copy's acknowledgement is lost too
+                shut_the_link(connection)  # the skipped copy's acknowledgement is lost too
                 return
         acknowledged(client, message)
 
@@ -496,10 +496,7 @@ async def test_a_packet_id_the_broker_numbers_anew_is_not_taken_for_a_handled_co
         offered(message)
         if declining:
             declining = False
-            assert connection._client is not None
-            link = connection._client._client.socket()
-            assert isinstance(link, socket.socket)
-            link.shutdown(socket.SHUT_RDWR)  # the reconnect has the broker send it again
+            shut_the_link(connection)  # the reconnect has the broker send it again
             raise Declined("shutting down")
 
     connection.subscribe("z2m/watch", declining_once)
