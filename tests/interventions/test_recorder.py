@@ -262,17 +262,26 @@ def test_an_episode_resumed_on_a_clock_that_stays_behind_is_not_read_from_other_
     assert book.beliefs("alex", "calm")["box"].episodes == 0
 
 
+def ten_stressed_minutes_recorded(
+    path: Path,
+) -> tuple[Store, VirtualClock, EpisodeBook, EpisodeRecorder]:
+    """A recorder keeping its episodes in a new store at ``path``, fed alex's ten stressed
+    minutes from T0: the span before a calming episode started then."""
+    store = Store(path)
+    clock = VirtualClock(T0)
+    book = EpisodeBook(store)
+    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
+    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    return store, clock, book, recorder
+
+
 def test_a_measurement_the_store_refuses_is_one_line_naming_the_episode(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A full or read-only card twenty minutes on: the only line was "Timer callback
     EpisodeRecorder._measure failed: StoreError: …", naming no one and no episode."""
     path = tmp_path / "state.db"
-    store = Store(path)
-    clock = VirtualClock(T0)
-    book = EpisodeBook(store)
-    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
-    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    store, clock, _, recorder = ten_stressed_minutes_recorded(path)
     episode = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
     store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
     feed(recorder, clock, T0 + 600 + 1260, ln=3.2, hr=76.0)
@@ -292,11 +301,7 @@ def test_a_card_refusing_every_episode_is_one_line_until_one_is_measured_again(
     line at each calming. The first is said (naming it), the next at DEBUG, and one line once
     an episode is measured again."""
     path = tmp_path / "state.db"
-    store = Store(path)
-    clock = VirtualClock(T0)
-    book = EpisodeBook(store)
-    recorder = EpisodeRecorder(clock, book, norms=lambda _person: (0.4, 4.0))
-    feed(recorder, clock, T0 + 600, ln=3.0, hr=80.0)
+    store, clock, book, recorder = ten_stressed_minutes_recorded(path)
     first = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
     feed(recorder, clock, T0 + 1200, ln=3.2, hr=76.0)
     second = recorder.start("alex", "calm", "box", PRIORS["breathing"], {})
