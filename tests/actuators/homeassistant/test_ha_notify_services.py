@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from fixtures.connections import running
-from fixtures.homeassistant import HomeAssistantInstance
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance
 from fixtures.log_lines import Heard, heard_from
 
 from ambient.actuators.factory import build_actuators
@@ -123,6 +123,35 @@ async def test_a_service_still_missing_at_the_next_connection_is_not_said_again(
         "Home Assistant has no notify.trusted_persn (rule night_watch): nothing sent through it "
         "will arrive; did you mean notify.trusted_person?"
     ]
+
+
+@pytest.mark.ha
+async def test_a_service_back_in_home_assistant_is_said_once_and_warned_of_if_it_goes(
+    ha: HomeAssistantInstance, heard: Heard
+) -> None:
+    """A phone's app registered after the warning: its service was never said to be back, so
+    the warning seemed to stand; and had it gone again, nothing was said (warned once per
+    config). The stand-in component registers and removes the phone's service in HA."""
+    spare = "notify.mobile_app_spare_phone"
+    connections = Connections(home(ha.url, ha.token), RealClock(), Counters())
+    async with running(connections.homeassistant()), HaProbe(ha.url, ha.token) as probe:
+        check = NotifyServiceCheck(connections.homeassistant(), {spare: ["check_ins"]})
+        assert check.task is not None
+        assert await asyncio.wait_for(check.task, WAIT_S) == [spare]
+        await probe.call_service("ambient_test", "phone_paired")
+        try:
+            for _reconnect in range(2):
+                assert await asyncio.wait_for(check.look_up(), WAIT_S) == []
+        finally:
+            await probe.call_service("ambient_test", "phone_paired", {"paired": False})
+        assert await asyncio.wait_for(check.look_up(), WAIT_S) == [spare]
+
+    said = [(level, line) for level, line in heard.lines if level >= logging.INFO]
+    missing = (
+        logging.WARNING,
+        f"Home Assistant has no {spare} (check_ins): nothing sent through it will arrive",
+    )
+    assert said == [missing, (logging.INFO, f"Home Assistant has {spare} again"), missing]
 
 
 def test_the_weekly_reports_services_per_person_are_named_too() -> None:
