@@ -461,14 +461,16 @@ async def test_lights_switched_at_the_wall_as_the_link_comes_back_are_each_judge
         await actuator.end_episode(context("g3"))
 
 
-def switched_off(state: dict[str, Any] | None) -> dict[str, Any]:
+def switched_off(
+    state: dict[str, Any] | None, context_id: str = "01DEVICEREPORT"
+) -> dict[str, Any]:
     """``state``'s light switched off at the wall, as HA reports it: no user, no parent."""
     assert state is not None
     return {
         **state,
         "state": "off",
         "attributes": {"friendly_name": state["attributes"].get("friendly_name")},
-        "context": {"id": "01DEVICEREPORT", "parent_id": None, "user_id": None},
+        "context": {"id": context_id, "parent_id": None, "user_id": None},
     }
 
 
@@ -498,13 +500,8 @@ async def test_a_scene_reload_before_a_gap_in_the_link_does_not_make_it_a_restar
         assert [await probe.state(scene) for scene in scenes] == [None, None]
 
         await link.drop()
-        switched_off = {
-            **calmed,
-            "state": "off",
-            "attributes": {"friendly_name": calmed["attributes"].get("friendly_name")},
-            "context": {"id": "01DEVICEREPORT6", "parent_id": None, "user_id": None},
-        }
-        actuator.lights._on_change(BED, switched_off, before_the_drop)
+        off = switched_off(calmed, context_id="01DEVICEREPORT6")
+        actuator.lights._on_change(BED, off, before_the_drop)
         await link.clock.fire_next()  # the link's backoff: it connects again
         await client.wait_connected()
         await actuator.lights.judged()
