@@ -54,15 +54,32 @@ async def _home_pending_until_310(path: Path, **trigger: Any) -> Harness:
     return h
 
 
+async def _on_disk(path: Path, rule: dict[str, Any]) -> Harness:
+    """An engine running ``rule`` with its store on disk at ``path``."""
+    return await Harness(make_config([rule]), store=Store(path)).start()
+
+
+async def _home_due_while_down(tmp_path: Path, **trigger: Any) -> Harness:
+    """Alex home since 10, the window due at 310; ambient killed at 309.5 and back at 311."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **trigger)
+    return await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+
+
+async def _home_restarted_before_due(tmp_path: Path, **trigger: Any) -> Harness:
+    """Alex home since 10, the window due at 310; ambient killed at 200 and back at 250."""
+    path = tmp_path / "ambient.db"
+    h = await _home_pending_until_310(path, **trigger)
+    return await _killed_and_restarted(h, path, killed_at=200, back_at=250)
+
+
 # -- HA entity state triggers ---------------------------------------------------------------
 
 
 async def test_entity_for_due_during_a_restart_fires_when_ha_reports_the_state_held(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path, **{"from": "not_home"})
     await h.run_until(312)
     assert h.kinds() == []  # due, but HA has not said the state yet: it waits
     # HA connected: the first state of the entity (no old state), unchanged since t0 + 10.
@@ -83,9 +100,7 @@ async def test_entity_for_due_during_a_restart_fires_when_ha_reports_the_state_h
 async def test_entity_for_due_during_a_restart_is_dropped_when_the_state_changed(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path)
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path)
     await h.event(313, "ha_state", "person.alex", state="not_home", last_changed=h.t0 + 300)
     await h.run_until(2000)
     assert h.kinds() == [] and h.performer.performed == []
@@ -95,9 +110,7 @@ async def test_entity_for_due_during_a_restart_is_dropped_when_the_state_changed
 async def test_entity_that_left_and_came_back_while_ambient_was_down_starts_the_window_over(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path)
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path)
     # home again, but only since t0 + 200 (it was away in between): due at 500, as uninterrupted.
     await h.event(313, "ha_state", "person.alex", state="home", last_changed=h.t0 + 200)
     await h.run_until(499)
@@ -108,9 +121,7 @@ async def test_entity_that_left_and_came_back_while_ambient_was_down_starts_the_
 
 async def test_entity_that_came_back_to_a_trigger_with_from_is_dropped(tmp_path: Path) -> None:
     """Which state it came back from is not known: an uninterrupted run may not have fired."""
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path, **{"from": "not_home"})
     await h.event(313, "ha_state", "person.alex", state="home", last_changed=h.t0 + 200)
     await h.run_until(2000)
     assert h.kinds() == []
@@ -121,9 +132,7 @@ async def test_entity_for_waits_for_home_assistant_longer_than_the_signals_do(
 ) -> None:
     """After a power cut Home Assistant starts minutes after ambient: the window waits for
     its state past the signals' grace period (stale_after, 15 s), up to HA_START_GRACE_S."""
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path, **{"from": "not_home"})
     await h.run_until(311 + 120)
     assert h.kinds() == []
     # HA is back two minutes after ambient; the state held since t0 + 10.
@@ -141,9 +150,7 @@ async def test_entity_for_waits_for_home_assistant_longer_than_the_signals_do(
 async def test_entity_for_with_no_state_from_ha_within_ha_start_grace_is_unknown(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path, **{"from": "not_home"})
     end = 311 + HA_START_GRACE_S
     await h.run_until(end - 0.1)
     assert h.kinds() == []
@@ -166,9 +173,7 @@ async def test_entity_restored_by_a_home_assistant_that_started_after_ambient_ke
 ) -> None:
     """A power cut took HA down too: it restores the state with a new last_changed, after
     ambient's start, which says nothing of whether it left while both were down."""
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=200, back_at=250)
+    h = await _home_restarted_before_due(tmp_path, **{"from": "not_home"})
     await h.event(280, "ha_state", "person.alex", state="home", last_changed=h.t0 + 275)
     await h.run_until(309.9)
     assert h.kinds() == []
@@ -206,9 +211,7 @@ async def test_an_entity_unavailable_while_home_assistant_starts_is_waited_out(
     """A restarted Home Assistant says `unavailable` for an entity until its integration is
     set up: a state of Home Assistant's start, not of the person, as an unknown signal after
     ambient's start is. The window waits on for a state; it used to be dropped, untraced."""
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=200, back_at=250)
+    h = await _home_restarted_before_due(tmp_path, **{"from": "not_home"})
     await h.event(280, "ha_state", "person.alex", state="unavailable", last_changed=h.t0 + 275)
     await h.event(300, "ha_state", "person.alex", state="home", last_changed=h.t0 + 299)
     await h.run_until(309.9)
@@ -220,9 +223,7 @@ async def test_an_entity_unavailable_while_home_assistant_starts_is_waited_out(
 async def test_an_entity_still_unavailable_when_the_wait_ends_is_said_so(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path)
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path)
     await h.event(312, "ha_state", "person.alex", state="unavailable", last_changed=h.t0 + 312)
     end = 311 + HA_START_GRACE_S
     await h.run_until(end - 0.1)
@@ -246,7 +247,7 @@ async def test_text_for_due_during_a_restart_fires_on_the_first_value_when_it_he
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ambient.db"
-    h = await Harness(make_config([_rest_rule()]), store=Store(path)).start()
+    h = await _on_disk(path, _rest_rule())
     await h.push(0, activity_state="active")
     await h.push(10, activity_state="rest")
     h = await _killed_and_restarted(h, path, killed_at=129.5, back_at=131)
@@ -268,7 +269,7 @@ async def test_text_for_due_during_a_restart_is_dropped_when_the_first_value_cha
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ambient.db"
-    h = await Harness(make_config([_rest_rule()]), store=Store(path)).start()
+    h = await _on_disk(path, _rest_rule())
     await h.push(10, activity_state="rest")
     h = await _killed_and_restarted(h, path, killed_at=129.5, back_at=131)
     await h.push(134, activity_state="active")
@@ -283,7 +284,7 @@ async def test_text_for_with_no_value_within_stale_after_of_the_restart_is_unkno
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ambient.db"
-    h = await Harness(make_config([_rest_rule()]), store=Store(path)).start()
+    h = await _on_disk(path, _rest_rule())
     await h.push(10, activity_state="rest")
     h = await _killed_and_restarted(h, path, killed_at=129.5, back_at=131)
     await h.run_until(146)
@@ -327,7 +328,7 @@ async def test_a_text_signal_that_is_as_before_a_restart_is_not_a_change(tmp_pat
     """`hrv_trend` was `low` before the restart and is published `low` again after it: the
     nudge went out once, not again at every restart or reload."""
     path = tmp_path / "ambient.db"
-    h = await Harness(make_config([_trend_rule()]), store=Store(path)).start()
+    h = await _on_disk(path, _trend_rule())
     await h.push(0, hrv_trend="normal")
     await h.push(10, hrv_trend="low")
     assert h.performer.messages() == ["lighter day?"]
@@ -342,7 +343,7 @@ async def test_a_text_signal_that_is_as_before_a_restart_is_not_a_change(tmp_pat
 
 async def test_a_text_signal_that_changed_across_a_restart_fires(tmp_path: Path) -> None:
     path = tmp_path / "ambient.db"
-    h = await Harness(make_config([_trend_rule()]), store=Store(path)).start()
+    h = await _on_disk(path, _trend_rule())
     await h.push(0, hrv_trend="normal")
     h = await _killed_and_restarted(h, path, killed_at=60, back_at=100)
     await h.push(102, hrv_trend="low")
@@ -355,7 +356,7 @@ async def test_a_text_signal_unknown_past_the_grace_period_is_a_gap_as_at_any_ti
     """Unknown for longer than `signals.stale_after` after the start is unknown for real, as
     a strap taken off: `low` after it fires, as it would without the restart."""
     path = tmp_path / "ambient.db"
-    h = await Harness(make_config([_trend_rule()]), store=Store(path)).start()
+    h = await _on_disk(path, _trend_rule())
     await h.push(10, hrv_trend="low")
     h = await _killed_and_restarted(h, path, killed_at=60, back_at=100)
     await h.push(101, hrv_trend=None)
@@ -368,9 +369,7 @@ async def test_entity_for_on_an_entity_ha_does_not_have_ends_when_ha_says_so(
 ) -> None:
     """A typo in `entity_id`: Home Assistant, up and answering, sends its states without it, so
     the window ends then with the precise line instead of waiting out the 10 min."""
-    path = tmp_path / "ambient.db"
-    h = await _home_pending_until_310(path, **{"from": "not_home"})
-    h = await _killed_and_restarted(h, path, killed_at=309.5, back_at=311)
+    h = await _home_due_while_down(tmp_path, **{"from": "not_home"})
     await h.run_until(340)
     assert h.kinds() == []
     h.engine.entity_missing("person.alex")
