@@ -17,39 +17,18 @@ import argparse
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from ambient.insights import observations as rule
+from ambient.insights import synthetic
 from ambient.insights.summaries import DaySummary
 
 FIRST = date(2026, 11, 9)
 Learned = list[dict[str, object]]
 
 
-def steady_weeks(seed: int, busy_tuesdays: float = 1.0, cv: float = 0.4) -> list[DaySummary]:
-    rng = random.Random(seed)
-    out = []
-    for k in range(28):
-        on = FIRST + timedelta(days=k)
-        stress = 150.0 * (busy_tuesdays if on.weekday() == 1 else 1.0)
-        out.append(
-            DaySummary(
-                "alex",
-                on,
-                700.0,
-                max(0.0, rng.gauss(stress, 150 * cv)),
-                0,
-                0,
-                max(0.0, rng.gauss(250, 250 * cv)),
-                max(0.0, rng.gauss(35, 20)),
-                60.0,
-                None,
-                None,
-                30.0,
-                sleep_hours=rng.gauss(7.0, 0.7),
-            )
-        )
-    return out
+def steady_weeks(seed: int, busy_tuesdays: float = 1.0) -> list[DaySummary]:
+    return synthetic.steady_weeks("alex", FIRST, seed, busy_tuesdays=busy_tuesdays)
 
 
 def options_alike(seed: int) -> Learned:

@@ -1,5 +1,6 @@
 """Synthetic days for tests and benchmarks: daily ln RMSSD series with a chosen drop and gaps,
-and whole daily summaries shaped like a real person's weeks (seeded, so reproducible)."""
+whole daily summaries shaped like a real person's weeks, and a steady person's weeks with no
+pattern but day-to-day noise (seeded, so reproducible)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,37 @@ def summaries(person: str, start: date, days: int, seed: int) -> list[DaySummary
                 sleep_hours=round(sleep, 2),
                 sleep_score=round(min(100.0, sleep * 11 + rng.gauss(0, 4)), 0),
                 episodes=episodes,
+            )
+        )
+    return out
+
+
+def steady_weeks(
+    person: str, start: date, seed: int, busy_tuesdays: float = 1.0, cv: float = 0.4
+) -> list[DaySummary]:
+    """Four weeks of a steady person whose days vary by ``cv`` (stress and recovery minutes,
+    activity, sleep: all independent of each other), Tuesdays' stress ``busy_tuesdays`` times
+    the rest's."""
+    rng = random.Random(seed)
+    out: list[DaySummary] = []
+    for k in range(28):
+        day = start + timedelta(days=k)
+        stress = 150.0 * (busy_tuesdays if day.weekday() == 1 else 1.0)
+        out.append(
+            DaySummary(
+                person=person,
+                day=day,
+                measured_minutes=700.0,
+                low_minutes=max(0.0, rng.gauss(stress, 150 * cv)),
+                medium_minutes=0,
+                high_minutes=0,
+                recovery_minutes=max(0.0, rng.gauss(250, 250 * cv)),
+                active_minutes=max(0.0, rng.gauss(35, 20)),
+                resting_hr=60.0,
+                ln_rmssd=None,
+                ln_rmssd_source=None,
+                mean_stress=30.0,
+                sleep_hours=rng.gauss(7.0, 0.7),
             )
         )
     return out

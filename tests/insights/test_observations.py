@@ -13,6 +13,7 @@ import pytest
 
 from ambient.insights.observations import observations
 from ambient.insights.summaries import DaySummary
+from ambient.insights.synthetic import steady_weeks
 
 FIRST = date(2026, 11, 9)  # a Monday: four weeks to Sunday 6 December
 
@@ -76,33 +77,9 @@ def test_short_nights_followed_by_busier_days_offer_an_earlier_evening() -> None
     )
 
 
-def noisy_weeks(seed: int, busy_tuesdays: float = 1.0, cv: float = 0.4) -> list[DaySummary]:
-    """Four weeks of a steady person whose days vary by ``cv`` (stress and recovery minutes,
-    activity, sleep: all independent of each other), Tuesdays' stress ``busy_tuesdays`` times
-    the rest's."""
-    rng = random.Random(seed)
-    out = []
-    for k in range(28):
-        on = FIRST + timedelta(days=k)
-        stress = 150.0 * (busy_tuesdays if on.weekday() == 1 else 1.0)
-        out.append(
-            DaySummary(
-                "alex",
-                on,
-                700.0,
-                max(0.0, rng.gauss(stress, 150 * cv)),
-                0,
-                0,
-                max(0.0, rng.gauss(250, 250 * cv)),
-                max(0.0, rng.gauss(35, 20)),
-                60.0,
-                None,
-                None,
-                30.0,
-                sleep_hours=rng.gauss(7.0, 0.7),
-            )
-        )
-    return out
+def noisy_weeks(seed: int, busy_tuesdays: float = 1.0) -> list[DaySummary]:
+    """Alex's four steady weeks from FIRST, days varying by 40 %."""
+    return steady_weeks("alex", FIRST, seed, busy_tuesdays=busy_tuesdays)
 
 
 def test_day_to_day_noise_is_not_told_as_a_pattern() -> None:
