@@ -105,7 +105,11 @@ class ResumeGrace:
         assert self.ha_until is not None
         left_s = max(0.0, self.ha_until - self.clock.monotonic())
         _LOGGER.info(
-            "%s %s: waiting up to %.1f s for its state from Home Assistant", what, why, left_s
+            "%s %s: waiting up to %.1f s for the state of %s from Home Assistant",
+            what,
+            why,
+            left_s,
+            entity_id,
         )
         self.waiting_for_ha.setdefault(("", entity_id), []).append(retry)
         if self._ha_timer is None:

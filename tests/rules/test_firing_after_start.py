@@ -7,9 +7,11 @@ a second before HA said so, and the trigger, latched, stayed silent for the whol
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rules.rule_doubles import Harness, log, make_config
 
 from ambient.store import Store
@@ -171,3 +173,16 @@ async def test_a_condition_on_an_entity_ha_does_not_have_decides_when_ha_says_so
     h.engine.entity_missing("person.alex")
     await h.run_until(40.1)
     assert h.kinds() == ["suppressed"]
+
+
+async def test_a_firing_waiting_for_home_assistant_says_which_entity_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Up to 10 min with nothing happening: the log says what waits, and for which entity."""
+    caplog.set_level(logging.INFO, logger="ambient.rules")
+    h = await Harness(make_config([_rule()], **HA)).start()
+    await h.push(1, hr=120.0)
+    assert (
+        "Rule fast: a condition of the run of alex fired just after the start: waiting up to "
+        "599.0 s for the state of person.alex from Home Assistant"
+    ) in caplog.messages

@@ -94,7 +94,7 @@ async def test_a_hold_through_a_power_cut_fires_once_home_assistant_is_back(
     try:
         # The hold falls due while HA is away (before the restart, or after it: stopping HA
         # takes its time); it waits on past the signals' 2 s grace period.
-        daemon.wait_for("for its state from Home Assistant")
+        daemon.wait_for(f"for the state of {entity} from Home Assistant")
         ha.start()  # it restores the entity as on, with a new last_changed
         daemon.wait_for("Rule home_a_while fired", "Rule home_a_while suppressed")
     finally:
