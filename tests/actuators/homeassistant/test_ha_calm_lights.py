@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fixtures.connections import running
-from fixtures.homeassistant import HaProbe, HomeAssistantInstance, stepped_link
+from fixtures.homeassistant import HaProbe, HomeAssistantInstance, SteppedLink, stepped_link
 from pydantic import SecretStr
 
 from ambient.actuators.homeassistant import HomeAssistantActuator
@@ -433,18 +433,28 @@ async def test_a_light_switched_off_at_the_wall_while_only_the_link_dropped_is_t
     store.close()
 
 
+@contextlib.asynccontextmanager
+async def both_calmed_on_a_stepped_link(
+    ha: HomeAssistantInstance, probe: HaProbe, episode: str
+) -> AsyncIterator[tuple[SteppedLink, HomeAssistantClient, HomeAssistantActuator]]:
+    """The bed lamp and the ceiling light on, bright and cool, then calmed to 35 % by
+    ``episode`` over a link whose drops and backoff a test steps."""
+    await set_light(probe, BED, 200, 5000)
+    await set_light(probe, CEILING, 180, 4000)
+    link = stepped_link(ha)
+    async with running(link.client) as client:
+        actuator = HomeAssistantActuator(client, RealClock())
+        assert await actuator.perform(calm(BED, CEILING, brightness_pct=35), context(episode))
+        yield link, client, actuator
+
+
 async def test_lights_switched_at_the_wall_as_the_link_comes_back_are_each_judged(
     ha: HomeAssistantInstance, probe: HaProbe
 ) -> None:
     """Two lamps switched off at the wall while the link was down, the second reported while
     ambient is still asking HA about the first (reports are stand-ins, as above): both are
     someone's, neither is left unjudged and put back over their choice."""
-    await set_light(probe, BED, 200, 5000)
-    await set_light(probe, CEILING, 180, 4000)
-    link = stepped_link(ha)
-    async with running(link.client) as client:
-        actuator = HomeAssistantActuator(client, RealClock())
-        assert await actuator.perform(calm(BED, CEILING, brightness_pct=35), context("g3"))
+    async with both_calmed_on_a_stepped_link(ha, probe, "g3") as (link, client, actuator):
         for light in (BED, CEILING):
             await seen_by(client, light, lambda s: s["attributes"].get("brightness") == 89)
         before = {light: client.state(light) for light in (BED, CEILING)}
@@ -483,12 +493,7 @@ async def test_a_scene_reload_before_a_gap_in_the_link_does_not_make_it_a_restar
     stand-in, as above), the ceiling light, untouched, comes back from the gap with its state
     not even written anew, which a restart of HA would have done: the lamp is the person's,
     not put back over their choice."""
-    await set_light(probe, BED, 200, 5000)
-    await set_light(probe, CEILING, 180, 4000)
-    link = stepped_link(ha)
-    async with running(link.client) as client:
-        actuator = HomeAssistantActuator(client, RealClock())
-        assert await actuator.perform(calm(BED, CEILING, brightness_pct=35), context("g6"))
+    async with both_calmed_on_a_stepped_link(ha, probe, "g6") as (link, client, actuator):
         calmed = await probe.wait_for_state(BED, is_at(89, 2400))
         await probe.wait_for_state(CEILING, is_at(89, 2400))
         await seen_by(client, BED, is_at(89, 2400))
