@@ -805,7 +805,7 @@ def _packed_hint(path: Path, start: bytes | None = None) -> str:
     found = (
         piped if nameless else named for magic, named, piped in _PACKED if start.startswith(magic)
     )
-    return next((": " + hint.format(path=path) for hint in found), "")
+    return next((": " + hint.format(path=shlex.quote(str(path))) for hint in found), "")
 
 
 #: How much of a file that is not UTF-8 is read at a time to find where.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -159,11 +160,13 @@ def test_a_run_of_nul_bytes_a_power_cut_left_is_one_short_warning(tmp_path: Path
     ("name", "hint"),
     [
         ("day.csv.gz", "gzip-compressed: unpack it, or give it as -r <(zcat {path})"),
+        ("my day.csv.gz", "gzip-compressed: unpack it, or give it as -r <(zcat {path})"),
         ("day.xlsx", "a zip archive (a spreadsheet's .xlsx?): save it as CSV"),
     ],
 )
 def test_a_packed_recording_says_how_to_give_it(tmp_path: Path, name: str, hint: str) -> None:
-    """A gzip-compressed recording or a spreadsheet was "not a text recording" alone."""
+    """A gzip-compressed recording or a spreadsheet was "not a text recording" alone. The
+    suggested command quotes the path for the shell (one with a space broke it)."""
     recording = tmp_path / name
     rows = "t,metric,value\n" + "".join(f"{t},hr,70\n" for t in range(60))
     if name.endswith(".gz"):
@@ -176,7 +179,7 @@ def test_a_packed_recording_says_how_to_give_it(tmp_path: Path, name: str, hint:
     [line] = result.stderr.splitlines()
     assert re.fullmatch(
         rf"ambient analyze: {re.escape(str(recording))}:\d+: not a text recording \(byte \d+ is "
-        rf"not UTF-8\): {re.escape(hint.format(path=recording))}",
+        rf"not UTF-8\): {re.escape(hint.format(path=shlex.quote(str(recording))))}",
         line,
     ), line
 
