@@ -70,6 +70,8 @@ class CalmingChooser:
         self._rng = rng or random.Random()
         #: A full card refuses every episode: said at the first, not at each calming.
         self._refusals = WarnOnce(_LOGGER, logging.ERROR)
+        #: A damaged card fails every read: said at the first calming, not at each.
+        self._unread = WarnOnce(_LOGGER, logging.ERROR)
 
     def close(self) -> None:
         """The daemon stops or reloads its config: nothing of this wiring may fire later (on
@@ -86,8 +88,9 @@ class CalmingChooser:
 
     def decide(self, step: ChooseCalming, rule: str, person: str | None) -> CalmingDecision:
         """The option for this episode. A store that cannot be read (a damaged card) is one
-        error line and a choice on the priors alone, the daily cap unknown: the person is
-        still calmed, and the run goes on to the steps after the options."""
+        error line (DEBUG while it lasts, one line when a read works again) and a choice on
+        the priors alone, the daily cap unknown: the person is still calmed, and the run goes
+        on to the steps after the options."""
         who = self._whose(person)
         now = self._clock.now()
         try:
@@ -98,8 +101,10 @@ class CalmingChooser:
             ]
             stored = self._book.beliefs(who, rule)
         except StoreError as exc:
-            _LOGGER.error("Calming for %s (%s) chosen on the priors: %s", who, rule, exc)
+            self._unread.failed("Calming for %s (%s) chosen on the priors: %s", who, rule, exc)
             today, stored = [], {}
+        else:
+            self._unread.worked("Calming choices read the store again")
         if len(today) >= step.per_day:
             return CalmingDecision(None, f"daily cap reached ({step.per_day} today)", {})
         beliefs = list(_aged(step, stored, now).values())

@@ -24,7 +24,7 @@ from ambient.interventions.learner import (
 )
 from ambient.interventions.recorder import EpisodeRecorder
 from ambient.messages import SignalUpdate, SignalValue
-from ambient.store import Store
+from ambient.store import Store, StoreError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # 2026-12-04 20:00 in Berlin.
@@ -154,6 +154,35 @@ def test_a_store_damaged_under_the_episodes_still_gives_a_choice_on_the_priors(
         f"Calming for alex (calm) chosen on the priors: store {path} is damaged (database disk "
         "image is malformed): move it and its -wal and -shm files aside to start with a new one, "
         "or put back a copy"
+    ]
+
+
+def test_a_store_failing_every_read_is_one_line_until_a_read_works_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each calming on a card failing its reads was an error line of its own. The first is
+    said, the next at DEBUG, and one line once a read works again. A stand-in refuses the
+    reads: a real file cannot be damaged and mended under an open store."""
+    clock = VirtualClock(EVENING)
+    book = EpisodeBook(Store(tmp_path / "state.db"))
+    calming = CalmingChooser(clock, book, EpisodeRecorder(clock, book), BERLIN)
+
+    def refused(*_args: object, **_kwargs: object) -> list[object]:
+        raise StoreError(f"store {tmp_path / 'state.db'} cannot be used (disk I/O error)")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(book, "episodes", refused)
+        with caplog.at_level(logging.DEBUG, logger="ambient.interventions.chooser"):
+            for _calming in range(3):
+                assert calming.decide(step(), "calm", "alex").option in {"breathe", "quiet"}
+    levels = [r.levelno for r in caplog.records if r.name == "ambient.interventions.chooser"]
+    assert levels == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ambient.interventions.chooser"):
+        calming.decide(step(), "calm", "alex")
+        calming.decide(step(), "calm", "alex")
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.INFO, "Calming choices read the store again")
     ]
 
 
