@@ -42,6 +42,7 @@ from ambient.interventions.recorder import EpisodeRecorder
 from ambient.interventions.response import AFTER_S
 from ambient.rules.timeofday import in_window
 from ambient.store import StoreError
+from ambient.warn_once import WarnOnce
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class CheckIns:
         self.askers: dict[str, list[Asker]] = {}
         #: Ways of withdrawing a question when it times out (clearing the notification).
         self.withdrawers: dict[str, list[Asker]] = {}
+        #: A full card refuses every answer and mood: said at the first, not at each.
+        self._refusals = WarnOnce(_LOGGER, logging.ERROR)
         #: Called after each answer (the HA entity shows it).
         self.answered_listeners: list[Callable[[str], None]] = []
         self.counts: dict[str, int] = dict.fromkeys(
@@ -306,6 +309,7 @@ class CheckIns:
             self._closed_unrecorded[check_in] = (self._clock.now(), why)
             self._withdraw(row, why)
             return
+        self._recorded()
         self._count("timed_out", row.person)
         _LOGGER.info(
             "No answer from %s about episode %s: closed (%s)", row.person, row.episode_id, why
@@ -367,6 +371,7 @@ class CheckIns:
             self._unrecorded[row.id] = (answer, self._clock.now(), source)
             self._withdraw(row, "answered")
             return True
+        self._recorded()
         self._count("answered", row.person)
         _LOGGER.info("%s answered the check-in about episode %s", row.person, row.episode_id)
         _LOGGER.debug("%s's answer about episode %s: %s", row.person, row.episode_id, answer)
@@ -391,6 +396,7 @@ class CheckIns:
             )
             return False
         del self._unrecorded[row.id]
+        self._recorded()
         _LOGGER.info(
             "%s's check-in answer about episode %s, not recorded when given, is now",
             row.person,
@@ -489,9 +495,14 @@ class CheckIns:
 
     def not_recorded(self, person: str, what: str, exc: StoreError) -> None:
         """``what`` (an answer, a mood, a question's closing) happened, but the store could not
-        keep it (a full or read-only card): one error line naming it, and ``not_recorded``."""
+        keep it (a full or read-only card): one error line naming it (at the first refusal;
+        DEBUG while the card refuses), and ``not_recorded``."""
         self._count("not_recorded", person)
-        _LOGGER.error("%s not recorded: %s", what, exc)
+        self._refusals.failed("%s not recorded: %s", what, exc)
+
+    def _recorded(self) -> None:
+        """An answer or a closing went in: one line if they were being refused."""
+        self._refusals.worked("Check-in answers and moods are recorded again")
 
     def _count(self, kind: str, person: str | None) -> None:
         self.counts[kind] += 1

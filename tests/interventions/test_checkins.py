@@ -179,6 +179,32 @@ async def test_a_timeout_the_store_cannot_keep_is_one_line_and_the_question_stil
     assert h.checkins.counts["timed_out"] == 0
 
 
+async def test_a_card_refusing_every_mood_is_one_line_until_an_answer_is_recorded_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a full card each mood and check-in answer was an error line of its own, for as
+    long as it stayed full. The first is said, the next at DEBUG (each still counted), and
+    one line once an answer goes in again. query_only stands in for the card."""
+    store = Store(tmp_path / "ambient.db")
+    h = Household(store, VirtualClock(T0))
+    moods = Moods(h.clock, UTC, h.episodes, h.book, h.checkins.not_recorded)
+    episode = await h.episode(T0)
+    store.query("PRAGMA query_only = ON")  # the card refuses every write from now on
+    with caplog.at_level(logging.DEBUG, logger="ambient.interventions.checkins"):
+        for _mood in range(3):
+            assert not moods.give("alex", "good", "homeassistant")
+    levels = [r.levelno for r in caplog.records if r.name == "ambient.interventions.checkins"]
+    assert levels == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+    assert h.checkins.counts["not_recorded"] == 3
+    store.query("PRAGMA query_only = OFF")  # room again
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ambient.interventions.checkins"):
+        assert h.checkins.answer(None, "calmer", episode, "notification")
+    assert (logging.INFO, "Check-in answers and moods are recorded again") in [
+        (r.levelno, r.getMessage()) for r in caplog.records
+    ]
+
+
 async def test_an_answer_the_store_could_not_keep_is_written_when_the_next_question_comes(
     tmp_path: Path,
 ) -> None:
