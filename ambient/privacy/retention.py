@@ -76,6 +76,8 @@ class Retention:
         self.purges = 0
         #: A full card fails every purge: said at the first, not every hour.
         self._refusals = WarnOnce(_LOGGER, logging.ERROR)
+        #: A reader holding the store for hours holds off every fold: said at the first.
+        self._held = WarnOnce(_LOGGER)
 
     @classmethod
     def for_config(cls, config: AmbientConfig, store: Store, clock: Clock) -> Retention:
@@ -101,6 +103,8 @@ class Retention:
                 report = PurgeReport()
             else:
                 self._refusals.worked("Retention: purges work again")
+                if report.log_folded:
+                    self._held.worked("Retention: the write-ahead log is folded back again")
             if report.total:
                 _LOGGER.info(
                     "Retention: removed %s",
@@ -110,7 +114,7 @@ class Retention:
                     ),
                 )
             if not report.log_folded:
-                _LOGGER.warning(
+                self._held.failed(
                     "Retention: another process is reading the store, so the deleted rows stay "
                     "in its file until the next purge folds the write-ahead log back"
                 )

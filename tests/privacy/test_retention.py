@@ -498,3 +498,39 @@ async def test_a_log_another_reader_kept_is_folded_back_at_the_next_purge(
     assert (await retention.purge()).log_folded is True  # nothing deleted this time
     assert (tmp_path / "ambient.db-wal").stat().st_size == 0
     store.close()
+
+
+async def test_a_reader_holding_the_store_for_hours_is_one_warning_until_the_log_is_folded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader kept open for hours (a forgotten sqlite3 shell) held off every hourly purge's
+    fold, each a warning of its own. The first is said, the next at DEBUG, and one line once
+    the log is folded back."""
+    path = tmp_path / "ambient.db"
+    clock = VirtualClock(NOW)
+    store = Store(path)
+    store.append("traces", "calm", trace(NOW - 40 * DAY_S), keep=100)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM kv").fetchone()
+    retention = Retention(RetentionConfig(interval=3600.0), store, clock)
+    task = asyncio.create_task(retention.run())
+    try:
+        with caplog.at_level(logging.DEBUG, logger="ambient.privacy.retention"):
+            await clock.run_until(NOW + 2 * 3600)  # three purges, each held off
+        levels = [r.levelno for r in caplog.records if "another process" in r.getMessage()]
+        assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+        caplog.clear()
+        reader.execute("COMMIT")
+        reader.close()
+        with caplog.at_level(logging.INFO, logger="ambient.privacy.retention"):
+            await clock.run_until(NOW + 4 * 3600)  # two purges, the first folds the log
+        assert [r.getMessage() for r in caplog.records] == [
+            "Retention: the write-ahead log is folded back again"
+        ]
+        assert (tmp_path / "ambient.db-wal").stat().st_size == 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        store.close()
