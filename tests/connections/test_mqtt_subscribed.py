@@ -135,7 +135,9 @@ async def run_and_reload(mosquitto: MosquittoBroker, path: Path, reloaded: str) 
 
 async def first_in_session_of(broker: MosquittoBroker, client_id: str) -> str:
     """What the session of ``client_id`` sends first when taken up again: a message it queued,
-    or (nothing queued) a marker published to it once connected."""
+    or (nothing queued) a marker published to it once connected. Its own backlog markers are
+    passed over: one stopped right after its marker went out may not have acknowledged its
+    copy yet, which the broker then sends again before anything queued later."""
     session = aiomqtt.Client(
         broker.host,
         broker.port,
@@ -147,7 +149,10 @@ async def first_in_session_of(broker: MosquittoBroker, client_id: str) -> str:
     async with session:
         await session.subscribe("test/marker", qos=1)
         await session.publish("test/marker", b"", qos=1)
-        first = await asyncio.wait_for(anext(aiter(session.messages)), WAIT_S)
+        messages = aiter(session.messages)
+        first = await asyncio.wait_for(anext(messages), WAIT_S)
+        while first.topic.value.endswith("/backlog_end"):
+            first = await asyncio.wait_for(anext(messages), WAIT_S)
     return "its own marker" if first.topic.value == "test/marker" else first.topic.value
 
 
