@@ -286,14 +286,7 @@ def test_the_daemon_waits_for_a_command_on_the_plain_store_on_its_clock_still_an
     """The daemon's start beside a command reading the plain store: it waits on its clock,
     and meanwhile its loop goes on (its status says it is starting); it slept for real, the
     loop held. Once the command lets go, the store is encrypted and the config wired."""
-    path = tmp_path / "state" / "ambient.db"
-    key_file = tmp_path / "store.key"
-    key_file.write_text(RAW_KEY)
-    key_file.chmod(0o600)
-    config_file = tmp_path / "ambient.yaml"
-    config_file.write_text(
-        f"people: [{{id: alex}}]\nstore:\n  path: {path}\n  encryption:\n    key_file: {key_file}\n"
-    )
+    config_file, path = encrypting_config(tmp_path)
     config = load_config(config_file)
     holder = holding_it_open(path)
     clock = VirtualClock(start=1000.0)
