@@ -743,36 +743,31 @@ def _reading_errors(path: Path) -> Iterator[None]:
 
 
 #: How a file packed by a tool people export with starts, and what to do with it: as a
-#: file, and as a pipe or stdin (its file has another name).
+#: file, as a pipe or stdin (its file has another name), and as the file a config's recording
+#: sensor names (``key``: where, ``sensors[0].path``; ``unpack``: the command that unpacks it).
 _PACKED = (
     (
         b"\x1f\x8b",
         "gzip-compressed: unpack it, or give it as -r <(zcat {path})",
         "gzip-compressed: unpack it on its way in (zcat)",
+        "gzip-compressed: unpack it ({unpack}) and set {key} to the unpacked file",
     ),
     (
         b"PK\x03\x04",
         "a zip archive (a spreadsheet's .xlsx?): save it as CSV",
         "a zip archive (a spreadsheet's .xlsx?): save it as CSV",
+        "a zip archive (a spreadsheet's .xlsx?): save it as CSV and set {key} to it",
     ),
 )
-
-
-#: The same for a file a config's recording sensor names (``key``: where, ``sensors[0].path``;
-#: ``unpack``: the command that unpacks it).
-_PACKED_IN_CONFIG = {
-    b"\x1f\x8b": "gzip-compressed: unpack it ({unpack}) and set {key} to the unpacked file",
-    b"PK\x03\x04": "a zip archive (a spreadsheet's .xlsx?): save it as CSV and set {key} to it",
-}
 
 
 def packed_hint_for_config(path: Path, start: bytes, key: str) -> str:
     """``: gzip-compressed: unpack it … and set sensors[0].path …`` for a config's recording
     ``path`` (at ``key``) that starts (``start``) as a packed file does, else nothing: ``run``
     reads the file it names, so a pipe (``-r <(zcat …)``) is no answer there."""
-    found = (hint for magic, hint in _PACKED_IN_CONFIG.items() if start.startswith(magic))
+    found = (hint for magic, _, _, hint in _PACKED if start.startswith(magic))
     return next(
-        (": " + hint.format(path=path, key=key, unpack=_unpack_command(path)) for hint in found),
+        (": " + hint.format(key=key, unpack=_unpack_command(path)) for hint in found),
         "",
     )
 
@@ -803,7 +798,9 @@ def _packed_hint(path: Path, start: bytes | None = None) -> str:
             return ""
     nameless = is_nameless(path)
     found = (
-        piped if nameless else named for magic, named, piped in _PACKED if start.startswith(magic)
+        piped if nameless else named
+        for magic, named, piped, _ in _PACKED
+        if start.startswith(magic)
     )
     return next((": " + hint.format(path=shlex.quote(str(path))) for hint in found), "")
 
