@@ -151,12 +151,17 @@ def test_thin_data_give_no_observations_and_say_so() -> None:
     assert "Not enough nights yet for a trend" in html
 
 
+def keep_eight_weeks_of_days(store_path: Path, person: str) -> None:
+    """A store at `store_path` with `person`'s day summaries of 2026-10-12 to 2026-12-06 kept."""
+    store = Store(store_path)
+    for summary in summaries(person, date(2026, 10, 12), 56, seed=3):
+        store.put("insights.days", f"{person}/{summary.day}", summary.to_json())
+    store.close()
+
+
 def test_the_cli_writes_a_private_report_and_says_where(tmp_path: Path) -> None:
     store_path = tmp_path / "state" / "ambient.db"
-    store = Store(store_path)
-    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
-    store.close()
+    keep_eight_weeks_of_days(store_path, "alex")
     config = tmp_path / "ambient.yaml"
     config.write_text(f"people:\n  - id: alex\n    name: Alex\nstore:\n  path: {store_path}\n")
     out = tmp_path / "alex.html"
@@ -188,10 +193,7 @@ def test_without_matplotlib_the_report_is_one_line_and_exit_3_as_for_a_plot(
     extra" from "something failed" had two answers. A stand-in for an installation without
     the extra: matplotlib made unimportable."""
     store_path = tmp_path / "ambient.db"
-    store = Store(store_path)
-    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
-    store.close()
+    keep_eight_weeks_of_days(store_path, "alex")
     config = tmp_path / "ambient.yaml"
     config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store_path}\n")
     out = tmp_path / "week.html"
@@ -221,10 +223,7 @@ def test_a_week_not_begun_or_before_the_first_kept_day_is_refused_in_one_line(
     """Each wrote an empty page and said nothing: a week not yet begun has nothing to show,
     nor has one that ended before the first day kept, nor any week before a day is kept."""
     store_path = tmp_path / "ambient.db"
-    store = Store(store_path)
-    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
-    store.close()
+    keep_eight_weeks_of_days(store_path, "alex")
     config = tmp_path / "ambient.yaml"
     config.write_text(f"people:\n  - id: alex\n  - id: sam\nstore:\n  path: {store_path}\n")
     report = ("report", "--config", str(config), "--out", str(tmp_path / "week.html"))
@@ -259,10 +258,7 @@ def test_the_report_of_someone_removed_from_people_covers_their_kept_days(
     `ambient insights` shows what was learnt of them: the report is written too, with the
     same note (it refused them as an unknown person)."""
     store_path = tmp_path / "ambient.db"
-    store = Store(store_path)
-    for summary in summaries("sam", date(2026, 10, 12), 56, seed=3):
-        store.put("insights.days", f"sam/{summary.day}", summary.to_json())
-    store.close()
+    keep_eight_weeks_of_days(store_path, "sam")
     config = tmp_path / "ambient.yaml"
     config.write_text(f"people:\n  - id: alex\nstore:\n  path: {store_path}\n")
     out = tmp_path / "sam.html"
@@ -652,10 +648,7 @@ def test_out_dash_writes_the_page_to_stdout_and_no_file_named_dash(
     """`--out -` wrote a file called `-` (the person's week, made where the command ran), where
     `ambient export --out -` means stdout. In process, to read stdout."""
     store_path = tmp_path / "state" / "ambient.db"
-    store = Store(store_path)
-    for summary in summaries("alex", date(2026, 10, 12), 56, seed=3):
-        store.put("insights.days", f"alex/{summary.day}", summary.to_json())
-    store.close()
+    keep_eight_weeks_of_days(store_path, "alex")
     config = AmbientConfig.model_validate(
         {"people": [{"id": "alex", "name": "Alex"}], "store": {"path": str(store_path)}}
     )
