@@ -119,9 +119,7 @@ class ActionEntityCheck(LookUpAtConnect):
                 entity_id,
                 ", ".join(self.named[entity_id]),
             )
-        for entity_id in sorted(self._warned.difference(missing)):
-            _LOGGER.info("Home Assistant has %s again", entity_id)
-        self._warned.intersection_update(missing)  # back, then gone again: said again
+        self._say_back(missing, _LOGGER)
         _LOGGER.debug(
             "Home Assistant: %d action entities and services looked up, %d missing",
             len(self.named) + len(self.services),

@@ -8,6 +8,7 @@ a phone re-registered): each subclass says what it looks up and what it warns of
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,12 @@ class LookUpAtConnect:
     async def look_up(self) -> list[str]:
         """What HA does not have, warned of; none when HA cannot be asked now."""
         raise NotImplementedError
+
+    def _say_back(self, missing: list[str], logger: logging.Logger) -> None:
+        """One line for each name warned of that HA has again; warned of again if it goes."""
+        for name in sorted(self._warned.difference(missing)):
+            logger.info("Home Assistant has %s again", name)
+        self._warned.intersection_update(missing)
 
 
 def service_names(services: Mapping[str, object]) -> list[str]:

@@ -79,9 +79,7 @@ class NotifyServiceCheck(LookUpAtConnect):
                 ", ".join(self.named[service]),
                 f"; did you mean {close}?" if close else "",
             )
-        for service in sorted(self._warned.difference(missing)):
-            _LOGGER.info("Home Assistant has %s again", service)
-        self._warned.intersection_update(missing)  # back, then gone again: said again
+        self._say_back(missing, _LOGGER)
         _LOGGER.debug(
             "Home Assistant: %d notify services looked up, %d missing",
             len(self.named),
